@@ -1,0 +1,126 @@
+"""Trace loading and the per-library replay functions shared by the benchmarks."""
+import gzip
+import importlib
+import json
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_TRACES = ("automerge-paper", "seph-blog1", "json-crdt-patch", "friendsforever_flat")
+LIBRARIES = ("loro_c", "loro", "pycrdt")
+
+
+def traces_dir():
+    env = os.environ.get("LORO_C_TRACES")
+    return Path(env) if env else REPO_ROOT.parent / "shared" / "traces"
+
+
+def trace_path(name):
+    """'automerge-paper' or 'ascii_only/rustcode' -> path of the .json.gz file."""
+    name = name[:-len(".json.gz")] if name.endswith(".json.gz") else name
+    return traces_dir() / "sequential_traces" / (name + ".json.gz")
+
+
+class Trace:
+    """A sequential trace: patches as (pos, n_delete, insert) in code points."""
+
+    def __init__(self, name):
+        self.name = name
+        with gzip.open(trace_path(name), "rt", encoding="utf-8") as f:
+            data = json.load(f)
+        self.end = data["endContent"]
+        self.patches = [
+            (pos, n_del, ins)
+            for txn in data["txns"]
+            for pos, n_del, ins in txn["patches"]
+        ]
+        self._utf8 = None
+
+    @property
+    def utf8_patches(self):
+        """The same patches with UTF-8 byte positions and lengths (pycrdt/Yrs index bytes).
+
+        Only non-ASCII characters make bytes and code points differ, and traces hold few of
+        them, so this tracks just those: (code point index, extra bytes) pairs.
+        """
+        if self._utf8 is None:
+            if all(ins.isascii() for _, _, ins in self.patches):
+                self._utf8 = self.patches
+            else:
+                self._utf8 = _to_utf8_positions(self.patches)
+        return self._utf8
+
+
+def _to_utf8_positions(patches):
+    wide = []  # [code point index, extra bytes] of each non-ASCII char, by index
+    out = []
+    for pos, n_del, ins in patches:
+        bpos = pos + sum(extra for idx, extra in wide if idx < pos)
+        blen = n_del
+        if n_del:
+            kept = []
+            for entry in wide:
+                idx = entry[0]
+                if idx < pos:
+                    kept.append(entry)
+                elif idx < pos + n_del:
+                    blen += entry[1]
+                else:
+                    kept.append([idx - n_del, entry[1]])
+            wide = kept
+        if ins:
+            n = len(ins)
+            new = [[pos + k, len(ch.encode("utf-8")) - 1]
+                   for k, ch in enumerate(ins) if ord(ch) > 0x7F]
+            wide = ([e for e in wide if e[0] < pos] + new
+                    + [[e[0] + n, e[1]] for e in wide if e[0] >= pos])
+        out.append((bpos, blen, ins))
+    return out
+
+
+def load_library(name):
+    """The module, or None when it is not installed."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def replay_loro_api(lib, patches):
+    """loro and loro_c: code point positions, one commit at the end. Returns the text."""
+    doc = lib.LoroDoc()
+    doc.peer_id = 1
+    text = doc.get_text("text")
+    insert = text.insert
+    delete = text.delete
+    for pos, n_del, ins in patches:
+        if n_del:
+            delete(pos, n_del)
+        if ins:
+            insert(pos, ins)
+    doc.commit()
+    return text.to_string()
+
+
+def replay_pycrdt(pycrdt, patches):
+    """pycrdt: one transaction; patches must use UTF-8 byte positions. Returns the text."""
+    doc = pycrdt.Doc()
+    text = doc.get("text", type=pycrdt.Text)
+    insert = text.insert
+    with doc.transaction():
+        for pos, n_del, ins in patches:
+            if n_del:
+                del text[pos:pos + n_del]
+            if ins:
+                insert(pos, ins)
+    return str(text)
+
+
+def runner(lib_name, module, trace):
+    """A zero-argument callable that replays `trace` with the given library."""
+    if lib_name == "pycrdt":
+        patches = trace.utf8_patches
+        return lambda: replay_pycrdt(module, patches)
+    patches = trace.patches
+    return lambda: replay_loro_api(module, patches)

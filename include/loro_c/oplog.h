@@ -1,0 +1,54 @@
+/* The operation log: peers, changes, ops and causal versions, all in growable arenas.
+ *
+ * Ownership: every array below belongs to one `OpLog` (src/loro_c/_oplog.pyx), which the
+ * document owns; OpLog.__dealloc__ frees them all.  Records refer to each other by index
+ * (never by pointer) because arenas move when they grow.  Peers are stored as document-local
+ * peer indices (`lc_id.peer`); `OpLog.peer_ids` maps an index back to the 64-bit peer id.
+ */
+#ifndef LORO_C_OPLOG_H
+#define LORO_C_OPLOG_H
+
+#include <stdint.h>
+#include "loro_c/seq.h"
+
+enum {
+    LC_OP_INSERT = 1,       /* sequence insert: pos, content offset (text) or value slot (list) */
+    LC_OP_DELETE = 2,       /* sequence delete: pos, signed length, start id */
+    LC_OP_MAP_SET = 3,      /* map set: key index, value slot */
+    LC_OP_MAP_DELETE = 4,   /* map delete: key index */
+    LC_OP_COUNTER = 5       /* counter increment: delta */
+};
+
+typedef struct {
+    uint32_t container;     /* container index in the document */
+    uint32_t kind;          /* LC_OP_* */
+    int32_t counter;        /* counter of the first atom */
+    int32_t len;            /* atoms: characters / values inserted, |signed len| deleted, else 1 */
+    int64_t pos;            /* sequence: entity position (backward delete: its last position); map: key index */
+    int64_t arg;            /* insert: content offset or value slot; delete: signed length; map set: value slot */
+    lc_id start_id;         /* delete: id of the leftmost deleted atom */
+    double delta;           /* counter */
+} lc_op;
+
+typedef struct {
+    uint32_t peer;          /* peer index */
+    int32_t counter;        /* first counter */
+    int32_t end;            /* exclusive end counter */
+    uint32_t lamport;       /* Lamport of the first atom */
+    int64_t timestamp;      /* seconds; 0 unless recorded */
+    int64_t deps_off;       /* into OpLog.deps */
+    int64_t ops_off;        /* into OpLog.ops */
+    int64_t vv_off;         /* into OpLog.vvs: sparse causal version of the first op (closure of deps) */
+    uint32_t deps_len;
+    uint32_t ops_len;
+    uint32_t vv_len;
+    int32_t msg;            /* index into the message table, -1 for none */
+} lc_change;
+
+/* One peer's changes, by ascending counter (indices into OpLog.changes). */
+typedef struct {
+    int64_t *idx;
+    int64_t len, cap;
+} lc_change_list;
+
+#endif

@@ -1,0 +1,20 @@
+"""loro_c: a Cython CRDT engine that mirrors the Python API of `loro` and converges exactly
+with it. `import loro_c as loro` works for the supported subset (Text, List, Map, Counter,
+versions, JSON updates)."""
+from loro_c.errors import (LoroError, DecodeError, OutOfBoundsError, LoroTypeError,
+                           LoroValueError, ContainerMismatchError, UnknownContainerError)
+from loro_c._version import ID, VersionVector, Frontiers
+from loro_c._types import (ContainerType, ContainerID, IdSpan, CounterSpan, VersionRange,
+                           VersionVectorDiff, ImportStatus, ExportMode, ValueOrContainer)
+from loro_c._doc import LoroDoc
+from loro_c._containers import LoroText, LoroList, LoroMap, LoroCounter
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LoroDoc", "LoroText", "LoroList", "LoroMap", "LoroCounter",
+    "ID", "VersionVector", "Frontiers", "ContainerType", "ContainerID", "IdSpan",
+    "CounterSpan", "VersionRange", "VersionVectorDiff", "ImportStatus", "ExportMode",
+    "ValueOrContainer", "LoroError", "DecodeError", "OutOfBoundsError", "LoroTypeError",
+    "LoroValueError", "ContainerMismatchError", "UnknownContainerError",
+]

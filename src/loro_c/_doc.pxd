@@ -1,0 +1,69 @@
+from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
+from loro_c._seq cimport SeqArena, lc_id
+from loro_c._oplog cimport OpLog, lc_op
+
+# Container kinds: Loro's raw type bytes.
+cdef enum:
+    KIND_MAP = 0
+    KIND_LIST = 1
+    KIND_TEXT = 2
+    KIND_TREE = 3
+    KIND_MOVABLE_LIST = 4
+    KIND_COUNTER = 5
+
+
+cdef class LoroDoc:
+    cdef OpLog log
+    cdef SeqArena seq
+    cdef uint64_t peer
+    cdef uint32_t self_idx          # our peer index while a transaction is open
+    # containers, by index
+    cdef list cids                  # ContainerID
+    cdef dict cid_index             # ContainerID -> index
+    cdef list roots                 # indices of root containers, in registration order
+    cdef list map_states            # dict key -> (lamport, peer, value slot or -1) for maps
+    cdef uint8_t *ckind
+    cdef uint32_t *ctree            # sequence tree of a Text/List
+    cdef double *ccounter           # value of a Counter
+    cdef int64_t n_containers, cap_containers
+    # the tracker version (dense, one slot per peer index)
+    cdef int32_t *tvv
+    cdef int64_t tvv_cap
+    # the open transaction
+    cdef bint txn_open
+    cdef int32_t txn_counter
+    cdef uint32_t txn_lamport
+    cdef int64_t txn_ops_off
+    cdef lc_id *txn_deps
+    cdef int64_t n_txn_deps, cap_txn_deps
+    cdef object next_msg
+    cdef list pending               # changes waiting for their dependencies
+    cdef object __weakref__
+
+    cdef uint32_t container_index(self, object cid, int kind) except? 0xFFFFFFFF
+    cdef int ensure_tvv(self) except -1
+    cdef int open_txn(self) except -1
+    cdef int after_local_op(self, int32_t n) except -1
+    cdef int local_text_insert(self, uint32_t c, int64_t pos, str s) except -1
+    cdef int local_seq_delete(self, uint32_t c, int64_t pos, int64_t n) except -1
+    cdef int local_list_insert(self, uint32_t c, int64_t pos, list values) except -1
+    cdef uint32_t local_list_insert_container(self, uint32_t c, int64_t pos, int kind) except? 0xFFFFFFFF
+    cdef int local_map_set(self, uint32_t c, str key, object value) except -1
+    cdef uint32_t local_map_set_container(self, uint32_t c, str key, int kind) except? 0xFFFFFFFF
+    cdef int local_map_delete(self, uint32_t c, str key) except -1
+    cdef int local_counter_add(self, uint32_t c, double d) except -1
+    cdef int map_apply(self, uint32_t c, uint32_t key, uint32_t lamport, uint64_t peer, int64_t slot) except -1
+    cdef int move_tracker(self, const int32_t *target) except -1
+    cdef int apply_op(self, lc_op *op, uint32_t peer, uint32_t lamport) except -1
+    cdef int apply_change_ops(self, int64_t ops_off, uint32_t ops_len, uint32_t peer,
+                              int32_t counter, uint32_t lamport) except -1
+    cdef int rebuild_state(self) except -1
+    cdef object text_value(self, uint32_t c)
+    cdef object text_range(self, uint32_t c, int64_t a, int64_t b)
+    cdef list list_slots(self, uint32_t c)
+    cdef object value_of(self, uint32_t c, bint deep)
+    cdef object _stage(self, tuple raw)
+    cdef int _slice(self, lc_op *op, int32_t cut) except -1
+    cdef tuple _op_tuple(self, lc_op *op, int32_t a, int32_t b)
+    cdef int _commit(self) except -1
+    cdef dict _vv_dict(self, const int32_t *vv)

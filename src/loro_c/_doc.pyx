@@ -1,0 +1,1117 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""LoroDoc: transactions, local edits, the import pipeline and materialised values.
+
+Local edits apply at the document version (the tracker sits there between calls). Imported
+changes are replayed in causal order; each moves the tracker to its causal version first, so
+positional ops integrate exactly as Loro's do. An import that fails part-way truncates the log
+back to where it was and rebuilds the state, so it is all or nothing.
+"""
+from libc.stdlib cimport malloc, free
+from libc.string cimport memset, memcpy
+from libc.stdint cimport INT32_MAX
+from cpython.unicode cimport PyUnicode_GET_LENGTH
+
+from loro_c._seq cimport (SeqArena, lc_id, make_id, LC_NO_PEER, UNIT_UNICODE, UNIT_UTF8,
+                          UNIT_UTF16)
+from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE,
+                            LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
+from loro_c._oplog import OpLog as _OpLogType
+from loro_c._version cimport VersionVector, Frontiers, vv_wrap, frontiers_wrap
+
+from loro_c.errors import (LoroError, DecodeError, OutOfBoundsError, LoroValueError,
+                           ContainerMismatchError)
+from loro_c import _types
+
+cdef extern from "Python.h":
+    int PyUnicode_KIND(object o)
+    void* PyUnicode_DATA(object o)
+    uint32_t PyUnicode_READ(int kind, void *data, Py_ssize_t index)
+    object PyUnicode_FromKindAndData(int kind, const void *buffer, Py_ssize_t size)
+    int PyUnicode_4BYTE_KIND
+
+cdef extern from *:
+    """
+    static void *lc_grow(void *ptr, int64_t *cap, int64_t need, size_t item) {
+        int64_t c = *cap > 0 ? *cap : 16;
+        while (c < need) c *= 2;
+        void *p = realloc(ptr, (size_t)c * item);
+        if (p) *cap = c;
+        return p;
+    }
+    """
+    void *lc_grow(void *ptr, int64_t *cap, int64_t need, size_t item)
+
+_TYPE_NAMES = ("Map", "List", "Text", "Tree", "MovableList", "Counter")
+# Scratch size for converting short strings without a heap allocation.
+DEF STACK_CPS = 64
+
+
+def container_type(int kind):
+    """The ContainerType object of a raw kind byte."""
+    return getattr(_types.ContainerType, _TYPE_NAMES[kind])()
+
+
+def kind_of_type(ct):
+    """The raw kind byte of a ContainerType."""
+    name = str(ct)
+    if name not in _TYPE_NAMES:
+        raise LoroValueError(f"unknown container type {ct!r}")
+    return _TYPE_NAMES.index(name)
+
+
+cdef uint32_t* str_to_cps(str s, uint32_t *stack, Py_ssize_t n) except NULL:
+    """Code points of `s` into `stack` when they fit, else into a malloc'd buffer."""
+    cdef uint32_t *buf = stack
+    cdef Py_ssize_t i
+    cdef int kind = PyUnicode_KIND(s)
+    cdef void *data = PyUnicode_DATA(s)
+    if n > STACK_CPS:
+        buf = <uint32_t*>malloc(<size_t>n * sizeof(uint32_t))
+        if buf == NULL:
+            raise MemoryError()
+    for i in range(n):
+        buf[i] = PyUnicode_READ(kind, data, i)
+    return buf
+
+
+cdef class _Pending:
+    """A change whose dependencies have not arrived yet (its ops already sit in the arena)."""
+    cdef public uint32_t peer
+    cdef public int32_t counter
+    cdef public int32_t end
+    cdef public uint32_t lamport_hint
+    cdef public int64_t timestamp
+    cdef public object msg
+    cdef public list deps           # [(peer index, counter)]
+    cdef public int64_t ops_off
+    cdef public uint32_t ops_len
+    cdef public object sort_key
+
+
+cdef class LoroDoc:
+    """A Loro document: a set of containers edited by many peers that converge on import."""
+
+    def __cinit__(self):
+        self.log = OpLog()
+        self.seq = SeqArena()
+        self.cids = []
+        self.cid_index = {}
+        self.roots = []
+        self.map_states = []
+        self.pending = []
+        self.next_msg = None
+        self.ckind = NULL
+        self.ctree = NULL
+        self.ccounter = NULL
+        self.tvv = NULL
+        self.txn_deps = NULL
+
+    def __init__(self):
+        import random
+        self.peer = random.getrandbits(64)
+        while self.peer == 0xFFFFFFFFFFFFFFFF:
+            self.peer = random.getrandbits(64)
+
+    def __dealloc__(self):
+        free(self.ckind)
+        free(self.ctree)
+        free(self.ccounter)
+        free(self.tvv)
+        free(self.txn_deps)
+
+    # ------------------------------------------------------------------ containers
+
+    cdef uint32_t container_index(self, object cid, int kind) except? 0xFFFFFFFF:
+        """Index of the container `cid`, registering it (and its state) on first use."""
+        found = self.cid_index.get(cid)
+        if found is not None:
+            if self.ckind[<uint32_t>found] != kind:
+                raise ContainerMismatchError(f"{cid} is a {_TYPE_NAMES[self.ckind[<uint32_t>found]]}, not a {_TYPE_NAMES[kind]}")
+            return <uint32_t>found
+        if kind == KIND_TREE or kind == KIND_MOVABLE_LIST:
+            raise LoroError(f"{_TYPE_NAMES[kind]} containers are not supported by loro_c yet")
+        cdef int64_t i = self.n_containers
+        cdef int64_t cap
+        if i == self.cap_containers:
+            cap = self.cap_containers
+            self.ckind = <uint8_t*>lc_grow(self.ckind, &cap, i + 1, sizeof(uint8_t))
+            if self.ckind == NULL:
+                raise MemoryError()
+            cap = self.cap_containers
+            self.ctree = <uint32_t*>lc_grow(self.ctree, &cap, i + 1, sizeof(uint32_t))
+            if self.ctree == NULL:
+                raise MemoryError()
+            cap = self.cap_containers
+            self.ccounter = <double*>lc_grow(self.ccounter, &cap, i + 1, sizeof(double))
+            if self.ccounter == NULL:
+                raise MemoryError()
+            self.cap_containers = cap
+        self.ckind[i] = kind
+        self.ccounter[i] = 0.0
+        self.ctree[i] = 0
+        if kind == KIND_TEXT or kind == KIND_LIST:
+            self.ctree[i] = self.seq.new_tree(kind == KIND_TEXT)
+        self.map_states.append({} if kind == KIND_MAP else None)
+        self.cids.append(cid)
+        self.cid_index[cid] = i
+        if isinstance(cid, _types.ContainerID.Root):
+            self.roots.append(i)
+        self.n_containers = i + 1
+        return <uint32_t>i
+
+    cdef int ensure_tvv(self) except -1:
+        cdef int64_t old = self.tvv_cap
+        if self.log.n_peers > self.tvv_cap:
+            self.tvv = <int32_t*>lc_grow(self.tvv, &self.tvv_cap, self.log.n_peers, sizeof(int32_t))
+            if self.tvv == NULL:
+                raise MemoryError()
+            memset(&self.tvv[old], 0, <size_t>(self.tvv_cap - old) * sizeof(int32_t))
+        return 0
+
+    def _root(self, name, int kind):
+        if isinstance(name, _types.ContainerID):
+            cid = name
+            if kind_of_type(cid.container_type) != kind:
+                raise ContainerMismatchError(f"{cid} is not a {_TYPE_NAMES[kind]}")
+        elif isinstance(name, str):
+            # as in loro, a string is always a root name (never parsed as a container id)
+            if not name or "/" in name or "\0" in name:
+                raise LoroValueError(f"invalid root container name {name!r}: it must be non-empty "
+                                     "and contain no '/' or NUL")
+            cid = _types.ContainerID.Root(name, container_type(kind))
+        else:
+            raise LoroValueError(f"a container name must be a str or ContainerID, not {type(name).__name__}")
+        return self.container_index(cid, kind)
+
+    # ------------------------------------------------------------------ transactions
+
+    cdef int open_txn(self) except -1:
+        cdef int64_t i
+        if self.txn_open:
+            return 0
+        self.self_idx = self.log.peer_index(self.peer)
+        self.ensure_tvv()
+        self.seq.ensure_peer(self.self_idx)
+        self.txn_counter = self.log.vv[self.self_idx]
+        self.txn_lamport = self.log.next_lamport
+        self.txn_ops_off = self.log.n_ops
+        if self.log.n_frontiers > self.cap_txn_deps:
+            self.txn_deps = <lc_id*>lc_grow(self.txn_deps, &self.cap_txn_deps, self.log.n_frontiers, sizeof(lc_id))
+            if self.txn_deps == NULL:
+                raise MemoryError()
+        for i in range(self.log.n_frontiers):
+            self.txn_deps[i] = self.log.frontiers[i]
+        self.n_txn_deps = self.log.n_frontiers
+        self.txn_open = True
+        return 0
+
+    cdef int after_local_op(self, int32_t n) except -1:
+        """Advance our version, the tracker and the frontiers past `n` new atoms."""
+        cdef uint32_t p = self.self_idx
+        if <int64_t>self.log.vv[p] + n > INT32_MAX:
+            raise OverflowError("peer counter exceeds 2**31")
+        self.log.vv[p] += n
+        self.tvv[p] = self.log.vv[p]
+        # the open transaction depends on every head, so its last op is the only head
+        self.log.update_frontiers(self.txn_deps, <uint32_t>self.n_txn_deps, make_id(p, self.log.vv[p] - 1))
+        return 0
+
+    def commit(self):
+        """Commit the pending local ops as one change (merged into the previous change when
+        Loro would merge it: same peer, continuing counters, only dep our own last op, same
+        message)."""
+        self._commit()
+
+    cdef int _commit(self) except -1:
+        cdef lc_change *last
+        cdef uint32_t p = self.self_idx
+        cdef int32_t end
+        cdef int32_t msg_idx = -1
+        cdef bint merge
+        cdef uint32_t n_ops
+        if not self.txn_open:
+            return 0
+        self.txn_open = False
+        msg = self.next_msg
+        self.next_msg = None
+        if self.log.n_ops == self.txn_ops_off:
+            return 0
+        end = self.log.vv[p]
+        n_ops = <uint32_t>(self.log.n_ops - self.txn_ops_off)
+        merge = False
+        if self.log.n_changes > 0 and self.n_txn_deps == 1:
+            last = &self.log.changes[self.log.n_changes - 1]
+            merge = (last.peer == p and last.end == self.txn_counter
+                     and self.txn_deps[0].peer == p and self.txn_deps[0].counter == self.txn_counter - 1
+                     and last.ops_off + last.ops_len == self.txn_ops_off
+                     and last.lamport + <uint32_t>(last.end - last.counter) == self.txn_lamport
+                     and (self.log.messages[last.msg] if last.msg >= 0 else None) == msg)
+        if merge:
+            last.end = end
+            last.ops_len += n_ops
+            if self.log.next_lamport < last.lamport + <uint32_t>(end - last.counter):
+                self.log.next_lamport = last.lamport + <uint32_t>(end - last.counter)
+        else:
+            if msg is not None:
+                msg_idx = len(self.log.messages)
+                self.log.messages.append(msg)
+            self.log.version_of(self.txn_deps, self.n_txn_deps, self.log.scratch)
+            self.log.scratch[p] = self.txn_counter
+            self.log.add_change(p, self.txn_counter, end, self.txn_lamport, 0, self.txn_deps,
+                                <uint32_t>self.n_txn_deps, self.txn_ops_off, n_ops, msg_idx,
+                                self.log.scratch)
+        self.log.update_frontiers(self.txn_deps, <uint32_t>self.n_txn_deps, make_id(p, end - 1))
+        return 0
+
+    def set_next_commit_message(self, str msg):
+        """Attach a message to the next commit."""
+        self.next_msg = msg
+
+    # ------------------------------------------------------------------ local edits
+
+    cdef int local_text_insert(self, uint32_t c, int64_t pos, str s) except -1:
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(s)
+        cdef uint32_t stack[STACK_CPS]
+        cdef uint32_t *cps
+        cdef int64_t off
+        cdef lc_op *op
+        cdef int32_t counter
+        cdef uint32_t t = self.ctree[c]
+        if pos < 0 or pos > self.seq.visible_len(t):
+            raise OutOfBoundsError(f"insert position {pos} is out of bounds (length {self.seq.visible_len(t)})")
+        if n == 0:
+            return 0
+        self.open_txn()
+        cps = str_to_cps(s, stack, n)
+        try:
+            off = self.seq.append_text(cps, n)
+        finally:
+            if cps != stack:
+                free(cps)
+        counter = self.log.vv[self.self_idx]
+        self.seq.integrate_insert(t, make_id(self.self_idx, counter), pos, <int32_t>n, <uint32_t>off,
+                                  self.log.peer_ids)
+        if self.log.n_ops > self.txn_ops_off:
+            op = &self.log.ops[self.log.n_ops - 1]
+            if (op.container == c and op.kind == LC_OP_INSERT and op.pos + op.len == pos
+                    and op.arg + op.len == off and op.counter + op.len == counter):
+                op.len += <int32_t>n
+                self.after_local_op(<int32_t>n)
+                return 0
+        op = self.log.push_op()
+        op.container = c
+        op.kind = LC_OP_INSERT
+        op.counter = counter
+        op.len = <int32_t>n
+        op.pos = pos
+        op.arg = off
+        self.after_local_op(<int32_t>n)
+        return 0
+
+    cdef int local_list_insert(self, uint32_t c, int64_t pos, list values) except -1:
+        cdef Py_ssize_t n = len(values)
+        cdef int64_t slot
+        cdef lc_op *op
+        cdef int32_t counter
+        cdef uint32_t t = self.ctree[c]
+        if pos < 0 or pos > self.seq.visible_len(t):
+            raise OutOfBoundsError(f"insert position {pos} is out of bounds (length {self.seq.visible_len(t)})")
+        if n == 0:
+            return 0
+        self.open_txn()
+        slot = len(self.log.values)
+        self.log.values.extend(values)
+        counter = self.log.vv[self.self_idx]
+        self.seq.integrate_insert(t, make_id(self.self_idx, counter), pos, <int32_t>n, <uint32_t>slot,
+                                  self.log.peer_ids)
+        if self.log.n_ops > self.txn_ops_off:
+            op = &self.log.ops[self.log.n_ops - 1]
+            if (op.container == c and op.kind == LC_OP_INSERT and op.pos + op.len == pos
+                    and op.arg + op.len == slot and op.counter + op.len == counter):
+                op.len += <int32_t>n
+                self.after_local_op(<int32_t>n)
+                return 0
+        op = self.log.push_op()
+        op.container = c
+        op.kind = LC_OP_INSERT
+        op.counter = counter
+        op.len = <int32_t>n
+        op.pos = pos
+        op.arg = slot
+        self.after_local_op(<int32_t>n)
+        return 0
+
+    cdef uint32_t local_list_insert_container(self, uint32_t c, int64_t pos, int kind) except? 0xFFFFFFFF:
+        cdef uint32_t t = self.ctree[c]
+        if pos < 0 or pos > self.seq.visible_len(t):
+            raise OutOfBoundsError(f"insert position {pos} is out of bounds (length {self.seq.visible_len(t)})")
+        self.open_txn()
+        cid = _types.ContainerID.Normal(self.peer, self.log.vv[self.self_idx], container_type(kind))
+        cdef uint32_t child = self.container_index(cid, kind)
+        self.local_list_insert(c, pos, [cid])
+        return child
+
+    cdef int local_seq_delete(self, uint32_t c, int64_t pos, int64_t n) except -1:
+        cdef uint32_t t = self.ctree[c]
+        cdef int64_t k, i, j, run_pos, run_len, op_pos, start
+        cdef lc_id run_id
+        cdef int64_t *runs
+        cdef lc_op *op
+        cdef int32_t counter
+        cdef bint is_text = self.ckind[c] == KIND_TEXT
+        if pos < 0 or n < 0 or pos + n > self.seq.visible_len(t):
+            raise OutOfBoundsError(f"delete range {pos}..{pos + n} is out of bounds (length {self.seq.visible_len(t)})")
+        if n == 0:
+            return 0
+        self.open_txn()
+        k = self.seq.collect_runs(t, pos, n)
+        runs = <int64_t*>malloc(<size_t>(4 * k) * sizeof(int64_t))
+        if runs == NULL:
+            raise MemoryError()
+        memcpy(runs, self.seq.runs, <size_t>(4 * k) * sizeof(int64_t))
+        try:
+            for j in range(k):
+                # Text deletes go right to left, each at its own position; list deletes go
+                # left to right at the same position (as Loro issues them).
+                i = k - 1 - j if is_text else j
+                run_pos = runs[4 * i] if is_text else pos
+                run_len = runs[4 * i + 1]
+                run_id = make_id(<uint32_t>runs[4 * i + 2], <int32_t>runs[4 * i + 3])
+                counter = self.log.vv[self.self_idx]
+                self.seq.integrate_delete(t, make_id(self.self_idx, counter), run_pos, run_len, False)
+                op = &self.log.ops[self.log.n_ops - 1] if self.log.n_ops > self.txn_ops_off else NULL
+                if (op != NULL and op.container == c and op.kind == LC_OP_DELETE
+                        and op.counter + op.len == counter and op.start_id.peer == run_id.peer):
+                    start = op.pos if op.arg > 0 else op.pos + op.arg + 1
+                    if op.arg > 0 and op.pos == run_pos and op.start_id.counter + op.len == run_id.counter:
+                        op.len += <int32_t>run_len
+                        op.arg += run_len
+                        self.after_local_op(<int32_t>run_len)
+                        continue
+                    if (run_len == 1 and run_pos + 1 == start and run_id.counter + 1 == op.start_id.counter
+                            and (op.arg < 0 or op.len == 1)):
+                        op.len += 1
+                        op.arg = -op.len
+                        op.start_id = run_id
+                        self.after_local_op(1)
+                        continue
+                op = self.log.push_op()
+                op.container = c
+                op.kind = LC_OP_DELETE
+                op.counter = counter
+                op.len = <int32_t>run_len
+                op.pos = run_pos
+                op.arg = run_len
+                op.start_id = run_id
+                self.after_local_op(<int32_t>run_len)
+        finally:
+            free(runs)
+        return 0
+
+    cdef int map_apply(self, uint32_t c, uint32_t key, uint32_t lamport, uint64_t peer, int64_t slot) except -1:
+        """Last writer wins by (lamport, peer); slot -1 is a delete."""
+        cdef dict state = <dict>self.map_states[c]
+        k = self.log.keys[key]
+        cur = state.get(k)
+        if cur is None or (lamport, peer) > (<tuple>cur)[:2]:
+            state[k] = (lamport, peer, slot)
+        return 0
+
+    cdef int local_map_set(self, uint32_t c, str key, object value) except -1:
+        cdef dict state = <dict>self.map_states[c]
+        cur = state.get(key)
+        if cur is not None and (<tuple>cur)[2] >= 0:
+            old = self.log.values[(<tuple>cur)[2]]
+            if type(old) is type(value) and not isinstance(old, _types.ContainerID) and old == value:
+                return 0
+        self.open_txn()
+        cdef uint32_t k = self.log.key_index(key)
+        cdef int64_t slot = len(self.log.values)
+        self.log.values.append(value)
+        cdef int32_t counter = self.log.vv[self.self_idx]
+        cdef lc_op *op = self.log.push_op()
+        op.container = c
+        op.kind = LC_OP_MAP_SET
+        op.counter = counter
+        op.len = 1
+        op.pos = k
+        op.arg = slot
+        self.map_apply(c, k, self.txn_lamport + <uint32_t>(counter - self.txn_counter), self.peer, slot)
+        self.after_local_op(1)
+        return 0
+
+    cdef uint32_t local_map_set_container(self, uint32_t c, str key, int kind) except? 0xFFFFFFFF:
+        self.open_txn()
+        cid = _types.ContainerID.Normal(self.peer, self.log.vv[self.self_idx], container_type(kind))
+        cdef uint32_t child = self.container_index(cid, kind)
+        self.local_map_set(c, key, cid)
+        return child
+
+    cdef int local_map_delete(self, uint32_t c, str key) except -1:
+        self.open_txn()
+        cdef uint32_t k = self.log.key_index(key)
+        cdef int32_t counter = self.log.vv[self.self_idx]
+        cdef lc_op *op = self.log.push_op()
+        op.container = c
+        op.kind = LC_OP_MAP_DELETE
+        op.counter = counter
+        op.len = 1
+        op.pos = k
+        op.arg = -1
+        self.map_apply(c, k, self.txn_lamport + <uint32_t>(counter - self.txn_counter), self.peer, -1)
+        self.after_local_op(1)
+        return 0
+
+    cdef int local_counter_add(self, uint32_t c, double d) except -1:
+        self.open_txn()
+        cdef lc_op *op = self.log.push_op()
+        op.container = c
+        op.kind = LC_OP_COUNTER
+        op.counter = self.log.vv[self.self_idx]
+        op.len = 1
+        op.delta = d
+        self.ccounter[c] += d
+        self.after_local_op(1)
+        return 0
+
+    # ------------------------------------------------------------------ remote integration
+
+    cdef int move_tracker(self, const int32_t *target) except -1:
+        """Move every sequence's tracker status to the dense version `target`."""
+        cdef uint32_t q
+        cdef int32_t a, b
+        self.ensure_tvv()
+        for q in range(self.log.n_peers):
+            a = self.tvv[q]
+            b = target[q]
+            if a > b:
+                self.seq.tracker_move(q, b, a, False)
+            elif a < b:
+                self.seq.tracker_move(q, a, b, True)
+            self.tvv[q] = b
+        return 0
+
+    cdef int apply_op(self, lc_op *op, uint32_t peer, uint32_t lamport) except -1:
+        """Apply one op at the tracker version (which includes the op's causal past)."""
+        cdef uint32_t c = op.container
+        cdef uint32_t t
+        cdef int64_t n, start, vis
+        if op.kind == LC_OP_INSERT:
+            t = self.ctree[c]
+            vis = self.seq.visible_len(t)
+            if op.pos < 0 or op.pos > vis:
+                raise DecodeError(f"op {op.counter}@{self.log.peer_ids[peer]} inserts at {op.pos}, "
+                                  f"beyond the container length {vis} at its version")
+            self.seq.integrate_insert(t, make_id(peer, op.counter), op.pos, op.len, <uint32_t>op.arg,
+                                      self.log.peer_ids)
+        elif op.kind == LC_OP_DELETE:
+            t = self.ctree[c]
+            vis = self.seq.visible_len(t)
+            n = op.len
+            start = op.pos if op.arg > 0 else op.pos + op.arg + 1
+            if start < 0 or start + n > vis:
+                raise DecodeError(f"op {op.counter}@{self.log.peer_ids[peer]} deletes {start}..{start + n}, "
+                                  f"beyond the container length {vis} at its version")
+            self.seq.integrate_delete(t, make_id(peer, op.counter), start, n, op.arg < 0)
+        elif op.kind == LC_OP_MAP_SET or op.kind == LC_OP_MAP_DELETE:
+            self.map_apply(c, <uint32_t>op.pos, lamport, self.log.peer_ids[peer], op.arg)
+        elif op.kind == LC_OP_COUNTER:
+            self.ccounter[c] += op.delta
+        return 0
+
+    cdef int apply_change_ops(self, int64_t ops_off, uint32_t ops_len, uint32_t peer,
+                              int32_t counter, uint32_t lamport) except -1:
+        """Apply a change's ops in order; the tracker already sits at its causal version."""
+        cdef int64_t i
+        cdef lc_op *op
+        for i in range(ops_off, ops_off + ops_len):
+            op = &self.log.ops[i]
+            self.apply_op(op, peer, lamport + <uint32_t>(op.counter - counter))
+            op = &self.log.ops[i]
+            self.tvv[peer] = op.counter + op.len
+        return 0
+
+    cdef int rebuild_state(self) except -1:
+        """Recompute every container's state by replaying the log from the start."""
+        cdef SeqArena fresh = SeqArena()
+        cdef int64_t i, j
+        cdef lc_change *ch
+        cdef int32_t *version
+        fresh.append_text(self.seq.text, self.seq.text_len)
+        self.seq = fresh
+        for i in range(self.n_containers):
+            self.ccounter[i] = 0.0
+            if self.ckind[i] == KIND_TEXT or self.ckind[i] == KIND_LIST:
+                self.ctree[i] = self.seq.new_tree(self.ckind[i] == KIND_TEXT)
+            self.map_states[i] = {} if self.ckind[i] == KIND_MAP else None
+        self.ensure_tvv()
+        memset(self.tvv, 0, <size_t>self.tvv_cap * sizeof(int32_t))
+        version = <int32_t*>malloc((self.log.n_peers + 1) * sizeof(int32_t))
+        if version == NULL:
+            raise MemoryError()
+        try:
+            for i in range(self.log.n_changes):
+                ch = &self.log.changes[i]
+                memset(version, 0, self.log.n_peers * sizeof(int32_t))
+                for j in range(ch.vv_off, ch.vv_off + ch.vv_len):
+                    version[self.log.vvs[j].peer] = self.log.vvs[j].counter
+                self.move_tracker(version)
+                ch = &self.log.changes[i]
+                self.apply_change_ops(ch.ops_off, ch.ops_len, ch.peer, ch.counter, ch.lamport)
+            self.move_tracker(self.log.vv)
+        finally:
+            free(version)
+        return 0
+
+    def _import_changes(self, list changes):
+        """Import decoded changes (see loro_c._json for the tuple layout). All or nothing:
+        on any error the document is left exactly as it was and DecodeError is raised."""
+        self._commit()
+        cdef OpLog log = self.log
+        cdef int64_t mark_changes = log.n_changes, mark_ops = log.n_ops
+        cdef Py_ssize_t mark_values = len(log.values), mark_msgs = len(log.messages)
+        cdef int64_t mark_text = self.seq.text_len, mark_containers = self.n_containers
+        cdef list saved_pending = list(self.pending)
+        cdef list staged = []
+        cdef bint applied_any = False
+        cdef _Pending ch
+        try:
+            for raw in changes:
+                staged_one = self._stage(raw)
+                if staged_one is not None:
+                    staged.append(staged_one)
+        except Exception as e:
+            self._truncate(mark_changes, mark_ops, mark_values, mark_msgs, mark_text, mark_containers)
+            self.pending = saved_pending
+            if isinstance(e, (LoroError, MemoryError)):
+                raise
+            raise DecodeError(f"malformed change: {e}") from e
+        try:
+            success, pending = self._apply_ready(staged)
+        except BaseException as e:
+            self._truncate(mark_changes, mark_ops, mark_values, mark_msgs, mark_text, mark_containers)
+            self.pending = saved_pending
+            self.rebuild_state()
+            if isinstance(e, (DecodeError, MemoryError, KeyboardInterrupt)):
+                raise
+            raise DecodeError(f"the update does not fit the document: {e}") from e
+        return _types.ImportStatus(success, pending)
+
+    def _truncate(self, int64_t n_changes, int64_t n_ops, Py_ssize_t n_values, Py_ssize_t n_msgs,
+                  int64_t n_text, int64_t n_containers):
+        cdef int64_t i
+        self.log.truncate(n_changes, n_ops)
+        del self.log.values[n_values:]
+        del self.log.messages[n_msgs:]
+        self.seq.truncate_text(n_text)
+        for i in range(n_containers, self.n_containers):
+            del self.cid_index[self.cids[i]]
+        del self.cids[n_containers:]
+        del self.map_states[n_containers:]
+        self.roots = [r for r in self.roots if r < n_containers]
+        self.n_containers = n_containers
+
+    cdef object _stage(self, tuple raw):
+        """Append a decoded change's ops to the arenas; None when it is already known."""
+        cdef OpLog log = self.log
+        peer, counter, lamport, timestamp, msg, deps, ops = raw
+        cdef uint32_t p = log.peer_index(peer)
+        cdef int32_t start = counter
+        cdef int64_t expect = counter
+        cdef _Pending ch
+        cdef lc_op *op
+        cdef int kind
+        cdef uint32_t c
+        cdef Py_ssize_t n
+        cdef uint32_t stack[STACK_CPS]
+        cdef uint32_t *cps
+        if not ops:
+            raise DecodeError(f"change {counter}@{peer} has no ops")
+        for other in self.pending:
+            if (<_Pending>other).peer == p and (<_Pending>other).counter == start:
+                return None
+        ch = _Pending()
+        ch.peer = p
+        ch.counter = start
+        ch.lamport_hint = lamport
+        ch.timestamp = timestamp
+        ch.msg = msg
+        ch.deps = [(log.peer_index(dp), dc) for dp, dc in deps]
+        for _, dc in ch.deps:
+            if dc < 0 or dc > INT32_MAX:
+                raise DecodeError(f"dependency counter {dc} is out of range")
+        ch.ops_off = log.n_ops
+        for o in ops:
+            kind, cid, op_counter = o[0], o[1], o[2]
+            if op_counter != expect:
+                raise DecodeError(f"op counter {op_counter} of change {counter}@{peer} does not follow {expect}")
+            ckind = kind_of_type(cid.container_type)
+            if kind == LC_OP_INSERT or kind == LC_OP_DELETE:
+                if ckind != KIND_TEXT and ckind != KIND_LIST:
+                    if ckind in (KIND_TREE, KIND_MOVABLE_LIST):
+                        raise DecodeError(f"{_TYPE_NAMES[ckind]} containers are not supported by loro_c yet")
+                    raise DecodeError(f"a sequence op targets {cid}")
+            elif kind == LC_OP_MAP_SET or kind == LC_OP_MAP_DELETE:
+                if ckind != KIND_MAP:
+                    raise DecodeError(f"a map op targets {cid}")
+            elif kind == LC_OP_COUNTER:
+                if ckind != KIND_COUNTER:
+                    raise DecodeError(f"a counter op targets {cid}")
+            else:
+                raise DecodeError(f"unknown op kind {kind}")
+            c = self.container_index(cid, ckind)
+            op = log.push_op()
+            op.container = c
+            op.kind = kind
+            op.counter = op_counter
+            if kind == LC_OP_INSERT:
+                op.pos = o[3]
+                content = o[4]
+                if ckind == KIND_TEXT:
+                    if not isinstance(content, str):
+                        raise DecodeError("a text insert needs a string")
+                    n = PyUnicode_GET_LENGTH(content)
+                    if n == 0:
+                        raise DecodeError("empty text insert")
+                    cps = str_to_cps(content, stack, n)
+                    try:
+                        op.arg = self.seq.append_text(cps, n)
+                    finally:
+                        if cps != stack:
+                            free(cps)
+                else:
+                    if not isinstance(content, list) or not content:
+                        raise DecodeError("a list insert needs a non-empty list of values")
+                    n = len(content)
+                    op.arg = len(log.values)
+                    for i, v in enumerate(content):
+                        self._stage_value(v, peer, op_counter + i)
+                    log.values.extend(content)
+                op.len = <int32_t>n
+            elif kind == LC_OP_DELETE:
+                op.pos = o[3]
+                op.arg = o[4]
+                if op.arg == 0 or o[4] > INT32_MAX or o[4] < -INT32_MAX:
+                    raise DecodeError("a delete needs a non-zero length")
+                op.len = <int32_t>(op.arg if op.arg > 0 else -op.arg)
+                op.start_id = make_id(log.peer_index(o[5]), o[6])
+            elif kind == LC_OP_MAP_SET:
+                op.len = 1
+                op.pos = log.key_index(o[3])
+                self._stage_value(o[4], peer, op_counter)
+                op.arg = len(log.values)
+                log.values.append(o[4])
+            elif kind == LC_OP_MAP_DELETE:
+                op.len = 1
+                op.pos = log.key_index(o[3])
+                op.arg = -1
+            else:
+                op.len = 1
+                op.delta = o[3]
+            expect += op.len
+            if expect > INT32_MAX:
+                raise DecodeError("op counter exceeds 2**31")
+        ch.end = <int32_t>expect
+        ch.ops_len = <uint32_t>(log.n_ops - ch.ops_off)
+        ch.sort_key = (lamport, peer, start)
+        if ch.end <= log.vv[p]:
+            # already known: drop the staged ops again
+            log.n_ops = ch.ops_off
+            return None
+        return ch
+
+    def _stage_value(self, v, peer, counter):
+        """A container value must name the container its op creates."""
+        if isinstance(v, _types.ContainerID):
+            if (not isinstance(v, _types.ContainerID.Normal) or v.peer != peer
+                    or v.counter != counter):
+                raise DecodeError(f"a created child container must be {counter}@{peer}, not {v}")
+            self.container_index(v, kind_of_type(v.container_type))
+
+    def _apply_ready(self, list staged):
+        """Apply every change whose dependencies are met, in causal order; the rest wait."""
+        cdef OpLog log = self.log
+        cdef list waiting = sorted(self.pending + staged, key=lambda c: c.sort_key)
+        cdef list still
+        cdef bint progress = True
+        cdef _Pending ch
+        cdef dict success = {}
+        while progress and waiting:
+            progress = False
+            still = []
+            for ch in waiting:
+                state = self._ready(ch)
+                if state == 0:
+                    still.append(ch)
+                elif state == 1:
+                    s = success.get(log.peer_ids[ch.peer])
+                    self._apply_pending(ch)
+                    pid = log.peer_ids[ch.peer]
+                    success[pid] = (ch.counter if s is None else min(s[0], ch.counter), ch.end)
+                    progress = True
+            waiting = still
+        self.ensure_tvv()
+        self.move_tracker(log.vv)
+        self.pending = waiting
+        pending = None
+        if waiting:
+            pend = {}
+            for ch in waiting:
+                pid = log.peer_ids[ch.peer]
+                s = pend.get(pid)
+                pend[pid] = (ch.counter if s is None else min(s[0], ch.counter),
+                             ch.end if s is None else max(s[1], ch.end))
+            pending = _types.VersionRange.from_map(pend)
+        return _types.VersionRange.from_map(success), pending
+
+    def _ready(self, _Pending ch):
+        """0: wait, 1: apply now, 2: drop (already known). Trims a partly known change."""
+        cdef OpLog log = self.log
+        cdef int32_t known = log.vv[ch.peer]
+        cdef int64_t i
+        cdef lc_op *op
+        cdef int32_t cut
+        if ch.end <= known:
+            return 2
+        if ch.counter > known:
+            return 0
+        for dp, dc in ch.deps:
+            if not log.includes(make_id(dp, dc)):
+                return 0
+        if ch.counter < known:
+            # drop the known prefix: whole ops, then a slice of the op that straddles `known`
+            i = ch.ops_off
+            while log.ops[i].counter + log.ops[i].len <= known:
+                i += 1
+            op = &log.ops[i]
+            cut = known - op.counter
+            if cut > 0:
+                self._slice(op, cut)
+            ch.ops_len -= <uint32_t>(i - ch.ops_off)
+            ch.ops_off = i
+            ch.counter = known
+            ch.deps = [(ch.peer, known - 1)]
+        return 1
+
+    cdef int _slice(self, lc_op *op, int32_t cut) except -1:
+        """Drop the first `cut` atoms of an op (the receiver already has them)."""
+        if op.kind == LC_OP_INSERT:
+            op.pos += cut
+            op.arg += cut
+        elif op.kind == LC_OP_DELETE:
+            if op.arg > 0:
+                op.arg -= cut
+                op.start_id.counter += cut
+            else:
+                op.pos -= cut
+                op.arg += cut
+        op.counter += cut
+        op.len -= cut
+        return 0
+
+    def _apply_pending(self, _Pending ch):
+        cdef OpLog log = self.log
+        cdef Py_ssize_t nd = len(ch.deps)
+        cdef lc_id *deps = <lc_id*>malloc((nd + 1) * sizeof(lc_id))
+        cdef uint32_t lamport = 0, lp
+        cdef Py_ssize_t i
+        cdef int32_t msg_idx = -1
+        if deps == NULL:
+            raise MemoryError()
+        try:
+            for i in range(nd):
+                deps[i] = make_id(ch.deps[i][0], ch.deps[i][1])
+                lp = log.lamport_of(deps[i]) + 1
+                if lp > lamport:
+                    lamport = lp
+            self.ensure_tvv()
+            log.version_of(deps, nd, log.scratch)
+            if log.scratch[ch.peer] < ch.counter:
+                log.scratch[ch.peer] = ch.counter
+            self.move_tracker(log.scratch)
+            self.apply_change_ops(ch.ops_off, ch.ops_len, ch.peer, ch.counter, lamport)
+            if ch.msg is not None:
+                msg_idx = len(log.messages)
+                log.messages.append(ch.msg)
+            log.add_change(ch.peer, ch.counter, ch.end, lamport, ch.timestamp, deps, <uint32_t>nd,
+                           ch.ops_off, ch.ops_len, msg_idx, log.scratch)
+            log.update_frontiers(deps, <uint32_t>nd, make_id(ch.peer, ch.end - 1))
+        finally:
+            free(deps)
+
+    # ------------------------------------------------------------------ values
+
+    cdef object text_value(self, uint32_t c):
+        return self.text_range(c, 0, self.seq.visible_len(self.ctree[c]))
+
+    cdef object text_range(self, uint32_t c, int64_t a, int64_t b):
+        """Code points [a, b) of a text as str (the caller checks the range)."""
+        cdef uint32_t t = self.ctree[c]
+        cdef int64_t n = b - a
+        cdef uint32_t *buf = <uint32_t*>malloc(<size_t>(n if n > 0 else 1) * sizeof(uint32_t))
+        if buf == NULL:
+            raise MemoryError()
+        try:
+            n = self.seq.copy_visible(t, a, b, buf)
+            return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, n)
+        finally:
+            free(buf)
+
+    cdef list list_slots(self, uint32_t c):
+        cdef uint32_t t = self.ctree[c]
+        cdef int64_t n = self.seq.visible_len(t), i
+        cdef uint32_t *buf = <uint32_t*>malloc(<size_t>(n if n > 0 else 1) * sizeof(uint32_t))
+        if buf == NULL:
+            raise MemoryError()
+        try:
+            self.seq.copy_visible(t, 0, n, buf)
+            return [buf[i] for i in range(n)]
+        finally:
+            free(buf)
+
+    cdef object value_of(self, uint32_t c, bint deep):
+        """The value of container `c`; child containers as ContainerIDs unless `deep`."""
+        cdef int kind = self.ckind[c]
+        cdef list values = self.log.values
+        if kind == KIND_TEXT:
+            return self.text_value(c)
+        if kind == KIND_COUNTER:
+            return self.ccounter[c]
+        if kind == KIND_LIST:
+            return [self._resolve(values[s], deep) for s in self.list_slots(c)]
+        out = {}
+        for k, entry in (<dict>self.map_states[c]).items():
+            if entry[2] >= 0:
+                out[k] = self._resolve(values[entry[2]], deep)
+        return out
+
+    def _resolve(self, v, bint deep):
+        if isinstance(v, _types.ContainerID):
+            if deep:
+                return self.value_of(self.cid_index[v], True)
+            return v
+        return copy_value(v)
+
+    # ------------------------------------------------------------------ Python API
+
+    @property
+    def peer_id(self):
+        """This peer's 64-bit id (random by default)."""
+        return self.peer
+
+    @peer_id.setter
+    def peer_id(self, peer):
+        if not isinstance(peer, int) or isinstance(peer, bool):
+            raise LoroValueError("peer id must be an int")
+        if peer < 0 or peer >= 0xFFFFFFFFFFFFFFFF:
+            raise LoroValueError(f"peer id must be in 0..2**64-2, got {peer}")
+        self._commit()
+        self.peer = peer
+
+    def get_text(self, obj):
+        """The Text container `obj` (a root name, a ContainerID or its string form)."""
+        from loro_c._containers import LoroText
+        return LoroText._wrap(self, self._root(obj, KIND_TEXT))
+
+    def get_list(self, obj):
+        """The List container `obj` (a root name, a ContainerID or its string form)."""
+        from loro_c._containers import LoroList
+        return LoroList._wrap(self, self._root(obj, KIND_LIST))
+
+    def get_map(self, obj):
+        """The Map container `obj` (a root name, a ContainerID or its string form)."""
+        from loro_c._containers import LoroMap
+        return LoroMap._wrap(self, self._root(obj, KIND_MAP))
+
+    def get_counter(self, obj):
+        """The Counter container `obj` (a root name, a ContainerID or its string form)."""
+        from loro_c._containers import LoroCounter
+        return LoroCounter._wrap(self, self._root(obj, KIND_COUNTER))
+
+    def _handle(self, uint32_t c):
+        from loro_c import _containers
+        return _containers.wrap(self, c, self.ckind[c])
+
+    def get_container(self, cid):
+        """The container with this id, or None when the document has never seen it."""
+        i = self.cid_index.get(cid)
+        return None if i is None else self._handle(i)
+
+    def has_container(self, cid):
+        """Whether the document knows the container `cid`."""
+        return cid in self.cid_index
+
+    def get_value(self):
+        """The shallow value: root name -> ContainerID."""
+        return {self.cids[r].name: self.cids[r] for r in self.roots}
+
+    def get_deep_value(self):
+        """The whole document as plain Python values."""
+        return {self.cids[r].name: self.value_of(r, True) for r in self.roots}
+
+    cdef dict _vv_dict(self, const int32_t *vv):
+        cdef uint32_t i
+        return {self.log.peer_ids[i]: vv[i] for i in range(self.log.n_peers) if vv[i] > 0}
+
+    @property
+    def oplog_vv(self):
+        """Version vector of everything in the history (the open transaction included)."""
+        return vv_wrap(self._vv_dict(self.log.vv))
+
+    @property
+    def state_vv(self):
+        """Version vector of the materialised state (equal to oplog_vv: no checkout yet)."""
+        return vv_wrap(self._vv_dict(self.log.vv))
+
+    def _frontiers(self):
+        cdef int64_t i
+        return frontiers_wrap(sorted((self.log.peer_ids[self.log.frontiers[i].peer], self.log.frontiers[i].counter)
+                                     for i in range(self.log.n_frontiers)))
+
+    @property
+    def oplog_frontiers(self):
+        """Frontiers (heads) of the history."""
+        return self._frontiers()
+
+    @property
+    def state_frontiers(self):
+        """Frontiers of the materialised state."""
+        return self._frontiers()
+
+    @property
+    def len_ops(self):
+        """Number of atoms (op counters) in the history."""
+        cdef uint32_t i
+        cdef int64_t total = 0
+        for i in range(self.log.n_peers):
+            total += self.log.vv[i]
+        return total
+
+    @property
+    def len_changes(self):
+        """Number of committed changes stored in the history."""
+        return self.log.n_changes
+
+    def is_detached(self):
+        """Always False: checkout is not supported yet."""
+        return False
+
+    def frontiers_to_vv(self, Frontiers frontiers):
+        """The version vector of the causal closure of `frontiers`, or None if unknown."""
+        cdef lc_id *ids
+        cdef Py_ssize_t n = len(frontiers._ids), i
+        if n == 0:
+            return VersionVector()
+        ids = <lc_id*>malloc(n * sizeof(lc_id))
+        if ids == NULL:
+            raise MemoryError()
+        try:
+            for i in range(n):
+                peer, ctr = frontiers._ids[i]
+                idx = self.log.peer_map.get(peer)
+                if idx is None or self.log.find_change(idx, ctr) < 0:
+                    return None
+                ids[i] = make_id(idx, ctr)
+            self.log.version_of(ids, n, self.log.scratch)
+            return vv_wrap(self._vv_dict(self.log.scratch))
+        finally:
+            free(ids)
+
+    def export_json_updates(self, VersionVector start_vv, VersionVector end_vv, with_peer_compression=True):
+        """Export the changes between two versions in Loro's JSON updates format."""
+        self._commit()
+        from loro_c import _json
+        return _json.export_updates(self, start_vv._map, end_vv._map)
+
+    def import_json_updates(self, str json):
+        """Import Loro JSON updates. Returns an ImportStatus; raises DecodeError on malformed
+        input, leaving the document unchanged."""
+        from loro_c import _json
+        return self._import_changes(_json.decode_updates(json))
+
+    def _changes(self, dict start, dict end):
+        """Committed changes overlapping [start, end) as decoded tuples (for the encoders)."""
+        self._commit()
+        cdef OpLog log = self.log
+        cdef int64_t i, j
+        cdef lc_change *ch
+        cdef lc_op *op
+        cdef int32_t lo, hi, a, b
+        out = []
+        for i in range(log.n_changes):
+            ch = &log.changes[i]
+            pid = log.peer_ids[ch.peer]
+            lo = start.get(pid, 0)
+            hi = end.get(pid, 0)
+            a = ch.counter if ch.counter > lo else lo
+            b = ch.end if ch.end < hi else hi
+            if a >= b:
+                continue
+            deps = [(log.peer_ids[log.deps[j].peer], log.deps[j].counter)
+                    for j in range(ch.deps_off, ch.deps_off + ch.deps_len)]
+            if a > ch.counter:
+                deps = [(pid, a - 1)]
+            ops = []
+            for j in range(ch.ops_off, ch.ops_off + ch.ops_len):
+                op = &log.ops[j]
+                if op.counter + op.len <= a or op.counter >= b:
+                    continue
+                ops.append(self._op_tuple(op, a, b))
+            out.append((pid, a, ch.lamport + <uint32_t>(a - ch.counter), ch.timestamp,
+                        log.messages[ch.msg] if ch.msg >= 0 else None, deps, ops))
+        return out
+
+    cdef tuple _op_tuple(self, lc_op *op, int32_t a, int32_t b):
+        """An op sliced to atoms [a, b), as the decoded tuple the codecs share."""
+        cdef lc_op o = op[0]
+        cdef int32_t cut = a - o.counter if a > o.counter else 0
+        cdef int32_t keep
+        cdef uint32_t *buf
+        if cut > 0:
+            self._slice(&o, cut)
+        keep = b - o.counter
+        if keep < o.len:
+            if o.kind == LC_OP_DELETE:
+                if o.arg > 0:
+                    o.arg = keep
+                else:
+                    # a backward delete's first atoms remove its rightmost targets
+                    o.start_id.counter += o.len - keep
+                    o.arg = -keep
+            o.len = keep
+        cid = self.cids[o.container]
+        if o.kind == LC_OP_INSERT:
+            if self.ckind[o.container] == KIND_TEXT:
+                content = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, &self.seq.text[o.arg], o.len)
+            else:
+                content = [copy_value(v) for v in self.log.values[o.arg:o.arg + o.len]]
+            return (LC_OP_INSERT, cid, o.counter, o.pos, content)
+        if o.kind == LC_OP_DELETE:
+            return (LC_OP_DELETE, cid, o.counter, o.pos, o.arg,
+                    self.log.peer_ids[o.start_id.peer], o.start_id.counter)
+        if o.kind == LC_OP_MAP_SET:
+            return (LC_OP_MAP_SET, cid, o.counter, self.log.keys[o.pos], copy_value(self.log.values[o.arg]))
+        if o.kind == LC_OP_MAP_DELETE:
+            return (LC_OP_MAP_DELETE, cid, o.counter, self.log.keys[o.pos])
+        return (LC_OP_COUNTER, cid, o.counter, o.delta)
+
+    def _check_invariants(self):
+        """Run every structural checker (B-trees, tracker records, version bookkeeping)."""
+        cdef int64_t i
+        for i in range(self.n_containers):
+            if self.ckind[i] == KIND_TEXT or self.ckind[i] == KIND_LIST:
+                self.seq.check(self.ctree[i])
+        self.ensure_tvv()
+        for i in range(self.log.n_peers):
+            if self.tvv[i] != self.log.vv[i]:
+                raise AssertionError("tracker is not at the document version")
+        return True
+
+
+cpdef object copy_value(object v):
+    """A private copy of a Loro value (lists and dicts are copied, scalars shared)."""
+    if type(v) is list:
+        return [copy_value(x) for x in <list>v]
+    if type(v) is dict:
+        return {k: copy_value(x) for k, x in (<dict>v).items()}
+    return v

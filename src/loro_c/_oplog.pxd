@@ -1,0 +1,78 @@
+from libc.stdint cimport uint32_t, int32_t, int64_t, uint64_t
+from loro_c._seq cimport lc_id
+
+cdef extern from "loro_c/oplog.h":
+    enum:
+        LC_OP_INSERT
+        LC_OP_DELETE
+        LC_OP_MAP_SET
+        LC_OP_MAP_DELETE
+        LC_OP_COUNTER
+
+    ctypedef struct lc_op:
+        uint32_t container
+        uint32_t kind
+        int32_t counter
+        int32_t len
+        int64_t pos
+        int64_t arg
+        lc_id start_id
+        double delta
+
+    ctypedef struct lc_change:
+        uint32_t peer
+        int32_t counter
+        int32_t end
+        uint32_t lamport
+        int64_t timestamp
+        int64_t deps_off
+        int64_t ops_off
+        int64_t vv_off
+        uint32_t deps_len
+        uint32_t ops_len
+        uint32_t vv_len
+        int32_t msg
+
+    ctypedef struct lc_change_list:
+        int64_t *idx
+        int64_t len, cap
+
+
+cdef class OpLog:
+    """The history of one document: peer table, changes, ops, causal versions and frontiers.
+    Python objects appear only per change (messages) and per value (list/map payloads)."""
+    cdef uint64_t *peer_ids
+    cdef uint32_t n_peers, cap_peers
+    cdef dict peer_map              # u64 peer -> peer index
+    cdef int32_t *vv                # per peer index: exclusive end counter (open txn included)
+    cdef int32_t *scratch           # dense version scratch, one slot per peer index
+    cdef lc_change_list *by_peer
+    cdef lc_change *changes
+    cdef int64_t n_changes, cap_changes
+    cdef lc_op *ops
+    cdef int64_t n_ops, cap_ops
+    cdef lc_id *deps
+    cdef int64_t n_deps, cap_deps
+    cdef lc_id *vvs
+    cdef int64_t n_vvs, cap_vvs
+    cdef lc_id *frontiers
+    cdef int64_t n_frontiers, cap_frontiers
+    cdef uint32_t next_lamport
+    cdef list messages              # change message table
+    cdef list values                # value slots of list inserts and map sets
+    cdef list keys                  # map key table
+    cdef dict key_map               # key -> index
+
+    cdef uint32_t peer_index(self, uint64_t peer) except? 0xFFFFFFFF
+    cdef uint32_t key_index(self, str key) except? 0xFFFFFFFF
+    cdef lc_op* push_op(self) except NULL
+    cdef int64_t find_change(self, uint32_t peer, int32_t counter) noexcept
+    cdef uint32_t lamport_of(self, lc_id id) noexcept
+    cdef bint includes(self, lc_id id) noexcept
+    cdef int version_of(self, const lc_id *deps, int64_t n, int32_t *out) except -1
+    cdef int64_t add_change(self, uint32_t peer, int32_t counter, int32_t end, uint32_t lamport,
+                            int64_t timestamp, const lc_id *deps, uint32_t n_deps,
+                            int64_t ops_off, uint32_t ops_len, int32_t msg,
+                            const int32_t *version) except -1
+    cdef int update_frontiers(self, const lc_id *deps, uint32_t n, lc_id last) except -1
+    cdef int truncate(self, int64_t n_changes, int64_t n_ops) except -1

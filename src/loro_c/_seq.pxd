@@ -1,0 +1,137 @@
+from libc.stdint cimport uint8_t, uint16_t, int16_t, uint32_t, int32_t, int64_t, uint64_t
+
+cdef extern from "loro_c/seq.h":
+    enum:
+        LC_NO_PEER
+        LC_NO_NODE
+        LC_BT_MAX
+        LC_REC_INSERT
+        LC_REC_DELETE
+        LC_REC_DELETE_REV
+
+    ctypedef struct lc_id:
+        uint32_t peer
+        int32_t counter
+
+    ctypedef struct lc_span:
+        lc_id id
+        lc_id origin_left
+        lc_id origin_right
+        int32_t len
+        uint32_t content
+        int32_t utf8_len
+        int32_t utf16_len
+        int16_t deleted
+        uint8_t future
+
+    ctypedef struct lc_lens:
+        int64_t visible
+        int64_t utf8
+        int64_t utf16
+        int64_t total
+
+    ctypedef union lc_node_union:
+        uint32_t children[LC_BT_MAX]
+        lc_span spans[LC_BT_MAX]
+
+    ctypedef struct lc_node:
+        uint32_t tree
+        uint32_t parent
+        uint32_t prev_leaf
+        uint32_t next_leaf
+        uint16_t n
+        uint8_t is_leaf
+        lc_lens lens
+        lc_node_union u
+
+    ctypedef struct lc_record:
+        int32_t counter
+        int32_t len
+        lc_id target
+        uint32_t kind
+
+    ctypedef struct lc_peer_index:
+        uint32_t *leaf
+        int64_t leaf_len, leaf_cap
+        lc_record *recs
+        int64_t rec_len, rec_cap
+
+
+# Units for position conversion.
+cdef enum:
+    UNIT_UNICODE = 0
+    UNIT_UTF8 = 1
+    UNIT_UTF16 = 2
+
+
+cdef inline lc_id make_id(uint32_t peer, int32_t counter) noexcept nogil:
+    cdef lc_id r
+    r.peer = peer
+    r.counter = counter if peer != LC_NO_PEER else 0
+    return r
+
+
+cdef inline bint id_eq(lc_id a, lc_id b) noexcept nogil:
+    return a.peer == b.peer and a.counter == b.counter
+
+
+cdef class SeqArena:
+    """All sequence containers of one document: B-tree nodes, the atom -> leaf index, tracker
+    records and the text content arena (UTF-32 code points)."""
+    cdef lc_node *nodes
+    cdef uint32_t n_nodes, cap_nodes
+    cdef uint32_t *roots
+    cdef uint8_t *tree_is_text
+    cdef uint32_t n_trees, cap_trees
+    cdef lc_peer_index *peers
+    cdef uint32_t n_peers, cap_peers
+    cdef uint32_t *text
+    cdef int64_t text_len, text_cap
+    # scratch buffer of delete runs: (visible start, len, peer, counter) quadruples
+    cdef int64_t *runs
+    cdef int64_t runs_len, runs_cap
+
+    # --- construction and content
+    cdef uint32_t new_tree(self, bint is_text) except? 0xFFFFFFFF
+    cdef int ensure_peer(self, uint32_t peer) except -1
+    cdef int64_t append_text(self, const uint32_t *cps, int64_t n) except -1
+    cdef int truncate_text(self, int64_t n) except -1
+    # --- queries
+    cdef int64_t visible_len(self, uint32_t t) noexcept
+    cdef int64_t unit_len(self, uint32_t t, int unit) noexcept
+    cdef int64_t to_unicode(self, uint32_t t, int64_t pos, int unit) except -2
+    cdef int64_t from_unicode(self, uint32_t t, int64_t pos, int unit) except -2
+    cdef int64_t copy_visible(self, uint32_t t, int64_t start, int64_t end, uint32_t *out) except -1
+    cdef int64_t visible_content(self, uint32_t t, int64_t pos) except -1
+    cdef int64_t collect_runs(self, uint32_t t, int64_t start, int64_t n) except -1
+    # --- integration at the tracker version
+    cdef int integrate_insert(self, uint32_t t, lc_id new_id, int64_t pos, int32_t n,
+                              uint32_t content, const uint64_t *peer_ids) except -1
+    cdef int integrate_delete(self, uint32_t t, lc_id del_id, int64_t start, int64_t n,
+                              bint reversed) except -1
+    cdef int tracker_move(self, uint32_t peer, int32_t start, int32_t end, bint advance) except -1
+    # --- internals
+    cdef uint32_t alloc_node(self, bint is_leaf) except? 0xFFFFFFFF
+    cdef int set_leaf(self, lc_id id, int32_t n, uint32_t leaf) except -1
+    cdef int add_record(self, uint32_t peer, int32_t counter, int32_t n, lc_id target,
+                        uint32_t kind) except -1
+    cdef void fill_text_lens(self, lc_span *s) noexcept
+    cdef void leaf_update(self, uint32_t leaf) noexcept
+    cdef uint32_t first_leaf(self, uint32_t t) noexcept
+    cdef uint32_t find_visible(self, uint32_t t, int64_t pos, int *idx, int64_t *off) noexcept
+    cdef uint32_t find_total(self, uint32_t t, int64_t pos, int *idx, int64_t *off) noexcept
+    cdef int find_in_leaf(self, uint32_t leaf, lc_id id) except -1
+    cdef int64_t abs_index(self, lc_id id) except -1
+    cdef lc_id origin_left_of(self, lc_id id) except *
+    cdef uint32_t split_leaf(self, uint32_t t, uint32_t leaf) except? 0xFFFFFFFF
+    cdef int insert_child(self, uint32_t t, uint32_t parent, uint32_t after, uint32_t child) except -1
+    cdef int split_span(self, uint32_t t, uint32_t *leaf, int *idx, int32_t off) except -1
+    cdef int insert_span(self, uint32_t t, uint32_t leaf, int slot, int64_t off, lc_span *span) except -1
+    cdef int isolate(self, uint32_t t, uint32_t *leaf, int *idx, int64_t off, int64_t m) except -1
+    cdef int apply_status(self, lc_id target, int32_t n, int mode) except -1
+    cdef int check_tree(self, uint32_t t) except -1
+    cdef object _check_node(self, uint32_t t, uint32_t nd, list leaves)
+    cdef uint32_t leaf_of(self, lc_id id) except? 0xFFFFFFFF
+    cdef int push_raw_record(self, uint32_t peer, int32_t counter, int32_t n, lc_id target,
+                             uint32_t kind) except -1
+    cdef int coalesce_records(self, uint32_t peer, int64_t first) except -1

@@ -1,0 +1,75 @@
+"""Exception hierarchy of loro_c.
+
+Every error that loro_c raises on purpose derives from :class:`LoroError`, so
+``except loro_c.LoroError`` catches them all.  Each concrete class also derives
+from the closest built-in exception (``ValueError``, ``IndexError``,
+``TypeError`` or ``KeyError``), so code written against plain Python
+conventions keeps working.
+
+Argument conversion errors that Python itself raises before any loro_c code
+runs (for example ``OverflowError`` when a peer id does not fit in 64 bits,
+or ``TypeError`` when an ``ID`` is expected and something else is given) are
+left as they are, mirroring the reference ``loro`` package.
+"""
+
+__all__ = [
+    "LoroError",
+    "DecodeError",
+    "OutOfBoundsError",
+    "LoroTypeError",
+    "LoroValueError",
+    "ContainerMismatchError",
+    "UnknownContainerError",
+]
+
+
+class LoroError(Exception):
+    """Base class of every error raised by loro_c."""
+
+
+class DecodeError(LoroError, ValueError):
+    """Raised when bytes or text handed to a decoder are malformed.
+
+    Examples: truncated input, trailing garbage, a varint that overflows its
+    type, a wrong checksum, an unsupported format version, or a value that is
+    out of range for its field.  Decoders never crash on bad input; they raise
+    this error instead.
+    """
+
+
+class OutOfBoundsError(LoroError, IndexError):
+    """Raised when a position or length falls outside a container.
+
+    For example inserting at an index greater than the length of a list or
+    text, or deleting past its end.
+    """
+
+
+class LoroTypeError(LoroError, TypeError):
+    """Raised when a value has a type loro_c cannot store or accept.
+
+    For example inserting an unsupported Python object into a map, or passing
+    a non-``ContainerType`` where a container type is required.
+    """
+
+
+class LoroValueError(LoroError, ValueError):
+    """Raised when an argument has the right type but an invalid value.
+
+    For example an invalid peer id, an invalid root container name (empty,
+    containing ``/`` or NUL), or a container id string that cannot be parsed.
+    """
+
+
+class ContainerMismatchError(LoroError, TypeError):
+    """Raised when a container id is used as the wrong kind of container.
+
+    For example asking for a text handler with the id of a map.
+    """
+
+
+class UnknownContainerError(LoroError, KeyError):
+    """Raised when a container id does not name a container the document knows.
+
+    Derives from ``KeyError`` because it signals a failed lookup.
+    """
