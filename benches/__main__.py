@@ -1,8 +1,9 @@
 """python -m benches [--traces a,b,...] [--repeat N] [--libs loro_c,loro,pycrdt]
 
 Prints, per trace, the best wall time (time.perf_counter) of N replays through the text API
-of each library, and the ratio loro_c / loro. Each replay builds a fresh document, applies
-every patch and commits once at the end. The final text is checked against the trace's
+of each library, and the ratio loro_c / loro. Each replay builds a fresh document and applies
+every patch; loro_c and loro commit once at the end, pycrdt runs one transaction per trace
+transaction (see benches/_common.py). The final text is checked against the trace's
 endContent (a wrong result is flagged, never timed as if it were right).
 """
 import argparse
@@ -77,7 +78,8 @@ def main(argv=None):
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
     line = lambda r: "  ".join(str(c).rjust(w) if i else str(c).ljust(w)
                                for i, (c, w) in enumerate(zip(r, widths)))
-    print(f"best of {args.repeat}; one commit per replay; traces from {root}")
+    print(f"best of {args.repeat}; loro_c/loro: one commit per replay; "
+          f"pycrdt: one transaction per trace txn; traces from {root}")
     print(line(header))
     print(line(["-" * w for w in widths]))
     for r in rows:

@@ -38,6 +38,7 @@ cdef class LoroDoc:
     cdef int64_t n_txn_deps, cap_txn_deps
     cdef object next_msg
     cdef list pending               # changes waiting for their dependencies
+    cdef list local_update_subs     # Subscription objects of subscribe_local_update
     cdef object __weakref__
 
     cdef uint32_t container_index(self, object cid, int kind) except? 0xFFFFFFFF
@@ -67,3 +68,4 @@ cdef class LoroDoc:
     cdef tuple _op_tuple(self, lc_op *op, int32_t a, int32_t b)
     cdef int _commit(self) except -1
     cdef dict _vv_dict(self, const int32_t *vv)
+    cdef int emit_local_update(self, int32_t start, int32_t end) except -1

@@ -99,6 +99,7 @@ cdef class LoroDoc:
         self.roots = []
         self.map_states = []
         self.pending = []
+        self.local_update_subs = []
         self.next_msg = None
         self.ckind = NULL
         self.ctree = NULL
@@ -261,6 +262,8 @@ cdef class LoroDoc:
                                 <uint32_t>self.n_txn_deps, self.txn_ops_off, n_ops, msg_idx,
                                 self.log.scratch)
         self.log.update_frontiers(self.txn_deps, <uint32_t>self.n_txn_deps, make_id(p, end - 1))
+        if self.local_update_subs:
+            self.emit_local_update(self.txn_counter, end)
         return 0
 
     def set_next_commit_message(self, str msg):
@@ -1017,6 +1020,87 @@ cdef class LoroDoc:
         finally:
             free(ids)
 
+    # ------------------------------------------------------------------ binary updates
+
+    def export(self, mode):
+        """Export in Loro's binary format. `ExportMode.Updates(from_)` sends every op not in
+        `from_`; `UpdatesInRange(spans)` the ops in the id spans; `Snapshot()` the whole
+        history (as an updates blob, which loro and loro_c both import). Pending local ops
+        are committed first."""
+        self._commit()
+        from loro_c import _codec
+        if isinstance(mode, _types.ExportMode.Updates):
+            start = mode.from_
+            if not isinstance(start, VersionVector):
+                raise LoroValueError("ExportMode.Updates needs a VersionVector")
+            return _codec.encode_updates(self._changes((<VersionVector>start)._map,
+                                                       self._vv_dict(self.log.vv)))
+        if isinstance(mode, _types.ExportMode.UpdatesInRange):
+            changes = []
+            for span in mode.spans:
+                a, b = span.counter.start, span.counter.end
+                if a > b:
+                    a, b = b, a
+                if a < b:
+                    changes.extend(self._changes({span.peer: a}, {span.peer: b}))
+            return _codec.encode_updates(changes)
+        if isinstance(mode, _types.ExportMode.Snapshot):
+            return _codec.encode_updates(self._changes({}, self._vv_dict(self.log.vv)))
+        raise LoroError(f"export mode {type(mode).__name__} is not supported by loro_c yet")
+
+    def import_(self, bytes data):
+        """Import a binary blob (updates, or the history inside a snapshot). Missing
+        dependencies leave changes pending; returns an ImportStatus. A malformed blob raises
+        DecodeError and leaves the document exactly as it was."""
+        from loro_c import _codec
+        return self._import_changes(_codec.decode_updates(data))
+
+    def import_with(self, bytes data, str origin):
+        """Like import_, tagging the import with `origin` (reported to event subscribers)."""
+        return self.import_(data)
+
+    def import_batch(self, bytes_list):
+        """Import several blobs as one batch (all or nothing)."""
+        from loro_c import _codec
+        changes = []
+        for data in bytes_list:
+            if not isinstance(data, bytes):
+                raise LoroValueError(f"import_batch takes bytes, not {type(data).__name__}")
+            changes.extend(_codec.decode_updates(data))
+        return self._import_changes(changes)
+
+    @staticmethod
+    def decode_import_blob_meta(bytes data, check_checksum=True):
+        """Inspect a blob without importing it: mode, version range, change count."""
+        from loro_c import _codec
+        return _codec.decode_blob_meta(data, check_checksum)
+
+    def subscribe_local_update(self, callback):
+        """Call `callback(bytes)` after each local commit with an updates blob holding exactly
+        that commit's ops. Returning False unsubscribes. Returns a Subscription."""
+        if not callable(callback):
+            raise LoroValueError("callback must be callable")
+        return Subscription(self.local_update_subs, callback)
+
+    cdef int emit_local_update(self, int32_t start, int32_t end) except -1:
+        """Hand the blob of our ops [start, end) to the local-update subscribers."""
+        from loro_c import _codec
+        cdef list subs = self.local_update_subs
+        pid = self.peer
+        blob = _codec.encode_updates(self._changes({pid: start}, {pid: end}))
+        first_error = None
+        for sub in list(subs):
+            try:
+                if sub.callback(blob) is False:
+                    sub.unsubscribe()
+            except Exception as e:
+                if first_error is None:
+                    first_error = e
+        if first_error is not None:
+            # the commit is complete and the document consistent; report the failure
+            raise first_error
+        return 0
+
     def export_json_updates(self, VersionVector start_vv, VersionVector end_vv, with_peer_compression=True):
         """Export the changes between two versions in Loro's JSON updates format."""
         self._commit()
@@ -1030,35 +1114,50 @@ cdef class LoroDoc:
         return self._import_changes(_json.decode_updates(json))
 
     def _changes(self, dict start, dict end):
-        """Committed changes overlapping [start, end) as decoded tuples (for the encoders)."""
+        """Committed changes overlapping [start, end) as decoded tuples (for the encoders),
+        peer by peer in counter order. Only the requested peers' changes are visited."""
         self._commit()
         cdef OpLog log = self.log
-        cdef int64_t i, j
+        cdef int64_t i, j, k
         cdef lc_change *ch
         cdef lc_op *op
         cdef int32_t lo, hi, a, b
+        cdef uint32_t p
         out = []
-        for i in range(log.n_changes):
-            ch = &log.changes[i]
-            pid = log.peer_ids[ch.peer]
-            lo = start.get(pid, 0)
-            hi = end.get(pid, 0)
-            a = ch.counter if ch.counter > lo else lo
-            b = ch.end if ch.end < hi else hi
-            if a >= b:
+        for pid, hi_obj in end.items():
+            idx = log.peer_map.get(pid)
+            if idx is None:
                 continue
-            deps = [(log.peer_ids[log.deps[j].peer], log.deps[j].counter)
-                    for j in range(ch.deps_off, ch.deps_off + ch.deps_len)]
-            if a > ch.counter:
-                deps = [(pid, a - 1)]
-            ops = []
-            for j in range(ch.ops_off, ch.ops_off + ch.ops_len):
-                op = &log.ops[j]
-                if op.counter + op.len <= a or op.counter >= b:
-                    continue
-                ops.append(self._op_tuple(op, a, b))
-            out.append((pid, a, ch.lamport + <uint32_t>(a - ch.counter), ch.timestamp,
-                        log.messages[ch.msg] if ch.msg >= 0 else None, deps, ops))
+            p = idx
+            hi = hi_obj if hi_obj < log.vv[p] else log.vv[p]
+            lo = start.get(pid, 0)
+            if lo < 0:
+                lo = 0
+            if lo >= hi:
+                continue
+            j = log.find_change_pos(p, lo)
+            if j < 0:
+                continue
+            while j < log.by_peer[p].len:
+                k = log.by_peer[p].idx[j]
+                ch = &log.changes[k]
+                if ch.counter >= hi:
+                    break
+                a = ch.counter if ch.counter > lo else lo
+                b = ch.end if ch.end < hi else hi
+                deps = [(log.peer_ids[log.deps[i].peer], log.deps[i].counter)
+                        for i in range(ch.deps_off, ch.deps_off + ch.deps_len)]
+                if a > ch.counter:
+                    deps = [(pid, a - 1)]
+                ops = []
+                for i in range(log.find_op(k, a), ch.ops_off + ch.ops_len):
+                    op = &log.ops[i]
+                    if op.counter >= b:
+                        break
+                    ops.append(self._op_tuple(op, a, b))
+                out.append((pid, a, ch.lamport + <uint32_t>(a - ch.counter), ch.timestamp,
+                            log.messages[ch.msg] if ch.msg >= 0 else None, deps, ops))
+                j += 1
         return out
 
     cdef tuple _op_tuple(self, lc_op *op, int32_t a, int32_t b):
@@ -1115,3 +1214,25 @@ cpdef object copy_value(object v):
     if type(v) is dict:
         return {k: copy_value(x) for k, x in (<dict>v).items()}
     return v
+
+
+class Subscription:
+    """A subscription handle: call it, or its `unsubscribe()`, to stop the callbacks."""
+    __slots__ = ("_subs", "callback")
+
+    def __init__(self, subs, callback):
+        self._subs = subs
+        self.callback = callback
+        subs.append(self)
+
+    def unsubscribe(self):
+        """Stop receiving callbacks (idempotent)."""
+        if self._subs is not None:
+            try:
+                self._subs.remove(self)
+            except ValueError:
+                pass
+            self._subs = None
+
+    def __call__(self):
+        self.unsubscribe()

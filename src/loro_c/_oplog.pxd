@@ -66,7 +66,9 @@ cdef class OpLog:
     cdef uint32_t peer_index(self, uint64_t peer) except? 0xFFFFFFFF
     cdef uint32_t key_index(self, str key) except? 0xFFFFFFFF
     cdef lc_op* push_op(self) except NULL
+    cdef int64_t find_change_pos(self, uint32_t peer, int32_t counter) noexcept
     cdef int64_t find_change(self, uint32_t peer, int32_t counter) noexcept
+    cdef int64_t find_op(self, int64_t change, int32_t counter) noexcept
     cdef uint32_t lamport_of(self, lc_id id) noexcept
     cdef bint includes(self, lc_id id) noexcept
     cdef int version_of(self, const lc_id *deps, int64_t n, int32_t *out) except -1

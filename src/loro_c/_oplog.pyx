@@ -84,8 +84,8 @@ cdef class OpLog:
         self.n_ops += 1
         return op
 
-    cdef int64_t find_change(self, uint32_t peer, int32_t counter) noexcept:
-        """Index of the change of `peer` holding `counter`, or -1."""
+    cdef int64_t find_change_pos(self, uint32_t peer, int32_t counter) noexcept:
+        """Position in the peer's change list of the change holding `counter`, or -1."""
         if peer >= self.n_peers:
             return -1
         cdef lc_change_list *cl = &self.by_peer[peer]
@@ -99,8 +99,25 @@ cdef class OpLog:
             elif ch.counter > counter:
                 hi = mid
             else:
-                return cl.idx[mid]
+                return mid
         return -1
+
+    cdef int64_t find_change(self, uint32_t peer, int32_t counter) noexcept:
+        """Index of the change of `peer` holding `counter`, or -1."""
+        cdef int64_t pos = self.find_change_pos(peer, counter)
+        return -1 if pos < 0 else self.by_peer[peer].idx[pos]
+
+    cdef int64_t find_op(self, int64_t change, int32_t counter) noexcept:
+        """Index of the first op of `change` that ends after `counter`."""
+        cdef lc_change *ch = &self.changes[change]
+        cdef int64_t lo = ch.ops_off, hi = ch.ops_off + ch.ops_len, mid
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.ops[mid].counter + self.ops[mid].len <= counter:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
 
     cdef uint32_t lamport_of(self, lc_id id) noexcept:
         cdef int64_t c = self.find_change(id.peer, id.counter)
