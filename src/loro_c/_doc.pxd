@@ -39,6 +39,7 @@ cdef class LoroDoc:
     cdef object next_msg
     cdef list pending               # changes waiting for their dependencies
     cdef list local_update_subs     # Subscription objects of subscribe_local_update
+    cdef dict stage_memo            # id(ContainerID) -> container index, during one import
     cdef object __weakref__
 
     cdef uint32_t container_index(self, object cid, int kind) except? 0xFFFFFFFF

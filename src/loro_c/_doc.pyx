@@ -576,8 +576,9 @@ cdef class LoroDoc:
         cdef int64_t mark_text = self.seq.text_len, mark_containers = self.n_containers
         cdef list saved_pending = list(self.pending)
         cdef list staged = []
-        cdef bint applied_any = False
-        cdef _Pending ch
+        # container index by id(cid): decoders reuse one ContainerID object per container,
+        # and `changes` keeps those objects alive for the whole import
+        self.stage_memo = {}
         try:
             for raw in changes:
                 staged_one = self._stage(raw)
@@ -648,7 +649,11 @@ cdef class LoroDoc:
             kind, cid, op_counter = o[0], o[1], o[2]
             if op_counter != expect:
                 raise DecodeError(f"op counter {op_counter} of change {counter}@{peer} does not follow {expect}")
-            ckind = kind_of_type(cid.container_type)
+            memo_c = self.stage_memo.get(id(cid))
+            if memo_c is None:
+                ckind = kind_of_type(cid.container_type)
+            else:
+                ckind = (<tuple>memo_c)[1]
             if kind == LC_OP_INSERT or kind == LC_OP_DELETE:
                 if ckind != KIND_TEXT and ckind != KIND_LIST:
                     if ckind in (KIND_TREE, KIND_MOVABLE_LIST):
@@ -662,7 +667,11 @@ cdef class LoroDoc:
                     raise DecodeError(f"a counter op targets {cid}")
             else:
                 raise DecodeError(f"unknown op kind {kind}")
-            c = self.container_index(cid, ckind)
+            if memo_c is None:
+                c = self.container_index(cid, ckind)
+                self.stage_memo[id(cid)] = (c, ckind)
+            else:
+                c = (<tuple>memo_c)[0]
             op = log.push_op()
             op.container = c
             op.kind = kind

@@ -112,6 +112,7 @@ def _need(obj, key, kind, where):
 
 class _Decoder:
     def __init__(self, peers):
+        self.cids = {}
         if peers is None:
             self.peers = None
         else:
@@ -151,6 +152,12 @@ class _Decoder:
         return self.peer(p), counter
 
     def cid(self, s):
+        cid = self.cids.get(s) if isinstance(s, str) else None
+        if cid is None:
+            cid = self.cids[s] = self._parse_cid(s)
+        return cid
+
+    def _parse_cid(self, s):
         if not isinstance(s, str) or not s.startswith("cid:") or s.count(":") < 2:
             raise DecodeError(f"bad container id {s!r}")
         body, _, tname = s[4:].rpartition(":")
