@@ -45,6 +45,22 @@ typedef struct {
     int32_t msg;            /* index into the message table, -1 for none */
 } lc_change;
 
+/* A decoded change waiting to be applied (its ops already sit in the op arena). */
+typedef struct {
+    uint64_t sort_peer;     /* real peer id, for the causal sort */
+    uint32_t peer;          /* peer index */
+    int32_t counter;
+    int32_t end;
+    uint32_t lamport;       /* as sent; only used to order the import */
+    int64_t timestamp;
+    int64_t deps_off;       /* into LoroDoc.sdeps */
+    int64_t ops_off;
+    uint32_t deps_len;
+    uint32_t ops_len;
+    int32_t msg;            /* index into the message table, -1 for none */
+    uint32_t _pad;
+} lc_staged;
+
 /* One peer's changes, by ascending counter (indices into OpLog.changes). */
 typedef struct {
     int64_t *idx;

@@ -5,7 +5,8 @@ from loro_c.errors import (LoroError, DecodeError, OutOfBoundsError, LoroTypeErr
                            LoroValueError, ContainerMismatchError, UnknownContainerError)
 from loro_c._version import ID, VersionVector, Frontiers
 from loro_c._types import (ContainerType, ContainerID, IdSpan, CounterSpan, VersionRange,
-                           VersionVectorDiff, ImportStatus, ExportMode, ValueOrContainer)
+                           VersionVectorDiff, ImportStatus, ExportMode, ValueOrContainer,
+                           EncodedBlobMode, ImportBlobMetadata)
 from loro_c._doc import LoroDoc
 from loro_c._containers import LoroText, LoroList, LoroMap, LoroCounter
 
@@ -17,4 +18,5 @@ __all__ = [
     "CounterSpan", "VersionRange", "VersionVectorDiff", "ImportStatus", "ExportMode",
     "ValueOrContainer", "LoroError", "DecodeError", "OutOfBoundsError", "LoroTypeError",
     "LoroValueError", "ContainerMismatchError", "UnknownContainerError",
+    "EncodedBlobMode", "ImportBlobMetadata",
 ]

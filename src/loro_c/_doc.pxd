@@ -1,6 +1,6 @@
 from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
 from loro_c._seq cimport SeqArena, lc_id
-from loro_c._oplog cimport OpLog, lc_op
+from loro_c._oplog cimport OpLog, lc_op, lc_staged
 
 # Container kinds: Loro's raw type bytes.
 cdef enum:
@@ -37,7 +37,12 @@ cdef class LoroDoc:
     cdef lc_id *txn_deps
     cdef int64_t n_txn_deps, cap_txn_deps
     cdef object next_msg
-    cdef list pending               # changes waiting for their dependencies
+    # decoded changes not applied yet: during an import, then the pending ones (at the front)
+    cdef lc_staged *staged
+    cdef int64_t n_staged, cap_staged
+    cdef lc_id *sdeps               # their dependencies
+    cdef int64_t n_pending_before   # staged records that were pending when the import began
+    cdef int64_t n_sdeps, cap_sdeps
     cdef list local_update_subs     # Subscription objects of subscribe_local_update
     cdef dict stage_memo            # id(ContainerID) -> container index, during one import
     cdef object __weakref__
@@ -64,7 +69,16 @@ cdef class LoroDoc:
     cdef object text_range(self, uint32_t c, int64_t a, int64_t b)
     cdef list list_slots(self, uint32_t c)
     cdef object value_of(self, uint32_t c, bint deep)
+    cdef int64_t stage_begin(self, uint64_t peer, int32_t counter, int64_t lamport,
+                             int64_t timestamp, int64_t n_deps) except -2
+    cdef int stage_dep(self, uint64_t peer, int32_t counter) except -1
+    cdef uint32_t stage_container(self, object cid, uint32_t op_kind) except? 0xFFFFFFFF
+    cdef lc_op* stage_op(self, uint32_t c, uint32_t kind, int32_t counter, int64_t n) except NULL
+    cdef int stage_end(self, object msg) except -1
     cdef object _stage(self, tuple raw)
+    cdef object apply_staged(self)
+    cdef int ready(self, int64_t k) except -1
+    cdef int apply_one(self, int64_t k) except -1
     cdef int _slice(self, lc_op *op, int32_t cut) except -1
     cdef tuple _op_tuple(self, lc_op *op, int32_t a, int32_t b)
     cdef int _commit(self) except -1

@@ -8,12 +8,12 @@ back to where it was and rebuilds the state, so it is all or nothing.
 """
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset, memcpy
-from libc.stdint cimport INT32_MAX
+from libc.stdint cimport INT32_MAX, uint8_t
 from cpython.unicode cimport PyUnicode_GET_LENGTH
 
 from loro_c._seq cimport (SeqArena, lc_id, make_id, LC_NO_PEER, UNIT_UNICODE, UNIT_UTF8,
                           UNIT_UTF16)
-from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE,
+from loro_c._oplog cimport (OpLog, lc_op, lc_change, lc_staged, LC_OP_INSERT, LC_OP_DELETE,
                             LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
 from loro_c._oplog import OpLog as _OpLogType
 from loro_c._version cimport VersionVector, Frontiers, vv_wrap, frontiers_wrap
@@ -40,6 +40,29 @@ cdef extern from *:
     }
     """
     void *lc_grow(void *ptr, int64_t *cap, int64_t need, size_t item)
+
+cdef extern from "stdlib.h":
+    void qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *) noexcept nogil) nogil
+
+ctypedef struct lc_sort_key:
+    uint32_t lamport
+    uint64_t peer
+    int32_t counter
+    int64_t idx
+
+
+cdef int cmp_sort_key(const void *a, const void *b) noexcept nogil:
+    """Causal import order: Lamport, then peer id, then counter."""
+    cdef const lc_sort_key *x = <const lc_sort_key*>a
+    cdef const lc_sort_key *y = <const lc_sort_key*>b
+    if x.lamport != y.lamport:
+        return -1 if x.lamport < y.lamport else 1
+    if x.peer != y.peer:
+        return -1 if x.peer < y.peer else 1
+    if x.counter != y.counter:
+        return -1 if x.counter < y.counter else 1
+    return 0
+
 
 _TYPE_NAMES = ("Map", "List", "Text", "Tree", "MovableList", "Counter")
 # Scratch size for converting short strings without a heap allocation.
@@ -74,20 +97,6 @@ cdef uint32_t* str_to_cps(str s, uint32_t *stack, Py_ssize_t n) except NULL:
     return buf
 
 
-cdef class _Pending:
-    """A change whose dependencies have not arrived yet (its ops already sit in the arena)."""
-    cdef public uint32_t peer
-    cdef public int32_t counter
-    cdef public int32_t end
-    cdef public uint32_t lamport_hint
-    cdef public int64_t timestamp
-    cdef public object msg
-    cdef public list deps           # [(peer index, counter)]
-    cdef public int64_t ops_off
-    cdef public uint32_t ops_len
-    cdef public object sort_key
-
-
 cdef class LoroDoc:
     """A Loro document: a set of containers edited by many peers that converge on import."""
 
@@ -98,7 +107,6 @@ cdef class LoroDoc:
         self.cid_index = {}
         self.roots = []
         self.map_states = []
-        self.pending = []
         self.local_update_subs = []
         self.next_msg = None
         self.ckind = NULL
@@ -106,6 +114,8 @@ cdef class LoroDoc:
         self.ccounter = NULL
         self.tvv = NULL
         self.txn_deps = NULL
+        self.staged = NULL
+        self.sdeps = NULL
 
     def __init__(self):
         import random
@@ -119,6 +129,8 @@ cdef class LoroDoc:
         free(self.ccounter)
         free(self.tvv)
         free(self.txn_deps)
+        free(self.staged)
+        free(self.sdeps)
 
     # ------------------------------------------------------------------ containers
 
@@ -574,32 +586,43 @@ cdef class LoroDoc:
         cdef int64_t mark_changes = log.n_changes, mark_ops = log.n_ops
         cdef Py_ssize_t mark_values = len(log.values), mark_msgs = len(log.messages)
         cdef int64_t mark_text = self.seq.text_len, mark_containers = self.n_containers
-        cdef list saved_pending = list(self.pending)
-        cdef list staged = []
+        # pending changes sit compacted at the front of the staging arenas; keep a copy so a
+        # failed import can put them back exactly (trimming edits them in place)
+        cdef int64_t mark_staged = self.n_staged, mark_sdeps = self.n_sdeps
+        cdef bytes saved_staged = (<char*>self.staged)[:mark_staged * sizeof(lc_staged)] if mark_staged else b""
+        cdef bytes saved_sdeps = (<char*>self.sdeps)[:mark_sdeps * sizeof(lc_id)] if mark_sdeps else b""
         # container index by id(cid): decoders reuse one ContainerID object per container,
         # and `changes` keeps those objects alive for the whole import
         self.stage_memo = {}
+        self.n_pending_before = mark_staged
         try:
             for raw in changes:
-                staged_one = self._stage(raw)
-                if staged_one is not None:
-                    staged.append(staged_one)
+                self._stage(raw)
         except Exception as e:
             self._truncate(mark_changes, mark_ops, mark_values, mark_msgs, mark_text, mark_containers)
-            self.pending = saved_pending
+            self._restore_staged(mark_staged, saved_staged, mark_sdeps, saved_sdeps)
             if isinstance(e, (LoroError, MemoryError)):
                 raise
             raise DecodeError(f"malformed change: {e}") from e
         try:
-            success, pending = self._apply_ready(staged)
+            return self.apply_staged()
         except BaseException as e:
             self._truncate(mark_changes, mark_ops, mark_values, mark_msgs, mark_text, mark_containers)
-            self.pending = saved_pending
+            self._restore_staged(mark_staged, saved_staged, mark_sdeps, saved_sdeps)
             self.rebuild_state()
             if isinstance(e, (DecodeError, MemoryError, KeyboardInterrupt)):
                 raise
             raise DecodeError(f"the update does not fit the document: {e}") from e
-        return _types.ImportStatus(success, pending)
+        finally:
+            self.stage_memo = None
+
+    def _restore_staged(self, int64_t n_staged, bytes staged, int64_t n_sdeps, bytes sdeps):
+        if n_staged:
+            memcpy(self.staged, <char*>staged, n_staged * sizeof(lc_staged))
+        if n_sdeps:
+            memcpy(self.sdeps, <char*>sdeps, n_sdeps * sizeof(lc_id))
+        self.n_staged = n_staged
+        self.n_sdeps = n_sdeps
 
     def _truncate(self, int64_t n_changes, int64_t n_ops, Py_ssize_t n_values, Py_ssize_t n_msgs,
                   int64_t n_text, int64_t n_containers):
@@ -615,76 +638,140 @@ cdef class LoroDoc:
         self.roots = [r for r in self.roots if r < n_containers]
         self.n_containers = n_containers
 
+    # The staging API: decoders open a change, add its deps and ops, and close it. Ops go
+    # straight into the op arena; nothing is applied until apply_staged().
+
+    cdef int64_t stage_begin(self, uint64_t peer, int32_t counter, int64_t lamport,
+                             int64_t timestamp, int64_t n_deps) except -2:
+        """Open a staged change; -1 when that change is already pending (skip its ops)."""
+        cdef OpLog log = self.log
+        cdef uint32_t p = log.peer_index(peer)
+        cdef int64_t i
+        cdef lc_staged *st
+        if counter < 0:
+            raise DecodeError(f"change {counter}@{peer} has a negative counter")
+        if not 0 <= lamport <= 0xFFFFFFFF:
+            raise DecodeError(f"lamport {lamport} of change {counter}@{peer} is out of range")
+        # a change already pending is not staged twice (duplicates inside one batch are
+        # dropped later, as known, once the first copy has applied)
+        for i in range(self.n_pending_before):
+            if self.staged[i].peer == p and self.staged[i].counter == counter:
+                return -1
+        if self.n_staged == self.cap_staged:
+            self.staged = <lc_staged*>lc_grow(self.staged, &self.cap_staged, self.n_staged + 1, sizeof(lc_staged))
+            if self.staged == NULL:
+                raise MemoryError()
+        if n_deps < 0 or n_deps > 0xFFFFFF:
+            raise DecodeError(f"change {counter}@{peer} claims {n_deps} dependencies")
+        if self.n_sdeps + n_deps > self.cap_sdeps:
+            self.sdeps = <lc_id*>lc_grow(self.sdeps, &self.cap_sdeps, self.n_sdeps + n_deps, sizeof(lc_id))
+            if self.sdeps == NULL:
+                raise MemoryError()
+        st = &self.staged[self.n_staged]
+        memset(st, 0, sizeof(lc_staged))
+        st.sort_peer = peer
+        st.peer = p
+        st.counter = counter
+        st.end = counter
+        st.lamport = <uint32_t>lamport
+        st.timestamp = timestamp
+        st.msg = -1
+        st.deps_off = self.n_sdeps
+        st.ops_off = log.n_ops
+        return self.n_staged
+
+    cdef int stage_dep(self, uint64_t peer, int32_t counter) except -1:
+        """Add a dependency to the open change (capacity was reserved by stage_begin)."""
+        if counter < 0:
+            raise DecodeError(f"dependency counter {counter} is out of range")
+        cdef lc_staged *st = &self.staged[self.n_staged]
+        self.sdeps[st.deps_off + st.deps_len] = make_id(self.log.peer_index(peer), counter)
+        st.deps_len += 1
+        self.n_sdeps = st.deps_off + st.deps_len
+        return 0
+
+    cdef uint32_t stage_container(self, object cid, uint32_t op_kind) except? 0xFFFFFFFF:
+        """The container index for an op of `op_kind` on `cid`, checking the kinds agree."""
+        memo = self.stage_memo.get(id(cid))
+        if memo is not None:
+            c = (<tuple>memo)[0]
+            ckind = (<tuple>memo)[1]
+        else:
+            ckind = kind_of_type(cid.container_type)
+            if ckind == KIND_TREE or ckind == KIND_MOVABLE_LIST:
+                raise DecodeError(f"{_TYPE_NAMES[ckind]} containers are not supported by loro_c yet")
+            c = self.container_index(cid, ckind)
+            self.stage_memo[id(cid)] = (c, ckind)
+        if op_kind == LC_OP_INSERT or op_kind == LC_OP_DELETE:
+            if ckind != KIND_TEXT and ckind != KIND_LIST:
+                raise DecodeError(f"a sequence op targets {cid}")
+        elif op_kind == LC_OP_MAP_SET or op_kind == LC_OP_MAP_DELETE:
+            if ckind != KIND_MAP:
+                raise DecodeError(f"a map op targets {cid}")
+        elif op_kind == LC_OP_COUNTER:
+            if ckind != KIND_COUNTER:
+                raise DecodeError(f"a counter op targets {cid}")
+        else:
+            raise DecodeError(f"unknown op kind {op_kind}")
+        return c
+
+    cdef lc_op* stage_op(self, uint32_t c, uint32_t kind, int32_t counter, int64_t n) except NULL:
+        """Append an op of `n` atoms to the open change; its counter must continue the
+        change's. The caller fills the kind-specific fields."""
+        cdef lc_staged *st = &self.staged[self.n_staged]
+        if counter != st.end:
+            raise DecodeError(f"op counter {counter} of change {st.counter}@{self.log.peer_ids[st.peer]} "
+                              f"does not follow {st.end}")
+        if n <= 0 or <int64_t>counter + n > INT32_MAX:
+            raise DecodeError(f"op {counter}@{self.log.peer_ids[st.peer]} has a bad length {n}")
+        cdef lc_op *op = self.log.push_op()
+        op.container = c
+        op.kind = kind
+        op.counter = counter
+        op.len = <int32_t>n
+        st.end = <int32_t>(counter + n)
+        return op
+
+    cdef int stage_end(self, object msg) except -1:
+        """Close the open change: keep it, or drop it when it is already known."""
+        cdef OpLog log = self.log
+        cdef lc_staged *st = &self.staged[self.n_staged]
+        st.ops_len = <uint32_t>(log.n_ops - st.ops_off)
+        if st.ops_len == 0:
+            raise DecodeError(f"change {st.counter}@{log.peer_ids[st.peer]} has no ops")
+        if st.end <= log.vv[st.peer]:
+            log.n_ops = st.ops_off
+            self.n_sdeps = st.deps_off
+            return 0
+        if msg is not None:
+            st.msg = len(log.messages)
+            log.messages.append(msg)
+        self.n_staged += 1
+        return 0
+
     cdef object _stage(self, tuple raw):
-        """Append a decoded change's ops to the arenas; None when it is already known."""
+        """Stage one decoded change tuple (the JSON decoder's output)."""
         cdef OpLog log = self.log
         peer, counter, lamport, timestamp, msg, deps, ops = raw
-        cdef uint32_t p = log.peer_index(peer)
-        cdef int32_t start = counter
-        cdef int64_t expect = counter
-        cdef _Pending ch
         cdef lc_op *op
-        cdef int kind
-        cdef uint32_t c
+        cdef uint32_t kind, c
         cdef Py_ssize_t n
         cdef uint32_t stack[STACK_CPS]
         cdef uint32_t *cps
-        if not ops:
-            raise DecodeError(f"change {counter}@{peer} has no ops")
-        for other in self.pending:
-            if (<_Pending>other).peer == p and (<_Pending>other).counter == start:
-                return None
-        ch = _Pending()
-        ch.peer = p
-        ch.counter = start
-        ch.lamport_hint = lamport
-        ch.timestamp = timestamp
-        ch.msg = msg
-        ch.deps = [(log.peer_index(dp), dc) for dp, dc in deps]
-        for _, dc in ch.deps:
-            if dc < 0 or dc > INT32_MAX:
-                raise DecodeError(f"dependency counter {dc} is out of range")
-        ch.ops_off = log.n_ops
+        if self.stage_begin(peer, counter, lamport, timestamp, len(deps)) < 0:
+            return None
+        for dp, dc in deps:
+            self.stage_dep(dp, dc)
         for o in ops:
-            kind, cid, op_counter = o[0], o[1], o[2]
-            if op_counter != expect:
-                raise DecodeError(f"op counter {op_counter} of change {counter}@{peer} does not follow {expect}")
-            memo_c = self.stage_memo.get(id(cid))
-            if memo_c is None:
-                ckind = kind_of_type(cid.container_type)
-            else:
-                ckind = (<tuple>memo_c)[1]
-            if kind == LC_OP_INSERT or kind == LC_OP_DELETE:
-                if ckind != KIND_TEXT and ckind != KIND_LIST:
-                    if ckind in (KIND_TREE, KIND_MOVABLE_LIST):
-                        raise DecodeError(f"{_TYPE_NAMES[ckind]} containers are not supported by loro_c yet")
-                    raise DecodeError(f"a sequence op targets {cid}")
-            elif kind == LC_OP_MAP_SET or kind == LC_OP_MAP_DELETE:
-                if ckind != KIND_MAP:
-                    raise DecodeError(f"a map op targets {cid}")
-            elif kind == LC_OP_COUNTER:
-                if ckind != KIND_COUNTER:
-                    raise DecodeError(f"a counter op targets {cid}")
-            else:
-                raise DecodeError(f"unknown op kind {kind}")
-            if memo_c is None:
-                c = self.container_index(cid, ckind)
-                self.stage_memo[id(cid)] = (c, ckind)
-            else:
-                c = (<tuple>memo_c)[0]
-            op = log.push_op()
-            op.container = c
-            op.kind = kind
-            op.counter = op_counter
+            kind = o[0]
+            c = self.stage_container(o[1], kind)
             if kind == LC_OP_INSERT:
-                op.pos = o[3]
                 content = o[4]
-                if ckind == KIND_TEXT:
+                if self.ckind[c] == KIND_TEXT:
                     if not isinstance(content, str):
                         raise DecodeError("a text insert needs a string")
                     n = PyUnicode_GET_LENGTH(content)
-                    if n == 0:
-                        raise DecodeError("empty text insert")
+                    op = self.stage_op(c, kind, o[2], n)
                     cps = str_to_cps(content, stack, n)
                     try:
                         op.arg = self.seq.append_text(cps, n)
@@ -692,45 +779,36 @@ cdef class LoroDoc:
                         if cps != stack:
                             free(cps)
                 else:
-                    if not isinstance(content, list) or not content:
-                        raise DecodeError("a list insert needs a non-empty list of values")
-                    n = len(content)
+                    if not isinstance(content, list):
+                        raise DecodeError("a list insert needs a list of values")
+                    op = self.stage_op(c, kind, o[2], len(content))
                     op.arg = len(log.values)
                     for i, v in enumerate(content):
-                        self._stage_value(v, peer, op_counter + i)
+                        self._stage_value(v, peer, o[2] + i)
                     log.values.extend(content)
-                op.len = <int32_t>n
+                op.pos = o[3]
             elif kind == LC_OP_DELETE:
+                if o[4] == 0 or not -INT32_MAX <= o[4] <= INT32_MAX:
+                    raise DecodeError(f"bad delete length {o[4]}")
+                op = self.stage_op(c, kind, o[2], abs(o[4]))
                 op.pos = o[3]
                 op.arg = o[4]
-                if op.arg == 0 or o[4] > INT32_MAX or o[4] < -INT32_MAX:
-                    raise DecodeError("a delete needs a non-zero length")
-                op.len = <int32_t>(op.arg if op.arg > 0 else -op.arg)
                 op.start_id = make_id(log.peer_index(o[5]), o[6])
             elif kind == LC_OP_MAP_SET:
-                op.len = 1
+                op = self.stage_op(c, kind, o[2], 1)
                 op.pos = log.key_index(o[3])
-                self._stage_value(o[4], peer, op_counter)
+                self._stage_value(o[4], peer, o[2])
                 op.arg = len(log.values)
                 log.values.append(o[4])
             elif kind == LC_OP_MAP_DELETE:
-                op.len = 1
+                op = self.stage_op(c, kind, o[2], 1)
                 op.pos = log.key_index(o[3])
                 op.arg = -1
             else:
-                op.len = 1
+                op = self.stage_op(c, kind, o[2], 1)
                 op.delta = o[3]
-            expect += op.len
-            if expect > INT32_MAX:
-                raise DecodeError("op counter exceeds 2**31")
-        ch.end = <int32_t>expect
-        ch.ops_len = <uint32_t>(log.n_ops - ch.ops_off)
-        ch.sort_key = (lamport, peer, start)
-        if ch.end <= log.vv[p]:
-            # already known: drop the staged ops again
-            log.n_ops = ch.ops_off
-            return None
-        return ch
+        self.stage_end(msg)
+        return None
 
     def _stage_value(self, v, peer, counter):
         """A container value must name the container its op creates."""
@@ -740,70 +818,135 @@ cdef class LoroDoc:
                 raise DecodeError(f"a created child container must be {counter}@{peer}, not {v}")
             self.container_index(v, kind_of_type(v.container_type))
 
-    def _apply_ready(self, list staged):
-        """Apply every change whose dependencies are met, in causal order; the rest wait."""
+    cdef object apply_staged(self):
+        """Apply every staged change whose dependencies are met, in causal order (sorted by
+        the sender's Lamport, then peer, then counter, and retried until nothing more
+        applies); the rest stay pending. Returns the ImportStatus."""
         cdef OpLog log = self.log
-        cdef list waiting = sorted(self.pending + staged, key=lambda c: c.sort_key)
-        cdef list still
+        cdef int64_t n = self.n_staged, i, k, kept
+        cdef lc_sort_key *keys = <lc_sort_key*>malloc((n + 1) * sizeof(lc_sort_key))
+        cdef uint8_t *done = <uint8_t*>malloc(n + 1)
+        cdef int32_t *lo = <int32_t*>malloc((log.n_peers + 1) * sizeof(int32_t))
+        cdef int32_t *hi = <int32_t*>malloc((log.n_peers + 1) * sizeof(int32_t))
         cdef bint progress = True
-        cdef _Pending ch
-        cdef dict success = {}
-        while progress and waiting:
-            progress = False
-            still = []
-            for ch in waiting:
-                state = self._ready(ch)
-                if state == 0:
-                    still.append(ch)
-                elif state == 1:
-                    s = success.get(log.peer_ids[ch.peer])
-                    self._apply_pending(ch)
-                    pid = log.peer_ids[ch.peer]
-                    success[pid] = (ch.counter if s is None else min(s[0], ch.counter), ch.end)
-                    progress = True
-            waiting = still
-        self.ensure_tvv()
-        self.move_tracker(log.vv)
-        self.pending = waiting
-        pending = None
-        if waiting:
+        cdef int state
+        cdef lc_staged *st
+        if keys == NULL or done == NULL or lo == NULL or hi == NULL:
+            free(keys); free(done); free(lo); free(hi)
+            raise MemoryError()
+        try:
+            for i in range(n):
+                keys[i].lamport = self.staged[i].lamport
+                keys[i].peer = self.staged[i].sort_peer
+                keys[i].counter = self.staged[i].counter
+                keys[i].idx = i
+                done[i] = 0
+            qsort(keys, n, sizeof(lc_sort_key), cmp_sort_key)
+            for i in range(log.n_peers):
+                lo[i] = INT32_MAX
+                hi[i] = 0
+            self.ensure_tvv()
+            while progress:
+                progress = False
+                for i in range(n):
+                    k = keys[i].idx
+                    if done[k]:
+                        continue
+                    state = self.ready(k)
+                    if state == 0:
+                        continue
+                    done[k] = 1
+                    if state == 1:
+                        st = &self.staged[k]
+                        if st.counter < lo[st.peer]:
+                            lo[st.peer] = st.counter
+                        if st.end > hi[st.peer]:
+                            hi[st.peer] = st.end
+                        self.apply_one(k)
+                        progress = True
+            self.move_tracker(log.vv)
+            # keep only the still-pending changes, compacted at the front
+            kept = 0
             pend = {}
-            for ch in waiting:
-                pid = log.peer_ids[ch.peer]
-                s = pend.get(pid)
-                pend[pid] = (ch.counter if s is None else min(s[0], ch.counter),
-                             ch.end if s is None else max(s[1], ch.end))
-            pending = _types.VersionRange.from_map(pend)
-        return _types.VersionRange.from_map(success), pending
+            for i in range(n):
+                if done[i]:
+                    continue
+                st = &self.staged[i]
+                pid = log.peer_ids[st.peer]
+                old = pend.get(pid)
+                pend[pid] = (st.counter if old is None else min(old[0], st.counter),
+                             st.end if old is None else max(old[1], st.end))
+                self.staged[kept] = st[0]
+                kept += 1
+            self.n_staged = kept
+            if kept == 0:
+                self.n_sdeps = 0
+            success = {log.peer_ids[i]: (lo[i], hi[i]) for i in range(log.n_peers) if hi[i] > 0}
+            return _types.ImportStatus(_types.VersionRange.from_map(success),
+                                       _types.VersionRange.from_map(pend) if pend else None)
+        finally:
+            free(keys)
+            free(done)
+            free(lo)
+            free(hi)
 
-    def _ready(self, _Pending ch):
+    cdef int ready(self, int64_t k) except -1:
         """0: wait, 1: apply now, 2: drop (already known). Trims a partly known change."""
         cdef OpLog log = self.log
-        cdef int32_t known = log.vv[ch.peer]
+        cdef lc_staged *st = &self.staged[k]
+        cdef int32_t known = log.vv[st.peer]
         cdef int64_t i
         cdef lc_op *op
-        cdef int32_t cut
-        if ch.end <= known:
+        if st.end <= known:
             return 2
-        if ch.counter > known:
+        if st.counter > known:
             return 0
-        for dp, dc in ch.deps:
-            if not log.includes(make_id(dp, dc)):
+        for i in range(st.deps_off, st.deps_off + st.deps_len):
+            if not log.includes(self.sdeps[i]):
                 return 0
-        if ch.counter < known:
+        if st.counter < known:
             # drop the known prefix: whole ops, then a slice of the op that straddles `known`
-            i = ch.ops_off
+            i = st.ops_off
             while log.ops[i].counter + log.ops[i].len <= known:
                 i += 1
             op = &log.ops[i]
-            cut = known - op.counter
-            if cut > 0:
-                self._slice(op, cut)
-            ch.ops_len -= <uint32_t>(i - ch.ops_off)
-            ch.ops_off = i
-            ch.counter = known
-            ch.deps = [(ch.peer, known - 1)]
+            if known > op.counter:
+                self._slice(op, known - op.counter)
+            st.ops_len -= <uint32_t>(i - st.ops_off)
+            st.ops_off = i
+            st.counter = known
+            # the rest depends on the known prefix only
+            if self.n_sdeps == self.cap_sdeps:
+                self.sdeps = <lc_id*>lc_grow(self.sdeps, &self.cap_sdeps, self.n_sdeps + 1, sizeof(lc_id))
+                if self.sdeps == NULL:
+                    raise MemoryError()
+                st = &self.staged[k]
+            self.sdeps[self.n_sdeps] = make_id(st.peer, known - 1)
+            st.deps_off = self.n_sdeps
+            st.deps_len = 1
+            self.n_sdeps += 1
         return 1
+
+    cdef int apply_one(self, int64_t k) except -1:
+        """Integrate staged change k (its dependencies are in the log) and log it."""
+        cdef OpLog log = self.log
+        cdef lc_staged st = self.staged[k]
+        cdef const lc_id *deps = &self.sdeps[st.deps_off]
+        cdef uint32_t lamport = 0, lp
+        cdef uint32_t i
+        for i in range(st.deps_len):
+            lp = log.lamport_of(deps[i]) + 1
+            if lp > lamport:
+                lamport = lp
+        log.version_of(deps, st.deps_len, log.scratch)
+        if log.scratch[st.peer] < st.counter:
+            log.scratch[st.peer] = st.counter
+        self.move_tracker(log.scratch)
+        self.apply_change_ops(st.ops_off, st.ops_len, st.peer, st.counter, lamport)
+        log.add_change(st.peer, st.counter, st.end, lamport, st.timestamp, deps, st.deps_len,
+                       st.ops_off, st.ops_len, st.msg, log.scratch)
+        log.update_frontiers(deps, st.deps_len, make_id(st.peer, st.end - 1))
+        return 0
 
     cdef int _slice(self, lc_op *op, int32_t cut) except -1:
         """Drop the first `cut` atoms of an op (the receiver already has them)."""
@@ -820,36 +963,6 @@ cdef class LoroDoc:
         op.counter += cut
         op.len -= cut
         return 0
-
-    def _apply_pending(self, _Pending ch):
-        cdef OpLog log = self.log
-        cdef Py_ssize_t nd = len(ch.deps)
-        cdef lc_id *deps = <lc_id*>malloc((nd + 1) * sizeof(lc_id))
-        cdef uint32_t lamport = 0, lp
-        cdef Py_ssize_t i
-        cdef int32_t msg_idx = -1
-        if deps == NULL:
-            raise MemoryError()
-        try:
-            for i in range(nd):
-                deps[i] = make_id(ch.deps[i][0], ch.deps[i][1])
-                lp = log.lamport_of(deps[i]) + 1
-                if lp > lamport:
-                    lamport = lp
-            self.ensure_tvv()
-            log.version_of(deps, nd, log.scratch)
-            if log.scratch[ch.peer] < ch.counter:
-                log.scratch[ch.peer] = ch.counter
-            self.move_tracker(log.scratch)
-            self.apply_change_ops(ch.ops_off, ch.ops_len, ch.peer, ch.counter, lamport)
-            if ch.msg is not None:
-                msg_idx = len(log.messages)
-                log.messages.append(ch.msg)
-            log.add_change(ch.peer, ch.counter, ch.end, lamport, ch.timestamp, deps, <uint32_t>nd,
-                           ch.ops_off, ch.ops_len, msg_idx, log.scratch)
-            log.update_frontiers(deps, <uint32_t>nd, make_id(ch.peer, ch.end - 1))
-        finally:
-            free(deps)
 
     # ------------------------------------------------------------------ values
 

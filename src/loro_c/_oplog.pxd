@@ -33,6 +33,19 @@ cdef extern from "loro_c/oplog.h":
         uint32_t vv_len
         int32_t msg
 
+    ctypedef struct lc_staged:
+        uint64_t sort_peer
+        uint32_t peer
+        int32_t counter
+        int32_t end
+        uint32_t lamport
+        int64_t timestamp
+        int64_t deps_off
+        int64_t ops_off
+        uint32_t deps_len
+        uint32_t ops_len
+        int32_t msg
+
     ctypedef struct lc_change_list:
         int64_t *idx
         int64_t len, cap

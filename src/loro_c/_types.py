@@ -994,3 +994,78 @@ class _Container(ValueOrContainer):
 
 _nest(ValueOrContainer, _Value, "Value")
 _nest(ValueOrContainer, _Container, "Container")
+
+
+# ---------------------------------------------------------------------------
+# Blob metadata (LoroDoc.decode_import_blob_meta)
+# ---------------------------------------------------------------------------
+
+import enum as _enum
+
+
+class EncodedBlobMode(_enum.Enum):
+    """The kind of a binary blob, as reported by ``decode_import_blob_meta``."""
+
+    Snapshot = "snapshot"
+    OutdatedSnapshot = "outdated_snapshot"
+    ShallowSnapshot = "shallow_snapshot"
+    OutdatedRle = "outdated_rle"
+    Updates = "updates"
+
+    def __int__(self):
+        # loro numbers the variants in declaration order
+        return list(EncodedBlobMode).index(self)
+
+    def __str__(self):
+        return f"EncodedBlobMode.{self.name}"
+
+
+class ImportBlobMetadata:
+    """What ``LoroDoc.decode_import_blob_meta`` reports about a blob without importing it.
+
+    * ``partial_start_vv`` / ``partial_end_vv``: the blob holds every op from the first to
+      the second, for the peers it mentions only.
+    * ``start_timestamp`` / ``end_timestamp``: timestamps of its first and last change
+      (by Lamport order).
+    * ``start_frontiers``: the dependencies of the blob that it does not contain itself.
+    * ``change_num``: the number of changes; ``mode``: an :class:`EncodedBlobMode`.
+    """
+
+    __slots__ = ("partial_start_vv", "partial_end_vv", "start_timestamp", "start_frontiers",
+                 "end_timestamp", "change_num", "mode")
+
+    def __init__(self, partial_start_vv, partial_end_vv, start_timestamp, start_frontiers,
+                 end_timestamp, change_num, mode):
+        object.__setattr__(self, "partial_start_vv", partial_start_vv)
+        object.__setattr__(self, "partial_end_vv", partial_end_vv)
+        object.__setattr__(self, "start_timestamp", start_timestamp)
+        object.__setattr__(self, "start_frontiers", start_frontiers)
+        object.__setattr__(self, "end_timestamp", end_timestamp)
+        object.__setattr__(self, "change_num", change_num)
+        object.__setattr__(self, "mode", mode)
+
+    __setattr__ = _frozen_setattr
+
+    def __eq__(self, other):
+        if not isinstance(other, ImportBlobMetadata):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    def __ne__(self, other):
+        r = self.__eq__(other)
+        return r if r is NotImplemented else not r
+
+    __hash__ = None
+
+    def __repr__(self):
+        return ("ImportBlobMetadata { "
+                f"partial_start_vv: {self.partial_start_vv!r}, "
+                f"partial_end_vv: {self.partial_end_vv!r}, "
+                f"start_timestamp: {self.start_timestamp}, "
+                f"start_frontiers: {self.start_frontiers!r}, "
+                f"end_timestamp: {self.end_timestamp}, "
+                f"change_num: {self.change_num}, "
+                f"mode: {self.mode.name} }}")
+
+
+__all__ += ["EncodedBlobMode", "ImportBlobMetadata"]
