@@ -70,6 +70,7 @@ class SDist(sdist):
         "include/loro_c/*.h",
         "tests/*.py",
         "examples/*.py",
+        "benches/*.py",
         "docs/*.md",
         "LICENSE*",
     )
