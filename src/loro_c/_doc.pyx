@@ -1316,6 +1316,13 @@ cdef class LoroDoc:
             return (LC_OP_MAP_DELETE, cid, o.counter, self.log.keys[o.pos])
         return (LC_OP_COUNTER, cid, o.counter, o.delta)
 
+    def _stats(self):
+        """Arena sizes of the sequence index and the log (for memory benchmarks)."""
+        st = self.seq.stats()
+        st.update(changes=self.log.n_changes, ops=self.log.n_ops,
+                  op_bytes=self.log.cap_ops * sizeof(lc_op), values=len(self.log.values))
+        return st
+
     def _check_invariants(self):
         """Run every structural checker (B-trees, tracker records, version bookkeeping)."""
         cdef int64_t i

@@ -123,7 +123,9 @@ cdef class SeqArena:
     cdef int find_in_leaf(self, uint32_t leaf, lc_id id) except -1
     cdef int64_t abs_index(self, lc_id id) except -1
     cdef lc_id origin_left_of(self, lc_id id) except *
-    cdef uint32_t split_leaf(self, uint32_t t, uint32_t leaf) except? 0xFFFFFFFF
+    cdef uint32_t split_leaf(self, uint32_t t, uint32_t leaf, int half) except? 0xFFFFFFFF
+    cdef bint try_merge(self, uint32_t leaf, int idx) noexcept
+    cdef int merge_around(self, uint32_t leaf, int idx) except -1
     cdef int insert_child(self, uint32_t t, uint32_t parent, uint32_t after, uint32_t child) except -1
     cdef int split_span(self, uint32_t t, uint32_t *leaf, int *idx, int32_t off) except -1
     cdef int insert_span(self, uint32_t t, uint32_t leaf, int slot, int64_t off, lc_span *span) except -1

@@ -407,12 +407,11 @@ cdef class SeqArena:
         self.insert_child(t, p.parent, parent, new_node)
         return 0
 
-    cdef uint32_t split_leaf(self, uint32_t t, uint32_t leaf) except? 0xFFFFFFFF:
-        """Move the upper half of a full leaf into a new right neighbour; returns it."""
+    cdef uint32_t split_leaf(self, uint32_t t, uint32_t leaf, int half) except? 0xFFFFFFFF:
+        """Move spans [half, n) of a full leaf into a new right neighbour; returns it."""
         cdef uint32_t new_leaf = self.alloc_node(True)
         cdef lc_node *a = &self.nodes[leaf]
         cdef lc_node *b = &self.nodes[new_leaf]
-        cdef int half = LC_BT_MAX // 2
         cdef int n = a.n - half
         cdef int i
         b.tree = t
@@ -440,7 +439,7 @@ cdef class SeqArena:
         cdef lc_node *node = &self.nodes[leaf[0]]
         cdef uint32_t right_leaf
         if node.n == LC_BT_MAX:
-            right_leaf = self.split_leaf(t, leaf[0])
+            right_leaf = self.split_leaf(t, leaf[0], LC_BT_MAX // 2)
             if idx[0] >= LC_BT_MAX // 2:
                 leaf[0] = right_leaf
                 idx[0] -= LC_BT_MAX // 2
@@ -479,6 +478,35 @@ cdef class SeqArena:
             # halves together; split_span keeps the pair in one leaf, so idx-1 is valid
         return 0
 
+    cdef bint try_merge(self, uint32_t leaf, int idx) noexcept:
+        """Fold span idx into span idx-1 of the same leaf when they are one run again: the
+        same op (ids, origins and content continue) with the same tracker status."""
+        cdef lc_node *node = &self.nodes[leaf]
+        if idx <= 0 or idx >= node.n:
+            return False
+        cdef lc_span *a = &node.u.spans[idx - 1]
+        cdef lc_span *b = &node.u.spans[idx]
+        if not (a.id.peer == b.id.peer and a.id.counter + a.len == b.id.counter
+                and b.origin_left.peer == a.id.peer
+                and b.origin_left.counter == a.id.counter + a.len - 1
+                and id_eq(a.origin_right, b.origin_right)
+                and a.future == b.future and a.deleted == b.deleted
+                and a.content + <uint32_t>a.len == b.content):
+            return False
+        a.len += b.len
+        a.utf8_len += b.utf8_len
+        a.utf16_len += b.utf16_len
+        memmove(&node.u.spans[idx], &node.u.spans[idx + 1], (node.n - idx - 1) * sizeof(lc_span))
+        node.n -= 1
+        return True
+
+    cdef int merge_around(self, uint32_t leaf, int idx) except -1:
+        """Try to fold span idx with both neighbours (the leaf's sums do not change)."""
+        if idx + 1 < self.nodes[leaf].n:
+            self.try_merge(leaf, idx + 1)
+        self.try_merge(leaf, idx)
+        return 0
+
     cdef int insert_span(self, uint32_t t, uint32_t leaf, int slot, int64_t off, lc_span *span) except -1:
         """Insert `span` at (leaf, slot, off): inside span `slot` when off > 0, else before it.
         Extends the previous span instead when the new atoms continue it."""
@@ -486,7 +514,7 @@ cdef class SeqArena:
         cdef lc_node *node
         cdef lc_span *prev
         cdef uint32_t pleaf
-        cdef int pidx
+        cdef int pidx, half
         if off > 0:
             self.split_span(t, &leaf, &idx, <int32_t>off)
         node = &self.nodes[leaf]
@@ -512,10 +540,13 @@ cdef class SeqArena:
                 self.leaf_update(pleaf)
                 return 0
         if node.n == LC_BT_MAX:
-            pleaf = self.split_leaf(t, leaf)
-            if idx > LC_BT_MAX // 2:
+            # appending at the end of a leaf (typing at the end of a run of edits) leaves the
+            # old leaf nearly full; otherwise split in the middle
+            half = LC_BT_MAX - 1 if idx == LC_BT_MAX else LC_BT_MAX // 2
+            pleaf = self.split_leaf(t, leaf, half)
+            if idx > half:
                 leaf = pleaf
-                idx -= LC_BT_MAX // 2
+                idx -= half
             node = &self.nodes[leaf]
         memmove(&node.u.spans[idx + 1], &node.u.spans[idx], (node.n - idx) * sizeof(lc_span))
         node.u.spans[idx] = span[0]
@@ -670,6 +701,7 @@ cdef class SeqArena:
             s.deleted += 1
             target = s.id
             self.leaf_update(leaf)
+            self.merge_around(leaf, idx)
             if not reversed:
                 self.add_record(del_id.peer, <int32_t>(del_id.counter + done), <int32_t>m, target, LC_REC_DELETE)
             else:
@@ -747,6 +779,7 @@ cdef class SeqArena:
             else:
                 s.deleted -= 1
             self.leaf_update(leaf)
+            self.merge_around(leaf, idx)
             target.counter += <int32_t>m
             n -= <int32_t>m
         return 0
@@ -1015,6 +1048,25 @@ cdef class SeqArena:
 
     def tree_count(self):
         return self.n_trees
+
+    def stats(self):
+        """Sizes of the arenas (for memory benchmarks): nodes, leaves, spans, tracker
+        records, atom-index slots, text code points, and bytes allocated for each."""
+        cdef uint32_t i
+        cdef int64_t leaves = 0, spans = 0, recs = 0, slots = 0, rec_bytes = 0, slot_bytes = 0
+        for i in range(self.n_nodes):
+            if self.nodes[i].is_leaf:
+                leaves += 1
+                spans += self.nodes[i].n
+        for i in range(self.n_peers):
+            recs += self.peers[i].rec_len
+            slots += self.peers[i].leaf_len
+            rec_bytes += self.peers[i].rec_cap * sizeof(lc_record)
+            slot_bytes += self.peers[i].leaf_cap * sizeof(uint32_t)
+        return {"nodes": self.n_nodes, "leaves": leaves, "spans": spans, "records": recs,
+                "atom_slots": slots, "text_cps": self.text_len,
+                "node_bytes": self.cap_nodes * sizeof(lc_node), "record_bytes": rec_bytes,
+                "atom_index_bytes": slot_bytes, "text_bytes": self.text_cap * sizeof(uint32_t)}
 
     def check(self, uint32_t t):
         """Python entry point for the invariant checker of tree `t`."""
