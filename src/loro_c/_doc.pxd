@@ -2,6 +2,25 @@ from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
 from loro_c._seq cimport SeqArena, lc_id
 from loro_c._oplog cimport OpLog, lc_op, lc_staged
 
+# Scratch size for converting short strings without a heap allocation.
+cdef enum:
+    STACK_CPS = 64
+
+cdef extern from *:
+    """
+    #include <stdlib.h>
+    static void *lc_grow(void *ptr, int64_t *cap, int64_t need, size_t item) {
+        int64_t c = *cap > 0 ? *cap : 16;
+        while (c < need) c *= 2;
+        void *p = realloc(ptr, (size_t)c * item);
+        if (p) *cap = c;
+        return p;
+    }
+    """
+    void *lc_grow(void *ptr, int64_t *cap, int64_t need, size_t item)
+
+cdef uint32_t* str_to_cps(str s, uint32_t *stack, Py_ssize_t n) except NULL
+
 # Container kinds: Loro's raw type bytes.
 cdef enum:
     KIND_MAP = 0
@@ -69,17 +88,6 @@ cdef class LoroDoc:
     cdef object text_range(self, uint32_t c, int64_t a, int64_t b)
     cdef list list_slots(self, uint32_t c)
     cdef object value_of(self, uint32_t c, bint deep)
-    cdef int64_t stage_begin(self, uint64_t peer, int32_t counter, int64_t lamport,
-                             int64_t timestamp, int64_t n_deps) except -2
-    cdef int stage_dep(self, uint64_t peer, int32_t counter) except -1
-    cdef uint32_t stage_container(self, object cid, uint32_t op_kind) except? 0xFFFFFFFF
-    cdef lc_op* stage_op(self, uint32_t c, uint32_t kind, int32_t counter, int64_t n) except NULL
-    cdef int stage_end(self, object msg) except -1
-    cdef object _stage(self, tuple raw)
-    cdef object apply_staged(self)
-    cdef int ready(self, int64_t k) except -1
-    cdef int apply_one(self, int64_t k) except -1
-    cdef int _slice(self, lc_op *op, int32_t cut) except -1
     cdef tuple _op_tuple(self, lc_op *op, int32_t a, int32_t b)
     cdef int _commit(self) except -1
     cdef dict _vv_dict(self, const int32_t *vv)

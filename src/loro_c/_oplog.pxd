@@ -91,3 +91,22 @@ cdef class OpLog:
                             const int32_t *version) except -1
     cdef int update_frontiers(self, const lc_id *deps, uint32_t n, lc_id last) except -1
     cdef int truncate(self, int64_t n_changes, int64_t n_ops) except -1
+
+
+cdef inline int slice_op(lc_op *op, int32_t cut) noexcept:
+    """Drop the first `cut` atoms of an op (the receiver already has them)."""
+    if op.kind == LC_OP_INSERT:
+        op.pos += cut
+        op.arg += cut
+    elif op.kind == LC_OP_DELETE:
+        if op.arg > 0:
+            # a forward delete's remaining targets start where the first ones were
+            op.arg -= cut
+            op.start_id.counter += cut
+        else:
+            # a backward delete's first atoms removed its rightmost targets
+            op.pos -= cut
+            op.arg += cut
+    op.counter += cut
+    op.len -= cut
+    return 0
