@@ -205,3 +205,39 @@ def test_partially_known_change_is_trimmed():
     doc.import_json_updates(everything)
     assert doc.get_text("t").to_string() == src.get_text("t").to_string()
     doc._check_invariants()
+
+
+def _ops_shape(lib, doc):
+    data = json.loads(doc.export_json_updates(lib.VersionVector(), doc.oplog_vv))
+    return [(ch["id"], ch["msg"], [(o["counter"], o["content"]) for o in ch["ops"]])
+            for ch in data["changes"]]
+
+
+@pytest.mark.parametrize("script", ["typing", "backspace", "forward_delete", "list_push", "messages"])
+def test_ops_merge_across_commits_like_loro(script):
+    """Consecutive edits committed one by one fold into the same ops as in loro, and a commit
+    that cannot join the previous change (another message) gets its ops back."""
+    def run(lib):
+        doc = lib.LoroDoc()
+        doc.peer_id = 11
+        t = doc.get_text("t")
+        lst = doc.get_list("l")
+        t.insert(0, "hello world")
+        doc.commit()
+        for i in range(6):
+            if script == "typing":
+                t.insert(11 + i, "abcdef"[i])
+            elif script == "backspace":
+                t.delete(10 - i, 1)
+            elif script == "forward_delete":
+                t.delete(2, 1)
+            elif script == "list_push":
+                lst.push(i)
+            else:
+                t.insert(11 + i, "x")
+                if i % 2:
+                    doc.set_next_commit_message(f"m{i}")
+            doc.commit()
+        return _ops_shape(lib, doc), doc.get_deep_value(), doc.len_changes
+    ours, ref = run(loro_c), run(loro)
+    assert ours == ref

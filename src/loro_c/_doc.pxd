@@ -53,6 +53,8 @@ cdef class LoroDoc:
     cdef int32_t txn_counter
     cdef uint32_t txn_lamport
     cdef int64_t txn_ops_off
+    cdef int64_t txn_merge_floor    # ops at or after this index may be extended by new ops
+    cdef lc_op txn_base_op          # the previous change's last op as it was at txn open
     cdef lc_id *txn_deps
     cdef int64_t n_txn_deps, cap_txn_deps
     cdef object next_msg
@@ -69,6 +71,8 @@ cdef class LoroDoc:
     cdef uint32_t container_index(self, object cid, int kind) except? 0xFFFFFFFF
     cdef int ensure_tvv(self) except -1
     cdef int open_txn(self) except -1
+    cdef bint can_extend_last_change(self) noexcept
+    cdef int unmerge_base_op(self) except -1
     cdef int after_local_op(self, int32_t n) except -1
     cdef int local_text_insert(self, uint32_t c, int64_t pos, str s) except -1
     cdef int local_seq_delete(self, uint32_t c, int64_t pos, int64_t n) except -1

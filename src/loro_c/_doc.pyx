@@ -7,7 +7,7 @@ positional ops integrate exactly as Loro's do. An import that fails part-way tru
 back to where it was and rebuilds the state, so it is all or nothing.
 """
 from libc.stdlib cimport malloc, free
-from libc.string cimport memset, memcpy
+from libc.string cimport memset, memcpy, memmove
 from libc.stdint cimport INT32_MAX, uint8_t
 from cpython.unicode cimport PyUnicode_GET_LENGTH
 
@@ -179,7 +179,59 @@ cdef class LoroDoc:
         for i in range(self.log.n_frontiers):
             self.txn_deps[i] = self.log.frontiers[i]
         self.n_txn_deps = self.log.n_frontiers
+        # Like loro, the first op of this commit may extend the previous change's last op
+        # when the change is likely to merge (see _commit, which undoes it if not).
+        self.txn_merge_floor = self.txn_ops_off
+        if self.can_extend_last_change():
+            self.txn_merge_floor = self.txn_ops_off - 1
+            self.txn_base_op = self.log.ops[self.txn_ops_off - 1]
         self.txn_open = True
+        return 0
+
+    cdef bint can_extend_last_change(self) noexcept:
+        """Whether the open transaction continues the last change (the merge rule, with
+        the commit message still unknown)."""
+        cdef lc_change *last
+        cdef uint32_t p = self.self_idx
+        if self.log.n_changes == 0 or self.n_txn_deps != 1:
+            return False
+        last = &self.log.changes[self.log.n_changes - 1]
+        return (last.peer == p and last.end == self.txn_counter and last.ops_len > 0
+                and self.txn_deps[0].peer == p and self.txn_deps[0].counter == self.txn_counter - 1
+                and last.ops_off + last.ops_len == self.txn_ops_off
+                and last.lamport + <uint32_t>(last.end - last.counter) == self.txn_lamport)
+
+    cdef int unmerge_base_op(self) except -1:
+        """The commit did not merge into the previous change, but its first op extended that
+        change's last op: cut the extension off into an op of its own, first in the commit."""
+        cdef int64_t b = self.txn_ops_off - 1
+        cdef lc_op merged = self.log.ops[b]
+        cdef lc_op base = self.txn_base_op
+        cdef lc_op tail = merged
+        cdef int32_t k = merged.len - base.len
+        cdef lc_op *slot
+        if k <= 0:
+            return 0
+        tail.counter = base.counter + base.len
+        tail.len = k
+        if merged.kind == LC_OP_INSERT:
+            tail.pos = base.pos + base.len
+            tail.arg = base.arg + base.len
+        elif merged.arg > 0:
+            # forward delete: the extension deleted the next targets at the same position
+            tail.arg = k
+            tail.start_id.counter = base.start_id.counter + base.len
+        else:
+            # backward delete: the extension deleted the k atoms left of the base's range
+            tail.pos = (base.pos if base.arg > 0 else base.pos + base.arg + 1) - 1
+            tail.arg = -k
+            tail.start_id = merged.start_id
+        self.log.ops[b] = base
+        self.log.push_op()
+        memmove(&self.log.ops[self.txn_ops_off + 1], &self.log.ops[self.txn_ops_off],
+                <size_t>(self.log.n_ops - 1 - self.txn_ops_off) * sizeof(lc_op))
+        slot = &self.log.ops[self.txn_ops_off]
+        slot[0] = tail
         return 0
 
     cdef int after_local_op(self, int32_t n) except -1:
@@ -211,9 +263,9 @@ cdef class LoroDoc:
         self.txn_open = False
         msg = self.next_msg
         self.next_msg = None
-        if self.log.n_ops == self.txn_ops_off:
-            return 0
         end = self.log.vv[p]
+        if end == self.txn_counter:
+            return 0
         n_ops = <uint32_t>(self.log.n_ops - self.txn_ops_off)
         merge = False
         if self.log.n_changes > 0 and self.n_txn_deps == 1:
@@ -223,6 +275,9 @@ cdef class LoroDoc:
                      and last.ops_off + last.ops_len == self.txn_ops_off
                      and last.lamport + <uint32_t>(last.end - last.counter) == self.txn_lamport
                      and (self.log.messages[last.msg] if last.msg >= 0 else None) == msg)
+        if not merge and self.txn_merge_floor < self.txn_ops_off:
+            self.unmerge_base_op()
+            n_ops = <uint32_t>(self.log.n_ops - self.txn_ops_off)
         if merge:
             last.end = end
             last.ops_len += n_ops
@@ -270,7 +325,7 @@ cdef class LoroDoc:
         counter = self.log.vv[self.self_idx]
         self.seq.integrate_insert(t, make_id(self.self_idx, counter), pos, <int32_t>n, <uint32_t>off,
                                   self.log.peer_ids)
-        if self.log.n_ops > self.txn_ops_off:
+        if self.log.n_ops > self.txn_merge_floor:
             op = &self.log.ops[self.log.n_ops - 1]
             if (op.container == c and op.kind == LC_OP_INSERT and op.pos + op.len == pos
                     and op.arg + op.len == off and op.counter + op.len == counter):
@@ -303,7 +358,7 @@ cdef class LoroDoc:
         counter = self.log.vv[self.self_idx]
         self.seq.integrate_insert(t, make_id(self.self_idx, counter), pos, <int32_t>n, <uint32_t>slot,
                                   self.log.peer_ids)
-        if self.log.n_ops > self.txn_ops_off:
+        if self.log.n_ops > self.txn_merge_floor:
             op = &self.log.ops[self.log.n_ops - 1]
             if (op.container == c and op.kind == LC_OP_INSERT and op.pos + op.len == pos
                     and op.arg + op.len == slot and op.counter + op.len == counter):
@@ -358,7 +413,7 @@ cdef class LoroDoc:
                 run_id = make_id(<uint32_t>runs[4 * i + 2], <int32_t>runs[4 * i + 3])
                 counter = self.log.vv[self.self_idx]
                 self.seq.integrate_delete(t, make_id(self.self_idx, counter), run_pos, run_len, False)
-                op = &self.log.ops[self.log.n_ops - 1] if self.log.n_ops > self.txn_ops_off else NULL
+                op = &self.log.ops[self.log.n_ops - 1] if self.log.n_ops > self.txn_merge_floor else NULL
                 if (op != NULL and op.container == c and op.kind == LC_OP_DELETE
                         and op.counter + op.len == counter and op.start_id.peer == run_id.peer):
                     start = op.pos if op.arg > 0 else op.pos + op.arg + 1
