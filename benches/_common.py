@@ -1,14 +1,32 @@
-"""Trace loading and the per-library replay functions shared by the benchmarks."""
+"""Trace loading, library loading and the interleaved best-of-N timer shared by the
+benchmarks (``python -m benches`` and the pytest-benchmark files)."""
+import gc
 import gzip
 import importlib
 import json
 import os
+import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-DEFAULT_TRACES = ("automerge-paper", "seph-blog1", "json-crdt-patch", "friendsforever_flat")
+DEFAULT_TRACES = ("automerge-paper", "seph-blog1", "rustcode", "json-crdt-patch",
+                  "friendsforever_flat")
+ALL_TRACES = ("automerge-paper", "seph-blog1", "rustcode", "sveltecomponent",
+              "clownschool_flat", "friendsforever_flat", "json-crdt-patch",
+              "json-crdt-blog-post")
+CONCURRENT_TRACES = ("friendsforever", "clownschool")
 LIBRARIES = ("loro_c", "loro", "pycrdt")
+LORO_LIBS = ("loro_c", "loro")
+# pycrdt replays of long traces take ~15 s (automerge-paper): pytest-benchmark runs them once
+SLOW_PATCHES = 100_000
+
+
+def rounds_for(library_name, trace, default=3):
+    """pytest-benchmark rounds for replaying `trace` with `library_name`."""
+    if library_name == "pycrdt" and len(trace.patches) > SLOW_PATCHES:
+        return 1
+    return default
 
 
 def traces_dir():
@@ -22,20 +40,26 @@ def trace_path(name):
     return traces_dir() / "sequential_traces" / (name + ".json.gz")
 
 
+def concurrent_trace_path(name):
+    name = name[:-len(".json.gz")] if name.endswith(".json.gz") else name
+    return traces_dir() / "concurrent_traces" / (name + ".json.gz")
+
+
 class Trace:
-    """A sequential trace: patches as (pos, n_delete, insert) in code points."""
+    """A sequential trace: patches as (pos, n_delete, insert) in code points.
+
+    ``patches`` is the flat list, ``txns`` the same tuples grouped by trace transaction.
+    """
 
     def __init__(self, name):
         self.name = name
         with gzip.open(trace_path(name), "rt", encoding="utf-8") as f:
             data = json.load(f)
         self.end = data["endContent"]
-        self.patches = [
-            (pos, n_del, ins)
-            for txn in data["txns"]
-            for pos, n_del, ins in txn["patches"]
-        ]
-        self.txn_sizes = [len(txn["patches"]) for txn in data["txns"]]
+        self.txns = [[(pos, n_del, ins) for pos, n_del, ins in txn["patches"]]
+                     for txn in data["txns"]]
+        self.patches = [p for txn in self.txns for p in txn]
+        self.txn_sizes = [len(txn) for txn in self.txns]
         self._utf8 = None
 
     @property
@@ -48,15 +72,32 @@ class Trace:
         """
         if self._utf8 is None:
             if all(ins.isascii() for _, _, ins in self.patches):
-                flat = self.patches
+                self._utf8 = self.txns
             else:
                 flat = _to_utf8_positions(self.patches)
-            txns, k = [], 0
-            for n in self.txn_sizes:
-                txns.append(flat[k:k + n])
-                k += n
-            self._utf8 = txns
+                txns, k = [], 0
+                for n in self.txn_sizes:
+                    txns.append(flat[k:k + n])
+                    k += n
+                self._utf8 = txns
         return self._utf8
+
+
+class ConcurrentTrace:
+    """A concurrent trace: ``txns`` is a list of (parents, agent, patches); each txn's
+    patches are relative to the document at the merge of its parents."""
+
+    def __init__(self, name):
+        self.name = name
+        with gzip.open(concurrent_trace_path(name), "rt", encoding="utf-8") as f:
+            data = json.load(f)
+        self.end = data["endContent"]
+        self.num_agents = data["numAgents"]
+        self.txns = [(tuple(t["parents"]), t["agent"],
+                      [(pos, n_del, ins) for pos, n_del, ins in t["patches"]])
+                     for t in data["txns"]]
+        self.n_patches = sum(len(t[2]) for t in self.txns)
+        self.ascii = all(ins.isascii() for t in self.txns for _, _, ins in t[2])
 
 
 def _to_utf8_positions(patches):
@@ -94,56 +135,42 @@ def load_library(name):
         return None
 
 
-def replay_loro_api(lib, patches):
-    """loro and loro_c: code point positions, one commit at the end. Returns the text."""
-    doc = lib.LoroDoc()
-    doc.peer_id = 1
-    text = doc.get_text("text")
-    insert = text.insert
-    delete = text.delete
-    for pos, n_del, ins in patches:
-        if n_del:
-            delete(pos, n_del)
-        if ins:
-            insert(pos, ins)
-    doc.commit()
-    return text.to_string()
+def time_once(fn):
+    """(seconds, result) of one call, after a full collection."""
+    gc.collect()
+    t0 = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - t0, result
 
 
-def replay_pycrdt(pycrdt, txns):
-    """pycrdt: one transaction per trace transaction (UTF-8 byte positions). Returns the text.
+def interleaved_best(fns, repeats):
+    """Best-of-N wall time of several candidates, measured interleaved.
 
-    Not one transaction for the whole trace: Yrs merges blocks only when a transaction
-    ends, so a 260k-edit transaction makes every positional lookup scan all the unmerged
-    blocks (about 200 s for automerge-paper instead of about 10 s).
+    ``fns``: {name: zero-argument callable}; ``repeats``: {name: N} (a missing name gets
+    the largest N given). Round r runs every candidate that still has runs left, the
+    order rotating each round, so load spikes on a shared machine hit all of them alike.
+    Returns {name: (best seconds, result of the last run)} or, for a candidate that raised,
+    {name: (None, exception)}; it is not run again after an exception.
     """
-    doc = pycrdt.Doc()
-    text = doc.get("text", type=pycrdt.Text)
-    insert = text.insert
-    transaction = doc.transaction
-    for patches in txns:
-        if len(patches) == 1 and not (patches[0][1] and patches[0][2]):
-            # a lone insert or delete: its own implicit transaction is the same thing,
-            # without the cost of an explicit context manager
-            pos, n_del, ins = patches[0]
-            if n_del:
-                del text[pos:pos + n_del]
-            else:
-                insert(pos, ins)
-            continue
-        with transaction():
-            for pos, n_del, ins in patches:
-                if n_del:
-                    del text[pos:pos + n_del]
-                if ins:
-                    insert(pos, ins)
-    return str(text)
-
-
-def runner(lib_name, module, trace):
-    """A zero-argument callable that replays `trace` with the given library."""
-    if lib_name == "pycrdt":
-        txns = trace.utf8_txns
-        return lambda: replay_pycrdt(module, txns)
-    patches = trace.patches
-    return lambda: replay_loro_api(module, patches)
+    names = list(fns)
+    top = max(repeats.values()) if repeats else 1
+    want = {n: repeats.get(n, top) for n in names}
+    best = {n: None for n in names}
+    last = {n: None for n in names}
+    failed = {}
+    for r in range(max(want.values(), default=0)):
+        k = r % len(names)
+        for name in names[k:] + names[:k]:
+            if name in failed or r >= want[name]:
+                continue
+            last[name] = None  # let the previous result go before the next run
+            try:
+                dt, last[name] = time_once(fns[name])
+            except Exception as exc:  # reported by the caller
+                failed[name] = exc
+                continue
+            best[name] = dt if best[name] is None else min(best[name], dt)
+    out = {}
+    for name in names:
+        out[name] = (None, failed[name]) if name in failed else (best[name], last[name])
+    return out

@@ -1,0 +1,279 @@
+"""The workloads, one function per (section, library family). Each returns what the caller
+needs to check the result; none of them times anything.
+
+loro and loro_c share one code path (same public API); pycrdt has its own, with UTF-8 byte
+positions (see ``Trace.utf8_txns``).
+"""
+import random
+
+
+# ---------------------------------------------------------------------------------------
+# 1. local apply
+
+def apply_loro(lib, trace, per_txn=False):
+    """Fresh doc, every patch of `trace` through LoroText.insert/delete. One commit at the
+    end, or (per_txn) one commit after each trace transaction. Returns (doc, text)."""
+    doc = lib.LoroDoc()
+    doc.peer_id = 1
+    text = doc.get_text("text")
+    insert = text.insert
+    delete = text.delete
+    if per_txn:
+        commit = doc.commit
+        for txn in trace.txns:
+            for pos, n_del, ins in txn:
+                if n_del:
+                    delete(pos, n_del)
+                if ins:
+                    insert(pos, ins)
+            commit()
+    else:
+        for pos, n_del, ins in trace.patches:
+            if n_del:
+                delete(pos, n_del)
+            if ins:
+                insert(pos, ins)
+        doc.commit()
+    return doc, text.to_string()
+
+
+def apply_pycrdt(pycrdt, trace):
+    """pycrdt: one transaction per trace transaction (UTF-8 byte positions), whatever the
+    commit mode asked of loro. Returns (doc, text).
+
+    Not one transaction for the whole trace: Yrs merges blocks only when a transaction
+    ends, so a 260k-edit transaction makes every positional lookup scan all the unmerged
+    blocks (about 200 s for automerge-paper instead of about 15 s).
+    """
+    doc = pycrdt.Doc(client_id=1)
+    text = doc.get("text", type=pycrdt.Text)
+    insert = text.insert
+    transaction = doc.transaction
+    for patches in trace.utf8_txns:
+        if len(patches) == 1 and not (patches[0][1] and patches[0][2]):
+            # a lone insert or delete: its own implicit transaction is the same thing,
+            # without the cost of an explicit context manager
+            pos, n_del, ins = patches[0]
+            if n_del:
+                del text[pos:pos + n_del]
+            else:
+                insert(pos, ins)
+            continue
+        with transaction():
+            for pos, n_del, ins in patches:
+                if n_del:
+                    del text[pos:pos + n_del]
+                if ins:
+                    insert(pos, ins)
+    return doc, str(text)
+
+
+def apply_fn(name, module, trace, per_txn=False):
+    """Zero-argument callable replaying `trace` with library `name`; returns (doc, text)."""
+    if name == "pycrdt":
+        return lambda: apply_pycrdt(module, trace)
+    return lambda: apply_loro(module, trace, per_txn)
+
+
+# ---------------------------------------------------------------------------------------
+# 2./3. export and import of the full history
+
+def export_all(name, module, doc):
+    """All of `doc`'s history as one binary update blob."""
+    if name == "pycrdt":
+        return doc.get_update()
+    return doc.export(module.ExportMode.Updates(module.VersionVector()))
+
+
+def import_all(name, module, blobs):
+    """A fresh doc imports each blob of `blobs` in order; returns the materialised text."""
+    if name == "pycrdt":
+        doc = module.Doc()
+        text = doc.get("text", type=module.Text)
+        for blob in blobs:
+            doc.apply_update(blob)
+        return str(text)
+    doc = module.LoroDoc()
+    text = doc.get_text("text")
+    for blob in blobs:
+        doc.import_(blob)
+    return text.to_string()
+
+
+# ---------------------------------------------------------------------------------------
+# 4. concurrent traces: one peer per agent
+
+class ReplayError(Exception):
+    pass
+
+
+def _missing_ancestors(txns, seen, parents, last_own):
+    """Indexes of the ancestors of a txn (given its `parents`) not in `seen`, marking them
+    seen; ascending, which is a causal order. Raises ReplayError when the agent's own
+    previous txn `last_own` is not an ancestor (the agent's doc would then hold edits the
+    txn's positions do not account for, and replaying would need a fork)."""
+    missing = []
+    stack = list(parents)
+    reached = last_own < 0
+    while stack:
+        x = stack.pop()
+        if seen[x]:
+            if x == last_own:
+                reached = True
+            continue
+        seen[x] = 1
+        missing.append(x)
+        stack.extend(txns[x][0])
+    if not reached:
+        raise ReplayError("an agent's next txn does not descend from its previous one")
+    missing.sort()
+    return missing
+
+
+def replay_concurrent(name, module, ctrace):
+    """Replay a concurrent trace with one doc per agent (untimed preparation for the merge
+    benchmark). Each txn is applied on its agent's doc after importing the per-txn blobs of
+    every ancestor that agent has not seen; right after the txn (commit), its own blob is
+    exported from the version before it. Returns (per-agent full-history blobs, per-txn
+    blobs)."""
+    txns = ctrace.txns
+    n_agents = ctrace.num_agents
+    blobs = [None] * len(txns)
+    seen = [bytearray(len(txns)) for _ in range(n_agents)]
+    last = [-1] * n_agents
+    if name == "pycrdt":
+        if not ctrace.ascii:
+            raise ReplayError("pycrdt replay needs UTF-8 positions; trace is not ASCII")
+        docs = [module.Doc(client_id=a + 1) for a in range(n_agents)]
+        texts = [d.get("text", type=module.Text) for d in docs]
+        for i, (parents, agent, patches) in enumerate(txns):
+            doc, text = docs[agent], texts[agent]
+            for x in _missing_ancestors(txns, seen[agent], parents, last[agent]):
+                doc.apply_update(blobs[x])
+            state = doc.get_state()
+            with doc.transaction():
+                for pos, n_del, ins in patches:
+                    if n_del:
+                        del text[pos:pos + n_del]
+                    if ins:
+                        text.insert(pos, ins)
+            blobs[i] = doc.get_update(state)
+            seen[agent][i] = 1
+            last[agent] = i
+        return [d.get_update() for d in docs], blobs
+    Updates = module.ExportMode.Updates
+    docs = []
+    for a in range(n_agents):
+        d = module.LoroDoc()
+        d.peer_id = a + 1
+        docs.append(d)
+    texts = [d.get_text("text") for d in docs]
+    for i, (parents, agent, patches) in enumerate(txns):
+        doc, text = docs[agent], texts[agent]
+        for x in _missing_ancestors(txns, seen[agent], parents, last[agent]):
+            doc.import_(blobs[x])
+        vv = doc.oplog_vv
+        for pos, n_del, ins in patches:
+            if n_del:
+                text.delete(pos, n_del)
+            if ins:
+                text.insert(pos, ins)
+        doc.commit()
+        blobs[i] = doc.export(Updates(vv))
+        seen[agent][i] = 1
+        last[agent] = i
+    return [d.export(Updates(module.VersionVector())) for d in docs], blobs
+
+
+# ---------------------------------------------------------------------------------------
+# 5. many small updates
+
+SMALL_VARIANTS = ("typing at end", "random positions")
+
+
+def small_edits(variant, n, seed=1234):
+    """[(code point position, one-character string)] for `n` one-character inserts into an
+    initially empty text. ASCII only, so the positions are valid for pycrdt as they are."""
+    rng = random.Random(seed)
+    letters = "abcdefghijklmnopqrstuvwxyz "
+    out = []
+    for i in range(n):
+        pos = i if variant == "typing at end" else rng.randint(0, i)
+        out.append((pos, letters[i % len(letters)]))
+    return out
+
+
+def small_roundtrips(name, module, edits):
+    """Doc A makes each edit, commits, exports the update since its version before the edit;
+    doc B imports it. Returns (total update bytes, text of A, text of B)."""
+    total = 0
+    if name == "pycrdt":
+        a = module.Doc(client_id=1)
+        b = module.Doc(client_id=2)
+        ta = a.get("text", type=module.Text)
+        tb = b.get("text", type=module.Text)
+        get_state, get_update, apply_update = a.get_state, a.get_update, b.apply_update
+        insert = ta.insert
+        for pos, ch in edits:
+            state = get_state()
+            insert(pos, ch)
+            update = get_update(state)
+            apply_update(update)
+            total += len(update)
+        return total, str(ta), str(tb)
+    a = module.LoroDoc()
+    a.peer_id = 1
+    b = module.LoroDoc()
+    b.peer_id = 2
+    ta = a.get_text("text")
+    tb = b.get_text("text")
+    Updates = module.ExportMode.Updates
+    insert, commit, export, import_ = ta.insert, a.commit, a.export, b.import_
+    for pos, ch in edits:
+        vv = a.oplog_vv
+        insert(pos, ch)
+        commit()
+        update = export(Updates(vv))
+        import_(update)
+        total += len(update)
+    return total, ta.to_string(), tb.to_string()
+
+
+# ---------------------------------------------------------------------------------------
+# 7. scaling
+
+def scaled_patches(trace, n_ops):
+    """The first `n_ops` patches of `trace` repeated; repetition k has its positions offset
+    by the length of the document before it (k * len(endContent)), so each repetition
+    edits a fresh copy appended at the end. Returns (patches, expected final text or None
+    when the last repetition is cut short)."""
+    base_len = len(trace.end)
+    src = trace.patches
+    out = []
+    k = 0
+    while len(out) < n_ops:
+        off = k * base_len
+        take = min(len(src), n_ops - len(out))
+        if off:
+            out.extend([(pos + off, n_del, ins) for pos, n_del, ins in src[:take]])
+        else:
+            out.extend(src[:take])
+        k += 1
+    full = n_ops % len(src) == 0
+    return out, (trace.end * k if full else None)
+
+
+def apply_patches_loro(lib, patches):
+    """Fresh doc, `patches` through the text API, one commit. Returns the text."""
+    doc = lib.LoroDoc()
+    doc.peer_id = 1
+    text = doc.get_text("text")
+    insert = text.insert
+    delete = text.delete
+    for pos, n_del, ins in patches:
+        if n_del:
+            delete(pos, n_del)
+        if ins:
+            insert(pos, ins)
+    doc.commit()
+    return text.to_string()
