@@ -95,6 +95,7 @@ cdef enum:
     MAX_COLLECTION = 1 << 28       # Loro's cap on one nested list/map
     ENC_MAX_OPS_PER_BLOCK = 4096   # the encoder splits changes/blocks at this many ops
     DEC_MIN_OPS_CAP = 65536        # decoder: ops per block <= this + 4 * block bytes
+    DEC_BLOB_OPS = 1 << 20         # decoder: ops per blob <= this + 4 * blob bytes
     MAX_SST_BLOCKS = 10000000
 
 cdef uint32_t LORO_SEED = 0x4F524F4C
@@ -177,30 +178,35 @@ cdef int fail(str msg) except -1:
 
 
 cdef inline int r_u8(Reader* r, uint8_t* v) except -1:
+    v[0] = 0
     if read_u8(r, v) < 0:
         raise_reader_error(r)
     return 0
 
 
 cdef inline int r_uleb(Reader* r, uint64_t* v) except -1:
+    v[0] = 0
     if read_uleb64(r, v) < 0:
         raise_reader_error(r)
     return 0
 
 
 cdef inline int r_uleb32(Reader* r, uint32_t* v) except -1:
+    v[0] = 0
     if read_uleb32(r, v) < 0:
         raise_reader_error(r)
     return 0
 
 
 cdef inline int r_zz(Reader* r, int64_t* v) except -1:
+    v[0] = 0
     if read_zigzag64(r, v) < 0:
         raise_reader_error(r)
     return 0
 
 
 cdef inline int r_sleb(Reader* r, int64_t* v) except -1:
+    v[0] = 0
     if read_sleb64(r, v) < 0:
         raise_reader_error(r)
     return 0
@@ -209,7 +215,7 @@ cdef inline int r_sleb(Reader* r, int64_t* v) except -1:
 cdef inline int r_slice(Reader* r, Reader* sub) except -1:
     """Read ``uleb len + bytes`` into the sub-reader ``sub``."""
     cdef uint64_t n
-    cdef const unsigned char* p
+    cdef const unsigned char* p = NULL
     r_uleb(r, &n)
     if n > <uint64_t>reader_remaining(r):
         fail("length-prefixed section runs past the end of its container")
@@ -219,7 +225,7 @@ cdef inline int r_slice(Reader* r, Reader* sub) except -1:
 
 
 cdef inline int r_fixed_slice(Reader* r, Py_ssize_t n, Reader* sub) except -1:
-    cdef const unsigned char* p
+    cdef const unsigned char* p = NULL
     if n < 0 or n > reader_remaining(r):
         fail("section runs past the end of the input")
     read_bytes(r, n, &p)
@@ -681,8 +687,10 @@ cdef list decode_cids(Reader* r, BlockHead* h, BlockArrays* a, list keys):
     return out
 
 
-cdef Py_ssize_t decode_ops_columns(BlockHead* h, BlockArrays* a, Py_ssize_t n_cids) except -1:
-    """The four op columns; returns the op count."""
+cdef Py_ssize_t decode_ops_columns(BlockHead* h, BlockArrays* a, Py_ssize_t n_cids,
+                                   Py_ssize_t* budget) except -1:
+    """The four op columns; returns the op count. Each op costs one unit of the blob's
+    ``budget``, which bounds what a tiny block of run-length columns can make us build."""
     cdef Reader cols[4]
     cdef Reader c0
     cdef Py_ssize_t n, cap, got, i
@@ -690,8 +698,11 @@ cdef Py_ssize_t decode_ops_columns(BlockHead* h, BlockArrays* a, Py_ssize_t n_ci
     cap = DEC_MIN_OPS_CAP + 4 * h.block_len
     if cap > h.counter_len:
         cap = <Py_ssize_t>h.counter_len      # every op takes at least one counter
+    if cap > budget[0]:
+        cap = budget[0]
     c0 = cols[0]
     n = rle_read_all(&c0, VK_ZZ, NULL, cap)
+    budget[0] -= n
     a.col_cidx = <int64_t*>xalloc(n, sizeof(int64_t))
     a.col_prop = <int64_t*>xalloc(n, sizeof(int64_t))
     a.col_tag = <int64_t*>xalloc(n, sizeof(int64_t))
@@ -747,7 +758,7 @@ cdef object read_value(Reader* r, list keys, uint64_t peer, int64_t ctx, int dep
     cdef int64_t iv
     cdef double dv
     cdef Py_ssize_t i
-    cdef const unsigned char* p
+    cdef const unsigned char* p = NULL
     cdef list lst
     cdef dict dct
     if depth > MAX_VALUE_DEPTH:
@@ -803,7 +814,8 @@ cdef object read_value(Reader* r, list keys, uint64_t peer, int64_t ctx, int dep
     fail(f"unknown value tag {tag}")
 
 
-cdef int decode_block(const unsigned char* p, Py_ssize_t n, bint with_ops, list out) except -1:
+cdef int decode_block(const unsigned char* p, Py_ssize_t n, bint with_ops, list out,
+                      Py_ssize_t* budget) except -1:
     """Append the changes of one change block to ``out`` (ops list None when
     ``with_ops`` is False: header-only decoding for blob metadata)."""
     cdef BlockHead h
@@ -814,7 +826,7 @@ cdef int decode_block(const unsigned char* p, Py_ssize_t n, bint with_ops, list 
     cdef uint64_t peer, slen
     cdef double dv
     cdef int64_t iv
-    cdef const unsigned char* sp
+    cdef const unsigned char* sp = NULL
     cdef list keys, cids, deps, ops, all_ops
     memset(&a, 0, sizeof(BlockArrays))
     try:
@@ -828,7 +840,7 @@ cdef int decode_block(const unsigned char* p, Py_ssize_t n, bint with_ops, list 
             keys = decode_keys(&h.keys)
             cids = decode_cids(&h.cids, &h, &a, keys)
             n_cids = len(cids)
-            n_ops = decode_ops_columns(&h, &a, n_cids)
+            n_ops = decode_ops_columns(&h, &a, n_cids, budget)
             n_dels = decode_del_columns(&h, &a, n_ops)
             all_ops = [[] for i in range(N)]
             counter = h.counter_start
@@ -936,7 +948,7 @@ cdef int decode_block(const unsigned char* p, Py_ssize_t n, bint with_ops, list 
                     fail("a change at counter 0 depends on its own peer")
                 deps.append((py_peer, a.ch_start[i] - 1))
             for j in range(<Py_ssize_t>a.dep_counts[i]):
-                if a.dep_peers[d] == 0 and a.dep_ctrs[d] >= a.ch_start[i]:
+                if a.peers[a.dep_peers[d]] == peer and a.dep_ctrs[d] >= a.ch_start[i]:
                     fail("a change depends on a later op of its own peer")
                 deps.append((a.peers[a.dep_peers[d]], a.dep_ctrs[d]))
                 d += 1
@@ -986,18 +998,18 @@ cdef int check_mode(uint16_t mode) except -1:
     return 0
 
 
-cdef int decode_updates_body(Reader* body, bint with_ops, list out) except -1:
+cdef int decode_updates_body(Reader* body, bint with_ops, list out, Py_ssize_t* budget) except -1:
     cdef Reader blk
     while not reader_at_end(body):
         r_slice(body, &blk)
         if blk.len == 0:
             fail("empty change block")
-        decode_block(blk.data, blk.len, with_ops, out)
+        decode_block(blk.data, blk.len, with_ops, out, budget)
     return 0
 
 
 cdef int snapshot_sections(Reader* body, Reader* secs) except -1:
-    cdef uint32_t n
+    cdef uint32_t n = 0
     cdef int i
     for i in range(3):
         if read_u32_le(body, &n) < 0:
@@ -1072,11 +1084,11 @@ cdef int lz4_block(const unsigned char* src, Py_ssize_t n, Writer* out, Py_ssize
 
 cdef bytes lz4_frame(const unsigned char* p, Py_ssize_t n, Py_ssize_t limit):
     cdef Reader r
-    cdef uint32_t magic, info, size, ck
+    cdef uint32_t magic = 0, info = 0, size, ck = 0
     cdef uint8_t flg, bd, hc
     cdef Py_ssize_t block_max, desc_start, start, i
     cdef uint64_t content_size = 0
-    cdef const unsigned char* blk
+    cdef const unsigned char* blk = NULL
     cdef Writer w
     cdef bint independent, block_ck, content_ck, has_size
     reader_init(&r, p, n)
@@ -1188,11 +1200,11 @@ cdef list sst_entries(Reader* sec):
     cdef const unsigned char* p = sec.data
     cdef Py_ssize_t n = sec.len, meta_off, nblocks, i, off, end, klen
     cdef Reader m
-    cdef uint32_t v32
-    cdef uint16_t v16
+    cdef uint32_t v32 = 0
+    cdef uint16_t v16 = 0
     cdef uint8_t flags
     cdef list metas = [], out = []
-    cdef const unsigned char* kp
+    cdef const unsigned char* kp = NULL
     if n == 0:
         return out
     if n < 9 or memcmp(p, b"LORO", 4) != 0:
@@ -1283,7 +1295,7 @@ cdef object decode_frontiers_bytes(bytes b, str what):
     return f
 
 
-cdef tuple decode_snapshot_oplog(Reader* body, bint with_ops, list out):
+cdef tuple decode_snapshot_oplog(Reader* body, bint with_ops, list out, Py_ssize_t* budget):
     """Changes of the oplog section of a mode-3 body. Returns (is_shallow, kv dict of the
     non-block keys)."""
     cdef Reader secs[3]
@@ -1303,7 +1315,8 @@ cdef tuple decode_snapshot_oplog(Reader* body, bint with_ops, list out):
                 kpeer = (kpeer << 8) | kp[j]
             kctr = (<int64_t>kp[8] << 24) | (<int64_t>kp[9] << 16) | (<int64_t>kp[10] << 8) | kp[11]
             before = len(out)
-            decode_block(<const unsigned char*>PyBytes_AS_STRING(value), len(value), with_ops, out)
+            decode_block(<const unsigned char*>PyBytes_AS_STRING(value), len(value), with_ops, out,
+                         budget)
             if out[before][0] != kpeer or out[before][1] != kctr:
                 fail("snapshot change block does not match its key")
         elif key in (b"vv", b"fr", b"sv", b"sf"):
@@ -1353,12 +1366,13 @@ def decode_updates(bytes data not None):
     cdef uint16_t mode
     cdef Reader body
     cdef list out = []
+    cdef Py_ssize_t budget = DEC_BLOB_OPS + 4 * PyBytes_GET_SIZE(data)
     parse_envelope(data, True, &mode, &body)
     check_mode(mode)
     if mode == MODE_UPDATES:
-        decode_updates_body(&body, True, out)
+        decode_updates_body(&body, True, out, &budget)
     else:
-        shallow, meta = decode_snapshot_oplog(&body, True, out)
+        shallow, meta = decode_snapshot_oplog(&body, True, out, &budget)
         if shallow:
             fail("shallow snapshots are not supported by loro_c yet")
         check_snapshot_vv(out, meta)
@@ -1375,12 +1389,13 @@ def decode_blob_meta(bytes data not None, check_checksum=True):
     cdef Reader body
     cdef list changes = []
     cdef dict start = {}, end = {}, front = {}
+    cdef Py_ssize_t budget = 0      # header-only decoding reads no ops
     parse_envelope(data, bool(check_checksum), &mode, &body)
     check_mode(mode)
     if mode == MODE_UPDATES:
-        decode_updates_body(&body, False, changes)
+        decode_updates_body(&body, False, changes, &budget)
         changes = sorted(changes, key=lambda c: c[2])   # stable: equal lamports keep blob order
-        for i, ch in enumerate(changes):
+        for ch in changes:
             peer, ctr = ch[0], ch[1]
             e = ch[7]
             if peer not in start or start[peer] > ctr:
@@ -1403,7 +1418,7 @@ def decode_blob_meta(bytes data not None, check_checksum=True):
             len(changes),
             _types.EncodedBlobMode.Updates,
         )
-    shallow, meta = decode_snapshot_oplog(&body, False, changes)
+    shallow, meta = decode_snapshot_oplog(&body, False, changes, &budget)
     if b"vv" not in meta or b"fr" not in meta:
         fail("snapshot oplog has no version")
     end_vv = decode_vv_bytes(meta[b"vv"], "the snapshot version vector")
@@ -1426,10 +1441,12 @@ def decode_blob_meta(bytes data not None, check_checksum=True):
     )
 
 
-cdef void _front_push(dict front, object peer, object ctr):
+cdef int _front_push(dict front, object peer, object ctr) except -1:
+    """Add a dependency to the start frontiers (greatest counter per peer, as Loro)."""
     old = front.get(peer)
     if old is None or old < ctr:
         front[peer] = ctr
+    return 0
 
 
 cdef object _timestamp_at(list changes, Frontiers f, bint must_exist):
@@ -1579,8 +1596,9 @@ cdef int enc_dod(Writer* w, const int64_t* v, Py_ssize_t n) except -1:
         b.used = 0
         prev = v[0]
         for i in range(1, n):
-            nd = v[i] - prev
-            dod = nd - delta
+            # wrapping arithmetic: no signed overflow even for extreme timestamps
+            nd = <int64_t>(<uint64_t>v[i] - <uint64_t>prev)
+            dod = <int64_t>(<uint64_t>nd - <uint64_t>delta)
             prev = v[i]
             delta = nd
             if dod == 0:
@@ -1764,6 +1782,8 @@ cdef int encode_block(Writer* out, list block) except -1:
     cdef Py_ssize_t i, n = len(block)
     cdef int64_t counter, ln, first_counter, end_counter, first_lamport, last_end_lamport
     cdef double dv
+    cdef int kind
+    cdef Py_ssize_t last_idx = 0
     cdef list msgs = []
     cdef Writer* ws[8]
     memset(&c_cidx, 0, sizeof(I64Vec)); memset(&c_prop, 0, sizeof(I64Vec))
@@ -1790,15 +1810,19 @@ cdef int encode_block(Writer* out, list block) except -1:
         counter = first_counter
         dep_self = <uint8_t*>xalloc(n, 1)
         # ---- ops
+        last_cid = None
         for ch in block:
             if ch[1] != counter:
                 raise LoroValueError("changes of a block must have contiguous counters")
-            for op in ch[6]:
-                kind = op[0]
-                cid = op[1]
-                if op[2] != counter:
+            for op in <list>ch[6]:
+                kind = (<tuple>op)[0]
+                cid = (<tuple>op)[1]
+                if <int64_t>op[2] != counter:
                     raise LoroValueError(f"op counter {op[2]} does not follow {counter}")
-                vec_push(&c_cidx, reg.cid(cid))
+                if cid is not last_cid:     # ContainerID hashing is slow: most runs share one
+                    last_cid = cid
+                    last_idx = reg.cid(cid)
+                vec_push(&c_cidx, last_idx)
                 ln = enc_op_len(op)
                 if ln <= 0:
                     raise LoroValueError("an op must cover at least one atom")
