@@ -45,6 +45,10 @@ from ._varint cimport (
     raise_writer_error, writer_to_bytes,
 )
 from ._version cimport VersionVector, Frontiers, vv_wrap, frontiers_wrap, vv_read, frontiers_read
+from ._seq cimport make_id
+from ._oplog cimport lc_op
+from ._doc cimport LoroDoc
+from ._import cimport stage_begin, stage_dep, stage_container, stage_op, stage_end, stage_tuple, stage_value
 
 import operator
 
@@ -814,10 +818,56 @@ cdef object read_value(Reader* r, list keys, uint64_t peer, int64_t ctx, int dep
     fail(f"unknown value tag {tag}")
 
 
+cdef Py_ssize_t utf8_to_cps(const unsigned char* p, Py_ssize_t n, uint32_t* out) noexcept nogil:
+    """Decode strict UTF-8 (no overlong forms, surrogates or values past U+10FFFF) into
+    code points; returns their count, or -1 when the bytes are not valid UTF-8."""
+    cdef Py_ssize_t i = 0, k = 0
+    cdef uint32_t c, cp, least
+    cdef int extra
+    while i < n:
+        c = p[i]
+        i += 1
+        if c < 0x80:
+            out[k] = c
+            k += 1
+            continue
+        if 0xC2 <= c <= 0xDF:
+            extra = 1
+            cp = c & 0x1F
+            least = 0x80
+        elif 0xE0 <= c <= 0xEF:
+            extra = 2
+            cp = c & 0x0F
+            least = 0x800
+        elif 0xF0 <= c <= 0xF4:
+            extra = 3
+            cp = c & 0x07
+            least = 0x10000
+        else:
+            return -1
+        if n - i < extra:
+            return -1
+        while extra > 0:
+            c = p[i]
+            if (c & 0xC0) != 0x80:
+                return -1
+            cp = (cp << 6) | (c & 0x3F)
+            i += 1
+            extra -= 1
+        if cp < least or cp > 0x10FFFF or 0xD800 <= cp <= 0xDFFF:
+            return -1
+        out[k] = cp
+        k += 1
+    return k
+
+
 cdef int decode_block(const unsigned char* p, Py_ssize_t n, bint with_ops, list out,
-                      Py_ssize_t* budget) except -1:
-    """Append the changes of one change block to ``out`` (ops list None when
-    ``with_ops`` is False: header-only decoding for blob metadata)."""
+                      Py_ssize_t* budget, LoroDoc doc=None) except -1:
+    """Decode one change block. Without `doc`, append its change tuples to ``out`` (ops
+    None when ``with_ops`` is False: header-only decoding for blob metadata). With `doc`,
+    stage its changes straight into the document's arenas (no per-op Python objects except
+    list and map values) and append the block's container ids to ``out`` to keep them alive
+    for the rest of the import."""
     cdef BlockHead h
     cdef BlockArrays a
     cdef Py_ssize_t N, i, j, d, n_ops, n_dels, n_cids, del_i = 0, ch = 0, msg_off = 0
@@ -827,7 +877,18 @@ cdef int decode_block(const unsigned char* p, Py_ssize_t n, bint with_ops, list 
     cdef double dv
     cdef int64_t iv
     cdef const unsigned char* sp = NULL
-    cdef list keys, cids, deps, ops, all_ops
+    cdef list keys, cids, deps, ops, all_ops, deps_all, msgs
+    cdef bint staging = doc is not None
+    cdef bint skip = False
+    cdef lc_op* sop
+    cdef uint32_t* cdoc = NULL        # container index in `doc` per block cid, lazily
+    cdef uint32_t* kdoc = NULL        # key index in `doc` per block key, lazily
+    cdef uint32_t* pdoc = NULL        # peer index in `doc` per block peer, lazily
+    cdef uint32_t* cps = NULL
+    cdef uint32_t cps_stack[256]
+    cdef Py_ssize_t ncp
+    cdef uint32_t c
+    cdef object values
     memset(&a, 0, sizeof(BlockArrays))
     try:
         parse_block_struct(p, n, &h)
@@ -835,108 +896,9 @@ cdef int decode_block(const unsigned char* p, Py_ssize_t n, bint with_ops, list 
         parse_header(&h, &a)
         peer = a.peers[0]
         py_peer = peer
-        all_ops = None
-        if with_ops:
-            keys = decode_keys(&h.keys)
-            cids = decode_cids(&h.cids, &h, &a, keys)
-            n_cids = len(cids)
-            n_ops = decode_ops_columns(&h, &a, n_cids, budget)
-            n_dels = decode_del_columns(&h, &a, n_ops)
-            all_ops = [[] for i in range(N)]
-            counter = h.counter_start
-            ops = all_ops[0]
-            for i in range(n_ops):
-                if ch >= N:
-                    fail("ops extend past the last change of the block")
-                kind = a.cid_kind[a.col_cidx[i]]
-                cid = cids[a.col_cidx[i]]
-                tag = <int>a.col_tag[i]
-                ln = a.col_len[i]
-                prop = a.col_prop[i]
-                op_counter = counter
-                counter += ln
-                if counter > a.ch_start[ch + 1]:
-                    fail("an op crosses a change boundary")
-                if kind == K_TEXT or kind == K_LIST:
-                    if tag == V_DELETE_SEQ:
-                        if del_i >= n_dels:
-                            fail("a delete has no start id row")
-                        sl = a.del_len[del_i]
-                        if sl == 0 or (sl if sl > 0 else -sl) != ln:
-                            fail("delete length does not match its op length")
-                        if a.del_ctr[del_i] + ln - 1 > INT32_MAX:
-                            fail("delete start id range overflows i32")
-                        if prop < 0:
-                            fail("negative sequence position")
-                        op = (OP_DELETE, cid, op_counter, prop, sl,
-                              a.peers[a.del_peer[del_i]], a.del_ctr[del_i])
-                        del_i += 1
-                    elif kind == K_TEXT:
-                        if tag == V_STR:
-                            r_uleb(&h.values, &slen)
-                            if slen > <uint64_t>reader_remaining(&h.values):
-                                fail("text insert runs past the end of the values")
-                            read_bytes(&h.values, <Py_ssize_t>slen, &sp)
-                            s = utf8_str(sp, <Py_ssize_t>slen, "inserted text")
-                            if PyUnicode_GET_LENGTH(s) != ln:
-                                fail("text insert length does not match its op length")
-                            if prop < 0:
-                                fail("negative sequence position")
-                            op = (OP_INSERT, cid, op_counter, prop, s)
-                        elif tag == V_MARK_START or tag == V_NULL:
-                            fail("rich text marks (StyleStart/StyleEnd) are not supported by loro_c yet")
-                        else:
-                            fail(f"value kind {tag} is not valid for a Text op")
-                    else:
-                        if tag != V_LORO_VALUE:
-                            fail(f"value kind {tag} is not valid for a List op")
-                        if reader_at_end(&h.values) or h.values.data[h.values.pos] != LV_LIST:
-                            fail("a list insert must hold a list of values")
-                        v = read_value(&h.values, keys, peer, op_counter, 0, True)
-                        if len(v) != ln:
-                            fail("list insert length does not match its op length")
-                        if prop < 0:
-                            fail("negative sequence position")
-                        op = (OP_INSERT, cid, op_counter, prop, v)
-                elif kind == K_MAP:
-                    if ln != 1:
-                        fail("a map op must have length 1")
-                    if prop < 0 or prop >= len(keys):
-                        fail("map key index is out of range")
-                    if tag == V_LORO_VALUE:
-                        v = read_value(&h.values, keys, peer, op_counter, 0, True)
-                        op = (OP_MAP_SET, cid, op_counter, keys[prop], v)
-                    elif tag == V_DELETE_ONCE:
-                        op = (OP_MAP_DELETE, cid, op_counter, keys[prop])
-                    else:
-                        fail(f"value kind {tag} is not valid for a Map op")
-                elif kind == K_COUNTER:
-                    if ln != 1:
-                        fail("a counter op must have length 1")
-                    if tag == V_I64:
-                        r_sleb(&h.values, &iv)
-                        dv = <double>iv
-                    elif tag == V_F64:
-                        if read_f64_be(&h.values, &dv) < 0:
-                            raise_reader_error(&h.values)
-                    else:
-                        fail(f"value kind {tag} is not valid for a Counter op")
-                    op = (OP_COUNTER, cid, op_counter, dv)
-                else:
-                    unsupported_kind(kind)
-                ops.append(op)
-                if counter == a.ch_start[ch + 1]:
-                    ch += 1
-                    if ch < N:
-                        ops = all_ops[ch]
-            if ch != N:
-                fail("the ops do not cover every change of the block")
-            if del_i != n_dels:
-                fail("unused delete start ids")
-            r_end(&h.values, "op values")
-            if not reader_at_end(&h.positions):
-                fail("tree positions in a block without tree ops")
-        # assemble the change tuples
+        # deps and commit messages of every change, checked before the ops
+        deps_all = []
+        msgs = []
         d = 0
         for i in range(N):
             deps = []
@@ -952,20 +914,211 @@ cdef int decode_block(const unsigned char* p, Py_ssize_t n, bint with_ops, list 
                     fail("a change depends on a later op of its own peer")
                 deps.append((a.peers[a.dep_peers[d]], a.dep_ctrs[d]))
                 d += 1
+            deps_all.append(deps)
             if a.msg_lens[i] == 0:
-                msg = None
+                msgs.append(None)
             else:
-                msg = utf8_str(h.meta.data + h.meta.pos + msg_off, <Py_ssize_t>a.msg_lens[i],
-                               "a commit message")
+                msgs.append(utf8_str(h.meta.data + h.meta.pos + msg_off, <Py_ssize_t>a.msg_lens[i],
+                                     "a commit message"))
                 msg_off += <Py_ssize_t>a.msg_lens[i]
-            if with_ops:
-                out.append((py_peer, a.ch_start[i], a.lamports[i], a.timestamps[i], msg, deps,
-                            all_ops[i]))
+        all_ops = None
+        if with_ops:
+            keys = decode_keys(&h.keys)
+            cids = decode_cids(&h.cids, &h, &a, keys)
+            n_cids = len(cids)
+            n_ops = decode_ops_columns(&h, &a, n_cids, budget)
+            n_dels = decode_del_columns(&h, &a, n_ops)
+            if staging:
+                out.append(cids)
+                values = doc.log.values
+                cdoc = <uint32_t*>xalloc(n_cids + 1, sizeof(uint32_t))
+                kdoc = <uint32_t*>xalloc(len(keys) + 1, sizeof(uint32_t))
+                pdoc = <uint32_t*>xalloc(h.n_peers + 1, sizeof(uint32_t))
+                memset(cdoc, 0xFF, (n_cids + 1) * sizeof(uint32_t))
+                memset(kdoc, 0xFF, (len(keys) + 1) * sizeof(uint32_t))
+                memset(pdoc, 0xFF, (h.n_peers + 1) * sizeof(uint32_t))
             else:
-                out.append((py_peer, a.ch_start[i], a.lamports[i], a.timestamps[i], msg, deps,
-                            None, a.ch_start[i + 1]))
+                all_ops = [[] for i in range(N)]
+                ops = all_ops[0]
+            counter = h.counter_start
+            for i in range(n_ops):
+                if ch >= N:
+                    fail("ops extend past the last change of the block")
+                kind = a.cid_kind[a.col_cidx[i]]
+                cid = cids[a.col_cidx[i]]
+                tag = <int>a.col_tag[i]
+                ln = a.col_len[i]
+                prop = a.col_prop[i]
+                op_counter = counter
+                counter += ln
+                if counter > a.ch_start[ch + 1]:
+                    fail("an op crosses a change boundary")
+                if staging and op_counter == a.ch_start[ch]:
+                    # the first op of change `ch`: open it (unless it is already pending)
+                    skip = stage_begin(doc, peer, <int32_t>a.ch_start[ch], a.lamports[ch],
+                                       a.timestamps[ch], len(deps_all[ch])) < 0
+                    if not skip:
+                        for dp, dc in deps_all[ch]:
+                            stage_dep(doc, dp, dc)
+                if staging and not skip and kind != K_TREE and kind != K_MOVABLE_LIST and kind <= K_COUNTER:
+                    c = cdoc[a.col_cidx[i]]
+                    if c == 0xFFFFFFFF:
+                        c = stage_container(doc, cid, OP_COUNTER if kind == K_COUNTER else
+                                            (OP_MAP_SET if kind == K_MAP else OP_INSERT))
+                        cdoc[a.col_cidx[i]] = c
+                if kind == K_TEXT or kind == K_LIST:
+                    if tag == V_DELETE_SEQ:
+                        if del_i >= n_dels:
+                            fail("a delete has no start id row")
+                        sl = a.del_len[del_i]
+                        if sl == 0 or (sl if sl > 0 else -sl) != ln:
+                            fail("delete length does not match its op length")
+                        if a.del_ctr[del_i] + ln - 1 > INT32_MAX:
+                            fail("delete start id range overflows i32")
+                        if prop < 0:
+                            fail("negative sequence position")
+                        if not staging:
+                            op = (OP_DELETE, cid, op_counter, prop, sl,
+                                  a.peers[a.del_peer[del_i]], a.del_ctr[del_i])
+                        elif not skip:
+                            j = a.del_peer[del_i]
+                            if pdoc[j] == 0xFFFFFFFF:
+                                pdoc[j] = doc.log.peer_index(a.peers[j])
+                            sop = stage_op(doc, c, OP_DELETE, <int32_t>op_counter, ln)
+                            sop.pos = prop
+                            sop.arg = sl
+                            sop.start_id = make_id(pdoc[j], <int32_t>a.del_ctr[del_i])
+                        del_i += 1
+                    elif kind == K_TEXT:
+                        if tag == V_STR:
+                            r_uleb(&h.values, &slen)
+                            if slen > <uint64_t>reader_remaining(&h.values):
+                                fail("text insert runs past the end of the values")
+                            read_bytes(&h.values, <Py_ssize_t>slen, &sp)
+                            if prop < 0:
+                                fail("negative sequence position")
+                            if not staging:
+                                s = utf8_str(sp, <Py_ssize_t>slen, "inserted text")
+                                if PyUnicode_GET_LENGTH(s) != ln:
+                                    fail("text insert length does not match its op length")
+                                op = (OP_INSERT, cid, op_counter, prop, s)
+                            else:
+                                # at most one code point per byte
+                                if slen <= 256:
+                                    cps = &cps_stack[0]
+                                else:
+                                    cps = <uint32_t*>xalloc(<Py_ssize_t>slen, sizeof(uint32_t))
+                                try:
+                                    ncp = utf8_to_cps(sp, <Py_ssize_t>slen, cps)
+                                    if ncp < 0:
+                                        fail("inserted text is not valid UTF-8")
+                                    if ncp != ln:
+                                        fail("text insert length does not match its op length")
+                                    if not skip:
+                                        sop = stage_op(doc, c, OP_INSERT, <int32_t>op_counter, ln)
+                                        sop.pos = prop
+                                        sop.arg = doc.seq.append_text(cps, ncp)
+                                finally:
+                                    if cps != &cps_stack[0]:
+                                        free(cps)
+                                    cps = NULL
+                        elif tag == V_MARK_START or tag == V_NULL:
+                            fail("rich text marks (StyleStart/StyleEnd) are not supported by loro_c yet")
+                        else:
+                            fail(f"value kind {tag} is not valid for a Text op")
+                    else:
+                        if tag != V_LORO_VALUE:
+                            fail(f"value kind {tag} is not valid for a List op")
+                        if reader_at_end(&h.values) or h.values.data[h.values.pos] != LV_LIST:
+                            fail("a list insert must hold a list of values")
+                        v = read_value(&h.values, keys, peer, op_counter, 0, True)
+                        if len(v) != ln:
+                            fail("list insert length does not match its op length")
+                        if prop < 0:
+                            fail("negative sequence position")
+                        if not staging:
+                            op = (OP_INSERT, cid, op_counter, prop, v)
+                        elif not skip:
+                            sop = stage_op(doc, c, OP_INSERT, <int32_t>op_counter, ln)
+                            sop.pos = prop
+                            sop.arg = len(values)
+                            for j, x in enumerate(v):
+                                stage_value(doc, x, py_peer, op_counter + j)
+                            values.extend(v)
+                elif kind == K_MAP:
+                    if ln != 1:
+                        fail("a map op must have length 1")
+                    if prop < 0 or prop >= len(keys):
+                        fail("map key index is out of range")
+                    if tag == V_LORO_VALUE:
+                        v = read_value(&h.values, keys, peer, op_counter, 0, True)
+                        if not staging:
+                            op = (OP_MAP_SET, cid, op_counter, keys[prop], v)
+                        elif not skip:
+                            if kdoc[prop] == 0xFFFFFFFF:
+                                kdoc[prop] = doc.log.key_index(keys[prop])
+                            sop = stage_op(doc, c, OP_MAP_SET, <int32_t>op_counter, 1)
+                            sop.pos = kdoc[prop]
+                            stage_value(doc, v, py_peer, op_counter)
+                            sop.arg = len(values)
+                            values.append(v)
+                    elif tag == V_DELETE_ONCE:
+                        if not staging:
+                            op = (OP_MAP_DELETE, cid, op_counter, keys[prop])
+                        elif not skip:
+                            if kdoc[prop] == 0xFFFFFFFF:
+                                kdoc[prop] = doc.log.key_index(keys[prop])
+                            sop = stage_op(doc, c, OP_MAP_DELETE, <int32_t>op_counter, 1)
+                            sop.pos = kdoc[prop]
+                            sop.arg = -1
+                    else:
+                        fail(f"value kind {tag} is not valid for a Map op")
+                elif kind == K_COUNTER:
+                    if ln != 1:
+                        fail("a counter op must have length 1")
+                    if tag == V_I64:
+                        r_sleb(&h.values, &iv)
+                        dv = <double>iv
+                    elif tag == V_F64:
+                        if read_f64_be(&h.values, &dv) < 0:
+                            raise_reader_error(&h.values)
+                    else:
+                        fail(f"value kind {tag} is not valid for a Counter op")
+                    if not staging:
+                        op = (OP_COUNTER, cid, op_counter, dv)
+                    elif not skip:
+                        sop = stage_op(doc, c, OP_COUNTER, <int32_t>op_counter, 1)
+                        sop.delta = dv
+                else:
+                    unsupported_kind(kind)
+                if not staging:
+                    ops.append(op)
+                if counter == a.ch_start[ch + 1]:
+                    if staging and not skip:
+                        stage_end(doc, msgs[ch])
+                    ch += 1
+                    if ch < N and not staging:
+                        ops = all_ops[ch]
+            if ch != N:
+                fail("the ops do not cover every change of the block")
+            if del_i != n_dels:
+                fail("unused delete start ids")
+            r_end(&h.values, "op values")
+            if not reader_at_end(&h.positions):
+                fail("tree positions in a block without tree ops")
+        if not staging:
+            for i in range(N):
+                if with_ops:
+                    out.append((py_peer, a.ch_start[i], a.lamports[i], a.timestamps[i], msgs[i],
+                                deps_all[i], all_ops[i]))
+                else:
+                    out.append((py_peer, a.ch_start[i], a.lamports[i], a.timestamps[i], msgs[i],
+                                deps_all[i], None, a.ch_start[i + 1]))
     finally:
         arrays_free(&a)
+        free(cdoc)
+        free(kdoc)
+        free(pdoc)
     return 0
 
 
@@ -998,13 +1151,14 @@ cdef int check_mode(uint16_t mode) except -1:
     return 0
 
 
-cdef int decode_updates_body(Reader* body, bint with_ops, list out, Py_ssize_t* budget) except -1:
+cdef int decode_updates_body(Reader* body, bint with_ops, list out, Py_ssize_t* budget,
+                             LoroDoc doc=None) except -1:
     cdef Reader blk
     while not reader_at_end(body):
         r_slice(body, &blk)
         if blk.len == 0:
             fail("empty change block")
-        decode_block(blk.data, blk.len, with_ops, out, budget)
+        decode_block(blk.data, blk.len, with_ops, out, budget, doc)
     return 0
 
 
@@ -1358,6 +1512,26 @@ cdef int64_t _op_len(tuple op) except -1:
     if k == OP_DELETE:
         return abs(op[4])
     return 1
+
+
+def stage_blobs(LoroDoc doc, list blobs):
+    """Stage the changes of every blob into `doc` (the import pipeline applies them)."""
+    cdef uint16_t mode
+    cdef Reader body
+    cdef Py_ssize_t budget
+    cdef list alive = []          # block container ids, alive until the import ends
+    for data in blobs:
+        if not isinstance(data, bytes):
+            raise LoroValueError(f"a blob must be bytes, not {type(data).__name__}")
+        parse_envelope(data, True, &mode, &body)
+        check_mode(mode)
+        if mode == MODE_UPDATES:
+            budget = DEC_BLOB_OPS + 4 * PyBytes_GET_SIZE(data)
+            decode_updates_body(&body, True, alive, &budget, doc)
+        else:
+            for raw in decode_updates(data):
+                stage_tuple(doc, raw)
+    return None
 
 
 def decode_updates(bytes data not None):

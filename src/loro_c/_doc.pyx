@@ -812,8 +812,8 @@ cdef class LoroDoc:
         """Import a binary blob (updates, or the history inside a snapshot). Missing
         dependencies leave changes pending; returns an ImportStatus. A malformed blob raises
         DecodeError and leaves the document exactly as it was."""
-        from loro_c import _codec
-        return self._import_changes(_codec.decode_updates(data))
+        from loro_c import _import
+        return _import.import_blobs(self, [data])
 
     def import_with(self, bytes data, str origin):
         """Like import_, tagging the import with `origin` (reported to event subscribers)."""
@@ -821,13 +821,12 @@ cdef class LoroDoc:
 
     def import_batch(self, bytes_list):
         """Import several blobs as one batch (all or nothing)."""
-        from loro_c import _codec
-        changes = []
-        for data in bytes_list:
+        from loro_c import _import
+        blobs = list(bytes_list)
+        for data in blobs:
             if not isinstance(data, bytes):
                 raise LoroValueError(f"import_batch takes bytes, not {type(data).__name__}")
-            changes.extend(_codec.decode_updates(data))
-        return self._import_changes(changes)
+        return _import.import_blobs(self, blobs)
 
     @staticmethod
     def decode_import_blob_meta(bytes data, check_checksum=True):

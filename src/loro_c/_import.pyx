@@ -41,8 +41,18 @@ cdef int cmp_sort_key(const void *a, const void *b) noexcept nogil:
 
 
 def import_changes(LoroDoc doc, list changes):
-    """Import decoded changes (see loro_c._json for the tuple layout). All or nothing:
-    on any error the document is left exactly as it was and DecodeError is raised."""
+    """Import decoded change tuples (see loro_c._json for the layout)."""
+    return run_import(doc, changes, None)
+
+
+def import_blobs(LoroDoc doc, list blobs):
+    """Import binary blobs: the codec stages their changes straight into the arenas."""
+    return run_import(doc, None, blobs)
+
+
+cdef object run_import(LoroDoc doc, list changes, list blobs):
+    """Stage everything, then apply. All or nothing: on any error the document is left
+    exactly as it was and DecodeError is raised."""
     doc._commit()
     cdef OpLog log = doc.log
     cdef int64_t mark_changes = log.n_changes, mark_ops = log.n_ops
@@ -58,8 +68,12 @@ def import_changes(LoroDoc doc, list changes):
     doc.stage_memo = {}
     doc.n_pending_before = mark_staged
     try:
-        for raw in changes:
-            stage_tuple(doc, raw)
+        if changes is not None:
+            for raw in changes:
+                stage_tuple(doc, raw)
+        else:
+            from loro_c import _codec
+            _codec.stage_blobs(doc, blobs)
     except Exception as e:
         truncate(doc, mark_changes, mark_ops, mark_values, mark_msgs, mark_text, mark_containers)
         restore_staged(doc, mark_staged, saved_staged, mark_sdeps, saved_sdeps)

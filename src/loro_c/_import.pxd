@@ -1,0 +1,13 @@
+from libc.stdint cimport uint32_t, int32_t, int64_t, uint64_t
+from loro_c._doc cimport LoroDoc
+from loro_c._oplog cimport lc_op
+
+# The staging API used by the decoders (see _import.pyx).
+cdef int64_t stage_begin(LoroDoc doc, uint64_t peer, int32_t counter, int64_t lamport,
+                         int64_t timestamp, int64_t n_deps) except -2
+cdef int stage_dep(LoroDoc doc, uint64_t peer, int32_t counter) except -1
+cdef uint32_t stage_container(LoroDoc doc, object cid, uint32_t op_kind) except? 0xFFFFFFFF
+cdef lc_op* stage_op(LoroDoc doc, uint32_t c, uint32_t kind, int32_t counter, int64_t n) except NULL
+cdef int stage_end(LoroDoc doc, object msg) except -1
+cdef object stage_tuple(LoroDoc doc, tuple raw)
+cdef stage_value(LoroDoc doc, v, peer, counter)
