@@ -651,7 +651,7 @@ cdef list decode_keys(Reader* r):
     return keys
 
 
-cdef list decode_cids(Reader* r, BlockHead* h, BlockArrays* a, list keys):
+cdef list decode_cids(Reader* r, BlockHead* h, BlockArrays* a, list keys, LoroDoc doc=None):
     cdef uint64_t n, fields, pidx
     cdef uint8_t is_root, kind
     cdef int64_t koc
@@ -673,6 +673,20 @@ cdef list decode_cids(Reader* r, BlockHead* h, BlockArrays* a, list keys):
         if is_root > 1:
             fail("bad boolean in the container table")
         a.cid_kind[i] = kind
+        if doc is not None:
+            # a container the document already has: reuse its id object (no validation,
+            # and dictionary lookups hit by identity)
+            if is_root:
+                if 0 <= koc < len(keys):
+                    cid = doc.cid_by_key.get((keys[koc], kind))
+                    if cid is not None:
+                        out.append(cid)
+                        continue
+            elif pidx < <uint64_t>h.n_peers and 0 <= koc <= INT32_MAX:
+                cid = doc.cid_by_key.get((a.peers[pidx], koc, kind))
+                if cid is not None:
+                    out.append(cid)
+                    continue
         if is_root:
             if koc < 0 or koc >= len(keys):
                 fail("root container name index is out of range")
@@ -924,7 +938,7 @@ cdef int decode_block(const unsigned char* p, Py_ssize_t n, bint with_ops, list 
         all_ops = None
         if with_ops:
             keys = decode_keys(&h.keys)
-            cids = decode_cids(&h.cids, &h, &a, keys)
+            cids = decode_cids(&h.cids, &h, &a, keys, doc)
             n_cids = len(cids)
             n_ops = decode_ops_columns(&h, &a, n_cids, budget)
             n_dels = decode_del_columns(&h, &a, n_ops)

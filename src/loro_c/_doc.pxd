@@ -39,6 +39,7 @@ cdef class LoroDoc:
     # containers, by index
     cdef list cids                  # ContainerID
     cdef dict cid_index             # ContainerID -> index
+    cdef dict cid_by_key            # (name, kind) / (peer, counter, kind) -> the registered ContainerID
     cdef list roots                 # indices of root containers, in registration order
     cdef list map_states            # dict key -> (lamport, peer, value slot or -1) for maps
     cdef uint8_t *ckind

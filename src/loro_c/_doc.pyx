@@ -69,6 +69,7 @@ cdef class LoroDoc:
         self.seq = SeqArena()
         self.cids = []
         self.cid_index = {}
+        self.cid_by_key = {}
         self.roots = []
         self.map_states = []
         self.local_update_subs = []
@@ -133,6 +134,9 @@ cdef class LoroDoc:
         self.cid_index[cid] = i
         if isinstance(cid, _types.ContainerID.Root):
             self.roots.append(i)
+            self.cid_by_key[(cid.name, kind)] = cid
+        else:
+            self.cid_by_key[(cid.peer, cid.counter, kind)] = cid
         self.n_containers = i + 1
         return <uint32_t>i
 

@@ -108,7 +108,12 @@ cdef truncate(LoroDoc doc, int64_t n_changes, int64_t n_ops, Py_ssize_t n_values
     del doc.log.messages[n_msgs:]
     doc.seq.truncate_text(n_text)
     for i in range(n_containers, doc.n_containers):
-        del doc.cid_index[doc.cids[i]]
+        cid = doc.cids[i]
+        del doc.cid_index[cid]
+        if isinstance(cid, _types.ContainerID.Root):
+            del doc.cid_by_key[(cid.name, doc.ckind[i])]
+        else:
+            del doc.cid_by_key[(cid.peer, cid.counter, doc.ckind[i])]
     del doc.cids[n_containers:]
     del doc.map_states[n_containers:]
     doc.roots = [r for r in doc.roots if r < n_containers]

@@ -469,13 +469,15 @@ class _Root(ContainerID):
     (:class:`~loro_c.errors.LoroValueError` otherwise).
     """
 
-    __slots__ = ("name", "container_type")
+    __slots__ = ("name", "container_type", "_hash")
     __match_args__ = ("name", "container_type")
 
     def __init__(self, name, container_type):
         validate_root_name(name, allow_reserved=True)
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "container_type", _check_container_type(container_type))
+        # ids are dictionary keys on every import: hash once
+        object.__setattr__(self, "_hash", hash(("Root", name, self.container_type)))
 
     def to_bytes(self):
         """Binary key form: ``kind|0x80``, ULEB128 name length, UTF-8 name."""
@@ -489,7 +491,7 @@ class _Root(ContainerID):
                 and self.container_type == other.container_type)
 
     def __hash__(self):
-        return hash(("Root", self.name, self.container_type))
+        return self._hash
 
     def __str__(self):
         return f"cid:root-{self.name}:{self.container_type}"
@@ -507,13 +509,14 @@ class _Normal(ContainerID):
     ``peer`` is a u64 and ``counter`` an i32 (``OverflowError`` otherwise).
     """
 
-    __slots__ = ("peer", "counter", "container_type")
+    __slots__ = ("peer", "counter", "container_type", "_hash")
     __match_args__ = ("peer", "counter", "container_type")
 
     def __init__(self, peer, counter, container_type):
         object.__setattr__(self, "peer", _u64(peer, "peer"))
         object.__setattr__(self, "counter", _i32(counter, "counter"))
         object.__setattr__(self, "container_type", _check_container_type(container_type))
+        object.__setattr__(self, "_hash", hash(("Normal", self.peer, self.counter, self.container_type)))
 
     def to_bytes(self):
         """Binary key form: ``kind``, peer u64 little-endian, counter i32 little-endian."""
@@ -529,7 +532,7 @@ class _Normal(ContainerID):
                 and self.container_type == other.container_type)
 
     def __hash__(self):
-        return hash(("Normal", self.peer, self.counter, self.container_type))
+        return self._hash
 
     def __str__(self):
         return f"cid:{self.counter}@{self.peer}:{self.container_type}"
@@ -659,6 +662,13 @@ class VersionRange:
         for peer, rng in dict(map).items():
             start, end = rng
             vr._m[_u64(peer, "peer")] = (_i32(start, "start"), _i32(end, "end"))
+        return vr
+
+    @classmethod
+    def _trusted(cls, m):
+        """Wrap a dict the caller built correctly (u64 peers, i32 bounds); no copy."""
+        vr = cls.__new__(cls)
+        vr._m = m
         return vr
 
     @classmethod
@@ -897,7 +907,15 @@ def _make_export_mode(name, fields, doc, defaults=None):
 
 
 _make_export_mode("Snapshot", (), "Export the full history and the current state.")
-_make_export_mode("Updates", ("from_",), "Export the ops not included in the VersionVector ``from_``.")
+_Updates = _make_export_mode("Updates", ("from_",), "Export the ops not included in the VersionVector ``from_``.")
+
+
+def _updates_init(self, from_):
+    # one per exported update on a busy server: skip the generic argument parsing
+    object.__setattr__(self, "from_", from_)
+
+
+_Updates.__init__ = _updates_init
 _make_export_mode("UpdatesInRange", ("spans",), "Export the ops in ``spans`` (a list of IdSpan).")
 _make_export_mode("ShallowSnapshot", ("frontiers",),
                   "Export a snapshot whose history starts at ``frontiers``.")
