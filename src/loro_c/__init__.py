@@ -7,13 +7,13 @@ from loro_c._version import ID, VersionVector, Frontiers
 from loro_c._types import (ContainerType, ContainerID, IdSpan, CounterSpan, VersionRange,
                            VersionVectorDiff, ImportStatus, ExportMode, ValueOrContainer,
                            EncodedBlobMode, ImportBlobMetadata)
-from loro_c._doc import LoroDoc
+from loro_c._doc import LoroDoc, Subscription
 from loro_c._containers import LoroText, LoroList, LoroMap, LoroCounter
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "LoroDoc", "LoroText", "LoroList", "LoroMap", "LoroCounter",
+    "LoroDoc", "Subscription", "LoroText", "LoroList", "LoroMap", "LoroCounter",
     "ID", "VersionVector", "Frontiers", "ContainerType", "ContainerID", "IdSpan",
     "CounterSpan", "VersionRange", "VersionVectorDiff", "ImportStatus", "ExportMode",
     "ValueOrContainer", "LoroError", "DecodeError", "OutOfBoundsError", "LoroTypeError",
