@@ -93,7 +93,8 @@ cdef class LoroDoc:
     cdef object text_range(self, uint32_t c, int64_t a, int64_t b)
     cdef list list_slots(self, uint32_t c)
     cdef object value_of(self, uint32_t c, bint deep)
-    cdef tuple _op_tuple(self, lc_op *op, int32_t a, int32_t b)
+    cdef lc_op _op_slice(self, lc_op *op, int32_t a, int32_t b)
+    cdef tuple _op_tuple(self, lc_op *op)
     cdef int _commit(self) except -1
     cdef dict _vv_dict(self, const int32_t *vv)
     cdef int emit_local_update(self, int32_t start, int32_t end) except -1

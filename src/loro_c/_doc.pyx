@@ -13,7 +13,7 @@ from cpython.unicode cimport PyUnicode_GET_LENGTH
 
 from loro_c._seq cimport (SeqArena, lc_id, make_id, LC_NO_PEER, UNIT_UNICODE, UNIT_UTF8,
                           UNIT_UTF16)
-from loro_c._oplog cimport (OpLog, lc_op, lc_change, lc_staged, slice_op, LC_OP_INSERT, LC_OP_DELETE,
+from loro_c._oplog cimport (OpLog, lc_op, lc_change, lc_staged, slice_op, merge_ops, LC_OP_INSERT, LC_OP_DELETE,
                             LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
 from loro_c._oplog import OpLog as _OpLogType
 from loro_c._version cimport VersionVector, Frontiers, vv_wrap, frontiers_wrap
@@ -271,22 +271,14 @@ cdef class LoroDoc:
         if end == self.txn_counter:
             return 0
         n_ops = <uint32_t>(self.log.n_ops - self.txn_ops_off)
-        merge = False
-        if self.log.n_changes > 0 and self.n_txn_deps == 1:
-            last = &self.log.changes[self.log.n_changes - 1]
-            merge = (last.peer == p and last.end == self.txn_counter
-                     and self.txn_deps[0].peer == p and self.txn_deps[0].counter == self.txn_counter - 1
-                     and last.ops_off + last.ops_len == self.txn_ops_off
-                     and last.lamport + <uint32_t>(last.end - last.counter) == self.txn_lamport
-                     and (self.log.messages[last.msg] if last.msg >= 0 else None) == msg)
+        # local changes carry timestamp 0 (timestamps are not recorded)
+        merge = self.log.can_extend(p, self.txn_counter, self.txn_lamport, 0, self.txn_deps,
+                                    <uint32_t>self.n_txn_deps, self.txn_ops_off, msg)
         if not merge and self.txn_merge_floor < self.txn_ops_off:
             self.unmerge_base_op()
             n_ops = <uint32_t>(self.log.n_ops - self.txn_ops_off)
         if merge:
-            last.end = end
-            last.ops_len += n_ops
-            if self.log.next_lamport < last.lamport + <uint32_t>(end - last.counter):
-                self.log.next_lamport = last.lamport + <uint32_t>(end - last.counter)
+            self.log.extend_last_change(end, n_ops)
         else:
             if msg is not None:
                 msg_idx = len(self.log.messages)
@@ -886,6 +878,8 @@ cdef class LoroDoc:
         cdef lc_op *op
         cdef int32_t lo, hi, a, b
         cdef uint32_t p
+        cdef lc_op cur, piece
+        cdef bint have
         out = []
         for pid, hi_obj in end.items():
             idx = log.peer_map.get(pid)
@@ -913,22 +907,31 @@ cdef class LoroDoc:
                 if a > ch.counter:
                     deps = [(pid, a - 1)]
                 ops = []
+                have = False
                 for i in range(log.find_op(k, a), ch.ops_off + ch.ops_len):
                     op = &log.ops[i]
                     if op.counter >= b:
                         break
-                    ops.append(self._op_tuple(op, a, b))
+                    # emit ops folded together where loro would hold them as one
+                    piece = self._op_slice(op, a, b)
+                    if have and merge_ops(&cur, &piece):
+                        continue
+                    if have:
+                        ops.append(self._op_tuple(&cur))
+                    cur = piece
+                    have = True
+                if have:
+                    ops.append(self._op_tuple(&cur))
                 out.append((pid, a, ch.lamport + <uint32_t>(a - ch.counter), ch.timestamp,
                             log.messages[ch.msg] if ch.msg >= 0 else None, deps, ops))
                 j += 1
         return out
 
-    cdef tuple _op_tuple(self, lc_op *op, int32_t a, int32_t b):
-        """An op sliced to atoms [a, b), as the decoded tuple the codecs share."""
+    cdef lc_op _op_slice(self, lc_op *op, int32_t a, int32_t b):
+        """A copy of an op cut down to its atoms in [a, b)."""
         cdef lc_op o = op[0]
         cdef int32_t cut = a - o.counter if a > o.counter else 0
         cdef int32_t keep
-        cdef uint32_t *buf
         if cut > 0:
             slice_op(&o, cut)
         keep = b - o.counter
@@ -941,6 +944,11 @@ cdef class LoroDoc:
                     o.start_id.counter += o.len - keep
                     o.arg = -keep
             o.len = keep
+        return o
+
+    cdef tuple _op_tuple(self, lc_op *op):
+        """An op as the decoded tuple the codecs share."""
+        cdef lc_op o = op[0]
         cid = self.cids[o.container]
         if o.kind == LC_OP_INSERT:
             if self.ckind[o.container] == KIND_TEXT:

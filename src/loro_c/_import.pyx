@@ -424,8 +424,13 @@ cdef int apply_one(LoroDoc doc, int64_t k) except -1:
         log.scratch[st.peer] = st.counter
     doc.move_tracker(log.scratch)
     doc.apply_change_ops(st.ops_off, st.ops_len, st.peer, st.counter, lamport)
-    log.add_change(st.peer, st.counter, st.end, lamport, st.timestamp, deps, st.deps_len,
-                   st.ops_off, st.ops_len, st.msg, log.scratch)
+    msg = log.messages[st.msg] if st.msg >= 0 else None
+    if log.can_extend(st.peer, st.counter, lamport, st.timestamp, deps, st.deps_len, st.ops_off, msg):
+        # like loro, a change continuing the peer's last one joins it
+        log.extend_last_change(st.end, st.ops_len)
+    else:
+        log.add_change(st.peer, st.counter, st.end, lamport, st.timestamp, deps, st.deps_len,
+                       st.ops_off, st.ops_len, st.msg, log.scratch)
     log.update_frontiers(deps, st.deps_len, make_id(st.peer, st.end - 1))
     return 0
 

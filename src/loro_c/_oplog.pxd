@@ -89,6 +89,9 @@ cdef class OpLog:
                             int64_t timestamp, const lc_id *deps, uint32_t n_deps,
                             int64_t ops_off, uint32_t ops_len, int32_t msg,
                             const int32_t *version) except -1
+    cdef bint can_extend(self, uint32_t peer, int32_t counter, uint32_t lamport, int64_t timestamp,
+                         const lc_id *deps, uint32_t n_deps, int64_t ops_off, object msg) noexcept
+    cdef int extend_last_change(self, int32_t end, uint32_t n_ops) except -1
     cdef int update_frontiers(self, const lc_id *deps, uint32_t n, lc_id last) except -1
     cdef int truncate(self, int64_t n_changes, int64_t n_ops) except -1
 
@@ -110,3 +113,31 @@ cdef inline int slice_op(lc_op *op, int32_t cut) noexcept:
     op.counter += cut
     op.len -= cut
     return 0
+
+
+cdef inline bint merge_ops(lc_op *a, const lc_op *b) noexcept:
+    """Fold op `b` into op `a` when `b` continues it exactly as one longer op would (the same
+    rule loro uses when it merges ops): an insert typed right after the previous one, a
+    forward delete repeated at the same position, or a backspace run."""
+    cdef int32_t a_start
+    if a.container != b.container or a.kind != b.kind or a.counter + a.len != b.counter:
+        return False
+    if a.kind == LC_OP_INSERT:
+        if b.pos == a.pos + a.len and b.arg == a.arg + a.len:
+            a.len += b.len
+            return True
+        return False
+    if a.kind != LC_OP_DELETE or b.start_id.peer != a.start_id.peer:
+        return False
+    if a.arg > 0 and b.arg > 0 and b.pos == a.pos and b.start_id.counter == a.start_id.counter + a.len:
+        a.len += b.len
+        a.arg += b.arg
+        return True
+    a_start = <int32_t>(a.pos if a.arg > 0 else a.pos + a.arg + 1)
+    if (b.len == 1 and (a.arg < 0 or a.len == 1) and b.pos + 1 == a_start
+            and b.start_id.counter + 1 == a.start_id.counter):
+        a.len += 1
+        a.arg = -a.len
+        a.start_id = b.start_id
+        return True
+    return False

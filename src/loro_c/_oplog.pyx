@@ -196,6 +196,33 @@ cdef class OpLog:
         self.n_changes += 1
         return self.n_changes - 1
 
+    cdef bint can_extend(self, uint32_t peer, int32_t counter, uint32_t lamport, int64_t timestamp,
+                         const lc_id *deps, uint32_t n_deps, int64_t ops_off, object msg) noexcept:
+        """Loro's merge rule for a change arriving after the last one in the log: same peer,
+        counters and Lamports continue, its only dependency is that peer's previous op, the
+        same timestamp and message, and its ops follow the last change's in the arena."""
+        cdef lc_change *last
+        if self.n_changes == 0 or n_deps != 1:
+            return False
+        last = &self.changes[self.n_changes - 1]
+        if not (last.peer == peer and last.end == counter and deps[0].peer == peer
+                and deps[0].counter == counter - 1 and last.ops_off + last.ops_len == ops_off
+                and last.lamport + <uint32_t>(last.end - last.counter) == lamport
+                and last.timestamp == timestamp):
+            return False
+        return (self.messages[last.msg] if last.msg >= 0 else None) == msg
+
+    cdef int extend_last_change(self, int32_t end, uint32_t n_ops) except -1:
+        """Grow the last change to `end`, taking the next `n_ops` ops of the arena."""
+        cdef lc_change *last = &self.changes[self.n_changes - 1]
+        last.end = end
+        last.ops_len += n_ops
+        if self.vv[last.peer] < end:
+            self.vv[last.peer] = end
+        if self.next_lamport < last.lamport + <uint32_t>(end - last.counter):
+            self.next_lamport = last.lamport + <uint32_t>(end - last.counter)
+        return 0
+
     cdef int update_frontiers(self, const lc_id *deps, uint32_t n, lc_id last) except -1:
         """Frontiers after a change with `deps` whose last op is `last`."""
         cdef int64_t i, k = 0
