@@ -1,23 +1,10 @@
 from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
-from loro_c._seq cimport SeqArena, lc_id
+from loro_c._seq cimport SeqArena, lc_id, grow
 from loro_c._oplog cimport OpLog, lc_op, lc_staged
 
 # Scratch size for converting short strings without a heap allocation.
 cdef enum:
     STACK_CPS = 64
-
-cdef extern from *:
-    """
-    #include <stdlib.h>
-    static void *lc_grow(void *ptr, int64_t *cap, int64_t need, size_t item) {
-        int64_t c = *cap > 0 ? *cap : 16;
-        while (c < need) c *= 2;
-        void *p = realloc(ptr, (size_t)c * item);
-        if (p) *cap = c;
-        return p;
-    }
-    """
-    void *lc_grow(void *ptr, int64_t *cap, int64_t need, size_t item)
 
 cdef uint32_t* str_to_cps(str s, uint32_t *stack, Py_ssize_t n) except NULL
 

@@ -112,17 +112,11 @@ cdef class LoroDoc:
         cdef int64_t cap
         if i == self.cap_containers:
             cap = self.cap_containers
-            self.ckind = <uint8_t*>lc_grow(self.ckind, &cap, i + 1, sizeof(uint8_t))
-            if self.ckind == NULL:
-                raise MemoryError()
+            self.ckind = <uint8_t*>grow(self.ckind, &cap, i + 1, sizeof(uint8_t))
             cap = self.cap_containers
-            self.ctree = <uint32_t*>lc_grow(self.ctree, &cap, i + 1, sizeof(uint32_t))
-            if self.ctree == NULL:
-                raise MemoryError()
+            self.ctree = <uint32_t*>grow(self.ctree, &cap, i + 1, sizeof(uint32_t))
             cap = self.cap_containers
-            self.ccounter = <double*>lc_grow(self.ccounter, &cap, i + 1, sizeof(double))
-            if self.ccounter == NULL:
-                raise MemoryError()
+            self.ccounter = <double*>grow(self.ccounter, &cap, i + 1, sizeof(double))
             self.cap_containers = cap
         self.ckind[i] = kind
         self.ccounter[i] = 0.0
@@ -143,9 +137,7 @@ cdef class LoroDoc:
     cdef int ensure_tvv(self) except -1:
         cdef int64_t old = self.tvv_cap
         if self.log.n_peers > self.tvv_cap:
-            self.tvv = <int32_t*>lc_grow(self.tvv, &self.tvv_cap, self.log.n_peers, sizeof(int32_t))
-            if self.tvv == NULL:
-                raise MemoryError()
+            self.tvv = <int32_t*>grow(self.tvv, &self.tvv_cap, self.log.n_peers, sizeof(int32_t))
             memset(&self.tvv[old], 0, <size_t>(self.tvv_cap - old) * sizeof(int32_t))
         return 0
 
@@ -177,9 +169,7 @@ cdef class LoroDoc:
         self.txn_lamport = self.log.next_lamport
         self.txn_ops_off = self.log.n_ops
         if self.log.n_frontiers > self.cap_txn_deps:
-            self.txn_deps = <lc_id*>lc_grow(self.txn_deps, &self.cap_txn_deps, self.log.n_frontiers, sizeof(lc_id))
-            if self.txn_deps == NULL:
-                raise MemoryError()
+            self.txn_deps = <lc_id*>grow(self.txn_deps, &self.cap_txn_deps, self.log.n_frontiers, sizeof(lc_id))
         for i in range(self.log.n_frontiers):
             self.txn_deps[i] = self.log.frontiers[i]
         self.n_txn_deps = self.log.n_frontiers

@@ -8,11 +8,11 @@ from libc.string cimport memset, memcpy
 from libc.stdint cimport INT32_MAX, uint8_t, uint32_t, int32_t, int64_t, uint64_t
 from cpython.unicode cimport PyUnicode_GET_LENGTH
 
-from loro_c._seq cimport lc_id, make_id
+from loro_c._seq cimport lc_id, make_id, grow
 from loro_c._oplog cimport (OpLog, lc_op, lc_staged, slice_op, LC_OP_INSERT, LC_OP_DELETE,
                             LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
 from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE,
-                          KIND_MOVABLE_LIST, KIND_COUNTER, str_to_cps, lc_grow, STACK_CPS)
+                          KIND_MOVABLE_LIST, KIND_COUNTER, str_to_cps, STACK_CPS)
 from loro_c._doc import kind_of_type, _TYPE_NAMES
 from loro_c.errors import LoroError, DecodeError
 from loro_c import _types
@@ -139,15 +139,11 @@ cdef int64_t stage_begin(LoroDoc doc, uint64_t peer, int32_t counter, int64_t la
         if doc.staged[i].peer == p and doc.staged[i].counter == counter:
             return -1
     if doc.n_staged == doc.cap_staged:
-        doc.staged = <lc_staged*>lc_grow(doc.staged, &doc.cap_staged, doc.n_staged + 1, sizeof(lc_staged))
-        if doc.staged == NULL:
-            raise MemoryError()
+        doc.staged = <lc_staged*>grow(doc.staged, &doc.cap_staged, doc.n_staged + 1, sizeof(lc_staged))
     if n_deps < 0 or n_deps > 0xFFFFFF:
         raise DecodeError(f"change {counter}@{peer} claims {n_deps} dependencies")
     if doc.n_sdeps + n_deps > doc.cap_sdeps:
-        doc.sdeps = <lc_id*>lc_grow(doc.sdeps, &doc.cap_sdeps, doc.n_sdeps + n_deps, sizeof(lc_id))
-        if doc.sdeps == NULL:
-            raise MemoryError()
+        doc.sdeps = <lc_id*>grow(doc.sdeps, &doc.cap_sdeps, doc.n_sdeps + n_deps, sizeof(lc_id))
     st = &doc.staged[doc.n_staged]
     memset(st, 0, sizeof(lc_staged))
     st.sort_peer = peer
@@ -398,9 +394,7 @@ cdef int ready(LoroDoc doc, int64_t k) except -1:
         st.counter = known
         # the rest depends on the known prefix only
         if doc.n_sdeps == doc.cap_sdeps:
-            doc.sdeps = <lc_id*>lc_grow(doc.sdeps, &doc.cap_sdeps, doc.n_sdeps + 1, sizeof(lc_id))
-            if doc.sdeps == NULL:
-                raise MemoryError()
+            doc.sdeps = <lc_id*>grow(doc.sdeps, &doc.cap_sdeps, doc.n_sdeps + 1, sizeof(lc_id))
             st = &doc.staged[k]
         doc.sdeps[doc.n_sdeps] = make_id(st.peer, known - 1)
         st.deps_off = doc.n_sdeps

@@ -1,19 +1,8 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """The operation log (see include/loro_c/oplog.h for the records and their ownership)."""
-from libc.stdlib cimport realloc, free
+from libc.stdlib cimport free
 from libc.string cimport memset
-from loro_c._seq cimport LC_NO_PEER
-
-
-cdef void* grow(void *ptr, int64_t *cap, int64_t need, size_t item) except NULL:
-    cdef int64_t new_cap = cap[0] if cap[0] > 0 else 16
-    while new_cap < need:
-        new_cap *= 2
-    cdef void *p = realloc(ptr, <size_t>new_cap * item)
-    if p == NULL:
-        raise MemoryError()
-    cap[0] = new_cap
-    return p
+from loro_c._seq cimport LC_NO_PEER, grow
 
 
 cdef class OpLog:

@@ -57,6 +57,18 @@ cdef extern from "loro_c/seq.h":
         int64_t rec_len, rec_cap
 
 
+cdef extern from "loro_c/arena.h":
+    void *lc_grow(void *ptr, int64_t *cap, int64_t need, size_t item) nogil
+
+
+cdef inline void* grow(void *ptr, int64_t *cap, int64_t need, size_t item) except NULL:
+    """lc_grow, raising MemoryError when it fails."""
+    cdef void *p = lc_grow(ptr, cap, need, item)
+    if p == NULL:
+        raise MemoryError()
+    return p
+
+
 # Units for position conversion.
 cdef enum:
     UNIT_UNICODE = 0

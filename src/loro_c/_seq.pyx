@@ -6,7 +6,7 @@ Node indices (not pointers) are kept across calls because the node array grows b
 Every index used below is produced by the tree itself (child arrays, `n` counts, the leaf
 index), which is why bounds checks are off; public entry points validate positions first.
 """
-from libc.stdlib cimport malloc, realloc, free
+from libc.stdlib cimport malloc, free
 from libc.string cimport memmove, memcpy, memset
 from libc.stdint cimport INT64_MAX
 
@@ -64,18 +64,6 @@ cdef inline int cp_units(uint32_t cp, int unit) noexcept nogil:
             return 3
         return 4
     return 1
-
-
-cdef void* grow(void *ptr, int64_t *cap, int64_t need, size_t item) except NULL:
-    """Grow a malloc'd array to hold at least `need` items (doubling)."""
-    cdef int64_t new_cap = cap[0] if cap[0] > 0 else 16
-    while new_cap < need:
-        new_cap *= 2
-    cdef void *p = realloc(ptr, <size_t>new_cap * item)
-    if p == NULL:
-        raise MemoryError()
-    cap[0] = new_cap
-    return p
 
 
 cdef class SeqArena:
