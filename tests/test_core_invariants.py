@@ -241,3 +241,33 @@ def test_ops_merge_across_commits_like_loro(script):
         return _ops_shape(lib, doc), doc.get_deep_value(), doc.len_changes
     ours, ref = run(loro_c), run(loro)
     assert ours == ref
+
+
+def test_backspaced_runs_fold_back_into_one_span():
+    """Typing a word and backspacing it leaves one deleted run, not one span per key."""
+    doc = loro_c.LoroDoc()
+    doc.peer_id = 1
+    t = doc.get_text("t")
+    t.insert(0, "keep ")
+    for i, ch in enumerate("mistake"):
+        t.insert(5 + i, ch)
+        doc.commit()
+    for i in range(len("mistake")):
+        t.delete(t.len_unicode - 1, 1)
+        doc.commit()
+    doc._check_invariants()
+    assert t.to_string() == "keep "
+    stats = doc._stats()
+    assert stats["spans"] == 2          # "keep " and the deleted "mistake"
+    assert stats["records"] <= 3
+
+
+def test_get_container_returns_the_same_container():
+    doc = loro_c.LoroDoc()
+    child = doc.get_map("m").insert_container("c", loro_c.LoroList())
+    child.push(1)
+    again = doc.get_container(child.id)
+    assert again == child and again.get_value() == [1]
+    assert doc.has_container(child.id)
+    missing = loro_c.ContainerID.Normal(99, 0, loro_c.ContainerType.Text())
+    assert doc.get_container(missing) is None and not doc.has_container(missing)

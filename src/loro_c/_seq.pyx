@@ -177,14 +177,26 @@ cdef class SeqArena:
             last = &pi.recs[pi.rec_len - 1]
             if last.counter + last.len > counter:
                 raise AssertionError("tracker records out of order")
-            if last.kind == kind and last.counter + last.len == counter and last.target.peer == target.peer:
-                if kind == LC_REC_INSERT or (kind == LC_REC_DELETE and last.target.counter + last.len == target.counter):
-                    last.len += n
-                    return 0
-                if kind == LC_REC_DELETE_REV and target.counter + n == last.target.counter:
-                    last.len += n
-                    last.target.counter = target.counter
-                    return 0
+            if last.counter + last.len == counter and last.target.peer == target.peer:
+                if kind == LC_REC_INSERT:
+                    if last.kind == LC_REC_INSERT:
+                        last.len += n
+                        return 0
+                elif last.kind != LC_REC_INSERT:
+                    # a one-atom delete record has no direction: it can start either run
+                    if ((last.kind == LC_REC_DELETE or last.len == 1)
+                            and (kind == LC_REC_DELETE or n == 1)
+                            and last.target.counter + last.len == target.counter):
+                        last.kind = LC_REC_DELETE
+                        last.len += n
+                        return 0
+                    if ((last.kind == LC_REC_DELETE_REV or last.len == 1)
+                            and (kind == LC_REC_DELETE_REV or n == 1)
+                            and target.counter + n == last.target.counter):
+                        last.kind = LC_REC_DELETE_REV
+                        last.len += n
+                        last.target.counter = target.counter
+                        return 0
         if pi.rec_len == pi.rec_cap:
             pi.recs = <lc_record*>grow(pi.recs, &pi.rec_cap, pi.rec_len + 1, sizeof(lc_record))
         last = &pi.recs[pi.rec_len]
@@ -1033,9 +1045,6 @@ cdef class SeqArena:
             for i in range(1, self.peers[p].rec_len):
                 if self.peers[p].recs[i - 1].counter + self.peers[p].recs[i - 1].len > self.peers[p].recs[i].counter:
                     raise AssertionError("tracker records overlap or are unsorted")
-
-    def tree_count(self):
-        return self.n_trees
 
     def stats(self):
         """Sizes of the arenas (for memory benchmarks): nodes, leaves, spans, tracker
