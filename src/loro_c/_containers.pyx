@@ -136,10 +136,8 @@ cdef copy_content(_Handle src, _Handle dst):
             else:
                 dst.doc.local_list_insert(dst.idx, i, [copy_value(v)])
     else:
-        for k, entry in (<dict>sdoc.map_states[src.idx]).items():
-            if entry[2] < 0:
-                continue
-            v = sdoc.log.values[entry[2]]
+        for k, slot in sdoc.map_live(src.idx):
+            v = sdoc.log.values[slot]
             if isinstance(v, _types.ContainerID):
                 c = sdoc.cid_index[v]
                 child = dst.doc.local_map_set_container(dst.idx, k, sdoc.ckind[c])
@@ -373,11 +371,8 @@ cdef class LoroMap(_Handle):
         h.attached = True
         return h
 
-    cdef dict state(self):
-        return <dict>self.doc.map_states[self.idx]
-
     def _live(self):
-        return [(k, e[2]) for k, e in self.state().items() if e[2] >= 0]
+        return self.doc.map_live(self.idx)
 
     def insert(self, str key, v):
         """Set `key` to value `v`."""
@@ -390,15 +385,15 @@ cdef class LoroMap(_Handle):
     def clear(self):
         """Delete every key. Like loro, this writes a delete for every key the map has ever
         held (deleted ones too), in sorted order."""
-        for k in sorted(self.state()):
+        for k in self.doc.map_all_keys(self.idx):
             self.doc.local_map_delete(self.idx, k)
 
     def get(self, str key):
         """The entry for `key` as ValueOrContainer, or None."""
-        e = self.state().get(key)
-        if e is None or e[2] < 0:
+        cdef int64_t slot = self.doc.map_slot(self.idx, key)
+        if slot < 0:
             return None
-        return wrap_value(self.doc, self.doc.log.values[e[2]])
+        return wrap_value(self.doc, self.doc.log.values[slot])
 
     def keys(self):
         """Keys present in the map."""
@@ -421,9 +416,9 @@ cdef class LoroMap(_Handle):
         """The child container at `key`, created when absent; raises ContainerMismatchError
         when `key` holds something else."""
         cdef int kind = kind_of_handle(child)
-        e = self.state().get(key)
-        if e is not None and e[2] >= 0:
-            v = self.doc.log.values[e[2]]
+        cdef int64_t slot = self.doc.map_slot(self.idx, key)
+        if slot >= 0:
+            v = self.doc.log.values[slot]
             if isinstance(v, _types.ContainerID):
                 c = self.doc.cid_index[v]
                 if self.doc.ckind[c] == kind:
@@ -432,8 +427,7 @@ cdef class LoroMap(_Handle):
         return self.insert_container(key, child)
 
     def __contains__(self, key):
-        e = self.state().get(key)
-        return e is not None and e[2] >= 0
+        return isinstance(key, str) and self.doc.map_slot(self.idx, key) >= 0
 
     def __len__(self):
         return len(self._live())

@@ -8,6 +8,22 @@ cdef enum:
 
 cdef uint32_t* str_to_cps(str s, uint32_t *stack, Py_ssize_t n) except NULL
 
+cdef extern from "loro_c/map.h":
+    enum:
+        LC_NO_KEY
+    ctypedef struct lc_map_entry:
+        uint32_t key
+        uint32_t lamport
+        uint32_t peer
+        int64_t slot
+    ctypedef struct lc_map:
+        lc_map_entry *entries
+        uint32_t cap
+        uint32_t n
+    lc_map_entry *lc_map_find(const lc_map *m, uint32_t key) nogil
+    lc_map_entry *lc_map_upsert(lc_map *m, uint32_t key) nogil
+    void lc_map_free(lc_map *m) nogil
+
 # Container kinds: Loro's raw type bytes.
 cdef enum:
     KIND_MAP = 0
@@ -28,7 +44,8 @@ cdef class LoroDoc:
     cdef dict cid_index             # ContainerID -> index
     cdef dict cid_by_key            # (name, kind) / (peer, counter, kind) -> the registered ContainerID
     cdef list roots                 # indices of root containers, in registration order
-    cdef list map_states            # dict key -> (lamport, peer, value slot or -1) for maps
+    cdef lc_map *maps               # last-writer-wins state of each Map (index in ctree)
+    cdef int64_t n_maps, cap_maps
     cdef uint8_t *ckind
     cdef uint32_t *ctree            # sequence tree of a Text/List
     cdef double *ccounter           # value of a Counter
@@ -70,7 +87,10 @@ cdef class LoroDoc:
     cdef uint32_t local_map_set_container(self, uint32_t c, str key, int kind) except? 0xFFFFFFFF
     cdef int local_map_delete(self, uint32_t c, str key) except -1
     cdef int local_counter_add(self, uint32_t c, double d) except -1
-    cdef int map_apply(self, uint32_t c, uint32_t key, uint32_t lamport, uint64_t peer, int64_t slot) except -1
+    cdef int map_apply(self, uint32_t c, uint32_t key, uint32_t lamport, uint32_t peer, int64_t slot) except -1
+    cdef int64_t map_slot(self, uint32_t c, str key) noexcept
+    cdef list map_live(self, uint32_t c)
+    cdef list map_all_keys(self, uint32_t c)
     cdef int move_tracker(self, const int32_t *target) except -1
     cdef int apply_op(self, lc_op *op, uint32_t peer, uint32_t lamport) except -1
     cdef int apply_change_ops(self, int64_t ops_off, uint32_t ops_len, uint32_t peer,

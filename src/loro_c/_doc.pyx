@@ -71,7 +71,6 @@ cdef class LoroDoc:
         self.cid_index = {}
         self.cid_by_key = {}
         self.roots = []
-        self.map_states = []
         self.local_update_subs = []
         self.next_msg = None
         self.ckind = NULL
@@ -81,6 +80,7 @@ cdef class LoroDoc:
         self.txn_deps = NULL
         self.staged = NULL
         self.sdeps = NULL
+        self.maps = NULL
 
     def __init__(self):
         import random
@@ -96,6 +96,10 @@ cdef class LoroDoc:
         free(self.txn_deps)
         free(self.staged)
         free(self.sdeps)
+        cdef int64_t i
+        for i in range(self.n_maps):
+            lc_map_free(&self.maps[i])
+        free(self.maps)
 
     # ------------------------------------------------------------------ containers
 
@@ -123,7 +127,12 @@ cdef class LoroDoc:
         self.ctree[i] = 0
         if kind == KIND_TEXT or kind == KIND_LIST:
             self.ctree[i] = self.seq.new_tree(kind == KIND_TEXT)
-        self.map_states.append({} if kind == KIND_MAP else None)
+        elif kind == KIND_MAP:
+            if self.n_maps == self.cap_maps:
+                self.maps = <lc_map*>grow(self.maps, &self.cap_maps, self.n_maps + 1, sizeof(lc_map))
+            memset(&self.maps[self.n_maps], 0, sizeof(lc_map))
+            self.ctree[i] = <uint32_t>self.n_maps
+            self.n_maps += 1
         self.cids.append(cid)
         self.cid_index[cid] = i
         if isinstance(cid, _types.ContainerID.Root):
@@ -428,20 +437,47 @@ cdef class LoroDoc:
             free(runs)
         return 0
 
-    cdef int map_apply(self, uint32_t c, uint32_t key, uint32_t lamport, uint64_t peer, int64_t slot) except -1:
-        """Last writer wins by (lamport, peer); slot -1 is a delete."""
-        cdef dict state = <dict>self.map_states[c]
-        k = self.log.keys[key]
-        cur = state.get(k)
-        if cur is None or (lamport, peer) > (<tuple>cur)[:2]:
-            state[k] = (lamport, peer, slot)
+    cdef int map_apply(self, uint32_t c, uint32_t key, uint32_t lamport, uint32_t peer, int64_t slot) except -1:
+        """Last writer wins by (lamport, peer id); slot -1 is a delete."""
+        cdef lc_map_entry *e = lc_map_upsert(&self.maps[self.ctree[c]], key)
+        if e == NULL:
+            raise MemoryError()
+        if (e.peer == LC_NO_KEY or lamport > e.lamport
+                or (lamport == e.lamport and self.log.peer_ids[peer] > self.log.peer_ids[e.peer])):
+            e.lamport = lamport
+            e.peer = peer
+            e.slot = slot
         return 0
 
+    cdef int64_t map_slot(self, uint32_t c, str key) noexcept:
+        """Value slot of `key` in map `c`, or -1 when the key is absent or deleted."""
+        found = self.log.key_map.get(key)
+        if found is None:
+            return -1
+        cdef lc_map_entry *e = lc_map_find(&self.maps[self.ctree[c]], <uint32_t>found)
+        return -1 if e == NULL else e.slot
+
+    cdef list map_live(self, uint32_t c):
+        """(key, value slot) of the keys present, sorted by key."""
+        cdef lc_map *m = &self.maps[self.ctree[c]]
+        cdef uint32_t i
+        cdef list keys = self.log.keys
+        out = [(keys[m.entries[i].key], m.entries[i].slot) for i in range(m.cap)
+               if m.entries[i].key != LC_NO_KEY and m.entries[i].slot >= 0]
+        out.sort()
+        return out
+
+    cdef list map_all_keys(self, uint32_t c):
+        """Every key the map has held, deleted ones included, sorted."""
+        cdef lc_map *m = &self.maps[self.ctree[c]]
+        cdef uint32_t i
+        cdef list keys = self.log.keys
+        return sorted([keys[m.entries[i].key] for i in range(m.cap) if m.entries[i].key != LC_NO_KEY])
+
     cdef int local_map_set(self, uint32_t c, str key, object value) except -1:
-        cdef dict state = <dict>self.map_states[c]
-        cur = state.get(key)
-        if cur is not None and (<tuple>cur)[2] >= 0:
-            old = self.log.values[(<tuple>cur)[2]]
+        cdef int64_t cur = self.map_slot(c, key)
+        if cur >= 0:
+            old = self.log.values[cur]
             if type(old) is type(value) and not isinstance(old, _types.ContainerID) and old == value:
                 return 0
         self.open_txn()
@@ -456,7 +492,7 @@ cdef class LoroDoc:
         op.len = 1
         op.pos = k
         op.arg = slot
-        self.map_apply(c, k, self.txn_lamport + <uint32_t>(counter - self.txn_counter), self.peer, slot)
+        self.map_apply(c, k, self.txn_lamport + <uint32_t>(counter - self.txn_counter), self.self_idx, slot)
         self.after_local_op(1)
         return 0
 
@@ -478,7 +514,7 @@ cdef class LoroDoc:
         op.len = 1
         op.pos = k
         op.arg = -1
-        self.map_apply(c, k, self.txn_lamport + <uint32_t>(counter - self.txn_counter), self.peer, -1)
+        self.map_apply(c, k, self.txn_lamport + <uint32_t>(counter - self.txn_counter), self.self_idx, -1)
         self.after_local_op(1)
         return 0
 
@@ -534,7 +570,7 @@ cdef class LoroDoc:
                                   f"beyond the container length {vis} at its version")
             self.seq.integrate_delete(t, make_id(peer, op.counter), start, n, op.arg < 0)
         elif op.kind == LC_OP_MAP_SET or op.kind == LC_OP_MAP_DELETE:
-            self.map_apply(c, <uint32_t>op.pos, lamport, self.log.peer_ids[peer], op.arg)
+            self.map_apply(c, <uint32_t>op.pos, lamport, peer, op.arg)
         elif op.kind == LC_OP_COUNTER:
             self.ccounter[c] += op.delta
         return 0
@@ -568,7 +604,8 @@ cdef class LoroDoc:
             self.ccounter[i] = 0.0
             if self.ckind[i] == KIND_TEXT or self.ckind[i] == KIND_LIST:
                 self.ctree[i] = self.seq.new_tree(self.ckind[i] == KIND_TEXT)
-            self.map_states[i] = {} if self.ckind[i] == KIND_MAP else None
+            if self.ckind[i] == KIND_MAP:
+                lc_map_free(&self.maps[self.ctree[i]])
         self.ensure_tvv()
         memset(self.tvv, 0, <size_t>self.tvv_cap * sizeof(int32_t))
         version = <int32_t*>malloc((self.log.n_peers + 1) * sizeof(int32_t))
@@ -628,11 +665,7 @@ cdef class LoroDoc:
             return self.ccounter[c]
         if kind == KIND_LIST:
             return [self._resolve(values[s], deep) for s in self.list_slots(c)]
-        out = {}
-        for k, entry in (<dict>self.map_states[c]).items():
-            if entry[2] >= 0:
-                out[k] = self._resolve(values[entry[2]], deep)
-        return out
+        return {k: self._resolve(values[slot], deep) for k, slot in self.map_live(c)}
 
     def _resolve(self, v, bint deep):
         if isinstance(v, _types.ContainerID):

@@ -11,7 +11,7 @@ from cpython.unicode cimport PyUnicode_GET_LENGTH
 from loro_c._seq cimport lc_id, make_id, grow
 from loro_c._oplog cimport (OpLog, lc_op, lc_staged, slice_op, LC_OP_INSERT, LC_OP_DELETE,
                             LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
-from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE,
+from loro_c._doc cimport (LoroDoc, lc_map_free, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE,
                           KIND_MOVABLE_LIST, KIND_COUNTER, str_to_cps, STACK_CPS)
 from loro_c._doc import kind_of_type, _TYPE_NAMES
 from loro_c.errors import LoroError, DecodeError
@@ -115,7 +115,14 @@ cdef truncate(LoroDoc doc, int64_t n_changes, int64_t n_ops, Py_ssize_t n_values
         else:
             del doc.cid_by_key[(cid.peer, cid.counter, doc.ckind[i])]
     del doc.cids[n_containers:]
-    del doc.map_states[n_containers:]
+    # maps are numbered in container order: drop the tables of the containers cut off
+    cdef int64_t n_maps = 0
+    for i in range(n_containers):
+        if doc.ckind[i] == KIND_MAP:
+            n_maps += 1
+    for i in range(n_maps, doc.n_maps):
+        lc_map_free(&doc.maps[i])
+    doc.n_maps = n_maps
     doc.roots = [r for r in doc.roots if r < n_containers]
     doc.n_containers = n_containers
 

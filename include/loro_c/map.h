@@ -1,0 +1,86 @@
+/* Map state: last writer wins per key, in an open-addressing table per map container.
+ *
+ * Ownership: the tables live in LoroDoc.maps (one per Map container, indexed by the
+ * container's `ctree` slot) and are freed by LoroDoc (dealloc, rebuild, failed import).
+ * Keys are document key indices (OpLog.keys); the winning op is kept as (lamport, peer
+ * index, value slot), slot -1 meaning the key was deleted. */
+#ifndef LORO_C_MAP_H
+#define LORO_C_MAP_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LC_NO_KEY 0xFFFFFFFFu
+
+typedef struct {
+    uint32_t key;          /* LC_NO_KEY: empty slot */
+    uint32_t lamport;
+    uint32_t peer;         /* peer index of the winning op */
+    uint32_t _pad;
+    int64_t slot;          /* value slot of the winning op; -1: deleted */
+} lc_map_entry;
+
+typedef struct {
+    lc_map_entry *entries; /* capacity is a power of two (or 0) */
+    uint32_t cap;
+    uint32_t n;            /* used entries, tombstoned keys included */
+} lc_map;
+
+static inline uint32_t lc_map_hash(uint32_t key) {
+    return key * 2654435761u;
+}
+
+/* The entry of `key`, or NULL. */
+static inline lc_map_entry *lc_map_find(const lc_map *m, uint32_t key) {
+    uint32_t mask, i;
+    if (m->cap == 0) return NULL;
+    mask = m->cap - 1;
+    for (i = lc_map_hash(key) & mask;; i = (i + 1) & mask) {
+        if (m->entries[i].key == key) return &m->entries[i];
+        if (m->entries[i].key == LC_NO_KEY) return NULL;
+    }
+}
+
+/* The entry of `key`, inserted empty (lamport 0, peer LC_NO_KEY, slot -1) when missing;
+ * NULL when memory runs out. Entries move when the table grows. */
+static inline lc_map_entry *lc_map_upsert(lc_map *m, uint32_t key) {
+    uint32_t mask, i, j, old_cap;
+    lc_map_entry *old, *fresh;
+    lc_map_entry *e = lc_map_find(m, key);
+    if (e) return e;
+    if ((uint64_t)(m->n + 1) * 4 > (uint64_t)m->cap * 3) {
+        old = m->entries;
+        old_cap = m->cap;
+        m->cap = old_cap ? old_cap * 2 : 8;
+        fresh = (lc_map_entry *)malloc((size_t)m->cap * sizeof(lc_map_entry));
+        if (!fresh) { m->cap = old_cap; return NULL; }
+        memset(fresh, 0xFF, (size_t)m->cap * sizeof(lc_map_entry));
+        m->entries = fresh;
+        mask = m->cap - 1;
+        for (j = 0; j < old_cap; j++) {
+            if (old[j].key == LC_NO_KEY) continue;
+            for (i = lc_map_hash(old[j].key) & mask; m->entries[i].key != LC_NO_KEY; i = (i + 1) & mask) {}
+            m->entries[i] = old[j];
+        }
+        free(old);
+    }
+    mask = m->cap - 1;
+    for (i = lc_map_hash(key) & mask; m->entries[i].key != LC_NO_KEY; i = (i + 1) & mask) {}
+    e = &m->entries[i];
+    e->key = key;
+    e->lamport = 0;
+    e->peer = LC_NO_KEY;
+    e->slot = -1;
+    m->n++;
+    return e;
+}
+
+static inline void lc_map_free(lc_map *m) {
+    free(m->entries);
+    m->entries = NULL;
+    m->cap = 0;
+    m->n = 0;
+}
+
+#endif
