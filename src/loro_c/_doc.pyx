@@ -89,6 +89,7 @@ cdef class LoroDoc:
             self.peer = random.getrandbits(64)
 
     def __dealloc__(self):
+        cdef int64_t i
         free(self.ckind)
         free(self.ctree)
         free(self.ccounter)
@@ -96,7 +97,6 @@ cdef class LoroDoc:
         free(self.txn_deps)
         free(self.staged)
         free(self.sdeps)
-        cdef int64_t i
         for i in range(self.n_maps):
             lc_map_free(&self.maps[i])
         free(self.maps)
