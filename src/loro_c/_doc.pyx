@@ -710,14 +710,11 @@ cdef class LoroDoc:
         from loro_c._containers import LoroCounter
         return LoroCounter._wrap(self, self._root(obj, KIND_COUNTER))
 
-    def _handle(self, uint32_t c):
-        from loro_c import _containers
-        return _containers.wrap(self, c, self.ckind[c])
-
     def get_container(self, cid):
         """The container with this id, or None when the document has never seen it."""
+        from loro_c import _containers
         i = self.cid_index.get(cid)
-        return None if i is None else self._handle(i)
+        return None if i is None else _containers.wrap(self, i, self.ckind[<uint32_t>i])
 
     def has_container(self, cid):
         """Whether the document knows the container `cid`."""
