@@ -194,3 +194,18 @@ def _ids(lib, frontiers):
         return [lib.ID(int(s.split("@")[1]), int(s.split("@")[0]))
                 for s in str(frontiers)[len("Frontiers(["):-2].split(", ")]
     return list(frontiers)
+
+
+def test_lone_surrogates_are_refused_at_the_boundary():
+    """Loro text is UTF-8, so a lone surrogate could never be exported: refuse it up front."""
+    doc = loro_c.LoroDoc()
+    t = doc.get_text("t")
+    t.insert(0, "ok")
+    with pytest.raises(loro_c.LoroValueError):
+        t.insert(1, "a\ud800b")
+    assert t.to_string() == "ok"
+    doc.commit()
+    blob = doc.export(loro_c.ExportMode.Updates(loro_c.VersionVector()))
+    other = loro.LoroDoc()
+    other.import_(blob)
+    assert other.get_text("t").to_string() == "ok"

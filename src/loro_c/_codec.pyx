@@ -47,7 +47,7 @@ from ._varint cimport (
 from ._version cimport VersionVector, Frontiers, vv_wrap, frontiers_wrap, vv_read, frontiers_read
 from ._seq cimport make_id
 from ._oplog cimport lc_op
-from ._doc cimport LoroDoc
+from ._doc cimport LoroDoc, DocOps
 from ._import cimport stage_begin, stage_dep, stage_container, stage_op, stage_end, stage_tuple, stage_value
 
 import operator
@@ -1834,6 +1834,56 @@ cdef int w_str(Writer* w, str s) except -1:
     return wchk(w, write_bytes(w, <const unsigned char*>p, n))
 
 
+MAX_OPS_PER_BLOCK = ENC_MAX_OPS_PER_BLOCK   # LoroDoc cuts DocOps ranges to this size
+
+
+cdef int w_cps_utf8(Writer* w, const uint32_t* cps, Py_ssize_t n) except -1:
+    """A text insert's payload from code points: uleb byte length, then UTF-8."""
+    cdef Py_ssize_t i, nb = 0
+    cdef uint32_t c
+    cdef unsigned char* d
+    for i in range(n):
+        c = cps[i]
+        if 0xD800 <= c <= 0xDFFF or c > 0x10FFFF:
+            raise LoroValueError("text with a lone surrogate cannot be encoded")
+        nb += 1 if c < 0x80 else (2 if c < 0x800 else (3 if c < 0x10000 else 4))
+    wchk(w, write_uleb64(w, <uint64_t>nb))
+    if writer_reserve(w, nb) < 0:
+        raise_writer_error(w)
+    d = w.data + w.len
+    for i in range(n):
+        c = cps[i]
+        if c < 0x80:
+            d[0] = <unsigned char>c
+            d += 1
+        elif c < 0x800:
+            d[0] = <unsigned char>(0xC0 | (c >> 6))
+            d[1] = <unsigned char>(0x80 | (c & 0x3F))
+            d += 2
+        elif c < 0x10000:
+            d[0] = <unsigned char>(0xE0 | (c >> 12))
+            d[1] = <unsigned char>(0x80 | ((c >> 6) & 0x3F))
+            d[2] = <unsigned char>(0x80 | (c & 0x3F))
+            d += 3
+        else:
+            d[0] = <unsigned char>(0xF0 | (c >> 18))
+            d[1] = <unsigned char>(0x80 | ((c >> 12) & 0x3F))
+            d[2] = <unsigned char>(0x80 | ((c >> 6) & 0x3F))
+            d[3] = <unsigned char>(0x80 | (c & 0x3F))
+            d += 4
+    w.len += nb
+    return 0
+
+
+cdef int enc_counter(Writer* values, I64Vec* tags, double dv) except -1:
+    """A counter delta: I64 when it is a whole number below 2**27, else F64 (as Loro)."""
+    if -134217728.0 < dv < 134217728.0 and dv == <double>(<int64_t>dv):
+        vec_push(tags, V_I64)
+        return wchk(values, write_sleb64(values, <int64_t>dv))
+    vec_push(tags, V_F64)
+    return wchk(values, write_f64_be(values, dv))
+
+
 cdef class _Registers:
     """Per-block registers: peers, keys and containers in first-use order."""
     cdef dict peer_idx
@@ -1960,6 +2010,54 @@ cdef list split_changes(list changes):
     return out
 
 
+cdef int64_t gather_doc_ops(DocOps rng, int64_t counter, _Registers reg, object peer,
+                            I64Vec* c_cidx, I64Vec* c_prop, I64Vec* c_tag, I64Vec* c_len,
+                            I64Vec* d_peer, I64Vec* d_ctr, I64Vec* d_len,
+                            Writer* values) except -1:
+    """Fill the op columns of a block straight from a document's op arena; returns the
+    counter after the range."""
+    cdef LoroDoc doc = rng.doc
+    cdef lc_op o
+    cdef int64_t last_c = -1
+    cdef Py_ssize_t last_idx = 0
+    cdef list vals = doc.log.values
+    cdef list keys = doc.log.keys
+    while rng.next_op(&o):
+        if o.counter != counter:
+            raise LoroValueError(f"op counter {o.counter} does not follow {counter}")
+        if o.container != last_c:
+            last_c = o.container
+            last_idx = reg.cid(doc.cids[o.container])
+        vec_push(c_cidx, last_idx)
+        if o.kind == OP_INSERT:
+            vec_push(c_prop, o.pos)
+            if doc.ckind[o.container] == K_TEXT:
+                vec_push(c_tag, V_STR)
+                w_cps_utf8(values, &doc.seq.text[o.arg], o.len)
+            else:
+                vec_push(c_tag, V_LORO_VALUE)
+                enc_value(values, vals[o.arg:o.arg + o.len], reg, peer, counter, 0, True)
+        elif o.kind == OP_DELETE:
+            vec_push(c_prop, o.pos)
+            vec_push(c_tag, V_DELETE_SEQ)
+            vec_push(d_peer, reg.peer(doc.log.peer_ids[o.start_id.peer]))
+            vec_push(d_ctr, o.start_id.counter)
+            vec_push(d_len, o.arg)
+        elif o.kind == OP_MAP_SET:
+            vec_push(c_prop, reg.key(keys[o.pos]))
+            vec_push(c_tag, V_LORO_VALUE)
+            enc_value(values, vals[o.arg], reg, peer, counter, 0, True)
+        elif o.kind == OP_MAP_DELETE:
+            vec_push(c_prop, reg.key(keys[o.pos]))
+            vec_push(c_tag, V_DELETE_ONCE)
+        else:
+            vec_push(c_prop, 0)
+            enc_counter(values, c_tag, o.delta)
+        vec_push(c_len, o.len)
+        counter += o.len
+    return counter
+
+
 cdef int encode_block(Writer* out, list block) except -1:
     """One change block (all changes of one peer, contiguous counters)."""
     cdef _Registers reg = _Registers()
@@ -2002,6 +2100,13 @@ cdef int encode_block(Writer* out, list block) except -1:
         for ch in block:
             if ch[1] != counter:
                 raise LoroValueError("changes of a block must have contiguous counters")
+            if type(ch[6]) is DocOps:
+                counter = gather_doc_ops(<DocOps>ch[6], counter, reg, peer, &c_cidx, &c_prop,
+                                         &c_tag, &c_len, &d_peer, &d_ctr, &d_len, &values)
+                if counter > INT32_MAX:
+                    raise LoroValueError("counter overflows i32")
+                vec_push(&lens, counter - ch[1])
+                continue
             for op in <list>ch[6]:
                 kind = (<tuple>op)[0]
                 cid = (<tuple>op)[1]
@@ -2037,14 +2142,8 @@ cdef int encode_block(Writer* out, list block) except -1:
                     vec_push(&c_prop, reg.key(op[3]))
                     vec_push(&c_tag, V_DELETE_ONCE)
                 elif kind == OP_COUNTER:
-                    dv = op[3]
                     vec_push(&c_prop, 0)
-                    if -134217728.0 < dv < 134217728.0 and dv == <double>(<int64_t>dv):
-                        vec_push(&c_tag, V_I64)
-                        wchk(&values, write_sleb64(&values, <int64_t>dv))
-                    else:
-                        vec_push(&c_tag, V_F64)
-                        wchk(&values, write_f64_be(&values, dv))
+                    enc_counter(&values, &c_tag, op[3])
                 else:
                     raise LoroValueError(f"unknown op kind {kind}")
                 vec_push(&c_len, ln)
@@ -2205,6 +2304,8 @@ def encode_updates(list changes not None):
 
 cdef object _enc_change_len(tuple ch):
     cdef int64_t total = 0
+    if type(ch[6]) is DocOps:
+        return (<DocOps>ch[6]).b - (<DocOps>ch[6]).a
     for op in ch[6]:
         total += enc_op_len(op)
     return total

@@ -34,6 +34,16 @@ cdef enum:
     KIND_COUNTER = 5
 
 
+cdef class DocOps:
+    cdef LoroDoc doc
+    cdef int64_t i, end_i           # arena ops still to read
+    cdef int32_t a, b               # the atom range
+    cdef Py_ssize_t n_arena_ops     # arena ops overlapping [a, b)
+    cdef bint have
+    cdef lc_op cur
+    cdef bint next_op(self, lc_op *out) noexcept
+
+
 cdef class LoroDoc:
     cdef OpLog log
     cdef SeqArena seq

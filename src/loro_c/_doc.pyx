@@ -58,7 +58,45 @@ cdef uint32_t* str_to_cps(str s, uint32_t *stack, Py_ssize_t n) except NULL:
             raise MemoryError()
     for i in range(n):
         buf[i] = PyUnicode_READ(kind, data, i)
+        if 0xD800 <= buf[i] <= 0xDFFF:
+            # Loro text is UTF-8: a lone surrogate can never be exported
+            if buf != stack:
+                free(buf)
+            raise LoroValueError("text with a lone surrogate code point cannot be stored")
     return buf
+
+
+cdef class DocOps:
+    """The ops of one stored change restricted to atoms [a, b), read from the op arena and
+    yielded one by one, cut to the range and folded together where loro would hold them as
+    one op. Encoders read them without building a Python object per op."""
+
+    def __len__(self):
+        return self.n_arena_ops
+
+    cdef bint next_op(self, lc_op *out) noexcept:
+        cdef lc_op piece
+        cdef lc_op *op
+        while self.i < self.end_i:
+            op = &self.doc.log.ops[self.i]
+            if op.counter >= self.b:
+                self.i = self.end_i
+                break
+            piece = self.doc._op_slice(op, self.a, self.b)
+            self.i += 1
+            if self.have and merge_ops(&self.cur, &piece):
+                continue
+            if self.have:
+                out[0] = self.cur
+                self.cur = piece
+                return True
+            self.cur = piece
+            self.have = True
+        if self.have:
+            out[0] = self.cur
+            self.have = False
+            return True
+        return False
 
 
 cdef class LoroDoc:
@@ -810,7 +848,8 @@ cdef class LoroDoc:
             if not isinstance(start, VersionVector):
                 raise LoroValueError("ExportMode.Updates needs a VersionVector")
             return _codec.encode_updates(self._changes((<VersionVector>start)._map,
-                                                       self._vv_dict(self.log.vv)))
+                                                       self._vv_dict(self.log.vv),
+                                                       _codec.MAX_OPS_PER_BLOCK))
         if isinstance(mode, _types.ExportMode.UpdatesInRange):
             changes = []
             for span in mode.spans:
@@ -818,10 +857,12 @@ cdef class LoroDoc:
                 if a > b:
                     a, b = b, a
                 if a < b:
-                    changes.extend(self._changes({span.peer: a}, {span.peer: b}))
+                    changes.extend(self._changes({span.peer: a}, {span.peer: b},
+                                                 _codec.MAX_OPS_PER_BLOCK))
             return _codec.encode_updates(changes)
         if isinstance(mode, _types.ExportMode.Snapshot):
-            return _codec.encode_updates(self._changes({}, self._vv_dict(self.log.vv)))
+            return _codec.encode_updates(self._changes({}, self._vv_dict(self.log.vv),
+                                                       _codec.MAX_OPS_PER_BLOCK))
         raise LoroError(f"export mode {type(mode).__name__} is not supported by loro_c yet")
 
     def import_(self, bytes data):
@@ -862,7 +903,7 @@ cdef class LoroDoc:
         from loro_c import _codec
         cdef list subs = self.local_update_subs
         pid = self.peer
-        blob = _codec.encode_updates(self._changes({pid: start}, {pid: end}))
+        blob = _codec.encode_updates(self._changes({pid: start}, {pid: end}, _codec.MAX_OPS_PER_BLOCK))
         first_error = None
         for sub in list(subs):
             try:
@@ -888,18 +929,19 @@ cdef class LoroDoc:
         from loro_c import _json
         return self._import_changes(_json.decode_updates(json))
 
-    def _changes(self, dict start, dict end):
-        """Committed changes overlapping [start, end) as decoded tuples (for the encoders),
-        peer by peer in counter order. Only the requested peers' changes are visited."""
+    def _changes(self, dict start, dict end, Py_ssize_t piece_ops=0):
+        """Committed changes overlapping [start, end), peer by peer in counter order, as
+        change tuples. With `piece_ops` > 0 the ops are DocOps ranges (for the binary encoder)
+        and a change is cut into pieces of at most that many arena ops; otherwise they are op
+        tuples. Only the requested peers' changes are visited."""
         self._commit()
         cdef OpLog log = self.log
-        cdef int64_t i, j, k
+        cdef int64_t i, j, k, first, stop
         cdef lc_change *ch
-        cdef lc_op *op
-        cdef int32_t lo, hi, a, b
+        cdef int32_t lo, hi, a, b, cut
         cdef uint32_t p
-        cdef lc_op cur, piece
-        cdef bint have
+        cdef lc_op o
+        cdef DocOps rng
         out = []
         for pid, hi_obj in end.items():
             idx = log.peer_map.get(pid)
@@ -924,26 +966,38 @@ cdef class LoroDoc:
                 b = ch.end if ch.end < hi else hi
                 deps = [(log.peer_ids[log.deps[i].peer], log.deps[i].counter)
                         for i in range(ch.deps_off, ch.deps_off + ch.deps_len)]
-                if a > ch.counter:
-                    deps = [(pid, a - 1)]
-                ops = []
-                have = False
-                for i in range(log.find_op(k, a), ch.ops_off + ch.ops_len):
-                    op = &log.ops[i]
-                    if op.counter >= b:
-                        break
-                    # emit ops folded together where loro would hold them as one
-                    piece = self._op_slice(op, a, b)
-                    if have and merge_ops(&cur, &piece):
-                        continue
-                    if have:
-                        ops.append(self._op_tuple(&cur))
-                    cur = piece
-                    have = True
-                if have:
-                    ops.append(self._op_tuple(&cur))
-                out.append((pid, a, ch.lamport + <uint32_t>(a - ch.counter), ch.timestamp,
-                            log.messages[ch.msg] if ch.msg >= 0 else None, deps, ops))
+                msg = log.messages[ch.msg] if ch.msg >= 0 else None
+                first = log.find_op(k, a)
+                stop = ch.ops_off + ch.ops_len
+                while a < b:
+                    # the piece [a, cut): all of it, or the first `piece_ops` arena ops
+                    cut = b
+                    if piece_ops > 0 and stop - first > piece_ops and log.ops[first + piece_ops].counter < b:
+                        cut = log.ops[first + piece_ops].counter
+                    if a > ch.counter:
+                        deps = [(pid, a - 1)]
+                    rng = DocOps.__new__(DocOps)
+                    rng.doc = self
+                    rng.i = first
+                    rng.end_i = stop
+                    rng.a = a
+                    rng.b = cut
+                    rng.have = False
+                    rng.n_arena_ops = 0
+                    while first + rng.n_arena_ops < stop and log.ops[first + rng.n_arena_ops].counter < cut:
+                        rng.n_arena_ops += 1
+                    if piece_ops > 0:
+                        ops = rng
+                    else:
+                        ops = []
+                        while rng.next_op(&o):
+                            ops.append(self._op_tuple(&o))
+                    out.append((pid, a, ch.lamport + <uint32_t>(a - ch.counter), ch.timestamp,
+                                msg, deps, ops))
+                    first += rng.n_arena_ops
+                    if first < stop and log.ops[first - 1].counter + log.ops[first - 1].len > cut:
+                        first -= 1      # the op straddling the cut starts the next piece
+                    a = cut
                 j += 1
         return out
 
