@@ -89,6 +89,7 @@ cdef class LoroDoc:
     cdef bint can_extend_last_change(self) noexcept
     cdef int unmerge_base_op(self) except -1
     cdef int after_local_op(self, int32_t n) except -1
+    cdef int record_local_op(self, lc_op *piece) except -1
     cdef int local_text_insert(self, uint32_t c, int64_t pos, str s) except -1
     cdef int local_seq_delete(self, uint32_t c, int64_t pos, int64_t n) except -1
     cdef int local_list_insert(self, uint32_t c, int64_t pos, list values) except -1

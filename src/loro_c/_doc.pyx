@@ -286,6 +286,16 @@ cdef class LoroDoc:
         self.log.update_frontiers(self.txn_deps, <uint32_t>self.n_txn_deps, make_id(p, self.log.vv[p] - 1))
         return 0
 
+    cdef int record_local_op(self, lc_op *piece) except -1:
+        """Log a local op that is already integrated: fold it into the previous op when loro
+        would (merge_ops), else append it; then advance our version past its atoms."""
+        cdef lc_op *op
+        if self.log.n_ops > self.txn_merge_floor and merge_ops(&self.log.ops[self.log.n_ops - 1], piece):
+            return self.after_local_op(piece.len)
+        op = self.log.push_op()
+        op[0] = piece[0]
+        return self.after_local_op(piece.len)
+
     def commit(self):
         """Commit the pending local ops as one change (merged into the previous change when
         Loro would merge it: same peer, continuing counters, only dep our own last op, same
@@ -341,7 +351,7 @@ cdef class LoroDoc:
         cdef uint32_t stack[STACK_CPS]
         cdef uint32_t *cps
         cdef int64_t off
-        cdef lc_op *op
+        cdef lc_op piece
         cdef int32_t counter
         cdef uint32_t t = self.ctree[c]
         if pos < 0 or pos > self.seq.visible_len(t):
@@ -358,27 +368,19 @@ cdef class LoroDoc:
         counter = self.log.vv[self.self_idx]
         self.seq.integrate_insert(t, make_id(self.self_idx, counter), pos, <int32_t>n, <uint32_t>off,
                                   self.log.peer_ids)
-        if self.log.n_ops > self.txn_merge_floor:
-            op = &self.log.ops[self.log.n_ops - 1]
-            if (op.container == c and op.kind == LC_OP_INSERT and op.pos + op.len == pos
-                    and op.arg + op.len == off and op.counter + op.len == counter):
-                op.len += <int32_t>n
-                self.after_local_op(<int32_t>n)
-                return 0
-        op = self.log.push_op()
-        op.container = c
-        op.kind = LC_OP_INSERT
-        op.counter = counter
-        op.len = <int32_t>n
-        op.pos = pos
-        op.arg = off
-        self.after_local_op(<int32_t>n)
-        return 0
+        memset(&piece, 0, sizeof(lc_op))
+        piece.container = c
+        piece.kind = LC_OP_INSERT
+        piece.counter = counter
+        piece.len = <int32_t>n
+        piece.pos = pos
+        piece.arg = off
+        return self.record_local_op(&piece)
 
     cdef int local_list_insert(self, uint32_t c, int64_t pos, list values) except -1:
         cdef Py_ssize_t n = len(values)
         cdef int64_t slot
-        cdef lc_op *op
+        cdef lc_op piece
         cdef int32_t counter
         cdef uint32_t t = self.ctree[c]
         if pos < 0 or pos > self.seq.visible_len(t):
@@ -391,22 +393,14 @@ cdef class LoroDoc:
         counter = self.log.vv[self.self_idx]
         self.seq.integrate_insert(t, make_id(self.self_idx, counter), pos, <int32_t>n, <uint32_t>slot,
                                   self.log.peer_ids)
-        if self.log.n_ops > self.txn_merge_floor:
-            op = &self.log.ops[self.log.n_ops - 1]
-            if (op.container == c and op.kind == LC_OP_INSERT and op.pos + op.len == pos
-                    and op.arg + op.len == slot and op.counter + op.len == counter):
-                op.len += <int32_t>n
-                self.after_local_op(<int32_t>n)
-                return 0
-        op = self.log.push_op()
-        op.container = c
-        op.kind = LC_OP_INSERT
-        op.counter = counter
-        op.len = <int32_t>n
-        op.pos = pos
-        op.arg = slot
-        self.after_local_op(<int32_t>n)
-        return 0
+        memset(&piece, 0, sizeof(lc_op))
+        piece.container = c
+        piece.kind = LC_OP_INSERT
+        piece.counter = counter
+        piece.len = <int32_t>n
+        piece.pos = pos
+        piece.arg = slot
+        return self.record_local_op(&piece)
 
     cdef uint32_t local_list_insert_container(self, uint32_t c, int64_t pos, int kind) except? 0xFFFFFFFF:
         cdef uint32_t t = self.ctree[c]
@@ -420,10 +414,9 @@ cdef class LoroDoc:
 
     cdef int local_seq_delete(self, uint32_t c, int64_t pos, int64_t n) except -1:
         cdef uint32_t t = self.ctree[c]
-        cdef int64_t k, i, j, run_pos, run_len, op_pos, start
-        cdef lc_id run_id
-        cdef int64_t *runs
-        cdef lc_op *op
+        cdef int64_t k, i, j, run_pos, run_len
+        cdef const int64_t *runs
+        cdef lc_op piece
         cdef int32_t counter
         cdef bint is_text = self.ckind[c] == KIND_TEXT
         if pos < 0 or n < 0 or pos + n > self.seq.visible_len(t):
@@ -432,47 +425,25 @@ cdef class LoroDoc:
             return 0
         self.open_txn()
         k = self.seq.collect_runs(t, pos, n)
-        runs = <int64_t*>malloc(<size_t>(4 * k) * sizeof(int64_t))
-        if runs == NULL:
-            raise MemoryError()
-        memcpy(runs, self.seq.runs, <size_t>(4 * k) * sizeof(int64_t))
-        try:
-            for j in range(k):
-                # Text deletes go right to left, each at its own position; list deletes go
-                # left to right at the same position (as Loro issues them).
-                i = k - 1 - j if is_text else j
-                run_pos = runs[4 * i] if is_text else pos
-                run_len = runs[4 * i + 1]
-                run_id = make_id(<uint32_t>runs[4 * i + 2], <int32_t>runs[4 * i + 3])
-                counter = self.log.vv[self.self_idx]
-                self.seq.integrate_delete(t, make_id(self.self_idx, counter), run_pos, run_len, False)
-                op = &self.log.ops[self.log.n_ops - 1] if self.log.n_ops > self.txn_merge_floor else NULL
-                if (op != NULL and op.container == c and op.kind == LC_OP_DELETE
-                        and op.counter + op.len == counter and op.start_id.peer == run_id.peer):
-                    start = op.pos if op.arg > 0 else op.pos + op.arg + 1
-                    if op.arg > 0 and op.pos == run_pos and op.start_id.counter + op.len == run_id.counter:
-                        op.len += <int32_t>run_len
-                        op.arg += run_len
-                        self.after_local_op(<int32_t>run_len)
-                        continue
-                    if (run_len == 1 and run_pos + 1 == start and run_id.counter + 1 == op.start_id.counter
-                            and (op.arg < 0 or op.len == 1)):
-                        op.len += 1
-                        op.arg = -op.len
-                        op.start_id = run_id
-                        self.after_local_op(1)
-                        continue
-                op = self.log.push_op()
-                op.container = c
-                op.kind = LC_OP_DELETE
-                op.counter = counter
-                op.len = <int32_t>run_len
-                op.pos = run_pos
-                op.arg = run_len
-                op.start_id = run_id
-                self.after_local_op(<int32_t>run_len)
-        finally:
-            free(runs)
+        # the scratch runs stay put: nothing below collects runs again
+        runs = self.seq.runs
+        for j in range(k):
+            # Text deletes go right to left, each at its own position; list deletes go
+            # left to right at the same position (as Loro issues them).
+            i = k - 1 - j if is_text else j
+            run_pos = runs[4 * i] if is_text else pos
+            run_len = runs[4 * i + 1]
+            counter = self.log.vv[self.self_idx]
+            self.seq.integrate_delete(t, make_id(self.self_idx, counter), run_pos, run_len, False)
+            memset(&piece, 0, sizeof(lc_op))
+            piece.container = c
+            piece.kind = LC_OP_DELETE
+            piece.counter = counter
+            piece.len = <int32_t>run_len
+            piece.pos = run_pos
+            piece.arg = run_len
+            piece.start_id = make_id(<uint32_t>runs[4 * i + 2], <int32_t>runs[4 * i + 3])
+            self.record_local_op(&piece)
         return 0
 
     cdef int map_apply(self, uint32_t c, uint32_t key, uint32_t lamport, uint32_t peer, int64_t slot) except -1:
