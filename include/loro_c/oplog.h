@@ -58,8 +58,13 @@ typedef struct {
     uint32_t deps_len;
     uint32_t ops_len;
     int32_t msg;            /* index into the message table, -1 for none */
-    uint32_t _pad;
+    uint32_t flags;         /* LC_STAGED_* */
 } lc_staged;
+
+/* lc_staged.flags */
+enum {
+    LC_STAGED_DEAD = 1      /* superseded by a longer copy of the same change: never applied */
+};
 
 /* One peer's changes, by ascending counter (indices into OpLog.changes). */
 typedef struct {

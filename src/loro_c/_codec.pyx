@@ -969,7 +969,7 @@ cdef int decode_block(const unsigned char* p, Py_ssize_t n, bint with_ops, list 
                     fail("an op crosses a change boundary")
                 if staging and op_counter == a.ch_start[ch]:
                     # the first op of change `ch`: open it (unless it is already pending)
-                    skip = stage_begin(doc, peer, <int32_t>a.ch_start[ch], a.lamports[ch],
+                    skip = stage_begin(doc, peer, <int32_t>a.ch_start[ch], a.ch_start[ch + 1], a.lamports[ch],
                                        a.timestamps[ch], len(deps_all[ch])) < 0
                     if not skip:
                         for dp, dc in deps_all[ch]:

@@ -77,10 +77,9 @@ cdef class LoroDoc:
     cdef lc_staged *staged
     cdef int64_t n_staged, cap_staged
     cdef lc_id *sdeps               # their dependencies
-    cdef int64_t n_pending_before   # staged records that were pending when the import began
     cdef int64_t n_sdeps, cap_sdeps
     cdef list local_update_subs     # Subscription objects of subscribe_local_update
-    cdef dict stage_memo            # id(ContainerID) -> container index, during one import
+    cdef object import_run          # the _import.ImportRun of the import in progress, else None
     cdef object __weakref__
 
     cdef uint32_t container_index(self, object cid, int kind) except? 0xFFFFFFFF

@@ -854,7 +854,7 @@ cdef class LoroDoc:
         for data in blobs:
             if not isinstance(data, bytes):
                 raise LoroValueError(f"import_batch takes bytes, not {type(data).__name__}")
-        return _import.import_blobs(self, blobs)
+        return _import.import_blobs(self, blobs, True)
 
     @staticmethod
     def decode_import_blob_meta(bytes data, check_checksum=True):

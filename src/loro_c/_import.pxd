@@ -3,7 +3,7 @@ from loro_c._doc cimport LoroDoc
 from loro_c._oplog cimport lc_op
 
 # The staging API used by the decoders (see _import.pyx).
-cdef int64_t stage_begin(LoroDoc doc, uint64_t peer, int32_t counter, int64_t lamport,
+cdef int64_t stage_begin(LoroDoc doc, uint64_t peer, int32_t counter, int64_t end, int64_t lamport,
                          int64_t timestamp, int64_t n_deps) except -2
 cdef int stage_dep(LoroDoc doc, uint64_t peer, int32_t counter) except -1
 cdef uint32_t stage_container(LoroDoc doc, object cid, uint32_t op_kind) except? 0xFFFFFFFF

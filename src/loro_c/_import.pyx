@@ -1,15 +1,19 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """The import pipeline: decoders stage changes (C records, ops straight into the op arena),
 then apply_staged() replays every change whose dependencies are met in causal order, each at
-its own causal version; the rest wait as pending. A failed import truncates the log back to
-where it was and rebuilds the state, so an import is all or nothing."""
+its own causal version; the rest wait as pending. Changes already known, and copies of
+pending ones, are refused at stage_begin before anything of them is staged. A failed import
+undoes the in-place edits it journaled, cuts the arenas back to their marks and rebuilds the
+state, so an import is all or nothing."""
+from heapq import heappush, heappop
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset, memcpy
 from libc.stdint cimport INT32_MAX, uint8_t, uint32_t, int32_t, int64_t, uint64_t
 from cpython.unicode cimport PyUnicode_GET_LENGTH
 
 from loro_c._seq cimport lc_id, make_id, grow
-from loro_c._oplog cimport (OpLog, lc_op, lc_staged, slice_op, LC_OP_INSERT, LC_OP_DELETE,
+from loro_c._oplog cimport (OpLog, lc_op, lc_staged, lc_change, slice_op, LC_STAGED_DEAD,
+                            LC_OP_INSERT, LC_OP_DELETE,
                             LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
 from loro_c._doc cimport (LoroDoc, lc_map_free, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE,
                           KIND_MOVABLE_LIST, KIND_COUNTER, str_to_cps, STACK_CPS)
@@ -42,31 +46,67 @@ cdef int cmp_sort_key(const void *a, const void *b) noexcept nogil:
 
 def import_changes(LoroDoc doc, list changes):
     """Import decoded change tuples (see loro_c._json for the layout)."""
-    return run_import(doc, changes, None)
+    return run_import(doc, changes, None, False)
 
 
-def import_blobs(LoroDoc doc, list blobs):
-    """Import binary blobs: the codec stages their changes straight into the arenas."""
-    return run_import(doc, None, blobs)
+def import_blobs(LoroDoc doc, list blobs, bint batch=False):
+    """Import binary blobs: the codec stages their changes straight into the arenas. With
+    `batch`, the status lists every pending change of the document (as loro's import_batch)."""
+    return run_import(doc, None, blobs, batch)
 
 
-cdef object run_import(LoroDoc doc, list changes, list blobs):
-    """Stage everything, then apply. All or nothing: on any error the document is left
-    exactly as it was and DecodeError is raised."""
-    doc._commit()
+cdef class ImportRun:
+    """What one import must remember: how to undo what it changed in place if it fails, and
+    what to report. Everything appended past the marks is simply cut off on failure."""
+    cdef dict memo              # id(ContainerID) -> (index, kind, the ContainerID kept alive)
+    cdef int64_t n_pending_before
+    cdef dict pending_at        # (peer index, counter) -> index of a record pending before
+    cdef list dups              # (peer index, counter, end, index): copies of pending changes
+    cdef list op_undo           # (op index, bytes): ops of old pending records trimmed in place
+    cdef list change_undo       # (change index, end, ops_len): old changes extended in place
+    cdef int64_t expect_end     # declared end counter of the change being staged
+    cdef bint whole_pending     # report every pending change of the document
+    # marks: the sizes of everything before the import
+    cdef int64_t n_changes, n_ops, n_text, n_containers, n_staged, n_sdeps
+    cdef Py_ssize_t n_values, n_msgs, n_keys
+    cdef uint32_t n_peers
+    cdef bytes saved_staged, saved_sdeps
+
+
+cdef ImportRun begin_run(LoroDoc doc, bint whole_pending):
     cdef OpLog log = doc.log
-    cdef int64_t mark_changes = log.n_changes, mark_ops = log.n_ops
-    cdef Py_ssize_t mark_values = len(log.values), mark_msgs = len(log.messages)
-    cdef int64_t mark_text = doc.seq.text_len, mark_containers = doc.n_containers
-    # pending changes sit compacted at the front of the staging arenas; keep a copy so a
-    # failed import can put them back exactly (trimming edits them in place)
-    cdef int64_t mark_staged = doc.n_staged, mark_sdeps = doc.n_sdeps
-    cdef bytes saved_staged = (<char*>doc.staged)[:mark_staged * sizeof(lc_staged)] if mark_staged else b""
-    cdef bytes saved_sdeps = (<char*>doc.sdeps)[:mark_sdeps * sizeof(lc_id)] if mark_sdeps else b""
-    # container index by id(cid): decoders reuse one ContainerID object per container,
-    # and `changes` keeps those objects alive for the whole import
-    doc.stage_memo = {}
-    doc.n_pending_before = mark_staged
+    cdef ImportRun run = ImportRun.__new__(ImportRun)
+    cdef int64_t i
+    run.memo = {}
+    run.dups = []
+    run.op_undo = []
+    run.change_undo = []
+    run.whole_pending = whole_pending
+    run.n_changes = log.n_changes
+    run.n_ops = log.n_ops
+    run.n_values = len(log.values)
+    run.n_msgs = len(log.messages)
+    run.n_keys = len(log.keys)
+    run.n_peers = log.n_peers
+    run.n_text = doc.seq.text_len
+    run.n_containers = doc.n_containers
+    # pending records sit compacted at the front of the staging arenas; a failed import puts
+    # their bytes back (flags and trimming edit them in place)
+    run.n_staged = run.n_pending_before = doc.n_staged
+    run.n_sdeps = doc.n_sdeps
+    run.saved_staged = (<char*>doc.staged)[:doc.n_staged * sizeof(lc_staged)] if doc.n_staged else b""
+    run.saved_sdeps = (<char*>doc.sdeps)[:doc.n_sdeps * sizeof(lc_id)] if doc.n_sdeps else b""
+    run.pending_at = {(doc.staged[i].peer, doc.staged[i].counter): i for i in range(doc.n_staged)}
+    return run
+
+
+cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending):
+    """Stage everything, then apply. All or nothing: on any error (or interrupt) the document
+    is left exactly as it was; errors other than LoroError/MemoryError become DecodeError."""
+    doc._commit()
+    cdef ImportRun run = begin_run(doc, whole_pending)
+    cdef bint applying = False
+    doc.import_run = run
     try:
         if changes is not None:
             for raw in changes:
@@ -74,31 +114,47 @@ cdef object run_import(LoroDoc doc, list changes, list blobs):
         else:
             from loro_c import _codec
             _codec.stage_blobs(doc, blobs)
-    except Exception as e:
-        truncate(doc, mark_changes, mark_ops, mark_values, mark_msgs, mark_text, mark_containers)
-        restore_staged(doc, mark_staged, saved_staged, mark_sdeps, saved_sdeps)
-        if isinstance(e, (LoroError, MemoryError)):
-            raise
-        raise DecodeError(f"malformed change: {e}") from e
-    try:
-        return apply_staged(doc)
+        applying = True
+        return apply_staged(doc, run)
     except BaseException as e:
-        truncate(doc, mark_changes, mark_ops, mark_values, mark_msgs, mark_text, mark_containers)
-        restore_staged(doc, mark_staged, saved_staged, mark_sdeps, saved_sdeps)
-        doc.rebuild_state()
-        if isinstance(e, (DecodeError, MemoryError, KeyboardInterrupt)):
+        undo(doc, run, applying)
+        if isinstance(e, (LoroError, MemoryError)) or not isinstance(e, Exception):
             raise
-        raise DecodeError(f"the update does not fit the document: {e}") from e
+        if applying:
+            raise DecodeError(f"the update does not fit the document: {e}") from e
+        raise DecodeError(f"malformed change: {e}") from e
     finally:
-        doc.stage_memo = None
+        doc.import_run = None
 
-cdef restore_staged(LoroDoc doc, int64_t n_staged, bytes staged, int64_t n_sdeps, bytes sdeps):
-    if n_staged:
-        memcpy(doc.staged, <char*>staged, n_staged * sizeof(lc_staged))
-    if n_sdeps:
-        memcpy(doc.sdeps, <char*>sdeps, n_sdeps * sizeof(lc_id))
-    doc.n_staged = n_staged
-    doc.n_sdeps = n_sdeps
+
+cdef undo(LoroDoc doc, ImportRun run, bint state_touched):
+    """Put the document back as it was before `run` began."""
+    cdef OpLog log = doc.log
+    cdef int64_t i
+    cdef uint32_t p
+    for i, end, ops_len in reversed(run.change_undo):
+        log.changes[<int64_t>i].end = <int32_t>end
+        log.changes[<int64_t>i].ops_len = <uint32_t>ops_len
+    for i, saved in reversed(run.op_undo):
+        memcpy(&log.ops[<int64_t>i], <char*>saved, sizeof(lc_op))
+    truncate(doc, run.n_changes, run.n_ops, run.n_values, run.n_msgs, run.n_text, run.n_containers)
+    for p in range(run.n_peers, log.n_peers):
+        del log.peer_map[log.peer_ids[p]]
+        free(log.by_peer[p].idx)
+        log.by_peer[p].idx = NULL
+        log.by_peer[p].len = log.by_peer[p].cap = 0
+    log.n_peers = run.n_peers
+    for key in log.keys[run.n_keys:]:
+        del log.key_map[key]
+    del log.keys[run.n_keys:]
+    if run.n_staged:
+        memcpy(doc.staged, <char*>run.saved_staged, run.n_staged * sizeof(lc_staged))
+    if run.n_sdeps:
+        memcpy(doc.sdeps, <char*>run.saved_sdeps, run.n_sdeps * sizeof(lc_id))
+    doc.n_staged = run.n_staged
+    doc.n_sdeps = run.n_sdeps
+    if state_touched:
+        doc.rebuild_state()
 
 cdef truncate(LoroDoc doc, int64_t n_changes, int64_t n_ops, Py_ssize_t n_values, Py_ssize_t n_msgs,
               int64_t n_text, int64_t n_containers):
@@ -129,26 +185,36 @@ cdef truncate(LoroDoc doc, int64_t n_changes, int64_t n_ops, Py_ssize_t n_values
 # The staging API: decoders open a change, add its deps and ops, and close it. Ops go
 # straight into the op arena; nothing is applied until apply_staged().
 
-cdef int64_t stage_begin(LoroDoc doc, uint64_t peer, int32_t counter, int64_t lamport,
+cdef int64_t stage_begin(LoroDoc doc, uint64_t peer, int32_t counter, int64_t end, int64_t lamport,
                          int64_t timestamp, int64_t n_deps) except -2:
-    """Open a staged change; -1 when that change is already pending (skip its ops)."""
+    """Open a staged change covering counters [counter, end); -1 when nothing of it is needed
+    (already in the log, or a copy of a pending change at least as long): the caller then
+    skips its ops, so known and repeated updates stage nothing."""
     cdef OpLog log = doc.log
+    cdef ImportRun run = <ImportRun>doc.import_run
     cdef uint32_t p = log.peer_index(peer)
-    cdef int64_t i
     cdef lc_staged *st
     if counter < 0:
         raise DecodeError(f"change {counter}@{peer} has a negative counter")
+    if end <= counter or end > INT32_MAX:
+        raise DecodeError(f"change {counter}@{peer} has a bad end counter {end}")
     if not 0 <= lamport <= 0xFFFFFFFF:
         raise DecodeError(f"lamport {lamport} of change {counter}@{peer} is out of range")
-    # a change already pending is not staged twice (duplicates inside one batch are
-    # dropped later, as known, once the first copy has applied)
-    for i in range(doc.n_pending_before):
-        if doc.staged[i].peer == p and doc.staged[i].counter == counter:
-            return -1
-    if doc.n_staged == doc.cap_staged:
-        doc.staged = <lc_staged*>grow(doc.staged, &doc.cap_staged, doc.n_staged + 1, sizeof(lc_staged))
     if n_deps < 0 or n_deps > 0xFFFFFF:
         raise DecodeError(f"change {counter}@{peer} claims {n_deps} dependencies")
+    if end <= log.vv[p]:
+        return -1
+    found = run.pending_at.get((p, counter))
+    if found is not None:
+        st = &doc.staged[<int64_t>found]
+        if st.end >= end:
+            run.dups.append((p, counter, end, found))
+            return -1
+        # this copy is longer (the sender extended the change since): it replaces the old one
+        st.flags |= LC_STAGED_DEAD
+        del run.pending_at[(p, counter)]
+    if doc.n_staged == doc.cap_staged:
+        doc.staged = <lc_staged*>grow(doc.staged, &doc.cap_staged, doc.n_staged + 1, sizeof(lc_staged))
     if doc.n_sdeps + n_deps > doc.cap_sdeps:
         doc.sdeps = <lc_id*>grow(doc.sdeps, &doc.cap_sdeps, doc.n_sdeps + n_deps, sizeof(lc_id))
     st = &doc.staged[doc.n_staged]
@@ -162,6 +228,7 @@ cdef int64_t stage_begin(LoroDoc doc, uint64_t peer, int32_t counter, int64_t la
     st.msg = -1
     st.deps_off = doc.n_sdeps
     st.ops_off = log.n_ops
+    run.expect_end = end
     return doc.n_staged
 
 cdef int stage_dep(LoroDoc doc, uint64_t peer, int32_t counter) except -1:
@@ -176,7 +243,10 @@ cdef int stage_dep(LoroDoc doc, uint64_t peer, int32_t counter) except -1:
 
 cdef uint32_t stage_container(LoroDoc doc, object cid, uint32_t op_kind) except? 0xFFFFFFFF:
     """The container index for an op of `op_kind` on `cid`, checking the kinds agree."""
-    memo = doc.stage_memo.get(id(cid))
+    cdef ImportRun run = <ImportRun>doc.import_run
+    # keyed by identity (decoders reuse one object per container); the entry keeps the
+    # object alive so its id cannot be reused by another container during this import
+    memo = run.memo.get(id(cid))
     if memo is not None:
         c = (<tuple>memo)[0]
         ckind = (<tuple>memo)[1]
@@ -185,7 +255,7 @@ cdef uint32_t stage_container(LoroDoc doc, object cid, uint32_t op_kind) except?
         if ckind == KIND_TREE or ckind == KIND_MOVABLE_LIST:
             raise DecodeError(f"{_TYPE_NAMES[ckind]} containers are not supported by loro_c yet")
         c = doc.container_index(cid, ckind)
-        doc.stage_memo[id(cid)] = (c, ckind)
+        run.memo[id(cid)] = (c, ckind, cid)
     if op_kind == LC_OP_INSERT or op_kind == LC_OP_DELETE:
         if ckind != KIND_TEXT and ckind != KIND_LIST:
             raise DecodeError(f"a sequence op targets {cid}")
@@ -223,10 +293,9 @@ cdef int stage_end(LoroDoc doc, object msg) except -1:
     st.ops_len = <uint32_t>(log.n_ops - st.ops_off)
     if st.ops_len == 0:
         raise DecodeError(f"change {st.counter}@{log.peer_ids[st.peer]} has no ops")
-    if st.end <= log.vv[st.peer]:
-        log.n_ops = st.ops_off
-        doc.n_sdeps = st.deps_off
-        return 0
+    if st.end != (<ImportRun>doc.import_run).expect_end:
+        raise DecodeError(f"the ops of change {st.counter}@{log.peer_ids[st.peer]} end at {st.end}, "
+                          f"not at {(<ImportRun>doc.import_run).expect_end}")
     if msg is not None:
         st.msg = len(log.messages)
         log.messages.append(msg)
@@ -242,7 +311,8 @@ cdef object stage_tuple(LoroDoc doc, tuple raw):
     cdef Py_ssize_t n
     cdef uint32_t stack[STACK_CPS]
     cdef uint32_t *cps
-    if stage_begin(doc, peer, counter, lamport, timestamp, len(deps)) < 0:
+    if stage_begin(doc, peer, counter, counter + tuple_ops_len(ops), lamport, timestamp,
+                   len(deps)) < 0:
         return None
     for dp, dc in deps:
         stage_dep(doc, dp, dc)
@@ -294,6 +364,19 @@ cdef object stage_tuple(LoroDoc doc, tuple raw):
     stage_end(doc, msg)
     return None
 
+cdef int64_t tuple_ops_len(object ops) except -1:
+    """Atoms covered by decoded op tuples (their counters are checked when staged)."""
+    cdef int64_t n = 0
+    for o in ops:
+        kind = o[0]
+        if kind == LC_OP_INSERT:
+            n += len(o[4])
+        elif kind == LC_OP_DELETE:
+            n += abs(o[4])
+        else:
+            n += 1
+    return n
+
 cdef stage_value(LoroDoc doc, v, peer, counter):
     """A container value must name the container its op creates."""
     if isinstance(v, _types.ContainerID):
@@ -302,21 +385,22 @@ cdef stage_value(LoroDoc doc, v, peer, counter):
             raise DecodeError(f"a created child container must be {counter}@{peer}, not {v}")
         doc.container_index(v, kind_of_type(v.container_type))
 
-cdef object apply_staged(LoroDoc doc):
-    """Apply every staged change whose dependencies are met, in causal order (sorted by
-    the sender's Lamport, then peer, then counter, and retried until nothing more
-    applies); the rest stay pending. Returns the ImportStatus."""
+cdef object apply_staged(LoroDoc doc, ImportRun run):
+    """Apply every staged change whose dependencies are met, in causal order; the rest stay
+    pending. Changes are visited by (Lamport, peer, counter); one that cannot apply yet waits
+    on its first missing op and is woken when that op's peer reaches it, so a blob in reverse
+    order costs O(n log n), not O(n^2). Returns the ImportStatus."""
     cdef OpLog log = doc.log
     cdef int64_t n = doc.n_staged, i, k, kept
     cdef lc_sort_key *keys = <lc_sort_key*>malloc((n + 1) * sizeof(lc_sort_key))
-    cdef uint8_t *done = <uint8_t*>malloc(n + 1)
-    cdef int32_t *lo = <int32_t*>malloc((log.n_peers + 1) * sizeof(int32_t))
-    cdef int32_t *hi = <int32_t*>malloc((log.n_peers + 1) * sizeof(int32_t))
-    cdef bint progress = True
-    cdef int state
+    cdef uint8_t *done = <uint8_t*>malloc(n + 1)     # 0 waiting, 1 applied, 2 dropped
+    cdef lc_id missing
     cdef lc_staged *st
-    if keys == NULL or done == NULL or lo == NULL or hi == NULL:
-        free(keys); free(done); free(lo); free(hi)
+    cdef list woken = []
+    cdef dict waiting = {}      # peer index -> heap of (counter that must be known, record)
+    cdef dict success = {}      # peer index -> [start, end]
+    if keys == NULL or done == NULL:
+        free(keys); free(done)
         raise MemoryError()
     try:
         for i in range(n):
@@ -324,58 +408,94 @@ cdef object apply_staged(LoroDoc doc):
             keys[i].peer = doc.staged[i].sort_peer
             keys[i].counter = doc.staged[i].counter
             keys[i].idx = i
-            done[i] = 0
+            done[i] = 2 if doc.staged[i].flags & LC_STAGED_DEAD else 0
         qsort(keys, n, sizeof(lc_sort_key), cmp_sort_key)
-        for i in range(log.n_peers):
-            lo[i] = INT32_MAX
-            hi[i] = 0
         doc.ensure_tvv()
-        while progress:
-            progress = False
-            for i in range(n):
-                k = keys[i].idx
+        for i in range(n):
+            woken.append(keys[i].idx)
+            while woken:
+                k = woken.pop()
                 if done[k]:
                     continue
-                state = ready(doc, k)
+                state = ready(doc, run, k, &missing)
                 if state == 0:
+                    heappush(waiting.setdefault(missing.peer, []), (missing.counter, k))
                     continue
-                done[k] = 1
-                if state == 1:
-                    st = &doc.staged[k]
-                    if st.counter < lo[st.peer]:
-                        lo[st.peer] = st.counter
-                    if st.end > hi[st.peer]:
-                        hi[st.peer] = st.end
-                    apply_one(doc, k)
-                    progress = True
+                done[k] = state
+                if state == 2:
+                    continue
+                st = &doc.staged[k]
+                span = success.get(st.peer)
+                if span is None:
+                    success[st.peer] = [st.counter, st.end]
+                else:
+                    if st.counter < span[0]:
+                        span[0] = st.counter
+                    if st.end > span[1]:
+                        span[1] = st.end
+                apply_one(doc, run, k)
+                heap = waiting.get(st.peer)
+                if heap is not None:
+                    while heap and heap[0][0] < log.vv[st.peer]:
+                        woken.append(heappop(heap)[1])
         doc.move_tracker(log.vv)
-        # keep only the still-pending changes, compacted at the front
-        kept = 0
-        pend = {}
-        for i in range(n):
-            if done[i]:
-                continue
-            st = &doc.staged[i]
-            pid = log.peer_ids[st.peer]
-            old = pend.get(pid)
-            pend[pid] = (st.counter if old is None else min(old[0], st.counter),
-                         st.end if old is None else max(old[1], st.end))
-            doc.staged[kept] = st[0]
-            kept += 1
-        doc.n_staged = kept
-        if kept == 0:
-            doc.n_sdeps = 0
-        success = {log.peer_ids[i]: (lo[i], hi[i]) for i in range(log.n_peers) if hi[i] > 0}
-        return _types.ImportStatus(_types.VersionRange.from_map(success),
-                                   _types.VersionRange.from_map(pend) if pend else None)
+        return finish(doc, run, done, success)
     finally:
         free(keys)
         free(done)
-        free(lo)
-        free(hi)
 
-cdef int ready(LoroDoc doc, int64_t k) except -1:
-    """0: wait, 1: apply now, 2: drop (already known). Trims a partly known change."""
+
+cdef object finish(LoroDoc doc, ImportRun run, const uint8_t *done, dict success):
+    """Keep the changes still pending (compacted at the front, one copy per change start) and
+    build the ImportStatus: what applied, and which of this import's changes wait (loro
+    reports those; import_batch reports every pending change)."""
+    cdef OpLog log = doc.log
+    cdef int64_t n = doc.n_staged, i, kept = 0
+    cdef lc_staged *st
+    cdef dict pend = {}
+    cdef dict first = {}        # (peer, counter) -> kept index
+    for i in range(n):
+        if done[i]:
+            continue
+        st = &doc.staged[i]
+        if run.whole_pending or i >= run.n_pending_before:
+            add_range(pend, st.peer, st.counter, st.end)
+        prev = first.get((st.peer, st.counter))
+        if prev is not None:
+            # two copies of one change both wait: keep the longer
+            if doc.staged[<int64_t>prev].end < st.end:
+                doc.staged[<int64_t>prev] = st[0]
+            continue
+        first[(st.peer, st.counter)] = kept
+        doc.staged[kept] = st[0]
+        kept += 1
+    for p, counter, end, idx in run.dups:
+        if not done[<int64_t>idx]:
+            add_range(pend, p, counter, end)
+    doc.n_staged = kept
+    if kept == 0:
+        doc.n_sdeps = 0
+    ids = log.peer_ids
+    ok = {ids[<uint32_t>p]: (span[0], span[1]) for p, span in success.items()}
+    waits = {ids[<uint32_t>p]: tuple(span) for p, span in pend.items()}
+    return _types.ImportStatus(_types.VersionRange.from_map(ok),
+                               _types.VersionRange.from_map(waits) if waits else None)
+
+
+cdef add_range(dict ranges, object p, int32_t start, int32_t end):
+    span = ranges.get(p)
+    if span is None:
+        ranges[p] = [start, end]
+    else:
+        if start < span[0]:
+            span[0] = start
+        if end > span[1]:
+            span[1] = end
+
+
+cdef int ready(LoroDoc doc, ImportRun run, int64_t k, lc_id *missing) except -1:
+    """0: wait (the first missing op goes to `missing`), 1: apply now, 2: drop (already
+    known). Trims a partly known change; an old pending record's trimmed op is journaled."""
     cdef OpLog log = doc.log
     cdef lc_staged *st = &doc.staged[k]
     cdef int32_t known = log.vv[st.peer]
@@ -384,9 +504,12 @@ cdef int ready(LoroDoc doc, int64_t k) except -1:
     if st.end <= known:
         return 2
     if st.counter > known:
+        missing.peer = st.peer
+        missing.counter = st.counter - 1
         return 0
     for i in range(st.deps_off, st.deps_off + st.deps_len):
         if not log.includes(doc.sdeps[i]):
+            missing[0] = doc.sdeps[i]
             return 0
     if st.counter < known:
         # drop the known prefix: whole ops, then a slice of the op that straddles `known`
@@ -395,6 +518,8 @@ cdef int ready(LoroDoc doc, int64_t k) except -1:
             i += 1
         op = &log.ops[i]
         if known > op.counter:
+            if i < run.n_ops:
+                run.op_undo.append((i, (<char*>op)[:sizeof(lc_op)]))
             slice_op(op, known - op.counter)
         st.ops_len -= <uint32_t>(i - st.ops_off)
         st.ops_off = i
@@ -409,13 +534,14 @@ cdef int ready(LoroDoc doc, int64_t k) except -1:
         doc.n_sdeps += 1
     return 1
 
-cdef int apply_one(LoroDoc doc, int64_t k) except -1:
+cdef int apply_one(LoroDoc doc, ImportRun run, int64_t k) except -1:
     """Integrate staged change k (its dependencies are in the log) and log it."""
     cdef OpLog log = doc.log
     cdef lc_staged st = doc.staged[k]
     cdef const lc_id *deps = &doc.sdeps[st.deps_off]
     cdef uint32_t lamport = 0, lp
     cdef uint32_t i
+    cdef lc_change *last
     for i in range(st.deps_len):
         lp = log.lamport_of(deps[i]) + 1
         if lp > lamport:
@@ -428,10 +554,12 @@ cdef int apply_one(LoroDoc doc, int64_t k) except -1:
     msg = log.messages[st.msg] if st.msg >= 0 else None
     if log.can_extend(st.peer, st.counter, lamport, st.timestamp, deps, st.deps_len, st.ops_off, msg):
         # like loro, a change continuing the peer's last one joins it
+        if log.n_changes <= run.n_changes:
+            last = &log.changes[log.n_changes - 1]
+            run.change_undo.append((log.n_changes - 1, last.end, last.ops_len))
         log.extend_last_change(st.end, st.ops_len)
     else:
         log.add_change(st.peer, st.counter, st.end, lamport, st.timestamp, deps, st.deps_len,
                        st.ops_off, st.ops_len, st.msg, log.scratch)
     log.update_frontiers(deps, st.deps_len, make_id(st.peer, st.end - 1))
     return 0
-

@@ -8,6 +8,7 @@ cdef extern from "loro_c/oplog.h":
         LC_OP_MAP_SET
         LC_OP_MAP_DELETE
         LC_OP_COUNTER
+        LC_STAGED_DEAD
 
     ctypedef struct lc_op:
         uint32_t container
@@ -45,6 +46,7 @@ cdef extern from "loro_c/oplog.h":
         uint32_t deps_len
         uint32_t ops_len
         int32_t msg
+        uint32_t flags
 
     ctypedef struct lc_change_list:
         int64_t *idx
