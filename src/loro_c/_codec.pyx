@@ -54,6 +54,7 @@ import operator
 
 from . import _types
 from .errors import DecodeError, LoroError, LoroValueError
+from ._doc import kind_of_type, _TYPE_NAMES
 
 __all__ = ["encode_updates", "decode_updates", "decode_blob_meta", "xxh32"]
 
@@ -1176,6 +1177,24 @@ cdef int decode_updates_body(Reader* body, bint with_ops, list out, Py_ssize_t* 
     return 0
 
 
+cdef list snapshot_state_roots(Reader* body):
+    """Root container ids named by the state section of a mode-3 body (none when the state
+    was left out)."""
+    cdef Reader secs[3]
+    cdef list roots = []
+    snapshot_sections(body, secs)
+    if secs[1].len == 1 and secs[1].data[0] == 0x45:     # "E": no state section
+        return roots
+    for key, value in sst_entries(&secs[1]):
+        if key == b"fr" or not key or not (key[0] & 0x80):
+            continue
+        cid = _types.ContainerID.from_bytes(key)
+        if _TYPE_NAMES[kind_of_type(cid.container_type)] in ("Tree", "MovableList"):
+            continue
+        roots.append(cid)
+    return roots
+
+
 cdef int snapshot_sections(Reader* body, Reader* secs) except -1:
     cdef uint32_t n = 0
     cdef int i
@@ -1528,8 +1547,9 @@ cdef int64_t _op_len(tuple op) except -1:
     return 1
 
 
-def stage_blobs(LoroDoc doc, list blobs):
-    """Stage the changes of every blob into `doc` (the import pipeline applies them)."""
+def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
+    """Stage the changes of every blob into `doc` (the import pipeline applies them). With
+    `fresh` (an empty document), a snapshot's root containers are registered and shown too."""
     cdef uint16_t mode
     cdef Reader body
     cdef Py_ssize_t budget
@@ -1545,6 +1565,10 @@ def stage_blobs(LoroDoc doc, list blobs):
         else:
             for raw in decode_updates(data):
                 stage_tuple(doc, raw)
+            if fresh:
+                parse_envelope(data, False, &mode, &body)
+                for cid in snapshot_state_roots(&body):
+                    doc.show_root(doc.container_index(cid, kind_of_type(cid.container_type)))
     return None
 
 

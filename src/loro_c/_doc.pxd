@@ -24,6 +24,13 @@ cdef extern from "loro_c/map.h":
     lc_map_entry *lc_map_upsert(lc_map *m, uint32_t key) nogil
     void lc_map_free(lc_map *m) nogil
 
+# Whether a container is a root and shown by get_value (loro lists a root once the user has
+# fetched it, an applied op has touched it, or an all-pending import named it).
+cdef enum:
+    ROOT_NONE = 0
+    ROOT_HIDDEN = 1
+    ROOT_SHOWN = 2
+
 # Container kinds: Loro's raw type bytes.
 cdef enum:
     KIND_MAP = 0
@@ -53,7 +60,8 @@ cdef class LoroDoc:
     cdef list cids                  # ContainerID
     cdef dict cid_index             # ContainerID -> index
     cdef dict cid_by_key            # (name, kind) / (peer, counter, kind) -> the registered ContainerID
-    cdef list roots                 # indices of root containers, in registration order
+    cdef list roots                 # indices of the root containers shown in values, in order shown
+    cdef uint8_t *croot             # per container: ROOT_NONE, ROOT_HIDDEN or ROOT_SHOWN
     cdef lc_map *maps               # last-writer-wins state of each Map (index in ctree)
     cdef int64_t n_maps, cap_maps
     cdef uint8_t *ckind
@@ -83,6 +91,7 @@ cdef class LoroDoc:
     cdef object __weakref__
 
     cdef uint32_t container_index(self, object cid, int kind) except? 0xFFFFFFFF
+    cdef int show_root(self, uint32_t c) except -1
     cdef int ensure_tvv(self) except -1
     cdef int open_txn(self) except -1
     cdef bint can_extend_last_change(self) noexcept

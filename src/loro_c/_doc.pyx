@@ -112,6 +112,7 @@ cdef class LoroDoc:
         self.local_update_subs = []
         self.next_msg = None
         self.ckind = NULL
+        self.croot = NULL
         self.ctree = NULL
         self.ccounter = NULL
         self.tvv = NULL
@@ -129,6 +130,7 @@ cdef class LoroDoc:
     def __dealloc__(self):
         cdef int64_t i
         free(self.ckind)
+        free(self.croot)
         free(self.ctree)
         free(self.ccounter)
         free(self.tvv)
@@ -156,6 +158,8 @@ cdef class LoroDoc:
             cap = self.cap_containers
             self.ckind = <uint8_t*>grow(self.ckind, &cap, i + 1, sizeof(uint8_t))
             cap = self.cap_containers
+            self.croot = <uint8_t*>grow(self.croot, &cap, i + 1, sizeof(uint8_t))
+            cap = self.cap_containers
             self.ctree = <uint32_t*>grow(self.ctree, &cap, i + 1, sizeof(uint32_t))
             cap = self.cap_containers
             self.ccounter = <double*>grow(self.ccounter, &cap, i + 1, sizeof(double))
@@ -174,12 +178,20 @@ cdef class LoroDoc:
         self.cids.append(cid)
         self.cid_index[cid] = i
         if isinstance(cid, _types.ContainerID.Root):
-            self.roots.append(i)
+            self.croot[i] = ROOT_HIDDEN
             self.cid_by_key[(cid.name, kind)] = cid
         else:
+            self.croot[i] = ROOT_NONE
             self.cid_by_key[(cid.peer, cid.counter, kind)] = cid
         self.n_containers = i + 1
         return <uint32_t>i
+
+    cdef int show_root(self, uint32_t c) except -1:
+        """List root container `c` in get_value from now on (no-op for other containers)."""
+        if self.croot[c] == ROOT_HIDDEN:
+            self.croot[c] = ROOT_SHOWN
+            self.roots.append(c)
+        return 0
 
     cdef int ensure_tvv(self) except -1:
         cdef int64_t old = self.tvv_cap
@@ -201,7 +213,9 @@ cdef class LoroDoc:
             cid = _types.ContainerID.Root(name, container_type(kind))
         else:
             raise LoroValueError(f"a container name must be a str or ContainerID, not {type(name).__name__}")
-        return self.container_index(cid, kind)
+        cdef uint32_t c = self.container_index(cid, kind)
+        self.show_root(c)
+        return c
 
     # ------------------------------------------------------------------ transactions
 
@@ -561,6 +575,8 @@ cdef class LoroDoc:
         cdef uint32_t c = op.container
         cdef uint32_t t
         cdef int64_t n, start, vis
+        if self.croot[c] == ROOT_HIDDEN:
+            self.show_root(c)
         if op.kind == LC_OP_INSERT:
             t = self.ctree[c]
             vis = self.seq.visible_len(t)

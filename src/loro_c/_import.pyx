@@ -15,7 +15,7 @@ from loro_c._seq cimport lc_id, make_id, grow
 from loro_c._oplog cimport (OpLog, lc_op, lc_staged, lc_change, slice_op, LC_STAGED_DEAD,
                             LC_OP_INSERT, LC_OP_DELETE,
                             LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
-from loro_c._doc cimport (LoroDoc, lc_map_free, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE,
+from loro_c._doc cimport (LoroDoc, lc_map_free, ROOT_HIDDEN, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE,
                           KIND_MOVABLE_LIST, KIND_COUNTER, str_to_cps, STACK_CPS)
 from loro_c._doc import kind_of_type, _TYPE_NAMES
 from loro_c.errors import LoroError, DecodeError
@@ -50,9 +50,9 @@ def import_changes(LoroDoc doc, list changes):
 
 
 def import_blobs(LoroDoc doc, list blobs, bint batch=False):
-    """Import binary blobs: the codec stages their changes straight into the arenas. With
-    `batch`, the status lists every pending change of the document (as loro's import_batch)."""
-    return run_import(doc, None, blobs, batch)
+    """Import binary blobs: the codec stages their changes straight into the arenas. A batch
+    of several blobs reports every pending change of the document (as loro's import_batch)."""
+    return run_import(doc, None, blobs, batch and len(blobs) > 1)
 
 
 cdef class ImportRun:
@@ -66,9 +66,10 @@ cdef class ImportRun:
     cdef list change_undo       # (change index, end, ops_len): old changes extended in place
     cdef int64_t expect_end     # declared end counter of the change being staged
     cdef bint whole_pending     # report every pending change of the document
+    cdef bint applies           # some new change had all its dependencies before the import
     # marks: the sizes of everything before the import
     cdef int64_t n_changes, n_ops, n_text, n_containers, n_staged, n_sdeps
-    cdef Py_ssize_t n_values, n_msgs, n_keys
+    cdef Py_ssize_t n_values, n_msgs, n_keys, n_roots
     cdef uint32_t n_peers
     cdef bytes saved_staged, saved_sdeps
 
@@ -90,6 +91,7 @@ cdef ImportRun begin_run(LoroDoc doc, bint whole_pending):
     run.n_peers = log.n_peers
     run.n_text = doc.seq.text_len
     run.n_containers = doc.n_containers
+    run.n_roots = len(doc.roots)
     # pending records sit compacted at the front of the staging arenas; a failed import puts
     # their bytes back (flags and trimming edit them in place)
     run.n_staged = run.n_pending_before = doc.n_staged
@@ -113,7 +115,10 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
                 stage_tuple(doc, raw)
         else:
             from loro_c import _codec
-            _codec.stage_blobs(doc, blobs)
+            # like loro, a snapshot loaded into an empty document (not in a batch) also
+            # brings the roots its state lists, even those without ops
+            _codec.stage_blobs(doc, blobs, not whole_pending and run.n_changes == 0
+                               and run.n_staged == 0 and run.n_containers == 0)
         applying = True
         return apply_staged(doc, run)
     except BaseException as e:
@@ -147,6 +152,10 @@ cdef undo(LoroDoc doc, ImportRun run, bint state_touched):
     for key in log.keys[run.n_keys:]:
         del log.key_map[key]
     del log.keys[run.n_keys:]
+    for r in doc.roots[run.n_roots:]:
+        if <int64_t>r < doc.n_containers:
+            doc.croot[<uint32_t>r] = ROOT_HIDDEN
+    del doc.roots[run.n_roots:]
     if run.n_staged:
         memcpy(doc.staged, <char*>run.saved_staged, run.n_staged * sizeof(lc_staged))
     if run.n_sdeps:
@@ -293,9 +302,17 @@ cdef int stage_end(LoroDoc doc, object msg) except -1:
     st.ops_len = <uint32_t>(log.n_ops - st.ops_off)
     if st.ops_len == 0:
         raise DecodeError(f"change {st.counter}@{log.peer_ids[st.peer]} has no ops")
-    if st.end != (<ImportRun>doc.import_run).expect_end:
+    cdef ImportRun run = <ImportRun>doc.import_run
+    cdef int64_t i
+    if st.end != run.expect_end:
         raise DecodeError(f"the ops of change {st.counter}@{log.peer_ids[st.peer]} end at {st.end}, "
-                          f"not at {(<ImportRun>doc.import_run).expect_end}")
+                          f"not at {run.expect_end}")
+    if not run.applies:
+        run.applies = True
+        for i in range(st.deps_off, st.deps_off + st.deps_len):
+            if not log.includes(doc.sdeps[i]):
+                run.applies = False
+                break
     if msg is not None:
         st.msg = len(log.messages)
         log.messages.append(msg)
@@ -455,11 +472,23 @@ cdef object finish(LoroDoc doc, ImportRun run, const uint8_t *done, dict success
     cdef dict pend = {}
     cdef dict first = {}        # (peer, counter) -> kept index
     for i in range(n):
+        if not done[i] and (run.whole_pending or i >= run.n_pending_before):
+            add_range(pend, doc.staged[i].peer, doc.staged[i].counter, doc.staged[i].end)
+    for p, counter, end, idx in run.dups:
+        if not done[<int64_t>idx]:
+            add_range(pend, p, counter, end)
+    if not run.applies:
+        # nothing of this import could apply: like loro, show the roots its changes touch
+        for i in range(run.n_pending_before, n):
+            if not done[i]:
+                show_roots_of(doc, doc.staged[i].ops_off, doc.staged[i].ops_len, doc.staged[i].end)
+        for p, counter, end, idx in run.dups:
+            st = &doc.staged[<int64_t>idx]
+            show_roots_of(doc, st.ops_off, st.ops_len, end)
+    for i in range(n):
         if done[i]:
             continue
         st = &doc.staged[i]
-        if run.whole_pending or i >= run.n_pending_before:
-            add_range(pend, st.peer, st.counter, st.end)
         prev = first.get((st.peer, st.counter))
         if prev is not None:
             # two copies of one change both wait: keep the longer
@@ -469,9 +498,6 @@ cdef object finish(LoroDoc doc, ImportRun run, const uint8_t *done, dict success
         first[(st.peer, st.counter)] = kept
         doc.staged[kept] = st[0]
         kept += 1
-    for p, counter, end, idx in run.dups:
-        if not done[<int64_t>idx]:
-            add_range(pend, p, counter, end)
     doc.n_staged = kept
     if kept == 0:
         doc.n_sdeps = 0
@@ -480,6 +506,16 @@ cdef object finish(LoroDoc doc, ImportRun run, const uint8_t *done, dict success
     waits = {ids[<uint32_t>p]: tuple(span) for p, span in pend.items()}
     return _types.ImportStatus(_types.VersionRange.from_map(ok),
                                _types.VersionRange.from_map(waits) if waits else None)
+
+
+cdef int show_roots_of(LoroDoc doc, int64_t ops_off, uint32_t ops_len, int32_t end) except -1:
+    """Show the root containers of the ops before `end` in an op range."""
+    cdef int64_t i
+    for i in range(ops_off, ops_off + ops_len):
+        if doc.log.ops[i].counter >= end:
+            break
+        doc.show_root(doc.log.ops[i].container)
+    return 0
 
 
 cdef add_range(dict ranges, object p, int32_t start, int32_t end):
