@@ -1601,6 +1601,7 @@ def decode_blob_meta(bytes data not None, check_checksum=True):
     cdef Reader body
     cdef list changes = []
     cdef dict start = {}, end = {}, front = {}
+    cdef VersionVector start_vv
     cdef Py_ssize_t budget = 0      # header-only decoding reads no ops
     parse_envelope(data, bool(check_checksum), &mode, &body)
     check_mode(mode)
@@ -1621,8 +1622,11 @@ def decode_blob_meta(bytes data not None, check_checksum=True):
                         _front_push(front, dp, dc)
                 elif dp not in end:
                     _front_push(front, dp, dc)
+        start_vv = vv_wrap({p: c for p, c in start.items() if c > 0})
+        # loro lists peers whose first change starts at 0 as {peer: 0}
+        start_vv._zeros = frozenset(p for p, c in start.items() if c == 0) or None
         return _types.ImportBlobMetadata(
-            vv_wrap({p: c for p, c in start.items() if c > 0}),
+            start_vv,
             vv_wrap({p: c for p, c in end.items() if c > 0}),
             changes[0][3] if changes else 0,
             frontiers_wrap(sorted(front.items())),

@@ -24,6 +24,8 @@ cdef class ID:
 
 cdef class VersionVector:
     cdef dict _map        # peer (Python int, u64) -> exclusive end counter (Python int > 0); never store 0 entries
+    cdef frozenset _zeros # peers listed with end 0 (loro keeps such entries: they encode and
+                          # print, but never count in comparisons or queries); None when none
 
 
 cdef class Frontiers:

@@ -228,7 +228,7 @@ cdef class VersionVector:
     def encode(self):
         """Postcard encoding, readable by ``loro.VersionVector.decode``."""
         cdef Writer w
-        if writer_init(&w, 1 + 15 * len(self._map)) < 0:
+        if writer_init(&w, 1 + 15 * len(vv_listed(self))) < 0:
             raise_writer_error(&w)
         try:
             vv_write(&w, self)
@@ -442,7 +442,7 @@ cdef class VersionVector:
         return len(self._map)
 
     def __repr__(self):
-        m = self._map
+        m = vv_listed(self)
         items = ", ".join([f"{p}: {m[p]}" for p in sorted(m)])
         return f"VersionVector({{{items}}})"
 
@@ -495,8 +495,18 @@ cdef VersionVector vv_wrap(dict m):
     return vv
 
 
-cdef int vv_write(Writer* w, VersionVector vv) except -1:
+cdef dict vv_listed(VersionVector vv):
+    """Every listed entry, the kept zero entries included."""
     cdef dict m = vv._map
+    if vv._zeros:
+        m = dict(m)
+        for p in vv._zeros:
+            m.setdefault(p, 0)
+    return m
+
+
+cdef int vv_write(Writer* w, VersionVector vv) except -1:
+    cdef dict m = vv_listed(vv)
     cdef uint64_t peer
     cdef int32_t end
     if write_uleb64(w, <uint64_t>len(m)) < 0:
@@ -536,7 +546,10 @@ cdef VersionVector vv_read(Reader* r):
             zeros.add(key)
         else:
             m[key] = ctr
-    return vv_wrap(m)
+    cdef VersionVector vv = vv_wrap(m)
+    if zeros is not None:
+        vv._zeros = frozenset(zeros)
+    return vv
 
 
 # ---------------------------------------------------------------------------
