@@ -1030,7 +1030,9 @@ cdef class LoroDoc:
         """Arena sizes of the sequence index and the log (for memory benchmarks)."""
         st = self.seq.stats()
         st.update(changes=self.log.n_changes, ops=self.log.n_ops,
-                  op_bytes=self.log.cap_ops * sizeof(lc_op), values=len(self.log.values))
+                  op_bytes=self.log.cap_ops * sizeof(lc_op), values=len(self.log.values),
+                  pending=self.n_staged, pending_deps=self.n_sdeps, peers=self.log.n_peers,
+                  keys=len(self.log.keys), containers=self.n_containers)
         return st
 
     def _check_invariants(self):
