@@ -222,3 +222,24 @@ def test_repeated_known_and_pending_imports_stage_nothing():
             for blob in blobs:
                 doc.import_(blob)
         assert doc._stats() == stats
+
+
+def test_known_prefix_of_a_change_is_not_staged():
+    """A stale export (it restarts inside a change the receiver partly has) costs what the
+    exact one costs: the known ops are dropped while decoding, not staged and trimmed."""
+    a = loro_c.LoroDoc(); a.peer_id = 1
+    edit(random.Random(5), a, 120)
+    a.commit()                  # one long change
+    end = a.oplog_vv.get_last(1) + 1
+    for cut in (end // 3, end // 2, end - 2):
+        stale_from = max(0, cut - 25)
+        results = []
+        for start in (cut, stale_from):
+            b = loro_c.LoroDoc()
+            b.import_(a.export(loro_c.ExportMode.UpdatesInRange([loro_c.IdSpan(1, loro_c.CounterSpan(0, cut))])))
+            vv = loro_c.VersionVector()
+            vv.set_end(loro_c.ID(1, start))
+            b.import_(a.export(loro_c.ExportMode.Updates(vv)))
+            assert b.get_deep_value() == a.get_deep_value()
+            results.append(b._stats())
+        assert results[0] == results[1]

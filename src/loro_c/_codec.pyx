@@ -48,7 +48,8 @@ from ._version cimport VersionVector, Frontiers, vv_wrap, frontiers_wrap, vv_rea
 from ._seq cimport make_id
 from ._oplog cimport lc_op
 from ._doc cimport LoroDoc, DocOps
-from ._import cimport stage_begin, stage_dep, stage_container, stage_op, stage_end, stage_tuple, stage_value
+from ._import cimport (stage_begin, stage_dep, stage_container, stage_op, stage_dropped, stage_end,
+                      stage_tuple, stage_value)
 
 import operator
 
@@ -1032,7 +1033,8 @@ cdef int decode_block(const unsigned char* p, Py_ssize_t n, bint with_ops, list 
                                     if not skip:
                                         sop = stage_op(doc, c, OP_INSERT, <int32_t>op_counter, ln)
                                         sop.pos = prop
-                                        sop.arg = doc.seq.append_text(cps, ncp)
+                                        if not stage_dropped(doc, sop):
+                                            sop.arg = doc.seq.append_text(cps, ncp)
                                 finally:
                                     if cps != &cps_stack[0]:
                                         free(cps)
@@ -1056,10 +1058,11 @@ cdef int decode_block(const unsigned char* p, Py_ssize_t n, bint with_ops, list 
                         elif not skip:
                             sop = stage_op(doc, c, OP_INSERT, <int32_t>op_counter, ln)
                             sop.pos = prop
-                            sop.arg = len(values)
-                            for j, x in enumerate(v):
-                                stage_value(doc, x, py_peer, op_counter + j)
-                            values.extend(v)
+                            if not stage_dropped(doc, sop):
+                                sop.arg = len(values)
+                                for j, x in enumerate(v):
+                                    stage_value(doc, x, py_peer, op_counter + j)
+                                values.extend(v)
                 elif kind == K_MAP:
                     if ln != 1:
                         fail("a map op must have length 1")
@@ -1074,9 +1077,10 @@ cdef int decode_block(const unsigned char* p, Py_ssize_t n, bint with_ops, list 
                                 kdoc[prop] = doc.log.key_index(keys[prop])
                             sop = stage_op(doc, c, OP_MAP_SET, <int32_t>op_counter, 1)
                             sop.pos = kdoc[prop]
-                            stage_value(doc, v, py_peer, op_counter)
-                            sop.arg = len(values)
-                            values.append(v)
+                            if not stage_dropped(doc, sop):
+                                stage_value(doc, v, py_peer, op_counter)
+                                sop.arg = len(values)
+                                values.append(v)
                     elif tag == V_DELETE_ONCE:
                         if not staging:
                             op = (OP_MAP_DELETE, cid, op_counter, keys[prop])

@@ -8,6 +8,7 @@ cdef int64_t stage_begin(LoroDoc doc, uint64_t peer, int32_t counter, int64_t en
 cdef int stage_dep(LoroDoc doc, uint64_t peer, int32_t counter) except -1
 cdef uint32_t stage_container(LoroDoc doc, object cid, uint32_t op_kind) except? 0xFFFFFFFF
 cdef lc_op* stage_op(LoroDoc doc, uint32_t c, uint32_t kind, int32_t counter, int64_t n) except NULL
+cdef bint stage_dropped(LoroDoc doc, const lc_op *op) noexcept
 cdef int stage_end(LoroDoc doc, object msg) except -1
 cdef object stage_tuple(LoroDoc doc, tuple raw)
 cdef stage_value(LoroDoc doc, v, peer, counter)

@@ -65,6 +65,8 @@ cdef class ImportRun:
     cdef list op_undo           # (op index, bytes): ops of old pending records trimmed in place
     cdef list change_undo       # (change index, end, ops_len): old changes extended in place
     cdef int64_t expect_end     # declared end counter of the change being staged
+    cdef int32_t known_end      # the document's end counter for that change's peer
+    cdef lc_op discard          # where decoders write ops the document already has
     cdef bint whole_pending     # report every pending change of the document
     cdef bint applies           # some new change had all its dependencies before the import
     # marks: the sizes of everything before the import
@@ -238,6 +240,7 @@ cdef int64_t stage_begin(LoroDoc doc, uint64_t peer, int32_t counter, int64_t en
     st.deps_off = doc.n_sdeps
     st.ops_off = log.n_ops
     run.expect_end = end
+    run.known_end = log.vv[p]
     return doc.n_staged
 
 cdef int stage_dep(LoroDoc doc, uint64_t peer, int32_t counter) except -1:
@@ -280,20 +283,29 @@ cdef uint32_t stage_container(LoroDoc doc, object cid, uint32_t op_kind) except?
 
 cdef lc_op* stage_op(LoroDoc doc, uint32_t c, uint32_t kind, int32_t counter, int64_t n) except NULL:
     """Append an op of `n` atoms to the open change; its counter must continue the
-    change's. The caller fills the kind-specific fields."""
+    change's. The caller fills the kind-specific fields, and stages the op's content only
+    when stage_dropped() is false: an op the document already has (the known prefix of a
+    change) is not kept."""
+    cdef ImportRun run = <ImportRun>doc.import_run
     cdef lc_staged *st = &doc.staged[doc.n_staged]
     if counter != st.end:
         raise DecodeError(f"op counter {counter} of change {st.counter}@{doc.log.peer_ids[st.peer]} "
                           f"does not follow {st.end}")
     if n <= 0 or <int64_t>counter + n > INT32_MAX:
         raise DecodeError(f"op {counter}@{doc.log.peer_ids[st.peer]} has a bad length {n}")
+    st.end = <int32_t>(counter + n)
+    if st.end <= run.known_end:
+        return &run.discard
     cdef lc_op *op = doc.log.push_op()
     op.container = c
     op.kind = kind
     op.counter = counter
     op.len = <int32_t>n
-    st.end = <int32_t>(counter + n)
     return op
+
+cdef bint stage_dropped(LoroDoc doc, const lc_op *op) noexcept:
+    """Whether `op` (from stage_op) is one the document already has: stage nothing of it."""
+    return op == &(<ImportRun>doc.import_run).discard
 
 cdef int stage_end(LoroDoc doc, object msg) except -1:
     """Close the open change: keep it, or drop it when it is already known."""
@@ -345,7 +357,8 @@ cdef object stage_tuple(LoroDoc doc, tuple raw):
                 op = stage_op(doc, c, kind, o[2], n)
                 cps = str_to_cps(content, stack, n)
                 try:
-                    op.arg = doc.seq.append_text(cps, n)
+                    if not stage_dropped(doc, op):
+                        op.arg = doc.seq.append_text(cps, n)
                 finally:
                     if cps != stack:
                         free(cps)
@@ -353,10 +366,11 @@ cdef object stage_tuple(LoroDoc doc, tuple raw):
                 if not isinstance(content, list):
                     raise DecodeError("a list insert needs a list of values")
                 op = stage_op(doc, c, kind, o[2], len(content))
-                op.arg = len(log.values)
-                for i, v in enumerate(content):
-                    stage_value(doc, v, peer, o[2] + i)
-                log.values.extend(content)
+                if not stage_dropped(doc, op):
+                    op.arg = len(log.values)
+                    for i, v in enumerate(content):
+                        stage_value(doc, v, peer, o[2] + i)
+                    log.values.extend(content)
             op.pos = o[3]
         elif kind == LC_OP_DELETE:
             if o[4] == 0 or not -INT32_MAX <= o[4] <= INT32_MAX:
@@ -367,10 +381,11 @@ cdef object stage_tuple(LoroDoc doc, tuple raw):
             op.start_id = make_id(log.peer_index(o[5]), o[6])
         elif kind == LC_OP_MAP_SET:
             op = stage_op(doc, c, kind, o[2], 1)
-            op.pos = log.key_index(o[3])
-            stage_value(doc, o[4], peer, o[2])
-            op.arg = len(log.values)
-            log.values.append(o[4])
+            if not stage_dropped(doc, op):
+                op.pos = log.key_index(o[3])
+                stage_value(doc, o[4], peer, o[2])
+                op.arg = len(log.values)
+                log.values.append(o[4])
         elif kind == LC_OP_MAP_DELETE:
             op = stage_op(doc, c, kind, o[2], 1)
             op.pos = log.key_index(o[3])
