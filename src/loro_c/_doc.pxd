@@ -13,6 +13,10 @@ cdef extern from "pythread.h":
         WAIT_LOCK
         NOWAIT_LOCK
 
+cdef extern from "loro_c/lock.h":
+    bint lc_lock_enter(long *count) nogil
+    bint lc_lock_leave(long *count) nogil
+
 # Scratch size for converting short strings without a heap allocation.
 cdef enum:
     STACK_CPS = 64
@@ -91,8 +95,11 @@ cdef class LoroDoc:
     cdef int64_t n_pending_before   # staged records that were pending when the import began
     cdef int64_t n_sdeps, cap_sdeps
     cdef list local_update_subs     # _Subscriber entries of subscribe_local_update
-    # Every public method runs holding `lock` (see doc_acquire); `lock_owner` is the thread
-    # holding it, so that a re-entrant call from that thread fails instead of deadlocking.
+    # Every public method runs holding the document lock (see doc_acquire): `lock_count`
+    # is its atomic fast path (lock.h), `lock` the semaphore its waiters block on, and
+    # `lock_owner` the thread holding it, so that a re-entrant call from that thread fails
+    # instead of deadlocking.
+    cdef long lock_count
     cdef PyThread_type_lock lock
     cdef unsigned long lock_owner
     # local-update blobs waiting for delivery after the call that made them (under `lock`),
@@ -146,10 +153,10 @@ cdef inline int doc_acquire(LoroDoc d) except -1:
     """Take the document lock. The GIL is released while waiting: the holder may need it
     to finish (Python code runs inside operations)."""
     cdef unsigned long me = PyThread_get_thread_ident()
-    if not PyThread_acquire_lock(d.lock, NOWAIT_LOCK):
-        # only this thread can have stored its own id, so the unlocked read is safe
-        if d.lock_owner == me:
-            return reentrant_error()
+    # only this thread can have stored its own id there, so the unlocked read is safe
+    if d.lock_owner == me:
+        return reentrant_error()
+    if not lc_lock_enter(&d.lock_count):
         with nogil:
             PyThread_acquire_lock(d.lock, WAIT_LOCK)
     d.lock_owner = me
@@ -158,4 +165,6 @@ cdef inline int doc_acquire(LoroDoc d) except -1:
 
 cdef inline void doc_release(LoroDoc d) noexcept:
     d.lock_owner = 0
-    PyThread_release_lock(d.lock)
+    if lc_lock_leave(&d.lock_count):
+        # hand the lock to one waiter (the semaphore is taken whenever nobody is woken)
+        PyThread_release_lock(d.lock)

@@ -125,6 +125,8 @@ cdef class LoroDoc:
         self.lock = PyThread_allocate_lock()
         if self.lock == NULL:
             raise MemoryError()
+        # the semaphore starts taken: a waiter blocks on it until a release posts it
+        PyThread_acquire_lock(self.lock, NOWAIT_LOCK)
 
     def __init__(self):
         import random
