@@ -272,3 +272,39 @@ def test_reentrant_use_from_inside_an_operation_raises():
     doc._check_invariants()
     lo = as_loro([doc.export(ExportMode.Snapshot())])
     assert lo.get_deep_value() == doc.get_deep_value() == {"t": "x", "m": {"k": 2}}
+
+
+def test_large_blobs_in_parallel_documents():
+    """Large blobs take the GIL-free paths (checksums, LZ4 blocks of loro snapshots, long
+    UTF-8 inserts); threads importing them into documents of their own get loro's result."""
+    rng = random.Random(3)
+    lo = loro.LoroDoc()
+    lo.peer_id = 12
+    words = ["alpha ", "βeta ", "γ😀 ", "delta\n", "x" * 40]
+    lo.get_text("text").insert(0, "".join(rng.choice(words) for _ in range(3000)))
+    m = lo.get_map("m")
+    for i in range(300):
+        m.insert(f"key {i}", "value " * (i % 9))
+    lo.commit()
+    lo.get_text("text").delete(100, 5000)
+    lo.commit()
+    blobs = [lo.export(loro.ExportMode.Snapshot()),
+             lo.export(loro.ExportMode.Updates(loro.VersionVector()))]
+    assert min(len(b) for b in blobs) > 8192
+    expect = lo.get_deep_value()
+    results = []
+
+    def work(blob):
+        def run():
+            for _ in range(3):
+                d = LoroDoc()
+                d.import_(blob)
+                d._check_invariants()
+                results.append((d.get_deep_value(), d.export(ExportMode.Snapshot())))
+        return run
+
+    run_threads([work(b) for b in blobs])
+    assert len(results) == 6
+    for value, exported in results:
+        assert value == expect
+        assert as_loro([exported]).get_deep_value() == expect

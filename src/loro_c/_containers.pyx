@@ -372,7 +372,10 @@ cdef class LoroText(_Handle):
     cdef int64_t _unit_len(self, int unit) except -1:
         cdef int64_t n
         doc_acquire(self.doc)
-        n = self.doc.seq.unit_len(self.tree(), unit)
+        if unit == UNIT_UNICODE:
+            n = self.doc.seq.visible_len(self.tree())
+        else:
+            n = self.doc.seq.unit_len(self.tree(), unit)
         doc_release(self.doc)
         return n
 
