@@ -5,6 +5,10 @@ Local edits apply at the document version (the tracker sits there between calls)
 changes are replayed in causal order; each moves the tracker to its causal version first, so
 positional ops integrate exactly as Loro's do. An import that fails part-way truncates the log
 back to where it was and rebuilds the state, so it is all or nothing.
+
+Every public method holds the document lock (doc_acquire / doc_release in _doc.pxd) for the
+whole call; local-update events are queued under it and delivered after it is released
+(release_and_deliver).
 """
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset, memcpy, memmove
