@@ -1,4 +1,4 @@
-"""python -m benches [--sections apply,export,import,merge,small,rss,scaling] [--quick]
+"""python -m benches [--sections apply,export,import,merge,small,rss,scaling,threads] [--quick]
                     [--all-traces | --traces a,b] [--repeat N] [--json PATH] ...
 
 Compares loro_c with loro (the oracle, same API) and pycrdt (Yrs) on real editing traces
@@ -25,12 +25,14 @@ from ._common import (ALL_TRACES, CONCURRENT_TRACES, DEFAULT_TRACES, LIBRARIES, 
                       ConcurrentTrace, Trace, concurrent_trace_path, interleaved_best,
                       load_library, time_once, trace_path, traces_dir)
 from ._work import (SMALL_VARIANTS, apply_fn, apply_patches_loro, export_all, import_all,
-                    replay_concurrent, scaled_patches, small_edits, small_roundtrips)
+                    replay_concurrent, scaled_patches, small_edits, small_roundtrips,
+                    threaded_imports)
 
-SECTIONS = ("apply", "export", "import", "merge", "small", "rss", "scaling")
+SECTIONS = ("apply", "export", "import", "merge", "small", "rss", "scaling", "threads")
 MODES = ("once", "per_txn")
 MODE_LABEL = {"once": "one commit", "per_txn": "commit per txn"}
 SCALING_TRACE = "automerge-paper"
+THREADS_TRACE = "automerge-paper"
 RSS_TRACE = "automerge-paper"
 TARGET_TRACE = "automerge-paper"
 
@@ -597,6 +599,77 @@ def table_scaling(run):
          "'growth' = µs/op at the largest size / µs/op at the smallest (1.0 = flat)"]))
 
 
+# ---------------------------------------------------------------------------- 8. threads
+
+def run_threads(run):
+    """Thread scaling: N threads x N documents, each thread importing blobs into documents
+    of its own, against one thread doing the same per-thread work; loro_c and loro
+    measured interleaved in the same run."""
+    out = run.results.setdefault("threads", {"trace": THREADS_TRACE,
+                                             "per_thread": run.args.threads_per})
+    trace = Trace(THREADS_TRACE)
+    libs = [l for l in run.libs if l in LORO_LIBS]
+    blobs = {}
+    for lib in libs:
+        log(f"[threads] building the {lib} blobs (untimed)")
+        doc, _ = apply_fn(lib, run.modules[lib], trace)()
+        blobs[(lib, "updates")] = export_all(lib, run.modules[lib], doc)
+        if lib == "loro":
+            # loro's own snapshot (LZ4-compressed state), imported by both libraries
+            snap = doc.export(run.modules[lib].ExportMode.Snapshot())
+        del doc
+    workloads = [("own updates blob", {l: blobs[(l, "updates")] for l in libs})]
+    if "loro" in libs:
+        workloads.append(("loro snapshot", {l: snap for l in libs}))
+    per = run.args.threads_per
+    for label, wblobs in workloads:
+        entry = out.setdefault(label, {"bytes": {l: len(b) for l, b in wblobs.items()}})
+        for n in run.args.threads_n:
+            log(f"[threads] {label}: {n} thread(s) x {per} imports")
+            fns = {lib: (lambda lib=lib, n=n: threaded_imports(run.modules[lib], wblobs[lib], n, per))
+                   for lib in libs}
+            res = run.timed(f"threads {label} x{n}", fns, run.repeats(libs),
+                            lambda lib, r, n=n: None if r == [trace.end] * (n * per) else
+                            "an imported text differs from endContent")
+            entry[n] = {lib: {"seconds": r[0], "imports_per_s": n * per / r[0] if r[0] else None,
+                              "ok": r[2]} for lib, r in res.items()}
+
+
+def table_threads(run):
+    libs = [l for l in run.libs if l in LORO_LIBS]
+    e = run.results.get("threads", {})
+    ns = run.args.threads_n
+    rows = []
+    for label in [k for k in e if isinstance(e[k], dict)]:
+        w = e[label]
+        base = w.get(ns[0], {}) if ns else {}
+        for n in ns:
+            if n not in w:
+                continue
+            cells = w[n]
+            row = [label, f"{n}"]
+            row += [ok_mark(f"{cells[l]['imports_per_s']:.1f}", cells[l]["ok"])
+                    if l in cells and cells[l]["imports_per_s"] else "n/a" for l in libs]
+            row += [fmt_ratio(ratio(cells.get(l, {}).get("imports_per_s"),
+                                    base.get(l, {}).get("imports_per_s"))) for l in libs]
+            row.append(fmt_ratio(ratio(cells.get("loro_c", {}).get("seconds"),
+                                       cells.get("loro", {}).get("seconds"))))
+            rows.append(row)
+    header = (["blob", "threads"] + [f"{l} imports/s" for l in libs]
+              + [f"{l} scaling" for l in libs] + ["time ratio"])
+    run.tables.append(render(
+        f"8. Thread scaling: N threads x N documents ({THREADS_TRACE})", header, rows,
+        [f"each thread imports the blob into {run.args.threads_per} fresh documents of its "
+         "own (text materialised); all threads start together",
+         f"imports/s = all imports / wall time, best of {run.args.repeat}; scaling = "
+         f"imports/s / imports/s with {ns[0] if ns else 1} thread (ideal: N); "
+         "time ratio = loro_c/loro at that N",
+         f"{os.cpu_count()} CPUs; loro_c releases the GIL for checksums, LZ4 and long UTF-8 "
+         "runs of large blobs, the rest of an import holds it",
+         "loro snapshot: loro loads its state, loro_c replays the history inside it, so "
+         "only the scaling columns compare there"]))
+
+
 # ----------------------------------------------------------------------------- summary
 
 TARGETS = (
@@ -714,6 +787,10 @@ def parse_args(argv):
     ap.add_argument("--scaling-sizes", default=None,
                     help="op counts for section 7 (default 10000,100000,1000000; --quick "
                          "10000,100000)")
+    ap.add_argument("--threads", dest="threads_n", default=None,
+                    help="thread counts for section 8 (default 1,2)")
+    ap.add_argument("--threads-per", type=int, default=None,
+                    help="imports per thread in section 8 (default 4, --quick 2)")
     ap.add_argument("--json", metavar="PATH", help="also write every number to PATH")
     args = ap.parse_args(argv)
     args.sections = [s.strip() for s in args.sections.split(",") if s.strip()]
@@ -740,6 +817,9 @@ def parse_args(argv):
         args.scaling_sizes = [int(s.replace("_", "")) for s in args.scaling_sizes.split(",")]
     else:
         args.scaling_sizes = [10_000, 100_000] if q else [10_000, 100_000, 1_000_000]
+    args.threads_n = ([int(s) for s in args.threads_n.split(",")] if args.threads_n else [1, 2])
+    if args.threads_per is None:
+        args.threads_per = 2 if q else 4
     return args
 
 
@@ -773,6 +853,9 @@ def main(argv=None):
     if "scaling" in secs:
         run_scaling(run)
         table_scaling(run)
+    if "threads" in secs:
+        run_threads(run)
+        table_threads(run)
     elapsed = time.perf_counter() - t_start
     m = run.results["machine"]
     print(f"loro_c benchmarks -- {m['date']}, {m['nproc']} CPUs ({m['cpu']}), "

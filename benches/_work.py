@@ -277,3 +277,34 @@ def apply_patches_loro(lib, patches):
             insert(pos, ins)
     doc.commit()
     return text.to_string()
+
+
+# ---------------------------------------------------------------------------------------
+# 8. thread scaling: N threads, each importing into documents of its own
+
+def threaded_imports(module, blob, n_threads, per_thread):
+    """Start `n_threads` threads together; each imports `blob` into `per_thread` fresh
+    documents of its own (materialising the text). Returns the texts (for checking)."""
+    import threading
+    barrier = threading.Barrier(n_threads)
+    texts, errors = [], []
+
+    def work():
+        try:
+            barrier.wait()
+            for _ in range(per_thread):
+                doc = module.LoroDoc()
+                text = doc.get_text("text")
+                doc.import_(blob)
+                texts.append(text.to_string())
+        except BaseException as exc:    # re-raised in the measuring thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return texts

@@ -16,8 +16,10 @@ a.import_(b.export(ExportMode.Updates(a_vv)))
 b.import_(a.export(ExportMode.Updates(b_vv)))
 
 # from now on, every local commit streams to the other peer
-a.subscribe_local_update(lambda update: b.import_(update))
-b.subscribe_local_update(lambda update: a.import_(update))
+# keep the handles: as in loro, dropping a Subscription unsubscribes (or call .detach());
+# a callback returns True to stay subscribed, and runs after the commit has finished
+sub_a = a.subscribe_local_update(lambda update: b.import_(update) is not None)
+sub_b = b.subscribe_local_update(lambda update: a.import_(update) is not None)
 b.get_text("text").insert(5, " world"); b.commit()
 
 assert a.get_deep_value() == b.get_deep_value() == {"text": "Hello world", "todo": ["write docs"]}

@@ -20,6 +20,8 @@ class LoroTypeError(LoroError, TypeError): ...
 class LoroValueError(LoroError, ValueError): ...
 class ContainerMismatchError(LoroError, TypeError): ...
 class UnknownContainerError(LoroError, KeyError): ...
+class CallbackError(LoroError):
+    """A subscriber callback raised; the call's own operation completed (see __cause__)."""
 
 # ---------------------------------------------------------------- ids and versions
 
@@ -193,8 +195,13 @@ class ImportBlobMetadata:
     mode: EncodedBlobMode
 
 class Subscription:
-    def unsubscribe(self) -> None: ...
-    def __call__(self) -> None: ...
+    """Dropping the handle unsubscribes; detach() keeps the callback for the doc's lifetime."""
+    def unsubscribe(self) -> None:
+        """Stop the callback (idempotent; no effect after detach())."""
+    def detach(self) -> None:
+        """Keep the callback after the handle is dropped; the handle no longer controls it."""
+    def __call__(self) -> None:
+        """Same as unsubscribe()."""
 
 # ---------------------------------------------------------------- the document
 
@@ -235,7 +242,10 @@ class LoroDoc:
     def import_batch(self, bytes: typing.Sequence[bytes]) -> ImportStatus: ...
     @staticmethod
     def decode_import_blob_meta(bytes: bytes, check_checksum: bool = True) -> ImportBlobMetadata: ...
-    def subscribe_local_update(self, callback: typing.Callable[[bytes], typing.Optional[bool]]) -> Subscription: ...
+    def subscribe_local_update(self, callback: typing.Callable[[bytes], typing.Optional[bool]]) -> Subscription:
+        """Call `callback(blob)` with each local commit's updates, after the call that
+        committed has finished; False unsubscribes. Keep (or detach) the returned handle:
+        dropping it unsubscribes. Callback exceptions surface as CallbackError."""
 
 class LoroText:
     """Text; positions count Unicode code points unless the method name says utf8/utf16."""

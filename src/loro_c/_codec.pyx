@@ -169,6 +169,24 @@ cdef uint32_t c_xxh32(const unsigned char* p, Py_ssize_t n, uint32_t seed) noexc
     return h
 
 
+# Inputs at least this long are hashed / decompressed / decoded with the GIL released, so
+# threads working on different documents use more than one core; below it, releasing and
+# re-taking the GIL costs more than the work.
+cdef enum:
+    NOGIL_MIN_BYTES = 4096
+
+
+cdef uint32_t xxh32_released(const unsigned char* p, Py_ssize_t n, uint32_t seed) noexcept:
+    """c_xxh32 with the GIL released for large inputs. The callers hash an immutable bytes
+    object they hold or a writer buffer private to the call, never document state."""
+    cdef uint32_t h
+    if n < NOGIL_MIN_BYTES:
+        return c_xxh32(p, n, seed)
+    with nogil:
+        h = c_xxh32(p, n, seed)
+    return h
+
+
 def xxh32(data, seed=0x4F524F4C):
     """xxHash32 of a bytes-like object (default seed: Loro's ``"LORO"``)."""
     cdef bytes b = bytes(data)
@@ -1025,7 +1043,12 @@ cdef int decode_block(const unsigned char* p, Py_ssize_t n, bint with_ops, list 
                                 else:
                                     cps = <uint32_t*>xalloc(<Py_ssize_t>slen, sizeof(uint32_t))
                                 try:
-                                    ncp = utf8_to_cps(sp, <Py_ssize_t>slen, cps)
+                                    if slen < NOGIL_MIN_BYTES:
+                                        ncp = utf8_to_cps(sp, <Py_ssize_t>slen, cps)
+                                    else:
+                                        # sp points into the blob (immutable), cps is ours
+                                        with nogil:
+                                            ncp = utf8_to_cps(sp, <Py_ssize_t>slen, cps)
                                     if ncp < 0:
                                         fail("inserted text is not valid UTF-8")
                                     if ncp != ln:
@@ -1155,7 +1178,7 @@ cdef int parse_envelope(bytes data, bint check_checksum, uint16_t* mode, Reader*
         fail("bad magic bytes: not a Loro blob")
     if check_checksum:
         stored = _le32(p + 16)
-        if stored != c_xxh32(p + 20, n - 20, LORO_SEED):
+        if stored != xxh32_released(p + 20, n - 20, LORO_SEED):
             fail("checksum mismatch: the data is corrupted")
     mode[0] = (<uint16_t>p[20] << 8) | p[21]
     reader_init(body, p + 22, n - 22)
@@ -1215,58 +1238,79 @@ cdef int snapshot_sections(Reader* body, Reader* secs) except -1:
 cdef int lz4_block(const unsigned char* src, Py_ssize_t n, Writer* out, Py_ssize_t window_start,
                    Py_ssize_t limit) except -1:
     """Decompress one raw LZ4 block, appending to ``out`` (at most ``limit`` bytes in total).
-    Matches may reach back to ``window_start``."""
+    Matches may reach back to ``window_start``. Large blocks run with the GIL released:
+    the input is the caller's immutable bytes and ``out`` is private to the call."""
+    cdef const char* err
+    if n < NOGIL_MIN_BYTES:
+        err = lz4_block_c(src, n, out, window_start, limit)
+    else:
+        with nogil:
+            err = lz4_block_c(src, n, out, window_start, limit)
+    if err == NULL:
+        return 0
+    if err == LZ4_OOM:
+        return raise_writer_error(out)
+    return fail((<bytes>err).decode("ascii"))
+
+
+cdef const char* LZ4_OOM = "out of memory while decompressing"
+
+
+cdef const char* lz4_block_c(const unsigned char* src, Py_ssize_t n, Writer* out,
+                             Py_ssize_t window_start, Py_ssize_t limit) noexcept nogil:
+    """lz4_block's loop: NULL on success, else the error message (LZ4_OOM when a write
+    failed)."""
     cdef Py_ssize_t i = 0, lit, ml, off, k, src_pos
     cdef uint8_t tok, b
     while True:
         if i >= n:
-            fail("truncated LZ4 block")
+            return "truncated LZ4 block"
         tok = src[i]
         i += 1
         lit = tok >> 4
         if lit == 15:
             while True:
                 if i >= n:
-                    fail("truncated LZ4 literal length")
+                    return "truncated LZ4 literal length"
                 b = src[i]
                 i += 1
                 lit += b
                 if lit > limit:
-                    fail("LZ4 output exceeds its limit")
+                    return "LZ4 output exceeds its limit"
                 if b != 255:
                     break
         if lit > n - i:
-            fail("truncated LZ4 literals")
+            return "truncated LZ4 literals"
         if lit > limit - out.len:
-            fail("LZ4 output exceeds its limit")
+            return "LZ4 output exceeds its limit"
         if write_bytes(out, src + i, lit) < 0:
-            raise_writer_error(out)
+            return LZ4_OOM
         i += lit
         if i == n:
-            return 0
+            return NULL
         if n - i < 2:
-            fail("truncated LZ4 match offset")
+            return "truncated LZ4 match offset"
         off = src[i] | (<Py_ssize_t>src[i + 1] << 8)
         i += 2
         if off == 0 or off > out.len - window_start:
-            fail("bad LZ4 match offset")
+            return "bad LZ4 match offset"
         ml = tok & 15
         if ml == 15:
             while True:
                 if i >= n:
-                    fail("truncated LZ4 match length")
+                    return "truncated LZ4 match length"
                 b = src[i]
                 i += 1
                 ml += b
                 if ml > limit:
-                    fail("LZ4 output exceeds its limit")
+                    return "LZ4 output exceeds its limit"
                 if b != 255:
                     break
         ml += 4
         if ml > limit - out.len:
-            fail("LZ4 output exceeds its limit")
+            return "LZ4 output exceeds its limit"
         if writer_reserve(out, ml) < 0:
-            raise_writer_error(out)
+            return LZ4_OOM
         src_pos = out.len - off
         for k in range(ml):
             out.data[out.len] = out.data[src_pos + k]
@@ -1320,7 +1364,7 @@ cdef bytes lz4_frame(const unsigned char* p, Py_ssize_t n, Py_ssize_t limit):
             if block_ck:
                 if read_u32_le(&r, &ck) < 0:
                     raise_reader_error(&r)
-                if ck != c_xxh32(blk, size, 0):
+                if ck != xxh32_released(blk, size, 0):
                     fail("LZ4 block checksum mismatch")
             start = w.len
             if info & 0x80000000:
@@ -1334,7 +1378,7 @@ cdef bytes lz4_frame(const unsigned char* p, Py_ssize_t n, Py_ssize_t limit):
         if content_ck:
             if read_u32_le(&r, &ck) < 0:
                 raise_reader_error(&r)
-            if ck != c_xxh32(w.data, w.len, 0):
+            if ck != xxh32_released(w.data, w.len, 0):
                 fail("LZ4 content checksum mismatch")
         if has_size and content_size != <uint64_t>w.len:
             fail("LZ4 content size mismatch")
@@ -1411,7 +1455,7 @@ cdef list sst_entries(Reader* sec):
     nblocks = v32
     if nblocks == 0 or nblocks > MAX_SST_BLOCKS or nblocks * 7 > reader_remaining(&m) - 4:
         fail("bad SSTable block count")
-    if c_xxh32(m.data + 4, m.len - 8, LORO_SEED) != _le32(m.data + m.len - 4):
+    if xxh32_released(m.data + 4, m.len - 8, LORO_SEED) != _le32(m.data + m.len - 4):
         fail("SSTable metadata checksum mismatch")
     m.len -= 4
     for i in range(nblocks):
@@ -1443,7 +1487,7 @@ cdef list sst_entries(Reader* sec):
         end = metas[i + 1][0] if i + 1 < nblocks else meta_off
         if off < 5 or end > meta_off or off >= end or end - off < 4:
             fail("bad SSTable block range")
-        if c_xxh32(p + off, end - off - 4, LORO_SEED) != _le32(p + end - 4):
+        if xxh32_released(p + off, end - off - 4, LORO_SEED) != _le32(p + end - 4):
             fail("SSTable block checksum mismatch")
         if flags & 0x7F:
             body = lz4_frame(p + off, end - off - 4,
@@ -2326,7 +2370,7 @@ def encode_updates(list changes not None):
             ops_in_block += len(ch[6])
         if block:
             encode_block(&w, block)
-        h = c_xxh32(w.data + 20, w.len - 20, LORO_SEED)
+        h = xxh32_released(w.data + 20, w.len - 20, LORO_SEED)
         for i in range(4):
             w.data[16 + i] = <unsigned char>((h >> (8 * i)) & 0xFF)
         return writer_to_bytes(&w)

@@ -4,10 +4,15 @@
 A handle holds its document and the container's index, never a pointer. A handle made with
 the class constructor (`LoroText()`) is *detached*: it edits a private document, and
 `insert_container` copies its content into the real one.
+
+Every public method holds the document lock while it reads or edits the document (see
+doc_acquire in _doc.pxd), so it is atomic with respect to other threads. Arguments are
+checked before the lock is taken, and a method never calls another locking method.
 """
 from libc.stdint cimport uint32_t, int64_t
 
-from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER)
+from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER, doc_acquire,
+                          doc_release)
 from loro_c._seq cimport UNIT_UNICODE, UNIT_UTF8, UNIT_UTF16
 from loro_c._doc import copy_value
 from loro_c.errors import LoroError, LoroTypeError, OutOfBoundsError, ContainerMismatchError
@@ -81,7 +86,10 @@ cdef class _Handle:
     @property
     def id(self):
         """The ContainerID of this container."""
-        return self.doc.cids[self.idx]
+        doc_acquire(self.doc)
+        cid = self.doc.cids[self.idx]
+        doc_release(self.doc)
+        return cid
 
     @property
     def is_attached(self):
@@ -90,11 +98,19 @@ cdef class _Handle:
 
     def get_value(self):
         """The value, with child containers as ContainerIDs."""
-        return self.doc.value_of(self.idx, False)
+        doc_acquire(self.doc)
+        try:
+            return self.doc.value_of(self.idx, False)
+        finally:
+            doc_release(self.doc)
 
     def get_deep_value(self):
         """The value with child containers expanded."""
-        return self.doc.value_of(self.idx, True)
+        doc_acquire(self.doc)
+        try:
+            return self.doc.value_of(self.idx, True)
+        finally:
+            doc_release(self.doc)
 
     def __eq__(self, other):
         return (type(other) is type(self) and (<_Handle>other).doc is self.doc
@@ -107,43 +123,67 @@ cdef class _Handle:
         return f"{type(self).__name__}({self.id})"
 
 
-cdef object attach_child(LoroDoc doc, uint32_t child, object source):
-    """Handle of a freshly created child, with a detached source's content copied in."""
-    cdef _Handle h = wrap(doc, child, doc.ckind[child])
+cdef object detached_content(object source):
+    """The content of a detached container as a nested (kind, payload) tuple, read under
+    its own document's lock; None for an attached one. Reading it first, before the target
+    document is locked, means no call ever holds two document locks."""
     cdef _Handle src = <_Handle>source
-    if not src.attached:
-        copy_content(src, h)
-    return h
+    if src.attached:
+        return None
+    doc_acquire(src.doc)
+    try:
+        return content_of(src.doc, src.idx)
+    finally:
+        doc_release(src.doc)
 
 
-cdef copy_content(_Handle src, _Handle dst):
-    cdef int kind = src.doc.ckind[src.idx]
-    cdef LoroDoc sdoc = src.doc
+cdef tuple content_of(LoroDoc sdoc, uint32_t c):
+    cdef int kind = sdoc.ckind[c]
     if kind == KIND_TEXT:
-        s = sdoc.text_value(src.idx)
-        if s:
-            dst.doc.local_text_insert(dst.idx, 0, s)
+        return (kind, sdoc.text_value(c))
+    if kind == KIND_COUNTER:
+        return (kind, sdoc.ccounter[c])
+    items = []
+    if kind == KIND_LIST:
+        for slot in sdoc.list_slots(c):
+            items.append((None, child_content(sdoc, sdoc.log.values[slot])))
+    else:
+        for k, slot in sdoc.map_live(c):
+            items.append((k, child_content(sdoc, sdoc.log.values[slot])))
+    return (kind, items)
+
+
+cdef object child_content(LoroDoc sdoc, object v):
+    """A child container's content, or the copied value wrapped in a list."""
+    if isinstance(v, _types.ContainerID):
+        return content_of(sdoc, sdoc.cid_index[v])
+    return [copy_value(v)]
+
+
+cdef copy_content(LoroDoc doc, uint32_t dst, tuple content):
+    """Write detached content into the fresh container `dst` (the lock of `doc` is held)."""
+    cdef int kind = content[0]
+    cdef uint32_t child
+    if kind == KIND_TEXT:
+        if content[1]:
+            doc.local_text_insert(dst, 0, content[1])
     elif kind == KIND_COUNTER:
         # loro writes the detached value as one increment, zero included
-        dst.doc.local_counter_add(dst.idx, sdoc.ccounter[src.idx])
+        doc.local_counter_add(dst, content[1])
     elif kind == KIND_LIST:
-        for i, slot in enumerate(sdoc.list_slots(src.idx)):
-            v = sdoc.log.values[slot]
-            if isinstance(v, _types.ContainerID):
-                c = sdoc.cid_index[v]
-                child = dst.doc.local_list_insert_container(dst.idx, i, sdoc.ckind[c])
-                copy_content(wrap(sdoc, c, sdoc.ckind[c]), wrap(dst.doc, child, dst.doc.ckind[child]))
+        for i, (_, x) in enumerate(content[1]):
+            if type(x) is tuple:
+                child = doc.local_list_insert_container(dst, i, (<tuple>x)[0])
+                copy_content(doc, child, x)
             else:
-                dst.doc.local_list_insert(dst.idx, i, [copy_value(v)])
+                doc.local_list_insert(dst, i, x)
     else:
-        for k, slot in sdoc.map_live(src.idx):
-            v = sdoc.log.values[slot]
-            if isinstance(v, _types.ContainerID):
-                c = sdoc.cid_index[v]
-                child = dst.doc.local_map_set_container(dst.idx, k, sdoc.ckind[c])
-                copy_content(wrap(sdoc, c, sdoc.ckind[c]), wrap(dst.doc, child, dst.doc.ckind[child]))
+        for k, x in content[1]:
+            if type(x) is tuple:
+                child = doc.local_map_set_container(dst, k, (<tuple>x)[0])
+                copy_content(doc, child, x)
             else:
-                dst.doc.local_map_set(dst.idx, k, copy_value(v))
+                doc.local_map_set(dst, k, (<list>x)[0])
 
 
 cdef int kind_of_handle(object c) except -1:
@@ -177,24 +217,52 @@ cdef class LoroText(_Handle):
 
     def insert(self, pos, str s):
         """Insert `s` at code point `pos`."""
-        self.doc.local_text_insert(self.idx, as_index(pos, "position"), s)
+        cdef int64_t p = as_index(pos, "position")
+        doc_acquire(self.doc)
+        try:
+            self.doc.local_text_insert(self.idx, p, s)
+        finally:
+            doc_release(self.doc)
 
     def delete(self, pos, len):
         """Delete `len` code points starting at `pos`."""
-        self.doc.local_seq_delete(self.idx, as_index(pos, "position"), as_index(len, "length"))
+        cdef int64_t p = as_index(pos, "position"), n = as_index(len, "length")
+        doc_acquire(self.doc)
+        try:
+            self.doc.local_seq_delete(self.idx, p, n)
+        finally:
+            doc_release(self.doc)
 
     def push_str(self, str s):
         """Append `s`."""
-        self.doc.local_text_insert(self.idx, self.doc.seq.visible_len(self.tree()), s)
+        doc_acquire(self.doc)
+        try:
+            self.doc.local_text_insert(self.idx, self.doc.seq.visible_len(self.tree()), s)
+        finally:
+            doc_release(self.doc)
 
     def splice(self, pos, len, str s):
         """Replace `len` code points at `pos` with `s`; returns the deleted text."""
-        deleted = self.slice(pos, as_index(pos, "position") + as_index(len, "length"))
-        self.delete(pos, len)
-        self.insert(pos, s)
-        return deleted
+        cdef int64_t a = as_index(pos, "position")
+        cdef int64_t b = a + as_index(len, "length")
+        doc_acquire(self.doc)
+        try:
+            self._check_range(a, b)
+            deleted = self.doc.text_range(self.idx, a, b)
+            self.doc.local_seq_delete(self.idx, a, b - a)
+            self.doc.local_text_insert(self.idx, a, s)
+            return deleted
+        finally:
+            doc_release(self.doc)
+
+    cdef int _check_range(self, int64_t a, int64_t b) except -1:
+        cdef int64_t n = self.doc.seq.visible_len(self.tree())
+        if a > b or b > n:
+            raise OutOfBoundsError(f"slice {a}..{b} is out of bounds (length {n})")
+        return 0
 
     cdef int64_t _convert(self, object pos, int unit) except -1:
+        """A position in `unit` as a code point position (the lock is held)."""
         cdef int64_t p = as_index(pos, "position")
         cdef int64_t limit = self.doc.seq.unit_len(self.tree(), unit)
         if p > limit:
@@ -204,84 +272,134 @@ cdef class LoroText(_Handle):
             raise OutOfBoundsError(f"position {p} falls inside a code point")
         return u
 
+    cdef int _insert_unit(self, object pos, str s, int unit) except -1:
+        doc_acquire(self.doc)
+        try:
+            self.doc.local_text_insert(self.idx, self._convert(pos, unit), s)
+        finally:
+            doc_release(self.doc)
+        return 0
+
+    cdef int _delete_unit(self, object pos, object len, int unit) except -1:
+        cdef int64_t a, b
+        end = as_index(pos, "position") + as_index(len, "length")
+        doc_acquire(self.doc)
+        try:
+            a = self._convert(pos, unit)
+            b = self._convert(end, unit)
+            self.doc.local_seq_delete(self.idx, a, b - a)
+        finally:
+            doc_release(self.doc)
+        return 0
+
     def insert_utf8(self, pos, str s):
         """Insert `s` at UTF-8 byte offset `pos`."""
-        self.doc.local_text_insert(self.idx, self._convert(pos, UNIT_UTF8), s)
+        self._insert_unit(pos, s, UNIT_UTF8)
 
     def delete_utf8(self, pos, len):
         """Delete UTF-8 bytes [pos, pos+len)."""
-        cdef int64_t a = self._convert(pos, UNIT_UTF8)
-        cdef int64_t b = self._convert(as_index(pos, "position") + as_index(len, "length"), UNIT_UTF8)
-        self.doc.local_seq_delete(self.idx, a, b - a)
+        self._delete_unit(pos, len, UNIT_UTF8)
 
     def insert_utf16(self, pos, str s):
         """Insert `s` at UTF-16 unit offset `pos`."""
-        self.doc.local_text_insert(self.idx, self._convert(pos, UNIT_UTF16), s)
+        self._insert_unit(pos, s, UNIT_UTF16)
 
     def delete_utf16(self, pos, len):
         """Delete UTF-16 units [pos, pos+len)."""
-        cdef int64_t a = self._convert(pos, UNIT_UTF16)
-        cdef int64_t b = self._convert(as_index(pos, "position") + as_index(len, "length"), UNIT_UTF16)
-        self.doc.local_seq_delete(self.idx, a, b - a)
+        self._delete_unit(pos, len, UNIT_UTF16)
 
     def slice(self, start, end):
         """Text between code points `start` and `end`."""
         cdef int64_t a = as_index(start, "start"), b = as_index(end, "end")
-        cdef int64_t n = self.doc.seq.visible_len(self.tree())
-        if a > b or b > n:
-            raise OutOfBoundsError(f"slice {a}..{b} is out of bounds (length {n})")
-        return self.doc.text_range(self.idx, a, b)
+        doc_acquire(self.doc)
+        try:
+            self._check_range(a, b)
+            return self.doc.text_range(self.idx, a, b)
+        finally:
+            doc_release(self.doc)
 
     def slice_utf16(self, start, end):
         """Text between UTF-16 offsets `start` and `end`."""
-        return self.slice(self._convert(start, UNIT_UTF16), self._convert(end, UNIT_UTF16))
+        cdef int64_t a, b
+        doc_acquire(self.doc)
+        try:
+            a = self._convert(start, UNIT_UTF16)
+            b = self._convert(end, UNIT_UTF16)
+            self._check_range(a, b)
+            return self.doc.text_range(self.idx, a, b)
+        finally:
+            doc_release(self.doc)
 
     def char_at(self, pos):
         """The character at code point `pos`."""
         cdef int64_t p = as_index(pos, "position")
-        if p >= self.doc.seq.visible_len(self.tree()):
-            raise OutOfBoundsError(f"position {p} is out of bounds (length {self.doc.seq.visible_len(self.tree())})")
-        return self.doc.text_range(self.idx, p, p + 1)
+        cdef int64_t n
+        doc_acquire(self.doc)
+        try:
+            n = self.doc.seq.visible_len(self.tree())
+            if p >= n:
+                raise OutOfBoundsError(f"position {p} is out of bounds (length {n})")
+            return self.doc.text_range(self.idx, p, p + 1)
+        finally:
+            doc_release(self.doc)
 
     def convert_pos(self, index, from_, to):
         """Convert a position between "unicode", "utf8", "utf16" units (None if out of range)."""
         units = {"unicode": UNIT_UNICODE, "utf8": UNIT_UTF8, "utf16": UNIT_UTF16, "bytes": UNIT_UTF8}
         a = units[str(from_).lower().split(".")[-1]]
         b = units[str(to).lower().split(".")[-1]]
+        doc_acquire(self.doc)
         try:
-            u = self._convert(index, a)
-        except OutOfBoundsError:
-            return None
-        return self.doc.seq.from_unicode(self.tree(), u, b)
+            try:
+                u = self._convert(index, a)
+            except OutOfBoundsError:
+                return None
+            return self.doc.seq.from_unicode(self.tree(), u, b)
+        finally:
+            doc_release(self.doc)
 
     def to_string(self):
         """The text."""
-        return self.doc.text_value(self.idx)
+        doc_acquire(self.doc)
+        try:
+            return self.doc.text_value(self.idx)
+        finally:
+            doc_release(self.doc)
 
     def __str__(self):
         return self.to_string()
 
+    cdef int64_t _unit_len(self, int unit) except -1:
+        cdef int64_t n
+        doc_acquire(self.doc)
+        if unit == UNIT_UNICODE:
+            n = self.doc.seq.visible_len(self.tree())
+        else:
+            n = self.doc.seq.unit_len(self.tree(), unit)
+        doc_release(self.doc)
+        return n
+
     @property
     def len_unicode(self):
         """Length in code points."""
-        return self.doc.seq.visible_len(self.tree())
+        return self._unit_len(UNIT_UNICODE)
 
     @property
     def len_utf8(self):
         """Length in UTF-8 bytes."""
-        return self.doc.seq.unit_len(self.tree(), UNIT_UTF8)
+        return self._unit_len(UNIT_UTF8)
 
     @property
     def len_utf16(self):
         """Length in UTF-16 units."""
-        return self.doc.seq.unit_len(self.tree(), UNIT_UTF16)
+        return self._unit_len(UNIT_UTF16)
 
     def __len__(self):
-        return self.doc.seq.visible_len(self.tree())
+        return self._unit_len(UNIT_UNICODE)
 
     def is_empty(self):
         """Whether the text is empty."""
-        return self.doc.seq.visible_len(self.tree()) == 0
+        return self._unit_len(UNIT_UNICODE) == 0
 
 
 cdef class LoroList(_Handle):
@@ -301,60 +419,113 @@ cdef class LoroList(_Handle):
     cdef int64_t length(self):
         return self.doc.seq.visible_len(self.doc.ctree[self.idx])
 
+    cdef int64_t locked_length(self) except -1:
+        cdef int64_t n
+        doc_acquire(self.doc)
+        n = self.length()
+        doc_release(self.doc)
+        return n
+
     def insert(self, pos, v):
         """Insert value `v` at `pos`."""
-        self.doc.local_list_insert(self.idx, as_index(pos, "position"), [check_value(v)])
+        cdef int64_t p = as_index(pos, "position")
+        items = [check_value(v)]
+        doc_acquire(self.doc)
+        try:
+            self.doc.local_list_insert(self.idx, p, items)
+        finally:
+            doc_release(self.doc)
 
     def push(self, v):
         """Append value `v`."""
-        self.doc.local_list_insert(self.idx, self.length(), [check_value(v)])
+        items = [check_value(v)]
+        doc_acquire(self.doc)
+        try:
+            self.doc.local_list_insert(self.idx, self.length(), items)
+        finally:
+            doc_release(self.doc)
 
     def delete(self, pos, len):
         """Delete `len` items starting at `pos`."""
-        self.doc.local_seq_delete(self.idx, as_index(pos, "position"), as_index(len, "length"))
+        cdef int64_t p = as_index(pos, "position"), n = as_index(len, "length")
+        doc_acquire(self.doc)
+        try:
+            self.doc.local_seq_delete(self.idx, p, n)
+        finally:
+            doc_release(self.doc)
 
     def get(self, index):
         """The item at `index` as ValueOrContainer, or None when out of range."""
         cdef int64_t i = as_index(index, "index") if index >= 0 else -1
-        if i < 0 or i >= self.length():
-            return None
-        slot = self.doc.seq.visible_content(self.doc.ctree[self.idx], i)
-        return wrap_value(self.doc, self.doc.log.values[slot])
+        doc_acquire(self.doc)
+        try:
+            if i < 0 or i >= self.length():
+                return None
+            slot = self.doc.seq.visible_content(self.doc.ctree[self.idx], i)
+            return wrap_value(self.doc, self.doc.log.values[slot])
+        finally:
+            doc_release(self.doc)
 
     def pop(self):
         """Remove the last item and return its value (None when empty)."""
-        cdef int64_t n = self.length()
-        if n == 0:
-            return None
-        slot = self.doc.seq.visible_content(self.doc.ctree[self.idx], n - 1)
-        v = self.doc._resolve(self.doc.log.values[slot], False)
-        self.doc.local_seq_delete(self.idx, n - 1, 1)
-        return v
+        cdef int64_t n
+        doc_acquire(self.doc)
+        try:
+            n = self.length()
+            if n == 0:
+                return None
+            slot = self.doc.seq.visible_content(self.doc.ctree[self.idx], n - 1)
+            v = self.doc._resolve(self.doc.log.values[slot], False)
+            self.doc.local_seq_delete(self.idx, n - 1, 1)
+            return v
+        finally:
+            doc_release(self.doc)
 
     def clear(self):
         """Delete every item."""
-        self.doc.local_seq_delete(self.idx, 0, self.length())
+        doc_acquire(self.doc)
+        try:
+            self.doc.local_seq_delete(self.idx, 0, self.length())
+        finally:
+            doc_release(self.doc)
 
     def to_vec(self):
         """The items, child containers as ContainerIDs."""
-        return self.doc.value_of(self.idx, False)
+        doc_acquire(self.doc)
+        try:
+            return self.doc.value_of(self.idx, False)
+        finally:
+            doc_release(self.doc)
+
+    cdef object _insert_container(self, object pos, object child):
+        """Insert a child container at `pos` (None: at the end) and return its handle."""
+        cdef int kind = kind_of_handle(child)
+        cdef int64_t p = as_index(pos, "position") if pos is not None else -1
+        cdef uint32_t c
+        content = detached_content(child)
+        doc_acquire(self.doc)
+        try:
+            c = self.doc.local_list_insert_container(self.idx, self.length() if p < 0 else p, kind)
+            if content is not None:
+                copy_content(self.doc, c, content)
+            return wrap(self.doc, c, kind)
+        finally:
+            doc_release(self.doc)
 
     def insert_container(self, pos, child):
         """Insert a new child container of `child`'s kind at `pos` and return its handle."""
-        cdef uint32_t c = self.doc.local_list_insert_container(self.idx, as_index(pos, "position"),
-                                                               kind_of_handle(child))
-        return attach_child(self.doc, c, child)
+        return self._insert_container(pos, child)
 
     def push_container(self, child):
         """Append a new child container and return its handle."""
-        return self.insert_container(self.length(), child)
+        return self._insert_container(None, child)
 
     def __len__(self):
-        return self.length()
+        return self.locked_length()
 
     def is_empty(self):
         """Whether the list is empty."""
-        return self.length() == 0
+        return self.locked_length() == 0
 
 
 cdef class LoroMap(_Handle):
@@ -372,28 +543,50 @@ cdef class LoroMap(_Handle):
         return h
 
     def _live(self):
-        return self.doc.map_live(self.idx)
+        doc_acquire(self.doc)
+        try:
+            return self.doc.map_live(self.idx)
+        finally:
+            doc_release(self.doc)
 
     def insert(self, str key, v):
         """Set `key` to value `v`."""
-        self.doc.local_map_set(self.idx, key, check_value(v))
+        value = check_value(v)
+        doc_acquire(self.doc)
+        try:
+            self.doc.local_map_set(self.idx, key, value)
+        finally:
+            doc_release(self.doc)
 
     def delete(self, str key):
         """Delete `key`."""
-        self.doc.local_map_delete(self.idx, key)
+        doc_acquire(self.doc)
+        try:
+            self.doc.local_map_delete(self.idx, key)
+        finally:
+            doc_release(self.doc)
 
     def clear(self):
         """Delete every key. Like loro, this writes a delete for every key the map has ever
         held (deleted ones too), in sorted order."""
-        for k in self.doc.map_all_keys(self.idx):
-            self.doc.local_map_delete(self.idx, k)
+        doc_acquire(self.doc)
+        try:
+            for k in self.doc.map_all_keys(self.idx):
+                self.doc.local_map_delete(self.idx, k)
+        finally:
+            doc_release(self.doc)
 
     def get(self, str key):
         """The entry for `key` as ValueOrContainer, or None."""
-        cdef int64_t slot = self.doc.map_slot(self.idx, key)
-        if slot < 0:
-            return None
-        return wrap_value(self.doc, self.doc.log.values[slot])
+        cdef int64_t slot
+        doc_acquire(self.doc)
+        try:
+            slot = self.doc.map_slot(self.idx, key)
+            if slot < 0:
+                return None
+            return wrap_value(self.doc, self.doc.log.values[slot])
+        finally:
+            doc_release(self.doc)
 
     def keys(self):
         """Keys present in the map."""
@@ -401,33 +594,67 @@ cdef class LoroMap(_Handle):
 
     def values(self):
         """Entries as ValueOrContainer."""
-        return [wrap_value(self.doc, self.doc.log.values[s]) for _, s in self._live()]
+        doc_acquire(self.doc)
+        try:
+            return [wrap_value(self.doc, self.doc.log.values[s]) for _, s in self.doc.map_live(self.idx)]
+        finally:
+            doc_release(self.doc)
 
     def items(self):
         """(key, ValueOrContainer) pairs."""
-        return [(k, wrap_value(self.doc, self.doc.log.values[s])) for k, s in self._live()]
+        doc_acquire(self.doc)
+        try:
+            return [(k, wrap_value(self.doc, self.doc.log.values[s]))
+                    for k, s in self.doc.map_live(self.idx)]
+        finally:
+            doc_release(self.doc)
 
     def insert_container(self, str key, child):
         """Set `key` to a new child container of `child`'s kind and return its handle."""
-        cdef uint32_t c = self.doc.local_map_set_container(self.idx, key, kind_of_handle(child))
-        return attach_child(self.doc, c, child)
+        cdef int kind = kind_of_handle(child)
+        cdef uint32_t c
+        content = detached_content(child)
+        doc_acquire(self.doc)
+        try:
+            c = self.doc.local_map_set_container(self.idx, key, kind)
+            if content is not None:
+                copy_content(self.doc, c, content)
+            return wrap(self.doc, c, kind)
+        finally:
+            doc_release(self.doc)
 
     def get_or_create_container(self, str key, child):
         """The child container at `key`, created when absent; raises ContainerMismatchError
         when `key` holds something else."""
         cdef int kind = kind_of_handle(child)
-        cdef int64_t slot = self.doc.map_slot(self.idx, key)
-        if slot >= 0:
-            v = self.doc.log.values[slot]
-            if isinstance(v, _types.ContainerID):
-                c = self.doc.cid_index[v]
-                if self.doc.ckind[c] == kind:
-                    return wrap(self.doc, c, kind)
-            raise ContainerMismatchError(f"key {key!r} holds {v!r}, not a {type(child).__name__}")
-        return self.insert_container(key, child)
+        cdef int64_t slot
+        cdef uint32_t c
+        content = detached_content(child)
+        doc_acquire(self.doc)
+        try:
+            slot = self.doc.map_slot(self.idx, key)
+            if slot >= 0:
+                v = self.doc.log.values[slot]
+                if isinstance(v, _types.ContainerID):
+                    c = self.doc.cid_index[v]
+                    if self.doc.ckind[c] == kind:
+                        return wrap(self.doc, c, kind)
+                raise ContainerMismatchError(f"key {key!r} holds {v!r}, not a {type(child).__name__}")
+            c = self.doc.local_map_set_container(self.idx, key, kind)
+            if content is not None:
+                copy_content(self.doc, c, content)
+            return wrap(self.doc, c, kind)
+        finally:
+            doc_release(self.doc)
 
     def __contains__(self, key):
-        return isinstance(key, str) and self.doc.map_slot(self.idx, key) >= 0
+        if not isinstance(key, str):
+            return False
+        doc_acquire(self.doc)
+        try:
+            return self.doc.map_slot(self.idx, key) >= 0
+        finally:
+            doc_release(self.doc)
 
     def __len__(self):
         return len(self._live())
@@ -451,25 +678,39 @@ cdef class LoroCounter(_Handle):
         h.attached = True
         return h
 
-    def increment(self, value):
-        """Add `value` (int or float)."""
+    cdef int _add(self, object value, double sign) except -1:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise LoroTypeError(f"a counter takes a number, not {type(value).__name__}")
-        self.doc.local_counter_add(self.idx, float(value))
+        cdef double d = sign * float(value)
+        doc_acquire(self.doc)
+        try:
+            self.doc.local_counter_add(self.idx, d)
+        finally:
+            doc_release(self.doc)
+        return 0
+
+    def increment(self, value):
+        """Add `value` (int or float)."""
+        self._add(value, 1.0)
 
     def decrement(self, value):
         """Subtract `value` (int or float)."""
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise LoroTypeError(f"a counter takes a number, not {type(value).__name__}")
-        self.doc.local_counter_add(self.idx, -float(value))
+        self._add(value, -1.0)
+
+    cdef double _value(self) except? -1:
+        cdef double v
+        doc_acquire(self.doc)
+        v = self.doc.ccounter[self.idx]
+        doc_release(self.doc)
+        return v
 
     @property
     def value(self):
         """The current sum."""
-        return self.doc.ccounter[self.idx]
+        return self._value()
 
     def __float__(self):
-        return self.doc.ccounter[self.idx]
+        return self._value()
 
     def __int__(self):
-        return int(self.doc.ccounter[self.idx])
+        return int(self._value())

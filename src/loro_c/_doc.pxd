@@ -2,6 +2,21 @@ from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
 from loro_c._seq cimport SeqArena, lc_id, grow
 from loro_c._oplog cimport OpLog, lc_op, lc_staged
 
+cdef extern from "pythread.h":
+    ctypedef void *PyThread_type_lock
+    PyThread_type_lock PyThread_allocate_lock()
+    void PyThread_free_lock(PyThread_type_lock)
+    int PyThread_acquire_lock(PyThread_type_lock, int mode) nogil
+    void PyThread_release_lock(PyThread_type_lock) nogil
+    unsigned long PyThread_get_thread_ident() nogil
+    enum:
+        WAIT_LOCK
+        NOWAIT_LOCK
+
+cdef extern from "loro_c/lock.h":
+    bint lc_lock_enter(long *count) nogil
+    bint lc_lock_leave(long *count) nogil
+
 # Scratch size for converting short strings without a heap allocation.
 cdef enum:
     STACK_CPS = 64
@@ -86,7 +101,18 @@ cdef class LoroDoc:
     cdef int64_t n_staged, cap_staged
     cdef lc_id *sdeps               # their dependencies
     cdef int64_t n_sdeps, cap_sdeps
-    cdef list local_update_subs     # Subscription objects of subscribe_local_update
+    cdef list local_update_subs     # _Subscriber entries of subscribe_local_update
+    # Every public method runs holding the document lock (see doc_acquire): `lock_count`
+    # is its atomic fast path (lock.h), `lock` the semaphore its waiters block on, and
+    # `lock_owner` the thread holding it, so that a re-entrant call from that thread fails
+    # instead of deadlocking.
+    cdef long lock_count
+    cdef PyThread_type_lock lock
+    cdef unsigned long lock_owner
+    # local-update blobs waiting for delivery after the call that made them (under `lock`),
+    # and the thread delivering them (0: none), so that one thread delivers in order
+    cdef list events
+    cdef unsigned long deliverer
     cdef object import_run          # the _import.ImportRun of the import in progress, else None
     cdef object __weakref__
 
@@ -124,3 +150,29 @@ cdef class LoroDoc:
     cdef int _commit(self) except -1
     cdef dict _vv_dict(self, const int32_t *vv)
     cdef int emit_local_update(self, int32_t start, int32_t end) except -1
+    cdef int release_and_deliver(self, bint report) except -1
+    cdef int deliver(self, bint report) except -1
+
+
+cdef int reentrant_error() except -1
+
+
+cdef inline int doc_acquire(LoroDoc d) except -1:
+    """Take the document lock. The GIL is released while waiting: the holder may need it
+    to finish (Python code runs inside operations)."""
+    cdef unsigned long me = PyThread_get_thread_ident()
+    # only this thread can have stored its own id there, so the unlocked read is safe
+    if d.lock_owner == me:
+        return reentrant_error()
+    if not lc_lock_enter(&d.lock_count):
+        with nogil:
+            PyThread_acquire_lock(d.lock, WAIT_LOCK)
+    d.lock_owner = me
+    return 0
+
+
+cdef inline void doc_release(LoroDoc d) noexcept:
+    d.lock_owner = 0
+    if lc_lock_leave(&d.lock_count):
+        # hand the lock to one waiter (the semaphore is taken whenever nobody is woken)
+        PyThread_release_lock(d.lock)

@@ -5,6 +5,10 @@ Local edits apply at the document version (the tracker sits there between calls)
 changes are replayed in causal order; each moves the tracker to its causal version first, so
 positional ops integrate exactly as Loro's do. An import that fails part-way truncates the log
 back to where it was and rebuilds the state, so it is all or nothing.
+
+Every public method holds the document lock (doc_acquire / doc_release in _doc.pxd) for the
+whole call; local-update events are queued under it and delivered after it is released
+(release_and_deliver).
 """
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset, memcpy, memmove
@@ -19,7 +23,7 @@ from loro_c._oplog import OpLog as _OpLogType
 from loro_c._version cimport VersionVector, Frontiers, vv_wrap, frontiers_wrap
 
 from loro_c.errors import (LoroError, DecodeError, OutOfBoundsError, LoroValueError,
-                           ContainerMismatchError)
+                           ContainerMismatchError, CallbackError)
 from loro_c import _types
 
 cdef extern from "Python.h":
@@ -28,6 +32,8 @@ cdef extern from "Python.h":
     uint32_t PyUnicode_READ(int kind, void *data, Py_ssize_t index)
     object PyUnicode_FromKindAndData(int kind, const void *buffer, Py_ssize_t size)
     int PyUnicode_4BYTE_KIND
+    void PyErr_SetObject(object type, object value)
+    void PyErr_WriteUnraisable(object obj)
 
 
 _TYPE_NAMES = ("Map", "List", "Text", "Tree", "MovableList", "Counter")
@@ -120,6 +126,12 @@ cdef class LoroDoc:
         self.staged = NULL
         self.sdeps = NULL
         self.maps = NULL
+        self.events = []
+        self.lock = PyThread_allocate_lock()
+        if self.lock == NULL:
+            raise MemoryError()
+        # the semaphore starts taken: a waiter blocks on it until a release posts it
+        PyThread_acquire_lock(self.lock, NOWAIT_LOCK)
 
     def __init__(self):
         import random
@@ -140,6 +152,8 @@ cdef class LoroDoc:
         for i in range(self.n_maps):
             lc_map_free(&self.maps[i])
         free(self.maps)
+        if self.lock != NULL:
+            PyThread_free_lock(self.lock)
 
     # ------------------------------------------------------------------ containers
 
@@ -313,8 +327,15 @@ cdef class LoroDoc:
     def commit(self):
         """Commit the pending local ops as one change (merged into the previous change when
         Loro would merge it: same peer, continuing counters, only dep our own last op, same
-        message)."""
-        self._commit()
+        message). Local-update subscribers are called after the commit is complete (see
+        subscribe_local_update)."""
+        doc_acquire(self)
+        try:
+            self._commit()
+        except BaseException:
+            self.release_and_deliver(False)
+            raise
+        self.release_and_deliver(True)
 
     cdef int _commit(self) except -1:
         cdef lc_change *last
@@ -356,7 +377,9 @@ cdef class LoroDoc:
 
     def set_next_commit_message(self, str msg):
         """Attach a message to the next commit."""
+        doc_acquire(self)
         self.next_msg = msg
+        doc_release(self)
 
     # ------------------------------------------------------------------ local edits
 
@@ -615,7 +638,14 @@ cdef class LoroDoc:
     def _import_changes(self, list changes):
         """Import decoded change tuples (see loro_c._json); all or nothing."""
         from loro_c import _import
-        return _import.import_changes(self, changes)
+        doc_acquire(self)
+        try:
+            status = _import.import_changes(self, changes)
+        except BaseException:
+            self.release_and_deliver(False)
+            raise
+        self.release_and_deliver(True)
+        return status
 
     cdef int rebuild_state(self) except -1:
         """Recompute every container's state by replaying the log from the start."""
@@ -704,7 +734,10 @@ cdef class LoroDoc:
     @property
     def peer_id(self):
         """This peer's 64-bit id (random by default)."""
-        return self.peer
+        doc_acquire(self)
+        peer = self.peer
+        doc_release(self)
+        return peer
 
     @peer_id.setter
     def peer_id(self, peer):
@@ -712,46 +745,84 @@ cdef class LoroDoc:
             raise LoroValueError("peer id must be an int")
         if peer < 0 or peer >= 0xFFFFFFFFFFFFFFFF:
             raise LoroValueError(f"peer id must be in 0..2**64-2, got {peer}")
-        self._commit()
-        self.peer = peer
+        doc_acquire(self)
+        try:
+            self._commit()
+            self.peer = peer
+        except BaseException:
+            self.release_and_deliver(False)
+            raise
+        self.release_and_deliver(True)
 
     def get_text(self, obj):
         """The Text container `obj` (a root name, a ContainerID or its string form)."""
         from loro_c._containers import LoroText
-        return LoroText._wrap(self, self._root(obj, KIND_TEXT))
+        doc_acquire(self)
+        try:
+            return LoroText._wrap(self, self._root(obj, KIND_TEXT))
+        finally:
+            doc_release(self)
 
     def get_list(self, obj):
         """The List container `obj` (a root name, a ContainerID or its string form)."""
         from loro_c._containers import LoroList
-        return LoroList._wrap(self, self._root(obj, KIND_LIST))
+        doc_acquire(self)
+        try:
+            return LoroList._wrap(self, self._root(obj, KIND_LIST))
+        finally:
+            doc_release(self)
 
     def get_map(self, obj):
         """The Map container `obj` (a root name, a ContainerID or its string form)."""
         from loro_c._containers import LoroMap
-        return LoroMap._wrap(self, self._root(obj, KIND_MAP))
+        doc_acquire(self)
+        try:
+            return LoroMap._wrap(self, self._root(obj, KIND_MAP))
+        finally:
+            doc_release(self)
 
     def get_counter(self, obj):
         """The Counter container `obj` (a root name, a ContainerID or its string form)."""
         from loro_c._containers import LoroCounter
-        return LoroCounter._wrap(self, self._root(obj, KIND_COUNTER))
+        doc_acquire(self)
+        try:
+            return LoroCounter._wrap(self, self._root(obj, KIND_COUNTER))
+        finally:
+            doc_release(self)
 
     def get_container(self, cid):
         """The container with this id, or None when the document has never seen it."""
         from loro_c import _containers
-        i = self.cid_index.get(cid)
-        return None if i is None else _containers.wrap(self, i, self.ckind[<uint32_t>i])
+        doc_acquire(self)
+        try:
+            i = self.cid_index.get(cid)
+            return None if i is None else _containers.wrap(self, i, self.ckind[<uint32_t>i])
+        finally:
+            doc_release(self)
 
     def has_container(self, cid):
         """Whether the document knows the container `cid`."""
-        return cid in self.cid_index
+        doc_acquire(self)
+        try:
+            return cid in self.cid_index
+        finally:
+            doc_release(self)
 
     def get_value(self):
         """The shallow value: root name -> ContainerID."""
-        return {self.cids[r].name: self.cids[r] for r in self.roots}
+        doc_acquire(self)
+        try:
+            return {self.cids[r].name: self.cids[r] for r in self.roots}
+        finally:
+            doc_release(self)
 
     def get_deep_value(self):
         """The whole document as plain Python values."""
-        return {self.cids[r].name: self.value_of(r, True) for r in self.roots}
+        doc_acquire(self)
+        try:
+            return {self.cids[r].name: self.value_of(r, True) for r in self.roots}
+        finally:
+            doc_release(self)
 
     cdef dict _vv_dict(self, const int32_t *vv):
         cdef uint32_t i
@@ -760,12 +831,20 @@ cdef class LoroDoc:
     @property
     def oplog_vv(self):
         """Version vector of everything in the history (the open transaction included)."""
-        return vv_wrap(self._vv_dict(self.log.vv))
+        doc_acquire(self)
+        try:
+            return vv_wrap(self._vv_dict(self.log.vv))
+        finally:
+            doc_release(self)
 
     @property
     def state_vv(self):
         """Version vector of the materialised state (equal to oplog_vv: no checkout yet)."""
-        return vv_wrap(self._vv_dict(self.log.vv))
+        doc_acquire(self)
+        try:
+            return vv_wrap(self._vv_dict(self.log.vv))
+        finally:
+            doc_release(self)
 
     def _frontiers(self):
         cdef int64_t i
@@ -775,26 +854,39 @@ cdef class LoroDoc:
     @property
     def oplog_frontiers(self):
         """Frontiers (heads) of the history."""
-        return self._frontiers()
+        doc_acquire(self)
+        try:
+            return self._frontiers()
+        finally:
+            doc_release(self)
 
     @property
     def state_frontiers(self):
         """Frontiers of the materialised state."""
-        return self._frontiers()
+        doc_acquire(self)
+        try:
+            return self._frontiers()
+        finally:
+            doc_release(self)
 
     @property
     def len_ops(self):
         """Number of atoms (op counters) in the history."""
         cdef uint32_t i
         cdef int64_t total = 0
+        doc_acquire(self)
         for i in range(self.log.n_peers):
             total += self.log.vv[i]
+        doc_release(self)
         return total
 
     @property
     def len_changes(self):
         """Number of committed changes stored in the history."""
-        return self.log.n_changes
+        doc_acquire(self)
+        n = self.log.n_changes
+        doc_release(self)
+        return n
 
     def is_detached(self):
         """Always False: checkout is not supported yet."""
@@ -809,6 +901,7 @@ cdef class LoroDoc:
         ids = <lc_id*>malloc(n * sizeof(lc_id))
         if ids == NULL:
             raise MemoryError()
+        doc_acquire(self)
         try:
             for i in range(n):
                 peer, ctr = frontiers._ids[i]
@@ -819,6 +912,7 @@ cdef class LoroDoc:
             self.log.version_of(ids, n, self.log.scratch)
             return vv_wrap(self._vv_dict(self.log.scratch))
         finally:
+            doc_release(self)
             free(ids)
 
     # ------------------------------------------------------------------ binary updates
@@ -828,6 +922,16 @@ cdef class LoroDoc:
         `from_`; `UpdatesInRange(spans)` the ops in the id spans; `Snapshot()` the whole
         history (as an updates blob, which loro and loro_c both import). Pending local ops
         are committed first."""
+        doc_acquire(self)
+        try:
+            blob = self._export(mode)
+        except BaseException:
+            self.release_and_deliver(False)
+            raise
+        self.release_and_deliver(True)
+        return blob
+
+    def _export(self, mode):
         self._commit()
         from loro_c import _codec
         if isinstance(mode, _types.ExportMode.Updates):
@@ -856,21 +960,30 @@ cdef class LoroDoc:
         """Import a binary blob (updates, or the history inside a snapshot). Missing
         dependencies leave changes pending; returns an ImportStatus. A malformed blob raises
         DecodeError and leaves the document exactly as it was."""
-        from loro_c import _import
-        return _import.import_blobs(self, [data])
+        return self._import_locked([data])
 
     def import_with(self, bytes data, str origin):
         """Like import_, tagging the import with `origin` (reported to event subscribers)."""
-        return self.import_(data)
+        return self._import_locked([data])
 
     def import_batch(self, bytes_list):
         """Import several blobs as one batch (all or nothing)."""
-        from loro_c import _import
         blobs = list(bytes_list)
         for data in blobs:
             if not isinstance(data, bytes):
                 raise LoroValueError(f"import_batch takes bytes, not {type(data).__name__}")
-        return _import.import_blobs(self, blobs, True)
+        return self._import_locked(blobs, True)
+
+    def _import_locked(self, list blobs, bint batch=False):
+        from loro_c import _import
+        doc_acquire(self)
+        try:
+            status = _import.import_blobs(self, blobs, batch)
+        except BaseException:
+            self.release_and_deliver(False)
+            raise
+        self.release_and_deliver(True)
+        return status
 
     @staticmethod
     def decode_import_blob_meta(bytes data, check_checksum=True):
@@ -880,35 +993,93 @@ cdef class LoroDoc:
 
     def subscribe_local_update(self, callback):
         """Call `callback(bytes)` after each local commit with an updates blob holding exactly
-        that commit's ops. Returning False unsubscribes. Returns a Subscription."""
+        that commit's ops. Returning False unsubscribes (loro requires a bool; loro_c keeps
+        the subscription for any other return value). Returns a Subscription: as in loro,
+        dropping it unsubscribes, `detach()` keeps the callback for the document's lifetime.
+
+        Callbacks run after the public call that committed (commit, export, import, ...) has
+        finished and released the document, on the thread that delivers the queue, one
+        event at a time in commit order; a callback may edit, commit, import or export the
+        same document (the updates it commits are delivered after it returns). If callbacks
+        raise, every queued event still goes to every subscriber, the subscriptions stay,
+        and the operation is not undone; then the call raises CallbackError from the first
+        callback exception (loro raises a PanicException there). If the call itself failed,
+        its own exception propagates and callback exceptions go to sys.unraisablehook."""
         if not callable(callback):
             raise LoroValueError("callback must be callable")
         return Subscription(self.local_update_subs, callback)
 
     cdef int emit_local_update(self, int32_t start, int32_t end) except -1:
-        """Hand the blob of our ops [start, end) to the local-update subscribers."""
+        """Queue the blob of our ops [start, end) for the local-update subscribers; it is
+        encoded now, under the lock, and delivered when the public call ends."""
         from loro_c import _codec
-        cdef list subs = self.local_update_subs
         pid = self.peer
         blob = _codec.encode_updates(self._changes({pid: start}, {pid: end}, _codec.MAX_OPS_PER_BLOCK))
-        first_error = None
-        for sub in list(subs):
-            try:
-                if sub.callback(blob) is False:
-                    sub.unsubscribe()
-            except Exception as e:
-                if first_error is None:
-                    first_error = e
-        if first_error is not None:
-            # the commit is complete and the document consistent; report the failure
-            raise first_error
+        self.events.append(blob)
+        return 0
+
+    cdef int release_and_deliver(self, bint report) except -1:
+        """End of a public call that may have committed: release the lock, then deliver.
+        `report` is False when the call itself is raising (see subscribe_local_update)."""
+        doc_release(self)
+        # whoever queues an event checks here after releasing, so an unlocked look suffices
+        if self.events:
+            self.deliver(report)
+        return 0
+
+    cdef int deliver(self, bint report) except -1:
+        cdef unsigned long me = PyThread_get_thread_ident()
+        cdef list subs
+        first = None
+        doc_acquire(self)
+        if self.deliverer != 0:
+            # another thread, or this one further up inside a callback, is draining the
+            # queue: it delivers these events too, after the current one, in order
+            doc_release(self)
+            return 0
+        self.deliverer = me
+        try:
+            while self.events:
+                blob = self.events.pop(0)
+                subs = [s for s in self.local_update_subs if s.active]
+                doc_release(self)
+                try:
+                    for sub in subs:
+                        if not sub.active:
+                            continue
+                        try:
+                            if sub.callback(blob) is False:
+                                sub.unsubscribe()
+                        except Exception as e:
+                            if first is None:
+                                first = e
+                finally:
+                    doc_acquire(self)
+        finally:
+            self.deliverer = 0
+            doc_release(self)
+        if first is not None:
+            err = CallbackError(f"a local-update callback raised {type(first).__name__}: {first} "
+                                "(the operation itself completed)")
+            err.__cause__ = first
+            if report:
+                raise err
+            PyErr_SetObject(CallbackError, err)
+            PyErr_WriteUnraisable(self)
         return 0
 
     def export_json_updates(self, VersionVector start_vv, VersionVector end_vv, with_peer_compression=True):
         """Export the changes between two versions in Loro's JSON updates format."""
-        self._commit()
         from loro_c import _json
-        return _json.export_updates(self, start_vv._map, end_vv._map)
+        doc_acquire(self)
+        try:
+            self._commit()
+            out = _json.export_updates(self, start_vv._map, end_vv._map)
+        except BaseException:
+            self.release_and_deliver(False)
+            raise
+        self.release_and_deliver(True)
+        return out
 
     def import_json_updates(self, str json):
         """Import Loro JSON updates. Returns an ImportStatus; raises DecodeError on malformed
@@ -1028,15 +1199,26 @@ cdef class LoroDoc:
 
     def _stats(self):
         """Arena sizes of the sequence index and the log (for memory benchmarks)."""
-        st = self.seq.stats()
-        st.update(changes=self.log.n_changes, ops=self.log.n_ops,
-                  op_bytes=self.log.cap_ops * sizeof(lc_op), values=len(self.log.values),
-                  pending=self.n_staged, pending_deps=self.n_sdeps, peers=self.log.n_peers,
-                  keys=len(self.log.keys), containers=self.n_containers)
-        return st
+        doc_acquire(self)
+        try:
+            st = self.seq.stats()
+            st.update(changes=self.log.n_changes, ops=self.log.n_ops,
+                      op_bytes=self.log.cap_ops * sizeof(lc_op), values=len(self.log.values),
+                      pending=self.n_staged, pending_deps=self.n_sdeps, peers=self.log.n_peers,
+                      keys=len(self.log.keys), containers=self.n_containers)
+            return st
+        finally:
+            doc_release(self)
 
     def _check_invariants(self):
         """Run every structural checker (B-trees, tracker records, version bookkeeping)."""
+        doc_acquire(self)
+        try:
+            return self._check_invariants_locked()
+        finally:
+            doc_release(self)
+
+    def _check_invariants_locked(self):
         cdef int64_t i
         for i in range(self.n_containers):
             if self.ckind[i] == KIND_TEXT or self.ckind[i] == KIND_LIST:
@@ -1057,23 +1239,55 @@ cpdef object copy_value(object v):
     return v
 
 
-class Subscription:
-    """A subscription handle: call it, or its `unsubscribe()`, to stop the callbacks."""
-    __slots__ = ("_subs", "callback")
+cdef int reentrant_error() except -1:
+    raise LoroError("a LoroDoc was used from inside one of its own operations on the same "
+                    "thread (e.g. by a __hash__/__eq__ or finalizer that runs during the "
+                    "call); this is refused instead of corrupting the half-done operation")
+
+
+class _Subscriber:
+    """The document's side of a subscription: the callback and whether it is still on."""
+    __slots__ = ("callback", "active", "_subs")
 
     def __init__(self, subs, callback):
-        self._subs = subs
         self.callback = callback
+        self.active = True
+        self._subs = subs
         subs.append(self)
 
     def unsubscribe(self):
-        """Stop receiving callbacks (idempotent)."""
-        if self._subs is not None:
+        if self.active:
+            self.active = False
             try:
                 self._subs.remove(self)
             except ValueError:
                 pass
-            self._subs = None
+
+
+class Subscription:
+    """A subscription handle. As in loro, dropping it unsubscribes; `detach()` keeps the
+    callback for the document's lifetime (after it, this handle no longer controls the
+    subscription); `unsubscribe()` or calling the handle stops it. It never takes the
+    document lock, so it may be dropped anywhere (inside a callback, by another thread)."""
+    __slots__ = ("_sub", "__weakref__")
+
+    def __init__(self, subs, callback):
+        self._sub = _Subscriber(subs, callback)
+
+    def unsubscribe(self):
+        """Stop receiving callbacks (idempotent; does nothing after detach(), as in loro)."""
+        if self._sub is not None:
+            self._sub.unsubscribe()
+
+    def detach(self):
+        """Keep the callback subscribed for the document's lifetime: the handle lets go of
+        it, so neither dropping the handle nor unsubscribe() stops it any more."""
+        self._sub = None
 
     def __call__(self):
+        """Unsubscribe (same as unsubscribe())."""
         self.unsubscribe()
+
+    def __del__(self):
+        if self._sub is not None:
+            self._sub.unsubscribe()

@@ -20,6 +20,7 @@ __all__ = [
     "LoroValueError",
     "ContainerMismatchError",
     "UnknownContainerError",
+    "CallbackError",
 ]
 
 
@@ -72,4 +73,14 @@ class UnknownContainerError(LoroError, KeyError):
     """Raised when a container id does not name a container the document knows.
 
     Derives from ``KeyError`` because it signals a failed lookup.
+    """
+
+
+class CallbackError(LoroError):
+    """Raised by a public call when a subscriber callback it delivered to raised.
+
+    The call's own operation (a commit, an import, an export) completed and is not undone;
+    every queued event was still delivered to every subscriber.  ``__cause__`` is the first
+    exception a callback raised.  (``loro`` reports this case with a ``PanicException``
+    from the same call.)
     """
