@@ -136,6 +136,34 @@ class FaultySession(Session):
         self.check_roots(dst, desc)
         self.remember(dst)
 
+    def deliver_batch(self):
+        """Several queued blobs for one receiver at once, through import_batch."""
+        rng = self.rng
+        dst = self.queue[rng.randrange(len(self.queue))][0]
+        picked = [m for m in self.queue if m[0] == dst][:rng.randint(2, 4)]
+        if len(picked) < 2:
+            return
+        for m in picked:
+            self.queue.remove(m)
+        crossed = rng.random() < 0.5
+        desc = f"batch of {len(picked)} to peer#{dst}{' (crossed)' if crossed else ''}: " + \
+            "; ".join(m[3] for m in picked)
+        self.log.append(desc)
+        self.commit(dst)
+        ref_in = [m[2] if crossed else m[1] for m in picked]
+        sut_in = [m[1] if crossed else m[2] for m in picked]
+        ref_st = self.docs[0][dst].import_batch(ref_in)
+        sut_st = self.call_sut(desc, self.docs[1][dst].import_batch, sut_in)
+        for what, a, b in (("success", ref_st.success, sut_st.success),
+                           ("pending", ref_st.pending, sut_st.pending)):
+            if ranges(a) != ranges(b):
+                self.fail(f"{desc}: ImportStatus.{what} differs\n"
+                          f"  loro:   {ranges(a)}\n  loro_c: {ranges(b)}")
+        self.check_peer(dst, desc)
+        self.check_vv(dst, desc)
+        self.check_roots(dst, desc)
+        self.remember(dst)
+
     def check_roots(self, i, what):
         ref = sorted(self.docs[0][i].get_value())
         sut = sorted(self.call_sut("get_value", self.docs[1][i].get_value))
@@ -159,8 +187,11 @@ class FaultySession(Session):
                 src, dst = rng.sample(range(n), 2)
                 self.send(src, dst)
             elif self.queue:
-                k = rng.randrange(len(self.queue))
-                self.deliver(k, keep=rng.random() < 0.2)
+                if rng.random() < 0.15 and len(self.queue) > 1:
+                    self.deliver_batch()
+                else:
+                    k = rng.randrange(len(self.queue))
+                    self.deliver(k, keep=rng.random() < 0.2)
         self.step = steps
         while self.queue:
             self.deliver(rng.randrange(len(self.queue)))
