@@ -1614,6 +1614,8 @@ def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
             for raw in decode_updates(data):
                 stage_tuple(doc, raw)
             if fresh:
+                # only the first snapshot loads into the empty document (the rest are history)
+                fresh = False
                 parse_envelope(data, False, &mode, &body)
                 for cid in snapshot_state_roots(&body):
                     doc.show_root(doc.container_index(cid, kind_of_type(cid.container_type)))

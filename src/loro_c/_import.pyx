@@ -117,10 +117,10 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
                 stage_tuple(doc, raw)
         else:
             from loro_c import _codec
-            # like loro, a snapshot loaded into an empty document (not in a batch) also
-            # brings the roots its state lists, even those without ops
-            _codec.stage_blobs(doc, blobs, not whole_pending and run.n_changes == 0
-                               and run.n_staged == 0 and run.n_containers == 0)
+            # like loro, a snapshot loaded into an empty document also brings the roots its
+            # state lists, even those without ops
+            _codec.stage_blobs(doc, blobs, run.n_changes == 0 and run.n_staged == 0
+                               and run.n_containers == 0)
         applying = True
         return apply_staged(doc, run)
     except BaseException as e:
