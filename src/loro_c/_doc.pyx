@@ -13,7 +13,7 @@ from cpython.unicode cimport PyUnicode_GET_LENGTH
 
 from loro_c._seq cimport (SeqArena, lc_id, make_id, LC_NO_PEER, UNIT_UNICODE, UNIT_UTF8,
                           UNIT_UTF16)
-from loro_c._oplog cimport (OpLog, lc_op, lc_change, lc_staged, slice_op, merge_ops, LC_OP_INSERT, LC_OP_DELETE,
+from loro_c._oplog cimport (OpLog, lc_op, lc_change, lc_staged, lc_move, slice_op, merge_ops, LC_OP_INSERT, LC_OP_DELETE,
                             LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
 from loro_c._oplog import OpLog as _OpLogType
 from loro_c._version cimport VersionVector, Frontiers, vv_wrap, frontiers_wrap
@@ -115,6 +115,8 @@ cdef class LoroDoc:
         self.ctree = NULL
         self.ccounter = NULL
         self.tvv = NULL
+        self.tracker_at_head = True
+        self.tfront = NULL
         self.txn_deps = NULL
         self.staged = NULL
         self.sdeps = NULL
@@ -132,6 +134,7 @@ cdef class LoroDoc:
         free(self.ctree)
         free(self.ccounter)
         free(self.tvv)
+        free(self.tfront)
         free(self.txn_deps)
         free(self.staged)
         free(self.sdeps)
@@ -330,11 +333,8 @@ cdef class LoroDoc:
             if msg is not None:
                 msg_idx = len(self.log.messages)
                 self.log.messages.append(msg)
-            self.log.version_of(self.txn_deps, self.n_txn_deps, self.log.scratch)
-            self.log.scratch[p] = self.txn_counter
             self.log.add_change(p, self.txn_counter, end, self.txn_lamport, 0, self.txn_deps,
-                                <uint32_t>self.n_txn_deps, self.txn_ops_off, n_ops, msg_idx,
-                                self.log.scratch)
+                                <uint32_t>self.n_txn_deps, self.txn_ops_off, n_ops, msg_idx)
         self.log.update_frontiers(self.txn_deps, <uint32_t>self.n_txn_deps, make_id(p, end - 1))
         if self.local_update_subs:
             self.emit_local_update(self.txn_counter, end)
@@ -541,19 +541,63 @@ cdef class LoroDoc:
 
     # ------------------------------------------------------------------ remote integration
 
-    cdef int move_tracker(self, const int32_t *target) except -1:
-        """Move every sequence's tracker status to the dense version `target`."""
-        cdef uint32_t q
-        cdef int32_t a, b
+    cdef int move_tracker_to(self, const lc_id *ids, int64_t n, lc_id extra) except -1:
+        """Move every sequence's tracker status to the closure of `ids` and `extra` (skipped
+        when extra.peer is LC_NO_PEER), by the differences a DAG walk finds: the cost follows
+        the changes between the two versions, never the number of peers."""
+        cdef const lc_id *tf = self.log.frontiers if self.tracker_at_head else self.tfront
+        cdef int64_t n_tf = self.log.n_frontiers if self.tracker_at_head else self.n_tfront
+        cdef int64_t i, j, k
+        cdef bint same = n_tf * (n + 1) <= 64
+        cdef lc_move mv
         self.ensure_tvv()
-        for q in range(self.log.n_peers):
-            a = self.tvv[q]
-            b = target[q]
-            if a > b:
-                self.seq.tracker_move(q, b, a, False)
-            elif a < b:
-                self.seq.tracker_move(q, a, b, True)
-            self.tvv[q] = b
+        # the common case (a change on top of what was just applied): the target holds the
+        # tracker's ids and the tracker holds the target's, so the versions are equal
+        if same:
+            for i in range(n):
+                if self.tvv[ids[i].peer] <= ids[i].counter:
+                    same = False
+            if extra.peer != LC_NO_PEER and self.tvv[extra.peer] <= extra.counter:
+                same = False
+            for j in range(n_tf):
+                if not same:
+                    break
+                same = extra.peer == tf[j].peer and extra.counter == tf[j].counter
+                for i in range(n):
+                    if ids[i].peer == tf[j].peer and ids[i].counter == tf[j].counter:
+                        same = True
+        if not same:
+            k = self.log.walk_diff(self.tvv, tf, n_tf, ids, n, extra)
+            for i in range(k):
+                mv = self.log.moves[i]
+                if mv.new_end < mv.old_end:
+                    self.seq.tracker_move(mv.peer, mv.new_end, mv.old_end, False)
+                else:
+                    self.seq.tracker_move(mv.peer, mv.old_end, mv.new_end, True)
+                self.tvv[mv.peer] = mv.new_end
+            if n + 1 > self.cap_tfront:
+                self.tfront = <lc_id*>grow(self.tfront, &self.cap_tfront, n + 1, sizeof(lc_id))
+            for i in range(n):
+                self.tfront[i] = ids[i]
+            self.n_tfront = n
+            if extra.peer != LC_NO_PEER:
+                self.tfront[n] = extra
+                self.n_tfront = n + 1
+            self.tracker_at_head = False
+        return 0
+
+    cdef int move_tracker_to_change(self, const lc_id *deps, int64_t n_deps, uint32_t peer,
+                                    int32_t counter) except -1:
+        """Move the tracker to the causal version of a change of `peer` starting at `counter`
+        whose deps are in the log: the closure of its deps and of its peer's previous op."""
+        return self.move_tracker_to(deps, n_deps, make_id(peer, counter - 1) if counter > 0
+                                    else make_id(LC_NO_PEER, 0))
+
+    cdef int move_tracker_to_head(self) except -1:
+        """Move the tracker to the document version (where local edits apply)."""
+        if not self.tracker_at_head:
+            self.move_tracker_to(self.log.frontiers, self.log.n_frontiers, make_id(LC_NO_PEER, 0))
+            self.tracker_at_head = True
         return 0
 
     cdef int apply_op(self, lc_op *op, uint32_t peer, uint32_t lamport) except -1:
@@ -586,7 +630,8 @@ cdef class LoroDoc:
 
     cdef int apply_change_ops(self, int64_t ops_off, uint32_t ops_len, uint32_t peer,
                               int32_t counter, uint32_t lamport) except -1:
-        """Apply a change's ops in order; the tracker already sits at its causal version."""
+        """Apply a change's ops in order; the tracker already sits at its causal version
+        (move_tracker_to_change) and ends at the change's last op."""
         cdef int64_t i
         cdef lc_op *op
         for i in range(ops_off, ops_off + ops_len):
@@ -594,6 +639,12 @@ cdef class LoroDoc:
             self.apply_op(op, peer, lamport + <uint32_t>(op.counter - counter))
             op = &self.log.ops[i]
             self.tvv[peer] = op.counter + op.len
+        if ops_len > 0:
+            if self.cap_tfront < 1:
+                self.tfront = <lc_id*>grow(self.tfront, &self.cap_tfront, 1, sizeof(lc_id))
+            self.tfront[0] = make_id(peer, self.tvv[peer] - 1)
+            self.n_tfront = 1
+            self.tracker_at_head = False
         return 0
 
     def _import_changes(self, list changes):
@@ -604,9 +655,8 @@ cdef class LoroDoc:
     cdef int rebuild_state(self) except -1:
         """Recompute every container's state by replaying the log from the start."""
         cdef SeqArena fresh = SeqArena()
-        cdef int64_t i, j
+        cdef int64_t i
         cdef lc_change *ch
-        cdef int32_t *version
         fresh.append_text(self.seq.text, self.seq.text_len)
         self.seq = fresh
         for i in range(self.n_containers):
@@ -615,23 +665,17 @@ cdef class LoroDoc:
                 self.ctree[i] = self.seq.new_tree(self.ckind[i] == KIND_TEXT)
             if self.ckind[i] == KIND_MAP:
                 lc_map_free(&self.maps[self.ctree[i]])
+        # the fresh trees hold nothing: the tracker starts at the empty version
         self.ensure_tvv()
         memset(self.tvv, 0, <size_t>self.tvv_cap * sizeof(int32_t))
-        version = <int32_t*>malloc((self.log.n_peers + 1) * sizeof(int32_t))
-        if version == NULL:
-            raise MemoryError()
-        try:
-            for i in range(self.log.n_changes):
-                ch = &self.log.changes[i]
-                memset(version, 0, self.log.n_peers * sizeof(int32_t))
-                for j in range(ch.vv_off, ch.vv_off + ch.vv_len):
-                    version[self.log.vvs[j].peer] = self.log.vvs[j].counter
-                self.move_tracker(version)
-                ch = &self.log.changes[i]
-                self.apply_change_ops(ch.ops_off, ch.ops_len, ch.peer, ch.counter, ch.lamport)
-            self.move_tracker(self.log.vv)
-        finally:
-            free(version)
+        self.n_tfront = 0
+        self.tracker_at_head = False
+        for i in range(self.log.n_changes):
+            ch = &self.log.changes[i]
+            self.move_tracker_to_change(&self.log.deps[ch.deps_off], ch.deps_len, ch.peer, ch.counter)
+            ch = &self.log.changes[i]
+            self.apply_change_ops(ch.ops_off, ch.ops_len, ch.peer, ch.counter, ch.lamport)
+        self.move_tracker_to_head()
         return 0
 
     # ------------------------------------------------------------------ values
@@ -800,10 +844,38 @@ cdef class LoroDoc:
                 if idx is None or self.log.find_change(idx, ctr) < 0:
                     return None
                 ids[i] = make_id(idx, ctr)
-            self.log.version_of(ids, n, self.log.scratch)
-            return vv_wrap(self._vv_dict(self.log.scratch))
+            return vv_wrap(self.version_dict(ids, n))
         finally:
             free(ids)
+
+    cdef dict version_dict(self, const lc_id *ids, int64_t n):
+        """{peer id: end counter} of the closure of `ids` (committed ids): the log's version
+        corrected by a walk from the log's committed head."""
+        cdef OpLog log = self.log
+        cdef int64_t i, k
+        cdef int32_t saved = 0
+        cdef const lc_id *tf = log.frontiers
+        cdef int64_t n_tf = log.n_frontiers
+        cdef lc_move mv
+        if self.txn_open:
+            # the open transaction is not a change yet: walk from the version before it
+            saved = log.vv[self.self_idx]
+            log.vv[self.self_idx] = self.txn_counter
+            tf = self.txn_deps
+            n_tf = self.n_txn_deps
+        try:
+            k = log.walk_diff(log.vv, tf, n_tf, ids, n, make_id(LC_NO_PEER, 0))
+            out = self._vv_dict(log.vv)
+        finally:
+            if self.txn_open:
+                log.vv[self.self_idx] = saved
+        for i in range(k):
+            mv = log.moves[i]
+            if mv.new_end > 0:
+                out[log.peer_ids[mv.peer]] = mv.new_end
+            else:
+                del out[log.peer_ids[mv.peer]]
+        return out
 
     # ------------------------------------------------------------------ binary updates
 
@@ -1024,9 +1096,13 @@ cdef class LoroDoc:
             if self.ckind[i] == KIND_TEXT or self.ckind[i] == KIND_LIST:
                 self.seq.check(self.ctree[i])
         self.ensure_tvv()
+        if not self.tracker_at_head:
+            raise AssertionError("tracker is not at the document version")
         for i in range(self.log.n_peers):
             if self.tvv[i] != self.log.vv[i]:
                 raise AssertionError("tracker is not at the document version")
+        self.log._check(self.txn_open, self.self_idx, self.txn_counter)
+        self.log._check_walks(64, not self.txn_open)
         return True
 
 

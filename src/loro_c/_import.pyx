@@ -348,7 +348,7 @@ cdef object apply_staged(LoroDoc doc):
                         hi[st.peer] = st.end
                     apply_one(doc, k)
                     progress = True
-        doc.move_tracker(log.vv)
+        doc.move_tracker_to_head()
         # keep only the still-pending changes, compacted at the front
         kept = 0
         pend = {}
@@ -420,10 +420,7 @@ cdef int apply_one(LoroDoc doc, int64_t k) except -1:
         lp = log.lamport_of(deps[i]) + 1
         if lp > lamport:
             lamport = lp
-    log.version_of(deps, st.deps_len, log.scratch)
-    if log.scratch[st.peer] < st.counter:
-        log.scratch[st.peer] = st.counter
-    doc.move_tracker(log.scratch)
+    doc.move_tracker_to_change(deps, st.deps_len, st.peer, st.counter)
     doc.apply_change_ops(st.ops_off, st.ops_len, st.peer, st.counter, lamport)
     msg = log.messages[st.msg] if st.msg >= 0 else None
     if log.can_extend(st.peer, st.counter, lamport, st.timestamp, deps, st.deps_len, st.ops_off, msg):
@@ -431,7 +428,7 @@ cdef int apply_one(LoroDoc doc, int64_t k) except -1:
         log.extend_last_change(st.end, st.ops_len)
     else:
         log.add_change(st.peer, st.counter, st.end, lamport, st.timestamp, deps, st.deps_len,
-                       st.ops_off, st.ops_len, st.msg, log.scratch)
+                       st.ops_off, st.ops_len, st.msg)
     log.update_frontiers(deps, st.deps_len, make_id(st.peer, st.end - 1))
     return 0
 
