@@ -23,6 +23,9 @@ from loro_c.errors import (LoroError, DecodeError, OutOfBoundsError, LoroValueEr
 from loro_c import _types
 
 cdef extern from "Python.h":
+    ctypedef struct PyObject
+    PyObject* PyDict_GetItem(object d, object key)
+    long PyLong_AsLong(object o) except? -1
     int PyUnicode_KIND(object o)
     void* PyUnicode_DATA(object o)
     uint32_t PyUnicode_READ(int kind, void *data, Py_ssize_t index)
@@ -284,6 +287,7 @@ cdef class LoroDoc:
         if <int64_t>self.log.vv[p] + n > INT32_MAX:
             raise OverflowError("peer counter exceeds 2**31")
         self.log.vv[p] += n
+        self.log.vv_touch(p)
         self.tvv[p] = self.log.vv[p]
         # the open transaction depends on every head, so its last op is the only head
         self.log.update_frontiers(self.txn_deps, <uint32_t>self.n_txn_deps, make_id(p, self.log.vv[p] - 1))
@@ -782,8 +786,18 @@ cdef class LoroDoc:
         return {self.cids[r].name: self.value_of(r, True) for r in self.roots}
 
     cdef dict _vv_dict(self, const int32_t *vv):
+        """A new {peer id: end} dict of the version `vv` (dense, one slot per peer index)."""
         cdef uint32_t i
-        return {self.log.peer_ids[i]: vv[i] for i in range(self.log.n_peers) if vv[i] > 0}
+        cdef dict out
+        cdef list objs = self.log.peer_objs
+        if vv == self.log.vv:
+            return self.log.vv_dict().copy()
+        out = {}
+        # the peer ids' int objects are built once (per peer, not per call)
+        for i in range(self.log.n_peers):
+            if vv[i] > 0:
+                out[objs[i]] = vv[i]
+        return out
 
     @property
     def oplog_vv(self):
@@ -865,10 +879,15 @@ cdef class LoroDoc:
             n_tf = self.n_txn_deps
         try:
             k = log.walk_diff(log.vv, tf, n_tf, ids, n, make_id(LC_NO_PEER, 0))
-            out = self._vv_dict(log.vv)
         finally:
             if self.txn_open:
                 log.vv[self.self_idx] = saved
+        out = self._vv_dict(log.vv)
+        if self.txn_open:
+            if self.txn_counter > 0:
+                out[log.peer_objs[self.self_idx]] = self.txn_counter
+            else:
+                out.pop(log.peer_objs[self.self_idx], None)
         for i in range(k):
             mv = log.moves[i]
             if mv.new_end > 0:
@@ -890,8 +909,7 @@ cdef class LoroDoc:
             start = mode.from_
             if not isinstance(start, VersionVector):
                 raise LoroValueError("ExportMode.Updates needs a VersionVector")
-            return _codec.encode_updates(self._changes((<VersionVector>start)._map,
-                                                       self._vv_dict(self.log.vv),
+            return _codec.encode_updates(self._changes((<VersionVector>start)._map, None,
                                                        _codec.MAX_OPS_PER_BLOCK))
         if isinstance(mode, _types.ExportMode.UpdatesInRange):
             changes = []
@@ -974,9 +992,10 @@ cdef class LoroDoc:
 
     def _changes(self, dict start, dict end, Py_ssize_t piece_ops=0):
         """Committed changes overlapping [start, end), peer by peer in counter order, as
-        change tuples. With `piece_ops` > 0 the ops are DocOps ranges (for the binary encoder)
-        and a change is cut into pieces of at most that many arena ops; otherwise they are op
-        tuples. Only the requested peers' changes are visited."""
+        change tuples (end None: the log's version). With `piece_ops` > 0 the ops are DocOps
+        ranges (for the binary encoder) and a change is cut into pieces of at most that many
+        arena ops; otherwise they are op tuples. Only the requested peers' changes are
+        visited."""
         self._commit()
         cdef OpLog log = self.log
         cdef int64_t i, j, k, first, stop
@@ -985,8 +1004,20 @@ cdef class LoroDoc:
         cdef uint32_t p
         cdef lc_op o
         cdef DocOps rng
+        cdef PyObject *lo_ptr
         out = []
-        for pid, hi_obj in end.items():
+        if end is None:
+            # one dict probe per peer, no dict of the whole version built
+            items = []
+            for p in range(log.n_peers):
+                if log.vv[p] > 0:
+                    pid = log.peer_objs[p]
+                    lo_ptr = PyDict_GetItem(start, pid)
+                    if lo_ptr == NULL or PyLong_AsLong(<object>lo_ptr) < log.vv[p]:
+                        items.append((pid, log.vv[p]))
+        else:
+            items = end.items()
+        for pid, hi_obj in items:
             idx = log.peer_map.get(pid)
             if idx is None:
                 continue

@@ -1,4 +1,4 @@
-from libc.stdint cimport uint32_t, int32_t, int64_t, uint64_t
+from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
 from loro_c._seq cimport lc_id
 
 cdef extern from "loro_c/oplog.h":
@@ -79,7 +79,14 @@ cdef class OpLog:
     cdef uint64_t *peer_ids
     cdef uint32_t n_peers, cap_peers
     cdef dict peer_map              # u64 peer -> peer index
+    cdef list peer_objs             # peer index -> the peer id as a Python int (built once)
     cdef int32_t *vv                # per peer index: exclusive end counter (open txn included)
+    # {peer id: end} of `vv`, refreshed on read from the peers whose end moved since (so
+    # reading the version costs the peers that changed plus a dict copy); None: rebuild
+    cdef dict vv_cache
+    cdef uint8_t *vv_stale          # per peer index: 1 while listed in vv_moved
+    cdef uint32_t *vv_moved
+    cdef int64_t n_vv_moved, cap_vv_moved
     cdef lc_walk_peer *wpeer        # walk scratch, one slot per peer index (reset after each walk)
     cdef lc_change_list *by_peer
     cdef lc_change *changes
@@ -112,6 +119,8 @@ cdef class OpLog:
     cdef int64_t find_op(self, int64_t change, int32_t counter) noexcept
     cdef uint32_t lamport_of(self, lc_id id) noexcept
     cdef bint includes(self, lc_id id) noexcept
+    cdef int vv_touch(self, uint32_t p) except -1
+    cdef dict vv_dict(self)
     cdef int walk_push(self, uint32_t side, uint32_t peer, int32_t counter, const int32_t *tv) except -1
     cdef int64_t walk_diff(self, const int32_t *tv, const lc_id *tf, int64_t n_tf,
                            const lc_id *target, int64_t n_target, lc_id extra) except -1

@@ -42,6 +42,7 @@ cdef class OpLog:
 
     def __cinit__(self):
         self.peer_map = {}
+        self.peer_objs = []
         self.messages = []
         self.values = []
         self.keys = []
@@ -55,6 +56,8 @@ cdef class OpLog:
         free(self.by_peer)
         free(self.peer_ids)
         free(self.vv)
+        free(self.vv_stale)
+        free(self.vv_moved)
         free(self.wpeer)
         free(self.changes)
         free(self.ops)
@@ -81,10 +84,13 @@ cdef class OpLog:
             cap = self.cap_peers
             self.wpeer = <lc_walk_peer*>grow(self.wpeer, &cap, i + 1, sizeof(lc_walk_peer))
             cap = self.cap_peers
+            self.vv_stale = <uint8_t*>grow(self.vv_stale, &cap, i + 1, sizeof(uint8_t))
+            cap = self.cap_peers
             self.by_peer = <lc_change_list*>grow(self.by_peer, &cap, i + 1, sizeof(lc_change_list))
             self.cap_peers = <uint32_t>cap
         self.peer_ids[i] = peer
         self.vv[i] = 0
+        self.vv_stale[i] = 0
         self.wpeer[i].cov = 0
         self.wpeer[i].low_target = INT32_MAX
         self.wpeer[i].low_tracker = INT32_MAX
@@ -92,6 +98,7 @@ cdef class OpLog:
         memset(&self.by_peer[i], 0, sizeof(lc_change_list))
         self.n_peers = i + 1
         self.peer_map[peer] = i
+        self.peer_objs.append(peer)
         return i
 
     cdef uint32_t key_index(self, str key) except? 0xFFFFFFFF:
@@ -156,6 +163,42 @@ cdef class OpLog:
         return id.peer < self.n_peers and id.counter >= 0 and self.vv[id.peer] > id.counter
 
     # ------------------------------------------------------------------ versions
+
+    cdef int vv_touch(self, uint32_t p) except -1:
+        """Note that vv[p] moved (vv_dict refreshes that entry)."""
+        if self.vv_stale[p] or self.vv_cache is None:
+            return 0
+        if self.n_vv_moved == self.cap_vv_moved:
+            self.vv_moved = <uint32_t*>grow(self.vv_moved, &self.cap_vv_moved, self.n_vv_moved + 1, sizeof(uint32_t))
+        self.vv_moved[self.n_vv_moved] = p
+        self.n_vv_moved += 1
+        self.vv_stale[p] = 1
+        return 0
+
+    cdef dict vv_dict(self):
+        """{peer id: end} of `vv` (shared: copy it before handing it out)."""
+        cdef int64_t i
+        cdef uint32_t p
+        cdef dict d
+        if self.vv_cache is None:
+            d = {}
+            for p in range(self.n_peers):
+                if self.vv[p] > 0:
+                    d[self.peer_objs[p]] = self.vv[p]
+            self.vv_cache = d
+        else:
+            d = self.vv_cache
+            for i in range(self.n_vv_moved):
+                p = self.vv_moved[i]
+                self.vv_stale[p] = 0
+                if self.vv[p] > 0:
+                    d[self.peer_objs[p]] = self.vv[p]
+                else:
+                    d.pop(self.peer_objs[p], None)
+        for i in range(self.n_vv_moved):
+            self.vv_stale[self.vv_moved[i]] = 0
+        self.n_vv_moved = 0
+        return d
 
     cdef int walk_push(self, uint32_t side, uint32_t peer, int32_t counter, const int32_t *tv) except -1:
         """Queue the prefix of `peer` up to `counter` on `side` of the current walk, unless
@@ -326,6 +369,7 @@ cdef class OpLog:
         cl.len += 1
         if self.vv[peer] < end:
             self.vv[peer] = end
+            self.vv_touch(peer)
         if self.next_lamport < lamport + <uint32_t>(end - counter):
             self.next_lamport = lamport + <uint32_t>(end - counter)
         self.n_changes += 1
@@ -354,6 +398,7 @@ cdef class OpLog:
         last.ops_len += n_ops
         if self.vv[last.peer] < end:
             self.vv[last.peer] = end
+            self.vv_touch(last.peer)
         if self.next_lamport < last.lamport + <uint32_t>(end - last.counter):
             self.next_lamport = last.lamport + <uint32_t>(end - last.counter)
         return 0
@@ -392,6 +437,7 @@ cdef class OpLog:
             self.vv[p] = 0
         self.n_frontiers = 0
         self.next_lamport = 0
+        self.vv_cache = None
         for i in range(n_changes):
             ch = &self.changes[i]
             self.by_peer[ch.peer].idx[self.by_peer[ch.peer].len] = i
