@@ -1,4 +1,4 @@
-"""python -m benches [--sections apply,export,import,merge,small,rss,scaling] [--quick]
+"""python -m benches [--sections apply,export,import,merge,small,rss,scaling,peers] [--quick]
                     [--all-traces | --traces a,b] [--repeat N] [--json PATH] ...
 
 Compares loro_c with loro (the oracle, same API) and pycrdt (Yrs) on real editing traces
@@ -24,10 +24,11 @@ from . import _rss
 from ._common import (ALL_TRACES, CONCURRENT_TRACES, DEFAULT_TRACES, LIBRARIES, LORO_LIBS,
                       ConcurrentTrace, Trace, concurrent_trace_path, interleaved_best,
                       load_library, time_once, trace_path, traces_dir)
-from ._work import (SMALL_VARIANTS, apply_fn, apply_patches_loro, export_all, import_all,
-                    replay_concurrent, scaled_patches, small_edits, small_roundtrips)
+from ._work import (SMALL_VARIANTS, apply_fn, apply_patches_loro, edit_export_rounds,
+                    export_all, import_all, import_blob, many_peer_history, replay_concurrent,
+                    scaled_patches, small_edits, small_roundtrips)
 
-SECTIONS = ("apply", "export", "import", "merge", "small", "rss", "scaling")
+SECTIONS = ("apply", "export", "import", "merge", "small", "rss", "scaling", "peers")
 MODES = ("once", "per_txn")
 MODE_LABEL = {"once": "one commit", "per_txn": "commit per txn"}
 SCALING_TRACE = "automerge-paper"
@@ -597,6 +598,78 @@ def table_scaling(run):
          "'growth' = µs/op at the largest size / µs/op at the smallest (1.0 = flat)"]))
 
 
+# ------------------------------------------------------------------------- 8. many peers
+
+PEER_EDITS = 200
+
+
+def run_peers(run):
+    n_peers, per_peer = run.args.peers, run.args.peer_changes
+    out = run.results.setdefault("peers", {"peers": n_peers, "changes_per_peer": per_peer,
+                                           "edits": PEER_EDITS})
+    libs = [l for l in run.libs if l in LORO_LIBS]
+    gen = "loro_c" if "loro_c" in libs else libs[0]
+    log(f"[peers] building a {n_peers:,}-peer, {n_peers * per_peer:,}-change history with {gen}")
+    blob, end = many_peer_history(run.modules[gen], n_peers, per_peer)
+    out["blob_bytes"] = len(blob)
+    log("[peers] import")
+    fns = {lib: (lambda lib=lib: import_blob(run.modules[lib], blob)[1]) for lib in libs}
+    # loro takes tens of seconds on the full-size history: one run each
+    res = run.timed("peers import", fns, {l: 1 if n_peers * per_peer > 10_000 else run.args.repeat
+                                          for l in libs},
+                    lambda lib, r: None if r == end else "imported text differs")
+    out["import_s"] = {l: r[0] for l, r in res.items()}
+    log("[peers] edit + export")
+    docs = {lib: import_blob(run.modules[lib], blob)[0] for lib in libs}
+    fns = {lib: (lambda lib=lib: edit_export_rounds(run.modules[lib], docs[lib], PEER_EDITS))
+           for lib in libs}
+    res = run.timed("peers edit+export", fns, run.repeats(libs))
+    out["edit_export_us"] = {l: r[0] / PEER_EDITS * 1e6 for l, r in res.items() if r[0] is not None}
+    docs = None
+    out["rss"] = {}
+    with tempfile.TemporaryDirectory(prefix="loro_c_bench_") as tmp:
+        p = os.path.join(tmp, "peers.pickle")
+        _rss.write_import_input(p, blob, end)
+        for lib in libs:
+            log(f"[peers] rss {lib} (fresh process)")
+            r = _rss.measure(lib, "import", p)
+            if "error" in r:
+                run.problem("peers rss", lib, r["error"])
+                continue
+            if not r["ok"]:
+                run.problem("peers rss", lib, "final text differs")
+            out["rss"][lib] = r
+
+
+def table_peers(run):
+    libs = [l for l in run.libs if l in LORO_LIBS]
+    e = run.results.get("peers")
+    if not e:
+        return
+    mb = lambda x: f"{x / 2**20:,.1f}"
+    rows = []
+    t = e.get("import_s", {})
+    rows.append(["import the history (ms)"] + [fmt_ms(t.get(l)) for l in libs]
+                + [fmt_ratio(ratio(t.get("loro_c"), t.get("loro")))])
+    u = e.get("edit_export_us", {})
+    rows.append(["edit + commit + export (µs)"] + [f"{u[l]:.1f}" if l in u else "n/a" for l in libs]
+                + [fmt_ratio(ratio(u.get("loro_c"), u.get("loro")))])
+    r = e.get("rss", {})
+    for key, label in (("delta_rss", "Δrss after import (MiB)"), ("peak_delta", "Δpeak during import (MiB)")):
+        rows.append([label] + [mb(r[l][key]) if l in r else "n/a" for l in libs]
+                    + [fmt_ratio(ratio(r.get("loro_c", {}).get(key), r.get("loro", {}).get(key)))])
+    run.tables.append(render(
+        f"8. Many peers: {e['peers']:,} peers x {e['changes_per_peer']} changes "
+        f"({e['blob_bytes']:,} byte update blob)", ["measure"] + libs + ["ratio"], rows,
+        ["a long-lived doc edited in one session per peer id: each change a random text "
+         "insert/delete or map set on top of the doc's frontier (history built by loro_c)",
+         "import: a fresh doc imports the whole blob and materialises the text (one run when "
+         "the history has over 10,000 changes, else best of --repeat)",
+         f"edit + export: on the imported doc, {PEER_EDITS} x (oplog_vv, insert one character, "
+         "commit, export(Updates(vv))), per round; best of --repeat",
+         "memory: the import in a fresh process per library (see section 6)"]))
+
+
 # ----------------------------------------------------------------------------- summary
 
 TARGETS = (
@@ -606,6 +679,9 @@ TARGETS = (
     ("size", "update blob size", 1.05),
     ("small", "small update round trip time", 0.7),
     ("rss", "peak RSS", 1.0),
+    ("peers_import", "many peers: import", 0.5),
+    ("peers_edit", "many peers: edit + export", 1.0),
+    ("peers_rss", "many peers: memory after import", 1.0),
 )
 
 
@@ -667,6 +743,19 @@ def summary(run):
                           "import its blob"] = r
             primary = geomean(cases.values())
             basis = "Δpeak, geomean of " + ", ".join(cases) if cases else ""
+        elif key.startswith("peers_"):
+            e = res.get("peers", {})
+            if key == "peers_import":
+                t = e.get("import_s", {})
+            elif key == "peers_edit":
+                t = e.get("edit_export_us", {})
+            else:
+                t = {l: v.get("delta_rss") for l, v in e.get("rss", {}).items()}
+            r = ratio(t.get("loro_c"), t.get("loro"))
+            if r is not None:
+                cases[f"{e['peers']:,} peers"] = r
+                primary = r
+                basis = f"{e['peers']:,} peers x {e['changes_per_peer']} changes"
         if primary is None:
             status = "not measured"
         else:
@@ -714,6 +803,10 @@ def parse_args(argv):
     ap.add_argument("--scaling-sizes", default=None,
                     help="op counts for section 7 (default 10000,100000,1000000; --quick "
                          "10000,100000)")
+    ap.add_argument("--peers", type=int, default=None,
+                    help="peers in section 8 (default 2000, --quick 500)")
+    ap.add_argument("--peer-changes", type=int, default=20,
+                    help="changes per peer in section 8 (default %(default)s)")
     ap.add_argument("--json", metavar="PATH", help="also write every number to PATH")
     args = ap.parse_args(argv)
     args.sections = [s.strip() for s in args.sections.split(",") if s.strip()]
@@ -736,6 +829,8 @@ def parse_args(argv):
         args.pycrdt_max_patches = 100_000 if q else 0
     if args.small_n is None:
         args.small_n = 1000 if q else 5000
+    if args.peers is None:
+        args.peers = 500 if q else 2000
     if args.scaling_sizes:
         args.scaling_sizes = [int(s.replace("_", "")) for s in args.scaling_sizes.split(",")]
     else:
@@ -773,6 +868,9 @@ def main(argv=None):
     if "scaling" in secs:
         run_scaling(run)
         table_scaling(run)
+    if "peers" in secs:
+        run_peers(run)
+        table_peers(run)
     elapsed = time.perf_counter() - t_start
     m = run.results["machine"]
     print(f"loro_c benchmarks -- {m['date']}, {m['nproc']} CPUs ({m['cpu']}), "
