@@ -174,3 +174,111 @@ def test_hundreds_of_peers(seed):
             d.import_(src.export(lib.ExportMode.Snapshot()))
     assert_same(f"seed {seed} fresh", *fresh)
     fresh[1]._check_invariants()
+
+
+def test_walks_retreat_inside_a_change_and_between_long_branches():
+    """A dependency into the middle of a merged change (the tracker retreats part of one
+    change), then two long concurrent branches from many sessions, merged in both orders."""
+    docs = {}
+    for lib in LIBS:
+        a, b = touch_roots(lib.LoroDoc()), touch_roots(lib.LoroDoc())
+        a.peer_id, b.peer_id = 1, 2
+        a.get_text("text").insert(0, "hello")
+        a.commit()
+        b.import_(a.export(lib.ExportMode.Updates(b.oplog_vv)))
+        a.get_text("text").insert(5, " world")    # joins a's first change in both libraries
+        a.commit()
+        b.get_text("text").insert(5, "!")          # depends on 4@1, inside that change
+        b.commit()
+        a.import_(b.export(lib.ExportMode.Updates(a.oplog_vv)))
+        b.import_(a.export(lib.ExportMode.Updates(b.oplog_vv)))
+        for i in range(40):
+            for d, base in ((a, 1000), (b, 2000)):
+                if i % 3 == 0:
+                    d.peer_id = base + i
+                t = d.get_text("text")
+                t.insert((i * 7) % (len(t.to_string()) + 1), "ab"[i % 2])
+                if i % 5 == 4:
+                    t.delete(0, 1)
+                d.get_map("map").insert(f"k{i % 4}", i)
+                d.commit()
+        docs[lib] = (a, b)
+    assert docs[loro_c][0].len_changes == docs[loro][0].len_changes
+    blobs = {lib: [d.export(lib.ExportMode.Snapshot()) for d in docs[lib]] for lib in LIBS}
+    for order in ((0, 1), (1, 0)):
+        fresh = [touch_roots(lib.LoroDoc()) for lib in LIBS]
+        for k in order:
+            for lib, d in zip(LIBS, fresh):
+                d.import_(blobs[lib][k])
+        assert_same(f"order {order}", *fresh)
+        fresh[1]._check_invariants()
+    for lib in LIBS:
+        a, b = docs[lib]
+        a.import_(b.export(lib.ExportMode.Updates(a.oplog_vv)))
+    assert_same("a after merge", docs[loro][0], docs[loro_c][0])
+    docs[loro_c][0]._check_invariants()
+
+
+@pytest.mark.parametrize("change", ["set_end", "shrink_to_exclude", "merge", "set_last"])
+def test_export_from_a_changed_version_vector(change):
+    """export(Updates(vv)) from a version read with oplog_vv skips the peers that did not
+    move since; a version vector changed after it was read must be read in full."""
+    results = []
+    for lib in LIBS:
+        a, other = touch_roots(lib.LoroDoc()), touch_roots(lib.LoroDoc())
+        for p in range(1, 40):
+            a.peer_id = p
+            a.get_text("text").insert(0, f"{p},")
+            a.commit()
+        other.peer_id = 99
+        other.get_map("map").insert("x", 1)
+        other.commit()
+        vv = a.oplog_vv
+        a.peer_id = 7
+        a.get_text("text").insert(0, "more")
+        a.commit()
+        if change == "set_end":
+            vv.set_end(lib.ID(5, 0))
+        elif change == "shrink_to_exclude":
+            vv.shrink_to_exclude(lib.IdSpan(9, lib.CounterSpan(0, 1)))
+        elif change == "merge":
+            vv.merge(other.oplog_vv)
+        else:
+            vv.set_last(lib.ID(12, -1))
+        fresh = touch_roots(lib.LoroDoc())
+        fresh.import_(other.export(lib.ExportMode.Snapshot()))
+        status = fresh.import_(a.export(lib.ExportMode.Updates(vv)))
+        results.append((vv_of(lib, fresh.oplog_vv),
+                        None if status.pending is None else [
+                            (p, status.pending.get(p)) for p in range(1, 100)],
+                        fresh.get_deep_value()))
+    assert results[1] == results[0]
+
+
+def test_oplog_vv_is_the_version_after_every_kind_of_step():
+    """The cached version dict follows local edits, imports, and a rejected import."""
+    a, b = loro_c.LoroDoc(), loro_c.LoroDoc()
+    a.peer_id, b.peer_id = 1, 2
+    seen = []
+    for i in range(30):
+        d = (a, b)[i % 2]
+        d.get_text("text").insert(0, "ab")
+        seen.append(d.oplog_vv)
+        if i % 3 == 0:
+            d.commit()
+        if i % 4 == 0:
+            b.import_(a.export(loro_c.ExportMode.Updates(b.oplog_vv)))
+        for x in (a, b):
+            x._check_invariants()
+    with pytest.raises(loro_c.LoroError):
+        a.import_(b"\x00garbage")
+    a._check_invariants()
+    a.import_(b.export(loro_c.ExportMode.Updates(loro_c.VersionVector())))
+    a._check_invariants()
+    for vv in seen:
+        # exporting from any earlier version and importing into a copy of it converges
+        c = loro_c.LoroDoc()
+        c.import_(a.export(loro_c.ExportMode.Updates(loro_c.VersionVector())))
+        assert c.get_deep_value() == a.get_deep_value()
+        assert a.export(loro_c.ExportMode.Updates(vv)) == a.export(
+            loro_c.ExportMode.Updates(loro_c.VersionVector.decode(vv.encode())))

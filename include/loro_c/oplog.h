@@ -71,7 +71,7 @@ enum { LC_SIDE_TARGET = 0, LC_SIDE_TRACKER = 1 };
 
 typedef struct {
     int64_t key;
-    int64_t change;         /* index of the change holding (peer, counter); -1: a bound only */
+    int64_t change;         /* index of the change holding (peer, counter) */
     uint32_t peer;
     int32_t counter;
     uint32_t side;          /* LC_SIDE_* */

@@ -1,6 +1,7 @@
 from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
 from loro_c._seq cimport SeqArena, lc_id, grow
 from loro_c._oplog cimport OpLog, lc_op, lc_staged
+from loro_c._version cimport VersionVector
 
 # Scratch size for converting short strings without a heap allocation.
 cdef enum:
@@ -123,4 +124,5 @@ cdef class LoroDoc:
     cdef int _commit(self) except -1
     cdef dict _vv_dict(self, const int32_t *vv)
     cdef dict version_dict(self, const lc_id *ids, int64_t n)
+    cdef VersionVector version_snapshot(self)
     cdef int emit_local_update(self, int32_t start, int32_t end) except -1

@@ -8,7 +8,7 @@ back to where it was and rebuilds the state, so it is all or nothing.
 """
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset, memcpy, memmove
-from libc.stdint cimport INT32_MAX, uint8_t
+from libc.stdint cimport INT32_MAX, uint8_t, uint64_t
 from cpython.unicode cimport PyUnicode_GET_LENGTH
 
 from loro_c._seq cimport (SeqArena, lc_id, make_id, LC_NO_PEER, UNIT_UNICODE, UNIT_UTF8,
@@ -802,7 +802,7 @@ cdef class LoroDoc:
     @property
     def oplog_vv(self):
         """Version vector of everything in the history (the open transaction included)."""
-        return vv_wrap(self._vv_dict(self.log.vv))
+        return self.version_snapshot()
 
     @property
     def state_vv(self):
@@ -862,6 +862,13 @@ cdef class LoroDoc:
         finally:
             free(ids)
 
+    cdef VersionVector version_snapshot(self):
+        """A VersionVector of the log's version, stamped so that exporting from it later
+        looks only at the peers that moved since."""
+        cdef VersionVector vv = vv_wrap(self._vv_dict(self.log.vv))
+        vv._stamp = (self.log.serial, self.log.vv_snapshot_epoch())
+        return vv
+
     cdef dict version_dict(self, const lc_id *ids, int64_t n):
         """{peer id: end counter} of the closure of `ids` (committed ids): the log's version
         corrected by a walk from the log's committed head."""
@@ -909,8 +916,10 @@ cdef class LoroDoc:
             start = mode.from_
             if not isinstance(start, VersionVector):
                 raise LoroValueError("ExportMode.Updates needs a VersionVector")
-            return _codec.encode_updates(self._changes((<VersionVector>start)._map, None,
-                                                       _codec.MAX_OPS_PER_BLOCK))
+            stamp = (<VersionVector>start)._stamp
+            return _codec.encode_updates(self._changes(
+                (<VersionVector>start)._map, None, _codec.MAX_OPS_PER_BLOCK,
+                stamp[1] if stamp is not None and stamp[0] == self.log.serial else -1))
         if isinstance(mode, _types.ExportMode.UpdatesInRange):
             changes = []
             for span in mode.spans:
@@ -990,12 +999,13 @@ cdef class LoroDoc:
         from loro_c import _json
         return self._import_changes(_json.decode_updates(json))
 
-    def _changes(self, dict start, dict end, Py_ssize_t piece_ops=0):
+    def _changes(self, dict start, dict end, Py_ssize_t piece_ops=0, int64_t since=-1):
         """Committed changes overlapping [start, end), peer by peer in counter order, as
-        change tuples (end None: the log's version). With `piece_ops` > 0 the ops are DocOps
-        ranges (for the binary encoder) and a change is cut into pieces of at most that many
-        arena ops; otherwise they are op tuples. Only the requested peers' changes are
-        visited."""
+        change tuples (end None: the log's version; then `since` >= 0 says `start` is the
+        version at that snapshot epoch, so only peers that moved after it can differ). With
+        `piece_ops` > 0 the ops are DocOps ranges (for the binary encoder) and a change is
+        cut into pieces of at most that many arena ops; otherwise they are op tuples. Only
+        the requested peers' changes are visited."""
         self._commit()
         cdef OpLog log = self.log
         cdef int64_t i, j, k, first, stop
@@ -1010,7 +1020,7 @@ cdef class LoroDoc:
             # one dict probe per peer, no dict of the whole version built
             items = []
             for p in range(log.n_peers):
-                if log.vv[p] > 0:
+                if log.vv[p] > 0 and (since < 0 or log.vv_epoch[p] > <uint64_t>since):
                     pid = log.peer_objs[p]
                     lo_ptr = PyDict_GetItem(start, pid)
                     if lo_ptr == NULL or PyLong_AsLong(<object>lo_ptr) < log.vv[p]:

@@ -80,10 +80,16 @@ cdef class OpLog:
     cdef uint32_t n_peers, cap_peers
     cdef dict peer_map              # u64 peer -> peer index
     cdef list peer_objs             # peer index -> the peer id as a Python int (built once)
-    cdef int32_t *vv                # per peer index: exclusive end counter (open txn included)
+    cdef int32_t *vv                # per peer index: exclusive end counter (open txn included);
+                                    # every write goes through vv_touch (or truncate)
     # {peer id: end} of `vv`, refreshed on read from the peers whose end moved since (so
     # reading the version costs the peers that changed plus a dict copy); None: rebuild
     cdef dict vv_cache
+    # version snapshots: a snapshot taken at epoch e is stale exactly for the peers whose
+    # vv_epoch is above e (see LoroDoc.oplog_vv and export)
+    cdef readonly uint64_t serial   # unique per log, names its snapshots
+    cdef uint64_t vv_clock
+    cdef uint64_t *vv_epoch
     cdef uint8_t *vv_stale          # per peer index: 1 while listed in vv_moved
     cdef uint32_t *vv_moved
     cdef int64_t n_vv_moved, cap_vv_moved
@@ -121,6 +127,7 @@ cdef class OpLog:
     cdef bint includes(self, lc_id id) noexcept
     cdef int vv_touch(self, uint32_t p) except -1
     cdef dict vv_dict(self)
+    cdef uint64_t vv_snapshot_epoch(self) noexcept
     cdef int walk_push(self, uint32_t side, uint32_t peer, int32_t counter, const int32_t *tv) except -1
     cdef int64_t walk_diff(self, const int32_t *tv, const lc_id *tf, int64_t n_tf,
                            const lc_id *target, int64_t n_target, lc_id extra) except -1

@@ -6,6 +6,9 @@ from libc.stdint cimport INT32_MAX, uint8_t
 from loro_c._seq cimport LC_NO_PEER, grow, make_id
 
 
+cdef uint64_t _next_serial = 0
+
+
 cdef inline void heap_push(lc_walk_step *h, int64_t n, lc_walk_step s) noexcept nogil:
     """Put `s` into the max-heap h[0..n) (which has room for it)."""
     cdef int64_t i = n, parent
@@ -41,8 +44,12 @@ cdef inline lc_walk_step heap_pop(lc_walk_step *h, int64_t n) noexcept nogil:
 cdef class OpLog:
 
     def __cinit__(self):
+        global _next_serial
         self.peer_map = {}
         self.peer_objs = []
+        _next_serial += 1
+        self.serial = _next_serial
+        self.vv_clock = 1
         self.messages = []
         self.values = []
         self.keys = []
@@ -57,6 +64,7 @@ cdef class OpLog:
         free(self.peer_ids)
         free(self.vv)
         free(self.vv_stale)
+        free(self.vv_epoch)
         free(self.vv_moved)
         free(self.wpeer)
         free(self.changes)
@@ -86,11 +94,14 @@ cdef class OpLog:
             cap = self.cap_peers
             self.vv_stale = <uint8_t*>grow(self.vv_stale, &cap, i + 1, sizeof(uint8_t))
             cap = self.cap_peers
+            self.vv_epoch = <uint64_t*>grow(self.vv_epoch, &cap, i + 1, sizeof(uint64_t))
+            cap = self.cap_peers
             self.by_peer = <lc_change_list*>grow(self.by_peer, &cap, i + 1, sizeof(lc_change_list))
             self.cap_peers = <uint32_t>cap
         self.peer_ids[i] = peer
         self.vv[i] = 0
         self.vv_stale[i] = 0
+        self.vv_epoch[i] = 0
         self.wpeer[i].cov = 0
         self.wpeer[i].low_target = INT32_MAX
         self.wpeer[i].low_tracker = INT32_MAX
@@ -165,7 +176,8 @@ cdef class OpLog:
     # ------------------------------------------------------------------ versions
 
     cdef int vv_touch(self, uint32_t p) except -1:
-        """Note that vv[p] moved (vv_dict refreshes that entry)."""
+        """Note that vv[p] moved (vv_dict refreshes that entry; snapshots miss it)."""
+        self.vv_epoch[p] = self.vv_clock
         if self.vv_stale[p] or self.vv_cache is None:
             return 0
         if self.n_vv_moved == self.cap_vv_moved:
@@ -174,6 +186,11 @@ cdef class OpLog:
         self.n_vv_moved += 1
         self.vv_stale[p] = 1
         return 0
+
+    cdef uint64_t vv_snapshot_epoch(self) noexcept:
+        """The epoch of a snapshot of `vv` taken now: later moves get a higher epoch."""
+        self.vv_clock += 1
+        return self.vv_clock - 1
 
     cdef dict vv_dict(self):
         """{peer id: end} of `vv` (shared: copy it before handing it out)."""
@@ -247,14 +264,13 @@ cdef class OpLog:
           peer's previous change are queued): that is where the target is ahead;
         * a tracker step is expanded only when the target does not hold it (then its peer
           must retreat); whether the target holds it is final when it is popped, because
-          every target step that could cover it has a larger key and was expanded first;
+          a target step covering it is queued by a change later in the log, whose key is
+          larger, so it was expanded first;
         * target steps inside the tracker version are expanded only while tracker steps
           remain, to learn how far the target reaches there.
 
         The walk stops when no step of the first two kinds is left, so its cost follows the
-        changes that differ, not the number of peers. A retreating peer whose walk ends at
-        its first change queues a bound step just below that change, so the target steps
-        that could still raise its `cov` are expanded before the walk stops."""
+        changes that differ, not the number of peers."""
         cdef int64_t i, c
         cdef lc_walk_step st
         cdef lc_walk_peer *w
@@ -289,8 +305,6 @@ cdef class OpLog:
                         self.walk_push(LC_SIDE_TARGET, st.peer, ch.counter - 1, tv)
                     continue
                 self.w_live -= 1
-                if st.change < 0:
-                    continue
                 w = &self.wpeer[st.peer]
                 if st.counter < w.cov or st.counter >= w.low_tracker:
                     continue
@@ -302,21 +316,14 @@ cdef class OpLog:
                 ch = &self.changes[st.change]
                 if ch.counter > 0:
                     self.walk_push(LC_SIDE_TRACKER, st.peer, ch.counter - 1, tv)
-                else:
-                    if self.n_wheap == self.cap_wheap:
-                        self.wheap = <lc_walk_step*>grow(self.wheap, &self.cap_wheap, self.n_wheap + 1, sizeof(lc_walk_step))
-                    st.key = (st.change << 31) - 1
-                    st.change = -1
-                    heap_push(self.wheap, self.n_wheap, st)
-                    self.n_wheap += 1
-                    self.w_live += 1
             if self.n_wtouched > self.cap_moves:
                 self.moves = <lc_move*>grow(self.moves, &self.cap_moves, self.n_wtouched, sizeof(lc_move))
             for i in range(self.n_wtouched):
                 q = self.wtouched[i]
                 w = &self.wpeer[q]
                 # `cov` is exact where the target is ahead (all of that was expanded) and
-                # where the tracker retreats (see above); elsewhere it may fall short
+                # where the tracker retreats (its chain of tracker steps went down to an id
+                # the target holds, or to the peer's first op); elsewhere it may fall short
                 if (w.flags & LC_WALK_RETREAT) or w.cov > tv[q]:
                     if w.cov == tv[q]:
                         continue
@@ -437,7 +444,10 @@ cdef class OpLog:
             self.vv[p] = 0
         self.n_frontiers = 0
         self.next_lamport = 0
+        # versions may shrink here: no snapshot or cached entry survives
         self.vv_cache = None
+        for p in range(self.n_peers):
+            self.vv_epoch[p] = self.vv_clock
         for i in range(n_changes):
             ch = &self.changes[i]
             self.by_peer[ch.peer].idx[self.by_peer[ch.peer].len] = i
@@ -525,6 +535,8 @@ cdef class OpLog:
                 raise AssertionError("walk scratch was not reset")
         if self.n_wheap or self.n_wtouched or self.w_live:
             raise AssertionError("walk state was not reset")
+        if self.vv_dict() != {self.peer_objs[p]: self.vv[p] for p in range(self.n_peers) if self.vv[p] > 0}:
+            raise AssertionError("the cached version dict differs from the version")
         for i in range(self.n_changes):
             ch = &self.changes[i]
             for j in range(ch.deps_off, ch.deps_off + ch.deps_len):

@@ -24,6 +24,10 @@ cdef class ID:
 
 cdef class VersionVector:
     cdef dict _map        # peer (Python int, u64) -> exclusive end counter (Python int > 0); never store 0 entries
+    # (log serial, epoch) when this is an unmodified copy of a document's version at that
+    # epoch (LoroDoc.oplog_vv sets it, so export(Updates(vv)) looks only at the peers that
+    # moved since); None otherwise. Every method that changes _map must clear it first.
+    cdef object _stamp
 
 
 cdef class Frontiers:
