@@ -603,42 +603,49 @@ def table_scaling(run):
 PEER_EDITS = 200
 
 
+PEER_SCENARIOS = (("linear", 1), ("concurrent", 4))
+
+
 def run_peers(run):
     n_peers, per_peer = run.args.peers, run.args.peer_changes
-    out = run.results.setdefault("peers", {"peers": n_peers, "changes_per_peer": per_peer,
-                                           "edits": PEER_EDITS})
+    res_all = run.results.setdefault("peers", {"peers": n_peers, "changes_per_peer": per_peer,
+                                               "edits": PEER_EDITS, "scenarios": {}})
     libs = [l for l in run.libs if l in LORO_LIBS]
     gen = "loro_c" if "loro_c" in libs else libs[0]
-    log(f"[peers] building a {n_peers:,}-peer, {n_peers * per_peer:,}-change history with {gen}")
-    blob, end = many_peer_history(run.modules[gen], n_peers, per_peer)
-    out["blob_bytes"] = len(blob)
-    log("[peers] import")
-    fns = {lib: (lambda lib=lib: import_blob(run.modules[lib], blob)[1]) for lib in libs}
-    # loro takes tens of seconds on the full-size history: one run each
-    res = run.timed("peers import", fns, {l: 1 if n_peers * per_peer > 10_000 else run.args.repeat
-                                          for l in libs},
-                    lambda lib, r: None if r == end else "imported text differs")
-    out["import_s"] = {l: r[0] for l, r in res.items()}
-    log("[peers] edit + export")
-    docs = {lib: import_blob(run.modules[lib], blob)[0] for lib in libs}
-    fns = {lib: (lambda lib=lib: edit_export_rounds(run.modules[lib], docs[lib], PEER_EDITS))
-           for lib in libs}
-    res = run.timed("peers edit+export", fns, run.repeats(libs))
-    out["edit_export_us"] = {l: r[0] / PEER_EDITS * 1e6 for l, r in res.items() if r[0] is not None}
-    docs = None
-    out["rss"] = {}
-    with tempfile.TemporaryDirectory(prefix="loro_c_bench_") as tmp:
-        p = os.path.join(tmp, "peers.pickle")
-        _rss.write_import_input(p, blob, end)
-        for lib in libs:
-            log(f"[peers] rss {lib} (fresh process)")
-            r = _rss.measure(lib, "import", p)
-            if "error" in r:
-                run.problem("peers rss", lib, r["error"])
-                continue
-            if not r["ok"]:
-                run.problem("peers rss", lib, "final text differs")
-            out["rss"][lib] = r
+    for scenario, replicas in PEER_SCENARIOS:
+        out = res_all["scenarios"][scenario] = {"replicas": replicas}
+        log(f"[peers {scenario}] building a {n_peers:,}-peer, {n_peers * per_peer:,}-change "
+            f"history on {replicas} replica(s) with {gen}")
+        blob, end = many_peer_history(run.modules[gen], n_peers, per_peer, replicas=replicas)
+        out["blob_bytes"] = len(blob)
+        log(f"[peers {scenario}] import")
+        fns = {lib: (lambda lib=lib: import_blob(run.modules[lib], blob)[1]) for lib in libs}
+        # loro takes tens of seconds on the full-size history: one run each
+        reps = 1 if n_peers * per_peer > 10_000 else run.args.repeat
+        res = run.timed(f"peers {scenario} import", fns, {l: reps for l in libs},
+                        lambda lib, r: None if r == end else "imported text differs")
+        out["import_s"] = {l: r[0] for l, r in res.items()}
+        log(f"[peers {scenario}] edit + export")
+        docs = {lib: import_blob(run.modules[lib], blob)[0] for lib in libs}
+        fns = {lib: (lambda lib=lib: edit_export_rounds(run.modules[lib], docs[lib], PEER_EDITS))
+               for lib in libs}
+        res = run.timed(f"peers {scenario} edit+export", fns, run.repeats(libs))
+        out["edit_export_us"] = {l: r[0] / PEER_EDITS * 1e6 for l, r in res.items()
+                                 if r[0] is not None}
+        docs = None
+        out["rss"] = {}
+        with tempfile.TemporaryDirectory(prefix="loro_c_bench_") as tmp:
+            p = os.path.join(tmp, "peers.pickle")
+            _rss.write_import_input(p, blob, end)
+            for lib in libs:
+                log(f"[peers {scenario}] rss {lib} (fresh process)")
+                r = _rss.measure(lib, "import", p)
+                if "error" in r:
+                    run.problem(f"peers {scenario} rss", lib, r["error"])
+                    continue
+                if not r["ok"]:
+                    run.problem(f"peers {scenario} rss", lib, "final text differs")
+                out["rss"][lib] = r
 
 
 def table_peers(run):
@@ -648,23 +655,29 @@ def table_peers(run):
         return
     mb = lambda x: f"{x / 2**20:,.1f}"
     rows = []
-    t = e.get("import_s", {})
-    rows.append(["import the history (ms)"] + [fmt_ms(t.get(l)) for l in libs]
-                + [fmt_ratio(ratio(t.get("loro_c"), t.get("loro")))])
-    u = e.get("edit_export_us", {})
-    rows.append(["edit + commit + export (µs)"] + [f"{u[l]:.1f}" if l in u else "n/a" for l in libs]
-                + [fmt_ratio(ratio(u.get("loro_c"), u.get("loro")))])
-    r = e.get("rss", {})
-    for key, label in (("delta_rss", "Δrss after import (MiB)"), ("peak_delta", "Δpeak during import (MiB)")):
-        rows.append([label] + [mb(r[l][key]) if l in r else "n/a" for l in libs]
-                    + [fmt_ratio(ratio(r.get("loro_c", {}).get(key), r.get("loro", {}).get(key)))])
+    for scenario, s in e["scenarios"].items():
+        t = s.get("import_s", {})
+        rows.append([scenario, "import the history (ms)"] + [fmt_ms(t.get(l)) for l in libs]
+                    + [fmt_ratio(ratio(t.get("loro_c"), t.get("loro")))])
+        u = s.get("edit_export_us", {})
+        rows.append(["", "edit + commit + export (µs)"]
+                    + [f"{u[l]:.1f}" if l in u else "n/a" for l in libs]
+                    + [fmt_ratio(ratio(u.get("loro_c"), u.get("loro")))])
+        r = s.get("rss", {})
+        for key, label in (("delta_rss", "Δrss after import (MiB)"),
+                           ("peak_delta", "Δpeak during import (MiB)")):
+            rows.append(["", label] + [mb(r[l][key]) if l in r else "n/a" for l in libs]
+                        + [fmt_ratio(ratio(r.get("loro_c", {}).get(key),
+                                           r.get("loro", {}).get(key)))])
     run.tables.append(render(
-        f"8. Many peers: {e['peers']:,} peers x {e['changes_per_peer']} changes "
-        f"({e['blob_bytes']:,} byte update blob)", ["measure"] + libs + ["ratio"], rows,
-        ["a long-lived doc edited in one session per peer id: each change a random text "
-         "insert/delete or map set on top of the doc's frontier (history built by loro_c)",
-         "import: a fresh doc imports the whole blob and materialises the text (one run when "
-         "the history has over 10,000 changes, else best of --repeat)",
+        f"8. Many peers: {e['peers']:,} peers x {e['changes_per_peer']} changes",
+        ["history", "measure"] + libs + ["ratio"], rows,
+        ["a long-lived doc edited in one session per peer id, each change a random text "
+         "insert/delete or map set (history built by loro_c);",
+         "  linear: every change on top of the doc's frontier; concurrent: the changes land "
+         "on 4 replicas that sync a random pair every 25 changes, then merge",
+         "import: a fresh doc imports the whole history's blob and materialises the text "
+         "(one run when the history has over 10,000 changes, else best of --repeat)",
          f"edit + export: on the imported doc, {PEER_EDITS} x (oplog_vv, insert one character, "
          "commit, export(Updates(vv))), per round; best of --repeat",
          "memory: the import in a fresh process per library (see section 6)"]))
@@ -745,17 +758,18 @@ def summary(run):
             basis = "Δpeak, geomean of " + ", ".join(cases) if cases else ""
         elif key.startswith("peers_"):
             e = res.get("peers", {})
-            if key == "peers_import":
-                t = e.get("import_s", {})
-            elif key == "peers_edit":
-                t = e.get("edit_export_us", {})
-            else:
-                t = {l: v.get("delta_rss") for l, v in e.get("rss", {}).items()}
-            r = ratio(t.get("loro_c"), t.get("loro"))
-            if r is not None:
-                cases[f"{e['peers']:,} peers"] = r
-                primary = r
-                basis = f"{e['peers']:,} peers x {e['changes_per_peer']} changes"
+            for scenario, sc in e.get("scenarios", {}).items():
+                if key == "peers_import":
+                    t = sc.get("import_s", {})
+                elif key == "peers_edit":
+                    t = sc.get("edit_export_us", {})
+                else:
+                    t = {l: v.get("delta_rss") for l, v in sc.get("rss", {}).items()}
+                r = ratio(t.get("loro_c"), t.get("loro"))
+                if r is not None:
+                    cases[scenario] = r
+            primary = cases.get("linear")
+            basis = f"{e.get('peers', 0):,} peers x {e.get('changes_per_peer', 0)} changes, linear"
         if primary is None:
             status = "not measured"
         else:

@@ -282,3 +282,36 @@ def test_oplog_vv_is_the_version_after_every_kind_of_step():
         assert c.get_deep_value() == a.get_deep_value()
         assert a.export(loro_c.ExportMode.Updates(vv)) == a.export(
             loro_c.ExportMode.Updates(loro_c.VersionVector.decode(vv.encode())))
+
+
+def test_change_whose_deps_skip_its_peers_previous_op_is_rejected():
+    """Versions are walked through deps alone, so a change must depend (through its deps) on
+    its peer's previous op, as every change a Loro peer commits does. One that does not is
+    rejected and leaves the document as it was."""
+    a, b = loro_c.LoroDoc(), loro_c.LoroDoc()
+    a.peer_id, b.peer_id = 1, 2
+    a.get_text("t").insert(0, "a")
+    a.commit()
+    b.import_(a.export(loro_c.ExportMode.Snapshot()))
+    b.get_text("t").insert(1, "b")
+    b.commit()
+    a.import_(b.export(loro_c.ExportMode.Snapshot()))
+    a.get_text("t").insert(2, "c")
+    a.commit()
+    good = a.export_json_updates(loro_c.VersionVector(), a.oplog_vv)
+    # with no deps, its insert at 0 would fit the empty version it claims
+    bad = good.replace('"id":"1@0","timestamp":0,"deps":["0@1"]', '"id":"1@0","timestamp":0,"deps":[]'
+                       ).replace('"pos":2,"text":"c"', '"pos":0,"text":"c"')
+    assert bad.count('"deps":[]') == 2 and '"pos":0,"text":"c"' in bad
+    target = loro_c.LoroDoc()
+    target.import_(b.export(loro_c.ExportMode.Snapshot()))
+    before = (target.get_deep_value(), target.oplog_vv, target.oplog_frontiers,
+              target.export(loro_c.ExportMode.Snapshot()))
+    with pytest.raises(loro_c.LoroError, match="previous op"):
+        target.import_json_updates(bad)
+    assert (target.get_deep_value(), target.oplog_vv, target.oplog_frontiers,
+            target.export(loro_c.ExportMode.Snapshot())) == before
+    target._check_invariants()
+    target.import_json_updates(good)
+    assert target.get_deep_value() == a.get_deep_value() == {"t": "abc"}
+    target._check_invariants()

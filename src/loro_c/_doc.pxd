@@ -107,7 +107,7 @@ cdef class LoroDoc:
     cdef int64_t map_slot(self, uint32_t c, str key) noexcept
     cdef list map_live(self, uint32_t c)
     cdef list map_all_keys(self, uint32_t c)
-    cdef int move_tracker_to(self, const lc_id *ids, int64_t n, lc_id extra) except -1
+    cdef int move_tracker_to(self, const lc_id *ids, int64_t n) except -1
     cdef int move_tracker_to_change(self, const lc_id *deps, int64_t n_deps, uint32_t peer,
                                     int32_t counter) except -1
     cdef int move_tracker_to_head(self) except -1

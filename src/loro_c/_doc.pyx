@@ -545,14 +545,14 @@ cdef class LoroDoc:
 
     # ------------------------------------------------------------------ remote integration
 
-    cdef int move_tracker_to(self, const lc_id *ids, int64_t n, lc_id extra) except -1:
-        """Move every sequence's tracker status to the closure of `ids` and `extra` (skipped
-        when extra.peer is LC_NO_PEER), by the differences a DAG walk finds: the cost follows
-        the changes between the two versions, never the number of peers."""
+    cdef int move_tracker_to(self, const lc_id *ids, int64_t n) except -1:
+        """Move every sequence's tracker status to the closure of `ids` (committed ids), by
+        the differences a DAG walk finds: the cost follows the changes between the two
+        versions, never the number of peers."""
         cdef const lc_id *tf = self.log.frontiers if self.tracker_at_head else self.tfront
         cdef int64_t n_tf = self.log.n_frontiers if self.tracker_at_head else self.n_tfront
         cdef int64_t i, j, k
-        cdef bint same = n_tf * (n + 1) <= 64
+        cdef bint same = n_tf * n <= 64
         cdef lc_move mv
         self.ensure_tvv()
         # the common case (a change on top of what was just applied): the target holds the
@@ -561,17 +561,15 @@ cdef class LoroDoc:
             for i in range(n):
                 if self.tvv[ids[i].peer] <= ids[i].counter:
                     same = False
-            if extra.peer != LC_NO_PEER and self.tvv[extra.peer] <= extra.counter:
-                same = False
             for j in range(n_tf):
                 if not same:
                     break
-                same = extra.peer == tf[j].peer and extra.counter == tf[j].counter
+                same = False
                 for i in range(n):
                     if ids[i].peer == tf[j].peer and ids[i].counter == tf[j].counter:
                         same = True
         if not same:
-            k = self.log.walk_diff(self.tvv, tf, n_tf, ids, n, extra)
+            k = self.log.walk_diff(self.tvv, tf, n_tf, ids, n)
             for i in range(k):
                 mv = self.log.moves[i]
                 if mv.new_end < mv.old_end:
@@ -579,28 +577,30 @@ cdef class LoroDoc:
                 else:
                     self.seq.tracker_move(mv.peer, mv.old_end, mv.new_end, True)
                 self.tvv[mv.peer] = mv.new_end
-            if n + 1 > self.cap_tfront:
-                self.tfront = <lc_id*>grow(self.tfront, &self.cap_tfront, n + 1, sizeof(lc_id))
+            if n > self.cap_tfront:
+                self.tfront = <lc_id*>grow(self.tfront, &self.cap_tfront, n, sizeof(lc_id))
             for i in range(n):
                 self.tfront[i] = ids[i]
             self.n_tfront = n
-            if extra.peer != LC_NO_PEER:
-                self.tfront[n] = extra
-                self.n_tfront = n + 1
             self.tracker_at_head = False
         return 0
 
     cdef int move_tracker_to_change(self, const lc_id *deps, int64_t n_deps, uint32_t peer,
                                     int32_t counter) except -1:
         """Move the tracker to the causal version of a change of `peer` starting at `counter`
-        whose deps are in the log: the closure of its deps and of its peer's previous op."""
-        return self.move_tracker_to(deps, n_deps, make_id(peer, counter - 1) if counter > 0
-                                    else make_id(LC_NO_PEER, 0))
+        whose deps are in the log. The deps must imply the peer's previous op (true of every
+        change a Loro peer makes: it depends on its document's frontiers): versions are
+        walked through deps alone."""
+        self.move_tracker_to(deps, n_deps)
+        if self.tvv[peer] != counter:
+            raise DecodeError(f"change {counter}@{self.log.peer_ids[peer]} does not depend on its "
+                              f"peer's previous op")
+        return 0
 
     cdef int move_tracker_to_head(self) except -1:
         """Move the tracker to the document version (where local edits apply)."""
         if not self.tracker_at_head:
-            self.move_tracker_to(self.log.frontiers, self.log.n_frontiers, make_id(LC_NO_PEER, 0))
+            self.move_tracker_to(self.log.frontiers, self.log.n_frontiers)
             self.tracker_at_head = True
         return 0
 
@@ -885,7 +885,7 @@ cdef class LoroDoc:
             tf = self.txn_deps
             n_tf = self.n_txn_deps
         try:
-            k = log.walk_diff(log.vv, tf, n_tf, ids, n, make_id(LC_NO_PEER, 0))
+            k = log.walk_diff(log.vv, tf, n_tf, ids, n)
         finally:
             if self.txn_open:
                 log.vv[self.self_idx] = saved

@@ -130,7 +130,7 @@ cdef class OpLog:
     cdef uint64_t vv_snapshot_epoch(self) noexcept
     cdef int walk_push(self, uint32_t side, uint32_t peer, int32_t counter, const int32_t *tv) except -1
     cdef int64_t walk_diff(self, const int32_t *tv, const lc_id *tf, int64_t n_tf,
-                           const lc_id *target, int64_t n_target, lc_id extra) except -1
+                           const lc_id *target, int64_t n_target) except -1
     cdef int64_t add_change(self, uint32_t peer, int32_t counter, int32_t end, uint32_t lamport,
                             int64_t timestamp, const lc_id *deps, uint32_t n_deps,
                             int64_t ops_off, uint32_t ops_len, int32_t msg) except -1

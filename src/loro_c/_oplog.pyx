@@ -220,8 +220,7 @@ cdef class OpLog:
     cdef int walk_push(self, uint32_t side, uint32_t peer, int32_t counter, const int32_t *tv) except -1:
         """Queue the prefix of `peer` up to `counter` on `side` of the current walk, unless
         that side already expanded the change holding it. (A step below a queued one is
-        still queued: the queued one's expansion reaches it only by way of its peer's
-        previous changes, which must then be expanded one by one anyway.)"""
+        still queued: it may hold a change whose deps differ.)"""
         cdef lc_walk_peer *w = &self.wpeer[peer]
         cdef int64_t c
         cdef lc_walk_step st
@@ -252,30 +251,34 @@ cdef class OpLog:
         return 0
 
     cdef int64_t walk_diff(self, const int32_t *tv, const lc_id *tf, int64_t n_tf,
-                           const lc_id *target, int64_t n_target, lc_id extra) except -1:
+                           const lc_id *target, int64_t n_target) except -1:
         """The moves (into self.moves) that take a tracker version to a target version.
 
         The tracker version is given twice: densely as `tv` (end counter per peer index,
-        so membership is one lookup) and as ids whose closure it is (`tf`). The target is
-        the closure of `target` and of `extra` (unless extra.peer is LC_NO_PEER). Both are
-        walked back through the dependency graph in one max-heap by topological key:
+        so membership is one lookup) and as ids whose closure it is (`tf`); the target is
+        the closure of `target`. A step stands for the prefix of its peer up to its counter;
+        expanding it queues the deps of the change holding it. The prefix's earlier changes
+        need no steps of their own: every change in the log depends, through its deps, on
+        its peer's previous op (LoroDoc.move_tracker_to_change rejects a change that does
+        not), so their deps are reached anyway. Both sides share one max-heap by topological
+        key:
 
-        * a target step outside the tracker version is expanded (its change's deps and its
-          peer's previous change are queued): that is where the target is ahead;
-        * a tracker step is expanded only when the target does not hold it (then its peer
-          must retreat); whether the target holds it is final when it is popped, because
-          a target step covering it is queued by a change later in the log, whose key is
-          larger, so it was expanded first;
+        * a target step outside the tracker version is expanded: the target is ahead there;
+        * a tracker step is expanded only when the target does not hold it (its peer
+          retreats); whether the target holds it is final when it is popped, because a
+          target step covering it is queued by a change later in the log (or is one of
+          `target`), whose key is larger, so it was expanded first;
         * target steps inside the tracker version are expanded only while tracker steps
           remain, to learn how far the target reaches there.
 
         The walk stops when no step of the first two kinds is left, so its cost follows the
-        changes that differ, not the number of peers."""
-        cdef int64_t i, c
+        changes that differ and the deps between them, not the number of peers."""
+        cdef int64_t i
         cdef lc_walk_step st
         cdef lc_walk_peer *w
         cdef lc_change *ch
         cdef uint32_t q
+        cdef int32_t end
         cdef lc_move *mv
         self.n_wheap = 0
         self.n_moves = 0
@@ -283,15 +286,13 @@ cdef class OpLog:
         try:
             for i in range(n_target):
                 self.walk_push(LC_SIDE_TARGET, target[i].peer, target[i].counter, tv)
-            if extra.peer != LC_NO_PEER:
-                self.walk_push(LC_SIDE_TARGET, extra.peer, extra.counter, tv)
             for i in range(n_tf):
                 self.walk_push(LC_SIDE_TRACKER, tf[i].peer, tf[i].counter, tv)
             while self.w_live > 0:
                 st = heap_pop(self.wheap, self.n_wheap)
                 self.n_wheap -= 1
+                w = &self.wpeer[st.peer]
                 if st.side == LC_SIDE_TARGET:
-                    w = &self.wpeer[st.peer]
                     if st.counter >= tv[st.peer]:
                         self.w_live -= 1
                     if st.counter >= w.low_target:
@@ -300,12 +301,8 @@ cdef class OpLog:
                     w.low_target = ch.counter
                     for i in range(ch.deps_off, ch.deps_off + ch.deps_len):
                         self.walk_push(LC_SIDE_TARGET, self.deps[i].peer, self.deps[i].counter, tv)
-                    ch = &self.changes[st.change]
-                    if ch.counter > 0:
-                        self.walk_push(LC_SIDE_TARGET, st.peer, ch.counter - 1, tv)
                     continue
                 self.w_live -= 1
-                w = &self.wpeer[st.peer]
                 if st.counter < w.cov or st.counter >= w.low_tracker:
                     continue
                 w.flags |= LC_WALK_RETREAT
@@ -313,25 +310,30 @@ cdef class OpLog:
                 w.low_tracker = ch.counter
                 for i in range(ch.deps_off, ch.deps_off + ch.deps_len):
                     self.walk_push(LC_SIDE_TRACKER, self.deps[i].peer, self.deps[i].counter, tv)
-                ch = &self.changes[st.change]
-                if ch.counter > 0:
-                    self.walk_push(LC_SIDE_TRACKER, st.peer, ch.counter - 1, tv)
             if self.n_wtouched > self.cap_moves:
                 self.moves = <lc_move*>grow(self.moves, &self.cap_moves, self.n_wtouched, sizeof(lc_move))
             for i in range(self.n_wtouched):
                 q = self.wtouched[i]
                 w = &self.wpeer[q]
-                # `cov` is exact where the target is ahead (all of that was expanded) and
-                # where the tracker retreats (its chain of tracker steps went down to an id
-                # the target holds, or to the peer's first op); elsewhere it may fall short
-                if (w.flags & LC_WALK_RETREAT) or w.cov > tv[q]:
-                    if w.cov == tv[q]:
-                        continue
-                    mv = &self.moves[self.n_moves]
-                    mv.peer = q
-                    mv.old_end = tv[q]
-                    mv.new_end = w.cov
-                    self.n_moves += 1
+                # where the target is ahead `cov` is exact: all of that part was expanded.
+                # Where the tracker retreats, let ch be the lowest change expanded there
+                # (it starts at low_tracker): the target holds the op before ch (else a
+                # dep chain would have queued it, outside the target, and expanded it), and
+                # an op of ch the target holds was covered by a later change, expanded
+                # before ch was; so the new end is max(cov, low_tracker).
+                if w.flags & LC_WALK_RETREAT:
+                    end = w.cov if w.cov > w.low_tracker else w.low_tracker
+                elif w.cov > tv[q]:
+                    end = w.cov
+                else:
+                    continue
+                if end == tv[q]:
+                    continue
+                mv = &self.moves[self.n_moves]
+                mv.peer = q
+                mv.old_end = tv[q]
+                mv.new_end = end
+                self.n_moves += 1
         finally:
             for i in range(self.n_wtouched):
                 w = &self.wpeer[self.wtouched[i]]
@@ -575,7 +577,9 @@ cdef class OpLog:
     def _check_walks(self, int64_t samples=64, bint from_head=True):
         """Compare walk_diff with the reference closure: from the head (unless a transaction
         is open: its ops are in no change yet), and from the version after change i, to the
-        causal version of change j, for sampled pairs (all pairs of a small log)."""
+        causal version of change j, for sampled pairs (all pairs of a small log). The walk
+        follows deps only; the reference also follows each change's peer's previous op, so
+        this checks too that deps imply it."""
         cdef int64_t n = self.n_changes, k, k2, i, j, m, pairs
         cdef int32_t *tv = <int32_t*>malloc((self.n_peers + 1) * sizeof(int32_t))
         cdef int32_t *ref = <int32_t*>malloc((self.n_peers + 1) * sizeof(int32_t))
@@ -609,12 +613,9 @@ cdef class OpLog:
                 chj = &self.changes[j]
                 if i < 0:
                     m = self.walk_diff(tv, self.frontiers, self.n_frontiers, &self.deps[chj.deps_off],
-                                       chj.deps_len, make_id(chj.peer, chj.counter - 1) if chj.counter > 0
-                                       else make_id(LC_NO_PEER, 0))
+                                       chj.deps_len)
                 else:
-                    m = self.walk_diff(tv, &tf, 1, &self.deps[chj.deps_off], chj.deps_len,
-                                       make_id(chj.peer, chj.counter - 1) if chj.counter > 0
-                                       else make_id(LC_NO_PEER, 0))
+                    m = self.walk_diff(tv, &tf, 1, &self.deps[chj.deps_off], chj.deps_len)
                 for k2 in range(m):
                     if tv[self.moves[k2].peer] != self.moves[k2].old_end or self.moves[k2].old_end == self.moves[k2].new_end:
                         raise AssertionError("a walk move does not start at the tracker version")
