@@ -60,8 +60,9 @@ typedef struct {
 } lc_staged;
 
 /* Versions are not stored per change: a change's causal version is the closure of its deps
- * and of its own peer's previous op.  OpLog.walk_diff finds what separates two versions by
- * walking the dependency graph from both ends (see docs/ARCHITECTURE.md, "Versions").
+ * (which imply its own peer's previous op; imports reject a change whose deps do not).
+ * OpLog.walk_diff finds what separates two versions by walking the dependency graph from
+ * both ends (see docs/ARCHITECTURE.md, "Versions").
  *
  * A step of that walk: the prefix of `peer` up to `counter` belongs to one side (LC_SIDE_*).
  * Steps leave a max-heap by `key` = (index of the change holding the id << 31) + (offset of
