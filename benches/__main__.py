@@ -769,7 +769,8 @@ def summary(run):
                 if r is not None:
                     cases[scenario] = r
             primary = cases.get("linear")
-            basis = f"{e.get('peers', 0):,} peers x {e.get('changes_per_peer', 0)} changes, linear"
+            if e:
+                basis = f"{e['peers']:,} peers x {e['changes_per_peer']} changes, linear"
         if primary is None:
             status = "not measured"
         else:
