@@ -1,4 +1,4 @@
-"""python -m benches [--sections apply,export,import,merge,small,rss,scaling,threads] [--quick]
+"""python -m benches [--sections apply,export,import,merge,small,rss,scaling,threads,peers] [--quick]
                     [--all-traces | --traces a,b] [--repeat N] [--json PATH] ...
 
 Compares loro_c with loro (the oracle, same API) and pycrdt (Yrs) on real editing traces
@@ -24,11 +24,11 @@ from . import _rss
 from ._common import (ALL_TRACES, CONCURRENT_TRACES, DEFAULT_TRACES, LIBRARIES, LORO_LIBS,
                       ConcurrentTrace, Trace, concurrent_trace_path, interleaved_best,
                       load_library, time_once, trace_path, traces_dir)
-from ._work import (SMALL_VARIANTS, apply_fn, apply_patches_loro, export_all, import_all,
-                    replay_concurrent, scaled_patches, small_edits, small_roundtrips,
-                    threaded_imports)
+from ._work import (SMALL_VARIANTS, apply_fn, apply_patches_loro, edit_export_rounds,
+                    export_all, import_all, import_blob, many_peer_history, replay_concurrent,
+                    scaled_patches, small_edits, small_roundtrips, threaded_imports)
 
-SECTIONS = ("apply", "export", "import", "merge", "small", "rss", "scaling", "threads")
+SECTIONS = ("apply", "export", "import", "merge", "small", "rss", "scaling", "threads", "peers")
 MODES = ("once", "per_txn")
 MODE_LABEL = {"once": "one commit", "per_txn": "commit per txn"}
 SCALING_TRACE = "automerge-paper"
@@ -668,6 +668,89 @@ def table_threads(run):
          "runs of large blobs, the rest of an import holds it",
          "loro snapshot: loro loads its state, loro_c replays the history inside it, so "
          "only the scaling columns compare there"]))
+# ------------------------------------------------------------------------- 9. many peers
+
+PEER_EDITS = 200
+
+
+PEER_SCENARIOS = (("linear", 1), ("concurrent", 4))
+
+
+def run_peers(run):
+    n_peers, per_peer = run.args.peers, run.args.peer_changes
+    res_all = run.results.setdefault("peers", {"peers": n_peers, "changes_per_peer": per_peer,
+                                               "edits": PEER_EDITS, "scenarios": {}})
+    libs = [l for l in run.libs if l in LORO_LIBS]
+    gen = "loro_c" if "loro_c" in libs else libs[0]
+    for scenario, replicas in PEER_SCENARIOS:
+        out = res_all["scenarios"][scenario] = {"replicas": replicas}
+        log(f"[peers {scenario}] building a {n_peers:,}-peer, {n_peers * per_peer:,}-change "
+            f"history on {replicas} replica(s) with {gen}")
+        blob, end = many_peer_history(run.modules[gen], n_peers, per_peer, replicas=replicas)
+        out["blob_bytes"] = len(blob)
+        log(f"[peers {scenario}] import")
+        fns = {lib: (lambda lib=lib: import_blob(run.modules[lib], blob)[1]) for lib in libs}
+        # loro takes tens of seconds on the full-size history: one run each
+        reps = 1 if n_peers * per_peer > 10_000 else run.args.repeat
+        res = run.timed(f"peers {scenario} import", fns, {l: reps for l in libs},
+                        lambda lib, r: None if r == end else "imported text differs")
+        out["import_s"] = {l: r[0] for l, r in res.items()}
+        log(f"[peers {scenario}] edit + export")
+        docs = {lib: import_blob(run.modules[lib], blob)[0] for lib in libs}
+        fns = {lib: (lambda lib=lib: edit_export_rounds(run.modules[lib], docs[lib], PEER_EDITS))
+               for lib in libs}
+        res = run.timed(f"peers {scenario} edit+export", fns, run.repeats(libs))
+        out["edit_export_us"] = {l: r[0] / PEER_EDITS * 1e6 for l, r in res.items()
+                                 if r[0] is not None}
+        docs = None
+        out["rss"] = {}
+        with tempfile.TemporaryDirectory(prefix="loro_c_bench_") as tmp:
+            p = os.path.join(tmp, "peers.pickle")
+            _rss.write_import_input(p, blob, end)
+            for lib in libs:
+                log(f"[peers {scenario}] rss {lib} (fresh process)")
+                r = _rss.measure(lib, "import", p)
+                if "error" in r:
+                    run.problem(f"peers {scenario} rss", lib, r["error"])
+                    continue
+                if not r["ok"]:
+                    run.problem(f"peers {scenario} rss", lib, "final text differs")
+                out["rss"][lib] = r
+
+
+def table_peers(run):
+    libs = [l for l in run.libs if l in LORO_LIBS]
+    e = run.results.get("peers")
+    if not e:
+        return
+    mb = lambda x: f"{x / 2**20:,.1f}"
+    rows = []
+    for scenario, s in e["scenarios"].items():
+        t = s.get("import_s", {})
+        rows.append([scenario, "import the history (ms)"] + [fmt_ms(t.get(l)) for l in libs]
+                    + [fmt_ratio(ratio(t.get("loro_c"), t.get("loro")))])
+        u = s.get("edit_export_us", {})
+        rows.append(["", "edit + commit + export (µs)"]
+                    + [f"{u[l]:.1f}" if l in u else "n/a" for l in libs]
+                    + [fmt_ratio(ratio(u.get("loro_c"), u.get("loro")))])
+        r = s.get("rss", {})
+        for key, label in (("delta_rss", "Δrss after import (MiB)"),
+                           ("peak_delta", "Δpeak during import (MiB)")):
+            rows.append(["", label] + [mb(r[l][key]) if l in r else "n/a" for l in libs]
+                        + [fmt_ratio(ratio(r.get("loro_c", {}).get(key),
+                                           r.get("loro", {}).get(key)))])
+    run.tables.append(render(
+        f"9. Many peers: {e['peers']:,} peers x {e['changes_per_peer']} changes",
+        ["history", "measure"] + libs + ["ratio"], rows,
+        ["a long-lived doc edited in one session per peer id, each change a random text "
+         "insert/delete or map set (history built by loro_c);",
+         "  linear: every change on top of the doc's frontier; concurrent: the changes land "
+         "on 4 replicas that sync a random pair every 25 changes, then merge",
+         "import: a fresh doc imports the whole history's blob and materialises the text "
+         "(one run when the history has over 10,000 changes, else best of --repeat)",
+         f"edit + export: on the imported doc, {PEER_EDITS} x (oplog_vv, insert one character, "
+         "commit, export(Updates(vv))), per round; best of --repeat",
+         "memory: the import in a fresh process per library (see section 6)"]))
 
 
 # ----------------------------------------------------------------------------- summary
@@ -679,6 +762,9 @@ TARGETS = (
     ("size", "update blob size", 1.05),
     ("small", "small update round trip time", 0.7),
     ("rss", "peak RSS", 1.0),
+    ("peers_import", "many peers: import", 0.5),
+    ("peers_edit", "many peers: edit + export", 1.0),
+    ("peers_rss", "many peers: memory after import", 1.0),
 )
 
 
@@ -740,6 +826,21 @@ def summary(run):
                           "import its blob"] = r
             primary = geomean(cases.values())
             basis = "Δpeak, geomean of " + ", ".join(cases) if cases else ""
+        elif key.startswith("peers_"):
+            e = res.get("peers", {})
+            for scenario, sc in e.get("scenarios", {}).items():
+                if key == "peers_import":
+                    t = sc.get("import_s", {})
+                elif key == "peers_edit":
+                    t = sc.get("edit_export_us", {})
+                else:
+                    t = {l: v.get("delta_rss") for l, v in sc.get("rss", {}).items()}
+                r = ratio(t.get("loro_c"), t.get("loro"))
+                if r is not None:
+                    cases[scenario] = r
+            primary = cases.get("linear")
+            if e:
+                basis = f"{e['peers']:,} peers x {e['changes_per_peer']} changes, linear"
         if primary is None:
             status = "not measured"
         else:
@@ -791,6 +892,10 @@ def parse_args(argv):
                     help="thread counts for section 8 (default 1,2)")
     ap.add_argument("--threads-per", type=int, default=None,
                     help="imports per thread in section 8 (default 4, --quick 2)")
+    ap.add_argument("--peers", type=int, default=None,
+                    help="peers in section 9 (default 2000, --quick 500)")
+    ap.add_argument("--peer-changes", type=int, default=20,
+                    help="changes per peer in section 9 (default %(default)s)")
     ap.add_argument("--json", metavar="PATH", help="also write every number to PATH")
     args = ap.parse_args(argv)
     args.sections = [s.strip() for s in args.sections.split(",") if s.strip()]
@@ -813,6 +918,8 @@ def parse_args(argv):
         args.pycrdt_max_patches = 100_000 if q else 0
     if args.small_n is None:
         args.small_n = 1000 if q else 5000
+    if args.peers is None:
+        args.peers = 500 if q else 2000
     if args.scaling_sizes:
         args.scaling_sizes = [int(s.replace("_", "")) for s in args.scaling_sizes.split(",")]
     else:
@@ -856,6 +963,9 @@ def main(argv=None):
     if "threads" in secs:
         run_threads(run)
         table_threads(run)
+    if "peers" in secs:
+        run_peers(run)
+        table_peers(run)
     elapsed = time.perf_counter() - t_start
     m = run.results["machine"]
     print(f"loro_c benchmarks -- {m['date']}, {m['nproc']} CPUs ({m['cpu']}), "

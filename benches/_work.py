@@ -308,3 +308,74 @@ def threaded_imports(module, blob, n_threads, per_thread):
     if errors:
         raise errors[0]
     return texts
+
+
+# 8. many peers
+
+def many_peer_history(lib, n_peers, per_peer, seed=7, replicas=1, sync_every=25):
+    """A long-lived document edited in many sessions, each with its own peer id (as Loro
+    recommends): `n_peers` peers make `per_peer` commits each, in random order, each a
+    random text insert/delete or map set on top of the document's frontier. With
+    `replicas` > 1 the commits land on that many replicas, which sync one random pair every
+    `sync_every` commits and all at the end (concurrent history). Returns the update blob of
+    the whole history and the final text."""
+    rng = random.Random(seed)
+    docs = [lib.LoroDoc() for _ in range(replicas)]
+    lengths = [0] * replicas
+    peers = [rng.getrandbits(62) + 1 for _ in range(n_peers)]
+    order = [p for p in peers for _ in range(per_peer)]
+    rng.shuffle(order)
+    # a session lives on one replica (two replicas must never commit as the same peer)
+    home = {p: rng.randrange(replicas) for p in peers}
+    for i, p in enumerate(order):
+        if replicas > 1 and i % sync_every == sync_every - 1:
+            a, b = rng.sample(range(replicas), 2)
+            docs[b].import_(docs[a].export(lib.ExportMode.Updates(docs[b].oplog_vv)))
+            lengths[b] = len(docs[b].get_text("text").to_string())
+        ri = home[p]
+        doc = docs[ri]
+        text, kv = doc.get_text("text"), doc.get_map("map")
+        length = lengths[ri]
+        doc.peer_id = p
+        r = rng.random()
+        if r < 0.2 and length > 20:
+            k = rng.randint(1, 5)
+            text.delete(rng.randrange(length - k), k)
+            length -= k
+        elif r < 0.7:
+            s = "".join(rng.choice("abcdefgh ") for _ in range(rng.randint(1, 8)))
+            text.insert(rng.randint(0, length), s)
+            length += len(s)
+        else:
+            kv.insert(f"k{rng.randrange(64)}", rng.randrange(1000))
+        doc.commit()
+        lengths[ri] = length
+    doc = docs[0]
+    for other in docs[1:]:
+        doc.import_(other.export(lib.ExportMode.Updates(doc.oplog_vv)))
+    return doc.export(lib.ExportMode.Updates(lib.VersionVector())), doc.get_text("text").to_string()
+
+
+def import_blob(lib, blob):
+    """A fresh doc imports `blob` and materialises its text. Returns (doc, text)."""
+    doc = lib.LoroDoc()
+    doc.import_(blob)
+    return doc, doc.get_text("text").to_string()
+
+
+def edit_export_rounds(lib, doc, n, seed=11):
+    """`n` times on `doc`: read the version, insert a character, commit, export the update
+    since that version (what a server does for each local edit it relays). Returns the
+    total bytes exported."""
+    rng = random.Random(seed)
+    doc.peer_id = rng.getrandbits(62) + 1
+    text = doc.get_text("text")
+    length = len(text.to_string())
+    total = 0
+    for _ in range(n):
+        vv = doc.oplog_vv
+        text.insert(rng.randint(0, length), "x")
+        length += 1
+        doc.commit()
+        total += len(doc.export(lib.ExportMode.Updates(vv)))
+    return total

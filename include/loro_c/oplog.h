@@ -38,10 +38,8 @@ typedef struct {
     int64_t timestamp;      /* seconds; 0 unless recorded */
     int64_t deps_off;       /* into OpLog.deps */
     int64_t ops_off;        /* into OpLog.ops */
-    int64_t vv_off;         /* into OpLog.vvs: sparse causal version of the first op (closure of deps) */
     uint32_t deps_len;
     uint32_t ops_len;
-    uint32_t vv_len;
     int32_t msg;            /* index into the message table, -1 for none */
 } lc_change;
 
@@ -65,6 +63,44 @@ typedef struct {
 enum {
     LC_STAGED_DEAD = 1      /* superseded by a longer copy of the same change: never applied */
 };
+
+/* Versions are not stored per change: a change's causal version is the closure of its deps
+ * (which imply its own peer's previous op; imports reject a change whose deps do not).
+ * OpLog.walk_diff finds what separates two versions by walking the dependency graph from
+ * both ends (see docs/ARCHITECTURE.md, "Versions").
+ *
+ * A step of that walk: the prefix of `peer` up to `counter` belongs to one side (LC_SIDE_*).
+ * Steps leave a max-heap by `key` = (index of the change holding the id << 31) + (offset of
+ * the id in that change).  The log appends every change after its dependencies, so the key
+ * is a topological order: whatever a step reaches has a smaller key than the step. */
+enum { LC_SIDE_TARGET = 0, LC_SIDE_TRACKER = 1 };
+
+typedef struct {
+    int64_t key;
+    int64_t change;         /* index of the change holding (peer, counter) */
+    uint32_t peer;
+    int32_t counter;
+    uint32_t side;          /* LC_SIDE_* */
+    uint32_t _pad;
+} lc_walk_step;
+
+/* A tracker move found by a walk: the version's end counter of `peer` goes from `old_end`
+ * to `new_end` (a retreat when it shrinks, an advance when it grows). */
+typedef struct {
+    uint32_t peer;
+    int32_t old_end;
+    int32_t new_end;
+} lc_move;
+
+/* Per-peer scratch of one walk; every slot touched is reset before the walk returns. */
+typedef struct {
+    int32_t cov;            /* the target version holds this peer's counters [0, cov) */
+    int32_t low_target;     /* target side: changes from here up were expanded (INT32_MAX: none) */
+    int32_t low_tracker;    /* tracker side: the same */
+    uint32_t flags;         /* LC_WALK_* */
+} lc_walk_peer;
+
+enum { LC_WALK_TOUCHED = 1, LC_WALK_RETREAT = 2 };
 
 /* One peer's changes, by ascending counter (indices into OpLog.changes). */
 typedef struct {

@@ -1,6 +1,7 @@
 from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
 from loro_c._seq cimport SeqArena, lc_id, grow
 from loro_c._oplog cimport OpLog, lc_op, lc_staged
+from loro_c._version cimport VersionVector
 
 cdef extern from "pythread.h":
     ctypedef void *PyThread_type_lock
@@ -83,9 +84,13 @@ cdef class LoroDoc:
     cdef uint32_t *ctree            # sequence tree of a Text/List
     cdef double *ccounter           # value of a Counter
     cdef int64_t n_containers, cap_containers
-    # the tracker version (dense, one slot per peer index)
+    # the tracker version: dense (end counter per peer index, for membership tests and
+    # moves), and as the ids whose closure it is (the log's frontiers while at the head)
     cdef int32_t *tvv
     cdef int64_t tvv_cap
+    cdef bint tracker_at_head
+    cdef lc_id *tfront
+    cdef int64_t n_tfront, cap_tfront
     # the open transaction
     cdef bint txn_open
     cdef int32_t txn_counter
@@ -136,7 +141,10 @@ cdef class LoroDoc:
     cdef int64_t map_slot(self, uint32_t c, str key) noexcept
     cdef list map_live(self, uint32_t c)
     cdef list map_all_keys(self, uint32_t c)
-    cdef int move_tracker(self, const int32_t *target) except -1
+    cdef int move_tracker_to(self, const lc_id *ids, int64_t n) except -1
+    cdef int move_tracker_to_change(self, const lc_id *deps, int64_t n_deps, uint32_t peer,
+                                    int32_t counter) except -1
+    cdef int move_tracker_to_head(self) except -1
     cdef int apply_op(self, lc_op *op, uint32_t peer, uint32_t lamport) except -1
     cdef int apply_change_ops(self, int64_t ops_off, uint32_t ops_len, uint32_t peer,
                               int32_t counter, uint32_t lamport) except -1
@@ -149,6 +157,8 @@ cdef class LoroDoc:
     cdef tuple _op_tuple(self, lc_op *op)
     cdef int _commit(self) except -1
     cdef dict _vv_dict(self, const int32_t *vv)
+    cdef dict version_dict(self, const lc_id *ids, int64_t n)
+    cdef VersionVector version_snapshot(self)
     cdef int emit_local_update(self, int32_t start, int32_t end) except -1
     cdef int release_and_deliver(self, bint report) except -1
     cdef int deliver(self, bint report) except -1

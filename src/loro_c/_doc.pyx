@@ -12,12 +12,12 @@ whole call; local-update events are queued under it and delivered after it is re
 """
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset, memcpy, memmove
-from libc.stdint cimport INT32_MAX, uint8_t
+from libc.stdint cimport INT32_MAX, uint8_t, uint64_t
 from cpython.unicode cimport PyUnicode_GET_LENGTH
 
 from loro_c._seq cimport (SeqArena, lc_id, make_id, LC_NO_PEER, UNIT_UNICODE, UNIT_UTF8,
                           UNIT_UTF16)
-from loro_c._oplog cimport (OpLog, lc_op, lc_change, lc_staged, slice_op, merge_ops, LC_OP_INSERT, LC_OP_DELETE,
+from loro_c._oplog cimport (OpLog, lc_op, lc_change, lc_staged, lc_move, slice_op, merge_ops, LC_OP_INSERT, LC_OP_DELETE,
                             LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
 from loro_c._oplog import OpLog as _OpLogType
 from loro_c._version cimport VersionVector, Frontiers, vv_wrap, frontiers_wrap
@@ -27,6 +27,9 @@ from loro_c.errors import (LoroError, DecodeError, OutOfBoundsError, LoroValueEr
 from loro_c import _types
 
 cdef extern from "Python.h":
+    ctypedef struct PyObject
+    PyObject* PyDict_GetItem(object d, object key)
+    long PyLong_AsLong(object o) except? -1
     int PyUnicode_KIND(object o)
     void* PyUnicode_DATA(object o)
     uint32_t PyUnicode_READ(int kind, void *data, Py_ssize_t index)
@@ -122,6 +125,8 @@ cdef class LoroDoc:
         self.ctree = NULL
         self.ccounter = NULL
         self.tvv = NULL
+        self.tracker_at_head = True
+        self.tfront = NULL
         self.txn_deps = NULL
         self.staged = NULL
         self.sdeps = NULL
@@ -146,6 +151,7 @@ cdef class LoroDoc:
         free(self.ctree)
         free(self.ccounter)
         free(self.tvv)
+        free(self.tfront)
         free(self.txn_deps)
         free(self.staged)
         free(self.sdeps)
@@ -309,6 +315,7 @@ cdef class LoroDoc:
         if <int64_t>self.log.vv[p] + n > INT32_MAX:
             raise OverflowError("peer counter exceeds 2**31")
         self.log.vv[p] += n
+        self.log.vv_touch(p)
         self.tvv[p] = self.log.vv[p]
         # the open transaction depends on every head, so its last op is the only head
         self.log.update_frontiers(self.txn_deps, <uint32_t>self.n_txn_deps, make_id(p, self.log.vv[p] - 1))
@@ -365,11 +372,8 @@ cdef class LoroDoc:
             if msg is not None:
                 msg_idx = len(self.log.messages)
                 self.log.messages.append(msg)
-            self.log.version_of(self.txn_deps, self.n_txn_deps, self.log.scratch)
-            self.log.scratch[p] = self.txn_counter
             self.log.add_change(p, self.txn_counter, end, self.txn_lamport, 0, self.txn_deps,
-                                <uint32_t>self.n_txn_deps, self.txn_ops_off, n_ops, msg_idx,
-                                self.log.scratch)
+                                <uint32_t>self.n_txn_deps, self.txn_ops_off, n_ops, msg_idx)
         self.log.update_frontiers(self.txn_deps, <uint32_t>self.n_txn_deps, make_id(p, end - 1))
         if self.local_update_subs:
             self.emit_local_update(self.txn_counter, end)
@@ -578,19 +582,63 @@ cdef class LoroDoc:
 
     # ------------------------------------------------------------------ remote integration
 
-    cdef int move_tracker(self, const int32_t *target) except -1:
-        """Move every sequence's tracker status to the dense version `target`."""
-        cdef uint32_t q
-        cdef int32_t a, b
+    cdef int move_tracker_to(self, const lc_id *ids, int64_t n) except -1:
+        """Move every sequence's tracker status to the closure of `ids` (committed ids), by
+        the differences a DAG walk finds: the cost follows the changes between the two
+        versions, never the number of peers."""
+        cdef const lc_id *tf = self.log.frontiers if self.tracker_at_head else self.tfront
+        cdef int64_t n_tf = self.log.n_frontiers if self.tracker_at_head else self.n_tfront
+        cdef int64_t i, j, k
+        cdef bint same = n_tf * n <= 64
+        cdef lc_move mv
         self.ensure_tvv()
-        for q in range(self.log.n_peers):
-            a = self.tvv[q]
-            b = target[q]
-            if a > b:
-                self.seq.tracker_move(q, b, a, False)
-            elif a < b:
-                self.seq.tracker_move(q, a, b, True)
-            self.tvv[q] = b
+        # the common case (a change on top of what was just applied): the target holds the
+        # tracker's ids and the tracker holds the target's, so the versions are equal
+        if same:
+            for i in range(n):
+                if self.tvv[ids[i].peer] <= ids[i].counter:
+                    same = False
+            for j in range(n_tf):
+                if not same:
+                    break
+                same = False
+                for i in range(n):
+                    if ids[i].peer == tf[j].peer and ids[i].counter == tf[j].counter:
+                        same = True
+        if not same:
+            k = self.log.walk_diff(self.tvv, tf, n_tf, ids, n)
+            for i in range(k):
+                mv = self.log.moves[i]
+                if mv.new_end < mv.old_end:
+                    self.seq.tracker_move(mv.peer, mv.new_end, mv.old_end, False)
+                else:
+                    self.seq.tracker_move(mv.peer, mv.old_end, mv.new_end, True)
+                self.tvv[mv.peer] = mv.new_end
+            if n > self.cap_tfront:
+                self.tfront = <lc_id*>grow(self.tfront, &self.cap_tfront, n, sizeof(lc_id))
+            for i in range(n):
+                self.tfront[i] = ids[i]
+            self.n_tfront = n
+            self.tracker_at_head = False
+        return 0
+
+    cdef int move_tracker_to_change(self, const lc_id *deps, int64_t n_deps, uint32_t peer,
+                                    int32_t counter) except -1:
+        """Move the tracker to the causal version of a change of `peer` starting at `counter`
+        whose deps are in the log. The deps must imply the peer's previous op (true of every
+        change a Loro peer makes: it depends on its document's frontiers): versions are
+        walked through deps alone."""
+        self.move_tracker_to(deps, n_deps)
+        if self.tvv[peer] != counter:
+            raise DecodeError(f"change {counter}@{self.log.peer_ids[peer]} does not depend on its "
+                              f"peer's previous op")
+        return 0
+
+    cdef int move_tracker_to_head(self) except -1:
+        """Move the tracker to the document version (where local edits apply)."""
+        if not self.tracker_at_head:
+            self.move_tracker_to(self.log.frontiers, self.log.n_frontiers)
+            self.tracker_at_head = True
         return 0
 
     cdef int apply_op(self, lc_op *op, uint32_t peer, uint32_t lamport) except -1:
@@ -625,7 +673,8 @@ cdef class LoroDoc:
 
     cdef int apply_change_ops(self, int64_t ops_off, uint32_t ops_len, uint32_t peer,
                               int32_t counter, uint32_t lamport) except -1:
-        """Apply a change's ops in order; the tracker already sits at its causal version."""
+        """Apply a change's ops in order; the tracker already sits at its causal version
+        (move_tracker_to_change) and ends at the change's last op."""
         cdef int64_t i
         cdef lc_op *op
         for i in range(ops_off, ops_off + ops_len):
@@ -633,6 +682,12 @@ cdef class LoroDoc:
             self.apply_op(op, peer, lamport + <uint32_t>(op.counter - counter))
             op = &self.log.ops[i]
             self.tvv[peer] = op.counter + op.len
+        if ops_len > 0:
+            if self.cap_tfront < 1:
+                self.tfront = <lc_id*>grow(self.tfront, &self.cap_tfront, 1, sizeof(lc_id))
+            self.tfront[0] = make_id(peer, self.tvv[peer] - 1)
+            self.n_tfront = 1
+            self.tracker_at_head = False
         return 0
 
     def _import_changes(self, list changes):
@@ -650,9 +705,8 @@ cdef class LoroDoc:
     cdef int rebuild_state(self) except -1:
         """Recompute every container's state by replaying the log from the start."""
         cdef SeqArena fresh = SeqArena()
-        cdef int64_t i, j
+        cdef int64_t i
         cdef lc_change *ch
-        cdef int32_t *version
         fresh.append_text(self.seq.text, self.seq.text_len)
         self.seq = fresh
         for i in range(self.n_containers):
@@ -661,23 +715,17 @@ cdef class LoroDoc:
                 self.ctree[i] = self.seq.new_tree(self.ckind[i] == KIND_TEXT)
             if self.ckind[i] == KIND_MAP:
                 lc_map_free(&self.maps[self.ctree[i]])
+        # the fresh trees hold nothing: the tracker starts at the empty version
         self.ensure_tvv()
         memset(self.tvv, 0, <size_t>self.tvv_cap * sizeof(int32_t))
-        version = <int32_t*>malloc((self.log.n_peers + 1) * sizeof(int32_t))
-        if version == NULL:
-            raise MemoryError()
-        try:
-            for i in range(self.log.n_changes):
-                ch = &self.log.changes[i]
-                memset(version, 0, self.log.n_peers * sizeof(int32_t))
-                for j in range(ch.vv_off, ch.vv_off + ch.vv_len):
-                    version[self.log.vvs[j].peer] = self.log.vvs[j].counter
-                self.move_tracker(version)
-                ch = &self.log.changes[i]
-                self.apply_change_ops(ch.ops_off, ch.ops_len, ch.peer, ch.counter, ch.lamport)
-            self.move_tracker(self.log.vv)
-        finally:
-            free(version)
+        self.n_tfront = 0
+        self.tracker_at_head = False
+        for i in range(self.log.n_changes):
+            ch = &self.log.changes[i]
+            self.move_tracker_to_change(&self.log.deps[ch.deps_off], ch.deps_len, ch.peer, ch.counter)
+            ch = &self.log.changes[i]
+            self.apply_change_ops(ch.ops_off, ch.ops_len, ch.peer, ch.counter, ch.lamport)
+        self.move_tracker_to_head()
         return 0
 
     # ------------------------------------------------------------------ values
@@ -825,15 +873,25 @@ cdef class LoroDoc:
             doc_release(self)
 
     cdef dict _vv_dict(self, const int32_t *vv):
+        """A new {peer id: end} dict of the version `vv` (dense, one slot per peer index)."""
         cdef uint32_t i
-        return {self.log.peer_ids[i]: vv[i] for i in range(self.log.n_peers) if vv[i] > 0}
+        cdef dict out
+        cdef list objs = self.log.peer_objs
+        if vv == self.log.vv:
+            return self.log.vv_dict().copy()
+        out = {}
+        # the peer ids' int objects are built once (per peer, not per call)
+        for i in range(self.log.n_peers):
+            if vv[i] > 0:
+                out[objs[i]] = vv[i]
+        return out
 
     @property
     def oplog_vv(self):
         """Version vector of everything in the history (the open transaction included)."""
         doc_acquire(self)
         try:
-            return vv_wrap(self._vv_dict(self.log.vv))
+            return self.version_snapshot()
         finally:
             doc_release(self)
 
@@ -909,11 +967,51 @@ cdef class LoroDoc:
                 if idx is None or self.log.find_change(idx, ctr) < 0:
                     return None
                 ids[i] = make_id(idx, ctr)
-            self.log.version_of(ids, n, self.log.scratch)
-            return vv_wrap(self._vv_dict(self.log.scratch))
+            return vv_wrap(self.version_dict(ids, n))
         finally:
             doc_release(self)
             free(ids)
+
+    cdef VersionVector version_snapshot(self):
+        """A VersionVector of the log's version, stamped so that exporting from it later
+        looks only at the peers that moved since."""
+        cdef VersionVector vv = vv_wrap(self._vv_dict(self.log.vv))
+        vv._stamp = (self.log.serial, self.log.vv_snapshot_epoch())
+        return vv
+
+    cdef dict version_dict(self, const lc_id *ids, int64_t n):
+        """{peer id: end counter} of the closure of `ids` (committed ids): the log's version
+        corrected by a walk from the log's committed head."""
+        cdef OpLog log = self.log
+        cdef int64_t i, k
+        cdef int32_t saved = 0
+        cdef const lc_id *tf = log.frontiers
+        cdef int64_t n_tf = log.n_frontiers
+        cdef lc_move mv
+        if self.txn_open:
+            # the open transaction is not a change yet: walk from the version before it
+            saved = log.vv[self.self_idx]
+            log.vv[self.self_idx] = self.txn_counter
+            tf = self.txn_deps
+            n_tf = self.n_txn_deps
+        try:
+            k = log.walk_diff(log.vv, tf, n_tf, ids, n)
+        finally:
+            if self.txn_open:
+                log.vv[self.self_idx] = saved
+        out = self._vv_dict(log.vv)
+        if self.txn_open:
+            if self.txn_counter > 0:
+                out[log.peer_objs[self.self_idx]] = self.txn_counter
+            else:
+                out.pop(log.peer_objs[self.self_idx], None)
+        for i in range(k):
+            mv = log.moves[i]
+            if mv.new_end > 0:
+                out[log.peer_ids[mv.peer]] = mv.new_end
+            else:
+                del out[log.peer_ids[mv.peer]]
+        return out
 
     # ------------------------------------------------------------------ binary updates
 
@@ -938,9 +1036,10 @@ cdef class LoroDoc:
             start = mode.from_
             if not isinstance(start, VersionVector):
                 raise LoroValueError("ExportMode.Updates needs a VersionVector")
-            return _codec.encode_updates(self._changes((<VersionVector>start)._map,
-                                                       self._vv_dict(self.log.vv),
-                                                       _codec.MAX_OPS_PER_BLOCK))
+            stamp = (<VersionVector>start)._stamp
+            return _codec.encode_updates(self._changes(
+                (<VersionVector>start)._map, None, _codec.MAX_OPS_PER_BLOCK,
+                stamp[1] if stamp is not None and stamp[0] == self.log.serial else -1))
         if isinstance(mode, _types.ExportMode.UpdatesInRange):
             changes = []
             for span in mode.spans:
@@ -1087,11 +1186,13 @@ cdef class LoroDoc:
         from loro_c import _json
         return self._import_changes(_json.decode_updates(json))
 
-    def _changes(self, dict start, dict end, Py_ssize_t piece_ops=0):
+    def _changes(self, dict start, dict end, Py_ssize_t piece_ops=0, int64_t since=-1):
         """Committed changes overlapping [start, end), peer by peer in counter order, as
-        change tuples. With `piece_ops` > 0 the ops are DocOps ranges (for the binary encoder)
-        and a change is cut into pieces of at most that many arena ops; otherwise they are op
-        tuples. Only the requested peers' changes are visited."""
+        change tuples (end None: the log's version; then `since` >= 0 says `start` is the
+        version at that snapshot epoch, so only peers that moved after it can differ). With
+        `piece_ops` > 0 the ops are DocOps ranges (for the binary encoder) and a change is
+        cut into pieces of at most that many arena ops; otherwise they are op tuples. Only
+        the requested peers' changes are visited."""
         self._commit()
         cdef OpLog log = self.log
         cdef int64_t i, j, k, first, stop
@@ -1100,8 +1201,20 @@ cdef class LoroDoc:
         cdef uint32_t p
         cdef lc_op o
         cdef DocOps rng
+        cdef PyObject *lo_ptr
         out = []
-        for pid, hi_obj in end.items():
+        if end is None:
+            # one dict probe per peer, no dict of the whole version built
+            items = []
+            for p in range(log.n_peers):
+                if log.vv[p] > 0 and (since < 0 or log.vv_epoch[p] > <uint64_t>since):
+                    pid = log.peer_objs[p]
+                    lo_ptr = PyDict_GetItem(start, pid)
+                    if lo_ptr == NULL or PyLong_AsLong(<object>lo_ptr) < log.vv[p]:
+                        items.append((pid, log.vv[p]))
+        else:
+            items = end.items()
+        for pid, hi_obj in items:
             idx = log.peer_map.get(pid)
             if idx is None:
                 continue
@@ -1224,9 +1337,13 @@ cdef class LoroDoc:
             if self.ckind[i] == KIND_TEXT or self.ckind[i] == KIND_LIST:
                 self.seq.check(self.ctree[i])
         self.ensure_tvv()
+        if not self.tracker_at_head:
+            raise AssertionError("tracker is not at the document version")
         for i in range(self.log.n_peers):
             if self.tvv[i] != self.log.vv[i]:
                 raise AssertionError("tracker is not at the document version")
+        self.log._check(self.txn_open, self.self_idx, self.txn_counter)
+        self.log._check_walks(64, not self.txn_open)
         return True
 
 

@@ -150,6 +150,7 @@ cdef undo(LoroDoc doc, ImportRun run, bint state_touched):
         free(log.by_peer[p].idx)
         log.by_peer[p].idx = NULL
         log.by_peer[p].len = log.by_peer[p].cap = 0
+    del log.peer_objs[run.n_peers:]
     log.n_peers = run.n_peers
     for key in log.keys[run.n_keys:]:
         del log.key_map[key]
@@ -470,7 +471,7 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
                 if heap is not None:
                     while heap and heap[0][0] < log.vv[st.peer]:
                         woken.append(heappop(heap)[1])
-        doc.move_tracker(log.vv)
+        doc.move_tracker_to_head()
         return finish(doc, run, done, success)
     finally:
         free(keys)
@@ -597,10 +598,7 @@ cdef int apply_one(LoroDoc doc, ImportRun run, int64_t k) except -1:
         lp = log.lamport_of(deps[i]) + 1
         if lp > lamport:
             lamport = lp
-    log.version_of(deps, st.deps_len, log.scratch)
-    if log.scratch[st.peer] < st.counter:
-        log.scratch[st.peer] = st.counter
-    doc.move_tracker(log.scratch)
+    doc.move_tracker_to_change(deps, st.deps_len, st.peer, st.counter)
     doc.apply_change_ops(st.ops_off, st.ops_len, st.peer, st.counter, lamport)
     msg = log.messages[st.msg] if st.msg >= 0 else None
     if log.can_extend(st.peer, st.counter, lamport, st.timestamp, deps, st.deps_len, st.ops_off, msg):
@@ -611,6 +609,6 @@ cdef int apply_one(LoroDoc doc, ImportRun run, int64_t k) except -1:
         log.extend_last_change(st.end, st.ops_len)
     else:
         log.add_change(st.peer, st.counter, st.end, lamport, st.timestamp, deps, st.deps_len,
-                       st.ops_off, st.ops_len, st.msg, log.scratch)
+                       st.ops_off, st.ops_len, st.msg)
     log.update_frontiers(deps, st.deps_len, make_id(st.peer, st.end - 1))
     return 0

@@ -1,4 +1,4 @@
-from libc.stdint cimport uint32_t, int32_t, int64_t, uint64_t
+from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
 from loro_c._seq cimport lc_id
 
 cdef extern from "loro_c/oplog.h":
@@ -28,11 +28,33 @@ cdef extern from "loro_c/oplog.h":
         int64_t timestamp
         int64_t deps_off
         int64_t ops_off
-        int64_t vv_off
         uint32_t deps_len
         uint32_t ops_len
-        uint32_t vv_len
         int32_t msg
+
+    enum:
+        LC_SIDE_TARGET
+        LC_SIDE_TRACKER
+        LC_WALK_TOUCHED
+        LC_WALK_RETREAT
+
+    ctypedef struct lc_walk_step:
+        int64_t key
+        int64_t change
+        uint32_t peer
+        int32_t counter
+        uint32_t side
+
+    ctypedef struct lc_move:
+        uint32_t peer
+        int32_t old_end
+        int32_t new_end
+
+    ctypedef struct lc_walk_peer:
+        int32_t cov
+        int32_t low_target
+        int32_t low_tracker
+        uint32_t flags
 
     ctypedef struct lc_staged:
         uint64_t sort_peer
@@ -54,13 +76,26 @@ cdef extern from "loro_c/oplog.h":
 
 
 cdef class OpLog:
-    """The history of one document: peer table, changes, ops, causal versions and frontiers.
+    """The history of one document: peer table, changes (with their deps), ops and frontiers.
     Python objects appear only per change (messages) and per value (list/map payloads)."""
     cdef uint64_t *peer_ids
     cdef uint32_t n_peers, cap_peers
     cdef dict peer_map              # u64 peer -> peer index
-    cdef int32_t *vv                # per peer index: exclusive end counter (open txn included)
-    cdef int32_t *scratch           # dense version scratch, one slot per peer index
+    cdef list peer_objs             # peer index -> the peer id as a Python int (built once)
+    cdef int32_t *vv                # per peer index: exclusive end counter (open txn included);
+                                    # every write goes through vv_touch (or truncate)
+    # {peer id: end} of `vv`, refreshed on read from the peers whose end moved since (so
+    # reading the version costs the peers that changed plus a dict copy); None: rebuild
+    cdef dict vv_cache
+    # version snapshots: a snapshot taken at epoch e is stale exactly for the peers whose
+    # vv_epoch is above e (see LoroDoc.oplog_vv and export)
+    cdef readonly uint64_t serial   # unique per log, names its snapshots
+    cdef uint64_t vv_clock
+    cdef uint64_t *vv_epoch
+    cdef uint8_t *vv_stale          # per peer index: 1 while listed in vv_moved
+    cdef uint32_t *vv_moved
+    cdef int64_t n_vv_moved, cap_vv_moved
+    cdef lc_walk_peer *wpeer        # walk scratch, one slot per peer index (reset after each walk)
     cdef lc_change_list *by_peer
     cdef lc_change *changes
     cdef int64_t n_changes, cap_changes
@@ -68,8 +103,14 @@ cdef class OpLog:
     cdef int64_t n_ops, cap_ops
     cdef lc_id *deps
     cdef int64_t n_deps, cap_deps
-    cdef lc_id *vvs
-    cdef int64_t n_vvs, cap_vvs
+    # the version walk (walk_diff): its heap, the peers it touched, and the moves it found
+    cdef lc_walk_step *wheap
+    cdef int64_t n_wheap, cap_wheap
+    cdef uint32_t *wtouched
+    cdef int64_t n_wtouched, cap_wtouched
+    cdef lc_move *moves
+    cdef int64_t n_moves, cap_moves
+    cdef int64_t w_live             # queued steps that keep the walk going
     cdef lc_id *frontiers
     cdef int64_t n_frontiers, cap_frontiers
     cdef uint32_t next_lamport
@@ -86,14 +127,19 @@ cdef class OpLog:
     cdef int64_t find_op(self, int64_t change, int32_t counter) noexcept
     cdef uint32_t lamport_of(self, lc_id id) noexcept
     cdef bint includes(self, lc_id id) noexcept
-    cdef int version_of(self, const lc_id *deps, int64_t n, int32_t *out) except -1
+    cdef int vv_touch(self, uint32_t p) except -1
+    cdef dict vv_dict(self)
+    cdef uint64_t vv_snapshot_epoch(self) noexcept
+    cdef int walk_push(self, uint32_t side, uint32_t peer, int32_t counter, const int32_t *tv) except -1
+    cdef int64_t walk_diff(self, const int32_t *tv, const lc_id *tf, int64_t n_tf,
+                           const lc_id *target, int64_t n_target) except -1
     cdef int64_t add_change(self, uint32_t peer, int32_t counter, int32_t end, uint32_t lamport,
                             int64_t timestamp, const lc_id *deps, uint32_t n_deps,
-                            int64_t ops_off, uint32_t ops_len, int32_t msg,
-                            const int32_t *version) except -1
+                            int64_t ops_off, uint32_t ops_len, int32_t msg) except -1
     cdef bint can_extend(self, uint32_t peer, int32_t counter, uint32_t lamport, int64_t timestamp,
                          const lc_id *deps, uint32_t n_deps, int64_t ops_off, object msg) noexcept
     cdef int extend_last_change(self, int32_t end, uint32_t n_ops) except -1
+    cdef int closure(self, const lc_id *ids, int64_t n, lc_id extra, int32_t *out) except -1
     cdef int update_frontiers(self, const lc_id *deps, uint32_t n, lc_id last) except -1
     cdef int truncate(self, int64_t n_changes, int64_t n_ops) except -1
 

@@ -1,14 +1,55 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """The operation log (see include/loro_c/oplog.h for the records and their ownership)."""
-from libc.stdlib cimport free
-from libc.string cimport memset
-from loro_c._seq cimport LC_NO_PEER, grow
+from libc.stdlib cimport malloc, calloc, free
+from libc.string cimport memset, memcpy
+from libc.stdint cimport INT32_MAX, uint8_t
+from loro_c._seq cimport LC_NO_PEER, grow, make_id
+
+
+cdef uint64_t _next_serial = 0
+
+
+cdef inline void heap_push(lc_walk_step *h, int64_t n, lc_walk_step s) noexcept nogil:
+    """Put `s` into the max-heap h[0..n) (which has room for it)."""
+    cdef int64_t i = n, parent
+    while i > 0:
+        parent = (i - 1) >> 1
+        if h[parent].key >= s.key:
+            break
+        h[i] = h[parent]
+        i = parent
+    h[i] = s
+
+
+cdef inline lc_walk_step heap_pop(lc_walk_step *h, int64_t n) noexcept nogil:
+    """Take the largest step out of the max-heap h[0..n), n > 0."""
+    cdef lc_walk_step top = h[0], last = h[n - 1]
+    cdef int64_t i = 0, child
+    n -= 1
+    while True:
+        child = 2 * i + 1
+        if child >= n:
+            break
+        if child + 1 < n and h[child + 1].key > h[child].key:
+            child += 1
+        if h[child].key <= last.key:
+            break
+        h[i] = h[child]
+        i = child
+    if n > 0:
+        h[i] = last
+    return top
 
 
 cdef class OpLog:
 
     def __cinit__(self):
+        global _next_serial
         self.peer_map = {}
+        self.peer_objs = []
+        _next_serial += 1
+        self.serial = _next_serial
+        self.vv_clock = 1
         self.messages = []
         self.values = []
         self.keys = []
@@ -22,11 +63,16 @@ cdef class OpLog:
         free(self.by_peer)
         free(self.peer_ids)
         free(self.vv)
-        free(self.scratch)
+        free(self.vv_stale)
+        free(self.vv_epoch)
+        free(self.vv_moved)
+        free(self.wpeer)
         free(self.changes)
         free(self.ops)
         free(self.deps)
-        free(self.vvs)
+        free(self.wheap)
+        free(self.wtouched)
+        free(self.moves)
         free(self.frontiers)
 
     cdef uint32_t peer_index(self, uint64_t peer) except? 0xFFFFFFFF:
@@ -44,16 +90,26 @@ cdef class OpLog:
             cap = self.cap_peers
             self.vv = <int32_t*>grow(self.vv, &cap, i + 1, sizeof(int32_t))
             cap = self.cap_peers
-            self.scratch = <int32_t*>grow(self.scratch, &cap, i + 1, sizeof(int32_t))
+            self.wpeer = <lc_walk_peer*>grow(self.wpeer, &cap, i + 1, sizeof(lc_walk_peer))
+            cap = self.cap_peers
+            self.vv_stale = <uint8_t*>grow(self.vv_stale, &cap, i + 1, sizeof(uint8_t))
+            cap = self.cap_peers
+            self.vv_epoch = <uint64_t*>grow(self.vv_epoch, &cap, i + 1, sizeof(uint64_t))
             cap = self.cap_peers
             self.by_peer = <lc_change_list*>grow(self.by_peer, &cap, i + 1, sizeof(lc_change_list))
             self.cap_peers = <uint32_t>cap
         self.peer_ids[i] = peer
         self.vv[i] = 0
-        self.scratch[i] = 0
+        self.vv_stale[i] = 0
+        self.vv_epoch[i] = 0
+        self.wpeer[i].cov = 0
+        self.wpeer[i].low_target = INT32_MAX
+        self.wpeer[i].low_tracker = INT32_MAX
+        self.wpeer[i].flags = 0
         memset(&self.by_peer[i], 0, sizeof(lc_change_list))
         self.n_peers = i + 1
         self.peer_map[peer] = i
+        self.peer_objs.append(peer)
         return i
 
     cdef uint32_t key_index(self, str key) except? 0xFFFFFFFF:
@@ -117,32 +173,183 @@ cdef class OpLog:
     cdef bint includes(self, lc_id id) noexcept:
         return id.peer < self.n_peers and id.counter >= 0 and self.vv[id.peer] > id.counter
 
-    cdef int version_of(self, const lc_id *deps, int64_t n, int32_t *out) except -1:
-        """Dense version vector (n_peers slots) of the causal closure of `deps`, which must all
-        be in committed changes."""
-        cdef int64_t i, j, c
-        cdef lc_change *ch
-        cdef lc_id e
-        memset(out, 0, self.n_peers * sizeof(int32_t))
-        for i in range(n):
-            c = self.find_change(deps[i].peer, deps[i].counter)
-            if c < 0:
-                raise AssertionError("dependency is not in the log")
-            ch = &self.changes[c]
-            for j in range(ch.vv_off, ch.vv_off + ch.vv_len):
-                e = self.vvs[j]
-                if out[e.peer] < e.counter:
-                    out[e.peer] = e.counter
-            if out[deps[i].peer] < deps[i].counter + 1:
-                out[deps[i].peer] = deps[i].counter + 1
+    # ------------------------------------------------------------------ versions
+
+    cdef int vv_touch(self, uint32_t p) except -1:
+        """Note that vv[p] moved (vv_dict refreshes that entry; snapshots miss it)."""
+        self.vv_epoch[p] = self.vv_clock
+        if self.vv_stale[p] or self.vv_cache is None:
+            return 0
+        if self.n_vv_moved == self.cap_vv_moved:
+            self.vv_moved = <uint32_t*>grow(self.vv_moved, &self.cap_vv_moved, self.n_vv_moved + 1, sizeof(uint32_t))
+        self.vv_moved[self.n_vv_moved] = p
+        self.n_vv_moved += 1
+        self.vv_stale[p] = 1
         return 0
+
+    cdef uint64_t vv_snapshot_epoch(self) noexcept:
+        """The epoch of a snapshot of `vv` taken now: later moves get a higher epoch."""
+        self.vv_clock += 1
+        return self.vv_clock - 1
+
+    cdef dict vv_dict(self):
+        """{peer id: end} of `vv` (shared: copy it before handing it out)."""
+        cdef int64_t i
+        cdef uint32_t p
+        cdef dict d
+        if self.vv_cache is None:
+            d = {}
+            for p in range(self.n_peers):
+                if self.vv[p] > 0:
+                    d[self.peer_objs[p]] = self.vv[p]
+            self.vv_cache = d
+        else:
+            d = self.vv_cache
+            for i in range(self.n_vv_moved):
+                p = self.vv_moved[i]
+                self.vv_stale[p] = 0
+                if self.vv[p] > 0:
+                    d[self.peer_objs[p]] = self.vv[p]
+                else:
+                    d.pop(self.peer_objs[p], None)
+        for i in range(self.n_vv_moved):
+            self.vv_stale[self.vv_moved[i]] = 0
+        self.n_vv_moved = 0
+        return d
+
+    cdef int walk_push(self, uint32_t side, uint32_t peer, int32_t counter, const int32_t *tv) except -1:
+        """Queue the prefix of `peer` up to `counter` on `side` of the current walk, unless
+        that side already expanded the change holding it. (A step below a queued one is
+        still queued: it may hold a change whose deps differ.)"""
+        cdef lc_walk_peer *w = &self.wpeer[peer]
+        cdef int64_t c
+        cdef lc_walk_step st
+        if counter >= (w.low_target if side == LC_SIDE_TARGET else w.low_tracker):
+            return 0
+        c = self.find_change(peer, counter)
+        if c < 0:
+            raise AssertionError("dependency is not in the log")
+        if side == LC_SIDE_TARGET and w.cov < counter + 1:
+            w.cov = counter + 1
+        if not (w.flags & LC_WALK_TOUCHED):
+            w.flags |= LC_WALK_TOUCHED
+            if self.n_wtouched == self.cap_wtouched:
+                self.wtouched = <uint32_t*>grow(self.wtouched, &self.cap_wtouched, self.n_wtouched + 1, sizeof(uint32_t))
+            self.wtouched[self.n_wtouched] = peer
+            self.n_wtouched += 1
+        if self.n_wheap == self.cap_wheap:
+            self.wheap = <lc_walk_step*>grow(self.wheap, &self.cap_wheap, self.n_wheap + 1, sizeof(lc_walk_step))
+        st.key = (c << 31) + (counter - self.changes[c].counter)
+        st.change = c
+        st.peer = peer
+        st.counter = counter
+        st.side = side
+        heap_push(self.wheap, self.n_wheap, st)
+        self.n_wheap += 1
+        if side == LC_SIDE_TRACKER or counter >= tv[peer]:
+            self.w_live += 1
+        return 0
+
+    cdef int64_t walk_diff(self, const int32_t *tv, const lc_id *tf, int64_t n_tf,
+                           const lc_id *target, int64_t n_target) except -1:
+        """The moves (into self.moves) that take a tracker version to a target version.
+
+        The tracker version is given twice: densely as `tv` (end counter per peer index,
+        so membership is one lookup) and as ids whose closure it is (`tf`); the target is
+        the closure of `target`. A step stands for the prefix of its peer up to its counter;
+        expanding it queues the deps of the change holding it. The prefix's earlier changes
+        need no steps of their own: every change in the log depends, through its deps, on
+        its peer's previous op (LoroDoc.move_tracker_to_change rejects a change that does
+        not), so their deps are reached anyway. Both sides share one max-heap by topological
+        key:
+
+        * a target step outside the tracker version is expanded: the target is ahead there;
+        * a tracker step is expanded only when the target does not hold it (its peer
+          retreats); whether the target holds it is final when it is popped, because a
+          target step covering it is queued by a change later in the log (or is one of
+          `target`), whose key is larger, so it was expanded first;
+        * target steps inside the tracker version are expanded only while tracker steps
+          remain, to learn how far the target reaches there.
+
+        The walk stops when no step of the first two kinds is left, so its cost follows the
+        changes that differ and the deps between them, not the number of peers."""
+        cdef int64_t i
+        cdef lc_walk_step st
+        cdef lc_walk_peer *w
+        cdef lc_change *ch
+        cdef uint32_t q
+        cdef int32_t end
+        cdef lc_move *mv
+        self.n_wheap = 0
+        self.n_moves = 0
+        self.w_live = 0
+        try:
+            for i in range(n_target):
+                self.walk_push(LC_SIDE_TARGET, target[i].peer, target[i].counter, tv)
+            for i in range(n_tf):
+                self.walk_push(LC_SIDE_TRACKER, tf[i].peer, tf[i].counter, tv)
+            while self.w_live > 0:
+                st = heap_pop(self.wheap, self.n_wheap)
+                self.n_wheap -= 1
+                w = &self.wpeer[st.peer]
+                if st.side == LC_SIDE_TARGET:
+                    if st.counter >= tv[st.peer]:
+                        self.w_live -= 1
+                    if st.counter >= w.low_target:
+                        continue
+                    ch = &self.changes[st.change]
+                    w.low_target = ch.counter
+                    for i in range(ch.deps_off, ch.deps_off + ch.deps_len):
+                        self.walk_push(LC_SIDE_TARGET, self.deps[i].peer, self.deps[i].counter, tv)
+                    continue
+                self.w_live -= 1
+                if st.counter < w.cov or st.counter >= w.low_tracker:
+                    continue
+                w.flags |= LC_WALK_RETREAT
+                ch = &self.changes[st.change]
+                w.low_tracker = ch.counter
+                for i in range(ch.deps_off, ch.deps_off + ch.deps_len):
+                    self.walk_push(LC_SIDE_TRACKER, self.deps[i].peer, self.deps[i].counter, tv)
+            if self.n_wtouched > self.cap_moves:
+                self.moves = <lc_move*>grow(self.moves, &self.cap_moves, self.n_wtouched, sizeof(lc_move))
+            for i in range(self.n_wtouched):
+                q = self.wtouched[i]
+                w = &self.wpeer[q]
+                # where the target is ahead `cov` is exact: all of that part was expanded.
+                # Where the tracker retreats, let ch be the lowest change expanded there
+                # (it starts at low_tracker): the target holds the op before ch (else a
+                # dep chain would have queued it, outside the target, and expanded it), and
+                # an op of ch the target holds was covered by a later change, expanded
+                # before ch was; so the new end is max(cov, low_tracker).
+                if w.flags & LC_WALK_RETREAT:
+                    end = w.cov if w.cov > w.low_tracker else w.low_tracker
+                elif w.cov > tv[q]:
+                    end = w.cov
+                else:
+                    continue
+                if end == tv[q]:
+                    continue
+                mv = &self.moves[self.n_moves]
+                mv.peer = q
+                mv.old_end = tv[q]
+                mv.new_end = end
+                self.n_moves += 1
+        finally:
+            for i in range(self.n_wtouched):
+                w = &self.wpeer[self.wtouched[i]]
+                w.cov = 0
+                w.low_target = INT32_MAX
+                w.low_tracker = INT32_MAX
+                w.flags = 0
+            self.n_wtouched = 0
+            self.n_wheap = 0
+            self.w_live = 0
+        return self.n_moves
 
     cdef int64_t add_change(self, uint32_t peer, int32_t counter, int32_t end, uint32_t lamport,
                             int64_t timestamp, const lc_id *deps, uint32_t n_deps,
-                            int64_t ops_off, uint32_t ops_len, int32_t msg,
-                            const int32_t *version) except -1:
-        """Append a change whose ops are already in the op arena; `version` is the dense causal
-        version of its first op."""
+                            int64_t ops_off, uint32_t ops_len, int32_t msg) except -1:
+        """Append a change whose ops are already in the op arena (its deps are in the log)."""
         cdef uint32_t i
         cdef lc_change *ch
         cdef lc_change_list *cl
@@ -150,8 +357,6 @@ cdef class OpLog:
             self.changes = <lc_change*>grow(self.changes, &self.cap_changes, self.n_changes + 1, sizeof(lc_change))
         if self.n_deps + n_deps > self.cap_deps:
             self.deps = <lc_id*>grow(self.deps, &self.cap_deps, self.n_deps + n_deps, sizeof(lc_id))
-        if self.n_vvs + self.n_peers > self.cap_vvs:
-            self.vvs = <lc_id*>grow(self.vvs, &self.cap_vvs, self.n_vvs + self.n_peers, sizeof(lc_id))
         ch = &self.changes[self.n_changes]
         ch.peer = peer
         ch.counter = counter
@@ -166,13 +371,6 @@ cdef class OpLog:
         for i in range(n_deps):
             self.deps[self.n_deps + i] = deps[i]
         self.n_deps += n_deps
-        ch.vv_off = self.n_vvs
-        for i in range(self.n_peers):
-            if version[i] > 0:
-                self.vvs[self.n_vvs].peer = i
-                self.vvs[self.n_vvs].counter = version[i]
-                self.n_vvs += 1
-        ch.vv_len = <uint32_t>(self.n_vvs - ch.vv_off)
         cl = &self.by_peer[peer]
         if cl.len == cl.cap:
             cl.idx = <int64_t*>grow(cl.idx, &cl.cap, cl.len + 1, sizeof(int64_t))
@@ -180,6 +378,7 @@ cdef class OpLog:
         cl.len += 1
         if self.vv[peer] < end:
             self.vv[peer] = end
+            self.vv_touch(peer)
         if self.next_lamport < lamport + <uint32_t>(end - counter):
             self.next_lamport = lamport + <uint32_t>(end - counter)
         self.n_changes += 1
@@ -208,6 +407,7 @@ cdef class OpLog:
         last.ops_len += n_ops
         if self.vv[last.peer] < end:
             self.vv[last.peer] = end
+            self.vv_touch(last.peer)
         if self.next_lamport < last.lamport + <uint32_t>(end - last.counter):
             self.next_lamport = last.lamport + <uint32_t>(end - last.counter)
         return 0
@@ -241,12 +441,15 @@ cdef class OpLog:
         self.n_changes = n_changes
         self.n_ops = n_ops
         self.n_deps = self.changes[n_changes - 1].deps_off + self.changes[n_changes - 1].deps_len if n_changes > 0 else 0
-        self.n_vvs = self.changes[n_changes - 1].vv_off + self.changes[n_changes - 1].vv_len if n_changes > 0 else 0
         for p in range(self.n_peers):
             self.by_peer[p].len = 0
             self.vv[p] = 0
         self.n_frontiers = 0
         self.next_lamport = 0
+        # versions may shrink here: no snapshot or cached entry survives
+        self.vv_cache = None
+        for p in range(self.n_peers):
+            self.vv_epoch[p] = self.vv_clock
         for i in range(n_changes):
             ch = &self.changes[i]
             self.by_peer[ch.peer].idx[self.by_peer[ch.peer].len] = i
@@ -258,3 +461,173 @@ cdef class OpLog:
             self.update_frontiers(&self.deps[ch.deps_off], ch.deps_len,
                                   lc_id(peer=ch.peer, counter=ch.end - 1))
         return 0
+
+    # ------------------------------------------------------------------ invariant checks
+
+    cdef int closure(self, const lc_id *ids, int64_t n, lc_id extra, int32_t *out) except -1:
+        """Reference version (dense, n_peers slots) of the closure of `ids` and `extra`: a
+        plain traversal that visits every change once, for the checkers only."""
+        cdef uint8_t *seen = <uint8_t*>calloc(<size_t>self.n_changes + 1, 1)
+        cdef lc_id *stack = NULL
+        cdef int64_t n_stack = 0, cap_stack = 0, i, c
+        cdef lc_id x
+        cdef lc_change *ch
+        if seen == NULL:
+            raise MemoryError()
+        memset(out, 0, self.n_peers * sizeof(int32_t))
+        try:
+            stack = <lc_id*>grow(stack, &cap_stack, n + 1, sizeof(lc_id))
+            for i in range(n):
+                stack[n_stack] = ids[i]
+                n_stack += 1
+            if extra.peer != LC_NO_PEER:
+                stack[n_stack] = extra
+                n_stack += 1
+            while n_stack > 0:
+                n_stack -= 1
+                x = stack[n_stack]
+                c = self.find_change(x.peer, x.counter)
+                if c < 0:
+                    raise AssertionError("dependency is not in the log")
+                if out[x.peer] < x.counter + 1:
+                    out[x.peer] = x.counter + 1
+                if seen[c]:
+                    continue
+                seen[c] = 1
+                ch = &self.changes[c]
+                if n_stack + ch.deps_len + 1 > cap_stack:
+                    stack = <lc_id*>grow(stack, &cap_stack, n_stack + ch.deps_len + 1, sizeof(lc_id))
+                for i in range(ch.deps_off, ch.deps_off + ch.deps_len):
+                    stack[n_stack] = self.deps[i]
+                    n_stack += 1
+                if ch.counter > 0:
+                    stack[n_stack] = make_id(ch.peer, ch.counter - 1)
+                    n_stack += 1
+        finally:
+            free(seen)
+            free(stack)
+        return 0
+
+    def _check(self, bint txn_open=False, uint32_t txn_peer=0, int32_t txn_counter=0):
+        """Check the log's structure: per-peer change lists (contiguous, in log order), deps
+        that precede their change in the log (the walk's keys rely on it), versions and
+        frontiers recomputed from the deps, and a clean walk scratch."""
+        cdef uint32_t p
+        cdef int64_t i, j, c
+        cdef lc_change *ch
+        cdef int32_t end
+        cdef int32_t *ref
+        cdef uint8_t *covered
+        cdef lc_walk_peer *w
+        for p in range(self.n_peers):
+            end = 0
+            for j in range(self.by_peer[p].len):
+                c = self.by_peer[p].idx[j]
+                ch = &self.changes[c]
+                if ch.peer != p or ch.counter != end or ch.end <= ch.counter:
+                    raise AssertionError(f"changes of peer index {p} are not contiguous")
+                if j > 0 and c <= self.by_peer[p].idx[j - 1]:
+                    raise AssertionError(f"changes of peer index {p} are out of log order")
+                end = ch.end
+            if (not (end == txn_counter and self.vv[p] >= end) if txn_open and p == txn_peer
+                    else self.vv[p] != end):
+                raise AssertionError(f"version of peer index {p} is {self.vv[p]}, its changes end at {end}")
+            w = &self.wpeer[p]
+            if w.cov != 0 or w.low_target != INT32_MAX or w.low_tracker != INT32_MAX or w.flags != 0:
+                raise AssertionError("walk scratch was not reset")
+        if self.n_wheap or self.n_wtouched or self.w_live:
+            raise AssertionError("walk state was not reset")
+        if self.vv_dict() != {self.peer_objs[p]: self.vv[p] for p in range(self.n_peers) if self.vv[p] > 0}:
+            raise AssertionError("the cached version dict differs from the version")
+        for i in range(self.n_changes):
+            ch = &self.changes[i]
+            for j in range(ch.deps_off, ch.deps_off + ch.deps_len):
+                c = self.find_change(self.deps[j].peer, self.deps[j].counter)
+                if c < 0 or c >= i:
+                    raise AssertionError(f"a dependency of change {i} is not before it in the log")
+                if self.lamport_of(self.deps[j]) >= ch.lamport:
+                    raise AssertionError(f"change {i} has a Lamport below its dependency's")
+        if txn_open:
+            return True
+        # the log's version is the closure of its frontiers, and each frontier is a head
+        ref = <int32_t*>malloc((self.n_peers + 1) * sizeof(int32_t))
+        covered = <uint8_t*>calloc(self.n_peers + 1, 1)
+        try:
+            if ref == NULL or covered == NULL:
+                raise MemoryError()
+            self.closure(self.frontiers, self.n_frontiers, make_id(LC_NO_PEER, 0), ref)
+            for p in range(self.n_peers):
+                if ref[p] != self.vv[p]:
+                    raise AssertionError(f"the closure of the frontiers misses peer index {p}")
+            # a peer's last op is a head unless another change depends on it
+            for i in range(self.n_changes):
+                ch = &self.changes[i]
+                for j in range(ch.deps_off, ch.deps_off + ch.deps_len):
+                    if self.deps[j].peer != ch.peer and self.deps[j].counter == self.vv[self.deps[j].peer] - 1:
+                        covered[self.deps[j].peer] = 1
+            heads = {(p, self.vv[p] - 1) for p in range(self.n_peers) if self.vv[p] > 0 and not covered[p]}
+            got = {(self.frontiers[i].peer, self.frontiers[i].counter) for i in range(self.n_frontiers)}
+            if heads != got or len(got) != self.n_frontiers:
+                raise AssertionError(f"frontiers {sorted(got)} are not the heads {sorted(heads)}")
+        finally:
+            free(ref)
+            free(covered)
+        return True
+
+    def _check_walks(self, int64_t samples=64, bint from_head=True):
+        """Compare walk_diff with the reference closure: from the head (unless a transaction
+        is open: its ops are in no change yet), and from the version after change i, to the
+        causal version of change j, for sampled pairs (all pairs of a small log). The walk
+        follows deps only; the reference also follows each change's peer's previous op, so
+        this checks too that deps imply it."""
+        cdef int64_t n = self.n_changes, k, k2, i, j, m, pairs
+        cdef int32_t *tv = <int32_t*>malloc((self.n_peers + 1) * sizeof(int32_t))
+        cdef int32_t *ref = <int32_t*>malloc((self.n_peers + 1) * sizeof(int32_t))
+        cdef lc_change *chi
+        cdef lc_change *chj
+        cdef lc_id tf
+        cdef uint32_t p
+        cdef uint64_t rnd = 88172645463325252
+        try:
+            if tv == NULL or ref == NULL:
+                raise MemoryError()
+            if n == 0:
+                return True
+            pairs = n * (n + 1) if n * (n + 1) <= samples else samples
+            for k in range(pairs):
+                if n * (n + 1) <= samples:
+                    i, j = k // n - 1, k % n
+                else:
+                    rnd = rnd * <uint64_t>6364136223846793005 + <uint64_t>1442695040888963407
+                    i = <int64_t>((rnd >> 33) % <uint64_t>(n + 1)) - 1
+                    j = <int64_t>((rnd >> 13) % <uint64_t>n)
+                # tracker: the head (i == -1) or the version right after change i
+                if i < 0 and not from_head:
+                    i = j
+                if i < 0:
+                    memcpy(tv, self.vv, self.n_peers * sizeof(int32_t))
+                else:
+                    chi = &self.changes[i]
+                    tf = make_id(chi.peer, chi.end - 1)
+                    self.closure(&tf, 1, make_id(LC_NO_PEER, 0), tv)
+                chj = &self.changes[j]
+                if i < 0:
+                    m = self.walk_diff(tv, self.frontiers, self.n_frontiers, &self.deps[chj.deps_off],
+                                       chj.deps_len)
+                else:
+                    m = self.walk_diff(tv, &tf, 1, &self.deps[chj.deps_off], chj.deps_len)
+                for k2 in range(m):
+                    if tv[self.moves[k2].peer] != self.moves[k2].old_end or self.moves[k2].old_end == self.moves[k2].new_end:
+                        raise AssertionError("a walk move does not start at the tracker version")
+                    tv[self.moves[k2].peer] = self.moves[k2].new_end
+                chj = &self.changes[j]
+                self.closure(&self.deps[chj.deps_off], chj.deps_len,
+                             make_id(chj.peer, chj.counter - 1) if chj.counter > 0 else make_id(LC_NO_PEER, 0), ref)
+                for p in range(self.n_peers):
+                    if tv[p] != ref[p]:
+                        raise AssertionError(f"walk from change {i} to the version of change {j} "
+                                             f"ends at {tv[p]} for peer index {p}, not {ref[p]}")
+        finally:
+            free(tv)
+            free(ref)
+        return True

@@ -26,6 +26,10 @@ cdef class VersionVector:
     cdef dict _map        # peer (Python int, u64) -> exclusive end counter (Python int > 0); never store 0 entries
     cdef frozenset _zeros # peers listed with end 0 (loro keeps such entries: they encode and
                           # print, but never count in comparisons or queries); None when none
+    # (log serial, epoch) when this is an unmodified copy of a document's version at that
+    # epoch (LoroDoc.oplog_vv sets it, so export(Updates(vv)) looks only at the peers that
+    # moved since); None otherwise. Every method that changes _map must clear it first.
+    cdef object _stamp
 
 
 cdef class Frontiers:

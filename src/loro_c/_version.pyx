@@ -348,14 +348,17 @@ cdef class VersionVector:
 
     def set_last(self, ID id not None):
         """Set the inclusive last counter of ``id.peer`` to ``id.counter``."""
+        self._stamp = None
         _vv_set(self._map, id.peer, _end_of_last(id.counter))
 
     def set_end(self, ID id not None):
         """Set the exclusive end of ``id.peer`` to ``id.counter`` (0 or less removes it)."""
+        self._stamp = None
         _vv_set(self._map, id.peer, id.counter)
 
     def try_update_last(self, ID id not None):
         """Raise the end of ``id.peer`` to include ``id``; return whether it changed."""
+        self._stamp = None
         new = _end_of_last(id.counter)
         if new > self._map.get(id.peer, 0):
             self._map[id.peer] = new
@@ -364,12 +367,14 @@ cdef class VersionVector:
 
     def extend_to_include_last_id(self, ID id not None):
         """Raise the end of ``id.peer`` so that ``id`` is included."""
+        self._stamp = None
         new = _end_of_last(id.counter)
         if new > self._map.get(id.peer, 0):
             self._map[id.peer] = new
 
     def extend_to_include_end_id(self, ID id not None):
         """Raise the end of ``id.peer`` to ``id.counter`` (exclusive)."""
+        self._stamp = None
         new = id.counter
         if new > self._map.get(id.peer, 0):
             self._map[id.peer] = new
@@ -380,6 +385,7 @@ cdef class VersionVector:
         As in Loro, an empty or reversed span ``(s, e)`` with ``s >= e`` ends at
         ``s + 1`` (i32 wrap-around: ``s == 2**31 - 1`` changes nothing).
         """
+        self._stamp = None
         _check_span(span)
         cs = span.counter
         new = cs.end if cs.start < cs.end else _inc32(cs.start)
@@ -388,6 +394,7 @@ cdef class VersionVector:
 
     def shrink_to_exclude(self, span):
         """Lower the end of ``span.peer`` so the span (normalised, clipped at 0) is excluded."""
+        self._stamp = None
         _check_span(span)
         cs = span.counter
         s, e = cs.start, cs.end
@@ -406,10 +413,12 @@ cdef class VersionVector:
 
     def merge(self, VersionVector other not None):
         """Raise every end to at least ``other``'s (union of the versions)."""
+        self._stamp = None
         _merge_into(self._map, other._map)
 
     def extend_to_include_vv(self, VersionVector vv not None):
         """Same as :meth:`merge`."""
+        self._stamp = None
         _merge_into(self._map, vv._map)
 
     # -- dunder ------------------------------------------------------------
