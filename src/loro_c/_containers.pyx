@@ -194,12 +194,12 @@ cdef class LoroText(_Handle):
         self.insert(pos, s)
         return deleted
 
-    cdef int64_t _convert(self, object pos, int unit) except -1:
+    cdef int64_t _convert(self, object pos, int unit, bint floor=False) except -1:
         cdef int64_t p = as_index(pos, "position")
         cdef int64_t limit = self.doc.seq.unit_len(self.tree(), unit)
         if p > limit:
             raise OutOfBoundsError(f"position {p} is out of bounds (length {limit})")
-        cdef int64_t u = self.doc.seq.to_unicode(self.tree(), p, unit)
+        cdef int64_t u = self.doc.seq.to_unicode(self.tree(), p, unit, floor)
         if u < 0:
             raise OutOfBoundsError(f"position {p} falls inside a code point")
         return u
@@ -233,8 +233,9 @@ cdef class LoroText(_Handle):
         return self.doc.text_range(self.idx, a, b)
 
     def slice_utf16(self, start, end):
-        """Text between UTF-16 offsets `start` and `end`."""
-        return self.slice(self._convert(start, UNIT_UTF16), self._convert(end, UNIT_UTF16))
+        """Text between UTF-16 offsets `start` and `end`; an offset inside a surrogate pair
+        counts as the pair's start, as in loro."""
+        return self.slice(self._convert(start, UNIT_UTF16, True), self._convert(end, UNIT_UTF16, True))
 
     def char_at(self, pos):
         """The character at code point `pos`."""
@@ -244,12 +245,13 @@ cdef class LoroText(_Handle):
         return self.doc.text_range(self.idx, p, p + 1)
 
     def convert_pos(self, index, from_, to):
-        """Convert a position between "unicode", "utf8", "utf16" units (None if out of range)."""
+        """Convert a position between "unicode", "utf8", "utf16" units (None if out of range).
+        A position inside a code point counts as the code point's start, as in loro."""
         units = {"unicode": UNIT_UNICODE, "utf8": UNIT_UTF8, "utf16": UNIT_UTF16, "bytes": UNIT_UTF8}
         a = units[str(from_).lower().split(".")[-1]]
         b = units[str(to).lower().split(".")[-1]]
         try:
-            u = self._convert(index, a)
+            u = self._convert(index, a, True)
         except OutOfBoundsError:
             return None
         return self.doc.seq.from_unicode(self.tree(), u, b)

@@ -111,8 +111,10 @@ cdef class SeqArena:
     # --- queries
     cdef int64_t visible_len(self, uint32_t t) noexcept
     cdef int64_t unit_len(self, uint32_t t, int unit) noexcept
-    cdef int64_t to_unicode(self, uint32_t t, int64_t pos, int unit) except -2
+    cdef int64_t to_unicode(self, uint32_t t, int64_t pos, int unit, bint floor) except -2
     cdef int64_t from_unicode(self, uint32_t t, int64_t pos, int unit) except -2
+    cdef int64_t span_to_unicode(self, const lc_span *s, int64_t pos, int64_t v, int unit,
+                                 int64_t acc, bint floor) noexcept
     cdef int64_t copy_visible(self, uint32_t t, int64_t start, int64_t end, uint32_t *out) except -1
     cdef int64_t visible_content(self, uint32_t t, int64_t pos) except -1
     cdef int64_t collect_runs(self, uint32_t t, int64_t start, int64_t n) except -1
@@ -139,6 +141,7 @@ cdef class SeqArena:
     cdef bint try_merge(self, uint32_t leaf, int idx) noexcept
     cdef int merge_around(self, uint32_t leaf, int idx) except -1
     cdef int insert_child(self, uint32_t t, uint32_t parent, uint32_t after, uint32_t child) except -1
+    cdef void split_text_lens(self, lc_span *left, lc_span *right) noexcept
     cdef int split_span(self, uint32_t t, uint32_t *leaf, int *idx, int32_t off) except -1
     cdef int insert_span(self, uint32_t t, uint32_t leaf, int slot, int64_t off, lc_span *span) except -1
     cdef int isolate(self, uint32_t t, uint32_t *leaf, int *idx, int64_t off, int64_t m) except -1

@@ -53,17 +53,46 @@ cdef inline int64_t span_unit(const lc_span *s, int unit) noexcept nogil:
 
 
 cdef inline int cp_units(uint32_t cp, int unit) noexcept nogil:
+    # branch-free so that scans over code points vectorize
     if unit == UNIT_UTF16:
-        return 2 if cp >= 0x10000 else 1
+        return 1 + (cp >= 0x10000)
     if unit == UNIT_UTF8:
-        if cp < 0x80:
-            return 1
-        if cp < 0x800:
-            return 2
-        if cp < 0x10000:
-            return 3
-        return 4
+        return 1 + (cp >= 0x80) + (cp >= 0x800) + (cp >= 0x10000)
     return 1
+
+
+cdef inline int64_t sum_units(const uint32_t *cps, int64_t n, int unit) noexcept nogil:
+    cdef int64_t i, acc = 0
+    if unit == UNIT_UTF16:
+        for i in range(n):
+            acc += 1 + (cps[i] >= 0x10000)
+    elif unit == UNIT_UTF8:
+        for i in range(n):
+            acc += 1 + (cps[i] >= 0x80) + (cps[i] >= 0x800) + (cps[i] >= 0x10000)
+    else:
+        acc = n
+    return acc
+
+
+cdef inline int span_width(const lc_span *s, int unit) noexcept nogil:
+    """The width in `unit` of every code point of a text span when its cached lengths prove
+    they are all the same (ASCII, all-BMP 3-byte such as CJK, all astral), else 0. Only the
+    extreme averages prove it: an average of 2 UTF-8 bytes may be a mix of 1 and 3."""
+    if unit == UNIT_UNICODE or s.len <= 0:
+        return 1
+    if unit == UNIT_UTF16:
+        if s.utf16_len == s.len:
+            return 1
+        if s.utf16_len == 2 * <int64_t>s.len:
+            return 2
+        return 0
+    if s.utf8_len == s.len:
+        return 1
+    if s.utf8_len == 4 * <int64_t>s.len:
+        return 4
+    if s.utf16_len == s.len and s.utf8_len == 3 * <int64_t>s.len:
+        return 3
+    return 0
 
 
 cdef class SeqArena:
@@ -208,14 +237,8 @@ cdef class SeqArena:
         return 0
 
     cdef void fill_text_lens(self, lc_span *s) noexcept:
-        cdef int64_t i, u8 = 0, u16 = 0
-        cdef uint32_t cp
-        for i in range(s.content, <int64_t>s.content + s.len):
-            cp = self.text[i]
-            u8 += cp_units(cp, UNIT_UTF8)
-            u16 += 2 if cp >= 0x10000 else 1
-        s.utf8_len = <int32_t>u8
-        s.utf16_len = <int32_t>u16
+        s.utf8_len = <int32_t>sum_units(&self.text[s.content], s.len, UNIT_UTF8)
+        s.utf16_len = <int32_t>sum_units(&self.text[s.content], s.len, UNIT_UTF16)
 
     # ------------------------------------------------------------------ lengths
 
@@ -452,20 +475,40 @@ cdef class SeqArena:
         right.len = s.len - off
         s.len = off
         if self.tree_is_text[t]:
-            if s.utf8_len == s.len + right.len and s.utf16_len == s.len + right.len:
-                s.utf8_len = s.len
-                s.utf16_len = s.len
-                right.utf8_len = right.len
-                right.utf16_len = right.len
-            else:
-                self.fill_text_lens(s)
-                self.fill_text_lens(&right)
+            self.split_text_lens(s, &right)
         memmove(&node.u.spans[idx[0] + 2], &node.u.spans[idx[0] + 1],
                 (node.n - idx[0] - 1) * sizeof(lc_span))
         node.u.spans[idx[0] + 1] = right
         node.n += 1
         idx[0] += 1
         return 0
+
+    cdef void split_text_lens(self, lc_span *left, lc_span *right) noexcept:
+        """Share the cached UTF-8/16 lengths of a text span between its two parts; `left`
+        still holds the whole span's lengths. Uniform widths need no scan, otherwise only the
+        shorter part is scanned and the other one gets the difference."""
+        cdef int64_t whole8 = left.utf8_len, whole16 = left.utf16_len
+        cdef int64_t n = <int64_t>left.len + right.len
+        cdef lc_span whole = left[0]
+        whole.len = <int32_t>n
+        cdef int w8 = span_width(&whole, UNIT_UTF8), w16 = span_width(&whole, UNIT_UTF16)
+        cdef lc_span *short_part
+        cdef lc_span *long_part
+        if w8 and w16:
+            left.utf8_len = w8 * left.len
+            left.utf16_len = w16 * left.len
+            right.utf8_len = w8 * right.len
+            right.utf16_len = w16 * right.len
+            return
+        if left.len <= right.len:
+            short_part = left
+            long_part = right
+        else:
+            short_part = right
+            long_part = left
+        self.fill_text_lens(short_part)
+        long_part.utf8_len = <int32_t>(whole8 - short_part.utf8_len)
+        long_part.utf16_len = <int32_t>(whole16 - short_part.utf16_len)
 
     cdef int isolate(self, uint32_t t, uint32_t *leaf, int *idx, int64_t off, int64_t m) except -1:
         """Split so that atoms [off, off+m) of span (leaf, idx) form their own span."""
@@ -856,15 +899,16 @@ cdef class SeqArena:
         cdef uint32_t leaf = self.find_visible(t, pos, &idx, &off)
         return self.nodes[leaf].u.spans[idx].content + off
 
-    cdef int64_t to_unicode(self, uint32_t t, int64_t pos, int unit) except -2:
-        """Convert a visible position in `unit` to code points; -1 when it falls inside a code
-        point. The caller checks 0 <= pos <= unit_len."""
+    cdef int64_t to_unicode(self, uint32_t t, int64_t pos, int unit, bint floor) except -2:
+        """Convert a visible position in `unit` to code points. A position inside a code point
+        gives -1, or the code point's start when `floor` (as loro's convert_pos). The caller
+        checks 0 <= pos <= unit_len."""
         if unit == UNIT_UNICODE:
             return pos
         cdef uint32_t nd = self.roots[t]
         cdef lc_node *node
         cdef int i
-        cdef int64_t v, acc = 0, k, c
+        cdef int64_t v, acc = 0
         cdef lc_span *s
         while True:
             node = &self.nodes[nd]
@@ -886,15 +930,37 @@ cdef class SeqArena:
                 pos -= v
                 acc += s.len
                 continue
+            return self.span_to_unicode(s, pos, v, unit, acc, floor)
+        return acc if pos == 0 else -1
+
+    cdef int64_t span_to_unicode(self, const lc_span *s, int64_t pos, int64_t v, int unit,
+                                 int64_t acc, bint floor) noexcept:
+        """acc + the code points of visible span `s` before its unit offset `pos` (0 <= pos <
+        v, its length in units); inside a code point: -1, or its start when `floor`. Scans
+        from the nearer end unless every code point has the same width."""
+        cdef int64_t k, c, rem
+        cdef int w = span_width(s, unit)
+        cdef const uint32_t *cps = &self.text[s.content]
+        if w:
+            return -1 if pos % w and not floor else acc + pos // w
+        if pos <= v - pos:
             k = 0
             while pos > 0:
-                c = cp_units(self.text[s.content + k], unit)
+                c = cp_units(cps[k], unit)
                 if c > pos:
-                    return -1
+                    return acc + k if floor else -1
                 pos -= c
                 k += 1
             return acc + k
-        return acc if pos == 0 else -1
+        rem = v - pos
+        k = s.len
+        while rem > 0:
+            c = cp_units(cps[k - 1], unit)
+            if c > rem:
+                return acc + k - 1 if floor else -1
+            rem -= c
+            k -= 1
+        return acc + k
 
     cdef int64_t from_unicode(self, uint32_t t, int64_t pos, int unit) except -2:
         """Convert a visible code point position to `unit`. The caller checks the range."""
@@ -903,7 +969,8 @@ cdef class SeqArena:
         cdef uint32_t nd = self.roots[t]
         cdef lc_node *node
         cdef int i
-        cdef int64_t v, acc = 0, k
+        cdef int64_t v, acc = 0
+        cdef int w
         cdef lc_span *s
         while True:
             node = &self.nodes[nd]
@@ -924,9 +991,13 @@ cdef class SeqArena:
                 pos -= s.len
                 acc += span_unit(s, unit)
                 continue
-            for k in range(pos):
-                acc += cp_units(self.text[s.content + k], unit)
-            return acc
+            w = span_width(s, unit)
+            if w:
+                return acc + w * pos
+            # from the nearer end of the span
+            if pos <= s.len - pos:
+                return acc + sum_units(&self.text[s.content], pos, unit)
+            return acc + span_unit(s, unit) - sum_units(&self.text[s.content + pos], s.len - pos, unit)
         return acc
 
     cdef int64_t collect_runs(self, uint32_t t, int64_t start, int64_t n) except -1:

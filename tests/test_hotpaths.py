@@ -1,0 +1,211 @@
+"""The fast paths of text positions and span splitting, against loro.
+
+* UTF-8/UTF-16 conversion takes a shortcut inside spans whose code points all have one width
+  (ASCII, CJK, emoji) and scans other spans from their nearer end; splitting a span scans
+  only its shorter part. Long spans of each kind, edited at unit positions and converted at
+  every position, exercise all of these branches; the invariant checker recomputes every
+  span's cached UTF-8/UTF-16 lengths.
+"""
+import random
+
+import loro
+import pytest
+
+import loro_c
+
+ALPHABETS = {
+    "ascii": "abcdefgh ",
+    "two_byte": "äöüßéñ",         # 2 UTF-8 bytes, 1 UTF-16 unit
+    "cjk": "中文字漢語日本",        # 3 UTF-8 bytes, 1 UTF-16 unit
+    "emoji": "😀😃🎉🚀🌍",          # 4 UTF-8 bytes, 2 UTF-16 units
+    "mixed": "aä中😀 ",
+    "latin_cjk": "ab中",           # averages 5/3 bytes: no single width
+    "one_three": "a中",            # averages 2 bytes like two_byte, but mixed
+}
+
+U8 = "utf8"
+U16 = "utf16"
+UNI = "unicode"
+_LORO_UNITS = {U8: loro.PositionType.Bytes, U16: loro.PositionType.Utf16, UNI: loro.PositionType.Unicode}
+
+
+def units(s, unit):
+    if unit == U8:
+        return len(s.encode("utf-8"))
+    if unit == U16:
+        return len(s.encode("utf-16-le")) // 2
+    return len(s)
+
+
+def rand_str(rng, alphabet=None, long=False):
+    alphabet = alphabet or rng.choice(list(ALPHABETS.values()))
+    n = rng.randint(40, 300) if long else rng.randint(1, 6)
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+class Pair:
+    """One loro doc and one loro_c doc with the same peer id, edited identically."""
+
+    def __init__(self, peer):
+        self.docs = []
+        for lib in (loro, loro_c):
+            d = lib.LoroDoc()
+            d.peer_id = peer
+            self.docs.append(d)
+        self.texts = [d.get_text("t") for d in self.docs]
+
+    def both(self, name, *args):
+        results = []
+        for t in self.texts:
+            try:
+                results.append(("ok", getattr(t, name)(*args)))
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException:  # loro raises some errors as pyo3 panics; compare that both raised
+                results.append(("err", None))
+        assert results[0][0] == results[1][0], (name, args, results)
+        return results[0][0] == "ok"
+
+    def check(self):
+        lo, c = self.texts
+        assert c.to_string() == lo.to_string()
+        assert (c.len_unicode, c.len_utf8, c.len_utf16) == (lo.len_unicode, lo.len_utf8, lo.len_utf16)
+
+
+def random_edit(rng, pair):
+    s = pair.texts[0].to_string()
+    n = len(s)
+    k = rng.random()
+    at = rng.randint(0, n)
+    if k < 0.15 or n < 4:
+        alpha = rng.choice(list(ALPHABETS.values()))
+        pair.both("insert", at, rand_str(rng, alpha, long=rng.random() < 0.5))
+    elif k < 0.40:
+        pair.both("insert_utf8", units(s[:at], U8), rand_str(rng))
+    elif k < 0.60:
+        pair.both("insert_utf16", units(s[:at], U16), rand_str(rng))
+    elif k < 0.75:
+        m = rng.randint(1, min(8, n - at)) if at < n else 0
+        pair.both("delete_utf8", units(s[:at], U8), units(s[at:at + m], U8))
+    elif k < 0.90:
+        m = rng.randint(1, min(8, n - at)) if at < n else 0
+        pair.both("delete_utf16", units(s[:at], U16), units(s[at:at + m], U16))
+    else:
+        # a unit offset that may fall inside a code point: both libraries must refuse it
+        # (or accept it) alike
+        unit = rng.choice([U8, U16])
+        pos = rng.randint(0, units(s, unit))
+        name = "insert_utf8" if unit == U8 else "insert_utf16"
+        pair.both(name, pos, "x")
+
+
+def check_conversions(pair, rng, samples=None):
+    """convert_pos between every pair of units at every position (or a sample), and the
+    slice_utf16 of random ranges, as loro has them."""
+    lo, c = pair.texts
+    for src in (U8, U16, UNI):
+        end = units(lo.to_string(), src) + 1
+        positions = range(end + 1) if samples is None else [rng.randint(0, end) for _ in range(samples)]
+        for dst in (U8, U16, UNI):
+            if src == dst:
+                continue
+            for p in positions:
+                assert (c.convert_pos(p, src, dst)
+                        == lo.convert_pos(p, _LORO_UNITS[src], _LORO_UNITS[dst])), (p, src, dst)
+    n16 = lo.len_utf16
+    for _ in range(10):
+        a = rng.randint(0, n16)
+        b = rng.randint(a, n16)
+        if pair.both("slice_utf16", a, b):
+            assert c.slice_utf16(a, b) == lo.slice_utf16(a, b)
+
+
+@pytest.mark.parametrize("name", sorted(ALPHABETS))
+def test_conversion_inside_one_long_span(name):
+    """One long span of one alphabet: every conversion lands inside it."""
+    pair = Pair(1)
+    rng = random.Random(name)
+    pair.both("insert", 0, "".join(rng.choice(ALPHABETS[name]) for _ in range(257)))
+    pair.check()
+    check_conversions(pair, rng)
+    # edits at unit offsets split the span at both ends of the nearer-end scans
+    for pos in (0, 1, 2, 3, 5, 64, 128, 129, 200, 255, 256):
+        for unit, name_ in ((U8, "insert_utf8"), (U16, "insert_utf16")):
+            p = pair.texts[0].convert_pos(pos, _LORO_UNITS[UNI], _LORO_UNITS[unit])
+            if p is not None:
+                pair.both(name_, p, "·")
+    pair.check()
+    check_conversions(pair, rng)
+    pair.docs[1]._check_invariants()
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_random_unit_edits_match_loro(seed):
+    rng = random.Random(seed)
+    pair = Pair(7)
+    for i in range(150):
+        random_edit(rng, pair)
+        if i % 10 == 0:
+            pair.check()
+        if i % 50 == 49:
+            pair.docs[1]._check_invariants()
+            check_conversions(pair, rng, samples=40)
+    pair.check()
+    check_conversions(pair, rng)
+    pair.docs[1]._check_invariants()
+    for d in pair.docs:
+        d.commit()
+    assert pair.docs[1].get_deep_value() == pair.docs[0].get_deep_value()
+
+
+def sync(a, b):
+    """Import into b's docs what a's docs have and they lack, per library."""
+    for lib_i, lib in ((0, loro), (1, loro_c)):
+        dst = b.docs[lib_i]
+        dst.import_(a.docs[lib_i].export(lib.ExportMode.Updates(dst.oplog_vv)))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_concurrent_non_ascii_edits_converge(seed):
+    """Remote changes integrate at the tracker version, which splits non-ASCII spans to
+    change their status (retreat/advance) and to insert into them."""
+    rng = random.Random(1000 + seed)
+    pairs = [Pair(p) for p in (1, 2, 3)]
+    for rnd in range(8):
+        for pair in pairs:
+            for _ in range(rng.randint(1, 8)):
+                random_edit(rng, pair)
+            for d in pair.docs:
+                d.commit()
+        # sync a random subset of directions, so that peers edit concurrently
+        for a in pairs:
+            for b in pairs:
+                if a is not b and rng.random() < 0.5:
+                    sync(a, b)
+                    b.check()
+                    b.docs[1]._check_invariants()
+    for a in pairs:
+        for b in pairs:
+            if a is not b:
+                sync(a, b)
+    for pair in pairs:
+        pair.check()
+        check_conversions(pair, rng, samples=60)
+        pair.docs[1]._check_invariants()
+    assert pairs[0].texts[1].to_string() == pairs[1].texts[1].to_string() == pairs[2].texts[1].to_string()
+
+
+def test_split_at_every_offset_of_mixed_spans():
+    """Deleting one code point at every offset of a long mixed span splits it into both a
+    shorter left and a shorter right part; the checker recomputes both parts' lengths."""
+    for alpha in ("mixed", "latin_cjk", "one_three", "cjk", "emoji"):
+        rng = random.Random(alpha)
+        pair = Pair(3)
+        s = "".join(rng.choice(ALPHABETS[alpha]) for _ in range(120))
+        pair.both("insert", 0, s)
+        for i in range(0, 110, 3):
+            pair.both("delete", i, 1)
+            pair.both("insert", i, rng.choice(ALPHABETS["mixed"]))
+        pair.check()
+        pair.docs[1]._check_invariants()
+        check_conversions(pair, rng)
