@@ -1,10 +1,13 @@
-"""The fast paths of text positions and span splitting, against loro.
+"""The fast paths of text positions, span splitting, map length and root lookup, against loro.
 
 * UTF-8/UTF-16 conversion takes a shortcut inside spans whose code points all have one width
   (ASCII, CJK, emoji) and scans other spans from their nearer end; splitting a span scans
   only its shorter part. Long spans of each kind, edited at unit positions and converted at
   every position, exercise all of these branches; the invariant checker recomputes every
   span's cached UTF-8/UTF-16 lengths.
+* ``len(map)`` reads a count kept in the map table; the checker recounts it.
+* ``get_text("t")`` and friends reuse the registered root; a rejected import that registered
+  a root must not leave a stale entry behind.
 """
 import random
 
@@ -209,3 +212,120 @@ def test_split_at_every_offset_of_mixed_spans():
         pair.check()
         pair.docs[1]._check_invariants()
         check_conversions(pair, rng)
+
+
+# ---------------------------------------------------------------------------
+# len(map)
+
+@pytest.mark.parametrize("seed", range(10))
+def test_map_len_matches_loro(seed):
+    rng = random.Random(seed)
+    docs = [[lib.LoroDoc() for lib in (loro, loro_c)] for _ in range(3)]
+    for p, pair in enumerate(docs):
+        for d in pair:
+            d.peer_id = p + 1
+    keys = [f"k{i}" for i in range(30)]
+    for step in range(300):
+        p = rng.randrange(3)
+        key = rng.choice(keys)
+        r = rng.random()
+        for d in docs[p]:
+            m = d.get_map("m")
+            if r < 0.55:
+                m.insert(key, step)
+            elif r < 0.9:
+                m.delete(key)
+            elif r < 0.95:
+                m.clear()
+            else:
+                m.insert_container(key, type(m)())
+            d.commit()
+        if rng.random() < 0.2:
+            q = rng.randrange(3)
+            for lib_i, lib in ((0, loro), (1, loro_c)):
+                dst = docs[q][lib_i]
+                dst.import_(docs[p][lib_i].export(lib.ExportMode.Updates(dst.oplog_vv)))
+        for pair in docs:
+            lo, c = (d.get_map("m") for d in pair)
+            assert len(c) == len(lo) == len(lo.keys())
+            assert c.is_empty() == lo.is_empty()
+    for pair in docs:
+        pair[1]._check_invariants()
+
+
+def test_map_len_after_a_rejected_import():
+    src = loro.LoroDoc()
+    src.peer_id = 5
+    for i in range(20):
+        src.get_map("m").insert(f"k{i}", i)
+    src.commit()
+    good = src.export(loro.ExportMode.Updates(loro.VersionVector()))
+    bad = bytearray(good)
+    bad[-3] ^= 0xFF
+    doc = loro_c.LoroDoc()
+    doc.get_map("m").insert("mine", 1)
+    doc.commit()
+    with pytest.raises(loro_c.LoroError):
+        doc.import_batch([good, bytes(bad)])
+    assert len(doc.get_map("m")) == 1
+    doc._check_invariants()
+    doc.import_(good)
+    lo = loro.LoroDoc()
+    lo.import_(doc.export(loro_c.ExportMode.Snapshot()))
+    assert len(doc.get_map("m")) == len(lo.get_map("m")) == 21
+    doc._check_invariants()
+
+
+# ---------------------------------------------------------------------------
+# root lookup
+
+def test_root_lookup_reuses_the_registered_container():
+    doc = loro_c.LoroDoc()
+    t = doc.get_text("t")
+    t.insert(0, "hi")
+    assert doc.get_text("t") == t
+    assert doc.get_text("t").to_string() == "hi"
+    # same name, other kinds: other containers
+    lst = doc.get_list("t")
+    mp = doc.get_map("t")
+    cnt = doc.get_counter("t")
+    assert len({t.id, lst.id, mp.id, cnt.id}) == 4
+    assert doc.get_list("t") == lst and doc.get_map("t") == mp and doc.get_counter("t") == cnt
+    assert doc.get_text(t.id) == t
+    # names are still validated after others are cached
+    for bad in ("", "a/b", "a\0b"):
+        with pytest.raises(loro_c.LoroValueError):
+            doc.get_text(bad)
+    with pytest.raises(loro_c.LoroValueError):
+        doc.get_text(3)
+    assert set(doc.get_value()) == {"t"}
+
+
+def test_root_registered_by_a_rejected_import():
+    """A rolled-back import unregisters the roots it created; asking for one by name later
+    registers it again, and the document converges with loro."""
+    src = loro.LoroDoc()
+    src.peer_id = 9
+    src.get_text("x").insert(0, "remote 中文")
+    src.commit()
+    good = src.export(loro.ExportMode.Updates(loro.VersionVector()))
+    bad = bytearray(good)
+    bad[-3] ^= 0xFF
+    docs = [loro.LoroDoc(), loro_c.LoroDoc()]
+    for d in docs:
+        d.peer_id = 2
+        d.get_text("a").insert(0, "a")
+        d.commit()
+    # loro_c's import_batch is all or nothing; the oracle simply never sees the batch
+    with pytest.raises(loro_c.LoroError):
+        docs[1].import_batch([good, bytes(bad)])
+    assert not docs[1].has_container(loro_c.ContainerID.Root("x", loro_c.ContainerType.Text()))
+    for _ in range(3):
+        for d in docs:
+            d.get_text("x").insert(0, "L")
+    for d in docs:
+        d.commit()
+        d.import_(good)
+    assert docs[1].get_deep_value() == docs[0].get_deep_value()
+    assert docs[1].get_text("x").to_string() == docs[0].get_text("x").to_string()
+    docs[1]._check_invariants()

@@ -432,11 +432,11 @@ cdef class LoroMap(_Handle):
         return isinstance(key, str) and self.doc.map_slot(self.idx, key) >= 0
 
     def __len__(self):
-        return len(self._live())
+        return self.doc.map_len(self.idx)
 
     def is_empty(self):
         """Whether the map has no keys."""
-        return len(self._live()) == 0
+        return self.doc.map_len(self.idx) == 0
 
 
 cdef class LoroCounter(_Handle):

@@ -20,8 +20,11 @@ cdef extern from "loro_c/map.h":
         lc_map_entry *entries
         uint32_t cap
         uint32_t n
+        uint32_t live
     lc_map_entry *lc_map_find(const lc_map *m, uint32_t key) nogil
     lc_map_entry *lc_map_upsert(lc_map *m, uint32_t key) nogil
+    void lc_map_set_slot(lc_map *m, lc_map_entry *e, int64_t slot) nogil
+    uint32_t lc_map_count_live(const lc_map *m) nogil
     void lc_map_free(lc_map *m) nogil
 
 # Container kinds: Loro's raw type bytes.
@@ -54,6 +57,7 @@ cdef class LoroDoc:
     cdef dict cid_index             # ContainerID -> index
     cdef dict cid_by_key            # (name, kind) / (peer, counter, kind) -> the registered ContainerID
     cdef list roots                 # indices of root containers, in registration order
+    cdef dict root_cache            # (name, kind) -> (ContainerID, index) of roots asked for by name
     cdef lc_map *maps               # last-writer-wins state of each Map (index in ctree)
     cdef int64_t n_maps, cap_maps
     cdef uint8_t *ckind
@@ -101,6 +105,7 @@ cdef class LoroDoc:
     cdef int map_apply(self, uint32_t c, uint32_t key, uint32_t lamport, uint32_t peer, int64_t slot) except -1
     cdef int64_t map_slot(self, uint32_t c, str key) noexcept
     cdef list map_live(self, uint32_t c)
+    cdef int64_t map_len(self, uint32_t c) noexcept
     cdef list map_all_keys(self, uint32_t c)
     cdef int move_tracker(self, const int32_t *target) except -1
     cdef int apply_op(self, lc_op *op, uint32_t peer, uint32_t lamport) except -1

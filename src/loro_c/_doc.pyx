@@ -109,6 +109,7 @@ cdef class LoroDoc:
         self.cid_index = {}
         self.cid_by_key = {}
         self.roots = []
+        self.root_cache = {}
         self.local_update_subs = []
         self.next_msg = None
         self.ckind = NULL
@@ -189,6 +190,17 @@ cdef class LoroDoc:
         return 0
 
     def _root(self, name, int kind):
+        cdef tuple hit
+        cdef Py_ssize_t i
+        if type(name) is str:
+            # get_text("t") in a loop must not build and hash a new ContainerID each time.
+            # A failed import may cut the registry back, so an entry counts only while its
+            # index still holds the very same id object.
+            hit = self.root_cache.get((name, kind))
+            if hit is not None:
+                i = hit[1]
+                if i < self.n_containers and self.cids[i] is hit[0]:
+                    return i
         if isinstance(name, _types.ContainerID):
             cid = name
             if kind_of_type(cid.container_type) != kind:
@@ -201,7 +213,10 @@ cdef class LoroDoc:
             cid = _types.ContainerID.Root(name, container_type(kind))
         else:
             raise LoroValueError(f"a container name must be a str or ContainerID, not {type(name).__name__}")
-        return self.container_index(cid, kind)
+        i = self.container_index(cid, kind)
+        if type(name) is str:
+            self.root_cache[(name, kind)] = (self.cids[i], i)
+        return i
 
     # ------------------------------------------------------------------ transactions
 
@@ -448,15 +463,20 @@ cdef class LoroDoc:
 
     cdef int map_apply(self, uint32_t c, uint32_t key, uint32_t lamport, uint32_t peer, int64_t slot) except -1:
         """Last writer wins by (lamport, peer id); slot -1 is a delete."""
-        cdef lc_map_entry *e = lc_map_upsert(&self.maps[self.ctree[c]], key)
+        cdef lc_map *m = &self.maps[self.ctree[c]]
+        cdef lc_map_entry *e = lc_map_upsert(m, key)
         if e == NULL:
             raise MemoryError()
         if (e.peer == LC_NO_KEY or lamport > e.lamport
                 or (lamport == e.lamport and self.log.peer_ids[peer] > self.log.peer_ids[e.peer])):
             e.lamport = lamport
             e.peer = peer
-            e.slot = slot
+            lc_map_set_slot(m, e, slot)
         return 0
+
+    cdef int64_t map_len(self, uint32_t c) noexcept:
+        """Keys present in map `c`."""
+        return self.maps[self.ctree[c]].live
 
     cdef int64_t map_slot(self, uint32_t c, str key) noexcept:
         """Value slot of `key` in map `c`, or -1 when the key is absent or deleted."""
@@ -1023,6 +1043,9 @@ cdef class LoroDoc:
         for i in range(self.n_containers):
             if self.ckind[i] == KIND_TEXT or self.ckind[i] == KIND_LIST:
                 self.seq.check(self.ctree[i])
+            elif self.ckind[i] == KIND_MAP:
+                if lc_map_count_live(&self.maps[self.ctree[i]]) != self.maps[self.ctree[i]].live:
+                    raise AssertionError("cached count of live map keys is stale")
         self.ensure_tvv()
         for i in range(self.log.n_peers):
             if self.tvv[i] != self.log.vv[i]:
