@@ -88,6 +88,7 @@ cdef class LoroDoc:
     cdef object __weakref__
 
     cdef uint32_t container_index(self, object cid, int kind) except? 0xFFFFFFFF
+    cdef uint32_t root_index(self, object name, int kind) except? 0xFFFFFFFF
     cdef int ensure_tvv(self) except -1
     cdef int open_txn(self) except -1
     cdef bint can_extend_last_change(self) noexcept

@@ -99,6 +99,19 @@ cdef class DocOps:
         return False
 
 
+# kind -> the handle class's _wrap; filled on first use (_containers imports this module)
+cdef list _wrappers = None
+
+
+cdef object wrapper(int kind):
+    global _wrappers
+    if _wrappers is None:
+        from loro_c import _containers as m
+        _wrappers = [m.LoroMap._wrap, m.LoroList._wrap, m.LoroText._wrap, None, None,
+                     m.LoroCounter._wrap]
+    return _wrappers[kind]
+
+
 cdef class LoroDoc:
     """A Loro document: a set of containers edited by many peers that converge on import."""
 
@@ -190,6 +203,10 @@ cdef class LoroDoc:
         return 0
 
     def _root(self, name, int kind):
+        return self.root_index(name, kind)
+
+    cdef uint32_t root_index(self, object name, int kind) except? 0xFFFFFFFF:
+        """Index of a root container given by name or ContainerID (registered on first use)."""
         cdef tuple hit
         cdef Py_ssize_t i
         if type(name) is str:
@@ -721,23 +738,19 @@ cdef class LoroDoc:
 
     def get_text(self, obj):
         """The Text container `obj` (a root name, a ContainerID or its string form)."""
-        from loro_c._containers import LoroText
-        return LoroText._wrap(self, self._root(obj, KIND_TEXT))
+        return wrapper(KIND_TEXT)(self, self.root_index(obj, KIND_TEXT))
 
     def get_list(self, obj):
         """The List container `obj` (a root name, a ContainerID or its string form)."""
-        from loro_c._containers import LoroList
-        return LoroList._wrap(self, self._root(obj, KIND_LIST))
+        return wrapper(KIND_LIST)(self, self.root_index(obj, KIND_LIST))
 
     def get_map(self, obj):
         """The Map container `obj` (a root name, a ContainerID or its string form)."""
-        from loro_c._containers import LoroMap
-        return LoroMap._wrap(self, self._root(obj, KIND_MAP))
+        return wrapper(KIND_MAP)(self, self.root_index(obj, KIND_MAP))
 
     def get_counter(self, obj):
         """The Counter container `obj` (a root name, a ContainerID or its string form)."""
-        from loro_c._containers import LoroCounter
-        return LoroCounter._wrap(self, self._root(obj, KIND_COUNTER))
+        return wrapper(KIND_COUNTER)(self, self.root_index(obj, KIND_COUNTER))
 
     def get_container(self, cid):
         """The container with this id, or None when the document has never seen it."""
