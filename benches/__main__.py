@@ -1,4 +1,4 @@
-"""python -m benches [--sections apply,export,import,merge,small,rss,scaling] [--quick]
+"""python -m benches [--sections apply,export,import,merge,small,rss,scaling,hot] [--quick]
                     [--all-traces | --traces a,b] [--repeat N] [--json PATH] ...
 
 Compares loro_c with loro (the oracle, same API) and pycrdt (Yrs) on real editing traces
@@ -27,7 +27,7 @@ from ._common import (ALL_TRACES, CONCURRENT_TRACES, DEFAULT_TRACES, LIBRARIES, 
 from ._work import (SMALL_VARIANTS, apply_fn, apply_patches_loro, export_all, import_all,
                     replay_concurrent, scaled_patches, small_edits, small_roundtrips)
 
-SECTIONS = ("apply", "export", "import", "merge", "small", "rss", "scaling")
+SECTIONS = ("apply", "export", "import", "merge", "small", "rss", "scaling", "hot")
 MODES = ("once", "per_txn")
 MODE_LABEL = {"once": "one commit", "per_txn": "commit per txn"}
 SCALING_TRACE = "automerge-paper"
@@ -773,6 +773,10 @@ def main(argv=None):
     if "scaling" in secs:
         run_scaling(run)
         table_scaling(run)
+    if "hot" in secs:
+        from ._hot import run_hot, table_hot
+        run_hot(run, log)
+        table_hot(run, render, fmt_ratio, ratio)
     elapsed = time.perf_counter() - t_start
     m = run.results["machine"]
     print(f"loro_c benchmarks -- {m['date']}, {m['nproc']} CPUs ({m['cpu']}), "
