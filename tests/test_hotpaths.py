@@ -214,6 +214,50 @@ def test_split_at_every_offset_of_mixed_spans():
         check_conversions(pair, rng)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_leaf_splits_of_long_spans_with_counter_gaps(seed):
+    """Long pastes fill leaves with long spans; short inserts and deletes inside them split
+    spans and leaves (the atom index moves one slot per span), merges fold spans back (their
+    start bits go away), and map ops between the pastes leave counters that no span holds.
+    Remote peers then look atoms up by id (origins, tracker records) while integrating."""
+    rng = random.Random(500 + seed)
+    pairs = [Pair(p) for p in (11, 12)]
+    for rnd in range(6):
+        for pair in pairs:
+            for i in range(rng.randint(3, 10)):
+                s = pair.texts[0].to_string()
+                at = rng.randint(0, len(s))
+                r = rng.random()
+                if r < 0.3:
+                    pair.both("insert", at, rand_str(rng, long=True))
+                elif r < 0.7:
+                    pair.both("insert", at, rng.choice("xé中😀"))
+                elif len(s) > at:
+                    pair.both("delete", at, rng.randint(1, min(40, len(s) - at)))
+                for d in pair.docs:
+                    d.get_map("gap").insert("k", i)   # a counter that no span holds
+            for d in pair.docs:
+                d.commit()
+            pair.docs[1]._check_invariants()
+        sync(pairs[0], pairs[1])
+        if rng.random() < 0.7:
+            sync(pairs[1], pairs[0])
+        for pair in pairs:
+            pair.check()
+            pair.docs[1]._check_invariants()
+    sync(pairs[0], pairs[1])
+    sync(pairs[1], pairs[0])
+    for pair in pairs:
+        pair.check()
+        check_conversions(pair, rng, samples=30)
+        pair.docs[1]._check_invariants()
+    # a snapshot import rebuilds the index from scratch
+    fresh = loro_c.LoroDoc()
+    fresh.import_(pairs[0].docs[1].export(loro_c.ExportMode.Snapshot()))
+    assert fresh.get_text("t").to_string() == pairs[0].texts[0].to_string()
+    fresh._check_invariants()
+
+
 # ---------------------------------------------------------------------------
 # len(map)
 

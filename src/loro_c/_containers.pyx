@@ -13,6 +13,7 @@ from loro_c._doc import copy_value
 from loro_c.errors import LoroError, LoroTypeError, OutOfBoundsError, ContainerMismatchError
 from loro_c import _types
 
+_UNITS = {"unicode": UNIT_UNICODE, "utf8": UNIT_UTF8, "utf16": UNIT_UTF16, "bytes": UNIT_UTF8}
 _I64_MIN = -(1 << 63)
 _I64_MAX = (1 << 63) - 1
 
@@ -247,9 +248,12 @@ cdef class LoroText(_Handle):
     def convert_pos(self, index, from_, to):
         """Convert a position between "unicode", "utf8", "utf16" units (None if out of range).
         A position inside a code point counts as the code point's start, as in loro."""
-        units = {"unicode": UNIT_UNICODE, "utf8": UNIT_UTF8, "utf16": UNIT_UTF16, "bytes": UNIT_UTF8}
-        a = units[str(from_).lower().split(".")[-1]]
-        b = units[str(to).lower().split(".")[-1]]
+        a = _UNITS.get(from_)
+        if a is None:
+            a = _UNITS[str(from_).lower().split(".")[-1]]
+        b = _UNITS.get(to)
+        if b is None:
+            b = _UNITS[str(to).lower().split(".")[-1]]
         try:
             u = self._convert(index, a, True)
         except OutOfBoundsError:

@@ -53,8 +53,18 @@ cdef extern from "loro_c/seq.h":
     ctypedef struct lc_peer_index:
         uint32_t *leaf
         int64_t leaf_len, leaf_cap
+        uint64_t *starts
+        int64_t starts_cap
+        uint64_t *summary
+        int64_t summary_cap
         lc_record *recs
         int64_t rec_len, rec_cap
+
+    int lc_popcount64(uint64_t x) nogil
+    int64_t lc_prev_start(const lc_peer_index *pi, int64_t c) nogil
+    void lc_set_start(lc_peer_index *pi, int64_t c, uint32_t leaf) nogil
+    void lc_clear_start(lc_peer_index *pi, int64_t c) nogil
+    int lc_is_start(const lc_peer_index *pi, int64_t c) nogil
 
 
 cdef extern from "loro_c/arena.h":
@@ -126,7 +136,9 @@ cdef class SeqArena:
     cdef int tracker_move(self, uint32_t peer, int32_t start, int32_t end, bint advance) except -1
     # --- internals
     cdef uint32_t alloc_node(self, bint is_leaf) except? 0xFFFFFFFF
-    cdef int set_leaf(self, lc_id id, int32_t n, uint32_t leaf) except -1
+    cdef int index_span(self, lc_id id, int32_t n, uint32_t leaf) except -1
+    cdef int reserve_atoms(self, uint32_t peer, int64_t end) except -1
+    cdef uint32_t locate(self, lc_id id, int *idx) except? 0xFFFFFFFF
     cdef int add_record(self, uint32_t peer, int32_t counter, int32_t n, lc_id target,
                         uint32_t kind) except -1
     cdef void fill_text_lens(self, lc_span *s) noexcept
@@ -134,7 +146,6 @@ cdef class SeqArena:
     cdef uint32_t first_leaf(self, uint32_t t) noexcept
     cdef uint32_t find_visible(self, uint32_t t, int64_t pos, int *idx, int64_t *off) noexcept
     cdef uint32_t find_total(self, uint32_t t, int64_t pos, int *idx, int64_t *off) noexcept
-    cdef int find_in_leaf(self, uint32_t leaf, lc_id id) except -1
     cdef int64_t abs_index(self, lc_id id) except -1
     cdef lc_id origin_left_of(self, lc_id id) except *
     cdef uint32_t split_leaf(self, uint32_t t, uint32_t leaf, int half) except? 0xFFFFFFFF
@@ -147,8 +158,8 @@ cdef class SeqArena:
     cdef int isolate(self, uint32_t t, uint32_t *leaf, int *idx, int64_t off, int64_t m) except -1
     cdef int apply_status(self, lc_id target, int32_t n, int mode) except -1
     cdef int check_tree(self, uint32_t t) except -1
+    cdef int check_atom_index(self) except -1
     cdef object _check_node(self, uint32_t t, uint32_t nd, list leaves)
-    cdef uint32_t leaf_of(self, lc_id id) except? 0xFFFFFFFF
     cdef int push_raw_record(self, uint32_t peer, int32_t counter, int32_t n, lc_id target,
                              uint32_t kind) except -1
     cdef int coalesce_records(self, uint32_t peer, int64_t first) except -1
