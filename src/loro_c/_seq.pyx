@@ -256,8 +256,17 @@ cdef class SeqArena:
         return 0
 
     cdef void fill_text_lens(self, lc_span *s) noexcept:
-        s.utf8_len = <int32_t>sum_units(&self.text[s.content], s.len, UNIT_UTF8)
-        s.utf16_len = <int32_t>sum_units(&self.text[s.content], s.len, UNIT_UTF16)
+        # one branch-free pass for both units: every code point is one unit plus its extra
+        # UTF-8 bytes, and an astral one is one more UTF-16 unit
+        cdef const uint32_t *cps = &self.text[s.content]
+        cdef int64_t i, extra8 = 0, astral = 0
+        cdef uint32_t cp
+        for i in range(s.len):
+            cp = cps[i]
+            extra8 += (cp >= 0x80) + (cp >= 0x800)
+            astral += cp >= 0x10000
+        s.utf8_len = <int32_t>(s.len + extra8 + astral)
+        s.utf16_len = <int32_t>(s.len + astral)
 
     # ------------------------------------------------------------------ lengths
 
