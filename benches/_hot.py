@@ -11,6 +11,8 @@ libraries (a wrong result is a problem, not a number).
   UTF-8) at random positions of the same text.
 * ``split long spans``: 5,000 one-character inserts at random code point positions into
   that text: each splits a long non-ASCII span, and leaves full of long spans split.
+* ``leaf splits``: 3,000 one-character inserts into 20 pasted runs of 25,000 code points:
+  leaves holding pieces of the long runs split again and again (the atom index moves).
 * ``len(map)``: 2,000 ``len(map)`` calls on a map with 5,000 keys.
 * ``get_text``: 100,000 ``doc.get_text("t")`` calls.
 """
@@ -28,6 +30,7 @@ TEXT_CPS = 40_000
 N_UNIT_EDITS = 5_000
 N_CONVERT = 20_000
 N_SPLITS = 5_000
+N_LEAF = 3_000
 MAP_KEYS = 5_000
 N_LEN = 2_000
 N_GET = 100_000
@@ -152,6 +155,25 @@ def work_splits(lib, script):
     return _timed(run)
 
 
+def work_leaf_splits(lib):
+    doc = lib.LoroDoc()
+    doc.peer_id = 1
+    text = doc.get_text("t")
+    rng = random.Random(1)
+    for _ in range(20):
+        text.insert(rng.randint(0, text.len_unicode), "ab中😀 " * 5000)
+    doc.commit()
+    pos = [rng.randint(0, text.len_unicode) for _ in range(N_LEAF)]
+    ins = text.insert
+
+    def run():
+        for p in pos:
+            ins(p, "x")
+        doc.commit()
+        return text.to_string()
+    return _timed(run)
+
+
 def work_map_len(lib):
     doc = lib.LoroDoc()
     doc.peer_id = 1
@@ -186,6 +208,7 @@ WORKLOADS = (
     ("unit edits", N_UNIT_EDITS, "utf"),
     ("convert_pos", N_CONVERT, "utf"),
     ("split long spans", N_SPLITS, "utf"),
+    ("leaf splits", N_LEAF, "utf"),
     ("len(map)", N_LEN, None),
     ("get_text", N_GET, None),
 )
@@ -199,6 +222,7 @@ def run_hot(run, log):
         "unit edits": lambda lib: work_unit_edits(lib, script),
         "convert_pos": lambda lib: work_convert(lib, script),
         "split long spans": lambda lib: work_splits(lib, script),
+        "leaf splits": work_leaf_splits,
         "len(map)": work_map_len,
         "get_text": work_get_text,
     }
