@@ -3,7 +3,8 @@
  * Ownership: the tables live in LoroDoc.maps (one per Map container, indexed by the
  * container's `ctree` slot) and are freed by LoroDoc (dealloc, rebuild, failed import).
  * Keys are document key indices (OpLog.keys); the winning op is kept as (lamport, peer
- * index, value slot), slot -1 meaning the key was deleted. */
+ * index, value slot), slot -1 meaning the key was deleted. `live` counts the entries with a
+ * value so that len(map) needs no scan; every slot change goes through lc_map_set_slot. */
 #ifndef LORO_C_MAP_H
 #define LORO_C_MAP_H
 
@@ -25,6 +26,7 @@ typedef struct {
     lc_map_entry *entries; /* capacity is a power of two (or 0) */
     uint32_t cap;
     uint32_t n;            /* used entries, tombstoned keys included */
+    uint32_t live;         /* entries whose slot is >= 0 */
 } lc_map;
 
 static inline uint32_t lc_map_hash(uint32_t key) {
@@ -76,11 +78,26 @@ static inline lc_map_entry *lc_map_upsert(lc_map *m, uint32_t key) {
     return e;
 }
 
+/* Set the winning slot of entry `e` of `m`, keeping `live` in step. */
+static inline void lc_map_set_slot(lc_map *m, lc_map_entry *e, int64_t slot) {
+    m->live += (slot >= 0) - (e->slot >= 0);
+    e->slot = slot;
+}
+
+/* Entries with a value, counted (the checker compares this with `live`). */
+static inline uint32_t lc_map_count_live(const lc_map *m) {
+    uint32_t i, k = 0;
+    for (i = 0; i < m->cap; i++)
+        k += m->entries[i].key != LC_NO_KEY && m->entries[i].slot >= 0;
+    return k;
+}
+
 static inline void lc_map_free(lc_map *m) {
     free(m->entries);
     m->entries = NULL;
     m->cap = 0;
     m->n = 0;
+    m->live = 0;
 }
 
 #endif

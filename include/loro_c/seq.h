@@ -75,12 +75,77 @@ typedef struct {
     uint32_t kind;
 } lc_record;
 
-/* A growable array of one peer's values (leaf of each atom, or tracker records). */
+/* One peer's atom index and tracker records.
+ *
+ * The spans of one peer partition its sequence atoms into counter ranges, so the span that
+ * holds atom c is the one with the greatest first atom <= c. The index keeps a bit per atom
+ * (set at the first atom of each span), a summary bit per 64-bit word of those bits (set
+ * when the word is not zero) and, at each span's first atom, the span's leaf. A leaf split
+ * then rewrites one slot per moved span instead of one per atom, and a lookup costs two
+ * word scans plus one summary word per 4,096 atoms of the span it lands in. */
 typedef struct {
-    uint32_t *leaf;        /* leaf node of atom `counter` of this peer, or LC_NO_NODE */
-    int64_t leaf_len, leaf_cap;
+    uint32_t *leaf;        /* at a span's first atom: the span's leaf; elsewhere unused */
+    int64_t leaf_len, leaf_cap;   /* atoms covered (every atom below leaf_len has a bit) */
+    uint64_t *starts;      /* bit c % 64 of word c / 64: atom c starts a span */
+    int64_t starts_cap;    /* words */
+    uint64_t *summary;     /* bit w % 64 of word w / 64: starts[w] != 0 */
+    int64_t summary_cap;   /* words */
     lc_record *recs;       /* sorted by counter, non-overlapping */
     int64_t rec_len, rec_cap;
 } lc_peer_index;
+
+static inline int lc_msb64(uint64_t x) {  /* x != 0 */
+#if defined(__GNUC__) || defined(__clang__)
+    return 63 - __builtin_clzll(x);
+#else
+    int r = 0;
+    while (x >>= 1) r++;
+    return r;
+#endif
+}
+
+static inline int lc_popcount64(uint64_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_popcountll(x);
+#else
+    int r = 0;
+    for (; x; x &= x - 1) r++;
+    return r;
+#endif
+}
+
+/* The greatest span start <= c, or -1. The caller checks 0 <= c < leaf_len. */
+static inline int64_t lc_prev_start(const lc_peer_index *pi, int64_t c) {
+    int64_t w = c >> 6, sw = w >> 6;
+    uint64_t m = pi->starts[w] & (~0ULL >> (63 - (c & 63)));
+    if (m) return (w << 6) + lc_msb64(m);
+    m = pi->summary[sw] & ((1ULL << (w & 63)) - 1);
+    while (!m) {
+        if (sw == 0) return -1;
+        m = pi->summary[--sw];
+    }
+    w = (sw << 6) + lc_msb64(m);
+    return (w << 6) + lc_msb64(pi->starts[w]);
+}
+
+/* Atom c (below leaf_len) starts a span of leaf `leaf`. */
+static inline void lc_set_start(lc_peer_index *pi, int64_t c, uint32_t leaf) {
+    int64_t w = c >> 6;
+    pi->starts[w] |= 1ULL << (c & 63);
+    pi->summary[w >> 6] |= 1ULL << (w & 63);
+    pi->leaf[c] = leaf;
+}
+
+/* Atom c (below leaf_len) no longer starts a span. */
+static inline void lc_clear_start(lc_peer_index *pi, int64_t c) {
+    int64_t w = c >> 6;
+    pi->starts[w] &= ~(1ULL << (c & 63));
+    if (!pi->starts[w]) pi->summary[w >> 6] &= ~(1ULL << (w & 63));
+    pi->leaf[c] = LC_NO_NODE;
+}
+
+static inline int lc_is_start(const lc_peer_index *pi, int64_t c) {
+    return (int)((pi->starts[c >> 6] >> (c & 63)) & 1);
+}
 
 #endif

@@ -18,6 +18,7 @@ from loro_c._doc import copy_value
 from loro_c.errors import LoroError, LoroTypeError, OutOfBoundsError, ContainerMismatchError
 from loro_c import _types
 
+_UNITS = {"unicode": UNIT_UNICODE, "utf8": UNIT_UTF8, "utf16": UNIT_UTF16, "bytes": UNIT_UTF8}
 _I64_MIN = -(1 << 63)
 _I64_MAX = (1 << 63) - 1
 
@@ -261,13 +262,13 @@ cdef class LoroText(_Handle):
             raise OutOfBoundsError(f"slice {a}..{b} is out of bounds (length {n})")
         return 0
 
-    cdef int64_t _convert(self, object pos, int unit) except -1:
+    cdef int64_t _convert(self, object pos, int unit, bint floor=False) except -1:
         """A position in `unit` as a code point position (the lock is held)."""
         cdef int64_t p = as_index(pos, "position")
         cdef int64_t limit = self.doc.seq.unit_len(self.tree(), unit)
         if p > limit:
             raise OutOfBoundsError(f"position {p} is out of bounds (length {limit})")
-        cdef int64_t u = self.doc.seq.to_unicode(self.tree(), p, unit)
+        cdef int64_t u = self.doc.seq.to_unicode(self.tree(), p, unit, floor)
         if u < 0:
             raise OutOfBoundsError(f"position {p} falls inside a code point")
         return u
@@ -319,12 +320,13 @@ cdef class LoroText(_Handle):
             doc_release(self.doc)
 
     def slice_utf16(self, start, end):
-        """Text between UTF-16 offsets `start` and `end`."""
+        """Text between UTF-16 offsets `start` and `end`; an offset inside a surrogate pair
+        counts as the pair's start, as in loro."""
         cdef int64_t a, b
         doc_acquire(self.doc)
         try:
-            a = self._convert(start, UNIT_UTF16)
-            b = self._convert(end, UNIT_UTF16)
+            a = self._convert(start, UNIT_UTF16, True)
+            b = self._convert(end, UNIT_UTF16, True)
             self._check_range(a, b)
             return self.doc.text_range(self.idx, a, b)
         finally:
@@ -344,14 +346,18 @@ cdef class LoroText(_Handle):
             doc_release(self.doc)
 
     def convert_pos(self, index, from_, to):
-        """Convert a position between "unicode", "utf8", "utf16" units (None if out of range)."""
-        units = {"unicode": UNIT_UNICODE, "utf8": UNIT_UTF8, "utf16": UNIT_UTF16, "bytes": UNIT_UTF8}
-        a = units[str(from_).lower().split(".")[-1]]
-        b = units[str(to).lower().split(".")[-1]]
+        """Convert a position between "unicode", "utf8", "utf16" units (None if out of range).
+        A position inside a code point counts as the code point's start, as in loro."""
+        a = _UNITS.get(from_)
+        if a is None:
+            a = _UNITS[str(from_).lower().split(".")[-1]]
+        b = _UNITS.get(to)
+        if b is None:
+            b = _UNITS[str(to).lower().split(".")[-1]]
         doc_acquire(self.doc)
         try:
             try:
-                u = self._convert(index, a)
+                u = self._convert(index, a, True)
             except OutOfBoundsError:
                 return None
             return self.doc.seq.from_unicode(self.tree(), u, b)
@@ -657,11 +663,11 @@ cdef class LoroMap(_Handle):
             doc_release(self.doc)
 
     def __len__(self):
-        return len(self._live())
+        return self.doc.map_len(self.idx)
 
     def is_empty(self):
         """Whether the map has no keys."""
-        return len(self._live()) == 0
+        return self.doc.map_len(self.idx) == 0
 
 
 cdef class LoroCounter(_Handle):

@@ -36,8 +36,11 @@ cdef extern from "loro_c/map.h":
         lc_map_entry *entries
         uint32_t cap
         uint32_t n
+        uint32_t live
     lc_map_entry *lc_map_find(const lc_map *m, uint32_t key) nogil
     lc_map_entry *lc_map_upsert(lc_map *m, uint32_t key) nogil
+    void lc_map_set_slot(lc_map *m, lc_map_entry *e, int64_t slot) nogil
+    uint32_t lc_map_count_live(const lc_map *m) nogil
     void lc_map_free(lc_map *m) nogil
 
 # Whether a container is a root and shown by get_value (loro lists a root once the user has
@@ -78,6 +81,7 @@ cdef class LoroDoc:
     cdef dict cid_by_key            # (name, kind) / (peer, counter, kind) -> the registered ContainerID
     cdef list roots                 # indices of the root containers shown in values, in order shown
     cdef uint8_t *croot             # per container: ROOT_NONE, ROOT_HIDDEN or ROOT_SHOWN
+    cdef dict root_cache            # (name, kind) -> (ContainerID, index) of roots asked for by name
     cdef lc_map *maps               # last-writer-wins state of each Map (index in ctree)
     cdef int64_t n_maps, cap_maps
     cdef uint8_t *ckind
@@ -123,6 +127,7 @@ cdef class LoroDoc:
 
     cdef uint32_t container_index(self, object cid, int kind) except? 0xFFFFFFFF
     cdef int show_root(self, uint32_t c) except -1
+    cdef uint32_t root_index(self, object name, int kind) except? 0xFFFFFFFF
     cdef int ensure_tvv(self) except -1
     cdef int open_txn(self) except -1
     cdef bint can_extend_last_change(self) noexcept
@@ -140,6 +145,7 @@ cdef class LoroDoc:
     cdef int map_apply(self, uint32_t c, uint32_t key, uint32_t lamport, uint32_t peer, int64_t slot) except -1
     cdef int64_t map_slot(self, uint32_t c, str key) noexcept
     cdef list map_live(self, uint32_t c)
+    cdef int64_t map_len(self, uint32_t c) noexcept
     cdef list map_all_keys(self, uint32_t c)
     cdef int move_tracker_to(self, const lc_id *ids, int64_t n) except -1
     cdef int move_tracker_to_change(self, const lc_id *deps, int64_t n_deps, uint32_t peer,

@@ -108,6 +108,19 @@ cdef class DocOps:
         return False
 
 
+# kind -> the handle class's _wrap; filled on first use (_containers imports this module)
+cdef list _wrappers = None
+
+
+cdef object wrapper(int kind):
+    global _wrappers
+    if _wrappers is None:
+        from loro_c import _containers as m
+        _wrappers = [m.LoroMap._wrap, m.LoroList._wrap, m.LoroText._wrap, None, None,
+                     m.LoroCounter._wrap]
+    return _wrappers[kind]
+
+
 cdef class LoroDoc:
     """A Loro document: a set of containers edited by many peers that converge on import."""
 
@@ -118,6 +131,7 @@ cdef class LoroDoc:
         self.cid_index = {}
         self.cid_by_key = {}
         self.roots = []
+        self.root_cache = {}
         self.local_update_subs = []
         self.next_msg = None
         self.ckind = NULL
@@ -221,6 +235,22 @@ cdef class LoroDoc:
         return 0
 
     def _root(self, name, int kind):
+        return self.root_index(name, kind)
+
+    cdef uint32_t root_index(self, object name, int kind) except? 0xFFFFFFFF:
+        """Index of a root container given by name or ContainerID (registered on first use)."""
+        cdef tuple hit
+        cdef Py_ssize_t i
+        if type(name) is str:
+            # get_text("t") in a loop must not build and hash a new ContainerID each time.
+            # A failed import may cut the registry back, so an entry counts only while its
+            # index still holds the very same id object.
+            hit = self.root_cache.get((name, kind))
+            if hit is not None:
+                i = hit[1]
+                if i < self.n_containers and self.cids[i] is hit[0]:
+                    self.show_root(i)
+                    return i
         if isinstance(name, _types.ContainerID):
             cid = name
             if kind_of_type(cid.container_type) != kind:
@@ -233,9 +263,11 @@ cdef class LoroDoc:
             cid = _types.ContainerID.Root(name, container_type(kind))
         else:
             raise LoroValueError(f"a container name must be a str or ContainerID, not {type(name).__name__}")
-        cdef uint32_t c = self.container_index(cid, kind)
-        self.show_root(c)
-        return c
+        i = self.container_index(cid, kind)
+        self.show_root(i)
+        if type(name) is str:
+            self.root_cache[(name, kind)] = (self.cids[i], i)
+        return i
 
     # ------------------------------------------------------------------ transactions
 
@@ -489,15 +521,20 @@ cdef class LoroDoc:
 
     cdef int map_apply(self, uint32_t c, uint32_t key, uint32_t lamport, uint32_t peer, int64_t slot) except -1:
         """Last writer wins by (lamport, peer id); slot -1 is a delete."""
-        cdef lc_map_entry *e = lc_map_upsert(&self.maps[self.ctree[c]], key)
+        cdef lc_map *m = &self.maps[self.ctree[c]]
+        cdef lc_map_entry *e = lc_map_upsert(m, key)
         if e == NULL:
             raise MemoryError()
         if (e.peer == LC_NO_KEY or lamport > e.lamport
                 or (lamport == e.lamport and self.log.peer_ids[peer] > self.log.peer_ids[e.peer])):
             e.lamport = lamport
             e.peer = peer
-            e.slot = slot
+            lc_map_set_slot(m, e, slot)
         return 0
+
+    cdef int64_t map_len(self, uint32_t c) noexcept:
+        """Keys present in map `c`."""
+        return self.maps[self.ctree[c]].live
 
     cdef int64_t map_slot(self, uint32_t c, str key) noexcept:
         """Value slot of `key` in map `c`, or -1 when the key is absent or deleted."""
@@ -804,37 +841,33 @@ cdef class LoroDoc:
 
     def get_text(self, obj):
         """The Text container `obj` (a root name, a ContainerID or its string form)."""
-        from loro_c._containers import LoroText
         doc_acquire(self)
         try:
-            return LoroText._wrap(self, self._root(obj, KIND_TEXT))
+            return wrapper(KIND_TEXT)(self, self.root_index(obj, KIND_TEXT))
         finally:
             doc_release(self)
 
     def get_list(self, obj):
         """The List container `obj` (a root name, a ContainerID or its string form)."""
-        from loro_c._containers import LoroList
         doc_acquire(self)
         try:
-            return LoroList._wrap(self, self._root(obj, KIND_LIST))
+            return wrapper(KIND_LIST)(self, self.root_index(obj, KIND_LIST))
         finally:
             doc_release(self)
 
     def get_map(self, obj):
         """The Map container `obj` (a root name, a ContainerID or its string form)."""
-        from loro_c._containers import LoroMap
         doc_acquire(self)
         try:
-            return LoroMap._wrap(self, self._root(obj, KIND_MAP))
+            return wrapper(KIND_MAP)(self, self.root_index(obj, KIND_MAP))
         finally:
             doc_release(self)
 
     def get_counter(self, obj):
         """The Counter container `obj` (a root name, a ContainerID or its string form)."""
-        from loro_c._containers import LoroCounter
         doc_acquire(self)
         try:
-            return LoroCounter._wrap(self, self._root(obj, KIND_COUNTER))
+            return wrapper(KIND_COUNTER)(self, self.root_index(obj, KIND_COUNTER))
         finally:
             doc_release(self)
 
@@ -1336,6 +1369,9 @@ cdef class LoroDoc:
         for i in range(self.n_containers):
             if self.ckind[i] == KIND_TEXT or self.ckind[i] == KIND_LIST:
                 self.seq.check(self.ctree[i])
+            elif self.ckind[i] == KIND_MAP:
+                if lc_map_count_live(&self.maps[self.ctree[i]]) != self.maps[self.ctree[i]].live:
+                    raise AssertionError("cached count of live map keys is stale")
         self.ensure_tvv()
         if not self.tracker_at_head:
             raise AssertionError("tracker is not at the document version")

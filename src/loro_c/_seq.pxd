@@ -53,8 +53,18 @@ cdef extern from "loro_c/seq.h":
     ctypedef struct lc_peer_index:
         uint32_t *leaf
         int64_t leaf_len, leaf_cap
+        uint64_t *starts
+        int64_t starts_cap
+        uint64_t *summary
+        int64_t summary_cap
         lc_record *recs
         int64_t rec_len, rec_cap
+
+    int lc_popcount64(uint64_t x) nogil
+    int64_t lc_prev_start(const lc_peer_index *pi, int64_t c) nogil
+    void lc_set_start(lc_peer_index *pi, int64_t c, uint32_t leaf) nogil
+    void lc_clear_start(lc_peer_index *pi, int64_t c) nogil
+    int lc_is_start(const lc_peer_index *pi, int64_t c) nogil
 
 
 cdef extern from "loro_c/arena.h":
@@ -111,8 +121,10 @@ cdef class SeqArena:
     # --- queries
     cdef int64_t visible_len(self, uint32_t t) noexcept
     cdef int64_t unit_len(self, uint32_t t, int unit) noexcept
-    cdef int64_t to_unicode(self, uint32_t t, int64_t pos, int unit) except -2
+    cdef int64_t to_unicode(self, uint32_t t, int64_t pos, int unit, bint floor) except -2
     cdef int64_t from_unicode(self, uint32_t t, int64_t pos, int unit) except -2
+    cdef int64_t span_to_unicode(self, const lc_span *s, int64_t pos, int64_t v, int unit,
+                                 int64_t acc, bint floor) noexcept
     cdef int64_t copy_visible(self, uint32_t t, int64_t start, int64_t end, uint32_t *out) except -1
     cdef int64_t visible_content(self, uint32_t t, int64_t pos) except -1
     cdef int64_t collect_runs(self, uint32_t t, int64_t start, int64_t n) except -1
@@ -124,7 +136,9 @@ cdef class SeqArena:
     cdef int tracker_move(self, uint32_t peer, int32_t start, int32_t end, bint advance) except -1
     # --- internals
     cdef uint32_t alloc_node(self, bint is_leaf) except? 0xFFFFFFFF
-    cdef int set_leaf(self, lc_id id, int32_t n, uint32_t leaf) except -1
+    cdef int index_span(self, lc_id id, int32_t n, uint32_t leaf) except -1
+    cdef int reserve_atoms(self, uint32_t peer, int64_t end) except -1
+    cdef uint32_t locate(self, lc_id id, int *idx) except? 0xFFFFFFFF
     cdef int add_record(self, uint32_t peer, int32_t counter, int32_t n, lc_id target,
                         uint32_t kind) except -1
     cdef void fill_text_lens(self, lc_span *s) noexcept
@@ -132,20 +146,20 @@ cdef class SeqArena:
     cdef uint32_t first_leaf(self, uint32_t t) noexcept
     cdef uint32_t find_visible(self, uint32_t t, int64_t pos, int *idx, int64_t *off) noexcept
     cdef uint32_t find_total(self, uint32_t t, int64_t pos, int *idx, int64_t *off) noexcept
-    cdef int find_in_leaf(self, uint32_t leaf, lc_id id) except -1
     cdef int64_t abs_index(self, lc_id id) except -1
     cdef lc_id origin_left_of(self, lc_id id) except *
     cdef uint32_t split_leaf(self, uint32_t t, uint32_t leaf, int half) except? 0xFFFFFFFF
     cdef bint try_merge(self, uint32_t leaf, int idx) noexcept
     cdef int merge_around(self, uint32_t leaf, int idx) except -1
     cdef int insert_child(self, uint32_t t, uint32_t parent, uint32_t after, uint32_t child) except -1
+    cdef void split_text_lens(self, lc_span *left, lc_span *right) noexcept
     cdef int split_span(self, uint32_t t, uint32_t *leaf, int *idx, int32_t off) except -1
     cdef int insert_span(self, uint32_t t, uint32_t leaf, int slot, int64_t off, lc_span *span) except -1
     cdef int isolate(self, uint32_t t, uint32_t *leaf, int *idx, int64_t off, int64_t m) except -1
     cdef int apply_status(self, lc_id target, int32_t n, int mode) except -1
     cdef int check_tree(self, uint32_t t) except -1
+    cdef int check_atom_index(self) except -1
     cdef object _check_node(self, uint32_t t, uint32_t nd, list leaves)
-    cdef uint32_t leaf_of(self, lc_id id) except? 0xFFFFFFFF
     cdef int push_raw_record(self, uint32_t peer, int32_t counter, int32_t n, lc_id target,
                              uint32_t kind) except -1
     cdef int coalesce_records(self, uint32_t peer, int64_t first) except -1

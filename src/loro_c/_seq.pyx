@@ -1,10 +1,12 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""The sequence index: B-trees of run-length spans with cached lengths, the atom -> leaf index
-and the tracker that moves every sequence to an op's causal version (Eg-walker style).
+"""The sequence index: B-trees of run-length spans with cached lengths, the atom -> span index
+(span-start bits and each span's leaf, see seq.h) and the tracker that moves every sequence
+to an op's causal version (Eg-walker style).
 
 Node indices (not pointers) are kept across calls because the node array grows by `realloc`.
-Every index used below is produced by the tree itself (child arrays, `n` counts, the leaf
-index), which is why bounds checks are off; public entry points validate positions first.
+Every index used below is produced by the tree itself (child arrays, `n` counts, the atom
+index), which is why bounds checks are off; public entry points validate positions first,
+and `locate` validates atom ids.
 """
 from libc.stdlib cimport malloc, free
 from libc.string cimport memmove, memcpy, memset
@@ -53,17 +55,46 @@ cdef inline int64_t span_unit(const lc_span *s, int unit) noexcept nogil:
 
 
 cdef inline int cp_units(uint32_t cp, int unit) noexcept nogil:
+    # branch-free so that scans over code points vectorize
     if unit == UNIT_UTF16:
-        return 2 if cp >= 0x10000 else 1
+        return 1 + (cp >= 0x10000)
     if unit == UNIT_UTF8:
-        if cp < 0x80:
-            return 1
-        if cp < 0x800:
-            return 2
-        if cp < 0x10000:
-            return 3
-        return 4
+        return 1 + (cp >= 0x80) + (cp >= 0x800) + (cp >= 0x10000)
     return 1
+
+
+cdef inline int64_t sum_units(const uint32_t *cps, int64_t n, int unit) noexcept nogil:
+    cdef int64_t i, acc = 0
+    if unit == UNIT_UTF16:
+        for i in range(n):
+            acc += 1 + (cps[i] >= 0x10000)
+    elif unit == UNIT_UTF8:
+        for i in range(n):
+            acc += 1 + (cps[i] >= 0x80) + (cps[i] >= 0x800) + (cps[i] >= 0x10000)
+    else:
+        acc = n
+    return acc
+
+
+cdef inline int span_width(const lc_span *s, int unit) noexcept nogil:
+    """The width in `unit` of every code point of a text span when its cached lengths prove
+    they are all the same (ASCII, all-BMP 3-byte such as CJK, all astral), else 0. Only the
+    extreme averages prove it: an average of 2 UTF-8 bytes may be a mix of 1 and 3."""
+    if unit == UNIT_UNICODE or s.len <= 0:
+        return 1
+    if unit == UNIT_UTF16:
+        if s.utf16_len == s.len:
+            return 1
+        if s.utf16_len == 2 * <int64_t>s.len:
+            return 2
+        return 0
+    if s.utf8_len == s.len:
+        return 1
+    if s.utf8_len == 4 * <int64_t>s.len:
+        return 4
+    if s.utf16_len == s.len and s.utf8_len == 3 * <int64_t>s.len:
+        return 3
+    return 0
 
 
 cdef class SeqArena:
@@ -84,6 +115,8 @@ cdef class SeqArena:
         if self.peers != NULL:
             for i in range(self.n_peers):
                 free(self.peers[i].leaf)
+                free(self.peers[i].starts)
+                free(self.peers[i].summary)
                 free(self.peers[i].recs)
         free(self.peers)
         free(self.text)
@@ -152,19 +185,34 @@ cdef class SeqArena:
             self.text_len = n
         return 0
 
-    cdef int set_leaf(self, lc_id id, int32_t n, uint32_t leaf) except -1:
-        self.ensure_peer(id.peer)
-        cdef lc_peer_index *pi = &self.peers[id.peer]
-        cdef int64_t end = <int64_t>id.counter + n
-        cdef int64_t i
-        if end > pi.leaf_len:
-            if end > pi.leaf_cap:
-                pi.leaf = <uint32_t*>grow(pi.leaf, &pi.leaf_cap, end, sizeof(uint32_t))
-            for i in range(pi.leaf_len, end):
-                pi.leaf[i] = LC_NO_NODE
-            pi.leaf_len = end
-        for i in range(id.counter, end):
-            pi.leaf[i] = leaf
+    cdef int reserve_atoms(self, uint32_t peer, int64_t end) except -1:
+        """Let the atom index of `peer` cover atoms [0, end); new atoms start no span."""
+        self.ensure_peer(peer)
+        cdef lc_peer_index *pi = &self.peers[peer]
+        cdef int64_t i, words, old
+        if end <= pi.leaf_len:
+            return 0
+        if end > pi.leaf_cap:
+            pi.leaf = <uint32_t*>grow(pi.leaf, &pi.leaf_cap, end, sizeof(uint32_t))
+        for i in range(pi.leaf_len, end):
+            pi.leaf[i] = LC_NO_NODE
+        words = (end + 63) >> 6
+        if words > pi.starts_cap:
+            old = pi.starts_cap
+            pi.starts = <uint64_t*>grow(pi.starts, &pi.starts_cap, words, sizeof(uint64_t))
+            memset(&pi.starts[old], 0, <size_t>(pi.starts_cap - old) * sizeof(uint64_t))
+        words = (words + 63) >> 6
+        if words > pi.summary_cap:
+            old = pi.summary_cap
+            pi.summary = <uint64_t*>grow(pi.summary, &pi.summary_cap, words, sizeof(uint64_t))
+            memset(&pi.summary[old], 0, <size_t>(pi.summary_cap - old) * sizeof(uint64_t))
+        pi.leaf_len = end
+        return 0
+
+    cdef int index_span(self, lc_id id, int32_t n, uint32_t leaf) except -1:
+        """Enter a new span of `n` atoms, in `leaf`, into the atom index."""
+        self.reserve_atoms(id.peer, <int64_t>id.counter + n)
+        lc_set_start(&self.peers[id.peer], id.counter, leaf)
         return 0
 
     cdef int add_record(self, uint32_t peer, int32_t counter, int32_t n, lc_id target,
@@ -208,14 +256,17 @@ cdef class SeqArena:
         return 0
 
     cdef void fill_text_lens(self, lc_span *s) noexcept:
-        cdef int64_t i, u8 = 0, u16 = 0
+        # one branch-free pass for both units: every code point is one unit plus its extra
+        # UTF-8 bytes, and an astral one is one more UTF-16 unit
+        cdef const uint32_t *cps = &self.text[s.content]
+        cdef int64_t i, extra8 = 0, astral = 0
         cdef uint32_t cp
-        for i in range(s.content, <int64_t>s.content + s.len):
-            cp = self.text[i]
-            u8 += cp_units(cp, UNIT_UTF8)
-            u16 += 2 if cp >= 0x10000 else 1
-        s.utf8_len = <int32_t>u8
-        s.utf16_len = <int32_t>u16
+        for i in range(s.len):
+            cp = cps[i]
+            extra8 += (cp >= 0x80) + (cp >= 0x800)
+            astral += cp >= 0x10000
+        s.utf8_len = <int32_t>(s.len + extra8 + astral)
+        s.utf16_len = <int32_t>(s.len + astral)
 
     # ------------------------------------------------------------------ lengths
 
@@ -305,28 +356,36 @@ cdef class SeqArena:
         off[0] = 0
         return nd
 
-    cdef int find_in_leaf(self, uint32_t leaf, lc_id id) except -1:
-        cdef lc_node *node = &self.nodes[leaf]
+    cdef uint32_t locate(self, lc_id id, int *idx) except? 0xFFFFFFFF:
+        """The leaf holding atom `id`, and in `idx` the slot of its span."""
+        cdef lc_peer_index *pi
+        cdef int64_t start
+        cdef uint32_t leaf
+        cdef lc_node *node
         cdef int i
-        cdef lc_span *s
-        for i in range(node.n):
-            s = &node.u.spans[i]
-            if s.id.peer == id.peer and s.id.counter <= id.counter < s.id.counter + s.len:
-                return i
-        raise AssertionError("atom index points to a leaf without the atom")
-
-    cdef uint32_t leaf_of(self, lc_id id) except? 0xFFFFFFFF:
         if id.peer >= self.n_peers or id.counter < 0 or id.counter >= self.peers[id.peer].leaf_len:
             raise AssertionError("unknown atom id")
-        cdef uint32_t leaf = self.peers[id.peer].leaf[id.counter]
-        if leaf == LC_NO_NODE:
+        pi = &self.peers[id.peer]
+        start = lc_prev_start(pi, id.counter)
+        if start < 0:
             raise AssertionError("unknown atom id")
-        return leaf
+        leaf = pi.leaf[start]
+        if leaf >= self.n_nodes or not self.nodes[leaf].is_leaf:
+            raise AssertionError("atom index points to no leaf")
+        node = &self.nodes[leaf]
+        for i in range(node.n):
+            if node.u.spans[i].id.counter == start and node.u.spans[i].id.peer == id.peer:
+                # a counter between two spans belongs to an op that is no sequence insert
+                if id.counter - start >= node.u.spans[i].len:
+                    raise AssertionError("unknown atom id")
+                idx[0] = i
+                return leaf
+        raise AssertionError("atom index points to a leaf without the atom")
 
     cdef int64_t abs_index(self, lc_id id) except -1:
         """Absolute index (tombstones counted) of an atom."""
-        cdef uint32_t nd = self.leaf_of(id)
-        cdef int i = self.find_in_leaf(nd, id)
+        cdef int i
+        cdef uint32_t nd = self.locate(id, &i)
         cdef lc_node *node = &self.nodes[nd]
         cdef int64_t acc = id.counter - node.u.spans[i].id.counter
         cdef int j
@@ -344,8 +403,9 @@ cdef class SeqArena:
         return acc
 
     cdef lc_id origin_left_of(self, lc_id id) except *:
-        cdef uint32_t nd = self.leaf_of(id)
-        cdef lc_span *s = &self.nodes[nd].u.spans[self.find_in_leaf(nd, id)]
+        cdef int i
+        cdef uint32_t nd = self.locate(id, &i)
+        cdef lc_span *s = &self.nodes[nd].u.spans[i]
         if s.id.counter == id.counter:
             return s.origin_left
         return make_id(id.peer, id.counter - 1)
@@ -414,6 +474,7 @@ cdef class SeqArena:
         cdef lc_node *b = &self.nodes[new_leaf]
         cdef int n = a.n - half
         cdef int i
+        cdef lc_span *s
         b.tree = t
         memcpy(&b.u.spans[0], &a.u.spans[half], n * sizeof(lc_span))
         b.n = n
@@ -429,7 +490,8 @@ cdef class SeqArena:
             self.nodes[a.next_leaf].prev_leaf = new_leaf
         a.next_leaf = new_leaf
         for i in range(n):
-            self.set_leaf(self.nodes[new_leaf].u.spans[i].id, self.nodes[new_leaf].u.spans[i].len, new_leaf)
+            s = &self.nodes[new_leaf].u.spans[i]
+            self.peers[s.id.peer].leaf[s.id.counter] = new_leaf
         self.insert_child(t, self.nodes[leaf].parent, leaf, new_leaf)
         return new_leaf
 
@@ -452,20 +514,41 @@ cdef class SeqArena:
         right.len = s.len - off
         s.len = off
         if self.tree_is_text[t]:
-            if s.utf8_len == s.len + right.len and s.utf16_len == s.len + right.len:
-                s.utf8_len = s.len
-                s.utf16_len = s.len
-                right.utf8_len = right.len
-                right.utf16_len = right.len
-            else:
-                self.fill_text_lens(s)
-                self.fill_text_lens(&right)
+            self.split_text_lens(s, &right)
         memmove(&node.u.spans[idx[0] + 2], &node.u.spans[idx[0] + 1],
                 (node.n - idx[0] - 1) * sizeof(lc_span))
         node.u.spans[idx[0] + 1] = right
         node.n += 1
+        lc_set_start(&self.peers[right.id.peer], right.id.counter, leaf[0])
         idx[0] += 1
         return 0
+
+    cdef void split_text_lens(self, lc_span *left, lc_span *right) noexcept:
+        """Share the cached UTF-8/16 lengths of a text span between its two parts; `left`
+        still holds the whole span's lengths. Uniform widths need no scan, otherwise only the
+        shorter part is scanned and the other one gets the difference."""
+        cdef int64_t whole8 = left.utf8_len, whole16 = left.utf16_len
+        cdef int64_t n = <int64_t>left.len + right.len
+        cdef lc_span whole = left[0]
+        whole.len = <int32_t>n
+        cdef int w8 = span_width(&whole, UNIT_UTF8), w16 = span_width(&whole, UNIT_UTF16)
+        cdef lc_span *short_part
+        cdef lc_span *long_part
+        if w8 and w16:
+            left.utf8_len = w8 * left.len
+            left.utf16_len = w16 * left.len
+            right.utf8_len = w8 * right.len
+            right.utf16_len = w16 * right.len
+            return
+        if left.len <= right.len:
+            short_part = left
+            long_part = right
+        else:
+            short_part = right
+            long_part = left
+        self.fill_text_lens(short_part)
+        long_part.utf8_len = <int32_t>(whole8 - short_part.utf8_len)
+        long_part.utf16_len = <int32_t>(whole16 - short_part.utf16_len)
 
     cdef int isolate(self, uint32_t t, uint32_t *leaf, int *idx, int64_t off, int64_t m) except -1:
         """Split so that atoms [off, off+m) of span (leaf, idx) form their own span."""
@@ -496,6 +579,7 @@ cdef class SeqArena:
         a.len += b.len
         a.utf8_len += b.utf8_len
         a.utf16_len += b.utf16_len
+        lc_clear_start(&self.peers[b.id.peer], b.id.counter)
         memmove(&node.u.spans[idx], &node.u.spans[idx + 1], (node.n - idx - 1) * sizeof(lc_span))
         node.n -= 1
         return True
@@ -536,7 +620,7 @@ cdef class SeqArena:
                 prev.len += span.len
                 prev.utf8_len += span.utf8_len
                 prev.utf16_len += span.utf16_len
-                self.set_leaf(span.id, span.len, pleaf)
+                self.reserve_atoms(span.id.peer, <int64_t>span.id.counter + span.len)
                 self.leaf_update(pleaf)
                 return 0
         if node.n == LC_BT_MAX:
@@ -551,7 +635,7 @@ cdef class SeqArena:
         memmove(&node.u.spans[idx + 1], &node.u.spans[idx], (node.n - idx) * sizeof(lc_span))
         node.u.spans[idx] = span[0]
         node.n += 1
-        self.set_leaf(span.id, span.len, leaf)
+        self.index_span(span.id, span.len, leaf)
         self.leaf_update(leaf)
         return 0
 
@@ -760,9 +844,8 @@ cdef class SeqArena:
         cdef lc_span *s
         cdef uint32_t t
         while n > 0:
-            leaf = self.leaf_of(target)
+            leaf = self.locate(target, &idx)
             t = self.nodes[leaf].tree
-            idx = self.find_in_leaf(leaf, target)
             s = &self.nodes[leaf].u.spans[idx]
             off = target.counter - s.id.counter
             m = s.len - off
@@ -856,15 +939,16 @@ cdef class SeqArena:
         cdef uint32_t leaf = self.find_visible(t, pos, &idx, &off)
         return self.nodes[leaf].u.spans[idx].content + off
 
-    cdef int64_t to_unicode(self, uint32_t t, int64_t pos, int unit) except -2:
-        """Convert a visible position in `unit` to code points; -1 when it falls inside a code
-        point. The caller checks 0 <= pos <= unit_len."""
+    cdef int64_t to_unicode(self, uint32_t t, int64_t pos, int unit, bint floor) except -2:
+        """Convert a visible position in `unit` to code points. A position inside a code point
+        gives -1, or the code point's start when `floor` (as loro's convert_pos). The caller
+        checks 0 <= pos <= unit_len."""
         if unit == UNIT_UNICODE:
             return pos
         cdef uint32_t nd = self.roots[t]
         cdef lc_node *node
         cdef int i
-        cdef int64_t v, acc = 0, k, c
+        cdef int64_t v, acc = 0
         cdef lc_span *s
         while True:
             node = &self.nodes[nd]
@@ -886,15 +970,37 @@ cdef class SeqArena:
                 pos -= v
                 acc += s.len
                 continue
+            return self.span_to_unicode(s, pos, v, unit, acc, floor)
+        return acc if pos == 0 else -1
+
+    cdef int64_t span_to_unicode(self, const lc_span *s, int64_t pos, int64_t v, int unit,
+                                 int64_t acc, bint floor) noexcept:
+        """acc + the code points of visible span `s` before its unit offset `pos` (0 <= pos <
+        v, its length in units); inside a code point: -1, or its start when `floor`. Scans
+        from the nearer end unless every code point has the same width."""
+        cdef int64_t k, c, rem
+        cdef int w = span_width(s, unit)
+        cdef const uint32_t *cps = &self.text[s.content]
+        if w:
+            return -1 if pos % w and not floor else acc + pos // w
+        if pos <= v - pos:
             k = 0
             while pos > 0:
-                c = cp_units(self.text[s.content + k], unit)
+                c = cp_units(cps[k], unit)
                 if c > pos:
-                    return -1
+                    return acc + k if floor else -1
                 pos -= c
                 k += 1
             return acc + k
-        return acc if pos == 0 else -1
+        rem = v - pos
+        k = s.len
+        while rem > 0:
+            c = cp_units(cps[k - 1], unit)
+            if c > rem:
+                return acc + k - 1 if floor else -1
+            rem -= c
+            k -= 1
+        return acc + k
 
     cdef int64_t from_unicode(self, uint32_t t, int64_t pos, int unit) except -2:
         """Convert a visible code point position to `unit`. The caller checks the range."""
@@ -903,7 +1009,8 @@ cdef class SeqArena:
         cdef uint32_t nd = self.roots[t]
         cdef lc_node *node
         cdef int i
-        cdef int64_t v, acc = 0, k
+        cdef int64_t v, acc = 0
+        cdef int w
         cdef lc_span *s
         while True:
             node = &self.nodes[nd]
@@ -924,9 +1031,13 @@ cdef class SeqArena:
                 pos -= s.len
                 acc += span_unit(s, unit)
                 continue
-            for k in range(pos):
-                acc += cp_units(self.text[s.content + k], unit)
-            return acc
+            w = span_width(s, unit)
+            if w:
+                return acc + w * pos
+            # from the nearer end of the span
+            if pos <= s.len - pos:
+                return acc + sum_units(&self.text[s.content], pos, unit)
+            return acc + span_unit(s, unit) - sum_units(&self.text[s.content + pos], s.len - pos, unit)
         return acc
 
     cdef int64_t collect_runs(self, uint32_t t, int64_t start, int64_t n) except -1:
@@ -998,6 +1109,7 @@ cdef class SeqArena:
         cdef int64_t c
         cdef lc_span s
         cdef lc_span probe
+        cdef lc_peer_index *pi
         memset(&sums, 0, sizeof(lc_lens))
         if node.tree != t:
             raise AssertionError("node belongs to another tree")
@@ -1011,9 +1123,16 @@ cdef class SeqArena:
                 s = node.u.spans[i]
                 if s.len <= 0 or s.deleted < 0 or s.future > 1:
                     raise AssertionError("bad span status or length")
-                for c in range(s.id.counter, s.id.counter + s.len):
-                    if self.leaf_of(make_id(s.id.peer, <int32_t>c)) != nd:
-                        raise AssertionError("atom index disagrees with leaf")
+                if s.id.peer >= self.n_peers or s.id.counter < 0:
+                    raise AssertionError("span id outside the atom index")
+                pi = &self.peers[s.id.peer]
+                if <int64_t>s.id.counter + s.len > pi.leaf_len:
+                    raise AssertionError("span atoms outside the atom index")
+                if not lc_is_start(pi, s.id.counter) or pi.leaf[s.id.counter] != nd:
+                    raise AssertionError("atom index disagrees with leaf")
+                for c in range(s.id.counter + 1, s.id.counter + s.len):
+                    if lc_is_start(pi, c):
+                        raise AssertionError("atom index marks a span start inside a span")
                 if self.tree_is_text[t]:
                     probe = s
                     self.fill_text_lens(&probe)
@@ -1037,6 +1156,35 @@ cdef class SeqArena:
                                  f"{(sums.visible, sums.total, sums.utf8)}")
         return None
 
+    cdef int check_atom_index(self) except -1:
+        """Each peer's summary bits match its start bits, no bit lies past the atoms it
+        covers, and there are exactly as many start bits as spans in all trees."""
+        cdef uint32_t p, t, leaf
+        cdef int64_t w, words, marked = 0, spans = 0
+        cdef lc_peer_index *pi
+        for p in range(self.n_peers):
+            pi = &self.peers[p]
+            words = (pi.leaf_len + 63) >> 6
+            if words > pi.starts_cap or ((words + 63) >> 6) > pi.summary_cap:
+                raise AssertionError("atom index bit arrays are too short")
+            for w in range(words):
+                if ((pi.summary[w >> 6] >> (w & 63)) & 1) != (pi.starts[w] != 0):
+                    raise AssertionError("atom index summary bit disagrees with its word")
+                marked += lc_popcount64(pi.starts[w])
+            if words > 0 and pi.leaf_len & 63 and pi.starts[words - 1] >> (pi.leaf_len & 63):
+                raise AssertionError("atom index marks an atom it does not cover")
+            for w in range(words, pi.starts_cap):
+                if pi.starts[w]:
+                    raise AssertionError("atom index marks an atom it does not cover")
+        for t in range(self.n_trees):
+            leaf = self.first_leaf(t)
+            while leaf != LC_NO_NODE:
+                spans += self.nodes[leaf].n
+                leaf = self.nodes[leaf].next_leaf
+        if marked != spans:
+            raise AssertionError(f"atom index marks {marked} span starts for {spans} spans")
+        return 0
+
     def check_records(self):
         """Verify that each peer's tracker records are sorted and disjoint."""
         cdef uint32_t p
@@ -1059,7 +1207,8 @@ cdef class SeqArena:
             recs += self.peers[i].rec_len
             slots += self.peers[i].leaf_len
             rec_bytes += self.peers[i].rec_cap * sizeof(lc_record)
-            slot_bytes += self.peers[i].leaf_cap * sizeof(uint32_t)
+            slot_bytes += (self.peers[i].leaf_cap * sizeof(uint32_t)
+                           + (self.peers[i].starts_cap + self.peers[i].summary_cap) * sizeof(uint64_t))
         return {"nodes": self.n_nodes, "leaves": leaves, "spans": spans, "records": recs,
                 "atom_slots": slots, "text_cps": self.text_len,
                 "node_bytes": self.cap_nodes * sizeof(lc_node), "record_bytes": rec_bytes,
@@ -1071,3 +1220,4 @@ cdef class SeqArena:
             raise IndexError(t)
         self.check_tree(t)
         self.check_records()
+        self.check_atom_index()
