@@ -278,3 +278,28 @@ def test_repeated_pending_blob_reports_its_own_range():
                    + [b.get_text("t").to_string()])
         del v1, v2
     assert out[1] == out[0]
+
+
+def test_many_blobs_in_reverse_order():
+    """Hundreds of single-change blobs delivered newest first: every import's status equals
+    loro's, and the last one releases the whole chain (the pending changes are found through
+    the ops they wait on, not by rescanning every pending change on each import)."""
+    results = []
+    for lib in LIBS:
+        a = lib.LoroDoc(); a.peer_id = 1
+        c = lib.LoroDoc(); c.peer_id = 2
+        blobs = []
+        for i in range(300):
+            src = a if i % 3 else c
+            vv = src.oplog_vv
+            src.get_text("t").insert(0, str(i % 10))
+            src.commit()
+            blobs.append(src.export(lib.ExportMode.Updates(vv)))
+            other = c if src is a else a
+            other.import_(src.export(lib.ExportMode.Updates(other.oplog_vv)))
+        b = lib.LoroDoc()
+        statuses = [(ranges(st.success), ranges(st.pending))
+                    for st in (b.import_(blob) for blob in reversed(blobs))]
+        results.append((statuses, b.get_deep_value(), vv_dict(b.oplog_vv, [1, 2])))
+    assert results[1] == results[0]
+    assert len(results[1][1]["t"]) == 300

@@ -61,7 +61,8 @@ typedef struct {
 
 /* lc_staged.flags */
 enum {
-    LC_STAGED_DEAD = 1      /* superseded by a longer copy of the same change: never applied */
+    LC_STAGED_DEAD = 1,     /* superseded by a longer copy of the same change: never applied */
+    LC_STAGED_DONE = 2      /* applied by a later import: a hole until the records are compacted */
 };
 
 /* Versions are not stored per change: a change's causal version is the closure of its deps

@@ -123,6 +123,7 @@ cdef class LoroDoc:
     cdef list events
     cdef unsigned long deliverer
     cdef object import_run          # the _import.ImportRun of the import in progress, else None
+    cdef object pending             # the _import.PendingIndex over the pending records
     cdef object __weakref__
 
     cdef uint32_t container_index(self, object cid, int kind) except? 0xFFFFFFFF

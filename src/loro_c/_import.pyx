@@ -6,13 +6,13 @@ pending ones, are refused at stage_begin before anything of them is staged. A fa
 undoes the in-place edits it journaled, cuts the arenas back to their marks and rebuilds the
 state, so an import is all or nothing."""
 from heapq import heappush, heappop
-from libc.stdlib cimport malloc, free
+from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memset, memcpy
 from libc.stdint cimport INT32_MAX, uint8_t, uint32_t, int32_t, int64_t, uint64_t
 from cpython.unicode cimport PyUnicode_GET_LENGTH
 
 from loro_c._seq cimport lc_id, make_id, grow
-from loro_c._oplog cimport (OpLog, lc_op, lc_staged, lc_change, slice_op, LC_STAGED_DEAD,
+from loro_c._oplog cimport (OpLog, lc_op, lc_staged, lc_change, slice_op, LC_STAGED_DEAD, LC_STAGED_DONE,
                             LC_OP_INSERT, LC_OP_DELETE,
                             LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
 from loro_c._doc cimport (LoroDoc, lc_map_free, ROOT_HIDDEN, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE,
@@ -60,7 +60,8 @@ cdef class ImportRun:
     what to report. Everything appended past the marks is simply cut off on failure."""
     cdef dict memo              # id(ContainerID) -> (index, kind, the ContainerID kept alive)
     cdef int64_t n_pending_before
-    cdef dict pending_at        # (peer index, counter) -> index of a record pending before
+    cdef PendingIndex pending   # the document's pending index (rebuilt if the import fails)
+    cdef list rec_undo          # (index, bytes): old pending records edited in place
     cdef list dups              # (peer index, counter, end, index): copies of pending changes
     cdef list op_undo           # (op index, bytes): ops of old pending records trimmed in place
     cdef list change_undo       # (change index, end, ops_len): old changes extended in place
@@ -73,7 +74,6 @@ cdef class ImportRun:
     cdef int64_t n_changes, n_ops, n_text, n_containers, n_staged, n_sdeps
     cdef Py_ssize_t n_values, n_msgs, n_keys, n_roots
     cdef uint32_t n_peers
-    cdef bytes saved_staged, saved_sdeps
 
 
 cdef ImportRun begin_run(LoroDoc doc, bint whole_pending):
@@ -94,14 +94,60 @@ cdef ImportRun begin_run(LoroDoc doc, bint whole_pending):
     run.n_text = doc.seq.text_len
     run.n_containers = doc.n_containers
     run.n_roots = len(doc.roots)
-    # pending records sit compacted at the front of the staging arenas; a failed import puts
-    # their bytes back (flags and trimming edit them in place)
+    # pending records sit at the front of the staging arenas (with holes where later imports
+    # applied some); the ones an import edits in place are journaled in rec_undo
     run.n_staged = run.n_pending_before = doc.n_staged
     run.n_sdeps = doc.n_sdeps
-    run.saved_staged = (<char*>doc.staged)[:doc.n_staged * sizeof(lc_staged)] if doc.n_staged else b""
-    run.saved_sdeps = (<char*>doc.sdeps)[:doc.n_sdeps * sizeof(lc_id)] if doc.n_sdeps else b""
-    run.pending_at = {(doc.staged[i].peer, doc.staged[i].counter): i for i in range(doc.n_staged)}
+    run.rec_undo = []
+    if doc.pending is None:
+        doc.pending = PendingIndex()
+    run.pending = <PendingIndex>doc.pending
     return run
+
+
+cdef class PendingIndex:
+    """Lookups over the pending records that survive between imports, so an import costs
+    what its own changes cost, not the number of changes pending: `at` finds a pending change
+    by its start, `waits` says which pending changes wait on which op."""
+    cdef dict at                # (peer index, counter) -> record index
+    cdef dict waits             # peer index -> heap of (counter that must be known, peer index, counter of the waiting record)
+    cdef int64_t holes          # records applied or superseded since the last compaction
+
+    def __cinit__(self):
+        self.at = {}
+        self.waits = {}
+
+    def _state(self):
+        """(at, waits, holes), for tests and debugging."""
+        return dict(self.at), {p: sorted(h) for p, h in self.waits.items()}, self.holes
+
+
+cdef int pending_wait(PendingIndex pi, lc_id missing, lc_staged *st) except -1:
+    heappush(pi.waits.setdefault(missing.peer, []), (missing.counter, st.peer, st.counter))
+    return 0
+
+
+cdef int rebuild_pending(LoroDoc doc) except -1:
+    """Recompute the pending index from the records (after a failed import)."""
+    cdef PendingIndex pi = PendingIndex()
+    cdef int64_t i
+    cdef lc_id missing
+    for i in range(doc.n_staged):
+        if doc.staged[i].flags & (LC_STAGED_DEAD | LC_STAGED_DONE):
+            pi.holes += 1
+            continue
+        pi.at[(doc.staged[i].peer, doc.staged[i].counter)] = i
+        first_missing(doc, &doc.staged[i], &missing)
+        pending_wait(pi, missing, &doc.staged[i])
+    doc.pending = pi
+    return 0
+
+
+cdef int journal_record(LoroDoc doc, ImportRun run, int64_t i) except -1:
+    """Save an old pending record before it is edited in place."""
+    if i < run.n_pending_before:
+        run.rec_undo.append((i, (<char*>&doc.staged[i])[:sizeof(lc_staged)]))
+    return 0
 
 
 cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending):
@@ -159,12 +205,11 @@ cdef undo(LoroDoc doc, ImportRun run, bint state_touched):
         if <int64_t>r < doc.n_containers:
             doc.croot[<uint32_t>r] = ROOT_HIDDEN
     del doc.roots[run.n_roots:]
-    if run.n_staged:
-        memcpy(doc.staged, <char*>run.saved_staged, run.n_staged * sizeof(lc_staged))
-    if run.n_sdeps:
-        memcpy(doc.sdeps, <char*>run.saved_sdeps, run.n_sdeps * sizeof(lc_id))
+    for i, saved in reversed(run.rec_undo):
+        memcpy(&doc.staged[<int64_t>i], <char*>saved, sizeof(lc_staged))
     doc.n_staged = run.n_staged
     doc.n_sdeps = run.n_sdeps
+    rebuild_pending(doc)
     if state_touched:
         doc.rebuild_state()
 
@@ -216,15 +261,18 @@ cdef int64_t stage_begin(LoroDoc doc, uint64_t peer, int32_t counter, int64_t en
         raise DecodeError(f"change {counter}@{peer} claims {n_deps} dependencies")
     if end <= log.vv[p]:
         return -1
-    found = run.pending_at.get((p, counter))
+    found = run.pending.at.get((p, counter))
     if found is not None:
         st = &doc.staged[<int64_t>found]
         if st.end >= end:
             run.dups.append((p, counter, end, found))
             return -1
         # this copy is longer (the sender extended the change since): it replaces the old one
+        journal_record(doc, run, found)
+        st = &doc.staged[<int64_t>found]
         st.flags |= LC_STAGED_DEAD
-        del run.pending_at[(p, counter)]
+        del run.pending.at[(p, counter)]
+        run.pending.holes += 1
     if doc.n_staged == doc.cap_staged:
         doc.staged = <lc_staged*>grow(doc.staged, &doc.cap_staged, doc.n_staged + 1, sizeof(lc_staged))
     if doc.n_sdeps + n_deps > doc.cap_sdeps:
@@ -420,41 +468,52 @@ cdef stage_value(LoroDoc doc, v, peer, counter):
 
 cdef object apply_staged(LoroDoc doc, ImportRun run):
     """Apply every staged change whose dependencies are met, in causal order; the rest stay
-    pending. Changes are visited by (Lamport, peer, counter); one that cannot apply yet waits
-    on its first missing op and is woken when that op's peer reaches it, so a blob in reverse
-    order costs O(n log n), not O(n^2). Returns the ImportStatus."""
+    pending. This import's changes are visited by (Lamport, peer, counter); one that cannot
+    apply yet waits on its first missing op (PendingIndex.waits) and is woken when that op's
+    peer reaches it, together with the changes pending from earlier imports that wait there.
+    So the cost follows this import's changes and the ones it unblocks: neither a blob in
+    reverse order nor many blobs delivered in reverse make imports quadratic."""
     cdef OpLog log = doc.log
-    cdef int64_t n = doc.n_staged, i, k, kept
-    cdef lc_sort_key *keys = <lc_sort_key*>malloc((n + 1) * sizeof(lc_sort_key))
-    cdef uint8_t *done = <uint8_t*>malloc(n + 1)     # 0 waiting, 1 applied, 2 dropped
+    cdef PendingIndex pi = run.pending
+    cdef int64_t n = doc.n_staged, n_new = n - run.n_pending_before, i, k
+    cdef lc_sort_key *keys = <lc_sort_key*>malloc((n_new + 1) * sizeof(lc_sort_key))
+    cdef uint8_t *done = <uint8_t*>calloc(n + 1, 1)     # 0 waiting, 1 applied, 2 dropped
     cdef lc_id missing
     cdef lc_staged *st
     cdef list woken = []
-    cdef dict waiting = {}      # peer index -> heap of (counter that must be known, record)
+    cdef list old_done = []     # old pending records applied or dropped now
+    cdef dict new_at = {}       # (peer index, counter) -> index of this import's waiting changes
     cdef dict success = {}      # peer index -> [start, end]
     if keys == NULL or done == NULL:
         free(keys); free(done)
         raise MemoryError()
     try:
-        for i in range(n):
-            keys[i].lamport = doc.staged[i].lamport
-            keys[i].peer = doc.staged[i].sort_peer
-            keys[i].counter = doc.staged[i].counter
-            keys[i].idx = i
-            done[i] = 2 if doc.staged[i].flags & LC_STAGED_DEAD else 0
-        qsort(keys, n, sizeof(lc_sort_key), cmp_sort_key)
+        for i in range(n_new):
+            k = run.n_pending_before + i
+            keys[i].lamport = doc.staged[k].lamport
+            keys[i].peer = doc.staged[k].sort_peer
+            keys[i].counter = doc.staged[k].counter
+            keys[i].idx = k
+            if doc.staged[k].flags & LC_STAGED_DEAD:
+                done[k] = 2
+        qsort(keys, n_new, sizeof(lc_sort_key), cmp_sort_key)
         doc.ensure_tvv()
-        for i in range(n):
+        for i in range(n_new):
             woken.append(keys[i].idx)
             while woken:
                 k = woken.pop()
-                if done[k]:
+                st = &doc.staged[k]
+                if done[k] or st.flags & (LC_STAGED_DEAD | LC_STAGED_DONE):
                     continue
                 state = ready(doc, run, k, &missing)
                 if state == 0:
-                    heappush(waiting.setdefault(missing.peer, []), (missing.counter, k))
+                    pending_wait(pi, missing, &doc.staged[k])
+                    if k >= run.n_pending_before:
+                        new_at[(doc.staged[k].peer, doc.staged[k].counter)] = k
                     continue
                 done[k] = state
+                if k < run.n_pending_before:
+                    old_done.append(k)
                 if state == 2:
                     continue
                 st = &doc.staged[k]
@@ -467,31 +526,58 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
                     if st.end > span[1]:
                         span[1] = st.end
                 apply_one(doc, run, k)
-                heap = waiting.get(st.peer)
-                if heap is not None:
-                    while heap and heap[0][0] < log.vv[st.peer]:
-                        woken.append(heappop(heap)[1])
+                wake(doc, pi, new_at, doc.staged[k].peer, woken)
         doc.move_tracker_to_head()
-        return finish(doc, run, done, success)
+        return finish(doc, run, done, old_done, success)
     finally:
         free(keys)
         free(done)
 
 
-cdef object finish(LoroDoc doc, ImportRun run, const uint8_t *done, dict success):
-    """Keep the changes still pending (compacted at the front, one copy per change start) and
-    build the ImportStatus: what applied, and which of this import's changes wait (loro
+cdef int wake(LoroDoc doc, PendingIndex pi, dict new_at, uint32_t peer, list woken) except -1:
+    """Queue the pending changes (older ones, or this import's in `new_at`) that waited on
+    an op of `peer` now in the log."""
+    heap = pi.waits.get(peer)
+    if heap is None:
+        return 0
+    cdef int32_t known = doc.log.vv[peer]
+    while heap and heap[0][0] < known:
+        _, rp, rc = heappop(heap)
+        found = pi.at.get((rp, rc))
+        if found is not None:
+            woken.append(found)
+        found = new_at.get((rp, rc))
+        if found is not None:
+            woken.append(found)
+    if not heap:
+        del pi.waits[peer]
+    return 0
+
+
+cdef object finish(LoroDoc doc, ImportRun run, uint8_t *done, list old_done, dict success):
+    """Keep this import's changes that still wait (compacted after the older pending ones)
+    and build the ImportStatus: what applied, and which of this import's changes wait (loro
     reports those; import_batch reports every pending change)."""
     cdef OpLog log = doc.log
-    cdef int64_t n = doc.n_staged, i, kept = 0
+    cdef PendingIndex pi = run.pending
+    cdef int64_t n = doc.n_staged, i, kept = run.n_pending_before
     cdef lc_staged *st
     cdef dict pend = {}
-    cdef dict first = {}        # (peer, counter) -> kept index
-    for i in range(n):
-        if not done[i] and (run.whole_pending or i >= run.n_pending_before):
+    # the older records that applied (or turned out known) become holes
+    for k in old_done:
+        journal_record(doc, run, k)
+        st = &doc.staged[<int64_t>k]
+        st.flags |= LC_STAGED_DONE
+        pi.at.pop((st.peer, st.counter), None)
+        pi.holes += 1
+    for i in range(run.n_pending_before, n):
+        if not done[i] and doc.staged[i].end <= log.vv[doc.staged[i].peer]:
+            done[i] = 2     # a copy of a change that applied through its twin
+        if not done[i]:
             add_range(pend, doc.staged[i].peer, doc.staged[i].counter, doc.staged[i].end)
     for p, counter, end, idx in run.dups:
-        if not done[<int64_t>idx]:
+        # a copy of a pending change waits as long as its ops are not all in the log
+        if end > log.vv[<uint32_t>p]:
             add_range(pend, p, counter, end)
     if not run.applies:
         # nothing of this import could apply: like loro, show the roots its changes touch
@@ -501,27 +587,50 @@ cdef object finish(LoroDoc doc, ImportRun run, const uint8_t *done, dict success
         for p, counter, end, idx in run.dups:
             st = &doc.staged[<int64_t>idx]
             show_roots_of(doc, st.ops_off, st.ops_len, end)
-    for i in range(n):
+    for i in range(run.n_pending_before, n):
         if done[i]:
             continue
         st = &doc.staged[i]
-        prev = first.get((st.peer, st.counter))
+        prev = pi.at.get((st.peer, st.counter))
         if prev is not None:
-            # two copies of one change both wait: keep the longer
+            # two copies of one change wait: keep the longer
             if doc.staged[<int64_t>prev].end < st.end:
                 doc.staged[<int64_t>prev] = st[0]
             continue
-        first[(st.peer, st.counter)] = kept
+        pi.at[(st.peer, st.counter)] = kept
         doc.staged[kept] = st[0]
         kept += 1
     doc.n_staged = kept
-    if kept == 0:
-        doc.n_sdeps = 0
+    if run.whole_pending:
+        for i in range(kept):
+            st = &doc.staged[i]
+            if not st.flags & (LC_STAGED_DEAD | LC_STAGED_DONE):
+                add_range(pend, st.peer, st.counter, st.end)
+    if pi.holes * 2 > kept or kept == 0:
+        compact_pending(doc, pi)
     ids = log.peer_ids
     ok = {ids[<uint32_t>p]: (span[0], span[1]) for p, span in success.items()}
     waits = {ids[<uint32_t>p]: tuple(span) for p, span in pend.items()}
     return _types.ImportStatus(_types.VersionRange.from_map(ok),
                                _types.VersionRange.from_map(waits) if waits else None)
+
+
+cdef int compact_pending(LoroDoc doc, PendingIndex pi) except -1:
+    """Drop the holes (amortised: done once they outnumber the live records)."""
+    cdef int64_t i, kept = 0
+    pi.at.clear()
+    for i in range(doc.n_staged):
+        if doc.staged[i].flags & (LC_STAGED_DEAD | LC_STAGED_DONE):
+            continue
+        doc.staged[kept] = doc.staged[i]
+        pi.at[(doc.staged[kept].peer, doc.staged[kept].counter)] = kept
+        kept += 1
+    doc.n_staged = kept
+    pi.holes = 0
+    if kept == 0:
+        doc.n_sdeps = 0
+        pi.waits.clear()
+    return 0
 
 
 cdef int show_roots_of(LoroDoc doc, int64_t ops_off, uint32_t ops_len, int32_t end) except -1:
@@ -545,9 +654,24 @@ cdef add_range(dict ranges, object p, int32_t start, int32_t end):
             span[1] = end
 
 
+cdef bint first_missing(LoroDoc doc, const lc_staged *st, lc_id *missing) noexcept:
+    """Whether change `st` lacks an op it depends on; the first such op goes to `missing`."""
+    cdef OpLog log = doc.log
+    cdef int64_t i
+    if st.counter > log.vv[st.peer]:
+        missing.peer = st.peer
+        missing.counter = st.counter - 1
+        return True
+    for i in range(st.deps_off, st.deps_off + st.deps_len):
+        if not log.includes(doc.sdeps[i]):
+            missing[0] = doc.sdeps[i]
+            return True
+    return False
+
+
 cdef int ready(LoroDoc doc, ImportRun run, int64_t k, lc_id *missing) except -1:
     """0: wait (the first missing op goes to `missing`), 1: apply now, 2: drop (already
-    known). Trims a partly known change; an old pending record's trimmed op is journaled."""
+    known). Trims a partly known change; an old pending record is journaled first."""
     cdef OpLog log = doc.log
     cdef lc_staged *st = &doc.staged[k]
     cdef int32_t known = log.vv[st.peer]
@@ -555,15 +679,11 @@ cdef int ready(LoroDoc doc, ImportRun run, int64_t k, lc_id *missing) except -1:
     cdef lc_op *op
     if st.end <= known:
         return 2
-    if st.counter > known:
-        missing.peer = st.peer
-        missing.counter = st.counter - 1
+    if first_missing(doc, st, missing):
         return 0
-    for i in range(st.deps_off, st.deps_off + st.deps_len):
-        if not log.includes(doc.sdeps[i]):
-            missing[0] = doc.sdeps[i]
-            return 0
     if st.counter < known:
+        journal_record(doc, run, k)
+        st = &doc.staged[k]
         # drop the known prefix: whole ops, then a slice of the op that straddles `known`
         i = st.ops_off
         while log.ops[i].counter + log.ops[i].len <= known:

@@ -9,6 +9,7 @@ cdef extern from "loro_c/oplog.h":
         LC_OP_MAP_DELETE
         LC_OP_COUNTER
         LC_STAGED_DEAD
+        LC_STAGED_DONE
 
     ctypedef struct lc_op:
         uint32_t container
