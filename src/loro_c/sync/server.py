@@ -445,8 +445,9 @@ class SyncServer:
                 break
             accepted.append((u, st.pending is not None))
         try:
-            for u, pending in accepted:
-                seq = await self.storage.append(room.key, u)
+            # Together, so they share one group commit.
+            seqs = await asyncio.gather(*(self.storage.append(room.key, u) for u, _ in accepted))
+            for (u, pending), seq in zip(accepted, seqs):
                 room.last_seq = max(room.last_seq, seq)
                 room.log_count += 1
                 room.stored_bytes += len(u)
@@ -538,6 +539,8 @@ class SyncServer:
             ("loro_sync_protocol_errors_total", "counter", "Malformed or oversize frames",
              m.protocol_errors_total),
             ("loro_sync_storage_bytes", "gauge", "Bytes used by storage", size),
+            ("loro_sync_storage_commits_total", "counter", "Group commits of the update log",
+             self.storage.commits),
         ]
         out = []
         for name, kind, help_, v in rows:

@@ -38,6 +38,9 @@ class Storage(Protocol):
     def append(self, room: str, update: bytes) -> int:
         """Durably append; returns the update's sequence number (increasing per store)."""
 
+    def append_many(self, items: Sequence[Tuple[str, bytes]]) -> List[int]:
+        """Durably append several (room, update) pairs in one commit; their seqs."""
+
     def compact(self, room: str, blob: bytes, upto_seq: int, keep: Sequence[int] = ()) -> None:
         """Replace the blob and drop log entries with seq <= upto_seq except those in
         ``keep`` (updates the blob cannot hold yet), atomically."""
@@ -83,8 +86,19 @@ class SQLiteStorage:
         return RoomData(blob, [(r[0], bytes(r[1])) for r in rows], last)
 
     def append(self, room: str, update: bytes) -> int:
-        cur = self._db().execute("INSERT INTO updates(room, data) VALUES(?, ?)", (room, update))
-        return int(cur.lastrowid)
+        return self.append_many([(room, update)])[0]
+
+    def append_many(self, items: Sequence[Tuple[str, bytes]]) -> List[int]:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            seqs = [int(db.execute("INSERT INTO updates(room, data) VALUES(?, ?)", it).lastrowid)
+                    for it in items]
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return seqs
 
     def compact(self, room: str, blob: bytes, upto_seq: int, keep: Sequence[int] = ()) -> None:
         db = self._db()
@@ -141,6 +155,9 @@ class MemoryStorage:
             self._logs.setdefault(room, []).append((self._seq, bytes(update)))
             return self._seq
 
+    def append_many(self, items: Sequence[Tuple[str, bytes]]) -> List[int]:
+        return [self.append(r, u) for r, u in items]
+
     def compact(self, room: str, blob: bytes, upto_seq: int, keep: Sequence[int] = ()) -> None:
         with self._lock:
             kept = set(keep)
@@ -161,11 +178,19 @@ class MemoryStorage:
 
 
 class AsyncStorage:
-    """Runs a Storage on one worker thread so disk waits never block the event loop."""
+    """Runs a Storage on one worker thread so disk waits never block the event loop.
+
+    Operations run in the order they were requested.  Appends are group-committed: the
+    appends that arrive while a commit is on disk share the next commit (one fsync for
+    all), and each caller resumes once its own update is durable."""
 
     def __init__(self, backend: Storage):
         self.backend = backend
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loro-storage")
+        self._lock = threading.Lock()
+        self._batch: List[Tuple[str, bytes, asyncio.Future]] = []
+        self._flush_queued = False
+        self.commits = 0  # group commits done, for metrics and tests
 
     async def _run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
@@ -174,7 +199,33 @@ class AsyncStorage:
         return await self._run(self.backend.load, room)
 
     async def append(self, room: str, update: bytes) -> int:
-        return await self._run(self.backend.append, room, update)
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        with self._lock:
+            self._batch.append((room, update, fut))
+            submit = not self._flush_queued
+            self._flush_queued = True
+        if submit:
+            # Queued now, so it runs before any operation requested after this append.
+            self._pool.submit(self._flush, loop)
+        return await fut
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            batch, self._batch = self._batch, []
+            self._flush_queued = False
+        if not batch:
+            return
+        try:
+            seqs = self.backend.append_many([(r, u) for r, u, _ in batch])
+            self.commits += 1
+        except BaseException as e:
+            err = e
+            for _, _, f in batch:
+                loop.call_soon_threadsafe(_settle, f, None, err)
+            return
+        for (_, _, f), seq in zip(batch, seqs):
+            loop.call_soon_threadsafe(_settle, f, seq, None)
 
     async def compact(self, room: str, blob: bytes, upto_seq: int, keep: Sequence[int] = ()) -> None:
         await self._run(self.backend.compact, room, blob, upto_seq, tuple(keep))
@@ -185,3 +236,12 @@ class AsyncStorage:
     async def close(self) -> None:
         await self._run(self.backend.close)
         self._pool.shutdown(wait=True)
+
+
+def _settle(fut: asyncio.Future, result, error) -> None:
+    if fut.done():  # the awaiting side was cancelled
+        return
+    if error is not None:
+        fut.set_exception(error)
+    else:
+        fut.set_result(result)
