@@ -47,6 +47,11 @@ def main(argv=None) -> int:
     s.add_argument("--idle-unload", type=float, default=30.0, help="seconds before an empty room unloads")
     s.add_argument("--compact-after", type=int, default=512, help="log length that triggers compaction")
     s.add_argument("--fragment-timeout", type=float, default=P.DEFAULT_FRAGMENT_TIMEOUT)
+    s.add_argument("--max-room-bytes", type=int, default=None,
+                   help="per-room storage quota; updates beyond it get Ack(app_error)")
+    s.add_argument("--rate", type=float, default=None,
+                   help="update batches per second per connection (token bucket); Ack(rate_limited) beyond")
+    s.add_argument("--burst", type=int, default=100, help="token bucket size for --rate")
     s.add_argument("--log-level", default="info")
     s.add_argument("--log-format", choices=("json", "text"), default="json")
     args = ap.parse_args(argv)
@@ -63,8 +68,10 @@ def main(argv=None) -> int:
     except ImportError:
         print("the server needs uvicorn: pip install 'loro_c[server]'", file=sys.stderr)
         return 2
+    from .server import UpdateRateLimit
     app = build_app(args.db, idle_unload=args.idle_unload, compact_after=args.compact_after,
-                    fragment_timeout=args.fragment_timeout)
+                    fragment_timeout=args.fragment_timeout, max_room_bytes=args.max_room_bytes,
+                    allow_update=UpdateRateLimit(args.rate, args.burst) if args.rate else None)
     config = uvicorn.Config(
         app, host=args.host, port=args.port, lifespan="on", log_config=None,
         log_level=args.log_level, ws="websockets-sansio",

@@ -24,6 +24,7 @@ import itertools
 import json
 import logging
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple, Union
 
@@ -31,7 +32,7 @@ from .. import ExportMode, LoroDoc, LoroError, VersionVector
 from . import protocol as P
 from .storage import AsyncStorage, MemoryStorage, Storage
 
-__all__ = ["ServerConfig", "SyncServer", "SyncApp", "Session", "Metrics"]
+__all__ = ["ServerConfig", "SyncServer", "SyncApp", "Session", "Metrics", "UpdateRateLimit"]
 
 log = logging.getLogger("loro_c.sync.server")
 
@@ -60,6 +61,27 @@ class ServerConfig:
     eps_keep_bytes: int = 1024 * 1024
     authenticate: Optional[AuthHook] = None
     allow_update: Optional[RateHook] = None
+
+
+class UpdateRateLimit:
+    """An ``allow_update`` hook: a token bucket per connection, ``rate`` update batches
+    per second on average with bursts of up to ``burst``."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic):
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self._buckets: "weakref.WeakKeyDictionary[Session, List[float]]" = weakref.WeakKeyDictionary()
+
+    def __call__(self, session: "Session", room_id: str, crdt: str, nbytes: int) -> bool:
+        now = self.clock()
+        b = self._buckets.get(session)
+        if b is None:
+            b = self._buckets[session] = [float(self.burst), now]
+        b[0] = min(float(self.burst), b[0] + (now - b[1]) * self.rate)
+        b[1] = now
+        if b[0] < 1.0:
+            return False
+        b[0] -= 1.0
+        return True
 
 
 class Metrics:
@@ -98,8 +120,8 @@ class Session:
         self.send_frame(P.encode(msg))
 
     def send_frame(self, frame: Union[bytes, str]) -> None:
-        if self.closed:
-            return
+        if self.closed or self.close_code is not None:
+            return  # nothing after the close would be written anyway
         if self.queue.qsize() >= self.server.config.send_queue_limit:
             log.warning("dropping slow connection", extra={"session": self.id})
             self.close(1013)
