@@ -95,6 +95,10 @@ def test_oversize_update_gets_payload_too_large():
         ack = await c.recv()
         assert (ack.ref_id, ack.status) == (BID, P.UpdateStatus.PAYLOAD_TOO_LARGE)
         assert await c.sync_point() == []  # still connected and served
+        # An oversize message that is not an update has no Ack to carry the answer.
+        other = await Raw.connect(w.url)
+        await other.send(P.encode(P.JoinRequest("%LOR", "r", b"a" * P.MAX_MESSAGE_SIZE), max_size=None))
+        await closed_with(other, 1009)
         # A fragment header announcing more than the server accepts.
         await c.send(P.DocUpdateFragmentHeader("%LOR", "r", b"H" * 8, 100, 10**9))
         assert (await c.recv()).status == P.UpdateStatus.PAYLOAD_TOO_LARGE

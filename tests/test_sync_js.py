@@ -103,7 +103,7 @@ def test_two_js_clients_and_a_python_client_converge(js_env):
             procs = [await asyncio.create_subprocess_exec(
                 "node", str(js_env / SCRIPT.name), url, "shared", name, str(edits),
                 cwd=js_env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE) for name in ("A", "B")]
+                stderr=asyncio.subprocess.PIPE, limit=64 * 1024 * 1024) for name in ("A", "B")]
             try:
                 for p in procs:
                     await _line(p, "joined")
@@ -135,6 +135,7 @@ def test_two_js_clients_and_a_python_client_converge(js_env):
                     assert _vv(f["version"]) == sdoc.oplog_vv
                     assert f["value"] == expected
                 assert expected["t"].count(";") > 2 * edits  # everyone's edits are in it
+                assert expected["m"]["big"] == "x" * 300_000  # went through as fragments
                 for name in ("A", "B", "P"):
                     assert f"{name}{edits - 1};" in expected["t"]
                 for p in procs:

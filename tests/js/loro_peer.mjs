@@ -14,7 +14,8 @@ Object.defineProperty(globalThis, "WebSocket", { value: WebSocket, configurable:
 
 const [url, roomId, name, editsArg] = process.argv.slice(2);
 const edits = Number(editsArg);
-const say = obj => process.stdout.write(JSON.stringify(obj) + "\n");
+// Resolves once written: stdout to a pipe is asynchronous, and exit() would cut it short.
+const say = obj => new Promise(r => process.stdout.write(JSON.stringify(obj) + "\n", r));
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 const deadline = Date.now() + 60_000;
 const guard = what => { if (Date.now() > deadline) { console.error(`timeout: ${what}`); process.exit(3); } };
@@ -24,7 +25,7 @@ const adaptor = new LoroAdaptor(doc);
 const client = new LoroWebsocketClient({ url, disablePing: true });
 await client.waitConnected();
 await client.join({ roomId, crdtAdaptor: adaptor });
-say({ event: "joined" });
+await say({ event: "joined" });
 
 const text = doc.getText("t");
 const map = doc.getMap("m");
@@ -35,10 +36,13 @@ for (let i = 0; i < edits; i++) {
   if (i % 3 === 0) map.set(`${name}-${i % 5}`, `${name}:${i}`);
   if (i % 4 === 0) list.insert(Math.floor(list.length / 2), `${name}${i}`);
   if (i % 10 === 9 && text.length > 4) text.delete(1, 2);
+  // One update over the 256 KiB frame limit: the JS client fragments it, the server
+  // reassembles it and sends it on to the others as fragments.
+  if (name === "A" && i === Math.floor(edits / 2)) map.set("big", "x".repeat(300_000));
   doc.commit();
   await sleep(i % 5 === 0 ? 2 : 0);  // interleave with the other peers
 }
-say({ event: "edited", version: Object.fromEntries(doc.version().toJSON()) });
+await say({ event: "edited", version: Object.fromEntries(doc.version().toJSON()) });
 
 const rl = readline.createInterface({ input: process.stdin });
 for await (const line of rl) {
@@ -50,7 +54,7 @@ for await (const line of rl) {
     if (cmp !== undefined && cmp >= 0) break;
     await sleep(10);
   }
-  say({ event: "final", value: doc.toJSON(), version: Object.fromEntries(doc.version().toJSON()) });
+  await say({ event: "final", value: doc.toJSON(), version: Object.fromEntries(doc.version().toJSON()) });
   break;
 }
 client.destroy?.();
