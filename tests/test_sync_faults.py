@@ -205,3 +205,44 @@ def test_unsupported_crdt_and_foreign_messages():
         await c.send(P.DocUpdate("%LOR", "r", (make_update("late", 3),), BID))
         assert (await c.recv()).status == P.UpdateStatus.PERMISSION_DENIED  # left
     fault_test(body)
+
+
+class Exploding:
+    """A document whose import fails in a way loro_c does not promise is atomic."""
+
+    def __init__(self, doc):
+        self.doc = doc
+
+    def import_(self, blob):
+        self.doc.import_(blob)  # half done, then a surprise
+        raise RuntimeError("boom")
+
+    def __getattr__(self, name):
+        return getattr(self.doc, name)
+
+
+def test_unexpected_import_failure_reloads_the_room_from_storage():
+    async def body():
+        storage = MemoryStorage()
+        async with serving(storage) as (app, url):
+            w = World(app, url, storage)
+            await w.setup()
+            room = app.server.rooms["%LORr"]
+            room.doc = Exploding(room.doc)
+            c = await Raw.connect(url)
+            await c.join("r")
+            await c.sync_point()
+            await c.send(P.DocUpdate("%LOR", "r", (make_update("half", 12),), BID))
+            got = [await c.recv(), await c.recv()]
+            assert {type(m) for m in got} == {P.Ack, P.RoomError}
+            ack = next(m for m in got if isinstance(m, P.Ack))
+            err = next(m for m in got if isinstance(m, P.RoomError))
+            assert ack.status == P.UpdateStatus.UNKNOWN
+            assert err.code == P.RoomErrorCode.REJOIN_SUGGESTED
+            # The bystander was told too; on rejoin the room is what storage holds.
+            assert (await w.bystander.recv()).code == P.RoomErrorCode.REJOIN_SUGGESTED
+            assert (await c.join("r")).type == P.MessageType.JOIN_RESPONSE_OK
+            assert w.doc.get_text("t").to_string() == "base"
+            assert storage.log_length("%LORr") == 1
+            await c.close()
+    run(body())

@@ -230,6 +230,12 @@ class SyncClient:
             log.warning("rejoin failed", extra={"room": room.room_id, "error": repr(e)})
 
     def _on_frame(self, frame: bytes) -> None:
+        if len(self._asm):
+            for h in self._asm.expire(asyncio.get_running_loop().time()):
+                # The protocol lets a client report it; the resync on the next join
+                # recovers the content either way.
+                asyncio.get_running_loop().create_task(self._send(
+                    P.Ack(h.crdt, h.room_id, h.batch_id, P.UpdateStatus.FRAGMENT_TIMEOUT)))
         try:
             msg = P.decode(frame)
         except P.ProtocolError as e:

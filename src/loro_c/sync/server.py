@@ -465,6 +465,12 @@ class SyncServer:
                 log.info("invalid update", extra={"session": s.id, "room": rid, "error": str(e)})
                 status = P.UpdateStatus.INVALID_UPDATE
                 break
+            except Exception:
+                # Not a rejection loro_c promises to be all or nothing: trust only what is
+                # durable, and have everyone rejoin.
+                log.exception("import failed unexpectedly; reloading room", extra={"room": rid})
+                self._break(room)
+                return ack(P.UpdateStatus.UNKNOWN)
             accepted.append((u, st.pending is not None))
         try:
             # Together, so they share one group commit.
@@ -641,10 +647,15 @@ class SyncApp:
                 ev = recv.result()
                 if ev["type"] == "websocket.disconnect":
                     break
-                if ev.get("bytes") is not None:
-                    await self.server.handle_frame(s, ev["bytes"])
-                elif ev.get("text") is not None:
-                    await self.server.handle_text(s, ev["text"])
+                try:
+                    if ev.get("bytes") is not None:
+                        await self.server.handle_frame(s, ev["bytes"])
+                    elif ev.get("text") is not None:
+                        await self.server.handle_text(s, ev["text"])
+                except Exception:
+                    # A bug must cost this connection at most, never the server.
+                    log.exception("error handling a frame", extra={"session": s.id})
+                    s.close(1011)
         finally:
             self.server.close_session(s)
             if not writer.done():
