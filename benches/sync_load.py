@@ -15,7 +15,6 @@ peer dependencies).
 import argparse
 import asyncio
 import os
-import statistics
 import subprocess
 import sys
 import tempfile

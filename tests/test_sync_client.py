@@ -87,7 +87,7 @@ def test_incomplete_server_fragments_are_reported_as_fragment_timeout():
     got = asyncio.Queue()
 
     async def script(ws):
-        m = P.decode(await ws.recv())
+        assert P.decode(await ws.recv()).type == P.MessageType.JOIN_REQUEST
         await ws.send(P.encode(P.JoinResponseOk("%LOR", "r", "write", b"")))
         await ws.send(P.encode(P.DocUpdateFragmentHeader("%LOR", "r", b"Z" * 8, 2, 10)))
         await ws.send(P.encode(P.DocUpdateFragment("%LOR", "r", b"Z" * 8, 0, b"12345")))

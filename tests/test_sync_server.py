@@ -8,7 +8,7 @@ import urllib.request
 from _sync_util import P, Raw, run, serving, until  # also skips without the server extra
 
 from loro_c import ExportMode, LoroDoc, VersionVector
-from loro_c.sync.client import JoinFailed, SyncClient
+from loro_c.sync.client import SyncClient
 from loro_c.sync.storage import MemoryStorage, SQLiteStorage
 
 

@@ -25,8 +25,8 @@ import json
 import logging
 import time
 import weakref
-from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple, Union
+from dataclasses import dataclass
+from typing import Awaitable, Callable, Dict, List, Optional, Set, Tuple, Union
 
 from .. import ExportMode, LoroDoc, LoroError, VersionVector
 from . import protocol as P
