@@ -176,3 +176,53 @@ def test_fragment_timeout_and_batch_limit():
     with pytest.raises(P.ProtocolError):
         asm.add(P.DocUpdateFragment("%LOR", "r", b"A" * 8, 0, b"x"))
     assert asm.expire(15.0) == [b] and len(asm) == 0
+
+
+# -- properties ------------------------------------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+crdts = st.sampled_from(sorted(P.CRDT_TYPES))
+rooms = st.text(max_size=40).filter(lambda s: len(s.encode()) <= 128)
+blobs = st.binary(max_size=64)
+bids = st.binary(min_size=8, max_size=8)
+messages = st.one_of(
+    st.builds(P.JoinRequest, crdts, rooms, blobs, blobs),
+    st.builds(P.JoinResponseOk, crdts, rooms, st.sampled_from(["read", "write"]), blobs, blobs),
+    st.builds(P.JoinError, crdts, rooms, st.sampled_from([0, 2]), st.text(max_size=20)),
+    st.builds(P.JoinError, crdts, rooms, st.just(1), st.text(max_size=20), blobs),
+    st.builds(P.JoinError, crdts, rooms, st.just(0x7F), st.text(max_size=20), st.none(), st.text(max_size=9)),
+    st.builds(P.DocUpdate, crdts, rooms, st.lists(blobs, max_size=5).map(tuple), bids),
+    st.builds(P.DocUpdateFragmentHeader, crdts, rooms, bids, st.integers(0, 2**40), st.integers(0, 2**40)),
+    st.builds(P.DocUpdateFragment, crdts, rooms, bids, st.integers(0, 2**40), blobs),
+    st.builds(P.RoomError, crdts, rooms, st.sampled_from([1, 2, 0x7F]), st.text(max_size=20)),
+    st.builds(P.Leave, crdts, rooms),
+    st.builds(P.Ack, crdts, rooms, bids, st.sampled_from([0, 1, 3, 4, 5, 6, 7, 0x7F])),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(messages)
+def test_every_message_round_trips(msg):
+    assert P.decode(P.encode(msg)) == msg
+
+
+@settings(max_examples=200, deadline=None)
+@given(messages, st.data())
+def test_damaged_frames_raise_protocol_error_or_decode(msg, data):
+    frame = bytearray(P.encode(msg))
+    for _ in range(data.draw(st.integers(1, 4))):
+        op = data.draw(st.sampled_from(["flip", "cut", "add"]))
+        if op == "flip" and frame:
+            i = data.draw(st.integers(0, len(frame) - 1))
+            frame[i] ^= data.draw(st.integers(1, 255))
+        elif op == "cut":
+            del frame[data.draw(st.integers(0, len(frame))):]
+        else:
+            frame += data.draw(st.binary(min_size=1, max_size=4))
+    try:
+        out = P.decode(bytes(frame))
+    except P.ProtocolError:
+        return
+    # Whatever decodes is a well-formed message again (codes normalised, lengths in range).
+    assert P.decode(P.encode(out, max_size=None), max_size=None) == out
