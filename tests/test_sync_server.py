@@ -228,6 +228,12 @@ def test_hooks_auth_read_only_rate_limit_quota():
             await c.join("q", auth=b"w")
             await c.send(P.DocUpdate("%LOR", "q", (u,), b"5" * 8))
             assert (await c.recv()).status == P.UpdateStatus.OK
+            # A failed re-join ends the membership it would have replaced.
+            assert (await c.join("q", auth=b"bad")).code == P.JoinErrorCode.AUTH_FAILED
+            await c.send(P.DocUpdate("%LOR", "q", (update_of(src, "-"),), b"7" * 8))
+            assert (await c.recv()).status == P.UpdateStatus.PERMISSION_DENIED
+            await c.join("q", auth=b"w")
+            await c.sync_point()
             big = update_of(src, "y" * 3000)
             await c.send(P.DocUpdate("%LOR", "q", (big,), b"6" * 8))
             assert (await c.recv()).status == P.UpdateStatus.APP_ERROR  # over the room quota

@@ -347,6 +347,7 @@ class SyncServer:
                 log.exception("authenticate hook failed", extra={"room": rid})
                 perm = None
             if perm not in ("read", "write"):
+                self._leave(s, crdt, rid)  # a failed re-join ends an earlier membership
                 s.send(P.JoinError(crdt, rid, P.JoinErrorCode.AUTH_FAILED, "authentication failed"))
                 return
         try:
@@ -364,6 +365,7 @@ class SyncServer:
                 try:
                     client_vv = VersionVector.decode(msg.version)
                 except (LoroError, ValueError):
+                    self._leave(s, crdt, rid)
                     s.send(P.JoinError(crdt, rid, P.JoinErrorCode.VERSION_UNKNOWN,
                                        "cannot decode the version", server_vv.encode()))
                     self._touch(room)
