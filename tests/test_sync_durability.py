@@ -87,7 +87,15 @@ def test_sigkill_mid_stream_loses_no_acked_update(tmp_path):
 
             rtask = asyncio.get_running_loop().create_task(reader())
             killed = False
-            for i in range(2000):
+            loop = asyncio.get_running_loop()
+            end = loop.time() + 60
+            for i in range(20000):
+                # A window of 50 unacked updates keeps the stream going however slow
+                # the disk is; the kill comes with updates still in flight.
+                while not killed and len(sent_vv) - len(acked) >= 50 and loop.time() < end:
+                    await asyncio.sleep(0.002)
+                if killed and len(sent_vv) - len(acked) > 400:
+                    break  # the socket may buffer sends for a while after the kill
                 before = src.oplog_vv
                 src.get_text("t").insert(src.get_text("t").len_unicode, f"{i},")
                 src.commit()
@@ -97,7 +105,7 @@ def test_sigkill_mid_stream_loses_no_acked_update(tmp_path):
                     await w.send(P.DocUpdate("%LOR", "d", (src.export(ExportMode.Updates(before)),), bid))
                 except Exception:
                     break
-                if not killed and len(acked) >= 40:
+                if not killed and len(acked) >= 40 and len(sent_vv) > len(acked):
                     proc.send_signal(signal.SIGKILL)  # mid-stream: more are in flight
                     killed = True
                 await asyncio.sleep(0)
