@@ -29,6 +29,18 @@ PROBE = ("import('loro-websocket').then(() => import('loro-adaptors/loro'))"
          ".then(() => console.log('ok'))")
 
 
+def _place_script(folder: Path) -> None:
+    # Atomic, so a concurrent session's node never reads a half-written script.
+    target = folder / SCRIPT.name
+    data = SCRIPT.read_bytes()
+    if target.exists() and target.read_bytes() == data:
+        return
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".mjs.tmp")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, target)
+
+
 def _probe(folder: Path) -> bool:
     try:
         r = subprocess.run(["node", "--input-type=module", "-e", PROBE], cwd=folder,
@@ -52,7 +64,7 @@ def js_env():
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         folder = Path(tempfile.mkdtemp(prefix="loro_c-e2e-"))
-    shutil.copy(SCRIPT, folder / SCRIPT.name)
+    _place_script(folder)
     if _probe(folder):
         return folder
     # Fresh (or broken) folder: install into a staging folder, then swap it in, so an
@@ -66,8 +78,11 @@ def js_env():
         shutil.rmtree(stage, ignore_errors=True)
         pytest.fail(f"npm install failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
     shutil.rmtree(folder, ignore_errors=True)
-    os.replace(stage, folder)
-    shutil.copy(SCRIPT, folder / SCRIPT.name)
+    try:
+        os.replace(stage, folder)
+    except OSError:  # a concurrent session installed it first
+        shutil.rmtree(stage, ignore_errors=True)
+    _place_script(folder)
     assert _probe(folder), "the installed npm packages do not load"
     return folder
 
