@@ -579,8 +579,9 @@ cdef object finish(LoroDoc doc, ImportRun run, uint8_t *done, list old_done, dic
         # a copy of a pending change waits as long as its ops are not all in the log
         if end > log.vv[<uint32_t>p]:
             add_range(pend, p, counter, end)
-    if not run.applies:
+    if not run.applies and not run.whole_pending:
         # nothing of this import could apply: like loro, show the roots its changes touch
+        # (loro's import_batch imports detached, where this does not happen)
         for i in range(run.n_pending_before, n):
             if not done[i]:
                 show_roots_of(doc, doc.staged[i].ops_off, doc.staged[i].ops_len, doc.staged[i].end)
