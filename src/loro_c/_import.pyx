@@ -71,7 +71,7 @@ cdef class ImportRun:
     cdef bint whole_pending     # report every pending change of the document
     cdef bint applies           # some new change had all its dependencies before the import
     # marks: the sizes of everything before the import
-    cdef int64_t n_changes, n_ops, n_text, n_containers, n_staged, n_sdeps
+    cdef int64_t n_changes, n_ops, n_text, n_containers, n_sdeps
     cdef Py_ssize_t n_values, n_msgs, n_keys, n_roots
     cdef uint32_t n_peers
 
@@ -96,7 +96,7 @@ cdef ImportRun begin_run(LoroDoc doc, bint whole_pending):
     run.n_roots = len(doc.roots)
     # pending records sit at the front of the staging arenas (with holes where later imports
     # applied some); the ones an import edits in place are journaled in rec_undo
-    run.n_staged = run.n_pending_before = doc.n_staged
+    run.n_pending_before = doc.n_staged
     run.n_sdeps = doc.n_sdeps
     run.rec_undo = []
     if doc.pending is None:
@@ -165,7 +165,7 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
             from loro_c import _codec
             # like loro, a snapshot loaded into an empty document also brings the roots its
             # state lists, even those without ops
-            _codec.stage_blobs(doc, blobs, run.n_changes == 0 and run.n_staged == 0
+            _codec.stage_blobs(doc, blobs, run.n_changes == 0 and run.n_pending_before == 0
                                and run.n_containers == 0)
         applying = True
         return apply_staged(doc, run)
@@ -207,7 +207,7 @@ cdef undo(LoroDoc doc, ImportRun run, bint state_touched):
     del doc.roots[run.n_roots:]
     for i, saved in reversed(run.rec_undo):
         memcpy(&doc.staged[<int64_t>i], <char*>saved, sizeof(lc_staged))
-    doc.n_staged = run.n_staged
+    doc.n_staged = run.n_pending_before
     doc.n_sdeps = run.n_sdeps
     rebuild_pending(doc)
     if state_touched:
