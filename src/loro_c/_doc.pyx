@@ -1343,17 +1343,6 @@ cdef class LoroDoc:
             return (LC_OP_MAP_DELETE, cid, o.counter, self.log.keys[o.pos])
         return (LC_OP_COUNTER, cid, o.counter, o.delta)
 
-    def _pending(self):
-        """The pending change records: (peer id, counter, end, flags), for tests."""
-        cdef int64_t i
-        doc_acquire(self)
-        try:
-            return [(self.log.peer_ids[self.staged[i].peer], self.staged[i].counter,
-                     self.staged[i].end, self.staged[i].flags) for i in range(self.n_staged)], \
-                (self.pending._state() if self.pending is not None else None)
-        finally:
-            doc_release(self)
-
     def _stats(self):
         """Arena sizes of the sequence index and the log (for memory benchmarks)."""
         doc_acquire(self)

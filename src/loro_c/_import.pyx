@@ -117,10 +117,6 @@ cdef class PendingIndex:
         self.at = {}
         self.waits = {}
 
-    def _state(self):
-        """(at, waits, holes), for tests and debugging."""
-        return dict(self.at), {p: sorted(h) for p, h in self.waits.items()}, self.holes
-
 
 cdef int pending_wait(PendingIndex pi, lc_id missing, lc_staged *st) except -1:
     heappush(pi.waits.setdefault(missing.peer, []), (missing.counter, st.peer, st.counter))
@@ -236,7 +232,6 @@ cdef truncate(LoroDoc doc, int64_t n_changes, int64_t n_ops, Py_ssize_t n_values
     for i in range(n_maps, doc.n_maps):
         lc_map_free(&doc.maps[i])
     doc.n_maps = n_maps
-    doc.roots = [r for r in doc.roots if r < n_containers]
     doc.n_containers = n_containers
 
 # The staging API: decoders open a change, add its deps and ops, and close it. Ops go
@@ -480,6 +475,7 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
     cdef uint8_t *done = <uint8_t*>calloc(n + 1, 1)     # 0 waiting, 1 applied, 2 dropped
     cdef lc_id missing
     cdef lc_staged *st
+    cdef int state
     cdef list woken = []
     cdef list old_done = []     # old pending records applied or dropped now
     cdef dict new_at = {}       # (peer index, counter) -> index of this import's waiting changes
