@@ -92,6 +92,41 @@ static inline uint32_t lc_map_count_live(const lc_map *m) {
     return k;
 }
 
+/* Remove `key` from `m` (it must be present) by backward-shift deletion, so that probe
+ * chains stay unbroken without tombstones. Used to undo a failed import. */
+static inline void lc_map_remove(lc_map *m, uint32_t key) {
+    uint32_t mask, i, j, home;
+    lc_map_entry *e = lc_map_find(m, key);
+    if (!e) return;
+    mask = m->cap - 1;
+    m->live -= e->slot >= 0;
+    i = (uint32_t)(e - m->entries);
+    for (j = (i + 1) & mask; m->entries[j].key != LC_NO_KEY; j = (j + 1) & mask) {
+        home = lc_map_hash(m->entries[j].key) & mask;
+        /* entry j may move to the hole at i when its home is not in (i, j] (cyclically) */
+        if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
+            m->entries[i] = m->entries[j];
+            i = j;
+        }
+    }
+    memset(&m->entries[i], 0xFF, sizeof(lc_map_entry));
+    m->n--;
+}
+
+/* The journal of a failed import's in-place map writes (see _import.undo): a map entry as it
+ * was before the import wrote it (`existed` 0: the key was not in the table). Entries are
+ * restored newest first. */
+typedef struct {
+    uint32_t map;
+    uint32_t key;
+    uint32_t lamport;
+    uint32_t peer;
+    int64_t slot;
+    uint32_t existed;
+    uint32_t _pad;
+} lc_map_undo;
+
+
 static inline void lc_map_free(lc_map *m) {
     free(m->entries);
     m->entries = NULL;

@@ -144,6 +144,28 @@ static inline void lc_clear_start(lc_peer_index *pi, int64_t c) {
     pi->leaf[c] = LC_NO_NODE;
 }
 
+/* The least span start >= c, or -1 (none below leaf_len). */
+static inline int64_t lc_next_start(const lc_peer_index *pi, int64_t c) {
+    int64_t w, words = (pi->leaf_len + 63) >> 6;
+    uint64_t m;
+    if (c >= pi->leaf_len) return -1;
+    w = c >> 6;
+    m = pi->starts[w] & (~0ULL << (c & 63));
+    while (!m) {
+        if (++w >= words) return -1;
+        m = pi->starts[w];
+    }
+#if defined(__GNUC__) || defined(__clang__)
+    return (w << 6) + __builtin_ctzll(m);
+#else
+    {
+        int r = 0;
+        while (!(m & 1)) { m >>= 1; r++; }
+        return (w << 6) + r;
+    }
+#endif
+}
+
 static inline int lc_is_start(const lc_peer_index *pi, int64_t c) {
     return (int)((pi->starts[c >> 6] >> (c & 63)) & 1);
 }

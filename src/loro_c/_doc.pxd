@@ -42,6 +42,14 @@ cdef extern from "loro_c/map.h":
     void lc_map_set_slot(lc_map *m, lc_map_entry *e, int64_t slot) nogil
     uint32_t lc_map_count_live(const lc_map *m) nogil
     void lc_map_free(lc_map *m) nogil
+    void lc_map_remove(lc_map *m, uint32_t key) nogil
+    ctypedef struct lc_map_undo:
+        uint32_t map
+        uint32_t key
+        uint32_t lamport
+        uint32_t peer
+        int64_t slot
+        uint32_t existed
 
 # Whether a container is a root and shown by get_value (loro lists a root once the user has
 # fetched it, an applied op has touched it, or an all-pending import named it).
@@ -123,6 +131,22 @@ cdef class LoroDoc:
     cdef list events
     cdef unsigned long deliverer
     cdef object import_run          # the _import.ImportRun of the import in progress, else None
+    # While an import applies, every in-place write to map and counter state is journaled so
+    # that a rejected import can be undone without replaying the log (see _import.undo).
+    cdef bint journal_on
+    cdef lc_map_undo *map_journal
+    cdef int64_t n_map_journal, cap_map_journal
+    # Counter ops of an import are summed apart (like loro: the import's sum of deltas, in
+    # apply order, is added to the value at the end), so a rejected import touches no value.
+    cdef double *cimp_sum            # per container: this import's sum of deltas
+    cdef uint8_t *cimp_set       # per container: listed in cimp_list
+    cdef uint32_t *cimp_list
+    cdef int64_t n_cimp, cap_cimp
+    # set just before apply raises for an op that does not fit the document (nothing of that
+    # op was applied), so that the import's undo may retreat instead of rebuilding
+    cdef bint apply_rejected
+    cdef int64_t n_rebuilds         # full state rebuilds (a rejected import should need none)
+    cdef int64_t n_unapplies        # rejected imports undone in place after applying some ops
     cdef object pending             # the _import.PendingIndex over the pending records
     cdef object __weakref__
 
@@ -146,6 +170,9 @@ cdef class LoroDoc:
     cdef int map_apply(self, uint32_t c, uint32_t key, uint32_t lamport, uint32_t peer, int64_t slot) except -1
     cdef int64_t map_slot(self, uint32_t c, str key) noexcept
     cdef list map_live(self, uint32_t c)
+    cdef int journal_map_entry(self, uint32_t m, uint32_t key) except -1
+    cdef int add_import_delta(self, uint32_t c, double d) except -1
+    cdef int flush_import_deltas(self, bint keep) noexcept
     cdef int64_t map_len(self, uint32_t c) noexcept
     cdef list map_all_keys(self, uint32_t c)
     cdef int move_tracker_to(self, const lc_id *ids, int64_t n) except -1

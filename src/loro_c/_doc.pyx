@@ -169,6 +169,10 @@ cdef class LoroDoc:
         free(self.txn_deps)
         free(self.staged)
         free(self.sdeps)
+        free(self.map_journal)
+        free(self.cimp_sum)
+        free(self.cimp_set)
+        free(self.cimp_list)
         for i in range(self.n_maps):
             lc_map_free(&self.maps[i])
         free(self.maps)
@@ -197,9 +201,15 @@ cdef class LoroDoc:
             self.ctree = <uint32_t*>grow(self.ctree, &cap, i + 1, sizeof(uint32_t))
             cap = self.cap_containers
             self.ccounter = <double*>grow(self.ccounter, &cap, i + 1, sizeof(double))
+            cap = self.cap_containers
+            self.cimp_sum = <double*>grow(self.cimp_sum, &cap, i + 1, sizeof(double))
+            cap = self.cap_containers
+            self.cimp_set = <uint8_t*>grow(self.cimp_set, &cap, i + 1, sizeof(uint8_t))
             self.cap_containers = cap
         self.ckind[i] = kind
         self.ccounter[i] = 0.0
+        self.cimp_sum[i] = 0.0
+        self.cimp_set[i] = 0
         self.ctree[i] = 0
         if kind == KIND_TEXT or kind == KIND_LIST:
             self.ctree[i] = self.seq.new_tree(kind == KIND_TEXT)
@@ -522,7 +532,10 @@ cdef class LoroDoc:
     cdef int map_apply(self, uint32_t c, uint32_t key, uint32_t lamport, uint32_t peer, int64_t slot) except -1:
         """Last writer wins by (lamport, peer id); slot -1 is a delete."""
         cdef lc_map *m = &self.maps[self.ctree[c]]
-        cdef lc_map_entry *e = lc_map_upsert(m, key)
+        cdef lc_map_entry *e
+        if self.journal_on:
+            self.journal_map_entry(self.ctree[c], key)
+        e = lc_map_upsert(m, key)
         if e == NULL:
             raise MemoryError()
         if (e.peer == LC_NO_KEY or lamport > e.lamport
@@ -530,6 +543,51 @@ cdef class LoroDoc:
             e.lamport = lamport
             e.peer = peer
             lc_map_set_slot(m, e, slot)
+        return 0
+
+    cdef int journal_map_entry(self, uint32_t m, uint32_t key) except -1:
+        """Remember map `m`'s entry for `key` as it is, before an import writes it."""
+        cdef lc_map_entry *e = lc_map_find(&self.maps[m], key)
+        cdef lc_map_undo *j
+        if self.n_map_journal == self.cap_map_journal:
+            self.map_journal = <lc_map_undo*>grow(self.map_journal, &self.cap_map_journal,
+                                                  self.n_map_journal + 1, sizeof(lc_map_undo))
+        j = &self.map_journal[self.n_map_journal]
+        self.n_map_journal += 1
+        j.map = m
+        j.key = key
+        j.existed = e != NULL
+        if e != NULL:
+            j.lamport = e.lamport
+            j.peer = e.peer
+            j.slot = e.slot
+        return 0
+
+    cdef int add_import_delta(self, uint32_t c, double d) except -1:
+        """Add an imported counter op to the import's sum for counter `c`."""
+        if not self.cimp_set[c]:
+            if self.n_cimp == self.cap_cimp:
+                self.cimp_list = <uint32_t*>grow(self.cimp_list, &self.cap_cimp,
+                                                    self.n_cimp + 1, sizeof(uint32_t))
+            self.cimp_list[self.n_cimp] = c
+            self.n_cimp += 1
+            self.cimp_set[c] = 1
+            self.cimp_sum[c] = 0.0
+        self.cimp_sum[c] += d
+        return 0
+
+    cdef int flush_import_deltas(self, bint keep) noexcept:
+        """End of an import: add each counter's sum to its value (keep) or drop the sums."""
+        cdef int64_t i
+        cdef uint32_t c
+        for i in range(self.n_cimp):
+            c = self.cimp_list[i]
+            if c < self.n_containers:
+                if keep:
+                    self.ccounter[c] += self.cimp_sum[c]
+                self.cimp_sum[c] = 0.0
+                self.cimp_set[c] = 0
+        self.n_cimp = 0
         return 0
 
     cdef int64_t map_len(self, uint32_t c) noexcept:
@@ -667,6 +725,7 @@ cdef class LoroDoc:
         walked through deps alone."""
         self.move_tracker_to(deps, n_deps)
         if self.tvv[peer] != counter:
+            self.apply_rejected = True
             raise DecodeError(f"change {counter}@{self.log.peer_ids[peer]} does not depend on its "
                               f"peer's previous op")
         return 0
@@ -689,6 +748,7 @@ cdef class LoroDoc:
             t = self.ctree[c]
             vis = self.seq.visible_len(t)
             if op.pos < 0 or op.pos > vis:
+                self.apply_rejected = True
                 raise DecodeError(f"op {op.counter}@{self.log.peer_ids[peer]} inserts at {op.pos}, "
                                   f"beyond the container length {vis} at its version")
             self.seq.integrate_insert(t, make_id(peer, op.counter), op.pos, op.len, <uint32_t>op.arg,
@@ -699,13 +759,17 @@ cdef class LoroDoc:
             n = op.len
             start = op.pos if op.arg > 0 else op.pos + op.arg + 1
             if start < 0 or start + n > vis:
+                self.apply_rejected = True
                 raise DecodeError(f"op {op.counter}@{self.log.peer_ids[peer]} deletes {start}..{start + n}, "
                                   f"beyond the container length {vis} at its version")
             self.seq.integrate_delete(t, make_id(peer, op.counter), start, n, op.arg < 0)
         elif op.kind == LC_OP_MAP_SET or op.kind == LC_OP_MAP_DELETE:
             self.map_apply(c, <uint32_t>op.pos, lamport, peer, op.arg)
         elif op.kind == LC_OP_COUNTER:
-            self.ccounter[c] += op.delta
+            if self.journal_on:
+                self.add_import_delta(c, op.delta)
+            else:
+                self.ccounter[c] += op.delta
         return 0
 
     cdef int apply_change_ops(self, int64_t ops_off, uint32_t ops_len, uint32_t peer,
@@ -744,6 +808,7 @@ cdef class LoroDoc:
         cdef SeqArena fresh = SeqArena()
         cdef int64_t i
         cdef lc_change *ch
+        self.n_rebuilds += 1
         fresh.append_text(self.seq.text, self.seq.text_len)
         self.seq = fresh
         for i in range(self.n_containers):
@@ -1351,7 +1416,8 @@ cdef class LoroDoc:
             st.update(changes=self.log.n_changes, ops=self.log.n_ops,
                       op_bytes=self.log.cap_ops * sizeof(lc_op), values=len(self.log.values),
                       pending=self.n_staged, pending_deps=self.n_sdeps, peers=self.log.n_peers,
-                      keys=len(self.log.keys), containers=self.n_containers)
+                      keys=len(self.log.keys), containers=self.n_containers,
+                      state_rebuilds=self.n_rebuilds, import_unapplies=self.n_unapplies)
             return st
         finally:
             doc_release(self)

@@ -15,7 +15,8 @@ from loro_c._seq cimport lc_id, make_id, grow
 from loro_c._oplog cimport (OpLog, lc_op, lc_staged, lc_change, slice_op, LC_STAGED_DEAD, LC_STAGED_DONE,
                             LC_OP_INSERT, LC_OP_DELETE,
                             LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
-from loro_c._doc cimport (LoroDoc, lc_map_free, ROOT_HIDDEN, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE,
+from loro_c._doc cimport (LoroDoc, lc_map_free, lc_map_find, lc_map_remove, lc_map_set_slot, lc_map_entry,
+                          lc_map_undo, ROOT_HIDDEN, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE,
                           KIND_MOVABLE_LIST, KIND_COUNTER, str_to_cps, STACK_CPS)
 from loro_c._doc import kind_of_type, _TYPE_NAMES
 from loro_c.errors import LoroError, DecodeError
@@ -71,9 +72,14 @@ cdef class ImportRun:
     cdef bint whole_pending     # report every pending change of the document
     cdef bint applies           # some new change had all its dependencies before the import
     # marks: the sizes of everything before the import
-    cdef int64_t n_changes, n_ops, n_text, n_containers, n_sdeps
+    cdef int64_t n_changes, n_ops, n_text, n_containers, n_sdeps, n_maps
     cdef Py_ssize_t n_values, n_msgs, n_keys, n_roots
-    cdef uint32_t n_peers
+    cdef uint32_t n_peers, n_trees, next_lamport
+    cdef bytes frontiers        # the log's frontiers (lc_id array) before the import
+    # the staged change being applied (-1: none), and whether its ops have begun to apply
+    # and whether it is in the log yet: a rejected change is retreated op by op
+    cdef int64_t applying
+    cdef bint ops_started, logged
 
 
 cdef ImportRun begin_run(LoroDoc doc, bint whole_pending):
@@ -94,6 +100,13 @@ cdef ImportRun begin_run(LoroDoc doc, bint whole_pending):
     run.n_text = doc.seq.text_len
     run.n_containers = doc.n_containers
     run.n_roots = len(doc.roots)
+    run.n_maps = doc.n_maps
+    run.n_trees = doc.seq.n_trees
+    run.next_lamport = log.next_lamport
+    run.frontiers = (<char*>log.frontiers)[:log.n_frontiers * sizeof(lc_id)] if log.n_frontiers else b""
+    run.applying = -1
+    doc.apply_rejected = False
+    doc.n_map_journal = 0
     # pending records sit at the front of the staging arenas (with holes where later imports
     # applied some); the ones an import edits in place are journaled in rec_undo
     run.n_pending_before = doc.n_staged
@@ -177,23 +190,32 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
 
 
 cdef undo(LoroDoc doc, ImportRun run, bint state_touched):
-    """Put the document back as it was before `run` began."""
+    """Put the document back as it was before `run` began. When the apply was stopped by an
+    op that does not fit the document (the usual way a hostile or corrupt update fails), the
+    state is undone in place: the tracker retreats this import's ops, their spans are taken
+    out of the B-trees and the journaled map and counter writes are restored, so a rejected
+    import costs about what an accepted one does. Any other failure during the apply (an
+    interrupt or out of memory in the middle of a B-tree edit) rebuilds the state from the log."""
     cdef OpLog log = doc.log
     cdef int64_t i
-    cdef uint32_t p
+    cdef bint rebuild = False
+    doc.journal_on = False
+    doc.flush_import_deltas(False)
+    if state_touched:
+        if doc.apply_rejected:
+            try:
+                unapply(doc, run)
+            except AssertionError:
+                rebuild = True
+        else:
+            rebuild = True
     for i, end, ops_len in reversed(run.change_undo):
         log.changes[<int64_t>i].end = <int32_t>end
         log.changes[<int64_t>i].ops_len = <uint32_t>ops_len
+        log.refresh_vv(log.changes[<int64_t>i].peer)
     for i, saved in reversed(run.op_undo):
         memcpy(&log.ops[<int64_t>i], <char*>saved, sizeof(lc_op))
-    truncate(doc, run.n_changes, run.n_ops, run.n_values, run.n_msgs, run.n_text, run.n_containers)
-    for p in range(run.n_peers, log.n_peers):
-        del log.peer_map[log.peer_ids[p]]
-        free(log.by_peer[p].idx)
-        log.by_peer[p].idx = NULL
-        log.by_peer[p].len = log.by_peer[p].cap = 0
-    del log.peer_objs[run.n_peers:]
-    log.n_peers = run.n_peers
+    truncate(doc, run)
     for key in log.keys[run.n_keys:]:
         del log.key_map[key]
     del log.keys[run.n_keys:]
@@ -206,16 +228,85 @@ cdef undo(LoroDoc doc, ImportRun run, bint state_touched):
     doc.n_staged = run.n_pending_before
     doc.n_sdeps = run.n_sdeps
     rebuild_pending(doc)
-    if state_touched:
+    if rebuild:
         doc.rebuild_state()
+    elif state_touched:
+        doc.tracker_at_head = True
 
-cdef truncate(LoroDoc doc, int64_t n_changes, int64_t n_ops, Py_ssize_t n_values, Py_ssize_t n_msgs,
-              int64_t n_text, int64_t n_containers):
+
+cdef int unapply(LoroDoc doc, ImportRun run) except -1:
+    """Undo the state changes of the changes this import applied (all in the log but the
+    rejected one, which may have applied some of its ops). Raises AssertionError when the
+    structures are not as expected; the caller then rebuilds."""
+    cdef OpLog log = doc.log
+    cdef lc_staged *st
     cdef int64_t i
-    doc.log.truncate(n_changes, n_ops)
-    del doc.log.values[n_values:]
-    del doc.log.messages[n_msgs:]
-    doc.seq.truncate_text(n_text)
+    cdef uint32_t p
+    cdef dict cuts = {}         # peer index -> its first counter this import applied
+    if run.applying >= 0 and run.ops_started:
+        if run.logged:
+            raise AssertionError("the rejected change is already in the log")
+        # the rejected change's ops before the bad one: the tracker covers them, the log not
+        st = &doc.staged[run.applying]
+        if doc.tvv[st.peer] > st.counter:
+            doc.seq.tracker_move(st.peer, st.counter, doc.tvv[st.peer], False)
+            doc.tvv[st.peer] = st.counter
+        cuts[st.peer] = st.counter
+    # from the tracker's version (inside the log) to the log's head, where every op is in
+    # effect; then retreating exactly this import's ops gives the state before it
+    doc.move_tracker_to_head()
+    for i in range(run.n_changes, log.n_changes):
+        p = log.changes[i].peer
+        if log.changes[i].counter < cuts.get(p, INT32_MAX):
+            cuts[p] = log.changes[i].counter
+    for i, end, ops_len in run.change_undo:
+        p = log.changes[<int64_t>i].peer
+        if end < cuts.get(p, INT32_MAX):
+            cuts[p] = end
+    for p, cut in cuts.items():
+        doc.seq.tracker_move(p, cut, doc.tvv[p], False)
+        doc.tvv[p] = cut
+    for p, cut in cuts.items():
+        doc.seq.drop_atoms(p, cut)
+    restore_journals(doc, run)
+    doc.seq.drop_trees(run.n_trees)
+    doc.n_unapplies += 1
+    return 0
+
+
+cdef int restore_journals(LoroDoc doc, ImportRun run) except -1:
+    """Put back the map entries and counter values this import overwrote, newest first
+    (the state of containers it created is dropped with them)."""
+    cdef int64_t i
+    cdef lc_map_undo *j
+    cdef lc_map_entry *e
+    for i in range(doc.n_map_journal - 1, -1, -1):
+        j = &doc.map_journal[i]
+        if j.map >= run.n_maps:
+            continue
+        if not j.existed:
+            lc_map_remove(&doc.maps[j.map], j.key)
+            continue
+        e = lc_map_find(&doc.maps[j.map], j.key)
+        if e == NULL:
+            raise AssertionError("a journaled map entry is missing")
+        e.lamport = j.lamport
+        e.peer = j.peer
+        lc_map_set_slot(&doc.maps[j.map], e, j.slot)
+    doc.n_map_journal = 0
+    return 0
+
+
+cdef truncate(LoroDoc doc, ImportRun run):
+    """Cut every arena back to the marks of `run`."""
+    cdef int64_t i
+    cdef int64_t n_containers = run.n_containers
+    doc.log.truncate(run.n_changes, run.n_ops, <const lc_id*><char*>run.frontiers,
+                     len(run.frontiers) // sizeof(lc_id), run.next_lamport)
+    doc.log.drop_peers(run.n_peers)
+    del doc.log.values[run.n_values:]
+    del doc.log.messages[run.n_msgs:]
+    doc.seq.truncate_text(run.n_text)
     for i in range(n_containers, doc.n_containers):
         cid = doc.cids[i]
         del doc.cid_index[cid]
@@ -225,13 +316,9 @@ cdef truncate(LoroDoc doc, int64_t n_changes, int64_t n_ops, Py_ssize_t n_values
             del doc.cid_by_key[(cid.peer, cid.counter, doc.ckind[i])]
     del doc.cids[n_containers:]
     # maps are numbered in container order: drop the tables of the containers cut off
-    cdef int64_t n_maps = 0
-    for i in range(n_containers):
-        if doc.ckind[i] == KIND_MAP:
-            n_maps += 1
-    for i in range(n_maps, doc.n_maps):
+    for i in range(run.n_maps, doc.n_maps):
         lc_map_free(&doc.maps[i])
-    doc.n_maps = n_maps
+    doc.n_maps = run.n_maps
     doc.n_containers = n_containers
 
 # The staging API: decoders open a change, add its deps and ops, and close it. Ops go
@@ -494,6 +581,7 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
                 done[k] = 2
         qsort(keys, n_new, sizeof(lc_sort_key), cmp_sort_key)
         doc.ensure_tvv()
+        doc.journal_on = True
         for i in range(n_new):
             woken.append(keys[i].idx)
             while woken:
@@ -524,8 +612,11 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
                 apply_one(doc, run, k)
                 wake(doc, pi, new_at, doc.staged[k].peer, woken)
         doc.move_tracker_to_head()
+        doc.journal_on = False
+        doc.flush_import_deltas(True)
         return finish(doc, run, done, old_done, success)
     finally:
+        doc.journal_on = False
         free(keys)
         free(done)
 
@@ -715,7 +806,11 @@ cdef int apply_one(LoroDoc doc, ImportRun run, int64_t k) except -1:
         lp = log.lamport_of(deps[i]) + 1
         if lp > lamport:
             lamport = lp
+    run.applying = k
+    run.ops_started = False
+    run.logged = False
     doc.move_tracker_to_change(deps, st.deps_len, st.peer, st.counter)
+    run.ops_started = True
     doc.apply_change_ops(st.ops_off, st.ops_len, st.peer, st.counter, lamport)
     msg = log.messages[st.msg] if st.msg >= 0 else None
     if log.can_extend(st.peer, st.counter, lamport, st.timestamp, deps, st.deps_len, st.ops_off, msg):
@@ -727,5 +822,6 @@ cdef int apply_one(LoroDoc doc, ImportRun run, int64_t k) except -1:
     else:
         log.add_change(st.peer, st.counter, st.end, lamport, st.timestamp, deps, st.deps_len,
                        st.ops_off, st.ops_len, st.msg)
+    run.logged = True
     log.update_frontiers(deps, st.deps_len, make_id(st.peer, st.end - 1))
     return 0

@@ -142,7 +142,10 @@ cdef class OpLog:
     cdef int extend_last_change(self, int32_t end, uint32_t n_ops) except -1
     cdef int closure(self, const lc_id *ids, int64_t n, lc_id extra, int32_t *out) except -1
     cdef int update_frontiers(self, const lc_id *deps, uint32_t n, lc_id last) except -1
-    cdef int truncate(self, int64_t n_changes, int64_t n_ops) except -1
+    cdef int truncate(self, int64_t n_changes, int64_t n_ops, const lc_id *frontiers,
+                      int64_t n_frontiers, uint32_t next_lamport) except -1
+    cdef int refresh_vv(self, uint32_t p) except -1
+    cdef int drop_peers(self, uint32_t n_peers) except -1
 
 
 cdef inline int slice_op(lc_op *op, int32_t cut) noexcept:

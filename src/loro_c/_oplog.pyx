@@ -432,34 +432,65 @@ cdef class OpLog:
         self.n_frontiers += 1
         return 0
 
-    cdef int truncate(self, int64_t n_changes, int64_t n_ops) except -1:
-        """Forget changes and ops past the given counts (used to undo a failed import before
-        the state is rebuilt). Per-peer indices, versions and frontiers are recomputed."""
-        cdef uint32_t p
+    cdef int truncate(self, int64_t n_changes, int64_t n_ops, const lc_id *frontiers,
+                      int64_t n_frontiers, uint32_t next_lamport) except -1:
+        """Forget the changes and ops past the given counts, and restore the frontiers and
+        Lamport clock saved with them (undo of a failed import). Changes that were extended
+        in place must have been shortened first. The cost follows the changes cut."""
         cdef int64_t i
-        cdef lc_change *ch
+        cdef uint32_t p
+        cdef lc_change_list *cl
+        for i in range(self.n_changes - 1, n_changes - 1, -1):
+            cl = &self.by_peer[self.changes[i].peer]
+            if cl.len == 0 or cl.idx[cl.len - 1] != i:
+                raise AssertionError("per-peer change index out of step with the log")
+            cl.len -= 1
+        for i in range(n_changes, self.n_changes):
+            self.refresh_vv(self.changes[i].peer)
         self.n_changes = n_changes
         self.n_ops = n_ops
         self.n_deps = self.changes[n_changes - 1].deps_off + self.changes[n_changes - 1].deps_len if n_changes > 0 else 0
-        for p in range(self.n_peers):
-            self.by_peer[p].len = 0
-            self.vv[p] = 0
-        self.n_frontiers = 0
-        self.next_lamport = 0
-        # versions may shrink here: no snapshot or cached entry survives
-        self.vv_cache = None
-        for p in range(self.n_peers):
-            self.vv_epoch[p] = self.vv_clock
-        for i in range(n_changes):
-            ch = &self.changes[i]
-            self.by_peer[ch.peer].idx[self.by_peer[ch.peer].len] = i
-            self.by_peer[ch.peer].len += 1
-            if self.vv[ch.peer] < ch.end:
-                self.vv[ch.peer] = ch.end
-            if self.next_lamport < ch.lamport + <uint32_t>(ch.end - ch.counter):
-                self.next_lamport = ch.lamport + <uint32_t>(ch.end - ch.counter)
-            self.update_frontiers(&self.deps[ch.deps_off], ch.deps_len,
-                                  lc_id(peer=ch.peer, counter=ch.end - 1))
+        if n_frontiers > self.cap_frontiers:
+            self.frontiers = <lc_id*>grow(self.frontiers, &self.cap_frontiers, n_frontiers, sizeof(lc_id))
+        for i in range(n_frontiers):
+            self.frontiers[i] = frontiers[i]
+        self.n_frontiers = n_frontiers
+        self.next_lamport = next_lamport
+        return 0
+
+    cdef int refresh_vv(self, uint32_t p) except -1:
+        """Set vv[p] from the peer's last change (after changes were cut or shortened)."""
+        cdef lc_change_list *cl = &self.by_peer[p]
+        cdef int32_t end = self.changes[cl.idx[cl.len - 1]].end if cl.len > 0 else 0
+        if self.vv[p] != end:
+            self.vv[p] = end
+            self.vv_touch(p)
+        return 0
+
+    cdef int drop_peers(self, uint32_t n_peers) except -1:
+        """Forget the peers registered after the first `n_peers` (they have no changes left)."""
+        cdef uint32_t p
+        cdef int64_t i, k = 0
+        if n_peers >= self.n_peers:
+            return 0
+        for p in range(n_peers, self.n_peers):
+            if self.by_peer[p].len != 0:
+                raise AssertionError("a peer to drop still has changes")
+            del self.peer_map[self.peer_ids[p]]
+            if self.vv_cache is not None:
+                self.vv_cache.pop(self.peer_objs[p], None)
+            free(self.by_peer[p].idx)
+            self.by_peer[p].idx = NULL
+            self.by_peer[p].len = self.by_peer[p].cap = 0
+            self.vv_stale[p] = 0
+        # the version cache must not refresh the entries of peers that no longer exist
+        for i in range(self.n_vv_moved):
+            if self.vv_moved[i] < n_peers:
+                self.vv_moved[k] = self.vv_moved[i]
+                k += 1
+        self.n_vv_moved = k
+        del self.peer_objs[n_peers:]
+        self.n_peers = n_peers
         return 0
 
     # ------------------------------------------------------------------ invariant checks

@@ -65,6 +65,7 @@ cdef extern from "loro_c/seq.h":
     void lc_set_start(lc_peer_index *pi, int64_t c, uint32_t leaf) nogil
     void lc_clear_start(lc_peer_index *pi, int64_t c) nogil
     int lc_is_start(const lc_peer_index *pi, int64_t c) nogil
+    int64_t lc_next_start(const lc_peer_index *pi, int64_t c) nogil
 
 
 cdef extern from "loro_c/arena.h":
@@ -102,6 +103,7 @@ cdef class SeqArena:
     records and the text content arena (UTF-32 code points)."""
     cdef lc_node *nodes
     cdef uint32_t n_nodes, cap_nodes
+    cdef uint32_t free_head, n_free     # freed nodes, chained through `parent`
     cdef uint32_t *roots
     cdef uint8_t *tree_is_text
     cdef uint32_t n_trees, cap_trees
@@ -118,6 +120,11 @@ cdef class SeqArena:
     cdef int ensure_peer(self, uint32_t peer) except -1
     cdef int64_t append_text(self, const uint32_t *cps, int64_t n) except -1
     cdef int truncate_text(self, int64_t n) except -1
+    # --- undoing a rejected import (after the tracker has retreated its atoms)
+    cdef int drop_atoms(self, uint32_t peer, int32_t cut) except -1
+    cdef int drop_trees(self, uint32_t n_trees) except -1
+    cdef int unlink_empty(self, uint32_t t, uint32_t nd) except -1
+    cdef void free_node(self, uint32_t nd) noexcept
     # --- queries
     cdef int64_t visible_len(self, uint32_t t) noexcept
     cdef int64_t unit_len(self, uint32_t t, int unit) noexcept

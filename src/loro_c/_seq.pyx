@@ -106,6 +106,7 @@ cdef class SeqArena:
         self.peers = NULL
         self.text = NULL
         self.runs = NULL
+        self.free_head = LC_NO_NODE
 
     def __dealloc__(self):
         cdef uint32_t i
@@ -126,12 +127,18 @@ cdef class SeqArena:
 
     cdef uint32_t alloc_node(self, bint is_leaf) except? 0xFFFFFFFF:
         cdef int64_t cap
-        if self.n_nodes == self.cap_nodes:
-            cap = self.cap_nodes
-            self.nodes = <lc_node*>grow(self.nodes, &cap, self.n_nodes + 1, sizeof(lc_node))
-            self.cap_nodes = <uint32_t>cap
-        cdef uint32_t i = self.n_nodes
-        self.n_nodes += 1
+        cdef uint32_t i
+        if self.free_head != LC_NO_NODE:
+            i = self.free_head
+            self.free_head = self.nodes[i].parent
+            self.n_free -= 1
+        else:
+            if self.n_nodes == self.cap_nodes:
+                cap = self.cap_nodes
+                self.nodes = <lc_node*>grow(self.nodes, &cap, self.n_nodes + 1, sizeof(lc_node))
+                self.cap_nodes = <uint32_t>cap
+            i = self.n_nodes
+            self.n_nodes += 1
         cdef lc_node *nd = &self.nodes[i]
         memset(nd, 0, sizeof(lc_node) - sizeof(lc_node_union))
         nd.parent = LC_NO_NODE
@@ -183,6 +190,139 @@ cdef class SeqArena:
     cdef int truncate_text(self, int64_t n) except -1:
         if n < self.text_len:
             self.text_len = n
+        return 0
+
+    # ------------------------------------------------------------------ undo of an import
+
+    cdef void free_node(self, uint32_t nd) noexcept:
+        cdef lc_node *node = &self.nodes[nd]
+        node.tree = LC_NO_NODE
+        node.is_leaf = 0
+        node.n = 0
+        node.prev_leaf = node.next_leaf = LC_NO_NODE
+        memset(&node.lens, 0, sizeof(lc_lens))
+        node.parent = self.free_head
+        self.free_head = nd
+        self.n_free += 1
+
+    cdef int unlink_empty(self, uint32_t t, uint32_t nd) except -1:
+        """Take the empty node `nd` (a leaf without spans) out of tree `t`, with the ancestors
+        that it leaves without children; its lengths are already zero, so no sum changes.
+        Then a root with a single internal child hands the root over to it."""
+        cdef lc_node *node
+        cdef lc_node *p
+        cdef uint32_t parent, child
+        cdef int i
+        while True:
+            node = &self.nodes[nd]
+            parent = node.parent
+            if parent == LC_NO_NODE:
+                # the whole tree is empty: it becomes one empty root leaf again
+                node.is_leaf = 1
+                node.n = 0
+                node.prev_leaf = node.next_leaf = LC_NO_NODE
+                return 0
+            if node.is_leaf:
+                if node.prev_leaf != LC_NO_NODE:
+                    self.nodes[node.prev_leaf].next_leaf = node.next_leaf
+                if node.next_leaf != LC_NO_NODE:
+                    self.nodes[node.next_leaf].prev_leaf = node.prev_leaf
+            p = &self.nodes[parent]
+            for i in range(p.n):
+                if p.u.children[i] == nd:
+                    memmove(&p.u.children[i], &p.u.children[i + 1], (p.n - i - 1) * sizeof(uint32_t))
+                    p.n -= 1
+                    break
+            self.free_node(nd)
+            if self.nodes[parent].n > 0:
+                break
+            nd = parent
+        while not self.nodes[self.roots[t]].is_leaf and self.nodes[self.roots[t]].n == 1:
+            child = self.nodes[self.roots[t]].u.children[0]
+            self.free_node(self.roots[t])
+            self.nodes[child].parent = LC_NO_NODE
+            self.roots[t] = child
+        return 0
+
+    cdef int drop_atoms(self, uint32_t peer, int32_t cut) except -1:
+        """Forget atoms `cut`.. of `peer`: their spans, tracker records and atom index bits.
+        The tracker must have retreated them first, so that they are future atoms in spans
+        of their own; anything else raises AssertionError (the caller then rebuilds)."""
+        if peer >= self.n_peers:
+            return 0
+        cdef lc_peer_index *pi = &self.peers[peer]
+        cdef int64_t c, start
+        cdef int32_t n
+        cdef uint32_t leaf, t
+        cdef lc_node *node
+        cdef int i, slot
+        cdef int64_t lo, hi, mid
+        cdef lc_record *r
+        if cut > 0 and cut - 1 < pi.leaf_len:
+            start = lc_prev_start(pi, cut - 1)
+            if start >= 0:
+                leaf = pi.leaf[start]
+                node = &self.nodes[leaf]
+                for i in range(node.n):
+                    if node.u.spans[i].id.peer == peer and node.u.spans[i].id.counter == start:
+                        if start + node.u.spans[i].len > cut:
+                            raise AssertionError("a kept span runs into the atoms to drop")
+                        break
+        c = lc_next_start(pi, cut)
+        while c >= 0:
+            leaf = pi.leaf[c]
+            if leaf >= self.n_nodes or not self.nodes[leaf].is_leaf:
+                raise AssertionError("atom index points to no leaf")
+            node = &self.nodes[leaf]
+            slot = -1
+            for i in range(node.n):
+                if node.u.spans[i].id.peer == peer and node.u.spans[i].id.counter == c:
+                    slot = i
+                    break
+            if slot < 0:
+                raise AssertionError("atom index points to a leaf without the atom")
+            if not node.u.spans[slot].future:
+                raise AssertionError("an atom to drop is still inserted at the tracker version")
+            n = node.u.spans[slot].len
+            memmove(&node.u.spans[slot], &node.u.spans[slot + 1], (node.n - slot - 1) * sizeof(lc_span))
+            node.n -= 1
+            lc_clear_start(pi, c)
+            self.leaf_update(leaf)
+            if node.n == 0:
+                t = node.tree
+                self.unlink_empty(t, leaf)
+            c = lc_next_start(pi, c + n)
+        if pi.leaf_len > cut:
+            pi.leaf_len = cut
+        # records are sorted and disjoint: cut at the first one reaching `cut`
+        lo = 0
+        hi = pi.rec_len
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if pi.recs[mid].counter + pi.recs[mid].len <= cut:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < pi.rec_len and pi.recs[lo].counter < cut:
+            r = &pi.recs[lo]
+            if r.kind == LC_REC_DELETE_REV:
+                # atom counter+i removes target+len-1-i: the kept atoms keep their targets
+                r.target.counter += r.len - (cut - r.counter)
+            r.len = cut - r.counter
+            lo += 1
+        pi.rec_len = lo
+        return 0
+
+    cdef int drop_trees(self, uint32_t n_trees) except -1:
+        """Forget the trees made after the first `n_trees` (each must be empty by now)."""
+        cdef uint32_t t, root
+        for t in range(n_trees, self.n_trees):
+            root = self.roots[t]
+            if not self.nodes[root].is_leaf or self.nodes[root].n != 0:
+                raise AssertionError("a tree to drop still holds spans")
+            self.free_node(root)
+        if n_trees < self.n_trees:
+            self.n_trees = n_trees
         return 0
 
     cdef int reserve_atoms(self, uint32_t peer, int64_t end) except -1:
@@ -1140,8 +1280,9 @@ cdef class SeqArena:
                         raise AssertionError("cached UTF-8/16 span length is stale")
                 lens_add_span(&sums, &node.u.spans[i])
         else:
-            if node.n < 2 and node.parent != LC_NO_NODE:
-                raise AssertionError("internal node with fewer than two children")
+            # one child is allowed: undoing a rejected import may empty its siblings
+            if node.n < 1 or (node.n < 2 and node.parent == LC_NO_NODE):
+                raise AssertionError("internal node without children, or a root with one")
             for i in range(node.n):
                 if self.nodes[node.u.children[i]].parent != nd:
                     raise AssertionError("child's parent pointer is wrong")
@@ -1200,7 +1341,7 @@ cdef class SeqArena:
         cdef uint32_t i
         cdef int64_t leaves = 0, spans = 0, recs = 0, slots = 0, rec_bytes = 0, slot_bytes = 0
         for i in range(self.n_nodes):
-            if self.nodes[i].is_leaf:
+            if self.nodes[i].is_leaf and self.nodes[i].tree != LC_NO_NODE:
                 leaves += 1
                 spans += self.nodes[i].n
         for i in range(self.n_peers):
@@ -1209,7 +1350,7 @@ cdef class SeqArena:
             rec_bytes += self.peers[i].rec_cap * sizeof(lc_record)
             slot_bytes += (self.peers[i].leaf_cap * sizeof(uint32_t)
                            + (self.peers[i].starts_cap + self.peers[i].summary_cap) * sizeof(uint64_t))
-        return {"nodes": self.n_nodes, "leaves": leaves, "spans": spans, "records": recs,
+        return {"nodes": self.n_nodes - self.n_free, "free_nodes": self.n_free, "leaves": leaves, "spans": spans, "records": recs,
                 "atom_slots": slots, "text_cps": self.text_len,
                 "node_bytes": self.cap_nodes * sizeof(lc_node), "record_bytes": rec_bytes,
                 "atom_index_bytes": slot_bytes, "text_bytes": self.text_cap * sizeof(uint32_t)}
