@@ -250,3 +250,73 @@ def test_rejection_in_a_long_history_does_not_touch_unrelated_containers():
     assert d._stats()["import_unapplies"] == 1
     assert d._stats()["changes"] == stats["changes"]
     d._check_invariants()
+
+
+def corrupt_random_seq_op(upd_json, rng):
+    """Make one random Text/List op of the last change in `upd_json` point past the end."""
+    upd = json.loads(upd_json)
+    change = upd["changes"][-1]
+    seq_ops = [op for op in change["ops"] if op["content"]["type"] in ("insert", "delete")
+               and "pos" in op["content"]]
+    op = rng.choice(seq_ops)
+    op["content"]["pos"] = 10_000 + rng.randrange(1000)
+    return json.dumps(upd)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_long_running_server_rejects_and_accepts_in_turn(seed):
+    """A server document takes a stream of updates from several clients: most valid (some
+    late, some duplicated), some with a bad op somewhere in a change that also holds valid
+    ops. After every step it equals loro's document that saw only the valid updates."""
+    rng = random.Random(seed)
+    clients = {lib: [] for lib in LIBS}
+    for lib in LIBS:
+        for i in range(3):
+            c = lib.LoroDoc()
+            c.peer_id = 100 + i
+            clients[lib].append(c)
+    server = {lib: lib.LoroDoc() for lib in LIBS}
+    sent = []
+    for step in range(30):
+        i = rng.randrange(3)
+        s = rng.randrange(1 << 30)
+        k = rng.randint(1, 5)
+        for lib in LIBS:
+            c = clients[lib][i]
+            c.import_(server[lib].export(lib.ExportMode.Updates(c.oplog_vv)))
+            edit(s, c, k)
+            c.commit()
+        r = rng.random()
+        if r < 0.25 and sent:
+            # a late or duplicated delivery
+            blobs = rng.choice(sent)
+            for lib in LIBS:
+                server[lib].import_(blobs[lib])
+        elif r < 0.55:
+            # client i sends a change with a bad op; the server rejects it as a whole
+            probe = loro_c.LoroDoc()
+            probe.import_(clients[loro_c][i].export(loro_c.ExportMode.Updates(loro_c.VersionVector())))
+            probe.peer_id = 200 + step
+            edit(rng.randrange(1 << 30), probe, 4)
+            probe.get_text("t").insert(0, "zz")
+            probe.get_list("l").insert(0, 1)
+            probe.commit()
+            srv = server[loro_c]
+            bad = corrupt_random_seq_op(
+                probe.export_json_updates(srv.oplog_vv, probe.oplog_vv), rng)
+            before = snapshot_of(srv)
+            unapplies = srv._stats()["import_unapplies"]
+            with pytest.raises(loro_c.LoroError):
+                srv.import_json_updates(bad)
+            assert snapshot_of(srv) == before
+            assert srv._stats()["import_unapplies"] == unapplies + 1
+            srv._check_invariants()
+        blobs = {lib: clients[lib][i].export(lib.ExportMode.Updates(server[lib].oplog_vv))
+                 for lib in LIBS}
+        sent.append(blobs)
+        if rng.random() < 0.8:
+            for lib in LIBS:
+                server[lib].import_(blobs[lib])
+        assert server[loro_c].get_deep_value() == server[loro].get_deep_value()
+    server[loro_c]._check_invariants()
+    assert server[loro_c]._stats()["state_rebuilds"] == 0
