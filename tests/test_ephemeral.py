@@ -654,3 +654,60 @@ def test_awareness_interop_with_loro():
     with pytest.raises(loro_c.DecodeError):
         ours.apply(b"\x02\x01\x02")
     assert loro_apply(theirs, b"\x02\x01\x02") is not None
+
+
+# ------------------------------------------------- loro-crdt (npm), if Node is present
+
+try:
+    # the npm cache fixture of the sync end-to-end test (skips without node/npm)
+    from test_sync_js import js_env  # noqa: F401
+except pytest.skip.Exception:  # the sync server extra is absent: so is that fixture
+    @pytest.fixture
+    def js_env():
+        pytest.skip("the loro-crdt interop reuses the sync tests' npm setup (server extra)")
+
+
+def _from_js(v):
+    if isinstance(v, list):
+        return [_from_js(x) for x in v]
+    if isinstance(v, dict):
+        if set(v) == {"$bytes"}:
+            return bytes.fromhex(v["$bytes"])
+        return {k: _from_js(x) for k, x in v.items()}
+    return v
+
+
+def test_interop_with_loro_crdt_in_node(js_env):
+    import json
+    import subprocess
+    from pathlib import Path
+
+    ours = loro_c.EphemeralStore(TIMEOUT)
+    # JS numbers are doubles: integers stay below 2**53
+    ours.set("a", {"x": [1, 2.5, "s", b"\x01", None, True], "y": -7})
+    ours.set("n", None)
+    ours.set("gone", 1)
+    ours.delete("gone")
+    script = (Path(__file__).with_name("js") / "ephemeral_peer.mjs").read_text()
+    # -e runs the script with the npm folder's node_modules, without copying it there
+    r = subprocess.run(["node", "--input-type=module", "-e", script, ours.encode_all().hex()],
+                       cwd=js_env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert _from_js(out["states"]) == ours.get_all_states()
+    [e] = out["events"]
+    mirror = loro_c.EphemeralStore(TIMEOUT)
+    log = []
+    sub = recorder(mirror, log)
+    mirror.apply(ours.encode_all())
+    assert log == [(e["by"].capitalize(), e["added"], e["updated"], e["removed"])]
+    # and loro-crdt's own messages apply here
+    theirs = loro_c.EphemeralStore(TIMEOUT)
+    theirs.apply(bytes.fromhex(out["all"]))
+    expected = {"n": 1.5, "s": "é🦜", "l": [True, None, "x"], "b": b"\x00\xff"}
+    assert theirs.get_all_states() == {"js": expected}
+    assert ("gone", None) in [(k, v) for k, v, _ in pc.decode_entries(bytes.fromhex(out["all"]))]
+    one = loro_c.EphemeralStore(TIMEOUT)
+    one.apply(bytes.fromhex(out["one"]))
+    assert one.get("js") == expected
+    del sub
