@@ -711,3 +711,34 @@ def test_interop_with_loro_crdt_in_node(js_env):
     one.apply(bytes.fromhex(out["one"]))
     assert one.get("js") == expected
     del sub
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_awareness_random_sessions_match_loro(seed):
+    rng = random.Random(seed)
+    ours, theirs = loro_c.Awareness(1, TIMEOUT), loro.Awareness(1, TIMEOUT)
+    for step in range(40):
+        if rng.random() < 0.3:
+            v = rng.choice([None, 1, "x", [1, 2], {"k": 2.5}, b"\x01"])
+            ours.local_state = v
+            theirs.local_state = v
+        else:
+            # peer 1 is ourselves: taken only while we have no state of our own, as in Loro
+            peers = [(rng.choice([1, 2, 3, 2**64 - 1]), rng.randrange(-2, 6),
+                      pc.encode_value(random_value(rng))) for _ in range(rng.randrange(4))]
+            data = pc.encode_peers(peers)
+            a, b = ours.apply(data), theirs.apply(data)
+            assert (a.updated, a.added) == (b.updated, b.added), step
+        sa, sb = ours.all_states, theirs.all_states
+        assert sorted(sa) == sorted(sb)
+        for p in sa:
+            assert (norm(sa[p].state), sa[p].counter) == (norm(sb[p].state), sb[p].counter)
+        assert norm(ours.local_state) == norm(theirs.local_state)
+    # each side's message, decoded, holds the same records
+    mine = sorted((p, c, norm(v[0])) for p, c, v in pc.decode_peers(ours.encode_all()))
+    other = sorted((p, c, norm(v[0])) for p, c, v in pc.decode_peers(theirs.encode_all()))
+    assert mine == other
+    ids = [1, 3, 99]
+    mine = [(p, c, norm(v[0])) for p, c, v in pc.decode_peers(ours.encode(ids))]
+    other = [(p, c, norm(v[0])) for p, c, v in pc.decode_peers(theirs.encode(ids))]
+    assert mine == other
