@@ -42,7 +42,10 @@ def _now_ms():
 
 def _elapsed(now, ts):
     """now - ts as Loro computes it: wrapping signed 64-bit."""
-    d = (now - ts) % _U64
+    d = now - ts
+    if _I64_MIN <= d <= _I64_MAX:
+        return d
+    d %= _U64
     return d - _U64 if d > _I64_MAX else d
 
 
@@ -176,7 +179,7 @@ class EphemeralStore(_Deliverer):
         ContainerID) with the current time; raises LoroTypeError for other values."""
         key = _key_arg(key)
         raw = _pc.encode_value(value)
-        self._write(key, _pc._copy(value), raw)
+        self._write(key, _pc.copy_value(value), raw)
 
     def delete(self, key):
         """Delete `key` (peers learn it from the deletion entry this writes)."""
@@ -368,7 +371,7 @@ class Awareness:
     @local_state.setter
     def local_state(self, value):
         raw = _pc.encode_value(value)
-        value = _pc._copy(value)
+        value = _pc.copy_value(value)
         with self._lock:
             e = self._peers.get(self._peer)
             counter = 0 if e is None else e[2]
