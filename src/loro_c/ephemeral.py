@@ -61,7 +61,7 @@ def _key_arg(key):
     if type(key) is not str:
         if not isinstance(key, str):
             raise LoroTypeError(f"key must be str, not {type(key).__name__}")
-        key = str(key)
+        key = str.__str__(key)  # a plain str, whatever a subclass's __str__ says
     try:
         key.encode("utf-8")
     except UnicodeEncodeError:
@@ -191,7 +191,7 @@ class EphemeralStore(_Deliverer):
             old = self._states.get(key)
             self._states[key] = (value, raw, now)
             if self._local_subs:
-                self._queue.append((_LOCAL, self._encode_key(key, self._clock())))
+                self._queue.append((_LOCAL, self._encode_key(key, now)))
             if self._subs:
                 if old is not None:
                     ev = ((), (key,), ()) if raw is not None else ((), (), (key,))
