@@ -3,11 +3,13 @@ rooms, storage and compaction, hooks, endpoints."""
 
 import asyncio
 import json
+import time
 import urllib.request
 
 from _sync_util import P, Raw, run, serving, until  # also skips without the server extra
 
-from loro_c import ExportMode, LoroDoc, VersionVector
+from loro_c import EphemeralStore, ExportMode, LoroDoc, VersionVector
+from loro_c.ephemeral_codec import decode_entries
 from loro_c.sync.client import SyncClient
 from loro_c.sync.storage import MemoryStorage, SQLiteStorage
 
@@ -141,26 +143,71 @@ def test_large_updates_travel_as_fragments_both_ways():
 
 
 def test_ephemeral_rooms_relay_and_eps_keeps_state():
+    store = EphemeralStore(30_000)
+    store.set("cursor", 1)
+    cursor = store.encode("cursor")
+
     async def body():
         async with serving() as (app, url):
             a, b = await Raw.connect(url), await Raw.connect(url)
             for crdt in (P.CRDT_EPHEMERAL, P.CRDT_EPHEMERAL_PERSISTED):
                 assert (await a.join("p", crdt=crdt)).version == b""
                 assert (await b.join("p", crdt=crdt)).type == P.MessageType.JOIN_RESPONSE_OK
-                await a.send(P.DocUpdate(crdt, "p", (b"cursor=1",), b"E" * 8))
+                await a.send(P.DocUpdate(crdt, "p", (cursor,), b"E" * 8))
                 assert (await a.recv()).status == P.UpdateStatus.OK
                 got = await b.recv()
-                assert got.updates == (b"cursor=1",) and got.crdt == crdt
+                assert got.updates == (cursor,) and got.crdt == crdt
             # A newcomer to %EPS gets the kept state; one to %EPH gets nothing.
             c = await Raw.connect(url)
             await c.join("p", crdt=P.CRDT_EPHEMERAL)
             assert await c.sync_point() == []
             await c.join("p", crdt=P.CRDT_EPHEMERAL_PERSISTED)
             [kept] = await c.sync_point()
-            assert kept.updates == (b"cursor=1",)
+            assert kept.updates == (cursor,)
             # Ephemeral traffic never touches the document room of the same name.
             assert P.CRDT_LORO + "p" not in app.server.rooms
             for x in (a, b, c):
+                await x.close()
+    run(body())
+
+
+def test_eps_rooms_merge_presence_expire_it_and_reject_garbage():
+    async def body():
+        async with serving(eps_timeout_ms=1500) as (app, url):
+            a, b = await Raw.connect(url), await Raw.connect(url)
+            crdt = P.CRDT_EPHEMERAL_PERSISTED
+            await a.join("q", crdt=crdt)
+            await b.join("q", crdt=crdt)
+            # garbage is refused and neither relayed nor kept
+            await a.send(P.DocUpdate(crdt, "q", (b"cursor=1",), b"G" * 8))
+            assert (await a.recv()).status == P.UpdateStatus.INVALID_UPDATE
+            # timestamps are taken now, so the room's 1.5 s timeout runs from here
+            ann, bob = EphemeralStore(60_000), EphemeralStore(60_000)
+            ann.set("ann", {"cursor": 1})
+            ann.set("ann", {"cursor": 2})
+            bob.set("bob", "here")
+            bob.delete("bob")
+            ann.set("short", 1)
+            sent = time.monotonic()
+            await a.send(P.DocUpdate(crdt, "q", (ann.encode_all(), bob.encode_all()), b"H" * 8))
+            assert (await a.recv()).status == P.UpdateStatus.OK
+            assert [m.batch_id for m in await b.sync_point()] == [b"H" * 8]
+            # a newcomer gets one merged message: ann's latest state and bob's deletion
+            c = await Raw.connect(url)
+            await c.join("q", crdt=crdt)
+            [kept] = await c.sync_point()
+            mirror = EphemeralStore(60_000)
+            for u in kept.updates:
+                mirror.apply(u)
+            assert mirror.get_all_states() == {"ann": {"cursor": 2}, "short": 1}
+            held = decode_entries(app.server.rooms[crdt + "q"].eps.encode_all())
+            assert ("bob", None) in [(k, v) for k, v, _ in held]  # the deletion is kept
+            # once the room's timeout has passed the state has expired and is not sent
+            await asyncio.sleep(max(0.0, sent + 1.8 - time.monotonic()))
+            d = await Raw.connect(url)
+            await d.join("q", crdt=crdt)
+            assert await d.sync_point() == []
+            for x in (a, b, c, d):
                 await x.close()
     run(body())
 

@@ -10,6 +10,8 @@ from loro_c._types import (ContainerType, ContainerID, IdSpan, CounterSpan, Vers
                            EncodedBlobMode, ImportBlobMetadata)
 from loro_c._doc import LoroDoc, Subscription
 from loro_c._containers import LoroText, LoroList, LoroMap, LoroCounter
+from loro_c.ephemeral import (EphemeralStore, EphemeralStoreEvent, Awareness,
+                              AwarenessPeerUpdate, PeerInfo)
 
 __version__ = "0.1.0"
 
@@ -20,4 +22,5 @@ __all__ = [
     "ValueOrContainer", "LoroError", "DecodeError", "OutOfBoundsError", "LoroTypeError",
     "LoroValueError", "ContainerMismatchError", "UnknownContainerError", "CallbackError",
     "EncodedBlobMode", "ImportBlobMetadata",
+    "EphemeralStore", "EphemeralStoreEvent", "Awareness", "AwarenessPeerUpdate", "PeerInfo",
 ]

@@ -336,3 +336,65 @@ class LoroCounter:
     def get_deep_value(self) -> float: ...
     def __float__(self) -> float: ...
     def __int__(self) -> int: ...
+
+# ---------------------------------------------------------------- presence
+
+class EphemeralStoreEvent:
+    """What one EphemeralStore operation changed."""
+    by: typing.Literal["Local", "Import", "Timeout"]
+    added: typing.List[str]
+    updated: typing.List[str]
+    removed: typing.List[str]
+
+class EphemeralStore:
+    """Last-write-wins presence store whose entries expire `timeout` ms after their last
+    write; messages interoperate with loro's EphemeralStore."""
+    def __init__(self, timeout: int, *,
+                 clock: typing.Optional[typing.Callable[[], int]] = None) -> None: ...
+    @property
+    def timeout(self) -> int: ...
+    def encode(self, key: str) -> bytes:
+        """A message with `key`'s entry (b"" if expired)."""
+    def encode_all(self) -> bytes:
+        """A message with every entry that has not expired."""
+    def apply(self, data: bytes) -> None:
+        """Merge a message; DecodeError (and no change) for malformed bytes."""
+    def set(self, key: str, value: LoroValue) -> None: ...
+    def delete(self, key: str) -> None: ...
+    def get(self, key: str) -> typing.Optional[LoroValue]: ...
+    def remove_outdated(self) -> None:
+        """Drop expired entries (a "Timeout" event)."""
+    def get_all_states(self) -> typing.Dict[str, LoroValue]: ...
+    def keys(self) -> typing.List[str]: ...
+    def subscribe_local_updates(self, callback: typing.Callable[[bytes], typing.Optional[bool]]) -> Subscription:
+        """Messages to send to peers after each local set/delete."""
+    def subscribe(self, callback: typing.Callable[[EphemeralStoreEvent], typing.Optional[bool]]) -> Subscription:
+        """Events after each set/delete/apply/remove_outdated."""
+
+class PeerInfo:
+    """A peer's Awareness entry."""
+    state: LoroValue
+    counter: int
+    timestamp: int
+
+class AwarenessPeerUpdate:
+    """The peers Awareness.apply updated and added."""
+    updated: typing.List[int]
+    added: typing.List[int]
+
+class Awareness:
+    """Loro's legacy per-peer presence (deprecated there in favour of EphemeralStore)."""
+    def __init__(self, peer: int, timeout: int, *,
+                 clock: typing.Optional[typing.Callable[[], int]] = None) -> None: ...
+    @property
+    def peer(self) -> int: ...
+    @property
+    def all_states(self) -> typing.Dict[int, PeerInfo]: ...
+    @property
+    def local_state(self) -> typing.Optional[LoroValue]: ...
+    @local_state.setter
+    def local_state(self, value: LoroValue) -> None: ...
+    def encode(self, peers: typing.Sequence[int]) -> bytes: ...
+    def encode_all(self) -> bytes: ...
+    def apply(self, encoded_peers_info: bytes) -> AwarenessPeerUpdate: ...
+    def remove_outdated(self) -> typing.List[int]: ...

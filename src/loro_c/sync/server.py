@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable, Dict, List, Optional, Set, Tuple, Union
 
 from .. import ExportMode, LoroDoc, LoroError, VersionVector
+from ..ephemeral import EphemeralStore
+from ..ephemeral_codec import decode_entries
 from . import protocol as P
 from .storage import AsyncStorage, MemoryStorage, Storage
 
@@ -57,8 +59,9 @@ class ServerConfig:
     compact_after: int = 512
     # Outgoing messages queued for one connection before it is dropped as too slow.
     send_queue_limit: int = 8192
-    # %EPS: bytes of recent ephemeral updates kept for new peers.
-    eps_keep_bytes: int = 1024 * 1024
+    # %EPS: entries of the room's EphemeralStore expire this long (ms) after their
+    # last update (Loro's reference server uses 10 s).
+    eps_timeout_ms: int = 10_000
     authenticate: Optional[AuthHook] = None
     allow_update: Optional[RateHook] = None
 
@@ -139,7 +142,7 @@ class Session:
 
 
 class Room:
-    def __init__(self, crdt: str, room_id: str):
+    def __init__(self, crdt: str, room_id: str, eps_timeout_ms: int = 10_000):
         self.crdt = crdt
         self.room_id = room_id
         self.key = crdt + room_id
@@ -151,8 +154,9 @@ class Room:
         # Log entries whose import reported pending changes: a compacted export would
         # not contain them, so compaction keeps them until they apply.
         self.pending: Dict[int, bytes] = {}
-        self.eps: List[bytes] = []  # %EPS: recent updates, replayed to new peers
-        self.eps_bytes = 0
+        # %EPS: the merged presence state (Loro's EphemeralStore), sent to new peers
+        self.eps: Optional[EphemeralStore] = (
+            EphemeralStore(eps_timeout_ms) if crdt == P.CRDT_EPHEMERAL_PERSISTED else None)
         self.idle_handle: Optional[asyncio.TimerHandle] = None
         self.compacting: Optional[asyncio.Task] = None
         self.broken = False
@@ -254,7 +258,7 @@ class SyncServer:
         fut = asyncio.get_running_loop().create_future()
         self._loading[key] = fut
         try:
-            room = Room(crdt, room_id)
+            room = Room(crdt, room_id, self.config.eps_timeout_ms)
             if crdt == P.CRDT_LORO:
                 data = await self.storage.load(key)
                 if data.blob:
@@ -383,9 +387,12 @@ class SyncServer:
             room.members.add(s)
             self._touch(room)
             s.send(P.JoinResponseOk(crdt, rid, perm, b""))
-            for u in room.eps:
-                for m in P.split_update(crdt, rid, u):
-                    s.send(m)
+            if room.eps is not None:
+                room.eps.remove_outdated()
+                state = room.eps.encode_all()
+                if state != b"\x00":  # not an empty store
+                    for m in P.split_update(crdt, rid, state):
+                        s.send(m)
         self.metrics.joins_total += 1
         log.info("joined", extra={"session": s.id, "room": rid, "crdt": crdt, "permission": perm})
 
@@ -450,8 +457,7 @@ class SyncServer:
         if self.config.allow_update is not None and not self.config.allow_update(s, rid, crdt, nbytes):
             return ack(P.UpdateStatus.RATE_LIMITED)
         if room.doc is None:
-            self._ephemeral(s, room, batch_id, updates)
-            return ack(P.UpdateStatus.OK)
+            return ack(self._ephemeral(s, room, batch_id, updates))
         q = self.config.max_room_bytes
         if q is not None and room.stored_bytes + nbytes > q:
             return ack(P.UpdateStatus.APP_ERROR)
@@ -495,16 +501,22 @@ class SyncServer:
         if room.log_count >= self.config.compact_after and room.compacting is None:
             self._spawn(self._compact(room))
 
-    def _ephemeral(self, s: Session, room: Room, batch_id: bytes, updates) -> None:
+    def _ephemeral(self, s: Session, room: Room, batch_id: bytes, updates) -> int:
         ups = [u for u in updates if u]
-        if room.crdt == P.CRDT_EPHEMERAL_PERSISTED:
+        if room.eps is not None:
+            # All or nothing, as for documents: check every message before applying any.
+            try:
+                for u in ups:
+                    decode_entries(u)
+            except LoroError as e:
+                log.info("invalid ephemeral update",
+                         extra={"session": s.id, "room": room.room_id, "error": str(e)})
+                return P.UpdateStatus.INVALID_UPDATE
+            room.eps.remove_outdated()
             for u in ups:
-                room.eps.append(u)
-                room.eps_bytes += len(u)
-            # The store's later entries win, so the oldest are the first to go.
-            while room.eps_bytes > self.config.eps_keep_bytes and len(room.eps) > 1:
-                room.eps_bytes -= len(room.eps.pop(0))
+                room.eps.apply(u)
         self._broadcast(room, s, batch_id, ups)
+        return P.UpdateStatus.OK
 
     def _broadcast(self, room: Room, sender: Session, batch_id: bytes, updates: List[bytes]) -> None:
         others = [m for m in room.members if m is not sender]

@@ -1,0 +1,357 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""Loro's wire format for presence messages: postcard (serde) encodings of LoroValue,
+of EphemeralStore entries and of the legacy Awareness peer records.
+
+This is not the columnar value encoding of change blocks (_codec.pyx): Loro serialises
+presence with serde + postcard, so a LoroValue is an enum tag (varint) followed by its
+payload, integers are zigzag varints, doubles 8 little-endian bytes, strings and byte
+strings a varint length then the bytes, lists and maps a varint count then the items, and
+a ContainerID a variant tag then (name, type byte) or (peer, zigzag counter, type byte),
+with the type in Loro's historical numbering.
+
+    EphemeralStore message = Vec<(key: str, value: Option<LoroValue>, timestamp: i64)>
+    Awareness message      = Vec<(peer: u64, counter: i32, record: LoroValue)>
+
+Decoding follows postcard's rules, including the ones that matter for hostile input:
+varints of at most 10 bytes (5 for 32-bit fields) whose last byte must not overflow,
+bools and Option tags that are exactly 0 or 1, strict UTF-8, at most 512 nested lists and
+maps (Loro's limit for ephemeral values), and bytes after the message are ignored.
+Compiled because a server decodes every presence message of its %EPS rooms.
+"""
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.stdint cimport uint8_t, uint32_t, uint64_t, int32_t, int64_t
+
+from loro_c._varint cimport (Reader, Writer, reader_init, reader_fail, read_u8, read_bytes,
+                             read_uleb64, read_uleb32, read_zigzag64, read_zigzag32,
+                             read_f64_le, raise_reader_error, writer_init, writer_free,
+                             write_u8, write_bytes, write_uleb64, write_zigzag64,
+                             write_f64_le, raise_writer_error, writer_to_bytes)
+
+from loro_c import _types
+from loro_c.errors import DecodeError, LoroTypeError, LoroValueError
+
+__all__ = ["encode_value", "encode_entries", "decode_entries", "encode_peers",
+           "decode_peers", "MAX_DEPTH"]
+
+MAX_DEPTH = 512
+# Loro encodes values of any depth but no Loro peer decodes more than 512 levels; the cap
+# only keeps the recursive encoder off the end of the C stack.
+cdef enum:
+    ENCODE_MAX_DEPTH = 4096
+
+cdef object I64_MIN = -(1 << 63)
+cdef object I64_MAX = (1 << 63) - 1
+cdef object CID = _types.ContainerID
+cdef object CID_ROOT = _types.ContainerID.Root
+cdef object CID_NORMAL = _types.ContainerID.Normal
+cdef object CT_FROM_HIST = _types.ContainerType.from_historical_byte
+
+# LoroValue variant tags, in Loro's serde order
+cdef enum:
+    T_NULL = 0
+    T_BOOL = 1
+    T_DOUBLE = 2
+    T_I64 = 3
+    T_STRING = 4
+    T_LIST = 5
+    T_MAP = 6
+    T_CONTAINER = 7
+    T_BINARY = 8
+
+
+# ------------------------------------------------------------------ encoding
+
+cdef int w_ok(Writer* w, int status) except -1:
+    if status < 0:
+        raise_writer_error(w)
+    return 0
+
+
+cdef int w_str(Writer* w, str s) except -1:
+    cdef bytes raw
+    try:
+        raw = s.encode("utf-8")
+    except UnicodeEncodeError:
+        raise LoroValueError("string is not valid Unicode (it has a lone surrogate)") from None
+    w_ok(w, write_uleb64(w, <uint64_t>PyBytes_GET_SIZE(raw)))
+    w_ok(w, write_bytes(w, <const unsigned char*>PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw)))
+    return 0
+
+
+cdef int w_zigzag32(Writer* w, int32_t v) except -1:
+    cdef uint32_t u = (<uint32_t>v << 1) ^ <uint32_t>(v >> 31)
+    w_ok(w, write_uleb64(w, u))
+    return 0
+
+
+cdef int w_cid(Writer* w, object cid) except -1:
+    cdef int ct = cid.container_type.to_historical_byte()
+    if isinstance(cid, CID_ROOT):
+        w_ok(w, write_u8(w, 0))
+        w_str(w, cid.name)
+    else:
+        w_ok(w, write_u8(w, 1))
+        w_ok(w, write_uleb64(w, <uint64_t>cid.peer))
+        w_zigzag32(w, <int32_t>cid.counter)
+    w_ok(w, write_u8(w, <uint8_t>ct))
+    return 0
+
+
+cdef int w_value(Writer* w, object v, int depth) except -1:
+    cdef type t = type(v)
+    if depth > ENCODE_MAX_DEPTH:
+        raise LoroValueError("value is nested too deeply")
+    if v is None:
+        w_ok(w, write_u8(w, T_NULL))
+    elif t is bool:
+        w_ok(w, write_u8(w, T_BOOL))
+        w_ok(w, write_u8(w, 1 if v else 0))
+    elif t is int:
+        if not I64_MIN <= v <= I64_MAX:
+            raise LoroTypeError(f"integer {v} does not fit in a signed 64-bit value")
+        w_ok(w, write_u8(w, T_I64))
+        w_ok(w, write_zigzag64(w, <int64_t>v))
+    elif t is float:
+        w_ok(w, write_u8(w, T_DOUBLE))
+        w_ok(w, write_f64_le(w, <double>v))
+    elif t is str:
+        w_ok(w, write_u8(w, T_STRING))
+        w_str(w, <str>v)
+    elif t is bytes:
+        w_ok(w, write_u8(w, T_BINARY))
+        w_ok(w, write_uleb64(w, <uint64_t>PyBytes_GET_SIZE(v)))
+        w_ok(w, write_bytes(w, <const unsigned char*>PyBytes_AS_STRING(v), PyBytes_GET_SIZE(v)))
+    elif t is list:
+        w_ok(w, write_u8(w, T_LIST))
+        w_ok(w, write_uleb64(w, <uint64_t>len(<list>v)))
+        for x in <list>v:
+            w_value(w, x, depth + 1)
+    elif t is dict:
+        w_ok(w, write_u8(w, T_MAP))
+        w_ok(w, write_uleb64(w, <uint64_t>len(<dict>v)))
+        for k, x in (<dict>v).items():
+            if type(k) is not str:
+                raise LoroTypeError(f"map keys must be str, not {type(k).__name__}")
+            w_str(w, <str>k)
+            w_value(w, x, depth + 1)
+    elif isinstance(v, CID):
+        w_ok(w, write_u8(w, T_CONTAINER))
+        w_cid(w, v)
+    else:
+        raise LoroTypeError(f"{t.__name__} is not a Loro value (None, bool, int, float, str, "
+                            "bytes, list, dict, ContainerID)")
+    return 0
+
+
+def encode_value(v):
+    """The postcard bytes of one LoroValue; validates it (LoroTypeError/LoroValueError)."""
+    cdef Writer w
+    if writer_init(&w, 64) < 0:
+        raise MemoryError()
+    try:
+        w_value(&w, v, 0)
+        return writer_to_bytes(&w)
+    finally:
+        writer_free(&w)
+
+
+cpdef object copy_value(object v):
+    """A private copy of a validated value (lists and dicts copied, the rest shared)."""
+    cdef type t = type(v)
+    if t is list:
+        return [copy_value(x) for x in <list>v]
+    if t is dict:
+        return {k: copy_value(x) for k, x in (<dict>v).items()}
+    return v
+
+
+def encode_entries(entries):
+    """EphemeralStore message from (key, encoded value or None, timestamp) triples."""
+    cdef Writer w
+    cdef bytes raw
+    if writer_init(&w, 64) < 0:
+        raise MemoryError()
+    try:
+        w_ok(&w, write_uleb64(&w, <uint64_t>len(entries)))
+        for key, raw, ts in entries:
+            w_str(&w, key)
+            if raw is None:
+                w_ok(&w, write_u8(&w, 0))
+            else:
+                w_ok(&w, write_u8(&w, 1))
+                w_ok(&w, write_bytes(&w, <const unsigned char*>PyBytes_AS_STRING(raw),
+                                     PyBytes_GET_SIZE(raw)))
+            w_ok(&w, write_zigzag64(&w, <int64_t>ts))
+        return writer_to_bytes(&w)
+    finally:
+        writer_free(&w)
+
+
+def encode_peers(peers):
+    """Awareness message from (peer, counter, encoded value) triples."""
+    cdef Writer w
+    cdef bytes raw
+    if writer_init(&w, 64) < 0:
+        raise MemoryError()
+    try:
+        w_ok(&w, write_uleb64(&w, <uint64_t>len(peers)))
+        for peer, counter, raw in peers:
+            w_ok(&w, write_uleb64(&w, <uint64_t>peer))
+            w_zigzag32(&w, <int32_t>counter)
+            w_ok(&w, write_bytes(&w, <const unsigned char*>PyBytes_AS_STRING(raw),
+                                 PyBytes_GET_SIZE(raw)))
+        return writer_to_bytes(&w)
+    finally:
+        writer_free(&w)
+
+
+# ------------------------------------------------------------------ decoding
+
+cdef inline int ok(Reader* r, int status) except -1:
+    if status < 0:
+        raise_reader_error(r)
+    return 0
+
+
+cdef int bad(str msg) except -1:
+    raise DecodeError(f"ephemeral data: {msg}")
+
+
+cdef bint r_flag(Reader* r, str what) except -1:
+    cdef uint8_t b = 0
+    ok(r, read_u8(r, &b))
+    if b > 1:
+        bad(f"{what} that is neither 0 nor 1")
+    return b == 1
+
+
+cdef str r_str(Reader* r):
+    cdef uint64_t n = 0
+    cdef const unsigned char* p = NULL
+    ok(r, read_uleb64(r, &n))
+    if n > <uint64_t>(r.len - r.pos):
+        ok(r, reader_fail(r, "unexpected end of input"))
+    ok(r, read_bytes(r, <Py_ssize_t>n, &p))
+    try:
+        return PyUnicode_DecodeUTF8(<const char*>p, <Py_ssize_t>n, "strict")
+    except UnicodeDecodeError:
+        bad("a string that is not valid UTF-8")
+
+
+cdef object r_cid(Reader* r):
+    cdef uint32_t kind = 0
+    cdef uint64_t peer = 0
+    cdef int32_t counter = 0
+    cdef uint8_t ct = 0
+    ok(r, read_uleb32(r, &kind))
+    if kind == 0:
+        name = r_str(r)
+        ok(r, read_u8(r, &ct))
+        try:
+            return CID_ROOT(name, CT_FROM_HIST(ct))
+        except LoroValueError as e:
+            # Loro would take any name; loro_c's ContainerID refuses invalid ones
+            bad(str(e))
+    if kind == 1:
+        ok(r, read_uleb64(r, &peer))
+        ok(r, read_zigzag32(r, &counter))
+        ok(r, read_u8(r, &ct))
+        return CID_NORMAL(peer, counter, CT_FROM_HIST(ct))
+    bad(f"unknown ContainerID variant {kind}")
+
+
+cdef object r_value(Reader* r, int depth):
+    cdef uint32_t tag = 0
+    cdef int64_t i = 0
+    cdef double d = 0
+    cdef uint64_t n = 0, j
+    cdef const unsigned char* p = NULL
+    cdef list lst
+    cdef dict dct
+    ok(r, read_uleb32(r, &tag))
+    if tag == T_NULL:
+        return None
+    if tag == T_BOOL:
+        return r_flag(r, "a bool")
+    if tag == T_DOUBLE:
+        ok(r, read_f64_le(r, &d))
+        return d
+    if tag == T_I64:
+        ok(r, read_zigzag64(r, &i))
+        return i
+    if tag == T_STRING:
+        return r_str(r)
+    if tag == T_LIST or tag == T_MAP:
+        if depth == 0:
+            bad("value nested deeper than 512 levels")
+        ok(r, read_uleb64(r, &n))
+        # every item takes at least one byte, so a lying count stops at the end
+        if tag == T_LIST:
+            lst = []
+            for j in range(n):
+                lst.append(r_value(r, depth - 1))
+            return lst
+        dct = {}
+        for j in range(n):
+            k = r_str(r)
+            dct[k] = r_value(r, depth - 1)
+        return dct
+    if tag == T_CONTAINER:
+        return r_cid(r)
+    if tag == T_BINARY:
+        ok(r, read_uleb64(r, &n))
+        if n > <uint64_t>(r.len - r.pos):
+            ok(r, reader_fail(r, "unexpected end of input"))
+        ok(r, read_bytes(r, <Py_ssize_t>n, &p))
+        return PyBytes_FromStringAndSize(<const char*>p, <Py_ssize_t>n)
+    bad(f"unknown LoroValue tag {tag}")
+
+
+cdef tuple r_raw_value(Reader* r):
+    """(value, its encoded bytes), so re-encoding copies the bytes."""
+    cdef Py_ssize_t start = r.pos
+    v = r_value(r, MAX_DEPTH)
+    return v, PyBytes_FromStringAndSize(<const char*>r.data + start, r.pos - start)
+
+
+cdef bytes as_bytes(data):
+    if type(data) is bytes:
+        return <bytes>data
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    raise LoroTypeError(f"expected bytes, not {type(data).__name__}")
+
+
+def decode_entries(data):
+    """An EphemeralStore message as a list of (key, (value, raw) or None, timestamp).
+    Raises DecodeError; trailing bytes are ignored, as postcard does."""
+    cdef bytes b = as_bytes(data)
+    cdef Reader r
+    cdef uint64_t n = 0, j
+    cdef int64_t ts = 0
+    reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b))
+    ok(&r, read_uleb64(&r, &n))
+    out = []
+    for j in range(n):
+        key = r_str(&r)
+        val = r_raw_value(&r) if r_flag(&r, "an Option tag") else None
+        ok(&r, read_zigzag64(&r, &ts))
+        out.append((key, val, ts))
+    return out
+
+
+def decode_peers(data):
+    """An Awareness message as a list of (peer, counter, (value, raw))."""
+    cdef bytes b = as_bytes(data)
+    cdef Reader r
+    cdef uint64_t n = 0, j, peer = 0
+    cdef int32_t counter = 0
+    reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b))
+    ok(&r, read_uleb64(&r, &n))
+    out = []
+    for j in range(n):
+        ok(&r, read_uleb64(&r, &peer))
+        ok(&r, read_zigzag32(&r, &counter))
+        out.append((peer, counter, r_raw_value(&r)))
+    return out
