@@ -21,6 +21,8 @@ cdef extern from "loro_c/lock.h":
 # Scratch size for converting short strings without a heap allocation.
 cdef enum:
     STACK_CPS = 64
+    # a change with at least this many ops is integrated with the GIL released
+    NOGIL_MIN_OPS = 32
 
 cdef uint32_t* str_to_cps(str s, uint32_t *stack, Py_ssize_t n) except NULL
 
@@ -167,11 +169,11 @@ cdef class LoroDoc:
     cdef uint32_t local_map_set_container(self, uint32_t c, str key, int kind) except? 0xFFFFFFFF
     cdef int local_map_delete(self, uint32_t c, str key) except -1
     cdef int local_counter_add(self, uint32_t c, double d) except -1
-    cdef int map_apply(self, uint32_t c, uint32_t key, uint32_t lamport, uint32_t peer, int64_t slot) except -1
+    cdef int map_apply(self, uint32_t c, uint32_t key, uint32_t lamport, uint32_t peer, int64_t slot) except -1 nogil
     cdef int64_t map_slot(self, uint32_t c, str key) noexcept
     cdef list map_live(self, uint32_t c)
-    cdef int journal_map_entry(self, uint32_t m, uint32_t key) except -1
-    cdef int add_import_delta(self, uint32_t c, double d) except -1
+    cdef int journal_map_entry(self, uint32_t m, uint32_t key) except -1 nogil
+    cdef int add_import_delta(self, uint32_t c, double d) except -1 nogil
     cdef int flush_import_deltas(self, bint keep) noexcept
     cdef int64_t map_len(self, uint32_t c) noexcept
     cdef list map_all_keys(self, uint32_t c)
@@ -179,7 +181,9 @@ cdef class LoroDoc:
     cdef int move_tracker_to_change(self, const lc_id *deps, int64_t n_deps, uint32_t peer,
                                     int32_t counter) except -1
     cdef int move_tracker_to_head(self) except -1
-    cdef int apply_op(self, lc_op *op, uint32_t peer, uint32_t lamport) except -1
+    cdef int apply_op(self, lc_op *op, uint32_t peer, uint32_t lamport) except -1 nogil
+    cdef int apply_ops_run(self, int64_t ops_off, uint32_t ops_len, uint32_t peer, int32_t counter,
+                           uint32_t lamport) except -1 nogil
     cdef int apply_change_ops(self, int64_t ops_off, uint32_t ops_len, uint32_t peer,
                               int32_t counter, uint32_t lamport) except -1
     cdef int rebuild_state(self) except -1

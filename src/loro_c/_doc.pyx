@@ -529,7 +529,7 @@ cdef class LoroDoc:
             self.record_local_op(&piece)
         return 0
 
-    cdef int map_apply(self, uint32_t c, uint32_t key, uint32_t lamport, uint32_t peer, int64_t slot) except -1:
+    cdef int map_apply(self, uint32_t c, uint32_t key, uint32_t lamport, uint32_t peer, int64_t slot) except -1 nogil:
         """Last writer wins by (lamport, peer id); slot -1 is a delete."""
         cdef lc_map *m = &self.maps[self.ctree[c]]
         cdef lc_map_entry *e
@@ -537,7 +537,8 @@ cdef class LoroDoc:
             self.journal_map_entry(self.ctree[c], key)
         e = lc_map_upsert(m, key)
         if e == NULL:
-            raise MemoryError()
+            with gil:
+                raise MemoryError()
         if (e.peer == LC_NO_KEY or lamport > e.lamport
                 or (lamport == e.lamport and self.log.peer_ids[peer] > self.log.peer_ids[e.peer])):
             e.lamport = lamport
@@ -545,7 +546,7 @@ cdef class LoroDoc:
             lc_map_set_slot(m, e, slot)
         return 0
 
-    cdef int journal_map_entry(self, uint32_t m, uint32_t key) except -1:
+    cdef int journal_map_entry(self, uint32_t m, uint32_t key) except -1 nogil:
         """Remember map `m`'s entry for `key` as it is, before an import writes it."""
         cdef lc_map_entry *e = lc_map_find(&self.maps[m], key)
         cdef lc_map_undo *j
@@ -563,7 +564,7 @@ cdef class LoroDoc:
             j.slot = e.slot
         return 0
 
-    cdef int add_import_delta(self, uint32_t c, double d) except -1:
+    cdef int add_import_delta(self, uint32_t c, double d) except -1 nogil:
         """Add an imported counter op to the import's sum for counter `c`."""
         if not self.cimp_set[c]:
             if self.n_cimp == self.cap_cimp:
@@ -737,20 +738,20 @@ cdef class LoroDoc:
             self.tracker_at_head = True
         return 0
 
-    cdef int apply_op(self, lc_op *op, uint32_t peer, uint32_t lamport) except -1:
-        """Apply one op at the tracker version (which includes the op's causal past)."""
+    cdef int apply_op(self, lc_op *op, uint32_t peer, uint32_t lamport) except -1 nogil:
+        """Apply one op at the tracker version (which includes the op's causal past). Runs
+        without the GIL (apply_change_ops has shown the roots the op touches)."""
         cdef uint32_t c = op.container
         cdef uint32_t t
         cdef int64_t n, start, vis
-        if self.croot[c] == ROOT_HIDDEN:
-            self.show_root(c)
         if op.kind == LC_OP_INSERT:
             t = self.ctree[c]
             vis = self.seq.visible_len(t)
             if op.pos < 0 or op.pos > vis:
                 self.apply_rejected = True
-                raise DecodeError(f"op {op.counter}@{self.log.peer_ids[peer]} inserts at {op.pos}, "
-                                  f"beyond the container length {vis} at its version")
+                with gil:
+                    raise DecodeError(f"op {op.counter}@{self.log.peer_ids[peer]} inserts at {op.pos}, "
+                                      f"beyond the container length {vis} at its version")
             self.seq.integrate_insert(t, make_id(peer, op.counter), op.pos, op.len, <uint32_t>op.arg,
                                       self.log.peer_ids)
         elif op.kind == LC_OP_DELETE:
@@ -760,8 +761,9 @@ cdef class LoroDoc:
             start = op.pos if op.arg > 0 else op.pos + op.arg + 1
             if start < 0 or start + n > vis:
                 self.apply_rejected = True
-                raise DecodeError(f"op {op.counter}@{self.log.peer_ids[peer]} deletes {start}..{start + n}, "
-                                  f"beyond the container length {vis} at its version")
+                with gil:
+                    raise DecodeError(f"op {op.counter}@{self.log.peer_ids[peer]} deletes {start}..{start + n}, "
+                                      f"beyond the container length {vis} at its version")
             self.seq.integrate_delete(t, make_id(peer, op.counter), start, n, op.arg < 0)
         elif op.kind == LC_OP_MAP_SET or op.kind == LC_OP_MAP_DELETE:
             self.map_apply(c, <uint32_t>op.pos, lamport, peer, op.arg)
@@ -777,18 +779,35 @@ cdef class LoroDoc:
         """Apply a change's ops in order; the tracker already sits at its causal version
         (move_tracker_to_change) and ends at the change's last op."""
         cdef int64_t i
-        cdef lc_op *op
+        cdef uint32_t c
         for i in range(ops_off, ops_off + ops_len):
-            op = &self.log.ops[i]
-            self.apply_op(op, peer, lamport + <uint32_t>(op.counter - counter))
-            op = &self.log.ops[i]
-            self.tvv[peer] = op.counter + op.len
+            c = self.log.ops[i].container
+            if self.croot[c] == ROOT_HIDDEN:
+                self.show_root(c)
+        if ops_len >= NOGIL_MIN_OPS:
+            # long changes integrate without the GIL: threads importing into other documents
+            # run meanwhile (this document is held by its lock)
+            with nogil:
+                self.apply_ops_run(ops_off, ops_len, peer, counter, lamport)
+        else:
+            self.apply_ops_run(ops_off, ops_len, peer, counter, lamport)
         if ops_len > 0:
             if self.cap_tfront < 1:
                 self.tfront = <lc_id*>grow(self.tfront, &self.cap_tfront, 1, sizeof(lc_id))
             self.tfront[0] = make_id(peer, self.tvv[peer] - 1)
             self.n_tfront = 1
             self.tracker_at_head = False
+        return 0
+
+    cdef int apply_ops_run(self, int64_t ops_off, uint32_t ops_len, uint32_t peer, int32_t counter,
+                           uint32_t lamport) except -1 nogil:
+        cdef int64_t i
+        cdef lc_op *op
+        for i in range(ops_off, ops_off + ops_len):
+            op = &self.log.ops[i]
+            self.apply_op(op, peer, lamport + <uint32_t>(op.counter - counter))
+            op = &self.log.ops[i]
+            self.tvv[peer] = op.counter + op.len
         return 0
 
     def _import_changes(self, list changes):

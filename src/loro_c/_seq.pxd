@@ -72,11 +72,12 @@ cdef extern from "loro_c/arena.h":
     void *lc_grow(void *ptr, int64_t *cap, int64_t need, size_t item) nogil
 
 
-cdef inline void* grow(void *ptr, int64_t *cap, int64_t need, size_t item) except NULL:
-    """lc_grow, raising MemoryError when it fails."""
+cdef inline void* grow(void *ptr, int64_t *cap, int64_t need, size_t item) except NULL nogil:
+    """lc_grow, raising MemoryError when it fails (callable with or without the GIL)."""
     cdef void *p = lc_grow(ptr, cap, need, item)
     if p == NULL:
-        raise MemoryError()
+        with gil:
+            raise MemoryError()
     return p
 
 
@@ -117,7 +118,7 @@ cdef class SeqArena:
 
     # --- construction and content
     cdef uint32_t new_tree(self, bint is_text) except? 0xFFFFFFFF
-    cdef int ensure_peer(self, uint32_t peer) except -1
+    cdef int ensure_peer(self, uint32_t peer) except -1 nogil
     cdef int64_t append_text(self, const uint32_t *cps, int64_t n) except -1
     cdef int truncate_text(self, int64_t n) except -1
     # --- undoing a rejected import (after the tracker has retreated its atoms)
@@ -126,8 +127,8 @@ cdef class SeqArena:
     cdef int unlink_empty(self, uint32_t t, uint32_t nd) except -1
     cdef void free_node(self, uint32_t nd) noexcept
     # --- queries
-    cdef int64_t visible_len(self, uint32_t t) noexcept
-    cdef int64_t unit_len(self, uint32_t t, int unit) noexcept
+    cdef int64_t visible_len(self, uint32_t t) noexcept nogil
+    cdef int64_t unit_len(self, uint32_t t, int unit) noexcept nogil
     cdef int64_t to_unicode(self, uint32_t t, int64_t pos, int unit, bint floor) except -2
     cdef int64_t from_unicode(self, uint32_t t, int64_t pos, int unit) except -2
     cdef int64_t span_to_unicode(self, const lc_span *s, int64_t pos, int64_t v, int unit,
@@ -137,36 +138,36 @@ cdef class SeqArena:
     cdef int64_t collect_runs(self, uint32_t t, int64_t start, int64_t n) except -1
     # --- integration at the tracker version
     cdef int integrate_insert(self, uint32_t t, lc_id new_id, int64_t pos, int32_t n,
-                              uint32_t content, const uint64_t *peer_ids) except -1
+                              uint32_t content, const uint64_t *peer_ids) except -1 nogil
     cdef int integrate_delete(self, uint32_t t, lc_id del_id, int64_t start, int64_t n,
-                              bint reversed) except -1
-    cdef int tracker_move(self, uint32_t peer, int32_t start, int32_t end, bint advance) except -1
+                              bint reversed) except -1 nogil
+    cdef int tracker_move(self, uint32_t peer, int32_t start, int32_t end, bint advance) except -1 nogil
     # --- internals
-    cdef uint32_t alloc_node(self, bint is_leaf) except? 0xFFFFFFFF
-    cdef int index_span(self, lc_id id, int32_t n, uint32_t leaf) except -1
-    cdef int reserve_atoms(self, uint32_t peer, int64_t end) except -1
-    cdef uint32_t locate(self, lc_id id, int *idx) except? 0xFFFFFFFF
+    cdef uint32_t alloc_node(self, bint is_leaf) except? 0xFFFFFFFF nogil
+    cdef int index_span(self, lc_id id, int32_t n, uint32_t leaf) except -1 nogil
+    cdef int reserve_atoms(self, uint32_t peer, int64_t end) except -1 nogil
+    cdef uint32_t locate(self, lc_id id, int *idx) except? 0xFFFFFFFF nogil
     cdef int add_record(self, uint32_t peer, int32_t counter, int32_t n, lc_id target,
-                        uint32_t kind) except -1
-    cdef void fill_text_lens(self, lc_span *s) noexcept
-    cdef void leaf_update(self, uint32_t leaf) noexcept
-    cdef uint32_t first_leaf(self, uint32_t t) noexcept
-    cdef uint32_t find_visible(self, uint32_t t, int64_t pos, int *idx, int64_t *off) noexcept
-    cdef uint32_t find_total(self, uint32_t t, int64_t pos, int *idx, int64_t *off) noexcept
-    cdef int64_t abs_index(self, lc_id id) except -1
-    cdef lc_id origin_left_of(self, lc_id id) except *
-    cdef uint32_t split_leaf(self, uint32_t t, uint32_t leaf, int half) except? 0xFFFFFFFF
-    cdef bint try_merge(self, uint32_t leaf, int idx) noexcept
-    cdef int merge_around(self, uint32_t leaf, int idx) except -1
-    cdef int insert_child(self, uint32_t t, uint32_t parent, uint32_t after, uint32_t child) except -1
-    cdef void split_text_lens(self, lc_span *left, lc_span *right) noexcept
-    cdef int split_span(self, uint32_t t, uint32_t *leaf, int *idx, int32_t off) except -1
-    cdef int insert_span(self, uint32_t t, uint32_t leaf, int slot, int64_t off, lc_span *span) except -1
-    cdef int isolate(self, uint32_t t, uint32_t *leaf, int *idx, int64_t off, int64_t m) except -1
-    cdef int apply_status(self, lc_id target, int32_t n, int mode) except -1
+                        uint32_t kind) except -1 nogil
+    cdef void fill_text_lens(self, lc_span *s) noexcept nogil
+    cdef void leaf_update(self, uint32_t leaf) noexcept nogil
+    cdef uint32_t first_leaf(self, uint32_t t) noexcept nogil
+    cdef uint32_t find_visible(self, uint32_t t, int64_t pos, int *idx, int64_t *off) noexcept nogil
+    cdef uint32_t find_total(self, uint32_t t, int64_t pos, int *idx, int64_t *off) noexcept nogil
+    cdef int64_t abs_index(self, lc_id id) except -1 nogil
+    cdef int origin_left_of(self, lc_id id, lc_id *out) except -1 nogil
+    cdef uint32_t split_leaf(self, uint32_t t, uint32_t leaf, int half) except? 0xFFFFFFFF nogil
+    cdef bint try_merge(self, uint32_t leaf, int idx) noexcept nogil
+    cdef int merge_around(self, uint32_t leaf, int idx) except -1 nogil
+    cdef int insert_child(self, uint32_t t, uint32_t parent, uint32_t after, uint32_t child) except -1 nogil
+    cdef void split_text_lens(self, lc_span *left, lc_span *right) noexcept nogil
+    cdef int split_span(self, uint32_t t, uint32_t *leaf, int *idx, int32_t off) except -1 nogil
+    cdef int insert_span(self, uint32_t t, uint32_t leaf, int slot, int64_t off, lc_span *span) except -1 nogil
+    cdef int isolate(self, uint32_t t, uint32_t *leaf, int *idx, int64_t off, int64_t m) except -1 nogil
+    cdef int apply_status(self, lc_id target, int32_t n, int mode) except -1 nogil
     cdef int check_tree(self, uint32_t t) except -1
     cdef int check_atom_index(self) except -1
     cdef object _check_node(self, uint32_t t, uint32_t nd, list leaves)
     cdef int push_raw_record(self, uint32_t peer, int32_t counter, int32_t n, lc_id target,
-                             uint32_t kind) except -1
-    cdef int coalesce_records(self, uint32_t peer, int64_t first) except -1
+                             uint32_t kind) except -1 nogil
+    cdef int coalesce_records(self, uint32_t peer, int64_t first) except -1 nogil

@@ -125,7 +125,7 @@ cdef class SeqArena:
 
     # ------------------------------------------------------------------ construction
 
-    cdef uint32_t alloc_node(self, bint is_leaf) except? 0xFFFFFFFF:
+    cdef uint32_t alloc_node(self, bint is_leaf) except? 0xFFFFFFFF nogil:
         cdef int64_t cap
         cdef uint32_t i
         if self.free_head != LC_NO_NODE:
@@ -164,7 +164,7 @@ cdef class SeqArena:
         self.n_trees += 1
         return t
 
-    cdef int ensure_peer(self, uint32_t peer) except -1:
+    cdef int ensure_peer(self, uint32_t peer) except -1 nogil:
         cdef int64_t cap
         if peer < self.n_peers:
             return 0
@@ -325,7 +325,7 @@ cdef class SeqArena:
             self.n_trees = n_trees
         return 0
 
-    cdef int reserve_atoms(self, uint32_t peer, int64_t end) except -1:
+    cdef int reserve_atoms(self, uint32_t peer, int64_t end) except -1 nogil:
         """Let the atom index of `peer` cover atoms [0, end); new atoms start no span."""
         self.ensure_peer(peer)
         cdef lc_peer_index *pi = &self.peers[peer]
@@ -349,14 +349,14 @@ cdef class SeqArena:
         pi.leaf_len = end
         return 0
 
-    cdef int index_span(self, lc_id id, int32_t n, uint32_t leaf) except -1:
+    cdef int index_span(self, lc_id id, int32_t n, uint32_t leaf) except -1 nogil:
         """Enter a new span of `n` atoms, in `leaf`, into the atom index."""
         self.reserve_atoms(id.peer, <int64_t>id.counter + n)
         lc_set_start(&self.peers[id.peer], id.counter, leaf)
         return 0
 
     cdef int add_record(self, uint32_t peer, int32_t counter, int32_t n, lc_id target,
-                        uint32_t kind) except -1:
+                        uint32_t kind) except -1 nogil:
         """Append a tracker record; records of a peer arrive in counter order."""
         self.ensure_peer(peer)
         cdef lc_peer_index *pi = &self.peers[peer]
@@ -364,7 +364,8 @@ cdef class SeqArena:
         if pi.rec_len > 0:
             last = &pi.recs[pi.rec_len - 1]
             if last.counter + last.len > counter:
-                raise AssertionError("tracker records out of order")
+                with gil:
+                    raise AssertionError("tracker records out of order")
             if last.counter + last.len == counter and last.target.peer == target.peer:
                 if kind == LC_REC_INSERT:
                     if last.kind == LC_REC_INSERT:
@@ -395,7 +396,7 @@ cdef class SeqArena:
         pi.rec_len += 1
         return 0
 
-    cdef void fill_text_lens(self, lc_span *s) noexcept:
+    cdef void fill_text_lens(self, lc_span *s) noexcept nogil:
         # one branch-free pass for both units: every code point is one unit plus its extra
         # UTF-8 bytes, and an astral one is one more UTF-16 unit
         cdef const uint32_t *cps = &self.text[s.content]
@@ -410,7 +411,7 @@ cdef class SeqArena:
 
     # ------------------------------------------------------------------ lengths
 
-    cdef void leaf_update(self, uint32_t leaf) noexcept:
+    cdef void leaf_update(self, uint32_t leaf) noexcept nogil:
         """Recompute a leaf's cached lengths and push the difference to its ancestors."""
         cdef lc_node *nd = &self.nodes[leaf]
         cdef lc_lens fresh, delta
@@ -428,21 +429,21 @@ cdef class SeqArena:
             lens_add(&self.nodes[p].lens, &delta)
             p = self.nodes[p].parent
 
-    cdef int64_t visible_len(self, uint32_t t) noexcept:
+    cdef int64_t visible_len(self, uint32_t t) noexcept nogil:
         return self.nodes[self.roots[t]].lens.visible
 
-    cdef int64_t unit_len(self, uint32_t t, int unit) noexcept:
+    cdef int64_t unit_len(self, uint32_t t, int unit) noexcept nogil:
         return lens_unit(&self.nodes[self.roots[t]].lens, unit)
 
     # ------------------------------------------------------------------ navigation
 
-    cdef uint32_t first_leaf(self, uint32_t t) noexcept:
+    cdef uint32_t first_leaf(self, uint32_t t) noexcept nogil:
         cdef uint32_t nd = self.roots[t]
         while not self.nodes[nd].is_leaf:
             nd = self.nodes[nd].u.children[0]
         return nd
 
-    cdef uint32_t find_visible(self, uint32_t t, int64_t pos, int *idx, int64_t *off) noexcept:
+    cdef uint32_t find_visible(self, uint32_t t, int64_t pos, int *idx, int64_t *off) noexcept nogil:
         """Locate visible atom `pos` (0-based, < visible_len): leaf, span slot, offset."""
         cdef uint32_t nd = self.roots[t]
         cdef lc_node *node
@@ -469,7 +470,7 @@ cdef class SeqArena:
         off[0] = 0
         return nd
 
-    cdef uint32_t find_total(self, uint32_t t, int64_t pos, int *idx, int64_t *off) noexcept:
+    cdef uint32_t find_total(self, uint32_t t, int64_t pos, int *idx, int64_t *off) noexcept nogil:
         """Locate the atom at absolute index `pos` (tombstones counted); pos == total gives
         the end of the last leaf."""
         cdef uint32_t nd = self.roots[t]
@@ -496,7 +497,7 @@ cdef class SeqArena:
         off[0] = 0
         return nd
 
-    cdef uint32_t locate(self, lc_id id, int *idx) except? 0xFFFFFFFF:
+    cdef uint32_t locate(self, lc_id id, int *idx) except? 0xFFFFFFFF nogil:
         """The leaf holding atom `id`, and in `idx` the slot of its span."""
         cdef lc_peer_index *pi
         cdef int64_t start
@@ -504,25 +505,30 @@ cdef class SeqArena:
         cdef lc_node *node
         cdef int i
         if id.peer >= self.n_peers or id.counter < 0 or id.counter >= self.peers[id.peer].leaf_len:
-            raise AssertionError("unknown atom id")
+            with gil:
+                raise AssertionError("unknown atom id")
         pi = &self.peers[id.peer]
         start = lc_prev_start(pi, id.counter)
         if start < 0:
-            raise AssertionError("unknown atom id")
+            with gil:
+                raise AssertionError("unknown atom id")
         leaf = pi.leaf[start]
         if leaf >= self.n_nodes or not self.nodes[leaf].is_leaf:
-            raise AssertionError("atom index points to no leaf")
+            with gil:
+                raise AssertionError("atom index points to no leaf")
         node = &self.nodes[leaf]
         for i in range(node.n):
             if node.u.spans[i].id.counter == start and node.u.spans[i].id.peer == id.peer:
                 # a counter between two spans belongs to an op that is no sequence insert
                 if id.counter - start >= node.u.spans[i].len:
-                    raise AssertionError("unknown atom id")
+                    with gil:
+                        raise AssertionError("unknown atom id")
                 idx[0] = i
                 return leaf
-        raise AssertionError("atom index points to a leaf without the atom")
+        with gil:
+            raise AssertionError("atom index points to a leaf without the atom")
 
-    cdef int64_t abs_index(self, lc_id id) except -1:
+    cdef int64_t abs_index(self, lc_id id) except -1 nogil:
         """Absolute index (tombstones counted) of an atom."""
         cdef int i
         cdef uint32_t nd = self.locate(id, &i)
@@ -542,17 +548,19 @@ cdef class SeqArena:
             p = node.parent
         return acc
 
-    cdef lc_id origin_left_of(self, lc_id id) except *:
+    cdef int origin_left_of(self, lc_id id, lc_id *out) except -1 nogil:
         cdef int i
         cdef uint32_t nd = self.locate(id, &i)
         cdef lc_span *s = &self.nodes[nd].u.spans[i]
         if s.id.counter == id.counter:
-            return s.origin_left
-        return make_id(id.peer, id.counter - 1)
+            out[0] = s.origin_left
+        else:
+            out[0] = make_id(id.peer, id.counter - 1)
+        return 0
 
     # ------------------------------------------------------------------ structure changes
 
-    cdef int insert_child(self, uint32_t t, uint32_t parent, uint32_t after, uint32_t child) except -1:
+    cdef int insert_child(self, uint32_t t, uint32_t parent, uint32_t after, uint32_t child) except -1 nogil:
         """Insert `child` right after `after` under `parent` (a new root when parent is none).
         The child's content came out of `after`, so the sums above `parent` do not change."""
         cdef uint32_t root, new_node, i, n, half
@@ -607,7 +615,7 @@ cdef class SeqArena:
         self.insert_child(t, p.parent, parent, new_node)
         return 0
 
-    cdef uint32_t split_leaf(self, uint32_t t, uint32_t leaf, int half) except? 0xFFFFFFFF:
+    cdef uint32_t split_leaf(self, uint32_t t, uint32_t leaf, int half) except? 0xFFFFFFFF nogil:
         """Move spans [half, n) of a full leaf into a new right neighbour; returns it."""
         cdef uint32_t new_leaf = self.alloc_node(True)
         cdef lc_node *a = &self.nodes[leaf]
@@ -635,7 +643,7 @@ cdef class SeqArena:
         self.insert_child(t, self.nodes[leaf].parent, leaf, new_leaf)
         return new_leaf
 
-    cdef int split_span(self, uint32_t t, uint32_t *leaf, int *idx, int32_t off) except -1:
+    cdef int split_span(self, uint32_t t, uint32_t *leaf, int *idx, int32_t off) except -1 nogil:
         """Split span `idx` of `leaf` at `off` (0 < off < len). On return (leaf, idx) names the
         right part."""
         cdef lc_node *node = &self.nodes[leaf[0]]
@@ -663,7 +671,7 @@ cdef class SeqArena:
         idx[0] += 1
         return 0
 
-    cdef void split_text_lens(self, lc_span *left, lc_span *right) noexcept:
+    cdef void split_text_lens(self, lc_span *left, lc_span *right) noexcept nogil:
         """Share the cached UTF-8/16 lengths of a text span between its two parts; `left`
         still holds the whole span's lengths. Uniform widths need no scan, otherwise only the
         shorter part is scanned and the other one gets the difference."""
@@ -690,7 +698,7 @@ cdef class SeqArena:
         long_part.utf8_len = <int32_t>(whole8 - short_part.utf8_len)
         long_part.utf16_len = <int32_t>(whole16 - short_part.utf16_len)
 
-    cdef int isolate(self, uint32_t t, uint32_t *leaf, int *idx, int64_t off, int64_t m) except -1:
+    cdef int isolate(self, uint32_t t, uint32_t *leaf, int *idx, int64_t off, int64_t m) except -1 nogil:
         """Split so that atoms [off, off+m) of span (leaf, idx) form their own span."""
         if off > 0:
             self.split_span(t, leaf, idx, <int32_t>off)
@@ -701,7 +709,7 @@ cdef class SeqArena:
             # halves together; split_span keeps the pair in one leaf, so idx-1 is valid
         return 0
 
-    cdef bint try_merge(self, uint32_t leaf, int idx) noexcept:
+    cdef bint try_merge(self, uint32_t leaf, int idx) noexcept nogil:
         """Fold span idx into span idx-1 of the same leaf when they are one run again: the
         same op (ids, origins and content continue) with the same tracker status."""
         cdef lc_node *node = &self.nodes[leaf]
@@ -724,14 +732,14 @@ cdef class SeqArena:
         node.n -= 1
         return True
 
-    cdef int merge_around(self, uint32_t leaf, int idx) except -1:
+    cdef int merge_around(self, uint32_t leaf, int idx) except -1 nogil:
         """Try to fold span idx with both neighbours (the leaf's sums do not change)."""
         if idx + 1 < self.nodes[leaf].n:
             self.try_merge(leaf, idx + 1)
         self.try_merge(leaf, idx)
         return 0
 
-    cdef int insert_span(self, uint32_t t, uint32_t leaf, int slot, int64_t off, lc_span *span) except -1:
+    cdef int insert_span(self, uint32_t t, uint32_t leaf, int slot, int64_t off, lc_span *span) except -1 nogil:
         """Insert `span` at (leaf, slot, off): inside span `slot` when off > 0, else before it.
         Extends the previous span instead when the new atoms continue it."""
         cdef int idx = slot
@@ -782,7 +790,7 @@ cdef class SeqArena:
     # ------------------------------------------------------------------ integration
 
     cdef int integrate_insert(self, uint32_t t, lc_id new_id, int64_t pos, int32_t n,
-                              uint32_t content, const uint64_t *peer_ids) except -1:
+                              uint32_t content, const uint64_t *peer_ids) except -1 nogil:
         """Insert `n` atoms at visible index `pos` of the tracker version with Loro's Fugue
         rule. The caller has checked 0 <= pos <= visible_len(t)."""
         cdef lc_span span
@@ -852,7 +860,9 @@ cdef class SeqArena:
         # the Fugue scan over concurrent siblings (spec section 2.4)
         l_abs = self.abs_index(self.nodes[leaf].u.spans[idx].id)
         parent_right = INT64_MAX
-        if origin_right.peer != LC_NO_PEER and id_eq(self.origin_left_of(origin_right), origin_left):
+        if origin_right.peer != LC_NO_PEER:
+            self.origin_left_of(origin_right, &ol)
+        if origin_right.peer != LC_NO_PEER and id_eq(ol, origin_left):
             parent_right = self.abs_index(origin_right)
         insert_at = l_abs
         o_abs = l_abs
@@ -879,7 +889,9 @@ cdef class SeqArena:
                 else:
                     o_right = o.origin_right
                     o_pr = INT64_MAX
-                    if o_right.peer != LC_NO_PEER and id_eq(self.origin_left_of(o_right), origin_left):
+                    if o_right.peer != LC_NO_PEER:
+                        self.origin_left_of(o_right, &ol)
+                    if o_right.peer != LC_NO_PEER and id_eq(ol, origin_left):
                         o_pr = self.abs_index(o_right)
                     o = &self.nodes[cur_leaf].u.spans[cur_idx]
                     if o_pr < parent_right:
@@ -899,7 +911,7 @@ cdef class SeqArena:
         return 0
 
     cdef int integrate_delete(self, uint32_t t, lc_id del_id, int64_t start, int64_t n,
-                              bint reversed) except -1:
+                              bint reversed) except -1 nogil:
         """Delete visible atoms [start, start+n) of the tracker version. Atom k of the delete
         op removes target k from the left, or from the right when `reversed`. The caller has
         checked the range."""
@@ -947,7 +959,7 @@ cdef class SeqArena:
         return 0
 
     cdef int push_raw_record(self, uint32_t peer, int32_t counter, int32_t n, lc_id target,
-                             uint32_t kind) except -1:
+                             uint32_t kind) except -1 nogil:
         cdef lc_peer_index *pi = &self.peers[peer]
         if pi.rec_len == pi.rec_cap:
             pi.recs = <lc_record*>grow(pi.recs, &pi.rec_cap, pi.rec_len + 1, sizeof(lc_record))
@@ -958,7 +970,7 @@ cdef class SeqArena:
         pi.rec_len += 1
         return 0
 
-    cdef int coalesce_records(self, uint32_t peer, int64_t first) except -1:
+    cdef int coalesce_records(self, uint32_t peer, int64_t first) except -1 nogil:
         """Re-add records [first, end) through add_record so that runs merge."""
         cdef lc_peer_index *pi = &self.peers[peer]
         cdef int64_t end = pi.rec_len, i, k = end - first
@@ -966,7 +978,8 @@ cdef class SeqArena:
             return 0
         cdef lc_record *tmp = <lc_record*>malloc(<size_t>(k if k > 0 else 1) * sizeof(lc_record))
         if tmp == NULL:
-            raise MemoryError()
+            with gil:
+                raise MemoryError()
         memcpy(tmp, &pi.recs[first], <size_t>k * sizeof(lc_record))
         pi.rec_len = first
         try:
@@ -976,7 +989,7 @@ cdef class SeqArena:
             free(tmp)
         return 0
 
-    cdef int apply_status(self, lc_id target, int32_t n, int mode) except -1:
+    cdef int apply_status(self, lc_id target, int32_t n, int mode) except -1 nogil:
         """Change the tracker status of atoms [target, target+n) (one peer's counters)."""
         cdef uint32_t leaf
         cdef int idx
@@ -1007,7 +1020,7 @@ cdef class SeqArena:
             n -= <int32_t>m
         return 0
 
-    cdef int tracker_move(self, uint32_t peer, int32_t start, int32_t end, bint advance) except -1:
+    cdef int tracker_move(self, uint32_t peer, int32_t start, int32_t end, bint advance) except -1 nogil:
         """Advance (or retreat) the tracker over atoms [start, end) of `peer`: their inserts
         become known (future) and their deletes take (lose) effect."""
         if peer >= self.n_peers or start >= end:
