@@ -81,7 +81,9 @@ class PgStorage:
             self._pool_lock = asyncio.Lock()
         async with self._pool_lock:
             if self._pool is None:
-                pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.pool_size,
+                # min_size 0: no background reconnect loop while the database is away;
+                # requests reconnect on demand.
+                pool = await asyncpg.create_pool(self.dsn, min_size=0, max_size=self.pool_size,
                                                  timeout=self.timeout, command_timeout=30)
                 try:
                     async with pool.acquire() as c:

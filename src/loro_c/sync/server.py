@@ -172,6 +172,7 @@ class Room:
         self.idle_handle: Optional[asyncio.TimerHandle] = None
         self.compacting: Optional[asyncio.Task] = None
         self.broken = False
+        self.catching_up = False
 
 
 class SyncServer:
@@ -452,30 +453,31 @@ class SyncServer:
         # A pure duplicate (the store load or the catch-up brought it) is not relayed.
         if fresh and (pending or not before.includes_vv(room.doc.oplog_vv)):
             self._broadcast(room, None, P.new_batch_id(), fresh)
+        if pending and not room.catching_up:
+            # Its dependencies never came over the broker: their process may have died
+            # between storing and publishing them.  They are in the store.
+            self._spawn(self._catch_up(room))
 
     async def _catch_up_all(self) -> None:
         """After a broker (re)connection: whatever was published while we were not
         subscribed is in the store; import it and relay what is new to members."""
         for room in list(self.rooms.values()):
-            if room.doc is None or room.broken:
-                continue
-            loop = asyncio.get_running_loop()
-            delay = 0.05
-            end = loop.time() + self.config.outage_timeout
-            while True:
-                try:
-                    data = await self.storage.load(room.key)
-                    break
-                except StoreUnavailable:
-                    if loop.time() > end or self.closing:
-                        log.warning("catch-up gave up; resetting room", extra={"room": room.room_id})
-                        self._break(room)
-                        data = None
-                        break
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 0.5)
-            if data is None or self.rooms.get(room.key) is not room:
-                continue
+            if room.doc is not None and not room.broken:
+                await self._catch_up(room)
+
+    async def _catch_up(self, room: Room) -> None:
+        """Import the room's stored state (duplicates are no-ops) and relay to the
+        members whatever it added."""
+        room.catching_up = True
+        try:
+            try:
+                data = await self._retrying(lambda: self.storage.load(room.key))
+            except StoreUnavailable:
+                log.warning("catch-up gave up; resetting room", extra={"room": room.room_id})
+                self._break(room)
+                return
+            if self.rooms.get(room.key) is not room or room.broken:
+                return
             before = room.doc.oplog_vv
             if data.blob:
                 room.doc.import_(data.blob)
@@ -483,6 +485,8 @@ class SyncServer:
                 room.doc.import_(u)
             self.metrics.catchups_total += 1
             self._relay_since(room, before)
+        finally:
+            room.catching_up = False
 
     async def _retrying(self, fn):
         """``await fn()`` until the store/broker takes it, holding the caller's Ack;
@@ -785,7 +789,7 @@ class SyncServer:
              0 if self.storage.available is False else 1),
             ("loro_sync_store_append_seconds_total", "counter",
              "Wall time of update log commits (shared store)", getattr(self.storage, "append_seconds", 0.0)),
-            ("loro_sync_held_batches", "gauge", "Update batches waiting for store or broker",
+            ("loro_sync_held_batches", "gauge", "Update batches (and catch-ups) waiting for store or broker",
              m.held_batches),
             ("loro_sync_outage_retries_total", "counter", "Retries of store or broker operations",
              m.outage_retries_total),
