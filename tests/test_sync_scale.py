@@ -468,3 +468,49 @@ def test_postgres_outage_holds_acks_and_everything_acked_is_durable(cluster):
             await c.close()
 
     run(body(), timeout=90)
+
+
+def test_presence_crosses_processes_and_eps_state_reaches_late_peers(cluster):
+    async def body():
+        a = SyncClient(cluster.url(0))
+        b = SyncClient(cluster.url(1))
+        await a.connect()
+        await b.connect()
+        ra = await a.join("presence", LoroDoc(), crdt=P.CRDT_EPHEMERAL_PERSISTED)
+        rb = await b.join("presence", LoroDoc(), crdt=P.CRDT_EPHEMERAL_PERSISTED)
+        await a.send_ephemeral(ra, b"cursor-a")
+        await until(lambda: rb.received == [b"cursor-a"], 10, "presence relayed")
+        await ra.flush()
+        # A peer joining process 1 later gets the %EPS state it relayed from process 0.
+        c = SyncClient(cluster.url(1))
+        await c.connect()
+        rc = await c.join("presence", LoroDoc(), crdt=P.CRDT_EPHEMERAL_PERSISTED)
+        await until(lambda: rc.received == [b"cursor-a"], 10, "relayed state replayed")
+        await b.send_ephemeral(rb, b"cursor-b")
+        await until(lambda: b"cursor-b" in rc.received and ra.received == [b"cursor-b"], 10,
+                    "presence from process 1 reaches process 0")
+        for x in (a, b, c):
+            await x.close()
+
+    run(body(), timeout=60)
+
+
+def test_broker_message_codec_rejects_malformed_input():
+    from loro_c import LoroError
+    from loro_c.sync.broker import decode_updates, encode_updates
+    msg = encode_updates(b"12345678", [b"a", b"", b"xyz" * 100])
+    assert decode_updates(msg) == (b"12345678", [b"a", b"", b"xyz" * 100])
+    for bad in (msg[:-1], msg + b"\0", msg[:10], b"", msg[:8] + b"\xff\xff\xff\xff"):
+        with pytest.raises(LoroError):
+            decode_updates(bad)
+
+
+def test_cli_rejects_foreign_store_and_broker_urls():
+    from loro_c.errors import LoroValueError
+    from loro_c.sync.cli import build_app, main
+    with pytest.raises(LoroValueError):
+        build_app(":memory:", store="mysql://x/y")
+    with pytest.raises(LoroValueError):
+        build_app(":memory:", store="postgresql://127.0.0.1:1/x", broker="amqp://x")
+    # A broker without a shared store would fan out rooms loaded from private files.
+    assert main(["serve", "--db", ":memory:", "--broker", "redis://127.0.0.1:1/0"]) == 2

@@ -8,6 +8,7 @@ import logging
 import sys
 import time
 
+from ..errors import LoroValueError
 from . import protocol as P
 
 _STD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
@@ -37,7 +38,7 @@ def build_app(db: str, store: str = None, broker: str = None, **config):
     from .storage import MemoryStorage, SQLiteStorage
     if store:
         if not store.startswith(("postgresql://", "postgres://")):
-            raise SystemExit(f"--store: expected a postgresql:// URL, got {store!r}")
+            raise LoroValueError(f"--store: expected a postgresql:// URL, got {store!r}")
         from .pgstore import PgStorage
         storage = PgStorage(store)
     else:
@@ -45,7 +46,7 @@ def build_app(db: str, store: str = None, broker: str = None, **config):
     b = None
     if broker:
         if not broker.startswith(("redis://", "rediss://", "unix://")):
-            raise SystemExit(f"--broker: expected a redis:// URL, got {broker!r}")
+            raise LoroValueError(f"--broker: expected a redis:// URL, got {broker!r}")
         from .broker import RedisBroker
         b = RedisBroker(broker)
     return SyncApp(storage=storage, config=ServerConfig(**config), broker=b)
@@ -95,10 +96,14 @@ def main(argv=None) -> int:
         print("--broker needs a shared --store (postgresql://...): processes must load "
               "the same rooms", file=sys.stderr)
         return 2
-    app = build_app(args.db, args.store, args.broker, outage_timeout=args.outage_timeout,
-                    idle_unload=args.idle_unload, compact_after=args.compact_after,
-                    fragment_timeout=args.fragment_timeout, max_room_bytes=args.max_room_bytes,
-                    allow_update=UpdateRateLimit(args.rate, args.burst) if args.rate else None)
+    try:
+        app = build_app(args.db, args.store, args.broker, outage_timeout=args.outage_timeout,
+                        idle_unload=args.idle_unload, compact_after=args.compact_after,
+                        fragment_timeout=args.fragment_timeout, max_room_bytes=args.max_room_bytes,
+                        allow_update=UpdateRateLimit(args.rate, args.burst) if args.rate else None)
+    except LoroValueError as e:
+        print(e, file=sys.stderr)
+        return 2
     config = uvicorn.Config(
         app, host=args.host, port=args.port, lifespan="on", log_config=None,
         log_level=args.log_level, ws="websockets-sansio",
