@@ -132,12 +132,14 @@ class Postgres:
     def dsn(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
-    def start(self) -> None:
-        # fsync off: the tests kill processes, not the machine, and share slow disks.
+    def start(self, fsync: bool = False) -> None:
+        # fsync off by default: the tests kill processes, not the machine, and share
+        # slow disks.  The benchmark turns it on.
+        self.fsync = fsync
         self.proc = subprocess.Popen(
             [os.path.join(self.bindir, "postgres"), "-D", self.data, "-p", str(self.port),
              "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.dir}",
-             "-c", "fsync=off", "-c", "max_connections=100", "-c", "shared_buffers=32MB"],
+             "-c", f"fsync={'on' if fsync else 'off'}", "-c", "max_connections=100", "-c", "shared_buffers=32MB"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.dir, **self._as_user())
         _wait_port(self.port, self.proc, "postgres")
         # Listening is not accepting queries yet (startup recovery); wait for that.
@@ -159,6 +161,10 @@ class Postgres:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start(getattr(self, "fsync", False))
 
     def close(self) -> None:
         self.stop()

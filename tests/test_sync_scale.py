@@ -498,9 +498,9 @@ def test_presence_crosses_processes_and_eps_state_reaches_late_peers(cluster):
 def test_broker_message_codec_rejects_malformed_input():
     from loro_c import LoroError
     from loro_c.sync.broker import decode_updates, encode_updates
-    msg = encode_updates(b"12345678", [b"a", b"", b"xyz" * 100])
-    assert decode_updates(msg) == (b"12345678", [b"a", b"", b"xyz" * 100])
-    for bad in (msg[:-1], msg + b"\0", msg[:10], b"", msg[:8] + b"\xff\xff\xff\xff"):
+    msg = encode_updates(b"12345678", b"batch-id", [b"a", b"", b"xyz" * 100])
+    assert decode_updates(msg) == (b"12345678", b"batch-id", [b"a", b"", b"xyz" * 100])
+    for bad in (msg[:-1], msg + b"\0", msg[:18], b"", msg[:16] + b"\xff\xff\xff\xff"):
         with pytest.raises(LoroError):
             decode_updates(bad)
 
@@ -514,3 +514,24 @@ def test_cli_rejects_foreign_store_and_broker_urls():
         build_app(":memory:", store="postgresql://127.0.0.1:1/x", broker="amqp://x")
     # A broker without a shared store would fan out rooms loaded from private files.
     assert main(["serve", "--db", ":memory:", "--broker", "redis://127.0.0.1:1/0"]) == 2
+
+
+def test_a_relayed_update_keeps_its_batch_id_across_processes(cluster):
+    async def body():
+        a, b = await Raw.connect(cluster.url(0)), await Raw.connect(cluster.url(2))
+        assert (await a.join("bid")).type == P.MessageType.JOIN_RESPONSE_OK
+        assert (await b.join("bid")).type == P.MessageType.JOIN_RESPONSE_OK
+        d = LoroDoc()
+        d.get_text("t").insert(0, "hello")
+        d.commit()
+        upd = d.export(ExportMode.Updates(VersionVector()))
+        await a.send(P.DocUpdate("%LOR", "bid", (upd,), b"\x01batch\x02\x03"))
+        ack = await a.recv()
+        assert ack.type == P.MessageType.ACK and ack.status == P.UpdateStatus.OK
+        m = await b.recv()
+        assert m.type == P.MessageType.DOC_UPDATE and m.batch_id == b"\x01batch\x02\x03"
+        assert m.updates == (upd,)
+        await a.close()
+        await b.close()
+
+    run(body(), timeout=30)

@@ -10,8 +10,9 @@ itself is made durable).  Streams would keep a second copy of every update in Re
 memory that needs trimming, and consumers would poll one stream per room.
 docs/DEPLOYMENT.md has the longer argument.
 
-A message is ``origin (8 bytes) | count (u32) | (length (u32) | update) * count``;
-the origin lets a process skip its own messages.  Delivery may duplicate or reorder:
+A message is ``origin (8 bytes) | batch id (8) | count (u32) | (length (u32) | update)
+* count``; the origin lets a process skip its own messages, the batch id is the one
+the sending client chose, relayed unchanged as a single-process server does.  Delivery may duplicate or reorder:
 importing a CRDT update twice or early is harmless.
 """
 
@@ -37,8 +38,8 @@ class BrokerUnavailable(LoroError, ConnectionError):
     """The broker cannot be reached right now; nothing was published."""
 
 
-def encode_updates(origin: bytes, updates: Sequence[bytes]) -> bytes:
-    parts = [origin, _U32.pack(len(updates))]
+def encode_updates(origin: bytes, batch_id: bytes, updates: Sequence[bytes]) -> bytes:
+    parts = [origin, batch_id, _U32.pack(len(updates))]
     for u in updates:
         parts.append(_U32.pack(len(u)))
         parts.append(bytes(u))
@@ -46,10 +47,10 @@ def encode_updates(origin: bytes, updates: Sequence[bytes]) -> bytes:
 
 
 def decode_updates(data: bytes):
-    """(origin, [update, ...]); raises LoroError on a malformed message."""
+    """(origin, batch id, [update, ...]); raises LoroError on a malformed message."""
     try:
-        origin = data[:8]
-        (n,), pos = _U32.unpack_from(data, 8), 12
+        origin, batch_id = data[:8], data[8:16]
+        (n,), pos = _U32.unpack_from(data, 16), 20
         out = []
         for _ in range(n):
             (ln,) = _U32.unpack_from(data, pos)
@@ -60,7 +61,7 @@ def decode_updates(data: bytes):
             pos += ln
         if pos != len(data) or len(origin) != 8:
             raise ValueError("trailing bytes")
-        return origin, out
+        return origin, batch_id, out
     except (struct.error, ValueError) as e:
         raise LoroError(f"malformed broker message: {e}") from None
 
@@ -68,7 +69,7 @@ def decode_updates(data: bytes):
 class RedisBroker:
     """Redis Pub/Sub fan-out; see the module docstring.
 
-    ``on_message(room_key, updates)`` is called for every update batch another
+    ``on_message(room_key, batch_id, updates)`` is called for every update batch another
     process published to a subscribed room; ``on_reconnect()`` (a coroutine) after
     every (re)connection once all subscriptions are confirmed, so the server can
     catch its rooms up from the store."""
@@ -78,7 +79,7 @@ class RedisBroker:
         self.prefix = prefix
         self.health_interval = health_interval
         self.origin = os.urandom(8)
-        self.on_message: Optional[Callable[[str, List[bytes]], None]] = None
+        self.on_message: Optional[Callable[[str, bytes, List[bytes]], None]] = None
         self.on_reconnect: Optional[Callable[[], Awaitable[None]]] = None
         self.available = False
         self._rooms: Set[str] = set()
@@ -151,11 +152,11 @@ class RedisBroker:
             except Exception:
                 pass
 
-    async def publish(self, key: str, updates: Sequence[bytes]) -> None:
+    async def publish(self, key: str, batch_id: bytes, updates: Sequence[bytes]) -> None:
         """Publish an update batch; BrokerUnavailable when Redis cannot take it."""
         t0 = time.perf_counter()
         try:
-            await self._pub.publish(self.channel(key), encode_updates(self.origin, updates))
+            await self._pub.publish(self.channel(key), encode_updates(self.origin, batch_id, updates))
         except Exception as e:
             self.publish_errors_total += 1
             raise BrokerUnavailable(f"redis publish: {e!r}") from e
@@ -232,7 +233,7 @@ class RedisBroker:
             elif kind == "message":
                 ch = m["channel"].decode() if isinstance(m["channel"], bytes) else m["channel"]
                 try:
-                    origin, updates = decode_updates(m["data"])
+                    origin, batch_id, updates = decode_updates(m["data"])
                 except LoroError as e:
                     log.warning("bad broker message", extra={"channel": ch, "error": str(e)})
                     continue
@@ -241,6 +242,6 @@ class RedisBroker:
                 self.received_total += 1
                 if self.on_message is not None and ch.startswith(self.prefix):
                     try:
-                        self.on_message(ch[len(self.prefix):], updates)
+                        self.on_message(ch[len(self.prefix):], batch_id, updates)
                     except Exception:
                         log.exception("broker message handler failed", extra={"channel": ch})

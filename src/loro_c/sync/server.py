@@ -188,7 +188,7 @@ class SyncServer:
             broker.on_message = self._on_broker
             broker.on_reconnect = self._catch_up_all
         # Broker messages for rooms being loaded, applied once the load is done.
-        self._early: Dict[str, List[List[bytes]]] = {}
+        self._early: Dict[str, List[Tuple[bytes, List[bytes]]]] = {}
         self.rooms: Dict[str, Room] = {}
         self._loading: Dict[str, "asyncio.Future[Room]"] = {}
         self.sessions: Set[Session] = set()
@@ -304,8 +304,8 @@ class SyncServer:
                     room.stored_bytes += len(u)
                 room.last_seq = data.last_seq
                 room.log_count = len(data.updates)
-            for ups in self._early.pop(key, ()):
-                self._apply_remote(room, ups)
+            for bid, ups in self._early.pop(key, ()):
+                self._apply_remote(room, bid, ups)
             self.rooms[key] = room
             log.info("room loaded", extra={"room": room_id, "crdt": crdt,
                                            "log": room.log_count})
@@ -423,21 +423,21 @@ class SyncServer:
 
     # -- other processes -------------------------------------------------------------
 
-    def _on_broker(self, key: str, updates: List[bytes]) -> None:
+    def _on_broker(self, key: str, batch_id: bytes, updates: List[bytes]) -> None:
         room = self.rooms.get(key)
         if room is None:
             early = self._early.get(key)
             if early is not None:
-                early.append(updates)
+                early.append((batch_id, updates))
             return
-        self._apply_remote(room, updates)
+        self._apply_remote(room, batch_id, updates)
 
-    def _apply_remote(self, room: Room, updates: List[bytes]) -> None:
+    def _apply_remote(self, room: Room, batch_id: bytes, updates: List[bytes]) -> None:
         if room.broken:
             return
         self.metrics.remote_updates_total += len(updates)
         if room.doc is None:
-            self._ephemeral(None, room, P.new_batch_id(), updates)
+            self._ephemeral(None, room, batch_id, updates)
             return
         before = room.doc.oplog_vv
         fresh, pending = [], False
@@ -452,7 +452,7 @@ class SyncServer:
             pending = pending or st.pending is not None
         # A pure duplicate (the store load or the catch-up brought it) is not relayed.
         if fresh and (pending or not before.includes_vv(room.doc.oplog_vv)):
-            self._broadcast(room, None, P.new_batch_id(), fresh)
+            self._broadcast(room, None, batch_id, fresh)
         if pending and not room.catching_up:
             # Its dependencies never came over the broker: their process may have died
             # between storing and publishing them.  They are in the store.
@@ -635,7 +635,7 @@ class SyncServer:
             if self.broker is not None:
                 ups = [u for u in updates if u]
                 # Presence is best effort: it is never stored, so nothing to hold.
-                self._spawn(self._publish_quietly(room.key, ups))
+                self._spawn(self._publish_quietly(room.key, batch_id, ups))
             return ack(P.UpdateStatus.OK)
         q = self.config.max_room_bytes
         if q is not None and room.stored_bytes + nbytes > q:
@@ -675,7 +675,8 @@ class SyncServer:
             return ack(P.UpdateStatus.UNKNOWN)
         if self.broker is not None and accepted:
             try:
-                await self._retrying(lambda: self.broker.publish(room.key, [u for u, _ in accepted]))
+                await self._retrying(lambda: self.broker.publish(room.key, batch_id,
+                                                                 [u for u, _ in accepted]))
             except Exception:
                 # Durable but not relayed: the other processes' catch-up finds it;
                 # this sender is not told ok, and the room's members resync.
@@ -690,9 +691,9 @@ class SyncServer:
         if room.log_count >= self.config.compact_after and room.compacting is None:
             self._spawn(self._compact(room))
 
-    async def _publish_quietly(self, key: str, updates: List[bytes]) -> None:
+    async def _publish_quietly(self, key: str, batch_id: bytes, updates: List[bytes]) -> None:
         try:
-            await self.broker.publish(key, updates)
+            await self.broker.publish(key, batch_id, updates)
         except BrokerUnavailable:
             pass
 
