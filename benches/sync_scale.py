@@ -1,7 +1,7 @@
 """Scale-out benchmark (not a test): `python -m loro_c serve` with 1, 2 and 3 processes
 sharing one Redis (--broker) and one PostgreSQL (--store, fsync on), against the
-single-process SQLite server.  Client i of N connects to process i % P; rooms are shared
-by clients on different processes, so most deliveries cross the broker.
+single-process SQLite server.  Client i of N joins room i % M on process (i // M) % P,
+so each room has clients on every process and most deliveries cross the broker.
 
     python benches/sync_scale.py                       # every setup below, 10 s each
     python benches/sync_scale.py --setups pg3 --clients 60 --seconds 20
@@ -94,9 +94,13 @@ class Client:
 
 
 async def drive(args, ports):
-    clients = [Client(i, f"room-{i % args.rooms}") for i in range(args.clients)]
+    # Fresh rooms for every setup: the database is shared across setups, and a peer id
+    # reusing counters already stored would be taken for a duplicate.
+    tag = os.urandom(4).hex()
+    clients = [Client(i, f"room-{tag}-{i % args.rooms}") for i in range(args.clients)]
     for c in clients:
-        await c.connect(f"ws://127.0.0.1:{ports[c.i % len(ports)]}/")
+        # Room k has clients k, k+M, k+2M...: spread over the processes in turn.
+        await c.connect(f"ws://127.0.0.1:{ports[(c.i // args.rooms) % len(ports)]}/")
     sent_at, latencies, acked = {}, [], [0]
     stop = time.monotonic() + args.seconds
 
