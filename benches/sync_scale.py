@@ -7,7 +7,7 @@ so each room has clients on every process and most deliveries cross the broker.
     python benches/sync_scale.py --setups pg3 --clients 60 --seconds 20
 
 Reports acked updates/s, latency from send to receipt by the other clients of the room
-(p50/p99), and the cost per update of the store (wall time of the group commits in the
+(p50/p99), CPU per update in the servers, Redis and PostgreSQL, and the cost per update of the store (wall time of the group commits in the
 processes / updates) and of the broker (wall time of PUBLISH / batches), from each
 process's /metrics.  Two modes: ``--interval 0`` (default) is closed loop — every client
 sends its next update as soon as the previous one is acked, which measures capacity;
@@ -46,6 +46,37 @@ SETUPS = {
     "pg2": (2, "pg", True),
     "pg3": (3, "pg", True),
 }
+
+
+_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # after the command: state ppid ... utime stime cutime cstime (fields 14-17 of stat)
+    return int(fields[1]), [int(x) / _TCK for x in fields[11:15]]
+
+
+def cpu_seconds(pid, tree=False):
+    """CPU time used by a process (and, with tree, its live and reaped children):
+    a per-update cost that CPU contention from other jobs does not inflate."""
+    try:
+        _, (ut, st, cut, cst) = _stat(pid)
+    except OSError:
+        return 0.0
+    total = ut + st
+    if tree:
+        total += cut + cst
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    ppid, (u, s_, _, _) = _stat(int(d))
+                except (OSError, IndexError, ValueError):
+                    continue
+                if ppid == pid:
+                    total += u + s_
+    return total
 
 
 def metrics(port):
@@ -159,8 +190,13 @@ def run_setup(name, args, redis, pg):
     with tempfile.TemporaryDirectory() as tmp:
         ports, procs = start_servers(n, store, broker, tmp, redis, pg)
         try:
+            def cpu():
+                return (sum(cpu_seconds(p.pid) for p in procs), cpu_seconds(redis.proc.pid),
+                        cpu_seconds(pg.proc.pid, tree=True))
             before = [metrics(p) for p in ports]
+            cpu0 = cpu()
             sent, acked, lat, elapsed = asyncio.run(drive(args, ports))
+            cpu1 = cpu()
             after = [metrics(p) for p in ports]
         finally:
             for p in procs:
@@ -184,7 +220,12 @@ def run_setup(name, args, redis, pg):
                             if store == "pg" else float("nan")),
         "store ms/update": (1000 * delta("loro_sync_store_append_seconds_total") / ups
                             if store == "pg" else float("nan")),
-        "broker ms/publish": 1000 * delta("loro_sync_broker_publish_seconds_total") / pubs if pubs else float("nan"),
+        "broker ms/publish": 1000 * delta("loro_sync_broker_publish_seconds_total")
+                             / delta("loro_sync_broker_publish_round_trips_total") if pubs else float("nan"),
+        # CPU per acked update, summed over all server processes / Redis / PostgreSQL.
+        "servers cpu ms/upd": 1000 * (cpu1[0] - cpu0[0]) / ups,
+        "redis cpu ms/upd": 1000 * (cpu1[1] - cpu0[1]) / ups if broker else float("nan"),
+        "pg cpu ms/upd": 1000 * (cpu1[2] - cpu0[2]) / ups if store == "pg" else float("nan"),
     }
     return row
 

@@ -453,6 +453,11 @@ def test_postgres_outage_holds_acks_and_everything_acked_is_durable(cluster):
             # Not durable, so neither acked nor relayed.
             assert r0.pending
             assert d1.get_deep_value()["l"] == ["x0"]
+            # A room no process has loaded cannot be served: the join is refused.
+            raw = await Raw.connect(cluster.url(2))
+            m = await raw.join("pg-cold")
+            assert m.type == P.MessageType.JOIN_ERROR and m.code == P.JoinErrorCode.UNKNOWN
+            await raw.close()
         finally:
             cluster.pg.start()
         for i in range(3):

@@ -122,12 +122,15 @@ class PgStorage:
     # -- storage interface ------------------------------------------------------------
 
     async def load(self, room: str) -> RoomData:
+        """The room's snapshot and the log rows not folded into it, read consistently."""
         async def q(c):
             async with c.transaction(isolation="repeatable_read", readonly=True):
                 return await _read_room(c, room)
         return await self._call(q)
 
     async def append(self, room: str, update: bytes) -> int:
+        """Commit one update to the room's log (sharing a commit with concurrent
+        appends); returns its seq once committed."""
         fut = asyncio.get_running_loop().create_future()
         self._batch.append((room, bytes(update), fut))
         if self._flusher is None or self._flusher.done():
@@ -182,14 +185,17 @@ class PgStorage:
         return await self._call(q)
 
     async def log_length(self, room: str) -> int:
+        """Log rows of the room not yet folded into its snapshot."""
         return await self._call(lambda c: c.fetchval(
             "SELECT count(*) FROM loro_updates WHERE room = $1", room))
 
     async def size(self) -> int:
+        """Bytes used by the two tables (with indexes and TOAST), for metrics."""
         return await self._call(lambda c: c.fetchval(
             "SELECT pg_total_relation_size('loro_updates') + pg_total_relation_size('loro_snapshots')"))
 
     async def close(self) -> None:
+        """Finish the commit in flight and close the pool."""
         if self._flusher is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(self._flusher), self.timeout)

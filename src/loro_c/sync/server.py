@@ -341,9 +341,8 @@ class SyncServer:
         # compaction, both complete.
         del self.rooms[room.key]
         await self._compact(room)
-        if (self.broker is not None and room.key not in self.rooms
-                and room.key not in self._loading):
-            await self.broker.unsubscribe(room.key)
+        if self.broker is not None:
+            await self._unsubscribe_unused(room.key)
         log.info("room unloaded", extra={"room": room.room_id, "crdt": room.crdt})
 
     async def _compact(self, room: Room) -> None:
@@ -356,6 +355,10 @@ class SyncServer:
         if self.storage.shared:
             try:
                 await self._compact_shared(room)
+            except StoreUnavailable as e:
+                # Nothing lost: the log stays, and the next compaction or load reads it.
+                log.warning("compaction skipped, store unavailable",
+                            extra={"room": room.room_id, "error": str(e)})
             except Exception:
                 log.exception("compaction failed", extra={"room": room.room_id})
             finally:
@@ -533,6 +536,10 @@ class SyncServer:
                 return
         try:
             room = await self._room(crdt, rid)
+        except StoreUnavailable as e:
+            log.warning("room load failed, store unavailable", extra={"room": rid, "error": str(e)})
+            s.send(P.JoinError(crdt, rid, P.JoinErrorCode.UNKNOWN, f"room unavailable: {e}"))
+            return
         except Exception as e:
             log.exception("room load failed", extra={"room": rid})
             s.send(P.JoinError(crdt, rid, P.JoinErrorCode.UNKNOWN, f"room unavailable: {e}"))
@@ -691,6 +698,12 @@ class SyncServer:
         if room.log_count >= self.config.compact_after and room.compacting is None:
             self._spawn(self._compact(room))
 
+    async def _unsubscribe_unused(self, key: str) -> None:
+        # Checked when it runs: a join may have loaded the room again meanwhile (its
+        # SUBSCRIBE then goes out after this UNSUBSCRIBE, and wins).
+        if key not in self.rooms and key not in self._loading:
+            await self.broker.unsubscribe(key)
+
     async def _publish_quietly(self, key: str, batch_id: bytes, updates: List[bytes]) -> None:
         try:
             await self.broker.publish(key, batch_id, updates)
@@ -728,6 +741,9 @@ class SyncServer:
         room.broken = True
         if self.rooms.get(room.key) is room:
             del self.rooms[room.key]
+            if self.broker is not None:
+                # Until someone rejoins, its messages would only be dropped.
+                self._spawn(self._unsubscribe_unused(room.key))
         for m in list(room.members):
             m.rooms.pop((room.crdt, room.room_id), None)
             m.send(P.RoomError(room.crdt, room.room_id, P.RoomErrorCode.REJOIN_SUGGESTED,
@@ -805,8 +821,10 @@ class SyncServer:
                 ("loro_sync_broker_published_total", "counter", "Batches published", b.published_total),
                 ("loro_sync_broker_publish_errors_total", "counter", "Failed publishes",
                  b.publish_errors_total),
-                ("loro_sync_broker_publish_seconds_total", "counter", "Wall time of publishes",
-                 b.publish_seconds),
+                ("loro_sync_broker_publish_seconds_total", "counter",
+                 "Wall time of publish round trips (pipelined)", b.publish_seconds),
+                ("loro_sync_broker_publish_round_trips_total", "counter",
+                 "Publish round trips (one pipeline each)", b.publish_round_trips_total),
                 ("loro_sync_broker_received_total", "counter", "Batches received from other processes",
                  b.received_total),
                 ("loro_sync_broker_connects_total", "counter", "Broker (re)connections", b.connects_total),
