@@ -178,16 +178,20 @@ def edit(doc, tag, i):
     doc.commit()
 
 
-def test_clients_on_three_processes_converge_and_late_joiners_get_everything(cluster, js_env):
+def test_clients_on_three_processes_converge_and_late_joiners_get_everything(cluster, request):
     edits = 40
+    try:
+        js = request.getfixturevalue("js_env")
+    except pytest.skip.Exception:
+        js = None  # no node/npm here: the Python clients still cover every process
 
     async def body():
         clients = [await joined_client(cluster.url(i % 3), "conv", 10 + i) for i in range(4)]
         nodes = [await asyncio.create_subprocess_exec(
-            "node", str(js_env / SCRIPT.name), cluster.url(i), "conv", name, str(edits),
-            cwd=js_env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            "node", str(js / SCRIPT.name), cluster.url(i), "conv", name, str(edits),
+            cwd=js, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, limit=64 * 1024 * 1024)
-            for i, name in ((1, "A"), (2, "B"))]
+            for i, name in ((1, "A"), (2, "B"))] if js else []
         try:
             for n in nodes:
                 await _line(n, "joined")
@@ -216,7 +220,8 @@ def test_clients_on_three_processes_converge_and_late_joiners_get_everything(clu
                 assert _vv(f["version"]) == want and f["value"] == expected
             for k in range(4):
                 assert f"P{k}-0" in expected["l"] and f"P{k}-{edits - 1}" in expected["l"]
-            assert expected["m"]["big"] == "x" * 300_000  # fragmented, relayed across processes
+            if js:
+                assert expected["m"]["big"] == "x" * 300_000  # fragmented, relayed across processes
             # A late joiner on any process gets the full state.
             for i in range(3):
                 c, d, _ = await joined_client(cluster.url(i), "conv", 50 + i)
@@ -225,6 +230,15 @@ def test_clients_on_three_processes_converge_and_late_joiners_get_everything(clu
                 await c.close()
             stored = await stored_doc(cluster.pg.dsn, "conv")
             assert stored.oplog_vv == want and stored.get_deep_value() == expected
+            # ...and the processes compacted the room during the traffic (--compact-after
+            # 24), each folding only what it read: the stored state above is complete.
+            import asyncpg
+            conn = await asyncpg.connect(cluster.pg.dsn)
+            try:
+                assert await conn.fetchval("SELECT count(*) FROM loro_snapshots WHERE room = $1",
+                                           P.CRDT_LORO + "conv") == 1
+            finally:
+                await conn.close()
             for n in nodes:
                 assert await asyncio.wait_for(n.wait(), 30) == 0
         finally:
