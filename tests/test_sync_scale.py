@@ -554,3 +554,40 @@ def test_a_relayed_update_keeps_its_batch_id_across_processes(cluster):
         await b.close()
 
     run(body(), timeout=30)
+
+
+def test_idle_rooms_unload_everywhere_and_reload_from_the_snapshot(cluster):
+    async def body():
+        import redis.asyncio as aioredis
+        channel = "loro:" + P.CRDT_LORO + "idle"
+        c0, d0, r0 = await joined_client(cluster.url(0), "idle", 41)
+        c1, d1, r1 = await joined_client(cluster.url(1), "idle", 42)
+        for i in range(30):  # past --compact-after
+            edit(d0 if i % 2 else d1, "i", i)
+        await r0.flush()
+        await r1.flush()
+        await until(lambda: d0.oplog_vv == d1.oplog_vv, 10, "sync")
+        r = aioredis.Redis.from_url(cluster.redis.url)
+        try:
+            assert dict(await r.pubsub_numsub(channel))[channel.encode()] == 2
+            await c0.close()
+            await c1.close()
+            # --idle-unload 2: both processes compact, unload and unsubscribe.
+            for _ in range(200):
+                if dict(await r.pubsub_numsub(channel))[channel.encode()] == 0:
+                    break
+                await asyncio.sleep(0.05)
+            assert dict(await r.pubsub_numsub(channel))[channel.encode()] == 0
+        finally:
+            await r.aclose()
+        s = PgStorage(cluster.pg.dsn)
+        try:
+            assert await s.log_length(P.CRDT_LORO + "idle") == 0  # all in the snapshot
+        finally:
+            await s.close()
+        c2, d2, _ = await joined_client(cluster.url(2), "idle", 43)
+        await until(lambda: d2.oplog_vv == d0.oplog_vv, 10, "reloaded state")
+        assert d2.get_deep_value() == d0.get_deep_value()
+        await c2.close()
+
+    run(body(), timeout=60)
