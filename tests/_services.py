@@ -7,7 +7,6 @@ so as root it runs as the ``postgres`` system user (created if absent)."""
 
 import glob
 import os
-import pwd
 import shutil
 import socket
 import subprocess
@@ -107,6 +106,7 @@ class Redis:
 
 class Postgres:
     def __init__(self):
+        import pwd  # POSIX only, like the rest of this module
         self.bindir = pg_bindir()
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="loro_c-pg-")
@@ -126,6 +126,7 @@ class Postgres:
                        check=True, capture_output=True, cwd=self.dir, **self._as_user())
 
     def _as_user(self):
+        import pwd
         return {"user": self.user, "group": pwd.getpwnam(self.user).pw_gid} if self.user else {}
 
     @property
