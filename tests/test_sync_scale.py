@@ -591,3 +591,51 @@ def test_idle_rooms_unload_everywhere_and_reload_from_the_snapshot(cluster):
         await c2.close()
 
     run(body(), timeout=60)
+
+
+def test_client_keeps_rejoining_while_a_reset_room_is_unavailable():
+    """After RoomError(rejoin_suggested) — what a process sends when it gave up waiting
+    for its store — the room may refuse joins for a while; the client retries, and its
+    update made meanwhile is sent and acked once the join succeeds."""
+    from test_sync_client import fake_server
+
+    joins, updates = [], []
+
+    async def script(ws):
+        while True:
+            m = P.decode(await ws.recv())
+            if m.type == P.MessageType.JOIN_REQUEST:
+                joins.append(m)
+                if len(joins) == 1:
+                    await ws.send(P.encode(P.JoinResponseOk("%LOR", m.room_id, "write", b"")))
+                    await ws.send(P.encode(P.RoomError("%LOR", m.room_id,
+                                                       P.RoomErrorCode.REJOIN_SUGGESTED, "reset")))
+                elif len(joins) <= 3:
+                    await ws.send(P.encode(P.JoinError("%LOR", m.room_id, P.JoinErrorCode.UNKNOWN,
+                                                       "room unavailable")))
+                else:
+                    await ws.send(P.encode(P.JoinResponseOk("%LOR", m.room_id, "write", b"")))
+            elif m.type == P.MessageType.DOC_UPDATE:
+                updates.append(m)
+                await ws.send(P.encode(P.Ack("%LOR", m.room_id, m.batch_id)))
+
+    async def body():
+        url, server = await fake_server(script)
+        c = SyncClient(url, backoff_initial=0.02, backoff_max=0.1)
+        await c.connect()
+        d = LoroDoc()
+        room = await c.join("r", d)
+        await until(lambda: len(joins) >= 2, 10, "rejoin after the reset")
+        d.get_text("t").insert(0, "made while the room was unavailable")
+        d.commit()
+        await room.flush(10)
+        assert len(joins) == 4 and room.joined and not room.failed
+        got = LoroDoc()
+        for m in updates:
+            for u in m.updates:
+                got.import_(u)
+        assert got.get_text("t").to_string() == "made while the room was unavailable"
+        await c.close()
+        server.close()
+
+    run(body(), timeout=30)
