@@ -8,6 +8,7 @@ import logging
 import sys
 import time
 
+from ..errors import LoroValueError
 from . import protocol as P
 
 _STD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
@@ -29,11 +30,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out)
 
 
-def build_app(db: str, **config):
+def build_app(db: str, store: str = None, broker: str = None, **config):
+    """The app ``serve`` runs: SQLite (or memory) at ``db``, unless ``store`` names a
+    PostgreSQL database; with ``broker`` (a redis:// URL) updates fan out to the other
+    processes sharing that store."""
     from .server import ServerConfig, SyncApp
     from .storage import MemoryStorage, SQLiteStorage
-    storage = MemoryStorage() if db == ":memory:" else SQLiteStorage(db)
-    return SyncApp(storage=storage, config=ServerConfig(**config))
+    if store:
+        if not store.startswith(("postgresql://", "postgres://")):
+            raise LoroValueError(f"--store: expected a postgresql:// URL, got {store!r}")
+        from .pgstore import PgStorage
+        storage = PgStorage(store)
+    else:
+        storage = MemoryStorage() if db == ":memory:" else SQLiteStorage(db)
+    b = None
+    if broker:
+        if not broker.startswith(("redis://", "rediss://", "unix://")):
+            raise LoroValueError(f"--broker: expected a redis:// URL, got {broker!r}")
+        from .broker import RedisBroker
+        b = RedisBroker(broker)
+    return SyncApp(storage=storage, config=ServerConfig(**config), broker=b)
 
 
 def main(argv=None) -> int:
@@ -44,6 +60,13 @@ def main(argv=None) -> int:
     s.add_argument("--port", type=int, default=8765)
     s.add_argument("--db", default="loro-sync.sqlite3",
                    help="SQLite file for room data (':memory:' keeps nothing)")
+    s.add_argument("--store", default=None,
+                   help="postgresql://... URL: keep rooms in PostgreSQL (shared by many processes) "
+                        "instead of --db")
+    s.add_argument("--broker", default=None,
+                   help="redis://... URL: fan updates out to the other processes of the same --store")
+    s.add_argument("--outage-timeout", type=float, default=30.0,
+                   help="seconds an update waits unacked for an unreachable store/broker")
     s.add_argument("--idle-unload", type=float, default=30.0, help="seconds before an empty room unloads")
     s.add_argument("--compact-after", type=int, default=512, help="log length that triggers compaction")
     s.add_argument("--fragment-timeout", type=float, default=P.DEFAULT_FRAGMENT_TIMEOUT)
@@ -69,9 +92,18 @@ def main(argv=None) -> int:
         print("the server needs uvicorn: pip install 'loro_c[server]'", file=sys.stderr)
         return 2
     from .server import UpdateRateLimit
-    app = build_app(args.db, idle_unload=args.idle_unload, compact_after=args.compact_after,
-                    fragment_timeout=args.fragment_timeout, max_room_bytes=args.max_room_bytes,
-                    allow_update=UpdateRateLimit(args.rate, args.burst) if args.rate else None)
+    if args.broker and not args.store:
+        print("--broker needs a shared --store (postgresql://...): processes must load "
+              "the same rooms", file=sys.stderr)
+        return 2
+    try:
+        app = build_app(args.db, args.store, args.broker, outage_timeout=args.outage_timeout,
+                        idle_unload=args.idle_unload, compact_after=args.compact_after,
+                        fragment_timeout=args.fragment_timeout, max_room_bytes=args.max_room_bytes,
+                        allow_update=UpdateRateLimit(args.rate, args.burst) if args.rate else None)
+    except LoroValueError as e:
+        print(e, file=sys.stderr)
+        return 2
     config = uvicorn.Config(
         app, host=args.host, port=args.port, lifespan="on", log_config=None,
         log_level=args.log_level, ws="websockets-sansio",

@@ -10,6 +10,10 @@ Local commits are streamed as they happen; remote updates are imported as they a
 After a lost connection the client reconnects with exponential back-off (jittered) and
 rejoins every room with its current version, so both sides exchange exactly what the
 other lacks; updates whose Ack was lost are covered by that resync.
+
+``url`` may be a list of server URLs (processes of one deployment sharing a broker and
+a store): after a lost connection the client moves on to the next one, as a load
+balancer would.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from .. import ExportMode, LoroDoc, LoroError, VersionVector
 from . import protocol as P
@@ -74,9 +78,12 @@ class ClientRoom:
 
 
 class SyncClient:
-    def __init__(self, url: str, *, backoff_initial: float = 0.1, backoff_max: float = 5.0,
+    def __init__(self, url: Union[str, Sequence[str]], *, backoff_initial: float = 0.1, backoff_max: float = 5.0,
                  fragment_timeout: float = P.DEFAULT_FRAGMENT_TIMEOUT):
-        self.url = url
+        self.urls = [url] if isinstance(url, str) else list(url)
+        if not self.urls:
+            raise P.ProtocolError("no server URL")
+        self._url_index = 0
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self._rooms: Dict[Tuple[str, str], ClientRoom] = {}
@@ -86,6 +93,11 @@ class SyncClient:
         self._closed = False
         self._asm = P.FragmentAssembler(timeout=fragment_timeout)
         self.reconnects = 0
+
+    @property
+    def url(self) -> str:
+        """The server URL in use (or tried next)."""
+        return self.urls[self._url_index % len(self.urls)]
 
     async def connect(self, timeout: float = 10.0) -> None:
         if self._task is None:
@@ -220,14 +232,29 @@ class SyncClient:
             if self._closed:
                 return
             self.reconnects += 1
+            self._url_index += 1  # a single URL: the same one again
             await asyncio.sleep(delay * (0.5 + random.random() / 2))
             delay = min(delay * 2, self.backoff_max)
 
     async def _rejoin(self, room: ClientRoom) -> None:
-        try:
-            await asyncio.wait_for(self._request_join(room), 10.0)
-        except Exception as e:
-            log.warning("rejoin failed", extra={"room": room.room_id, "error": repr(e)})
+        delay = self.backoff_initial
+        while not (room.closed or self._closed):
+            try:
+                await asyncio.wait_for(self._request_join(room), 10.0)
+                return
+            except JoinFailed as e:
+                # The room may be unavailable for a while (its store is down); a
+                # refusal on authentication or permission will not change.
+                if e.code in (P.JoinErrorCode.AUTH_FAILED,):
+                    room.closed = True
+                    log.warning("rejoin refused", extra={"room": room.room_id, "error": repr(e)})
+                    return
+            except Exception as e:
+                if not self._connected.is_set():
+                    return  # the reconnection rejoins
+                log.warning("rejoin failed", extra={"room": room.room_id, "error": repr(e)})
+            await asyncio.sleep(delay * (0.5 + random.random() / 2))
+            delay = min(delay * 2, self.backoff_max)
 
     def _on_frame(self, frame: bytes) -> None:
         if len(self._asm):
@@ -286,6 +313,9 @@ class SyncClient:
                     fut.set_exception(JoinFailed(msg.code, msg.message))
 
     def _joined(self, room: ClientRoom, msg: P.JoinResponseOk) -> None:
+        # Batches still unacked from before are covered by the export below (or were
+        # stored already), so waiting on their Acks would wait forever.
+        room.pending.clear()
         room.permission = msg.permission
         if room.crdt == P.CRDT_LORO:
             sv = VersionVector.decode(msg.version) if msg.version else VersionVector()

@@ -14,6 +14,14 @@ Order of work for an update from a client, and why:
 
 So an acked update is always on disk; an update that failed to persist makes the room
 reload from storage (members are told ``RoomError(rejoin_suggested)``).
+
+With several processes (``broker`` = :class:`~loro_c.sync.broker.RedisBroker`, storage
+shared, e.g. :class:`~loro_c.sync.pgstore.PgStorage`), step 2 also publishes the
+update to the room's channel, and the Ack waits for both: while the store or the
+broker is unreachable the update is held unacked and retried (up to
+``outage_timeout``), never acked on a promise.  Updates from other processes arrive
+through the broker and are imported and relayed; after a broker reconnection every
+loaded room catches up from the store by version vector.
 """
 
 from __future__ import annotations
@@ -32,7 +40,8 @@ from .. import ExportMode, LoroDoc, LoroError, VersionVector
 from ..ephemeral import EphemeralStore
 from ..ephemeral_codec import decode_entries
 from . import protocol as P
-from .storage import AsyncStorage, MemoryStorage, Storage
+from .broker import BrokerUnavailable
+from .storage import AsyncStorage, MemoryStorage, Storage, StoreUnavailable
 
 __all__ = ["ServerConfig", "SyncServer", "SyncApp", "Session", "Metrics", "UpdateRateLimit"]
 
@@ -64,6 +73,9 @@ class ServerConfig:
     eps_timeout_ms: int = 10_000
     authenticate: Optional[AuthHook] = None
     allow_update: Optional[RateHook] = None
+    # How long an update waits, unacked, for an unreachable shared store or broker
+    # before its room is reset (RoomError rejoin_suggested).
+    outage_timeout: float = 30.0
 
 
 class UpdateRateLimit:
@@ -100,6 +112,10 @@ class Metrics:
         self.bytes_out_total = 0
         self.protocol_errors_total = 0
         self.joins_total = 0
+        self.held_batches = 0  # waiting for the store or the broker to come back
+        self.outage_retries_total = 0
+        self.catchups_total = 0
+        self.remote_updates_total = 0
 
 
 class Session:
@@ -160,18 +176,34 @@ class Room:
         self.idle_handle: Optional[asyncio.TimerHandle] = None
         self.compacting: Optional[asyncio.Task] = None
         self.broken = False
+        self.catching_up = False
 
 
 class SyncServer:
-    def __init__(self, storage: Optional[Storage] = None, config: Optional[ServerConfig] = None):
+    def __init__(self, storage: Optional[Storage] = None, config: Optional[ServerConfig] = None,
+                 broker=None):
         self.config = config or ServerConfig()
-        self.storage = AsyncStorage(storage if storage is not None else MemoryStorage())
+        if getattr(storage, "shared", False):  # natively async (PgStorage)
+            self.storage = storage
+        else:
+            self.storage = AsyncStorage(storage if storage is not None else MemoryStorage())
+        self.broker = broker
+        if broker is not None:
+            broker.on_message = self._on_broker
+            broker.on_reconnect = self._catch_up_all
+        # Broker messages for rooms being loaded, applied once the load is done.
+        self._early: Dict[str, List[Tuple[bytes, List[bytes]]]] = {}
         self.rooms: Dict[str, Room] = {}
         self._loading: Dict[str, "asyncio.Future[Room]"] = {}
         self.sessions: Set[Session] = set()
         self.metrics = Metrics()
         self._tasks: Set[asyncio.Task] = set()
         self.closing = False
+
+    async def start(self) -> None:
+        """Connect the broker (the ASGI lifespan startup calls this)."""
+        if self.broker is not None:
+            await self.broker.start()
 
     # -- sessions ------------------------------------------------------------------
 
@@ -259,6 +291,11 @@ class SyncServer:
         self._loading[key] = fut
         try:
             room = Room(crdt, room_id, self.config.eps_timeout_ms)
+            if self.broker is not None:
+                # Subscribed before reading the store: whatever another process
+                # commits after the read is then published to us.
+                self._early[key] = []
+                await self.broker.subscribe(key)
             if crdt == P.CRDT_LORO:
                 data = await self.storage.load(key)
                 if data.blob:
@@ -271,12 +308,15 @@ class SyncServer:
                     room.stored_bytes += len(u)
                 room.last_seq = data.last_seq
                 room.log_count = len(data.updates)
+            for bid, ups in self._early.pop(key, ()):
+                self._apply_remote(room, bid, ups)
             self.rooms[key] = room
             log.info("room loaded", extra={"room": room_id, "crdt": crdt,
                                            "log": room.log_count})
             fut.set_result(room)
             return room
         except BaseException as e:
+            self._early.pop(key, None)
             fut.set_exception(e)
             fut.exception()  # consumed here; waiters get it from await
             raise
@@ -305,6 +345,8 @@ class SyncServer:
         # compaction, both complete.
         del self.rooms[room.key]
         await self._compact(room)
+        if self.broker is not None:
+            await self._unsubscribe_unused(room.key)
         log.info("room unloaded", extra={"room": room.room_id, "crdt": room.crdt})
 
     async def _compact(self, room: Room) -> None:
@@ -314,6 +356,18 @@ class SyncServer:
             await room.compacting
             return
         room.compacting = asyncio.current_task()
+        if self.storage.shared:
+            try:
+                await self._compact_shared(room)
+            except StoreUnavailable as e:
+                # Nothing lost: the log stays, and the next compaction or load reads it.
+                log.warning("compaction skipped, store unavailable",
+                            extra={"room": room.room_id, "error": str(e)})
+            except Exception:
+                log.exception("compaction failed", extra={"room": room.room_id})
+            finally:
+                room.compacting = None
+            return
         try:
             for seq, u in list(room.pending.items()):
                 # Re-import is idempotent; no pending left means it has applied.
@@ -333,6 +387,136 @@ class SyncServer:
             log.exception("compaction failed", extra={"room": room.room_id})
         finally:
             room.compacting = None
+
+    async def _compact_shared(self, room: Room) -> None:
+        """Compaction on a store other processes append to: the store runs ``fold``
+        under the room's lock on exactly the rows it read, so the snapshot is this
+        doc plus everything stored, and only the rows folded in are deleted."""
+        before = room.doc.oplog_vv
+        result = {}
+
+        def fold(data):
+            for seq, u in list(room.pending.items()):
+                if room.doc.import_(u).pending is None:
+                    del room.pending[seq]
+            if data.blob:
+                room.doc.import_(data.blob)
+            folded, kept = [], 0
+            for seq, u in data.updates:
+                if room.doc.import_(u).pending is None:
+                    folded.append(seq)
+                else:  # cannot be in a snapshot yet: stays in the log
+                    room.pending[seq] = u
+                    kept += len(u)
+            blob = room.doc.export(ExportMode.Snapshot())
+            result.update(blob=len(blob), kept=kept, nkept=len(data.updates) - len(folded),
+                          last=data.last_seq)
+            return blob, folded
+
+        if await self.storage.compact_room(room.key, fold) and result:
+            room.log_count = result["nkept"]
+            room.stored_bytes = result["blob"] + result["kept"]
+            room.last_seq = max(room.last_seq, result["last"])
+        self._relay_since(room, before)  # the store had what the broker had not brought
+
+    def _relay_since(self, room: Room, before: VersionVector) -> None:
+        if room.doc is None or before.includes_vv(room.doc.oplog_vv):
+            return
+        frames = [P.encode(m) for m in P.split_update(
+            room.crdt, room.room_id, room.doc.export(ExportMode.Updates(before)))]
+        for m in room.members:
+            for f in frames:
+                m.send_frame(f)
+
+    # -- other processes -------------------------------------------------------------
+
+    def _on_broker(self, key: str, batch_id: bytes, updates: List[bytes]) -> None:
+        room = self.rooms.get(key)
+        if room is None:
+            early = self._early.get(key)
+            if early is not None:
+                early.append((batch_id, updates))
+            return
+        self._apply_remote(room, batch_id, updates)
+
+    def _apply_remote(self, room: Room, batch_id: bytes, updates: List[bytes]) -> None:
+        if room.broken:
+            return
+        self.metrics.remote_updates_total += len(updates)
+        if room.doc is None:
+            self._ephemeral(None, room, batch_id, updates)
+            return
+        before = room.doc.oplog_vv
+        fresh, pending = [], False
+        for u in updates:
+            try:
+                st = room.doc.import_(u)
+            except LoroError as e:
+                log.warning("bad update from the broker", extra={"room": room.room_id,
+                                                                 "error": str(e)})
+                continue
+            fresh.append(u)
+            pending = pending or st.pending is not None
+        # A pure duplicate (the store load or the catch-up brought it) is not relayed.
+        if fresh and (pending or not before.includes_vv(room.doc.oplog_vv)):
+            self._broadcast(room, None, batch_id, fresh)
+        if pending and not room.catching_up:
+            # Its dependencies never came over the broker: their process may have died
+            # between storing and publishing them.  They are in the store.
+            self._spawn(self._catch_up(room))
+
+    async def _catch_up_all(self) -> None:
+        """After a broker (re)connection: whatever was published while we were not
+        subscribed is in the store; import it and relay what is new to members."""
+        for room in list(self.rooms.values()):
+            if room.doc is not None and not room.broken:
+                await self._catch_up(room)
+
+    async def _catch_up(self, room: Room) -> None:
+        """Import the room's stored state (duplicates are no-ops) and relay to the
+        members whatever it added."""
+        room.catching_up = True
+        try:
+            try:
+                data = await self._retrying(lambda: self.storage.load(room.key))
+            except StoreUnavailable:
+                log.warning("catch-up gave up; resetting room", extra={"room": room.room_id})
+                self._break(room)
+                return
+            if self.rooms.get(room.key) is not room or room.broken:
+                return
+            before = room.doc.oplog_vv
+            if data.blob:
+                room.doc.import_(data.blob)
+            for _, u in data.updates:
+                room.doc.import_(u)
+            self.metrics.catchups_total += 1
+            self._relay_since(room, before)
+        finally:
+            room.catching_up = False
+
+    async def _retrying(self, fn):
+        """``await fn()`` until the store/broker takes it, holding the caller's Ack;
+        re-raises after ``outage_timeout``."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + self.config.outage_timeout
+        delay, held = 0.02, False
+        try:
+            while True:
+                try:
+                    return await fn()
+                except (StoreUnavailable, BrokerUnavailable):
+                    if loop.time() + delay > end or self.closing:
+                        raise
+                    if not held:
+                        held = True
+                        self.metrics.held_batches += 1
+                    self.metrics.outage_retries_total += 1
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 0.5)
+        finally:
+            if held:
+                self.metrics.held_batches -= 1
 
     # -- join / leave --------------------------------------------------------------
 
@@ -356,6 +540,10 @@ class SyncServer:
                 return
         try:
             room = await self._room(crdt, rid)
+        except StoreUnavailable as e:
+            log.warning("room load failed, store unavailable", extra={"room": rid, "error": str(e)})
+            s.send(P.JoinError(crdt, rid, P.JoinErrorCode.UNKNOWN, f"room unavailable: {e}"))
+            return
         except Exception as e:
             log.exception("room load failed", extra={"room": rid})
             s.send(P.JoinError(crdt, rid, P.JoinErrorCode.UNKNOWN, f"room unavailable: {e}"))
@@ -457,7 +645,12 @@ class SyncServer:
         if self.config.allow_update is not None and not self.config.allow_update(s, rid, crdt, nbytes):
             return ack(P.UpdateStatus.RATE_LIMITED)
         if room.doc is None:
-            return ack(self._ephemeral(s, room, batch_id, updates))
+            status = self._ephemeral(s, room, batch_id, updates)
+            if status == P.UpdateStatus.OK and self.broker is not None:
+                ups = [u for u in updates if u]
+                # Presence is best effort: it is never stored, so nothing to hold.
+                self._spawn(self._publish_quietly(room.key, batch_id, ups))
+            return ack(status)
         q = self.config.max_room_bytes
         if q is not None and room.stored_bytes + nbytes > q:
             return ack(P.UpdateStatus.APP_ERROR)
@@ -482,7 +675,8 @@ class SyncServer:
             accepted.append((u, st.pending is not None))
         try:
             # Together, so they share one group commit.
-            seqs = await asyncio.gather(*(self.storage.append(room.key, u) for u, _ in accepted))
+            seqs = await asyncio.gather(*(self._retrying(lambda u=u: self.storage.append(room.key, u))
+                                          for u, _ in accepted))
             for (u, pending), seq in zip(accepted, seqs):
                 room.last_seq = max(room.last_seq, seq)
                 room.log_count += 1
@@ -493,6 +687,16 @@ class SyncServer:
             log.exception("storage append failed; reloading room", extra={"room": rid})
             self._break(room)
             return ack(P.UpdateStatus.UNKNOWN)
+        if self.broker is not None and accepted:
+            try:
+                await self._retrying(lambda: self.broker.publish(room.key, batch_id,
+                                                                 [u for u, _ in accepted]))
+            except Exception:
+                # Durable but not relayed: the other processes' catch-up finds it;
+                # this sender is not told ok, and the room's members resync.
+                log.exception("broker publish failed; resetting room", extra={"room": rid})
+                self._break(room)
+                return ack(P.UpdateStatus.UNKNOWN)
         self.metrics.updates_total += len(accepted)
         self.metrics.update_bytes_total += sum(len(u) for u, _ in accepted)
         ack(status)
@@ -501,7 +705,19 @@ class SyncServer:
         if room.log_count >= self.config.compact_after and room.compacting is None:
             self._spawn(self._compact(room))
 
-    def _ephemeral(self, s: Session, room: Room, batch_id: bytes, updates) -> int:
+    async def _unsubscribe_unused(self, key: str) -> None:
+        # Checked when it runs: a join may have loaded the room again meanwhile (its
+        # SUBSCRIBE then goes out after this UNSUBSCRIBE, and wins).
+        if key not in self.rooms and key not in self._loading:
+            await self.broker.unsubscribe(key)
+
+    async def _publish_quietly(self, key: str, batch_id: bytes, updates: List[bytes]) -> None:
+        try:
+            await self.broker.publish(key, batch_id, updates)
+        except BrokerUnavailable:
+            pass
+
+    def _ephemeral(self, s: Optional[Session], room: Room, batch_id: bytes, updates) -> int:
         ups = [u for u in updates if u]
         if room.eps is not None:
             # All or nothing, as for documents: check every message before applying any.
@@ -510,7 +726,8 @@ class SyncServer:
                     decode_entries(u)
             except LoroError as e:
                 log.info("invalid ephemeral update",
-                         extra={"session": s.id, "room": room.room_id, "error": str(e)})
+                         extra={"session": s.id if s is not None else None,
+                                "room": room.room_id, "error": str(e)})
                 return P.UpdateStatus.INVALID_UPDATE
             room.eps.remove_outdated()
             for u in ups:
@@ -518,7 +735,8 @@ class SyncServer:
         self._broadcast(room, s, batch_id, ups)
         return P.UpdateStatus.OK
 
-    def _broadcast(self, room: Room, sender: Session, batch_id: bytes, updates: List[bytes]) -> None:
+    def _broadcast(self, room: Room, sender: Optional[Session], batch_id: bytes,
+                   updates: List[bytes]) -> None:
         others = [m for m in room.members if m is not sender]
         if not others or not updates:
             return
@@ -537,6 +755,9 @@ class SyncServer:
         room.broken = True
         if self.rooms.get(room.key) is room:
             del self.rooms[room.key]
+            if self.broker is not None:
+                # Until someone rejoins, its messages would only be dropped.
+                self._spawn(self._unsubscribe_unused(room.key))
         for m in list(room.members):
             m.rooms.pop((room.crdt, room.room_id), None)
             m.send(P.RoomError(room.crdt, room.room_id, P.RoomErrorCode.REJOIN_SUGGESTED,
@@ -557,7 +778,19 @@ class SyncServer:
             await self._compact(room)
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self.broker is not None:
+            await self.broker.close()
         await self.storage.close()
+
+    async def status(self) -> dict:
+        """Health: ``ok`` only when this process can ack (store and broker up)."""
+        store_up = await self.storage.ping()
+        broker_up = self.broker.available if self.broker is not None else None
+        healthy = store_up and broker_up is not False
+        return {"status": "closing" if self.closing else ("ok" if healthy else "degraded"),
+                "store": "up" if store_up else "down",
+                "broker": "none" if broker_up is None else ("up" if broker_up else "down"),
+                "rooms": len(self.rooms), "connections": self.metrics.connections}
 
     async def metrics_text(self) -> str:
         m = self.metrics
@@ -583,7 +816,33 @@ class SyncServer:
             ("loro_sync_storage_bytes", "gauge", "Bytes used by storage", size),
             ("loro_sync_storage_commits_total", "counter", "Group commits of the update log",
              self.storage.commits),
+            ("loro_sync_store_up", "gauge", "1 when the store answered its last request",
+             0 if self.storage.available is False else 1),
+            ("loro_sync_store_append_seconds_total", "counter",
+             "Wall time of update log commits (shared store)", getattr(self.storage, "append_seconds", 0.0)),
+            ("loro_sync_held_batches", "gauge", "Update batches (and catch-ups) waiting for store or broker",
+             m.held_batches),
+            ("loro_sync_outage_retries_total", "counter", "Retries of store or broker operations",
+             m.outage_retries_total),
+            ("loro_sync_catchups_total", "counter", "Rooms caught up from the store", m.catchups_total),
+            ("loro_sync_remote_updates_total", "counter", "Updates received from other processes",
+             m.remote_updates_total),
         ]
+        b = self.broker
+        if b is not None:
+            rows += [
+                ("loro_sync_broker_up", "gauge", "1 while subscribed to the broker", int(b.available)),
+                ("loro_sync_broker_published_total", "counter", "Batches published", b.published_total),
+                ("loro_sync_broker_publish_errors_total", "counter", "Failed publishes",
+                 b.publish_errors_total),
+                ("loro_sync_broker_publish_seconds_total", "counter",
+                 "Wall time of publish round trips (pipelined)", b.publish_seconds),
+                ("loro_sync_broker_publish_round_trips_total", "counter",
+                 "Publish round trips (one pipeline each)", b.publish_round_trips_total),
+                ("loro_sync_broker_received_total", "counter", "Batches received from other processes",
+                 b.received_total),
+                ("loro_sync_broker_connects_total", "counter", "Broker (re)connections", b.connects_total),
+            ]
         out = []
         for name, kind, help_, v in rows:
             out.append(f"# HELP {name} {help_}\n# TYPE {name} {kind}\n{name} {v}\n")
@@ -599,8 +858,8 @@ class SyncApp:
     """
 
     def __init__(self, server: Optional[SyncServer] = None, *, storage: Optional[Storage] = None,
-                 config: Optional[ServerConfig] = None):
-        self.server = server or SyncServer(storage, config)
+                 config: Optional[ServerConfig] = None, broker=None):
+        self.server = server or SyncServer(storage, config, broker)
 
     async def __call__(self, scope, receive, send) -> None:
         kind = scope["type"]
@@ -615,6 +874,11 @@ class SyncApp:
         while True:
             ev = await receive()
             if ev["type"] == "lifespan.startup":
+                try:
+                    await self.server.start()
+                except Exception as e:
+                    await send({"type": "lifespan.startup.failed", "message": repr(e)})
+                    return
                 await send({"type": "lifespan.startup.complete"})
             elif ev["type"] == "lifespan.shutdown":
                 try:
@@ -626,10 +890,10 @@ class SyncApp:
     async def _http(self, scope, receive, send) -> None:
         path = scope.get("path", "")
         if path.endswith("/health"):
-            body = json.dumps({"status": "closing" if self.server.closing else "ok",
-                               "rooms": len(self.server.rooms),
-                               "connections": self.server.metrics.connections}).encode()
-            ctype, status = b"application/json", (503 if self.server.closing else 200)
+            st = await self.server.status()
+            body = json.dumps(st).encode()
+            # 503 tells a load balancer to send new clients elsewhere.
+            ctype, status = b"application/json", (200 if st["status"] == "ok" else 503)
         elif path.endswith("/metrics"):
             body = (await self.server.metrics_text()).encode()
             ctype, status = b"text/plain; version=0.0.4", 200

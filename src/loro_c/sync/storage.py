@@ -6,7 +6,11 @@ only once the update is on disk (SQLite WAL, ``synchronous=FULL``), which is wha
 the server promise that an acked update survives ``kill -9``.
 
 The backend methods are synchronous and called from one dedicated thread by
-:class:`AsyncStorage`; another backend (Postgres, ...) implements :class:`Storage`.
+:class:`AsyncStorage`.  The server talks to the async face (``load``, ``append``,
+``compact``, ``size``, ``close`` coroutines, ``commits``, ``shared``): AsyncStorage
+gives it to a synchronous :class:`Storage`, and a natively async backend shared by
+several processes (:class:`loro_c.sync.pgstore.PgStorage`) has it itself, with
+``shared = True`` and ``compact_room`` in place of ``compact``.
 """
 
 from __future__ import annotations
@@ -17,7 +21,15 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import List, Optional, Protocol, Sequence, Tuple
 
-__all__ = ["Storage", "SQLiteStorage", "MemoryStorage", "AsyncStorage", "RoomData"]
+from ..errors import LoroError
+
+__all__ = ["Storage", "SQLiteStorage", "MemoryStorage", "AsyncStorage", "RoomData",
+           "StoreUnavailable"]
+
+
+class StoreUnavailable(LoroError, ConnectionError):
+    """The store cannot be reached right now (a shared store such as PostgreSQL is
+    down or unreachable): the operation did nothing and may be retried."""
 
 
 class RoomData:
@@ -184,6 +196,9 @@ class AsyncStorage:
     appends that arrive while a commit is on disk share the next commit (one fsync for
     all), and each caller resumes once its own update is durable."""
 
+    shared = False  # one process owns the file: compact() by seq is safe
+    available = True
+
     def __init__(self, backend: Storage):
         self.backend = backend
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loro-storage")
@@ -232,6 +247,9 @@ class AsyncStorage:
 
     async def size(self) -> int:
         return await self._run(self.backend.size)
+
+    async def ping(self) -> bool:
+        return True
 
     async def close(self) -> None:
         await self._run(self.backend.close)
