@@ -490,24 +490,39 @@ def test_postgres_outage_holds_acks_and_everything_acked_is_durable(cluster):
 
 
 def test_presence_crosses_processes_and_eps_state_reaches_late_peers(cluster):
+    from loro_c import EphemeralStore
+
+    def states(received):
+        mirror = EphemeralStore(60_000)
+        for u in received:
+            mirror.apply(u)
+        return mirror.get_all_states()
+
     async def body():
+        ann, bob = EphemeralStore(60_000), EphemeralStore(60_000)
+        ann.set("ann", {"cursor": 1})
+        bob.set("bob", {"cursor": 7})
         a = SyncClient(cluster.url(0))
         b = SyncClient(cluster.url(1))
         await a.connect()
         await b.connect()
         ra = await a.join("presence", LoroDoc(), crdt=P.CRDT_EPHEMERAL_PERSISTED)
         rb = await b.join("presence", LoroDoc(), crdt=P.CRDT_EPHEMERAL_PERSISTED)
-        await a.send_ephemeral(ra, b"cursor-a")
-        await until(lambda: rb.received == [b"cursor-a"], 10, "presence relayed")
+        msg_a = ann.encode_all()
+        await a.send_ephemeral(ra, msg_a)
+        await until(lambda: rb.received == [msg_a], 10, "presence relayed")
         await ra.flush()
-        # A peer joining process 1 later gets the %EPS state it relayed from process 0.
+        # A peer joining process 1 later gets the %EPS state it merged from process 0.
         c = SyncClient(cluster.url(1))
         await c.connect()
         rc = await c.join("presence", LoroDoc(), crdt=P.CRDT_EPHEMERAL_PERSISTED)
-        await until(lambda: rc.received == [b"cursor-a"], 10, "relayed state replayed")
-        await b.send_ephemeral(rb, b"cursor-b")
-        await until(lambda: b"cursor-b" in rc.received and ra.received == [b"cursor-b"], 10,
+        await until(lambda: states(rc.received) == {"ann": {"cursor": 1}}, 10,
+                    "relayed state replayed")
+        msg_b = bob.encode_all()
+        await b.send_ephemeral(rb, msg_b)
+        await until(lambda: msg_b in rc.received and ra.received == [msg_b], 10,
                     "presence from process 1 reaches process 0")
+        assert states(rc.received) == {"ann": {"cursor": 1}, "bob": {"cursor": 7}}
         for x in (a, b, c):
             await x.close()
 
