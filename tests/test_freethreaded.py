@@ -5,7 +5,9 @@ so tests/test_threads.py (which checks against `loro`) cannot run there. Here ea
 is an invariant that loro_c must keep by itself: every op a thread made is in the result
 exactly once, and the document round-trips through its own export.
 """
+import os
 import random
+import subprocess
 import sys
 import sysconfig
 import threading
@@ -145,6 +147,10 @@ def test_free_threaded_python_turns_the_gil_on_for_loro_c():
     "Build modes", says what still relies on the GIL), so importing it makes the
     interpreter turn the GIL on: that is what keeps it safe there. Declaring the module
     compatible must come with the fixes listed there, and with this test changed."""
-    assert loro_c.LoroDoc is not None
-    # PYTHON_GIL=0 or -X gil=0 would force it off (and this to fail): CI sets neither
-    assert sys._is_gil_enabled()
+    # a fresh interpreter, so that only loro_c's import can have turned the GIL on
+    code = ("import sys; before = sys._is_gil_enabled(); import loro_c; "
+            "print(before, sys._is_gil_enabled())")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHON_GIL"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, timeout=120, check=True).stdout.split()
+    assert out == ["False", "True"]
