@@ -9,7 +9,7 @@ Environment switches:
                      (-UNDEBUG), -O0 -g (MSVC: /Od /Zi); its C goes to build/cython-debug
   LORO_C_SANITIZE=address   with LORO_C_DEBUG on gcc/clang: also -fsanitize=address, which
                      catches out-of-bounds reads of the C arrays (Cython's checks only cover
-                     Python sequences); run it with the ASan runtime preloaded (.ci/run)
+                     Python sequences); run it with the ASan runtime preloaded (.ci/debug-tests)
 """
 import glob
 import os

@@ -22,7 +22,8 @@ def test_build_is_the_one_expected():
     if os.environ.get("LORO_C_EXPECT_DEBUG_BUILD"):
         assert IS_DEBUG, "LORO_C_EXPECT_DEBUG_BUILD is set but loro_c is a release build"
     else:
-        assert not IS_DEBUG, "a release build must not ship the debug probe"
+        assert not IS_DEBUG, ("a release build must not ship the debug probe (or an in-place "
+                              "debug build left src/loro_c/_debug_probe*.so behind)")
 
 
 @debug_only
