@@ -12,6 +12,7 @@ __all__ = [
     "ValueOrContainer", "LoroError", "DecodeError", "OutOfBoundsError", "LoroTypeError",
     "LoroValueError", "ContainerMismatchError", "UnknownContainerError", "CallbackError",
     "EncodedBlobMode", "ImportBlobMetadata",
+    "EphemeralStore", "EphemeralStoreEvent", "Awareness", "PeerInfo", "AwarenessPeerUpdate",
 ]
 
 LoroValue = typing.Union[
@@ -416,6 +417,8 @@ class EphemeralStoreEvent:
     added: typing.List[str]
     updated: typing.List[str]
     removed: typing.List[str]
+    def __init__(self, by: typing.Literal["Local", "Import", "Timeout"], added: typing.List[str],
+                 updated: typing.List[str], removed: typing.List[str]) -> None: ...
 
 class EphemeralStore:
     """Last-write-wins presence store whose entries expire `timeout` ms after their last
@@ -447,11 +450,13 @@ class PeerInfo:
     state: LoroValue
     counter: int
     timestamp: int
+    def __init__(self, state: LoroValue, counter: int, timestamp: int) -> None: ...
 
 class AwarenessPeerUpdate:
     """The peers Awareness.apply updated and added."""
     updated: typing.List[int]
     added: typing.List[int]
+    def __init__(self, updated: typing.List[int], added: typing.List[int]) -> None: ...
 
 class Awareness:
     """Loro's legacy per-peer presence (deprecated there in favour of EphemeralStore)."""

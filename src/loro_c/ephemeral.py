@@ -94,7 +94,7 @@ class EphemeralStoreEvent:
         return (self.by, self.added, self.updated, self.removed) == \
                (other.by, other.added, other.updated, other.removed)
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # mutable value type, as in loro
 
     def __repr__(self):
         return (f"EphemeralStoreEvent(by={self.by!r}, added={self.added!r}, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Optional
 import argparse
 import json
 import logging
@@ -30,7 +31,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out)
 
 
-def build_app(db: str, store: str = None, broker: str = None, **config):
+def build_app(db: str, store: Optional[str] = None, broker: Optional[str] = None, **config):
     """The app ``serve`` runs: SQLite (or memory) at ``db``, unless ``store`` names a
     PostgreSQL database; with ``broker`` (a redis:// URL) updates fan out to the other
     processes sharing that store."""
