@@ -1,0 +1,364 @@
+/* Sequence diff for LoroText.update / update_by_line.
+ *
+ * Myers' O(ND) diff in its linear-space form (divide and conquer on the middle snake), with
+ * the common prefix and suffix trimmed at every level. When `refined` is set, a region small
+ * enough (fewer than 128*128 cells) is instead solved by a cheapest-path search on the edit
+ * graph whose costs favour few, long runs of deletes and inserts over scattered one-character
+ * edits (what Loro calls the refined diff); that search gives up after a fixed budget and the
+ * region falls back to Myers.
+ *
+ * Items are uint32 symbols (code points, or line ids). The result is a list of edits in
+ * increasing old-index order: delete(old_index, len) and insert(old_index, new_index, len),
+ * where old_index is a position in the old sequence and new_index the start of the inserted
+ * items in the new one.
+ *
+ * A timeout (milliseconds, when `timed`) is checked inside the Myers search only, like
+ * Loro, so a diff that trimming or the refined search settles never times out. */
+#ifndef LORO_C_TEXTDIFF_H
+#define LORO_C_TEXTDIFF_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _WIN32
+#include <windows.h>
+static double td_now_ms(void) {
+    LARGE_INTEGER f, c;
+    QueryPerformanceFrequency(&f);
+    QueryPerformanceCounter(&c);
+    return (double)c.QuadPart * 1000.0 / (double)f.QuadPart;
+}
+#else
+#include <time.h>
+static double td_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+#endif
+
+enum { TD_DELETE = 0, TD_INSERT = 1 };
+enum { TD_OK = 0, TD_TIMEOUT = 1, TD_NOMEM = -1 };
+
+typedef struct {
+    int kind;
+    int64_t old_index;
+    int64_t new_index;
+    int64_t len;
+} td_edit;
+
+typedef struct {
+    td_edit *items;
+    int64_t n, cap;
+} td_edits;
+
+typedef struct {
+    const uint32_t *a, *b;
+    int64_t *vf, *vb; /* indexed by diagonal + off */
+    int64_t off;
+    int refined, timed;
+    uint32_t ticks;
+    double timeout_ms, start;
+    td_edits *out;
+} td_ctx;
+
+static int td_push(td_edits *e, int kind, int64_t oi, int64_t ni, int64_t len) {
+    if (len <= 0) return TD_OK;
+    if (e->n > 0) {
+        /* adjacent edits of one kind are one edit */
+        td_edit *last = &e->items[e->n - 1];
+        if (last->kind == kind && kind == TD_DELETE && last->old_index + last->len == oi) {
+            last->len += len;
+            return TD_OK;
+        }
+        if (last->kind == kind && kind == TD_INSERT && last->old_index == oi
+            && last->new_index + last->len == ni) {
+            last->len += len;
+            return TD_OK;
+        }
+    }
+    if (e->n == e->cap) {
+        int64_t c = e->cap ? e->cap * 2 : 16;
+        td_edit *p = (td_edit *)realloc(e->items, (size_t)c * sizeof(td_edit));
+        if (!p) return TD_NOMEM;
+        e->items = p;
+        e->cap = c;
+    }
+    e->items[e->n].kind = kind;
+    e->items[e->n].old_index = oi;
+    e->items[e->n].new_index = ni;
+    e->items[e->n].len = len;
+    e->n++;
+    return TD_OK;
+}
+
+static void td_free(td_edits *e) {
+    free(e->items);
+    e->items = NULL;
+    e->n = e->cap = 0;
+}
+
+/* ---------------------------------------------------------------- refined search */
+
+enum { TD_FROM_NONE = 0, TD_FROM_DEL = 1, TD_FROM_INS = 2, TD_FROM_DIAG = 3 };
+#define TD_RUN_START_COST 8
+#define TD_REFINED_BUDGET 10000
+
+typedef struct {
+    uint32_t cost;
+    uint32_t seq; /* insertion order: equal costs pop first-in first-out */
+    uint16_t x, y;
+    uint8_t from;
+} td_qitem;
+
+static int td_q_less(const td_qitem *p, const td_qitem *q) {
+    return p->cost < q->cost || (p->cost == q->cost && p->seq < q->seq);
+}
+
+static void td_q_push(td_qitem *h, int64_t *n, td_qitem it) {
+    int64_t i = (*n)++;
+    while (i > 0) {
+        int64_t p = (i - 1) / 2;
+        if (!td_q_less(&it, &h[p])) break;
+        h[i] = h[p];
+        i = p;
+    }
+    h[i] = it;
+}
+
+static td_qitem td_q_pop(td_qitem *h, int64_t *n) {
+    td_qitem top = h[0], last = h[--(*n)];
+    int64_t i = 0;
+    for (;;) {
+        int64_t c = 2 * i + 1;
+        if (c >= *n) break;
+        if (c + 1 < *n && td_q_less(&h[c + 1], &h[c])) c++;
+        if (!td_q_less(&h[c], &last)) break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (*n > 0) h[i] = last;
+    return top;
+}
+
+/* Solve old[ao, ao+n) -> new[bo, bo+m) (no common prefix or suffix, both non-empty).
+ * Returns 1 when solved, 0 when the budget ran out (nothing emitted), TD_NOMEM on failure. */
+static int td_refined(td_ctx *c, int64_t ao, int64_t n, int64_t bo, int64_t m) {
+    const uint32_t *a = c->a + ao, *b = c->b + bo;
+    int64_t w = m + 1, cells = (n + 1) * (m + 1), qn = 0, qcap = 64, visited = 0;
+    uint32_t seq = 0;
+    uint8_t *from;
+    td_qitem *q;
+    int64_t x, y;
+    int rc = 1;
+    if (n >= 0xFFFF || m >= 0xFFFF) return 0;
+    from = (uint8_t *)calloc((size_t)cells, 1);
+    q = (td_qitem *)malloc((size_t)qcap * sizeof(td_qitem));
+    if (!from || !q) {
+        free(from);
+        free(q);
+        return TD_NOMEM;
+    }
+    {
+        td_qitem s = {0, seq++, 0, 0, TD_FROM_DIAG};
+        td_q_push(q, &qn, s);
+    }
+    while (qn > 0) {
+        td_qitem it = td_q_pop(q, &qn), nx;
+        int64_t cell = (int64_t)it.x * w + it.y;
+        if (from[cell]) continue;
+        from[cell] = it.from;
+        visited++;
+        if (it.x == n && it.y == m) break;
+        if (visited + qn > TD_REFINED_BUDGET) {
+            rc = 0;
+            break;
+        }
+        if (qn + 3 > qcap) {
+            td_qitem *p = (td_qitem *)realloc(q, (size_t)qcap * 2 * sizeof(td_qitem));
+            if (!p) {
+                rc = TD_NOMEM;
+                break;
+            }
+            q = p;
+            qcap *= 2;
+        }
+        if (it.x < n && !from[cell + w]) {
+            nx.cost = it.cost + 1 + (it.from != TD_FROM_DEL ? TD_RUN_START_COST : 0);
+            nx.seq = seq++;
+            nx.x = (uint16_t)(it.x + 1);
+            nx.y = it.y;
+            nx.from = TD_FROM_DEL;
+            td_q_push(q, &qn, nx);
+        }
+        if (it.y < m && !from[cell + 1]) {
+            nx.cost = it.cost + 1 + (it.from != TD_FROM_INS ? TD_RUN_START_COST : 0);
+            nx.seq = seq++;
+            nx.x = it.x;
+            nx.y = (uint16_t)(it.y + 1);
+            nx.from = TD_FROM_INS;
+            td_q_push(q, &qn, nx);
+        }
+        if (it.x < n && it.y < m && a[it.x] == b[it.y] && !from[cell + w + 1]) {
+            nx.cost = it.cost + (it.from == TD_FROM_DIAG ? 0 : 1);
+            nx.seq = seq++;
+            nx.x = (uint16_t)(it.x + 1);
+            nx.y = (uint16_t)(it.y + 1);
+            nx.from = TD_FROM_DIAG;
+            td_q_push(q, &qn, nx);
+        }
+    }
+    free(q);
+    if (rc != 1 || !from[n * w + m]) {
+        free(from);
+        return rc == 1 ? 0 : rc;
+    }
+    /* Walk back from the end through the recorded moves, then emit them forwards. */
+    {
+        uint8_t *path = (uint8_t *)malloc((size_t)(n + m + 1));
+        int64_t len = 0, i;
+        if (!path) {
+            free(from);
+            return TD_NOMEM;
+        }
+        x = n;
+        y = m;
+        while (x > 0 || y > 0) {
+            uint8_t d = from[x * w + y];
+            path[len++] = d;
+            if (d == TD_FROM_DEL) x--;
+            else if (d == TD_FROM_INS) y--;
+            else { x--; y--; }
+        }
+        free(from);
+        x = 0;
+        y = 0;
+        for (i = len - 1; i >= 0; i--) {
+            uint8_t d = path[i];
+            int r = TD_OK;
+            if (d == TD_FROM_DEL) {
+                r = td_push(c->out, TD_DELETE, ao + x, 0, 1);
+                x++;
+            } else if (d == TD_FROM_INS) {
+                r = td_push(c->out, TD_INSERT, ao + x, bo + y, 1);
+                y++;
+            } else {
+                x++;
+                y++;
+            }
+            if (r != TD_OK) {
+                free(path);
+                return TD_NOMEM;
+            }
+        }
+        free(path);
+    }
+    return 1;
+}
+
+/* ---------------------------------------------------------------- Myers */
+
+/* Find a split point of old[x0,x1) x new[y0,y1) on a shortest edit path (both ranges
+ * non-empty, first and last items differ). */
+static int td_middle(td_ctx *c, int64_t x0, int64_t x1, int64_t y0, int64_t y1,
+                     int64_t *sx, int64_t *sy) {
+    const uint32_t *a = c->a, *b = c->b;
+    int64_t *vf = c->vf + c->off, *vb = c->vb + c->off;
+    int64_t n = x1 - x0, m = y1 - y0, delta = n - m, dmax = (n + m + 1) / 2 + 1, d, k;
+    int odd = (int)(delta & 1);
+    vf[1] = 0;
+    vb[1] = 0;
+    for (d = 0; d < dmax; d++) {
+        if (c->timed && td_now_ms() - c->start > c->timeout_ms) return TD_TIMEOUT;
+        for (k = d; k >= -d; k -= 2) {
+            int64_t x, y, xs, ys;
+            if (k == -d || (k != d && vf[k - 1] < vf[k + 1])) x = vf[k + 1];
+            else x = vf[k - 1] + 1;
+            y = x - k;
+            xs = x;
+            ys = y;
+            while (x < n && y < m && a[x0 + x] == b[y0 + y]) { x++; y++; }
+            vf[k] = x;
+            if (c->timed && (++c->ticks & 1023) == 0 && td_now_ms() - c->start > c->timeout_ms)
+                return TD_TIMEOUT;
+            if (odd && k - delta >= -(d - 1) && k - delta <= d - 1 && vf[k] + vb[delta - k] >= n) {
+                *sx = x0 + xs;
+                *sy = y0 + ys;
+                return TD_OK;
+            }
+        }
+        for (k = d; k >= -d; k -= 2) {
+            int64_t x, y;
+            if (k == -d || (k != d && vb[k - 1] < vb[k + 1])) x = vb[k + 1];
+            else x = vb[k - 1] + 1;
+            y = x - k;
+            while (x < n && y < m && a[x1 - 1 - x] == b[y1 - 1 - y]) { x++; y++; }
+            vb[k] = x;
+            if (!odd && k - delta >= -d && k - delta <= d && vb[k] + vf[delta - k] >= n) {
+                *sx = x0 + n - x;
+                *sy = y0 + m - y;
+                return TD_OK;
+            }
+        }
+    }
+    return 2; /* unreachable for valid input: the caller replaces the whole range */
+}
+
+static int td_conquer(td_ctx *c, int64_t x0, int64_t x1, int64_t y0, int64_t y1) {
+    int64_t sx, sy;
+    int r;
+    while (x0 < x1 && y0 < y1 && c->a[x0] == c->b[y0]) { x0++; y0++; }
+    while (x0 < x1 && y0 < y1 && c->a[x1 - 1] == c->b[y1 - 1]) { x1--; y1--; }
+    if (x0 == x1 && y0 == y1) return TD_OK;
+    if (y0 == y1) return td_push(c->out, TD_DELETE, x0, 0, x1 - x0);
+    if (x0 == x1) return td_push(c->out, TD_INSERT, x0, y0, y1 - y0);
+    if (c->refined) {
+        int64_t ln = x1 - x0, lm = y1 - y0;
+        if (ln * lm < 128 * 128) {
+            r = td_refined(c, x0, ln, y0, lm);
+            if (r == 1) return TD_OK;
+            if (r != 0) return r;
+        }
+    }
+    r = td_middle(c, x0, x1, y0, y1, &sx, &sy);
+    if (r == TD_OK) {
+        r = td_conquer(c, x0, sx, y0, sy);
+        if (r != TD_OK) return r;
+        return td_conquer(c, sx, x1, sy, y1);
+    }
+    if (r != 2) return r;
+    r = td_push(c->out, TD_DELETE, x0, 0, x1 - x0);
+    if (r != TD_OK) return r;
+    return td_push(c->out, TD_INSERT, x0, y0, y1 - y0);
+}
+
+/* Diff a[0,n) -> b[0,m) into `out` (which the caller frees with td_free, also on error). */
+static int td_diff(const uint32_t *a, int64_t n, const uint32_t *b, int64_t m, int refined,
+                   int timed, double timeout_ms, td_edits *out) {
+    td_ctx c;
+    int64_t dmax = (n + m + 1) / 2 + 2;
+    int r;
+    c.a = a;
+    c.b = b;
+    c.refined = refined;
+    c.timed = timed;
+    c.ticks = 0;
+    c.timeout_ms = timeout_ms;
+    c.start = timed ? td_now_ms() : 0.0;
+    c.out = out;
+    c.off = dmax;
+    c.vf = (int64_t *)calloc((size_t)(2 * dmax + 2), sizeof(int64_t));
+    c.vb = (int64_t *)calloc((size_t)(2 * dmax + 2), sizeof(int64_t));
+    if (!c.vf || !c.vb) {
+        free(c.vf);
+        free(c.vb);
+        return TD_NOMEM;
+    }
+    r = td_conquer(&c, 0, n, 0, m);
+    free(c.vf);
+    free(c.vb);
+    return r;
+}
+
+#endif
