@@ -58,6 +58,17 @@ cdef inline int64_t as_index(object i, str what) except? -1:
     return i
 
 
+cdef object list_index(object index):
+    """A list index as loro takes it: a non-negative integer below 2**64."""
+    try:
+        k = _as_int(index)
+    except TypeError:
+        raise LoroTypeError(f"list indices must be integers or slices, not {type(index).__name__}") from None
+    if k < 0 or k >= (1 << 64):
+        raise LoroTypeError(f"list index {k} is not a non-negative 64-bit integer")
+    return k
+
+
 def wrap(LoroDoc doc, uint32_t c, int kind):
     """The handle class for a container kind."""
     if kind == KIND_TEXT:
@@ -720,6 +731,97 @@ cdef class LoroList(_Handle):
         """Whether the list is empty."""
         return self.locked_length() == 0
 
+    # -- Python protocols, as loro gives them: non-negative int indices (a negative one is a
+    # type error there) and slices with Python's list semantics
+
+    def __getitem__(self, index):
+        cdef int64_t n, i
+        if isinstance(index, slice):
+            doc_acquire(self._doc)
+            try:
+                n = self.length()
+                return [wrap_value(self._doc, self._doc.log.values[
+                            self._doc.seq.visible_content(self._doc.ctree[self.idx], i)])
+                        for i in range(*index.indices(n))]
+            finally:
+                doc_release(self._doc)
+        k = list_index(index)
+        doc_acquire(self._doc)
+        try:
+            if k >= self.length():
+                raise OutOfBoundsError("index out of range")
+            slot = self._doc.seq.visible_content(self._doc.ctree[self.idx], k)
+            return wrap_value(self._doc, self._doc.log.values[slot])
+        finally:
+            doc_release(self._doc)
+
+    def __setitem__(self, index, value):
+        cdef int64_t n, a, b, step, i
+        if isinstance(index, slice):
+            try:
+                items = list(value)
+            except TypeError:
+                raise LoroTypeError("can only assign an iterable to a slice") from None
+            items = [check_value(v) for v in items]
+            doc_acquire(self._doc)
+            try:
+                n = self.length()
+                a, b, step = index.indices(n)
+                if step == 1:
+                    if b > a:
+                        self._doc.local_seq_delete(self.idx, a, b - a)
+                    if items:
+                        self._doc.local_list_insert(self.idx, a, items)
+                    return
+                targets = range(a, b, step)
+                if builtins_len(targets) != builtins_len(items):
+                    raise LoroValueError(f"attempt to assign sequence of size {builtins_len(items)} "
+                                         f"to extended slice of size {builtins_len(targets)}")
+                for i, v in zip(targets, items):
+                    self._doc.local_seq_delete(self.idx, i, 1)
+                    self._doc.local_list_insert(self.idx, i, [v])
+            finally:
+                doc_release(self._doc)
+            return
+        k = list_index(index)
+        items = [check_value(value)]
+        doc_acquire(self._doc)
+        try:
+            n = self.length()
+            if k >= n:
+                raise OutOfBoundsError(f"index {k} is out of bounds (length {n})")
+            self._doc.local_seq_delete(self.idx, k, 1)
+            self._doc.local_list_insert(self.idx, k, items)
+        finally:
+            doc_release(self._doc)
+
+    def __delitem__(self, index):
+        cdef int64_t n, a, b, step
+        if isinstance(index, slice):
+            doc_acquire(self._doc)
+            try:
+                n = self.length()
+                a, b, step = index.indices(n)
+                if step == 1:
+                    if b > a:
+                        self._doc.local_seq_delete(self.idx, a, b - a)
+                    return
+                # from the back, so earlier deletions do not shift later indices
+                for i in sorted(range(a, b, step), reverse=True):
+                    self._doc.local_seq_delete(self.idx, i, 1)
+            finally:
+                doc_release(self._doc)
+            return
+        k = list_index(index)
+        doc_acquire(self._doc)
+        try:
+            n = self.length()
+            if k >= n:
+                raise OutOfBoundsError(f"index {k} is out of bounds (length {n})")
+            self._doc.local_seq_delete(self.idx, k, 1)
+        finally:
+            doc_release(self._doc)
+
 
 cdef class LoroMap(_Handle):
     """A map from str keys to Loro values and child containers (last writer wins)."""
@@ -842,7 +944,7 @@ cdef class LoroMap(_Handle):
 
     def __contains__(self, key):
         if not isinstance(key, str):
-            return False
+            raise LoroTypeError(f"map keys must be str, not {type(key).__name__}")
         doc_acquire(self._doc)
         try:
             return self._doc.map_slot(self.idx, key) >= 0
@@ -855,6 +957,52 @@ cdef class LoroMap(_Handle):
     def is_empty(self):
         """Whether the map has no keys."""
         return self._doc.map_len(self.idx) == 0
+
+    def __getitem__(self, key):
+        cdef int64_t slot
+        if not isinstance(key, str):
+            raise LoroTypeError(f"map keys must be str, not {type(key).__name__}")
+        doc_acquire(self._doc)
+        try:
+            slot = self._doc.map_slot(self.idx, key)
+            if slot < 0:
+                raise KeyNotFoundError(f"Key {key} not found")
+            return wrap_value(self._doc, self._doc.log.values[slot])
+        finally:
+            doc_release(self._doc)
+
+    def __setitem__(self, key, value):
+        if not isinstance(key, str):
+            raise LoroTypeError(f"map keys must be str, not {type(key).__name__}")
+        v = check_value(value)
+        doc_acquire(self._doc)
+        try:
+            self._doc.local_map_set(self.idx, key, v)
+        finally:
+            doc_release(self._doc)
+
+    def __delitem__(self, key):
+        if not isinstance(key, str):
+            raise LoroTypeError(f"map keys must be str, not {type(key).__name__}")
+        doc_acquire(self._doc)
+        try:
+            if self._doc.map_slot(self.idx, key) < 0:
+                raise KeyNotFoundError(f"Key {key} not found")
+            self._doc.local_map_delete(self.idx, key)
+        finally:
+            doc_release(self._doc)
+
+    def __iter__(self):
+        # loro's map is not iterable (keys(), values(), items() are the way)
+        raise LoroTypeError("'LoroMap' object is not iterable")
+
+
+cdef double counter_operand(object other) except? -1.0:
+    if isinstance(other, LoroCounter):
+        return (<LoroCounter>other)._value()
+    if isinstance(other, (int, float)):
+        return float(other)
+    raise LoroTypeError("expected a number or LoroCounter")
 
 
 cdef class LoroCounter(_Handle):
@@ -907,3 +1055,24 @@ cdef class LoroCounter(_Handle):
 
     def __int__(self):
         return int(self._value())
+
+    # arithmetic gives plain floats and never edits the counter (loro has no in-place
+    # operators, so `c += 1` rebinds `c` to a float)
+
+    def __add__(self, other):
+        return self._value() + counter_operand(other)
+
+    def __radd__(self, other):
+        return counter_operand(other) + self._value()
+
+    def __sub__(self, other):
+        return self._value() - counter_operand(other)
+
+    def __rsub__(self, other):
+        return counter_operand(other) - self._value()
+
+    def __neg__(self):
+        return -self._value()
+
+    def __abs__(self):
+        return abs(self._value())
