@@ -49,18 +49,23 @@ def edited(lib, old, new, method="update", **kw):
     return t.to_string(), doc.len_ops - before
 
 
-def apply_edits(old, new, edits):
+def apply_edits(old, edits):
+    """Apply (DELETE, pos, count) / (INSERT, pos, text) edits given in `old`'s positions."""
     out, last = [], 0
-    for kind, oi, ni, n in edits:
-        assert oi >= last
-        out.append(old[last:oi])
+    for kind, pos, payload in edits:
+        assert pos >= last
+        out.append(old[last:pos])
         if kind == _textdiff.DELETE:
-            last = oi + n
+            last = pos + payload
         else:
-            out.append(new[ni:ni + n])
-            last = oi
+            out.append(payload)
+            last = pos
     out.append(old[last:])
     return "".join(out)
+
+
+def edit_size(edits):
+    return sum(p if k == _textdiff.DELETE else len(p) for k, _, p in edits)
 
 
 def test_unrefined_diff_is_minimal():
@@ -72,8 +77,8 @@ def test_unrefined_diff_is_minimal():
         new = (mutate(rng, old, alphabet, rng.randint(0, 8)) if rng.random() < 0.7
                else "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))))
         edits = _textdiff.char_edits(old, new, False)
-        assert apply_edits(old, new, edits) == new
-        assert sum(e[3] for e in edits) == len(old) + len(new) - 2 * lcs(old, new), (old, new)
+        assert apply_edits(old, edits) == new
+        assert edit_size(edits) == len(old) + len(new) - 2 * lcs(old, new), (old, new)
         text, n_ops = edited(loro_c, old, new, use_refined_diff=False)
         assert text == new
         assert n_ops == len(old) + len(new) - 2 * lcs(old, new)
@@ -145,8 +150,14 @@ def test_update_by_line_random_multiline():
         got = edited(loro_c, old, new, "update_by_line", use_refined_diff=refined)
         want = edited(loro, old, new, "update_by_line", use_refined_diff=refined)
         assert got[0] == want[0] == new
+        edits = _textdiff.line_edits(old, new, refined)
+        assert apply_edits(old, edits) == new
         if not refined:
-            assert got[1] == want[1]
+            # minimal in lines (the character count of equally short line diffs may differ)
+            ol, nl = _textdiff.split_lines(old), _textdiff.split_lines(new)
+            changed = sum(len(_textdiff.split_lines(old[pos:pos + p] if k == _textdiff.DELETE
+                                                    else p)) for k, pos, p in edits)
+            assert changed == len(ol) + len(nl) - 2 * lcs(ol, nl)
 
 
 def test_update_converges_through_sync():
@@ -245,3 +256,21 @@ def test_large_text_small_change_uses_myers_path():
         text, n = edited(lib, base, new)
         assert text == new
         assert n <= 3 + 10 + 500
+
+
+line_texts = st.lists(st.sampled_from(["a", "b", "", "😀"]), max_size=7).map("\n".join)
+
+
+@given(line_texts, line_texts, st.booleans(), st.booleans())
+def test_line_diff_is_minimal_in_lines(old, new, old_nl, new_nl):
+    """Unrefined line edits cut at line boundaries of both texts and change a minimal number
+    of lines, whatever the common ends look like."""
+    old += "\n" if old_nl else ""
+    new += "\n" if new_nl else ""
+    edits = _textdiff.line_edits(old, new, False)
+    assert apply_edits(old, edits) == new
+    ol, nl = _textdiff.split_lines(old), _textdiff.split_lines(new)
+    changed = sum(len(_textdiff.split_lines(old[pos:pos + p] if k == _textdiff.DELETE else p))
+                  for k, pos, p in edits)
+    assert changed == len(ol) + len(nl) - 2 * lcs(ol, nl)
+    assert edited(loro_c, old, new, "update_by_line")[0] == new

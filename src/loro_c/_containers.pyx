@@ -506,10 +506,8 @@ cdef class LoroText(_Handle):
         t = _textdiff.check_options(use_refined_diff, timeout_ms)
         doc_acquire(self._doc)
         try:
-            old = self._doc.text_value(self.idx)
-            edits = _textdiff.char_edits(old, text, use_refined_diff, t)
-            self._apply_edits([(k, oi, n if k == _textdiff.DELETE else text[ni:ni + n])
-                               for k, oi, ni, n in edits])
+            self._apply_edits(_textdiff.char_edits(self._doc.text_value(self.idx), text,
+                                                   use_refined_diff, t))
         finally:
             doc_release(self._doc)
 
@@ -517,24 +515,10 @@ cdef class LoroText(_Handle):
         """Like update(), but diffing whole lines (each ending after its '\\n'): faster on
         large texts, coarser edits."""
         t = _textdiff.check_options(use_refined_diff, timeout_ms)
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise LoroValueError("text with a lone surrogate code point cannot be stored") from None
-        new_lines = _textdiff.split_lines(text)
         doc_acquire(self._doc)
         try:
-            old_lines = _textdiff.split_lines(self._doc.text_value(self.idx))
-            edits = _textdiff.line_edits(old_lines, new_lines, use_refined_diff, t)
-            if not edits:
-                return
-            starts = [0]
-            for line in old_lines:
-                starts.append(starts[-1] + builtins_len(line))
-            self._apply_edits([
-                (k, starts[oi], starts[oi + n] - starts[oi] if k == _textdiff.DELETE
-                 else "".join(new_lines[ni:ni + n]))
-                for k, oi, ni, n in edits])
+            self._apply_edits(_textdiff.line_edits(self._doc.text_value(self.idx), text,
+                                                   use_refined_diff, t))
         finally:
             doc_release(self._doc)
 

@@ -85,18 +85,62 @@ cdef list run_diff(const uint32_t *a, int64_t n, const uint32_t *b, int64_t m, b
         td_free(&out)
 
 
+cdef Py_ssize_t common_prefix(str a, str b, Py_ssize_t lim):
+    cdef int ka = PyUnicode_KIND(a), kb = PyUnicode_KIND(b)
+    cdef void *da = PyUnicode_DATA(a)
+    cdef void *db = PyUnicode_DATA(b)
+    cdef Py_ssize_t i = 0
+    if ka == kb and ka == 1:
+        while i < lim and (<unsigned char*>da)[i] == (<unsigned char*>db)[i]:
+            i += 1
+    elif ka == kb and ka == 2:
+        while i < lim and (<unsigned short*>da)[i] == (<unsigned short*>db)[i]:
+            i += 1
+    elif ka == kb:
+        while i < lim and (<uint32_t*>da)[i] == (<uint32_t*>db)[i]:
+            i += 1
+    else:
+        while i < lim and PyUnicode_READ(ka, da, i) == PyUnicode_READ(kb, db, i):
+            i += 1
+    return i
+
+
+cdef Py_ssize_t common_suffix(str a, str b, Py_ssize_t lim):
+    cdef int ka = PyUnicode_KIND(a), kb = PyUnicode_KIND(b)
+    cdef void *da = PyUnicode_DATA(a)
+    cdef void *db = PyUnicode_DATA(b)
+    cdef Py_ssize_t n = len(a), m = len(b), i = 0
+    while i < lim and PyUnicode_READ(ka, da, n - 1 - i) == PyUnicode_READ(kb, db, m - 1 - i):
+        i += 1
+    return i
+
+
+def affixes(str a, str b):
+    """(common prefix, common suffix) lengths of `a` and `b`, not overlapping."""
+    cdef Py_ssize_t lim = min(len(a), len(b))
+    cdef Py_ssize_t p = common_prefix(a, b, lim)
+    return p, common_suffix(a, b, lim - p)
+
+
 def char_edits(str old, str new, bint refined=True, timeout_ms=None):
-    """Edits turning `old` into `new`, in code points: a list of (kind, old_index,
-    new_index, len) in increasing old_index, kind DELETE or INSERT. Raises LoroValueError
-    ("Timeout") when the search outlasts `timeout_ms`, and for a lone surrogate in `new`."""
+    """Edits turning `old` into `new`, in code points: a list of (DELETE, pos, count) and
+    (INSERT, pos, text) with `pos` in `old`, in increasing order. Raises LoroValueError
+    ("Timeout") when the search outlasts `timeout_ms`, and for a lone surrogate in the
+    inserted text."""
     cdef uint32_t *a = NULL
-    cdef uint32_t *b = code_points(new, True)
+    cdef uint32_t *b = NULL
+    # the common ends are settled here, so only the middle is copied out
+    p, sfx = affixes(old, new)
+    mid_old = old[p:len(old) - sfx]
+    mid_new = new[p:len(new) - sfx]
+    b = code_points(mid_new, True)
     try:
-        a = code_points(old, False)
-        return run_diff(a, len(old), b, len(new), refined, timeout_ms)
+        a = code_points(mid_old, False)
+        edits = run_diff(a, len(mid_old), b, len(mid_new), refined, timeout_ms)
     finally:
         free(a)
         free(b)
+    return [(k, p + oi, n if k == TD_DELETE else mid_new[ni:ni + n]) for k, oi, ni, n in edits]
 
 
 def split_lines(str s):
@@ -109,20 +153,47 @@ def split_lines(str s):
     return out
 
 
-def line_edits(list old_lines, list new_lines, bint refined=True, timeout_ms=None):
-    """Edits turning the line list `old_lines` into `new_lines`, in line units."""
+def line_edits(str old, str new, bint refined=True, timeout_ms=None):
+    """Like char_edits, but diffing whole lines (each ending after its '\\n')."""
+    cdef Py_ssize_t n = len(old), m = len(new), i
+    p, sfx = affixes(old, new)
+    # widen the common ends to whole lines: the same cut in both, as they are equal there
+    p = old.rfind("\n", 0, p) + 1
+    # the suffix must start a line in both texts; past its first '\n' it does
+    sa = n - sfx
+    while sa < n:
+        sb = m - (n - sa)
+        if (sa == 0 or old[sa - 1] == "\n") and (sb == 0 or new[sb - 1] == "\n"):
+            break
+        j = old.find("\n", sa)
+        sa = n if j < 0 else j + 1
+    sb = m - (n - sa)
+    mid_new = new[p:sb]
+    try:
+        mid_new.encode("utf-8")
+    except UnicodeEncodeError:
+        raise LoroValueError("text with a lone surrogate code point cannot be stored") from None
+    old_lines = split_lines(old[p:sa])
+    new_lines = split_lines(mid_new)
     cdef dict ids = {}
-    cdef Py_ssize_t n = len(old_lines), m = len(new_lines), i
-    cdef uint32_t *a = <uint32_t*>malloc(<size_t>(n + 1) * sizeof(uint32_t))
-    cdef uint32_t *b = <uint32_t*>malloc(<size_t>(m + 1) * sizeof(uint32_t))
+    cdef Py_ssize_t no = len(old_lines), nn = len(new_lines)
+    cdef uint32_t *a = <uint32_t*>malloc(<size_t>(no + 1) * sizeof(uint32_t))
+    cdef uint32_t *b = <uint32_t*>malloc(<size_t>(nn + 1) * sizeof(uint32_t))
     try:
         if a == NULL or b == NULL:
             raise MemoryError()
-        for i in range(n):
+        for i in range(no):
             a[i] = ids.setdefault(old_lines[i], len(ids))
-        for i in range(m):
+        for i in range(nn):
             b[i] = ids.setdefault(new_lines[i], len(ids))
-        return run_diff(a, n, b, m, refined, timeout_ms)
+        edits = run_diff(a, no, b, nn, refined, timeout_ms)
     finally:
         free(a)
         free(b)
+    if not edits:
+        return []
+    starts = [p]
+    for line in old_lines:
+        starts.append(starts[-1] + len(line))
+    return [(k, starts[oi], starts[oi + c] - starts[oi] if k == TD_DELETE
+             else "".join(new_lines[ni:ni + c])) for k, oi, ni, c in edits]
