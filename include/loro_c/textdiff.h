@@ -361,4 +361,85 @@ static int td_diff(const uint32_t *a, int64_t n, const uint32_t *b, int64_t m, i
     return r;
 }
 
+/* ---------------------------------------------------------------- lines as symbols */
+
+/* Cut a[0,n) into lines (each ending after its '\n'; a last piece without one) and record
+ * where each starts: starts[0..count] (starts[count] == n). Returns the count, or -1. */
+static int64_t td_cut_lines(const uint32_t *a, int64_t n, int64_t **starts) {
+    int64_t count = 0, i, k = 0;
+    int64_t *st;
+    for (i = 0; i < n; i++)
+        if (a[i] == 10) count++;
+    if (n > 0 && a[n - 1] != 10) count++;
+    st = (int64_t *)malloc((size_t)(count + 1) * sizeof(int64_t));
+    if (!st) return -1;
+    st[k++] = 0;
+    for (i = 0; i < n; i++)
+        if (a[i] == 10 && i + 1 < n) st[k++] = i + 1;
+    st[count] = n;
+    *starts = st;
+    return count;
+}
+
+typedef struct {
+    uint64_t hash;
+    const uint32_t *p;
+    int64_t len;
+    uint32_t id;
+    int used;
+} td_slot;
+
+static uint64_t td_hash(const uint32_t *p, int64_t len) {
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)len;
+    int64_t i;
+    for (i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 1099511628211ULL;
+    }
+    return h ^ (h >> 29);
+}
+
+/* Give every line of a (cut at sa) and b (cut at sb) an id, equal lines equal ids. */
+static int td_line_ids(const uint32_t *a, const int64_t *sa, int64_t na, const uint32_t *b,
+                       const int64_t *sb, int64_t nb, uint32_t *ida, uint32_t *idb) {
+    uint64_t cap = 16, mask, h, j;
+    uint32_t next = 0;
+    int64_t i;
+    int side;
+    td_slot *t;
+    while (cap < (uint64_t)(na + nb) * 2 + 16) cap <<= 1;
+    mask = cap - 1;
+    t = (td_slot *)calloc((size_t)cap, sizeof(td_slot));
+    if (!t) return TD_NOMEM;
+    for (side = 0; side < 2; side++) {
+        const uint32_t *x = side ? b : a;
+        const int64_t *st = side ? sb : sa;
+        int64_t nl = side ? nb : na;
+        uint32_t *out = side ? idb : ida;
+        for (i = 0; i < nl; i++) {
+            const uint32_t *p = x + st[i];
+            int64_t len = st[i + 1] - st[i];
+            h = td_hash(p, len);
+            for (j = h & mask;; j = (j + 1) & mask) {
+                td_slot *s = &t[j];
+                if (!s->used) {
+                    s->used = 1;
+                    s->hash = h;
+                    s->p = p;
+                    s->len = len;
+                    s->id = next++;
+                    out[i] = s->id;
+                    break;
+                }
+                if (s->hash == h && s->len == len && memcmp(s->p, p, (size_t)len * 4) == 0) {
+                    out[i] = s->id;
+                    break;
+                }
+            }
+        }
+    }
+    free(t);
+    return TD_OK;
+}
+
 #endif

@@ -506,7 +506,7 @@ cdef class LoroText(_Handle):
         t = _textdiff.check_options(use_refined_diff, timeout_ms)
         doc_acquire(self._doc)
         try:
-            self._apply_edits(_textdiff.char_edits(self._doc.text_value(self.idx), text,
+            self._apply_edits(_textdiff.text_edits(self._doc, self.idx, text,
                                                    use_refined_diff, t))
         finally:
             doc_release(self._doc)
@@ -517,8 +517,8 @@ cdef class LoroText(_Handle):
         t = _textdiff.check_options(use_refined_diff, timeout_ms)
         doc_acquire(self._doc)
         try:
-            self._apply_edits(_textdiff.line_edits(self._doc.text_value(self.idx), text,
-                                                   use_refined_diff, t))
+            self._apply_edits(_textdiff.doc_line_edits(self._doc, self.idx, text,
+                                                       use_refined_diff, t))
         finally:
             doc_release(self._doc)
 

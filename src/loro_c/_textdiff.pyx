@@ -8,7 +8,13 @@ from libc.stdint cimport uint32_t, int64_t
 from libc.stdlib cimport malloc, free
 from cpython.unicode cimport PyUnicode_KIND, PyUnicode_DATA, PyUnicode_READ
 
+cdef extern from "Python.h":
+    object PyUnicode_FromKindAndData(int kind, const void *buf, Py_ssize_t size)
+    enum:
+        PyUnicode_4BYTE_KIND
+
 from loro_c.errors import LoroValueError, LoroTypeError
+from loro_c._doc cimport LoroDoc
 
 cdef extern from "loro_c/textdiff.h":
     enum:
@@ -28,6 +34,9 @@ cdef extern from "loro_c/textdiff.h":
     int td_diff(const uint32_t *a, int64_t n, const uint32_t *b, int64_t m, int refined,
                 int timed, double timeout_ms, td_edits *out) nogil
     void td_free(td_edits *e) nogil
+    int64_t td_cut_lines(const uint32_t *a, int64_t n, int64_t **starts) nogil
+    int td_line_ids(const uint32_t *a, const int64_t *sa, int64_t na, const uint32_t *b,
+                    const int64_t *sb, int64_t nb, uint32_t *ida, uint32_t *idb) nogil
 
 DELETE = TD_DELETE
 INSERT = TD_INSERT
@@ -143,6 +152,41 @@ def char_edits(str old, str new, bint refined=True, timeout_ms=None):
     return [(k, p + oi, n if k == TD_DELETE else mid_new[ni:ni + n]) for k, oi, ni, n in edits]
 
 
+def text_edits(LoroDoc doc, uint32_t c, str new, bint refined=True, timeout_ms=None):
+    """char_edits(text of container `c`, new) read straight from the document's sequence
+    (the caller holds its lock), without building the old text as a str."""
+    cdef uint32_t tree = doc.ctree[c]
+    cdef int64_t n = doc.seq.visible_len(tree), m = len(new), p = 0, sfx = 0, lim, i
+    cdef int kind = PyUnicode_KIND(new)
+    cdef void *data = PyUnicode_DATA(new)
+    cdef uint32_t *a = <uint32_t*>malloc(<size_t>(n if n > 0 else 1) * sizeof(uint32_t))
+    cdef uint32_t *b = NULL
+    cdef uint32_t ch
+    if a == NULL:
+        raise MemoryError()
+    try:
+        doc.seq.copy_visible(tree, 0, n, a)
+        lim = n if n < m else m
+        while p < lim and a[p] == PyUnicode_READ(kind, data, p):
+            p += 1
+        while sfx < lim - p and a[n - 1 - sfx] == PyUnicode_READ(kind, data, m - 1 - sfx):
+            sfx += 1
+        b = <uint32_t*>malloc(<size_t>(m - p - sfx + 1) * sizeof(uint32_t))
+        if b == NULL:
+            raise MemoryError()
+        for i in range(m - p - sfx):
+            ch = PyUnicode_READ(kind, data, p + i)
+            if 0xD800 <= ch <= 0xDFFF:
+                raise LoroValueError("text with a lone surrogate code point cannot be stored")
+            b[i] = ch
+        edits = run_diff(a + p, n - p - sfx, b, m - p - sfx, refined, timeout_ms)
+    finally:
+        free(a)
+        free(b)
+    return [(k, p + oi, k_n if k == TD_DELETE else new[p + ni:p + ni + k_n])
+            for k, oi, ni, k_n in edits]
+
+
 def split_lines(str s):
     """`s` cut after every '\\n' (the last piece may lack one; no empty last piece)."""
     parts = s.split("\n")
@@ -155,45 +199,78 @@ def split_lines(str s):
 
 def line_edits(str old, str new, bint refined=True, timeout_ms=None):
     """Like char_edits, but diffing whole lines (each ending after its '\\n')."""
-    cdef Py_ssize_t n = len(old), m = len(new), i
-    p, sfx = affixes(old, new)
+    cdef uint32_t *a = code_points(old, False)
+    try:
+        return lines_diff(a, len(old), new, refined, timeout_ms)
+    finally:
+        free(a)
+
+
+def doc_line_edits(LoroDoc doc, uint32_t c, str new, bint refined=True, timeout_ms=None):
+    """line_edits(text of container `c`, new), read from the document as text_edits does."""
+    cdef uint32_t tree = doc.ctree[c]
+    cdef int64_t n = doc.seq.visible_len(tree)
+    cdef uint32_t *a = <uint32_t*>malloc(<size_t>(n if n > 0 else 1) * sizeof(uint32_t))
+    if a == NULL:
+        raise MemoryError()
+    try:
+        doc.seq.copy_visible(tree, 0, n, a)
+        return lines_diff(a, n, new, refined, timeout_ms)
+    finally:
+        free(a)
+
+
+cdef list lines_diff(const uint32_t *old, int64_t n, str new, bint refined, object timeout_ms):
+    cdef int kind = PyUnicode_KIND(new)
+    cdef void *data = PyUnicode_DATA(new)
+    cdef int64_t m = len(new), p = 0, sfx = 0, lim = n if n < m else m, sa, sb, i
+    cdef uint32_t NL = 10
+    while p < lim and old[p] == PyUnicode_READ(kind, data, p):
+        p += 1
+    while sfx < lim - p and old[n - 1 - sfx] == PyUnicode_READ(kind, data, m - 1 - sfx):
+        sfx += 1
     # widen the common ends to whole lines: the same cut in both, as they are equal there
-    p = old.rfind("\n", 0, p) + 1
+    while p > 0 and old[p - 1] != NL:
+        p -= 1
     # the suffix must start a line in both texts; past its first '\n' it does
     sa = n - sfx
     while sa < n:
         sb = m - (n - sa)
-        if (sa == 0 or old[sa - 1] == "\n") and (sb == 0 or new[sb - 1] == "\n"):
+        if (sa == 0 or old[sa - 1] == NL) and (sb == 0 or PyUnicode_READ(kind, data, sb - 1) == NL):
             break
-        j = old.find("\n", sa)
-        sa = n if j < 0 else j + 1
+        while sa < n and old[sa] != NL:
+            sa += 1
+        if sa < n:
+            sa += 1
     sb = m - (n - sa)
     mid_new = new[p:sb]
+    return line_diff_middle(old + p, sa - p, p, mid_new, refined, timeout_ms)
+
+
+cdef list line_diff_middle(const uint32_t *old, int64_t n, int64_t base, str new, bint refined,
+                           object timeout_ms):
+    """Line edits turning old[0,n) into `new`, positions offset by `base`."""
+    cdef uint32_t *b = code_points(new, True)
+    cdef int64_t m = len(new), no, nn
+    cdef int64_t *sa = NULL
+    cdef int64_t *sb = NULL
+    cdef uint32_t *ida = NULL
+    cdef uint32_t *idb = NULL
     try:
-        mid_new.encode("utf-8")
-    except UnicodeEncodeError:
-        raise LoroValueError("text with a lone surrogate code point cannot be stored") from None
-    old_lines = split_lines(old[p:sa])
-    new_lines = split_lines(mid_new)
-    cdef dict ids = {}
-    cdef Py_ssize_t no = len(old_lines), nn = len(new_lines)
-    cdef uint32_t *a = <uint32_t*>malloc(<size_t>(no + 1) * sizeof(uint32_t))
-    cdef uint32_t *b = <uint32_t*>malloc(<size_t>(nn + 1) * sizeof(uint32_t))
-    try:
-        if a == NULL or b == NULL:
+        no = td_cut_lines(old, n, &sa)
+        nn = td_cut_lines(b, m, &sb)
+        ida = <uint32_t*>malloc(<size_t>(no + 1) * sizeof(uint32_t))
+        idb = <uint32_t*>malloc(<size_t>(nn + 1) * sizeof(uint32_t))
+        if no < 0 or nn < 0 or ida == NULL or idb == NULL:
             raise MemoryError()
-        for i in range(no):
-            a[i] = ids.setdefault(old_lines[i], len(ids))
-        for i in range(nn):
-            b[i] = ids.setdefault(new_lines[i], len(ids))
-        edits = run_diff(a, no, b, nn, refined, timeout_ms)
+        if td_line_ids(old, sa, no, b, sb, nn, ida, idb) != TD_OK:
+            raise MemoryError()
+        edits = run_diff(ida, no, idb, nn, refined, timeout_ms)
+        return [(k, base + sa[oi], sa[oi + c] - sa[oi] if k == TD_DELETE
+                 else new[sb[ni]:sb[ni + c]]) for k, oi, ni, c in edits]
     finally:
-        free(a)
         free(b)
-    if not edits:
-        return []
-    starts = [p]
-    for line in old_lines:
-        starts.append(starts[-1] + len(line))
-    return [(k, starts[oi], starts[oi + c] - starts[oi] if k == TD_DELETE
-             else "".join(new_lines[ni:ni + c])) for k, oi, ni, c in edits]
+        free(sa)
+        free(sb)
+        free(ida)
+        free(idb)
