@@ -65,19 +65,6 @@ typedef struct {
 
 static int td_push(td_edits *e, int kind, int64_t oi, int64_t ni, int64_t len) {
     if (len <= 0) return TD_OK;
-    if (e->n > 0) {
-        /* adjacent edits of one kind are one edit */
-        td_edit *last = &e->items[e->n - 1];
-        if (last->kind == kind && kind == TD_DELETE && last->old_index + last->len == oi) {
-            last->len += len;
-            return TD_OK;
-        }
-        if (last->kind == kind && kind == TD_INSERT && last->old_index == oi
-            && last->new_index + last->len == ni) {
-            last->len += len;
-            return TD_OK;
-        }
-    }
     if (e->n == e->cap) {
         int64_t c = e->cap ? e->cap * 2 : 16;
         td_edit *p = (td_edit *)realloc(e->items, (size_t)c * sizeof(td_edit));
@@ -107,38 +94,49 @@ enum { TD_FROM_NONE = 0, TD_FROM_DEL = 1, TD_FROM_INS = 2, TD_FROM_DIAG = 3 };
 
 typedef struct {
     uint32_t cost;
-    uint32_t seq; /* insertion order: equal costs pop first-in first-out */
     uint16_t x, y;
     uint8_t from;
 } td_qitem;
 
-static int td_q_less(const td_qitem *p, const td_qitem *q) {
-    return p->cost < q->cost || (p->cost == q->cost && p->seq < q->seq);
+/* A binary heap popping the cheapest item, with the exact sift rules of Rust's
+ * std::collections::BinaryHeap (push: sift up while strictly cheaper than the parent; pop:
+ * move the last item to the root, sink the hole to the bottom along the cheaper child, the
+ * right one on ties, then sift up). Loro's refined diff uses that heap, so among paths of
+ * equal cost both pick the same one. */
+static void td_q_sift_up(td_qitem *h, int64_t pos) {
+    td_qitem it = h[pos];
+    while (pos > 0) {
+        int64_t parent = (pos - 1) / 2;
+        if (it.cost >= h[parent].cost) break;
+        h[pos] = h[parent];
+        pos = parent;
+    }
+    h[pos] = it;
 }
 
 static void td_q_push(td_qitem *h, int64_t *n, td_qitem it) {
-    int64_t i = (*n)++;
-    while (i > 0) {
-        int64_t p = (i - 1) / 2;
-        if (!td_q_less(&it, &h[p])) break;
-        h[i] = h[p];
-        i = p;
-    }
-    h[i] = it;
+    h[*n] = it;
+    (*n)++;
+    td_q_sift_up(h, *n - 1);
 }
 
 static td_qitem td_q_pop(td_qitem *h, int64_t *n) {
-    td_qitem top = h[0], last = h[--(*n)];
-    int64_t i = 0;
-    for (;;) {
-        int64_t c = 2 * i + 1;
-        if (c >= *n) break;
-        if (c + 1 < *n && td_q_less(&h[c + 1], &h[c])) c++;
-        if (!td_q_less(&h[c], &last)) break;
-        h[i] = h[c];
-        i = c;
+    td_qitem top, last = h[--(*n)];
+    int64_t end = *n, pos = 0, child = 1;
+    if (end == 0) return last;
+    top = h[0];
+    while (end >= 2 && child <= end - 2) {
+        if (h[child].cost >= h[child + 1].cost) child++;
+        h[pos] = h[child];
+        pos = child;
+        child = 2 * pos + 1;
     }
-    if (*n > 0) h[i] = last;
+    if (child == end - 1) {
+        h[pos] = h[child];
+        pos = child;
+    }
+    h[pos] = last;
+    td_q_sift_up(h, pos);
     return top;
 }
 
@@ -147,7 +145,6 @@ static td_qitem td_q_pop(td_qitem *h, int64_t *n) {
 static int td_refined(td_ctx *c, int64_t ao, int64_t n, int64_t bo, int64_t m) {
     const uint32_t *a = c->a + ao, *b = c->b + bo;
     int64_t w = m + 1, cells = (n + 1) * (m + 1), qn = 0, qcap = 64, visited = 0;
-    uint32_t seq = 0;
     uint8_t *from;
     td_qitem *q;
     int64_t x, y;
@@ -161,7 +158,7 @@ static int td_refined(td_ctx *c, int64_t ao, int64_t n, int64_t bo, int64_t m) {
         return TD_NOMEM;
     }
     {
-        td_qitem s = {0, seq++, 0, 0, TD_FROM_DIAG};
+        td_qitem s = {0, 0, 0, TD_FROM_DIAG};
         td_q_push(q, &qn, s);
     }
     while (qn > 0) {
@@ -186,7 +183,6 @@ static int td_refined(td_ctx *c, int64_t ao, int64_t n, int64_t bo, int64_t m) {
         }
         if (it.x < n && !from[cell + w]) {
             nx.cost = it.cost + 1 + (it.from != TD_FROM_DEL ? TD_RUN_START_COST : 0);
-            nx.seq = seq++;
             nx.x = (uint16_t)(it.x + 1);
             nx.y = it.y;
             nx.from = TD_FROM_DEL;
@@ -194,7 +190,6 @@ static int td_refined(td_ctx *c, int64_t ao, int64_t n, int64_t bo, int64_t m) {
         }
         if (it.y < m && !from[cell + 1]) {
             nx.cost = it.cost + 1 + (it.from != TD_FROM_INS ? TD_RUN_START_COST : 0);
-            nx.seq = seq++;
             nx.x = it.x;
             nx.y = (uint16_t)(it.y + 1);
             nx.from = TD_FROM_INS;
@@ -202,7 +197,6 @@ static int td_refined(td_ctx *c, int64_t ao, int64_t n, int64_t bo, int64_t m) {
         }
         if (it.x < n && it.y < m && a[it.x] == b[it.y] && !from[cell + w + 1]) {
             nx.cost = it.cost + (it.from == TD_FROM_DIAG ? 0 : 1);
-            nx.seq = seq++;
             nx.x = (uint16_t)(it.x + 1);
             nx.y = (uint16_t)(it.y + 1);
             nx.from = TD_FROM_DIAG;
@@ -234,18 +228,24 @@ static int td_refined(td_ctx *c, int64_t ao, int64_t n, int64_t bo, int64_t m) {
         free(from);
         x = 0;
         y = 0;
-        for (i = len - 1; i >= 0; i--) {
+        /* one edit per run of equal moves, as Loro reports them */
+        for (i = len - 1; i >= 0;) {
             uint8_t d = path[i];
+            int64_t run = 0;
             int r = TD_OK;
+            while (i >= 0 && path[i] == d) {
+                run++;
+                i--;
+            }
             if (d == TD_FROM_DEL) {
-                r = td_push(c->out, TD_DELETE, ao + x, 0, 1);
-                x++;
+                r = td_push(c->out, TD_DELETE, ao + x, 0, run);
+                x += run;
             } else if (d == TD_FROM_INS) {
-                r = td_push(c->out, TD_INSERT, ao + x, bo + y, 1);
-                y++;
+                r = td_push(c->out, TD_INSERT, ao + x, bo + y, run);
+                y += run;
             } else {
-                x++;
-                y++;
+                x += run;
+                y += run;
             }
             if (r != TD_OK) {
                 free(path);
