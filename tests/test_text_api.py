@@ -85,8 +85,7 @@ def test_unrefined_diff_is_minimal():
 
 
 def test_update_matches_loro_on_random_edits():
-    """Resulting text equals the target, and the edit is never larger than loro's by more
-    than the refined search's tie-breaking can account for (the same cost model)."""
+    """Resulting text equals the target, with as many atoms inserted and deleted as loro."""
     rng = random.Random(3)
     for _ in range(300):
         alphabet = rng.choice(ALPHABETS)
@@ -95,9 +94,8 @@ def test_update_matches_loro_on_random_edits():
         refined = rng.random() < 0.7
         want = edited(loro, old, new, use_refined_diff=refined)
         got = edited(loro_c, old, new, use_refined_diff=refined)
-        assert got[0] == want[0] == new
-        if not refined:
-            assert got[1] == want[1]  # both minimal
+        assert got == want
+        assert got[0] == new
 
 
 @given(st.text(alphabet="ab😀\n", max_size=30), st.text(alphabet="ab😀\n", max_size=30),
