@@ -5,12 +5,14 @@
  * enough (fewer than 128*128 cells) is instead solved by a cheapest-path search on the edit
  * graph whose costs favour few, long runs of deletes and inserts over scattered one-character
  * edits (what Loro calls the refined diff); that search gives up after a fixed budget and the
- * region falls back to Myers.
+ * region falls back to Myers. Search order, costs, budget and tie-breaking follow Loro's
+ * (its diff module was read, not copied), so both libraries make the same edits.
  *
  * Items are uint32 symbols (code points, or line ids). The result is a list of edits in
  * increasing old-index order: delete(old_index, len) and insert(old_index, new_index, len),
  * where old_index is a position in the old sequence and new_index the start of the inserted
- * items in the new one.
+ * items in the new one. Each search step is reported as its own edit (as Loro does), so
+ * two adjacent edits of one kind can follow each other.
  *
  * A timeout (milliseconds, when `timed`) is checked inside the Myers search only, like
  * Loro, so a diff that trimming or the refined search settles never times out. */
