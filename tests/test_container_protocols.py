@@ -295,3 +295,26 @@ def test_list_protocol_random(program):
             # non-negative single indices behave like a Python list's
             assert envs[1]["l"].get_value() == shadow
         shadow = envs[1]["l"].get_value()
+
+
+@given(st.text(alphabet="ab😀é\n", max_size=12),
+       st.lists(st.tuples(st.integers(-14, 14), st.integers(-14, 14),
+                          st.sampled_from([None, 1, 2, -1, 3])), max_size=6),
+       st.text(alphabet="ab😀", max_size=3))
+def test_text_protocol_random(content, cuts, needle):
+    """Indexing, slicing and `in` on random texts, in both libraries and as on a str."""
+    envs = []
+    for lib in (loro, loro_c):
+        doc = lib.LoroDoc()
+        t = doc.get_text("t")
+        t.insert(0, content)
+        envs.append(dict(doc=doc, t=t, lib=lib, needle=needle))
+    for a, b, step in cuts:
+        for form in (f"{{x}}[{a}]", f"{{x}}[{a}:{b}:{step}]", f"{{x}}[:{b}]", "needle in {x}",
+                     "{x} + needle", "needle + {x}"):
+            check(form.format(x="t"), *envs)
+            try:
+                want = eval(form.format(x="content"), {"content": content, "needle": needle})
+            except IndexError:
+                continue
+            assert eval(form.format(x="t"), envs[1]) == want
