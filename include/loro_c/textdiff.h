@@ -261,6 +261,34 @@ static int td_refined(td_ctx *c, int64_t ao, int64_t n, int64_t bo, int64_t m) {
 
 /* ---------------------------------------------------------------- Myers */
 
+/* Length of the common prefix of p[0,lim) and q[0,lim), two symbols per compare. */
+static inline int64_t td_common_fwd(const uint32_t *p, const uint32_t *q, int64_t lim) {
+    int64_t i = 0;
+    while (i + 2 <= lim) {
+        uint64_t u, v;
+        memcpy(&u, p + i, 8);
+        memcpy(&v, q + i, 8);
+        if (u != v) break;
+        i += 2;
+    }
+    while (i < lim && p[i] == q[i]) i++;
+    return i;
+}
+
+/* Length of the common suffix of p[-lim,0) and q[-lim,0) (p, q point past the end). */
+static inline int64_t td_common_back(const uint32_t *p, const uint32_t *q, int64_t lim) {
+    int64_t i = 0;
+    while (i + 2 <= lim) {
+        uint64_t u, v;
+        memcpy(&u, p - i - 2, 8);
+        memcpy(&v, q - i - 2, 8);
+        if (u != v) break;
+        i += 2;
+    }
+    while (i < lim && p[-i - 1] == q[-i - 1]) i++;
+    return i;
+}
+
 /* Find a split point of old[x0,x1) x new[y0,y1) on a shortest edit path (both ranges
  * non-empty, first and last items differ). */
 static int td_middle(td_ctx *c, int64_t x0, int64_t x1, int64_t y0, int64_t y1,
@@ -280,7 +308,12 @@ static int td_middle(td_ctx *c, int64_t x0, int64_t x1, int64_t y0, int64_t y1,
             y = x - k;
             xs = x;
             ys = y;
-            while (x < n && y < m && a[x0 + x] == b[y0 + y]) { x++; y++; }
+            if (x < n && y < m) {
+                int64_t adv = td_common_fwd(a + x0 + x, b + y0 + y,
+                                            n - x < m - y ? n - x : m - y);
+                x += adv;
+                y += adv;
+            }
             vf[k] = x;
             if (c->timed && (++c->ticks & 1023) == 0 && td_now_ms() - c->start > c->timeout_ms)
                 return TD_TIMEOUT;
@@ -295,7 +328,12 @@ static int td_middle(td_ctx *c, int64_t x0, int64_t x1, int64_t y0, int64_t y1,
             if (k == -d || (k != d && vb[k - 1] < vb[k + 1])) x = vb[k + 1];
             else x = vb[k - 1] + 1;
             y = x - k;
-            while (x < n && y < m && a[x1 - 1 - x] == b[y1 - 1 - y]) { x++; y++; }
+            if (x < n && y < m) {
+                int64_t adv = td_common_back(a + x1 - x, b + y1 - y,
+                                             n - x < m - y ? n - x : m - y);
+                x += adv;
+                y += adv;
+            }
             vb[k] = x;
             if (!odd && k - delta >= -d && k - delta <= d && vb[k] + vf[delta - k] >= n) {
                 *sx = x0 + n - x;
@@ -310,8 +348,16 @@ static int td_middle(td_ctx *c, int64_t x0, int64_t x1, int64_t y0, int64_t y1,
 static int td_conquer(td_ctx *c, int64_t x0, int64_t x1, int64_t y0, int64_t y1) {
     int64_t sx, sy;
     int r;
-    while (x0 < x1 && y0 < y1 && c->a[x0] == c->b[y0]) { x0++; y0++; }
-    while (x0 < x1 && y0 < y1 && c->a[x1 - 1] == c->b[y1 - 1]) { x1--; y1--; }
+    {
+        int64_t lim = x1 - x0 < y1 - y0 ? x1 - x0 : y1 - y0;
+        int64_t k = td_common_fwd(c->a + x0, c->b + y0, lim);
+        x0 += k;
+        y0 += k;
+        lim -= k;
+        k = td_common_back(c->a + x1, c->b + y1, lim);
+        x1 -= k;
+        y1 -= k;
+    }
     if (x0 == x1 && y0 == y1) return TD_OK;
     if (y0 == y1) return td_push(c->out, TD_DELETE, x0, 0, x1 - x0);
     if (x0 == x1) return td_push(c->out, TD_INSERT, x0, y0, y1 - y0);
