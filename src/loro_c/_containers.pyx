@@ -15,9 +15,12 @@ from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER,
                           doc_release)
 from loro_c._seq cimport UNIT_UNICODE, UNIT_UTF8, UNIT_UTF16
 from loro_c._doc import copy_value
-from loro_c.errors import LoroError, LoroTypeError, OutOfBoundsError, ContainerMismatchError
-from loro_c import _types
+from loro_c.errors import (LoroError, LoroTypeError, LoroValueError, OutOfBoundsError,
+                           ContainerMismatchError, KeyNotFoundError)
+from loro_c import _types, _textdiff
+from operator import index as _as_int
 
+builtins_len = len
 _UNITS = {"unicode": UNIT_UNICODE, "utf8": UNIT_UTF8, "utf16": UNIT_UTF16, "bytes": UNIT_UTF8}
 _I64_MIN = -(1 << 63)
 _I64_MAX = (1 << 63) - 1
@@ -55,6 +58,17 @@ cdef inline int64_t as_index(object i, str what) except? -1:
     return i
 
 
+cdef object list_index(object index):
+    """A list index as loro takes it: a non-negative integer below 2**64."""
+    try:
+        k = _as_int(index)
+    except TypeError:
+        raise LoroTypeError(f"list indices must be integers or slices, not {type(index).__name__}") from None
+    if k < 0 or k >= (1 << 64):
+        raise LoroTypeError(f"list index {k} is not a non-negative 64-bit integer")
+    return k
+
+
 def wrap(LoroDoc doc, uint32_t c, int kind):
     """The handle class for a container kind."""
     if kind == KIND_TEXT:
@@ -75,21 +89,21 @@ cdef object wrap_value(LoroDoc doc, object v):
 
 
 cdef class _Handle:
-    cdef LoroDoc doc
+    cdef LoroDoc _doc
     cdef uint32_t idx
     cdef bint attached
 
     def _init_detached(self, int kind):
-        self.doc = LoroDoc()
-        self.idx = self.doc._root("detached", kind)
+        self._doc = LoroDoc()
+        self.idx = self._doc._root("detached", kind)
         self.attached = False
 
     @property
     def id(self):
         """The ContainerID of this container."""
-        doc_acquire(self.doc)
-        cid = self.doc.cids[self.idx]
-        doc_release(self.doc)
+        doc_acquire(self._doc)
+        cid = self._doc.cids[self.idx]
+        doc_release(self._doc)
         return cid
 
     @property
@@ -97,28 +111,32 @@ cdef class _Handle:
         """Whether the container belongs to a document (False for `LoroText()` and friends)."""
         return self.attached
 
+    def doc(self):
+        """The LoroDoc holding this container, or None for a detached one."""
+        return self._doc if self.attached else None
+
     def get_value(self):
         """The value, with child containers as ContainerIDs."""
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
-            return self.doc.value_of(self.idx, False)
+            return self._doc.value_of(self.idx, False)
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def get_deep_value(self):
         """The value with child containers expanded."""
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
-            return self.doc.value_of(self.idx, True)
+            return self._doc.value_of(self.idx, True)
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def __eq__(self, other):
-        return (type(other) is type(self) and (<_Handle>other).doc is self.doc
+        return (type(other) is type(self) and (<_Handle>other)._doc is self._doc
                 and (<_Handle>other).idx == self.idx)
 
     def __hash__(self):
-        return hash((id(self.doc), self.idx))
+        return hash((id(self._doc), self.idx))
 
     def __repr__(self):
         return f"{type(self).__name__}({self.id})"
@@ -131,11 +149,11 @@ cdef object detached_content(object source):
     cdef _Handle src = <_Handle>source
     if src.attached:
         return None
-    doc_acquire(src.doc)
+    doc_acquire(src._doc)
     try:
-        return content_of(src.doc, src.idx)
+        return content_of(src._doc, src.idx)
     finally:
-        doc_release(src.doc)
+        doc_release(src._doc)
 
 
 cdef tuple content_of(LoroDoc sdoc, uint32_t c):
@@ -199,6 +217,34 @@ cdef int kind_of_handle(object c) except -1:
     raise LoroTypeError(f"expected a container (LoroText, LoroList, LoroMap, LoroCounter), not {type(c).__name__}")
 
 
+cdef bint reachable(LoroDoc doc, uint32_t target) except -1:
+    """Whether container `target` can be reached from a root through the current values
+    (the lock is held)."""
+    if doc.cids[target].is_root:
+        return True
+    seen = set()
+    stack = [i for i in range(doc.n_containers) if doc.cids[i].is_root]
+    while stack:
+        c = stack.pop()
+        if c == target:
+            return True
+        if c in seen:
+            continue
+        seen.add(c)
+        kind = doc.ckind[c]
+        if kind == KIND_LIST:
+            slots = doc.list_slots(c)
+        elif kind == KIND_MAP:
+            slots = [sl for _, sl in doc.map_live(c)]
+        else:
+            continue
+        for sl in slots:
+            v = doc.log.values[sl]
+            if isinstance(v, _types.ContainerID):
+                stack.append(doc.cid_index[v])
+    return False
+
+
 cdef class LoroText(_Handle):
     """A text container: positions count Unicode code points unless a method says otherwise."""
 
@@ -208,56 +254,56 @@ cdef class LoroText(_Handle):
     @staticmethod
     def _wrap(LoroDoc doc, uint32_t c):
         cdef LoroText h = LoroText.__new__(LoroText)
-        h.doc = doc
+        h._doc = doc
         h.idx = c
         h.attached = True
         return h
 
     cdef uint32_t tree(self):
-        return self.doc.ctree[self.idx]
+        return self._doc.ctree[self.idx]
 
     def insert(self, pos, str s):
         """Insert `s` at code point `pos`."""
         cdef int64_t p = as_index(pos, "position")
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
-            self.doc.local_text_insert(self.idx, p, s)
+            self._doc.local_text_insert(self.idx, p, s)
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def delete(self, pos, len):
         """Delete `len` code points starting at `pos`."""
         cdef int64_t p = as_index(pos, "position"), n = as_index(len, "length")
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
-            self.doc.local_seq_delete(self.idx, p, n)
+            self._doc.local_seq_delete(self.idx, p, n)
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def push_str(self, str s):
         """Append `s`."""
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
-            self.doc.local_text_insert(self.idx, self.doc.seq.visible_len(self.tree()), s)
+            self._doc.local_text_insert(self.idx, self._doc.seq.visible_len(self.tree()), s)
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def splice(self, pos, len, str s):
         """Replace `len` code points at `pos` with `s`; returns the deleted text."""
         cdef int64_t a = as_index(pos, "position")
         cdef int64_t b = a + as_index(len, "length")
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
             self._check_range(a, b)
-            deleted = self.doc.text_range(self.idx, a, b)
-            self.doc.local_seq_delete(self.idx, a, b - a)
-            self.doc.local_text_insert(self.idx, a, s)
+            deleted = self._doc.text_range(self.idx, a, b)
+            self._doc.local_seq_delete(self.idx, a, b - a)
+            self._doc.local_text_insert(self.idx, a, s)
             return deleted
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     cdef int _check_range(self, int64_t a, int64_t b) except -1:
-        cdef int64_t n = self.doc.seq.visible_len(self.tree())
+        cdef int64_t n = self._doc.seq.visible_len(self.tree())
         if a > b or b > n:
             raise OutOfBoundsError(f"slice {a}..{b} is out of bounds (length {n})")
         return 0
@@ -265,32 +311,32 @@ cdef class LoroText(_Handle):
     cdef int64_t _convert(self, object pos, int unit, bint floor=False) except -1:
         """A position in `unit` as a code point position (the lock is held)."""
         cdef int64_t p = as_index(pos, "position")
-        cdef int64_t limit = self.doc.seq.unit_len(self.tree(), unit)
+        cdef int64_t limit = self._doc.seq.unit_len(self.tree(), unit)
         if p > limit:
             raise OutOfBoundsError(f"position {p} is out of bounds (length {limit})")
-        cdef int64_t u = self.doc.seq.to_unicode(self.tree(), p, unit, floor)
+        cdef int64_t u = self._doc.seq.to_unicode(self.tree(), p, unit, floor)
         if u < 0:
             raise OutOfBoundsError(f"position {p} falls inside a code point")
         return u
 
     cdef int _insert_unit(self, object pos, str s, int unit) except -1:
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
-            self.doc.local_text_insert(self.idx, self._convert(pos, unit), s)
+            self._doc.local_text_insert(self.idx, self._convert(pos, unit), s)
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
         return 0
 
     cdef int _delete_unit(self, object pos, object len, int unit) except -1:
         cdef int64_t a, b
         end = as_index(pos, "position") + as_index(len, "length")
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
             a = self._convert(pos, unit)
             b = self._convert(end, unit)
-            self.doc.local_seq_delete(self.idx, a, b - a)
+            self._doc.local_seq_delete(self.idx, a, b - a)
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
         return 0
 
     def insert_utf8(self, pos, str s):
@@ -312,38 +358,38 @@ cdef class LoroText(_Handle):
     def slice(self, start, end):
         """Text between code points `start` and `end`."""
         cdef int64_t a = as_index(start, "start"), b = as_index(end, "end")
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
             self._check_range(a, b)
-            return self.doc.text_range(self.idx, a, b)
+            return self._doc.text_range(self.idx, a, b)
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def slice_utf16(self, start, end):
         """Text between UTF-16 offsets `start` and `end`; an offset inside a surrogate pair
         counts as the pair's start, as in loro."""
         cdef int64_t a, b
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
             a = self._convert(start, UNIT_UTF16, True)
             b = self._convert(end, UNIT_UTF16, True)
             self._check_range(a, b)
-            return self.doc.text_range(self.idx, a, b)
+            return self._doc.text_range(self.idx, a, b)
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def char_at(self, pos):
         """The character at code point `pos`."""
         cdef int64_t p = as_index(pos, "position")
         cdef int64_t n
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
-            n = self.doc.seq.visible_len(self.tree())
+            n = self._doc.seq.visible_len(self.tree())
             if p >= n:
                 raise OutOfBoundsError(f"position {p} is out of bounds (length {n})")
-            return self.doc.text_range(self.idx, p, p + 1)
+            return self._doc.text_range(self.idx, p, p + 1)
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def convert_pos(self, index, from_, to):
         """Convert a position between "unicode", "utf8", "utf16" units (None if out of range).
@@ -354,35 +400,35 @@ cdef class LoroText(_Handle):
         b = _UNITS.get(to)
         if b is None:
             b = _UNITS[str(to).lower().split(".")[-1]]
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
             try:
                 u = self._convert(index, a, True)
             except OutOfBoundsError:
                 return None
-            return self.doc.seq.from_unicode(self.tree(), u, b)
+            return self._doc.seq.from_unicode(self.tree(), u, b)
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def to_string(self):
         """The text."""
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
-            return self.doc.text_value(self.idx)
+            return self._doc.text_value(self.idx)
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def __str__(self):
         return self.to_string()
 
     cdef int64_t _unit_len(self, int unit) except -1:
         cdef int64_t n
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         if unit == UNIT_UNICODE:
-            n = self.doc.seq.visible_len(self.tree())
+            n = self._doc.seq.visible_len(self.tree())
         else:
-            n = self.doc.seq.unit_len(self.tree(), unit)
-        doc_release(self.doc)
+            n = self._doc.seq.unit_len(self.tree(), unit)
+        doc_release(self._doc)
         return n
 
     @property
@@ -407,6 +453,142 @@ cdef class LoroText(_Handle):
         """Whether the text is empty."""
         return self._unit_len(UNIT_UNICODE) == 0
 
+    def splice_utf16(self, pos, len, str s):
+        """Replace UTF-16 units [pos, pos+len) with `s` (positions inside a surrogate pair
+        are refused, as in delete_utf16)."""
+        cdef int64_t a, b
+        end = as_index(pos, "position") + as_index(len, "length")
+        doc_acquire(self._doc)
+        try:
+            a = self._convert(pos, UNIT_UTF16)
+            b = self._convert(end, UNIT_UTF16)
+            self._doc.local_seq_delete(self.idx, a, b - a)
+            self._doc.local_text_insert(self.idx, a, s)
+        finally:
+            doc_release(self._doc)
+
+    def get_editor_at_unicode_pos(self, pos):
+        """The peer that inserted the character at code point `pos` (None past the end or
+        for a detached text)."""
+        cdef int64_t p = as_index(pos, "position")
+        cdef int slot
+        cdef int64_t off
+        cdef uint32_t leaf
+        if not self.attached:
+            return None
+        doc_acquire(self._doc)
+        try:
+            if p >= self._doc.seq.visible_len(self.tree()):
+                return None
+            leaf = self._doc.seq.find_visible(self.tree(), p, &slot, &off)
+            return self._doc.log.peer_ids[self._doc.seq.nodes[leaf].u.spans[slot].id.peer]
+        finally:
+            doc_release(self._doc)
+
+    def is_deleted(self):
+        """Whether the text is no longer reachable from a root container (its parent entry
+        was deleted or overwritten); False for a root or detached text."""
+        if not self.attached:
+            return False
+        doc_acquire(self._doc)
+        try:
+            return not reachable(self._doc, self.idx)
+        finally:
+            doc_release(self._doc)
+
+    # -- diffs
+
+    def update(self, str text, use_refined_diff=True, timeout_ms=None):
+        """Edit the text into `text` with a minimal set of inserts and deletes (Myers' diff
+        on code points; `use_refined_diff` prefers fewer, longer runs in small regions).
+        Raises LoroValueError("Timeout") when the diff outlasts `timeout_ms`; the text is
+        then left unchanged."""
+        t = _textdiff.check_options(use_refined_diff, timeout_ms)
+        doc_acquire(self._doc)
+        try:
+            self._apply_edits(_textdiff.text_edits(self._doc, self.idx, text,
+                                                   use_refined_diff, t))
+        finally:
+            doc_release(self._doc)
+
+    def update_by_line(self, str text, use_refined_diff=True, timeout_ms=None):
+        """Like update(), but diffing whole lines (each ending after its '\\n'): faster on
+        large texts, coarser edits."""
+        t = _textdiff.check_options(use_refined_diff, timeout_ms)
+        doc_acquire(self._doc)
+        try:
+            self._apply_edits(_textdiff.doc_line_edits(self._doc, self.idx, text,
+                                                       use_refined_diff, t))
+        finally:
+            doc_release(self._doc)
+
+    cdef int _apply_edits(self, list edits) except -1:
+        """Apply (DELETE, old_pos, count) / (INSERT, old_pos, text) edits given in old-text
+        positions, in increasing order (the lock is held)."""
+        cdef int64_t cur = 0, last = 0, oi
+        for kind, o, payload in edits:
+            oi = o
+            if kind == _textdiff.DELETE:
+                cur += oi - last
+                self._doc.local_seq_delete(self.idx, cur, payload)
+                last = oi + payload
+            else:
+                if oi > last:
+                    cur += oi - last
+                    last = oi
+                self._doc.local_text_insert(self.idx, cur, payload)
+                cur += builtins_len(payload)
+        return 0
+
+    # -- Python protocols, as loro gives them
+
+    def __getitem__(self, index):
+        cdef int64_t n, i
+        if isinstance(index, slice):
+            doc_acquire(self._doc)
+            try:
+                n = self._doc.seq.visible_len(self.tree())
+                a, b, step = index.indices(n)
+                if step == 1:
+                    return self._doc.text_range(self.idx, a, b if b > a else a)
+                return self._doc.text_value(self.idx)[index]
+            finally:
+                doc_release(self._doc)
+        try:
+            k = _as_int(index)
+        except TypeError:
+            raise LoroTypeError("text indices must be integers or slices") from None
+        if not _I64_MIN <= k <= _I64_MAX:
+            raise LoroTypeError("text indices must be integers or slices")
+        doc_acquire(self._doc)
+        try:
+            n = self._doc.seq.visible_len(self.tree())
+            i = k + n if k < 0 else k
+            if i < 0 or i >= n:
+                raise OutOfBoundsError("string index out of range")
+            return self._doc.text_range(self.idx, i, i + 1)
+        finally:
+            doc_release(self._doc)
+
+    def __contains__(self, item):
+        if isinstance(item, LoroText):
+            item = item.to_string()
+        elif not isinstance(item, str):
+            return False
+        return item in self.to_string()
+
+    def __add__(self, other):
+        if isinstance(other, LoroText):
+            return self.to_string() + other.to_string()
+        if isinstance(other, str):
+            return self.to_string() + other
+        raise LoroTypeError("can only concatenate str or LoroText")
+
+    def __radd__(self, other):
+        if isinstance(other, str):
+            return other + self.to_string()
+        raise LoroTypeError("can only concatenate str or LoroText")
+
 
 cdef class LoroList(_Handle):
     """A list of Loro values and child containers."""
@@ -417,91 +599,91 @@ cdef class LoroList(_Handle):
     @staticmethod
     def _wrap(LoroDoc doc, uint32_t c):
         cdef LoroList h = LoroList.__new__(LoroList)
-        h.doc = doc
+        h._doc = doc
         h.idx = c
         h.attached = True
         return h
 
     cdef int64_t length(self):
-        return self.doc.seq.visible_len(self.doc.ctree[self.idx])
+        return self._doc.seq.visible_len(self._doc.ctree[self.idx])
 
     cdef int64_t locked_length(self) except -1:
         cdef int64_t n
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         n = self.length()
-        doc_release(self.doc)
+        doc_release(self._doc)
         return n
 
     def insert(self, pos, v):
         """Insert value `v` at `pos`."""
         cdef int64_t p = as_index(pos, "position")
         items = [check_value(v)]
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
-            self.doc.local_list_insert(self.idx, p, items)
+            self._doc.local_list_insert(self.idx, p, items)
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def push(self, v):
         """Append value `v`."""
         items = [check_value(v)]
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
-            self.doc.local_list_insert(self.idx, self.length(), items)
+            self._doc.local_list_insert(self.idx, self.length(), items)
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def delete(self, pos, len):
         """Delete `len` items starting at `pos`."""
         cdef int64_t p = as_index(pos, "position"), n = as_index(len, "length")
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
-            self.doc.local_seq_delete(self.idx, p, n)
+            self._doc.local_seq_delete(self.idx, p, n)
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def get(self, index):
         """The item at `index` as ValueOrContainer, or None when out of range."""
         cdef int64_t i = as_index(index, "index") if index >= 0 else -1
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
             if i < 0 or i >= self.length():
                 return None
-            slot = self.doc.seq.visible_content(self.doc.ctree[self.idx], i)
-            return wrap_value(self.doc, self.doc.log.values[slot])
+            slot = self._doc.seq.visible_content(self._doc.ctree[self.idx], i)
+            return wrap_value(self._doc, self._doc.log.values[slot])
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def pop(self):
         """Remove the last item and return its value (None when empty)."""
         cdef int64_t n
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
             n = self.length()
             if n == 0:
                 return None
-            slot = self.doc.seq.visible_content(self.doc.ctree[self.idx], n - 1)
-            v = self.doc._resolve(self.doc.log.values[slot], False)
-            self.doc.local_seq_delete(self.idx, n - 1, 1)
+            slot = self._doc.seq.visible_content(self._doc.ctree[self.idx], n - 1)
+            v = self._doc._resolve(self._doc.log.values[slot], False)
+            self._doc.local_seq_delete(self.idx, n - 1, 1)
             return v
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def clear(self):
         """Delete every item."""
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
-            self.doc.local_seq_delete(self.idx, 0, self.length())
+            self._doc.local_seq_delete(self.idx, 0, self.length())
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def to_vec(self):
         """The items, child containers as ContainerIDs."""
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
-            return self.doc.value_of(self.idx, False)
+            return self._doc.value_of(self.idx, False)
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     cdef object _insert_container(self, object pos, object child):
         """Insert a child container at `pos` (None: at the end) and return its handle."""
@@ -509,14 +691,14 @@ cdef class LoroList(_Handle):
         cdef int64_t p = as_index(pos, "position") if pos is not None else -1
         cdef uint32_t c
         content = detached_content(child)
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
-            c = self.doc.local_list_insert_container(self.idx, self.length() if p < 0 else p, kind)
+            c = self._doc.local_list_insert_container(self.idx, self.length() if p < 0 else p, kind)
             if content is not None:
-                copy_content(self.doc, c, content)
-            return wrap(self.doc, c, kind)
+                copy_content(self._doc, c, content)
+            return wrap(self._doc, c, kind)
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def insert_container(self, pos, child):
         """Insert a new child container of `child`'s kind at `pos` and return its handle."""
@@ -533,6 +715,97 @@ cdef class LoroList(_Handle):
         """Whether the list is empty."""
         return self.locked_length() == 0
 
+    # -- Python protocols, as loro gives them: non-negative int indices (a negative one is a
+    # type error there) and slices with Python's list semantics
+
+    def __getitem__(self, index):
+        cdef int64_t n, i
+        if isinstance(index, slice):
+            doc_acquire(self._doc)
+            try:
+                n = self.length()
+                return [wrap_value(self._doc, self._doc.log.values[
+                            self._doc.seq.visible_content(self._doc.ctree[self.idx], i)])
+                        for i in range(*index.indices(n))]
+            finally:
+                doc_release(self._doc)
+        k = list_index(index)
+        doc_acquire(self._doc)
+        try:
+            if k >= self.length():
+                raise OutOfBoundsError("index out of range")
+            slot = self._doc.seq.visible_content(self._doc.ctree[self.idx], k)
+            return wrap_value(self._doc, self._doc.log.values[slot])
+        finally:
+            doc_release(self._doc)
+
+    def __setitem__(self, index, value):
+        cdef int64_t n, a, b, step, i
+        if isinstance(index, slice):
+            try:
+                items = list(value)
+            except TypeError:
+                raise LoroTypeError("can only assign an iterable to a slice") from None
+            items = [check_value(v) for v in items]
+            doc_acquire(self._doc)
+            try:
+                n = self.length()
+                a, b, step = index.indices(n)
+                if step == 1:
+                    if b > a:
+                        self._doc.local_seq_delete(self.idx, a, b - a)
+                    if items:
+                        self._doc.local_list_insert(self.idx, a, items)
+                    return
+                targets = range(a, b, step)
+                if builtins_len(targets) != builtins_len(items):
+                    raise LoroValueError(f"attempt to assign sequence of size {builtins_len(items)} "
+                                         f"to extended slice of size {builtins_len(targets)}")
+                for i, v in zip(targets, items):
+                    self._doc.local_seq_delete(self.idx, i, 1)
+                    self._doc.local_list_insert(self.idx, i, [v])
+            finally:
+                doc_release(self._doc)
+            return
+        k = list_index(index)
+        items = [check_value(value)]
+        doc_acquire(self._doc)
+        try:
+            n = self.length()
+            if k >= n:
+                raise OutOfBoundsError(f"index {k} is out of bounds (length {n})")
+            self._doc.local_seq_delete(self.idx, k, 1)
+            self._doc.local_list_insert(self.idx, k, items)
+        finally:
+            doc_release(self._doc)
+
+    def __delitem__(self, index):
+        cdef int64_t n, a, b, step
+        if isinstance(index, slice):
+            doc_acquire(self._doc)
+            try:
+                n = self.length()
+                a, b, step = index.indices(n)
+                if step == 1:
+                    if b > a:
+                        self._doc.local_seq_delete(self.idx, a, b - a)
+                    return
+                # from the back, so earlier deletions do not shift later indices
+                for i in sorted(range(a, b, step), reverse=True):
+                    self._doc.local_seq_delete(self.idx, i, 1)
+            finally:
+                doc_release(self._doc)
+            return
+        k = list_index(index)
+        doc_acquire(self._doc)
+        try:
+            n = self.length()
+            if k >= n:
+                raise OutOfBoundsError(f"index {k} is out of bounds (length {n})")
+            self._doc.local_seq_delete(self.idx, k, 1)
+        finally:
+            doc_release(self._doc)
+
 
 cdef class LoroMap(_Handle):
     """A map from str keys to Loro values and child containers (last writer wins)."""
@@ -543,56 +816,56 @@ cdef class LoroMap(_Handle):
     @staticmethod
     def _wrap(LoroDoc doc, uint32_t c):
         cdef LoroMap h = LoroMap.__new__(LoroMap)
-        h.doc = doc
+        h._doc = doc
         h.idx = c
         h.attached = True
         return h
 
     def _live(self):
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
-            return self.doc.map_live(self.idx)
+            return self._doc.map_live(self.idx)
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def insert(self, str key, v):
         """Set `key` to value `v`."""
         value = check_value(v)
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
-            self.doc.local_map_set(self.idx, key, value)
+            self._doc.local_map_set(self.idx, key, value)
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def delete(self, str key):
         """Delete `key`."""
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
-            self.doc.local_map_delete(self.idx, key)
+            self._doc.local_map_delete(self.idx, key)
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def clear(self):
         """Delete every key. Like loro, this writes a delete for every key the map has ever
         held (deleted ones too), in sorted order."""
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
-            for k in self.doc.map_all_keys(self.idx):
-                self.doc.local_map_delete(self.idx, k)
+            for k in self._doc.map_all_keys(self.idx):
+                self._doc.local_map_delete(self.idx, k)
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def get(self, str key):
         """The entry for `key` as ValueOrContainer, or None."""
         cdef int64_t slot
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
-            slot = self.doc.map_slot(self.idx, key)
+            slot = self._doc.map_slot(self.idx, key)
             if slot < 0:
                 return None
-            return wrap_value(self.doc, self.doc.log.values[slot])
+            return wrap_value(self._doc, self._doc.log.values[slot])
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def keys(self):
         """Keys present in the map."""
@@ -600,34 +873,34 @@ cdef class LoroMap(_Handle):
 
     def values(self):
         """Entries as ValueOrContainer."""
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
-            return [wrap_value(self.doc, self.doc.log.values[s]) for _, s in self.doc.map_live(self.idx)]
+            return [wrap_value(self._doc, self._doc.log.values[s]) for _, s in self._doc.map_live(self.idx)]
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def items(self):
         """(key, ValueOrContainer) pairs."""
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
-            return [(k, wrap_value(self.doc, self.doc.log.values[s]))
-                    for k, s in self.doc.map_live(self.idx)]
+            return [(k, wrap_value(self._doc, self._doc.log.values[s]))
+                    for k, s in self._doc.map_live(self.idx)]
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def insert_container(self, str key, child):
         """Set `key` to a new child container of `child`'s kind and return its handle."""
         cdef int kind = kind_of_handle(child)
         cdef uint32_t c
         content = detached_content(child)
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
-            c = self.doc.local_map_set_container(self.idx, key, kind)
+            c = self._doc.local_map_set_container(self.idx, key, kind)
             if content is not None:
-                copy_content(self.doc, c, content)
-            return wrap(self.doc, c, kind)
+                copy_content(self._doc, c, content)
+            return wrap(self._doc, c, kind)
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def get_or_create_container(self, str key, child):
         """The child container at `key`, created when absent; raises ContainerMismatchError
@@ -636,38 +909,84 @@ cdef class LoroMap(_Handle):
         cdef int64_t slot
         cdef uint32_t c
         content = detached_content(child)
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
-            slot = self.doc.map_slot(self.idx, key)
+            slot = self._doc.map_slot(self.idx, key)
             if slot >= 0:
-                v = self.doc.log.values[slot]
+                v = self._doc.log.values[slot]
                 if isinstance(v, _types.ContainerID):
-                    c = self.doc.cid_index[v]
-                    if self.doc.ckind[c] == kind:
-                        return wrap(self.doc, c, kind)
+                    c = self._doc.cid_index[v]
+                    if self._doc.ckind[c] == kind:
+                        return wrap(self._doc, c, kind)
                 raise ContainerMismatchError(f"key {key!r} holds {v!r}, not a {type(child).__name__}")
-            c = self.doc.local_map_set_container(self.idx, key, kind)
+            c = self._doc.local_map_set_container(self.idx, key, kind)
             if content is not None:
-                copy_content(self.doc, c, content)
-            return wrap(self.doc, c, kind)
+                copy_content(self._doc, c, content)
+            return wrap(self._doc, c, kind)
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def __contains__(self, key):
         if not isinstance(key, str):
-            return False
-        doc_acquire(self.doc)
+            raise LoroTypeError(f"map keys must be str, not {type(key).__name__}")
+        doc_acquire(self._doc)
         try:
-            return self.doc.map_slot(self.idx, key) >= 0
+            return self._doc.map_slot(self.idx, key) >= 0
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
 
     def __len__(self):
-        return self.doc.map_len(self.idx)
+        return self._doc.map_len(self.idx)
 
     def is_empty(self):
         """Whether the map has no keys."""
-        return self.doc.map_len(self.idx) == 0
+        return self._doc.map_len(self.idx) == 0
+
+    def __getitem__(self, key):
+        cdef int64_t slot
+        if not isinstance(key, str):
+            raise LoroTypeError(f"map keys must be str, not {type(key).__name__}")
+        doc_acquire(self._doc)
+        try:
+            slot = self._doc.map_slot(self.idx, key)
+            if slot < 0:
+                raise KeyNotFoundError(f"Key {key} not found")
+            return wrap_value(self._doc, self._doc.log.values[slot])
+        finally:
+            doc_release(self._doc)
+
+    def __setitem__(self, key, value):
+        if not isinstance(key, str):
+            raise LoroTypeError(f"map keys must be str, not {type(key).__name__}")
+        v = check_value(value)
+        doc_acquire(self._doc)
+        try:
+            self._doc.local_map_set(self.idx, key, v)
+        finally:
+            doc_release(self._doc)
+
+    def __delitem__(self, key):
+        if not isinstance(key, str):
+            raise LoroTypeError(f"map keys must be str, not {type(key).__name__}")
+        doc_acquire(self._doc)
+        try:
+            if self._doc.map_slot(self.idx, key) < 0:
+                raise KeyNotFoundError(f"Key {key} not found")
+            self._doc.local_map_delete(self.idx, key)
+        finally:
+            doc_release(self._doc)
+
+    def __iter__(self):
+        # loro's map is not iterable (keys(), values(), items() are the way)
+        raise LoroTypeError("'LoroMap' object is not iterable")
+
+
+cdef double counter_operand(object other) except? -1.0:
+    if isinstance(other, LoroCounter):
+        return (<LoroCounter>other)._value()
+    if isinstance(other, (int, float)):
+        return float(other)
+    raise LoroTypeError("expected a number or LoroCounter")
 
 
 cdef class LoroCounter(_Handle):
@@ -679,7 +998,7 @@ cdef class LoroCounter(_Handle):
     @staticmethod
     def _wrap(LoroDoc doc, uint32_t c):
         cdef LoroCounter h = LoroCounter.__new__(LoroCounter)
-        h.doc = doc
+        h._doc = doc
         h.idx = c
         h.attached = True
         return h
@@ -688,11 +1007,11 @@ cdef class LoroCounter(_Handle):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise LoroTypeError(f"a counter takes a number, not {type(value).__name__}")
         cdef double d = sign * float(value)
-        doc_acquire(self.doc)
+        doc_acquire(self._doc)
         try:
-            self.doc.local_counter_add(self.idx, d)
+            self._doc.local_counter_add(self.idx, d)
         finally:
-            doc_release(self.doc)
+            doc_release(self._doc)
         return 0
 
     def increment(self, value):
@@ -705,9 +1024,9 @@ cdef class LoroCounter(_Handle):
 
     cdef double _value(self) except? -1:
         cdef double v
-        doc_acquire(self.doc)
-        v = self.doc.ccounter[self.idx]
-        doc_release(self.doc)
+        doc_acquire(self._doc)
+        v = self._doc.ccounter[self.idx]
+        doc_release(self._doc)
         return v
 
     @property
@@ -720,3 +1039,24 @@ cdef class LoroCounter(_Handle):
 
     def __int__(self):
         return int(self._value())
+
+    # arithmetic gives plain floats and never edits the counter (loro has no in-place
+    # operators, so `c += 1` rebinds `c` to a float)
+
+    def __add__(self, other):
+        return self._value() + counter_operand(other)
+
+    def __radd__(self, other):
+        return counter_operand(other) + self._value()
+
+    def __sub__(self, other):
+        return self._value() - counter_operand(other)
+
+    def __rsub__(self, other):
+        return counter_operand(other) - self._value()
+
+    def __neg__(self):
+        return -self._value()
+
+    def __abs__(self):
+        return abs(self._value())

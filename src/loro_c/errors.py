@@ -21,6 +21,7 @@ __all__ = [
     "ContainerMismatchError",
     "UnknownContainerError",
     "CallbackError",
+    "KeyNotFoundError",
 ]
 
 
@@ -84,3 +85,7 @@ class CallbackError(LoroError):
     exception a callback raised.  (``loro`` reports this case with a ``PanicException``
     from the same call.)
     """
+
+
+class KeyNotFoundError(LoroError, KeyError):
+    """Raised by ``map[key]`` and ``del map[key]`` when the map has no such key."""
