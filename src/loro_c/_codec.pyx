@@ -5,7 +5,7 @@ FastSnapshot (mode 3) blobs.
 Interface (used by ``LoroDoc``):
 
 * ``encode_updates(changes) -> bytes``: a mode-4 blob holding the given change tuples
-  (layout in :mod:`loro_c._json`).
+  (layout in :mod:`loro_c.codec.json`).
 * ``decode_updates(data) -> list``: the change tuples of a mode-4 blob, or of the change
   blocks inside a mode-3 snapshot (so a Loro snapshot imports as history).
 * ``decode_blob_meta(data, check_checksum) -> ImportBlobMetadata``.
@@ -47,6 +47,8 @@ The encoder writes any valid segmentation (not Loro's exact bytes); Loro reads i
 #   codec/snapshot.pxi             FastSnapshot (mode 3): sections, oplog, state roots
 #   codec/blob.pxi                 envelope, mode dispatch, the Python entry points, blob
 #                                  metadata
+#
+# (codec/json.py, the JSON updates codec, is plain Python and a module of its own.)
 
 cimport cython
 from libc.stdint cimport (uint8_t, uint16_t, uint32_t, uint64_t, int32_t, int64_t,

@@ -1,5 +1,5 @@
 # Change blocks, writing side: the block layout of change_block_decode.pxi, written from
-# change tuples (loro_c._json layout) or straight from a document's op arena (a DocOps range
+# change tuples (loro_c.codec.json layout) or straight from a document's op arena (a DocOps range
 # in the ops slot of a change tuple). Any valid segmentation is written, not Loro's exact
 # bytes; Loro reads it.
 #

@@ -1,7 +1,7 @@
 # The numbers of Loro's binary format that the codec parts share, and the codec's limits.
 #
 # Container kinds (KIND_*, Loro's raw type bytes) and op kinds (LC_OP_*, the kinds of the
-# change tuples of loro_c._json and of lc_op) are not defined here: they are cimported from
+# change tuples of loro_c.codec.json and of lc_op) are not defined here: they are cimported from
 # _doc.pxd and _oplog.pxd (see _codec.pyx), their one place.
 
 cdef enum:
@@ -48,6 +48,13 @@ cdef uint16_t MODE_SNAPSHOT = 3
 cdef uint16_t MODE_UPDATES = 4
 
 MAX_OPS_PER_BLOCK = ENC_MAX_OPS_PER_BLOCK   # LoroDoc cuts DocOps ranges to this size
+
+# The op kinds of the change tuples for Python code (the JSON codec), from oplog.h.
+OP_INSERT = LC_OP_INSERT
+OP_DELETE = LC_OP_DELETE
+OP_MAP_SET = LC_OP_MAP_SET
+OP_MAP_DELETE = LC_OP_MAP_DELETE
+OP_COUNTER = LC_OP_COUNTER
 
 
 # -- container kinds as Python objects (cached: building a ContainerType is not free) --------
