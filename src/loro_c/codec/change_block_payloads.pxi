@@ -3,8 +3,7 @@
 # columns and the values section, then either returns the op's change tuple (layout in
 # loro_c.codec.json) or, when staging into a document, writes the op into the document's arenas
 # through the staging API of _import.pyx and returns None. The checks, and the order in which
-# they read the values section, are the same both ways, so a blob that one path rejects the
-# other rejects too.
+# they read the values section, are the same in both modes.
 
 
 @cython.final
