@@ -415,7 +415,8 @@ cdef int decode_op_loop(BlockHead* h, BlockArrays* a, _OpPayloads st, Py_ssize_t
             if op_counter == a.ch_start[ch]:
                 # the first op of change `ch`: open it (unless it is already pending)
                 st.open_change(ch, deps_all[ch])
-            if not st.skip and kind != KIND_TREE and kind != KIND_MOVABLE_LIST and kind <= KIND_COUNTER:
+            if (not st.skip and kind != KIND_TREE and kind != KIND_MOVABLE_LIST
+                    and kind <= KIND_COUNTER):
                 c = st.container(ci, kind)
         if (kind == KIND_TEXT or kind == KIND_LIST) and a.col_tag[i] == V_DELETE_SEQ:
             op = st.seq_delete(i, c, op_counter)

@@ -1,7 +1,7 @@
 # Change blocks, writing side: the block layout of change_block_decode.pxi, written from
-# change tuples (loro_c.codec.json layout) or straight from a document's op arena (a DocOps range
-# in the ops slot of a change tuple). Any valid segmentation is written, not Loro's exact
-# bytes; Loro reads it.
+# change tuples (loro_c.codec.json layout) or straight from a document's op arena (a DocOps
+# range in the ops slot of a change tuple). Any valid segmentation is written, not Loro's
+# exact bytes; Loro reads it.
 #
 # Registration order fixes the bytes: ops register containers, keys and delete peers as they
 # come; the container arena then registers root names (keys) and container peers; the change

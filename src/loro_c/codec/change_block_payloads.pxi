@@ -1,9 +1,9 @@
 # Change blocks, the per-kind op payloads (one reader per op shape: sequence delete, text
 # insert, list insert, map set/delete, counter add). Each reader checks its op against the
 # columns and the values section, then either returns the op's change tuple (layout in
-# loro_c.codec.json) or, when staging into a document, writes the op into the document's arenas
-# through the staging API of _import.pyx and returns None. The checks, and the order in which
-# they read the values section, are the same in both modes.
+# loro_c.codec.json) or, when staging into a document, writes the op into the document's
+# arenas through the staging API of _import.pyx and returns None. The checks, and the order
+# in which they read the values section, are the same in both modes.
 
 
 @cython.final

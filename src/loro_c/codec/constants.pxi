@@ -1,8 +1,8 @@
 # The numbers of Loro's binary format that the codec parts share, and the codec's limits.
 #
 # Container kinds (KIND_*, Loro's raw type bytes) and op kinds (LC_OP_*, the kinds of the
-# change tuples of loro_c.codec.json and of lc_op) are not defined here: they are cimported from
-# _doc.pxd and _oplog.pxd (see _codec.pyx), their one place.
+# change tuples of loro_c.codec.json and of lc_op) are not defined here: they are cimported
+# from _doc.pxd and _oplog.pxd (see _codec.pyx), their one place.
 
 cdef enum:
     # value kinds of the ops column (what an op's payload in the values section is)
