@@ -402,6 +402,8 @@ cdef int decode_op_loop(BlockHead* h, BlockArrays* a, _OpPayloads st, Py_ssize_t
     cdef uint32_t c = 0
     cdef bint staging = st.staging
     cdef list ops = None if staging else all_ops[0]
+    cdef uint32_t cps_stack[CPS_STACK]
+    st.cps_stack = &cps_stack[0]
     for i in range(n_ops):
         if ch >= N:
             fail("ops extend past the last change of the block")
@@ -414,20 +416,22 @@ cdef int decode_op_loop(BlockHead* h, BlockArrays* a, _OpPayloads st, Py_ssize_t
         if staging:
             if op_counter == a.ch_start[ch]:
                 # the first op of change `ch`: open it (unless it is already pending)
-                st.open_change(ch, deps_all[ch])
+                open_change(st, ch, deps_all[ch])
             if (not st.skip and kind != KIND_TREE and kind != KIND_MOVABLE_LIST
                     and kind <= KIND_COUNTER):
-                c = st.container(ci, kind)
+                c = a.doc_cid[ci]
+                if c == 0xFFFFFFFF:
+                    c = register_container(st, ci, kind)
         if (kind == KIND_TEXT or kind == KIND_LIST) and a.col_tag[i] == V_DELETE_SEQ:
-            op = st.seq_delete(i, c, op_counter)
+            op = seq_delete(st, i, c, op_counter)
         elif kind == KIND_TEXT:
-            op = st.text_insert(i, c, op_counter)
+            op = text_insert(st, i, c, op_counter)
         elif kind == KIND_LIST:
-            op = st.list_insert(i, c, op_counter)
+            op = list_insert(st, i, c, op_counter)
         elif kind == KIND_MAP:
-            op = st.map_op(i, c, op_counter)
+            op = map_op(st, i, c, op_counter)
         elif kind == KIND_COUNTER:
-            op = st.counter_op(i, c, op_counter)
+            op = counter_op(st, i, c, op_counter)
         else:
             unsupported_kind(kind)
         if not staging:
