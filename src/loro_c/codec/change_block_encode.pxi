@@ -307,7 +307,7 @@ cdef int write_change_meta(Writer* w, BlockCols* cols, Py_ssize_t n, list msgs) 
     return 0
 
 
-cdef int write_column(Writer* w, Writer* tmp, I64Vec* col, int strategy) except -1:
+cdef inline int write_column(Writer* w, Writer* tmp, I64Vec* col, int strategy) except -1:
     """One length-prefixed column: strategy -1 is delta-RLE, else RLE with that value kind."""
     tmp.len = 0
     if strategy < 0:
