@@ -1,0 +1,211 @@
+# The blob envelope ("loro", checksum, mode), mode dispatch, and the module's Python entry
+# points: decode_updates, stage_blobs (the import's decoder), encode_updates,
+# decode_blob_meta.
+
+# -- envelope and modes -----------------------------------------------------------------------
+
+cdef int parse_envelope(bytes data, bint check_checksum, uint16_t* mode, Reader* body) except -1:
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(data)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
+    cdef uint32_t stored
+    if n < 22:
+        fail("blob is shorter than the 22-byte header")
+    if memcmp(p, b"loro", 4) != 0:
+        fail("bad magic bytes: not a Loro blob")
+    if check_checksum:
+        stored = _le32(p + 16)
+        if stored != xxh32_released(p + 20, n - 20, LORO_SEED):
+            fail("checksum mismatch: the data is corrupted")
+    mode[0] = (<uint16_t>p[20] << 8) | p[21]
+    reader_init(body, p + 22, n - 22)
+    return 0
+
+
+cdef int check_mode(uint16_t mode) except -1:
+    if mode == 1 or mode == 2:
+        fail("outdated Loro encodings (modes 1 and 2) are not supported")
+    if mode != MODE_UPDATES and mode != MODE_SNAPSHOT:
+        fail(f"unknown encoding mode {mode}")
+    return 0
+
+
+cdef int decode_updates_body(Reader* body, bint with_ops, list out, Py_ssize_t* budget,
+                             LoroDoc doc=None) except -1:
+    cdef Reader blk
+    while not reader_at_end(body):
+        r_slice(body, &blk)
+        if blk.len == 0:
+            fail("empty change block")
+        decode_block(blk.data, blk.len, with_ops, out, budget, doc)
+    return 0
+
+
+# -- decoding ---------------------------------------------------------------------------------
+
+def decode_updates(bytes data not None):
+    """Change tuples of a mode-4 (updates) blob, or of the history inside a mode-3
+    (snapshot) blob. Raises DecodeError on anything malformed or unsupported."""
+    cdef uint16_t mode
+    cdef Reader body
+    cdef list out = []
+    cdef Py_ssize_t budget = DEC_BLOB_OPS + 4 * PyBytes_GET_SIZE(data)
+    parse_envelope(data, True, &mode, &body)
+    check_mode(mode)
+    if mode == MODE_UPDATES:
+        decode_updates_body(&body, True, out, &budget)
+    else:
+        shallow, meta = decode_snapshot_oplog(&body, True, out, &budget)
+        if shallow:
+            fail("shallow snapshots are not supported by loro_c yet")
+        check_snapshot_vv(out, meta)
+    return out
+
+
+def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
+    """Stage the changes of every blob into `doc` (the import pipeline applies them). With
+    `fresh` (an empty document), a snapshot's root containers are registered and shown too."""
+    cdef uint16_t mode
+    cdef Reader body
+    cdef Py_ssize_t budget
+    cdef list alive = []          # block container ids, alive until the import ends
+    for data in blobs:
+        if not isinstance(data, bytes):
+            raise LoroValueError(f"a blob must be bytes, not {type(data).__name__}")
+        parse_envelope(data, True, &mode, &body)
+        check_mode(mode)
+        if mode == MODE_UPDATES:
+            budget = DEC_BLOB_OPS + 4 * PyBytes_GET_SIZE(data)
+            decode_updates_body(&body, True, alive, &budget, doc)
+        else:
+            for raw in decode_updates(data):
+                stage_tuple(doc, raw)
+            if fresh:
+                # only the first snapshot loads into the empty document (the rest are history)
+                fresh = False
+                parse_envelope(data, False, &mode, &body)
+                for cid in snapshot_state_roots(&body):
+                    doc.show_root(doc.container_index(cid, kind_of_type(cid.container_type)))
+    return None
+
+
+# -- encoding ---------------------------------------------------------------------------------
+
+def encode_updates(list changes not None):
+    """A mode-4 updates blob holding ``changes`` (change tuples, any order)."""
+    cdef Writer w
+    cdef list pieces = split_changes(changes)
+    cdef list block = []
+    cdef Py_ssize_t i, ops_in_block = 0
+    cdef uint32_t h
+    if writer_init(&w, 256) < 0:
+        raise_writer_error(&w)
+    try:
+        wchk(&w, write_bytes(&w, <const unsigned char*>b"loro", 4))
+        for i in range(16):
+            wchk(&w, write_u8(&w, 0))
+        wchk(&w, write_u16_be(&w, MODE_UPDATES))
+        for ch in pieces:
+            if block:
+                last = block[len(block) - 1]
+                if (ch[0] != last[0] or ch[1] != last[1] + change_len(last)
+                        or ops_in_block + len(ch[6]) > ENC_MAX_OPS_PER_BLOCK):
+                    encode_block(&w, block)
+                    block = []
+                    ops_in_block = 0
+            block.append(ch)
+            ops_in_block += len(ch[6])
+        if block:
+            encode_block(&w, block)
+        h = xxh32_released(w.data + 20, w.len - 20, LORO_SEED)
+        for i in range(4):
+            w.data[16 + i] = <unsigned char>((h >> (8 * i)) & 0xFF)
+        return writer_to_bytes(&w)
+    finally:
+        writer_free(&w)
+
+
+# -- blob metadata ----------------------------------------------------------------------------
+
+def decode_blob_meta(bytes data not None, check_checksum=True):
+    """``ImportBlobMetadata`` of a blob, computed as Loro does."""
+    cdef uint16_t mode
+    cdef Reader body
+    cdef list changes = []
+    cdef dict start = {}, end = {}, front = {}
+    cdef VersionVector start_vv
+    cdef Py_ssize_t budget = 0      # header-only decoding reads no ops
+    parse_envelope(data, bool(check_checksum), &mode, &body)
+    check_mode(mode)
+    if mode == MODE_UPDATES:
+        decode_updates_body(&body, False, changes, &budget)
+        changes = sorted(changes, key=lambda c: c[2])   # stable: equal lamports keep blob order
+        for ch in changes:
+            peer, ctr = ch[0], ch[1]
+            e = ch[7]
+            if peer not in start or start[peer] > ctr:
+                start[peer] = ctr
+            if peer not in end or end[peer] < e:
+                end[peer] = e
+        for ch in changes:
+            for dp, dc in ch[5]:
+                if dp in start:
+                    if start[dp] > dc:
+                        _front_push(front, dp, dc)
+                elif dp not in end:
+                    _front_push(front, dp, dc)
+        start_vv = vv_wrap({p: c for p, c in start.items() if c > 0})
+        # loro lists peers whose first change starts at 0 as {peer: 0}
+        start_vv._zeros = frozenset(p for p, c in start.items() if c == 0) or None
+        return _types.ImportBlobMetadata(
+            start_vv,
+            vv_wrap({p: c for p, c in end.items() if c > 0}),
+            changes[0][3] if changes else 0,
+            frontiers_wrap(sorted(front.items())),
+            changes[len(changes) - 1][3] if changes else 0,
+            len(changes),
+            _types.EncodedBlobMode.Updates,
+        )
+    shallow, meta = decode_snapshot_oplog(&body, False, changes, &budget)
+    if b"vv" not in meta or b"fr" not in meta:
+        fail("snapshot oplog has no version")
+    end_vv = decode_vv_bytes(meta[b"vv"], "the snapshot version vector")
+    end_f = decode_frontiers_bytes(meta[b"fr"], "the snapshot frontiers")
+    if b"sv" in meta:
+        start_vv = decode_vv_bytes(meta[b"sv"], "the snapshot start version vector")
+    else:
+        start_vv = VersionVector()
+    if b"sf" in meta:
+        start_f = decode_frontiers_bytes(meta[b"sf"], "the snapshot start frontiers")
+    else:
+        start_f = Frontiers()
+    return _types.ImportBlobMetadata(
+        start_vv, end_vv,
+        _timestamp_at(changes, start_f, False),
+        start_f,
+        _timestamp_at(changes, end_f, True),
+        len(changes),
+        _types.EncodedBlobMode.ShallowSnapshot if shallow else _types.EncodedBlobMode.Snapshot,
+    )
+
+
+cdef int _front_push(dict front, object peer, object ctr) except -1:
+    """Add a dependency to the start frontiers (greatest counter per peer, as Loro)."""
+    old = front.get(peer)
+    if old is None or old < ctr:
+        front[peer] = ctr
+    return 0
+
+
+cdef object _timestamp_at(list changes, Frontiers f, bint must_exist):
+    best = 0
+    for peer, ctr in f._ids:
+        found = False
+        for ch in changes:
+            if ch[0] == peer and ch[1] <= ctr < ch[7]:
+                found = True
+                if ch[3] > best:
+                    best = ch[3]
+                break
+        if must_exist and not found:
+            fail("snapshot frontiers name an op outside its change blocks")
+    return best

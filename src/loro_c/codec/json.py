@@ -1,0 +1,267 @@
+"""Loro's JSON updates format (schema_version 1): encoder and decoder.
+
+The decoder turns a JSON document into the change tuples that ``LoroDoc._import_changes``
+stages: ``(peer, counter, lamport, timestamp, msg, deps, ops)`` with ``deps`` a list of
+``(peer, counter)`` and each op one of
+
+* ``(OP_INSERT, cid, counter, pos, text_or_values)``
+* ``(OP_DELETE, cid, counter, pos, signed_len, start_peer, start_counter)``
+* ``(OP_MAP_SET, cid, counter, key, value)`` / ``(OP_MAP_DELETE, cid, counter, key)``
+* ``(OP_COUNTER, cid, counter, delta)``
+
+Every malformed input raises ``DecodeError`` naming what is wrong.
+"""
+import json
+
+from loro_c import _types
+from loro_c._codec import OP_COUNTER, OP_DELETE, OP_INSERT, OP_MAP_DELETE, OP_MAP_SET
+from loro_c._doc import _TYPE_NAMES
+from loro_c.errors import DecodeError
+
+_CONTAINER_PREFIX = "🦜:"
+_I64 = 1 << 63
+_U64 = 1 << 64
+_I32 = 1 << 31
+
+
+# ---------------------------------------------------------------- encoding
+
+class _PeerTable:
+    def __init__(self):
+        self.index = {}
+        self.peers = []
+
+    def __call__(self, peer):
+        i = self.index.get(peer)
+        if i is None:
+            i = self.index[peer] = len(self.peers)
+            self.peers.append(str(peer))
+        return i
+
+
+def _cid_str(cid, peers):
+    ctype = str(cid.container_type)
+    if isinstance(cid, _types.ContainerID.Root):
+        return f"cid:root-{cid.name}:{ctype}"
+    return f"cid:{cid.counter}@{peers(cid.peer)}:{ctype}"
+
+
+def _value_json(v, peers):
+    if isinstance(v, _types.ContainerID):
+        return _CONTAINER_PREFIX + _cid_str(v, peers)
+    if isinstance(v, bytes):
+        return list(v)
+    if isinstance(v, list):
+        return [_value_json(x, peers) for x in v]
+    if isinstance(v, dict):
+        return {k: _value_json(x, peers) for k, x in v.items()}
+    return v
+
+
+def export_updates(doc, start, end):
+    """JSON updates of `doc` between version dicts `start` and `end` (peer -> end counter)."""
+    peers = _PeerTable()
+    changes = doc._changes(start, end)
+    out = []
+    for peer, counter, lamport, timestamp, msg, deps, ops in changes:
+        me = peers(peer)
+        json_ops = []
+        for op in ops:
+            kind, cid = op[0], op[1]
+            if kind == OP_INSERT:
+                if isinstance(op[4], str):
+                    content = {"type": "insert", "pos": op[3], "text": op[4]}
+                else:
+                    content = {"type": "insert", "pos": op[3], "value": [_value_json(v, peers) for v in op[4]]}
+            elif kind == OP_DELETE:
+                content = {"type": "delete", "pos": op[3], "len": op[4], "start_id": f"{op[6]}@{peers(op[5])}"}
+            elif kind == OP_MAP_SET:
+                content = {"type": "insert", "key": op[3], "value": _value_json(op[4], peers)}
+            elif kind == OP_MAP_DELETE:
+                content = {"type": "delete", "key": op[3]}
+            else:
+                content = {"type": "counter", "value_type": "f64", "value": op[3], "prop": 0}
+            json_ops.append({"container": _cid_str(cid, peers), "content": content, "counter": op[2]})
+        out.append({
+            "id": f"{counter}@{me}",
+            "timestamp": timestamp,
+            "deps": [f"{c}@{peers(p)}" for p, c in deps],
+            "lamport": lamport,
+            "msg": msg,
+            "ops": json_ops,
+        })
+    start_version = {str(p): c - 1 for p, c in start.items() if c > 0}
+    return json.dumps({"schema_version": 1, "start_version": start_version,
+                       "peers": peers.peers, "changes": out},
+                      ensure_ascii=False, separators=(",", ":"))
+
+
+# ---------------------------------------------------------------- decoding
+
+def _need(obj, key, kind, where):
+    if not isinstance(obj, dict) or key not in obj:
+        raise DecodeError(f"{where}: missing field {key!r}")
+    v = obj[key]
+    if kind is int:
+        if type(v) is not int:
+            raise DecodeError(f"{where}: field {key!r} must be an integer, got {v!r}")
+    elif not isinstance(v, kind):
+        raise DecodeError(f"{where}: field {key!r} has the wrong type ({type(v).__name__})")
+    return v
+
+
+class _Decoder:
+    def __init__(self, peers):
+        self.cids = {}
+        if peers is None:
+            self.peers = None
+        else:
+            if not isinstance(peers, list):
+                raise DecodeError("'peers' must be a list of decimal strings")
+            try:
+                self.peers = [int(p) for p in peers]
+            except (TypeError, ValueError):
+                raise DecodeError("'peers' must be a list of decimal strings") from None
+            for p in self.peers:
+                if not 0 <= p < _U64:
+                    raise DecodeError(f"peer {p} is not a 64-bit id")
+
+    def peer(self, token):
+        try:
+            i = int(token)
+        except ValueError:
+            raise DecodeError(f"bad peer reference {token!r}") from None
+        if self.peers is None:
+            if not 0 <= i < _U64:
+                raise DecodeError(f"peer {i} is not a 64-bit id")
+            return i
+        if not 0 <= i < len(self.peers):
+            raise DecodeError(f"peer index {i} is not in the peer table")
+        return self.peers[i]
+
+    def id(self, s):
+        if not isinstance(s, str) or s.count("@") != 1:
+            raise DecodeError(f"bad id {s!r}")
+        c, p = s.split("@")
+        try:
+            counter = int(c)
+        except ValueError:
+            raise DecodeError(f"bad id {s!r}") from None
+        if not 0 <= counter < _I32:
+            raise DecodeError(f"counter of id {s!r} is out of range")
+        return self.peer(p), counter
+
+    def cid(self, s):
+        cid = self.cids.get(s) if isinstance(s, str) else None
+        if cid is None:
+            cid = self.cids[s] = self._parse_cid(s)
+        return cid
+
+    def _parse_cid(self, s):
+        if not isinstance(s, str) or not s.startswith("cid:") or s.count(":") < 2:
+            raise DecodeError(f"bad container id {s!r}")
+        body, _, tname = s[4:].rpartition(":")
+        if tname not in _TYPE_NAMES:
+            raise DecodeError(f"unknown container type {tname!r} in {s!r}")
+        ctype = getattr(_types.ContainerType, tname)()
+        if body.startswith("root-"):
+            name = body[5:]
+            if not name or "/" in name or "\0" in name:
+                raise DecodeError(f"bad root container name in {s!r}")
+            return _types.ContainerID.Root(name, ctype)
+        peer, counter = self.id(body)
+        return _types.ContainerID.Normal(peer, counter, ctype)
+
+    def value(self, v):
+        t = type(v)
+        if v is None or t is bool or t is float:
+            return v
+        if t is int:
+            if not -_I64 <= v < _I64:
+                raise DecodeError(f"integer {v} does not fit in i64")
+            return v
+        if t is str:
+            if v.startswith(_CONTAINER_PREFIX + "cid:"):
+                cid = self.cid(v[len(_CONTAINER_PREFIX):])
+                if isinstance(cid, _types.ContainerID.Root):
+                    raise DecodeError("created child containers must be normal containers")
+                return cid
+            return v
+        if t is list:
+            return [self.value(x) for x in v]
+        if t is dict:
+            return {k: self.value(x) for k, x in v.items()}
+        raise DecodeError(f"unsupported JSON value {v!r}")
+
+    def op(self, raw, where):
+        cid = self.cid(_need(raw, "container", str, where))
+        counter = _need(raw, "counter", int, where)
+        content = _need(raw, "content", dict, where)
+        ctype = str(cid.container_type)
+        kind = content.get("type")
+        if ctype in ("Tree", "MovableList"):
+            raise DecodeError(f"{where}: {ctype} containers are not supported by loro_c yet")
+        if ctype in ("Text", "List"):
+            if kind == "insert":
+                pos = _need(content, "pos", int, where)
+                if ctype == "Text":
+                    text = _need(content, "text", str, where)
+                    if not text:
+                        raise DecodeError(f"{where}: empty text insert")
+                    return (OP_INSERT, cid, counter, pos, text)
+                values = _need(content, "value", list, where)
+                if not values:
+                    raise DecodeError(f"{where}: empty list insert")
+                return (OP_INSERT, cid, counter, pos, [self.value(v) for v in values])
+            if kind == "delete":
+                pos = _need(content, "pos", int, where)
+                signed = _need(content, "len", int, where)
+                if signed == 0 or not -_I32 < signed < _I32:
+                    raise DecodeError(f"{where}: bad delete length {signed}")
+                sp, sc = self.id(_need(content, "start_id", str, where))
+                return (OP_DELETE, cid, counter, pos, signed, sp, sc)
+            if kind in ("mark", "mark_end"):
+                raise DecodeError(f"{where}: rich text marks are not supported by loro_c yet")
+        elif ctype == "Map":
+            key = _need(content, "key", str, where)
+            if kind == "insert":
+                if "value" not in content:
+                    raise DecodeError(f"{where}: map insert without a value")
+                return (OP_MAP_SET, cid, counter, key, self.value(content["value"]))
+            if kind == "delete":
+                return (OP_MAP_DELETE, cid, counter, key)
+        elif ctype == "Counter" and kind == "counter":
+            v = content.get("value")
+            if type(v) not in (int, float):
+                raise DecodeError(f"{where}: counter value must be a number")
+            return (OP_COUNTER, cid, counter, float(v))
+        raise DecodeError(f"{where}: unsupported op {kind!r} on a {ctype}")
+
+
+def decode_updates(text):
+    """Parse JSON updates into change tuples; raises DecodeError on anything malformed."""
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise DecodeError(f"invalid JSON: {e}") from None
+    if not isinstance(doc, dict):
+        raise DecodeError("JSON updates must be an object")
+    if doc.get("schema_version") != 1:
+        raise DecodeError(f"unsupported schema_version {doc.get('schema_version')!r}")
+    dec = _Decoder(doc.get("peers"))
+    raw_changes = _need(doc, "changes", list, "updates")
+    out = []
+    for n, ch in enumerate(raw_changes):
+        where = f"change #{n}"
+        peer, counter = dec.id(_need(ch, "id", str, where))
+        timestamp = _need(ch, "timestamp", int, where)
+        lamport = _need(ch, "lamport", int, where)
+        if not 0 <= lamport < (1 << 32):
+            raise DecodeError(f"{where}: lamport {lamport} is out of range")
+        msg = ch.get("msg")
+        if msg is not None and not isinstance(msg, str):
+            raise DecodeError(f"{where}: msg must be a string or null")
+        deps = [dec.id(d) for d in _need(ch, "deps", list, where)]
+        ops = [dec.op(o, f"{where} op #{i}") for i, o in enumerate(_need(ch, "ops", list, where))]
+        out.append((peer, counter, lamport, timestamp, msg, deps, ops))
+    return out

@@ -1,0 +1,95 @@
+# FastSnapshot (mode 3) bodies: three length-prefixed sections (oplog SSTable, state
+# SSTable, shallow-root state). loro_c reads the oplog's change blocks as history, checks
+# its version, and reads which root containers the state names.
+
+cdef list snapshot_state_roots(Reader* body):
+    """Root container ids named by the state section of a mode-3 body (none when the state
+    was left out)."""
+    cdef Reader secs[3]
+    cdef list roots = []
+    snapshot_sections(body, secs)
+    if secs[1].len == 1 and secs[1].data[0] == 0x45:     # "E": no state section
+        return roots
+    for key, value in sst_entries(&secs[1]):
+        if key == b"fr" or not key or not (key[0] & 0x80):
+            continue
+        cid = _types.ContainerID.from_bytes(key)
+        if _TYPE_NAMES[kind_of_type(cid.container_type)] in ("Tree", "MovableList"):
+            continue
+        roots.append(cid)
+    return roots
+
+
+cdef int snapshot_sections(Reader* body, Reader* secs) except -1:
+    cdef uint32_t n = 0
+    cdef int i
+    for i in range(3):
+        if read_u32_le(body, &n) < 0:
+            raise_reader_error(body)
+        r_fixed_slice(body, <Py_ssize_t>n, &secs[i])
+    r_end(body, "the snapshot sections")
+    return 0
+
+
+cdef object decode_vv_bytes(bytes b, str what):
+    cdef Reader r
+    reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b))
+    vv = vv_read(&r)
+    r_end(&r, what)
+    return vv
+
+
+cdef object decode_frontiers_bytes(bytes b, str what):
+    cdef Reader r
+    reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b))
+    f = frontiers_read(&r)
+    r_end(&r, what)
+    return f
+
+
+cdef tuple decode_snapshot_oplog(Reader* body, bint with_ops, list out, Py_ssize_t* budget):
+    """Changes of the oplog section of a mode-3 body. Returns (is_shallow, kv dict of the
+    non-block keys)."""
+    cdef Reader secs[3]
+    cdef Py_ssize_t before
+    cdef const unsigned char* kp
+    cdef uint64_t kpeer
+    cdef int64_t kctr
+    cdef int j
+    snapshot_sections(body, secs)
+    shallow = secs[2].len > 0
+    meta = {}
+    for key, value in sst_entries(&secs[0]):
+        if len(key) == 12:
+            kp = <const unsigned char*>PyBytes_AS_STRING(key)
+            kpeer = 0
+            for j in range(8):
+                kpeer = (kpeer << 8) | kp[j]
+            kctr = (<int64_t>kp[8] << 24) | (<int64_t>kp[9] << 16) | (<int64_t>kp[10] << 8) | kp[11]
+            before = len(out)
+            decode_block(<const unsigned char*>PyBytes_AS_STRING(value), len(value), with_ops, out,
+                         budget)
+            if out[before][0] != kpeer or out[before][1] != kctr:
+                fail("snapshot change block does not match its key")
+        elif key in (b"vv", b"fr", b"sv", b"sf"):
+            meta[key] = value
+        else:
+            fail(f"unknown key {key!r} in the snapshot oplog")
+    if b"sv" in meta or b"sf" in meta:
+        shallow = True
+    return shallow, meta
+
+
+cdef int check_snapshot_vv(list changes, dict meta) except -1:
+    """The oplog's "vv" entry must equal the end of its change blocks."""
+    cdef dict ends = {}
+    if b"vv" not in meta:
+        fail("snapshot oplog has no version vector")
+    vv = decode_vv_bytes(meta[b"vv"], "the snapshot version vector")
+    for ch in changes:
+        end = ch[1] + change_len(ch)
+        if ends.get(ch[0], 0) < end:
+            ends[ch[0]] = end
+    if (<VersionVector>vv)._map != ends:
+        fail("snapshot version vector does not match its change blocks")
+    return 0

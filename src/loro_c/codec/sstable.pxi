@@ -1,0 +1,126 @@
+# Loro's SSTable (the oplog and state sections of a snapshot): "LORO", schema byte, blocks
+# (each normal block prefix-compresses its keys against the block's first key; a large
+# value gets a block of its own), block metadata with its checksum, metadata offset.
+
+cdef int sst_block_entries(bytes body, bytes first_key, list out) except -1:
+    """Entries of a normal SSTable block body (already decompressed)."""
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(body)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(body), cnt, data_end, i, off, end, pl, sl
+    cdef bytes prev = None
+    if n < 2:
+        fail("SSTable block is too short")
+    cnt = p[n - 2] | (<Py_ssize_t>p[n - 1] << 8)
+    if cnt == 0 or 2 * (cnt + 1) > n:
+        fail("bad SSTable block entry count")
+    data_end = n - 2 * (cnt + 1)
+    if data_end > 0xFFFF:
+        fail("SSTable block is too large")
+    for i in range(cnt):
+        off = p[data_end + 2 * i] | (<Py_ssize_t>p[data_end + 2 * i + 1] << 8)
+        if i + 1 < cnt:
+            end = p[data_end + 2 * i + 2] | (<Py_ssize_t>p[data_end + 2 * i + 3] << 8)
+        else:
+            end = data_end
+        if (i == 0 and off != 0) or off > end or end > data_end:
+            fail("bad SSTable entry offsets")
+        if i == 0:
+            key = first_key
+            value = PyBytes_FromStringAndSize(<const char*>p + off, end - off)
+        else:
+            if end - off < 3:
+                fail("truncated SSTable entry")
+            pl = p[off]
+            sl = p[off + 1] | (<Py_ssize_t>p[off + 2] << 8)
+            if pl > len(first_key) or sl > end - off - 3:
+                fail("bad SSTable entry key")
+            key = first_key[:pl] + PyBytes_FromStringAndSize(<const char*>p + off + 3, sl)
+            value = PyBytes_FromStringAndSize(<const char*>p + off + 3 + sl, end - off - 3 - sl)
+        if not key or (prev is not None and prev >= key):
+            fail("SSTable keys are not strictly increasing")
+        prev = key
+        out.append((key, value))
+    return 0
+
+
+cdef list sst_entries(Reader* sec):
+    """All ``(key, value)`` pairs of an SSTable section (empty section: no entries)."""
+    cdef const unsigned char* p = sec.data
+    cdef Py_ssize_t n = sec.len, meta_off, nblocks, i, off, end, klen
+    cdef Reader m
+    cdef uint32_t v32 = 0
+    cdef uint16_t v16 = 0
+    cdef uint8_t flags
+    cdef list metas = [], out = []
+    cdef const unsigned char* kp = NULL
+    if n == 0:
+        return out
+    if n < 9 or memcmp(p, b"LORO", 4) != 0:
+        fail("bad SSTable magic")
+    if p[4] != 0:
+        fail("unsupported SSTable schema version")
+    meta_off = _le32(p + n - 4)
+    if meta_off < 5 or meta_off >= n - 4:
+        fail("bad SSTable metadata offset")
+    reader_init(&m, p + meta_off, n - 4 - meta_off)
+    if read_u32_le(&m, &v32) < 0:
+        raise_reader_error(&m)
+    nblocks = v32
+    if nblocks == 0 or nblocks > MAX_SST_BLOCKS or nblocks * 7 > reader_remaining(&m) - 4:
+        fail("bad SSTable block count")
+    if xxh32_released(m.data + 4, m.len - 8, LORO_SEED) != _le32(m.data + m.len - 4):
+        fail("SSTable metadata checksum mismatch")
+    m.len -= 4
+    for i in range(nblocks):
+        if read_u32_le(&m, &v32) < 0:
+            raise_reader_error(&m)
+        off = v32
+        klen = 0
+        if read_u16_le_(&m, &v16) < 0:
+            raise_reader_error(&m)
+        if v16 > reader_remaining(&m):
+            fail("truncated SSTable metadata")
+        read_bytes(&m, v16, &kp)
+        first_key = PyBytes_FromStringAndSize(<const char*>kp, v16)
+        r_u8(&m, &flags)
+        last_key = None
+        if not (flags & 0x80):
+            if read_u16_le_(&m, &v16) < 0:
+                raise_reader_error(&m)
+            if v16 > reader_remaining(&m):
+                fail("truncated SSTable metadata")
+            read_bytes(&m, v16, &kp)
+            last_key = PyBytes_FromStringAndSize(<const char*>kp, v16)
+        if (flags & 0x7F) > 1:
+            fail("unknown SSTable compression type")
+        metas.append((off, first_key, flags, last_key))
+    r_end(&m, "the SSTable metadata")
+    for i in range(nblocks):
+        off, first_key, flags, last_key = metas[i]
+        end = metas[i + 1][0] if i + 1 < nblocks else meta_off
+        if off < 5 or end > meta_off or off >= end or end - off < 4:
+            fail("bad SSTable block range")
+        if xxh32_released(p + off, end - off - 4, LORO_SEED) != _le32(p + end - 4):
+            fail("SSTable block checksum mismatch")
+        if flags & 0x7F:
+            body = lz4_frame(p + off, end - off - 4,
+                             (255 * (end - off) + 65536) if (flags & 0x80) else 3 * 65536 + 2)
+        else:
+            body = PyBytes_FromStringAndSize(<const char*>p + off, end - off - 4)
+        start = len(out)
+        if flags & 0x80:
+            if not first_key or (out and out[len(out) - 1][0] >= first_key):
+                fail("SSTable keys are not strictly increasing")
+            out.append((first_key, body))
+        else:
+            sst_block_entries(body, first_key, out)
+            if (start > 0 and out[start - 1][0] >= out[start][0]) or out[len(out) - 1][0] != last_key:
+                fail("SSTable block keys do not match their metadata")
+    return out
+
+
+cdef inline int read_u16_le_(Reader* r, uint16_t* out) noexcept nogil:
+    if r.len - r.pos < 2:
+        return reader_fail(r, "unexpected end of input")
+    out[0] = r.data[r.pos] | (<uint16_t>r.data[r.pos + 1] << 8)
+    r.pos += 2
+    return 0

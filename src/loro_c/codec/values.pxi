@@ -1,0 +1,174 @@
+# Nested LoroValues (the payload of list inserts and map sets), both ways. Map keys are
+# indices into the block's key arena; a child container is written as its kind only, its id
+# being the op that creates it (peer, counter of the op, + the item index in a list insert).
+
+# -- decoding ---------------------------------------------------------------------------------
+
+cdef object read_value(Reader* r, list keys, uint64_t peer, int64_t ctx, int depth, bint top):
+    """A nested LoroValue. Containers are rebuilt as ``Normal(peer, ctx)``; the items of
+    a top-level list use ``ctx + i``."""
+    cdef uint8_t tag, kind
+    cdef uint64_t n, kidx
+    cdef int64_t iv
+    cdef double dv
+    cdef Py_ssize_t i
+    cdef const unsigned char* p = NULL
+    cdef list lst
+    cdef dict dct
+    if depth > MAX_VALUE_DEPTH:
+        fail("value is nested too deeply")
+    r_u8(r, &tag)
+    if tag == LV_NULL:
+        return None
+    if tag == LV_TRUE:
+        return True
+    if tag == LV_FALSE:
+        return False
+    if tag == LV_I64:
+        r_sleb(r, &iv)
+        return iv
+    if tag == LV_F64:
+        if read_f64_be(r, &dv) < 0:
+            raise_reader_error(r)
+        return dv
+    if tag == LV_STR or tag == LV_BINARY:
+        r_uleb(r, &n)
+        if n > <uint64_t>reader_remaining(r):
+            fail("string runs past the end of the values")
+        read_bytes(r, <Py_ssize_t>n, &p)
+        if tag == LV_STR:
+            return utf8_str(p, <Py_ssize_t>n, "a string value")
+        return PyBytes_FromStringAndSize(<const char*>p, <Py_ssize_t>n)
+    if tag == LV_LIST:
+        r_uleb(r, &n)
+        if n > <uint64_t>reader_remaining(r) or n > MAX_COLLECTION:
+            fail("list length runs past the end of the values")
+        lst = []
+        for i in range(<Py_ssize_t>n):
+            lst.append(read_value(r, keys, peer, ctx + i if top else ctx, depth + 1, False))
+        return lst
+    if tag == LV_MAP:
+        r_uleb(r, &n)
+        if n > <uint64_t>(reader_remaining(r) // 2) or n > MAX_COLLECTION:
+            fail("map length runs past the end of the values")
+        dct = {}
+        for i in range(<Py_ssize_t>n):
+            r_uleb(r, &kidx)
+            if kidx >= <uint64_t>len(keys):
+                fail("map key index is out of range")
+            dct[keys[kidx]] = read_value(r, keys, peer, ctx, depth + 1, False)
+        return dct
+    if tag == LV_CONTAINER:
+        r_u8(r, &kind)
+        if kind != KIND_MAP and kind != KIND_LIST and kind != KIND_TEXT and kind != KIND_COUNTER:
+            unsupported_kind(kind)
+        if ctx > INT32_MAX:
+            fail("child container id overflows i32")
+        return CID_NORMAL(peer, ctx, container_type(kind))
+    fail(f"unknown value tag {tag}")
+
+
+# -- encoding ---------------------------------------------------------------------------------
+
+# The block's tables that values and ops refer into, filled in first-use order while a block
+# is encoded.
+@cython.final
+cdef class _Registers:
+    """Per-block registers: peers, keys and containers in first-use order."""
+    cdef dict peer_idx
+    cdef list peers
+    cdef dict key_idx
+    cdef list keys
+    cdef dict cid_idx
+    cdef list cids
+    cdef object last_cid           # one-entry cache in front of cid() for op tuples
+    cdef Py_ssize_t last_idx
+
+    def __cinit__(self):
+        self.peer_idx = {}
+        self.peers = []
+        self.key_idx = {}
+        self.keys = []
+        self.cid_idx = {}
+        self.cids = []
+
+    cdef Py_ssize_t peer(self, object p) except -1:
+        i = self.peer_idx.get(p)
+        if i is None:
+            i = self.peer_idx[p] = len(self.peers)
+            self.peers.append(p)
+        return i
+
+    cdef Py_ssize_t key(self, str k) except -1:
+        i = self.key_idx.get(k)
+        if i is None:
+            i = self.key_idx[k] = len(self.keys)
+            self.keys.append(k)
+        return i
+
+    cdef Py_ssize_t cid(self, object c) except -1:
+        i = self.cid_idx.get(c)
+        if i is None:
+            i = self.cid_idx[c] = len(self.cids)
+            self.cids.append(c)
+        return i
+
+    cdef Py_ssize_t cid_of_op(self, object c) except -1:
+        """cid() for the container of an op tuple: ContainerID hashing is slow, and most
+        runs of ops share one container object."""
+        if c is not self.last_cid:
+            self.last_cid = c
+            self.last_idx = self.cid(c)
+        return self.last_idx
+
+
+cdef int enc_value(Writer* w, object v, _Registers reg, object peer, int64_t ctx, int depth,
+                   bint top) except -1:
+    """Nested LoroValue (tag byte + payload)."""
+    cdef double d
+    cdef int64_t i
+    cdef Py_ssize_t k
+    t = type(v)
+    if depth > MAX_VALUE_DEPTH:
+        raise LoroValueError("value is nested too deeply to encode")
+    if v is None:
+        return wchk(w, write_u8(w, LV_NULL))
+    if t is bool:
+        return wchk(w, write_u8(w, LV_TRUE if v else LV_FALSE))
+    if isinstance(v, int) and t is not bool:
+        if not (-(1 << 63) <= v < (1 << 63)):
+            raise LoroValueError(f"integer {v} does not fit in i64")
+        wchk(w, write_u8(w, LV_I64))
+        return wchk(w, write_sleb64(w, <int64_t>v))
+    if isinstance(v, float):
+        d = v
+        wchk(w, write_u8(w, LV_F64))
+        return wchk(w, write_f64_be(w, d))
+    if isinstance(v, str):
+        wchk(w, write_u8(w, LV_STR))
+        return w_str(w, v)
+    if isinstance(v, bytes):
+        wchk(w, write_u8(w, LV_BINARY))
+        wchk(w, write_uleb64(w, <uint64_t>len(v)))
+        return wchk(w, write_bytes(w, <const unsigned char*>PyBytes_AS_STRING(v), len(v)))
+    if isinstance(v, list):
+        wchk(w, write_u8(w, LV_LIST))
+        wchk(w, write_uleb64(w, <uint64_t>len(v)))
+        for k in range(len(v)):
+            enc_value(w, v[k], reg, peer, ctx + k if top else ctx, depth + 1, False)
+        return 0
+    if isinstance(v, dict):
+        wchk(w, write_u8(w, LV_MAP))
+        wchk(w, write_uleb64(w, <uint64_t>len(v)))
+        for key, x in v.items():
+            if not isinstance(key, str):
+                raise LoroValueError("map keys must be strings")
+            wchk(w, write_uleb64(w, <uint64_t>reg.key(key)))
+            enc_value(w, x, reg, peer, ctx, depth + 1, False)
+        return 0
+    if isinstance(v, _types.ContainerID):
+        if (not isinstance(v, CID_NORMAL) or v.peer != peer or v.counter != ctx):
+            raise LoroValueError(f"child container {v} is not the one created by op {ctx}@{peer}")
+        wchk(w, write_u8(w, LV_CONTAINER))
+        return wchk(w, write_u8(w, <uint8_t>v.container_type.kind))
+    raise LoroValueError(f"cannot encode a value of type {t.__name__}")
