@@ -664,8 +664,8 @@ def table_threads(run):
          f"imports/s = all imports / wall time, best of {run.args.repeat}; scaling = "
          f"imports/s / imports/s with {ns[0] if ns else 1} thread (ideal: N); "
          "time ratio = loro_c/loro at that N",
-         f"{os.cpu_count()} CPUs; loro_c releases the GIL for checksums, LZ4 and long UTF-8 "
-         "runs of large blobs, the rest of an import holds it",
+         f"{os.cpu_count()} CPUs; loro_c releases the GIL for checksums, LZ4, long UTF-8 "
+         "runs and the integration of changes of 32 ops or more; decoding holds it",
          "loro snapshot: loro loads its state, loro_c replays the history inside it, so "
          "only the scaling columns compare there"]))
 # ------------------------------------------------------------------------- 9. many peers
