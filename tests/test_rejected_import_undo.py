@@ -16,6 +16,7 @@ import loro
 import pytest
 
 import loro_c
+from test_atomic_import import snapshot_of  # what a failed import must leave as it was
 
 LIBS = (loro, loro_c)
 
@@ -87,14 +88,6 @@ class World:
                 f.import_(d.export(lib.ExportMode.Updates(lib.VersionVector())))
             self.full[lib] = f
         self.rng = rng
-
-
-def snapshot_of(doc):
-    """Everything observable that a failed import must leave as it was."""
-    doc.commit()
-    return (json.dumps(doc.get_deep_value(), sort_keys=True, default=repr), repr(doc.oplog_vv),
-            repr(doc.oplog_frontiers), doc.len_ops, doc.len_changes,
-            doc.export(loro_c.ExportMode.Updates(loro_c.VersionVector())), sorted(doc.get_value()))
 
 
 def remap_ids(change, index):

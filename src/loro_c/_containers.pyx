@@ -26,6 +26,12 @@ _I64_MIN = -(1 << 63)
 _I64_MAX = (1 << 63) - 1
 
 
+cdef inline int check_map_key(object key) except -1:
+    if not isinstance(key, str):
+        raise LoroTypeError(f"map keys must be str, not {type(key).__name__}")
+    return 0
+
+
 cpdef object check_value(object v):
     """Validate a Loro value and return a private copy; raises LoroTypeError."""
     t = type(v)
@@ -927,8 +933,7 @@ cdef class LoroMap(_Handle):
             doc_release(self._doc)
 
     def __contains__(self, key):
-        if not isinstance(key, str):
-            raise LoroTypeError(f"map keys must be str, not {type(key).__name__}")
+        check_map_key(key)
         doc_acquire(self._doc)
         try:
             return self._doc.map_slot(self.idx, key) >= 0
@@ -944,8 +949,7 @@ cdef class LoroMap(_Handle):
 
     def __getitem__(self, key):
         cdef int64_t slot
-        if not isinstance(key, str):
-            raise LoroTypeError(f"map keys must be str, not {type(key).__name__}")
+        check_map_key(key)
         doc_acquire(self._doc)
         try:
             slot = self._doc.map_slot(self.idx, key)
@@ -956,8 +960,7 @@ cdef class LoroMap(_Handle):
             doc_release(self._doc)
 
     def __setitem__(self, key, value):
-        if not isinstance(key, str):
-            raise LoroTypeError(f"map keys must be str, not {type(key).__name__}")
+        check_map_key(key)
         v = check_value(value)
         doc_acquire(self._doc)
         try:
@@ -966,8 +969,7 @@ cdef class LoroMap(_Handle):
             doc_release(self._doc)
 
     def __delitem__(self, key):
-        if not isinstance(key, str):
-            raise LoroTypeError(f"map keys must be str, not {type(key).__name__}")
+        check_map_key(key)
         doc_acquire(self._doc)
         try:
             if self._doc.map_slot(self.idx, key) < 0:

@@ -97,6 +97,19 @@ cdef inline int span_width(const lc_span *s, int unit) noexcept nogil:
     return 0
 
 
+cdef inline int64_t first_record_reaching(const lc_peer_index *pi, int64_t counter) noexcept nogil:
+    """Index of the first tracker record of `pi` that ends after `counter` (records are
+    sorted by counter and disjoint), or rec_len."""
+    cdef int64_t lo = 0, hi = pi.rec_len, mid
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if pi.recs[mid].counter + pi.recs[mid].len <= counter:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 cdef class SeqArena:
 
     def __cinit__(self):
@@ -256,7 +269,7 @@ cdef class SeqArena:
         cdef uint32_t leaf, t
         cdef lc_node *node
         cdef int i, slot
-        cdef int64_t lo, hi, mid
+        cdef int64_t lo
         cdef lc_record *r
         if cut > 0 and cut - 1 < pi.leaf_len:
             start = lc_prev_start(pi, cut - 1)
@@ -295,14 +308,7 @@ cdef class SeqArena:
         if pi.leaf_len > cut:
             pi.leaf_len = cut
         # records are sorted and disjoint: cut at the first one reaching `cut`
-        lo = 0
-        hi = pi.rec_len
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if pi.recs[mid].counter + pi.recs[mid].len <= cut:
-                lo = mid + 1
-            else:
-                hi = mid
+        lo = first_record_reaching(pi, cut)
         if lo < pi.rec_len and pi.recs[lo].counter < cut:
             r = &pi.recs[lo]
             if r.kind == LC_REC_DELETE_REV:
@@ -1026,15 +1032,9 @@ cdef class SeqArena:
         if peer >= self.n_peers or start >= end:
             return 0
         cdef lc_peer_index *pi = &self.peers[peer]
-        cdef int64_t lo = 0, hi = pi.rec_len, mid
+        cdef int64_t lo = first_record_reaching(pi, start)
         cdef lc_record r
         cdef int32_t a, b
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if pi.recs[mid].counter + pi.recs[mid].len <= start:
-                lo = mid + 1
-            else:
-                hi = mid
         while lo < self.peers[peer].rec_len:
             r = self.peers[peer].recs[lo]
             if r.counter >= end:
