@@ -253,6 +253,17 @@ cdef Py_ssize_t decode_ops_columns(BlockHead* h, BlockArrays* a, Py_ssize_t n_ci
     c0 = cols[0]
     n = rle_read_all(&c0, VK_ZZ, NULL, cap)
     budget[0] -= n
+    if n >= NOGIL_MIN_VALUES:
+        # a large block's columns decode while other threads run (pure C over the bytes)
+        with nogil:
+            read_op_columns(cols, a, n, n_cids)
+    else:
+        read_op_columns(cols, a, n, n_cids)
+    return n
+
+
+cdef int read_op_columns(Reader* cols, BlockArrays* a, Py_ssize_t n, Py_ssize_t n_cids) except -1 nogil:
+    cdef Py_ssize_t got, i
     a.col_cidx = <int64_t*>xalloc(n, sizeof(int64_t))
     a.col_prop = <int64_t*>xalloc(n, sizeof(int64_t))
     a.col_tag = <int64_t*>xalloc(n, sizeof(int64_t))
@@ -261,18 +272,18 @@ cdef Py_ssize_t decode_ops_columns(BlockHead* h, BlockArrays* a, Py_ssize_t n_ci
     delta_accumulate(a.col_cidx, n, 0, <int64_t>n_cids - 1)
     got = rle_read_all(&cols[1], VK_ZZ, a.col_prop, n)
     if got != n:
-        fail("ops columns have different lengths")
+        failc(b"ops columns have different lengths")
     delta_accumulate(a.col_prop, n, -2147483648, INT32_MAX)
     got = rle_read_all(&cols[2], VK_U8, a.col_tag, n)
     if got != n:
-        fail("ops columns have different lengths")
+        failc(b"ops columns have different lengths")
     got = rle_read_all(&cols[3], VK_ULEB, a.col_len, n)
     if got != n:
-        fail("ops columns have different lengths")
+        failc(b"ops columns have different lengths")
     for i in range(n):
         if a.col_len[i] < 1 or a.col_len[i] > INT32_MAX:
-            fail("op length is out of range")
-    return n
+            failc(b"op length is out of range")
+    return 0
 
 
 cdef Py_ssize_t decode_del_columns(BlockHead* h, BlockArrays* a, Py_ssize_t n_ops) except -1:

@@ -307,7 +307,7 @@ cdef int write_change_meta(Writer* w, BlockCols* cols, Py_ssize_t n, list msgs) 
     return 0
 
 
-cdef inline int write_column(Writer* w, Writer* tmp, I64Vec* col, int strategy) except -1:
+cdef inline int write_column(Writer* w, Writer* tmp, I64Vec* col, int strategy) except -1 nogil:
     """One length-prefixed column: strategy -1 is delta-RLE, else RLE with that value kind."""
     tmp.len = 0
     if strategy < 0:
@@ -318,6 +318,16 @@ cdef inline int write_column(Writer* w, Writer* tmp, I64Vec* col, int strategy) 
 
 
 cdef int write_op_columns(BlockSections* s, BlockCols* cols) except -1:
+    if cols.cidx.len >= NOGIL_MIN_VALUES:
+        # a large export's columns encode while other threads run (pure C over C arrays)
+        with nogil:
+            write_op_columns_c(s, cols)
+    else:
+        write_op_columns_c(s, cols)
+    return 0
+
+
+cdef int write_op_columns_c(BlockSections* s, BlockCols* cols) except -1 nogil:
     wchk(&s.ops, write_uleb64(&s.ops, 1))
     wchk(&s.ops, write_uleb64(&s.ops, 4))
     write_column(&s.ops, &s.tmp, &cols.cidx, -1)

@@ -6,7 +6,7 @@
 
 # -- decoding ---------------------------------------------------------------------------------
 
-cdef inline int rle_value(Reader* r, int vkind, int64_t* v) except -1:
+cdef inline int rle_value(Reader* r, int vkind, int64_t* v) except -1 nogil:
     cdef uint8_t b
     cdef uint64_t u
     if vkind == VK_U8:
@@ -15,48 +15,48 @@ cdef inline int rle_value(Reader* r, int vkind, int64_t* v) except -1:
     elif vkind == VK_ULEB:
         r_uleb(r, &u)
         if u > <uint64_t>INT64_MAX:
-            fail("column value out of range")
+            failc(b"column value out of range")
         v[0] = <int64_t>u
     else:
         r_zz(r, v)
     return 0
 
 
-cdef int rle_read_n(Reader* r, Py_ssize_t n, int vkind, int64_t* out) except -1:
+cdef int rle_read_n(Reader* r, Py_ssize_t n, int vkind, int64_t* out) except -1 nogil:
     """AnyRle: exactly ``n`` values from a concatenated stream (runs may not overshoot)."""
     cdef Py_ssize_t i = 0, j
     cdef int64_t cnt, v
     while i < n:
         r_zz(r, &cnt)
         if cnt == 0:
-            fail("RLE segment with a zero count")
+            failc(b"RLE segment with a zero count")
         if cnt > 0:
             if cnt > n - i:
-                fail("RLE run is longer than its column")
+                failc(b"RLE run is longer than its column")
             rle_value(r, vkind, &v)
             for j in range(<Py_ssize_t>cnt):
                 out[i + j] = v
             i += <Py_ssize_t>cnt
         else:
             if cnt == INT64_MIN or -cnt > n - i:
-                fail("RLE literal run is longer than its column")
+                failc(b"RLE literal run is longer than its column")
             for j in range(<Py_ssize_t>(-cnt)):
                 rle_value(r, vkind, &out[i + j])
             i += <Py_ssize_t>(-cnt)
     return 0
 
 
-cdef Py_ssize_t rle_read_all(Reader* r, int vkind, int64_t* out, Py_ssize_t cap) except -1:
+cdef Py_ssize_t rle_read_all(Reader* r, int vkind, int64_t* out, Py_ssize_t cap) except -1 nogil:
     """AnyRle column until the end of ``r``; ``out`` NULL counts only. At most ``cap`` values."""
     cdef Py_ssize_t i = 0, j
     cdef int64_t cnt, v
     while not reader_at_end(r):
         r_zz(r, &cnt)
         if cnt == 0:
-            fail("RLE segment with a zero count")
+            failc(b"RLE segment with a zero count")
         if cnt > 0:
             if cnt > cap - i:
-                fail("RLE column has more values than allowed")
+                failc(b"RLE column has more values than allowed")
             rle_value(r, vkind, &v)
             if out != NULL:
                 for j in range(<Py_ssize_t>cnt):
@@ -64,7 +64,7 @@ cdef Py_ssize_t rle_read_all(Reader* r, int vkind, int64_t* out, Py_ssize_t cap)
             i += <Py_ssize_t>cnt
         else:
             if cnt == INT64_MIN or -cnt > cap - i:
-                fail("RLE column has more values than allowed")
+                failc(b"RLE column has more values than allowed")
             for j in range(<Py_ssize_t>(-cnt)):
                 rle_value(r, vkind, &v)
                 if out != NULL:
@@ -73,25 +73,25 @@ cdef Py_ssize_t rle_read_all(Reader* r, int vkind, int64_t* out, Py_ssize_t cap)
     return i
 
 
-cdef int delta_accumulate(int64_t* vals, Py_ssize_t n, int64_t lo, int64_t hi) except -1:
+cdef int delta_accumulate(int64_t* vals, Py_ssize_t n, int64_t lo, int64_t hi) except -1 nogil:
     """DeltaRle: turn deltas into absolute values, each checked to lie in [lo, hi]."""
     cdef int64_t acc = 0
     cdef Py_ssize_t i
     for i in range(n):
         if add_ovf(acc, vals[i], &acc) or acc < lo or acc > hi:
-            fail("delta-encoded column value out of range")
+            failc(b"delta-encoded column value out of range")
         vals[i] = acc
     return 0
 
 
-cdef int bool_rle_read_n(Reader* r, Py_ssize_t n, uint8_t* out) except -1:
+cdef int bool_rle_read_n(Reader* r, Py_ssize_t n, uint8_t* out) except -1 nogil:
     cdef Py_ssize_t i = 0, j
     cdef uint64_t cnt
     cdef uint8_t val = 0
     while i < n:
         r_uleb(r, &cnt)
         if cnt > <uint64_t>(n - i):
-            fail("bool RLE run is longer than its column")
+            failc(b"bool RLE run is longer than its column")
         for j in range(<Py_ssize_t>cnt):
             out[i + j] = val
         i += <Py_ssize_t>cnt
@@ -100,12 +100,12 @@ cdef int bool_rle_read_n(Reader* r, Py_ssize_t n, uint8_t* out) except -1:
 
 
 cdef inline int bits_read(const unsigned char* p, int64_t* bitpos, int64_t total, int k,
-                          uint64_t* out) except -1:
+                          uint64_t* out) except -1 nogil:
     cdef uint64_t v = 0
     cdef int i
     cdef int64_t b = bitpos[0]
     if total - b < k:
-        fail("delta-of-delta stream ends early")
+        failc(b"delta-of-delta stream ends early")
     for i in range(k):
         v = (v << 1) | ((p[b >> 3] >> (7 - (b & 7))) & 1)
         b += 1
@@ -114,7 +114,7 @@ cdef inline int bits_read(const unsigned char* p, int64_t* bitpos, int64_t total
     return 0
 
 
-cdef int dod_read_n(Reader* r, Py_ssize_t n, int64_t* out, int64_t lo, int64_t hi) except -1:
+cdef int dod_read_n(Reader* r, Py_ssize_t n, int64_t* out, int64_t lo, int64_t hi) except -1 nogil:
     """DeltaOfDelta: exactly ``n`` values; ``r`` then continues at the next whole byte."""
     cdef uint8_t tag, last_bits
     cdef int64_t head = 0, prev, delta = 0, dod, rest, total, bitpos = 0
@@ -123,20 +123,20 @@ cdef int dod_read_n(Reader* r, Py_ssize_t n, int64_t* out, int64_t lo, int64_t h
     cdef const unsigned char* p
     r_u8(r, &tag)
     if tag > 1:
-        fail("bad option tag in a delta-of-delta stream")
+        failc(b"bad option tag in a delta-of-delta stream")
     if tag == 1:
         r_zz(r, &head)
     r_u8(r, &last_bits)
     if last_bits > 8:
-        fail("bad bit count in a delta-of-delta stream")
+        failc(b"bad bit count in a delta-of-delta stream")
     if n == 0:
         if tag:
-            fail("delta-of-delta stream holds a value where none is expected")
+            failc(b"delta-of-delta stream holds a value where none is expected")
         return 0
     if tag == 0:
-        fail("delta-of-delta stream lacks its first value")
+        failc(b"delta-of-delta stream lacks its first value")
     if head < lo or head > hi:
-        fail("delta-of-delta value out of range")
+        failc(b"delta-of-delta value out of range")
     p = r.data + r.pos
     rest = reader_remaining(r)
     total = 0 if rest == 0 else (rest - 1) * 8 + last_bits
@@ -170,7 +170,7 @@ cdef int dod_read_n(Reader* r, Py_ssize_t n, int64_t* out, int64_t lo, int64_t h
                             bits_read(p, &bitpos, total, 64, &payload)
                             dod = <int64_t>payload
         if add_ovf(delta, dod, &delta) or add_ovf(prev, delta, &prev) or prev < lo or prev > hi:
-            fail("delta-of-delta value out of range")
+            failc(b"delta-of-delta value out of range")
         out[i] = prev
     r.pos += <Py_ssize_t>((bitpos + 7) >> 3)
     return 0
@@ -194,7 +194,7 @@ cdef int columnar_vec(Reader* r, Py_ssize_t ncols, Reader* cols, str what) excep
 
 # -- encoding ---------------------------------------------------------------------------------
 
-cdef inline int enc_value_rle(Writer* w, int vkind, int64_t v) except -1:
+cdef inline int enc_value_rle(Writer* w, int vkind, int64_t v) except -1 nogil:
     if vkind == VK_U8:
         return wchk(w, write_u8(w, <uint8_t>v))
     if vkind == VK_ULEB:
@@ -202,7 +202,7 @@ cdef inline int enc_value_rle(Writer* w, int vkind, int64_t v) except -1:
     return wchk(w, write_zigzag64(w, v))
 
 
-cdef int enc_rle(Writer* w, const int64_t* v, Py_ssize_t n, int vkind) except -1:
+cdef int enc_rle(Writer* w, const int64_t* v, Py_ssize_t n, int vkind) except -1 nogil:
     """AnyRle: runs for repeated values, literal segments otherwise."""
     cdef Py_ssize_t i = 0, j, k
     while i < n:
@@ -224,7 +224,7 @@ cdef int enc_rle(Writer* w, const int64_t* v, Py_ssize_t n, int vkind) except -1
     return 0
 
 
-cdef int enc_delta_rle(Writer* w, const int64_t* v, Py_ssize_t n) except -1:
+cdef int enc_delta_rle(Writer* w, const int64_t* v, Py_ssize_t n) except -1 nogil:
     cdef int64_t* d = <int64_t*>xalloc(n, sizeof(int64_t))
     cdef int64_t prev = 0
     cdef Py_ssize_t i
@@ -238,7 +238,7 @@ cdef int enc_delta_rle(Writer* w, const int64_t* v, Py_ssize_t n) except -1:
     return 0
 
 
-cdef int enc_bool_rle(Writer* w, const uint8_t* v, Py_ssize_t n) except -1:
+cdef int enc_bool_rle(Writer* w, const uint8_t* v, Py_ssize_t n) except -1 nogil:
     cdef Py_ssize_t i = 0, j
     cdef uint8_t cur = 0
     while i < n:
@@ -257,7 +257,7 @@ ctypedef struct BitWriter:
     int used      # bits used in cur
 
 
-cdef int bw_put(BitWriter* b, uint64_t value, int count) except -1:
+cdef int bw_put(BitWriter* b, uint64_t value, int count) except -1 nogil:
     cdef int i
     for i in range(count - 1, -1, -1):
         b.cur = (b.cur << 1) | <uint8_t>((value >> i) & 1)
@@ -269,7 +269,7 @@ cdef int bw_put(BitWriter* b, uint64_t value, int count) except -1:
     return 0
 
 
-cdef int enc_dod(Writer* w, const int64_t* v, Py_ssize_t n) except -1:
+cdef int enc_dod(Writer* w, const int64_t* v, Py_ssize_t n) except -1 nogil:
     """DeltaOfDelta: Option<i64> head, bits-used byte, MSB-first bit stream."""
     cdef Writer bits
     cdef BitWriter b
@@ -282,7 +282,8 @@ cdef int enc_dod(Writer* w, const int64_t* v, Py_ssize_t n) except -1:
     wchk(w, write_u8(w, 1))
     wchk(w, write_zigzag64(w, v[0]))
     if writer_init(&bits, 16) < 0:
-        raise_writer_error(&bits)
+        with gil:
+            raise_writer_error(&bits)
     try:
         b.w = &bits
         b.cur = 0

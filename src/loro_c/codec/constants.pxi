@@ -87,3 +87,7 @@ cdef object container_type(int k):
 
 cdef int unsupported_kind(int k) except -1:
     raise DecodeError(f"{kind_name(k)} containers are not supported by loro_c yet")
+
+# Columns of at least this many values are decoded / encoded with the GIL released.
+cdef enum:
+    NOGIL_MIN_VALUES = 4096

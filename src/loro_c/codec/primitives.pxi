@@ -7,38 +7,49 @@ cdef int fail(str msg) except -1:
     raise DecodeError(msg)
 
 
-cdef inline int r_u8(Reader* r, uint8_t* v) except -1:
+cdef int failc(const char* msg) except -1 nogil:
+    """fail() for code that may run without the GIL (a fixed ASCII message)."""
+    with gil:
+        raise DecodeError(msg.decode("ascii"))
+
+
+cdef inline int r_u8(Reader* r, uint8_t* v) except -1 nogil:
     v[0] = 0
     if read_u8(r, v) < 0:
-        raise_reader_error(r)
+        with gil:
+            raise_reader_error(r)
     return 0
 
 
-cdef inline int r_uleb(Reader* r, uint64_t* v) except -1:
+cdef inline int r_uleb(Reader* r, uint64_t* v) except -1 nogil:
     v[0] = 0
     if read_uleb64(r, v) < 0:
-        raise_reader_error(r)
+        with gil:
+            raise_reader_error(r)
     return 0
 
 
-cdef inline int r_uleb32(Reader* r, uint32_t* v) except -1:
+cdef inline int r_uleb32(Reader* r, uint32_t* v) except -1 nogil:
     v[0] = 0
     if read_uleb32(r, v) < 0:
-        raise_reader_error(r)
+        with gil:
+            raise_reader_error(r)
     return 0
 
 
-cdef inline int r_zz(Reader* r, int64_t* v) except -1:
+cdef inline int r_zz(Reader* r, int64_t* v) except -1 nogil:
     v[0] = 0
     if read_zigzag64(r, v) < 0:
-        raise_reader_error(r)
+        with gil:
+            raise_reader_error(r)
     return 0
 
 
-cdef inline int r_sleb(Reader* r, int64_t* v) except -1:
+cdef inline int r_sleb(Reader* r, int64_t* v) except -1 nogil:
     v[0] = 0
     if read_sleb64(r, v) < 0:
-        raise_reader_error(r)
+        with gil:
+            raise_reader_error(r)
     return 0
 
 
@@ -79,13 +90,14 @@ cdef inline bint add_ovf(int64_t a, int64_t b, int64_t* out) noexcept nogil:
 
 # -- checked writes: a failed write is out of memory ----------------------------------------
 
-cdef inline int wchk(Writer* w, int rc) except -1:
+cdef inline int wchk(Writer* w, int rc) except -1 nogil:
     if rc < 0:
-        raise_writer_error(w)
+        with gil:
+            raise_writer_error(w)
     return 0
 
 
-cdef int w_section(Writer* w, Writer* sec) except -1:
+cdef int w_section(Writer* w, Writer* sec) except -1 nogil:
     wchk(w, write_uleb64(w, <uint64_t>sec.len))
     return wchk(w, write_bytes(w, sec.data, sec.len))
 
@@ -193,14 +205,15 @@ cdef int w_cps_utf8(Writer* w, const uint32_t* cps, Py_ssize_t n) except -1:
 
 # -- allocation -------------------------------------------------------------------------------
 
-cdef void* xalloc(Py_ssize_t n, size_t size) except NULL:
+cdef void* xalloc(Py_ssize_t n, size_t size) except NULL nogil:
     """calloc at least one element (so NULL always means failure)."""
     cdef void* p
     if n < 1:
         n = 1
     p = calloc(<size_t>n, size)
     if p == NULL:
-        raise MemoryError("loro_c: out of memory while decoding")
+        with gil:
+            raise MemoryError("loro_c: out of memory while decoding")
     return p
 
 
