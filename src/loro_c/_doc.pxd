@@ -23,6 +23,8 @@ cdef enum:
     STACK_CPS = 64
     # a change with at least this many ops is integrated with the GIL released
     NOGIL_MIN_OPS = 32
+    # a tracker move over at least this many atoms runs with the GIL released
+    NOGIL_MIN_MOVED = 256
 
 cdef uint32_t* str_to_cps(str s, uint32_t *stack, Py_ssize_t n) except NULL
 
@@ -178,6 +180,7 @@ cdef class LoroDoc:
     cdef int64_t map_len(self, uint32_t c) noexcept
     cdef list map_all_keys(self, uint32_t c)
     cdef int move_tracker_to(self, const lc_id *ids, int64_t n) except -1
+    cdef int apply_moves(self, int64_t k) except -1 nogil
     cdef int move_tracker_to_change(self, const lc_id *deps, int64_t n_deps, uint32_t peer,
                                     int32_t counter) except -1
     cdef int move_tracker_to_head(self) except -1

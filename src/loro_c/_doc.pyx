@@ -684,7 +684,7 @@ cdef class LoroDoc:
         versions, never the number of peers."""
         cdef const lc_id *tf = self.log.frontiers if self.tracker_at_head else self.tfront
         cdef int64_t n_tf = self.log.n_frontiers if self.tracker_at_head else self.n_tfront
-        cdef int64_t i, j, k
+        cdef int64_t i, j, k, span
         cdef bint same = n_tf * n <= 64
         cdef lc_move mv
         self.ensure_tvv()
@@ -703,19 +703,33 @@ cdef class LoroDoc:
                         same = True
         if not same:
             k = self.log.walk_diff(self.tvv, tf, n_tf, ids, n)
+            span = 0
             for i in range(k):
-                mv = self.log.moves[i]
-                if mv.new_end < mv.old_end:
-                    self.seq.tracker_move(mv.peer, mv.new_end, mv.old_end, False)
-                else:
-                    self.seq.tracker_move(mv.peer, mv.old_end, mv.new_end, True)
-                self.tvv[mv.peer] = mv.new_end
+                span += abs(<int64_t>self.log.moves[i].new_end - self.log.moves[i].old_end)
+            if span >= NOGIL_MIN_MOVED:
+                with nogil:
+                    self.apply_moves(k)
+            else:
+                self.apply_moves(k)
             if n > self.cap_tfront:
                 self.tfront = <lc_id*>grow(self.tfront, &self.cap_tfront, n, sizeof(lc_id))
             for i in range(n):
                 self.tfront[i] = ids[i]
             self.n_tfront = n
             self.tracker_at_head = False
+        return 0
+
+    cdef int apply_moves(self, int64_t k) except -1 nogil:
+        """Apply the first k moves of the log's last walk to the sequence trackers and tvv."""
+        cdef int64_t i
+        cdef lc_move mv
+        for i in range(k):
+            mv = self.log.moves[i]
+            if mv.new_end < mv.old_end:
+                self.seq.tracker_move(mv.peer, mv.new_end, mv.old_end, False)
+            else:
+                self.seq.tracker_move(mv.peer, mv.old_end, mv.new_end, True)
+            self.tvv[mv.peer] = mv.new_end
         return 0
 
     cdef int move_tracker_to_change(self, const lc_id *deps, int64_t n_deps, uint32_t peer,
