@@ -21,7 +21,8 @@ update to the room's channel, and the Ack waits for both: while the store or the
 broker is unreachable the update is held unacked and retried (up to
 ``outage_timeout``), never acked on a promise.  Updates from other processes arrive
 through the broker and are imported and relayed; after a broker reconnection every
-loaded room catches up from the store by version vector.
+loaded room catches up from the store by version vector, and a room serves no join
+while the broker is down or before its catch-up has finished.
 """
 
 from __future__ import annotations
