@@ -316,9 +316,14 @@ class SyncServer:
                 room.log_count = len(data.updates)
             for bid, ups in self._early.pop(key, ()):
                 self._apply_remote(room, bid, ups)
-            if room.epoch != self._broker_epoch():
+            stale = room.epoch != self._broker_epoch()
+            if stale:
                 room.epoch = None  # the connection dropped during the load
             self.rooms[key] = room
+            if stale and self.broker.available:
+                # The reconnection's catch-up ran before the room was in the table.
+                room.catching_up = True  # until the task starts: no second one
+                self._spawn(self._catch_up(room))
             log.info("room loaded", extra={"room": room_id, "crdt": crdt,
                                            "log": room.log_count})
             fut.set_result(room)
@@ -831,17 +836,19 @@ class SyncServer:
         await self.storage.close()
 
     async def status(self) -> dict:
-        """Health: ``ok`` only when this process can ack (store and broker up)."""
+        """Health: ``ok`` only when this process can ack (store and broker up) and
+        serve joins in every loaded room (no catch-up from the store pending)."""
         store_up = await self.storage.ping()
         broker_up = self.broker.available if self.broker is not None else None
-        healthy = store_up and broker_up is not False
+        # Rooms refusing joins until their catch-up from the store has run.
+        stale = sum(1 for r in self.rooms.values()
+                    if r.doc is not None and r.epoch != self._broker_epoch())
+        healthy = store_up and broker_up is not False and not stale
         return {"status": "closing" if self.closing else ("ok" if healthy else "degraded"),
                 "store": "up" if store_up else "down",
                 "broker": "none" if broker_up is None else ("up" if broker_up else "down"),
                 "rooms": len(self.rooms), "connections": self.metrics.connections,
-                # Rooms refusing joins until their catch-up from the store has run.
-                "stale_rooms": sum(1 for r in self.rooms.values() if r.doc is not None
-                                   and r.epoch != self._broker_epoch())}
+                "stale_rooms": stale}
 
     async def metrics_text(self) -> str:
         m = self.metrics
