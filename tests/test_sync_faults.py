@@ -255,6 +255,8 @@ class FakeBroker:
         self.on_message = self.on_reconnect = None
         self.available, self.connects_total = True, 1
         self.published = []
+        self.published_total = self.publish_errors_total = self.publish_round_trips_total = 0
+        self.publish_seconds, self.received_total = 0.0, 0
 
     async def start(self):
         pass
@@ -330,6 +332,7 @@ def test_a_room_serves_no_join_while_its_broker_is_down_or_its_catch_up_runs():
         await asyncio.sleep(0.01)
         st = await server.status()
         assert st["stale_rooms"] == 1 and st["status"] == "degraded"  # a balancer looks elsewhere
+        assert "\nloro_sync_stale_rooms 1\n" in await server.metrics_text()
         await server.handle_frame(b, P.encode(P.JoinRequest("%LOR", "r", b"", b"")))
         (m,) = drain(b)
         assert m.type == P.MessageType.JOIN_ERROR and m.code == P.JoinErrorCode.UNKNOWN

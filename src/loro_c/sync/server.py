@@ -900,6 +900,9 @@ class SyncServer:
                 ("loro_sync_broker_received_total", "counter", "Batches received from other processes",
                  b.received_total),
                 ("loro_sync_broker_connects_total", "counter", "Broker (re)connections", b.connects_total),
+                ("loro_sync_stale_rooms", "gauge", "Loaded rooms refusing joins until caught up",
+                 sum(1 for r in self.rooms.values()
+                     if r.doc is not None and r.epoch != self._broker_epoch())),
             ]
         out = []
         for name, kind, help_, v in rows:
