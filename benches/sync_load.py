@@ -5,6 +5,8 @@ per connection and per room.
 
     python benches/sync_load.py --clients 60 --rooms 20 --seconds 10
     python benches/sync_load.py --server node   # loro-websocket's SimpleServer
+    python benches/sync_load.py --server all    # the four below, one after the other,
+                                                # then a Markdown table (as in the README)
 
 The same protocol clients drive every server: `--server loro_c` (SQLite, every ack
 durable), `--server loro_c-memory` (no storage), `--server pycrdt` (pycrdt-websocket,
@@ -213,8 +215,7 @@ async def run(args):
             finally:
                 proc.terminate()
                 proc.wait(15)
-            report(args, *res, acked_label="sent (no acks in y-websocket)")
-            return
+            return report(args, *res, acked_label="sent (no acks in y-websocket)")
         try:
             base = rss_kib(proc.pid)
             clients = [Client(i, f"room-{i % args.rooms}") for i in range(args.clients)]
@@ -276,7 +277,8 @@ async def run(args):
         finally:
             proc.terminate()
             proc.wait(15)
-    report(args, len(sent_at), acked[0], latencies, elapsed, base, conn_rss, room_rss, end_rss)
+    return report(args, len(sent_at), acked[0], latencies, elapsed, base, conn_rss, room_rss,
+                  end_rss)
 
 
 def report(args, sent, acked, latencies, elapsed, base, conn_rss, room_rss, end_rss,
@@ -292,11 +294,23 @@ def report(args, sent, acked, latencies, elapsed, base, conn_rss, room_rss, end_
     print(f"  rss: base={base} KiB, per connection={(conn_rss - base) / args.clients:.1f} KiB, "
           f"per room (joined, empty)={(room_rss - conn_rss) / args.rooms:.1f} KiB, "
           f"end={end_rss} KiB")
+    # A garbage-collected server (Node) may shrink between two samples: no estimate then.
+    kib = lambda d, n: f"{d / n:.0f} KiB" if d > 0 else "n/a"
+    return (f"{acked / elapsed:.0f} {acked_label.split()[0]}", f"{pct(0.5):.0f} / {pct(0.99):.0f} ms",
+            kib(conn_rss - base, args.clients), kib(room_rss - conn_rss, args.rooms))
+
+
+LABELS = {
+    "loro_c": "loro_c, SQLite (every ack durable)",
+    "loro_c-memory": "loro_c, `--db :memory:`",
+    "pycrdt": "`pycrdt-websocket` (Yjs, y-websocket, in memory, no acks)",
+    "node": "npm `loro-websocket` 0.6.2 SimpleServer (in memory)",
+}
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--server", choices=("loro_c", "loro_c-memory", "node", "pycrdt"),
+    ap.add_argument("--server", choices=("loro_c", "loro_c-memory", "node", "pycrdt", "all"),
                     default="loro_c")
     ap.add_argument("--clients", type=int, default=60)
     ap.add_argument("--rooms", type=int, default=20)
@@ -306,13 +320,25 @@ def main():
                     help="npm folder for the SimpleServer (--server node)")
     args = ap.parse_args()
     nm = Path(args.node_modules)
-    if args.server == "node" and not (nm / "node_modules" / "loro-websocket").is_dir():
+    if args.server in ("node", "all") and not (nm / "node_modules" / "loro-websocket").is_dir():
         nm.mkdir(parents=True, exist_ok=True)
         (nm / "package.json").write_text('{"name": "bench", "private": true, "type": "module"}')
         subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error",
                         "loro-websocket@0.6.2", "loro-crdt@1.17.1", "@loro-dev/flock", "yjs"],
                        cwd=nm, check=True)
-    asyncio.run(run(args))
+    if args.server != "all":
+        asyncio.run(run(args))
+        return
+    rows = []
+    for kind in LABELS:  # the same offered load on each server, in one run
+        args.server = kind
+        rows.append((LABELS[kind],) + asyncio.run(run(args)))
+    print(f"\n{args.clients} clients x {args.rooms} rooms x {args.seconds:g} s, one update per "
+          f"client every {args.interval * 1000:.0f} ms\n")
+    print("| server | updates/s | p50 / p99 latency | RSS per connection / per room |")
+    print("|---|---|---|---|")
+    for label, rate, lat, conn, room in rows:
+        print(f"| {label} | {rate} | {lat} | {conn} / {room} |")
 
 
 if __name__ == "__main__":

@@ -246,3 +246,157 @@ def test_unexpected_import_failure_reloads_the_room_from_storage():
             assert storage.log_length("%LORr") == 1
             await c.close()
     run(body())
+
+
+class FakeBroker:
+    """The broker interface of RedisBroker, with its connection state in the test's hands."""
+
+    def __init__(self):
+        self.on_message = self.on_reconnect = None
+        self.available, self.connects_total = True, 1
+        self.published = []
+        self.published_total = self.publish_errors_total = self.publish_round_trips_total = 0
+        self.publish_seconds, self.received_total = 0.0, 0
+
+    async def start(self):
+        pass
+
+    async def close(self):
+        pass
+
+    async def subscribe(self, key):
+        pass
+
+    async def unsubscribe(self, key):
+        pass
+
+    async def publish(self, key, batch_id, updates):
+        if not self.available:
+            from loro_c.sync.broker import BrokerUnavailable
+            raise BrokerUnavailable("down")
+        self.published.append((key, updates))
+
+
+def drain(session):
+    out = []
+    while not session.queue.empty():
+        f = session.queue.get_nowait()
+        if isinstance(f, bytes):
+            out.append(P.decode(f))
+    return out
+
+
+def test_a_room_serves_no_join_while_its_broker_is_down_or_its_catch_up_runs():
+    """Issue 15: after a broker outage a process catches up from the store by version
+    vector before it serves the room again; until then joins are refused (JoinError
+    unknown, which clients retry), and the first join after it gets what other
+    processes stored meanwhile."""
+    from loro_c.sync.server import SyncServer
+
+    async def body():
+        mem, broker = MemoryStorage(), FakeBroker()
+        server = SyncServer(storage=mem, broker=broker)
+        await server.start()
+        key = P.CRDT_LORO + "r"
+        a = server.open_session()
+        await server.handle_frame(a, P.encode(P.JoinRequest("%LOR", "r", b"", b"")))
+        assert [m.type for m in drain(a)] == [P.MessageType.JOIN_RESPONSE_OK]
+        await server.handle_frame(a, P.encode(P.DocUpdate("%LOR", "r", (make_update("mine", 1),), BID)))
+        assert [m.status for m in drain(a)] == [P.UpdateStatus.OK]
+
+        broker.available = False
+        b = server.open_session()
+        for room in ("r", "cold"):
+            await server.handle_frame(b, P.encode(P.JoinRequest("%LOR", room, b"", b"")))
+            (m,) = drain(b)
+            assert m.type == P.MessageType.JOIN_ERROR and m.code == P.JoinErrorCode.UNKNOWN
+            assert "broker" in m.message
+        assert P.CRDT_LORO + "cold" not in server.rooms  # not even loaded
+        assert b not in server.rooms[key].members
+        assert (await server.status())["status"] == "degraded"
+
+        # Meanwhile another process accepted an update: it is only in the store.
+        theirs = make_update("theirs", 2)
+        mem.append(key, theirs)
+
+        gate = asyncio.Event()
+        load = server.storage.load
+
+        async def slow_load(k):
+            await gate.wait()
+            return await load(k)
+
+        server.storage.load = slow_load
+        broker.available, broker.connects_total = True, 2
+        catch_up = asyncio.ensure_future(broker.on_reconnect())
+        await asyncio.sleep(0.01)
+        st = await server.status()
+        assert st["stale_rooms"] == 1 and st["status"] == "degraded"  # a balancer looks elsewhere
+        assert "\nloro_sync_stale_rooms 1\n" in await server.metrics_text()
+        await server.handle_frame(b, P.encode(P.JoinRequest("%LOR", "r", b"", b"")))
+        (m,) = drain(b)
+        assert m.type == P.MessageType.JOIN_ERROR and m.code == P.JoinErrorCode.UNKNOWN
+        assert "catching up" in m.message
+
+        gate.set()
+        await asyncio.wait_for(catch_up, 10)
+        st = await server.status()
+        assert st["stale_rooms"] == 0 and st["status"] == "ok"
+        # The member got what the catch-up found...
+        relayed = LoroDoc()
+        for m in drain(a):
+            for u in m.updates:
+                relayed.import_(u)
+        assert relayed.get_text("t").to_string() == "theirs"
+        # ...and a join now gets the full state.
+        await server.handle_frame(b, P.encode(P.JoinRequest("%LOR", "r", b"", b"")))
+        ok, *backfill = drain(b)
+        assert ok.type == P.MessageType.JOIN_RESPONSE_OK
+        d = LoroDoc()
+        for m in backfill:
+            for u in m.updates:
+                d.import_(u)
+        assert d.oplog_vv == VersionVector.decode(ok.version)
+        assert sorted(d.get_text("t").to_string().replace("theirs", "theirs|").replace(
+            "mine", "mine|").strip("|").split("|")) == ["mine", "theirs"]
+        await server.shutdown()
+
+    run(body(), timeout=30)
+
+
+def test_a_room_loaded_across_a_broker_reconnection_catches_up_before_serving():
+    """The connection dropped and came back while the room was loading: the reconnect's
+    catch-up did not see it, so the refused join starts its catch-up."""
+    from loro_c.sync.server import SyncServer
+
+    async def body():
+        mem, broker = MemoryStorage(), FakeBroker()
+        server = SyncServer(storage=mem, broker=broker)
+        key = P.CRDT_LORO + "late"
+        mem.append(key, make_update("stored", 3))
+        load = server.storage.load
+
+        async def reconnect_during_load(k):
+            data = await load(k)
+            broker.connects_total += 1  # dropped and resubscribed meanwhile
+            mem.append(key, make_update("missed", 4))  # published while we were away
+            return data
+
+        server.storage.load = reconnect_during_load
+        s = server.open_session()
+        await server.handle_frame(s, P.encode(P.JoinRequest("%LOR", "late", b"", b"")))
+        (m,) = drain(s)
+        assert m.type == P.MessageType.JOIN_ERROR and "catching up" in m.message
+        server.storage.load = load
+        await until(lambda: server.rooms[key].epoch == broker.connects_total, 10, "catch-up")
+        await server.handle_frame(s, P.encode(P.JoinRequest("%LOR", "late", b"", b"")))
+        ok, *backfill = drain(s)
+        assert ok.type == P.MessageType.JOIN_RESPONSE_OK
+        d = LoroDoc()
+        for m in backfill:
+            for u in m.updates:
+                d.import_(u)
+        assert {d.get_text("t").to_string()} & {"storedmissed", "missedstored"}
+        await server.shutdown()
+
+    run(body(), timeout=30)

@@ -418,11 +418,16 @@ def test_redis_restart_processes_recover_and_catch_up(cluster):
         edit(d1, "a", 0)
         await r1.flush()
         await until(lambda: d2.oplog_vv == d1.oplog_vv, 10, "initial sync")
+        # Process 0 holds the room too (a member keeps it loaded), so after the restart
+        # it has to catch up what the others accepted before serving it again.
+        member = await Raw.connect(cluster.url(0))
+        assert (await member.join("redis")).type == P.MessageType.JOIN_RESPONSE_OK
         catchups = cluster.metric(2, "loro_sync_catchups_total")
 
         cluster.redis.kill()
-        await health_poll(cluster, 1, lambda h: h[0] == 503 and h[1]["broker"] == "down",
-                          "process 1 reports the broker down")
+        for i in (0, 1):
+            await health_poll(cluster, i, lambda h: h[0] == 503 and h[1]["broker"] == "down",
+                              f"process {i} reports the broker down")
         for i in range(1, 6):
             edit(d1, "a", i)
             edit(d2, "b", i)
@@ -430,6 +435,14 @@ def test_redis_restart_processes_recover_and_catch_up(cluster):
         # Cannot relay, so not acked (the updates are held and retried).
         assert r1.pending and r2.pending
         assert "b1" not in d1.get_deep_value()["l"]
+        # Cut off from the others, process 0 does not serve the room (nor a cold one):
+        # a join is refused with the code clients retry.
+        for room in ("redis", "redis-cold"):
+            raw = await Raw.connect(cluster.url(0))
+            m = await raw.join(room)
+            assert m.type == P.MessageType.JOIN_ERROR and m.code == P.JoinErrorCode.UNKNOWN, m
+            assert "broker" in m.message
+            await raw.close()
 
         cluster.redis.start()
         for i in range(3):
@@ -443,8 +456,26 @@ def test_redis_restart_processes_recover_and_catch_up(cluster):
         assert cluster.metric(2, "loro_sync_catchups_total") > catchups
         stored = await stored_doc(cluster.pg.dsn, "redis")
         assert stored.oplog_vv == d1.oplog_vv
+        # A join on process 0 (retried while it is still catching up) gets the full
+        # state, including what processes 1 and 2 accepted during the outage.
+        raw = await Raw.connect(cluster.url(0))
+        for _ in range(200):
+            m = await raw.join("redis")
+            if m.type == P.MessageType.JOIN_RESPONSE_OK:
+                break
+            assert m.type == P.MessageType.JOIN_ERROR and m.code == P.JoinErrorCode.UNKNOWN, m
+            await asyncio.sleep(0.05)
+        assert m.type == P.MessageType.JOIN_RESPONSE_OK
+        assert VersionVector.decode(m.version) == d1.oplog_vv
+        got = LoroDoc()
+        for f in await raw.sync_point():
+            for u in f.updates:
+                got.import_(u)
+        assert got.oplog_vv == d1.oplog_vv and got.get_deep_value() == d1.get_deep_value()
         for c in (c1, c2):
             await c.close()
+        await raw.close()
+        await member.close()
 
     run(body(), timeout=90)
 

@@ -311,6 +311,15 @@ def test_health_and_metrics_endpoints():
             assert vals["loro_sync_rooms"] == "1" and vals["loro_sync_connections"] == "1"
             assert int(vals["loro_sync_updates_total"]) >= 1
             assert int(vals["loro_sync_update_bytes_total"]) > 0
+            stored = app.server.storage.backend.size()
+            assert stored > 0 and int(vals["loro_sync_storage_bytes"]) == stored
+            assert int(vals["loro_sync_bytes_in_total"]) > 0 and int(vals["loro_sync_bytes_out_total"]) > 0
+            # Prometheus text format: every sample has its HELP and TYPE lines.
+            types = dict(line.split(" ")[2:4] for line in text.splitlines()
+                         if line.startswith("# TYPE "))
+            assert set(types) == set(vals)
+            assert types["loro_sync_updates_total"] == "counter"  # rate() gives updates/s
+            assert types["loro_sync_rooms"] == types["loro_sync_connections"] == "gauge"
             await c.close()
     run(body())
 

@@ -21,7 +21,8 @@ update to the room's channel, and the Ack waits for both: while the store or the
 broker is unreachable the update is held unacked and retried (up to
 ``outage_timeout``), never acked on a promise.  Updates from other processes arrive
 through the broker and are imported and relayed; after a broker reconnection every
-loaded room catches up from the store by version vector.
+loaded room catches up from the store by version vector, and a room serves no join
+while the broker is down or before its catch-up has finished.
 """
 
 from __future__ import annotations
@@ -177,6 +178,10 @@ class Room:
         self.compacting: Optional[asyncio.Task] = None
         self.broken = False
         self.catching_up = False
+        # The broker connection (its number) through which this room has been kept
+        # complete: loaded or caught up from the store while subscribed on it.  Any
+        # other value means messages may have been missed, so joins wait for a catch-up.
+        self.epoch: Optional[int] = None
 
 
 class SyncServer:
@@ -291,6 +296,7 @@ class SyncServer:
         self._loading[key] = fut
         try:
             room = Room(crdt, room_id, self.config.eps_timeout_ms)
+            room.epoch = self._broker_epoch()
             if self.broker is not None:
                 # Subscribed before reading the store: whatever another process
                 # commits after the read is then published to us.
@@ -310,7 +316,14 @@ class SyncServer:
                 room.log_count = len(data.updates)
             for bid, ups in self._early.pop(key, ()):
                 self._apply_remote(room, bid, ups)
+            stale = room.epoch != self._broker_epoch()
+            if stale:
+                room.epoch = None  # the connection dropped during the load
             self.rooms[key] = room
+            if stale and self.broker.available:
+                # The reconnection's catch-up ran before the room was in the table.
+                room.catching_up = True  # until the task starts: no second one
+                self._spawn(self._catch_up(room))
             log.info("room loaded", extra={"room": room_id, "crdt": crdt,
                                            "log": room.log_count})
             fut.set_result(room)
@@ -465,6 +478,29 @@ class SyncServer:
             # between storing and publishing them.  They are in the store.
             self._spawn(self._catch_up(room))
 
+    def _broker_epoch(self) -> Optional[int]:
+        """The number of the current broker connection; None while disconnected (or
+        without a broker: 0, nothing to miss)."""
+        b = self.broker
+        if b is None:
+            return 0
+        return b.connects_total if b.available else None
+
+    def _unavailable(self, room: Optional[Room]) -> Optional[str]:
+        """Why a room must not serve a join now, or None.  While the broker is down
+        this process misses other processes' updates; after it reconnects a loaded
+        room may lack them until its catch-up from the store has finished."""
+        if self.broker is None:
+            return None
+        if not self.broker.available:
+            return "broker unavailable"
+        if room is not None and room.doc is not None and room.epoch != self._broker_epoch():
+            if not room.catching_up:
+                # e.g. loaded while the connection dropped: nobody else will catch it up.
+                self._spawn(self._catch_up(room))
+            return "catching up from the store"
+        return None
+
     async def _catch_up_all(self) -> None:
         """After a broker (re)connection: whatever was published while we were not
         subscribed is in the store; import it and relay what is new to members."""
@@ -476,6 +512,9 @@ class SyncServer:
         """Import the room's stored state (duplicates are no-ops) and relay to the
         members whatever it added."""
         room.catching_up = True
+        # Read after the subscription of this connection was confirmed: whatever the
+        # load misses arrives over the broker, as long as the connection holds.
+        epoch = self._broker_epoch()
         try:
             try:
                 data = await self._retrying(lambda: self.storage.load(room.key))
@@ -492,6 +531,8 @@ class SyncServer:
                 room.doc.import_(u)
             self.metrics.catchups_total += 1
             self._relay_since(room, before)
+            if epoch is not None and epoch == self._broker_epoch():
+                room.epoch = epoch
         finally:
             room.catching_up = False
 
@@ -538,15 +579,27 @@ class SyncServer:
                 self._leave(s, crdt, rid)  # a failed re-join ends an earlier membership
                 s.send(P.JoinError(crdt, rid, P.JoinErrorCode.AUTH_FAILED, "authentication failed"))
                 return
-        try:
-            room = await self._room(crdt, rid)
-        except StoreUnavailable as e:
-            log.warning("room load failed, store unavailable", extra={"room": rid, "error": str(e)})
-            s.send(P.JoinError(crdt, rid, P.JoinErrorCode.UNKNOWN, f"room unavailable: {e}"))
-            return
-        except Exception as e:
-            log.exception("room load failed", extra={"room": rid})
-            s.send(P.JoinError(crdt, rid, P.JoinErrorCode.UNKNOWN, f"room unavailable: {e}"))
+        room: Optional[Room] = None
+        why = self._unavailable(None)
+        if why is None:
+            try:
+                room = await self._room(crdt, rid)
+            except StoreUnavailable as e:
+                why = f"store unavailable: {e}"
+                log.warning("room load failed, store unavailable", extra={"room": rid, "error": str(e)})
+            except Exception as e:
+                log.exception("room load failed", extra={"room": rid})
+                s.send(P.JoinError(crdt, rid, P.JoinErrorCode.UNKNOWN, f"room unavailable: {e}"))
+                return
+            else:
+                why = self._unavailable(room)
+        if why is not None:
+            # Transient, like a store outage: the client retries the join later, and
+            # an earlier membership of this room ends (it would not be kept current).
+            self._leave(s, crdt, rid)
+            if room is not None:
+                self._touch(room)  # unloads it if nobody else joins
+            s.send(P.JoinError(crdt, rid, P.JoinErrorCode.UNKNOWN, f"room unavailable: {why}"))
             return
         if s.closed:
             return
@@ -783,14 +836,19 @@ class SyncServer:
         await self.storage.close()
 
     async def status(self) -> dict:
-        """Health: ``ok`` only when this process can ack (store and broker up)."""
+        """Health: ``ok`` only when this process can ack (store and broker up) and
+        serve joins in every loaded room (no catch-up from the store pending)."""
         store_up = await self.storage.ping()
         broker_up = self.broker.available if self.broker is not None else None
-        healthy = store_up and broker_up is not False
+        # Rooms refusing joins until their catch-up from the store has run.
+        stale = sum(1 for r in self.rooms.values()
+                    if r.doc is not None and r.epoch != self._broker_epoch())
+        healthy = store_up and broker_up is not False and not stale
         return {"status": "closing" if self.closing else ("ok" if healthy else "degraded"),
                 "store": "up" if store_up else "down",
                 "broker": "none" if broker_up is None else ("up" if broker_up else "down"),
-                "rooms": len(self.rooms), "connections": self.metrics.connections}
+                "rooms": len(self.rooms), "connections": self.metrics.connections,
+                "stale_rooms": stale}
 
     async def metrics_text(self) -> str:
         m = self.metrics
@@ -842,6 +900,9 @@ class SyncServer:
                 ("loro_sync_broker_received_total", "counter", "Batches received from other processes",
                  b.received_total),
                 ("loro_sync_broker_connects_total", "counter", "Broker (re)connections", b.connects_total),
+                ("loro_sync_stale_rooms", "gauge", "Loaded rooms refusing joins until caught up",
+                 sum(1 for r in self.rooms.values()
+                     if r.doc is not None and r.epoch != self._broker_epoch())),
             ]
         out = []
         for name, kind, help_, v in rows:
