@@ -12,6 +12,7 @@ from loro_c._doc import LoroDoc, Subscription
 from loro_c._containers import LoroText, LoroList, LoroMap, LoroCounter
 from loro_c.ephemeral import (EphemeralStore, EphemeralStoreEvent, Awareness,
                               AwarenessPeerUpdate, PeerInfo)
+from loro_c.cursor import Cursor, Side, PosQueryResult, AbsolutePosition
 
 __version__ = "0.1.0"
 
@@ -23,4 +24,5 @@ __all__ = [
     "LoroValueError", "ContainerMismatchError", "UnknownContainerError", "CallbackError", "KeyNotFoundError",
     "EncodedBlobMode", "ImportBlobMetadata",
     "EphemeralStore", "EphemeralStoreEvent", "Awareness", "AwarenessPeerUpdate", "PeerInfo",
+    "Cursor", "Side", "PosQueryResult", "AbsolutePosition",
 ]

@@ -14,7 +14,7 @@ __all__ = [
     "LoroValueError", "ContainerMismatchError", "UnknownContainerError", "CallbackError",
     "EncodedBlobMode", "ImportBlobMetadata",
     "EphemeralStore", "EphemeralStoreEvent", "Awareness", "PeerInfo", "AwarenessPeerUpdate",
-    "KeyNotFoundError",
+    "KeyNotFoundError", "Cursor", "Side", "PosQueryResult", "AbsolutePosition",
 ]
 
 LoroValue = typing.Union[
@@ -279,6 +279,7 @@ class Subscription:
 
 @disjoint_base
 class LoroDoc:
+
     """A Loro document: containers edited by many peers that converge on import."""
     peer_id: int
     def __init__(self) -> None: ...
@@ -292,6 +293,8 @@ class LoroDoc:
     def set_next_commit_message(self, msg: str) -> None: ...
     def get_value(self) -> typing.Dict[str, ContainerID]: ...
     def get_deep_value(self) -> typing.Dict[str, LoroValue]: ...
+    def get_cursor_pos(self, cursor: Cursor) -> PosQueryResult:
+        """Where `cursor` is now (see loro_c.cursor)."""
     @property
     def oplog_vv(self) -> VersionVector: ...
     @property
@@ -322,6 +325,7 @@ class LoroDoc:
 
 @disjoint_base
 class LoroText:
+
     """Text; positions count Unicode code points unless the method name says utf8/utf16."""
     def __init__(self) -> None: ...
     @property
@@ -351,6 +355,8 @@ class LoroText:
     def is_empty(self) -> bool: ...
     def get_value(self) -> str: ...
     def get_deep_value(self) -> str: ...
+    def get_cursor(self, pos: int, side: Side) -> typing.Optional[Cursor]:
+        """A stable position at code point `pos` (None for a detached text)."""
     def doc(self) -> typing.Optional[LoroDoc]:
         """The owning document (None when detached)."""
     def is_deleted(self) -> bool:
@@ -375,6 +381,7 @@ class LoroText:
 
 @disjoint_base
 class LoroList:
+
     """A list of values and child containers."""
     def __init__(self) -> None: ...
     @property
@@ -390,6 +397,8 @@ class LoroList:
     def to_vec(self) -> typing.List[LoroValue]: ...
     def get_value(self) -> typing.List[LoroValue]: ...
     def get_deep_value(self) -> typing.List[LoroValue]: ...
+    def get_cursor(self, pos: int, side: Side) -> typing.Optional[Cursor]:
+        """A stable position at index `pos` (None for a detached list)."""
     def insert_container(self, pos: int, child: Container) -> Container: ...
     def push_container(self, child: Container) -> Container: ...
     def __len__(self) -> int: ...
@@ -451,6 +460,38 @@ class LoroCounter:
     def __rsub__(self, other: typing.Union[int, float, LoroCounter]) -> float: ...
     def __neg__(self) -> float: ...
     def __abs__(self) -> float: ...
+
+# ---------------------------------------------------------------- cursors
+
+class Side(Enum):
+    """Where a cursor stands relative to its atom."""
+    Left = -1
+    Middle = 0
+    Right = 1
+    def __int__(self) -> int: ...
+
+class Cursor:
+    """A stable position in a Text or List; Loro's bytes via encode/decode."""
+    id: typing.Optional[ID]
+    container: ContainerID
+    side: Side
+    def __init__(self, id: typing.Optional[ID], container: ContainerID, side: Side,
+                 origin_pos: int = 0) -> None: ...
+    def encode(self) -> bytes: ...
+    @classmethod
+    def decode(cls, data: bytes) -> Cursor: ...
+
+class AbsolutePosition:
+    """A position now and its side."""
+    pos: int
+    side: Side
+    def __init__(self, pos: int, side: Side) -> None: ...
+
+class PosQueryResult:
+    """`current` position of a cursor, and an `update` cursor when its atom was deleted."""
+    update: typing.Optional[Cursor]
+    current: AbsolutePosition
+    def __init__(self, update: typing.Optional[Cursor], current: AbsolutePosition) -> None: ...
 
 # ---------------------------------------------------------------- presence
 

@@ -473,6 +473,16 @@ cdef class LoroText(_Handle):
         finally:
             doc_release(self._doc)
 
+    def get_cursor(self, pos, side):
+        """A Cursor at `pos` (a stable position that follows edits; see
+        LoroDoc.get_cursor_pos), or None for a detached container."""
+        cdef int64_t p = as_index(pos, "position")
+        from loro_c import cursor as _cursor
+        _cursor.check_side(side)
+        if not self.attached:
+            return None
+        return _cursor.cursor_at(self._doc, self.idx, self.id, p, side)
+
     def get_editor_at_unicode_pos(self, pos):
         """The peer that inserted the character at code point `pos` (None past the end or
         for a detached text)."""
@@ -612,6 +622,16 @@ cdef class LoroList(_Handle):
 
     cdef int64_t length(self):
         return self._doc.seq.visible_len(self._doc.ctree[self.idx])
+
+    def get_cursor(self, pos, side):
+        """A Cursor at `pos` (a stable position that follows edits; see
+        LoroDoc.get_cursor_pos), or None for a detached container."""
+        cdef int64_t p = as_index(pos, "position")
+        from loro_c import cursor as _cursor
+        _cursor.check_side(side)
+        if not self.attached:
+            return None
+        return _cursor.cursor_at(self._doc, self.idx, self.id, p, side)
 
     cdef int64_t locked_length(self) except -1:
         cdef int64_t n

@@ -15,7 +15,7 @@ from libc.string cimport memset, memcpy, memmove
 from libc.stdint cimport INT32_MAX, uint8_t, uint64_t
 from cpython.unicode cimport PyUnicode_GET_LENGTH
 
-from loro_c._seq cimport (SeqArena, lc_id, make_id, LC_NO_PEER, UNIT_UNICODE, UNIT_UTF8,
+from loro_c._seq cimport (SeqArena, lc_id, make_id, span_visible, LC_NO_PEER, UNIT_UNICODE, UNIT_UTF8,
                           UNIT_UTF16)
 from loro_c._oplog cimport (OpLog, lc_op, lc_change, lc_staged, lc_move, slice_op, merge_ops, LC_OP_INSERT, LC_OP_DELETE,
                             LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
@@ -1452,6 +1452,65 @@ cdef class LoroDoc:
                       keys=len(self.log.keys), containers=self.n_containers,
                       state_rebuilds=self.n_rebuilds, import_unapplies=self.n_unapplies)
             return st
+        finally:
+            doc_release(self)
+
+    def get_cursor_pos(self, cursor):
+        """Where `cursor` is now: a PosQueryResult whose `current` is the position (code
+        points for text) and side; when the cursor's atom was deleted, the position where
+        it was, side Left, and an `update` cursor at that position (as loro answers)."""
+        from loro_c import cursor as _cursor
+        return _cursor.query(self, cursor)
+
+    def _cursor_atom_at(self, uint32_t c, int64_t pos):
+        """(visible length, (peer, counter) of the atom at visible index `pos` or None)."""
+        cdef int slot
+        cdef int64_t off
+        cdef uint32_t leaf, t
+        cdef lc_id a
+        doc_acquire(self)
+        try:
+            t = self.ctree[c]
+            n = self.seq.visible_len(t)
+            if pos < 0 or pos >= n:
+                return n, None
+            leaf = self.seq.find_visible(t, pos, &slot, &off)
+            a = self.seq.nodes[leaf].u.spans[slot].id
+            return n, (self.log.peer_objs[a.peer], a.counter + <int32_t>off)
+        finally:
+            doc_release(self)
+
+    def _cursor_find(self, cid, id):
+        """For a cursor on container `cid` at op id `id` (or None): (container index,
+        visible length, visible atoms before the atom, whether it is visible); None when the
+        container or the atom is unknown here."""
+        cdef uint32_t c, t, p, leaf
+        cdef int slot
+        cdef int64_t before
+        doc_acquire(self)
+        try:
+            found = self.cid_index.get(cid)
+            if found is None:
+                return None
+            c = <uint32_t>found
+            if self.ckind[c] != KIND_TEXT and self.ckind[c] != KIND_LIST:
+                return None
+            t = self.ctree[c]
+            n = self.seq.visible_len(t)
+            if id is None:
+                return c, n, 0, False
+            pi = self.log.peer_map.get(id.peer)
+            if pi is None or id.counter < 0 or id.counter >= self.log.vv[<uint32_t>pi]:
+                return None
+            p = <uint32_t>pi
+            try:
+                leaf = self.seq.locate(make_id(p, id.counter), &slot)
+            except AssertionError:
+                return None     # an op of that peer that is no atom of a sequence
+            if self.seq.nodes[leaf].tree != t:
+                return None
+            before = self.seq.visible_before(leaf, slot, id.counter)
+            return c, n, before, span_visible(&self.seq.nodes[leaf].u.spans[slot])
         finally:
             doc_release(self)
 

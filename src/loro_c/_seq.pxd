@@ -95,6 +95,10 @@ cdef inline lc_id make_id(uint32_t peer, int32_t counter) noexcept nogil:
     return r
 
 
+cdef inline bint span_visible(const lc_span *s) noexcept nogil:
+    return s.future == 0 and s.deleted == 0
+
+
 cdef inline bint id_eq(lc_id a, lc_id b) noexcept nogil:
     return a.peer == b.peer and a.counter == b.counter
 
@@ -155,6 +159,7 @@ cdef class SeqArena:
     cdef uint32_t find_visible(self, uint32_t t, int64_t pos, int *idx, int64_t *off) noexcept nogil
     cdef uint32_t find_total(self, uint32_t t, int64_t pos, int *idx, int64_t *off) noexcept nogil
     cdef int64_t abs_index(self, lc_id id) except -1 nogil
+    cdef int64_t visible_before(self, uint32_t leaf, int slot, int32_t counter) noexcept nogil
     cdef int origin_left_of(self, lc_id id, lc_id *out) except -1 nogil
     cdef uint32_t split_leaf(self, uint32_t t, uint32_t leaf, int half) except? 0xFFFFFFFF nogil
     cdef bint try_merge(self, uint32_t leaf, int idx) noexcept nogil

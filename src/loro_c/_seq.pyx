@@ -19,10 +19,6 @@ cdef enum:
     STATUS_DELETE_DEC = 3
 
 
-cdef inline bint span_visible(const lc_span *s) noexcept nogil:
-    return s.future == 0 and s.deleted == 0
-
-
 cdef inline void lens_add_span(lc_lens *l, const lc_span *s) noexcept nogil:
     if s.future == 0 and s.deleted == 0:
         l.visible += s.len
@@ -533,6 +529,29 @@ cdef class SeqArena:
                 return leaf
         with gil:
             raise AssertionError("atom index points to a leaf without the atom")
+
+    cdef int64_t visible_before(self, uint32_t leaf, int slot, int32_t counter) noexcept nogil:
+        """Visible atoms before atom `counter` of span `slot` of `leaf` (the atom itself
+        counts its predecessors in its span only when the span is visible)."""
+        cdef lc_node *node = &self.nodes[leaf]
+        cdef int64_t acc = 0
+        cdef int j
+        cdef uint32_t nd = leaf, p
+        if span_visible(&node.u.spans[slot]):
+            acc = counter - node.u.spans[slot].id.counter
+        for j in range(slot):
+            if span_visible(&node.u.spans[j]):
+                acc += node.u.spans[j].len
+        p = node.parent
+        while p != LC_NO_NODE:
+            node = &self.nodes[p]
+            for j in range(node.n):
+                if node.u.children[j] == nd:
+                    break
+                acc += self.nodes[node.u.children[j]].lens.visible
+            nd = p
+            p = node.parent
+        return acc
 
     cdef int64_t abs_index(self, lc_id id) except -1 nogil:
         """Absolute index (tombstones counted) of an atom."""
