@@ -295,6 +295,10 @@ class LoroDoc:
     def get_deep_value(self) -> typing.Dict[str, LoroValue]: ...
     def get_cursor_pos(self, cursor: Cursor) -> PosQueryResult:
         """Where `cursor` is now (see loro_c.cursor)."""
+    def fork(self) -> LoroDoc:
+        """A new document with this one's history and a new random peer id."""
+    def fork_at(self, frontiers: Frontiers) -> LoroDoc:
+        """A new document holding the history up to `frontiers`."""
     @property
     def oplog_vv(self) -> VersionVector: ...
     @property

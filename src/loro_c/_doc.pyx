@@ -1081,6 +1081,43 @@ cdef class LoroDoc:
         """Always False: checkout is not supported yet."""
         return False
 
+    def fork(self):
+        """A new document with this one's history and state and a new random peer id (the
+        open transaction is committed first, as in loro)."""
+        self.commit()
+        return self._fork_from(self.export(_types.ExportMode.Updates(VersionVector())))
+
+    def fork_at(self, Frontiers frontiers):
+        """A new document holding only the history up to `frontiers` (a new random peer
+        id); LoroError when the frontiers are not in this document's history."""
+        self.commit()
+        vv = self.frontiers_to_vv(frontiers)
+        if vv is None:
+            raise LoroError(f"Cannot find ({frontiers!r})")
+        spans = [_types.IdSpan(peer, _types.CounterSpan(0, end)) for peer, end in vv.to_dict().items()
+                 if end > 0]
+        return self._fork_from(self.export(_types.ExportMode.UpdatesInRange(spans)) if spans else None)
+
+    def _fork_from(self, blob):
+        cdef LoroDoc fork = LoroDoc()
+        cdef int64_t r
+        if blob is not None:
+            fork.import_(blob)
+        # the fork lists the roots this document lists, edited or not (loro's fork carries
+        # its state's roots)
+        doc_acquire(self)
+        try:
+            shown = [(self.cids[r].name, self.ckind[r]) for r in self.roots]
+        finally:
+            doc_release(self)
+        doc_acquire(fork)
+        try:
+            for name, kind in shown:
+                fork.show_root(fork.root_index(name, kind))
+        finally:
+            doc_release(fork)
+        return fork
+
     def frontiers_to_vv(self, Frontiers frontiers):
         """The version vector of the causal closure of `frontiers`, or None if unknown."""
         cdef lc_id *ids
