@@ -14,7 +14,7 @@ __all__ = [
     "LoroValueError", "ContainerMismatchError", "UnknownContainerError", "CallbackError",
     "EncodedBlobMode", "ImportBlobMetadata",
     "EphemeralStore", "EphemeralStoreEvent", "Awareness", "PeerInfo", "AwarenessPeerUpdate",
-    "KeyNotFoundError", "Cursor", "Side", "PosQueryResult", "AbsolutePosition",
+    "KeyNotFoundError", "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering",
 ]
 
 LoroValue = typing.Union[
@@ -295,6 +295,18 @@ class LoroDoc:
     def get_deep_value(self) -> typing.Dict[str, LoroValue]: ...
     def get_cursor_pos(self, cursor: Cursor) -> PosQueryResult:
         """Where `cursor` is now (see loro_c.cursor)."""
+    def cmp_frontiers(self, a: Frontiers, b: Frontiers) -> typing.Optional[Ordering]:
+        """How version a compares with b (None: concurrent)."""
+    def cmp_with_frontiers(self, other: Frontiers) -> Ordering:
+        """How the document's version compares with `other`."""
+    def vv_to_frontiers(self, vv: VersionVector) -> Frontiers:
+        """The frontiers of a version."""
+    def get_pending_txn_len(self) -> int:
+        """Atoms of the open transaction."""
+    def try_get_text(self, obj: typing.Union[str, ContainerID]) -> typing.Optional[LoroText]: ...
+    def try_get_list(self, obj: typing.Union[str, ContainerID]) -> typing.Optional[LoroList]: ...
+    def try_get_map(self, obj: typing.Union[str, ContainerID]) -> typing.Optional[LoroMap]: ...
+    def try_get_counter(self, obj: typing.Union[str, ContainerID]) -> typing.Optional[LoroCounter]: ...
     def fork(self) -> LoroDoc:
         """A new document with this one's history and a new random peer id."""
     def fork_at(self, frontiers: Frontiers) -> LoroDoc:
@@ -464,6 +476,13 @@ class LoroCounter:
     def __rsub__(self, other: typing.Union[int, float, LoroCounter]) -> float: ...
     def __neg__(self) -> float: ...
     def __abs__(self) -> float: ...
+
+class Ordering(Enum):
+    """How two versions compare."""
+    Less = 0
+    Equal = 1
+    Greater = 2
+    def __int__(self) -> int: ...
 
 # ---------------------------------------------------------------- cursors
 

@@ -21,6 +21,7 @@ from loro_c._oplog cimport (OpLog, lc_op, lc_change, lc_staged, lc_move, slice_o
                             LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
 from loro_c._oplog import OpLog as _OpLogType
 from loro_c._version cimport VersionVector, Frontiers, vv_wrap, frontiers_wrap
+from loro_c._version import ID
 
 from loro_c.errors import (LoroError, DecodeError, OutOfBoundsError, LoroValueError,
                            ContainerMismatchError, CallbackError)
@@ -1081,6 +1082,91 @@ cdef class LoroDoc:
         """Always False: checkout is not supported yet."""
         return False
 
+    def cmp_frontiers(self, Frontiers a, Frontiers b):
+        """How version `a` compares with version `b`: an Ordering, or None when they are
+        concurrent. LoroValueError when either is not in this document's history."""
+        va, vb = self.frontiers_to_vv(a), self.frontiers_to_vv(b)
+        if va is None or vb is None:
+            raise LoroValueError("The given Frontiers are not included by the doc")
+        return compare_versions(va, vb)
+
+    def cmp_with_frontiers(self, Frontiers other):
+        """Equal when `other` is the document's frontiers, Greater when the document holds
+        every id of `other` (a version it includes, under other ids too), else Less (as
+        loro decides it)."""
+        if other == self.oplog_frontiers:
+            return _types.Ordering.Equal
+        vv = self.oplog_vv
+        if all(vv.includes_id(i) for i in other.to_list()):
+            return _types.Ordering.Greater
+        return _types.Ordering.Less
+
+    def vv_to_frontiers(self, VersionVector vv):
+        """The frontiers of version `vv`: the last id of each peer in it, without those
+        that another of them depends on (ids this document does not know are kept)."""
+        last = [(p, e - 1) for p, e in vv.to_dict().items() if e > 0]
+        closures = [self.frontiers_to_vv(Frontiers.from_id(ID(p, c))) for p, c in last]
+        keep = []
+        for i, (p, c) in enumerate(last):
+            covered = False
+            for j, (q, d) in enumerate(last):
+                if j != i and q != p and closures[j] is not None and closures[j].get_last(p) is not None \
+                        and closures[j].get_last(p) >= c:
+                    covered = True
+                    break
+            if not covered:
+                keep.append(ID(p, c))
+        return Frontiers.from_ids(keep)
+
+    def get_pending_txn_len(self):
+        """Ops (counted in atoms, as loro counts them) in the open transaction."""
+        doc_acquire(self)
+        try:
+            return self.log.vv[self.self_idx] - self.txn_counter if self.txn_open else 0
+        finally:
+            doc_release(self)
+
+    def try_get_text(self, obj):
+        """The Text `obj`, or None when it is a child container this document has never
+        seen (a root always exists)."""
+        return self._try_get(obj, KIND_TEXT)
+
+    def try_get_list(self, obj):
+        """The List `obj`, or None (see try_get_text)."""
+        return self._try_get(obj, KIND_LIST)
+
+    def try_get_map(self, obj):
+        """The Map `obj`, or None (see try_get_text)."""
+        return self._try_get(obj, KIND_MAP)
+
+    def try_get_counter(self, obj):
+        """The Counter `obj`, or None (see try_get_text)."""
+        return self._try_get(obj, KIND_COUNTER)
+
+    def _try_get(self, obj, int kind):
+        cid = obj
+        if isinstance(obj, str):
+            if not obj.startswith("cid:"):
+                return self._get_kind(obj, kind)
+            cid = _types.ContainerID.parse(obj)
+        if isinstance(cid, _types.ContainerID.Root):
+            return self._get_kind(cid, kind)
+        doc_acquire(self)
+        try:
+            i = self.cid_index.get(cid)
+            if i is None or self.ckind[<uint32_t>i] != kind:
+                return None
+            return wrapper(kind)(self, <uint32_t>i)
+        finally:
+            doc_release(self)
+
+    def _get_kind(self, obj, int kind):
+        doc_acquire(self)
+        try:
+            return wrapper(kind)(self, self.root_index(obj, kind))
+        finally:
+            doc_release(self)
+
     def fork(self):
         """A new document with this one's history and state and a new random peer id (the
         open transaction is committed first, as in loro)."""
@@ -1576,6 +1662,17 @@ cdef class LoroDoc:
         self.log._check(self.txn_open, self.self_idx, self.txn_counter)
         self.log._check_walks(64, not self.txn_open)
         return True
+
+
+def compare_versions(VersionVector a, VersionVector b):
+    """Ordering of version a against b, or None when they are concurrent."""
+    if a == b:
+        return _types.Ordering.Equal
+    if b.includes_vv(a):
+        return _types.Ordering.Less
+    if a.includes_vv(b):
+        return _types.Ordering.Greater
+    return None
 
 
 cpdef object copy_value(object v):

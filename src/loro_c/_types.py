@@ -1087,3 +1087,19 @@ class ImportBlobMetadata:
 
 
 __all__ += ["EncodedBlobMode", "ImportBlobMetadata"]
+
+
+class Ordering(_enum.Enum):
+    """How two versions compare (`LoroDoc.cmp_frontiers`, `cmp_with_frontiers`); `int()`
+    gives loro's numbers (Less 0, Equal 1, Greater 2)."""
+    Less = 0
+    Equal = 1
+    Greater = 2
+
+    def __int__(self):
+        return self.value
+
+    def __repr__(self):
+        return f"Ordering.{self.name}"
+
+    __str__ = __repr__

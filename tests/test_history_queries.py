@@ -1,0 +1,79 @@
+"""Version queries against loro: cmp_frontiers, cmp_with_frontiers, vv_to_frontiers,
+get_pending_txn_len and try_get_*."""
+import random
+
+import loro
+import pytest
+
+import loro_c
+from test_rejected_import_undo import World
+
+LIBS = (loro, loro_c)
+
+
+def name(x):
+    return None if x is None else str(x).split(".")[-1]
+
+
+def ids_of(f):
+    """The ids of a loro or loro_c Frontiers, sorted."""
+    return sorted((i.peer, i.counter) for i in loro_c.Frontiers.decode(f.encode()).to_list())
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_version_queries_match_loro(seed):
+    world = World(seed)
+    rng = random.Random(seed)
+    docs = {lib: world.full[lib] for lib in LIBS}
+    vv = docs[loro_c].oplog_vv.to_dict()
+
+    def random_frontiers():
+        picks = {}
+        for _ in range(rng.randint(1, 3)):
+            p = rng.choice(sorted(vv))
+            picks[p] = rng.randrange(vv[p])
+        return list(picks.items())
+
+    for _ in range(12):
+        a, b = random_frontiers(), random_frontiers()
+        got = {}
+        for lib in LIBS:
+            fa = lib.Frontiers.from_ids([lib.ID(p, c) for p, c in a])
+            fb = lib.Frontiers.from_ids([lib.ID(p, c) for p, c in b])
+            d = docs[lib]
+            vva = d.frontiers_to_vv(fa)
+            got[lib] = (name(d.cmp_frontiers(fa, fb)), name(d.cmp_with_frontiers(fa)),
+                        ids_of(d.vv_to_frontiers(vva)), ids_of(d.vv_to_frontiers(d.oplog_vv)))
+        assert got[loro_c] == got[loro]
+    # ops this document does not have
+    for lib in LIBS:
+        d = docs[lib]
+        unknown = lib.Frontiers.from_id(lib.ID(999, 3))
+        assert name(d.cmp_with_frontiers(unknown)) == "Less"
+        with pytest.raises((ValueError, loro_c.LoroError)):
+            d.cmp_frontiers(unknown, d.oplog_frontiers)
+
+
+def test_pending_txn_len_and_try_get():
+    res = []
+    for lib in LIBS:
+        d = lib.LoroDoc()
+        d.peer_id = 1
+        row = [d.get_pending_txn_len()]
+        t = d.get_text("t")
+        t.insert(0, "zab")
+        d.get_map("m").insert("a", 1)
+        t.delete(0, 1)
+        row.append(d.get_pending_txn_len())
+        d.commit()
+        row.append(d.get_pending_txn_len())
+        child = d.get_map("m").insert_container("c", lib.LoroList())
+        child.insert(0, 1)
+        d.commit()
+        row += [str(d.try_get_text("t")), str(d.try_get_text("nope")),
+                d.try_get_list(child.id) is not None,
+                d.try_get_map(child.id) is None,
+                d.try_get_list(lib.ContainerID.Normal(5, 0, lib.ContainerType.List())) is None,
+                d.try_get_text(lib.ContainerID.Root("t", lib.ContainerType.Text())).to_string()]
+        res.append(row)
+    assert res[0] == res[1]
