@@ -77,3 +77,14 @@ def pytest_generate_tests(metafunc):
                 [pytest.param(None, marks=pytest.mark.skip(reason=reason))],
                 ids=["no-traces"],
             )
+
+
+@pytest.fixture(scope="session")
+def js_env():
+    """A folder with the npm packages of the end-to-end tests (loro-crdt, loro-websocket,
+    loro-adaptors) installed, once per session (see tests/test_sync_js.py)."""
+    try:
+        import test_sync_js
+    except ImportError as e:     # without the server extra there is no sync test module
+        pytest.skip(f"the npm setup lives with the sync tests, which need the server extra: {e}")
+    yield from test_sync_js.js_env_folder()

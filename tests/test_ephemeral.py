@@ -658,13 +658,7 @@ def test_awareness_interop_with_loro():
 
 # ------------------------------------------------- loro-crdt (npm), if Node is present
 
-try:
-    # the npm cache fixture of the sync end-to-end test (skips without node/npm)
-    from test_sync_js import js_env  # noqa: F401
-except pytest.skip.Exception:  # the sync server extra is absent: so is that fixture
-    @pytest.fixture
-    def js_env():
-        pytest.skip("the loro-crdt interop reuses the sync tests' npm setup (server extra)")
+# js_env (tests/conftest.py): the npm packages installed for this test session
 
 
 def _from_js(v):

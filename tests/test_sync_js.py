@@ -2,8 +2,9 @@
 + loro-adaptors + loro-crdt) and a Python SyncClient edit one room concurrently through
 our server; all three end with the server's document.
 
-The npm packages are installed once into a cache folder (reused across runs; set
-LORO_C_NPM_CACHE to choose it).  Without node/npm the test skips, saying so."""
+The npm packages are installed by the fixture into a temporary folder of the test session,
+removed afterwards; set LORO_C_NPM_CACHE to a folder to install them there once and reuse
+them across runs.  Without node/npm the test skips, saying so."""
 
 import asyncio
 import hashlib
@@ -50,20 +51,32 @@ def _probe(folder: Path) -> bool:
     return r.returncode == 0 and r.stdout.strip() == "ok"
 
 
-@pytest.fixture(scope="session")
-def js_env():
+def js_env_folder():
+    """Generator behind the session fixture `js_env` (tests/conftest.py): the folder with
+    the npm packages installed."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
         pytest.skip("end-to-end with the JS client needs node and npm on PATH")
     key = hashlib.sha256(json.dumps(PACKAGES, sort_keys=True).encode()).hexdigest()[:12]
-    base = os.environ.get("LORO_C_NPM_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
-        "loro_c-e2e")
-    folder = Path(base) / key
-    try:
+    base = os.environ.get("LORO_C_NPM_CACHE")
+    scratch = None
+    if base:
+        folder = Path(base) / key
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        folder = Path(tempfile.mkdtemp(prefix="loro_c-e2e-"))
+    else:
+        # by default the packages go into a temporary folder of this test session
+        scratch = Path(tempfile.mkdtemp(prefix="loro_c-e2e-"))
+        folder = scratch / key
+        folder.mkdir()
+    try:
+        yield _installed(folder, npm)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _installed(folder, npm):
+    """`folder` with the npm packages installed (kept when they already load)."""
     _place_script(folder)
     if _probe(folder):
         return folder

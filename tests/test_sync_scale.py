@@ -28,7 +28,7 @@ from loro_c.sync.client import SyncClient  # noqa: E402
 from loro_c.sync.pgstore import PgStorage  # noqa: E402
 
 from _services import Postgres, Redis, free_port  # noqa: E402
-from test_sync_js import SCRIPT, _line, _vv, js_env  # noqa: E402,F401
+from test_sync_js import SCRIPT, _line, _vv  # noqa: E402
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX services and signals")
 
