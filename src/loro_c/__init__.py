@@ -13,6 +13,7 @@ from loro_c._containers import LoroText, LoroList, LoroMap, LoroCounter
 from loro_c.ephemeral import (EphemeralStore, EphemeralStoreEvent, Awareness,
                               AwarenessPeerUpdate, PeerInfo)
 from loro_c.cursor import Cursor, Side, PosQueryResult, AbsolutePosition
+from loro_c.paths import Index
 
 __version__ = "0.1.0"
 
@@ -25,4 +26,5 @@ __all__ = [
     "EncodedBlobMode", "ImportBlobMetadata",
     "EphemeralStore", "EphemeralStoreEvent", "Awareness", "AwarenessPeerUpdate", "PeerInfo",
     "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering",
+    "Index",
 ]

@@ -14,7 +14,7 @@ __all__ = [
     "LoroValueError", "ContainerMismatchError", "UnknownContainerError", "CallbackError",
     "EncodedBlobMode", "ImportBlobMetadata",
     "EphemeralStore", "EphemeralStoreEvent", "Awareness", "PeerInfo", "AwarenessPeerUpdate",
-    "KeyNotFoundError", "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering",
+    "KeyNotFoundError", "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering", "Index",
 ]
 
 LoroValue = typing.Union[
@@ -307,6 +307,10 @@ class LoroDoc:
     def try_get_list(self, obj: typing.Union[str, ContainerID]) -> typing.Optional[LoroList]: ...
     def try_get_map(self, obj: typing.Union[str, ContainerID]) -> typing.Optional[LoroMap]: ...
     def try_get_counter(self, obj: typing.Union[str, ContainerID]) -> typing.Optional[LoroCounter]: ...
+    def get_deep_value_with_id(self) -> typing.Dict[str, LoroValue]: ...
+    def get_by_path(self, path: typing.Sequence[Index]) -> typing.Optional[ValueOrContainer]: ...
+    def get_by_str_path(self, path: str) -> typing.Optional[ValueOrContainer]: ...
+    def get_path_to_container(self, cid: ContainerID) -> typing.Optional[typing.List[typing.Tuple[ContainerID, Index]]]: ...
     def fork(self) -> LoroDoc:
         """A new document with this one's history and a new random peer id."""
     def fork_at(self, frontiers: Frontiers) -> LoroDoc:
@@ -483,6 +487,18 @@ class Ordering(Enum):
     Equal = 1
     Greater = 2
     def __int__(self) -> int: ...
+
+class Index:
+    """One step of a path (Key into a map, Seq into a list or text, Node into a tree)."""
+    class Key(Index):
+        key: str
+        def __init__(self, key: str) -> None: ...
+    class Seq(Index):
+        index: int
+        def __init__(self, index: int) -> None: ...
+    class Node(Index):
+        target: typing.Any
+        def __init__(self, target: typing.Any) -> None: ...
 
 # ---------------------------------------------------------------- cursors
 

@@ -1167,6 +1167,26 @@ cdef class LoroDoc:
         finally:
             doc_release(self)
 
+    def get_deep_value_with_id(self):
+        """The deep value with each container as {"value": ..., "cid": "cid:..."}."""
+        from loro_c import paths
+        return paths.deep_value_with_id(self)
+
+    def get_by_path(self, path):
+        """The value or container at `path` (a sequence of Index, from a root's Key), or None."""
+        from loro_c import paths
+        return paths.by_path(self, path)
+
+    def get_by_str_path(self, path):
+        """get_by_path for a "/"-separated path such as "m/list/0", or None."""
+        from loro_c import paths
+        return paths.by_str_path(self, path)
+
+    def get_path_to_container(self, cid):
+        """[(container, its Index)] from a root down to `cid`, or None when unreachable."""
+        from loro_c import paths
+        return paths.path_to_container(self, cid)
+
     def fork(self):
         """A new document with this one's history and state and a new random peer id (the
         open transaction is committed first, as in loro)."""

@@ -1,0 +1,174 @@
+"""Paths through a document, as loro names them: `Index` (Key, Seq, Node), and the walks
+behind `LoroDoc.get_by_path`, `get_by_str_path`, `get_path_to_container` and
+`get_deep_value_with_id`.
+
+These walk the current values from the roots the document lists (plain Python over the
+handles: not on any per-op path). Finding a container's path costs a walk of the document
+until the container is met; a registry with parent links would make it O(depth).
+"""
+from loro_c._types import ContainerID, ValueOrContainer
+
+__all__ = ["Index"]
+
+
+class Index:
+    """One step of a path: `Index.Key(key)` into a map, `Index.Seq(index)` into a list or
+    text, `Index.Node(target)` into a tree."""
+    __slots__ = ()
+
+
+class _Key(Index):
+    __slots__ = ("key",)
+
+    def __init__(self, key):
+        self.key = key
+
+    def __eq__(self, other):
+        return type(other) is _Key and other.key == self.key
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking value types, as in loro
+
+    def __repr__(self):
+        return f"Index.Key({self.key!r})"
+
+
+class _Seq(Index):
+    __slots__ = ("index",)
+
+    def __init__(self, index):
+        self.index = index
+
+    def __eq__(self, other):
+        return type(other) is _Seq and other.index == self.index
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking value types, as in loro
+
+    def __repr__(self):
+        return f"Index.Seq({self.index!r})"
+
+
+class _Node(Index):
+    __slots__ = ("target",)
+
+    def __init__(self, target):
+        self.target = target
+
+    def __eq__(self, other):
+        return type(other) is _Node and other.target == self.target
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking value types, as in loro
+
+    def __repr__(self):
+        return f"Index.Node({self.target!r})"
+
+
+Index.Key = _Key  # type: ignore[attr-defined]
+Index.Seq = _Seq  # type: ignore[attr-defined]
+Index.Node = _Node  # type: ignore[attr-defined]
+
+
+def _roots(doc):
+    """(name, ContainerID) of the roots the document lists, in its order."""
+    return [(name, cid) for name, cid in doc.get_value().items() if isinstance(cid, ContainerID)]
+
+
+def _children(doc, cid):
+    """(Index, child ContainerID) of the child containers `cid` holds now."""
+    handle = doc.get_container(cid)
+    value = handle.get_value()
+    if isinstance(value, dict):
+        return [(Index.Key(k), v) for k, v in value.items() if isinstance(v, ContainerID)]
+    if isinstance(value, list):
+        return [(Index.Seq(i), v) for i, v in enumerate(value) if isinstance(v, ContainerID)]
+    return []
+
+
+def path_to_container(doc, cid):
+    """[(container, its Index in its parent)] from a root down to `cid`, or None when the
+    container is not reachable from the roots (deleted, or unknown here)."""
+    if not isinstance(cid, ContainerID):
+        from loro_c.errors import LoroTypeError
+        raise LoroTypeError(f"expected a ContainerID, not {type(cid).__name__}")
+    if isinstance(cid, ContainerID.Root):
+        return [(cid, Index.Key(cid.name))]
+    stack = [[(root, Index.Key(name))] for name, root in reversed(_roots(doc))]
+    while stack:
+        path = stack.pop()
+        here = path[-1][0]
+        for idx, child in reversed(_children(doc, here)):
+            if child == cid:
+                return path + [(child, idx)]
+            stack.append(path + [(child, idx)])
+    return None
+
+
+def by_path(doc, path):
+    """The value or container at `path` (a sequence of Index), or None."""
+    path = list(path)
+    if not path or not isinstance(path[0], _Key):
+        return None
+    roots = dict(_roots(doc))
+    cid = roots.get(path[0].key)
+    if cid is None:
+        return None
+    cur = ValueOrContainer.Container(doc.get_container(cid))
+    for step in path[1:]:
+        cur = _step(cur, step)
+        if cur is None:
+            return None
+    return cur
+
+
+def by_str_path(doc, s):
+    """`by_path` for a "/"-separated path: map keys, and list/text indices in decimal."""
+    if not isinstance(s, str) or not s:
+        return None
+    parts = s.split("/")
+    path = [Index.Key(parts[0])]
+    for p in parts[1:]:
+        path.append(Index.Seq(int(p)) if p.isdigit() else Index.Key(p))
+    got = by_path(doc, path[:1])
+    for step in path[1:]:
+        if got is None or not ValueOrContainer.is_container(got):
+            return None
+        if isinstance(step, _Seq) and _kind(got.container) == "Map":
+            step = Index.Key(str(step.index))
+        got = _step(got, step)
+    return got
+
+
+def _kind(handle):
+    return str(handle.id.container_type)
+
+
+def _step(cur, step):
+    if not ValueOrContainer.is_container(cur):
+        return None
+    h = cur.container
+    kind = _kind(h)
+    if isinstance(step, _Key) and kind == "Map":
+        return h.get(step.key)
+    if isinstance(step, _Seq) and kind == "List":
+        if not 0 <= step.index < len(h):
+            return None
+        return h.get(step.index)
+    if isinstance(step, _Seq) and kind == "Text":
+        s = h.to_string()
+        if not 0 <= step.index < len(s):
+            return None
+        return ValueOrContainer.Value(s[step.index])
+    return None
+
+
+def deep_value_with_id(doc):
+    """The deep value with each container as {"value": ..., "cid": "cid:..."}."""
+    return {name: _with_id(doc, cid) for name, cid in _roots(doc)}
+
+
+def _with_id(doc, cid):
+    value = doc.get_container(cid).get_value()
+    if isinstance(value, dict):
+        value = {k: _with_id(doc, v) if isinstance(v, ContainerID) else v for k, v in value.items()}
+    elif isinstance(value, list):
+        value = [_with_id(doc, v) if isinstance(v, ContainerID) else v for v in value]
+    return {"value": value, "cid": str(cid)}
