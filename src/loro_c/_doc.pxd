@@ -151,6 +151,10 @@ cdef class LoroDoc:
     cdef bint apply_rejected
     cdef int64_t n_rebuilds         # full state rebuilds (a rejected import should need none)
     cdef int64_t n_unapplies        # rejected imports undone in place after applying some ops
+    # loro's root-listing options of get_deep_value: roots cleared by delete_root_container
+    # are left out while they stay cleared; with hide_empty_roots, empty roots are too
+    cdef set deleted_roots
+    cdef bint hide_empty_roots
     cdef object pending             # the _import.PendingIndex over the pending records
     cdef object __weakref__
 

@@ -126,6 +126,7 @@ cdef class LoroDoc:
     """A Loro document: a set of containers edited by many peers that converge on import."""
 
     def __cinit__(self):
+        self.deleted_roots = set()
         self.log = OpLog()
         self.seq = SeqArena()
         self.cids = []
@@ -997,12 +998,59 @@ cdef class LoroDoc:
             doc_release(self)
 
     def get_deep_value(self):
-        """The whole document as plain Python values."""
+        """The whole document as plain Python values (roots cleared by delete_root_container,
+        and with set_hide_empty_root_containers(True) empty roots, are left out, as in loro)."""
+        cdef dict out = {}
         doc_acquire(self)
         try:
-            return {self.cids[r].name: self.value_of(r, True) for r in self.roots}
+            for r in self.roots:
+                cid = self.cids[r]
+                v = self.value_of(r, True)
+                kind = self.ckind[<uint32_t>r]
+                if self.hide_empty_roots and kind != KIND_COUNTER and len(v) == 0:
+                    continue
+                if cid in self.deleted_roots and (v == 0.0 if kind == KIND_COUNTER else len(v) == 0):
+                    continue
+                out[cid.name] = v
+            return out
         finally:
             doc_release(self)
+
+    def set_hide_empty_root_containers(self, hide):
+        """Leave empty roots (text "", list [], map {}; never counters) out of get_deep_value."""
+        self.hide_empty_roots = bool(hide)
+
+    def delete_root_container(self, cid):
+        """Clear root container `cid` (ops that delete its content, in the open transaction)
+        and leave it out of get_deep_value while it stays cleared, as loro does. Other ids,
+        and roots this document has never seen, are ignored."""
+        if not isinstance(cid, _types.ContainerID.Root):
+            return None
+        doc_acquire(self)
+        try:
+            if cid not in self.cid_index:
+                return None
+        finally:
+            doc_release(self)
+        h = self.get_container(cid)
+        self.deleted_roots.add(cid)
+        kind = str(cid.container_type)
+        if kind in ("Text", "List"):
+            n = len(h)
+            if n:
+                h.delete(0, n)
+        elif kind == "Map":
+            # every key the map has held, deleted ones too, in key order (loro's state order)
+            doc_acquire(self)
+            try:
+                keys = self.map_all_keys(<uint32_t>self.cid_index[cid])
+            finally:
+                doc_release(self)
+            for key in keys:
+                h.delete(key)
+        elif kind == "Counter":
+            h.increment(-h.value)
+        return None
 
     cdef dict _vv_dict(self, const int32_t *vv):
         """A new {peer id: end} dict of the version `vv` (dense, one slot per peer index)."""
@@ -1207,6 +1255,9 @@ cdef class LoroDoc:
     def _fork_from(self, blob):
         cdef LoroDoc fork = LoroDoc()
         cdef int64_t r
+        # as loro's fork does: roots cleared by delete_root_container stay out of the
+        # fork's deep value; the hide-empty-roots option is not carried over
+        fork.deleted_roots = set(self.deleted_roots)
         if blob is not None:
             fork.import_(blob)
         # the fork lists the roots this document lists, edited or not (loro's fork carries
