@@ -77,3 +77,35 @@ def test_pending_txn_len_and_try_get():
                 d.try_get_text(lib.ContainerID.Root("t", lib.ContainerType.Text())).to_string()]
         res.append(row)
     assert res[0] == res[1]
+
+
+def vrange(r):
+    """A VersionRange of either library as sorted (peer, start, end) triples."""
+    text = str(r)
+    body = text[text.index("{"):text.rindex("}") + 1]
+    return sorted((p, a, b) for p, (a, b) in eval(body).items())
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_spans_between_and_changed_containers_match_loro(seed):
+    from test_paths import cid_text
+    world = World(seed)
+    rng = random.Random(seed)
+    docs = {lib: world.full[lib] for lib in LIBS}
+    vv = docs[loro_c].oplog_vv.to_dict()
+    for _ in range(10):
+        pa, pb = rng.choice(sorted(vv)), rng.choice(sorted(vv))
+        ca, cb = rng.randrange(vv[pa]), rng.randrange(vv[pb])
+        got = {}
+        for lib in LIBS:
+            d = docs[lib]
+            diff = d.find_id_spans_between(lib.Frontiers.from_id(lib.ID(pa, ca)),
+                                           lib.Frontiers.from_id(lib.ID(pb, cb)))
+            changed = d.get_changed_containers_in(lib.ID(pa, ca), (cb % 7) + 1)
+            got[lib] = (vrange(diff.retreat), vrange(diff.forward),
+                        sorted(cid_text(c) for c in changed))
+        assert got[loro_c] == got[loro]
+    d = docs[loro_c]
+    assert d.get_changed_containers_in(loro_c.ID(424242, 0), 5) == set()
+    with pytest.raises(loro_c.LoroError):
+        d.find_id_spans_between(loro_c.Frontiers.from_id(loro_c.ID(424242, 0)), d.oplog_frontiers)

@@ -23,7 +23,7 @@ from loro_c._oplog import OpLog as _OpLogType
 from loro_c._version cimport VersionVector, Frontiers, vv_wrap, frontiers_wrap
 from loro_c._version import ID
 
-from loro_c.errors import (LoroError, DecodeError, OutOfBoundsError, LoroValueError,
+from loro_c.errors import (LoroError, DecodeError, OutOfBoundsError, LoroValueError, LoroTypeError,
                            ContainerMismatchError, CallbackError)
 from loro_c import _types
 
@@ -1234,6 +1234,46 @@ cdef class LoroDoc:
         """[(container, its Index)] from a root down to `cid`, or None when unreachable."""
         from loro_c import paths
         return paths.path_to_container(self, cid)
+
+    def find_id_spans_between(self, Frontiers from_, Frontiers to):
+        """The ops to retreat and to apply to go from version `from_` to version `to`
+        (a VersionVectorDiff); LoroValueError when either is not in the history."""
+        a, b = self.frontiers_to_vv(from_), self.frontiers_to_vv(to)
+        if a is None or b is None:
+            raise LoroValueError("The given Frontiers are not included by the doc")
+        return a.diff(b)
+
+    def get_changed_containers_in(self, id, len):
+        """The containers that ops id.counter .. id.counter+len of id.peer changed."""
+        if not isinstance(id, ID):
+            raise LoroTypeError(f"expected an ID, not {type(id).__name__}")
+        cdef int64_t start = max(0, id.counter), end = min(<int64_t>id.counter + max(0, len), INT32_MAX)
+        cdef int64_t pos, i
+        cdef uint32_t p
+        cdef lc_change *ch
+        cdef lc_op *op
+        out = set()
+        doc_acquire(self)
+        try:
+            found = self.log.peer_map.get(id.peer)
+            if found is None or start >= end:
+                return out
+            p = <uint32_t>found
+            pos = self.log.find_change_pos(p, <int32_t>start)
+            if pos < 0:
+                return out
+            while pos < self.log.by_peer[p].len:
+                ch = &self.log.changes[self.log.by_peer[p].idx[pos]]
+                if ch.counter >= end:
+                    break
+                for i in range(ch.ops_off, ch.ops_off + ch.ops_len):
+                    op = &self.log.ops[i]
+                    if op.counter < end and op.counter + op.len > start:
+                        out.add(self.cids[op.container])
+                pos += 1
+            return out
+        finally:
+            doc_release(self)
 
     def fork(self):
         """A new document with this one's history and state and a new random peer id (the
