@@ -251,6 +251,16 @@ cdef bint reachable(LoroDoc doc, uint32_t target) except -1:
     return False
 
 
+cdef object cursor_of(_Handle h, pos, side):
+    """get_cursor of a Text or List handle."""
+    cdef int64_t p = as_index(pos, "position")
+    from loro_c import cursor as _cursor
+    _cursor.check_side(side)
+    if not h.attached:
+        return None
+    return _cursor.cursor_at(h._doc, h.idx, h.id, p, side)
+
+
 cdef class LoroText(_Handle):
     """A text container: positions count Unicode code points unless a method says otherwise."""
 
@@ -476,12 +486,7 @@ cdef class LoroText(_Handle):
     def get_cursor(self, pos, side):
         """A Cursor at `pos` (a stable position that follows edits; see
         LoroDoc.get_cursor_pos), or None for a detached container."""
-        cdef int64_t p = as_index(pos, "position")
-        from loro_c import cursor as _cursor
-        _cursor.check_side(side)
-        if not self.attached:
-            return None
-        return _cursor.cursor_at(self._doc, self.idx, self.id, p, side)
+        return cursor_of(self, pos, side)
 
     def get_editor_at_unicode_pos(self, pos):
         """The peer that inserted the character at code point `pos` (None past the end or
@@ -626,12 +631,7 @@ cdef class LoroList(_Handle):
     def get_cursor(self, pos, side):
         """A Cursor at `pos` (a stable position that follows edits; see
         LoroDoc.get_cursor_pos), or None for a detached container."""
-        cdef int64_t p = as_index(pos, "position")
-        from loro_c import cursor as _cursor
-        _cursor.check_side(side)
-        if not self.attached:
-            return None
-        return _cursor.cursor_at(self._doc, self.idx, self.id, p, side)
+        return cursor_of(self, pos, side)
 
     cdef int64_t locked_length(self) except -1:
         cdef int64_t n

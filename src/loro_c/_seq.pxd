@@ -160,6 +160,7 @@ cdef class SeqArena:
     cdef uint32_t find_total(self, uint32_t t, int64_t pos, int *idx, int64_t *off) noexcept nogil
     cdef int64_t abs_index(self, lc_id id) except -1 nogil
     cdef int64_t visible_before(self, uint32_t leaf, int slot, int32_t counter) noexcept nogil
+    cdef int64_t left_of(self, uint32_t nd, bint visible) noexcept nogil
     cdef int origin_left_of(self, lc_id id, lc_id *out) except -1 nogil
     cdef uint32_t split_leaf(self, uint32_t t, uint32_t leaf, int half) except? 0xFFFFFFFF nogil
     cdef bint try_merge(self, uint32_t leaf, int idx) noexcept nogil

@@ -536,19 +536,27 @@ cdef class SeqArena:
         cdef lc_node *node = &self.nodes[leaf]
         cdef int64_t acc = 0
         cdef int j
-        cdef uint32_t nd = leaf, p
         if span_visible(&node.u.spans[slot]):
             acc = counter - node.u.spans[slot].id.counter
         for j in range(slot):
             if span_visible(&node.u.spans[j]):
                 acc += node.u.spans[j].len
-        p = node.parent
+        return acc + self.left_of(leaf, True)
+
+    cdef int64_t left_of(self, uint32_t nd, bint visible) noexcept nogil:
+        """Atoms (visible ones, or all) in the subtrees left of node `nd` on its way up."""
+        cdef int64_t acc = 0
+        cdef int j
+        cdef uint32_t p = self.nodes[nd].parent
+        cdef lc_node *node
+        cdef lc_lens *l
         while p != LC_NO_NODE:
             node = &self.nodes[p]
             for j in range(node.n):
                 if node.u.children[j] == nd:
                     break
-                acc += self.nodes[node.u.children[j]].lens.visible
+                l = &self.nodes[node.u.children[j]].lens
+                acc += l.visible if visible else l.total
             nd = p
             p = node.parent
         return acc
@@ -562,16 +570,7 @@ cdef class SeqArena:
         cdef int j
         for j in range(i):
             acc += node.u.spans[j].len
-        cdef uint32_t p = node.parent
-        while p != LC_NO_NODE:
-            node = &self.nodes[p]
-            for j in range(node.n):
-                if node.u.children[j] == nd:
-                    break
-                acc += self.nodes[node.u.children[j]].lens.total
-            nd = p
-            p = node.parent
-        return acc
+        return acc + self.left_of(nd, False)
 
     cdef int origin_left_of(self, lc_id id, lc_id *out) except -1 nogil:
         cdef int i

@@ -10,14 +10,12 @@ travel between loro_c, loro and loro-crdt peers, e.g. inside presence messages.
 """
 import enum
 
-from loro_c._types import ContainerID, ContainerType
+from loro_c import ephemeral_codec as _postcard
+from loro_c._types import ContainerID
 from loro_c._version import ID
-from loro_c.errors import DecodeError, LoroError, LoroTypeError
+from loro_c.errors import LoroError, LoroTypeError
 
 __all__ = ["Side", "Cursor", "AbsolutePosition", "PosQueryResult"]
-
-_U64 = (1 << 64) - 1
-
 
 class Side(enum.Enum):
     """Where a cursor stands relative to its atom: before it, on it, or after it."""
@@ -57,27 +55,9 @@ class Cursor:
 
     def encode(self):
         """Loro's bytes for this cursor."""
-        out = bytearray()
-        if self.id is None:
-            out.append(0)
-        else:
-            out.append(1)
-            _uleb(out, self.id.peer)
-            _uleb(out, _zigzag(self.id.counter))
-        cid = self.container
-        if isinstance(cid, ContainerID.Root):
-            out.append(0)
-            name = cid.name.encode("utf-8")
-            _uleb(out, len(name))
-            out += name
-        else:
-            out.append(1)
-            _uleb(out, cid.peer)
-            _uleb(out, _zigzag(cid.counter))
-        out.append(cid.container_type.to_historical_byte())
-        out.append(_SIDE_INDEX[self.side])
-        _uleb(out, self._origin_pos)
-        return bytes(out)
+        id_pc = None if self.id is None else (self.id.peer, self.id.counter)
+        return _postcard.encode_cursor(id_pc, self.container, _SIDE_INDEX[self.side],
+                                       self._origin_pos)
 
     @classmethod
     def decode(cls, data):
@@ -85,39 +65,8 @@ class Cursor:
         cursor are ignored, as loro does)."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise LoroTypeError(f"expected bytes, not {type(data).__name__}")
-        r = _Reader(bytes(data))
-        tag = r.byte()
-        if tag == 0:
-            id = None
-        elif tag == 1:
-            id = ID(r.u64(), r.i32())
-        else:
-            raise DecodeError(f"bad option tag {tag} in a cursor")
-        kind = r.byte()
-        if kind == 0:
-            n = r.uleb(1 << 32)
-            try:
-                name = r.take(n).decode("utf-8")
-            except UnicodeDecodeError:
-                raise DecodeError("a cursor's root container name is not UTF-8") from None
-            make = lambda t: ContainerID.Root(name, t)
-        elif kind == 1:
-            peer, counter = r.u64(), r.i32()
-            make = lambda t: ContainerID.Normal(peer, counter, t)
-        else:
-            raise DecodeError(f"bad container id tag {kind} in a cursor")
-        t = r.byte()
-        if t > 5:
-            raise DecodeError(f"a cursor names a container type this version does not know ({t})")
-        try:
-            container = make(ContainerType.from_historical_byte(t))
-        except (ValueError, TypeError) as e:
-            raise DecodeError(f"bad container id in a cursor: {e}") from None
-        s = r.uleb(3)
-        if s not in _SIDE_OF_INDEX:
-            raise DecodeError(f"bad side {s} in a cursor")
-        origin = r.uleb(_U64)
-        return cls(id, container, _SIDE_OF_INDEX[s], origin)
+        id_pc, container, side, origin = _postcard.decode_cursor(data)
+        return cls(None if id_pc is None else ID(*id_pc), container, _SIDE_OF_INDEX[side], origin)
 
     def __repr__(self):
         return f"Cursor(id={self.id!r}, container={self.container!r}, side={self.side!r})"
@@ -178,61 +127,3 @@ def query(doc, cursor):
         return PosQueryResult(None, AbsolutePosition(pos, cursor.side))
     update = cursor_at(doc, c, cursor.container, pos, Side.Left)
     return PosQueryResult(update, AbsolutePosition(pos, Side.Left))
-
-
-def _uleb(out, v):
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        if v:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return
-
-
-def _zigzag(v):
-    return (v << 1) ^ (v >> 63) if v >= 0 else ((-v - 1) << 1) | 1
-
-
-class _Reader:
-    __slots__ = ("data", "pos")
-
-    def __init__(self, data):
-        self.data = data
-        self.pos = 0
-
-    def byte(self):
-        if self.pos >= len(self.data):
-            raise DecodeError("a cursor ends early")
-        b = self.data[self.pos]
-        self.pos += 1
-        return b
-
-    def uleb(self, limit):
-        v = shift = 0
-        while True:
-            b = self.byte()
-            v |= (b & 0x7F) << shift
-            if not b & 0x80:
-                break
-            shift += 7
-            if shift > 63:
-                raise DecodeError("a varint in a cursor is too long")
-        if v > limit:
-            raise DecodeError("a number in a cursor is out of range")
-        return v
-
-    def u64(self):
-        return self.uleb(_U64)
-
-    def i32(self):
-        z = self.uleb(0xFFFFFFFF)
-        return (z >> 1) ^ -(z & 1)
-
-    def take(self, n):
-        if n > len(self.data) - self.pos:
-            raise DecodeError("a cursor ends early")
-        b = self.data[self.pos:self.pos + n]
-        self.pos += n
-        return b

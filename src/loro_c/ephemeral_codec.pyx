@@ -11,6 +11,8 @@ with the type in Loro's historical numbering.
 
     EphemeralStore message = Vec<(key: str, value: Option<LoroValue>, timestamp: i64)>
     Awareness message      = Vec<(peer: u64, counter: i32, record: LoroValue)>
+    Cursor                 = (id: Option<(peer: u64, counter: i32)>, container: ContainerID,
+                              side: variant index, origin position: u64)
 
 Decoding follows postcard's rules, including the ones that matter for hostile input:
 varints of at most 10 bytes (5 for 32-bit fields) whose last byte must not overflow,
@@ -186,6 +188,51 @@ def encode_entries(entries):
         return writer_to_bytes(&w)
     finally:
         writer_free(&w)
+
+
+def encode_cursor(id_peer_counter, cid, int side_index, uint64_t origin):
+    """Loro's bytes of a cursor: `id_peer_counter` is (peer, counter) or None."""
+    cdef Writer w
+    if writer_init(&w, 32) < 0:
+        raise MemoryError()
+    try:
+        if id_peer_counter is None:
+            w_ok(&w, write_u8(&w, 0))
+        else:
+            w_ok(&w, write_u8(&w, 1))
+            w_ok(&w, write_uleb64(&w, <uint64_t>id_peer_counter[0]))
+            w_zigzag32(&w, <int32_t>id_peer_counter[1])
+        w_cid(&w, cid)
+        w_ok(&w, write_uleb64(&w, <uint64_t>side_index))
+        w_ok(&w, write_uleb64(&w, origin))
+        return writer_to_bytes(&w)
+    finally:
+        writer_free(&w)
+
+
+def decode_cursor(data):
+    """(id as (peer, counter) or None, ContainerID, side variant index, origin position)
+    from Loro's bytes of a cursor; DecodeError when they are not one (bytes after it are
+    ignored, as postcard does)."""
+    cdef bytes b = as_bytes(data)
+    cdef Reader r
+    cdef uint64_t peer = 0, origin = 0
+    cdef int32_t counter = 0
+    cdef uint32_t side = 0
+    reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b))
+    id_peer_counter = None
+    if r_flag(&r, "a cursor's Option tag"):
+        ok(&r, read_uleb64(&r, &peer))
+        ok(&r, read_zigzag32(&r, &counter))
+        id_peer_counter = (peer, counter)
+    cid = r_cid(&r)
+    if cid.container_type.to_historical_byte() > 5:
+        bad(f"a cursor names a container type this version does not know ({cid.container_type})")
+    ok(&r, read_uleb32(&r, &side))
+    if side > 2:
+        bad(f"bad side {side} in a cursor")
+    ok(&r, read_uleb64(&r, &origin))
+    return id_peer_counter, cid, side, origin
 
 
 def encode_peers(peers):
