@@ -960,12 +960,20 @@ cdef class LoroMap(_Handle):
         finally:
             doc_release(self._doc)
 
+    cdef int64_t locked_len(self) except -1:
+        # under the lock: an importing thread writes map state with the GIL released
+        cdef int64_t n
+        doc_acquire(self._doc)
+        n = self._doc.map_len(self.idx)
+        doc_release(self._doc)
+        return n
+
     def __len__(self):
-        return self._doc.map_len(self.idx)
+        return self.locked_len()
 
     def is_empty(self):
         """Whether the map has no keys."""
-        return self._doc.map_len(self.idx) == 0
+        return self.locked_len() == 0
 
     def __getitem__(self, key):
         cdef int64_t slot
