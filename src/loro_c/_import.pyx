@@ -13,9 +13,11 @@ from cpython.unicode cimport PyUnicode_GET_LENGTH
 
 from loro_c._seq cimport lc_id, make_id, grow
 from loro_c._oplog cimport (OpLog, lc_op, lc_staged, lc_change, slice_op, LC_STAGED_DEAD, LC_STAGED_DONE,
+                            LC_LSTR_MIN_CAP,
                             LC_OP_INSERT, LC_OP_DELETE,
                             LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
-from loro_c._doc cimport (LoroDoc, lc_map_free, lc_map_find, lc_map_remove, lc_map_set_slot, lc_map_entry,
+from loro_c._doc cimport (LoroDoc, group_change, group_kept, lstr_place, lval_place, utf8_bytes,
+                          lc_map_free, lc_map_find, lc_map_remove, lc_map_set_slot, lc_map_entry,
                           lc_map_undo, ROOT_HIDDEN, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE,
                           KIND_MOVABLE_LIST, KIND_COUNTER, str_to_cps, STACK_CPS)
 from loro_c._doc import kind_of_type, _TYPE_NAMES
@@ -75,6 +77,8 @@ cdef class ImportRun:
     cdef int64_t n_changes, n_ops, n_text, n_containers, n_sdeps, n_maps
     cdef Py_ssize_t n_values, n_msgs, n_keys, n_roots
     cdef uint32_t n_peers, n_trees, next_lamport
+    cdef int64_t lstr_len, lval_len   # Loro's arenas (a failed import rolls them back as Loro does)
+    cdef int64_t n_gundo              # the grouping undo log's length
     cdef bytes frontiers        # the log's frontiers (lc_id array) before the import
     # the staged change being applied (-1: none), and whether its ops have begun to apply
     # and whether it is in the log yet: a rejected change is retreated op by op
@@ -103,6 +107,11 @@ cdef ImportRun begin_run(LoroDoc doc, bint whole_pending):
     run.n_maps = doc.n_maps
     run.n_trees = doc.seq.n_trees
     run.next_lamport = log.next_lamport
+    run.lstr_len = doc.lstr_len
+    run.n_gundo = log.n_gundo
+    run.lval_len = doc.lval_len
+    doc.snap_lo = doc.snap_hi = 0
+    doc.snap_blocks = None
     run.frontiers = (<char*>log.frontiers)[:log.n_frontiers * sizeof(lc_id)] if log.n_frontiers else b""
     run.applying = -1
     doc.apply_rejected = False
@@ -177,7 +186,10 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
             _codec.stage_blobs(doc, blobs, run.n_changes == 0 and run.n_pending_before == 0
                                and run.n_containers == 0)
         applying = True
-        return apply_staged(doc, run)
+        status = apply_staged(doc, run)
+        # the grouping undo log serves this import only
+        doc.log.n_gundo = run.n_gundo
+        return status
     except BaseException as e:
         undo(doc, run, applying)
         if isinstance(e, (LoroError, MemoryError)) or not isinstance(e, Exception):
@@ -301,12 +313,21 @@ cdef truncate(LoroDoc doc, ImportRun run):
     """Cut every arena back to the marks of `run`."""
     cdef int64_t i
     cdef int64_t n_containers = run.n_containers
+    doc.log.groups_rollback(run.n_gundo)
     doc.log.truncate(run.n_changes, run.n_ops, <const lc_id*><char*>run.frontiers,
                      len(run.frontiers) // sizeof(lc_id), run.next_lamport)
     doc.log.drop_peers(run.n_peers)
     del doc.log.values[run.n_values:]
     del doc.log.messages[run.n_msgs:]
     doc.seq.truncate_text(run.n_text)
+    if doc.lstr_len > run.lstr_len:
+        # Loro's rollback copies the string arena into a buffer of the exact length (a fresh
+        # default one when empty)
+        doc.lstr_cap = run.lstr_len if run.lstr_len > 0 else LC_LSTR_MIN_CAP
+        doc.buf_serial += 1
+        doc.lstr_gen = doc.buf_serial
+        doc.lstr_len = run.lstr_len
+    doc.lval_len = run.lval_len
     for i in range(n_containers, doc.n_containers):
         cid = doc.cids[i]
         del doc.cid_index[cid]
@@ -471,8 +492,15 @@ cdef object stage_tuple(LoroDoc doc, tuple raw):
     cdef Py_ssize_t n
     cdef uint32_t stack[STACK_CPS]
     cdef uint32_t *cps
+    cdef lc_op skipped
     if stage_begin(doc, peer, counter, counter + tuple_ops_len(ops), lamport, timestamp,
                    len(deps)) < 0:
+        # Loro decodes (and allocates) the ops of changes it already has too
+        for o in ops:
+            if o[0] == LC_OP_INSERT and isinstance(o[4], str):
+                lstr_place(doc, &skipped, len(o[4].encode("utf-8", "surrogatepass")))
+            elif o[0] == LC_OP_INSERT and isinstance(o[4], list):
+                lval_place(doc, &skipped, len(o[4]))
         return None
     for dp, dc in deps:
         stage_dep(doc, dp, dc)
@@ -490,6 +518,7 @@ cdef object stage_tuple(LoroDoc doc, tuple raw):
                 try:
                     if not stage_dropped(doc, op):
                         op.arg = doc.seq.append_text(cps, n)
+                    lstr_place(doc, op, utf8_bytes(cps, n))
                 finally:
                     if cps != stack:
                         free(cps)
@@ -502,6 +531,7 @@ cdef object stage_tuple(LoroDoc doc, tuple raw):
                     for i, v in enumerate(content):
                         stage_value(doc, v, peer, o[2] + i)
                     log.values.extend(content)
+                lval_place(doc, op, len(content))
             op.pos = o[3]
         elif kind == LC_OP_DELETE:
             if o[4] == 0 or not -INT32_MAX <= o[4] <= INT32_MAX:
@@ -763,6 +793,7 @@ cdef int ready(LoroDoc doc, ImportRun run, int64_t k, lc_id *missing) except -1:
     cdef OpLog log = doc.log
     cdef lc_staged *st = &doc.staged[k]
     cdef int32_t known = log.vv[st.peer]
+    cdef int32_t cut
     cdef int64_t i
     cdef lc_op *op
     if st.end <= known:
@@ -780,7 +811,11 @@ cdef int ready(LoroDoc doc, ImportRun run, int64_t k, lc_id *missing) except -1:
         if known > op.counter:
             if i < run.n_ops:
                 run.op_undo.append((i, (<char*>op)[:sizeof(lc_op)]))
-            slice_op(op, known - op.counter)
+            cut = known - op.counter
+            slice_op(op, cut)
+            if op.kind == LC_OP_INSERT and op.start_id.peer != 0:
+                # a text insert's start in Loro's string arena moves by the bytes cut off
+                op.start_id.counter += <int32_t>utf8_bytes(&doc.seq.text[op.arg - cut], cut)
         st.ops_len -= <uint32_t>(i - st.ops_off)
         st.ops_off = i
         st.counter = known
@@ -822,6 +857,13 @@ cdef int apply_one(LoroDoc doc, ImportRun run, int64_t k) except -1:
     else:
         log.add_change(st.peer, st.counter, st.end, lamport, st.timestamp, deps, st.deps_len,
                        st.ops_off, st.ops_len, st.msg)
+    # how Loro groups it into changes (independent of the op records above)
+    if doc.snap_lo <= k < doc.snap_hi:
+        group_kept(doc, st.peer, st.counter, st.end, lamport, st.timestamp, deps, st.deps_len,
+                   st.msg, st.ops_off)
+    else:
+        group_change(doc, st.peer, st.counter, st.end, lamport, st.timestamp, deps, st.deps_len,
+                     st.msg, False, st.ops_off)
     run.logged = True
     log.update_frontiers(deps, st.deps_len, make_id(st.peer, st.end - 1))
     return 0
