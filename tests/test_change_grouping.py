@@ -13,12 +13,12 @@ the exported updates blob (decoded: ids, lengths, Lamports, deps) and its metada
 ``LORO_C_GROUP_SESSIONS=N`` runs seeds 0..N-1 (default 60); ``LORO_C_GROUP_SEEDS=3,17``
 reruns chosen seeds.
 
-Not covered yet (see docs/ARCHITECTURE.md, "Change grouping"): syncs of Text between peers
-(Loro's string arena is not modelled for imported text, which decides whether an imported
-text op folds into the previous one), and late delivery (``Session(seed, late=True)``:
-which of a pending change and a newly imported copy of it applies first follows the import
-pipeline, not Loro's order).
+Op folding (which decides Loro's size estimate of a change) follows Loro's arenas: local and
+JSON-imported text folds within one buffer of Loro's string arena, text decoded from a binary
+blob never folds (see docs/ARCHITECTURE.md, "Change grouping"); ``test_op_folding_*`` check
+that directly.
 """
+import json
 import os
 import random
 
@@ -323,6 +323,102 @@ def test_grouping_with_syncs(seed):
     inside a change the receiver partly holds: the known part is trimmed and the rest joins
     the receiver's change)."""
     Session(seed, kinds=("list", "map", "counter")).run(60)
+
+
+@pytest.mark.parametrize("seed", _seeds())
+def test_grouping_with_text_syncs(seed):
+    """All four kinds, Text included (imported text ops fold as Loro folds them, which moves
+    block boundaries), each sync imported at once."""
+    Session(seed).run(60)
+
+
+@pytest.mark.parametrize("seed", _seeds())
+def test_grouping_with_late_delivery(seed):
+    """Blobs wait in an inbox and arrive in random order, some exported from a version the
+    receiver does not have yet (they go pending) and overlapping pending copies of the same
+    change cut elsewhere: the order in which new and pending changes apply is Loro's, so the
+    change boundaries are Loro's."""
+    Session(seed, late=True).run(60)
+
+
+def _json_ops(lib, doc):
+    """Per change, the length of each op as the document holds it (folded or not)."""
+    j = json.loads(doc.export_json_updates(lib.VersionVector(), doc.oplog_vv))
+    return [[len(op["content"].get("text", op["content"].get("value", [])))
+             if op["content"].get("type") == "insert" else op["content"].get("type")
+             for op in ch["ops"]] for ch in j["changes"]]
+
+
+@pytest.mark.parametrize("chunk", ["x", "abcdefg", "\u00e9\u4e2d", "\U0001F600z"])
+def test_op_folding_of_local_text_follows_loro_string_buffers(chunk):
+    """Appended text folds into one op only within one buffer of Loro's string arena (32
+    bytes, doubling): the op boundaries of a long run of one-commit appends equal Loro's."""
+    def run(lib):
+        d = lib.LoroDoc()
+        d.peer_id = 1
+        t = d.get_text("t")
+        for _ in range(60):
+            t.insert(t.len_unicode, chunk)
+            d.commit()
+        return _json_ops(lib, d), d.len_changes
+    ours, ref = _both(run)[::-1]
+    assert ours == ref
+    assert len(ours[0][0]) > 1          # some buffer boundary was crossed
+
+
+@pytest.mark.parametrize("via", ["binary", "json"])
+def test_op_folding_of_imported_text_follows_loro(via):
+    """Text imported change by change: Loro folds JSON-imported ops within its string arena
+    but never folds text decoded from a binary blob; local edits after the imports fold
+    from where the arena stands."""
+    def run(lib):
+        a, b = lib.LoroDoc(), lib.LoroDoc()
+        a.peer_id, b.peer_id = 1, 2
+        ta = a.get_text("t")
+        for i in range(40):
+            vv = b.oplog_vv
+            ta.insert(ta.len_unicode, "xy"[i % 2] * (1 + i % 3))
+            a.commit()
+            if via == "binary":
+                b.import_(a.export(lib.ExportMode.Updates(vv)))
+            else:
+                b.import_json_updates(a.export_json_updates(vv, a.oplog_vv))
+        tb = b.get_text("t")
+        for _ in range(30):
+            tb.insert(tb.len_unicode, "z")
+            b.commit()
+        return _json_ops(lib, b), b.len_changes
+    ours, ref = _both(run)[::-1]
+    assert ours == ref
+
+
+def test_rejected_import_rolls_back_the_string_arena_like_loro():
+    """A JSON import that fails after its text was decoded: Loro rolls its string arena back
+    into a fresh buffer, so the next local insert starts a new op and the buffers that
+    follow are sized from there."""
+    def run(lib):
+        d = lib.LoroDoc()
+        d.peer_id = 1
+        t = d.get_text("t")
+        t.insert(0, "abc")
+        d.commit()
+        src = lib.LoroDoc()
+        src.peer_id = 2
+        src.get_text("u").insert(0, "hello")
+        src.commit()
+        doc = json.loads(src.export_json_updates(lib.VersionVector(), src.oplog_vv))
+        doc["changes"][0]["ops"].append({"container": "cid:root-u:Text", "counter": 5,
+                                         "content": {"type": "delete", "pos": 99, "len": 1,
+                                                     "start_id": "0@0"}})
+        # (loro raises a pyo3 PanicException here, a BaseException)
+        with pytest.raises(BaseException):
+            d.import_json_updates(json.dumps(doc))
+        for i in range(40):
+            t.insert(3 + i, "d")
+            d.commit()
+        return _json_ops(lib, d), d.len_changes, t.to_string()
+    ours, ref = _both(run)[::-1]
+    assert ours == ref
 
 
 @pytest.mark.parametrize("seed", _seeds())

@@ -191,8 +191,7 @@ cdef class LoroDoc:
     cdef uint32_t lstr_gen          # the current buffer's number (text buffers are numbered from 1)
     cdef uint32_t buf_serial        # the last buffer number given out
     cdef int64_t lval_len           # the value arena's length
-    cdef uint32_t blob_gen          # while a binary blob is staged: the buffer of its own text (else 0)
-    cdef int64_t blob_len
+    cdef bint in_blob               # while a binary blob is staged (its text stays out of the arena)
     cdef object __weakref__
 
     cdef uint32_t container_index(self, object cid, int kind) except? 0xFFFFFFFF
@@ -291,16 +290,18 @@ cdef inline int64_t utf8_bytes(const uint32_t *cps, int64_t n) noexcept nogil:
 
 
 cdef inline void lstr_place(LoroDoc d, lc_op *op, int64_t nbytes) noexcept:
-    """Record where Loro would put a text insert's `nbytes` bytes: a binary blob's text goes
-    to a buffer of the blob's own (Loro decodes it apart from the document's string arena);
-    local and JSON text is appended to the string arena, which moves to a buffer of twice
-    the capacity when the bytes do not fit."""
-    op.start_id.peer = d.blob_gen if d.blob_gen != 0 else d.lstr_gen
-    if d.blob_gen != 0:
-        op.start_id.counter = <int32_t>(d.blob_len & 0x7FFFFFFF)
-        d.blob_len += nbytes
-        op.delta = <double>(d.blob_len & 0x7FFFFFFF)
+    """Record where Loro would put a text insert's `nbytes` bytes. Local and JSON text is
+    appended to the string arena, which moves to a buffer of twice the capacity when the
+    bytes do not fit. Text decoded from a binary blob stays out of that arena, and Loro
+    never folds such an op into another one (measured on loro 1.17.1), so each gets a
+    buffer of its own."""
+    if d.in_blob:
+        d.buf_serial += 1
+        op.start_id.peer = d.buf_serial
+        op.start_id.counter = 0
+        op.delta = <double>(nbytes & 0x7FFFFFFF)
         return
+    op.start_id.peer = d.lstr_gen
     op.start_id.counter = <int32_t>(d.lstr_len & 0x7FFFFFFF)
     d.lstr_len += nbytes
     if d.lstr_len > d.lstr_cap:

@@ -321,9 +321,12 @@ cdef truncate(LoroDoc doc, ImportRun run):
     del doc.log.messages[run.n_msgs:]
     doc.seq.truncate_text(run.n_text)
     if doc.lstr_len > run.lstr_len:
-        # Loro's rollback copies the string arena into a buffer of the exact length (a fresh
-        # default one when empty)
-        doc.lstr_cap = run.lstr_len if run.lstr_len > 0 else LC_LSTR_MIN_CAP
+        # Loro rolls its string arena back by copying what it kept into a fresh default
+        # buffer (grown as usual), so the next text starts a new buffer (measured on loro
+        # 1.17.1)
+        doc.lstr_cap = LC_LSTR_MIN_CAP
+        while doc.lstr_cap < run.lstr_len:
+            doc.lstr_cap *= 2
         doc.buf_serial += 1
         doc.lstr_gen = doc.buf_serial
         doc.lstr_len = run.lstr_len
@@ -367,15 +370,27 @@ cdef int64_t stage_begin(LoroDoc doc, uint64_t peer, int32_t counter, int64_t en
     found = run.pending.at.get((p, counter))
     if found is not None:
         st = &doc.staged[<int64_t>found]
-        if st.end >= end:
+        if st.end == end:
             run.dups.append((p, counter, end, found))
             return -1
+        if st.end > end:
+            # a shorter copy (cut where the sender's change ended then): Loro applies it
+            # first and trims the pending one, so both are kept and the change boundary falls
+            # where this copy ends
+            return stage_new(doc, run, p, peer, counter, end, lamport, timestamp, n_deps)
         # this copy is longer (the sender extended the change since): it replaces the old one
         journal_record(doc, run, found)
         st = &doc.staged[<int64_t>found]
         st.flags |= LC_STAGED_DEAD
         del run.pending.at[(p, counter)]
         run.pending.holes += 1
+    return stage_new(doc, run, p, peer, counter, end, lamport, timestamp, n_deps)
+
+
+cdef int64_t stage_new(LoroDoc doc, ImportRun run, uint32_t p, uint64_t peer, int32_t counter,
+                       int64_t end, int64_t lamport, int64_t timestamp, int64_t n_deps) except -2:
+    cdef OpLog log = doc.log
+    cdef lc_staged *st
     if doc.n_staged == doc.cap_staged:
         doc.staged = <lc_staged*>grow(doc.staged, &doc.cap_staged, doc.n_staged + 1, sizeof(lc_staged))
     if doc.n_sdeps + n_deps > doc.cap_sdeps:
@@ -584,16 +599,16 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
     apply yet waits on its first missing op (PendingIndex.waits) and is woken when that op's
     peer reaches it, together with the changes pending from earlier imports that wait there.
     So the cost follows this import's changes and the ones it unblocks: neither a blob in
-    reverse order nor many blobs delivered in reverse make imports quadratic."""
+    reverse order nor many blobs delivered in reverse make imports quadratic. The order is
+    Loro's (see below), so changes are grouped as Loro groups them."""
     cdef OpLog log = doc.log
     cdef PendingIndex pi = run.pending
     cdef int64_t n = doc.n_staged, n_new = n - run.n_pending_before, i, k
-    cdef lc_sort_key *keys = <lc_sort_key*>malloc((n_new + 1) * sizeof(lc_sort_key))
+    cdef int64_t n_dups = len(run.dups), n_keys = n_new + n_dups
+    cdef lc_sort_key *keys = <lc_sort_key*>malloc((n_keys + 1) * sizeof(lc_sort_key))
     cdef uint8_t *done = <uint8_t*>calloc(n + 1, 1)     # 0 waiting, 1 applied, 2 dropped
-    cdef lc_id missing
-    cdef lc_staged *st
-    cdef int state
-    cdef list woken = []
+    cdef list stack = []        # peers whose new ops may unblock waiting changes
+    cdef list batch
     cdef list old_done = []     # old pending records applied or dropped now
     cdef dict new_at = {}       # (peer index, counter) -> index of this import's waiting changes
     cdef dict success = {}      # peer index -> [start, end]
@@ -609,38 +624,35 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
             keys[i].idx = k
             if doc.staged[k].flags & LC_STAGED_DEAD:
                 done[k] = 2
-        qsort(keys, n_new, sizeof(lc_sort_key), cmp_sort_key)
+        # a pending change this import brought again takes the new copy's turn (Loro applies
+        # the new copy then and drops the pending one)
+        for i in range(n_dups):
+            k = <int64_t>run.dups[i][3]
+            keys[n_new + i].lamport = doc.staged[k].lamport
+            keys[n_new + i].peer = doc.staged[k].sort_peer
+            keys[n_new + i].counter = doc.staged[k].counter
+            keys[n_new + i].idx = k
+        qsort(keys, n_keys, sizeof(lc_sort_key), cmp_sort_key)
         doc.ensure_tvv()
         doc.journal_on = True
-        for i in range(n_new):
-            woken.append(keys[i].idx)
-            while woken:
-                k = woken.pop()
-                st = &doc.staged[k]
-                if done[k] or st.flags & (LC_STAGED_DEAD | LC_STAGED_DONE):
-                    continue
-                state = ready(doc, run, k, &missing)
-                if state == 0:
-                    pending_wait(pi, missing, &doc.staged[k])
-                    if k >= run.n_pending_before:
-                        new_at[(doc.staged[k].peer, doc.staged[k].counter)] = k
-                    continue
-                done[k] = state
-                if k < run.n_pending_before:
-                    old_done.append(k)
-                if state == 2:
-                    continue
-                st = &doc.staged[k]
-                span = success.get(st.peer)
-                if span is None:
-                    success[st.peer] = [st.counter, st.end]
-                else:
-                    if st.counter < span[0]:
-                        span[0] = st.counter
-                    if st.end > span[1]:
-                        span[1] = st.end
-                apply_one(doc, run, k)
-                wake(doc, pi, new_at, doc.staged[k].peer, woken)
+        # Loro's order, which decides where change boundaries fall when copies of a change
+        # overlap: first this import's changes by (Lamport, peer), each applied if its
+        # dependencies are in the log and left waiting otherwise; then the waiting changes
+        # (older or new) that the applied ones unblock, peer by peer from the last one
+        # (Loro's try_apply_pending), each woken set in counter order.
+        for i in range(n_keys):
+            k = keys[i].idx
+            if done[k] or doc.staged[k].flags & (LC_STAGED_DEAD | LC_STAGED_DONE):
+                continue
+            if doc.staged[k].end > log.vv[doc.staged[k].peer]:
+                stack.append(doc.staged[k].peer)
+            try_apply(doc, run, k, done, old_done, new_at, success)
+        while stack:
+            batch = []
+            wake(doc, pi, new_at, <uint32_t>stack.pop(), batch)
+            for k in batch:
+                if try_apply(doc, run, k, done, old_done, new_at, success):
+                    stack.append(doc.staged[k].peer)
         doc.move_tracker_to_head()
         doc.journal_on = False
         doc.flush_import_deltas(True)
@@ -649,6 +661,39 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
         doc.journal_on = False
         free(keys)
         free(done)
+
+
+cdef bint try_apply(LoroDoc doc, ImportRun run, int64_t k, uint8_t *done, list old_done,
+                    dict new_at, dict success) except -1:
+    """Apply staged change k if its dependencies are in the log (True), drop it if the log
+    has it, or leave it waiting on its first missing op."""
+    cdef lc_staged *st = &doc.staged[k]
+    cdef lc_id missing
+    cdef int state
+    if done[k] or st.flags & (LC_STAGED_DEAD | LC_STAGED_DONE):
+        return False
+    state = ready(doc, run, k, &missing)
+    if state == 0:
+        pending_wait(run.pending, missing, &doc.staged[k])
+        if k >= run.n_pending_before:
+            new_at[(doc.staged[k].peer, doc.staged[k].counter)] = k
+        return False
+    done[k] = state
+    if k < run.n_pending_before:
+        old_done.append(k)
+    if state == 2:
+        return False
+    st = &doc.staged[k]
+    span = success.get(st.peer)
+    if span is None:
+        success[st.peer] = [st.counter, st.end]
+    else:
+        if st.counter < span[0]:
+            span[0] = st.counter
+        if st.end > span[1]:
+            span[1] = st.end
+    apply_one(doc, run, k)
+    return True
 
 
 cdef int wake(LoroDoc doc, PendingIndex pi, dict new_at, uint32_t peer, list woken) except -1:

@@ -76,9 +76,7 @@ def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
         parse_envelope(data, True, &mode, &body)
         check_mode(mode)
         # Loro decodes a blob's text apart from the document's string arena
-        doc.buf_serial += 1
-        doc.blob_gen = doc.buf_serial
-        doc.blob_len = 0
+        doc.in_blob = True
         try:
             if mode == MODE_UPDATES:
                 budget = DEC_BLOB_OPS + 4 * PyBytes_GET_SIZE(data)
@@ -96,7 +94,7 @@ def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
                 for raw in decode_updates(data):
                     stage_tuple(doc, raw)
         finally:
-            doc.blob_gen = 0
+            doc.in_blob = False
         if mode != MODE_UPDATES:
             if fresh:
                 # only the first snapshot loads into the empty document (the rest are history)
