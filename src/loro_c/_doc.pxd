@@ -274,7 +274,7 @@ cdef inline void doc_release(LoroDoc d) noexcept:
 
 cdef int group_change(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, uint32_t lamport,
                       int64_t timestamp, const lc_id *deps, uint32_t n_deps, int32_t msg,
-                      bint local, int64_t key) except -1
+                      bint local, int64_t key, int64_t i0, int64_t i1) except -1
 cdef int group_kept(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, uint32_t lamport,
                     int64_t timestamp, const lc_id *deps, uint32_t n_deps, int32_t msg,
                     int64_t key) except -1

@@ -387,6 +387,7 @@ cdef class LoroDoc:
         cdef int32_t msg_idx = -1
         cdef bint merge
         cdef uint32_t n_ops
+        cdef int64_t i0
         # no import is under way here (imports commit before they start): the grouping undo
         # log of earlier imports is not needed any more
         self.log.n_gundo = 0
@@ -414,8 +415,11 @@ cdef class LoroDoc:
                 self.log.messages.append(msg)
             self.log.add_change(p, self.txn_counter, end, self.txn_lamport, 0, self.txn_deps,
                                 <uint32_t>self.n_txn_deps, self.txn_ops_off, n_ops, msg_idx)
+        i0 = self.txn_ops_off
+        if merge and i0 > self.txn_merge_floor and self.log.ops[i0 - 1].counter + self.log.ops[i0 - 1].len > self.txn_counter:
+            i0 -= 1         # the commit's first op extended the previous one
         group_change(self, p, self.txn_counter, end, self.txn_lamport, 0, self.txn_deps,
-                     <uint32_t>self.n_txn_deps, msg_idx, True, -1)
+                     <uint32_t>self.n_txn_deps, msg_idx, True, -1, i0, self.log.n_ops)
         self.log.update_frontiers(self.txn_deps, <uint32_t>self.n_txn_deps, make_id(p, end - 1))
         if self.local_update_subs:
             self.emit_local_update(self.txn_counter, end)
@@ -1747,8 +1751,17 @@ cdef class LoroDoc:
         cdef lc_op o = op[0]
         cdef int32_t cut = a - o.counter if a > o.counter else 0
         cdef int32_t keep
+        cdef const uint32_t *text
         if cut > 0:
             slice_op(&o, cut)
+            if o.kind == LC_OP_INSERT and o.start_id.peer != 0:
+                # a text insert's start in Loro's string arena moves by the bytes cut off
+                # (counted on the shorter side: a commit's extension of a long op is short)
+                text = &self.seq.text[o.arg]
+                if cut <= o.len:
+                    o.start_id.counter = <int32_t>((o.start_id.counter + utf8_bytes(text - cut, cut)) & 0x7FFFFFFF)
+                else:
+                    o.start_id.counter = <int32_t>((<int64_t>o.delta - utf8_bytes(text, o.len)) & 0x7FFFFFFF)
         keep = b - o.counter
         if keep < o.len:
             if o.kind == LC_OP_DELETE:
@@ -1758,6 +1771,14 @@ cdef class LoroDoc:
                     # a backward delete's first atoms remove its rightmost targets
                     o.start_id.counter += o.len - keep
                     o.arg = -keep
+            elif o.kind == LC_OP_INSERT:
+                if o.start_id.peer == 0:
+                    o.delta = <double>((o.start_id.counter + keep) & 0x7FFFFFFF)
+                elif keep <= o.len - keep:
+                    o.delta = <double>((o.start_id.counter + utf8_bytes(&self.seq.text[o.arg], keep)) & 0x7FFFFFFF)
+                else:
+                    o.delta = <double>((<int64_t>o.delta - utf8_bytes(&self.seq.text[o.arg + keep], o.len - keep))
+                                       & 0x7FFFFFFF)
             o.len = keep
         return o
 

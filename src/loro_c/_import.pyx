@@ -908,7 +908,7 @@ cdef int apply_one(LoroDoc doc, ImportRun run, int64_t k) except -1:
                    st.msg, st.ops_off)
     else:
         group_change(doc, st.peer, st.counter, st.end, lamport, st.timestamp, deps, st.deps_len,
-                     st.msg, False, st.ops_off)
+                     st.msg, False, st.ops_off, st.ops_off, st.ops_off + st.ops_len)
     run.logged = True
     log.update_frontiers(deps, st.deps_len, make_id(st.peer, st.end - 1))
     return 0

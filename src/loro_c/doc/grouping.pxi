@@ -75,7 +75,8 @@ cdef int64_t op_size(LoroDoc d, const lc_op *op) noexcept:
     if op.kind == LC_OP_INSERT:
         if d.ckind[op.container] != KIND_TEXT:
             return 4 * <int64_t>op.len
-        return utf8_bytes(&d.seq.text[op.arg], op.len)
+        # its span in Loro's string arena (lstr_place): end - start
+        return (<int64_t>op.delta - op.start_id.counter) & 0x7FFFFFFF
     if op.kind == LC_OP_DELETE:
         return 8
     if op.kind == LC_OP_COUNTER:
@@ -138,33 +139,68 @@ cdef int range_stats(LoroDoc d, uint32_t peer, int32_t a, int32_t b, int64_t *op
 
 cdef int group_change(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, uint32_t lamport,
                       int64_t timestamp, const lc_id *deps, uint32_t n_deps, int32_t msg,
-                      bint local, int64_t key) except -1:
-    """Group a change just logged (atoms [counter, end) of `peer`) as Loro's change store
-    does. `key` is the arena offset of its ops (the undo log of a failed import is keyed by
-    it); a local commit is never undone."""
+                      bint local, int64_t key, int64_t i0, int64_t i1) except -1:
+    """Group a change just logged (atoms [counter, end) of `peer`, its ops the arena ops
+    [i0, i1) at the end of the log's last record; the first may begin before `counter`
+    when a commit's first op extended the previous op) as Loro's change store does. `key`
+    >= 0 asks for an undo record (an import); a local commit is never undone."""
     cdef OpLog log = d.log
-    cdef lc_op first, prev
-    cdef int64_t ops_size, n_ops, first_size, k
-    cdef lc_walk w
-    cdef bint joins = False
+    cdef lc_op first, prev, cur, piece
+    cdef int64_t ops_size = 0, n_ops = 0, first_size = 0, i, sz
+    cdef bint joins = False, have = False
+    cdef int64_t interval = d.merge_interval if local else 0
     if local:
         key = -1
-    walk_init(d, &w, peer, counter, end)
-    k = w.i             # arena index of the first op
-    range_stats(d, peer, counter, end, &ops_size, &n_ops, &first_size, &first)
+    if i1 - i0 == 1 and log.ops[i0].counter < counter and log.groups[peer].len > 0 and can_merge_right(
+            d, &log.groups[peer].items[log.groups[peer].len - 1], peer, counter, timestamp,
+            deps, n_deps, msg, interval):
+        # typing: the commit only extended the previous op, which Loro folds into the last
+        # change whatever the block's size, and which adds nothing to it
+        return log.group_extend(peer, end, 0, key)
+    # the ops as Loro holds them (folded where merge_ops allows) and their estimated size
+    for i in range(i0, i1):
+        piece = log.ops[i]
+        if piece.counter < counter:
+            piece = d._op_slice(&piece, counter, end)
+        if have and merge_ops(&cur, &piece):
+            continue
+        if have:
+            sz = op_size(d, &cur)
+            if n_ops == 0:
+                first = cur
+                first_size = sz
+            ops_size += sz
+            n_ops += 1
+        cur = piece
+        have = True
+    if have:
+        sz = op_size(d, &cur)
+        if n_ops == 0:
+            first = cur
+            first_size = sz
+        ops_size += sz
+        n_ops += 1
     if header_size(n_deps) + ops_size > MAX_BLOCK_SIZE:
         return group_split(d, peer, counter, end, lamport, timestamp, deps, n_deps, msg, key)
-    if n_ops > 0 and 0 <= w.j < log.by_peer[peer].len:
-        if log.ops[k].counter < counter:
+    if n_ops > 0:
+        if log.ops[i0].counter < counter:
             joins = True    # one arena op: a commit's first op extended the previous one
-        elif k > log.changes[log.by_peer[peer].idx[w.j]].ops_off:
-            prev = log.ops[k - 1]      # the same record: the peer's previous op
+        elif i0 > log.changes[log.n_changes - 1].ops_off:
+            prev = log.ops[i0 - 1]      # the same record: the peer's previous op
             joins = merge_ops(&prev, &first)
         else:
             joins = joins_previous_op(d, peer, counter, &first)
     return group_piece(d, peer, counter, end, lamport, timestamp, deps, n_deps, msg,
-                       ops_size, n_ops, first_size, joins,
-                       d.merge_interval if local else 0, key)
+                       ops_size, n_ops, first_size, joins, interval, key)
+
+
+cdef inline bint can_merge_right(LoroDoc d, lc_group *last, uint32_t peer, int32_t counter,
+                                 int64_t timestamp, const lc_id *deps, uint32_t n_deps,
+                                 int32_t msg, int64_t interval):
+    """Loro's Change::can_merge_right: the change continues `last`, depends only on the same
+    peer, comes within the merge interval and carries the same message."""
+    return (last.end == counter and n_deps == 1 and deps[0].peer == peer
+            and timestamp - last.timestamp <= interval and same_msg(d, last.msg, msg))
 
 
 cdef int group_split(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, uint32_t lamport,
@@ -270,8 +306,7 @@ cdef int group_piece(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, uin
                              True, key)
     last = &gl.items[gl.len - 1]
     full = size + gl.block_size > MAX_BLOCK_SIZE
-    if (last.end == counter and n_deps == 1 and deps[0].peer == peer
-            and timestamp - last.timestamp <= interval and same_msg(d, last.msg, msg)
+    if (can_merge_right(d, last, peer, counter, timestamp, deps, n_deps, msg, interval)
             and (not full or (n_ops == 1 and first_joins))):
         # ops that fold into the previous op do not grow the block
         return log.group_extend(peer, end, ops_size - (first_size if first_joins else 0), key)
