@@ -145,7 +145,6 @@ cdef class SeqArena:
     cdef int isolate(self, uint32_t t, uint32_t *leaf, int *idx, int64_t off, int64_t m) except -1 nogil
     cdef bint try_merge(self, uint32_t leaf, int idx) noexcept nogil
     cdef int merge_around(self, uint32_t leaf, int idx) except -1 nogil
-    cdef int insert_span(self, uint32_t t, uint32_t leaf, int slot, int64_t off, lc_span *span) except -1 nogil
 
 
 # The parts other modules call (the rest of each part is private to _seq).

@@ -10,7 +10,7 @@ call each other as plain C functions); `SeqArena` (seq/btree.pxi) owns all the m
     seq/atoms.pxi    the atom index: the span and leaf of an atom id
     seq/units.pxi    UTF-8/UTF-16 lengths of text spans, position conversion between units
     seq/tracker.pxi  tracker records and tracker moves (status changes of atoms)
-    seq/fugue.pxi    integrating inserts (Fugue) and deletes at the tracker version
+    seq/fugue.pxi    integrating inserts (Fugue; placing the new span) and deletes
     seq/query.pxi    reading: atom positions, visible content, id runs of a range
     seq/drop.pxi     undoing a rejected import: dropping its atoms and trees
     seq/check.pxi    invariant checkers and arena sizes

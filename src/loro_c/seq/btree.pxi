@@ -1,8 +1,9 @@
-# The arena and its B-trees: every allocation of the sequence index (nodes, tree roots, the
-# per-peer atom index and tracker records, text content, the delete-run scratch buffer) is
-# made and freed here, and the tree structure is only changed here (node allocation, cached
-# lengths, search by visible or total length, span and leaf splits, merges). The other parts
-# are module-level functions over the arena (`SeqArena a` as first argument).
+# The arena and its B-tree primitives. Every allocation of the sequence index (nodes, tree
+# roots, the per-peer atom index and tracker records, text content, the delete-run scratch
+# buffer) grows in the arena and is freed in SeqArena.__dealloc__, nowhere else. The class
+# holds node storage and the free list, cached lengths, search by visible or total length,
+# and the structure primitives (span and leaf splits, child insertion, merges); the other
+# parts are module-level functions over the arena (`SeqArena a` as first argument).
 
 
 cdef inline void lens_add_span(lc_lens *l, const lc_span *s) noexcept nogil:
@@ -385,54 +386,6 @@ cdef class SeqArena:
         if idx + 1 < self.nodes[leaf].n:
             self.try_merge(leaf, idx + 1)
         self.try_merge(leaf, idx)
-        return 0
-
-    cdef int insert_span(self, uint32_t t, uint32_t leaf, int slot, int64_t off, lc_span *span) except -1 nogil:
-        """Insert `span` at (leaf, slot, off): inside span `slot` when off > 0, else before it.
-        Extends the previous span instead when the new atoms continue it."""
-        cdef int idx = slot
-        cdef lc_node *node
-        cdef lc_span *prev
-        cdef uint32_t pleaf
-        cdef int pidx, half
-        if off > 0:
-            self.split_span(t, &leaf, &idx, <int32_t>off)
-        node = &self.nodes[leaf]
-        # the previous span: in this leaf, or the last one of the previous leaf
-        pleaf = leaf
-        pidx = idx - 1
-        if pidx < 0 and node.prev_leaf != LC_NO_NODE:
-            pleaf = node.prev_leaf
-            pidx = self.nodes[pleaf].n - 1
-        if pidx >= 0:
-            prev = &self.nodes[pleaf].u.spans[pidx]
-            if (prev.id.peer == span.id.peer
-                    and prev.id.counter + prev.len == span.id.counter
-                    and span.origin_left.peer == prev.id.peer
-                    and span.origin_left.counter == prev.id.counter + prev.len - 1
-                    and id_eq(prev.origin_right, span.origin_right)
-                    and prev.future == 0 and prev.deleted == 0
-                    and prev.content + <uint32_t>prev.len == span.content):
-                prev.len += span.len
-                prev.utf8_len += span.utf8_len
-                prev.utf16_len += span.utf16_len
-                reserve_atoms(self, span.id.peer, <int64_t>span.id.counter + span.len)
-                self.leaf_update(pleaf)
-                return 0
-        if node.n == LC_BT_MAX:
-            # appending at the end of a leaf (typing at the end of a run of edits) leaves the
-            # old leaf nearly full; otherwise split in the middle
-            half = LC_BT_MAX - 1 if idx == LC_BT_MAX else LC_BT_MAX // 2
-            pleaf = self.split_leaf(t, leaf, half)
-            if idx > half:
-                leaf = pleaf
-                idx -= half
-            node = &self.nodes[leaf]
-        memmove(&node.u.spans[idx + 1], &node.u.spans[idx], (node.n - idx) * sizeof(lc_span))
-        node.u.spans[idx] = span[0]
-        node.n += 1
-        index_span(self, span.id, span.len, leaf)
-        self.leaf_update(leaf)
         return 0
 
     # ------------------------------------------------------------------ Python entry points

@@ -1,6 +1,7 @@
 # Integrating sequence ops at the tracker version: an insert goes where Loro's Fugue rule
-# puts it among the concurrent (future) spans of its gap; a delete marks visible atoms. Both
-# append tracker records for their own atoms.
+# puts it among the concurrent (future) spans of its gap, as a span of its own or as the
+# continuation of the run before it (insert_span); a delete marks visible atoms. Both append
+# tracker records for their own atoms.
 
 
 cdef int origin_left_of(SeqArena a, lc_id id, lc_id *out) except -1 nogil:
@@ -11,6 +12,56 @@ cdef int origin_left_of(SeqArena a, lc_id id, lc_id *out) except -1 nogil:
         out[0] = s.origin_left
     else:
         out[0] = make_id(id.peer, id.counter - 1)
+    return 0
+
+
+cdef int insert_span(SeqArena a, uint32_t t, uint32_t leaf, int slot, int64_t off,
+                     lc_span *span) except -1 nogil:
+    """Insert `span` at (leaf, slot, off): inside span `slot` when off > 0, else before it.
+    Extends the previous span instead when the new atoms continue it."""
+    cdef int idx = slot
+    cdef lc_node *node
+    cdef lc_span *prev
+    cdef uint32_t pleaf
+    cdef int pidx, half
+    if off > 0:
+        a.split_span(t, &leaf, &idx, <int32_t>off)
+    node = &a.nodes[leaf]
+    # the previous span: in this leaf, or the last one of the previous leaf
+    pleaf = leaf
+    pidx = idx - 1
+    if pidx < 0 and node.prev_leaf != LC_NO_NODE:
+        pleaf = node.prev_leaf
+        pidx = a.nodes[pleaf].n - 1
+    if pidx >= 0:
+        prev = &a.nodes[pleaf].u.spans[pidx]
+        if (prev.id.peer == span.id.peer
+                and prev.id.counter + prev.len == span.id.counter
+                and span.origin_left.peer == prev.id.peer
+                and span.origin_left.counter == prev.id.counter + prev.len - 1
+                and id_eq(prev.origin_right, span.origin_right)
+                and prev.future == 0 and prev.deleted == 0
+                and prev.content + <uint32_t>prev.len == span.content):
+            prev.len += span.len
+            prev.utf8_len += span.utf8_len
+            prev.utf16_len += span.utf16_len
+            reserve_atoms(a, span.id.peer, <int64_t>span.id.counter + span.len)
+            a.leaf_update(pleaf)
+            return 0
+    if node.n == LC_BT_MAX:
+        # appending at the end of a leaf (typing at the end of a run of edits) leaves the
+        # old leaf nearly full; otherwise split in the middle
+        half = LC_BT_MAX - 1 if idx == LC_BT_MAX else LC_BT_MAX // 2
+        pleaf = a.split_leaf(t, leaf, half)
+        if idx > half:
+            leaf = pleaf
+            idx -= half
+        node = &a.nodes[leaf]
+    memmove(&node.u.spans[idx + 1], &node.u.spans[idx], (node.n - idx) * sizeof(lc_span))
+    node.u.spans[idx] = span[0]
+    node.n += 1
+    index_span(a, span.id, span.len, leaf)
+    a.leaf_update(leaf)
     return 0
 
 
@@ -117,7 +168,7 @@ cdef int integrate_insert(SeqArena a, uint32_t t, lc_id new_id, int64_t pos, int
         # inside a known run: nothing concurrent can sit in this gap
         s = &a.nodes[leaf].u.spans[idx]
         span.origin_right = make_id(s.id.peer, <int32_t>(s.id.counter + off))
-        a.insert_span(t, leaf, idx, off, &span)
+        insert_span(a, t, leaf, idx, off, &span)
     else:
         # the future (concurrent, not yet known) spans that sit in the gap
         if idx == a.nodes[leaf].n and a.nodes[leaf].next_leaf != LC_NO_NODE:
@@ -131,12 +182,12 @@ cdef int integrate_insert(SeqArena a, uint32_t t, lc_id new_id, int64_t pos, int
         else:
             span.origin_right = make_id(LC_NO_PEER, 0)
         if end_leaf == leaf and end_idx == idx:
-            a.insert_span(t, leaf, idx, 0, &span)
+            insert_span(a, t, leaf, idx, 0, &span)
         else:
             insert_at = fugue_scan(a, leaf, idx, end_leaf, end_idx, span.origin_left,
                                    span.origin_right, peer_ids, peer_ids[new_id.peer])
             leaf = a.find_total(t, insert_at, &idx, &off)
-            a.insert_span(t, leaf, idx, off, &span)
+            insert_span(a, t, leaf, idx, off, &span)
     add_record(a, new_id.peer, new_id.counter, n, new_id, LC_REC_INSERT)
     return 0
 
