@@ -42,7 +42,7 @@ cdef extern from "Python.h":
     void PyErr_WriteUnraisable(object obj)
 
 
-_TYPE_NAMES = ("Map", "List", "Text", "Tree", "MovableList", "Counter")
+from loro_c._kinds import KIND_NAMES as _TYPE_NAMES   # indexed by raw kind byte
 
 
 def container_type(int kind):
