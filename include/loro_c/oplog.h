@@ -10,14 +10,7 @@
 
 #include <stdint.h>
 #include "loro_c/seq.h"
-
-enum {
-    LC_OP_INSERT = 1,       /* sequence insert: pos, content offset (text) or value slot (list) */
-    LC_OP_DELETE = 2,       /* sequence delete: pos, signed length, start id */
-    LC_OP_MAP_SET = 3,      /* map set: key index, value slot */
-    LC_OP_MAP_DELETE = 4,   /* map delete: key index */
-    LC_OP_COUNTER = 5       /* counter increment: delta */
-};
+#include "loro_c/kinds.h"   /* LC_OP_*: the kinds of lc_op */
 
 typedef struct {
     uint32_t container;     /* container index in the document */

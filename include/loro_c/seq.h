@@ -1,6 +1,6 @@
 /* The sequence index: a B-tree of run-length spans keyed by lengths.
  *
- * Ownership: every struct below lives inside one `SeqArena` (src/loro_c/_seq.pyx), which the
+ * Ownership: every struct below lives inside one `SeqArena` (src/loro_c/seq/btree.pxi), which the
  * document owns.  Nodes are addressed by index into the arena's node array (the array may move
  * when it grows, so no code keeps an lc_node* across an allocation).  All memory is released in
  * SeqArena.__dealloc__ and nowhere else.

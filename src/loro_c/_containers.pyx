@@ -14,6 +14,7 @@ from libc.stdint cimport uint32_t, int64_t
 from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER, doc_acquire,
                           doc_release)
 from loro_c._seq cimport UNIT_UNICODE, UNIT_UTF8, UNIT_UTF16
+from loro_c._seq cimport to_unicode, from_unicode, visible_content
 from loro_c._doc import copy_value
 from loro_c.errors import (LoroError, LoroTypeError, LoroValueError, OutOfBoundsError,
                            ContainerMismatchError, KeyNotFoundError)
@@ -330,7 +331,7 @@ cdef class LoroText(_Handle):
         cdef int64_t limit = self._doc.seq.unit_len(self.tree(), unit)
         if p > limit:
             raise OutOfBoundsError(f"position {p} is out of bounds (length {limit})")
-        cdef int64_t u = self._doc.seq.to_unicode(self.tree(), p, unit, floor)
+        cdef int64_t u = to_unicode(self._doc.seq, self.tree(), p, unit, floor)
         if u < 0:
             raise OutOfBoundsError(f"position {p} falls inside a code point")
         return u
@@ -422,7 +423,7 @@ cdef class LoroText(_Handle):
                 u = self._convert(index, a, True)
             except OutOfBoundsError:
                 return None
-            return self._doc.seq.from_unicode(self.tree(), u, b)
+            return from_unicode(self._doc.seq, self.tree(), u, b)
         finally:
             doc_release(self._doc)
 
@@ -675,7 +676,7 @@ cdef class LoroList(_Handle):
         try:
             if i < 0 or i >= self.length():
                 return None
-            slot = self._doc.seq.visible_content(self._doc.ctree[self.idx], i)
+            slot = visible_content(self._doc.seq, self._doc.ctree[self.idx], i)
             return wrap_value(self._doc, self._doc.log.values[slot])
         finally:
             doc_release(self._doc)
@@ -688,7 +689,7 @@ cdef class LoroList(_Handle):
             n = self.length()
             if n == 0:
                 return None
-            slot = self._doc.seq.visible_content(self._doc.ctree[self.idx], n - 1)
+            slot = visible_content(self._doc.seq, self._doc.ctree[self.idx], n - 1)
             v = self._doc._resolve(self._doc.log.values[slot], False)
             self._doc.local_seq_delete(self.idx, n - 1, 1)
             return v
@@ -751,7 +752,7 @@ cdef class LoroList(_Handle):
             try:
                 n = self.length()
                 return [wrap_value(self._doc, self._doc.log.values[
-                            self._doc.seq.visible_content(self._doc.ctree[self.idx], i)])
+                            visible_content(self._doc.seq, self._doc.ctree[self.idx], i)])
                         for i in range(*index.indices(n))]
             finally:
                 doc_release(self._doc)
@@ -760,7 +761,7 @@ cdef class LoroList(_Handle):
         try:
             if k >= self.length():
                 raise OutOfBoundsError("index out of range")
-            slot = self._doc.seq.visible_content(self._doc.ctree[self.idx], k)
+            slot = visible_content(self._doc.seq, self._doc.ctree[self.idx], k)
             return wrap_value(self._doc, self._doc.log.values[slot])
         finally:
             doc_release(self._doc)

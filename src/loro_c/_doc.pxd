@@ -62,14 +62,8 @@ cdef enum:
     ROOT_HIDDEN = 1
     ROOT_SHOWN = 2
 
-# Container kinds: Loro's raw type bytes.
-cdef enum:
-    KIND_MAP = 0
-    KIND_LIST = 1
-    KIND_TEXT = 2
-    KIND_TREE = 3
-    KIND_MOVABLE_LIST = 4
-    KIND_COUNTER = 5
+# Container kinds (Loro's raw type bytes), re-exported from their one place (kinds.h).
+from loro_c._kinds cimport KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE, KIND_MOVABLE_LIST, KIND_COUNTER
 
 
 # Loro's MAX_BLOCK_SIZE: a change joins its peer's last block while the block's estimated

@@ -17,6 +17,8 @@ from cpython.unicode cimport PyUnicode_GET_LENGTH
 
 from loro_c._seq cimport (SeqArena, lc_id, make_id, span_visible, LC_NO_PEER, UNIT_UNICODE, UNIT_UTF8,
                           UNIT_UTF16)
+from loro_c._seq cimport (integrate_insert, integrate_delete, collect_runs, tracker_move, copy_visible, locate,
+                          visible_before)
 from loro_c._oplog cimport (OpLog, lc_op, lc_change, lc_staged, lc_move, lc_group, lc_group_list,
                             slice_op, merge_ops, LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET,
                             LC_OP_MAP_DELETE, LC_OP_COUNTER, LC_LSTR_MIN_CAP)
@@ -42,7 +44,7 @@ cdef extern from "Python.h":
     void PyErr_WriteUnraisable(object obj)
 
 
-_TYPE_NAMES = ("Map", "List", "Text", "Tree", "MovableList", "Counter")
+from loro_c._kinds import KIND_NAMES as _TYPE_NAMES   # indexed by raw kind byte
 
 
 def container_type(int kind):
@@ -453,7 +455,7 @@ cdef class LoroDoc:
             if cps != stack:
                 free(cps)
         counter = self.log.vv[self.self_idx]
-        self.seq.integrate_insert(t, make_id(self.self_idx, counter), pos, <int32_t>n, <uint32_t>off,
+        integrate_insert(self.seq, t, make_id(self.self_idx, counter), pos, <int32_t>n, <uint32_t>off,
                                   self.log.peer_ids)
         memset(&piece, 0, sizeof(lc_op))
         piece.container = c
@@ -479,7 +481,7 @@ cdef class LoroDoc:
         slot = len(self.log.values)
         self.log.values.extend(values)
         counter = self.log.vv[self.self_idx]
-        self.seq.integrate_insert(t, make_id(self.self_idx, counter), pos, <int32_t>n, <uint32_t>slot,
+        integrate_insert(self.seq, t, make_id(self.self_idx, counter), pos, <int32_t>n, <uint32_t>slot,
                                   self.log.peer_ids)
         memset(&piece, 0, sizeof(lc_op))
         piece.container = c
@@ -513,7 +515,7 @@ cdef class LoroDoc:
         if n == 0:
             return 0
         self.open_txn()
-        k = self.seq.collect_runs(t, pos, n)
+        k = collect_runs(self.seq, t, pos, n)
         # the scratch runs stay put: nothing below collects runs again
         runs = self.seq.runs
         for j in range(k):
@@ -523,7 +525,7 @@ cdef class LoroDoc:
             run_pos = runs[4 * i] if is_text else pos
             run_len = runs[4 * i + 1]
             counter = self.log.vv[self.self_idx]
-            self.seq.integrate_delete(t, make_id(self.self_idx, counter), run_pos, run_len, False)
+            integrate_delete(self.seq, t, make_id(self.self_idx, counter), run_pos, run_len, False)
             memset(&piece, 0, sizeof(lc_op))
             piece.container = c
             piece.kind = LC_OP_DELETE
@@ -732,9 +734,9 @@ cdef class LoroDoc:
         for i in range(k):
             mv = self.log.moves[i]
             if mv.new_end < mv.old_end:
-                self.seq.tracker_move(mv.peer, mv.new_end, mv.old_end, False)
+                tracker_move(self.seq, mv.peer, mv.new_end, mv.old_end, False)
             else:
-                self.seq.tracker_move(mv.peer, mv.old_end, mv.new_end, True)
+                tracker_move(self.seq, mv.peer, mv.old_end, mv.new_end, True)
             self.tvv[mv.peer] = mv.new_end
         return 0
 
@@ -772,7 +774,7 @@ cdef class LoroDoc:
                 with gil:
                     raise DecodeError(f"op {op.counter}@{self.log.peer_ids[peer]} inserts at {op.pos}, "
                                       f"beyond the container length {vis} at its version")
-            self.seq.integrate_insert(t, make_id(peer, op.counter), op.pos, op.len, <uint32_t>op.arg,
+            integrate_insert(self.seq, t, make_id(peer, op.counter), op.pos, op.len, <uint32_t>op.arg,
                                       self.log.peer_ids)
         elif op.kind == LC_OP_DELETE:
             t = self.ctree[c]
@@ -784,7 +786,7 @@ cdef class LoroDoc:
                 with gil:
                     raise DecodeError(f"op {op.counter}@{self.log.peer_ids[peer]} deletes {start}..{start + n}, "
                                       f"beyond the container length {vis} at its version")
-            self.seq.integrate_delete(t, make_id(peer, op.counter), start, n, op.arg < 0)
+            integrate_delete(self.seq, t, make_id(peer, op.counter), start, n, op.arg < 0)
         elif op.kind == LC_OP_MAP_SET or op.kind == LC_OP_MAP_DELETE:
             self.map_apply(c, <uint32_t>op.pos, lamport, peer, op.arg)
         elif op.kind == LC_OP_COUNTER:
@@ -882,7 +884,7 @@ cdef class LoroDoc:
         if buf == NULL:
             raise MemoryError()
         try:
-            n = self.seq.copy_visible(t, a, b, buf)
+            n = copy_visible(self.seq, t, a, b, buf)
             return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, n)
         finally:
             free(buf)
@@ -894,7 +896,7 @@ cdef class LoroDoc:
         if buf == NULL:
             raise MemoryError()
         try:
-            self.seq.copy_visible(t, 0, n, buf)
+            copy_visible(self.seq, t, 0, n, buf)
             return [buf[i] for i in range(n)]
         finally:
             free(buf)
@@ -1864,12 +1866,12 @@ cdef class LoroDoc:
                 return None
             p = <uint32_t>pi
             try:
-                leaf = self.seq.locate(make_id(p, id.counter), &slot)
+                leaf = locate(self.seq, make_id(p, id.counter), &slot)
             except AssertionError:
                 return None     # an op of that peer that is no atom of a sequence
             if self.seq.nodes[leaf].tree != t:
                 return None
-            before = self.seq.visible_before(leaf, slot, id.counter)
+            before = visible_before(self.seq, leaf, slot, id.counter)
             return c, n, before, span_visible(&self.seq.nodes[leaf].u.spans[slot])
         finally:
             doc_release(self)

@@ -12,6 +12,7 @@ from libc.stdint cimport INT32_MAX, uint8_t, uint32_t, int32_t, int64_t, uint64_
 from cpython.unicode cimport PyUnicode_GET_LENGTH
 
 from loro_c._seq cimport lc_id, make_id, grow
+from loro_c._seq cimport tracker_move, drop_atoms, drop_trees
 from loro_c._oplog cimport (OpLog, lc_op, lc_staged, lc_change, slice_op, LC_STAGED_DEAD, LC_STAGED_DONE,
                             LC_LSTR_MIN_CAP,
                             LC_OP_INSERT, LC_OP_DELETE,
@@ -261,7 +262,7 @@ cdef int unapply(LoroDoc doc, ImportRun run) except -1:
         # the rejected change's ops before the bad one: the tracker covers them, the log not
         st = &doc.staged[run.applying]
         if doc.tvv[st.peer] > st.counter:
-            doc.seq.tracker_move(st.peer, st.counter, doc.tvv[st.peer], False)
+            tracker_move(doc.seq, st.peer, st.counter, doc.tvv[st.peer], False)
             doc.tvv[st.peer] = st.counter
         cuts[st.peer] = st.counter
     # from the tracker's version (inside the log) to the log's head, where every op is in
@@ -276,12 +277,12 @@ cdef int unapply(LoroDoc doc, ImportRun run) except -1:
         if end < cuts.get(p, INT32_MAX):
             cuts[p] = end
     for p, cut in cuts.items():
-        doc.seq.tracker_move(p, cut, doc.tvv[p], False)
+        tracker_move(doc.seq, p, cut, doc.tvv[p], False)
         doc.tvv[p] = cut
     for p, cut in cuts.items():
-        doc.seq.drop_atoms(p, cut)
+        drop_atoms(doc.seq, p, cut)
     restore_journals(doc, run)
-    doc.seq.drop_trees(run.n_trees)
+    drop_trees(doc.seq, run.n_trees)
     doc.n_unapplies += 1
     return 0
 

@@ -1,13 +1,9 @@
 from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
 from loro_c._seq cimport lc_id
+from loro_c._kinds cimport LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER
 
 cdef extern from "loro_c/oplog.h":
     enum:
-        LC_OP_INSERT
-        LC_OP_DELETE
-        LC_OP_MAP_SET
-        LC_OP_MAP_DELETE
-        LC_OP_COUNTER
         LC_STAGED_DEAD
         LC_STAGED_DONE
 

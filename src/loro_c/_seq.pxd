@@ -1,3 +1,4 @@
+cimport cython
 from libc.stdint cimport uint8_t, uint16_t, int16_t, uint32_t, int32_t, int64_t, uint64_t
 
 cdef extern from "loro_c/seq.h":
@@ -103,9 +104,11 @@ cdef inline bint id_eq(lc_id a, lc_id b) noexcept nogil:
     return a.peer == b.peer and a.counter == b.counter
 
 
+@cython.final
 cdef class SeqArena:
     """All sequence containers of one document: B-tree nodes, the atom -> leaf index, tracker
-    records and the text content arena (UTF-32 code points)."""
+    records and the text content arena (UTF-32 code points). Every allocation is made and
+    freed here; the other parts of _seq are functions over the arena (see _seq.pyx)."""
     cdef lc_node *nodes
     cdef uint32_t n_nodes, cap_nodes
     cdef uint32_t free_head, n_free     # freed nodes, chained through `parent`
@@ -120,60 +123,48 @@ cdef class SeqArena:
     cdef int64_t *runs
     cdef int64_t runs_len, runs_cap
 
-    # --- construction and content
+    # --- storage
+    cdef uint32_t alloc_node(self, bint is_leaf) except? 0xFFFFFFFF nogil
+    cdef void free_node(self, uint32_t nd) noexcept
     cdef uint32_t new_tree(self, bint is_text) except? 0xFFFFFFFF
     cdef int ensure_peer(self, uint32_t peer) except -1 nogil
     cdef int64_t append_text(self, const uint32_t *cps, int64_t n) except -1
     cdef int truncate_text(self, int64_t n) except -1
-    # --- undoing a rejected import (after the tracker has retreated its atoms)
-    cdef int drop_atoms(self, uint32_t peer, int32_t cut) except -1
-    cdef int drop_trees(self, uint32_t n_trees) except -1
-    cdef int unlink_empty(self, uint32_t t, uint32_t nd) except -1
-    cdef void free_node(self, uint32_t nd) noexcept
-    # --- queries
+    # --- lengths and search
+    cdef void leaf_update(self, uint32_t leaf) noexcept nogil
     cdef int64_t visible_len(self, uint32_t t) noexcept nogil
     cdef int64_t unit_len(self, uint32_t t, int unit) noexcept nogil
-    cdef int64_t to_unicode(self, uint32_t t, int64_t pos, int unit, bint floor) except -2
-    cdef int64_t from_unicode(self, uint32_t t, int64_t pos, int unit) except -2
-    cdef int64_t span_to_unicode(self, const lc_span *s, int64_t pos, int64_t v, int unit,
-                                 int64_t acc, bint floor) noexcept
-    cdef int64_t copy_visible(self, uint32_t t, int64_t start, int64_t end, uint32_t *out) except -1
-    cdef int64_t visible_content(self, uint32_t t, int64_t pos) except -1
-    cdef int64_t collect_runs(self, uint32_t t, int64_t start, int64_t n) except -1
-    # --- integration at the tracker version
-    cdef int integrate_insert(self, uint32_t t, lc_id new_id, int64_t pos, int32_t n,
-                              uint32_t content, const uint64_t *peer_ids) except -1 nogil
-    cdef int integrate_delete(self, uint32_t t, lc_id del_id, int64_t start, int64_t n,
-                              bint reversed) except -1 nogil
-    cdef int tracker_move(self, uint32_t peer, int32_t start, int32_t end, bint advance) except -1 nogil
-    # --- internals
-    cdef uint32_t alloc_node(self, bint is_leaf) except? 0xFFFFFFFF nogil
-    cdef int index_span(self, lc_id id, int32_t n, uint32_t leaf) except -1 nogil
-    cdef int reserve_atoms(self, uint32_t peer, int64_t end) except -1 nogil
-    cdef uint32_t locate(self, lc_id id, int *idx) except? 0xFFFFFFFF nogil
-    cdef int add_record(self, uint32_t peer, int32_t counter, int32_t n, lc_id target,
-                        uint32_t kind) except -1 nogil
-    cdef void fill_text_lens(self, lc_span *s) noexcept nogil
-    cdef void leaf_update(self, uint32_t leaf) noexcept nogil
     cdef uint32_t first_leaf(self, uint32_t t) noexcept nogil
     cdef uint32_t find_visible(self, uint32_t t, int64_t pos, int *idx, int64_t *off) noexcept nogil
     cdef uint32_t find_total(self, uint32_t t, int64_t pos, int *idx, int64_t *off) noexcept nogil
-    cdef int64_t abs_index(self, lc_id id) except -1 nogil
-    cdef int64_t visible_before(self, uint32_t leaf, int slot, int32_t counter) noexcept nogil
     cdef int64_t left_of(self, uint32_t nd, bint visible) noexcept nogil
-    cdef int origin_left_of(self, lc_id id, lc_id *out) except -1 nogil
+    # --- structure changes
+    cdef int insert_child(self, uint32_t t, uint32_t parent, uint32_t after, uint32_t child) except -1 nogil
     cdef uint32_t split_leaf(self, uint32_t t, uint32_t leaf, int half) except? 0xFFFFFFFF nogil
+    cdef int split_span(self, uint32_t t, uint32_t *leaf, int *idx, int32_t off) except -1 nogil
+    cdef int isolate(self, uint32_t t, uint32_t *leaf, int *idx, int64_t off, int64_t m) except -1 nogil
     cdef bint try_merge(self, uint32_t leaf, int idx) noexcept nogil
     cdef int merge_around(self, uint32_t leaf, int idx) except -1 nogil
-    cdef int insert_child(self, uint32_t t, uint32_t parent, uint32_t after, uint32_t child) except -1 nogil
-    cdef void split_text_lens(self, lc_span *left, lc_span *right) noexcept nogil
-    cdef int split_span(self, uint32_t t, uint32_t *leaf, int *idx, int32_t off) except -1 nogil
-    cdef int insert_span(self, uint32_t t, uint32_t leaf, int slot, int64_t off, lc_span *span) except -1 nogil
-    cdef int isolate(self, uint32_t t, uint32_t *leaf, int *idx, int64_t off, int64_t m) except -1 nogil
-    cdef int apply_status(self, lc_id target, int32_t n, int mode) except -1 nogil
-    cdef int check_tree(self, uint32_t t) except -1
-    cdef int check_atom_index(self) except -1
-    cdef object _check_node(self, uint32_t t, uint32_t nd, list leaves)
-    cdef int push_raw_record(self, uint32_t peer, int32_t counter, int32_t n, lc_id target,
-                             uint32_t kind) except -1 nogil
-    cdef int coalesce_records(self, uint32_t peer, int64_t first) except -1 nogil
+
+
+# The parts other modules call (the rest of each part is private to _seq).
+# seq/atoms.pxi
+cdef uint32_t locate(SeqArena a, lc_id id, int *idx) except? 0xFFFFFFFF nogil
+# seq/units.pxi
+cdef int64_t to_unicode(SeqArena a, uint32_t t, int64_t pos, int unit, bint floor) except -2
+cdef int64_t from_unicode(SeqArena a, uint32_t t, int64_t pos, int unit) except -2
+# seq/tracker.pxi
+cdef int tracker_move(SeqArena a, uint32_t peer, int32_t start, int32_t end, bint advance) except -1 nogil
+# seq/fugue.pxi
+cdef int integrate_insert(SeqArena a, uint32_t t, lc_id new_id, int64_t pos, int32_t n,
+                          uint32_t content, const uint64_t *peer_ids) except -1 nogil
+cdef int integrate_delete(SeqArena a, uint32_t t, lc_id del_id, int64_t start, int64_t n,
+                          bint reversed) except -1 nogil
+# seq/query.pxi
+cdef int64_t visible_before(SeqArena a, uint32_t leaf, int slot, int32_t counter) noexcept nogil
+cdef int64_t copy_visible(SeqArena a, uint32_t t, int64_t start, int64_t end, uint32_t *out) except -1
+cdef int64_t visible_content(SeqArena a, uint32_t t, int64_t pos) except -1
+cdef int64_t collect_runs(SeqArena a, uint32_t t, int64_t start, int64_t n) except -1
+# seq/drop.pxi
+cdef int drop_atoms(SeqArena a, uint32_t peer, int32_t cut) except -1
+cdef int drop_trees(SeqArena a, uint32_t n_trees) except -1

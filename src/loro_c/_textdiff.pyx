@@ -15,6 +15,7 @@ cdef extern from "Python.h":
 
 from loro_c.errors import LoroValueError, LoroTypeError
 from loro_c._doc cimport LoroDoc
+from loro_c._seq cimport copy_visible
 
 cdef extern from "loro_c/textdiff.h":
     enum:
@@ -165,7 +166,7 @@ def text_edits(LoroDoc doc, uint32_t c, str new, bint refined=True, timeout_ms=N
     if a == NULL:
         raise MemoryError()
     try:
-        doc.seq.copy_visible(tree, 0, n, a)
+        copy_visible(doc.seq, tree, 0, n, a)
         lim = n if n < m else m
         while p < lim and a[p] == PyUnicode_READ(kind, data, p):
             p += 1
@@ -214,7 +215,7 @@ def doc_line_edits(LoroDoc doc, uint32_t c, str new, bint refined=True, timeout_
     if a == NULL:
         raise MemoryError()
     try:
-        doc.seq.copy_visible(tree, 0, n, a)
+        copy_visible(doc.seq, tree, 0, n, a)
         return lines_diff(a, n, new, refined, timeout_ms)
     finally:
         free(a)

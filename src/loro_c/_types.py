@@ -1,4 +1,4 @@
-"""Plain value types of loro_c (pure Python).
+"""Plain value types of loro_c (Python; the container kinds come from loro_c._kinds).
 
 Names and shapes follow the reference ``loro`` package (1.17.1):
 
@@ -24,6 +24,7 @@ it normalises to ``(e + 1, s + 1)``.  ``start == end`` is an empty span.
 import operator
 import re
 
+from ._kinds import KIND_HISTORICAL, KIND_NAMES
 from .errors import DecodeError, LoroTypeError, LoroValueError
 
 __all__ = [
@@ -254,18 +255,12 @@ def _make_known_type(name, raw, historical):
     return cls
 
 
-_Text = _make_known_type("Text", 2, 0)
-_Map = _make_known_type("Map", 0, 1)
-_List = _make_known_type("List", 1, 2)
-_MovableList = _make_known_type("MovableList", 4, 3)
-_Tree = _make_known_type("Tree", 3, 4)
-_Counter = _make_known_type("Counter", 5, 5)
-
-_BY_RAW = {c._kind: c for c in (_Map, _List, _Text, _Tree, _MovableList, _Counter)}
-_BY_HISTORICAL = {c._historical: c for c in (_Text, _Map, _List, _MovableList, _Tree, _Counter)}
+# One class per kind of include/loro_c/kinds.h (through loro_c._kinds), by raw type byte.
+_BY_RAW = {raw: _make_known_type(name, raw, KIND_HISTORICAL[raw]) for raw, name in enumerate(KIND_NAMES)}
+_BY_HISTORICAL = {c._historical: c for c in _BY_RAW.values()}
 _BY_NAME = {c._name: c for c in _BY_RAW.values()}
-_BY_NAME.update({"map": _Map, "list": _List, "text": _Text, "tree": _Tree,
-                 "movableList": _MovableList, "counter": _Counter})
+# Loro's serde names of the kinds ("text", "movableList"...)
+_BY_NAME.update({name[0].lower() + name[1:]: c for name, c in list(_BY_NAME.items())})
 _UNKNOWN_RE = re.compile(r"Unknown\(([0-9]{1,3})\)", re.ASCII)
 
 

@@ -2,7 +2,7 @@
 #
 # Container kinds (KIND_*, Loro's raw type bytes) and op kinds (LC_OP_*, the kinds of the
 # change tuples of loro_c.codec.json and of lc_op) are not defined here: they are cimported
-# from _doc.pxd and _oplog.pxd (see _codec.pyx), their one place.
+# from _kinds.pxd, which declares include/loro_c/kinds.h, their one place.
 
 cdef enum:
     # value kinds of the ops column (what an op's payload in the values section is)
@@ -49,7 +49,7 @@ cdef uint16_t MODE_UPDATES = 4
 
 MAX_OPS_PER_BLOCK = ENC_MAX_OPS_PER_BLOCK   # LoroDoc cuts DocOps ranges to this size
 
-# The op kinds of the change tuples for Python code (the JSON codec), from oplog.h.
+# The op kinds of the change tuples for Python code (the JSON codec), from kinds.h.
 OP_INSERT = LC_OP_INSERT
 OP_DELETE = LC_OP_DELETE
 OP_MAP_SET = LC_OP_MAP_SET

@@ -1,0 +1,20 @@
+# Container kinds and op kinds for Cython code: their one place is include/loro_c/kinds.h.
+# The Cython names KIND_* stand for the header's LC_KIND_*.
+
+cdef extern from "loro_c/kinds.h":
+    enum:
+        KIND_MAP "LC_KIND_MAP"
+        KIND_LIST "LC_KIND_LIST"
+        KIND_TEXT "LC_KIND_TEXT"
+        KIND_TREE "LC_KIND_TREE"
+        KIND_MOVABLE_LIST "LC_KIND_MOVABLE_LIST"
+        KIND_COUNTER "LC_KIND_COUNTER"
+        N_KINDS "LC_N_KINDS"
+        LC_OP_INSERT
+        LC_OP_DELETE
+        LC_OP_MAP_SET
+        LC_OP_MAP_DELETE
+        LC_OP_COUNTER
+
+    const char *lc_kind_name(int kind) noexcept nogil
+    int lc_kind_historical(int kind) noexcept nogil
