@@ -392,6 +392,28 @@ def test_op_folding_of_imported_text_follows_loro(via):
     assert ours == ref
 
 
+@pytest.mark.parametrize("pattern", [(1,), (2,), (1, 2), (2, 1), (1, 1, 3)])
+def test_op_folding_of_imported_list_inserts_follows_loro(pattern):
+    """List inserts imported change by change: Loro folds an imported insert into the op
+    before it only while that op holds one value, and the block size estimate follows the
+    folded ops (a long run fills a block where Loro's does)."""
+    def run(lib, n):
+        a, b = lib.LoroDoc(), lib.LoroDoc()
+        a.peer_id, b.peer_id = 1, 2
+        lst = a.get_list("l")
+        for i in range(n):
+            vv = b.oplog_vv
+            for _ in range(pattern[i % len(pattern)]):
+                lst.insert(len(lst), i)
+            a.commit()
+            b.import_(a.export(lib.ExportMode.Updates(vv)))
+        return _json_ops(lib, b)[:3], b.len_changes, changes_of(lib, b, [1])
+    ours, ref = [run(lib, 12) for lib in LIBS][::-1]
+    assert ours == ref
+    ours, ref = [run(lib, 2500) for lib in LIBS][::-1]
+    assert ours[1:] == ref[1:]
+
+
 def test_rejected_import_rolls_back_the_string_arena_like_loro():
     """A JSON import that fails after its text was decoded: Loro rolls its string arena back
     into a fresh buffer, so the next local insert starts a new op and the buffers that

@@ -32,6 +32,12 @@ typedef struct {
  * would hold its content: `start_id.counter` the start offset and `delta` the end offset
  * (values or bytes, modulo 2**31), `start_id.peer` the text buffer (0 for list values). */
 #define LC_LSTR_MIN_CAP 32
+/* `start_id.peer` of list inserts: values of a local insert, and of an imported one, which
+ * Loro folds into the op before it only while that op holds one value (measured on loro
+ * 1.17.1; text buffers are numbered between the two). */
+#define LC_VAL_LOCAL 0u
+#define LC_VAL_IMPORTED 0xFFFFFFFFu
+#define lc_insert_is_text(op) ((op)->start_id.peer != LC_VAL_LOCAL && (op)->start_id.peer != LC_VAL_IMPORTED)
 
 typedef struct {
     uint32_t peer;          /* peer index */
@@ -123,12 +129,16 @@ typedef struct {
     uint32_t _pad;
 } lc_group;
 
-/* One peer's logical changes by ascending counter, and the estimated size (Loro's
- * estimate_storage_size) of the change block its last change sits in. */
+/* One peer's logical changes by ascending counter, the estimated size (Loro's
+ * estimate_storage_size) of the change block its last change sits in, and the peer's last op
+ * as Loro holds it (imported ops stay separate in the op arena, but Loro folds them, and
+ * whether the next one folds depends on that folded op). */
 typedef struct {
     lc_group *items;
     int64_t len, cap;
     int64_t block_size;
+    lc_op last_op;
+    int32_t has_last_op;
 } lc_group_list;
 
 /* Undo record of one grouping step, so a failed import can put the groups back: the state
@@ -140,6 +150,8 @@ typedef struct {
     int64_t n_gdeps;
     int32_t end;            /* end of the peer's last group before (when len > 0) */
     uint32_t peer;
+    lc_op last_op;
+    int32_t has_last_op;
 } lc_group_undo;
 
 /* One peer's changes, by ascending counter (indices into OpLog.changes). */

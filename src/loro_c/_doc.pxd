@@ -1,6 +1,6 @@
 from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
 from loro_c._seq cimport SeqArena, lc_id, grow
-from loro_c._oplog cimport OpLog, lc_op, lc_staged
+from loro_c._oplog cimport OpLog, lc_op, lc_staged, LC_VAL_LOCAL, LC_VAL_IMPORTED
 from loro_c._version cimport VersionVector
 
 cdef extern from "pythread.h":
@@ -291,6 +291,8 @@ cdef inline void lstr_place(LoroDoc d, lc_op *op, int64_t nbytes) noexcept:
     buffer of its own."""
     if d.in_blob:
         d.buf_serial += 1
+        if d.buf_serial == LC_VAL_IMPORTED:
+            d.buf_serial = 1
         op.start_id.peer = d.buf_serial
         op.start_id.counter = 0
         op.delta = <double>(nbytes & 0x7FFFFFFF)
@@ -302,14 +304,17 @@ cdef inline void lstr_place(LoroDoc d, lc_op *op, int64_t nbytes) noexcept:
         while d.lstr_cap < d.lstr_len:
             d.lstr_cap *= 2
         d.buf_serial += 1
+        if d.buf_serial == LC_VAL_IMPORTED:
+            d.buf_serial = 1
         d.lstr_gen = d.buf_serial
         op.start_id.peer = d.lstr_gen
     op.delta = <double>(d.lstr_len & 0x7FFFFFFF)
 
 
-cdef inline void lval_place(LoroDoc d, lc_op *op, int64_t n) noexcept:
-    """Record where Loro's value arena would put a list insert's `n` values."""
-    op.start_id.peer = 0
+cdef inline void lval_place(LoroDoc d, lc_op *op, int64_t n, bint imported) noexcept:
+    """Record where Loro's value arena would put a list insert's `n` values (and whether it
+    was imported, which changes how Loro folds it: LC_VAL_IMPORTED in oplog.h)."""
+    op.start_id.peer = LC_VAL_IMPORTED if imported else LC_VAL_LOCAL
     op.start_id.counter = <int32_t>(d.lval_len & 0x7FFFFFFF)
     d.lval_len += n
     op.delta = <double>(d.lval_len & 0x7FFFFFFF)

@@ -21,7 +21,7 @@ from loro_c._seq cimport (integrate_insert, integrate_delete, collect_runs, trac
                           visible_before)
 from loro_c._oplog cimport (OpLog, lc_op, lc_change, lc_staged, lc_move, lc_group, lc_group_list,
                             slice_op, merge_ops, LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET,
-                            LC_OP_MAP_DELETE, LC_OP_COUNTER, LC_LSTR_MIN_CAP)
+                            LC_OP_MAP_DELETE, LC_OP_COUNTER, LC_LSTR_MIN_CAP, lc_insert_is_text)
 from loro_c._oplog import OpLog as _OpLogType
 from loro_c._version cimport VersionVector, Frontiers, vv_wrap, frontiers_wrap
 from loro_c._version import ID
@@ -490,7 +490,7 @@ cdef class LoroDoc:
         piece.len = <int32_t>n
         piece.pos = pos
         piece.arg = slot
-        lval_place(self, &piece, n)
+        lval_place(self, &piece, n, False)
         return self.record_local_op(&piece)
 
     cdef uint32_t local_list_insert_container(self, uint32_t c, int64_t pos, int kind) except? 0xFFFFFFFF:
@@ -1756,7 +1756,7 @@ cdef class LoroDoc:
         cdef const uint32_t *text
         if cut > 0:
             slice_op(&o, cut)
-            if o.kind == LC_OP_INSERT and o.start_id.peer != 0:
+            if o.kind == LC_OP_INSERT and lc_insert_is_text(&o):
                 # a text insert's start in Loro's string arena moves by the bytes cut off
                 # (counted on the shorter side: a commit's extension of a long op is short)
                 text = &self.seq.text[o.arg]
@@ -1774,7 +1774,7 @@ cdef class LoroDoc:
                     o.start_id.counter += o.len - keep
                     o.arg = -keep
             elif o.kind == LC_OP_INSERT:
-                if o.start_id.peer == 0:
+                if not lc_insert_is_text(&o):
                     o.delta = <double>((o.start_id.counter + keep) & 0x7FFFFFFF)
                 elif keep <= o.len - keep:
                     o.delta = <double>((o.start_id.counter + utf8_bytes(&self.seq.text[o.arg], keep)) & 0x7FFFFFFF)

@@ -14,7 +14,7 @@ from cpython.unicode cimport PyUnicode_GET_LENGTH
 from loro_c._seq cimport lc_id, make_id, grow
 from loro_c._seq cimport tracker_move, drop_atoms, drop_trees
 from loro_c._oplog cimport (OpLog, lc_op, lc_staged, lc_change, slice_op, LC_STAGED_DEAD, LC_STAGED_DONE,
-                            LC_LSTR_MIN_CAP,
+                            LC_LSTR_MIN_CAP, LC_VAL_IMPORTED, lc_insert_is_text,
                             LC_OP_INSERT, LC_OP_DELETE,
                             LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
 from loro_c._doc cimport (LoroDoc, group_change, group_kept, lstr_place, lval_place, utf8_bytes,
@@ -329,6 +329,8 @@ cdef truncate(LoroDoc doc, ImportRun run):
         while doc.lstr_cap < run.lstr_len:
             doc.lstr_cap *= 2
         doc.buf_serial += 1
+        if doc.buf_serial == LC_VAL_IMPORTED:
+            doc.buf_serial = 1
         doc.lstr_gen = doc.buf_serial
         doc.lstr_len = run.lstr_len
     doc.lval_len = run.lval_len
@@ -516,7 +518,7 @@ cdef object stage_tuple(LoroDoc doc, tuple raw):
             if o[0] == LC_OP_INSERT and isinstance(o[4], str):
                 lstr_place(doc, &skipped, len(o[4].encode("utf-8", "surrogatepass")))
             elif o[0] == LC_OP_INSERT and isinstance(o[4], list):
-                lval_place(doc, &skipped, len(o[4]))
+                lval_place(doc, &skipped, len(o[4]), True)
         return None
     for dp, dc in deps:
         stage_dep(doc, dp, dc)
@@ -547,7 +549,7 @@ cdef object stage_tuple(LoroDoc doc, tuple raw):
                     for i, v in enumerate(content):
                         stage_value(doc, v, peer, o[2] + i)
                     log.values.extend(content)
-                lval_place(doc, op, len(content))
+                lval_place(doc, op, len(content), True)
             op.pos = o[3]
         elif kind == LC_OP_DELETE:
             if o[4] == 0 or not -INT32_MAX <= o[4] <= INT32_MAX:
@@ -859,7 +861,7 @@ cdef int ready(LoroDoc doc, ImportRun run, int64_t k, lc_id *missing) except -1:
                 run.op_undo.append((i, (<char*>op)[:sizeof(lc_op)]))
             cut = known - op.counter
             slice_op(op, cut)
-            if op.kind == LC_OP_INSERT and op.start_id.peer != 0:
+            if op.kind == LC_OP_INSERT and lc_insert_is_text(op):
                 # a text insert's start in Loro's string arena moves by the bytes cut off
                 op.start_id.counter += <int32_t>utf8_bytes(&doc.seq.text[op.arg - cut], cut)
         st.ops_len -= <uint32_t>(i - st.ops_off)

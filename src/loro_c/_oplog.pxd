@@ -80,6 +80,8 @@ cdef extern from "loro_c/oplog.h":
         lc_group *items
         int64_t len, cap
         int64_t block_size
+        lc_op last_op
+        int32_t has_last_op
 
     ctypedef struct lc_group_undo:
         int64_t key
@@ -88,8 +90,12 @@ cdef extern from "loro_c/oplog.h":
         int64_t n_gdeps
         int32_t end
         uint32_t peer
+        lc_op last_op
+        int32_t has_last_op
 
     int64_t LC_LSTR_MIN_CAP
+    uint32_t LC_VAL_LOCAL, LC_VAL_IMPORTED
+    bint lc_insert_is_text(const lc_op *op) noexcept nogil
 
     ctypedef struct lc_change_list:
         int64_t *idx
@@ -187,9 +193,9 @@ cdef inline int slice_op(lc_op *op, int32_t cut) noexcept:
     if op.kind == LC_OP_INSERT:
         op.pos += cut
         op.arg += cut
-        if op.start_id.peer == 0:
+        if not lc_insert_is_text(op):
             # a list insert's values in Loro's value arena; a text insert's start in Loro's
-            # string arena moves by bytes, which the caller adds (lstr_skip)
+            # string arena moves by bytes, which the caller adds
             op.start_id.counter += cut
     elif op.kind == LC_OP_DELETE:
         if op.arg > 0:
@@ -217,7 +223,8 @@ cdef inline bint merge_ops(lc_op *a, const lc_op *b) noexcept:
         # buffer of it: start_id.peer names the buffer; see LC_LSTR_MIN_CAP in oplog.h)
         if (b.pos == a.pos + a.len and b.arg == a.arg + a.len
                 and b.start_id.peer == a.start_id.peer
-                and b.start_id.counter == <int32_t>(<int64_t>a.delta & 0x7FFFFFFF)):
+                and b.start_id.counter == <int32_t>(<int64_t>a.delta & 0x7FFFFFFF)
+                and (a.start_id.peer != LC_VAL_IMPORTED or a.len == 1)):
             a.len += b.len
             a.delta = b.delta
             return True

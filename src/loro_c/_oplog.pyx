@@ -538,6 +538,8 @@ cdef class OpLog:
             self.n_groups -= self.groups[u.peer].len - u.len
             self.groups[u.peer].len = u.len
             self.groups[u.peer].block_size = u.block_size
+            self.groups[u.peer].last_op = u.last_op
+            self.groups[u.peer].has_last_op = u.has_last_op
             if u.len > 0:
                 self.groups[u.peer].items[u.len - 1].end = u.end
             self.n_gdeps = u.n_gdeps
@@ -558,6 +560,8 @@ cdef class OpLog:
         u.len = gl.len
         u.block_size = gl.block_size
         u.n_gdeps = self.n_gdeps
+        u.last_op = gl.last_op
+        u.has_last_op = gl.has_last_op
         u.end = gl.items[gl.len - 1].end if gl.len > 0 else 0
         self.n_gundo += 1
         return 0

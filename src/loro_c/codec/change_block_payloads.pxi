@@ -184,9 +184,9 @@ cdef inline object list_insert(_OpPayloads st, Py_ssize_t i, uint32_t c, int64_t
             for j, x in enumerate(v):
                 stage_value(st.doc, x, st.py_peer, op_counter + j)
             st.values.extend(v)
-        lval_place(st.doc, sop, ln)
+        lval_place(st.doc, sop, ln, True)
     else:
-        lval_place(st.doc, &st.skipped, ln)
+        lval_place(st.doc, &st.skipped, ln, True)
     return None
 
 

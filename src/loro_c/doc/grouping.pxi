@@ -147,7 +147,8 @@ cdef int group_change(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, ui
     cdef OpLog log = d.log
     cdef lc_op first, prev, cur, piece
     cdef int64_t ops_size = 0, n_ops = 0, first_size = 0, i, sz
-    cdef bint joins = False, have = False
+    cdef bint joins = False, have = False, merged
+    cdef lc_group_list *gl
     cdef int64_t interval = d.merge_interval if local else 0
     if local:
         key = -1
@@ -156,7 +157,10 @@ cdef int group_change(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, ui
             deps, n_deps, msg, interval):
         # typing: the commit only extended the previous op, which Loro folds into the last
         # change whatever the block's size, and which adds nothing to it
-        return log.group_extend(peer, end, 0, key)
+        log.group_extend(peer, end, 0, key)
+        log.groups[peer].last_op = log.ops[i0]
+        log.groups[peer].has_last_op = True
+        return 0
     # the ops as Loro holds them (folded where merge_ops allows) and their estimated size
     for i in range(i0, i1):
         piece = log.ops[i]
@@ -182,16 +186,29 @@ cdef int group_change(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, ui
         n_ops += 1
     if header_size(n_deps) + ops_size > MAX_BLOCK_SIZE:
         return group_split(d, peer, counter, end, lamport, timestamp, deps, n_deps, msg, key)
+    gl = &log.groups[peer]
     if n_ops > 0:
         if log.ops[i0].counter < counter:
             joins = True    # one arena op: a commit's first op extended the previous one
-        elif i0 > log.changes[log.n_changes - 1].ops_off:
-            prev = log.ops[i0 - 1]      # the same record: the peer's previous op
+            prev = log.ops[i0]
+        elif gl.has_last_op and gl.last_op.counter + gl.last_op.len == counter:
+            prev = gl.last_op           # the peer's previous op as Loro holds it
             joins = merge_ops(&prev, &first)
         else:
             joins = joins_previous_op(d, peer, counter, &first)
-    return group_piece(d, peer, counter, end, lamport, timestamp, deps, n_deps, msg,
-                       ops_size, n_ops, first_size, joins, interval, key)
+            if joins:
+                gl.has_last_op = False  # (the folded op is not known here)
+    merged = group_piece(d, peer, counter, end, lamport, timestamp, deps, n_deps, msg,
+                         ops_size, n_ops, first_size, joins, interval, key)
+    gl = &log.groups[peer]
+    if n_ops > 0:
+        if merged and joins and n_ops == 1:
+            gl.has_last_op = gl.has_last_op or log.ops[i0].counter < counter
+            gl.last_op = prev
+        else:
+            gl.last_op = cur
+            gl.has_last_op = True
+    return 0
 
 
 cdef inline bint can_merge_right(LoroDoc d, lc_group *last, uint32_t peer, int32_t counter,
@@ -251,6 +268,7 @@ cdef int group_split(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, uin
         piece_add(d, peer, &pc, &o, sz, cont)
     if pc.n > 0:
         group_flush(d, peer, counter, lamport, timestamp, deps, n_deps, msg, key, &pc)
+    d.log.groups[peer].has_last_op = False
     return 0
 
 
@@ -294,24 +312,25 @@ cdef int group_piece(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, uin
                      int64_t interval, int64_t key) except -1:
     """Loro's ChangesBlock::push_change for a change that fits a block: it merges into the
     peer's last change (Change::can_merge_right with `interval`) while the block is not full,
-    or when it is a single op that folds into the last op; else it is a separate change in
-    that block, or in a new block when that one is full."""
+    or when it is a single op that folds into the last op (returns 1); else it is a separate
+    change in that block, or in a new block when that one is full (returns 0)."""
     cdef OpLog log = d.log
     cdef lc_group_list *gl = &log.groups[peer]
     cdef lc_group *last
     cdef int64_t size = header_size(n_deps) + ops_size
     cdef bint full
     if gl.len == 0:
-        return log.group_add(peer, counter, end, lamport, timestamp, deps, n_deps, msg, size,
-                             True, key)
+        log.group_add(peer, counter, end, lamport, timestamp, deps, n_deps, msg, size, True, key)
+        return 0
     last = &gl.items[gl.len - 1]
     full = size + gl.block_size > MAX_BLOCK_SIZE
     if (can_merge_right(d, last, peer, counter, timestamp, deps, n_deps, msg, interval)
             and (not full or (n_ops == 1 and first_joins))):
         # ops that fold into the previous op do not grow the block
-        return log.group_extend(peer, end, ops_size - (first_size if first_joins else 0), key)
-    return log.group_add(peer, counter, end, lamport, timestamp, deps, n_deps, msg, size,
-                         full, key)
+        log.group_extend(peer, end, ops_size - (first_size if first_joins else 0), key)
+        return 1
+    log.group_add(peer, counter, end, lamport, timestamp, deps, n_deps, msg, size, full, key)
+    return 0
 
 
 cdef int group_kept(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, uint32_t lamport,
@@ -321,8 +340,9 @@ cdef int group_kept(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, uint
     blocks as they are, so it stays a change of its own; the peer's last block then has the
     size of its encoded bytes (what Loro estimates for a block read from bytes)."""
     size = d.snap_blocks.get(d.log.peer_ids[peer], 0) if d.snap_blocks else 0
-    return d.log.group_add(peer, counter, end, lamport, timestamp, deps, n_deps, msg, size,
-                           True, key)
+    d.log.group_add(peer, counter, end, lamport, timestamp, deps, n_deps, msg, size, True, key)
+    d.log.groups[peer].has_last_op = False
+    return 0
 
 
 cdef int check_groups(LoroDoc d) except -1:
