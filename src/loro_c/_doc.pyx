@@ -109,6 +109,17 @@ cdef class DocOps:
         return False
 
 
+cdef object _events_mod = None
+
+
+cdef object events_module():
+    global _events_mod
+    if _events_mod is None:
+        from loro_c import _events as m
+        _events_mod = m
+    return _events_mod
+
+
 # kind -> the handle class's _wrap; filled on first use (_containers imports this module)
 cdef list _wrappers = None
 
@@ -147,7 +158,7 @@ cdef class LoroDoc:
         self.staged = NULL
         self.sdeps = NULL
         self.maps = NULL
-        self.events = []
+        self.pending_events = []
         self.lock = PyThread_allocate_lock()
         if self.lock == NULL:
             raise MemoryError()
@@ -175,6 +186,7 @@ cdef class LoroDoc:
         free(self.cimp_sum)
         free(self.cimp_set)
         free(self.cimp_list)
+        free(self.evlog.notes)
         for i in range(self.n_maps):
             lc_map_free(&self.maps[i])
         free(self.maps)
@@ -369,6 +381,9 @@ cdef class LoroDoc:
         """Log a local op that is already integrated: fold it into the previous op when loro
         would (merge_ops), else append it; then advance our version past its atoms."""
         cdef lc_op *op
+        if self.evlog.on:
+            ev_note(self, piece.container, LC_EV_INSERT if piece.kind == LC_OP_INSERT else LC_EV_DELETE,
+                    self.self_idx, piece.counter, piece.len, 0, 0.0)
         if self.log.n_ops > self.txn_merge_floor and merge_ops(&self.log.ops[self.log.n_ops - 1], piece):
             return self.after_local_op(piece.len)
         op = self.log.push_op()
@@ -419,9 +434,64 @@ cdef class LoroDoc:
             self.log.add_change(p, self.txn_counter, end, self.txn_lamport, 0, self.txn_deps,
                                 <uint32_t>self.n_txn_deps, self.txn_ops_off, n_ops, msg_idx)
         self.log.update_frontiers(self.txn_deps, <uint32_t>self.n_txn_deps, make_id(p, end - 1))
+        origin = self.next_origin
+        self.next_origin = None
+        if self.evlog.on:
+            events_module().flush(self, 0, origin)
         if self.local_update_subs:
             self.emit_local_update(self.txn_counter, end)
         return 0
+
+    def set_next_commit_origin(self, str origin):
+        """Set the origin that event subscribers see for the next commit (not persisted; an
+        empty commit keeps it for the one after, as in loro)."""
+        doc_acquire(self)
+        self.next_origin = origin
+        doc_release(self)
+
+    def commit_with(self, origin=None, timestamp=None, immediate_renew=None, commit_msg=None):
+        """Commit with options: `origin` is reported to event subscribers, `commit_msg`
+        becomes the change's message. `timestamp` and `immediate_renew` are accepted for
+        loro's signature (loro_c records no timestamps and always renews)."""
+        if origin is not None and not isinstance(origin, str):
+            raise LoroTypeError("origin must be a str")
+        if commit_msg is not None and not isinstance(commit_msg, str):
+            raise LoroTypeError("commit_msg must be a str")
+        doc_acquire(self)
+        try:
+            if origin is not None:
+                self.next_origin = origin
+            if commit_msg is not None:
+                self.next_msg = commit_msg
+            self._commit()
+        except BaseException:
+            self.release_and_deliver(False)
+            raise
+        self.release_and_deliver(True)
+
+    def subscribe_root(self, callback):
+        """Call `callback(DiffEvent)` after every commit, import or checkout that changed
+        the document (see loro_c.events for when and how callbacks run). Returns a
+        Subscription (dropping it unsubscribes, as in loro)."""
+        return events_module().subscribe(self, None, callback)
+
+    def subscribe(self, container_id, callback):
+        """Like subscribe_root, for the changes of container `container_id` and of the
+        containers nested in it; the event's `current_target` is `container_id`."""
+        return events_module().subscribe(self, container_id, callback)
+
+    def events(self, container_id=None, maxsize=1024):
+        """An async iterator of DiffEvents (for asyncio): `async for ev in doc.events():`.
+        Bounded to `maxsize` queued events; see loro_c.events.EventStream for the overflow
+        policy and cancellation."""
+        from loro_c.events import EventStream
+        return EventStream(self, container_id, maxsize)
+
+    def _ev_start(self):
+        """Start journaling applied ops for diff events (called on the first subscribe)."""
+        doc_acquire(self)
+        self.evlog.on = 1
+        doc_release(self)
 
     def set_next_commit_message(self, str msg):
         """Attach a message to the next commit."""
@@ -546,6 +616,8 @@ cdef class LoroDoc:
             e.lamport = lamport
             e.peer = peer
             lc_map_set_slot(m, e, slot)
+            if self.evlog.on:
+                ev_note(self, c, LC_EV_MAP, peer, 0, 1, key, 0.0)
         return 0
 
     cdef int journal_map_entry(self, uint32_t m, uint32_t key) except -1 nogil:
@@ -674,6 +746,8 @@ cdef class LoroDoc:
         op.counter = self.log.vv[self.self_idx]
         op.len = 1
         op.delta = d
+        if self.evlog.on:
+            ev_note(self, c, LC_EV_COUNTER, self.self_idx, op.counter, 1, 0, d)
         self.ccounter[c] += d
         self.after_local_op(1)
         return 0
@@ -821,6 +895,8 @@ cdef class LoroDoc:
         cdef lc_op *op
         for i in range(ops_off, ops_off + ops_len):
             op = &self.log.ops[i]
+            if self.evlog.on:
+                ev_note_op(self, op, peer)
             self.apply_op(op, peer, lamport + <uint32_t>(op.counter - counter))
             op = &self.log.ops[i]
             self.tvv[peer] = op.counter + op.len
@@ -832,7 +908,10 @@ cdef class LoroDoc:
         doc_acquire(self)
         try:
             status = _import.import_changes(self, changes)
+            if self.evlog.on:
+                events_module().flush(self, 1, None)
         except BaseException:
+            self.evlog.n = 0
             self.release_and_deliver(False)
             raise
         self.release_and_deliver(True)
@@ -1428,7 +1507,7 @@ cdef class LoroDoc:
 
     def import_with(self, bytes data, str origin):
         """Like import_, tagging the import with `origin` (reported to event subscribers)."""
-        return self._import_locked([data])
+        return self._import_locked([data], False, origin)
 
     def import_batch(self, bytes_list):
         """Import several blobs as one batch (all or nothing)."""
@@ -1438,12 +1517,15 @@ cdef class LoroDoc:
                 raise LoroValueError(f"import_batch takes bytes, not {type(data).__name__}")
         return self._import_locked(blobs, True)
 
-    def _import_locked(self, list blobs, bint batch=False):
+    def _import_locked(self, list blobs, bint batch=False, origin=None):
         from loro_c import _import
         doc_acquire(self)
         try:
             status = _import.import_blobs(self, blobs, batch)
+            if self.evlog.on:
+                events_module().flush(self, 1, origin)
         except BaseException:
+            self.evlog.n = 0
             self.release_and_deliver(False)
             raise
         self.release_and_deliver(True)
@@ -1479,7 +1561,7 @@ cdef class LoroDoc:
         from loro_c import _codec
         pid = self.peer
         blob = _codec.encode_updates(self._changes({pid: start}, {pid: end}, _codec.MAX_OPS_PER_BLOCK))
-        self.events.append(blob)
+        self.pending_events.append(blob)
         return 0
 
     cdef int release_and_deliver(self, bint report) except -1:
@@ -1487,7 +1569,7 @@ cdef class LoroDoc:
         `report` is False when the call itself is raising (see subscribe_local_update)."""
         doc_release(self)
         # whoever queues an event checks here after releasing, so an unlocked look suffices
-        if self.events:
+        if self.pending_events:
             self.deliver(report)
         return 0
 
@@ -1503,8 +1585,18 @@ cdef class LoroDoc:
             return 0
         self.deliverer = me
         try:
-            while self.events:
-                blob = self.events.pop(0)
+            while self.pending_events:
+                blob = self.pending_events.pop(0)
+                if type(blob) is not bytes:
+                    # a diff event (events._Batch): it calls its subscribers itself
+                    doc_release(self)
+                    try:
+                        e = blob.dispatch()
+                        if first is None:
+                            first = e
+                    finally:
+                        doc_acquire(self)
+                    continue
                 subs = [s for s in self.local_update_subs if s.active]
                 doc_release(self)
                 try:
@@ -1523,7 +1615,7 @@ cdef class LoroDoc:
             self.deliverer = 0
             doc_release(self)
         if first is not None:
-            err = CallbackError(f"a local-update callback raised {type(first).__name__}: {first} "
+            err = CallbackError(f"a subscriber callback raised {type(first).__name__}: {first} "
                                 "(the operation itself completed)")
             err.__cause__ = first
             if report:
