@@ -25,6 +25,7 @@ typedef struct {
     int32_t len;
     uint32_t key;       /* map key index */
     double delta;       /* counter delta */
+    int64_t old;        /* map: the key's value slot before the write (-1 deleted, -2 absent) */
 } lc_ev_note;
 
 typedef struct {
@@ -35,7 +36,8 @@ typedef struct {
 
 /* Append a note; returns -1 when memory runs out (the caller raises MemoryError). */
 static inline int lc_ev_push(lc_ev_log *l, uint32_t container, uint32_t kind, uint32_t peer,
-                             int32_t counter, int32_t len, uint32_t key, double delta) {
+                             int32_t counter, int32_t len, uint32_t key, double delta,
+                             int64_t old) {
     lc_ev_note *e;
     if (l->n == l->cap) {
         void *p = lc_grow(l->notes, &l->cap, l->n + 1, sizeof(lc_ev_note));
@@ -50,6 +52,7 @@ static inline int lc_ev_push(lc_ev_log *l, uint32_t container, uint32_t kind, ui
     e->len = len;
     e->key = key;
     e->delta = delta;
+    e->old = old;
     return 0;
 }
 

@@ -69,12 +69,13 @@ cdef extern from "loro_c/events.h":
         int32_t len
         uint32_t key
         double delta
+        int64_t old
     ctypedef struct lc_ev_log:
         lc_ev_note *notes
         int64_t n, cap
         int on
     int lc_ev_push(lc_ev_log *l, uint32_t container, uint32_t kind, uint32_t peer,
-                   int32_t counter, int32_t len, uint32_t key, double delta) nogil
+                   int32_t counter, int32_t len, uint32_t key, double delta, int64_t old) nogil
 
 # Whether a container is a root and shown by get_value (loro lists a root once the user has
 # fetched it, an applied op has touched it, or an all-pending import named it).
@@ -239,9 +240,9 @@ cdef int reentrant_error() except -1
 
 
 cdef inline int ev_note(LoroDoc d, uint32_t c, uint32_t kind, uint32_t peer, int32_t counter,
-                        int32_t n, uint32_t key, double delta) except -1 nogil:
+                        int32_t n, uint32_t key, double delta, int64_t old=-2) except -1 nogil:
     """Journal one applied op for the diff events (only called while d.evlog.on)."""
-    if lc_ev_push(&d.evlog, c, kind, peer, counter, n, key, delta) < 0:
+    if lc_ev_push(&d.evlog, c, kind, peer, counter, n, key, delta, old) < 0:
         with gil:
             raise MemoryError()
     return 0

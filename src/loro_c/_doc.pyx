@@ -613,11 +613,11 @@ cdef class LoroDoc:
                 raise MemoryError()
         if (e.peer == LC_NO_KEY or lamport > e.lamport
                 or (lamport == e.lamport and self.log.peer_ids[peer] > self.log.peer_ids[e.peer])):
+            if self.evlog.on:
+                ev_note(self, c, LC_EV_MAP, peer, 0, 1, key, 0.0, -2 if e.peer == LC_NO_KEY else e.slot)
             e.lamport = lamport
             e.peer = peer
             lc_map_set_slot(m, e, slot)
-            if self.evlog.on:
-                ev_note(self, c, LC_EV_MAP, peer, 0, 1, key, 0.0)
         return 0
 
     cdef int journal_map_entry(self, uint32_t m, uint32_t key) except -1 nogil:
@@ -907,9 +907,10 @@ cdef class LoroDoc:
         from loro_c import _import
         doc_acquire(self)
         try:
+            snap = events_module().import_begin(self) if self.evlog.on else None
             status = _import.import_changes(self, changes)
-            if self.evlog.on:
-                events_module().flush(self, 1, None)
+            if snap is not None:
+                events_module().flush(self, 1, None, snap)
         except BaseException:
             self.evlog.n = 0
             self.release_and_deliver(False)
@@ -1521,9 +1522,10 @@ cdef class LoroDoc:
         from loro_c import _import
         doc_acquire(self)
         try:
+            snap = events_module().import_begin(self) if self.evlog.on else None
             status = _import.import_blobs(self, blobs, batch)
-            if self.evlog.on:
-                events_module().flush(self, 1, origin)
+            if snap is not None:
+                events_module().flush(self, 1, origin, snap)
         except BaseException:
             self.evlog.n = 0
             self.release_and_deliver(False)

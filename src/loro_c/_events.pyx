@@ -26,7 +26,7 @@ from loro_c._doc cimport (LoroDoc, lc_ev_note, lc_map_find, lc_map_entry, KIND_T
                           doc_acquire, doc_release)
 from loro_c._seq cimport (SeqArena, lc_span, lc_id, lc_record, lc_peer_index, make_id, span_visible,
                           LC_REC_INSERT, LC_REC_DELETE_REV)
-from loro_c._oplog cimport OpLog, lc_op, LC_OP_INSERT, LC_OP_MAP_SET
+from loro_c._oplog cimport OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_MAP_SET
 
 from loro_c import _types
 from loro_c.events import (_DocEvents, _Batch, ContainerDiff, PathItem, Diff, TextDelta, ListDiffItem,
@@ -43,6 +43,9 @@ cdef extern from "Python.h":
 cdef double F64_EPSILON = 2.220446049250313e-16
 
 cdef object _wrap = None
+# counters shown as new values by the diffs being collected (see collect)
+cdef list _shown_counters = []
+cdef bint _show_counters = False
 
 
 def subscribe(LoroDoc doc, cid, callback):
@@ -62,20 +65,64 @@ def subscribe(LoroDoc doc, cid, callback):
         doc_release(doc)
 
 
-def flush(LoroDoc doc, int trigger, origin):
-    """End of a commit (trigger 0) or import (1), under the lock: queue the event of the
-    journaled ops for delivery and empty the journal."""
+def import_begin(LoroDoc doc):
+    """Before an import (under the lock): commit the open transaction (its event comes
+    first) and remember the version, to tell later whether every imported change follows it."""
+    cdef int64_t i
+    doc._commit()
+    return ([doc.log.vv[i] for i in range(doc.log.n_peers)],
+            {(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter) for i in range(doc.log.n_frontiers)})
+
+
+cdef bint import_is_greater(LoroDoc doc, tuple snap):
+    """Whether every change of the import has the version before it in its causal past.
+    Otherwise loro computes an import's map diff by comparing values (a key written
+    concurrently with the same value is no change), else it reports every key whose winner
+    changed."""
+    cdef OpLog log = doc.log
+    cdef int64_t pos, k
+    cdef uint32_t p
+    cdef int32_t old_end
+    cdef lc_change *ch
+    old_vv, front = snap
+    if not front:
+        return True
+    for p in range(log.n_peers):
+        old_end = old_vv[p] if p < len(old_vv) else 0
+        if log.vv[p] <= old_end:
+            continue
+        pos = log.find_change_pos(p, old_end)
+        while 0 <= pos < log.by_peer[p].len:
+            ch = &log.changes[log.by_peer[p].idx[pos]]
+            if ch.counter < old_end:
+                # a change that continued the peer's last one: it depends on that op only
+                deps = [(p, old_end - 1)]
+            else:
+                deps = [(log.deps[k].peer, log.deps[k].counter)
+                        for k in range(ch.deps_off, ch.deps_off + ch.deps_len)]
+            if all(d[0] < len(old_vv) and d[1] < old_vv[d[0]] for d in deps):
+                if not front <= set(deps):
+                    return False
+            pos += 1
+    return True
+
+
+def flush(LoroDoc doc, int trigger, origin, snap=None):
+    """End of a commit (trigger 0) or import (1, with import_begin's snapshot), under the
+    lock: queue the event of the journaled ops for delivery and empty the journal."""
     try:
         if doc.evlog.n == 0 or doc.evs is None or not doc.evs.active():
             return
-        diffs = collect(doc, trigger == 1)
-        if diffs:
+        changed = [False]
+        diffs = collect(doc, trigger == 1, trigger == 1 and not import_is_greater(doc, snap), changed)
+        if changed[0]:
             doc.pending_events.append(_Batch(doc.evs, trigger, "" if origin is None else origin, diffs))
     finally:
         doc.evlog.n = 0
 
 
-cdef list collect(LoroDoc doc, bint is_import):
+cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed):
+    global _show_counters
     cdef int64_t i
     cdef uint32_t c
     cdef lc_ev_note *e
@@ -89,15 +136,22 @@ cdef list collect(LoroDoc doc, bint is_import):
         g.append(i)
     paths = {}
     out = []
+    done = set()
+    del _shown_counters[:]
     for c, idxs in groups.items():
-        path = path_of(doc, c, paths)
-        if path is None:
-            continue
         kind = doc.ckind[c]
         if kind == KIND_TEXT or kind == KIND_LIST:
+            # loro 1.17.1 shows the new counters of a list insert in local events only
+            _show_counters = not is_import
             d = seq_diff(doc, c, idxs)
+            _show_counters = False
+            if d is None and not is_import:
+                # loro reports every container a commit touched, even when its ops cancel out
+                d = Diff.Text([]) if kind == KIND_TEXT else Diff.List([])
         elif kind == KIND_MAP:
-            d = map_diff(doc, c, idxs)
+            _show_counters = True
+            d = map_diff(doc, c, idxs, compare_values)
+            _show_counters = False
         elif kind == KIND_COUNTER:
             total = 0.0
             for i in idxs:
@@ -107,10 +161,29 @@ cdef list collect(LoroDoc doc, bint is_import):
             d = None
         if d is None:
             continue
+        # like loro, an event is sent when something changed, even where nothing changed
+        # that can be reached from a root (then its list is empty)
+        changed[0] = True
+        path = path_of(doc, c, paths)
+        if path is None:
+            continue
         cid = doc.cids[c]
+        done.add(c)
         # loro's order: by depth, then roots before the others, which go by creation counter
         out.append((len(path), 0 if cid.is_root else cid.counter + 1, c,
                     ContainerDiff(cid, path, False, d)))
+    # like loro, a counter that a diff shows as a new value reports its whole value, even 0
+    # (loro 1.17.1 leaves a zero out in some imports; a zero diff changes nothing)
+    for c in _shown_counters:
+        if c in done:
+            continue
+        done.add(c)
+        path = path_of(doc, c, paths)
+        if path is not None:
+            cid = doc.cids[c]
+            out.append((len(path), cid.counter + 1, c,
+                        ContainerDiff(cid, path, False, Diff.Counter(doc.ccounter[<uint32_t>c]))))
+    del _shown_counters[:]
     out.sort(key=lambda x: x[:3])
     return [x[3] for x in out]
 
@@ -122,6 +195,8 @@ cdef object wrap_value(LoroDoc doc, object v):
             from loro_c._containers import wrap
             _wrap = wrap
         c = doc.cid_index[v]
+        if doc.ckind[<uint32_t>c] == KIND_COUNTER and _show_counters:
+            _shown_counters.append(c)
         return _types.ValueOrContainer.Container(_wrap(doc, c, doc.ckind[<uint32_t>c]))
     return _types.ValueOrContainer.Value(copy_value(v))
 
@@ -183,18 +258,45 @@ cdef object path_of(LoroDoc doc, uint32_t c, dict cache):
 
 # ---------------------------------------------------------------------------- maps
 
-cdef object map_diff(LoroDoc doc, uint32_t c, list idxs):
+cdef object map_diff(LoroDoc doc, uint32_t c, list idxs, bint compare_values):
+    """The keys whose winner changed; with `compare_values`, only those whose value changed
+    (a key that had no entry before always counts)."""
     cdef lc_map_entry *e
+    cdef lc_ev_note *note
     cdef uint32_t key
+    cdef int64_t slot
+    values = doc.log.values
     updated = {}
+    seen = set()
     for i in idxs:
-        key = doc.evlog.notes[<int64_t>i].key
-        name = doc.log.keys[key]
-        if name in updated:
+        note = &doc.evlog.notes[<int64_t>i]
+        key = note.key
+        if key in seen:
             continue
+        seen.add(key)
         e = lc_map_find(&doc.maps[doc.ctree[c]], key)
-        updated[name] = None if e == NULL or e.slot < 0 else wrap_value(doc, doc.log.values[e.slot])
+        slot = -1 if e == NULL else e.slot
+        new = _DELETED if slot < 0 else values[slot]
+        if compare_values and note.old != -2:
+            # the first note of a key holds its slot before this batch
+            if same_value(_DELETED if note.old < 0 else values[note.old], new):
+                continue
+        updated[doc.log.keys[key]] = None if slot < 0 else wrap_value(doc, new)
     return Diff.Map(MapDelta(updated)) if updated else None
+
+
+_DELETED = object()
+
+
+cdef bint same_value(a, b):
+    """LoroValue equality: types must match (1, 1.0 and True differ)."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is list:
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
+    if type(a) is dict:
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    return a == b
 
 
 # ---------------------------------------------------------------------------- sequences
