@@ -308,6 +308,7 @@ class EventStream:
                 if self._buf:
                     return self._buf.popleft()
                 if self._overflow:
+                    self._overflow = False
                     self._closed = True
                     raise EventStreamOverflow(
                         f"the event stream fell more than {self._maxsize} events behind")
