@@ -21,7 +21,7 @@ a root gets no diff, as in loro.
 """
 from libc.stdint cimport uint32_t, int32_t, int64_t
 
-from loro_c._doc cimport (LoroDoc, lc_ev_note, lc_map_find, lc_map_entry, KIND_TEXT, KIND_LIST,
+from loro_c._doc cimport (LoroDoc, lc_ev_note, ROOT_NONE, lc_map_find, lc_map_entry, KIND_TEXT, KIND_LIST,
                           KIND_MAP, KIND_COUNTER, LC_EV_INSERT, LC_EV_DELETE, LC_EV_MAP, LC_EV_COUNTER,
                           doc_acquire, doc_release)
 from loro_c._seq cimport (SeqArena, lc_span, lc_id, lc_record, lc_peer_index, make_id, span_visible,
@@ -46,6 +46,8 @@ cdef object _wrap = None
 # counters shown as new values by the diffs being collected (see collect)
 cdef list _shown_counters = []
 cdef bint _show_counters = False
+# a root's path item, built once per root (path lists are new for each event)
+cdef dict _root_items = {}
 
 
 def subscribe(LoroDoc doc, cid, callback):
@@ -111,7 +113,8 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
     """End of a commit (trigger 0) or import (1, with import_begin's snapshot), under the
     lock: queue the event of the journaled ops for delivery and empty the journal."""
     try:
-        if doc.evlog.n == 0 or doc.evs is None or not doc.evs.active():
+        reg = doc.evs
+        if doc.evlog.n == 0 or reg is None or not (reg.root or reg.by_cid and reg.active()):
             return
         changed = [False]
         diffs = collect(doc, trigger == 1, trigger == 1 and not import_is_greater(doc, snap), changed)
@@ -170,7 +173,7 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
         cid = doc.cids[c]
         done.add(c)
         # loro's order: by depth, then roots before the others, which go by creation counter
-        out.append((len(path), 0 if cid.is_root else cid.counter + 1, c,
+        out.append((len(path), 0 if doc.croot[c] != ROOT_NONE else cid.counter + 1, c,
                     ContainerDiff(cid, path, False, d)))
     # like loro, a counter that a diff shows as a new value reports its whole value, even 0
     # (loro 1.17.1 leaves a zero out in some imports; a zero diff changes nothing)
@@ -184,6 +187,8 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
             out.append((len(path), cid.counter + 1, c,
                         ContainerDiff(cid, path, False, Diff.Counter(doc.ccounter[<uint32_t>c]))))
     del _shown_counters[:]
+    if len(out) == 1:
+        return [out[0][3]]
     out.sort(key=lambda x: x[:3])
     return [x[3] for x in out]
 
@@ -232,8 +237,13 @@ cdef object path_of(LoroDoc doc, uint32_t c, dict cache):
         return cache[c]
     cid = doc.cids[c]
     path = None
-    if cid.is_root:
-        path = [PathItem(cid, Index.Key(cid.name))]
+    if doc.croot[c] != ROOT_NONE:
+        item = _root_items.get(cid)
+        if item is None:
+            if len(_root_items) > 4096:
+                _root_items.clear()
+            item = _root_items[cid] = PathItem(cid, Index.Key(cid.name))
+        path = [item]
     else:
         link = parent_of(doc, cid)
         index = None
@@ -376,6 +386,12 @@ cdef object seq_diff(LoroDoc doc, uint32_t c, list idxs):
             ranges.append((e.peer, e.counter, e.counter + e.len, 1))
         elif e.kind == LC_EV_DELETE:
             delete_targets(seq, e.peer, e.counter, e.counter + e.len, ranges)
+    pieces = []
+    if len(ranges) == 1:
+        # one insert or one run of deletes (typing): nothing to cut
+        p, a, b, new = ranges[0]
+        touched_pieces(seq, p, a, b, new, 1 - new, pieces)
+        ranges = []
     # cut the ranges into pieces covered alike: new or not, and by how many of this batch's
     # deletes (concurrent deletes of one atom both count in its delete count)
     points = {}
@@ -385,7 +401,6 @@ cdef object seq_diff(LoroDoc doc, uint32_t c, list idxs):
             points[p] = lst = []
         lst.append((a, new, 1 - new))
         lst.append((b, -new, new - 1))
-    pieces = []
     for p, lst in points.items():
         lst.sort()
         cur_new = cur_del = 0
@@ -398,7 +413,8 @@ cdef object seq_diff(LoroDoc doc, uint32_t c, list idxs):
             prev = x
     if not pieces:
         return None
-    pieces.sort()
+    if len(pieces) > 1:
+        pieces.sort()
     ops = []
     pos = 0
     for _, vb, ins, content, n in pieces:

@@ -72,8 +72,12 @@ class PathItem(_Value):
     __slots__ = ("container", "index")
 
     def __init__(self, container, index):
-        self.container = container
-        self.index = index
+        object.__setattr__(self, "container", container)
+        object.__setattr__(self, "index", index)
+
+    def __setattr__(self, name, value):
+        # immutable: a root's path item is shared by the events of every document
+        raise AttributeError(f"PathItem.{name} is read-only")
 
 
 class MapDelta(_Value):
@@ -232,13 +236,24 @@ class _Batch:
         first = None
         kind = _TRIGGERS[self.trigger]
         calls = []
-        for cid, subs in list(self.reg.by_cid.items()):
-            if not subs:
-                continue
-            mine = [d for d in self.diffs if any(p.container == cid for p in d.path)]
-            if mine:
-                calls.append((cid, mine, list(subs)))
+        if self.reg.by_cid:
+            for cid, subs in list(self.reg.by_cid.items()):
+                if not subs:
+                    continue
+                mine = [d for d in self.diffs if any(p.container == cid for p in d.path)]
+                if mine:
+                    calls.append((cid, mine, list(subs)))
         if self.reg.root:
+            if not calls and len(self.reg.root) == 1:
+                # the common case: one root subscriber
+                sub = self.reg.root[0]
+                if not sub.active:
+                    return None
+                try:
+                    sub.callback(DiffEvent(kind, self.origin, None, self.diffs))
+                except Exception as e:
+                    return e
+                return None
             calls.append((None, self.diffs, list(self.reg.root)))
         for cid, diffs, subs in calls:
             for sub in subs:
