@@ -398,3 +398,41 @@ def test_async_stream_overflow_policy():
         return got
     got = asyncio.run(main())
     assert [e.events[0].diff.diff for e in got] == [1.0, 1.0]
+
+
+def test_subscribing_inside_an_open_transaction_covers_the_whole_transaction():
+    def run(mod):
+        doc = mod.LoroDoc()
+        doc.peer_id = 1
+        t = doc.get_text("t")
+        t.insert(0, "hello")
+        doc.commit()
+        t.insert(5, "!")
+        t.insert(0, ">")
+        doc.get_map("m").insert("k", 1)
+        doc.get_counter("c").increment(2)
+        got = []
+        sub = doc.subscribe_root(lambda e: got.append(nev(e)))
+        t.delete(1, 1)
+        doc.commit()
+        del sub
+        return [comparable(e) for e in got]
+    assert run(loro) == run(loro_c)
+    assert run(loro_c)[0][3][-1][3] == ("Text", [("i", ">"), ("d", 1), ("r", 4), ("i", "!")])
+
+
+def test_peer_id_change_subscribers():
+    def run(mod):
+        doc = mod.LoroDoc()
+        doc.peer_id = 1
+        doc.get_text("t").insert(0, "abc")
+        doc.commit()
+        seen = []
+        sub = doc.subscribe_peer_id_change(lambda i: seen.append((i.peer, i.counter)) or len(seen) < 3)
+        doc.peer_id = 7
+        doc.peer_id = 1
+        doc.peer_id = 9
+        doc.peer_id = 10
+        del sub
+        return seen
+    assert run(loro) == run(loro_c) == [(7, 0), (1, 3), (9, 0)]

@@ -475,6 +475,11 @@ cdef class LoroDoc:
         Subscription (dropping it unsubscribes, as in loro)."""
         return events_module().subscribe(self, None, callback)
 
+    def subscribe_peer_id_change(self, callback):
+        """Call `callback(ID(peer, next counter))` after the peer id changes; returning
+        False unsubscribes. Returns a Subscription."""
+        return events_module().subscribe_peer_id_change(self, callback)
+
     def subscribe(self, container_id, callback):
         """Like subscribe_root, for the changes of container `container_id` and of the
         containers nested in it; the event's `current_target` is `container_id`."""
@@ -1014,6 +1019,8 @@ cdef class LoroDoc:
         try:
             self._commit()
             self.peer = peer
+            if self.evs is not None:
+                events_module().peer_changed(self)
         except BaseException:
             self.release_and_deliver(False)
             raise

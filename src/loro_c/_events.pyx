@@ -21,15 +21,17 @@ a root gets no diff, as in loro.
 """
 from libc.stdint cimport uint32_t, int32_t, int64_t
 
-from loro_c._doc cimport (LoroDoc, lc_ev_note, ROOT_NONE, lc_map_find, lc_map_entry, KIND_TEXT, KIND_LIST,
+from loro_c._doc cimport (LoroDoc, lc_ev_note, ROOT_NONE, ev_note, lc_map_find, lc_map_entry, KIND_TEXT, KIND_LIST,
                           KIND_MAP, KIND_COUNTER, LC_EV_INSERT, LC_EV_DELETE, LC_EV_MAP, LC_EV_COUNTER,
                           doc_acquire, doc_release)
 from loro_c._seq cimport (SeqArena, lc_span, lc_id, lc_record, lc_peer_index, make_id, span_visible,
                           LC_REC_INSERT, LC_REC_DELETE_REV)
-from loro_c._oplog cimport OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_MAP_SET
+from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET,
+                            LC_OP_MAP_DELETE)
 
 from loro_c import _types
-from loro_c.events import (_DocEvents, _Batch, ContainerDiff, PathItem, Diff, TextDelta, ListDiffItem,
+from loro_c._version import ID
+from loro_c.events import (_DocEvents, _Batch, _PeerChange, ContainerDiff, PathItem, Diff, TextDelta, ListDiffItem,
                            MapDelta)
 from loro_c.paths import Index
 from loro_c.errors import LoroTypeError, LoroValueError
@@ -60,7 +62,9 @@ def subscribe(LoroDoc doc, cid, callback):
     try:
         if doc.evs is None:
             doc.evs = _DocEvents()
-        doc.evlog.on = 1
+        if not doc.evlog.on:
+            doc.evlog.on = 1
+            note_open_txn(doc)
         reg = doc.evs
         return Subscription(reg.root if cid is None else reg.by_cid.setdefault(cid, []), callback)
     finally:
@@ -107,6 +111,57 @@ cdef bint import_is_greater(LoroDoc doc, tuple snap):
                     return False
             pos += 1
     return True
+
+
+cdef int note_open_txn(LoroDoc doc) except -1:
+    """Journal the ops of the open transaction made before the journal was on (loro's
+    event for the commit covers the whole transaction)."""
+    cdef int64_t i
+    cdef lc_op *op
+    cdef int32_t a, end
+    if not doc.txn_open:
+        return 0
+    for i in range(doc.txn_merge_floor, doc.log.n_ops):
+        op = &doc.log.ops[i]
+        # the first op may continue the previous change's last op: only its new atoms
+        a = op.counter if op.counter > doc.txn_counter else doc.txn_counter
+        end = op.counter + op.len
+        if a >= end:
+            continue
+        if op.kind == LC_OP_MAP_SET or op.kind == LC_OP_MAP_DELETE:
+            ev_note(doc, op.container, LC_EV_MAP, doc.self_idx, a, 1, <uint32_t>op.pos, 0.0, -2)
+        elif op.kind == LC_OP_INSERT:
+            ev_note(doc, op.container, LC_EV_INSERT, doc.self_idx, a, end - a, 0, 0.0)
+        elif op.kind == LC_OP_DELETE:
+            ev_note(doc, op.container, LC_EV_DELETE, doc.self_idx, a, end - a, 0, 0.0)
+        else:
+            ev_note(doc, op.container, LC_EV_COUNTER, doc.self_idx, a, 1, 0, op.delta)
+    return 0
+
+
+def subscribe_peer_id_change(LoroDoc doc, callback):
+    """Register a peer-id-change subscriber (called with ID(new peer, its next counter));
+    returning False unsubscribes."""
+    if not callable(callback):
+        raise LoroValueError("callback must be callable")
+    doc_acquire(doc)
+    try:
+        if doc.evs is None:
+            doc.evs = _DocEvents()
+        return Subscription(doc.evs.peer, callback)
+    finally:
+        doc_release(doc)
+
+
+def peer_changed(LoroDoc doc):
+    """After the peer id changed (under the lock): queue the notice for its subscribers."""
+    cdef object found
+    reg = doc.evs
+    if reg is None or not reg.peer:
+        return
+    found = doc.log.peer_map.get(doc.peer)
+    counter = 0 if found is None else doc.log.vv[<uint32_t>found]
+    doc.pending_events.append(_PeerChange(reg, ID(doc.peer, counter)))
 
 
 def flush(LoroDoc doc, int trigger, origin, snap=None):

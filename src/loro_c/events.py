@@ -209,12 +209,14 @@ _TRIGGERS = (EventTriggerKind.Local, EventTriggerKind.Import, EventTriggerKind.C
 
 
 class _DocEvents:
-    """A document's diff-event subscribers: root ones, and per ContainerID."""
-    __slots__ = ("root", "by_cid")
+    """A document's diff-event subscribers: root ones, and per ContainerID; and the
+    peer-id-change subscribers."""
+    __slots__ = ("root", "by_cid", "peer")
 
     def __init__(self):
         self.root = []
         self.by_cid = {}
+        self.peer = []
 
     def active(self):
         return bool(self.root) or any(self.by_cid.values())
@@ -264,6 +266,28 @@ class _Batch:
                 except Exception as e:
                     if first is None:
                         first = e
+        return first
+
+
+class _PeerChange:
+    """A peer id change waiting in the document's queue."""
+    __slots__ = ("reg", "id")
+
+    def __init__(self, reg, id):
+        self.reg = reg
+        self.id = id
+
+    def dispatch(self):
+        first = None
+        for sub in list(self.reg.peer):
+            if not sub.active:
+                continue
+            try:
+                if sub.callback(self.id) is False:
+                    sub.unsubscribe()
+            except Exception as e:
+                if first is None:
+                    first = e
         return first
 
 
