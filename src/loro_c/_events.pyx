@@ -45,9 +45,6 @@ cdef extern from "Python.h":
 cdef double F64_EPSILON = 2.220446049250313e-16
 
 cdef object _wrap = None
-# counters shown as new values by the diffs being collected (see collect)
-cdef list _shown_counters = []
-cdef bint _show_counters = False
 # a root's path item, built once per root (path lists are new for each event)
 cdef dict _root_items = {}
 
@@ -180,7 +177,6 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
 
 
 cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed):
-    global _show_counters
     cdef int64_t i
     cdef uint32_t c
     cdef lc_ev_note *e
@@ -195,21 +191,17 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
     paths = {}
     out = []
     done = set()
-    del _shown_counters[:]
+    shown = []      # counters shown as new values by the diffs (see below)
     for c, idxs in groups.items():
         kind = doc.ckind[c]
         if kind == KIND_TEXT or kind == KIND_LIST:
             # loro 1.17.1 shows the new counters of a list insert in local events only
-            _show_counters = not is_import
-            d = seq_diff(doc, c, idxs)
-            _show_counters = False
+            d = seq_diff(doc, c, idxs, None if is_import else shown)
             if d is None and not is_import:
                 # loro reports every container a commit touched, even when its ops cancel out
                 d = Diff.Text([]) if kind == KIND_TEXT else Diff.List([])
         elif kind == KIND_MAP:
-            _show_counters = True
-            d = map_diff(doc, c, idxs, compare_values)
-            _show_counters = False
+            d = map_diff(doc, c, idxs, compare_values, shown)
         elif kind == KIND_COUNTER:
             total = 0.0
             for i in idxs:
@@ -232,7 +224,7 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
                     ContainerDiff(cid, path, False, d)))
     # like loro, a counter that a diff shows as a new value reports its whole value, even 0
     # (loro 1.17.1 leaves a zero out in some imports; a zero diff changes nothing)
-    for c in _shown_counters:
+    for c in shown:
         if c in done:
             continue
         done.add(c)
@@ -241,22 +233,21 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
             cid = doc.cids[c]
             out.append((len(path), cid.counter + 1, c,
                         ContainerDiff(cid, path, False, Diff.Counter(doc.ccounter[<uint32_t>c]))))
-    del _shown_counters[:]
     if len(out) == 1:
         return [out[0][3]]
     out.sort(key=lambda x: x[:3])
     return [x[3] for x in out]
 
 
-cdef object wrap_value(LoroDoc doc, object v):
+cdef object wrap_value(LoroDoc doc, object v, list shown):
     global _wrap
     if isinstance(v, _types.ContainerID):
         if _wrap is None:
             from loro_c._containers import wrap
             _wrap = wrap
         c = doc.cid_index[v]
-        if doc.ckind[<uint32_t>c] == KIND_COUNTER and _show_counters:
-            _shown_counters.append(c)
+        if shown is not None and doc.ckind[<uint32_t>c] == KIND_COUNTER:
+            shown.append(c)
         return _types.ValueOrContainer.Container(_wrap(doc, c, doc.ckind[<uint32_t>c]))
     return _types.ValueOrContainer.Value(copy_value(v))
 
@@ -323,7 +314,7 @@ cdef object path_of(LoroDoc doc, uint32_t c, dict cache):
 
 # ---------------------------------------------------------------------------- maps
 
-cdef object map_diff(LoroDoc doc, uint32_t c, list idxs, bint compare_values):
+cdef object map_diff(LoroDoc doc, uint32_t c, list idxs, bint compare_values, list shown):
     """The keys whose winner changed; with `compare_values`, only those whose value changed
     (a key that had no entry before always counts)."""
     cdef lc_map_entry *e
@@ -346,7 +337,7 @@ cdef object map_diff(LoroDoc doc, uint32_t c, list idxs, bint compare_values):
             # the first note of a key holds its slot before this batch
             if same_value(_DELETED if note.old < 0 else values[note.old], new):
                 continue
-        updated[doc.log.keys[key]] = None if slot < 0 else wrap_value(doc, new)
+        updated[doc.log.keys[key]] = None if slot < 0 else wrap_value(doc, new, shown)
     return Diff.Map(MapDelta(updated)) if updated else None
 
 
@@ -430,7 +421,7 @@ cdef int touched_pieces(SeqArena seq, uint32_t peer, int32_t a, int32_t b, bint 
     return 0
 
 
-cdef object seq_diff(LoroDoc doc, uint32_t c, list idxs):
+cdef object seq_diff(LoroDoc doc, uint32_t c, list idxs, list shown):
     cdef SeqArena seq = doc.seq
     cdef lc_ev_note *e
     cdef bint is_text = doc.ckind[c] == KIND_TEXT
@@ -501,7 +492,7 @@ cdef object seq_diff(LoroDoc doc, uint32_t c, list idxs):
     values = doc.log.values
     return Diff.List([ListDiffItem.Retain(op[1]) if op[0] == 0 else ListDiffItem.Delete(op[1])
                       if op[0] == 2 else ListDiffItem.Insert(
-                          [wrap_value(doc, values[slot]) for content, n in op[1]
+                          [wrap_value(doc, values[slot], shown) for content, n in op[1]
                            for slot in range(content, content + n)], False) for op in ops])
 
 
