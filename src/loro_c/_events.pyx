@@ -20,11 +20,13 @@ list position of the op's atom while it is visible. A container that cannot be r
 a root gets no diff, as in loro.
 """
 from libc.stdint cimport uint32_t, int32_t, int64_t
+from libc.stdlib cimport malloc, free, qsort
+from libc.string cimport memset, memcpy
 
 from loro_c._doc cimport (LoroDoc, lc_ev_note, ROOT_NONE, ev_note, lc_map_find, lc_map_entry, KIND_TEXT, KIND_LIST,
                           KIND_MAP, KIND_COUNTER, LC_EV_INSERT, LC_EV_DELETE, LC_EV_MAP, LC_EV_COUNTER,
                           doc_acquire, doc_release)
-from loro_c._seq cimport (SeqArena, lc_span, lc_id, lc_record, lc_peer_index, make_id, span_visible,
+from loro_c._seq cimport (SeqArena, lc_span, lc_id, lc_record, lc_peer_index, make_id, span_visible, grow,
                           LC_REC_INSERT, LC_REC_DELETE_REV)
 from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET,
                             LC_OP_MAP_DELETE)
@@ -357,6 +359,64 @@ cdef bint same_value(a, b):
 
 # ---------------------------------------------------------------------------- sequences
 
+ctypedef struct ev_point:
+    # one end of a range of atoms of `peer`: entering it adds `dnew` to "new" and `ddel`
+    # to "deleted by this batch" (leaving subtracts)
+    uint32_t peer
+    int32_t pos
+    int32_t dnew
+    int32_t ddel
+
+ctypedef struct ev_piece:
+    int64_t abs         # absolute index (tombstones counted): document order
+    int64_t vb          # visible atoms before it now
+    int64_t content     # content offset of its first atom
+    int32_t n
+    int32_t ins         # 1 inserted (visible now only), 0 deleted (visible before only)
+
+
+cdef struct ev_scratch:
+    ev_point *pts
+    int64_t n_pts, cap_pts
+    ev_piece *pcs
+    int64_t n_pcs, cap_pcs
+
+
+cdef int cmp_point(const void *a, const void *b) noexcept nogil:
+    cdef const ev_point *x = <const ev_point*>a
+    cdef const ev_point *y = <const ev_point*>b
+    if x.peer != y.peer:
+        return -1 if x.peer < y.peer else 1
+    if x.pos != y.pos:
+        return -1 if x.pos < y.pos else 1
+    return 0
+
+
+cdef int cmp_piece(const void *a, const void *b) noexcept nogil:
+    cdef const ev_piece *x = <const ev_piece*>a
+    cdef const ev_piece *y = <const ev_piece*>b
+    if x.abs != y.abs:
+        return -1 if x.abs < y.abs else 1
+    return 0
+
+
+cdef int add_range(ev_scratch *sc, uint32_t peer, int32_t a, int32_t b, int32_t is_new) except -1:
+    if a >= b:
+        return 0
+    if sc.n_pts + 2 > sc.cap_pts:
+        sc.pts = <ev_point*>grow(sc.pts, &sc.cap_pts, sc.n_pts + 2, sizeof(ev_point))
+    sc.pts[sc.n_pts].peer = peer
+    sc.pts[sc.n_pts].pos = a
+    sc.pts[sc.n_pts].dnew = is_new
+    sc.pts[sc.n_pts].ddel = 1 - is_new
+    sc.pts[sc.n_pts + 1].peer = peer
+    sc.pts[sc.n_pts + 1].pos = b
+    sc.pts[sc.n_pts + 1].dnew = -is_new
+    sc.pts[sc.n_pts + 1].ddel = is_new - 1
+    sc.n_pts += 2
+    return 0
+
+
 cdef int64_t first_record(lc_peer_index *pi, int32_t counter) noexcept:
     """The first tracker record of a peer that ends after `counter`."""
     cdef int64_t lo = 0, hi = pi.rec_len, mid
@@ -369,9 +429,9 @@ cdef int64_t first_record(lc_peer_index *pi, int32_t counter) noexcept:
     return lo
 
 
-cdef int delete_targets(SeqArena seq, uint32_t peer, int32_t start, int32_t end, list out) except -1:
-    """Append (target peer, first, end, 0) for the atoms that delete ops [start, end) of
-    `peer` removed."""
+cdef int delete_targets(SeqArena seq, uint32_t peer, int32_t start, int32_t end,
+                        ev_scratch *sc) except -1:
+    """Add the ranges of atoms that delete ops [start, end) of `peer` removed."""
     cdef lc_peer_index *pi
     cdef int64_t k
     cdef lc_record r
@@ -388,24 +448,24 @@ cdef int delete_targets(SeqArena seq, uint32_t peer, int32_t start, int32_t end,
             a = r.counter if r.counter > start else start
             b = r.counter + r.len if r.counter + r.len < end else end
             if r.kind == LC_REC_DELETE_REV:
-                out.append((r.target.peer, r.target.counter + r.len - (b - r.counter),
-                            r.target.counter + r.len - (a - r.counter), 0))
+                add_range(sc, r.target.peer, r.target.counter + r.len - (b - r.counter),
+                          r.target.counter + r.len - (a - r.counter), 0)
             else:
-                out.append((r.target.peer, r.target.counter + (a - r.counter),
-                            r.target.counter + (b - r.counter), 0))
+                add_range(sc, r.target.peer, r.target.counter + (a - r.counter),
+                          r.target.counter + (b - r.counter), 0)
         k += 1
     return 0
 
 
 cdef int touched_pieces(SeqArena seq, uint32_t peer, int32_t a, int32_t b, bint is_new, int kd,
-                        list pieces) except -1:
-    """Append (absolute index, visible atoms before, inserted?, content, length) for the
-    atoms [a, b) of `peer` whose visibility changed in this batch."""
+                        ev_scratch *sc) except -1:
+    """Add the pieces of atoms [a, b) of `peer` whose visibility changed in this batch."""
     cdef int32_t c = a, end
     cdef int slot
     cdef uint32_t leaf
     cdef lc_span *s
     cdef bint now, before
+    cdef ev_piece *pc
     while c < b:
         leaf = seq.locate(make_id(peer, c), &slot)
         s = &seq.nodes[leaf].u.spans[slot]
@@ -415,77 +475,93 @@ cdef int touched_pieces(SeqArena seq, uint32_t peer, int32_t a, int32_t b, bint 
         now = span_visible(s)
         before = not is_new and s.future == 0 and s.deleted == kd
         if now != before:
-            pieces.append((seq.abs_index(make_id(peer, c)), seq.visible_before(leaf, slot, c), now,
-                           s.content + (c - s.id.counter), end - c))
+            if sc.n_pcs == sc.cap_pcs:
+                sc.pcs = <ev_piece*>grow(sc.pcs, &sc.cap_pcs, sc.n_pcs + 1, sizeof(ev_piece))
+            pc = &sc.pcs[sc.n_pcs]
+            pc.content = s.content + (c - s.id.counter)
+            pc.n = end - c
+            pc.ins = now
+            pc.vb = seq.visible_before(leaf, slot, c)
+            pc.abs = seq.abs_index(make_id(peer, c))
+            sc.n_pcs += 1
         c = end
     return 0
 
 
 cdef object seq_diff(LoroDoc doc, uint32_t c, list idxs, list shown):
+    cdef ev_scratch sc
+    memset(&sc, 0, sizeof(ev_scratch))
+    try:
+        return seq_diff_in(doc, c, idxs, shown, &sc)
+    finally:
+        free(sc.pts)
+        free(sc.pcs)
+
+
+cdef object seq_diff_in(LoroDoc doc, uint32_t c, list idxs, list shown, ev_scratch *sc):
     cdef SeqArena seq = doc.seq
     cdef lc_ev_note *e
     cdef bint is_text = doc.ckind[c] == KIND_TEXT
-    ranges = []
+    cdef int64_t i, k, pos, vb
+    cdef int32_t cur_new = 0, cur_del = 0, prev = 0
+    cdef uint32_t peer = 0
+    cdef ev_point *pt
+    cdef ev_piece *pc
     for i in idxs:
-        e = &doc.evlog.notes[<int64_t>i]
+        e = &doc.evlog.notes[i]
         if e.kind == LC_EV_INSERT:
-            ranges.append((e.peer, e.counter, e.counter + e.len, 1))
+            add_range(sc, e.peer, e.counter, e.counter + e.len, 1)
         elif e.kind == LC_EV_DELETE:
-            delete_targets(seq, e.peer, e.counter, e.counter + e.len, ranges)
-    pieces = []
-    if len(ranges) == 1:
-        # one insert or one run of deletes (typing): nothing to cut
-        p, a, b, new = ranges[0]
-        touched_pieces(seq, p, a, b, new, 1 - new, pieces)
-        ranges = []
+            delete_targets(seq, e.peer, e.counter, e.counter + e.len, sc)
     # cut the ranges into pieces covered alike: new or not, and by how many of this batch's
     # deletes (concurrent deletes of one atom both count in its delete count)
-    points = {}
-    for p, a, b, new in ranges:
-        lst = points.get(p)
-        if lst is None:
-            points[p] = lst = []
-        lst.append((a, new, 1 - new))
-        lst.append((b, -new, new - 1))
-    for p, lst in points.items():
-        lst.sort()
-        cur_new = cur_del = 0
-        prev = None
-        for x, dn, dd in lst:
-            if prev is not None and x > prev and (cur_new or cur_del):
-                touched_pieces(seq, p, prev, x, cur_new > 0, cur_del, pieces)
-            cur_new += dn
-            cur_del += dd
-            prev = x
-    if not pieces:
+    if sc.n_pts == 2:
+        pt = &sc.pts[0]
+        touched_pieces(seq, pt.peer, pt.pos, sc.pts[1].pos, pt.dnew, pt.ddel, sc)
+    elif sc.n_pts > 2:
+        qsort(sc.pts, sc.n_pts, sizeof(ev_point), cmp_point)
+        for k in range(sc.n_pts):
+            pt = &sc.pts[k]
+            if pt.peer != peer:
+                peer = pt.peer
+                cur_new = cur_del = 0
+            elif pt.pos > prev and (cur_new or cur_del):
+                touched_pieces(seq, peer, prev, pt.pos, cur_new > 0, cur_del, sc)
+            cur_new += pt.dnew
+            cur_del += pt.ddel
+            prev = pt.pos
+    if sc.n_pcs == 0:
         return None
-    if len(pieces) > 1:
-        pieces.sort()
+    if sc.n_pcs > 1:
+        qsort(sc.pcs, sc.n_pcs, sizeof(ev_piece), cmp_piece)
     ops = []
     pos = 0
-    for _, vb, ins, content, n in pieces:
+    for k in range(sc.n_pcs):
+        pc = &sc.pcs[k]
+        vb = pc.vb
         if vb > pos:
             if ops and ops[-1][0] == 0:
                 ops[-1][1] += vb - pos
             else:
                 ops.append([0, vb - pos])
             pos = vb
-        if ins:
-            pos += n
+        if pc.ins:
+            pos += pc.n
+            run = (pc.content, pc.n)
             if ops and ops[-1][0] == 1:
-                ops[-1][1].append((content, n))
+                ops[-1][1].append(run)
             elif not is_text and ops and ops[-1][0] == 2:
                 # lists insert before deleting within one gap (loro's import order)
                 if len(ops) >= 2 and ops[-2][0] == 1:
-                    ops[-2][1].append((content, n))
+                    ops[-2][1].append(run)
                 else:
-                    ops.insert(len(ops) - 1, [1, [(content, n)]])
+                    ops.insert(len(ops) - 1, [1, [run]])
             else:
-                ops.append([1, [(content, n)]])
+                ops.append([1, [run]])
         elif ops and ops[-1][0] == 2:
-            ops[-1][1] += n
+            ops[-1][1] += pc.n
         else:
-            ops.append([2, n])
+            ops.append([2, pc.n])
     if is_text:
         return Diff.Text([TextDelta.Retain(op[1]) if op[0] == 0 else TextDelta.Delete(op[1])
                           if op[0] == 2 else TextDelta.Insert(text_of(seq, op[1])) for op in ops])
@@ -497,8 +573,21 @@ cdef object seq_diff(LoroDoc doc, uint32_t c, list idxs, list shown):
 
 
 cdef str text_of(SeqArena seq, list runs):
-    cdef int64_t content, n
-    parts = []
+    """The code points of the runs (content offset, length), as one str."""
+    cdef int64_t content, n, total = 0, at = 0
+    cdef uint32_t *buf
+    if len(runs) == 1:
+        content, n = runs[0]
+        return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, &seq.text[content], n)
     for content, n in runs:
-        parts.append(PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, &seq.text[content], n))
-    return "".join(parts)
+        total += n
+    buf = <uint32_t*>malloc(<size_t>(total if total > 0 else 1) * sizeof(uint32_t))
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        for content, n in runs:
+            memcpy(&buf[at], &seq.text[content], <size_t>n * sizeof(uint32_t))
+            at += n
+        return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, total)
+    finally:
+        free(buf)
