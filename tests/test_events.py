@@ -436,3 +436,29 @@ def test_peer_id_change_subscribers():
         del sub
         return seen
     assert run(loro) == run(loro_c) == [(7, 0), (1, 3), (9, 0)]
+
+
+def test_subscription_to_a_nested_container_made_by_a_remote_peer():
+    """Subscribing by ContainerID works before the document has the container."""
+    def run(mod):
+        a, b = mod.LoroDoc(), mod.LoroDoc()
+        a.peer_id, b.peer_id = 1, 2
+        lst = a.get_map("m").insert_container("l", mod.LoroList())
+        inner = lst.insert_container(0, mod.LoroMap())
+        got = []
+        sub = b.subscribe(lst.id, lambda e: got.append(nev(e)))
+        inner.insert("k", "v")
+        a.commit()
+        b.import_(a.export(mod.ExportMode.Snapshot()))
+        v = a.oplog_vv
+        inner.insert("k", "w")
+        lst.insert(0, 5)
+        a.commit()
+        b.import_(a.export(mod.ExportMode.Updates(v)))
+        del sub
+        return [comparable(e) for e in got]
+    a, b = run(loro), run(loro_c)
+    assert a == b
+    assert len(b) == 2 and b[0][2] == ("normal", 1, 0, "List")
+    # the nested map's path follows it to index 1 after the insert in front of it
+    assert b[1][3][-1][1][-1][1] == ("S", 1)
