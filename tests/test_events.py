@@ -462,3 +462,64 @@ def test_subscription_to_a_nested_container_made_by_a_remote_peer():
     assert len(b) == 2 and b[0][2] == ("normal", 1, 0, "List")
     # the nested map's path follows it to index 1 after the insert in front of it
     assert b[1][3][-1][1][-1][1] == ("S", 1)
+
+
+def test_first_commit_from_peer_edits_join_that_commit():
+    def run(mod):
+        d = mod.LoroDoc()
+        d.peer_id = 5
+        calls = []
+
+        def cb(payload):
+            calls.append(payload["peer"])
+            d.get_map("users").insert(str(payload["peer"]), "me")
+            return True
+        s = d.subscribe_first_commit_from_peer(cb)
+        got = []
+        s2 = d.subscribe_root(lambda e: got.append(nev(e)))
+        d.get_text("t").insert(0, "a")
+        d.commit()
+        d.get_text("t").insert(0, "b")
+        d.commit()
+        # a peer whose ops the document already has is no first committer
+        other = mod.LoroDoc()
+        other.peer_id = 6
+        seen = []
+        s3 = other.subscribe_first_commit_from_peer(lambda p: seen.append(p["peer"]) or True)
+        other.import_(d.export(mod.ExportMode.Snapshot()))
+        other.get_text("t").insert(0, "c")
+        other.commit()
+        other.peer_id = 5
+        other.get_text("t").insert(0, "d")
+        other.commit()
+        del s, s2, s3
+        return calls, [comparable(e) for e in got], d.get_deep_value(), d.len_changes, seen
+    assert run(loro) == run(loro_c)
+    calls, events, value, n_changes, seen = run(loro_c)
+    assert calls == [5] and seen == [6] and n_changes == 1
+    assert value == {"t": "ba", "users": {"5": "me"}}
+    assert len(events[0][3]) == 2
+
+
+def test_first_commit_callback_that_commits_or_raises():
+    d = loro_c.LoroDoc()
+
+    def cb(payload):
+        d.get_counter("c").increment(1)
+        d.commit()     # the same first commit: announced once
+        return True
+    s = d.subscribe_first_commit_from_peer(cb)
+    d.get_counter("c").increment(1)
+    d.commit()
+    assert d.get_counter("c").value == 2
+    del s
+    d2 = loro_c.LoroDoc()
+
+    def bad(payload):
+        raise ValueError("first")
+    s = d2.subscribe_first_commit_from_peer(bad)
+    d2.get_text("t").insert(0, "x")
+    with pytest.raises(loro_c.CallbackError, match="ValueError: first"):
+        d2.commit()
+    assert d2.get_text("t").to_string() == "x" and d2.get_pending_txn_len() == 0
+    del s

@@ -347,6 +347,8 @@ class LoroDoc:
                     immediate_renew: typing.Optional[bool] = None,
                     commit_msg: typing.Optional[str] = None) -> None:
         """Commit with an origin for the events and/or a message for the change."""
+    def subscribe_first_commit_from_peer(self, callback: typing.Callable[[typing.Dict[str, int]], typing.Optional[bool]]) -> Subscription:
+        """Call `callback({"peer": peer})` before this peer's first commit; its edits join it."""
     def subscribe_peer_id_change(self, callback: typing.Callable[[ID], typing.Optional[bool]]) -> Subscription:
         """Call `callback(ID(peer, next counter))` after the peer id changes; False unsubscribes."""
     def subscribe_root(self, callback: typing.Callable[[DiffEvent], None]) -> Subscription:

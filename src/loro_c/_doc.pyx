@@ -412,6 +412,12 @@ cdef class LoroDoc:
         cdef uint32_t n_ops
         if not self.txn_open:
             return 0
+        if self.evs is not None and self.txn_counter == 0 and self.log.vv[self.self_idx] > 0:
+            # the peer's first commit: its subscribers may add to it (the lock is let go
+            # meanwhile, see _events.first_commit)
+            events_module().first_commit(self)
+            if not self.txn_open:
+                return 0
         self.txn_open = False
         msg = self.next_msg
         self.next_msg = None
@@ -474,6 +480,12 @@ cdef class LoroDoc:
         the document (see loro_c.events for when and how callbacks run). Returns a
         Subscription (dropping it unsubscribes, as in loro)."""
         return events_module().subscribe(self, None, callback)
+
+    def subscribe_first_commit_from_peer(self, callback):
+        """Call `callback({"peer": peer})` when this document's peer is about to commit for
+        the first time (no op of that peer in the document yet); edits the callback makes
+        join that commit. Returning False unsubscribes. Returns a Subscription."""
+        return events_module().subscribe_first_commit(self, callback)
 
     def subscribe_peer_id_change(self, callback):
         """Call `callback(ID(peer, next counter))` after the peer id changes; returning

@@ -33,7 +33,7 @@ from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE,
 
 from loro_c import _types
 from loro_c._version import ID
-from loro_c.events import (_DocEvents, _Batch, _PeerChange, ContainerDiff, PathItem, Diff, TextDelta, ListDiffItem,
+from loro_c.events import (_DocEvents, _Batch, _PeerChange, _Raised, ContainerDiff, PathItem, Diff, TextDelta, ListDiffItem,
                            MapDelta)
 from loro_c.paths import Index
 from loro_c.errors import LoroTypeError, LoroValueError
@@ -150,6 +150,50 @@ def subscribe_peer_id_change(LoroDoc doc, callback):
         return Subscription(doc.evs.peer, callback)
     finally:
         doc_release(doc)
+
+
+def subscribe_first_commit(LoroDoc doc, callback):
+    """Register a first-commit-from-peer subscriber."""
+    if not callable(callback):
+        raise LoroValueError("callback must be callable")
+    doc_acquire(doc)
+    try:
+        if doc.evs is None:
+            doc.evs = _DocEvents()
+        return Subscription(doc.evs.first, callback)
+    finally:
+        doc_release(doc)
+
+
+def first_commit(LoroDoc doc):
+    """Called by _commit (lock held, a transaction with ops open) before the peer's first
+    commit: the subscribers run with the lock let go, as at the start of a public call, so
+    they may edit the document; their edits join the open transaction. An exception is
+    reported like a delivery's (CallbackError at the end of the call)."""
+    reg = doc.evs
+    if reg.first_done == doc.peer:
+        return
+    subs = [s for s in reg.first if s.active]
+    if not subs:
+        return
+    reg.first_done = doc.peer
+    payload_peer = doc.peer
+    first = None
+    doc_release(doc)
+    try:
+        for sub in subs:
+            if not sub.active:
+                continue
+            try:
+                if sub.callback({"peer": payload_peer}) is False:
+                    sub.unsubscribe()
+            except Exception as e:
+                if first is None:
+                    first = e
+    finally:
+        doc_acquire(doc)
+    if first is not None:
+        doc.pending_events.append(_Raised(first))
 
 
 def peer_changed(LoroDoc doc):

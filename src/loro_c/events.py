@@ -211,12 +211,14 @@ _TRIGGERS = (EventTriggerKind.Local, EventTriggerKind.Import, EventTriggerKind.C
 class _DocEvents:
     """A document's diff-event subscribers: root ones, and per ContainerID; and the
     peer-id-change subscribers."""
-    __slots__ = ("root", "by_cid", "peer")
+    __slots__ = ("root", "by_cid", "peer", "first", "first_done")
 
     def __init__(self):
         self.root = []
         self.by_cid = {}
         self.peer = []
+        self.first = []
+        self.first_done = None     # the peer whose first commit was announced
 
     def active(self):
         return bool(self.root) or any(self.by_cid.values())
@@ -289,6 +291,18 @@ class _PeerChange:
                 if first is None:
                     first = e
         return first
+
+
+class _Raised:
+    """A callback exception raised outside the delivery (first-commit subscribers),
+    reported at the end of the call like a delivery's."""
+    __slots__ = ("error",)
+
+    def __init__(self, error):
+        self.error = error
+
+    def dispatch(self):
+        return self.error
 
 
 class EventStream:
