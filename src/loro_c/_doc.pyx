@@ -476,8 +476,8 @@ cdef class LoroDoc:
         self.release_and_deliver(True)
 
     def subscribe_root(self, callback):
-        """Call `callback(DiffEvent)` after every commit, import or checkout that changed
-        the document (see loro_c.events for when and how callbacks run). Returns a
+        """Call `callback(DiffEvent)` after every commit or import that changed the
+        document (see loro_c.events for when and how callbacks run). Returns a
         Subscription (dropping it unsubscribes, as in loro)."""
         return events_module().subscribe(self, None, callback)
 
@@ -503,12 +503,6 @@ cdef class LoroDoc:
         policy and cancellation."""
         from loro_c.events import EventStream
         return EventStream(self, container_id, maxsize)
-
-    def _ev_start(self):
-        """Start journaling applied ops for diff events (called on the first subscribe)."""
-        doc_acquire(self)
-        self.evlog.on = 1
-        doc_release(self)
 
     def set_next_commit_message(self, str msg):
         """Attach a message to the next commit."""
@@ -1609,7 +1603,8 @@ cdef class LoroDoc:
             while self.pending_events:
                 blob = self.pending_events.pop(0)
                 if type(blob) is not bytes:
-                    # a diff event (events._Batch): it calls its subscribers itself
+                    # an events item (a diff event, a peer id change...): it calls its
+                    # subscribers itself and returns the first exception
                     doc_release(self)
                     try:
                         e = blob.dispatch()
