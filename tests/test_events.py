@@ -1,6 +1,7 @@
 """Diff events: worked examples compared with `loro`, container subscriptions, origins,
 re-entrant callbacks, errors in callbacks, unsubscribing, and the asyncio stream."""
 import asyncio
+import json
 import threading
 
 import loro
@@ -523,3 +524,33 @@ def test_first_commit_callback_that_commits_or_raises():
         d2.commit()
     assert d2.get_text("t").to_string() == "x" and d2.get_pending_txn_len() == 0
     del s
+
+
+def test_pre_commit_sees_the_change_and_sets_its_message():
+    def run(mod):
+        d = mod.LoroDoc()
+        d.peer_id = 5
+        metas = []
+
+        def cb(payload):
+            m = payload["change_meta"]
+            metas.append((m.id.peer, m.id.counter, m.lamport, m.message, m.len, payload["origin"]))
+            payload["modifier"].set_message(f"commit {len(metas)}")
+            return len(metas) < 2
+        s = d.subscribe_pre_commit(cb)
+        t = d.get_text("t")
+        t.insert(0, "ab")
+        d.commit()
+        t.insert(2, "c")
+        d.set_next_commit_message("mine")
+        d.set_next_commit_origin("o")
+        d.commit()
+        t.insert(0, "z")
+        d.commit()
+        del s
+        changes = json.loads(d.export_json_updates(mod.VersionVector(), d.oplog_vv))["changes"]
+        return metas, [c["msg"] for c in changes]
+    assert run(loro) == run(loro_c)
+    metas, msgs = run(loro_c)
+    assert metas == [(5, 0, 0, None, 2, ""), (5, 2, 2, "mine", 1, "o")]
+    assert msgs == ["commit 1", "commit 2", None]

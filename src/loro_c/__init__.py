@@ -15,7 +15,8 @@ from loro_c.ephemeral import (EphemeralStore, EphemeralStoreEvent, Awareness,
 from loro_c.cursor import Cursor, Side, PosQueryResult, AbsolutePosition
 from loro_c.paths import Index
 from loro_c.events import (EventTriggerKind, DiffEvent, ContainerDiff, PathItem, Diff, TextDelta,
-                           ListDiffItem, MapDelta, EventStream, EventStreamOverflow)
+                           ListDiffItem, MapDelta, EventStream, EventStreamOverflow, ChangeMeta,
+                           ChangeModifier)
 
 __version__ = "0.1.0"
 
@@ -29,5 +30,5 @@ __all__ = [
     "EphemeralStore", "EphemeralStoreEvent", "Awareness", "AwarenessPeerUpdate", "PeerInfo",
     "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering",
     "Index", "EventTriggerKind", "DiffEvent", "ContainerDiff", "PathItem", "Diff", "TextDelta",
-    "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow",
+    "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow", "ChangeMeta", "ChangeModifier",
 ]

@@ -16,7 +16,7 @@ __all__ = [
     "EphemeralStore", "EphemeralStoreEvent", "Awareness", "PeerInfo", "AwarenessPeerUpdate",
     "KeyNotFoundError", "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering", "Index",
     "EventTriggerKind", "DiffEvent", "ContainerDiff", "PathItem", "Diff", "TextDelta",
-    "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow",
+    "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow", "ChangeMeta", "ChangeModifier",
 ]
 
 LoroValue = typing.Union[
@@ -349,6 +349,8 @@ class LoroDoc:
         """Commit with an origin for the events and/or a message for the change."""
     def subscribe_first_commit_from_peer(self, callback: typing.Callable[[typing.Dict[str, int]], typing.Optional[bool]]) -> Subscription:
         """Call `callback({"peer": peer})` before this peer's first commit; its edits join it."""
+    def subscribe_pre_commit(self, callback: typing.Callable[[typing.Dict[str, typing.Any]], typing.Optional[bool]]) -> Subscription:
+        """Call `callback({"change_meta", "origin", "modifier"})` before each local commit."""
     def subscribe_peer_id_change(self, callback: typing.Callable[[ID], typing.Optional[bool]]) -> Subscription:
         """Call `callback(ID(peer, next counter))` after the peer id changes; False unsubscribes."""
     def subscribe_root(self, callback: typing.Callable[[DiffEvent], None]) -> Subscription:
@@ -617,6 +619,25 @@ class DiffEvent:
     events: typing.List[ContainerDiff]
     def __init__(self, triggered_by: EventTriggerKind, origin: str, current_target: typing.Optional[ContainerID],
                  events: typing.List[ContainerDiff]) -> None: ...
+
+class ChangeMeta:
+    """The change a commit is about to make (pre-commit subscribers)."""
+    id: ID
+    lamport: int
+    timestamp: int
+    message: typing.Optional[str]
+    deps: Frontiers
+    len: int
+    def __init__(self, id: ID, lamport: int, timestamp: int, message: typing.Optional[str], deps: Frontiers,
+                 len: int) -> None: ...
+
+class ChangeModifier:
+    """Sets the message of the change being committed (pre-commit subscribers)."""
+    def __init__(self) -> None: ...
+    def set_message(self, msg: str) -> None:
+        """Use `msg` as the change's commit message."""
+    def set_timestamp(self, timestamp: int) -> None:
+        """Accepted for loro's API; loro_c records no timestamps."""
 
 class EventStreamOverflow(LoroError):
     """An EventStream fell more than `maxsize` events behind and stopped."""

@@ -412,10 +412,10 @@ cdef class LoroDoc:
         cdef uint32_t n_ops
         if not self.txn_open:
             return 0
-        if self.evs is not None and self.txn_counter == 0 and self.log.vv[self.self_idx] > 0:
-            # the peer's first commit: its subscribers may add to it (the lock is let go
-            # meanwhile, see _events.first_commit)
-            events_module().first_commit(self)
+        if self.evs is not None and self.log.vv[self.self_idx] > self.txn_counter:
+            # first-commit and pre-commit subscribers may add to the commit or set its
+            # message (the lock is let go meanwhile, see _events.before_commit)
+            events_module().before_commit(self)
             if not self.txn_open:
                 return 0
         self.txn_open = False
@@ -486,6 +486,12 @@ cdef class LoroDoc:
         the first time (no op of that peer in the document yet); edits the callback makes
         join that commit. Returning False unsubscribes. Returns a Subscription."""
         return events_module().subscribe_first_commit(self, callback)
+
+    def subscribe_pre_commit(self, callback):
+        """Call `callback({"change_meta": ChangeMeta, "origin": str, "modifier":
+        ChangeModifier})` before each commit of local ops; `modifier.set_message` sets the
+        change's message. Returning False unsubscribes. Returns a Subscription."""
+        return events_module().subscribe_pre_commit(self, callback)
 
     def subscribe_peer_id_change(self, callback):
         """Call `callback(ID(peer, next counter))` after the peer id changes; returning

@@ -33,7 +33,8 @@ from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE,
 
 from loro_c import _types
 from loro_c._version import ID
-from loro_c.events import (_DocEvents, _Batch, _PeerChange, _Raised, ContainerDiff, PathItem, Diff, TextDelta, ListDiffItem,
+from loro_c._version cimport frontiers_wrap
+from loro_c.events import (_DocEvents, _Batch, _PeerChange, _Raised, ChangeMeta, ChangeModifier, ContainerDiff, PathItem, Diff, TextDelta, ListDiffItem,
                            MapDelta)
 from loro_c.paths import Index
 from loro_c.errors import LoroTypeError, LoroValueError
@@ -165,33 +166,63 @@ def subscribe_first_commit(LoroDoc doc, callback):
         doc_release(doc)
 
 
-def first_commit(LoroDoc doc):
-    """Called by _commit (lock held, a transaction with ops open) before the peer's first
-    commit: the subscribers run with the lock let go, as at the start of a public call, so
-    they may edit the document; their edits join the open transaction. An exception is
-    reported like a delivery's (CallbackError at the end of the call)."""
+def subscribe_pre_commit(LoroDoc doc, callback):
+    """Register a pre-commit subscriber."""
+    if not callable(callback):
+        raise LoroValueError("callback must be callable")
+    doc_acquire(doc)
+    try:
+        if doc.evs is None:
+            doc.evs = _DocEvents()
+        return Subscription(doc.evs.pre, callback)
+    finally:
+        doc_release(doc)
+
+
+def before_commit(LoroDoc doc):
+    """Called by _commit (lock held, a transaction with ops open): first-commit subscribers
+    (before the peer's first commit), then pre-commit subscribers. They run with the lock
+    let go, as at the start of a public call (every caller of _commit calls it before any
+    other work), so they may edit the document; their edits join the open transaction. An
+    exception is reported like a delivery's (CallbackError at the end of the call)."""
+    cdef int64_t i
     reg = doc.evs
-    if reg.first_done == doc.peer:
-        return
-    subs = [s for s in reg.first if s.active]
-    if not subs:
-        return
-    reg.first_done = doc.peer
-    payload_peer = doc.peer
+    if reg.busy:
+        return      # a commit made by one of these callbacks
+    if doc.txn_counter == 0 and reg.first_done != doc.peer and any(s.active for s in reg.first):
+        reg.first_done = doc.peer
+        run_unlocked(doc, reg.first, {"peer": doc.peer})
+    if doc.txn_open and any(s.active for s in reg.pre):
+        deps = frontiers_wrap(sorted((doc.log.peer_ids[doc.txn_deps[i].peer], doc.txn_deps[i].counter)
+                                     for i in range(doc.n_txn_deps)))
+        meta = ChangeMeta(ID(doc.peer, doc.txn_counter), doc.txn_lamport, 0, doc.next_msg, deps,
+                          doc.log.vv[doc.self_idx] - doc.txn_counter)
+        modifier = ChangeModifier()
+        run_unlocked(doc, reg.pre, {"change_meta": meta, "origin": doc.next_origin or "",
+                                    "modifier": modifier})
+        if doc.txn_open and modifier._message is not None:
+            doc.next_msg = modifier._message
+
+
+cdef run_unlocked(LoroDoc doc, list subs, payload):
+    reg = doc.evs
     first = None
+    subs = [s for s in subs if s.active]
+    reg.busy = True
     doc_release(doc)
     try:
         for sub in subs:
             if not sub.active:
                 continue
             try:
-                if sub.callback({"peer": payload_peer}) is False:
+                if sub.callback(payload) is False:
                     sub.unsubscribe()
             except Exception as e:
                 if first is None:
                     first = e
     finally:
         doc_acquire(doc)
+        reg.busy = False
     if first is not None:
         doc.pending_events.append(_Raised(first))
 

@@ -26,10 +26,11 @@ import collections
 import enum
 import threading
 
-from loro_c.errors import LoroError, LoroValueError
+from loro_c.errors import LoroError, LoroTypeError, LoroValueError
 
 __all__ = ["EventTriggerKind", "DiffEvent", "ContainerDiff", "PathItem", "Diff", "TextDelta",
-           "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow"]
+           "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow", "ChangeMeta",
+           "ChangeModifier"]
 
 
 class EventStreamOverflow(LoroError):
@@ -211,7 +212,7 @@ _TRIGGERS = (EventTriggerKind.Local, EventTriggerKind.Import, EventTriggerKind.C
 class _DocEvents:
     """A document's diff-event subscribers: root ones, and per ContainerID; and the
     peer-id-change subscribers."""
-    __slots__ = ("root", "by_cid", "peer", "first", "first_done")
+    __slots__ = ("root", "by_cid", "peer", "first", "first_done", "pre", "busy")
 
     def __init__(self):
         self.root = []
@@ -219,6 +220,8 @@ class _DocEvents:
         self.peer = []
         self.first = []
         self.first_done = None     # the peer whose first commit was announced
+        self.pre = []
+        self.busy = False          # first-commit or pre-commit callbacks are running
 
     def active(self):
         return bool(self.root) or any(self.by_cid.values())
@@ -291,6 +294,43 @@ class _PeerChange:
                 if first is None:
                     first = e
         return first
+
+
+class ChangeMeta(_Value):
+    """The change a commit is about to make (given to pre-commit subscribers): `id` of its
+    first op, `lamport`, `timestamp` (0: loro_c records none), `message`, `deps`
+    (Frontiers), `len` (ops)."""
+    __slots__ = ("id", "lamport", "timestamp", "message", "deps", "len")
+
+    def __init__(self, id, lamport, timestamp, message, deps, len):
+        self.id = id
+        self.lamport = lamport
+        self.timestamp = timestamp
+        self.message = message
+        self.deps = deps
+        self.len = len
+
+
+class ChangeModifier:
+    """Lets a pre-commit subscriber set the message of the change being committed
+    (`set_timestamp` is accepted; loro_c records no timestamps)."""
+    __slots__ = ("_message", "_timestamp")
+
+    def __init__(self):
+        self._message = None
+        self._timestamp = None
+
+    def set_message(self, msg):
+        """Use `msg` as the change's commit message."""
+        if not isinstance(msg, str):
+            raise LoroTypeError("the message must be a str")
+        self._message = msg
+
+    def set_timestamp(self, timestamp):
+        """Accepted for loro's API; loro_c records no timestamps."""
+        if not isinstance(timestamp, int) or isinstance(timestamp, bool):
+            raise LoroTypeError("the timestamp must be an int")
+        self._timestamp = timestamp
 
 
 class _Raised:
