@@ -32,6 +32,7 @@ typedef struct {
     lc_ev_note *notes;
     int64_t n, cap;
     int on;             /* record notes (someone subscribed to diff events) */
+    int hooks;          /* first-commit or pre-commit subscribers exist */
 } lc_ev_log;
 
 /* Append a note; returns -1 when memory runs out (the caller raises MemoryError). */

@@ -74,6 +74,7 @@ cdef extern from "loro_c/events.h":
         lc_ev_note *notes
         int64_t n, cap
         int on
+        int hooks
     int lc_ev_push(lc_ev_log *l, uint32_t container, uint32_t kind, uint32_t peer,
                    int32_t counter, int32_t len, uint32_t key, double delta, int64_t old) nogil
 

@@ -412,7 +412,7 @@ cdef class LoroDoc:
         cdef uint32_t n_ops
         if not self.txn_open:
             return 0
-        if self.evs is not None and self.log.vv[self.self_idx] > self.txn_counter:
+        if self.evlog.hooks and self.log.vv[self.self_idx] > self.txn_counter:
             # first-commit and pre-commit subscribers may add to the commit or set its
             # message (the lock is let go meanwhile, see _events.before_commit)
             events_module().before_commit(self)

@@ -161,6 +161,7 @@ def subscribe_first_commit(LoroDoc doc, callback):
     try:
         if doc.evs is None:
             doc.evs = _DocEvents()
+        doc.evlog.hooks = 1
         return Subscription(doc.evs.first, callback)
     finally:
         doc_release(doc)
@@ -174,6 +175,7 @@ def subscribe_pre_commit(LoroDoc doc, callback):
     try:
         if doc.evs is None:
             doc.evs = _DocEvents()
+        doc.evlog.hooks = 1
         return Subscription(doc.evs.pre, callback)
     finally:
         doc_release(doc)
