@@ -78,6 +78,7 @@ class SDist(sdist):
         "src/loro_c/*.pyi",
         "src/loro_c/*.h",
         "src/loro_c/codec/*.pxi",
+        "src/loro_c/doc/*.pxi",
         "src/loro_c/py.typed",
         "include/loro_c/*.h",
         "tests/*.py",

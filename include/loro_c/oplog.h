@@ -26,9 +26,19 @@ typedef struct {
     int32_t len;            /* atoms: characters / values inserted, |signed len| deleted, else 1 */
     int64_t pos;            /* sequence: entity position (backward delete: its last position); map: key index */
     int64_t arg;            /* insert: content offset or value slot; delete: signed length; map set: value slot */
-    lc_id start_id;         /* delete: id of the leftmost deleted atom */
-    double delta;           /* counter */
+    lc_id start_id;         /* delete: id of the leftmost deleted atom; insert: where Loro's
+                               arena holds its content (LC_LSTR_MIN_CAP below) */
+    double delta;           /* counter: the increment; insert: end of its content in Loro's arena */
 } lc_op;
+
+/* Loro folds two inserts into one op only when their content is adjacent in its arena: list
+ * values in one vector, text bytes in one buffer of its string arena (an append-only buffer
+ * of 32 bytes that moves to a fresh allocation of twice the size when a write does not fit).
+ * Whether ops fold decides how big Loro estimates a change, hence where its changes and
+ * blocks end (docs/ARCHITECTURE.md, "Change grouping"), so an insert records where Loro
+ * would hold its content: `start_id.counter` the start offset and `delta` the end offset
+ * (values or bytes, modulo 2**31), `start_id.peer` the text buffer (0 for list values). */
+#define LC_LSTR_MIN_CAP 32
 
 typedef struct {
     uint32_t peer;          /* peer index */
@@ -102,6 +112,42 @@ typedef struct {
 } lc_walk_peer;
 
 enum { LC_WALK_TOUCHED = 1, LC_WALK_RETREAT = 2 };
+
+/* A change as Loro groups it ("logical change"). The records above (lc_change) are storage:
+ * each keeps its ops contiguous in the op arena. Loro merges a change into the same peer's
+ * previous change whenever its rule allows, even when other peers' changes were applied in
+ * between, so one logical change may cover several records of its peer (consecutive in
+ * OpLog.by_peer). Logical changes are what len_changes counts, what get_change returns and
+ * what the binary encoder exports. */
+typedef struct {
+    int32_t counter;        /* first counter */
+    int32_t end;            /* exclusive end counter */
+    uint32_t lamport;       /* Lamport of the first atom */
+    int32_t msg;            /* index into the message table, -1 for none */
+    int64_t timestamp;
+    int64_t deps_off;       /* into OpLog.gdeps */
+    uint32_t deps_len;
+    uint32_t _pad;
+} lc_group;
+
+/* One peer's logical changes by ascending counter, and the estimated size (Loro's
+ * estimate_storage_size) of the change block its last change sits in. */
+typedef struct {
+    lc_group *items;
+    int64_t len, cap;
+    int64_t block_size;
+} lc_group_list;
+
+/* Undo record of one grouping step, so a failed import can put the groups back: the state
+ * of the peer's list before the step. `key` is the op-arena offset of the change's ops. */
+typedef struct {
+    int64_t key;
+    int64_t len;            /* the peer's group count before */
+    int64_t block_size;
+    int64_t n_gdeps;
+    int32_t end;            /* end of the peer's last group before (when len > 0) */
+    uint32_t peer;
+} lc_group_undo;
 
 /* One peer's changes, by ascending counter (indices into OpLog.changes). */
 typedef struct {

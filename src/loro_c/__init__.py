@@ -7,7 +7,7 @@ from loro_c.errors import (LoroError, DecodeError, OutOfBoundsError, LoroTypeErr
 from loro_c._version import ID, VersionVector, Frontiers
 from loro_c._types import (ContainerType, ContainerID, IdSpan, CounterSpan, VersionRange,
                            VersionVectorDiff, ImportStatus, ExportMode, ValueOrContainer,
-                           EncodedBlobMode, ImportBlobMetadata, Ordering)
+                           EncodedBlobMode, ImportBlobMetadata, Ordering, ChangeMeta)
 from loro_c._doc import LoroDoc, Subscription
 from loro_c._containers import LoroText, LoroList, LoroMap, LoroCounter
 from loro_c.ephemeral import (EphemeralStore, EphemeralStoreEvent, Awareness,
@@ -15,8 +15,7 @@ from loro_c.ephemeral import (EphemeralStore, EphemeralStoreEvent, Awareness,
 from loro_c.cursor import Cursor, Side, PosQueryResult, AbsolutePosition
 from loro_c.paths import Index
 from loro_c.events import (EventTriggerKind, DiffEvent, ContainerDiff, PathItem, Diff, TextDelta,
-                           ListDiffItem, MapDelta, EventStream, EventStreamOverflow, ChangeMeta,
-                           ChangeModifier)
+                           ListDiffItem, MapDelta, EventStream, EventStreamOverflow, ChangeModifier)
 
 __version__ = "0.1.0"
 
@@ -26,9 +25,9 @@ __all__ = [
     "CounterSpan", "VersionRange", "VersionVectorDiff", "ImportStatus", "ExportMode",
     "ValueOrContainer", "LoroError", "DecodeError", "OutOfBoundsError", "LoroTypeError",
     "LoroValueError", "ContainerMismatchError", "UnknownContainerError", "CallbackError", "KeyNotFoundError",
-    "EncodedBlobMode", "ImportBlobMetadata",
+    "EncodedBlobMode", "ImportBlobMetadata", "ChangeMeta",
     "EphemeralStore", "EphemeralStoreEvent", "Awareness", "AwarenessPeerUpdate", "PeerInfo",
     "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering",
     "Index", "EventTriggerKind", "DiffEvent", "ContainerDiff", "PathItem", "Diff", "TextDelta",
-    "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow", "ChangeMeta", "ChangeModifier",
+    "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow", "ChangeModifier",
 ]

@@ -12,11 +12,11 @@ __all__ = [
     "CounterSpan", "VersionRange", "VersionVectorDiff", "ImportStatus", "ExportMode",
     "ValueOrContainer", "LoroError", "DecodeError", "OutOfBoundsError", "LoroTypeError",
     "LoroValueError", "ContainerMismatchError", "UnknownContainerError", "CallbackError",
-    "EncodedBlobMode", "ImportBlobMetadata",
+    "EncodedBlobMode", "ImportBlobMetadata", "ChangeMeta",
     "EphemeralStore", "EphemeralStoreEvent", "Awareness", "PeerInfo", "AwarenessPeerUpdate",
     "KeyNotFoundError", "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering", "Index",
     "EventTriggerKind", "DiffEvent", "ContainerDiff", "PathItem", "Diff", "TextDelta",
-    "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow", "ChangeMeta", "ChangeModifier",
+    "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow", "ChangeModifier",
 ]
 
 LoroValue = typing.Union[
@@ -268,6 +268,17 @@ class ImportBlobMetadata:
                  start_timestamp: int, start_frontiers: Frontiers, end_timestamp: int,
                  change_num: int, mode: EncodedBlobMode) -> None: ...
 
+class ChangeMeta:
+    """A change as LoroDoc.get_change reports it (grouped as Loro groups changes)."""
+    lamport: int
+    id: ID
+    timestamp: int
+    message: typing.Optional[str]
+    deps: Frontiers
+    len: int
+    def __init__(self, lamport: int, id: ID, timestamp: int, message: typing.Optional[str],
+                 deps: Frontiers, len: int) -> None: ...
+
 class Subscription:
     """Dropping the handle unsubscribes; detach() keeps the callback for the doc's lifetime."""
     def unsubscribe(self) -> None:
@@ -333,6 +344,8 @@ class LoroDoc:
     def len_ops(self) -> int: ...
     @property
     def len_changes(self) -> int: ...
+    def get_change(self, id: ID) -> typing.Optional[ChangeMeta]: ...
+    def set_change_merge_interval(self, interval: int) -> None: ...
     def is_detached(self) -> bool: ...
     def frontiers_to_vv(self, frontiers: Frontiers) -> typing.Optional[VersionVector]: ...
     def export_json_updates(self, start_vv: VersionVector, end_vv: VersionVector,
@@ -619,17 +632,6 @@ class DiffEvent:
     events: typing.List[ContainerDiff]
     def __init__(self, triggered_by: EventTriggerKind, origin: str, current_target: typing.Optional[ContainerID],
                  events: typing.List[ContainerDiff]) -> None: ...
-
-class ChangeMeta:
-    """The change a commit is about to make (pre-commit subscribers)."""
-    id: ID
-    lamport: int
-    timestamp: int
-    message: typing.Optional[str]
-    deps: Frontiers
-    len: int
-    def __init__(self, id: ID, lamport: int, timestamp: int, message: typing.Optional[str], deps: Frontiers,
-                 len: int) -> None: ...
 
 class ChangeModifier:
     """Sets the message of the change being committed (pre-commit subscribers)."""

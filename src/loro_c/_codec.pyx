@@ -71,7 +71,7 @@ from ._version cimport VersionVector, Frontiers, vv_wrap, frontiers_wrap, vv_rea
 from ._seq cimport make_id
 from ._oplog cimport (lc_op, LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET, LC_OP_MAP_DELETE,
                       LC_OP_COUNTER)
-from ._doc cimport (LoroDoc, DocOps, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE,
+from ._doc cimport (LoroDoc, DocOps, lstr_place, lval_place, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE,
                     KIND_MOVABLE_LIST, KIND_COUNTER)
 from ._import cimport (stage_begin, stage_dep, stage_container, stage_op, stage_dropped, stage_end,
                       stage_tuple, stage_value)

@@ -95,13 +95,39 @@ cdef enum:
     KIND_COUNTER = 5
 
 
+# Loro's MAX_BLOCK_SIZE: a change joins its peer's last block while the block's estimated
+# storage size stays within this many bytes.
+cdef enum:
+    MAX_BLOCK_SIZE = 4096
+
+
+# A piece of a change too big for one block, while it is being cut (doc/grouping.pxi).
+ctypedef struct lc_piece:
+    int32_t start, pos              # atoms [start, pos) so far
+    int64_t size                    # estimated size of its ops
+    int64_t n                       # its ops
+    int64_t first_size              # size of its first op
+    int64_t est                     # Loro's running estimate while cutting
+    bint first_joins                # its first op folds into the op before it
+    bint first_piece
+
+
+# A walk over one peer's ops in atoms [a, b), across its op records, yielding the ops cut to
+# the range and folded together where Loro holds them as one op (merge_ops).
+ctypedef struct lc_walk:
+    uint32_t peer
+    int64_t j                       # position of the current record in the peer's list
+    int64_t i, end_i                # arena ops of the current record still to read
+    int32_t a, b                    # the atom range
+    bint have
+    lc_op cur
+
+
 cdef class DocOps:
     cdef LoroDoc doc
-    cdef int64_t i, end_i           # arena ops still to read
+    cdef lc_walk w
     cdef int32_t a, b               # the atom range
     cdef Py_ssize_t n_arena_ops     # arena ops overlapping [a, b)
-    cdef bint have
-    cdef lc_op cur
     cdef bint next_op(self, lc_op *out) noexcept
 
 
@@ -184,6 +210,16 @@ cdef class LoroDoc:
     cdef lc_ev_log evlog
     cdef object evs
     cdef object next_origin
+    # Loro's change grouping (doc/grouping.pxi)
+    cdef int64_t merge_interval     # seconds; local changes this close merge (Loro's default 1000)
+    cdef int64_t snap_lo, snap_hi   # staged records of a snapshot into an empty doc: blocks kept
+    cdef dict snap_blocks           # peer id -> byte size of its last block in that snapshot
+    # Loro's content arenas, as far as they decide which inserts fold (oplog.h, LC_LSTR_MIN_CAP)
+    cdef int64_t lstr_len, lstr_cap # the string arena's bytes and current buffer's capacity
+    cdef uint32_t lstr_gen          # the current buffer's number (text buffers are numbered from 1)
+    cdef uint32_t buf_serial        # the last buffer number given out
+    cdef int64_t lval_len           # the value arena's length
+    cdef bint in_blob               # while a binary blob is staged (its text stays out of the arena)
     cdef object __weakref__
 
     cdef uint32_t container_index(self, object cid, int kind) except? 0xFFFFFFFF
@@ -227,6 +263,7 @@ cdef class LoroDoc:
     cdef list list_slots(self, uint32_t c)
     cdef object value_of(self, uint32_t c, bint deep)
     cdef lc_op _op_slice(self, lc_op *op, int32_t a, int32_t b)
+    cdef list _change_spans(self, uint32_t p, int64_t g, int32_t lo, int32_t hi, bint regroup)
     cdef tuple _op_tuple(self, lc_op *op)
     cdef int _commit(self) except -1
     cdef dict _vv_dict(self, const int32_t *vv)
@@ -268,6 +305,57 @@ cdef inline void doc_release(LoroDoc d) noexcept:
     if lc_lock_leave(&d.lock_count):
         # hand the lock to one waiter (the semaphore is taken whenever nobody is woken)
         PyThread_release_lock(d.lock)
+
+
+# -- Loro's change grouping (doc/grouping.pxi) ---------------------------------------------
+
+cdef int group_change(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, uint32_t lamport,
+                      int64_t timestamp, const lc_id *deps, uint32_t n_deps, int32_t msg,
+                      bint local, int64_t key, int64_t i0, int64_t i1) except -1
+cdef int group_kept(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, uint32_t lamport,
+                    int64_t timestamp, const lc_id *deps, uint32_t n_deps, int32_t msg,
+                    int64_t key) except -1
+
+
+cdef inline int64_t utf8_bytes(const uint32_t *cps, int64_t n) noexcept nogil:
+    cdef int64_t k, nbytes = 0
+    cdef uint32_t c
+    for k in range(n):
+        c = cps[k]
+        nbytes += 1 if c < 0x80 else (2 if c < 0x800 else (3 if c < 0x10000 else 4))
+    return nbytes
+
+
+cdef inline void lstr_place(LoroDoc d, lc_op *op, int64_t nbytes) noexcept:
+    """Record where Loro would put a text insert's `nbytes` bytes. Local and JSON text is
+    appended to the string arena, which moves to a buffer of twice the capacity when the
+    bytes do not fit. Text decoded from a binary blob stays out of that arena, and Loro
+    never folds such an op into another one (measured on loro 1.17.1), so each gets a
+    buffer of its own."""
+    if d.in_blob:
+        d.buf_serial += 1
+        op.start_id.peer = d.buf_serial
+        op.start_id.counter = 0
+        op.delta = <double>(nbytes & 0x7FFFFFFF)
+        return
+    op.start_id.peer = d.lstr_gen
+    op.start_id.counter = <int32_t>(d.lstr_len & 0x7FFFFFFF)
+    d.lstr_len += nbytes
+    if d.lstr_len > d.lstr_cap:
+        while d.lstr_cap < d.lstr_len:
+            d.lstr_cap *= 2
+        d.buf_serial += 1
+        d.lstr_gen = d.buf_serial
+        op.start_id.peer = d.lstr_gen
+    op.delta = <double>(d.lstr_len & 0x7FFFFFFF)
+
+
+cdef inline void lval_place(LoroDoc d, lc_op *op, int64_t n) noexcept:
+    """Record where Loro's value arena would put a list insert's `n` values."""
+    op.start_id.peer = 0
+    op.start_id.counter = <int32_t>(d.lval_len & 0x7FFFFFFF)
+    d.lval_len += n
+    op.delta = <double>(d.lval_len & 0x7FFFFFFF)
 
 
 cdef inline int ev_note_op(LoroDoc d, const lc_op *op, uint32_t peer) except -1 nogil:

@@ -17,8 +17,9 @@ from cpython.unicode cimport PyUnicode_GET_LENGTH
 
 from loro_c._seq cimport (SeqArena, lc_id, make_id, span_visible, LC_NO_PEER, UNIT_UNICODE, UNIT_UTF8,
                           UNIT_UTF16)
-from loro_c._oplog cimport (OpLog, lc_op, lc_change, lc_staged, lc_move, slice_op, merge_ops, LC_OP_INSERT, LC_OP_DELETE,
-                            LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
+from loro_c._oplog cimport (OpLog, lc_op, lc_change, lc_staged, lc_move, lc_group, lc_group_list,
+                            slice_op, merge_ops, LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET,
+                            LC_OP_MAP_DELETE, LC_OP_COUNTER, LC_LSTR_MIN_CAP)
 from loro_c._oplog import OpLog as _OpLogType
 from loro_c._version cimport VersionVector, Frontiers, vv_wrap, frontiers_wrap
 from loro_c._version import ID
@@ -32,6 +33,7 @@ cdef extern from "Python.h":
     PyObject* PyDict_GetItem(object d, object key)
     long PyLong_AsLong(object o) except? -1
     int PyUnicode_KIND(object o)
+    int PyUnicode_IS_ASCII(object o)
     void* PyUnicode_DATA(object o)
     uint32_t PyUnicode_READ(int kind, void *data, Py_ssize_t index)
     object PyUnicode_FromKindAndData(int kind, const void *buffer, Py_ssize_t size)
@@ -77,36 +79,19 @@ cdef uint32_t* str_to_cps(str s, uint32_t *stack, Py_ssize_t n) except NULL:
 
 
 cdef class DocOps:
-    """The ops of one stored change restricted to atoms [a, b), read from the op arena and
-    yielded one by one, cut to the range and folded together where loro would hold them as
-    one op. Encoders read them without building a Python object per op."""
+    """The ops of one peer restricted to atoms [a, b), read from the op arena (across the
+    peer's op records) and yielded one by one, cut to the range and folded together where
+    loro would hold them as one op. Encoders read them without building a Python object
+    per op."""
 
     def __len__(self):
         return self.n_arena_ops
 
     cdef bint next_op(self, lc_op *out) noexcept:
-        cdef lc_op piece
-        cdef lc_op *op
-        while self.i < self.end_i:
-            op = &self.doc.log.ops[self.i]
-            if op.counter >= self.b:
-                self.i = self.end_i
-                break
-            piece = self.doc._op_slice(op, self.a, self.b)
-            self.i += 1
-            if self.have and merge_ops(&self.cur, &piece):
-                continue
-            if self.have:
-                out[0] = self.cur
-                self.cur = piece
-                return True
-            self.cur = piece
-            self.have = True
-        if self.have:
-            out[0] = self.cur
-            self.have = False
-            return True
-        return False
+        return walk_next(self.doc, &self.w, out)
+
+
+include "doc/grouping.pxi"
 
 
 cdef object _events_mod = None
@@ -159,6 +144,10 @@ cdef class LoroDoc:
         self.sdeps = NULL
         self.maps = NULL
         self.pending_events = []
+        self.merge_interval = 1000
+        self.snap_blocks = None
+        self.lstr_cap = LC_LSTR_MIN_CAP
+        self.lstr_gen = self.buf_serial = 1
         self.lock = PyThread_allocate_lock()
         if self.lock == NULL:
             raise MemoryError()
@@ -348,6 +337,7 @@ cdef class LoroDoc:
         if merged.kind == LC_OP_INSERT:
             tail.pos = base.pos + base.len
             tail.arg = base.arg + base.len
+            tail.start_id.counter = <int32_t>(<int64_t>base.delta & 0x7FFFFFFF)
         elif merged.arg > 0:
             # forward delete: the extension deleted the next targets at the same position
             tail.arg = k
@@ -393,11 +383,13 @@ cdef class LoroDoc:
     def commit(self):
         """Commit the pending local ops as one change (merged into the previous change when
         Loro would merge it: same peer, continuing counters, only dep our own last op, same
-        message). Local-update subscribers are called after the commit is complete (see
+        message). As in Loro, a message set for a commit that has no ops is dropped.
+        Local-update subscribers are called after the commit is complete (see
         subscribe_local_update)."""
         doc_acquire(self)
         try:
             self._commit()
+            self.next_msg = None
         except BaseException:
             self.release_and_deliver(False)
             raise
@@ -410,6 +402,10 @@ cdef class LoroDoc:
         cdef int32_t msg_idx = -1
         cdef bint merge
         cdef uint32_t n_ops
+        cdef int64_t i0
+        # no import is under way here (imports commit before they start): the grouping undo
+        # log of earlier imports is not needed any more
+        self.log.n_gundo = 0
         if not self.txn_open:
             return 0
         if self.evlog.hooks and self.log.vv[self.self_idx] > self.txn_counter:
@@ -433,12 +429,18 @@ cdef class LoroDoc:
             n_ops = <uint32_t>(self.log.n_ops - self.txn_ops_off)
         if merge:
             self.log.extend_last_change(end, n_ops)
+            msg_idx = self.log.changes[self.log.n_changes - 1].msg
         else:
             if msg is not None:
                 msg_idx = len(self.log.messages)
                 self.log.messages.append(msg)
             self.log.add_change(p, self.txn_counter, end, self.txn_lamport, 0, self.txn_deps,
                                 <uint32_t>self.n_txn_deps, self.txn_ops_off, n_ops, msg_idx)
+        i0 = self.txn_ops_off
+        if merge and i0 > self.txn_merge_floor and self.log.ops[i0 - 1].counter + self.log.ops[i0 - 1].len > self.txn_counter:
+            i0 -= 1         # the commit's first op extended the previous one
+        group_change(self, p, self.txn_counter, end, self.txn_lamport, 0, self.txn_deps,
+                     <uint32_t>self.n_txn_deps, msg_idx, True, -1, i0, self.log.n_ops)
         self.log.update_frontiers(self.txn_deps, <uint32_t>self.n_txn_deps, make_id(p, end - 1))
         origin = self.next_origin
         self.next_origin = None
@@ -547,6 +549,7 @@ cdef class LoroDoc:
         piece.len = <int32_t>n
         piece.pos = pos
         piece.arg = off
+        lstr_place(self, &piece, n if PyUnicode_IS_ASCII(s) else utf8_bytes(&self.seq.text[off], n))
         return self.record_local_op(&piece)
 
     cdef int local_list_insert(self, uint32_t c, int64_t pos, list values) except -1:
@@ -572,6 +575,7 @@ cdef class LoroDoc:
         piece.len = <int32_t>n
         piece.pos = pos
         piece.arg = slot
+        lval_place(self, &piece, n)
         return self.record_local_op(&piece)
 
     cdef uint32_t local_list_insert_container(self, uint32_t c, int64_t pos, int kind) except? 0xFFFFFFFF:
@@ -1219,11 +1223,55 @@ cdef class LoroDoc:
 
     @property
     def len_changes(self):
-        """Number of committed changes stored in the history."""
+        """Number of committed changes in the history, grouped as Loro groups them (the open
+        transaction is not counted)."""
         doc_acquire(self)
-        n = self.log.n_changes
+        n = self.log.n_groups
         doc_release(self)
         return n
+
+    def get_change(self, id):
+        """The change holding the op `id` (a ChangeMeta: its first op's id, Lamport,
+        timestamp, message, deps and length), or None when the op is not in the history.
+        Changes are grouped as Loro groups them; the open transaction is not looked at."""
+        if not isinstance(id, ID):
+            raise LoroTypeError(f"get_change needs an ID, not {type(id).__name__}")
+        cdef uint32_t p
+        cdef int64_t g, i
+        cdef lc_group *grp
+        doc_acquire(self)
+        try:
+            idx = self.log.peer_map.get(id.peer)
+            if idx is None or not 0 <= id.counter <= INT32_MAX:
+                return None
+            p = idx
+            g = self.log.find_group(p, id.counter)
+            if g < 0:
+                return None
+            grp = &self.log.groups[p].items[g]
+            deps = frontiers_wrap(sorted(
+                (self.log.peer_ids[self.log.gdeps[i].peer], self.log.gdeps[i].counter)
+                for i in range(grp.deps_off, grp.deps_off + grp.deps_len)))
+            return _types.ChangeMeta(grp.lamport, ID(id.peer, grp.counter), grp.timestamp,
+                                     self.log.messages[grp.msg] if grp.msg >= 0 else None,
+                                     deps, grp.end - grp.counter)
+        finally:
+            doc_release(self)
+
+    def set_change_merge_interval(self, interval):
+        """Set the interval, in seconds, within which consecutive local changes merge into
+        one change (as in Loro; the default is 1000). Local changes carry timestamp 0 (no
+        timestamps are recorded), so only a negative interval keeps them apart."""
+        if not isinstance(interval, int) or isinstance(interval, bool):
+            raise LoroTypeError("the merge interval must be an int")
+        if not -(1 << 63) <= interval < (1 << 63):
+            raise LoroValueError("the merge interval must fit in 64 bits")
+        doc_acquire(self)
+        try:
+            self._commit()
+            self.merge_interval = interval
+        finally:
+            doc_release(self)
 
     def is_detached(self):
         """Always False: checkout is not supported yet."""
@@ -1503,7 +1551,7 @@ cdef class LoroDoc:
             stamp = (<VersionVector>start)._stamp
             return _codec.encode_updates(self._changes(
                 (<VersionVector>start)._map, None, _codec.MAX_OPS_PER_BLOCK,
-                stamp[1] if stamp is not None and stamp[0] == self.log.serial else -1))
+                stamp[1] if stamp is not None and stamp[0] == self.log.serial else -1, True))
         if isinstance(mode, _types.ExportMode.UpdatesInRange):
             changes = []
             for span in mode.spans:
@@ -1512,11 +1560,11 @@ cdef class LoroDoc:
                     a, b = b, a
                 if a < b:
                     changes.extend(self._changes({span.peer: a}, {span.peer: b},
-                                                 _codec.MAX_OPS_PER_BLOCK))
+                                                 _codec.MAX_OPS_PER_BLOCK, -1, True))
             return _codec.encode_updates(changes)
         if isinstance(mode, _types.ExportMode.Snapshot):
             return _codec.encode_updates(self._changes({}, self._vv_dict(self.log.vv),
-                                                       _codec.MAX_OPS_PER_BLOCK))
+                                                       _codec.MAX_OPS_PER_BLOCK, -1, True))
         raise LoroError(f"export mode {type(mode).__name__} is not supported by loro_c yet")
 
     def import_(self, bytes data):
@@ -1581,7 +1629,8 @@ cdef class LoroDoc:
         encoded now, under the lock, and delivered when the public call ends."""
         from loro_c import _codec
         pid = self.peer
-        blob = _codec.encode_updates(self._changes({pid: start}, {pid: end}, _codec.MAX_OPS_PER_BLOCK))
+        blob = _codec.encode_updates(self._changes({pid: start}, {pid: end}, _codec.MAX_OPS_PER_BLOCK,
+                                                   -1, True))
         self.pending_events.append(blob)
         return 0
 
@@ -1665,16 +1714,22 @@ cdef class LoroDoc:
         from loro_c import _json
         return self._import_changes(_json.decode_updates(json))
 
-    def _changes(self, dict start, dict end, Py_ssize_t piece_ops=0, int64_t since=-1):
-        """Committed changes overlapping [start, end), peer by peer in counter order, as
-        change tuples (end None: the log's version; then `since` >= 0 says `start` is the
-        version at that snapshot epoch, so only peers that moved after it can differ). With
-        `piece_ops` > 0 the ops are DocOps ranges (for the binary encoder) and a change is
-        cut into pieces of at most that many arena ops; otherwise they are op tuples. Only
-        the requested peers' changes are visited."""
+    def _changes(self, dict start, dict end, Py_ssize_t piece_ops=0, int64_t since=-1,
+                 bint regroup=False):
+        """Committed changes (grouped as Loro groups them) overlapping [start, end), peer by
+        peer in counter order, as change tuples (end None: the log's version; then `since`
+        >= 0 says `start` is the version at that snapshot epoch, so only peers that moved
+        after it can differ). With `piece_ops` > 0 the ops are DocOps ranges (for the binary
+        encoder) and a change is cut into pieces of at most that many arena ops; otherwise
+        they are op tuples. Only the requested peers' changes are visited.
+
+        With `regroup`, the changes are grouped again the way Loro's binary export does (it
+        inserts the cut changes into a fresh change store: consecutive changes that may
+        merge are merged while their new block has room); JSON exports keep them as they
+        are."""
         self._commit()
         cdef OpLog log = self.log
-        cdef int64_t i, j, k, first, stop
+        cdef int64_t g, jj, ii, ee, n
         cdef lc_change *ch
         cdef int32_t lo, hi, a, b, cut
         cdef uint32_t p
@@ -1704,60 +1759,123 @@ cdef class LoroDoc:
                 lo = 0
             if lo >= hi:
                 continue
-            j = log.find_change_pos(p, lo)
-            if j < 0:
+            g = log.find_group(p, lo)
+            if g < 0:
                 continue
-            while j < log.by_peer[p].len:
-                k = log.by_peer[p].idx[j]
-                ch = &log.changes[k]
-                if ch.counter >= hi:
-                    break
-                a = ch.counter if ch.counter > lo else lo
-                b = ch.end if ch.end < hi else hi
-                deps = [(log.peer_ids[log.deps[i].peer], log.deps[i].counter)
-                        for i in range(ch.deps_off, ch.deps_off + ch.deps_len)]
-                msg = log.messages[ch.msg] if ch.msg >= 0 else None
-                first = log.find_op(k, a)
-                stop = ch.ops_off + ch.ops_len
+            spans = self._change_spans(p, g, lo, hi, regroup)
+            for a0, b0, lamport, ts, msg_i, deps in spans:
+                a = a0
+                b = b0
+                msg = log.messages[msg_i] if msg_i >= 0 else None
                 while a < b:
-                    # the piece [a, cut): all of it, or the first `piece_ops` arena ops
-                    cut = b
-                    if piece_ops > 0 and stop - first > piece_ops and log.ops[first + piece_ops].counter < b:
-                        cut = log.ops[first + piece_ops].counter
-                    if a > ch.counter:
-                        deps = [(pid, a - 1)]
                     rng = DocOps.__new__(DocOps)
                     rng.doc = self
-                    rng.i = first
-                    rng.end_i = stop
+                    walk_init(self, &rng.w, p, a, b)
+                    # count the arena ops overlapping [a, b), cutting the piece before the
+                    # op that would exceed `piece_ops`
+                    cut = b
+                    n = 0
+                    jj = rng.w.j
+                    ii = rng.w.i
+                    ee = rng.w.end_i
+                    while True:
+                        if ii >= ee:
+                            jj += 1
+                            if jj >= log.by_peer[p].len:
+                                break
+                            ch = &log.changes[log.by_peer[p].idx[jj]]
+                            ii = ch.ops_off
+                            ee = ch.ops_off + ch.ops_len
+                            continue
+                        if log.ops[ii].counter >= b:
+                            break
+                        if piece_ops > 0 and n == piece_ops:
+                            cut = log.ops[ii].counter
+                            break
+                        n += 1
+                        ii += 1
+                    rng.w.b = cut
                     rng.a = a
                     rng.b = cut
-                    rng.have = False
-                    rng.n_arena_ops = 0
-                    while first + rng.n_arena_ops < stop and log.ops[first + rng.n_arena_ops].counter < cut:
-                        rng.n_arena_ops += 1
+                    rng.n_arena_ops = n
+                    if a > a0:
+                        deps = [(pid, a - 1)]
                     if piece_ops > 0:
                         ops = rng
                     else:
                         ops = []
                         while rng.next_op(&o):
                             ops.append(self._op_tuple(&o))
-                    out.append((pid, a, ch.lamport + <uint32_t>(a - ch.counter), ch.timestamp,
-                                msg, deps, ops))
-                    first += rng.n_arena_ops
-                    if first < stop and log.ops[first - 1].counter + log.ops[first - 1].len > cut:
-                        first -= 1      # the op straddling the cut starts the next piece
+                    out.append((pid, a, lamport + <uint32_t>(a - a0), ts, msg, deps, ops))
                     a = cut
-                j += 1
         return out
+
+    cdef list _change_spans(self, uint32_t p, int64_t g, int32_t lo, int32_t hi, bint regroup):
+        """The peer's logical changes from index `g` cut to [lo, hi), each as [a, b, lamport,
+        timestamp, message index, deps]; with `regroup`, merged as Loro's ChangesBlock::
+        push_change merges them into the export's fresh change store (merge interval 0, no
+        splitting)."""
+        cdef OpLog log = self.log
+        cdef lc_group *grp
+        cdef int32_t a, b, cur_msg = -1
+        cdef int64_t i, block = 0, ops_size, n_ops, first_size, size, cur_ts = 0
+        cdef uint32_t n_deps
+        cdef bint joins, full, sliced
+        cdef lc_op first
+        cdef list spans = []
+        pid = log.peer_objs[p]
+        while g < log.groups[p].len:
+            grp = &log.groups[p].items[g]
+            if grp.counter >= hi:
+                break
+            a = grp.counter if grp.counter > lo else lo
+            b = grp.end if grp.end < hi else hi
+            sliced = a > grp.counter
+            n_deps = 1 if sliced else grp.deps_len
+            if regroup:
+                range_stats(self, p, a, b, &ops_size, &n_ops, &first_size, &first)
+                size = header_size(n_deps) + ops_size
+            if regroup and spans:
+                full = size + block > MAX_BLOCK_SIZE
+                joins = n_ops > 0 and joins_previous_op(self, p, a, &first)
+                if ((sliced or (grp.deps_len == 1 and log.gdeps[grp.deps_off].peer == p))
+                        and grp.timestamp - cur_ts <= 0 and same_msg(self, cur_msg, grp.msg)
+                        and (not full or (n_ops == 1 and joins))):
+                    spans[len(spans) - 1][1] = b
+                    block += ops_size - (first_size if joins else 0)
+                    g += 1
+                    continue
+                block = block + size if not full else size
+            elif regroup:
+                block = size
+            cur_ts = grp.timestamp
+            cur_msg = grp.msg
+            if sliced:
+                deps = [(pid, a - 1)]
+            else:
+                deps = [(log.peer_ids[log.gdeps[i].peer], log.gdeps[i].counter)
+                        for i in range(grp.deps_off, grp.deps_off + grp.deps_len)]
+            spans.append([a, b, grp.lamport + <uint32_t>(a - grp.counter), grp.timestamp,
+                          grp.msg, deps])
+            g += 1
+        return spans
 
     cdef lc_op _op_slice(self, lc_op *op, int32_t a, int32_t b):
         """A copy of an op cut down to its atoms in [a, b)."""
         cdef lc_op o = op[0]
         cdef int32_t cut = a - o.counter if a > o.counter else 0
         cdef int32_t keep
+        cdef const uint32_t *text
         if cut > 0:
             slice_op(&o, cut)
+            if o.kind == LC_OP_INSERT and o.start_id.peer != 0:
+                # a text insert's start in Loro's string arena moves by the bytes cut off
+                # (counted on the shorter side: a commit's extension of a long op is short)
+                text = &self.seq.text[o.arg]
+                if cut <= o.len:
+                    o.start_id.counter = <int32_t>((o.start_id.counter + utf8_bytes(text - cut, cut)) & 0x7FFFFFFF)
+                else:
+                    o.start_id.counter = <int32_t>((<int64_t>o.delta - utf8_bytes(text, o.len)) & 0x7FFFFFFF)
         keep = b - o.counter
         if keep < o.len:
             if o.kind == LC_OP_DELETE:
@@ -1767,6 +1885,14 @@ cdef class LoroDoc:
                     # a backward delete's first atoms remove its rightmost targets
                     o.start_id.counter += o.len - keep
                     o.arg = -keep
+            elif o.kind == LC_OP_INSERT:
+                if o.start_id.peer == 0:
+                    o.delta = <double>((o.start_id.counter + keep) & 0x7FFFFFFF)
+                elif keep <= o.len - keep:
+                    o.delta = <double>((o.start_id.counter + utf8_bytes(&self.seq.text[o.arg], keep)) & 0x7FFFFFFF)
+                else:
+                    o.delta = <double>((<int64_t>o.delta - utf8_bytes(&self.seq.text[o.arg + keep], o.len - keep))
+                                       & 0x7FFFFFFF)
             o.len = keep
         return o
 
@@ -1885,6 +2011,7 @@ cdef class LoroDoc:
             if self.tvv[i] != self.log.vv[i]:
                 raise AssertionError("tracker is not at the document version")
         self.log._check(self.txn_open, self.self_idx, self.txn_counter)
+        check_groups(self)
         self.log._check_walks(64, not self.txn_open)
         return True
 

@@ -34,7 +34,8 @@ from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE,
 from loro_c import _types
 from loro_c._version import ID
 from loro_c._version cimport frontiers_wrap
-from loro_c.events import (_DocEvents, _Batch, _PeerChange, _Raised, ChangeMeta, ChangeModifier, ContainerDiff, PathItem, Diff, TextDelta, ListDiffItem,
+from loro_c._types import ChangeMeta
+from loro_c.events import (_DocEvents, _Batch, _PeerChange, _Raised, ChangeModifier, ContainerDiff, PathItem, Diff, TextDelta, ListDiffItem,
                            MapDelta)
 from loro_c.paths import Index
 from loro_c.errors import LoroTypeError, LoroValueError
@@ -197,7 +198,7 @@ def before_commit(LoroDoc doc):
     if doc.txn_open and any(s.active for s in reg.pre):
         deps = frontiers_wrap(sorted((doc.log.peer_ids[doc.txn_deps[i].peer], doc.txn_deps[i].counter)
                                      for i in range(doc.n_txn_deps)))
-        meta = ChangeMeta(ID(doc.peer, doc.txn_counter), doc.txn_lamport, 0, doc.next_msg, deps,
+        meta = ChangeMeta(doc.txn_lamport, ID(doc.peer, doc.txn_counter), 0, doc.next_msg, deps,
                           doc.log.vv[doc.self_idx] - doc.txn_counter)
         modifier = ChangeModifier()
         run_unlocked(doc, reg.pre, {"change_meta": meta, "origin": doc.next_origin or "",

@@ -13,9 +13,11 @@ from cpython.unicode cimport PyUnicode_GET_LENGTH
 
 from loro_c._seq cimport lc_id, make_id, grow
 from loro_c._oplog cimport (OpLog, lc_op, lc_staged, lc_change, slice_op, LC_STAGED_DEAD, LC_STAGED_DONE,
+                            LC_LSTR_MIN_CAP,
                             LC_OP_INSERT, LC_OP_DELETE,
                             LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
-from loro_c._doc cimport (LoroDoc, lc_map_free, lc_map_find, lc_map_remove, lc_map_set_slot, lc_map_entry,
+from loro_c._doc cimport (LoroDoc, group_change, group_kept, lstr_place, lval_place, utf8_bytes,
+                          lc_map_free, lc_map_find, lc_map_remove, lc_map_set_slot, lc_map_entry,
                           lc_map_undo, ROOT_HIDDEN, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE,
                           KIND_MOVABLE_LIST, KIND_COUNTER, str_to_cps, STACK_CPS)
 from loro_c._doc import kind_of_type, _TYPE_NAMES
@@ -75,6 +77,8 @@ cdef class ImportRun:
     cdef int64_t n_changes, n_ops, n_text, n_containers, n_sdeps, n_maps
     cdef Py_ssize_t n_values, n_msgs, n_keys, n_roots
     cdef uint32_t n_peers, n_trees, next_lamport
+    cdef int64_t lstr_len, lval_len   # Loro's arenas (a failed import rolls them back as Loro does)
+    cdef int64_t n_gundo              # the grouping undo log's length
     cdef bytes frontiers        # the log's frontiers (lc_id array) before the import
     # the staged change being applied (-1: none), and whether its ops have begun to apply
     # and whether it is in the log yet: a rejected change is retreated op by op
@@ -103,6 +107,11 @@ cdef ImportRun begin_run(LoroDoc doc, bint whole_pending):
     run.n_maps = doc.n_maps
     run.n_trees = doc.seq.n_trees
     run.next_lamport = log.next_lamport
+    run.lstr_len = doc.lstr_len
+    run.n_gundo = log.n_gundo
+    run.lval_len = doc.lval_len
+    doc.snap_lo = doc.snap_hi = 0
+    doc.snap_blocks = None
     run.frontiers = (<char*>log.frontiers)[:log.n_frontiers * sizeof(lc_id)] if log.n_frontiers else b""
     run.applying = -1
     doc.apply_rejected = False
@@ -177,7 +186,10 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
             _codec.stage_blobs(doc, blobs, run.n_changes == 0 and run.n_pending_before == 0
                                and run.n_containers == 0)
         applying = True
-        return apply_staged(doc, run)
+        status = apply_staged(doc, run)
+        # the grouping undo log serves this import only
+        doc.log.n_gundo = run.n_gundo
+        return status
     except BaseException as e:
         undo(doc, run, applying)
         if isinstance(e, (LoroError, MemoryError)) or not isinstance(e, Exception):
@@ -301,12 +313,24 @@ cdef truncate(LoroDoc doc, ImportRun run):
     """Cut every arena back to the marks of `run`."""
     cdef int64_t i
     cdef int64_t n_containers = run.n_containers
+    doc.log.groups_rollback(run.n_gundo)
     doc.log.truncate(run.n_changes, run.n_ops, <const lc_id*><char*>run.frontiers,
                      len(run.frontiers) // sizeof(lc_id), run.next_lamport)
     doc.log.drop_peers(run.n_peers)
     del doc.log.values[run.n_values:]
     del doc.log.messages[run.n_msgs:]
     doc.seq.truncate_text(run.n_text)
+    if doc.lstr_len > run.lstr_len:
+        # Loro rolls its string arena back by copying what it kept into a fresh default
+        # buffer (grown as usual), so the next text starts a new buffer (measured on loro
+        # 1.17.1)
+        doc.lstr_cap = LC_LSTR_MIN_CAP
+        while doc.lstr_cap < run.lstr_len:
+            doc.lstr_cap *= 2
+        doc.buf_serial += 1
+        doc.lstr_gen = doc.buf_serial
+        doc.lstr_len = run.lstr_len
+    doc.lval_len = run.lval_len
     for i in range(n_containers, doc.n_containers):
         cid = doc.cids[i]
         del doc.cid_index[cid]
@@ -346,15 +370,27 @@ cdef int64_t stage_begin(LoroDoc doc, uint64_t peer, int32_t counter, int64_t en
     found = run.pending.at.get((p, counter))
     if found is not None:
         st = &doc.staged[<int64_t>found]
-        if st.end >= end:
+        if st.end == end:
             run.dups.append((p, counter, end, found))
             return -1
+        if st.end > end:
+            # a shorter copy (cut where the sender's change ended then): Loro applies it
+            # first and trims the pending one, so both are kept and the change boundary falls
+            # where this copy ends
+            return stage_new(doc, run, p, peer, counter, end, lamport, timestamp, n_deps)
         # this copy is longer (the sender extended the change since): it replaces the old one
         journal_record(doc, run, found)
         st = &doc.staged[<int64_t>found]
         st.flags |= LC_STAGED_DEAD
         del run.pending.at[(p, counter)]
         run.pending.holes += 1
+    return stage_new(doc, run, p, peer, counter, end, lamport, timestamp, n_deps)
+
+
+cdef int64_t stage_new(LoroDoc doc, ImportRun run, uint32_t p, uint64_t peer, int32_t counter,
+                       int64_t end, int64_t lamport, int64_t timestamp, int64_t n_deps) except -2:
+    cdef OpLog log = doc.log
+    cdef lc_staged *st
     if doc.n_staged == doc.cap_staged:
         doc.staged = <lc_staged*>grow(doc.staged, &doc.cap_staged, doc.n_staged + 1, sizeof(lc_staged))
     if doc.n_sdeps + n_deps > doc.cap_sdeps:
@@ -471,8 +507,15 @@ cdef object stage_tuple(LoroDoc doc, tuple raw):
     cdef Py_ssize_t n
     cdef uint32_t stack[STACK_CPS]
     cdef uint32_t *cps
+    cdef lc_op skipped
     if stage_begin(doc, peer, counter, counter + tuple_ops_len(ops), lamport, timestamp,
                    len(deps)) < 0:
+        # Loro decodes (and allocates) the ops of changes it already has too
+        for o in ops:
+            if o[0] == LC_OP_INSERT and isinstance(o[4], str):
+                lstr_place(doc, &skipped, len(o[4].encode("utf-8", "surrogatepass")))
+            elif o[0] == LC_OP_INSERT and isinstance(o[4], list):
+                lval_place(doc, &skipped, len(o[4]))
         return None
     for dp, dc in deps:
         stage_dep(doc, dp, dc)
@@ -490,6 +533,7 @@ cdef object stage_tuple(LoroDoc doc, tuple raw):
                 try:
                     if not stage_dropped(doc, op):
                         op.arg = doc.seq.append_text(cps, n)
+                    lstr_place(doc, op, utf8_bytes(cps, n))
                 finally:
                     if cps != stack:
                         free(cps)
@@ -502,6 +546,7 @@ cdef object stage_tuple(LoroDoc doc, tuple raw):
                     for i, v in enumerate(content):
                         stage_value(doc, v, peer, o[2] + i)
                     log.values.extend(content)
+                lval_place(doc, op, len(content))
             op.pos = o[3]
         elif kind == LC_OP_DELETE:
             if o[4] == 0 or not -INT32_MAX <= o[4] <= INT32_MAX:
@@ -554,16 +599,16 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
     apply yet waits on its first missing op (PendingIndex.waits) and is woken when that op's
     peer reaches it, together with the changes pending from earlier imports that wait there.
     So the cost follows this import's changes and the ones it unblocks: neither a blob in
-    reverse order nor many blobs delivered in reverse make imports quadratic."""
+    reverse order nor many blobs delivered in reverse make imports quadratic. The order is
+    Loro's (see below), so changes are grouped as Loro groups them."""
     cdef OpLog log = doc.log
     cdef PendingIndex pi = run.pending
     cdef int64_t n = doc.n_staged, n_new = n - run.n_pending_before, i, k
-    cdef lc_sort_key *keys = <lc_sort_key*>malloc((n_new + 1) * sizeof(lc_sort_key))
+    cdef int64_t n_dups = len(run.dups), n_keys = n_new + n_dups
+    cdef lc_sort_key *keys = <lc_sort_key*>malloc((n_keys + 1) * sizeof(lc_sort_key))
     cdef uint8_t *done = <uint8_t*>calloc(n + 1, 1)     # 0 waiting, 1 applied, 2 dropped
-    cdef lc_id missing
-    cdef lc_staged *st
-    cdef int state
-    cdef list woken = []
+    cdef list stack = []        # peers whose new ops may unblock waiting changes
+    cdef list batch
     cdef list old_done = []     # old pending records applied or dropped now
     cdef dict new_at = {}       # (peer index, counter) -> index of this import's waiting changes
     cdef dict success = {}      # peer index -> [start, end]
@@ -579,38 +624,35 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
             keys[i].idx = k
             if doc.staged[k].flags & LC_STAGED_DEAD:
                 done[k] = 2
-        qsort(keys, n_new, sizeof(lc_sort_key), cmp_sort_key)
+        # a pending change this import brought again takes the new copy's turn (Loro applies
+        # the new copy then and drops the pending one)
+        for i in range(n_dups):
+            k = <int64_t>run.dups[i][3]
+            keys[n_new + i].lamport = doc.staged[k].lamport
+            keys[n_new + i].peer = doc.staged[k].sort_peer
+            keys[n_new + i].counter = doc.staged[k].counter
+            keys[n_new + i].idx = k
+        qsort(keys, n_keys, sizeof(lc_sort_key), cmp_sort_key)
         doc.ensure_tvv()
         doc.journal_on = True
-        for i in range(n_new):
-            woken.append(keys[i].idx)
-            while woken:
-                k = woken.pop()
-                st = &doc.staged[k]
-                if done[k] or st.flags & (LC_STAGED_DEAD | LC_STAGED_DONE):
-                    continue
-                state = ready(doc, run, k, &missing)
-                if state == 0:
-                    pending_wait(pi, missing, &doc.staged[k])
-                    if k >= run.n_pending_before:
-                        new_at[(doc.staged[k].peer, doc.staged[k].counter)] = k
-                    continue
-                done[k] = state
-                if k < run.n_pending_before:
-                    old_done.append(k)
-                if state == 2:
-                    continue
-                st = &doc.staged[k]
-                span = success.get(st.peer)
-                if span is None:
-                    success[st.peer] = [st.counter, st.end]
-                else:
-                    if st.counter < span[0]:
-                        span[0] = st.counter
-                    if st.end > span[1]:
-                        span[1] = st.end
-                apply_one(doc, run, k)
-                wake(doc, pi, new_at, doc.staged[k].peer, woken)
+        # Loro's order, which decides where change boundaries fall when copies of a change
+        # overlap: first this import's changes by (Lamport, peer), each applied if its
+        # dependencies are in the log and left waiting otherwise; then the waiting changes
+        # (older or new) that the applied ones unblock, peer by peer from the last one
+        # (Loro's try_apply_pending), each woken set in counter order.
+        for i in range(n_keys):
+            k = keys[i].idx
+            if done[k] or doc.staged[k].flags & (LC_STAGED_DEAD | LC_STAGED_DONE):
+                continue
+            if doc.staged[k].end > log.vv[doc.staged[k].peer]:
+                stack.append(doc.staged[k].peer)
+            try_apply(doc, run, k, done, old_done, new_at, success)
+        while stack:
+            batch = []
+            wake(doc, pi, new_at, <uint32_t>stack.pop(), batch)
+            for k in batch:
+                if try_apply(doc, run, k, done, old_done, new_at, success):
+                    stack.append(doc.staged[k].peer)
         doc.move_tracker_to_head()
         doc.journal_on = False
         doc.flush_import_deltas(True)
@@ -619,6 +661,39 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
         doc.journal_on = False
         free(keys)
         free(done)
+
+
+cdef bint try_apply(LoroDoc doc, ImportRun run, int64_t k, uint8_t *done, list old_done,
+                    dict new_at, dict success) except -1:
+    """Apply staged change k if its dependencies are in the log (True), drop it if the log
+    has it, or leave it waiting on its first missing op."""
+    cdef lc_staged *st = &doc.staged[k]
+    cdef lc_id missing
+    cdef int state
+    if done[k] or st.flags & (LC_STAGED_DEAD | LC_STAGED_DONE):
+        return False
+    state = ready(doc, run, k, &missing)
+    if state == 0:
+        pending_wait(run.pending, missing, &doc.staged[k])
+        if k >= run.n_pending_before:
+            new_at[(doc.staged[k].peer, doc.staged[k].counter)] = k
+        return False
+    done[k] = state
+    if k < run.n_pending_before:
+        old_done.append(k)
+    if state == 2:
+        return False
+    st = &doc.staged[k]
+    span = success.get(st.peer)
+    if span is None:
+        success[st.peer] = [st.counter, st.end]
+    else:
+        if st.counter < span[0]:
+            span[0] = st.counter
+        if st.end > span[1]:
+            span[1] = st.end
+    apply_one(doc, run, k)
+    return True
 
 
 cdef int wake(LoroDoc doc, PendingIndex pi, dict new_at, uint32_t peer, list woken) except -1:
@@ -763,6 +838,7 @@ cdef int ready(LoroDoc doc, ImportRun run, int64_t k, lc_id *missing) except -1:
     cdef OpLog log = doc.log
     cdef lc_staged *st = &doc.staged[k]
     cdef int32_t known = log.vv[st.peer]
+    cdef int32_t cut
     cdef int64_t i
     cdef lc_op *op
     if st.end <= known:
@@ -780,7 +856,11 @@ cdef int ready(LoroDoc doc, ImportRun run, int64_t k, lc_id *missing) except -1:
         if known > op.counter:
             if i < run.n_ops:
                 run.op_undo.append((i, (<char*>op)[:sizeof(lc_op)]))
-            slice_op(op, known - op.counter)
+            cut = known - op.counter
+            slice_op(op, cut)
+            if op.kind == LC_OP_INSERT and op.start_id.peer != 0:
+                # a text insert's start in Loro's string arena moves by the bytes cut off
+                op.start_id.counter += <int32_t>utf8_bytes(&doc.seq.text[op.arg - cut], cut)
         st.ops_len -= <uint32_t>(i - st.ops_off)
         st.ops_off = i
         st.counter = known
@@ -822,6 +902,13 @@ cdef int apply_one(LoroDoc doc, ImportRun run, int64_t k) except -1:
     else:
         log.add_change(st.peer, st.counter, st.end, lamport, st.timestamp, deps, st.deps_len,
                        st.ops_off, st.ops_len, st.msg)
+    # how Loro groups it into changes (independent of the op records above)
+    if doc.snap_lo <= k < doc.snap_hi:
+        group_kept(doc, st.peer, st.counter, st.end, lamport, st.timestamp, deps, st.deps_len,
+                   st.msg, st.ops_off)
+    else:
+        group_change(doc, st.peer, st.counter, st.end, lamport, st.timestamp, deps, st.deps_len,
+                     st.msg, False, st.ops_off, st.ops_off, st.ops_off + st.ops_len)
     run.logged = True
     log.update_frontiers(deps, st.deps_len, make_id(st.peer, st.end - 1))
     return 0

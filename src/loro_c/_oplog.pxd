@@ -71,6 +71,30 @@ cdef extern from "loro_c/oplog.h":
         int32_t msg
         uint32_t flags
 
+    ctypedef struct lc_group:
+        int32_t counter
+        int32_t end
+        uint32_t lamport
+        int32_t msg
+        int64_t timestamp
+        int64_t deps_off
+        uint32_t deps_len
+
+    ctypedef struct lc_group_list:
+        lc_group *items
+        int64_t len, cap
+        int64_t block_size
+
+    ctypedef struct lc_group_undo:
+        int64_t key
+        int64_t len
+        int64_t block_size
+        int64_t n_gdeps
+        int32_t end
+        uint32_t peer
+
+    int64_t LC_LSTR_MIN_CAP
+
     ctypedef struct lc_change_list:
         int64_t *idx
         int64_t len, cap
@@ -119,6 +143,13 @@ cdef class OpLog:
     cdef list values                # value slots of list inserts and map sets
     cdef list keys                  # map key table
     cdef dict key_map               # key -> index
+    # Loro's change grouping (lc_group in oplog.h): per peer index, its logical changes
+    cdef lc_group_list *groups
+    cdef int64_t n_groups           # logical changes of all peers
+    cdef lc_id *gdeps
+    cdef int64_t n_gdeps, cap_gdeps
+    cdef lc_group_undo *gundo       # undo log of grouping steps (for failed imports)
+    cdef int64_t n_gundo, cap_gundo
 
     cdef uint32_t peer_index(self, uint64_t peer) except? 0xFFFFFFFF
     cdef uint32_t key_index(self, str key) except? 0xFFFFFFFF
@@ -146,6 +177,13 @@ cdef class OpLog:
                       int64_t n_frontiers, uint32_t next_lamport) except -1
     cdef int refresh_vv(self, uint32_t p) except -1
     cdef int drop_peers(self, uint32_t n_peers) except -1
+    cdef int64_t find_group(self, uint32_t peer, int32_t counter) noexcept
+    cdef int groups_rollback(self, int64_t mark) except -1
+    cdef int group_undo_push(self, uint32_t peer, int64_t key) except -1
+    cdef int group_add(self, uint32_t peer, int32_t counter, int32_t end, uint32_t lamport,
+                       int64_t timestamp, const lc_id *deps, uint32_t n_deps, int32_t msg,
+                       int64_t size, bint new_block, int64_t key) except -1
+    cdef int group_extend(self, uint32_t peer, int32_t end, int64_t size, int64_t key) except -1
 
 
 cdef inline int slice_op(lc_op *op, int32_t cut) noexcept:
@@ -153,6 +191,10 @@ cdef inline int slice_op(lc_op *op, int32_t cut) noexcept:
     if op.kind == LC_OP_INSERT:
         op.pos += cut
         op.arg += cut
+        if op.start_id.peer == 0:
+            # a list insert's values in Loro's value arena; a text insert's start in Loro's
+            # string arena moves by bytes, which the caller adds (lstr_skip)
+            op.start_id.counter += cut
     elif op.kind == LC_OP_DELETE:
         if op.arg > 0:
             # a forward delete's remaining targets start where the first ones were
@@ -175,8 +217,13 @@ cdef inline bint merge_ops(lc_op *a, const lc_op *b) noexcept:
     if a.container != b.container or a.kind != b.kind or a.counter + a.len != b.counter:
         return False
     if a.kind == LC_OP_INSERT:
-        if b.pos == a.pos + a.len and b.arg == a.arg + a.len:
+        # Loro folds inserts whose content is adjacent in its arena (and, for text, in one
+        # buffer of it: start_id.peer names the buffer; see LC_LSTR_MIN_CAP in oplog.h)
+        if (b.pos == a.pos + a.len and b.arg == a.arg + a.len
+                and b.start_id.peer == a.start_id.peer
+                and b.start_id.counter == <int32_t>(<int64_t>a.delta & 0x7FFFFFFF)):
             a.len += b.len
+            a.delta = b.delta
             return True
         return False
     if a.kind != LC_OP_DELETE or b.start_id.peer != a.start_id.peer:

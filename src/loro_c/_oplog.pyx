@@ -74,6 +74,12 @@ cdef class OpLog:
         free(self.wtouched)
         free(self.moves)
         free(self.frontiers)
+        if self.groups != NULL:
+            for i in range(self.n_peers):
+                free(self.groups[i].items)
+        free(self.groups)
+        free(self.gdeps)
+        free(self.gundo)
 
     cdef uint32_t peer_index(self, uint64_t peer) except? 0xFFFFFFFF:
         """The peer's index, registering it on first sight."""
@@ -97,6 +103,8 @@ cdef class OpLog:
             self.vv_epoch = <uint64_t*>grow(self.vv_epoch, &cap, i + 1, sizeof(uint64_t))
             cap = self.cap_peers
             self.by_peer = <lc_change_list*>grow(self.by_peer, &cap, i + 1, sizeof(lc_change_list))
+            cap = self.cap_peers
+            self.groups = <lc_group_list*>grow(self.groups, &cap, i + 1, sizeof(lc_group_list))
             self.cap_peers = <uint32_t>cap
         self.peer_ids[i] = peer
         self.vv[i] = 0
@@ -107,6 +115,7 @@ cdef class OpLog:
         self.wpeer[i].low_tracker = INT32_MAX
         self.wpeer[i].flags = 0
         memset(&self.by_peer[i], 0, sizeof(lc_change_list))
+        memset(&self.groups[i], 0, sizeof(lc_group_list))
         self.n_peers = i + 1
         self.peer_map[peer] = i
         self.peer_objs.append(peer)
@@ -482,6 +491,11 @@ cdef class OpLog:
             free(self.by_peer[p].idx)
             self.by_peer[p].idx = NULL
             self.by_peer[p].len = self.by_peer[p].cap = 0
+            if self.groups[p].len != 0:
+                raise AssertionError("a peer to drop still has logical changes")
+            free(self.groups[p].items)
+            self.groups[p].items = NULL
+            self.groups[p].cap = 0
             self.vv_stale[p] = 0
         # the version cache must not refresh the entries of peers that no longer exist
         for i in range(self.n_vv_moved):
@@ -491,6 +505,100 @@ cdef class OpLog:
         self.n_vv_moved = k
         del self.peer_objs[n_peers:]
         self.n_peers = n_peers
+        return 0
+
+    # ------------------------------------------------------------------ Loro's change grouping
+    # The policy (when a change joins the previous one, block sizes) lives in the document's
+    # grouping part (doc/grouping.pxi), which knows the containers and the text; these keep
+    # the records and their undo log.
+
+    cdef int64_t find_group(self, uint32_t peer, int32_t counter) noexcept:
+        """Index in the peer's list of the logical change holding `counter`, or -1."""
+        if peer >= self.n_peers:
+            return -1
+        cdef lc_group_list *gl = &self.groups[peer]
+        cdef int64_t lo = 0, hi = gl.len, mid
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if gl.items[mid].end <= counter:
+                lo = mid + 1
+            elif gl.items[mid].counter > counter:
+                hi = mid
+            else:
+                return mid
+        return -1
+
+    cdef int groups_rollback(self, int64_t mark) except -1:
+        """Undo the grouping steps logged after the first `mark` (a failed import), newest
+        first."""
+        cdef lc_group_undo *u
+        while self.n_gundo > mark:
+            self.n_gundo -= 1
+            u = &self.gundo[self.n_gundo]
+            self.n_groups -= self.groups[u.peer].len - u.len
+            self.groups[u.peer].len = u.len
+            self.groups[u.peer].block_size = u.block_size
+            if u.len > 0:
+                self.groups[u.peer].items[u.len - 1].end = u.end
+            self.n_gdeps = u.n_gdeps
+        return 0
+
+    cdef int group_undo_push(self, uint32_t peer, int64_t key) except -1:
+        """Remember the peer's grouping state before a step on ops at arena offset `key`
+        (nothing for key < 0: a local commit, which no import undo reaches)."""
+        cdef lc_group_list *gl = &self.groups[peer]
+        cdef lc_group_undo *u
+        if key < 0:
+            return 0
+        if self.n_gundo == self.cap_gundo:
+            self.gundo = <lc_group_undo*>grow(self.gundo, &self.cap_gundo, self.n_gundo + 1, sizeof(lc_group_undo))
+        u = &self.gundo[self.n_gundo]
+        u.key = key
+        u.peer = peer
+        u.len = gl.len
+        u.block_size = gl.block_size
+        u.n_gdeps = self.n_gdeps
+        u.end = gl.items[gl.len - 1].end if gl.len > 0 else 0
+        self.n_gundo += 1
+        return 0
+
+    cdef int group_add(self, uint32_t peer, int32_t counter, int32_t end, uint32_t lamport,
+                       int64_t timestamp, const lc_id *deps, uint32_t n_deps, int32_t msg,
+                       int64_t size, bint new_block, int64_t key) except -1:
+        """Start a logical change of `peer` (estimated size `size`), in a new block or
+        appended to the peer's last block."""
+        cdef lc_group_list *gl = &self.groups[peer]
+        cdef lc_group *g
+        cdef uint32_t i
+        self.group_undo_push(peer, key)
+        if gl.len == gl.cap:
+            gl.items = <lc_group*>grow(gl.items, &gl.cap, gl.len + 1, sizeof(lc_group))
+        if self.n_gdeps + n_deps > self.cap_gdeps:
+            self.gdeps = <lc_id*>grow(self.gdeps, &self.cap_gdeps, self.n_gdeps + n_deps, sizeof(lc_id))
+        g = &gl.items[gl.len]
+        memset(g, 0, sizeof(lc_group))
+        g.counter = counter
+        g.end = end
+        g.lamport = lamport
+        g.timestamp = timestamp
+        g.msg = msg
+        g.deps_off = self.n_gdeps
+        g.deps_len = n_deps
+        for i in range(n_deps):
+            self.gdeps[self.n_gdeps + i] = deps[i]
+        self.n_gdeps += n_deps
+        gl.len += 1
+        self.n_groups += 1
+        gl.block_size = size if new_block else gl.block_size + size
+        return 0
+
+    cdef int group_extend(self, uint32_t peer, int32_t end, int64_t size, int64_t key) except -1:
+        """Merge atoms up to `end` into the peer's last logical change; its block grows by
+        `size`."""
+        cdef lc_group_list *gl = &self.groups[peer]
+        self.group_undo_push(peer, key)
+        gl.items[gl.len - 1].end = end
+        gl.block_size += size
         return 0
 
     # ------------------------------------------------------------------ invariant checks

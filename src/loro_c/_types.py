@@ -1103,3 +1103,38 @@ class Ordering(_enum.Enum):
         return f"Ordering.{self.name}"
 
     __str__ = __repr__
+class ChangeMeta:
+    """A change as ``LoroDoc.get_change`` reports it: ``id`` (of its first op), ``lamport``
+    (of its first op), ``timestamp``, ``message`` (``None`` when none), ``deps`` (a
+    :class:`Frontiers`) and ``len`` (its number of ops, counted in atoms)."""
+
+    __slots__ = ("lamport", "id", "timestamp", "message", "deps", "len")
+
+    def __init__(self, lamport, id, timestamp, message, deps, len):
+        object.__setattr__(self, "lamport", lamport)
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "timestamp", timestamp)
+        object.__setattr__(self, "message", message)
+        object.__setattr__(self, "deps", deps)
+        object.__setattr__(self, "len", len)
+
+    __setattr__ = _frozen_setattr
+
+    def __eq__(self, other):
+        if not isinstance(other, ChangeMeta):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    def __ne__(self, other):
+        r = self.__eq__(other)
+        return r if r is NotImplemented else not r
+
+    __hash__ = None
+
+    def __repr__(self):
+        return (f"ChangeMeta {{ id: {self.id!r}, lamport: {self.lamport}, "
+                f"timestamp: {self.timestamp}, message: {self.message!r}, deps: {self.deps!r}, "
+                f"len: {self.len} }}")
+
+
+__all__ += ["ChangeMeta"]

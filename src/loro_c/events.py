@@ -29,7 +29,7 @@ import threading
 from loro_c.errors import LoroError, LoroTypeError, LoroValueError
 
 __all__ = ["EventTriggerKind", "DiffEvent", "ContainerDiff", "PathItem", "Diff", "TextDelta",
-           "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow", "ChangeMeta",
+           "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow",
            "ChangeModifier"]
 
 
@@ -294,21 +294,6 @@ class _PeerChange:
                 if first is None:
                     first = e
         return first
-
-
-class ChangeMeta(_Value):
-    """The change a commit is about to make (given to pre-commit subscribers): `id` of its
-    first op, `lamport`, `timestamp` (0: loro_c records none), `message`, `deps`
-    (Frontiers), `len` (ops)."""
-    __slots__ = ("id", "lamport", "timestamp", "message", "deps", "len")
-
-    def __init__(self, id, lamport, timestamp, message, deps, len):
-        self.id = id
-        self.lamport = lamport
-        self.timestamp = timestamp
-        self.message = message
-        self.deps = deps
-        self.len = len
 
 
 class ChangeModifier:

@@ -42,9 +42,10 @@ cdef int decode_updates_body(Reader* body, bint with_ops, list out, Py_ssize_t* 
 
 # -- decoding ---------------------------------------------------------------------------------
 
-def decode_updates(bytes data not None):
+def decode_updates(bytes data not None, dict block_sizes=None):
     """Change tuples of a mode-4 (updates) blob, or of the history inside a mode-3
-    (snapshot) blob. Raises DecodeError on anything malformed or unsupported."""
+    (snapshot) blob (with `block_sizes`: peer -> byte size of its last block). Raises
+    DecodeError on anything malformed or unsupported."""
     cdef uint16_t mode
     cdef Reader body
     cdef list out = []
@@ -54,7 +55,7 @@ def decode_updates(bytes data not None):
     if mode == MODE_UPDATES:
         decode_updates_body(&body, True, out, &budget)
     else:
-        shallow, meta = decode_snapshot_oplog(&body, True, out, &budget)
+        shallow, meta = decode_snapshot_oplog(&body, True, out, &budget, block_sizes)
         if shallow:
             fail("shallow snapshots are not supported by loro_c yet")
         check_snapshot_vv(out, meta)
@@ -68,17 +69,33 @@ def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
     cdef Reader body
     cdef Py_ssize_t budget
     cdef list alive = []          # block container ids, alive until the import ends
+    cdef dict block_sizes
     for data in blobs:
         if not isinstance(data, bytes):
             raise LoroValueError(f"a blob must be bytes, not {type(data).__name__}")
         parse_envelope(data, True, &mode, &body)
         check_mode(mode)
-        if mode == MODE_UPDATES:
-            budget = DEC_BLOB_OPS + 4 * PyBytes_GET_SIZE(data)
-            decode_updates_body(&body, True, alive, &budget, doc)
-        else:
-            for raw in decode_updates(data):
-                stage_tuple(doc, raw)
+        # Loro decodes a blob's text apart from the document's string arena
+        doc.in_blob = True
+        try:
+            if mode == MODE_UPDATES:
+                budget = DEC_BLOB_OPS + 4 * PyBytes_GET_SIZE(data)
+                decode_updates_body(&body, True, alive, &budget, doc)
+            elif fresh and doc.snap_blocks is None:
+                # a snapshot into an empty document: Loro keeps its change blocks as they are
+                block_sizes = {}
+                raws = decode_updates(data, block_sizes)
+                doc.snap_lo = doc.n_staged
+                doc.snap_blocks = block_sizes
+                for raw in raws:
+                    stage_tuple(doc, raw)
+                doc.snap_hi = doc.n_staged
+            else:
+                for raw in decode_updates(data):
+                    stage_tuple(doc, raw)
+        finally:
+            doc.in_blob = False
+        if mode != MODE_UPDATES:
             if fresh:
                 # only the first snapshot loads into the empty document (the rest are history)
                 fresh = False

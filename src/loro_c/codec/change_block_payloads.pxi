@@ -22,6 +22,7 @@ cdef class _OpPayloads:
     cdef LoroDoc doc
     cdef list values                 # doc.log.values
     cdef bint skip                   # the current change is already known: check, stage nothing
+    cdef lc_op skipped               # where the arena placement of a skipped op is written
     cdef uint32_t* cps_stack         # CPS_STACK code points on the op loop's stack
 
 # The readers are module-level inline functions rather than methods: a method's address goes
@@ -145,6 +146,10 @@ cdef inline int stage_text(_OpPayloads st, const unsigned char* sp, Py_ssize_t s
             sop.pos = prop
             if not stage_dropped(st.doc, sop):
                 sop.arg = st.doc.seq.append_text(cps, ncp)
+            lstr_place(st.doc, sop, slen)
+        else:
+            # Loro decodes (and allocates) the ops of changes it already has too
+            lstr_place(st.doc, &st.skipped, slen)
     finally:
         if cps != st.cps_stack:
             free(cps)
@@ -179,6 +184,9 @@ cdef inline object list_insert(_OpPayloads st, Py_ssize_t i, uint32_t c, int64_t
             for j, x in enumerate(v):
                 stage_value(st.doc, x, st.py_peer, op_counter + j)
             st.values.extend(v)
+        lval_place(st.doc, sop, ln)
+    else:
+        lval_place(st.doc, &st.skipped, ln)
     return None
 
 

@@ -47,9 +47,11 @@ cdef object decode_frontiers_bytes(bytes b, str what):
     return f
 
 
-cdef tuple decode_snapshot_oplog(Reader* body, bint with_ops, list out, Py_ssize_t* budget):
+cdef tuple decode_snapshot_oplog(Reader* body, bint with_ops, list out, Py_ssize_t* budget,
+                                dict block_sizes=None):
     """Changes of the oplog section of a mode-3 body. Returns (is_shallow, kv dict of the
-    non-block keys)."""
+    non-block keys). `block_sizes`, when given, receives peer -> byte size of the peer's
+    last change block."""
     cdef Reader secs[3]
     cdef Py_ssize_t before
     cdef const unsigned char* kp
@@ -71,6 +73,8 @@ cdef tuple decode_snapshot_oplog(Reader* body, bint with_ops, list out, Py_ssize
                          budget)
             if out[before][0] != kpeer or out[before][1] != kctr:
                 fail("snapshot change block does not match its key")
+            if block_sizes is not None:
+                block_sizes[kpeer] = len(value)     # keys ascend: the last one stays
         elif key in (b"vv", b"fr", b"sv", b"sf"):
             meta[key] = value
         else:

@@ -1,0 +1,348 @@
+# Loro's change grouping: which ops form one change, as Loro's change store decides it.
+# Included by _doc.pyx; see docs/ARCHITECTURE.md, "Change grouping".
+#
+# Every commit and every applied imported change goes through group_change, which mirrors
+# Loro's ChangeStore::insert_change: the change's ops are read back as Loro holds them
+# (walk_next folds arena ops with merge_ops), its estimated storage size computed (op_size);
+# a change over the block size is first cut into pieces the way Loro cuts it (group_split);
+# each change or piece then joins the peer's last logical change, starts one in the peer's
+# last block, or starts a new block (group_piece). The records live in OpLog.groups.
+
+
+cdef int walk_init(LoroDoc d, lc_walk *w, uint32_t peer, int32_t a, int32_t b) noexcept:
+    """Start a walk over the peer's ops in atoms [a, b) (which must be in the log)."""
+    cdef OpLog log = d.log
+    cdef int64_t c
+    w.peer = peer
+    w.a = a
+    w.b = b
+    w.have = False
+    w.j = log.find_change_pos(peer, a)
+    if w.j < 0:
+        w.j = log.by_peer[peer].len if peer < log.n_peers else 0
+        w.i = w.end_i = 0
+        return 0
+    c = log.by_peer[peer].idx[w.j]
+    w.i = log.find_op(c, a)
+    w.end_i = log.changes[c].ops_off + log.changes[c].ops_len
+    return 0
+
+
+cdef bint walk_next(LoroDoc d, lc_walk *w, lc_op *out) noexcept:
+    """The next op of the walk, folded with the following ones where merge_ops allows."""
+    cdef OpLog log = d.log
+    cdef lc_op piece
+    cdef lc_op *op
+    cdef lc_change *ch
+    while True:
+        if w.i >= w.end_i:
+            # continue in the peer's next op record
+            if w.peer >= log.n_peers or w.j + 1 >= log.by_peer[w.peer].len:
+                break
+            w.j += 1
+            ch = &log.changes[log.by_peer[w.peer].idx[w.j]]
+            if ch.counter >= w.b:
+                w.j = log.by_peer[w.peer].len
+                break
+            w.i = ch.ops_off
+            w.end_i = ch.ops_off + ch.ops_len
+            continue
+        op = &log.ops[w.i]
+        if op.counter >= w.b:
+            w.i = w.end_i
+            w.j = log.by_peer[w.peer].len
+            break
+        piece = d._op_slice(op, w.a, w.b)
+        w.i += 1
+        if w.have and merge_ops(&w.cur, &piece):
+            continue
+        if w.have:
+            out[0] = w.cur
+            w.cur = piece
+            return True
+        w.cur = piece
+        w.have = True
+    if w.have:
+        out[0] = w.cur
+        w.have = False
+        return True
+    return False
+
+
+cdef int64_t op_size(LoroDoc d, const lc_op *op) noexcept:
+    """Loro's estimated storage size of an op: the UTF-8 bytes of a text insert, 4 per list
+    value, 8 per delete, 4 per counter increment, 3 per map op."""
+    if op.kind == LC_OP_INSERT:
+        if d.ckind[op.container] != KIND_TEXT:
+            return 4 * <int64_t>op.len
+        # its span in Loro's string arena (lstr_place): end - start
+        return (<int64_t>op.delta - op.start_id.counter) & 0x7FFFFFFF
+    if op.kind == LC_OP_DELETE:
+        return 8
+    if op.kind == LC_OP_COUNTER:
+        return 4
+    return 3
+
+
+cdef inline int64_t header_size(uint32_t n_deps) noexcept:
+    return 4 + (4 * (<int64_t>n_deps - 1) if n_deps > 1 else 0)
+
+
+cdef bint joins_previous_op(LoroDoc d, uint32_t peer, int32_t counter, const lc_op *first) noexcept:
+    """Whether `first`, the first op of the peer's change starting at `counter`, folds into
+    the peer's op just before it (Loro merges ops when changes merge)."""
+    cdef OpLog log = d.log
+    cdef int64_t c, k
+    cdef lc_op prev
+    if counter <= 0:
+        return False
+    c = log.find_change(peer, counter - 1)
+    if c < 0:
+        return False
+    k = log.find_op(c, counter - 1)
+    if k >= log.changes[c].ops_off + log.changes[c].ops_len:
+        return False
+    prev = log.ops[k]
+    if prev.counter + prev.len > counter:
+        return True     # one op in the arena already: a local commit's first op extended it
+    return merge_ops(&prev, first)
+
+
+cdef bint same_msg(LoroDoc d, int32_t a, int32_t b):
+    if a == b:
+        return True
+    if a < 0 or b < 0:
+        return False
+    return d.log.messages[a] == d.log.messages[b]
+
+
+cdef int range_stats(LoroDoc d, uint32_t peer, int32_t a, int32_t b, int64_t *ops_size,
+                     int64_t *n_ops, int64_t *first_size, lc_op *first) noexcept:
+    """The estimated size of the peer's ops in atoms [a, b) as Loro holds them, their
+    number, and the first one with its size."""
+    cdef lc_walk w
+    cdef lc_op o
+    cdef int64_t sz
+    ops_size[0] = 0
+    n_ops[0] = 0
+    first_size[0] = 0
+    walk_init(d, &w, peer, a, b)
+    while walk_next(d, &w, &o):
+        sz = op_size(d, &o)
+        if n_ops[0] == 0:
+            first[0] = o
+            first_size[0] = sz
+        ops_size[0] += sz
+        n_ops[0] += 1
+    return 0
+
+
+cdef int group_change(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, uint32_t lamport,
+                      int64_t timestamp, const lc_id *deps, uint32_t n_deps, int32_t msg,
+                      bint local, int64_t key, int64_t i0, int64_t i1) except -1:
+    """Group a change just logged (atoms [counter, end) of `peer`, its ops the arena ops
+    [i0, i1) at the end of the log's last record; the first may begin before `counter`
+    when a commit's first op extended the previous op) as Loro's change store does. `key`
+    >= 0 asks for an undo record (an import); a local commit is never undone."""
+    cdef OpLog log = d.log
+    cdef lc_op first, prev, cur, piece
+    cdef int64_t ops_size = 0, n_ops = 0, first_size = 0, i, sz
+    cdef bint joins = False, have = False
+    cdef int64_t interval = d.merge_interval if local else 0
+    if local:
+        key = -1
+    if i1 - i0 == 1 and log.ops[i0].counter < counter and log.groups[peer].len > 0 and can_merge_right(
+            d, &log.groups[peer].items[log.groups[peer].len - 1], peer, counter, timestamp,
+            deps, n_deps, msg, interval):
+        # typing: the commit only extended the previous op, which Loro folds into the last
+        # change whatever the block's size, and which adds nothing to it
+        return log.group_extend(peer, end, 0, key)
+    # the ops as Loro holds them (folded where merge_ops allows) and their estimated size
+    for i in range(i0, i1):
+        piece = log.ops[i]
+        if piece.counter < counter:
+            piece = d._op_slice(&piece, counter, end)
+        if have and merge_ops(&cur, &piece):
+            continue
+        if have:
+            sz = op_size(d, &cur)
+            if n_ops == 0:
+                first = cur
+                first_size = sz
+            ops_size += sz
+            n_ops += 1
+        cur = piece
+        have = True
+    if have:
+        sz = op_size(d, &cur)
+        if n_ops == 0:
+            first = cur
+            first_size = sz
+        ops_size += sz
+        n_ops += 1
+    if header_size(n_deps) + ops_size > MAX_BLOCK_SIZE:
+        return group_split(d, peer, counter, end, lamport, timestamp, deps, n_deps, msg, key)
+    if n_ops > 0:
+        if log.ops[i0].counter < counter:
+            joins = True    # one arena op: a commit's first op extended the previous one
+        elif i0 > log.changes[log.n_changes - 1].ops_off:
+            prev = log.ops[i0 - 1]      # the same record: the peer's previous op
+            joins = merge_ops(&prev, &first)
+        else:
+            joins = joins_previous_op(d, peer, counter, &first)
+    return group_piece(d, peer, counter, end, lamport, timestamp, deps, n_deps, msg,
+                       ops_size, n_ops, first_size, joins, interval, key)
+
+
+cdef inline bint can_merge_right(LoroDoc d, lc_group *last, uint32_t peer, int32_t counter,
+                                 int64_t timestamp, const lc_id *deps, uint32_t n_deps,
+                                 int32_t msg, int64_t interval):
+    """Loro's Change::can_merge_right: the change continues `last`, depends only on the same
+    peer, comes within the merge interval and carries the same message."""
+    return (last.end == counter and n_deps == 1 and deps[0].peer == peer
+            and timestamp - last.timestamp <= interval and same_msg(d, last.msg, msg))
+
+
+cdef int group_split(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, uint32_t lamport,
+                     int64_t timestamp, const lc_id *deps, uint32_t n_deps, int32_t msg,
+                     int64_t key) except -1:
+    """A change bigger than a block, cut into pieces the way Loro's change store cuts it
+    (ops in order; a text or list insert that does not fit is sliced to the room left; each
+    piece depends on the previous one), each piece grouped with Loro's rule for imported
+    changes."""
+    cdef lc_walk w
+    cdef lc_op o, part
+    cdef lc_piece pc
+    cdef int64_t sz, room, k
+    cdef bint cont
+    memset(&pc, 0, sizeof(lc_piece))
+    pc.start = counter
+    pc.pos = counter
+    pc.est = header_size(n_deps)
+    pc.first_piece = True
+    walk_init(d, &w, peer, counter, end)
+    while walk_next(d, &w, &o):
+        sz = op_size(d, &o)
+        cont = False
+        if sz >= MAX_BLOCK_SIZE - pc.est and pc.n > 0:
+            group_flush(d, peer, counter, lamport, timestamp, deps, n_deps, msg, key, &pc)
+        while o.kind == LC_OP_INSERT and sz > MAX_BLOCK_SIZE - pc.est:
+            room = MAX_BLOCK_SIZE - pc.est
+            k = room if d.ckind[o.container] == KIND_TEXT else room // 4
+            if k > o.len:
+                k = o.len
+            if k <= 0:
+                break
+            part = d._op_slice(&o, o.counter, o.counter + <int32_t>k)
+            piece_add(d, peer, &pc, &part, op_size(d, &part), cont)
+            group_flush(d, peer, counter, lamport, timestamp, deps, n_deps, msg, key, &pc)
+            if k == o.len:
+                o.len = 0
+                break
+            o = d._op_slice(&o, o.counter + <int32_t>k, o.counter + o.len)
+            sz = op_size(d, &o)
+            cont = True
+        if o.len == 0:
+            continue
+        pc.est += sz
+        if pc.est > MAX_BLOCK_SIZE and pc.n > 0:
+            # like Loro, the op that starts the next piece is not counted in its estimate
+            group_flush(d, peer, counter, lamport, timestamp, deps, n_deps, msg, key, &pc)
+        piece_add(d, peer, &pc, &o, sz, cont)
+    if pc.n > 0:
+        group_flush(d, peer, counter, lamport, timestamp, deps, n_deps, msg, key, &pc)
+    return 0
+
+
+cdef int piece_add(LoroDoc d, uint32_t peer, lc_piece *pc, const lc_op *o, int64_t sz,
+                   bint cont) except -1:
+    """Add an op to the piece being cut; `cont`: it continues an op sliced at the previous
+    piece's end."""
+    if pc.n == 0:
+        pc.first_size = sz
+        pc.first_joins = joins_previous_op(d, peer, pc.start, o) if pc.first_piece else cont
+    pc.size += sz
+    pc.n += 1
+    pc.pos = o.counter + o.len
+    return 0
+
+
+cdef int group_flush(LoroDoc d, uint32_t peer, int32_t counter, uint32_t lamport,
+                     int64_t timestamp, const lc_id *deps, uint32_t n_deps, int32_t msg,
+                     int64_t key, lc_piece *pc) except -1:
+    """Group the piece cut so far and start the next one."""
+    cdef lc_id prev
+    if pc.first_piece:
+        group_piece(d, peer, pc.start, pc.pos, lamport, timestamp, deps, n_deps, msg,
+                    pc.size, pc.n, pc.first_size, pc.first_joins, 0, key)
+    else:
+        prev = make_id(peer, pc.start - 1)
+        group_piece(d, peer, pc.start, pc.pos, lamport + <uint32_t>(pc.start - counter),
+                    timestamp, &prev, 1, msg, pc.size, pc.n, pc.first_size,
+                    pc.first_joins, 0, key)
+    pc.first_piece = False
+    pc.start = pc.pos
+    pc.size = 0
+    pc.n = 0
+    pc.est = 4
+    return 0
+
+
+cdef int group_piece(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, uint32_t lamport,
+                     int64_t timestamp, const lc_id *deps, uint32_t n_deps, int32_t msg,
+                     int64_t ops_size, int64_t n_ops, int64_t first_size, bint first_joins,
+                     int64_t interval, int64_t key) except -1:
+    """Loro's ChangesBlock::push_change for a change that fits a block: it merges into the
+    peer's last change (Change::can_merge_right with `interval`) while the block is not full,
+    or when it is a single op that folds into the last op; else it is a separate change in
+    that block, or in a new block when that one is full."""
+    cdef OpLog log = d.log
+    cdef lc_group_list *gl = &log.groups[peer]
+    cdef lc_group *last
+    cdef int64_t size = header_size(n_deps) + ops_size
+    cdef bint full
+    if gl.len == 0:
+        return log.group_add(peer, counter, end, lamport, timestamp, deps, n_deps, msg, size,
+                             True, key)
+    last = &gl.items[gl.len - 1]
+    full = size + gl.block_size > MAX_BLOCK_SIZE
+    if (can_merge_right(d, last, peer, counter, timestamp, deps, n_deps, msg, interval)
+            and (not full or (n_ops == 1 and first_joins))):
+        # ops that fold into the previous op do not grow the block
+        return log.group_extend(peer, end, ops_size - (first_size if first_joins else 0), key)
+    return log.group_add(peer, counter, end, lamport, timestamp, deps, n_deps, msg, size,
+                         full, key)
+
+
+cdef int group_kept(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, uint32_t lamport,
+                    int64_t timestamp, const lc_id *deps, uint32_t n_deps, int32_t msg,
+                    int64_t key) except -1:
+    """A change of a snapshot imported into an empty document: Loro keeps the snapshot's
+    blocks as they are, so it stays a change of its own; the peer's last block then has the
+    size of its encoded bytes (what Loro estimates for a block read from bytes)."""
+    size = d.snap_blocks.get(d.log.peer_ids[peer], 0) if d.snap_blocks else 0
+    return d.log.group_add(peer, counter, end, lamport, timestamp, deps, n_deps, msg, size,
+                           True, key)
+
+
+cdef int check_groups(LoroDoc d) except -1:
+    """Invariant: each peer's logical changes tile its counters [0, vv) in order, and their
+    count is n_groups."""
+    cdef OpLog log = d.log
+    cdef uint32_t p
+    cdef int64_t i, total = 0
+    cdef int32_t at
+    cdef lc_group_list *gl
+    for p in range(log.n_peers):
+        gl = &log.groups[p]
+        at = 0
+        for i in range(gl.len):
+            if gl.items[i].counter != at or gl.items[i].end <= at:
+                raise AssertionError(f"logical changes of peer index {p} do not tile its counters at {at}")
+            at = gl.items[i].end
+        if log.by_peer[p].len > 0 and at != log.changes[log.by_peer[p].idx[log.by_peer[p].len - 1]].end:
+            raise AssertionError(f"logical changes of peer index {p} end at {at}, its records elsewhere")
+        total += gl.len
+    if total != log.n_groups:
+        raise AssertionError("n_groups out of step with the per-peer lists")
+    return 0
