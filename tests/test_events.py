@@ -554,3 +554,23 @@ def test_pre_commit_sees_the_change_and_sets_its_message():
     metas, msgs = run(loro_c)
     assert metas == [(5, 0, 0, None, 2, ""), (5, 2, 2, "mine", 1, "o")]
     assert msgs == ["commit 1", "commit 2", None]
+
+
+def test_an_empty_commit_uses_up_the_origin():
+    def run(mod):
+        d = mod.LoroDoc()
+        out = []
+        s = d.subscribe_root(lambda e: out.append(e.origin))
+        d.get_text("t").insert(0, "a")
+        d.commit()
+        d.set_next_commit_origin("ui")
+        d.commit()
+        d.get_text("t").insert(0, "b")
+        d.commit()
+        d.commit_with(origin="gone")
+        d.get_text("t").insert(0, "c")
+        d.set_next_commit_origin("y")
+        d.commit()
+        del s
+        return out
+    assert run(loro) == run(loro_c) == ["", "", "y"]

@@ -407,6 +407,7 @@ cdef class LoroDoc:
         # log of earlier imports is not needed any more
         self.log.n_gundo = 0
         if not self.txn_open:
+            self.next_origin = None     # as in loro, every commit uses up the origin
             return 0
         if self.evlog.hooks and self.log.vv[self.self_idx] > self.txn_counter:
             # first-commit and pre-commit subscribers may add to the commit or set its
@@ -414,6 +415,8 @@ cdef class LoroDoc:
             events_module().before_commit(self)
             if not self.txn_open:
                 return 0
+        origin = self.next_origin
+        self.next_origin = None
         self.txn_open = False
         msg = self.next_msg
         self.next_msg = None
@@ -442,8 +445,6 @@ cdef class LoroDoc:
         group_change(self, p, self.txn_counter, end, self.txn_lamport, 0, self.txn_deps,
                      <uint32_t>self.n_txn_deps, msg_idx, True, -1, i0, self.log.n_ops)
         self.log.update_frontiers(self.txn_deps, <uint32_t>self.n_txn_deps, make_id(p, end - 1))
-        origin = self.next_origin
-        self.next_origin = None
         if self.evlog.on:
             events_module().flush(self, 0, origin)
         if self.local_update_subs:
@@ -451,8 +452,8 @@ cdef class LoroDoc:
         return 0
 
     def set_next_commit_origin(self, str origin):
-        """Set the origin that event subscribers see for the next commit (not persisted; an
-        empty commit keeps it for the one after, as in loro)."""
+        """Set the origin that event subscribers see for the next commit (not persisted;
+        the next commit uses it up even when it has no ops, as in loro)."""
         doc_acquire(self)
         self.next_origin = origin
         doc_release(self)
