@@ -14,6 +14,8 @@ from loro_c.ephemeral import (EphemeralStore, EphemeralStoreEvent, Awareness,
                               AwarenessPeerUpdate, PeerInfo)
 from loro_c.cursor import Cursor, Side, PosQueryResult, AbsolutePosition
 from loro_c.paths import Index
+from loro_c.events import (EventTriggerKind, DiffEvent, ContainerDiff, PathItem, Diff, TextDelta,
+                           ListDiffItem, MapDelta, EventStream, EventStreamOverflow, ChangeModifier)
 
 __version__ = "0.1.0"
 
@@ -26,5 +28,6 @@ __all__ = [
     "EncodedBlobMode", "ImportBlobMetadata", "ChangeMeta",
     "EphemeralStore", "EphemeralStoreEvent", "Awareness", "AwarenessPeerUpdate", "PeerInfo",
     "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering",
-    "Index",
+    "Index", "EventTriggerKind", "DiffEvent", "ContainerDiff", "PathItem", "Diff", "TextDelta",
+    "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow", "ChangeModifier",
 ]

@@ -15,6 +15,8 @@ __all__ = [
     "EncodedBlobMode", "ImportBlobMetadata", "ChangeMeta",
     "EphemeralStore", "EphemeralStoreEvent", "Awareness", "PeerInfo", "AwarenessPeerUpdate",
     "KeyNotFoundError", "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering", "Index",
+    "EventTriggerKind", "DiffEvent", "ContainerDiff", "PathItem", "Diff", "TextDelta",
+    "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow", "ChangeModifier",
 ]
 
 LoroValue = typing.Union[
@@ -352,6 +354,24 @@ class LoroDoc:
     def export(self, mode: ExportMode) -> bytes: ...
     def import_(self, data: bytes) -> ImportStatus: ...
     def import_with(self, data: bytes, origin: str) -> ImportStatus: ...
+    def set_next_commit_origin(self, origin: str) -> None:
+        """The origin event subscribers see for the next commit."""
+    def commit_with(self, origin: typing.Optional[str] = None, timestamp: typing.Optional[int] = None,
+                    immediate_renew: typing.Optional[bool] = None,
+                    commit_msg: typing.Optional[str] = None) -> None:
+        """Commit with an origin for the events and/or a message for the change."""
+    def subscribe_first_commit_from_peer(self, callback: typing.Callable[[typing.Dict[str, int]], typing.Optional[bool]]) -> Subscription:
+        """Call `callback({"peer": peer})` before this peer's first commit; its edits join it."""
+    def subscribe_pre_commit(self, callback: typing.Callable[[typing.Dict[str, typing.Any]], typing.Optional[bool]]) -> Subscription:
+        """Call `callback({"change_meta", "origin", "modifier"})` before each local commit."""
+    def subscribe_peer_id_change(self, callback: typing.Callable[[ID], typing.Optional[bool]]) -> Subscription:
+        """Call `callback(ID(peer, next counter))` after the peer id changes; False unsubscribes."""
+    def subscribe_root(self, callback: typing.Callable[[DiffEvent], None]) -> Subscription:
+        """Call `callback(event)` after each commit or import that changed the document."""
+    def subscribe(self, container_id: ContainerID, callback: typing.Callable[[DiffEvent], None]) -> Subscription:
+        """Like subscribe_root, for one container and the containers nested in it."""
+    def events(self, container_id: typing.Optional[ContainerID] = None, maxsize: int = 1024) -> EventStream:
+        """The document's DiffEvents as an asyncio stream (`async for ev in doc.events()`)."""
     def import_batch(self, bytes_list: typing.Sequence[bytes]) -> ImportStatus: ...
     @staticmethod
     def decode_import_blob_meta(data: bytes, check_checksum: bool = True) -> ImportBlobMetadata: ...
@@ -390,6 +410,9 @@ class LoroText:
     def len_utf16(self) -> int: ...
     def __len__(self) -> int: ...
     def is_empty(self) -> bool: ...
+    def subscribe(self, callback: typing.Callable[[DiffEvent], None]) -> typing.Optional[Subscription]:
+        """Call `callback(event)` after each commit or import that changed this container
+        or one nested in it; None for a detached container."""
     def get_value(self) -> str: ...
     def get_deep_value(self) -> str: ...
     def get_cursor(self, pos: int, side: Side) -> typing.Optional[Cursor]:
@@ -432,6 +455,9 @@ class LoroList:
     def pop(self) -> typing.Optional[LoroValue]: ...
     def clear(self) -> None: ...
     def to_vec(self) -> typing.List[LoroValue]: ...
+    def subscribe(self, callback: typing.Callable[[DiffEvent], None]) -> typing.Optional[Subscription]:
+        """Call `callback(event)` after each commit or import that changed this container
+        or one nested in it; None for a detached container."""
     def get_value(self) -> typing.List[LoroValue]: ...
     def get_deep_value(self) -> typing.List[LoroValue]: ...
     def get_cursor(self, pos: int, side: Side) -> typing.Optional[Cursor]:
@@ -463,6 +489,9 @@ class LoroMap:
     def keys(self) -> typing.List[str]: ...
     def values(self) -> typing.List[ValueOrContainer]: ...
     def items(self) -> typing.List[typing.Tuple[str, ValueOrContainer]]: ...
+    def subscribe(self, callback: typing.Callable[[DiffEvent], None]) -> typing.Optional[Subscription]:
+        """Call `callback(event)` after each commit or import that changed this container
+        or one nested in it; None for a detached container."""
     def get_value(self) -> typing.Dict[str, LoroValue]: ...
     def get_deep_value(self) -> typing.Dict[str, LoroValue]: ...
     def insert_container(self, key: str, child: Container) -> Container: ...
@@ -487,6 +516,9 @@ class LoroCounter:
     def decrement(self, value: typing.Union[int, float]) -> None: ...
     @property
     def value(self) -> float: ...
+    def subscribe(self, callback: typing.Callable[[DiffEvent], None]) -> typing.Optional[Subscription]:
+        """Call `callback(event)` after each commit or import that changed this container
+        or one nested in it; None for a detached container."""
     def get_value(self) -> float: ...
     def get_deep_value(self) -> float: ...
     def __float__(self) -> float: ...
@@ -517,6 +549,112 @@ class Index:
     class Node(Index):
         target: typing.Any
         def __init__(self, target: typing.Any) -> None: ...
+
+# ---------------------------------------------------------------- events
+
+class EventTriggerKind(Enum):
+    """What produced an event."""
+    Local = "local"
+    Import = "import"
+    Checkout = "checkout"
+
+class PathItem:
+    """A container on an event path and its index in its parent."""
+    container: ContainerID
+    index: Index
+    def __init__(self, container: ContainerID, index: Index) -> None: ...
+
+class MapDelta:
+    """The keys whose value changed (None: deleted)."""
+    updated: typing.Dict[str, typing.Optional[ValueOrContainer]]
+    def __init__(self, updated: typing.Dict[str, typing.Optional[ValueOrContainer]]) -> None: ...
+
+class TextDelta:
+    """A text delta item (Unicode code points)."""
+    class Retain(TextDelta):
+        retain: int
+        attributes: typing.Optional[typing.Dict[str, LoroValue]]
+        def __init__(self, retain: int, attributes: typing.Optional[typing.Mapping[str, LoroValue]] = None) -> None: ...
+    class Insert(TextDelta):
+        insert: str
+        attributes: typing.Optional[typing.Dict[str, LoroValue]]
+        def __init__(self, insert: str, attributes: typing.Optional[typing.Mapping[str, LoroValue]] = None) -> None: ...
+    class Delete(TextDelta):
+        delete: int
+        def __init__(self, delete: int) -> None: ...
+
+class ListDiffItem:
+    """A list delta item."""
+    class Insert(ListDiffItem):
+        insert: typing.List[ValueOrContainer]
+        is_move: bool
+        def __init__(self, insert: typing.List[ValueOrContainer], is_move: bool = False) -> None: ...
+    class Delete(ListDiffItem):
+        delete: int
+        def __init__(self, delete: int) -> None: ...
+    class Retain(ListDiffItem):
+        retain: int
+        def __init__(self, retain: int) -> None: ...
+
+class Diff:
+    """The change of one container."""
+    class List(Diff):
+        diff: typing.List[ListDiffItem]
+        def __init__(self, diff: typing.List[ListDiffItem]) -> None: ...
+    class Text(Diff):
+        diff: typing.List[TextDelta]
+        def __init__(self, diff: typing.List[TextDelta]) -> None: ...
+    class Map(Diff):
+        diff: MapDelta
+        def __init__(self, diff: MapDelta) -> None: ...
+    class Tree(Diff):
+        diff: typing.Any
+        def __init__(self, diff: typing.Any) -> None: ...
+    class Counter(Diff):
+        diff: float
+        def __init__(self, diff: float) -> None: ...
+    class Unknown(Diff):
+        pass
+
+class ContainerDiff:
+    """The diff of one container, with its path from the root."""
+    target: ContainerID
+    path: typing.List[PathItem]
+    is_unknown: bool
+    diff: Diff
+    def __init__(self, target: ContainerID, path: typing.List[PathItem], is_unknown: bool, diff: Diff) -> None: ...
+
+class DiffEvent:
+    """What a diff-event subscriber receives."""
+    triggered_by: EventTriggerKind
+    origin: str
+    current_target: typing.Optional[ContainerID]
+    events: typing.List[ContainerDiff]
+    def __init__(self, triggered_by: EventTriggerKind, origin: str, current_target: typing.Optional[ContainerID],
+                 events: typing.List[ContainerDiff]) -> None: ...
+
+class ChangeModifier:
+    """Sets the message of the change being committed (pre-commit subscribers)."""
+    def __init__(self) -> None: ...
+    def set_message(self, msg: str) -> None:
+        """Use `msg` as the change's commit message."""
+    def set_timestamp(self, timestamp: int) -> None:
+        """Accepted for loro's API; loro_c records no timestamps."""
+
+class EventStreamOverflow(LoroError):
+    """An EventStream fell more than `maxsize` events behind and stopped."""
+
+class EventStream:
+    """`async for event in doc.events():` — DiffEvents as an asyncio stream (bounded)."""
+    def __init__(self, doc: LoroDoc, container_id: typing.Optional[ContainerID] = None, maxsize: int = 1024) -> None: ...
+    def __aiter__(self) -> EventStream: ...
+    async def __anext__(self) -> DiffEvent: ...
+    async def aclose(self) -> None:
+        """Unsubscribe; iteration ends once the buffered events are read."""
+    def close(self) -> None:
+        """Like aclose(), from synchronous code."""
+    async def __aenter__(self) -> EventStream: ...
+    async def __aexit__(self, *exc: object) -> bool: ...
 
 # ---------------------------------------------------------------- cursors
 

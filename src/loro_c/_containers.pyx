@@ -122,6 +122,14 @@ cdef class _Handle:
         """The LoroDoc holding this container, or None for a detached one."""
         return self._doc if self.attached else None
 
+    def subscribe(self, callback):
+        """Call `callback(DiffEvent)` after each commit or import that changes this container
+        or one nested in it (see LoroDoc.subscribe). Returns a Subscription, or None for a
+        detached container (as loro)."""
+        if not self.attached:
+            return None
+        return self._doc.subscribe(self.id, callback)
+
     def get_value(self):
         """The value, with child containers as ContainerIDs."""
         doc_acquire(self._doc)

@@ -1,6 +1,7 @@
 from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
 from loro_c._seq cimport SeqArena, lc_id, grow
-from loro_c._oplog cimport OpLog, lc_op, lc_staged, LC_VAL_LOCAL, LC_VAL_IMPORTED
+from loro_c._oplog cimport (OpLog, lc_op, lc_staged, LC_VAL_LOCAL, LC_VAL_IMPORTED, LC_OP_INSERT,
+                            LC_OP_DELETE, LC_OP_COUNTER)
 from loro_c._version cimport VersionVector
 
 cdef extern from "pythread.h":
@@ -54,6 +55,29 @@ cdef extern from "loro_c/map.h":
         uint32_t peer
         int64_t slot
         uint32_t existed
+
+cdef extern from "loro_c/events.h":
+    enum:
+        LC_EV_INSERT
+        LC_EV_DELETE
+        LC_EV_MAP
+        LC_EV_COUNTER
+    ctypedef struct lc_ev_note:
+        uint32_t container
+        uint32_t kind
+        uint32_t peer
+        int32_t counter
+        int32_t len
+        uint32_t key
+        double delta
+        int64_t old
+    ctypedef struct lc_ev_log:
+        lc_ev_note *notes
+        int64_t n, cap
+        int on
+        int hooks
+    int lc_ev_push(lc_ev_log *l, uint32_t container, uint32_t kind, uint32_t peer,
+                   int32_t counter, int32_t len, uint32_t key, double delta, int64_t old) nogil
 
 # Whether a container is a root and shown by get_value (loro lists a root once the user has
 # fetched it, an applied op has touched it, or an all-pending import named it).
@@ -152,7 +176,7 @@ cdef class LoroDoc:
     cdef unsigned long lock_owner
     # local-update blobs waiting for delivery after the call that made them (under `lock`),
     # and the thread delivering them (0: none), so that one thread delivers in order
-    cdef list events
+    cdef list pending_events
     cdef unsigned long deliverer
     cdef object import_run          # the _import.ImportRun of the import in progress, else None
     # While an import applies, every in-place write to map and counter state is journaled so
@@ -176,6 +200,11 @@ cdef class LoroDoc:
     cdef set deleted_roots
     cdef bint hide_empty_roots
     cdef object pending             # the _import.PendingIndex over the pending records
+    # diff events (_events.pyx, events.py): the journal of applied ops while someone
+    # subscribes, the subscriber registry (events._DocEvents or None), the next commit's origin
+    cdef lc_ev_log evlog
+    cdef object evs
+    cdef object next_origin
     # Loro's change grouping (doc/grouping.pxi)
     cdef int64_t merge_interval     # seconds; local changes this close merge (Loro's default 1000)
     cdef int64_t snap_lo, snap_hi   # staged records of a snapshot into an empty doc: blocks kept
@@ -241,6 +270,15 @@ cdef class LoroDoc:
 
 
 cdef int reentrant_error() except -1
+
+
+cdef inline int ev_note(LoroDoc d, uint32_t c, uint32_t kind, uint32_t peer, int32_t counter,
+                        int32_t n, uint32_t key, double delta, int64_t old=-2) except -1 nogil:
+    """Journal one applied op for the diff events (only called while d.evlog.on)."""
+    if lc_ev_push(&d.evlog, c, kind, peer, counter, n, key, delta, old) < 0:
+        with gil:
+            raise MemoryError()
+    return 0
 
 
 cdef inline int doc_acquire(LoroDoc d) except -1:
@@ -318,3 +356,15 @@ cdef inline void lval_place(LoroDoc d, lc_op *op, int64_t n, bint imported) noex
     op.start_id.counter = <int32_t>(d.lval_len & 0x7FFFFFFF)
     d.lval_len += n
     op.delta = <double>(d.lval_len & 0x7FFFFFFF)
+
+
+cdef inline int ev_note_op(LoroDoc d, const lc_op *op, uint32_t peer) except -1 nogil:
+    """Journal an imported sequence or counter op (map writes are journaled by map_apply,
+    only when they change the key's winner)."""
+    if op.kind == LC_OP_INSERT:
+        return ev_note(d, op.container, LC_EV_INSERT, peer, op.counter, op.len, 0, 0.0)
+    if op.kind == LC_OP_DELETE:
+        return ev_note(d, op.container, LC_EV_DELETE, peer, op.counter, op.len, 0, 0.0)
+    if op.kind == LC_OP_COUNTER:
+        return ev_note(d, op.container, LC_EV_COUNTER, peer, op.counter, 1, 0, op.delta)
+    return 0

@@ -96,6 +96,17 @@ cdef class DocOps:
 include "doc/grouping.pxi"
 
 
+cdef object _events_mod = None
+
+
+cdef object events_module():
+    global _events_mod
+    if _events_mod is None:
+        from loro_c import _events as m
+        _events_mod = m
+    return _events_mod
+
+
 # kind -> the handle class's _wrap; filled on first use (_containers imports this module)
 cdef list _wrappers = None
 
@@ -134,7 +145,7 @@ cdef class LoroDoc:
         self.staged = NULL
         self.sdeps = NULL
         self.maps = NULL
-        self.events = []
+        self.pending_events = []
         self.merge_interval = 1000
         self.snap_blocks = None
         self.lstr_cap = LC_LSTR_MIN_CAP
@@ -166,6 +177,7 @@ cdef class LoroDoc:
         free(self.cimp_sum)
         free(self.cimp_set)
         free(self.cimp_list)
+        free(self.evlog.notes)
         for i in range(self.n_maps):
             lc_map_free(&self.maps[i])
         free(self.maps)
@@ -361,6 +373,9 @@ cdef class LoroDoc:
         """Log a local op that is already integrated: fold it into the previous op when loro
         would (merge_ops), else append it; then advance our version past its atoms."""
         cdef lc_op *op
+        if self.evlog.on:
+            ev_note(self, piece.container, LC_EV_INSERT if piece.kind == LC_OP_INSERT else LC_EV_DELETE,
+                    self.self_idx, piece.counter, piece.len, 0, 0.0)
         if self.log.n_ops > self.txn_merge_floor and merge_ops(&self.log.ops[self.log.n_ops - 1], piece):
             return self.after_local_op(piece.len)
         op = self.log.push_op()
@@ -394,7 +409,16 @@ cdef class LoroDoc:
         # log of earlier imports is not needed any more
         self.log.n_gundo = 0
         if not self.txn_open:
+            self.next_origin = None     # as in loro, every commit uses up the origin
             return 0
+        if self.evlog.hooks and self.log.vv[self.self_idx] > self.txn_counter:
+            # first-commit and pre-commit subscribers may add to the commit or set its
+            # message (the lock is let go meanwhile, see _events.before_commit)
+            events_module().before_commit(self)
+            if not self.txn_open:
+                return 0
+        origin = self.next_origin
+        self.next_origin = None
         self.txn_open = False
         msg = self.next_msg
         self.next_msg = None
@@ -423,9 +447,73 @@ cdef class LoroDoc:
         group_change(self, p, self.txn_counter, end, self.txn_lamport, 0, self.txn_deps,
                      <uint32_t>self.n_txn_deps, msg_idx, True, -1, i0, self.log.n_ops)
         self.log.update_frontiers(self.txn_deps, <uint32_t>self.n_txn_deps, make_id(p, end - 1))
+        if self.evlog.on:
+            events_module().flush(self, 0, origin)
         if self.local_update_subs:
             self.emit_local_update(self.txn_counter, end)
         return 0
+
+    def set_next_commit_origin(self, str origin):
+        """Set the origin that event subscribers see for the next commit (not persisted;
+        the next commit uses it up even when it has no ops, as in loro)."""
+        doc_acquire(self)
+        self.next_origin = origin
+        doc_release(self)
+
+    def commit_with(self, origin=None, timestamp=None, immediate_renew=None, commit_msg=None):
+        """Commit with options: `origin` is reported to event subscribers, `commit_msg`
+        becomes the change's message. `timestamp` and `immediate_renew` are accepted for
+        loro's signature (loro_c records no timestamps and always renews)."""
+        if origin is not None and not isinstance(origin, str):
+            raise LoroTypeError("origin must be a str")
+        if commit_msg is not None and not isinstance(commit_msg, str):
+            raise LoroTypeError("commit_msg must be a str")
+        doc_acquire(self)
+        try:
+            if origin is not None:
+                self.next_origin = origin
+            if commit_msg is not None:
+                self.next_msg = commit_msg
+            self._commit()
+        except BaseException:
+            self.release_and_deliver(False)
+            raise
+        self.release_and_deliver(True)
+
+    def subscribe_root(self, callback):
+        """Call `callback(DiffEvent)` after every commit or import that changed the
+        document (see loro_c.events for when and how callbacks run). Returns a
+        Subscription (dropping it unsubscribes, as in loro)."""
+        return events_module().subscribe(self, None, callback)
+
+    def subscribe_first_commit_from_peer(self, callback):
+        """Call `callback({"peer": peer})` when this document's peer is about to commit for
+        the first time (no op of that peer in the document yet); edits the callback makes
+        join that commit. Returning False unsubscribes. Returns a Subscription."""
+        return events_module().subscribe_first_commit(self, callback)
+
+    def subscribe_pre_commit(self, callback):
+        """Call `callback({"change_meta": ChangeMeta, "origin": str, "modifier":
+        ChangeModifier})` before each commit of local ops; `modifier.set_message` sets the
+        change's message. Returning False unsubscribes. Returns a Subscription."""
+        return events_module().subscribe_pre_commit(self, callback)
+
+    def subscribe_peer_id_change(self, callback):
+        """Call `callback(ID(peer, next counter))` after the peer id changes; returning
+        False unsubscribes. Returns a Subscription."""
+        return events_module().subscribe_peer_id_change(self, callback)
+
+    def subscribe(self, container_id, callback):
+        """Like subscribe_root, for the changes of container `container_id` and of the
+        containers nested in it; the event's `current_target` is `container_id`."""
+        return events_module().subscribe(self, container_id, callback)
+
+    def events(self, container_id=None, maxsize=1024):
+        """An async iterator of DiffEvents (for asyncio): `async for ev in doc.events():`.
+        Bounded to `maxsize` queued events; see loro_c.events.EventStream for the overflow
+        policy and cancellation."""
+        from loro_c.events import EventStream
+        return EventStream(self, container_id, maxsize)
 
     def set_next_commit_message(self, str msg):
         """Attach a message to the next commit."""
@@ -549,6 +637,8 @@ cdef class LoroDoc:
                 raise MemoryError()
         if (e.peer == LC_NO_KEY or lamport > e.lamport
                 or (lamport == e.lamport and self.log.peer_ids[peer] > self.log.peer_ids[e.peer])):
+            if self.evlog.on:
+                ev_note(self, c, LC_EV_MAP, peer, 0, 1, key, 0.0, -2 if e.peer == LC_NO_KEY else e.slot)
             e.lamport = lamport
             e.peer = peer
             lc_map_set_slot(m, e, slot)
@@ -680,6 +770,8 @@ cdef class LoroDoc:
         op.counter = self.log.vv[self.self_idx]
         op.len = 1
         op.delta = d
+        if self.evlog.on:
+            ev_note(self, c, LC_EV_COUNTER, self.self_idx, op.counter, 1, 0, d)
         self.ccounter[c] += d
         self.after_local_op(1)
         return 0
@@ -827,6 +919,8 @@ cdef class LoroDoc:
         cdef lc_op *op
         for i in range(ops_off, ops_off + ops_len):
             op = &self.log.ops[i]
+            if self.evlog.on:
+                ev_note_op(self, op, peer)
             self.apply_op(op, peer, lamport + <uint32_t>(op.counter - counter))
             op = &self.log.ops[i]
             self.tvv[peer] = op.counter + op.len
@@ -837,8 +931,12 @@ cdef class LoroDoc:
         from loro_c import _import
         doc_acquire(self)
         try:
+            snap = events_module().import_begin(self) if self.evlog.on else None
             status = _import.import_changes(self, changes)
+            if snap is not None:
+                events_module().flush(self, 1, None, snap)
         except BaseException:
+            self.evlog.n = 0
             self.release_and_deliver(False)
             raise
         self.release_and_deliver(True)
@@ -940,6 +1038,8 @@ cdef class LoroDoc:
         try:
             self._commit()
             self.peer = peer
+            if self.evs is not None:
+                events_module().peer_changed(self)
         except BaseException:
             self.release_and_deliver(False)
             raise
@@ -1478,7 +1578,7 @@ cdef class LoroDoc:
 
     def import_with(self, bytes data, str origin):
         """Like import_, tagging the import with `origin` (reported to event subscribers)."""
-        return self._import_locked([data])
+        return self._import_locked([data], False, origin)
 
     def import_batch(self, bytes_list):
         """Import several blobs as one batch (all or nothing)."""
@@ -1488,12 +1588,16 @@ cdef class LoroDoc:
                 raise LoroValueError(f"import_batch takes bytes, not {type(data).__name__}")
         return self._import_locked(blobs, True)
 
-    def _import_locked(self, list blobs, bint batch=False):
+    def _import_locked(self, list blobs, bint batch=False, origin=None):
         from loro_c import _import
         doc_acquire(self)
         try:
+            snap = events_module().import_begin(self) if self.evlog.on else None
             status = _import.import_blobs(self, blobs, batch)
+            if snap is not None:
+                events_module().flush(self, 1, origin, snap)
         except BaseException:
+            self.evlog.n = 0
             self.release_and_deliver(False)
             raise
         self.release_and_deliver(True)
@@ -1530,7 +1634,7 @@ cdef class LoroDoc:
         pid = self.peer
         blob = _codec.encode_updates(self._changes({pid: start}, {pid: end}, _codec.MAX_OPS_PER_BLOCK,
                                                    -1, True))
-        self.events.append(blob)
+        self.pending_events.append(blob)
         return 0
 
     cdef int release_and_deliver(self, bint report) except -1:
@@ -1538,7 +1642,7 @@ cdef class LoroDoc:
         `report` is False when the call itself is raising (see subscribe_local_update)."""
         doc_release(self)
         # whoever queues an event checks here after releasing, so an unlocked look suffices
-        if self.events:
+        if self.pending_events:
             self.deliver(report)
         return 0
 
@@ -1554,8 +1658,19 @@ cdef class LoroDoc:
             return 0
         self.deliverer = me
         try:
-            while self.events:
-                blob = self.events.pop(0)
+            while self.pending_events:
+                blob = self.pending_events.pop(0)
+                if type(blob) is not bytes:
+                    # an events item (a diff event, a peer id change...): it calls its
+                    # subscribers itself and returns the first exception
+                    doc_release(self)
+                    try:
+                        e = blob.dispatch()
+                        if first is None:
+                            first = e
+                    finally:
+                        doc_acquire(self)
+                    continue
                 subs = [s for s in self.local_update_subs if s.active]
                 doc_release(self)
                 try:
@@ -1574,7 +1689,7 @@ cdef class LoroDoc:
             self.deliverer = 0
             doc_release(self)
         if first is not None:
-            err = CallbackError(f"a local-update callback raised {type(first).__name__}: {first} "
+            err = CallbackError(f"a subscriber callback raised {type(first).__name__}: {first} "
                                 "(the operation itself completed)")
             err.__cause__ = first
             if report:

@@ -162,6 +162,7 @@ cdef int integrate_delete(SeqArena a, uint32_t t, lc_id del_id, int64_t start, i
                           bint reversed) except -1 nogil
 # seq/query.pxi
 cdef int64_t visible_before(SeqArena a, uint32_t leaf, int slot, int32_t counter) noexcept nogil
+cdef int64_t abs_index(SeqArena a, lc_id id) except -1 nogil
 cdef int64_t copy_visible(SeqArena a, uint32_t t, int64_t start, int64_t end, uint32_t *out) except -1
 cdef int64_t visible_content(SeqArena a, uint32_t t, int64_t pos) except -1
 cdef int64_t collect_runs(SeqArena a, uint32_t t, int64_t start, int64_t n) except -1

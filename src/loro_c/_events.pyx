@@ -1,0 +1,671 @@
+# cython: language_level=3, boundscheck=False, cdivision=True
+"""Diff collection: the journal of one commit or import (include/loro_c/events.h) becomes
+one ContainerDiff per changed, reachable container, in the document's coordinates after
+the change (events.py holds the types, the dispatch and the async stream).
+
+Sequences. The journal names the atoms each op inserted and, through the tracker records,
+the atoms each delete op targeted. With the tracker at the document version, an atom was
+visible before the batch when it is not new and its delete count minus this batch's deletes
+of it is zero; it is visible now when its span is. The atoms whose visibility changed are
+located in the B-tree (abs_index orders them, visible_before gives their position in the
+current document) and walked in document order: the visible atoms between two of them are
+retained, the newly visible ones inserted, the newly hidden ones deleted. The cost follows
+the touched atoms, not the container's length.
+
+Maps: the keys whose winner changed (map_apply journals them), with their current value.
+Counters: the summed delta (an import's zero sum is dropped, a commit's is kept, as loro).
+Paths: a container's parent is the container of the op that created it (its id is the op
+id); the index is that op's map key while the key's winner is still this container, or the
+list position of the op's atom while it is visible. A container that cannot be reached from
+a root gets no diff, as in loro.
+"""
+from libc.stdint cimport uint32_t, int32_t, int64_t
+from libc.stdlib cimport malloc, free, qsort
+from libc.string cimport memset, memcpy
+
+from loro_c._doc cimport (LoroDoc, lc_ev_note, ROOT_NONE, ev_note, lc_map_find, lc_map_entry, KIND_TEXT, KIND_LIST,
+                          KIND_MAP, KIND_COUNTER, LC_EV_INSERT, LC_EV_DELETE, LC_EV_MAP, LC_EV_COUNTER,
+                          doc_acquire, doc_release)
+from loro_c._seq cimport (SeqArena, lc_span, lc_id, lc_record, lc_peer_index, make_id, span_visible, grow,
+                          LC_REC_INSERT, LC_REC_DELETE_REV, locate, visible_before, abs_index)
+from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET,
+                            LC_OP_MAP_DELETE)
+
+from loro_c import _types
+from loro_c._version import ID
+from loro_c._version cimport frontiers_wrap
+from loro_c._types import ChangeMeta
+from loro_c.events import (_DocEvents, _Batch, _PeerChange, _Raised, ChangeModifier, ContainerDiff, PathItem, Diff, TextDelta, ListDiffItem,
+                           MapDelta)
+from loro_c.paths import Index
+from loro_c.errors import LoroTypeError, LoroValueError
+from loro_c._doc import Subscription, copy_value
+
+cdef extern from "Python.h":
+    object PyUnicode_FromKindAndData(int kind, const void *buffer, Py_ssize_t size)
+    int PyUnicode_4BYTE_KIND
+
+# loro drops an imported counter diff smaller than f64::EPSILON
+cdef double F64_EPSILON = 2.220446049250313e-16
+
+cdef object _wrap = None
+# a root's path item, built once per root (path lists are new for each event)
+cdef dict _root_items = {}
+
+
+def subscribe(LoroDoc doc, cid, callback):
+    """Register a diff-event subscriber (cid None: every event) and start journaling."""
+    if not callable(callback):
+        raise LoroValueError("callback must be callable")
+    if cid is not None and not isinstance(cid, _types.ContainerID):
+        raise LoroTypeError(f"expected a ContainerID, not {type(cid).__name__}")
+    doc_acquire(doc)
+    try:
+        if doc.evs is None:
+            doc.evs = _DocEvents()
+        if not doc.evlog.on:
+            doc.evlog.on = 1
+            note_open_txn(doc)
+        reg = doc.evs
+        return Subscription(reg.root if cid is None else reg.by_cid.setdefault(cid, []), callback)
+    finally:
+        doc_release(doc)
+
+
+def import_begin(LoroDoc doc):
+    """Before an import (under the lock): commit the open transaction (its event comes
+    first) and remember the version, to tell later whether every imported change follows it."""
+    cdef int64_t i
+    doc._commit()
+    return ([doc.log.vv[i] for i in range(doc.log.n_peers)],
+            {(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter) for i in range(doc.log.n_frontiers)})
+
+
+cdef bint import_is_greater(LoroDoc doc, tuple snap):
+    """Whether every change of the import has the version before it in its causal past.
+    Otherwise loro computes an import's map diff by comparing values (a key written
+    concurrently with the same value is no change), else it reports every key whose winner
+    changed."""
+    cdef OpLog log = doc.log
+    cdef int64_t pos, k
+    cdef uint32_t p
+    cdef int32_t old_end
+    cdef lc_change *ch
+    old_vv, front = snap
+    if not front:
+        return True
+    for p in range(log.n_peers):
+        old_end = old_vv[p] if p < len(old_vv) else 0
+        if log.vv[p] <= old_end:
+            continue
+        pos = log.find_change_pos(p, old_end)
+        while 0 <= pos < log.by_peer[p].len:
+            ch = &log.changes[log.by_peer[p].idx[pos]]
+            if ch.counter < old_end:
+                # a change that continued the peer's last one: it depends on that op only
+                deps = [(p, old_end - 1)]
+            else:
+                deps = [(log.deps[k].peer, log.deps[k].counter)
+                        for k in range(ch.deps_off, ch.deps_off + ch.deps_len)]
+            if all(d[0] < len(old_vv) and d[1] < old_vv[d[0]] for d in deps):
+                if not front <= set(deps):
+                    return False
+            pos += 1
+    return True
+
+
+cdef int note_open_txn(LoroDoc doc) except -1:
+    """Journal the ops of the open transaction made before the journal was on (loro's
+    event for the commit covers the whole transaction)."""
+    cdef int64_t i
+    cdef lc_op *op
+    cdef int32_t a, end
+    if not doc.txn_open:
+        return 0
+    for i in range(doc.txn_merge_floor, doc.log.n_ops):
+        op = &doc.log.ops[i]
+        # the first op may continue the previous change's last op: only its new atoms
+        a = op.counter if op.counter > doc.txn_counter else doc.txn_counter
+        end = op.counter + op.len
+        if a >= end:
+            continue
+        if op.kind == LC_OP_MAP_SET or op.kind == LC_OP_MAP_DELETE:
+            ev_note(doc, op.container, LC_EV_MAP, doc.self_idx, a, 1, <uint32_t>op.pos, 0.0, -2)
+        elif op.kind == LC_OP_INSERT:
+            ev_note(doc, op.container, LC_EV_INSERT, doc.self_idx, a, end - a, 0, 0.0)
+        elif op.kind == LC_OP_DELETE:
+            ev_note(doc, op.container, LC_EV_DELETE, doc.self_idx, a, end - a, 0, 0.0)
+        else:
+            ev_note(doc, op.container, LC_EV_COUNTER, doc.self_idx, a, 1, 0, op.delta)
+    return 0
+
+
+def subscribe_peer_id_change(LoroDoc doc, callback):
+    """Register a peer-id-change subscriber (called with ID(new peer, its next counter));
+    returning False unsubscribes."""
+    if not callable(callback):
+        raise LoroValueError("callback must be callable")
+    doc_acquire(doc)
+    try:
+        if doc.evs is None:
+            doc.evs = _DocEvents()
+        return Subscription(doc.evs.peer, callback)
+    finally:
+        doc_release(doc)
+
+
+def subscribe_first_commit(LoroDoc doc, callback):
+    """Register a first-commit-from-peer subscriber."""
+    if not callable(callback):
+        raise LoroValueError("callback must be callable")
+    doc_acquire(doc)
+    try:
+        if doc.evs is None:
+            doc.evs = _DocEvents()
+        doc.evlog.hooks = 1
+        return Subscription(doc.evs.first, callback)
+    finally:
+        doc_release(doc)
+
+
+def subscribe_pre_commit(LoroDoc doc, callback):
+    """Register a pre-commit subscriber."""
+    if not callable(callback):
+        raise LoroValueError("callback must be callable")
+    doc_acquire(doc)
+    try:
+        if doc.evs is None:
+            doc.evs = _DocEvents()
+        doc.evlog.hooks = 1
+        return Subscription(doc.evs.pre, callback)
+    finally:
+        doc_release(doc)
+
+
+def before_commit(LoroDoc doc):
+    """Called by _commit (lock held, a transaction with ops open): first-commit subscribers
+    (before the peer's first commit), then pre-commit subscribers. They run with the lock
+    let go, as at the start of a public call (every caller of _commit calls it before any
+    other work), so they may edit the document; their edits join the open transaction. An
+    exception is reported like a delivery's (CallbackError at the end of the call)."""
+    cdef int64_t i
+    reg = doc.evs
+    if reg.busy:
+        return      # a commit made by one of these callbacks
+    if doc.txn_counter == 0 and reg.first_done != doc.peer and any(s.active for s in reg.first):
+        reg.first_done = doc.peer
+        run_unlocked(doc, reg.first, {"peer": doc.peer})
+    if doc.txn_open and any(s.active for s in reg.pre):
+        deps = frontiers_wrap(sorted((doc.log.peer_ids[doc.txn_deps[i].peer], doc.txn_deps[i].counter)
+                                     for i in range(doc.n_txn_deps)))
+        meta = ChangeMeta(doc.txn_lamport, ID(doc.peer, doc.txn_counter), 0, doc.next_msg, deps,
+                          doc.log.vv[doc.self_idx] - doc.txn_counter)
+        modifier = ChangeModifier()
+        run_unlocked(doc, reg.pre, {"change_meta": meta, "origin": doc.next_origin or "",
+                                    "modifier": modifier})
+        if doc.txn_open and modifier._message is not None:
+            doc.next_msg = modifier._message
+
+
+cdef run_unlocked(LoroDoc doc, list subs, payload):
+    reg = doc.evs
+    first = None
+    subs = [s for s in subs if s.active]
+    reg.busy = True
+    doc_release(doc)
+    try:
+        for sub in subs:
+            if not sub.active:
+                continue
+            try:
+                if sub.callback(payload) is False:
+                    sub.unsubscribe()
+            except Exception as e:
+                if first is None:
+                    first = e
+    finally:
+        doc_acquire(doc)
+        reg.busy = False
+    if first is not None:
+        doc.pending_events.append(_Raised(first))
+
+
+def peer_changed(LoroDoc doc):
+    """After the peer id changed (under the lock): queue the notice for its subscribers."""
+    cdef object found
+    reg = doc.evs
+    if reg is None or not reg.peer:
+        return
+    found = doc.log.peer_map.get(doc.peer)
+    counter = 0 if found is None else doc.log.vv[<uint32_t>found]
+    doc.pending_events.append(_PeerChange(reg, ID(doc.peer, counter)))
+
+
+def flush(LoroDoc doc, int trigger, origin, snap=None):
+    """End of a commit (trigger 0) or import (1, with import_begin's snapshot), under the
+    lock: queue the event of the journaled ops for delivery and empty the journal."""
+    try:
+        reg = doc.evs
+        if doc.evlog.n == 0 or reg is None or not (reg.root or reg.by_cid and reg.active()):
+            return
+        changed = [False]
+        diffs = collect(doc, trigger == 1, trigger == 1 and not import_is_greater(doc, snap), changed)
+        if changed[0]:
+            doc.pending_events.append(_Batch(doc.evs, trigger, "" if origin is None else origin, diffs))
+    finally:
+        doc.evlog.n = 0
+
+
+cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed):
+    cdef int64_t i
+    cdef uint32_t c
+    cdef lc_ev_note *e
+    cdef double total
+    groups = {}
+    for i in range(doc.evlog.n):
+        c = doc.evlog.notes[i].container
+        g = groups.get(c)
+        if g is None:
+            groups[c] = g = []
+        g.append(i)
+    paths = {}
+    out = []
+    done = set()
+    shown = []      # counters shown as new values by the diffs (see below)
+    for c, idxs in groups.items():
+        kind = doc.ckind[c]
+        if kind == KIND_TEXT or kind == KIND_LIST:
+            # loro 1.17.1 shows the new counters of a list insert in local events only
+            d = seq_diff(doc, c, idxs, None if is_import else shown)
+            if d is None and not is_import:
+                # loro reports every container a commit touched, even when its ops cancel out
+                d = Diff.Text([]) if kind == KIND_TEXT else Diff.List([])
+        elif kind == KIND_MAP:
+            d = map_diff(doc, c, idxs, compare_values, shown)
+        elif kind == KIND_COUNTER:
+            total = 0.0
+            for i in idxs:
+                total += doc.evlog.notes[i].delta
+            d = None if is_import and -F64_EPSILON < total < F64_EPSILON else Diff.Counter(total)
+        else:
+            d = None
+        if d is None:
+            continue
+        # like loro, an event is sent when something changed, even where nothing changed
+        # that can be reached from a root (then its list is empty)
+        changed[0] = True
+        path = path_of(doc, c, paths)
+        if path is None:
+            continue
+        cid = doc.cids[c]
+        done.add(c)
+        # loro's order: by depth, then roots before the others, which go by creation counter
+        out.append((len(path), 0 if doc.croot[c] != ROOT_NONE else cid.counter + 1, c,
+                    ContainerDiff(cid, path, False, d)))
+    # like loro, a counter that a diff shows as a new value reports its whole value, even 0
+    # (loro 1.17.1 leaves a zero out in some imports; a zero diff changes nothing)
+    for c in shown:
+        if c in done:
+            continue
+        done.add(c)
+        path = path_of(doc, c, paths)
+        if path is not None:
+            cid = doc.cids[c]
+            out.append((len(path), cid.counter + 1, c,
+                        ContainerDiff(cid, path, False, Diff.Counter(doc.ccounter[<uint32_t>c]))))
+    if len(out) == 1:
+        return [out[0][3]]
+    out.sort(key=lambda x: x[:3])
+    return [x[3] for x in out]
+
+
+cdef object wrap_value(LoroDoc doc, object v, list shown):
+    global _wrap
+    if isinstance(v, _types.ContainerID):
+        if _wrap is None:
+            from loro_c._containers import wrap
+            _wrap = wrap
+        c = doc.cid_index[v]
+        if shown is not None and doc.ckind[<uint32_t>c] == KIND_COUNTER:
+            shown.append(c)
+        return _types.ValueOrContainer.Container(_wrap(doc, c, doc.ckind[<uint32_t>c]))
+    return _types.ValueOrContainer.Value(copy_value(v))
+
+
+# ---------------------------------------------------------------------------- paths
+
+cdef object parent_of(LoroDoc doc, object cid):
+    """(parent index, op kind, key index, atom peer index, counter) of the op that created
+    `cid`, or None when the document does not have it."""
+    cdef OpLog log = doc.log
+    cdef int64_t ch, k
+    cdef lc_op *op
+    found = log.peer_map.get(cid.peer)
+    if found is None:
+        return None
+    ch = log.find_change(<uint32_t>found, <int32_t>cid.counter)
+    if ch < 0:
+        return None
+    k = log.find_op(ch, <int32_t>cid.counter)
+    op = &log.ops[k]
+    if op.counter > cid.counter:
+        return None
+    return (op.container, op.kind, op.pos, found)
+
+
+cdef object path_of(LoroDoc doc, uint32_t c, dict cache):
+    cdef uint32_t parent
+    cdef lc_map_entry *e
+    cdef int slot
+    cdef uint32_t leaf
+    cdef lc_span *s
+    if c in cache:
+        return cache[c]
+    cid = doc.cids[c]
+    path = None
+    if doc.croot[c] != ROOT_NONE:
+        item = _root_items.get(cid)
+        if item is None:
+            if len(_root_items) > 4096:
+                _root_items.clear()
+            item = _root_items[cid] = PathItem(cid, Index.Key(cid.name))
+        path = [item]
+    else:
+        link = parent_of(doc, cid)
+        index = None
+        if link is not None:
+            parent = link[0]
+            if link[1] == LC_OP_MAP_SET:
+                e = lc_map_find(&doc.maps[doc.ctree[parent]], <uint32_t>link[2])
+                if e != NULL and e.slot >= 0 and doc.log.values[e.slot] == cid:
+                    index = Index.Key(doc.log.keys[<uint32_t>link[2]])
+            elif link[1] == LC_OP_INSERT and doc.ckind[parent] == KIND_LIST:
+                leaf = locate(doc.seq, make_id(<uint32_t>link[3], <int32_t>cid.counter), &slot)
+                s = &doc.seq.nodes[leaf].u.spans[slot]
+                if span_visible(s):
+                    index = Index.Seq(visible_before(doc.seq, leaf, slot, <int32_t>cid.counter))
+        if index is not None:
+            up = path_of(doc, parent, cache)
+            if up is not None:
+                path = up + [PathItem(cid, index)]
+    cache[c] = path
+    return path
+
+
+# ---------------------------------------------------------------------------- maps
+
+cdef object map_diff(LoroDoc doc, uint32_t c, list idxs, bint compare_values, list shown):
+    """The keys whose winner changed; with `compare_values`, only those whose value changed
+    (a key that had no entry before always counts)."""
+    cdef lc_map_entry *e
+    cdef lc_ev_note *note
+    cdef uint32_t key
+    cdef int64_t slot
+    values = doc.log.values
+    updated = {}
+    seen = set()
+    for i in idxs:
+        note = &doc.evlog.notes[<int64_t>i]
+        key = note.key
+        if key in seen:
+            continue
+        seen.add(key)
+        e = lc_map_find(&doc.maps[doc.ctree[c]], key)
+        slot = -1 if e == NULL else e.slot
+        new = _DELETED if slot < 0 else values[slot]
+        if compare_values and note.old != -2:
+            # the first note of a key holds its slot before this batch
+            if same_value(_DELETED if note.old < 0 else values[note.old], new):
+                continue
+        updated[doc.log.keys[key]] = None if slot < 0 else wrap_value(doc, new, shown)
+    return Diff.Map(MapDelta(updated)) if updated else None
+
+
+_DELETED = object()
+
+
+cdef bint same_value(a, b):
+    """LoroValue equality: types must match (1, 1.0 and True differ)."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is list:
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
+    if type(a) is dict:
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    return a == b
+
+
+# ---------------------------------------------------------------------------- sequences
+
+ctypedef struct ev_point:
+    # one end of a range of atoms of `peer`: entering it adds `dnew` to "new" and `ddel`
+    # to "deleted by this batch" (leaving subtracts)
+    uint32_t peer
+    int32_t pos
+    int32_t dnew
+    int32_t ddel
+
+ctypedef struct ev_piece:
+    int64_t abs         # absolute index (tombstones counted): document order
+    int64_t vb          # visible atoms before it now
+    int64_t content     # content offset of its first atom
+    int32_t n
+    int32_t ins         # 1 inserted (visible now only), 0 deleted (visible before only)
+
+
+cdef struct ev_scratch:
+    ev_point *pts
+    int64_t n_pts, cap_pts
+    ev_piece *pcs
+    int64_t n_pcs, cap_pcs
+
+
+cdef int cmp_point(const void *a, const void *b) noexcept nogil:
+    cdef const ev_point *x = <const ev_point*>a
+    cdef const ev_point *y = <const ev_point*>b
+    if x.peer != y.peer:
+        return -1 if x.peer < y.peer else 1
+    if x.pos != y.pos:
+        return -1 if x.pos < y.pos else 1
+    return 0
+
+
+cdef int cmp_piece(const void *a, const void *b) noexcept nogil:
+    cdef const ev_piece *x = <const ev_piece*>a
+    cdef const ev_piece *y = <const ev_piece*>b
+    if x.abs != y.abs:
+        return -1 if x.abs < y.abs else 1
+    return 0
+
+
+cdef int add_range(ev_scratch *sc, uint32_t peer, int32_t a, int32_t b, int32_t is_new) except -1:
+    if a >= b:
+        return 0
+    if sc.n_pts + 2 > sc.cap_pts:
+        sc.pts = <ev_point*>grow(sc.pts, &sc.cap_pts, sc.n_pts + 2, sizeof(ev_point))
+    sc.pts[sc.n_pts].peer = peer
+    sc.pts[sc.n_pts].pos = a
+    sc.pts[sc.n_pts].dnew = is_new
+    sc.pts[sc.n_pts].ddel = 1 - is_new
+    sc.pts[sc.n_pts + 1].peer = peer
+    sc.pts[sc.n_pts + 1].pos = b
+    sc.pts[sc.n_pts + 1].dnew = -is_new
+    sc.pts[sc.n_pts + 1].ddel = is_new - 1
+    sc.n_pts += 2
+    return 0
+
+
+cdef int64_t first_record(lc_peer_index *pi, int32_t counter) noexcept:
+    """The first tracker record of a peer that ends after `counter`."""
+    cdef int64_t lo = 0, hi = pi.rec_len, mid
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if pi.recs[mid].counter + pi.recs[mid].len <= counter:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+cdef int delete_targets(SeqArena seq, uint32_t peer, int32_t start, int32_t end,
+                        ev_scratch *sc) except -1:
+    """Add the ranges of atoms that delete ops [start, end) of `peer` removed."""
+    cdef lc_peer_index *pi
+    cdef int64_t k
+    cdef lc_record r
+    cdef int32_t a, b
+    if peer >= seq.n_peers:
+        return 0
+    pi = &seq.peers[peer]
+    k = first_record(pi, start)
+    while k < pi.rec_len:
+        r = pi.recs[k]
+        if r.counter >= end:
+            break
+        if r.kind != LC_REC_INSERT:
+            a = r.counter if r.counter > start else start
+            b = r.counter + r.len if r.counter + r.len < end else end
+            if r.kind == LC_REC_DELETE_REV:
+                add_range(sc, r.target.peer, r.target.counter + r.len - (b - r.counter),
+                          r.target.counter + r.len - (a - r.counter), 0)
+            else:
+                add_range(sc, r.target.peer, r.target.counter + (a - r.counter),
+                          r.target.counter + (b - r.counter), 0)
+        k += 1
+    return 0
+
+
+cdef int touched_pieces(SeqArena seq, uint32_t peer, int32_t a, int32_t b, bint is_new, int kd,
+                        ev_scratch *sc) except -1:
+    """Add the pieces of atoms [a, b) of `peer` whose visibility changed in this batch."""
+    cdef int32_t c = a, end
+    cdef int slot
+    cdef uint32_t leaf
+    cdef lc_span *s
+    cdef bint now, before
+    cdef ev_piece *pc
+    while c < b:
+        leaf = locate(seq, make_id(peer, c), &slot)
+        s = &seq.nodes[leaf].u.spans[slot]
+        end = s.id.counter + s.len
+        if end > b:
+            end = b
+        now = span_visible(s)
+        before = not is_new and s.future == 0 and s.deleted == kd
+        if now != before:
+            if sc.n_pcs == sc.cap_pcs:
+                sc.pcs = <ev_piece*>grow(sc.pcs, &sc.cap_pcs, sc.n_pcs + 1, sizeof(ev_piece))
+            pc = &sc.pcs[sc.n_pcs]
+            pc.content = s.content + (c - s.id.counter)
+            pc.n = end - c
+            pc.ins = now
+            pc.vb = visible_before(seq, leaf, slot, c)
+            pc.abs = abs_index(seq, make_id(peer, c))
+            sc.n_pcs += 1
+        c = end
+    return 0
+
+
+cdef object seq_diff(LoroDoc doc, uint32_t c, list idxs, list shown):
+    cdef ev_scratch sc
+    memset(&sc, 0, sizeof(ev_scratch))
+    try:
+        return seq_diff_in(doc, c, idxs, shown, &sc)
+    finally:
+        free(sc.pts)
+        free(sc.pcs)
+
+
+cdef object seq_diff_in(LoroDoc doc, uint32_t c, list idxs, list shown, ev_scratch *sc):
+    cdef SeqArena seq = doc.seq
+    cdef lc_ev_note *e
+    cdef bint is_text = doc.ckind[c] == KIND_TEXT
+    cdef int64_t i, k, pos, vb
+    cdef int32_t cur_new = 0, cur_del = 0, prev = 0
+    cdef uint32_t peer = 0
+    cdef ev_point *pt
+    cdef ev_piece *pc
+    for i in idxs:
+        e = &doc.evlog.notes[i]
+        if e.kind == LC_EV_INSERT:
+            add_range(sc, e.peer, e.counter, e.counter + e.len, 1)
+        elif e.kind == LC_EV_DELETE:
+            delete_targets(seq, e.peer, e.counter, e.counter + e.len, sc)
+    # cut the ranges into pieces covered alike: new or not, and by how many of this batch's
+    # deletes (concurrent deletes of one atom both count in its delete count)
+    if sc.n_pts == 2:
+        pt = &sc.pts[0]
+        touched_pieces(seq, pt.peer, pt.pos, sc.pts[1].pos, pt.dnew, pt.ddel, sc)
+    elif sc.n_pts > 2:
+        qsort(sc.pts, sc.n_pts, sizeof(ev_point), cmp_point)
+        for k in range(sc.n_pts):
+            pt = &sc.pts[k]
+            if pt.peer != peer:
+                peer = pt.peer
+                cur_new = cur_del = 0
+            elif pt.pos > prev and (cur_new or cur_del):
+                touched_pieces(seq, peer, prev, pt.pos, cur_new > 0, cur_del, sc)
+            cur_new += pt.dnew
+            cur_del += pt.ddel
+            prev = pt.pos
+    if sc.n_pcs == 0:
+        return None
+    if sc.n_pcs > 1:
+        qsort(sc.pcs, sc.n_pcs, sizeof(ev_piece), cmp_piece)
+    ops = []
+    pos = 0
+    for k in range(sc.n_pcs):
+        pc = &sc.pcs[k]
+        vb = pc.vb
+        if vb > pos:
+            if ops and ops[-1][0] == 0:
+                ops[-1][1] += vb - pos
+            else:
+                ops.append([0, vb - pos])
+            pos = vb
+        if pc.ins:
+            pos += pc.n
+            run = (pc.content, pc.n)
+            if ops and ops[-1][0] == 1:
+                ops[-1][1].append(run)
+            elif not is_text and ops and ops[-1][0] == 2:
+                # lists insert before deleting within one gap (loro's import order)
+                if len(ops) >= 2 and ops[-2][0] == 1:
+                    ops[-2][1].append(run)
+                else:
+                    ops.insert(len(ops) - 1, [1, [run]])
+            else:
+                ops.append([1, [run]])
+        elif ops and ops[-1][0] == 2:
+            ops[-1][1] += pc.n
+        else:
+            ops.append([2, pc.n])
+    if is_text:
+        return Diff.Text([TextDelta.Retain(op[1]) if op[0] == 0 else TextDelta.Delete(op[1])
+                          if op[0] == 2 else TextDelta.Insert(text_of(seq, op[1])) for op in ops])
+    values = doc.log.values
+    return Diff.List([ListDiffItem.Retain(op[1]) if op[0] == 0 else ListDiffItem.Delete(op[1])
+                      if op[0] == 2 else ListDiffItem.Insert(
+                          [wrap_value(doc, values[slot], shown) for content, n in op[1]
+                           for slot in range(content, content + n)], False) for op in ops])
+
+
+cdef str text_of(SeqArena seq, list runs):
+    """The code points of the runs (content offset, length), as one str."""
+    cdef int64_t content, n, total = 0, at = 0
+    cdef uint32_t *buf
+    if len(runs) == 1:
+        content, n = runs[0]
+        return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, &seq.text[content], n)
+    for content, n in runs:
+        total += n
+    buf = <uint32_t*>malloc(<size_t>(total if total > 0 else 1) * sizeof(uint32_t))
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        for content, n in runs:
+            memcpy(&buf[at], &seq.text[content], <size_t>n * sizeof(uint32_t))
+            at += n
+        return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, total)
+    finally:
+        free(buf)

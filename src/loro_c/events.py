@@ -1,0 +1,424 @@
+"""Diff events: loro's event types, the subscriber registry and its dispatch, and an asyncio
+stream of events.
+
+When events fire (as in loro): a commit (explicit, or implied by export/import), an import
+that applied something. One DiffEvent covers one commit or one import; it lists a
+ContainerDiff per changed container that can be reached from a root, parents before
+children, with its path from the root and a diff in the document's coordinates after the
+change (Text: TextDelta list in code points; List: ListDiffItem list; Map: the keys whose
+winning value changed; Counter: the summed delta).
+
+Deltas are canonical: adjacent items of one kind are merged (loro sometimes splits an insert
+where its internal storage does, e.g. list inserts in runs of 8), and within one gap a list
+delta inserts before it deletes (loro's import order; its local events may show the delete
+first). Applying either to the old value gives the same new value.
+
+How callbacks run: events are queued while the document is locked and delivered when the
+public call that produced them returns, without the lock, so a callback may read and edit
+the document (its own commit is delivered after the current event, in order). Container
+subscribers are called before root subscribers. If callbacks raise, every subscriber still
+gets the event and the call then raises CallbackError from the first exception (loro raises
+a PanicException there). A callback may unsubscribe itself or others: an unsubscribed
+callback is not called again, even for the event being delivered.
+"""
+import asyncio
+import collections
+import enum
+import threading
+
+from loro_c.errors import LoroError, LoroTypeError, LoroValueError
+
+__all__ = ["EventTriggerKind", "DiffEvent", "ContainerDiff", "PathItem", "Diff", "TextDelta",
+           "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow",
+           "ChangeModifier"]
+
+
+class EventStreamOverflow(LoroError):
+    """An EventStream fell more than `maxsize` events behind: it has stopped (events after
+    the gap would not apply to a mirror built from the ones before). Resynchronise from the
+    document's value and open a new stream."""
+
+
+class EventTriggerKind(enum.Enum):
+    """What produced an event."""
+    Local = "local"
+    Import = "import"
+    Checkout = "checkout"
+
+
+def _nest(outer, inner, name):
+    inner.__name__ = name
+    inner.__qualname__ = f"{outer.__name__}.{name}"
+    setattr(outer, name, inner)
+
+
+class _Value:
+    """Plain value objects compared by their fields."""
+    __slots__ = ()
+
+    def __eq__(self, other):
+        return type(other) is type(self) and all(getattr(self, f) == getattr(other, f)
+                                                 for f in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self):
+        fields = ", ".join(f"{f}={getattr(self, f)!r}" for f in self.__slots__)
+        return f"{type(self).__qualname__}({fields})"
+
+
+class PathItem(_Value):
+    """One step of an event path: a container and its index in its parent (a root's index
+    is Index.Key(name))."""
+    __slots__ = ("container", "index")
+
+    def __init__(self, container, index):
+        object.__setattr__(self, "container", container)
+        object.__setattr__(self, "index", index)
+
+    def __setattr__(self, name, value):
+        # immutable: a root's path item is shared by the events of every document
+        raise AttributeError(f"PathItem.{name} is read-only")
+
+
+class MapDelta(_Value):
+    """The keys of a map whose value changed: key -> ValueOrContainer, or None if deleted."""
+    __slots__ = ("updated",)
+
+    def __init__(self, updated):
+        self.updated = updated
+
+
+class TextDelta(_Value):
+    """A Quill-style text delta item (positions in Unicode code points)."""
+    __slots__ = ()
+
+
+class _TextRetain(TextDelta):
+    __slots__ = ("retain", "attributes")
+
+    def __init__(self, retain, attributes=None):
+        self.retain = retain
+        self.attributes = attributes
+
+
+class _TextInsert(TextDelta):
+    __slots__ = ("insert", "attributes")
+
+    def __init__(self, insert, attributes=None):
+        self.insert = insert
+        self.attributes = attributes
+
+
+class _TextDelete(TextDelta):
+    __slots__ = ("delete",)
+
+    def __init__(self, delete):
+        self.delete = delete
+
+
+_nest(TextDelta, _TextRetain, "Retain")
+_nest(TextDelta, _TextInsert, "Insert")
+_nest(TextDelta, _TextDelete, "Delete")
+
+
+class ListDiffItem(_Value):
+    """A list delta item."""
+    __slots__ = ()
+
+
+class _ListInsert(ListDiffItem):
+    __slots__ = ("insert", "is_move")
+
+    def __init__(self, insert, is_move=False):
+        self.insert = insert
+        self.is_move = is_move
+
+
+class _ListDelete(ListDiffItem):
+    __slots__ = ("delete",)
+
+    def __init__(self, delete):
+        self.delete = delete
+
+
+class _ListRetain(ListDiffItem):
+    __slots__ = ("retain",)
+
+    def __init__(self, retain):
+        self.retain = retain
+
+
+_nest(ListDiffItem, _ListInsert, "Insert")
+_nest(ListDiffItem, _ListDelete, "Delete")
+_nest(ListDiffItem, _ListRetain, "Retain")
+
+
+class Diff(_Value):
+    """The change of one container: Diff.Text, Diff.List, Diff.Map, Diff.Tree,
+    Diff.Counter or Diff.Unknown; the content is in `diff`."""
+    __slots__ = ()
+
+
+def _diff_kind(name, doc):
+    def __init__(self, diff):
+        self.diff = diff
+    cls = type(name, (Diff,), {"__slots__": ("diff",), "__init__": __init__, "__doc__": doc})
+    _nest(Diff, cls, name)
+
+
+_diff_kind("List", "A list diff: `diff` is a list of ListDiffItem.")
+_diff_kind("Text", "A text diff: `diff` is a list of TextDelta.")
+_diff_kind("Map", "A map diff: `diff` is a MapDelta.")
+_diff_kind("Tree", "A tree diff (loro_c has no Tree containers yet).")
+_diff_kind("Counter", "A counter diff: `diff` is the float added.")
+
+
+class _DiffUnknown(Diff):
+    __slots__ = ()
+
+
+_nest(Diff, _DiffUnknown, "Unknown")
+
+
+class ContainerDiff(_Value):
+    """The diff of one container: `target` (ContainerID), `path` (list of PathItem, from
+    the root down to the target), `is_unknown`, `diff` (a Diff)."""
+    __slots__ = ("target", "path", "is_unknown", "diff")
+
+    def __init__(self, target, path, is_unknown, diff):
+        self.target = target
+        self.path = path
+        self.is_unknown = is_unknown
+        self.diff = diff
+
+
+class DiffEvent(_Value):
+    """What a subscriber receives: `triggered_by` (EventTriggerKind), `origin` (str),
+    `current_target` (the subscribed ContainerID, None for subscribe_root) and `events`
+    (list of ContainerDiff)."""
+    __slots__ = ("triggered_by", "origin", "current_target", "events")
+
+    def __init__(self, triggered_by, origin, current_target, events):
+        self.triggered_by = triggered_by
+        self.origin = origin
+        self.current_target = current_target
+        self.events = events
+
+
+_TRIGGERS = (EventTriggerKind.Local, EventTriggerKind.Import, EventTriggerKind.Checkout)
+
+
+class _DocEvents:
+    """A document's diff-event subscribers: root ones, and per ContainerID; and the
+    peer-id-change subscribers."""
+    __slots__ = ("root", "by_cid", "peer", "first", "first_done", "pre", "busy")
+
+    def __init__(self):
+        self.root = []
+        self.by_cid = {}
+        self.peer = []
+        self.first = []
+        self.first_done = None     # the peer whose first commit was announced
+        self.pre = []
+        self.busy = False          # first-commit or pre-commit callbacks are running
+
+    def active(self):
+        return bool(self.root) or any(self.by_cid.values())
+
+
+class _Batch:
+    """One event waiting in the document's queue (built under the lock, dispatched
+    without it)."""
+    __slots__ = ("reg", "trigger", "origin", "diffs")
+
+    def __init__(self, reg, trigger, origin, diffs):
+        self.reg = reg
+        self.trigger = trigger
+        self.origin = origin
+        self.diffs = diffs
+
+    def dispatch(self):
+        """Call the subscribers; returns the first exception a callback raised, or None."""
+        first = None
+        kind = _TRIGGERS[self.trigger]
+        calls = []
+        if self.reg.by_cid:
+            for cid, subs in list(self.reg.by_cid.items()):
+                if not subs:
+                    continue
+                mine = [d for d in self.diffs if any(p.container == cid for p in d.path)]
+                if mine:
+                    calls.append((cid, mine, list(subs)))
+        if self.reg.root:
+            if not calls and len(self.reg.root) == 1:
+                # the common case: one root subscriber
+                sub = self.reg.root[0]
+                if not sub.active:
+                    return None
+                try:
+                    sub.callback(DiffEvent(kind, self.origin, None, self.diffs))
+                except Exception as e:
+                    return e
+                return None
+            calls.append((None, self.diffs, list(self.reg.root)))
+        for cid, diffs, subs in calls:
+            for sub in subs:
+                if not sub.active:
+                    continue
+                try:
+                    sub.callback(DiffEvent(kind, self.origin, cid, list(diffs)))
+                except Exception as e:
+                    if first is None:
+                        first = e
+        return first
+
+
+class _PeerChange:
+    """A peer id change waiting in the document's queue."""
+    __slots__ = ("reg", "id")
+
+    def __init__(self, reg, id):
+        self.reg = reg
+        self.id = id
+
+    def dispatch(self):
+        first = None
+        for sub in list(self.reg.peer):
+            if not sub.active:
+                continue
+            try:
+                if sub.callback(self.id) is False:
+                    sub.unsubscribe()
+            except Exception as e:
+                if first is None:
+                    first = e
+        return first
+
+
+class ChangeModifier:
+    """Lets a pre-commit subscriber set the message of the change being committed
+    (`set_timestamp` is accepted; loro_c records no timestamps)."""
+    __slots__ = ("_message", "_timestamp")
+
+    def __init__(self):
+        self._message = None
+        self._timestamp = None
+
+    def set_message(self, msg):
+        """Use `msg` as the change's commit message."""
+        if not isinstance(msg, str):
+            raise LoroTypeError("the message must be a str")
+        self._message = msg
+
+    def set_timestamp(self, timestamp):
+        """Accepted for loro's API; loro_c records no timestamps."""
+        if not isinstance(timestamp, int) or isinstance(timestamp, bool):
+            raise LoroTypeError("the timestamp must be an int")
+        self._timestamp = timestamp
+
+
+class _Raised:
+    """A callback exception raised outside the delivery (first-commit subscribers),
+    reported at the end of the call like a delivery's."""
+    __slots__ = ("error",)
+
+    def __init__(self, error):
+        self.error = error
+
+    def dispatch(self):
+        return self.error
+
+
+class EventStream:
+    """`async for event in doc.events():` — the document's DiffEvents as an asyncio stream
+    (use `doc.events(container_id)` for one container and its descendants).
+
+    Events are buffered in arrival order, at most `maxsize` of them. Overflow policy: when an
+    event arrives with the buffer full, the stream stops listening and drops it; the
+    consumer still receives the buffered events, then `EventStreamOverflow` (after a gap,
+    later diffs would not apply to a mirror built from earlier ones: resynchronise from the
+    document's value). Callbacks never block the thread that edits the document.
+
+    Cancellation-safe: cancelling a task waiting in `__anext__` loses no event (events stay
+    in the buffer until returned). Events may be produced on any thread. `aclose()` (or
+    leaving `async with doc.events() as stream:`) unsubscribes; dropping the stream does too.
+    """
+
+    def __init__(self, doc, container_id=None, maxsize=1024):
+        if not isinstance(maxsize, int) or isinstance(maxsize, bool) or maxsize < 1:
+            raise LoroValueError("maxsize must be a positive int")
+        self._buf = collections.deque()
+        self._maxsize = maxsize
+        self._lock = threading.Lock()
+        self._loop = None
+        self._wake = None
+        self._overflow = False
+        self._closed = False
+        if container_id is None:
+            self._sub = doc.subscribe_root(self._push)
+        else:
+            self._sub = doc.subscribe(container_id, self._push)
+
+    def _push(self, event):
+        with self._lock:
+            if self._closed or self._overflow:
+                return
+            if len(self._buf) >= self._maxsize:
+                self._overflow = True
+                self._sub.unsubscribe()
+            else:
+                self._buf.append(event)
+            loop, wake = self._loop, self._wake
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:
+                pass    # the loop is closed: nobody is waiting
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        loop = asyncio.get_running_loop()
+        while True:
+            with self._lock:
+                if self._buf:
+                    return self._buf.popleft()
+                if self._overflow:
+                    self._overflow = False
+                    self._closed = True
+                    raise EventStreamOverflow(
+                        f"the event stream fell more than {self._maxsize} events behind")
+                if self._closed:
+                    raise StopAsyncIteration
+                if self._loop is not loop:
+                    self._loop = loop
+                    self._wake = asyncio.Event()
+                wake = self._wake
+                wake.clear()
+            await wake.wait()
+
+    async def aclose(self):
+        """Stop the stream: unsubscribe, and end iteration once the buffer is drained."""
+        self.close()
+
+    def close(self):
+        """Like aclose(), callable from synchronous code."""
+        with self._lock:
+            self._closed = True
+            loop, wake = self._loop, self._wake
+        self._sub.unsubscribe()
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:
+                pass
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        self.close()
+        return False
+
