@@ -21,7 +21,6 @@ gets the event and the call then raises CallbackError from the first exception (
 a PanicException there). A callback may unsubscribe itself or others: an unsubscribed
 callback is not called again, even for the event being delivered.
 """
-import asyncio
 import collections
 import enum
 import threading
@@ -380,6 +379,8 @@ class EventStream:
         return self
 
     async def __anext__(self):
+        # imported here: asyncio costs tens of milliseconds to import, and only a stream needs it
+        import asyncio
         loop = asyncio.get_running_loop()
         while True:
             with self._lock:
