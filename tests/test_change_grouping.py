@@ -200,8 +200,8 @@ class Session:
                 base[p] = rng.randint(0, top)
         return base
 
-    def sync(self, recv, send):
-        base = self.start_vv(0, recv, send)
+    def export_from(self, send, base):
+        """Both libraries' updates blobs of doc `send` from version `base` (peer -> end)."""
         blobs = []
         for lib, row in zip(LIBS, self.docs):
             vv = lib.VersionVector()
@@ -209,6 +209,11 @@ class Session:
                 if c > 0:
                     vv.set_last(lib.ID(p, c - 1))
             blobs.append(row[send].export(lib.ExportMode.Updates(vv)))
+        return blobs
+
+    def sync(self, recv, send):
+        base = self.start_vv(0, recv, send)
+        blobs = self.export_from(send, base)
         self.check_blobs(blobs)
         self.inbox.append((recv, blobs[0], blobs[1]))
         self.log.append(("export", recv, send, base))
@@ -261,15 +266,7 @@ class Session:
             self.check_blobs(blobs)
             # exports that start inside changes (the first change is cut, the rest regrouped)
             for _ in range(3):
-                base = self.start_vv(0, i, i)
-                blobs = []
-                for lib, row in zip(LIBS, self.docs):
-                    vv = lib.VersionVector()
-                    for p, c in base.items():
-                        if c > 0:
-                            vv.set_last(lib.ID(p, c - 1))
-                    blobs.append(row[i].export(lib.ExportMode.Updates(vv)))
-                self.check_blobs(blobs)
+                self.check_blobs(self.export_from(i, self.start_vv(0, i, i)))
             if self.docs[0][i].get_deep_value() != self.docs[1][i].get_deep_value():
                 self.fail(f"value of doc {i}", self.docs[0][i].get_deep_value(),
                           self.docs[1][i].get_deep_value())

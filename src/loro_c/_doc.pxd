@@ -321,6 +321,22 @@ cdef inline int64_t utf8_bytes(const uint32_t *cps, int64_t n) noexcept nogil:
     return nbytes
 
 
+cdef inline uint32_t next_buffer(LoroDoc d) noexcept:
+    """A new buffer number (never one of the list markers LC_VAL_LOCAL / LC_VAL_IMPORTED)."""
+    d.buf_serial += 1
+    if d.buf_serial == LC_VAL_IMPORTED:
+        d.buf_serial = 1
+    return d.buf_serial
+
+
+cdef inline void lstr_grow_to(LoroDoc d, int64_t length) noexcept:
+    """Move Loro's string arena to a fresh buffer, its capacity doubled from `cap` until
+    `length` fits."""
+    while d.lstr_cap < length:
+        d.lstr_cap *= 2
+    d.lstr_gen = next_buffer(d)
+
+
 cdef inline void lstr_place(LoroDoc d, lc_op *op, int64_t nbytes) noexcept:
     """Record where Loro would put a text insert's `nbytes` bytes. Local and JSON text is
     appended to the string arena, which moves to a buffer of twice the capacity when the
@@ -328,10 +344,7 @@ cdef inline void lstr_place(LoroDoc d, lc_op *op, int64_t nbytes) noexcept:
     never folds such an op into another one (measured on loro 1.17.1), so each gets a
     buffer of its own."""
     if d.in_blob:
-        d.buf_serial += 1
-        if d.buf_serial == LC_VAL_IMPORTED:
-            d.buf_serial = 1
-        op.start_id.peer = d.buf_serial
+        op.start_id.peer = next_buffer(d)
         op.start_id.counter = 0
         op.delta = <double>(nbytes & 0x7FFFFFFF)
         return
@@ -339,12 +352,7 @@ cdef inline void lstr_place(LoroDoc d, lc_op *op, int64_t nbytes) noexcept:
     op.start_id.counter = <int32_t>(d.lstr_len & 0x7FFFFFFF)
     d.lstr_len += nbytes
     if d.lstr_len > d.lstr_cap:
-        while d.lstr_cap < d.lstr_len:
-            d.lstr_cap *= 2
-        d.buf_serial += 1
-        if d.buf_serial == LC_VAL_IMPORTED:
-            d.buf_serial = 1
-        d.lstr_gen = d.buf_serial
+        lstr_grow_to(d, d.lstr_len)
         op.start_id.peer = d.lstr_gen
     op.delta = <double>(d.lstr_len & 0x7FFFFFFF)
 

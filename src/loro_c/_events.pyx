@@ -140,46 +140,36 @@ cdef int note_open_txn(LoroDoc doc) except -1:
     return 0
 
 
-def subscribe_peer_id_change(LoroDoc doc, callback):
-    """Register a peer-id-change subscriber (called with ID(new peer, its next counter));
-    returning False unsubscribes."""
+cdef object hook_subscription(LoroDoc doc, str registry, object callback, bint hooks):
+    """A Subscription in one of the document's hook registries; `hooks` turns on the commit
+    hooks (first-commit and pre-commit subscribers need them)."""
     if not callable(callback):
         raise LoroValueError("callback must be callable")
     doc_acquire(doc)
     try:
         if doc.evs is None:
             doc.evs = _DocEvents()
-        return Subscription(doc.evs.peer, callback)
+        if hooks:
+            doc.evlog.hooks = 1
+        return Subscription(getattr(doc.evs, registry), callback)
     finally:
         doc_release(doc)
+
+
+def subscribe_peer_id_change(LoroDoc doc, callback):
+    """Register a peer-id-change subscriber (called with ID(new peer, its next counter));
+    returning False unsubscribes."""
+    return hook_subscription(doc, "peer", callback, False)
 
 
 def subscribe_first_commit(LoroDoc doc, callback):
     """Register a first-commit-from-peer subscriber."""
-    if not callable(callback):
-        raise LoroValueError("callback must be callable")
-    doc_acquire(doc)
-    try:
-        if doc.evs is None:
-            doc.evs = _DocEvents()
-        doc.evlog.hooks = 1
-        return Subscription(doc.evs.first, callback)
-    finally:
-        doc_release(doc)
+    return hook_subscription(doc, "first", callback, True)
 
 
 def subscribe_pre_commit(LoroDoc doc, callback):
     """Register a pre-commit subscriber."""
-    if not callable(callback):
-        raise LoroValueError("callback must be callable")
-    doc_acquire(doc)
-    try:
-        if doc.evs is None:
-            doc.evs = _DocEvents()
-        doc.evlog.hooks = 1
-        return Subscription(doc.evs.pre, callback)
-    finally:
-        doc_release(doc)
+    return hook_subscription(doc, "pre", callback, True)
 
 
 def before_commit(LoroDoc doc):

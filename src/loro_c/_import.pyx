@@ -17,7 +17,7 @@ from loro_c._oplog cimport (OpLog, lc_op, lc_staged, lc_change, slice_op, LC_STA
                             LC_LSTR_MIN_CAP, LC_VAL_IMPORTED, lc_insert_is_text,
                             LC_OP_INSERT, LC_OP_DELETE,
                             LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
-from loro_c._doc cimport (LoroDoc, group_change, group_kept, lstr_place, lval_place, utf8_bytes,
+from loro_c._doc cimport (LoroDoc, group_change, group_kept, lstr_place, lval_place, lstr_grow_to, utf8_bytes,
                           lc_map_free, lc_map_find, lc_map_remove, lc_map_set_slot, lc_map_entry,
                           lc_map_undo, ROOT_HIDDEN, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE,
                           KIND_MOVABLE_LIST, KIND_COUNTER, str_to_cps, STACK_CPS)
@@ -326,12 +326,7 @@ cdef truncate(LoroDoc doc, ImportRun run):
         # buffer (grown as usual), so the next text starts a new buffer (measured on loro
         # 1.17.1)
         doc.lstr_cap = LC_LSTR_MIN_CAP
-        while doc.lstr_cap < run.lstr_len:
-            doc.lstr_cap *= 2
-        doc.buf_serial += 1
-        if doc.buf_serial == LC_VAL_IMPORTED:
-            doc.buf_serial = 1
-        doc.lstr_gen = doc.buf_serial
+        lstr_grow_to(doc, run.lstr_len)
         doc.lstr_len = run.lstr_len
     doc.lval_len = run.lval_len
     for i in range(n_containers, doc.n_containers):

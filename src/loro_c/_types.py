@@ -1033,7 +1033,26 @@ class EncodedBlobMode(_enum.Enum):
         return f"EncodedBlobMode.{self.name}"
 
 
-class ImportBlobMetadata:
+class _SlotRecord:
+    """A frozen record of named fields (its __slots__), equal to another of its type with the
+    same fields; unhashable, like loro's."""
+
+    __slots__ = ()
+    __setattr__ = _frozen_setattr
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    def __ne__(self, other):
+        r = self.__eq__(other)
+        return r if r is NotImplemented else not r
+
+    __hash__ = None
+
+
+class ImportBlobMetadata(_SlotRecord):
     """What ``LoroDoc.decode_import_blob_meta`` reports about a blob without importing it.
 
     * ``partial_start_vv`` / ``partial_end_vv``: the blob holds every op from the first to
@@ -1057,18 +1076,6 @@ class ImportBlobMetadata:
         object.__setattr__(self, "change_num", change_num)
         object.__setattr__(self, "mode", mode)
 
-    __setattr__ = _frozen_setattr
-
-    def __eq__(self, other):
-        if not isinstance(other, ImportBlobMetadata):
-            return NotImplemented
-        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
-
-    def __ne__(self, other):
-        r = self.__eq__(other)
-        return r if r is NotImplemented else not r
-
-    __hash__ = None
 
     def __repr__(self):
         return ("ImportBlobMetadata { "
@@ -1098,7 +1105,7 @@ class Ordering(_enum.Enum):
         return f"Ordering.{self.name}"
 
     __str__ = __repr__
-class ChangeMeta:
+class ChangeMeta(_SlotRecord):
     """A change as ``LoroDoc.get_change`` reports it: ``id`` (of its first op), ``lamport``
     (of its first op), ``timestamp``, ``message`` (``None`` when none), ``deps`` (a
     :class:`Frontiers`) and ``len`` (its number of ops, counted in atoms)."""
@@ -1113,18 +1120,6 @@ class ChangeMeta:
         object.__setattr__(self, "deps", deps)
         object.__setattr__(self, "len", len)
 
-    __setattr__ = _frozen_setattr
-
-    def __eq__(self, other):
-        if not isinstance(other, ChangeMeta):
-            return NotImplemented
-        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
-
-    def __ne__(self, other):
-        r = self.__eq__(other)
-        return r if r is NotImplemented else not r
-
-    __hash__ = None
 
     def __repr__(self):
         return (f"ChangeMeta {{ id: {self.id!r}, lamport: {self.lamport}, "
