@@ -540,3 +540,50 @@ def test_merge_interval_and_dropped_messages():
     ours, ref = _both(run)[::-1]
     assert ours == ref
     assert ours[0] == 3
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_travel_change_ancestors_matches_loro(seed):
+    """After a random multi-peer session with late delivery, traversals from random ids
+    (several at once, some repeated, some stopped early) visit the same changes in the same
+    order as loro's."""
+    s = Session(seed, late=True)
+    s.run(30)
+    rng = random.Random(seed)
+    for i in range(len(s.peers)):
+        ref, ours = s.docs[0][i], s.docs[1][i]
+        vv = ref.oplog_vv
+        known = [(p, vv.get_last(p)) for p in s.peers if vv.get_last(p) is not None]
+        for _ in range(5):
+            picks = [rng.choice(known) for _ in range(rng.randint(1, 3))]
+            picks = [(p, rng.randint(0, last)) for p, last in picks]
+            stop_after = rng.choice([1, 3, 10_000])
+            got = []
+            for lib, doc in ((loro, ref), (loro_c, ours)):
+                seen = []
+
+                def cb(m, seen=seen):
+                    seen.append((m.id.peer, m.id.counter, m.len, m.lamport, m.message,
+                                 tuple(frontier_ids(lib, m.deps))))
+                    return len(seen) >= stop_after
+                doc.travel_change_ancestors([lib.ID(p, c) for p, c in picks], cb)
+                got.append(seen)
+            assert got[0] == got[1], (seed, picks)
+
+
+def test_travel_change_ancestors_errors():
+    doc = loro_c.LoroDoc()
+    doc.peer_id = 1
+    doc.get_text("t").insert(0, "ab")
+    doc.commit()
+    with pytest.raises(loro_c.LoroError, match="not found"):
+        doc.travel_change_ancestors([loro_c.ID(5, 0)], lambda m: False)
+    with pytest.raises(loro_c.LoroTypeError):
+        doc.travel_change_ancestors([loro_c.ID(1, 0)], lambda m: None)
+    with pytest.raises(ZeroDivisionError):
+        doc.travel_change_ancestors([loro_c.ID(1, 0)], lambda m: 1 / 0)
+    # the callback may read the document
+    seen = []
+    doc.travel_change_ancestors([loro_c.ID(1, 1)],
+                                lambda m: seen.append(doc.get_text("t").to_string()) or False)
+    assert seen == ["ab"]

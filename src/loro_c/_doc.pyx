@@ -1393,6 +1393,46 @@ cdef class LoroDoc:
             raise LoroValueError("The given Frontiers are not included by the doc")
         return a.diff(b)
 
+    def travel_change_ancestors(self, ids, cb):
+        """Visit the changes holding `ids` and all their ancestors, latest first (by the
+        Lamport of a change's last op, then peer), as ChangeMeta; `cb` returns True to stop.
+        Changes are grouped as Loro groups them. The callback runs without the document
+        lock, so it may read the document."""
+        import heapq
+        ids = list(ids)
+        for id in ids:
+            if not isinstance(id, ID):
+                raise LoroTypeError(f"travel_change_ancestors needs IDs, not {type(id).__name__}")
+        doc_acquire(self)
+        try:
+            self._commit()
+        finally:
+            doc_release(self)
+        pending = []
+        for id in ids:
+            meta = self.get_change(id)
+            if meta is None:
+                raise LoroError(f"Target id not found {id.counter}@{id.peer}")
+            pending.append(meta)
+        heap = [(-(m.lamport + m.len - 1), -m.id.peer, k, m) for k, m in enumerate(pending)]
+        heapq.heapify(heap)
+        visited = set()
+        serial = len(heap)
+        while heap:
+            meta = heapq.heappop(heap)[3]
+            stop = cb(meta)
+            if not isinstance(stop, bool):
+                raise LoroTypeError(f"the callback must return a bool, not {type(stop).__name__}")
+            if stop:
+                break
+            for dep in meta.deps:
+                dm = self.get_change(dep)
+                if dm is None or (dm.id.peer, dm.id.counter) in visited:
+                    continue
+                visited.add((dm.id.peer, dm.id.counter))
+                heapq.heappush(heap, (-(dm.lamport + dm.len - 1), -dm.id.peer, serial, dm))
+                serial += 1
+
     def get_changed_containers_in(self, id, len):
         """The containers that ops id.counter .. id.counter+len of id.peer changed."""
         if not isinstance(id, ID):
