@@ -161,6 +161,8 @@ cdef class LoroDoc:
     cdef lc_id *txn_deps
     cdef int64_t n_txn_deps, cap_txn_deps
     cdef object next_msg
+    cdef object next_ts             # timestamp of the next commit (int), else None
+    cdef bint record_ts             # stamp commits with the current time (set_record_timestamp)
     # decoded changes not applied yet: during an import, then the pending ones (at the front)
     cdef lc_staged *staged
     cdef int64_t n_staged, cap_staged

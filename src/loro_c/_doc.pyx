@@ -29,6 +29,7 @@ from loro_c._version import ID
 from loro_c.errors import (LoroError, DecodeError, OutOfBoundsError, LoroValueError, LoroTypeError,
                            ContainerMismatchError, CallbackError)
 from loro_c import _types
+import time
 
 cdef extern from "Python.h":
     ctypedef struct PyObject
@@ -78,6 +79,19 @@ cdef uint32_t* str_to_cps(str s, uint32_t *stack, Py_ssize_t n) except NULL:
                 free(buf)
             raise LoroValueError("text with a lone surrogate code point cannot be stored")
     return buf
+
+
+cdef int check_commit_options(origin, timestamp, commit_msg) except -1:
+    if origin is not None and not isinstance(origin, str):
+        raise LoroTypeError("origin must be a str")
+    if commit_msg is not None and not isinstance(commit_msg, str):
+        raise LoroTypeError("commit_msg must be a str")
+    if timestamp is not None:
+        if not isinstance(timestamp, int) or isinstance(timestamp, bool):
+            raise LoroTypeError("timestamp must be an int (seconds)")
+        if not -(1 << 63) <= timestamp < (1 << 63):
+            raise LoroValueError("timestamp must fit in 64 bits")
+    return 0
 
 
 cdef class DocOps:
@@ -410,6 +424,7 @@ cdef class LoroDoc:
         self.log.n_gundo = 0
         if not self.txn_open:
             self.next_origin = None     # as in loro, every commit uses up the origin
+            self.next_ts = None
             return 0
         if self.evlog.hooks and self.log.vv[self.self_idx] > self.txn_counter:
             # first-commit and pre-commit subscribers may add to the commit or set its
@@ -422,12 +437,16 @@ cdef class LoroDoc:
         self.txn_open = False
         msg = self.next_msg
         self.next_msg = None
+        # as in loro: the timestamp set for this commit, else the time when recording
+        # timestamps, else 0 -- but never before the changes it depends on
+        ts = self.next_ts if self.next_ts is not None else (int(time.time()) if self.record_ts else 0)
+        ts = max(ts, deps_timestamp(self, self.txn_deps, self.n_txn_deps))
+        self.next_ts = None
         end = self.log.vv[p]
         if end == self.txn_counter:
             return 0
         n_ops = <uint32_t>(self.log.n_ops - self.txn_ops_off)
-        # local changes carry timestamp 0 (timestamps are not recorded)
-        merge = self.log.can_extend(p, self.txn_counter, self.txn_lamport, 0, self.txn_deps,
+        merge = self.log.can_extend(p, self.txn_counter, self.txn_lamport, ts, self.txn_deps,
                                     <uint32_t>self.n_txn_deps, self.txn_ops_off, msg)
         if not merge and self.txn_merge_floor < self.txn_ops_off:
             self.unmerge_base_op()
@@ -439,12 +458,12 @@ cdef class LoroDoc:
             if msg is not None:
                 msg_idx = len(self.log.messages)
                 self.log.messages.append(msg)
-            self.log.add_change(p, self.txn_counter, end, self.txn_lamport, 0, self.txn_deps,
+            self.log.add_change(p, self.txn_counter, end, self.txn_lamport, ts, self.txn_deps,
                                 <uint32_t>self.n_txn_deps, self.txn_ops_off, n_ops, msg_idx)
         i0 = self.txn_ops_off
         if merge and i0 > self.txn_merge_floor and self.log.ops[i0 - 1].counter + self.log.ops[i0 - 1].len > self.txn_counter:
             i0 -= 1         # the commit's first op extended the previous one
-        group_change(self, p, self.txn_counter, end, self.txn_lamport, 0, self.txn_deps,
+        group_change(self, p, self.txn_counter, end, self.txn_lamport, ts, self.txn_deps,
                      <uint32_t>self.n_txn_deps, msg_idx, True, -1, i0, self.log.n_ops)
         self.log.update_frontiers(self.txn_deps, <uint32_t>self.n_txn_deps, make_id(p, end - 1))
         if self.evlog.on:
@@ -452,6 +471,36 @@ cdef class LoroDoc:
         if self.local_update_subs:
             self.emit_local_update(self.txn_counter, end)
         return 0
+
+    def set_next_commit_options(self, origin=None, timestamp=None, immediate_renew=True,
+                                commit_msg=None):
+        """Set the origin, timestamp (seconds) and message of the next commit (as loro)."""
+        check_commit_options(origin, timestamp, commit_msg)
+        doc_acquire(self)
+        if origin is not None:
+            self.next_origin = origin
+        if timestamp is not None:
+            self.next_ts = timestamp
+        if commit_msg is not None:
+            self.next_msg = commit_msg
+        doc_release(self)
+
+    def set_next_commit_timestamp(self, timestamp):
+        """Set the timestamp (seconds) of the next commit; a commit without ops drops it."""
+        check_commit_options(None, timestamp, None)
+        doc_acquire(self)
+        self.next_ts = timestamp
+        doc_release(self)
+
+    def set_record_timestamp(self, record):
+        """Stamp each commit with the current Unix time (seconds) unless a timestamp is set
+        for it; off by default, as in loro. Consecutive local changes merge while their
+        timestamps are within the merge interval (set_change_merge_interval)."""
+        if not isinstance(record, bool):
+            raise LoroTypeError("record must be a bool")
+        doc_acquire(self)
+        self.record_ts = record
+        doc_release(self)
 
     def set_next_commit_origin(self, str origin):
         """Set the origin that event subscribers see for the next commit (not persisted;
@@ -462,19 +511,20 @@ cdef class LoroDoc:
 
     def commit_with(self, origin=None, timestamp=None, immediate_renew=None, commit_msg=None):
         """Commit with options: `origin` is reported to event subscribers, `commit_msg`
-        becomes the change's message. `timestamp` and `immediate_renew` are accepted for
-        loro's signature (loro_c records no timestamps and always renews)."""
-        if origin is not None and not isinstance(origin, str):
-            raise LoroTypeError("origin must be a str")
-        if commit_msg is not None and not isinstance(commit_msg, str):
-            raise LoroTypeError("commit_msg must be a str")
+        becomes the change's message, `timestamp` (seconds) its timestamp. `immediate_renew`
+        is accepted for loro's signature (loro_c always renews)."""
+        check_commit_options(origin, timestamp, commit_msg)
         doc_acquire(self)
         try:
             if origin is not None:
                 self.next_origin = origin
             if commit_msg is not None:
                 self.next_msg = commit_msg
+            if timestamp is not None:
+                self.next_ts = timestamp
             self._commit()
+            self.next_msg = None
+            self.next_ts = None
         except BaseException:
             self.release_and_deliver(False)
             raise

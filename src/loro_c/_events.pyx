@@ -32,6 +32,7 @@ from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE,
                             LC_OP_MAP_DELETE)
 
 from loro_c import _types
+import time
 from loro_c._version import ID
 from loro_c._version cimport frontiers_wrap
 from loro_c._types import ChangeMeta
@@ -188,13 +189,18 @@ def before_commit(LoroDoc doc):
     if doc.txn_open and any(s.active for s in reg.pre):
         deps = frontiers_wrap(sorted((doc.log.peer_ids[doc.txn_deps[i].peer], doc.txn_deps[i].counter)
                                      for i in range(doc.n_txn_deps)))
-        meta = ChangeMeta(doc.txn_lamport, ID(doc.peer, doc.txn_counter), 0, doc.next_msg, deps,
+        if doc.next_ts is None and doc.record_ts:
+            doc.next_ts = int(time.time())      # the commit's timestamp, as the change will have it
+        meta = ChangeMeta(doc.txn_lamport, ID(doc.peer, doc.txn_counter),
+                          doc.next_ts if doc.next_ts is not None else 0, doc.next_msg, deps,
                           doc.log.vv[doc.self_idx] - doc.txn_counter)
         modifier = ChangeModifier()
         run_unlocked(doc, reg.pre, {"change_meta": meta, "origin": doc.next_origin or "",
                                     "modifier": modifier})
         if doc.txn_open and modifier._message is not None:
             doc.next_msg = modifier._message
+        if doc.txn_open and modifier._timestamp is not None:
+            doc.next_ts = modifier._timestamp
 
 
 cdef run_unlocked(LoroDoc doc, list subs, payload):

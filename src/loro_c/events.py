@@ -296,8 +296,8 @@ class _PeerChange:
 
 
 class ChangeModifier:
-    """Lets a pre-commit subscriber set the message of the change being committed
-    (`set_timestamp` is accepted; loro_c records no timestamps)."""
+    """Lets a pre-commit subscriber set the message and the timestamp of the change being
+    committed."""
     __slots__ = ("_message", "_timestamp")
 
     def __init__(self):
@@ -311,7 +311,7 @@ class ChangeModifier:
         self._message = msg
 
     def set_timestamp(self, timestamp):
-        """Accepted for loro's API; loro_c records no timestamps."""
+        """Use `timestamp` (seconds) as the change's timestamp."""
         if not isinstance(timestamp, int) or isinstance(timestamp, bool):
             raise LoroTypeError("the timestamp must be an int")
         self._timestamp = timestamp

@@ -345,6 +345,20 @@ cdef int group_kept(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, uint
     return 0
 
 
+cdef int64_t deps_timestamp(LoroDoc d, const lc_id *deps, int64_t n) noexcept:
+    """The greatest timestamp of the (logical) changes holding `deps`: Loro never stamps a
+    local change earlier than that."""
+    cdef int64_t i, g, best = 0
+    cdef lc_group *grp
+    for i in range(n):
+        g = d.log.find_group(deps[i].peer, deps[i].counter)
+        if g >= 0:
+            grp = &d.log.groups[deps[i].peer].items[g]
+            if grp.timestamp > best:
+                best = grp.timestamp
+    return best
+
+
 cdef int check_groups(LoroDoc d) except -1:
     """Invariant: each peer's logical changes tile its counters [0, vv) in order, and their
     count is n_groups."""
