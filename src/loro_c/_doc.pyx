@@ -1443,6 +1443,22 @@ cdef class LoroDoc:
             raise LoroValueError("The given Frontiers are not included by the doc")
         return a.diff(b)
 
+    def export_json_in_id_span(self, id_span):
+        """The committed changes in `id_span` (an IdSpan) as a JSON list of changes in the
+        schema of export_json_updates, with ids naming the peers themselves (deterministic,
+        for hashing). Does not commit; the open transaction is left out, as in loro."""
+        if not isinstance(id_span, _types.IdSpan):
+            raise LoroTypeError(f"export_json_in_id_span needs an IdSpan, not {type(id_span).__name__}")
+        a, b = id_span.counter.start, id_span.counter.end
+        from loro_c.codec import json as json_codec
+        doc_acquire(self)
+        try:
+            if a >= b:
+                return "[]"
+            return json_codec.export_in_id_span(self, id_span.peer, max(a, 0), min(b, INT32_MAX))
+        finally:
+            doc_release(self)
+
     def travel_change_ancestors(self, ids, cb):
         """Visit the changes holding `ids` and all their ancestors, latest first (by the
         Lamport of a change's last op, then peer), as ChangeMeta; `cb` returns True to stop.
@@ -1808,7 +1824,7 @@ cdef class LoroDoc:
         return self._import_changes(_json.decode_updates(json))
 
     def _changes(self, dict start, dict end, Py_ssize_t piece_ops=0, int64_t since=-1,
-                 bint regroup=False):
+                 bint regroup=False, bint commit=True):
         """Committed changes (grouped as Loro groups them) overlapping [start, end), peer by
         peer in counter order, as change tuples (end None: the log's version; then `since`
         >= 0 says `start` is the version at that snapshot epoch, so only peers that moved
@@ -1819,8 +1835,9 @@ cdef class LoroDoc:
         With `regroup`, the changes are grouped again the way Loro's binary export does (it
         inserts the cut changes into a fresh change store: consecutive changes that may
         merge are merged while their new block has room); JSON exports keep them as they
-        are."""
-        self._commit()
+        are. Without `commit`, the open transaction stays open and is left out."""
+        if commit:
+            self._commit()
         cdef OpLog log = self.log
         cdef int64_t g, jj, ii, ee, n
         cdef lc_change *ch
@@ -1847,6 +1864,8 @@ cdef class LoroDoc:
                 continue
             p = idx
             hi = hi_obj if hi_obj < log.vv[p] else log.vv[p]
+            if self.txn_open and p == self.self_idx and hi > self.txn_counter:
+                hi = self.txn_counter       # only committed ops
             lo = start.get(pid, 0)
             if lo < 0:
                 lo = 0

@@ -58,10 +58,32 @@ def _value_json(v, peers):
     return v
 
 
+def _own_peer(peer):
+    """The peer table of an export without peer compression: ids name the peer itself."""
+    return peer
+
+
 def export_updates(doc, start, end):
     """JSON updates of `doc` between version dicts `start` and `end` (peer -> end counter)."""
     peers = _PeerTable()
-    changes = doc._changes(start, end)
+    out = _changes_json(doc._changes(start, end), peers)
+    start_version = {str(p): c - 1 for p, c in start.items() if c > 0}
+    return json.dumps({"schema_version": 1, "start_version": start_version,
+                       "peers": peers.peers, "changes": out},
+                      ensure_ascii=False, separators=(",", ":"))
+
+
+def export_in_id_span(doc, peer, start, end):
+    """The committed changes of `peer` in counters [start, end) as a JSON list of changes in
+    the schema of export_updates, ids naming the peers themselves (loro's
+    export_json_in_id_span). The open transaction is neither committed nor exported."""
+    changes = doc._changes({peer: start}, {peer: end}, 0, -1, False, False)
+    return json.dumps(_changes_json(changes, _own_peer), ensure_ascii=False, separators=(",", ":"))
+
+
+def _changes_json(changes, peers):
+    """Change tuples as the JSON schema's change objects; `peers` maps a peer id to its
+    name in ids."""
     out = []
     for peer, counter, lamport, timestamp, msg, deps, ops in changes:
         me = peers(peer)
@@ -90,10 +112,7 @@ def export_updates(doc, start, end):
             "msg": msg,
             "ops": json_ops,
         })
-    start_version = {str(p): c - 1 for p, c in start.items() if c > 0}
-    return json.dumps({"schema_version": 1, "start_version": start_version,
-                       "peers": peers.peers, "changes": out},
-                      ensure_ascii=False, separators=(",", ":"))
+    return out
 
 
 # ---------------------------------------------------------------- decoding
