@@ -10,11 +10,13 @@ import random
 # ---------------------------------------------------------------------------------------
 # 1. local apply
 
-def apply_loro(lib, trace, per_txn=False):
+def apply_loro(lib, trace, per_txn=False, on_doc=None):
     """Fresh doc, every patch of `trace` through LoroText.insert/delete. One commit at the
-    end, or (per_txn) one commit after each trace transaction. Returns (doc, text)."""
+    end, or (per_txn) one commit after each trace transaction. `on_doc(doc)` runs first
+    (e.g. to subscribe; what it returns is kept alive for the replay). Returns (doc, text)."""
     doc = lib.LoroDoc()
     doc.peer_id = 1
+    keep = on_doc(doc) if on_doc is not None else None  # noqa: F841 (alive for the replay)
     text = doc.get_text("text")
     insert = text.insert
     delete = text.delete

@@ -13,6 +13,7 @@ import argparse
 import sys
 
 from ._common import DEFAULT_TRACES, Trace, interleaved_best, load_library, trace_path
+from ._work import apply_loro
 
 
 def _subscribe(doc, sink):
@@ -21,21 +22,10 @@ def _subscribe(doc, sink):
 
 def apply_events(lib, trace, subscribe):
     """Replay `trace` with a commit per trace transaction; returns (text, events seen)."""
-    doc = lib.LoroDoc()
-    doc.peer_id = 1
     seen = []
-    sub = _subscribe(doc, seen) if subscribe else None
-    text = doc.get_text("text")
-    insert, delete, commit = text.insert, text.delete, doc.commit
-    for txn in trace.txns:
-        for pos, n_del, ins in txn:
-            if n_del:
-                delete(pos, n_del)
-            if ins:
-                insert(pos, ins)
-        commit()
-    del sub
-    return text.to_string(), len(seen)
+    _, text = apply_loro(lib, trace, per_txn=True,
+                         on_doc=(lambda doc: _subscribe(doc, seen)) if subscribe else None)
+    return text, len(seen)
 
 
 def import_events(lib, blob, subscribe):
@@ -49,16 +39,7 @@ def import_events(lib, blob, subscribe):
 
 
 def history_blob(lib, trace):
-    doc = lib.LoroDoc()
-    doc.peer_id = 1
-    text = doc.get_text("text")
-    for txn in trace.txns:
-        for pos, n_del, ins in txn:
-            if n_del:
-                text.delete(pos, n_del)
-            if ins:
-                text.insert(pos, ins)
-        doc.commit()
+    doc, _ = apply_loro(lib, trace, per_txn=True)
     return doc.export(lib.ExportMode.Updates(lib.VersionVector()))
 
 

@@ -1839,8 +1839,8 @@ cdef class LoroDoc:
         if commit:
             self._commit()
         cdef OpLog log = self.log
-        cdef int64_t g, jj, ii, ee, n
-        cdef lc_change *ch
+        cdef int64_t g
+        cdef Py_ssize_t n
         cdef int32_t lo, hi, a, b, cut
         cdef uint32_t p
         cdef lc_op o
@@ -1883,29 +1883,8 @@ cdef class LoroDoc:
                     rng = DocOps.__new__(DocOps)
                     rng.doc = self
                     walk_init(self, &rng.w, p, a, b)
-                    # count the arena ops overlapping [a, b), cutting the piece before the
-                    # op that would exceed `piece_ops`
-                    cut = b
-                    n = 0
-                    jj = rng.w.j
-                    ii = rng.w.i
-                    ee = rng.w.end_i
-                    while True:
-                        if ii >= ee:
-                            jj += 1
-                            if jj >= log.by_peer[p].len:
-                                break
-                            ch = &log.changes[log.by_peer[p].idx[jj]]
-                            ii = ch.ops_off
-                            ee = ch.ops_off + ch.ops_len
-                            continue
-                        if log.ops[ii].counter >= b:
-                            break
-                        if piece_ops > 0 and n == piece_ops:
-                            cut = log.ops[ii].counter
-                            break
-                        n += 1
-                        ii += 1
+                    # the piece ends before the op that would exceed `piece_ops`
+                    cut = walk_cut(self, &rng.w, piece_ops, &n)
                     rng.w.b = cut
                     rng.a = a
                     rng.b = cut

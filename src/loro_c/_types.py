@@ -1040,6 +1040,11 @@ class _SlotRecord:
     __slots__ = ()
     __setattr__ = _frozen_setattr
 
+    def _fill(self, *values):
+        """Set the fields, in __slots__ order (the subclass's __init__ names them)."""
+        for name, value in zip(self.__slots__, values, strict=True):
+            object.__setattr__(self, name, value)
+
     def __eq__(self, other):
         if type(other) is not type(self):
             return NotImplemented
@@ -1068,13 +1073,8 @@ class ImportBlobMetadata(_SlotRecord):
 
     def __init__(self, partial_start_vv, partial_end_vv, start_timestamp, start_frontiers,
                  end_timestamp, change_num, mode):
-        object.__setattr__(self, "partial_start_vv", partial_start_vv)
-        object.__setattr__(self, "partial_end_vv", partial_end_vv)
-        object.__setattr__(self, "start_timestamp", start_timestamp)
-        object.__setattr__(self, "start_frontiers", start_frontiers)
-        object.__setattr__(self, "end_timestamp", end_timestamp)
-        object.__setattr__(self, "change_num", change_num)
-        object.__setattr__(self, "mode", mode)
+        self._fill(partial_start_vv, partial_end_vv, start_timestamp, start_frontiers,
+                   end_timestamp, change_num, mode)
 
 
     def __repr__(self):
@@ -1113,12 +1113,7 @@ class ChangeMeta(_SlotRecord):
     __slots__ = ("lamport", "id", "timestamp", "message", "deps", "len")
 
     def __init__(self, lamport, id, timestamp, message, deps, len):
-        object.__setattr__(self, "lamport", lamport)
-        object.__setattr__(self, "id", id)
-        object.__setattr__(self, "timestamp", timestamp)
-        object.__setattr__(self, "message", message)
-        object.__setattr__(self, "deps", deps)
-        object.__setattr__(self, "len", len)
+        self._fill(lamport, id, timestamp, message, deps, len)
 
 
     def __repr__(self):

@@ -28,6 +28,44 @@ cdef int walk_init(LoroDoc d, lc_walk *w, uint32_t peer, int32_t a, int32_t b) n
     return 0
 
 
+cdef inline void walk_arena(lc_walk *w, uint32_t peer, int64_t i0, int64_t i1, int32_t a,
+                            int32_t b, int64_t n_records) noexcept:
+    """Start a walk over the arena ops [i0, i1) only (cut to atoms [a, b)), never moving on to
+    another record (`n_records`: the peer's record count)."""
+    w.peer = peer
+    w.a = a
+    w.b = b
+    w.have = False
+    w.i = i0
+    w.end_i = i1
+    w.j = n_records
+
+
+cdef int32_t walk_cut(LoroDoc d, const lc_walk *w, Py_ssize_t max_ops, Py_ssize_t *n) noexcept:
+    """Where a walk's piece of at most `max_ops` arena ops (0: no limit) ends: its counter
+    end, with the number of arena ops it covers in `n`. The walk itself does not move."""
+    cdef OpLog log = d.log
+    cdef int64_t j = w.j, i = w.i, e = w.end_i
+    cdef lc_change *ch
+    n[0] = 0
+    while True:
+        if i >= e:
+            j += 1
+            if j >= log.by_peer[w.peer].len:
+                break
+            ch = &log.changes[log.by_peer[w.peer].idx[j]]
+            i = ch.ops_off
+            e = ch.ops_off + ch.ops_len
+            continue
+        if log.ops[i].counter >= w.b:
+            break
+        if max_ops > 0 and n[0] == max_ops:
+            return log.ops[i].counter
+        n[0] += 1
+        i += 1
+    return w.b
+
+
 cdef bint walk_next(LoroDoc d, lc_walk *w, lc_op *out) noexcept:
     """The next op of the walk, folded with the following ones where merge_ops allows."""
     cdef OpLog log = d.log
@@ -52,7 +90,10 @@ cdef bint walk_next(LoroDoc d, lc_walk *w, lc_op *out) noexcept:
             w.i = w.end_i
             w.j = log.by_peer[w.peer].len
             break
-        piece = d._op_slice(op, w.a, w.b)
+        if op.counter >= w.a and op.counter + op.len <= w.b:
+            piece = op[0]                       # (most ops lie inside the range)
+        else:
+            piece = d._op_slice(op, w.a, w.b)
         w.i += 1
         if w.have and merge_ops(&w.cur, &piece):
             continue
@@ -116,25 +157,33 @@ cdef bint same_msg(LoroDoc d, int32_t a, int32_t b):
     return d.log.messages[a] == d.log.messages[b]
 
 
-cdef int range_stats(LoroDoc d, uint32_t peer, int32_t a, int32_t b, int64_t *ops_size,
-                     int64_t *n_ops, int64_t *first_size, lc_op *first) noexcept:
-    """The estimated size of the peer's ops in atoms [a, b) as Loro holds them, their
-    number, and the first one with its size."""
-    cdef lc_walk w
+cdef int walk_stats(LoroDoc d, lc_walk *w, int64_t *ops_size, int64_t *n_ops,
+                    int64_t *first_size, lc_op *first, lc_op *last) noexcept:
+    """Run a walk to its end: the estimated size of its ops as Loro holds them, their
+    number, the first one with its size, and the last one."""
     cdef lc_op o
     cdef int64_t sz
     ops_size[0] = 0
     n_ops[0] = 0
     first_size[0] = 0
-    walk_init(d, &w, peer, a, b)
-    while walk_next(d, &w, &o):
+    while walk_next(d, w, &o):
         sz = op_size(d, &o)
         if n_ops[0] == 0:
             first[0] = o
             first_size[0] = sz
         ops_size[0] += sz
         n_ops[0] += 1
+        last[0] = o
     return 0
+
+
+cdef int range_stats(LoroDoc d, uint32_t peer, int32_t a, int32_t b, int64_t *ops_size,
+                     int64_t *n_ops, int64_t *first_size, lc_op *first) noexcept:
+    """walk_stats of the peer's ops in atoms [a, b)."""
+    cdef lc_walk w
+    cdef lc_op last
+    walk_init(d, &w, peer, a, b)
+    return walk_stats(d, &w, ops_size, n_ops, first_size, first, &last)
 
 
 cdef int group_change(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, uint32_t lamport,
@@ -145,9 +194,10 @@ cdef int group_change(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, ui
     when a commit's first op extended the previous op) as Loro's change store does. `key`
     >= 0 asks for an undo record (an import); a local commit is never undone."""
     cdef OpLog log = d.log
-    cdef lc_op first, prev, cur, piece
-    cdef int64_t ops_size = 0, n_ops = 0, first_size = 0, i, sz
-    cdef bint joins = False, have = False, merged
+    cdef lc_op first, prev, last
+    cdef int64_t ops_size, n_ops, first_size
+    cdef bint joins = False, merged, prev_known = False
+    cdef lc_walk w
     cdef lc_group_list *gl
     cdef int64_t interval = d.merge_interval if local else 0
     if local:
@@ -162,51 +212,33 @@ cdef int group_change(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, ui
         log.groups[peer].has_last_op = True
         return 0
     # the ops as Loro holds them (folded where merge_ops allows) and their estimated size
-    for i in range(i0, i1):
-        piece = log.ops[i]
-        if piece.counter < counter:
-            piece = d._op_slice(&piece, counter, end)
-        if have and merge_ops(&cur, &piece):
-            continue
-        if have:
-            sz = op_size(d, &cur)
-            if n_ops == 0:
-                first = cur
-                first_size = sz
-            ops_size += sz
-            n_ops += 1
-        cur = piece
-        have = True
-    if have:
-        sz = op_size(d, &cur)
-        if n_ops == 0:
-            first = cur
-            first_size = sz
-        ops_size += sz
-        n_ops += 1
+    walk_arena(&w, peer, i0, i1, counter, end, log.by_peer[peer].len)
+    walk_stats(d, &w, &ops_size, &n_ops, &first_size, &first, &last)
     if header_size(n_deps) + ops_size > MAX_BLOCK_SIZE:
         return group_split(d, peer, counter, end, lamport, timestamp, deps, n_deps, msg, key)
+    # `prev`: the peer's last op folded with this change's first one, when that is known
     gl = &log.groups[peer]
     if n_ops > 0:
         if log.ops[i0].counter < counter:
             joins = True    # one arena op: a commit's first op extended the previous one
             prev = log.ops[i0]
+            prev_known = True
         elif gl.has_last_op and gl.last_op.counter + gl.last_op.len == counter:
             prev = gl.last_op           # the peer's previous op as Loro holds it
             joins = merge_ops(&prev, &first)
+            prev_known = True
         else:
             joins = joins_previous_op(d, peer, counter, &first)
-            if joins:
-                gl.has_last_op = False  # (the folded op is not known here)
     merged = group_piece(d, peer, counter, end, lamport, timestamp, deps, n_deps, msg,
                          ops_size, n_ops, first_size, joins, interval, key)
-    gl = &log.groups[peer]
     if n_ops > 0:
+        # the peer's last op as Loro now holds it
+        gl = &log.groups[peer]
         if merged and joins and n_ops == 1:
-            gl.has_last_op = gl.has_last_op or log.ops[i0].counter < counter
             gl.last_op = prev
+            gl.has_last_op = prev_known
         else:
-            gl.last_op = cur
+            gl.last_op = last
             gl.has_last_op = True
     return 0
 
