@@ -660,3 +660,35 @@ def test_export_json_in_id_span_exact_string():
     assert ours[1] == ours[2] == "[]" and ours[3] == 2
     with pytest.raises(loro_c.LoroTypeError):
         loro_c.LoroDoc().export_json_in_id_span((1, 0, 3))
+
+
+def test_typing_after_a_pending_import_folds_like_loro():
+    """An import that leaves changes pending puts their text into loro_c's content arena
+    (Loro keeps blob text out of its string arena): text typed right after the previous
+    insert must still fold into it, so the ops, and the change sizes Loro's block cut
+    follows, stay Loro's."""
+    def run(lib):
+        src = lib.LoroDoc()
+        src.peer_id = 2
+        src.get_text("t").insert(0, "abc")
+        src.commit()
+        before = src.oplog_vv
+        src.get_text("t").insert(3, "pending text \u4e2d")
+        src.commit()
+        late = src.export(lib.ExportMode.Updates(before))    # lacks 0..3 of peer 2
+        d = lib.LoroDoc()
+        d.peer_id = 1
+        t = d.get_text("t")
+        t.insert(0, "x" * 2000 + "\u00e9" * 600)
+        d.commit()
+        status = d.import_(late)
+        assert status.pending is not None
+        for k in range(150):
+            t.insert(len(t.to_string()), "ty")
+            d.get_counter("c").increment(1)
+            d.commit()
+        return (json.loads(d.export_json_updates(lib.VersionVector(), d.oplog_vv))["changes"],
+                changes_of(lib, d, [1]), d.len_changes)
+    ref, ours = run(loro), run(loro_c)
+    assert ours[2] == ref[2] and ours[1] == ref[1]
+    assert ours[0] == ref[0]

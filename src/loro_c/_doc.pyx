@@ -588,7 +588,7 @@ cdef class LoroDoc:
         self.open_txn()
         cps = str_to_cps(s, stack, n)
         try:
-            off = self.seq.append_text(cps, n)
+            off = append_local_text(self, c, pos, cps, n)
         finally:
             if cps != stack:
                 free(cps)

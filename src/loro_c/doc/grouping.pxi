@@ -125,6 +125,68 @@ cdef int64_t op_size(LoroDoc d, const lc_op *op) noexcept:
     return 3
 
 
+cdef int64_t append_local_text(LoroDoc d, uint32_t c, int64_t pos, const uint32_t *cps,
+                               int64_t n) except -1:
+    """Append a local text insert's code points to the sequence content arena; returns the
+    offset of the first.
+
+    Loro folds an insert typed right after the peer's previous insert when both lie side by
+    side in its string arena, which holds local (and JSON) text only. Ours also holds the
+    text of imported changes, so after an import that left changes pending, the content of
+    the peer's last op (as Loro holds it: `last_op` of the groups) is no longer at the end
+    and the new insert could not fold into it. Its content is then copied to the end first
+    (once per such import) and its arena pieces pointed at the copy, so the ops fold as in
+    Loro and the change sizes Loro's grouping depends on stay the same."""
+    cdef OpLog log = d.log
+    cdef SeqArena seq = d.seq
+    cdef lc_group_list *gl
+    cdef lc_op *last
+    cdef uint32_t *copy
+    cdef int64_t at
+    if (d.txn_ops_off == log.n_ops and d.self_idx < log.n_peers
+            and log.groups[d.self_idx].has_last_op):
+        gl = &log.groups[d.self_idx]
+        last = &gl.last_op
+        if (last.kind == LC_OP_INSERT and last.container == c and last.pos + last.len == pos
+                and last.counter + last.len == log.vv[d.self_idx]
+                and <int64_t>last.arg + last.len != seq.text_len
+                and last.start_id.peer == d.lstr_gen
+                and ((<int64_t>last.delta) & 0x7FFFFFFF) == (d.lstr_len & 0x7FFFFFFF)):
+            copy = <uint32_t*>malloc(<size_t>last.len * sizeof(uint32_t) + 1)
+            if copy == NULL:
+                raise MemoryError()
+            memcpy(copy, &seq.text[last.arg], <size_t>last.len * sizeof(uint32_t))
+            try:
+                at = seq.append_text(copy, last.len)
+            finally:
+                free(copy)
+            repoint_pieces(d, last.counter, last.arg, at)
+            last.arg = at
+    return seq.append_text(cps, n)
+
+
+cdef int repoint_pieces(LoroDoc d, int32_t counter, int64_t old_arg, int64_t new_arg) except -1:
+    """Point the peer's arena ops from `counter` on (the pieces of its last op, whose
+    content moved from `old_arg` to `new_arg`) at the new place."""
+    cdef OpLog log = d.log
+    cdef uint32_t p = d.self_idx
+    cdef int64_t j, i
+    cdef lc_change *ch
+    if d.txn_merge_floor < d.txn_ops_off and d.txn_base_op.counter >= counter:
+        d.txn_base_op.arg = new_arg + (d.txn_base_op.counter - counter)
+    j = log.by_peer[p].len - 1
+    while j >= 0:
+        ch = &log.changes[log.by_peer[p].idx[j]]
+        i = ch.ops_off + ch.ops_len - 1
+        while i >= ch.ops_off:
+            if log.ops[i].counter < counter:
+                return 0
+            log.ops[i].arg = new_arg + (log.ops[i].counter - counter)
+            i -= 1
+        j -= 1
+    return 0
+
+
 cdef inline int64_t header_size(uint32_t n_deps) noexcept:
     return 4 + (4 * (<int64_t>n_deps - 1) if n_deps > 1 else 0)
 
