@@ -259,13 +259,7 @@ cdef class LoroDoc:
     cdef object text_range(self, uint32_t c, int64_t a, int64_t b)
     cdef list list_slots(self, uint32_t c)
     cdef object value_of(self, uint32_t c, bint deep)
-    cdef lc_op _op_slice(self, lc_op *op, int32_t a, int32_t b)
-    cdef list _change_spans(self, uint32_t p, int64_t g, int32_t lo, int32_t hi, bint regroup)
-    cdef tuple _op_tuple(self, lc_op *op)
     cdef int _commit(self) except -1
-    cdef dict _vv_dict(self, const int32_t *vv)
-    cdef dict version_dict(self, const lc_id *ids, int64_t n)
-    cdef VersionVector version_snapshot(self)
     cdef int emit_local_update(self, int32_t start, int32_t end) except -1
     cdef int release_and_deliver(self, bint report) except -1
     cdef int deliver(self, bint report) except -1

@@ -108,6 +108,8 @@ cdef class DocOps:
 
 
 include "doc/grouping.pxi"
+include "doc/history.pxi"
+include "doc/export.pxi"
 
 
 cdef object _events_mod = None
@@ -1208,26 +1210,12 @@ cdef class LoroDoc:
             h.increment(-h.value)
         return None
 
-    cdef dict _vv_dict(self, const int32_t *vv):
-        """A new {peer id: end} dict of the version `vv` (dense, one slot per peer index)."""
-        cdef uint32_t i
-        cdef dict out
-        cdef list objs = self.log.peer_objs
-        if vv == self.log.vv:
-            return self.log.vv_dict().copy()
-        out = {}
-        # the peer ids' int objects are built once (per peer, not per call)
-        for i in range(self.log.n_peers):
-            if vv[i] > 0:
-                out[objs[i]] = vv[i]
-        return out
-
     @property
     def oplog_vv(self):
         """Version vector of everything in the history (the open transaction included)."""
         doc_acquire(self)
         try:
-            return self.version_snapshot()
+            return version_snapshot(self)
         finally:
             doc_release(self)
 
@@ -1236,7 +1224,7 @@ cdef class LoroDoc:
         """Version vector of the materialised state (equal to oplog_vv: no checkout yet)."""
         doc_acquire(self)
         try:
-            return vv_wrap(self._vv_dict(self.log.vv))
+            return vv_wrap(dense_vv_dict(self, self.log.vv))
         finally:
             doc_release(self)
 
@@ -1588,51 +1576,10 @@ cdef class LoroDoc:
                 if idx is None or self.log.find_change(idx, ctr) < 0:
                     return None
                 ids[i] = make_id(idx, ctr)
-            return vv_wrap(self.version_dict(ids, n))
+            return vv_wrap(version_dict(self, ids, n))
         finally:
             doc_release(self)
             free(ids)
-
-    cdef VersionVector version_snapshot(self):
-        """A VersionVector of the log's version, stamped so that exporting from it later
-        looks only at the peers that moved since."""
-        cdef VersionVector vv = vv_wrap(self._vv_dict(self.log.vv))
-        vv._stamp = (self.log.serial, self.log.vv_snapshot_epoch())
-        return vv
-
-    cdef dict version_dict(self, const lc_id *ids, int64_t n):
-        """{peer id: end counter} of the closure of `ids` (committed ids): the log's version
-        corrected by a walk from the log's committed head."""
-        cdef OpLog log = self.log
-        cdef int64_t i, k
-        cdef int32_t saved = 0
-        cdef const lc_id *tf = log.frontiers
-        cdef int64_t n_tf = log.n_frontiers
-        cdef lc_move mv
-        if self.txn_open:
-            # the open transaction is not a change yet: walk from the version before it
-            saved = log.vv[self.self_idx]
-            log.vv[self.self_idx] = self.txn_counter
-            tf = self.txn_deps
-            n_tf = self.n_txn_deps
-        try:
-            k = log.walk_diff(log.vv, tf, n_tf, ids, n)
-        finally:
-            if self.txn_open:
-                log.vv[self.self_idx] = saved
-        out = self._vv_dict(log.vv)
-        if self.txn_open:
-            if self.txn_counter > 0:
-                out[log.peer_objs[self.self_idx]] = self.txn_counter
-            else:
-                out.pop(log.peer_objs[self.self_idx], None)
-        for i in range(k):
-            mv = log.moves[i]
-            if mv.new_end > 0:
-                out[log.peer_ids[mv.peer]] = mv.new_end
-            else:
-                del out[log.peer_ids[mv.peer]]
-        return out
 
     # ------------------------------------------------------------------ binary updates
 
@@ -1672,7 +1619,7 @@ cdef class LoroDoc:
                                                  _codec.MAX_OPS_PER_BLOCK, -1, True))
             return _codec.encode_updates(changes)
         if isinstance(mode, _types.ExportMode.Snapshot):
-            return _codec.encode_updates(self._changes({}, self._vv_dict(self.log.vv),
+            return _codec.encode_updates(self._changes({}, dense_vv_dict(self, self.log.vv),
                                                        _codec.MAX_OPS_PER_BLOCK, -1, True))
         raise LoroError(f"export mode {type(mode).__name__} is not supported by loro_c yet")
 
@@ -1874,7 +1821,7 @@ cdef class LoroDoc:
             g = log.find_group(p, lo)
             if g < 0:
                 continue
-            spans = self._change_spans(p, g, lo, hi, regroup)
+            spans = change_spans(self, p, g, lo, hi, regroup)
             for a0, b0, lamport, ts, msg_i, deps in spans:
                 a = a0
                 b = b0
@@ -1896,115 +1843,10 @@ cdef class LoroDoc:
                     else:
                         ops = []
                         while rng.next_op(&o):
-                            ops.append(self._op_tuple(&o))
+                            ops.append(op_tuple(self, &o))
                     out.append((pid, a, lamport + <uint32_t>(a - a0), ts, msg, deps, ops))
                     a = cut
         return out
-
-    cdef list _change_spans(self, uint32_t p, int64_t g, int32_t lo, int32_t hi, bint regroup):
-        """The peer's logical changes from index `g` cut to [lo, hi), each as [a, b, lamport,
-        timestamp, message index, deps]; with `regroup`, merged as Loro's ChangesBlock::
-        push_change merges them into the export's fresh change store (merge interval 0, no
-        splitting)."""
-        cdef OpLog log = self.log
-        cdef lc_group *grp
-        cdef int32_t a, b, cur_msg = -1
-        cdef int64_t i, block = 0, ops_size, n_ops, first_size, size, cur_ts = 0
-        cdef uint32_t n_deps
-        cdef bint joins, full, sliced
-        cdef lc_op first
-        cdef list spans = []
-        pid = log.peer_objs[p]
-        while g < log.groups[p].len:
-            grp = &log.groups[p].items[g]
-            if grp.counter >= hi:
-                break
-            a = grp.counter if grp.counter > lo else lo
-            b = grp.end if grp.end < hi else hi
-            sliced = a > grp.counter
-            n_deps = 1 if sliced else grp.deps_len
-            if regroup:
-                range_stats(self, p, a, b, &ops_size, &n_ops, &first_size, &first)
-                size = header_size(n_deps) + ops_size
-            if regroup and spans:
-                full = size + block > MAX_BLOCK_SIZE
-                joins = n_ops > 0 and joins_previous_op(self, p, a, &first)
-                if ((sliced or (grp.deps_len == 1 and log.gdeps[grp.deps_off].peer == p))
-                        and grp.timestamp - cur_ts <= 0 and same_msg(self, cur_msg, grp.msg)
-                        and (not full or (n_ops == 1 and joins))):
-                    spans[len(spans) - 1][1] = b
-                    block += ops_size - (first_size if joins else 0)
-                    g += 1
-                    continue
-                block = block + size if not full else size
-            elif regroup:
-                block = size
-            cur_ts = grp.timestamp
-            cur_msg = grp.msg
-            if sliced:
-                deps = [(pid, a - 1)]
-            else:
-                deps = [(log.peer_ids[log.gdeps[i].peer], log.gdeps[i].counter)
-                        for i in range(grp.deps_off, grp.deps_off + grp.deps_len)]
-            spans.append([a, b, grp.lamport + <uint32_t>(a - grp.counter), grp.timestamp,
-                          grp.msg, deps])
-            g += 1
-        return spans
-
-    cdef lc_op _op_slice(self, lc_op *op, int32_t a, int32_t b):
-        """A copy of an op cut down to its atoms in [a, b)."""
-        cdef lc_op o = op[0]
-        cdef int32_t cut = a - o.counter if a > o.counter else 0
-        cdef int32_t keep
-        cdef const uint32_t *text
-        if cut > 0:
-            slice_op(&o, cut)
-            if o.kind == LC_OP_INSERT and lc_insert_is_text(&o):
-                # a text insert's start in Loro's string arena moves by the bytes cut off
-                # (counted on the shorter side: a commit's extension of a long op is short)
-                text = &self.seq.text[o.arg]
-                if cut <= o.len:
-                    o.start_id.counter = <int32_t>((o.start_id.counter + utf8_bytes(text - cut, cut)) & 0x7FFFFFFF)
-                else:
-                    o.start_id.counter = <int32_t>((<int64_t>o.delta - utf8_bytes(text, o.len)) & 0x7FFFFFFF)
-        keep = b - o.counter
-        if keep < o.len:
-            if o.kind == LC_OP_DELETE:
-                if o.arg > 0:
-                    o.arg = keep
-                else:
-                    # a backward delete's first atoms remove its rightmost targets
-                    o.start_id.counter += o.len - keep
-                    o.arg = -keep
-            elif o.kind == LC_OP_INSERT:
-                if not lc_insert_is_text(&o):
-                    o.delta = <double>((o.start_id.counter + keep) & 0x7FFFFFFF)
-                elif keep <= o.len - keep:
-                    o.delta = <double>((o.start_id.counter + utf8_bytes(&self.seq.text[o.arg], keep)) & 0x7FFFFFFF)
-                else:
-                    o.delta = <double>((<int64_t>o.delta - utf8_bytes(&self.seq.text[o.arg + keep], o.len - keep))
-                                       & 0x7FFFFFFF)
-            o.len = keep
-        return o
-
-    cdef tuple _op_tuple(self, lc_op *op):
-        """An op as the decoded tuple the codecs share."""
-        cdef lc_op o = op[0]
-        cid = self.cids[o.container]
-        if o.kind == LC_OP_INSERT:
-            if self.ckind[o.container] == KIND_TEXT:
-                content = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, &self.seq.text[o.arg], o.len)
-            else:
-                content = [copy_value(v) for v in self.log.values[o.arg:o.arg + o.len]]
-            return (LC_OP_INSERT, cid, o.counter, o.pos, content)
-        if o.kind == LC_OP_DELETE:
-            return (LC_OP_DELETE, cid, o.counter, o.pos, o.arg,
-                    self.log.peer_ids[o.start_id.peer], o.start_id.counter)
-        if o.kind == LC_OP_MAP_SET:
-            return (LC_OP_MAP_SET, cid, o.counter, self.log.keys[o.pos], copy_value(self.log.values[o.arg]))
-        if o.kind == LC_OP_MAP_DELETE:
-            return (LC_OP_MAP_DELETE, cid, o.counter, self.log.keys[o.pos])
-        return (LC_OP_COUNTER, cid, o.counter, o.delta)
 
     def _stats(self):
         """Arena sizes of the sequence index and the log (for memory benchmarks)."""

@@ -93,7 +93,7 @@ cdef bint walk_next(LoroDoc d, lc_walk *w, lc_op *out) noexcept:
         if op.counter >= w.a and op.counter + op.len <= w.b:
             piece = op[0]                       # (most ops lie inside the range)
         else:
-            piece = d._op_slice(op, w.a, w.b)
+            piece = op_slice(d, op, w.a, w.b)
         w.i += 1
         if w.have and merge_ops(&w.cur, &piece):
             continue
@@ -344,13 +344,13 @@ cdef int group_split(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, uin
                 k = o.len
             if k <= 0:
                 break
-            part = d._op_slice(&o, o.counter, o.counter + <int32_t>k)
+            part = op_slice(d, &o, o.counter, o.counter + <int32_t>k)
             piece_add(d, peer, &pc, &part, op_size(d, &part), cont)
             group_flush(d, peer, counter, lamport, timestamp, deps, n_deps, msg, key, &pc)
             if k == o.len:
                 o.len = 0
                 break
-            o = d._op_slice(&o, o.counter + <int32_t>k, o.counter + o.len)
+            o = op_slice(d, &o, o.counter + <int32_t>k, o.counter + o.len)
             sz = op_size(d, &o)
             cont = True
         if o.len == 0:
