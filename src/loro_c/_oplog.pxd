@@ -1,3 +1,4 @@
+cimport cython
 from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
 from loro_c._seq cimport lc_id
 from loro_c._kinds cimport LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER
@@ -102,6 +103,7 @@ cdef extern from "loro_c/oplog.h":
         int64_t len, cap
 
 
+@cython.final
 cdef class OpLog:
     """The history of one document: peer table, changes (with their deps), ops and frontiers.
     Python objects appear only per change (messages) and per value (list/map payloads)."""

@@ -1,5 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """The operation log (see include/loro_c/oplog.h for the records and their ownership)."""
+cimport cython
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memset, memcpy
 from libc.stdint cimport INT32_MAX, uint8_t
@@ -9,38 +10,13 @@ from loro_c._seq cimport LC_NO_PEER, grow, make_id
 cdef uint64_t _next_serial = 0
 
 
-cdef inline void heap_push(lc_walk_step *h, int64_t n, lc_walk_step s) noexcept nogil:
-    """Put `s` into the max-heap h[0..n) (which has room for it)."""
-    cdef int64_t i = n, parent
-    while i > 0:
-        parent = (i - 1) >> 1
-        if h[parent].key >= s.key:
-            break
-        h[i] = h[parent]
-        i = parent
-    h[i] = s
+include "oplog/walk.pxi"
+include "oplog/groups.pxi"
+include "oplog/truncate.pxi"
+include "oplog/check.pxi"
 
 
-cdef inline lc_walk_step heap_pop(lc_walk_step *h, int64_t n) noexcept nogil:
-    """Take the largest step out of the max-heap h[0..n), n > 0."""
-    cdef lc_walk_step top = h[0], last = h[n - 1]
-    cdef int64_t i = 0, child
-    n -= 1
-    while True:
-        child = 2 * i + 1
-        if child >= n:
-            break
-        if child + 1 < n and h[child + 1].key > h[child].key:
-            child += 1
-        if h[child].key <= last.key:
-            break
-        h[i] = h[child]
-        i = child
-    if n > 0:
-        h[i] = last
-    return top
-
-
+@cython.final
 cdef class OpLog:
 
     def __cinit__(self):
@@ -286,9 +262,6 @@ cdef class OpLog:
         cdef lc_walk_step st
         cdef lc_walk_peer *w
         cdef lc_change *ch
-        cdef uint32_t q
-        cdef int32_t end
-        cdef lc_move *mv
         self.n_wheap = 0
         self.n_moves = 0
         self.w_live = 0
@@ -319,40 +292,9 @@ cdef class OpLog:
                 w.low_tracker = ch.counter
                 for i in range(ch.deps_off, ch.deps_off + ch.deps_len):
                     self.walk_push(LC_SIDE_TRACKER, self.deps[i].peer, self.deps[i].counter, tv)
-            if self.n_wtouched > self.cap_moves:
-                self.moves = <lc_move*>grow(self.moves, &self.cap_moves, self.n_wtouched, sizeof(lc_move))
-            for i in range(self.n_wtouched):
-                q = self.wtouched[i]
-                w = &self.wpeer[q]
-                # where the target is ahead `cov` is exact: all of that part was expanded.
-                # Where the tracker retreats, let ch be the lowest change expanded there
-                # (it starts at low_tracker): the target holds the op before ch (else a
-                # dep chain would have queued it, outside the target, and expanded it), and
-                # an op of ch the target holds was covered by a later change, expanded
-                # before ch was; so the new end is max(cov, low_tracker).
-                if w.flags & LC_WALK_RETREAT:
-                    end = w.cov if w.cov > w.low_tracker else w.low_tracker
-                elif w.cov > tv[q]:
-                    end = w.cov
-                else:
-                    continue
-                if end == tv[q]:
-                    continue
-                mv = &self.moves[self.n_moves]
-                mv.peer = q
-                mv.old_end = tv[q]
-                mv.new_end = end
-                self.n_moves += 1
+            walk_collect_moves(self, tv)
         finally:
-            for i in range(self.n_wtouched):
-                w = &self.wpeer[self.wtouched[i]]
-                w.cov = 0
-                w.low_target = INT32_MAX
-                w.low_tracker = INT32_MAX
-                w.flags = 0
-            self.n_wtouched = 0
-            self.n_wheap = 0
-            self.w_live = 0
+            walk_reset(self)
         return self.n_moves
 
     cdef int64_t add_change(self, uint32_t peer, int32_t counter, int32_t end, uint32_t lamport,
@@ -443,29 +385,7 @@ cdef class OpLog:
 
     cdef int truncate(self, int64_t n_changes, int64_t n_ops, const lc_id *frontiers,
                       int64_t n_frontiers, uint32_t next_lamport) except -1:
-        """Forget the changes and ops past the given counts, and restore the frontiers and
-        Lamport clock saved with them (undo of a failed import). Changes that were extended
-        in place must have been shortened first. The cost follows the changes cut."""
-        cdef int64_t i
-        cdef uint32_t p
-        cdef lc_change_list *cl
-        for i in range(self.n_changes - 1, n_changes - 1, -1):
-            cl = &self.by_peer[self.changes[i].peer]
-            if cl.len == 0 or cl.idx[cl.len - 1] != i:
-                raise AssertionError("per-peer change index out of step with the log")
-            cl.len -= 1
-        for i in range(n_changes, self.n_changes):
-            self.refresh_vv(self.changes[i].peer)
-        self.n_changes = n_changes
-        self.n_ops = n_ops
-        self.n_deps = self.changes[n_changes - 1].deps_off + self.changes[n_changes - 1].deps_len if n_changes > 0 else 0
-        if n_frontiers > self.cap_frontiers:
-            self.frontiers = <lc_id*>grow(self.frontiers, &self.cap_frontiers, n_frontiers, sizeof(lc_id))
-        for i in range(n_frontiers):
-            self.frontiers[i] = frontiers[i]
-        self.n_frontiers = n_frontiers
-        self.next_lamport = next_lamport
-        return 0
+        return log_truncate(self, n_changes, n_ops, frontiers, n_frontiers, next_lamport)
 
     cdef int refresh_vv(self, uint32_t p) except -1:
         """Set vv[p] from the peer's last change (after changes were cut or shortened)."""
@@ -477,40 +397,10 @@ cdef class OpLog:
         return 0
 
     cdef int drop_peers(self, uint32_t n_peers) except -1:
-        """Forget the peers registered after the first `n_peers` (they have no changes left)."""
-        cdef uint32_t p
-        cdef int64_t i, k = 0
-        if n_peers >= self.n_peers:
-            return 0
-        for p in range(n_peers, self.n_peers):
-            if self.by_peer[p].len != 0:
-                raise AssertionError("a peer to drop still has changes")
-            del self.peer_map[self.peer_ids[p]]
-            if self.vv_cache is not None:
-                self.vv_cache.pop(self.peer_objs[p], None)
-            free(self.by_peer[p].idx)
-            self.by_peer[p].idx = NULL
-            self.by_peer[p].len = self.by_peer[p].cap = 0
-            if self.groups[p].len != 0:
-                raise AssertionError("a peer to drop still has logical changes")
-            free(self.groups[p].items)
-            self.groups[p].items = NULL
-            self.groups[p].cap = 0
-            self.vv_stale[p] = 0
-        # the version cache must not refresh the entries of peers that no longer exist
-        for i in range(self.n_vv_moved):
-            if self.vv_moved[i] < n_peers:
-                self.vv_moved[k] = self.vv_moved[i]
-                k += 1
-        self.n_vv_moved = k
-        del self.peer_objs[n_peers:]
-        self.n_peers = n_peers
-        return 0
+        return log_drop_peers(self, n_peers)
 
     # ------------------------------------------------------------------ Loro's change grouping
-    # The policy (when a change joins the previous one, block sizes) lives in the document's
-    # grouping part (doc/grouping.pxi), which knows the containers and the text; these keep
-    # the records and their undo log.
+    # The records and their undo log (oplog/groups.pxi); the policy lives in doc/grouping.pxi.
 
     cdef int64_t find_group(self, uint32_t peer, int32_t counter) noexcept:
         """Index in the peer's list of the logical change holding `counter`, or -1."""
@@ -529,248 +419,26 @@ cdef class OpLog:
         return -1
 
     cdef int groups_rollback(self, int64_t mark) except -1:
-        """Undo the grouping steps logged after the first `mark` (a failed import), newest
-        first."""
-        cdef lc_group_undo *u
-        while self.n_gundo > mark:
-            self.n_gundo -= 1
-            u = &self.gundo[self.n_gundo]
-            self.n_groups -= self.groups[u.peer].len - u.len
-            self.groups[u.peer].len = u.len
-            self.groups[u.peer].block_size = u.block_size
-            self.groups[u.peer].last_op = u.last_op
-            self.groups[u.peer].has_last_op = u.has_last_op
-            if u.len > 0:
-                self.groups[u.peer].items[u.len - 1].end = u.end
-            self.n_gdeps = u.n_gdeps
-        return 0
+        return log_groups_rollback(self, mark)
 
     cdef int group_undo_push(self, uint32_t peer, int64_t key) except -1:
-        """Remember the peer's grouping state before a step on ops at arena offset `key`
-        (nothing for key < 0: a local commit, which no import undo reaches)."""
-        cdef lc_group_list *gl = &self.groups[peer]
-        cdef lc_group_undo *u
-        if key < 0:
-            return 0
-        if self.n_gundo == self.cap_gundo:
-            self.gundo = <lc_group_undo*>grow(self.gundo, &self.cap_gundo, self.n_gundo + 1, sizeof(lc_group_undo))
-        u = &self.gundo[self.n_gundo]
-        u.key = key
-        u.peer = peer
-        u.len = gl.len
-        u.block_size = gl.block_size
-        u.n_gdeps = self.n_gdeps
-        u.last_op = gl.last_op
-        u.has_last_op = gl.has_last_op
-        u.end = gl.items[gl.len - 1].end if gl.len > 0 else 0
-        self.n_gundo += 1
-        return 0
+        return log_group_undo_push(self, peer, key)
 
     cdef int group_add(self, uint32_t peer, int32_t counter, int32_t end, uint32_t lamport,
                        int64_t timestamp, const lc_id *deps, uint32_t n_deps, int32_t msg,
                        int64_t size, bint new_block, int64_t key) except -1:
-        """Start a logical change of `peer` (estimated size `size`), in a new block or
-        appended to the peer's last block."""
-        cdef lc_group_list *gl = &self.groups[peer]
-        cdef lc_group *g
-        cdef uint32_t i
-        self.group_undo_push(peer, key)
-        if gl.len == gl.cap:
-            gl.items = <lc_group*>grow(gl.items, &gl.cap, gl.len + 1, sizeof(lc_group))
-        if self.n_gdeps + n_deps > self.cap_gdeps:
-            self.gdeps = <lc_id*>grow(self.gdeps, &self.cap_gdeps, self.n_gdeps + n_deps, sizeof(lc_id))
-        g = &gl.items[gl.len]
-        memset(g, 0, sizeof(lc_group))
-        g.counter = counter
-        g.end = end
-        g.lamport = lamport
-        g.timestamp = timestamp
-        g.msg = msg
-        g.deps_off = self.n_gdeps
-        g.deps_len = n_deps
-        for i in range(n_deps):
-            self.gdeps[self.n_gdeps + i] = deps[i]
-        self.n_gdeps += n_deps
-        gl.len += 1
-        self.n_groups += 1
-        gl.block_size = size if new_block else gl.block_size + size
-        return 0
+        return log_group_add(self, peer, counter, end, lamport, timestamp, deps, n_deps, msg, size, new_block, key)
 
     cdef int group_extend(self, uint32_t peer, int32_t end, int64_t size, int64_t key) except -1:
-        """Merge atoms up to `end` into the peer's last logical change; its block grows by
-        `size`."""
-        cdef lc_group_list *gl = &self.groups[peer]
-        self.group_undo_push(peer, key)
-        gl.items[gl.len - 1].end = end
-        gl.block_size += size
-        return 0
+        return log_group_extend(self, peer, end, size, key)
 
-    # ------------------------------------------------------------------ invariant checks
+    # ------------------------------------------------------------------ reference versions and checks
 
     cdef int closure(self, const lc_id *ids, int64_t n, lc_id extra, int32_t *out) except -1:
-        """Reference version (dense, n_peers slots) of the closure of `ids` and `extra`: a
-        plain traversal that visits every change once, for the checkers only."""
-        cdef uint8_t *seen = <uint8_t*>calloc(<size_t>self.n_changes + 1, 1)
-        cdef lc_id *stack = NULL
-        cdef int64_t n_stack = 0, cap_stack = 0, i, c
-        cdef lc_id x
-        cdef lc_change *ch
-        if seen == NULL:
-            raise MemoryError()
-        memset(out, 0, self.n_peers * sizeof(int32_t))
-        try:
-            stack = <lc_id*>grow(stack, &cap_stack, n + 1, sizeof(lc_id))
-            for i in range(n):
-                stack[n_stack] = ids[i]
-                n_stack += 1
-            if extra.peer != LC_NO_PEER:
-                stack[n_stack] = extra
-                n_stack += 1
-            while n_stack > 0:
-                n_stack -= 1
-                x = stack[n_stack]
-                c = self.find_change(x.peer, x.counter)
-                if c < 0:
-                    raise AssertionError("dependency is not in the log")
-                if out[x.peer] < x.counter + 1:
-                    out[x.peer] = x.counter + 1
-                if seen[c]:
-                    continue
-                seen[c] = 1
-                ch = &self.changes[c]
-                if n_stack + ch.deps_len + 1 > cap_stack:
-                    stack = <lc_id*>grow(stack, &cap_stack, n_stack + ch.deps_len + 1, sizeof(lc_id))
-                for i in range(ch.deps_off, ch.deps_off + ch.deps_len):
-                    stack[n_stack] = self.deps[i]
-                    n_stack += 1
-                if ch.counter > 0:
-                    stack[n_stack] = make_id(ch.peer, ch.counter - 1)
-                    n_stack += 1
-        finally:
-            free(seen)
-            free(stack)
-        return 0
+        return log_closure(self, ids, n, extra, out)
 
     def _check(self, bint txn_open=False, uint32_t txn_peer=0, int32_t txn_counter=0):
-        """Check the log's structure: per-peer change lists (contiguous, in log order), deps
-        that precede their change in the log (the walk's keys rely on it), versions and
-        frontiers recomputed from the deps, and a clean walk scratch."""
-        cdef uint32_t p
-        cdef int64_t i, j, c
-        cdef lc_change *ch
-        cdef int32_t end
-        cdef int32_t *ref
-        cdef uint8_t *covered
-        cdef lc_walk_peer *w
-        for p in range(self.n_peers):
-            end = 0
-            for j in range(self.by_peer[p].len):
-                c = self.by_peer[p].idx[j]
-                ch = &self.changes[c]
-                if ch.peer != p or ch.counter != end or ch.end <= ch.counter:
-                    raise AssertionError(f"changes of peer index {p} are not contiguous")
-                if j > 0 and c <= self.by_peer[p].idx[j - 1]:
-                    raise AssertionError(f"changes of peer index {p} are out of log order")
-                end = ch.end
-            if (not (end == txn_counter and self.vv[p] >= end) if txn_open and p == txn_peer
-                    else self.vv[p] != end):
-                raise AssertionError(f"version of peer index {p} is {self.vv[p]}, its changes end at {end}")
-            w = &self.wpeer[p]
-            if w.cov != 0 or w.low_target != INT32_MAX or w.low_tracker != INT32_MAX or w.flags != 0:
-                raise AssertionError("walk scratch was not reset")
-        if self.n_wheap or self.n_wtouched or self.w_live:
-            raise AssertionError("walk state was not reset")
-        if self.vv_dict() != {self.peer_objs[p]: self.vv[p] for p in range(self.n_peers) if self.vv[p] > 0}:
-            raise AssertionError("the cached version dict differs from the version")
-        for i in range(self.n_changes):
-            ch = &self.changes[i]
-            for j in range(ch.deps_off, ch.deps_off + ch.deps_len):
-                c = self.find_change(self.deps[j].peer, self.deps[j].counter)
-                if c < 0 or c >= i:
-                    raise AssertionError(f"a dependency of change {i} is not before it in the log")
-                if self.lamport_of(self.deps[j]) >= ch.lamport:
-                    raise AssertionError(f"change {i} has a Lamport below its dependency's")
-        if txn_open:
-            return True
-        # the log's version is the closure of its frontiers, and each frontier is a head
-        ref = <int32_t*>malloc((self.n_peers + 1) * sizeof(int32_t))
-        covered = <uint8_t*>calloc(self.n_peers + 1, 1)
-        try:
-            if ref == NULL or covered == NULL:
-                raise MemoryError()
-            self.closure(self.frontiers, self.n_frontiers, make_id(LC_NO_PEER, 0), ref)
-            for p in range(self.n_peers):
-                if ref[p] != self.vv[p]:
-                    raise AssertionError(f"the closure of the frontiers misses peer index {p}")
-            # a peer's last op is a head unless another change depends on it
-            for i in range(self.n_changes):
-                ch = &self.changes[i]
-                for j in range(ch.deps_off, ch.deps_off + ch.deps_len):
-                    if self.deps[j].peer != ch.peer and self.deps[j].counter == self.vv[self.deps[j].peer] - 1:
-                        covered[self.deps[j].peer] = 1
-            heads = {(p, self.vv[p] - 1) for p in range(self.n_peers) if self.vv[p] > 0 and not covered[p]}
-            got = {(self.frontiers[i].peer, self.frontiers[i].counter) for i in range(self.n_frontiers)}
-            if heads != got or len(got) != self.n_frontiers:
-                raise AssertionError(f"frontiers {sorted(got)} are not the heads {sorted(heads)}")
-        finally:
-            free(ref)
-            free(covered)
-        return True
+        return log_check(self, txn_open, txn_peer, txn_counter)
 
     def _check_walks(self, int64_t samples=64, bint from_head=True):
-        """Compare walk_diff with the reference closure: from the head (unless a transaction
-        is open: its ops are in no change yet), and from the version after change i, to the
-        causal version of change j, for sampled pairs (all pairs of a small log). The walk
-        follows deps only; the reference also follows each change's peer's previous op, so
-        this checks too that deps imply it."""
-        cdef int64_t n = self.n_changes, k, k2, i, j, m, pairs
-        cdef int32_t *tv = <int32_t*>malloc((self.n_peers + 1) * sizeof(int32_t))
-        cdef int32_t *ref = <int32_t*>malloc((self.n_peers + 1) * sizeof(int32_t))
-        cdef lc_change *chi
-        cdef lc_change *chj
-        cdef lc_id tf
-        cdef uint32_t p
-        cdef uint64_t rnd = 88172645463325252
-        try:
-            if tv == NULL or ref == NULL:
-                raise MemoryError()
-            if n == 0:
-                return True
-            pairs = n * (n + 1) if n * (n + 1) <= samples else samples
-            for k in range(pairs):
-                if n * (n + 1) <= samples:
-                    i, j = k // n - 1, k % n
-                else:
-                    rnd = rnd * <uint64_t>6364136223846793005 + <uint64_t>1442695040888963407
-                    i = <int64_t>((rnd >> 33) % <uint64_t>(n + 1)) - 1
-                    j = <int64_t>((rnd >> 13) % <uint64_t>n)
-                # tracker: the head (i == -1) or the version right after change i
-                if i < 0 and not from_head:
-                    i = j
-                if i < 0:
-                    memcpy(tv, self.vv, self.n_peers * sizeof(int32_t))
-                else:
-                    chi = &self.changes[i]
-                    tf = make_id(chi.peer, chi.end - 1)
-                    self.closure(&tf, 1, make_id(LC_NO_PEER, 0), tv)
-                chj = &self.changes[j]
-                if i < 0:
-                    m = self.walk_diff(tv, self.frontiers, self.n_frontiers, &self.deps[chj.deps_off],
-                                       chj.deps_len)
-                else:
-                    m = self.walk_diff(tv, &tf, 1, &self.deps[chj.deps_off], chj.deps_len)
-                for k2 in range(m):
-                    if tv[self.moves[k2].peer] != self.moves[k2].old_end or self.moves[k2].old_end == self.moves[k2].new_end:
-                        raise AssertionError("a walk move does not start at the tracker version")
-                    tv[self.moves[k2].peer] = self.moves[k2].new_end
-                chj = &self.changes[j]
-                self.closure(&self.deps[chj.deps_off], chj.deps_len,
-                             make_id(chj.peer, chj.counter - 1) if chj.counter > 0 else make_id(LC_NO_PEER, 0), ref)
-                for p in range(self.n_peers):
-                    if tv[p] != ref[p]:
-                        raise AssertionError(f"walk from change {i} to the version of change {j} "
-                                             f"ends at {tv[p]} for peer index {p}, not {ref[p]}")
-        finally:
-            free(tv)
-            free(ref)
-        return True
+        return log_check_walks(self, samples, from_head)
