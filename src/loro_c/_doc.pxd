@@ -260,9 +260,6 @@ cdef class LoroDoc:
     cdef list list_slots(self, uint32_t c)
     cdef object value_of(self, uint32_t c, bint deep)
     cdef int _commit(self) except -1
-    cdef int emit_local_update(self, int32_t start, int32_t end) except -1
-    cdef int release_and_deliver(self, bint report) except -1
-    cdef int deliver(self, bint report) except -1
 
 
 cdef int reentrant_error() except -1

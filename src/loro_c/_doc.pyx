@@ -110,6 +110,7 @@ cdef class DocOps:
 include "doc/grouping.pxi"
 include "doc/history.pxi"
 include "doc/export.pxi"
+include "doc/delivery.pxi"
 
 
 cdef object _events_mod = None
@@ -409,9 +410,9 @@ cdef class LoroDoc:
             self._commit()
             self.next_msg = None
         except BaseException:
-            self.release_and_deliver(False)
+            release_and_deliver(self, False)
             raise
-        self.release_and_deliver(True)
+        release_and_deliver(self, True)
 
     cdef int _commit(self) except -1:
         cdef lc_change *last
@@ -471,7 +472,7 @@ cdef class LoroDoc:
         if self.evlog.on:
             events_module().flush(self, 0, origin)
         if self.local_update_subs:
-            self.emit_local_update(self.txn_counter, end)
+            emit_local_update(self, self.txn_counter, end)
         return 0
 
     def set_next_commit_options(self, origin=None, timestamp=None, immediate_renew=True,
@@ -528,9 +529,9 @@ cdef class LoroDoc:
             self.next_msg = None
             self.next_ts = None
         except BaseException:
-            self.release_and_deliver(False)
+            release_and_deliver(self, False)
             raise
-        self.release_and_deliver(True)
+        release_and_deliver(self, True)
 
     def subscribe_root(self, callback):
         """Call `callback(DiffEvent)` after every commit or import that changed the
@@ -989,9 +990,9 @@ cdef class LoroDoc:
                 events_module().flush(self, 1, None, snap)
         except BaseException:
             self.evlog.n = 0
-            self.release_and_deliver(False)
+            release_and_deliver(self, False)
             raise
-        self.release_and_deliver(True)
+        release_and_deliver(self, True)
         return status
 
     cdef int rebuild_state(self) except -1:
@@ -1093,9 +1094,9 @@ cdef class LoroDoc:
             if self.evs is not None:
                 events_module().peer_changed(self)
         except BaseException:
-            self.release_and_deliver(False)
+            release_and_deliver(self, False)
             raise
-        self.release_and_deliver(True)
+        release_and_deliver(self, True)
 
     def get_text(self, obj):
         """The Text container `obj` (a root name, a ContainerID or its string form)."""
@@ -1592,9 +1593,9 @@ cdef class LoroDoc:
         try:
             blob = self._export(mode)
         except BaseException:
-            self.release_and_deliver(False)
+            release_and_deliver(self, False)
             raise
-        self.release_and_deliver(True)
+        release_and_deliver(self, True)
         return blob
 
     def _export(self, mode):
@@ -1651,9 +1652,9 @@ cdef class LoroDoc:
                 events_module().flush(self, 1, origin, snap)
         except BaseException:
             self.evlog.n = 0
-            self.release_and_deliver(False)
+            release_and_deliver(self, False)
             raise
-        self.release_and_deliver(True)
+        release_and_deliver(self, True)
         return status
 
     @staticmethod
@@ -1680,77 +1681,6 @@ cdef class LoroDoc:
             raise LoroValueError("callback must be callable")
         return Subscription(self.local_update_subs, callback)
 
-    cdef int emit_local_update(self, int32_t start, int32_t end) except -1:
-        """Queue the blob of our ops [start, end) for the local-update subscribers; it is
-        encoded now, under the lock, and delivered when the public call ends."""
-        from loro_c import _codec
-        pid = self.peer
-        blob = _codec.encode_updates(self._changes({pid: start}, {pid: end}, _codec.MAX_OPS_PER_BLOCK,
-                                                   -1, True))
-        self.pending_events.append(blob)
-        return 0
-
-    cdef int release_and_deliver(self, bint report) except -1:
-        """End of a public call that may have committed: release the lock, then deliver.
-        `report` is False when the call itself is raising (see subscribe_local_update)."""
-        doc_release(self)
-        # whoever queues an event checks here after releasing, so an unlocked look suffices
-        if self.pending_events:
-            self.deliver(report)
-        return 0
-
-    cdef int deliver(self, bint report) except -1:
-        cdef unsigned long me = PyThread_get_thread_ident()
-        cdef list subs
-        first = None
-        doc_acquire(self)
-        if self.deliverer != 0:
-            # another thread, or this one further up inside a callback, is draining the
-            # queue: it delivers these events too, after the current one, in order
-            doc_release(self)
-            return 0
-        self.deliverer = me
-        try:
-            while self.pending_events:
-                blob = self.pending_events.pop(0)
-                if type(blob) is not bytes:
-                    # an events item (a diff event, a peer id change...): it calls its
-                    # subscribers itself and returns the first exception
-                    doc_release(self)
-                    try:
-                        e = blob.dispatch()
-                        if first is None:
-                            first = e
-                    finally:
-                        doc_acquire(self)
-                    continue
-                subs = [s for s in self.local_update_subs if s.active]
-                doc_release(self)
-                try:
-                    for sub in subs:
-                        if not sub.active:
-                            continue
-                        try:
-                            if sub.callback(blob) is False:
-                                sub.unsubscribe()
-                        except Exception as e:
-                            if first is None:
-                                first = e
-                finally:
-                    doc_acquire(self)
-        finally:
-            self.deliverer = 0
-            doc_release(self)
-        if first is not None:
-            err = CallbackError(f"a subscriber callback raised {type(first).__name__}: {first} "
-                                "(the operation itself completed)")
-            err.__cause__ = first
-            if report:
-                raise err
-            PyErr_SetObject(CallbackError, err)
-            PyErr_WriteUnraisable(self)
-        return 0
-
     def export_json_updates(self, VersionVector start_vv, VersionVector end_vv, with_peer_compression=True):
         """Export the changes between two versions in Loro's JSON updates format."""
         from loro_c import _json
@@ -1759,9 +1689,9 @@ cdef class LoroDoc:
             self._commit()
             out = _json.export_updates(self, start_vv._map, end_vv._map)
         except BaseException:
-            self.release_and_deliver(False)
+            release_and_deliver(self, False)
             raise
-        self.release_and_deliver(True)
+        release_and_deliver(self, True)
         return out
 
     def import_json_updates(self, str json):
