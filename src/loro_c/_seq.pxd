@@ -128,6 +128,7 @@ cdef class SeqArena:
     cdef void free_node(self, uint32_t nd) noexcept
     cdef uint32_t new_tree(self, bint is_text) except? 0xFFFFFFFF
     cdef int ensure_peer(self, uint32_t peer) except -1 nogil
+    cdef int reserve_text(self, int64_t n) except -1
     cdef int64_t append_text(self, const uint32_t *cps, int64_t n) except -1
     cdef int truncate_text(self, int64_t n) except -1
     # --- lengths and search

@@ -141,7 +141,6 @@ cdef int64_t append_local_text(LoroDoc d, uint32_t c, int64_t pos, const uint32_
     cdef SeqArena seq = d.seq
     cdef lc_group_list *gl
     cdef lc_op *last
-    cdef uint32_t *copy
     cdef int64_t at
     if (d.txn_ops_off == log.n_ops and d.self_idx < log.n_peers
             and log.groups[d.self_idx].has_last_op):
@@ -152,22 +151,16 @@ cdef int64_t append_local_text(LoroDoc d, uint32_t c, int64_t pos, const uint32_
                 and <int64_t>last.arg + last.len != seq.text_len
                 and last.start_id.peer == d.lstr_gen
                 and ((<int64_t>last.delta) & 0x7FFFFFFF) == (d.lstr_len & 0x7FFFFFFF)):
-            copy = <uint32_t*>malloc(<size_t>last.len * sizeof(uint32_t) + 1)
-            if copy == NULL:
-                raise MemoryError()
-            memcpy(copy, &seq.text[last.arg], <size_t>last.len * sizeof(uint32_t))
-            try:
-                at = seq.append_text(copy, last.len)
-            finally:
-                free(copy)
-            repoint_pieces(d, last.counter, last.arg, at)
+            seq.reserve_text(last.len)          # the copy's source stays in place
+            at = seq.append_text(&seq.text[last.arg], last.len)
+            repoint_pieces(d, last.counter, at)
             last.arg = at
     return seq.append_text(cps, n)
 
 
-cdef int repoint_pieces(LoroDoc d, int32_t counter, int64_t old_arg, int64_t new_arg) except -1:
+cdef int repoint_pieces(LoroDoc d, int32_t counter, int64_t new_arg) except -1:
     """Point the peer's arena ops from `counter` on (the pieces of its last op, whose
-    content moved from `old_arg` to `new_arg`) at the new place."""
+    content moved to `new_arg`) at the new place."""
     cdef OpLog log = d.log
     cdef uint32_t p = d.self_idx
     cdef int64_t j, i

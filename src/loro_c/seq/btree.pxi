@@ -112,10 +112,17 @@ cdef class SeqArena:
         self.n_peers = peer + 1
         return 0
 
-    cdef int64_t append_text(self, const uint32_t *cps, int64_t n) except -1:
-        """Append code points to the content arena; returns the offset of the first."""
+    cdef int reserve_text(self, int64_t n) except -1:
+        """Room for `n` more code points, so pointers into the arena stay valid while they
+        are appended."""
         if self.text_len + n > self.text_cap:
             self.text = <uint32_t*>grow(self.text, &self.text_cap, self.text_len + n, sizeof(uint32_t))
+        return 0
+
+    cdef int64_t append_text(self, const uint32_t *cps, int64_t n) except -1:
+        """Append code points to the content arena (`cps` may point into it after
+        reserve_text); returns the offset of the first."""
+        self.reserve_text(n)
         memcpy(&self.text[self.text_len], cps, <size_t>n * sizeof(uint32_t))
         cdef int64_t at = self.text_len
         self.text_len += n
