@@ -15,6 +15,10 @@ from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER,
                           doc_release)
 from loro_c._seq cimport UNIT_UNICODE, UNIT_UTF8, UNIT_UTF16
 from loro_c._seq cimport to_unicode, from_unicode, visible_content
+from loro_c._doc cimport (local_text_insert, text_value, text_range, local_seq_delete,
+                          local_list_insert, local_list_insert_container, list_slots, local_map_set,
+                          local_map_set_container, local_map_delete, map_slot, map_len, map_live,
+                          map_all_keys, local_counter_add, value_of, resolve_value)
 from loro_c._doc import copy_value
 from loro_c.errors import (LoroError, LoroTypeError, LoroValueError, OutOfBoundsError,
                            ContainerMismatchError, KeyNotFoundError)
@@ -134,7 +138,7 @@ cdef class _Handle:
         """The value, with child containers as ContainerIDs."""
         doc_acquire(self._doc)
         try:
-            return self._doc.value_of(self.idx, False)
+            return value_of(self._doc, self.idx, False)
         finally:
             doc_release(self._doc)
 
@@ -142,7 +146,7 @@ cdef class _Handle:
         """The value with child containers expanded."""
         doc_acquire(self._doc)
         try:
-            return self._doc.value_of(self.idx, True)
+            return value_of(self._doc, self.idx, True)
         finally:
             doc_release(self._doc)
 
@@ -174,15 +178,15 @@ cdef object detached_content(object source):
 cdef tuple content_of(LoroDoc sdoc, uint32_t c):
     cdef int kind = sdoc.ckind[c]
     if kind == KIND_TEXT:
-        return (kind, sdoc.text_value(c))
+        return (kind, text_value(sdoc, c))
     if kind == KIND_COUNTER:
         return (kind, sdoc.ccounter[c])
     items = []
     if kind == KIND_LIST:
-        for slot in sdoc.list_slots(c):
+        for slot in list_slots(sdoc, c):
             items.append((None, child_content(sdoc, sdoc.log.values[slot])))
     else:
-        for k, slot in sdoc.map_live(c):
+        for k, slot in map_live(sdoc, c):
             items.append((k, child_content(sdoc, sdoc.log.values[slot])))
     return (kind, items)
 
@@ -200,24 +204,24 @@ cdef copy_content(LoroDoc doc, uint32_t dst, tuple content):
     cdef uint32_t child
     if kind == KIND_TEXT:
         if content[1]:
-            doc.local_text_insert(dst, 0, content[1])
+            local_text_insert(doc, dst, 0, content[1])
     elif kind == KIND_COUNTER:
         # loro writes the detached value as one increment, zero included
-        doc.local_counter_add(dst, content[1])
+        local_counter_add(doc, dst, content[1])
     elif kind == KIND_LIST:
         for i, (_, x) in enumerate(content[1]):
             if type(x) is tuple:
-                child = doc.local_list_insert_container(dst, i, (<tuple>x)[0])
+                child = local_list_insert_container(doc, dst, i, (<tuple>x)[0])
                 copy_content(doc, child, x)
             else:
-                doc.local_list_insert(dst, i, x)
+                local_list_insert(doc, dst, i, x)
     else:
         for k, x in content[1]:
             if type(x) is tuple:
-                child = doc.local_map_set_container(dst, k, (<tuple>x)[0])
+                child = local_map_set_container(doc, dst, k, (<tuple>x)[0])
                 copy_content(doc, child, x)
             else:
-                doc.local_map_set(dst, k, (<list>x)[0])
+                local_map_set(doc, dst, k, (<list>x)[0])
 
 
 cdef int kind_of_handle(object c) except -1:
@@ -248,9 +252,9 @@ cdef bint reachable(LoroDoc doc, uint32_t target) except -1:
         seen.add(c)
         kind = doc.ckind[c]
         if kind == KIND_LIST:
-            slots = doc.list_slots(c)
+            slots = list_slots(doc, c)
         elif kind == KIND_MAP:
-            slots = [sl for _, sl in doc.map_live(c)]
+            slots = [sl for _, sl in map_live(doc, c)]
         else:
             continue
         for sl in slots:
@@ -292,7 +296,7 @@ cdef class LoroText(_Handle):
         cdef int64_t p = as_index(pos, "position")
         doc_acquire(self._doc)
         try:
-            self._doc.local_text_insert(self.idx, p, s)
+            local_text_insert(self._doc, self.idx, p, s)
         finally:
             doc_release(self._doc)
 
@@ -301,7 +305,7 @@ cdef class LoroText(_Handle):
         cdef int64_t p = as_index(pos, "position"), n = as_index(len, "length")
         doc_acquire(self._doc)
         try:
-            self._doc.local_seq_delete(self.idx, p, n)
+            local_seq_delete(self._doc, self.idx, p, n)
         finally:
             doc_release(self._doc)
 
@@ -309,7 +313,7 @@ cdef class LoroText(_Handle):
         """Append `s`."""
         doc_acquire(self._doc)
         try:
-            self._doc.local_text_insert(self.idx, self._doc.seq.visible_len(self.tree()), s)
+            local_text_insert(self._doc, self.idx, self._doc.seq.visible_len(self.tree()), s)
         finally:
             doc_release(self._doc)
 
@@ -320,9 +324,9 @@ cdef class LoroText(_Handle):
         doc_acquire(self._doc)
         try:
             self._check_range(a, b)
-            deleted = self._doc.text_range(self.idx, a, b)
-            self._doc.local_seq_delete(self.idx, a, b - a)
-            self._doc.local_text_insert(self.idx, a, s)
+            deleted = text_range(self._doc, self.idx, a, b)
+            local_seq_delete(self._doc, self.idx, a, b - a)
+            local_text_insert(self._doc, self.idx, a, s)
             return deleted
         finally:
             doc_release(self._doc)
@@ -347,7 +351,7 @@ cdef class LoroText(_Handle):
     cdef int _insert_unit(self, object pos, str s, int unit) except -1:
         doc_acquire(self._doc)
         try:
-            self._doc.local_text_insert(self.idx, self._convert(pos, unit), s)
+            local_text_insert(self._doc, self.idx, self._convert(pos, unit), s)
         finally:
             doc_release(self._doc)
         return 0
@@ -359,7 +363,7 @@ cdef class LoroText(_Handle):
         try:
             a = self._convert(pos, unit)
             b = self._convert(end, unit)
-            self._doc.local_seq_delete(self.idx, a, b - a)
+            local_seq_delete(self._doc, self.idx, a, b - a)
         finally:
             doc_release(self._doc)
         return 0
@@ -386,7 +390,7 @@ cdef class LoroText(_Handle):
         doc_acquire(self._doc)
         try:
             self._check_range(a, b)
-            return self._doc.text_range(self.idx, a, b)
+            return text_range(self._doc, self.idx, a, b)
         finally:
             doc_release(self._doc)
 
@@ -399,7 +403,7 @@ cdef class LoroText(_Handle):
             a = self._convert(start, UNIT_UTF16, True)
             b = self._convert(end, UNIT_UTF16, True)
             self._check_range(a, b)
-            return self._doc.text_range(self.idx, a, b)
+            return text_range(self._doc, self.idx, a, b)
         finally:
             doc_release(self._doc)
 
@@ -412,7 +416,7 @@ cdef class LoroText(_Handle):
             n = self._doc.seq.visible_len(self.tree())
             if p >= n:
                 raise OutOfBoundsError(f"position {p} is out of bounds (length {n})")
-            return self._doc.text_range(self.idx, p, p + 1)
+            return text_range(self._doc, self.idx, p, p + 1)
         finally:
             doc_release(self._doc)
 
@@ -439,7 +443,7 @@ cdef class LoroText(_Handle):
         """The text."""
         doc_acquire(self._doc)
         try:
-            return self._doc.text_value(self.idx)
+            return text_value(self._doc, self.idx)
         finally:
             doc_release(self._doc)
 
@@ -487,8 +491,8 @@ cdef class LoroText(_Handle):
         try:
             a = self._convert(pos, UNIT_UTF16)
             b = self._convert(end, UNIT_UTF16)
-            self._doc.local_seq_delete(self.idx, a, b - a)
-            self._doc.local_text_insert(self.idx, a, s)
+            local_seq_delete(self._doc, self.idx, a, b - a)
+            local_text_insert(self._doc, self.idx, a, s)
         finally:
             doc_release(self._doc)
 
@@ -560,13 +564,13 @@ cdef class LoroText(_Handle):
             oi = o
             if kind == _textdiff.DELETE:
                 cur += oi - last
-                self._doc.local_seq_delete(self.idx, cur, payload)
+                local_seq_delete(self._doc, self.idx, cur, payload)
                 last = oi + payload
             else:
                 if oi > last:
                     cur += oi - last
                     last = oi
-                self._doc.local_text_insert(self.idx, cur, payload)
+                local_text_insert(self._doc, self.idx, cur, payload)
                 cur += builtins_len(payload)
         return 0
 
@@ -580,8 +584,8 @@ cdef class LoroText(_Handle):
                 n = self._doc.seq.visible_len(self.tree())
                 a, b, step = index.indices(n)
                 if step == 1:
-                    return self._doc.text_range(self.idx, a, b if b > a else a)
-                return self._doc.text_value(self.idx)[index]
+                    return text_range(self._doc, self.idx, a, b if b > a else a)
+                return text_value(self._doc, self.idx)[index]
             finally:
                 doc_release(self._doc)
         try:
@@ -596,7 +600,7 @@ cdef class LoroText(_Handle):
             i = k + n if k < 0 else k
             if i < 0 or i >= n:
                 raise OutOfBoundsError("string index out of range")
-            return self._doc.text_range(self.idx, i, i + 1)
+            return text_range(self._doc, self.idx, i, i + 1)
         finally:
             doc_release(self._doc)
 
@@ -655,7 +659,7 @@ cdef class LoroList(_Handle):
         items = [check_value(v)]
         doc_acquire(self._doc)
         try:
-            self._doc.local_list_insert(self.idx, p, items)
+            local_list_insert(self._doc, self.idx, p, items)
         finally:
             doc_release(self._doc)
 
@@ -664,7 +668,7 @@ cdef class LoroList(_Handle):
         items = [check_value(v)]
         doc_acquire(self._doc)
         try:
-            self._doc.local_list_insert(self.idx, self.length(), items)
+            local_list_insert(self._doc, self.idx, self.length(), items)
         finally:
             doc_release(self._doc)
 
@@ -673,7 +677,7 @@ cdef class LoroList(_Handle):
         cdef int64_t p = as_index(pos, "position"), n = as_index(len, "length")
         doc_acquire(self._doc)
         try:
-            self._doc.local_seq_delete(self.idx, p, n)
+            local_seq_delete(self._doc, self.idx, p, n)
         finally:
             doc_release(self._doc)
 
@@ -698,8 +702,8 @@ cdef class LoroList(_Handle):
             if n == 0:
                 return None
             slot = visible_content(self._doc.seq, self._doc.ctree[self.idx], n - 1)
-            v = self._doc._resolve(self._doc.log.values[slot], False)
-            self._doc.local_seq_delete(self.idx, n - 1, 1)
+            v = resolve_value(self._doc, self._doc.log.values[slot], False)
+            local_seq_delete(self._doc, self.idx, n - 1, 1)
             return v
         finally:
             doc_release(self._doc)
@@ -708,7 +712,7 @@ cdef class LoroList(_Handle):
         """Delete every item."""
         doc_acquire(self._doc)
         try:
-            self._doc.local_seq_delete(self.idx, 0, self.length())
+            local_seq_delete(self._doc, self.idx, 0, self.length())
         finally:
             doc_release(self._doc)
 
@@ -716,7 +720,7 @@ cdef class LoroList(_Handle):
         """The items, child containers as ContainerIDs."""
         doc_acquire(self._doc)
         try:
-            return self._doc.value_of(self.idx, False)
+            return value_of(self._doc, self.idx, False)
         finally:
             doc_release(self._doc)
 
@@ -728,7 +732,7 @@ cdef class LoroList(_Handle):
         content = detached_content(child)
         doc_acquire(self._doc)
         try:
-            c = self._doc.local_list_insert_container(self.idx, self.length() if p < 0 else p, kind)
+            c = local_list_insert_container(self._doc, self.idx, self.length() if p < 0 else p, kind)
             if content is not None:
                 copy_content(self._doc, c, content)
             return wrap(self._doc, c, kind)
@@ -788,17 +792,17 @@ cdef class LoroList(_Handle):
                 a, b, step = index.indices(n)
                 if step == 1:
                     if b > a:
-                        self._doc.local_seq_delete(self.idx, a, b - a)
+                        local_seq_delete(self._doc, self.idx, a, b - a)
                     if items:
-                        self._doc.local_list_insert(self.idx, a, items)
+                        local_list_insert(self._doc, self.idx, a, items)
                     return
                 targets = range(a, b, step)
                 if builtins_len(targets) != builtins_len(items):
                     raise LoroValueError(f"attempt to assign sequence of size {builtins_len(items)} "
                                          f"to extended slice of size {builtins_len(targets)}")
                 for i, v in zip(targets, items):
-                    self._doc.local_seq_delete(self.idx, i, 1)
-                    self._doc.local_list_insert(self.idx, i, [v])
+                    local_seq_delete(self._doc, self.idx, i, 1)
+                    local_list_insert(self._doc, self.idx, i, [v])
             finally:
                 doc_release(self._doc)
             return
@@ -809,8 +813,8 @@ cdef class LoroList(_Handle):
             n = self.length()
             if k >= n:
                 raise OutOfBoundsError(f"index {k} is out of bounds (length {n})")
-            self._doc.local_seq_delete(self.idx, k, 1)
-            self._doc.local_list_insert(self.idx, k, items)
+            local_seq_delete(self._doc, self.idx, k, 1)
+            local_list_insert(self._doc, self.idx, k, items)
         finally:
             doc_release(self._doc)
 
@@ -823,11 +827,11 @@ cdef class LoroList(_Handle):
                 a, b, step = index.indices(n)
                 if step == 1:
                     if b > a:
-                        self._doc.local_seq_delete(self.idx, a, b - a)
+                        local_seq_delete(self._doc, self.idx, a, b - a)
                     return
                 # from the back, so earlier deletions do not shift later indices
                 for i in sorted(range(a, b, step), reverse=True):
-                    self._doc.local_seq_delete(self.idx, i, 1)
+                    local_seq_delete(self._doc, self.idx, i, 1)
             finally:
                 doc_release(self._doc)
             return
@@ -837,7 +841,7 @@ cdef class LoroList(_Handle):
             n = self.length()
             if k >= n:
                 raise OutOfBoundsError(f"index {k} is out of bounds (length {n})")
-            self._doc.local_seq_delete(self.idx, k, 1)
+            local_seq_delete(self._doc, self.idx, k, 1)
         finally:
             doc_release(self._doc)
 
@@ -859,7 +863,7 @@ cdef class LoroMap(_Handle):
     def _live(self):
         doc_acquire(self._doc)
         try:
-            return self._doc.map_live(self.idx)
+            return map_live(self._doc, self.idx)
         finally:
             doc_release(self._doc)
 
@@ -868,7 +872,7 @@ cdef class LoroMap(_Handle):
         value = check_value(v)
         doc_acquire(self._doc)
         try:
-            self._doc.local_map_set(self.idx, key, value)
+            local_map_set(self._doc, self.idx, key, value)
         finally:
             doc_release(self._doc)
 
@@ -876,7 +880,7 @@ cdef class LoroMap(_Handle):
         """Delete `key`."""
         doc_acquire(self._doc)
         try:
-            self._doc.local_map_delete(self.idx, key)
+            local_map_delete(self._doc, self.idx, key)
         finally:
             doc_release(self._doc)
 
@@ -885,8 +889,8 @@ cdef class LoroMap(_Handle):
         held (deleted ones too), in sorted order."""
         doc_acquire(self._doc)
         try:
-            for k in self._doc.map_all_keys(self.idx):
-                self._doc.local_map_delete(self.idx, k)
+            for k in map_all_keys(self._doc, self.idx):
+                local_map_delete(self._doc, self.idx, k)
         finally:
             doc_release(self._doc)
 
@@ -895,7 +899,7 @@ cdef class LoroMap(_Handle):
         cdef int64_t slot
         doc_acquire(self._doc)
         try:
-            slot = self._doc.map_slot(self.idx, key)
+            slot = map_slot(self._doc, self.idx, key)
             if slot < 0:
                 return None
             return wrap_value(self._doc, self._doc.log.values[slot])
@@ -910,7 +914,7 @@ cdef class LoroMap(_Handle):
         """Entries as ValueOrContainer."""
         doc_acquire(self._doc)
         try:
-            return [wrap_value(self._doc, self._doc.log.values[s]) for _, s in self._doc.map_live(self.idx)]
+            return [wrap_value(self._doc, self._doc.log.values[s]) for _, s in map_live(self._doc, self.idx)]
         finally:
             doc_release(self._doc)
 
@@ -919,7 +923,7 @@ cdef class LoroMap(_Handle):
         doc_acquire(self._doc)
         try:
             return [(k, wrap_value(self._doc, self._doc.log.values[s]))
-                    for k, s in self._doc.map_live(self.idx)]
+                    for k, s in map_live(self._doc, self.idx)]
         finally:
             doc_release(self._doc)
 
@@ -930,7 +934,7 @@ cdef class LoroMap(_Handle):
         content = detached_content(child)
         doc_acquire(self._doc)
         try:
-            c = self._doc.local_map_set_container(self.idx, key, kind)
+            c = local_map_set_container(self._doc, self.idx, key, kind)
             if content is not None:
                 copy_content(self._doc, c, content)
             return wrap(self._doc, c, kind)
@@ -946,7 +950,7 @@ cdef class LoroMap(_Handle):
         content = detached_content(child)
         doc_acquire(self._doc)
         try:
-            slot = self._doc.map_slot(self.idx, key)
+            slot = map_slot(self._doc, self.idx, key)
             if slot >= 0:
                 v = self._doc.log.values[slot]
                 if isinstance(v, _types.ContainerID):
@@ -954,7 +958,7 @@ cdef class LoroMap(_Handle):
                     if self._doc.ckind[c] == kind:
                         return wrap(self._doc, c, kind)
                 raise ContainerMismatchError(f"key {key!r} holds {v!r}, not a {type(child).__name__}")
-            c = self._doc.local_map_set_container(self.idx, key, kind)
+            c = local_map_set_container(self._doc, self.idx, key, kind)
             if content is not None:
                 copy_content(self._doc, c, content)
             return wrap(self._doc, c, kind)
@@ -965,7 +969,7 @@ cdef class LoroMap(_Handle):
         check_map_key(key)
         doc_acquire(self._doc)
         try:
-            return self._doc.map_slot(self.idx, key) >= 0
+            return map_slot(self._doc, self.idx, key) >= 0
         finally:
             doc_release(self._doc)
 
@@ -973,7 +977,7 @@ cdef class LoroMap(_Handle):
         # under the lock: an importing thread writes map state with the GIL released
         cdef int64_t n
         doc_acquire(self._doc)
-        n = self._doc.map_len(self.idx)
+        n = map_len(self._doc, self.idx)
         doc_release(self._doc)
         return n
 
@@ -989,7 +993,7 @@ cdef class LoroMap(_Handle):
         check_map_key(key)
         doc_acquire(self._doc)
         try:
-            slot = self._doc.map_slot(self.idx, key)
+            slot = map_slot(self._doc, self.idx, key)
             if slot < 0:
                 raise KeyNotFoundError(f"Key {key} not found")
             return wrap_value(self._doc, self._doc.log.values[slot])
@@ -1001,7 +1005,7 @@ cdef class LoroMap(_Handle):
         v = check_value(value)
         doc_acquire(self._doc)
         try:
-            self._doc.local_map_set(self.idx, key, v)
+            local_map_set(self._doc, self.idx, key, v)
         finally:
             doc_release(self._doc)
 
@@ -1009,9 +1013,9 @@ cdef class LoroMap(_Handle):
         check_map_key(key)
         doc_acquire(self._doc)
         try:
-            if self._doc.map_slot(self.idx, key) < 0:
+            if map_slot(self._doc, self.idx, key) < 0:
                 raise KeyNotFoundError(f"Key {key} not found")
-            self._doc.local_map_delete(self.idx, key)
+            local_map_delete(self._doc, self.idx, key)
         finally:
             doc_release(self._doc)
 
@@ -1048,7 +1052,7 @@ cdef class LoroCounter(_Handle):
         cdef double d = sign * float(value)
         doc_acquire(self._doc)
         try:
-            self._doc.local_counter_add(self.idx, d)
+            local_counter_add(self._doc, self.idx, d)
         finally:
             doc_release(self._doc)
         return 0

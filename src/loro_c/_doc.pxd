@@ -219,47 +219,45 @@ cdef class LoroDoc:
     cdef bint in_blob               # while a binary blob is staged (its text stays out of the arena)
     cdef object __weakref__
 
-    cdef uint32_t container_index(self, object cid, int kind) except? 0xFFFFFFFF
-    cdef int show_root(self, uint32_t c) except -1
-    cdef uint32_t root_index(self, object name, int kind) except? 0xFFFFFFFF
-    cdef int ensure_tvv(self) except -1
-    cdef int open_txn(self) except -1
-    cdef bint can_extend_last_change(self) noexcept
-    cdef int unmerge_base_op(self) except -1
-    cdef int after_local_op(self, int32_t n) except -1
-    cdef int record_local_op(self, lc_op *piece) except -1
-    cdef int local_text_insert(self, uint32_t c, int64_t pos, str s) except -1
-    cdef int local_seq_delete(self, uint32_t c, int64_t pos, int64_t n) except -1
-    cdef int local_list_insert(self, uint32_t c, int64_t pos, list values) except -1
-    cdef uint32_t local_list_insert_container(self, uint32_t c, int64_t pos, int kind) except? 0xFFFFFFFF
-    cdef int local_map_set(self, uint32_t c, str key, object value) except -1
-    cdef uint32_t local_map_set_container(self, uint32_t c, str key, int kind) except? 0xFFFFFFFF
-    cdef int local_map_delete(self, uint32_t c, str key) except -1
-    cdef int local_counter_add(self, uint32_t c, double d) except -1
-    cdef int map_apply(self, uint32_t c, uint32_t key, uint32_t lamport, uint32_t peer, int64_t slot) except -1 nogil
-    cdef int64_t map_slot(self, uint32_t c, str key) noexcept
-    cdef list map_live(self, uint32_t c)
-    cdef int journal_map_entry(self, uint32_t m, uint32_t key) except -1 nogil
-    cdef int add_import_delta(self, uint32_t c, double d) except -1 nogil
-    cdef int flush_import_deltas(self, bint keep) noexcept
-    cdef int64_t map_len(self, uint32_t c) noexcept
-    cdef list map_all_keys(self, uint32_t c)
-    cdef int move_tracker_to(self, const lc_id *ids, int64_t n) except -1
-    cdef int apply_moves(self, int64_t k) except -1 nogil
-    cdef int move_tracker_to_change(self, const lc_id *deps, int64_t n_deps, uint32_t peer,
-                                    int32_t counter) except -1
-    cdef int move_tracker_to_head(self) except -1
-    cdef int apply_op(self, lc_op *op, uint32_t peer, uint32_t lamport) except -1 nogil
-    cdef int apply_ops_run(self, int64_t ops_off, uint32_t ops_len, uint32_t peer, int32_t counter,
-                           uint32_t lamport) except -1 nogil
-    cdef int apply_change_ops(self, int64_t ops_off, uint32_t ops_len, uint32_t peer,
-                              int32_t counter, uint32_t lamport) except -1
-    cdef int rebuild_state(self) except -1
-    cdef object text_value(self, uint32_t c)
-    cdef object text_range(self, uint32_t c, int64_t a, int64_t b)
-    cdef list list_slots(self, uint32_t c)
-    cdef object value_of(self, uint32_t c, bint deep)
-    cdef int _commit(self) except -1
+
+# -- the document's functions that other modules call ---------------------------------------
+# Each takes the document first; the bodies live in the doc/ and state/ parts that _doc.pyx
+# includes (see ARCHITECTURE "The document"). Functions not declared here are private to it.
+
+# registry (doc/registry.pxi)
+cdef uint32_t container_index(LoroDoc d, object cid, int kind) except? 0xFFFFFFFF
+cdef int show_root(LoroDoc d, uint32_t c) except -1
+cdef uint32_t root_index(LoroDoc d, object name, int kind) except? 0xFFFFFFFF
+cdef int ensure_tvv(LoroDoc d) except -1
+# transactions (doc/txn.pxi)
+cdef int commit_txn(LoroDoc d) except -1
+# integration of remote changes (doc/integrate.pxi)
+cdef int move_tracker_to_change(LoroDoc d, const lc_id *deps, int64_t n_deps, uint32_t peer,
+                                int32_t counter) except -1
+cdef int move_tracker_to_head(LoroDoc d) except -1
+cdef int apply_change_ops(LoroDoc d, int64_t ops_off, uint32_t ops_len, uint32_t peer,
+                          int32_t counter, uint32_t lamport) except -1
+cdef int rebuild_state(LoroDoc d) except -1
+# per-kind state (state/*.pxi): local edits and reads
+cdef int local_text_insert(LoroDoc d, uint32_t c, int64_t pos, str s) except -1
+cdef object text_value(LoroDoc d, uint32_t c)
+cdef object text_range(LoroDoc d, uint32_t c, int64_t a, int64_t b)
+cdef int local_seq_delete(LoroDoc d, uint32_t c, int64_t pos, int64_t n) except -1
+cdef int local_list_insert(LoroDoc d, uint32_t c, int64_t pos, list values) except -1
+cdef uint32_t local_list_insert_container(LoroDoc d, uint32_t c, int64_t pos, int kind) except? 0xFFFFFFFF
+cdef list list_slots(LoroDoc d, uint32_t c)
+cdef int local_map_set(LoroDoc d, uint32_t c, str key, object value) except -1
+cdef uint32_t local_map_set_container(LoroDoc d, uint32_t c, str key, int kind) except? 0xFFFFFFFF
+cdef int local_map_delete(LoroDoc d, uint32_t c, str key) except -1
+cdef int64_t map_slot(LoroDoc d, uint32_t c, str key) noexcept
+cdef int64_t map_len(LoroDoc d, uint32_t c) noexcept
+cdef list map_live(LoroDoc d, uint32_t c)
+cdef list map_all_keys(LoroDoc d, uint32_t c)
+cdef int local_counter_add(LoroDoc d, uint32_t c, double delta) except -1
+cdef int flush_import_deltas(LoroDoc d, bint keep) noexcept
+# values (state/dispatch.pxi)
+cdef object value_of(LoroDoc d, uint32_t c, bint deep)
+cdef object resolve_value(LoroDoc d, object v, bint deep)
 
 
 cdef int reentrant_error() except -1

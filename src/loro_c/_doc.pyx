@@ -111,6 +111,15 @@ include "doc/grouping.pxi"
 include "doc/history.pxi"
 include "doc/export.pxi"
 include "doc/delivery.pxi"
+include "doc/registry.pxi"
+include "doc/txn.pxi"
+include "doc/integrate.pxi"
+include "state/dispatch.pxi"
+include "state/sequence.pxi"
+include "state/text.pxi"
+include "state/list.pxi"
+include "state/map.pxi"
+include "state/counter.pxi"
 
 
 cdef object _events_mod = None
@@ -203,201 +212,10 @@ cdef class LoroDoc:
 
     # ------------------------------------------------------------------ containers
 
-    cdef uint32_t container_index(self, object cid, int kind) except? 0xFFFFFFFF:
-        """Index of the container `cid`, registering it (and its state) on first use."""
-        found = self.cid_index.get(cid)
-        if found is not None:
-            if self.ckind[<uint32_t>found] != kind:
-                raise ContainerMismatchError(f"{cid} is a {_TYPE_NAMES[self.ckind[<uint32_t>found]]}, not a {_TYPE_NAMES[kind]}")
-            return <uint32_t>found
-        if kind == KIND_TREE or kind == KIND_MOVABLE_LIST:
-            raise LoroError(f"{_TYPE_NAMES[kind]} containers are not supported by loro_c yet")
-        cdef int64_t i = self.n_containers
-        cdef int64_t cap
-        if i == self.cap_containers:
-            cap = self.cap_containers
-            self.ckind = <uint8_t*>grow(self.ckind, &cap, i + 1, sizeof(uint8_t))
-            cap = self.cap_containers
-            self.croot = <uint8_t*>grow(self.croot, &cap, i + 1, sizeof(uint8_t))
-            cap = self.cap_containers
-            self.ctree = <uint32_t*>grow(self.ctree, &cap, i + 1, sizeof(uint32_t))
-            cap = self.cap_containers
-            self.ccounter = <double*>grow(self.ccounter, &cap, i + 1, sizeof(double))
-            cap = self.cap_containers
-            self.cimp_sum = <double*>grow(self.cimp_sum, &cap, i + 1, sizeof(double))
-            cap = self.cap_containers
-            self.cimp_set = <uint8_t*>grow(self.cimp_set, &cap, i + 1, sizeof(uint8_t))
-            self.cap_containers = cap
-        self.ckind[i] = kind
-        self.ccounter[i] = 0.0
-        self.cimp_sum[i] = 0.0
-        self.cimp_set[i] = 0
-        self.ctree[i] = 0
-        if kind == KIND_TEXT or kind == KIND_LIST:
-            self.ctree[i] = self.seq.new_tree(kind == KIND_TEXT)
-        elif kind == KIND_MAP:
-            if self.n_maps == self.cap_maps:
-                self.maps = <lc_map*>grow(self.maps, &self.cap_maps, self.n_maps + 1, sizeof(lc_map))
-            memset(&self.maps[self.n_maps], 0, sizeof(lc_map))
-            self.ctree[i] = <uint32_t>self.n_maps
-            self.n_maps += 1
-        self.cids.append(cid)
-        self.cid_index[cid] = i
-        if isinstance(cid, _types.ContainerID.Root):
-            self.croot[i] = ROOT_HIDDEN
-            self.cid_by_key[(cid.name, kind)] = cid
-        else:
-            self.croot[i] = ROOT_NONE
-            self.cid_by_key[(cid.peer, cid.counter, kind)] = cid
-        self.n_containers = i + 1
-        return <uint32_t>i
-
-    cdef int show_root(self, uint32_t c) except -1:
-        """List root container `c` in get_value from now on (no-op for other containers)."""
-        if self.croot[c] == ROOT_HIDDEN:
-            self.croot[c] = ROOT_SHOWN
-            self.roots.append(c)
-        return 0
-
-    cdef int ensure_tvv(self) except -1:
-        cdef int64_t old = self.tvv_cap
-        if self.log.n_peers > self.tvv_cap:
-            self.tvv = <int32_t*>grow(self.tvv, &self.tvv_cap, self.log.n_peers, sizeof(int32_t))
-            memset(&self.tvv[old], 0, <size_t>(self.tvv_cap - old) * sizeof(int32_t))
-        return 0
-
     def _root(self, name, int kind):
-        return self.root_index(name, kind)
-
-    cdef uint32_t root_index(self, object name, int kind) except? 0xFFFFFFFF:
-        """Index of a root container given by name or ContainerID (registered on first use)."""
-        cdef tuple hit
-        cdef Py_ssize_t i
-        if type(name) is str:
-            # get_text("t") in a loop must not build and hash a new ContainerID each time.
-            # A failed import may cut the registry back, so an entry counts only while its
-            # index still holds the very same id object.
-            hit = self.root_cache.get((name, kind))
-            if hit is not None:
-                i = hit[1]
-                if i < self.n_containers and self.cids[i] is hit[0]:
-                    self.show_root(i)
-                    return i
-        if isinstance(name, _types.ContainerID):
-            cid = name
-            if kind_of_type(cid.container_type) != kind:
-                raise ContainerMismatchError(f"{cid} is not a {_TYPE_NAMES[kind]}")
-        elif isinstance(name, str):
-            # as in loro, a string is always a root name (never parsed as a container id)
-            if not name or "/" in name or "\0" in name:
-                raise LoroValueError(f"invalid root container name {name!r}: it must be non-empty "
-                                     "and contain no '/' or NUL")
-            cid = _types.ContainerID.Root(name, container_type(kind))
-        else:
-            raise LoroValueError(f"a container name must be a str or ContainerID, not {type(name).__name__}")
-        i = self.container_index(cid, kind)
-        self.show_root(i)
-        if type(name) is str:
-            self.root_cache[(name, kind)] = (self.cids[i], i)
-        return i
+        return root_index(self, name, kind)
 
     # ------------------------------------------------------------------ transactions
-
-    cdef int open_txn(self) except -1:
-        cdef int64_t i
-        if self.txn_open:
-            return 0
-        self.self_idx = self.log.peer_index(self.peer)
-        self.ensure_tvv()
-        self.seq.ensure_peer(self.self_idx)
-        self.txn_counter = self.log.vv[self.self_idx]
-        self.txn_lamport = self.log.next_lamport
-        self.txn_ops_off = self.log.n_ops
-        if self.log.n_frontiers > self.cap_txn_deps:
-            self.txn_deps = <lc_id*>grow(self.txn_deps, &self.cap_txn_deps, self.log.n_frontiers, sizeof(lc_id))
-        for i in range(self.log.n_frontiers):
-            self.txn_deps[i] = self.log.frontiers[i]
-        self.n_txn_deps = self.log.n_frontiers
-        # Like loro, the first op of this commit may extend the previous change's last op
-        # when the change is likely to merge (see _commit, which undoes it if not).
-        self.txn_merge_floor = self.txn_ops_off
-        if self.can_extend_last_change():
-            self.txn_merge_floor = self.txn_ops_off - 1
-            self.txn_base_op = self.log.ops[self.txn_ops_off - 1]
-        self.txn_open = True
-        return 0
-
-    cdef bint can_extend_last_change(self) noexcept:
-        """Whether the open transaction continues the last change (the merge rule, with
-        the commit message still unknown)."""
-        cdef lc_change *last
-        cdef uint32_t p = self.self_idx
-        if self.log.n_changes == 0 or self.n_txn_deps != 1:
-            return False
-        last = &self.log.changes[self.log.n_changes - 1]
-        return (last.peer == p and last.end == self.txn_counter and last.ops_len > 0
-                and self.txn_deps[0].peer == p and self.txn_deps[0].counter == self.txn_counter - 1
-                and last.ops_off + last.ops_len == self.txn_ops_off
-                and last.lamport + <uint32_t>(last.end - last.counter) == self.txn_lamport)
-
-    cdef int unmerge_base_op(self) except -1:
-        """The commit did not merge into the previous change, but its first op extended that
-        change's last op: cut the extension off into an op of its own, first in the commit."""
-        cdef int64_t b = self.txn_ops_off - 1
-        cdef lc_op merged = self.log.ops[b]
-        cdef lc_op base = self.txn_base_op
-        cdef lc_op tail = merged
-        cdef int32_t k = merged.len - base.len
-        cdef lc_op *slot
-        if k <= 0:
-            return 0
-        tail.counter = base.counter + base.len
-        tail.len = k
-        if merged.kind == LC_OP_INSERT:
-            tail.pos = base.pos + base.len
-            tail.arg = base.arg + base.len
-            tail.start_id.counter = <int32_t>(<int64_t>base.delta & 0x7FFFFFFF)
-        elif merged.arg > 0:
-            # forward delete: the extension deleted the next targets at the same position
-            tail.arg = k
-            tail.start_id.counter = base.start_id.counter + base.len
-        else:
-            # backward delete: the extension deleted the k atoms left of the base's range
-            tail.pos = (base.pos if base.arg > 0 else base.pos + base.arg + 1) - 1
-            tail.arg = -k
-            tail.start_id = merged.start_id
-        self.log.ops[b] = base
-        self.log.push_op()
-        memmove(&self.log.ops[self.txn_ops_off + 1], &self.log.ops[self.txn_ops_off],
-                <size_t>(self.log.n_ops - 1 - self.txn_ops_off) * sizeof(lc_op))
-        slot = &self.log.ops[self.txn_ops_off]
-        slot[0] = tail
-        return 0
-
-    cdef int after_local_op(self, int32_t n) except -1:
-        """Advance our version, the tracker and the frontiers past `n` new atoms."""
-        cdef uint32_t p = self.self_idx
-        if <int64_t>self.log.vv[p] + n > INT32_MAX:
-            raise OverflowError("peer counter exceeds 2**31")
-        self.log.vv[p] += n
-        self.log.vv_touch(p)
-        self.tvv[p] = self.log.vv[p]
-        # the open transaction depends on every head, so its last op is the only head
-        self.log.update_frontiers(self.txn_deps, <uint32_t>self.n_txn_deps, make_id(p, self.log.vv[p] - 1))
-        return 0
-
-    cdef int record_local_op(self, lc_op *piece) except -1:
-        """Log a local op that is already integrated: fold it into the previous op when loro
-        would (merge_ops), else append it; then advance our version past its atoms."""
-        cdef lc_op *op
-        if self.evlog.on:
-            ev_note(self, piece.container, LC_EV_INSERT if piece.kind == LC_OP_INSERT else LC_EV_DELETE,
-                    self.self_idx, piece.counter, piece.len, 0, 0.0)
-        if self.log.n_ops > self.txn_merge_floor and merge_ops(&self.log.ops[self.log.n_ops - 1], piece):
-            return self.after_local_op(piece.len)
-        op = self.log.push_op()
-        op[0] = piece[0]
-        return self.after_local_op(piece.len)
 
     def commit(self):
         """Commit the pending local ops as one change (merged into the previous change when
@@ -407,73 +225,12 @@ cdef class LoroDoc:
         subscribe_local_update)."""
         doc_acquire(self)
         try:
-            self._commit()
+            commit_txn(self)
             self.next_msg = None
         except BaseException:
             release_and_deliver(self, False)
             raise
         release_and_deliver(self, True)
-
-    cdef int _commit(self) except -1:
-        cdef lc_change *last
-        cdef uint32_t p = self.self_idx
-        cdef int32_t end
-        cdef int32_t msg_idx = -1
-        cdef bint merge
-        cdef uint32_t n_ops
-        cdef int64_t i0
-        # no import is under way here (imports commit before they start): the grouping undo
-        # log of earlier imports is not needed any more
-        self.log.n_gundo = 0
-        if not self.txn_open:
-            self.next_origin = None     # as in loro, every commit uses up the origin
-            self.next_ts = None
-            return 0
-        if self.evlog.hooks and self.log.vv[self.self_idx] > self.txn_counter:
-            # first-commit and pre-commit subscribers may add to the commit or set its
-            # message (the lock is let go meanwhile, see _events.before_commit)
-            events_module().before_commit(self)
-            if not self.txn_open:
-                return 0
-        origin = self.next_origin
-        self.next_origin = None
-        self.txn_open = False
-        msg = self.next_msg
-        self.next_msg = None
-        # as in loro: the timestamp set for this commit, else the time when recording
-        # timestamps, else 0 -- but never before the changes it depends on
-        ts = self.next_ts if self.next_ts is not None else (int(time.time()) if self.record_ts else 0)
-        ts = max(ts, deps_timestamp(self, self.txn_deps, self.n_txn_deps))
-        self.next_ts = None
-        end = self.log.vv[p]
-        if end == self.txn_counter:
-            return 0
-        n_ops = <uint32_t>(self.log.n_ops - self.txn_ops_off)
-        merge = self.log.can_extend(p, self.txn_counter, self.txn_lamport, ts, self.txn_deps,
-                                    <uint32_t>self.n_txn_deps, self.txn_ops_off, msg)
-        if not merge and self.txn_merge_floor < self.txn_ops_off:
-            self.unmerge_base_op()
-            n_ops = <uint32_t>(self.log.n_ops - self.txn_ops_off)
-        if merge:
-            self.log.extend_last_change(end, n_ops)
-            msg_idx = self.log.changes[self.log.n_changes - 1].msg
-        else:
-            if msg is not None:
-                msg_idx = len(self.log.messages)
-                self.log.messages.append(msg)
-            self.log.add_change(p, self.txn_counter, end, self.txn_lamport, ts, self.txn_deps,
-                                <uint32_t>self.n_txn_deps, self.txn_ops_off, n_ops, msg_idx)
-        i0 = self.txn_ops_off
-        if merge and i0 > self.txn_merge_floor and self.log.ops[i0 - 1].counter + self.log.ops[i0 - 1].len > self.txn_counter:
-            i0 -= 1         # the commit's first op extended the previous one
-        group_change(self, p, self.txn_counter, end, self.txn_lamport, ts, self.txn_deps,
-                     <uint32_t>self.n_txn_deps, msg_idx, True, -1, i0, self.log.n_ops)
-        self.log.update_frontiers(self.txn_deps, <uint32_t>self.n_txn_deps, make_id(p, end - 1))
-        if self.evlog.on:
-            events_module().flush(self, 0, origin)
-        if self.local_update_subs:
-            emit_local_update(self, self.txn_counter, end)
-        return 0
 
     def set_next_commit_options(self, origin=None, timestamp=None, immediate_renew=True,
                                 commit_msg=None):
@@ -525,7 +282,7 @@ cdef class LoroDoc:
                 self.next_msg = commit_msg
             if timestamp is not None:
                 self.next_ts = timestamp
-            self._commit()
+            commit_txn(self)
             self.next_msg = None
             self.next_ts = None
         except BaseException:
@@ -576,408 +333,7 @@ cdef class LoroDoc:
 
     # ------------------------------------------------------------------ local edits
 
-    cdef int local_text_insert(self, uint32_t c, int64_t pos, str s) except -1:
-        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(s)
-        cdef uint32_t stack[STACK_CPS]
-        cdef uint32_t *cps
-        cdef int64_t off
-        cdef lc_op piece
-        cdef int32_t counter
-        cdef uint32_t t = self.ctree[c]
-        if pos < 0 or pos > self.seq.visible_len(t):
-            raise OutOfBoundsError(f"insert position {pos} is out of bounds (length {self.seq.visible_len(t)})")
-        if n == 0:
-            return 0
-        self.open_txn()
-        cps = str_to_cps(s, stack, n)
-        try:
-            off = append_local_text(self, c, pos, cps, n)
-        finally:
-            if cps != stack:
-                free(cps)
-        counter = self.log.vv[self.self_idx]
-        integrate_insert(self.seq, t, make_id(self.self_idx, counter), pos, <int32_t>n, <uint32_t>off,
-                                  self.log.peer_ids)
-        memset(&piece, 0, sizeof(lc_op))
-        piece.container = c
-        piece.kind = LC_OP_INSERT
-        piece.counter = counter
-        piece.len = <int32_t>n
-        piece.pos = pos
-        piece.arg = off
-        lstr_place(self, &piece, n if PyUnicode_IS_ASCII(s) else utf8_bytes(&self.seq.text[off], n))
-        return self.record_local_op(&piece)
-
-    cdef int local_list_insert(self, uint32_t c, int64_t pos, list values) except -1:
-        cdef Py_ssize_t n = len(values)
-        cdef int64_t slot
-        cdef lc_op piece
-        cdef int32_t counter
-        cdef uint32_t t = self.ctree[c]
-        if pos < 0 or pos > self.seq.visible_len(t):
-            raise OutOfBoundsError(f"insert position {pos} is out of bounds (length {self.seq.visible_len(t)})")
-        if n == 0:
-            return 0
-        self.open_txn()
-        slot = len(self.log.values)
-        self.log.values.extend(values)
-        counter = self.log.vv[self.self_idx]
-        integrate_insert(self.seq, t, make_id(self.self_idx, counter), pos, <int32_t>n, <uint32_t>slot,
-                                  self.log.peer_ids)
-        memset(&piece, 0, sizeof(lc_op))
-        piece.container = c
-        piece.kind = LC_OP_INSERT
-        piece.counter = counter
-        piece.len = <int32_t>n
-        piece.pos = pos
-        piece.arg = slot
-        lval_place(self, &piece, n, False)
-        return self.record_local_op(&piece)
-
-    cdef uint32_t local_list_insert_container(self, uint32_t c, int64_t pos, int kind) except? 0xFFFFFFFF:
-        cdef uint32_t t = self.ctree[c]
-        if pos < 0 or pos > self.seq.visible_len(t):
-            raise OutOfBoundsError(f"insert position {pos} is out of bounds (length {self.seq.visible_len(t)})")
-        self.open_txn()
-        cid = _types.ContainerID.Normal(self.peer, self.log.vv[self.self_idx], container_type(kind))
-        cdef uint32_t child = self.container_index(cid, kind)
-        self.local_list_insert(c, pos, [cid])
-        return child
-
-    cdef int local_seq_delete(self, uint32_t c, int64_t pos, int64_t n) except -1:
-        cdef uint32_t t = self.ctree[c]
-        cdef int64_t k, i, j, run_pos, run_len
-        cdef const int64_t *runs
-        cdef lc_op piece
-        cdef int32_t counter
-        cdef bint is_text = self.ckind[c] == KIND_TEXT
-        if pos < 0 or n < 0 or pos + n > self.seq.visible_len(t):
-            raise OutOfBoundsError(f"delete range {pos}..{pos + n} is out of bounds (length {self.seq.visible_len(t)})")
-        if n == 0:
-            return 0
-        self.open_txn()
-        k = collect_runs(self.seq, t, pos, n)
-        # the scratch runs stay put: nothing below collects runs again
-        runs = self.seq.runs
-        for j in range(k):
-            # Text deletes go right to left, each at its own position; list deletes go
-            # left to right at the same position (as Loro issues them).
-            i = k - 1 - j if is_text else j
-            run_pos = runs[4 * i] if is_text else pos
-            run_len = runs[4 * i + 1]
-            counter = self.log.vv[self.self_idx]
-            integrate_delete(self.seq, t, make_id(self.self_idx, counter), run_pos, run_len, False)
-            memset(&piece, 0, sizeof(lc_op))
-            piece.container = c
-            piece.kind = LC_OP_DELETE
-            piece.counter = counter
-            piece.len = <int32_t>run_len
-            piece.pos = run_pos
-            piece.arg = run_len
-            piece.start_id = make_id(<uint32_t>runs[4 * i + 2], <int32_t>runs[4 * i + 3])
-            self.record_local_op(&piece)
-        return 0
-
-    cdef int map_apply(self, uint32_t c, uint32_t key, uint32_t lamport, uint32_t peer, int64_t slot) except -1 nogil:
-        """Last writer wins by (lamport, peer id); slot -1 is a delete."""
-        cdef lc_map *m = &self.maps[self.ctree[c]]
-        cdef lc_map_entry *e
-        if self.journal_on:
-            self.journal_map_entry(self.ctree[c], key)
-        e = lc_map_upsert(m, key)
-        if e == NULL:
-            with gil:
-                raise MemoryError()
-        if (e.peer == LC_NO_KEY or lamport > e.lamport
-                or (lamport == e.lamport and self.log.peer_ids[peer] > self.log.peer_ids[e.peer])):
-            if self.evlog.on:
-                ev_note(self, c, LC_EV_MAP, peer, 0, 1, key, 0.0, -2 if e.peer == LC_NO_KEY else e.slot)
-            e.lamport = lamport
-            e.peer = peer
-            lc_map_set_slot(m, e, slot)
-        return 0
-
-    cdef int journal_map_entry(self, uint32_t m, uint32_t key) except -1 nogil:
-        """Remember map `m`'s entry for `key` as it is, before an import writes it."""
-        cdef lc_map_entry *e = lc_map_find(&self.maps[m], key)
-        cdef lc_map_undo *j
-        if self.n_map_journal == self.cap_map_journal:
-            self.map_journal = <lc_map_undo*>grow(self.map_journal, &self.cap_map_journal,
-                                                  self.n_map_journal + 1, sizeof(lc_map_undo))
-        j = &self.map_journal[self.n_map_journal]
-        self.n_map_journal += 1
-        j.map = m
-        j.key = key
-        j.existed = e != NULL
-        if e != NULL:
-            j.lamport = e.lamport
-            j.peer = e.peer
-            j.slot = e.slot
-        return 0
-
-    cdef int add_import_delta(self, uint32_t c, double d) except -1 nogil:
-        """Add an imported counter op to the import's sum for counter `c`."""
-        if not self.cimp_set[c]:
-            if self.n_cimp == self.cap_cimp:
-                self.cimp_list = <uint32_t*>grow(self.cimp_list, &self.cap_cimp,
-                                                    self.n_cimp + 1, sizeof(uint32_t))
-            self.cimp_list[self.n_cimp] = c
-            self.n_cimp += 1
-            self.cimp_set[c] = 1
-            self.cimp_sum[c] = 0.0
-        self.cimp_sum[c] += d
-        return 0
-
-    cdef int flush_import_deltas(self, bint keep) noexcept:
-        """End of an import: add each counter's sum to its value (keep) or drop the sums."""
-        cdef int64_t i
-        cdef uint32_t c
-        for i in range(self.n_cimp):
-            c = self.cimp_list[i]
-            if c < self.n_containers:
-                if keep:
-                    self.ccounter[c] += self.cimp_sum[c]
-                self.cimp_sum[c] = 0.0
-                self.cimp_set[c] = 0
-        self.n_cimp = 0
-        return 0
-
-    cdef int64_t map_len(self, uint32_t c) noexcept:
-        """Keys present in map `c`."""
-        return self.maps[self.ctree[c]].live
-
-    cdef int64_t map_slot(self, uint32_t c, str key) noexcept:
-        """Value slot of `key` in map `c`, or -1 when the key is absent or deleted."""
-        found = self.log.key_map.get(key)
-        if found is None:
-            return -1
-        cdef lc_map_entry *e = lc_map_find(&self.maps[self.ctree[c]], <uint32_t>found)
-        return -1 if e == NULL else e.slot
-
-    cdef list map_live(self, uint32_t c):
-        """(key, value slot) of the keys present, sorted by key."""
-        cdef lc_map *m = &self.maps[self.ctree[c]]
-        cdef uint32_t i
-        cdef list keys = self.log.keys
-        out = [(keys[m.entries[i].key], m.entries[i].slot) for i in range(m.cap)
-               if m.entries[i].key != LC_NO_KEY and m.entries[i].slot >= 0]
-        out.sort()
-        return out
-
-    cdef list map_all_keys(self, uint32_t c):
-        """Every key the map has held, deleted ones included, sorted."""
-        cdef lc_map *m = &self.maps[self.ctree[c]]
-        cdef uint32_t i
-        cdef list keys = self.log.keys
-        return sorted([keys[m.entries[i].key] for i in range(m.cap) if m.entries[i].key != LC_NO_KEY])
-
-    cdef int local_map_set(self, uint32_t c, str key, object value) except -1:
-        cdef int64_t cur = self.map_slot(c, key)
-        if cur >= 0:
-            old = self.log.values[cur]
-            if type(old) is type(value) and not isinstance(old, _types.ContainerID) and old == value:
-                return 0
-        self.open_txn()
-        cdef uint32_t k = self.log.key_index(key)
-        cdef int64_t slot = len(self.log.values)
-        self.log.values.append(value)
-        cdef int32_t counter = self.log.vv[self.self_idx]
-        cdef lc_op *op = self.log.push_op()
-        op.container = c
-        op.kind = LC_OP_MAP_SET
-        op.counter = counter
-        op.len = 1
-        op.pos = k
-        op.arg = slot
-        self.map_apply(c, k, self.txn_lamport + <uint32_t>(counter - self.txn_counter), self.self_idx, slot)
-        self.after_local_op(1)
-        return 0
-
-    cdef uint32_t local_map_set_container(self, uint32_t c, str key, int kind) except? 0xFFFFFFFF:
-        self.open_txn()
-        cid = _types.ContainerID.Normal(self.peer, self.log.vv[self.self_idx], container_type(kind))
-        cdef uint32_t child = self.container_index(cid, kind)
-        self.local_map_set(c, key, cid)
-        return child
-
-    cdef int local_map_delete(self, uint32_t c, str key) except -1:
-        self.open_txn()
-        cdef uint32_t k = self.log.key_index(key)
-        cdef int32_t counter = self.log.vv[self.self_idx]
-        cdef lc_op *op = self.log.push_op()
-        op.container = c
-        op.kind = LC_OP_MAP_DELETE
-        op.counter = counter
-        op.len = 1
-        op.pos = k
-        op.arg = -1
-        self.map_apply(c, k, self.txn_lamport + <uint32_t>(counter - self.txn_counter), self.self_idx, -1)
-        self.after_local_op(1)
-        return 0
-
-    cdef int local_counter_add(self, uint32_t c, double d) except -1:
-        self.open_txn()
-        cdef lc_op *op = self.log.push_op()
-        op.container = c
-        op.kind = LC_OP_COUNTER
-        op.counter = self.log.vv[self.self_idx]
-        op.len = 1
-        op.delta = d
-        if self.evlog.on:
-            ev_note(self, c, LC_EV_COUNTER, self.self_idx, op.counter, 1, 0, d)
-        self.ccounter[c] += d
-        self.after_local_op(1)
-        return 0
-
     # ------------------------------------------------------------------ remote integration
-
-    cdef int move_tracker_to(self, const lc_id *ids, int64_t n) except -1:
-        """Move every sequence's tracker status to the closure of `ids` (committed ids), by
-        the differences a DAG walk finds: the cost follows the changes between the two
-        versions, never the number of peers."""
-        cdef const lc_id *tf = self.log.frontiers if self.tracker_at_head else self.tfront
-        cdef int64_t n_tf = self.log.n_frontiers if self.tracker_at_head else self.n_tfront
-        cdef int64_t i, j, k, span
-        cdef bint same = n_tf * n <= 64
-        cdef lc_move mv
-        self.ensure_tvv()
-        # the common case (a change on top of what was just applied): the target holds the
-        # tracker's ids and the tracker holds the target's, so the versions are equal
-        if same:
-            for i in range(n):
-                if self.tvv[ids[i].peer] <= ids[i].counter:
-                    same = False
-            for j in range(n_tf):
-                if not same:
-                    break
-                same = False
-                for i in range(n):
-                    if ids[i].peer == tf[j].peer and ids[i].counter == tf[j].counter:
-                        same = True
-        if not same:
-            k = self.log.walk_diff(self.tvv, tf, n_tf, ids, n)
-            span = 0
-            for i in range(k):
-                span += abs(<int64_t>self.log.moves[i].new_end - self.log.moves[i].old_end)
-            if span >= NOGIL_MIN_MOVED:
-                with nogil:
-                    self.apply_moves(k)
-            else:
-                self.apply_moves(k)
-            if n > self.cap_tfront:
-                self.tfront = <lc_id*>grow(self.tfront, &self.cap_tfront, n, sizeof(lc_id))
-            for i in range(n):
-                self.tfront[i] = ids[i]
-            self.n_tfront = n
-            self.tracker_at_head = False
-        return 0
-
-    cdef int apply_moves(self, int64_t k) except -1 nogil:
-        """Apply the first k moves of the log's last walk to the sequence trackers and tvv."""
-        cdef int64_t i
-        cdef lc_move mv
-        for i in range(k):
-            mv = self.log.moves[i]
-            if mv.new_end < mv.old_end:
-                tracker_move(self.seq, mv.peer, mv.new_end, mv.old_end, False)
-            else:
-                tracker_move(self.seq, mv.peer, mv.old_end, mv.new_end, True)
-            self.tvv[mv.peer] = mv.new_end
-        return 0
-
-    cdef int move_tracker_to_change(self, const lc_id *deps, int64_t n_deps, uint32_t peer,
-                                    int32_t counter) except -1:
-        """Move the tracker to the causal version of a change of `peer` starting at `counter`
-        whose deps are in the log. The deps must imply the peer's previous op (true of every
-        change a Loro peer makes: it depends on its document's frontiers): versions are
-        walked through deps alone."""
-        self.move_tracker_to(deps, n_deps)
-        if self.tvv[peer] != counter:
-            self.apply_rejected = True
-            raise DecodeError(f"change {counter}@{self.log.peer_ids[peer]} does not depend on its "
-                              f"peer's previous op")
-        return 0
-
-    cdef int move_tracker_to_head(self) except -1:
-        """Move the tracker to the document version (where local edits apply)."""
-        if not self.tracker_at_head:
-            self.move_tracker_to(self.log.frontiers, self.log.n_frontiers)
-            self.tracker_at_head = True
-        return 0
-
-    cdef int apply_op(self, lc_op *op, uint32_t peer, uint32_t lamport) except -1 nogil:
-        """Apply one op at the tracker version (which includes the op's causal past). Runs
-        without the GIL (apply_change_ops has shown the roots the op touches)."""
-        cdef uint32_t c = op.container
-        cdef uint32_t t
-        cdef int64_t n, start, vis
-        if op.kind == LC_OP_INSERT:
-            t = self.ctree[c]
-            vis = self.seq.visible_len(t)
-            if op.pos < 0 or op.pos > vis:
-                self.apply_rejected = True
-                with gil:
-                    raise DecodeError(f"op {op.counter}@{self.log.peer_ids[peer]} inserts at {op.pos}, "
-                                      f"beyond the container length {vis} at its version")
-            integrate_insert(self.seq, t, make_id(peer, op.counter), op.pos, op.len, <uint32_t>op.arg,
-                                      self.log.peer_ids)
-        elif op.kind == LC_OP_DELETE:
-            t = self.ctree[c]
-            vis = self.seq.visible_len(t)
-            n = op.len
-            start = op.pos if op.arg > 0 else op.pos + op.arg + 1
-            if start < 0 or start + n > vis:
-                self.apply_rejected = True
-                with gil:
-                    raise DecodeError(f"op {op.counter}@{self.log.peer_ids[peer]} deletes {start}..{start + n}, "
-                                      f"beyond the container length {vis} at its version")
-            integrate_delete(self.seq, t, make_id(peer, op.counter), start, n, op.arg < 0)
-        elif op.kind == LC_OP_MAP_SET or op.kind == LC_OP_MAP_DELETE:
-            self.map_apply(c, <uint32_t>op.pos, lamport, peer, op.arg)
-        elif op.kind == LC_OP_COUNTER:
-            if self.journal_on:
-                self.add_import_delta(c, op.delta)
-            else:
-                self.ccounter[c] += op.delta
-        return 0
-
-    cdef int apply_change_ops(self, int64_t ops_off, uint32_t ops_len, uint32_t peer,
-                              int32_t counter, uint32_t lamport) except -1:
-        """Apply a change's ops in order; the tracker already sits at its causal version
-        (move_tracker_to_change) and ends at the change's last op."""
-        cdef int64_t i
-        cdef uint32_t c
-        for i in range(ops_off, ops_off + ops_len):
-            c = self.log.ops[i].container
-            if self.croot[c] == ROOT_HIDDEN:
-                self.show_root(c)
-        if ops_len >= NOGIL_MIN_OPS:
-            # long changes integrate without the GIL: threads importing into other documents
-            # run meanwhile (this document is held by its lock)
-            with nogil:
-                self.apply_ops_run(ops_off, ops_len, peer, counter, lamport)
-        else:
-            self.apply_ops_run(ops_off, ops_len, peer, counter, lamport)
-        if ops_len > 0:
-            if self.cap_tfront < 1:
-                self.tfront = <lc_id*>grow(self.tfront, &self.cap_tfront, 1, sizeof(lc_id))
-            self.tfront[0] = make_id(peer, self.tvv[peer] - 1)
-            self.n_tfront = 1
-            self.tracker_at_head = False
-        return 0
-
-    cdef int apply_ops_run(self, int64_t ops_off, uint32_t ops_len, uint32_t peer, int32_t counter,
-                           uint32_t lamport) except -1 nogil:
-        cdef int64_t i
-        cdef lc_op *op
-        for i in range(ops_off, ops_off + ops_len):
-            op = &self.log.ops[i]
-            if self.evlog.on:
-                ev_note_op(self, op, peer)
-            self.apply_op(op, peer, lamport + <uint32_t>(op.counter - counter))
-            op = &self.log.ops[i]
-            self.tvv[peer] = op.counter + op.len
-        return 0
 
     def _import_changes(self, list changes):
         """Import decoded change tuples (see loro_c._json); all or nothing."""
@@ -994,82 +350,6 @@ cdef class LoroDoc:
             raise
         release_and_deliver(self, True)
         return status
-
-    cdef int rebuild_state(self) except -1:
-        """Recompute every container's state by replaying the log from the start."""
-        cdef SeqArena fresh = SeqArena()
-        cdef int64_t i
-        cdef lc_change *ch
-        self.n_rebuilds += 1
-        fresh.append_text(self.seq.text, self.seq.text_len)
-        self.seq = fresh
-        for i in range(self.n_containers):
-            self.ccounter[i] = 0.0
-            if self.ckind[i] == KIND_TEXT or self.ckind[i] == KIND_LIST:
-                self.ctree[i] = self.seq.new_tree(self.ckind[i] == KIND_TEXT)
-            if self.ckind[i] == KIND_MAP:
-                lc_map_free(&self.maps[self.ctree[i]])
-        # the fresh trees hold nothing: the tracker starts at the empty version
-        self.ensure_tvv()
-        memset(self.tvv, 0, <size_t>self.tvv_cap * sizeof(int32_t))
-        self.n_tfront = 0
-        self.tracker_at_head = False
-        for i in range(self.log.n_changes):
-            ch = &self.log.changes[i]
-            self.move_tracker_to_change(&self.log.deps[ch.deps_off], ch.deps_len, ch.peer, ch.counter)
-            ch = &self.log.changes[i]
-            self.apply_change_ops(ch.ops_off, ch.ops_len, ch.peer, ch.counter, ch.lamport)
-        self.move_tracker_to_head()
-        return 0
-
-    # ------------------------------------------------------------------ values
-
-    cdef object text_value(self, uint32_t c):
-        return self.text_range(c, 0, self.seq.visible_len(self.ctree[c]))
-
-    cdef object text_range(self, uint32_t c, int64_t a, int64_t b):
-        """Code points [a, b) of a text as str (the caller checks the range)."""
-        cdef uint32_t t = self.ctree[c]
-        cdef int64_t n = b - a
-        cdef uint32_t *buf = <uint32_t*>malloc(<size_t>(n if n > 0 else 1) * sizeof(uint32_t))
-        if buf == NULL:
-            raise MemoryError()
-        try:
-            n = copy_visible(self.seq, t, a, b, buf)
-            return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, n)
-        finally:
-            free(buf)
-
-    cdef list list_slots(self, uint32_t c):
-        cdef uint32_t t = self.ctree[c]
-        cdef int64_t n = self.seq.visible_len(t), i
-        cdef uint32_t *buf = <uint32_t*>malloc(<size_t>(n if n > 0 else 1) * sizeof(uint32_t))
-        if buf == NULL:
-            raise MemoryError()
-        try:
-            copy_visible(self.seq, t, 0, n, buf)
-            return [buf[i] for i in range(n)]
-        finally:
-            free(buf)
-
-    cdef object value_of(self, uint32_t c, bint deep):
-        """The value of container `c`; child containers as ContainerIDs unless `deep`."""
-        cdef int kind = self.ckind[c]
-        cdef list values = self.log.values
-        if kind == KIND_TEXT:
-            return self.text_value(c)
-        if kind == KIND_COUNTER:
-            return self.ccounter[c]
-        if kind == KIND_LIST:
-            return [self._resolve(values[s], deep) for s in self.list_slots(c)]
-        return {k: self._resolve(values[slot], deep) for k, slot in self.map_live(c)}
-
-    def _resolve(self, v, bint deep):
-        if isinstance(v, _types.ContainerID):
-            if deep:
-                return self.value_of(self.cid_index[v], True)
-            return v
-        return copy_value(v)
 
     # ------------------------------------------------------------------ Python API
 
@@ -1089,7 +369,7 @@ cdef class LoroDoc:
             raise LoroValueError(f"peer id must be in 0..2**64-2, got {peer}")
         doc_acquire(self)
         try:
-            self._commit()
+            commit_txn(self)
             self.peer = peer
             if self.evs is not None:
                 events_module().peer_changed(self)
@@ -1102,7 +382,7 @@ cdef class LoroDoc:
         """The Text container `obj` (a root name, a ContainerID or its string form)."""
         doc_acquire(self)
         try:
-            return wrapper(KIND_TEXT)(self, self.root_index(obj, KIND_TEXT))
+            return wrapper(KIND_TEXT)(self, root_index(self, obj, KIND_TEXT))
         finally:
             doc_release(self)
 
@@ -1110,7 +390,7 @@ cdef class LoroDoc:
         """The List container `obj` (a root name, a ContainerID or its string form)."""
         doc_acquire(self)
         try:
-            return wrapper(KIND_LIST)(self, self.root_index(obj, KIND_LIST))
+            return wrapper(KIND_LIST)(self, root_index(self, obj, KIND_LIST))
         finally:
             doc_release(self)
 
@@ -1118,7 +398,7 @@ cdef class LoroDoc:
         """The Map container `obj` (a root name, a ContainerID or its string form)."""
         doc_acquire(self)
         try:
-            return wrapper(KIND_MAP)(self, self.root_index(obj, KIND_MAP))
+            return wrapper(KIND_MAP)(self, root_index(self, obj, KIND_MAP))
         finally:
             doc_release(self)
 
@@ -1126,7 +406,7 @@ cdef class LoroDoc:
         """The Counter container `obj` (a root name, a ContainerID or its string form)."""
         doc_acquire(self)
         try:
-            return wrapper(KIND_COUNTER)(self, self.root_index(obj, KIND_COUNTER))
+            return wrapper(KIND_COUNTER)(self, root_index(self, obj, KIND_COUNTER))
         finally:
             doc_release(self)
 
@@ -1164,7 +444,7 @@ cdef class LoroDoc:
         try:
             for r in self.roots:
                 cid = self.cids[r]
-                v = self.value_of(r, True)
+                v = value_of(self, r, True)
                 kind = self.ckind[<uint32_t>r]
                 if self.hide_empty_roots and kind != KIND_COUNTER and len(v) == 0:
                     continue
@@ -1202,7 +482,7 @@ cdef class LoroDoc:
             # every key the map has held, deleted ones too, in key order (loro's state order)
             doc_acquire(self)
             try:
-                keys = self.map_all_keys(<uint32_t>self.cid_index[cid])
+                keys = map_all_keys(self, <uint32_t>self.cid_index[cid])
             finally:
                 doc_release(self)
             for key in keys:
@@ -1310,7 +590,7 @@ cdef class LoroDoc:
             raise LoroValueError("the merge interval must fit in 64 bits")
         doc_acquire(self)
         try:
-            self._commit()
+            commit_txn(self)
             self.merge_interval = interval
         finally:
             doc_release(self)
@@ -1400,7 +680,7 @@ cdef class LoroDoc:
     def _get_kind(self, obj, int kind):
         doc_acquire(self)
         try:
-            return wrapper(kind)(self, self.root_index(obj, kind))
+            return wrapper(kind)(self, root_index(self, obj, kind))
         finally:
             doc_release(self)
 
@@ -1460,7 +740,7 @@ cdef class LoroDoc:
                 raise LoroTypeError(f"travel_change_ancestors needs IDs, not {type(id).__name__}")
         doc_acquire(self)
         try:
-            self._commit()
+            commit_txn(self)
         finally:
             doc_release(self)
         pending = []
@@ -1555,7 +835,7 @@ cdef class LoroDoc:
         doc_acquire(fork)
         try:
             for name, kind in shown:
-                fork.show_root(fork.root_index(name, kind))
+                show_root(fork, root_index(fork, name, kind))
         finally:
             doc_release(fork)
         return fork
@@ -1599,7 +879,7 @@ cdef class LoroDoc:
         return blob
 
     def _export(self, mode):
-        self._commit()
+        commit_txn(self)
         from loro_c import _codec
         if isinstance(mode, _types.ExportMode.Updates):
             start = mode.from_
@@ -1686,7 +966,7 @@ cdef class LoroDoc:
         from loro_c import _json
         doc_acquire(self)
         try:
-            self._commit()
+            commit_txn(self)
             out = _json.export_updates(self, start_vv._map, end_vv._map)
         except BaseException:
             release_and_deliver(self, False)
@@ -1714,7 +994,7 @@ cdef class LoroDoc:
         merge are merged while their new block has room); JSON exports keep them as they
         are. Without `commit`, the open transaction stays open and is left out."""
         if commit:
-            self._commit()
+            commit_txn(self)
         cdef OpLog log = self.log
         cdef int64_t g
         cdef Py_ssize_t n
@@ -1862,12 +1142,8 @@ cdef class LoroDoc:
     def _check_invariants_locked(self):
         cdef int64_t i
         for i in range(self.n_containers):
-            if self.ckind[i] == KIND_TEXT or self.ckind[i] == KIND_LIST:
-                self.seq.check(self.ctree[i])
-            elif self.ckind[i] == KIND_MAP:
-                if lc_map_count_live(&self.maps[self.ctree[i]]) != self.maps[self.ctree[i]].live:
-                    raise AssertionError("cached count of live map keys is stale")
-        self.ensure_tvv()
+            state_check(self, <uint32_t>i)
+        ensure_tvv(self)
         if not self.tracker_at_head:
             raise AssertionError("tracker is not at the document version")
         for i in range(self.log.n_peers):

@@ -26,6 +26,7 @@ from libc.string cimport memset, memcpy
 from loro_c._doc cimport (LoroDoc, lc_ev_note, ROOT_NONE, ev_note, lc_map_find, lc_map_entry, KIND_TEXT, KIND_LIST,
                           KIND_MAP, KIND_COUNTER, LC_EV_INSERT, LC_EV_DELETE, LC_EV_MAP, LC_EV_COUNTER,
                           doc_acquire, doc_release)
+from loro_c._doc cimport (commit_txn)
 from loro_c._seq cimport (SeqArena, lc_span, lc_id, lc_record, lc_peer_index, make_id, span_visible, grow,
                           LC_REC_INSERT, LC_REC_DELETE_REV, locate, visible_before, abs_index)
 from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET,
@@ -77,7 +78,7 @@ def import_begin(LoroDoc doc):
     """Before an import (under the lock): commit the open transaction (its event comes
     first) and remember the version, to tell later whether every imported change follows it."""
     cdef int64_t i
-    doc._commit()
+    commit_txn(doc)
     return ([doc.log.vv[i] for i in range(doc.log.n_peers)],
             {(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter) for i in range(doc.log.n_frontiers)})
 

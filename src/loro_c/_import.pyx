@@ -21,6 +21,9 @@ from loro_c._doc cimport (LoroDoc, group_change, group_kept, lstr_place, lval_pl
                           lc_map_free, lc_map_find, lc_map_remove, lc_map_set_slot, lc_map_entry,
                           lc_map_undo, ROOT_HIDDEN, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE,
                           KIND_MOVABLE_LIST, KIND_COUNTER, str_to_cps, STACK_CPS)
+from loro_c._doc cimport (container_index, show_root, ensure_tvv, commit_txn,
+                          move_tracker_to_change, move_tracker_to_head, apply_change_ops,
+                          rebuild_state, flush_import_deltas)
 from loro_c._doc import kind_of_type, _TYPE_NAMES
 from loro_c.errors import LoroError, DecodeError
 from loro_c import _types
@@ -172,7 +175,7 @@ cdef int journal_record(LoroDoc doc, ImportRun run, int64_t i) except -1:
 cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending):
     """Stage everything, then apply. All or nothing: on any error (or interrupt) the document
     is left exactly as it was; errors other than LoroError/MemoryError become DecodeError."""
-    doc._commit()
+    commit_txn(doc)
     cdef ImportRun run = begin_run(doc, whole_pending)
     cdef bint applying = False
     doc.import_run = run
@@ -213,7 +216,7 @@ cdef undo(LoroDoc doc, ImportRun run, bint state_touched):
     cdef int64_t i
     cdef bint rebuild = False
     doc.journal_on = False
-    doc.flush_import_deltas(False)
+    flush_import_deltas(doc, False)
     if state_touched:
         if doc.apply_rejected:
             try:
@@ -242,7 +245,7 @@ cdef undo(LoroDoc doc, ImportRun run, bint state_touched):
     doc.n_sdeps = run.n_sdeps
     rebuild_pending(doc)
     if rebuild:
-        doc.rebuild_state()
+        rebuild_state(doc)
     elif state_touched:
         doc.tracker_at_head = True
 
@@ -267,7 +270,7 @@ cdef int unapply(LoroDoc doc, ImportRun run) except -1:
         cuts[st.peer] = st.counter
     # from the tracker's version (inside the log) to the log's head, where every op is in
     # effect; then retreating exactly this import's ops gives the state before it
-    doc.move_tracker_to_head()
+    move_tracker_to_head(doc)
     for i in range(run.n_changes, log.n_changes):
         p = log.changes[i].peer
         if log.changes[i].counter < cuts.get(p, INT32_MAX):
@@ -431,7 +434,7 @@ cdef uint32_t stage_container(LoroDoc doc, object cid, uint32_t op_kind) except?
         ckind = kind_of_type(cid.container_type)
         if ckind == KIND_TREE or ckind == KIND_MOVABLE_LIST:
             raise DecodeError(f"{_TYPE_NAMES[ckind]} containers are not supported by loro_c yet")
-        c = doc.container_index(cid, ckind)
+        c = container_index(doc, cid, ckind)
         run.memo[id(cid)] = (c, ckind, cid)
     if op_kind == LC_OP_INSERT or op_kind == LC_OP_DELETE:
         if ckind != KIND_TEXT and ckind != KIND_LIST:
@@ -589,7 +592,7 @@ cdef stage_value(LoroDoc doc, v, peer, counter):
         if (not isinstance(v, _types.ContainerID.Normal) or v.peer != peer
                 or v.counter != counter):
             raise DecodeError(f"a created child container must be {counter}@{peer}, not {v}")
-        doc.container_index(v, kind_of_type(v.container_type))
+        container_index(doc, v, kind_of_type(v.container_type))
 
 cdef object apply_staged(LoroDoc doc, ImportRun run):
     """Apply every staged change whose dependencies are met, in causal order; the rest stay
@@ -631,7 +634,7 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
             keys[n_new + i].counter = doc.staged[k].counter
             keys[n_new + i].idx = k
         qsort(keys, n_keys, sizeof(lc_sort_key), cmp_sort_key)
-        doc.ensure_tvv()
+        ensure_tvv(doc)
         doc.journal_on = True
         # Loro's order, which decides where change boundaries fall when copies of a change
         # overlap: first this import's changes by (Lamport, peer), each applied if its
@@ -651,9 +654,9 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
             for k in batch:
                 if try_apply(doc, run, k, done, old_done, new_at, success):
                     stack.append(doc.staged[k].peer)
-        doc.move_tracker_to_head()
+        move_tracker_to_head(doc)
         doc.journal_on = False
-        doc.flush_import_deltas(True)
+        flush_import_deltas(doc, True)
         return finish(doc, run, done, old_done, success)
     finally:
         doc.journal_on = False
@@ -800,7 +803,7 @@ cdef int show_roots_of(LoroDoc doc, int64_t ops_off, uint32_t ops_len, int32_t e
     for i in range(ops_off, ops_off + ops_len):
         if doc.log.ops[i].counter >= end:
             break
-        doc.show_root(doc.log.ops[i].container)
+        show_root(doc, doc.log.ops[i].container)
     return 0
 
 
@@ -887,9 +890,9 @@ cdef int apply_one(LoroDoc doc, ImportRun run, int64_t k) except -1:
     run.applying = k
     run.ops_started = False
     run.logged = False
-    doc.move_tracker_to_change(deps, st.deps_len, st.peer, st.counter)
+    move_tracker_to_change(doc, deps, st.deps_len, st.peer, st.counter)
     run.ops_started = True
-    doc.apply_change_ops(st.ops_off, st.ops_len, st.peer, st.counter, lamport)
+    apply_change_ops(doc, st.ops_off, st.ops_len, st.peer, st.counter, lamport)
     msg = log.messages[st.msg] if st.msg >= 0 else None
     if log.can_extend(st.peer, st.counter, lamport, st.timestamp, deps, st.deps_len, st.ops_off, msg):
         # like loro, a change continuing the peer's last one joins it

@@ -101,7 +101,7 @@ def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
                 fresh = False
                 parse_envelope(data, False, &mode, &body)
                 for cid in snapshot_state_roots(&body):
-                    doc.show_root(doc.container_index(cid, kind_of_type(cid.container_type)))
+                    show_root(doc, container_index(doc, cid, kind_of_type(cid.container_type)))
     return None
 
 

@@ -1,0 +1,90 @@
+cdef uint32_t container_index(LoroDoc d, object cid, int kind) except? 0xFFFFFFFF:
+    """Index of the container `cid`, registering it (and its state) on first use."""
+    found = d.cid_index.get(cid)
+    if found is not None:
+        if d.ckind[<uint32_t>found] != kind:
+            raise ContainerMismatchError(f"{cid} is a {_TYPE_NAMES[d.ckind[<uint32_t>found]]}, not a {_TYPE_NAMES[kind]}")
+        return <uint32_t>found
+    if not kind_has_state(kind):
+        raise LoroError(f"{_TYPE_NAMES[kind]} containers are not supported by loro_c yet")
+    cdef int64_t i = d.n_containers
+    cdef int64_t cap
+    if i == d.cap_containers:
+        cap = d.cap_containers
+        d.ckind = <uint8_t*>grow(d.ckind, &cap, i + 1, sizeof(uint8_t))
+        cap = d.cap_containers
+        d.croot = <uint8_t*>grow(d.croot, &cap, i + 1, sizeof(uint8_t))
+        cap = d.cap_containers
+        d.ctree = <uint32_t*>grow(d.ctree, &cap, i + 1, sizeof(uint32_t))
+        cap = d.cap_containers
+        d.ccounter = <double*>grow(d.ccounter, &cap, i + 1, sizeof(double))
+        cap = d.cap_containers
+        d.cimp_sum = <double*>grow(d.cimp_sum, &cap, i + 1, sizeof(double))
+        cap = d.cap_containers
+        d.cimp_set = <uint8_t*>grow(d.cimp_set, &cap, i + 1, sizeof(uint8_t))
+        d.cap_containers = cap
+    d.ckind[i] = kind
+    d.ccounter[i] = 0.0
+    d.cimp_sum[i] = 0.0
+    d.cimp_set[i] = 0
+    d.ctree[i] = 0
+    state_init(d, <uint32_t>i)
+    d.cids.append(cid)
+    d.cid_index[cid] = i
+    if isinstance(cid, _types.ContainerID.Root):
+        d.croot[i] = ROOT_HIDDEN
+        d.cid_by_key[(cid.name, kind)] = cid
+    else:
+        d.croot[i] = ROOT_NONE
+        d.cid_by_key[(cid.peer, cid.counter, kind)] = cid
+    d.n_containers = i + 1
+    return <uint32_t>i
+
+
+cdef int show_root(LoroDoc d, uint32_t c) except -1:
+    """List root container `c` in get_value from now on (no-op for other containers)."""
+    if d.croot[c] == ROOT_HIDDEN:
+        d.croot[c] = ROOT_SHOWN
+        d.roots.append(c)
+    return 0
+
+
+cdef uint32_t root_index(LoroDoc d, object name, int kind) except? 0xFFFFFFFF:
+    """Index of a root container given by name or ContainerID (registered on first use)."""
+    cdef tuple hit
+    cdef Py_ssize_t i
+    if type(name) is str:
+        # get_text("t") in a loop must not build and hash a new ContainerID each time.
+        # A failed import may cut the registry back, so an entry counts only while its
+        # index still holds the very same id object.
+        hit = d.root_cache.get((name, kind))
+        if hit is not None:
+            i = hit[1]
+            if i < d.n_containers and d.cids[i] is hit[0]:
+                show_root(d, i)
+                return i
+    if isinstance(name, _types.ContainerID):
+        cid = name
+        if kind_of_type(cid.container_type) != kind:
+            raise ContainerMismatchError(f"{cid} is not a {_TYPE_NAMES[kind]}")
+    elif isinstance(name, str):
+        # as in loro, a string is always a root name (never parsed as a container id)
+        if not name or "/" in name or "\0" in name:
+            raise LoroValueError(f"invalid root container name {name!r}: it must be non-empty "
+                                 "and contain no '/' or NUL")
+        cid = _types.ContainerID.Root(name, container_type(kind))
+    else:
+        raise LoroValueError(f"a container name must be a str or ContainerID, not {type(name).__name__}")
+    i = container_index(d, cid, kind)
+    show_root(d, i)
+    if type(name) is str:
+        d.root_cache[(name, kind)] = (d.cids[i], i)
+    return i
+
+
+cdef int ensure_tvv(LoroDoc d) except -1:
+    cdef int64_t old = d.tvv_cap
+    if d.log.n_peers > d.tvv_cap:
+        d.tvv = <int32_t*>grow(d.tvv, &d.tvv_cap, d.log.n_peers, sizeof(int32_t))
+        memset(&d.tvv[old], 0, <size_t>(d.tvv_cap - old) * sizeof(int32_t))
+    return 0

@@ -1,0 +1,161 @@
+cdef int open_txn(LoroDoc d) except -1:
+    cdef int64_t i
+    if d.txn_open:
+        return 0
+    d.self_idx = d.log.peer_index(d.peer)
+    ensure_tvv(d)
+    d.seq.ensure_peer(d.self_idx)
+    d.txn_counter = d.log.vv[d.self_idx]
+    d.txn_lamport = d.log.next_lamport
+    d.txn_ops_off = d.log.n_ops
+    if d.log.n_frontiers > d.cap_txn_deps:
+        d.txn_deps = <lc_id*>grow(d.txn_deps, &d.cap_txn_deps, d.log.n_frontiers, sizeof(lc_id))
+    for i in range(d.log.n_frontiers):
+        d.txn_deps[i] = d.log.frontiers[i]
+    d.n_txn_deps = d.log.n_frontiers
+    # Like loro, the first op of this commit may extend the previous change's last op
+    # when the change is likely to merge (see _commit, which undoes it if not).
+    d.txn_merge_floor = d.txn_ops_off
+    if can_extend_last_change(d):
+        d.txn_merge_floor = d.txn_ops_off - 1
+        d.txn_base_op = d.log.ops[d.txn_ops_off - 1]
+    d.txn_open = True
+    return 0
+
+
+cdef bint can_extend_last_change(LoroDoc d) noexcept:
+    """Whether the open transaction continues the last change (the merge rule, with
+    the commit message still unknown)."""
+    cdef lc_change *last
+    cdef uint32_t p = d.self_idx
+    if d.log.n_changes == 0 or d.n_txn_deps != 1:
+        return False
+    last = &d.log.changes[d.log.n_changes - 1]
+    return (last.peer == p and last.end == d.txn_counter and last.ops_len > 0
+            and d.txn_deps[0].peer == p and d.txn_deps[0].counter == d.txn_counter - 1
+            and last.ops_off + last.ops_len == d.txn_ops_off
+            and last.lamport + <uint32_t>(last.end - last.counter) == d.txn_lamport)
+
+
+cdef int unmerge_base_op(LoroDoc d) except -1:
+    """The commit did not merge into the previous change, but its first op extended that
+    change's last op: cut the extension off into an op of its own, first in the commit."""
+    cdef int64_t b = d.txn_ops_off - 1
+    cdef lc_op merged = d.log.ops[b]
+    cdef lc_op base = d.txn_base_op
+    cdef lc_op tail = merged
+    cdef int32_t k = merged.len - base.len
+    cdef lc_op *slot
+    if k <= 0:
+        return 0
+    tail.counter = base.counter + base.len
+    tail.len = k
+    if merged.kind == LC_OP_INSERT:
+        tail.pos = base.pos + base.len
+        tail.arg = base.arg + base.len
+        tail.start_id.counter = <int32_t>(<int64_t>base.delta & 0x7FFFFFFF)
+    elif merged.arg > 0:
+        # forward delete: the extension deleted the next targets at the same position
+        tail.arg = k
+        tail.start_id.counter = base.start_id.counter + base.len
+    else:
+        # backward delete: the extension deleted the k atoms left of the base's range
+        tail.pos = (base.pos if base.arg > 0 else base.pos + base.arg + 1) - 1
+        tail.arg = -k
+        tail.start_id = merged.start_id
+    d.log.ops[b] = base
+    d.log.push_op()
+    memmove(&d.log.ops[d.txn_ops_off + 1], &d.log.ops[d.txn_ops_off],
+            <size_t>(d.log.n_ops - 1 - d.txn_ops_off) * sizeof(lc_op))
+    slot = &d.log.ops[d.txn_ops_off]
+    slot[0] = tail
+    return 0
+
+
+cdef int after_local_op(LoroDoc d, int32_t n) except -1:
+    """Advance our version, the tracker and the frontiers past `n` new atoms."""
+    cdef uint32_t p = d.self_idx
+    if <int64_t>d.log.vv[p] + n > INT32_MAX:
+        raise OverflowError("peer counter exceeds 2**31")
+    d.log.vv[p] += n
+    d.log.vv_touch(p)
+    d.tvv[p] = d.log.vv[p]
+    # the open transaction depends on every head, so its last op is the only head
+    d.log.update_frontiers(d.txn_deps, <uint32_t>d.n_txn_deps, make_id(p, d.log.vv[p] - 1))
+    return 0
+
+
+cdef int record_local_op(LoroDoc d, lc_op *piece) except -1:
+    """Log a local op that is already integrated: fold it into the previous op when loro
+    would (merge_ops), else append it; then advance our version past its atoms."""
+    cdef lc_op *op
+    if d.evlog.on:
+        ev_note(d, piece.container, LC_EV_INSERT if piece.kind == LC_OP_INSERT else LC_EV_DELETE,
+                d.self_idx, piece.counter, piece.len, 0, 0.0)
+    if d.log.n_ops > d.txn_merge_floor and merge_ops(&d.log.ops[d.log.n_ops - 1], piece):
+        return after_local_op(d, piece.len)
+    op = d.log.push_op()
+    op[0] = piece[0]
+    return after_local_op(d, piece.len)
+
+
+cdef int commit_txn(LoroDoc d) except -1:
+    cdef lc_change *last
+    cdef uint32_t p = d.self_idx
+    cdef int32_t end
+    cdef int32_t msg_idx = -1
+    cdef bint merge
+    cdef uint32_t n_ops
+    cdef int64_t i0
+    # no import is under way here (imports commit before they start): the grouping undo
+    # log of earlier imports is not needed any more
+    d.log.n_gundo = 0
+    if not d.txn_open:
+        d.next_origin = None     # as in loro, every commit uses up the origin
+        d.next_ts = None
+        return 0
+    if d.evlog.hooks and d.log.vv[d.self_idx] > d.txn_counter:
+        # first-commit and pre-commit subscribers may add to the commit or set its
+        # message (the lock is let go meanwhile, see _events.before_commit)
+        events_module().before_commit(d)
+        if not d.txn_open:
+            return 0
+    origin = d.next_origin
+    d.next_origin = None
+    d.txn_open = False
+    msg = d.next_msg
+    d.next_msg = None
+    # as in loro: the timestamp set for this commit, else the time when recording
+    # timestamps, else 0 -- but never before the changes it depends on
+    ts = d.next_ts if d.next_ts is not None else (int(time.time()) if d.record_ts else 0)
+    ts = max(ts, deps_timestamp(d, d.txn_deps, d.n_txn_deps))
+    d.next_ts = None
+    end = d.log.vv[p]
+    if end == d.txn_counter:
+        return 0
+    n_ops = <uint32_t>(d.log.n_ops - d.txn_ops_off)
+    merge = d.log.can_extend(p, d.txn_counter, d.txn_lamport, ts, d.txn_deps,
+                                <uint32_t>d.n_txn_deps, d.txn_ops_off, msg)
+    if not merge and d.txn_merge_floor < d.txn_ops_off:
+        unmerge_base_op(d)
+        n_ops = <uint32_t>(d.log.n_ops - d.txn_ops_off)
+    if merge:
+        d.log.extend_last_change(end, n_ops)
+        msg_idx = d.log.changes[d.log.n_changes - 1].msg
+    else:
+        if msg is not None:
+            msg_idx = len(d.log.messages)
+            d.log.messages.append(msg)
+        d.log.add_change(p, d.txn_counter, end, d.txn_lamport, ts, d.txn_deps,
+                            <uint32_t>d.n_txn_deps, d.txn_ops_off, n_ops, msg_idx)
+    i0 = d.txn_ops_off
+    if merge and i0 > d.txn_merge_floor and d.log.ops[i0 - 1].counter + d.log.ops[i0 - 1].len > d.txn_counter:
+        i0 -= 1         # the commit's first op extended the previous one
+    group_change(d, p, d.txn_counter, end, d.txn_lamport, ts, d.txn_deps,
+                 <uint32_t>d.n_txn_deps, msg_idx, True, -1, i0, d.log.n_ops)
+    d.log.update_frontiers(d.txn_deps, <uint32_t>d.n_txn_deps, make_id(p, end - 1))
+    if d.evlog.on:
+        events_module().flush(d, 0, origin)
+    if d.local_update_subs:
+        emit_local_update(d, d.txn_counter, end)
+    return 0

@@ -1,0 +1,76 @@
+# The one place that switches on a container's kind (or an op's kind) to reach its state
+# module: registering a container, rebuilding state, applying a remote op, reading a value,
+# checking invariants. A new kind adds a branch to each switch here and its hooks in its
+# own state/<kind>.pxi (see ARCHITECTURE "Container state").
+
+
+cdef bint kind_has_state(int kind) noexcept:
+    return kind == KIND_TEXT or kind == KIND_LIST or kind == KIND_MAP or kind == KIND_COUNTER
+
+
+cdef int state_init(LoroDoc d, uint32_t c) except -1:
+    """Create the empty state of container `c` (just registered, its kind set)."""
+    cdef int kind = d.ckind[c]
+    if kind == KIND_TEXT or kind == KIND_LIST:
+        return seq_state_init(d, c)
+    if kind == KIND_MAP:
+        return map_state_init(d, c)
+    return 0
+
+
+cdef int state_reset(LoroDoc d, uint32_t c) except -1:
+    """Empty the state of container `c` before the log is replayed (rebuild_state)."""
+    cdef int kind = d.ckind[c]
+    if kind == KIND_TEXT or kind == KIND_LIST:
+        return seq_state_init(d, c)     # a fresh tree in the fresh arena
+    if kind == KIND_MAP:
+        return map_state_reset(d, c)
+    if kind == KIND_COUNTER:
+        return counter_state_reset(d, c)
+    return 0
+
+
+cdef int apply_op(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) except -1 nogil:
+    """Apply one remote op at the tracker version (which includes the op's causal past).
+    Runs without the GIL (apply_change_ops has shown the roots the op touches)."""
+    if op.kind == LC_OP_INSERT:
+        return seq_apply_insert(d, op, peer)
+    if op.kind == LC_OP_DELETE:
+        return seq_apply_delete(d, op, peer)
+    if op.kind == LC_OP_MAP_SET or op.kind == LC_OP_MAP_DELETE:
+        return map_apply(d, op.container, <uint32_t>op.pos, lamport, peer, op.arg)
+    if op.kind == LC_OP_COUNTER:
+        return counter_apply(d, op)
+    return 0
+
+
+cdef object value_of(LoroDoc d, uint32_t c, bint deep):
+    """The value of container `c`; child containers as ContainerIDs unless `deep`."""
+    cdef int kind = d.ckind[c]
+    if kind == KIND_TEXT:
+        return text_value(d, c)
+    if kind == KIND_COUNTER:
+        return d.ccounter[c]
+    if kind == KIND_LIST:
+        return list_value(d, c, deep)
+    return map_value(d, c, deep)
+
+
+cdef object resolve_value(LoroDoc d, object v, bint deep):
+    """A value as a container's value shows it: a child container as its ContainerID, or
+    (deep) its value; anything else a private copy."""
+    if isinstance(v, _types.ContainerID):
+        if deep:
+            return value_of(d, d.cid_index[v], True)
+        return v
+    return copy_value(v)
+
+
+cdef int state_check(LoroDoc d, uint32_t c) except -1:
+    """Run the invariant checker of container `c`'s state."""
+    cdef int kind = d.ckind[c]
+    if kind == KIND_TEXT or kind == KIND_LIST:
+        return seq_check(d, c)
+    if kind == KIND_MAP:
+        return map_check(d, c)
+    return 0

@@ -1,0 +1,147 @@
+# Map state: a last-writer-wins table per map (map.h; `d.maps[d.ctree[c]]`) from key index
+# to the winning (Lamport, peer) and value slot (-1: deleted). While an import applies,
+# every write is journaled (journal_map_entry) so a rejected import can be undone in place.
+
+
+cdef int map_state_init(LoroDoc d, uint32_t c) except -1:
+    if d.n_maps == d.cap_maps:
+        d.maps = <lc_map*>grow(d.maps, &d.cap_maps, d.n_maps + 1, sizeof(lc_map))
+    memset(&d.maps[d.n_maps], 0, sizeof(lc_map))
+    d.ctree[c] = <uint32_t>d.n_maps
+    d.n_maps += 1
+    return 0
+
+
+cdef int map_state_reset(LoroDoc d, uint32_t c) except -1:
+    lc_map_free(&d.maps[d.ctree[c]])
+    return 0
+
+
+cdef int map_apply(LoroDoc d, uint32_t c, uint32_t key, uint32_t lamport, uint32_t peer, int64_t slot) except -1 nogil:
+    """Last writer wins by (lamport, peer id); slot -1 is a delete."""
+    cdef lc_map *m = &d.maps[d.ctree[c]]
+    cdef lc_map_entry *e
+    if d.journal_on:
+        journal_map_entry(d, d.ctree[c], key)
+    e = lc_map_upsert(m, key)
+    if e == NULL:
+        with gil:
+            raise MemoryError()
+    if (e.peer == LC_NO_KEY or lamport > e.lamport
+            or (lamport == e.lamport and d.log.peer_ids[peer] > d.log.peer_ids[e.peer])):
+        if d.evlog.on:
+            ev_note(d, c, LC_EV_MAP, peer, 0, 1, key, 0.0, -2 if e.peer == LC_NO_KEY else e.slot)
+        e.lamport = lamport
+        e.peer = peer
+        lc_map_set_slot(m, e, slot)
+    return 0
+
+
+cdef int journal_map_entry(LoroDoc d, uint32_t m, uint32_t key) except -1 nogil:
+    """Remember map `m`'s entry for `key` as it is, before an import writes it."""
+    cdef lc_map_entry *e = lc_map_find(&d.maps[m], key)
+    cdef lc_map_undo *j
+    if d.n_map_journal == d.cap_map_journal:
+        d.map_journal = <lc_map_undo*>grow(d.map_journal, &d.cap_map_journal,
+                                              d.n_map_journal + 1, sizeof(lc_map_undo))
+    j = &d.map_journal[d.n_map_journal]
+    d.n_map_journal += 1
+    j.map = m
+    j.key = key
+    j.existed = e != NULL
+    if e != NULL:
+        j.lamport = e.lamport
+        j.peer = e.peer
+        j.slot = e.slot
+    return 0
+
+
+cdef int64_t map_len(LoroDoc d, uint32_t c) noexcept:
+    """Keys present in map `c`."""
+    return d.maps[d.ctree[c]].live
+
+
+cdef int64_t map_slot(LoroDoc d, uint32_t c, str key) noexcept:
+    """Value slot of `key` in map `c`, or -1 when the key is absent or deleted."""
+    found = d.log.key_map.get(key)
+    if found is None:
+        return -1
+    cdef lc_map_entry *e = lc_map_find(&d.maps[d.ctree[c]], <uint32_t>found)
+    return -1 if e == NULL else e.slot
+
+
+cdef list map_live(LoroDoc d, uint32_t c):
+    """(key, value slot) of the keys present, sorted by key."""
+    cdef lc_map *m = &d.maps[d.ctree[c]]
+    cdef uint32_t i
+    cdef list keys = d.log.keys
+    out = [(keys[m.entries[i].key], m.entries[i].slot) for i in range(m.cap)
+           if m.entries[i].key != LC_NO_KEY and m.entries[i].slot >= 0]
+    out.sort()
+    return out
+
+
+cdef list map_all_keys(LoroDoc d, uint32_t c):
+    """Every key the map has held, deleted ones included, sorted."""
+    cdef lc_map *m = &d.maps[d.ctree[c]]
+    cdef uint32_t i
+    cdef list keys = d.log.keys
+    return sorted([keys[m.entries[i].key] for i in range(m.cap) if m.entries[i].key != LC_NO_KEY])
+
+
+cdef int local_map_set(LoroDoc d, uint32_t c, str key, object value) except -1:
+    cdef int64_t cur = map_slot(d, c, key)
+    if cur >= 0:
+        old = d.log.values[cur]
+        if type(old) is type(value) and not isinstance(old, _types.ContainerID) and old == value:
+            return 0
+    open_txn(d)
+    cdef uint32_t k = d.log.key_index(key)
+    cdef int64_t slot = len(d.log.values)
+    d.log.values.append(value)
+    cdef int32_t counter = d.log.vv[d.self_idx]
+    cdef lc_op *op = d.log.push_op()
+    op.container = c
+    op.kind = LC_OP_MAP_SET
+    op.counter = counter
+    op.len = 1
+    op.pos = k
+    op.arg = slot
+    map_apply(d, c, k, d.txn_lamport + <uint32_t>(counter - d.txn_counter), d.self_idx, slot)
+    after_local_op(d, 1)
+    return 0
+
+
+cdef uint32_t local_map_set_container(LoroDoc d, uint32_t c, str key, int kind) except? 0xFFFFFFFF:
+    open_txn(d)
+    cid = _types.ContainerID.Normal(d.peer, d.log.vv[d.self_idx], container_type(kind))
+    cdef uint32_t child = container_index(d, cid, kind)
+    local_map_set(d, c, key, cid)
+    return child
+
+
+cdef int local_map_delete(LoroDoc d, uint32_t c, str key) except -1:
+    open_txn(d)
+    cdef uint32_t k = d.log.key_index(key)
+    cdef int32_t counter = d.log.vv[d.self_idx]
+    cdef lc_op *op = d.log.push_op()
+    op.container = c
+    op.kind = LC_OP_MAP_DELETE
+    op.counter = counter
+    op.len = 1
+    op.pos = k
+    op.arg = -1
+    map_apply(d, c, k, d.txn_lamport + <uint32_t>(counter - d.txn_counter), d.self_idx, -1)
+    after_local_op(d, 1)
+    return 0
+
+
+cdef object map_value(LoroDoc d, uint32_t c, bint deep):
+    cdef list values = d.log.values
+    return {k: resolve_value(d, values[slot], deep) for k, slot in map_live(d, c)}
+
+
+cdef int map_check(LoroDoc d, uint32_t c) except -1:
+    if lc_map_count_live(&d.maps[d.ctree[c]]) != d.maps[d.ctree[c]].live:
+        raise AssertionError("cached count of live map keys is stale")
+    return 0
