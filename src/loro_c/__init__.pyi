@@ -290,7 +290,7 @@ class Subscription:
 
 # ---------------------------------------------------------------- the document
 
-@disjoint_base
+# (no @disjoint_base: the C layout is that of a private base class, loro_c._doc.DocCore)
 class LoroDoc:
 
     """A Loro document: containers edited by many peers that converge on import."""

@@ -126,7 +126,10 @@ cdef class DocOps:
     cdef bint next_op(self, lc_op *out) noexcept
 
 
-cdef class LoroDoc:
+# The document's C state; LoroDoc is this class with the Python API layered on it:
+# DocCore (doc/core.pxi) <- DocHistory (doc/history.pxi) <- DocExchange (doc/exchange.pxi)
+# <- LoroDoc (_doc.pyx). Everything else types the document as LoroDoc.
+cdef class DocCore:
     cdef OpLog log
     cdef SeqArena seq
     cdef uint64_t peer
@@ -218,6 +221,18 @@ cdef class LoroDoc:
     cdef int64_t lval_len           # the value arena's length
     cdef bint in_blob               # while a binary blob is staged (its text stays out of the arena)
     cdef object __weakref__
+
+
+cdef class DocHistory(DocCore):
+    pass
+
+
+cdef class DocExchange(DocHistory):
+    pass
+
+
+cdef class LoroDoc(DocExchange):
+    pass
 
 
 # -- the document's functions that other modules call ---------------------------------------

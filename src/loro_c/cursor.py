@@ -11,6 +11,7 @@ travel between loro_c, loro and loro-crdt peers, e.g. inside presence messages.
 import enum
 
 from loro_c import ephemeral_codec as _postcard
+from loro_c import _doc
 from loro_c._types import ContainerID
 from loro_c._version import ID
 from loro_c.errors import LoroError, LoroTypeError
@@ -99,7 +100,7 @@ class PosQueryResult:
 def cursor_at(doc, c, cid, pos, side):
     """The cursor at visible index `pos` of sequence container `c` (loro's rules: an empty
     container or a position at or past the end gives a cursor without an id)."""
-    length, atom = doc._cursor_atom_at(c, pos)
+    length, atom = _doc.cursor_atom_at(doc, c, pos)
     if length == 0:
         return Cursor(None, cid, Side.Left if side is Side.Middle else side, 0)
     if pos >= length:
@@ -111,7 +112,7 @@ def query(doc, cursor):
     """LoroDoc.get_cursor_pos: see the module docstring."""
     if not isinstance(cursor, Cursor):
         raise LoroTypeError(f"expected a loro_c.Cursor, not {type(cursor).__name__}")
-    found = doc._cursor_find(cursor.container, cursor.id)
+    found = _doc.cursor_find(doc, cursor.container, cursor.id)
     if found is None:
         if cursor.id is None and isinstance(cursor.container, ContainerID.Root):
             # a root always exists: one this document never used is empty (loro then

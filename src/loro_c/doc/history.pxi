@@ -59,3 +59,239 @@ cdef dict version_dict(LoroDoc d, const lc_id *ids, int64_t n):
         else:
             del out[log.peer_ids[mv.peer]]
     return out
+
+
+cdef class DocHistory(DocCore):
+    """Versions and history: the document's version vectors and frontiers, how versions
+    compare, and the changes of its history (ChangeMeta, ancestors, changed containers)."""
+
+    def _frontiers(self):
+        cdef int64_t i
+        return frontiers_wrap(sorted((self.log.peer_ids[self.log.frontiers[i].peer], self.log.frontiers[i].counter)
+                                     for i in range(self.log.n_frontiers)))
+
+    @property
+    def oplog_vv(self):
+        """Version vector of everything in the history (the open transaction included)."""
+        doc_acquire(self)
+        try:
+            return version_snapshot(self)
+        finally:
+            doc_release(self)
+
+    @property
+    def state_vv(self):
+        """Version vector of the materialised state (equal to oplog_vv: no checkout yet)."""
+        doc_acquire(self)
+        try:
+            return vv_wrap(dense_vv_dict(self, self.log.vv))
+        finally:
+            doc_release(self)
+
+    @property
+    def oplog_frontiers(self):
+        """Frontiers (heads) of the history."""
+        doc_acquire(self)
+        try:
+            return self._frontiers()
+        finally:
+            doc_release(self)
+
+    @property
+    def state_frontiers(self):
+        """Frontiers of the materialised state."""
+        doc_acquire(self)
+        try:
+            return self._frontiers()
+        finally:
+            doc_release(self)
+
+    @property
+    def len_ops(self):
+        """Number of atoms (op counters) in the history."""
+        cdef uint32_t i
+        cdef int64_t total = 0
+        doc_acquire(self)
+        for i in range(self.log.n_peers):
+            total += self.log.vv[i]
+        doc_release(self)
+        return total
+
+    @property
+    def len_changes(self):
+        """Number of committed changes in the history, grouped as Loro groups them (the open
+        transaction is not counted)."""
+        doc_acquire(self)
+        n = self.log.n_groups
+        doc_release(self)
+        return n
+
+    def get_change(self, id):
+        """The change holding the op `id` (a ChangeMeta: its first op's id, Lamport,
+        timestamp, message, deps and length), or None when the op is not in the history.
+        Changes are grouped as Loro groups them; the open transaction is not looked at."""
+        if not isinstance(id, ID):
+            raise LoroTypeError(f"get_change needs an ID, not {type(id).__name__}")
+        cdef uint32_t p
+        cdef int64_t g, i
+        cdef lc_group *grp
+        doc_acquire(self)
+        try:
+            idx = self.log.peer_map.get(id.peer)
+            if idx is None or not 0 <= id.counter <= INT32_MAX:
+                return None
+            p = idx
+            g = self.log.find_group(p, id.counter)
+            if g < 0:
+                return None
+            grp = &self.log.groups[p].items[g]
+            deps = frontiers_wrap(sorted(
+                (self.log.peer_ids[self.log.gdeps[i].peer], self.log.gdeps[i].counter)
+                for i in range(grp.deps_off, grp.deps_off + grp.deps_len)))
+            return _types.ChangeMeta(grp.lamport, ID(id.peer, grp.counter), grp.timestamp,
+                                     self.log.messages[grp.msg] if grp.msg >= 0 else None,
+                                     deps, grp.end - grp.counter)
+        finally:
+            doc_release(self)
+
+    def is_detached(self):
+        """Always False: checkout is not supported yet."""
+        return False
+
+    def cmp_frontiers(self, Frontiers a, Frontiers b):
+        """How version `a` compares with version `b`: an Ordering, or None when they are
+        concurrent. LoroValueError when either is not in this document's history."""
+        va, vb = self.frontiers_to_vv(a), self.frontiers_to_vv(b)
+        if va is None or vb is None:
+            raise LoroValueError("The given Frontiers are not included by the doc")
+        return compare_versions(va, vb)
+
+    def cmp_with_frontiers(self, Frontiers other):
+        """Equal when `other` is the document's frontiers, Greater when the document holds
+        every id of `other` (a version it includes, under other ids too), else Less (as
+        loro decides it)."""
+        if other == self.oplog_frontiers:
+            return _types.Ordering.Equal
+        vv = self.oplog_vv
+        if all(vv.includes_id(i) for i in other.to_list()):
+            return _types.Ordering.Greater
+        return _types.Ordering.Less
+
+    def vv_to_frontiers(self, VersionVector vv):
+        """The frontiers of version `vv`: the last id of each peer in it, without those
+        that another of them depends on (ids this document does not know are kept)."""
+        last = [(p, e - 1) for p, e in vv.to_dict().items() if e > 0]
+        closures = [self.frontiers_to_vv(Frontiers.from_id(ID(p, c))) for p, c in last]
+        keep = []
+        for i, (p, c) in enumerate(last):
+            covered = False
+            for j, (q, d) in enumerate(last):
+                if j != i and q != p and closures[j] is not None and closures[j].get_last(p) is not None \
+                        and closures[j].get_last(p) >= c:
+                    covered = True
+                    break
+            if not covered:
+                keep.append(ID(p, c))
+        return Frontiers.from_ids(keep)
+
+    def frontiers_to_vv(self, Frontiers frontiers):
+        """The version vector of the causal closure of `frontiers`, or None if unknown."""
+        cdef lc_id *ids
+        cdef Py_ssize_t n = len(frontiers._ids), i
+        if n == 0:
+            return VersionVector()
+        ids = <lc_id*>malloc(n * sizeof(lc_id))
+        if ids == NULL:
+            raise MemoryError()
+        doc_acquire(self)
+        try:
+            for i in range(n):
+                peer, ctr = frontiers._ids[i]
+                idx = self.log.peer_map.get(peer)
+                if idx is None or self.log.find_change(idx, ctr) < 0:
+                    return None
+                ids[i] = make_id(idx, ctr)
+            return vv_wrap(version_dict(self, ids, n))
+        finally:
+            doc_release(self)
+            free(ids)
+
+    def find_id_spans_between(self, Frontiers from_, Frontiers to):
+        """The ops to retreat and to apply to go from version `from_` to version `to`
+        (a VersionVectorDiff); LoroValueError when either is not in the history."""
+        a, b = self.frontiers_to_vv(from_), self.frontiers_to_vv(to)
+        if a is None or b is None:
+            raise LoroValueError("The given Frontiers are not included by the doc")
+        return a.diff(b)
+
+    def travel_change_ancestors(self, ids, cb):
+        """Visit the changes holding `ids` and all their ancestors, latest first (by the
+        Lamport of a change's last op, then peer), as ChangeMeta; `cb` returns True to stop.
+        Changes are grouped as Loro groups them. The callback runs without the document
+        lock, so it may read the document."""
+        import heapq
+        ids = list(ids)
+        for id in ids:
+            if not isinstance(id, ID):
+                raise LoroTypeError(f"travel_change_ancestors needs IDs, not {type(id).__name__}")
+        doc_acquire(self)
+        try:
+            commit_txn(self)
+        finally:
+            doc_release(self)
+        pending = []
+        for id in ids:
+            meta = self.get_change(id)
+            if meta is None:
+                raise LoroError(f"Target id not found {id.counter}@{id.peer}")
+            pending.append(meta)
+        heap = [(-(m.lamport + m.len - 1), -m.id.peer, k, m) for k, m in enumerate(pending)]
+        heapq.heapify(heap)
+        visited = set()
+        serial = len(heap)
+        while heap:
+            meta = heapq.heappop(heap)[3]
+            stop = cb(meta)
+            if not isinstance(stop, bool):
+                raise LoroTypeError(f"the callback must return a bool, not {type(stop).__name__}")
+            if stop:
+                break
+            for dep in meta.deps:
+                dm = self.get_change(dep)
+                if dm is None or (dm.id.peer, dm.id.counter) in visited:
+                    continue
+                visited.add((dm.id.peer, dm.id.counter))
+                heapq.heappush(heap, (-(dm.lamport + dm.len - 1), -dm.id.peer, serial, dm))
+                serial += 1
+
+    def get_changed_containers_in(self, id, len):
+        """The containers that ops id.counter .. id.counter+len of id.peer changed."""
+        if not isinstance(id, ID):
+            raise LoroTypeError(f"expected an ID, not {type(id).__name__}")
+        cdef int64_t start = max(0, id.counter), end = min(<int64_t>id.counter + max(0, len), INT32_MAX)
+        cdef int64_t pos, i
+        cdef uint32_t p
+        cdef lc_change *ch
+        cdef lc_op *op
+        out = set()
+        doc_acquire(self)
+        try:
+            found = self.log.peer_map.get(id.peer)
+            if found is None or start >= end:
+                return out
+            p = <uint32_t>found
+            pos = self.log.find_change_pos(p, <int32_t>start)
+            if pos < 0:
+                return out
+            while pos < self.log.by_peer[p].len:
+                ch = &self.log.changes[self.log.by_peer[p].idx[pos]]
+                if ch.counter >= end:
+                    break
+                for i in range(ch.ops_off, ch.ops_off + ch.ops_len):
+                    op = &self.log.ops[i]
+                    if op.counter < end and op.counter + op.len > start:
+                        out.add(self.cids[op.container])
+                pos += 1
+            return out
+        finally:
+            doc_release(self)

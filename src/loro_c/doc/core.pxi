@@ -1,0 +1,110 @@
+# The document's C state (its fields are declared once, in _doc.pxd): allocation, the one
+# place every block is freed, the invariant checker and arena sizes. DocCore is the first
+# base class of LoroDoc; the Python API is layered on it (doc/history.pxi, doc/exchange.pxi,
+# _doc.pyx), and the engine's functions (doc/*.pxi, state/*.pxi) take the document itself.
+
+
+cdef class DocCore:
+    """The C state of a LoroDoc (see LoroDoc)."""
+
+    def __cinit__(self):
+        self.deleted_roots = set()
+        self.log = OpLog()
+        self.seq = SeqArena()
+        self.cids = []
+        self.cid_index = {}
+        self.cid_by_key = {}
+        self.roots = []
+        self.root_cache = {}
+        self.local_update_subs = []
+        self.next_msg = None
+        self.ckind = NULL
+        self.croot = NULL
+        self.ctree = NULL
+        self.ccounter = NULL
+        self.tvv = NULL
+        self.tracker_at_head = True
+        self.tfront = NULL
+        self.txn_deps = NULL
+        self.staged = NULL
+        self.sdeps = NULL
+        self.maps = NULL
+        self.pending_events = []
+        self.merge_interval = 1000
+        self.snap_blocks = None
+        self.lstr_cap = LC_LSTR_MIN_CAP
+        self.lstr_gen = self.buf_serial = 1
+        self.lock = PyThread_allocate_lock()
+        if self.lock == NULL:
+            raise MemoryError()
+        # the semaphore starts taken: a waiter blocks on it until a release posts it
+        PyThread_acquire_lock(self.lock, NOWAIT_LOCK)
+
+    def __init__(self):
+        import random
+        self.peer = random.getrandbits(64)
+        while self.peer == 0xFFFFFFFFFFFFFFFF:
+            self.peer = random.getrandbits(64)
+
+    def __dealloc__(self):
+        cdef int64_t i
+        free(self.ckind)
+        free(self.croot)
+        free(self.ctree)
+        free(self.ccounter)
+        free(self.tvv)
+        free(self.tfront)
+        free(self.txn_deps)
+        free(self.staged)
+        free(self.sdeps)
+        free(self.map_journal)
+        free(self.cimp_sum)
+        free(self.cimp_set)
+        free(self.cimp_list)
+        free(self.evlog.notes)
+        for i in range(self.n_maps):
+            lc_map_free(&self.maps[i])
+        free(self.maps)
+        if self.lock != NULL:
+            PyThread_free_lock(self.lock)
+
+    def _stats(self):
+        """Arena sizes of the sequence index and the log (for memory benchmarks)."""
+        doc_acquire(self)
+        try:
+            st = self.seq.stats()
+            st.update(changes=self.log.n_changes, ops=self.log.n_ops,
+                      op_bytes=self.log.cap_ops * sizeof(lc_op), values=len(self.log.values),
+                      pending=self.n_staged, pending_deps=self.n_sdeps, peers=self.log.n_peers,
+                      keys=len(self.log.keys), containers=self.n_containers,
+                      state_rebuilds=self.n_rebuilds, import_unapplies=self.n_unapplies)
+            return st
+        finally:
+            doc_release(self)
+
+    def _check_invariants(self):
+        """Run every structural checker (B-trees, tracker records, version bookkeeping)."""
+        doc_acquire(self)
+        try:
+            check_invariants(self)
+            return True
+        finally:
+            doc_release(self)
+
+
+cdef int check_invariants(LoroDoc d) except -1:
+    """Run every structural checker (B-trees, map tables, the tracker, the log, change
+    grouping); AssertionError on the first violation."""
+    cdef int64_t i
+    for i in range(d.n_containers):
+        state_check(d, <uint32_t>i)
+    ensure_tvv(d)
+    if not d.tracker_at_head:
+        raise AssertionError("tracker is not at the document version")
+    for i in range(d.log.n_peers):
+        if d.tvv[i] != d.log.vv[i]:
+            raise AssertionError("tracker is not at the document version")
+    d.log._check(d.txn_open, d.self_idx, d.txn_counter)
+    check_groups(d)
+    d.log._check_walks(64, not d.txn_open)
+    return 0
