@@ -270,7 +270,9 @@ cdef list map_live(LoroDoc d, uint32_t c)
 cdef list map_all_keys(LoroDoc d, uint32_t c)
 cdef int local_counter_add(LoroDoc d, uint32_t c, double delta) except -1
 cdef int flush_import_deltas(LoroDoc d, bint keep) noexcept
-# values (state/dispatch.pxi)
+# kinds and values (state/dispatch.pxi)
+cdef bint kind_has_state(int kind) noexcept
+cdef bint op_fits_kind(uint32_t op_kind, int kind) noexcept
 cdef object value_of(LoroDoc d, uint32_t c, bint deep)
 cdef object resolve_value(LoroDoc d, object v, bint deep)
 

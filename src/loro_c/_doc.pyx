@@ -94,19 +94,6 @@ cdef int check_commit_options(origin, timestamp, commit_msg) except -1:
     return 0
 
 
-cdef class DocOps:
-    """The ops of one peer restricted to atoms [a, b), read from the op arena (across the
-    peer's op records) and yielded one by one, cut to the range and folded together where
-    loro would hold them as one op. Encoders read them without building a Python object
-    per op."""
-
-    def __len__(self):
-        return self.n_arena_ops
-
-    cdef bint next_op(self, lc_op *out) noexcept:
-        return walk_next(self.doc, &self.w, out)
-
-
 include "doc/core.pxi"
 include "doc/grouping.pxi"
 include "doc/history.pxi"

@@ -19,9 +19,9 @@ from loro_c._oplog cimport (OpLog, lc_op, lc_staged, lc_change, slice_op, LC_STA
                             LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
 from loro_c._doc cimport (LoroDoc, group_change, group_kept, lstr_place, lval_place, lstr_grow_to, utf8_bytes,
                           lc_map_free, lc_map_find, lc_map_remove, lc_map_set_slot, lc_map_entry,
-                          lc_map_undo, ROOT_HIDDEN, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE,
-                          KIND_MOVABLE_LIST, KIND_COUNTER, str_to_cps, STACK_CPS)
-from loro_c._doc cimport (container_index, show_root, ensure_tvv, commit_txn,
+                          lc_map_undo, ROOT_HIDDEN, KIND_TEXT,
+                          str_to_cps, STACK_CPS)
+from loro_c._doc cimport (kind_has_state, op_fits_kind, container_index, show_root, ensure_tvv, commit_txn,
                           move_tracker_to_change, move_tracker_to_head, apply_change_ops,
                           rebuild_state, flush_import_deltas)
 from loro_c._doc import kind_of_type, _TYPE_NAMES
@@ -432,21 +432,12 @@ cdef uint32_t stage_container(LoroDoc doc, object cid, uint32_t op_kind) except?
         ckind = (<tuple>memo)[1]
     else:
         ckind = kind_of_type(cid.container_type)
-        if ckind == KIND_TREE or ckind == KIND_MOVABLE_LIST:
+        if not kind_has_state(ckind):
             raise DecodeError(f"{_TYPE_NAMES[ckind]} containers are not supported by loro_c yet")
         c = container_index(doc, cid, ckind)
         run.memo[id(cid)] = (c, ckind, cid)
-    if op_kind == LC_OP_INSERT or op_kind == LC_OP_DELETE:
-        if ckind != KIND_TEXT and ckind != KIND_LIST:
-            raise DecodeError(f"a sequence op targets {cid}")
-    elif op_kind == LC_OP_MAP_SET or op_kind == LC_OP_MAP_DELETE:
-        if ckind != KIND_MAP:
-            raise DecodeError(f"a map op targets {cid}")
-    elif op_kind == LC_OP_COUNTER:
-        if ckind != KIND_COUNTER:
-            raise DecodeError(f"a counter op targets {cid}")
-    else:
-        raise DecodeError(f"unknown op kind {op_kind}")
+    if not op_fits_kind(op_kind, ckind):
+        raise DecodeError(f"an op of kind {op_kind} cannot target {cid} (a {_TYPE_NAMES[ckind]})")
     return c
 
 cdef lc_op* stage_op(LoroDoc doc, uint32_t c, uint32_t kind, int32_t counter, int64_t n) except NULL:

@@ -157,81 +157,8 @@ cdef class DocExchange(DocHistory):
 
     def _changes(self, dict start, dict end, Py_ssize_t piece_ops=0, int64_t since=-1,
                  bint regroup=False, bint commit=True):
-        """Committed changes (grouped as Loro groups them) overlapping [start, end), peer by
-        peer in counter order, as change tuples (end None: the log's version; then `since`
-        >= 0 says `start` is the version at that snapshot epoch, so only peers that moved
-        after it can differ). With `piece_ops` > 0 the ops are DocOps ranges (for the binary
-        encoder) and a change is cut into pieces of at most that many arena ops; otherwise
-        they are op tuples. Only the requested peers' changes are visited.
-
-        With `regroup`, the changes are grouped again the way Loro's binary export does (it
-        inserts the cut changes into a fresh change store: consecutive changes that may
-        merge are merged while their new block has room); JSON exports keep them as they
-        are. Without `commit`, the open transaction stays open and is left out."""
-        if commit:
-            commit_txn(self)
-        cdef OpLog log = self.log
-        cdef int64_t g
-        cdef Py_ssize_t n
-        cdef int32_t lo, hi, a, b, cut
-        cdef uint32_t p
-        cdef lc_op o
-        cdef DocOps rng
-        cdef PyObject *lo_ptr
-        out = []
-        if end is None:
-            # one dict probe per peer, no dict of the whole version built
-            items = []
-            for p in range(log.n_peers):
-                if log.vv[p] > 0 and (since < 0 or log.vv_epoch[p] > <uint64_t>since):
-                    pid = log.peer_objs[p]
-                    lo_ptr = PyDict_GetItem(start, pid)
-                    if lo_ptr == NULL or PyLong_AsLong(<object>lo_ptr) < log.vv[p]:
-                        items.append((pid, log.vv[p]))
-        else:
-            items = end.items()
-        for pid, hi_obj in items:
-            idx = log.peer_map.get(pid)
-            if idx is None:
-                continue
-            p = idx
-            hi = hi_obj if hi_obj < log.vv[p] else log.vv[p]
-            if self.txn_open and p == self.self_idx and hi > self.txn_counter:
-                hi = self.txn_counter       # only committed ops
-            lo = start.get(pid, 0)
-            if lo < 0:
-                lo = 0
-            if lo >= hi:
-                continue
-            g = log.find_group(p, lo)
-            if g < 0:
-                continue
-            spans = change_spans(self, p, g, lo, hi, regroup)
-            for a0, b0, lamport, ts, msg_i, deps in spans:
-                a = a0
-                b = b0
-                msg = log.messages[msg_i] if msg_i >= 0 else None
-                while a < b:
-                    rng = DocOps.__new__(DocOps)
-                    rng.doc = self
-                    walk_init(self, &rng.w, p, a, b)
-                    # the piece ends before the op that would exceed `piece_ops`
-                    cut = walk_cut(self, &rng.w, piece_ops, &n)
-                    rng.w.b = cut
-                    rng.a = a
-                    rng.b = cut
-                    rng.n_arena_ops = n
-                    if a > a0:
-                        deps = [(pid, a - 1)]
-                    if piece_ops > 0:
-                        ops = rng
-                    else:
-                        ops = []
-                        while rng.next_op(&o):
-                            ops.append(op_tuple(self, &o))
-                    out.append((pid, a, lamport + <uint32_t>(a - a0), ts, msg, deps, ops))
-                    a = cut
-        return out
+        """See collect_changes (doc/export.pxi)."""
+        return collect_changes(self, start, end, piece_ops, since, regroup, commit)
 
     def fork(self):
         """A new document with this one's history and state and a new random peer id (the

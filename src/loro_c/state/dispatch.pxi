@@ -8,6 +8,17 @@ cdef bint kind_has_state(int kind) noexcept:
     return kind == KIND_TEXT or kind == KIND_LIST or kind == KIND_MAP or kind == KIND_COUNTER
 
 
+cdef bint op_fits_kind(uint32_t op_kind, int kind) noexcept:
+    """Whether an op of `op_kind` may target a container of `kind` (imports check it)."""
+    if op_kind == LC_OP_INSERT or op_kind == LC_OP_DELETE:
+        return kind == KIND_TEXT or kind == KIND_LIST
+    if op_kind == LC_OP_MAP_SET or op_kind == LC_OP_MAP_DELETE:
+        return kind == KIND_MAP
+    if op_kind == LC_OP_COUNTER:
+        return kind == KIND_COUNTER
+    return False
+
+
 cdef int state_init(LoroDoc d, uint32_t c) except -1:
     """Create the empty state of container `c` (just registered, its kind set)."""
     cdef int kind = d.ckind[c]
