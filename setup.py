@@ -80,6 +80,8 @@ class SDist(sdist):
         "src/loro_c/codec/*.pxi",
         "src/loro_c/doc/*.pxi",
         "src/loro_c/seq/*.pxi",
+        "src/loro_c/oplog/*.pxi",
+        "src/loro_c/state/*.pxi",
         "src/loro_c/py.typed",
         "include/loro_c/*.h",
         "tests/*.py",
