@@ -3,7 +3,7 @@ with it. `import loro_c as loro` works for the supported subset (Text, List, Map
 versions, JSON updates)."""
 from loro_c.errors import (LoroError, DecodeError, OutOfBoundsError, LoroTypeError,
                            LoroValueError, ContainerMismatchError, UnknownContainerError,
-                           CallbackError, KeyNotFoundError)
+                           CallbackError, KeyNotFoundError, DetachedError)
 from loro_c._version import ID, VersionVector, Frontiers
 from loro_c._types import (ContainerType, ContainerID, IdSpan, CounterSpan, VersionRange,
                            VersionVectorDiff, ImportStatus, ExportMode, ValueOrContainer,
@@ -24,7 +24,7 @@ __all__ = [
     "ID", "VersionVector", "Frontiers", "ContainerType", "ContainerID", "IdSpan",
     "CounterSpan", "VersionRange", "VersionVectorDiff", "ImportStatus", "ExportMode",
     "ValueOrContainer", "LoroError", "DecodeError", "OutOfBoundsError", "LoroTypeError",
-    "LoroValueError", "ContainerMismatchError", "UnknownContainerError", "CallbackError", "KeyNotFoundError",
+    "LoroValueError", "ContainerMismatchError", "UnknownContainerError", "CallbackError", "KeyNotFoundError", "DetachedError",
     "EncodedBlobMode", "ImportBlobMetadata", "ChangeMeta",
     "EphemeralStore", "EphemeralStoreEvent", "Awareness", "AwarenessPeerUpdate", "PeerInfo",
     "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering",

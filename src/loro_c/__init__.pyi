@@ -14,7 +14,7 @@ __all__ = [
     "LoroValueError", "ContainerMismatchError", "UnknownContainerError", "CallbackError",
     "EncodedBlobMode", "ImportBlobMetadata", "ChangeMeta",
     "EphemeralStore", "EphemeralStoreEvent", "Awareness", "PeerInfo", "AwarenessPeerUpdate",
-    "KeyNotFoundError", "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering", "Index",
+    "KeyNotFoundError", "DetachedError", "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering", "Index",
     "EventTriggerKind", "DiffEvent", "ContainerDiff", "PathItem", "Diff", "TextDelta",
     "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow", "ChangeModifier",
 ]
@@ -37,6 +37,8 @@ class ContainerMismatchError(LoroError, TypeError): ...
 class UnknownContainerError(LoroError, KeyError): ...
 class CallbackError(LoroError):
     """A subscriber callback raised; the call's own operation completed (see __cause__)."""
+class DetachedError(LoroError):
+    """An edit while the document is detached (loro panics there)."""
 class KeyNotFoundError(LoroError, KeyError):
     """`map[key]` or `del map[key]` for a key the map does not hold."""
 

@@ -220,6 +220,16 @@ cdef class DocCore:
     cdef uint32_t buf_serial        # the last buffer number given out
     cdef int64_t lval_len           # the value arena's length
     cdef bint in_blob               # while a binary blob is staged (its text stays out of the arena)
+    # time travel (doc/checkout.pxi): while detached, the state shows the closure of
+    # `sfront` instead of the log's version; the writes of each map key, gathered from the
+    # log's first `hist_changes` changes (the last one with `hist_last_ops` ops) on the
+    # first checkout (None before)
+    cdef bint detached
+    cdef lc_id *sfront
+    cdef int64_t n_sfront, cap_sfront
+    cdef dict map_hist
+    cdef int64_t hist_changes
+    cdef uint32_t hist_last_ops
     cdef object __weakref__
 
 
@@ -250,6 +260,7 @@ cdef int commit_txn(LoroDoc d) except -1
 cdef int move_tracker_to_change(LoroDoc d, const lc_id *deps, int64_t n_deps, uint32_t peer,
                                 int32_t counter) except -1
 cdef int move_tracker_to_head(LoroDoc d) except -1
+cdef int move_tracker_home(LoroDoc d) except -1
 cdef int apply_change_ops(LoroDoc d, int64_t ops_off, uint32_t ops_len, uint32_t peer,
                           int32_t counter, uint32_t lamport) except -1
 cdef int rebuild_state(LoroDoc d) except -1

@@ -27,7 +27,7 @@ from loro_c._version cimport VersionVector, Frontiers, vv_wrap, frontiers_wrap
 from loro_c._version import ID
 
 from loro_c.errors import (LoroError, DecodeError, OutOfBoundsError, LoroValueError, LoroTypeError,
-                           ContainerMismatchError, CallbackError)
+                           ContainerMismatchError, CallbackError, DetachedError)
 from loro_c import _types
 import time
 
@@ -102,6 +102,7 @@ include "doc/delivery.pxi"
 include "doc/registry.pxi"
 include "doc/txn.pxi"
 include "doc/integrate.pxi"
+include "doc/checkout.pxi"
 include "state/dispatch.pxi"
 include "state/sequence.pxi"
 include "state/text.pxi"
@@ -382,6 +383,8 @@ cdef class LoroDoc(DocExchange):
         try:
             if cid not in self.cid_index:
                 return None
+            if self.detached:
+                raise DetachedError("the document is detached: delete_root_container edits it")
         finally:
             doc_release(self)
         h = self.get_container(cid)

@@ -22,7 +22,7 @@ from loro_c._doc cimport (LoroDoc, group_change, group_kept, lstr_place, lval_pl
                           lc_map_undo, ROOT_HIDDEN, KIND_TEXT,
                           str_to_cps, STACK_CPS)
 from loro_c._doc cimport (kind_has_state, op_fits_kind, container_index, show_root, ensure_tvv, commit_txn,
-                          move_tracker_to_change, move_tracker_to_head, apply_change_ops,
+                          move_tracker_to_change, move_tracker_to_head, move_tracker_home, apply_change_ops,
                           rebuild_state, flush_import_deltas)
 from loro_c._doc import kind_of_type, _TYPE_NAMES
 from loro_c.errors import LoroError, DecodeError
@@ -232,6 +232,7 @@ cdef undo(LoroDoc doc, ImportRun run, bint state_touched):
     for i, saved in reversed(run.op_undo):
         memcpy(&log.ops[<int64_t>i], <char*>saved, sizeof(lc_op))
     truncate(doc, run)
+    doc.map_hist = None         # it may hold writes of changes cut off or cut back
     for key in log.keys[run.n_keys:]:
         del log.key_map[key]
     del log.keys[run.n_keys:]
@@ -248,6 +249,7 @@ cdef undo(LoroDoc doc, ImportRun run, bint state_touched):
         rebuild_state(doc)
     elif state_touched:
         doc.tracker_at_head = True
+        move_tracker_home(doc)
 
 
 cdef int unapply(LoroDoc doc, ImportRun run) except -1:
@@ -645,7 +647,7 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
             for k in batch:
                 if try_apply(doc, run, k, done, old_done, new_at, success):
                     stack.append(doc.staged[k].peer)
-        move_tracker_to_head(doc)
+        move_tracker_home(doc)
         doc.journal_on = False
         flush_import_deltas(doc, True)
         return finish(doc, run, done, old_done, success)

@@ -22,6 +22,7 @@ __all__ = [
     "UnknownContainerError",
     "CallbackError",
     "KeyNotFoundError",
+    "DetachedError",
 ]
 
 
@@ -89,3 +90,9 @@ class CallbackError(LoroError):
 
 class KeyNotFoundError(LoroError, KeyError):
     """Raised by ``map[key]`` and ``del map[key]`` when the map has no such key."""
+
+
+class DetachedError(LoroError):
+    """Raised by an edit while the document is detached (after ``checkout`` or
+    ``detach``): its state shows an old version and is read-only until ``attach`` or
+    ``checkout_to_latest``.  Nothing is changed.  (``loro`` panics there.)"""

@@ -54,6 +54,7 @@ cdef class DocCore:
         free(self.ccounter)
         free(self.tvv)
         free(self.tfront)
+        free(self.sfront)
         free(self.txn_deps)
         free(self.staged)
         free(self.sdeps)
@@ -99,11 +100,14 @@ cdef int check_invariants(LoroDoc d) except -1:
     for i in range(d.n_containers):
         state_check(d, <uint32_t>i)
     ensure_tvv(d)
-    if not d.tracker_at_head:
-        raise AssertionError("tracker is not at the document version")
-    for i in range(d.log.n_peers):
-        if d.tvv[i] != d.log.vv[i]:
+    if d.detached:
+        check_detached_state(d)
+    else:
+        if not d.tracker_at_head:
             raise AssertionError("tracker is not at the document version")
+        for i in range(d.log.n_peers):
+            if d.tvv[i] != d.log.vv[i]:
+                raise AssertionError("tracker is not at the document version")
     d.log._check(d.txn_open, d.self_idx, d.txn_counter)
     check_groups(d)
     d.log._check_walks(64, not d.txn_open)

@@ -69,10 +69,13 @@ cdef class DocExchange(DocHistory):
         from loro_c import _import
         doc_acquire(self)
         try:
-            snap = events_module().import_begin(self) if self.evlog.on else None
+            # a detached import changes no state, so it has no events (as in loro)
+            snap = events_module().import_begin(self) if self.evlog.on and not self.detached else None
             status = _import.import_blobs(self, blobs, batch)
             if snap is not None:
                 events_module().flush(self, 1, origin, snap)
+            elif self.detached:
+                self.evlog.n = 0
         except BaseException:
             self.evlog.n = 0
             release_and_deliver(self, False)
@@ -85,10 +88,12 @@ cdef class DocExchange(DocHistory):
         from loro_c import _import
         doc_acquire(self)
         try:
-            snap = events_module().import_begin(self) if self.evlog.on else None
+            snap = events_module().import_begin(self) if self.evlog.on and not self.detached else None
             status = _import.import_changes(self, changes)
             if snap is not None:
                 events_module().flush(self, 1, None, snap)
+            elif self.detached:
+                self.evlog.n = 0
         except BaseException:
             self.evlog.n = 0
             release_and_deliver(self, False)
@@ -162,8 +167,11 @@ cdef class DocExchange(DocHistory):
 
     def fork(self):
         """A new document with this one's history and state and a new random peer id (the
-        open transaction is committed first, as in loro)."""
+        open transaction is committed first, as in loro). While detached, the fork holds
+        the history up to the version checked out (fork_at(state_frontiers)), as in loro."""
         self.commit()
+        if self.detached:
+            return self.fork_at(self.state_frontiers)
         return self._fork_from(self.export(_types.ExportMode.Updates(VersionVector())))
 
     def fork_at(self, Frontiers frontiers):

@@ -61,6 +61,13 @@ cdef dict version_dict(LoroDoc d, const lc_id *ids, int64_t n):
     return out
 
 
+
+cdef object ids_frontiers(LoroDoc d, const lc_id *ids, int64_t n):
+    """Frontiers of log ids (sorted by peer id)."""
+    cdef int64_t i
+    return frontiers_wrap(sorted((d.log.peer_ids[ids[i].peer], ids[i].counter) for i in range(n)))
+
+
 cdef class DocHistory(DocCore):
     """Versions and history: the document's version vectors and frontiers, how versions
     compare, and the changes of its history (ChangeMeta, ancestors, changed containers)."""
@@ -81,9 +88,12 @@ cdef class DocHistory(DocCore):
 
     @property
     def state_vv(self):
-        """Version vector of the materialised state (equal to oplog_vv: no checkout yet)."""
+        """Version vector of the materialised state: oplog_vv, or while detached the
+        version checked out."""
         doc_acquire(self)
         try:
+            if self.detached:
+                return vv_wrap(version_dict(self, self.sfront, self.n_sfront))
             return vv_wrap(dense_vv_dict(self, self.log.vv))
         finally:
             doc_release(self)
@@ -99,9 +109,12 @@ cdef class DocHistory(DocCore):
 
     @property
     def state_frontiers(self):
-        """Frontiers of the materialised state."""
+        """Frontiers of the materialised state: oplog_frontiers, or while detached the
+        frontiers checked out."""
         doc_acquire(self)
         try:
+            if self.detached:
+                return ids_frontiers(self, self.sfront, self.n_sfront)
             return self._frontiers()
         finally:
             doc_release(self)
@@ -155,8 +168,59 @@ cdef class DocHistory(DocCore):
             doc_release(self)
 
     def is_detached(self):
-        """Always False: checkout is not supported yet."""
-        return False
+        """Whether the state is detached from the log (after checkout or detach): it shows
+        an old version, imports only grow the log, and edits raise DetachedError."""
+        return self.detached
+
+    def checkout(self, Frontiers frontiers):
+        """Show the document as it was at `frontiers` and detach it (see is_detached). The
+        open transaction is committed first. Costs the changes between the two versions:
+        sequences move their tracker, maps and counters the ops in between. LoroError, and
+        nothing changes, when the log lacks one of the ids. (Events are not emitted for a
+        checkout yet.)"""
+        cdef Py_ssize_t n = len(frontiers._ids)
+        cdef lc_id *ids = <lc_id*>malloc(<size_t>(n if n > 0 else 1) * sizeof(lc_id))
+        if ids == NULL:
+            raise MemoryError()
+        doc_acquire(self)
+        try:
+            commit_txn(self)
+            check_frontier_ids(self, frontiers, ids)
+            checkout_frontiers(self, ids, n)
+        except BaseException:
+            free(ids)
+            release_and_deliver(self, False)
+            raise
+        free(ids)
+        release_and_deliver(self, True)
+
+    def checkout_to_latest(self):
+        """Show the latest version again and follow the log (attach)."""
+        doc_acquire(self)
+        try:
+            commit_txn(self)
+            attach_state(self)
+        except BaseException:
+            release_and_deliver(self, False)
+            raise
+        release_and_deliver(self, True)
+
+    def attach(self):
+        """Same as checkout_to_latest()."""
+        self.checkout_to_latest()
+
+    def detach(self):
+        """Detach the state at the current version: later imports only grow the log, and
+        edits raise DetachedError until attach()."""
+        doc_acquire(self)
+        try:
+            commit_txn(self)
+            if not self.detached:
+                detach_here(self)
+        except BaseException:
+            release_and_deliver(self, False)
+            raise
+        release_and_deliver(self, True)
 
     def cmp_frontiers(self, Frontiers a, Frontiers b):
         """How version `a` compares with version `b`: an Ordering, or None when they are

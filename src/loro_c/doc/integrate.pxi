@@ -84,7 +84,7 @@ cdef int apply_change_ops(LoroDoc d, int64_t ops_off, uint32_t ops_len, uint32_t
     cdef uint32_t c
     for i in range(ops_off, ops_off + ops_len):
         c = d.log.ops[i].container
-        if d.croot[c] == ROOT_HIDDEN:
+        if d.croot[c] == ROOT_HIDDEN and not d.detached:
             show_root(d, c)
     if ops_len >= NOGIL_MIN_OPS:
         # long changes integrate without the GIL: threads importing into other documents
@@ -117,11 +117,21 @@ cdef int apply_ops_run(LoroDoc d, int64_t ops_off, uint32_t ops_len, uint32_t pe
 
 
 cdef int rebuild_state(LoroDoc d) except -1:
-    """Recompute every container's state by replaying the log from the start."""
+    """Recompute every container's state by replaying the log from the start (to the log's
+    version, then back to the checked-out one while detached)."""
     cdef SeqArena fresh = SeqArena()
     cdef int64_t i
     cdef lc_change *ch
+    cdef bint was_detached = d.detached
+    cdef bytes shown = None
+    cdef list roots = None
     d.n_rebuilds += 1
+    if was_detached:
+        # the replay applies every op (and lists the roots they touch): the roots listed
+        # at the checked-out version are put back after it
+        shown = (<char*>d.croot)[:d.n_containers]
+        roots = list(d.roots)
+        d.detached = False
     fresh.append_text(d.seq.text, d.seq.text_len)
     d.seq = fresh
     for i in range(d.n_containers):
@@ -137,4 +147,8 @@ cdef int rebuild_state(LoroDoc d) except -1:
         ch = &d.log.changes[i]
         apply_change_ops(d, ch.ops_off, ch.ops_len, ch.peer, ch.counter, ch.lamport)
     move_tracker_to_head(d)
+    if was_detached:
+        memcpy(d.croot, <const char*>shown, <size_t>d.n_containers)
+        d.roots[:] = roots
+        checkout_to(d, d.sfront, d.n_sfront)
     return 0

@@ -2,6 +2,9 @@ cdef int open_txn(LoroDoc d) except -1:
     cdef int64_t i
     if d.txn_open:
         return 0
+    if d.detached:
+        raise DetachedError("the document is detached (checkout or detach): it cannot be "
+                            "edited until attach() or checkout_to_latest()")
     d.self_idx = d.log.peer_index(d.peer)
     ensure_tvv(d)
     d.seq.ensure_peer(d.self_idx)

@@ -9,6 +9,8 @@ cdef int counter_state_reset(LoroDoc d, uint32_t c) except -1:
 
 
 cdef int counter_apply(LoroDoc d, lc_op *op) except -1 nogil:
+    if d.detached:
+        return 0        # logged only; the state stays at the checked-out version
     if d.journal_on:
         add_import_delta(d, op.container, op.delta)
     else:
@@ -57,4 +59,10 @@ cdef int flush_import_deltas(LoroDoc d, bint keep) noexcept:
             d.cimp_sum[c] = 0.0
             d.cimp_set[c] = 0
     d.n_cimp = 0
+    return 0
+
+
+cdef int counter_move(LoroDoc d, lc_op *op, bint forward) except -1:
+    """Bring a counter op into effect (forward) or out of it (checkout)."""
+    d.ccounter[op.container] += op.delta if forward else -op.delta
     return 0

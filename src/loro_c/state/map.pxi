@@ -21,6 +21,8 @@ cdef int map_apply(LoroDoc d, uint32_t c, uint32_t key, uint32_t lamport, uint32
     """Last writer wins by (lamport, peer id); slot -1 is a delete."""
     cdef lc_map *m = &d.maps[d.ctree[c]]
     cdef lc_map_entry *e
+    if d.detached:
+        return 0        # logged only; the state stays at the checked-out version
     if d.journal_on:
         journal_map_entry(d, d.ctree[c], key)
     e = lc_map_upsert(m, key)
@@ -144,4 +146,96 @@ cdef object map_value(LoroDoc d, uint32_t c, bint deep):
 cdef int map_check(LoroDoc d, uint32_t c) except -1:
     if lc_map_count_live(&d.maps[d.ctree[c]]) != d.maps[d.ctree[c]].live:
         raise AssertionError("cached count of live map keys is stale")
+    return 0
+
+
+# -- moving a map to another version (checkout) ----------------------------------------------
+# The writes of each (map, key), gathered from the log's changes on the first checkout and
+# extended from where the last scan stopped (a failed import drops them): a key is moved to
+# a version by picking its latest write in that version, so a checkout costs the writes of
+# the keys the ops between the versions touched.
+
+cdef dict map_history(LoroDoc d):
+    """(map, key) -> [(lamport, peer id, peer index, counter, slot)] of every map write in
+    the log's changes (slot -1: a delete)."""
+    cdef int64_t ci, i, start
+    cdef lc_change *ch
+    cdef lc_op *op
+    cdef dict hist
+    if d.map_hist is None or d.hist_changes > d.log.n_changes:
+        d.map_hist = {}
+        d.hist_changes = 0
+        d.hist_last_ops = 0
+    hist = d.map_hist
+    ci = d.hist_changes - 1 if d.hist_changes > 0 else 0
+    while ci < d.log.n_changes:
+        ch = &d.log.changes[ci]
+        # the last scanned change may have grown since (a local commit merged into it)
+        start = ch.ops_off + (d.hist_last_ops if ci == d.hist_changes - 1 else 0)
+        for i in range(start, ch.ops_off + ch.ops_len):
+            op = &d.log.ops[i]
+            if op.kind == LC_OP_MAP_SET or op.kind == LC_OP_MAP_DELETE:
+                key = (d.ctree[op.container], <uint32_t>op.pos)
+                entry = (ch.lamport + <uint32_t>(op.counter - ch.counter), d.log.peer_ids[ch.peer],
+                         ch.peer, op.counter, op.arg)
+                writes = hist.get(key)
+                if writes is None:
+                    hist[key] = [entry]
+                else:
+                    writes.append(entry)
+        ci += 1
+    d.hist_changes = d.log.n_changes
+    d.hist_last_ops = d.log.changes[d.log.n_changes - 1].ops_len if d.log.n_changes else 0
+    return hist
+
+
+cdef tuple map_winner_at(LoroDoc d, list writes):
+    """The latest write (by Lamport, then peer id) that the tracker's version holds."""
+    best = None
+    for w in writes:
+        if (<tuple>w)[3] < d.tvv[<uint32_t>(<tuple>w)[2]] and (
+                best is None or ((<tuple>w)[0], (<tuple>w)[1]) > (best[0], best[1])):
+            best = w
+    return best
+
+
+cdef int map_resolve_keys(LoroDoc d, set dirty) except -1:
+    """Set each (map, key) of `dirty` to its winner at the tracker's version (removed when
+    that version has no write of it)."""
+    cdef dict hist = map_history(d)
+    cdef lc_map *m
+    cdef lc_map_entry *e
+    for mk in dirty:
+        m = &d.maps[<uint32_t>mk[0]]
+        best = map_winner_at(d, hist.get(mk, []))
+        if best is None:
+            lc_map_remove(m, <uint32_t>mk[1])
+            continue
+        e = lc_map_upsert(m, <uint32_t>mk[1])
+        if e == NULL:
+            raise MemoryError()
+        e.lamport = best[0]
+        e.peer = best[2]
+        lc_map_set_slot(m, e, best[4])
+    return 0
+
+
+cdef int map_mark_dirty(LoroDoc d, lc_op *op, set dirty) except -1:
+    dirty.add((d.ctree[op.container], <uint32_t>op.pos))
+    return 0
+
+
+cdef int map_check_version(LoroDoc d) except -1:
+    """Every map entry is its key's winner at the tracker's version, and no key with a
+    write in that version is missing."""
+    cdef dict hist = map_history(d)
+    cdef lc_map_entry *e
+    for mk, writes in hist.items():
+        best = map_winner_at(d, writes)
+        e = lc_map_find(&d.maps[<uint32_t>mk[0]], <uint32_t>mk[1])
+        if best is None:
+            if e != NULL:
+                raise AssertionError(f"map key {mk} has an entry with no write in the version")
+        elif e == NULL or e.lamport != best[0] or e.peer != best[2] or e.slot != best[4]:
+            raise AssertionError(f"map key {mk} is not its winner at the version")
     return 0

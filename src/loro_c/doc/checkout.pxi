@@ -1,0 +1,185 @@
+# Time travel: the state moved to any version of the log (checkout), and kept there while
+# the log goes on growing (detached). Sequences follow the tracker (their status is the
+# tracker's); maps and counters are moved by the ops between the two versions, found by the
+# same DAG walk, so a checkout costs the changes between the versions, never a replay.
+#
+# While detached, the state's version is `sfront` and the tracker returns there after an
+# import; imported map and counter ops are logged but not applied (state/dispatch.pxi), and
+# roots they name are listed when the state moves past them, as Loro lists them.
+
+
+cdef int check_frontier_ids(LoroDoc d, Frontiers frontiers, lc_id *out) except -1:
+    """The frontiers as log ids into `out`; LoroError when the log lacks one of them."""
+    cdef Py_ssize_t i
+    for i in range(len(frontiers._ids)):
+        peer, ctr = frontiers._ids[i]
+        idx = d.log.peer_map.get(peer)
+        if idx is None or d.log.find_change(idx, ctr) < 0:
+            raise LoroError(f"The given ID ({ctr}@{peer}) is not contained by the doc")
+        out[i] = make_id(idx, ctr)
+    return 0
+
+
+cdef bint same_ids(const lc_id *a, int64_t na, const lc_id *b, int64_t nb) noexcept:
+    """Whether two frontiers hold the same ids (each has one id per peer at most)."""
+    cdef int64_t i, j
+    if na != nb:
+        return False
+    for i in range(na):
+        for j in range(nb):
+            if a[i].peer == b[j].peer and a[i].counter == b[j].counter:
+                break
+        else:
+            return False
+    return True
+
+
+cdef int64_t shrink_ids(LoroDoc d, lc_id *ids, int64_t n) except -1:
+    """Drop the ids that the closure of the others holds (Loro checks out, and reports as
+    state frontiers, the shrunk set); returns the new count."""
+    cdef int64_t i, j, k
+    cdef lc_id x
+    i = 0
+    while i < n and n > 1:
+        x = ids[i]
+        ids[i] = ids[n - 1]
+        version = version_dict(d, ids, n - 1)
+        if version.get(d.log.peer_ids[x.peer], 0) > x.counter:
+            n -= 1              # implied by the others: dropped
+        else:
+            ids[n - 1] = ids[i]
+            ids[i] = x
+            i += 1
+    return n
+
+
+cdef int checkout_frontiers(LoroDoc d, lc_id *ids, int64_t n) except -1:
+    """Loro's checkout once the transaction is committed and the ids checked: the same
+    frontiers as the state's only decide whether the document is detached (it is unless
+    they are the log's); otherwise the shrunk frontiers, when they differ from the
+    state's, detach the state there."""
+    cdef const lc_id *cur = d.sfront if d.detached else d.log.frontiers
+    cdef int64_t n_cur = d.n_sfront if d.detached else d.log.n_frontiers
+    if same_ids(ids, n, cur, n_cur):
+        if same_ids(ids, n, d.log.frontiers, d.log.n_frontiers):
+            if d.detached:
+                # the state is the log's version already: follow the log again
+                move_tracker_to_head(d)
+                d.detached = False
+        elif not d.detached:
+            detach_here(d)
+        return 0
+    n = shrink_ids(d, ids, n)
+    if same_ids(ids, n, cur, n_cur):
+        return 0
+    return checkout_to(d, ids, n)
+
+
+cdef int detach_here(LoroDoc d) except -1:
+    """Detach the state at the log's version (it stays where it is)."""
+    set_state_frontiers(d, d.log.frontiers, d.log.n_frontiers)
+    move_tracker_to(d, d.log.frontiers, d.log.n_frontiers)
+    d.detached = True
+    return 0
+
+
+cdef int set_state_frontiers(LoroDoc d, const lc_id *ids, int64_t n) except -1:
+    if n > d.cap_sfront:
+        d.sfront = <lc_id*>grow(d.sfront, &d.cap_sfront, n, sizeof(lc_id))
+    memcpy(d.sfront, ids, <size_t>n * sizeof(lc_id))
+    d.n_sfront = n
+    return 0
+
+
+cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
+    """Move the whole state from the tracker's version to the closure of `ids`."""
+    cdef const lc_id *tf = d.log.frontiers if d.tracker_at_head else d.tfront
+    cdef int64_t n_tf = d.log.n_frontiers if d.tracker_at_head else d.n_tfront
+    cdef int64_t i, k
+    cdef lc_move mv
+    cdef set dirty = set()
+    ensure_tvv(d)
+    k = d.log.walk_diff(d.tvv, tf, n_tf, ids, n)
+    for i in range(k):
+        mv = d.log.moves[i]
+        if mv.new_end > mv.old_end:
+            move_ops_of_range(d, mv.peer, mv.old_end, mv.new_end, True, dirty)
+        else:
+            move_ops_of_range(d, mv.peer, mv.new_end, mv.old_end, False, dirty)
+    apply_moves(d, k)
+    if dirty:
+        map_resolve_keys(d, dirty)
+    if n > d.cap_tfront:
+        d.tfront = <lc_id*>grow(d.tfront, &d.cap_tfront, n, sizeof(lc_id))
+    memcpy(d.tfront, ids, <size_t>n * sizeof(lc_id))
+    d.n_tfront = n
+    d.tracker_at_head = False
+    return 0
+
+
+cdef int move_ops_of_range(LoroDoc d, uint32_t p, int32_t lo, int32_t hi, bint forward,
+                           set dirty) except -1:
+    """Apply (forward) or retreat the non-sequence ops of peer `p`'s atoms [lo, hi) to the
+    state; list the roots that ops coming into effect touch."""
+    cdef int64_t pos = d.log.find_change_pos(p, lo)
+    cdef int64_t i
+    cdef lc_change *ch
+    cdef lc_op *op
+    if pos < 0:
+        return 0
+    while pos < d.log.by_peer[p].len:
+        ch = &d.log.changes[d.log.by_peer[p].idx[pos]]
+        if ch.counter >= hi:
+            break
+        for i in range(ch.ops_off, ch.ops_off + ch.ops_len):
+            op = &d.log.ops[i]
+            if op.counter + op.len <= lo or op.counter >= hi:
+                continue
+            if forward and d.croot[op.container] == ROOT_HIDDEN:
+                show_root(d, op.container)
+            state_move_op(d, op, forward, dirty)
+        pos += 1
+    return 0
+
+
+cdef int checkout_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
+    """Detach the document at the closure of `ids` (the open transaction is committed)."""
+    move_state_to(d, ids, n)
+    set_state_frontiers(d, ids, n)
+    d.detached = True
+    return 0
+
+
+cdef int attach_state(LoroDoc d) except -1:
+    """Move the state to the log's version and follow it again."""
+    if d.detached:
+        move_state_to(d, d.log.frontiers, d.log.n_frontiers)
+        d.tracker_at_head = True
+        d.detached = False
+    return 0
+
+
+cdef int move_tracker_home(LoroDoc d) except -1:
+    """Move the sequences' tracker to the state's version: the log's, or the checked-out
+    one while detached (imports end here; maps and counters never left it)."""
+    if not d.detached:
+        return move_tracker_to_head(d)
+    move_tracker_to(d, d.sfront, d.n_sfront)
+    return 0
+
+
+cdef int check_detached_state(LoroDoc d) except -1:
+    """While detached: the tracker sits at the checked-out version, and every map entry is
+    the winner among the writes of that version."""
+    cdef int32_t *want = <int32_t*>malloc(<size_t>(d.log.n_peers + 1) * sizeof(int32_t))
+    cdef uint32_t i
+    if want == NULL:
+        raise MemoryError()
+    try:
+        d.log.closure(d.sfront, d.n_sfront, make_id(LC_NO_PEER, 0), want)
+        for i in range(d.log.n_peers):
+            if d.tvv[i] != want[i]:
+                raise AssertionError("tracker is not at the checked-out version")
+    finally:
+        free(want)
+    return map_check_version(d)
