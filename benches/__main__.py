@@ -1,4 +1,4 @@
-"""python -m benches [--sections apply,export,import,merge,small,rss,scaling,threads,peers,hot] [--quick]
+"""python -m benches [--sections apply,export,import,merge,small,rss,scaling,threads,peers,hot,checkout] [--quick]
                     [--all-traces | --traces a,b] [--repeat N] [--json PATH] ...
 
 Compares loro_c with loro (the oracle, same API) and pycrdt (Yrs) on real editing traces
@@ -28,7 +28,8 @@ from ._work import (SMALL_VARIANTS, apply_fn, apply_patches_loro, edit_export_ro
                     export_all, import_all, import_blob, many_peer_history, replay_concurrent,
                     scaled_patches, small_edits, small_roundtrips, threaded_imports)
 
-SECTIONS = ("apply", "export", "import", "merge", "small", "rss", "scaling", "threads", "peers", "hot")
+SECTIONS = ("apply", "export", "import", "merge", "small", "rss", "scaling", "threads", "peers", "hot",
+            "checkout")
 MODES = ("once", "per_txn")
 MODE_LABEL = {"once": "one commit", "per_txn": "commit per txn"}
 SCALING_TRACE = "automerge-paper"
@@ -970,6 +971,10 @@ def main(argv=None):
         from ._hot import run_hot, table_hot
         run_hot(run, log)
         table_hot(run, render, fmt_ratio, ratio)
+    if "checkout" in secs:
+        from ._checkout import run_checkout, table_checkout
+        run_checkout(run, log)
+        table_checkout(run, render, fmt_ratio, ratio)
     elapsed = time.perf_counter() - t_start
     m = run.results["machine"]
     print(f"loro_c benchmarks -- {m['date']}, {m['nproc']} CPUs ({m['cpu']}), "

@@ -254,3 +254,43 @@ def test_pending_changes_and_open_transactions_across_checkouts(seed):
         d.checkout_to_latest()
     same_values(docs[loro_c], docs[loro])
     docs[loro_c]._check_invariants()
+
+
+def test_history_cache_is_built_by_checkouts_and_can_be_freed():
+    """As in loro: a checkout of a document with maps gathers their writes
+    (has_history_cache), free_history_cache drops them, the next checkout gathers again;
+    text alone needs none. Checkouts give the same values either way."""
+    docs = {}
+    for lib in LIBS:
+        d = lib.LoroDoc()
+        d.peer_id = 3
+        d.get_text("t").insert(0, "x")
+        d.commit()
+        docs[lib] = d
+    for lib, d in docs.items():
+        f = d.oplog_frontiers
+        d.get_text("t").insert(0, "y")
+        d.commit()
+        d.checkout(f)
+        assert d.has_history_cache is False
+        d.checkout_to_latest()
+    marks = []
+    for step in range(5):
+        for lib, d in docs.items():
+            d.get_map("m").insert("k", step)
+            d.get_map("m").insert(f"k{step % 2}", step)
+            d.commit()
+        marks.append(docs[loro_c].oplog_frontiers.to_list()[0].counter)
+    for i, at in enumerate(marks):
+        for lib, d in docs.items():
+            d.checkout(lib.Frontiers.from_id(lib.ID(3, at)))
+            assert d.has_history_cache is True
+            if i % 2:
+                d.free_history_cache()
+                assert d.has_history_cache is False
+                d.free_diff_calculator()
+        same_values(docs[loro_c], docs[loro])
+        docs[loro_c]._check_invariants()
+    for lib, d in docs.items():
+        d.checkout_to_latest()
+    same_values(docs[loro_c], docs[loro])

@@ -127,6 +127,20 @@ typedef struct {
 } lc_map_undo;
 
 
+/* One map write of the log, for moving a map to another version (checkout): the writes of
+ * one key are chained newest-gathered first through `prev` (-1 ends the chain); the chain's
+ * head is the `slot` of the key's entry in a second table per map (LoroDoc.hheads), whose
+ * `lamport` field marks the key as already queued during one checkout. */
+typedef struct {
+    uint32_t lamport;
+    uint32_t peer;         /* peer index */
+    int32_t counter;
+    uint32_t _pad;
+    int64_t slot;          /* value slot, -1: a delete */
+    int64_t prev;          /* the key's previous gathered write, -1: none */
+} lc_map_write;
+
+
 static inline void lc_map_free(lc_map *m) {
     free(m->entries);
     m->entries = NULL;

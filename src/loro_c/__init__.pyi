@@ -337,7 +337,8 @@ class LoroDoc:
     def get_by_str_path(self, path: str) -> typing.Optional[ValueOrContainer]: ...
     def get_path_to_container(self, cid: ContainerID) -> typing.Optional[typing.List[typing.Tuple[ContainerID, Index]]]: ...
     def fork(self) -> LoroDoc:
-        """A new document with this one's history and a new random peer id."""
+        """A new document with this one's history and a new random peer id (while detached,
+        the history up to the checked-out version)."""
     def fork_at(self, frontiers: Frontiers) -> LoroDoc:
         """A new document holding the history up to `frontiers`."""
     @property
@@ -357,7 +358,24 @@ class LoroDoc:
     def travel_change_ancestors(self, ids: typing.Sequence[ID],
                                 cb: typing.Callable[[ChangeMeta], bool]) -> None: ...
     def set_change_merge_interval(self, interval: int) -> None: ...
-    def is_detached(self) -> bool: ...
+    def is_detached(self) -> bool:
+        """Whether the state shows a checked-out version instead of following the log."""
+    def checkout(self, frontiers: Frontiers) -> None:
+        """Show the document as it was at `frontiers` and detach it (edits raise
+        DetachedError, imports only grow the log) until attach()/checkout_to_latest()."""
+    def checkout_to_latest(self) -> None:
+        """Show the latest version again and follow the log."""
+    def attach(self) -> None:
+        """Same as checkout_to_latest()."""
+    def detach(self) -> None:
+        """Detach the state at the current version."""
+    @property
+    def has_history_cache(self) -> bool:
+        """Whether map writes are gathered for checkouts."""
+    def free_history_cache(self) -> None:
+        """Drop the map writes gathered for checkouts."""
+    def free_diff_calculator(self) -> None:
+        """Accepted for loro's API (loro_c keeps no diff calculator)."""
     def frontiers_to_vv(self, frontiers: Frontiers) -> typing.Optional[VersionVector]: ...
     def export_json_updates(self, start_vv: VersionVector, end_vv: VersionVector,
                             with_peer_compression: bool = True) -> str: ...

@@ -48,6 +48,12 @@ cdef extern from "loro_c/map.h":
     uint32_t lc_map_count_live(const lc_map *m) nogil
     void lc_map_free(lc_map *m) nogil
     void lc_map_remove(lc_map *m, uint32_t key) nogil
+    ctypedef struct lc_map_write:
+        uint32_t lamport
+        uint32_t peer
+        int32_t counter
+        int64_t slot
+        int64_t prev
     ctypedef struct lc_map_undo:
         uint32_t map
         uint32_t key
@@ -221,13 +227,22 @@ cdef class DocCore:
     cdef int64_t lval_len           # the value arena's length
     cdef bint in_blob               # while a binary blob is staged (its text stays out of the arena)
     # time travel (doc/checkout.pxi): while detached, the state shows the closure of
-    # `sfront` instead of the log's version; the writes of each map key, gathered from the
-    # log's first `hist_changes` changes (the last one with `hist_last_ops` ops) on the
-    # first checkout (None before)
+    # `sfront` instead of the log's version
     cdef bint detached
     cdef lc_id *sfront
     cdef int64_t n_sfront, cap_sfront
-    cdef dict map_hist
+    # the map writes of the log's first `hist_changes` changes (the last one with
+    # `hist_last_ops` ops), gathered on the first checkout (state/map.pxi): `hwrites`, their
+    # chains per key (`hheads`, one table per map), and the keys a checkout moves (`hdirty`,
+    # map << 32 | key, deduplicated by marking their head with `hist_epoch`)
+    cdef bint hist_on
+    cdef lc_map_write *hwrites
+    cdef int64_t n_hwrites, cap_hwrites
+    cdef lc_map *hheads
+    cdef int64_t n_hheads, cap_hheads
+    cdef uint64_t *hdirty
+    cdef int64_t n_hdirty, cap_hdirty
+    cdef uint32_t hist_epoch
     cdef int64_t hist_changes
     cdef uint32_t hist_last_ops
     cdef object __weakref__
@@ -261,6 +276,7 @@ cdef int move_tracker_to_change(LoroDoc d, const lc_id *deps, int64_t n_deps, ui
                                 int32_t counter) except -1
 cdef int move_tracker_to_head(LoroDoc d) except -1
 cdef int move_tracker_home(LoroDoc d) except -1
+cdef int map_history_drop(LoroDoc d) noexcept
 cdef int apply_change_ops(LoroDoc d, int64_t ops_off, uint32_t ops_len, uint32_t peer,
                           int32_t counter, uint32_t lamport) except -1
 cdef int rebuild_state(LoroDoc d) except -1

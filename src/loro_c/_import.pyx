@@ -22,7 +22,7 @@ from loro_c._doc cimport (LoroDoc, group_change, group_kept, lstr_place, lval_pl
                           lc_map_undo, ROOT_HIDDEN, KIND_TEXT,
                           str_to_cps, STACK_CPS)
 from loro_c._doc cimport (kind_has_state, op_fits_kind, container_index, show_root, ensure_tvv, commit_txn,
-                          move_tracker_to_change, move_tracker_to_head, move_tracker_home, apply_change_ops,
+                          move_tracker_to_change, move_tracker_to_head, move_tracker_home, map_history_drop, apply_change_ops,
                           rebuild_state, flush_import_deltas)
 from loro_c._doc import kind_of_type, _TYPE_NAMES
 from loro_c.errors import LoroError, DecodeError
@@ -232,7 +232,7 @@ cdef undo(LoroDoc doc, ImportRun run, bint state_touched):
     for i, saved in reversed(run.op_undo):
         memcpy(&log.ops[<int64_t>i], <char*>saved, sizeof(lc_op))
     truncate(doc, run)
-    doc.map_hist = None         # it may hold writes of changes cut off or cut back
+    map_history_drop(doc)       # it may hold writes of changes cut off or cut back
     for key in log.keys[run.n_keys:]:
         del log.key_map[key]
     del log.keys[run.n_keys:]

@@ -97,18 +97,18 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
     cdef int64_t n_tf = d.log.n_frontiers if d.tracker_at_head else d.n_tfront
     cdef int64_t i, k
     cdef lc_move mv
-    cdef set dirty = set()
     ensure_tvv(d)
+    map_history_update(d)
+    next_history_epoch(d)
     k = d.log.walk_diff(d.tvv, tf, n_tf, ids, n)
     for i in range(k):
         mv = d.log.moves[i]
         if mv.new_end > mv.old_end:
-            move_ops_of_range(d, mv.peer, mv.old_end, mv.new_end, True, dirty)
+            move_ops_of_range(d, mv.peer, mv.old_end, mv.new_end, True)
         else:
-            move_ops_of_range(d, mv.peer, mv.new_end, mv.old_end, False, dirty)
+            move_ops_of_range(d, mv.peer, mv.new_end, mv.old_end, False)
     apply_moves(d, k)
-    if dirty:
-        map_resolve_keys(d, dirty)
+    map_resolve_keys(d)
     if n > d.cap_tfront:
         d.tfront = <lc_id*>grow(d.tfront, &d.cap_tfront, n, sizeof(lc_id))
     memcpy(d.tfront, ids, <size_t>n * sizeof(lc_id))
@@ -117,8 +117,19 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
     return 0
 
 
-cdef int move_ops_of_range(LoroDoc d, uint32_t p, int32_t lo, int32_t hi, bint forward,
-                           set dirty) except -1:
+cdef int next_history_epoch(LoroDoc d) noexcept:
+    """A new mark for the keys one checkout queues (marks restart when the counter wraps)."""
+    cdef int64_t m, i
+    d.hist_epoch += 1
+    if d.hist_epoch == 0:
+        for m in range(d.n_hheads):
+            for i in range(d.hheads[m].cap):
+                d.hheads[m].entries[i].lamport = 0
+        d.hist_epoch = 1
+    return 0
+
+
+cdef int move_ops_of_range(LoroDoc d, uint32_t p, int32_t lo, int32_t hi, bint forward) except -1:
     """Apply (forward) or retreat the non-sequence ops of peer `p`'s atoms [lo, hi) to the
     state; list the roots that ops coming into effect touch."""
     cdef int64_t pos = d.log.find_change_pos(p, lo)
@@ -137,7 +148,7 @@ cdef int move_ops_of_range(LoroDoc d, uint32_t p, int32_t lo, int32_t hi, bint f
                 continue
             if forward and d.croot[op.container] == ROOT_HIDDEN:
                 show_root(d, op.container)
-            state_move_op(d, op, forward, dirty)
+            state_move_op(d, op, forward)
         pos += 1
     return 0
 

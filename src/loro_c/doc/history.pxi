@@ -172,6 +172,22 @@ cdef class DocHistory(DocCore):
         an old version, imports only grow the log, and edits raise DetachedError."""
         return self.detached
 
+    @property
+    def has_history_cache(self):
+        """Whether map writes are gathered for checkouts (built by the first checkout of a
+        document with maps; free_history_cache drops it)."""
+        return self.hist_on and self.n_hwrites > 0
+
+    def free_history_cache(self):
+        """Drop the map writes gathered for checkouts (the next checkout gathers them)."""
+        doc_acquire(self)
+        map_history_drop(self)
+        doc_release(self)
+
+    def free_diff_calculator(self):
+        """Accepted for loro's API: loro_c keeps no diff calculator between checkouts."""
+        return None
+
     def checkout(self, Frontiers frontiers):
         """Show the document as it was at `frontiers` and detach it (see is_detached). The
         open transaction is committed first. Costs the changes between the two versions:

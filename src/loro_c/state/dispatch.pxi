@@ -55,12 +55,12 @@ cdef int apply_op(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) except 
     return 0
 
 
-cdef int state_move_op(LoroDoc d, lc_op *op, bint forward, set dirty) except -1:
+cdef int state_move_op(LoroDoc d, lc_op *op, bint forward) except -1:
     """Bring a logged op into effect in the state (forward) or out of it, for a checkout.
     Sequence ops need nothing: their status is the tracker's (moved with it); a map key is
     only marked, and set to its winner once every op is moved (map_resolve_keys)."""
     if op.kind == LC_OP_MAP_SET or op.kind == LC_OP_MAP_DELETE:
-        return map_mark_dirty(d, op, dirty)
+        return map_mark_dirty(d, op)
     if op.kind == LC_OP_COUNTER:
         return counter_move(d, op, forward)
     return 0

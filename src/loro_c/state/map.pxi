@@ -150,92 +150,161 @@ cdef int map_check(LoroDoc d, uint32_t c) except -1:
 
 
 # -- moving a map to another version (checkout) ----------------------------------------------
-# The writes of each (map, key), gathered from the log's changes on the first checkout and
-# extended from where the last scan stopped (a failed import drops them): a key is moved to
-# a version by picking its latest write in that version, so a checkout costs the writes of
-# the keys the ops between the versions touched.
+# Every map write of the log, gathered on the first checkout and extended from where the
+# last gathering stopped (a failed import drops them all), chained per key: a key is moved to
+# a version by the latest of its writes that the version holds, so a checkout costs the ops
+# between the two versions plus the writes of the keys they touch. All of it is C.
 
-cdef dict map_history(LoroDoc d):
-    """(map, key) -> [(lamport, peer id, peer index, counter, slot)] of every map write in
-    the log's changes (slot -1: a delete)."""
+cdef int map_history_drop(LoroDoc d) noexcept:
+    """Forget the gathered writes (a failed import may have cut back the changes they
+    came from; free_history_cache)."""
+    cdef int64_t i
+    for i in range(d.n_hheads):
+        lc_map_free(&d.hheads[i])
+    d.n_hheads = 0
+    d.n_hwrites = 0
+    d.hist_changes = 0
+    d.hist_last_ops = 0
+    d.hist_on = False
+    return 0
+
+
+cdef int map_history_write(LoroDoc d, uint32_t m, uint32_t key, uint32_t lamport, uint32_t peer,
+                           int32_t counter, int64_t slot) except -1:
+    cdef lc_map_entry *head = lc_map_upsert(&d.hheads[m], key)
+    cdef lc_map_write *w
+    if head == NULL:
+        raise MemoryError()
+    if d.n_hwrites == d.cap_hwrites:
+        d.hwrites = <lc_map_write*>grow(d.hwrites, &d.cap_hwrites, d.n_hwrites + 1, sizeof(lc_map_write))
+    w = &d.hwrites[d.n_hwrites]
+    w.lamport = lamport
+    w.peer = peer
+    w.counter = counter
+    w.slot = slot
+    w.prev = head.slot
+    head.slot = d.n_hwrites
+    d.n_hwrites += 1
+    return 0
+
+
+cdef int map_history_update(LoroDoc d) except -1:
+    """Gather the map writes of the changes logged since the last gathering."""
     cdef int64_t ci, i, start
     cdef lc_change *ch
     cdef lc_op *op
-    cdef dict hist
-    if d.map_hist is None or d.hist_changes > d.log.n_changes:
-        d.map_hist = {}
-        d.hist_changes = 0
-        d.hist_last_ops = 0
-    hist = d.map_hist
+    if d.hist_changes > d.log.n_changes:
+        map_history_drop(d)
+    if d.n_hheads < d.n_maps:
+        if d.n_maps > d.cap_hheads:
+            d.hheads = <lc_map*>grow(d.hheads, &d.cap_hheads, d.n_maps, sizeof(lc_map))
+        memset(&d.hheads[d.n_hheads], 0, <size_t>(d.n_maps - d.n_hheads) * sizeof(lc_map))
+        d.n_hheads = d.n_maps
+    d.hist_on = True
     ci = d.hist_changes - 1 if d.hist_changes > 0 else 0
     while ci < d.log.n_changes:
         ch = &d.log.changes[ci]
-        # the last scanned change may have grown since (a local commit merged into it)
+        # the last gathered change may have grown since (a local commit merged into it)
         start = ch.ops_off + (d.hist_last_ops if ci == d.hist_changes - 1 else 0)
         for i in range(start, ch.ops_off + ch.ops_len):
             op = &d.log.ops[i]
             if op.kind == LC_OP_MAP_SET or op.kind == LC_OP_MAP_DELETE:
-                key = (d.ctree[op.container], <uint32_t>op.pos)
-                entry = (ch.lamport + <uint32_t>(op.counter - ch.counter), d.log.peer_ids[ch.peer],
-                         ch.peer, op.counter, op.arg)
-                writes = hist.get(key)
-                if writes is None:
-                    hist[key] = [entry]
-                else:
-                    writes.append(entry)
+                map_history_write(d, d.ctree[op.container], <uint32_t>op.pos,
+                                  ch.lamport + <uint32_t>(op.counter - ch.counter), ch.peer,
+                                  op.counter, op.arg)
         ci += 1
     d.hist_changes = d.log.n_changes
     d.hist_last_ops = d.log.changes[d.log.n_changes - 1].ops_len if d.log.n_changes else 0
-    return hist
-
-
-cdef tuple map_winner_at(LoroDoc d, list writes):
-    """The latest write (by Lamport, then peer id) that the tracker's version holds."""
-    best = None
-    for w in writes:
-        if (<tuple>w)[3] < d.tvv[<uint32_t>(<tuple>w)[2]] and (
-                best is None or ((<tuple>w)[0], (<tuple>w)[1]) > (best[0], best[1])):
-            best = w
-    return best
-
-
-cdef int map_resolve_keys(LoroDoc d, set dirty) except -1:
-    """Set each (map, key) of `dirty` to its winner at the tracker's version (removed when
-    that version has no write of it)."""
-    cdef dict hist = map_history(d)
-    cdef lc_map *m
-    cdef lc_map_entry *e
-    for mk in dirty:
-        m = &d.maps[<uint32_t>mk[0]]
-        best = map_winner_at(d, hist.get(mk, []))
-        if best is None:
-            lc_map_remove(m, <uint32_t>mk[1])
-            continue
-        e = lc_map_upsert(m, <uint32_t>mk[1])
-        if e == NULL:
-            raise MemoryError()
-        e.lamport = best[0]
-        e.peer = best[2]
-        lc_map_set_slot(m, e, best[4])
     return 0
 
 
-cdef int map_mark_dirty(LoroDoc d, lc_op *op, set dirty) except -1:
-    dirty.add((d.ctree[op.container], <uint32_t>op.pos))
+cdef int64_t map_winner_at(LoroDoc d, int64_t w) noexcept:
+    """Along the chain from write `w`: the latest write (by Lamport, then peer id) that the
+    tracker's version holds, or -1."""
+    cdef int64_t best = -1
+    cdef lc_map_write *x
+    cdef lc_map_write *b
+    while w >= 0:
+        x = &d.hwrites[w]
+        if x.counter < d.tvv[x.peer]:
+            if best < 0:
+                best = w
+            else:
+                b = &d.hwrites[best]
+                if x.lamport > b.lamport or (x.lamport == b.lamport
+                                             and d.log.peer_ids[x.peer] > d.log.peer_ids[b.peer]):
+                    best = w
+        w = x.prev
+    return best
+
+
+cdef int map_mark_dirty(LoroDoc d, lc_op *op) except -1:
+    """Queue the key an op writes for map_resolve_keys (once per checkout)."""
+    cdef uint32_t m = d.ctree[op.container]
+    cdef lc_map_entry *head = lc_map_find(&d.hheads[m], <uint32_t>op.pos)
+    if head == NULL or head.lamport == d.hist_epoch:
+        return 0        # not gathered (cannot happen for a logged op) or already queued
+    head.lamport = d.hist_epoch
+    if d.n_hdirty == d.cap_hdirty:
+        d.hdirty = <uint64_t*>grow(d.hdirty, &d.cap_hdirty, d.n_hdirty + 1, sizeof(uint64_t))
+    d.hdirty[d.n_hdirty] = (<uint64_t>m << 32) | <uint32_t>op.pos
+    d.n_hdirty += 1
+    return 0
+
+
+cdef int map_resolve_keys(LoroDoc d) except -1:
+    """Set each queued key to its winner at the tracker's version (removed when that
+    version has no write of it)."""
+    cdef int64_t i, w
+    cdef uint32_t m, key
+    cdef lc_map_entry *head
+    cdef lc_map_entry *e
+    cdef lc_map_write *x
+    for i in range(d.n_hdirty):
+        m = <uint32_t>(d.hdirty[i] >> 32)
+        key = <uint32_t>(d.hdirty[i] & 0xFFFFFFFF)
+        head = lc_map_find(&d.hheads[m], key)
+        w = map_winner_at(d, head.slot)
+        if w < 0:
+            lc_map_remove(&d.maps[m], key)
+            continue
+        x = &d.hwrites[w]
+        e = lc_map_upsert(&d.maps[m], key)
+        if e == NULL:
+            raise MemoryError()
+        e.lamport = x.lamport
+        e.peer = x.peer
+        lc_map_set_slot(&d.maps[m], e, x.slot)
+    d.n_hdirty = 0
     return 0
 
 
 cdef int map_check_version(LoroDoc d) except -1:
     """Every map entry is its key's winner at the tracker's version, and no key with a
-    write in that version is missing."""
-    cdef dict hist = map_history(d)
+    write in that version is missing (the gathered writes are brought up to date first)."""
+    cdef int64_t m, i, w
+    cdef lc_map *heads
     cdef lc_map_entry *e
-    for mk, writes in hist.items():
-        best = map_winner_at(d, writes)
-        e = lc_map_find(&d.maps[<uint32_t>mk[0]], <uint32_t>mk[1])
-        if best is None:
-            if e != NULL:
-                raise AssertionError(f"map key {mk} has an entry with no write in the version")
-        elif e == NULL or e.lamport != best[0] or e.peer != best[2] or e.slot != best[4]:
-            raise AssertionError(f"map key {mk} is not its winner at the version")
+    cdef lc_map_write *x
+    map_history_update(d)
+    for m in range(d.n_maps):
+        heads = &d.hheads[m]
+        for i in range(heads.cap):
+            if heads.entries[i].key == LC_NO_KEY:
+                continue
+            w = map_winner_at(d, heads.entries[i].slot)
+            e = lc_map_find(&d.maps[m], heads.entries[i].key)
+            if w < 0:
+                if e != NULL:
+                    raise AssertionError(f"map {m} key {heads.entries[i].key} has an entry but "
+                                         "no write in the version")
+                continue
+            x = &d.hwrites[w]
+            if e == NULL or e.lamport != x.lamport or e.peer != x.peer or e.slot != x.slot:
+                raise AssertionError(f"map {m} key {heads.entries[i].key} is not its winner at "
+                                     "the version")
+        for i in range(d.maps[m].cap):
+            if (d.maps[m].entries[i].key != LC_NO_KEY
+                    and lc_map_find(heads, d.maps[m].entries[i].key) == NULL):
+                raise AssertionError(f"map {m} key {d.maps[m].entries[i].key} has no write")
     return 0
