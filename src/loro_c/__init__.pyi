@@ -369,6 +369,10 @@ class LoroDoc:
         """Same as checkout_to_latest()."""
     def detach(self) -> None:
         """Detach the state at the current version."""
+    def set_detached_editing(self, enable: bool) -> None:
+        """Allow edits while detached: they branch off the checked-out version."""
+    @property
+    def is_detached_editing_enabled(self) -> bool: ...
     @property
     def has_history_cache(self) -> bool:
         """Whether map writes are gathered for checkouts."""

@@ -229,6 +229,7 @@ cdef class DocCore:
     # time travel (doc/checkout.pxi): while detached, the state shows the closure of
     # `sfront` instead of the log's version
     cdef bint detached
+    cdef bint detached_editing      # set_detached_editing: edits while detached branch off
     cdef lc_id *sfront
     cdef int64_t n_sfront, cap_sfront
     # the map writes of the log's first `hist_changes` changes (the last one with

@@ -170,6 +170,19 @@ cdef int attach_state(LoroDoc d) except -1:
     return 0
 
 
+cdef int renew_peer(LoroDoc d) except -1:
+    """A new random peer id (detached editing gives each checkout its own, as Loro does, so
+    that a branch never continues ops the checked-out version lacks)."""
+    import random
+    peer = random.getrandbits(64)
+    while peer == 0xFFFFFFFFFFFFFFFF:
+        peer = random.getrandbits(64)
+    d.peer = peer
+    if d.evs is not None:
+        events_module().peer_changed(d)
+    return 0
+
+
 cdef int move_tracker_home(LoroDoc d) except -1:
     """Move the sequences' tracker to the state's version: the log's, or the checked-out
     one while detached (imports end here; maps and counters never left it)."""

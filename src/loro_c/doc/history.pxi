@@ -203,6 +203,8 @@ cdef class DocHistory(DocCore):
             commit_txn(self)
             check_frontier_ids(self, frontiers, ids)
             checkout_frontiers(self, ids, n)
+            if self.detached_editing:
+                renew_peer(self)
         except BaseException:
             free(ids)
             release_and_deliver(self, False)
@@ -215,11 +217,34 @@ cdef class DocHistory(DocCore):
         doc_acquire(self)
         try:
             commit_txn(self)
-            attach_state(self)
+            if self.detached:
+                attach_state(self)
+                if self.detached_editing:
+                    renew_peer(self)
         except BaseException:
             release_and_deliver(self, False)
             raise
         release_and_deliver(self, True)
+
+    def set_detached_editing(self, enable):
+        """Allow edits while detached (off by default, as in loro): they branch off the
+        checked-out version as new changes of the log, and the state stays detached at the
+        branch's head. Each checkout then gives the document a new random peer id."""
+        if not isinstance(enable, bool):
+            raise LoroTypeError("set_detached_editing takes a bool")
+        doc_acquire(self)
+        try:
+            commit_txn(self)
+            self.detached_editing = enable
+        except BaseException:
+            release_and_deliver(self, False)
+            raise
+        release_and_deliver(self, True)
+
+    @property
+    def is_detached_editing_enabled(self):
+        """Whether edits are allowed while detached (set_detached_editing)."""
+        return self.detached_editing
 
     def attach(self):
         """Same as checkout_to_latest()."""

@@ -1,21 +1,26 @@
 cdef int open_txn(LoroDoc d) except -1:
+    """Open a transaction on the state's frontiers: the log's, or while detached (with
+    detached editing on) the checked-out ones, where the new change branches off."""
     cdef int64_t i
+    cdef const lc_id *heads = d.log.frontiers
+    cdef int64_t n_heads = d.log.n_frontiers
     if d.txn_open:
         return 0
     if d.detached:
-        raise DetachedError("the document is detached (checkout or detach): it cannot be "
-                            "edited until attach() or checkout_to_latest()")
+        check_detached_edit(d)
+        heads = d.sfront
+        n_heads = d.n_sfront
     d.self_idx = d.log.peer_index(d.peer)
     ensure_tvv(d)
     d.seq.ensure_peer(d.self_idx)
     d.txn_counter = d.log.vv[d.self_idx]
-    d.txn_lamport = d.log.next_lamport
+    d.txn_lamport = d.log.next_lamport if not d.detached else next_lamport_of(d, heads, n_heads)
     d.txn_ops_off = d.log.n_ops
-    if d.log.n_frontiers > d.cap_txn_deps:
-        d.txn_deps = <lc_id*>grow(d.txn_deps, &d.cap_txn_deps, d.log.n_frontiers, sizeof(lc_id))
-    for i in range(d.log.n_frontiers):
-        d.txn_deps[i] = d.log.frontiers[i]
-    d.n_txn_deps = d.log.n_frontiers
+    if n_heads > d.cap_txn_deps:
+        d.txn_deps = <lc_id*>grow(d.txn_deps, &d.cap_txn_deps, n_heads, sizeof(lc_id))
+    for i in range(n_heads):
+        d.txn_deps[i] = heads[i]
+    d.n_txn_deps = n_heads
     # Like loro, the first op of this commit may extend the previous change's last op
     # when the change is likely to merge (see _commit, which undoes it if not).
     d.txn_merge_floor = d.txn_ops_off
@@ -83,9 +88,45 @@ cdef int after_local_op(LoroDoc d, int32_t n) except -1:
     d.log.vv[p] += n
     d.log.vv_touch(p)
     d.tvv[p] = d.log.vv[p]
-    # the open transaction depends on every head, so its last op is the only head
+    # the open transaction depends on every head (of the state), so its last op is the only
+    # head of the state; the log's other heads stay
     d.log.update_frontiers(d.txn_deps, <uint32_t>d.n_txn_deps, make_id(p, d.log.vv[p] - 1))
+    cdef lc_id last
+    if d.detached:
+        last = make_id(p, d.log.vv[p] - 1)
+        set_state_frontiers(d, &last, 1)
+        if d.cap_tfront < 1:
+            d.tfront = <lc_id*>grow(d.tfront, &d.cap_tfront, 1, sizeof(lc_id))
+        d.tfront[0] = last
+        d.n_tfront = 1
     return 0
+
+
+cdef int check_detached_edit(LoroDoc d) except -1:
+    """Editing while detached needs detached editing on, and (as in Loro) the change must
+    continue the peer's own ops that the checked-out version holds."""
+    cdef int32_t next_counter = 0
+    if not d.detached_editing:
+        raise DetachedError("the document is detached (checkout or detach): it cannot be "
+                            "edited until attach() or checkout_to_latest(), unless "
+                            "set_detached_editing(True)")
+    found = d.log.peer_map.get(d.peer)
+    if found is not None:
+        next_counter = d.log.vv[<uint32_t>found]
+    if next_counter > 0 and version_dict(d, d.sfront, d.n_sfront).get(d.peer, 0) != next_counter:
+        raise LoroError(f"peer {d.peer} has ops that the checked-out version does not hold: "
+                        f"a change from it would be concurrent with them (the peer id is "
+                        f"renewed by checkout while detached editing is on)")
+    return 0
+
+
+cdef uint32_t next_lamport_of(LoroDoc d, const lc_id *ids, int64_t n) noexcept:
+    """The Lamport timestamp after the ops `ids` (0 for none)."""
+    cdef uint32_t out = 0
+    cdef int64_t i
+    for i in range(n):
+        out = max(out, d.log.lamport_of(ids[i]) + 1)
+    return out
 
 
 cdef int record_local_op(LoroDoc d, lc_op *piece) except -1:

@@ -9,8 +9,6 @@ cdef int counter_state_reset(LoroDoc d, uint32_t c) except -1:
 
 
 cdef int counter_apply(LoroDoc d, lc_op *op) except -1 nogil:
-    if d.detached:
-        return 0        # logged only; the state stays at the checked-out version
     if d.journal_on:
         add_import_delta(d, op.container, op.delta)
     else:

@@ -48,6 +48,10 @@ cdef int apply_op(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) except 
         return seq_apply_insert(d, op, peer)
     if op.kind == LC_OP_DELETE:
         return seq_apply_delete(d, op, peer)
+    if d.detached:
+        # imported while detached: logged only, the state stays at the checked-out version
+        # (sequences take the op in, the tracker hides it again: doc/checkout.pxi)
+        return 0
     if op.kind == LC_OP_MAP_SET or op.kind == LC_OP_MAP_DELETE:
         return map_apply(d, op.container, <uint32_t>op.pos, lamport, peer, op.arg)
     if op.kind == LC_OP_COUNTER:

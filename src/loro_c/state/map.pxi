@@ -21,8 +21,6 @@ cdef int map_apply(LoroDoc d, uint32_t c, uint32_t key, uint32_t lamport, uint32
     """Last writer wins by (lamport, peer id); slot -1 is a delete."""
     cdef lc_map *m = &d.maps[d.ctree[c]]
     cdef lc_map_entry *e
-    if d.detached:
-        return 0        # logged only; the state stays at the checked-out version
     if d.journal_on:
         journal_map_entry(d, d.ctree[c], key)
     e = lc_map_upsert(m, key)
