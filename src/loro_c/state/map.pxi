@@ -91,6 +91,8 @@ cdef list map_all_keys(LoroDoc d, uint32_t c):
 
 cdef int local_map_set(LoroDoc d, uint32_t c, str key, object value) except -1:
     cdef int64_t cur = map_slot(d, c, key)
+    if d.detached and not d.txn_open:
+        check_detached_edit(d)      # loro refuses even a set that would change nothing
     if cur >= 0:
         old = d.log.values[cur]
         if type(old) is type(value) and not isinstance(old, _types.ContainerID) and old == value:
