@@ -14,6 +14,7 @@ from loro_c.ephemeral import (EphemeralStore, EphemeralStoreEvent, Awareness,
                               AwarenessPeerUpdate, PeerInfo)
 from loro_c.cursor import Cursor, Side, PosQueryResult, AbsolutePosition
 from loro_c.paths import Index
+from loro_c.config import Configure
 from loro_c.events import (EventTriggerKind, DiffEvent, ContainerDiff, PathItem, Diff, TextDelta,
                            ListDiffItem, MapDelta, EventStream, EventStreamOverflow, ChangeModifier)
 
@@ -30,4 +31,5 @@ __all__ = [
     "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering",
     "Index", "EventTriggerKind", "DiffEvent", "ContainerDiff", "PathItem", "Diff", "TextDelta",
     "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow", "ChangeModifier",
+    "Configure",
 ]

@@ -17,6 +17,7 @@ __all__ = [
     "KeyNotFoundError", "DetachedError", "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering", "Index",
     "EventTriggerKind", "DiffEvent", "ContainerDiff", "PathItem", "Diff", "TextDelta",
     "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow", "ChangeModifier",
+    "Configure",
 ]
 
 LoroValue = typing.Union[
@@ -292,6 +293,16 @@ class Subscription:
 
 # ---------------------------------------------------------------- the document
 
+class Configure:
+    """A document's options (LoroDoc.config, live), or a free-standing set of them."""
+    def __init__(self) -> None: ...
+    def record_timestamp(self) -> bool: ...
+    def set_record_timestamp(self, record: bool) -> None: ...
+    def merge_interval(self) -> int: ...
+    def set_merge_interval(self, interval: int) -> None: ...
+    def detached_editing(self) -> bool: ...
+    def set_detached_editing(self, mode: bool) -> None: ...
+
 # (no @disjoint_base: the C layout is that of a private base class, loro_c._doc.DocCore)
 class LoroDoc:
 
@@ -358,6 +369,13 @@ class LoroDoc:
     def travel_change_ancestors(self, ids: typing.Sequence[ID],
                                 cb: typing.Callable[[ChangeMeta], bool]) -> None: ...
     def set_change_merge_interval(self, interval: int) -> None: ...
+    @property
+    def config(self) -> Configure:
+        """The document's options, live."""
+    def clear_next_commit_options(self) -> None:
+        """Forget the origin, timestamp and message set for the next commit."""
+    def compact_change_store(self) -> None:
+        """Accepted for loro's API (loro_c's change store is always compact)."""
     def is_detached(self) -> bool:
         """Whether the state shows a checked-out version instead of following the log."""
     def checkout(self, frontiers: Frontiers) -> None:

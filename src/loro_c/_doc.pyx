@@ -422,6 +422,28 @@ cdef class LoroDoc(DocExchange):
         finally:
             doc_release(self)
 
+    @property
+    def config(self):
+        """The document's options as a live Configure (loro's LoroDoc.config)."""
+        from loro_c.config import Configure
+        return Configure._of(self)
+
+    def _config_values(self):
+        return self.record_ts, self.merge_interval
+
+    def clear_next_commit_options(self):
+        """Forget the origin, timestamp and message set for the next commit."""
+        doc_acquire(self)
+        self.next_origin = None
+        self.next_ts = None
+        self.next_msg = None
+        doc_release(self)
+
+    def compact_change_store(self):
+        """Accepted for loro's API: loro_c's change store is always compact (ops live in
+        C arenas, not as parsed objects beside encoded blocks)."""
+        return None
+
     def get_pending_txn_len(self):
         """Ops (counted in atoms, as loro counts them) in the open transaction."""
         doc_acquire(self)
