@@ -125,6 +125,18 @@ cdef class DocExchange(DocHistory):
             raise LoroValueError("callback must be callable")
         return Subscription(self.local_update_subs, callback)
 
+    def export_pending_updates(self):
+        """The received changes still waiting for their dependencies, as an updates blob
+        (None when nothing waits). Local edits are not committed. Saved beside a snapshot,
+        they restore a server's pending state: import the snapshot, then these bytes."""
+        from loro_c import _codec
+        doc_acquire(self)
+        try:
+            changes = pending_changes(self)
+        finally:
+            doc_release(self)
+        return _codec.encode_updates(changes) if changes else None
+
     def export_json_updates(self, VersionVector start_vv, VersionVector end_vv, with_peer_compression=True):
         """Export the changes between two versions in Loro's JSON updates format."""
         from loro_c import _json

@@ -201,3 +201,23 @@ cdef list collect_changes(LoroDoc d, dict start, dict end, Py_ssize_t piece_ops,
                 out.append((pid, a, lamport + <uint32_t>(a - a0), ts, msg, deps, ops))
                 a = cut
     return out
+
+
+cdef list pending_changes(LoroDoc d):
+    """The pending changes (staged by imports, waiting for dependencies) as change tuples,
+    peer by peer in counter order, as their blobs gave them."""
+    cdef int64_t i, j
+    cdef lc_staged *st
+    cdef OpLog log = d.log
+    out = []
+    for i in range(d.n_staged):
+        st = &d.staged[i]
+        if st.flags & (LC_STAGED_DEAD | LC_STAGED_DONE) or st.ops_len == 0:
+            continue
+        deps = [(log.peer_ids[d.sdeps[j].peer], d.sdeps[j].counter)
+                for j in range(st.deps_off, st.deps_off + st.deps_len)]
+        ops = [op_tuple(d, &log.ops[j]) for j in range(st.ops_off, st.ops_off + st.ops_len)]
+        out.append((log.peer_ids[st.peer], st.counter, st.lamport, st.timestamp,
+                    log.messages[st.msg] if st.msg >= 0 else None, deps, ops))
+    out.sort(key=lambda c: (c[0], c[1]))
+    return out
