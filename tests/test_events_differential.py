@@ -7,7 +7,8 @@ them on a mirror of the peer's previous value gives its new deep value.
 Every peer also subscribes to the root map "m" (its events, with their current target,
 must come in the same order as loro's, before the root subscriber's).
 
-Sessions mix Text (with non-BMP characters), List, Map and Counter containers, nested
+Peers also check out versions they were at and return to the latest (a Checkout event each
+way). Sessions mix Text (with non-BMP characters), List, Map and Counter containers, nested
 containers (edited after their parent entry was deleted too: such diffs are dropped),
 transactions of several ops, origins, and deliveries in full (binary or JSON), split per
 peer in random order (pending changes), and duplicated. Rerun one session with
@@ -121,6 +122,10 @@ def run_session(seed, steps=60):
     rng = random.Random(seed)
     sides = [Side(loro), Side(loro_c)]
     known = list(ROOTS)
+    versions = [[] for _ in range(PEERS)]      # frontiers each peer has been at
+
+    def remember(i):
+        versions[i].append([(x.peer, x.counter) for x in sides[1].docs[i].oplog_frontiers.to_list()])
 
     def check(i, what):
         evs = [s.take(i) for s in sides]
@@ -146,6 +151,16 @@ def run_session(seed, steps=60):
     for step in range(steps):
         r = rng.random()
         i = rng.randrange(PEERS)
+        if 0.55 <= r < 0.65 and versions[i]:
+            # travel to an earlier version and back: a Checkout event each way
+            at = rng.choice(versions[i])
+            for side in sides:
+                side.docs[i].checkout(side.mod.Frontiers.from_ids([side.mod.ID(p, c) for p, c in at]))
+            check(i, f"step {step}: checkout {at}")
+            for side in sides:
+                side.docs[i].checkout_to_latest()
+            check(i, f"step {step}: back to the latest version")
+            continue
         if r < 0.6:
             # a local edit; the oracle peer must know the container
             key = rng.choice(known)
@@ -186,6 +201,7 @@ def run_session(seed, steps=60):
                     else:
                         d.commit()
                 check(i, f"step {step}: commit")
+                remember(i)
         else:
             # peer j imports what peer i has that it lacks
             j = (i + rng.randrange(1, PEERS)) % PEERS
@@ -220,6 +236,7 @@ def run_session(seed, steps=60):
                     else:
                         side.docs[j].import_with(bl[k], origin)
                 check(j, f"step {step}: import piece {k} from peer {i}")
+            remember(j)
     for side in sides:
         for d in side.docs:
             d.commit()

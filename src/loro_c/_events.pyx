@@ -26,7 +26,7 @@ from libc.string cimport memset, memcpy
 from loro_c._doc cimport (LoroDoc, lc_ev_note, ROOT_NONE, ev_note, lc_map_find, lc_map_entry, KIND_TEXT, KIND_LIST,
                           KIND_MAP, KIND_COUNTER, LC_EV_INSERT, LC_EV_DELETE, LC_EV_MAP, LC_EV_COUNTER,
                           doc_acquire, doc_release)
-from loro_c._doc cimport (commit_txn)
+from loro_c._doc cimport (commit_txn, text_value, list_slots, map_live, lc_map, LC_NO_KEY)
 from loro_c._seq cimport (SeqArena, lc_span, lc_id, lc_record, lc_peer_index, make_id, span_visible, grow,
                           LC_REC_INSERT, LC_REC_DELETE_REV, locate, visible_before, abs_index)
 from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET,
@@ -239,18 +239,129 @@ def peer_changed(LoroDoc doc):
 
 
 def flush(LoroDoc doc, int trigger, origin, snap=None):
-    """End of a commit (trigger 0) or import (1, with import_begin's snapshot), under the
-    lock: queue the event of the journaled ops for delivery and empty the journal."""
+    """End of a commit (trigger 0), import (1, with import_begin's snapshot) or checkout (2,
+    after checkout_before), under the lock: queue the event of the journaled ops for
+    delivery and empty the journal."""
     try:
         reg = doc.evs
         if doc.evlog.n == 0 or reg is None or not (reg.root or reg.by_cid and reg.active()):
             return
         changed = [False]
-        diffs = collect(doc, trigger == 1, trigger == 1 and not import_is_greater(doc, snap), changed)
+        # a checkout compares values, as a concurrent import does (a key moved to another
+        # write of the same value is no change)
+        diffs = collect(doc, trigger >= 1,
+                        trigger == 2 or (trigger == 1 and not import_is_greater(doc, snap)), changed)
         if changed[0]:
             doc.pending_events.append(_Batch(doc.evs, trigger, "" if origin is None else origin, diffs))
     finally:
         doc.evlog.n = 0
+        if doc.evs is not None:
+            doc.evs.before = None
+
+
+def checkout_before(LoroDoc doc):
+    """During a checkout, before the tracker moves (under the lock): for each sequence the
+    journal touches, the atoms its moved ops insert or delete, cut into runs of one
+    visibility at the old version: {container: [(peer, start, end, visible)]}."""
+    cdef ev_scratch sc
+    cdef lc_ev_note *e
+    cdef int64_t i
+    if doc.evs is None:
+        return
+    ranges = {}
+    for i in range(doc.evlog.n):
+        e = &doc.evlog.notes[i]
+        if e.kind == LC_EV_INSERT or e.kind == LC_EV_DELETE:
+            ranges.setdefault(e.container, []).append(i)
+    before = {}
+    memset(&sc, 0, sizeof(ev_scratch))
+    try:
+        for c, idxs in ranges.items():
+            sc.n_pts = 0
+            before[c] = visibility_runs(doc, idxs, &sc)
+    finally:
+        free(sc.pts)
+        free(sc.pcs)
+    doc.evs.before = before
+
+
+cdef list visibility_runs(LoroDoc doc, list idxs, ev_scratch *sc):
+    """The atoms the notes `idxs` insert or delete (merged), as runs of one visibility."""
+    cdef SeqArena seq = doc.seq
+    cdef lc_ev_note *e
+    cdef int64_t k
+    cdef int32_t depth = 0, start = 0, c, end
+    cdef uint32_t peer = 0
+    cdef ev_point *pt
+    cdef int slot
+    cdef uint32_t leaf
+    cdef lc_span *s
+    for i in idxs:
+        e = &doc.evlog.notes[<int64_t>i]
+        if e.kind == LC_EV_INSERT:
+            add_range(sc, e.peer, e.counter, e.counter + e.len, 1)
+        else:
+            delete_targets(seq, e.peer, e.counter, e.counter + e.len, sc)
+    qsort(sc.pts, sc.n_pts, sizeof(ev_point), cmp_point)
+    out = []
+    for k in range(sc.n_pts):
+        pt = &sc.pts[k]
+        if pt.peer != peer:
+            peer = pt.peer
+            depth = 0
+        # a point opens (dnew + ddel = 1) or closes (-1) a range; covered where depth > 0
+        if depth > 0 and pt.pos > start:
+            c = start
+            while c < pt.pos:
+                leaf = locate(seq, make_id(peer, c), &slot)
+                s = &seq.nodes[leaf].u.spans[slot]
+                end = s.id.counter + s.len
+                if end > pt.pos:
+                    end = pt.pos
+                out.append((peer, c, end, span_visible(s)))
+                c = end
+        depth += pt.dnew + pt.ddel
+        start = pt.pos
+    return out
+
+
+cdef object seq_diff_checkout(LoroDoc doc, uint32_t c, list runs, list reached):
+    """A sequence's diff across a checkout: the runs whose visibility changed."""
+    cdef ev_scratch sc
+    cdef SeqArena seq = doc.seq
+    cdef int32_t a, b, end
+    cdef int slot
+    cdef uint32_t leaf
+    cdef lc_span *s
+    cdef ev_piece *pc
+    cdef bint now
+    memset(&sc, 0, sizeof(ev_scratch))
+    try:
+        for peer, a0, b0, was in runs:
+            a = a0
+            b = b0
+            while a < b:
+                leaf = locate(seq, make_id(<uint32_t>peer, a), &slot)
+                s = &seq.nodes[leaf].u.spans[slot]
+                end = s.id.counter + s.len
+                if end > b:
+                    end = b
+                now = span_visible(s)
+                if now != was:
+                    if sc.n_pcs == sc.cap_pcs:
+                        sc.pcs = <ev_piece*>grow(sc.pcs, &sc.cap_pcs, sc.n_pcs + 1, sizeof(ev_piece))
+                    pc = &sc.pcs[sc.n_pcs]
+                    pc.content = s.content + (a - s.id.counter)
+                    pc.n = end - a
+                    pc.ins = now
+                    pc.vb = visible_before(seq, leaf, slot, a)
+                    pc.abs = abs_index(seq, make_id(<uint32_t>peer, a))
+                    sc.n_pcs += 1
+                a = end
+        return pieces_delta(doc, c, &sc, None, reached)
+    finally:
+        free(sc.pts)
+        free(sc.pcs)
 
 
 cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed):
@@ -269,16 +380,21 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
     out = []
     done = set()
     shown = []      # counters shown as new values by the diffs (see below)
+    before = doc.evs.before         # a checkout's runs (checkout_before), else None
+    reached = [] if before is not None else None    # containers a checkout shows as values
     for c, idxs in groups.items():
         kind = doc.ckind[c]
         if kind == KIND_TEXT or kind == KIND_LIST:
             # loro 1.17.1 shows the new counters of a list insert in local events only
-            d = seq_diff(doc, c, idxs, None if is_import else shown)
+            if before is not None:
+                d = seq_diff_checkout(doc, c, before.get(c, []), reached)
+            else:
+                d = seq_diff(doc, c, idxs, None if is_import else shown)
             if d is None and not is_import:
                 # loro reports every container a commit touched, even when its ops cancel out
                 d = Diff.Text([]) if kind == KIND_TEXT else Diff.List([])
         elif kind == KIND_MAP:
-            d = map_diff(doc, c, idxs, compare_values, shown)
+            d = map_diff(doc, c, idxs, compare_values, shown, reached, before is not None)
         elif kind == KIND_COUNTER:
             total = 0.0
             for i in idxs:
@@ -299,6 +415,8 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
         # loro's order: by depth, then roots before the others, which go by creation counter
         out.append((len(path), 0 if doc.croot[c] != ROOT_NONE else cid.counter + 1, c,
                     ContainerDiff(cid, path, False, d)))
+    if before is not None:
+        shown_whole(doc, out, reached, paths, done)
     # like loro, a counter that a diff shows as a new value reports its whole value, even 0
     # (loro 1.17.1 leaves a zero out in some imports; a zero diff changes nothing)
     for c in shown:
@@ -316,7 +434,65 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
     return [x[3] for x in out]
 
 
-cdef object wrap_value(LoroDoc doc, object v, list shown):
+cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done) except -1:
+    """A checkout may show a container again (a list inserts it, a map key holds it once
+    more: `reached`): like loro, its diff is then its whole value, from empty, and so on
+    for the containers inside it."""
+    cdef uint32_t c
+    queue = list(reached)
+    seen = set()
+    rows = {row[2]: k for k, row in enumerate(out)}
+    while queue:
+        c = queue.pop()
+        if c in seen:
+            continue
+        seen.add(c)
+        d = whole_value_diff(doc, c, queue)
+        k = rows.get(c)
+        if k is not None:
+            if d is None:
+                out[k] = None
+            else:
+                out[k] = out[k][:3] + (ContainerDiff(out[k][3].target, out[k][3].path, False, d),)
+            continue
+        if d is None:
+            continue
+        path = path_of(doc, c, paths)
+        if path is None:
+            continue
+        done.add(c)
+        cid = doc.cids[c]
+        out.append((len(path), cid.counter + 1, c, ContainerDiff(cid, path, False, d)))
+    out[:] = [row for row in out if row is not None]
+    return 0
+
+
+cdef object whole_value_diff(LoroDoc doc, uint32_t c, list queue):
+    """Container `c`'s whole value as a diff from empty (None when empty); the containers
+    it holds go to `queue`."""
+    cdef int kind = doc.ckind[c]
+    values = doc.log.values
+    if kind == KIND_TEXT:
+        s = text_value(doc, c)
+        return Diff.Text([TextDelta.Insert(s)]) if s else None
+    if kind == KIND_COUNTER:
+        return Diff.Counter(doc.ccounter[c])
+    if kind == KIND_LIST:
+        items = [wrap_value(doc, values[slot], None, queue) for slot in list_slots(doc, c)]
+        return Diff.List([ListDiffItem.Insert(items, False)]) if items else None
+    # every key the version has a write of: a deleted one as None, as loro reports it
+    cdef lc_map *m = &doc.maps[doc.ctree[c]]
+    cdef uint32_t i
+    updated = {}
+    for i in range(m.cap):
+        if m.entries[i].key != LC_NO_KEY:
+            slot = m.entries[i].slot
+            updated[doc.log.keys[m.entries[i].key]] = (
+                None if slot < 0 else wrap_value(doc, values[slot], None, queue))
+    return Diff.Map(MapDelta(updated)) if updated else None
+
+
+cdef object wrap_value(LoroDoc doc, object v, list shown, list reached=None):
     global _wrap
     if isinstance(v, _types.ContainerID):
         if _wrap is None:
@@ -325,6 +501,8 @@ cdef object wrap_value(LoroDoc doc, object v, list shown):
         c = doc.cid_index[v]
         if shown is not None and doc.ckind[<uint32_t>c] == KIND_COUNTER:
             shown.append(c)
+        if reached is not None:
+            reached.append(c)
         return _types.ValueOrContainer.Container(_wrap(doc, c, doc.ckind[<uint32_t>c]))
     return _types.ValueOrContainer.Value(copy_value(v))
 
@@ -391,9 +569,12 @@ cdef object path_of(LoroDoc doc, uint32_t c, dict cache):
 
 # ---------------------------------------------------------------------------- maps
 
-cdef object map_diff(LoroDoc doc, uint32_t c, list idxs, bint compare_values, list shown):
+cdef object map_diff(LoroDoc doc, uint32_t c, list idxs, bint compare_values, list shown,
+                     list reached=None, bint checkout=False):
     """The keys whose winner changed; with `compare_values`, only those whose value changed
-    (a key that had no entry before always counts)."""
+    (a key that had no entry before always counts). Across a checkout, as loro: a key
+    whose winner is another write of an equal value is left out, but one going from
+    deleted to never written (or back) is reported."""
     cdef lc_map_entry *e
     cdef lc_ev_note *note
     cdef uint32_t key
@@ -410,11 +591,16 @@ cdef object map_diff(LoroDoc doc, uint32_t c, list idxs, bint compare_values, li
         e = lc_map_find(&doc.maps[doc.ctree[c]], key)
         slot = -1 if e == NULL else e.slot
         new = _DELETED if slot < 0 else values[slot]
-        if compare_values and note.old != -2:
+        if checkout:
+            # note.old: the slot before, -1 deleted, -3 no entry (never written there)
+            if note.old == (-3 if e == NULL else slot) or (
+                    note.old >= 0 and slot >= 0 and same_value(values[note.old], new)):
+                continue
+        elif compare_values and note.old != -2:
             # the first note of a key holds its slot before this batch
             if same_value(_DELETED if note.old < 0 else values[note.old], new):
                 continue
-        updated[doc.log.keys[key]] = None if slot < 0 else wrap_value(doc, new, shown)
+        updated[doc.log.keys[key]] = None if slot < 0 else wrap_value(doc, new, shown, reached)
     return Diff.Map(MapDelta(updated)) if updated else None
 
 
@@ -605,6 +791,17 @@ cdef object seq_diff_in(LoroDoc doc, uint32_t c, list idxs, list shown, ev_scrat
             cur_new += pt.dnew
             cur_del += pt.ddel
             prev = pt.pos
+    return pieces_delta(doc, c, sc, shown)
+
+
+cdef object pieces_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list shown, list reached=None):
+    """The delta of the pieces whose visibility changed: in document order, the visible
+    atoms between two pieces retained, the newly visible inserted, the newly hidden
+    deleted."""
+    cdef SeqArena seq = doc.seq
+    cdef bint is_text = doc.ckind[c] == KIND_TEXT
+    cdef int64_t k, pos, vb
+    cdef ev_piece *pc
     if sc.n_pcs == 0:
         return None
     if sc.n_pcs > 1:
@@ -643,7 +840,7 @@ cdef object seq_diff_in(LoroDoc doc, uint32_t c, list idxs, list shown, ev_scrat
     values = doc.log.values
     return Diff.List([ListDiffItem.Retain(op[1]) if op[0] == 0 else ListDiffItem.Delete(op[1])
                       if op[0] == 2 else ListDiffItem.Insert(
-                          [wrap_value(doc, values[slot], shown) for content, n in op[1]
+                          [wrap_value(doc, values[slot], shown, reached) for content, n in op[1]
                            for slot in range(content, content + n)], False) for op in ops])
 
 

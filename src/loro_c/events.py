@@ -211,7 +211,7 @@ _TRIGGERS = (EventTriggerKind.Local, EventTriggerKind.Import, EventTriggerKind.C
 class _DocEvents:
     """A document's diff-event subscribers: root ones, and per ContainerID; and the
     peer-id-change subscribers."""
-    __slots__ = ("root", "by_cid", "peer", "first", "first_done", "pre", "busy")
+    __slots__ = ("root", "by_cid", "peer", "first", "first_done", "pre", "busy", "before")
 
     def __init__(self):
         self.root = []
@@ -221,6 +221,7 @@ class _DocEvents:
         self.first_done = None     # the peer whose first commit was announced
         self.pre = []
         self.busy = False          # first-commit or pre-commit callbacks are running
+        self.before = None         # during a checkout: visibility of the touched atoms before it
 
     def active(self):
         return bool(self.root) or any(self.by_cid.values())

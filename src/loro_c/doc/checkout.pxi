@@ -107,6 +107,9 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
             move_ops_of_range(d, mv.peer, mv.old_end, mv.new_end, True)
         else:
             move_ops_of_range(d, mv.peer, mv.new_end, mv.old_end, False)
+    if d.evlog.on and d.evlog.n > 0:
+        # subscribers: how the touched atoms look before the move (_events.flush diffs them)
+        events_module().checkout_before(d)
     apply_moves(d, k)
     map_resolve_keys(d)
     if n > d.cap_tfront:
@@ -148,9 +151,32 @@ cdef int move_ops_of_range(LoroDoc d, uint32_t p, int32_t lo, int32_t hi, bint f
                 continue
             if forward and d.croot[op.container] == ROOT_HIDDEN:
                 show_root(d, op.container)
+            if d.evlog.on:
+                note_moved_op(d, op, p, lo, hi, forward)
             state_move_op(d, op, forward)
         pos += 1
     return 0
+
+
+cdef int note_moved_op(LoroDoc d, lc_op *op, uint32_t p, int32_t lo, int32_t hi,
+                       bint forward) except -1:
+    """Journal an op that a checkout brings into effect or takes out of it (the atoms of
+    [lo, hi) it holds), for the Checkout event."""
+    cdef int32_t a = op.counter if op.counter > lo else lo
+    cdef int32_t b = op.counter + op.len if op.counter + op.len < hi else hi
+    cdef lc_map_entry *e
+    if op.kind == LC_OP_INSERT:
+        return ev_note(d, op.container, LC_EV_INSERT, p, a, b - a, 0, 0.0)
+    if op.kind == LC_OP_DELETE:
+        return ev_note(d, op.container, LC_EV_DELETE, p, a, b - a, 0, 0.0)
+    if op.kind == LC_OP_COUNTER:
+        return ev_note(d, op.container, LC_EV_COUNTER, p, op.counter, 1, 0,
+                       op.delta if forward else -op.delta)
+    # a map key: its slot before the checkout (-1 deleted, -3 never written), to report it
+    # only if it changes (_events.map_diff)
+    e = lc_map_find(&d.maps[d.ctree[op.container]], <uint32_t>op.pos)
+    return ev_note(d, op.container, LC_EV_MAP, p, op.counter, 1, <uint32_t>op.pos, 0.0,
+                   -3 if e == NULL else e.slot)
 
 
 cdef int checkout_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:

@@ -192,8 +192,8 @@ cdef class DocHistory(DocCore):
         """Show the document as it was at `frontiers` and detach it (see is_detached). The
         open transaction is committed first. Costs the changes between the two versions:
         sequences move their tracker, maps and counters the ops in between. LoroError, and
-        nothing changes, when the log lacks one of the ids. (Events are not emitted for a
-        checkout yet.)"""
+        nothing changes, when the log lacks one of the ids. Subscribers get a Checkout event
+        of what changed, as in loro."""
         cdef Py_ssize_t n = len(frontiers._ids)
         cdef lc_id *ids = <lc_id*>malloc(<size_t>(n if n > 0 else 1) * sizeof(lc_id))
         if ids == NULL:
@@ -203,10 +203,13 @@ cdef class DocHistory(DocCore):
             commit_txn(self)
             check_frontier_ids(self, frontiers, ids)
             checkout_frontiers(self, ids, n)
+            if self.evlog.on:
+                events_module().flush(self, 2, "checkout")
             if self.detached_editing:
                 renew_peer(self)
         except BaseException:
             free(ids)
+            self.evlog.n = 0
             release_and_deliver(self, False)
             raise
         free(ids)
@@ -219,9 +222,12 @@ cdef class DocHistory(DocCore):
             commit_txn(self)
             if self.detached:
                 attach_state(self)
+                if self.evlog.on:
+                    events_module().flush(self, 2, "checkout")
                 if self.detached_editing:
                     renew_peer(self)
         except BaseException:
+            self.evlog.n = 0
             release_and_deliver(self, False)
             raise
         release_and_deliver(self, True)
