@@ -16,7 +16,8 @@ from loro_c.cursor import Cursor, Side, PosQueryResult, AbsolutePosition
 from loro_c.paths import Index
 from loro_c.config import Configure
 from loro_c.events import (EventTriggerKind, DiffEvent, ContainerDiff, PathItem, Diff, TextDelta,
-                           ListDiffItem, MapDelta, EventStream, EventStreamOverflow, ChangeModifier)
+                           ListDiffItem, MapDelta, EventStream, EventStreamOverflow, ChangeModifier,
+                           DiffBatch)
 
 __version__ = "0.1.0"
 
@@ -31,5 +32,5 @@ __all__ = [
     "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering",
     "Index", "EventTriggerKind", "DiffEvent", "ContainerDiff", "PathItem", "Diff", "TextDelta",
     "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow", "ChangeModifier",
-    "Configure",
+    "Configure", "DiffBatch",
 ]

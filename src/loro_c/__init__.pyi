@@ -17,7 +17,7 @@ __all__ = [
     "KeyNotFoundError", "DetachedError", "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering", "Index",
     "EventTriggerKind", "DiffEvent", "ContainerDiff", "PathItem", "Diff", "TextDelta",
     "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow", "ChangeModifier",
-    "Configure",
+    "Configure", "DiffBatch",
 ]
 
 LoroValue = typing.Union[
@@ -381,6 +381,12 @@ class LoroDoc:
     def checkout(self, frontiers: Frontiers) -> None:
         """Show the document as it was at `frontiers` and detach it (edits raise
         DetachedError, imports only grow the log) until attach()/checkout_to_latest()."""
+    def diff(self, a: Frontiers, b: Frontiers) -> DiffBatch:
+        """The diffs that take the document from version `a` to version `b`."""
+    def apply_diff(self, diff: DiffBatch) -> None:
+        """Apply a DiffBatch as local edits."""
+    def revert_to(self, version: Frontiers) -> None:
+        """Edit the document back to the state of `version` (local edits)."""
     def checkout_to_latest(self) -> None:
         """Show the latest version again and follow the log."""
     def attach(self) -> None:
@@ -668,6 +674,12 @@ class Diff:
         def __init__(self, diff: float) -> None: ...
     class Unknown(Diff):
         pass
+
+class DiffBatch:
+    """The diffs of several containers, in order (LoroDoc.diff, LoroDoc.apply_diff)."""
+    def __init__(self) -> None: ...
+    def push(self, cid: ContainerID, diff: Diff) -> None: ...
+    def get_diff(self) -> typing.List[typing.Tuple[ContainerID, Diff]]: ...
 
 class ContainerDiff:
     """The diff of one container, with its path from the root."""

@@ -37,7 +37,7 @@ import time
 from loro_c._version import ID
 from loro_c._version cimport frontiers_wrap
 from loro_c._types import ChangeMeta
-from loro_c.events import (_DocEvents, _Batch, _PeerChange, _Raised, ChangeModifier, ContainerDiff, PathItem, Diff, TextDelta, ListDiffItem,
+from loro_c.events import (DiffBatch, _DocEvents, _Batch, _PeerChange, _Raised, ChangeModifier, ContainerDiff, PathItem, Diff, TextDelta, ListDiffItem,
                            MapDelta)
 from loro_c.paths import Index
 from loro_c.errors import LoroTypeError, LoroValueError
@@ -257,6 +257,19 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
         doc.evlog.n = 0
         if doc.evs is not None:
             doc.evs.before = None
+
+
+def _new_registry():
+    return _DocEvents()
+
+
+def diff_batch(LoroDoc doc):
+    """The journal of a move between two versions (LoroDoc.diff) as a DiffBatch."""
+    changed = [False]
+    batch = DiffBatch()
+    for cd in collect(doc, True, True, changed):
+        batch.push(cd.target, cd.diff)
+    return batch
 
 
 def checkout_before(LoroDoc doc):

@@ -180,6 +180,28 @@ class _DiffUnknown(Diff):
 _nest(Diff, _DiffUnknown, "Unknown")
 
 
+class DiffBatch:
+    """The diffs of several containers, in order (LoroDoc.diff builds one; LoroDoc.apply_diff
+    applies one)."""
+    __slots__ = ("_items",)
+
+    def __init__(self):
+        self._items = []
+
+    def push(self, cid, diff):
+        """Add the diff of container `cid` (it is applied after those pushed before)."""
+        if not isinstance(diff, Diff):
+            raise LoroTypeError(f"push takes a Diff, not {type(diff).__name__}")
+        self._items.append((cid, diff))
+
+    def get_diff(self):
+        """[(ContainerID, Diff)] in order."""
+        return list(self._items)
+
+    def __repr__(self):
+        return f"DiffBatch({self._items!r})"
+
+
 class ContainerDiff(_Value):
     """The diff of one container: `target` (ContainerID), `path` (list of PathItem, from
     the root down to the target), `is_unknown`, `diff` (a Diff)."""

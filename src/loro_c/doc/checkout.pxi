@@ -233,3 +233,40 @@ cdef int check_detached_state(LoroDoc d) except -1:
     finally:
         free(want)
     return map_check_version(d)
+
+
+cdef object diff_versions(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b, int64_t nb):
+    """The DiffBatch that takes the state at `a` to the state at `b` (LoroDoc.diff): the
+    state moves to `a`, then to `b` journaled as a checkout's event is, then back. Nothing
+    else changes: not the roots listed, the journal, or the subscribers."""
+    cdef int64_t n_home = d.n_sfront if d.detached else d.log.n_frontiers
+    cdef lc_id *home = <lc_id*>malloc(<size_t>(n_home + 1) * sizeof(lc_id))
+    cdef bint was_on = d.evlog.on
+    cdef bytes shown = (<char*>d.croot)[:d.n_containers]
+    cdef list roots = list(d.roots)
+    saved_evs = d.evs
+    if home == NULL:
+        raise MemoryError()
+    memcpy(home, d.sfront if d.detached else d.log.frontiers, <size_t>n_home * sizeof(lc_id))
+    try:
+        d.evlog.on = 0
+        move_state_to(d, a, na)
+        if d.evs is None:
+            d.evs = events_module()._new_registry()
+        d.evlog.on = 1
+        d.evlog.n = 0
+        move_state_to(d, b, nb)
+        return events_module().diff_batch(d)
+    finally:
+        d.evlog.n = 0
+        d.evs.before = None
+        d.evs = saved_evs
+        d.evlog.on = was_on
+        try:
+            move_state_to(d, home, n_home)
+            if not d.detached:
+                d.tracker_at_head = True
+        finally:
+            free(home)
+            memcpy(d.croot, <const char*>shown, <size_t>len(shown))
+            d.roots[:] = roots

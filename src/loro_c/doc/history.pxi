@@ -215,6 +215,40 @@ cdef class DocHistory(DocCore):
         free(ids)
         release_and_deliver(self, True)
 
+    def diff(self, Frontiers a, Frontiers b):
+        """The DiffBatch that takes the document from version `a` to version `b` (the diffs
+        a checkout from `a` to `b` would report). The open transaction is committed first;
+        the document's state does not change. LoroError when the log lacks an id."""
+        cdef Py_ssize_t na = len(a._ids), nb = len(b._ids)
+        cdef lc_id *ids = <lc_id*>malloc(<size_t>(na + nb + 1) * sizeof(lc_id))
+        if ids == NULL:
+            raise MemoryError()
+        doc_acquire(self)
+        try:
+            commit_txn(self)
+            check_frontier_ids(self, a, ids)
+            check_frontier_ids(self, b, &ids[na])
+            batch = diff_versions(self, ids, na, &ids[na], nb)
+        except BaseException:
+            free(ids)
+            release_and_deliver(self, False)
+            raise
+        free(ids)
+        release_and_deliver(self, True)
+        return batch
+
+    def apply_diff(self, diff):
+        """Apply a DiffBatch as local edits (in the open transaction, as loro does):
+        containers the diffs create are created anew, and later diffs of them go to the new
+        ones."""
+        from loro_c import diffs
+        diffs.apply(self, diff)
+
+    def revert_to(self, Frontiers version):
+        """Edit the document back to the state of `version`: the diff from the current
+        state to it, applied as local edits (left in the open transaction, as in loro)."""
+        self.apply_diff(self.diff(self.state_frontiers, version))
+
     def checkout_to_latest(self):
         """Show the latest version again and follow the log (attach)."""
         doc_acquire(self)

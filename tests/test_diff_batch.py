@@ -1,0 +1,144 @@
+"""LoroDoc.diff / apply_diff / revert_to and DiffBatch, against loro.
+
+Random multi-peer histories (Text, List, Map, Counter, nested containers) in both
+libraries: the diff between two random versions must equal loro's (deltas in canonical
+form, diffs in a fixed order), leave the document exactly as it was, and take a fork at the
+first version to the second when applied; revert_to must edit the document back to the
+same value as loro's revert_to, then commit and sync like any local edit.
+"""
+import json
+import random
+
+import loro
+import pytest
+
+import loro_c
+from _events_util import canonical, ncid, ndiff
+from test_rejected_import_undo import World
+
+LIBS = (loro, loro_c)
+
+
+def batch_form(batch):
+    rows = []
+    for cid, d in batch.get_diff():
+        kind, items = ndiff(d)
+        if kind == "Counter" and items == 0:
+            continue
+        if kind == "Map":
+            items = sorted(items.items())
+        rows.append((ncid(cid), kind, repr(canonical(kind, items))))
+    return sorted(rows)
+
+
+def versions(doc, rng, n):
+    """`n` random frontiers of the document's history (single ids or merges of two), in
+    canonical form (no id implied by another: loro misbehaves on others)."""
+    ends = doc.oplog_vv.to_dict()
+    peers = sorted(p for p, e in ends.items() if e > 0)
+    out = [[]]
+    for _ in range(n):
+        picked = rng.sample(peers, min(len(peers), rng.randint(1, 2)))
+        ids = [(p, rng.randrange(ends[p])) for p in picked]
+        vv = doc.frontiers_to_vv(fr(loro_c, ids))
+        out.append([(i.peer, i.counter) for i in doc.vv_to_frontiers(vv).to_list()])
+    return out
+
+
+def fr(lib, ids):
+    return lib.Frontiers.from_ids([lib.ID(p, c) for p, c in ids]) if ids else lib.Frontiers()
+
+
+def state(doc):
+    return (json.dumps(doc.get_deep_value(), sort_keys=True, default=repr), str(doc.state_vv),
+            str(doc.oplog_vv), doc.is_detached(), doc.len_changes)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_diffs_between_versions_match_loro(seed):
+    world = World(seed)
+    rng = random.Random(seed)
+    docs = {lib: world.full[lib] for lib in LIBS}
+    vs = versions(docs[loro_c], rng, 6)
+    for _ in range(6):
+        a, b = rng.choice(vs), rng.choice(vs)
+        before = state(docs[loro_c])
+        got = {lib: d.diff(fr(lib, a), fr(lib, b)) for lib, d in docs.items()}
+        assert state(docs[loro_c]) == before
+        assert batch_form(got[loro_c]) == batch_form(got[loro]), (a, b)
+        docs[loro_c]._check_invariants()
+        # the batch takes a fork at `a` to the value at `b`
+        for lib, d in docs.items():
+            f = d.fork_at(fr(lib, a))
+            f.apply_diff(got[lib])
+            f.commit()
+            d.checkout(fr(lib, b))
+            assert f.get_deep_value() == d.get_deep_value(), (lib.__name__, a, b)
+            d.checkout_to_latest()
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_revert_to_matches_loro(seed):
+    world = World(seed)
+    rng = random.Random(seed)
+    docs = {}
+    for lib in LIBS:
+        d = lib.LoroDoc()
+        d.import_(world.full[lib].export(lib.ExportMode.Updates(lib.VersionVector())))
+        d.peer_id = 50
+        docs[lib] = d
+    # versions of the shared history only: the reverting changes' ops come in the order of
+    # each library's batch (loro's follows a hash map), so versions inside them differ
+    choices = versions(docs[loro_c], rng, 6)
+    for _ in range(3):
+        target = rng.choice(choices)
+        for lib, d in docs.items():
+            d.revert_to(fr(lib, target))
+        for lib, d in docs.items():
+            d.commit()
+        assert docs[loro_c].get_deep_value() == docs[loro].get_deep_value()
+        docs[loro_c]._check_invariants()
+    # the reverting edits are ordinary changes: loro imports them
+    back = loro.LoroDoc()
+    back.import_(docs[loro_c].export(loro_c.ExportMode.Snapshot()))
+    assert back.get_deep_value() == docs[loro].get_deep_value()
+
+
+def test_hand_made_batches_apply_like_loro():
+    out = {}
+    for lib in LIBS:
+        d = lib.LoroDoc()
+        d.peer_id = 3
+        d.get_text("t").insert(0, "abc")
+        d.get_list("l").insert(0, 1)
+        d.commit()
+        b = lib.DiffBatch()
+        b.push(lib.ContainerID.Root("t", lib.ContainerType.Text()),
+               lib.Diff.Text([lib.TextDelta.Retain(1, None), lib.TextDelta.Insert("XY", None),
+                              lib.TextDelta.Delete(1)]))
+        b.push(lib.ContainerID.Root("l", lib.ContainerType.List()),
+               lib.Diff.List([lib.ListDiffItem.Insert([lib.ValueOrContainer.Value(7)], False)]))
+        b.push(lib.ContainerID.Root("c", lib.ContainerType.Counter()), lib.Diff.Counter(2.5))
+        assert len(b.get_diff()) == 3
+        d.apply_diff(b)
+        d.commit()
+        out[lib] = d.get_deep_value()
+    assert out[loro_c] == out[loro]
+    # (loro cannot make a MapDelta from Python; loro_c can)
+    d = loro_c.LoroDoc()
+    d.get_map("m").insert("gone", 1)
+    b = loro_c.DiffBatch()
+    b.push(loro_c.ContainerID.Root("m", loro_c.ContainerType.Map()),
+           loro_c.Diff.Map(loro_c.MapDelta({"k": loro_c.ValueOrContainer.Value("v"), "gone": None})))
+    d.apply_diff(b)
+    assert d.get_deep_value() == {"m": {"k": "v"}}
+
+
+def test_bad_batches_raise():
+    d = loro_c.LoroDoc()
+    with pytest.raises(loro_c.LoroTypeError):
+        loro_c.DiffBatch().push(loro_c.ContainerID.Root("t", loro_c.ContainerType.Text()), "x")
+    with pytest.raises(loro_c.LoroTypeError):
+        d.apply_diff([1])
+    with pytest.raises(loro_c.LoroError):
+        d.diff(loro_c.Frontiers.from_id(loro_c.ID(5, 5)), loro_c.Frontiers())
