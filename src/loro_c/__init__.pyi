@@ -347,6 +347,10 @@ class LoroDoc:
     def get_by_path(self, path: typing.Sequence[Index]) -> typing.Optional[ValueOrContainer]: ...
     def get_by_str_path(self, path: str) -> typing.Optional[ValueOrContainer]: ...
     def get_path_to_container(self, cid: ContainerID) -> typing.Optional[typing.List[typing.Tuple[ContainerID, Index]]]: ...
+    def jsonpath(self, path: str) -> typing.List[ValueOrContainer]:
+        """The values and containers a JSONPath expression selects, the roots as top-level keys."""
+    def redact_json_updates(self, json: str, version_range: VersionRange) -> str:
+        """JSON updates with the ops inside the version range redacted (text to U+FFFD, values to null)."""
     def fork(self) -> LoroDoc:
         """A new document with this one's history and a new random peer id (while detached,
         the history up to the checked-out version)."""

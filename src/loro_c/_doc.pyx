@@ -523,6 +523,18 @@ cdef class LoroDoc(DocExchange):
         from loro_c import cursor as _cursor
         return _cursor.query(self, cursor)
 
+    def jsonpath(self, path):
+        """The values and containers the JSONPath expression `path` selects (loro's dialect
+        of RFC 9535, the roots as top-level keys); LoroValueError for a malformed path."""
+        from loro_c import jsonpath
+        return jsonpath.evaluate(self, path)
+
+    def redact_json_updates(self, json, version_range):
+        """`json` (JSON updates) with the ops inside `version_range` redacted by loro's
+        rules (text becomes U+FFFD, values null, containers and deletes kept)."""
+        from loro_c.codec import redact
+        return redact.redact_json_updates(json, version_range)
+
 
 
 
