@@ -425,6 +425,8 @@ class LoroDoc:
         """Commit with an origin for the events, a message and/or a timestamp for the change."""
     def subscribe_first_commit_from_peer(self, callback: typing.Callable[[typing.Dict[str, int]], typing.Optional[bool]]) -> Subscription:
         """Call `callback({"peer": peer})` before this peer's first commit; its edits join it."""
+    def subscribe_jsonpath(self, path: str, callback: typing.Callable[[], None]) -> Subscription:
+        """Call `callback()` after events that may change what `path` selects."""
     def subscribe_pre_commit(self, callback: typing.Callable[[typing.Dict[str, typing.Any]], typing.Optional[bool]]) -> Subscription:
         """Call `callback({"change_meta", "origin", "modifier"})` before each local commit."""
     def subscribe_peer_id_change(self, callback: typing.Callable[[ID], typing.Optional[bool]]) -> Subscription:

@@ -233,6 +233,13 @@ cdef class LoroDoc(DocExchange):
         join that commit. Returning False unsubscribes. Returns a Subscription."""
         return events_module().subscribe_first_commit(self, callback)
 
+    def subscribe_jsonpath(self, path, callback):
+        """Call `callback()` after an event that may change what the JSONPath `path`
+        selects (it may also fire when nothing selected changed, as loro's). Returns a
+        Subscription; LoroValueError for a malformed path."""
+        from loro_c import jsonpath
+        return jsonpath.subscribe(self, path, callback)
+
     def subscribe_pre_commit(self, callback):
         """Call `callback({"change_meta": ChangeMeta, "origin": str, "modifier":
         ChangeModifier})` before each commit of local ops; `modifier.set_message` sets the

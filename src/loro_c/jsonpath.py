@@ -862,3 +862,62 @@ _ORDER = {
     ">": lambda a, b: a > b,
     ">=": lambda a, b: a >= b,
 }
+
+
+# ---------------------------------------------------------------- subscriptions
+
+def subscribe(doc, path, callback):
+    """`LoroDoc.subscribe_jsonpath`: call `callback()` once per event that may change what
+    `path` selects. Like loro's, it may fire when nothing selected changed (a recursive
+    descent, an index, a slice or a filter matches any change below it), never the other
+    way round: a change is matched on its container's path from the root and, for a map,
+    on the keys it updated."""
+    if not callable(callback):
+        raise LoroValueError("callback must be callable")
+    if not isinstance(path, str):
+        raise LoroValueError(f"Invalid JSONPath: expected a string, not {type(path).__name__}")
+    query = _Parser(path).parse()
+
+    def on_event(event):
+        for diff in event.events:
+            keys = [_path_key(item.index) for item in diff.path]
+            changed = getattr(diff.diff, "diff", None)
+            children = set(changed.updated) if type(diff.diff).__name__ == "Map" else None
+            if _may_select(query, keys, children):
+                callback()
+                return
+
+    return doc.subscribe_root(on_event)
+
+
+def _path_key(index):
+    key = getattr(index, "key", None)
+    if key is not None:
+        return key
+    return getattr(index, "index", None)
+
+
+def _selects(selectors, key):
+    """Whether a segment's selectors may select the child `key` (a map key or list index;
+    None: any child)."""
+    for sel in selectors:
+        if sel[0] != "name" or key is None or sel[1] == key:
+            return True
+    return False
+
+
+def _may_select(query, keys, children):
+    """Whether a change of the container at `keys` (from the root; `children`: the map
+    keys it updated, None for any child) may change what `query` selects."""
+    for i, (descendant, selectors) in enumerate(query):
+        if descendant:
+            return True
+        if i < len(keys):
+            if not _selects(selectors, keys[i]):
+                return False
+            continue
+        # the change is inside the container the query has reached
+        if children is None:
+            return True
+        return any(_selects(selectors, k) for k in children)
+    return True         # the query selects the changed container or one above it
