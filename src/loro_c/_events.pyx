@@ -361,15 +361,7 @@ cdef object seq_diff_checkout(LoroDoc doc, uint32_t c, list runs, list reached):
                     end = b
                 now = span_visible(s)
                 if now != was:
-                    if sc.n_pcs == sc.cap_pcs:
-                        sc.pcs = <ev_piece*>grow(sc.pcs, &sc.cap_pcs, sc.n_pcs + 1, sizeof(ev_piece))
-                    pc = &sc.pcs[sc.n_pcs]
-                    pc.content = s.content + (a - s.id.counter)
-                    pc.n = end - a
-                    pc.ins = now
-                    pc.vb = visible_before(seq, leaf, slot, a)
-                    pc.abs = abs_index(seq, make_id(<uint32_t>peer, a))
-                    sc.n_pcs += 1
+                    push_piece(seq, &sc, leaf, slot, <uint32_t>peer, a, end, now)
                 a = end
         return pieces_delta(doc, c, &sc, None, reached)
     finally:
@@ -731,6 +723,24 @@ cdef int delete_targets(SeqArena seq, uint32_t peer, int32_t start, int32_t end,
     return 0
 
 
+cdef int push_piece(SeqArena seq, ev_scratch *sc, uint32_t leaf, int slot, uint32_t peer,
+                    int32_t a, int32_t end, bint now) except -1:
+    """Add atoms [a, end) of `peer` (inside the span at `leaf`/`slot`) as a piece whose
+    visibility changed: inserted when visible now, else deleted."""
+    cdef lc_span *s = &seq.nodes[leaf].u.spans[slot]
+    cdef ev_piece *pc
+    if sc.n_pcs == sc.cap_pcs:
+        sc.pcs = <ev_piece*>grow(sc.pcs, &sc.cap_pcs, sc.n_pcs + 1, sizeof(ev_piece))
+    pc = &sc.pcs[sc.n_pcs]
+    pc.content = s.content + (a - s.id.counter)
+    pc.n = end - a
+    pc.ins = now
+    pc.vb = visible_before(seq, leaf, slot, a)
+    pc.abs = abs_index(seq, make_id(peer, a))
+    sc.n_pcs += 1
+    return 0
+
+
 cdef int touched_pieces(SeqArena seq, uint32_t peer, int32_t a, int32_t b, bint is_new, int kd,
                         ev_scratch *sc) except -1:
     """Add the pieces of atoms [a, b) of `peer` whose visibility changed in this batch."""
@@ -749,15 +759,7 @@ cdef int touched_pieces(SeqArena seq, uint32_t peer, int32_t a, int32_t b, bint 
         now = span_visible(s)
         before = not is_new and s.future == 0 and s.deleted == kd
         if now != before:
-            if sc.n_pcs == sc.cap_pcs:
-                sc.pcs = <ev_piece*>grow(sc.pcs, &sc.cap_pcs, sc.n_pcs + 1, sizeof(ev_piece))
-            pc = &sc.pcs[sc.n_pcs]
-            pc.content = s.content + (c - s.id.counter)
-            pc.n = end - c
-            pc.ins = now
-            pc.vb = visible_before(seq, leaf, slot, c)
-            pc.abs = abs_index(seq, make_id(peer, c))
-            sc.n_pcs += 1
+            push_piece(seq, sc, leaf, slot, peer, c, end, now)
         c = end
     return 0
 

@@ -19,13 +19,47 @@ def _handle(doc, cid):
     return doc.get_container(cid)
 
 
-def _value_or_new(v, create, made):
-    """Insert a plain value, or create the container a ValueOrContainer names."""
+def _put(v, insert, insert_container, made):
+    """Insert a plain value, or a new container of the kind a ValueOrContainer names (the
+    batch's later diffs of the old one go to it)."""
     if _types.ValueOrContainer.is_container(v):
         old = v.container.id
-        made[old] = create(_new_container(old)).id
+        made[old] = insert_container(_new_container(old)).id
     else:
-        create(v.value if _types.ValueOrContainer.is_value(v) else v)
+        insert(v.value if _types.ValueOrContainer.is_value(v) else v)
+
+
+def _apply_text(h, items):
+    pos = 0
+    for item in items:
+        if isinstance(item, TextDelta.Retain):
+            pos += item.retain
+        elif isinstance(item, TextDelta.Insert):
+            h.insert(pos, item.insert)
+            pos += len(item.insert)
+        else:
+            h.delete(pos, item.delete)
+
+
+def _apply_list(h, items, made):
+    pos = 0
+    for item in items:
+        if isinstance(item, ListDiffItem.Retain):
+            pos += item.retain
+        elif isinstance(item, ListDiffItem.Insert):
+            for v in item.insert:
+                _put(v, lambda x: h.insert(pos, x), lambda c: h.insert_container(pos, c), made)
+                pos += 1
+        else:
+            h.delete(pos, item.delete)
+
+
+def _apply_map(h, updated, made):
+    for key, v in updated.items():
+        if v is None:
+            h.delete(key)
+        else:
+            _put(v, lambda x: h.insert(key, x), lambda c: h.insert_container(key, c), made)
 
 
 def apply(doc, batch):
@@ -37,38 +71,11 @@ def apply(doc, batch):
         if h is None:
             continue
         if isinstance(diff, Diff.Text):
-            pos = 0
-            for item in diff.diff:
-                if isinstance(item, TextDelta.Retain):
-                    pos += item.retain
-                elif isinstance(item, TextDelta.Insert):
-                    h.insert(pos, item.insert)
-                    pos += len(item.insert)
-                else:
-                    h.delete(pos, item.delete)
+            _apply_text(h, diff.diff)
         elif isinstance(diff, Diff.List):
-            pos = 0
-            for item in diff.diff:
-                if isinstance(item, ListDiffItem.Retain):
-                    pos += item.retain
-                elif isinstance(item, ListDiffItem.Insert):
-                    for v in item.insert:
-                        _value_or_new(v, lambda x, p=pos: h.insert_container(p, x)
-                                      if not isinstance(x, (bool, int, float, str, list, dict,
-                                                            bytes, type(None)))
-                                      else h.insert(p, x), made)
-                        pos += 1
-                else:
-                    h.delete(pos, item.delete)
+            _apply_list(h, diff.diff, made)
         elif isinstance(diff, Diff.Map):
-            for key, v in diff.diff.updated.items():
-                if v is None:
-                    h.delete(key)
-                else:
-                    _value_or_new(v, lambda x, k=key: h.insert_container(k, x)
-                                  if not isinstance(x, (bool, int, float, str, list, dict,
-                                                        bytes, type(None)))
-                                  else h.insert(k, x), made)
+            _apply_map(h, diff.diff.updated, made)
         elif isinstance(diff, Diff.Counter):
             h.increment(diff.diff)
         else:
