@@ -134,6 +134,34 @@ def test_hand_made_batches_apply_like_loro():
     assert d.get_deep_value() == {"m": {"k": "v"}}
 
 
+def test_a_batch_reaching_past_the_end_changes_nothing():
+    """As in loro: apply_diff is all or nothing when a diff retains or deletes past the end
+    of its sequence (loro panics; loro_c raises OutOfBoundsError)."""
+    for delta in ([loro_c.TextDelta.Retain(5, None), loro_c.TextDelta.Insert("x", None)],
+                  [loro_c.TextDelta.Insert("xy", None), loro_c.TextDelta.Delete(5)],
+                  [loro_c.TextDelta.Delete(1), loro_c.TextDelta.Retain(2, None)]):
+        d = loro_c.LoroDoc()
+        d.get_text("t").insert(0, "ab")
+        d.commit()
+        b = loro_c.DiffBatch()
+        b.push(loro_c.ContainerID.Root("c", loro_c.ContainerType.Counter()), loro_c.Diff.Counter(2.0))
+        b.push(loro_c.ContainerID.Root("l", loro_c.ContainerType.List()),
+               loro_c.Diff.List([loro_c.ListDiffItem.Insert([loro_c.ValueOrContainer.Value(1)], False)]))
+        b.push(loro_c.ContainerID.Root("t", loro_c.ContainerType.Text()), loro_c.Diff.Text(delta))
+        with pytest.raises(loro_c.OutOfBoundsError):
+            d.apply_diff(b)
+        assert d.get_pending_txn_len() == 0
+        assert d.get_deep_value() == {"t": "ab"}
+    # the lengths the batch's own earlier diffs make count
+    d = loro_c.LoroDoc()
+    b = loro_c.DiffBatch()
+    t = loro_c.ContainerID.Root("t", loro_c.ContainerType.Text())
+    b.push(t, loro_c.Diff.Text([loro_c.TextDelta.Insert("hello", None)]))
+    b.push(t, loro_c.Diff.Text([loro_c.TextDelta.Retain(5, None), loro_c.TextDelta.Insert("!", None)]))
+    d.apply_diff(b)
+    assert d.get_text("t").to_string() == "hello!"
+
+
 def test_bad_batches_raise():
     d = loro_c.LoroDoc()
     with pytest.raises(loro_c.LoroTypeError):

@@ -2,7 +2,7 @@
 handles, in the batch's order. A list insert or map entry that holds a container creates a
 new one of that kind; the batch's later diffs of the old container go to the new one."""
 from loro_c import _types
-from loro_c.errors import LoroTypeError
+from loro_c.errors import LoroTypeError, OutOfBoundsError
 from loro_c.events import Diff, DiffBatch, ListDiffItem, TextDelta
 
 _KINDS = {"Text": "LoroText", "List": "LoroList", "Map": "LoroMap", "Counter": "LoroCounter"}
@@ -62,9 +62,51 @@ def _apply_map(h, updated, made):
             _put(v, lambda x: h.insert(key, x), lambda c: h.insert_container(key, c), made)
 
 
+def _check_positions(doc, batch):
+    """Refuse a batch whose retains or deletes reach past a sequence's end (as it will be
+    when the batch's earlier diffs are applied) before anything is applied: like loro's,
+    apply_diff is all or nothing there."""
+    lengths = {}
+    created = set()
+    for cid, diff in batch.get_diff():
+        if isinstance(diff, Diff.Map):
+            created.update(v.container.id for v in diff.diff.updated.values()
+                           if v is not None and _types.ValueOrContainer.is_container(v))
+        if not isinstance(diff, (Diff.Text, Diff.List)):
+            continue
+        n = lengths.get(cid)
+        if n is None:
+            # (get_container does not list a root that the document has not shown yet)
+            h = None if cid in created else doc.get_container(cid)
+            if h is None and not isinstance(cid, _types.ContainerID.Root) and cid not in created:
+                continue        # a container the document does not have: skipped by apply
+            n = 0 if h is None else h.len_unicode if isinstance(diff, Diff.Text) else len(h)
+        pos = 0
+        for item in diff.diff:
+            if isinstance(item, (TextDelta.Retain, ListDiffItem.Retain)):
+                pos += item.retain
+                if pos > n:
+                    raise OutOfBoundsError(f"Index out of bound. The given pos is {pos}, "
+                                           f"but the length is {n}")
+            elif isinstance(item, (TextDelta.Insert, ListDiffItem.Insert)):
+                k = len(item.insert)
+                n += k
+                pos += k
+                if isinstance(item, ListDiffItem.Insert):
+                    created.update(v.container.id for v in item.insert
+                                   if _types.ValueOrContainer.is_container(v))
+            else:
+                if pos + item.delete > n:
+                    raise OutOfBoundsError(f"delete range {pos}..{pos + item.delete} is out of "
+                                           f"bounds (length {n})")
+                n -= item.delete
+        lengths[cid] = n
+
+
 def apply(doc, batch):
     if not isinstance(batch, DiffBatch):
         raise LoroTypeError(f"apply_diff takes a DiffBatch, not {type(batch).__name__}")
+    _check_positions(doc, batch)
     made = {}
     for cid, diff in batch.get_diff():
         h = _handle(doc, made.get(cid, cid))
