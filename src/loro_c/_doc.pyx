@@ -536,16 +536,6 @@ cdef class LoroDoc(DocExchange):
         from loro_c import jsonpath
         return jsonpath.evaluate(self, path)
 
-    def redact_json_updates(self, json, version_range):
-        """`json` (JSON updates) with the ops inside `version_range` redacted by loro's
-        rules (text becomes U+FFFD, values null, containers and deletes kept)."""
-        from loro_c.codec import redact
-        return redact.redact_json_updates(json, version_range)
-
-
-
-
-
 
 def compare_versions(VersionVector a, VersionVector b):
     """Ordering of version a against b, or None when they are concurrent."""

@@ -125,6 +125,12 @@ cdef class DocExchange(DocHistory):
             raise LoroValueError("callback must be callable")
         return Subscription(self.local_update_subs, callback)
 
+    def redact_json_updates(self, json, version_range):
+        """`json` (JSON updates) with the ops inside `version_range` redacted by loro's
+        rules (text becomes U+FFFD, values null, containers and deletes kept)."""
+        from loro_c.codec import redact
+        return redact.redact_json_updates(json, version_range)
+
     def export_pending_updates(self):
         """The received changes still waiting for their dependencies, as an updates blob
         (None when nothing waits). Local edits are not committed. Saved beside a snapshot,
