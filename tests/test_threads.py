@@ -349,8 +349,11 @@ def test_checkouts_while_other_threads_import_and_subscribe(round_):
         for k in range(30):
             vv = shared.oplog_vv
             end = vv.get_last(9)
-            at = loro_c.Frontiers.from_id(loro_c.ID(9, rng.randrange(end + 1)))
+            # strictly before the head, so the checkout detaches (a checkout of the head
+            # would leave the document attached, and the importer would move its state)
+            at = loro_c.Frontiers.from_id(loro_c.ID(9, rng.randrange(end)))
             shared.checkout(at)
+            assert shared.is_detached()
             seen.append((at.to_list()[0].counter, shared.get_deep_value()))
             shared.diff(at, shared.oplog_frontiers)
             shared.checkout_to_latest()

@@ -230,6 +230,7 @@ cdef class DocCore:
     # `sfront` instead of the log's version
     cdef bint detached
     cdef bint detached_editing      # set_detached_editing: edits while detached branch off
+    cdef set roots_due              # roots an import touched while detached: listed at the next checkout
     cdef lc_id *sfront
     cdef int64_t n_sfront, cap_sfront
     # the map writes of the log's first `hist_changes` changes (the last one with

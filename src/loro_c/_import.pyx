@@ -80,6 +80,7 @@ cdef class ImportRun:
     # marks: the sizes of everything before the import
     cdef int64_t n_changes, n_ops, n_text, n_containers, n_sdeps, n_maps
     cdef Py_ssize_t n_values, n_msgs, n_keys, n_roots
+    cdef object roots_due
     cdef uint32_t n_peers, n_trees, next_lamport
     cdef int64_t lstr_len, lval_len   # Loro's arenas (a failed import rolls them back as Loro does)
     cdef int64_t n_gundo              # the grouping undo log's length
@@ -108,6 +109,7 @@ cdef ImportRun begin_run(LoroDoc doc, bint whole_pending):
     run.n_text = doc.seq.text_len
     run.n_containers = doc.n_containers
     run.n_roots = len(doc.roots)
+    run.roots_due = set(doc.roots_due) if doc.roots_due else None
     run.n_maps = doc.n_maps
     run.n_trees = doc.seq.n_trees
     run.next_lamport = log.next_lamport
@@ -240,6 +242,9 @@ cdef undo(LoroDoc doc, ImportRun run, bint state_touched):
         if <int64_t>r < doc.n_containers:
             doc.croot[<uint32_t>r] = ROOT_HIDDEN
     del doc.roots[run.n_roots:]
+    doc.roots_due.clear()
+    if run.roots_due:
+        doc.roots_due.update(run.roots_due)
     for i, saved in reversed(run.rec_undo):
         memcpy(&doc.staged[<int64_t>i], <char*>saved, sizeof(lc_staged))
     doc.n_staged = run.n_pending_before

@@ -112,6 +112,11 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
         events_module().checkout_before(d)
     apply_moves(d, k)
     map_resolve_keys(d)
+    if d.roots_due:
+        for c in sorted(d.roots_due):
+            if c < d.n_containers:
+                show_root(d, c)
+        d.roots_due.clear()
     if n > d.cap_tfront:
         d.tfront = <lc_id*>grow(d.tfront, &d.cap_tfront, n, sizeof(lc_id))
     memcpy(d.tfront, ids, <size_t>n * sizeof(lc_id))
@@ -238,7 +243,8 @@ cdef int check_detached_state(LoroDoc d) except -1:
 cdef object diff_versions(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b, int64_t nb):
     """The DiffBatch that takes the state at `a` to the state at `b` (LoroDoc.diff): the
     state moves to `a`, then to `b` journaled as a checkout's event is, then back. Nothing
-    else changes: not the roots listed, the journal, or the subscribers."""
+    else changes: not the roots listed, the journal, or the subscribers. (loro's diff
+    sometimes lists an empty root afterwards; loro_c's never does.)"""
     cdef int64_t n_home = d.n_sfront if d.detached else d.log.n_frontiers
     cdef lc_id *home = <lc_id*>malloc(<size_t>(n_home + 1) * sizeof(lc_id))
     cdef bint was_on = d.evlog.on

@@ -9,6 +9,7 @@ cdef class DocCore:
 
     def __cinit__(self):
         self.deleted_roots = set()
+        self.roots_due = set()
         self.log = OpLog()
         self.seq = SeqArena()
         self.cids = []

@@ -84,8 +84,12 @@ cdef int apply_change_ops(LoroDoc d, int64_t ops_off, uint32_t ops_len, uint32_t
     cdef uint32_t c
     for i in range(ops_off, ops_off + ops_len):
         c = d.log.ops[i].container
-        if d.croot[c] == ROOT_HIDDEN and not d.detached:
-            show_root(d, c)
+        if d.croot[c] == ROOT_HIDDEN:
+            if not d.detached:
+                show_root(d, c)
+            else:
+                # loro lists it at the next checkout, whichever version that shows
+                d.roots_due.add(c)
     if ops_len >= NOGIL_MIN_OPS:
         # long changes integrate without the GIL: threads importing into other documents
         # run meanwhile (this document is held by its lock)
@@ -150,5 +154,8 @@ cdef int rebuild_state(LoroDoc d) except -1:
     if was_detached:
         memcpy(d.croot, <const char*>shown, <size_t>d.n_containers)
         d.roots[:] = roots
+        due = set(d.roots_due)
+        d.roots_due.clear()         # (they wait for the user's next checkout)
         checkout_to(d, d.sfront, d.n_sfront)
+        d.roots_due.update(due)
     return 0
