@@ -12,7 +12,7 @@ checked before the lock is taken, and a method never calls another locking metho
 from libc.stdint cimport uint32_t, int64_t
 
 from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER, doc_acquire,
-                          doc_release)
+                          doc_release, lc_map_entry, lc_map_find, LC_NO_KEY)
 from loro_c._seq cimport UNIT_UNICODE, UNIT_UTF8, UNIT_UTF16
 from loro_c._seq cimport to_unicode, from_unicode, visible_content
 from loro_c._doc cimport (local_text_insert, text_value, text_range, local_seq_delete,
@@ -693,6 +693,31 @@ cdef class LoroList(_Handle):
         finally:
             doc_release(self._doc)
 
+    def for_each(self, f):
+        """Call `f(item)` for each item (a ValueOrContainer), in order. The items are read
+        first, so `f` may edit the document."""
+        if not callable(f):
+            raise LoroTypeError("for_each takes a callable")
+        doc_acquire(self._doc)
+        try:
+            values = self._doc.log.values
+            items = [wrap_value(self._doc, values[s]) for s in list_slots(self._doc, self.idx)]
+        finally:
+            doc_release(self._doc)
+        for item in items:
+            f(item)
+
+    def get_id_at(self, pos):
+        """The ID of the op that inserted the item at `pos`, or None when out of range."""
+        from loro_c._doc import cursor_atom_at
+        from loro_c._version import ID
+        if not isinstance(pos, int) or isinstance(pos, bool):
+            raise LoroTypeError(f"pos must be an int, not {type(pos).__name__}")
+        if pos < 0:
+            raise OverflowError("can't convert negative int to unsigned")     # as loro
+        _, atom = cursor_atom_at(self._doc, self.idx, min(pos, 1 << 62))
+        return None if atom is None else ID(atom[0], atom[1])
+
     def pop(self):
         """Remove the last item and return its value (None when empty)."""
         cdef int64_t n
@@ -903,6 +928,36 @@ cdef class LoroMap(_Handle):
             if slot < 0:
                 return None
             return wrap_value(self._doc, self._doc.log.values[slot])
+        finally:
+            doc_release(self._doc)
+
+    def for_each(self, f):
+        """Call `f(key, value)` for each entry (the value a ValueOrContainer), in key order.
+        The entries are read first, so `f` may edit the document."""
+        if not callable(f):
+            raise LoroTypeError("for_each takes a callable")
+        doc_acquire(self._doc)
+        try:
+            values = self._doc.log.values
+            items = [(k, wrap_value(self._doc, values[s])) for k, s in map_live(self._doc, self.idx)]
+        finally:
+            doc_release(self._doc)
+        for k, v in items:
+            f(k, v)
+
+    def get_last_editor(self, str key):
+        """The peer id of the write that decides `key` (a delete too), or None when the key
+        was never written at the state's version."""
+        cdef lc_map_entry *e
+        doc_acquire(self._doc)
+        try:
+            found = self._doc.log.key_map.get(key)
+            if found is None:
+                return None
+            e = lc_map_find(&self._doc.maps[self._doc.ctree[self.idx]], <uint32_t>found)
+            if e == NULL or e.peer == LC_NO_KEY:
+                return None
+            return self._doc.log.peer_ids[e.peer]
         finally:
             doc_release(self._doc)
 
