@@ -91,6 +91,7 @@ cdef enum:
     ROOT_NONE = 0
     ROOT_HIDDEN = 1
     ROOT_SHOWN = 2
+    ROOT_DUE = 3        # hidden; an import touched it while detached: listed at the next checkout
 
 # Container kinds (Loro's raw type bytes), re-exported from their one place (kinds.h).
 from loro_c._kinds cimport KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE, KIND_MOVABLE_LIST, KIND_COUNTER
@@ -145,7 +146,7 @@ cdef class DocCore:
     cdef dict cid_index             # ContainerID -> index
     cdef dict cid_by_key            # (name, kind) / (peer, counter, kind) -> the registered ContainerID
     cdef list roots                 # indices of the root containers shown in values, in order shown
-    cdef uint8_t *croot             # per container: ROOT_NONE, ROOT_HIDDEN or ROOT_SHOWN
+    cdef uint8_t *croot             # per container: ROOT_NONE, ROOT_HIDDEN, ROOT_SHOWN or ROOT_DUE
     cdef dict root_cache            # (name, kind) -> (ContainerID, index) of roots asked for by name
     cdef lc_map *maps               # last-writer-wins state of each Map (index in ctree)
     cdef int64_t n_maps, cap_maps
@@ -230,7 +231,7 @@ cdef class DocCore:
     # `sfront` instead of the log's version
     cdef bint detached
     cdef bint detached_editing      # set_detached_editing: edits while detached branch off
-    cdef set roots_due              # roots an import touched while detached: listed at the next checkout
+    cdef set roots_due              # the containers marked ROOT_DUE
     cdef lc_id *sfront
     cdef int64_t n_sfront, cap_sfront
     # the map writes of the log's first `hist_changes` changes (the last one with

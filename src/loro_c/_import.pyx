@@ -242,6 +242,9 @@ cdef undo(LoroDoc doc, ImportRun run, bint state_touched):
         if <int64_t>r < doc.n_containers:
             doc.croot[<uint32_t>r] = ROOT_HIDDEN
     del doc.roots[run.n_roots:]
+    for r in doc.roots_due:
+        if <int64_t>r < doc.n_containers and (not run.roots_due or r not in run.roots_due):
+            doc.croot[<uint32_t>r] = ROOT_HIDDEN
     doc.roots_due.clear()
     if run.roots_due:
         doc.roots_due.update(run.roots_due)

@@ -10,13 +10,10 @@
 
 cdef int check_frontier_ids(LoroDoc d, Frontiers frontiers, lc_id *out) except -1:
     """The frontiers as log ids into `out`; LoroError when the log lacks one of them."""
-    cdef Py_ssize_t i
-    for i in range(len(frontiers._ids)):
-        peer, ctr = frontiers._ids[i]
-        idx = d.log.peer_map.get(peer)
-        if idx is None or d.log.find_change(idx, ctr) < 0:
-            raise LoroError(f"The given ID ({ctr}@{peer}) is not contained by the doc")
-        out[i] = make_id(idx, ctr)
+    cdef Py_ssize_t bad = frontier_ids(d, frontiers, out)
+    if bad >= 0:
+        peer, ctr = frontiers._ids[bad]
+        raise LoroError(f"The given ID ({ctr}@{peer}) is not contained by the doc")
     return 0
 
 
@@ -204,11 +201,7 @@ cdef int attach_state(LoroDoc d) except -1:
 cdef int renew_peer(LoroDoc d) except -1:
     """A new random peer id (detached editing gives each checkout its own, as Loro does, so
     that a branch never continues ops the checked-out version lacks)."""
-    import random
-    peer = random.getrandbits(64)
-    while peer == 0xFFFFFFFFFFFFFFFF:
-        peer = random.getrandbits(64)
-    d.peer = peer
+    d.peer = random_peer()
     if d.evs is not None:
         events_module().peer_changed(d)
     return 0
@@ -250,6 +243,7 @@ cdef object diff_versions(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b,
     cdef bint was_on = d.evlog.on
     cdef bytes shown = (<char*>d.croot)[:d.n_containers]
     cdef list roots = list(d.roots)
+    cdef set due = set(d.roots_due)     # (they wait for the user's next checkout)
     saved_evs = d.evs
     if home == NULL:
         raise MemoryError()
@@ -276,3 +270,5 @@ cdef object diff_versions(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b,
             free(home)
             memcpy(d.croot, <const char*>shown, <size_t>len(shown))
             d.roots[:] = roots
+            d.roots_due.clear()
+            d.roots_due.update(due)

@@ -4,6 +4,15 @@
 # _doc.pyx), and the engine's functions (doc/*.pxi, state/*.pxi) take the document itself.
 
 
+cdef uint64_t random_peer() except? 0:
+    """A random peer id (never 2**64 - 1, which Loro reserves)."""
+    import random
+    cdef uint64_t peer = random.getrandbits(64)
+    while peer == 0xFFFFFFFFFFFFFFFF:
+        peer = random.getrandbits(64)
+    return peer
+
+
 cdef class DocCore:
     """The C state of a LoroDoc (see LoroDoc)."""
 
@@ -42,10 +51,7 @@ cdef class DocCore:
         PyThread_acquire_lock(self.lock, NOWAIT_LOCK)
 
     def __init__(self):
-        import random
-        self.peer = random.getrandbits(64)
-        while self.peer == 0xFFFFFFFFFFFFFFFF:
-            self.peer = random.getrandbits(64)
+        self.peer = random_peer()
 
     def __dealloc__(self):
         cdef int64_t i

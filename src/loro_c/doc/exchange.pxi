@@ -3,6 +3,29 @@
 # is _import.pyx; what an export gathers is doc/export.pxi; the formats are the codec's.
 
 
+cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origin):
+    """Import binary blobs or decoded change tuples under the lock, then queue the Import
+    event (a detached import changes no state, so it has none, as in loro)."""
+    from loro_c import _import
+    doc_acquire(d)
+    try:
+        snap = events_module().import_begin(d) if d.evlog.on and not d.detached else None
+        if changes is not None:
+            status = _import.import_changes(d, changes)
+        else:
+            status = _import.import_blobs(d, blobs, batch)
+        if snap is not None:
+            events_module().flush(d, 1, origin, snap)
+        elif d.detached:
+            d.evlog.n = 0
+    except BaseException:
+        d.evlog.n = 0
+        release_and_deliver(d, False)
+        raise
+    release_and_deliver(d, True)
+    return status
+
+
 cdef class DocExchange(DocHistory):
     """Exchange with other peers: binary and JSON updates both ways, local-update
     subscriptions, forks."""
@@ -66,40 +89,11 @@ cdef class DocExchange(DocHistory):
         return self._import_locked(blobs, True)
 
     def _import_locked(self, list blobs, bint batch=False, origin=None):
-        from loro_c import _import
-        doc_acquire(self)
-        try:
-            # a detached import changes no state, so it has no events (as in loro)
-            snap = events_module().import_begin(self) if self.evlog.on and not self.detached else None
-            status = _import.import_blobs(self, blobs, batch)
-            if snap is not None:
-                events_module().flush(self, 1, origin, snap)
-            elif self.detached:
-                self.evlog.n = 0
-        except BaseException:
-            self.evlog.n = 0
-            release_and_deliver(self, False)
-            raise
-        release_and_deliver(self, True)
-        return status
+        return import_locked(self, blobs, None, batch, origin)
 
     def _import_changes(self, list changes):
         """Import decoded change tuples (see loro_c._json); all or nothing."""
-        from loro_c import _import
-        doc_acquire(self)
-        try:
-            snap = events_module().import_begin(self) if self.evlog.on and not self.detached else None
-            status = _import.import_changes(self, changes)
-            if snap is not None:
-                events_module().flush(self, 1, None, snap)
-            elif self.detached:
-                self.evlog.n = 0
-        except BaseException:
-            self.evlog.n = 0
-            release_and_deliver(self, False)
-            raise
-        release_and_deliver(self, True)
-        return status
+        return import_locked(self, None, changes, False, None)
 
     @staticmethod
     def decode_import_blob_meta(bytes data, check_checksum=True):

@@ -68,6 +68,20 @@ cdef object ids_frontiers(LoroDoc d, const lc_id *ids, int64_t n):
     return frontiers_wrap(sorted((d.log.peer_ids[ids[i].peer], ids[i].counter) for i in range(n)))
 
 
+
+cdef Py_ssize_t frontier_ids(LoroDoc d, Frontiers frontiers, lc_id *out) except -2:
+    """The frontiers as log ids into `out`: -1, or the position of the first id the log
+    lacks."""
+    cdef Py_ssize_t i
+    for i in range(len(frontiers._ids)):
+        peer, ctr = frontiers._ids[i]
+        idx = d.log.peer_map.get(peer)
+        if idx is None or d.log.find_change(idx, ctr) < 0:
+            return i
+        out[i] = make_id(idx, ctr)
+    return -1
+
+
 cdef class DocHistory(DocCore):
     """Versions and history: the document's version vectors and frontiers, how versions
     compare, and the changes of its history (ChangeMeta, ancestors, changed containers)."""
@@ -350,12 +364,8 @@ cdef class DocHistory(DocCore):
             raise MemoryError()
         doc_acquire(self)
         try:
-            for i in range(n):
-                peer, ctr = frontiers._ids[i]
-                idx = self.log.peer_map.get(peer)
-                if idx is None or self.log.find_change(idx, ctr) < 0:
-                    return None
-                ids[i] = make_id(idx, ctr)
+            if frontier_ids(self, frontiers, ids) >= 0:
+                return None
             return vv_wrap(version_dict(self, ids, n))
         finally:
             doc_release(self)

@@ -89,6 +89,7 @@ cdef int apply_change_ops(LoroDoc d, int64_t ops_off, uint32_t ops_len, uint32_t
                 show_root(d, c)
             else:
                 # loro lists it at the next checkout, whichever version that shows
+                d.croot[c] = ROOT_DUE
                 d.roots_due.add(c)
     if ops_len >= NOGIL_MIN_OPS:
         # long changes integrate without the GIL: threads importing into other documents

@@ -43,7 +43,7 @@ cdef uint32_t container_index(LoroDoc d, object cid, int kind) except? 0xFFFFFFF
 
 cdef int show_root(LoroDoc d, uint32_t c) except -1:
     """List root container `c` in get_value from now on (no-op for other containers)."""
-    if d.croot[c] == ROOT_HIDDEN:
+    if d.croot[c] == ROOT_HIDDEN or d.croot[c] == ROOT_DUE:
         d.croot[c] = ROOT_SHOWN
         d.roots.append(c)
     return 0
