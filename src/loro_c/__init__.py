@@ -13,6 +13,7 @@ from loro_c._containers import LoroText, LoroList, LoroMap, LoroCounter
 from loro_c.ephemeral import (EphemeralStore, EphemeralStoreEvent, Awareness,
                               AwarenessPeerUpdate, PeerInfo)
 from loro_c.cursor import Cursor, Side, PosQueryResult, AbsolutePosition
+from loro_c.undo import UndoManager, UndoOrRedo, UndoItemMeta, CursorWithPos
 from loro_c.paths import Index
 from loro_c.config import Configure
 from loro_c.events import (EventTriggerKind, DiffEvent, ContainerDiff, PathItem, Diff, TextDelta,
@@ -30,6 +31,7 @@ __all__ = [
     "EncodedBlobMode", "ImportBlobMetadata", "ChangeMeta",
     "EphemeralStore", "EphemeralStoreEvent", "Awareness", "AwarenessPeerUpdate", "PeerInfo",
     "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering",
+    "UndoManager", "UndoOrRedo", "UndoItemMeta", "CursorWithPos",
     "Index", "EventTriggerKind", "DiffEvent", "ContainerDiff", "PathItem", "Diff", "TextDelta",
     "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow", "ChangeModifier",
     "Configure", "DiffBatch",

@@ -236,6 +236,16 @@ cdef int kind_of_handle(object c) except -1:
     raise LoroTypeError(f"expected a container (LoroText, LoroList, LoroMap, LoroCounter), not {type(c).__name__}")
 
 
+def container_reachable(LoroDoc doc, cid):
+    """Whether the document knows container `cid` and it can be reached from a root."""
+    doc_acquire(doc)
+    try:
+        i = doc.cid_index.get(cid)
+        return i is not None and reachable(doc, i)
+    finally:
+        doc_release(doc)
+
+
 cdef bint reachable(LoroDoc doc, uint32_t target) except -1:
     """Whether container `target` can be reached from a root through the current values
     (the lock is held)."""
@@ -893,11 +903,21 @@ cdef class LoroMap(_Handle):
             doc_release(self._doc)
 
     def insert(self, str key, v):
-        """Set `key` to value `v`."""
+        """Set `key` to value `v` (nothing is written when it already holds an equal value)."""
         value = check_value(v)
         doc_acquire(self._doc)
         try:
             local_map_set(self._doc, self.idx, key, value)
+        finally:
+            doc_release(self._doc)
+
+    def _insert_always(self, str key, v):
+        """Set `key` to `v` even when it holds an equal value (apply_diff and undo write
+        every key of a diff, as loro's do)."""
+        value = check_value(v)
+        doc_acquire(self._doc)
+        try:
+            local_map_set(self._doc, self.idx, key, value, False)
         finally:
             doc_release(self._doc)
 

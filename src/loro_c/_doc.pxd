@@ -291,7 +291,8 @@ cdef int local_seq_delete(LoroDoc d, uint32_t c, int64_t pos, int64_t n) except 
 cdef int local_list_insert(LoroDoc d, uint32_t c, int64_t pos, list values) except -1
 cdef uint32_t local_list_insert_container(LoroDoc d, uint32_t c, int64_t pos, int kind) except? 0xFFFFFFFF
 cdef list list_slots(LoroDoc d, uint32_t c)
-cdef int local_map_set(LoroDoc d, uint32_t c, str key, object value) except -1
+cdef int local_map_set(LoroDoc d, uint32_t c, str key, object value,
+                       bint skip_same=*) except -1
 cdef uint32_t local_map_set_container(LoroDoc d, uint32_t c, str key, int kind) except? 0xFFFFFFFF
 cdef int local_map_delete(LoroDoc d, uint32_t c, str key) except -1
 cdef int64_t map_slot(LoroDoc d, uint32_t c, str key) noexcept

@@ -40,6 +40,7 @@ from loro_c._types import ChangeMeta
 from loro_c.events import (DiffBatch, _DocEvents, _Batch, _PeerChange, _Raised, ChangeModifier, ContainerDiff, PathItem, Diff, TextDelta, ListDiffItem,
                            MapDelta)
 from loro_c.paths import Index
+from loro_c.hash_order import container_idx, iteration_order
 from loro_c.errors import LoroTypeError, LoroValueError
 from loro_c._doc import Subscription, copy_value
 
@@ -70,6 +71,21 @@ def subscribe(LoroDoc doc, cid, callback):
             note_open_txn(doc)
         reg = doc.evs
         return Subscription(reg.root if cid is None else reg.by_cid.setdefault(cid, []), callback)
+    finally:
+        doc_release(doc)
+
+
+def subscribe_hook(LoroDoc doc, callback):
+    """Register one of the library's own listeners (the UndoManager): it gets each queued
+    _Batch before the user's subscribers do. Starts journaling like subscribe."""
+    doc_acquire(doc)
+    try:
+        if doc.evs is None:
+            doc.evs = _DocEvents()
+        if not doc.evlog.on:
+            doc.evlog.on = 1
+            note_open_txn(doc)
+        return Subscription(doc.evs.hooks, callback)
     finally:
         doc_release(doc)
 
@@ -244,7 +260,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
     delivery and empty the journal."""
     try:
         reg = doc.evs
-        if doc.evlog.n == 0 or reg is None or not (reg.root or reg.by_cid and reg.active()):
+        if doc.evlog.n == 0 or reg is None or not (reg.root or reg.hooks or reg.by_cid and reg.active()):
             return
         changed = [False]
         # a checkout compares values, as a concurrent import does (a key moved to another
@@ -252,7 +268,12 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
         diffs = collect(doc, trigger >= 1,
                         trigger == 2 or (trigger == 1 and not import_is_greater(doc, snap)), changed)
         if changed[0]:
-            doc.pending_events.append(_Batch(doc.evs, trigger, "" if origin is None else origin, diffs))
+            to = None
+            if trigger == 0 and reg.hooks:
+                found = doc.log.peer_map.get(doc.peer)
+                to = ID(doc.peer, 0 if found is None else doc.log.vv[<uint32_t>found])
+            doc.pending_events.append(_Batch(doc.evs, trigger, "" if origin is None else origin,
+                                             diffs, to))
     finally:
         doc.evlog.n = 0
         if doc.evs is not None:
@@ -264,12 +285,24 @@ def _new_registry():
 
 
 def diff_batch(LoroDoc doc):
-    """The journal of a move between two versions (LoroDoc.diff) as a DiffBatch."""
+    """The journal of a move between two versions (LoroDoc.diff) as a DiffBatch. Its
+    `_idlp` holds, per (map ContainerID, key), the (Lamport, peer) of the write the key shows
+    at the end, (2**32 - 1, 0) when none: an undo composes map diffs by them, as loro does."""
+    global _idlp_sink
     changed = [False]
     batch = DiffBatch()
-    for cd in collect(doc, True, True, changed):
-        batch.push(cd.target, cd.diff)
+    _idlp_sink = {}
+    try:
+        for cd in collect(doc, True, True, changed):
+            batch.push(cd.target, cd.diff)
+        batch._idlp = _idlp_sink
+    finally:
+        _idlp_sink = None
     return batch
+
+
+# set while diff_batch collects: map_diff records each key's winning write there
+cdef dict _idlp_sink = None
 
 
 def checkout_before(LoroDoc doc):
@@ -435,8 +468,23 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
                         ContainerDiff(cid, path, False, Diff.Counter(doc.ccounter[<uint32_t>c]))))
     if len(out) == 1:
         return [out[0][3]]
-    out.sort(key=lambda x: x[:3])
+    # loro's order among containers of equal depth: its hash map's (see loro_c.hash_order),
+    # the containers inserted in the order the ops touched them
+    firsts = {}
+    for c in groups:
+        firsts[c] = None
+    for x in out:
+        firsts[x[2]] = None
+    ranks = hash_rank(doc, list(firsts))
+    out.sort(key=lambda x: (x[0], x[1], ranks[x[2]]))
     return [x[3] for x in out]
+
+
+cdef dict hash_rank(LoroDoc doc, list containers):
+    keys = {}
+    for c in containers:
+        keys[container_idx(str(doc.cids[c].container_type), c)] = c
+    return {keys[k]: r for r, k in enumerate(iteration_order(list(keys)))}
 
 
 cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done) except -1:
@@ -606,6 +654,10 @@ cdef object map_diff(LoroDoc doc, uint32_t c, list idxs, bint compare_values, li
             if same_value(_DELETED if note.old < 0 else values[note.old], new):
                 continue
         updated[doc.log.keys[key]] = None if slot < 0 else wrap_value(doc, new, shown, reached)
+        if _idlp_sink is not None:
+            _idlp_sink[(doc.cids[c], doc.log.keys[key])] = (
+                (0xFFFFFFFF, 0) if e == NULL or e.peer == LC_NO_KEY
+                else (e.lamport, doc.log.peer_ids[e.peer]))
     return Diff.Map(MapDelta(updated)) if updated else None
 
 

@@ -43,15 +43,25 @@ def _apply_text(h, items):
 
 def _apply_list(h, items, made):
     pos = 0
+    pending = []            # the inserts of the current gap: loro deletes first, then inserts
     for item in items:
+        if isinstance(item, ListDiffItem.Insert):
+            pending.extend(item.insert)
+            continue
+        if isinstance(item, ListDiffItem.Delete):
+            h.delete(pos, item.delete)
+        pos = _insert_values(h, pos, pending, made)
+        pending = []
         if isinstance(item, ListDiffItem.Retain):
             pos += item.retain
-        elif isinstance(item, ListDiffItem.Insert):
-            for v in item.insert:
-                _put(v, lambda x: h.insert(pos, x), lambda c: h.insert_container(pos, c), made)
-                pos += 1
-        else:
-            h.delete(pos, item.delete)
+    _insert_values(h, pos, pending, made)
+
+
+def _insert_values(h, pos, values, made):
+    for v in values:
+        _put(v, lambda x: h.insert(pos, x), lambda c: h.insert_container(pos, c), made)
+        pos += 1
+    return pos
 
 
 def _apply_map(h, updated, made):
@@ -59,7 +69,9 @@ def _apply_map(h, updated, made):
         if v is None:
             h.delete(key)
         else:
-            _put(v, lambda x: h.insert(key, x), lambda c: h.insert_container(key, c), made)
+            # every key is written, even with the value it holds (as loro's apply_diff does)
+            _put(v, lambda x: h._insert_always(key, x), lambda c: h.insert_container(key, c),
+                 made)
 
 
 def _check_positions(doc, batch):
@@ -104,21 +116,46 @@ def _check_positions(doc, batch):
 
 
 def apply(doc, batch):
+    """LoroDoc.apply_diff: all or nothing where positions are out of bounds."""
     if not isinstance(batch, DiffBatch):
         raise LoroTypeError(f"apply_diff takes a DiffBatch, not {type(batch).__name__}")
     _check_positions(doc, batch)
     made = {}
     for cid, diff in batch.get_diff():
-        h = _handle(doc, made.get(cid, cid))
-        if h is None:
+        _apply_one(doc, made.get(cid, cid), diff, made)
+
+
+def apply_for_undo(doc, pairs, remap):
+    """An undo's diff: containers recreated by earlier undos are found through `remap`
+    (old id -> new id, extended here); a container no longer reachable from a root is left
+    alone unless it was remapped; a diff that fails is skipped and the rest applied. These
+    are loro's rules for applying an undo."""
+    from loro_c import _containers
+    for cid, diff in pairs:
+        remapped = False
+        while cid in remap:
+            cid = remap[cid]
+            remapped = True
+        if not isinstance(cid, _types.ContainerID.Root) and not remapped \
+                and not _containers.container_reachable(doc, cid):
             continue
-        if isinstance(diff, Diff.Text):
-            _apply_text(h, diff.diff)
-        elif isinstance(diff, Diff.List):
-            _apply_list(h, diff.diff, made)
-        elif isinstance(diff, Diff.Map):
-            _apply_map(h, diff.diff.updated, made)
-        elif isinstance(diff, Diff.Counter):
-            h.increment(diff.diff)
-        else:
-            raise LoroTypeError(f"loro_c cannot apply a {type(diff).__name__} diff yet")
+        try:
+            _apply_one(doc, cid, diff, remap)
+        except (OutOfBoundsError, LoroTypeError):
+            continue
+
+
+def _apply_one(doc, cid, diff, made):
+    h = _handle(doc, cid)
+    if h is None:
+        return
+    if isinstance(diff, Diff.Text):
+        _apply_text(h, diff.diff)
+    elif isinstance(diff, Diff.List):
+        _apply_list(h, diff.diff, made)
+    elif isinstance(diff, Diff.Map):
+        _apply_map(h, diff.diff.updated, made)
+    elif isinstance(diff, Diff.Counter):
+        h.increment(diff.diff)
+    else:
+        raise LoroTypeError(f"loro_c cannot apply a {type(diff).__name__} diff yet")

@@ -183,10 +183,11 @@ _nest(Diff, _DiffUnknown, "Unknown")
 class DiffBatch:
     """The diffs of several containers, in order (LoroDoc.diff builds one; LoroDoc.apply_diff
     applies one)."""
-    __slots__ = ("_items",)
+    __slots__ = ("_items", "_idlp")
 
     def __init__(self):
         self._items = []
+        self._idlp = None       # see loro_c._events.diff_batch
 
     def push(self, cid, diff):
         """Add the diff of container `cid` (it is applied after those pushed before)."""
@@ -233,10 +234,12 @@ _TRIGGERS = (EventTriggerKind.Local, EventTriggerKind.Import, EventTriggerKind.C
 class _DocEvents:
     """A document's diff-event subscribers: root ones, and per ContainerID; and the
     peer-id-change subscribers."""
-    __slots__ = ("root", "by_cid", "peer", "first", "first_done", "pre", "busy", "before")
+    __slots__ = ("root", "by_cid", "peer", "first", "first_done", "pre", "busy", "before",
+                 "hooks")
 
     def __init__(self):
         self.root = []
+        self.hooks = []            # the library's own listeners (UndoManager): get the _Batch
         self.by_cid = {}
         self.peer = []
         self.first = []
@@ -246,25 +249,34 @@ class _DocEvents:
         self.before = None         # during a checkout: visibility of the touched atoms before it
 
     def active(self):
-        return bool(self.root) or any(self.by_cid.values())
+        return bool(self.root) or bool(self.hooks) or any(self.by_cid.values())
 
 
 class _Batch:
     """One event waiting in the document's queue (built under the lock, dispatched
-    without it)."""
-    __slots__ = ("reg", "trigger", "origin", "diffs")
+    without it). `to` is, for a commit, the ID just past its last op."""
+    __slots__ = ("reg", "trigger", "origin", "diffs", "to")
 
-    def __init__(self, reg, trigger, origin, diffs):
+    def __init__(self, reg, trigger, origin, diffs, to=None):
         self.reg = reg
         self.trigger = trigger
         self.origin = origin
         self.diffs = diffs
+        self.to = to
 
     def dispatch(self):
         """Call the subscribers; returns the first exception a callback raised, or None."""
         first = None
         kind = _TRIGGERS[self.trigger]
         calls = []
+        for sub in list(self.reg.hooks):
+            # before the user's callbacks, so that they see e.g. the undo stack updated
+            if sub.active:
+                try:
+                    sub.callback(self)
+                except Exception as e:
+                    if first is None:
+                        first = e
         if self.reg.by_cid:
             for cid, subs in list(self.reg.by_cid.items()):
                 if not subs:
@@ -273,7 +285,7 @@ class _Batch:
                 if mine:
                     calls.append((cid, mine, list(subs)))
         if self.reg.root:
-            if not calls and len(self.reg.root) == 1:
+            if not calls and len(self.reg.root) == 1 and first is None:
                 # the common case: one root subscriber
                 sub = self.reg.root[0]
                 if not sub.active:

@@ -258,15 +258,16 @@ cdef object diff_versions(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b,
         move_state_to(d, b, nb)
         return events_module().diff_batch(d)
     finally:
-        d.evlog.n = 0
         d.evs.before = None
         d.evs = saved_evs
-        d.evlog.on = was_on
+        d.evlog.on = 0          # the way back is not an edit: nothing of it is journaled
         try:
             move_state_to(d, home, n_home)
             if not d.detached:
                 d.tracker_at_head = True
         finally:
+            d.evlog.n = 0
+            d.evlog.on = was_on
             free(home)
             memcpy(d.croot, <const char*>shown, <size_t>len(shown))
             d.roots[:] = roots

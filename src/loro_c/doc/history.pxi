@@ -258,6 +258,63 @@ cdef class DocHistory(DocCore):
         from loro_c import diffs
         diffs.apply(self, diff)
 
+    def _undo_pieces(self, peer, int32_t start, int32_t end):
+        """The pieces of ops start..end of `peer` that undo reverts one at a time: loro's
+        history nodes, which end where a change continues from somewhere else or where any
+        change depends on an op that is not a node's last. [(last counter, deps)]."""
+        cdef int64_t i, j
+        cdef uint32_t p
+        cdef lc_change *ch
+        cdef lc_id dep
+        doc_acquire(self)
+        try:
+            found = self.log.peer_map.get(peer)
+            if found is None:
+                return []
+            p = found
+            cuts = set()
+            for i in range(self.log.n_changes):
+                ch = &self.log.changes[i]
+                continues = ch.deps_len == 1 and self.log.deps[ch.deps_off].peer == ch.peer \
+                    and self.log.deps[ch.deps_off].counter == ch.counter - 1
+                if ch.peer == p and start < ch.counter < end and not continues:
+                    cuts.add(ch.counter)
+                for j in range(ch.deps_off, ch.deps_off + ch.deps_len):
+                    dep = self.log.deps[j]
+                    if dep.peer == p and start <= dep.counter < end - 1 and not (
+                            continues and ch.peer == p):
+                        cuts.add(dep.counter + 1)
+            bounds = [start] + sorted(cuts) + [end]
+            pieces = []
+            for k in range(len(bounds) - 1):
+                a = bounds[k]
+                i = self.log.find_change(p, a)
+                ch = &self.log.changes[i]
+                if ch.counter == a:
+                    deps = frontiers_wrap(sorted(
+                        (self.log.peer_ids[self.log.deps[j].peer], self.log.deps[j].counter)
+                        for j in range(ch.deps_off, ch.deps_off + ch.deps_len)))
+                else:
+                    deps = frontiers_wrap([(peer, a - 1)])
+                pieces.append((bounds[k + 1] - 1, deps))
+            return pieces
+        finally:
+            doc_release(self)
+
+    def _commit_with_default_origin(self, str origin):
+        """Commit, reporting `origin` unless the next commit's origin is already set (an
+        undo commits with origin "undo" this way, as loro's does)."""
+        doc_acquire(self)
+        try:
+            if self.next_origin is None:
+                self.next_origin = origin
+            commit_txn(self)
+            self.next_msg = None
+        except BaseException:
+            release_and_deliver(self, False)
+            raise
+        release_and_deliver(self, True)
+
     def revert_to(self, Frontiers version):
         """Edit the document back to the state of `version`: the diff from the current
         state to it, applied as local edits (left in the open transaction, as in loro)."""

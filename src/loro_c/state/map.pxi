@@ -89,11 +89,14 @@ cdef list map_all_keys(LoroDoc d, uint32_t c):
     return sorted([keys[m.entries[i].key] for i in range(m.cap) if m.entries[i].key != LC_NO_KEY])
 
 
-cdef int local_map_set(LoroDoc d, uint32_t c, str key, object value) except -1:
+cdef int local_map_set(LoroDoc d, uint32_t c, str key, object value,
+                       bint skip_same=True) except -1:
+    """Write `key` = `value`. Like loro's insert, a value equal to the current one writes
+    nothing, unless `skip_same` is off (loro's apply_diff and undo always write)."""
     cdef int64_t cur = map_slot(d, c, key)
     if d.detached and not d.txn_open:
         check_detached_edit(d)      # loro refuses even a set that would change nothing
-    if cur >= 0:
+    if cur >= 0 and skip_same:
         old = d.log.values[cur]
         if type(old) is type(value) and not isinstance(old, _types.ContainerID) and old == value:
             return 0

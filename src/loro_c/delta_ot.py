@@ -1,0 +1,324 @@
+"""The algebra of container diffs that undo needs: compose two diffs one after the other,
+transform a diff over a concurrent one, carry a position over a diff.
+
+An undo is computed as a diff of versions (the inverse of the undone ops) and must then be
+moved past whatever happened since: remote edits, and other undos. These are the rules loro
+uses for that (its delta crate's compose/transform/transform_pos, its map and counter
+rules), written over plain lists so the result of an undo equals loro's:
+
+* A sequence diff (Text, List) is a list of items ``[kind, payload, attrs]``: RETAIN with a
+  length, INSERT with a str (text) or a list of values (list), DELETE with a length. Within
+  one gap inserts come before deletes, adjacent items of one kind merge, and transform chops
+  trailing plain retains, as loro's delta rope does.
+* A map diff is ``{key: (value or None, idlp)}``, idlp the (Lamport, peer) of the write
+  the value comes from when known (diffs of versions know it, event diffs do not). Composing
+  keeps, per key, the value of the later write, as loro does; a transform looks at keys only.
+* A counter diff is a float; counters commute.
+
+Diffs are converted from and to the public ``Diff`` objects at the edges
+(:func:`from_public`, :func:`to_public`)."""
+from loro_c.events import Diff, ListDiffItem, MapDelta, TextDelta
+
+RETAIN, INSERT, DELETE = 0, 1, 2
+_INF = float("inf")
+
+SEQ, MAP, COUNTER, OTHER = "seq", "map", "counter", "other"
+
+
+def _no_attrs(attrs):
+    return not attrs
+
+
+def push(items, kind, payload, attrs=None):
+    """Append an item, merging it with the last one as loro's delta rope merges."""
+    if kind == RETAIN:
+        if payload == 0:
+            return
+        if items and items[-1][0] == RETAIN and items[-1][2] == attrs:
+            items[-1][1] += payload
+        else:
+            items.append([RETAIN, payload, attrs])
+    elif kind == DELETE:
+        if payload == 0:
+            return
+        if items and items[-1][0] == DELETE:
+            items[-1][1] += payload
+        else:
+            items.append([DELETE, payload, None])
+    else:
+        if len(payload) == 0:
+            return
+        at = len(items)
+        if at and items[-1][0] == DELETE:
+            at -= 1             # an insert after a delete in one gap goes before it
+        if at and items[at - 1][0] == INSERT and items[at - 1][2] == attrs:
+            items[at - 1][1] = items[at - 1][1] + payload
+        else:
+            items.insert(at, [INSERT, payload, attrs])
+
+
+def chop(items):
+    while items and items[-1][0] == RETAIN and _no_attrs(items[-1][2]):
+        items.pop()
+    return items
+
+
+class _Cursor:
+    """Reads a sequence diff item by item, taking any part of the current item. Past the
+    end it reads as an endless plain retain."""
+    __slots__ = ("items", "i", "off")
+
+    def __init__(self, items):
+        self.items = items
+        self.i = 0
+        self.off = 0
+
+    def more(self):
+        return self.i < len(self.items)
+
+    def kind(self):
+        return self.items[self.i][0] if self.i < len(self.items) else None
+
+    def length(self):
+        if self.i >= len(self.items):
+            return _INF
+        k, p, _ = self.items[self.i]
+        return (p if k != INSERT else len(p)) - self.off
+
+    def take(self, n):
+        """(kind, payload, attrs) of the next `n` units (n <= length())."""
+        if self.i >= len(self.items):
+            return RETAIN, n, None
+        k, p, a = self.items[self.i]
+        if k == INSERT:
+            part = p[self.off:self.off + n]
+        else:
+            part = n
+        self.off += n
+        if self.off >= (p if k != INSERT else len(p)):
+            self.i += 1
+            self.off = 0
+        return k, part, a
+
+
+def _merge_attrs(a, b):
+    if not b:
+        return a
+    if not a:
+        return dict(b)
+    out = dict(a)
+    out.update(b)
+    return out
+
+
+def seq_compose(a, b):
+    """The sequence diff of applying `a`, then `b`."""
+    if not a:
+        return [list(x) for x in b]
+    out = []
+    x, y = _Cursor(a), _Cursor(b)
+    while x.more() or y.more():
+        if y.kind() == INSERT:
+            k, p, at = y.take(y.length())
+            push(out, INSERT, p, at)
+        elif x.kind() == DELETE:
+            k, p, at = x.take(x.length())
+            push(out, DELETE, p)
+        else:
+            n = min(x.length(), y.length())
+            xk, xp, xa = x.take(n)
+            yk, yp, ya = y.take(n)
+            if yk == RETAIN:
+                if xk == RETAIN:
+                    push(out, RETAIN, n, _merge_attrs(xa, ya))
+                else:
+                    push(out, INSERT, xp, _merge_attrs(xa, ya))
+            elif xk == RETAIN:
+                push(out, DELETE, n)
+            # an insert of `a` deleted by `b` vanishes
+    return chop(out)
+
+
+def seq_transform(a, b, left_prior):
+    """`a` moved past the concurrent `b` (applying `b` then the result equals applying the
+    intent of both). With `left_prior`, inserts of `a` at the same place go first. Retains
+    keep `a`'s attributes (loro does not transform them either)."""
+    out = []
+    x, y = _Cursor(a), _Cursor(b)
+    while x.more() or y.more():
+        if x.kind() == INSERT and (left_prior or y.kind() != INSERT):
+            k, p, at = x.take(x.length())
+            push(out, INSERT, p, at)
+        elif y.kind() == INSERT:
+            n = y.length()
+            y.take(n)
+            push(out, RETAIN, n)
+        else:
+            n = min(x.length(), y.length())
+            xk, _, xa = x.take(n)
+            yk, _, _ = y.take(n)
+            if yk == DELETE:
+                continue
+            if xk == DELETE:
+                push(out, DELETE, n)
+            else:
+                push(out, RETAIN, n, xa if xk == RETAIN else None)
+    return chop(out)
+
+
+def seq_transform_pos(items, pos, left_prior):
+    """Where position `pos` is after `items` are applied (loro's rule, including its
+    handling of a position inside a deleted range)."""
+    index = 0
+    for k, p, _ in items:
+        if k == RETAIN:
+            index += p
+            if index > pos or (index == pos and not left_prior):
+                return pos
+        elif k == INSERT:
+            if index == pos and not left_prior:
+                return pos
+            pos += len(p)
+            index += len(p)
+        else:
+            pos = max(pos - p, 0)
+            if pos < index:
+                return index
+    return pos
+
+
+# -- one container's diff: (kind, content)
+
+def compose(a, b):
+    """Diff `a` then diff `b` of one container."""
+    kind = a[0]
+    if kind != b[0]:
+        return a
+    if kind == SEQ:
+        return (SEQ, seq_compose(a[1], b[1]), a[2])
+    if kind == MAP:
+        m = dict(a[1])
+        for key, entry in b[1].items():
+            old = m.get(key)
+            if old is None or old[1] is None or entry[1] is None or entry[1] > old[1]:
+                m[key] = entry
+        return (MAP, m)
+    if kind == COUNTER:
+        return (COUNTER, a[1] + b[1])
+    return a
+
+
+def transform(a, b, left_prior):
+    """Diff `a` of one container moved past the concurrent diff `b` of it."""
+    if a[0] != b[0]:
+        return a
+    if a[0] == SEQ:
+        return (SEQ, seq_transform(a[1], b[1], left_prior), a[2])
+    if a[0] == MAP and not left_prior:
+        return (MAP, {k: v for k, v in a[1].items() if k not in b[1]})
+    return a
+
+
+def is_empty(d):
+    if d[0] == COUNTER:
+        return abs(d[1]) < 2.220446049250313e-16
+    if d[0] == OTHER:
+        return True
+    return not d[1]
+
+
+def from_public(diff, idlp_of=None):
+    """The internal form of a public Diff; `idlp_of(key)` gives a map key's write."""
+    if isinstance(diff, Diff.Text):
+        items = []
+        for it in diff.diff:
+            if isinstance(it, TextDelta.Retain):
+                push(items, RETAIN, it.retain, it.attributes or None)
+            elif isinstance(it, TextDelta.Insert):
+                push(items, INSERT, it.insert, it.attributes or None)
+            else:
+                push(items, DELETE, it.delete)
+        return (SEQ, items, "text")
+    if isinstance(diff, Diff.List):
+        items = []
+        for it in diff.diff:
+            if isinstance(it, ListDiffItem.Retain):
+                push(items, RETAIN, it.retain)
+            elif isinstance(it, ListDiffItem.Insert):
+                push(items, INSERT, list(it.insert))
+            else:
+                push(items, DELETE, it.delete)
+        return (SEQ, items, "list")
+    if isinstance(diff, Diff.Map):
+        return (MAP, {k: (v, None if idlp_of is None else idlp_of(k))
+                      for k, v in diff.diff.updated.items()})
+    if isinstance(diff, Diff.Counter):
+        return (COUNTER, float(diff.diff))
+    return (OTHER, diff)
+
+
+def to_public(d):
+    """The public Diff of an internal one."""
+    if d[0] == SEQ:
+        text = d[2] == "text"
+        out = []
+        for k, p, a in d[1]:
+            if k == RETAIN:
+                out.append(TextDelta.Retain(p, a) if text else ListDiffItem.Retain(p))
+            elif k == INSERT:
+                out.append(TextDelta.Insert(p, a) if text else ListDiffItem.Insert(list(p)))
+            else:
+                out.append(TextDelta.Delete(p) if text else ListDiffItem.Delete(p))
+        return Diff.Text(out) if text else Diff.List(out)
+    if d[0] == MAP:
+        return Diff.Map(MapDelta({k: v for k, (v, _) in d[1].items()}))
+    if d[0] == COUNTER:
+        return Diff.Counter(d[1])
+    return d[1]
+
+
+def transform_pos(d, pos, left_prior):
+    return seq_transform_pos(d[1], pos, left_prior) if d[0] == SEQ else pos
+
+
+class Batch:
+    """Diffs of several containers, in order (loro's DiffBatch with compose/transform)."""
+    __slots__ = ("diffs",)
+
+    def __init__(self, diffs=None):
+        self.diffs = {} if diffs is None else diffs      # ContainerID -> diff, in order
+
+    @classmethod
+    def from_diff_batch(cls, batch):
+        """From a DiffBatch of LoroDoc.diff (which knows the writes behind map values)."""
+        b = cls()
+        idlp = batch._idlp or {}
+        for cid, diff in batch.get_diff():
+            b.add(cid, from_public(diff, lambda k, cid=cid: idlp.get((cid, k))))
+        return b
+
+    def add(self, cid, d):
+        """Compose `d` after what this batch already holds for `cid`."""
+        old = self.diffs.get(cid)
+        self.diffs[cid] = d if old is None else compose(old, d)
+
+    def copy(self):
+        return Batch(dict(self.diffs))
+
+    def compose(self, other):
+        for cid, d in other.diffs.items():
+            self.add(cid, d)
+
+    def transform(self, other, left_prior):
+        if not other.diffs:
+            return
+        for cid, d in self.diffs.items():
+            b = other.diffs.get(cid)
+            if b is not None:
+                self.diffs[cid] = transform(d, b, left_prior)
+
+    def clear(self):
+        self.diffs.clear()
+
+    def pairs(self):
+        return [(cid, to_public(d)) for cid, d in self.diffs.items()]

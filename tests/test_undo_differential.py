@@ -1,0 +1,140 @@
+"""UndoManager against loro: random sessions of two or three peers, each with an undo
+manager, editing text, a list, a map (with a nested text) and a counter, committing,
+syncing in random directions (so undos meet concurrent remote edits), grouping, and
+undoing and redoing. After every step both libraries must hold the same deep values and
+the same undo/redo counts, and every undo/redo must report the same result."""
+import random
+
+import loro
+import pytest
+
+import loro_c
+
+PEERS = 3
+
+class Side:
+    """One library's peers and their undo managers."""
+
+    def __init__(self, lib):
+        self.lib = lib
+        self.docs = []
+        self.undos = []
+        for p in range(PEERS):
+            d = lib.LoroDoc()
+            d.peer_id = p + 1
+            self.docs.append(d)
+            self.undos.append(lib.UndoManager(d))
+        self.grouped = [False] * PEERS
+
+    def step(self, kind, p, a, b):
+        lib, d, u = self.lib, self.docs[p], self.undos[p]
+        if kind == "text_ins":
+            t = d.get_text("t")
+            t.insert(a % (t.len_unicode + 1), b)
+        elif kind == "text_del":
+            t = d.get_text("t")
+            n = t.len_unicode
+            if n:
+                pos = a % n
+                t.delete(pos, min(b, n - pos))
+        elif kind == "list_ins":
+            lst = d.get_list("l")
+            lst.insert(a % (len(lst) + 1), b)
+        elif kind == "list_del":
+            lst = d.get_list("l")
+            n = len(lst)
+            if n:
+                pos = a % n
+                lst.delete(pos, min(b, n - pos))
+        elif kind == "map_set":
+            d.get_map("m").insert(a, b)
+        elif kind == "map_del":
+            d.get_map("m").delete(a)
+        elif kind == "nested":
+            m = d.get_map("m")
+            v = m.get("sub%d" % p)
+            if v is None or not isinstance(getattr(v, "container", None), lib.LoroText):
+                m.insert_container("sub%d" % p, lib.LoroText())
+                return "created"
+            t = v.container
+            t.insert(a % (t.len_unicode + 1), b)
+        elif kind == "counter":
+            d.get_counter("c").increment(a)
+        elif kind == "commit":
+            d.commit()
+        elif kind == "sync":
+            src = self.docs[a]
+            if src is not d:
+                d.import_(src.export(lib.ExportMode.Updates(d.oplog_vv)))
+        elif kind == "undo":
+            return u.undo()
+        elif kind == "redo":
+            return u.redo()
+        elif kind == "group":
+            if self.grouped[p]:
+                u.group_end()
+                self.grouped[p] = False
+            else:
+                u.group_start()
+                self.grouped[p] = True
+        elif kind == "checkpoint":
+            u.record_new_checkpoint()
+        return None
+
+    def state(self):
+        return [(d.get_deep_value(), u.undo_count(), u.redo_count())
+                for d, u in zip(self.docs, self.undos)]
+
+
+def run(ops):
+    ref, ours = Side(loro), Side(loro_c)
+    for i, (kind, p, a, b) in enumerate(ops):
+        r1 = ref.step(kind, p, a, b)
+        r2 = ours.step(kind, p, a, b)
+        assert r1 == r2, (i, kind, p)
+        assert ours.state() == ref.state(), (i, kind, p, ops[:i + 1])
+
+
+def random_session(rng):
+    kinds = ["text_ins", "text_del", "list_ins", "list_del", "map_set", "map_del", "nested",
+             "counter", "commit", "sync", "undo", "undo", "undo", "redo", "group", "checkpoint"]
+    ops = []
+    for _ in range(rng.randrange(10, 80)):
+        k = rng.choice(kinds)
+        p = rng.randrange(PEERS)
+        if k == "text_ins":
+            ops.append((k, p, rng.randrange(50), rng.choice(["a", "bc", "xyz"])))
+        elif k in ("text_del", "list_del"):
+            ops.append((k, p, rng.randrange(50), rng.randrange(1, 4)))
+        elif k == "list_ins":
+            ops.append((k, p, rng.randrange(50), rng.randrange(99)))
+        elif k in ("map_set", "map_del"):
+            # each peer writes its own keys: which of two concurrent writes of one key with
+            # equal Lamport wins can follow the order loro applies an undo's keys in, its
+            # hash map's order, which loro_c does not reproduce (see ARCHITECTURE, Undo)
+            ops.append((k, p, rng.choice("ab") + str(p), rng.randrange(9)))
+        elif k == "nested":
+            ops.append((k, p, rng.randrange(50), "pq"))
+        elif k == "counter":
+            ops.append((k, p, rng.randrange(-3, 3), 0))
+        elif k == "sync":
+            ops.append((k, p, rng.randrange(PEERS), 0))
+        else:
+            ops.append((k, p, True, 0))
+    return ops
+
+
+@pytest.mark.parametrize("block", range(6))
+def test_random_undo_sessions_match_loro(block):
+    # 150 sessions of up to 80 steps, in six blocks
+    rng = random.Random(1)
+    sessions = [random_session(rng) for _ in range(150)]
+    for ops in sessions[block * 25:(block + 1) * 25]:
+        run(ops)
+
+
+def test_undo_after_remote_insert_before():
+    run([("text_ins", 0, 0, "hello"), ("commit", 0, 0, 0), ("sync", 1, 0, 0),
+         ("text_ins", 1, 0, "AB"), ("commit", 1, 0, 0), ("text_ins", 0, 5, "!"),
+         ("commit", 0, 0, 0), ("sync", 0, 1, 0), ("undo", 0, 0, 0), ("undo", 0, 0, 0),
+         ("redo", 0, 0, 0), ("redo", 0, 0, 0)])
