@@ -337,3 +337,57 @@ def test_diff_leaves_no_journal_behind():
     d.commit()
     assert seen[-1] == {"b": None}
     del sub
+
+
+def test_undo_that_changes_nothing_returns_false():
+    def scenario(lib):
+        d = lib.LoroDoc()
+        d.peer_id = 1
+        u = lib.UndoManager(d)
+        m = d.get_map("m")
+        m.insert("x", 1)
+        d.commit()
+        m.delete("a")
+        d.commit()
+        m.delete("a")
+        out = [u.undo(), u.undo_count(), u.redo_count(), u.undo(), u.undo_count(),
+               u.redo(), u.redo(), u.redo_count(), d.get_deep_value()]
+        return out
+    r1, r2 = both(scenario)
+    assert r1 == r2
+
+
+def test_undo_cut_where_another_peer_depends_on_the_span():
+    # the item spans an op that a remote change depends on: loro undoes it in two pieces
+    def scenario(lib):
+        a, c = lib.LoroDoc(), lib.LoroDoc()
+        a.peer_id, c.peer_id = 1, 3
+        u = lib.UndoManager(a)
+        a.get_text("t").insert(0, "a")
+        u.group_start()
+        c.import_(a.export(lib.ExportMode.Updates(c.oplog_vv)))
+        a.get_text("t").delete(0, 1)
+        c.get_map("m").insert("b", 4)
+        a.import_(c.export(lib.ExportMode.Updates(a.oplog_vv)))
+        n = u.undo_count()
+        return n, u.undo(), a.get_deep_value()
+    r1, r2 = both(scenario)
+    assert r1 == r2 == (1, True, {"m": {"b": 4}, "t": "a"})
+
+
+def test_multi_piece_undo_keeps_the_later_map_write():
+    def scenario(lib):
+        b, c = lib.LoroDoc(), lib.LoroDoc()
+        b.peer_id, c.peer_id = 2, 3
+        u = lib.UndoManager(c)
+        m = c.get_map("m")
+        m.delete("a")
+        first = u.undo()
+        u.group_start()
+        b.get_list("l").insert(0, 78)
+        m.insert("a", 4)
+        c.import_(b.export(lib.ExportMode.Updates(c.oplog_vv)))
+        m.delete("a")
+        return first, u.undo(), c.get_deep_value(), u.undo_count(), u.redo_count()
+    r1, r2 = both(scenario)
+    assert r1 == r2
