@@ -391,3 +391,19 @@ def test_multi_piece_undo_keeps_the_later_map_write():
         return first, u.undo(), c.get_deep_value(), u.undo_count(), u.redo_count()
     r1, r2 = both(scenario)
     assert r1 == r2
+
+
+def test_default_max_undo_steps_is_loros():
+    def scenario(lib):
+        d = lib.LoroDoc()
+        d.peer_id = 1
+        u = lib.UndoManager(d)
+        for i in range(120):
+            d.get_text("t").insert(0, "x")
+            d.commit()
+        n = u.undo_count()
+        while u.undo():
+            pass
+        return n, d.get_text("t").len_unicode
+    r1, r2 = both(scenario)
+    assert r1 == r2 == (100, 20)

@@ -22,7 +22,6 @@ Containers that an undo recreates (a deleted map entry holding a text, say) get 
 the manager remembers old -> new so that later undos of the old container edit the new one.
 """
 import enum
-import sys
 import threading
 import time
 import weakref
@@ -231,7 +230,7 @@ class UndoManager:
         self._processing = False
         self._last_push_time = 0.0
         self._merge_interval = 0
-        self._max_steps = sys.maxsize
+        self._max_steps = 100          # as loro's Python binding
         self._exclude = []
         self._last_popped_cursors = None
         self._on_push = None
@@ -444,7 +443,7 @@ class UndoManager:
             self._merge_interval = int(interval)
 
     def set_max_undo_steps(self, size):
-        """Keep at most `size` undo items (the oldest are dropped)."""
+        """Keep at most `size` undo items, the oldest dropped (100 by default, as in loro)."""
         if size < 0:
             raise OverflowError("max undo steps cannot be negative")
         with self._lock:
