@@ -396,10 +396,82 @@ cdef object seq_diff_checkout(LoroDoc doc, uint32_t c, list runs, list reached):
                 if now != was:
                     push_piece(seq, &sc, leaf, slot, <uint32_t>peer, a, end, now)
                 a = end
+        if doc.ckind[c] == KIND_TEXT and sc.n_pcs:
+            return checkout_text_delta(doc, &sc)
         return pieces_delta(doc, c, &sc, None, reached)
     finally:
         free(sc.pts)
         free(sc.pcs)
+
+
+cdef object checkout_text_delta(LoroDoc doc, ev_scratch *sc):
+    """A text's delta across a checkout in loro's arrangement. Loro reads the changed atoms
+    in document order into a delta whose replace items hold an insert and the deletes that
+    follow it (an insert joins the previous item only when its text continues the previous
+    insert's in storage), then builds the event by applying each item as a delete followed
+    by an insert, which joins a delete to the item before it. So within one gap a delete may
+    come before an insert; where, decides how an undo is moved past concurrent inserts."""
+    cdef SeqArena seq = doc.seq
+    cdef int64_t k, pos = 0
+    cdef ev_piece *pc
+    if sc.n_pcs > 1:
+        qsort(sc.pcs, sc.n_pcs, sizeof(ev_piece), cmp_piece)
+    # items: [0, retain] or [1, runs, end of the last run's storage, deletes, next id]
+    read = []
+    for k in range(sc.n_pcs):
+        pc = &sc.pcs[k]
+        if pc.vb > pos:
+            if read and read[-1][0] == 0:
+                read[-1][1] += pc.vb - pos
+            else:
+                read.append([0, pc.vb - pos])
+            pos = pc.vb
+        if pc.ins:
+            pos += pc.n
+            last = read[-1] if read else None
+            # (loro's text chunks join when their text and their ids both continue)
+            if last is not None and last[0] == 1 and last[1] and last[2] == pc.content \
+                    and last[4] == (pc.peer, pc.counter):
+                last[1].append((pc.content, pc.n))
+                last[2] = pc.content + pc.n
+                last[4] = (pc.peer, pc.counter + pc.n)
+            else:
+                read.append([1, [(pc.content, pc.n)], pc.content + pc.n, 0,
+                             (pc.peer, pc.counter + pc.n)])
+        elif read and read[-1][0] == 1:
+            read[-1][3] += pc.n
+        else:
+            read.append([1, [], -1, pc.n, None])
+    event = []
+    for item in read:
+        if item[0] == 0:
+            if event and event[-1][0] == 0:
+                event[-1][1] += item[1]
+            else:
+                event.append([0, item[1]])
+            continue
+        if item[3]:
+            if event and event[-1][0] == 1:
+                event[-1][3] += item[3]
+            else:
+                event.append([1, [], -1, item[3]])
+        if item[1]:
+            last = event[-1] if event else None
+            if last is not None and last[0] == 1 and last[1] and last[2] == item[1][0][0]:
+                last[1].extend(item[1])
+                last[2] = item[2]
+            else:
+                event.append([1, list(item[1]), item[2], 0])
+    out = []
+    for item in event:
+        if item[0] == 0:
+            out.append(TextDelta.Retain(item[1]))
+            continue
+        if item[1]:
+            out.append(TextDelta.Insert(text_of(seq, item[1])))
+        if item[3]:
+            out.append(TextDelta.Delete(item[3]))
+    return Diff.Text(out)
 
 
 cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed):
@@ -691,6 +763,8 @@ ctypedef struct ev_piece:
     int64_t content     # content offset of its first atom
     int32_t n
     int32_t ins         # 1 inserted (visible now only), 0 deleted (visible before only)
+    uint32_t peer       # id of its first atom
+    int32_t counter
 
 
 cdef struct ev_scratch:
@@ -787,6 +861,8 @@ cdef int push_piece(SeqArena seq, ev_scratch *sc, uint32_t leaf, int slot, uint3
     pc.content = s.content + (a - s.id.counter)
     pc.n = end - a
     pc.ins = now
+    pc.peer = peer
+    pc.counter = a
     pc.vb = visible_before(seq, leaf, slot, a)
     pc.abs = abs_index(seq, make_id(peer, a))
     sc.n_pcs += 1

@@ -7,9 +7,10 @@ uses for that (its delta crate's compose/transform/transform_pos, its map and co
 rules), written over plain lists so the result of an undo equals loro's:
 
 * A sequence diff (Text, List) is a list of items ``[kind, payload, attrs]``: RETAIN with a
-  length, INSERT with a str (text) or a list of values (list), DELETE with a length. Within
-  one gap inserts come before deletes, adjacent items of one kind merge, and transform chops
-  trailing plain retains, as loro's delta rope does.
+  length, INSERT with a str (text) or a list of values (list), DELETE with a length.
+  Adjacent items of one kind merge and transform chops trailing plain retains, as loro's
+  delta rope does. Within one gap the order of inserts and deletes is kept (it decides how a
+  diff moves past concurrent inserts there); a composition puts inserts first.
 * A map diff is ``{key: (value or None, idlp)}``, idlp the (Lamport, peer) of the write
   the value comes from when known (diffs of versions know it, event diffs do not). Composing
   keeps, per key, the value of the later write, as loro does; a transform looks at keys only.
@@ -29,8 +30,10 @@ def _no_attrs(attrs):
     return not attrs
 
 
-def push(items, kind, payload, attrs=None):
-    """Append an item, merging it with the last one as loro's delta rope merges."""
+def push(items, kind, payload, attrs=None, insert_before_delete=False):
+    """Append an item, merging it with the last one as loro's delta rope merges. An insert
+    after a delete stays after it (loro keeps a pure delete and a following insert apart),
+    except in a composition, which puts it before the delete as Quill does."""
     if kind == RETAIN:
         if payload == 0:
             return
@@ -49,8 +52,8 @@ def push(items, kind, payload, attrs=None):
         if len(payload) == 0:
             return
         at = len(items)
-        if at and items[-1][0] == DELETE:
-            at -= 1             # an insert after a delete in one gap goes before it
+        if insert_before_delete and at and items[-1][0] == DELETE:
+            at -= 1
         if at and items[at - 1][0] == INSERT and items[at - 1][2] == attrs:
             items[at - 1][1] = items[at - 1][1] + payload
         else:
@@ -120,7 +123,7 @@ def seq_compose(a, b):
     while x.more() or y.more():
         if y.kind() == INSERT:
             k, p, at = y.take(y.length())
-            push(out, INSERT, p, at)
+            push(out, INSERT, p, at, True)
         elif x.kind() == DELETE:
             k, p, at = x.take(x.length())
             push(out, DELETE, p)
@@ -132,7 +135,7 @@ def seq_compose(a, b):
                 if xk == RETAIN:
                     push(out, RETAIN, n, _merge_attrs(xa, ya))
                 else:
-                    push(out, INSERT, xp, _merge_attrs(xa, ya))
+                    push(out, INSERT, xp, _merge_attrs(xa, ya), True)
             elif xk == RETAIN:
                 push(out, DELETE, n)
             # an insert of `a` deleted by `b` vanishes
