@@ -4,7 +4,7 @@ import loro
 import pytest
 
 import loro_c
-from loro_c import UndoManager, UndoOrRedo, UndoItemMeta, CursorWithPos, Side
+from loro_c import UndoManager, UndoOrRedo, UndoItemMeta, CursorWithPos, Side, AbsolutePosition
 
 
 def both(fn):
@@ -407,3 +407,14 @@ def test_default_max_undo_steps_is_loros():
         return n, d.get_text("t").len_unicode
     r1, r2 = both(scenario)
     assert r1 == r2 == (100, 20)
+
+
+def test_item_meta_takes_cursors_and_cursor_with_pos():
+    d = loro_c.LoroDoc()
+    t = d.get_text("t")
+    t.insert(0, "abc")
+    c = t.get_cursor(1, Side.Left)
+    meta = UndoItemMeta("v", [c, CursorWithPos(c, AbsolutePosition(2, Side.Right))])
+    assert [x.pos.pos for x in meta.cursors] == [1, 2]
+    with pytest.raises(loro_c.LoroError):
+        UndoItemMeta(cursors=[1])

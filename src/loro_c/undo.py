@@ -27,6 +27,7 @@ import time
 import weakref
 
 from loro_c import delta_ot, diffs
+from loro_c._types import CounterSpan
 from loro_c._version import ID, Frontiers
 from loro_c.cursor import AbsolutePosition, Cursor
 from loro_c.errors import LoroError, LoroTypeError
@@ -288,7 +289,6 @@ class UndoManager:
         if group is not None and event is not None:
             group.touched.update(cd.target for cd in event.events)
         now = time.time() * 1000.0
-        from loro_c._types import CounterSpan
         meta = (_as_meta(self._on_push(UndoOrRedo.Undo, CounterSpan(previous, latest), event))
                 if self._on_push is not None else UndoItemMeta())
         in_interval = now - self._last_push_time < self._merge_interval
@@ -336,13 +336,13 @@ class UndoManager:
                 if self._on_pop is not None:
                     for c in item.meta.cursors:
                         self._move_cursor(c, remote)
-                    self._on_pop(kind, _span(item.start, item.end), item.meta)
+                    self._on_pop(kind, CounterSpan(item.start, item.end), item.meta)
                     next_cursors = self._last_popped_cursors
                     self._last_popped_cursors = item.meta.cursors
                 new_end = _counter_end(doc, self._peer)
                 if new_end == end:
                     return False        # the item changed nothing (loro drops it too)
-                meta = (_as_meta(self._on_push(kind.opposite(), _span(end, new_end), None))
+                meta = (_as_meta(self._on_push(kind.opposite(), CounterSpan(end, new_end), None))
                         if self._on_push is not None else UndoItemMeta())
                 if not (kind is UndoOrRedo.Undo and opposite.size == 0) \
                         and next_cursors is not None:
@@ -516,8 +516,3 @@ class UndoManager:
     def clear_redo(self):
         with self._lock:
             self._redo.clear()
-
-
-def _span(start, end):
-    from loro_c._types import CounterSpan
-    return CounterSpan(start, end)
