@@ -418,3 +418,49 @@ def test_item_meta_takes_cursors_and_cursor_with_pos():
     assert [x.pos.pos for x in meta.cursors] == [1, 2]
     with pytest.raises(loro_c.LoroError):
         UndoItemMeta(cursors=[1])
+
+
+def test_undo_from_threads_while_others_edit():
+    import threading
+    d = loro_c.LoroDoc()
+    d.peer_id = 1
+    u = UndoManager(d)
+    u.set_max_undo_steps(1000)
+    errors = []
+
+    def edit(tag):
+        try:
+            for i in range(150):
+                t = d.get_text("t")
+                t.insert(0, tag)
+                d.commit()
+                d.get_map("m").insert(tag, i)
+                d.commit()
+        except Exception as e:          # pragma: no cover - reported below
+            errors.append(e)
+
+    def undo_redo():
+        try:
+            for i in range(150):
+                u.undo() if i % 3 else u.redo()
+        except Exception as e:          # pragma: no cover
+            errors.append(e)
+
+    threads = [threading.Thread(target=edit, args=(c,)) for c in "ab"]
+    threads.append(threading.Thread(target=undo_redo))
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    d._check_invariants()
+    u.clear_redo()      # the undo thread may have stopped after an undo
+    before = d.get_deep_value()
+    n = u.undo_count()
+    while u.undo():
+        pass
+    assert u.undo_count() <= n
+    while u.redo():
+        pass
+    # redoing everything undone brings back the document (every item undoes its own ops)
+    assert d.get_deep_value() == before
