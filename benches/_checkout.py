@@ -15,7 +15,7 @@ problem, not a number).
 """
 import random
 
-from ._common import ConcurrentTrace, Trace
+from ._common import ConcurrentTrace, Trace, workload_result, workload_table
 from ._work import replay_concurrent
 
 TEXT_TRACE = "automerge-paper"
@@ -124,21 +124,12 @@ def run_checkout(run, log):
         fns = {lib: (lambda lib=lib, docs=docs, versions=versions, read=read:
                      _tour(docs[lib], versions[lib], read)) for lib in libs}
         res = run.timed(f"checkout ({name})", fns, run.repeats(libs), check)
-        out[name] = {"s": {l: r[0] for l, r in res.items() if r[0] is not None},
-                     "ok": {l: r[2] for l, r in res.items()}}
+        out[name] = workload_result(res)
 
 
 def table_checkout(run, render, fmt_ratio, ratio):
-    libs = [lib for lib in run.libs if lib in ("loro", "loro_c")]
-    rows = []
-    for name, e in run.results.get("checkout", {}).items():
-        t, oks = e["s"], e["ok"]
-        row = [name] + [(f"{t[l] * 1000:,.1f}" if l in t else "n/a") + ("" if oks.get(l, True) else " WRONG")
-                        for l in libs]
-        row.append(fmt_ratio(ratio(t.get("loro_c"), t.get("loro"))))
-        rows.append(row)
-    run.tables.append(render(
+    workload_table(
+        run, "checkout",
         f"9. Time travel: {N_VERSIONS} checkouts and a read of the state, then checkout_to_latest",
-        ["workload"] + [f"{l} ms" for l in libs] + ["ratio"], rows,
         ["versions in a fixed random order; best of the runs, libraries interleaved",
-         "the reads at every version are checked against loro's"]))
+         "the reads at every version are checked against loro's"], render, fmt_ratio, ratio)

@@ -174,3 +174,24 @@ def interleaved_best(fns, repeats):
     for name in names:
         out[name] = (None, failed[name]) if name in failed else (best[name], last[name])
     return out
+
+
+def workload_result(res):
+    """What a section keeps of `run.timed`'s result for one workload: seconds and whether
+    the result was right, per library."""
+    return {"s": {lib: r[0] for lib, r in res.items() if r[0] is not None},
+            "ok": {lib: r[2] for lib, r in res.items()}}
+
+
+def workload_table(run, section, title, notes, render, fmt_ratio, ratio):
+    """A table of one row per workload of `section`: ms per library and loro_c/loro."""
+    libs = [lib for lib in run.libs if lib in ("loro", "loro_c")]
+    rows = []
+    for name, e in run.results.get(section, {}).items():
+        t, oks = e["s"], e["ok"]
+        row = [name] + [(f"{t[lib] * 1000:,.1f}" if lib in t else "n/a")
+                        + ("" if oks.get(lib, True) else " WRONG") for lib in libs]
+        row.append(fmt_ratio(ratio(t.get("loro_c"), t.get("loro"))))
+        rows.append(row)
+    run.tables.append(render(title, ["workload"] + [f"{lib} ms" for lib in libs] + ["ratio"],
+                             rows, notes))

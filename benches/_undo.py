@@ -9,7 +9,7 @@ libraries.
 * ``with remote edits``: the same, while a second peer appends the text of the next 400
   transactions after it and the two sync every 20 commits (each undo is moved past them).
 """
-from ._common import Trace
+from ._common import Trace, workload_result, workload_table
 
 TRACE = "automerge-paper"
 N_TXNS = 400
@@ -73,20 +73,11 @@ def run_undo(run, log):
 
         fns = {lib: (lambda lib=lib, built=built: _tour(*built[lib])) for lib in libs}
         res = run.timed(f"undo ({name})", fns, run.repeats(libs), check)
-        out[name] = {"s": {l: r[0] for l, r in res.items() if r[0] is not None},
-                     "ok": {l: r[2] for l, r in res.items()}}
+        out[name] = workload_result(res)
 
 
 def table_undo(run, render, fmt_ratio, ratio):
-    libs = [lib for lib in run.libs if lib in ("loro", "loro_c")]
-    rows = []
-    for name, e in run.results.get("undo", {}).items():
-        t, oks = e["s"], e["ok"]
-        row = [name] + [(f"{t[l] * 1000:,.1f}" if l in t else "n/a") + ("" if oks.get(l, True) else " WRONG")
-                        for l in libs]
-        row.append(fmt_ratio(ratio(t.get("loro_c"), t.get("loro"))))
-        rows.append(row)
-    run.tables.append(render(
-        f"10. Undo: undo every item ({N_TXNS} commits), then redo them all",
-        ["workload"] + [f"{l} ms" for l in libs] + ["ratio"], rows,
-        ["best of the runs, libraries interleaved; the texts are checked against loro's"]))
+    workload_table(
+        run, "undo", f"10. Undo: undo every item ({N_TXNS} commits), then redo them all",
+        ["best of the runs, libraries interleaved; the texts are checked against loro's"],
+        render, fmt_ratio, ratio)

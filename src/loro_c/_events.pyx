@@ -62,22 +62,17 @@ def subscribe(LoroDoc doc, cid, callback):
         raise LoroValueError("callback must be callable")
     if cid is not None and not isinstance(cid, _types.ContainerID):
         raise LoroTypeError(f"expected a ContainerID, not {type(cid).__name__}")
-    doc_acquire(doc)
-    try:
-        if doc.evs is None:
-            doc.evs = _DocEvents()
-        if not doc.evlog.on:
-            doc.evlog.on = 1
-            note_open_txn(doc)
-        reg = doc.evs
-        return Subscription(reg.root if cid is None else reg.by_cid.setdefault(cid, []), callback)
-    finally:
-        doc_release(doc)
+    return _register(doc, lambda reg: reg.root if cid is None else reg.by_cid.setdefault(cid, []),
+                     callback)
 
 
 def subscribe_hook(LoroDoc doc, callback):
     """Register one of the library's own listeners (the UndoManager): it gets each queued
     _Batch before the user's subscribers do. Starts journaling like subscribe."""
+    return _register(doc, lambda reg: reg.hooks, callback)
+
+
+cdef object _register(LoroDoc doc, pick, callback):
     doc_acquire(doc)
     try:
         if doc.evs is None:
@@ -85,7 +80,7 @@ def subscribe_hook(LoroDoc doc, callback):
         if not doc.evlog.on:
             doc.evlog.on = 1
             note_open_txn(doc)
-        return Subscription(doc.evs.hooks, callback)
+        return Subscription(pick(doc.evs), callback)
     finally:
         doc_release(doc)
 
