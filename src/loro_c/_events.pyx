@@ -26,7 +26,8 @@ from libc.string cimport memset, memcpy
 from loro_c._doc cimport (LoroDoc, lc_ev_note, ROOT_NONE, ev_note, lc_map_find, lc_map_entry, KIND_TEXT, KIND_LIST,
                           KIND_MAP, KIND_COUNTER, LC_EV_INSERT, LC_EV_DELETE, LC_EV_MAP, LC_EV_COUNTER,
                           doc_acquire, doc_release)
-from loro_c._doc cimport (commit_txn, text_value, list_slots, map_live, lc_map, LC_NO_KEY)
+from loro_c._doc cimport (commit_txn, text_value, list_slots, map_live, lc_map, LC_NO_KEY,
+                          utf8_bytes)
 from loro_c._seq cimport (SeqArena, lc_span, lc_id, lc_record, lc_peer_index, make_id, span_visible, grow,
                           LC_REC_INSERT, LC_REC_DELETE_REV, locate, visible_before, abs_index)
 from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET,
@@ -402,16 +403,17 @@ cdef object seq_diff_checkout(LoroDoc doc, uint32_t c, list runs, list reached):
 cdef object checkout_text_delta(LoroDoc doc, ev_scratch *sc):
     """A text's delta across a checkout in loro's arrangement. Loro reads the changed atoms
     in document order into a delta whose replace items hold an insert and the deletes that
-    follow it (an insert joins the previous item only when its text continues the previous
-    insert's in storage), then builds the event by applying each item as a delete followed
-    by an insert, which joins a delete to the item before it. So within one gap a delete may
-    come before an insert; where, decides how an undo is moved past concurrent inserts."""
+    follow it (an insert joins the item before only when its ids continue it and its bytes
+    follow it in loro's string storage, see lstr_place), then builds the event by applying
+    each item as a delete followed by an insert, which joins a delete to the item before
+    it and an insert whose bytes follow. So within one gap a delete may come before an
+    insert; where, decides how an undo is moved past concurrent inserts."""
     cdef SeqArena seq = doc.seq
     cdef int64_t k, pos = 0
     cdef ev_piece *pc
     if sc.n_pcs > 1:
         qsort(sc.pcs, sc.n_pcs, sizeof(ev_piece), cmp_piece)
-    # items: [0, retain] or [1, runs, end of the last run's storage, deletes, next id]
+    # items: [0, retain] or [1, runs, (buffer, end byte) of the insert, deletes, next id]
     read = []
     for k in range(sc.n_pcs):
         pc = &sc.pcs[k]
@@ -423,20 +425,20 @@ cdef object checkout_text_delta(LoroDoc doc, ev_scratch *sc):
             pos = pc.vb
         if pc.ins:
             pos += pc.n
+            buf, start, end = stored_bytes(doc, pc)
             last = read[-1] if read else None
-            # (loro's text chunks join when their text and their ids both continue)
-            if last is not None and last[0] == 1 and last[1] and last[2] == pc.content \
+            if last is not None and last[0] == 1 and last[1] and last[2] == (buf, start) \
                     and last[4] == (pc.peer, pc.counter):
                 last[1].append((pc.content, pc.n))
-                last[2] = pc.content + pc.n
+                last[2] = (buf, end)
                 last[4] = (pc.peer, pc.counter + pc.n)
             else:
-                read.append([1, [(pc.content, pc.n)], pc.content + pc.n, 0,
-                             (pc.peer, pc.counter + pc.n)])
+                read.append([1, [(pc.content, pc.n)], (buf, end), 0,
+                             (pc.peer, pc.counter + pc.n), (buf, start)])
         elif read and read[-1][0] == 1:
             read[-1][3] += pc.n
         else:
-            read.append([1, [], -1, pc.n, None])
+            read.append([1, [], None, pc.n, None, None])
     event = []
     for item in read:
         if item[0] == 0:
@@ -449,10 +451,10 @@ cdef object checkout_text_delta(LoroDoc doc, ev_scratch *sc):
             if event and event[-1][0] == 1:
                 event[-1][3] += item[3]
             else:
-                event.append([1, [], -1, item[3]])
+                event.append([1, [], None, item[3]])
         if item[1]:
             last = event[-1] if event else None
-            if last is not None and last[0] == 1 and last[1] and last[2] == item[1][0][0]:
+            if last is not None and last[0] == 1 and last[1] and last[2] == item[5]:
                 last[1].extend(item[1])
                 last[2] = item[2]
             else:
@@ -467,6 +469,19 @@ cdef object checkout_text_delta(LoroDoc doc, ev_scratch *sc):
         if item[3]:
             out.append(TextDelta.Delete(item[3]))
     return Diff.Text(out)
+
+
+cdef tuple stored_bytes(LoroDoc doc, ev_piece *pc):
+    """(buffer, start byte, end byte) of an inserted piece in loro's string storage."""
+    cdef OpLog log = doc.log
+    cdef int64_t ch = log.find_change(pc.peer, pc.counter)
+    cdef lc_op *op
+    cdef int64_t at
+    if ch < 0:
+        return (None, 0, 0)
+    op = &log.ops[log.find_op(ch, pc.counter)]
+    at = op.start_id.counter + utf8_bytes(&doc.seq.text[op.arg], pc.counter - op.counter)
+    return (op.start_id.peer, at, at + utf8_bytes(&doc.seq.text[pc.content], pc.n))
 
 
 cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed):
