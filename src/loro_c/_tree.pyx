@@ -1,0 +1,461 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""The movable tree's move log: the CRDT core of a LoroTree, in C arrays.
+
+Loro's rule (its `TreeCacheForDiff`): every move of a tree (create, move and delete are all
+moves; a delete moves a node under the deleted root) is ordered by (Lamport, peer); the
+moves are applied in that order to a parent map, and a move is skipped, its *effect* nil,
+when its target already has moves and the new parent is the target or one of its
+descendants at that point. A node's parent and position come from its last effective move.
+A node is deleted while its parent chain reaches the deleted root. Siblings are ordered by
+fractional index bytes, then by the (Lamport, peer) of their last effective move.
+
+A move that arrives after later ones were applied takes back those later ones (newest
+first; each remembers the parent and last move its target had before it), takes its place
+in the order and applies them again, judging cycles anew: O(moves after it), never a
+replay from the start. Nodes are found by TreeID through an open-addressing hash table.
+Everything is owned by one `TreeMoves` and freed in `__dealloc__`."""
+from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
+from libc.stdlib cimport malloc, realloc, free
+from libc.string cimport memcpy, memmove, memcmp
+
+cdef enum:
+    TREE_ROOT = -1          # parent: a root of the tree
+    TREE_DELETED = -2       # parent: the deleted root
+    TREE_NONE = -3          # parent: the node has no effective move yet
+
+ctypedef struct tree_node:
+    uint64_t peer
+    int32_t counter
+    int32_t n_applied       # moves of this node in the applied log
+    int64_t parent          # node index, or TREE_ROOT / TREE_DELETED / TREE_NONE
+    int64_t last_move       # its last effective move (move index), -1 none
+
+ctypedef struct tree_move:
+    uint32_t lamport
+    uint64_t peer
+    int32_t counter
+    int64_t target
+    int64_t parent          # node index, TREE_ROOT or TREE_DELETED
+    int64_t fi_off          # fractional index bytes in `fis`
+    int32_t fi_len
+    int32_t effective
+    int64_t prev_parent     # the target's parent and last move before this one applied
+    int64_t prev_last
+
+
+cdef void *_grow(void *p, int64_t *cap, int64_t need, size_t item) except NULL:
+    cdef int64_t n = cap[0] if cap[0] > 0 else 16
+    while n < need:
+        n *= 2
+    cdef void *q = realloc(p, <size_t>n * item)
+    if q == NULL:
+        raise MemoryError()
+    cap[0] = n
+    return q
+
+
+cdef inline uint64_t _mix(uint64_t peer, int32_t counter) noexcept nogil:
+    cdef uint64_t h = peer * <uint64_t>0x9E3779B97F4A7C15 + <uint64_t><uint32_t>counter
+    h ^= h >> 31
+    return h * <uint64_t>0xBF58476D1CE4E5B9
+
+
+cdef class TreeMoves:
+    """The moves of one tree and the parent map they give (see the module docstring)."""
+    cdef tree_node *nodes
+    cdef int64_t n_nodes, cap_nodes
+    cdef tree_move *moves
+    cdef int64_t n_moves, cap_moves
+    cdef int64_t *order             # move indices by (lamport, peer)
+    cdef int64_t cap_order
+    cdef uint8_t *fis
+    cdef int64_t n_fis, cap_fis
+    cdef int64_t *slots             # hash table: node index + 1, 0 empty
+    cdef int64_t n_slots
+
+    def __dealloc__(self):
+        free(self.nodes)
+        free(self.moves)
+        free(self.order)
+        free(self.fis)
+        free(self.slots)
+
+    # -- nodes by TreeID
+
+    cdef int64_t find(self, uint64_t peer, int32_t counter) noexcept:
+        cdef int64_t mask, i, v
+        if self.n_slots == 0:
+            return -1
+        mask = self.n_slots - 1
+        i = <int64_t>(_mix(peer, counter) & <uint64_t>mask)
+        while True:
+            v = self.slots[i]
+            if v == 0:
+                return -1
+            if self.nodes[v - 1].peer == peer and self.nodes[v - 1].counter == counter:
+                return v - 1
+            i = (i + 1) & mask
+
+    cdef int _rehash(self, int64_t n_slots) except -1:
+        cdef int64_t *slots = <int64_t*>malloc(<size_t>n_slots * sizeof(int64_t))
+        cdef int64_t k, i, mask = n_slots - 1
+        if slots == NULL:
+            raise MemoryError()
+        for k in range(n_slots):
+            slots[k] = 0
+        for k in range(self.n_nodes):
+            i = <int64_t>(_mix(self.nodes[k].peer, self.nodes[k].counter) & <uint64_t>mask)
+            while slots[i] != 0:
+                i = (i + 1) & mask
+            slots[i] = k + 1
+        free(self.slots)
+        self.slots = slots
+        self.n_slots = n_slots
+        return 0
+
+    cdef int64_t node(self, uint64_t peer, int32_t counter) except -1:
+        """The node with this TreeID, added (with no effective move) when new."""
+        cdef int64_t k = self.find(peer, counter)
+        cdef int64_t i, mask
+        if k >= 0:
+            return k
+        if (self.n_nodes + 1) * 2 > self.n_slots:
+            self._rehash(self.n_slots * 2 if self.n_slots else 64)
+        if self.n_nodes == self.cap_nodes:
+            self.nodes = <tree_node*>_grow(self.nodes, &self.cap_nodes, self.n_nodes + 1,
+                                           sizeof(tree_node))
+        k = self.n_nodes
+        self.nodes[k].peer = peer
+        self.nodes[k].counter = counter
+        self.nodes[k].n_applied = 0
+        self.nodes[k].parent = TREE_NONE
+        self.nodes[k].last_move = -1
+        self.n_nodes += 1
+        mask = self.n_slots - 1
+        i = <int64_t>(_mix(peer, counter) & <uint64_t>mask)
+        while self.slots[i] != 0:
+            i = (i + 1) & mask
+        self.slots[i] = k + 1
+        return k
+
+    # -- moves
+
+    cdef bint creates_cycle(self, int64_t target, int64_t parent) noexcept:
+        """Whether moving `target` under `parent` now would put it under itself (only once
+        the target has an applied move, as in loro)."""
+        cdef int64_t p = parent
+        cdef int64_t steps = 0
+        if self.nodes[target].n_applied == 0:
+            return False
+        while p >= 0:
+            if p == target:
+                return True
+            p = self.nodes[p].parent
+            steps += 1
+            if steps > self.n_nodes:
+                return True         # unreachable while the parent map has no cycle
+        return False
+
+    cdef void apply_one(self, int64_t m) noexcept:
+        cdef tree_move *mv = &self.moves[m]
+        cdef tree_node *nd = &self.nodes[mv.target]
+        mv.effective = not self.creates_cycle(mv.target, mv.parent)
+        nd.n_applied += 1
+        if mv.effective:
+            mv.prev_parent = nd.parent
+            mv.prev_last = nd.last_move
+            nd.parent = mv.parent
+            nd.last_move = m
+
+    cdef void take_back(self, int64_t m) noexcept:
+        cdef tree_move *mv = &self.moves[m]
+        cdef tree_node *nd = &self.nodes[mv.target]
+        nd.n_applied -= 1
+        if mv.effective:
+            nd.parent = mv.prev_parent
+            nd.last_move = mv.prev_last
+
+    cdef bint before(self, int64_t a, int64_t b) noexcept:
+        """Whether move `a` sorts before move `b`: by Lamport, then peer."""
+        if self.moves[a].lamport != self.moves[b].lamport:
+            return self.moves[a].lamport < self.moves[b].lamport
+        return self.moves[a].peer < self.moves[b].peer
+
+    cdef int64_t add_move(self, uint32_t lamport, uint64_t peer, int32_t counter,
+                          int64_t target, int64_t parent, const uint8_t *fi,
+                          int32_t fi_len) except -1:
+        """Log a move and apply it at its place in the order. Returns how many later moves
+        had to be taken back and applied again."""
+        cdef int64_t m, pos, lo, hi, mid, k
+        cdef tree_move *mv
+        if self.n_moves == self.cap_moves:
+            self.moves = <tree_move*>_grow(self.moves, &self.cap_moves, self.n_moves + 1,
+                                           sizeof(tree_move))
+        if self.n_moves + 1 > self.cap_order:
+            self.order = <int64_t*>_grow(self.order, &self.cap_order, self.n_moves + 1,
+                                         sizeof(int64_t))
+        if self.n_fis + fi_len > self.cap_fis:
+            self.fis = <uint8_t*>_grow(self.fis, &self.cap_fis, self.n_fis + fi_len + 1, 1)
+        m = self.n_moves
+        mv = &self.moves[m]
+        mv.lamport = lamport
+        mv.peer = peer
+        mv.counter = counter
+        mv.target = target
+        mv.parent = parent
+        mv.fi_off = self.n_fis
+        mv.fi_len = fi_len
+        mv.effective = 0
+        if fi_len:
+            memcpy(&self.fis[self.n_fis], fi, <size_t>fi_len)
+        self.n_fis += fi_len
+        self.n_moves += 1
+        # its place: after every move that sorts before it
+        lo = 0
+        hi = m
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.before(self.order[mid], m):
+                lo = mid + 1
+            else:
+                hi = mid
+        pos = lo
+        for k in range(m - 1, pos - 1, -1):
+            self.take_back(self.order[k])
+        memmove(&self.order[pos + 1], &self.order[pos], <size_t>(m - pos) * sizeof(int64_t))
+        self.order[pos] = m
+        for k in range(pos, m + 1):
+            self.apply_one(self.order[k])
+        return m - pos
+
+    # -- Python side (the codec and the handle call these)
+
+    def apply(self, uint32_t lamport, uint64_t peer, int32_t counter, target, parent,
+              bytes fractional_index=b""):
+        """Log the move `peer:counter` (Lamport `lamport`) of node `target` ((peer, counter))
+        under `parent`: None for a root, "deleted" for the deleted root, or (peer, counter).
+        Returns how many later moves were taken back and applied again."""
+        cdef int64_t t = self.node(target[0], target[1])
+        cdef int64_t p
+        if parent is None:
+            p = TREE_ROOT
+        elif parent == "deleted":
+            p = TREE_DELETED
+        else:
+            p = self.node(parent[0], parent[1])
+        fi = fractional_index
+        return self.add_move(lamport, peer, counter, t, p, <const uint8_t*><char*>fi, len(fi))
+
+    cdef object tree_id(self, int64_t k):
+        return (self.nodes[k].peer, self.nodes[k].counter)
+
+    def parent(self, target):
+        """None (a root), "deleted", "unexist" (no effective move) or the parent's id."""
+        cdef int64_t k = self.find(target[0], target[1])
+        if k < 0 or self.nodes[k].parent == TREE_NONE:
+            return "unexist"
+        if self.nodes[k].parent == TREE_ROOT:
+            return None
+        if self.nodes[k].parent == TREE_DELETED:
+            return "deleted"
+        return self.tree_id(self.nodes[k].parent)
+
+    def is_deleted(self, target):
+        """Whether the node's parent chain reaches the deleted root."""
+        cdef int64_t k = self.find(target[0], target[1])
+        cdef int64_t steps = 0
+        if k < 0:
+            return False
+        k = self.nodes[k].parent
+        while k >= 0 and steps <= self.n_nodes:
+            k = self.nodes[k].parent
+            steps += 1
+        return k == TREE_DELETED
+
+    def fractional_index(self, target):
+        cdef int64_t k = self.find(target[0], target[1])
+        cdef int64_t m
+        if k < 0 or self.nodes[k].last_move < 0:
+            return None
+        m = self.nodes[k].last_move
+        return (<char*>&self.fis[self.moves[m].fi_off])[:self.moves[m].fi_len]
+
+    def children(self, parent):
+        """The children of `parent` (None: the roots) in sibling order."""
+        cdef int64_t p, k, m
+        if parent is None:
+            p = TREE_ROOT
+        elif parent == "deleted":
+            p = TREE_DELETED
+        else:
+            p = self.find(parent[0], parent[1])
+            if p < 0:
+                return []
+        out = []
+        for k in range(self.n_nodes):
+            if self.nodes[k].parent == p:
+                m = self.nodes[k].last_move
+                out.append(((<char*>&self.fis[self.moves[m].fi_off])[:self.moves[m].fi_len],
+                            self.moves[m].lamport, self.moves[m].peer, self.tree_id(k)))
+        out.sort()
+        return [x[3] for x in out]
+
+    def node_ids(self):
+        """Every node that has an effective move, in the order they were first seen."""
+        return [self.tree_id(k) for k in range(self.n_nodes) if self.nodes[k].parent != TREE_NONE]
+
+    def __len__(self):
+        return self.n_moves
+
+    def generate_at(self, parent, Py_ssize_t index, target):
+        """The fractional index a local move of `target` to position `index` among the
+        children of `parent` (the target itself left out) gets, as loro's handler makes
+        it: bytes, or, when the neighbours there have equal indexes, a list of
+        (node, bytes) for the target and the equal siblings after it, spread evenly."""
+        sibs = [c for c in self.children(parent) if c != tuple(target)]
+        fis = [self.fractional_index(c) for c in sibs]
+        if not sibs:
+            return fi_new(None, None)
+        left = fis[index - 1] if index > 0 else None
+        right = fis[index] if index < len(sibs) else None
+        if left is None or left != right:
+            return fi_new(left, right)
+        reset = [sibs[index]]
+        after = None
+        for k in range(index + 1, len(sibs)):
+            if fis[k] == left:
+                reset.append(sibs[k])
+            else:
+                after = fis[k]
+                break
+        spread = fi_evenly(left, after, len(reset) + 1)
+        return list(zip([tuple(target)] + reset, spread))
+
+    def skipped(self):
+        """How many logged moves have no effect (they would have made a cycle)."""
+        cdef int64_t k, n = 0
+        for k in range(self.n_moves):
+            if not self.moves[k].effective:
+                n += 1
+        return n
+
+    def check(self):
+        """Raise AssertionError unless the log and the parent map agree: the order is
+        sorted, applying it from scratch gives the same parents, and no parent chain
+        loops."""
+        cdef int64_t k, m, steps
+        for k in range(1, self.n_moves):
+            assert self.before(self.order[k - 1], self.order[k]), "move order is not sorted"
+        saved = [(self.nodes[k].parent, self.nodes[k].last_move, self.nodes[k].n_applied)
+                 for k in range(self.n_nodes)]
+        for k in range(self.n_moves - 1, -1, -1):
+            self.take_back(self.order[k])
+        for k in range(self.n_nodes):
+            assert self.nodes[k].parent == TREE_NONE and self.nodes[k].n_applied == 0, \
+                "taking every move back does not empty the tree"
+        for k in range(self.n_moves):
+            self.apply_one(self.order[k])
+        for k in range(self.n_nodes):
+            assert (self.nodes[k].parent, self.nodes[k].last_move,
+                    self.nodes[k].n_applied) == saved[k], "a replay gives another tree"
+            steps = 0
+            m = self.nodes[k].parent
+            while m >= 0:
+                m = self.nodes[m].parent
+                steps += 1
+                assert steps <= self.n_nodes, "a parent chain loops"
+        for k in range(self.n_nodes):
+            assert self.find(self.nodes[k].peer, self.nodes[k].counter) == k, "hash table"
+
+
+# -- fractional indexes (loro's scheme: byte strings ending in 0x80, compared as bytes)
+
+cdef enum:
+    FI_END = 0x80
+
+
+cdef bytes fi_before(bytes b):
+    """Unterminated bytes that sort before `b` (as loro makes them)."""
+    cdef Py_ssize_t i
+    for i in range(len(b)):
+        if b[i] > FI_END:
+            return b[:i]
+        if b[i] > 0:
+            return b[:i] + bytes((b[i] - 1,))
+    raise ValueError("no fractional index sorts before %r" % b)
+
+
+cdef bytes fi_after(bytes b):
+    """Unterminated bytes that sort after `b`."""
+    cdef Py_ssize_t i
+    for i in range(len(b)):
+        if b[i] < FI_END:
+            return b[:i]
+        if b[i] < 0xFF:
+            return b[:i] + bytes((b[i] + 1,))
+    raise ValueError("no fractional index sorts after %r" % b)
+
+
+cdef object fi_between(bytes left, bytes right):
+    """Unterminated bytes strictly between, or None when there are none."""
+    cdef Py_ssize_t shorter = min(len(left), len(right)) - 1
+    cdef Py_ssize_t i
+    cdef int gap
+    for i in range(shorter):
+        gap = right[i] - left[i]
+        if gap > 1:
+            return left[:i] + bytes((left[i] + gap // 2,))
+        if gap == 1:
+            return left[:i + 1] + fi_after(left[i + 1:])
+        if gap < 0:
+            return None
+    if len(left) < len(right):
+        if right[shorter] < FI_END:
+            return None
+        return right[:shorter + 1] + fi_before(right[shorter + 1:])
+    if len(left) > len(right):
+        if left[shorter] >= FI_END:
+            return None
+        return left[:shorter + 1] + fi_after(left[shorter + 1:])
+    return None
+
+
+def fi_new(left, right):
+    """The fractional index for a node between siblings `left` and `right` (None: no
+    sibling on that side); None when there is no room (equal neighbours)."""
+    if left is None and right is None:
+        return bytes((FI_END,))
+    if right is None:
+        return fi_after(left) + bytes((FI_END,))
+    if left is None:
+        return fi_before(right) + bytes((FI_END,))
+    mid = fi_between(left, right)
+    return None if mid is None else mid + bytes((FI_END,))
+
+
+def fi_evenly(left, right, Py_ssize_t n):
+    """`n` fractional indexes spread between `left` and `right`, as loro spreads siblings
+    that had equal indexes (its generate_n_evenly): the middle one first, then each half."""
+    out = []
+    if n == 0:
+        return out
+    if left is not None and right is not None and left >= right:
+        return None
+    _evenly(left, right, n, out)
+    return out
+
+
+cdef int _evenly(left, right, Py_ssize_t n, list out) except -1:
+    cdef Py_ssize_t mid
+    if n == 0:
+        return 0
+    mid = n // 2
+    middle = fi_new(left, right)
+    if n == 1:
+        out.append(middle)
+        return 0
+    _evenly(left, middle, mid, out)
+    out.append(middle)
+    if n - mid - 1:
+        _evenly(middle, right, n - mid - 1, out)
+    return 0
