@@ -248,3 +248,20 @@ def test_insert_between_equal_indexes_spreads_them_as_loro():
     want = core.generate_at(None, 1, target)
     assert isinstance(want, list) and len(want) == 2
     assert [(m[3], m[5]) for m in new] == want
+
+
+def _without_meta(nodes):
+    return [{k: (_without_meta(v) if k == "children" else v) for k, v in n.items() if k != "meta"}
+            for n in nodes]
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_value_is_loros_get_value(seed):
+    rng = random.Random(100 + seed)
+    doc = random_session(rng)
+    core = TreeMoves()
+    moves = tree_moves(doc)
+    rng.shuffle(moves)
+    for m in moves:
+        core.apply(*m)
+    assert core.value() and _without_meta(core.value()) == _without_meta(doc.get_tree("tree").get_value())

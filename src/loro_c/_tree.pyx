@@ -300,6 +300,35 @@ cdef class TreeMoves:
         out.sort()
         return [x[3] for x in out]
 
+    def value(self, meta_of=None):
+        """The live tree as loro's LoroTree.get_value gives it: the roots in order, each a
+        dict of id ("counter@peer"), parent, meta (`meta_of(peer, counter)`, the node's map),
+        index, fractional_index (hex) and children. One pass groups the nodes by parent, so
+        the whole tree costs one sort per parent."""
+        cdef int64_t k, m
+        groups = {}
+        for k in range(self.n_nodes):
+            if self.nodes[k].parent == TREE_NONE or self.nodes[k].parent == TREE_DELETED:
+                continue
+            m = self.nodes[k].last_move
+            groups.setdefault(self.nodes[k].parent, []).append(
+                ((<char*>&self.fis[self.moves[m].fi_off])[:self.moves[m].fi_len],
+                 self.moves[m].lamport, self.moves[m].peer, k))
+        for g in groups.values():
+            g.sort()
+        return self._subtree(groups, TREE_ROOT, None, meta_of)
+
+    cdef list _subtree(self, dict groups, int64_t parent, object parent_id, object meta_of):
+        out = []
+        for i, (fi, _, _, k) in enumerate(groups.get(parent, ())):
+            peer, counter = self.tree_id(k)
+            node_id = f"{counter}@{peer}"
+            out.append({"id": node_id, "parent": parent_id,
+                        "meta": None if meta_of is None else meta_of(peer, counter),
+                        "index": i, "fractional_index": fi.hex().upper(),
+                        "children": self._subtree(groups, k, node_id, meta_of)})
+        return out
+
     def node_ids(self):
         """Every node that has an effective move, in the order they were first seen."""
         return [self.tree_id(k) for k in range(self.n_nodes) if self.nodes[k].parent != TREE_NONE]
