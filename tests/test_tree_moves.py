@@ -265,3 +265,26 @@ def test_value_is_loros_get_value(seed):
     for m in moves:
         core.apply(*m)
     assert core.value() and _without_meta(core.value()) == _without_meta(doc.get_tree("tree").get_value())
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_checkout_shows_loros_tree_at_each_version(seed):
+    import loro_c
+    rng = random.Random(200 + seed)
+    doc = random_session(rng, steps=30)
+    moves = tree_moves(doc)
+    core = TreeMoves()
+    for m in moves:
+        core.apply(*m)
+    # versions: every change's end, in a random order, then the latest
+    j = json.loads(doc.export_json_updates(loro.VersionVector(), doc.oplog_vv))
+    ends = [_id(ch["id"], j["peers"]) for ch in j["changes"]]
+    versions = [loro.Frontiers.from_id(loro.ID(p, c)) for p, c in ends]
+    rng.shuffle(versions)
+    for f in versions + [doc.oplog_frontiers]:
+        doc.checkout(f)
+        vv = loro_c.VersionVector.decode(doc.frontiers_to_vv(f).encode()).to_dict()
+        core.checkout(vv)
+        assert _without_meta(core.value()) == _without_meta(doc.get_tree("tree").get_value())
+        core.check()
+    doc.checkout_to_latest()

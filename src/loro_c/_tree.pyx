@@ -39,6 +39,7 @@ ctypedef struct tree_move:
     int64_t fi_off          # fractional index bytes in `fis`
     int32_t fi_len
     int32_t effective
+    int32_t excluded        # left out of the version shown (see checkout)
     int64_t prev_parent     # the target's parent and last move before this one applied
     int64_t prev_last
 
@@ -159,6 +160,8 @@ cdef class TreeMoves:
     cdef void apply_one(self, int64_t m) noexcept:
         cdef tree_move *mv = &self.moves[m]
         cdef tree_node *nd = &self.nodes[mv.target]
+        if mv.excluded:
+            return
         mv.effective = not self.creates_cycle(mv.target, mv.parent)
         nd.n_applied += 1
         if mv.effective:
@@ -170,6 +173,8 @@ cdef class TreeMoves:
     cdef void take_back(self, int64_t m) noexcept:
         cdef tree_move *mv = &self.moves[m]
         cdef tree_node *nd = &self.nodes[mv.target]
+        if mv.excluded:
+            return
         nd.n_applied -= 1
         if mv.effective:
             nd.parent = mv.prev_parent
@@ -206,6 +211,7 @@ cdef class TreeMoves:
         mv.fi_off = self.n_fis
         mv.fi_len = fi_len
         mv.effective = 0
+        mv.excluded = 0
         if fi_len:
             memcpy(&self.fis[self.n_fis], fi, <size_t>fi_len)
         self.n_fis += fi_len
@@ -227,6 +233,31 @@ cdef class TreeMoves:
         for k in range(pos, m + 1):
             self.apply_one(self.order[k])
         return m - pos
+
+    # -- versions
+
+    def checkout(self, dict vv):
+        """Show the version `vv` ({peer: end counter}): the moves outside it are taken back
+        and left out until a later checkout includes them again. Costs the moves after the
+        first one whose inclusion changes."""
+        cdef int64_t k, first = -1, m
+        cdef tree_move *mv
+        cdef bint out
+        for k in range(self.n_moves):
+            mv = &self.moves[self.order[k]]
+            out = mv.counter >= vv.get(mv.peer, 0)
+            if out != mv.excluded:
+                first = k
+                break
+        if first < 0:
+            return 0
+        for k in range(self.n_moves - 1, first - 1, -1):
+            self.take_back(self.order[k])
+        for k in range(first, self.n_moves):
+            mv = &self.moves[self.order[k]]
+            mv.excluded = mv.counter >= vv.get(mv.peer, 0)
+            self.apply_one(self.order[k])
+        return self.n_moves - first
 
     # -- Python side (the codec and the handle call these)
 
