@@ -23,7 +23,14 @@ cdef enum:
     TREE_DELETED = -2       # parent: the deleted root
     TREE_NONE = -3          # parent: the node has no effective move yet
 
+ctypedef struct child_list:
+    int64_t *items          # node indices, in sibling order unless `dirty`
+    int64_t n, cap
+    int32_t dirty           # changed since last sorted (sorted when read)
+
 ctypedef struct tree_node:
+    child_list kids
+    int64_t slot            # its index in its parent's `kids.items`
     uint64_t peer
     int32_t counter
     int32_t n_applied       # moves of this node in the applied log
@@ -73,8 +80,15 @@ cdef class TreeMoves:
     cdef int64_t n_fis, cap_fis
     cdef int64_t *slots             # hash table: node index + 1, 0 empty
     cdef int64_t n_slots
+    cdef child_list root_kids, deleted_kids
 
     def __dealloc__(self):
+        cdef int64_t k
+        if self.nodes != NULL:
+            for k in range(self.n_nodes):
+                free(self.nodes[k].kids.items)
+        free(self.root_kids.items)
+        free(self.deleted_kids.items)
         free(self.nodes)
         free(self.moves)
         free(self.order)
@@ -131,6 +145,11 @@ cdef class TreeMoves:
         self.nodes[k].n_applied = 0
         self.nodes[k].parent = TREE_NONE
         self.nodes[k].last_move = -1
+        self.nodes[k].kids.items = NULL
+        self.nodes[k].kids.n = 0
+        self.nodes[k].kids.cap = 0
+        self.nodes[k].kids.dirty = 0
+        self.nodes[k].slot = -1
         self.n_nodes += 1
         mask = self.n_slots - 1
         i = <int64_t>(_mix(peer, counter) & <uint64_t>mask)
@@ -157,28 +176,135 @@ cdef class TreeMoves:
                 return True         # unreachable while the parent map has no cycle
         return False
 
-    cdef void apply_one(self, int64_t m) noexcept:
+    cdef int apply_one(self, int64_t m) except -1:
         cdef tree_move *mv = &self.moves[m]
         cdef tree_node *nd = &self.nodes[mv.target]
         if mv.excluded:
-            return
+            return 0
         mv.effective = not self.creates_cycle(mv.target, mv.parent)
         nd.n_applied += 1
         if mv.effective:
             mv.prev_parent = nd.parent
             mv.prev_last = nd.last_move
-            nd.parent = mv.parent
-            nd.last_move = m
+            self.place(mv.target, mv.parent, m)
+        return 0
 
-    cdef void take_back(self, int64_t m) noexcept:
+    cdef int take_back(self, int64_t m) except -1:
         cdef tree_move *mv = &self.moves[m]
         cdef tree_node *nd = &self.nodes[mv.target]
         if mv.excluded:
-            return
+            return 0
         nd.n_applied -= 1
         if mv.effective:
-            nd.parent = mv.prev_parent
-            nd.last_move = mv.prev_last
+            self.place(mv.target, mv.prev_parent, mv.prev_last)
+        return 0
+
+    # -- sibling order
+
+    cdef child_list *kids_of(self, int64_t parent) noexcept:
+        if parent >= 0:
+            return &self.nodes[parent].kids
+        if parent == TREE_ROOT:
+            return &self.root_kids
+        if parent == TREE_DELETED:
+            return &self.deleted_kids
+        return NULL
+
+    cdef int sibling_cmp(self, int64_t a, int64_t b) noexcept:
+        """Sibling order of nodes a and b: fractional index bytes, then the (Lamport,
+        peer) of their last effective moves."""
+        cdef tree_move *x = &self.moves[self.nodes[a].last_move]
+        cdef tree_move *y = &self.moves[self.nodes[b].last_move]
+        cdef int32_t n = x.fi_len if x.fi_len < y.fi_len else y.fi_len
+        cdef int c = memcmp(&self.fis[x.fi_off], &self.fis[y.fi_off], <size_t>n) if n else 0
+        if c != 0:
+            return c
+        if x.fi_len != y.fi_len:
+            return -1 if x.fi_len < y.fi_len else 1
+        if x.lamport != y.lamport:
+            return -1 if x.lamport < y.lamport else 1
+        if x.peer != y.peer:
+            return -1 if x.peer < y.peer else 1
+        return 0
+
+    cdef int place(self, int64_t k, int64_t parent, int64_t last_move) except -1:
+        """Give node k a new parent and last effective move. Sibling lists are only marked
+        unsorted here (a late move takes back and re-applies many moves; the lists are
+        sorted once, when read)."""
+        cdef child_list *kids = self.kids_of(self.nodes[k].parent)
+        cdef int64_t at, last
+        if kids != NULL:
+            at = self.nodes[k].slot
+            last = kids.items[kids.n - 1]
+            kids.items[at] = last
+            self.nodes[last].slot = at
+            kids.n -= 1
+            kids.dirty = 1
+        self.nodes[k].parent = parent
+        self.nodes[k].last_move = last_move
+        self.nodes[k].slot = -1
+        kids = self.kids_of(parent)
+        if kids != NULL:
+            if kids.n == kids.cap:
+                kids.items = <int64_t*>_grow(kids.items, &kids.cap, kids.n + 1, sizeof(int64_t))
+            kids.items[kids.n] = k
+            self.nodes[k].slot = kids.n
+            kids.n += 1
+            kids.dirty = 1
+        return 0
+
+    cdef child_list *sorted_kids(self, int64_t parent) except? NULL:
+        """The sibling list of `parent`, sorted (NULL when it has none)."""
+        cdef child_list *kids = self.kids_of(parent)
+        cdef int64_t i
+        if kids == NULL or not kids.dirty:
+            return kids
+        if kids.n > 1:
+            self._merge_sort(kids.items, kids.n)
+        for i in range(kids.n):
+            self.nodes[kids.items[i]].slot = i
+        kids.dirty = 0
+        return kids
+
+    cdef int _merge_sort(self, int64_t *items, int64_t n) except -1:
+        cdef int64_t *tmp = <int64_t*>malloc(<size_t>n * sizeof(int64_t))
+        cdef int64_t width = 1, lo, mid, hi, i, j, k
+        cdef int64_t *src = items
+        cdef int64_t *dst = tmp
+        cdef int64_t *swap
+        if tmp == NULL:
+            raise MemoryError()
+        while width < n:
+            lo = 0
+            while lo < n:
+                mid = min(lo + width, n)
+                hi = min(lo + 2 * width, n)
+                i, j, k = lo, mid, lo
+                while i < mid and j < hi:
+                    if self.sibling_cmp(src[j], src[i]) < 0:
+                        dst[k] = src[j]
+                        j += 1
+                    else:
+                        dst[k] = src[i]
+                        i += 1
+                    k += 1
+                while i < mid:
+                    dst[k] = src[i]
+                    i += 1
+                    k += 1
+                while j < hi:
+                    dst[k] = src[j]
+                    j += 1
+                    k += 1
+                lo = hi
+            swap = src
+            src = dst
+            dst = swap
+            width *= 2
+        if src != items:
+            memcpy(items, src, <size_t>n * sizeof(int64_t))
+        free(tmp)
+        return 0
 
     cdef bint before(self, int64_t a, int64_t b) noexcept:
         """Whether move `a` sorts before move `b`: by Lamport, then peer."""
@@ -311,53 +437,53 @@ cdef class TreeMoves:
         m = self.nodes[k].last_move
         return (<char*>&self.fis[self.moves[m].fi_off])[:self.moves[m].fi_len]
 
-    def children(self, parent):
-        """The children of `parent` (None: the roots) in sibling order."""
-        cdef int64_t p, k, m
+    cdef int64_t parent_index(self, parent) except -4:
         if parent is None:
-            p = TREE_ROOT
-        elif parent == "deleted":
-            p = TREE_DELETED
-        else:
-            p = self.find(parent[0], parent[1])
-            if p < 0:
-                return []
-        out = []
-        for k in range(self.n_nodes):
-            if self.nodes[k].parent == p:
-                m = self.nodes[k].last_move
-                out.append(((<char*>&self.fis[self.moves[m].fi_off])[:self.moves[m].fi_len],
-                            self.moves[m].lamport, self.moves[m].peer, self.tree_id(k)))
-        out.sort()
-        return [x[3] for x in out]
+            return TREE_ROOT
+        if parent == "deleted":
+            return TREE_DELETED
+        return self.find(parent[0], parent[1])
+
+    def children(self, parent):
+        """The children of `parent` (None: the roots, "deleted": the deleted root) in
+        sibling order."""
+        cdef int64_t p = self.parent_index(parent)
+        cdef child_list *kids = self.sorted_kids(p) if p != -1 or parent is None else NULL
+        cdef int64_t i
+        if kids == NULL:
+            return []
+        return [self.tree_id(kids.items[i]) for i in range(kids.n)]
+
+    def index(self, target):
+        """The node's index among its siblings, or None when it has no parent."""
+        cdef int64_t k = self.find(target[0], target[1])
+        cdef child_list *kids
+        if k < 0:
+            return None
+        kids = self.sorted_kids(self.nodes[k].parent)
+        return None if kids == NULL else self.nodes[k].slot
 
     def value(self, meta_of=None):
         """The live tree as loro's LoroTree.get_value gives it: the roots in order, each a
         dict of id ("counter@peer"), parent, meta (`meta_of(peer, counter)`, the node's map),
-        index, fractional_index (hex) and children. One pass groups the nodes by parent, so
-        the whole tree costs one sort per parent."""
-        cdef int64_t k, m
-        groups = {}
-        for k in range(self.n_nodes):
-            if self.nodes[k].parent == TREE_NONE or self.nodes[k].parent == TREE_DELETED:
-                continue
-            m = self.nodes[k].last_move
-            groups.setdefault(self.nodes[k].parent, []).append(
-                ((<char*>&self.fis[self.moves[m].fi_off])[:self.moves[m].fi_len],
-                 self.moves[m].lamport, self.moves[m].peer, k))
-        for g in groups.values():
-            g.sort()
-        return self._subtree(groups, TREE_ROOT, None, meta_of)
+        index, fractional_index (hex) and children."""
+        return self._subtree(TREE_ROOT, None, meta_of)
 
-    cdef list _subtree(self, dict groups, int64_t parent, object parent_id, object meta_of):
+    cdef list _subtree(self, int64_t parent, object parent_id, object meta_of):
+        cdef child_list *kids = self.sorted_kids(parent)
+        cdef int64_t i, k, m
         out = []
-        for i, (fi, _, _, k) in enumerate(groups.get(parent, ())):
+        for i in range(kids.n):
+            k = kids.items[i]
+            m = self.nodes[k].last_move
             peer, counter = self.tree_id(k)
             node_id = f"{counter}@{peer}"
             out.append({"id": node_id, "parent": parent_id,
                         "meta": None if meta_of is None else meta_of(peer, counter),
-                        "index": i, "fractional_index": fi.hex().upper(),
-                        "children": self._subtree(groups, k, node_id, meta_of)})
+                        "index": i,
+                        "fractional_index": (<char*>&self.fis[self.moves[m].fi_off])[
+                            :self.moves[m].fi_len].hex().upper(),
+                        "children": self._subtree(k, node_id, meta_of)})
         return out
 
     def node_ids(self):
@@ -426,6 +552,24 @@ cdef class TreeMoves:
                 assert steps <= self.n_nodes, "a parent chain loops"
         for k in range(self.n_nodes):
             assert self.find(self.nodes[k].peer, self.nodes[k].counter) == k, "hash table"
+        counts = {}
+        for k in range(self.n_nodes):
+            if self.nodes[k].parent != TREE_NONE:
+                counts[self.nodes[k].parent] = counts.get(self.nodes[k].parent, 0) + 1
+        for p in [TREE_ROOT, TREE_DELETED] + list(range(self.n_nodes)):
+            self._check_kids(p, counts.get(p, 0))
+
+    cdef int _check_kids(self, int64_t p, int64_t expected) except -1:
+        cdef child_list *kids = self.sorted_kids(p)
+        cdef int64_t i
+        assert kids.n == expected, "a sibling list misses or repeats a node"
+        for i in range(kids.n):
+            assert self.nodes[kids.items[i]].parent == p, "a node is listed under another parent"
+            assert self.nodes[kids.items[i]].slot == i, "a node's slot is not its place"
+            if i:
+                assert self.sibling_cmp(kids.items[i - 1], kids.items[i]) < 0, \
+                    "a sibling list is out of order"
+        return 0
 
 
 # -- fractional indexes (loro's scheme: byte strings ending in 0x80, compared as bytes)
