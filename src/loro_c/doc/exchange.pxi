@@ -32,9 +32,11 @@ cdef class DocExchange(DocHistory):
 
     def export(self, mode):
         """Export in Loro's binary format. `ExportMode.Updates(from_)` sends every op not in
-        `from_`; `UpdatesInRange(spans)` the ops in the id spans; `Snapshot()` the whole
-        history (as an updates blob, which loro and loro_c both import). Pending local ops
-        are committed first."""
+        `from_`; `UpdatesInRange(spans)` the ops in the id spans; `Snapshot()` Loro's
+        FastSnapshot (history and state); `SnapshotAt(version)` the snapshot as it was at
+        `version`. Pending local ops are committed first."""
+        if isinstance(mode, _types.ExportMode.SnapshotAt):
+            return self._export_snapshot_at(mode.version)
         doc_acquire(self)
         try:
             blob = self._export(mode)
@@ -66,9 +68,32 @@ cdef class DocExchange(DocHistory):
                                                  _codec.MAX_OPS_PER_BLOCK, -1, True))
             return _codec.encode_updates(changes)
         if isinstance(mode, _types.ExportMode.Snapshot):
+            return self._export_snapshot()
+        raise LoroError(f"export mode {type(mode).__name__} is not supported by loro_c yet")
+
+    # -- snapshots (issue 11) ---------------------------------------------------------------
+
+    def _export_snapshot(self):
+        """A FastSnapshot (mode 3): the change store as this document groups its changes,
+        and the state at the log's head. While detached the state is not at the head, so
+        the history goes out as an updates blob (which loro and loro_c import alike)."""
+        from loro_c import _codec
+        if self.detached:
             return _codec.encode_updates(self._changes({}, dense_vv_dict(self, self.log.vv),
                                                        _codec.MAX_OPS_PER_BLOCK, -1, True))
-        raise LoroError(f"export mode {type(mode).__name__} is not supported by loro_c yet")
+        changes = self._changes({}, dense_vv_dict(self, self.log.vv), _codec.MAX_OPS_PER_BLOCK,
+                                -1, False)
+        vv = vv_wrap(dense_vv_dict(self, self.log.vv))
+        return _codec.encode_snapshot(changes, vv.encode(), self._frontiers().encode(),
+                                      snapshot_state_rows(self))
+
+    def _export_snapshot_at(self, version):
+        """ExportMode.SnapshotAt: the snapshot of the document as it was at `version` (its
+        history up to there and the state there), made from a fork at that version (the
+        fork's own peer id appears nowhere: it has no ops)."""
+        if not isinstance(version, Frontiers):
+            raise LoroValueError("ExportMode.SnapshotAt needs Frontiers")
+        return self.fork_at(version).export(_types.ExportMode.Snapshot())
 
     def import_(self, bytes data):
         """Import a binary blob (updates, or the history inside a snapshot). Missing
