@@ -272,3 +272,98 @@ def test_snapshot_at_matches_loro(seed):
         mine.import_(ours)
         assert mine.get_deep_value() == b.get_deep_value()
         assert _vv(mine, peers) == _vv(b, peers)
+
+
+def test_shallow_queries_of_a_whole_history_match_loro():
+    src = random_history(1)
+    ref = loro.LoroDoc()
+    ref.import_(src.export(loro_c.ExportMode.Snapshot()))
+    assert src.is_shallow() is ref.is_shallow() is False
+    assert src.shallow_since_vv.encode() == ref.shallow_since_vv.encode()
+    assert src.shallow_since_frontiers.encode() == ref.shallow_since_frontiers.encode()
+    # a shallow snapshot is refused with a LoroError and leaves the document as it was
+    shallow = ref.export(loro.ExportMode.ShallowSnapshot(ref.oplog_frontiers))
+    doc = loro_c.LoroDoc()
+    with pytest.raises(loro_c.LoroError):
+        doc.import_(shallow)
+    assert doc.get_deep_value() == {} and not doc.is_shallow()
+
+
+def _shallow_view(doc, peers):
+    """What a shallow document shows: value, versions, start, and the changes it keeps."""
+    since = doc.shallow_since_vv
+    kept = []
+    for p in peers:
+        last = doc.oplog_vv.get_last(p)
+        c = since.get_last(p)
+        c = 0 if c is None else c + 1
+        while last is not None and c <= last:
+            m = doc.get_change(loro.ID(p, c))
+            if m is None:
+                c += 1
+                continue
+            kept.append((m.id.peer, m.id.counter, m.len, m.lamport, m.message))
+            c = m.id.counter + m.len
+    return (doc.get_deep_value(), doc.oplog_vv, doc.is_shallow(), doc.shallow_since_vv,
+            sorted(frontier_ids(loro, doc.shallow_since_frontiers)),
+            sorted(frontier_ids(loro, doc.oplog_frontiers)), kept)
+
+
+@pytest.mark.parametrize("state_only", [False, True])
+@pytest.mark.parametrize("seed", SEEDS[:30])
+def test_shallow_exports_match_loro(seed, state_only):
+    src = random_history(seed)
+    ref = loro.LoroDoc()
+    ref.import_(src.export(loro_c.ExportMode.Snapshot()))
+    peers = _peers(src)
+    ends = src.oplog_vv.to_dict()
+    rng = random.Random(seed)
+    picks = [(p, rng.randrange(ends[p])) for p in (rng.choice(peers), rng.choice(peers))]
+    cases = [(loro_c.Frontiers.from_id(loro_c.ID(p, c)), loro.Frontiers.from_id(loro.ID(p, c)))
+             for p, c in picks]
+    cases.append((loro_c.Frontiers(), loro.Frontiers()))
+    if not state_only or len(frontier_ids(loro_c, src.oplog_frontiers)) == 1:
+        cases.append((src.oplog_frontiers, ref.oplog_frontiers))
+    two = [loro_c.ID(p, c) for p, c in picks]
+    if picks[0][0] != picks[1][0] and not state_only:
+        cases.append((loro_c.Frontiers.from_ids(two),
+                      loro.Frontiers.from_ids([loro.ID(p, c) for p, c in picks])))
+    mode_c = loro_c.ExportMode.StateOnly if state_only else loro_c.ExportMode.ShallowSnapshot
+    mode_l = loro.ExportMode.StateOnly if state_only else loro.ExportMode.ShallowSnapshot
+    for fc, fl in cases:
+        ours = src.export(mode_c(fc))
+        theirs = ref.export(mode_l(fl))
+        a, b = loro.LoroDoc(), loro.LoroDoc()
+        a.import_(ours)
+        b.import_(theirs)
+        assert _shallow_view(a, peers) == _shallow_view(b, peers)
+        assert _meta_fields(loro.LoroDoc.decode_import_blob_meta(ours, True)) == \
+            _meta_fields(loro.LoroDoc.decode_import_blob_meta(theirs, True))
+        assert _meta_fields(loro_c.LoroDoc.decode_import_blob_meta(ours, True)) == \
+            _meta_fields(loro.LoroDoc.decode_import_blob_meta(ours, True))
+        if not state_only:
+            # edits on top of a shallow document merge like on a whole one
+            more = loro_c.LoroDoc()
+            more.import_(src.export(loro_c.ExportMode.Snapshot()))
+            more.peer_id = 31337
+            for _ in range(3):
+                _edit(rng, more, loro_c)
+            more.commit()
+            tail = more.export(loro_c.ExportMode.Updates(src.oplog_vv))
+            a.import_(tail)
+            b.import_(tail)
+            assert a.get_deep_value() == b.get_deep_value() == more.get_deep_value()
+        mine = loro_c.LoroDoc()
+        with pytest.raises(loro_c.LoroError):
+            mine.import_(ours)
+        assert mine.get_deep_value() == {}
+
+
+def test_shallow_export_refuses_unknown_and_several_frontiers():
+    src = random_history(2)
+    with pytest.raises(loro_c.LoroError):
+        src.export(loro_c.ExportMode.ShallowSnapshot(loro_c.Frontiers.from_id(loro_c.ID(1, 10 ** 6))))
+    heads = src.oplog_frontiers
+    assert len(frontier_ids(loro_c, heads)) > 1
+    with pytest.raises(loro_c.LoroError):
+        src.export(loro_c.ExportMode.StateOnly(heads))

@@ -396,15 +396,27 @@ cdef bytes container_state_bytes(tuple row):
 # -- the blob -----------------------------------------------------------------------------------
 
 def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_bytes not None,
-                    list state_rows not None):
+                    list state_rows, tuple shallow=None):
     """A mode-3 snapshot: `changes` (the document's changes as Loro groups them, DocOps
     ranges), its version and frontiers (postcard), and the state rows of
-    _doc.snapshot_state_rows."""
+    _doc.snapshot_state_rows. A shallow one passes `shallow` = (start vv bytes, start
+    frontiers bytes, the state rows at the start) and `state_rows` None: its state section
+    is then "E" (the importer replays the retained changes from the shallow root) when
+    there are changes, else empty (no overlay)."""
     cdef Writer w
     cdef uint32_t h
     cdef Py_ssize_t i
-    oplog = sst_build(oplog_entries(changes, vv_bytes, fr_bytes))
-    state = sst_build([(row[0].to_bytes(), container_state_bytes(row)) for row in state_rows])
+    entries = oplog_entries(changes, vv_bytes, fr_bytes)
+    root = b""
+    if shallow is not None:
+        sv_bytes, sf_bytes, root_rows = shallow
+        entries += [(b"sv", sv_bytes), (b"sf", sf_bytes)]
+        root = sst_build([(row[0].to_bytes(), container_state_bytes(row)) for row in root_rows]
+                         + [(b"fr", sf_bytes)])
+        state = b"E" if changes else b""
+    else:
+        state = sst_build([(row[0].to_bytes(), container_state_bytes(row)) for row in state_rows])
+    oplog = sst_build(entries)
     if writer_init(&w, 64 + len(oplog) + len(state)) < 0:
         raise_writer_error(&w)
     try:
@@ -412,7 +424,7 @@ def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_byt
         for i in range(16):
             wchk(&w, write_u8(&w, 0))
         wchk(&w, write_u16_be(&w, MODE_SNAPSHOT))
-        for sec in (oplog, state, b""):
+        for sec in (oplog, state, root):
             wchk(&w, write_u32_le(&w, <uint32_t>len(sec)))
             wchk(&w, write_bytes(&w, <const unsigned char*>PyBytes_AS_STRING(sec), len(sec)))
         h = xxh32_released(w.data + 20, w.len - 20, LORO_SEED)
