@@ -367,3 +367,29 @@ def test_shallow_export_refuses_unknown_and_several_frontiers():
     assert len(frontier_ids(loro_c, heads)) > 1
     with pytest.raises(loro_c.LoroError):
         src.export(loro_c.ExportMode.StateOnly(heads))
+
+
+@pytest.mark.parametrize("seed", SEEDS[:8])
+def test_detached_snapshot_holds_the_latest_state(seed):
+    src = random_history(seed)
+    ref = loro.LoroDoc()
+    ref.import_(src.export(loro_c.ExportMode.Snapshot()))
+    rng = random.Random(seed)
+    ends = src.oplog_vv.to_dict()
+    p = rng.choice(sorted(ends))
+    c = rng.randrange(ends[p])
+    src.checkout(loro_c.Frontiers.from_id(loro_c.ID(p, c)))
+    ref.checkout(loro.Frontiers.from_id(loro.ID(p, c)))
+    ours = src.export(loro_c.ExportMode.Snapshot())
+    theirs = ref.export(loro.ExportMode.Snapshot())
+    assert src.is_detached()
+    a, b = loro.LoroDoc(), loro.LoroDoc()
+    a.import_(ours)
+    b.import_(theirs)
+    peers = _peers(src)
+    assert a.get_deep_value() == b.get_deep_value()
+    assert a.oplog_vv == b.oplog_vv
+    assert changes_of(loro, a, peers) == changes_of(loro, b, peers)
+    mine = loro_c.LoroDoc()
+    mine.import_(ours)
+    assert mine.get_deep_value() == b.get_deep_value()

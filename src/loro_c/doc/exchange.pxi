@@ -37,6 +37,8 @@ cdef class DocExchange(DocHistory):
         `version`. Pending local ops are committed first."""
         if isinstance(mode, _types.ExportMode.SnapshotAt):
             return self._export_snapshot_at(mode.version)
+        if isinstance(mode, _types.ExportMode.Snapshot) and self.detached:
+            return self._export_detached_snapshot()
         if isinstance(mode, _types.ExportMode.ShallowSnapshot):
             return self._export_shallow(mode.frontiers, False)
         if isinstance(mode, _types.ExportMode.StateOnly):
@@ -77,19 +79,34 @@ cdef class DocExchange(DocHistory):
 
     # -- snapshots (issue 11) ---------------------------------------------------------------
 
-    def _export_snapshot(self):
+    def _export_snapshot(self, list state_rows=None):
         """A FastSnapshot (mode 3): the change store as this document groups its changes,
-        and the state at the log's head. While detached the state is not at the head, so
-        the history goes out as an updates blob (which loro and loro_c import alike)."""
+        and the state at the log's head (`state_rows`, or this document's own)."""
         from loro_c import _codec
-        if self.detached:
-            return _codec.encode_updates(self._changes({}, dense_vv_dict(self, self.log.vv),
-                                                       _codec.MAX_OPS_PER_BLOCK, -1, True))
         changes = self._changes({}, dense_vv_dict(self, self.log.vv), _codec.MAX_OPS_PER_BLOCK,
                                 -1, False)
         vv = vv_wrap(dense_vv_dict(self, self.log.vv))
         return _codec.encode_snapshot(changes, vv.encode(), self._frontiers().encode(),
-                                      snapshot_state_rows(self))
+                                      snapshot_state_rows(self) if state_rows is None else state_rows)
+
+    def _export_detached_snapshot(self):
+        """While detached the state shows an older version, and a snapshot holds the state
+        at the log's head (as Loro's does): that state is read from a fork at the head."""
+        self.commit()
+        fork = self.fork_at(self.oplog_frontiers)
+        doc_acquire(fork)
+        try:
+            rows = snapshot_state_rows(fork)
+        finally:
+            doc_release(fork)
+        doc_acquire(self)
+        try:
+            blob = self._export_snapshot(rows)
+        except BaseException:
+            release_and_deliver(self, False)
+            raise
+        release_and_deliver(self, True)
+        return blob
 
     def _export_snapshot_at(self, version):
         """ExportMode.SnapshotAt: the snapshot of the document as it was at `version` (its
