@@ -393,3 +393,18 @@ def test_detached_snapshot_holds_the_latest_state(seed):
     mine = loro_c.LoroDoc()
     mine.import_(ours)
     assert mine.get_deep_value() == b.get_deep_value()
+
+
+def test_deleted_empty_root_stays_out_of_the_state():
+    views = []
+    for lib in (loro_c, loro):
+        d = lib.LoroDoc()
+        d.peer_id = 1
+        d.get_text("t").insert(0, "x")
+        d.get_map("m").insert("k", 1)
+        d.commit()
+        d.delete_root_container(lib.ContainerID.Root("m", lib.ContainerType.Map()))
+        x = loro.LoroDoc()
+        x.import_(d.export(lib.ExportMode.Snapshot()))
+        views.append(x.get_deep_value())
+    assert views[0] == views[1] == {"t": "x"}

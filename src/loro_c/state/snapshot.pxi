@@ -18,6 +18,12 @@ def snapshot_state_rows(LoroDoc d):
         if d.croot[c] != ROOT_NONE:
             if d.croot[c] != ROOT_SHOWN:
                 continue
+            if cid in d.deleted_roots:
+                # a root cleared by delete_root_container stays out while it is empty, as
+                # in loro's state (and in get_value)
+                v = value_of(d, c, False)
+                if (v == 0.0 if d.ckind[c] == KIND_COUNTER else len(v) == 0):
+                    continue
             parent = None
         else:
             link = parent_container(d, cid)
