@@ -178,6 +178,7 @@ def make_blobs():
         "loro_c_updates": c.export(ExportMode.Updates(VersionVector())),
         "loro_c_local": local[0],
         "loro_big_snapshot": big.export(loro.ExportMode.Snapshot()),
+        "loro_c_snapshot": c.export(ExportMode.Snapshot()),
     }
 
 
@@ -256,7 +257,7 @@ def target():
 # ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["loro_updates", "loro_snapshot", "loro_c_updates",
-                                  "loro_c_local", "loro_big_snapshot"])
+                                  "loro_c_local", "loro_big_snapshot", "loro_c_snapshot"])
 def test_every_truncation(blobs, target, name):
     blob = blobs[name]
     target.try_import(blob)   # the whole blob is fine
@@ -277,7 +278,8 @@ def test_every_truncation(blobs, target, name):
 # byte flips
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["loro_updates", "loro_c_updates", "loro_snapshot"])
+@pytest.mark.parametrize("name", ["loro_updates", "loro_c_updates", "loro_snapshot",
+                                  "loro_c_snapshot"])
 def test_every_byte_flipped_with_checksum_recomputed(blobs, target, name):
     blob = blobs[name]
     for i in range(22, len(blob)):

@@ -409,6 +409,12 @@ class LoroDoc:
     def free_diff_calculator(self) -> None:
         """Accepted for loro's API (loro_c keeps no diff calculator)."""
     def frontiers_to_vv(self, frontiers: Frontiers) -> typing.Optional[VersionVector]: ...
+    def is_shallow(self) -> bool:
+        """Always False: loro_c does not import shallow snapshots."""
+    @property
+    def shallow_since_vv(self) -> VersionVector: ...
+    @property
+    def shallow_since_frontiers(self) -> Frontiers: ...
     def export_pending_updates(self) -> typing.Optional[bytes]:
         """The received changes waiting for their dependencies, as an updates blob, or None."""
     def export_json_updates(self, start_vv: VersionVector, end_vv: VersionVector,

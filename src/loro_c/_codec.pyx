@@ -82,7 +82,7 @@ from . import _types
 from .errors import DecodeError, LoroError, LoroValueError
 from ._doc import kind_of_type, _TYPE_NAMES
 
-__all__ = ["encode_updates", "decode_updates", "decode_blob_meta", "xxh32"]
+__all__ = ["encode_snapshot", "encode_updates", "decode_updates", "decode_blob_meta", "xxh32"]
 
 # Order matters only for cdef classes and module-level objects (a part may call a cdef
 # function of a later part).
@@ -97,4 +97,5 @@ include "codec/change_block_encode.pxi"
 include "codec/lz4.pxi"
 include "codec/sstable.pxi"
 include "codec/snapshot.pxi"
+include "codec/snapshot_encode.pxi"
 include "codec/blob.pxi"

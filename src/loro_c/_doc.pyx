@@ -17,6 +17,7 @@ from cpython.unicode cimport PyUnicode_GET_LENGTH
 
 from loro_c._seq cimport (SeqArena, lc_id, make_id, span_visible, LC_NO_PEER, UNIT_UNICODE, UNIT_UTF8,
                           UNIT_UTF16)
+from loro_c._seq cimport lc_span, LC_NO_NODE   # state/snapshot.pxi
 from loro_c._seq cimport (integrate_insert, integrate_delete, collect_runs, tracker_move, copy_visible, locate,
                           visible_before)
 from loro_c._oplog cimport (OpLog, lc_op, lc_change, lc_staged, lc_move, lc_group, lc_group_list,
@@ -110,6 +111,7 @@ include "state/text.pxi"
 include "state/list.pxi"
 include "state/map.pxi"
 include "state/counter.pxi"
+include "state/snapshot.pxi"
 include "doc/exchange.pxi"
 include "doc/cursors.pxi"
 

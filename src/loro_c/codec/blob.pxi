@@ -84,11 +84,10 @@ def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
             elif fresh and doc.snap_blocks is None:
                 # a snapshot into an empty document: Loro keeps its change blocks as they are
                 block_sizes = {}
-                raws = decode_updates(data, block_sizes)
+                budget = DEC_BLOB_OPS + 4 * PyBytes_GET_SIZE(data)
                 doc.snap_lo = doc.n_staged
+                stage_snapshot_oplog(&body, doc, alive, &budget, block_sizes)
                 doc.snap_blocks = block_sizes
-                for raw in raws:
-                    stage_tuple(doc, raw)
                 doc.snap_hi = doc.n_staged
             else:
                 for raw in decode_updates(data):

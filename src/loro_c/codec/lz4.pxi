@@ -1,5 +1,5 @@
-# LZ4 frame decoding (the compressed SSTable blocks of snapshots); no encoder: loro_c
-# writes no snapshots yet.
+# LZ4 frame decoding (the compressed SSTable blocks of snapshots); the compressor that
+# writes them is in snapshot_encode.pxi.
 
 cdef int lz4_block(const unsigned char* src, Py_ssize_t n, Writer* out, Py_ssize_t window_start,
                    Py_ssize_t limit) except -1:

@@ -84,6 +84,53 @@ cdef tuple decode_snapshot_oplog(Reader* body, bint with_ops, list out, Py_ssize
     return shallow, meta
 
 
+cdef int stage_snapshot_oplog(Reader* body, LoroDoc doc, list alive, Py_ssize_t* budget,
+                              dict block_sizes) except -1:
+    """Stage the change blocks of a mode-3 body straight into `doc` (as updates blocks are:
+    no change tuples), checking each block against its key and the "vv" entry against the
+    staged changes. `block_sizes` receives peer -> byte size of the peer's last block."""
+    cdef Reader secs[3]
+    cdef const unsigned char* kp
+    cdef uint64_t kpeer
+    cdef int64_t kctr, before
+    cdef int j
+    cdef dict ends = {}
+    snapshot_sections(body, secs)
+    meta = {}
+    for key, value in sst_entries(&secs[0]):
+        if len(key) == 12:
+            kp = <const unsigned char*>PyBytes_AS_STRING(key)
+            kpeer = 0
+            for j in range(8):
+                kpeer = (kpeer << 8) | kp[j]
+            kctr = (<int64_t>kp[8] << 24) | (<int64_t>kp[9] << 16) | (<int64_t>kp[10] << 8) | kp[11]
+            before = doc.n_staged
+            decode_block(<const unsigned char*>PyBytes_AS_STRING(value), len(value), True, alive,
+                         budget, doc)
+            if doc.n_staged == before:
+                fail("snapshot change block repeats changes")
+            if (doc.log.peer_ids[doc.staged[before].peer] != kpeer
+                    or doc.staged[before].counter != kctr):
+                fail("snapshot change block does not match its key")
+            for j in range(<int>before, <int>doc.n_staged):
+                p = doc.log.peer_ids[doc.staged[j].peer]
+                if ends.get(p, 0) < doc.staged[j].end:
+                    ends[p] = doc.staged[j].end
+            block_sizes[kpeer] = len(value)     # keys ascend: the last one stays
+        elif key in (b"vv", b"fr", b"sv", b"sf"):
+            meta[key] = value
+        else:
+            fail(f"unknown key {key!r} in the snapshot oplog")
+    if secs[2].len > 0 or b"sv" in meta or b"sf" in meta:
+        fail("shallow snapshots are not supported by loro_c yet")
+    if b"vv" not in meta:
+        fail("snapshot oplog has no version vector")
+    vv = decode_vv_bytes(meta[b"vv"], "the snapshot version vector")
+    if (<VersionVector>vv)._map != ends:
+        fail("snapshot version vector does not match its change blocks")
+    return 0
+
+
 cdef int check_snapshot_vv(list changes, dict meta) except -1:
     """The oplog's "vv" entry must equal the end of its change blocks."""
     cdef dict ends = {}

@@ -1,0 +1,435 @@
+# Writing FastSnapshot (mode 3) bodies: the oplog SSTable (change blocks keyed by their first
+# id, plus "vv" and "fr"), the state SSTable (each container's state in Loro's encoding, from
+# the rows _doc.snapshot_state_rows reads), an empty shallow-root section. SSTable blocks are
+# LZ4-framed when that is not larger, as Loro stores them.
+
+cdef enum:
+    SST_BLOCK_SIZE = 4096        # Loro's target block size for both stores
+    LZ4_HASH_LOG = 12
+    LZ4_FRAME_BLOCK = 65536      # block descriptor 0x40: 64 KiB data blocks
+    SNAPSHOT_BLOCK_OPS = 1024    # change-block cut (arena ops), near Loro's 4 KiB estimate
+
+
+# -- LZ4 ----------------------------------------------------------------------------------------
+
+cdef inline uint32_t _rd32(const unsigned char* p) noexcept nogil:
+    return p[0] | (<uint32_t>p[1] << 8) | (<uint32_t>p[2] << 16) | (<uint32_t>p[3] << 24)
+
+
+cdef inline Py_ssize_t _lz4_len_ext(unsigned char* dst, Py_ssize_t o, Py_ssize_t v) noexcept nogil:
+    while v >= 255:
+        dst[o] = 255
+        o += 1
+        v -= 255
+    dst[o] = <unsigned char>v
+    return o + 1
+
+
+cdef Py_ssize_t lz4_compress_block(const unsigned char* src, Py_ssize_t n,
+                                   unsigned char* dst) noexcept nogil:
+    """Greedy single-probe LZ4 block compression (the format's end rules: the last five
+    bytes are literals, no match starts in the last twelve). `dst` holds at least
+    n + n / 255 + 16 bytes. Returns the compressed size."""
+    cdef int32_t table[1 << LZ4_HASH_LOG]
+    cdef Py_ssize_t ip = 0, anchor = 0, o = 0, ref, ml, lit
+    cdef Py_ssize_t mflimit = n - 12, matchlimit = n - 5
+    cdef uint32_t seq, h
+    memset(table, 0xFF, sizeof(table))
+    while ip < mflimit:
+        seq = _rd32(src + ip)
+        h = (seq * 2654435761u) >> (32 - LZ4_HASH_LOG)
+        ref = table[h]
+        table[h] = <int32_t>ip
+        if ref < 0 or ip - ref > 65535 or _rd32(src + ref) != seq:
+            ip += 1
+            continue
+        ml = 4
+        while ip + ml < matchlimit and src[ref + ml] == src[ip + ml]:
+            ml += 1
+        lit = ip - anchor
+        dst[o] = <unsigned char>(((15 if lit >= 15 else lit) << 4) | (15 if ml - 4 >= 15 else ml - 4))
+        o += 1
+        if lit >= 15:
+            o = _lz4_len_ext(dst, o, lit - 15)
+        memcpy(dst + o, src + anchor, lit)
+        o += lit
+        dst[o] = <unsigned char>((ip - ref) & 0xFF)
+        dst[o + 1] = <unsigned char>((ip - ref) >> 8)
+        o += 2
+        if ml - 4 >= 15:
+            o = _lz4_len_ext(dst, o, ml - 4 - 15)
+        ip += ml
+        anchor = ip
+    lit = n - anchor
+    dst[o] = <unsigned char>((15 if lit >= 15 else lit) << 4)
+    o += 1
+    if lit >= 15:
+        o = _lz4_len_ext(dst, o, lit - 15)
+    memcpy(dst + o, src + anchor, lit)
+    return o + lit
+
+
+cdef bytes lz4_compress_frame(const unsigned char* src, Py_ssize_t n):
+    """An LZ4 frame in Loro's profile (FLG 0x60: independent blocks, no checksums; 64 KiB
+    blocks), each data block stored raw when compression does not shrink it."""
+    cdef Writer w
+    cdef unsigned char* tmp = <unsigned char*>xalloc(LZ4_FRAME_BLOCK + LZ4_FRAME_BLOCK // 255 + 16, 1)
+    cdef Py_ssize_t pos = 0, chunk, m
+    cdef unsigned char desc[2]
+    try:
+        if writer_init(&w, n // 2 + 32) < 0:
+            raise_writer_error(&w)
+        try:
+            wchk(&w, write_u32_le(&w, 0x184D2204))
+            desc[0] = 0x60
+            desc[1] = 0x40
+            wchk(&w, write_bytes(&w, desc, 2))
+            wchk(&w, write_u8(&w, <uint8_t>((c_xxh32(desc, 2, 0) >> 8) & 0xFF)))
+            while pos < n:
+                chunk = min(n - pos, <Py_ssize_t>LZ4_FRAME_BLOCK)
+                m = lz4_compress_block(src + pos, chunk, tmp)
+                if m < chunk:
+                    wchk(&w, write_u32_le(&w, <uint32_t>m))
+                    wchk(&w, write_bytes(&w, tmp, m))
+                else:
+                    wchk(&w, write_u32_le(&w, <uint32_t>chunk | 0x80000000u))
+                    wchk(&w, write_bytes(&w, src + pos, chunk))
+                pos += chunk
+            wchk(&w, write_u32_le(&w, 0))
+            return writer_to_bytes(&w)
+        finally:
+            writer_free(&w)
+    finally:
+        free(tmp)
+
+
+def _lz4_roundtrip(bytes data not None):
+    """Compress into a frame and decompress again (for tests)."""
+    cdef bytes frame = lz4_compress_frame(<const unsigned char*>PyBytes_AS_STRING(data),
+                                          PyBytes_GET_SIZE(data))
+    return lz4_frame(<const unsigned char*>PyBytes_AS_STRING(frame), PyBytes_GET_SIZE(frame),
+                     PyBytes_GET_SIZE(data))
+
+
+# -- SSTable ------------------------------------------------------------------------------------
+
+cdef int sst_store_block(Writer* out, bytes raw, list metas, bytes first_key, bytes last_key,
+                         bint large) except -1:
+    """Append one block (LZ4 when not larger) and its checksum; note its metadata."""
+    cdef bytes frame = lz4_compress_frame(<const unsigned char*>PyBytes_AS_STRING(raw),
+                                          PyBytes_GET_SIZE(raw))
+    cdef bint packed = PyBytes_GET_SIZE(frame) <= PyBytes_GET_SIZE(raw)
+    cdef bytes stored = frame if packed else raw
+    metas.append((out.len, first_key, (0x80 if large else 0) | (1 if packed else 0), last_key))
+    wchk(out, write_bytes(out, <const unsigned char*>PyBytes_AS_STRING(stored), PyBytes_GET_SIZE(stored)))
+    wchk(out, write_u32_le(out, xxh32_released(<const unsigned char*>PyBytes_AS_STRING(stored),
+                                                PyBytes_GET_SIZE(stored), LORO_SEED)))
+    return 0
+
+
+cdef class _SstBlock:
+    """A normal block being filled: entry bytes, entry offsets, first and last key."""
+    cdef bytearray data
+    cdef list offsets
+    cdef bytes first_key, last_key
+
+    cdef bytes finish(self):
+        cdef bytearray body = bytearray(self.data)
+        for off in self.offsets:
+            body += int(off).to_bytes(2, "little")
+        body += len(self.offsets).to_bytes(2, "little")
+        return bytes(body)
+
+
+cdef bytes sst_build(list entries):
+    """An SSTable of (key, value) pairs (sorted here); empty bytes for no entries."""
+    cdef Writer w
+    cdef list metas = []
+    cdef _SstBlock blk = None
+    cdef Py_ssize_t prefix, lim, size
+    if not entries:
+        return b""
+    entries = sorted(entries)
+    if writer_init(&w, 4096) < 0:
+        raise_writer_error(&w)
+    try:
+        wchk(&w, write_bytes(&w, <const unsigned char*>b"LORO\x00", 5))
+        for key, value in entries:
+            if blk is not None:
+                size = len(blk.data) + 2 * len(blk.offsets) + 2
+                if size + 5 + len(key) + len(value) > SST_BLOCK_SIZE:
+                    sst_store_block(&w, blk.finish(), metas, blk.first_key, blk.last_key, False)
+                    blk = None
+            if blk is None:
+                if len(value) > SST_BLOCK_SIZE:
+                    sst_store_block(&w, value, metas, key, None, True)
+                    continue
+                blk = _SstBlock()
+                blk.data = bytearray(value)
+                blk.offsets = [0]
+                blk.first_key = blk.last_key = key
+                continue
+            lim = min(len(key), len(blk.first_key), 255)
+            prefix = 0
+            while prefix < lim and key[prefix] == blk.first_key[prefix]:
+                prefix += 1
+            blk.offsets.append(len(blk.data))
+            blk.data.append(prefix)
+            blk.data += (len(key) - prefix).to_bytes(2, "little")
+            blk.data += key[prefix:]
+            blk.data += value
+            blk.last_key = key
+        if blk is not None:
+            sst_store_block(&w, blk.finish(), metas, blk.first_key, blk.last_key, False)
+        meta_off = w.len
+        meta = bytearray()
+        for off, first_key, flags, last_key in metas:
+            meta += int(off).to_bytes(4, "little")
+            meta += len(first_key).to_bytes(2, "little") + first_key
+            meta.append(flags)
+            if not (flags & 0x80):
+                meta += len(last_key).to_bytes(2, "little") + last_key
+        meta_b = bytes(meta)
+        wchk(&w, write_u32_le(&w, <uint32_t>len(metas)))
+        wchk(&w, write_bytes(&w, <const unsigned char*>PyBytes_AS_STRING(meta_b), len(meta_b)))
+        wchk(&w, write_u32_le(&w, xxh32_released(<const unsigned char*>PyBytes_AS_STRING(meta_b),
+                                                  len(meta_b), LORO_SEED)))
+        wchk(&w, write_u32_le(&w, <uint32_t>meta_off))
+        return writer_to_bytes(&w)
+    finally:
+        writer_free(&w)
+
+
+# -- the oplog section --------------------------------------------------------------------------
+
+cdef bytes change_block_bytes(list block):
+    """One change block's postcard bytes (encode_block writes them length-prefixed)."""
+    cdef Writer w
+    cdef Reader r
+    cdef Reader body
+    if writer_init(&w, 1024) < 0:
+        raise_writer_error(&w)
+    try:
+        encode_block(&w, block)
+        reader_init(&r, w.data, w.len)
+        r_slice(&r, &body)
+        return PyBytes_FromStringAndSize(<const char*>body.data, body.len)
+    finally:
+        writer_free(&w)
+
+
+cdef list oplog_entries(list changes, bytes vv_bytes, bytes fr_bytes):
+    """The change store's entries: blocks of one peer's consecutive changes, keyed by the
+    12-byte id (peer and counter, big-endian) of their first change."""
+    cdef list out = [(b"vv", vv_bytes), (b"fr", fr_bytes)]
+    cdef list block = []
+    cdef Py_ssize_t ops_in_block = 0
+    for ch in split_changes(changes):
+        if block:
+            last = block[len(block) - 1]
+            if (ch[0] != last[0] or ch[1] != last[1] + change_len(last)
+                    or ops_in_block + len(ch[6]) > SNAPSHOT_BLOCK_OPS):
+                out.append((_id_key(block[0]), change_block_bytes(block)))
+                block = []
+                ops_in_block = 0
+        block.append(ch)
+        ops_in_block += len(ch[6])
+    if block:
+        out.append((_id_key(block[0]), change_block_bytes(block)))
+    return out
+
+
+cdef bytes _id_key(tuple ch):
+    return int(ch[0]).to_bytes(8, "big") + int(ch[1]).to_bytes(4, "big", signed=True)
+
+
+# -- the state section --------------------------------------------------------------------------
+
+cdef int w_postcard_cid(Writer* w, object cid) except -1:
+    """A ContainerID as postcard writes it (historical kind byte)."""
+    cdef int64_t ctr
+    if isinstance(cid, _types.ContainerID.Root):
+        wchk(w, write_u8(w, 0))
+        w_str(w, cid.name)
+    else:
+        wchk(w, write_u8(w, 1))
+        wchk(w, write_uleb64(w, <uint64_t>cid.peer))
+        ctr = cid.counter
+        wchk(w, write_zigzag64(w, ctr))
+    return wchk(w, write_u8(w, <uint8_t>cid.container_type.to_historical_byte()))
+
+
+cdef int w_peer_table(Writer* w, list peers) except -1:
+    wchk(w, write_uleb64(w, <uint64_t>len(peers)))
+    for p in peers:
+        wchk(w, write_u64_le(w, <uint64_t>p))
+    return 0
+
+
+cdef int w_delta_rle_column(Writer* w, list col) except -1:
+    """One DeltaRle column of a columnar vec, length-prefixed."""
+    cdef Py_ssize_t n = len(col), i
+    cdef int64_t* v = <int64_t*>xalloc(n if n > 0 else 1, sizeof(int64_t))
+    cdef Writer tmp
+    if writer_init(&tmp, 16 + n) < 0:
+        free(v)
+        raise_writer_error(&tmp)
+    try:
+        for i in range(n):
+            v[i] = col[i]
+        enc_delta_rle(&tmp, v, n)
+        w_section(w, &tmp)
+    finally:
+        free(v)
+        writer_free(&tmp)
+    return 0
+
+
+cdef int w_id_columns(Writer* w, list ids, bint with_len) except -1:
+    """The peer table, then the columnar ids (peer index, counter, lamport - counter[, len])
+    of List and Text states."""
+    cdef dict peer_idx = {}
+    cdef list peers = [], pcol = [], ccol = [], lcol = [], ncol = []
+    for row in ids:
+        p = row[0]
+        i = peer_idx.get(p)
+        if i is None:
+            i = peer_idx[p] = len(peers)
+            peers.append(p)
+        pcol.append(i)
+        ccol.append(row[1])
+        lcol.append(row[2] - row[1])
+        if with_len:
+            ncol.append(row[3])
+    w_peer_table(w, peers)
+    if with_len:
+        wchk(w, write_uleb64(w, 3))      # EncodedText: spans, style keys, marks
+    else:
+        wchk(w, write_uleb64(w, 1))      # EncodedListIds: ids
+    wchk(w, write_uleb64(w, 4 if with_len else 3))
+    w_delta_rle_column(w, pcol)
+    w_delta_rle_column(w, ccol)
+    w_delta_rle_column(w, lcol)
+    if with_len:
+        w_delta_rle_column(w, ncol)
+    return 0
+
+
+cdef int w_postcard_values(Writer* w, object values) except -1:
+    """A postcard Vec<LoroValue> (list) or map (dict): the LoroValue encoding of the whole
+    list or map without its tag byte."""
+    from loro_c import ephemeral_codec
+    cdef bytes raw = ephemeral_codec.encode_value(values)
+    return wchk(w, write_bytes(w, <const unsigned char*>PyBytes_AS_STRING(raw) + 1,
+                               PyBytes_GET_SIZE(raw) - 1))
+
+
+cdef int w_map_state(Writer* w, list rows) except -1:
+    cdef dict live = {}, peer_idx = {}
+    cdef list dead = [], peers = []
+    for key, has, value, peer, lamport in rows:
+        if has:
+            live[key] = value
+        else:
+            dead.append(key)
+        if peer not in peer_idx:
+            peer_idx[peer] = len(peers)
+            peers.append(peer)
+    w_postcard_values(w, live)
+    wchk(w, write_uleb64(w, <uint64_t>len(dead)))     # Vec<String>: no value tags
+    for key in dead:
+        w_str(w, key)
+    w_peer_table(w, peers)
+    for key, has, value, peer, lamport in sorted(rows, key=_utf8_key):
+        wchk(w, write_uleb64(w, <uint64_t>peer_idx[peer]))
+        wchk(w, write_uleb64(w, <uint64_t>lamport))
+    return 0
+
+
+def _utf8_key(row):
+    return row[0].encode("utf-8")
+
+
+cdef int w_text_state(Writer* w, tuple payload) except -1:
+    text, spans, styles = payload
+    if styles:
+        raise LoroError("text marks in snapshots are not supported by loro_c yet")
+    w_str(w, text)
+    w_id_columns(w, spans, True)
+    wchk(w, write_uleb64(w, 0))          # style keys (text marks: not yet)
+    return wchk(w, write_uleb64(w, 0))   # marks
+
+
+cdef bytes container_state_bytes(tuple row):
+    """Loro's ContainerWrapper: raw kind, depth, postcard Option<parent>, then the state."""
+    cdef Writer w
+    cdef int kind
+    cdef double counter
+    cid, kind, depth, parent, payload = row
+    if writer_init(&w, 64) < 0:
+        raise_writer_error(&w)
+    try:
+        wchk(&w, write_u8(&w, <uint8_t>kind))
+        wchk(&w, write_uleb64(&w, <uint64_t>depth))
+        if parent is None:
+            wchk(&w, write_u8(&w, 0))
+        else:
+            wchk(&w, write_u8(&w, 1))
+            w_postcard_cid(&w, parent)
+        if kind == KIND_TEXT:
+            w_text_state(&w, payload)
+        elif kind == KIND_LIST:
+            w_postcard_values(&w, payload[0])
+            w_id_columns(&w, payload[1], False)
+        elif kind == KIND_MAP:
+            w_map_state(&w, payload)
+        elif kind == KIND_COUNTER:
+            counter = payload
+            wchk(&w, write_bytes(&w, <const unsigned char*>&counter, 8))   # f64 LE (x86/ARM)
+        else:
+            raise LoroError(f"no snapshot state for kind {kind}")
+        return writer_to_bytes(&w)
+    finally:
+        writer_free(&w)
+
+
+# -- the blob -----------------------------------------------------------------------------------
+
+def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_bytes not None,
+                    list state_rows, tuple shallow=None):
+    """A mode-3 snapshot: `changes` (the document's changes as Loro groups them, DocOps
+    ranges), its version and frontiers (postcard), and the state rows of
+    _doc.snapshot_state_rows. A shallow one passes `shallow` = (start vv bytes, start
+    frontiers bytes, the state rows at the start) and `state_rows` None: its state section
+    is then "E" (the importer replays the retained changes from the shallow root) when
+    there are changes, else empty (no overlay)."""
+    cdef Writer w
+    cdef uint32_t h
+    cdef Py_ssize_t i
+    entries = oplog_entries(changes, vv_bytes, fr_bytes)
+    root = b""
+    if shallow is not None:
+        sv_bytes, sf_bytes, root_rows = shallow
+        entries += [(b"sv", sv_bytes), (b"sf", sf_bytes)]
+        root = sst_build([(row[0].to_bytes(), container_state_bytes(row)) for row in root_rows]
+                         + [(b"fr", sf_bytes)])
+        state = b"E" if changes else b""
+    else:
+        state = sst_build([(row[0].to_bytes(), container_state_bytes(row)) for row in state_rows])
+    oplog = sst_build(entries)
+    if writer_init(&w, 64 + len(oplog) + len(state)) < 0:
+        raise_writer_error(&w)
+    try:
+        wchk(&w, write_bytes(&w, <const unsigned char*>b"loro", 4))
+        for i in range(16):
+            wchk(&w, write_u8(&w, 0))
+        wchk(&w, write_u16_be(&w, MODE_SNAPSHOT))
+        for sec in (oplog, state, root):
+            wchk(&w, write_u32_le(&w, <uint32_t>len(sec)))
+            wchk(&w, write_bytes(&w, <const unsigned char*>PyBytes_AS_STRING(sec), len(sec)))
+        h = xxh32_released(w.data + 20, w.len - 20, LORO_SEED)
+        for i in range(4):
+            w.data[16 + i] = <unsigned char>((h >> (8 * i)) & 0xFF)
+        return writer_to_bytes(&w)
+    finally:
+        writer_free(&w)
