@@ -108,6 +108,16 @@ def cursor_at(doc, c, cid, pos, side):
     return Cursor(ID(*atom), cid, side, pos)
 
 
+def movable_cursor_at(doc, c, cid, pos, side):
+    """cursor_at for a MovableList: the list item at user position `pos`."""
+    length, atom = _doc.ml_cursor_atom_at(doc, c, pos)
+    if length == 0:
+        return Cursor(None, cid, Side.Left if side is Side.Middle else side, 0)
+    if pos >= length:
+        return Cursor(None, cid, Side.Right, length)
+    return Cursor(ID(*atom), cid, side, pos)
+
+
 def query(doc, cursor):
     """LoroDoc.get_cursor_pos: see the module docstring."""
     if not isinstance(cursor, Cursor):

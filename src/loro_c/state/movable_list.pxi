@@ -1,0 +1,653 @@
+# MovableList state, two layers (Loro's model; docs/ARCHITECTURE "Container state"):
+#
+# * list items: a sequence tree (state/sequence.pxi) whose atoms are list items. An insert
+#   makes one item per value; a move deletes the element's item at `from` and inserts a new
+#   one at `to` (seq/move.pxi, one tracker record). An atom's content is a value slot: the
+#   inserted value for an insert's items, a placeholder slot for a move's item. Op positions
+#   count every item visible at the op's version.
+# * elements (MovableState, `d.mls`): one per inserted value, named by the IdLp (peer,
+#   Lamport) of its insert atom. Its position is the item of the greatest (Lamport, peer) op
+#   among its insert and its moves; its value the greatest among its insert and its sets.
+#   User positions count the visible items that are their element's position item.
+#
+# Remote ops apply the item part at the tracker version and the element part as a
+# last-writer-wins update (order independent). While detached, elements are created but
+# their winners wait; a checkout (or an undone import) recomputes every winner from the log
+# at the tracker's version, which is then the state's.
+
+
+cdef class MovableState:
+    def __cinit__(self):
+        self.elem_index = {}
+        self.before = {}
+        self.reset_epoch = -1
+
+    def __dealloc__(self):
+        free(self.elems)
+        free(self.slot_elem)
+
+
+cdef inline MovableState ml_state(LoroDoc d):
+    if d.mls is None:
+        d.mls = MovableState()
+    return d.mls
+
+
+cdef inline bint lp_after(LoroDoc d, uint32_t la, uint32_t pa, uint32_t lb, uint32_t pb) noexcept nogil:
+    """Whether (Lamport la, peer pa) beats (lb, pb): Lamport first, then the peer id."""
+    return la > lb or (la == lb and d.log.peer_ids[pa] > d.log.peer_ids[pb])
+
+
+cdef int ml_reserve_slots(MovableState s, int64_t need) except -1:
+    cdef int64_t old = s.cap_slot
+    if need > s.cap_slot:
+        s.slot_elem = <int64_t*>grow(s.slot_elem, &s.cap_slot, need, sizeof(int64_t))
+        memset(&s.slot_elem[old], 0xFF, <size_t>(s.cap_slot - old) * sizeof(int64_t))
+    return 0
+
+
+cdef int ml_clear(MovableState s) except -1:
+    s.n_elems = 0
+    s.elem_index.clear()
+    if s.cap_slot:
+        memset(s.slot_elem, 0xFF, <size_t>s.cap_slot * sizeof(int64_t))
+    s.dirty = False
+    return 0
+
+
+cdef int64_t ml_new_elem(LoroDoc d, uint32_t c, uint32_t peer, int32_t counter,
+                         uint32_t lamport, int64_t slot) except -1:
+    """Register the element of an insert atom (its item is value slot `slot`)."""
+    cdef MovableState s = ml_state(d)
+    cdef lc_ml_elem *e
+    if s.n_elems == s.cap_elems:
+        s.elems = <lc_ml_elem*>grow(s.elems, &s.cap_elems, s.n_elems + 1, sizeof(lc_ml_elem))
+    e = &s.elems[s.n_elems]
+    e.container = c
+    e.peer = peer
+    e.lamport = lamport
+    e.counter = counter
+    e.pos_slot = -1
+    e.val_slot = -1
+    s.elem_index[(<uint64_t>peer << 32) | lamport] = s.n_elems
+    ml_reserve_slots(s, slot + 1)
+    s.slot_elem[slot] = s.n_elems
+    s.n_elems += 1
+    return s.n_elems - 1
+
+
+cdef int64_t ml_find_elem(LoroDoc d, uint32_t c, uint32_t peer, uint32_t lamport) except -2:
+    """The element IdLp (peer, lamport) of container `c`, or -1."""
+    cdef MovableState s = ml_state(d)
+    found = s.elem_index.get((<uint64_t>peer << 32) | lamport)
+    if found is None or s.elems[<int64_t>found].container != c:
+        return -1
+    return found
+
+
+cdef inline void ml_win_pos(LoroDoc d, lc_ml_elem *e, int64_t slot, uint32_t lamport,
+                            uint32_t peer) noexcept:
+    if e.pos_slot < 0 or lp_after(d, lamport, peer, e.pos_lamport, e.pos_peer):
+        e.pos_slot = slot
+        e.pos_lamport = lamport
+        e.pos_peer = peer
+
+
+cdef inline void ml_win_val(LoroDoc d, lc_ml_elem *e, int64_t slot, uint32_t lamport,
+                            uint32_t peer) noexcept:
+    if e.val_slot < 0 or lp_after(d, lamport, peer, e.val_lamport, e.val_peer):
+        e.val_slot = slot
+        e.val_lamport = lamport
+        e.val_peer = peer
+
+
+# -- the element part of each op (shared by remote, local and recomputing paths) ------------
+
+cdef int ml_elems_of_insert(LoroDoc d, uint32_t c, uint32_t peer, int32_t counter,
+                            uint32_t lamport, int64_t slot, int32_t n, bint win) except -1:
+    cdef MovableState s = ml_state(d)
+    cdef int64_t e
+    cdef int32_t k
+    for k in range(n):
+        e = ml_new_elem(d, c, peer, counter + k, lamport + <uint32_t>k, slot + k)
+        if win:
+            ml_win_pos(d, &s.elems[e], slot + k, lamport + <uint32_t>k, peer)
+            ml_win_val(d, &s.elems[e], slot + k, lamport + <uint32_t>k, peer)
+    return 0
+
+
+cdef int64_t ml_op_elem(LoroDoc d, lc_op *op, uint32_t peer) except -1:
+    """The element a move or set names; DecodeError when container `op.container` has no
+    such element (nothing is applied)."""
+    cdef int64_t e = ml_find_elem(d, op.container, op.start_id.peer, <uint32_t>op.start_id.counter)
+    if e < 0:
+        d.apply_rejected = True
+        raise DecodeError(f"op {op.counter}@{d.log.peer_ids[peer]} names an element "
+                          f"L{<uint32_t>op.start_id.counter}@{d.log.peer_ids[op.start_id.peer]} "
+                          f"that {d.cids[op.container]} does not have")
+    return e
+
+
+cdef int ml_move_elem(LoroDoc d, int64_t e, int64_t slot, uint32_t lamport, uint32_t peer,
+                      bint win) except -1:
+    cdef MovableState s = ml_state(d)
+    ml_reserve_slots(s, slot + 1)
+    s.slot_elem[slot] = e
+    if win:
+        ml_win_pos(d, &s.elems[e], slot, lamport, peer)
+    return 0
+
+
+# -- remote ops (state/dispatch.pxi: apply_op), at the tracker version ----------------------
+
+cdef int ml_apply_insert(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) except -1 nogil:
+    seq_apply_insert(d, op, peer)
+    with gil:
+        ml_elems_of_insert(d, op.container, peer, op.counter, lamport, op.arg, op.len,
+                           not d.detached)
+    return 0
+
+
+cdef int ml_apply_move(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) except -1 nogil:
+    cdef uint32_t t = d.ctree[op.container]
+    cdef int64_t vis = d.seq.visible_len(t)
+    cdef int64_t from_pos = <int64_t>op.delta
+    cdef int64_t e
+    with gil:
+        e = ml_op_elem(d, op, peer)
+        if from_pos < 0 or from_pos >= vis or op.pos < 0 or op.pos > vis - 1:
+            d.apply_rejected = True
+            raise DecodeError(f"op {op.counter}@{d.log.peer_ids[peer]} moves {from_pos} to {op.pos}, "
+                              f"beyond the container length {vis} at its version")
+    integrate_move(d.seq, t, make_id(peer, op.counter), from_pos, op.pos, <uint32_t>op.arg,
+                   d.log.peer_ids)
+    with gil:
+        ml_move_elem(d, e, op.arg, lamport, peer, not d.detached)
+    return 0
+
+
+cdef int ml_apply_set(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) except -1 nogil:
+    cdef int64_t e
+    with gil:
+        e = ml_op_elem(d, op, peer)
+        if not d.detached:
+            ml_win_val(d, &ml_state(d).elems[e], op.arg, lamport, peer)
+    return 0
+
+
+# -- recomputing the winners (checkout, undone import, rebuild) -----------------------------
+
+cdef int ml_state_reset(LoroDoc d, uint32_t c) except -1:
+    """Empty before a replay (rebuild_state): the elements go all at once, on the first
+    movable container the rebuild resets; the replay makes them again."""
+    cdef MovableState s = ml_state(d)
+    if s.reset_epoch != d.n_rebuilds:
+        s.reset_epoch = d.n_rebuilds
+        ml_clear(s)
+    return seq_state_init(d, c)
+
+
+cdef int ml_mark_dirty(LoroDoc d) except -1:
+    ml_state(d).dirty = True
+    return 0
+
+
+cdef int ml_resolve(LoroDoc d) except -1:
+    """After a checkout moved movable ops: recompute every element from the log."""
+    if d.mls is not None and d.mls.dirty:
+        ml_recompute(d)
+    return 0
+
+
+cdef int ml_after_undo(LoroDoc d) except -1:
+    """A failed import may have made or moved elements: recompute them from the log (the
+    tracker is back at the state's version)."""
+    if d.mls is not None and d.mls.n_elems > 0:
+        ml_recompute(d)
+    return 0
+
+
+cdef int ml_recompute(LoroDoc d) except -1:
+    """Every element and winner from the logged ops; a winner only from ops the tracker's
+    version holds (the state's version: callers have the tracker at home)."""
+    cdef MovableState s = ml_state(d)
+    cdef int64_t ci, i, e
+    cdef lc_change *ch
+    cdef lc_op *op
+    cdef uint32_t lamport
+    cdef bint win
+    ensure_tvv(d)
+    ml_clear(s)
+    for ci in range(d.log.n_changes):
+        ch = &d.log.changes[ci]
+        for i in range(ch.ops_off, ch.ops_off + ch.ops_len):
+            op = &d.log.ops[i]
+            if d.ckind[op.container] != KIND_MOVABLE_LIST:
+                continue
+            lamport = ch.lamport + <uint32_t>(op.counter - ch.counter)
+            win = op.counter < d.tvv[ch.peer]
+            if op.kind == LC_OP_INSERT:
+                ml_elems_of_insert(d, op.container, ch.peer, op.counter, lamport, op.arg,
+                                   op.len, win)
+            elif op.kind == LC_OP_MOVE or op.kind == LC_OP_SET:
+                e = ml_find_elem(d, op.container, op.start_id.peer, <uint32_t>op.start_id.counter)
+                if e < 0:
+                    raise AssertionError("a logged movable op names a missing element")
+                if op.kind == LC_OP_MOVE:
+                    ml_move_elem(d, e, op.arg, lamport, ch.peer, win)
+                elif win:
+                    ml_win_val(d, &s.elems[e], op.arg, lamport, ch.peer)
+    return 0
+
+
+# -- reads ------------------------------------------------------------------------------------
+
+ctypedef struct ml_view:
+    int64_t n_op            # items visible at the state's version (op positions)
+    int64_t n_user          # of them, the ones their element stands on (user positions)
+    uint32_t *slots         # the user items' slots
+    int64_t *op_index       # the user items' op positions
+    int64_t *elem           # the user items' elements
+
+
+cdef int ml_view_build(LoroDoc d, uint32_t c, ml_view *v) except -1:
+    cdef MovableState s = ml_state(d)
+    cdef uint32_t t = d.ctree[c]
+    cdef int64_t n = d.seq.visible_len(t), i, e, k = 0
+    cdef uint32_t slot
+    v.n_op = n
+    v.slots = <uint32_t*>malloc(<size_t>(n + 1) * sizeof(uint32_t))
+    v.op_index = <int64_t*>malloc(<size_t>(n + 1) * sizeof(int64_t))
+    v.elem = <int64_t*>malloc(<size_t>(n + 1) * sizeof(int64_t))
+    if v.slots == NULL or v.op_index == NULL or v.elem == NULL:
+        ml_view_free(v)
+        raise MemoryError()
+    copy_visible(d.seq, t, 0, n, v.slots)
+    for i in range(n):
+        slot = v.slots[i]
+        e = s.slot_elem[slot] if slot < s.cap_slot else -1
+        if e >= 0 and s.elems[e].pos_slot == slot:
+            v.slots[k] = slot
+            v.op_index[k] = i
+            v.elem[k] = e
+            k += 1
+    v.n_user = k
+    return 0
+
+
+cdef void ml_view_free(ml_view *v) noexcept:
+    free(v.slots)
+    free(v.op_index)
+    free(v.elem)
+    v.slots = NULL
+    v.op_index = NULL
+    v.elem = NULL
+
+
+cdef int64_t ml_len(LoroDoc d, uint32_t c) except -1:
+    cdef ml_view v
+    ml_view_build(d, c, &v)
+    n = v.n_user
+    ml_view_free(&v)
+    return n
+
+
+cdef list ml_slots(LoroDoc d, uint32_t c):
+    """The value slots of the items, in order."""
+    cdef ml_view v
+    cdef int64_t i
+    cdef MovableState s = ml_state(d)
+    ml_view_build(d, c, &v)
+    try:
+        return [s.elems[v.elem[i]].val_slot for i in range(v.n_user)]
+    finally:
+        ml_view_free(&v)
+
+
+cdef tuple ml_item_peers(LoroDoc d, uint32_t c, int64_t pos):
+    """(creator, last mover, last editor) peer ids of the item at `pos`, or None."""
+    cdef ml_view v
+    cdef lc_ml_elem *e
+    ml_view_build(d, c, &v)
+    try:
+        if pos < 0 or pos >= v.n_user:
+            return None
+        e = &ml_state(d).elems[v.elem[pos]]
+        return (d.log.peer_ids[e.peer], d.log.peer_ids[e.pos_peer], d.log.peer_ids[e.val_peer])
+    finally:
+        ml_view_free(&v)
+
+
+cdef object ml_value(LoroDoc d, uint32_t c, bint deep):
+    cdef list values = d.log.values
+    return [resolve_value(d, values[s], deep) for s in ml_slots(d, c)]
+
+
+cdef int ml_check(LoroDoc d, uint32_t c) except -1:
+    """The tree's checker, and every user item's element standing on it exactly once."""
+    cdef ml_view v
+    cdef int64_t i
+    d.seq.check(d.ctree[c])
+    ml_view_build(d, c, &v)
+    try:
+        seen = set()
+        for i in range(v.n_user):
+            if v.elem[i] in seen:
+                raise AssertionError("a movable list element stands on two items")
+            seen.add(v.elem[i])
+    finally:
+        ml_view_free(&v)
+    return 0
+
+
+# -- local ops (the handle in _containers.pyx), at the document version ---------------------
+
+cdef inline uint32_t local_lamport(LoroDoc d, int32_t counter) noexcept:
+    return d.txn_lamport + <uint32_t>(counter - d.txn_counter)
+
+
+cdef int ml_log_local(LoroDoc d, lc_op *piece) except -1:
+    """Log a local movable op (record_local_op without its sequence event note: movable
+    lists report their own diffs)."""
+    cdef lc_op *op
+    ml_note_local(d, piece.container, piece.counter, piece.len)
+    if d.log.n_ops > d.txn_merge_floor and merge_ops(&d.log.ops[d.log.n_ops - 1], piece):
+        return after_local_op(d, piece.len)
+    op = d.log.push_op()
+    op[0] = piece[0]
+    return after_local_op(d, piece.len)
+
+
+cdef int local_ml_insert(LoroDoc d, uint32_t c, int64_t pos, list values) except -1:
+    cdef Py_ssize_t n = len(values)
+    cdef int64_t slot, op_pos
+    cdef lc_op piece
+    cdef int32_t counter
+    cdef ml_view v
+    ml_view_build(d, c, &v)
+    try:
+        if pos < 0 or pos > v.n_user:
+            raise OutOfBoundsError(f"insert position {pos} is out of bounds (length {v.n_user})")
+        op_pos = v.n_op if pos == v.n_user else v.op_index[pos]
+    finally:
+        ml_view_free(&v)
+    if n == 0:
+        return 0
+    open_txn(d)
+    ml_note_before(d, c)
+    slot = len(d.log.values)
+    d.log.values.extend(values)
+    counter = d.log.vv[d.self_idx]
+    integrate_insert(d.seq, d.ctree[c], make_id(d.self_idx, counter), op_pos, <int32_t>n,
+                     <uint32_t>slot, d.log.peer_ids)
+    ml_elems_of_insert(d, c, d.self_idx, counter, local_lamport(d, counter), slot, <int32_t>n, True)
+    memset(&piece, 0, sizeof(lc_op))
+    piece.container = c
+    piece.kind = LC_OP_INSERT
+    piece.counter = counter
+    piece.len = <int32_t>n
+    piece.pos = op_pos
+    piece.arg = slot
+    lval_place(d, &piece, n, False)
+    return ml_log_local(d, &piece)
+
+
+cdef uint32_t local_ml_insert_container(LoroDoc d, uint32_t c, int64_t pos, int kind) except? 0xFFFFFFFF:
+    if pos < 0 or pos > ml_len(d, c):
+        raise OutOfBoundsError(f"insert position {pos} is out of bounds (length {ml_len(d, c)})")
+    open_txn(d)
+    cid = _types.ContainerID.Normal(d.peer, d.log.vv[d.self_idx], container_type(kind))
+    cdef uint32_t child = container_index(d, cid, kind)
+    local_ml_insert(d, c, pos, [cid])
+    return child
+
+
+cdef int local_ml_delete(LoroDoc d, uint32_t c, int64_t pos, int64_t n) except -1:
+    """One delete op per item (Loro's), each at its op position once the earlier ones are
+    gone; consecutive ones fold into one op (merge_ops)."""
+    cdef ml_view v
+    cdef int64_t i, op_pos
+    cdef lc_op piece
+    cdef int32_t counter
+    cdef int idx
+    cdef lc_span *sp
+    cdef uint32_t t = d.ctree[c]
+    cdef uint32_t leaf
+    cdef int64_t off
+    ml_view_build(d, c, &v)
+    try:
+        if pos < 0 or n < 0 or pos + n > v.n_user:
+            raise OutOfBoundsError(f"delete range {pos}..{pos + n} is out of bounds (length {v.n_user})")
+        if n == 0:
+            return 0
+        open_txn(d)
+        ml_note_before(d, c)
+        for i in range(n):
+            op_pos = v.op_index[pos + i] - i
+            leaf = d.seq.find_visible(t, op_pos, &idx, &off)
+            sp = &d.seq.nodes[leaf].u.spans[idx]
+            memset(&piece, 0, sizeof(lc_op))
+            piece.start_id = make_id(sp.id.peer, <int32_t>(sp.id.counter + off))
+            counter = d.log.vv[d.self_idx]
+            integrate_delete(d.seq, t, make_id(d.self_idx, counter), op_pos, 1, False)
+            piece.container = c
+            piece.kind = LC_OP_DELETE
+            piece.counter = counter
+            piece.len = 1
+            piece.pos = op_pos
+            piece.arg = 1
+            ml_log_local(d, &piece)
+    finally:
+        ml_view_free(&v)
+    return 0
+
+
+cdef int local_ml_move(LoroDoc d, uint32_t c, int64_t from_pos, int64_t to_pos) except -1:
+    cdef ml_view v
+    cdef int64_t op_from, op_to, e, slot
+    cdef lc_op *op
+    cdef lc_ml_elem *el
+    cdef int32_t counter
+    ml_view_build(d, c, &v)
+    try:
+        if from_pos == to_pos:
+            return 0
+        if from_pos < 0 or from_pos >= v.n_user:
+            raise OutOfBoundsError(f"move source {from_pos} is out of bounds (length {v.n_user})")
+        if to_pos < 0 or to_pos >= v.n_user:
+            raise OutOfBoundsError(f"move target {to_pos} is out of bounds (length {v.n_user})")
+        op_from = v.op_index[from_pos]
+        op_to = v.op_index[to_pos]
+        e = v.elem[from_pos]
+    finally:
+        ml_view_free(&v)
+    open_txn(d)
+    ml_note_before(d, c)
+    slot = len(d.log.values)
+    d.log.values.append(None)        # the new item's slot (placeholder)
+    counter = d.log.vv[d.self_idx]
+    integrate_move(d.seq, d.ctree[c], make_id(d.self_idx, counter), op_from, op_to,
+                   <uint32_t>slot, d.log.peer_ids)
+    ml_move_elem(d, e, slot, local_lamport(d, counter), d.self_idx, True)
+    el = &ml_state(d).elems[e]
+    ml_note_local(d, c, counter, 1)
+    op = d.log.push_op()
+    memset(op, 0, sizeof(lc_op))
+    op.container = c
+    op.kind = LC_OP_MOVE
+    op.counter = counter
+    op.len = 1
+    op.pos = op_to
+    op.delta = <double>op_from
+    op.arg = slot
+    op.start_id = make_id(el.peer, <int32_t>el.lamport)
+    return after_local_op(d, 1)
+
+
+cdef int local_ml_set(LoroDoc d, uint32_t c, int64_t pos, object value) except -1:
+    cdef ml_view v
+    cdef int64_t e, slot
+    cdef lc_op *op
+    cdef lc_ml_elem *el
+    cdef int32_t counter
+    ml_view_build(d, c, &v)
+    try:
+        if pos < 0 or pos >= v.n_user:
+            raise OutOfBoundsError(f"index {pos} is out of bounds (length {v.n_user})")
+        e = v.elem[pos]
+    finally:
+        ml_view_free(&v)
+    open_txn(d)
+    ml_note_before(d, c)
+    slot = len(d.log.values)
+    d.log.values.append(value)
+    counter = d.log.vv[d.self_idx]
+    el = &ml_state(d).elems[e]
+    ml_win_val(d, el, slot, local_lamport(d, counter), d.self_idx)
+    ml_note_local(d, c, counter, 1)
+    op = d.log.push_op()
+    memset(op, 0, sizeof(lc_op))
+    op.container = c
+    op.kind = LC_OP_SET
+    op.counter = counter
+    op.len = 1
+    op.arg = slot
+    op.start_id = make_id(el.peer, <int32_t>el.lamport)
+    return after_local_op(d, 1)
+
+
+cdef uint32_t local_ml_set_container(LoroDoc d, uint32_t c, int64_t pos, int kind) except? 0xFFFFFFFF:
+    if pos < 0 or pos >= ml_len(d, c):
+        raise OutOfBoundsError(f"index {pos} is out of bounds (length {ml_len(d, c)})")
+    open_txn(d)
+    cid = _types.ContainerID.Normal(d.peer, d.log.vv[d.self_idx], container_type(kind))
+    cdef uint32_t child = container_index(d, cid, kind)
+    local_ml_set(d, c, pos, cid)
+    return child
+
+
+# -- events: a movable list's diff is its items before the batch against after -------------
+
+cdef int ml_note_before(LoroDoc d, uint32_t c) except -1:
+    """While someone subscribes, remember container `c`'s items (element, value slot) as
+    the batch found them, before its first op changes them."""
+    if not d.evlog.on:
+        return 0
+    cdef MovableState s = ml_state(d)
+    if c in s.before:
+        return 0
+    s.before[c] = ml_items(d, c)
+    return 0
+
+
+cdef list ml_items(LoroDoc d, uint32_t c):
+    """(element IdLp, value slot) of each item, in order."""
+    cdef ml_view v
+    cdef int64_t i
+    cdef lc_ml_elem *e
+    cdef MovableState s = ml_state(d)
+    ml_view_build(d, c, &v)
+    try:
+        out = []
+        for i in range(v.n_user):
+            e = &s.elems[v.elem[i]]
+            out.append(((<uint64_t>e.peer << 32) | e.lamport, e.val_slot))
+        return out
+    finally:
+        ml_view_free(&v)
+
+
+cdef int ml_note_local(LoroDoc d, uint32_t c, int32_t counter, int32_t n) except -1:
+    """Journal a local op (after ml_note_before kept the items it changes)."""
+    if d.evlog.on:
+        ev_note(d, c, LC_EV_COUNTER, d.self_idx, counter, n, 0, 0.0)
+    return 0
+
+
+cdef int ml_snapshot_all(LoroDoc d) except -1:
+    """An import is about to apply while someone subscribes: keep every movable list's
+    items (ops apply at their own versions, where the items cannot be read)."""
+    cdef int64_t c
+    for c in range(d.n_containers):
+        if d.ckind[c] == KIND_MOVABLE_LIST:
+            ml_note_before(d, <uint32_t>c)
+    return 0
+
+
+cdef list ml_event_ops(LoroDoc d, uint32_t c):
+    """Container `c`'s diff since ml_note_before: [(0, n) retain | (2, n) delete |
+    (1, [value slots], is_move) insert]. Items are matched by element (longest common
+    subsequence); an element kept in place whose value changed shows as inserted and
+    deleted, one that changed place as a move (inserted with is_move, as loro reports it)."""
+    cdef MovableState s = ml_state(d)
+    import difflib
+    before = s.before.get(c, [])
+    after = ml_items(d, c)
+    bkeys = [k for k, _ in before]
+    akeys = [k for k, _ in after]
+    existed = set(bkeys)
+    out = []
+
+    def push(op):
+        last = out[len(out) - 1] if out else None      # (no negative indices: wraparound is off)
+        if last is not None and last[0] == op[0] and op[0] != 1:
+            out[len(out) - 1] = (op[0], last[1] + op[1])
+        elif last is not None and op[0] == 1 and last[0] == 1 and last[2] == op[2]:
+            out[len(out) - 1] = (1, last[1] + op[1], op[2])
+        else:
+            out.append(op)
+
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, bkeys, akeys, autojunk=False).get_opcodes():
+        if tag == "equal":
+            for k in range(i2 - i1):
+                if before[i1 + k][1] == after[j1 + k][1]:
+                    push((0, 1))
+                else:
+                    push((1, [after[j1 + k][1]], False))
+                    push((2, 1))
+            continue
+        for j in range(j1, j2):
+            push((1, [after[j][1]], akeys[j] in existed))
+        if i2 > i1:
+            push((2, i2 - i1))
+    if out and out[len(out) - 1][0] == 0:
+        out.pop()
+    return out
+
+
+cdef int ml_events_done(LoroDoc d) noexcept:
+    if d.mls is not None:
+        d.mls.before.clear()
+    return 0
+
+
+def ml_cursor_atom_at(LoroDoc d, uint32_t c, int64_t pos):
+    """(length, (peer, counter) of the list item at user position `pos` or None), for
+    cursors (loro_c.cursor.movable_cursor_at)."""
+    cdef ml_view v
+    cdef int slot
+    cdef int64_t off
+    cdef uint32_t leaf
+    cdef lc_id a
+    doc_acquire(d)
+    try:
+        ml_view_build(d, c, &v)
+        try:
+            if pos < 0 or pos >= v.n_user:
+                return v.n_user, None
+            leaf = d.seq.find_visible(d.ctree[c], v.op_index[pos], &slot, &off)
+            a = d.seq.nodes[leaf].u.spans[slot].id
+            return v.n_user, (d.log.peer_objs[a.peer], a.counter + <int32_t>off)
+        finally:
+            ml_view_free(&v)
+    finally:
+        doc_release(d)
+
+
+cdef int64_t ml_index_of(LoroDoc d, uint32_t c, object value) except -2:
+    """The position of the item holding `value` (a child ContainerID), or -1."""
+    cdef list values = d.log.values
+    for i, slot in enumerate(ml_slots(d, c)):
+        if values[slot] == value:
+            return i
+    return -1
