@@ -20,7 +20,8 @@ from loro_c._doc cimport (local_text_insert, text_value, text_range, local_seq_d
                           local_map_set_container, local_map_delete, map_slot, map_len, map_live,
                           map_all_keys, local_counter_add, value_of, resolve_value)
 from loro_c._doc cimport (local_ml_insert, local_ml_insert_container, local_ml_delete, local_ml_move,
-                          local_ml_set, local_ml_set_container, ml_len, ml_slots, ml_item_peers)
+                          local_ml_set, local_ml_set_container, ml_len, ml_slots, ml_item_peers,
+                          ml_value_slot_at)
 from loro_c._doc import copy_value
 from loro_c.errors import (LoroError, LoroTypeError, LoroValueError, OutOfBoundsError,
                            ContainerMismatchError, KeyNotFoundError)

@@ -156,6 +156,13 @@ cdef class MovableState:
     cdef bint dirty                 # a checkout moved movable ops: recompute the winners
     cdef int64_t reset_epoch        # the rebuild that last emptied it
     cdef dict before                # events: container -> its items before the batch
+    # the user view of one container (ml_view_build), kept while it stays valid: local moves
+    # and inserts update it in place, any other change of that container drops it
+    cdef int64_t vc_container       # -1: none
+    cdef uint32_t *vc_slots
+    cdef int64_t *vc_op
+    cdef int64_t *vc_elem
+    cdef int64_t vc_cap, vc_n_user, vc_n_op
 
 
 # The document's C state; LoroDoc is this class with the Python API layered on it:
@@ -334,6 +341,7 @@ cdef int local_ml_move(LoroDoc d, uint32_t c, int64_t from_pos, int64_t to_pos) 
 cdef int local_ml_set(LoroDoc d, uint32_t c, int64_t pos, object value) except -1
 cdef uint32_t local_ml_set_container(LoroDoc d, uint32_t c, int64_t pos, int kind) except? 0xFFFFFFFF
 cdef int64_t ml_len(LoroDoc d, uint32_t c) except -1
+cdef int64_t ml_value_slot_at(LoroDoc d, uint32_t c, int64_t pos) except -2
 cdef list ml_slots(LoroDoc d, uint32_t c)
 cdef tuple ml_item_peers(LoroDoc d, uint32_t c, int64_t pos)
 cdef int ml_after_undo(LoroDoc d) except -1

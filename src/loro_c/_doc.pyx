@@ -409,7 +409,7 @@ cdef class LoroDoc(DocExchange):
         h = self.get_container(cid)
         self.deleted_roots.add(cid)
         kind = str(cid.container_type)
-        if kind in ("Text", "List"):
+        if kind in ("Text", "List", "MovableList"):
             n = len(h)
             if n:
                 h.delete(0, n)

@@ -122,7 +122,8 @@ def query(doc, cursor):
     """LoroDoc.get_cursor_pos: see the module docstring."""
     if not isinstance(cursor, Cursor):
         raise LoroTypeError(f"expected a loro_c.Cursor, not {type(cursor).__name__}")
-    found = _doc.cursor_find(doc, cursor.container, cursor.id)
+    movable = str(cursor.container.container_type) == "MovableList"
+    found = (_doc.ml_cursor_find if movable else _doc.cursor_find)(doc, cursor.container, cursor.id)
     if found is None:
         if cursor.id is None and isinstance(cursor.container, ContainerID.Root):
             # a root always exists: one this document never used is empty (loro then
@@ -136,5 +137,5 @@ def query(doc, cursor):
         return PosQueryResult(None, AbsolutePosition(p, cursor.side))
     if alive:
         return PosQueryResult(None, AbsolutePosition(pos, cursor.side))
-    update = cursor_at(doc, c, cursor.container, pos, Side.Left)
+    update = (movable_cursor_at if movable else cursor_at)(doc, c, cursor.container, pos, Side.Left)
     return PosQueryResult(update, AbsolutePosition(pos, Side.Left))

@@ -27,10 +27,10 @@ cdef class LoroMovableList(_Handle):
 
     cdef object item(self, int64_t i):
         """The item at `i` as ValueOrContainer, or None (the lock is held)."""
-        slots = ml_slots(self._doc, self.idx)
-        if i < 0 or i >= builtins_len(slots):
+        cdef int64_t slot = ml_value_slot_at(self._doc, self.idx, i)
+        if slot < 0:
             return None
-        return wrap_value(self._doc, self._doc.log.values[slots[i]])
+        return wrap_value(self._doc, self._doc.log.values[slot])
 
     def insert(self, pos, v):
         """Insert value `v` at `pos`."""

@@ -55,6 +55,8 @@ cdef int apply_op(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) except 
             return ml_apply_insert(d, op, peer, lamport)
         return seq_apply_insert(d, op, peer)
     if op.kind == LC_OP_DELETE:
+        if d.ckind[op.container] == KIND_MOVABLE_LIST:
+            return ml_apply_delete(d, op, peer)
         return seq_apply_delete(d, op, peer)
     # MovableList: the list item part applies even while detached (elements wait)
     if op.kind == LC_OP_MOVE:

@@ -21,10 +21,14 @@ cdef class MovableState:
         self.elem_index = {}
         self.before = {}
         self.reset_epoch = -1
+        self.vc_container = -1
 
     def __dealloc__(self):
         free(self.elems)
         free(self.slot_elem)
+        free(self.vc_slots)
+        free(self.vc_op)
+        free(self.vc_elem)
 
 
 cdef inline MovableState ml_state(LoroDoc d):
@@ -46,7 +50,15 @@ cdef int ml_reserve_slots(MovableState s, int64_t need) except -1:
     return 0
 
 
+cdef inline void ml_invalidate(LoroDoc d, int64_t c) noexcept:
+    """Container `c` (-1: every one) changed other than by a local move or insert: its
+    cached user view is stale."""
+    if d.mls is not None and (c < 0 or d.mls.vc_container == c):
+        d.mls.vc_container = -1
+
+
 cdef int ml_clear(MovableState s) except -1:
+    s.vc_container = -1
     s.n_elems = 0
     s.elem_index.clear()
     if s.cap_slot:
@@ -143,6 +155,7 @@ cdef int ml_move_elem(LoroDoc d, int64_t e, int64_t slot, uint32_t lamport, uint
 cdef int ml_apply_insert(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) except -1 nogil:
     seq_apply_insert(d, op, peer)
     with gil:
+        ml_invalidate(d, op.container)
         ml_elems_of_insert(d, op.container, peer, op.counter, lamport, op.arg, op.len,
                            not d.detached)
     return 0
@@ -162,7 +175,15 @@ cdef int ml_apply_move(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) ex
     integrate_move(d.seq, t, make_id(peer, op.counter), from_pos, op.pos, <uint32_t>op.arg,
                    d.log.peer_ids)
     with gil:
+        ml_invalidate(d, op.container)
         ml_move_elem(d, e, op.arg, lamport, peer, not d.detached)
+    return 0
+
+
+cdef int ml_apply_delete(LoroDoc d, lc_op *op, uint32_t peer) except -1 nogil:
+    seq_apply_delete(d, op, peer)
+    with gil:
+        ml_invalidate(d, op.container)
     return 0
 
 
@@ -184,11 +205,13 @@ cdef int ml_state_reset(LoroDoc d, uint32_t c) except -1:
     if s.reset_epoch != d.n_rebuilds:
         s.reset_epoch = d.n_rebuilds
         ml_clear(s)
+    ml_invalidate(d, -1)
     return seq_state_init(d, c)
 
 
 cdef int ml_mark_dirty(LoroDoc d) except -1:
     ml_state(d).dirty = True
+    ml_invalidate(d, -1)
     return 0
 
 
@@ -202,6 +225,7 @@ cdef int ml_resolve(LoroDoc d) except -1:
 cdef int ml_after_undo(LoroDoc d) except -1:
     """A failed import may have made or moved elements: recompute them from the log (the
     tracker is back at the state's version)."""
+    ml_invalidate(d, -1)
     if d.mls is not None and d.mls.n_elems > 0:
         ml_recompute(d)
     return 0
@@ -250,38 +274,106 @@ ctypedef struct ml_view:
     int64_t *elem           # the user items' elements
 
 
+cdef int ml_view_reserve(MovableState s, int64_t n) except -1:
+    cdef int64_t cap = s.vc_cap
+    if n <= s.vc_cap:
+        return 0
+    s.vc_slots = <uint32_t*>grow(s.vc_slots, &cap, n, sizeof(uint32_t))
+    cap = s.vc_cap
+    s.vc_op = <int64_t*>grow(s.vc_op, &cap, n, sizeof(int64_t))
+    cap = s.vc_cap
+    s.vc_elem = <int64_t*>grow(s.vc_elem, &cap, n, sizeof(int64_t))
+    s.vc_cap = cap
+    return 0
+
+
 cdef int ml_view_build(LoroDoc d, uint32_t c, ml_view *v) except -1:
+    """Container `c`'s user view, cached (the arrays belong to MovableState: valid until
+    the next change of `c` or the view of another container)."""
     cdef MovableState s = ml_state(d)
+    if s.vc_container != c:
+        ml_view_fill(d, s, c)
+    v.n_op = s.vc_n_op
+    v.n_user = s.vc_n_user
+    v.slots = s.vc_slots
+    v.op_index = s.vc_op
+    v.elem = s.vc_elem
+    return 0
+
+
+cdef int ml_view_fill(LoroDoc d, MovableState s, uint32_t c) except -1:
     cdef uint32_t t = d.ctree[c]
     cdef int64_t n = d.seq.visible_len(t), i, e, k = 0
     cdef uint32_t slot
-    v.n_op = n
-    v.slots = <uint32_t*>malloc(<size_t>(n + 1) * sizeof(uint32_t))
-    v.op_index = <int64_t*>malloc(<size_t>(n + 1) * sizeof(int64_t))
-    v.elem = <int64_t*>malloc(<size_t>(n + 1) * sizeof(int64_t))
-    if v.slots == NULL or v.op_index == NULL or v.elem == NULL:
-        ml_view_free(v)
-        raise MemoryError()
-    copy_visible(d.seq, t, 0, n, v.slots)
+    s.vc_container = -1
+    ml_view_reserve(s, n + 1)
+    copy_visible(d.seq, t, 0, n, s.vc_slots)
     for i in range(n):
-        slot = v.slots[i]
+        slot = s.vc_slots[i]
         e = s.slot_elem[slot] if slot < s.cap_slot else -1
         if e >= 0 and s.elems[e].pos_slot == slot:
-            v.slots[k] = slot
-            v.op_index[k] = i
-            v.elem[k] = e
+            s.vc_slots[k] = slot
+            s.vc_op[k] = i
+            s.vc_elem[k] = e
             k += 1
-    v.n_user = k
+    s.vc_n_op = n
+    s.vc_n_user = k
+    s.vc_container = c
     return 0
 
 
 cdef void ml_view_free(ml_view *v) noexcept:
-    free(v.slots)
-    free(v.op_index)
-    free(v.elem)
+    """(The arrays are the cache's: nothing to free.)"""
     v.slots = NULL
     v.op_index = NULL
     v.elem = NULL
+
+
+cdef int ml_view_moved(LoroDoc d, uint32_t c, int64_t from_pos, int64_t to_pos, int64_t op_to,
+                       int64_t slot, int64_t e) except -1:
+    """Update the cached view after a local move from user position `from_pos` to `to_pos`
+    (its new item at op position `op_to`). Only the entries between the two positions
+    change: past both, the delete and the insert cancel out."""
+    cdef MovableState s = ml_state(d)
+    cdef int64_t k
+    if s.vc_container != c:
+        return 0
+    if from_pos < to_pos:
+        # the entries after the old place, up to the new one, move left; each follows the
+        # deleted item (op position - 1) and precedes the new one
+        memmove(&s.vc_slots[from_pos], &s.vc_slots[from_pos + 1], <size_t>(to_pos - from_pos) * sizeof(uint32_t))
+        memmove(&s.vc_op[from_pos], &s.vc_op[from_pos + 1], <size_t>(to_pos - from_pos) * sizeof(int64_t))
+        memmove(&s.vc_elem[from_pos], &s.vc_elem[from_pos + 1], <size_t>(to_pos - from_pos) * sizeof(int64_t))
+        for k in range(from_pos, to_pos):
+            s.vc_op[k] -= 1
+    else:
+        # the entries from the new place up to the old one move right, after the new item
+        memmove(&s.vc_slots[to_pos + 1], &s.vc_slots[to_pos], <size_t>(from_pos - to_pos) * sizeof(uint32_t))
+        memmove(&s.vc_op[to_pos + 1], &s.vc_op[to_pos], <size_t>(from_pos - to_pos) * sizeof(int64_t))
+        memmove(&s.vc_elem[to_pos + 1], &s.vc_elem[to_pos], <size_t>(from_pos - to_pos) * sizeof(int64_t))
+        for k in range(to_pos + 1, from_pos + 1):
+            s.vc_op[k] += 1
+    s.vc_slots[to_pos] = <uint32_t>slot
+    s.vc_op[to_pos] = op_to
+    s.vc_elem[to_pos] = e
+    return 0
+
+
+cdef int ml_view_insert_at(MovableState s, int64_t at, int64_t n, int64_t slot, int64_t op_pos,
+                           int64_t e, int64_t m) except -1:
+    """Put `m` entries (slots and elements counting up from `slot` and `e`) at `at` of the
+    cached view of `n` entries."""
+    cdef int64_t k
+    ml_view_reserve(s, n + m + 1)
+    memmove(&s.vc_slots[at + m], &s.vc_slots[at], <size_t>(n - at) * sizeof(uint32_t))
+    memmove(&s.vc_op[at + m], &s.vc_op[at], <size_t>(n - at) * sizeof(int64_t))
+    memmove(&s.vc_elem[at + m], &s.vc_elem[at], <size_t>(n - at) * sizeof(int64_t))
+    for k in range(m):
+        s.vc_slots[at + k] = <uint32_t>(slot + k)
+        s.vc_op[at + k] = op_pos + k
+        s.vc_elem[at + k] = e + k
+    s.vc_n_user = n + m
+    return 0
 
 
 cdef int64_t ml_len(LoroDoc d, uint32_t c) except -1:
@@ -327,7 +419,16 @@ cdef int ml_check(LoroDoc d, uint32_t c) except -1:
     """The tree's checker, and every user item's element standing on it exactly once."""
     cdef ml_view v
     cdef int64_t i
+    cdef MovableState s = ml_state(d)
     d.seq.check(d.ctree[c])
+    if s.vc_container == c:
+        # the cached view (kept up to date by local moves and inserts) is the fresh one
+        cached = ([s.vc_slots[i] for i in range(s.vc_n_user)], [s.vc_op[i] for i in range(s.vc_n_user)],
+                  [s.vc_elem[i] for i in range(s.vc_n_user)], s.vc_n_op)
+        ml_view_fill(d, s, c)
+        if cached != ([s.vc_slots[i] for i in range(s.vc_n_user)], [s.vc_op[i] for i in range(s.vc_n_user)],
+                      [s.vc_elem[i] for i in range(s.vc_n_user)], s.vc_n_op):
+            raise AssertionError("the cached movable list view is stale")
     ml_view_build(d, c, &v)
     try:
         seen = set()
@@ -358,9 +459,23 @@ cdef int ml_log_local(LoroDoc d, lc_op *piece) except -1:
     return after_local_op(d, piece.len)
 
 
+cdef int ml_view_inserted(LoroDoc d, uint32_t c, int64_t pos, int64_t op_pos, int64_t slot,
+                          int64_t e, int64_t n) except -1:
+    """Update the cached view after a local insert of `n` items at user position `pos`."""
+    cdef MovableState s = ml_state(d)
+    cdef int64_t k
+    if s.vc_container != c:
+        return 0
+    for k in range(s.vc_n_user):
+        if s.vc_op[k] >= op_pos:
+            s.vc_op[k] += n
+    s.vc_n_op += n
+    return ml_view_insert_at(s, pos, s.vc_n_user, slot, op_pos, e, n)
+
+
 cdef int local_ml_insert(LoroDoc d, uint32_t c, int64_t pos, list values) except -1:
     cdef Py_ssize_t n = len(values)
-    cdef int64_t slot, op_pos
+    cdef int64_t slot, op_pos, first_elem
     cdef lc_op piece
     cdef int32_t counter
     cdef ml_view v
@@ -380,7 +495,9 @@ cdef int local_ml_insert(LoroDoc d, uint32_t c, int64_t pos, list values) except
     counter = d.log.vv[d.self_idx]
     integrate_insert(d.seq, d.ctree[c], make_id(d.self_idx, counter), op_pos, <int32_t>n,
                      <uint32_t>slot, d.log.peer_ids)
+    first_elem = ml_state(d).n_elems
     ml_elems_of_insert(d, c, d.self_idx, counter, local_lamport(d, counter), slot, <int32_t>n, True)
+    ml_view_inserted(d, c, pos, op_pos, slot, first_elem, n)
     memset(&piece, 0, sizeof(lc_op))
     piece.container = c
     piece.kind = LC_OP_INSERT
@@ -439,6 +556,7 @@ cdef int local_ml_delete(LoroDoc d, uint32_t c, int64_t pos, int64_t n) except -
             ml_log_local(d, &piece)
     finally:
         ml_view_free(&v)
+        ml_invalidate(d, c)     # (the view's arrays were read until here)
     return 0
 
 
@@ -469,6 +587,7 @@ cdef int local_ml_move(LoroDoc d, uint32_t c, int64_t from_pos, int64_t to_pos) 
     integrate_move(d.seq, d.ctree[c], make_id(d.self_idx, counter), op_from, op_to,
                    <uint32_t>slot, d.log.peer_ids)
     ml_move_elem(d, e, slot, local_lamport(d, counter), d.self_idx, True)
+    ml_view_moved(d, c, from_pos, to_pos, op_to, slot, e)
     el = &ml_state(d).elems[e]
     ml_note_local(d, c, counter, 1)
     op = d.log.push_op()
@@ -651,3 +770,57 @@ cdef int64_t ml_index_of(LoroDoc d, uint32_t c, object value) except -2:
         if values[slot] == value:
             return i
     return -1
+
+
+cdef int64_t ml_value_slot_at(LoroDoc d, uint32_t c, int64_t pos) except -2:
+    """The value slot of the item at `pos`, or -1 when out of range."""
+    cdef ml_view v
+    ml_view_build(d, c, &v)
+    if pos < 0 or pos >= v.n_user:
+        return -1
+    return ml_state(d).elems[v.elem[pos]].val_slot
+
+
+def ml_cursor_find(LoroDoc d, cid, id):
+    """For a cursor on MovableList `cid` at list item `id` (or None): (container index,
+    length, user position, alive), as cursor_find gives for sequences; None when the item is unknown or
+    its element stands elsewhere now (moved: loro does not find it either)."""
+    cdef ml_view v
+    cdef uint32_t p, leaf
+    cdef int slot
+    cdef int64_t before, k, e, item_slot
+    cdef MovableState s
+    cdef uint32_t c
+    doc_acquire(d)
+    try:
+        found = d.cid_index.get(cid)
+        if found is None or d.ckind[<uint32_t>found] != KIND_MOVABLE_LIST:
+            return None
+        c = <uint32_t>found
+        ml_view_build(d, c, &v)
+        if id is None:
+            return c, v.n_user, 0, False
+        pi = d.log.peer_map.get(id.peer)
+        if pi is None or id.counter < 0 or id.counter >= d.log.vv[<uint32_t>pi]:
+            return None
+        p = <uint32_t>pi
+        try:
+            leaf = locate(d.seq, make_id(p, id.counter), &slot)
+        except AssertionError:
+            return None
+        if d.seq.nodes[leaf].tree != d.ctree[c]:
+            return None
+        s = ml_state(d)
+        item_slot = d.seq.nodes[leaf].u.spans[slot].content + (id.counter - d.seq.nodes[leaf].u.spans[slot].id.counter)
+        e = s.slot_elem[item_slot] if item_slot < s.cap_slot else -1
+        before = visible_before(d.seq, leaf, slot, id.counter)
+        k = 0
+        while k < v.n_user and v.op_index[k] < before:
+            k += 1
+        if e >= 0 and s.elems[e].pos_slot == item_slot:
+            return c, v.n_user, k, span_visible(&d.seq.nodes[leaf].u.spans[slot])
+        if e >= 0 and s.elems[e].pos_slot >= 0:
+            return None         # its element was moved away
+        return c, v.n_user, k, False
+    finally:
+        doc_release(d)
