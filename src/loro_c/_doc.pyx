@@ -113,6 +113,7 @@ include "state/list.pxi"
 include "state/map.pxi"
 include "state/counter.pxi"
 include "state/movable_list.pxi"
+include "state/movable_local.pxi"
 include "doc/exchange.pxi"
 include "doc/cursors.pxi"
 
