@@ -82,6 +82,7 @@ class SDist(sdist):
         "src/loro_c/seq/*.pxi",
         "src/loro_c/oplog/*.pxi",
         "src/loro_c/state/*.pxi",
+        "src/loro_c/handles/*.pxi",
         "src/loro_c/py.typed",
         "include/loro_c/*.h",
         "tests/*.py",

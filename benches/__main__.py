@@ -1,4 +1,4 @@
-"""python -m benches [--sections apply,export,import,merge,small,rss,scaling,threads,peers,hot,checkout,snapshot,undo] [--quick]
+"""python -m benches [--sections apply,export,import,merge,small,rss,scaling,threads,peers,hot,checkout,snapshot,movable,undo] [--quick]
                     [--all-traces | --traces a,b] [--repeat N] [--json PATH] ...
 
 Compares loro_c with loro (the oracle, same API) and pycrdt (Yrs) on real editing traces
@@ -29,7 +29,7 @@ from ._work import (SMALL_VARIANTS, apply_fn, apply_patches_loro, edit_export_ro
                     scaled_patches, small_edits, small_roundtrips, threaded_imports)
 
 SECTIONS = ("apply", "export", "import", "merge", "small", "rss", "scaling", "threads", "peers", "hot",
-            "checkout", "snapshot", "undo")
+            "checkout", "snapshot", "movable", "undo")
 MODES = ("once", "per_txn")
 MODE_LABEL = {"once": "one commit", "per_txn": "commit per txn"}
 SCALING_TRACE = "automerge-paper"
@@ -979,6 +979,10 @@ def main(argv=None):
         from ._snapshot import run_snapshot, table_snapshot
         run_snapshot(run, log)
         table_snapshot(run, render, fmt_ratio, ratio)
+    if "movable" in secs:
+        from ._movable import run_movable, table_movable
+        run_movable(run, log)
+        table_movable(run, render, fmt_ratio, ratio)
     if "undo" in secs:
         from ._undo import run_undo, table_undo
         run_undo(run, log)

@@ -596,9 +596,7 @@ def test_shallow_snapshot_is_rejected():
 # ---------------------------------------------------------------------------
 
 def _unsupported_blobs():
-    def movable(doc):
-        doc.get_movable_list("ml").insert(0, 1)
-
+    # (MovableList is supported now: tests/test_movable_list.py)
     def tree(doc):
         doc.get_tree("tree").create()
 
@@ -610,7 +608,7 @@ def _unsupported_blobs():
     def child_tree(doc):
         doc.get_map("m").insert_container("t", loro.LoroTree())
 
-    return [("MovableList", movable), ("Tree", tree), ("mark", mark), ("Tree", child_tree)]
+    return [("Tree", tree), ("mark", mark), ("Tree", child_tree)]
 
 
 @pytest.mark.parametrize("name,make", _unsupported_blobs(), ids=lambda x: x if isinstance(x, str) else "")

@@ -39,7 +39,13 @@ enum {
     LC_OP_DELETE = 2,       /* sequence delete: pos, signed length, start id */
     LC_OP_MAP_SET = 3,      /* map set: key index, value slot */
     LC_OP_MAP_DELETE = 4,   /* map delete: key index */
-    LC_OP_COUNTER = 5       /* counter increment: delta */
+    LC_OP_COUNTER = 5,      /* counter increment: delta */
+    /* MovableList (state/movable_list.pxi): a move deletes the list item at `from` and
+     * inserts one at `to` (pos = to, delta = from, arg = the new item's value slot,
+     * start_id = the element's (peer index, Lamport)); a set writes the element's value
+     * (start_id = the element, arg = value slot). Inserts and deletes are LC_OP_INSERT/DELETE. */
+    LC_OP_MOVE = 6,
+    LC_OP_SET = 7
 };
 
 #endif

@@ -67,6 +67,9 @@ typedef struct {
  * An insert created the atoms themselves; a delete removed `target` atoms, either in the same
  * order (atom counter+i removes target.counter+i) or reversed (removes target.counter+len-1-i). */
 enum { LC_REC_INSERT = 1, LC_REC_DELETE = 2, LC_REC_DELETE_REV = 3 };
+/* A MovableList move: its one atom inserted itself (a new list item) and deleted `target`
+ * (the element's previous item); never merged with other records (seq/move.pxi). */
+enum { LC_REC_MOVE = 4 };
 
 typedef struct {
     int32_t counter;

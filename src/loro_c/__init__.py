@@ -9,7 +9,7 @@ from loro_c._types import (ContainerType, ContainerID, IdSpan, CounterSpan, Vers
                            VersionVectorDiff, ImportStatus, ExportMode, ValueOrContainer,
                            EncodedBlobMode, ImportBlobMetadata, Ordering, ChangeMeta)
 from loro_c._doc import LoroDoc, Subscription
-from loro_c._containers import LoroText, LoroList, LoroMap, LoroCounter
+from loro_c._containers import LoroText, LoroList, LoroMap, LoroCounter, LoroMovableList
 from loro_c.ephemeral import (EphemeralStore, EphemeralStoreEvent, Awareness,
                               AwarenessPeerUpdate, PeerInfo)
 from loro_c.cursor import Cursor, Side, PosQueryResult, AbsolutePosition
@@ -23,7 +23,7 @@ from loro_c.events import (EventTriggerKind, DiffEvent, ContainerDiff, PathItem,
 __version__ = "0.1.0"
 
 __all__ = [
-    "LoroDoc", "Subscription", "LoroText", "LoroList", "LoroMap", "LoroCounter",
+    "LoroDoc", "Subscription", "LoroText", "LoroList", "LoroMap", "LoroCounter", "LoroMovableList",
     "ID", "VersionVector", "Frontiers", "ContainerType", "ContainerID", "IdSpan",
     "CounterSpan", "VersionRange", "VersionVectorDiff", "ImportStatus", "ExportMode",
     "ValueOrContainer", "LoroError", "DecodeError", "OutOfBoundsError", "LoroTypeError",

@@ -72,6 +72,7 @@ from ._seq cimport make_id
 from ._kinds cimport (KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE, KIND_MOVABLE_LIST, KIND_COUNTER,
                      LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
 from ._oplog cimport lc_op
+from ._kinds cimport LC_OP_MOVE, LC_OP_SET     # MovableList (codec/movable_payloads.pxi)
 from ._doc cimport LoroDoc, DocOps, lstr_place, lval_place, container_index, show_root
 from ._import cimport (stage_begin, stage_dep, stage_container, stage_op, stage_dropped, stage_end,
                       stage_tuple, stage_value)
@@ -94,6 +95,7 @@ include "codec/values.pxi"
 include "codec/change_block_decode.pxi"
 include "codec/change_block_payloads.pxi"
 include "codec/change_block_encode.pxi"
+include "codec/movable_payloads.pxi"
 include "codec/lz4.pxi"
 include "codec/sstable.pxi"
 include "codec/snapshot.pxi"

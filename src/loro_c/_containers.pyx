@@ -11,7 +11,7 @@ checked before the lock is taken, and a method never calls another locking metho
 """
 from libc.stdint cimport uint32_t, int64_t
 
-from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER, doc_acquire,
+from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER, KIND_MOVABLE_LIST, doc_acquire,
                           doc_release, lc_map_entry, lc_map_find, LC_NO_KEY)
 from loro_c._seq cimport UNIT_UNICODE, UNIT_UTF8, UNIT_UTF16
 from loro_c._seq cimport to_unicode, from_unicode, visible_content
@@ -19,6 +19,9 @@ from loro_c._doc cimport (local_text_insert, text_value, text_range, local_seq_d
                           local_list_insert, local_list_insert_container, list_slots, local_map_set,
                           local_map_set_container, local_map_delete, map_slot, map_len, map_live,
                           map_all_keys, local_counter_add, value_of, resolve_value)
+from loro_c._doc cimport (local_ml_insert, local_ml_insert_container, local_ml_delete, local_ml_move,
+                          local_ml_set, local_ml_set_container, ml_len, ml_slots, ml_item_peers,
+                          ml_value_slot_at)
 from loro_c._doc import copy_value
 from loro_c.errors import (LoroError, LoroTypeError, LoroValueError, OutOfBoundsError,
                            ContainerMismatchError, KeyNotFoundError)
@@ -88,6 +91,8 @@ def wrap(LoroDoc doc, uint32_t c, int kind):
         return LoroList._wrap(doc, c)
     if kind == KIND_MAP:
         return LoroMap._wrap(doc, c)
+    if kind == KIND_MOVABLE_LIST:
+        return LoroMovableList._wrap(doc, c)
     return LoroCounter._wrap(doc, c)
 
 
@@ -182,8 +187,8 @@ cdef tuple content_of(LoroDoc sdoc, uint32_t c):
     if kind == KIND_COUNTER:
         return (kind, sdoc.ccounter[c])
     items = []
-    if kind == KIND_LIST:
-        for slot in list_slots(sdoc, c):
+    if kind == KIND_LIST or kind == KIND_MOVABLE_LIST:
+        for slot in (list_slots(sdoc, c) if kind == KIND_LIST else ml_slots(sdoc, c)):
             items.append((None, child_content(sdoc, sdoc.log.values[slot])))
     else:
         for k, slot in map_live(sdoc, c):
@@ -215,6 +220,13 @@ cdef copy_content(LoroDoc doc, uint32_t dst, tuple content):
                 copy_content(doc, child, x)
             else:
                 local_list_insert(doc, dst, i, x)
+    elif kind == KIND_MOVABLE_LIST:
+        for i, (_, x) in enumerate(content[1]):
+            if type(x) is tuple:
+                child = local_ml_insert_container(doc, dst, i, (<tuple>x)[0])
+                copy_content(doc, child, x)
+            else:
+                local_ml_insert(doc, dst, i, x)
     else:
         for k, x in content[1]:
             if type(x) is tuple:
@@ -233,7 +245,10 @@ cdef int kind_of_handle(object c) except -1:
         return KIND_MAP
     if isinstance(c, LoroCounter):
         return KIND_COUNTER
-    raise LoroTypeError(f"expected a container (LoroText, LoroList, LoroMap, LoroCounter), not {type(c).__name__}")
+    if isinstance(c, LoroMovableList):
+        return KIND_MOVABLE_LIST
+    raise LoroTypeError(f"expected a container (LoroText, LoroList, LoroMap, LoroCounter, "
+                        f"LoroMovableList), not {type(c).__name__}")
 
 
 def container_reachable(LoroDoc doc, cid):
@@ -263,6 +278,8 @@ cdef bint reachable(LoroDoc doc, uint32_t target) except -1:
         kind = doc.ckind[c]
         if kind == KIND_LIST:
             slots = list_slots(doc, c)
+        elif kind == KIND_MOVABLE_LIST:
+            slots = ml_slots(doc, c)
         elif kind == KIND_MAP:
             slots = [sl for _, sl in map_live(doc, c)]
         else:
@@ -1178,3 +1195,6 @@ cdef class LoroCounter(_Handle):
 
     def __abs__(self):
         return abs(self._value())
+
+
+include "handles/movable_list.pxi"

@@ -133,6 +133,38 @@ cdef class DocOps:
     cdef bint next_op(self, lc_op *out) noexcept
 
 
+# -- MovableList state (state/movable_list.pxi) ----------------------------------------------
+# An element (one per inserted value) and the last-writer-wins winners of its position (the
+# list item, named by its value slot) and of its value, by (Lamport, peer id).
+ctypedef struct lc_ml_elem:
+    uint32_t container
+    uint32_t peer               # creator (peer index) and Lamport: the element's IdLp
+    uint32_t lamport
+    int32_t counter             # its insert atom (a child container it holds is named by it)
+    int64_t pos_slot            # winning list item (-1: none in the state's version)
+    uint32_t pos_lamport, pos_peer
+    int64_t val_slot            # winning value (-1: none in the state's version)
+    uint32_t val_lamport, val_peer
+
+
+cdef class MovableState:
+    cdef lc_ml_elem *elems
+    cdef int64_t n_elems, cap_elems
+    cdef int64_t *slot_elem         # value slot of a list item -> its element (-1: none)
+    cdef int64_t cap_slot
+    cdef dict elem_index            # (peer index << 32 | Lamport) -> element
+    cdef bint dirty                 # a checkout moved movable ops: recompute the winners
+    cdef int64_t reset_epoch        # the rebuild that last emptied it
+    cdef dict before                # events: container -> its items before the batch
+    # the user view of one container (ml_view_build), kept while it stays valid: local moves
+    # and inserts update it in place, any other change of that container drops it
+    cdef int64_t vc_container       # -1: none
+    cdef uint32_t *vc_slots
+    cdef int64_t *vc_op
+    cdef int64_t *vc_elem
+    cdef int64_t vc_cap, vc_n_user, vc_n_op
+
+
 # The document's C state; LoroDoc is this class with the Python API layered on it:
 # DocCore (doc/core.pxi) <- DocHistory (doc/history.pxi) <- DocExchange (doc/exchange.pxi)
 # <- LoroDoc (_doc.pyx). Everything else types the document as LoroDoc.
@@ -248,6 +280,7 @@ cdef class DocCore:
     cdef uint32_t hist_epoch
     cdef int64_t hist_changes
     cdef uint32_t hist_last_ops
+    cdef MovableState mls           # MovableList elements (state/movable_list.pxi), made on first use
     cdef object __weakref__
 
 
@@ -301,6 +334,21 @@ cdef list map_live(LoroDoc d, uint32_t c)
 cdef list map_all_keys(LoroDoc d, uint32_t c)
 cdef int local_counter_add(LoroDoc d, uint32_t c, double delta) except -1
 cdef int flush_import_deltas(LoroDoc d, bint keep) noexcept
+# MovableList (state/movable_list.pxi)
+cdef int local_ml_insert(LoroDoc d, uint32_t c, int64_t pos, list values) except -1
+cdef uint32_t local_ml_insert_container(LoroDoc d, uint32_t c, int64_t pos, int kind) except? 0xFFFFFFFF
+cdef int local_ml_delete(LoroDoc d, uint32_t c, int64_t pos, int64_t n) except -1
+cdef int local_ml_move(LoroDoc d, uint32_t c, int64_t from_pos, int64_t to_pos) except -1
+cdef int local_ml_set(LoroDoc d, uint32_t c, int64_t pos, object value) except -1
+cdef uint32_t local_ml_set_container(LoroDoc d, uint32_t c, int64_t pos, int kind) except? 0xFFFFFFFF
+cdef int64_t ml_len(LoroDoc d, uint32_t c) except -1
+cdef int64_t ml_value_slot_at(LoroDoc d, uint32_t c, int64_t pos) except -2
+cdef list ml_slots(LoroDoc d, uint32_t c)
+cdef tuple ml_item_peers(LoroDoc d, uint32_t c, int64_t pos)
+cdef int ml_after_undo(LoroDoc d) except -1
+cdef list ml_event_ops(LoroDoc d, uint32_t c)
+cdef int ml_events_done(LoroDoc d) noexcept
+cdef int64_t ml_index_of(LoroDoc d, uint32_t c, object value) except -2
 # kinds and values (state/dispatch.pxi)
 cdef bint kind_has_state(int kind) noexcept
 cdef bint op_fits_kind(uint32_t op_kind, int kind) noexcept
@@ -408,6 +456,10 @@ cdef inline void lval_place(LoroDoc d, lc_op *op, int64_t n, bint imported) noex
 cdef inline int ev_note_op(LoroDoc d, const lc_op *op, uint32_t peer) except -1 nogil:
     """Journal an imported sequence or counter op (map writes are journaled by map_apply,
     only when they change the key's winner)."""
+    if d.ckind[op.container] == KIND_MOVABLE_LIST:
+        # a movable list diffs its items before and after (state/movable_list.pxi): the
+        # note only marks it touched
+        return ev_note(d, op.container, LC_EV_COUNTER, peer, op.counter, op.len, 0, 0.0)
     if op.kind == LC_OP_INSERT:
         return ev_note(d, op.container, LC_EV_INSERT, peer, op.counter, op.len, 0, 0.0)
     if op.kind == LC_OP_DELETE:

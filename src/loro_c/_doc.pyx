@@ -25,6 +25,8 @@ from loro_c._oplog cimport (OpLog, lc_op, lc_change, lc_staged, lc_move, lc_grou
                             LC_OP_MAP_DELETE, LC_OP_COUNTER, LC_LSTR_MIN_CAP, lc_insert_is_text,
                             LC_STAGED_DEAD, LC_STAGED_DONE)
 from loro_c._oplog import OpLog as _OpLogType
+from loro_c._kinds cimport LC_OP_MOVE, LC_OP_SET        # MovableList (state/movable_list.pxi)
+from loro_c._seq cimport lc_span, integrate_move
 from loro_c._version cimport VersionVector, Frontiers, vv_wrap, frontiers_wrap
 from loro_c._version import ID
 
@@ -112,6 +114,8 @@ include "state/list.pxi"
 include "state/map.pxi"
 include "state/counter.pxi"
 include "state/snapshot.pxi"
+include "state/movable_list.pxi"
+include "state/movable_local.pxi"
 include "doc/exchange.pxi"
 include "doc/cursors.pxi"
 
@@ -135,8 +139,8 @@ cdef object wrapper(int kind):
     global _wrappers
     if _wrappers is None:
         from loro_c import _containers as m
-        _wrappers = [m.LoroMap._wrap, m.LoroList._wrap, m.LoroText._wrap, None, None,
-                     m.LoroCounter._wrap]
+        _wrappers = [m.LoroMap._wrap, m.LoroList._wrap, m.LoroText._wrap, None,
+                     m.LoroMovableList._wrap, m.LoroCounter._wrap]
     return _wrappers[kind]
 
 
@@ -334,6 +338,14 @@ cdef class LoroDoc(DocExchange):
         finally:
             doc_release(self)
 
+    def get_movable_list(self, obj):
+        """The MovableList container `obj` (a root name, a ContainerID or its string form)."""
+        doc_acquire(self)
+        try:
+            return wrapper(KIND_MOVABLE_LIST)(self, root_index(self, obj, KIND_MOVABLE_LIST))
+        finally:
+            doc_release(self)
+
     def get_container(self, cid):
         """The container with this id, or None when the document has never seen it."""
         from loro_c import _containers
@@ -400,7 +412,7 @@ cdef class LoroDoc(DocExchange):
         h = self.get_container(cid)
         self.deleted_roots.add(cid)
         kind = str(cid.container_type)
-        if kind in ("Text", "List"):
+        if kind in ("Text", "List", "MovableList"):
             n = len(h)
             if n:
                 h.delete(0, n)
@@ -478,6 +490,10 @@ cdef class LoroDoc(DocExchange):
     def try_get_counter(self, obj):
         """The Counter `obj`, or None (see try_get_text)."""
         return self._try_get(obj, KIND_COUNTER)
+
+    def try_get_movable_list(self, obj):
+        """The MovableList `obj`, or None (see try_get_text)."""
+        return self._try_get(obj, KIND_MOVABLE_LIST)
 
     def _try_get(self, obj, int kind):
         cid = obj

@@ -28,6 +28,7 @@ from loro_c._doc cimport (LoroDoc, lc_ev_note, ROOT_NONE, ev_note, lc_map_find, 
                           doc_acquire, doc_release)
 from loro_c._doc cimport (commit_txn, text_value, list_slots, map_live, lc_map, LC_NO_KEY,
                           utf8_bytes)
+from loro_c._doc cimport KIND_MOVABLE_LIST, ml_event_ops, ml_events_done, ml_index_of, ml_slots     # MovableList
 from loro_c._seq cimport (SeqArena, lc_span, lc_id, lc_record, lc_peer_index, make_id, span_visible, grow,
                           LC_REC_INSERT, LC_REC_DELETE_REV, locate, visible_before, abs_index)
 from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET,
@@ -274,6 +275,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
         doc.evlog.n = 0
         if doc.evs is not None:
             doc.evs.before = None
+        ml_events_done(doc)
 
 
 def _new_registry():
@@ -291,6 +293,7 @@ def diff_batch(LoroDoc doc):
     try:
         for cd in collect(doc, True, True, changed):
             batch.push(cd.target, cd.diff)
+        ml_events_done(doc)
         batch._idlp = _idlp_sink
     finally:
         _idlp_sink = None
@@ -502,6 +505,7 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
     shown = []      # counters shown as new values by the diffs (see below)
     before = doc.evs.before         # a checkout's runs (checkout_before), else None
     reached = [] if before is not None else None    # containers a checkout shows as values
+    ml_reached = []     # containers a movable list shows again (or anew): whole values
     for c, idxs in groups.items():
         kind = doc.ckind[c]
         if kind == KIND_TEXT or kind == KIND_LIST:
@@ -515,6 +519,8 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
                 d = Diff.Text([]) if kind == KIND_TEXT else Diff.List([])
         elif kind == KIND_MAP:
             d = map_diff(doc, c, idxs, compare_values, shown, reached, before is not None)
+        elif kind == KIND_MOVABLE_LIST:
+            d = ml_diff(doc, c, shown, reached if reached is not None else ml_reached, is_import)
         elif kind == KIND_COUNTER:
             total = 0.0
             for i in idxs:
@@ -537,6 +543,8 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
                     ContainerDiff(cid, path, False, d)))
     if before is not None:
         shown_whole(doc, out, reached, paths, done)
+    elif ml_reached:
+        shown_whole(doc, out, ml_reached, paths, done)
     # like loro, a counter that a diff shows as a new value reports its whole value, even 0
     # (loro 1.17.1 leaves a zero out in some imports; a zero diff changes nothing)
     for c in shown:
@@ -602,6 +610,19 @@ cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done) 
     return 0
 
 
+cdef object ml_diff(LoroDoc doc, uint32_t c, list shown, list reached, bint is_import):
+    """A MovableList's diff: its items before the batch against after (ml_event_ops)."""
+    values = doc.log.values
+    ops = ml_event_ops(doc, c)
+    if not ops:
+        return None if is_import else Diff.List([])
+    return Diff.List([ListDiffItem.Retain(op[1]) if op[0] == 0 else ListDiffItem.Delete(op[1])
+                      if op[0] == 2 else ListDiffItem.Insert(
+                          [wrap_value(doc, values[slot], None if is_import else shown,
+                                      None if op[2] else reached)      # a moved one is unchanged
+                           for slot in op[1]], op[2]) for op in ops])
+
+
 cdef object whole_value_diff(LoroDoc doc, uint32_t c, list queue):
     """Container `c`'s whole value as a diff from empty (None when empty); the containers
     it holds go to `queue`."""
@@ -614,6 +635,9 @@ cdef object whole_value_diff(LoroDoc doc, uint32_t c, list queue):
         return Diff.Counter(doc.ccounter[c])
     if kind == KIND_LIST:
         items = [wrap_value(doc, values[slot], None, queue) for slot in list_slots(doc, c)]
+        return Diff.List([ListDiffItem.Insert(items, False)]) if items else None
+    if kind == KIND_MOVABLE_LIST:
+        items = [wrap_value(doc, values[slot], None, queue) for slot in ml_slots(doc, c)]
         return Diff.List([ListDiffItem.Insert(items, False)]) if items else None
     # every key the version has a write of: a deleted one as None, as loro reports it
     cdef lc_map *m = &doc.maps[doc.ctree[c]]
@@ -694,6 +718,11 @@ cdef object path_of(LoroDoc doc, uint32_t c, dict cache):
                 s = &doc.seq.nodes[leaf].u.spans[slot]
                 if span_visible(s):
                     index = Index.Seq(visible_before(doc.seq, leaf, slot, <int32_t>cid.counter))
+            elif doc.ckind[parent] == KIND_MOVABLE_LIST:
+                # created by an insert or a set: where the list holds it now, if it does
+                k = ml_index_of(doc, parent, cid)
+                if k >= 0:
+                    index = Index.Seq(k)
         if index is not None:
             up = path_of(doc, parent, cache)
             if up is not None:

@@ -17,13 +17,14 @@ from loro_c._oplog cimport (OpLog, lc_op, lc_staged, lc_change, slice_op, LC_STA
                             LC_LSTR_MIN_CAP, LC_VAL_IMPORTED, lc_insert_is_text,
                             LC_OP_INSERT, LC_OP_DELETE,
                             LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
+from loro_c._kinds cimport LC_OP_MOVE, LC_OP_SET      # MovableList
 from loro_c._doc cimport (LoroDoc, group_change, group_kept, lstr_place, lval_place, lstr_grow_to, utf8_bytes,
                           lc_map_free, lc_map_find, lc_map_remove, lc_map_set_slot, lc_map_entry,
                           lc_map_undo, ROOT_HIDDEN, KIND_TEXT,
                           str_to_cps, STACK_CPS)
 from loro_c._doc cimport (kind_has_state, op_fits_kind, container_index, show_root, ensure_tvv, commit_txn,
                           move_tracker_to_change, move_tracker_to_head, move_tracker_home, map_history_drop, apply_change_ops,
-                          rebuild_state, flush_import_deltas)
+                          rebuild_state, flush_import_deltas, ml_after_undo)
 from loro_c._doc import kind_of_type, _TYPE_NAMES
 from loro_c.errors import LoroError, DecodeError
 from loro_c import _types
@@ -258,6 +259,7 @@ cdef undo(LoroDoc doc, ImportRun run, bint state_touched):
     elif state_touched:
         doc.tracker_at_head = True
         move_tracker_home(doc)
+        ml_after_undo(doc)      # MovableList elements, from the log cut back
 
 
 cdef int unapply(LoroDoc doc, ImportRun run) except -1:
@@ -568,11 +570,36 @@ cdef object stage_tuple(LoroDoc doc, tuple raw):
             op = stage_op(doc, c, kind, o[2], 1)
             op.pos = log.key_index(o[3])
             op.arg = -1
+        elif kind == LC_OP_MOVE or kind == LC_OP_SET:
+            stage_movable_tuple(doc, c, o, peer)
         else:
             op = stage_op(doc, c, kind, o[2], 1)
             op.delta = o[3]
     stage_end(doc, msg)
     return None
+
+cdef int stage_movable_tuple(LoroDoc doc, uint32_t c, tuple o, object peer) except -1:
+    """A MovableList move (OP_MOVE, cid, counter, from, to, elem_peer, elem_lamport) or set
+    (OP_SET, cid, counter, elem_peer, elem_lamport, value); layout in state/movable_list.pxi."""
+    cdef OpLog log = doc.log
+    cdef lc_op *op = stage_op(doc, c, o[0], o[2], 1)
+    ep, el = (o[5], o[6]) if o[0] == LC_OP_MOVE else (o[3], o[4])
+    if not 0 <= el <= 0xFFFFFFFF:
+        raise DecodeError(f"element Lamport {el} is out of range")
+    op.start_id = make_id(log.peer_index(ep), <int32_t><uint32_t>el)
+    if o[0] == LC_OP_MOVE:
+        if not (0 <= o[3] <= INT32_MAX and 0 <= o[4] <= INT32_MAX):
+            raise DecodeError(f"bad move positions {o[3]} -> {o[4]}")
+        op.delta = <double>o[3]
+        op.pos = o[4]
+        if not stage_dropped(doc, op):
+            op.arg = len(log.values)
+            log.values.append(None)
+    elif not stage_dropped(doc, op):
+        stage_value(doc, o[5], peer, o[2])
+        op.arg = len(log.values)
+        log.values.append(o[5])
+    return 0
 
 cdef int64_t tuple_ops_len(object ops) except -1:
     """Atoms covered by decoded op tuples (their counters are checked when staged)."""

@@ -9,6 +9,7 @@ cdef extern from "loro_c/seq.h":
         LC_REC_INSERT
         LC_REC_DELETE
         LC_REC_DELETE_REV
+        LC_REC_MOVE
 
     ctypedef struct lc_id:
         uint32_t peer
@@ -161,6 +162,9 @@ cdef int integrate_insert(SeqArena a, uint32_t t, lc_id new_id, int64_t pos, int
                           uint32_t content, const uint64_t *peer_ids) except -1 nogil
 cdef int integrate_delete(SeqArena a, uint32_t t, lc_id del_id, int64_t start, int64_t n,
                           bint reversed) except -1 nogil
+# seq/move.pxi
+cdef int integrate_move(SeqArena a, uint32_t t, lc_id move_id, int64_t from_pos, int64_t to_pos,
+                        uint32_t content, const uint64_t *peer_ids) except -1 nogil
 # seq/query.pxi
 cdef int64_t visible_before(SeqArena a, uint32_t leaf, int slot, int32_t counter) noexcept nogil
 cdef int64_t abs_index(SeqArena a, lc_id id) except -1 nogil

@@ -108,11 +108,22 @@ def cursor_at(doc, c, cid, pos, side):
     return Cursor(ID(*atom), cid, side, pos)
 
 
+def movable_cursor_at(doc, c, cid, pos, side):
+    """cursor_at for a MovableList: the list item at user position `pos`."""
+    length, atom = _doc.ml_cursor_atom_at(doc, c, pos)
+    if length == 0:
+        return Cursor(None, cid, Side.Left if side is Side.Middle else side, 0)
+    if pos >= length:
+        return Cursor(None, cid, Side.Right, length)
+    return Cursor(ID(*atom), cid, side, pos)
+
+
 def query(doc, cursor):
     """LoroDoc.get_cursor_pos: see the module docstring."""
     if not isinstance(cursor, Cursor):
         raise LoroTypeError(f"expected a loro_c.Cursor, not {type(cursor).__name__}")
-    found = _doc.cursor_find(doc, cursor.container, cursor.id)
+    movable = str(cursor.container.container_type) == "MovableList"
+    found = (_doc.ml_cursor_find if movable else _doc.cursor_find)(doc, cursor.container, cursor.id)
     if found is None:
         if cursor.id is None and isinstance(cursor.container, ContainerID.Root):
             # a root always exists: one this document never used is empty (loro then
@@ -126,5 +137,5 @@ def query(doc, cursor):
         return PosQueryResult(None, AbsolutePosition(p, cursor.side))
     if alive:
         return PosQueryResult(None, AbsolutePosition(pos, cursor.side))
-    update = cursor_at(doc, c, cursor.container, pos, Side.Left)
+    update = (movable_cursor_at if movable else cursor_at)(doc, c, cursor.container, pos, Side.Left)
     return PosQueryResult(update, AbsolutePosition(pos, Side.Left))

@@ -5,7 +5,9 @@ from loro_c import _types
 from loro_c.errors import LoroTypeError, OutOfBoundsError
 from loro_c.events import Diff, DiffBatch, ListDiffItem, TextDelta
 
-_KINDS = {"Text": "LoroText", "List": "LoroList", "Map": "LoroMap", "Counter": "LoroCounter"}
+_KINDS = {"Text": "LoroText", "List": "LoroList", "Map": "LoroMap", "Counter": "LoroCounter",
+          "MovableList": "LoroMovableList"}
+_GETTERS = {"MovableList": "get_movable_list"}
 
 
 def _new_container(cid):
@@ -15,7 +17,8 @@ def _new_container(cid):
 
 def _handle(doc, cid):
     if isinstance(cid, _types.ContainerID.Root):
-        return getattr(doc, "get_" + str(cid.container_type).lower())(cid.name)
+        kind = str(cid.container_type)
+        return getattr(doc, _GETTERS.get(kind) or "get_" + kind.lower())(cid.name)
     return doc.get_container(cid)
 
 
@@ -41,12 +44,36 @@ def _apply_text(h, items):
             h.delete(pos, item.delete)
 
 
+def _copy_into(new, old):
+    """Fill the fresh container `new` with the content of `old` (a movable list's moved
+    child: the batch has no diff of it, its content stays as it was)."""
+    import loro_c
+    if isinstance(old, loro_c.LoroText):
+        new.insert(0, old.to_string())
+    elif isinstance(old, loro_c.LoroCounter):
+        new.increment(old.value)
+    elif isinstance(old, loro_c.LoroMap):
+        for key in old.keys():
+            v = old.get(key)
+            if _types.ValueOrContainer.is_container(v):
+                _copy_into(new.insert_container(key, _new_container(v.container.id)), v.container)
+            else:
+                new.insert(key, v.value)
+    else:
+        for i in range(len(old)):
+            v = old.get(i)
+            if _types.ValueOrContainer.is_container(v):
+                _copy_into(new.insert_container(i, _new_container(v.container.id)), v.container)
+            else:
+                new.insert(i, v.value)
+
+
 def _apply_list(h, items, made):
     pos = 0
     pending = []            # the inserts of the current gap: loro deletes first, then inserts
     for item in items:
         if isinstance(item, ListDiffItem.Insert):
-            pending.extend(item.insert)
+            pending.extend((v, item.is_move) for v in item.insert)
             continue
         if isinstance(item, ListDiffItem.Delete):
             h.delete(pos, item.delete)
@@ -58,8 +85,12 @@ def _apply_list(h, items, made):
 
 
 def _insert_values(h, pos, values, made):
-    for v in values:
-        _put(v, lambda x: h.insert(pos, x), lambda c: h.insert_container(pos, c), made)
+    for v, is_move in values:
+        if is_move and _types.ValueOrContainer.is_container(v):
+            # a movable list's moved child: the batch has no diff of it, its content stays
+            _copy_into(h.insert_container(pos, _new_container(v.container.id)), v.container)
+        else:
+            _put(v, lambda x: h.insert(pos, x), lambda c: h.insert_container(pos, c), made)
         pos += 1
     return pos
 

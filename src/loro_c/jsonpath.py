@@ -630,7 +630,7 @@ def _child_by_index(node, index):
         return _Plain(v[index]) if type(v) is list and index < len(v) else None
     if isinstance(node, _DocNode):
         return None
-    if _kind(node) == "List":
+    if _kind(node) in ("List", "MovableList"):
         return _wrap(node.get(index)) if index < len(node) else None
     return None
 
@@ -650,7 +650,7 @@ def _children(node):
     kind = _kind(node)
     if kind == "Map":
         return [_wrap(node.get(k)) for k in sorted(node.keys())]
-    if kind == "List":
+    if kind == "List" or kind == "MovableList":
         return [_wrap(node.get(i)) for i in range(len(node))]
     return []
 
@@ -664,7 +664,7 @@ def _length(node):
     if isinstance(node, _DocNode):
         return sum(1 for v in node.doc.get_value().values() if isinstance(v, ContainerID))
     kind = _kind(node)
-    if kind == "Map" or kind == "List":
+    if kind == "Map" or kind == "List" or kind == "MovableList":
         return len(node)
     if kind == "Text":
         return len(node.to_string())

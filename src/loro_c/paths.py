@@ -148,7 +148,7 @@ def _step(cur, step):
     kind = _kind(h)
     if isinstance(step, _Key) and kind == "Map":
         return h.get(step.key)
-    if isinstance(step, _Seq) and kind == "List":
+    if isinstance(step, _Seq) and kind in ("List", "MovableList"):
         if not 0 <= step.index < len(h):
             return None
         return h.get(step.index)

@@ -428,8 +428,7 @@ cdef int decode_op_loop(BlockHead* h, BlockArrays* a, _OpPayloads st, Py_ssize_t
             if op_counter == a.ch_start[ch]:
                 # the first op of change `ch`: open it (unless it is already pending)
                 open_change(st, ch, deps_all[ch])
-            if (not st.skip and kind != KIND_TREE and kind != KIND_MOVABLE_LIST
-                    and kind <= KIND_COUNTER):
+            if not st.skip and kind != KIND_TREE and kind <= KIND_COUNTER:
                 c = a.doc_cid[ci]
                 if c == 0xFFFFFFFF:
                     c = register_container(st, ci, kind)
@@ -443,6 +442,14 @@ cdef int decode_op_loop(BlockHead* h, BlockArrays* a, _OpPayloads st, Py_ssize_t
             op = map_op(st, i, c, op_counter)
         elif kind == KIND_COUNTER:
             op = counter_op(st, i, c, op_counter)
+        elif kind == KIND_MOVABLE_LIST:
+            # inserts and deletes are List's (codec/movable_payloads.pxi)
+            if a.col_tag[i] == V_DELETE_SEQ:
+                op = seq_delete(st, i, c, op_counter)
+            elif a.col_tag[i] == V_LORO_VALUE:
+                op = list_insert(st, i, c, op_counter)
+            else:
+                op = movable_op(st, i, c, op_counter)
         else:
             unsupported_kind(kind)
         if not staging:

@@ -159,6 +159,12 @@ cdef int64_t gather_doc_ops(DocOps rng, int64_t counter, _Registers reg, object 
         elif o.kind == LC_OP_MAP_DELETE:
             vec_push(&cols.prop, reg.key(keys[o.pos]))
             vec_push(&cols.tag, V_DELETE_ONCE)
+        elif o.kind == LC_OP_MOVE:       # MovableList (codec/movable_payloads.pxi)
+            enc_move(values, cols, reg, o.pos, <int64_t>o.delta, doc.log.peer_ids[o.start_id.peer],
+                     <uint32_t>o.start_id.counter)
+        elif o.kind == LC_OP_SET:
+            enc_set(values, cols, reg, doc.log.peer_ids[o.start_id.peer], <uint32_t>o.start_id.counter,
+                    vals[o.arg], peer, counter)
         else:
             vec_push(&cols.prop, 0)
             enc_counter(values, &cols.tag, o.delta)
@@ -206,6 +212,10 @@ cdef int64_t gather_tuple_ops(list ops, int64_t counter, _Registers reg, object 
         elif kind == LC_OP_COUNTER:
             vec_push(&cols.prop, 0)
             enc_counter(values, &cols.tag, op[3])
+        elif kind == LC_OP_MOVE:         # MovableList (codec/movable_payloads.pxi)
+            enc_move(values, cols, reg, op[4], op[3], op[5], op[6])
+        elif kind == LC_OP_SET:
+            enc_set(values, cols, reg, op[3], op[4], op[5], peer, counter)
         else:
             raise LoroValueError(f"unknown op kind {kind}")
         vec_push(&cols.length, ln)

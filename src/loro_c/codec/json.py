@@ -16,6 +16,7 @@ import json
 from loro_c import _types
 from loro_c._codec import OP_COUNTER, OP_DELETE, OP_INSERT, OP_MAP_DELETE, OP_MAP_SET
 from loro_c._doc import _TYPE_NAMES
+from loro_c._codec import OP_MOVE, OP_SET      # MovableList (codec/movable_payloads.pxi)
 from loro_c.errors import DecodeError
 
 _CONTAINER_PREFIX = "🦜:"
@@ -101,6 +102,10 @@ def _changes_json(changes, peers):
                 content = {"type": "insert", "key": op[3], "value": _value_json(op[4], peers)}
             elif kind == OP_MAP_DELETE:
                 content = {"type": "delete", "key": op[3]}
+            elif kind == OP_MOVE:
+                content = {"type": "move", "from": op[3], "to": op[4], "elem_id": f"L{op[6]}@{peers(op[5])}"}
+            elif kind == OP_SET:
+                content = {"type": "set", "elem_id": f"L{op[4]}@{peers(op[3])}", "value": _value_json(op[5], peers)}
             else:
                 content = {"type": "counter", "value_type": "f64", "value": op[3], "prop": 0}
             json_ops.append({"container": _cid_str(cid, peers), "content": content, "counter": op[2]})
@@ -218,9 +223,11 @@ class _Decoder:
         content = _need(raw, "content", dict, where)
         ctype = str(cid.container_type)
         kind = content.get("type")
-        if ctype in ("Tree", "MovableList"):
+        if ctype == "Tree":
             raise DecodeError(f"{where}: {ctype} containers are not supported by loro_c yet")
-        if ctype in ("Text", "List"):
+        if ctype == "MovableList" and kind in ("move", "set"):
+            return self.movable_op(cid, counter, content, kind, where)
+        if ctype in ("Text", "List", "MovableList"):
             if kind == "insert":
                 pos = _need(content, "pos", int, where)
                 if ctype == "Text":
@@ -255,6 +262,33 @@ class _Decoder:
                 raise DecodeError(f"{where}: counter value must be a number")
             return (OP_COUNTER, cid, counter, float(v))
         raise DecodeError(f"{where}: unsupported op {kind!r} on a {ctype}")
+
+    def elem_id(self, s, where):
+        """A MovableList element id, "L<lamport>@<peer>"."""
+        if not isinstance(s, str) or not s.startswith("L") or s.count("@") != 1:
+            raise DecodeError(f"{where}: bad element id {s!r}")
+        lam, p = s[1:].split("@")
+        try:
+            lamport = int(lam)
+        except ValueError:
+            raise DecodeError(f"{where}: bad element id {s!r}") from None
+        if not 0 <= lamport < (1 << 32):
+            raise DecodeError(f"{where}: element Lamport {lamport} is out of range")
+        return self.peer(p), lamport
+
+    def movable_op(self, cid, counter, content, kind, where):
+        """A MovableList move or set (its inserts and deletes are List's)."""
+        if kind == "move":
+            src = _need(content, "from", int, where)
+            dst = _need(content, "to", int, where)
+            if not (0 <= src < _I32 and 0 <= dst < _I32):
+                raise DecodeError(f"{where}: bad move positions {src} -> {dst}")
+            ep, el = self.elem_id(_need(content, "elem_id", str, where), where)
+            return (OP_MOVE, cid, counter, src, dst, ep, el)
+        ep, el = self.elem_id(_need(content, "elem_id", str, where), where)
+        if "value" not in content:
+            raise DecodeError(f"{where}: set without a value")
+        return (OP_SET, cid, counter, ep, el, self.value(content["value"]))
 
 
 def decode_updates(text):

@@ -60,7 +60,8 @@ cdef object read_value(Reader* r, list keys, uint64_t peer, int64_t ctx, int dep
         return dct
     if tag == LV_CONTAINER:
         r_u8(r, &kind)
-        if kind != KIND_MAP and kind != KIND_LIST and kind != KIND_TEXT and kind != KIND_COUNTER:
+        if (kind != KIND_MAP and kind != KIND_LIST and kind != KIND_TEXT and kind != KIND_COUNTER
+                and kind != KIND_MOVABLE_LIST):
             unsupported_kind(kind)
         if ctx > INT32_MAX:
             fail("child container id overflows i32")

@@ -109,6 +109,7 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
         events_module().checkout_before(d)
     apply_moves(d, k)
     map_resolve_keys(d)
+    ml_resolve(d)               # MovableList elements (state/movable_list.pxi)
     if d.roots_due:
         for c in sorted(d.roots_due):
             if c < d.n_containers:
@@ -167,6 +168,10 @@ cdef int note_moved_op(LoroDoc d, lc_op *op, uint32_t p, int32_t lo, int32_t hi,
     cdef int32_t a = op.counter if op.counter > lo else lo
     cdef int32_t b = op.counter + op.len if op.counter + op.len < hi else hi
     cdef lc_map_entry *e
+    if d.ckind[op.container] == KIND_MOVABLE_LIST:
+        # its items before the move, diffed against after (state/movable_list.pxi)
+        ml_note_before(d, op.container)
+        return ev_note(d, op.container, LC_EV_COUNTER, p, a, b - a, 0, 0.0)
     if op.kind == LC_OP_INSERT:
         return ev_note(d, op.container, LC_EV_INSERT, p, a, b - a, 0, 0.0)
     if op.kind == LC_OP_DELETE:

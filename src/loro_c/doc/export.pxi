@@ -108,6 +108,12 @@ cdef tuple op_tuple(LoroDoc d, lc_op *op):
         return (LC_OP_MAP_SET, cid, o.counter, d.log.keys[o.pos], copy_value(d.log.values[o.arg]))
     if o.kind == LC_OP_MAP_DELETE:
         return (LC_OP_MAP_DELETE, cid, o.counter, d.log.keys[o.pos])
+    if o.kind == LC_OP_MOVE:            # MovableList (state/movable_list.pxi)
+        return (LC_OP_MOVE, cid, o.counter, <int64_t>o.delta, o.pos,
+                d.log.peer_ids[o.start_id.peer], <uint32_t>o.start_id.counter)
+    if o.kind == LC_OP_SET:
+        return (LC_OP_SET, cid, o.counter, d.log.peer_ids[o.start_id.peer],
+                <uint32_t>o.start_id.counter, copy_value(d.log.values[o.arg]))
     return (LC_OP_COUNTER, cid, o.counter, o.delta)
 
 

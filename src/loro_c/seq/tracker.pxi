@@ -34,7 +34,8 @@ cdef int add_record(SeqArena a, uint32_t peer, int32_t counter, int32_t n, lc_id
         if last.counter + last.len > counter:
             with gil:
                 raise AssertionError("tracker records out of order")
-        if last.counter + last.len == counter and last.target.peer == target.peer:
+        if (last.counter + last.len == counter and last.target.peer == target.peer
+                and kind != LC_REC_MOVE and last.kind != LC_REC_MOVE):   # moves never merge
             if kind == LC_REC_INSERT:
                 if last.kind == LC_REC_INSERT:
                     last.len += n
@@ -151,6 +152,11 @@ cdef int tracker_move(SeqArena a, uint32_t peer, int32_t start, int32_t end, bin
         elif r.kind == LC_REC_DELETE:
             apply_status(a, make_id(r.target.peer, r.target.counter + (x - r.counter)), y - x,
                          STATUS_DELETE_INC if advance else STATUS_DELETE_DEC)
+        elif r.kind == LC_REC_MOVE:
+            # MovableList move (seq/move.pxi): its new item and the delete of the old one
+            apply_status(a, make_id(peer, r.counter), 1,
+                         STATUS_CLEAR_FUTURE if advance else STATUS_SET_FUTURE)
+            apply_status(a, r.target, 1, STATUS_DELETE_INC if advance else STATUS_DELETE_DEC)
         else:
             apply_status(a, make_id(r.target.peer, r.target.counter + r.len - (y - r.counter)), y - x,
                          STATUS_DELETE_INC if advance else STATUS_DELETE_DEC)

@@ -5,13 +5,17 @@
 
 
 cdef bint kind_has_state(int kind) noexcept:
-    return kind == KIND_TEXT or kind == KIND_LIST or kind == KIND_MAP or kind == KIND_COUNTER
+    return (kind == KIND_TEXT or kind == KIND_LIST or kind == KIND_MAP or kind == KIND_COUNTER
+            or kind == KIND_MOVABLE_LIST)
 
 
 cdef bint op_fits_kind(uint32_t op_kind, int kind) noexcept:
     """Whether an op of `op_kind` may target a container of `kind` (imports check it)."""
     if op_kind == LC_OP_INSERT or op_kind == LC_OP_DELETE:
-        return kind == KIND_TEXT or kind == KIND_LIST
+        return kind == KIND_TEXT or kind == KIND_LIST or kind == KIND_MOVABLE_LIST
+    # MovableList (state/movable_list.pxi)
+    if op_kind == LC_OP_MOVE or op_kind == LC_OP_SET:
+        return kind == KIND_MOVABLE_LIST
     if op_kind == LC_OP_MAP_SET or op_kind == LC_OP_MAP_DELETE:
         return kind == KIND_MAP
     if op_kind == LC_OP_COUNTER:
@@ -22,7 +26,7 @@ cdef bint op_fits_kind(uint32_t op_kind, int kind) noexcept:
 cdef int state_init(LoroDoc d, uint32_t c) except -1:
     """Create the empty state of container `c` (just registered, its kind set)."""
     cdef int kind = d.ckind[c]
-    if kind == KIND_TEXT or kind == KIND_LIST:
+    if kind == KIND_TEXT or kind == KIND_LIST or kind == KIND_MOVABLE_LIST:
         return seq_state_init(d, c)
     if kind == KIND_MAP:
         return map_state_init(d, c)
@@ -34,6 +38,8 @@ cdef int state_reset(LoroDoc d, uint32_t c) except -1:
     cdef int kind = d.ckind[c]
     if kind == KIND_TEXT or kind == KIND_LIST:
         return seq_state_init(d, c)     # a fresh tree in the fresh arena
+    if kind == KIND_MOVABLE_LIST:
+        return ml_state_reset(d, c)
     if kind == KIND_MAP:
         return map_state_reset(d, c)
     if kind == KIND_COUNTER:
@@ -45,9 +51,18 @@ cdef int apply_op(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) except 
     """Apply one remote op at the tracker version (which includes the op's causal past).
     Runs without the GIL (apply_change_ops has shown the roots the op touches)."""
     if op.kind == LC_OP_INSERT:
+        if d.ckind[op.container] == KIND_MOVABLE_LIST:
+            return ml_apply_insert(d, op, peer, lamport)
         return seq_apply_insert(d, op, peer)
     if op.kind == LC_OP_DELETE:
+        if d.ckind[op.container] == KIND_MOVABLE_LIST:
+            return ml_apply_delete(d, op, peer)
         return seq_apply_delete(d, op, peer)
+    # MovableList: the list item part applies even while detached (elements wait)
+    if op.kind == LC_OP_MOVE:
+        return ml_apply_move(d, op, peer, lamport)
+    if op.kind == LC_OP_SET:
+        return ml_apply_set(d, op, peer, lamport)
     if d.detached:
         # imported while detached: logged only, the state stays at the checked-out version
         # (sequences take the op in, the tracker hides it again: doc/checkout.pxi)
@@ -67,6 +82,8 @@ cdef int state_move_op(LoroDoc d, lc_op *op, bint forward) except -1:
         return map_mark_dirty(d, op)
     if op.kind == LC_OP_COUNTER:
         return counter_move(d, op, forward)
+    if d.ckind[op.container] == KIND_MOVABLE_LIST:
+        return ml_mark_dirty(d)     # elements recomputed once moved (ml_resolve)
     return 0
 
 
@@ -79,6 +96,8 @@ cdef object value_of(LoroDoc d, uint32_t c, bint deep):
         return d.ccounter[c]
     if kind == KIND_LIST:
         return list_value(d, c, deep)
+    if kind == KIND_MOVABLE_LIST:
+        return ml_value(d, c, deep)
     return map_value(d, c, deep)
 
 
@@ -99,4 +118,6 @@ cdef int state_check(LoroDoc d, uint32_t c) except -1:
         return seq_check(d, c)
     if kind == KIND_MAP:
         return map_check(d, c)
+    if kind == KIND_MOVABLE_LIST:
+        return ml_check(d, c)
     return 0

@@ -1,0 +1,441 @@
+# MovableList state, two layers (Loro's model; docs/ARCHITECTURE "Container state"):
+#
+# * list items: a sequence tree (state/sequence.pxi) whose atoms are list items. An insert
+#   makes one item per value; a move deletes the element's item at `from` and inserts a new
+#   one at `to` (seq/move.pxi, one tracker record). An atom's content is a value slot: the
+#   inserted value for an insert's items, a placeholder slot for a move's item. Op positions
+#   count every item visible at the op's version.
+# * elements (MovableState, `d.mls`): one per inserted value, named by the IdLp (peer,
+#   Lamport) of its insert atom. Its position is the item of the greatest (Lamport, peer) op
+#   among its insert and its moves; its value the greatest among its insert and its sets.
+#   User positions count the visible items that are their element's position item.
+#
+# Remote ops apply the item part at the tracker version and the element part as a
+# last-writer-wins update (order independent). While detached, elements are created but
+# their winners wait; a checkout (or an undone import) recomputes every winner from the log
+# at the tracker's version, which is then the state's.
+
+
+cdef class MovableState:
+    def __cinit__(self):
+        self.elem_index = {}
+        self.before = {}
+        self.reset_epoch = -1
+        self.vc_container = -1
+
+    def __dealloc__(self):
+        free(self.elems)
+        free(self.slot_elem)
+        free(self.vc_slots)
+        free(self.vc_op)
+        free(self.vc_elem)
+
+
+cdef inline MovableState ml_state(LoroDoc d):
+    if d.mls is None:
+        d.mls = MovableState()
+    return d.mls
+
+
+cdef inline bint lp_after(LoroDoc d, uint32_t la, uint32_t pa, uint32_t lb, uint32_t pb) noexcept nogil:
+    """Whether (Lamport la, peer pa) beats (lb, pb): Lamport first, then the peer id."""
+    return la > lb or (la == lb and d.log.peer_ids[pa] > d.log.peer_ids[pb])
+
+
+cdef int ml_reserve_slots(MovableState s, int64_t need) except -1:
+    cdef int64_t old = s.cap_slot
+    if need > s.cap_slot:
+        s.slot_elem = <int64_t*>grow(s.slot_elem, &s.cap_slot, need, sizeof(int64_t))
+        memset(&s.slot_elem[old], 0xFF, <size_t>(s.cap_slot - old) * sizeof(int64_t))
+    return 0
+
+
+cdef inline void ml_invalidate(LoroDoc d, int64_t c) noexcept:
+    """Container `c` (-1: every one) changed other than by a local move or insert: its
+    cached user view is stale."""
+    if d.mls is not None and (c < 0 or d.mls.vc_container == c):
+        d.mls.vc_container = -1
+
+
+cdef int ml_clear(MovableState s) except -1:
+    s.vc_container = -1
+    s.n_elems = 0
+    s.elem_index.clear()
+    if s.cap_slot:
+        memset(s.slot_elem, 0xFF, <size_t>s.cap_slot * sizeof(int64_t))
+    s.dirty = False
+    return 0
+
+
+cdef int64_t ml_new_elem(LoroDoc d, uint32_t c, uint32_t peer, int32_t counter,
+                         uint32_t lamport, int64_t slot) except -1:
+    """Register the element of an insert atom (its item is value slot `slot`)."""
+    cdef MovableState s = ml_state(d)
+    cdef lc_ml_elem *e
+    if s.n_elems == s.cap_elems:
+        s.elems = <lc_ml_elem*>grow(s.elems, &s.cap_elems, s.n_elems + 1, sizeof(lc_ml_elem))
+    e = &s.elems[s.n_elems]
+    e.container = c
+    e.peer = peer
+    e.lamport = lamport
+    e.counter = counter
+    e.pos_slot = -1
+    e.val_slot = -1
+    s.elem_index[(<uint64_t>peer << 32) | lamport] = s.n_elems
+    ml_reserve_slots(s, slot + 1)
+    s.slot_elem[slot] = s.n_elems
+    s.n_elems += 1
+    return s.n_elems - 1
+
+
+cdef int64_t ml_find_elem(LoroDoc d, uint32_t c, uint32_t peer, uint32_t lamport) except -2:
+    """The element IdLp (peer, lamport) of container `c`, or -1."""
+    cdef MovableState s = ml_state(d)
+    found = s.elem_index.get((<uint64_t>peer << 32) | lamport)
+    if found is None or s.elems[<int64_t>found].container != c:
+        return -1
+    return found
+
+
+cdef inline void ml_win_pos(LoroDoc d, lc_ml_elem *e, int64_t slot, uint32_t lamport,
+                            uint32_t peer) noexcept:
+    if e.pos_slot < 0 or lp_after(d, lamport, peer, e.pos_lamport, e.pos_peer):
+        e.pos_slot = slot
+        e.pos_lamport = lamport
+        e.pos_peer = peer
+
+
+cdef inline void ml_win_val(LoroDoc d, lc_ml_elem *e, int64_t slot, uint32_t lamport,
+                            uint32_t peer) noexcept:
+    if e.val_slot < 0 or lp_after(d, lamport, peer, e.val_lamport, e.val_peer):
+        e.val_slot = slot
+        e.val_lamport = lamport
+        e.val_peer = peer
+
+
+# -- the element part of each op (shared by remote, local and recomputing paths) ------------
+
+cdef int ml_elems_of_insert(LoroDoc d, uint32_t c, uint32_t peer, int32_t counter,
+                            uint32_t lamport, int64_t slot, int32_t n, bint win) except -1:
+    cdef MovableState s = ml_state(d)
+    cdef int64_t e
+    cdef int32_t k
+    for k in range(n):
+        e = ml_new_elem(d, c, peer, counter + k, lamport + <uint32_t>k, slot + k)
+        if win:
+            ml_win_pos(d, &s.elems[e], slot + k, lamport + <uint32_t>k, peer)
+            ml_win_val(d, &s.elems[e], slot + k, lamport + <uint32_t>k, peer)
+    return 0
+
+
+cdef int64_t ml_op_elem(LoroDoc d, lc_op *op, uint32_t peer) except -1:
+    """The element a move or set names; DecodeError when container `op.container` has no
+    such element (nothing is applied)."""
+    cdef int64_t e = ml_find_elem(d, op.container, op.start_id.peer, <uint32_t>op.start_id.counter)
+    if e < 0:
+        d.apply_rejected = True
+        raise DecodeError(f"op {op.counter}@{d.log.peer_ids[peer]} names an element "
+                          f"L{<uint32_t>op.start_id.counter}@{d.log.peer_ids[op.start_id.peer]} "
+                          f"that {d.cids[op.container]} does not have")
+    return e
+
+
+cdef int ml_move_elem(LoroDoc d, int64_t e, int64_t slot, uint32_t lamport, uint32_t peer,
+                      bint win) except -1:
+    cdef MovableState s = ml_state(d)
+    ml_reserve_slots(s, slot + 1)
+    s.slot_elem[slot] = e
+    if win:
+        ml_win_pos(d, &s.elems[e], slot, lamport, peer)
+    return 0
+
+
+# -- remote ops (state/dispatch.pxi: apply_op), at the tracker version ----------------------
+
+cdef int ml_apply_insert(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) except -1 nogil:
+    seq_apply_insert(d, op, peer)
+    with gil:
+        ml_invalidate(d, op.container)
+        ml_elems_of_insert(d, op.container, peer, op.counter, lamport, op.arg, op.len,
+                           not d.detached)
+    return 0
+
+
+cdef int ml_apply_move(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) except -1 nogil:
+    cdef uint32_t t = d.ctree[op.container]
+    cdef int64_t vis = d.seq.visible_len(t)
+    cdef int64_t from_pos = <int64_t>op.delta
+    cdef int64_t e
+    with gil:
+        e = ml_op_elem(d, op, peer)
+        if from_pos < 0 or from_pos >= vis or op.pos < 0 or op.pos > vis - 1:
+            d.apply_rejected = True
+            raise DecodeError(f"op {op.counter}@{d.log.peer_ids[peer]} moves {from_pos} to {op.pos}, "
+                              f"beyond the container length {vis} at its version")
+    integrate_move(d.seq, t, make_id(peer, op.counter), from_pos, op.pos, <uint32_t>op.arg,
+                   d.log.peer_ids)
+    with gil:
+        ml_invalidate(d, op.container)
+        ml_move_elem(d, e, op.arg, lamport, peer, not d.detached)
+    return 0
+
+
+cdef int ml_apply_delete(LoroDoc d, lc_op *op, uint32_t peer) except -1 nogil:
+    seq_apply_delete(d, op, peer)
+    with gil:
+        ml_invalidate(d, op.container)
+    return 0
+
+
+cdef int ml_apply_set(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) except -1 nogil:
+    cdef int64_t e
+    with gil:
+        e = ml_op_elem(d, op, peer)
+        if not d.detached:
+            ml_win_val(d, &ml_state(d).elems[e], op.arg, lamport, peer)
+    return 0
+
+
+# -- recomputing the winners (checkout, undone import, rebuild) -----------------------------
+
+cdef int ml_state_reset(LoroDoc d, uint32_t c) except -1:
+    """Empty before a replay (rebuild_state): the elements go all at once, on the first
+    movable container the rebuild resets; the replay makes them again."""
+    cdef MovableState s = ml_state(d)
+    if s.reset_epoch != d.n_rebuilds:
+        s.reset_epoch = d.n_rebuilds
+        ml_clear(s)
+    ml_invalidate(d, -1)
+    return seq_state_init(d, c)
+
+
+cdef int ml_mark_dirty(LoroDoc d) except -1:
+    ml_state(d).dirty = True
+    ml_invalidate(d, -1)
+    return 0
+
+
+cdef int ml_resolve(LoroDoc d) except -1:
+    """After a checkout moved movable ops: recompute every element from the log."""
+    if d.mls is not None and d.mls.dirty:
+        ml_recompute(d)
+    return 0
+
+
+cdef int ml_after_undo(LoroDoc d) except -1:
+    """A failed import may have made or moved elements: recompute them from the log (the
+    tracker is back at the state's version)."""
+    ml_invalidate(d, -1)
+    if d.mls is not None and d.mls.n_elems > 0:
+        ml_recompute(d)
+    return 0
+
+
+cdef int ml_recompute(LoroDoc d) except -1:
+    """Every element and winner from the logged ops; a winner only from ops the tracker's
+    version holds (the state's version: callers have the tracker at home)."""
+    cdef MovableState s = ml_state(d)
+    cdef int64_t ci, i, e
+    cdef lc_change *ch
+    cdef lc_op *op
+    cdef uint32_t lamport
+    cdef bint win
+    ensure_tvv(d)
+    ml_clear(s)
+    for ci in range(d.log.n_changes):
+        ch = &d.log.changes[ci]
+        for i in range(ch.ops_off, ch.ops_off + ch.ops_len):
+            op = &d.log.ops[i]
+            if d.ckind[op.container] != KIND_MOVABLE_LIST:
+                continue
+            lamport = ch.lamport + <uint32_t>(op.counter - ch.counter)
+            win = op.counter < d.tvv[ch.peer]
+            if op.kind == LC_OP_INSERT:
+                ml_elems_of_insert(d, op.container, ch.peer, op.counter, lamport, op.arg,
+                                   op.len, win)
+            elif op.kind == LC_OP_MOVE or op.kind == LC_OP_SET:
+                e = ml_find_elem(d, op.container, op.start_id.peer, <uint32_t>op.start_id.counter)
+                if e < 0:
+                    raise AssertionError("a logged movable op names a missing element")
+                if op.kind == LC_OP_MOVE:
+                    ml_move_elem(d, e, op.arg, lamport, ch.peer, win)
+                elif win:
+                    ml_win_val(d, &s.elems[e], op.arg, lamport, ch.peer)
+    return 0
+
+
+# -- reads ------------------------------------------------------------------------------------
+
+ctypedef struct ml_view:
+    int64_t n_op            # items visible at the state's version (op positions)
+    int64_t n_user          # of them, the ones their element stands on (user positions)
+    uint32_t *slots         # the user items' slots
+    int64_t *op_index       # the user items' op positions
+    int64_t *elem           # the user items' elements
+
+
+cdef int ml_view_reserve(MovableState s, int64_t n) except -1:
+    cdef int64_t cap = s.vc_cap
+    if n <= s.vc_cap:
+        return 0
+    s.vc_slots = <uint32_t*>grow(s.vc_slots, &cap, n, sizeof(uint32_t))
+    cap = s.vc_cap
+    s.vc_op = <int64_t*>grow(s.vc_op, &cap, n, sizeof(int64_t))
+    cap = s.vc_cap
+    s.vc_elem = <int64_t*>grow(s.vc_elem, &cap, n, sizeof(int64_t))
+    s.vc_cap = cap
+    return 0
+
+
+cdef int ml_view_build(LoroDoc d, uint32_t c, ml_view *v) except -1:
+    """Container `c`'s user view, cached (the arrays belong to MovableState: valid until
+    the next change of `c` or the view of another container)."""
+    cdef MovableState s = ml_state(d)
+    if s.vc_container != c:
+        ml_view_fill(d, s, c)
+    v.n_op = s.vc_n_op
+    v.n_user = s.vc_n_user
+    v.slots = s.vc_slots
+    v.op_index = s.vc_op
+    v.elem = s.vc_elem
+    return 0
+
+
+cdef int ml_view_fill(LoroDoc d, MovableState s, uint32_t c) except -1:
+    cdef uint32_t t = d.ctree[c]
+    cdef int64_t n = d.seq.visible_len(t), i, e, k = 0
+    cdef uint32_t slot
+    s.vc_container = -1
+    ml_view_reserve(s, n + 1)
+    copy_visible(d.seq, t, 0, n, s.vc_slots)
+    for i in range(n):
+        slot = s.vc_slots[i]
+        e = s.slot_elem[slot] if slot < s.cap_slot else -1
+        if e >= 0 and s.elems[e].pos_slot == slot:
+            s.vc_slots[k] = slot
+            s.vc_op[k] = i
+            s.vc_elem[k] = e
+            k += 1
+    s.vc_n_op = n
+    s.vc_n_user = k
+    s.vc_container = c
+    return 0
+
+
+cdef void ml_view_free(ml_view *v) noexcept:
+    """(The arrays are the cache's: nothing to free.)"""
+    v.slots = NULL
+    v.op_index = NULL
+    v.elem = NULL
+
+
+cdef int ml_view_moved(LoroDoc d, uint32_t c, int64_t from_pos, int64_t to_pos, int64_t op_to,
+                       int64_t slot, int64_t e) except -1:
+    """Update the cached view after a local move from user position `from_pos` to `to_pos`
+    (its new item at op position `op_to`). Only the entries between the two positions
+    change: past both, the delete and the insert cancel out."""
+    cdef MovableState s = ml_state(d)
+    cdef int64_t k
+    if s.vc_container != c:
+        return 0
+    if from_pos < to_pos:
+        # the entries after the old place, up to the new one, move left; each follows the
+        # deleted item (op position - 1) and precedes the new one
+        memmove(&s.vc_slots[from_pos], &s.vc_slots[from_pos + 1], <size_t>(to_pos - from_pos) * sizeof(uint32_t))
+        memmove(&s.vc_op[from_pos], &s.vc_op[from_pos + 1], <size_t>(to_pos - from_pos) * sizeof(int64_t))
+        memmove(&s.vc_elem[from_pos], &s.vc_elem[from_pos + 1], <size_t>(to_pos - from_pos) * sizeof(int64_t))
+        for k in range(from_pos, to_pos):
+            s.vc_op[k] -= 1
+    else:
+        # the entries from the new place up to the old one move right, after the new item
+        memmove(&s.vc_slots[to_pos + 1], &s.vc_slots[to_pos], <size_t>(from_pos - to_pos) * sizeof(uint32_t))
+        memmove(&s.vc_op[to_pos + 1], &s.vc_op[to_pos], <size_t>(from_pos - to_pos) * sizeof(int64_t))
+        memmove(&s.vc_elem[to_pos + 1], &s.vc_elem[to_pos], <size_t>(from_pos - to_pos) * sizeof(int64_t))
+        for k in range(to_pos + 1, from_pos + 1):
+            s.vc_op[k] += 1
+    s.vc_slots[to_pos] = <uint32_t>slot
+    s.vc_op[to_pos] = op_to
+    s.vc_elem[to_pos] = e
+    return 0
+
+
+cdef int ml_view_insert_at(MovableState s, int64_t at, int64_t n, int64_t slot, int64_t op_pos,
+                           int64_t e, int64_t m) except -1:
+    """Put `m` entries (slots and elements counting up from `slot` and `e`) at `at` of the
+    cached view of `n` entries."""
+    cdef int64_t k
+    ml_view_reserve(s, n + m + 1)
+    memmove(&s.vc_slots[at + m], &s.vc_slots[at], <size_t>(n - at) * sizeof(uint32_t))
+    memmove(&s.vc_op[at + m], &s.vc_op[at], <size_t>(n - at) * sizeof(int64_t))
+    memmove(&s.vc_elem[at + m], &s.vc_elem[at], <size_t>(n - at) * sizeof(int64_t))
+    for k in range(m):
+        s.vc_slots[at + k] = <uint32_t>(slot + k)
+        s.vc_op[at + k] = op_pos + k
+        s.vc_elem[at + k] = e + k
+    s.vc_n_user = n + m
+    return 0
+
+
+cdef int64_t ml_len(LoroDoc d, uint32_t c) except -1:
+    cdef ml_view v
+    ml_view_build(d, c, &v)
+    n = v.n_user
+    ml_view_free(&v)
+    return n
+
+
+cdef list ml_slots(LoroDoc d, uint32_t c):
+    """The value slots of the items, in order."""
+    cdef ml_view v
+    cdef int64_t i
+    cdef MovableState s = ml_state(d)
+    ml_view_build(d, c, &v)
+    try:
+        return [s.elems[v.elem[i]].val_slot for i in range(v.n_user)]
+    finally:
+        ml_view_free(&v)
+
+
+cdef tuple ml_item_peers(LoroDoc d, uint32_t c, int64_t pos):
+    """(creator, last mover, last editor) peer ids of the item at `pos`, or None."""
+    cdef ml_view v
+    cdef lc_ml_elem *e
+    ml_view_build(d, c, &v)
+    try:
+        if pos < 0 or pos >= v.n_user:
+            return None
+        e = &ml_state(d).elems[v.elem[pos]]
+        return (d.log.peer_ids[e.peer], d.log.peer_ids[e.pos_peer], d.log.peer_ids[e.val_peer])
+    finally:
+        ml_view_free(&v)
+
+
+cdef object ml_value(LoroDoc d, uint32_t c, bint deep):
+    cdef list values = d.log.values
+    return [resolve_value(d, values[s], deep) for s in ml_slots(d, c)]
+
+
+cdef int ml_check(LoroDoc d, uint32_t c) except -1:
+    """The tree's checker, and every user item's element standing on it exactly once."""
+    cdef ml_view v
+    cdef int64_t i
+    cdef MovableState s = ml_state(d)
+    d.seq.check(d.ctree[c])
+    if s.vc_container == c:
+        # the cached view (kept up to date by local moves and inserts) is the fresh one
+        cached = ([s.vc_slots[i] for i in range(s.vc_n_user)], [s.vc_op[i] for i in range(s.vc_n_user)],
+                  [s.vc_elem[i] for i in range(s.vc_n_user)], s.vc_n_op)
+        ml_view_fill(d, s, c)
+        if cached != ([s.vc_slots[i] for i in range(s.vc_n_user)], [s.vc_op[i] for i in range(s.vc_n_user)],
+                      [s.vc_elem[i] for i in range(s.vc_n_user)], s.vc_n_op):
+            raise AssertionError("the cached movable list view is stale")
+    ml_view_build(d, c, &v)
+    try:
+        seen = set()
+        for i in range(v.n_user):
+            if v.elem[i] in seen:
+                raise AssertionError("a movable list element stands on two items")
+            seen.add(v.elem[i])
+    finally:
+        ml_view_free(&v)
+    return 0

@@ -1,0 +1,387 @@
+# MovableList, the user's side (state/movable_list.pxi is the state): local ops at the
+# document version, the items kept for diff events, cursors.
+
+
+# -- local ops (the handle in _containers.pyx), at the document version ---------------------
+
+cdef inline uint32_t local_lamport(LoroDoc d, int32_t counter) noexcept:
+    return d.txn_lamport + <uint32_t>(counter - d.txn_counter)
+
+
+cdef int ml_log_local(LoroDoc d, lc_op *piece) except -1:
+    """Log a local movable op (record_local_op without its sequence event note: movable
+    lists report their own diffs)."""
+    cdef lc_op *op
+    ml_note_local(d, piece.container, piece.counter, piece.len)
+    if d.log.n_ops > d.txn_merge_floor and merge_ops(&d.log.ops[d.log.n_ops - 1], piece):
+        return after_local_op(d, piece.len)
+    op = d.log.push_op()
+    op[0] = piece[0]
+    return after_local_op(d, piece.len)
+
+
+cdef int ml_view_inserted(LoroDoc d, uint32_t c, int64_t pos, int64_t op_pos, int64_t slot,
+                          int64_t e, int64_t n) except -1:
+    """Update the cached view after a local insert of `n` items at user position `pos`."""
+    cdef MovableState s = ml_state(d)
+    cdef int64_t k
+    if s.vc_container != c:
+        return 0
+    for k in range(s.vc_n_user):
+        if s.vc_op[k] >= op_pos:
+            s.vc_op[k] += n
+    s.vc_n_op += n
+    return ml_view_insert_at(s, pos, s.vc_n_user, slot, op_pos, e, n)
+
+
+cdef int local_ml_insert(LoroDoc d, uint32_t c, int64_t pos, list values) except -1:
+    cdef Py_ssize_t n = len(values)
+    cdef int64_t slot, op_pos, first_elem
+    cdef lc_op piece
+    cdef int32_t counter
+    cdef ml_view v
+    ml_view_build(d, c, &v)
+    try:
+        if pos < 0 or pos > v.n_user:
+            raise OutOfBoundsError(f"insert position {pos} is out of bounds (length {v.n_user})")
+        op_pos = v.n_op if pos == v.n_user else v.op_index[pos]
+    finally:
+        ml_view_free(&v)
+    if n == 0:
+        return 0
+    open_txn(d)
+    ml_note_before(d, c)
+    slot = len(d.log.values)
+    d.log.values.extend(values)
+    counter = d.log.vv[d.self_idx]
+    integrate_insert(d.seq, d.ctree[c], make_id(d.self_idx, counter), op_pos, <int32_t>n,
+                     <uint32_t>slot, d.log.peer_ids)
+    first_elem = ml_state(d).n_elems
+    ml_elems_of_insert(d, c, d.self_idx, counter, local_lamport(d, counter), slot, <int32_t>n, True)
+    ml_view_inserted(d, c, pos, op_pos, slot, first_elem, n)
+    memset(&piece, 0, sizeof(lc_op))
+    piece.container = c
+    piece.kind = LC_OP_INSERT
+    piece.counter = counter
+    piece.len = <int32_t>n
+    piece.pos = op_pos
+    piece.arg = slot
+    lval_place(d, &piece, n, False)
+    return ml_log_local(d, &piece)
+
+
+cdef uint32_t local_ml_insert_container(LoroDoc d, uint32_t c, int64_t pos, int kind) except? 0xFFFFFFFF:
+    if pos < 0 or pos > ml_len(d, c):
+        raise OutOfBoundsError(f"insert position {pos} is out of bounds (length {ml_len(d, c)})")
+    open_txn(d)
+    cid = _types.ContainerID.Normal(d.peer, d.log.vv[d.self_idx], container_type(kind))
+    cdef uint32_t child = container_index(d, cid, kind)
+    local_ml_insert(d, c, pos, [cid])
+    return child
+
+
+cdef int local_ml_delete(LoroDoc d, uint32_t c, int64_t pos, int64_t n) except -1:
+    """One delete op per item (Loro's), each at its op position once the earlier ones are
+    gone; consecutive ones fold into one op (merge_ops)."""
+    cdef ml_view v
+    cdef int64_t i, op_pos
+    cdef lc_op piece
+    cdef int32_t counter
+    cdef int idx
+    cdef lc_span *sp
+    cdef uint32_t t = d.ctree[c]
+    cdef uint32_t leaf
+    cdef int64_t off
+    ml_view_build(d, c, &v)
+    try:
+        if pos < 0 or n < 0 or pos + n > v.n_user:
+            raise OutOfBoundsError(f"delete range {pos}..{pos + n} is out of bounds (length {v.n_user})")
+        if n == 0:
+            return 0
+        open_txn(d)
+        ml_note_before(d, c)
+        for i in range(n):
+            op_pos = v.op_index[pos + i] - i
+            leaf = d.seq.find_visible(t, op_pos, &idx, &off)
+            sp = &d.seq.nodes[leaf].u.spans[idx]
+            memset(&piece, 0, sizeof(lc_op))
+            piece.start_id = make_id(sp.id.peer, <int32_t>(sp.id.counter + off))
+            counter = d.log.vv[d.self_idx]
+            integrate_delete(d.seq, t, make_id(d.self_idx, counter), op_pos, 1, False)
+            piece.container = c
+            piece.kind = LC_OP_DELETE
+            piece.counter = counter
+            piece.len = 1
+            piece.pos = op_pos
+            piece.arg = 1
+            ml_log_local(d, &piece)
+    finally:
+        ml_view_free(&v)
+        ml_invalidate(d, c)     # (the view's arrays were read until here)
+    return 0
+
+
+cdef int local_ml_move(LoroDoc d, uint32_t c, int64_t from_pos, int64_t to_pos) except -1:
+    cdef ml_view v
+    cdef int64_t op_from, op_to, e, slot
+    cdef lc_op *op
+    cdef lc_ml_elem *el
+    cdef int32_t counter
+    ml_view_build(d, c, &v)
+    try:
+        if from_pos == to_pos:
+            return 0
+        if from_pos < 0 or from_pos >= v.n_user:
+            raise OutOfBoundsError(f"move source {from_pos} is out of bounds (length {v.n_user})")
+        if to_pos < 0 or to_pos >= v.n_user:
+            raise OutOfBoundsError(f"move target {to_pos} is out of bounds (length {v.n_user})")
+        op_from = v.op_index[from_pos]
+        op_to = v.op_index[to_pos]
+        e = v.elem[from_pos]
+    finally:
+        ml_view_free(&v)
+    open_txn(d)
+    ml_note_before(d, c)
+    slot = len(d.log.values)
+    d.log.values.append(None)        # the new item's slot (placeholder)
+    counter = d.log.vv[d.self_idx]
+    integrate_move(d.seq, d.ctree[c], make_id(d.self_idx, counter), op_from, op_to,
+                   <uint32_t>slot, d.log.peer_ids)
+    ml_move_elem(d, e, slot, local_lamport(d, counter), d.self_idx, True)
+    ml_view_moved(d, c, from_pos, to_pos, op_to, slot, e)
+    el = &ml_state(d).elems[e]
+    ml_note_local(d, c, counter, 1)
+    op = d.log.push_op()
+    memset(op, 0, sizeof(lc_op))
+    op.container = c
+    op.kind = LC_OP_MOVE
+    op.counter = counter
+    op.len = 1
+    op.pos = op_to
+    op.delta = <double>op_from
+    op.arg = slot
+    op.start_id = make_id(el.peer, <int32_t>el.lamport)
+    return after_local_op(d, 1)
+
+
+cdef int local_ml_set(LoroDoc d, uint32_t c, int64_t pos, object value) except -1:
+    cdef ml_view v
+    cdef int64_t e, slot
+    cdef lc_op *op
+    cdef lc_ml_elem *el
+    cdef int32_t counter
+    ml_view_build(d, c, &v)
+    try:
+        if pos < 0 or pos >= v.n_user:
+            raise OutOfBoundsError(f"index {pos} is out of bounds (length {v.n_user})")
+        e = v.elem[pos]
+    finally:
+        ml_view_free(&v)
+    open_txn(d)
+    ml_note_before(d, c)
+    slot = len(d.log.values)
+    d.log.values.append(value)
+    counter = d.log.vv[d.self_idx]
+    el = &ml_state(d).elems[e]
+    ml_win_val(d, el, slot, local_lamport(d, counter), d.self_idx)
+    ml_note_local(d, c, counter, 1)
+    op = d.log.push_op()
+    memset(op, 0, sizeof(lc_op))
+    op.container = c
+    op.kind = LC_OP_SET
+    op.counter = counter
+    op.len = 1
+    op.arg = slot
+    op.start_id = make_id(el.peer, <int32_t>el.lamport)
+    return after_local_op(d, 1)
+
+
+cdef uint32_t local_ml_set_container(LoroDoc d, uint32_t c, int64_t pos, int kind) except? 0xFFFFFFFF:
+    if pos < 0 or pos >= ml_len(d, c):
+        raise OutOfBoundsError(f"index {pos} is out of bounds (length {ml_len(d, c)})")
+    open_txn(d)
+    cid = _types.ContainerID.Normal(d.peer, d.log.vv[d.self_idx], container_type(kind))
+    cdef uint32_t child = container_index(d, cid, kind)
+    local_ml_set(d, c, pos, cid)
+    return child
+
+
+# -- events: a movable list's diff is its items before the batch against after -------------
+
+cdef int ml_note_before(LoroDoc d, uint32_t c) except -1:
+    """While someone subscribes, remember container `c`'s items (element, value slot) as
+    the batch found them, before its first op changes them."""
+    if not d.evlog.on:
+        return 0
+    cdef MovableState s = ml_state(d)
+    if c in s.before:
+        return 0
+    s.before[c] = ml_items(d, c)
+    return 0
+
+
+cdef list ml_items(LoroDoc d, uint32_t c):
+    """(element IdLp, value slot) of each item, in order."""
+    cdef ml_view v
+    cdef int64_t i
+    cdef lc_ml_elem *e
+    cdef MovableState s = ml_state(d)
+    ml_view_build(d, c, &v)
+    try:
+        out = []
+        for i in range(v.n_user):
+            e = &s.elems[v.elem[i]]
+            out.append(((<uint64_t>e.peer << 32) | e.lamport, e.val_slot))
+        return out
+    finally:
+        ml_view_free(&v)
+
+
+cdef int ml_note_local(LoroDoc d, uint32_t c, int32_t counter, int32_t n) except -1:
+    """Journal a local op (after ml_note_before kept the items it changes)."""
+    if d.evlog.on:
+        ev_note(d, c, LC_EV_COUNTER, d.self_idx, counter, n, 0, 0.0)
+    return 0
+
+
+cdef int ml_snapshot_all(LoroDoc d) except -1:
+    """An import is about to apply while someone subscribes: keep every movable list's
+    items (ops apply at their own versions, where the items cannot be read)."""
+    cdef int64_t c
+    for c in range(d.n_containers):
+        if d.ckind[c] == KIND_MOVABLE_LIST:
+            ml_note_before(d, <uint32_t>c)
+    return 0
+
+
+cdef list ml_event_ops(LoroDoc d, uint32_t c):
+    """Container `c`'s diff since ml_note_before: [(0, n) retain | (2, n) delete |
+    (1, [value slots], is_move) insert]. Items are matched by element (longest common
+    subsequence); an element kept in place whose value changed shows as inserted and
+    deleted, one that changed place as a move (inserted with is_move, as loro reports it)."""
+    cdef MovableState s = ml_state(d)
+    import difflib
+    before = s.before.get(c, [])
+    after = ml_items(d, c)
+    bkeys = [k for k, _ in before]
+    akeys = [k for k, _ in after]
+    existed = set(bkeys)
+    out = []
+
+    def push(op):
+        last = out[len(out) - 1] if out else None      # (no negative indices: wraparound is off)
+        if last is not None and last[0] == op[0] and op[0] != 1:
+            out[len(out) - 1] = (op[0], last[1] + op[1])
+        elif last is not None and op[0] == 1 and last[0] == 1 and last[2] == op[2]:
+            out[len(out) - 1] = (1, last[1] + op[1], op[2])
+        else:
+            out.append(op)
+
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, bkeys, akeys, autojunk=False).get_opcodes():
+        if tag == "equal":
+            for k in range(i2 - i1):
+                if before[i1 + k][1] == after[j1 + k][1]:
+                    push((0, 1))
+                else:
+                    push((1, [after[j1 + k][1]], False))
+                    push((2, 1))
+            continue
+        for j in range(j1, j2):
+            push((1, [after[j][1]], akeys[j] in existed))
+        if i2 > i1:
+            push((2, i2 - i1))
+    if out and out[len(out) - 1][0] == 0:
+        out.pop()
+    return out
+
+
+cdef int ml_events_done(LoroDoc d) noexcept:
+    if d.mls is not None:
+        d.mls.before.clear()
+    return 0
+
+
+def ml_cursor_atom_at(LoroDoc d, uint32_t c, int64_t pos):
+    """(length, (peer, counter) of the list item at user position `pos` or None), for
+    cursors (loro_c.cursor.movable_cursor_at)."""
+    cdef ml_view v
+    cdef int slot
+    cdef int64_t off
+    cdef uint32_t leaf
+    cdef lc_id a
+    doc_acquire(d)
+    try:
+        ml_view_build(d, c, &v)
+        try:
+            if pos < 0 or pos >= v.n_user:
+                return v.n_user, None
+            leaf = d.seq.find_visible(d.ctree[c], v.op_index[pos], &slot, &off)
+            a = d.seq.nodes[leaf].u.spans[slot].id
+            return v.n_user, (d.log.peer_objs[a.peer], a.counter + <int32_t>off)
+        finally:
+            ml_view_free(&v)
+    finally:
+        doc_release(d)
+
+
+cdef int64_t ml_index_of(LoroDoc d, uint32_t c, object value) except -2:
+    """The position of the item holding `value` (a child ContainerID), or -1."""
+    cdef list values = d.log.values
+    for i, slot in enumerate(ml_slots(d, c)):
+        if values[slot] == value:
+            return i
+    return -1
+
+
+cdef int64_t ml_value_slot_at(LoroDoc d, uint32_t c, int64_t pos) except -2:
+    """The value slot of the item at `pos`, or -1 when out of range."""
+    cdef ml_view v
+    ml_view_build(d, c, &v)
+    if pos < 0 or pos >= v.n_user:
+        return -1
+    return ml_state(d).elems[v.elem[pos]].val_slot
+
+
+def ml_cursor_find(LoroDoc d, cid, id):
+    """For a cursor on MovableList `cid` at list item `id` (or None): (container index,
+    length, user position, alive), as cursor_find gives for sequences; None when the item is unknown or
+    its element stands elsewhere now (moved: loro does not find it either)."""
+    cdef ml_view v
+    cdef uint32_t p, leaf
+    cdef int slot
+    cdef int64_t before, k, e, item_slot
+    cdef MovableState s
+    cdef uint32_t c
+    doc_acquire(d)
+    try:
+        found = d.cid_index.get(cid)
+        if found is None or d.ckind[<uint32_t>found] != KIND_MOVABLE_LIST:
+            return None
+        c = <uint32_t>found
+        ml_view_build(d, c, &v)
+        if id is None:
+            return c, v.n_user, 0, False
+        pi = d.log.peer_map.get(id.peer)
+        if pi is None or id.counter < 0 or id.counter >= d.log.vv[<uint32_t>pi]:
+            return None
+        p = <uint32_t>pi
+        try:
+            leaf = locate(d.seq, make_id(p, id.counter), &slot)
+        except AssertionError:
+            return None
+        if d.seq.nodes[leaf].tree != d.ctree[c]:
+            return None
+        s = ml_state(d)
+        item_slot = d.seq.nodes[leaf].u.spans[slot].content + (id.counter - d.seq.nodes[leaf].u.spans[slot].id.counter)
+        e = s.slot_elem[item_slot] if item_slot < s.cap_slot else -1
+        before = visible_before(d.seq, leaf, slot, id.counter)
+        k = 0
+        while k < v.n_user and v.op_index[k] < before:
+            k += 1
+        if e >= 0 and s.elems[e].pos_slot == item_slot:
+            return c, v.n_user, k, span_visible(&d.seq.nodes[leaf].u.spans[slot])
+        if e >= 0 and s.elems[e].pos_slot >= 0:
+            return None         # its element was moved away
+        return c, v.n_user, k, False
+    finally:
+        doc_release(d)
