@@ -85,11 +85,16 @@ cdef class DocExchange(DocHistory):
         """A FastSnapshot (mode 3): the change store as this document groups its changes,
         and the state at the log's head (`state_rows`, or this document's own)."""
         from loro_c import _codec
+        try:
+            rows = snapshot_state_rows(self) if state_rows is None else state_rows
+        except SnapshotStateUnsupported:
+            # the whole history as an updates blob: loro and loro_c both import it
+            return _codec.encode_updates(self._changes({}, dense_vv_dict(self, self.log.vv),
+                                                       _codec.MAX_OPS_PER_BLOCK, -1, True))
         changes = self._changes({}, dense_vv_dict(self, self.log.vv), _codec.MAX_OPS_PER_BLOCK,
                                 -1, False)
         vv = vv_wrap(dense_vv_dict(self, self.log.vv))
-        return _codec.encode_snapshot(changes, vv.encode(), self._frontiers().encode(),
-                                      snapshot_state_rows(self) if state_rows is None else state_rows)
+        return _codec.encode_snapshot(changes, vv.encode(), self._frontiers().encode(), rows)
 
     def _export_detached_snapshot(self):
         """While detached the state shows an older version, and a snapshot holds the state
@@ -99,6 +104,8 @@ cdef class DocExchange(DocHistory):
         doc_acquire(fork)
         try:
             rows = snapshot_state_rows(fork)
+        except SnapshotStateUnsupported:
+            return fork.export(_types.ExportMode.Snapshot())    # the history as updates
         finally:
             doc_release(fork)
         doc_acquire(self)

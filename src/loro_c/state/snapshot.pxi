@@ -91,7 +91,13 @@ cdef object state_payload(LoroDoc d, uint32_t c):
         return map_state_rows(d, c)
     if kind == KIND_COUNTER:
         return d.ccounter[c]
-    raise LoroError(f"{_TYPE_NAMES[kind]} containers have no snapshot state in loro_c yet")
+    raise SnapshotStateUnsupported(
+        f"{_TYPE_NAMES[kind]} containers have no snapshot state in loro_c yet")
+
+
+class SnapshotStateUnsupported(LoroError):
+    """A container kind whose state loro_c cannot write in a snapshot's state section yet
+    (MovableList): ExportMode.Snapshot then falls back to the whole history as updates."""
 
 
 cdef list seq_visible_runs(LoroDoc d, uint32_t c, bint merge):
