@@ -18,6 +18,7 @@ from loro_c.config import Configure
 from loro_c.events import (EventTriggerKind, DiffEvent, ContainerDiff, PathItem, Diff, TextDelta,
                            ListDiffItem, MapDelta, EventStream, EventStreamOverflow, ChangeModifier,
                            DiffBatch)
+from loro_c.richtext import ExpandType, StyleConfigMap, PositionType
 
 __version__ = "0.1.0"
 
@@ -33,4 +34,5 @@ __all__ = [
     "Index", "EventTriggerKind", "DiffEvent", "ContainerDiff", "PathItem", "Diff", "TextDelta",
     "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow", "ChangeModifier",
     "Configure", "DiffBatch",
+    "ExpandType", "StyleConfigMap", "PositionType",
 ]

@@ -108,6 +108,11 @@ cdef tuple op_tuple(LoroDoc d, lc_op *op):
         return (LC_OP_MAP_SET, cid, o.counter, d.log.keys[o.pos], copy_value(d.log.values[o.arg]))
     if o.kind == LC_OP_MAP_DELETE:
         return (LC_OP_MAP_DELETE, cid, o.counter, d.log.keys[o.pos])
+    if o.kind == LC_OP_MARK_START:
+        return (LC_OP_MARK_START, cid, o.counter, o.pos, o.start_id.counter,
+                d.log.keys[o.start_id.peer], copy_value(d.log.values[o.arg]), <int>o.delta)
+    if o.kind == LC_OP_MARK_END:
+        return (LC_OP_MARK_END, cid, o.counter)
     return (LC_OP_COUNTER, cid, o.counter, o.delta)
 
 

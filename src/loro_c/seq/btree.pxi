@@ -11,6 +11,7 @@ cdef inline void lens_add_span(lc_lens *l, const lc_span *s) noexcept nogil:
         l.visible += s.len
         l.utf8 += s.utf8_len
         l.utf16 += s.utf16_len
+        l.anchors += s.content >= LC_ANCHOR_MIN
     l.total += s.len
 
 
@@ -19,6 +20,7 @@ cdef inline void lens_add(lc_lens *l, const lc_lens *o) noexcept nogil:
     l.utf8 += o.utf8
     l.utf16 += o.utf16
     l.total += o.total
+    l.anchors += o.anchors
 
 
 @cython.final
@@ -126,8 +128,9 @@ cdef class SeqArena:
         memcpy(&self.text[self.text_len], cps, <size_t>n * sizeof(uint32_t))
         cdef int64_t at = self.text_len
         self.text_len += n
-        if self.text_len > 0xFFFFFFFF:
-            raise MemoryError("text content arena exceeds 2**32 code points")
+        if self.text_len >= LC_ANCHOR_MIN:
+            # the offsets above are the style anchors' content markers
+            raise MemoryError("text content arena exceeds 2**32 - 3 code points")
         return at
 
     cdef int truncate_text(self, int64_t n) except -1:
@@ -149,6 +152,7 @@ cdef class SeqArena:
         delta.utf8 = fresh.utf8 - nd.lens.utf8
         delta.utf16 = fresh.utf16 - nd.lens.utf16
         delta.total = fresh.total - nd.lens.total
+        delta.anchors = fresh.anchors - nd.lens.anchors
         nd.lens = fresh
         cdef uint32_t p = nd.parent
         while p != LC_NO_NODE:
@@ -157,6 +161,10 @@ cdef class SeqArena:
 
     cdef int64_t visible_len(self, uint32_t t) noexcept nogil:
         return self.nodes[self.roots[t]].lens.visible
+
+    cdef int64_t char_len(self, uint32_t t) noexcept nogil:
+        """Visible code points of a text tree (its visible atoms less its style anchors)."""
+        return self.nodes[self.roots[t]].lens.visible - self.nodes[self.roots[t]].lens.anchors
 
     cdef int64_t unit_len(self, uint32_t t, int unit) noexcept nogil:
         return lens_unit(&self.nodes[self.roots[t]].lens, unit)

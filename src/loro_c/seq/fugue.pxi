@@ -162,7 +162,8 @@ cdef int integrate_insert(SeqArena a, uint32_t t, lc_id new_id, int64_t pos, int
     span.id = new_id
     span.len = n
     span.content = content
-    if a.tree_is_text[t]:
+    if a.tree_is_text[t] and content < LC_ANCHOR_MIN:
+        # (a style anchor has no code point: its UTF-8/UTF-16 lengths stay 0)
         fill_text_lens(a, &span)
     if off > 0:
         # inside a known run: nothing concurrent can sit in this gap
