@@ -398,3 +398,26 @@ def test_text_events_carry_attributes_like_loros():
         logs[lib] = log
         del subs
     assert logs[loro_c] == logs[loro]
+
+
+def test_cursors_update_and_editor_in_marked_text():
+    def script(lib, d):
+        t = d.get_text("t")
+        t.insert(0, "hello brave new world")
+        t.mark(2, 9, "bold", True)
+        t.mark(6, 15, "link", "z")
+        t.update("hello, brave old world!")
+        t.update_by_line("hello, brave old world!\nbye")
+    docs = both(script)
+    assert_same(docs)
+    assert json_all(docs[loro_c], loro_c) == json_all(docs[loro], loro)
+    for pos in (0, 3, 7, 12, 20):
+        got = []
+        for lib in LIBS:
+            d = docs[lib]
+            t = d.get_text("t")
+            cur = t.get_cursor(pos, lib.Side.Middle)
+            t.insert(1, "AB")
+            t.mark(0, 4, "italic", True)
+            got.append((d.get_cursor_pos(cur).current.pos, t.get_editor_at_unicode_pos(pos)))
+        assert got[1] == got[0]
