@@ -366,7 +366,28 @@ def test_random_sessions_match_loro(seed):
 # ----------------------------------------------------------------- events
 
 def event_items(diff):
-    return merged(norm_delta(diff.diff))
+    """A text diff in canonical form: between two retains the inserts (in order, equal
+    attributes merged) before the deletes, as tests/_events_util.canonical (loro orders an
+    insert and a delete of one gap either way)."""
+    out, ins, dels = [], [], 0
+    for it in norm_delta(diff.diff) + [("retain", 0, None)]:
+        if it[0] == "retain":
+            out.extend(merged(ins))
+            if dels:
+                out.append(("delete", dels))
+            ins, dels = [], 0
+            if it[1]:
+                if out and out[-1][0] == "retain" and out[-1][2] == it[2]:
+                    out[-1] = ("retain", out[-1][1] + it[1], it[2])
+                else:
+                    out.append(it)
+        elif it[0] == "insert":
+            ins.append(it)
+        else:
+            dels += it[1]
+    while out and out[-1][0] == "retain" and not out[-1][2]:
+        out.pop()
+    return out
 
 
 def test_text_events_carry_attributes_like_loros():
