@@ -1,4 +1,4 @@
-"""python -m benches [--sections apply,export,import,merge,small,rss,scaling,threads,peers,hot,checkout] [--quick]
+"""python -m benches [--sections apply,export,import,merge,small,rss,scaling,threads,peers,hot,checkout,richtext] [--quick]
                     [--all-traces | --traces a,b] [--repeat N] [--json PATH] ...
 
 Compares loro_c with loro (the oracle, same API) and pycrdt (Yrs) on real editing traces
@@ -29,7 +29,7 @@ from ._work import (SMALL_VARIANTS, apply_fn, apply_patches_loro, edit_export_ro
                     scaled_patches, small_edits, small_roundtrips, threaded_imports)
 
 SECTIONS = ("apply", "export", "import", "merge", "small", "rss", "scaling", "threads", "peers", "hot",
-            "checkout")
+            "checkout", "richtext")
 MODES = ("once", "per_txn")
 MODE_LABEL = {"once": "one commit", "per_txn": "commit per txn"}
 SCALING_TRACE = "automerge-paper"
@@ -975,6 +975,10 @@ def main(argv=None):
         from ._checkout import run_checkout, table_checkout
         run_checkout(run, log)
         table_checkout(run, render, fmt_ratio, ratio)
+    if "richtext" in secs:
+        from ._richtext import run_richtext, table_richtext
+        run_richtext(run, log)
+        table_richtext(run, render, fmt_ratio, ratio)
     elapsed = time.perf_counter() - t_start
     m = run.results["machine"]
     print(f"loro_c benchmarks -- {m['date']}, {m['nproc']} CPUs ({m['cpu']}), "

@@ -668,7 +668,8 @@ cdef class LoroText(_Handle):
         text in document order (for tests)."""
         doc_acquire(self._doc)
         try:
-            return [(t, n, sorted(self._doc.styles[i][:2] + self._doc.styles[i][3:5] for i in ids))
+            return [(t, n, sorted((self._doc.styles[i][:2] + self._doc.styles[i][3:5] for i in ids),
+                                  key=lambda s: (s[2], s[3])))
                     for t, n, ids in style_walk(self._doc, self.tree())]
         finally:
             doc_release(self._doc)

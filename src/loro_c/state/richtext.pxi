@@ -196,31 +196,30 @@ cdef list text_delta_runs(LoroDoc d, uint32_t c):
 
 
 cdef bint mark_is_noop(LoroDoc d, uint32_t t, int64_t es, int64_t ee, str key, object value) except -1:
-    """Loro writes no mark when the entities [es, ee) all carry the same marks and `key`'s
-    winner among them has this value, nor an unmark where no mark of `key` covers them."""
+    """Loro writes no mark when `key`'s winner already has this value on every entity of
+    [es, ee) (other keys, and which marks give the value, do not matter: measured on loro
+    1.17.1), nor an unmark where no mark of `key` covers them."""
     cdef int64_t e = 0
-    cdef bint uniform = True, has_key = False
-    first = None
+    cdef bint all_same = True, has_key = False
+    cdef dict cache = {}
     for text, n, ids in style_walk(d, t):
         if e + n > es and e < ee:
-            if first is None:
-                first = ids
-            elif ids != first:
-                uniform = False
-            if not has_key:
-                for sid in ids:
-                    if (<tuple>d.styles[sid])[0] == key:
-                        has_key = True
-                        break
+            same = cache.get(ids)
+            if same is None:
+                st = style_winners(d, ids).get(key)
+                if st is not None:
+                    has_key = True
+                same = cache[ids] = st is not None and same_value((<tuple>st)[1], value)
+            elif not has_key and style_winners(d, ids).get(key) is not None:
+                has_key = True
+            if not same:
+                all_same = False
         e += n
         if e >= ee:
             break
     if value is None and not has_key:
         return True
-    if first is None or not uniform:
-        return False
-    st = style_winners(d, first).get(key)
-    return st is not None and same_value((<tuple>st)[1], value)
+    return all_same
 
 
 cdef int local_text_mark(LoroDoc d, uint32_t c, int64_t start, int64_t end, str key,
