@@ -87,6 +87,12 @@ cdef inline void* grow(void *ptr, int64_t *cap, int64_t need, size_t item) excep
     return p
 
 
+# tree_is_text[t]: bit 1 a text tree, bit 2 a tree that holds style anchors (set by the first
+# one; its nodes count them in lc_lens.anchors, other trees leave that 0).
+cdef enum:
+    TREE_TEXT = 1
+    TREE_ANCHORED = 2
+
 # Units for position conversion.
 cdef enum:
     UNIT_UNICODE = 0

@@ -11,8 +11,18 @@ cdef inline void lens_add_span(lc_lens *l, const lc_span *s) noexcept nogil:
         l.visible += s.len
         l.utf8 += s.utf8_len
         l.utf16 += s.utf16_len
-        l.anchors += s.content >= LC_ANCHOR_MIN
     l.total += s.len
+
+
+cdef inline int64_t leaf_anchors(const lc_node *nd) noexcept nogil:
+    """Visible style anchors of a leaf (counted only in trees that hold anchors, so that
+    plain text and lists pay nothing for them; see TREE_ANCHORED)."""
+    cdef int64_t n = 0
+    cdef int i
+    for i in range(nd.n):
+        if span_visible(&nd.u.spans[i]) and nd.u.spans[i].content >= LC_ANCHOR_MIN:
+            n += 1
+    return n
 
 
 cdef inline void lens_add(lc_lens *l, const lc_lens *o) noexcept nogil:
@@ -148,6 +158,8 @@ cdef class SeqArena:
         memset(&fresh, 0, sizeof(lc_lens))
         for i in range(nd.n):
             lens_add_span(&fresh, &nd.u.spans[i])
+        if self.tree_is_text[nd.tree] & TREE_ANCHORED:
+            fresh.anchors = leaf_anchors(nd)
         delta.visible = fresh.visible - nd.lens.visible
         delta.utf8 = fresh.utf8 - nd.lens.utf8
         delta.utf16 = fresh.utf16 - nd.lens.utf16
@@ -323,6 +335,9 @@ cdef class SeqArena:
             lens_add_span(&a.lens, &a.u.spans[i])
         for i in range(b.n):
             lens_add_span(&b.lens, &b.u.spans[i])
+        if self.tree_is_text[t] & TREE_ANCHORED:
+            a.lens.anchors = leaf_anchors(a)
+            b.lens.anchors = leaf_anchors(b)
         b.next_leaf = a.next_leaf
         b.prev_leaf = leaf
         if a.next_leaf != LC_NO_NODE:

@@ -69,6 +69,8 @@ cdef object check_node(SeqArena a, uint32_t t, uint32_t nd, list leaves):
         for i in range(node.n):
             check_leaf_span(a, t, nd, &node.u.spans[i])
             lens_add_span(&sums, &node.u.spans[i])
+        if a.tree_is_text[t] & TREE_ANCHORED:
+            sums.anchors = leaf_anchors(node)
     else:
         # one child is allowed: undoing a rejected import may empty its siblings
         if node.n < 1 or (node.n < 2 and node.parent == LC_NO_NODE):
