@@ -1,4 +1,4 @@
-"""python -m benches [--sections apply,export,import,merge,small,rss,scaling,threads,peers,hot,checkout,snapshot,movable,undo] [--quick]
+"""python -m benches [--sections apply,export,import,merge,small,rss,scaling,threads,peers,hot,checkout,snapshot,movable,richtext,undo] [--quick]
                     [--all-traces | --traces a,b] [--repeat N] [--json PATH] ...
 
 Compares loro_c with loro (the oracle, same API) and pycrdt (Yrs) on real editing traces
@@ -29,7 +29,7 @@ from ._work import (SMALL_VARIANTS, apply_fn, apply_patches_loro, edit_export_ro
                     scaled_patches, small_edits, small_roundtrips, threaded_imports)
 
 SECTIONS = ("apply", "export", "import", "merge", "small", "rss", "scaling", "threads", "peers", "hot",
-            "checkout", "snapshot", "movable", "undo")
+            "checkout", "snapshot", "movable", "richtext", "undo")
 MODES = ("once", "per_txn")
 MODE_LABEL = {"once": "one commit", "per_txn": "commit per txn"}
 SCALING_TRACE = "automerge-paper"
@@ -983,6 +983,10 @@ def main(argv=None):
         from ._movable import run_movable, table_movable
         run_movable(run, log)
         table_movable(run, render, fmt_ratio, ratio)
+    if "richtext" in secs:
+        from ._richtext import run_richtext, table_richtext
+        run_richtext(run, log)
+        table_richtext(run, render, fmt_ratio, ratio)
     if "undo" in secs:
         from ._undo import run_undo, table_undo
         run_undo(run, log)

@@ -14,7 +14,8 @@ enum {
     LC_EV_DELETE = 2,   /* sequence delete op (peer, counter .. counter+len); targets from
                            the tracker records */
     LC_EV_MAP = 3,      /* the winner of map key `key` changed */
-    LC_EV_COUNTER = 4   /* counter delta */
+    LC_EV_COUNTER = 4,  /* counter delta */
+    LC_EV_MARK = 5      /* rich-text mark: its start op (peer, counter); key 1 for a local mark */
 };
 
 typedef struct {

@@ -48,4 +48,14 @@ enum {
     LC_OP_SET = 7
 };
 
+/* Rich-text op kinds (a separate block: other op kinds are numbered above). A mark is two
+ * ops with consecutive counters, each one atom: its start anchor and its end anchor.
+ * MARK_START: pos = start entity, arg = value slot, start_id.peer = key index,
+ * start_id.counter = end entity, delta = the info byte. MARK_END: nothing (its position is
+ * the start op's end + 1). */
+enum {
+    LC_OP_MARK_START = 16,
+    LC_OP_MARK_END = 17
+};
+
 #endif

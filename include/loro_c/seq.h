@@ -23,6 +23,15 @@ typedef struct {
     int32_t counter;
 } lc_id;
 
+/* Rich-text style anchors are text atoms of their own (one per mark op, never merged, never
+ * deleted) whose `content` is one of these values instead of a code point offset. They take
+ * an entity position but no UTF-8/UTF-16/Unicode length. The values keep `content + len`
+ * contiguity (the merge rule) from ever joining an anchor with a neighbour. */
+#define LC_ANCHOR_START 0xFFFFFFFFu
+#define LC_ANCHOR_END 0xFFFFFFFDu
+#define LC_ANCHOR_MIN 0xFFFFFFFDu
+#define lc_span_is_anchor(s) ((s)->content >= LC_ANCHOR_MIN)
+
 /* A run of atoms inserted by one op, with consecutive ids and one tracker status. */
 typedef struct {
     lc_id id;              /* id of the first atom */
@@ -38,12 +47,14 @@ typedef struct {
 } lc_span;
 
 /* Lengths cached per node: atoms visible at the tracker version, their UTF-8 and UTF-16 sizes,
- * and all atoms (tombstones and future atoms included). */
+ * all atoms (tombstones and future atoms included), and the visible style anchors among the
+ * visible atoms (text: code points = visible - anchors; zero in plain text and lists). */
 typedef struct {
     int64_t visible;
     int64_t utf8;
     int64_t utf16;
     int64_t total;
+    int64_t anchors;
 } lc_lens;
 
 typedef union {

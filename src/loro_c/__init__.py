@@ -19,6 +19,7 @@ from loro_c.config import Configure
 from loro_c.events import (EventTriggerKind, DiffEvent, ContainerDiff, PathItem, Diff, TextDelta,
                            ListDiffItem, MapDelta, EventStream, EventStreamOverflow, ChangeModifier,
                            DiffBatch)
+from loro_c.richtext import ExpandType, StyleConfigMap, PositionType
 
 __version__ = "0.1.0"
 
@@ -35,4 +36,5 @@ __all__ = [
     "Index", "EventTriggerKind", "DiffEvent", "ContainerDiff", "PathItem", "Diff", "TextDelta",
     "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow", "ChangeModifier",
     "Configure", "DiffBatch",
+    "ExpandType", "StyleConfigMap", "PositionType",
 ]

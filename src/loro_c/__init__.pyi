@@ -18,6 +18,7 @@ __all__ = [
     "EventTriggerKind", "DiffEvent", "ContainerDiff", "PathItem", "Diff", "TextDelta",
     "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow", "ChangeModifier",
     "Configure", "DiffBatch",
+    "ExpandType", "StyleConfigMap", "PositionType",
 ]
 
 LoroValue = typing.Union[
@@ -375,6 +376,10 @@ class LoroDoc:
     def travel_change_ancestors(self, ids: typing.Sequence[ID],
                                 cb: typing.Callable[[ChangeMeta], bool]) -> None: ...
     def set_change_merge_interval(self, interval: int) -> None: ...
+    def config_text_style(self, text_style: StyleConfigMap) -> None:
+        """Replace the rich-text style configuration."""
+    def config_default_text_style(self, text_style: typing.Optional[ExpandType] = None) -> None:
+        """The ExpandType of style keys the configuration does not name."""
     @property
     def config(self) -> Configure:
         """The document's options, live."""
@@ -511,6 +516,40 @@ class LoroText:
     def __contains__(self, item: typing.Any, /) -> bool: ...
     def __add__(self, other: typing.Union[str, LoroText]) -> str: ...
     def __radd__(self, other: typing.Union[str, LoroText]) -> str: ...
+    # rich text
+    def mark(self, start: int, end: int, key: str, value: LoroValue) -> None:
+        """Mark code points [start, end) with key = value (expansion per config_text_style)."""
+    def mark_utf8(self, start: int, end: int, key: str, value: LoroValue) -> None: ...
+    def mark_utf16(self, start: int, end: int, key: str, value: LoroValue) -> None: ...
+    def unmark(self, start: int, end: int, key: str) -> None: ...
+    def unmark_utf16(self, start: int, end: int, key: str) -> None: ...
+    def to_delta(self) -> typing.List[TextDelta]: ...
+    def get_richtext_value(self) -> typing.List[typing.Dict[str, typing.Any]]: ...
+    def slice_delta(self, start_index: int, end_index: int,
+                    pos_type: typing.Union[str, PositionType]) -> typing.List[TextDelta]: ...
+    def apply_delta(self, delta: typing.Sequence[TextDelta]) -> None: ...
+
+class ExpandType(Enum):
+    """Whether text inserted at a style's edges inherits it."""
+    Before = "before"
+    After = "after"
+    Both = "both"
+    Null = "null"
+
+class PositionType(Enum):
+    Bytes = "bytes"
+    Unicode = "unicode"
+    Utf16 = "utf16"
+    Event = "event"
+    Entity = "entity"
+
+class StyleConfigMap:
+    """The ExpandType of each style key."""
+    def __init__(self) -> None: ...
+    def insert(self, key: str, value: ExpandType) -> None: ...
+    def get(self, key: str) -> typing.Optional[ExpandType]: ...
+    @classmethod
+    def default_rich_text_config(cls) -> StyleConfigMap: ...
 
 @disjoint_base
 class LoroList:

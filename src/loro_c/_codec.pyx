@@ -70,7 +70,8 @@ from ._varint cimport (
 from ._version cimport VersionVector, Frontiers, vv_wrap, frontiers_wrap, vv_read, frontiers_read
 from ._seq cimport make_id
 from ._kinds cimport (KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE, KIND_MOVABLE_LIST, KIND_COUNTER,
-                     LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
+                     LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER,
+                     LC_OP_MARK_START, LC_OP_MARK_END)
 from ._oplog cimport lc_op
 from ._kinds cimport LC_OP_MOVE, LC_OP_SET     # MovableList (codec/movable_payloads.pxi)
 from ._doc cimport LoroDoc, DocOps, lstr_place, lval_place, container_index, show_root

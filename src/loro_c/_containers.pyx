@@ -14,7 +14,8 @@ from libc.stdint cimport uint32_t, int64_t
 from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER, KIND_MOVABLE_LIST, doc_acquire,
                           doc_release, lc_map_entry, lc_map_find, LC_NO_KEY)
 from loro_c._seq cimport UNIT_UNICODE, UNIT_UTF8, UNIT_UTF16
-from loro_c._seq cimport to_unicode, from_unicode, visible_content
+from loro_c._seq cimport to_unicode, from_unicode, visible_content, find_char
+from loro_c._doc cimport local_text_mark, text_delta_runs, text_insert_entity, text_styles_at, style_walk
 from loro_c._doc cimport (local_text_insert, text_value, text_range, local_seq_delete,
                           local_list_insert, local_list_insert_container, list_slots, local_map_set,
                           local_map_set_container, local_map_delete, map_slot, map_len, map_live,
@@ -340,7 +341,7 @@ cdef class LoroText(_Handle):
         """Append `s`."""
         doc_acquire(self._doc)
         try:
-            local_text_insert(self._doc, self.idx, self._doc.seq.visible_len(self.tree()), s)
+            local_text_insert(self._doc, self.idx, self._doc.seq.char_len(self.tree()), s)
         finally:
             doc_release(self._doc)
 
@@ -359,7 +360,7 @@ cdef class LoroText(_Handle):
             doc_release(self._doc)
 
     cdef int _check_range(self, int64_t a, int64_t b) except -1:
-        cdef int64_t n = self._doc.seq.visible_len(self.tree())
+        cdef int64_t n = self._doc.seq.char_len(self.tree())
         if a > b or b > n:
             raise OutOfBoundsError(f"slice {a}..{b} is out of bounds (length {n})")
         return 0
@@ -440,7 +441,7 @@ cdef class LoroText(_Handle):
         cdef int64_t n
         doc_acquire(self._doc)
         try:
-            n = self._doc.seq.visible_len(self.tree())
+            n = self._doc.seq.char_len(self.tree())
             if p >= n:
                 raise OutOfBoundsError(f"position {p} is out of bounds (length {n})")
             return text_range(self._doc, self.idx, p, p + 1)
@@ -481,7 +482,7 @@ cdef class LoroText(_Handle):
         cdef int64_t n
         doc_acquire(self._doc)
         if unit == UNIT_UNICODE:
-            n = self._doc.seq.visible_len(self.tree())
+            n = self._doc.seq.char_len(self.tree())
         else:
             n = self._doc.seq.unit_len(self.tree(), unit)
         doc_release(self._doc)
@@ -539,9 +540,9 @@ cdef class LoroText(_Handle):
             return None
         doc_acquire(self._doc)
         try:
-            if p >= self._doc.seq.visible_len(self.tree()):
+            if p >= self._doc.seq.char_len(self.tree()):
                 return None
-            leaf = self._doc.seq.find_visible(self.tree(), p, &slot, &off)
+            leaf = find_char(self._doc.seq, self.tree(), p, &slot, &off)
             return self._doc.log.peer_ids[self._doc.seq.nodes[leaf].u.spans[slot].id.peer]
         finally:
             doc_release(self._doc)
@@ -608,7 +609,7 @@ cdef class LoroText(_Handle):
         if isinstance(index, slice):
             doc_acquire(self._doc)
             try:
-                n = self._doc.seq.visible_len(self.tree())
+                n = self._doc.seq.char_len(self.tree())
                 a, b, step = index.indices(n)
                 if step == 1:
                     return text_range(self._doc, self.idx, a, b if b > a else a)
@@ -623,7 +624,7 @@ cdef class LoroText(_Handle):
             raise LoroTypeError("text indices must be integers or slices")
         doc_acquire(self._doc)
         try:
-            n = self._doc.seq.visible_len(self.tree())
+            n = self._doc.seq.char_len(self.tree())
             i = k + n if k < 0 else k
             if i < 0 or i >= n:
                 raise OutOfBoundsError("string index out of range")
@@ -649,6 +650,164 @@ cdef class LoroText(_Handle):
         if isinstance(other, str):
             return other + self.to_string()
         raise LoroTypeError("can only concatenate str or LoroText")
+
+    # -- rich text (state/richtext.pxi)
+
+    cdef int _mark(self, object start, object end, str key, object value, int unit) except -1:
+        cdef int64_t a, b
+        if not isinstance(key, str):
+            raise LoroTypeError("style keys must be str")
+        value = check_value(value)
+        if not self.attached:
+            raise LoroError("marking a detached text is not supported")
+        doc_acquire(self._doc)
+        try:
+            a = self._convert(start, unit)
+            b = self._convert(end, unit)
+            local_text_mark(self._doc, self.idx, a, b, key, value)
+        finally:
+            doc_release(self._doc)
+        return 0
+
+    def mark(self, start, end, str key, value):
+        """Mark code points [start, end) with `key` = `value`; text typed at the range's
+        edges joins it as the key's ExpandType says (LoroDoc.config_text_style)."""
+        self._mark(start, end, key, value, UNIT_UNICODE)
+
+    def mark_utf8(self, start, end, str key, value):
+        """mark() with UTF-8 byte offsets."""
+        self._mark(start, end, key, value, UNIT_UTF8)
+
+    def mark_utf16(self, start, end, str key, value):
+        """mark() with UTF-16 unit offsets."""
+        self._mark(start, end, key, value, UNIT_UTF16)
+
+    def unmark(self, start, end, str key):
+        """Remove `key` from code points [start, end) (a mark with a null value)."""
+        self._mark(start, end, key, None, UNIT_UNICODE)
+
+    def unmark_utf16(self, start, end, str key):
+        """unmark() with UTF-16 unit offsets."""
+        self._mark(start, end, key, None, UNIT_UTF16)
+
+    def _style_runs(self):
+        """(text or None for an anchor, entities, [(key, value, lamport, peer)]) runs of the
+        text in document order (for tests)."""
+        doc_acquire(self._doc)
+        try:
+            return [(t, n, sorted((self._doc.styles[i][:2] + self._doc.styles[i][3:5] for i in ids),
+                                  key=lambda s: (s[2], s[3])))
+                    for t, n, ids in style_walk(self._doc, self.tree())]
+        finally:
+            doc_release(self._doc)
+
+    cdef list _runs(self):
+        doc_acquire(self._doc)
+        try:
+            return text_delta_runs(self._doc, self.idx)
+        finally:
+            doc_release(self._doc)
+
+    def to_delta(self):
+        """The text as TextDelta.Insert items carrying their attributes (None when none)."""
+        from loro_c.events import TextDelta
+        return [TextDelta.Insert(t, a if a else None) for t, a in self._runs()]
+
+    def get_richtext_value(self):
+        """The text as [{"insert": str, "attributes": {...}}] (attributes left out when none)."""
+        return [{"insert": t, "attributes": a} if a else {"insert": t} for t, a in self._runs()]
+
+    def slice_delta(self, start_index, end_index, pos_type):
+        """to_delta() of the text between two positions in `pos_type` ("unicode", "utf16",
+        "bytes"/"utf8", or a PositionType)."""
+        from loro_c.events import TextDelta
+        cdef int unit = _unit_of(pos_type)
+        cdef int64_t a, b, at = 0, n
+        doc_acquire(self._doc)
+        try:
+            a = self._convert(start_index, unit)
+            b = self._convert(end_index, unit)
+            if a > b:
+                raise OutOfBoundsError(f"slice {a}..{b} is out of bounds")
+            runs = text_delta_runs(self._doc, self.idx)
+        finally:
+            doc_release(self._doc)
+        out = []
+        for t, attrs in runs:
+            n = builtins_len(t)
+            if at + n > a and at < b:
+                out.append(TextDelta.Insert(t[max(a - at, 0):min(b - at, n)], attrs if attrs else None))
+            at += n
+        return out
+
+    def apply_delta(self, delta):
+        """Apply Quill-style delta items (TextDelta.Insert/Retain/Delete) as local edits:
+        inserts take exactly their attributes, retains with attributes mark (as loro)."""
+        from loro_c.events import TextDelta
+        cdef int64_t index = 0, n, length, e
+        if not self.attached:
+            raise LoroError("`apply_delta` on a detached text container is not supported")
+        marks = []
+        doc_acquire(self._doc)
+        try:
+            for item in delta:
+                if isinstance(item, TextDelta.Insert):
+                    n = builtins_len(item.insert)
+                    if n == 0:
+                        continue
+                    length = self._doc.seq.char_len(self.tree())
+                    if index > length:
+                        raise OutOfBoundsError(f"delta position {index} is out of bounds (length {length})")
+                    attrs = {k: check_value(v) for k, v in (item.attributes or {}).items()}
+                    if self._doc.seq.nodes[self._doc.seq.roots[self.tree()]].lens.anchors:
+                        e = text_insert_entity(self._doc, self.tree(), index)
+                        current = text_styles_at(self._doc, self.tree(), e)
+                    else:
+                        current = {}
+                    pending = {}
+                    for k, v in current.items():
+                        if k not in attrs or attrs[k] != v:
+                            pending[k] = attrs.get(k)
+                    for k, v in attrs.items():
+                        if k not in current:
+                            pending[k] = v
+                    local_text_insert(self._doc, self.idx, index, item.insert)
+                    marks.append((index, index + n, pending))
+                    index += n
+                elif isinstance(item, TextDelta.Delete):
+                    local_seq_delete(self._doc, self.idx, index, as_index(item.delete, "length"))
+                elif isinstance(item, TextDelta.Retain):
+                    n = as_index(item.retain, "length")
+                    length = self._doc.seq.char_len(self.tree())
+                    if index + n > length:
+                        raise OutOfBoundsError(f"delta range {index}..{index + n} is out of bounds (length {length})")
+                    if item.attributes:
+                        marks.append((index, index + n,
+                                      {k: check_value(v) for k, v in item.attributes.items()}))
+                    index += n
+                else:
+                    raise LoroTypeError(f"not a TextDelta: {item!r}")
+            length = self._doc.seq.char_len(self.tree())
+            for a, b, attrs in marks:
+                if a >= length:
+                    local_text_insert(self._doc, self.idx, length, "\n" * (a - length + 1))
+                    length = a
+                for k, v in attrs.items():
+                    local_text_mark(self._doc, self.idx, a, b, k, v)
+        finally:
+            doc_release(self._doc)
+
+
+cdef int _unit_of(object pos_type) except -1:
+    u = _UNITS.get(pos_type)
+    if u is None:
+        name = str(getattr(pos_type, "value", pos_type)).lower()
+        u = _UNITS.get(name)
+        if u is None:
+            if name == "event":
+                return UNIT_UNICODE
+            raise LoroValueError(f"unsupported position type {pos_type!r}")
+    return u
 
 
 cdef class LoroList(_Handle):

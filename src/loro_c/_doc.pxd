@@ -68,6 +68,7 @@ cdef extern from "loro_c/events.h":
         LC_EV_DELETE
         LC_EV_MAP
         LC_EV_COUNTER
+        LC_EV_MARK
     ctypedef struct lc_ev_note:
         uint32_t container
         uint32_t kind
@@ -95,6 +96,7 @@ cdef enum:
 
 # Container kinds (Loro's raw type bytes), re-exported from their one place (kinds.h).
 from loro_c._kinds cimport KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE, KIND_MOVABLE_LIST, KIND_COUNTER
+from loro_c._kinds cimport LC_OP_MARK_START, LC_OP_MARK_END
 
 
 # Loro's MAX_BLOCK_SIZE: a change joins its peer's last block while the block's estimated
@@ -281,6 +283,11 @@ cdef class DocCore:
     cdef int64_t hist_changes
     cdef uint32_t hist_last_ops
     cdef MovableState mls           # MovableList elements (state/movable_list.pxi), made on first use
+    # rich text (state/text.pxi): each mark op applied, by its start anchor's id (peer index
+    # << 32 | counter) -> (key, value, info, lamport, peer id, end entity); the style
+    # configuration (richtext.TextStyles)
+    cdef dict styles
+    cdef object text_styles
     cdef object __weakref__
 
 
@@ -321,6 +328,14 @@ cdef int local_text_insert(LoroDoc d, uint32_t c, int64_t pos, str s) except -1
 cdef object text_value(LoroDoc d, uint32_t c)
 cdef object text_range(LoroDoc d, uint32_t c, int64_t a, int64_t b)
 cdef int local_seq_delete(LoroDoc d, uint32_t c, int64_t pos, int64_t n) except -1
+# state/richtext.pxi
+cdef int local_text_mark(LoroDoc d, uint32_t c, int64_t start, int64_t end, str key,
+                         object value) except -1
+cdef list text_delta_runs(LoroDoc d, uint32_t c)
+cdef int64_t text_insert_entity(LoroDoc d, uint32_t t, int64_t p) except -1
+cdef dict text_styles_at(LoroDoc d, uint32_t t, int64_t e)
+cdef list style_walk(LoroDoc d, uint32_t t)
+cdef dict style_attributes(LoroDoc d, frozenset ids, bint with_null)
 cdef int local_list_insert(LoroDoc d, uint32_t c, int64_t pos, list values) except -1
 cdef uint32_t local_list_insert_container(LoroDoc d, uint32_t c, int64_t pos, int kind) except? 0xFFFFFFFF
 cdef list list_slots(LoroDoc d, uint32_t c)
@@ -466,4 +481,6 @@ cdef inline int ev_note_op(LoroDoc d, const lc_op *op, uint32_t peer) except -1 
         return ev_note(d, op.container, LC_EV_DELETE, peer, op.counter, op.len, 0, 0.0)
     if op.kind == LC_OP_COUNTER:
         return ev_note(d, op.container, LC_EV_COUNTER, peer, op.counter, 1, 0, op.delta)
+    if op.kind == LC_OP_MARK_START:
+        return ev_note(d, op.container, LC_EV_MARK, peer, op.counter, 1, 0, 0.0)
     return 0

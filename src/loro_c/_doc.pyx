@@ -24,6 +24,10 @@ from loro_c._oplog cimport (OpLog, lc_op, lc_change, lc_staged, lc_move, lc_grou
                             slice_op, merge_ops, LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET,
                             LC_OP_MAP_DELETE, LC_OP_COUNTER, LC_LSTR_MIN_CAP, lc_insert_is_text,
                             LC_STAGED_DEAD, LC_STAGED_DONE)
+# rich text (state/richtext.pxi)
+from loro_c._seq cimport (lc_span, lc_span_is_anchor, LC_ANCHOR_START, LC_ANCHOR_END, find_char,
+                          entity_at, collect_text_runs, LC_NO_NODE, anchors_before)
+from loro_c._kinds cimport LC_OP_MARK_START, LC_OP_MARK_END
 from loro_c._oplog import OpLog as _OpLogType
 from loro_c._kinds cimport LC_OP_MOVE, LC_OP_SET        # MovableList (state/movable_list.pxi)
 from loro_c._seq cimport lc_span, integrate_move
@@ -110,6 +114,7 @@ include "doc/checkout.pxi"
 include "state/dispatch.pxi"
 include "state/sequence.pxi"
 include "state/text.pxi"
+include "state/richtext.pxi"
 include "state/list.pxi"
 include "state/map.pxi"
 include "state/counter.pxi"
@@ -443,6 +448,30 @@ cdef class LoroDoc(DocExchange):
             self.merge_interval = interval
         finally:
             doc_release(self)
+
+    # -- rich text styles (state/richtext.pxi)
+
+    def config_text_style(self, text_style):
+        """Replace the style configuration (a StyleConfigMap: the ExpandType of each key)."""
+        from loro_c.richtext import StyleConfigMap, TextStyles
+        if not isinstance(text_style, StyleConfigMap):
+            raise LoroTypeError("config_text_style takes a StyleConfigMap")
+        doc_acquire(self)
+        if self.text_styles is None:
+            self.text_styles = TextStyles()
+        self.text_styles.map = text_style._copy()
+        doc_release(self)
+
+    def config_default_text_style(self, text_style=None):
+        """The ExpandType of keys the configuration does not name (None: such marks fail)."""
+        from loro_c.richtext import TextStyles, check_expand
+        if text_style is not None:
+            check_expand(text_style)
+        doc_acquire(self)
+        if self.text_styles is None:
+            self.text_styles = TextStyles()
+        self.text_styles.default = text_style
+        doc_release(self)
 
     @property
     def config(self):

@@ -29,6 +29,8 @@ from loro_c._doc cimport (LoroDoc, lc_ev_note, ROOT_NONE, ev_note, lc_map_find, 
 from loro_c._doc cimport (commit_txn, text_value, list_slots, map_live, lc_map, LC_NO_KEY,
                           utf8_bytes)
 from loro_c._doc cimport KIND_MOVABLE_LIST, ml_event_ops, ml_events_done, ml_index_of, ml_slots     # MovableList
+from loro_c._doc cimport LC_EV_MARK, LC_OP_MARK_START, LC_OP_COUNTER, style_walk, style_attributes, text_delta_runs
+from loro_c._seq cimport anchors_before, LC_ANCHOR_MIN
 from loro_c._seq cimport (SeqArena, lc_span, lc_id, lc_record, lc_peer_index, make_id, span_visible, grow,
                           LC_REC_INSERT, LC_REC_DELETE_REV, locate, visible_before, abs_index)
 from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET,
@@ -43,6 +45,7 @@ from loro_c.events import (DiffBatch, _DocEvents, _Batch, _PeerChange, _Raised, 
                            MapDelta)
 from loro_c.paths import Index
 from loro_c.hash_order import container_idx, iteration_order
+from bisect import bisect_right
 from loro_c.errors import LoroTypeError, LoroValueError
 from loro_c._doc import Subscription, copy_value
 
@@ -150,7 +153,9 @@ cdef int note_open_txn(LoroDoc doc) except -1:
             ev_note(doc, op.container, LC_EV_INSERT, doc.self_idx, a, end - a, 0, 0.0)
         elif op.kind == LC_OP_DELETE:
             ev_note(doc, op.container, LC_EV_DELETE, doc.self_idx, a, end - a, 0, 0.0)
-        else:
+        elif op.kind == LC_OP_MARK_START:
+            ev_note(doc, op.container, LC_EV_MARK, doc.self_idx, a, 1, 1, 0.0)
+        elif op.kind == LC_OP_COUNTER:
             ev_note(doc, op.container, LC_EV_COUNTER, doc.self_idx, a, 1, 0, op.delta)
     return 0
 
@@ -396,6 +401,9 @@ cdef object seq_diff_checkout(LoroDoc doc, uint32_t c, list runs, list reached):
                     push_piece(seq, &sc, leaf, slot, <uint32_t>peer, a, end, now)
                 a = end
         if doc.ckind[c] == KIND_TEXT and sc.n_pcs:
+            if seq.nodes[seq.roots[doc.ctree[c]]].lens.anchors or has_anchor_piece(&sc):
+                # marks: the attributes and anchor-free positions of rich_delta
+                return rich_delta(doc, c, &sc, None)
             return checkout_text_delta(doc, &sc)
         return pieces_delta(doc, c, &sc, None, reached)
     finally:
@@ -472,6 +480,14 @@ cdef object checkout_text_delta(LoroDoc doc, ev_scratch *sc):
         if item[3]:
             out.append(TextDelta.Delete(item[3]))
     return Diff.Text(out)
+
+
+cdef bint has_anchor_piece(ev_scratch *sc) noexcept:
+    cdef int64_t k
+    for k in range(sc.n_pcs):
+        if sc.pcs[k].content >= LC_ANCHOR_MIN:
+            return True
+    return False
 
 
 cdef tuple stored_bytes(LoroDoc doc, ev_piece *pc):
@@ -629,8 +645,8 @@ cdef object whole_value_diff(LoroDoc doc, uint32_t c, list queue):
     cdef int kind = doc.ckind[c]
     values = doc.log.values
     if kind == KIND_TEXT:
-        s = text_value(doc, c)
-        return Diff.Text([TextDelta.Insert(s)]) if s else None
+        runs = text_delta_runs(doc, c)
+        return Diff.Text([TextDelta.Insert(t, a or None) for t, a in runs]) if runs else None
     if kind == KIND_COUNTER:
         return Diff.Counter(doc.ccounter[c])
     if kind == KIND_LIST:
@@ -798,7 +814,8 @@ ctypedef struct ev_point:
 
 ctypedef struct ev_piece:
     int64_t abs         # absolute index (tombstones counted): document order
-    int64_t vb          # visible atoms before it now
+    int64_t vb          # visible atoms before it now (text: code points)
+    int64_t ent         # text: visible entities (code points and style anchors) before it
     int64_t content     # content offset of its first atom
     int32_t n
     int32_t ins         # 1 inserted (visible now only), 0 deleted (visible before only)
@@ -903,6 +920,9 @@ cdef int push_piece(SeqArena seq, ev_scratch *sc, uint32_t leaf, int slot, uint3
     pc.peer = peer
     pc.counter = a
     pc.vb = visible_before(seq, leaf, slot, a)
+    pc.ent = pc.vb
+    if seq.tree_is_text[seq.nodes[leaf].tree] and seq.nodes[seq.roots[seq.nodes[leaf].tree]].lens.anchors:
+        pc.vb -= anchors_before(seq, leaf, slot)
     pc.abs = abs_index(seq, make_id(peer, a))
     sc.n_pcs += 1
     return 0
@@ -950,12 +970,17 @@ cdef object seq_diff_in(LoroDoc doc, uint32_t c, list idxs, list shown, ev_scrat
     cdef uint32_t peer = 0
     cdef ev_point *pt
     cdef ev_piece *pc
+    marks = None
     for i in idxs:
         e = &doc.evlog.notes[i]
         if e.kind == LC_EV_INSERT:
             add_range(sc, e.peer, e.counter, e.counter + e.len, 1)
         elif e.kind == LC_EV_DELETE:
             delete_targets(seq, e.peer, e.counter, e.counter + e.len, sc)
+        elif e.kind == LC_EV_MARK:
+            if marks is None:
+                marks = []
+            marks.append((e.peer, e.counter, e.key))
     # cut the ranges into pieces covered alike: new or not, and by how many of this batch's
     # deletes (concurrent deletes of one atom both count in its delete count)
     if sc.n_pts == 2:
@@ -973,6 +998,8 @@ cdef object seq_diff_in(LoroDoc doc, uint32_t c, list idxs, list shown, ev_scrat
             cur_new += pt.dnew
             cur_del += pt.ddel
             prev = pt.pos
+    if marks is not None or (is_text and seq.nodes[seq.roots[doc.ctree[c]]].lens.anchors):
+        return rich_delta(doc, c, sc, marks)
     return pieces_delta(doc, c, sc, shown)
 
 
@@ -1024,6 +1051,124 @@ cdef object pieces_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list shown, li
                       if op[0] == 2 else ListDiffItem.Insert(
                           [wrap_value(doc, values[slot], shown, reached) for content, n in op[1]
                            for slot in range(content, content + n)], False) for op in ops])
+
+
+cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
+    """The text delta of a batch in a text with style anchors: inserted text carries the
+    marks covering it (unmarks as None), and each mark op of the batch retains its range
+    with its attributes (a local mark: its own key, as loro's; an imported one: every
+    mark covering each part of its range)."""
+    cdef SeqArena seq = doc.seq
+    cdef uint32_t t = doc.ctree[c]
+    cdef int64_t k, pos = 0, e, u
+    cdef ev_piece *pc
+    cdef int slot
+    cdef uint32_t leaf
+    walk = style_walk(doc, t)
+    ent_starts, uni_starts = [], []
+    e = u = 0
+    for text, n, ids in walk:
+        ent_starts.append(e)
+        uni_starts.append(u)
+        e += n
+        if text is not None:
+            u += n
+    cache = {}
+
+    def attrs_of(ids):
+        a = cache.get(ids)
+        if a is None:
+            a = cache[ids] = style_attributes(doc, ids, True)
+        return a or None
+
+    if sc.n_pcs > 1:
+        qsort(sc.pcs, sc.n_pcs, sizeof(ev_piece), cmp_piece)
+    ops = []        # [kind, payload, attributes]: 0 retain n, 1 insert str, 2 delete n
+    for k in range(sc.n_pcs):
+        pc = &sc.pcs[k]
+        if pc.vb > pos:
+            ops.append([0, pc.vb - pos, None])
+            pos = pc.vb
+        if pc.ins:
+            i = bisect_right(ent_starts, pc.ent) - 1
+            a = attrs_of(walk[i][2])
+            s = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, &seq.text[pc.content], pc.n)
+            if ops and ops[len(ops) - 1][0] == 1 and ops[len(ops) - 1][2] == a:
+                ops[len(ops) - 1][1] += s
+            else:
+                ops.append([1, s, a])
+            pos += pc.n
+        elif ops and ops[len(ops) - 1][0] == 2:
+            ops[len(ops) - 1][1] += pc.n
+        else:
+            ops.append([2, pc.n, None])
+    for peer, counter, local in marks or ():
+        st = doc.styles.get((peer << 32) | counter)
+        if st is None:
+            continue
+        leaf = locate(seq, make_id(peer, counter), &slot)
+        if not span_visible(&seq.nodes[leaf].u.spans[slot]):
+            continue
+        e_start = visible_before(seq, leaf, slot, counter)
+        leaf = locate(seq, make_id(peer, counter + 1), &slot)
+        if not span_visible(&seq.nodes[leaf].u.spans[slot]):
+            continue
+        e_end = visible_before(seq, leaf, slot, counter + 1)
+        i = bisect_right(ent_starts, e_start) - 1
+        while i < len(walk) and ent_starts[i] <= e_end:
+            text, n, ids = walk[i]
+            if text is not None:
+                a = {st[0]: st[1]} if local else attrs_of(ids)
+                overlay(ops, uni_starts[i], uni_starts[i] + n, a)
+            i += 1
+    joined = []
+    for op in ops:
+        if joined and joined[len(joined) - 1][0] == op[0] and joined[len(joined) - 1][2] == op[2]:
+            joined[len(joined) - 1][1] += op[1]
+        else:
+            joined.append(op)
+    ops = joined
+    while ops and ops[len(ops) - 1][0] == 0 and not ops[len(ops) - 1][2]:
+        ops.pop()
+    if not ops:
+        return None
+    return Diff.Text([TextDelta.Retain(op[1], op[2]) if op[0] == 0 else TextDelta.Delete(op[1])
+                      if op[0] == 2 else TextDelta.Insert(op[1], op[2]) for op in ops])
+
+
+cdef int overlay(list ops, int64_t a, int64_t b, object attrs) except -1:
+    """Give the new-text range [a, b) of a delta these attributes (later ones win)."""
+    cdef int64_t pos = 0, n, lo, hi
+    cdef Py_ssize_t i = 0
+    while i < len(ops) and pos < b:
+        op = ops[i]
+        if op[0] == 2:
+            i += 1
+            continue
+        n = op[1] if op[0] == 0 else len(op[1])
+        lo = a if a > pos else pos
+        hi = b if b < pos + n else pos + n
+        if lo < hi:
+            merged = dict(op[2] or {})
+            merged.update(attrs or {})
+            parts = [(lo - pos, op[2]), (hi - lo, merged or None), (pos + n - hi, op[2])]
+            pieces = []
+            cut = 0
+            for m, at in parts:
+                if m > 0:
+                    pieces.append([op[0], op[1][cut:cut + m] if op[0] == 1 else m, at])
+                    cut += m
+            ops[i:i + 1] = pieces
+            i += len(pieces)
+        else:
+            i += 1
+        pos += n
+    if pos < b:
+        if pos < a:
+            ops.append([0, a - pos, None])
+            pos = a
+        ops.append([0, b - pos, attrs or None])
+    return 0
 
 
 cdef str text_of(SeqArena seq, list runs):

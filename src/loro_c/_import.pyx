@@ -18,6 +18,7 @@ from loro_c._oplog cimport (OpLog, lc_op, lc_staged, lc_change, slice_op, LC_STA
                             LC_OP_INSERT, LC_OP_DELETE,
                             LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
 from loro_c._kinds cimport LC_OP_MOVE, LC_OP_SET      # MovableList
+from loro_c._kinds cimport LC_OP_MARK_START, LC_OP_MARK_END
 from loro_c._doc cimport (LoroDoc, group_change, group_kept, lstr_place, lval_place, lstr_grow_to, utf8_bytes,
                           lc_map_free, lc_map_find, lc_map_remove, lc_map_set_slot, lc_map_entry,
                           lc_map_undo, ROOT_HIDDEN, KIND_TEXT,
@@ -559,6 +560,16 @@ cdef object stage_tuple(LoroDoc doc, tuple raw):
             op.pos = o[3]
             op.arg = o[4]
             op.start_id = make_id(log.peer_index(o[5]), o[6])
+        elif kind == LC_OP_MARK_START:
+            op = stage_op(doc, c, kind, o[2], 1)
+            op.pos = o[3]
+            if not stage_dropped(doc, op):
+                op.start_id = make_id(log.key_index(o[5]), o[4])
+                op.arg = len(log.values)
+                log.values.append(o[6])
+            op.delta = o[7]
+        elif kind == LC_OP_MARK_END:
+            stage_op(doc, c, kind, o[2], 1)
         elif kind == LC_OP_MAP_SET:
             op = stage_op(doc, c, kind, o[2], 1)
             if not stage_dropped(doc, op):

@@ -17,6 +17,8 @@ cdef extern from "loro_c/kinds.h":
         LC_OP_COUNTER
         LC_OP_MOVE
         LC_OP_SET
+        LC_OP_MARK_START
+        LC_OP_MARK_END
 
     const char *lc_kind_name(int kind) noexcept nogil
     int lc_kind_historical(int kind) noexcept nogil

@@ -10,6 +10,9 @@ cdef extern from "loro_c/seq.h":
         LC_REC_DELETE
         LC_REC_DELETE_REV
         LC_REC_MOVE
+        LC_ANCHOR_START
+        LC_ANCHOR_END
+        LC_ANCHOR_MIN
 
     ctypedef struct lc_id:
         uint32_t peer
@@ -31,6 +34,7 @@ cdef extern from "loro_c/seq.h":
         int64_t utf8
         int64_t utf16
         int64_t total
+        int64_t anchors
 
     ctypedef union lc_node_union:
         uint32_t children[LC_BT_MAX]
@@ -62,6 +66,7 @@ cdef extern from "loro_c/seq.h":
         lc_record *recs
         int64_t rec_len, rec_cap
 
+    bint lc_span_is_anchor(const lc_span *s) nogil
     int lc_popcount64(uint64_t x) nogil
     int64_t lc_prev_start(const lc_peer_index *pi, int64_t c) nogil
     void lc_set_start(lc_peer_index *pi, int64_t c, uint32_t leaf) nogil
@@ -82,6 +87,12 @@ cdef inline void* grow(void *ptr, int64_t *cap, int64_t need, size_t item) excep
             raise MemoryError()
     return p
 
+
+# tree_is_text[t]: bit 1 a text tree, bit 2 a tree that holds style anchors (set by the first
+# one; its nodes count them in lc_lens.anchors, other trees leave that 0).
+cdef enum:
+    TREE_TEXT = 1
+    TREE_ANCHORED = 2
 
 # Units for position conversion.
 cdef enum:
@@ -135,6 +146,7 @@ cdef class SeqArena:
     # --- lengths and search
     cdef void leaf_update(self, uint32_t leaf) noexcept nogil
     cdef int64_t visible_len(self, uint32_t t) noexcept nogil
+    cdef int64_t char_len(self, uint32_t t) noexcept nogil
     cdef int64_t unit_len(self, uint32_t t, int unit) noexcept nogil
     cdef uint32_t first_leaf(self, uint32_t t) noexcept nogil
     cdef uint32_t find_visible(self, uint32_t t, int64_t pos, int *idx, int64_t *off) noexcept nogil
@@ -171,6 +183,12 @@ cdef int64_t abs_index(SeqArena a, lc_id id) except -1 nogil
 cdef int64_t copy_visible(SeqArena a, uint32_t t, int64_t start, int64_t end, uint32_t *out) except -1
 cdef int64_t visible_content(SeqArena a, uint32_t t, int64_t pos) except -1
 cdef int64_t collect_runs(SeqArena a, uint32_t t, int64_t start, int64_t n) except -1
+# seq/anchors.pxi
+cdef uint32_t find_char(SeqArena a, uint32_t t, int64_t pos, int *idx, int64_t *off) noexcept nogil
+cdef int64_t entity_at(SeqArena a, uint32_t leaf, int idx, int64_t off) noexcept nogil
+cdef int64_t char_entity(SeqArena a, uint32_t t, int64_t pos) noexcept nogil
+cdef int64_t anchors_before(SeqArena a, uint32_t leaf, int slot) noexcept nogil
+cdef int64_t collect_text_runs(SeqArena a, uint32_t t, int64_t start, int64_t n) except -1
 # seq/drop.pxi
 cdef int drop_atoms(SeqArena a, uint32_t peer, int32_t cut) except -1
 cdef int drop_trees(SeqArena a, uint32_t n_trees) except -1

@@ -12,6 +12,7 @@ call each other as plain C functions); `SeqArena` (seq/btree.pxi) owns all the m
     seq/tracker.pxi  tracker records and tracker moves (status changes of atoms)
     seq/fugue.pxi    integrating inserts (Fugue; placing the new span) and deletes
     seq/query.pxi    reading: atom positions, visible content, id runs of a range
+    seq/anchors.pxi  rich text: code point positions among style anchors
     seq/drop.pxi     undoing a rejected import: dropping its atoms and trees
     seq/check.pxi    invariant checkers and arena sizes
 
@@ -32,5 +33,6 @@ include "seq/tracker.pxi"
 include "seq/fugue.pxi"
 include "seq/move.pxi"
 include "seq/query.pxi"
+include "seq/anchors.pxi"
 include "seq/drop.pxi"
 include "seq/check.pxi"

@@ -157,7 +157,7 @@ def text_edits(LoroDoc doc, uint32_t c, str new, bint refined=True, timeout_ms=N
     """char_edits(text of container `c`, new) read straight from the document's sequence
     (the caller holds its lock), without building the old text as a str."""
     cdef uint32_t tree = doc.ctree[c]
-    cdef int64_t n = doc.seq.visible_len(tree), m = len(new), p = 0, sfx = 0, lim, i
+    cdef int64_t n = doc.seq.char_len(tree), m = len(new), p = 0, sfx = 0, lim, i
     cdef int kind = PyUnicode_KIND(new)
     cdef void *data = PyUnicode_DATA(new)
     cdef uint32_t *a = <uint32_t*>malloc(<size_t>(n if n > 0 else 1) * sizeof(uint32_t))
@@ -210,7 +210,7 @@ def line_edits(str old, str new, bint refined=True, timeout_ms=None):
 def doc_line_edits(LoroDoc doc, uint32_t c, str new, bint refined=True, timeout_ms=None):
     """line_edits(text of container `c`, new), read from the document as text_edits does."""
     cdef uint32_t tree = doc.ctree[c]
-    cdef int64_t n = doc.seq.visible_len(tree)
+    cdef int64_t n = doc.seq.char_len(tree)
     cdef uint32_t *a = <uint32_t*>malloc(<size_t>(n if n > 0 else 1) * sizeof(uint32_t))
     if a == NULL:
         raise MemoryError()

@@ -121,6 +121,18 @@ cdef int enc_counter(Writer* values, I64Vec* tags, double dv) except -1:
     return wchk(values, write_f64_be(values, dv))
 
 
+cdef int enc_mark(Writer* values, BlockCols* cols, _Registers reg, object peer, int64_t counter,
+                  int64_t start, int64_t end, str key, object value, int info) except -1:
+    """A MarkStart: prop = start entity; values: info byte, end - start, key index, value."""
+    vec_push(&cols.prop, start)
+    vec_push(&cols.tag, V_MARK_START)
+    wchk(values, write_u8(values, <uint8_t>info))
+    wchk(values, write_uleb64(values, <uint64_t>(end - start)))
+    wchk(values, write_uleb64(values, <uint64_t>reg.key(key)))
+    enc_value(values, value, reg, peer, counter, 0, False)
+    return 0
+
+
 cdef int64_t gather_doc_ops(DocOps rng, int64_t counter, _Registers reg, object peer,
                             BlockCols* cols, Writer* values) except -1:
     """Fill the op columns of a block straight from a document's op arena; returns the
@@ -165,6 +177,12 @@ cdef int64_t gather_doc_ops(DocOps rng, int64_t counter, _Registers reg, object 
         elif o.kind == LC_OP_SET:
             enc_set(values, cols, reg, doc.log.peer_ids[o.start_id.peer], <uint32_t>o.start_id.counter,
                     vals[o.arg], peer, counter)
+        elif o.kind == LC_OP_MARK_START:
+            enc_mark(values, cols, reg, peer, counter, o.pos, o.start_id.counter,
+                     keys[o.start_id.peer], vals[o.arg], <int>o.delta)
+        elif o.kind == LC_OP_MARK_END:
+            vec_push(&cols.prop, 0)
+            vec_push(&cols.tag, V_NULL)
         else:
             vec_push(&cols.prop, 0)
             enc_counter(values, &cols.tag, o.delta)
@@ -216,6 +234,11 @@ cdef int64_t gather_tuple_ops(list ops, int64_t counter, _Registers reg, object 
             enc_move(values, cols, reg, op[4], op[3], op[5], op[6])
         elif kind == LC_OP_SET:
             enc_set(values, cols, reg, op[3], op[4], op[5], peer, counter)
+        elif kind == LC_OP_MARK_START:
+            enc_mark(values, cols, reg, peer, counter, op[3], op[4], op[5], op[6], op[7])
+        elif kind == LC_OP_MARK_END:
+            vec_push(&cols.prop, 0)
+            vec_push(&cols.tag, V_NULL)
         else:
             raise LoroValueError(f"unknown op kind {kind}")
         vec_push(&cols.length, ln)

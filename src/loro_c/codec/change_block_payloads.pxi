@@ -102,7 +102,7 @@ cdef inline object text_insert(_OpPayloads st, Py_ssize_t i, uint32_t c, int64_t
     cdef uint64_t slen
     cdef const unsigned char* sp = NULL
     if tag == V_MARK_START or tag == V_NULL:
-        fail("rich text marks (StyleStart/StyleEnd) are not supported by loro_c yet")
+        return text_mark(st, i, c, op_counter, tag)
     if tag != V_STR:
         fail(f"value kind {tag} is not valid for a Text op")
     r_uleb(vals, &slen)
@@ -117,6 +117,47 @@ cdef inline object text_insert(_OpPayloads st, Py_ssize_t i, uint32_t c, int64_t
             fail("text insert length does not match its op length")
         return (LC_OP_INSERT, st.cids[a.col_cidx[i]], op_counter, prop, s)
     stage_text(st, sp, <Py_ssize_t>slen, c, op_counter, ln, prop)
+    return None
+
+
+cdef object text_mark(_OpPayloads st, Py_ssize_t i, uint32_t c, int64_t op_counter, int tag):
+    """A rich-text mark op: MarkStart (info byte, end - start, key index, a LoroValue; the
+    prop column is the start entity) or its StyleEnd (Null, nothing in the values)."""
+    cdef BlockArrays* a = st.a
+    cdef Reader* vals = &st.h.values
+    cdef int64_t prop = a.col_prop[i]
+    cdef uint8_t info = 0
+    cdef uint64_t span = 0, kidx = 0
+    cdef lc_op* sop
+    if a.col_len[i] != 1:
+        fail("a mark op must have length 1")
+    if tag == V_NULL:
+        if not st.staging:
+            return (LC_OP_MARK_END, st.cids[a.col_cidx[i]], op_counter)
+        if not st.skip:
+            stage_op(st.doc, c, LC_OP_MARK_END, <int32_t>op_counter, 1)
+        return None
+    r_u8(vals, &info)
+    r_uleb(vals, &span)
+    r_uleb(vals, &kidx)
+    if kidx >= <uint64_t>len(st.keys):
+        fail("mark key index is out of range")
+    if prop < 0 or <uint64_t>prop + span > INT32_MAX:
+        fail("mark range is out of range")
+    v = read_value(vals, st.keys, st.peer, op_counter, 0, False)
+    if isinstance(v, _types.ContainerID):
+        fail("a mark's value cannot be a container")
+    if not st.staging:
+        return (LC_OP_MARK_START, st.cids[a.col_cidx[i]], op_counter, prop, <int64_t>(prop + span),
+                st.keys[kidx], v, info)
+    if not st.skip:
+        sop = stage_op(st.doc, c, LC_OP_MARK_START, <int32_t>op_counter, 1)
+        sop.pos = prop
+        if not stage_dropped(st.doc, sop):
+            sop.start_id = make_id(doc_key(st, <int64_t>kidx), <int32_t>(prop + span))
+            sop.arg = len(st.values)
+            st.values.append(v)
+        sop.delta = info
     return None
 
 

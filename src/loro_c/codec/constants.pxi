@@ -55,6 +55,8 @@ OP_DELETE = LC_OP_DELETE
 OP_MAP_SET = LC_OP_MAP_SET
 OP_MAP_DELETE = LC_OP_MAP_DELETE
 OP_COUNTER = LC_OP_COUNTER
+OP_MARK_START = LC_OP_MARK_START
+OP_MARK_END = LC_OP_MARK_END
 
 
 # -- container kinds as Python objects (cached: building a ContainerType is not free) --------

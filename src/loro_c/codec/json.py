@@ -8,6 +8,8 @@ stages: ``(peer, counter, lamport, timestamp, msg, deps, ops)`` with ``deps`` a 
 * ``(OP_DELETE, cid, counter, pos, signed_len, start_peer, start_counter)``
 * ``(OP_MAP_SET, cid, counter, key, value)`` / ``(OP_MAP_DELETE, cid, counter, key)``
 * ``(OP_COUNTER, cid, counter, delta)``
+* ``(OP_MARK_START, cid, counter, start, end, key, value, info)`` / ``(OP_MARK_END, cid, counter)``
+  (rich text; start and end are entity positions)
 
 Every malformed input raises ``DecodeError`` naming what is wrong.
 """
@@ -15,6 +17,7 @@ import json
 
 from loro_c import _types
 from loro_c._codec import OP_COUNTER, OP_DELETE, OP_INSERT, OP_MAP_DELETE, OP_MAP_SET
+from loro_c._codec import OP_MARK_END, OP_MARK_START
 from loro_c._doc import _TYPE_NAMES
 from loro_c._codec import OP_MOVE, OP_SET      # MovableList (codec/movable_payloads.pxi)
 from loro_c.errors import DecodeError
@@ -106,6 +109,11 @@ def _changes_json(changes, peers):
                 content = {"type": "move", "from": op[3], "to": op[4], "elem_id": f"L{op[6]}@{peers(op[5])}"}
             elif kind == OP_SET:
                 content = {"type": "set", "elem_id": f"L{op[4]}@{peers(op[3])}", "value": _value_json(op[5], peers)}
+            elif kind == OP_MARK_START:
+                content = {"type": "mark", "start": op[3], "end": op[4], "style_key": op[5],
+                           "style_value": _value_json(op[6], peers), "info": op[7]}
+            elif kind == OP_MARK_END:
+                content = {"type": "mark_end"}
             else:
                 content = {"type": "counter", "value_type": "f64", "value": op[3], "prop": 0}
             json_ops.append({"container": _cid_str(cid, peers), "content": content, "counter": op[2]})
@@ -246,8 +254,21 @@ class _Decoder:
                     raise DecodeError(f"{where}: bad delete length {signed}")
                 sp, sc = self.id(_need(content, "start_id", str, where))
                 return (OP_DELETE, cid, counter, pos, signed, sp, sc)
-            if kind in ("mark", "mark_end"):
-                raise DecodeError(f"{where}: rich text marks are not supported by loro_c yet")
+            if ctype == "Text" and kind == "mark":
+                start = _need(content, "start", int, where)
+                end = _need(content, "end", int, where)
+                key = _need(content, "style_key", str, where)
+                info = _need(content, "info", int, where)
+                if "style_value" not in content:
+                    raise DecodeError(f"{where}: mark without a style_value")
+                if not 0 <= start <= end < _I32 or not 0 <= info < 256:
+                    raise DecodeError(f"{where}: bad mark {start}..{end} info {info}")
+                value = self.value(content["style_value"])
+                if isinstance(value, _types.ContainerID):
+                    raise DecodeError(f"{where}: a mark's value cannot be a container")
+                return (OP_MARK_START, cid, counter, start, end, key, value, info)
+            if ctype == "Text" and kind == "mark_end":
+                return (OP_MARK_END, cid, counter)
         elif ctype == "Map":
             key = _need(content, "key", str, where)
             if kind == "insert":

@@ -19,6 +19,8 @@ cdef class DocCore:
     def __cinit__(self):
         self.deleted_roots = set()
         self.roots_due = set()
+        self.styles = {}
+        self.text_styles = None
         self.log = OpLog()
         self.seq = SeqArena()
         self.cids = []

@@ -11,10 +11,15 @@ def cursor_atom_at(LoroDoc d, uint32_t c, int64_t pos):
     doc_acquire(d)
     try:
         t = d.ctree[c]
-        n = d.seq.visible_len(t)
+        rich = d.ckind[c] == KIND_TEXT and d.seq.nodes[d.seq.roots[t]].lens.anchors
+        n = d.seq.char_len(t) if rich else d.seq.visible_len(t)
         if pos < 0 or pos >= n:
             return n, None
-        leaf = d.seq.find_visible(t, pos, &slot, &off)
+        if rich:
+            # text with style anchors: positions count code points (seq/anchors.pxi)
+            leaf = find_char(d.seq, t, pos, &slot, &off)
+        else:
+            leaf = d.seq.find_visible(t, pos, &slot, &off)
         a = d.seq.nodes[leaf].u.spans[slot].id
         return n, (d.log.peer_objs[a.peer], a.counter + <int32_t>off)
     finally:
@@ -37,7 +42,8 @@ def cursor_find(LoroDoc d, cid, id):
         if d.ckind[c] != KIND_TEXT and d.ckind[c] != KIND_LIST:
             return None
         t = d.ctree[c]
-        n = d.seq.visible_len(t)
+        rich = d.ckind[c] == KIND_TEXT and d.seq.nodes[d.seq.roots[t]].lens.anchors
+        n = d.seq.char_len(t) if rich else d.seq.visible_len(t)
         if id is None:
             return c, n, 0, False
         pi = d.log.peer_map.get(id.peer)
@@ -51,6 +57,8 @@ def cursor_find(LoroDoc d, cid, id):
         if d.seq.nodes[leaf].tree != t:
             return None
         before = visible_before(d.seq, leaf, slot, id.counter)
+        if rich:
+            before -= anchors_before(d.seq, leaf, slot)
         return c, n, before, span_visible(&d.seq.nodes[leaf].u.spans[slot])
     finally:
         doc_release(d)

@@ -114,6 +114,11 @@ cdef tuple op_tuple(LoroDoc d, lc_op *op):
     if o.kind == LC_OP_SET:
         return (LC_OP_SET, cid, o.counter, d.log.peer_ids[o.start_id.peer],
                 <uint32_t>o.start_id.counter, copy_value(d.log.values[o.arg]))
+    if o.kind == LC_OP_MARK_START:
+        return (LC_OP_MARK_START, cid, o.counter, o.pos, o.start_id.counter,
+                d.log.keys[o.start_id.peer], copy_value(d.log.values[o.arg]), <int>o.delta)
+    if o.kind == LC_OP_MARK_END:
+        return (LC_OP_MARK_END, cid, o.counter)
     return (LC_OP_COUNTER, cid, o.counter, o.delta)
 
 

@@ -126,6 +126,10 @@ cdef int64_t op_size(LoroDoc d, const lc_op *op) noexcept:
         return 8
     if op.kind == LC_OP_SET:
         return 7
+    if op.kind == LC_OP_MARK_START:
+        return 10
+    if op.kind == LC_OP_MARK_END:
+        return 1
     return 3
 
 

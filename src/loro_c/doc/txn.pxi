@@ -133,9 +133,12 @@ cdef int record_local_op(LoroDoc d, lc_op *piece) except -1:
     """Log a local op that is already integrated: fold it into the previous op when loro
     would (merge_ops), else append it; then advance our version past its atoms."""
     cdef lc_op *op
-    if d.evlog.on:
+    if d.evlog.on and (piece.kind == LC_OP_INSERT or piece.kind == LC_OP_DELETE):
         ev_note(d, piece.container, LC_EV_INSERT if piece.kind == LC_OP_INSERT else LC_EV_DELETE,
                 d.self_idx, piece.counter, piece.len, 0, 0.0)
+    elif d.evlog.on and piece.kind == LC_OP_MARK_START:
+        # key 1: a local mark (its event shows only its own key, as loro's)
+        ev_note(d, piece.container, LC_EV_MARK, d.self_idx, piece.counter, 1, 1, 0.0)
     if d.log.n_ops > d.txn_merge_floor and merge_ops(&d.log.ops[d.log.n_ops - 1], piece):
         return after_local_op(d, piece.len)
     op = d.log.push_op()

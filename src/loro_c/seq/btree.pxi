@@ -14,11 +14,23 @@ cdef inline void lens_add_span(lc_lens *l, const lc_span *s) noexcept nogil:
     l.total += s.len
 
 
+cdef inline int64_t leaf_anchors(const lc_node *nd) noexcept nogil:
+    """Visible style anchors of a leaf (counted only in trees that hold anchors, so that
+    plain text and lists pay nothing for them; see TREE_ANCHORED)."""
+    cdef int64_t n = 0
+    cdef int i
+    for i in range(nd.n):
+        if span_visible(&nd.u.spans[i]) and nd.u.spans[i].content >= LC_ANCHOR_MIN:
+            n += 1
+    return n
+
+
 cdef inline void lens_add(lc_lens *l, const lc_lens *o) noexcept nogil:
     l.visible += o.visible
     l.utf8 += o.utf8
     l.utf16 += o.utf16
     l.total += o.total
+    l.anchors += o.anchors
 
 
 @cython.final
@@ -126,8 +138,9 @@ cdef class SeqArena:
         memcpy(&self.text[self.text_len], cps, <size_t>n * sizeof(uint32_t))
         cdef int64_t at = self.text_len
         self.text_len += n
-        if self.text_len > 0xFFFFFFFF:
-            raise MemoryError("text content arena exceeds 2**32 code points")
+        if self.text_len >= LC_ANCHOR_MIN:
+            # the offsets above are the style anchors' content markers
+            raise MemoryError("text content arena exceeds 2**32 - 3 code points")
         return at
 
     cdef int truncate_text(self, int64_t n) except -1:
@@ -145,10 +158,13 @@ cdef class SeqArena:
         memset(&fresh, 0, sizeof(lc_lens))
         for i in range(nd.n):
             lens_add_span(&fresh, &nd.u.spans[i])
+        if self.tree_is_text[nd.tree] & TREE_ANCHORED:
+            fresh.anchors = leaf_anchors(nd)
         delta.visible = fresh.visible - nd.lens.visible
         delta.utf8 = fresh.utf8 - nd.lens.utf8
         delta.utf16 = fresh.utf16 - nd.lens.utf16
         delta.total = fresh.total - nd.lens.total
+        delta.anchors = fresh.anchors - nd.lens.anchors
         nd.lens = fresh
         cdef uint32_t p = nd.parent
         while p != LC_NO_NODE:
@@ -157,6 +173,10 @@ cdef class SeqArena:
 
     cdef int64_t visible_len(self, uint32_t t) noexcept nogil:
         return self.nodes[self.roots[t]].lens.visible
+
+    cdef int64_t char_len(self, uint32_t t) noexcept nogil:
+        """Visible code points of a text tree (its visible atoms less its style anchors)."""
+        return self.nodes[self.roots[t]].lens.visible - self.nodes[self.roots[t]].lens.anchors
 
     cdef int64_t unit_len(self, uint32_t t, int unit) noexcept nogil:
         return lens_unit(&self.nodes[self.roots[t]].lens, unit)
@@ -315,6 +335,9 @@ cdef class SeqArena:
             lens_add_span(&a.lens, &a.u.spans[i])
         for i in range(b.n):
             lens_add_span(&b.lens, &b.u.spans[i])
+        if self.tree_is_text[t] & TREE_ANCHORED:
+            a.lens.anchors = leaf_anchors(a)
+            b.lens.anchors = leaf_anchors(b)
         b.next_leaf = a.next_leaf
         b.prev_leaf = leaf
         if a.next_leaf != LC_NO_NODE:

@@ -42,7 +42,10 @@ cdef int check_leaf_span(SeqArena a, uint32_t t, uint32_t nd, const lc_span *sp)
     for c in range(s.id.counter + 1, s.id.counter + s.len):
         if lc_is_start(pi, c):
             raise AssertionError("atom index marks a span start inside a span")
-    if a.tree_is_text[t]:
+    if a.tree_is_text[t] and lc_span_is_anchor(&s):
+        if s.len != 1 or s.utf8_len != 0 or s.utf16_len != 0:
+            raise AssertionError("a style anchor span is not one atom without units")
+    elif a.tree_is_text[t]:
         probe = s
         fill_text_lens(a, &probe)
         if probe.utf8_len != s.utf8_len or probe.utf16_len != s.utf16_len:
@@ -66,6 +69,8 @@ cdef object check_node(SeqArena a, uint32_t t, uint32_t nd, list leaves):
         for i in range(node.n):
             check_leaf_span(a, t, nd, &node.u.spans[i])
             lens_add_span(&sums, &node.u.spans[i])
+        if a.tree_is_text[t] & TREE_ANCHORED:
+            sums.anchors = leaf_anchors(node)
     else:
         # one child is allowed: undoing a rejected import may empty its siblings
         if node.n < 1 or (node.n < 2 and node.parent == LC_NO_NODE):
@@ -77,7 +82,8 @@ cdef object check_node(SeqArena a, uint32_t t, uint32_t nd, list leaves):
             lens_add(&sums, &a.nodes[node.u.children[i]].lens)
     node = &a.nodes[nd]
     if (sums.visible != node.lens.visible or sums.total != node.lens.total
-            or sums.utf8 != node.lens.utf8 or sums.utf16 != node.lens.utf16):
+            or sums.utf8 != node.lens.utf8 or sums.utf16 != node.lens.utf16
+            or sums.anchors != node.lens.anchors):
         raise AssertionError(f"cached lengths differ from their sums at node {nd} (leaf={node.is_leaf}, "
                              f"n={node.n}, root={nd == a.roots[t]}): cached "
                              f"{(node.lens.visible, node.lens.total, node.lens.utf8)} vs "

@@ -162,8 +162,12 @@ cdef int integrate_insert(SeqArena a, uint32_t t, lc_id new_id, int64_t pos, int
     span.id = new_id
     span.len = n
     span.content = content
-    if a.tree_is_text[t]:
+    if a.tree_is_text[t] and content < LC_ANCHOR_MIN:
         fill_text_lens(a, &span)
+    elif a.tree_is_text[t]:
+        # a style anchor: no code point, so its UTF-8/UTF-16 lengths stay 0; from now on
+        # the tree's nodes count its anchors
+        a.tree_is_text[t] |= TREE_ANCHORED
     if off > 0:
         # inside a known run: nothing concurrent can sit in this gap
         s = &a.nodes[leaf].u.spans[idx]

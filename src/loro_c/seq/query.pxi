@@ -30,7 +30,8 @@ cdef int64_t visible_before(SeqArena a, uint32_t leaf, int slot, int32_t counter
 
 cdef int64_t copy_visible(SeqArena a, uint32_t t, int64_t start, int64_t end, uint32_t *out) except -1:
     """Write the content offsets' values of visible atoms [start, end) to `out`: code
-    points for text trees, content indices (list value slots) for list trees."""
+    points [start, end) for text trees (style anchors skipped), content indices (list value
+    slots) for list trees."""
     cdef int idx
     cdef int64_t off, k = 0, i, take
     cdef uint32_t leaf
@@ -38,11 +39,14 @@ cdef int64_t copy_visible(SeqArena a, uint32_t t, int64_t start, int64_t end, ui
     cdef bint is_text = a.tree_is_text[t]
     if start >= end:
         return 0
-    leaf = a.find_visible(t, start, &idx, &off)
+    if is_text and a.nodes[a.roots[t]].lens.anchors:
+        leaf = find_char(a, t, start, &idx, &off)
+    else:
+        leaf = a.find_visible(t, start, &idx, &off)
     while leaf != LC_NO_NODE and k < end - start:
         while idx < a.nodes[leaf].n and k < end - start:
             s = &a.nodes[leaf].u.spans[idx]
-            if span_visible(s):
+            if span_visible(s) and not lc_span_is_anchor(s):
                 take = s.len - off
                 if take > end - start - k:
                     take = end - start - k

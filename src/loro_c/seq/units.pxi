@@ -9,7 +9,7 @@ cdef inline int64_t lens_unit(const lc_lens *l, int unit) noexcept nogil:
         return l.utf16
     if unit == UNIT_UTF8:
         return l.utf8
-    return l.visible
+    return l.visible - l.anchors
 
 
 cdef inline int64_t span_unit(const lc_span *s, int unit) noexcept nogil:
@@ -126,10 +126,10 @@ cdef int64_t to_unicode(SeqArena a, uint32_t t, int64_t pos, int unit, bint floo
                 nd = node.u.children[i]
                 break
             pos -= v
-            acc += a.nodes[node.u.children[i]].lens.visible
+            acc += a.nodes[node.u.children[i]].lens.visible - a.nodes[node.u.children[i]].lens.anchors
     for i in range(node.n):
         s = &node.u.spans[i]
-        if not span_visible(s):
+        if not span_visible(s) or lc_span_is_anchor(s):
             continue
         v = span_unit(s, unit)
         if pos >= v:
@@ -185,7 +185,7 @@ cdef int64_t from_unicode(SeqArena a, uint32_t t, int64_t pos, int unit) except 
         if node.is_leaf:
             break
         for i in range(node.n):
-            v = a.nodes[node.u.children[i]].lens.visible
+            v = a.nodes[node.u.children[i]].lens.visible - a.nodes[node.u.children[i]].lens.anchors
             if pos < v or i == node.n - 1:
                 nd = node.u.children[i]
                 break
@@ -193,7 +193,7 @@ cdef int64_t from_unicode(SeqArena a, uint32_t t, int64_t pos, int unit) except 
             acc += lens_unit(&a.nodes[node.u.children[i]].lens, unit)
     for i in range(node.n):
         s = &node.u.spans[i]
-        if not span_visible(s):
+        if not span_visible(s) or lc_span_is_anchor(s):
             continue
         if pos >= s.len:
             pos -= s.len

@@ -20,6 +20,8 @@ cdef bint op_fits_kind(uint32_t op_kind, int kind) noexcept:
         return kind == KIND_MAP
     if op_kind == LC_OP_COUNTER:
         return kind == KIND_COUNTER
+    if op_kind == LC_OP_MARK_START or op_kind == LC_OP_MARK_END:
+        return kind == KIND_TEXT
     return False
 
 
@@ -63,6 +65,8 @@ cdef int apply_op(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) except 
         return ml_apply_move(d, op, peer, lamport)
     if op.kind == LC_OP_SET:
         return ml_apply_set(d, op, peer, lamport)
+    if op.kind == LC_OP_MARK_START or op.kind == LC_OP_MARK_END:
+        return seq_apply_mark(d, op, peer, lamport)
     if d.detached:
         # imported while detached: logged only, the state stays at the checked-out version
         # (sequences take the op in, the tracker hides it again: doc/checkout.pxi)

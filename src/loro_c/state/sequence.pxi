@@ -46,12 +46,17 @@ cdef int local_seq_delete(LoroDoc d, uint32_t c, int64_t pos, int64_t n) except 
     cdef lc_op piece
     cdef int32_t counter
     cdef bint is_text = d.ckind[c] == KIND_TEXT
-    if pos < 0 or n < 0 or pos + n > d.seq.visible_len(t):
-        raise OutOfBoundsError(f"delete range {pos}..{pos + n} is out of bounds (length {d.seq.visible_len(t)})")
+    cdef int64_t length = d.seq.char_len(t) if is_text else d.seq.visible_len(t)
+    if pos < 0 or n < 0 or pos + n > length:
+        raise OutOfBoundsError(f"delete range {pos}..{pos + n} is out of bounds (length {length})")
     if n == 0:
         return 0
     open_txn(d)
-    k = collect_runs(d.seq, t, pos, n)
+    if is_text and d.seq.nodes[d.seq.roots[t]].lens.anchors:
+        # code points -> entity runs that skip the style anchors (Loro never deletes them)
+        k = collect_text_runs(d.seq, t, pos, n)
+    else:
+        k = collect_runs(d.seq, t, pos, n)
     # the scratch runs stay put: nothing below collects runs again
     runs = d.seq.runs
     for j in range(k):

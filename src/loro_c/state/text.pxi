@@ -1,5 +1,6 @@
 # Text state: a sequence (state/sequence.pxi) whose atoms are code points in the content
-# arena (`SeqArena.text`). Local inserts also record where Loro's string arena would hold
+# arena (`SeqArena.text`) and style anchors (state/richtext.pxi); positions here count code
+# points. Local inserts also record where Loro's string arena would hold
 # their bytes (lstr_place in _doc.pxd), which decides how Loro folds ops.
 
 
@@ -11,10 +12,13 @@ cdef int local_text_insert(LoroDoc d, uint32_t c, int64_t pos, str s) except -1:
     cdef lc_op piece
     cdef int32_t counter
     cdef uint32_t t = d.ctree[c]
-    if pos < 0 or pos > d.seq.visible_len(t):
-        raise OutOfBoundsError(f"insert position {pos} is out of bounds (length {d.seq.visible_len(t)})")
+    if pos < 0 or pos > d.seq.char_len(t):
+        raise OutOfBoundsError(f"insert position {pos} is out of bounds (length {d.seq.char_len(t)})")
     if n == 0:
         return 0
+    if d.seq.nodes[d.seq.roots[t]].lens.anchors:
+        # code point -> entity among the style anchors (state/richtext.pxi)
+        pos = text_insert_entity(d, t, pos)
     open_txn(d)
     cps = str_to_cps(s, stack, n)
     try:
@@ -37,7 +41,7 @@ cdef int local_text_insert(LoroDoc d, uint32_t c, int64_t pos, str s) except -1:
 
 
 cdef object text_value(LoroDoc d, uint32_t c):
-    return text_range(d, c, 0, d.seq.visible_len(d.ctree[c]))
+    return text_range(d, c, 0, d.seq.char_len(d.ctree[c]))
 
 
 cdef object text_range(LoroDoc d, uint32_t c, int64_t a, int64_t b):

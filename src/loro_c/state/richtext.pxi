@@ -1,0 +1,293 @@
+# Rich text (Loro's marks). A mark is two ops, each inserting a style anchor into the text's
+# sequence (seq/anchors.pxi): its start anchor at the start entity, its end anchor right after
+# the end entity. Every visible entity between a start anchor and its end anchor, both
+# included, carries the mark; per key, the mark with the greatest (Lamport, peer) wins, and a
+# null winner (an unmark) means the key is absent. Styles are read from the anchors in one
+# walk of the text (style_walk); a text without anchors takes none of these paths.
+#
+# d.styles keeps what each applied mark op said, by its start anchor's id:
+# (key, value, info, lamport, peer id, end entity). An id names one op forever, so entries
+# left by a rejected import are harmless.
+
+
+cdef inline uint64_t style_id(uint32_t peer, int32_t counter) noexcept nogil:
+    return (<uint64_t>peer << 32) | <uint32_t>counter
+
+
+cdef int note_style(LoroDoc d, const lc_op *op, uint32_t peer, uint32_t lamport) except -1:
+    d.styles[style_id(peer, op.counter)] = (d.log.keys[op.start_id.peer], d.log.values[op.arg],
+                                            <int>op.delta, lamport, d.log.peer_ids[peer],
+                                            op.start_id.counter)
+    return 0
+
+
+cdef int seq_apply_mark(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) except -1 nogil:
+    """Integrate a remote mark op: its start anchor at `op.pos`, or its end anchor after the
+    end entity of its start op (the op before it)."""
+    cdef uint32_t t = d.ctree[op.container]
+    cdef int64_t vis = d.seq.visible_len(t)
+    cdef int64_t pos = op.pos
+    cdef uint32_t content = LC_ANCHOR_START
+    cdef bint bad = False
+    with gil:
+        if op.kind == LC_OP_MARK_START:
+            bad = op.pos < 0 or op.start_id.counter < op.pos or op.start_id.counter > vis
+            if not bad:
+                note_style(d, op, peer, lamport)
+        else:
+            st = d.styles.get(style_id(peer, op.counter - 1))
+            bad = st is None
+            if not bad:
+                pos = <int64_t>(<tuple>st)[5] + 1
+                bad = pos > vis
+            content = LC_ANCHOR_END
+        if bad:
+            d.apply_rejected = True
+            raise DecodeError(f"mark op {op.counter}@{d.log.peer_ids[peer]} does not fit the text "
+                              f"(length {vis} at its version)")
+    integrate_insert(d.seq, t, make_id(peer, op.counter), pos, 1, content, d.log.peer_ids)
+    return 0
+
+
+cdef tuple anchor_style(LoroDoc d, const lc_span *s):
+    """What the mark op of an anchor span said (the start op's entry for both anchors)."""
+    cdef int32_t counter = s.id.counter if s.content == LC_ANCHOR_START else s.id.counter - 1
+    return <tuple>d.styles[style_id(s.id.peer, counter)]
+
+
+cdef int64_t text_insert_entity(LoroDoc d, uint32_t t, int64_t p) except -1:
+    """The entity index where a local insert at code point `p` goes among the style anchors
+    between code points p-1 and p (Loro's find_best_insert_pos): before the first anchor
+    that is the start of an unmark (or of a false value), or the start of a style that does
+    not expand before, or the end of one that expands after; else after them all."""
+    cdef SeqArena a = d.seq
+    cdef uint32_t leaf
+    cdef int idx
+    cdef int64_t off, e
+    cdef lc_span *s
+    cdef bint is_start
+    cdef int info
+    if p == 0:
+        leaf = a.first_leaf(t)
+        idx = 0
+        e = 0
+    else:
+        leaf = find_char(a, t, p - 1, &idx, &off)
+        e = entity_at(a, leaf, idx, off) + 1
+        if off + 1 < a.nodes[leaf].u.spans[idx].len:
+            return e
+        idx += 1
+    while True:
+        if idx >= a.nodes[leaf].n:
+            leaf = a.nodes[leaf].next_leaf
+            if leaf == LC_NO_NODE:
+                return e
+            idx = 0
+            continue
+        s = &a.nodes[leaf].u.spans[idx]
+        if span_visible(s):
+            if not lc_span_is_anchor(s):
+                return e
+            st = anchor_style(d, s)
+            is_start = s.content == LC_ANCHOR_START
+            info = st[2]
+            if is_start and (st[1] is None or st[1] is False):
+                return e
+            if (is_start and not info & 0x02) or (not is_start and info & 0x04):
+                return e
+            e += 1
+        idx += 1
+
+
+cdef list style_walk(LoroDoc d, uint32_t t):
+    """The visible entities of a text in document order, as runs (text or None for an
+    anchor, entity length, frozenset of the ids of the marks covering them). A start anchor
+    whose end anchor is not visible (a version between the two ops) marks nothing."""
+    cdef SeqArena a = d.seq
+    cdef uint32_t leaf = a.first_leaf(t)
+    cdef int i
+    cdef lc_span *s
+    cdef set ends = set()
+    cdef set opened = set()
+    cdef list out = []
+    cur = frozenset()
+    while leaf != LC_NO_NODE:
+        for i in range(a.nodes[leaf].n):
+            s = &a.nodes[leaf].u.spans[i]
+            if span_visible(s) and s.content == LC_ANCHOR_END:
+                ends.add(style_id(s.id.peer, s.id.counter - 1))
+        leaf = a.nodes[leaf].next_leaf
+    leaf = a.first_leaf(t)
+    while leaf != LC_NO_NODE:
+        for i in range(a.nodes[leaf].n):
+            s = &a.nodes[leaf].u.spans[i]
+            if not span_visible(s):
+                continue
+            if s.content == LC_ANCHOR_START:
+                sid = style_id(s.id.peer, s.id.counter)
+                if sid in ends:
+                    opened.add(sid)
+                    cur = frozenset(opened)
+                out.append((None, 1, cur))
+            elif s.content == LC_ANCHOR_END:
+                out.append((None, 1, cur))
+                sid = style_id(s.id.peer, s.id.counter - 1)
+                if sid in opened:
+                    opened.discard(sid)
+                    cur = frozenset(opened)
+            else:
+                out.append((PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, &a.text[s.content], s.len),
+                            s.len, cur))
+        leaf = a.nodes[leaf].next_leaf
+    return out
+
+
+cdef dict style_winners(LoroDoc d, frozenset ids):
+    """key -> the winning mark's entry among `ids` (greatest Lamport, then peer)."""
+    cdef dict best = {}
+    for sid in ids:
+        st = <tuple>d.styles[sid]
+        old = best.get(st[0])
+        if old is None or (st[3], st[4]) > ((<tuple>old)[3], (<tuple>old)[4]):
+            best[st[0]] = st
+    return best
+
+
+cdef dict style_attributes(LoroDoc d, frozenset ids, bint with_null):
+    """The attributes a set of marks gives its text: the winners' values, unmarks left out
+    (or shown as None when `with_null`, as events show them)."""
+    cdef dict out = {}
+    for key, st in style_winners(d, ids).items():
+        if with_null or (<tuple>st)[1] is not None:
+            out[key] = (<tuple>st)[1]
+    return out
+
+
+cdef bint same_value(a, b):
+    """LoroValue equality (a bool is not an int)."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is list:
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
+    if type(a) is dict:
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    return a == b
+
+
+cdef list text_delta_runs(LoroDoc d, uint32_t c):
+    """The text as [text, attributes] runs, adjacent runs with equal attributes merged."""
+    cdef uint32_t t = d.ctree[c]
+    cdef list out = []
+    cdef dict cache = {}
+    if d.seq.nodes[d.seq.roots[t]].lens.anchors == 0:
+        s = text_value(d, c)
+        return [[s, {}]] if s else []
+    for text, n, ids in style_walk(d, t):
+        if text is None:
+            continue
+        attrs = cache.get(ids)
+        if attrs is None:
+            attrs = cache[ids] = style_attributes(d, ids, False)
+        if out and out[len(out) - 1][1] == attrs:
+            out[len(out) - 1][0] += text
+        else:
+            out.append([text, attrs])
+    return out
+
+
+cdef bint mark_is_noop(LoroDoc d, uint32_t t, int64_t es, int64_t ee, str key, object value) except -1:
+    """Loro writes no mark when `key`'s winner already has this value on every entity of
+    [es, ee) (other keys, and which marks give the value, do not matter: measured on loro
+    1.17.1), nor an unmark where no mark of `key` covers them."""
+    cdef int64_t e = 0
+    cdef bint all_same = True, has_key = False
+    cdef dict cache = {}
+    for text, n, ids in style_walk(d, t):
+        if e + n > es and e < ee:
+            same = cache.get(ids)
+            if same is None:
+                st = style_winners(d, ids).get(key)
+                if st is not None:
+                    has_key = True
+                same = cache[ids] = st is not None and same_value((<tuple>st)[1], value)
+            elif not has_key and style_winners(d, ids).get(key) is not None:
+                has_key = True
+            if not same:
+                all_same = False
+        e += n
+        if e >= ee:
+            break
+    if value is None and not has_key:
+        return True
+    return all_same
+
+
+cdef int local_text_mark(LoroDoc d, uint32_t c, int64_t start, int64_t end, str key,
+                         object value) except -1:
+    """Mark code points [start, end) with key = value (None: unmark), as Loro's
+    mark_with_txn: nothing when it would change nothing, else a start and an end anchor."""
+    cdef uint32_t t = d.ctree[c]
+    cdef int64_t n = d.seq.char_len(t), es, ee
+    cdef lc_op piece
+    cdef int32_t counter
+    cdef uint32_t lamport
+    if start >= end:
+        raise LoroValueError("Start must be less than end")
+    if end > n:
+        raise OutOfBoundsError(f"mark range {start}..{end} is out of bounds (length {n})")
+    es = text_insert_entity(d, t, start)
+    ee = text_insert_entity(d, t, end)
+    if mark_is_noop(d, t, es, ee, key, value):
+        return 0
+    if d.text_styles is None:
+        from loro_c.richtext import TextStyles
+        d.text_styles = TextStyles()
+    info = d.text_styles.info(key, value is None)
+    if info is None:
+        raise LoroError(f'Style configuration missing for "{key}". Please provide the style '
+                        f'configuration using `config_text_style` on your Loro doc.')
+    open_txn(d)
+    counter = d.log.vv[d.self_idx]
+    lamport = d.txn_lamport + <uint32_t>(counter - d.txn_counter)
+    memset(&piece, 0, sizeof(lc_op))
+    piece.container = c
+    piece.kind = LC_OP_MARK_START
+    piece.counter = counter
+    piece.len = 1
+    piece.pos = es
+    piece.arg = len(d.log.values)
+    piece.start_id = make_id(d.log.key_index(key), <int32_t>ee)
+    piece.delta = <double>info
+    d.log.values.append(value)
+    note_style(d, &piece, d.self_idx, lamport)
+    integrate_insert(d.seq, t, make_id(d.self_idx, counter), es, 1, LC_ANCHOR_START, d.log.peer_ids)
+    record_local_op(d, &piece)
+    memset(&piece, 0, sizeof(lc_op))
+    piece.container = c
+    piece.kind = LC_OP_MARK_END
+    piece.counter = counter + 1
+    piece.len = 1
+    integrate_insert(d.seq, t, make_id(d.self_idx, counter + 1), ee + 1, 1, LC_ANCHOR_END,
+                     d.log.peer_ids)
+    record_local_op(d, &piece)
+    return 0
+
+
+cdef dict text_styles_at(LoroDoc d, uint32_t t, int64_t e):
+    """key -> value of the marks a text inserted at entity `e` takes (those covering both
+    the entity before it and the one after it), unmarks included as None."""
+    cdef int64_t pos = 0
+    before = None
+    after = None
+    if d.seq.nodes[d.seq.roots[t]].lens.anchors == 0 or e == 0:
+        return {}
+    for text, n, ids in style_walk(d, t):
+        if before is None and pos <= e - 1 < pos + n:
+            before = ids
+        if pos <= e < pos + n:
+            after = ids
+            break
+        pos += n
+    if before is None or after is None:
+        return {}
+    return style_attributes(d, before & after, True)
