@@ -12,6 +12,8 @@ Values are compared across the libraries (a wrong result is a problem, not a num
 """
 import random
 
+from ._common import workload_result, workload_table
+
 N_ITEMS = 1_000
 N_MOVES = 20_000
 N_SHARED = 300
@@ -111,20 +113,11 @@ def run_movable(run, log):
             return None
 
         res = run.timed(f"movable ({name})", fns, run.repeats(libs), check)
-        out[name] = {"s": {l: r[0] for l, r in res.items() if r[0] is not None},
-                     "ok": {l: r[2] for l, r in res.items()}}
+        out[name] = workload_result(res)
 
 
 def table_movable(run, render, fmt_ratio, ratio):
-    libs = [lib for lib in run.libs if lib in ("loro", "loro_c")]
-    rows = []
-    for name, e in run.results.get("movable", {}).items():
-        t, oks = e["s"], e["ok"]
-        row = [name] + [(f"{t[l] * 1000:,.1f}" if l in t else "n/a") + ("" if oks.get(l, True) else " WRONG")
-                        for l in libs]
-        row.append(fmt_ratio(ratio(t.get("loro_c"), t.get("loro"))))
-        rows.append(row)
-    run.tables.append(render(
+    workload_table(
+        run, "movable",
         f"11. MovableList: {N_MOVES:,} moves on {N_ITEMS:,} items; three peers reordering concurrently",
-        ["workload"] + [f"{l} ms" for l in libs] + ["ratio"], rows,
-        ["best of the runs, libraries interleaved; values checked against loro's"]))
+        ["best of the runs, libraries interleaved; values checked against loro's"], render, fmt_ratio, ratio)

@@ -1,4 +1,4 @@
-"""Section 10: rich text, loro_c against loro.
+"""Section 12: rich text, loro_c against loro.
 
 ``automerge-paper`` typed by one peer with a mark every 40 transactions (bold, italic or
 link over up to 30 code points around the last edit, an unmark every fifth time), one
@@ -8,7 +8,7 @@ the libraries (a wrong result is a problem, not a number).
 """
 import random
 
-from ._common import Trace
+from ._common import Trace, workload_result, workload_table
 
 TRACE = "automerge-paper"
 MARK_EVERY = 40
@@ -83,20 +83,11 @@ def run_richtext(run, log):
     ]
     for name, fns in steps:
         res = run.timed(f"richtext ({name})", fns, run.repeats(libs), check)
-        out[name] = {"s": {l: r[0] for l, r in res.items() if r[0] is not None},
-                     "ok": {l: r[2] for l, r in res.items()}}
+        out[name] = workload_result(res)
 
 
 def table_richtext(run, render, fmt_ratio, ratio):
-    libs = [lib for lib in run.libs if lib in ("loro", "loro_c")]
-    rows = []
-    for name, e in run.results.get("richtext", {}).items():
-        t, oks = e["s"], e["ok"]
-        row = [name] + [(f"{t[l] * 1000:,.1f}" if l in t else "n/a") + ("" if oks.get(l, True) else " WRONG")
-                        for l in libs]
-        row.append(fmt_ratio(ratio(t.get("loro_c"), t.get("loro"))))
-        rows.append(row)
-    run.tables.append(render(
-        f"10. Rich text: {TRACE} with a mark every {MARK_EVERY} transactions",
-        ["step"] + [f"{l} ms" for l in libs] + ["ratio"], rows,
-        ["best of the runs, libraries interleaved; the deltas are checked against loro's"]))
+    workload_table(
+        run, "richtext",
+        f"12. Rich text: {TRACE} with a mark every {MARK_EVERY} transactions",
+        ["best of the runs, libraries interleaved; the deltas are checked against loro's"], render, fmt_ratio, ratio)

@@ -1,4 +1,4 @@
-"""Section 12: undo and redo, loro_c against loro.
+"""Section 13: undo and redo, loro_c against loro.
 
 Each workload builds its document and an UndoManager untimed (one commit per trace
 transaction), then times undoing every item and redoing them all, which leaves the stacks as
@@ -78,6 +78,6 @@ def run_undo(run, log):
 
 def table_undo(run, render, fmt_ratio, ratio):
     workload_table(
-        run, "undo", f"12. Undo: undo every item ({N_TXNS} commits), then redo them all",
+        run, "undo", f"13. Undo: undo every item ({N_TXNS} commits), then redo them all",
         ["best of the runs, libraries interleaved; the texts are checked against loro's"],
         render, fmt_ratio, ratio)

@@ -25,7 +25,7 @@ from loro_c._oplog cimport (OpLog, lc_op, lc_change, lc_staged, lc_move, lc_grou
                             LC_OP_MAP_DELETE, LC_OP_COUNTER, LC_LSTR_MIN_CAP, lc_insert_is_text,
                             LC_STAGED_DEAD, LC_STAGED_DONE)
 # rich text (state/richtext.pxi)
-from loro_c._seq cimport (lc_span, lc_span_is_anchor, LC_ANCHOR_START, LC_ANCHOR_END, find_char,
+from loro_c._seq cimport (lc_span, lc_span_is_anchor, LC_ANCHOR_START, LC_ANCHOR_END, LC_ANCHOR_MIN, find_char,
                           entity_at, collect_text_runs, LC_NO_NODE, anchors_before)
 from loro_c._kinds cimport LC_OP_MARK_START, LC_OP_MARK_END
 from loro_c._oplog import OpLog as _OpLogType

@@ -198,25 +198,56 @@ cdef list text_delta_runs(LoroDoc d, uint32_t c):
 cdef bint mark_is_noop(LoroDoc d, uint32_t t, int64_t es, int64_t ee, str key, object value) except -1:
     """Loro writes no mark when `key`'s winner already has this value on every entity of
     [es, ee) (other keys, and which marks give the value, do not matter: measured on loro
-    1.17.1), nor an unmark where no mark of `key` covers them."""
-    cdef int64_t e = 0
+    1.17.1), nor an unmark where no mark of `key` covers them. Walks the spans up to `ee`
+    only, touching Python objects at style anchors and per distinct set of marks (not per
+    span: a mark on a long, fragmented text must not cost a string per span)."""
+    cdef SeqArena a = d.seq
+    cdef uint32_t leaf
+    cdef int i
+    cdef lc_span *s
+    cdef int64_t e = 0, n
     cdef bint all_same = True, has_key = False
+    cdef set ends = set()
+    cdef set opened = set()
     cdef dict cache = {}
-    for text, n, ids in style_walk(d, t):
-        if e + n > es and e < ee:
-            same = cache.get(ids)
-            if same is None:
-                st = style_winners(d, ids).get(key)
-                if st is not None:
-                    has_key = True
-                same = cache[ids] = st is not None and same_value((<tuple>st)[1], value)
-            elif not has_key and style_winners(d, ids).get(key) is not None:
-                has_key = True
-            if not same:
-                all_same = False
-        e += n
-        if e >= ee:
-            break
+    cur = frozenset()
+    leaf = a.first_leaf(t)
+    while leaf != LC_NO_NODE:
+        for i in range(a.nodes[leaf].n):
+            s = &a.nodes[leaf].u.spans[i]
+            if s.content == LC_ANCHOR_END and span_visible(s):
+                ends.add(style_id(s.id.peer, s.id.counter - 1))
+        leaf = a.nodes[leaf].next_leaf
+    leaf = a.first_leaf(t)
+    while leaf != LC_NO_NODE and e < ee:
+        for i in range(a.nodes[leaf].n):
+            s = &a.nodes[leaf].u.spans[i]
+            if not span_visible(s):
+                continue
+            n = 1 if s.content >= LC_ANCHOR_MIN else s.len
+            if s.content == LC_ANCHOR_START:
+                sid = style_id(s.id.peer, s.id.counter)
+                if sid in ends:
+                    opened.add(sid)
+                    cur = frozenset(opened)
+            if e + n > es and e < ee:
+                same = cache.get(cur)
+                if same is None:
+                    st = style_winners(d, cur).get(key)
+                    if st is not None:
+                        has_key = True
+                    same = cache[cur] = st is not None and same_value((<tuple>st)[1], value)
+                if not same:
+                    all_same = False
+            if s.content == LC_ANCHOR_END:
+                sid = style_id(s.id.peer, s.id.counter - 1)
+                if sid in opened:
+                    opened.discard(sid)
+                    cur = frozenset(opened)
+            e += n
+            if e >= ee:
+                break
+        leaf = a.nodes[leaf].next_leaf
     if value is None and not has_key:
         return True
     return all_same
