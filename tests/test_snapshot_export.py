@@ -408,3 +408,30 @@ def test_deleted_empty_root_stays_out_of_the_state():
         x.import_(d.export(lib.ExportMode.Snapshot()))
         views.append(x.get_deep_value())
     assert views[0] == views[1] == {"t": "x"}
+
+
+def test_a_cleared_root_stays_hidden_after_loros_snapshot_loads():
+    # loro's state section leaves out a root emptied by delete_root_container; loro_c
+    # replays the history that touched it, and hides it again unless an update touches it
+    src = loro.LoroDoc()
+    src.peer_id = 1
+    src.get_map("m").insert("a", 1)
+    src.get_text("t").insert(0, "x")
+    src.commit()
+    src.delete_root_container(src.get_map("m").id)
+    src.commit()
+    snap = src.export(loro.ExportMode.Snapshot())
+    ours, ref = loro_c.LoroDoc(), loro.LoroDoc()
+    ours.import_(snap)
+    ref.import_(snap)
+    assert ours.get_deep_value() == ref.get_deep_value() == {"t": "x"}
+    other = loro.LoroDoc()
+    other.peer_id = 5
+    other.import_(snap)
+    other.get_map("m").insert("z", 2)
+    other.commit()
+    update = other.export(loro.ExportMode.Updates(ref.oplog_vv))
+    ours.import_(update)
+    ref.import_(update)
+    assert ours.get_deep_value() == ref.get_deep_value()
+    ours._check_invariants()

@@ -255,6 +255,8 @@ cdef class DocCore:
     cdef int64_t merge_interval     # seconds; local changes this close merge (Loro's default 1000)
     cdef int64_t snap_lo, snap_hi   # staged records of a snapshot into an empty doc: blocks kept
     cdef dict snap_blocks           # peer id -> byte size of its last block in that snapshot
+    cdef set snap_roots             # while a snapshot loads into an empty document: the roots
+                                    # its state section names (codec/blob.pxi)
     # Loro's content arenas, as far as they decide which inserts fold (oplog.h, LC_LSTR_MIN_CAP)
     cdef int64_t lstr_len, lstr_cap # the string arena's bytes and current buffer's capacity
     cdef uint32_t lstr_gen          # the current buffer's number (text buffers are numbered from 1)

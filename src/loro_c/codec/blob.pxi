@@ -99,8 +99,11 @@ def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
                 # only the first snapshot loads into the empty document (the rest are history)
                 fresh = False
                 parse_envelope(data, False, &mode, &body)
+                doc.snap_roots = set()
                 for cid in snapshot_state_roots(&body):
-                    show_root(doc, container_index(doc, cid, kind_of_type(cid.container_type)))
+                    c = container_index(doc, cid, kind_of_type(cid.container_type))
+                    show_root(doc, c)
+                    doc.snap_roots.add(c)
     return None
 
 

@@ -16,16 +16,36 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
             status = _import.import_changes(d, changes)
         else:
             status = _import.import_blobs(d, blobs, batch)
+        if d.snap_roots is not None:
+            hide_unnamed_roots(d)
         if snap is not None:
             events_module().flush(d, 1, origin, snap)
         elif d.detached:
             d.evlog.n = 0
     except BaseException:
+        d.snap_roots = None
         d.evlog.n = 0
         release_and_deliver(d, False)
         raise
     release_and_deliver(d, True)
     return status
+
+
+cdef int hide_unnamed_roots(LoroDoc d) except -1:
+    """After a snapshot loaded into an empty document: an empty root that its state section
+    does not name (a root cleared by delete_root_container) is not listed, as in loro,
+    although the history replayed into it touched it. Updates touching it list it again."""
+    cdef uint32_t c
+    named = d.snap_roots
+    d.snap_roots = None
+    for c in list(d.roots):
+        if c in named:
+            continue
+        v = value_of(d, c, False)
+        if (v == 0.0 if d.ckind[c] == KIND_COUNTER else len(v) == 0):
+            d.croot[c] = ROOT_HIDDEN
+            d.roots.remove(c)
+    return 0
 
 
 cdef class DocExchange(DocHistory):
