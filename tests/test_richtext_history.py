@@ -54,3 +54,33 @@ def test_checkout_and_diff_of_marked_text_are_refused_and_change_nothing():
         u.undo()
     assert d.get_text("t").to_string() == ">hello world!" and not d.is_detached()
     d._check_invariants()
+
+
+def _events_of(lib, ev):
+    return [[(getattr(x, "insert", None), getattr(x, "retain", None), getattr(x, "delete", None),
+              getattr(x, "attributes", None)) for x in c.diff.diff] for c in ev.events]
+
+
+def test_attaching_over_marks_imported_while_detached_reports_loros_event():
+    out = []
+    for lib in (loro, loro_c):
+        src = _marked(lib)
+        d = lib.LoroDoc()
+        d.peer_id = 2
+        cfg = lib.StyleConfigMap()
+        cfg.insert("bold", lib.ExpandType.After)
+        d.config_text_style(cfg)
+        d.import_(src.export(lib.ExportMode.Updates(lib.VersionVector())))
+        t = src.get_text("t")
+        t.mark(6, 11, "bold", True)
+        t.insert(0, "> ")
+        src.commit()
+        d.detach()
+        d.import_(src.export(lib.ExportMode.Updates(d.oplog_vv)))
+        evs = []
+        sub = d.subscribe_root(lambda e, lib=lib: evs.append(_events_of(lib, e)))
+        d.checkout_to_latest()
+        del sub
+        out.append((evs, _delta(d.get_text("t"))))
+    assert out[0] == out[1]
+    assert out[1][0]            # an event was sent

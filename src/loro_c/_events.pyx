@@ -375,8 +375,9 @@ cdef list visibility_runs(LoroDoc doc, list idxs, ev_scratch *sc):
     return out
 
 
-cdef object seq_diff_checkout(LoroDoc doc, uint32_t c, list runs, list reached):
-    """A sequence's diff across a checkout: the runs whose visibility changed."""
+cdef object seq_diff_checkout(LoroDoc doc, uint32_t c, list runs, list reached, list idxs):
+    """A sequence's diff across a checkout: the runs whose visibility changed (and, in a
+    text, the marks among the journaled ops `idxs`)."""
     cdef ev_scratch sc
     cdef SeqArena seq = doc.seq
     cdef int32_t a, b, end
@@ -401,9 +402,11 @@ cdef object seq_diff_checkout(LoroDoc doc, uint32_t c, list runs, list reached):
                     push_piece(seq, &sc, leaf, slot, <uint32_t>peer, a, end, now)
                 a = end
         if doc.ckind[c] == KIND_TEXT and sc.n_pcs:
-            if seq.nodes[seq.roots[doc.ctree[c]]].lens.anchors or has_anchor_piece(&sc):
+            if seq.nodes[seq.roots[doc.ctree[c]]].lens.anchors:
                 # marks: the attributes and anchor-free positions of rich_delta
-                return rich_delta(doc, c, &sc, None)
+                marks = [(doc.evlog.notes[<int64_t>i].peer, doc.evlog.notes[<int64_t>i].counter, 0)
+                         for i in idxs if doc.evlog.notes[<int64_t>i].kind == LC_EV_MARK]
+                return rich_delta(doc, c, &sc, marks or None)
             return checkout_text_delta(doc, &sc)
         return pieces_delta(doc, c, &sc, None, reached)
     finally:
@@ -482,14 +485,6 @@ cdef object checkout_text_delta(LoroDoc doc, ev_scratch *sc):
     return Diff.Text(out)
 
 
-cdef bint has_anchor_piece(ev_scratch *sc) noexcept:
-    cdef int64_t k
-    for k in range(sc.n_pcs):
-        if sc.pcs[k].content >= LC_ANCHOR_MIN:
-            return True
-    return False
-
-
 cdef tuple stored_bytes(LoroDoc doc, ev_piece *pc):
     """(buffer, start byte, end byte) of an inserted piece in loro's string storage."""
     cdef OpLog log = doc.log
@@ -527,7 +522,7 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
         if kind == KIND_TEXT or kind == KIND_LIST:
             # loro 1.17.1 shows the new counters of a list insert in local events only
             if before is not None:
-                d = seq_diff_checkout(doc, c, before.get(c, []), reached)
+                d = seq_diff_checkout(doc, c, before.get(c, []), reached, idxs)
             else:
                 d = seq_diff(doc, c, idxs, None if is_import else shown)
             if d is None and not is_import:
@@ -908,9 +903,12 @@ cdef int delete_targets(SeqArena seq, uint32_t peer, int32_t start, int32_t end,
 cdef int push_piece(SeqArena seq, ev_scratch *sc, uint32_t leaf, int slot, uint32_t peer,
                     int32_t a, int32_t end, bint now) except -1:
     """Add atoms [a, end) of `peer` (inside the span at `leaf`/`slot`) as a piece whose
-    visibility changed: inserted when visible now, else deleted."""
+    visibility changed: inserted when visible now, else deleted. A style anchor is no
+    piece: it has no length in an event (what its mark changes is shown as attributes)."""
     cdef lc_span *s = &seq.nodes[leaf].u.spans[slot]
     cdef ev_piece *pc
+    if s.content >= LC_ANCHOR_MIN:
+        return 0
     if sc.n_pcs == sc.cap_pcs:
         sc.pcs = <ev_piece*>grow(sc.pcs, &sc.cap_pcs, sc.n_pcs + 1, sizeof(ev_piece))
     pc = &sc.pcs[sc.n_pcs]

@@ -438,17 +438,20 @@ cdef class TreeMoves:
         return (<char*>&self.fis[self.moves[m].fi_off])[:self.moves[m].fi_len]
 
     cdef int64_t parent_index(self, parent) except -4:
+        """The parent as a node index, TREE_ROOT or TREE_DELETED; TREE_NONE for a node
+        this tree has never seen."""
+        cdef int64_t k
         if parent is None:
             return TREE_ROOT
         if parent == "deleted":
             return TREE_DELETED
-        return self.find(parent[0], parent[1])
+        k = self.find(parent[0], parent[1])
+        return TREE_NONE if k < 0 else k
 
     def children(self, parent):
         """The children of `parent` (None: the roots, "deleted": the deleted root) in
         sibling order."""
-        cdef int64_t p = self.parent_index(parent)
-        cdef child_list *kids = self.sorted_kids(p) if p != -1 or parent is None else NULL
+        cdef child_list *kids = self.sorted_kids(self.parent_index(parent))
         cdef int64_t i
         if kids == NULL:
             return []

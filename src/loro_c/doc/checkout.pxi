@@ -175,26 +175,25 @@ cdef int move_ops_of_range(LoroDoc d, uint32_t p, int32_t lo, int32_t hi, bint f
 cdef int note_moved_op(LoroDoc d, lc_op *op, uint32_t p, int32_t lo, int32_t hi,
                        bint forward) except -1:
     """Journal an op that a checkout brings into effect or takes out of it (the atoms of
-    [lo, hi) it holds), for the Checkout event."""
-    cdef int32_t a = op.counter if op.counter > lo else lo
-    cdef int32_t b = op.counter + op.len if op.counter + op.len < hi else hi
+    [lo, hi) it holds), for the Checkout event: as an imported op is journaled
+    (ev_note_op), clipped to the range, a counter's delta negated when taken out."""
+    cdef lc_op part
     cdef lc_map_entry *e
+    if op.kind == LC_OP_MAP_SET or op.kind == LC_OP_MAP_DELETE:
+        # a map key: its slot before the checkout (-1 deleted, -3 never written), to report
+        # it only if it changes (_events.map_diff)
+        e = lc_map_find(&d.maps[d.ctree[op.container]], <uint32_t>op.pos)
+        return ev_note(d, op.container, LC_EV_MAP, p, op.counter, 1, <uint32_t>op.pos, 0.0,
+                       -3 if e == NULL else e.slot)
     if d.ckind[op.container] == KIND_MOVABLE_LIST:
         # its items before the move, diffed against after (state/movable_list.pxi)
         ml_note_before(d, op.container)
-        return ev_note(d, op.container, LC_EV_COUNTER, p, a, b - a, 0, 0.0)
-    if op.kind == LC_OP_INSERT:
-        return ev_note(d, op.container, LC_EV_INSERT, p, a, b - a, 0, 0.0)
-    if op.kind == LC_OP_DELETE:
-        return ev_note(d, op.container, LC_EV_DELETE, p, a, b - a, 0, 0.0)
-    if op.kind == LC_OP_COUNTER:
-        return ev_note(d, op.container, LC_EV_COUNTER, p, op.counter, 1, 0,
-                       op.delta if forward else -op.delta)
-    # a map key: its slot before the checkout (-1 deleted, -3 never written), to report it
-    # only if it changes (_events.map_diff)
-    e = lc_map_find(&d.maps[d.ctree[op.container]], <uint32_t>op.pos)
-    return ev_note(d, op.container, LC_EV_MAP, p, op.counter, 1, <uint32_t>op.pos, 0.0,
-                   -3 if e == NULL else e.slot)
+    part = op[0]
+    part.counter = op.counter if op.counter > lo else lo
+    part.len = (op.counter + op.len if op.counter + op.len < hi else hi) - part.counter
+    if not forward:
+        part.delta = -op.delta
+    return ev_note_op(d, &part, p)
 
 
 cdef int checkout_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
@@ -254,6 +253,7 @@ cdef object diff_versions(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b,
     state moves to `a`, then to `b` journaled as a checkout's event is, then back. Nothing
     else changes: not the roots listed, the journal, or the subscribers. (loro's diff
     sometimes lists an empty root afterwards; loro_c's never does.)"""
+    refuse_marked_history(d)
     cdef int64_t n_home = d.n_sfront if d.detached else d.log.n_frontiers
     cdef lc_id *home = <lc_id*>malloc(<size_t>(n_home + 1) * sizeof(lc_id))
     cdef bint was_on = d.evlog.on
@@ -263,11 +263,6 @@ cdef object diff_versions(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b,
     saved_evs = d.evs
     if home == NULL:
         raise MemoryError()
-    try:
-        refuse_marked_history(d)
-    except BaseException:
-        free(home)
-        raise
     memcpy(home, d.sfront if d.detached else d.log.frontiers, <size_t>n_home * sizeof(lc_id))
     try:
         d.evlog.on = 0

@@ -125,9 +125,11 @@ cdef class DocExchange(DocHistory):
         try:
             rows = snapshot_state_rows(fork)
         except SnapshotStateUnsupported:
-            return fork.export(_types.ExportMode.Snapshot())    # the history as updates
+            rows = None
         finally:
             doc_release(fork)
+        if rows is None:
+            return fork.export(_types.ExportMode.Snapshot())    # the history as updates
         doc_acquire(self)
         try:
             blob = self._export_snapshot(rows)
