@@ -12,6 +12,7 @@ endContent; a wrong result or an exception is flagged in the table and listed un
 "Problems" at the end, never reported as a plain number.
 """
 import argparse
+import importlib
 import math
 import os
 import platform
@@ -967,30 +968,12 @@ def main(argv=None):
     if "peers" in secs:
         run_peers(run)
         table_peers(run)
-    if "hot" in secs:
-        from ._hot import run_hot, table_hot
-        run_hot(run, log)
-        table_hot(run, render, fmt_ratio, ratio)
-    if "checkout" in secs:
-        from ._checkout import run_checkout, table_checkout
-        run_checkout(run, log)
-        table_checkout(run, render, fmt_ratio, ratio)
-    if "snapshot" in secs:
-        from ._snapshot import run_snapshot, table_snapshot
-        run_snapshot(run, log)
-        table_snapshot(run, render, fmt_ratio, ratio)
-    if "movable" in secs:
-        from ._movable import run_movable, table_movable
-        run_movable(run, log)
-        table_movable(run, render, fmt_ratio, ratio)
-    if "richtext" in secs:
-        from ._richtext import run_richtext, table_richtext
-        run_richtext(run, log)
-        table_richtext(run, render, fmt_ratio, ratio)
-    if "undo" in secs:
-        from ._undo import run_undo, table_undo
-        run_undo(run, log)
-        table_undo(run, render, fmt_ratio, ratio)
+    # sections in their own modules: benches/_<name>.py with run_<name> and table_<name>
+    for name in ("hot", "checkout", "snapshot", "movable", "richtext", "undo"):
+        if name in secs:
+            module = importlib.import_module(f"._{name}", __package__)
+            getattr(module, f"run_{name}")(run, log)
+            getattr(module, f"table_{name}")(run, render, fmt_ratio, ratio)
     elapsed = time.perf_counter() - t_start
     m = run.results["machine"]
     print(f"loro_c benchmarks -- {m['date']}, {m['nproc']} CPUs ({m['cpu']}), "

@@ -15,7 +15,7 @@ problem, not a number).
 """
 import random
 
-from ._common import ConcurrentTrace, Trace, workload_result, workload_table
+from ._common import ConcurrentTrace, Trace, workload_result, workload_table, typed_history
 from ._work import replay_concurrent
 
 TEXT_TRACE = "automerge-paper"
@@ -23,20 +23,6 @@ CONCURRENT = "clownschool"
 N_VERSIONS = 40
 MAP_OPS = 6_000
 MAP_KEYS = 400
-
-
-def _text_history(lib, trace):
-    doc = lib.LoroDoc()
-    doc.peer_id = 1
-    text = doc.get_text("text")
-    for txn in trace.txns:
-        for pos, n_del, ins in txn:
-            if n_del:
-                text.delete(pos, n_del)
-            if ins:
-                text.insert(pos, ins)
-        doc.commit()
-    return doc
 
 
 def _map_history(lib):
@@ -82,7 +68,7 @@ def run_checkout(run, log):
 
     log(f"[checkout] building {TEXT_TRACE} with one commit per txn")
     trace = Trace(TEXT_TRACE)
-    docs = {lib: _text_history(run.modules[lib], trace) for lib in libs}
+    docs = {lib: typed_history(run.modules[lib], trace) for lib in libs}
     end = len(trace.patches)
     spread = [1 + end * i // N_VERSIONS for i in range(N_VERSIONS)]
     random.Random(3).shuffle(spread)

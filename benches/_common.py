@@ -195,3 +195,19 @@ def workload_table(run, section, title, notes, render, fmt_ratio, ratio):
         rows.append(row)
     run.tables.append(render(title, ["workload"] + [f"{lib} ms" for lib in libs] + ["ratio"],
                              rows, notes))
+
+
+def typed_history(lib, trace):
+    """A document with `trace` typed by peer 1 into text "text", one commit per trace
+    transaction."""
+    doc = lib.LoroDoc()
+    doc.peer_id = 1
+    text = doc.get_text("text")
+    for txn in trace.txns:
+        for pos, n_del, ins in txn:
+            if n_del:
+                text.delete(pos, n_del)
+            if ins:
+                text.insert(pos, ins)
+        doc.commit()
+    return doc

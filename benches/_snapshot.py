@@ -10,23 +10,9 @@ built untimed by each library. Timed:
 
 Each library loads its own snapshot, and loro also loads loro_c's (checked: same text).
 """
-from ._common import Trace
+from ._common import Trace, typed_history
 
 TRACE = "automerge-paper"
-
-
-def _history(lib, trace):
-    doc = lib.LoroDoc()
-    doc.peer_id = 1
-    text = doc.get_text("text")
-    for txn in trace.txns:
-        for pos, n_del, ins in txn:
-            if n_del:
-                text.delete(pos, n_del)
-            if ins:
-                text.insert(pos, ins)
-        doc.commit()
-    return doc
 
 
 def _load_read(mod, blob):
@@ -48,7 +34,7 @@ def run_snapshot(run, log):
     out = run.results.setdefault("snapshot", {})
     log(f"[snapshot] building {TRACE}")
     trace = Trace(TRACE)
-    docs = {lib: _history(run.modules[lib], trace) for lib in libs}
+    docs = {lib: typed_history(run.modules[lib], trace) for lib in libs}
     blobs = {}
 
     def export(lib):
