@@ -477,3 +477,55 @@ def event_session(seed):
 def test_random_session_events_match_loro(seed):
     logs = event_session(seed)
     assert logs[loro_c] == logs[loro]
+
+
+# ----------------------------------------------------------------- long texts
+
+def long_marked_session(lib, seed, rounds=300):
+    """One peer typing a long text (many B-tree leaves and levels) with marks that grow as
+    text is typed at their edges, redundant marks, unmarks and a second peer's concurrent
+    marks merged in every 50 rounds: the paths that find the marks open at a position."""
+    rng = random.Random(seed)
+    a, b = lib.LoroDoc(), lib.LoroDoc()
+    a.peer_id, b.peer_id = 1, 2
+    ta, tb = a.get_text("t"), b.get_text("t")
+    checks = []
+    for i in range(rounds):
+        n = ta.len_unicode
+        r = rng.random()
+        if n < 50 or r < 0.55:
+            # mostly near the end, as typing goes, so that marks there expand
+            p = n if rng.random() < 0.6 else rng.randint(0, n)
+            ta.insert(p, "".join(rng.choice("abcdef ") for _ in range(rng.randint(1, 30))))
+        elif r < 0.65:
+            p = rng.randrange(n)
+            ta.delete(p, rng.randint(1, min(8, n - p)))
+        else:
+            s = rng.randrange(n)
+            e = min(n, s + (rng.randint(1, 40) if rng.random() < 0.8 else rng.randint(1, n)))
+            key = rng.choice(["bold", "italic", "link"])
+            if rng.random() < 0.2:
+                ta.unmark(s, e, key)
+            else:
+                ta.mark(s, e, key, rng.choice([True, True, "x", 7]))
+        a.commit()
+        if i % 50 == 49:
+            b.import_(a.export(lib.ExportMode.Updates(b.oplog_vv)))
+            m = tb.len_unicode
+            for _ in range(3):
+                s = rng.randrange(m)
+                tb.mark(s, min(m, s + rng.randint(1, 60)), rng.choice(["bold", "link"]), True)
+            b.commit()
+            a.import_(b.export(lib.ExportMode.Updates(a.oplog_vv)))
+            checks.append((a.oplog_vv.get_last(1), a.oplog_vv.get_last(2), state(a)))
+    return a, checks
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_long_marked_texts_write_loros_ops(seed):
+    """A mark over a long text writes exactly the ops loro writes (none when redundant) and
+    gives loro's styles: same counters at every sync, same deltas."""
+    docs = {lib: long_marked_session(lib, seed) for lib in LIBS}
+    assert docs[loro_c][1] == docs[loro][1]
+    docs[loro_c][0]._check_invariants()
+    assert docs[loro_c][0].get_text("t").len_unicode > 2000

@@ -48,13 +48,17 @@ typedef struct {
 
 /* Lengths cached per node: atoms visible at the tracker version, their UTF-8 and UTF-16 sizes,
  * all atoms (tombstones and future atoms included), and the visible style anchors among the
- * visible atoms (text: code points = visible - anchors; zero in plain text and lists). */
+ * visible atoms (text: code points = visible - anchors; zero in plain text and lists).
+ * anchor_balance is visible start anchors less visible end anchors: summed over the entities
+ * before a gap it counts the marks open across that gap, so a search for them knows when it
+ * has found them all. */
 typedef struct {
     int64_t visible;
     int64_t utf8;
     int64_t utf16;
     int64_t total;
     int64_t anchors;
+    int64_t anchor_balance;
 } lc_lens;
 
 typedef union {

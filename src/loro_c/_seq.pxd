@@ -35,6 +35,7 @@ cdef extern from "loro_c/seq.h":
         int64_t utf16
         int64_t total
         int64_t anchors
+        int64_t anchor_balance
 
     ctypedef union lc_node_union:
         uint32_t children[LC_BT_MAX]
@@ -189,6 +190,9 @@ cdef int64_t entity_at(SeqArena a, uint32_t leaf, int idx, int64_t off) noexcept
 cdef int64_t char_entity(SeqArena a, uint32_t t, int64_t pos) noexcept nogil
 cdef int64_t anchors_before(SeqArena a, uint32_t leaf, int slot) noexcept nogil
 cdef int64_t collect_text_runs(SeqArena a, uint32_t t, int64_t start, int64_t n) except -1
+cdef int64_t balance_before(SeqArena a, uint32_t t, int64_t e) noexcept nogil
+cdef bint prev_anchor(SeqArena a, uint32_t *leaf, int *slot) noexcept nogil
+cdef bint atom_visible(SeqArena a, lc_id id) noexcept nogil
 # seq/drop.pxi
 cdef int drop_atoms(SeqArena a, uint32_t peer, int32_t cut) except -1
 cdef int drop_trees(SeqArena a, uint32_t n_trees) except -1

@@ -123,3 +123,95 @@ cdef int64_t collect_text_runs(SeqArena a, uint32_t t, int64_t start, int64_t n)
         idx = 0
     a.runs_len = count
     return count
+
+
+cdef int64_t balance_before(SeqArena a, uint32_t t, int64_t e) noexcept nogil:
+    """Visible start anchors less visible end anchors among entities [0, e): the number of
+    marks open across the gap before entity `e` (a start whose end is not visible counts
+    too; open_marks_before allows for it)."""
+    cdef uint32_t nd = a.roots[t]
+    cdef lc_node *node
+    cdef lc_span *s
+    cdef int i
+    cdef int64_t v, acc = 0
+    while True:
+        node = &a.nodes[nd]
+        if node.is_leaf:
+            break
+        for i in range(node.n):
+            v = a.nodes[node.u.children[i]].lens.visible
+            if e < v or i == node.n - 1:
+                nd = node.u.children[i]
+                break
+            e -= v
+            acc += a.nodes[node.u.children[i]].lens.anchor_balance
+    for i in range(node.n):
+        if e <= 0:
+            break
+        s = &node.u.spans[i]
+        if span_visible(s):
+            if lc_span_is_anchor(s):
+                acc += 1 if s.content == LC_ANCHOR_START else -1
+            e -= s.len
+    return acc
+
+
+cdef bint prev_anchor(SeqArena a, uint32_t *leaf, int *slot) noexcept nogil:
+    """Move (leaf, slot) to the nearest visible style anchor before it, skipping subtrees
+    that hold none; False when there is none."""
+    cdef uint32_t nd = leaf[0], p
+    cdef int i = slot[0] - 1, j = 0
+    cdef lc_node *node
+    while True:
+        node = &a.nodes[nd]
+        while i >= 0:
+            if span_visible(&node.u.spans[i]) and lc_span_is_anchor(&node.u.spans[i]):
+                leaf[0] = nd
+                slot[0] = i
+                return True
+            i -= 1
+        # climb to the nearest left sibling subtree that holds an anchor, then down its right
+        while True:
+            p = a.nodes[nd].parent
+            if p == LC_NO_NODE:
+                return False
+            node = &a.nodes[p]
+            for j in range(node.n):
+                if node.u.children[j] == nd:
+                    break
+            j -= 1
+            while j >= 0 and a.nodes[node.u.children[j]].lens.anchors == 0:
+                j -= 1
+            if j >= 0:
+                nd = node.u.children[j]
+                break
+            nd = p
+        while not a.nodes[nd].is_leaf:
+            node = &a.nodes[nd]
+            j = node.n - 1
+            while j > 0 and a.nodes[node.u.children[j]].lens.anchors == 0:
+                j -= 1
+            nd = node.u.children[j]
+        i = a.nodes[nd].n - 1
+
+
+cdef bint atom_visible(SeqArena a, lc_id id) noexcept nogil:
+    """Whether the atom starting a span at `id` is in the tree and visible (False for an id
+    the tree does not hold, e.g. a mark's end op not integrated yet)."""
+    cdef lc_peer_index *pi
+    cdef uint32_t leaf
+    cdef lc_node *node
+    cdef int i
+    if id.peer >= a.n_peers or id.counter < 0 or id.counter >= a.peers[id.peer].leaf_len:
+        return False
+    pi = &a.peers[id.peer]
+    if lc_prev_start(pi, id.counter) != id.counter:
+        return False
+    leaf = pi.leaf[id.counter]
+    if leaf >= a.n_nodes or not a.nodes[leaf].is_leaf:
+        return False
+    node = &a.nodes[leaf]
+    for i in range(node.n):
+        if node.u.spans[i].id.counter == id.counter and node.u.spans[i].id.peer == id.peer:
+            return span_visible(&node.u.spans[i])
+    return False

@@ -14,15 +14,18 @@ cdef inline void lens_add_span(lc_lens *l, const lc_span *s) noexcept nogil:
     l.total += s.len
 
 
-cdef inline int64_t leaf_anchors(const lc_node *nd) noexcept nogil:
-    """Visible style anchors of a leaf (counted only in trees that hold anchors, so that
-    plain text and lists pay nothing for them; see TREE_ANCHORED)."""
-    cdef int64_t n = 0
+cdef inline void leaf_anchor_lens(const lc_node *nd, lc_lens *l) noexcept nogil:
+    """Set the visible style anchors of a leaf and their balance in `l` (counted only in
+    trees that hold anchors, so that plain text and lists pay nothing for them; see
+    TREE_ANCHORED)."""
+    cdef int64_t n = 0, balance = 0
     cdef int i
     for i in range(nd.n):
         if span_visible(&nd.u.spans[i]) and nd.u.spans[i].content >= LC_ANCHOR_MIN:
             n += 1
-    return n
+            balance += 1 if nd.u.spans[i].content == LC_ANCHOR_START else -1
+    l.anchors = n
+    l.anchor_balance = balance
 
 
 cdef inline void lens_add(lc_lens *l, const lc_lens *o) noexcept nogil:
@@ -31,6 +34,7 @@ cdef inline void lens_add(lc_lens *l, const lc_lens *o) noexcept nogil:
     l.utf16 += o.utf16
     l.total += o.total
     l.anchors += o.anchors
+    l.anchor_balance += o.anchor_balance
 
 
 @cython.final
@@ -159,12 +163,13 @@ cdef class SeqArena:
         for i in range(nd.n):
             lens_add_span(&fresh, &nd.u.spans[i])
         if self.tree_is_text[nd.tree] & TREE_ANCHORED:
-            fresh.anchors = leaf_anchors(nd)
+            leaf_anchor_lens(nd, &fresh)
         delta.visible = fresh.visible - nd.lens.visible
         delta.utf8 = fresh.utf8 - nd.lens.utf8
         delta.utf16 = fresh.utf16 - nd.lens.utf16
         delta.total = fresh.total - nd.lens.total
         delta.anchors = fresh.anchors - nd.lens.anchors
+        delta.anchor_balance = fresh.anchor_balance - nd.lens.anchor_balance
         nd.lens = fresh
         cdef uint32_t p = nd.parent
         while p != LC_NO_NODE:
@@ -336,8 +341,8 @@ cdef class SeqArena:
         for i in range(b.n):
             lens_add_span(&b.lens, &b.u.spans[i])
         if self.tree_is_text[t] & TREE_ANCHORED:
-            a.lens.anchors = leaf_anchors(a)
-            b.lens.anchors = leaf_anchors(b)
+            leaf_anchor_lens(a, &a.lens)
+            leaf_anchor_lens(b, &b.lens)
         b.next_leaf = a.next_leaf
         b.prev_leaf = leaf
         if a.next_leaf != LC_NO_NODE:

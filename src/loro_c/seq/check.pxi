@@ -70,7 +70,7 @@ cdef object check_node(SeqArena a, uint32_t t, uint32_t nd, list leaves):
             check_leaf_span(a, t, nd, &node.u.spans[i])
             lens_add_span(&sums, &node.u.spans[i])
         if a.tree_is_text[t] & TREE_ANCHORED:
-            sums.anchors = leaf_anchors(node)
+            leaf_anchor_lens(node, &sums)
     else:
         # one child is allowed: undoing a rejected import may empty its siblings
         if node.n < 1 or (node.n < 2 and node.parent == LC_NO_NODE):
@@ -83,7 +83,7 @@ cdef object check_node(SeqArena a, uint32_t t, uint32_t nd, list leaves):
     node = &a.nodes[nd]
     if (sums.visible != node.lens.visible or sums.total != node.lens.total
             or sums.utf8 != node.lens.utf8 or sums.utf16 != node.lens.utf16
-            or sums.anchors != node.lens.anchors):
+            or sums.anchors != node.lens.anchors or sums.anchor_balance != node.lens.anchor_balance):
         raise AssertionError(f"cached lengths differ from their sums at node {nd} (leaf={node.is_leaf}, "
                              f"n={node.n}, root={nd == a.roots[t]}): cached "
                              f"{(node.lens.visible, node.lens.total, node.lens.utf8)} vs "

@@ -195,50 +195,73 @@ cdef list text_delta_runs(LoroDoc d, uint32_t c):
     return out
 
 
+cdef set open_marks_before(LoroDoc d, uint32_t t, int64_t e):
+    """Ids of the marks open across the gap before entity `e` (start anchor before it, end
+    anchor visible and not before it): a walk back over the style anchors alone, which stops
+    once it has met as many open marks as the anchor balance before `e` says there are."""
+    cdef SeqArena a = d.seq
+    cdef int64_t need = balance_before(a, t, e) if e > 0 else 0
+    cdef set out = set()
+    cdef set closed
+    cdef uint32_t leaf
+    cdef int slot
+    cdef int64_t off
+    cdef lc_span *s
+    if need <= 0:
+        return out
+    closed = set()
+    leaf = a.find_visible(t, e - 1, &slot, &off)
+    slot += 1
+    while need > 0 and prev_anchor(a, &leaf, &slot):
+        s = &a.nodes[leaf].u.spans[slot]
+        if s.content == LC_ANCHOR_END:
+            closed.add(style_id(s.id.peer, s.id.counter - 1))
+            continue
+        sid = style_id(s.id.peer, s.id.counter)
+        if sid in closed:
+            closed.discard(sid)
+            continue
+        need -= 1
+        if atom_visible(a, make_id(s.id.peer, s.id.counter + 1)):
+            out.add(sid)
+    return out
+
+
 cdef bint mark_is_noop(LoroDoc d, uint32_t t, int64_t es, int64_t ee, str key, object value) except -1:
     """Loro writes no mark when `key`'s winner already has this value on every entity of
     [es, ee) (other keys, and which marks give the value, do not matter: measured on loro
-    1.17.1), nor an unmark where no mark of `key` covers them. Walks the spans up to `ee`
-    only, touching Python objects at style anchors and per distinct set of marks (not per
-    span: a mark on a long, fragmented text must not cost a string per span)."""
+    1.17.1), nor an unmark where no mark of `key` covers them. Costs the marks open at `es`
+    and the spans of the range, touching Python objects at style anchors and per distinct
+    set of marks (not per span)."""
     cdef SeqArena a = d.seq
     cdef uint32_t leaf
     cdef int i
     cdef lc_span *s
-    cdef int64_t e = 0, n
+    cdef int64_t e, n, off
     cdef bint all_same = True, has_key = False
-    cdef set ends = set()
-    cdef set opened = set()
+    cdef set opened = open_marks_before(d, t, es)
     cdef dict cache = {}
-    cur = frozenset()
-    leaf = a.first_leaf(t)
-    while leaf != LC_NO_NODE:
-        for i in range(a.nodes[leaf].n):
-            s = &a.nodes[leaf].u.spans[i]
-            if s.content == LC_ANCHOR_END and span_visible(s):
-                ends.add(style_id(s.id.peer, s.id.counter - 1))
-        leaf = a.nodes[leaf].next_leaf
-    leaf = a.first_leaf(t)
+    cur = frozenset(opened)
+    leaf = a.find_visible(t, es, &i, &off)
+    e = es - off
     while leaf != LC_NO_NODE and e < ee:
-        for i in range(a.nodes[leaf].n):
+        while i < a.nodes[leaf].n:
             s = &a.nodes[leaf].u.spans[i]
+            i += 1
             if not span_visible(s):
                 continue
             n = 1 if s.content >= LC_ANCHOR_MIN else s.len
-            if s.content == LC_ANCHOR_START:
-                sid = style_id(s.id.peer, s.id.counter)
-                if sid in ends:
-                    opened.add(sid)
-                    cur = frozenset(opened)
-            if e + n > es and e < ee:
-                same = cache.get(cur)
-                if same is None:
-                    st = style_winners(d, cur).get(key)
-                    if st is not None:
-                        has_key = True
-                    same = cache[cur] = st is not None and same_value((<tuple>st)[1], value)
-                if not same:
-                    all_same = False
+            if s.content == LC_ANCHOR_START and atom_visible(a, make_id(s.id.peer, s.id.counter + 1)):
+                opened.add(style_id(s.id.peer, s.id.counter))
+                cur = frozenset(opened)
+            same = cache.get(cur)
+            if same is None:
+                st = style_winners(d, cur).get(key)
+                if st is not None:
+                    has_key = True
+                same = cache[cur] = st is not None and same_value((<tuple>st)[1], value)
+            if not same:
+                all_same = False
             if s.content == LC_ANCHOR_END:
                 sid = style_id(s.id.peer, s.id.counter - 1)
                 if sid in opened:
@@ -248,6 +271,7 @@ cdef bint mark_is_noop(LoroDoc d, uint32_t t, int64_t es, int64_t ee, str key, o
             if e >= ee:
                 break
         leaf = a.nodes[leaf].next_leaf
+        i = 0
     if value is None and not has_key:
         return True
     return all_same
@@ -307,18 +331,6 @@ cdef int local_text_mark(LoroDoc d, uint32_t c, int64_t start, int64_t end, str 
 cdef dict text_styles_at(LoroDoc d, uint32_t t, int64_t e):
     """key -> value of the marks a text inserted at entity `e` takes (those covering both
     the entity before it and the one after it), unmarks included as None."""
-    cdef int64_t pos = 0
-    before = None
-    after = None
-    if d.seq.nodes[d.seq.roots[t]].lens.anchors == 0 or e == 0:
+    if d.seq.nodes[d.seq.roots[t]].lens.anchors == 0 or e == 0 or e >= d.seq.visible_len(t):
         return {}
-    for text, n, ids in style_walk(d, t):
-        if before is None and pos <= e - 1 < pos + n:
-            before = ids
-        if pos <= e < pos + n:
-            after = ids
-            break
-        pos += n
-    if before is None or after is None:
-        return {}
-    return style_attributes(d, before & after, True)
+    return style_attributes(d, frozenset(open_marks_before(d, t, e)), True)
