@@ -13,6 +13,9 @@ cdef extern from "loro_c/seq.h":
         LC_ANCHOR_START
         LC_ANCHOR_END
         LC_ANCHOR_MIN
+        LC_STYLE_SLOTS
+        LC_STYLE_DIRTY
+        LC_STYLE_OVERFLOW
 
     ctypedef struct lc_id:
         uint32_t peer
@@ -48,7 +51,10 @@ cdef extern from "loro_c/seq.h":
         uint32_t next_leaf
         uint16_t n
         uint8_t is_leaf
+        uint8_t style_flags
+        uint32_t style_n
         lc_lens lens
+        lc_id style_open[12]
         lc_node_union u
 
     ctypedef struct lc_record:
@@ -193,6 +199,8 @@ cdef int64_t collect_text_runs(SeqArena a, uint32_t t, int64_t start, int64_t n)
 cdef int64_t balance_before(SeqArena a, uint32_t t, int64_t e) noexcept nogil
 cdef bint prev_anchor(SeqArena a, uint32_t *leaf, int *slot) noexcept nogil
 cdef bint atom_visible(SeqArena a, lc_id id) noexcept nogil
+cdef void style_dirty_up(SeqArena a, uint32_t nd) noexcept nogil
+cdef int64_t open_marks_at(SeqArena a, uint32_t t, int64_t g) except -1
 # seq/drop.pxi
 cdef int drop_atoms(SeqArena a, uint32_t peer, int32_t cut) except -1
 cdef int drop_trees(SeqArena a, uint32_t n_trees) except -1

@@ -195,23 +195,178 @@ cdef bint prev_anchor(SeqArena a, uint32_t *leaf, int *slot) noexcept nogil:
         i = a.nodes[nd].n - 1
 
 
-cdef bint atom_visible(SeqArena a, lc_id id) noexcept nogil:
-    """Whether the atom starting a span at `id` is in the tree and visible (False for an id
-    the tree does not hold, e.g. a mark's end op not integrated yet)."""
+cdef uint32_t span_at_start(SeqArena a, lc_id id, int *slot) noexcept nogil:
+    """The leaf of the span that starts at atom `id`, and its slot; LC_NO_NODE when no span
+    starts there (an anchor's id always starts its own span; a mark's end op that is not
+    integrated yet has none)."""
     cdef lc_peer_index *pi
     cdef uint32_t leaf
     cdef lc_node *node
     cdef int i
     if id.peer >= a.n_peers or id.counter < 0 or id.counter >= a.peers[id.peer].leaf_len:
-        return False
+        return LC_NO_NODE
     pi = &a.peers[id.peer]
     if lc_prev_start(pi, id.counter) != id.counter:
-        return False
+        return LC_NO_NODE
     leaf = pi.leaf[id.counter]
     if leaf >= a.n_nodes or not a.nodes[leaf].is_leaf:
-        return False
+        return LC_NO_NODE
     node = &a.nodes[leaf]
     for i in range(node.n):
         if node.u.spans[i].id.counter == id.counter and node.u.spans[i].id.peer == id.peer:
-            return span_visible(&node.u.spans[i])
+            slot[0] = i
+            return leaf
+    return LC_NO_NODE
+
+
+cdef bint atom_visible(SeqArena a, lc_id id) noexcept nogil:
+    """Whether the atom starting a span at `id` is in the tree and visible."""
+    cdef int slot
+    cdef uint32_t leaf = span_at_start(a, id, &slot)
+    return leaf != LC_NO_NODE and span_visible(&a.nodes[leaf].u.spans[slot])
+
+
+# ------------------------------------------------------------------ style summaries (seq.h)
+
+cdef void style_dirty_up(SeqArena a, uint32_t nd) noexcept nogil:
+    """Mark a node's style summary stale, and its ancestors' (up to the first one already
+    stale: a stale node's ancestors are all stale)."""
+    a.nodes[nd].style_flags |= LC_STYLE_DIRTY
+    nd = a.nodes[nd].parent
+    while nd != LC_NO_NODE and not (a.nodes[nd].style_flags & LC_STYLE_DIRTY):
+        a.nodes[nd].style_flags |= LC_STYLE_DIRTY
+        nd = a.nodes[nd].parent
+
+
+cdef inline bint within(SeqArena a, uint32_t leaf, uint32_t x) noexcept nogil:
+    """Whether `leaf` is in the subtree of node `x`."""
+    while leaf != LC_NO_NODE:
+        if leaf == x:
+            return True
+        leaf = a.nodes[leaf].parent
     return False
+
+
+cdef inline bint leaves_open(SeqArena a, lc_id start, uint32_t x) noexcept nogil:
+    """Whether the mark started at `start` (inside node x) ends outside x, or not yet."""
+    cdef int slot
+    cdef uint32_t end_leaf = span_at_start(a, make_id(start.peer, start.counter + 1), &slot)
+    return end_leaf == LC_NO_NODE or not within(a, end_leaf, x)
+
+
+cdef inline void style_add(lc_node *x, lc_id start) noexcept nogil:
+    if x.style_n < LC_STYLE_SLOTS:
+        x.style_open[x.style_n] = start
+        x.style_n += 1
+    else:
+        x.style_flags |= LC_STYLE_OVERFLOW
+
+
+cdef void style_refresh(SeqArena a, uint32_t nd) noexcept nogil:
+    """Recompute a stale summary from the spans (leaf) or the children's summaries."""
+    cdef lc_node *x = &a.nodes[nd]
+    cdef lc_node *c
+    cdef lc_span *s
+    cdef uint32_t k
+    cdef int i
+    if not (x.style_flags & LC_STYLE_DIRTY):
+        return
+    x.style_flags = 0
+    x.style_n = 0
+    if x.is_leaf:
+        for i in range(x.n):
+            s = &x.u.spans[i]
+            if s.content == LC_ANCHOR_START and span_visible(s) and leaves_open(a, s.id, nd):
+                style_add(x, s.id)
+        return
+    for i in range(x.n):
+        style_refresh(a, x.u.children[i])
+        x = &a.nodes[nd]
+        c = &a.nodes[x.u.children[i]]
+        if c.style_flags & LC_STYLE_OVERFLOW:
+            x.style_flags |= LC_STYLE_OVERFLOW
+            continue
+        for k in range(c.style_n):
+            if leaves_open(a, c.style_open[k], nd):
+                style_add(x, c.style_open[k])
+
+
+cdef int note_open(SeqArena a, lc_id start, int64_t g, int64_t *need, int64_t *count) except -1:
+    """A start anchor before gap g: count it when its mark is open across g (end visible at
+    or after g) and spend one of `need` on it either way when its end is not before g."""
+    cdef int slot
+    cdef uint32_t end_leaf = span_at_start(a, make_id(start.peer, start.counter + 1), &slot)
+    cdef int64_t *r
+    if end_leaf != LC_NO_NODE and span_visible(&a.nodes[end_leaf].u.spans[slot]):
+        if visible_before(a, end_leaf, slot, start.counter + 1) < g:
+            return 0
+        if 2 * (count[0] + 1) > a.runs_cap:
+            a.runs = <int64_t*>grow(a.runs, &a.runs_cap, 2 * (count[0] + 1), sizeof(int64_t))
+        r = &a.runs[2 * count[0]]
+        r[0] = start.peer
+        r[1] = start.counter
+        count[0] += 1
+    need[0] -= 1
+    return 0
+
+
+cdef int collect_open(SeqArena a, uint32_t nd, int64_t g, int64_t *need, int64_t *count) except -1:
+    """The marks open across gap g that start in the subtree of `nd` (which lies before g),
+    last first, until `need` is spent."""
+    cdef lc_node *x
+    cdef lc_span *s
+    cdef int i
+    cdef uint32_t k
+    style_refresh(a, nd)
+    x = &a.nodes[nd]
+    if not (x.style_flags & LC_STYLE_OVERFLOW):
+        for k in range(x.style_n):
+            note_open(a, a.nodes[nd].style_open[k], g, need, count)
+        return 0
+    i = x.n - 1
+    while i >= 0 and need[0] > 0:
+        x = &a.nodes[nd]
+        if x.is_leaf:
+            s = &x.u.spans[i]
+            if s.content == LC_ANCHOR_START and span_visible(s):
+                note_open(a, s.id, g, need, count)
+        elif a.nodes[x.u.children[i]].lens.anchors:
+            collect_open(a, x.u.children[i], g, need, count)
+        i -= 1
+    return 0
+
+
+cdef int64_t open_marks_at(SeqArena a, uint32_t t, int64_t g) except -1:
+    """The marks open across the gap before entity g (start anchor before it, end anchor
+    visible and not before it), as (peer, counter) pairs of their start ops in a.runs;
+    returns how many. Reads the start anchors of g's leaf before g, then the summaries of
+    the subtrees left of g's path, nearest first, and stops once it has met as many marks
+    left open as the anchor balance before g counts."""
+    cdef int64_t need = balance_before(a, t, g) if g > 0 else 0
+    cdef int64_t count = 0, off
+    cdef int slot, i
+    cdef uint32_t leaf, nd, p
+    cdef lc_span *s
+    if need <= 0:
+        return 0
+    leaf = a.find_visible(t, g - 1, &slot, &off)
+    i = slot
+    while i >= 0 and need > 0:
+        s = &a.nodes[leaf].u.spans[i]
+        if s.content == LC_ANCHOR_START and span_visible(s):
+            note_open(a, s.id, g, &need, &count)
+        i -= 1
+    nd = leaf
+    p = a.nodes[nd].parent
+    while p != LC_NO_NODE and need > 0:
+        i = 0
+        while a.nodes[p].u.children[i] != nd:
+            i += 1
+        i -= 1
+        while i >= 0 and need > 0:
+            if a.nodes[a.nodes[p].u.children[i]].lens.anchors:
+                collect_open(a, a.nodes[p].u.children[i], g, &need, &count)
+            i -= 1
+        nd = p
+        p = a.nodes[nd].parent
+    return count

@@ -87,6 +87,7 @@ cdef class SeqArena:
         nd.next_leaf = LC_NO_NODE
         nd.is_leaf = is_leaf
         nd.n = 0
+        nd.style_flags = LC_STYLE_DIRTY
         return i
 
     cdef void free_node(self, uint32_t nd) noexcept:
@@ -170,6 +171,9 @@ cdef class SeqArena:
         delta.total = fresh.total - nd.lens.total
         delta.anchors = fresh.anchors - nd.lens.anchors
         delta.anchor_balance = fresh.anchor_balance - nd.lens.anchor_balance
+        if fresh.anchors or nd.lens.anchors:
+            # a style anchor appeared, changed status or is still here among changed spans
+            style_dirty_up(self, leaf)
         nd.lens = fresh
         cdef uint32_t p = nd.parent
         while p != LC_NO_NODE:
@@ -287,6 +291,7 @@ cdef class SeqArena:
             self.nodes[after].parent = root
             self.nodes[child].parent = root
             self.roots[t] = root
+            style_dirty_up(self, child)
             return 0
         p = &self.nodes[parent]
         for i in range(p.n):
@@ -297,6 +302,7 @@ cdef class SeqArena:
             p.u.children[i + 1] = child
             p.n += 1
             self.nodes[child].parent = parent
+            style_dirty_up(self, child)
             return 0
         # full: lay out the LC_BT_MAX + 1 children, keep the first half, move the rest to a
         # new right sibling; both halves are summed with the child already in place
@@ -321,6 +327,7 @@ cdef class SeqArena:
             self.nodes[q.u.children[i]].parent = new_node
             lens_add(&q.lens, &self.nodes[q.u.children[i]].lens)
         self.insert_child(t, p.parent, parent, new_node)
+        style_dirty_up(self, parent)
         return 0
 
     cdef uint32_t split_leaf(self, uint32_t t, uint32_t leaf, int half) except? 0xFFFFFFFF nogil:
@@ -343,6 +350,7 @@ cdef class SeqArena:
         if self.tree_is_text[t] & TREE_ANCHORED:
             leaf_anchor_lens(a, &a.lens)
             leaf_anchor_lens(b, &b.lens)
+            style_dirty_up(self, leaf)
         b.next_leaf = a.next_leaf
         b.prev_leaf = leaf
         if a.next_leaf != LC_NO_NODE:

@@ -20,7 +20,39 @@ cdef int check_tree(SeqArena a, uint32_t t) except -1:
         leaf = a.nodes[leaf].next_leaf
     if chained != leaves:
         raise AssertionError("leaf chain differs from in-order leaves")
+    if a.tree_is_text[t] & TREE_ANCHORED:
+        check_style_summary(a, root)
     return 0
+
+
+cdef set check_style_summary(SeqArena a, uint32_t nd):
+    """A clean node's style summary lists exactly the visible start anchors of its subtree
+    whose end lies outside it (unless it says OVERFLOW), and a stale node's parent is stale;
+    returns that set, computed from the spans."""
+    cdef lc_node *x = &a.nodes[nd]
+    cdef set found = set()
+    cdef lc_span *s
+    cdef int i
+    cdef uint32_t k
+    if x.style_flags & LC_STYLE_DIRTY and x.parent != LC_NO_NODE:
+        if not (a.nodes[x.parent].style_flags & LC_STYLE_DIRTY):
+            raise AssertionError(f"node {nd} has a stale style summary under a clean parent")
+    if x.is_leaf:
+        for i in range(x.n):
+            s = &x.u.spans[i]
+            if s.content == LC_ANCHOR_START and span_visible(s):
+                found.add((s.id.peer, s.id.counter))
+    else:
+        for i in range(x.n):
+            found |= check_style_summary(a, a.nodes[nd].u.children[i])
+    expect = {sid for sid in found if leaves_open(a, make_id(sid[0], sid[1]), nd)}
+    x = &a.nodes[nd]
+    if not (x.style_flags & (LC_STYLE_DIRTY | LC_STYLE_OVERFLOW)):
+        listed = {(x.style_open[k].peer, x.style_open[k].counter) for k in range(x.style_n)}
+        if listed != expect:
+            raise AssertionError(f"style summary of node {nd} lists {sorted(listed)}, "
+                                 f"its subtree leaves {sorted(expect)} open")
+    return found
 
 
 cdef int check_leaf_span(SeqArena a, uint32_t t, uint32_t nd, const lc_span *sp) except -1:

@@ -20,6 +20,7 @@ cdef int unlink_empty(SeqArena a, uint32_t t, uint32_t nd) except -1:
             node.is_leaf = 1
             node.n = 0
             node.prev_leaf = node.next_leaf = LC_NO_NODE
+            node.style_flags = LC_STYLE_DIRTY
             return 0
         if node.is_leaf:
             if node.prev_leaf != LC_NO_NODE:
@@ -34,6 +35,7 @@ cdef int unlink_empty(SeqArena a, uint32_t t, uint32_t nd) except -1:
                 break
         a.free_node(nd)
         if a.nodes[parent].n > 0:
+            style_dirty_up(a, parent)
             break
         nd = parent
     while not a.nodes[a.roots[t]].is_leaf and a.nodes[a.roots[t]].n == 1:

@@ -197,34 +197,11 @@ cdef list text_delta_runs(LoroDoc d, uint32_t c):
 
 cdef set open_marks_before(LoroDoc d, uint32_t t, int64_t e):
     """Ids of the marks open across the gap before entity `e` (start anchor before it, end
-    anchor visible and not before it): a walk back over the style anchors alone, which stops
-    once it has met as many open marks as the anchor balance before `e` says there are."""
+    anchor visible and not before it), found through the style summaries of the text's
+    B-tree (seq/anchors.pxi: open_marks_at)."""
     cdef SeqArena a = d.seq
-    cdef int64_t need = balance_before(a, t, e) if e > 0 else 0
-    cdef set out = set()
-    cdef set closed
-    cdef uint32_t leaf
-    cdef int slot
-    cdef int64_t off
-    cdef lc_span *s
-    if need <= 0:
-        return out
-    closed = set()
-    leaf = a.find_visible(t, e - 1, &slot, &off)
-    slot += 1
-    while need > 0 and prev_anchor(a, &leaf, &slot):
-        s = &a.nodes[leaf].u.spans[slot]
-        if s.content == LC_ANCHOR_END:
-            closed.add(style_id(s.id.peer, s.id.counter - 1))
-            continue
-        sid = style_id(s.id.peer, s.id.counter)
-        if sid in closed:
-            closed.discard(sid)
-            continue
-        need -= 1
-        if atom_visible(a, make_id(s.id.peer, s.id.counter + 1)):
-            out.add(sid)
-    return out
+    cdef int64_t n = open_marks_at(a, t, e), i
+    return {style_id(<uint32_t>a.runs[2 * i], <int32_t>a.runs[2 * i + 1]) for i in range(n)}
 
 
 cdef bint mark_is_noop(LoroDoc d, uint32_t t, int64_t es, int64_t ee, str key, object value) except -1:
@@ -334,3 +311,34 @@ cdef dict text_styles_at(LoroDoc d, uint32_t t, int64_t e):
     if d.seq.nodes[d.seq.roots[t]].lens.anchors == 0 or e == 0 or e >= d.seq.visible_len(t):
         return {}
     return style_attributes(d, frozenset(open_marks_before(d, t, e)), True)
+
+
+cdef int check_open_marks(LoroDoc d, uint32_t t) except -1:
+    """The marks found open across each gap of a text (open_marks_before, through the style
+    summaries) are those a walk over the whole text has open there: after each anchor, and
+    after the first and the last entity of each text span."""
+    cdef SeqArena a = d.seq
+    cdef uint32_t leaf
+    cdef int i
+    cdef lc_span *s
+    cdef int64_t e = 0
+    cdef set opened = set()
+    leaf = a.first_leaf(t)
+    while leaf != LC_NO_NODE:
+        for i in range(a.nodes[leaf].n):
+            s = &a.nodes[leaf].u.spans[i]
+            if not span_visible(s):
+                continue
+            if s.content == LC_ANCHOR_START and atom_visible(a, make_id(s.id.peer, s.id.counter + 1)):
+                opened.add(style_id(s.id.peer, s.id.counter))
+            elif s.content == LC_ANCHOR_END:
+                opened.discard(style_id(s.id.peer, s.id.counter - 1))
+            gaps = [e + 1, e + s.len] if s.len > 1 else [e + 1]
+            e += s.len
+            for g in gaps:
+                got = open_marks_before(d, t, g)
+                if got != opened:
+                    raise AssertionError(f"marks open before entity {g}: found {sorted(got)}, "
+                                         f"the text has {sorted(opened)}")
+        leaf = a.nodes[leaf].next_leaf
+    return 0

@@ -81,4 +81,6 @@ cdef int local_seq_delete(LoroDoc d, uint32_t c, int64_t pos, int64_t n) except 
 
 cdef int seq_check(LoroDoc d, uint32_t c) except -1:
     d.seq.check(d.ctree[c])
+    if d.seq.nodes[d.seq.roots[d.ctree[c]]].lens.anchors:
+        check_open_marks(d, d.ctree[c])
     return 0
