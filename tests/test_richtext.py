@@ -529,3 +529,30 @@ def test_long_marked_texts_write_loros_ops(seed):
     assert docs[loro_c][1] == docs[loro][1]
     docs[loro_c][0]._check_invariants()
     assert docs[loro_c][0].get_text("t").len_unicode > 2000
+
+
+def test_many_marks_open_across_long_text():
+    """More marks open across a stretch than a B-tree node's style summary holds (the search
+    then looks inside the node): 40 overlapping marks over a text of many leaves, with text
+    typed inside them and redundant marks that loro does not write."""
+    docs = {}
+    for lib in LIBS:
+        d = lib.LoroDoc()
+        d.peer_id = 1
+        t = d.get_text("t")
+        rng = random.Random(5)
+        for i in range(400):
+            t.insert(rng.randint(0, t.len_unicode), "word%d " % i)
+            d.commit()
+        n = t.len_unicode
+        for i in range(40):
+            t.mark(i * 30, n - i * 20, "bold" if i % 2 else "link", i)
+        for i in range(200):
+            p = rng.randrange(t.len_unicode)
+            t.insert(p, "xy")
+            if i % 10 == 0:
+                t.mark(p, min(t.len_unicode, p + 50), "bold", rng.choice([1, 3]))
+        d.commit()
+        docs[lib] = d
+    assert docs[loro_c].oplog_vv.get_last(1) == docs[loro].oplog_vv.get_last(1)
+    assert_same(docs)

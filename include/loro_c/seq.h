@@ -17,22 +17,30 @@
 /* Fan-out: spans per leaf and children per internal node. */
 #define LC_BT_MAX 32
 
-/* Style summaries (seq/anchors.pxi). A node of a tree holding style anchors lists the visible
- * start anchors in its subtree whose end anchor lies outside it (to its right): the marks that
- * leave the subtree open. The marks open at a gap are among those listed by the subtrees left
- * of it, so a search for them skips every subtree whose marks all close inside it. A list
- * longer than LC_STYLE_SLOTS is not kept (OVERFLOW: search inside). DIRTY: the list is stale;
- * any change under a node makes it and its ancestors dirty, so a clean node has a clean
- * subtree. Nodes are allocated dirty. */
-#define LC_STYLE_SLOTS 12
-#define LC_STYLE_DIRTY 1
-#define LC_STYLE_OVERFLOW 2
 
 /* An op id with the peer replaced by its document-local peer index. */
 typedef struct {
     uint32_t peer;
     int32_t counter;
 } lc_id;
+
+/* Style summaries (seq/anchors.pxi). A node of a tree holding style anchors lists the visible
+ * start anchors in its subtree whose end anchor lies outside it (to its right): the marks that
+ * leave the subtree open. The marks open at a gap are among those listed by the subtrees left
+ * of it, so a search for them skips every subtree whose marks all close inside it. A list
+ * longer than LC_STYLE_SLOTS is not kept (OVERFLOW: search inside). DIRTY: the list is stale;
+ * any change under a node makes it and its ancestors dirty, so a clean node has a clean
+ * subtree. Nodes are allocated dirty. The flags live in the node; the lists in a side array of
+ * the arena indexed like the nodes, grown only once a text holds anchors, so that plain texts
+ * and lists pay nothing for them. */
+#define LC_STYLE_SLOTS 12
+#define LC_STYLE_DIRTY 1
+#define LC_STYLE_OVERFLOW 2
+
+typedef struct {
+    uint32_t n;                         /* entries of open */
+    lc_id open[LC_STYLE_SLOTS];
+} lc_style_summary;
 
 /* Rich-text style anchors are text atoms of their own (one per mark op, never merged, never
  * deleted) whose `content` is one of these values instead of a code point offset. They take
@@ -85,9 +93,7 @@ typedef struct {
     uint16_t n;            /* spans (leaf) or children (internal) */
     uint8_t is_leaf;
     uint8_t style_flags;   /* LC_STYLE_DIRTY, LC_STYLE_OVERFLOW (trees with style anchors only) */
-    uint32_t style_n;      /* entries of style_open */
     lc_lens lens;
-    lc_id style_open[LC_STYLE_SLOTS];  /* see below */
     lc_node_union u;
 } lc_node;
 

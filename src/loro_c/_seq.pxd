@@ -52,10 +52,12 @@ cdef extern from "loro_c/seq.h":
         uint16_t n
         uint8_t is_leaf
         uint8_t style_flags
-        uint32_t style_n
         lc_lens lens
-        lc_id style_open[12]
         lc_node_union u
+
+    ctypedef struct lc_style_summary:
+        uint32_t n
+        lc_id open[12]
 
     ctypedef struct lc_record:
         int32_t counter
@@ -141,6 +143,9 @@ cdef class SeqArena:
     # scratch buffer of delete runs: (visible start, len, peer, counter) quadruples
     cdef int64_t *runs
     cdef int64_t runs_len, runs_cap
+    # style summaries of the nodes of marked texts, indexed like `nodes` (seq.h)
+    cdef lc_style_summary *styles
+    cdef int64_t styles_cap
 
     # --- storage
     cdef uint32_t alloc_node(self, bint is_leaf) except? 0xFFFFFFFF nogil
@@ -201,6 +206,7 @@ cdef bint prev_anchor(SeqArena a, uint32_t *leaf, int *slot) noexcept nogil
 cdef bint atom_visible(SeqArena a, lc_id id) noexcept nogil
 cdef void style_dirty_up(SeqArena a, uint32_t nd) noexcept nogil
 cdef int64_t open_marks_at(SeqArena a, uint32_t t, int64_t g) except -1
+cdef bint leaves_open(SeqArena a, lc_id start, uint32_t x) noexcept nogil
 # seq/drop.pxi
 cdef int drop_atoms(SeqArena a, uint32_t peer, int32_t cut) except -1
 cdef int drop_trees(SeqArena a, uint32_t n_trees) except -1

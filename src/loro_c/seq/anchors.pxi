@@ -247,48 +247,50 @@ cdef inline bint within(SeqArena a, uint32_t leaf, uint32_t x) noexcept nogil:
     return False
 
 
-cdef inline bint leaves_open(SeqArena a, lc_id start, uint32_t x) noexcept nogil:
+cdef bint leaves_open(SeqArena a, lc_id start, uint32_t x) noexcept nogil:
     """Whether the mark started at `start` (inside node x) ends outside x, or not yet."""
     cdef int slot
     cdef uint32_t end_leaf = span_at_start(a, make_id(start.peer, start.counter + 1), &slot)
     return end_leaf == LC_NO_NODE or not within(a, end_leaf, x)
 
 
-cdef inline void style_add(lc_node *x, lc_id start) noexcept nogil:
-    if x.style_n < LC_STYLE_SLOTS:
-        x.style_open[x.style_n] = start
-        x.style_n += 1
+cdef inline void style_add(SeqArena a, uint32_t nd, lc_id start) noexcept nogil:
+    cdef lc_style_summary *sm = &a.styles[nd]
+    if sm.n < LC_STYLE_SLOTS:
+        sm.open[sm.n] = start
+        sm.n += 1
     else:
-        x.style_flags |= LC_STYLE_OVERFLOW
+        a.nodes[nd].style_flags |= LC_STYLE_OVERFLOW
 
 
-cdef void style_refresh(SeqArena a, uint32_t nd) noexcept nogil:
+cdef int style_refresh(SeqArena a, uint32_t nd) except -1 nogil:
     """Recompute a stale summary from the spans (leaf) or the children's summaries."""
     cdef lc_node *x = &a.nodes[nd]
-    cdef lc_node *c
     cdef lc_span *s
-    cdef uint32_t k
+    cdef uint32_t k, child
     cdef int i
     if not (x.style_flags & LC_STYLE_DIRTY):
-        return
+        return 0
+    if a.styles_cap < a.n_nodes:
+        a.styles = <lc_style_summary*>grow(a.styles, &a.styles_cap, a.n_nodes, sizeof(lc_style_summary))
     x.style_flags = 0
-    x.style_n = 0
+    a.styles[nd].n = 0
     if x.is_leaf:
         for i in range(x.n):
             s = &x.u.spans[i]
             if s.content == LC_ANCHOR_START and span_visible(s) and leaves_open(a, s.id, nd):
-                style_add(x, s.id)
-        return
+                style_add(a, nd, s.id)
+        return 0
     for i in range(x.n):
-        style_refresh(a, x.u.children[i])
-        x = &a.nodes[nd]
-        c = &a.nodes[x.u.children[i]]
-        if c.style_flags & LC_STYLE_OVERFLOW:
-            x.style_flags |= LC_STYLE_OVERFLOW
+        child = a.nodes[nd].u.children[i]
+        style_refresh(a, child)
+        if a.nodes[child].style_flags & LC_STYLE_OVERFLOW:
+            a.nodes[nd].style_flags |= LC_STYLE_OVERFLOW
             continue
-        for k in range(c.style_n):
-            if leaves_open(a, c.style_open[k], nd):
-                style_add(x, c.style_open[k])
+        for k in range(a.styles[child].n):
+            if leaves_open(a, a.styles[child].open[k], nd):
+                style_add(a, nd, a.styles[child].open[k])
+    return 0
 
 
 cdef int note_open(SeqArena a, lc_id start, int64_t g, int64_t *need, int64_t *count) except -1:
@@ -320,8 +322,8 @@ cdef int collect_open(SeqArena a, uint32_t nd, int64_t g, int64_t *need, int64_t
     style_refresh(a, nd)
     x = &a.nodes[nd]
     if not (x.style_flags & LC_STYLE_OVERFLOW):
-        for k in range(x.style_n):
-            note_open(a, a.nodes[nd].style_open[k], g, need, count)
+        for k in range(a.styles[nd].n):
+            note_open(a, a.styles[nd].open[k], g, need, count)
         return 0
     i = x.n - 1
     while i >= 0 and need[0] > 0:

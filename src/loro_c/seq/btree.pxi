@@ -47,10 +47,12 @@ cdef class SeqArena:
         self.peers = NULL
         self.text = NULL
         self.runs = NULL
+        self.styles = NULL
         self.free_head = LC_NO_NODE
 
     def __dealloc__(self):
         cdef uint32_t i
+        free(self.styles)
         free(self.nodes)
         free(self.roots)
         free(self.tree_is_text)

@@ -48,7 +48,9 @@ cdef set check_style_summary(SeqArena a, uint32_t nd):
     expect = {sid for sid in found if leaves_open(a, make_id(sid[0], sid[1]), nd)}
     x = &a.nodes[nd]
     if not (x.style_flags & (LC_STYLE_DIRTY | LC_STYLE_OVERFLOW)):
-        listed = {(x.style_open[k].peer, x.style_open[k].counter) for k in range(x.style_n)}
+        if nd >= a.styles_cap:
+            raise AssertionError(f"node {nd} has a clean style summary outside the summary array")
+        listed = {(a.styles[nd].open[k].peer, a.styles[nd].open[k].counter) for k in range(a.styles[nd].n)}
         if listed != expect:
             raise AssertionError(f"style summary of node {nd} lists {sorted(listed)}, "
                                  f"its subtree leaves {sorted(expect)} open")

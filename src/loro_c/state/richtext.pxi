@@ -175,23 +175,66 @@ cdef bint same_value(a, b):
 
 
 cdef list text_delta_runs(LoroDoc d, uint32_t c):
-    """The text as [text, attributes] runs, adjacent runs with equal attributes merged."""
+    """The text as [text, attributes] runs, adjacent runs with equal attributes merged: one
+    pass over the spans copying code points into one buffer, Python objects only where the
+    set of open marks changes (at anchors) and one string per run."""
     cdef uint32_t t = d.ctree[c]
+    cdef SeqArena a = d.seq
+    cdef int64_t total = a.char_len(t), filled = 0, run_start = 0
+    cdef uint32_t leaf
+    cdef uint32_t *buf
+    cdef int i
+    cdef lc_span *s
     cdef list out = []
     cdef dict cache = {}
-    if d.seq.nodes[d.seq.roots[t]].lens.anchors == 0:
-        s = text_value(d, c)
-        return [[s, {}]] if s else []
-    for text, n, ids in style_walk(d, t):
-        if text is None:
-            continue
-        attrs = cache.get(ids)
-        if attrs is None:
-            attrs = cache[ids] = style_attributes(d, ids, False)
-        if out and out[len(out) - 1][1] == attrs:
-            out[len(out) - 1][0] += text
-        else:
-            out.append([text, attrs])
+    cdef set opened = set()
+    if a.nodes[a.roots[t]].lens.anchors == 0:
+        text = text_value(d, c)
+        return [[text, {}]] if text else []
+    buf = <uint32_t*>malloc(<size_t>(total if total > 0 else 1) * sizeof(uint32_t))
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        attrs = {}
+        changed = False
+        leaf = a.first_leaf(t)
+        while leaf != LC_NO_NODE:
+            for i in range(a.nodes[leaf].n):
+                s = &a.nodes[leaf].u.spans[i]
+                if not span_visible(s):
+                    continue
+                if s.content == LC_ANCHOR_START:
+                    if atom_visible(a, make_id(s.id.peer, s.id.counter + 1)):
+                        opened.add(style_id(s.id.peer, s.id.counter))
+                        changed = True
+                    continue
+                if s.content == LC_ANCHOR_END:
+                    if style_id(s.id.peer, s.id.counter - 1) in opened:
+                        opened.discard(style_id(s.id.peer, s.id.counter - 1))
+                        changed = True
+                    continue
+                if changed:
+                    changed = False
+                    ids = frozenset(opened)
+                    fresh = cache.get(ids)
+                    if fresh is None:
+                        fresh = cache[ids] = style_attributes(d, ids, False)
+                    if fresh != attrs:
+                        if filled > run_start:
+                            out.append([PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, &buf[run_start],
+                                                                  filled - run_start), attrs])
+                        run_start = filled
+                        attrs = fresh
+                if filled + s.len > total:
+                    raise AssertionError("a text's spans hold more code points than its length")
+                memcpy(&buf[filled], &a.text[s.content], <size_t>s.len * sizeof(uint32_t))
+                filled += s.len
+            leaf = a.nodes[leaf].next_leaf
+        if filled > run_start:
+            out.append([PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, &buf[run_start], filled - run_start),
+                        attrs])
+    finally:
+        free(buf)
     return out
 
 
