@@ -556,3 +556,83 @@ def test_many_marks_open_across_long_text():
         docs[lib] = d
     assert docs[loro_c].oplog_vv.get_last(1) == docs[loro].oplog_vv.get_last(1)
     assert_same(docs)
+
+
+@pytest.mark.parametrize("unit,text,ranges", [
+    ("utf8", "a€b", [(0, 2), (1, 2), (2, 3), (2, 4), (0, 5), (3, 5)]),
+    ("utf16", "a😀b", [(0, 2), (1, 2), (2, 3), (1, 4), (0, 4)]),
+])
+def test_marks_cut_inside_a_character_take_it_at_the_end(unit, text, ranges):
+    """A UTF-8/UTF-16 mark range cut inside a character moves both ends up to the next
+    character, as loro does; a range left empty is still written (two ops)."""
+    for s, e in ranges:
+        docs = {}
+        for lib in LIBS:
+            d = lib.LoroDoc()
+            d.peer_id = 1
+            t = d.get_text("t")
+            t.insert(0, text)
+            getattr(t, "mark_" + unit)(s, e, "bold", True)
+            t.insert(t.len_unicode, "z")
+            d.commit()
+            docs[lib] = d
+        assert docs[loro_c].oplog_vv.get_last(1) == docs[loro].oplog_vv.get_last(1), (s, e)
+        assert_same(docs)
+    for lib in LIBS:
+        t = lib.LoroDoc().get_text("t")
+        t.insert(0, text)
+        with pytest.raises(BaseException, match="Start must be less than end"):
+            getattr(t, "mark_" + unit)(2, 2, "bold", True)
+
+
+def test_fork_keeps_the_style_configuration():
+    docs = {}
+    for lib in LIBS:
+        d = lib.LoroDoc()
+        sc = lib.StyleConfigMap()
+        sc.insert("foo", lib.ExpandType.After)
+        d.config_text_style(sc)
+        d.get_text("t").insert(0, "hello")
+        f = d.fork()
+        f.peer_id = 1
+        ft = f.get_text("t")
+        ft.mark(0, 2, "foo", 1)
+        ft.insert(2, "XY")
+        g = d.fork_at(d.oplog_frontiers)
+        g.get_text("t").mark(1, 3, "foo", 2)
+        f.import_(g.export(lib.ExportMode.Updates(f.oplog_vv)))
+        docs[lib] = f
+    assert_same(docs)
+    for lib in LIBS:
+        d = lib.LoroDoc()
+        d.config_default_text_style(lib.ExpandType.Before)
+        d.get_text("t").insert(0, "abc")
+        f = d.fork()
+        f.get_text("t").mark(0, 2, "zzz", 1)
+        f.get_text("t").insert(0, "X")
+        docs[lib] = f
+    assert_same(docs)
+
+
+def test_a_failing_apply_delta_changes_nothing():
+    """An apply_delta refused part way (range past the end, a retain of nothing with
+    attributes, a wrong item, a bad value) leaves the text and its history as they were."""
+    d = loro_c.LoroDoc()
+    t = d.get_text("t")
+    t.insert(0, "hello")
+    t.mark(0, 2, "bold", True)
+    d.commit()
+    before = (state(d), d.oplog_vv)
+    TD = loro_c.TextDelta
+    for delta, err in [
+        ([TD.Insert("ab", None), TD.Retain(10, None)], loro_c.OutOfBoundsError),
+        ([TD.Insert("ab", None), TD.Delete(9)], loro_c.OutOfBoundsError),
+        ([TD.Insert("ab", None), TD.Retain(0, {"bold": True})], loro_c.LoroValueError),
+        ([TD.Insert("ab", None), "x"], loro_c.LoroTypeError),
+        ([TD.Retain(1, None), TD.Insert("ab", {"bold": object()})], loro_c.LoroError),
+    ]:
+        with pytest.raises(err):
+            t.apply_delta(delta)
+        d.commit()
+        assert (state(d), d.oplog_vv) == before
+        d._check_invariants()

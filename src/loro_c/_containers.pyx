@@ -376,6 +376,19 @@ cdef class LoroText(_Handle):
             raise OutOfBoundsError(f"position {p} falls inside a code point")
         return u
 
+    cdef int64_t _convert_up(self, object pos, int unit) except -1:
+        """A position in `unit` as a code point position, moved up to the next code point
+        when it falls inside one (loro's marks do so: a UTF-8 or UTF-16 range cut inside a
+        character takes the whole character at its end, none at its start)."""
+        cdef int64_t p = as_index(pos, "position")
+        cdef int64_t limit = self._doc.seq.unit_len(self.tree(), unit)
+        if p > limit:
+            raise OutOfBoundsError(f"position {p} is out of bounds (length {limit})")
+        cdef int64_t u = to_unicode(self._doc.seq, self.tree(), p, unit, False)
+        if u < 0:
+            u = to_unicode(self._doc.seq, self.tree(), p, unit, True) + 1
+        return u
+
     cdef int _insert_unit(self, object pos, str s, int unit) except -1:
         doc_acquire(self._doc)
         try:
@@ -660,10 +673,12 @@ cdef class LoroText(_Handle):
         value = check_value(value)
         if not self.attached:
             raise LoroError("marking a detached text is not supported")
+        if as_index(start, "position") >= as_index(end, "position"):
+            raise LoroValueError("Start must be less than end")
         doc_acquire(self._doc)
         try:
-            a = self._convert(start, unit)
-            b = self._convert(end, unit)
+            a = self._convert_up(start, unit)
+            b = self._convert_up(end, unit)
             local_text_mark(self._doc, self.idx, a, b, key, value)
         finally:
             doc_release(self._doc)
@@ -740,6 +755,38 @@ cdef class LoroText(_Handle):
             at += n
         return out
 
+    cdef int _check_delta(self, list delta, object TextDelta) except -1:
+        """Refuse a delta that would fail part way (a wrong item, a range past the end, a
+        retain of nothing with attributes, a value that is no LoroValue) before it edits
+        anything, so that a failed apply_delta leaves the text as it was."""
+        cdef int64_t index = 0, n, length = self._doc.seq.char_len(self.tree())
+        for item in delta:
+            if isinstance(item, TextDelta.Insert):
+                if not isinstance(item.insert, str):
+                    raise LoroTypeError(f"TextDelta.Insert needs a str, not {type(item.insert).__name__}")
+                n = builtins_len(item.insert)
+                length += n
+            elif isinstance(item, TextDelta.Delete):
+                n = as_index(item.delete, "length")
+                if index + n > length:
+                    raise OutOfBoundsError(f"delta range {index}..{index + n} is out of bounds (length {length})")
+                length -= n
+                continue
+            elif isinstance(item, TextDelta.Retain):
+                n = as_index(item.retain, "length")
+                if index + n > length:
+                    raise OutOfBoundsError(f"delta range {index}..{index + n} is out of bounds (length {length})")
+                if n == 0 and item.attributes:
+                    raise LoroValueError("Start must be less than end")
+            else:
+                raise LoroTypeError(f"not a TextDelta: {item!r}")
+            for k, v in (item.attributes or {}).items():
+                if not isinstance(k, str):
+                    raise LoroTypeError("style keys must be str")
+                check_value(v)
+            index += n
+        return 0
+
     def apply_delta(self, delta):
         """Apply Quill-style delta items (TextDelta.Insert/Retain/Delete) as local edits:
         inserts take exactly their attributes, retains with attributes mark (as loro)."""
@@ -748,8 +795,10 @@ cdef class LoroText(_Handle):
         if not self.attached:
             raise LoroError("`apply_delta` on a detached text container is not supported")
         marks = []
+        delta = list(delta)
         doc_acquire(self._doc)
         try:
+            self._check_delta(delta, TextDelta)
             for item in delta:
                 if isinstance(item, TextDelta.Insert):
                     n = builtins_len(item.insert)
@@ -792,6 +841,8 @@ cdef class LoroText(_Handle):
                 if a >= length:
                     local_text_insert(self._doc, self.idx, length, "\n" * (a - length + 1))
                     length = a
+                if a >= b:
+                    raise LoroValueError("Start must be less than end")
                 for k, v in attrs.items():
                     local_text_mark(self._doc, self.idx, a, b, k, v)
         finally:

@@ -397,6 +397,11 @@ cdef class DocExchange(DocHistory):
         # as loro's fork does: roots cleared by delete_root_container stay out of the
         # fork's deep value; the hide-empty-roots option is not carried over
         fork.deleted_roots = set(self.deleted_roots)
+        # the style configuration goes with the fork, as loro's
+        if self.text_styles is not None:
+            fork.text_styles = type(self.text_styles)()
+            fork.text_styles.map = self.text_styles.map._copy()
+            fork.text_styles.default = self.text_styles.default
         if blob is not None:
             fork.import_(blob)
         # the fork lists the roots this document lists, edited or not (loro's fork carries

@@ -306,13 +306,15 @@ cdef int local_text_mark(LoroDoc d, uint32_t c, int64_t start, int64_t end, str 
     cdef lc_op piece
     cdef int32_t counter
     cdef uint32_t lamport
-    if start >= end:
+    if start > end:
         raise LoroValueError("Start must be less than end")
     if end > n:
         raise OutOfBoundsError(f"mark range {start}..{end} is out of bounds (length {n})")
     es = text_insert_entity(d, t, start)
     ee = text_insert_entity(d, t, end)
-    if mark_is_noop(d, t, es, ee, key, value):
+    # an empty range (a UTF-8/16 range inside one character) is written all the same, as
+    # loro writes it
+    if es < ee and mark_is_noop(d, t, es, ee, key, value):
         return 0
     if d.text_styles is None:
         from loro_c.richtext import TextStyles
