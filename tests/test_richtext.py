@@ -636,3 +636,60 @@ def test_a_failing_apply_delta_changes_nothing():
         d.commit()
         assert (state(d), d.oplog_vv) == before
         d._check_invariants()
+
+
+# ----------------------------------------------------------------- detached texts
+
+def detached_session(lib, seed):
+    """Random inserts, deletes, marks and unmarks on a detached LoroText; its delta after
+    every step, then attached (into a list, with an edit) and through a snapshot."""
+    r = random.Random(seed)
+    t = lib.LoroText()
+    seen = []
+    for _ in range(r.randint(3, 20)):
+        n = t.len_unicode
+        x = r.random()
+        if n == 0 or x < 0.4:
+            t.insert(r.randint(0, n), r.choice(["a", "bc", "😀"]))
+        elif x < 0.5:
+            p = r.randrange(n)
+            t.delete(p, r.randint(1, min(3, n - p)))
+        else:
+            a = r.randrange(n)
+            b = r.randint(a + 1, n)
+            key = r.choice(["bold", "link", "italic"])
+            v = r.choice([True, 1, None])
+            if v is None:
+                t.unmark(a, b, key)
+            else:
+                t.mark(a, b, key, v)
+        seen.append(merged(norm_delta(t.to_delta())))
+    d = lib.LoroDoc()
+    d.peer_id = 3
+    attached = d.get_list("l").insert_container(0, t)
+    attached.insert(0, "Q")
+    d.commit()
+    loaded = lib.LoroDoc()
+    loaded.import_(d.export(lib.ExportMode.Snapshot()))
+    return (seen, merged(norm_delta(attached.to_delta())),
+            merged(norm_delta(loaded.get_list("l").get(0).container.to_delta())), d.get_deep_value())
+
+
+@pytest.mark.parametrize("seed", range(0, 240, 3))
+def test_detached_texts_mark_like_loros(seed):
+    """A detached text's marks all rank alike in loro (the first mark of a key on a
+    character keeps it; unmarks and later marks only reach characters without one), and
+    attaching writes its delta with the target document's style configuration."""
+    assert detached_session(loro_c, seed) == detached_session(loro, seed)
+
+
+def test_detached_text_marks_worked_example():
+    for lib in LIBS:
+        t = lib.LoroText()
+        t.insert(0, "abcdef")
+        t.mark(0, 3, "bold", True)
+        t.mark(1, 4, "bold", "x")      # only "d" had no bold
+        t.unmark(0, 2, "bold")         # every character has a bold already: nothing
+        t.insert(3, "Q")               # typed at the end of a mark: joins it
+        assert merged(norm_delta(t.to_delta())) == [
+            ("insert", "abcQ", {"bold": True}), ("insert", "d", {"bold": "x"}), ("insert", "ef", None)]

@@ -15,7 +15,7 @@ from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER,
                           doc_release, lc_map_entry, lc_map_find, LC_NO_KEY)
 from loro_c._seq cimport UNIT_UNICODE, UNIT_UTF8, UNIT_UTF16
 from loro_c._seq cimport to_unicode, from_unicode, visible_content, find_char
-from loro_c._doc cimport local_text_mark, text_delta_runs, text_insert_entity, text_styles_at, style_walk
+from loro_c._doc cimport local_text_mark, detached_text_mark, text_delta_runs, text_insert_entity, text_styles_at, style_walk
 from loro_c._doc cimport (local_text_insert, text_value, text_range, local_seq_delete,
                           local_list_insert, local_list_insert_container, list_slots, local_map_set,
                           local_map_set_container, local_map_delete, map_slot, map_len, map_live,
@@ -184,6 +184,9 @@ cdef object detached_content(object source):
 cdef tuple content_of(LoroDoc sdoc, uint32_t c):
     cdef int kind = sdoc.ckind[c]
     if kind == KIND_TEXT:
+        if sdoc.seq.nodes[sdoc.seq.roots[sdoc.ctree[c]]].lens.anchors:
+            # marked: its runs with their attributes, written as marks once attached
+            return (kind, text_value(sdoc, c), text_delta_runs(sdoc, c))
         return (kind, text_value(sdoc, c))
     if kind == KIND_COUNTER:
         return (kind, sdoc.ccounter[c])
@@ -195,6 +198,18 @@ cdef tuple content_of(LoroDoc sdoc, uint32_t c):
         for k, slot in map_live(sdoc, c):
             items.append((k, child_content(sdoc, sdoc.log.values[slot])))
     return (kind, items)
+
+
+cdef int copy_text_marks(LoroDoc doc, uint32_t dst, list runs) except -1:
+    """Mark an attached copy of a detached text as its runs say (loro writes the detached
+    text's delta: each run's attributes, with the target document's style configuration)."""
+    cdef int64_t at = 0, n
+    for text, attrs in runs:
+        n = builtins_len(text)
+        for key, value in attrs.items():
+            local_text_mark(doc, dst, at, at + n, key, value)
+        at += n
+    return 0
 
 
 cdef object child_content(LoroDoc sdoc, object v):
@@ -211,6 +226,8 @@ cdef copy_content(LoroDoc doc, uint32_t dst, tuple content):
     if kind == KIND_TEXT:
         if content[1]:
             local_text_insert(doc, dst, 0, content[1])
+        if len(content) > 2:
+            copy_text_marks(doc, dst, content[2])
     elif kind == KIND_COUNTER:
         # loro writes the detached value as one increment, zero included
         local_counter_add(doc, dst, content[1])
@@ -671,15 +688,16 @@ cdef class LoroText(_Handle):
         if not isinstance(key, str):
             raise LoroTypeError("style keys must be str")
         value = check_value(value)
-        if not self.attached:
-            raise LoroError("marking a detached text is not supported")
         if as_index(start, "position") >= as_index(end, "position"):
             raise LoroValueError("Start must be less than end")
         doc_acquire(self._doc)
         try:
             a = self._convert_up(start, unit)
             b = self._convert_up(end, unit)
-            local_text_mark(self._doc, self.idx, a, b, key, value)
+            if self.attached:
+                local_text_mark(self._doc, self.idx, a, b, key, value)
+            else:
+                detached_text_mark(self._doc, self.idx, a, b, key, value)
         finally:
             doc_release(self._doc)
         return 0

@@ -333,6 +333,8 @@ cdef int local_seq_delete(LoroDoc d, uint32_t c, int64_t pos, int64_t n) except 
 # state/richtext.pxi
 cdef int local_text_mark(LoroDoc d, uint32_t c, int64_t start, int64_t end, str key,
                          object value) except -1
+cdef int detached_text_mark(LoroDoc d, uint32_t c, int64_t start, int64_t end, str key,
+                         object value) except -1
 cdef list text_delta_runs(LoroDoc d, uint32_t c)
 cdef int64_t text_insert_entity(LoroDoc d, uint32_t t, int64_t p) except -1
 cdef dict text_styles_at(LoroDoc d, uint32_t t, int64_t e)

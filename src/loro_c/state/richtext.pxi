@@ -303,9 +303,6 @@ cdef int local_text_mark(LoroDoc d, uint32_t c, int64_t start, int64_t end, str 
     mark_with_txn: nothing when it would change nothing, else a start and an end anchor."""
     cdef uint32_t t = d.ctree[c]
     cdef int64_t n = d.seq.char_len(t), es, ee
-    cdef lc_op piece
-    cdef int32_t counter
-    cdef uint32_t lamport
     if start > end:
         raise LoroValueError("Start must be less than end")
     if end > n:
@@ -316,6 +313,17 @@ cdef int local_text_mark(LoroDoc d, uint32_t c, int64_t start, int64_t end, str 
     # loro writes it
     if es < ee and mark_is_noop(d, t, es, ee, key, value):
         return 0
+    return write_text_mark(d, c, es, ee, key, value)
+
+
+cdef int write_text_mark(LoroDoc d, uint32_t c, int64_t es, int64_t ee, str key,
+                         object value) except -1:
+    """Write a mark of entities [es, ee) as its start and end ops (anchors at es and after
+    ee); LoroError when the key has no style configuration."""
+    cdef uint32_t t = d.ctree[c]
+    cdef lc_op piece
+    cdef int32_t counter
+    cdef uint32_t lamport
     if d.text_styles is None:
         from loro_c.richtext import TextStyles
         d.text_styles = TextStyles()
@@ -386,4 +394,85 @@ cdef int check_open_marks(LoroDoc d, uint32_t t) except -1:
                     raise AssertionError(f"marks open before entity {g}: found {sorted(got)}, "
                                          f"the text has {sorted(opened)}")
         leaf = a.nodes[leaf].next_leaf
+    return 0
+
+
+cdef list key_coverage(LoroDoc d, uint32_t t, int64_t start, int64_t end, str key, object value):
+    """Over the entities of code points [start, end) (the style anchors among them
+    included, as loro's entity range has them): whether every one has `key` = `value`,
+    whether any has a mark of `key`, and the code point ranges no mark of `key` covers."""
+    cdef SeqArena a = d.seq
+    cdef int64_t es = text_insert_entity(d, t, start), ee = text_insert_entity(d, t, end)
+    cdef int64_t off, e, n, cp = start, lo, hi
+    cdef uint32_t leaf
+    cdef int i
+    cdef lc_span *s
+    cdef set opened = open_marks_before(d, t, es)
+    cdef list gaps = []
+    cdef bint all_same = True, has_key = False
+    cur = frozenset(opened)
+    cache = {}
+    leaf = a.find_visible(t, es, &i, &off)
+    e = es - off
+    while leaf != LC_NO_NODE and e < ee:
+        while i < a.nodes[leaf].n and e < ee:
+            s = &a.nodes[leaf].u.spans[i]
+            i += 1
+            if not span_visible(s):
+                continue
+            n = 1 if s.content >= LC_ANCHOR_MIN else s.len
+            if s.content == LC_ANCHOR_START and atom_visible(a, make_id(s.id.peer, s.id.counter + 1)):
+                opened.add(style_id(s.id.peer, s.id.counter))
+                cur = frozenset(opened)
+            st = cache.get(cur, False)
+            if st is False:
+                st = cache[cur] = style_winners(d, cur).get(key)
+            if st is None:
+                all_same = False
+            else:
+                has_key = True
+                if not same_value((<tuple>st)[1], value):
+                    all_same = False
+            if s.content == LC_ANCHOR_END:
+                opened.discard(style_id(s.id.peer, s.id.counter - 1))
+                cur = frozenset(opened)
+            elif s.content < LC_ANCHOR_MIN:
+                lo = cp
+                hi = min(end, cp + s.len - max(es - e, 0))
+                cp = hi
+                if st is None and hi > lo:
+                    if gaps and gaps[len(gaps) - 1][1] == lo:
+                        gaps[len(gaps) - 1][1] = hi
+                    else:
+                        gaps.append([lo, hi])
+            e += n
+        leaf = a.nodes[leaf].next_leaf
+        i = 0
+    return [all_same, has_key, gaps]
+
+
+cdef int detached_text_mark(LoroDoc d, uint32_t c, int64_t start, int64_t end, str key,
+                            object value) except -1:
+    """A mark on a detached text, as loro's detached texts behave: every detached mark has
+    the same priority and expands like bold, so the first mark of a key on a character
+    keeps it (a later mark or unmark of the key changes only characters no mark of the key
+    covers yet), and an unmark where the key is nowhere does nothing. Emulated on the
+    detached text's own document: real marks written over the uncovered stretches only."""
+    cdef uint32_t t = d.ctree[c]
+    cdef int64_t n = d.seq.char_len(t)
+    if start >= end:
+        raise LoroValueError("Start must be less than end")
+    if end > n:
+        raise OutOfBoundsError(f"mark range {start}..{end} is out of bounds (length {n})")
+    if d.text_styles is None:
+        from loro_c.richtext import TextStyles, StyleConfigMap, ExpandType
+        d.text_styles = TextStyles()
+        d.text_styles.map = StyleConfigMap()
+        d.text_styles.default = ExpandType.After
+    all_same, has_key, gaps = key_coverage(d, t, start, end, key, value)
+    if all_same or (value is None and not has_key):
+        return 0
+    for lo, hi in gaps:
+        write_text_mark(d, c, text_insert_entity(d, d.ctree[c], lo), text_insert_entity(d, d.ctree[c], hi),
+                        key, value)
     return 0
