@@ -336,6 +336,8 @@ cdef int local_text_mark(LoroDoc d, uint32_t c, int64_t start, int64_t end, str 
 cdef int detached_text_mark(LoroDoc d, uint32_t c, int64_t start, int64_t end, str key,
                          object value) except -1
 cdef list text_delta_runs(LoroDoc d, uint32_t c)
+cdef set open_marks_before(LoroDoc d, uint32_t t, int64_t e)
+cdef list styled_text(LoroDoc d, uint32_t t, int64_t es, int64_t ee)
 cdef int64_t text_insert_entity(LoroDoc d, uint32_t t, int64_t p) except -1
 cdef dict text_styles_at(LoroDoc d, uint32_t t, int64_t e)
 cdef list style_walk(LoroDoc d, uint32_t t)

@@ -27,7 +27,8 @@ from loro_c._oplog cimport (OpLog, lc_op, lc_change, lc_staged, lc_move, lc_grou
 # rich text (state/richtext.pxi)
 from loro_c._seq cimport (lc_span, lc_span_is_anchor, LC_ANCHOR_START, LC_ANCHOR_END, LC_ANCHOR_MIN, find_char,
                           entity_at, collect_text_runs, LC_NO_NODE, anchors_before,
-                          balance_before, prev_anchor, atom_visible, open_marks_at)
+                          balance_before, prev_anchor, atom_visible, open_marks_at,
+                          anchors_in_prefix)
 from loro_c._kinds cimport LC_OP_MARK_START, LC_OP_MARK_END
 from loro_c._oplog import OpLog as _OpLogType
 from loro_c._kinds cimport LC_OP_MOVE, LC_OP_SET        # MovableList (state/movable_list.pxi)

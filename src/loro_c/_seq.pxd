@@ -202,6 +202,7 @@ cdef int64_t char_entity(SeqArena a, uint32_t t, int64_t pos) noexcept nogil
 cdef int64_t anchors_before(SeqArena a, uint32_t leaf, int slot) noexcept nogil
 cdef int64_t collect_text_runs(SeqArena a, uint32_t t, int64_t start, int64_t n) except -1
 cdef int64_t balance_before(SeqArena a, uint32_t t, int64_t e) noexcept nogil
+cdef int64_t anchors_in_prefix(SeqArena a, uint32_t t, int64_t e) noexcept nogil
 cdef bint prev_anchor(SeqArena a, uint32_t *leaf, int *slot) noexcept nogil
 cdef bint atom_visible(SeqArena a, lc_id id) noexcept nogil
 cdef void style_dirty_up(SeqArena a, uint32_t nd) noexcept nogil

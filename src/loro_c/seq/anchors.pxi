@@ -156,6 +156,35 @@ cdef int64_t balance_before(SeqArena a, uint32_t t, int64_t e) noexcept nogil:
     return acc
 
 
+cdef int64_t anchors_in_prefix(SeqArena a, uint32_t t, int64_t e) noexcept nogil:
+    """Visible style anchors among entities [0, e) (so entity e is code point e - that)."""
+    cdef uint32_t nd = a.roots[t]
+    cdef lc_node *node
+    cdef lc_span *s
+    cdef int i
+    cdef int64_t v, acc = 0
+    while True:
+        node = &a.nodes[nd]
+        if node.is_leaf:
+            break
+        for i in range(node.n):
+            v = a.nodes[node.u.children[i]].lens.visible
+            if e < v or i == node.n - 1:
+                nd = node.u.children[i]
+                break
+            e -= v
+            acc += a.nodes[node.u.children[i]].lens.anchors
+    for i in range(node.n):
+        if e <= 0:
+            break
+        s = &node.u.spans[i]
+        if span_visible(s):
+            if lc_span_is_anchor(s):
+                acc += 1
+            e -= s.len
+    return acc
+
+
 cdef bint prev_anchor(SeqArena a, uint32_t *leaf, int *slot) noexcept nogil:
     """Move (leaf, slot) to the nearest visible style anchor before it, skipping subtrees
     that hold none; False when there is none."""

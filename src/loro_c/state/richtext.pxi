@@ -247,6 +247,51 @@ cdef set open_marks_before(LoroDoc d, uint32_t t, int64_t e):
     return {style_id(<uint32_t>a.runs[2 * i], <int32_t>a.runs[2 * i + 1]) for i in range(n)}
 
 
+cdef list styled_text(LoroDoc d, uint32_t t, int64_t es, int64_t ee):
+    """The text among entities [es, ee) as (first code point, end code point, frozenset of
+    the marks covering it) runs: the marks open at es, then a walk of that stretch only."""
+    cdef SeqArena a = d.seq
+    cdef uint32_t leaf
+    cdef int i
+    cdef int64_t off, e, cp, lo, hi
+    cdef lc_span *s
+    cdef set opened
+    cdef list out = []
+    if es >= ee:
+        return out
+    opened = open_marks_before(d, t, es)
+    cur = frozenset(opened)
+    cp = es - anchors_in_prefix(a, t, es)
+    leaf = a.find_visible(t, es, &i, &off)
+    e = es - off
+    while leaf != LC_NO_NODE and e < ee:
+        while i < a.nodes[leaf].n and e < ee:
+            s = &a.nodes[leaf].u.spans[i]
+            i += 1
+            if not span_visible(s):
+                continue
+            if s.content == LC_ANCHOR_START:
+                if atom_visible(a, make_id(s.id.peer, s.id.counter + 1)):
+                    opened.add(style_id(s.id.peer, s.id.counter))
+                    cur = frozenset(opened)
+                e += 1
+            elif s.content == LC_ANCHOR_END:
+                sid = style_id(s.id.peer, s.id.counter - 1)
+                if sid in opened:
+                    opened.discard(sid)
+                    cur = frozenset(opened)
+                e += 1
+            else:
+                lo = max(e, es)
+                hi = min(e + s.len, ee)
+                out.append((cp, cp + hi - lo, cur))
+                cp += hi - lo
+                e += s.len
+        leaf = a.nodes[leaf].next_leaf
+        i = 0
+    return out
+
+
 cdef bint mark_is_noop(LoroDoc d, uint32_t t, int64_t es, int64_t ee, str key, object value) except -1:
     """Loro writes no mark when `key`'s winner already has this value on every entity of
     [es, ee) (other keys, and which marks give the value, do not matter: measured on loro
