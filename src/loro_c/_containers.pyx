@@ -744,6 +744,7 @@ cdef class LoroText(_Handle):
         """Apply Quill-style delta items (TextDelta.Insert/Retain/Delete) as local edits:
         inserts take exactly their attributes, retains with attributes mark (as loro)."""
         from loro_c.events import TextDelta
+        from loro_c.hash_order import str_key_order
         cdef int64_t index = 0, n, length, e
         if not self.attached:
             raise LoroError("`apply_delta` on a detached text container is not supported")
@@ -792,8 +793,9 @@ cdef class LoroText(_Handle):
                 if a >= length:
                     local_text_insert(self._doc, self.idx, length, "\n" * (a - length + 1))
                     length = a
-                for k, v in attrs.items():
-                    local_text_mark(self._doc, self.idx, a, b, k, v)
+                # loro marks a range's keys in the order its hash map of them yields
+                for k in str_key_order(attrs):
+                    local_text_mark(self._doc, self.idx, a, b, k, attrs[k])
         finally:
             doc_release(self._doc)
 

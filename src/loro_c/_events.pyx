@@ -1160,6 +1160,7 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
     cdef ev_piece *pc
     cdef int slot
     cdef uint32_t leaf
+    cdef int64_t reach = 0
     walk = style_walk(doc, t)
     ent_starts, uni_starts = [], []
     e = u = 0
@@ -1206,10 +1207,14 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
         if not span_visible(&seq.nodes[leaf].u.spans[slot]):
             continue
         e_start = visible_before(seq, leaf, slot, counter)
+        if not local:
+            reach = max(reach, uni_starts[bisect_right(ent_starts, e_start) - 1])
         leaf = locate(seq, make_id(peer, counter + 1), &slot)
         if not span_visible(&seq.nodes[leaf].u.spans[slot]):
             continue
         e_end = visible_before(seq, leaf, slot, counter + 1)
+        if not local:
+            reach = max(reach, uni_starts[bisect_right(ent_starts, e_end) - 1])
         i = bisect_right(ent_starts, e_start) - 1
         while i < len(walk) and ent_starts[i] <= e_end:
             text, n, ids = walk[i]
@@ -1226,6 +1231,15 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
     ops = joined
     while ops and ops[len(ops) - 1][0] == 0 and not ops[len(ops) - 1][2]:
         ops.pop()
+    # loro applies an import to its state item by item, retaining up to each style anchor
+    # it inserts: its delta reaches the last new anchor (so an import that only adds
+    # anchors around deleted text still reports a plain retain)
+    pos = 0
+    for op in ops:
+        if op[0] != 2:
+            pos += op[1] if op[0] == 0 else len(op[1])
+    if reach > pos:
+        ops.append([0, reach - pos, None])
     if not ops:
         return None
     return Diff.Text([TextDelta.Retain(op[1], op[2]) if op[0] == 0 else TextDelta.Delete(op[1])

@@ -60,6 +60,13 @@ def push(items, kind, payload, attrs=None, insert_before_delete=False):
             items.insert(at, [INSERT, payload, attrs])
 
 
+def _keeps_boundary(kind, attrs):
+    """Whether loro's delta rope keeps this item apart from an equal neighbour when it is
+    not pushed: a text's inserts and its retains with attributes (applying a diff writes
+    one mark per such item and key, so the items must be loro's)."""
+    return kind == INSERT or (kind == RETAIN and attrs)
+
+
 def chop(items):
     while items and items[-1][0] == RETAIN and _no_attrs(items[-1][2]):
         items.pop()
@@ -115,29 +122,53 @@ def _merge_attrs(a, b):
 
 
 def seq_compose(a, b):
-    """The sequence diff of applying `a`, then `b`."""
+    """The sequence diff of applying `a`, then `b`. As loro composes in place, an insert or
+    a retain with attributes joins the item before only when both come from one item of
+    `a` (or of `b`)."""
     if not a:
         return [list(x) for x in b]
     out = []
+    sources = []
     x, y = _Cursor(a), _Cursor(b)
+
+    def put(kind, payload, attrs, source, before_delete=False):
+        n = len(out)
+        push(out, kind, payload, attrs, before_delete)
+        if len(out) > n:
+            sources.insert(len(out) - 1 if out[-1][0] != DELETE or kind == DELETE
+                           else len(out) - 2, source)
+            return
+        # merged into an item: undo that where loro keeps them apart
+        at = len(out) - 1
+        if kind == INSERT and before_delete and out[at][0] == DELETE:
+            at -= 1
+        if _keeps_boundary(kind, attrs) and sources[at] != source and not isinstance(payload, list):
+            it = out[at]
+            keep = len(payload) if kind == INSERT else payload
+            it[1] = it[1][:len(it[1]) - keep] if kind == INSERT else it[1] - keep
+            out.insert(at + 1, [kind, payload, attrs])
+            sources.insert(at + 1, source)
+
     while x.more() or y.more():
         if y.kind() == INSERT:
+            src = ("b", y.i)
             k, p, at = y.take(y.length())
-            push(out, INSERT, p, at, True)
+            put(INSERT, p, at, src, True)
         elif x.kind() == DELETE:
             k, p, at = x.take(x.length())
-            push(out, DELETE, p)
+            put(DELETE, p, None, None)
         else:
             n = min(x.length(), y.length())
+            src = ("a", x.i)
             xk, xp, xa = x.take(n)
             yk, yp, ya = y.take(n)
             if yk == RETAIN:
                 if xk == RETAIN:
-                    push(out, RETAIN, n, _merge_attrs(xa, ya))
+                    put(RETAIN, n, _merge_attrs(xa, ya), src)
                 else:
-                    push(out, INSERT, xp, _merge_attrs(xa, ya), True)
+                    put(INSERT, xp, _merge_attrs(xa, ya), src, True)
             elif xk == RETAIN:
-                push(out, DELETE, n)
+                put(DELETE, n, None, None)
             # an insert of `a` deleted by `b` vanishes
     return chop(out)
 
@@ -236,11 +267,16 @@ def from_public(diff, idlp_of=None):
         items = []
         for it in diff.diff:
             if isinstance(it, TextDelta.Retain):
-                push(items, RETAIN, it.retain, it.attributes or None)
+                item = [RETAIN, it.retain, it.attributes or None]
             elif isinstance(it, TextDelta.Insert):
-                push(items, INSERT, it.insert, it.attributes or None)
+                item = [INSERT, it.insert, it.attributes or None]
             else:
-                push(items, DELETE, it.delete)
+                item = [DELETE, it.delete, None]
+            if _keeps_boundary(item[0], item[2]):
+                if item[1]:
+                    items.append(item)
+            else:
+                push(items, item[0], item[1], item[2])
         return (SEQ, items, "text")
     if isinstance(diff, Diff.List):
         items = []

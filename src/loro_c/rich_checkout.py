@@ -132,21 +132,26 @@ def _follows(a, b, same_ids):
 
 
 class _Delta:
-    """Loro's DeltaRope as the event's structural part: ["r", n, attrs] and
-    ["p", text, attrs, deleted, place] items (a replace shows its insert, then its
-    deletes)."""
+    """Loro's DeltaRope: ["r", n, attrs] and ["p", text, attrs, deleted, place] items (a
+    replace shows its insert, then its deletes). Pushing joins an item to the last one
+    where loro's does; composing attributes cuts items and never joins them again, so the
+    items are loro's (apply_diff writes one mark per retained item, so they matter)."""
 
     def __init__(self):
         self.items = []
 
-    def retain(self, n):
+    def width(self):
+        return sum(it[1] if it[0] == "r" else len(it[1]) for it in self.items)
+
+    def retain(self, n, attrs=None):
         if n <= 0:
             return
+        attrs = attrs or {}
         last = self.items[-1] if self.items else None
-        if last is not None and last[0] == "r" and not last[2]:
+        if last is not None and last[0] == "r" and last[2] == attrs:
             last[1] += n
         else:
-            self.items.append(["r", n, None])
+            self.items.append(["r", n, attrs])
 
     def delete(self, n):
         if n <= 0:
@@ -155,7 +160,7 @@ class _Delta:
         if last is not None and last[0] == "p":
             last[3] += n
         else:
-            self.items.append(["p", "", None, n, None])
+            self.items.append(["p", "", {}, n, None])
 
     def insert(self, text, attrs, place):
         last = self.items[-1] if self.items else None
@@ -166,10 +171,13 @@ class _Delta:
         else:
             self.items.append(["p", text, attrs, 0, place])
 
+    def chop(self):
+        while self.items and self.items[-1][0] == "r" and not self.items[-1][2]:
+            self.items.pop()
+
     def update(self, a, b, attrs):
-        """Compose a retain of [a, b) with `attrs`: every item there takes them, key by key
-        (items cut at a and b; a cut replace keeps its deletes on its last part); past the
-        end, plain retains are added first."""
+        """Every item of [a, b) takes `attrs`, key by key (items cut at a and b; a cut
+        replace keeps its deletes on its last part)."""
         pos = 0
         out = []
         for it in self.items:
@@ -186,39 +194,47 @@ class _Delta:
                     continue
                 merged = it[2]
                 if k == 1:
-                    merged = dict(it[2] or {})
+                    merged = dict(it[2])
                     merged.update(attrs)
                 if it[0] == "r":
                     out.append(["r", y - x, merged])
                 else:
                     out.append(["p", it[1][x:y], merged, it[3] if y == width else 0, it[4]])
         self.items = out
-        if pos < b:
-            if pos < a:
-                self.items.append(["r", a - pos, None])
-                pos = a
-            self.items.append(["r", b - pos, dict(attrs)])
+
+    def compose(self, other):
+        """Compose a delta of retains over this one, as loro's DeltaRope.compose."""
+        if not self.items:
+            self.items = [list(it) for it in other.items]
+            return
+        index = 0
+        rest = False
+        for it in other.items:
+            n = self.width()
+            if not rest and index >= n:
+                self.retain(index - n)
+                rest = True
+            if rest:
+                self.retain(it[1], it[2])
+                continue
+            if n < index + it[1]:
+                self.retain(index + it[1] - n)
+            if it[2]:
+                self.update(index, index + it[1], it[2])
+            index += it[1]
 
     def diff_items(self):
-        """("r", n, attrs) / ("i", text, attrs) / ("d", n), adjacent equals joined, trailing
-        plain retains dropped."""
+        """("r", n, attrs) / ("i", text, attrs) / ("d", n), item by item."""
         out = []
         for it in self.items:
             if it[0] == "r":
-                parts = [("r", it[1], it[2] or None)]
-            else:
-                parts = []
-                if it[1]:
-                    parts.append(("i", it[1], it[2] or None))
-                if it[3]:
-                    parts.append(("d", it[3], None))
-            for p in parts:
-                if out and out[-1][0] == p[0] and out[-1][2] == p[2]:
-                    out[-1] = (p[0], out[-1][1] + p[1], p[2])
-                else:
-                    out.append(p)
+                out.append(("r", it[1], it[2] or None))
+                continue
+            if it[1]:
+                out.append(("i", it[1], it[2] or None))
+            if it[3]:
+                out.append(("d", it[3], None))
         return out
-
 
 
 class _State:
@@ -235,7 +251,7 @@ class _State:
         self.events = 0         # code points in `done`
         self.cursor = 0         # where the delta's last item ends (loro's event_index)
         self.delta = _Delta()
-        self.updates = []       # the drained marks' retains: (start, end, attributes)
+        self.styled = _Delta()  # the drained marks' retains, composed as they come
         self.annotations = []   # the inserted marks' retains, composed after those
         self.starts = {}        # mark id -> entity of a start anchor inserted here
 
@@ -350,15 +366,19 @@ class _State:
         """The retains of a drain: each text run of [start, here) with its attributes, the
         drained keys it lacks as None."""
         j, ent, ev = self.back_to(start)
+        report = _Delta()
         for run in self.done[j:]:
             if run.kind == TEXT:
                 lo = start - ent if start > ent else 0
                 attrs = self.attributes(run.marks)
                 for key in keys:
                     attrs.setdefault(key, None)
-                self.updates.append((ev + lo, ev + run.n, attrs))
+                report.retain(ev + lo - report.width())
+                report.retain(run.n - lo, attrs)
             ent += run.n
             ev += run.events()
+        report.chop()
+        self.styled.compose(report)
 
     def insert(self, chunk):
         """Insert a chunk: text (one or more joined elements) or one anchor."""
@@ -408,13 +428,14 @@ class _State:
                 if run.elem not in renamed:
                     renamed[run.elem] = self.new_elem()
                 run.elem = renamed[run.elem]
-        pieces = []
+        annotation = _Delta()
+        annotation.retain(ev)
         for run in inside:
             run.marks = run.marks | {sid}
             if run.kind == TEXT:
-                pieces.append((ev, ev + run.n, self.attributes(run.marks)))
-                ev += run.n
-        self.annotations.append(pieces)
+                annotation.retain(run.n, self.attributes(run.marks))
+        annotation.chop()
+        self.annotations.append(annotation)
 
     def find_start(self, sid):
         """The entity of the mark's start anchor in the state (its length when absent)."""
@@ -446,10 +467,7 @@ def checkout_delta(elements, styles):
             else:
                 for el in item[1]:
                     state.insert([el])
-    delta = state.delta
-    for a, b, attrs in state.updates:
-        delta.update(a, b, attrs)
-    for pieces in state.annotations:
-        for a, b, attrs in pieces:
-            delta.update(a, b, attrs)
-    return delta.diff_items()
+    for annotation in state.annotations:
+        state.styled.compose(annotation)
+    state.delta.compose(state.styled)
+    return state.delta.diff_items()
