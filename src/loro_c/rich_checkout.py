@@ -175,53 +175,42 @@ class _Delta:
         while self.items and self.items[-1][0] == "r" and not self.items[-1][2]:
             self.items.pop()
 
-    def update(self, a, b, attrs):
-        """Every item of [a, b) takes `attrs`, key by key (items cut at a and b; a cut
-        replace keeps its deletes on its last part)."""
-        pos = 0
-        out = []
-        for it in self.items:
-            width = it[1] if it[0] == "r" else len(it[1])
-            lo, hi = max(a, pos) - pos, min(b, pos + width) - pos
-            pos += width
-            if lo >= hi:
-                out.append(it)
-                continue
-            cuts = (0, lo, hi, width)
-            for k in range(3):
-                x, y = cuts[k], cuts[k + 1]
-                if x >= y:
-                    continue
-                merged = it[2]
-                if k == 1:
-                    merged = dict(it[2])
-                    merged.update(attrs)
-                if it[0] == "r":
-                    out.append(["r", y - x, merged])
-                else:
-                    out.append(["p", it[1][x:y], merged, it[3] if y == width else 0, it[4]])
-        self.items = out
-
     def compose(self, other):
-        """Compose a delta of retains over this one, as loro's DeltaRope.compose."""
+        """Compose a delta of retains over this one, as loro's DeltaRope.compose: a retain
+        with attributes gives them, key by key, to every item it covers (cut at its ends;
+        a cut replace keeps its deletes on its last part); a plain one cuts nothing; past
+        the end, retains are added. One pass over both."""
         if not self.items:
             self.items = [list(it) for it in other.items]
             return
-        index = 0
+        src = self.items
+        total = self.width()
+        out = []
+        at = [0, 0]         # the next item of src, and the units of it already passed
+        pos = 0
         rest = False
         for it in other.items:
-            n = self.width()
-            if not rest and index >= n:
-                self.retain(index - n)
+            n, attrs = it[1], it[2]
+            if not rest and pos >= total:
+                out.extend(src[at[0]:])
+                if pos > total:
+                    _push_retain(out, pos - total, {})
                 rest = True
             if rest:
-                self.retain(it[1], it[2])
+                _push_retain(out, n, attrs)
+                pos += n
                 continue
-            if n < index + it[1]:
-                self.retain(index + it[1] - n)
-            if it[2]:
-                self.update(index, index + it[1], it[2])
-            index += it[1]
+            if total < pos + n:
+                if src[-1][0] == "r" and not src[-1][2]:
+                    src[-1] = ["r", src[-1][1] + pos + n - total, {}]
+                else:
+                    src.append(["r", pos + n - total, {}])
+                total = pos + n
+            _take(src, at, out, n, attrs)
+            pos += n
+        if not rest:
+            out.extend(src[at[0]:])
+        self.items = out
 
     def diff_items(self):
         """("r", n, attrs) / ("i", text, attrs) / ("d", n), item by item."""
@@ -235,6 +224,63 @@ class _Delta:
             if it[3]:
                 out.append(("d", it[3], None))
         return out
+
+
+def _width(it):
+    return it[1] if it[0] == "r" else len(it[1])
+
+
+def _cut(it, k):
+    """An item cut after `k` units: (left, right); a replace keeps its deletes right."""
+    if it[0] == "r":
+        return ["r", k, it[2]], ["r", it[1] - k, it[2]]
+    return ["p", it[1][:k], it[2], 0, it[4]], ["p", it[1][k:], it[2], it[3], it[4]]
+
+
+def _with(it, attrs):
+    merged = dict(it[2])
+    merged.update(attrs)
+    return [it[0], it[1], merged] + it[3:]
+
+
+def _push_retain(items, n, attrs):
+    if n <= 0:
+        return
+    last = items[-1] if items else None
+    if last is not None and last[0] == "r" and last[2] == attrs:
+        items[-1] = ["r", last[1] + n, attrs]
+    else:
+        items.append(["r", n, dict(attrs)])
+
+
+def _take(src, at, out, n, attrs):
+    """Move the next `n` units of `src` (from item at[0], at[1] units into it) to `out`,
+    giving them `attrs` when there are any (items cut only then)."""
+    while n > 0:
+        it = src[at[0]]
+        w = _width(it)
+        if w == 0:
+            out.append(it)
+            at[0] += 1
+            continue
+        if attrs and at[1]:
+            left, src[at[0]] = _cut(it, at[1])
+            out.append(left)
+            it = src[at[0]]
+            w = _width(it)
+            at[1] = 0
+        left_units = w - at[1]
+        if left_units > n:
+            if attrs:
+                left, src[at[0]] = _cut(it, n)
+                out.append(_with(left, attrs))
+            else:
+                at[1] += n
+            return
+        out.append(_with(it, attrs) if attrs else it)
+        at[0] += 1
+        at[1] = 0
+        n -= left_units
 
 
 class _State:
@@ -254,13 +300,21 @@ class _State:
         self.styled = _Delta()  # the drained marks' retains, composed as they come
         self.annotations = []   # the inserted marks' retains, composed after those
         self.starts = {}        # mark id -> entity of a start anchor inserted here
+        self.known = {}         # marks -> their attributes
 
     def new_elem(self):
         self.last_elem += 1
         return self.last_elem
 
     def attributes(self, marks):
-        """key -> the winning mark's value (None for an unmark), loro's to_option_map."""
+        """key -> the winning mark's value (None for an unmark), loro's to_option_map (a
+        new dict: callers extend it)."""
+        known = self.known.get(marks)
+        if known is None:
+            known = self.known[marks] = self.winners(marks)
+        return dict(known)
+
+    def winners(self, marks):
         best = {}
         for sid in marks:
             st = self.styles[sid]
@@ -367,14 +421,16 @@ class _State:
         drained keys it lacks as None."""
         j, ent, ev = self.back_to(start)
         report = _Delta()
+        reported = 0
         for run in self.done[j:]:
             if run.kind == TEXT:
                 lo = start - ent if start > ent else 0
                 attrs = self.attributes(run.marks)
                 for key in keys:
                     attrs.setdefault(key, None)
-                report.retain(ev + lo - report.width())
+                report.retain(ev + lo - reported)
                 report.retain(run.n - lo, attrs)
+                reported = ev + run.n
             ent += run.n
             ev += run.events()
         report.chop()
