@@ -16,7 +16,9 @@ text, and the event is assembled from what each step reports:
   retain with every attribute, plus the drained anchors' keys as None, from the start of
   the map element *before* the mark's range (so unstyled text before a removed mark is
   retained with `{key: None}`) up to the drain position;
-* those retains are composed over the structural delta (later ones win per key).
+* those retains are composed over the structural delta, the drains' in order, then the
+  annotations' (later ones win per key); composing cuts the delta's items and never joins
+  them again, and those items matter: applying the delta writes a mark per item and key.
 
 This module replays that on plain lists, so it runs only for texts that hold anchors, and
 only when a checkout is journaled (subscribers, `diff`, undo). Its input is the text's atoms
