@@ -433,8 +433,9 @@ cdef object seq_diff_checkout(LoroDoc doc, uint32_t c, list runs, list reached, 
 
 cdef list rich_elements(LoroDoc doc, uint32_t c, list runs):
     """A text's atoms visible at either version of a checkout, in document order, as
-    loro_c.rich_checkout takes them: (kind, entities, text, mark id of an anchor, visible
-    before, visible now, place in loro's string storage of a newly visible text). `runs`
+    loro_c.rich_checkout takes them: (kind, entities, text of a newly visible text, mark id
+    of an anchor, visible before, visible now, place in loro's string storage of a newly
+    visible text). `runs`
     are the atoms whose visibility may have changed, as visible before (checkout_before);
     the others were as they are now."""
     cdef SeqArena seq = doc.seq
@@ -500,9 +501,10 @@ cdef tuple rich_element(LoroDoc doc, lc_span *s, int32_t lo, int32_t hi, bint wa
     if s.content == LC_ANCHOR_END:
         return (2, 1, None, (<uint64_t>s.id.peer << 32) | <uint32_t>(s.id.counter - 1), was, now, None)
     content = s.content + (lo - s.id.counter)
-    text = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, &doc.seq.text[content], hi - lo)
+    text = None         # (only an inserted text is shown)
     place = None
     if now and not was:
+        text = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, &doc.seq.text[content], hi - lo)
         pc.peer = s.id.peer
         pc.counter = lo
         pc.content = content

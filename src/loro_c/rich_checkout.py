@@ -30,8 +30,8 @@ TAIL = 0       # the element of loro's style map that reaches past the end of th
 
 
 class _Run:
-    """A run of the state: `n` entities (code points of `text`, or one anchor of mark
-    `sid`) that carry the marks `marks` (a frozenset of mark ids) and lie in element
+    """A run of the state: `n` entities (code points, `text` when inserted here, or one
+    anchor of mark `sid`) that carry the marks `marks` (a frozenset of mark ids) and lie in element
     `elem` of loro's style map (elements are contiguous; all runs of one carry the same
     marks)."""
     __slots__ = ("kind", "n", "text", "sid", "marks", "elem")
@@ -49,9 +49,11 @@ class _Run:
 
     def split(self, k):
         """Keep the first `k` entities; return the rest as a new run (text runs only)."""
-        rest = _Run(self.kind, self.n - k, self.text[k:], self.sid, self.marks, self.elem)
+        text = self.text
+        rest = _Run(self.kind, self.n - k, None if text is None else text[k:], self.sid,
+                    self.marks, self.elem)
         self.n = k
-        self.text = self.text[:k]
+        self.text = None if text is None else text[:k]
         return rest
 
 
@@ -508,10 +510,11 @@ class _State:
 def checkout_delta(elements, styles):
     """The text delta loro reports for a checkout, as ("r", n, attrs) / ("i", text, attrs)
     / ("d", n) items. `elements` are the text's atoms in document order that are visible
-    at either version: (kind, entities, text or None, mark id of an anchor, visible before,
-    visible now, place of an inserted text: (peer, counter, end counter, buffer, start
-    byte, end byte) in loro's string storage). Loro reports the delta when it is not
-    empty, even when it only retains plain text (before a drained anchor)."""
+    at either version, and its anchors: (kind, entities, text of a newly visible text,
+    mark id of an anchor, visible before, visible now, place of a newly visible text:
+    (peer, counter, end counter, buffer, start byte, end byte) in loro's string storage).
+    Loro reports the delta when it is not empty, even when it only retains plain text (up
+    to an anchor it inserted or drained)."""
     state = _State(_before_marks(elements), styles)
     for item in _replace_items(elements):
         if item[0] == "retain":
