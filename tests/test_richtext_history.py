@@ -107,3 +107,29 @@ def test_attaching_over_marks_imported_while_detached_reports_loros_event():
         out.append((evs, _delta(d.get_text("t"))))
     assert out[0] == out[1]
     assert out[1][0]            # an event was sent
+
+
+def test_apply_delta_marks_keys_in_loros_order():
+    """loro marks a retained range's keys in its hash map's order (these three keys never
+    share a bucket; loro-py's order of two that do changes between processes)."""
+    import itertools
+    import json
+    keys = ["bold", "link", "underline"]
+    for perm in itertools.permutations(keys):
+        got = []
+        for lib in (loro, loro_c):
+            d = lib.LoroDoc()
+            d.peer_id = 1
+            cfg = lib.StyleConfigMap()
+            for k in keys:
+                cfg.insert(k, lib.ExpandType.After)
+            d.config_text_style(cfg)
+            t = d.get_text("t")
+            t.insert(0, "hello")
+            t.apply_delta([lib.TextDelta.Retain(3, {k: 1 for k in perm}),
+                           lib.TextDelta.Insert("ab", {k: 2 for k in perm})])
+            d.commit()
+            j = json.loads(d.export_json_updates(lib.VersionVector(), d.oplog_vv))
+            got.append([o["content"]["style_key"] for ch in j["changes"] for o in ch["ops"]
+                        if o["content"]["type"] == "mark"])
+        assert got[1] == got[0], perm
