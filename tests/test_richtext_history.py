@@ -1,5 +1,5 @@
-"""Rich text meets snapshots and time travel: what works, and what loro_c refuses cleanly
-until it is built (checkout, diff and undo of marked text)."""
+"""Rich text meets snapshots and time travel: snapshots, checkout, diff, apply_diff, undo
+and attaching over marks imported while detached, each against loro."""
 import loro
 import pytest
 
@@ -37,23 +37,46 @@ def test_snapshot_of_marked_text_imports_into_loro_and_back():
     assert _delta(again.get_text("t")) == _delta(ours.get_text("t"))
 
 
-def test_checkout_and_diff_of_marked_text_are_refused_and_change_nothing():
-    d = _marked(loro_c)
-    first = loro_c.Frontiers.from_id(loro_c.ID(1, 0))
-    before = (d.get_deep_value(), _delta(d.get_text("t")), d.is_detached(), d.state_frontiers)
-    with pytest.raises(loro_c.LoroError):
+def test_checkout_diff_and_undo_of_marked_text_match_loro():
+    """(These were refused until checkout moved marks with their anchors.)"""
+    out = []
+    for lib in (loro, loro_c):
+        d = _marked(lib)
+        first = lib.Frontiers.from_id(lib.ID(1, 0))
+        marked = lib.Frontiers.from_id(lib.ID(1, 12))
         d.checkout(first)
-    with pytest.raises(loro_c.LoroError):
-        d.diff(first, d.oplog_frontiers)
-    assert (d.get_deep_value(), _delta(d.get_text("t")), d.is_detached(),
-            d.state_frontiers) == before
-    u = loro_c.UndoManager(d)
-    d.get_text("t").insert(0, ">")
-    d.commit()
-    with pytest.raises(loro_c.LoroError):
-        u.undo()
-    assert d.get_text("t").to_string() == ">hello world!" and not d.is_detached()
-    d._check_invariants()
+        at_first = (_delta(d.get_text("t")), d.is_detached())
+        d.checkout(marked)
+        at_mark = _delta(d.get_text("t"))
+        d.checkout_to_latest()
+        batch = d.diff(first, d.oplog_frontiers)
+        diffs = [_delta_items(df.diff) for _, df in batch.get_diff()]
+        f = d.fork_at(first)
+        f.apply_diff(batch)
+        applied = _delta(f.get_text("t"))
+        u = lib.UndoManager(d)
+        t = d.get_text("t")
+        t.insert(0, ">")
+        d.commit()
+        t.unmark(0, 4, "bold")
+        d.commit()
+        steps = [_delta(t)]
+        for _ in range(2):
+            u.undo()
+            steps.append(_delta(t))
+        u.redo()
+        steps.append(_delta(t))
+        d.revert_to(first)
+        steps.append(_delta(t))
+        if lib is loro_c:
+            d._check_invariants()
+        out.append((at_first, at_mark, diffs, applied, steps))
+    assert out[1] == out[0]
+
+
+def _delta_items(items):
+    return [(getattr(x, "insert", None), getattr(x, "retain", None), getattr(x, "delete", None),
+             getattr(x, "attributes", None)) for x in items]
 
 
 def _events_of(lib, ev):
@@ -84,3 +107,29 @@ def test_attaching_over_marks_imported_while_detached_reports_loros_event():
         out.append((evs, _delta(d.get_text("t"))))
     assert out[0] == out[1]
     assert out[1][0]            # an event was sent
+
+
+def test_apply_delta_marks_keys_in_loros_order():
+    """loro marks a retained range's keys in its hash map's order (these three keys never
+    share a bucket; loro-py's order of two that do changes between processes)."""
+    import itertools
+    import json
+    keys = ["bold", "link", "underline"]
+    for perm in itertools.permutations(keys):
+        got = []
+        for lib in (loro, loro_c):
+            d = lib.LoroDoc()
+            d.peer_id = 1
+            cfg = lib.StyleConfigMap()
+            for k in keys:
+                cfg.insert(k, lib.ExpandType.After)
+            d.config_text_style(cfg)
+            t = d.get_text("t")
+            t.insert(0, "hello")
+            t.apply_delta([lib.TextDelta.Retain(3, {k: 1 for k in perm}),
+                           lib.TextDelta.Insert("ab", {k: 2 for k in perm})])
+            d.commit()
+            j = json.loads(d.export_json_updates(lib.VersionVector(), d.oplog_vv))
+            got.append([o["content"]["style_key"] for ch in j["changes"] for o in ch["ops"]
+                        if o["content"]["type"] == "mark"])
+        assert got[1] == got[0], perm

@@ -206,8 +206,9 @@ cdef int copy_text_marks(LoroDoc doc, uint32_t dst, list runs) except -1:
     cdef int64_t at = 0, n
     for text, attrs in runs:
         n = builtins_len(text)
-        for key, value in attrs.items():
-            local_text_mark(doc, dst, at, at + n, key, value)
+        from loro_c.hash_order import str_key_order
+        for key in str_key_order(attrs):
+            local_text_mark(doc, dst, at, at + n, key, attrs[key])
         at += n
     return 0
 
@@ -809,6 +810,7 @@ cdef class LoroText(_Handle):
         """Apply Quill-style delta items (TextDelta.Insert/Retain/Delete) as local edits:
         inserts take exactly their attributes, retains with attributes mark (as loro)."""
         from loro_c.events import TextDelta
+        from loro_c.hash_order import str_key_order
         cdef int64_t index = 0, n, length, e
         if not self.attached:
             raise LoroError("`apply_delta` on a detached text container is not supported")
@@ -861,8 +863,9 @@ cdef class LoroText(_Handle):
                     length = a
                 if a >= b:
                     raise LoroValueError("Start must be less than end")
-                for k, v in attrs.items():
-                    local_text_mark(self._doc, self.idx, a, b, k, v)
+                # loro marks a range's keys in the order its hash map of them yields
+                for k in str_key_order(attrs):
+                    local_text_mark(self._doc, self.idx, a, b, k, attrs[k])
         finally:
             doc_release(self._doc)
 

@@ -19,7 +19,7 @@ id); the index is that op's map key while the key's winner is still this contain
 list position of the op's atom while it is visible. A container that cannot be reached from
 a root gets no diff, as in loro.
 """
-from libc.stdint cimport uint32_t, int32_t, int64_t
+from libc.stdint cimport uint32_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport malloc, free, qsort
 from libc.string cimport memset, memcpy
 
@@ -30,7 +30,7 @@ from loro_c._doc cimport (commit_txn, text_value, list_slots, map_live, lc_map, 
                           utf8_bytes)
 from loro_c._doc cimport KIND_MOVABLE_LIST, ml_event_ops, ml_events_done, ml_index_of, ml_slots     # MovableList
 from loro_c._doc cimport LC_EV_MARK, LC_OP_MARK_START, LC_OP_COUNTER, style_walk, style_attributes, text_delta_runs
-from loro_c._seq cimport anchors_before, LC_ANCHOR_MIN
+from loro_c._seq cimport anchors_before, LC_ANCHOR_MIN, LC_ANCHOR_START, LC_ANCHOR_END, LC_NO_NODE, TREE_ANCHORED
 from loro_c._seq cimport (SeqArena, lc_span, lc_id, lc_record, lc_peer_index, make_id, span_visible, grow,
                           LC_REC_INSERT, LC_REC_DELETE_REV, locate, visible_before, abs_index)
 from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET,
@@ -45,6 +45,7 @@ from loro_c.events import (DiffBatch, _DocEvents, _Batch, _PeerChange, _Raised, 
                            MapDelta)
 from loro_c.paths import Index
 from loro_c.hash_order import container_idx, iteration_order
+from loro_c.rich_checkout import checkout_delta as rich_checkout_delta
 from bisect import bisect_right
 from loro_c.errors import LoroTypeError, LoroValueError
 from loro_c._doc import Subscription, copy_value
@@ -332,7 +333,20 @@ def checkout_before(LoroDoc doc):
     finally:
         free(sc.pts)
         free(sc.pcs)
+    for i in range(doc.evlog.n):
+        e = &doc.evlog.notes[i]
+        if e.kind == LC_EV_MARK:
+            # the two anchors of a moved mark, as visible before (a rich text's event
+            # replays loro's state through them: loro_c.rich_checkout)
+            before.setdefault(e.container, []).extend(
+                anchor_run(doc, e.peer, e.counter + k) for k in range(2))
     doc.evs.before = before
+
+
+cdef tuple anchor_run(LoroDoc doc, uint32_t peer, int32_t counter):
+    cdef int slot
+    cdef uint32_t leaf = locate(doc.seq, make_id(peer, counter), &slot)
+    return (peer, counter, counter + 1, span_visible(&doc.seq.nodes[leaf].u.spans[slot]))
 
 
 cdef list visibility_runs(LoroDoc doc, list idxs, ev_scratch *sc):
@@ -401,17 +415,103 @@ cdef object seq_diff_checkout(LoroDoc doc, uint32_t c, list runs, list reached, 
                 if now != was:
                     push_piece(seq, &sc, leaf, slot, <uint32_t>peer, a, end, now)
                 a = end
+        if doc.ckind[c] == KIND_TEXT and seq.tree_is_text[doc.ctree[c]] & TREE_ANCHORED:
+            # a text that holds style anchors: loro's state application, replayed
+            items = rich_checkout_delta(rich_elements(doc, c, runs), doc.styles)
+            if not items:
+                return None
+            return Diff.Text([TextDelta.Retain(x[1], x[2]) if x[0] == "r" else
+                              TextDelta.Insert(x[1], x[2]) if x[0] == "i" else TextDelta.Delete(x[1])
+                              for x in items])
         if doc.ckind[c] == KIND_TEXT and sc.n_pcs:
-            if seq.nodes[seq.roots[doc.ctree[c]]].lens.anchors:
-                # marks: the attributes and anchor-free positions of rich_delta
-                marks = [(doc.evlog.notes[<int64_t>i].peer, doc.evlog.notes[<int64_t>i].counter, 0)
-                         for i in idxs if doc.evlog.notes[<int64_t>i].kind == LC_EV_MARK]
-                return rich_delta(doc, c, &sc, marks or None)
             return checkout_text_delta(doc, &sc)
         return pieces_delta(doc, c, &sc, None, reached)
     finally:
         free(sc.pts)
         free(sc.pcs)
+
+
+cdef list rich_elements(LoroDoc doc, uint32_t c, list runs):
+    """A text's atoms visible at either version of a checkout, in document order, as
+    loro_c.rich_checkout takes them: (kind, entities, text of a newly visible text, mark id
+    of an anchor, visible before, visible now, place in loro's string storage of a newly
+    visible text). `runs`
+    are the atoms whose visibility may have changed, as visible before (checkout_before);
+    the others were as they are now."""
+    cdef SeqArena seq = doc.seq
+    cdef uint32_t leaf = seq.first_leaf(doc.ctree[c])
+    cdef int i
+    cdef lc_span *s
+    cdef int32_t a, b, lo, hi
+    cdef bint now
+    by_peer = {}
+    for peer, ra, rb, vis in runs:
+        by_peer.setdefault(peer, []).append((ra, rb, vis))
+    for lst in by_peer.values():
+        lst.sort()
+    out = []
+    while leaf != LC_NO_NODE:
+        for i in range(seq.nodes[leaf].n):
+            s = &seq.nodes[leaf].u.spans[i]
+            now = span_visible(s)
+            a = s.id.counter
+            b = a + s.len
+            for lo, hi, was in visibility_pieces(by_peer.get(s.id.peer), a, b, now):
+                if was or now or s.content >= LC_ANCHOR_MIN:
+                    # (an anchor visible at neither version still cuts loro's style map
+                    # where the state once held it)
+                    out.append(rich_element(doc, s, lo, hi, was, now))
+        leaf = seq.nodes[leaf].next_leaf
+    return out
+
+
+cdef list visibility_pieces(list recorded, int32_t a, int32_t b, bint now):
+    """[a, b) cut by the recorded runs: (lo, hi, visible before); elsewhere as now."""
+    if recorded is None:
+        return [(a, b, now)]
+    out = []
+    k = bisect_right(recorded, (a, a)) - 1
+    if k < 0:
+        k = 0
+    cur = a
+    while k < len(recorded) and cur < b:
+        ra, rb, vis = recorded[k]
+        if rb <= cur:
+            k += 1
+            continue
+        if ra >= b:
+            break
+        if ra > cur:
+            out.append((cur, ra, now))
+            cur = ra
+        hi = rb if rb < b else b
+        out.append((cur, hi, vis))
+        cur = hi
+        k += 1
+    if cur < b:
+        out.append((cur, b, now))
+    return out
+
+
+cdef tuple rich_element(LoroDoc doc, lc_span *s, int32_t lo, int32_t hi, bint was, bint now):
+    cdef int64_t content
+    cdef ev_piece pc
+    if s.content == LC_ANCHOR_START:
+        return (1, 1, None, (<uint64_t>s.id.peer << 32) | <uint32_t>s.id.counter, was, now, None)
+    if s.content == LC_ANCHOR_END:
+        return (2, 1, None, (<uint64_t>s.id.peer << 32) | <uint32_t>(s.id.counter - 1), was, now, None)
+    content = s.content + (lo - s.id.counter)
+    text = None         # (only an inserted text is shown)
+    place = None
+    if now and not was:
+        text = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, &doc.seq.text[content], hi - lo)
+        pc.peer = s.id.peer
+        pc.counter = lo
+        pc.content = content
+        pc.n = hi - lo
+        buf, start, end = stored_bytes(doc, &pc)
+        place = (s.id.peer, lo, hi, buf, start, end)
+    return (0, hi - lo, text, None, was, now, place)
 
 
 cdef object checkout_text_delta(LoroDoc doc, ev_scratch *sc):
@@ -1062,6 +1162,7 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
     cdef ev_piece *pc
     cdef int slot
     cdef uint32_t leaf
+    cdef int64_t reach = 0
     walk = style_walk(doc, t)
     ent_starts, uni_starts = [], []
     e = u = 0
@@ -1108,10 +1209,14 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
         if not span_visible(&seq.nodes[leaf].u.spans[slot]):
             continue
         e_start = visible_before(seq, leaf, slot, counter)
+        if not local:
+            reach = max(reach, uni_starts[bisect_right(ent_starts, e_start) - 1])
         leaf = locate(seq, make_id(peer, counter + 1), &slot)
         if not span_visible(&seq.nodes[leaf].u.spans[slot]):
             continue
         e_end = visible_before(seq, leaf, slot, counter + 1)
+        if not local:
+            reach = max(reach, uni_starts[bisect_right(ent_starts, e_end) - 1])
         i = bisect_right(ent_starts, e_start) - 1
         while i < len(walk) and ent_starts[i] <= e_end:
             text, n, ids = walk[i]
@@ -1128,6 +1233,15 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
     ops = joined
     while ops and ops[len(ops) - 1][0] == 0 and not ops[len(ops) - 1][2]:
         ops.pop()
+    # loro applies an import to its state item by item, retaining up to each style anchor
+    # it inserts: its delta reaches the last new anchor (so an import that only adds
+    # anchors around deleted text still reports a plain retain)
+    pos = 0
+    for op in ops:
+        if op[0] != 2:
+            pos += op[1] if op[0] == 0 else len(op[1])
+    if reach > pos:
+        ops.append([0, reach - pos, None])
     if not ops:
         return None
     return Diff.Text([TextDelta.Retain(op[1], op[2]) if op[0] == 0 else TextDelta.Delete(op[1])

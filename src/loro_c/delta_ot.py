@@ -60,6 +60,13 @@ def push(items, kind, payload, attrs=None, insert_before_delete=False):
             items.insert(at, [INSERT, payload, attrs])
 
 
+def _keeps_boundary(kind, attrs):
+    """Whether loro's delta rope keeps this item apart from an equal neighbour when it is
+    not pushed: a text's inserts and its retains with attributes (applying a diff writes
+    one mark per such item and key, so the items must be loro's)."""
+    return kind == INSERT or (kind == RETAIN and attrs)
+
+
 def chop(items):
     while items and items[-1][0] == RETAIN and _no_attrs(items[-1][2]):
         items.pop()
@@ -114,48 +121,93 @@ def _merge_attrs(a, b):
     return out
 
 
+class _Sourced:
+    """An output delta whose items remember the input item they come from: an item that
+    `keeps(kind, attrs)` joins the one before only when both come from one input item
+    (loro's rope joins two text inserts only when their bytes follow each other, which
+    the parts of one item do and different items, in practice, do not)."""
+    __slots__ = ("items", "sources", "keeps")
+
+    def __init__(self, keeps):
+        self.items = []
+        self.sources = []
+        self.keeps = keeps
+
+    def put(self, kind, payload, attrs, source, before_delete=False):
+        out = self.items
+        n = len(out)
+        push(out, kind, payload, attrs, before_delete)
+        if len(out) > n:
+            self.sources.insert(len(out) - 1 if out[-1][0] != DELETE or kind == DELETE
+                                else len(out) - 2, source)
+            return
+        # joined to an item: undone where loro keeps them apart
+        at = len(out) - 1
+        if kind == INSERT and before_delete and out[at][0] == DELETE:
+            at -= 1
+        if self.keeps(kind, attrs) and self.sources[at] != source \
+                and not isinstance(payload, list):
+            it = out[at]
+            if kind == INSERT:
+                it[1] = it[1][:len(it[1]) - len(payload)]
+            else:
+                it[1] -= payload
+            out.insert(at + 1, [kind, payload, attrs])
+            self.sources.insert(at + 1, source)
+
+
+def _text_insert(kind, attrs):
+    return kind == INSERT
+
+
 def seq_compose(a, b):
-    """The sequence diff of applying `a`, then `b`."""
+    """The sequence diff of applying `a`, then `b`. As loro composes in place, an insert or
+    a retain with attributes joins the item before only when both come from one item of
+    `a` (or of `b`)."""
     if not a:
         return [list(x) for x in b]
-    out = []
+    out = _Sourced(_keeps_boundary)
     x, y = _Cursor(a), _Cursor(b)
     while x.more() or y.more():
         if y.kind() == INSERT:
+            src = ("b", y.i)
             k, p, at = y.take(y.length())
-            push(out, INSERT, p, at, True)
+            out.put(INSERT, p, at, src, True)
         elif x.kind() == DELETE:
             k, p, at = x.take(x.length())
-            push(out, DELETE, p)
+            out.put(DELETE, p, None, None)
         else:
             n = min(x.length(), y.length())
+            src = ("a", x.i)
             xk, xp, xa = x.take(n)
             yk, yp, ya = y.take(n)
             if yk == RETAIN:
                 if xk == RETAIN:
-                    push(out, RETAIN, n, _merge_attrs(xa, ya))
+                    out.put(RETAIN, n, _merge_attrs(xa, ya), src)
                 else:
-                    push(out, INSERT, xp, _merge_attrs(xa, ya), True)
+                    out.put(INSERT, xp, _merge_attrs(xa, ya), src, True)
             elif xk == RETAIN:
-                push(out, DELETE, n)
+                out.put(DELETE, n, None, None)
             # an insert of `a` deleted by `b` vanishes
-    return chop(out)
+    return chop(out.items)
 
 
 def seq_transform(a, b, left_prior):
     """`a` moved past the concurrent `b` (applying `b` then the result equals applying the
     intent of both). With `left_prior`, inserts of `a` at the same place go first. Retains
-    keep `a`'s attributes (loro does not transform them either)."""
-    out = []
+    keep `a`'s attributes (loro does not transform them either). Loro pushes each piece;
+    its text inserts join only the parts of one item of `a` (see _Sourced)."""
+    out = _Sourced(_text_insert)
     x, y = _Cursor(a), _Cursor(b)
     while x.more() or y.more():
         if x.kind() == INSERT and (left_prior or y.kind() != INSERT):
+            src = x.i
             k, p, at = x.take(x.length())
-            push(out, INSERT, p, at)
+            out.put(INSERT, p, at, src)
         elif y.kind() == INSERT:
             n = y.length()
             y.take(n)
-            push(out, RETAIN, n)
+            out.put(RETAIN, n, None, None)
         else:
             n = min(x.length(), y.length())
             xk, _, xa = x.take(n)
@@ -163,10 +215,10 @@ def seq_transform(a, b, left_prior):
             if yk == DELETE:
                 continue
             if xk == DELETE:
-                push(out, DELETE, n)
+                out.put(DELETE, n, None, None)
             else:
-                push(out, RETAIN, n, xa if xk == RETAIN else None)
-    return chop(out)
+                out.put(RETAIN, n, xa if xk == RETAIN else None, None)
+    return chop(out.items)
 
 
 def seq_transform_pos(items, pos, left_prior):
@@ -236,11 +288,16 @@ def from_public(diff, idlp_of=None):
         items = []
         for it in diff.diff:
             if isinstance(it, TextDelta.Retain):
-                push(items, RETAIN, it.retain, it.attributes or None)
+                item = [RETAIN, it.retain, it.attributes or None]
             elif isinstance(it, TextDelta.Insert):
-                push(items, INSERT, it.insert, it.attributes or None)
+                item = [INSERT, it.insert, it.attributes or None]
             else:
-                push(items, DELETE, it.delete)
+                item = [DELETE, it.delete, None]
+            if _keeps_boundary(item[0], item[2]):
+                if item[1]:
+                    items.append(item)
+            else:
+                push(items, item[0], item[1], item[2])
         return (SEQ, items, "text")
     if isinstance(diff, Diff.List):
         items = []

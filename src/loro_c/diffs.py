@@ -33,15 +33,9 @@ def _put(v, insert, insert_container, made):
 
 
 def _apply_text(h, items):
-    pos = 0
-    for item in items:
-        if isinstance(item, TextDelta.Retain):
-            pos += item.retain
-        elif isinstance(item, TextDelta.Insert):
-            h.insert(pos, item.insert)
-            pos += len(item.insert)
-        else:
-            h.delete(pos, item.delete)
+    """As loro's apply_diff: the text's apply_delta (inserts take exactly their attributes,
+    retains with attributes mark or unmark; the marks are written after the edits)."""
+    h.apply_delta(items)
 
 
 def _copy_into(new, old):

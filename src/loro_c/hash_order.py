@@ -76,3 +76,77 @@ def iteration_order(keys):
         table[_slot(table, _hash(key))] = key
         room -= 1
     return [k for k in table if k is not None]
+
+
+# -- string keys (the keys of a text's attributes) -------------------------------------
+
+_SEED1 = 0x243F6A8885A308D3
+_SEED2 = 0x13198A2E03707344
+_NO_COLLAPSE = 0xA4093822299F31D0
+
+
+def _mix(x, y):
+    full = x * y
+    return (full & _M64) ^ (full >> 64)
+
+
+def _hash_bytes(b):
+    """rustc-hash 2's hash of a byte string."""
+    n = len(b)
+    s0, s1 = _SEED1, _SEED2
+    le = int.from_bytes
+    if n <= 16:
+        if n >= 8:
+            s0 ^= le(b[0:8], "little")
+            s1 ^= le(b[n - 8:], "little")
+        elif n >= 4:
+            s0 ^= le(b[0:4], "little")
+            s1 ^= le(b[n - 4:], "little")
+        elif n > 0:
+            s0 ^= b[0]
+            s1 ^= (b[n - 1] << 8) | b[n // 2]
+    else:
+        bulk = b[:n - 1]
+        while len(bulk) >= 16:
+            x = le(bulk[0:8], "little")
+            y = le(bulk[8:16], "little")
+            s0, s1 = s1, _mix(s0 ^ x, _NO_COLLAPSE ^ y)
+            bulk = bulk[16:]
+        s0 ^= le(b[n - 16:n - 8], "little")
+        s1 ^= le(b[n - 8:], "little")
+    return _mix(s0, s1) ^ n
+
+
+def _hash_str(s):
+    """FxHasher (rustc-hash 2) on a str as Rust hashes one: its bytes, then 0xff."""
+    h = (_hash_bytes(s.encode()) * _K) & _M64
+    h = ((h + 0xFF) * _K) & _M64
+    return ((h << 26) | (h >> 38)) & _M64
+
+
+def _table_order(keys, hash_of):
+    table = []
+    room = 0
+    for key in keys:
+        if room == 0:
+            old = [k for k in table if k is not None]
+            size = _buckets_for(max(len(old) + 1, (_capacity(len(table)) if table else 0) + 1))
+            table = [None] * size
+            for k in old:
+                table[_slot(table, hash_of(k))] = k
+            room = _capacity(size) - len(old)
+        table[_slot(table, hash_of(key))] = key
+        room -= 1
+    return [k for k in table if k is not None]
+
+
+def str_key_order(keys):
+    """String keys in the order loro's FxHashMap of them yields them. Which of two keys
+    that share a bucket comes first depends on their insertion order; loro fills such a
+    map from another one of the same keys, so the order is taken as the map's own
+    iteration order (inserted twice)."""
+    keys = list(keys)
+    if len(keys) < 2:
+        return keys
+    return _table_order(_table_order(keys, _hash_str), _hash_str)
+

@@ -69,18 +69,7 @@ cdef int checkout_frontiers(LoroDoc d, lc_id *ids, int64_t n) except -1:
     n = shrink_ids(d, ids, n)
     if same_ids(ids, n, cur, n_cur):
         return 0
-    refuse_marked_history(d)
     return checkout_to(d, ids, n)
-
-
-cdef int refuse_marked_history(LoroDoc d) except -1:
-    """Moving the state of a text with marks to another version is not built yet (the
-    marks in force are not moved with the anchors): refuse it before anything moves,
-    rather than show a wrong state."""
-    if d.styles:
-        raise LoroError("checkout, diff and undo of a document with text marks are not "
-                        "supported by loro_c yet")
-    return 0
 
 
 cdef int detach_here(LoroDoc d) except -1:
@@ -188,6 +177,10 @@ cdef int note_moved_op(LoroDoc d, lc_op *op, uint32_t p, int32_t lo, int32_t hi,
     if d.ckind[op.container] == KIND_MOVABLE_LIST:
         # its items before the move, diffed against after (state/movable_list.pxi)
         ml_note_before(d, op.container)
+    if op.kind == LC_OP_MARK_END:
+        # a mark whose end alone moves (a version between its two ops): journaled as its
+        # mark, so that the event replays both anchors (loro_c.rich_checkout)
+        return ev_note(d, op.container, LC_EV_MARK, p, op.counter - 1, 1, 0, 0.0)
     part = op[0]
     part.counter = op.counter if op.counter > lo else lo
     part.len = (op.counter + op.len if op.counter + op.len < hi else hi) - part.counter
@@ -253,7 +246,6 @@ cdef object diff_versions(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b,
     state moves to `a`, then to `b` journaled as a checkout's event is, then back. Nothing
     else changes: not the roots listed, the journal, or the subscribers. (loro's diff
     sometimes lists an empty root afterwards; loro_c's never does.)"""
-    refuse_marked_history(d)
     cdef int64_t n_home = d.n_sfront if d.detached else d.log.n_frontiers
     cdef lc_id *home = <lc_id*>malloc(<size_t>(n_home + 1) * sizeof(lc_id))
     cdef bint was_on = d.evlog.on

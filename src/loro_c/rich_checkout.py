@@ -1,0 +1,534 @@
+"""The event of a checkout (or a `diff`) of a text holding style anchors, as loro 1.17.1
+builds it.
+
+Loro does not diff the styles of the two versions. It walks the changed atoms in document
+order as a delta over entities (text and style anchors), and applies that delta to its
+state item by item: each replace item first drains the entities it deletes, then inserts
+its chunk. Its style state is a map from entity ranges to sets of marks, kept beside the
+text, and the event is assembled from what each step reports:
+
+* an inserted text takes the marks common to the entity before and the entity after it
+  *at that moment* (marks whose end anchor is still to come, or already drained, count as
+  the state says then);
+* an inserted end anchor annotates its mark's range, from its start anchor, and reports a
+  retain over that range with every attribute the range now has (not only its own key);
+* a drained end anchor removes its mark from the map scanning backward, and reports a
+  retain with every attribute, plus the drained anchors' keys as None, from the start of
+  the map element *before* the mark's range (so unstyled text before a removed mark is
+  retained with `{key: None}`) up to the drain position;
+* those retains are composed over the structural delta, the drains' in order, then the
+  annotations' (later ones win per key); composing cuts the delta's items and never joins
+  them again, and those items matter: applying the delta writes a mark per item and key.
+
+This module replays that on plain lists, so it runs only for texts that hold anchors, and
+only when a checkout is journaled (subscribers, `diff`, undo). Its input is the text's atoms
+in document order as elements (see `checkout_delta`), read from the B-tree by _events.pyx.
+"""
+
+TEXT, START, END = 0, 1, 2
+TAIL = 0       # the element of loro's style map that reaches past the end of the text
+
+
+class _Run:
+    """A run of the state: `n` entities (code points, `text` when inserted here, or one
+    anchor of mark `sid`) that carry the marks `marks` (a frozenset of mark ids) and lie in element
+    `elem` of loro's style map (elements are contiguous; all runs of one carry the same
+    marks)."""
+    __slots__ = ("kind", "n", "text", "sid", "marks", "elem")
+
+    def __init__(self, kind, n, text, sid, marks, elem):
+        self.kind = kind
+        self.n = n
+        self.text = text
+        self.sid = sid
+        self.marks = marks
+        self.elem = elem
+
+    def events(self):
+        return self.n if self.kind == TEXT else 0
+
+    def split(self, k):
+        """Keep the first `k` entities; return the rest as a new run (text runs only)."""
+        text = self.text
+        rest = _Run(self.kind, self.n - k, None if text is None else text[k:], self.sid,
+                    self.marks, self.elem)
+        self.n = k
+        self.text = None if text is None else text[:k]
+        return rest
+
+
+def _before_marks(elements):
+    """The runs visible at the old version, each with the marks whose start and end
+    anchors (both visible then) enclose it, anchors included, and loro's style map
+    elements: loro keeps the elements its history made (an annotation cuts them at both
+    ends, nothing merges them again), which is not known here, so a new element starts at
+    every start anchor and after every end anchor the text holds, visible or not (the
+    state held them all at its latest version), and where the marks change; the last one
+    is loro's unbounded tail, TAIL. (On random sessions this gives loro's events exactly
+    about 49 times in 50; the others differ only in retains whose attributes change
+    nothing.) Returns (runs, the greatest element number)."""
+    closed = {e[3] for e in elements if e[4] and e[0] == END}
+    runs = []
+    opened = set()
+    cur = frozenset()
+    elem = TAIL
+    cut_next = False
+    for kind, n, text, sid, before, now, place in elements:
+        if not before:
+            cut_next = cut_next or kind != TEXT
+            continue
+        cut = not runs or cut_next or kind == START
+        cut_next = kind == END
+        if kind == START and sid in closed:
+            opened.add(sid)
+            cur = frozenset(opened)
+        if cut or runs[-1].marks != cur:
+            elem += 1
+        runs.append(_Run(kind, n, text, sid, cur, elem))
+        if kind == END and sid in opened:
+            opened.discard(sid)
+            cur = frozenset(opened)
+    for run in reversed(runs):
+        if run.marks or run.elem != runs[-1].elem:
+            break
+        run.elem = TAIL
+    return runs, elem
+
+
+def _replace_items(elements):
+    """Loro's delta of the change, over entities: ["retain", n] and
+    ["replace", chunk elements, deleted entities] items. A replace holds an inserted chunk
+    and the entities deleted after it; an inserted text joins the chunk before when its ids
+    continue it and its bytes follow it in loro's string storage."""
+    items = []
+    for el in elements:
+        kind, n, text, sid, before, now, place = el
+        if not before and not now:
+            continue
+        last = items[-1] if items else None
+        if before and now:
+            if last is not None and last[0] == "retain":
+                last[1] += n
+            else:
+                items.append(["retain", n])
+        elif before:
+            if last is not None and last[0] == "replace":
+                last[2].append(el)
+            else:
+                items.append(["replace", [], [el]])
+        elif now:
+            if (kind == TEXT and last is not None and last[0] == "replace" and last[1]
+                    and last[1][-1][0] == TEXT and _follows(last[1][-1][6], place, True)):
+                last[1].append(el)
+            else:
+                items.append(["replace", [el], []])
+    return items
+
+
+def _follows(a, b, same_ids):
+    """Whether text placed at `b` continues text placed at `a` in loro's storage (and, with
+    `same_ids`, in ids). A place is (peer, counter, end counter, buffer, start, end)."""
+    if a is None or b is None:
+        return False
+    if same_ids and (a[0] != b[0] or a[2] != b[1]):
+        return False
+    return a[3] is not None and a[3] == b[3] and a[5] == b[4]
+
+
+class _Delta:
+    """Loro's DeltaRope: ["r", n, attrs] and ["p", text, attrs, deleted, place] items (a
+    replace shows its insert, then its deletes). Pushing joins an item to the last one
+    where loro's does; composing attributes cuts items and never joins them again, so the
+    items are loro's (apply_diff writes one mark per retained item, so they matter)."""
+
+    def __init__(self):
+        self.items = []
+
+    def width(self):
+        return sum(it[1] if it[0] == "r" else len(it[1]) for it in self.items)
+
+    def retain(self, n, attrs=None):
+        if n <= 0:
+            return
+        attrs = attrs or {}
+        last = self.items[-1] if self.items else None
+        if last is not None and last[0] == "r" and last[2] == attrs:
+            last[1] += n
+        else:
+            self.items.append(["r", n, attrs])
+
+    def delete(self, n):
+        if n <= 0:
+            return
+        last = self.items[-1] if self.items else None
+        if last is not None and last[0] == "p":
+            last[3] += n
+        else:
+            self.items.append(["p", "", {}, n, None])
+
+    def insert(self, text, attrs, place):
+        last = self.items[-1] if self.items else None
+        if last is not None and last[0] == "p" and last[1] and last[2] == attrs \
+                and _follows(last[4], place, False):
+            last[1] += text
+            last[4] = (place[0], place[1], place[2], place[3], last[4][4], place[5])
+        else:
+            self.items.append(["p", text, attrs, 0, place])
+
+    def chop(self):
+        while self.items and self.items[-1][0] == "r" and not self.items[-1][2]:
+            self.items.pop()
+
+    def compose(self, other):
+        """Compose a delta of retains over this one, as loro's DeltaRope.compose: a retain
+        with attributes gives them, key by key, to every item it covers (cut at its ends;
+        a cut replace keeps its deletes on its last part); a plain one cuts nothing; past
+        the end, retains are added. One pass over both."""
+        if not self.items:
+            self.items = [list(it) for it in other.items]
+            return
+        src = self.items
+        total = self.width()
+        out = []
+        at = [0, 0]         # the next item of src, and the units of it already passed
+        pos = 0
+        rest = False
+        for it in other.items:
+            n, attrs = it[1], it[2]
+            if not rest and pos >= total:
+                out.extend(src[at[0]:])
+                if pos > total:
+                    _push_retain(out, pos - total, {})
+                rest = True
+            if rest:
+                _push_retain(out, n, attrs)
+                pos += n
+                continue
+            if total < pos + n:
+                if src[-1][0] == "r" and not src[-1][2]:
+                    src[-1] = ["r", src[-1][1] + pos + n - total, {}]
+                else:
+                    src.append(["r", pos + n - total, {}])
+                total = pos + n
+            _take(src, at, out, n, attrs)
+            pos += n
+        if not rest:
+            out.extend(src[at[0]:])
+        self.items = out
+
+    def diff_items(self):
+        """("r", n, attrs) / ("i", text, attrs) / ("d", n), item by item."""
+        out = []
+        for it in self.items:
+            if it[0] == "r":
+                out.append(("r", it[1], it[2] or None))
+                continue
+            if it[1]:
+                out.append(("i", it[1], it[2] or None))
+            if it[3]:
+                out.append(("d", it[3], None))
+        return out
+
+
+def _width(it):
+    return it[1] if it[0] == "r" else len(it[1])
+
+
+def _cut(it, k):
+    """An item cut after `k` units: (left, right); a replace keeps its deletes right."""
+    if it[0] == "r":
+        return ["r", k, it[2]], ["r", it[1] - k, it[2]]
+    return ["p", it[1][:k], it[2], 0, it[4]], ["p", it[1][k:], it[2], it[3], it[4]]
+
+
+def _with(it, attrs):
+    merged = dict(it[2])
+    merged.update(attrs)
+    return [it[0], it[1], merged] + it[3:]
+
+
+def _push_retain(items, n, attrs):
+    if n <= 0:
+        return
+    last = items[-1] if items else None
+    if last is not None and last[0] == "r" and last[2] == attrs:
+        items[-1] = ["r", last[1] + n, attrs]
+    else:
+        items.append(["r", n, dict(attrs)])
+
+
+def _take(src, at, out, n, attrs):
+    """Move the next `n` units of `src` (from item at[0], at[1] units into it) to `out`,
+    giving them `attrs` when there are any (items cut only then)."""
+    while n > 0:
+        it = src[at[0]]
+        w = _width(it)
+        if w == 0:
+            out.append(it)
+            at[0] += 1
+            continue
+        if attrs and at[1]:
+            left, src[at[0]] = _cut(it, at[1])
+            out.append(left)
+            it = src[at[0]]
+            w = _width(it)
+            at[1] = 0
+        left_units = w - at[1]
+        if left_units > n:
+            if attrs:
+                left, src[at[0]] = _cut(it, n)
+                out.append(_with(left, attrs))
+            else:
+                at[1] += n
+            return
+        out.append(_with(it, attrs) if attrs else it)
+        at[0] += 1
+        at[1] = 0
+        n -= left_units
+
+
+class _State:
+    """Loro's text state while it applies the delta: `done` holds the runs already in their
+    new place, `todo` the old runs still to be walked (todo[at:]); `styles` is the document's
+    table of mark ops (id -> (key, value, info, Lamport, peer, end))."""
+
+    def __init__(self, before, styles):
+        self.todo, self.last_elem = before
+        self.done = []
+        self.at = 0
+        self.styles = styles
+        self.entities = 0       # entities in `done`
+        self.events = 0         # code points in `done`
+        self.cursor = 0         # where the delta's last item ends (loro's event_index)
+        self.delta = _Delta()
+        self.styled = _Delta()  # the drained marks' retains, composed as they come
+        self.annotations = []   # the inserted marks' retains, composed after those
+        self.starts = {}        # mark id -> entity of a start anchor inserted here
+        self.known = {}         # marks -> their attributes
+
+    def new_elem(self):
+        self.last_elem += 1
+        return self.last_elem
+
+    def attributes(self, marks):
+        """key -> the winning mark's value (None for an unmark), loro's to_option_map (a
+        new dict: callers extend it)."""
+        known = self.known.get(marks)
+        if known is None:
+            known = self.known[marks] = self.winners(marks)
+        return dict(known)
+
+    def winners(self, marks):
+        best = {}
+        for sid in marks:
+            st = self.styles[sid]
+            old = best.get(st[0])
+            if old is None or (st[3], st[4]) > (old[3], old[4]):
+                best[st[0]] = st
+        return {k: st[1] for k, st in best.items()}
+
+    def take(self, n):
+        """The next `n` old entities, cut out of `todo`."""
+        out = []
+        while n > 0:
+            run = self.todo[self.at]
+            if run.n > n:
+                self.todo[self.at] = run.split(n)
+            else:
+                self.at += 1
+            out.append(run)
+            n -= run.n
+        return out
+
+    def retain(self, n):
+        for run in self.take(n):
+            self.done.append(run)
+            self.entities += run.n
+            self.events += run.events()
+
+    def move_cursor(self):
+        if self.events > self.cursor:
+            self.delta.retain(self.events - self.cursor)
+            self.cursor = self.events
+
+    def placed_here(self):
+        """(marks, element) of an entity inserted here. Its marks are those of the entity
+        before and the entity after (none at either end); it joins the element of both
+        when they share one, else the element after when that has the same marks (loro's
+        B-tree merges an insert into the element at its cursor), else a new one."""
+        right = self.todo[self.at] if self.at < len(self.todo) else None
+        right_marks = right.marks if right is not None else frozenset()
+        right_elem = right.elem if right is not None else TAIL
+        if not self.done:
+            marks = frozenset()
+        else:
+            left = self.done[-1]
+            if left.elem == right_elem:
+                return left.marks, left.elem
+            marks = left.marks & right_marks
+        return marks, right_elem if marks == right_marks else self.new_elem()
+
+    def drain(self, n):
+        """Delete the next `n` old entities. Each drained end anchor takes its mark out of
+        the elements before it, scanning backward; the text from where that scan stopped
+        up to here is reported with its attributes and the drained keys as None."""
+        taken = self.take(n)
+        keys = {self.styles[r.sid][0] for r in taken if r.kind != TEXT}
+        start = None
+        for i, run in enumerate(taken):
+            if run.kind == END:
+                s = self.unmark_backward(run.sid, taken, i)
+                start = s if start is None or s < start else start
+        self.move_cursor()
+        if start is not None and start < self.entities:
+            self.report(start, keys)
+        self.delta.delete(sum(r.events() for r in taken))
+
+    def unmark_backward(self, sid, taken, i):
+        """Loro's remove_style_scanning_backward from the end anchor taken[i]: the mark
+        leaves every element back to the first one without it. Returns the entity where
+        that element starts (loro adds its length before testing it), or 0 when the mark
+        reaches the start of the text."""
+        n_done = len(self.done)
+
+        def run_at(j):
+            return self.done[j] if j < n_done else taken[j - n_done]
+
+        end_entity = self.entities + sum(r.n for r in taken[:i])
+        removed = 0
+        j = n_done + i
+        while j >= 0 and sid in run_at(j).marks:
+            run = run_at(j)
+            run.marks = run.marks - {sid}
+            removed += run.n
+            j -= 1
+        if j >= 0:
+            elem = run_at(j).elem
+            while j >= 0 and run_at(j).elem == elem:
+                removed += run_at(j).n
+                j -= 1
+        return end_entity + 1 - removed
+
+    def back_to(self, start):
+        """(index in `done`, its entity, its event) of the run holding entity `start`."""
+        j = len(self.done)
+        ent = self.entities
+        ev = self.events
+        while j > 0 and ent > start:
+            j -= 1
+            ent -= self.done[j].n
+            ev -= self.done[j].events()
+        return j, ent, ev
+
+    def report(self, start, keys):
+        """The retains of a drain: each text run of [start, here) with its attributes, the
+        drained keys it lacks as None."""
+        j, ent, ev = self.back_to(start)
+        report = _Delta()
+        reported = 0
+        for run in self.done[j:]:
+            if run.kind == TEXT:
+                lo = start - ent if start > ent else 0
+                attrs = self.attributes(run.marks)
+                for key in keys:
+                    attrs.setdefault(key, None)
+                report.retain(ev + lo - reported)
+                report.retain(run.n - lo, attrs)
+                reported = ev + run.n
+            ent += run.n
+            ev += run.events()
+        report.chop()
+        self.styled.compose(report)
+
+    def insert(self, chunk):
+        """Insert a chunk: text (one or more joined elements) or one anchor."""
+        kind = chunk[0][0]
+        marks, elem = self.placed_here()
+        self.move_cursor()
+        if kind == TEXT:
+            text = "".join(e[2] for e in chunk)
+            first, last = chunk[0][6], chunk[-1][6]
+            place = None if first is None or last is None else \
+                (first[0], first[1], last[2], first[3], first[4], last[5])
+            self.delta.insert(text, self.attributes(marks), place)
+            self.done.append(_Run(TEXT, len(text), text, None, marks, elem))
+            self.entities += len(text)
+            self.events += len(text)
+            self.cursor = self.events
+            return
+        sid = chunk[0][3]
+        if kind == START:
+            self.starts[sid] = self.entities
+        self.done.append(_Run(kind, 1, None, sid, marks, elem))
+        self.entities += 1
+        if kind == END:
+            self.annotate(sid)
+
+    def annotate(self, sid):
+        """An end anchor was inserted: its mark covers the runs from its start anchor to
+        here (the elements cut at both ends, as loro's B-tree update cuts them), and each
+        text run there is reported with all its attributes."""
+        start = self.starts.pop(sid, None)
+        if start is None:
+            start = self.find_start(sid)
+        if start >= self.entities:
+            return
+        j, ent, ev = self.back_to(start)
+        if ent < start:
+            rest = self.done[j].split(start - ent)
+            ev += self.done[j].events()
+            j += 1
+            self.done.insert(j, rest)
+        inside = self.done[j:]
+        outside = {self.done[j - 1].elem} if j > 0 else set()
+        outside.add(self.todo[self.at].elem if self.at < len(self.todo) else TAIL)
+        renamed = {}
+        for run in inside:
+            if run.elem in outside:
+                if run.elem not in renamed:
+                    renamed[run.elem] = self.new_elem()
+                run.elem = renamed[run.elem]
+        annotation = _Delta()
+        annotation.retain(ev)
+        for run in inside:
+            run.marks = run.marks | {sid}
+            if run.kind == TEXT:
+                annotation.retain(run.n, self.attributes(run.marks))
+        annotation.chop()
+        self.annotations.append(annotation)
+
+    def find_start(self, sid):
+        """The entity of the mark's start anchor in the state (its length when absent)."""
+        ent = 0
+        for run in self.done + self.todo[self.at:]:
+            if run.kind == START and run.sid == sid:
+                return ent
+            ent += run.n
+        return ent
+
+
+def checkout_delta(elements, styles):
+    """The text delta loro reports for a checkout, as ("r", n, attrs) / ("i", text, attrs)
+    / ("d", n) items. `elements` are the text's atoms in document order that are visible
+    at either version, and its anchors: (kind, entities, text of a newly visible text,
+    mark id of an anchor, visible before, visible now, place of a newly visible text:
+    (peer, counter, end counter, buffer, start byte, end byte) in loro's string storage).
+    Loro reports the delta when it is not empty, even when it only retains plain text (up
+    to an anchor it inserted or drained)."""
+    state = _State(_before_marks(elements), styles)
+    for item in _replace_items(elements):
+        if item[0] == "retain":
+            state.retain(item[1])
+            continue
+        if item[2]:
+            state.drain(sum(e[1] for e in item[2]))
+        if item[1]:
+            if item[1][0][0] == TEXT:
+                state.insert(item[1])
+            else:
+                for el in item[1]:
+                    state.insert([el])
+    for annotation in state.annotations:
+        state.styled.compose(annotation)
+    state.delta.compose(state.styled)
+    return state.delta.diff_items()

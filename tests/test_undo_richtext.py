@@ -1,0 +1,123 @@
+"""UndoManager over rich text, against loro: random sessions of three peers, each with an
+undo manager, inserting, deleting, marking and unmarking (expand types of every kind,
+inserts into marked ranges and at their edges), committing, syncing in random directions,
+grouping, and undoing and redoing. After every step both libraries must hold the same
+text with the same styles and the same undo/redo counts, and every undo/redo must report
+the same result."""
+import random
+
+import loro
+import pytest
+
+import loro_c
+from test_richtext import state
+
+PEERS = 3
+EXPANDS = {"bold": "After", "italic": "Both", "link": "Null", "comment": "Before"}
+VALUES = {"bold": [True, 7], "italic": [True, "x"], "link": ["a", "b"], "comment": [{"id": 1}, 2]}
+
+
+class Side:
+    """One library's peers and their undo managers."""
+
+    def __init__(self, lib):
+        self.lib = lib
+        self.docs = []
+        self.undos = []
+        for p in range(PEERS):
+            d = lib.LoroDoc()
+            d.peer_id = p + 1
+            cfg = lib.StyleConfigMap()
+            for key, e in EXPANDS.items():
+                cfg.insert(key, getattr(lib.ExpandType, e))
+            d.config_text_style(cfg)
+            self.docs.append(d)
+            self.undos.append(lib.UndoManager(d))
+        self.grouped = [False] * PEERS
+
+    def step(self, kind, p, a, b):
+        d, u = self.docs[p], self.undos[p]
+        t = d.get_text("t")
+        n = t.len_unicode
+        if kind == "ins":
+            t.insert(a % (n + 1), b)
+        elif kind == "del" and n:
+            pos = a % n
+            t.delete(pos, min(b, n - pos))
+        elif kind in ("mark", "unmark") and n:
+            start = a % n
+            end = start + 1 + b[0] % (n - start)
+            if kind == "mark":
+                t.mark(start, end, b[1], b[2])
+            else:
+                t.unmark(start, end, b[1])
+        elif kind == "commit":
+            d.commit()
+        elif kind == "sync":
+            src = self.docs[a]
+            if src is not d:
+                d.import_(src.export(self.lib.ExportMode.Updates(d.oplog_vv)))
+        elif kind == "undo":
+            return u.undo()
+        elif kind == "redo":
+            return u.redo()
+        elif kind == "group":
+            if self.grouped[p]:
+                u.group_end()
+            else:
+                u.group_start()
+            self.grouped[p] = not self.grouped[p]
+        return None
+
+    def state(self):
+        return [(state(d), u.undo_count(), u.redo_count()) for d, u in zip(self.docs, self.undos)]
+
+
+def run(ops):
+    ref, ours = Side(loro), Side(loro_c)
+    for i, (kind, p, a, b) in enumerate(ops):
+        r1 = ref.step(kind, p, a, b)
+        r2 = ours.step(kind, p, a, b)
+        assert r1 == r2, (i, kind, p)
+        assert ours.state() == ref.state(), (i, kind, p, ops[:i + 1])
+    for d in ours.docs:
+        d._check_invariants()
+
+
+def random_session(rng):
+    kinds = ["ins", "ins", "del", "mark", "mark", "unmark", "commit", "commit", "sync",
+             "undo", "undo", "undo", "redo", "group"]
+    ops = []
+    for _ in range(rng.randrange(10, 60)):
+        k = rng.choice(kinds)
+        p = rng.randrange(PEERS)
+        if k == "ins":
+            ops.append((k, p, rng.randrange(50), rng.choice(["a", "bc", "xyz", "😀"])))
+        elif k == "del":
+            ops.append((k, p, rng.randrange(50), rng.randrange(1, 4)))
+        elif k in ("mark", "unmark"):
+            key = rng.choice(sorted(VALUES))
+            ops.append((k, p, rng.randrange(50), (rng.randrange(50), key, rng.choice(VALUES[key]))))
+        elif k == "sync":
+            ops.append((k, p, rng.randrange(PEERS), 0))
+        else:
+            ops.append((k, p, 0, 0))
+    return ops
+
+
+@pytest.mark.parametrize("block", range(4))
+def test_random_rich_text_undo_sessions_match_loro(block):
+    rng = random.Random(5)
+    sessions = [random_session(rng) for _ in range(100)]
+    for ops in sessions[block * 25:(block + 1) * 25]:
+        run(ops)
+
+
+def test_undo_of_a_mark_restores_the_styles_before_it():
+    run([("ins", 0, 0, "hello world"), ("commit", 0, 0, 0),
+         ("mark", 0, 0, (4, "bold", True)), ("commit", 0, 0, 0),
+         ("mark", 0, 2, (6, "bold", 7)), ("commit", 0, 0, 0),
+         ("unmark", 0, 3, (2, "bold", None)), ("commit", 0, 0, 0),
+         ("ins", 0, 4, "Z"), ("commit", 0, 0, 0),
+         ("undo", 0, 0, 0), ("undo", 0, 0, 0), ("undo", 0, 0, 0), ("undo", 0, 0, 0),
+         ("redo", 0, 0, 0), ("redo", 0, 0, 0), ("redo", 0, 0, 0)])
