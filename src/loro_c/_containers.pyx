@@ -11,7 +11,7 @@ checked before the lock is taken, and a method never calls another locking metho
 """
 from libc.stdint cimport uint32_t, int64_t
 
-from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER, KIND_MOVABLE_LIST, doc_acquire,
+from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER, KIND_MOVABLE_LIST, doc_acquire, doc_acquire_read,
                           doc_release, lc_map_entry, lc_map_find, LC_NO_KEY)
 from loro_c._seq cimport UNIT_UNICODE, UNIT_UTF8, UNIT_UTF16
 from loro_c._seq cimport to_unicode, from_unicode, visible_content, find_char
@@ -118,7 +118,7 @@ cdef class _Handle:
     @property
     def id(self):
         """The ContainerID of this container."""
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         cid = self._doc.cids[self.idx]
         doc_release(self._doc)
         return cid
@@ -142,7 +142,7 @@ cdef class _Handle:
 
     def get_value(self):
         """The value, with child containers as ContainerIDs."""
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             return value_of(self._doc, self.idx, False)
         finally:
@@ -150,7 +150,7 @@ cdef class _Handle:
 
     def get_deep_value(self):
         """The value with child containers expanded."""
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             return value_of(self._doc, self.idx, True)
         finally:
@@ -174,7 +174,7 @@ cdef object detached_content(object source):
     cdef _Handle src = <_Handle>source
     if src.attached:
         return None
-    doc_acquire(src._doc)
+    doc_acquire_read(src._doc)
     try:
         return content_of(src._doc, src.idx)
     finally:
@@ -254,7 +254,7 @@ cdef int kind_of_handle(object c) except -1:
 
 def container_reachable(LoroDoc doc, cid):
     """Whether the document knows container `cid` and it can be reached from a root."""
-    doc_acquire(doc)
+    doc_acquire_read(doc)
     try:
         i = doc.cid_index.get(cid)
         return i is not None and reachable(doc, i)
@@ -415,7 +415,7 @@ cdef class LoroText(_Handle):
     def slice(self, start, end):
         """Text between code points `start` and `end`."""
         cdef int64_t a = as_index(start, "start"), b = as_index(end, "end")
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             self._check_range(a, b)
             return text_range(self._doc, self.idx, a, b)
@@ -426,7 +426,7 @@ cdef class LoroText(_Handle):
         """Text between UTF-16 offsets `start` and `end`; an offset inside a surrogate pair
         counts as the pair's start, as in loro."""
         cdef int64_t a, b
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             a = self._convert(start, UNIT_UTF16, True)
             b = self._convert(end, UNIT_UTF16, True)
@@ -439,7 +439,7 @@ cdef class LoroText(_Handle):
         """The character at code point `pos`."""
         cdef int64_t p = as_index(pos, "position")
         cdef int64_t n
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             n = self._doc.seq.char_len(self.tree())
             if p >= n:
@@ -457,7 +457,7 @@ cdef class LoroText(_Handle):
         b = _UNITS.get(to)
         if b is None:
             b = _UNITS[str(to).lower().split(".")[-1]]
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             try:
                 u = self._convert(index, a, True)
@@ -469,7 +469,7 @@ cdef class LoroText(_Handle):
 
     def to_string(self):
         """The text."""
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             return text_value(self._doc, self.idx)
         finally:
@@ -480,7 +480,7 @@ cdef class LoroText(_Handle):
 
     cdef int64_t _unit_len(self, int unit) except -1:
         cdef int64_t n
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         if unit == UNIT_UNICODE:
             n = self._doc.seq.char_len(self.tree())
         else:
@@ -607,7 +607,7 @@ cdef class LoroText(_Handle):
     def __getitem__(self, index):
         cdef int64_t n, i
         if isinstance(index, slice):
-            doc_acquire(self._doc)
+            doc_acquire_read(self._doc)
             try:
                 n = self._doc.seq.char_len(self.tree())
                 a, b, step = index.indices(n)
@@ -622,7 +622,7 @@ cdef class LoroText(_Handle):
             raise LoroTypeError("text indices must be integers or slices") from None
         if not _I64_MIN <= k <= _I64_MAX:
             raise LoroTypeError("text indices must be integers or slices")
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             n = self._doc.seq.char_len(self.tree())
             i = k + n if k < 0 else k
@@ -834,7 +834,7 @@ cdef class LoroList(_Handle):
 
     cdef int64_t locked_length(self) except -1:
         cdef int64_t n
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         n = self.length()
         doc_release(self._doc)
         return n
@@ -870,7 +870,7 @@ cdef class LoroList(_Handle):
     def get(self, index):
         """The item at `index` as ValueOrContainer, or None when out of range."""
         cdef int64_t i = as_index(index, "index") if index >= 0 else -1
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             if i < 0 or i >= self.length():
                 return None
@@ -929,7 +929,7 @@ cdef class LoroList(_Handle):
 
     def to_vec(self):
         """The items, child containers as ContainerIDs."""
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             return value_of(self._doc, self.idx, False)
         finally:
@@ -971,7 +971,7 @@ cdef class LoroList(_Handle):
     def __getitem__(self, index):
         cdef int64_t n, i
         if isinstance(index, slice):
-            doc_acquire(self._doc)
+            doc_acquire_read(self._doc)
             try:
                 n = self.length()
                 return [wrap_value(self._doc, self._doc.log.values[
@@ -980,7 +980,7 @@ cdef class LoroList(_Handle):
             finally:
                 doc_release(self._doc)
         k = list_index(index)
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             if k >= self.length():
                 raise OutOfBoundsError("index out of range")
@@ -1072,7 +1072,7 @@ cdef class LoroMap(_Handle):
         return h
 
     def _live(self):
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             return map_live(self._doc, self.idx)
         finally:
@@ -1118,7 +1118,7 @@ cdef class LoroMap(_Handle):
     def get(self, str key):
         """The entry for `key` as ValueOrContainer, or None."""
         cdef int64_t slot
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             slot = map_slot(self._doc, self.idx, key)
             if slot < 0:
@@ -1145,7 +1145,7 @@ cdef class LoroMap(_Handle):
         """The peer id of the write that decides `key` (a delete too), or None when the key
         was never written at the state's version."""
         cdef lc_map_entry *e
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             found = self._doc.log.key_map.get(key)
             if found is None:
@@ -1163,7 +1163,7 @@ cdef class LoroMap(_Handle):
 
     def values(self):
         """Entries as ValueOrContainer."""
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             return [wrap_value(self._doc, self._doc.log.values[s]) for _, s in map_live(self._doc, self.idx)]
         finally:
@@ -1171,7 +1171,7 @@ cdef class LoroMap(_Handle):
 
     def items(self):
         """(key, ValueOrContainer) pairs."""
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             return [(k, wrap_value(self._doc, self._doc.log.values[s]))
                     for k, s in map_live(self._doc, self.idx)]
@@ -1218,7 +1218,7 @@ cdef class LoroMap(_Handle):
 
     def __contains__(self, key):
         check_map_key(key)
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             return map_slot(self._doc, self.idx, key) >= 0
         finally:
@@ -1227,7 +1227,7 @@ cdef class LoroMap(_Handle):
     cdef int64_t locked_len(self) except -1:
         # under the lock: an importing thread writes map state with the GIL released
         cdef int64_t n
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         n = map_len(self._doc, self.idx)
         doc_release(self._doc)
         return n
@@ -1242,7 +1242,7 @@ cdef class LoroMap(_Handle):
     def __getitem__(self, key):
         cdef int64_t slot
         check_map_key(key)
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             slot = map_slot(self._doc, self.idx, key)
             if slot < 0:
@@ -1318,7 +1318,7 @@ cdef class LoroCounter(_Handle):
 
     cdef double _value(self) except? -1:
         cdef double v
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         v = self._doc.ccounter[self.idx]
         doc_release(self._doc)
         return v

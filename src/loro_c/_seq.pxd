@@ -192,3 +192,5 @@ cdef int64_t collect_text_runs(SeqArena a, uint32_t t, int64_t start, int64_t n)
 # seq/drop.pxi
 cdef int drop_atoms(SeqArena a, uint32_t peer, int32_t cut) except -1
 cdef int drop_trees(SeqArena a, uint32_t n_trees) except -1
+# seq/bulk.pxi
+cdef int bulk_fill(SeqArena a, uint32_t t, const lc_span *spans, int64_t n) except -1

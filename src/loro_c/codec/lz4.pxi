@@ -2,16 +2,16 @@
 # writes them is in snapshot_encode.pxi.
 
 cdef int lz4_block(const unsigned char* src, Py_ssize_t n, Writer* out, Py_ssize_t window_start,
-                   Py_ssize_t limit) except -1:
+                   Py_ssize_t limit, bint dry=False) except -1:
     """Decompress one raw LZ4 block, appending to ``out`` (at most ``limit`` bytes in total).
     Matches may reach back to ``window_start``. Large blocks run with the GIL released:
     the input is the caller's immutable bytes and ``out`` is private to the call."""
     cdef const char* err
     if n < NOGIL_MIN_BYTES:
-        err = lz4_block_c(src, n, out, window_start, limit)
+        err = lz4_block_c(src, n, out, window_start, limit, dry)
     else:
         with nogil:
-            err = lz4_block_c(src, n, out, window_start, limit)
+            err = lz4_block_c(src, n, out, window_start, limit, dry)
     if err == NULL:
         return 0
     if err == LZ4_OOM:
@@ -23,9 +23,9 @@ cdef const char* LZ4_OOM = "out of memory while decompressing"
 
 
 cdef const char* lz4_block_c(const unsigned char* src, Py_ssize_t n, Writer* out,
-                             Py_ssize_t window_start, Py_ssize_t limit) noexcept nogil:
+                             Py_ssize_t window_start, Py_ssize_t limit, bint dry) noexcept nogil:
     """lz4_block's loop: NULL on success, else the error message (LZ4_OOM when a write
-    failed)."""
+    failed). `dry` checks the block and counts its output in `out.len` without writing."""
     cdef Py_ssize_t i = 0, lit, ml, off, k, src_pos
     cdef uint8_t tok, b
     while True:
@@ -49,7 +49,9 @@ cdef const char* lz4_block_c(const unsigned char* src, Py_ssize_t n, Writer* out
             return "truncated LZ4 literals"
         if lit > limit - out.len:
             return "LZ4 output exceeds its limit"
-        if write_bytes(out, src + i, lit) < 0:
+        if dry:
+            out.len += lit
+        elif write_bytes(out, src + i, lit) < 0:
             return LZ4_OOM
         i += lit
         if i == n:
@@ -75,15 +77,25 @@ cdef const char* lz4_block_c(const unsigned char* src, Py_ssize_t n, Writer* out
         ml += 4
         if ml > limit - out.len:
             return "LZ4 output exceeds its limit"
+        if dry:
+            out.len += ml
+            continue
         if writer_reserve(out, ml) < 0:
             return LZ4_OOM
         src_pos = out.len - off
-        for k in range(ml):
-            out.data[out.len] = out.data[src_pos + k]
-            out.len += 1
+        if off >= ml:
+            memcpy(out.data + out.len, out.data + src_pos, <size_t>ml)
+            out.len += ml
+        else:
+            # an overlapping match repeats the last `off` bytes: copied byte by byte
+            for k in range(ml):
+                out.data[out.len] = out.data[src_pos + k]
+                out.len += 1
 
 
-cdef bytes lz4_frame(const unsigned char* p, Py_ssize_t n, Py_ssize_t limit):
+cdef bytes lz4_frame(const unsigned char* p, Py_ssize_t n, Py_ssize_t limit, bint dry=False):
+    """The decompressed frame; with `dry` only checked (its structure, block checksums and
+    size; not its content checksum, which needs the content) and None returned."""
     cdef Reader r
     cdef uint32_t magic = 0, info = 0, size, ck = 0
     cdef uint8_t flg, bd, hc
@@ -136,11 +148,22 @@ cdef bytes lz4_frame(const unsigned char* p, Py_ssize_t n, Py_ssize_t limit):
             if info & 0x80000000:
                 if <Py_ssize_t>size > limit - w.len:
                     fail("LZ4 output exceeds its limit")
-                if write_bytes(&w, blk, size) < 0:
+                if dry:
+                    w.len += size
+                elif write_bytes(&w, blk, size) < 0:
                     raise_writer_error(&w)
             else:
                 lz4_block(blk, size, &w, start if independent else 0,
-                          min(limit, start + block_max))
+                          min(limit, start + block_max), dry)
+        if dry:
+            if has_size and content_size != <uint64_t>w.len:
+                fail("LZ4 content size mismatch")
+            if content_ck:
+                if read_u32_le(&r, &ck) < 0:
+                    raise_reader_error(&r)
+            r_end(&r, "the LZ4 frame")
+            w.len = 0
+            return None
         if content_ck:
             if read_u32_le(&r, &ck) < 0:
                 raise_reader_error(&r)
