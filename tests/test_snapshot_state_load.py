@@ -206,3 +206,69 @@ def test_lying_state_sections():
     d = loro_c.LoroDoc()
     d.import_(_with_state(blob_a, sorted(entries_a.items())))
     assert d.get_deep_value() == a.get_deep_value()
+
+
+def _replayed(blob):
+    """`blob` imported the old way (a subscriber turns the state-section load off)."""
+    d = loro_c.LoroDoc()
+    sub = d.subscribe_root(lambda e: None)
+    status = d.import_(blob)
+    del sub
+    return d, status
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_thin_load_behaves_as_the_replay(seed):
+    src, ours, ref, theirs = _both_snapshots(seed)
+    for blob in (ours, theirs):
+        old, old_status = _replayed(blob)
+        d = loro_c.LoroDoc()
+        status = d.import_(blob)
+        assert not d._history_loaded
+        assert repr(status) == repr(old_status)
+        assert d.get_value() == old.get_value()
+        # a text tree built for a read, then the history for an edit
+        assert d.get_text("t").len_utf16 == old.get_text("t").len_utf16
+        assert d.get_text("t").slice(0, min(3, d.get_text("t").len_unicode)) == \
+            old.get_text("t").slice(0, min(3, old.get_text("t").len_unicode))
+        assert not d._history_loaded
+        d._check_invariants()
+        assert d.export_json_updates(loro_c.VersionVector(), d.oplog_vv) == \
+            old.export_json_updates(loro_c.VersionVector(), old.oplog_vv)
+        assert d.export(loro_c.ExportMode.Snapshot()) == old.export(loro_c.ExportMode.Snapshot())
+        for doc in (d, old):
+            doc.peer_id = 77
+            doc.get_list("l").insert(0, "x")
+            doc.commit()
+        assert d.get_deep_value() == old.get_deep_value()
+        assert d.export(loro_c.ExportMode.Updates(loro_c.VersionVector())) == \
+            old.export(loro_c.ExportMode.Updates(loro_c.VersionVector()))
+
+
+def test_events_after_a_thin_load():
+    src = random_history(8)
+    blob = src.export(loro_c.ExportMode.Snapshot())
+    d = loro_c.LoroDoc()
+    d.import_(blob)
+    seen = []
+    sub = d.subscribe_root(seen.append)
+    d.get_text("t").insert(0, "abc")
+    d.commit()
+    assert len(seen) == 1
+    diffs = [(str(ev.target), ev.diff) for ev in seen[0].events]
+    assert len(diffs) == 1 and diffs[0][0].startswith("cid:root-t")
+    del sub
+
+
+def test_second_import_and_fork_load_the_history():
+    src = random_history(9)
+    blob = src.export(loro_c.ExportMode.Snapshot())
+    d = loro_c.LoroDoc()
+    d.import_(blob)
+    f = d.fork()
+    assert d._history_loaded and f.get_deep_value() == src.get_deep_value()
+    d2 = loro_c.LoroDoc()
+    d2.import_(blob)
+    d2.import_(blob)
+    assert d2.get_deep_value() == src.get_deep_value()
+    assert d2.oplog_vv == src.oplog_vv

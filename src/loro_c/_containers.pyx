@@ -11,7 +11,7 @@ checked before the lock is taken, and a method never calls another locking metho
 """
 from libc.stdint cimport uint32_t, int64_t
 
-from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER, KIND_MOVABLE_LIST, doc_acquire, doc_acquire_read,
+from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER, KIND_MOVABLE_LIST, doc_acquire, doc_acquire_read, doc_acquire_value,
                           doc_release, lc_map_entry, lc_map_find, LC_NO_KEY)
 from loro_c._seq cimport UNIT_UNICODE, UNIT_UTF8, UNIT_UTF16
 from loro_c._seq cimport to_unicode, from_unicode, visible_content, find_char
@@ -142,7 +142,7 @@ cdef class _Handle:
 
     def get_value(self):
         """The value, with child containers as ContainerIDs."""
-        doc_acquire_read(self._doc)
+        doc_acquire_value(self._doc)
         try:
             return value_of(self._doc, self.idx, False)
         finally:
@@ -150,7 +150,7 @@ cdef class _Handle:
 
     def get_deep_value(self):
         """The value with child containers expanded."""
-        doc_acquire_read(self._doc)
+        doc_acquire_value(self._doc)
         try:
             return value_of(self._doc, self.idx, True)
         finally:
@@ -469,7 +469,7 @@ cdef class LoroText(_Handle):
 
     def to_string(self):
         """The text."""
-        doc_acquire_read(self._doc)
+        doc_acquire_value(self._doc)
         try:
             return text_value(self._doc, self.idx)
         finally:

@@ -261,7 +261,12 @@ cdef class DocCore:
     # history is not imported yet (None once materialized), the value slots before it, and
     # whether the materializing import runs (it loads into the thin containers as if fresh)
     cdef object thin_blob
+    # Text containers whose tree is not built yet: index -> (its str, peers, packed runs,
+    # UTF-8 bytes); reads of the whole value take the str, anything else builds the trees
+    cdef dict thin_texts
     cdef int64_t thin_values0
+    cdef uint32_t thin_peers0       # the log's peers and map keys before it (the state
+    cdef int64_t thin_keys0         # registers its own; the history registers them anew)
     cdef bint thin_materializing
     # Loro's content arenas, as far as they decide which inserts fold (oplog.h, LC_LSTR_MIN_CAP)
     cdef int64_t lstr_len, lstr_cap # the string arena's bytes and current buffer's capacity
@@ -394,12 +399,14 @@ cdef inline int ev_note(LoroDoc d, uint32_t c, uint32_t kind, uint32_t peer, int
 # a snapshot loaded from its state section (state/snapshot_load.pxi)
 cdef int thin_load(LoroDoc d, list rows, bytes blob) except -1
 cdef int thin_materialize_locked(LoroDoc d) except -1
+cdef int thin_build_texts_locked(LoroDoc d) except -1
 
 
-cdef inline int doc_acquire_read(LoroDoc d) except -1:
+cdef inline int doc_acquire_value(LoroDoc d) except -1:
     """Take the document lock. The GIL is released while waiting: the holder may need it
-    to finish (Python code runs inside operations). Only reads of values take it this way:
-    they are served by a document loaded from a snapshot's state before its history is."""
+    to finish (Python code runs inside operations). Only reads of whole values take it this
+    way (a text's value comes from text_value): they are served by a document loaded from a
+    snapshot's state before its history and its text trees are built."""
     cdef unsigned long me = PyThread_get_thread_ident()
     # only this thread can have stored its own id there, so the unlocked read is safe
     if d.lock_owner == me:
@@ -408,6 +415,15 @@ cdef inline int doc_acquire_read(LoroDoc d) except -1:
         with nogil:
             PyThread_acquire_lock(d.lock, WAIT_LOCK)
     d.lock_owner = me
+    return 0
+
+
+cdef inline int doc_acquire_read(LoroDoc d) except -1:
+    """Take the document lock for a read, served by a document loaded from a snapshot's
+    state before its history is (its text trees built first)."""
+    doc_acquire_value(d)
+    if d.thin_texts is not None:
+        return thin_build_texts_locked(d)
     return 0
 
 

@@ -318,7 +318,7 @@ cdef class LoroDoc(DocExchange):
 
     def get_text(self, obj):
         """The Text container `obj` (a root name, a ContainerID or its string form)."""
-        doc_acquire_read(self)
+        doc_acquire_value(self)
         try:
             return wrapper(KIND_TEXT)(self, root_index(self, obj, KIND_TEXT))
         finally:
@@ -326,7 +326,7 @@ cdef class LoroDoc(DocExchange):
 
     def get_list(self, obj):
         """The List container `obj` (a root name, a ContainerID or its string form)."""
-        doc_acquire_read(self)
+        doc_acquire_value(self)
         try:
             return wrapper(KIND_LIST)(self, root_index(self, obj, KIND_LIST))
         finally:
@@ -334,7 +334,7 @@ cdef class LoroDoc(DocExchange):
 
     def get_map(self, obj):
         """The Map container `obj` (a root name, a ContainerID or its string form)."""
-        doc_acquire_read(self)
+        doc_acquire_value(self)
         try:
             return wrapper(KIND_MAP)(self, root_index(self, obj, KIND_MAP))
         finally:
@@ -342,7 +342,7 @@ cdef class LoroDoc(DocExchange):
 
     def get_counter(self, obj):
         """The Counter container `obj` (a root name, a ContainerID or its string form)."""
-        doc_acquire_read(self)
+        doc_acquire_value(self)
         try:
             return wrapper(KIND_COUNTER)(self, root_index(self, obj, KIND_COUNTER))
         finally:
@@ -350,7 +350,7 @@ cdef class LoroDoc(DocExchange):
 
     def get_movable_list(self, obj):
         """The MovableList container `obj` (a root name, a ContainerID or its string form)."""
-        doc_acquire_read(self)
+        doc_acquire_value(self)
         try:
             return wrapper(KIND_MOVABLE_LIST)(self, root_index(self, obj, KIND_MOVABLE_LIST))
         finally:
@@ -376,7 +376,7 @@ cdef class LoroDoc(DocExchange):
 
     def get_value(self):
         """The shallow value: root name -> ContainerID."""
-        doc_acquire_read(self)
+        doc_acquire_value(self)
         try:
             return {self.cids[r].name: self.cids[r] for r in self.roots}
         finally:
@@ -386,7 +386,7 @@ cdef class LoroDoc(DocExchange):
         """The whole document as plain Python values (roots cleared by delete_root_container,
         and with set_hide_empty_root_containers(True) empty roots, are left out, as in loro)."""
         cdef dict out = {}
-        doc_acquire_read(self)
+        doc_acquire_value(self)
         try:
             for r in self.roots:
                 cid = self.cids[r]
@@ -547,7 +547,7 @@ cdef class LoroDoc(DocExchange):
             doc_release(self)
 
     def _get_kind(self, obj, int kind):
-        doc_acquire_read(self)
+        doc_acquire_value(self)
         try:
             return wrapper(kind)(self, root_index(self, obj, kind))
         finally:

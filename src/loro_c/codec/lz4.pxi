@@ -127,7 +127,9 @@ cdef bytes lz4_frame(const unsigned char* p, Py_ssize_t n, Py_ssize_t limit, bin
     r_u8(&r, &hc)
     if hc != ((c_xxh32(p + desc_start, r.pos - 1 - desc_start, 0) >> 8) & 0xFF):
         fail("LZ4 frame header checksum mismatch")
-    if writer_init(&w, 256) < 0:
+    # room for a typical ratio up front (a dry run writes nothing), so that the output
+    # is not copied by repeated growth
+    if writer_init(&w, 256 if dry else min(limit, max(<Py_ssize_t>256, 4 * n))) < 0:
         raise_writer_error(&w)
     try:
         while True:

@@ -142,104 +142,106 @@ cdef list read_peer_table(Reader* r):
     return peers
 
 
-cdef int64_t* read_id_column(Reader* col, Py_ssize_t cap, Py_ssize_t* n, int64_t lo,
-                             int64_t hi) except NULL:
-    """One DeltaRle column of a state's ids (at most `cap`) into a new C array (the caller
-    frees it)."""
-    cdef Reader probe = col[0]
-    cdef int64_t* out
-    n[0] = rle_read_all(&probe, VK_ZZ, NULL, cap)
-    out = <int64_t*>xalloc(n[0] + 1, sizeof(int64_t))
-    try:
-        rle_read_all(col, VK_ZZ, out, n[0])
-        delta_accumulate(out, n[0], lo, hi)
-    except BaseException:
-        free(out)
-        raise
-    return out
+cdef int delta_rle_into(Reader* col, Py_ssize_t n, int32_t* out, int64_t lo, int64_t hi) except -1 nogil:
+    """Exactly `n` values of a DeltaRle column (then its end), each in [lo, hi], into every
+    third int32 of `out` (NULL: checked only)."""
+    cdef Py_ssize_t i = 0, j
+    cdef int64_t cnt, d = 0, acc = 0
+    while i < n:
+        r_zz(col, &cnt)
+        if cnt == 0:
+            failc(b"RLE segment with a zero count")
+        if cnt > 0:
+            if cnt > n - i:
+                failc(b"RLE run is longer than its column")
+            r_zz(col, &d)
+            for j in range(<Py_ssize_t>cnt):
+                if add_ovf(acc, d, &acc) or acc < lo or acc > hi:
+                    failc(b"delta-encoded column value out of range")
+                if out != NULL:
+                    out[3 * (i + j)] = <int32_t>acc
+            i += <Py_ssize_t>cnt
+        else:
+            if cnt == INT64_MIN or -cnt > n - i:
+                failc(b"RLE literal run is longer than its column")
+            for j in range(<Py_ssize_t>(-cnt)):
+                r_zz(col, &d)
+                if add_ovf(acc, d, &acc) or acc < lo or acc > hi:
+                    failc(b"delta-encoded column value out of range")
+                if out != NULL:
+                    out[3 * (i + j)] = <int32_t>acc
+            i += <Py_ssize_t>(-cnt)
+    if not reader_at_end(col):
+        failc(b"snapshot state id columns differ in length")
+    return 0
 
 
-cdef object id_runs(list peers, int64_t** cols, Py_ssize_t n, bint with_len, dict vv):
-    """Packed int32 (peer index, counter, len) of the id columns, each checked against the
-    version vector (an id beyond it is a lying state)."""
-    cdef Py_ssize_t i
-    cdef int64_t length
-    cdef bytes out = PyBytes_FromStringAndSize(NULL, 12 * n)
-    cdef int32_t* o = <int32_t*>PyBytes_AS_STRING(out)
-    cdef int64_t* ends = <int64_t*>xalloc(len(peers) + 1, sizeof(int64_t))
-    try:
-        for i in range(len(peers)):
-            ends[i] = vv.get(peers[i], 0)
-        for i in range(n):
-            length = cols[3][i] if with_len else 1
-            if length <= 0:
-                return None     # a style anchor (text with marks): not read here
-            if cols[1][i] + length > ends[cols[0][i]]:
-                fail("the snapshot state holds an id its history does not")
-            o[3 * i] = <int32_t>cols[0][i]
-            o[3 * i + 1] = <int32_t>cols[1][i]
-            o[3 * i + 2] = <int32_t>length
-    finally:
-        free(ends)
-    return out
-
-
-cdef tuple read_ids(Reader* r, list peers, bint with_len, dict vv, Py_ssize_t cap):
-    """The columnar ids of a Text (4 columns) or List (3) state: (packed runs, count); at
-    most `cap` of them (a text's code points, a list's values)."""
+cdef object read_ids(Reader* r, list peers, bint with_len, dict vv, Py_ssize_t cap):
+    """The columnar ids of a Text (4 columns) or List (3) state: (packed int32 (peer index,
+    counter, len) runs, count), at most `cap` of them (a text's code points, a list's
+    values), each checked against the version vector (an id beyond it is a lying state);
+    None for a text span of no length (a style anchor: marks are not read here). One pass
+    per column, straight into the packed runs."""
     cdef Reader cols[4]
-    cdef int64_t* vals[4]
-    cdef Py_ssize_t counts[4]
-    cdef Py_ssize_t ncols = 4 if with_len else 3, i
+    cdef Reader probe
+    cdef Py_ssize_t ncols = 4 if with_len else 3, i, n
     cdef uint64_t v = 0
+    cdef bytes out
+    cdef int32_t* o
+    cdef int64_t* ends
     r_uleb(r, &v)
     if v != <uint64_t>ncols:
         fail("bad column count in the snapshot state")
     for i in range(ncols):
         r_slice(r, &cols[i])
-    for i in range(4):
-        vals[i] = NULL
+    probe = cols[0]
+    n = rle_read_all(&probe, VK_ZZ, NULL, cap)
+    if n > 0 and not peers:
+        fail("snapshot state ids without peers")
+    out = PyBytes_FromStringAndSize(NULL, 12 * n)
+    o = <int32_t*>PyBytes_AS_STRING(out)
+    delta_rle_into(&cols[0], n, o, 0, len(peers) - 1)
+    delta_rle_into(&cols[1], n, o + 1, 0, INT32_MAX)
+    # cols[2], the Lamports, is not read: the tree keeps none (the history has them)
+    if with_len:
+        delta_rle_into(&cols[3], n, o + 2, -2147483648, INT32_MAX)
+    else:
+        for i in range(n):
+            o[3 * i + 2] = 1
+    ends = <int64_t*>xalloc(len(peers) + 1, sizeof(int64_t))
     try:
-        hi_peer = len(peers) - 1
-        vals[0] = read_id_column(&cols[0], cap, &counts[0], 0, hi_peer)
-        vals[1] = read_id_column(&cols[1], cap, &counts[1], 0, INT32_MAX)
-        vals[2] = read_id_column(&cols[2], cap, &counts[2], -2147483648, INT32_MAX)
-        if with_len:
-            vals[3] = read_id_column(&cols[3], cap, &counts[3], -2147483648, INT32_MAX)
-        for i in range(1, ncols):
-            if counts[i] != counts[0]:
-                fail("snapshot state id columns differ in length")
-        if counts[0] > 0 and not peers:
-            fail("snapshot state ids without peers")
-        return id_runs(peers, vals, counts[0], with_len, vv), counts[0]
+        for i in range(len(peers)):
+            ends[i] = vv.get(peers[i], 0)
+        for i in range(n):
+            if o[3 * i + 2] <= 0:
+                return None
+            if <int64_t>o[3 * i + 1] + o[3 * i + 2] > ends[o[3 * i]]:
+                fail("the snapshot state holds an id its history does not")
     finally:
-        for i in range(4):
-            free(vals[i])
+        free(ends)
+    return out, n
 
 
 cdef object decode_text_state(Reader* r, dict vv):
-    """(code points as native uint32 bytes, peers, packed runs, count of code points), or
-    None with marks."""
+    """(the text, peers, packed runs, its UTF-8 length), or None with marks."""
     cdef uint64_t nbytes = 0, v = 0
     cdef const unsigned char* p = NULL
     cdef Py_ssize_t n_cps, i, total = 0
-    cdef bytes cps
     cdef const int32_t* runs
     r_uleb(r, &nbytes)
     if nbytes > <uint64_t>reader_remaining(r):
         fail("text state runs past its bytes")
     read_bytes(r, <Py_ssize_t>nbytes, &p)
-    cps = PyBytes_FromStringAndSize(NULL, 4 * <Py_ssize_t>nbytes)
-    n_cps = utf8_to_cps(p, <Py_ssize_t>nbytes, <uint32_t*>PyBytes_AS_STRING(cps))
-    if n_cps < 0:
-        fail("text state is not valid UTF-8")
+    text = utf8_str(p, <Py_ssize_t>nbytes, "the text state")
+    n_cps = PyUnicode_GET_LENGTH(text)
     peers = read_peer_table(r)
     r_uleb(r, &v)
     if v != 3:
         fail("bad text state layout")
-    packed, n = read_ids(r, peers, True, vv, n_cps)
-    if packed is None:
+    got = read_ids(r, peers, True, vv, n_cps)
+    if got is None:
         return None
+    packed, n = got
     # style keys and marks: this path reads plain text only
     if reader_remaining(r) != 2 or r.data[r.pos] != 0 or r.data[r.pos + 1] != 0:
         return None
@@ -249,7 +251,7 @@ cdef object decode_text_state(Reader* r, dict vv):
         total += runs[3 * i + 2]
     if total != n_cps:
         fail("text state runs do not cover its text")
-    return (cps, peers, packed, n_cps)
+    return (text, peers, packed, <int64_t>nbytes)
 
 
 cdef object decode_list_state(bytes value, Reader* r, dict vv):
@@ -261,7 +263,10 @@ cdef object decode_list_state(bytes value, Reader* r, dict vv):
     r_uleb(r, &v)
     if v != 1:
         fail("bad list state layout")
-    packed, n = read_ids(r, peers, False, vv, len(values))
+    got = read_ids(r, peers, False, vv, len(values))
+    if got is None:
+        fail("bad list state ids")
+    packed, n = got
     if n != len(values):
         fail("list state ids and values differ in length")
     if not child_ids_fit(values, vv):

@@ -15,6 +15,8 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob) except -1:
     cdef list index = []
     cdef uint32_t c
     d.thin_values0 = len(d.log.values)
+    d.thin_peers0 = d.log.n_peers
+    d.thin_keys0 = len(d.log.keys)
     for cid, kind, payload in rows:
         c = container_index(d, cid, kind)
         show_root(d, c)
@@ -23,9 +25,12 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob) except -1:
         cid, kind, payload = rows[k]
         c = <uint32_t>index[k]
         if kind == KIND_TEXT:
-            thin_seq(d, c, payload[1], payload[2], payload[0], payload[3], None)
+            # its tree waits until a read needs more than the whole value (thin_build_texts)
+            if d.thin_texts is None:
+                d.thin_texts = {}
+            d.thin_texts[c] = payload
         elif kind == KIND_LIST:
-            thin_seq(d, c, payload[1], payload[2], None, 0, payload[0])
+            thin_seq(d, c, payload[1], payload[2], None, payload[0])
         elif kind == KIND_MAP:
             thin_map(d, c, payload)
         else:
@@ -41,9 +46,8 @@ cdef int thin_register_children(LoroDoc d, object values) except -1:
     return 0
 
 
-cdef int thin_seq(LoroDoc d, uint32_t c, list peers, bytes packed, bytes cps, int64_t n_cps,
-                  list values) except -1:
-    """A Text (the first `n_cps` code points of `cps`) or List (`values`) from its packed (peer index, counter,
+cdef int thin_seq(LoroDoc d, uint32_t c, list peers, bytes packed, str text, list values) except -1:
+    """A Text (`text`) or List (`values`) from its packed (peer index, counter,
     len) runs: list items with consecutive ids join one span, as their slots follow."""
     cdef SeqArena a = d.seq
     cdef const int32_t *runs = <const int32_t*>PyBytes_AS_STRING(packed)
@@ -58,14 +62,14 @@ cdef int thin_seq(LoroDoc d, uint32_t c, list peers, bytes packed, bytes cps, in
             raise MemoryError()
         for i in range(len(peers)):
             pmap[i] = d.log.peer_index(peers[i])
-        if cps is not None:
-            content = a.append_text(<const uint32_t*>PyBytes_AS_STRING(cps), n_cps)
+        if text is not None:
+            content = thin_text_content(a, text)
         else:
             content = len(d.log.values)
             thin_register_children(d, values)
             d.log.values.extend(values)
         for i in range(n):
-            if (cps is None and k > 0 and spans[k - 1].id.peer == pmap[runs[3 * i]]
+            if (text is None and k > 0 and spans[k - 1].id.peer == pmap[runs[3 * i]]
                     and spans[k - 1].id.counter + spans[k - 1].len == runs[3 * i + 1]):
                 spans[k - 1].len += runs[3 * i + 2]
             else:
@@ -82,6 +86,39 @@ cdef int thin_seq(LoroDoc d, uint32_t c, list peers, bytes packed, bytes cps, in
         free(pmap)
         free(spans)
     return 0
+
+
+cdef int64_t thin_text_content(SeqArena a, str text) except -1:
+    """Append the code points of `text` to the arena's content; returns the first's offset."""
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
+    cdef int64_t at
+    a.reserve_text(n)
+    at = a.text_len
+    for i in range(n):
+        a.text[at + i] = PyUnicode_READ(kind, data, i)
+    a.text_len += n
+    if a.text_len >= LC_ANCHOR_MIN:
+        raise MemoryError("text content arena exceeds 2**32 - 3 code points")
+    return at
+
+
+cdef int thin_build_texts(LoroDoc d) except -1:
+    """Build the trees of the texts loaded from a snapshot's state (a read needs them)."""
+    cdef dict pending = d.thin_texts
+    d.thin_texts = None
+    for c, payload in pending.items():
+        thin_seq(d, <uint32_t>c, payload[1], payload[2], payload[0], None)
+    return 0
+
+
+cdef int thin_build_texts_locked(LoroDoc d) except -1:
+    try:
+        return thin_build_texts(d)
+    except BaseException:
+        doc_release(d)
+        raise
 
 
 cdef int thin_map(LoroDoc d, uint32_t c, list rows) except -1:
@@ -108,12 +145,19 @@ cdef int thin_map(LoroDoc d, uint32_t c, list rows) except -1:
 
 
 cdef int thin_drop_state(LoroDoc d) except -1:
-    """Empty every container's state (a fresh sequence arena; the thin values go)."""
+    """Empty every container's state (a fresh sequence arena; the thin values go, and the
+    peers and keys the state registered, so that the history registers them in its own
+    order, as a replayed import does: peer and key indices decide orders users see)."""
     cdef int64_t i
     d.seq = SeqArena()
+    d.thin_texts = None
     for i in range(d.n_containers):
         state_reset(d, <uint32_t>i)
     del d.log.values[d.thin_values0:]
+    d.log.drop_peers(d.thin_peers0)
+    for key in d.log.keys[d.thin_keys0:]:
+        del d.log.key_map[key]
+    del d.log.keys[d.thin_keys0:]
     return 0
 
 
