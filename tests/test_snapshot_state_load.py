@@ -227,13 +227,19 @@ def test_thin_load_behaves_as_the_replay(seed):
         assert not d._history_loaded
         assert repr(status) == repr(old_status)
         assert d.get_value() == old.get_value()
+        # the version comes from the snapshot's oplog keys
+        assert d.oplog_vv == old.oplog_vv and d.state_vv == old.state_vv
+        assert repr(d.oplog_vv) == repr(old.oplog_vv)
+        assert d.oplog_frontiers == old.oplog_frontiers
+        assert repr(d.state_frontiers) == repr(old.state_frontiers)
+        assert not d._history_loaded
         # a text tree built for a read, then the history for an edit
         assert d.get_text("t").len_utf16 == old.get_text("t").len_utf16
         assert d.get_text("t").slice(0, min(3, d.get_text("t").len_unicode)) == \
             old.get_text("t").slice(0, min(3, old.get_text("t").len_unicode))
         assert not d._history_loaded
         d._check_invariants()
-        assert d.export_json_updates(loro_c.VersionVector(), d.oplog_vv) == \
+        assert d.export_json_updates(loro_c.VersionVector(), old.oplog_vv) == \
             old.export_json_updates(loro_c.VersionVector(), old.oplog_vv)
         assert d.export(loro_c.ExportMode.Snapshot()) == old.export(loro_c.ExportMode.Snapshot())
         for doc in (d, old):
@@ -272,3 +278,40 @@ def test_second_import_and_fork_load_the_history():
     d2.import_(blob)
     assert d2.get_deep_value() == src.get_deep_value()
     assert d2.oplog_vv == src.oplog_vv
+
+
+def test_a_malformed_change_block_fails_where_history_is_needed():
+    """A change block that is malformed under valid checksums loads (its frame is sound),
+    and the call that needs history raises LoroError, the thin document left as it was."""
+    from test_snapshot_hostile import sst_blocks
+    src = random_history(4, rounds=20)
+    blob = src.export(loro_c.ExportMode.Snapshot())
+    rng = random.Random(4)
+    secs = sections(blob)
+    found = 0
+    for attempt in range(300):
+        a, b, flags = rng.choice(sst_blocks(blob, *secs[0]))
+        bad = bytearray(blob)
+        i = rng.randrange(a, b)
+        bad[i] ^= rng.choice((0x01, 0x80, 0xFF))
+        bad[b:b + 4] = struct.pack("<I", _codec.xxh32(bytes(bad[a:b])))
+        d = loro_c.LoroDoc()
+        try:
+            d.import_(fix_checksum(bytes(bad)))
+        except loro_c.LoroError:
+            continue
+        assert not d._history_loaded
+        value = d.get_deep_value()
+        try:
+            d.get_text("t").insert(0, "x")
+        except loro_c.LoroError:
+            found += 1
+            assert not d._history_loaded
+            assert d.get_deep_value() == value
+            d._check_invariants()
+            with pytest.raises(loro_c.LoroError):
+                d.len_changes
+            continue
+        d.commit()
+        d._check_invariants()
+    assert found > 10, found

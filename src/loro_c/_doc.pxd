@@ -264,6 +264,8 @@ cdef class DocCore:
     # Text containers whose tree is not built yet: index -> (its str, peers, packed runs,
     # UTF-8 bytes); reads of the whole value take the str, anything else builds the trees
     cdef dict thin_texts
+    cdef dict thin_vv               # the snapshot's version ({peer: end}) and frontiers
+    cdef object thin_fr             # (sorted (peer, counter) ids), answered while thin
     cdef int64_t thin_values0
     cdef uint32_t thin_peers0       # the log's peers and map keys before it (the state
     cdef int64_t thin_keys0         # registers its own; the history registers them anew)
@@ -397,7 +399,7 @@ cdef inline int ev_note(LoroDoc d, uint32_t c, uint32_t kind, uint32_t peer, int
 
 
 # a snapshot loaded from its state section (state/snapshot_load.pxi)
-cdef int thin_load(LoroDoc d, list rows, bytes blob) except -1
+cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1
 cdef int thin_materialize_locked(LoroDoc d) except -1
 cdef int thin_build_texts_locked(LoroDoc d) except -1
 

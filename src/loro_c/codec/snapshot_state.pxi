@@ -23,9 +23,10 @@ def load_snapshot_state(LoroDoc doc, bytes data not None):
     snapshot_sections(&body, secs)
     if secs[2].len > 0 or secs[1].len == 0 or (secs[1].len == 1 and secs[1].data[0] == 0x45):
         return None
-    vv = snapshot_oplog_version(&secs[0])
-    if vv is None:
+    got = snapshot_oplog_version(&secs[0])
+    if got is None:
         return None
+    vv, fr = got
     rows = []
     for key, value in sst_entries(&secs[1]):
         if key == b"fr":
@@ -35,13 +36,13 @@ def load_snapshot_state(LoroDoc doc, bytes data not None):
         if row is None:
             return None
         rows.append(row)
-    thin_load(doc, rows, data)
+    thin_load(doc, rows, data, vv, list((<Frontiers>fr)._ids))
     return _types.ImportStatus(_types.VersionRange.from_map({p: (0, e) for p, e in vv.items()}),
                                None)
 
 
-cdef dict snapshot_oplog_version(Reader* sec):
-    """The oplog's version vector ({peer: end}); None for a shallow oplog. Only the SSTable
+cdef tuple snapshot_oplog_version(Reader* sec):
+    """The oplog's version vector ({peer: end}) and frontiers; None for a shallow oplog. Only the SSTable
     blocks holding "vv" and "fr" are read: the change blocks are checked by their checksums
     and LZ4 frames, and decoded when the history is (at materialization)."""
     meta = {}
@@ -61,7 +62,7 @@ cdef dict snapshot_oplog_version(Reader* sec):
             fail("snapshot frontiers lie outside the version vector")
     if vv and not (<Frontiers>fr)._ids:
         fail("snapshot frontiers are empty for a history")
-    return vv
+    return vv, fr
 
 
 cdef object decode_container_state(bytes key, bytes value, dict vv):

@@ -8,9 +8,10 @@
 # see exactly the document the replay builds.
 
 
-cdef int thin_load(LoroDoc d, list rows, bytes blob) except -1:
+cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1:
     """Build the states of `rows` [(cid, kind, payload)] (see the codec) into the empty
-    document `d`, in one pass per container, and keep `blob` for materialization. Nothing
+    document `d`, in one pass per container, and keep `blob` for materialization (its
+    version `vv` and frontiers `fr` answer the version queries meanwhile). Nothing
     here can fail on the data (the codec checked it), only on memory."""
     cdef list index = []
     cdef uint32_t c
@@ -35,6 +36,8 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob) except -1:
             thin_map(d, c, payload)
         else:
             d.ccounter[c] = payload
+    d.thin_vv = vv
+    d.thin_fr = sorted(fr)
     d.thin_blob = blob
     return 0
 
@@ -151,6 +154,7 @@ cdef int thin_drop_state(LoroDoc d) except -1:
     cdef int64_t i
     d.seq = SeqArena()
     d.thin_texts = None
+    d.thin_vv = d.thin_fr = None
     for i in range(d.n_containers):
         state_reset(d, <uint32_t>i)
     del d.log.values[d.thin_values0:]
