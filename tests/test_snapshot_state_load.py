@@ -315,3 +315,28 @@ def test_a_malformed_change_block_fails_where_history_is_needed():
         d.commit()
         d._check_invariants()
     assert found > 10, found
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_handles_taken_before_the_import_read_the_state_as_in_loro(seed):
+    src, ours, ref, theirs = _both_snapshots(seed)
+    docs = {}
+    for lib, blob in ((loro_c, ours), (loro, theirs)):
+        d = lib.LoroDoc()
+        handles = (d.get_text("t"), d.get_map("m"), d.get_text("never"))
+        d.import_(blob)
+        docs[lib] = (d, handles)
+    (d, (t, m, never)), (r, (rt, rm, rnever)) = docs[loro_c], docs[loro]
+    assert not d._history_loaded
+    assert t.to_string() == rt.to_string()
+    assert m.get_deep_value() == rm.get_deep_value()
+    assert sorted(d.get_value()) == sorted(r.get_value())
+    d.get_text("never")
+    r.get_text("never")
+    assert sorted(d.get_value()) == sorted(r.get_value())
+    t.insert(0, "z")
+    rt.insert(0, "z")
+    d.commit()
+    r.commit()
+    assert d.get_deep_value() == r.get_deep_value()
+    assert sorted(d.get_value()) == sorted(r.get_value())

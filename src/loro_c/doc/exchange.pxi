@@ -38,10 +38,11 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
 
 cdef bint can_load_thin(LoroDoc d, list blobs) except -1:
     """Whether an import may load a snapshot from its state section (state/snapshot_load.pxi):
-    one blob into an empty, attached document nobody listens to."""
+    one blob into an empty, attached document nobody listens to (containers it registered
+    are empty: it has no ops; as in loro, handles taken before the import see the state)."""
     return (len(blobs) == 1 and type(blobs[0]) is bytes and d.log.n_changes == 0
-            and d.n_staged == 0 and d.n_containers == 0 and not d.detached and not d.evlog.on
-            and not d.txn_open and d.thin_blob is None)
+            and d.n_staged == 0 and not d.detached and not d.evlog.on and not d.txn_open
+            and d.thin_blob is None and not d.deleted_roots)
 
 
 cdef object _codec_mod = None

@@ -16,6 +16,13 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1
     cdef list index = []
     cdef uint32_t c
     d.thin_values0 = len(d.log.values)
+    # as in loro, the roots listed are the state's: roots taken before (all empty, the
+    # document has no ops) are listed again when taken again
+    named = {row[0] for row in rows}
+    for c in list(d.roots):
+        if d.cids[c] not in named:
+            d.croot[<uint32_t>c] = ROOT_HIDDEN
+            d.roots.remove(c)
     d.thin_peers0 = d.log.n_peers
     d.thin_keys0 = len(d.log.keys)
     for cid, kind, payload in rows:
