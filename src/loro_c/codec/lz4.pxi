@@ -7,11 +7,13 @@ cdef int lz4_block(const unsigned char* src, Py_ssize_t n, Writer* out, Py_ssize
     Matches may reach back to ``window_start``. Large blocks run with the GIL released:
     the input is the caller's immutable bytes and ``out`` is private to the call."""
     cdef const char* err
-    if n < NOGIL_MIN_BYTES:
-        err = lz4_block_c(src, n, out, window_start, limit, dry)
+    if dry:
+        err = lz4_block_walk_c(src, n, out, window_start, limit)
+    elif n < NOGIL_MIN_BYTES:
+        err = lz4_block_c(src, n, out, window_start, limit)
     else:
         with nogil:
-            err = lz4_block_c(src, n, out, window_start, limit, dry)
+            err = lz4_block_c(src, n, out, window_start, limit)
     if err == NULL:
         return 0
     if err == LZ4_OOM:
@@ -22,10 +24,65 @@ cdef int lz4_block(const unsigned char* src, Py_ssize_t n, Writer* out, Py_ssize
 cdef const char* LZ4_OOM = "out of memory while decompressing"
 
 
+cdef const char* lz4_block_walk_c(const unsigned char* src, Py_ssize_t n, Writer* out,
+                                  Py_ssize_t window_start, Py_ssize_t limit) noexcept nogil:
+    """lz4_block_c's checks without its writes: the block's sequences walked and its output
+    counted in `out.len` (the change blocks of a snapshot loaded from its state)."""
+    cdef Py_ssize_t i = 0, lit, ml, off, produced = out.len
+    cdef uint8_t tok, b
+    while True:
+        if i >= n:
+            return "truncated LZ4 block"
+        tok = src[i]
+        i += 1
+        lit = tok >> 4
+        if lit == 15:
+            while True:
+                if i >= n:
+                    return "truncated LZ4 literal length"
+                b = src[i]
+                i += 1
+                lit += b
+                if lit > limit:
+                    return "LZ4 output exceeds its limit"
+                if b != 255:
+                    break
+        if lit > n - i:
+            return "truncated LZ4 literals"
+        produced += lit
+        i += lit
+        if produced > limit:
+            return "LZ4 output exceeds its limit"
+        if i == n:
+            out.len = produced
+            return NULL
+        if n - i < 2:
+            return "truncated LZ4 match offset"
+        off = src[i] | (<Py_ssize_t>src[i + 1] << 8)
+        i += 2
+        if off == 0 or off > produced - window_start:
+            return "bad LZ4 match offset"
+        ml = tok & 15
+        if ml == 15:
+            while True:
+                if i >= n:
+                    return "truncated LZ4 match length"
+                b = src[i]
+                i += 1
+                ml += b
+                if ml > limit:
+                    return "LZ4 output exceeds its limit"
+                if b != 255:
+                    break
+        produced += ml + 4
+        if produced > limit:
+            return "LZ4 output exceeds its limit"
+
+
 cdef const char* lz4_block_c(const unsigned char* src, Py_ssize_t n, Writer* out,
-                             Py_ssize_t window_start, Py_ssize_t limit, bint dry) noexcept nogil:
+                             Py_ssize_t window_start, Py_ssize_t limit) noexcept nogil:
     """lz4_block's loop: NULL on success, else the error message (LZ4_OOM when a write
-    failed). `dry` checks the block and counts its output in `out.len` without writing."""
+    failed)."""
     cdef Py_ssize_t i = 0, lit, ml, off, k, src_pos
     cdef uint8_t tok, b
     while True:
@@ -49,9 +106,7 @@ cdef const char* lz4_block_c(const unsigned char* src, Py_ssize_t n, Writer* out
             return "truncated LZ4 literals"
         if lit > limit - out.len:
             return "LZ4 output exceeds its limit"
-        if dry:
-            out.len += lit
-        elif write_bytes(out, src + i, lit) < 0:
+        if write_bytes(out, src + i, lit) < 0:
             return LZ4_OOM
         i += lit
         if i == n:
@@ -77,9 +132,6 @@ cdef const char* lz4_block_c(const unsigned char* src, Py_ssize_t n, Writer* out
         ml += 4
         if ml > limit - out.len:
             return "LZ4 output exceeds its limit"
-        if dry:
-            out.len += ml
-            continue
         if writer_reserve(out, ml) < 0:
             return LZ4_OOM
         src_pos = out.len - off
