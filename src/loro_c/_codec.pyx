@@ -45,6 +45,7 @@ The encoder writes any valid segmentation (not Loro's exact bytes); Loro reads i
 #   codec/lz4.pxi                  LZ4 frame decoding (SSTable block bodies)
 #   codec/sstable.pxi              Loro's SSTable
 #   codec/snapshot.pxi             FastSnapshot (mode 3): sections, oplog, state roots
+#   codec/snapshot_state.pxi       loading a snapshot's state section (phase 1: decode, check)
 #   codec/blob.pxi                 envelope, mode dispatch, the Python entry points, blob
 #                                  metadata
 #
@@ -75,6 +76,7 @@ from ._kinds cimport (KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE, KIND_MOVABLE_LI
 from ._oplog cimport lc_op
 from ._kinds cimport LC_OP_MOVE, LC_OP_SET     # MovableList (codec/movable_payloads.pxi)
 from ._doc cimport LoroDoc, DocOps, lstr_place, lval_place, container_index, show_root
+from ._doc cimport thin_load        # codec/snapshot_state.pxi
 from ._import cimport (stage_begin, stage_dep, stage_container, stage_op, stage_dropped, stage_end,
                       stage_tuple, stage_value)
 
@@ -101,4 +103,5 @@ include "codec/lz4.pxi"
 include "codec/sstable.pxi"
 include "codec/snapshot.pxi"
 include "codec/snapshot_encode.pxi"
+include "codec/snapshot_state.pxi"
 include "codec/blob.pxi"

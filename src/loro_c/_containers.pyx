@@ -11,7 +11,7 @@ checked before the lock is taken, and a method never calls another locking metho
 """
 from libc.stdint cimport uint32_t, int64_t
 
-from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER, KIND_MOVABLE_LIST, doc_acquire,
+from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER, KIND_MOVABLE_LIST, doc_acquire, doc_acquire_read, doc_acquire_value,
                           doc_release, lc_map_entry, lc_map_find, LC_NO_KEY)
 from loro_c._seq cimport UNIT_UNICODE, UNIT_UTF8, UNIT_UTF16
 from loro_c._seq cimport to_unicode, from_unicode, visible_content, find_char
@@ -118,7 +118,7 @@ cdef class _Handle:
     @property
     def id(self):
         """The ContainerID of this container."""
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         cid = self._doc.cids[self.idx]
         doc_release(self._doc)
         return cid
@@ -142,7 +142,7 @@ cdef class _Handle:
 
     def get_value(self):
         """The value, with child containers as ContainerIDs."""
-        doc_acquire(self._doc)
+        doc_acquire_value(self._doc)
         try:
             return value_of(self._doc, self.idx, False)
         finally:
@@ -150,7 +150,7 @@ cdef class _Handle:
 
     def get_deep_value(self):
         """The value with child containers expanded."""
-        doc_acquire(self._doc)
+        doc_acquire_value(self._doc)
         try:
             return value_of(self._doc, self.idx, True)
         finally:
@@ -174,7 +174,7 @@ cdef object detached_content(object source):
     cdef _Handle src = <_Handle>source
     if src.attached:
         return None
-    doc_acquire(src._doc)
+    doc_acquire_read(src._doc)
     try:
         return content_of(src._doc, src.idx)
     finally:
@@ -272,7 +272,7 @@ cdef int kind_of_handle(object c) except -1:
 
 def container_reachable(LoroDoc doc, cid):
     """Whether the document knows container `cid` and it can be reached from a root."""
-    doc_acquire(doc)
+    doc_acquire_read(doc)
     try:
         i = doc.cid_index.get(cid)
         return i is not None and reachable(doc, i)
@@ -446,7 +446,7 @@ cdef class LoroText(_Handle):
     def slice(self, start, end):
         """Text between code points `start` and `end`."""
         cdef int64_t a = as_index(start, "start"), b = as_index(end, "end")
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             self._check_range(a, b)
             return text_range(self._doc, self.idx, a, b)
@@ -457,7 +457,7 @@ cdef class LoroText(_Handle):
         """Text between UTF-16 offsets `start` and `end`; an offset inside a surrogate pair
         counts as the pair's start, as in loro."""
         cdef int64_t a, b
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             a = self._convert(start, UNIT_UTF16, True)
             b = self._convert(end, UNIT_UTF16, True)
@@ -470,7 +470,7 @@ cdef class LoroText(_Handle):
         """The character at code point `pos`."""
         cdef int64_t p = as_index(pos, "position")
         cdef int64_t n
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             n = self._doc.seq.char_len(self.tree())
             if p >= n:
@@ -488,7 +488,7 @@ cdef class LoroText(_Handle):
         b = _UNITS.get(to)
         if b is None:
             b = _UNITS[str(to).lower().split(".")[-1]]
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             try:
                 u = self._convert(index, a, True)
@@ -500,7 +500,7 @@ cdef class LoroText(_Handle):
 
     def to_string(self):
         """The text."""
-        doc_acquire(self._doc)
+        doc_acquire_value(self._doc)
         try:
             return text_value(self._doc, self.idx)
         finally:
@@ -511,7 +511,7 @@ cdef class LoroText(_Handle):
 
     cdef int64_t _unit_len(self, int unit) except -1:
         cdef int64_t n
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         if unit == UNIT_UNICODE:
             n = self._doc.seq.char_len(self.tree())
         else:
@@ -638,7 +638,7 @@ cdef class LoroText(_Handle):
     def __getitem__(self, index):
         cdef int64_t n, i
         if isinstance(index, slice):
-            doc_acquire(self._doc)
+            doc_acquire_read(self._doc)
             try:
                 n = self._doc.seq.char_len(self.tree())
                 a, b, step = index.indices(n)
@@ -653,7 +653,7 @@ cdef class LoroText(_Handle):
             raise LoroTypeError("text indices must be integers or slices") from None
         if not _I64_MIN <= k <= _I64_MAX:
             raise LoroTypeError("text indices must be integers or slices")
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             n = self._doc.seq.char_len(self.tree())
             i = k + n if k < 0 else k
@@ -906,7 +906,7 @@ cdef class LoroList(_Handle):
 
     cdef int64_t locked_length(self) except -1:
         cdef int64_t n
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         n = self.length()
         doc_release(self._doc)
         return n
@@ -942,7 +942,7 @@ cdef class LoroList(_Handle):
     def get(self, index):
         """The item at `index` as ValueOrContainer, or None when out of range."""
         cdef int64_t i = as_index(index, "index") if index >= 0 else -1
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             if i < 0 or i >= self.length():
                 return None
@@ -1001,7 +1001,7 @@ cdef class LoroList(_Handle):
 
     def to_vec(self):
         """The items, child containers as ContainerIDs."""
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             return value_of(self._doc, self.idx, False)
         finally:
@@ -1043,7 +1043,7 @@ cdef class LoroList(_Handle):
     def __getitem__(self, index):
         cdef int64_t n, i
         if isinstance(index, slice):
-            doc_acquire(self._doc)
+            doc_acquire_read(self._doc)
             try:
                 n = self.length()
                 return [wrap_value(self._doc, self._doc.log.values[
@@ -1052,7 +1052,7 @@ cdef class LoroList(_Handle):
             finally:
                 doc_release(self._doc)
         k = list_index(index)
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             if k >= self.length():
                 raise OutOfBoundsError("index out of range")
@@ -1144,7 +1144,7 @@ cdef class LoroMap(_Handle):
         return h
 
     def _live(self):
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             return map_live(self._doc, self.idx)
         finally:
@@ -1190,7 +1190,7 @@ cdef class LoroMap(_Handle):
     def get(self, str key):
         """The entry for `key` as ValueOrContainer, or None."""
         cdef int64_t slot
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             slot = map_slot(self._doc, self.idx, key)
             if slot < 0:
@@ -1217,7 +1217,7 @@ cdef class LoroMap(_Handle):
         """The peer id of the write that decides `key` (a delete too), or None when the key
         was never written at the state's version."""
         cdef lc_map_entry *e
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             found = self._doc.log.key_map.get(key)
             if found is None:
@@ -1235,7 +1235,7 @@ cdef class LoroMap(_Handle):
 
     def values(self):
         """Entries as ValueOrContainer."""
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             return [wrap_value(self._doc, self._doc.log.values[s]) for _, s in map_live(self._doc, self.idx)]
         finally:
@@ -1243,7 +1243,7 @@ cdef class LoroMap(_Handle):
 
     def items(self):
         """(key, ValueOrContainer) pairs."""
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             return [(k, wrap_value(self._doc, self._doc.log.values[s]))
                     for k, s in map_live(self._doc, self.idx)]
@@ -1290,7 +1290,7 @@ cdef class LoroMap(_Handle):
 
     def __contains__(self, key):
         check_map_key(key)
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             return map_slot(self._doc, self.idx, key) >= 0
         finally:
@@ -1299,7 +1299,7 @@ cdef class LoroMap(_Handle):
     cdef int64_t locked_len(self) except -1:
         # under the lock: an importing thread writes map state with the GIL released
         cdef int64_t n
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         n = map_len(self._doc, self.idx)
         doc_release(self._doc)
         return n
@@ -1314,7 +1314,7 @@ cdef class LoroMap(_Handle):
     def __getitem__(self, key):
         cdef int64_t slot
         check_map_key(key)
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             slot = map_slot(self._doc, self.idx, key)
             if slot < 0:
@@ -1390,7 +1390,7 @@ cdef class LoroCounter(_Handle):
 
     cdef double _value(self) except? -1:
         cdef double v
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         v = self._doc.ccounter[self.idx]
         doc_release(self._doc)
         return v

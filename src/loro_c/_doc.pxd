@@ -257,6 +257,19 @@ cdef class DocCore:
     cdef dict snap_blocks           # peer id -> byte size of its last block in that snapshot
     cdef set snap_roots             # while a snapshot loads into an empty document: the roots
                                     # its state section names (codec/blob.pxi)
+    # a snapshot loaded from its state section (state/snapshot_load.pxi): the blob whose
+    # history is not imported yet (None once materialized), the value slots before it, and
+    # whether the materializing import runs (it loads into the thin containers as if fresh)
+    cdef object thin_blob
+    # Text containers whose tree is not built yet: index -> (its str, peers, packed runs,
+    # UTF-8 bytes); reads of the whole value take the str, anything else builds the trees
+    cdef dict thin_texts
+    cdef dict thin_vv               # the snapshot's version ({peer: end}) and frontiers
+    cdef object thin_fr             # (sorted (peer, counter) ids), answered while thin
+    cdef int64_t thin_values0
+    cdef uint32_t thin_peers0       # the log's peers and map keys before it (the state
+    cdef int64_t thin_keys0         # registers its own; the history registers them anew)
+    cdef bint thin_materializing
     # Loro's content arenas, as far as they decide which inserts fold (oplog.h, LC_LSTR_MIN_CAP)
     cdef int64_t lstr_len, lstr_cap # the string arena's bytes and current buffer's capacity
     cdef uint32_t lstr_gen          # the current buffer's number (text buffers are numbered from 1)
@@ -389,9 +402,17 @@ cdef inline int ev_note(LoroDoc d, uint32_t c, uint32_t kind, uint32_t peer, int
     return 0
 
 
-cdef inline int doc_acquire(LoroDoc d) except -1:
+# a snapshot loaded from its state section (state/snapshot_load.pxi)
+cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1
+cdef int thin_materialize_locked(LoroDoc d) except -1
+cdef int thin_build_texts_locked(LoroDoc d) except -1
+
+
+cdef inline int doc_acquire_value(LoroDoc d) except -1:
     """Take the document lock. The GIL is released while waiting: the holder may need it
-    to finish (Python code runs inside operations)."""
+    to finish (Python code runs inside operations). Only reads of whole values take it this
+    way (a text's value comes from text_value): they are served by a document loaded from a
+    snapshot's state before its history and its text trees are built."""
     cdef unsigned long me = PyThread_get_thread_ident()
     # only this thread can have stored its own id there, so the unlocked read is safe
     if d.lock_owner == me:
@@ -400,6 +421,24 @@ cdef inline int doc_acquire(LoroDoc d) except -1:
         with nogil:
             PyThread_acquire_lock(d.lock, WAIT_LOCK)
     d.lock_owner = me
+    return 0
+
+
+cdef inline int doc_acquire_read(LoroDoc d) except -1:
+    """Take the document lock for a read, served by a document loaded from a snapshot's
+    state before its history is (its text trees built first)."""
+    doc_acquire_value(d)
+    if d.thin_texts is not None:
+        return thin_build_texts_locked(d)
+    return 0
+
+
+cdef inline int doc_acquire(LoroDoc d) except -1:
+    """Take the document lock; a document loaded from a snapshot's state imports the
+    snapshot's history first (released again if that fails)."""
+    doc_acquire_read(d)
+    if d.thin_blob is not None:
+        return thin_materialize_locked(d)
     return 0
 
 

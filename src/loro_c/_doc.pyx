@@ -11,6 +11,9 @@ whole call; local-update events are queued under it and delivered after it is re
 (release_and_deliver).
 """
 from libc.stdlib cimport malloc, free
+from libc.stdlib cimport calloc      # state/snapshot_load.pxi
+from libc.stdint cimport int32_t
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from libc.string cimport memset, memcpy, memmove
 from libc.stdint cimport INT32_MAX, uint8_t, uint64_t
 from cpython.unicode cimport PyUnicode_GET_LENGTH
@@ -18,6 +21,7 @@ from cpython.unicode cimport PyUnicode_GET_LENGTH
 from loro_c._seq cimport (SeqArena, lc_id, make_id, span_visible, LC_NO_PEER, UNIT_UNICODE, UNIT_UTF8,
                           UNIT_UTF16)
 from loro_c._seq cimport lc_span, LC_NO_NODE   # state/snapshot.pxi
+from loro_c._seq cimport bulk_fill   # state/snapshot_load.pxi
 from loro_c._seq cimport (integrate_insert, integrate_delete, collect_runs, tracker_move, copy_visible, locate,
                           visible_before)
 from loro_c._oplog cimport (OpLog, lc_op, lc_change, lc_staged, lc_move, lc_group, lc_group_list,
@@ -121,6 +125,7 @@ include "state/list.pxi"
 include "state/map.pxi"
 include "state/counter.pxi"
 include "state/snapshot.pxi"
+include "state/snapshot_load.pxi"
 include "state/movable_list.pxi"
 include "state/movable_local.pxi"
 include "doc/exchange.pxi"
@@ -291,7 +296,7 @@ cdef class LoroDoc(DocExchange):
     @property
     def peer_id(self):
         """This peer's 64-bit id (random by default)."""
-        doc_acquire(self)
+        doc_acquire_read(self)
         peer = self.peer
         doc_release(self)
         return peer
@@ -315,7 +320,7 @@ cdef class LoroDoc(DocExchange):
 
     def get_text(self, obj):
         """The Text container `obj` (a root name, a ContainerID or its string form)."""
-        doc_acquire(self)
+        doc_acquire_value(self)
         try:
             return wrapper(KIND_TEXT)(self, root_index(self, obj, KIND_TEXT))
         finally:
@@ -323,7 +328,7 @@ cdef class LoroDoc(DocExchange):
 
     def get_list(self, obj):
         """The List container `obj` (a root name, a ContainerID or its string form)."""
-        doc_acquire(self)
+        doc_acquire_value(self)
         try:
             return wrapper(KIND_LIST)(self, root_index(self, obj, KIND_LIST))
         finally:
@@ -331,7 +336,7 @@ cdef class LoroDoc(DocExchange):
 
     def get_map(self, obj):
         """The Map container `obj` (a root name, a ContainerID or its string form)."""
-        doc_acquire(self)
+        doc_acquire_value(self)
         try:
             return wrapper(KIND_MAP)(self, root_index(self, obj, KIND_MAP))
         finally:
@@ -339,7 +344,7 @@ cdef class LoroDoc(DocExchange):
 
     def get_counter(self, obj):
         """The Counter container `obj` (a root name, a ContainerID or its string form)."""
-        doc_acquire(self)
+        doc_acquire_value(self)
         try:
             return wrapper(KIND_COUNTER)(self, root_index(self, obj, KIND_COUNTER))
         finally:
@@ -347,7 +352,7 @@ cdef class LoroDoc(DocExchange):
 
     def get_movable_list(self, obj):
         """The MovableList container `obj` (a root name, a ContainerID or its string form)."""
-        doc_acquire(self)
+        doc_acquire_value(self)
         try:
             return wrapper(KIND_MOVABLE_LIST)(self, root_index(self, obj, KIND_MOVABLE_LIST))
         finally:
@@ -373,7 +378,7 @@ cdef class LoroDoc(DocExchange):
 
     def get_value(self):
         """The shallow value: root name -> ContainerID."""
-        doc_acquire(self)
+        doc_acquire_value(self)
         try:
             return {self.cids[r].name: self.cids[r] for r in self.roots}
         finally:
@@ -383,7 +388,7 @@ cdef class LoroDoc(DocExchange):
         """The whole document as plain Python values (roots cleared by delete_root_container,
         and with set_hide_empty_root_containers(True) empty roots, are left out, as in loro)."""
         cdef dict out = {}
-        doc_acquire(self)
+        doc_acquire_value(self)
         try:
             for r in self.roots:
                 cid = self.cids[r]
@@ -544,7 +549,7 @@ cdef class LoroDoc(DocExchange):
             doc_release(self)
 
     def _get_kind(self, obj, int kind):
-        doc_acquire(self)
+        doc_acquire_value(self)
         try:
             return wrapper(kind)(self, root_index(self, obj, kind))
         finally:

@@ -191,8 +191,8 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
             from loro_c import _codec
             # like loro, a snapshot loaded into an empty document also brings the roots its
             # state lists, even those without ops
-            _codec.stage_blobs(doc, blobs, run.n_changes == 0 and run.n_pending_before == 0
-                               and run.n_containers == 0)
+            _codec.stage_blobs(doc, blobs, (run.n_changes == 0 and run.n_pending_before == 0
+                                            and run.n_containers == 0) or doc.thin_materializing)
         applying = True
         status = apply_staged(doc, run)
         # the grouping undo log serves this import only

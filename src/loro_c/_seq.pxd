@@ -211,3 +211,5 @@ cdef bint leaves_open(SeqArena a, lc_id start, uint32_t x) noexcept nogil
 # seq/drop.pxi
 cdef int drop_atoms(SeqArena a, uint32_t peer, int32_t cut) except -1
 cdef int drop_trees(SeqArena a, uint32_t n_trees) except -1
+# seq/bulk.pxi
+cdef int bulk_fill(SeqArena a, uint32_t t, const lc_span *spans, int64_t n) except -1

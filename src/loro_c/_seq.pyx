@@ -15,6 +15,7 @@ call each other as plain C functions); `SeqArena` (seq/btree.pxi) owns all the m
     seq/anchors.pxi  rich text: code point positions among style anchors
     seq/drop.pxi     undoing a rejected import: dropping its atoms and trees
     seq/check.pxi    invariant checkers and arena sizes
+    seq/bulk.pxi     one-pass tree building from visible runs (snapshot state)
 
 Node indices (not pointers) are kept across calls because the node array grows by `realloc`.
 Every index used below is produced by the tree itself (child arrays, `n` counts, the atom
@@ -36,3 +37,4 @@ include "seq/query.pxi"
 include "seq/anchors.pxi"
 include "seq/drop.pxi"
 include "seq/check.pxi"
+include "seq/bulk.pxi"

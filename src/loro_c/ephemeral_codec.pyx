@@ -402,3 +402,37 @@ def decode_peers(data):
         ok(&r, read_zigzag32(&r, &counter))
         out.append((peer, counter, r_raw_value(&r)))
     return out
+
+
+# ------------------------------------------------------------------ snapshot state (issue 11)
+
+def decode_state_values(bytes data not None, Py_ssize_t pos, int what):
+    """A postcard collection of a snapshot's container state starting at `pos`: `what` 0 a
+    Vec<LoroValue> (a list's values), 1 a map of String -> LoroValue (a map's live keys), 2
+    a Vec<String> (a map's deleted keys). Returns (value, the position after it); raises
+    DecodeError."""
+    cdef Reader r
+    cdef uint64_t n = 0, j
+    if pos < 0 or pos > PyBytes_GET_SIZE(data):
+        bad("state position out of range")
+    reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+    r.pos = pos
+    ok(&r, read_uleb64(&r, &n))
+    if n > <uint64_t>(r.len - r.pos):
+        bad("a collection longer than its bytes")
+    if what == 0:
+        out = []
+        for j in range(n):
+            out.append(r_value(&r, MAX_DEPTH))
+    elif what == 1:
+        out = {}
+        for j in range(n):
+            k = r_str(&r)
+            if k in out:
+                bad("a map state repeats a key")
+            out[k] = r_value(&r, MAX_DEPTH)
+    else:
+        out = []
+        for j in range(n):
+            out.append(r_str(&r))
+    return out, r.pos

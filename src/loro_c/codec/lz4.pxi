@@ -2,12 +2,14 @@
 # writes them is in snapshot_encode.pxi.
 
 cdef int lz4_block(const unsigned char* src, Py_ssize_t n, Writer* out, Py_ssize_t window_start,
-                   Py_ssize_t limit) except -1:
+                   Py_ssize_t limit, bint dry=False) except -1:
     """Decompress one raw LZ4 block, appending to ``out`` (at most ``limit`` bytes in total).
     Matches may reach back to ``window_start``. Large blocks run with the GIL released:
     the input is the caller's immutable bytes and ``out`` is private to the call."""
     cdef const char* err
-    if n < NOGIL_MIN_BYTES:
+    if dry:
+        err = lz4_block_walk_c(src, n, out, window_start, limit)
+    elif n < NOGIL_MIN_BYTES:
         err = lz4_block_c(src, n, out, window_start, limit)
     else:
         with nogil:
@@ -20,6 +22,61 @@ cdef int lz4_block(const unsigned char* src, Py_ssize_t n, Writer* out, Py_ssize
 
 
 cdef const char* LZ4_OOM = "out of memory while decompressing"
+
+
+cdef const char* lz4_block_walk_c(const unsigned char* src, Py_ssize_t n, Writer* out,
+                                  Py_ssize_t window_start, Py_ssize_t limit) noexcept nogil:
+    """lz4_block_c's checks without its writes: the block's sequences walked and its output
+    counted in `out.len` (the change blocks of a snapshot loaded from its state)."""
+    cdef Py_ssize_t i = 0, lit, ml, off, produced = out.len
+    cdef uint8_t tok, b
+    while True:
+        if i >= n:
+            return "truncated LZ4 block"
+        tok = src[i]
+        i += 1
+        lit = tok >> 4
+        if lit == 15:
+            while True:
+                if i >= n:
+                    return "truncated LZ4 literal length"
+                b = src[i]
+                i += 1
+                lit += b
+                if lit > limit:
+                    return "LZ4 output exceeds its limit"
+                if b != 255:
+                    break
+        if lit > n - i:
+            return "truncated LZ4 literals"
+        produced += lit
+        i += lit
+        if produced > limit:
+            return "LZ4 output exceeds its limit"
+        if i == n:
+            out.len = produced
+            return NULL
+        if n - i < 2:
+            return "truncated LZ4 match offset"
+        off = src[i] | (<Py_ssize_t>src[i + 1] << 8)
+        i += 2
+        if off == 0 or off > produced - window_start:
+            return "bad LZ4 match offset"
+        ml = tok & 15
+        if ml == 15:
+            while True:
+                if i >= n:
+                    return "truncated LZ4 match length"
+                b = src[i]
+                i += 1
+                ml += b
+                if ml > limit:
+                    return "LZ4 output exceeds its limit"
+                if b != 255:
+                    break
+        produced += ml + 4
+        if produced > limit:
+            return "LZ4 output exceeds its limit"
 
 
 cdef const char* lz4_block_c(const unsigned char* src, Py_ssize_t n, Writer* out,
@@ -78,12 +135,19 @@ cdef const char* lz4_block_c(const unsigned char* src, Py_ssize_t n, Writer* out
         if writer_reserve(out, ml) < 0:
             return LZ4_OOM
         src_pos = out.len - off
-        for k in range(ml):
-            out.data[out.len] = out.data[src_pos + k]
-            out.len += 1
+        if off >= ml:
+            memcpy(out.data + out.len, out.data + src_pos, <size_t>ml)
+            out.len += ml
+        else:
+            # an overlapping match repeats the last `off` bytes: copied byte by byte
+            for k in range(ml):
+                out.data[out.len] = out.data[src_pos + k]
+                out.len += 1
 
 
-cdef bytes lz4_frame(const unsigned char* p, Py_ssize_t n, Py_ssize_t limit):
+cdef bytes lz4_frame(const unsigned char* p, Py_ssize_t n, Py_ssize_t limit, bint dry=False):
+    """The decompressed frame; with `dry` only checked (its structure, block checksums and
+    size; not its content checksum, which needs the content) and None returned."""
     cdef Reader r
     cdef uint32_t magic = 0, info = 0, size, ck = 0
     cdef uint8_t flg, bd, hc
@@ -115,7 +179,9 @@ cdef bytes lz4_frame(const unsigned char* p, Py_ssize_t n, Py_ssize_t limit):
     r_u8(&r, &hc)
     if hc != ((c_xxh32(p + desc_start, r.pos - 1 - desc_start, 0) >> 8) & 0xFF):
         fail("LZ4 frame header checksum mismatch")
-    if writer_init(&w, 256) < 0:
+    # room for a typical ratio up front (a dry run writes nothing), so that the output
+    # is not copied by repeated growth
+    if writer_init(&w, 256 if dry else min(limit, max(<Py_ssize_t>256, 4 * n))) < 0:
         raise_writer_error(&w)
     try:
         while True:
@@ -136,11 +202,22 @@ cdef bytes lz4_frame(const unsigned char* p, Py_ssize_t n, Py_ssize_t limit):
             if info & 0x80000000:
                 if <Py_ssize_t>size > limit - w.len:
                     fail("LZ4 output exceeds its limit")
-                if write_bytes(&w, blk, size) < 0:
+                if dry:
+                    w.len += size
+                elif write_bytes(&w, blk, size) < 0:
                     raise_writer_error(&w)
             else:
                 lz4_block(blk, size, &w, start if independent else 0,
-                          min(limit, start + block_max))
+                          min(limit, start + block_max), dry)
+        if dry:
+            if has_size and content_size != <uint64_t>w.len:
+                fail("LZ4 content size mismatch")
+            if content_ck:
+                if read_u32_le(&r, &ck) < 0:
+                    raise_reader_error(&r)
+            r_end(&r, "the LZ4 frame")
+            w.len = 0
+            return None
         if content_ck:
             if read_u32_le(&r, &ck) < 0:
                 raise_reader_error(&r)

@@ -42,8 +42,10 @@ cdef int sst_block_entries(bytes body, bytes first_key, list out) except -1:
     return 0
 
 
-cdef list sst_entries(Reader* sec):
-    """All ``(key, value)`` pairs of an SSTable section (empty section: no entries)."""
+cdef list sst_entries(Reader* sec, tuple only=None):
+    """All ``(key, value)`` pairs of an SSTable section (empty section: no entries). With
+    `only` (keys), just the blocks whose key range holds one of them are read; the others
+    are checked (checksums, LZ4 frames) and skipped."""
     cdef const unsigned char* p = sec.data
     cdef Py_ssize_t n = sec.len, meta_off, nblocks, i, off, end, klen
     cdef Reader m
@@ -99,6 +101,13 @@ cdef list sst_entries(Reader* sec):
         end = metas[i + 1][0] if i + 1 < nblocks else meta_off
         if off < 5 or end > meta_off or off >= end or end - off < 4:
             fail("bad SSTable block range")
+        if only is not None and not sst_block_may_hold(first_key, last_key, only):
+            # a block skipped now is checked (checksum) when it is read; the envelope's
+            # checksum already covers its bytes, and its LZ4 frame is walked here
+            if flags & 0x7F:
+                lz4_frame(p + off, end - off - 4,
+                          (255 * (end - off) + 65536) if (flags & 0x80) else 3 * 65536 + 2, True)
+            continue
         if xxh32_released(p + off, end - off - 4, LORO_SEED) != _le32(p + end - 4):
             fail("SSTable block checksum mismatch")
         if flags & 0x7F:
@@ -124,3 +133,10 @@ cdef inline int read_u16_le_(Reader* r, uint16_t* out) noexcept nogil:
     out[0] = r.data[r.pos] | (<uint16_t>r.data[r.pos + 1] << 8)
     r.pos += 2
     return 0
+
+
+cdef bint sst_block_may_hold(bytes first_key, bytes last_key, tuple keys):
+    for k in keys:
+        if k == first_key or (last_key is not None and first_key <= k <= last_key):
+            return True
+    return False

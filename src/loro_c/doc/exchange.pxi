@@ -12,10 +12,15 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
         snap = events_module().import_begin(d) if d.evlog.on and not d.detached else None
         if snap is not None:
             ml_snapshot_all(d)      # MovableList items before (state/movable_list.pxi)
+        status = None
         if changes is not None:
             status = _import.import_changes(d, changes)
         else:
-            status = _import.import_blobs(d, blobs, batch)
+            if snap is None and can_load_thin(d, blobs):
+                # a snapshot into an empty document: its state, history kept for later
+                status = _codec_module().load_snapshot_state(d, blobs[0])
+            if status is None:
+                status = _import.import_blobs(d, blobs, batch)
         if d.snap_roots is not None:
             hide_unnamed_roots(d)
         if snap is not None:
@@ -29,6 +34,26 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
         raise
     release_and_deliver(d, True)
     return status
+
+
+cdef bint can_load_thin(LoroDoc d, list blobs) except -1:
+    """Whether an import may load a snapshot from its state section (state/snapshot_load.pxi):
+    one blob into an empty, attached document nobody listens to (containers it registered
+    are empty: it has no ops; as in loro, handles taken before the import see the state)."""
+    return (len(blobs) == 1 and type(blobs[0]) is bytes and d.log.n_changes == 0
+            and d.n_staged == 0 and not d.detached and not d.evlog.on and not d.txn_open
+            and d.thin_blob is None and not d.deleted_roots)
+
+
+cdef object _codec_mod = None
+
+
+cdef object _codec_module():
+    global _codec_mod
+    if _codec_mod is None:
+        from loro_c import _codec as m
+        _codec_mod = m
+    return _codec_mod
 
 
 cdef int hide_unnamed_roots(LoroDoc d) except -1:
@@ -263,6 +288,12 @@ cdef class DocExchange(DocHistory):
     def shallow_since_frontiers(self):
         """Frontiers where the retained history starts: empty (the whole history is kept)."""
         return Frontiers()
+
+    @property
+    def _history_loaded(self):
+        """False while a snapshot loaded from its state section keeps its history undecoded
+        (state/snapshot_load.pxi); any operation other than reading values loads it."""
+        return self.thin_blob is None
 
     def import_(self, bytes data):
         """Import a binary blob (updates, or the history inside a snapshot). Missing

@@ -94,8 +94,10 @@ cdef class DocHistory(DocCore):
     @property
     def oplog_vv(self):
         """Version vector of everything in the history (the open transaction included)."""
-        doc_acquire(self)
+        doc_acquire_value(self)
         try:
+            if self.thin_blob is not None:      # a snapshot's state (state/snapshot_load.pxi)
+                return vv_wrap(dict(self.thin_vv))
             return version_snapshot(self)
         finally:
             doc_release(self)
@@ -104,8 +106,10 @@ cdef class DocHistory(DocCore):
     def state_vv(self):
         """Version vector of the materialised state: oplog_vv, or while detached the
         version checked out."""
-        doc_acquire(self)
+        doc_acquire_value(self)
         try:
+            if self.thin_blob is not None:      # a snapshot's state (state/snapshot_load.pxi)
+                return vv_wrap(dict(self.thin_vv))
             if self.detached:
                 return vv_wrap(version_dict(self, self.sfront, self.n_sfront))
             return vv_wrap(dense_vv_dict(self, self.log.vv))
@@ -115,8 +119,10 @@ cdef class DocHistory(DocCore):
     @property
     def oplog_frontiers(self):
         """Frontiers (heads) of the history."""
-        doc_acquire(self)
+        doc_acquire_value(self)
         try:
+            if self.thin_blob is not None:      # a snapshot's state (state/snapshot_load.pxi)
+                return frontiers_wrap(list(self.thin_fr))
             return self._frontiers()
         finally:
             doc_release(self)
@@ -125,8 +131,10 @@ cdef class DocHistory(DocCore):
     def state_frontiers(self):
         """Frontiers of the materialised state: oplog_frontiers, or while detached the
         frontiers checked out."""
-        doc_acquire(self)
+        doc_acquire_value(self)
         try:
+            if self.thin_blob is not None:      # a snapshot's state (state/snapshot_load.pxi)
+                return frontiers_wrap(list(self.thin_fr))
             if self.detached:
                 return ids_frontiers(self, self.sfront, self.n_sfront)
             return self._frontiers()

@@ -41,6 +41,11 @@ cdef int local_text_insert(LoroDoc d, uint32_t c, int64_t pos, str s) except -1:
 
 
 cdef object text_value(LoroDoc d, uint32_t c):
+    if d.thin_texts is not None:
+        # a text loaded from a snapshot's state, its tree not built (state/snapshot_load.pxi)
+        pending = d.thin_texts.get(c)
+        if pending is not None:
+            return (<tuple>pending)[0]
     return text_range(d, c, 0, d.seq.char_len(d.ctree[c]))
 
 

@@ -1,0 +1,220 @@
+# A snapshot loaded from its state section (issue 11, phase 2; the codec decoded and checked
+# it in codec/snapshot_state.pxi). The document is then *thin*: its containers hold the
+# snapshot's visible state, its log is empty and `thin_blob` keeps the snapshot. Reads are
+# served from that state (public reads take the lock with doc_acquire_read); every other
+# operation takes it with doc_acquire, which first *materializes*: the thin state is
+# dropped and the blob imported as history (the replay an import of a snapshot into an
+# empty document does), so history, remote integration, checkouts, exports and local edits
+# see exactly the document the replay builds.
+
+
+cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1:
+    """Build the states of `rows` [(cid, kind, payload)] (see the codec) into the empty
+    document `d`, in one pass per container, and keep `blob` for materialization (its
+    version `vv` and frontiers `fr` answer the version queries meanwhile). Nothing
+    here can fail on the data (the codec checked it), only on memory."""
+    cdef list index = []
+    cdef uint32_t c
+    d.thin_values0 = len(d.log.values)
+    # as in loro, the roots listed are the state's: roots taken before (all empty, the
+    # document has no ops) are listed again when taken again
+    named = {row[0] for row in rows}
+    for c in list(d.roots):
+        if d.cids[c] not in named:
+            d.croot[<uint32_t>c] = ROOT_HIDDEN
+            d.roots.remove(c)
+    d.thin_peers0 = d.log.n_peers
+    d.thin_keys0 = len(d.log.keys)
+    for cid, kind, payload in rows:
+        c = container_index(d, cid, kind)
+        show_root(d, c)
+        index.append(c)
+    for k in range(len(rows)):
+        cid, kind, payload = rows[k]
+        c = <uint32_t>index[k]
+        if kind == KIND_TEXT:
+            # its tree waits until a read needs more than the whole value (thin_build_texts)
+            if d.thin_texts is None:
+                d.thin_texts = {}
+            d.thin_texts[c] = payload
+        elif kind == KIND_LIST:
+            thin_seq(d, c, payload[1], payload[2], None, payload[0])
+        elif kind == KIND_MAP:
+            thin_map(d, c, payload)
+        else:
+            d.ccounter[c] = payload
+    d.thin_vv = vv
+    d.thin_fr = sorted(fr)
+    d.thin_blob = blob
+    return 0
+
+
+cdef int thin_register_children(LoroDoc d, object values) except -1:
+    for v in values:
+        if isinstance(v, _types.ContainerID):
+            container_index(d, v, kind_of_type(v.container_type))
+    return 0
+
+
+cdef int thin_seq(LoroDoc d, uint32_t c, list peers, bytes packed, str text, list values) except -1:
+    """A Text (`text`) or List (`values`) from its packed (peer index, counter,
+    len) runs: list items with consecutive ids join one span, as their slots follow."""
+    cdef SeqArena a = d.seq
+    cdef const int32_t *runs = <const int32_t*>PyBytes_AS_STRING(packed)
+    cdef int64_t n = PyBytes_GET_SIZE(packed) // 12, i, k = 0
+    cdef int64_t content
+    cdef uint32_t *pmap = <uint32_t*>malloc((len(peers) + 1) * sizeof(uint32_t))
+    cdef lc_span *spans = <lc_span*>calloc(<size_t>(n if n > 0 else 1), sizeof(lc_span))
+    cdef lc_span *s
+    cdef lc_id none = make_id(LC_NO_PEER, 0)
+    try:
+        if pmap == NULL or spans == NULL:
+            raise MemoryError()
+        for i in range(len(peers)):
+            pmap[i] = d.log.peer_index(peers[i])
+        if text is not None:
+            content = thin_text_content(a, text)
+        else:
+            content = len(d.log.values)
+            thin_register_children(d, values)
+            d.log.values.extend(values)
+        for i in range(n):
+            if (text is None and k > 0 and spans[k - 1].id.peer == pmap[runs[3 * i]]
+                    and spans[k - 1].id.counter + spans[k - 1].len == runs[3 * i + 1]):
+                spans[k - 1].len += runs[3 * i + 2]
+            else:
+                s = &spans[k]
+                s.id = make_id(pmap[runs[3 * i]], runs[3 * i + 1])
+                s.origin_left = none
+                s.origin_right = none
+                s.len = runs[3 * i + 2]
+                s.content = <uint32_t>content
+                k += 1
+            content += runs[3 * i + 2]
+        bulk_fill(a, d.ctree[c], spans, k)
+    finally:
+        free(pmap)
+        free(spans)
+    return 0
+
+
+cdef int64_t thin_text_content(SeqArena a, str text) except -1:
+    """Append the code points of `text` to the arena's content; returns the first's offset."""
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
+    cdef int64_t at
+    a.reserve_text(n)
+    at = a.text_len
+    for i in range(n):
+        a.text[at + i] = PyUnicode_READ(kind, data, i)
+    a.text_len += n
+    if a.text_len >= LC_ANCHOR_MIN:
+        raise MemoryError("text content arena exceeds 2**32 - 3 code points")
+    return at
+
+
+cdef int thin_build_texts(LoroDoc d) except -1:
+    """Build the trees of the texts loaded from a snapshot's state (a read needs them)."""
+    cdef dict pending = d.thin_texts
+    d.thin_texts = None
+    for c, payload in pending.items():
+        thin_seq(d, <uint32_t>c, payload[1], payload[2], payload[0], None)
+    return 0
+
+
+cdef int thin_build_texts_locked(LoroDoc d) except -1:
+    try:
+        return thin_build_texts(d)
+    except BaseException:
+        doc_release(d)
+        raise
+
+
+cdef int thin_map(LoroDoc d, uint32_t c, list rows) except -1:
+    cdef lc_map *m
+    cdef lc_map_entry *e
+    cdef int64_t slot
+    cdef uint32_t key, peer
+    thin_register_children(d, [row[2] for row in rows])
+    for name, has, value, peer_id, lamport in rows:
+        key = d.log.key_index(name)
+        peer = d.log.peer_index(peer_id)
+        slot = -1
+        if has:
+            slot = len(d.log.values)
+            d.log.values.append(value)
+        m = &d.maps[d.ctree[c]]
+        e = lc_map_upsert(m, key)
+        if e == NULL:
+            raise MemoryError()
+        e.lamport = <uint32_t>lamport
+        e.peer = peer
+        lc_map_set_slot(m, e, slot)
+    return 0
+
+
+cdef int thin_drop_state(LoroDoc d) except -1:
+    """Empty every container's state (a fresh sequence arena; the thin values go, and the
+    peers and keys the state registered, so that the history registers them in its own
+    order, as a replayed import does: peer and key indices decide orders users see)."""
+    cdef int64_t i
+    d.seq = SeqArena()
+    d.thin_texts = None
+    d.thin_vv = d.thin_fr = None
+    for i in range(d.n_containers):
+        state_reset(d, <uint32_t>i)
+    del d.log.values[d.thin_values0:]
+    d.log.drop_peers(d.thin_peers0)
+    for key in d.log.keys[d.thin_keys0:]:
+        del d.log.key_map[key]
+    del d.log.keys[d.thin_keys0:]
+    return 0
+
+
+cdef int thin_materialize(LoroDoc d) except -1:
+    """Called by doc_acquire holding the lock (and releasing it when this fails): replace
+    the thin state by the replay of the kept snapshot. The roots listed stay as the thin
+    document listed them. If the history turns out malformed (its blocks were checked
+    only by their checksums) the thin state is rebuilt and the error raised."""
+    cdef bytes blob = d.thin_blob
+    cdef int64_t n = d.n_containers, i
+    cdef bytes shown = (<char*>d.croot)[:n]
+    cdef list roots = list(d.roots)
+    cdef bint was_on = d.evlog.on
+    cdef int64_t n_ev = d.evlog.n
+    from loro_c import _import, _codec
+    d.evlog.on = 0
+    d.thin_blob = None
+    d.thin_materializing = True
+    try:
+        thin_drop_state(d)
+        try:
+            _import.import_blobs(d, [blob], False)
+        except BaseException:
+            d.snap_roots = None
+            thin_drop_state(d)
+            _codec.load_snapshot_state(d, blob)
+            memcpy(d.croot, <const char*>shown, <size_t>n)
+            d.roots[:] = roots
+            raise
+        if d.snap_roots is not None:
+            hide_unnamed_roots(d)
+        for i in range(n, d.n_containers):
+            if d.croot[i] == ROOT_SHOWN and i not in d.roots:
+                roots.append(i)
+        memcpy(d.croot, <const char*>shown, <size_t>n)
+        d.roots[:] = roots
+    finally:
+        d.thin_materializing = False
+        d.evlog.on = was_on
+        d.evlog.n = n_ev
+    return 0
+
+
+cdef int thin_materialize_locked(LoroDoc d) except -1:
+    try:
+        return thin_materialize(d)
+    except BaseException:
+        doc_release(d)
+        raise
