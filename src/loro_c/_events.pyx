@@ -29,8 +29,9 @@ from loro_c._doc cimport (LoroDoc, lc_ev_note, ROOT_NONE, ev_note, lc_map_find, 
 from loro_c._doc cimport (commit_txn, text_value, list_slots, map_live, lc_map, LC_NO_KEY,
                           utf8_bytes)
 from loro_c._doc cimport KIND_MOVABLE_LIST, ml_event_ops, ml_events_done, ml_index_of, ml_slots     # MovableList
-from loro_c._doc cimport LC_EV_MARK, LC_OP_MARK_START, LC_OP_COUNTER, style_walk, style_attributes, text_delta_runs
-from loro_c._seq cimport anchors_before, LC_ANCHOR_MIN, LC_ANCHOR_START, LC_ANCHOR_END, LC_NO_NODE, TREE_ANCHORED
+from loro_c._doc cimport LC_EV_MARK, LC_OP_MARK_START, LC_OP_COUNTER, style_attributes, text_delta_runs
+from loro_c._doc cimport open_marks_before, styled_text
+from loro_c._seq cimport anchors_before, LC_ANCHOR_MIN, anchors_in_prefix, LC_ANCHOR_START, LC_ANCHOR_END, LC_NO_NODE, TREE_ANCHORED
 from loro_c._seq cimport (SeqArena, lc_span, lc_id, lc_record, lc_peer_index, make_id, span_visible, grow,
                           LC_REC_INSERT, LC_REC_DELETE_REV, locate, visible_before, abs_index)
 from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET,
@@ -1155,23 +1156,15 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
     """The text delta of a batch in a text with style anchors: inserted text carries the
     marks covering it (unmarks as None), and each mark op of the batch retains its range
     with its attributes (a local mark: its own key, as loro's; an imported one: every
-    mark covering each part of its range)."""
+    mark covering each part of its range). Reads the marks at each piece and over each
+    mark's range only (open_marks_before, styled_text), never the whole text."""
     cdef SeqArena seq = doc.seq
     cdef uint32_t t = doc.ctree[c]
-    cdef int64_t k, pos = 0, e, u
+    cdef int64_t k, pos = 0
     cdef ev_piece *pc
     cdef int slot
     cdef uint32_t leaf
-    cdef int64_t reach = 0
-    walk = style_walk(doc, t)
-    ent_starts, uni_starts = [], []
-    e = u = 0
-    for text, n, ids in walk:
-        ent_starts.append(e)
-        uni_starts.append(u)
-        e += n
-        if text is not None:
-            u += n
+    cdef int64_t reach = 0, e_start, e_end
     cache = {}
 
     def attrs_of(ids):
@@ -1189,8 +1182,7 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
             ops.append([0, pc.vb - pos, None])
             pos = pc.vb
         if pc.ins:
-            i = bisect_right(ent_starts, pc.ent) - 1
-            a = attrs_of(walk[i][2])
+            a = attrs_of(frozenset(open_marks_before(doc, t, pc.ent)))
             s = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, &seq.text[pc.content], pc.n)
             if ops and ops[len(ops) - 1][0] == 1 and ops[len(ops) - 1][2] == a:
                 ops[len(ops) - 1][1] += s
@@ -1210,20 +1202,15 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
             continue
         e_start = visible_before(seq, leaf, slot, counter)
         if not local:
-            reach = max(reach, uni_starts[bisect_right(ent_starts, e_start) - 1])
+            reach = max(reach, e_start - anchors_in_prefix(seq, t, e_start))
         leaf = locate(seq, make_id(peer, counter + 1), &slot)
         if not span_visible(&seq.nodes[leaf].u.spans[slot]):
             continue
         e_end = visible_before(seq, leaf, slot, counter + 1)
         if not local:
-            reach = max(reach, uni_starts[bisect_right(ent_starts, e_end) - 1])
-        i = bisect_right(ent_starts, e_start) - 1
-        while i < len(walk) and ent_starts[i] <= e_end:
-            text, n, ids = walk[i]
-            if text is not None:
-                a = {st[0]: st[1]} if local else attrs_of(ids)
-                overlay(ops, uni_starts[i], uni_starts[i] + n, a)
-            i += 1
+            reach = max(reach, e_end - anchors_in_prefix(seq, t, e_end))
+        for lo, hi, ids in styled_text(doc, t, e_start, e_end + 1):
+            overlay(ops, lo, hi, {st[0]: st[1]} if local else attrs_of(ids))
     joined = []
     for op in ops:
         if joined and joined[len(joined) - 1][0] == op[0] and joined[len(joined) - 1][2] == op[2]:
