@@ -97,6 +97,7 @@ cdef enum:
 # Container kinds (Loro's raw type bytes), re-exported from their one place (kinds.h).
 from loro_c._kinds cimport KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE, KIND_MOVABLE_LIST, KIND_COUNTER
 from loro_c._kinds cimport LC_OP_MARK_START, LC_OP_MARK_END
+from loro_c._kinds cimport LC_OP_TREE, LC_TREE_PARENT_ROOT, LC_TREE_PARENT_DELETED
 
 
 # Loro's MAX_BLOCK_SIZE: a change joins its peer's last block while the block's estimated
@@ -290,6 +291,12 @@ cdef class DocCore:
     # configuration (richtext.TextStyles)
     cdef dict styles
     cdef object text_styles
+    # movable trees (state/tree.pxi): container index -> its TreeMoves (_tree.pyx); stale
+    # after a checkout, a detached import or an undone import, then recomputed from the log
+    # when next read; container index -> whether local moves generate fractional indexes
+    cdef dict trees
+    cdef bint trees_stale
+    cdef dict tree_fi
     cdef object __weakref__
 
 
@@ -366,6 +373,12 @@ cdef int ml_after_undo(LoroDoc d) except -1
 cdef list ml_event_ops(LoroDoc d, uint32_t c)
 cdef int ml_events_done(LoroDoc d) noexcept
 cdef int64_t ml_index_of(LoroDoc d, uint32_t c, object value) except -2
+# movable trees (state/tree.pxi)
+cdef object tree_state(LoroDoc d, uint32_t c)
+cdef int local_tree_move(LoroDoc d, uint32_t c, tuple target, object parent, bytes fi) except -1
+cdef object tree_value(LoroDoc d, uint32_t c, bint deep)
+cdef int tree_after_undo(LoroDoc d) except -1
+cdef int32_t local_next_counter(LoroDoc d) except -1
 # kinds and values (state/dispatch.pxi)
 cdef bint kind_has_state(int kind) noexcept
 cdef bint op_fits_kind(uint32_t op_kind, int kind) noexcept

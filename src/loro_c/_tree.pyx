@@ -489,6 +489,26 @@ cdef class TreeMoves:
                         "children": self._subtree(k, node_id, meta_of)})
         return out
 
+    def contains(self, target):
+        """Whether the node has an effective move (deleted nodes included)."""
+        cdef int64_t k = self.find(target[0], target[1])
+        return k >= 0 and self.nodes[k].parent != TREE_NONE
+
+    def ever_had_children(self, target):
+        """Whether a child was ever placed under the node (loro lists no children, None,
+        for a node that never had one, and [] for one whose children all left)."""
+        cdef int64_t k = self.find(target[0], target[1])
+        return k >= 0 and self.nodes[k].kids.cap > 0
+
+    def last_move_id(self, target):
+        """(peer, counter) of the node's last effective move, or None."""
+        cdef int64_t k = self.find(target[0], target[1])
+        cdef int64_t m
+        if k < 0 or self.nodes[k].last_move < 0:
+            return None
+        m = self.nodes[k].last_move
+        return (self.moves[m].peer, self.moves[m].counter)
+
     def node_ids(self):
         """Every node that has an effective move, in the order they were first seen."""
         return [self.tree_id(k) for k in range(self.n_nodes) if self.nodes[k].parent != TREE_NONE]
