@@ -277,3 +277,134 @@ def test_tree_as_a_map_child_as_loro():
         sub.get_meta(n).insert("a", 1)
     a, b = _both(script)
     _same(a, b)
+
+
+# -- hostile input: refused with nothing changed, or accepted as loro accepts it -------------
+
+import json
+import random
+import struct
+
+
+def _json_tree_ops(ops, peer="1"):
+    return json.dumps({"schema_version": 1, "start_version": {}, "peers": [peer], "changes": [
+        {"id": "0@0", "timestamp": 0, "deps": [], "lamport": 0, "msg": None,
+         "ops": [{"container": "cid:root-t:Tree", "content": c, "counter": i}
+                 for i, c in enumerate(ops)]}]})
+
+
+@pytest.mark.parametrize("ops", [
+    [{"type": "move", "target": "5@0", "parent": None, "fractional_index": "80"}],
+    [{"type": "create", "target": "0@0", "parent": "7@0", "fractional_index": "80"}],
+    [{"type": "delete", "target": "3@0"}],
+    [{"type": "create", "target": "0@0", "parent": None, "fractional_index": ""}],
+    [{"type": "create", "target": "0@0", "parent": None, "fractional_index": "12"}],
+])
+def test_odd_tree_ops_are_accepted_as_loro(ops):
+    """loro takes moves of nodes it never saw created, parents it does not know, odd
+    indexes; so does loro_c, with the same values."""
+    text = _json_tree_ops(ops)
+    lo = loro.LoroDoc()
+    lo.import_json_updates(text)
+    d = loro_c.LoroDoc()
+    d.import_json_updates(text)
+    assert d.get_deep_value() == lo.get_deep_value()
+    d._check_invariants()
+    back = loro.LoroDoc()
+    back.import_(d.export(loro_c.ExportMode.Updates(loro_c.VersionVector())))
+    assert back.get_deep_value() == lo.get_deep_value()
+
+
+@pytest.mark.parametrize("ops,roots", [
+    ([{"type": "create", "target": "0@0", "parent": None, "fractional_index": "80"},
+      {"type": "move", "target": "0@0", "parent": "0@0", "fractional_index": "80"}], 1),
+    ([{"type": "create", "target": "0@0", "parent": "0@0", "fractional_index": "80"}], 0),
+    ([{"type": "create", "target": "0@0", "parent": "9@0", "fractional_index": "80"},
+      {"type": "move", "target": "9@0", "parent": "0@0", "fractional_index": "80"}], 0),
+])
+def test_parent_loops_are_skipped(ops, roots):
+    """Moves that would put a node under itself through nodes never created: loro 1.17.1
+    keeps the loop and then panics ("tree parent cycle") on reads and snapshots; loro_c
+    skips them as cycles, so the document stays readable."""
+    d = loro_c.LoroDoc()
+    d.import_json_updates(_json_tree_ops(ops))
+    t = d.get_tree("t")
+    assert len(t.roots) == roots
+    assert d.export(loro_c.ExportMode.Snapshot())
+    d._check_invariants()
+
+
+@pytest.mark.parametrize("ops", [
+    [{"type": "create", "target": "5@0", "parent": None, "fractional_index": "80"}],
+    [{"type": "create", "target": "0@0", "parent": None, "fractional_index": "ZZ"}],
+    [{"type": "create", "target": "0@0", "fractional_index": "80"}],
+    [{"type": "create", "target": "0@0", "parent": None}],
+    [{"type": "move", "target": "x", "parent": None, "fractional_index": "80"}],
+    [{"type": "delete"}],
+    [{"type": "rename", "target": "0@0"}],
+])
+def test_hostile_json_tree_ops_are_refused(ops):
+    d = loro_c.LoroDoc()
+    t = d.get_tree("t")
+    t.create()
+    d.commit()
+    before, vv = d.get_deep_value(), d.oplog_vv
+    with pytest.raises(loro_c.LoroError):
+        d.import_json_updates(_json_tree_ops(ops, peer="2"))
+    assert d.get_deep_value() == before and d.oplog_vv == vv
+    d._check_invariants()
+
+
+def test_rejected_import_takes_its_tree_ops_back():
+    """An import whose later op is refused while applying is undone in place: the tree
+    moves it added are gone too."""
+    d = loro_c.LoroDoc()
+    d.peer_id = 1
+    t = d.get_tree("t")
+    a = t.create()
+    d.commit()
+    before, vv = d.get_deep_value(), d.oplog_vv
+    bad = json.dumps({"schema_version": 1, "start_version": {}, "peers": ["2", "1"], "changes": [
+        {"id": "0@0", "timestamp": 0, "deps": ["0@1"], "lamport": 1, "msg": None, "ops": [
+            {"container": "cid:root-t:Tree", "counter": 0,
+             "content": {"type": "create", "target": "0@0", "parent": "0@1", "fractional_index": "80"}},
+            {"container": "cid:root-t:Tree", "counter": 1,
+             "content": {"type": "move", "target": "0@1", "parent": None, "fractional_index": "7F80"}},
+            {"container": "cid:root-x:Text", "counter": 2,
+             "content": {"type": "delete", "pos": 5, "len": 1, "start_id": "0@0"}}]}]})
+    with pytest.raises(loro_c.LoroError):
+        d.import_json_updates(bad)
+    assert d.get_deep_value() == before and d.oplog_vv == vv
+    assert t.children(a) is None and t.fractional_index(a) == "80"
+    assert d._stats()["state_rebuilds"] == 0
+    d._check_invariants()
+
+
+def test_corrupted_tree_blocks_are_refused_or_consistent():
+    """Every byte of a block with tree creates, moves and deletes changed in turn (the
+    envelope's checksum recomputed): each blob is refused with a LoroError and nothing
+    changed, or imported into a consistent document."""
+    lo = loro.LoroDoc()
+    lo.peer_id = 3
+    t = lo.get_tree("t")
+    a = t.create()
+    b = t.create(a)
+    t.create_at(0, a)
+    t.mov(b, None)
+    t.delete(a)
+    lo.commit()
+    blob = lo.export(loro.ExportMode.Updates(loro.VersionVector()))
+    rng = random.Random(5)
+    for at in range(22, len(blob)):
+        data = bytearray(blob)
+        data[at] = (data[at] + rng.randint(1, 255)) & 0xFF
+        data[16:20] = struct.pack("<I", _codec.xxh32(bytes(data[20:])))
+        d = loro_c.LoroDoc()
+        d.get_text("keep").insert(0, "k")
+        d.commit()
+        before, vv = d.get_deep_value(), d.oplog_vv
+        try:
+            d.import_(bytes(data))
+        except loro_c.LoroError:
+            assert d.get_deep_value() == before and d.oplog_vv == vv
+        d._check_invariants()

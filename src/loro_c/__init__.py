@@ -42,5 +42,6 @@ __all__ = [
 # LoroTree (handles/tree.pxi, state/tree.pxi)
 from loro_c._containers import LoroTree
 from loro_c._types import TreeID, TreeNode
+from loro_c.events import TreeDiff, TreeDiffItem, TreeExternalDiff
 
-__all__ += ["LoroTree", "TreeID", "TreeNode"]
+__all__ += ["LoroTree", "TreeID", "TreeNode", "TreeDiff", "TreeDiffItem", "TreeExternalDiff"]

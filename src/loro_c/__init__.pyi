@@ -19,7 +19,7 @@ __all__ = [
     "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow", "ChangeModifier",
     "Configure", "DiffBatch",
     "ExpandType", "StyleConfigMap", "PositionType",
-    "LoroTree", "TreeID", "TreeNode",
+    "LoroTree", "TreeID", "TreeNode", "TreeDiff", "TreeDiffItem", "TreeExternalDiff",
 ]
 
 LoroValue = typing.Union[
@@ -776,8 +776,8 @@ class Diff:
         diff: MapDelta
         def __init__(self, diff: MapDelta) -> None: ...
     class Tree(Diff):
-        diff: typing.Any
-        def __init__(self, diff: typing.Any) -> None: ...
+        diff: TreeDiff
+        def __init__(self, diff: TreeDiff) -> None: ...
     class Counter(Diff):
         diff: float
         def __init__(self, diff: float) -> None: ...
@@ -1038,3 +1038,33 @@ class LoroTree:
     def doc(self) -> typing.Optional[LoroDoc]: ...
     def subscribe(self, callback: typing.Callable[[DiffEvent], None]) -> typing.Optional[Subscription]: ...
     def get_attached(self) -> typing.Optional[LoroTree]: ...
+
+class TreeExternalDiff:
+    """What happened to a tree node in a Diff.Tree."""
+    class Create(TreeExternalDiff):
+        parent: typing.Optional[TreeID]
+        index: int
+        fractional_index: str
+        def __init__(self, parent: typing.Optional[TreeID], index: int,
+                     fractional_index: str) -> None: ...
+    class Move(TreeExternalDiff):
+        parent: typing.Optional[TreeID]
+        index: int
+        fractional_index: str
+        old_parent: typing.Optional[TreeID]
+        old_index: int
+        def __init__(self, parent: typing.Optional[TreeID], index: int, fractional_index: str,
+                     old_parent: typing.Optional[TreeID], old_index: int) -> None: ...
+    class Delete(TreeExternalDiff):
+        old_parent: typing.Optional[TreeID]
+        old_index: int
+        def __init__(self, old_parent: typing.Optional[TreeID], old_index: int) -> None: ...
+
+class TreeDiffItem:
+    target: TreeID
+    action: TreeExternalDiff
+    def __init__(self, target: TreeID, action: TreeExternalDiff) -> None: ...
+
+class TreeDiff:
+    diff: typing.List[TreeDiffItem]
+    def __init__(self, diff: typing.List[TreeDiffItem]) -> None: ...

@@ -297,6 +297,7 @@ cdef class DocCore:
     cdef dict trees
     cdef bint trees_stale
     cdef dict tree_fi
+    cdef dict tree_ev               # events: tree -> how the batch found it (state/tree.pxi)
     cdef object __weakref__
 
 
@@ -379,6 +380,11 @@ cdef int local_tree_move(LoroDoc d, uint32_t c, tuple target, object parent, byt
 cdef object tree_value(LoroDoc d, uint32_t c, bint deep)
 cdef int tree_after_undo(LoroDoc d) except -1
 cdef int32_t local_next_counter(LoroDoc d) except -1
+cdef int tree_note_before(LoroDoc d, uint32_t c) except -1
+cdef int tree_snapshot_all(LoroDoc d) except -1
+cdef int tree_note_local(LoroDoc d, uint32_t c, tuple item) except -1
+cdef list tree_event_items(LoroDoc d, uint32_t c, int mode)
+cdef int tree_events_done(LoroDoc d) noexcept
 # kinds and values (state/dispatch.pxi)
 cdef bint kind_has_state(int kind) noexcept
 cdef bint op_fits_kind(uint32_t op_kind, int kind) noexcept
@@ -498,4 +504,8 @@ cdef inline int ev_note_op(LoroDoc d, const lc_op *op, uint32_t peer) except -1 
         return ev_note(d, op.container, LC_EV_COUNTER, peer, op.counter, 1, 0, op.delta)
     if op.kind == LC_OP_MARK_START:
         return ev_note(d, op.container, LC_EV_MARK, peer, op.counter, 1, 0, 0.0)
+    if op.kind == LC_OP_TREE:
+        # a tree's diff replays its moves from before the batch (state/tree.pxi): the note
+        # only marks it touched
+        return ev_note(d, op.container, LC_EV_COUNTER, peer, op.counter, 1, 0, 0.0)
     return 0

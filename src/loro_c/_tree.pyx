@@ -4,8 +4,9 @@
 Loro's rule (its `TreeCacheForDiff`): every move of a tree (create, move and delete are all
 moves; a delete moves a node under the deleted root) is ordered by (Lamport, peer); the
 moves are applied in that order to a parent map, and a move is skipped, its *effect* nil,
-when its target already has moves and the new parent is the target or one of its
-descendants at that point. A node's parent and position come from its last effective move.
+when the new parent is the target or one of its descendants at that point (loro asks this
+only of targets that already have moves: the same on any valid history, see
+creates_cycle). A node's parent and position come from its last effective move.
 A node is deleted while its parent chain reaches the deleted root. Siblings are ordered by
 fractional index bytes, then by the (Lamport, peer) of their last effective move.
 
@@ -161,12 +162,13 @@ cdef class TreeMoves:
     # -- moves
 
     cdef bint creates_cycle(self, int64_t target, int64_t parent) noexcept:
-        """Whether moving `target` under `parent` now would put it under itself (only once
-        the target has an applied move, as in loro)."""
+        """Whether moving `target` under `parent` now would put it under itself. Loro judges
+        this only once the target has an applied move; in a valid history a node's first
+        move (its create) cannot make a cycle (nothing is under it yet), so judging every
+        move differs only on hostile input (a node created under itself, or an unknown
+        node moved under a node placed below it), where loro would keep a loop."""
         cdef int64_t p = parent
         cdef int64_t steps = 0
-        if self.nodes[target].n_applied == 0:
-            return False
         while p >= 0:
             if p == target:
                 return True
@@ -508,6 +510,88 @@ cdef class TreeMoves:
             return None
         m = self.nodes[k].last_move
         return (self.moves[m].peer, self.moves[m].counter)
+
+    cdef bint alive_k(self, int64_t k) noexcept:
+        """Whether node k is shown: its parent chain reaches the roots."""
+        cdef int64_t p = self.nodes[k].parent
+        cdef int64_t steps = 0
+        while p >= 0 and steps <= self.n_nodes:
+            p = self.nodes[p].parent
+            steps += 1
+        return p == TREE_ROOT
+
+    def is_alive(self, target):
+        cdef int64_t k = self.find(target[0], target[1])
+        return k >= 0 and self.alive_k(k)
+
+    def included_vv(self):
+        """{peer: 1 + the greatest counter} of the moves in effect order (not left out)."""
+        cdef int64_t m
+        out = {}
+        for m in range(self.n_moves):
+            if not self.moves[m].excluded and self.moves[m].counter >= out.get(self.moves[m].peer, 0):
+                out[self.moves[m].peer] = self.moves[m].counter + 1
+        return out
+
+    def view(self):
+        """{node: (parent, sort key)} of the shown nodes, the key (fractional index bytes,
+        Lamport, peer) of its last effective move: what a diff of two versions compares."""
+        cdef int64_t k, m
+        out = {}
+        for k in range(self.n_nodes):
+            if self.alive_k(k):
+                m = self.nodes[k].last_move
+                p = self.nodes[k].parent
+                out[self.tree_id(k)] = (None if p == TREE_ROOT else self.tree_id(p),
+                                        ((<char*>&self.fis[self.moves[m].fi_off])[:self.moves[m].fi_len],
+                                         self.moves[m].lamport, self.moves[m].peer))
+        return out
+
+    def greater_items(self, dict vv_before):
+        """loro's diff of moves that all follow `vv_before` (a commit, or an import whose
+        changes all follow the version before it): each new move, in (Lamport, peer)
+        order, applied to the tree as it was, gives ("create", node, parent, index, fi),
+        ("move", node, parent, index, fi, old_parent, old_index) or ("delete", node,
+        old_parent, old_index); a move that changes what is shown gives nothing."""
+        cdef int64_t k, m, t
+        cdef tree_move *mv
+        final = self.included_vv()
+        new = []
+        for k in range(self.n_moves):
+            mv = &self.moves[self.order[k]]
+            if not mv.excluded and mv.counter >= vv_before.get(mv.peer, 0):
+                new.append(self.order[k])
+        if not new:
+            return []
+        self.checkout(vv_before)
+        vv = dict(vv_before)
+        items = []
+        for m in new:
+            t = self.moves[m].target
+            tid = self.tree_id(t)
+            was_alive = self.alive_k(t)
+            old_parent = self.parent(tid)
+            old_index = self.index(tid)
+            vv[self.moves[m].peer] = self.moves[m].counter + 1
+            self.checkout(vv)
+            mv = &self.moves[m]
+            if not mv.effective or self.nodes[t].last_move != m:
+                continue
+            fi = (<char*>&self.fis[mv.fi_off])[:mv.fi_len]
+            parent = None if mv.parent == TREE_ROOT else (
+                "deleted" if mv.parent == TREE_DELETED else self.tree_id(mv.parent))
+            if (mv.peer, mv.counter) == tid:
+                if self.alive_k(t):
+                    items.append(("create", tid, parent, self.index(tid), fi))
+            elif mv.parent == TREE_DELETED or not self.alive_k(t):
+                if was_alive:
+                    items.append(("delete", tid, old_parent, old_index))
+            elif was_alive:
+                items.append(("move", tid, parent, self.index(tid), fi, old_parent, old_index))
+            else:
+                items.append(("create", tid, parent, self.index(tid), fi))
+        self.checkout(final)
+        return items
 
     def node_ids(self):
         """Every node that has an effective move, in the order they were first seen."""

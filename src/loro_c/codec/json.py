@@ -163,6 +163,7 @@ def _need(obj, key, kind, where):
 class _Decoder:
     def __init__(self, peers):
         self.cids = {}
+        self.change_peer = None         # the peer of the change being read (tree creates)
         if peers is None:
             self.peers = None
         else:
@@ -334,6 +335,8 @@ class _Decoder:
         if kind not in ("create", "move", "delete"):
             raise DecodeError(f"{where}: unsupported op {kind!r} on a Tree")
         tp, tc = self.id(_need(content, "target", str, where))
+        if kind == "create" and (tp, tc) != (self.change_peer, counter):
+            raise DecodeError(f"{where}: a tree create's target must be the op's id")
         if kind == "delete":
             return (OP_TREE, cid, counter, tp, tc, "deleted", b"")
         if "parent" not in content:
@@ -371,6 +374,7 @@ def decode_updates(text):
         if msg is not None and not isinstance(msg, str):
             raise DecodeError(f"{where}: msg must be a string or null")
         deps = [dec.id(d) for d in _need(ch, "deps", list, where)]
+        dec.change_peer = peer
         ops = [dec.op(o, f"{where} op #{i}") for i, o in enumerate(_need(ch, "ops", list, where))]
         out.append((peer, counter, lamport, timestamp, msg, deps, ops))
     return out

@@ -188,6 +188,8 @@ cdef int note_moved_op(LoroDoc d, lc_op *op, uint32_t p, int32_t lo, int32_t hi,
     if d.ckind[op.container] == KIND_MOVABLE_LIST:
         # its items before the move, diffed against after (state/movable_list.pxi)
         ml_note_before(d, op.container)
+    if op.kind == LC_OP_TREE:
+        tree_note_before(d, op.container)       # state/tree.pxi
     part = op[0]
     part.counter = op.counter if op.counter > lo else lo
     part.len = (op.counter + op.len if op.counter + op.len < hi else hi) - part.counter

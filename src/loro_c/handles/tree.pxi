@@ -78,8 +78,13 @@ cdef int tree_local_move(LoroDoc d, uint32_t c, tuple target, object parent, int
     if alive_index(tm, target) is None:
         raise LoroValueError(f"tree node {as_tree_id(target)} is deleted or does not exist")
     check_parent(tm, target, parent)
-    for node, fi in tree_positions_at(d, c, tm, target, parent, index, throw):
-        local_tree_move(d, c, tuple(node), parent, fi)
+    old_index = tm.index(target)
+    for i, (node, fi) in enumerate(tree_positions_at(d, c, tm, target, parent, index, throw)):
+        node = tuple(node)
+        old_parent = tm.parent(node)
+        local_tree_move(d, c, node, parent, fi)
+        # the event item is loro's hint: the requested index, the target's old index
+        tree_note_local(d, c, ("move", node, parent, index + i, fi, old_parent, old_index))
     return 0
 
 
@@ -92,8 +97,13 @@ cdef object tree_local_create(LoroDoc d, uint32_t c, object parent, int64_t inde
     if index > n:
         raise OutOfBoundsError(f"the index ({index}) should be <= the length of children ({n})")
     target = (d.peer, local_next_counter(d))
-    for node, fi in tree_positions_at(d, c, tm, target, parent, index, throw):
-        local_tree_move(d, c, tuple(node), parent, fi)
+    for i, (node, fi) in enumerate(tree_positions_at(d, c, tm, target, parent, index, throw)):
+        node = tuple(node)
+        old_parent = tm.parent(node)
+        local_tree_move(d, c, node, parent, fi)
+        # the event items are loro's hints (a respread sibling's old index is its new one)
+        tree_note_local(d, c, ("create", node, parent, index, fi) if i == 0 else
+                        ("move", node, parent, index + i, fi, old_parent, index + i))
     return target
 
 
@@ -196,9 +206,13 @@ cdef class LoroTree(_Handle):
         t = tree_key(target, "target")
         doc_acquire(self._doc)
         try:
-            if alive_index(self.state(), t) is None:
+            tm = self.state()
+            i = alive_index(tm, t)
+            if i is None:
                 raise LoroValueError(f"tree node {as_tree_id(t)} is deleted or does not exist")
+            old_parent = tm.parent(t)
             local_tree_move(self._doc, self.idx, t, "deleted", b"")
+            tree_note_local(self._doc, self.idx, ("delete", t, old_parent, i))
         finally:
             doc_release(self._doc)
 

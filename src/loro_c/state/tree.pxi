@@ -104,6 +104,7 @@ cdef int local_tree_move(LoroDoc d, uint32_t c, tuple target, object parent, byt
     cdef int32_t counter
     cdef int64_t slot
     open_txn(d)
+    tree_note_before(d, c)
     tm = tree_state(d, c)
     counter = d.log.vv[d.self_idx]
     slot = len(d.log.values)
@@ -145,3 +146,111 @@ def _tree_meta(LoroDoc d, bint deep, peer, counter):
         return cid
     i = d.cid_index.get(cid)
     return {} if i is None else value_of(d, <uint32_t>i, True)
+
+
+# -- events: a tree's diff is replayed from what it was before the batch ---------------------
+# d.tree_ev: container -> [included moves' version, view, local items], kept from the
+# batch's first op of that tree (local ops, an import's start, a checkout's first moved op).
+
+cdef int tree_note_before(LoroDoc d, uint32_t c) except -1:
+    """While someone subscribes, remember tree `c` as the batch found it."""
+    if not d.evlog.on:
+        return 0
+    if d.tree_ev is None:
+        d.tree_ev = {}
+    if c in d.tree_ev:
+        return 0
+    tm = tree_state(d, c)
+    d.tree_ev[c] = [tm.included_vv(), tm.view(), []]
+    return 0
+
+
+cdef int tree_snapshot_all(LoroDoc d) except -1:
+    """An import is about to apply while someone subscribes: keep every tree as it is."""
+    cdef int64_t c
+    for c in range(d.n_containers):
+        if d.ckind[c] == KIND_TREE:
+            tree_note_before(d, <uint32_t>c)
+    return 0
+
+
+cdef int tree_note_local(LoroDoc d, uint32_t c, tuple item) except -1:
+    """Journal a local tree op with the item loro's handler reports for it (its hint:
+    indexes as the handler computed them)."""
+    if d.evlog.on:
+        d.tree_ev[c][2].append(item)
+        ev_note(d, c, LC_EV_COUNTER, d.self_idx, d.log.vv[d.self_idx] - 1, 1, 0, 0.0)
+    return 0
+
+
+cdef list tree_event_items(LoroDoc d, uint32_t c, int mode):
+    """Tree `c`'s diff since tree_note_before, as item tuples (TreeMoves.greater_items):
+    mode 0 a commit (its local items), 1 an import that follows the version before it (its
+    moves replayed in order, as loro), 2 a checkout or a concurrent import (a sequence that
+    turns the tree before into the tree after: loro's own order is not modelled there)."""
+    # a tree the batch created (an import's first op on it) was empty before
+    vv_before, before, local = ({}, {}, []) if d.tree_ev is None or c not in d.tree_ev \
+        else d.tree_ev[c]
+    if mode == 0:
+        return local
+    tm = tree_state(d, c)
+    if mode == 1:
+        return tm.greater_items(vv_before)
+    return tree_view_diff(before, tm.view())
+
+
+cdef int tree_events_done(LoroDoc d) noexcept:
+    d.tree_ev = None
+    return 0
+
+
+cdef list tree_view_diff(dict before, dict after):
+    """Items that turn view `before` into view `after` (TreeMoves.view): the nodes no longer
+    shown are deleted (top down: a deleted node's subtree goes with it), then every shown
+    node, parents first, is created or moved where `after` has it. Indexes are those of
+    the tree being turned, at each step."""
+    model = dict(before)
+    items = []
+
+    def kids(p):
+        return sorted([n for n, v in model.items() if v[0] == p], key=lambda n: model[n][1])
+
+    def index_of(n):
+        return kids(model[n][0]).index(n)
+
+    def depth(n, view):
+        k = 0
+        while view[n][0] is not None:
+            n = view[n][0]
+            k += 1
+        return k
+
+    for n in sorted(before, key=lambda n: depth(n, before)):
+        if n in model and n not in after:
+            items.append(("delete", n, model[n][0], index_of(n)))
+            gone = {n}
+            del model[n]
+            changed = True
+            while changed:
+                changed = False
+                for m in list(model):
+                    if model[m][0] in gone:
+                        gone.add(m)
+                        del model[m]
+                        changed = True
+    queue = [n for n in after if after[n][0] is None]
+    queue.sort(key=lambda n: after[n][1])
+    at = 0
+    while at < len(queue):
+        n = queue[at]
+        at += 1
+        p, key = after[n]
+        if n not in model:
+            model[n] = (p, key)
+            items.append(("create", n, p, index_of(n), key[0]))
+        elif model[n] != (p, key):
+            old = (model[n][0], index_of(n))
+            model[n] = (p, key)
+            items.append(("move", n, p, index_of(n), key[0]) + old)
+        queue += sorted([m for m in after if after[m][0] == n], key=lambda m: after[m][1])
+    return items
