@@ -538,7 +538,8 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
         elif kind == KIND_MOVABLE_LIST:
             d = ml_diff(doc, c, shown, reached if reached is not None else ml_reached, is_import)
         elif kind == KIND_TREE:
-            d = tree_diff(doc, c, 0 if not is_import else (2 if compare_values else 1))
+            d = tree_diff(doc, c, 0 if not is_import else (2 if compare_values else 1),
+                          reached if reached is not None else ml_reached)
         elif kind == KIND_COUNTER:
             total = 0.0
             for i in idxs:
@@ -628,12 +629,18 @@ cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done) 
     return 0
 
 
-cdef object tree_diff(LoroDoc doc, uint32_t c, int mode):
-    """A tree's Diff.Tree (state/tree.pxi's items), None when an import changed nothing."""
+cdef object tree_diff(LoroDoc doc, uint32_t c, int mode, list reached):
+    """A tree's Diff.Tree (state/tree.pxi's items), None when an import changed nothing. In
+    a checkout or a concurrent import a created node's meta map is shown whole (`reached`),
+    as loro shows it."""
     items = []
     for it in tree_event_items(doc, c, mode):
         kind = it[0]
         node = _types.TreeID(it[1][0], it[1][1])
+        if kind == "create" and mode == 2:
+            m = doc.cid_index.get(_types.ContainerID.Normal(it[1][0], it[1][1], _types.ContainerType.Map()))
+            if m is not None:
+                reached.append(m)
         if kind == "create":
             action = TreeExternalDiff.Create(tree_id_or_none(it[2]), it[3], it[4].hex().upper())
         elif kind == "move":

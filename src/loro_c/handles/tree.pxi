@@ -3,6 +3,14 @@
 # them (unknown nodes, deleted targets, cycles, indexes), so a refused op changes nothing.
 
 _FI_DEFAULT = b"\x80"
+from loro_c.events import TreeExternalDiff as _TreeExternalDiff
+_TreeDelete = _TreeExternalDiff.Delete
+
+
+cdef tuple remap_node(tuple k, dict made):
+    """A node as an apply_diff's earlier creates renamed it (through its meta map's id)."""
+    cid = made.get(_types.ContainerID.Normal(k[0], k[1], _types.ContainerType.Map()))
+    return k if cid is None else (cid.peer, cid.counter)
 
 
 cdef tuple tree_key(object t, str what):
@@ -383,6 +391,50 @@ cdef class LoroTree(_Handle):
         finally:
             doc_release(self._doc)
         return None if got is None else _ID(got[0], got[1])
+
+    def _apply_diff(self, items, dict made):
+        """Apply a Diff.Tree's items as loro's apply_diff does (LoroDoc.apply_diff,
+        revert_to): a node named by a create or move is moved to the item's parent and
+        fractional index when it is shown, else a new node is created there (its meta map
+        standing for the old one's in `made`, old ContainerID -> new); a move to where the
+        node is, or under a deleted node, writes nothing; a delete deletes a shown node."""
+        doc_acquire(self._doc)
+        try:
+            for it in items:
+                self._apply_item(it, made)
+        finally:
+            doc_release(self._doc)
+
+    cdef _apply_item(self, it, dict made):
+        cdef LoroDoc d = self._doc
+        tm = self.state()
+        a = it.action
+        target = remap_node(tree_key(it.target, "target"), made)
+        if isinstance(a, _TreeDelete):
+            if tm.is_alive(target):
+                old_parent, i = tm.parent(target), tm.index(target)
+                local_tree_move(d, self.idx, target, "deleted", b"")
+                tree_note_local(d, self.idx, ("delete", target, old_parent, i))
+            return
+        parent = None if a.parent is None else remap_node(tree_key(a.parent, "parent"), made)
+        fi = bytes.fromhex(a.fractional_index)
+        if parent is not None and not tm.is_alive(parent):
+            return                                  # under a deleted node: nothing
+        if tm.is_alive(target):
+            if tm.parent(target) == parent and tm.fractional_index(target) == fi:
+                return
+            check_parent(tm, target, parent)
+            old_parent, old_index = tm.parent(target), tm.index(target)
+            local_tree_move(d, self.idx, target, parent, fi)
+            tree_note_local(d, self.idx, ("move", target, parent, tm.index(target), fi,
+                                          old_parent, old_index))
+            return
+        new = (d.peer, local_next_counter(d))
+        local_tree_move(d, self.idx, new, parent, fi)
+        tree_note_local(d, self.idx, ("create", new, parent, tm.index(new), fi))
+        cid = _types.ContainerID.Normal(new[0], new[1], _types.ContainerType.Map())
+        container_index(d, cid, KIND_MAP)
+        made[_types.ContainerID.Normal(target[0], target[1], _types.ContainerType.Map())] = cid
 
     def get_attached(self):
         """The attached tree (this one), or None for a detached one."""
