@@ -408,3 +408,31 @@ def test_corrupted_tree_blocks_are_refused_or_consistent():
         except loro_c.LoroError:
             assert d.get_deep_value() == before and d.oplog_vv == vv
         d._check_invariants()
+
+
+def test_detached_tree_inserted_as_loro():
+    """A LoroTree() made and filled on its own is copied node by node (each node, then its
+    meta map, then its children) when inserted, as loro copies it."""
+    def script(mod, d, t):
+        free = mod.LoroTree()
+        a = free.create()
+        free.create()
+        b = free.create(a)
+        free.get_meta(a).insert("k", 1)
+        free.get_meta(b).insert_container("txt", mod.LoroText()).insert(0, "hi")
+        d.get_map("m").insert_container("t", free)
+    a, b = _both(script)
+    _same(a, b)
+
+
+def test_delete_root_container_of_a_tree_as_loro():
+    def script(mod, d, t):
+        x = t.create()
+        t.create(x)
+        t.create()
+        d.commit()
+        d.delete_root_container(t.id)
+    a, b = _both(script)
+    assert b.get_deep_value() == a.get_deep_value()
+    assert _changes(b.export(loro_c.ExportMode.Updates(loro_c.VersionVector()))) == \
+        _changes(a.export(loro.ExportMode.Updates(loro.VersionVector())))

@@ -193,10 +193,7 @@ cdef tuple content_of(LoroDoc sdoc, uint32_t c):
     if kind == KIND_COUNTER:
         return (kind, sdoc.ccounter[c])
     if kind == KIND_TREE:
-        if tree_state(sdoc, c).node_ids():
-            raise LoroError("inserting a detached LoroTree that has nodes is not supported "
-                            "by loro_c yet")
-        return (kind, [])
+        return (kind, tree_content(sdoc, tree_state(sdoc, c), None))
     items = []
     if kind == KIND_LIST or kind == KIND_MOVABLE_LIST:
         for slot in (list_slots(sdoc, c) if kind == KIND_LIST else ml_slots(sdoc, c)):
@@ -225,7 +222,7 @@ cdef copy_content(LoroDoc doc, uint32_t dst, tuple content):
         # loro writes the detached value as one increment, zero included
         local_counter_add(doc, dst, content[1])
     elif kind == KIND_TREE:
-        pass                    # an empty tree (content_of refuses others)
+        copy_tree(doc, dst, None, content[1])
     elif kind == KIND_LIST:
         for i, (_, x) in enumerate(content[1]):
             if type(x) is tuple:

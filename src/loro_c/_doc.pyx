@@ -445,6 +445,10 @@ cdef class LoroDoc(DocExchange):
                 h.delete(key)
         elif kind == "Counter":
             h.increment(-h.value)
+        elif kind == "Tree":
+            # every shown node, level by level (a node under a deleted one is deleted too)
+            for node in h.get_nodes(False):
+                h.delete(node.id)
         return None
 
     def set_change_merge_interval(self, interval):

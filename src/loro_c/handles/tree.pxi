@@ -115,6 +115,36 @@ cdef object tree_local_create(LoroDoc d, uint32_t c, object parent, int64_t inde
     return target
 
 
+cdef list tree_content(LoroDoc sdoc, object tm, object parent):
+    """A detached tree's shown nodes under `parent`, in order, as (meta map content or
+    None, children) for insert_container (the lock of `sdoc` is held)."""
+    out = []
+    for k in tm.children(parent):
+        i = sdoc.cid_index.get(_types.ContainerID.Normal(k[0], k[1], _types.ContainerType.Map()))
+        out.append((None if i is None else content_of(sdoc, <uint32_t>i),
+                    tree_content(sdoc, tm, k)))
+    return out
+
+
+cdef int copy_tree(LoroDoc doc, uint32_t dst, object parent, list nodes) except -1:
+    """Create a detached tree's nodes in tree `dst` as loro copies them: level by level,
+    each node as the last child of its parent followed by its meta map's content."""
+    cdef uint32_t meta
+    queue = [(parent, content, kids) for content, kids in nodes]
+    at = 0
+    while at < builtins_len(queue):
+        parent, content, kids = queue[at]
+        at += 1
+        tm = tree_state(doc, dst)
+        node = tree_local_create(doc, dst, parent, children_count(tm, parent), False)
+        if content is not None:
+            meta = container_index(doc, _types.ContainerID.Normal(
+                node[0], node[1], _types.ContainerType.Map()), KIND_MAP)
+            copy_content(doc, meta, content)
+        queue += [(node, c, k) for c, k in kids]
+    return 0
+
+
 cdef class LoroTree(_Handle):
     """A movable tree: nodes (TreeID) under parents or as roots, ordered among their siblings
     by fractional indexes; concurrent moves converge as loro's (a move that would make a
