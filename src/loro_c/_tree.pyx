@@ -524,75 +524,6 @@ cdef class TreeMoves:
         cdef int64_t k = self.find(target[0], target[1])
         return k >= 0 and self.alive_k(k)
 
-    def included_vv(self):
-        """{peer: 1 + the greatest counter} of the moves in effect order (not left out)."""
-        cdef int64_t m
-        out = {}
-        for m in range(self.n_moves):
-            if not self.moves[m].excluded and self.moves[m].counter >= out.get(self.moves[m].peer, 0):
-                out[self.moves[m].peer] = self.moves[m].counter + 1
-        return out
-
-    def view(self):
-        """{node: (parent, sort key)} of the shown nodes, the key (fractional index bytes,
-        Lamport, peer) of its last effective move: what a diff of two versions compares."""
-        cdef int64_t k, m
-        out = {}
-        for k in range(self.n_nodes):
-            if self.alive_k(k):
-                m = self.nodes[k].last_move
-                p = self.nodes[k].parent
-                out[self.tree_id(k)] = (None if p == TREE_ROOT else self.tree_id(p),
-                                        ((<char*>&self.fis[self.moves[m].fi_off])[:self.moves[m].fi_len],
-                                         self.moves[m].lamport, self.moves[m].peer))
-        return out
-
-    def greater_items(self, dict vv_before):
-        """loro's diff of moves that all follow `vv_before` (a commit, or an import whose
-        changes all follow the version before it): each new move, in (Lamport, peer)
-        order, applied to the tree as it was, gives ("create", node, parent, index, fi),
-        ("move", node, parent, index, fi, old_parent, old_index) or ("delete", node,
-        old_parent, old_index); a move that changes what is shown gives nothing."""
-        cdef int64_t k, m, t
-        cdef tree_move *mv
-        final = self.included_vv()
-        new = []
-        for k in range(self.n_moves):
-            mv = &self.moves[self.order[k]]
-            if not mv.excluded and mv.counter >= vv_before.get(mv.peer, 0):
-                new.append(self.order[k])
-        if not new:
-            return []
-        self.checkout(vv_before)
-        vv = dict(vv_before)
-        items = []
-        for m in new:
-            t = self.moves[m].target
-            tid = self.tree_id(t)
-            was_alive = self.alive_k(t)
-            old_parent = self.parent(tid)
-            old_index = self.index(tid)
-            vv[self.moves[m].peer] = self.moves[m].counter + 1
-            self.checkout(vv)
-            mv = &self.moves[m]
-            if not mv.effective or self.nodes[t].last_move != m:
-                continue
-            fi = (<char*>&self.fis[mv.fi_off])[:mv.fi_len]
-            parent = None if mv.parent == TREE_ROOT else (
-                "deleted" if mv.parent == TREE_DELETED else self.tree_id(mv.parent))
-            if (mv.peer, mv.counter) == tid:
-                if self.alive_k(t):
-                    items.append(("create", tid, parent, self.index(tid), fi))
-            elif mv.parent == TREE_DELETED or not self.alive_k(t):
-                if was_alive:
-                    items.append(("delete", tid, old_parent, old_index))
-            elif was_alive:
-                items.append(("move", tid, parent, self.index(tid), fi, old_parent, old_index))
-            else:
-                items.append(("create", tid, parent, self.index(tid), fi))
-        self.checkout(final)
-        return items
-
     def node_ids(self):
         """Every node that has an effective move, in the order they were first seen."""
         return [self.tree_id(k) for k in range(self.n_nodes) if self.nodes[k].parent != TREE_NONE]
@@ -677,6 +608,80 @@ cdef class TreeMoves:
                 assert self.sibling_cmp(kids.items[i - 1], kids.items[i]) < 0, \
                     "a sibling list is out of order"
         return 0
+
+
+# -- diffs of one tree for events (state/tree.pxi): module functions over a TreeMoves
+
+def included_vv(TreeMoves tm):
+    """{peer: 1 + the greatest counter} of the moves in effect order (not left out)."""
+    cdef int64_t m
+    out = {}
+    for m in range(tm.n_moves):
+        if not tm.moves[m].excluded and tm.moves[m].counter >= out.get(tm.moves[m].peer, 0):
+            out[tm.moves[m].peer] = tm.moves[m].counter + 1
+    return out
+
+
+def tree_view(TreeMoves tm):
+    """{node: (parent, sort key)} of the shown nodes, the key (fractional index bytes,
+    Lamport, peer) of its last effective move: what a diff of two versions compares."""
+    cdef int64_t k, m
+    out = {}
+    for k in range(tm.n_nodes):
+        if tm.alive_k(k):
+            m = tm.nodes[k].last_move
+            p = tm.nodes[k].parent
+            out[tm.tree_id(k)] = (None if p == TREE_ROOT else tm.tree_id(p),
+                                  ((<char*>&tm.fis[tm.moves[m].fi_off])[:tm.moves[m].fi_len],
+                                   tm.moves[m].lamport, tm.moves[m].peer))
+    return out
+
+
+def greater_items(TreeMoves tm, dict vv_before):
+    """loro's diff of moves that all follow `vv_before` (a commit, or an import whose
+    changes all follow the version before it): each new move, in (Lamport, peer)
+    order, applied to the tree as it was, gives ("create", node, parent, index, fi),
+    ("move", node, parent, index, fi, old_parent, old_index) or ("delete", node,
+    old_parent, old_index); a move that changes what is shown gives nothing."""
+    cdef int64_t k, m, t
+    cdef tree_move *mv
+    final = included_vv(tm)
+    new = []
+    for k in range(tm.n_moves):
+        mv = &tm.moves[tm.order[k]]
+        if not mv.excluded and mv.counter >= vv_before.get(mv.peer, 0):
+            new.append(tm.order[k])
+    if not new:
+        return []
+    tm.checkout(vv_before)
+    vv = dict(vv_before)
+    items = []
+    for m in new:
+        t = tm.moves[m].target
+        tid = tm.tree_id(t)
+        was_alive = tm.alive_k(t)
+        old_parent = tm.parent(tid)
+        old_index = tm.index(tid)
+        vv[tm.moves[m].peer] = tm.moves[m].counter + 1
+        tm.checkout(vv)
+        mv = &tm.moves[m]
+        if not mv.effective or tm.nodes[t].last_move != m:
+            continue
+        fi = (<char*>&tm.fis[mv.fi_off])[:mv.fi_len]
+        parent = None if mv.parent == TREE_ROOT else (
+            "deleted" if mv.parent == TREE_DELETED else tm.tree_id(mv.parent))
+        if (mv.peer, mv.counter) == tid:
+            if tm.alive_k(t):
+                items.append(("create", tid, parent, tm.index(tid), fi))
+        elif mv.parent == TREE_DELETED or not tm.alive_k(t):
+            if was_alive:
+                items.append(("delete", tid, old_parent, old_index))
+        elif was_alive:
+            items.append(("move", tid, parent, tm.index(tid), fi, old_parent, old_index))
+        else:
+            items.append(("create", tid, parent, tm.index(tid), fi))
+    tm.checkout(final)
+    return items
 
 
 # -- fractional indexes (loro's scheme: byte strings ending in 0x80, compared as bytes)

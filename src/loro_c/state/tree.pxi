@@ -6,6 +6,8 @@
 # state's version holds (tree_recompute), as MovableList recomputes its elements.
 import functools
 from loro_c._tree import TreeMoves as _TreeMoves
+from loro_c._tree import (included_vv as _included_vv, tree_view as _tree_view,
+                          greater_items as _greater_items)
 
 
 cdef object tree_state(LoroDoc d, uint32_t c):
@@ -161,7 +163,7 @@ cdef int tree_note_before(LoroDoc d, uint32_t c) except -1:
     if c in d.tree_ev:
         return 0
     tm = tree_state(d, c)
-    d.tree_ev[c] = [tm.included_vv(), tm.view(), []]
+    d.tree_ev[c] = [_included_vv(tm), _tree_view(tm), []]
     return 0
 
 
@@ -184,7 +186,7 @@ cdef int tree_note_local(LoroDoc d, uint32_t c, tuple item) except -1:
 
 
 cdef list tree_event_items(LoroDoc d, uint32_t c, int mode):
-    """Tree `c`'s diff since tree_note_before, as item tuples (TreeMoves.greater_items):
+    """Tree `c`'s diff since tree_note_before, as item tuples (_tree.greater_items):
     mode 0 a commit (its local items), 1 an import that follows the version before it (its
     moves replayed in order, as loro), 2 a checkout or a concurrent import (a sequence that
     turns the tree before into the tree after: loro's own order is not modelled there)."""
@@ -195,8 +197,8 @@ cdef list tree_event_items(LoroDoc d, uint32_t c, int mode):
         return local
     tm = tree_state(d, c)
     if mode == 1:
-        return tm.greater_items(vv_before)
-    return tree_view_diff(before, tm.view())
+        return _greater_items(tm, vv_before)
+    return tree_view_diff(before, _tree_view(tm))
 
 
 cdef int tree_events_done(LoroDoc d) noexcept:
@@ -205,7 +207,7 @@ cdef int tree_events_done(LoroDoc d) noexcept:
 
 
 cdef list tree_view_diff(dict before, dict after):
-    """Items that turn view `before` into view `after` (TreeMoves.view): the nodes no longer
+    """Items that turn view `before` into view `after` (_tree.tree_view): the nodes no longer
     shown are deleted (top down: a deleted node's subtree goes with it), then every shown
     node, parents first, is created or moved where `after` has it. Indexes are those of
     the tree being turned, at each step."""
