@@ -4,6 +4,7 @@
 # of their tree in any order; a checkout, an import while detached and an undone import
 # only mark every tree stale, and the next read rebuilds the trees from the logged ops the
 # state's version holds (tree_recompute), as MovableList recomputes its elements.
+import bisect
 import functools
 from loro_c._tree import TreeMoves as _TreeMoves
 from loro_c._tree import (included_vv as _included_vv, tree_view as _tree_view,
@@ -206,53 +207,65 @@ cdef int tree_events_done(LoroDoc d) noexcept:
     return 0
 
 
+cdef dict view_kids(dict view):
+    """parent -> [(sort key, node)] of a view, each list in sibling order."""
+    kids = {}
+    for n, (p, key) in view.items():
+        kids.setdefault(p, []).append((key, n))
+    for lst in kids.values():
+        lst.sort()
+    return kids
+
+
 cdef list tree_view_diff(dict before, dict after):
     """Items that turn view `before` into view `after` (_tree.tree_view): the nodes no longer
     shown are deleted (top down: a deleted node's subtree goes with it), then every shown
     node, parents first, is created or moved where `after` has it. Indexes are those of
-    the tree being turned, at each step."""
+    the tree being turned, at each step (sibling lists kept sorted: O(n log n) apart from
+    list shifts)."""
     model = dict(before)
+    kids = view_kids(before)
+    after_kids = view_kids(after)
     items = []
-
-    def kids(p):
-        return sorted([n for n, v in model.items() if v[0] == p], key=lambda n: model[n][1])
-
-    def index_of(n):
-        return kids(model[n][0]).index(n)
-
-    def depth(n, view):
-        k = 0
-        while view[n][0] is not None:
-            n = view[n][0]
-            k += 1
-        return k
-
-    for n in sorted(before, key=lambda n: depth(n, before)):
-        if n in model and n not in after:
-            items.append(("delete", n, model[n][0], index_of(n)))
-            gone = {n}
-            del model[n]
-            changed = True
-            while changed:
-                changed = False
-                for m in list(model):
-                    if model[m][0] in gone:
-                        gone.add(m)
-                        del model[m]
-                        changed = True
-    queue = [n for n in after if after[n][0] is None]
-    queue.sort(key=lambda n: after[n][1])
+    queue = [n for _, n in kids.get(None, [])]
+    at = 0
+    while at < len(queue):
+        n = queue[at]
+        at += 1
+        if n in after:
+            queue += [m for _, m in kids.get(n, [])]
+            continue
+        p, key = model[n]
+        lst = kids[p]
+        i = bisect.bisect_left(lst, (key, n))
+        items.append(("delete", n, p, i))
+        del lst[i]
+        gone = [n]
+        while gone:                             # its subtree leaves the model with it
+            m = gone.pop()
+            del model[m]
+            gone += [c for _, c in kids.pop(m, [])]
+    queue = [n for _, n in after_kids.get(None, [])]
     at = 0
     while at < len(queue):
         n = queue[at]
         at += 1
         p, key = after[n]
-        if n not in model:
-            model[n] = (p, key)
-            items.append(("create", n, p, index_of(n), key[0]))
-        elif model[n] != (p, key):
-            old = (model[n][0], index_of(n))
-            model[n] = (p, key)
-            items.append(("move", n, p, index_of(n), key[0]) + old)
-        queue += sorted([m for m in after if after[m][0] == n], key=lambda m: after[m][1])
+        queue += [m for _, m in after_kids.get(n, [])]
+        old = model.get(n)
+        if old == (p, key):
+            continue
+        if old is not None:
+            lst = kids[old[0]]
+            i = bisect.bisect_left(lst, (old[1], n))
+            del lst[i]
+        model[n] = (p, key)
+        lst = kids.setdefault(p, [])
+        j = bisect.bisect_left(lst, (key, n))
+        lst.insert(j, (key, n))
+        if old is None:
+            kids[n] = []                        # shown again: its children are created too
+            items.append(("create", n, p, j, key[0]))
+        else:
+            items.append(("move", n, p, j, key[0], old[0], i))
     return items
