@@ -436,3 +436,34 @@ def test_delete_root_container_of_a_tree_as_loro():
     assert b.get_deep_value() == a.get_deep_value()
     assert _changes(b.export(loro_c.ExportMode.Updates(loro_c.VersionVector()))) == \
         _changes(a.export(loro.ExportMode.Updates(loro.VersionVector())))
+
+
+def test_paths_through_a_tree_as_loro():
+    """Meta maps sit at Index.Node(node) under their tree: get_path_to_container,
+    get_by_path, get_by_str_path ("tree/counter@peer/key") and get_deep_value_with_id."""
+    def run(mod):
+        d = mod.LoroDoc()
+        d.peer_id = 1
+        t = d.get_tree("t")
+        a = t.create()
+        t.create(a)
+        m = t.get_meta(a)
+        m.insert("k", 1)
+        lst = m.insert_container("l", mod.LoroList())
+        lst.insert(0, 5)
+        d.commit()
+
+        def val(x):
+            if x is None:
+                return None
+            return ("V", x.value) if mod.ValueOrContainer.is_value(x) else "C"
+
+        def kinds(p):
+            return None if p is None else [type(i).__name__.split("_")[-1] for _, i in p]
+
+        return (d.get_deep_value_with_id(),
+                val(d.get_by_path([mod.Index.Key("t"), mod.Index.Node(a), mod.Index.Key("k")])),
+                val(d.get_by_str_path("t/0@1/k")), val(d.get_by_str_path("t/0@1/l/0")),
+                val(d.get_by_str_path("t/0")), val(d.get_by_str_path("t/1@1")),
+                kinds(d.get_path_to_container(lst.id)), kinds(d.get_path_to_container(m.id)))
+    assert run(loro_c) == run(loro)
