@@ -58,4 +58,17 @@ enum {
     LC_OP_MARK_END = 17
 };
 
+/* Tree op kind (a separate block; state/tree.pxi). Create, move and delete are one op, a
+ * move of `target` under a parent: start_id = the target (peer index, counter); pos = the
+ * parent's peer index, or LC_TREE_PARENT_ROOT (a root) / LC_TREE_PARENT_DELETED (the
+ * deleted root: a delete); delta = the parent's counter; arg = the value slot of the
+ * fractional index bytes (empty for a delete). */
+enum {
+    LC_OP_TREE = 8
+};
+enum {
+    LC_TREE_PARENT_ROOT = -1,
+    LC_TREE_PARENT_DELETED = -2
+};
+
 #endif

@@ -38,3 +38,10 @@ __all__ = [
     "Configure", "DiffBatch",
     "ExpandType", "StyleConfigMap", "PositionType",
 ]
+
+# LoroTree (handles/tree.pxi, state/tree.pxi)
+from loro_c._containers import LoroTree
+from loro_c._types import TreeID, TreeNode
+from loro_c.events import TreeDiff, TreeDiffItem, TreeExternalDiff
+
+__all__ += ["LoroTree", "TreeID", "TreeNode", "TreeDiff", "TreeDiffItem", "TreeExternalDiff"]

@@ -75,6 +75,8 @@ from ._kinds cimport (KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE, KIND_MOVABLE_LI
                      LC_OP_MARK_START, LC_OP_MARK_END)
 from ._oplog cimport lc_op
 from ._kinds cimport LC_OP_MOVE, LC_OP_SET     # MovableList (codec/movable_payloads.pxi)
+from ._kinds cimport LC_OP_TREE, LC_TREE_PARENT_ROOT, LC_TREE_PARENT_DELETED   # codec/tree_payloads.pxi
+from ._doc cimport lc_walk
 from ._doc cimport LoroDoc, DocOps, lstr_place, lval_place, container_index, show_root
 from ._doc cimport thin_load        # codec/snapshot_state.pxi
 from ._import cimport (stage_begin, stage_dep, stage_container, stage_op, stage_dropped, stage_end,
@@ -99,6 +101,7 @@ include "codec/change_block_decode.pxi"
 include "codec/change_block_payloads.pxi"
 include "codec/change_block_encode.pxi"
 include "codec/movable_payloads.pxi"
+include "codec/tree_payloads.pxi"
 include "codec/lz4.pxi"
 include "codec/sstable.pxi"
 include "codec/snapshot.pxi"

@@ -23,6 +23,9 @@ from loro_c._doc cimport (local_text_insert, text_value, text_range, local_seq_d
 from loro_c._doc cimport (local_ml_insert, local_ml_insert_container, local_ml_delete, local_ml_move,
                           local_ml_set, local_ml_set_container, ml_len, ml_slots, ml_item_peers,
                           ml_value_slot_at)
+from loro_c._doc cimport (KIND_TREE, tree_state, local_tree_move, local_next_counter,
+                          container_index, tree_note_local)     # LoroTree (handles/tree.pxi)
+from loro_c._version import ID as _ID
 from loro_c._doc import copy_value
 from loro_c.errors import (LoroError, LoroTypeError, LoroValueError, OutOfBoundsError,
                            ContainerMismatchError, KeyNotFoundError)
@@ -94,6 +97,8 @@ def wrap(LoroDoc doc, uint32_t c, int kind):
         return LoroMap._wrap(doc, c)
     if kind == KIND_MOVABLE_LIST:
         return LoroMovableList._wrap(doc, c)
+    if kind == KIND_TREE:
+        return LoroTree._wrap(doc, c)
     return LoroCounter._wrap(doc, c)
 
 
@@ -190,6 +195,8 @@ cdef tuple content_of(LoroDoc sdoc, uint32_t c):
         return (kind, text_value(sdoc, c))
     if kind == KIND_COUNTER:
         return (kind, sdoc.ccounter[c])
+    if kind == KIND_TREE:
+        return (kind, tree_content(sdoc, tree_state(sdoc, c), None))
     items = []
     if kind == KIND_LIST or kind == KIND_MOVABLE_LIST:
         for slot in (list_slots(sdoc, c) if kind == KIND_LIST else ml_slots(sdoc, c)):
@@ -232,6 +239,8 @@ cdef copy_content(LoroDoc doc, uint32_t dst, tuple content):
     elif kind == KIND_COUNTER:
         # loro writes the detached value as one increment, zero included
         local_counter_add(doc, dst, content[1])
+    elif kind == KIND_TREE:
+        copy_tree(doc, dst, None, content[1])
     elif kind == KIND_LIST:
         for i, (_, x) in enumerate(content[1]):
             if type(x) is tuple:
@@ -266,6 +275,8 @@ cdef int kind_of_handle(object c) except -1:
         return KIND_COUNTER
     if isinstance(c, LoroMovableList):
         return KIND_MOVABLE_LIST
+    if isinstance(c, LoroTree):
+        return KIND_TREE
     raise LoroTypeError(f"expected a container (LoroText, LoroList, LoroMap, LoroCounter, "
                         f"LoroMovableList), not {type(c).__name__}")
 
@@ -301,6 +312,15 @@ cdef bint reachable(LoroDoc doc, uint32_t target) except -1:
             slots = ml_slots(doc, c)
         elif kind == KIND_MAP:
             slots = [sl for _, sl in map_live(doc, c)]
+        elif kind == KIND_TREE:
+            tm = tree_state(doc, c)
+            for k in tm.node_ids():
+                if not tm.is_deleted(k):
+                    m = doc.cid_index.get(_types.ContainerID.Normal(k[0], k[1],
+                                                                    _types.ContainerType.Map()))
+                    if m is not None:
+                        stack.append(m)
+            continue
         else:
             continue
         for sl in slots:
@@ -1429,3 +1449,4 @@ cdef class LoroCounter(_Handle):
 
 
 include "handles/movable_list.pxi"
+include "handles/tree.pxi"

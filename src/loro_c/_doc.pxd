@@ -97,6 +97,7 @@ cdef enum:
 # Container kinds (Loro's raw type bytes), re-exported from their one place (kinds.h).
 from loro_c._kinds cimport KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE, KIND_MOVABLE_LIST, KIND_COUNTER
 from loro_c._kinds cimport LC_OP_MARK_START, LC_OP_MARK_END
+from loro_c._kinds cimport LC_OP_TREE, LC_TREE_PARENT_ROOT, LC_TREE_PARENT_DELETED
 
 
 # Loro's MAX_BLOCK_SIZE: a change joins its peer's last block while the block's estimated
@@ -303,6 +304,13 @@ cdef class DocCore:
     # configuration (richtext.TextStyles)
     cdef dict styles
     cdef object text_styles
+    # movable trees (state/tree.pxi): container index -> its TreeMoves (_tree.pyx); stale
+    # after a checkout, a detached import or an undone import, then recomputed from the log
+    # when next read; container index -> whether local moves generate fractional indexes
+    cdef dict trees
+    cdef bint trees_stale
+    cdef dict tree_fi
+    cdef dict tree_ev               # events: tree -> how the batch found it (state/tree.pxi)
     cdef object __weakref__
 
 
@@ -383,6 +391,17 @@ cdef int ml_after_undo(LoroDoc d) except -1
 cdef list ml_event_ops(LoroDoc d, uint32_t c)
 cdef int ml_events_done(LoroDoc d) noexcept
 cdef int64_t ml_index_of(LoroDoc d, uint32_t c, object value) except -2
+# movable trees (state/tree.pxi)
+cdef object tree_state(LoroDoc d, uint32_t c)
+cdef int local_tree_move(LoroDoc d, uint32_t c, tuple target, object parent, bytes fi) except -1
+cdef object tree_value(LoroDoc d, uint32_t c, bint deep)
+cdef int tree_after_undo(LoroDoc d) except -1
+cdef int32_t local_next_counter(LoroDoc d) except -1
+cdef int tree_note_before(LoroDoc d, uint32_t c) except -1
+cdef int tree_snapshot_all(LoroDoc d) except -1
+cdef int tree_note_local(LoroDoc d, uint32_t c, tuple item) except -1
+cdef list tree_event_items(LoroDoc d, uint32_t c, int mode)
+cdef int tree_events_done(LoroDoc d) noexcept
 # kinds and values (state/dispatch.pxi)
 cdef bint kind_has_state(int kind) noexcept
 cdef bint op_fits_kind(uint32_t op_kind, int kind) noexcept
@@ -528,4 +547,8 @@ cdef inline int ev_note_op(LoroDoc d, const lc_op *op, uint32_t peer) except -1 
         return ev_note(d, op.container, LC_EV_COUNTER, peer, op.counter, 1, 0, op.delta)
     if op.kind == LC_OP_MARK_START:
         return ev_note(d, op.container, LC_EV_MARK, peer, op.counter, 1, 0, 0.0)
+    if op.kind == LC_OP_TREE:
+        # a tree's diff replays its moves from before the batch (state/tree.pxi): the note
+        # only marks it touched
+        return ev_note(d, op.container, LC_EV_COUNTER, peer, op.counter, 1, 0, 0.0)
     return 0

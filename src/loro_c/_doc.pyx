@@ -128,6 +128,7 @@ include "state/snapshot.pxi"
 include "state/snapshot_load.pxi"
 include "state/movable_list.pxi"
 include "state/movable_local.pxi"
+include "state/tree.pxi"
 include "doc/exchange.pxi"
 include "doc/cursors.pxi"
 
@@ -151,7 +152,7 @@ cdef object wrapper(int kind):
     global _wrappers
     if _wrappers is None:
         from loro_c import _containers as m
-        _wrappers = [m.LoroMap._wrap, m.LoroList._wrap, m.LoroText._wrap, None,
+        _wrappers = [m.LoroMap._wrap, m.LoroList._wrap, m.LoroText._wrap, m.LoroTree._wrap,
                      m.LoroMovableList._wrap, m.LoroCounter._wrap]
     return _wrappers[kind]
 
@@ -358,6 +359,18 @@ cdef class LoroDoc(DocExchange):
         finally:
             doc_release(self)
 
+    def get_tree(self, obj):
+        """The Tree container `obj` (a root name, a ContainerID or its string form)."""
+        doc_acquire(self)
+        try:
+            return wrapper(KIND_TREE)(self, root_index(self, obj, KIND_TREE))
+        finally:
+            doc_release(self)
+
+    def try_get_tree(self, obj):
+        """The Tree `obj`, or None (see try_get_text)."""
+        return self._try_get(obj, KIND_TREE)
+
     def get_container(self, cid):
         """The container with this id, or None when the document has never seen it."""
         from loro_c import _containers
@@ -439,6 +452,10 @@ cdef class LoroDoc(DocExchange):
                 h.delete(key)
         elif kind == "Counter":
             h.increment(-h.value)
+        elif kind == "Tree":
+            # every shown node, level by level (a node under a deleted one is deleted too)
+            for node in h.get_nodes(False):
+                h.delete(node.id)
         return None
 
     def set_change_merge_interval(self, interval):

@@ -32,6 +32,8 @@ from loro_c._doc cimport KIND_MOVABLE_LIST, ml_event_ops, ml_events_done, ml_ind
 from loro_c._doc cimport LC_EV_MARK, LC_OP_MARK_START, LC_OP_COUNTER, style_attributes, text_delta_runs
 from loro_c._doc cimport open_marks_before, styled_text
 from loro_c._seq cimport anchors_before, LC_ANCHOR_MIN, anchors_in_prefix, LC_ANCHOR_START, LC_ANCHOR_END, LC_NO_NODE, TREE_ANCHORED
+from loro_c._doc cimport (KIND_TREE, LC_OP_TREE, tree_event_items, tree_events_done,
+                          tree_state)     # LoroTree (state/tree.pxi)
 from loro_c._seq cimport (SeqArena, lc_span, lc_id, lc_record, lc_peer_index, make_id, span_visible, grow,
                           LC_REC_INSERT, LC_REC_DELETE_REV, locate, visible_before, abs_index)
 from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET,
@@ -44,6 +46,7 @@ from loro_c._version cimport frontiers_wrap
 from loro_c._types import ChangeMeta
 from loro_c.events import (DiffBatch, _DocEvents, _Batch, _PeerChange, _Raised, ChangeModifier, ContainerDiff, PathItem, Diff, TextDelta, ListDiffItem,
                            MapDelta)
+from loro_c.events import TreeDiff, TreeDiffItem, TreeExternalDiff     # LoroTree
 from loro_c.paths import Index
 from loro_c.hash_order import container_idx, iteration_order
 from loro_c.rich_checkout import checkout_delta as rich_checkout_delta
@@ -283,6 +286,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
         if doc.evs is not None:
             doc.evs.before = None
         ml_events_done(doc)
+        tree_events_done(doc)
 
 
 def _new_registry():
@@ -301,6 +305,7 @@ def diff_batch(LoroDoc doc):
         for cd in collect(doc, True, True, changed):
             batch.push(cd.target, cd.diff)
         ml_events_done(doc)
+        tree_events_done(doc)
         batch._idlp = _idlp_sink
     finally:
         _idlp_sink = None
@@ -633,6 +638,9 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
             d = map_diff(doc, c, idxs, compare_values, shown, reached, before is not None)
         elif kind == KIND_MOVABLE_LIST:
             d = ml_diff(doc, c, shown, reached if reached is not None else ml_reached, is_import)
+        elif kind == KIND_TREE:
+            d = tree_diff(doc, c, 0 if not is_import else (2 if compare_values else 1),
+                          reached if reached is not None else ml_reached)
         elif kind == KIND_COUNTER:
             total = 0.0
             for i in idxs:
@@ -720,6 +728,35 @@ cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done) 
         out.append((len(path), cid.counter + 1, c, ContainerDiff(cid, path, False, d)))
     out[:] = [row for row in out if row is not None]
     return 0
+
+
+cdef object tree_diff(LoroDoc doc, uint32_t c, int mode, list reached):
+    """A tree's Diff.Tree (state/tree.pxi's items), None when an import changed nothing. In
+    a checkout or a concurrent import a created node's meta map is shown whole (`reached`),
+    as loro shows it."""
+    items = []
+    for it in tree_event_items(doc, c, mode):
+        kind = it[0]
+        node = _types.TreeID(it[1][0], it[1][1])
+        if kind == "create" and mode == 2:
+            m = doc.cid_index.get(_types.ContainerID.Normal(it[1][0], it[1][1], _types.ContainerType.Map()))
+            if m is not None:
+                reached.append(m)
+        if kind == "create":
+            action = TreeExternalDiff.Create(tree_id_or_none(it[2]), it[3], it[4].hex().upper())
+        elif kind == "move":
+            action = TreeExternalDiff.Move(tree_id_or_none(it[2]), it[3], it[4].hex().upper(),
+                                           tree_id_or_none(it[5]), it[6])
+        else:
+            action = TreeExternalDiff.Delete(tree_id_or_none(it[2]), it[3])
+        items.append(TreeDiffItem(node, action))
+    if not items and mode != 0:
+        return None
+    return Diff.Tree(TreeDiff(items))
+
+
+cdef object tree_id_or_none(object k):
+    return None if k is None else _types.TreeID(k[0], k[1])
 
 
 cdef object ml_diff(LoroDoc doc, uint32_t c, list shown, list reached, bint is_import):
@@ -835,6 +872,10 @@ cdef object path_of(LoroDoc doc, uint32_t c, dict cache):
                 k = ml_index_of(doc, parent, cid)
                 if k >= 0:
                     index = Index.Seq(k)
+            elif link[1] == LC_OP_TREE and doc.ckind[parent] == KIND_TREE:
+                # a tree node's meta map, while the node is shown
+                if tree_state(doc, parent).is_alive((cid.peer, cid.counter)):
+                    index = Index.Node(_types.TreeID(cid.peer, cid.counter))
         if index is not None:
             up = path_of(doc, parent, cache)
             if up is not None:

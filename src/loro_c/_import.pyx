@@ -19,13 +19,15 @@ from loro_c._oplog cimport (OpLog, lc_op, lc_staged, lc_change, slice_op, LC_STA
                             LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
 from loro_c._kinds cimport LC_OP_MOVE, LC_OP_SET      # MovableList
 from loro_c._kinds cimport LC_OP_MARK_START, LC_OP_MARK_END
+from loro_c._kinds cimport LC_OP_TREE, LC_TREE_PARENT_ROOT, LC_TREE_PARENT_DELETED
 from loro_c._doc cimport (LoroDoc, group_change, group_kept, lstr_place, lval_place, lstr_grow_to, utf8_bytes,
                           lc_map_free, lc_map_find, lc_map_remove, lc_map_set_slot, lc_map_entry,
                           lc_map_undo, ROOT_HIDDEN, KIND_TEXT,
                           str_to_cps, STACK_CPS)
 from loro_c._doc cimport (kind_has_state, op_fits_kind, container_index, show_root, ensure_tvv, commit_txn,
                           move_tracker_to_change, move_tracker_to_head, move_tracker_home, map_history_drop, apply_change_ops,
-                          rebuild_state, flush_import_deltas, ml_after_undo)
+                          rebuild_state, flush_import_deltas, ml_after_undo,
+                          tree_after_undo)
 from loro_c._doc import kind_of_type, _TYPE_NAMES
 from loro_c.errors import LoroError, DecodeError
 from loro_c import _types
@@ -261,6 +263,7 @@ cdef undo(LoroDoc doc, ImportRun run, bint state_touched):
         doc.tracker_at_head = True
         move_tracker_home(doc)
         ml_after_undo(doc)      # MovableList elements, from the log cut back
+        tree_after_undo(doc)    # trees, from the log cut back (state/tree.pxi)
 
 
 cdef int unapply(LoroDoc doc, ImportRun run) except -1:
@@ -583,6 +586,8 @@ cdef object stage_tuple(LoroDoc doc, tuple raw):
             op.arg = -1
         elif kind == LC_OP_MOVE or kind == LC_OP_SET:
             stage_movable_tuple(doc, c, o, peer)
+        elif kind == LC_OP_TREE:
+            stage_tree_tuple(doc, c, o)
         else:
             op = stage_op(doc, c, kind, o[2], 1)
             op.delta = o[3]
@@ -610,6 +615,36 @@ cdef int stage_movable_tuple(LoroDoc doc, uint32_t c, tuple o, object peer) exce
         stage_value(doc, o[5], peer, o[2])
         op.arg = len(log.values)
         log.values.append(o[5])
+    return 0
+
+cdef int stage_tree_tuple(LoroDoc doc, uint32_t c, tuple o) except -1:
+    """A tree op (OP_TREE, cid, counter, target_peer, target_counter, parent, fractional
+    index bytes), parent None (a root), "deleted" (a delete) or (peer, counter); layout in
+    kinds.h."""
+    cdef OpLog log = doc.log
+    cdef lc_op *op = stage_op(doc, c, LC_OP_TREE, o[2], 1)
+    parent = o[5]
+    if not 0 <= o[4] <= INT32_MAX:
+        raise DecodeError(f"bad tree node counter {o[4]}")
+    if type(o[6]) is not bytes:
+        raise DecodeError("a tree op's fractional index must be bytes")
+    if parent is not None and not isinstance(parent, str):
+        if not 0 <= parent[1] <= INT32_MAX:
+            raise DecodeError(f"bad tree parent counter {parent[1]}")
+    elif isinstance(parent, str) and parent != "deleted":
+        raise DecodeError(f"bad tree parent {parent!r}")
+    if stage_dropped(doc, op):
+        return 0
+    op.start_id = make_id(log.peer_index(o[3]), <int32_t>o[4])
+    if parent is None:
+        op.pos = LC_TREE_PARENT_ROOT
+    elif isinstance(parent, str):
+        op.pos = LC_TREE_PARENT_DELETED
+    else:
+        op.pos = log.peer_index(parent[0])
+        op.delta = <double><int32_t>parent[1]
+    op.arg = len(log.values)
+    log.values.append(o[6])
     return 0
 
 cdef int64_t tuple_ops_len(object ops) except -1:

@@ -19,6 +19,9 @@ cdef extern from "loro_c/kinds.h":
         LC_OP_SET
         LC_OP_MARK_START
         LC_OP_MARK_END
+        LC_OP_TREE
+        LC_TREE_PARENT_ROOT
+        LC_TREE_PARENT_DELETED
 
     const char *lc_kind_name(int kind) noexcept nogil
     int lc_kind_historical(int kind) noexcept nogil

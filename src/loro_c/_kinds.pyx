@@ -11,4 +11,5 @@ KIND_HISTORICAL = tuple(lc_kind_historical(k) for k in range(N_KINDS))
 OP_KINDS = {"insert": LC_OP_INSERT, "delete": LC_OP_DELETE, "map_set": LC_OP_MAP_SET,
             "map_delete": LC_OP_MAP_DELETE, "counter": LC_OP_COUNTER,
             "move": LC_OP_MOVE, "set": LC_OP_SET,
-            "mark_start": LC_OP_MARK_START, "mark_end": LC_OP_MARK_END}
+            "mark_start": LC_OP_MARK_START, "mark_end": LC_OP_MARK_END,
+            "tree": LC_OP_TREE}

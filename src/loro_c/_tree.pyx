@@ -4,8 +4,9 @@
 Loro's rule (its `TreeCacheForDiff`): every move of a tree (create, move and delete are all
 moves; a delete moves a node under the deleted root) is ordered by (Lamport, peer); the
 moves are applied in that order to a parent map, and a move is skipped, its *effect* nil,
-when its target already has moves and the new parent is the target or one of its
-descendants at that point. A node's parent and position come from its last effective move.
+when the new parent is the target or one of its descendants at that point (loro asks this
+only of targets that already have moves: the same on any valid history, see
+creates_cycle). A node's parent and position come from its last effective move.
 A node is deleted while its parent chain reaches the deleted root. Siblings are ordered by
 fractional index bytes, then by the (Lamport, peer) of their last effective move.
 
@@ -161,12 +162,13 @@ cdef class TreeMoves:
     # -- moves
 
     cdef bint creates_cycle(self, int64_t target, int64_t parent) noexcept:
-        """Whether moving `target` under `parent` now would put it under itself (only once
-        the target has an applied move, as in loro)."""
+        """Whether moving `target` under `parent` now would put it under itself. Loro judges
+        this only once the target has an applied move; in a valid history a node's first
+        move (its create) cannot make a cycle (nothing is under it yet), so judging every
+        move differs only on hostile input (a node created under itself, or an unknown
+        node moved under a node placed below it), where loro would keep a loop."""
         cdef int64_t p = parent
         cdef int64_t steps = 0
-        if self.nodes[target].n_applied == 0:
-            return False
         while p >= 0:
             if p == target:
                 return True
@@ -489,6 +491,39 @@ cdef class TreeMoves:
                         "children": self._subtree(k, node_id, meta_of)})
         return out
 
+    def contains(self, target):
+        """Whether the node has an effective move (deleted nodes included)."""
+        cdef int64_t k = self.find(target[0], target[1])
+        return k >= 0 and self.nodes[k].parent != TREE_NONE
+
+    def ever_had_children(self, target):
+        """Whether a child was ever placed under the node (loro lists no children, None,
+        for a node that never had one, and [] for one whose children all left)."""
+        cdef int64_t k = self.find(target[0], target[1])
+        return k >= 0 and self.nodes[k].kids.cap > 0
+
+    def last_move_id(self, target):
+        """(peer, counter) of the node's last effective move, or None."""
+        cdef int64_t k = self.find(target[0], target[1])
+        cdef int64_t m
+        if k < 0 or self.nodes[k].last_move < 0:
+            return None
+        m = self.nodes[k].last_move
+        return (self.moves[m].peer, self.moves[m].counter)
+
+    cdef bint alive_k(self, int64_t k) noexcept:
+        """Whether node k is shown: its parent chain reaches the roots."""
+        cdef int64_t p = self.nodes[k].parent
+        cdef int64_t steps = 0
+        while p >= 0 and steps <= self.n_nodes:
+            p = self.nodes[p].parent
+            steps += 1
+        return p == TREE_ROOT
+
+    def is_alive(self, target):
+        cdef int64_t k = self.find(target[0], target[1])
+        return k >= 0 and self.alive_k(k)
+
     def node_ids(self):
         """Every node that has an effective move, in the order they were first seen."""
         return [self.tree_id(k) for k in range(self.n_nodes) if self.nodes[k].parent != TREE_NONE]
@@ -573,6 +608,80 @@ cdef class TreeMoves:
                 assert self.sibling_cmp(kids.items[i - 1], kids.items[i]) < 0, \
                     "a sibling list is out of order"
         return 0
+
+
+# -- diffs of one tree for events (state/tree.pxi): module functions over a TreeMoves
+
+def included_vv(TreeMoves tm):
+    """{peer: 1 + the greatest counter} of the moves in effect order (not left out)."""
+    cdef int64_t m
+    out = {}
+    for m in range(tm.n_moves):
+        if not tm.moves[m].excluded and tm.moves[m].counter >= out.get(tm.moves[m].peer, 0):
+            out[tm.moves[m].peer] = tm.moves[m].counter + 1
+    return out
+
+
+def tree_view(TreeMoves tm):
+    """{node: (parent, sort key)} of the shown nodes, the key (fractional index bytes,
+    Lamport, peer) of its last effective move: what a diff of two versions compares."""
+    cdef int64_t k, m
+    out = {}
+    for k in range(tm.n_nodes):
+        if tm.alive_k(k):
+            m = tm.nodes[k].last_move
+            p = tm.nodes[k].parent
+            out[tm.tree_id(k)] = (None if p == TREE_ROOT else tm.tree_id(p),
+                                  ((<char*>&tm.fis[tm.moves[m].fi_off])[:tm.moves[m].fi_len],
+                                   tm.moves[m].lamport, tm.moves[m].peer))
+    return out
+
+
+def greater_items(TreeMoves tm, dict vv_before):
+    """loro's diff of moves that all follow `vv_before` (a commit, or an import whose
+    changes all follow the version before it): each new move, in (Lamport, peer)
+    order, applied to the tree as it was, gives ("create", node, parent, index, fi),
+    ("move", node, parent, index, fi, old_parent, old_index) or ("delete", node,
+    old_parent, old_index); a move that changes what is shown gives nothing."""
+    cdef int64_t k, m, t
+    cdef tree_move *mv
+    final = included_vv(tm)
+    new = []
+    for k in range(tm.n_moves):
+        mv = &tm.moves[tm.order[k]]
+        if not mv.excluded and mv.counter >= vv_before.get(mv.peer, 0):
+            new.append(tm.order[k])
+    if not new:
+        return []
+    tm.checkout(vv_before)
+    vv = dict(vv_before)
+    items = []
+    for m in new:
+        t = tm.moves[m].target
+        tid = tm.tree_id(t)
+        was_alive = tm.alive_k(t)
+        old_parent = tm.parent(tid)
+        old_index = tm.index(tid)
+        vv[tm.moves[m].peer] = tm.moves[m].counter + 1
+        tm.checkout(vv)
+        mv = &tm.moves[m]
+        if not mv.effective or tm.nodes[t].last_move != m:
+            continue
+        fi = (<char*>&tm.fis[mv.fi_off])[:mv.fi_len]
+        parent = None if mv.parent == TREE_ROOT else (
+            "deleted" if mv.parent == TREE_DELETED else tm.tree_id(mv.parent))
+        if (mv.peer, mv.counter) == tid:
+            if tm.alive_k(t):
+                items.append(("create", tid, parent, tm.index(tid), fi))
+        elif mv.parent == TREE_DELETED or not tm.alive_k(t):
+            if was_alive:
+                items.append(("delete", tid, old_parent, old_index))
+        elif was_alive:
+            items.append(("move", tid, parent, tm.index(tid), fi, old_parent, old_index))
+        else:
+            items.append(("create", tid, parent, tm.index(tid), fi))
+    tm.checkout(final)
+    return items
 
 
 # -- fractional indexes (loro's scheme: byte strings ending in 0x80, compared as bytes)

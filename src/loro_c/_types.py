@@ -1123,3 +1123,49 @@ class ChangeMeta(_SlotRecord):
 
 
 __all__ += ["ChangeMeta"]
+
+
+# -- LoroTree values (the handle is in handles/tree.pxi) --------------------------------------
+
+class TreeID:
+    """A tree node's id: the id of the op that created it, ``TreeID(peer, counter)``.
+    Compared by value and hashable (loro's is not hashable; a superset)."""
+
+    __slots__ = ("peer", "counter")
+
+    def __init__(self, peer, counter):
+        self.peer = operator.index(peer)
+        self.counter = operator.index(counter)
+        if not 0 <= self.peer < (1 << 64):
+            raise OverflowError(f"peer {peer} does not fit in u64")
+        if not -(1 << 31) <= self.counter < (1 << 31):
+            raise OverflowError(f"counter {counter} does not fit in i32")
+
+    def __eq__(self, other):
+        return (type(other) is TreeID and self.peer == other.peer
+                and self.counter == other.counter)
+
+    def __hash__(self):
+        return hash((self.peer, self.counter))
+
+    def __repr__(self):
+        return f"TreeID {{ peer: {self.peer}, counter: {self.counter} }}"
+
+    __str__ = __repr__
+
+
+class TreeNode(_SlotRecord):
+    """A node as ``LoroTree.get_nodes`` lists it: ``id``, ``parent`` (a TreeID, or None for
+    a root), ``fractional_index`` (hex) and ``index`` among its siblings."""
+
+    __slots__ = ("id", "parent", "fractional_index", "index")
+
+    def __init__(self, id, parent, fractional_index, index):
+        self._fill(id, parent, fractional_index, index)
+
+    def __repr__(self):
+        return (f"TreeNode {{ id: {self.id!r}, parent: {self.parent!r}, "
+                f"fractional_index: {self.fractional_index}, index: {self.index} }}")
+
+
+__all__ += ["TreeID", "TreeNode"]

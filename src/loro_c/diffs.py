@@ -6,7 +6,7 @@ from loro_c.errors import LoroTypeError, OutOfBoundsError
 from loro_c.events import Diff, DiffBatch, ListDiffItem, TextDelta
 
 _KINDS = {"Text": "LoroText", "List": "LoroList", "Map": "LoroMap", "Counter": "LoroCounter",
-          "MovableList": "LoroMovableList"}
+          "MovableList": "LoroMovableList", "Tree": "LoroTree"}
 _GETTERS = {"MovableList": "get_movable_list"}
 
 
@@ -182,5 +182,7 @@ def _apply_one(doc, cid, diff, made):
         _apply_map(h, diff.diff.updated, made)
     elif isinstance(diff, Diff.Counter):
         h.increment(diff.diff)
+    elif isinstance(diff, Diff.Tree):
+        h._apply_diff(diff.diff.diff, made)     # handles/tree.pxi
     else:
         raise LoroTypeError(f"loro_c cannot apply a {type(diff).__name__} diff yet")

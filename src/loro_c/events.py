@@ -169,7 +169,7 @@ def _diff_kind(name, doc):
 _diff_kind("List", "A list diff: `diff` is a list of ListDiffItem.")
 _diff_kind("Text", "A text diff: `diff` is a list of TextDelta.")
 _diff_kind("Map", "A map diff: `diff` is a MapDelta.")
-_diff_kind("Tree", "A tree diff (loro_c has no Tree containers yet).")
+_diff_kind("Tree", "A tree diff: `diff` is a TreeDiff.")
 _diff_kind("Counter", "A counter diff: `diff` is the float added.")
 
 
@@ -458,3 +458,81 @@ class EventStream:
         self.close()
         return False
 
+
+
+# -- LoroTree diffs (Diff.Tree holds a TreeDiff; state/tree.pxi and _events.pyx make them) ---
+
+class TreeExternalDiff(_Value):
+    """What happened to a tree node: Create, Move or Delete (indexes among the siblings at
+    that point of the diff; fractional indexes in hex)."""
+    __slots__ = ()
+
+
+class _TreeCreate(TreeExternalDiff):
+    __slots__ = ("parent", "index", "fractional_index")
+
+    def __init__(self, parent, index, fractional_index):
+        self.parent = parent
+        self.index = index
+        self.fractional_index = fractional_index
+
+    def __repr__(self):
+        return (f"Create(parent={self.parent!r}, index={self.index}, "
+                f"fractional_index={self.fractional_index!r})")
+
+
+class _TreeMove(TreeExternalDiff):
+    __slots__ = ("parent", "index", "fractional_index", "old_parent", "old_index")
+
+    def __init__(self, parent, index, fractional_index, old_parent, old_index):
+        self.parent = parent
+        self.index = index
+        self.fractional_index = fractional_index
+        self.old_parent = old_parent
+        self.old_index = old_index
+
+    def __repr__(self):
+        return (f"Move(parent={self.parent!r}, index={self.index}, fractional_index="
+                f"{self.fractional_index!r}, old_parent={self.old_parent!r}, "
+                f"old_index={self.old_index})")
+
+
+class _TreeDelete(TreeExternalDiff):
+    __slots__ = ("old_parent", "old_index")
+
+    def __init__(self, old_parent, old_index):
+        self.old_parent = old_parent
+        self.old_index = old_index
+
+    def __repr__(self):
+        return f"Delete(old_parent={self.old_parent!r}, old_index={self.old_index})"
+
+
+_nest(TreeExternalDiff, _TreeCreate, "Create")
+_nest(TreeExternalDiff, _TreeMove, "Move")
+_nest(TreeExternalDiff, _TreeDelete, "Delete")
+
+
+class TreeDiffItem(_Value):
+    """One node's change: `target` (TreeID) and `action` (TreeExternalDiff)."""
+    __slots__ = ("target", "action")
+
+    def __init__(self, target, action):
+        self.target = target
+        self.action = action
+
+    def __repr__(self):
+        return f"TreeDiffItem(target={self.target!r}, action={self.action!r})"
+
+
+class TreeDiff(_Value):
+    """A tree's diff: `diff`, the TreeDiffItems in the order they apply."""
+    __slots__ = ("diff",)
+
+    def __init__(self, diff):
+        self.diff = diff
+
+    def __repr__(self):
+        return f"TreeDiff(diff={self.diff!r})"
+
+__all__ += ["TreeDiff", "TreeDiffItem", "TreeExternalDiff"]

@@ -6,7 +6,7 @@ These walk the current values from the roots the document lists (plain Python ov
 handles: not on any per-op path). Finding a container's path costs a walk of the document
 until the container is met; a registry with parent links would make it O(depth).
 """
-from loro_c._types import ContainerID, ValueOrContainer
+from loro_c._types import ContainerID, ContainerType, ValueOrContainer
 
 __all__ = ["Index"]
 
@@ -73,8 +73,16 @@ def _roots(doc):
 
 
 def _children(doc, cid):
-    """(Index, child ContainerID) of the child containers `cid` holds now."""
+    """(Index, child ContainerID) of the child containers `cid` holds now (a tree: the meta
+    maps of its shown nodes, level by level)."""
     handle = doc.get_container(cid)
+    if _kind(handle) == "Tree":
+        out = []
+        for node in handle.get_nodes(False):
+            meta = ContainerID.Normal(node.id.peer, node.id.counter, ContainerType.Map())
+            if doc.get_container(meta) is not None:
+                out.append((Index.Node(node.id), meta))
+        return out
     value = handle.get_value()
     if isinstance(value, dict):
         return [(Index.Key(k), v) for k, v in value.items() if isinstance(v, ContainerID)]
@@ -126,19 +134,32 @@ def by_str_path(doc, s):
     parts = s.split("/")
     path = [Index.Key(parts[0])]
     for p in parts[1:]:
-        path.append(Index.Seq(int(p)) if p.isdigit() else Index.Key(p))
+        node = _tree_id(p)
+        path.append(Index.Seq(int(p)) if p.isdigit() else node if node is not None
+                    else Index.Key(p))
     got = by_path(doc, path[:1])
     for step in path[1:]:
         if got is None or not ValueOrContainer.is_container(got):
             return None
         if isinstance(step, _Seq) and _kind(got.container) == "Map":
             step = Index.Key(str(step.index))
+        if isinstance(step, _Node) and _kind(got.container) == "Map":
+            step = Index.Key(f"{step.target.counter}@{step.target.peer}")
         got = _step(got, step)
     return got
 
 
 def _kind(handle):
     return str(handle.id.container_type)
+
+
+def _tree_id(part):
+    """A "counter@peer" path part as a tree node step, or None."""
+    counter, at, peer = part.partition("@")
+    if not at or not counter.isdigit() or not peer.isdigit():
+        return None
+    from loro_c._types import TreeID
+    return Index.Node(TreeID(int(peer), int(counter)))
 
 
 def _step(cur, step):
@@ -152,6 +173,11 @@ def _step(cur, step):
         if not 0 <= step.index < len(h):
             return None
         return h.get(step.index)
+    if isinstance(step, _Node) and kind == "Tree":
+        # a shown node's meta map
+        if not h.contains(step.target) or h.is_node_deleted(step.target):
+            return None
+        return ValueOrContainer.Container(h.get_meta(step.target))
     if isinstance(step, _Seq) and kind == "Text":
         s = h.to_string()
         if not 0 <= step.index < len(s):
@@ -166,7 +192,11 @@ def deep_value_with_id(doc):
 
 
 def _with_id(doc, cid):
-    value = doc.get_container(cid).get_value()
+    handle = doc.get_container(cid)
+    if _kind(handle) == "Tree":
+        # loro shows a tree's meta maps as plain deep values here
+        return {"value": handle.get_deep_value(), "cid": str(cid)}
+    value = handle.get_value()
     if isinstance(value, dict):
         value = {k: _with_id(doc, v) if isinstance(v, ContainerID) else v for k, v in value.items()}
     elif isinstance(value, list):

@@ -7,7 +7,7 @@
 #   change_meta  timestamps (delta-of-delta), message lengths (RLE), the messages
 #   cids       container arena: (is_root, kind, peer index, name key index or counter)
 #   keys       key arena: length-prefixed UTF-8 strings
-#   positions  tree positions (loro_c has no tree ops: must be empty)
+#   positions  tree fractional indexes (codec/tree_payloads.pxi)
 #   ops        4 columns: container index (delta-RLE), prop (delta-RLE), value kind (RLE),
 #              length (RLE)
 #   delete_start_ids  3 delta-RLE columns (peer index, counter, signed length), one row per
@@ -386,6 +386,7 @@ cdef list decode_block_ops(BlockHead* h, BlockArrays* a, Py_ssize_t* budget, Lor
     st.peer = a.peers[0]
     st.py_peer = st.peer
     st.n_dels = decode_del_columns(h, a, n_ops)
+    st.positions = decode_positions(&h.positions, n_ops)   # codec/tree_payloads.pxi
     if doc is not None:
         out.append(cids)
         st.doc = doc
@@ -428,7 +429,7 @@ cdef int decode_op_loop(BlockHead* h, BlockArrays* a, _OpPayloads st, Py_ssize_t
             if op_counter == a.ch_start[ch]:
                 # the first op of change `ch`: open it (unless it is already pending)
                 open_change(st, ch, deps_all[ch])
-            if not st.skip and kind != KIND_TREE and kind <= KIND_COUNTER:
+            if not st.skip and kind <= KIND_COUNTER:
                 c = a.doc_cid[ci]
                 if c == 0xFFFFFFFF:
                     c = register_container(st, ci, kind)
@@ -450,6 +451,8 @@ cdef int decode_op_loop(BlockHead* h, BlockArrays* a, _OpPayloads st, Py_ssize_t
                 op = list_insert(st, i, c, op_counter)
             else:
                 op = movable_op(st, i, c, op_counter)
+        elif kind == KIND_TREE:
+            op = tree_op(st, i, c, op_counter)      # codec/tree_payloads.pxi
         else:
             unsupported_kind(kind)
         if not staging:
@@ -465,8 +468,6 @@ cdef int decode_op_loop(BlockHead* h, BlockArrays* a, _OpPayloads st, Py_ssize_t
     if st.del_i != st.n_dels:
         fail("unused delete start ids")
     r_end(&h.values, "op values")
-    if not reader_at_end(&h.positions):
-        fail("tree positions in a block without tree ops")
     return 0
 
 

@@ -183,6 +183,10 @@ cdef int64_t gather_doc_ops(DocOps rng, int64_t counter, _Registers reg, object 
         elif o.kind == LC_OP_MARK_END:
             vec_push(&cols.prop, 0)
             vec_push(&cols.tag, V_NULL)
+        elif o.kind == LC_OP_TREE:       # codec/tree_payloads.pxi
+            enc_tree(values, cols, reg, doc.log.peer_ids[o.start_id.peer], o.start_id.counter,
+                     None if o.pos == LC_TREE_PARENT_ROOT else "deleted" if o.pos == LC_TREE_PARENT_DELETED
+                     else (doc.log.peer_ids[o.pos], <int32_t>o.delta), vals[o.arg], reg.positions)
         else:
             vec_push(&cols.prop, 0)
             enc_counter(values, &cols.tag, o.delta)
@@ -239,6 +243,8 @@ cdef int64_t gather_tuple_ops(list ops, int64_t counter, _Registers reg, object 
         elif kind == LC_OP_MARK_END:
             vec_push(&cols.prop, 0)
             vec_push(&cols.tag, V_NULL)
+        elif kind == LC_OP_TREE:         # codec/tree_payloads.pxi
+            enc_tree(values, cols, reg, op[3], op[4], op[5], op[6], reg.positions)
         else:
             raise LoroValueError(f"unknown op kind {kind}")
         vec_push(&cols.length, ln)
@@ -378,7 +384,7 @@ cdef int write_op_columns_c(BlockSections* s, BlockCols* cols) except -1 nogil:
 
 cdef int write_block_struct(Writer* out, BlockSections* s, int64_t first_counter,
                             int64_t end_counter, int64_t first_lamport,
-                            int64_t last_end_lamport, Py_ssize_t n) except -1:
+                            int64_t last_end_lamport, Py_ssize_t n, bytes positions) except -1:
     cdef Writer* tmp = &s.tmp
     tmp.len = 0
     wchk(tmp, write_uleb64(tmp, <uint64_t>first_counter))
@@ -390,7 +396,8 @@ cdef int write_block_struct(Writer* out, BlockSections* s, int64_t first_counter
     w_section(tmp, &s.meta)
     w_section(tmp, &s.cids)
     w_section(tmp, &s.keys)
-    wchk(tmp, write_uleb64(tmp, 0))   # positions: no tree ops
+    wchk(tmp, write_uleb64(tmp, <uint64_t>len(positions)))     # tree fractional indexes
+    wchk(tmp, write_bytes(tmp, <const unsigned char*><const char*>positions, len(positions)))
     w_section(tmp, &s.ops)
     w_section(tmp, &s.dels)
     w_section(tmp, &s.values)
@@ -416,6 +423,7 @@ cdef int encode_block(Writer* out, list block) except -1:
         first_counter = block[0][1]
         first_lamport = block[0][2]
         cols.dep_self = <uint8_t*>xalloc(n, 1)
+        reg.positions = tree_positions(block)       # before any op, as Loro registers them
         end_counter = gather_block_ops(block, first_counter, reg, peer, &cols, &s.values)
         write_container_arena(&s.cids, reg)
         gather_change_headers(block, reg, peer, &cols, msgs)
@@ -427,7 +435,8 @@ cdef int encode_block(Writer* out, list block) except -1:
         for k in reg.keys:       # after every registration
             w_str(&s.keys, k)
         write_op_columns(&s, &cols)
-        write_block_struct(out, &s, first_counter, end_counter, first_lamport, last_end_lamport, n)
+        write_block_struct(out, &s, first_counter, end_counter, first_lamport, last_end_lamport, n,
+                           positions_section(reg.positions))
     finally:
         sections_free(&s)
         cols_free(&cols)

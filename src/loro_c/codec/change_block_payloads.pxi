@@ -24,6 +24,7 @@ cdef class _OpPayloads:
     cdef bint skip                   # the current change is already known: check, stage nothing
     cdef lc_op skipped               # where the arena placement of a skipped op is written
     cdef uint32_t* cps_stack         # CPS_STACK code points on the op loop's stack
+    cdef list positions              # the block's tree fractional indexes (codec/tree_payloads.pxi)
 
 # The readers are module-level inline functions rather than methods: a method's address goes
 # into the type's vtable, which keeps the C compiler from inlining it into the op loop, and a
@@ -51,6 +52,7 @@ cdef uint32_t register_container(_OpPayloads st, int64_t ci, int kind) except? 0
     op loop reads ``a.doc_cid`` itself afterwards)."""
     cdef uint32_t c = stage_container(st.doc, st.cids[ci],
                                       LC_OP_COUNTER if kind == KIND_COUNTER else
+                                      LC_OP_TREE if kind == KIND_TREE else
                                       (LC_OP_MAP_SET if kind == KIND_MAP else LC_OP_INSERT))
     st.a.doc_cid[ci] = c
     return c

@@ -10,6 +10,9 @@ stages: ``(peer, counter, lamport, timestamp, msg, deps, ops)`` with ``deps`` a 
 * ``(OP_COUNTER, cid, counter, delta)``
 * ``(OP_MARK_START, cid, counter, start, end, key, value, info)`` / ``(OP_MARK_END, cid, counter)``
   (rich text; start and end are entity positions)
+* ``(OP_TREE, cid, counter, target_peer, target_counter, parent, fractional_index)``
+  (a tree create, move or delete; parent None for a root, "deleted" for a delete, else
+  ``(peer, counter)``; the fractional index as bytes, empty for a delete)
 
 Every malformed input raises ``DecodeError`` naming what is wrong.
 """
@@ -20,6 +23,7 @@ from loro_c._codec import OP_COUNTER, OP_DELETE, OP_INSERT, OP_MAP_DELETE, OP_MA
 from loro_c._codec import OP_MARK_END, OP_MARK_START
 from loro_c._doc import _TYPE_NAMES
 from loro_c._codec import OP_MOVE, OP_SET      # MovableList (codec/movable_payloads.pxi)
+from loro_c._codec import OP_TREE              # LoroTree (codec/tree_payloads.pxi)
 from loro_c.errors import DecodeError
 
 _CONTAINER_PREFIX = "🦜:"
@@ -114,6 +118,8 @@ def _changes_json(changes, peers):
                            "style_value": _value_json(op[6], peers), "info": op[7]}
             elif kind == OP_MARK_END:
                 content = {"type": "mark_end"}
+            elif kind == OP_TREE:
+                content = _tree_op_json(op, peer, peers)
             else:
                 content = {"type": "counter", "value_type": "f64", "value": op[3], "prop": 0}
             json_ops.append({"container": _cid_str(cid, peers), "content": content, "counter": op[2]})
@@ -126,6 +132,18 @@ def _changes_json(changes, peers):
             "ops": json_ops,
         })
     return out
+
+
+def _tree_op_json(op, peer, peers):
+    """A tree op's content: a create when the target is the op's own id."""
+    target = f"{op[4]}@{peers(op[3])}"
+    parent = op[5]
+    if isinstance(parent, str):
+        return {"type": "delete", "target": target}
+    kind = "create" if (op[3], op[4]) == (peer, op[2]) else "move"
+    return {"type": kind, "target": target,
+            "parent": None if parent is None else f"{parent[1]}@{peers(parent[0])}",
+            "fractional_index": op[6].hex().upper()}
 
 
 # ---------------------------------------------------------------- decoding
@@ -145,6 +163,7 @@ def _need(obj, key, kind, where):
 class _Decoder:
     def __init__(self, peers):
         self.cids = {}
+        self.change_peer = None         # the peer of the change being read (tree creates)
         if peers is None:
             self.peers = None
         else:
@@ -232,7 +251,7 @@ class _Decoder:
         ctype = str(cid.container_type)
         kind = content.get("type")
         if ctype == "Tree":
-            raise DecodeError(f"{where}: {ctype} containers are not supported by loro_c yet")
+            return self.tree_op(cid, counter, content, kind, where)
         if ctype == "MovableList" and kind in ("move", "set"):
             return self.movable_op(cid, counter, content, kind, where)
         if ctype in ("Text", "List", "MovableList"):
@@ -311,6 +330,25 @@ class _Decoder:
             raise DecodeError(f"{where}: set without a value")
         return (OP_SET, cid, counter, ep, el, self.value(content["value"]))
 
+    def tree_op(self, cid, counter, content, kind, where):
+        """A tree create, move or delete."""
+        if kind not in ("create", "move", "delete"):
+            raise DecodeError(f"{where}: unsupported op {kind!r} on a Tree")
+        tp, tc = self.id(_need(content, "target", str, where))
+        if kind == "create" and (tp, tc) != (self.change_peer, counter):
+            raise DecodeError(f"{where}: a tree create's target must be the op's id")
+        if kind == "delete":
+            return (OP_TREE, cid, counter, tp, tc, "deleted", b"")
+        if "parent" not in content:
+            raise DecodeError(f"{where}: tree {kind} without a parent")
+        parent = None if content["parent"] is None else self.id(content["parent"])
+        fi = _need(content, "fractional_index", str, where)
+        try:
+            position = bytes.fromhex(fi)
+        except ValueError:
+            raise DecodeError(f"{where}: bad fractional index {fi!r}") from None
+        return (OP_TREE, cid, counter, tp, tc, parent, position)
+
 
 def decode_updates(text):
     """Parse JSON updates into change tuples; raises DecodeError on anything malformed."""
@@ -336,6 +374,7 @@ def decode_updates(text):
         if msg is not None and not isinstance(msg, str):
             raise DecodeError(f"{where}: msg must be a string or null")
         deps = [dec.id(d) for d in _need(ch, "deps", list, where)]
+        dec.change_peer = peer
         ops = [dec.op(o, f"{where} op #{i}") for i, o in enumerate(_need(ch, "ops", list, where))]
         out.append((peer, counter, lamport, timestamp, msg, deps, ops))
     return out

@@ -61,7 +61,7 @@ cdef object read_value(Reader* r, list keys, uint64_t peer, int64_t ctx, int dep
     if tag == LV_CONTAINER:
         r_u8(r, &kind)
         if (kind != KIND_MAP and kind != KIND_LIST and kind != KIND_TEXT and kind != KIND_COUNTER
-                and kind != KIND_MOVABLE_LIST):
+                and kind != KIND_MOVABLE_LIST and kind != KIND_TREE):
             unsupported_kind(kind)
         if ctx > INT32_MAX:
             fail("child container id overflows i32")
@@ -84,6 +84,7 @@ cdef class _Registers:
     cdef list cids
     cdef object last_cid           # one-entry cache in front of cid() for op tuples
     cdef Py_ssize_t last_idx
+    cdef dict positions            # tree fractional index -> arena index (codec/tree_payloads.pxi)
 
     def __cinit__(self):
         self.peer_idx = {}

@@ -177,6 +177,8 @@ cdef int note_moved_op(LoroDoc d, lc_op *op, uint32_t p, int32_t lo, int32_t hi,
     if d.ckind[op.container] == KIND_MOVABLE_LIST:
         # its items before the move, diffed against after (state/movable_list.pxi)
         ml_note_before(d, op.container)
+    if op.kind == LC_OP_TREE:
+        tree_note_before(d, op.container)       # state/tree.pxi
     if op.kind == LC_OP_MARK_END:
         # a mark whose end alone moves (a version between its two ops): journaled as its
         # mark, so that the event replays both anchors (loro_c.rich_checkout)

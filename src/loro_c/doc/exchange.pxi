@@ -12,6 +12,7 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
         snap = events_module().import_begin(d) if d.evlog.on and not d.detached else None
         if snap is not None:
             ml_snapshot_all(d)      # MovableList items before (state/movable_list.pxi)
+            tree_snapshot_all(d)    # trees before (state/tree.pxi)
         status = None
         if changes is not None:
             status = _import.import_changes(d, changes)

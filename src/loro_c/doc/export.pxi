@@ -119,6 +119,9 @@ cdef tuple op_tuple(LoroDoc d, lc_op *op):
                 d.log.keys[o.start_id.peer], copy_value(d.log.values[o.arg]), <int>o.delta)
     if o.kind == LC_OP_MARK_END:
         return (LC_OP_MARK_END, cid, o.counter)
+    if o.kind == LC_OP_TREE:            # state/tree.pxi
+        return (LC_OP_TREE, cid, o.counter, d.log.peer_ids[o.start_id.peer], o.start_id.counter,
+                tree_op_parent(d, &o), d.log.values[o.arg])
     return (LC_OP_COUNTER, cid, o.counter, o.delta)
 
 

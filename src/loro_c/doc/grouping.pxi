@@ -130,6 +130,8 @@ cdef int64_t op_size(LoroDoc d, const lc_op *op) noexcept:
         return 10
     if op.kind == LC_OP_MARK_END:
         return 1
+    if op.kind == LC_OP_TREE:
+        return 8
     return 3
 
 

@@ -6,7 +6,7 @@
 
 cdef bint kind_has_state(int kind) noexcept:
     return (kind == KIND_TEXT or kind == KIND_LIST or kind == KIND_MAP or kind == KIND_COUNTER
-            or kind == KIND_MOVABLE_LIST)
+            or kind == KIND_MOVABLE_LIST or kind == KIND_TREE)
 
 
 cdef bint op_fits_kind(uint32_t op_kind, int kind) noexcept:
@@ -22,6 +22,8 @@ cdef bint op_fits_kind(uint32_t op_kind, int kind) noexcept:
         return kind == KIND_COUNTER
     if op_kind == LC_OP_MARK_START or op_kind == LC_OP_MARK_END:
         return kind == KIND_TEXT
+    if op_kind == LC_OP_TREE:           # state/tree.pxi
+        return kind == KIND_TREE
     return False
 
 
@@ -46,6 +48,8 @@ cdef int state_reset(LoroDoc d, uint32_t c) except -1:
         return map_state_reset(d, c)
     if kind == KIND_COUNTER:
         return counter_state_reset(d, c)
+    if kind == KIND_TREE:
+        return tree_state_reset(d, c)
     return 0
 
 
@@ -67,6 +71,8 @@ cdef int apply_op(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) except 
         return ml_apply_set(d, op, peer, lamport)
     if op.kind == LC_OP_MARK_START or op.kind == LC_OP_MARK_END:
         return seq_apply_mark(d, op, peer, lamport)
+    if op.kind == LC_OP_TREE:           # state/tree.pxi (while detached: marks it stale)
+        return tree_apply(d, op, peer, lamport)
     if d.detached:
         # imported while detached: logged only, the state stays at the checked-out version
         # (sequences take the op in, the tracker hides it again: doc/checkout.pxi)
@@ -88,6 +94,8 @@ cdef int state_move_op(LoroDoc d, lc_op *op, bint forward) except -1:
         return counter_move(d, op, forward)
     if d.ckind[op.container] == KIND_MOVABLE_LIST:
         return ml_mark_dirty(d)     # elements recomputed once moved (ml_resolve)
+    if op.kind == LC_OP_TREE:
+        return tree_mark_stale(d)   # trees rebuilt from the log when read (state/tree.pxi)
     return 0
 
 
@@ -102,6 +110,8 @@ cdef object value_of(LoroDoc d, uint32_t c, bint deep):
         return list_value(d, c, deep)
     if kind == KIND_MOVABLE_LIST:
         return ml_value(d, c, deep)
+    if kind == KIND_TREE:
+        return tree_value(d, c, deep)
     return map_value(d, c, deep)
 
 
@@ -124,4 +134,6 @@ cdef int state_check(LoroDoc d, uint32_t c) except -1:
         return map_check(d, c)
     if kind == KIND_MOVABLE_LIST:
         return ml_check(d, c)
+    if kind == KIND_TREE:
+        tree_state(d, c).check()
     return 0

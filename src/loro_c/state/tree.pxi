@@ -1,0 +1,271 @@
+# LoroTree: one TreeMoves (_tree.pyx: the move log in (Lamport, peer) order, cycles skipped,
+# late moves re-applying the later ones) per tree container, in `d.trees`. Create, move and
+# delete are one op kind, LC_OP_TREE (its fields: kinds.h). Remote ops are added to the log
+# of their tree in any order; a checkout, an import while detached and an undone import
+# only mark every tree stale, and the next read rebuilds the trees from the logged ops the
+# state's version holds (tree_recompute), as MovableList recomputes its elements.
+import bisect
+import functools
+from loro_c._tree import TreeMoves as _TreeMoves
+from loro_c._tree import (included_vv as _included_vv, tree_view as _tree_view,
+                          greater_items as _greater_items)
+
+
+cdef object tree_state(LoroDoc d, uint32_t c):
+    """The TreeMoves of tree `c`, brought up to the state's version first."""
+    if d.trees is None:
+        d.trees = {}
+    if d.trees_stale:
+        tree_recompute(d)
+    tm = d.trees.get(c)
+    if tm is None:
+        tm = _TreeMoves()
+        d.trees[c] = tm
+    return tm
+
+
+cdef int tree_state_reset(LoroDoc d, uint32_t c) except -1:
+    if d.trees is None:
+        d.trees = {}
+    d.trees[c] = _TreeMoves()
+    return 0
+
+
+cdef object tree_op_parent(LoroDoc d, const lc_op *op):
+    """The parent an op names as TreeMoves takes it: None (a root), "deleted" or (peer,
+    counter)."""
+    if op.pos == LC_TREE_PARENT_ROOT:
+        return None
+    if op.pos == LC_TREE_PARENT_DELETED:
+        return "deleted"
+    return (d.log.peer_ids[op.pos], <int32_t>op.delta)
+
+
+cdef int tree_add(LoroDoc d, object tm, const lc_op *op, uint32_t peer, uint32_t lamport) except -1:
+    tm.apply(lamport, d.log.peer_ids[peer], op.counter,
+             (d.log.peer_ids[op.start_id.peer], op.start_id.counter),
+             tree_op_parent(d, op), d.log.values[op.arg])
+    return 0
+
+
+cdef int tree_apply(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) except -1 nogil:
+    """A remote tree op (any causal order: the log orders moves by (Lamport, peer))."""
+    with gil:
+        if d.detached or d.trees_stale:
+            # the state shows another version than the tracker's: rebuilt when read
+            d.trees_stale = True
+            return 0
+        tree_add(d, tree_state(d, op.container), op, peer, lamport)
+    return 0
+
+
+cdef int tree_mark_stale(LoroDoc d) noexcept:
+    d.trees_stale = True
+    return 0
+
+
+cdef int tree_after_undo(LoroDoc d) except -1:
+    """A rejected import may have added moves: rebuild the trees from the log cut back."""
+    if d.trees:
+        d.trees_stale = True
+    return 0
+
+
+cdef int tree_recompute(LoroDoc d) except -1:
+    """Every tree from the logged ops the state's version holds (the tracker is at home),
+    those of the open transaction included."""
+    cdef int64_t ci, i
+    cdef lc_change *ch
+    cdef lc_op *op
+    d.trees_stale = False
+    for c in list(d.trees):
+        d.trees[c] = _TreeMoves()
+    if not d.trees:
+        return 0
+    ensure_tvv(d)
+    for ci in range(d.log.n_changes):
+        ch = &d.log.changes[ci]
+        for i in range(ch.ops_off, ch.ops_off + ch.ops_len):
+            op = &d.log.ops[i]
+            if op.kind == LC_OP_TREE and op.counter < d.tvv[ch.peer]:
+                tree_add(d, tree_state(d, op.container), op, ch.peer,
+                         ch.lamport + <uint32_t>(op.counter - ch.counter))
+    if d.txn_open:
+        for i in range(d.txn_ops_off, d.log.n_ops):
+            op = &d.log.ops[i]
+            if op.kind == LC_OP_TREE:
+                tree_add(d, tree_state(d, op.container), op, d.self_idx,
+                         local_lamport(d, op.counter))
+    return 0
+
+
+cdef int local_tree_move(LoroDoc d, uint32_t c, tuple target, object parent, bytes fi) except -1:
+    """Log and apply a local tree op: `target` (peer, counter) goes under `parent` (None, a
+    root; "deleted", a delete; or (peer, counter)) with fractional index `fi`. The caller
+    has checked it (a cycle, an unknown node)."""
+    cdef lc_op *op
+    cdef int32_t counter
+    cdef int64_t slot
+    open_txn(d)
+    tree_note_before(d, c)
+    tm = tree_state(d, c)
+    counter = d.log.vv[d.self_idx]
+    slot = len(d.log.values)
+    d.log.values.append(fi)
+    tm.apply(local_lamport(d, counter), d.peer, counter, target, parent, fi)
+    op = d.log.push_op()
+    memset(op, 0, sizeof(lc_op))
+    op.container = c
+    op.kind = LC_OP_TREE
+    op.counter = counter
+    op.len = 1
+    op.arg = slot
+    op.start_id = make_id(d.log.peer_index(target[0]), <int32_t>target[1])
+    if parent is None:
+        op.pos = LC_TREE_PARENT_ROOT
+    elif parent == "deleted":
+        op.pos = LC_TREE_PARENT_DELETED
+    else:
+        op.pos = d.log.peer_index(parent[0])
+        op.delta = <double><int32_t>parent[1]
+    return after_local_op(d, 1)
+
+
+cdef int32_t local_next_counter(LoroDoc d) except -1:
+    """The counter the next local op gets (opens the transaction)."""
+    open_txn(d)
+    return d.log.vv[d.self_idx]
+
+
+cdef object tree_value(LoroDoc d, uint32_t c, bint deep):
+    """loro's value of a tree: its live nodes, roots first, each with its meta map (its
+    ContainerID, or deep its value: {} while the map has no ops)."""
+    return tree_state(d, c).value(functools.partial(_tree_meta, d, deep))
+
+
+def _tree_meta(LoroDoc d, bint deep, peer, counter):
+    cid = _types.ContainerID.Normal(peer, counter, container_type(KIND_MAP))
+    if not deep:
+        return cid
+    i = d.cid_index.get(cid)
+    return {} if i is None else value_of(d, <uint32_t>i, True)
+
+
+# -- events: a tree's diff is replayed from what it was before the batch ---------------------
+# d.tree_ev: container -> [included moves' version, view, local items], kept from the
+# batch's first op of that tree (local ops, an import's start, a checkout's first moved op).
+
+cdef int tree_note_before(LoroDoc d, uint32_t c) except -1:
+    """While someone subscribes, remember tree `c` as the batch found it."""
+    if not d.evlog.on:
+        return 0
+    if d.tree_ev is None:
+        d.tree_ev = {}
+    if c in d.tree_ev:
+        return 0
+    tm = tree_state(d, c)
+    d.tree_ev[c] = [_included_vv(tm), _tree_view(tm), []]
+    return 0
+
+
+cdef int tree_snapshot_all(LoroDoc d) except -1:
+    """An import is about to apply while someone subscribes: keep every tree as it is."""
+    cdef int64_t c
+    for c in range(d.n_containers):
+        if d.ckind[c] == KIND_TREE:
+            tree_note_before(d, <uint32_t>c)
+    return 0
+
+
+cdef int tree_note_local(LoroDoc d, uint32_t c, tuple item) except -1:
+    """Journal a local tree op with the item loro's handler reports for it (its hint:
+    indexes as the handler computed them)."""
+    if d.evlog.on:
+        d.tree_ev[c][2].append(item)
+        ev_note(d, c, LC_EV_COUNTER, d.self_idx, d.log.vv[d.self_idx] - 1, 1, 0, 0.0)
+    return 0
+
+
+cdef list tree_event_items(LoroDoc d, uint32_t c, int mode):
+    """Tree `c`'s diff since tree_note_before, as item tuples (_tree.greater_items):
+    mode 0 a commit (its local items), 1 an import that follows the version before it (its
+    moves replayed in order, as loro), 2 a checkout or a concurrent import (a sequence that
+    turns the tree before into the tree after: loro's own order is not modelled there)."""
+    # a tree the batch created (an import's first op on it) was empty before
+    vv_before, before, local = ({}, {}, []) if d.tree_ev is None or c not in d.tree_ev \
+        else d.tree_ev[c]
+    if mode == 0:
+        return local
+    tm = tree_state(d, c)
+    if mode == 1:
+        return _greater_items(tm, vv_before)
+    return tree_view_diff(before, _tree_view(tm))
+
+
+cdef int tree_events_done(LoroDoc d) noexcept:
+    d.tree_ev = None
+    return 0
+
+
+cdef dict view_kids(dict view):
+    """parent -> [(sort key, node)] of a view, each list in sibling order."""
+    kids = {}
+    for n, (p, key) in view.items():
+        kids.setdefault(p, []).append((key, n))
+    for lst in kids.values():
+        lst.sort()
+    return kids
+
+
+cdef list tree_view_diff(dict before, dict after):
+    """Items that turn view `before` into view `after` (_tree.tree_view): the nodes no longer
+    shown are deleted (top down: a deleted node's subtree goes with it), then every shown
+    node, parents first, is created or moved where `after` has it. Indexes are those of
+    the tree being turned, at each step (sibling lists kept sorted: O(n log n) apart from
+    list shifts)."""
+    model = dict(before)
+    kids = view_kids(before)
+    after_kids = view_kids(after)
+    items = []
+    queue = [n for _, n in kids.get(None, [])]
+    at = 0
+    while at < len(queue):
+        n = queue[at]
+        at += 1
+        if n in after:
+            queue += [m for _, m in kids.get(n, [])]
+            continue
+        p, key = model[n]
+        lst = kids[p]
+        i = bisect.bisect_left(lst, (key, n))
+        items.append(("delete", n, p, i))
+        del lst[i]
+        gone = [n]
+        while gone:                             # its subtree leaves the model with it
+            m = gone.pop()
+            del model[m]
+            gone += [c for _, c in kids.pop(m, [])]
+    queue = [n for _, n in after_kids.get(None, [])]
+    at = 0
+    while at < len(queue):
+        n = queue[at]
+        at += 1
+        p, key = after[n]
+        queue += [m for _, m in after_kids.get(n, [])]
+        old = model.get(n)
+        if old == (p, key):
+            continue
+        if old is not None:
+            lst = kids[old[0]]
+            i = bisect.bisect_left(lst, (old[1], n))
+            del lst[i]
+        model[n] = (p, key)
+        lst = kids.setdefault(p, [])
+        j = bisect.bisect_left(lst, (key, n))
+        lst.insert(j, (key, n))
+        if old is None:
+            kids[n] = []                        # shown again: its children are created too
+            items.append(("create", n, p, j, key[0]))
+        else:
+            items.append(("move", n, p, j, key[0], old[0], i))
+    return items
