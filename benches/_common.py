@@ -211,3 +211,59 @@ def typed_history(lib, trace):
                 text.insert(pos, ins)
         doc.commit()
     return doc
+
+
+def peers_from(mod, blob, n=3):
+    """`n` documents (peer ids 1..n) that start from the same blob."""
+    peers = []
+    for p in range(n):
+        d = mod.LoroDoc()
+        d.peer_id = p + 1
+        d.import_(blob)
+        peers.append(d)
+    return peers
+
+
+def sync_all(mod, peers):
+    """Every peer imports what it lacks from every other."""
+    for d in peers:
+        for o in peers:
+            if o is not d:
+                d.import_(o.export(mod.ExportMode.Updates(d.oplog_vv)))
+
+
+def merged_value(mod, blobs):
+    """The deep value of a fresh document that imported the blobs in order."""
+    doc = mod.LoroDoc()
+    for b in blobs:
+        doc.import_(b)
+    return doc.get_deep_value()
+
+
+def run_session_rows(run, log, section, local, concurrent):
+    """The three rows of a container kind's section: `local(mod)` timed (its deep value
+    compared), its history imported into a fresh document, and the blobs of
+    `concurrent(mod)` merged; values checked against loro's."""
+    libs = [lib for lib in run.libs if lib in ("loro", "loro_c")]
+    out = run.results.setdefault(section, {})
+    log(f"[{section}] building the sessions (untimed, for the import rows)")
+    mods = run.modules
+    blobs = {lib: [local(mods[lib]).export(mods[lib].ExportMode.Updates(mods[lib].VersionVector()))]
+             for lib in libs}
+    cblobs = {lib: concurrent(mods[lib]) for lib in libs}
+    rows = [
+        ("local edits", {lib: (lambda lib=lib: local(mods[lib]).get_deep_value()) for lib in libs}),
+        ("import", {lib: (lambda lib=lib: merged_value(mods[lib], blobs[lib])) for lib in libs}),
+        ("concurrent import", {lib: (lambda lib=lib: merged_value(mods[lib], cblobs[lib])) for lib in libs}),
+    ]
+    for name, fns in rows:
+        log(f"[{section}] {name}")
+        expect = fns["loro"]() if "loro" in fns else None
+
+        def check(lib, result, expect=expect):
+            if expect is not None and result != expect:
+                return "the value differs from loro's"
+            return None
+
+        res = run.timed(f"{section} ({name})", fns, run.repeats(libs), check)
+        out[name] = workload_result(res)

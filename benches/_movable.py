@@ -12,7 +12,7 @@ Values are compared across the libraries (a wrong result is a problem, not a num
 """
 import random
 
-from ._common import workload_result, workload_table
+from ._common import peers_from, run_session_rows, sync_all, workload_table
 
 N_ITEMS = 1_000
 N_MOVES = 20_000
@@ -62,12 +62,7 @@ def _concurrent(mod):
         lst.push(i)
     base.commit()
     blob = base.export(mod.ExportMode.Snapshot())
-    peers = []
-    for p in range(3):
-        d = mod.LoroDoc()
-        d.peer_id = p + 1
-        d.import_(blob)
-        peers.append(d)
+    peers = peers_from(mod, blob)
     for step in range(N_PEER_OPS):
         for d in peers:
             lst = d.get_movable_list("l")
@@ -77,43 +72,12 @@ def _concurrent(mod):
             else:
                 lst.mov(rng.randrange(n), rng.randrange(n))
         if step % 200 == 199:
-            for d in peers:
-                for o in peers:
-                    if o is not d:
-                        d.import_(o.export(mod.ExportMode.Updates(d.oplog_vv)))
+            sync_all(mod, peers)
     return [d.export(mod.ExportMode.Updates(mod.VersionVector())) for d in peers]
 
 
-def _import(mod, blobs):
-    doc = mod.LoroDoc()
-    for b in blobs:
-        doc.import_(b)
-    return doc.get_deep_value()
-
-
 def run_movable(run, log):
-    libs = [lib for lib in run.libs if lib in ("loro", "loro_c")]
-    out = run.results.setdefault("movable", {})
-    log("[movable] building the sessions (untimed, for the import rows)")
-    blobs = {lib: [_local(run.modules[lib]).export(run.modules[lib].ExportMode.Updates(
-        run.modules[lib].VersionVector()))] for lib in libs}
-    cblobs = {lib: _concurrent(run.modules[lib]) for lib in libs}
-    rows = [
-        ("local edits", {lib: (lambda lib=lib: _local(run.modules[lib]).get_deep_value()) for lib in libs}),
-        ("import", {lib: (lambda lib=lib: _import(run.modules[lib], blobs[lib])) for lib in libs}),
-        ("concurrent import", {lib: (lambda lib=lib: _import(run.modules[lib], cblobs[lib])) for lib in libs}),
-    ]
-    for name, fns in rows:
-        log(f"[movable] {name}")
-        expect = fns["loro"]() if "loro" in fns else None
-
-        def check(lib, result, expect=expect):
-            if expect is not None and result != expect:
-                return "the value differs from loro's"
-            return None
-
-        res = run.timed(f"movable ({name})", fns, run.repeats(libs), check)
-        out[name] = workload_result(res)
+    run_session_rows(run, log, "movable", _local, _concurrent)
 
 
 def table_movable(run, render, fmt_ratio, ratio):

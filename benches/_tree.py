@@ -13,7 +13,7 @@ Values are compared across the libraries (a wrong result is a problem, not a num
 """
 import random
 
-from ._common import workload_result, workload_table
+from ._common import peers_from, run_session_rows, sync_all, workload_table
 
 N_NODES = 2_000
 N_MOVES = 5_000
@@ -73,12 +73,7 @@ def _concurrent(mod):
     nodes = [tree.create() for _ in range(N_SHARED)]
     base.commit()
     blob = base.export(mod.ExportMode.Updates(mod.VersionVector()))
-    peers = []
-    for p in range(3):
-        d = mod.LoroDoc()
-        d.peer_id = p + 1
-        d.import_(blob)
-        peers.append(d)
+    peers = peers_from(mod, blob)
     for step in range(N_PEER_MOVES):
         for d in peers:
             n, p = rng.randrange(N_SHARED), rng.randrange(-1, N_SHARED)
@@ -86,43 +81,12 @@ def _concurrent(mod):
             if not t.is_node_deleted(nodes[n]):
                 _try_move(t, nodes[n], None if p < 0 else nodes[p])
         if step % 100 == 99:
-            for d in peers:
-                for o in peers:
-                    if o is not d:
-                        d.import_(o.export(mod.ExportMode.Updates(d.oplog_vv)))
+            sync_all(mod, peers)
     return [d.export(mod.ExportMode.Updates(mod.VersionVector())) for d in peers]
 
 
-def _import(mod, blobs):
-    doc = mod.LoroDoc()
-    for b in blobs:
-        doc.import_(b)
-    return doc.get_deep_value()
-
-
 def run_tree(run, log):
-    libs = [lib for lib in run.libs if lib in ("loro", "loro_c")]
-    out = run.results.setdefault("tree", {})
-    log("[tree] building the sessions (untimed, for the import rows)")
-    blobs = {lib: [_local(run.modules[lib]).export(run.modules[lib].ExportMode.Updates(
-        run.modules[lib].VersionVector()))] for lib in libs}
-    cblobs = {lib: _concurrent(run.modules[lib]) for lib in libs}
-    rows = [
-        ("local edits", {lib: (lambda lib=lib: _local(run.modules[lib]).get_deep_value()) for lib in libs}),
-        ("import", {lib: (lambda lib=lib: _import(run.modules[lib], blobs[lib])) for lib in libs}),
-        ("concurrent import", {lib: (lambda lib=lib: _import(run.modules[lib], cblobs[lib])) for lib in libs}),
-    ]
-    for name, fns in rows:
-        log(f"[tree] {name}")
-        expect = fns["loro"]() if "loro" in fns else None
-
-        def check(lib, result, expect=expect):
-            if expect is not None and result != expect:
-                return "the value differs from loro's"
-            return None
-
-        res = run.timed(f"tree ({name})", fns, run.repeats(libs), check)
-        out[name] = workload_result(res)
+    run_session_rows(run, log, "tree", _local, _concurrent)
 
 
 def table_tree(run, render, fmt_ratio, ratio):

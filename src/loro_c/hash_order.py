@@ -63,19 +63,7 @@ def _slot(table, h):
 def iteration_order(keys):
     """The keys (distinct u32) in the order loro's map yields them after inserting them in
     this order."""
-    table = []
-    room = 0
-    for key in keys:
-        if room == 0:
-            old = [k for k in table if k is not None]
-            size = _buckets_for(max(len(old) + 1, (_capacity(len(table)) if table else 0) + 1))
-            table = [None] * size
-            for k in old:
-                table[_slot(table, _hash(k))] = k
-            room = _capacity(size) - len(old)
-        table[_slot(table, _hash(key))] = key
-        room -= 1
-    return [k for k in table if k is not None]
+    return _table_order(keys, _hash)
 
 
 # -- string keys (the keys of a text's attributes) -------------------------------------
