@@ -359,14 +359,38 @@ def test_shallow_exports_match_loro(seed, state_only):
         assert mine.get_deep_value() == {}
 
 
-def test_shallow_export_refuses_unknown_and_several_frontiers():
+def test_shallow_export_refuses_unknown_frontiers():
     src = random_history(2)
-    with pytest.raises(loro_c.LoroError):
-        src.export(loro_c.ExportMode.ShallowSnapshot(loro_c.Frontiers.from_id(loro_c.ID(1, 10 ** 6))))
-    heads = src.oplog_frontiers
-    assert len(frontier_ids(loro_c, heads)) > 1
-    with pytest.raises(loro_c.LoroError):
-        src.export(loro_c.ExportMode.StateOnly(heads))
+    for mode in (loro_c.ExportMode.ShallowSnapshot, loro_c.ExportMode.StateOnly):
+        with pytest.raises(loro_c.LoroError):
+            src.export(mode(loro_c.Frontiers.from_id(loro_c.ID(1, 10 ** 6))))
+
+
+@pytest.mark.parametrize("seed", SEEDS[:20])
+def test_state_only_at_several_ops_imports_into_loro(seed):
+    """StateOnly at several ops (two peers' ops, the heads): loro imports it with the state,
+    version and history end that its own export gives. (The shallow root is the one
+    ShallowSnapshot takes; loro picks another in about 1 case in 40, with the same state.)"""
+    src = random_history(seed)
+    ref = loro.LoroDoc()
+    ref.import_(src.export(loro_c.ExportMode.Snapshot()))
+    peers = _peers(src)
+    ends = src.oplog_vv.to_dict()
+    rng = random.Random(seed)
+    a, b = rng.sample(peers, 2) if len(peers) > 1 else (peers[0], peers[0])
+    picks = [(a, rng.randrange(ends[a])), (b, rng.randrange(ends[b]))]
+    cases = [(src.oplog_frontiers, ref.oplog_frontiers)]
+    if a != b:
+        cases.append((loro_c.Frontiers.from_ids([loro_c.ID(p, c) for p, c in picks]),
+                      loro.Frontiers.from_ids([loro.ID(p, c) for p, c in picks])))
+    for fc, fl in cases:
+        ours, theirs = loro.LoroDoc(), loro.LoroDoc()
+        ours.import_(src.export(loro_c.ExportMode.StateOnly(fc)))
+        theirs.import_(ref.export(loro.ExportMode.StateOnly(fl)))
+        assert ours.get_deep_value() == theirs.get_deep_value()
+        assert [ours.oplog_vv.get_last(p) for p in peers] == [theirs.oplog_vv.get_last(p) for p in peers]
+        assert sorted(frontier_ids(loro, ours.state_frontiers)) == \
+            sorted(frontier_ids(loro, theirs.state_frontiers))
 
 
 @pytest.mark.parametrize("seed", SEEDS[:8])

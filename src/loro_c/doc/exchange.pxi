@@ -190,12 +190,10 @@ cdef class DocExchange(DocHistory):
         requested = ids = list((<Frontiers>frontiers)._ids)
         if self.frontiers_to_vv(frontiers) is None:
             raise LoroError(f"Cannot find ({frontiers!r})")
-        if len(ids) > 1 and state_only:
-            # loro reduces them to a common ancestor by a rule not pinned down yet
-            raise LoroError("ExportMode.StateOnly at several frontier ids is not supported by "
-                            "loro_c yet")
-        if ids and not state_only:
-            # StateOnly keeps a single requested root; ShallowSnapshot moves it as loro's
+        if ids and (not state_only or len(ids) > 1):
+            # StateOnly keeps a single requested op as its root; ShallowSnapshot, and
+            # StateOnly at several ops, take the root loro takes (their history from there
+            # to the requested ops is kept)
             self.commit()
             ids = self._shallow_root(ids)
             frontiers = frontiers_wrap(ids)
