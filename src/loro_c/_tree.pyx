@@ -459,6 +459,18 @@ cdef class TreeMoves:
             return []
         return [self.tree_id(kids.items[i]) for i in range(kids.n)]
 
+    def child_count(self, parent):
+        """len(children(parent)), without sorting or listing them."""
+        cdef child_list *kids = self.kids_of(self.parent_index(parent))
+        return 0 if kids == NULL else kids.n
+
+    def is_under(self, parent, target):
+        """Whether `parent` is `target` or below it (moving `target` there would make a
+        cycle)."""
+        cdef int64_t t = self.find(target[0], target[1])
+        cdef int64_t p = self.parent_index(parent)
+        return t >= 0 and p >= 0 and self.creates_cycle(t, p)
+
     def index(self, target):
         """The node's index among its siblings, or None when it has no parent."""
         cdef int64_t k = self.find(target[0], target[1])

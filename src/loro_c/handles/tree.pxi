@@ -39,7 +39,7 @@ cdef object alive_index(object tm, tuple k):
 cdef int64_t children_count(object tm, object parent):
     if parent is not None and not tm.contains(parent):
         return 0
-    return builtins_len(tm.children(parent))
+    return tm.child_count(parent)
 
 
 cdef int check_parent(object tm, tuple target, object parent) except -1:
@@ -48,12 +48,9 @@ cdef int check_parent(object tm, tuple target, object parent) except -1:
         return 0
     if not tm.contains(parent):
         raise LoroValueError(f"the parent {as_tree_id(parent)} of the tree node is not found")
-    p = parent
-    while p is not None and p != "deleted" and p != "unexist":
-        if p == target:
-            raise LoroValueError("cycle move: a tree node cannot move under itself or its "
-                                 "descendants")
-        p = tm.parent(p)
+    if tm.is_under(parent, target):
+        raise LoroValueError("cycle move: a tree node cannot move under itself or its "
+                             "descendants")
     return 0
 
 
