@@ -340,6 +340,12 @@ cdef object cursor_of(_Handle h, pos, side):
     return _cursor.cursor_at(h._doc, h.idx, h.id, p, side)
 
 
+# how LoroText._convert treats a position inside a code point (0: an error)
+cdef enum:
+    ROUND_DOWN = 1
+    ROUND_UP = 2
+
+
 cdef class LoroText(_Handle):
     """A text container: positions count Unicode code points unless a method says otherwise."""
 
@@ -403,28 +409,20 @@ cdef class LoroText(_Handle):
             raise OutOfBoundsError(f"slice {a}..{b} is out of bounds (length {n})")
         return 0
 
-    cdef int64_t _convert(self, object pos, int unit, bint floor=False) except -1:
-        """A position in `unit` as a code point position (the lock is held)."""
+    cdef int64_t _convert(self, object pos, int unit, int rounding=0) except -1:
+        """A position in `unit` as a code point position (the lock is held). Inside a code
+        point: OutOfBoundsError (rounding 0), the code point's start (ROUND_DOWN) or the
+        next one's (ROUND_UP: loro's marks, whose UTF-8/UTF-16 range cut inside a character
+        takes the whole character at its end, none at its start)."""
         cdef int64_t p = as_index(pos, "position")
         cdef int64_t limit = self._doc.seq.unit_len(self.tree(), unit)
         if p > limit:
             raise OutOfBoundsError(f"position {p} is out of bounds (length {limit})")
-        cdef int64_t u = to_unicode(self._doc.seq, self.tree(), p, unit, floor)
-        if u < 0:
-            raise OutOfBoundsError(f"position {p} falls inside a code point")
-        return u
-
-    cdef int64_t _convert_up(self, object pos, int unit) except -1:
-        """A position in `unit` as a code point position, moved up to the next code point
-        when it falls inside one (loro's marks do so: a UTF-8 or UTF-16 range cut inside a
-        character takes the whole character at its end, none at its start)."""
-        cdef int64_t p = as_index(pos, "position")
-        cdef int64_t limit = self._doc.seq.unit_len(self.tree(), unit)
-        if p > limit:
-            raise OutOfBoundsError(f"position {p} is out of bounds (length {limit})")
-        cdef int64_t u = to_unicode(self._doc.seq, self.tree(), p, unit, False)
-        if u < 0:
+        cdef int64_t u = to_unicode(self._doc.seq, self.tree(), p, unit, rounding == ROUND_DOWN)
+        if u < 0 and rounding == ROUND_UP:
             u = to_unicode(self._doc.seq, self.tree(), p, unit, True) + 1
+        elif u < 0:
+            raise OutOfBoundsError(f"position {p} falls inside a code point")
         return u
 
     cdef int _insert_unit(self, object pos, str s, int unit) except -1:
@@ -479,8 +477,8 @@ cdef class LoroText(_Handle):
         cdef int64_t a, b
         doc_acquire_read(self._doc)
         try:
-            a = self._convert(start, UNIT_UTF16, True)
-            b = self._convert(end, UNIT_UTF16, True)
+            a = self._convert(start, UNIT_UTF16, ROUND_DOWN)
+            b = self._convert(end, UNIT_UTF16, ROUND_DOWN)
             self._check_range(a, b)
             return text_range(self._doc, self.idx, a, b)
         finally:
@@ -511,7 +509,7 @@ cdef class LoroText(_Handle):
         doc_acquire_read(self._doc)
         try:
             try:
-                u = self._convert(index, a, True)
+                u = self._convert(index, a, ROUND_DOWN)
             except OutOfBoundsError:
                 return None
             return from_unicode(self._doc.seq, self.tree(), u, b)
@@ -713,8 +711,8 @@ cdef class LoroText(_Handle):
             raise LoroValueError("Start must be less than end")
         doc_acquire(self._doc)
         try:
-            a = self._convert_up(start, unit)
-            b = self._convert_up(end, unit)
+            a = self._convert(start, unit, ROUND_UP)
+            b = self._convert(end, unit, ROUND_UP)
             if self.attached:
                 local_text_mark(self._doc, self.idx, a, b, key, value)
             else:
