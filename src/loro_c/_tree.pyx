@@ -13,7 +13,8 @@ fractional index bytes, then by the (Lamport, peer) of their last effective move
 A move that arrives after later ones were applied takes back those later ones (newest
 first; each remembers the parent and last move its target had before it), takes its place
 in the order and applies them again, judging cycles anew: O(moves after it), never a
-replay from the start. Nodes are found by TreeID through an open-addressing hash table.
+replay from the start. The re-application waits for the next read, so the late moves of
+one import share a single retreat. Nodes are found by TreeID through an open-addressing hash table.
 Everything is owned by one `TreeMoves` and freed in `__dealloc__`."""
 from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport malloc, realloc, free
@@ -82,6 +83,10 @@ cdef class TreeMoves:
     cdef int64_t *slots             # hash table: node index + 1, 0 empty
     cdef int64_t n_slots
     cdef child_list root_kids, deleted_kids
+    # moves at order positions >= pending are logged but not applied yet: a move that sorts
+    # before applied ones takes them back once, and they are applied again, in one pass,
+    # by the next read (settle), however many moves an import adds meanwhile
+    cdef int64_t pending
 
     def __dealloc__(self):
         cdef int64_t k
@@ -354,13 +359,21 @@ cdef class TreeMoves:
             else:
                 hi = mid
         pos = lo
-        for k in range(m - 1, pos - 1, -1):
+        for k in range(self.pending - 1, pos - 1, -1):
             self.take_back(self.order[k])
+        if pos < self.pending:
+            self.pending = pos
         memmove(&self.order[pos + 1], &self.order[pos], <size_t>(m - pos) * sizeof(int64_t))
         self.order[pos] = m
-        for k in range(pos, m + 1):
-            self.apply_one(self.order[k])
         return m - pos
+
+    cdef int settle(self) except -1:
+        """Apply the moves logged since the last read, in order (see `pending`)."""
+        cdef int64_t k
+        for k in range(self.pending, self.n_moves):
+            self.apply_one(self.order[k])
+        self.pending = self.n_moves
+        return 0
 
     # -- versions
 
@@ -368,6 +381,7 @@ cdef class TreeMoves:
         """Show the version `vv` ({peer: end counter}): the moves outside it are taken back
         and left out until a later checkout includes them again. Costs the moves after the
         first one whose inclusion changes."""
+        self.settle()
         cdef int64_t k, first = -1, m
         cdef tree_move *mv
         cdef bint out
@@ -410,6 +424,7 @@ cdef class TreeMoves:
 
     def parent(self, target):
         """None (a root), "deleted", "unexist" (no effective move) or the parent's id."""
+        self.settle()
         cdef int64_t k = self.find(target[0], target[1])
         if k < 0 or self.nodes[k].parent == TREE_NONE:
             return "unexist"
@@ -421,6 +436,7 @@ cdef class TreeMoves:
 
     def is_deleted(self, target):
         """Whether the node's parent chain reaches the deleted root."""
+        self.settle()
         cdef int64_t k = self.find(target[0], target[1])
         cdef int64_t steps = 0
         if k < 0:
@@ -432,6 +448,7 @@ cdef class TreeMoves:
         return k == TREE_DELETED
 
     def fractional_index(self, target):
+        self.settle()
         cdef int64_t k = self.find(target[0], target[1])
         cdef int64_t m
         if k < 0 or self.nodes[k].last_move < 0:
@@ -453,6 +470,7 @@ cdef class TreeMoves:
     def children(self, parent):
         """The children of `parent` (None: the roots, "deleted": the deleted root) in
         sibling order."""
+        self.settle()
         cdef child_list *kids = self.sorted_kids(self.parent_index(parent))
         cdef int64_t i
         if kids == NULL:
@@ -461,18 +479,21 @@ cdef class TreeMoves:
 
     def child_count(self, parent):
         """len(children(parent)), without sorting or listing them."""
+        self.settle()
         cdef child_list *kids = self.kids_of(self.parent_index(parent))
         return 0 if kids == NULL else kids.n
 
     def is_under(self, parent, target):
         """Whether `parent` is `target` or below it (moving `target` there would make a
         cycle)."""
+        self.settle()
         cdef int64_t t = self.find(target[0], target[1])
         cdef int64_t p = self.parent_index(parent)
         return t >= 0 and p >= 0 and self.creates_cycle(t, p)
 
     def index(self, target):
         """The node's index among its siblings, or None when it has no parent."""
+        self.settle()
         cdef int64_t k = self.find(target[0], target[1])
         cdef child_list *kids
         if k < 0:
@@ -484,6 +505,7 @@ cdef class TreeMoves:
         """The live tree as loro's LoroTree.get_value gives it: the roots in order, each a
         dict of id ("counter@peer"), parent, meta (`meta_of(peer, counter)`, the node's map),
         index, fractional_index (hex) and children."""
+        self.settle()
         return self._subtree(TREE_ROOT, None, meta_of)
 
     cdef list _subtree(self, int64_t parent, object parent_id, object meta_of):
@@ -505,17 +527,20 @@ cdef class TreeMoves:
 
     def contains(self, target):
         """Whether the node has an effective move (deleted nodes included)."""
+        self.settle()
         cdef int64_t k = self.find(target[0], target[1])
         return k >= 0 and self.nodes[k].parent != TREE_NONE
 
     def ever_had_children(self, target):
         """Whether a child was ever placed under the node (loro lists no children, None,
         for a node that never had one, and [] for one whose children all left)."""
+        self.settle()
         cdef int64_t k = self.find(target[0], target[1])
         return k >= 0 and self.nodes[k].kids.cap > 0
 
     def last_move_id(self, target):
         """(peer, counter) of the node's last effective move, or None."""
+        self.settle()
         cdef int64_t k = self.find(target[0], target[1])
         cdef int64_t m
         if k < 0 or self.nodes[k].last_move < 0:
@@ -533,11 +558,13 @@ cdef class TreeMoves:
         return p == TREE_ROOT
 
     def is_alive(self, target):
+        self.settle()
         cdef int64_t k = self.find(target[0], target[1])
         return k >= 0 and self.alive_k(k)
 
     def node_ids(self):
         """Every node that has an effective move, in the order they were first seen."""
+        self.settle()
         return [self.tree_id(k) for k in range(self.n_nodes) if self.nodes[k].parent != TREE_NONE]
 
     def __len__(self):
@@ -548,6 +575,7 @@ cdef class TreeMoves:
         children of `parent` (the target itself left out) gets, as loro's handler makes
         it: bytes, or, when the neighbours there have equal indexes, a list of
         (node, bytes) for the target and the equal siblings after it, spread evenly."""
+        self.settle()
         sibs = [c for c in self.children(parent) if c != tuple(target)]
         fis = [self.fractional_index(c) for c in sibs]
         if not sibs:
@@ -569,6 +597,7 @@ cdef class TreeMoves:
 
     def skipped(self):
         """How many logged moves have no effect (they would have made a cycle)."""
+        self.settle()
         cdef int64_t k, n = 0
         for k in range(self.n_moves):
             if not self.moves[k].effective:
@@ -579,6 +608,7 @@ cdef class TreeMoves:
         """Raise AssertionError unless the log and the parent map agree: the order is
         sorted, applying it from scratch gives the same parents, and no parent chain
         loops."""
+        self.settle()
         cdef int64_t k, m, steps
         for k in range(1, self.n_moves):
             assert self.before(self.order[k - 1], self.order[k]), "move order is not sorted"
@@ -626,6 +656,7 @@ cdef class TreeMoves:
 
 def included_vv(TreeMoves tm):
     """{peer: 1 + the greatest counter} of the moves in effect order (not left out)."""
+    tm.settle()
     cdef int64_t m
     out = {}
     for m in range(tm.n_moves):
@@ -637,6 +668,7 @@ def included_vv(TreeMoves tm):
 def tree_view(TreeMoves tm):
     """{node: (parent, sort key)} of the shown nodes, the key (fractional index bytes,
     Lamport, peer) of its last effective move: what a diff of two versions compares."""
+    tm.settle()
     cdef int64_t k, m
     out = {}
     for k in range(tm.n_nodes):
@@ -655,6 +687,7 @@ def greater_items(TreeMoves tm, dict vv_before):
     order, applied to the tree as it was, gives ("create", node, parent, index, fi),
     ("move", node, parent, index, fi, old_parent, old_index) or ("delete", node,
     old_parent, old_index); a move that changes what is shown gives nothing."""
+    tm.settle()
     cdef int64_t k, m, t
     cdef tree_move *mv
     final = included_vv(tm)
