@@ -20,39 +20,6 @@ from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy, memmove, memcmp
 
-cdef enum:
-    TREE_ROOT = -1          # parent: a root of the tree
-    TREE_DELETED = -2       # parent: the deleted root
-    TREE_NONE = -3          # parent: the node has no effective move yet
-
-ctypedef struct child_list:
-    int64_t *items          # node indices, in sibling order unless `dirty`
-    int64_t n, cap
-    int32_t dirty           # changed since last sorted (sorted when read)
-
-ctypedef struct tree_node:
-    child_list kids
-    int64_t slot            # its index in its parent's `kids.items`
-    uint64_t peer
-    int32_t counter
-    int32_t n_applied       # moves of this node in the applied log
-    int64_t parent          # node index, or TREE_ROOT / TREE_DELETED / TREE_NONE
-    int64_t last_move       # its last effective move (move index), -1 none
-
-ctypedef struct tree_move:
-    uint32_t lamport
-    uint64_t peer
-    int32_t counter
-    int64_t target
-    int64_t parent          # node index, TREE_ROOT or TREE_DELETED
-    int64_t fi_off          # fractional index bytes in `fis`
-    int32_t fi_len
-    int32_t effective
-    int32_t excluded        # left out of the version shown (see checkout)
-    int64_t prev_parent     # the target's parent and last move before this one applied
-    int64_t prev_last
-
-
 cdef void *_grow(void *p, int64_t *cap, int64_t need, size_t item) except NULL:
     cdef int64_t n = cap[0] if cap[0] > 0 else 16
     while n < need:
@@ -72,22 +39,6 @@ cdef inline uint64_t _mix(uint64_t peer, int32_t counter) noexcept nogil:
 
 cdef class TreeMoves:
     """The moves of one tree and the parent map they give (see the module docstring)."""
-    cdef tree_node *nodes
-    cdef int64_t n_nodes, cap_nodes
-    cdef tree_move *moves
-    cdef int64_t n_moves, cap_moves
-    cdef int64_t *order             # move indices by (lamport, peer)
-    cdef int64_t cap_order
-    cdef uint8_t *fis
-    cdef int64_t n_fis, cap_fis
-    cdef int64_t *slots             # hash table: node index + 1, 0 empty
-    cdef int64_t n_slots
-    cdef child_list root_kids, deleted_kids
-    # moves at order positions >= pending are logged but not applied yet: a move that sorts
-    # before applied ones takes them back once, and they are applied again, in one pass,
-    # by the next read (settle), however many moves an import adds meanwhile
-    cdef int64_t pending
-
     def __dealloc__(self):
         cdef int64_t k
         if self.nodes != NULL:
@@ -407,17 +358,24 @@ cdef class TreeMoves:
               bytes fractional_index=b""):
         """Log the move `peer:counter` (Lamport `lamport`) of node `target` ((peer, counter))
         under `parent`: None for a root, "deleted" for the deleted root, or (peer, counter).
-        Returns how many later moves were taken back and applied again."""
-        cdef int64_t t = self.node(target[0], target[1])
-        cdef int64_t p
-        if parent is None:
-            p = TREE_ROOT
-        elif parent == "deleted":
-            p = TREE_DELETED
-        else:
-            p = self.node(parent[0], parent[1])
+        Returns how many later moves it goes before."""
         fi = fractional_index
-        return self.add_move(lamport, peer, counter, t, p, <const uint8_t*><char*>fi, len(fi))
+        if parent is None or parent == "deleted":
+            return self.add_move_ids(lamport, peer, counter, target[0], target[1],
+                                     TREE_ROOT if parent is None else TREE_DELETED, 0, 0,
+                                     <const uint8_t*><char*>fi, len(fi))
+        return self.add_move_ids(lamport, peer, counter, target[0], target[1], 0, parent[0],
+                                 parent[1], <const uint8_t*><char*>fi, len(fi))
+
+    cdef int64_t add_move_ids(self, uint32_t lamport, uint64_t peer, int32_t counter,
+                              uint64_t target_peer, int32_t target_counter, int64_t parent_kind,
+                              uint64_t parent_peer, int32_t parent_counter, const uint8_t *fi,
+                              int32_t fi_len) except -1:
+        """apply() from plain ids, for the document's remote ops: `parent_kind` TREE_ROOT,
+        TREE_DELETED, or 0 for the node (parent_peer, parent_counter)."""
+        cdef int64_t t = self.node(target_peer, target_counter)
+        cdef int64_t p = parent_kind if parent_kind < 0 else self.node(parent_peer, parent_counter)
+        return self.add_move(lamport, peer, counter, t, p, fi, fi_len)
 
     cdef object tree_id(self, int64_t k):
         return (self.nodes[k].peer, self.nodes[k].counter)
@@ -438,14 +396,7 @@ cdef class TreeMoves:
         """Whether the node's parent chain reaches the deleted root."""
         self.settle()
         cdef int64_t k = self.find(target[0], target[1])
-        cdef int64_t steps = 0
-        if k < 0:
-            return False
-        k = self.nodes[k].parent
-        while k >= 0 and steps <= self.n_nodes:
-            k = self.nodes[k].parent
-            steps += 1
-        return k == TREE_DELETED
+        return k >= 0 and self.top_of(k) == TREE_DELETED
 
     def fractional_index(self, target):
         self.settle()
@@ -548,14 +499,19 @@ cdef class TreeMoves:
         m = self.nodes[k].last_move
         return (self.moves[m].peer, self.moves[m].counter)
 
-    cdef bint alive_k(self, int64_t k) noexcept:
-        """Whether node k is shown: its parent chain reaches the roots."""
+    cdef int64_t top_of(self, int64_t k) noexcept:
+        """Where node k's parent chain ends: TREE_ROOT (it is shown), TREE_DELETED or
+        TREE_NONE."""
         cdef int64_t p = self.nodes[k].parent
         cdef int64_t steps = 0
         while p >= 0 and steps <= self.n_nodes:
             p = self.nodes[p].parent
             steps += 1
-        return p == TREE_ROOT
+        return p
+
+    cdef bint alive_k(self, int64_t k) noexcept:
+        """Whether node k is shown: its parent chain reaches the roots."""
+        return self.top_of(k) == TREE_ROOT
 
     def is_alive(self, target):
         self.settle()

@@ -7,6 +7,7 @@
 import bisect
 import functools
 from loro_c._tree import TreeMoves as _TreeMoves
+from loro_c._tree cimport TreeMoves, TREE_ROOT, TREE_DELETED
 from loro_c._tree import (included_vv as _included_vv, tree_view as _tree_view,
                           greater_items as _greater_items)
 
@@ -42,9 +43,20 @@ cdef object tree_op_parent(LoroDoc d, const lc_op *op):
 
 
 cdef int tree_add(LoroDoc d, object tm, const lc_op *op, uint32_t peer, uint32_t lamport) except -1:
-    tm.apply(lamport, d.log.peer_ids[peer], op.counter,
-             (d.log.peer_ids[op.start_id.peer], op.start_id.counter),
-             tree_op_parent(d, op), d.log.values[op.arg])
+    """Log a logged tree op into its tree's TreeMoves (C calls only: the op path)."""
+    cdef bytes fi = <bytes>d.log.values[op.arg]
+    cdef int64_t parent_kind = 0
+    cdef uint64_t parent_peer = 0
+    if op.pos == LC_TREE_PARENT_ROOT:
+        parent_kind = TREE_ROOT
+    elif op.pos == LC_TREE_PARENT_DELETED:
+        parent_kind = TREE_DELETED
+    else:
+        parent_peer = d.log.peer_ids[op.pos]
+    (<TreeMoves>tm).add_move_ids(lamport, d.log.peer_ids[peer], op.counter,
+                                 d.log.peer_ids[op.start_id.peer], op.start_id.counter,
+                                 parent_kind, parent_peer, <int32_t>op.delta,
+                                 <const uint8_t*><char*>fi, len(fi))
     return 0
 
 

@@ -1,0 +1,81 @@
+# The movable tree's move log (_tree.pyx): C state of a TreeMoves, declared here so that the
+# document's tree state (state/tree.pxi) applies remote ops through C calls.
+from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
+
+cdef enum:
+    TREE_ROOT = -1          # parent: a root of the tree
+    TREE_DELETED = -2       # parent: the deleted root
+    TREE_NONE = -3          # parent: the node has no effective move yet
+
+ctypedef struct child_list:
+    int64_t *items          # node indices, in sibling order unless `dirty`
+    int64_t n, cap
+    int32_t dirty           # changed since last sorted (sorted when read)
+
+ctypedef struct tree_node:
+    child_list kids
+    int64_t slot            # its index in its parent's `kids.items`
+    uint64_t peer
+    int32_t counter
+    int32_t n_applied       # moves of this node in the applied log
+    int64_t parent          # node index, or TREE_ROOT / TREE_DELETED / TREE_NONE
+    int64_t last_move       # its last effective move (move index), -1 none
+
+ctypedef struct tree_move:
+    uint32_t lamport
+    uint64_t peer
+    int32_t counter
+    int64_t target
+    int64_t parent          # node index, TREE_ROOT or TREE_DELETED
+    int64_t fi_off          # fractional index bytes in `fis`
+    int32_t fi_len
+    int32_t effective
+    int32_t excluded        # left out of the version shown (see checkout)
+    int64_t prev_parent     # the target's parent and last move before this one applied
+    int64_t prev_last
+
+
+
+cdef class TreeMoves:
+    cdef tree_node *nodes
+    cdef int64_t n_nodes, cap_nodes
+    cdef tree_move *moves
+    cdef int64_t n_moves, cap_moves
+    cdef int64_t *order             # move indices by (lamport, peer)
+    cdef int64_t cap_order
+    cdef uint8_t *fis
+    cdef int64_t n_fis, cap_fis
+    cdef int64_t *slots             # hash table: node index + 1, 0 empty
+    cdef int64_t n_slots
+    cdef child_list root_kids, deleted_kids
+    # moves at order positions >= pending are logged but not applied yet: a move that sorts
+    # before applied ones takes them back once, and they are applied again, in one pass,
+    # by the next read (settle), however many moves an import adds meanwhile
+    cdef int64_t pending
+
+    cdef int64_t find(self, uint64_t peer, int32_t counter) noexcept
+    cdef int _rehash(self, int64_t n_slots) except -1
+    cdef int64_t node(self, uint64_t peer, int32_t counter) except -1
+    cdef bint creates_cycle(self, int64_t target, int64_t parent) noexcept
+    cdef int apply_one(self, int64_t m) except -1
+    cdef int take_back(self, int64_t m) except -1
+    cdef child_list *kids_of(self, int64_t parent) noexcept
+    cdef int sibling_cmp(self, int64_t a, int64_t b) noexcept
+    cdef int place(self, int64_t k, int64_t parent, int64_t last_move) except -1
+    cdef child_list *sorted_kids(self, int64_t parent) except? NULL
+    cdef int _merge_sort(self, int64_t *items, int64_t n) except -1
+    cdef bint before(self, int64_t a, int64_t b) noexcept
+    cdef int64_t add_move(self, uint32_t lamport, uint64_t peer, int32_t counter,
+                          int64_t target, int64_t parent, const uint8_t *fi,
+                          int32_t fi_len) except -1
+    cdef int64_t add_move_ids(self, uint32_t lamport, uint64_t peer, int32_t counter,
+                              uint64_t target_peer, int32_t target_counter, int64_t parent_kind,
+                              uint64_t parent_peer, int32_t parent_counter, const uint8_t *fi,
+                              int32_t fi_len) except -1
+    cdef int settle(self) except -1
+    cdef object tree_id(self, int64_t k)
+    cdef int64_t parent_index(self, parent) except -4
+    cdef list _subtree(self, int64_t parent, object parent_id, object meta_of)
+    cdef int64_t top_of(self, int64_t k) noexcept
+    cdef bint alive_k(self, int64_t k) noexcept
+    cdef int _check_kids(self, int64_t p, int64_t expected) except -1
