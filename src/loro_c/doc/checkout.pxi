@@ -94,6 +94,7 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
     cdef int64_t n_tf = d.log.n_frontiers if d.tracker_at_head else d.n_tfront
     cdef int64_t i, k
     cdef lc_move mv
+    d.alive_known = None      # doc/liveness.pxi: the state changes without new ops
     ensure_tvv(d)
     map_history_update(d)
     next_history_epoch(d)
