@@ -54,6 +54,48 @@ from bisect import bisect_right
 from loro_c.errors import LoroTypeError, LoroValueError
 from loro_c._doc import Subscription, copy_value
 
+# The value classes of events are plain Python classes (loro_c.events). The hot ones are
+# built here without their __init__ (a Python frame each): allocated by object.__new__ and
+# their slots set directly, which costs a third as much per event.
+cdef object _alloc = object.__new__
+cdef object _Retain = TextDelta.Retain, _Insert = TextDelta.Insert, _Delete = TextDelta.Delete
+cdef object _TextDiff = Diff.Text
+
+
+cdef inline object text_retain(object n, object attributes=None):
+    o = _alloc(_Retain)
+    o.retain = n
+    o.attributes = attributes
+    return o
+
+
+cdef inline object text_insert(object s, object attributes=None):
+    o = _alloc(_Insert)
+    o.insert = s
+    o.attributes = attributes
+    return o
+
+
+cdef inline object text_delete(object n):
+    o = _alloc(_Delete)
+    o.delete = n
+    return o
+
+
+cdef inline object text_diff(list items):
+    o = _alloc(_TextDiff)
+    o.diff = items
+    return o
+
+
+cdef inline object container_diff(object cid, object path, object d):
+    o = _alloc(ContainerDiff)
+    o.target = cid
+    o.path = path
+    o.is_unknown = False
+    o.diff = d
+    return o
+
 cdef extern from "Python.h":
     object PyUnicode_FromKindAndData(int kind, const void *buffer, Py_ssize_t size)
     int PyUnicode_4BYTE_KIND
@@ -279,8 +321,13 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             if trigger == 0 and reg.hooks:
                 found = doc.log.peer_map.get(doc.peer)
                 to = ID(doc.peer, 0 if found is None else doc.log.vv[<uint32_t>found])
-            doc.pending_events.append(_Batch(doc.evs, trigger, "" if origin is None else origin,
-                                             diffs, to))
+            batch = _alloc(_Batch)
+            batch.reg = doc.evs
+            batch.trigger = trigger
+            batch.origin = "" if origin is None else origin
+            batch.diffs = diffs
+            batch.to = to
+            doc.pending_events.append(batch)
     finally:
         doc.evlog.n = 0
         if doc.evs is not None:
@@ -660,7 +707,7 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
         done.add(c)
         # loro's order: by depth, then roots before the others, which go by creation counter
         out.append((len(path), 0 if doc.croot[c] != ROOT_NONE else cid.counter + 1, c,
-                    ContainerDiff(cid, path, False, d)))
+                    container_diff(cid, path, d)))
     if before is not None:
         shown_whole(doc, out, reached, paths, done)
     elif ml_reached:
@@ -1184,8 +1231,8 @@ cdef object pieces_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list shown, li
         else:
             ops.append([2, pc.n])
     if is_text:
-        return Diff.Text([TextDelta.Retain(op[1]) if op[0] == 0 else TextDelta.Delete(op[1])
-                          if op[0] == 2 else TextDelta.Insert(text_of(seq, op[1])) for op in ops])
+        return text_diff([text_retain(op[1]) if op[0] == 0 else text_delete(op[1])
+                          if op[0] == 2 else text_insert(text_of(seq, op[1])) for op in ops])
     values = doc.log.values
     return Diff.List([ListDiffItem.Retain(op[1]) if op[0] == 0 else ListDiffItem.Delete(op[1])
                       if op[0] == 2 else ListDiffItem.Insert(
@@ -1272,8 +1319,8 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
         ops.append([0, reach - pos, None])
     if not ops:
         return None
-    return Diff.Text([TextDelta.Retain(op[1], op[2]) if op[0] == 0 else TextDelta.Delete(op[1])
-                      if op[0] == 2 else TextDelta.Insert(op[1], op[2]) for op in ops])
+    return text_diff([text_retain(op[1], op[2]) if op[0] == 0 else text_delete(op[1])
+                      if op[0] == 2 else text_insert(op[1], op[2]) for op in ops])
 
 
 cdef int overlay(list ops, int64_t a, int64_t b, object attrs) except -1:

@@ -266,6 +266,17 @@ class _Batch:
 
     def dispatch(self):
         """Call the subscribers; returns the first exception a callback raised, or None."""
+        reg = self.reg
+        if not reg.hooks and not reg.by_cid and len(reg.root) == 1:
+            # the common case: one root subscriber
+            sub = reg.root[0]
+            if not sub.active:
+                return None
+            try:
+                sub.callback(DiffEvent(_TRIGGERS[self.trigger], self.origin, None, self.diffs))
+            except Exception as e:
+                return e
+            return None
         first = None
         kind = _TRIGGERS[self.trigger]
         calls = []
