@@ -44,6 +44,7 @@ import time
 from loro_c._version import ID
 from loro_c._version cimport frontiers_wrap
 from loro_c._types import ChangeMeta
+from loro_c.events import DiffEvent, EventTriggerKind
 from loro_c.events import (DiffBatch, _DocEvents, _Batch, _PeerChange, _Raised, ChangeModifier, ContainerDiff, PathItem, Diff, TextDelta, ListDiffItem,
                            MapDelta)
 from loro_c.events import TreeDiff, TreeDiffItem, TreeExternalDiff     # LoroTree
@@ -54,47 +55,79 @@ from bisect import bisect_right
 from loro_c.errors import LoroTypeError, LoroValueError
 from loro_c._doc import Subscription, copy_value
 
-# The value classes of events are plain Python classes (loro_c.events). The hot ones are
-# built here without their __init__ (a Python frame each): allocated by object.__new__ and
-# their slots set directly, which costs a third as much per event.
-cdef object _alloc = object.__new__
-cdef object _Retain = TextDelta.Retain, _Insert = TextDelta.Insert, _Delete = TextDelta.Delete
-cdef object _TextDiff = Diff.Text
+include "event_values.pxi"
+
+# the hot event values, built without their __init__ (event_values.pxi)
+cdef tuple RETAIN_SLOTS = ("retain", "attributes"), INSERT_SLOTS = ("insert", "attributes")
+cdef tuple DELETE_SLOTS = ("delete",), DIFF_SLOTS = ("diff",)
+cdef tuple CDIFF_SLOTS = ("target", "path", "is_unknown", "diff")
+cdef tuple BATCH_SLOTS = ("reg", "trigger", "origin", "diffs", "to", "event")
+cdef tuple EVENT_SLOTS = ("triggered_by", "origin", "current_target", "events")
+cdef value_shape RETAIN_SHAPE, INSERT_SHAPE, DELETE_SHAPE, TEXT_DIFF_SHAPE, CDIFF_SHAPE
+cdef value_shape BATCH_SHAPE, EVENT_SHAPE
+shape_init(&RETAIN_SHAPE, TextDelta.Retain, RETAIN_SLOTS)
+shape_init(&INSERT_SHAPE, TextDelta.Insert, INSERT_SLOTS)
+shape_init(&DELETE_SHAPE, TextDelta.Delete, DELETE_SLOTS)
+shape_init(&TEXT_DIFF_SHAPE, Diff.Text, DIFF_SLOTS)
+shape_init(&CDIFF_SHAPE, ContainerDiff, CDIFF_SLOTS)
+shape_init(&BATCH_SHAPE, _Batch, BATCH_SLOTS)
+shape_init(&EVENT_SHAPE, DiffEvent, EVENT_SLOTS)
+cdef object _PY_FALSE = False     # a Python object (a bare False in a cast is C's 0)
+cdef tuple _TRIGGER_KINDS = (EventTriggerKind.Local, EventTriggerKind.Import,
+                             EventTriggerKind.Checkout)
 
 
 cdef inline object text_retain(object n, object attributes=None):
-    o = _alloc(_Retain)
-    o.retain = n
-    o.attributes = attributes
-    return o
+    cdef PyObject *v[2]
+    v[0] = <PyObject*>n
+    v[1] = <PyObject*>attributes
+    return make_value(&RETAIN_SHAPE, RETAIN_SLOTS, v)
 
 
 cdef inline object text_insert(object s, object attributes=None):
-    o = _alloc(_Insert)
-    o.insert = s
-    o.attributes = attributes
-    return o
+    cdef PyObject *v[2]
+    v[0] = <PyObject*>s
+    v[1] = <PyObject*>attributes
+    return make_value(&INSERT_SHAPE, INSERT_SLOTS, v)
 
 
 cdef inline object text_delete(object n):
-    o = _alloc(_Delete)
-    o.delete = n
-    return o
+    cdef PyObject *v[1]
+    v[0] = <PyObject*>n
+    return make_value(&DELETE_SHAPE, DELETE_SLOTS, v)
 
 
 cdef inline object text_diff(list items):
-    o = _alloc(_TextDiff)
-    o.diff = items
-    return o
+    cdef PyObject *v[1]
+    v[0] = <PyObject*>items
+    return make_value(&TEXT_DIFF_SHAPE, DIFF_SLOTS, v)
 
 
 cdef inline object container_diff(object cid, object path, object d):
-    o = _alloc(ContainerDiff)
-    o.target = cid
-    o.path = path
-    o.is_unknown = False
-    o.diff = d
-    return o
+    cdef PyObject *v[4]
+    v[0] = <PyObject*>cid
+    v[1] = <PyObject*>path
+    v[2] = <PyObject*>_PY_FALSE
+    v[3] = <PyObject*>d
+    return make_value(&CDIFF_SHAPE, CDIFF_SLOTS, v)
+
+
+cdef object queued_batch(reg, int trigger, origin, list diffs, to):
+    """A _Batch for the delivery queue, with the DiffEvent a lone root subscriber gets."""
+    cdef PyObject *v[6]
+    cdef object kind = _TRIGGER_KINDS[trigger], t = trigger, event
+    v[0] = <PyObject*>kind
+    v[1] = <PyObject*>origin
+    v[2] = <PyObject*>None
+    v[3] = <PyObject*>diffs
+    event = make_value(&EVENT_SHAPE, EVENT_SLOTS, v)
+    v[0] = <PyObject*>reg
+    v[1] = <PyObject*>t
+    v[2] = <PyObject*>origin
+    v[3] = <PyObject*>diffs
+    v[4] = <PyObject*>to
+    v[5] = <PyObject*>event
+    return make_value(&BATCH_SHAPE, BATCH_SLOTS, v)
 
 cdef extern from "Python.h":
     object PyUnicode_FromKindAndData(int kind, const void *buffer, Py_ssize_t size)
@@ -321,13 +354,8 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             if trigger == 0 and reg.hooks:
                 found = doc.log.peer_map.get(doc.peer)
                 to = ID(doc.peer, 0 if found is None else doc.log.vv[<uint32_t>found])
-            batch = _alloc(_Batch)
-            batch.reg = doc.evs
-            batch.trigger = trigger
-            batch.origin = "" if origin is None else origin
-            batch.diffs = diffs
-            batch.to = to
-            doc.pending_events.append(batch)
+            doc.pending_events.append(queued_batch(doc.evs, trigger,
+                                                   "" if origin is None else origin, diffs, to))
     finally:
         doc.evlog.n = 0
         if doc.evs is not None:

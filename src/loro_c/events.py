@@ -255,7 +255,7 @@ class _DocEvents:
 class _Batch:
     """One event waiting in the document's queue (built under the lock, dispatched
     without it). `to` is, for a commit, the ID just past its last op."""
-    __slots__ = ("reg", "trigger", "origin", "diffs", "to")
+    __slots__ = ("reg", "trigger", "origin", "diffs", "to", "event")
 
     def __init__(self, reg, trigger, origin, diffs, to=None):
         self.reg = reg
@@ -263,6 +263,7 @@ class _Batch:
         self.origin = origin
         self.diffs = diffs
         self.to = to
+        self.event = None       # built ahead by _events for a lone root subscriber
 
     def dispatch(self):
         """Call the subscribers; returns the first exception a callback raised, or None."""
@@ -272,8 +273,11 @@ class _Batch:
             sub = reg.root[0]
             if not sub.active:
                 return None
+            event = self.event
+            if event is None:
+                event = DiffEvent(_TRIGGERS[self.trigger], self.origin, None, self.diffs)
             try:
-                sub.callback(DiffEvent(_TRIGGERS[self.trigger], self.origin, None, self.diffs))
+                sub.callback(event)
             except Exception as e:
                 return e
             return None
