@@ -65,6 +65,9 @@ cdef tuple BATCH_SLOTS = ("reg", "trigger", "origin", "diffs", "to", "event")
 cdef tuple EVENT_SLOTS = ("triggered_by", "origin", "current_target", "events")
 cdef value_shape RETAIN_SHAPE, INSERT_SHAPE, DELETE_SHAPE, TEXT_DIFF_SHAPE, CDIFF_SHAPE
 cdef value_shape BATCH_SHAPE, EVENT_SHAPE
+cdef tuple LIST_INSERT_SLOTS = ("insert", "is_move"), UPDATED_SLOTS = ("updated",)
+cdef value_shape LIST_RETAIN_SHAPE, LIST_INSERT_SHAPE, LIST_DELETE_SHAPE, LIST_DIFF_SHAPE
+cdef value_shape MAP_DIFF_SHAPE, MAP_DELTA_SHAPE, COUNTER_DIFF_SHAPE
 shape_init(&RETAIN_SHAPE, TextDelta.Retain, RETAIN_SLOTS)
 shape_init(&INSERT_SHAPE, TextDelta.Insert, INSERT_SLOTS)
 shape_init(&DELETE_SHAPE, TextDelta.Delete, DELETE_SLOTS)
@@ -72,6 +75,13 @@ shape_init(&TEXT_DIFF_SHAPE, Diff.Text, DIFF_SLOTS)
 shape_init(&CDIFF_SHAPE, ContainerDiff, CDIFF_SLOTS)
 shape_init(&BATCH_SHAPE, _Batch, BATCH_SLOTS)
 shape_init(&EVENT_SHAPE, DiffEvent, EVENT_SLOTS)
+shape_init(&LIST_RETAIN_SHAPE, ListDiffItem.Retain, RETAIN_SLOTS[:1])
+shape_init(&LIST_INSERT_SHAPE, ListDiffItem.Insert, LIST_INSERT_SLOTS)
+shape_init(&LIST_DELETE_SHAPE, ListDiffItem.Delete, DELETE_SLOTS)
+shape_init(&LIST_DIFF_SHAPE, Diff.List, DIFF_SLOTS)
+shape_init(&MAP_DIFF_SHAPE, Diff.Map, DIFF_SLOTS)
+shape_init(&MAP_DELTA_SHAPE, MapDelta, UPDATED_SLOTS)
+shape_init(&COUNTER_DIFF_SHAPE, Diff.Counter, DIFF_SLOTS)
 cdef object _PY_FALSE = False     # a Python object (a bare False in a cast is C's 0)
 cdef tuple _TRIGGER_KINDS = (EventTriggerKind.Local, EventTriggerKind.Import,
                              EventTriggerKind.Checkout)
@@ -101,6 +111,28 @@ cdef inline object text_diff(list items):
     cdef PyObject *v[1]
     v[0] = <PyObject*>items
     return make_value(&TEXT_DIFF_SHAPE, DIFF_SLOTS, v)
+
+
+cdef inline object one_slot(value_shape *shape, tuple names, object x):
+    cdef PyObject *v[1]
+    v[0] = <PyObject*>x
+    return make_value(shape, names, v)
+
+
+cdef inline object list_insert(list items):
+    cdef PyObject *v[2]
+    v[0] = <PyObject*>items
+    v[1] = <PyObject*>_PY_FALSE
+    return make_value(&LIST_INSERT_SHAPE, LIST_INSERT_SLOTS, v)
+
+
+cdef inline object list_diff(list items):
+    return one_slot(&LIST_DIFF_SHAPE, DIFF_SLOTS, items)
+
+
+cdef inline object map_diff_of(dict updated):
+    return one_slot(&MAP_DIFF_SHAPE, DIFF_SLOTS,
+                    one_slot(&MAP_DELTA_SHAPE, UPDATED_SLOTS, updated))
 
 
 cdef inline object container_diff(object cid, object path, object d):
@@ -720,7 +752,8 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
             total = 0.0
             for i in idxs:
                 total += doc.evlog.notes[i].delta
-            d = None if is_import and -F64_EPSILON < total < F64_EPSILON else Diff.Counter(total)
+            d = (None if is_import and -F64_EPSILON < total < F64_EPSILON
+                 else one_slot(&COUNTER_DIFF_SHAPE, DIFF_SLOTS, total))
         else:
             d = None
         if d is None:
@@ -872,7 +905,7 @@ cdef object whole_value_diff(LoroDoc doc, uint32_t c, list queue):
             slot = m.entries[i].slot
             updated[doc.log.keys[m.entries[i].key]] = (
                 None if slot < 0 else wrap_value(doc, values[slot], None, queue))
-    return Diff.Map(MapDelta(updated)) if updated else None
+    return map_diff_of(updated) if updated else None
 
 
 cdef object wrap_value(LoroDoc doc, object v, list shown, list reached=None):
@@ -997,7 +1030,7 @@ cdef object map_diff(LoroDoc doc, uint32_t c, list idxs, bint compare_values, li
             _idlp_sink[(doc.cids[c], doc.log.keys[key])] = (
                 (0xFFFFFFFF, 0) if e == NULL or e.peer == LC_NO_KEY
                 else (e.lamport, doc.log.peer_ids[e.peer]))
-    return Diff.Map(MapDelta(updated)) if updated else None
+    return map_diff_of(updated) if updated else None
 
 
 _DELETED = object()
@@ -1262,10 +1295,11 @@ cdef object pieces_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list shown, li
         return text_diff([text_retain(op[1]) if op[0] == 0 else text_delete(op[1])
                           if op[0] == 2 else text_insert(text_of(seq, op[1])) for op in ops])
     values = doc.log.values
-    return Diff.List([ListDiffItem.Retain(op[1]) if op[0] == 0 else ListDiffItem.Delete(op[1])
-                      if op[0] == 2 else ListDiffItem.Insert(
-                          [wrap_value(doc, values[slot], shown, reached) for content, n in op[1]
-                           for slot in range(content, content + n)], False) for op in ops])
+    return list_diff([one_slot(&LIST_RETAIN_SHAPE, RETAIN_SLOTS[:1], op[1]) if op[0] == 0
+                      else one_slot(&LIST_DELETE_SHAPE, DELETE_SLOTS, op[1]) if op[0] == 2
+                      else list_insert([wrap_value(doc, values[slot], shown, reached)
+                                        for content, n in op[1]
+                                        for slot in range(content, content + n)]) for op in ops])
 
 
 cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
