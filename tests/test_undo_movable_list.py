@@ -185,3 +185,34 @@ def test_a_revived_element_stands_for_the_deleted_one():
                 d.export_json_updates(vv, d.oplog_vv))["changes"] for o in c["ops"]])
         return out
     assert steps(loro_c) == steps(loro)
+
+
+def movable_events(lib):
+    """Root events of an import of sets that leave a value equal, then of a checkout
+    back over them, as (target, diff items) with the item kinds only."""
+    a, b = lib.LoroDoc(), lib.LoroDoc()
+    a.peer_id, b.peer_id = 1, 2
+    a.get_movable_list("ml").insert(0, 53)
+    a.get_movable_list("ml").insert(1, [1, 2])
+    a.commit()
+    b.import_(a.export(lib.ExportMode.Updates(b.oplog_vv)))
+    f = a.state_frontiers
+    m = b.get_movable_list("ml")
+    m.set(0, 144)
+    m.set(0, 53)
+    m.set(1, [1, 2])
+    m.insert(2, 7)
+    b.commit()
+    events = []
+    sub = a.subscribe_root(lambda e: events.append(
+        [type(x).__name__ for cd in e.events for x in cd.diff.diff]))
+    a.import_(b.export(lib.ExportMode.Updates(a.oplog_vv)))
+    a.checkout(f)
+    a.checkout_to_latest()
+    del sub
+    return events
+
+
+def test_imports_and_checkouts_report_no_set_of_an_equal_value():
+    # (this decides whether an import breaks an undo group)
+    assert movable_events(loro_c) == movable_events(loro)

@@ -762,7 +762,7 @@ cdef object tree_id_or_none(object k):
 cdef object ml_diff(LoroDoc doc, uint32_t c, list shown, list reached, bint is_import):
     """A MovableList's diff: its items before the batch against after (ml_event_ops)."""
     values = doc.log.values
-    ops = ml_event_ops(doc, c)
+    ops = ml_event_ops(doc, c, is_import)
     if not ops:
         return None if is_import else Diff.List([])
     return Diff.List([ListDiffItem.Retain(op[1]) if op[0] == 0 else ListDiffItem.Delete(op[1])

@@ -369,10 +369,8 @@ class UndoManager:
         pieces = [(ID(peer, last), deps)
                   for last, deps in doc._undo_pieces(peer, item.start, item.end)]
         last_c = None
-        raw = []
         for i, (last_id, deps) in enumerate(pieces):
             a = self._diff(Frontiers.from_ids([last_id]), deps)
-            raw.append(delta_ot.Batch(dict(a.diffs)))
             if i + 1 < len(pieces):
                 b = self._diff(Frontiers.from_ids([last_id]),
                                Frontiers.from_ids([pieces[i + 1][0]]))
@@ -387,7 +385,8 @@ class UndoManager:
             last_c = a
         spans = [(deps, Frontiers.from_ids([last_id])) for last_id, deps in pieces]
         plans = {cid: undo_movable.Plans(doc, cid, spans)
-                 for cid in undo_movable.movable_lists(raw)}
+                 for cid in undo_movable.movable_lists(
+                     doc.get_changed_containers_in(ID(peer, item.start), item.end - item.start))}
         diffs.apply_for_undo(doc, last_c.pairs(), self._remap, plans, self._elem_remap)
         doc._commit_with_default_origin("undo")
 

@@ -20,14 +20,10 @@ value's writes (their IdLp) tell whether a piece moved or set it (`movable_items
 from loro_c import _doc, _types
 
 
-def movable_lists(batches):
-    """The movable lists the pieces' diffs touch, in first-seen order."""
-    seen = {}
-    for b in batches:
-        for cid in b.diffs:
-            if str(cid.container_type) == "MovableList":
-                seen.setdefault(cid, None)
-    return list(seen)
+def movable_lists(cids):
+    """The movable lists among `cids` (those the span's ops changed: also a list whose
+    moves end where they started, which its diff does not show)."""
+    return [cid for cid in cids if str(cid.container_type) == "MovableList"]
 
 
 class Plans:
