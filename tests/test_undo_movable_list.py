@@ -205,7 +205,7 @@ def movable_events(lib):
     b.commit()
     events = []
     sub = a.subscribe_root(lambda e: events.append(
-        [type(x).__name__ for cd in e.events for x in cd.diff.diff]))
+        [type(x).__name__.split("_")[-1] for cd in e.events for x in cd.diff.diff]))
     a.import_(b.export(lib.ExportMode.Updates(a.oplog_vv)))
     a.checkout(f)
     a.checkout_to_latest()
