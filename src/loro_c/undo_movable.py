@@ -118,24 +118,31 @@ class Plan:
             if e in self.moved:
                 i = current.index(ce)
                 current.pop(i)
-                at = self._anchor(e, current, pending, resolve)
+                # (an anchor that is the element itself, an old element revived by an
+                # undo that a concurrent move brought back too, keeps it where it is)
+                at = self._anchor(e, current, pending, resolve, ce)
+                at = i if at is None else at
                 current.insert(at, ce)
                 if at != i:
                     h.mov(i, at)
             if e in self.set_to:
                 _put(h, current.index(ce), self.set_to[e], remap, True)
 
-    def _anchor(self, e, current, pending, resolve):
+    def _anchor(self, e, current, pending, resolve, itself=None):
         seq = self.seq_of[e]
         j = seq.index(e)
         for k in range(j - 1, -1, -1):
             x = resolve(seq[k])
+            if x == itself:
+                return None
             if x in current:
                 return current.index(x) + 1
         for k in range(j + 1, len(seq)):
             if seq[k] in pending:
                 continue
             x = resolve(seq[k])
+            if x == itself:
+                return None
             if x in current:
                 return current.index(x)
         return 0
