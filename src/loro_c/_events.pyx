@@ -34,6 +34,7 @@ from loro_c._doc cimport open_marks_before, styled_text
 from loro_c._seq cimport anchors_before, LC_ANCHOR_MIN, anchors_in_prefix, LC_ANCHOR_START, LC_ANCHOR_END, LC_NO_NODE, TREE_ANCHORED
 from loro_c._doc cimport (KIND_TREE, LC_OP_TREE, tree_event_items, tree_events_done,
                           tree_state)     # LoroTree (state/tree.pxi)
+from loro_c._kinds cimport LC_TREE_PARENT_ROOT, LC_TREE_PARENT_DELETED     # tree_checkout_items
 from loro_c._seq cimport (SeqArena, lc_span, lc_id, lc_record, lc_peer_index, make_id, span_visible, grow,
                           LC_REC_INSERT, LC_REC_DELETE_REV, locate, visible_before, abs_index)
 from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET,
@@ -392,6 +393,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
         doc.evlog.n = 0
         if doc.evs is not None:
             doc.evs.before = None
+            doc.evs.tree_lca = None
         ml_events_done(doc)
         tree_events_done(doc)
 
@@ -408,6 +410,10 @@ def diff_batch(LoroDoc doc):
     changed = [False]
     batch = DiffBatch()
     _idlp_sink = {}
+    if doc.evs is not None:
+        # a diff's trees keep the sequence that turns one view into the other: what
+        # apply_diff and revert_to (handles/tree.pxi) replay as loro's do
+        doc.evs.tree_lca = None
     try:
         for cd in collect(doc, True, True, changed):
             batch.push(cd.target, cd.diff)
@@ -416,6 +422,8 @@ def diff_batch(LoroDoc doc):
         batch._idlp = _idlp_sink
     finally:
         _idlp_sink = None
+        if doc.evs is not None:
+            doc.evs.tree_lca = None
     return batch
 
 
@@ -843,7 +851,8 @@ cdef object tree_diff(LoroDoc doc, uint32_t c, int mode, list reached):
     a checkout or a concurrent import a created node's meta map is shown whole (`reached`),
     as loro shows it."""
     items = []
-    for it in tree_event_items(doc, c, mode):
+    lca = doc.evs.tree_lca if mode == 2 and doc.evs is not None else None
+    for it in tree_event_items(doc, c, mode) if lca is None else tree_checkout_items(doc, c, lca):
         kind = it[0]
         node = _types.TreeID(it[1][0], it[1][1])
         if kind == "create" and mode == 2:
@@ -863,6 +872,50 @@ cdef object tree_diff(LoroDoc doc, uint32_t c, int mode, list reached):
     return Diff.Tree(TreeDiff(items))
 
 
+cdef list tree_checkout_items(LoroDoc doc, uint32_t c, str lca):
+    """A checkout's items in loro's order (loro_c/tree_checkout.py), from every logged move
+    of the tree and the versions of its moves before and after; `lca` is the ancestor loro
+    replays from: "same" (the earlier version) or "empty"."""
+    global _tree_checkout, _included_vv
+    if _tree_checkout is None:
+        from loro_c import tree_checkout
+        from loro_c._tree import included_vv
+        _tree_checkout = tree_checkout
+        _included_vv = included_vv
+    cdef OpLog log = doc.log
+    cdef int64_t ci, i
+    cdef lc_change *ch
+    cdef lc_op *op
+    to_vv = _included_vv(tree_state(doc, c))
+    from_vv = {} if doc.tree_ev is None or c not in doc.tree_ev else doc.tree_ev[c][0]
+    moves = []
+    for ci in range(log.n_changes):
+        ch = &log.changes[ci]
+        for i in range(ch.ops_off, ch.ops_off + ch.ops_len):
+            op = &log.ops[i]
+            if op.kind != LC_OP_TREE or op.container != c:
+                continue
+            moves.append((ch.lamport + <uint32_t>(op.counter - ch.counter), log.peer_ids[ch.peer],
+                          op.counter, (log.peer_ids[op.start_id.peer], op.start_id.counter),
+                          None if op.pos == LC_TREE_PARENT_ROOT else "deleted"
+                          if op.pos == LC_TREE_PARENT_DELETED
+                          else (log.peer_ids[op.pos], <int32_t>op.delta),
+                          log.values[op.arg]))
+    moves.sort(key=_lamport_peer)
+    lca_vv = {} if lca == "empty" else {
+        p: min(from_vv.get(p, 0), to_vv.get(p, 0)) for p in set(from_vv) | set(to_vv)}
+    lca_vv = {p: n for p, n in lca_vv.items() if n}
+    return _tree_checkout.checkout_items(moves, from_vv, to_vv, lca_vv)
+
+
+def _lamport_peer(m):
+    return (m[0], m[1])
+
+
+cdef object _tree_checkout = None
+cdef object _included_vv = None
+
+
 cdef object tree_id_or_none(object k):
     return None if k is None else _types.TreeID(k[0], k[1])
 
@@ -870,7 +923,7 @@ cdef object tree_id_or_none(object k):
 cdef object ml_diff(LoroDoc doc, uint32_t c, list shown, list reached, bint is_import):
     """A MovableList's diff: its items before the batch against after (ml_event_ops)."""
     values = doc.log.values
-    ops = ml_event_ops(doc, c)
+    ops = ml_event_ops(doc, c, is_import)
     if not ops:
         return None if is_import else Diff.List([])
     return Diff.List([ListDiffItem.Retain(op[1]) if op[0] == 0 else ListDiffItem.Delete(op[1])

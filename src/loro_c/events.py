@@ -235,7 +235,7 @@ class _DocEvents:
     """A document's diff-event subscribers: root ones, and per ContainerID; and the
     peer-id-change subscribers."""
     __slots__ = ("root", "by_cid", "peer", "first", "first_done", "pre", "busy", "before",
-                 "hooks")
+                 "hooks", "tree_lca")
 
     def __init__(self):
         self.root = []
@@ -247,6 +247,9 @@ class _DocEvents:
         self.pre = []
         self.busy = False          # first-commit or pre-commit callbacks are running
         self.before = None         # during a checkout: visibility of the touched atoms before it
+        # during a checkout: the ancestor loro's tree diff replays from (tree_checkout.py):
+        # "same" (the earlier of two ids in one change) or "empty"; None otherwise
+        self.tree_lca = None
 
     def active(self):
         return bool(self.root) or bool(self.hooks) or any(self.by_cid.values())
