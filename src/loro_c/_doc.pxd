@@ -399,6 +399,10 @@ cdef int64_t ml_index_of(LoroDoc d, uint32_t c, object value) except -2
 # movable trees (state/tree.pxi)
 cdef object tree_state(LoroDoc d, uint32_t c)
 cdef int local_tree_move(LoroDoc d, uint32_t c, tuple target, object parent, bytes fi) except -1
+# the handle's C path of local tree ops (tree-speed)
+from loro_c._tree cimport TreeMoves
+cdef int local_tree_move_k(LoroDoc d, uint32_t c, TreeMoves tm, int64_t target,
+                           int64_t parent, bytes fi, bint checked) except -1
 cdef object tree_value(LoroDoc d, uint32_t c, bint deep)
 cdef int tree_after_undo(LoroDoc d) except -1
 cdef int32_t local_next_counter(LoroDoc d) except -1

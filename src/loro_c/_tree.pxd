@@ -52,6 +52,11 @@ cdef class TreeMoves:
     # before applied ones takes them back once, and they are applied again, in one pass,
     # by the next read (settle), however many moves an import adds meanwhile
     cdef int64_t pending
+    # each node's parent again (as in `nodes`), packed: cycle checks walk parent chains of
+    # hundreds of nodes, and this keeps the walk in a few cache lines per step instead of one
+    # tree_node (72 bytes) per step
+    cdef int32_t *ups
+    cdef int64_t cap_ups
 
     cdef int64_t find(self, uint64_t peer, int32_t counter) noexcept
     cdef int _rehash(self, int64_t n_slots) except -1
@@ -68,6 +73,18 @@ cdef class TreeMoves:
     cdef int64_t add_move(self, uint32_t lamport, uint64_t peer, int32_t counter,
                           int64_t target, int64_t parent, const uint8_t *fi,
                           int32_t fi_len) except -1
+    cdef int64_t _log_move(self, uint32_t lamport, uint64_t peer, int32_t counter,
+                           int64_t target, int64_t parent, const uint8_t *fi,
+                           int32_t fi_len) except -1
+    cdef int64_t _order_in(self, int64_t m) except -1
+    cdef int _apply_as(self, int64_t m, bint cycle) except -1
+    cdef int64_t add_local_move(self, uint32_t lamport, uint64_t peer, int32_t counter,
+                                int64_t target, int64_t parent, const uint8_t *fi,
+                                int32_t fi_len, bint checked) except -1
+    cdef int64_t kid_count(self, int64_t parent) noexcept
+    cdef int64_t slot_of(self, int64_t k) except -2
+    cdef int64_t local_fi(self, int64_t parent, int64_t index, int64_t target, uint8_t *out,
+                          int64_t cap) except -2
     cdef int64_t add_move_ids(self, uint32_t lamport, uint64_t peer, int32_t counter,
                               uint64_t target_peer, int32_t target_counter, int64_t parent_kind,
                               uint64_t parent_peer, int32_t parent_counter, const uint8_t *fi,

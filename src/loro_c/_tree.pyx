@@ -37,6 +37,95 @@ cdef inline uint64_t _mix(uint64_t peer, int32_t counter) noexcept nogil:
     return h * <uint64_t>0xBF58476D1CE4E5B9
 
 
+
+# -- fractional indexes in C (the functions fi_before ... fi_new below, on byte buffers, for
+# the local op path): each writes its bytes to `out` and returns their length, or -1 where
+# the bytes version returns None or raises (the caller then takes the bytes version)
+
+cdef enum:
+    FI_END = 0x80
+
+
+cdef int64_t _fi_before_c(const uint8_t *b, int64_t n, uint8_t *out) noexcept:
+    cdef int64_t i
+    for i in range(n):
+        if b[i] > FI_END:
+            memcpy(out, b, <size_t>i)
+            return i
+        if b[i] > 0:
+            memcpy(out, b, <size_t>i)
+            out[i] = b[i] - 1
+            return i + 1
+    return -1
+
+
+cdef int64_t _fi_after_c(const uint8_t *b, int64_t n, uint8_t *out) noexcept:
+    cdef int64_t i
+    for i in range(n):
+        if b[i] < FI_END:
+            memcpy(out, b, <size_t>i)
+            return i
+        if b[i] < 0xFF:
+            memcpy(out, b, <size_t>i)
+            out[i] = b[i] + 1
+            return i + 1
+    return -1
+
+
+cdef int64_t _fi_between_c(const uint8_t *l, int64_t ln, const uint8_t *r, int64_t rn,
+                           uint8_t *out) noexcept:
+    cdef int64_t shorter = (ln if ln < rn else rn) - 1
+    cdef int64_t i, k
+    cdef int gap
+    if shorter < 0:
+        return -1                   # an empty index: left to the bytes version
+    for i in range(shorter):
+        gap = <int>r[i] - <int>l[i]
+        if gap > 1:
+            memcpy(out, l, <size_t>i)
+            out[i] = <uint8_t>(l[i] + gap // 2)
+            return i + 1
+        if gap == 1:
+            memcpy(out, l, <size_t>(i + 1))
+            k = _fi_after_c(l + i + 1, ln - i - 1, out + i + 1)
+            return -1 if k < 0 else i + 1 + k
+        if gap < 0:
+            return -1
+    if ln < rn:
+        if r[shorter] < FI_END:
+            return -1
+        memcpy(out, r, <size_t>(shorter + 1))
+        k = _fi_before_c(r + shorter + 1, rn - shorter - 1, out + shorter + 1)
+        return -1 if k < 0 else shorter + 1 + k
+    if ln > rn:
+        if l[shorter] >= FI_END:
+            return -1
+        memcpy(out, l, <size_t>(shorter + 1))
+        k = _fi_after_c(l + shorter + 1, ln - shorter - 1, out + shorter + 1)
+        return -1 if k < 0 else shorter + 1 + k
+    return -1
+
+
+cdef int64_t fi_new_c(const uint8_t *l, int64_t ln, const uint8_t *r, int64_t rn,
+                      uint8_t *out) noexcept:
+    """fi_new on buffers (a length of -1: no sibling on that side); `out` holds at least
+    max(ln, rn) + 1 bytes."""
+    cdef int64_t k
+    if ln < 0 and rn < 0:
+        out[0] = FI_END
+        return 1
+    if rn < 0:
+        k = _fi_after_c(l, ln, out)
+    elif ln < 0:
+        k = _fi_before_c(r, rn, out)
+    else:
+        k = _fi_between_c(l, ln, r, rn, out)
+    if k < 0:
+        return -1
+    out[k] = FI_END
+    return k + 1
+
+
 cdef class TreeMoves:
     """The moves of one tree and the parent map they give (see the module docstring)."""
     def __dealloc__(self):
@@ -51,6 +140,7 @@ cdef class TreeMoves:
         free(self.order)
         free(self.fis)
         free(self.slots)
+        free(self.ups)
 
     # -- nodes by TreeID
 
@@ -96,7 +186,11 @@ cdef class TreeMoves:
         if self.n_nodes == self.cap_nodes:
             self.nodes = <tree_node*>_grow(self.nodes, &self.cap_nodes, self.n_nodes + 1,
                                            sizeof(tree_node))
+        if self.n_nodes == self.cap_ups:
+            self.ups = <int32_t*>_grow(self.ups, &self.cap_ups, self.n_nodes + 1,
+                                       sizeof(int32_t))
         k = self.n_nodes
+        self.ups[k] = TREE_NONE
         self.nodes[k].peer = peer
         self.nodes[k].counter = counter
         self.nodes[k].n_applied = 0
@@ -125,10 +219,11 @@ cdef class TreeMoves:
         node moved under a node placed below it), where loro would keep a loop."""
         cdef int64_t p = parent
         cdef int64_t steps = 0
+        cdef const int32_t *ups = self.ups
         while p >= 0:
             if p == target:
                 return True
-            p = self.nodes[p].parent
+            p = ups[p]
             steps += 1
             if steps > self.n_nodes:
                 return True         # unreachable while the parent map has no cycle
@@ -136,10 +231,18 @@ cdef class TreeMoves:
 
     cdef int apply_one(self, int64_t m) except -1:
         cdef tree_move *mv = &self.moves[m]
+        # a node with no children can only be put under itself (most moves: every create)
+        if self.nodes[mv.target].kids.n == 0:
+            return self._apply_as(m, mv.parent == mv.target)
+        return self._apply_as(m, self.creates_cycle(mv.target, mv.parent))
+
+    cdef int _apply_as(self, int64_t m, bint cycle) except -1:
+        """Apply move m; `cycle`: it would put its target under itself (no effect)."""
+        cdef tree_move *mv = &self.moves[m]
         cdef tree_node *nd = &self.nodes[mv.target]
         if mv.excluded:
             return 0
-        mv.effective = not self.creates_cycle(mv.target, mv.parent)
+        mv.effective = not cycle
         nd.n_applied += 1
         if mv.effective:
             mv.prev_parent = nd.parent
@@ -199,6 +302,7 @@ cdef class TreeMoves:
             kids.n -= 1
             kids.dirty = 1
         self.nodes[k].parent = parent
+        self.ups[k] = <int32_t>parent
         self.nodes[k].last_move = last_move
         self.nodes[k].slot = -1
         kids = self.kids_of(parent)
@@ -273,9 +377,16 @@ cdef class TreeMoves:
     cdef int64_t add_move(self, uint32_t lamport, uint64_t peer, int32_t counter,
                           int64_t target, int64_t parent, const uint8_t *fi,
                           int32_t fi_len) except -1:
-        """Log a move and apply it at its place in the order. Returns how many later moves
-        had to be taken back and applied again."""
-        cdef int64_t m, pos, lo, hi, mid, k
+        """Log a move at its place in the order (applied by the next read). Returns how many
+        later moves it goes before."""
+        return self._order_in(self._log_move(lamport, peer, counter, target, parent, fi,
+                                             fi_len))
+
+    cdef int64_t _log_move(self, uint32_t lamport, uint64_t peer, int32_t counter,
+                           int64_t target, int64_t parent, const uint8_t *fi,
+                           int32_t fi_len) except -1:
+        """Store a move (not yet in the order); returns its index."""
+        cdef int64_t m
         cdef tree_move *mv
         if self.n_moves == self.cap_moves:
             self.moves = <tree_move*>_grow(self.moves, &self.cap_moves, self.n_moves + 1,
@@ -300,16 +411,25 @@ cdef class TreeMoves:
             memcpy(&self.fis[self.n_fis], fi, <size_t>fi_len)
         self.n_fis += fi_len
         self.n_moves += 1
-        # its place: after every move that sorts before it
-        lo = 0
-        hi = m
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self.before(self.order[mid], m):
-                lo = mid + 1
-            else:
-                hi = mid
-        pos = lo
+        return m
+
+    cdef int64_t _order_in(self, int64_t m) except -1:
+        """Put the last stored move m at its place in the order: after every move that sorts
+        before it; the applied moves after that place are taken back (see `pending`).
+        Returns how many moves it goes before."""
+        cdef int64_t pos, lo, hi, mid, k
+        if m == 0 or self.before(self.order[m - 1], m):
+            pos = m                 # the common case: it sorts last
+        else:
+            lo = 0
+            hi = m
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if self.before(self.order[mid], m):
+                    lo = mid + 1
+                else:
+                    hi = mid
+            pos = lo
         for k in range(self.pending - 1, pos - 1, -1):
             self.take_back(self.order[k])
         if pos < self.pending:
@@ -317,6 +437,70 @@ cdef class TreeMoves:
         memmove(&self.order[pos + 1], &self.order[pos], <size_t>(m - pos) * sizeof(int64_t))
         self.order[pos] = m
         return m - pos
+
+    cdef int64_t add_local_move(self, uint32_t lamport, uint64_t peer, int32_t counter,
+                                int64_t target, int64_t parent, const uint8_t *fi,
+                                int32_t fi_len, bint checked) except -1:
+        """Log a local move and apply it now. `checked`: the caller found, on this settled
+        tree, that it makes no cycle (a local move sorts after every move known, so it is
+        applied to the tree that was checked)."""
+        cdef int64_t m
+        self.settle()
+        m = self._log_move(lamport, peer, counter, target, parent, fi, fi_len)
+        if self._order_in(m) or self.pending != m:
+            return 0                # not last after all: applied by the next read
+        if checked:
+            self._apply_as(m, False)
+        else:
+            self.apply_one(m)
+        self.pending = self.n_moves
+        return 0
+
+    cdef int64_t kid_count(self, int64_t parent) noexcept:
+        cdef child_list *kids = self.kids_of(parent)
+        return 0 if kids == NULL else kids.n
+
+    cdef int64_t slot_of(self, int64_t k) except -2:
+        """Node k's index among its siblings (-1: it has no parent); the tree is settled."""
+        cdef child_list *kids = self.sorted_kids(self.nodes[k].parent)
+        return -1 if kids == NULL else self.nodes[k].slot
+
+    cdef int64_t local_fi(self, int64_t parent, int64_t index, int64_t target, uint8_t *out,
+                          int64_t cap) except -2:
+        """generate_at's bytes in C, for a settled tree: the fractional index of `target`
+        (a node index, or -1 for a new node) at `index` among the children of `parent`
+        (the target left out), written to `out`; returns its length, or -1 where the
+        general generate_at must decide (equal neighbours, an index without room, or one
+        longer than `cap` - 1)."""
+        cdef child_list *kids = self.sorted_kids(parent)
+        cdef int64_t n = 0 if kids == NULL else kids.n
+        cdef int64_t skip = -1, count, j
+        cdef tree_move *lm
+        cdef tree_move *rm
+        cdef const uint8_t *l = NULL
+        cdef const uint8_t *r = NULL
+        cdef int64_t ln = -1, rn = -1
+        if target >= 0 and self.nodes[target].parent == parent:
+            skip = self.nodes[target].slot
+        count = n - (1 if skip >= 0 else 0)
+        if count == 0:
+            out[0] = FI_END
+            return 1
+        if index > 0:
+            j = index - 1
+            lm = &self.moves[self.nodes[kids.items[j if skip < 0 or j < skip else j + 1]].last_move]
+            l = &self.fis[lm.fi_off]
+            ln = lm.fi_len
+        if index < count:
+            j = index
+            rm = &self.moves[self.nodes[kids.items[j if skip < 0 or j < skip else j + 1]].last_move]
+            r = &self.fis[rm.fi_off]
+            rn = rm.fi_len
+        if ln + 1 >= cap or rn + 1 >= cap:
+            return -1
+        if ln >= 0 and ln == rn and memcmp(l, r, <size_t>ln) == 0:
+            return -1               # equal neighbours: siblings are spread anew
+        return fi_new_c(l, ln, r, rn, out)
 
     cdef int settle(self) except -1:
         """Apply the moves logged since the last read, in order (see `pending`)."""
@@ -502,10 +686,10 @@ cdef class TreeMoves:
     cdef int64_t top_of(self, int64_t k) noexcept:
         """Where node k's parent chain ends: TREE_ROOT (it is shown), TREE_DELETED or
         TREE_NONE."""
-        cdef int64_t p = self.nodes[k].parent
+        cdef int64_t p = self.ups[k]
         cdef int64_t steps = 0
         while p >= 0 and steps <= self.n_nodes:
-            p = self.nodes[p].parent
+            p = self.ups[p]
             steps += 1
         return p
 
@@ -686,9 +870,7 @@ def greater_items(TreeMoves tm, dict vv_before):
 
 
 # -- fractional indexes (loro's scheme: byte strings ending in 0x80, compared as bytes)
-
-cdef enum:
-    FI_END = 0x80
+# (FI_END and the C versions of these functions are at the top of the module)
 
 
 cdef bytes fi_before(bytes b):
@@ -776,3 +958,16 @@ cdef int _evenly(left, right, Py_ssize_t n, list out) except -1:
     if n - mid - 1:
         _evenly(middle, right, n - mid - 1, out)
     return 0
+
+
+def fi_new_buf(left, right):
+    """fi_new through the C path of local ops (fi_new_c): bytes, or None where that path
+    hands over to fi_new. For tests."""
+    cdef uint8_t buf[512]
+    cdef bytes l = b"" if left is None else left
+    cdef bytes r = b"" if right is None else right
+    if len(l) >= 500 or len(r) >= 500:
+        return None
+    cdef int64_t n = fi_new_c(<const uint8_t*><char*>l, -1 if left is None else len(l),
+                              <const uint8_t*><char*>r, -1 if right is None else len(r), buf)
+    return None if n < 0 else (<char*>buf)[:n]

@@ -2,6 +2,11 @@
 # TreeID, each with a meta LoroMap; local ops are checked here as loro's handler checks
 # them (unknown nodes, deleted targets, cycles, indexes), so a refused op changes nothing.
 
+from loro_c._tree cimport TreeMoves, TREE_ROOT, TREE_NONE, TREE_DELETED
+from loro_c._doc cimport local_tree_move_k
+from libc.stdint cimport uint8_t, int32_t, uint64_t
+from cpython.object cimport PyObject
+
 _FI_DEFAULT = b"\x80"
 from loro_c.events import TreeExternalDiff as _TreeExternalDiff
 _TreeDelete = _TreeExternalDiff.Delete
@@ -13,8 +18,71 @@ cdef tuple remap_node(tuple k, dict made):
     return k if cid is None else (cid.peer, cid.counter)
 
 
+# TreeID (a Python class with __slots__ peer and counter) made and read through its slots:
+# its __init__ (range checks of values that are in range already) cost more than the rest
+# of a create. Without the expected slots, the attribute path is taken.
+cdef extern from *:
+    """
+    #include <structmember.h>
+    /* the offset of an object slot named by a member descriptor, or -1 */
+    static Py_ssize_t lc_slot_offset(PyObject *descr) {
+        PyMemberDef *m;
+        if (Py_TYPE(descr) != &PyMemberDescr_Type) return -1;
+        m = ((PyMemberDescrObject *)descr)->d_member;
+        return m->type == T_OBJECT_EX ? m->offset : -1;
+    }
+    /* cls() with two slots set, as object.__new__ makes it, no __init__; not tracked by
+       the cycle collector: the slots hold ints */
+    static PyObject *lc_slots2_new(PyObject *cls, Py_ssize_t off_a, PyObject *a,
+                                   Py_ssize_t off_b, PyObject *b) {
+        PyTypeObject *tp = (PyTypeObject *)cls;
+        PyObject *o = tp->tp_alloc(tp, 0);
+        if (o == NULL) return NULL;
+        Py_INCREF(a);
+        *(PyObject **)((char *)o + off_a) = a;
+        Py_INCREF(b);
+        *(PyObject **)((char *)o + off_b) = b;
+        if (PyObject_GC_IsTracked(o)) PyObject_GC_UnTrack(o);
+        return o;
+    }
+    /* a slot's object (borrowed), NULL while unset */
+    static PyObject *lc_slot_get(PyObject *o, Py_ssize_t off) {
+        return *(PyObject **)((char *)o + off);
+    }
+    """
+    Py_ssize_t lc_slot_offset(object descr)
+    object lc_slots2_new(object cls, Py_ssize_t off_a, object a, Py_ssize_t off_b, object b)
+    PyObject *lc_slot_get(object o, Py_ssize_t off)
+
+cdef object _TreeID = _types.TreeID
+cdef Py_ssize_t _TID_PEER = lc_slot_offset(_TreeID.__dict__.get("peer"))
+cdef Py_ssize_t _TID_COUNTER = lc_slot_offset(_TreeID.__dict__.get("counter"))
+
+
+cdef object new_tree_id(object peer, object counter):
+    if _TID_PEER >= 0 and _TID_COUNTER >= 0:
+        return lc_slots2_new(_TreeID, _TID_PEER, peer, _TID_COUNTER, counter)
+    return _TreeID(peer, counter)
+
+
+cdef bint tree_id_c(object t, uint64_t *peer, int32_t *counter) except -1:
+    """A TreeID's fields as C ints; False unless `t` is exactly a TreeID with both set (the
+    caller then takes the attribute path)."""
+    cdef PyObject *p
+    cdef PyObject *c
+    if type(t) is not _TreeID or _TID_PEER < 0 or _TID_COUNTER < 0:
+        return False
+    p = lc_slot_get(t, _TID_PEER)
+    c = lc_slot_get(t, _TID_COUNTER)
+    if p == NULL or c == NULL:
+        return False
+    peer[0] = <uint64_t><object>p
+    counter[0] = <int32_t><object>c
+    return True
+
+
 cdef tuple tree_key(object t, str what):
-    if not isinstance(t, _types.TreeID):
+    if type(t) is not _TreeID and not isinstance(t, _TreeID):
         raise LoroTypeError(f"{what} must be a TreeID, not {type(t).__name__}")
     return (t.peer, t.counter)
 
@@ -24,7 +92,9 @@ cdef object tree_parent_key(object parent):
 
 
 cdef object as_tree_id(object k):
-    return None if k is None else _types.TreeID(k[0], k[1])
+    """The TreeID of a key. Its fields are set directly: a key's peer and counter are in
+    range already (TreeID.__init__ checks them, and costs more than the rest of a create)."""
+    return None if k is None else new_tree_id(k[0], k[1])
 
 
 cdef object alive_index(object tm, tuple k):
@@ -51,6 +121,15 @@ cdef int check_parent(object tm, tuple target, object parent) except -1:
     if tm.is_under(parent, target):
         raise LoroValueError("cycle move: a tree node cannot move under itself or its "
                              "descendants")
+    return 0
+
+
+cdef int check_fi_enabled(LoroDoc d, uint32_t c) except -1:
+    """The positional calls (create_at, mov_to, mov_after, mov_before) refuse first of all,
+    as loro's do, while fractional indexes are disabled."""
+    if d.tree_fi is not None and not d.tree_fi.get(c, True):
+        raise LoroValueError("fractional index is not enabled: call "
+                             "enable_fractional_index first")
     return 0
 
 
@@ -112,6 +191,91 @@ cdef object tree_local_create(LoroDoc d, uint32_t c, object parent, int64_t inde
     return target
 
 
+
+# -- the C path of create and mov: the common case (fractional indexes on, nobody
+# subscribed, the neighbours' indexes differ, nothing to refuse) on node indexes; anything
+# else goes to tree_local_create / tree_local_move above, which decide it from the start
+
+cdef enum:
+    FI_BUF = 256                # longest fractional index the C path writes, plus one
+
+
+cdef TreeMoves fast_tree(LoroDoc d, uint32_t c):
+    """Tree `c`'s TreeMoves, settled, when a local op may take the C path; else None."""
+    if d.evlog.on or (d.tree_fi is not None and not d.tree_fi.get(c, True)):
+        return None             # event items / the default index: the general path
+    cdef TreeMoves tm = <TreeMoves>tree_state(d, c)
+    tm.settle()
+    return tm
+
+
+cdef int64_t fast_parent(TreeMoves tm, bint has_parent, uint64_t peer,
+                         int32_t counter) noexcept:
+    """The parent (peer, counter) as a node index, or TREE_ROOT without a parent;
+    TREE_NONE when it is not a node of the tree (the general path raises)."""
+    cdef int64_t p
+    if not has_parent:
+        return TREE_ROOT
+    p = tm.find(peer, counter)
+    if p < 0 or tm.nodes[p].parent == TREE_NONE:
+        return TREE_NONE
+    return p
+
+
+cdef object fast_tree_create(LoroDoc d, uint32_t c, bint has_parent, uint64_t parent_peer,
+                             int32_t parent_counter):
+    """create(parent) on the C path: the new node's TreeID, or None for the general path."""
+    cdef uint8_t buf[FI_BUF]
+    cdef TreeMoves tm = fast_tree(d, c)
+    cdef int64_t p, n, t
+    cdef int32_t counter
+    if tm is None:
+        return None
+    p = fast_parent(tm, has_parent, parent_peer, parent_counter)
+    if p == TREE_NONE:
+        return None
+    n = tm.local_fi(p, tm.kid_count(p), -1, buf, FI_BUF)
+    if n < 0:
+        return None
+    counter = local_next_counter(d)
+    t = tm.node(d.peer, counter)
+    local_tree_move_k(d, c, tm, t, p, (<char*>buf)[:n], False)
+    return new_tree_id(d.peer, counter)
+
+
+cdef bint fast_tree_mov(LoroDoc d, uint32_t c, uint64_t target_peer, int32_t target_counter,
+                        bint has_parent, uint64_t parent_peer,
+                        int32_t parent_counter) except -1:
+    """mov(target, parent) (to the end of parent's children) on the C path; False for the
+    general path (a refused move among others)."""
+    cdef uint8_t buf[FI_BUF]
+    cdef TreeMoves tm = fast_tree(d, c)
+    cdef int64_t t, p, n, now
+    if tm is None:
+        return False
+    t = tm.find(target_peer, target_counter)
+    if t < 0:
+        return False
+    now = tm.nodes[t].parent
+    if now == TREE_NONE or now == TREE_DELETED:
+        return False
+    p = fast_parent(tm, has_parent, parent_peer, parent_counter)
+    if p == TREE_NONE:
+        return False
+    n = tm.kid_count(p)
+    if now == p:
+        n -= 1
+        if tm.slot_of(t) == n:
+            return True         # already the last child: nothing written
+    if p >= 0 and tm.creates_cycle(t, p):
+        return False
+    n = tm.local_fi(p, n, t, buf, FI_BUF)
+    if n < 0:
+        return False
+    local_tree_move_k(d, c, tm, t, p, (<char*>buf)[:n], True)
+    return True
+
+
 cdef list tree_content(LoroDoc sdoc, object tm, object parent):
     """A detached tree's shown nodes under `parent`, in order, as (meta map content or
     None, children) for insert_container (the lock of `sdoc` is held)."""
@@ -163,9 +327,17 @@ cdef class LoroTree(_Handle):
 
     def create(self, parent=None):
         """Create a node as the last child of `parent` (None: a root); returns its TreeID."""
-        p = tree_parent_key(parent)
+        cdef uint64_t pp = 0
+        cdef int32_t pc = 0
+        cdef bint direct = parent is None or tree_id_c(parent, &pp, &pc)
+        p = None if direct else tree_parent_key(parent)
         doc_acquire(self._doc)
         try:
+            if direct:
+                made = fast_tree_create(self._doc, self.idx, parent is not None, pp, pc)
+                if made is not None:
+                    return made
+                p = tree_parent_key(parent)
             tm = self.state()
             return as_tree_id(tree_local_create(self._doc, self.idx, p,
                                                 children_count(tm, p), False))
@@ -178,16 +350,27 @@ cdef class LoroTree(_Handle):
         p = tree_parent_key(parent)
         doc_acquire(self._doc)
         try:
+            check_fi_enabled(self._doc, self.idx)
             return as_tree_id(tree_local_create(self._doc, self.idx, p, i, True))
         finally:
             doc_release(self._doc)
 
     def mov(self, target, parent=None):
         """Move `target` to be the last child of `parent` (None: a root)."""
-        t = tree_key(target, "target")
-        p = tree_parent_key(parent)
+        cdef uint64_t tp = 0, pp = 0
+        cdef int32_t tc = 0, pc = 0
+        cdef bint direct = (tree_id_c(target, &tp, &tc)
+                            and (parent is None or tree_id_c(parent, &pp, &pc)))
+        if not direct:
+            t = tree_key(target, "target")
+            p = tree_parent_key(parent)
         doc_acquire(self._doc)
         try:
+            if direct:
+                if fast_tree_mov(self._doc, self.idx, tp, tc, parent is not None, pp, pc):
+                    return
+                t = tree_key(target, "target")
+                p = tree_parent_key(parent)
             tm = self.state()
             n = children_count(tm, p)
             if tm.parent(t) == p:
@@ -203,6 +386,7 @@ cdef class LoroTree(_Handle):
         p = tree_parent_key(parent)
         doc_acquire(self._doc)
         try:
+            check_fi_enabled(self._doc, self.idx)
             tree_local_move(self._doc, self.idx, t, p, i, True)
         finally:
             doc_release(self._doc)
@@ -220,6 +404,7 @@ cdef class LoroTree(_Handle):
         o = tree_key(other, "node")
         doc_acquire(self._doc)
         try:
+            check_fi_enabled(self._doc, self.idx)
             tm = self.state()
             p = tm.parent(o)
             if p == "unexist":

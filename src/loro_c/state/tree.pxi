@@ -143,6 +143,39 @@ cdef int local_tree_move(LoroDoc d, uint32_t c, tuple target, object parent, byt
     return after_local_op(d, 1)
 
 
+
+cdef int local_tree_move_k(LoroDoc d, uint32_t c, TreeMoves tm, int64_t target,
+                           int64_t parent, bytes fi, bint checked) except -1:
+    """local_tree_move on node indexes of `tm` (tree `c`'s, settled), for the handle's C path:
+    `parent` a node index or TREE_ROOT; `checked`: the handle found that it makes no cycle.
+    The same op and state as local_tree_move."""
+    cdef lc_op *op
+    cdef int32_t counter
+    cdef int64_t slot
+    open_txn(d)
+    tree_note_before(d, c)
+    counter = d.log.vv[d.self_idx]
+    slot = len(d.log.values)
+    d.log.values.append(fi)
+    tm.add_local_move(local_lamport(d, counter), d.peer, counter, target, parent,
+                      <const uint8_t*><char*>fi, <int32_t>len(fi), checked)
+    op = d.log.push_op()
+    memset(op, 0, sizeof(lc_op))
+    op.container = c
+    op.kind = LC_OP_TREE
+    op.counter = counter
+    op.len = 1
+    op.arg = slot
+    op.start_id = make_id(d.self_idx if tm.nodes[target].peer == d.peer else
+                          d.log.peer_index(tm.nodes[target].peer), tm.nodes[target].counter)
+    if parent == TREE_ROOT:
+        op.pos = LC_TREE_PARENT_ROOT
+    else:
+        op.pos = (d.self_idx if tm.nodes[parent].peer == d.peer else
+                  d.log.peer_index(tm.nodes[parent].peer))
+        op.delta = <double>tm.nodes[parent].counter
+    return after_local_op(d, 1)
+
 cdef int32_t local_next_counter(LoroDoc d) except -1:
     """The counter the next local op gets (opens the transaction)."""
     open_txn(d)
