@@ -715,7 +715,7 @@ cdef class LoroText(_Handle):
             doc_release(self._doc)
 
     cdef list _runs(self):
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)     # a read: a text loaded from a snapshot's state answers
         try:
             return text_delta_runs(self._doc, self.idx)
         finally:
@@ -736,7 +736,7 @@ cdef class LoroText(_Handle):
         from loro_c.events import TextDelta
         cdef int unit = _unit_of(pos_type)
         cdef int64_t a, b, at = 0, n
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             a = self._convert(start_index, unit)
             b = self._convert(end_index, unit)

@@ -363,7 +363,7 @@ cdef class LoroDoc(DocExchange):
 
     def get_tree(self, obj):
         """The Tree container `obj` (a root name, a ContainerID or its string form)."""
-        doc_acquire(self)
+        doc_acquire_value(self)     # as the other get_*: a thin document stays thin
         try:
             return wrapper(KIND_TREE)(self, root_index(self, obj, KIND_TREE))
         finally:
