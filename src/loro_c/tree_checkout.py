@@ -115,14 +115,10 @@ def _action(parent, old_parent, new_deleted, old_deleted):
     return "create" if old_deleted or old_parent == UNEXIST else "move"
 
 
-def _reports(moves, from_vv, to_vv, lca_vv, min_lamport, max_lamport):
-    """loro's internal reports: (action, node, parent, fi, move). Moves below `min_lamport`
-    (the Lamport of the ancestor's first change) are not taken back, nor those above
-    `max_lamport` applied, as in loro."""
-    replay = _Replay()
-    for mv in moves:
-        if _includes(from_vv, mv):
-            replay.add(mv)
+def _reports(replay, moves, from_vv, to_vv, lca_vv, min_lamport, max_lamport):
+    """loro's internal reports: (action, node, parent, fi, move), `replay` holding the moves
+    of `from_vv`. Moves below `min_lamport` (the Lamport of the ancestor's first change)
+    are not taken back, nor those above `max_lamport` applied, as in loro."""
     for node in replay.by_node:
         mv = replay.last(node)
         if mv is not None:
@@ -175,11 +171,7 @@ class _State:
     """loro's tree state while it applies the reports: node -> (parent, sort key), children
     kept sorted by (fractional index, Lamport, peer) of their last move."""
 
-    def __init__(self, moves, from_vv):
-        replay = _Replay()
-        for mv in moves:
-            if _includes(from_vv, mv):
-                replay.add(mv)
+    def __init__(self, replay):
         self.nodes = {}
         self.kids = {}
         for node in replay.by_node:
@@ -226,10 +218,14 @@ def checkout_items(moves, from_vv, to_vv, lca_vv, min_lamport=0, max_lamport=1 <
     the tree as (Lamport, peer, counter, node, parent, fractional index bytes), parent None
     for a root and "deleted" for the deleted root, in (Lamport, peer) order."""
     moves = [_Move(*m) for m in moves]
-    state = _State(moves, from_vv)
+    replay = _Replay()
+    for mv in moves:
+        if mv.counter < from_vv.get(mv.peer, 0):
+            replay.add(mv)
+    state = _State(replay)
     items = []
-    for action, node, parent, fi, mv in _reports(moves, from_vv, to_vv, lca_vv, min_lamport,
-                                                  max_lamport):
+    for action, node, parent, fi, mv in _reports(replay, moves, from_vv, to_vv, lca_vv,
+                                                  min_lamport, max_lamport):
         if action == "uncreate":
             if node in state.nodes and not state.deleted(node):
                 items.append(("delete", node, state.nodes[node][0], state.index(node)))
