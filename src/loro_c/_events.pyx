@@ -787,20 +787,20 @@ cdef list tree_checkout_items(LoroDoc doc, uint32_t c, tuple versions):
     cdef lc_op *op
     to_vv = _included_vv(tree_state(doc, c))
     from_vv = {} if doc.tree_ev is None or c not in doc.tree_ev else doc.tree_ev[c][0]
-    moves = []
+    moves = {}          # (an import may log two copies of a change)
     for ci in range(log.n_changes):
         ch = &log.changes[ci]
         for i in range(ch.ops_off, ch.ops_off + ch.ops_len):
             op = &log.ops[i]
             if op.kind != LC_OP_TREE or op.container != c:
                 continue
-            moves.append((ch.lamport + <uint32_t>(op.counter - ch.counter), log.peer_ids[ch.peer],
-                          op.counter, (log.peer_ids[op.start_id.peer], op.start_id.counter),
-                          None if op.pos == LC_TREE_PARENT_ROOT else "deleted"
-                          if op.pos == LC_TREE_PARENT_DELETED
-                          else (log.peer_ids[op.pos], <int32_t>op.delta),
-                          log.values[op.arg]))
-    moves.sort(key=_lamport_peer)
+            moves[ch.peer, op.counter] = (
+                ch.lamport + <uint32_t>(op.counter - ch.counter), log.peer_ids[ch.peer],
+                op.counter, (log.peer_ids[op.start_id.peer], op.start_id.counter),
+                None if op.pos == LC_TREE_PARENT_ROOT else "deleted"
+                if op.pos == LC_TREE_PARENT_DELETED else (log.peer_ids[op.pos], <int32_t>op.delta),
+                log.values[op.arg])
+    moves = sorted(moves.values(), key=_lamport_peer)
     a, b = versions
     peer_ids = [log.peer_ids[i] for i in range(log.n_peers)]
     dag = history_dag(log)
