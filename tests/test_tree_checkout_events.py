@@ -2,9 +2,9 @@
 and deletes, synced now and then, replayed in both libraries; a root subscriber on the
 merged document sees checkouts to versions of the history and back to the latest. Every
 event must turn a mirror of the tree as loro's does, and its items are counted against
-loro's exact list (loro_c/tree_checkout.py replays loro's tree diff; where loro's search
-for the common ancestor finds the real one instead of the empty version, which loro_c does
-not replay, the lists differ)."""
+loro's exact list (loro_c/tree_checkout.py replays loro's tree diff from the common
+ancestor as loro's DAG search finds it; where loro 1.17.1's search gives up on a branch it
+sometimes answers another version than the empty one, and the lists differ)."""
 import random
 
 import loro
@@ -142,6 +142,45 @@ def test_checkout_tree_events_in_loros_order(block):
     tally = [0, 0]
     for seed in range(block * 10, block * 10 + 10):
         run(seed, tally)
-    # (measured: 241 of 280 checkouts give loro's exact list; the others are where loro's
-    # search for the common ancestor finds one, see loro_c/tree_checkout.py)
+    # (measured: 257 of 280 checkouts give loro's exact list; the others are where loro
+    # 1.17.1's search for the common ancestor, given up on a branch, answers another
+    # version than the empty one, see loro_c/tree_checkout.py)
     assert tally[1] * 10 >= tally[0] * 8, tally
+
+
+def import_events(lib, seed):
+    """Per peer, the tree items of each import event of a random three-peer session."""
+    rng = random.Random(seed)
+    docs, logs, subs = [], [], []
+    for p in range(3):
+        d = lib.LoroDoc()
+        d.peer_id = p + 1
+        docs.append(d)
+        log = []
+        logs.append(log)
+        subs.append(d.subscribe_root(lambda e, log=log: log.append(
+            (str(e.triggered_by).split(".")[-1],
+             _items([cd.diff.diff for cd in e.events
+                     if type(cd.diff).__name__.split("_")[-1].endswith("Tree")])))))
+    for _ in range(40):
+        p = rng.randrange(3)
+        if rng.random() < 0.3:
+            src = docs[rng.randrange(3)]
+            if src is not docs[p]:
+                docs[p].import_(src.export(lib.ExportMode.Updates(docs[p].oplog_vv)))
+        else:
+            _edit(rng, lib, docs[p])
+    del subs
+    return [[items for kind, items in log if kind == "Import"] for log in logs]
+
+
+def test_concurrent_import_tree_events_in_loros_order():
+    seen = same = 0
+    for seed in range(20):
+        for ours, theirs in zip(import_events(loro_c, seed), import_events(loro, seed)):
+            for a, b in zip(ours, theirs):
+                seen += 1
+                same += a == b
+    # (measured: 149 of 241 import events of 40 sessions give loro's exact items; with the
+    # view diff, 16 of 208)
+    assert same * 2 >= seen, (same, seen)

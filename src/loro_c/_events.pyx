@@ -38,7 +38,7 @@ from loro_c._kinds cimport LC_TREE_PARENT_ROOT, LC_TREE_PARENT_DELETED     # tre
 from loro_c._seq cimport (SeqArena, lc_span, lc_id, lc_record, lc_peer_index, make_id, span_visible, grow,
                           LC_REC_INSERT, LC_REC_DELETE_REV, locate, visible_before, abs_index)
 from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET,
-                            LC_OP_MAP_DELETE)
+                            LC_OP_MAP_DELETE, lc_group)
 
 from loro_c import _types
 import time
@@ -380,8 +380,13 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
         changed = [False]
         # a checkout compares values, as a concurrent import does (a key moved to another
         # write of the same value is no change)
-        diffs = collect(doc, trigger >= 1,
-                        trigger == 2 or (trigger == 1 and not import_is_greater(doc, snap)), changed)
+        concurrent_import = trigger == 1 and not import_is_greater(doc, snap)
+        if concurrent_import and not doc.detached:
+            # loro's tree diff of such an import replays from the two versions' ancestor,
+            # as a checkout's does (tree_checkout_items)
+            reg.tree_lca = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
+                                              for i in range(doc.log.n_frontiers)])
+        diffs = collect(doc, trigger >= 1, trigger == 2 or concurrent_import, changed)
         if changed[0]:
             to = None
             if trigger == 0 and reg.hooks:
@@ -851,8 +856,9 @@ cdef object tree_diff(LoroDoc doc, uint32_t c, int mode, list reached):
     a checkout or a concurrent import a created node's meta map is shown whole (`reached`),
     as loro shows it."""
     items = []
-    lca = doc.evs.tree_lca if mode == 2 and doc.evs is not None else None
-    for it in tree_event_items(doc, c, mode) if lca is None else tree_checkout_items(doc, c, lca):
+    versions = doc.evs.tree_lca if mode == 2 and doc.evs is not None else None
+    for it in tree_event_items(doc, c, mode) if versions is None else \
+            tree_checkout_items(doc, c, versions):
         kind = it[0]
         node = _types.TreeID(it[1][0], it[1][1])
         if kind == "create" and mode == 2:
@@ -872,10 +878,11 @@ cdef object tree_diff(LoroDoc doc, uint32_t c, int mode, list reached):
     return Diff.Tree(TreeDiff(items))
 
 
-cdef list tree_checkout_items(LoroDoc doc, uint32_t c, str lca):
+cdef list tree_checkout_items(LoroDoc doc, uint32_t c, tuple versions):
     """A checkout's items in loro's order (loro_c/tree_checkout.py), from every logged move
-    of the tree and the versions of its moves before and after; `lca` is the ancestor loro
-    replays from: "same" (the earlier version) or "empty"."""
+    of the tree and the versions of its moves before and after; `versions`: the ids
+    (peer index, counter) of the two versions, whose common ancestor (as loro's DAG finds
+    it) the replay starts from."""
     global _tree_checkout, _included_vv
     if _tree_checkout is None:
         from loro_c import tree_checkout
@@ -888,24 +895,77 @@ cdef list tree_checkout_items(LoroDoc doc, uint32_t c, str lca):
     cdef lc_op *op
     to_vv = _included_vv(tree_state(doc, c))
     from_vv = {} if doc.tree_ev is None or c not in doc.tree_ev else doc.tree_ev[c][0]
-    moves = []
+    moves = {}          # (an import may log two copies of a change)
     for ci in range(log.n_changes):
         ch = &log.changes[ci]
         for i in range(ch.ops_off, ch.ops_off + ch.ops_len):
             op = &log.ops[i]
             if op.kind != LC_OP_TREE or op.container != c:
                 continue
-            moves.append((ch.lamport + <uint32_t>(op.counter - ch.counter), log.peer_ids[ch.peer],
-                          op.counter, (log.peer_ids[op.start_id.peer], op.start_id.counter),
-                          None if op.pos == LC_TREE_PARENT_ROOT else "deleted"
-                          if op.pos == LC_TREE_PARENT_DELETED
-                          else (log.peer_ids[op.pos], <int32_t>op.delta),
-                          log.values[op.arg]))
-    moves.sort(key=_lamport_peer)
-    lca_vv = {} if lca == "empty" else {
-        p: min(from_vv.get(p, 0), to_vv.get(p, 0)) for p in set(from_vv) | set(to_vv)}
-    lca_vv = {p: n for p, n in lca_vv.items() if n}
-    return _tree_checkout.checkout_items(moves, from_vv, to_vv, lca_vv)
+            moves[ch.peer, op.counter] = (
+                ch.lamport + <uint32_t>(op.counter - ch.counter), log.peer_ids[ch.peer],
+                op.counter, (log.peer_ids[op.start_id.peer], op.start_id.counter),
+                None if op.pos == LC_TREE_PARENT_ROOT else "deleted"
+                if op.pos == LC_TREE_PARENT_DELETED else (log.peer_ids[op.pos], <int32_t>op.delta),
+                log.values[op.arg])
+    moves = sorted(moves.values(), key=_lamport_peer)
+    a, b = versions
+    peer_ids = [log.peer_ids[i] for i in range(log.n_peers)]
+    dag = history_dag(log)
+    lca = _tree_checkout.common_ancestor(dag, a, b, peer_ids)
+    lca_vv = {peer_ids[p]: n for p, n in dag.closure(lca).items()}
+    min_lamport = min([group_lamports(log, p, k)[0] for p, k in lca]) if lca else 0
+    max_lamport = max([group_lamports(log, p, k)[1] for p, k in b]) if b else 1 << 32
+    return _tree_checkout.checkout_items(moves, from_vv, to_vv, lca_vv, min_lamport, max_lamport)
+
+
+cdef tuple group_lamports(OpLog log, uint32_t p, int32_t counter):
+    """(Lamport of the first op, of the last op) of loro's change holding the id."""
+    cdef lc_group *g = &log.groups[p].items[log.find_group(p, counter)]
+    return (g.lamport, g.lamport + <uint32_t>(g.end - 1 - g.counter))
+
+
+cdef object history_dag(OpLog log):
+    """loro's history nodes (tree_checkout.Dag): a peer's ops cut where a change does not
+    continue from the peer's previous op, and after every op a change depends on."""
+    cdef int64_t ci, j
+    cdef lc_change *ch
+    cuts = [set() for _ in range(log.n_peers)]
+    starts = [[] for _ in range(log.n_peers)]        # (counter, change index) per peer
+    for ci in range(log.n_changes):
+        ch = &log.changes[ci]
+        starts[ch.peer].append((ch.counter, ci))
+        continues = ch.deps_len == 1 and log.deps[ch.deps_off].peer == ch.peer \
+            and log.deps[ch.deps_off].counter == ch.counter - 1
+        if not continues:
+            cuts[ch.peer].add(ch.counter)
+        for j in range(ch.deps_off, ch.deps_off + ch.deps_len):
+            cuts[log.deps[j].peer].add(log.deps[j].counter + 1)
+    nodes = {}
+    for p in range(log.n_peers):
+        lst = sorted(starts[p])
+        if not lst:
+            continue
+        ends = sorted(k for k in cuts[p] if 0 < k < log.vv[p]) + [log.vv[p]]
+        out = []
+        s = 0
+        at = 0
+        for e in ends:
+            if e <= s:
+                continue
+            while at + 1 < len(lst) and lst[at + 1][0] <= s:
+                at += 1
+            ch = &log.changes[<int64_t>lst[at][1]]
+            lamport = ch.lamport + <uint32_t>(s - ch.counter)
+            if s == ch.counter:
+                deps = [(log.deps[j].peer, log.deps[j].counter)
+                        for j in range(ch.deps_off, ch.deps_off + ch.deps_len)]
+            else:
+                deps = [(p, s - 1)]
+            out.append((s, e, lamport, deps))
+            s = e
+        nodes[p] = out
+    return _tree_checkout.Dag(nodes)
 
 
 def _lamport_peer(m):

@@ -247,8 +247,8 @@ class _DocEvents:
         self.pre = []
         self.busy = False          # first-commit or pre-commit callbacks are running
         self.before = None         # during a checkout: visibility of the touched atoms before it
-        # during a checkout: the ancestor loro's tree diff replays from (tree_checkout.py):
-        # "same" (the earlier of two ids in one change) or "empty"; None otherwise
+        # during a checkout: the ids of the versions before and after it, whose ancestor
+        # loro's tree diff replays from (tree_checkout.py); None otherwise
         self.tree_lca = None
 
     def active(self):

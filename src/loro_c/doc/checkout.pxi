@@ -108,7 +108,9 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
     if d.evlog.on and d.evlog.n > 0:
         # subscribers: how the touched atoms look before the move (_events.flush diffs them)
         events_module().checkout_before(d)
-        d.evs.tree_lca = "same" if one_change(d, tf, n_tf, ids, n) else "empty"
+        # (tree events replay loro's tree diff between these two: _events.tree_diff)
+        d.evs.tree_lca = ([(tf[i].peer, tf[i].counter) for i in range(n_tf)],
+                          [(ids[i].peer, ids[i].counter) for i in range(n)])
     apply_moves(d, k)
     map_resolve_keys(d)
     ml_resolve(d)               # MovableList elements (state/movable_list.pxi)
@@ -123,14 +125,6 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
     d.n_tfront = n
     d.tracker_at_head = False
     return 0
-
-
-cdef bint one_change(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b, int64_t nb):
-    """Whether `a` and `b` are single ids inside one change (loro's tree diff then replays
-    from the earlier; see loro_c/tree_checkout.py)."""
-    if na != 1 or nb != 1 or a[0].peer != b[0].peer:
-        return False
-    return d.log.find_group(a[0].peer, a[0].counter) == d.log.find_group(b[0].peer, b[0].counter)
 
 
 cdef int next_history_epoch(LoroDoc d) noexcept:
