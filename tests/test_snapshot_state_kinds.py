@@ -284,3 +284,20 @@ def test_hostile_states_raise_and_leave_the_doc_empty(root):
         expect["zz"] = "z"
         assert d.get_deep_value() == expect
     assert refused > len(variants) // 2
+
+
+def test_lz4_round_trip_with_skips():
+    """The compressor's skip acceleration: long stretches without a match (random bytes)
+    then repeats, at every alignment near the end rules."""
+    rng = random.Random(11)
+    for n in list(range(0, 40)) + [4095, 4096, 65535, 65536, 65537, 150000]:
+        parts, size = [], 0
+        while size < n:
+            if rng.random() < 0.5:
+                chunk = bytes(rng.randrange(256) for _ in range(rng.randint(1, 3000)))
+            else:
+                chunk = bytes([rng.randrange(4)]) * rng.randint(1, 300) + b"abcdefgh" * rng.randint(1, 40)
+            parts.append(chunk)
+            size += len(chunk)
+        data = b"".join(parts)[:n]
+        assert _codec._lz4_roundtrip(data) == data
