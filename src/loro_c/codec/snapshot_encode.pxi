@@ -27,13 +27,15 @@ cdef inline Py_ssize_t _lz4_len_ext(unsigned char* dst, Py_ssize_t o, Py_ssize_t
 
 cdef Py_ssize_t lz4_compress_block(const unsigned char* src, Py_ssize_t n,
                                    unsigned char* dst) noexcept nogil:
-    """Greedy single-probe LZ4 block compression (the format's end rules: the last five
-    bytes are literals, no match starts in the last twelve). `dst` holds at least
+    """Greedy single-probe LZ4 block compression with LZ4's skip acceleration (the
+    format's end rules: the last five bytes are literals, no match starts in the last
+    twelve). `dst` holds at least
     n + n / 255 + 16 bytes. Returns the compressed size."""
     cdef int32_t table[1 << LZ4_HASH_LOG]
     cdef Py_ssize_t ip = 0, anchor = 0, o = 0, ref, ml, lit
     cdef Py_ssize_t mflimit = n - 12, matchlimit = n - 5
     cdef uint32_t seq, h
+    cdef Py_ssize_t misses = 0
     memset(table, 0xFF, sizeof(table))
     while ip < mflimit:
         seq = _rd32(src + ip)
@@ -41,8 +43,12 @@ cdef Py_ssize_t lz4_compress_block(const unsigned char* src, Py_ssize_t n,
         ref = table[h]
         table[h] = <int32_t>ip
         if ref < 0 or ip - ref > 65535 or _rd32(src + ref) != seq:
-            ip += 1
+            # LZ4's acceleration: the longer nothing matches, the larger the step (bytes
+            # that compress poorly, like columnar change blocks, are crossed quickly)
+            ip += 1 + (misses >> 6)
+            misses += 1
             continue
+        misses = 0
         ml = 4
         while ip + ml < matchlimit and src[ref + ml] == src[ip + ml]:
             ml += 1
@@ -114,10 +120,15 @@ def _lz4_roundtrip(bytes data not None):
 # -- SSTable ------------------------------------------------------------------------------------
 
 cdef int sst_store_block(Writer* out, bytes raw, list metas, bytes first_key, bytes last_key,
-                         bint large) except -1:
-    """Append one block (LZ4 when not larger) and its checksum; note its metadata."""
-    cdef bytes frame = lz4_compress_frame(<const unsigned char*>PyBytes_AS_STRING(raw),
-                                          PyBytes_GET_SIZE(raw))
+                         bint large, dict frames=None) except -1:
+    """Append one block (LZ4 when not larger) and its checksum; note its metadata. A large
+    block's stored form is looked up in (and kept in) `frames`, by its bytes object."""
+    cdef bytes frame = None if frames is None else frames.get(raw)
+    if frame is None:
+        frame = lz4_compress_frame(<const unsigned char*>PyBytes_AS_STRING(raw),
+                                   PyBytes_GET_SIZE(raw))
+        if frames is not None:
+            frames[raw] = frame
     cdef bint packed = PyBytes_GET_SIZE(frame) <= PyBytes_GET_SIZE(raw)
     cdef bytes stored = frame if packed else raw
     metas.append((out.len, first_key, (0x80 if large else 0) | (1 if packed else 0), last_key))
@@ -141,8 +152,9 @@ cdef class _SstBlock:
         return bytes(body)
 
 
-cdef bytes sst_build(list entries):
-    """An SSTable of (key, value) pairs (sorted here); empty bytes for no entries."""
+cdef bytes sst_build(list entries, dict frames=None):
+    """An SSTable of (key, value) pairs (sorted here); empty bytes for no entries (`frames`:
+    see sst_store_block)."""
     cdef Writer w
     cdef list metas = []
     cdef _SstBlock blk = None
@@ -162,7 +174,7 @@ cdef bytes sst_build(list entries):
                     blk = None
             if blk is None:
                 if len(value) > SST_BLOCK_SIZE:
-                    sst_store_block(&w, value, metas, key, None, True)
+                    sst_store_block(&w, value, metas, key, None, True, frames)
                     continue
                 blk = _SstBlock()
                 blk.data = bytearray(value)
@@ -218,24 +230,67 @@ cdef bytes change_block_bytes(list block):
         writer_free(&w)
 
 
-cdef list oplog_entries(list changes, bytes vv_bytes, bytes fr_bytes):
+# Encoded change blocks of the logs exported last, as Loro keeps its change store's blocks
+# encoded: {log serial: {(peer, first counter, end counter, changes, ops): bytes}} (a
+# change's ops never change once its id range is fixed: a change that grows has another
+# end). The compressed form of a large block is kept beside it, by the block's bytes
+# object (hashed once). A few logs at most, the most recent ones.
+cdef dict _block_cache = {}
+cdef dict _frame_cache = {}
+cdef enum:
+    BLOCK_CACHE_LOGS = 2
+
+
+cdef dict block_cache_of(uint64_t serial):
+    cdef dict found = _block_cache.pop(serial, None)
+    if found is None:
+        found = {}
+        while len(_block_cache) >= BLOCK_CACHE_LOGS:
+            stale = _block_cache.pop(next(iter(_block_cache)))
+            for raw in stale.values():
+                _frame_cache.pop(raw, None)
+    _block_cache[serial] = found         # most recent last
+    return found
+
+
+cdef bytes cached_block_bytes(list block, Py_ssize_t ops, dict cache):
+    if cache is None:
+        return change_block_bytes(block)
+    first = block[0]
+    last = block[len(block) - 1]
+    key = (first[0], first[1], last[1] + change_len(last), len(block), ops)
+    raw = cache.get(key)
+    if raw is None:
+        raw = cache[key] = change_block_bytes(block)
+    return raw
+
+
+cdef list oplog_entries(list changes, bytes vv_bytes, bytes fr_bytes, dict cache=None):
     """The change store's entries: blocks of one peer's consecutive changes, keyed by the
-    12-byte id (peer and counter, big-endian) of their first change."""
+    12-byte id (peer and counter, big-endian) of their first change (`cache`: the log's
+    blocks encoded by earlier exports)."""
     cdef list out = [(b"vv", vv_bytes), (b"fr", fr_bytes)]
     cdef list block = []
     cdef Py_ssize_t ops_in_block = 0
+    cdef set used = set() if cache is not None else None
     for ch in split_changes(changes):
         if block:
             last = block[len(block) - 1]
             if (ch[0] != last[0] or ch[1] != last[1] + change_len(last)
                     or ops_in_block + len(ch[6]) > SNAPSHOT_BLOCK_OPS):
-                out.append((_id_key(block[0]), change_block_bytes(block)))
+                out.append((_id_key(block[0]), cached_block_bytes(block, ops_in_block, cache)))
                 block = []
                 ops_in_block = 0
         block.append(ch)
         ops_in_block += len(ch[6])
     if block:
-        out.append((_id_key(block[0]), change_block_bytes(block)))
+        out.append((_id_key(block[0]), cached_block_bytes(block, ops_in_block, cache)))
+    if cache is not None and len(cache) > len(out):
+        # blocks that grew since: keep only what this export used
+        for k, raw in out[2:]:
+            used.add(id(raw))
+        for key in [key for key, raw in cache.items() if id(raw) not in used]:
+            _frame_cache.pop(cache.pop(key), None)
     return out
 
 
@@ -547,17 +602,19 @@ cdef bytes container_state_bytes(tuple row):
 # -- the blob -----------------------------------------------------------------------------------
 
 def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_bytes not None,
-                    list state_rows, tuple shallow=None):
+                    list state_rows, tuple shallow=None, uint64_t log_serial=0):
     """A mode-3 snapshot: `changes` (the document's changes as Loro groups them, DocOps
     ranges), its version and frontiers (postcard), and the state rows of
     _doc.snapshot_state_rows. A shallow one passes `shallow` = (start vv bytes, start
     frontiers bytes, the state rows at the start) and `state_rows` None: its state section
     is then "E" (the importer replays the retained changes from the shallow root) when
-    there are changes, else empty (no overlay)."""
+    there are changes, else empty (no overlay). `log_serial` (nonzero) names the log the
+    changes are whole history of: its blocks encoded by earlier exports are reused."""
     cdef Writer w
     cdef uint32_t h
     cdef Py_ssize_t i
-    entries = oplog_entries(changes, vv_bytes, fr_bytes)
+    cdef dict cache = block_cache_of(log_serial) if log_serial else None
+    entries = oplog_entries(changes, vv_bytes, fr_bytes, cache)
     root = b""
     if shallow is not None:
         sv_bytes, sf_bytes, root_rows = shallow
@@ -567,7 +624,7 @@ def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_byt
         state = b"E" if changes else b""
     else:
         state = sst_build([(row[0].to_bytes(), container_state_bytes(row)) for row in state_rows])
-    oplog = sst_build(entries)
+    oplog = sst_build(entries, _frame_cache if cache is not None else None)
     if writer_init(&w, 64 + len(oplog) + len(state)) < 0:
         raise_writer_error(&w)
     try:
@@ -584,3 +641,9 @@ def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_byt
         return writer_to_bytes(&w)
     finally:
         writer_free(&w)
+
+
+def _clear_block_cache():
+    """Forget every encoded change block (tests compare warm exports with cold ones)."""
+    _block_cache.clear()
+    _frame_cache.clear()

@@ -140,7 +140,8 @@ cdef class DocExchange(DocHistory):
         changes = self._changes({}, dense_vv_dict(self, self.log.vv), _codec.MAX_OPS_PER_BLOCK,
                                 -1, False)
         vv = vv_wrap(dense_vv_dict(self, self.log.vv))
-        return _codec.encode_snapshot(changes, vv.encode(), self._frontiers().encode(), rows)
+        return _codec.encode_snapshot(changes, vv.encode(), self._frontiers().encode(), rows,
+                                      None, self.log.serial)
 
     def _export_detached_snapshot(self):
         """While detached the state shows an older version, and a snapshot holds the state
