@@ -851,12 +851,22 @@ cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done) 
     return 0
 
 
+# Trees with more moves than this get checkout and concurrent-import events in the state's
+# order (a valid diff, not loro's sequence): see tree_diff.
+cdef int64_t TREE_REPLAY_MAX_MOVES = 300
+
+
 cdef object tree_diff(LoroDoc doc, uint32_t c, int mode, list reached):
     """A tree's Diff.Tree (state/tree.pxi's items), None when an import changed nothing. In
     a checkout or a concurrent import a created node's meta map is shown whole (`reached`),
     as loro shows it."""
     items = []
     versions = doc.evs.tree_lca if mode == 2 and doc.evs is not None else None
+    if versions is not None and len(tree_state(doc, c)) > TREE_REPLAY_MAX_MOVES:
+        # loro's order comes from replaying every move of the tree in Python (often from
+        # the empty version): beyond this many moves that costs far more than loro's whole
+        # checkout, so the event lists the same changes in the state's order instead
+        versions = None
     for it in tree_event_items(doc, c, mode) if versions is None else \
             tree_checkout_items(doc, c, versions):
         kind = it[0]

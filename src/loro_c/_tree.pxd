@@ -64,6 +64,7 @@ cdef class TreeMoves:
     cdef bint creates_cycle(self, int64_t target, int64_t parent) noexcept
     cdef int apply_one(self, int64_t m) except -1
     cdef int take_back(self, int64_t m) except -1
+    cdef int include_last(self, int64_t m) except -1
     cdef child_list *kids_of(self, int64_t parent) noexcept
     cdef int sibling_cmp(self, int64_t a, int64_t b) noexcept
     cdef int place(self, int64_t k, int64_t parent, int64_t last_move) except -1

@@ -260,6 +260,12 @@ cdef class TreeMoves:
             self.place(mv.target, mv.prev_parent, mv.prev_last)
         return 0
 
+    cdef int include_last(self, int64_t m) except -1:
+        """Include the excluded move m when every move after it in order is excluded too
+        (an event's new moves, included one by one in order): it applies at the end."""
+        self.moves[m].excluded = False
+        return self.apply_one(m)
+
     # -- sibling order
 
     cdef child_list *kids_of(self, int64_t parent) noexcept:
@@ -832,12 +838,19 @@ def greater_items(TreeMoves tm, dict vv_before):
     cdef tree_move *mv
     final = included_vv(tm)
     new = []
+    cdef int64_t first_new = -1
     for k in range(tm.n_moves):
         mv = &tm.moves[tm.order[k]]
         if not mv.excluded and mv.counter >= vv_before.get(mv.peer, 0):
             new.append(tm.order[k])
+            if first_new < 0:
+                first_new = k
     if not new:
         return []
+    # The new moves of a commit or of an import that follows the version before sort after
+    # every other move: each is then included at the end instead of by a checkout (which
+    # scans every move).
+    cdef bint at_end = first_new + len(new) == tm.n_moves
     tm.checkout(vv_before)
     vv = dict(vv_before)
     items = []
@@ -848,7 +861,10 @@ def greater_items(TreeMoves tm, dict vv_before):
         old_parent = tm.parent(tid)
         old_index = tm.index(tid)
         vv[tm.moves[m].peer] = tm.moves[m].counter + 1
-        tm.checkout(vv)
+        if at_end:
+            tm.include_last(m)
+        else:
+            tm.checkout(vv)
         mv = &tm.moves[m]
         if not mv.effective or tm.nodes[t].last_move != m:
             continue
