@@ -86,12 +86,15 @@ cdef int tree_after_undo(LoroDoc d) except -1:
 cdef int tree_recompute(LoroDoc d) except -1:
     """Every tree from the logged ops the state's version holds (the tracker is at home),
     those of the open transaction included."""
-    cdef int64_t ci, i
+    cdef int64_t ci, i, k
     cdef lc_change *ch
     cdef lc_op *op
     d.trees_stale = False
-    for c in list(d.trees):
-        d.trees[c] = _TreeMoves()
+    # every tree container, those never read yet included (an import while detached adds
+    # their ops to none)
+    for k in range(d.n_containers):
+        if d.ckind[k] == KIND_TREE:
+            d.trees[k] = _TreeMoves()
     if not d.trees:
         return 0
     ensure_tvv(d)
