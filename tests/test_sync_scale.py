@@ -560,14 +560,65 @@ def test_presence_crosses_processes_and_eps_state_reaches_late_peers(cluster):
     run(body(), timeout=60)
 
 
+def test_an_update_stored_but_never_published_reaches_processes_that_had_the_room(cluster):
+    """A process that dies between storing an update and publishing it leaves the update
+    only in the store.  The next process to load the room announces the version it
+    loaded, and the processes that had the room loaded before catch up from the store."""
+    async def body():
+        c0, d0, r0 = await joined_client(cluster.url(0), "unpublished", 51)
+        c2, d2, r2 = await joined_client(cluster.url(2), "unpublished", 52)
+        edit(d0, "a", 0)
+        await r0.flush()
+        await until(lambda: d2.oplog_vv == d0.oplog_vv, 10, "first edit relayed")
+        # What a process that stored and then died leaves behind: an update in the log
+        # that no broker message carried.
+        lost = LoroDoc()
+        lost.peer_id = 53
+        lost.import_(d0.export(ExportMode.Snapshot()))
+        before = lost.oplog_vv
+        edit(lost, "lost", 1)
+        s = PgStorage(cluster.pg.dsn)
+        try:
+            await s.append(P.CRDT_LORO + "unpublished", lost.export(ExportMode.Updates(before)))
+        finally:
+            await s.close()
+        await asyncio.sleep(0.3)
+        assert not d2.oplog_vv.includes_vv(lost.oplog_vv)  # nothing carried it (yet)
+        # Process 1 loads the room for a new client: its version reaches the others.
+        c1, d1, _ = await joined_client(cluster.url(1), "unpublished", 54)
+        await until(lambda: d1.oplog_vv.includes_vv(lost.oplog_vv), 10, "loaded from the store")
+        await until(lambda: d2.oplog_vv.includes_vv(lost.oplog_vv), 10, "process 2 caught up")
+        await until(lambda: d0.oplog_vv.includes_vv(lost.oplog_vv), 10, "process 0 caught up")
+        assert d0.get_deep_value() == d1.get_deep_value() == d2.get_deep_value() \
+            == lost.get_deep_value()
+        for c in (c0, c1, c2):
+            await c.close()
+
+    run(body(), timeout=60)
+
+
 def test_broker_message_codec_rejects_malformed_input():
     from loro_c import LoroError
-    from loro_c.sync.broker import decode_updates, encode_updates
+    from loro_c.sync.broker import decode_message, decode_updates, encode_updates, encode_version
     msg = encode_updates(b"12345678", b"batch-id", [b"a", b"", b"xyz" * 100])
     assert decode_updates(msg) == (b"12345678", b"batch-id", [b"a", b"", b"xyz" * 100])
     for bad in (msg[:-1], msg + b"\0", msg[:18], b"", msg[:16] + b"\xff\xff\xff\xff"):
         with pytest.raises(LoroError):
             decode_updates(bad)
+    for bad in (msg[:-1], msg + b"\0", msg[:18], b""):
+        with pytest.raises(LoroError):
+            decode_message(bad)
+    assert decode_message(msg) == (b"12345678", b"batch-id", [b"a", b"", b"xyz" * 100], None)
+    d = LoroDoc()
+    d.peer_id = 7
+    d.get_text("t").insert(0, "x" * 42)
+    d.commit()
+    vv = d.oplog_vv
+    beacon = encode_version(b"87654321", vv.encode())
+    origin, _, updates, version = decode_message(beacon)
+    assert (origin, updates, VersionVector.decode(version)) == (b"87654321", [], vv)
+    with pytest.raises(LoroError):
+        decode_updates(beacon)  # never read as an update batch
 
 
 def test_cli_rejects_foreign_store_and_broker_urls():

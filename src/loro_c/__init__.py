@@ -3,7 +3,8 @@ with it. `import loro_c as loro` works for the supported subset (Text, List, Map
 versions, JSON updates)."""
 from loro_c.errors import (LoroError, DecodeError, OutOfBoundsError, LoroTypeError,
                            LoroValueError, ContainerMismatchError, UnknownContainerError,
-                           CallbackError, KeyNotFoundError, DetachedError)
+                           CallbackError, KeyNotFoundError, DetachedError,
+                           ContainerDeletedError)
 from loro_c._version import ID, VersionVector, Frontiers
 from loro_c._types import (ContainerType, ContainerID, IdSpan, CounterSpan, VersionRange,
                            VersionVectorDiff, ImportStatus, ExportMode, ValueOrContainer,
@@ -29,6 +30,7 @@ __all__ = [
     "CounterSpan", "VersionRange", "VersionVectorDiff", "ImportStatus", "ExportMode",
     "ValueOrContainer", "LoroError", "DecodeError", "OutOfBoundsError", "LoroTypeError",
     "LoroValueError", "ContainerMismatchError", "UnknownContainerError", "CallbackError", "KeyNotFoundError", "DetachedError",
+    "ContainerDeletedError",
     "EncodedBlobMode", "ImportBlobMetadata", "ChangeMeta",
     "EphemeralStore", "EphemeralStoreEvent", "Awareness", "AwarenessPeerUpdate", "PeerInfo",
     "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering",

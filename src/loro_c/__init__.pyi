@@ -14,7 +14,7 @@ __all__ = [
     "LoroValueError", "ContainerMismatchError", "UnknownContainerError", "CallbackError",
     "EncodedBlobMode", "ImportBlobMetadata", "ChangeMeta",
     "EphemeralStore", "EphemeralStoreEvent", "Awareness", "PeerInfo", "AwarenessPeerUpdate",
-    "KeyNotFoundError", "DetachedError", "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering", "UndoManager", "UndoOrRedo", "UndoItemMeta", "CursorWithPos", "Index",
+    "KeyNotFoundError", "DetachedError", "ContainerDeletedError", "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering", "UndoManager", "UndoOrRedo", "UndoItemMeta", "CursorWithPos", "Index",
     "EventTriggerKind", "DiffEvent", "ContainerDiff", "PathItem", "Diff", "TextDelta",
     "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow", "ChangeModifier",
     "Configure", "DiffBatch",
@@ -41,6 +41,10 @@ class ContainerMismatchError(LoroError, TypeError): ...
 class UnknownContainerError(LoroError, KeyError): ...
 class CallbackError(LoroError):
     """A subscriber callback raised; the call's own operation completed (see __cause__)."""
+class ContainerDeletedError(LoroError):
+    """A local edit of a container that is no longer part of the document (its parent
+    entry was deleted or overwritten, or its tree node deleted); nothing was changed."""
+
 class DetachedError(LoroError):
     """An edit while the document is detached (loro panics there)."""
 class KeyNotFoundError(LoroError, KeyError):

@@ -19,7 +19,7 @@ from loro_c._doc cimport local_text_mark, detached_text_mark, text_delta_runs, t
 from loro_c._doc cimport (local_text_insert, text_value, text_range, local_seq_delete,
                           local_list_insert, local_list_insert_container, list_slots, local_map_set,
                           local_map_set_container, local_map_delete, map_slot, map_len, map_live,
-                          map_all_keys, local_counter_add, value_of, resolve_value)
+                          map_all_keys, local_counter_add, value_of, resolve_value, reachable)
 from loro_c._doc cimport (local_ml_insert, local_ml_insert_container, local_ml_delete, local_ml_move,
                           local_ml_set, local_ml_set_container, ml_len, ml_slots, ml_item_peers,
                           ml_value_slot_at)
@@ -289,45 +289,6 @@ def container_reachable(LoroDoc doc, cid):
         return i is not None and reachable(doc, i)
     finally:
         doc_release(doc)
-
-
-cdef bint reachable(LoroDoc doc, uint32_t target) except -1:
-    """Whether container `target` can be reached from a root through the current values
-    (the lock is held)."""
-    if doc.cids[target].is_root:
-        return True
-    seen = set()
-    stack = [i for i in range(doc.n_containers) if doc.cids[i].is_root]
-    while stack:
-        c = stack.pop()
-        if c == target:
-            return True
-        if c in seen:
-            continue
-        seen.add(c)
-        kind = doc.ckind[c]
-        if kind == KIND_LIST:
-            slots = list_slots(doc, c)
-        elif kind == KIND_MOVABLE_LIST:
-            slots = ml_slots(doc, c)
-        elif kind == KIND_MAP:
-            slots = [sl for _, sl in map_live(doc, c)]
-        elif kind == KIND_TREE:
-            tm = tree_state(doc, c)
-            for k in tm.node_ids():
-                if not tm.is_deleted(k):
-                    m = doc.cid_index.get(_types.ContainerID.Normal(k[0], k[1],
-                                                                    _types.ContainerType.Map()))
-                    if m is not None:
-                        stack.append(m)
-            continue
-        else:
-            continue
-        for sl in slots:
-            v = doc.log.values[sl]
-            if isinstance(v, _types.ContainerID):
-                stack.append(doc.cid_index[v])
-    return False
 
 
 cdef object cursor_of(_Handle h, pos, side):
@@ -754,7 +715,7 @@ cdef class LoroText(_Handle):
             doc_release(self._doc)
 
     cdef list _runs(self):
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)     # a read: a text loaded from a snapshot's state answers
         try:
             return text_delta_runs(self._doc, self.idx)
         finally:
@@ -775,7 +736,7 @@ cdef class LoroText(_Handle):
         from loro_c.events import TextDelta
         cdef int unit = _unit_of(pos_type)
         cdef int64_t a, b, at = 0, n
-        doc_acquire(self._doc)
+        doc_acquire_read(self._doc)
         try:
             a = self._convert(start_index, unit)
             b = self._convert(end_index, unit)

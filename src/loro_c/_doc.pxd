@@ -245,6 +245,9 @@ cdef class DocCore:
     # loro's root-listing options of get_deep_value: roots cleared by delete_root_container
     # are left out while they stay cleared; with hide_empty_roots, empty roots are too
     cdef set deleted_roots
+    # doc/liveness.pxi: containers reachable from a root as of op count alive_ops (or None)
+    cdef set alive_known
+    cdef int64_t alive_ops
     cdef bint hide_empty_roots
     cdef object pending             # the _import.PendingIndex over the pending records
     # diff events (_events.pyx, events.py): the journal of applied ops while someone
@@ -366,6 +369,8 @@ cdef dict style_attributes(LoroDoc d, frozenset ids, bint with_null)
 cdef int local_list_insert(LoroDoc d, uint32_t c, int64_t pos, list values) except -1
 cdef uint32_t local_list_insert_container(LoroDoc d, uint32_t c, int64_t pos, int kind) except? 0xFFFFFFFF
 cdef list list_slots(LoroDoc d, uint32_t c)
+cdef bint reachable(LoroDoc d, uint32_t c) except -1
+cdef int check_alive(LoroDoc d, uint32_t c) except -1
 cdef int local_map_set(LoroDoc d, uint32_t c, str key, object value,
                        bint skip_same=*) except -1
 cdef uint32_t local_map_set_container(LoroDoc d, uint32_t c, str key, int kind) except? 0xFFFFFFFF
@@ -388,7 +393,7 @@ cdef int64_t ml_value_slot_at(LoroDoc d, uint32_t c, int64_t pos) except -2
 cdef list ml_slots(LoroDoc d, uint32_t c)
 cdef tuple ml_item_peers(LoroDoc d, uint32_t c, int64_t pos)
 cdef int ml_after_undo(LoroDoc d) except -1
-cdef list ml_event_ops(LoroDoc d, uint32_t c)
+cdef list ml_event_ops(LoroDoc d, uint32_t c, bint by_value=*)
 cdef int ml_events_done(LoroDoc d) noexcept
 cdef int64_t ml_index_of(LoroDoc d, uint32_t c, object value) except -2
 # movable trees (state/tree.pxi)

@@ -41,7 +41,8 @@ from loro_c._version cimport VersionVector, Frontiers, vv_wrap, frontiers_wrap
 from loro_c._version import ID
 
 from loro_c.errors import (LoroError, DecodeError, OutOfBoundsError, LoroValueError, LoroTypeError,
-                           ContainerMismatchError, CallbackError, DetachedError)
+                           ContainerMismatchError, CallbackError, DetachedError,
+                           ContainerDeletedError)
 from loro_c import _types
 import time
 
@@ -117,6 +118,7 @@ include "doc/registry.pxi"
 include "doc/txn.pxi"
 include "doc/integrate.pxi"
 include "doc/checkout.pxi"
+include "doc/liveness.pxi"
 include "state/dispatch.pxi"
 include "state/sequence.pxi"
 include "state/text.pxi"
@@ -361,7 +363,7 @@ cdef class LoroDoc(DocExchange):
 
     def get_tree(self, obj):
         """The Tree container `obj` (a root name, a ContainerID or its string form)."""
-        doc_acquire(self)
+        doc_acquire_value(self)     # as the other get_*: a thin document stays thin
         try:
             return wrapper(KIND_TREE)(self, root_index(self, obj, KIND_TREE))
         finally:

@@ -34,16 +34,18 @@ from loro_c._doc cimport open_marks_before, styled_text
 from loro_c._seq cimport anchors_before, LC_ANCHOR_MIN, anchors_in_prefix, LC_ANCHOR_START, LC_ANCHOR_END, LC_NO_NODE, TREE_ANCHORED
 from loro_c._doc cimport (KIND_TREE, LC_OP_TREE, tree_event_items, tree_events_done,
                           tree_state)     # LoroTree (state/tree.pxi)
+from loro_c._kinds cimport LC_TREE_PARENT_ROOT, LC_TREE_PARENT_DELETED     # tree_checkout_items
 from loro_c._seq cimport (SeqArena, lc_span, lc_id, lc_record, lc_peer_index, make_id, span_visible, grow,
                           LC_REC_INSERT, LC_REC_DELETE_REV, locate, visible_before, abs_index)
 from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET,
-                            LC_OP_MAP_DELETE)
+                            LC_OP_MAP_DELETE, lc_group)
 
 from loro_c import _types
 import time
 from loro_c._version import ID
 from loro_c._version cimport frontiers_wrap
 from loro_c._types import ChangeMeta
+from loro_c.events import DiffEvent, EventTriggerKind
 from loro_c.events import (DiffBatch, _DocEvents, _Batch, _PeerChange, _Raised, ChangeModifier, ContainerDiff, PathItem, Diff, TextDelta, ListDiffItem,
                            MapDelta)
 from loro_c.events import TreeDiff, TreeDiffItem, TreeExternalDiff     # LoroTree
@@ -53,6 +55,112 @@ from loro_c.rich_checkout import checkout_delta as rich_checkout_delta
 from bisect import bisect_right
 from loro_c.errors import LoroTypeError, LoroValueError
 from loro_c._doc import Subscription, copy_value
+
+include "event_values.pxi"
+
+# the hot event values, built without their __init__ (event_values.pxi)
+cdef tuple RETAIN_SLOTS = ("retain", "attributes"), INSERT_SLOTS = ("insert", "attributes")
+cdef tuple DELETE_SLOTS = ("delete",), DIFF_SLOTS = ("diff",)
+cdef tuple CDIFF_SLOTS = ("target", "path", "is_unknown", "diff")
+cdef tuple BATCH_SLOTS = ("reg", "trigger", "origin", "diffs", "to", "event")
+cdef tuple EVENT_SLOTS = ("triggered_by", "origin", "current_target", "events")
+cdef value_shape RETAIN_SHAPE, INSERT_SHAPE, DELETE_SHAPE, TEXT_DIFF_SHAPE, CDIFF_SHAPE
+cdef value_shape BATCH_SHAPE, EVENT_SHAPE
+cdef tuple LIST_INSERT_SLOTS = ("insert", "is_move"), UPDATED_SLOTS = ("updated",)
+cdef value_shape LIST_RETAIN_SHAPE, LIST_INSERT_SHAPE, LIST_DELETE_SHAPE, LIST_DIFF_SHAPE
+cdef value_shape MAP_DIFF_SHAPE, MAP_DELTA_SHAPE, COUNTER_DIFF_SHAPE
+shape_init(&RETAIN_SHAPE, TextDelta.Retain, RETAIN_SLOTS)
+shape_init(&INSERT_SHAPE, TextDelta.Insert, INSERT_SLOTS)
+shape_init(&DELETE_SHAPE, TextDelta.Delete, DELETE_SLOTS)
+shape_init(&TEXT_DIFF_SHAPE, Diff.Text, DIFF_SLOTS)
+shape_init(&CDIFF_SHAPE, ContainerDiff, CDIFF_SLOTS)
+shape_init(&BATCH_SHAPE, _Batch, BATCH_SLOTS)
+shape_init(&EVENT_SHAPE, DiffEvent, EVENT_SLOTS)
+shape_init(&LIST_RETAIN_SHAPE, ListDiffItem.Retain, RETAIN_SLOTS[:1])
+shape_init(&LIST_INSERT_SHAPE, ListDiffItem.Insert, LIST_INSERT_SLOTS)
+shape_init(&LIST_DELETE_SHAPE, ListDiffItem.Delete, DELETE_SLOTS)
+shape_init(&LIST_DIFF_SHAPE, Diff.List, DIFF_SLOTS)
+shape_init(&MAP_DIFF_SHAPE, Diff.Map, DIFF_SLOTS)
+shape_init(&MAP_DELTA_SHAPE, MapDelta, UPDATED_SLOTS)
+shape_init(&COUNTER_DIFF_SHAPE, Diff.Counter, DIFF_SLOTS)
+cdef object _PY_FALSE = False     # a Python object (a bare False in a cast is C's 0)
+cdef tuple _TRIGGER_KINDS = (EventTriggerKind.Local, EventTriggerKind.Import,
+                             EventTriggerKind.Checkout)
+
+
+cdef inline object text_retain(object n, object attributes=None):
+    cdef PyObject *v[2]
+    v[0] = <PyObject*>n
+    v[1] = <PyObject*>attributes
+    return make_value(&RETAIN_SHAPE, RETAIN_SLOTS, v)
+
+
+cdef inline object text_insert(object s, object attributes=None):
+    cdef PyObject *v[2]
+    v[0] = <PyObject*>s
+    v[1] = <PyObject*>attributes
+    return make_value(&INSERT_SHAPE, INSERT_SLOTS, v)
+
+
+cdef inline object text_delete(object n):
+    cdef PyObject *v[1]
+    v[0] = <PyObject*>n
+    return make_value(&DELETE_SHAPE, DELETE_SLOTS, v)
+
+
+cdef inline object text_diff(list items):
+    cdef PyObject *v[1]
+    v[0] = <PyObject*>items
+    return make_value(&TEXT_DIFF_SHAPE, DIFF_SLOTS, v)
+
+
+cdef inline object one_slot(value_shape *shape, tuple names, object x):
+    cdef PyObject *v[1]
+    v[0] = <PyObject*>x
+    return make_value(shape, names, v)
+
+
+cdef inline object list_insert(list items):
+    cdef PyObject *v[2]
+    v[0] = <PyObject*>items
+    v[1] = <PyObject*>_PY_FALSE
+    return make_value(&LIST_INSERT_SHAPE, LIST_INSERT_SLOTS, v)
+
+
+cdef inline object list_diff(list items):
+    return one_slot(&LIST_DIFF_SHAPE, DIFF_SLOTS, items)
+
+
+cdef inline object map_diff_of(dict updated):
+    return one_slot(&MAP_DIFF_SHAPE, DIFF_SLOTS,
+                    one_slot(&MAP_DELTA_SHAPE, UPDATED_SLOTS, updated))
+
+
+cdef inline object container_diff(object cid, object path, object d):
+    cdef PyObject *v[4]
+    v[0] = <PyObject*>cid
+    v[1] = <PyObject*>path
+    v[2] = <PyObject*>_PY_FALSE
+    v[3] = <PyObject*>d
+    return make_value(&CDIFF_SHAPE, CDIFF_SLOTS, v)
+
+
+cdef object queued_batch(reg, int trigger, origin, list diffs, to):
+    """A _Batch for the delivery queue, with the DiffEvent a lone root subscriber gets."""
+    cdef PyObject *v[6]
+    cdef object kind = _TRIGGER_KINDS[trigger], t = trigger, event
+    v[0] = <PyObject*>kind
+    v[1] = <PyObject*>origin
+    v[2] = <PyObject*>None
+    v[3] = <PyObject*>diffs
+    event = make_value(&EVENT_SHAPE, EVENT_SLOTS, v)
+    v[0] = <PyObject*>reg
+    v[1] = <PyObject*>t
+    v[2] = <PyObject*>origin
+    v[3] = <PyObject*>diffs
+    v[4] = <PyObject*>to
+    v[5] = <PyObject*>event
+    return make_value(&BATCH_SHAPE, BATCH_SLOTS, v)
 
 cdef extern from "Python.h":
     object PyUnicode_FromKindAndData(int kind, const void *buffer, Py_ssize_t size)
@@ -272,19 +380,25 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
         changed = [False]
         # a checkout compares values, as a concurrent import does (a key moved to another
         # write of the same value is no change)
-        diffs = collect(doc, trigger >= 1,
-                        trigger == 2 or (trigger == 1 and not import_is_greater(doc, snap)), changed)
+        concurrent_import = trigger == 1 and not import_is_greater(doc, snap)
+        if concurrent_import and not doc.detached:
+            # loro's tree diff of such an import replays from the two versions' ancestor,
+            # as a checkout's does (tree_checkout_items)
+            reg.tree_lca = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
+                                              for i in range(doc.log.n_frontiers)])
+        diffs = collect(doc, trigger >= 1, trigger == 2 or concurrent_import, changed)
         if changed[0]:
             to = None
             if trigger == 0 and reg.hooks:
                 found = doc.log.peer_map.get(doc.peer)
                 to = ID(doc.peer, 0 if found is None else doc.log.vv[<uint32_t>found])
-            doc.pending_events.append(_Batch(doc.evs, trigger, "" if origin is None else origin,
-                                             diffs, to))
+            doc.pending_events.append(queued_batch(doc.evs, trigger,
+                                                   "" if origin is None else origin, diffs, to))
     finally:
         doc.evlog.n = 0
         if doc.evs is not None:
             doc.evs.before = None
+            doc.evs.tree_lca = None
         ml_events_done(doc)
         tree_events_done(doc)
 
@@ -301,6 +415,10 @@ def diff_batch(LoroDoc doc):
     changed = [False]
     batch = DiffBatch()
     _idlp_sink = {}
+    if doc.evs is not None:
+        # a diff's trees keep the sequence that turns one view into the other: what
+        # apply_diff and revert_to (handles/tree.pxi) replay as loro's do
+        doc.evs.tree_lca = None
     try:
         for cd in collect(doc, True, True, changed):
             batch.push(cd.target, cd.diff)
@@ -309,6 +427,8 @@ def diff_batch(LoroDoc doc):
         batch._idlp = _idlp_sink
     finally:
         _idlp_sink = None
+        if doc.evs is not None:
+            doc.evs.tree_lca = None
     return batch
 
 
@@ -645,7 +765,8 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
             total = 0.0
             for i in idxs:
                 total += doc.evlog.notes[i].delta
-            d = None if is_import and -F64_EPSILON < total < F64_EPSILON else Diff.Counter(total)
+            d = (None if is_import and -F64_EPSILON < total < F64_EPSILON
+                 else one_slot(&COUNTER_DIFF_SHAPE, DIFF_SLOTS, total))
         else:
             d = None
         if d is None:
@@ -660,7 +781,7 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
         done.add(c)
         # loro's order: by depth, then roots before the others, which go by creation counter
         out.append((len(path), 0 if doc.croot[c] != ROOT_NONE else cid.counter + 1, c,
-                    ContainerDiff(cid, path, False, d)))
+                    container_diff(cid, path, d)))
     if before is not None:
         shown_whole(doc, out, reached, paths, done)
     elif ml_reached:
@@ -735,7 +856,9 @@ cdef object tree_diff(LoroDoc doc, uint32_t c, int mode, list reached):
     a checkout or a concurrent import a created node's meta map is shown whole (`reached`),
     as loro shows it."""
     items = []
-    for it in tree_event_items(doc, c, mode):
+    versions = doc.evs.tree_lca if mode == 2 and doc.evs is not None else None
+    for it in tree_event_items(doc, c, mode) if versions is None else \
+            tree_checkout_items(doc, c, versions):
         kind = it[0]
         node = _types.TreeID(it[1][0], it[1][1])
         if kind == "create" and mode == 2:
@@ -755,6 +878,104 @@ cdef object tree_diff(LoroDoc doc, uint32_t c, int mode, list reached):
     return Diff.Tree(TreeDiff(items))
 
 
+cdef list tree_checkout_items(LoroDoc doc, uint32_t c, tuple versions):
+    """A checkout's items in loro's order (loro_c/tree_checkout.py), from every logged move
+    of the tree and the versions of its moves before and after; `versions`: the ids
+    (peer index, counter) of the two versions, whose common ancestor (as loro's DAG finds
+    it) the replay starts from."""
+    global _tree_checkout, _included_vv
+    if _tree_checkout is None:
+        from loro_c import tree_checkout
+        from loro_c._tree import included_vv
+        _tree_checkout = tree_checkout
+        _included_vv = included_vv
+    cdef OpLog log = doc.log
+    cdef int64_t ci, i
+    cdef lc_change *ch
+    cdef lc_op *op
+    to_vv = _included_vv(tree_state(doc, c))
+    from_vv = {} if doc.tree_ev is None or c not in doc.tree_ev else doc.tree_ev[c][0]
+    moves = {}          # (an import may log two copies of a change)
+    for ci in range(log.n_changes):
+        ch = &log.changes[ci]
+        for i in range(ch.ops_off, ch.ops_off + ch.ops_len):
+            op = &log.ops[i]
+            if op.kind != LC_OP_TREE or op.container != c:
+                continue
+            moves[ch.peer, op.counter] = (
+                ch.lamport + <uint32_t>(op.counter - ch.counter), log.peer_ids[ch.peer],
+                op.counter, (log.peer_ids[op.start_id.peer], op.start_id.counter),
+                None if op.pos == LC_TREE_PARENT_ROOT else "deleted"
+                if op.pos == LC_TREE_PARENT_DELETED else (log.peer_ids[op.pos], <int32_t>op.delta),
+                log.values[op.arg])
+    moves = sorted(moves.values(), key=_lamport_peer)
+    a, b = versions
+    peer_ids = [log.peer_ids[i] for i in range(log.n_peers)]
+    dag = history_dag(log)
+    lca = _tree_checkout.common_ancestor(dag, a, b, peer_ids)
+    lca_vv = {peer_ids[p]: n for p, n in dag.closure(lca).items()}
+    min_lamport = min([group_lamports(log, p, k)[0] for p, k in lca]) if lca else 0
+    max_lamport = max([group_lamports(log, p, k)[1] for p, k in b]) if b else 1 << 32
+    return _tree_checkout.checkout_items(moves, from_vv, to_vv, lca_vv, min_lamport, max_lamport)
+
+
+cdef tuple group_lamports(OpLog log, uint32_t p, int32_t counter):
+    """(Lamport of the first op, of the last op) of loro's change holding the id."""
+    cdef lc_group *g = &log.groups[p].items[log.find_group(p, counter)]
+    return (g.lamport, g.lamport + <uint32_t>(g.end - 1 - g.counter))
+
+
+cdef object history_dag(OpLog log):
+    """loro's history nodes (tree_checkout.Dag): a peer's ops cut where a change does not
+    continue from the peer's previous op, and after every op a change depends on."""
+    cdef int64_t ci, j
+    cdef lc_change *ch
+    cuts = [set() for _ in range(log.n_peers)]
+    starts = [[] for _ in range(log.n_peers)]        # (counter, change index) per peer
+    for ci in range(log.n_changes):
+        ch = &log.changes[ci]
+        starts[ch.peer].append((ch.counter, ci))
+        continues = ch.deps_len == 1 and log.deps[ch.deps_off].peer == ch.peer \
+            and log.deps[ch.deps_off].counter == ch.counter - 1
+        if not continues:
+            cuts[ch.peer].add(ch.counter)
+        for j in range(ch.deps_off, ch.deps_off + ch.deps_len):
+            cuts[log.deps[j].peer].add(log.deps[j].counter + 1)
+    nodes = {}
+    for p in range(log.n_peers):
+        lst = sorted(starts[p])
+        if not lst:
+            continue
+        ends = sorted(k for k in cuts[p] if 0 < k < log.vv[p]) + [log.vv[p]]
+        out = []
+        s = 0
+        at = 0
+        for e in ends:
+            if e <= s:
+                continue
+            while at + 1 < len(lst) and lst[at + 1][0] <= s:
+                at += 1
+            ch = &log.changes[<int64_t>lst[at][1]]
+            lamport = ch.lamport + <uint32_t>(s - ch.counter)
+            if s == ch.counter:
+                deps = [(log.deps[j].peer, log.deps[j].counter)
+                        for j in range(ch.deps_off, ch.deps_off + ch.deps_len)]
+            else:
+                deps = [(p, s - 1)]
+            out.append((s, e, lamport, deps))
+            s = e
+        nodes[p] = out
+    return _tree_checkout.Dag(nodes)
+
+
+def _lamport_peer(m):
+    return (m[0], m[1])
+
+
+cdef object _tree_checkout = None
+cdef object _included_vv = None
+
+
 cdef object tree_id_or_none(object k):
     return None if k is None else _types.TreeID(k[0], k[1])
 
@@ -762,7 +983,7 @@ cdef object tree_id_or_none(object k):
 cdef object ml_diff(LoroDoc doc, uint32_t c, list shown, list reached, bint is_import):
     """A MovableList's diff: its items before the batch against after (ml_event_ops)."""
     values = doc.log.values
-    ops = ml_event_ops(doc, c)
+    ops = ml_event_ops(doc, c, is_import)
     if not ops:
         return None if is_import else Diff.List([])
     return Diff.List([ListDiffItem.Retain(op[1]) if op[0] == 0 else ListDiffItem.Delete(op[1])
@@ -797,7 +1018,7 @@ cdef object whole_value_diff(LoroDoc doc, uint32_t c, list queue):
             slot = m.entries[i].slot
             updated[doc.log.keys[m.entries[i].key]] = (
                 None if slot < 0 else wrap_value(doc, values[slot], None, queue))
-    return Diff.Map(MapDelta(updated)) if updated else None
+    return map_diff_of(updated) if updated else None
 
 
 cdef object wrap_value(LoroDoc doc, object v, list shown, list reached=None):
@@ -922,7 +1143,7 @@ cdef object map_diff(LoroDoc doc, uint32_t c, list idxs, bint compare_values, li
             _idlp_sink[(doc.cids[c], doc.log.keys[key])] = (
                 (0xFFFFFFFF, 0) if e == NULL or e.peer == LC_NO_KEY
                 else (e.lamport, doc.log.peer_ids[e.peer]))
-    return Diff.Map(MapDelta(updated)) if updated else None
+    return map_diff_of(updated) if updated else None
 
 
 _DELETED = object()
@@ -1184,13 +1405,14 @@ cdef object pieces_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list shown, li
         else:
             ops.append([2, pc.n])
     if is_text:
-        return Diff.Text([TextDelta.Retain(op[1]) if op[0] == 0 else TextDelta.Delete(op[1])
-                          if op[0] == 2 else TextDelta.Insert(text_of(seq, op[1])) for op in ops])
+        return text_diff([text_retain(op[1]) if op[0] == 0 else text_delete(op[1])
+                          if op[0] == 2 else text_insert(text_of(seq, op[1])) for op in ops])
     values = doc.log.values
-    return Diff.List([ListDiffItem.Retain(op[1]) if op[0] == 0 else ListDiffItem.Delete(op[1])
-                      if op[0] == 2 else ListDiffItem.Insert(
-                          [wrap_value(doc, values[slot], shown, reached) for content, n in op[1]
-                           for slot in range(content, content + n)], False) for op in ops])
+    return list_diff([one_slot(&LIST_RETAIN_SHAPE, RETAIN_SLOTS[:1], op[1]) if op[0] == 0
+                      else one_slot(&LIST_DELETE_SHAPE, DELETE_SLOTS, op[1]) if op[0] == 2
+                      else list_insert([wrap_value(doc, values[slot], shown, reached)
+                                        for content, n in op[1]
+                                        for slot in range(content, content + n)]) for op in ops])
 
 
 cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
@@ -1272,8 +1494,8 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
         ops.append([0, reach - pos, None])
     if not ops:
         return None
-    return Diff.Text([TextDelta.Retain(op[1], op[2]) if op[0] == 0 else TextDelta.Delete(op[1])
-                      if op[0] == 2 else TextDelta.Insert(op[1], op[2]) for op in ops])
+    return text_diff([text_retain(op[1], op[2]) if op[0] == 0 else text_delete(op[1])
+                      if op[0] == 2 else text_insert(op[1], op[2]) for op in ops])
 
 
 cdef int overlay(list ops, int64_t a, int64_t b, object attrs) except -1:

@@ -150,13 +150,18 @@ def apply(doc, batch):
         _apply_one(doc, made.get(cid, cid), diff, made)
 
 
-def apply_for_undo(doc, pairs, remap):
+def apply_for_undo(doc, pairs, remap, plans=None, elem_remap=None):
     """An undo's diff: containers recreated by earlier undos are found through `remap`
     (old id -> new id, extended here); a container no longer reachable from a root is left
     alone unless it was remapped; a diff that fails is skipped and the rest applied. These
-    are loro's rules for applying an undo."""
+    are loro's rules for applying an undo. A movable list with a plan (`plans`, cid ->
+    undo_movable.Plan) is undone by the plan's element ops instead of its diff, also when
+    the diff is empty; plans of lists the diff does not show come last."""
     from loro_c import _containers
-    for cid, diff in pairs:
+    plans = dict(plans or {})
+    for cid, diff in list(pairs) + [(cid, None) for cid in plans
+                                    if cid not in {c for c, _ in pairs}]:
+        plan = plans.get(cid)
         remapped = False
         while cid in remap:
             cid = remap[cid]
@@ -165,7 +170,12 @@ def apply_for_undo(doc, pairs, remap):
                 and not _containers.container_reachable(doc, cid):
             continue
         try:
-            _apply_one(doc, cid, diff, remap)
+            if plan is not None and not remapped:
+                h = _handle(doc, cid)
+                if h is not None:
+                    plan.apply(doc, h, elem_remap, remap)
+            elif diff is not None:
+                _apply_one(doc, cid, diff, remap)
         except (OutOfBoundsError, LoroTypeError):
             continue
 

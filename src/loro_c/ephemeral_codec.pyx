@@ -436,3 +436,15 @@ def decode_state_values(bytes data not None, Py_ssize_t pos, int what):
         for j in range(n):
             out.append(r_str(&r))
     return out, r.pos
+
+
+def decode_state_value(bytes data not None, Py_ssize_t pos):
+    """One postcard LoroValue of a snapshot's container state (a text mark's value) at
+    `pos`. Returns (value, the position after it); raises DecodeError."""
+    cdef Reader r
+    if pos < 0 or pos > PyBytes_GET_SIZE(data):
+        bad("state position out of range")
+    reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+    r.pos = pos
+    v = r_value(&r, MAX_DEPTH)
+    return v, r.pos

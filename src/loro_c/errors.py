@@ -23,6 +23,7 @@ __all__ = [
     "CallbackError",
     "KeyNotFoundError",
     "DetachedError",
+    "ContainerDeletedError",
 ]
 
 
@@ -96,3 +97,9 @@ class DetachedError(LoroError):
     """Raised by an edit while the document is detached (after ``checkout`` or
     ``detach``): its state shows an old version and is read-only until ``attach`` or
     ``checkout_to_latest``.  Nothing is changed.  (``loro`` panics there.)"""
+
+
+class ContainerDeletedError(LoroError):
+    """Raised by a local edit of a container that is no longer part of the document: its
+    entry in the parent map or list was deleted or overwritten, or its tree node was
+    deleted. Loro refuses these edits too; the document is left unchanged."""

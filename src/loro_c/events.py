@@ -235,7 +235,7 @@ class _DocEvents:
     """A document's diff-event subscribers: root ones, and per ContainerID; and the
     peer-id-change subscribers."""
     __slots__ = ("root", "by_cid", "peer", "first", "first_done", "pre", "busy", "before",
-                 "hooks")
+                 "hooks", "tree_lca")
 
     def __init__(self):
         self.root = []
@@ -247,6 +247,9 @@ class _DocEvents:
         self.pre = []
         self.busy = False          # first-commit or pre-commit callbacks are running
         self.before = None         # during a checkout: visibility of the touched atoms before it
+        # during a checkout: the ids of the versions before and after it, whose ancestor
+        # loro's tree diff replays from (tree_checkout.py); None otherwise
+        self.tree_lca = None
 
     def active(self):
         return bool(self.root) or bool(self.hooks) or any(self.by_cid.values())
@@ -255,7 +258,7 @@ class _DocEvents:
 class _Batch:
     """One event waiting in the document's queue (built under the lock, dispatched
     without it). `to` is, for a commit, the ID just past its last op."""
-    __slots__ = ("reg", "trigger", "origin", "diffs", "to")
+    __slots__ = ("reg", "trigger", "origin", "diffs", "to", "event")
 
     def __init__(self, reg, trigger, origin, diffs, to=None):
         self.reg = reg
@@ -263,9 +266,24 @@ class _Batch:
         self.origin = origin
         self.diffs = diffs
         self.to = to
+        self.event = None       # built ahead by _events for a lone root subscriber
 
     def dispatch(self):
         """Call the subscribers; returns the first exception a callback raised, or None."""
+        reg = self.reg
+        if not reg.hooks and not reg.by_cid and len(reg.root) == 1:
+            # the common case: one root subscriber
+            sub = reg.root[0]
+            if not sub.active:
+                return None
+            event = self.event
+            if event is None:
+                event = DiffEvent(_TRIGGERS[self.trigger], self.origin, None, self.diffs)
+            try:
+                sub.callback(event)
+            except Exception as e:
+                return e
+            return None
         first = None
         kind = _TRIGGERS[self.trigger]
         calls = []

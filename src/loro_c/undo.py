@@ -26,7 +26,7 @@ import threading
 import time
 import weakref
 
-from loro_c import delta_ot, diffs
+from loro_c import delta_ot, diffs, undo_movable
 from loro_c._types import CounterSpan
 from loro_c._version import ID, Frontiers
 from loro_c.cursor import AbsolutePosition, Cursor
@@ -225,6 +225,7 @@ class UndoManager:
         self._lock = threading.RLock()
         self._peer = doc.peer_id
         self._remap = {}
+        self._elem_remap = {}           # movable list elements revived by undo: old -> new
         self._next_counter = _counter_end(doc, self._peer)
         self._undo = _Stack()
         self._redo = _Stack()
@@ -382,7 +383,11 @@ class UndoManager:
                 stack.transform_remote(a)
             a.transform(b, True)
             last_c = a
-        diffs.apply_for_undo(doc, last_c.pairs(), self._remap)
+        spans = [(deps, Frontiers.from_ids([last_id])) for last_id, deps in pieces]
+        plans = {cid: undo_movable.Plans(doc, cid, spans)
+                 for cid in undo_movable.movable_lists(
+                     doc.get_changed_containers_in(ID(peer, item.start), item.end - item.start))}
+        diffs.apply_for_undo(doc, last_c.pairs(), self._remap, plans, self._elem_remap)
         doc._commit_with_default_origin("undo")
 
     def _diff(self, a, b):

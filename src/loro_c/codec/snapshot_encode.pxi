@@ -351,13 +351,160 @@ def _utf8_key(row):
 
 
 cdef int w_text_state(Writer* w, tuple payload) except -1:
-    text, spans, styles = payload
-    if styles:
-        raise LoroError("text marks in snapshots are not supported by loro_c yet")
+    """Text: its UTF-8, the chunks' ids (a style start has len 0, its end -1), the style
+    keys in order of first use, one mark row (key index, value, info) per style start."""
+    cdef dict key_idx = {}
+    cdef list keys = []
+    cdef bytes raw
+    text, chunks, marks = payload
     w_str(w, text)
-    w_id_columns(w, spans, True)
-    wchk(w, write_uleb64(w, 0))          # style keys (text marks: not yet)
-    return wchk(w, write_uleb64(w, 0))   # marks
+    w_id_columns(w, chunks, True)
+    for key, value, info in marks:
+        if key not in key_idx:
+            key_idx[key] = len(keys)
+            keys.append(key)
+    wchk(w, write_uleb64(w, <uint64_t>len(keys)))
+    for key in keys:
+        w_str(w, key)
+    wchk(w, write_uleb64(w, <uint64_t>len(marks)))
+    for key, value, info in marks:
+        wchk(w, write_uleb64(w, 3))      # the row's fields
+        wchk(w, write_uleb64(w, <uint64_t>key_idx[key]))
+        raw = _ephemeral_codec().encode_value(value)
+        wchk(w, write_bytes(w, <const unsigned char*>PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw)))
+        wchk(w, write_u8(w, <uint8_t>info))
+    return 0
+
+
+cdef object _ephemeral_codec():
+    from loro_c import ephemeral_codec
+    return ephemeral_codec
+
+
+cdef class _PeerRegister:
+    """Peers numbered in order of first use."""
+    cdef dict index
+    cdef list peers
+
+    def __cinit__(self):
+        self.index = {}
+        self.peers = []
+
+    cdef int64_t of(self, object peer) except -1:
+        i = self.index.get(peer)
+        if i is None:
+            i = self.index[peer] = len(self.peers)
+            self.peers.append(peer)
+        return i
+
+
+cdef int w_bool_rle_column(Writer* w, list col) except -1:
+    cdef Py_ssize_t n = len(col), i
+    cdef uint8_t* v = <uint8_t*>xalloc(n, 1)
+    cdef Writer tmp
+    if writer_init(&tmp, 16) < 0:
+        free(v)
+        raise_writer_error(&tmp)
+    try:
+        for i in range(n):
+            v[i] = 1 if col[i] else 0
+        enc_bool_rle(&tmp, v, n)
+        w_section(w, &tmp)
+    finally:
+        free(v)
+        writer_free(&tmp)
+    return 0
+
+
+cdef int w_movable_list_state(Writer* w, tuple payload) except -1:
+    """MovableList: the values, then its list items as four streams: per item group (a
+    sentinel, then one per value) the items after it no element stands on and whether the
+    element and its last set share the item's id; every item's id; the element ids and
+    last-set ids that differ."""
+    cdef _PeerRegister reg = _PeerRegister()
+    cdef list invisible = [0], pos_eq = [True], set_eq = [True]
+    cdef list ip = [], ic = [], il = [], ep = [], el = [], sp = [], sl = []
+    values, items = payload
+    w_postcard_values(w, values)
+    for peer, counter, lamport, elem, last_set in items:
+        if elem is None:
+            invisible[len(invisible) - 1] += 1
+            ip.append(reg.of(peer))
+            ic.append(counter)
+            il.append(lamport - counter)
+            continue
+        invisible.append(0)
+        ip.append(reg.of(peer))
+        ic.append(counter)
+        il.append(lamport - counter)
+        pos_eq.append(elem[0] == peer and elem[1] == lamport)
+        if not pos_eq[len(pos_eq) - 1]:
+            ep.append(reg.of(elem[0]))
+            el.append(elem[1])
+        set_eq.append(last_set == elem)
+        if last_set != elem:
+            sp.append(reg.of(last_set[0]))
+            sl.append(last_set[1])
+    w_peer_table(w, reg.peers)
+    wchk(w, write_uleb64(w, 4))
+    wchk(w, write_uleb64(w, 3))
+    w_delta_rle_column(w, invisible)
+    w_bool_rle_column(w, pos_eq)
+    w_bool_rle_column(w, set_eq)
+    wchk(w, write_uleb64(w, 3))
+    w_delta_rle_column(w, ip)
+    w_delta_rle_column(w, ic)
+    w_delta_rle_column(w, il)
+    for peers_col, lamports in ((ep, el), (sp, sl)):
+        wchk(w, write_uleb64(w, 2))
+        w_delta_rle_column(w, peers_col)
+        w_delta_rle_column(w, lamports)
+    return 0
+
+
+cdef int w_tree_state(Writer* w, list rows) except -1:
+    """Tree: the node ids (their peers registered first, then the last moves' peers), one
+    row per node (parent index + 2, or 0 for a root, 1 under the deleted root; its last
+    move; its fractional index's rank among the sorted distinct ones), the positions
+    arena, and an empty reserved field."""
+    cdef _PeerRegister reg = _PeerRegister()
+    cdef dict row_of = {}
+    cdef list np_ = [], nc = [], parent_col = [], mp = [], mc = [], ml = []
+    cdef Writer tmp
+    for k in range(len(rows)):
+        node = rows[k][0]
+        row_of[node] = k
+        np_.append(reg.of(node[0]))
+        nc.append(node[1])
+    ranks = {fi: k for k, fi in enumerate(sorted({row[3] for row in rows}))}
+    for node, parent, last, fi in rows:
+        parent_col.append(0 if parent is None else 1 if parent == "deleted" else row_of[parent] + 2)
+        mp.append(reg.of(last[0]))
+        mc.append(last[1])
+        ml.append(last[2] - last[1])
+    w_peer_table(w, reg.peers)
+    wchk(w, write_uleb64(w, 4))
+    wchk(w, write_uleb64(w, 2))
+    w_delta_rle_column(w, np_)
+    w_delta_rle_column(w, nc)
+    wchk(w, write_uleb64(w, 5))
+    w_delta_rle_column(w, parent_col)
+    w_delta_rle_column(w, mp)
+    w_delta_rle_column(w, mc)
+    w_delta_rle_column(w, ml)
+    if writer_init(&tmp, 16 + 2 * len(rows)) < 0:
+        raise_writer_error(&tmp)
+    try:
+        wchk(&tmp, write_uleb64(&tmp, <uint64_t>len(rows)))     # Generic: a postcard Vec
+        for row in rows:
+            wchk(&tmp, write_uleb64(&tmp, <uint64_t>ranks[row[3]]))
+        w_section(w, &tmp)
+    finally:
+        writer_free(&tmp)
+    arena = positions_section(ranks) if ranks else b"\x01\x02\x00\x01\x00"
+    wchk(w, write_uleb64(w, <uint64_t>len(arena)))
+    wchk(w, write_bytes(w, <const unsigned char*>PyBytes_AS_STRING(arena), len(arena)))
+    return wchk(w, write_uleb64(w, 0))
 
 
 cdef bytes container_state_bytes(tuple row):
@@ -386,6 +533,10 @@ cdef bytes container_state_bytes(tuple row):
         elif kind == KIND_COUNTER:
             counter = payload
             wchk(&w, write_bytes(&w, <const unsigned char*>&counter, 8))   # f64 LE (x86/ARM)
+        elif kind == KIND_MOVABLE_LIST:
+            w_movable_list_state(&w, payload)
+        elif kind == KIND_TREE:
+            w_tree_state(&w, payload)
         else:
             raise LoroError(f"no snapshot state for kind {kind}")
         return writer_to_bytes(&w)

@@ -9,8 +9,8 @@ from loro_c import ephemeral_codec as _ephemeral
 def load_snapshot_state(LoroDoc doc, bytes data not None):
     """Load a mode-3 blob into the empty `doc` from its state section. Returns the
     ImportStatus, or None (the document untouched) when the blob is not one this path
-    loads: a shallow snapshot, a state left out, or a kind or mark whose state is not read
-    here; the caller then replays the history. A malformed or lying blob raises DecodeError
+    loads: a shallow snapshot, a state left out, or a kind whose state is not read here;
+    the caller then replays the history. A malformed or lying blob raises DecodeError
     with the document untouched."""
     cdef uint16_t mode
     cdef Reader body
@@ -27,12 +27,13 @@ def load_snapshot_state(LoroDoc doc, bytes data not None):
     if got is None:
         return None
     vv, fr = got
+    seen = _IdBits(vv)
     rows = []
     for key, value in sst_entries(&secs[1]):
         if key == b"fr":
             decode_frontiers_bytes(value, "the state frontiers")
             continue
-        row = decode_container_state(key, value, vv)
+        row = decode_container_state(key, value, vv, seen)
         if row is None:
             return None
         rows.append(row)
@@ -65,9 +66,9 @@ cdef tuple snapshot_oplog_version(Reader* sec):
     return vv, fr
 
 
-cdef object decode_container_state(bytes key, bytes value, dict vv):
+cdef object decode_container_state(bytes key, bytes value, dict vv, _IdBits seen):
     """(cid, kind, payload) of one state entry, or None for a state this path does not read
-    (Tree, MovableList, text with marks)."""
+    (a kind without a state codec here)."""
     cdef Reader r
     cdef uint8_t kind_byte = 0, flag = 0
     cdef uint64_t depth = 0
@@ -79,7 +80,7 @@ cdef object decode_container_state(bytes key, bytes value, dict vv):
     except Exception as e:
         fail(f"bad container id in the snapshot state: {e}")
     kind = kind_of_type(cid.container_type)
-    if kind != KIND_TEXT and kind != KIND_LIST and kind != KIND_MAP and kind != KIND_COUNTER:
+    if kind < 0 or not kind_has_state_codec(kind):
         return None
     if not isinstance(cid, _types.ContainerID.Root) and cid.counter >= vv.get(cid.peer, 0):
         fail("the snapshot state names a container its history never created")
@@ -99,9 +100,13 @@ cdef object decode_container_state(bytes key, bytes value, dict vv):
         memcpy(&counter, r.data + r.pos, 8)
         return (cid, kind, counter)
     if kind == KIND_TEXT:
-        payload = decode_text_state(&r, vv)
+        payload = decode_text_state(value, &r, vv, seen)
     elif kind == KIND_LIST:
-        payload = decode_list_state(value, &r, vv)
+        payload = decode_list_state(value, &r, vv, seen)
+    elif kind == KIND_TREE:
+        payload = decode_tree_state(&r, vv)
+    elif kind == KIND_MOVABLE_LIST:
+        payload = decode_movable_list_state(value, &r, vv, seen)
     else:
         payload = decode_map_state(value, &r, vv)
     if payload is None:
@@ -177,19 +182,24 @@ cdef int delta_rle_into(Reader* col, Py_ssize_t n, int32_t* out, int64_t lo, int
     return 0
 
 
-cdef object read_ids(Reader* r, list peers, bint with_len, dict vv, Py_ssize_t cap):
+cdef object read_ids(Reader* r, list peers, bint with_len, dict vv, Py_ssize_t cap,
+                     bint anchors, _IdBits seen):
     """The columnar ids of a Text (4 columns) or List (3) state: (packed int32 (peer index,
-    counter, len) runs, count), at most `cap` of them (a text's code points, a list's
-    values), each checked against the version vector (an id beyond it is a lying state);
-    None for a text span of no length (a style anchor: marks are not read here). One pass
-    per column, straight into the packed runs."""
+    counter, len) runs, count, Lamports), at most `cap` of them, each checked against the
+    version vector (an id beyond it is a lying state). With `anchors` a text span of len 0
+    (a style start) or -1 (its end) is allowed, and when there is one the Lamports are read
+    (packed int32, every third: the styles' winners need them), else None; without, such
+    a span returns None. One pass per column, straight into the packed runs."""
     cdef Reader cols[4]
     cdef Reader probe
     cdef Py_ssize_t ncols = 4 if with_len else 3, i, n
     cdef uint64_t v = 0
-    cdef bytes out
+    cdef bytes out, lams = None
     cdef int32_t* o
+    cdef int32_t* lo
     cdef int64_t* ends
+    cdef bint has_anchor = False
+    cdef int64_t lamport
     r_uleb(r, &v)
     if v != <uint64_t>ncols:
         fail("bad column count in the snapshot state")
@@ -203,28 +213,91 @@ cdef object read_ids(Reader* r, list peers, bint with_len, dict vv, Py_ssize_t c
     o = <int32_t*>PyBytes_AS_STRING(out)
     delta_rle_into(&cols[0], n, o, 0, len(peers) - 1)
     delta_rle_into(&cols[1], n, o + 1, 0, INT32_MAX)
-    # cols[2], the Lamports, is not read: the tree keeps none (the history has them)
     if with_len:
-        delta_rle_into(&cols[3], n, o + 2, -2147483648, INT32_MAX)
+        delta_rle_into(&cols[3], n, o + 2, -1 if anchors else -2147483648, INT32_MAX)
     else:
         for i in range(n):
             o[3 * i + 2] = 1
+    for i in range(n):
+        if o[3 * i + 2] <= 0:
+            if not anchors:
+                return None
+            has_anchor = True
+    if has_anchor:
+        # the Lamports (lamport - counter); a plain text's are not read: the tree keeps none
+        lams = PyBytes_FromStringAndSize(NULL, 12 * n)
+        lo = <int32_t*>PyBytes_AS_STRING(lams)
+        delta_rle_into(&cols[2], n, lo, -2147483648, INT32_MAX)
+        for i in range(n):
+            lamport = <int64_t>lo[3 * i] + o[3 * i + 1]
+            if lamport < 0 or lamport > UINT32_MAX:
+                fail("a snapshot state's Lamport is out of range")
+            lo[3 * i] = <int32_t><uint32_t>lamport
+    if len(set(peers)) != len(peers):
+        fail("a snapshot state's peer table names a peer twice")
     ends = <int64_t*>xalloc(len(peers) + 1, sizeof(int64_t))
     try:
         for i in range(len(peers)):
             ends[i] = vv.get(peers[i], 0)
         for i in range(n):
-            if o[3 * i + 2] <= 0:
-                return None
-            if <int64_t>o[3 * i + 1] + o[3 * i + 2] > ends[o[3 * i]]:
+            if <int64_t>o[3 * i + 1] + max(o[3 * i + 2], 1) > ends[o[3 * i]]:
                 fail("the snapshot state holds an id its history does not")
+        seen.add_runs(o, n, peers)
     finally:
         free(ends)
-    return out, n
+    return out, n, lams
 
 
-cdef object decode_text_state(Reader* r, dict vv):
-    """(the text, peers, packed runs, its UTF-8 length), or None with marks."""
+@cython.final
+cdef class _IdBits:
+    """The sequence atoms' ids a state section names so far, one bit per id its version
+    vector holds (the atom index is shared by every text and list: no id may be named
+    twice, in one container or two). Runs are added a word at a time: linear in the runs
+    and the history's length / 64 (their ids are checked to lie inside it first)."""
+    cdef uint64_t *bits
+    cdef dict base          # peer -> its first bit
+
+    def __cinit__(self, dict vv):
+        cdef int64_t at = 0
+        self.base = {}
+        for peer, end in vv.items():
+            self.base[peer] = at
+            at += end
+        self.bits = <uint64_t*>xalloc(at // 64 + 1, sizeof(uint64_t))
+
+    def __dealloc__(self):
+        free(self.bits)
+
+    cdef int add_runs(self, const int32_t *o, Py_ssize_t n, list peers) except -1:
+        """Packed (peer index, counter, len) runs; a len <= 0 (a style anchor) is one id."""
+        cdef int64_t *base = <int64_t*>xalloc(len(peers) + 1, sizeof(int64_t))
+        cdef uint64_t mask
+        cdef int64_t at, stop, k
+        cdef Py_ssize_t i
+        try:
+            for i in range(len(peers)):
+                base[i] = self.base.get(peers[i], 0)     # (a peer without ids: unused)
+            for i in range(n):
+                at = base[o[3 * i]] + o[3 * i + 1]
+                stop = at + (o[3 * i + 2] if o[3 * i + 2] > 0 else 1)
+                while at < stop:
+                    k = 64 - (at & 63)
+                    if k > stop - at:
+                        k = stop - at
+                    mask = (~<uint64_t>0 if k == 64 else ((<uint64_t>1 << k) - 1)) << (at & 63)
+                    if self.bits[at >> 6] & mask:
+                        fail("the snapshot state names an id twice")
+                    self.bits[at >> 6] |= mask
+                    at += k
+        finally:
+            free(base)
+        return 0
+
+
+cdef object decode_text_state(bytes value, Reader* r, dict vv, _IdBits seen):
+    """(the text, peers, packed runs, its UTF-8 length, marks). Marks: None for a plain
+    text, else [(run index, key, value, info, lamport)] of every style start (a run of len
+    0; its end, len -1, is the start's id plus one and follows it)."""
     cdef uint64_t nbytes = 0, v = 0
     cdef const unsigned char* p = NULL
     cdef Py_ssize_t n_cps, i, total = 0
@@ -239,23 +312,87 @@ cdef object decode_text_state(Reader* r, dict vv):
     r_uleb(r, &v)
     if v != 3:
         fail("bad text state layout")
-    got = read_ids(r, peers, True, vv, n_cps)
-    if got is None:
-        return None
-    packed, n = got
-    # style keys and marks: this path reads plain text only
-    if reader_remaining(r) != 2 or r.data[r.pos] != 0 or r.data[r.pos + 1] != 0:
-        return None
-    r.pos += 2
+    # each style start has a mark row (at least four bytes) and at most one end
+    packed, n, lams = read_ids(r, peers, True, vv, n_cps + 2 * reader_remaining(r), True,
+                               seen)
     runs = <const int32_t*>PyBytes_AS_STRING(packed)
     for i in range(<Py_ssize_t>n):
-        total += runs[3 * i + 2]
+        if runs[3 * i + 2] > 0:
+            total += runs[3 * i + 2]
     if total != n_cps:
         fail("text state runs do not cover its text")
-    return (text, peers, packed, <int64_t>nbytes)
+    marks = decode_text_marks(value, r, packed, n, lams)
+    return (text, peers, packed, <int64_t>nbytes, marks)
 
 
-cdef object decode_list_state(bytes value, Reader* r, dict vv):
+cdef object decode_text_marks(bytes whole, Reader* r, bytes packed, Py_ssize_t n, bytes lams):
+    """The style keys and mark rows after a text's spans, matched to its style anchors:
+    one row per start in order, each end closing a start still open (its id the start's
+    plus one), none left open."""
+    cdef uint64_t n_keys = 0, n_marks = 0, fields = 0, kidx = 0, j
+    cdef uint8_t info = 0
+    cdef const int32_t* runs = <const int32_t*>PyBytes_AS_STRING(packed)
+    cdef const int32_t* lo
+    cdef Py_ssize_t i, used = 0
+    r_uleb(r, &n_keys)
+    if n_keys > <uint64_t>reader_remaining(r):
+        fail("text state style keys run past its bytes")
+    keys = []
+    for j in range(n_keys):
+        keys.append(read_state_str(r))
+    r_uleb(r, &n_marks)
+    if n_marks > <uint64_t>reader_remaining(r):
+        fail("text state marks run past its bytes")
+    rows = []
+    for j in range(n_marks):
+        r_uleb(r, &fields)
+        if fields != 3:
+            fail("bad text mark row")
+        r_uleb(r, &kidx)
+        if kidx >= n_keys:
+            fail("text mark key index out of range")
+        value, end = _ephemeral.decode_state_value(whole, r.pos)
+        r.pos = end
+        r_u8(r, &info)
+        if isinstance(value, _types.ContainerID):
+            fail("a text mark's value cannot be a container")
+        rows.append((keys[kidx], value, info))
+    if lams is None:
+        if n_marks:
+            fail("text state has marks but no style anchors")
+        return None
+    lo = <const int32_t*>PyBytes_AS_STRING(lams)
+    marks = []
+    open_starts = set()
+    for i in range(n):
+        if runs[3 * i + 2] == 0:
+            if used >= <Py_ssize_t>n_marks:
+                fail("text state has more style starts than marks")
+            key, value, info = rows[used]
+            used += 1
+            marks.append((i, key, value, info, <uint32_t>lo[3 * i]))
+            open_starts.add((runs[3 * i], runs[3 * i + 1]))
+        elif runs[3 * i + 2] == -1:
+            start = (runs[3 * i], runs[3 * i + 1] - 1)
+            if start not in open_starts:
+                fail("text state has a style end without its start")
+            open_starts.remove(start)
+    if used != <Py_ssize_t>n_marks or open_starts:
+        fail("text state's marks and style anchors differ")
+    return marks
+
+
+cdef str read_state_str(Reader* r):
+    cdef uint64_t n = 0
+    cdef const unsigned char* p = NULL
+    r_uleb(r, &n)
+    if n > <uint64_t>reader_remaining(r):
+        fail("a string runs past the snapshot state")
+    read_bytes(r, <Py_ssize_t>n, &p)
+    return utf8_str(p, <Py_ssize_t>n, "a snapshot state string")
+
+
+cdef object decode_list_state(bytes value, Reader* r, dict vv, _IdBits seen):
     """(values, peers, packed per-item ids)."""
     cdef uint64_t v = 0
     values, end = _ephemeral.decode_state_values(value, r.pos, 0)
@@ -264,10 +401,10 @@ cdef object decode_list_state(bytes value, Reader* r, dict vv):
     r_uleb(r, &v)
     if v != 1:
         fail("bad list state layout")
-    got = read_ids(r, peers, False, vv, len(values))
+    got = read_ids(r, peers, False, vv, len(values), False, seen)
     if got is None:
         fail("bad list state ids")
-    packed, n = got
+    packed, n, _ = got
     if n != len(values):
         fail("list state ids and values differ in length")
     if not child_ids_fit(values, vv):
@@ -304,6 +441,218 @@ cdef object decode_map_state(bytes value, Reader* r, dict vv):
     return rows
 
 
+cdef bint kind_has_state_codec(int kind) noexcept:
+    return (kind == KIND_TEXT or kind == KIND_LIST or kind == KIND_MAP or kind == KIND_COUNTER
+            or kind == KIND_TREE or kind == KIND_MOVABLE_LIST)
+
+
+cdef list delta_col(Reader* col, Py_ssize_t n, int64_t lo, int64_t hi):
+    """Exactly `n` values of a DeltaRle column (then its end), each in [lo, hi]."""
+    cdef int32_t* buf = <int32_t*>xalloc(3 * n, sizeof(int32_t))
+    cdef Py_ssize_t i
+    try:
+        delta_rle_into(col, n, buf, lo, hi)
+        return [buf[3 * i] for i in range(n)]
+    finally:
+        free(buf)
+
+
+cdef list bool_col(Reader* col, Py_ssize_t n):
+    cdef uint8_t* buf = <uint8_t*>xalloc(n, 1)
+    cdef Py_ssize_t i
+    try:
+        bool_rle_read_n(col, n, buf)
+        if not reader_at_end(col):
+            fail("a snapshot state's bool column runs on")
+        return [buf[i] != 0 for i in range(n)]
+    finally:
+        free(buf)
+
+
+cdef Py_ssize_t column_rows(Reader* col, Py_ssize_t cap) except -1:
+    cdef Reader probe = col[0]
+    return rle_read_all(&probe, VK_ZZ, NULL, cap)
+
+
+cdef int class_vec(Reader* r, Py_ssize_t ncols, Reader* cols) except -1:
+    """One class-vector field of a serde_columnar struct: its column count, its columns."""
+    cdef uint64_t v = 0
+    cdef Py_ssize_t i
+    r_uleb(r, &v)
+    if v != <uint64_t>ncols:
+        fail("bad column count in the snapshot state")
+    for i in range(ncols):
+        r_slice(r, &cols[i])
+    return 0
+
+
+cdef object checked_id(list peers, int64_t pidx, int64_t counter, dict vv, set seen, str what):
+    """(peer, counter) of an id the history holds, seen once."""
+    peer = peers[pidx]
+    if counter < 0 or counter >= vv.get(peer, 0):
+        fail(f"the snapshot state holds a {what} its history does not")
+    key = (peer, counter)
+    if key in seen:
+        fail(f"the snapshot state names a {what} twice")
+    seen.add(key)
+    return key
+
+
+cdef object decode_tree_state(Reader* r, dict vv):
+    """[(node, parent, last move (peer, counter, lamport), fractional index)] in the
+    state's order: parent None (a root), "deleted" or a node listed before it (as Loro's
+    walk lists them, which also rules out cycles)."""
+    cdef Reader ids[2]
+    cdef Reader cols[5]
+    cdef Reader fis
+    cdef Reader reserved
+    cdef uint64_t v = 0, cnt = 0, idx = 0
+    cdef Py_ssize_t n, i, cap = 0
+    cdef int64_t lamport
+    peers = read_peer_table(r)
+    r_uleb(r, &v)
+    if v != 4:
+        fail("bad tree state layout")
+    class_vec(r, 2, ids)
+    class_vec(r, 5, cols)
+    r_slice(r, &fis)
+    r_slice(r, &reserved)
+    for end in vv.values():
+        cap += end
+    n = column_rows(&ids[0], cap)
+    if n > 0 and not peers:
+        fail("snapshot state ids without peers")
+    node_peer = delta_col(&ids[0], n, 0, len(peers) - 1)
+    node_ctr = delta_col(&ids[1], n, 0, INT32_MAX)
+    parent_col = delta_col(&cols[0], n, 0, n + 1)
+    last_peer = delta_col(&cols[1], n, 0, len(peers) - 1)
+    last_ctr = delta_col(&cols[2], n, 0, INT32_MAX)
+    last_lam = delta_col(&cols[3], n, -2147483648, INT32_MAX)
+    r_uleb(&cols[4], &cnt)
+    if cnt != <uint64_t>n:
+        fail("tree state columns differ in length")
+    positions = decode_positions(&fis, n)
+    nodes, moves, rows = set(), set(), []
+    for i in range(n):
+        node = checked_id(peers, node_peer[i], node_ctr[i], vv, nodes, "tree node")
+        mv = checked_id(peers, last_peer[i], last_ctr[i], vv, moves, "tree move")
+        lamport = <int64_t>last_ctr[i] + <int64_t>last_lam[i]
+        if lamport < 0 or lamport > UINT32_MAX:
+            fail("a snapshot state's Lamport is out of range")
+        r_uleb(&cols[4], &idx)
+        if idx >= <uint64_t>len(positions):
+            fail("tree state fractional index out of range")
+        p = parent_col[i]
+        if p >= 2 and p - 2 >= i:
+            fail("a tree state node comes before its parent")
+        parent = None if p == 0 else "deleted" if p == 1 else rows[p - 2][0]
+        rows.append((node, parent, (mv[0], mv[1], <uint32_t>lamport), positions[idx]))
+    r_end(&cols[4], "tree state fractional indexes")
+    return rows
+
+
+cdef tuple list_item_ids(Reader* cols, list peers, dict vv, Py_ssize_t n, _IdBits seen):
+    """A MovableList's list item ids, exactly `n`: (packed (peer index, counter, 1)
+    runs, their Lamports), each inside the version vector, none twice."""
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, 12 * n if n > 0 else 0)
+    cdef int32_t* o = <int32_t*>PyBytes_AS_STRING(out)
+    cdef int64_t* ends
+    cdef Py_ssize_t i
+    cdef int64_t lamport
+    delta_rle_into(&cols[0], n, o, 0, len(peers) - 1)
+    delta_rle_into(&cols[1], n, o + 1, 0, INT32_MAX)
+    subs = delta_col(&cols[2], n, -2147483648, INT32_MAX)
+    lams = []
+    for i in range(n):
+        o[3 * i + 2] = 1
+        lamport = <int64_t>o[3 * i + 1] + <int64_t>subs[i]
+        if lamport < 0 or lamport > UINT32_MAX:
+            fail("a snapshot state's Lamport is out of range")
+        lams.append(lamport)
+    if len(set(peers)) != len(peers):
+        fail("a snapshot state's peer table names a peer twice")
+    ends = <int64_t*>xalloc(len(peers) + 1, sizeof(int64_t))
+    try:
+        for i in range(len(peers)):
+            ends[i] = vv.get(peers[i], 0)
+        for i in range(n):
+            if <int64_t>o[3 * i + 1] + 1 > ends[o[3 * i]]:
+                fail("the snapshot state holds an id its history does not")
+        seen.add_runs(o, n, peers)
+    finally:
+        free(ends)
+    return out, lams
+
+
+cdef object decode_movable_list_state(bytes value, Reader* r, dict vv, _IdBits seen):
+    """(values, peers, packed item ids (one per list item), [(item lamport, element
+    (peer, lamport) or None, last set (peer, lamport))] per item), or None when a value is
+    a child this path does not load."""
+    cdef Reader items[3]
+    cdef Reader item_ids[3]
+    cdef Reader elem_ids[2]
+    cdef Reader set_ids[2]
+    cdef uint64_t v = 0
+    cdef Py_ssize_t n_vals, n_items, i, k, e_at = 0, s_at = 0, n_e, n_s
+    cdef const int32_t* o
+    values, end = _ephemeral.decode_state_values(value, r.pos, 0)
+    r.pos = end
+    n_vals = len(values)
+    peers = read_peer_table(r)
+    r_uleb(r, &v)
+    if v != 4:
+        fail("bad movable list state layout")
+    class_vec(r, 3, items)
+    class_vec(r, 3, item_ids)
+    class_vec(r, 2, elem_ids)
+    class_vec(r, 2, set_ids)
+    invisible = delta_col(&items[0], n_vals + 1, 0, INT32_MAX)
+    pos_eq = bool_col(&items[1], n_vals + 1)
+    set_eq = bool_col(&items[2], n_vals + 1)
+    n_items = n_vals
+    for i in range(n_vals + 1):
+        n_items += invisible[i]
+    if n_items > 0 and not peers:
+        fail("snapshot state ids without peers")
+    packed, lams = list_item_ids(item_ids, peers, vv, n_items, seen)
+    n_e = pos_eq[1:].count(False)
+    n_s = set_eq[1:].count(False)
+    if n_e and not peers or n_s and not peers:
+        fail("snapshot state ids without peers")
+    e_peer = delta_col(&elem_ids[0], n_e, 0, max(len(peers) - 1, 0))
+    e_lam = delta_col(&elem_ids[1], n_e, 0, INT32_MAX)
+    s_peer = delta_col(&set_ids[0], n_s, 0, max(len(peers) - 1, 0))
+    s_lam = delta_col(&set_ids[1], n_s, 0, INT32_MAX)
+    if not child_ids_fit(values, vv):
+        return None
+    o = <const int32_t*>PyBytes_AS_STRING(packed)
+    per_item = []
+    elems = set()
+    k = 0
+    for i in range(n_vals + 1):
+        if i > 0:
+            item_peer = peers[o[3 * k]]
+            if pos_eq[i]:
+                elem = (item_peer, lams[k])
+            else:
+                elem = (peers[e_peer[e_at]], e_lam[e_at])
+                e_at += 1
+            if elem in elems:
+                fail("the snapshot state names a list element twice")
+            elems.add(elem)
+            if set_eq[i]:
+                last_set = elem
+            else:
+                last_set = (peers[s_peer[s_at]], s_lam[s_at])
+                s_at += 1
+            per_item.append((lams[k], elem, last_set))
+            k += 1
+        for _ in range(invisible[i]):
+            per_item.append((lams[k], None, None))
+            k += 1
+    return (values, peers, packed, per_item)
+
+
 def _utf8_key1(key):
     return key.encode("utf-8")
 
@@ -313,7 +662,7 @@ cdef bint child_ids_fit(object values, dict vv) except -1:
     (False: replay instead); a child its history never created is a lying state."""
     for v in values:
         if isinstance(v, _types.ContainerID):
-            if kind_of_type(v.container_type) == KIND_TREE:
+            if not kind_has_state_codec(kind_of_type(v.container_type)):
                 return False
             if not isinstance(v, _types.ContainerID.Root) and v.counter >= vv.get(v.peer, 0):
                 fail("the snapshot state holds a child container its history never created")
@@ -332,3 +681,15 @@ def _state_entries(LoroDoc doc):
     from loro_c._doc import snapshot_state_rows
     return sorted((row[0].to_bytes(), container_state_bytes(row))
                   for row in snapshot_state_rows(doc))
+
+
+def _state_section_entries(bytes data not None):
+    """The (key, value) entries of a snapshot's state section, in key order (tests)."""
+    cdef uint16_t mode
+    cdef Reader body
+    cdef Reader secs[3]
+    parse_envelope(data, True, &mode, &body)
+    snapshot_sections(&body, secs)
+    if secs[1].len == 0 or (secs[1].len == 1 and secs[1].data[0] == 0x45):
+        return []
+    return list(sst_entries(&secs[1]))

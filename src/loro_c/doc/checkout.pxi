@@ -94,6 +94,7 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
     cdef int64_t n_tf = d.log.n_frontiers if d.tracker_at_head else d.n_tfront
     cdef int64_t i, k
     cdef lc_move mv
+    d.alive_known = None      # doc/liveness.pxi: the state changes without new ops
     ensure_tvv(d)
     map_history_update(d)
     next_history_epoch(d)
@@ -107,6 +108,9 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
     if d.evlog.on and d.evlog.n > 0:
         # subscribers: how the touched atoms look before the move (_events.flush diffs them)
         events_module().checkout_before(d)
+        # (tree events replay loro's tree diff between these two: _events.tree_diff)
+        d.evs.tree_lca = ([(tf[i].peer, tf[i].counter) for i in range(n_tf)],
+                          [(ids[i].peer, ids[i].counter) for i in range(n)])
     apply_moves(d, k)
     map_resolve_keys(d)
     ml_resolve(d)               # MovableList elements (state/movable_list.pxi)
@@ -283,3 +287,78 @@ cdef object diff_versions(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b,
             d.roots[:] = roots
             d.roots_due.clear()
             d.roots_due.update(due)
+
+
+def movable_items_at(LoroDoc d, list versions, cid):
+    """The items of movable list `cid` at each of `versions` (Frontiers, or None for the
+    state as it is), for undo (`loro_c/undo_movable.py`): per item in order, (element as
+    (peer id, Lamport), its position's write as (Lamport, peer id), its value's write as
+    (Lamport, peer id), the stored value: a ContainerID for a child). The state moves to
+    each version without a journal and comes back; nothing else changes."""
+    cdef int64_t n_home, na, k
+    cdef lc_id *home
+    cdef lc_id *ids
+    cdef bint was_on
+    cdef uint32_t c
+    doc_acquire(d)
+    try:
+        found = d.cid_index.get(cid)
+        if found is None:
+            return [[] for _ in versions]
+        c = found
+        if all(v is None for v in versions):
+            # the state as it is, the open transaction's ops included (an undo reads the
+            # elements it has just made)
+            return [ml_item_records(d, c) for _ in versions]
+        commit_txn(d)
+        n_home = d.n_sfront if d.detached else d.log.n_frontiers
+        home = <lc_id*>malloc(<size_t>(n_home + 1) * sizeof(lc_id))
+        if home == NULL:
+            raise MemoryError()
+        memcpy(home, d.sfront if d.detached else d.log.frontiers, <size_t>n_home * sizeof(lc_id))
+        was_on = d.evlog.on
+        out = []
+        try:
+            d.evlog.on = 0
+            for v in versions:
+                if v is None:
+                    move_state_to(d, home, n_home)
+                else:
+                    na = len((<Frontiers>v)._ids)
+                    ids = <lc_id*>malloc(<size_t>(na + 1) * sizeof(lc_id))
+                    if ids == NULL:
+                        raise MemoryError()
+                    try:
+                        check_frontier_ids(d, v, ids)
+                        move_state_to(d, ids, na)
+                    finally:
+                        free(ids)
+                out.append(ml_item_records(d, c))
+        finally:
+            try:
+                move_state_to(d, home, n_home)
+                if not d.detached:
+                    d.tracker_at_head = True
+            finally:
+                d.evlog.n = 0
+                d.evlog.on = was_on
+                free(home)
+        return out
+    finally:
+        doc_release(d)
+
+
+cdef list ml_item_records(LoroDoc d, uint32_t c):
+    cdef ml_view v
+    cdef int64_t i
+    cdef lc_ml_elem *e
+    cdef MovableState s = ml_state(d)
+    cdef list values = d.log.values
+    ml_view_build(d, c, &v)
+    out = []
+    for i in range(v.n_user):
+        e = &s.elems[v.elem[i]]
+        out.append(((d.log.peer_ids[e.peer], e.lamport),
+                    (e.pos_lamport, d.log.peer_ids[e.pos_peer]),
+                    (e.val_lamport, d.log.peer_ids[e.val_peer]), values[e.val_slot]))
+    return out

@@ -6,7 +6,8 @@
 cdef int bulk_fill(SeqArena a, uint32_t t, const lc_span *spans, int64_t n) except -1:
     """Fill the empty tree `t` with `n` spans in document order: leaves of LC_BT_MAX spans,
     internal nodes of LC_BT_MAX children, every span entered into the atom index. Text
-    trees get their spans' UTF-8/UTF-16 lengths here (`content` already in `a.text`)."""
+    trees get their spans' UTF-8/UTF-16 lengths here (`content` already in `a.text`); a
+    style anchor (content LC_ANCHOR_START/END) has none and marks the tree anchored."""
     cdef int64_t n_leaves, i, k, count, j
     cdef uint32_t *level
     cdef uint32_t nd, prev = LC_NO_NODE, parent
@@ -29,9 +30,13 @@ cdef int bulk_fill(SeqArena a, uint32_t t, const lc_span *spans, int64_t n) exce
             node.n = <uint16_t>m
             memset(&node.lens, 0, sizeof(lc_lens))
             for k in range(m):
-                if text:
+                if text and node.u.spans[k].content < LC_ANCHOR_MIN:
                     fill_text_lens(a, &node.u.spans[k])
+                elif text:
+                    a.tree_is_text[t] |= TREE_ANCHORED
                 lens_add_span(&node.lens, &node.u.spans[k])
+            if a.tree_is_text[t] & TREE_ANCHORED:
+                leaf_anchor_lens(node, &node.lens)
             node.prev_leaf = prev
             node.next_leaf = LC_NO_NODE
             if prev != LC_NO_NODE:

@@ -17,6 +17,7 @@ cdef int counter_apply(LoroDoc d, lc_op *op) except -1 nogil:
 
 
 cdef int local_counter_add(LoroDoc d, uint32_t c, double delta) except -1:
+    check_alive(d, c)
     open_txn(d)
     cdef lc_op *op = d.log.push_op()
     op.container = c

@@ -12,6 +12,7 @@ cdef int local_list_insert(LoroDoc d, uint32_t c, int64_t pos, list values) exce
         raise OutOfBoundsError(f"insert position {pos} is out of bounds (length {d.seq.visible_len(t)})")
     if n == 0:
         return 0
+    check_alive(d, c)
     open_txn(d)
     slot = len(d.log.values)
     d.log.values.extend(values)
@@ -33,6 +34,7 @@ cdef uint32_t local_list_insert_container(LoroDoc d, uint32_t c, int64_t pos, in
     cdef uint32_t t = d.ctree[c]
     if pos < 0 or pos > d.seq.visible_len(t):
         raise OutOfBoundsError(f"insert position {pos} is out of bounds (length {d.seq.visible_len(t)})")
+    check_alive(d, c)
     open_txn(d)
     cid = _types.ContainerID.Normal(d.peer, d.log.vv[d.self_idx], container_type(kind))
     cdef uint32_t child = container_index(d, cid, kind)

@@ -100,6 +100,7 @@ cdef int local_map_set(LoroDoc d, uint32_t c, str key, object value,
         old = d.log.values[cur]
         if type(old) is type(value) and not isinstance(old, _types.ContainerID) and old == value:
             return 0
+    check_alive(d, c)
     open_txn(d)
     cdef uint32_t k = d.log.key_index(key)
     cdef int64_t slot = len(d.log.values)
@@ -118,6 +119,7 @@ cdef int local_map_set(LoroDoc d, uint32_t c, str key, object value,
 
 
 cdef uint32_t local_map_set_container(LoroDoc d, uint32_t c, str key, int kind) except? 0xFFFFFFFF:
+    check_alive(d, c)
     open_txn(d)
     cid = _types.ContainerID.Normal(d.peer, d.log.vv[d.self_idx], container_type(kind))
     cdef uint32_t child = container_index(d, cid, kind)
@@ -126,6 +128,7 @@ cdef uint32_t local_map_set_container(LoroDoc d, uint32_t c, str key, int kind) 
 
 
 cdef int local_map_delete(LoroDoc d, uint32_t c, str key) except -1:
+    check_alive(d, c)
     open_txn(d)
     cdef uint32_t k = d.log.key_index(key)
     cdef int32_t counter = d.log.vv[d.self_idx]

@@ -252,11 +252,13 @@ cdef int ml_snapshot_all(LoroDoc d) except -1:
     return 0
 
 
-cdef list ml_event_ops(LoroDoc d, uint32_t c):
+cdef list ml_event_ops(LoroDoc d, uint32_t c, bint by_value=False):
     """Container `c`'s diff since ml_note_before: [(0, n) retain | (2, n) delete |
     (1, [value slots], is_move) insert]. Items are matched by element (longest common
     subsequence); an element kept in place whose value changed shows as inserted and
-    deleted, one that changed place as a move (inserted with is_move, as loro reports it)."""
+    deleted, one that changed place as a move (inserted with is_move, as loro reports it).
+    `by_value` (imports and checkouts): a value written again equal is no change, as in
+    loro's events of those (a commit reports every set)."""
     cdef MovableState s = ml_state(d)
     import difflib
     before = s.before.get(c, [])
@@ -278,7 +280,8 @@ cdef list ml_event_ops(LoroDoc d, uint32_t c):
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, bkeys, akeys, autojunk=False).get_opcodes():
         if tag == "equal":
             for k in range(i2 - i1):
-                if before[i1 + k][1] == after[j1 + k][1]:
+                if before[i1 + k][1] == after[j1 + k][1] or by_value and same_loro_value(
+                        d.log.values[before[i1 + k][1]], d.log.values[after[j1 + k][1]]):
                     push((0, 1))
                 else:
                     push((1, [after[j1 + k][1]], False))
@@ -291,6 +294,18 @@ cdef list ml_event_ops(LoroDoc d, uint32_t c):
     if out and out[len(out) - 1][0] == 0:
         out.pop()
     return out
+
+
+cdef bint same_loro_value(object a, object b):
+    """Equal as loro's values are: of one kind (True is not 1, 1 is not 1.0), lists and maps
+    item by item."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_loro_value(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_loro_value(a[k], b[k]) for k in a)
+    return a == b
 
 
 cdef int ml_events_done(LoroDoc d) noexcept:

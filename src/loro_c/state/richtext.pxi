@@ -376,6 +376,7 @@ cdef int write_text_mark(LoroDoc d, uint32_t c, int64_t es, int64_t ee, str key,
     if info is None:
         raise LoroError(f'Style configuration missing for "{key}". Please provide the style '
                         f'configuration using `config_text_style` on your Loro doc.')
+    check_alive(d, c)
     open_txn(d)
     counter = d.log.vv[d.self_idx]
     lamport = d.txn_lamport + <uint32_t>(counter - d.txn_counter)

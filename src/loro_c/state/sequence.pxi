@@ -51,6 +51,7 @@ cdef int local_seq_delete(LoroDoc d, uint32_t c, int64_t pos, int64_t n) except 
         raise OutOfBoundsError(f"delete range {pos}..{pos + n} is out of bounds (length {length})")
     if n == 0:
         return 0
+    check_alive(d, c)
     open_txn(d)
     if is_text and d.seq.nodes[d.seq.roots[t]].lens.anchors:
         # code points -> entity runs that skip the style anchors (Loro never deletes them)

@@ -7,9 +7,9 @@
 def snapshot_state_rows(LoroDoc d):
     """[(cid, kind, depth, parent cid or None, payload)] of the containers a snapshot's state
     holds: the roots the document lists and every child container its log created.
-    Payloads: Text (str, [(peer, counter, lamport, len)], style ranges), List (values,
-    [(peer, counter, lamport)]), Map ([(key, has value, value, peer, lamport)]), Counter
-    (float)."""
+    Payloads: Text (str, [(peer, counter, lamport, len)], marks: see rich_text_chunks),
+    List (values, [(peer, counter, lamport)]), Map ([(key, has value, value, peer,
+    lamport)]), Counter (float), MovableList (movable_list_rows), Tree (tree_state_rows)."""
     cdef uint32_t c
     cdef dict depth_of = {}
     cdef list rows = []
@@ -81,10 +81,12 @@ cdef object state_payload(LoroDoc d, uint32_t c):
     cdef int kind = d.ckind[c]
     if kind == KIND_TEXT:
         if d.seq.nodes[d.seq.roots[d.ctree[c]]].lens.anchors:
-            # style ranges (marks) would join here: [(start id, end id, key, value, info)]
-            # in the order Loro's chunks hold their style anchors; not written yet
-            raise SnapshotStateUnsupported("text marks have no snapshot state in loro_c yet")
+            return rich_text_chunks(d, c)
         return (text_value(d, c), seq_visible_runs(d, c, True), [])
+    if kind == KIND_MOVABLE_LIST:
+        return movable_list_rows(d, c)
+    if kind == KIND_TREE:
+        return tree_state_rows(d, c)
     if kind == KIND_LIST:
         values = d.log.values
         return ([resolve_value(d, values[s], False) for s in list_slots(d, c)],
@@ -98,8 +100,9 @@ cdef object state_payload(LoroDoc d, uint32_t c):
 
 
 class SnapshotStateUnsupported(LoroError):
-    """A container kind whose state loro_c cannot write in a snapshot's state section yet
-    (MovableList): ExportMode.Snapshot then falls back to the whole history as updates."""
+    """A container kind whose state loro_c cannot write in a snapshot's state section:
+    ExportMode.Snapshot then falls back to the whole history as updates (every kind has a
+    state writer now; kept for kinds to come)."""
 
 
 cdef list seq_visible_runs(LoroDoc d, uint32_t c, bint merge):
@@ -155,3 +158,104 @@ cdef list map_state_rows(LoroDoc d, uint32_t c):
             out.append((keys[m.entries[i].key], False, None,
                         d.log.peer_objs[m.entries[i].peer], m.entries[i].lamport))
     return out
+
+
+cdef tuple rich_text_chunks(LoroDoc d, uint32_t c):
+    """A text with marks as Loro's state holds it: (str, chunks, marks). Chunks are the
+    visible atoms in document order, (peer id, counter, lamport, len) with len > 0 for code
+    points, 0 for a style start and -1 for a style end; marks are (key, value, info), one
+    per style start in chunk order."""
+    cdef SeqArena a = d.seq
+    cdef OpLog log = d.log
+    cdef uint32_t leaf = a.first_leaf(d.ctree[c])
+    cdef lc_span *s
+    cdef int i
+    cdef uint32_t lam
+    cdef list chunks = [], marks = []
+    while leaf != LC_NO_NODE:
+        for i in range(a.nodes[leaf].n):
+            s = &a.nodes[leaf].u.spans[i]
+            if not span_visible(s):
+                continue
+            lam = log.lamport_of(s.id)
+            pid = log.peer_objs[s.id.peer]
+            if not lc_span_is_anchor(s):
+                chunks.append((pid, s.id.counter, lam, s.len))
+            elif s.content == LC_ANCHOR_START:
+                st = anchor_style(d, s)
+                chunks.append((pid, s.id.counter, lam, 0))
+                marks.append((st[0], st[1], st[2] & 0xFF))
+            else:
+                chunks.append((pid, s.id.counter, lam, -1))
+        leaf = a.nodes[leaf].next_leaf
+    return (text_value(d, c), chunks, marks)
+
+
+cdef tuple movable_list_rows(LoroDoc d, uint32_t c):
+    """A MovableList as Loro's state holds it: (values, items). Items are its visible list
+    items in order, (peer id, counter, lamport, element, last set): the element standing
+    on the item as its IdLp (peer id, lamport), or None for an item no element stands on;
+    last set the IdLp of the op that gave the element its value."""
+    cdef MovableState ms = ml_state(d)
+    cdef SeqArena a = d.seq
+    cdef OpLog log = d.log
+    cdef uint32_t leaf = a.first_leaf(d.ctree[c])
+    cdef lc_span *s
+    cdef lc_ml_elem *e
+    cdef int i
+    cdef int32_t k
+    cdef int64_t slot, ei
+    cdef uint32_t lam
+    cdef list values = log.values, out_values = [], items = []
+    ml_resolve(d)
+    while leaf != LC_NO_NODE:
+        for i in range(a.nodes[leaf].n):
+            s = &a.nodes[leaf].u.spans[i]
+            if not span_visible(s):
+                continue
+            lam = log.lamport_of(s.id)
+            pid = log.peer_objs[s.id.peer]
+            for k in range(s.len):
+                slot = <int64_t>s.content + k
+                ei = ms.slot_elem[slot] if slot < ms.cap_slot else -1
+                if ei >= 0 and ms.elems[ei].pos_slot == slot:
+                    e = &ms.elems[ei]
+                    items.append((pid, s.id.counter + k, lam + <uint32_t>k,
+                                  (log.peer_objs[e.peer], e.lamport),
+                                  (log.peer_objs[e.val_peer], e.val_lamport)))
+                    out_values.append(resolve_value(d, values[e.val_slot], False))
+                else:
+                    items.append((pid, s.id.counter + k, lam + <uint32_t>k, None, None))
+        leaf = a.nodes[leaf].next_leaf
+    return (out_values, items)
+
+
+cdef list tree_state_rows(LoroDoc d, uint32_t c):
+    """A tree as Loro's state holds it: every node, the live ones first, then the deleted
+    ones, each group listed as Loro walks it (a parent's children in sibling order, then
+    each child's children the same way), as (node id, parent, last move (peer, counter,
+    lamport), fractional index bytes); parent None for a root, "deleted" under the
+    deleted root, else a node id. A node without a fractional index (a delete) has
+    Loro's default one, 0x80."""
+    tm = tree_state(d, c)
+    cdef list rows = []
+    tree_walk_into(d, tm, None, rows)
+    tree_walk_into(d, tm, "deleted", rows)
+    return rows
+
+
+cdef int tree_walk_into(LoroDoc d, object tm, object top, list rows) except -1:
+    cdef OpLog log = d.log
+    # a parent's children are listed together; their own children follow, depth first by
+    # parent (an explicit stack keeps deep trees off the C stack)
+    stack = [top]
+    while stack:
+        parent = stack.pop()
+        kids = tm.children(parent)
+        for kid in kids:
+            peer, counter = tm.last_move_id(kid)
+            lam = log.lamport_of(make_id(<uint32_t>log.peer_map[peer], <int32_t>counter))
+            fi = tm.fractional_index(kid)
+            rows.append((kid, parent, (peer, counter, lam), fi if fi else b"\x80"))
+        stack.extend(reversed(kids))
+    return 0

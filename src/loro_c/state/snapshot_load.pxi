@@ -41,6 +41,10 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1
             thin_seq(d, c, payload[1], payload[2], None, payload[0])
         elif kind == KIND_MAP:
             thin_map(d, c, payload)
+        elif kind == KIND_TREE:
+            thin_tree(d, c, payload)
+        elif kind == KIND_MOVABLE_LIST:
+            thin_movable_list(d, c, payload)
         else:
             d.ccounter[c] = payload
     d.thin_vv = vv
@@ -56,13 +60,16 @@ cdef int thin_register_children(LoroDoc d, object values) except -1:
     return 0
 
 
-cdef int thin_seq(LoroDoc d, uint32_t c, list peers, bytes packed, str text, list values) except -1:
+cdef int thin_seq(LoroDoc d, uint32_t c, list peers, bytes packed, str text, list values,
+                  list marks=None) except -1:
     """A Text (`text`) or List (`values`) from its packed (peer index, counter,
-    len) runs: list items with consecutive ids join one span, as their slots follow."""
+    len) runs: list items with consecutive ids join one span, as their slots follow. A
+    text's runs of len 0 and -1 are the style anchors of `marks` (see thin_note_marks)."""
     cdef SeqArena a = d.seq
     cdef const int32_t *runs = <const int32_t*>PyBytes_AS_STRING(packed)
     cdef int64_t n = PyBytes_GET_SIZE(packed) // 12, i, k = 0
     cdef int64_t content
+    cdef int32_t ln
     cdef uint32_t *pmap = <uint32_t*>malloc((len(peers) + 1) * sizeof(uint32_t))
     cdef lc_span *spans = <lc_span*>calloc(<size_t>(n if n > 0 else 1), sizeof(lc_span))
     cdef lc_span *s
@@ -79,22 +86,43 @@ cdef int thin_seq(LoroDoc d, uint32_t c, list peers, bytes packed, str text, lis
             thin_register_children(d, values)
             d.log.values.extend(values)
         for i in range(n):
+            ln = runs[3 * i + 2]
             if (text is None and k > 0 and spans[k - 1].id.peer == pmap[runs[3 * i]]
                     and spans[k - 1].id.counter + spans[k - 1].len == runs[3 * i + 1]):
-                spans[k - 1].len += runs[3 * i + 2]
+                spans[k - 1].len += ln
             else:
                 s = &spans[k]
                 s.id = make_id(pmap[runs[3 * i]], runs[3 * i + 1])
                 s.origin_left = none
                 s.origin_right = none
-                s.len = runs[3 * i + 2]
+                if ln <= 0:
+                    # a style anchor: one atom, no code point
+                    s.len = 1
+                    s.content = LC_ANCHOR_START if ln == 0 else LC_ANCHOR_END
+                    k += 1
+                    continue
+                s.len = ln
                 s.content = <uint32_t>content
                 k += 1
-            content += runs[3 * i + 2]
+            content += ln
+        if marks:
+            thin_note_marks(d, pmap, runs, peers, marks)
         bulk_fill(a, d.ctree[c], spans, k)
     finally:
         free(pmap)
         free(spans)
+    return 0
+
+
+cdef int thin_note_marks(LoroDoc d, const uint32_t *pmap, const int32_t *runs, list peers,
+                         list marks) except -1:
+    """What each style start's mark op said, as the op would have noted it (note_style),
+    by the start anchor's id; its end entity is not known and not needed: a thin document
+    integrates no op (the history's replay notes every mark again)."""
+    cdef int64_t i
+    for i, key, value, info, lamport in marks:
+        d.styles[style_id(pmap[runs[3 * i]], runs[3 * i + 1])] = (
+            key, value, <int>info, lamport, peers[runs[3 * i]], -1)
     return 0
 
 
@@ -119,7 +147,7 @@ cdef int thin_build_texts(LoroDoc d) except -1:
     cdef dict pending = d.thin_texts
     d.thin_texts = None
     for c, payload in pending.items():
-        thin_seq(d, <uint32_t>c, payload[1], payload[2], payload[0], None)
+        thin_seq(d, <uint32_t>c, payload[1], payload[2], payload[0], None, payload[4])
     return 0
 
 
@@ -154,6 +182,63 @@ cdef int thin_map(LoroDoc d, uint32_t c, list rows) except -1:
     return 0
 
 
+cdef int thin_tree(LoroDoc d, uint32_t c, list rows) except -1:
+    """A tree from its nodes: each node's last move logged as its only move, in the log's
+    (Lamport, peer) order (the state's parents come before their children, so no move
+    makes a cycle). A node under the deleted root gets no fractional index, as a delete
+    op has none."""
+    tm = _TreeMoves()
+    for node, parent, last, fi in sorted(rows, key=_tree_move_order):
+        tm.apply(last[2], last[0], last[1], node, parent, b"" if parent == "deleted" else fi)
+    if d.trees is None:
+        d.trees = {}
+    d.trees[c] = tm
+    return 0
+
+
+def _tree_move_order(row):
+    return (row[2][2], row[2][0])
+
+
+cdef int thin_movable_list(LoroDoc d, uint32_t c, tuple payload) except -1:
+    """A MovableList from its list items: one value slot per item (the element's value on
+    the item it stands on, None on an item none stands on), the items built as a List's
+    are, and each element standing on its item with its value there (the winners' Lamports
+    and peers from the state)."""
+    cdef MovableState ms = ml_state(d)
+    cdef lc_ml_elem *el
+    cdef const int32_t *runs
+    cdef int64_t base = len(d.log.values), k, e, slot
+    values, peers, packed, per_item = payload
+    slot_values = []
+    it = iter(values)
+    for lam, elem, last in per_item:
+        slot_values.append(None if elem is None else next(it))
+    thin_seq(d, c, peers, packed, None, slot_values)
+    runs = <const int32_t*>PyBytes_AS_STRING(packed)
+    ml_reserve_slots(ms, base + len(per_item))
+    for k in range(len(per_item)):
+        ms.slot_elem[base + k] = -1
+    ml_invalidate(d, c)
+    for k in range(len(per_item)):
+        lam, elem, last = per_item[k]
+        if elem is None:
+            continue
+        slot = base + k
+        item_peer = peers[runs[3 * k]]
+        e = ml_new_elem(d, c, d.log.peer_index(elem[0]),
+                        runs[3 * k + 1] if elem == (item_peer, lam) else -1,
+                        <uint32_t>elem[1], slot)
+        el = &ms.elems[e]
+        el.pos_slot = slot
+        el.pos_lamport = <uint32_t>lam
+        el.pos_peer = d.log.peer_index(item_peer)
+        el.val_slot = slot
+        el.val_lamport = <uint32_t>last[1]
+        el.val_peer = d.log.peer_index(last[0])
+    return 0
+
+
 cdef int thin_drop_state(LoroDoc d) except -1:
     """Empty every container's state (a fresh sequence arena; the thin values go, and the
     peers and keys the state registered, so that the history registers them in its own
@@ -161,6 +246,11 @@ cdef int thin_drop_state(LoroDoc d) except -1:
     cdef int64_t i
     d.seq = SeqArena()
     d.thin_texts = None
+    # the document had no ops before the load: its notes of mark ops and its list
+    # elements are the state's
+    d.styles.clear()
+    if d.mls is not None:
+        ml_clear(d.mls)
     d.thin_vv = d.thin_fr = None
     for i in range(d.n_containers):
         state_reset(d, <uint32_t>i)

@@ -19,6 +19,7 @@ cdef int local_text_insert(LoroDoc d, uint32_t c, int64_t pos, str s) except -1:
     if d.seq.nodes[d.seq.roots[t]].lens.anchors:
         # code point -> entity among the style anchors (state/richtext.pxi)
         pos = text_insert_entity(d, t, pos)
+    check_alive(d, c)
     open_txn(d)
     cps = str_to_cps(s, stack, n)
     try:

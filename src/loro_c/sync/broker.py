@@ -12,7 +12,11 @@ docs/DEPLOYMENT.md has the longer argument.
 
 A message is ``origin (8 bytes) | batch id (8) | count (u32) | (length (u32) | update)
 * count``; the origin lets a process skip its own messages, the batch id is the one
-the sending client chose, relayed unchanged as a single-process server does.  Delivery may duplicate or reorder:
+the sending client chose, relayed unchanged as a single-process server does.  A count of
+``0xFFFFFFFF`` marks a *version beacon* instead: the rest is an encoded version vector,
+the version a process loaded from the store.  A process that died between storing and
+publishing leaves updates only the store has; the beacon tells the processes that had
+the room loaded before to catch up from the store.  Delivery may duplicate or reorder:
 importing a CRDT update twice or early is harmless.
 """
 
@@ -27,7 +31,8 @@ from typing import Awaitable, Callable, Dict, List, Optional, Sequence, Set
 
 from ..errors import LoroError
 
-__all__ = ["RedisBroker", "BrokerUnavailable", "encode_updates", "decode_updates"]
+__all__ = ["RedisBroker", "BrokerUnavailable", "encode_updates", "decode_updates",
+           "encode_version", "decode_message"]
 
 log = logging.getLogger("loro_c.sync.broker")
 
@@ -46,11 +51,30 @@ def encode_updates(origin: bytes, batch_id: bytes, updates: Sequence[bytes]) -> 
     return b"".join(parts)
 
 
+_BEACON = 0xFFFFFFFF
+_NO_BATCH = bytes(8)
+
+
+def encode_version(origin: bytes, version: bytes) -> bytes:
+    """A version beacon: ``version`` is an encoded :class:`VersionVector`."""
+    return b"".join((origin, _NO_BATCH, _U32.pack(_BEACON), bytes(version)))
+
+
+def decode_message(data: bytes):
+    """(origin, batch id, updates, version): an update batch has ``version`` None, a
+    version beacon has no updates.  Raises LoroError on a malformed message."""
+    if len(data) >= 20 and _U32.unpack_from(data, 16)[0] == _BEACON:
+        return bytes(data[:8]), bytes(data[8:16]), [], bytes(data[20:])
+    return (*decode_updates(data), None)
+
+
 def decode_updates(data: bytes):
     """(origin, batch id, [update, ...]); raises LoroError on a malformed message."""
     try:
         origin, batch_id = data[:8], data[8:16]
         (n,), pos = _U32.unpack_from(data, 16), 20
+        if n == _BEACON:
+            raise ValueError("a version beacon, not an update batch")
         out = []
         for _ in range(n):
             (ln,) = _U32.unpack_from(data, pos)
@@ -70,7 +94,8 @@ class RedisBroker:
     """Redis Pub/Sub fan-out; see the module docstring.
 
     ``on_message(room_key, batch_id, updates)`` is called for every update batch another
-    process published to a subscribed room; ``on_reconnect()`` (a coroutine) after
+    process published to a subscribed room, ``on_version(room_key, version)`` for every
+    version beacon; ``on_reconnect()`` (a coroutine) after
     every (re)connection once all subscriptions are confirmed, so the server can
     catch its rooms up from the store."""
 
@@ -81,6 +106,7 @@ class RedisBroker:
         self.origin = os.urandom(8)
         self.on_message: Optional[Callable[[str, bytes, List[bytes]], None]] = None
         self.on_reconnect: Optional[Callable[[], Awaitable[None]]] = None
+        self.on_version: Optional[Callable[[str, bytes], None]] = None
         self.available = False
         self._rooms: Set[str] = set()
         self._confirm: Dict[str, List[asyncio.Future]] = {}
@@ -166,8 +192,16 @@ class RedisBroker:
         Publishes requested while others are on the wire go out together in the next
         pipeline (one round trip, as the store's group commit), each caller resuming
         when Redis has taken its own."""
+        await self._enqueue(key, encode_updates(self.origin, batch_id, updates))
+
+    async def publish_version(self, key: str, version: bytes) -> None:
+        """Publish a version beacon (see the module docstring); BrokerUnavailable when
+        Redis cannot take it."""
+        await self._enqueue(key, encode_version(self.origin, version))
+
+    async def _enqueue(self, key: str, data: bytes) -> None:
         fut = asyncio.get_running_loop().create_future()
-        self._outbox.append((self.channel(key), encode_updates(self.origin, batch_id, updates), fut))
+        self._outbox.append((self.channel(key), data, fut))
         if self._sender is None or self._sender.done():
             self._sender = asyncio.get_running_loop().create_task(self._send_outbox())
         await fut
@@ -268,15 +302,21 @@ class RedisBroker:
             elif kind == "message":
                 ch = m["channel"].decode() if isinstance(m["channel"], bytes) else m["channel"]
                 try:
-                    origin, batch_id, updates = decode_updates(m["data"])
+                    origin, batch_id, updates, version = decode_message(m["data"])
                 except LoroError as e:
                     log.warning("bad broker message", extra={"channel": ch, "error": str(e)})
                     continue
                 if origin == self.origin:
                     continue
                 self.received_total += 1
-                if self.on_message is not None and ch.startswith(self.prefix):
-                    try:
-                        self.on_message(ch[len(self.prefix):], batch_id, updates)
-                    except Exception:
-                        log.exception("broker message handler failed", extra={"channel": ch})
+                if not ch.startswith(self.prefix):
+                    continue
+                key = ch[len(self.prefix):]
+                try:
+                    if version is not None:
+                        if self.on_version is not None:
+                            self.on_version(key, version)
+                    elif self.on_message is not None:
+                        self.on_message(key, batch_id, updates)
+                except Exception:
+                    log.exception("broker message handler failed", extra={"channel": ch})

@@ -8,7 +8,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, List, Optional
 
-from .. import LoroError
+from .. import LoroError, VersionVector
 from .broker import BrokerUnavailable
 from .storage import StoreUnavailable
 
@@ -53,10 +53,38 @@ class BrokerReplication:
         # A pure duplicate (the store load or the catch-up brought it) is not relayed.
         if fresh and (pending or not before.includes_vv(room.doc.oplog_vv)):
             self._broadcast(room, None, batch_id, fresh)
-        if pending and not room.catching_up:
+        if pending:
             # Its dependencies never came over the broker: their process may have died
             # between storing and publishing them.  They are in the store.
+            self._request_catch_up(room)
+
+    def _on_version(self, key: str, version: bytes) -> None:
+        """Another process loaded the room at ``version``: what it has that we lack was
+        stored but never published (its writer died in between), so read the store."""
+        room = self.rooms.get(key)
+        if room is None or room.doc is None or room.broken:
+            return
+        try:
+            vv = VersionVector.decode(version)
+        except LoroError as e:
+            log.warning("bad version beacon", extra={"room": room.room_id, "error": str(e)})
+            return
+        if not room.doc.oplog_vv.includes_vv(vv):
+            self._request_catch_up(room)
+
+    def _request_catch_up(self, room: Room) -> None:
+        if room.catching_up:
+            # The running one may have read the store before what we now miss was in it.
+            room.catch_up_again = True
+        else:
+            room.catching_up = True  # until the task starts: no second one
             self._spawn(self._catch_up(room))
+
+    async def _announce_version(self, room: Room) -> None:
+        try:
+            await self.broker.publish_version(room.key, room.doc.oplog_vv.encode())
+        except BrokerUnavailable:
+            pass  # the others catch up from the store when their connection returns
 
     def _broker_epoch(self) -> Optional[int]:
         """The number of the current broker connection; None while disconnected (or
@@ -92,6 +120,7 @@ class BrokerReplication:
         """Import the room's stored state (duplicates are no-ops) and relay to the
         members whatever it added."""
         room.catching_up = True
+        room.catch_up_again = False
         # Read after the subscription of this connection was confirmed: whatever the
         # load misses arrives over the broker, as long as the connection holds.
         epoch = self._broker_epoch()
@@ -115,6 +144,8 @@ class BrokerReplication:
                 room.epoch = epoch
         finally:
             room.catching_up = False
+        if room.catch_up_again and self.rooms.get(room.key) is room and not room.broken:
+            self._request_catch_up(room)
 
     async def _retrying(self, fn):
         """``await fn()`` until the store/broker takes it, holding the caller's Ack;

@@ -36,6 +36,8 @@ class Room:
         self.eps: Optional[EphemeralStore] = (
             EphemeralStore(eps_timeout_ms) if crdt == P.CRDT_EPHEMERAL_PERSISTED else None)
         self.idle_handle: Optional[asyncio.TimerHandle] = None
+        # A reason to catch up from the store arrived while a catch-up was reading it.
+        self.catch_up_again = False
         self.compacting: Optional[asyncio.Task] = None
         self.broken = False
         self.catching_up = False
@@ -89,6 +91,8 @@ class RoomLifecycle:
                 # The reconnection's catch-up ran before the room was in the table.
                 room.catching_up = True  # until the task starts: no second one
                 self._spawn(self._catch_up(room))
+            if self.broker is not None and room.doc is not None and (data.blob or data.updates):
+                self._spawn(self._announce_version(room))
             log.info("room loaded", extra={"room": room_id, "crdt": crdt,
                                            "log": room.log_count})
             fut.set_result(room)

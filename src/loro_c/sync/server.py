@@ -61,6 +61,7 @@ class SyncServer(RoomLifecycle, BrokerReplication):
         if broker is not None:
             broker.on_message = self._on_broker
             broker.on_reconnect = self._catch_up_all
+            broker.on_version = self._on_version
         # Broker messages for rooms being loaded, applied once the load is done.
         self._early: Dict[str, List[Tuple[bytes, List[bytes]]]] = {}
         self.rooms: Dict[str, Room] = {}

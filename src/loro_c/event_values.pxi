@@ -1,0 +1,60 @@
+# Building the event value objects of loro_c.events (plain Python classes with __slots__)
+# from C. Calling such a class runs its __init__ as a Python frame, and even object.__new__
+# plus attribute sets go through descriptor lookups: together a large share of the cost of
+# an event. A class's slots are member descriptors at fixed offsets in the object, so a
+# value is allocated with PyType_GenericAlloc (zeroed, GC-tracked) and its slots written
+# directly. Where the slots are not plain member descriptors (another Python
+# implementation), the shape falls back to object.__new__ and setattr.
+
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_INCREF, Py_DECREF
+import types as _pytypes
+
+cdef extern from "structmember.h":
+    ctypedef struct PyMemberDef:
+        Py_ssize_t offset
+
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef *d_member
+    PyObject* PyType_GenericAlloc(PyTypeObject *t, Py_ssize_t n) except NULL
+
+DEF MAX_SLOTS = 6
+
+
+cdef struct value_shape:
+    PyObject *cls           # borrowed: the classes live as long as loro_c.events
+    Py_ssize_t off[MAX_SLOTS]
+    int n
+    bint direct
+
+
+cdef int shape_init(value_shape *s, object cls, tuple names) except -1:
+    s.cls = <PyObject*>cls
+    s.n = len(names)
+    s.direct = s.n <= MAX_SLOTS
+    for i, name in enumerate(names):
+        desc = getattr(cls, name)
+        if type(desc) is not _pytypes.MemberDescriptorType or not s.direct:
+            s.direct = False
+            break
+        s.off[i] = (<PyMemberDescrObject*><PyObject*>desc).d_member.offset
+    return 0
+
+
+cdef object make_value(value_shape *s, tuple names, PyObject **vals):
+    """A new instance of the shape's class with its slots set to `vals` (in `names` order)."""
+    cdef PyObject *o
+    cdef int i
+    if not s.direct:
+        obj = object.__new__(<object>s.cls)
+        for i in range(s.n):
+            setattr(obj, names[i], <object>vals[i])
+        return obj
+    o = PyType_GenericAlloc(<PyTypeObject*>s.cls, 0)
+    for i in range(s.n):
+        Py_INCREF(<object>vals[i])
+        (<PyObject**>((<char*>o) + s.off[i]))[0] = vals[i]
+    obj = <object>o
+    Py_DECREF(obj)          # the cast took a reference; the allocation's own is returned
+    return obj

@@ -1,0 +1,195 @@
+"""Local edits of deleted containers are refused, as loro refuses them.
+
+A child container is deleted once its entry in the parent map or list is deleted or
+overwritten (or its parent is deleted, or its tree node is). loro raises on a local op
+on it and leaves the document unchanged; remote ops on it are still imported (their
+peer may not have seen the delete). Checked against ``loro`` in random sessions where
+two peers nest containers, delete and overwrite their parents, and sync at random.
+"""
+import random
+
+import loro
+import pytest
+
+import loro_c
+from loro_c import ContainerDeletedError, LoroError
+
+
+def test_edit_of_a_deleted_map_child_is_refused_and_changes_nothing():
+    d = loro_c.LoroDoc()
+    m = d.get_map("m")
+    text = m.insert_container("x", loro_c.LoroText())
+    text.insert(0, "hi")
+    d.commit()
+    m.delete("x")
+    d.commit()
+    before = (d.export(loro_c.ExportMode.Snapshot()), d.oplog_vv)
+    with pytest.raises(ContainerDeletedError, match="is deleted"):
+        text.insert(0, "a")
+    assert isinstance(ContainerDeletedError("x"), LoroError)
+    assert text.is_deleted()
+    d.commit()
+    assert d.oplog_vv == before[1]
+    assert d.get_deep_value() == {"m": {}}
+
+
+def test_a_container_revived_by_checkout_accepts_detached_edits():
+    for mod in (loro, loro_c):
+        d = mod.LoroDoc()
+        d.peer_id = 1
+        m = d.get_map("m")
+        sub = m.insert_container("x", mod.LoroText())
+        sub.insert(0, "hi")
+        d.commit()
+        alive_at = d.state_frontiers
+        m.delete("x")
+        d.commit()
+        d.set_detached_editing(True)
+        d.checkout(alive_at)
+        sub.insert(0, "a")                      # alive in the checked-out version
+        assert sub.to_string() == "ahi"
+        d.checkout_to_latest()
+        with pytest.raises(BaseException, match="is deleted"):
+            sub.insert(0, "b")
+
+
+def test_remote_ops_on_a_deleted_container_are_imported():
+    a, b = loro_c.LoroDoc(), loro_c.LoroDoc()
+    a.peer_id, b.peer_id = 1, 2
+    t = a.get_map("m").insert_container("x", loro_c.LoroText())
+    t.insert(0, "x")
+    a.commit()
+    b.import_(a.export(loro_c.ExportMode.Snapshot()))
+    b.get_text(t.id).insert(1, "y")     # b has not seen the delete yet
+    b.commit()
+    a.get_map("m").delete("x")
+    a.commit()
+    a.import_(b.export(loro_c.ExportMode.Updates(a.oplog_vv)))
+    assert a.oplog_vv.includes_vv(b.oplog_vv)     # b's op on the deleted text is kept
+    assert a.get_text(t.id).to_string() == "xy"
+    with pytest.raises(ContainerDeletedError):
+        t.insert(0, "z")
+
+
+KINDS = ("text", "list", "map", "counter")
+
+
+def _new(mod, kind):
+    return {"text": mod.LoroText, "list": mod.LoroList, "map": mod.LoroMap,
+            "counter": mod.LoroCounter}[kind]()
+
+
+def _edit(handle, kind, rng_value):
+    if kind == "text":
+        handle.insert(0, "e")
+    elif kind == "list":
+        handle.insert(0, rng_value)
+    elif kind == "map":
+        handle.insert("k", rng_value)
+    else:
+        handle.increment(1)
+
+
+def _session(seed):
+    """Drive loro and loro_c through the same random session; at every step each library
+    either takes the edit or raises, and both must agree."""
+    rng = random.Random(seed)
+    docs = {}
+    for mod in (loro, loro_c):
+        peers = [mod.LoroDoc(), mod.LoroDoc()]
+        for i, d in enumerate(peers):
+            d.peer_id = i + 1
+        docs[mod] = peers
+    # handles[mod][j] = (peer index, kind, handle); parents are maps and lists only
+    handles = {mod: [] for mod in docs}
+    for step in range(40):
+        p = rng.randrange(2)
+        r = rng.random()
+        v = rng.randrange(100)
+        if r < 0.3:
+            kind = rng.choice(KINDS)
+            key = rng.choice("abc")
+            parents = [j for j, (q, k, _) in enumerate(handles[loro]) if q == p and k in ("map", "list")]
+            target = rng.choice(parents + [None])
+            for mod in docs:
+                d = docs[mod][p]
+                try:
+                    if target is None:
+                        h = d.get_map("root").insert_container(key, _new(mod, kind))
+                    else:
+                        _, pk, parent = handles[mod][target]
+                        if pk == "map":
+                            h = parent.insert_container(key, _new(mod, kind))
+                        else:
+                            h = parent.insert_container(0, _new(mod, kind))
+                    handles[mod].append((p, kind, h))
+                    ok = True
+                except BaseException as e:
+                    if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                        raise
+                    ok = False
+                if mod is loro:
+                    ok_loro = ok
+                else:
+                    assert ok == ok_loro, (seed, step, "create")
+            if not ok_loro:
+                continue
+        elif r < 0.55:
+            # delete or overwrite something in a map or a list
+            parents = [j for j, (q, k, _) in enumerate(handles[loro]) if q == p and k in ("map", "list")]
+            target = rng.choice(parents + [None])
+            key = rng.choice("abc")
+            overwrite = rng.random() < 0.5
+            res = []
+            for mod in docs:
+                d = docs[mod][p]
+                try:
+                    if target is None:
+                        root = d.get_map("root")
+                        if overwrite:
+                            root.insert(key, v)
+                        else:
+                            root.delete(key)
+                    else:
+                        _, pk, parent = handles[mod][target]
+                        if pk == "map":
+                            parent.delete(key)
+                        elif len(parent):
+                            parent.delete(0, 1)
+                    res.append(True)
+                except BaseException as e:
+                    if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                        raise
+                    res.append(False)
+            assert res[0] == res[1], (seed, step, "delete")
+        elif r < 0.85:
+            if not handles[loro]:
+                continue
+            j = rng.randrange(len(handles[loro]))
+            q, kind, _ = handles[loro][j]
+            res = []
+            for mod in docs:
+                try:
+                    _edit(handles[mod][j][2], kind, v)
+                    res.append("ok")
+                except BaseException as e:
+                    if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                        raise
+                    res.append("deleted" if "is deleted" in str(e) else repr(e))
+            assert res[0] == res[1], (seed, step, kind, res)
+        else:
+            for mod in docs:
+                a, b = docs[mod]
+                a.commit()
+                b.commit()
+                a.import_(b.export(mod.ExportMode.Updates(a.oplog_vv)))
+                b.import_(a.export(mod.ExportMode.Updates(b.oplog_vv)))
+    for i in range(2):
+        docs[loro][i].commit()
+        docs[loro_c][i].commit()
+        assert docs[loro_c][i].get_deep_value() == docs[loro][i].get_deep_value(), seed
+
+
+@pytest.mark.parametrize("seed", range(120))
+def test_random_sessions_refuse_the_same_edits_as_loro(seed):
+    _session(seed)
