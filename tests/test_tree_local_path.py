@@ -96,3 +96,26 @@ def test_fi_new_buf_agrees_with_fi_new():
         # the C path hands an empty index over to fi_new; elsewhere it must agree
         if got is not None or (left != b"" and right != b""):
             assert got == want, (left, right)
+
+
+@pytest.mark.parametrize("mod", [loro, loro_c])
+def test_tree_first_seen_in_an_import_while_detached(mod):
+    """A tree whose ops arrive while the document is detached and that nobody read yet is
+    rebuilt with the others when read (it was left empty)."""
+    a = mod.LoroDoc()
+    a.peer_id = 1
+    t = a.get_tree("t")
+    t.create(t.create())
+    a.commit()
+    b = mod.LoroDoc()
+    b.peer_id = 2
+    b.get_text("x").insert(0, "h")
+    b.commit()
+    f = b.state_frontiers
+    b.get_text("x").insert(0, "i")
+    b.commit()
+    b.checkout(f)
+    b.import_(a.export(mod.ExportMode.Updates(mod.VersionVector())))
+    b.checkout_to_latest()
+    assert b.get_deep_value()["t"] == a.get_deep_value()["t"]
+    assert len(b.get_tree("t").nodes()) == 2

@@ -37,6 +37,17 @@ cdef inline uint64_t _mix(uint64_t peer, int32_t counter) noexcept nogil:
     return h * <uint64_t>0xBF58476D1CE4E5B9
 
 
+# A slot of the TreeID table: 0 empty, else the node index + 1 in the low 32 bits and 31
+# more bits of the hash above them, so that a probe of another node is told apart without
+# reading that node (a cache miss per probe in a large tree)
+cdef inline int64_t _slot_tag(uint64_t h) noexcept nogil:
+    return <int64_t>((h >> 33) << 32)
+
+
+cdef enum:
+    SLOT_INDEX_BITS = 32
+
+
 
 # -- fractional indexes in C (the functions fi_before ... fi_new below, on byte buffers, for
 # the local op path): each writes its bytes to `out` and returns their length, or -1 where
@@ -145,31 +156,40 @@ cdef class TreeMoves:
     # -- nodes by TreeID
 
     cdef int64_t find(self, uint64_t peer, int32_t counter) noexcept:
-        cdef int64_t mask, i, v
+        cdef int64_t mask, i, v, k
+        cdef uint64_t h
+        cdef int64_t tag
+        cdef int64_t low = (<int64_t>1 << SLOT_INDEX_BITS) - 1
         if self.n_slots == 0:
             return -1
         mask = self.n_slots - 1
-        i = <int64_t>(_mix(peer, counter) & <uint64_t>mask)
+        h = _mix(peer, counter)
+        tag = _slot_tag(h)
+        i = <int64_t>(h & <uint64_t>mask)
         while True:
             v = self.slots[i]
             if v == 0:
                 return -1
-            if self.nodes[v - 1].peer == peer and self.nodes[v - 1].counter == counter:
-                return v - 1
+            if (v & ~low) == tag:
+                k = (v & low) - 1
+                if self.nodes[k].peer == peer and self.nodes[k].counter == counter:
+                    return k
             i = (i + 1) & mask
 
     cdef int _rehash(self, int64_t n_slots) except -1:
         cdef int64_t *slots = <int64_t*>malloc(<size_t>n_slots * sizeof(int64_t))
         cdef int64_t k, i, mask = n_slots - 1
+        cdef uint64_t h
         if slots == NULL:
             raise MemoryError()
         for k in range(n_slots):
             slots[k] = 0
         for k in range(self.n_nodes):
-            i = <int64_t>(_mix(self.nodes[k].peer, self.nodes[k].counter) & <uint64_t>mask)
+            h = _mix(self.nodes[k].peer, self.nodes[k].counter)
+            i = <int64_t>(h & <uint64_t>mask)
             while slots[i] != 0:
                 i = (i + 1) & mask
-            slots[i] = k + 1
+            slots[i] = _slot_tag(h) | (k + 1)
         free(self.slots)
         self.slots = slots
         self.n_slots = n_slots
@@ -179,6 +199,7 @@ cdef class TreeMoves:
         """The node with this TreeID, added (with no effective move) when new."""
         cdef int64_t k = self.find(peer, counter)
         cdef int64_t i, mask
+        cdef uint64_t h
         if k >= 0:
             return k
         if (self.n_nodes + 1) * 2 > self.n_slots:
@@ -203,10 +224,11 @@ cdef class TreeMoves:
         self.nodes[k].slot = -1
         self.n_nodes += 1
         mask = self.n_slots - 1
-        i = <int64_t>(_mix(peer, counter) & <uint64_t>mask)
+        h = _mix(peer, counter)
+        i = <int64_t>(h & <uint64_t>mask)
         while self.slots[i] != 0:
             i = (i + 1) & mask
-        self.slots[i] = k + 1
+        self.slots[i] = _slot_tag(h) | (k + 1)
         return k
 
     # -- moves

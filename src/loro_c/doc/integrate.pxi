@@ -82,8 +82,10 @@ cdef int apply_change_ops(LoroDoc d, int64_t ops_off, uint32_t ops_len, uint32_t
     (move_tracker_to_change) and ends at the change's last op."""
     cdef int64_t i
     cdef uint32_t c
+    cdef bint tree_ops = False
     for i in range(ops_off, ops_off + ops_len):
         c = d.log.ops[i].container
+        tree_ops = tree_ops or d.log.ops[i].kind == LC_OP_TREE
         if d.croot[c] == ROOT_HIDDEN:
             if not d.detached:
                 show_root(d, c)
@@ -91,9 +93,10 @@ cdef int apply_change_ops(LoroDoc d, int64_t ops_off, uint32_t ops_len, uint32_t
                 # loro lists it at the next checkout, whichever version that shows
                 d.croot[c] = ROOT_DUE
                 d.roots_due.add(c)
-    if ops_len >= NOGIL_MIN_OPS:
+    if ops_len >= NOGIL_MIN_OPS and not tree_ops:
         # long changes integrate without the GIL: threads importing into other documents
-        # run meanwhile (this document is held by its lock)
+        # run meanwhile (this document is held by its lock). Not those with tree ops,
+        # which take the GIL for each op (state/tree.pxi): a third of a tree import.
         with nogil:
             apply_ops_run(d, ops_off, ops_len, peer, counter, lamport)
     else:

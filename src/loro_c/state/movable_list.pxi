@@ -270,7 +270,9 @@ ctypedef struct ml_view:
     int64_t n_op            # items visible at the state's version (op positions)
     int64_t n_user          # of them, the ones their element stands on (user positions)
     uint32_t *slots         # the user items' slots
-    int64_t *op_index       # the user items' op positions
+    int64_t *op_gap         # each user item's op position minus its user position (so
+                            # a local move or insert shifts entries without changing them:
+                            # read op positions through ml_op_at)
     int64_t *elem           # the user items' elements
 
 
@@ -296,9 +298,14 @@ cdef int ml_view_build(LoroDoc d, uint32_t c, ml_view *v) except -1:
     v.n_op = s.vc_n_op
     v.n_user = s.vc_n_user
     v.slots = s.vc_slots
-    v.op_index = s.vc_op
+    v.op_gap = s.vc_op
     v.elem = s.vc_elem
     return 0
+
+
+cdef inline int64_t ml_op_at(const ml_view *v, int64_t k) noexcept:
+    """The op position of user item `k` of a view."""
+    return v.op_gap[k] + k
 
 
 cdef int ml_view_fill(LoroDoc d, MovableState s, uint32_t c) except -1:
@@ -313,7 +320,7 @@ cdef int ml_view_fill(LoroDoc d, MovableState s, uint32_t c) except -1:
         e = s.slot_elem[slot] if slot < s.cap_slot else -1
         if e >= 0 and s.elems[e].pos_slot == slot:
             s.vc_slots[k] = slot
-            s.vc_op[k] = i
+            s.vc_op[k] = i - k
             s.vc_elem[k] = e
             k += 1
     s.vc_n_op = n
@@ -325,7 +332,7 @@ cdef int ml_view_fill(LoroDoc d, MovableState s, uint32_t c) except -1:
 cdef void ml_view_free(ml_view *v) noexcept:
     """(The arrays are the cache's: nothing to free.)"""
     v.slots = NULL
-    v.op_index = NULL
+    v.op_gap = NULL
     v.elem = NULL
 
 
@@ -333,29 +340,23 @@ cdef int ml_view_moved(LoroDoc d, uint32_t c, int64_t from_pos, int64_t to_pos, 
                        int64_t slot, int64_t e) except -1:
     """Update the cached view after a local move from user position `from_pos` to `to_pos`
     (its new item at op position `op_to`). Only the entries between the two positions
-    change: past both, the delete and the insert cancel out."""
+    change: past both, the delete and the insert cancel out. Between them, an entry's op
+    position and user position change by the same one, so its gap (view.op_gap) stays."""
     cdef MovableState s = ml_state(d)
-    cdef int64_t k
-    cdef int64_t *ops = s.vc_op      # a local pointer, so that the shift loops vectorize
     if s.vc_container != c:
         return 0
     if from_pos < to_pos:
-        # the entries after the old place, up to the new one, move left; each follows the
-        # deleted item (op position - 1) and precedes the new one
+        # the entries after the old place, up to the new one, move left
         memmove(&s.vc_slots[from_pos], &s.vc_slots[from_pos + 1], <size_t>(to_pos - from_pos) * sizeof(uint32_t))
         memmove(&s.vc_op[from_pos], &s.vc_op[from_pos + 1], <size_t>(to_pos - from_pos) * sizeof(int64_t))
         memmove(&s.vc_elem[from_pos], &s.vc_elem[from_pos + 1], <size_t>(to_pos - from_pos) * sizeof(int64_t))
-        for k in range(from_pos, to_pos):
-            ops[k] -= 1
     else:
         # the entries from the new place up to the old one move right, after the new item
         memmove(&s.vc_slots[to_pos + 1], &s.vc_slots[to_pos], <size_t>(from_pos - to_pos) * sizeof(uint32_t))
         memmove(&s.vc_op[to_pos + 1], &s.vc_op[to_pos], <size_t>(from_pos - to_pos) * sizeof(int64_t))
         memmove(&s.vc_elem[to_pos + 1], &s.vc_elem[to_pos], <size_t>(from_pos - to_pos) * sizeof(int64_t))
-        for k in range(to_pos + 1, from_pos + 1):
-            ops[k] += 1
     s.vc_slots[to_pos] = <uint32_t>slot
-    s.vc_op[to_pos] = op_to
+    s.vc_op[to_pos] = op_to - to_pos
     s.vc_elem[to_pos] = e
     return 0
 
@@ -371,7 +372,7 @@ cdef int ml_view_insert_at(MovableState s, int64_t at, int64_t n, int64_t slot, 
     memmove(&s.vc_elem[at + m], &s.vc_elem[at], <size_t>(n - at) * sizeof(int64_t))
     for k in range(m):
         s.vc_slots[at + k] = <uint32_t>(slot + k)
-        s.vc_op[at + k] = op_pos + k
+        s.vc_op[at + k] = op_pos - at
         s.vc_elem[at + k] = e + k
     s.vc_n_user = n + m
     return 0

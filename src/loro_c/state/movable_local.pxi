@@ -22,14 +22,12 @@ cdef int ml_log_local(LoroDoc d, lc_op *piece) except -1:
 
 cdef int ml_view_inserted(LoroDoc d, uint32_t c, int64_t pos, int64_t op_pos, int64_t slot,
                           int64_t e, int64_t n) except -1:
-    """Update the cached view after a local insert of `n` items at user position `pos`."""
+    """Update the cached view after a local insert of `n` items at user position `pos`
+    (op position `op_pos`): the entries from `pos` on move right by `n` in both counts, so
+    their gaps (view.op_gap) stay."""
     cdef MovableState s = ml_state(d)
-    cdef int64_t k
     if s.vc_container != c:
         return 0
-    for k in range(s.vc_n_user):
-        if s.vc_op[k] >= op_pos:
-            s.vc_op[k] += n
     s.vc_n_op += n
     return ml_view_insert_at(s, pos, s.vc_n_user, slot, op_pos, e, n)
 
@@ -44,7 +42,7 @@ cdef int local_ml_insert(LoroDoc d, uint32_t c, int64_t pos, list values) except
     try:
         if pos < 0 or pos > v.n_user:
             raise OutOfBoundsError(f"insert position {pos} is out of bounds (length {v.n_user})")
-        op_pos = v.n_op if pos == v.n_user else v.op_index[pos]
+        op_pos = v.n_op if pos == v.n_user else ml_op_at(&v, pos)
     finally:
         ml_view_free(&v)
     if n == 0:
@@ -101,7 +99,7 @@ cdef int local_ml_delete(LoroDoc d, uint32_t c, int64_t pos, int64_t n) except -
         open_txn(d)
         ml_note_before(d, c)
         for i in range(n):
-            op_pos = v.op_index[pos + i] - i
+            op_pos = ml_op_at(&v, pos + i) - i
             leaf = d.seq.find_visible(t, op_pos, &idx, &off)
             sp = &d.seq.nodes[leaf].u.spans[idx]
             memset(&piece, 0, sizeof(lc_op))
@@ -135,8 +133,8 @@ cdef int local_ml_move(LoroDoc d, uint32_t c, int64_t from_pos, int64_t to_pos) 
             raise OutOfBoundsError(f"move source {from_pos} is out of bounds (length {v.n_user})")
         if to_pos < 0 or to_pos >= v.n_user:
             raise OutOfBoundsError(f"move target {to_pos} is out of bounds (length {v.n_user})")
-        op_from = v.op_index[from_pos]
-        op_to = v.op_index[to_pos]
+        op_from = ml_op_at(&v, from_pos)
+        op_to = ml_op_at(&v, to_pos)
         e = v.elem[from_pos]
     finally:
         ml_view_free(&v)
@@ -330,7 +328,7 @@ def ml_cursor_atom_at(LoroDoc d, uint32_t c, int64_t pos):
         try:
             if pos < 0 or pos >= v.n_user:
                 return v.n_user, None
-            leaf = d.seq.find_visible(d.ctree[c], v.op_index[pos], &slot, &off)
+            leaf = d.seq.find_visible(d.ctree[c], ml_op_at(&v, pos), &slot, &off)
             a = d.seq.nodes[leaf].u.spans[slot].id
             return v.n_user, (d.log.peer_objs[a.peer], a.counter + <int32_t>off)
         finally:
@@ -391,7 +389,7 @@ def ml_cursor_find(LoroDoc d, cid, id):
         e = s.slot_elem[item_slot] if item_slot < s.cap_slot else -1
         before = visible_before(d.seq, leaf, slot, id.counter)
         k = 0
-        while k < v.n_user and v.op_index[k] < before:
+        while k < v.n_user and ml_op_at(&v, k) < before:
             k += 1
         if e >= 0 and s.elems[e].pos_slot == item_slot:
             return c, v.n_user, k, span_visible(&d.seq.nodes[leaf].u.spans[slot])

@@ -86,12 +86,15 @@ cdef int tree_after_undo(LoroDoc d) except -1:
 cdef int tree_recompute(LoroDoc d) except -1:
     """Every tree from the logged ops the state's version holds (the tracker is at home),
     those of the open transaction included."""
-    cdef int64_t ci, i
+    cdef int64_t ci, i, k
     cdef lc_change *ch
     cdef lc_op *op
     d.trees_stale = False
-    for c in list(d.trees):
-        d.trees[c] = _TreeMoves()
+    # every tree container, those never read yet included (an import while detached adds
+    # their ops to none)
+    for k in range(d.n_containers):
+        if d.ckind[k] == KIND_TREE:
+            d.trees[k] = _TreeMoves()
     if not d.trees:
         return 0
     ensure_tvv(d)
@@ -185,7 +188,26 @@ cdef int32_t local_next_counter(LoroDoc d) except -1:
 cdef object tree_value(LoroDoc d, uint32_t c, bint deep):
     """loro's value of a tree: its live nodes, roots first, each with its meta map (its
     ContainerID, or deep its value: {} while the map has no ops)."""
-    return tree_state(d, c).value(functools.partial(_tree_meta, d, deep))
+    cdef int64_t i
+    if not deep:
+        return tree_state(d, c).value(functools.partial(_tree_meta, d, False))
+    # deep: a node whose meta map is not registered shows {}; the registered ones are
+    # listed once, instead of a ContainerID made and looked up per node
+    maps = {}
+    for i in range(d.n_containers):
+        if d.ckind[i] == KIND_MAP:
+            cid = d.cids[i]
+            if type(cid) is _NormalCID:
+                maps[(cid.peer, cid.counter)] = i
+    return tree_state(d, c).value(functools.partial(_tree_meta_deep, d, maps))
+
+
+_NormalCID = type(_types.ContainerID.Normal(0, 0, _types.ContainerType.Map()))
+
+
+def _tree_meta_deep(LoroDoc d, dict maps, peer, counter):
+    i = maps.get((peer, counter))
+    return {} if i is None else value_of(d, <uint32_t>i, True)
 
 
 def _tree_meta(LoroDoc d, bint deep, peer, counter):
