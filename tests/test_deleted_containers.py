@@ -193,3 +193,42 @@ def _session(seed):
 @pytest.mark.parametrize("seed", range(120))
 def test_random_sessions_refuse_the_same_edits_as_loro(seed):
     _session(seed)
+
+
+@pytest.mark.parametrize("kind", ["movable_list", "tree"])
+def test_movable_list_and_tree_children_refuse_edits_once_deleted(kind):
+    results = []
+    for mod in (loro, loro_c):
+        d = mod.LoroDoc()
+        d.peer_id = 1
+        m = d.get_map("m")
+        child = m.insert_container("x", mod.LoroMovableList() if kind == "movable_list"
+                                   else mod.LoroTree())
+        node = None
+        if kind == "movable_list":
+            child.insert(0, 1)
+            child.insert(1, 2)
+        else:
+            node = child.create()
+            other = child.create()
+        d.commit()
+        m.delete("x")
+        d.commit()
+        refused = []
+        edits = ([lambda: child.insert(0, 3), lambda: child.mov(0, 1), lambda: child.set(0, 9),
+                  lambda: child.delete(0, 1), lambda: child.push(5)]
+                 if kind == "movable_list" else
+                 [lambda: child.create(), lambda: child.mov(node, other),
+                  lambda: child.delete(node), lambda: child.get_meta(node).insert("k", 1)])
+        for edit in edits:
+            try:
+                edit()
+                refused.append(False)
+            except BaseException as e:
+                if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                    raise
+                refused.append("is deleted" in str(e))
+        d.commit()
+        results.append((refused, d.get_deep_value()))
+    assert results[0] == results[1]
+    assert all(results[1][0])

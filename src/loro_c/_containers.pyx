@@ -19,7 +19,8 @@ from loro_c._doc cimport local_text_mark, detached_text_mark, text_delta_runs, t
 from loro_c._doc cimport (local_text_insert, text_value, text_range, local_seq_delete,
                           local_list_insert, local_list_insert_container, list_slots, local_map_set,
                           local_map_set_container, local_map_delete, map_slot, map_len, map_live,
-                          map_all_keys, local_counter_add, value_of, resolve_value, reachable)
+                          map_all_keys, local_counter_add, value_of, resolve_value, reachable,
+                          check_alive)
 from loro_c._doc cimport (local_ml_insert, local_ml_insert_container, local_ml_delete, local_ml_move,
                           local_ml_set, local_ml_set_container, ml_len, ml_slots, ml_item_peers,
                           ml_value_slot_at)

@@ -313,6 +313,7 @@ cdef class DocCore:
     cdef dict trees
     cdef bint trees_stale
     cdef dict tree_fi
+    cdef dict tree_jitter           # tree container -> _tree.TreeJitter, once jitter was set
     cdef dict tree_ev               # events: tree -> how the batch found it (state/tree.pxi)
     cdef object __weakref__
 

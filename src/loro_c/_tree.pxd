@@ -97,3 +97,15 @@ cdef class TreeMoves:
     cdef int64_t top_of(self, int64_t k) noexcept
     cdef bint alive_k(self, int64_t k) noexcept
     cdef int _check_kids(self, int64_t p, int64_t expected) except -1
+
+
+cdef extern from "loro_c/jitter.h":
+    ctypedef struct lc_jitter_rng:
+        pass
+
+
+# a tree's jitter setting and random generator (_tree.pyx; LoroDoc.tree_jitter)
+cdef class TreeJitter:
+    cdef lc_jitter_rng rng
+    cdef public int jitter
+    cpdef bytes draw(self)

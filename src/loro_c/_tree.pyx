@@ -738,20 +738,21 @@ cdef class TreeMoves:
     def __len__(self):
         return self.n_moves
 
-    def generate_at(self, parent, Py_ssize_t index, target):
+    def generate_at(self, parent, Py_ssize_t index, target, TreeJitter jitter=None):
         """The fractional index a local move of `target` to position `index` among the
         children of `parent` (the target itself left out) gets, as loro's handler makes
         it: bytes, or, when the neighbours there have equal indexes, a list of
-        (node, bytes) for the target and the equal siblings after it, spread evenly."""
+        (node, bytes) for the target and the equal siblings after it, spread evenly.
+        `jitter` (a TreeJitter, or None): random bytes appended, as loro's jitter does."""
         self.settle()
         sibs = [c for c in self.children(parent) if c != tuple(target)]
         fis = [self.fractional_index(c) for c in sibs]
         if not sibs:
-            return fi_new(None, None)
+            return fi_new(None, None) if jitter is None else jitter.index(None, None)
         left = fis[index - 1] if index > 0 else None
         right = fis[index] if index < len(sibs) else None
         if left is None or left != right:
-            return fi_new(left, right)
+            return fi_new(left, right) if jitter is None else jitter.index(left, right)
         reset = [sibs[index]]
         after = None
         for k in range(index + 1, len(sibs)):
@@ -760,7 +761,7 @@ cdef class TreeMoves:
             else:
                 after = fis[k]
                 break
-        spread = fi_evenly(left, after, len(reset) + 1)
+        spread = fi_evenly(left, after, len(reset) + 1, jitter)
         return list(zip([tuple(target)] + reset, spread))
 
     def skipped(self):
@@ -970,32 +971,64 @@ def fi_new(left, right):
     return None if mid is None else mid + bytes((FI_END,))
 
 
-def fi_evenly(left, right, Py_ssize_t n):
+def fi_evenly(left, right, Py_ssize_t n, TreeJitter jitter=None):
     """`n` fractional indexes spread between `left` and `right`, as loro spreads siblings
-    that had equal indexes (its generate_n_evenly): the middle one first, then each half."""
+    that had equal indexes (its generate_n_evenly): the middle one first, then each half
+    (with `jitter`, each gets its random bytes in that order, and bounds the halves with
+    them)."""
     out = []
     if n == 0:
         return out
     if left is not None and right is not None and left >= right:
         return None
-    _evenly(left, right, n, out)
+    _evenly(left, right, n, out, jitter)
     return out
 
 
-cdef int _evenly(left, right, Py_ssize_t n, list out) except -1:
+cdef int _evenly(left, right, Py_ssize_t n, list out, TreeJitter jitter) except -1:
     cdef Py_ssize_t mid
     if n == 0:
         return 0
     mid = n // 2
-    middle = fi_new(left, right)
+    middle = fi_new(left, right) if jitter is None else jitter.index(left, right)
     if n == 1:
         out.append(middle)
         return 0
-    _evenly(left, middle, mid, out)
+    _evenly(left, middle, mid, out, jitter)
     out.append(middle)
     if n - mid - 1:
-        _evenly(middle, right, n - mid - 1, out)
+        _evenly(middle, right, n - mid - 1, out, jitter)
     return 0
+
+
+cdef extern from "loro_c/jitter.h":
+    void lc_jitter_seed(lc_jitter_rng *r, uint64_t seed) nogil
+    uint8_t lc_jitter_byte(lc_jitter_rng *r) nogil
+
+
+cdef class TreeJitter:
+    """A tree's jitter setting and loro's random generator behind it (include/loro_c/
+    jitter.h): local fractional indexes get `jitter` random bytes after their terminator,
+    the same bytes loro's tree state draws."""
+
+    def __cinit__(self, uint64_t seed, int jitter):
+        lc_jitter_seed(&self.rng, seed)
+        self.jitter = jitter
+
+    cpdef bytes draw(self):
+        """The next `jitter` random bytes."""
+        cdef bytearray out = bytearray(self.jitter)
+        cdef int i
+        cdef uint8_t b
+        for i in range(self.jitter):
+            b = lc_jitter_byte(&self.rng)   # once: an item assignment may use its value twice
+            out[i] = b
+        return bytes(out)
+
+    def index(self, left, right):
+        """fi_new(left, right) with the random bytes appended; None when there is no room."""
+        base = fi_new(left, right)
+        return None if base is None else base + self.draw()
 
 
 def fi_new_buf(left, right):

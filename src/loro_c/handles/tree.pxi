@@ -2,7 +2,7 @@
 # TreeID, each with a meta LoroMap; local ops are checked here as loro's handler checks
 # them (unknown nodes, deleted targets, cycles, indexes), so a refused op changes nothing.
 
-from loro_c._tree cimport TreeMoves, TREE_ROOT, TREE_NONE, TREE_DELETED
+from loro_c._tree cimport TreeMoves, TreeJitter, TREE_ROOT, TREE_NONE, TREE_DELETED
 from loro_c._doc cimport local_tree_move_k
 from libc.stdint cimport uint8_t, int32_t, uint64_t
 from cpython.object cimport PyObject
@@ -142,10 +142,33 @@ cdef list tree_positions_at(LoroDoc d, uint32_t c, object tm, tuple target, obje
             raise LoroValueError("fractional index is not enabled: call "
                                  "enable_fractional_index first")
         return [(target, _FI_DEFAULT)]
-    got = tm.generate_at(parent, index, target)
+    got = tm.generate_at(parent, index, target, active_jitter(d, c))
     if isinstance(got, list):
         return got
     return [(target, got)]
+
+
+cdef object active_jitter(LoroDoc d, uint32_t c):
+    """Tree `c`'s TreeJitter while it adds bytes, else None."""
+    jitter = None if d.tree_jitter is None else d.tree_jitter.get(c)
+    if jitter is None or not (<TreeJitter>jitter).jitter or (
+            d.tree_fi is not None and not d.tree_fi.get(c, True)):
+        return None
+    return jitter
+
+
+cdef int check_parent_drawing(LoroDoc d, uint32_t c, object tm, tuple target,
+                              object parent, int64_t index, bint throw) except -1:
+    """check_parent, with loro's order of work under jitter: loro makes the fractional index
+    before it finds the parent unknown or the move a cycle, so its generator has moved on
+    when it raises; draw the same bytes before raising."""
+    jitter = active_jitter(d, c)
+    if jitter is not None and parent is not None:
+        if not tm.contains(parent):
+            (<TreeJitter>jitter).draw()     # the index of a node with no siblings
+        elif tm.is_under(parent, target):
+            tree_positions_at(d, c, tm, target, parent, index, throw)
+    return check_parent(tm, target, parent)
 
 
 cdef int tree_local_move(LoroDoc d, uint32_t c, tuple target, object parent, int64_t index,
@@ -161,7 +184,7 @@ cdef int tree_local_move(LoroDoc d, uint32_t c, tuple target, object parent, int
         raise OutOfBoundsError(f"the index ({index}) should be <= the length of children ({n})")
     if alive_index(tm, target) is None:
         raise LoroValueError(f"tree node {as_tree_id(target)} is deleted or does not exist")
-    check_parent(tm, target, parent)
+    check_parent_drawing(d, c, tm, target, parent, index, throw)
     old_index = tm.index(target)
     for i, (node, fi) in enumerate(tree_positions_at(d, c, tm, target, parent, index, throw)):
         node = tuple(node)
@@ -176,10 +199,14 @@ cdef object tree_local_create(LoroDoc d, uint32_t c, object parent, int64_t inde
     """loro's create_with_txn; returns the new node's key (the lock is held)."""
     tm = tree_state(d, c)
     if parent is not None and not tm.contains(parent):
+        jitter = active_jitter(d, c)
+        if jitter is not None and index == 0:
+            (<TreeJitter>jitter).draw()     # loro made the index before finding no parent
         raise LoroValueError(f"the parent {as_tree_id(parent)} of the tree node is not found")
     cdef int64_t n = children_count(tm, parent)
     if index > n:
         raise OutOfBoundsError(f"the index ({index}) should be <= the length of children ({n})")
+    check_alive(d, c)
     target = (d.peer, local_next_counter(d))
     for i, (node, fi) in enumerate(tree_positions_at(d, c, tm, target, parent, index, throw)):
         node = tuple(node)
@@ -202,8 +229,9 @@ cdef enum:
 
 cdef TreeMoves fast_tree(LoroDoc d, uint32_t c):
     """Tree `c`'s TreeMoves, settled, when a local op may take the C path; else None."""
-    if d.evlog.on or (d.tree_fi is not None and not d.tree_fi.get(c, True)):
-        return None             # event items / the default index: the general path
+    if d.evlog.on or (d.tree_fi is not None and not d.tree_fi.get(c, True)) or (
+            d.tree_jitter is not None and c in d.tree_jitter):
+        return None             # event items / the default index / jitter: the general path
     cdef TreeMoves tm = <TreeMoves>tree_state(d, c)
     tm.settle()
     return tm
@@ -237,6 +265,7 @@ cdef object fast_tree_create(LoroDoc d, uint32_t c, bint has_parent, uint64_t pa
     n = tm.local_fi(p, tm.kid_count(p), -1, buf, FI_BUF)
     if n < 0:
         return None
+    check_alive(d, c)
     counter = local_next_counter(d)
     t = tm.node(d.peer, counter)
     local_tree_move_k(d, c, tm, t, p, (<char*>buf)[:n], False)
@@ -567,9 +596,29 @@ cdef class LoroTree(_Handle):
             doc_release(self._doc)
 
     def enable_fractional_index(self, jitter):
-        """Generate fractional indexes for local moves (the default). loro_c adds no jitter
-        bytes: `jitter` is accepted and ignored."""
-        as_index(jitter, "jitter")
+        """Generate fractional indexes for local moves (the default), with `jitter` (0 to
+        255) random bytes after each, as loro adds them: the same bytes as loro's, drawn
+        from the tree's generator (seeded 0, or with the peer id when generation is enabled
+        again after disable_fractional_index), so that peers placing nodes between the same
+        neighbours concurrently rarely pick equal indexes."""
+        cdef int64_t j = as_index(jitter, "jitter")
+        if j > 255:
+            raise OverflowError("number too large to fit in target type")
+        doc_acquire(self._doc)
+        try:
+            d = self._doc
+            if d.tree_jitter is None:
+                d.tree_jitter = {}
+            current = d.tree_jitter.get(self.idx)
+            if d.tree_fi is not None and not d.tree_fi.get(self.idx, True):
+                d.tree_jitter[self.idx] = TreeJitter(d.peer, j)    # a new generator, as loro's
+            elif current is None:
+                if j:
+                    d.tree_jitter[self.idx] = TreeJitter(0, j)
+            else:
+                (<TreeJitter>current).jitter = j
+        finally:
+            doc_release(self._doc)
         self._set_fi(True)
 
     def disable_fractional_index(self):

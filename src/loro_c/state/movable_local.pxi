@@ -47,6 +47,7 @@ cdef int local_ml_insert(LoroDoc d, uint32_t c, int64_t pos, list values) except
         ml_view_free(&v)
     if n == 0:
         return 0
+    check_alive(d, c)
     open_txn(d)
     ml_note_before(d, c)
     slot = len(d.log.values)
@@ -71,6 +72,7 @@ cdef int local_ml_insert(LoroDoc d, uint32_t c, int64_t pos, list values) except
 cdef uint32_t local_ml_insert_container(LoroDoc d, uint32_t c, int64_t pos, int kind) except? 0xFFFFFFFF:
     if pos < 0 or pos > ml_len(d, c):
         raise OutOfBoundsError(f"insert position {pos} is out of bounds (length {ml_len(d, c)})")
+    check_alive(d, c)
     open_txn(d)
     cid = _types.ContainerID.Normal(d.peer, d.log.vv[d.self_idx], container_type(kind))
     cdef uint32_t child = container_index(d, cid, kind)
@@ -96,6 +98,7 @@ cdef int local_ml_delete(LoroDoc d, uint32_t c, int64_t pos, int64_t n) except -
             raise OutOfBoundsError(f"delete range {pos}..{pos + n} is out of bounds (length {v.n_user})")
         if n == 0:
             return 0
+        check_alive(d, c)
         open_txn(d)
         ml_note_before(d, c)
         for i in range(n):
@@ -138,6 +141,7 @@ cdef int local_ml_move(LoroDoc d, uint32_t c, int64_t from_pos, int64_t to_pos) 
         e = v.elem[from_pos]
     finally:
         ml_view_free(&v)
+    check_alive(d, c)
     open_txn(d)
     ml_note_before(d, c)
     slot = len(d.log.values)
@@ -175,6 +179,7 @@ cdef int local_ml_set(LoroDoc d, uint32_t c, int64_t pos, object value) except -
         e = v.elem[pos]
     finally:
         ml_view_free(&v)
+    check_alive(d, c)
     open_txn(d)
     ml_note_before(d, c)
     slot = len(d.log.values)
@@ -197,6 +202,7 @@ cdef int local_ml_set(LoroDoc d, uint32_t c, int64_t pos, object value) except -
 cdef uint32_t local_ml_set_container(LoroDoc d, uint32_t c, int64_t pos, int kind) except? 0xFFFFFFFF:
     if pos < 0 or pos >= ml_len(d, c):
         raise OutOfBoundsError(f"index {pos} is out of bounds (length {ml_len(d, c)})")
+    check_alive(d, c)
     open_txn(d)
     cid = _types.ContainerID.Normal(d.peer, d.log.vv[d.self_idx], container_type(kind))
     cdef uint32_t child = container_index(d, cid, kind)

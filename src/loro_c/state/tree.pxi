@@ -121,6 +121,7 @@ cdef int local_tree_move(LoroDoc d, uint32_t c, tuple target, object parent, byt
     cdef lc_op *op
     cdef int32_t counter
     cdef int64_t slot
+    check_alive(d, c)
     open_txn(d)
     tree_note_before(d, c)
     tm = tree_state(d, c)
@@ -155,6 +156,7 @@ cdef int local_tree_move_k(LoroDoc d, uint32_t c, TreeMoves tm, int64_t target,
     cdef lc_op *op
     cdef int32_t counter
     cdef int64_t slot
+    check_alive(d, c)
     open_txn(d)
     tree_note_before(d, c)
     counter = d.log.vv[d.self_idx]
