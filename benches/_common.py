@@ -267,3 +267,102 @@ def run_session_rows(run, log, section, local, concurrent):
 
         res = run.timed(f"{section} ({name})", fns, run.repeats(libs), check)
         out[name] = workload_result(res)
+
+
+# -- memory rows of a section (tree, movable): each library in a fresh process --------------
+
+MIB = 1 << 20
+
+
+def run_memory_rows(run, log, key, child_module, local, params="{}"):
+    """The memory rows of a section: its local session, and the import of loro's blob of it,
+    each library in a fresh process (``python -m <child_module> lib scenario blob params``,
+    whose ``__main__`` calls memory_child), measured as section 6 measures."""
+    import tempfile
+    libs = [lib for lib in run.libs if lib in ("loro", "loro_c")]
+    out = run.results.setdefault(key, {})
+    blob_lib = "loro" if "loro" in libs else libs[0]
+    mod = run.modules[blob_lib]
+    blob = local(mod).export(mod.ExportMode.Updates(mod.VersionVector()))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "session.blob")
+        with open(path, "wb") as f:
+            f.write(blob)
+        for scenario in ("local", "import"):
+            row = out.setdefault(scenario, {})
+            for lib in libs:
+                log(f"[{key}] {scenario} {lib} (fresh process)")
+                r = _measure_child(child_module, lib, scenario, path, params)
+                if "error" in r:
+                    run.problem(f"{key} ({scenario})", lib, r["error"])
+                    continue
+                row[lib] = r
+            counts = {lib: r["count"] for lib, r in row.items()}
+            if len(set(counts.values())) > 1:
+                run.problem(f"{key} ({scenario})", "loro_c", f"sizes differ: {counts}")
+
+
+def _measure_child(child_module, lib, scenario, blob_path, params, timeout=900):
+    import importlib.util
+    import subprocess
+    import sys
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    paths = [here]
+    spec = importlib.util.find_spec("loro_c")
+    if spec is not None and spec.origin:
+        paths.append(os.path.dirname(os.path.dirname(os.path.abspath(spec.origin))))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(paths + [p for p in [env.get("PYTHONPATH")] if p])
+    proc = subprocess.run([sys.executable, "-m", child_module, lib, scenario, blob_path, params],
+                          capture_output=True, text=True, env=env, timeout=timeout)
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["?"]
+        return {"error": f"exit {proc.returncode}: {tail[0]}"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def memory_child(argv, local, size_of, prepare=None):
+    """The child side of a memory row: the workload between two RSS readings. `prepare`
+    (params dict) runs first, untimed and unmeasured; `size_of(doc)` is compared across
+    the libraries."""
+    from . import _rss
+    lib, scenario, blob_path, params = argv
+    if prepare is not None:
+        prepare(json.loads(params))
+    mod = importlib.import_module(lib)
+    blob = None
+    if scenario != "local":
+        with open(blob_path, "rb") as f:
+            blob = f.read()
+    gc.collect()
+    reset = _rss._reset_hwm()
+    rss0 = _rss._rss()
+    if scenario == "local":
+        doc = local(mod)
+    else:
+        doc = mod.LoroDoc()
+        doc.import_(blob)
+    count = size_of(doc)
+    gc.collect()
+    rss1, hwm1 = _rss._rss(), _rss._hwm()
+    peak = hwm1 if (reset and hwm1 is not None) else None
+    print(json.dumps({"delta_rss": rss1 - rss0,
+                      "peak_delta": None if peak is None else peak - rss0, "count": count}))
+    del doc
+
+
+def memory_table(run, render, fmt_ratio, ratio, key, title):
+    libs = [lib for lib in run.libs if lib in ("loro", "loro_c")]
+    rows = []
+    for scenario, label in (("local", "local edits"), ("import", "import of loro's blob")):
+        row = run.results.get(key, {}).get(scenario, {})
+        for field, what in (("delta_rss", "Δrss"), ("peak_delta", "Δpeak")):
+            vals = {lib: row[lib].get(field) for lib in libs if lib in row}
+            rows.append([f"{label}, {what}"]
+                        + [("n/a" if vals.get(lib) is None else f"{vals[lib] / MIB:,.1f}")
+                           for lib in libs]
+                        + [fmt_ratio(ratio(vals.get("loro_c"), vals.get("loro")))])
+    run.tables.append(render(
+        title, ["workload"] + [f"{lib} MiB" for lib in libs] + ["ratio"], rows,
+        ["one fresh process per library and row; Δrss = RSS after (document alive, gc'd) - "
+         "RSS before; Δpeak = peak RSS during the workload - RSS before"]))

@@ -12,7 +12,10 @@ Values are compared across the libraries (a wrong result is a problem, not a num
 """
 import random
 
-from ._common import peers_from, run_session_rows, sync_all, workload_table
+import sys
+
+from ._common import (memory_child, memory_table, peers_from, run_memory_rows,
+                      run_session_rows, sync_all, workload_table)
 
 N_ITEMS = 1_000
 N_MOVES = 20_000
@@ -78,6 +81,7 @@ def _concurrent(mod):
 
 def run_movable(run, log):
     run_session_rows(run, log, "movable", _local, _concurrent)
+    run_memory_rows(run, log, "movable_memory", "benches._movable", _local)
 
 
 def table_movable(run, render, fmt_ratio, ratio):
@@ -85,3 +89,9 @@ def table_movable(run, render, fmt_ratio, ratio):
         run, "movable",
         f"11. MovableList: {N_MOVES:,} moves on {N_ITEMS:,} items; three peers reordering concurrently",
         ["best of the runs, libraries interleaved; values checked against loro's"], render, fmt_ratio, ratio)
+    memory_table(run, render, fmt_ratio, ratio, "movable_memory",
+                 f"11b. MovableList memory: the {N_ITEMS:,}-item session with {N_MOVES:,} moves")
+
+
+if __name__ == "__main__":
+    memory_child(sys.argv[1:], _local, lambda doc: len(doc.get_movable_list("l")))

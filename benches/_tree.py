@@ -16,23 +16,17 @@
 
 Values are compared across the libraries (a wrong result is a problem, not a number).
 """
-import gc
-import importlib
-import importlib.util
 import json
-import os
 import random
-import subprocess
 import sys
-import tempfile
 
-from ._common import peers_from, run_session_rows, sync_all, workload_table
+from ._common import (memory_child, memory_table, peers_from, run_memory_rows,
+                      run_session_rows, sync_all, workload_table)
 
 FULL = {"nodes": 100_000, "moves": 100_000, "deletes": 5_000, "shared": 5_000,
         "peer_moves": 2_000}
 QUICK = {"nodes": 2_000, "moves": 5_000, "deletes": 200, "shared": 500, "peer_moves": 1_000}
 SIZES = dict(QUICK)
-MIB = 1 << 20
 
 
 def _script():
@@ -105,79 +99,13 @@ def run_tree(run, log):
     SIZES.update(QUICK if run.args.quick else FULL)
     _SCRIPT = None
     run_session_rows(run, log, "tree", _local, _concurrent)
-    _run_memory(run, log)
+    run_memory_rows(run, log, "tree_memory", "benches._tree", _local, json.dumps(SIZES))
 
 
-def _run_memory(run, log):
-    """Both memory rows, each library in a fresh process (see the module docstring)."""
-    libs = [lib for lib in run.libs if lib in ("loro", "loro_c")]
-    out = run.results.setdefault("tree_memory", {})
-    blob_lib = "loro" if "loro" in libs else libs[0]
-    mod = run.modules[blob_lib]
-    blob = _local(mod).export(mod.ExportMode.Updates(mod.VersionVector()))
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "tree.blob")
-        with open(path, "wb") as f:
-            f.write(blob)
-        for scenario in ("local", "import"):
-            row = out.setdefault(scenario, {})
-            for lib in libs:
-                log(f"[tree memory] {scenario} {lib} (fresh process)")
-                r = _measure(lib, scenario, path)
-                if "error" in r:
-                    run.problem(f"tree memory ({scenario})", lib, r["error"])
-                    continue
-                row[lib] = r
-            nodes = {lib: r["nodes"] for lib, r in row.items()}
-            if len(set(nodes.values())) > 1:
-                run.problem(f"tree memory ({scenario})", "loro_c", f"node counts differ: {nodes}")
-
-
-def _measure(lib, scenario, blob_path, timeout=900):
-    """Run this module as a child for one library and scenario; its JSON result."""
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    paths = [here]
-    spec = importlib.util.find_spec("loro_c")
-    if spec is not None and spec.origin:
-        paths.append(os.path.dirname(os.path.dirname(os.path.abspath(spec.origin))))
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(paths + [p for p in [env.get("PYTHONPATH")] if p])
-    proc = subprocess.run([sys.executable, "-m", "benches._tree", lib, scenario, blob_path,
-                           json.dumps(SIZES)], capture_output=True, text=True, env=env,
-                          timeout=timeout)
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["?"]
-        return {"error": f"exit {proc.returncode}: {tail[0]}"}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def _child(argv):
-    """The child side of a memory row: the workload between two RSS readings."""
-    from . import _rss
-    lib, scenario, blob_path, sizes = argv
-    SIZES.update(json.loads(sizes))
-    mod = importlib.import_module(lib)
-    if scenario == "local":
-        global _SCRIPT
-        _SCRIPT = _script()
-    else:
-        with open(blob_path, "rb") as f:
-            blob = f.read()
-    gc.collect()
-    reset = _rss._reset_hwm()
-    rss0 = _rss._rss()
-    if scenario == "local":
-        doc = _local(mod)
-    else:
-        doc = mod.LoroDoc()
-        doc.import_(blob)
-    nodes = len(doc.get_tree("t").nodes())
-    gc.collect()
-    rss1, hwm1 = _rss._rss(), _rss._hwm()
-    peak = hwm1 if (reset and hwm1 is not None) else None
-    print(json.dumps({"delta_rss": rss1 - rss0,
-                      "peak_delta": None if peak is None else peak - rss0, "nodes": nodes}))
-    del doc
+def _prepare_child(params):
+    global _SCRIPT
+    SIZES.update(params)
+    _SCRIPT = _script()
 
 
 def table_tree(run, render, fmt_ratio, ratio):
@@ -186,22 +114,10 @@ def table_tree(run, render, fmt_ratio, ratio):
         f"14. LoroTree: {SIZES['nodes']:,} nodes, {SIZES['moves']:,} random moves; three peers "
         f"moving {SIZES['shared']:,} nodes concurrently",
         ["best of the runs, libraries interleaved; values checked against loro's"], render, fmt_ratio, ratio)
-    libs = [lib for lib in run.libs if lib in ("loro", "loro_c")]
-    rows = []
-    for scenario, label in (("local", "local edits"), ("import", "import of loro's blob")):
-        row = run.results.get("tree_memory", {}).get(scenario, {})
-        for key, what in (("delta_rss", "Δrss"), ("peak_delta", "Δpeak")):
-            vals = {lib: row[lib].get(key) for lib in libs if lib in row}
-            rows.append([f"{label}, {what}"]
-                        + [("n/a" if vals.get(lib) is None else f"{vals[lib] / MIB:,.1f}")
-                           for lib in libs]
-                        + [fmt_ratio(ratio(vals.get("loro_c"), vals.get("loro")))])
-    run.tables.append(render(
-        f"14b. LoroTree memory: the {SIZES['nodes']:,}-node session",
-        ["workload"] + [f"{lib} MiB" for lib in libs] + ["ratio"], rows,
-        ["one fresh process per library and row; Δrss = RSS after (document alive, gc'd) - "
-         "RSS before; Δpeak = peak RSS during the workload - RSS before"]))
+    memory_table(run, render, fmt_ratio, ratio, "tree_memory",
+                 f"14b. LoroTree memory: the {SIZES['nodes']:,}-node session")
 
 
 if __name__ == "__main__":
-    _child(sys.argv[1:])
+    memory_child(sys.argv[1:], _local, lambda doc: len(doc.get_tree("t").nodes()),
+                 _prepare_child)
