@@ -9,25 +9,18 @@ import loro
 import pytest
 
 import loro_c
+from _undo_util import UndoSide
 
 PEERS = 3
 
-class Side:
-    """One library's peers and their undo managers."""
+class Side(UndoSide):
+    """One library's peers and their undo managers, editing every container kind."""
 
     def __init__(self, lib):
-        self.lib = lib
-        self.docs = []
-        self.undos = []
-        for p in range(PEERS):
-            d = lib.LoroDoc()
-            d.peer_id = p + 1
-            self.docs.append(d)
-            self.undos.append(lib.UndoManager(d))
-        self.grouped = [False] * PEERS
+        super().__init__(lib, PEERS)
 
-    def step(self, kind, p, a, b):
-        lib, d, u = self.lib, self.docs[p], self.undos[p]
+    def edit(self, kind, p, a, b):
+        lib, d = self.lib, self.docs[p]
         if kind == "text_ins":
             t = d.get_text("t")
             t.insert(a % (t.len_unicode + 1), b)
@@ -60,25 +53,6 @@ class Side:
             t.insert(a % (t.len_unicode + 1), b)
         elif kind == "counter":
             d.get_counter("c").increment(a)
-        elif kind == "commit":
-            d.commit()
-        elif kind == "sync":
-            src = self.docs[a]
-            if src is not d:
-                d.import_(src.export(lib.ExportMode.Updates(d.oplog_vv)))
-        elif kind == "undo":
-            return u.undo()
-        elif kind == "redo":
-            return u.redo()
-        elif kind == "group":
-            if self.grouped[p]:
-                u.group_end()
-                self.grouped[p] = False
-            else:
-                u.group_start()
-                self.grouped[p] = True
-        elif kind == "checkpoint":
-            u.record_new_checkpoint()
         return None
 
     def state(self):

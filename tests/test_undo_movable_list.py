@@ -12,24 +12,14 @@ import loro
 import pytest
 
 import loro_c
+from _undo_util import UndoSide
 
 
-class Side:
-    """One library's peers and their undo managers."""
+class Side(UndoSide):
+    """One library's peers and their undo managers, editing a MovableList."""
 
-    def __init__(self, lib, peers):
-        self.lib = lib
-        self.docs = []
-        self.undos = []
-        for p in range(peers):
-            d = lib.LoroDoc()
-            d.peer_id = p + 1
-            self.docs.append(d)
-            self.undos.append(lib.UndoManager(d))
-        self.grouped = [False] * peers
-
-    def step(self, kind, p, a, b):
-        d, u = self.docs[p], self.undos[p]
+    def edit(self, kind, p, a, b):
+        d = self.docs[p]
         ml = d.get_movable_list("ml")
         n = len(ml)
         if kind == "ins":
@@ -41,22 +31,6 @@ class Side:
             ml.mov(a % n, b % n)
         elif kind == "set" and n:
             ml.set(a % n, b)
-        elif kind == "commit":
-            d.commit()
-        elif kind == "sync":
-            src = self.docs[a]
-            if src is not d:
-                d.import_(src.export(self.lib.ExportMode.Updates(d.oplog_vv)))
-        elif kind == "undo":
-            return u.undo()
-        elif kind == "redo":
-            return u.redo()
-        elif kind == "group":
-            if self.grouped[p]:
-                u.group_end()
-            else:
-                u.group_start()
-            self.grouped[p] = not self.grouped[p]
         return None
 
     def state(self):

@@ -10,6 +10,7 @@ import loro
 import pytest
 
 import loro_c
+from _undo_util import UndoSide
 from test_richtext import state
 
 PEERS = 3
@@ -17,26 +18,20 @@ EXPANDS = {"bold": "After", "italic": "Both", "link": "Null", "comment": "Before
 VALUES = {"bold": [True, 7], "italic": [True, "x"], "link": ["a", "b"], "comment": [{"id": 1}, 2]}
 
 
-class Side:
-    """One library's peers and their undo managers."""
+class Side(UndoSide):
+    """One library's peers and their undo managers, editing marked text."""
 
     def __init__(self, lib):
-        self.lib = lib
-        self.docs = []
-        self.undos = []
-        for p in range(PEERS):
-            d = lib.LoroDoc()
-            d.peer_id = p + 1
-            cfg = lib.StyleConfigMap()
-            for key, e in EXPANDS.items():
-                cfg.insert(key, getattr(lib.ExpandType, e))
-            d.config_text_style(cfg)
-            self.docs.append(d)
-            self.undos.append(lib.UndoManager(d))
-        self.grouped = [False] * PEERS
+        super().__init__(lib, PEERS)
 
-    def step(self, kind, p, a, b):
-        d, u = self.docs[p], self.undos[p]
+    def setup_doc(self, d):
+        cfg = self.lib.StyleConfigMap()
+        for key, e in EXPANDS.items():
+            cfg.insert(key, getattr(self.lib.ExpandType, e))
+        d.config_text_style(cfg)
+
+    def edit(self, kind, p, a, b):
+        d = self.docs[p]
         t = d.get_text("t")
         n = t.len_unicode
         if kind == "ins":
@@ -51,22 +46,6 @@ class Side:
                 t.mark(start, end, b[1], b[2])
             else:
                 t.unmark(start, end, b[1])
-        elif kind == "commit":
-            d.commit()
-        elif kind == "sync":
-            src = self.docs[a]
-            if src is not d:
-                d.import_(src.export(self.lib.ExportMode.Updates(d.oplog_vv)))
-        elif kind == "undo":
-            return u.undo()
-        elif kind == "redo":
-            return u.redo()
-        elif kind == "group":
-            if self.grouped[p]:
-                u.group_end()
-            else:
-                u.group_start()
-            self.grouped[p] = not self.grouped[p]
         return None
 
     def state(self):
