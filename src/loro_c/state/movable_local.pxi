@@ -344,6 +344,11 @@ cdef list ml_import_ops(LoroDoc d, uint32_t c, list before, list after):
             dels += 1
             i += 1
         for k in ins:
+            if dels and same_value[k]:
+                # loro's delta puts an insert of a moved element after the deletes at
+                # its place, a new or changed one before them
+                out.append((2, dels))
+                dels = 0
             if out and out[len(out) - 1][0] == 1 and out[len(out) - 1][2] == same_value[k]:
                 out[len(out) - 1][1].append(after[k][1])
             else:
