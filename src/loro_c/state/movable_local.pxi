@@ -225,7 +225,7 @@ cdef int ml_note_before(LoroDoc d, uint32_t c) except -1:
 
 
 cdef list ml_items(LoroDoc d, uint32_t c):
-    """(element IdLp, value slot) of each item, in order."""
+    """(element IdLp, value slot, winning list item's slot) of each item, in order."""
     cdef ml_view v
     cdef int64_t i
     cdef lc_ml_elem *e
@@ -235,7 +235,7 @@ cdef list ml_items(LoroDoc d, uint32_t c):
         out = []
         for i in range(v.n_user):
             e = &s.elems[v.elem[i]]
-            out.append(((<uint64_t>e.peer << 32) | e.lamport, e.val_slot))
+            out.append(((<uint64_t>e.peer << 32) | e.lamport, e.val_slot, e.pos_slot))
         return out
     finally:
         ml_view_free(&v)
@@ -269,8 +269,10 @@ cdef list ml_event_ops(LoroDoc d, uint32_t c, bint by_value=False):
     import difflib
     before = s.before.get(c, [])
     after = ml_items(d, c)
-    bkeys = [k for k, _ in before]
-    akeys = [k for k, _ in after]
+    if by_value:
+        return ml_import_ops(d, c, before, after)
+    bkeys = [k[0] for k in before]
+    akeys = [k[0] for k in after]
     existed = set(bkeys)
     out = []
 
@@ -300,6 +302,103 @@ cdef list ml_event_ops(LoroDoc d, uint32_t c, bint by_value=False):
     if out and out[len(out) - 1][0] == 0:
         out.pop()
     return out
+
+
+cdef list ml_import_ops(LoroDoc d, uint32_t c, list before, list after):
+    """An import's or a checkout's diff, as loro's: an item is kept when its element still
+    stands on the same list item with an equal value; every other old item is deleted and
+    every other new one inserted, with is_move when its element was shown before with an
+    equal value. (Loro applies the list items' diff, then each element's new position and
+    value, so an element a concurrent move left at the same index is still reported.)
+    Except: an element that moved to a later list item while its old item stays (a
+    concurrent move's item lost to it) with no shown item between the two is kept, as
+    loro's insert at the new index and delete at the old one then meet and cancel
+    (ml_stayed)."""
+    values = d.log.values
+    old_at = {}
+    for i in range(len(before)):
+        old_at[before[i][0]] = i
+    kept_old = [False] * len(before)
+    kept_new = [False] * len(after)
+    same_value = [False] * len(after)
+    op_at = None
+    for j in range(len(after)):
+        i = old_at.get(after[j][0], -1)
+        if i < 0:
+            continue
+        same_value[j] = before[i][1] == after[j][1] or same_loro_value(
+            values[before[i][1]], values[after[j][1]])
+        if not same_value[j]:
+            continue
+        if before[i][2] != after[j][2]:
+            if op_at is None:
+                op_at = ml_op_positions(d, c, after, old_at, before)
+            if not ml_stayed(op_at, before[i][2], after[j][2]):
+                continue
+        kept_old[i] = kept_new[j] = True
+    out = []
+    i = j = 0
+    while i < len(before) or j < len(after):
+        ins = []
+        while j < len(after) and not kept_new[j]:
+            ins.append(j)
+            j += 1
+        dels = 0
+        while i < len(before) and not kept_old[i]:
+            dels += 1
+            i += 1
+        for k in ins:
+            if dels and same_value[k]:
+                # loro's delta puts an insert of a moved element after the deletes at
+                # its place, a new or changed one before them
+                out.append((2, dels))
+                dels = 0
+            if out and out[len(out) - 1][0] == 1 and out[len(out) - 1][2] == same_value[k]:
+                out[len(out) - 1][1].append(after[k][1])
+            else:
+                out.append((1, [after[k][1]], same_value[k]))
+        if dels:
+            out.append((2, dels))
+        if i < len(before) and j < len(after):
+            if out and out[len(out) - 1][0] == 0:
+                out[len(out) - 1] = (0, out[len(out) - 1][1] + 1)
+            else:
+                out.append((0, 1))
+            i += 1
+            j += 1
+    if out and out[len(out) - 1][0] == 0:
+        out.pop()
+    return out
+
+
+cdef tuple ml_op_positions(LoroDoc d, uint32_t c, list after, dict old_at, list before):
+    """(op position of each visible item's slot, op positions of the new items of the
+    elements that kept their list item, in order)."""
+    order = {}
+    slots = list_slots(d, c)
+    for k in range(len(slots)):
+        order[slots[k]] = k
+    still = []
+    for it in after:
+        i = old_at.get(it[0], -1)
+        if i >= 0 and before[i][2] == it[2]:
+            still.append(order[it[2]])
+    return order, still
+
+
+cdef bint ml_stayed(tuple op_at, int64_t old_item, int64_t new_item):
+    """Whether an element now on `new_item` was on `old_item`, still visible, before it
+    with no item between of an element that kept its list item (see ml_import_ops: loro
+    handles the changed elements in a hash map's order; those it has not shown yet when it
+    handles this one are not between, which this takes for all of them)."""
+    import bisect
+    order, still = op_at
+    old_pos = order.get(old_item, -1)
+    new_pos = order[new_item]
+    if old_pos < 0 or old_pos > new_pos:
+        return False
+    k = bisect.bisect_right(still, old_pos)
+    return k == len(still) or still[k] > new_pos
 
 
 cdef bint same_loro_value(object a, object b):
