@@ -6,7 +6,7 @@ from loro_c.errors import (LoroError, DecodeError, OutOfBoundsError, LoroTypeErr
                            CallbackError, KeyNotFoundError, DetachedError,
                            ContainerDeletedError)
 from loro_c._version import ID, VersionVector, Frontiers
-from loro_c._types import (ContainerType, ContainerID, IdSpan, CounterSpan, VersionRange,
+from loro_c._types import (ContainerType, ContainerID, IdSpan, IdLp, CounterSpan, VersionRange,
                            VersionVectorDiff, ImportStatus, ExportMode, ValueOrContainer,
                            EncodedBlobMode, ImportBlobMetadata, Ordering, ChangeMeta)
 from loro_c._doc import LoroDoc, Subscription
@@ -23,10 +23,13 @@ from loro_c.events import (EventTriggerKind, DiffEvent, ContainerDiff, PathItem,
 from loro_c.richtext import ExpandType, StyleConfigMap, PositionType
 
 __version__ = "0.1.0"
+# The Loro release whose behaviour and formats loro_c follows (loro's own LORO_VERSION).
+LORO_VERSION = "1.17.1"
 
 __all__ = [
     "LoroDoc", "Subscription", "LoroText", "LoroList", "LoroMap", "LoroCounter", "LoroMovableList",
-    "ID", "VersionVector", "Frontiers", "ContainerType", "ContainerID", "IdSpan",
+    "ID", "VersionVector", "Frontiers", "ContainerType", "ContainerID", "IdSpan", "IdLp",
+    "LORO_VERSION",
     "CounterSpan", "VersionRange", "VersionVectorDiff", "ImportStatus", "ExportMode",
     "ValueOrContainer", "LoroError", "DecodeError", "OutOfBoundsError", "LoroTypeError",
     "LoroValueError", "ContainerMismatchError", "UnknownContainerError", "CallbackError", "KeyNotFoundError", "DetachedError",

@@ -6,9 +6,10 @@ from enum import Enum
 from typing_extensions import disjoint_base
 
 __version__: str
+LORO_VERSION: str
 __all__ = [
     "LoroDoc", "Subscription", "LoroText", "LoroList", "LoroMap", "LoroCounter", "LoroMovableList",
-    "ID", "VersionVector", "Frontiers", "ContainerType", "ContainerID", "IdSpan",
+    "ID", "VersionVector", "Frontiers", "ContainerType", "ContainerID", "IdSpan", "IdLp", "LORO_VERSION",
     "CounterSpan", "VersionRange", "VersionVectorDiff", "ImportStatus", "ExportMode",
     "ValueOrContainer", "LoroError", "DecodeError", "OutOfBoundsError", "LoroTypeError",
     "LoroValueError", "ContainerMismatchError", "UnknownContainerError", "CallbackError",
@@ -67,6 +68,14 @@ class CounterSpan:
     def __init__(self, start: int, end: int) -> None: ...
     def normalized(self) -> CounterSpan: ...
     def __len__(self) -> int: ...
+
+class IdLp:
+    """An op's peer and Lamport timestamp; immutable, hashable, ordered by (lamport, peer)."""
+    __match_args__ = ("peer", "lamport")
+    peer: int
+    lamport: int
+    def __init__(self, peer: int, lamport: int) -> None: ...
+    def __lt__(self, other: IdLp) -> bool: ...
 
 class IdSpan:
     __match_args__ = ("peer", "counter")
@@ -309,6 +318,9 @@ class Configure:
     def set_merge_interval(self, interval: int) -> None: ...
     def detached_editing(self) -> bool: ...
     def set_detached_editing(self, mode: bool) -> None: ...
+    def text_style_config(self) -> StyleConfigMap:
+        """A copy of the text style configuration; its get() answers the default style for
+        keys it does not name."""
 
 # (no @disjoint_base: the C layout is that of a private base class, loro_c._doc.DocCore)
 class LoroDoc:

@@ -499,6 +499,19 @@ cdef class LoroDoc(DocExchange):
         self.text_styles.default = text_style
         doc_release(self)
 
+    def _text_style_config(self):
+        """A copy of the style configuration, with the default for other keys."""
+        from loro_c.richtext import StyleConfigMap
+        doc_acquire_read(self)
+        try:
+            if self.text_styles is None:
+                return StyleConfigMap.default_rich_text_config()
+            m = self.text_styles.map._copy()
+            m._default = self.text_styles.default
+            return m
+        finally:
+            doc_release(self)
+
     @property
     def config(self):
         """The document's options as a live Configure (loro's LoroDoc.config)."""

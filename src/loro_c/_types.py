@@ -69,6 +69,15 @@ def _u64(value, what):
     return v
 
 
+def _u32(value, what):
+    v = _index(value, what)
+    if v < 0:
+        raise OverflowError(f"argument '{what}': can't convert negative int to unsigned")
+    if v > 0xFFFFFFFF:
+        raise OverflowError(f"argument '{what}': int too big to convert")
+    return v
+
+
 def _i32(value, what):
     v = _index(value, what)
     if v < _I32_MIN:
@@ -588,6 +597,39 @@ class CounterSpan:
 
     def __reduce__(self):
         return (CounterSpan, (self.start, self.end))
+
+
+class IdLp:
+    """An op's peer and Lamport timestamp (loro's IdLp). Immutable, hashable, ordered by
+    (lamport, peer) as loro orders concurrent writes."""
+
+    __slots__ = ("peer", "lamport")
+    __match_args__ = ("peer", "lamport")
+
+    def __init__(self, peer, lamport):
+        object.__setattr__(self, "peer", _u64(peer, "peer"))
+        object.__setattr__(self, "lamport", _u32(lamport, "lamport"))
+
+    __setattr__ = _frozen_setattr
+
+    def _key(self):
+        return (self.lamport, self.peer)
+
+    def __eq__(self, other):
+        if not isinstance(other, IdLp):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __lt__(self, other):
+        if not isinstance(other, IdLp):
+            return NotImplemented
+        return self._key() < other._key()
+
+    def __hash__(self):
+        return hash(("IdLp", self.peer, self.lamport))
+
+    def __repr__(self):
+        return f"IdLp {{ peer: {self.peer}, lamport: {self.lamport} }}"
 
 
 class IdSpan:

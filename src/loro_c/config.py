@@ -6,8 +6,7 @@ __all__ = ["Configure"]
 
 class Configure:
     """The options of a document (``LoroDoc.config``, live: setting one changes the
-    document), or a free-standing set of them (``Configure()``, loro's defaults). Text
-    styles (``text_style_config``) come with rich text, which loro_c does not have yet."""
+    document), or a free-standing set of them (``Configure()``, loro's defaults)."""
 
     __slots__ = ("_doc", "_record", "_interval", "_detached")
 
@@ -58,3 +57,11 @@ class Configure:
             raise LoroTypeError("set_detached_editing takes a bool")
         else:
             self._detached = mode
+
+    def text_style_config(self):
+        """A copy of the text style configuration (a StyleConfigMap; its ``get`` answers
+        the document's default style for keys it does not name)."""
+        if self._doc is not None:
+            return self._doc._text_style_config()
+        from loro_c.richtext import StyleConfigMap
+        return StyleConfigMap.default_rich_text_config()

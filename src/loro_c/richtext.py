@@ -36,10 +36,11 @@ def check_expand(expand):
 
 class StyleConfigMap:
     """Expand types by style key (a key "k:rest" is configured by "k")."""
-    __slots__ = ("_map",)
+    __slots__ = ("_map", "_default")
 
     def __init__(self):
         self._map = {}
+        self._default = None        # a document's default (Configure.text_style_config)
 
     def insert(self, key, value):
         if not isinstance(key, str):
@@ -49,7 +50,7 @@ class StyleConfigMap:
         self._map[key] = check_expand(value)
 
     def get(self, key):
-        return self._map.get(key)
+        return self._map.get(key, self._default)
 
     @classmethod
     def default_rich_text_config(cls):
