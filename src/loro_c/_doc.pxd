@@ -248,6 +248,7 @@ cdef class DocCore:
     # doc/liveness.pxi: containers reachable from a root as of op count alive_ops (or None)
     cdef set alive_known
     cdef int64_t alive_ops
+    cdef int64_t alive_last         # the container last found in it (C check, no set lookup)
     cdef bint hide_empty_roots
     cdef object pending             # the _import.PendingIndex over the pending records
     # diff events (_events.pyx, events.py): the journal of applied ops while someone

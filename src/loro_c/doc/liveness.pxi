@@ -64,13 +64,17 @@ cdef bint reachable(LoroDoc d, uint32_t c) except -1:
                 break
         else:
             d.alive_ops = d.log.n_ops
+            if c == d.alive_last:
+                return True         # typing into one nested container: no set lookup
             if c in d.alive_known:
+                d.alive_last = c
                 return True
     # Unknown here, or the cache is stale: walk again. A container created since the last
     # walk is not in the set yet, so a miss walks too.
     d.alive_known = reachable_containers(d)
     d.alive_ops = d.log.n_ops
-    return c in d.alive_known
+    d.alive_last = c if c in d.alive_known else -1
+    return d.alive_last == c
 
 
 cdef int check_alive(LoroDoc d, uint32_t c) except -1:
