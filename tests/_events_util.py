@@ -73,16 +73,15 @@ def canonical(kind, items):
     if kind not in ("Text", "List"):
         return items
     out = []
-    ins = None
+    ins = []        # runs of inserted content: [content, rest of the item (is_move, if any)]
     dels = 0
 
     def flush():
         nonlocal ins, dels
-        if ins:
-            out.append(("i", ins))
+        out.extend(("i", content) + rest for content, rest in ins)
         if dels:
             out.append(("d", dels))
-        ins, dels = None, 0
+        ins, dels = [], 0
 
     for it in items:
         if it[0] == "r":
@@ -92,7 +91,11 @@ def canonical(kind, items):
             else:
                 out.append(it)
         elif it[0] == "i":
-            ins = it[1] if ins is None else ins + it[1]
+            # inserts merge while they agree on the rest (a movable list's is_move)
+            if ins and ins[-1][1] == it[2:]:
+                ins[-1][0] = ins[-1][0] + it[1]
+            else:
+                ins.append([it[1], it[2:]])
         else:
             dels += it[1]
     flush()

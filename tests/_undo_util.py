@@ -44,3 +44,15 @@ class UndoSide:
         else:
             return self.edit(kind, p, a, b)
         return None
+
+
+def run_against_loro(ref, ours, ops, check_invariants=True):
+    """Drive both sides through `ops`; after every step their results and states agree."""
+    for i, (kind, p, a, b) in enumerate(ops):
+        r1 = ref.step(kind, p, a, b)
+        r2 = ours.step(kind, p, a, b)
+        assert r1 == r2, (i, kind, p)
+        assert ours.state() == ref.state(), (i, kind, p, ops[:i + 1])
+    if check_invariants:
+        for d in ours.docs:
+            d._check_invariants()

@@ -48,43 +48,13 @@ def normal(e):
              else eu.ndiff(c.diff)) for c in e.events]
 
 
-def _canonical_items(items):
-    out, ins, dels = [], [], 0
-
-    def flush():
-        nonlocal ins, dels
-        out.extend(("i", v, m) for v, m in ins)
-        if dels:
-            out.append(("d", dels))
-        ins, dels = [], 0
-
-    for it in items:
-        if it[0] == "r":
-            flush()
-            if out and out[-1][0] == "r":
-                out[-1] = ("r", out[-1][1] + it[1])
-            else:
-                out.append(it)
-        elif it[0] == "i":
-            if ins and ins[-1][1] == it[2]:
-                ins[-1] = (ins[-1][0] + it[1], it[2])
-            else:
-                ins.append((it[1], it[2]))
-        else:
-            dels += it[1]
-    flush()
-    while out and out[-1][0] == "r":
-        out.pop()
-    return out
-
-
 def canonical(events):
     out = []
     for ev in events:
         rows = []
         for target, path, (kind, items) in ev:
             if kind == "List":
-                items = _canonical_items(items)
+                items = eu.canonical("List", items)
                 if not items:
                     continue
             rows.append((target, path, (kind, items)))

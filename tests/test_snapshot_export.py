@@ -77,15 +77,22 @@ def _edit(rng, doc, lib):
 
 def random_history(seed, peers=3, rounds=12):
     rng = random.Random(seed)
+    return grow_history(rng, [100 + i * 7919 + (seed % 5) * (1 << 40) for i in range(peers)],
+                        rounds, _edit)
+
+
+def grow_history(rng, peer_ids, rounds, edit):
+    """Peers with these ids take turns making 1-6 edits (`edit(rng, doc, loro_c)`) and a
+    commit, syncing pairs now and then; the first then imports (most of) the others."""
     docs = []
-    for i in range(peers):
+    for peer in peer_ids:
         d = loro_c.LoroDoc()
-        d.peer_id = 100 + i * 7919 + (seed % 5) * (1 << 40)
+        d.peer_id = peer
         docs.append(d)
     for _ in range(rounds):
         d = rng.choice(docs)
         for _ in range(rng.randint(1, 6)):
-            _edit(rng, d, loro_c)
+            edit(rng, d, loro_c)
         d.commit()
         if rng.random() < 0.4:
             a, b = rng.sample(docs, 2)

@@ -11,7 +11,7 @@ import loro
 import loro_c
 from loro_c import _codec
 
-from test_snapshot_export import _rand_str, _rand_value, _same_doc
+from test_snapshot_export import _rand_str, _rand_value, _same_doc, grow_history
 
 
 def _edit_text(rng, doc, lib):
@@ -76,24 +76,8 @@ EDITS = (_edit_text, _edit_movable, _edit_tree)
 
 def kinds_history(seed, peers=3, rounds=14, edits=EDITS):
     rng = random.Random(seed)
-    docs = []
-    for i in range(peers):
-        d = loro_c.LoroDoc()
-        d.peer_id = 300 + i * 104729 + (seed % 3) * (1 << 35)
-        docs.append(d)
-    for _ in range(rounds):
-        d = rng.choice(docs)
-        for _ in range(rng.randint(1, 6)):
-            rng.choice(edits)(rng, d, loro_c)
-        d.commit()
-        if rng.random() < 0.4:
-            a, b = rng.sample(docs, 2)
-            b.import_(a.export(loro_c.ExportMode.Updates(b.oplog_vv)))
-    main = docs[0]
-    for d in docs[1:]:
-        if rng.random() < 0.8:
-            main.import_(d.export(loro_c.ExportMode.Updates(main.oplog_vv)))
-    return main
+    return grow_history(rng, [300 + i * 104729 + (seed % 3) * (1 << 35) for i in range(peers)],
+                        rounds, lambda rng, d, lib: rng.choice(edits)(rng, d, lib))
 
 
 def _loro_of(doc):

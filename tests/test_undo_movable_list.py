@@ -12,7 +12,7 @@ import loro
 import pytest
 
 import loro_c
-from _undo_util import UndoSide
+from _undo_util import UndoSide, run_against_loro
 
 
 class Side(UndoSide):
@@ -39,14 +39,7 @@ class Side(UndoSide):
 
 
 def run(ops, peers=3):
-    ref, ours = Side(loro, peers), Side(loro_c, peers)
-    for i, (kind, p, a, b) in enumerate(ops):
-        r1 = ref.step(kind, p, a, b)
-        r2 = ours.step(kind, p, a, b)
-        assert r1 == r2, (i, kind, p)
-        assert ours.state() == ref.state(), (i, kind, p, ops[:i + 1])
-    for d in ours.docs:
-        d._check_invariants()
+    run_against_loro(Side(loro, peers), Side(loro_c, peers), ops)
 
 
 def random_session(rng, peers):

@@ -60,22 +60,21 @@ def _index(value, what):
         ) from None
 
 
-def _u64(value, what):
+def _unsigned(value, what, top):
     v = _index(value, what)
     if v < 0:
         raise OverflowError(f"argument '{what}': can't convert negative int to unsigned")
-    if v > _U64_MAX:
+    if v > top:
         raise OverflowError(f"argument '{what}': int too big to convert")
     return v
+
+
+def _u64(value, what):
+    return _unsigned(value, what, _U64_MAX)
 
 
 def _u32(value, what):
-    v = _index(value, what)
-    if v < 0:
-        raise OverflowError(f"argument '{what}': can't convert negative int to unsigned")
-    if v > 0xFFFFFFFF:
-        raise OverflowError(f"argument '{what}': int too big to convert")
-    return v
+    return _unsigned(value, what, 0xFFFFFFFF)
 
 
 def _i32(value, what):
