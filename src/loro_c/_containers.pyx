@@ -20,14 +20,16 @@ from loro_c._doc cimport (local_text_insert, text_value, text_range, local_seq_d
                           local_list_insert, local_list_insert_container, list_slots, local_map_set,
                           local_map_set_container, local_map_delete, map_slot, map_len, map_live,
                           map_all_keys, local_counter_add, value_of, resolve_value, reachable,
-                          check_alive)
+                          check_alive, map_public_value)
 from loro_c._doc cimport (local_ml_insert, local_ml_insert_container, local_ml_delete, local_ml_move,
                           local_ml_set, local_ml_set_container, ml_len, ml_slots, ml_item_peers,
                           ml_value_slot_at)
 from loro_c._doc cimport (KIND_TREE, tree_state, local_tree_move, local_next_counter,
                           container_index, tree_note_local)     # LoroTree (handles/tree.pxi)
 from loro_c._version import ID as _ID
-from loro_c._doc import copy_value
+from loro_c._doc import copy_value, container_type as _container_type, _TYPE_NAMES as _KIND_NAMES
+
+_mergeable = None     # loro_c.mergeable, imported on first use
 from loro_c.errors import (LoroError, LoroTypeError, LoroValueError, OutOfBoundsError,
                            ContainerMismatchError, KeyNotFoundError)
 from loro_c import _types, _textdiff
@@ -1175,7 +1177,8 @@ cdef class LoroMap(_Handle):
             slot = map_slot(self._doc, self.idx, key)
             if slot < 0:
                 return None
-            return wrap_value(self._doc, self._doc.log.values[slot])
+            return wrap_value(self._doc, map_public_value(self._doc, self.idx, key,
+                                                          self._doc.log.values[slot]))
         finally:
             doc_release(self._doc)
 
@@ -1187,7 +1190,8 @@ cdef class LoroMap(_Handle):
         doc_acquire(self._doc)
         try:
             values = self._doc.log.values
-            items = [(k, wrap_value(self._doc, values[s])) for k, s in map_live(self._doc, self.idx)]
+            items = [(k, wrap_value(self._doc, map_public_value(self._doc, self.idx, k, values[s])))
+                     for k, s in map_live(self._doc, self.idx)]
         finally:
             doc_release(self._doc)
         for k, v in items:
@@ -1217,7 +1221,9 @@ cdef class LoroMap(_Handle):
         """Entries as ValueOrContainer."""
         doc_acquire_read(self._doc)
         try:
-            return [wrap_value(self._doc, self._doc.log.values[s]) for _, s in map_live(self._doc, self.idx)]
+            values = self._doc.log.values
+            return [wrap_value(self._doc, map_public_value(self._doc, self.idx, k, values[s]))
+                    for k, s in map_live(self._doc, self.idx)]
         finally:
             doc_release(self._doc)
 
@@ -1225,7 +1231,8 @@ cdef class LoroMap(_Handle):
         """(key, ValueOrContainer) pairs."""
         doc_acquire_read(self._doc)
         try:
-            return [(k, wrap_value(self._doc, self._doc.log.values[s]))
+            values = self._doc.log.values
+            return [(k, wrap_value(self._doc, map_public_value(self._doc, self.idx, k, values[s])))
                     for k, s in map_live(self._doc, self.idx)]
         finally:
             doc_release(self._doc)
@@ -1255,7 +1262,7 @@ cdef class LoroMap(_Handle):
         try:
             slot = map_slot(self._doc, self.idx, key)
             if slot >= 0:
-                v = self._doc.log.values[slot]
+                v = map_public_value(self._doc, self.idx, key, self._doc.log.values[slot])
                 if isinstance(v, _types.ContainerID):
                     c = self._doc.cid_index[v]
                     if self._doc.ckind[c] == kind:
@@ -1267,6 +1274,65 @@ cdef class LoroMap(_Handle):
             return wrap(self._doc, c, kind)
         finally:
             doc_release(self._doc)
+
+    cdef object _ensure_mergeable(self, str key, int kind):
+        # loro_c/mergeable.py: the child's id comes from (this map, key, kind), so peers that
+        # ensure the same child concurrently edit one container
+        global _mergeable
+        if not self.attached:
+            raise LoroError("The given method (ensure_mergeable_container) is not allowed when "
+                            "the container is detached. You should insert the container to "
+                            "the doc first.")
+        if _mergeable is None:
+            from loro_c import mergeable
+            _mergeable = mergeable
+        cdef int64_t slot
+        cdef uint32_t c
+        doc_acquire(self._doc)
+        try:
+            parent = self._doc.cids[self.idx]
+            marker = _mergeable.marker(parent, key, kind)
+            slot = map_slot(self._doc, self.idx, key)
+            current = None if slot < 0 else self._doc.log.values[slot]
+            if current is not None and _mergeable.marker_kind(parent, key, current) is None:
+                raise LoroValueError(
+                    f"Cannot create a mergeable {_KIND_NAMES[kind]} at key {key!r}: the key "
+                    f"already holds a non-mergeable value")
+            if current != marker:
+                # another kind's marker is a deliberate change of kind, as in loro
+                local_map_set(self._doc, self.idx, key, marker)
+            c = container_index(self._doc, _mergeable.child_cid(parent, key, _container_type(kind)),
+                                kind)
+            return wrap(self._doc, c, kind)
+        finally:
+            doc_release(self._doc)
+
+    def ensure_mergeable_map(self, str key):
+        """The mergeable child Map at `key`: every peer that ensures it edits the same map
+        (its id comes from this map, the key and the kind; the key holds a marker). Raises
+        LoroValueError when `key` holds any other value; a child of another kind at `key`
+        is hidden (kept, and shown again when ensured again)."""
+        return self._ensure_mergeable(key, KIND_MAP)
+
+    def ensure_mergeable_list(self, str key):
+        """The mergeable child List at `key` (see ensure_mergeable_map)."""
+        return self._ensure_mergeable(key, KIND_LIST)
+
+    def ensure_mergeable_text(self, str key):
+        """The mergeable child Text at `key` (see ensure_mergeable_map)."""
+        return self._ensure_mergeable(key, KIND_TEXT)
+
+    def ensure_mergeable_tree(self, str key):
+        """The mergeable child Tree at `key` (see ensure_mergeable_map)."""
+        return self._ensure_mergeable(key, KIND_TREE)
+
+    def ensure_mergeable_movable_list(self, str key):
+        """The mergeable child MovableList at `key` (see ensure_mergeable_map)."""
+        return self._ensure_mergeable(key, KIND_MOVABLE_LIST)
+
+    def ensure_mergeable_counter(self, str key):
+        """The mergeable child Counter at `key` (see ensure_mergeable_map)."""
+        return self._ensure_mergeable(key, KIND_COUNTER)
 
     def __contains__(self, key):
         check_map_key(key)
@@ -1299,7 +1365,8 @@ cdef class LoroMap(_Handle):
             slot = map_slot(self._doc, self.idx, key)
             if slot < 0:
                 raise KeyNotFoundError(f"Key {key} not found")
-            return wrap_value(self._doc, self._doc.log.values[slot])
+            return wrap_value(self._doc, map_public_value(self._doc, self.idx, key,
+                                                          self._doc.log.values[slot]))
         finally:
             doc_release(self._doc)
 

@@ -93,6 +93,7 @@ cdef enum:
     ROOT_HIDDEN = 1
     ROOT_SHOWN = 2
     ROOT_DUE = 3        # hidden; an import touched it while detached: listed at the next checkout
+    ROOT_MERGEABLE = 4  # a mergeable child (root name "🤝:..."): never listed; shown by its parent
 
 # Container kinds (Loro's raw type bytes), re-exported from their one place (kinds.h).
 from loro_c._kinds cimport KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE, KIND_MOVABLE_LIST, KIND_COUNTER
@@ -381,6 +382,9 @@ cdef int64_t map_slot(LoroDoc d, uint32_t c, str key) noexcept
 cdef int64_t map_len(LoroDoc d, uint32_t c) noexcept
 cdef list map_live(LoroDoc d, uint32_t c)
 cdef list map_all_keys(LoroDoc d, uint32_t c)
+cdef object map_public_value(LoroDoc d, uint32_t c, str key, object v)
+cdef int64_t mergeable_child_index(LoroDoc d, uint32_t c, str key, object v) except -2
+cdef object mergeable_parent(LoroDoc d, uint32_t c)
 cdef int local_counter_add(LoroDoc d, uint32_t c, double delta) except -1
 cdef int flush_import_deltas(LoroDoc d, bint keep) noexcept
 # MovableList (state/movable_list.pxi)

@@ -602,6 +602,25 @@ cdef class LoroDoc(DocExchange):
         from loro_c import paths
         return paths.by_str_path(self, path)
 
+    def _has_ops(self, cid):
+        """Whether an op of the log targets container `cid` (paths.py: loro shows a
+        mergeable child that no op has touched as a plain value in get_deep_value_with_id,
+        having no state for it)."""
+        cdef int64_t i
+        cdef uint32_t c
+        doc_acquire(self)
+        try:
+            found = self.cid_index.get(cid)
+            if found is None:
+                return False
+            c = <uint32_t>found
+            for i in range(self.log.n_ops):
+                if self.log.ops[i].container == c:
+                    return True
+            return False
+        finally:
+            doc_release(self)
+
     def get_path_to_container(self, cid):
         """[(container, its Index)] from a root down to `cid`, or None when unreachable."""
         from loro_c import paths

@@ -23,6 +23,7 @@ from libc.stdint cimport uint32_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport malloc, free, qsort
 from libc.string cimport memset, memcpy
 
+from loro_c._doc cimport map_public_value, mergeable_parent, ROOT_MERGEABLE    # mergeable children
 from loro_c._doc cimport (LoroDoc, lc_ev_note, ROOT_NONE, ev_note, lc_map_find, lc_map_entry, KIND_TEXT, KIND_LIST,
                           KIND_MAP, KIND_COUNTER, LC_EV_INSERT, LC_EV_DELETE, LC_EV_MAP, LC_EV_COUNTER,
                           doc_acquire, doc_release)
@@ -755,7 +756,9 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
                 # loro reports every container a commit touched, even when its ops cancel out
                 d = Diff.Text([]) if kind == KIND_TEXT else Diff.List([])
         elif kind == KIND_MAP:
-            d = map_diff(doc, c, idxs, compare_values, shown, reached, before is not None)
+            # an import that shows a mergeable child again reports its whole value, as loro
+            d = map_diff(doc, c, idxs, compare_values, shown, reached, before is not None,
+                         ml_reached if before is None and is_import else None)
         elif kind == KIND_MOVABLE_LIST:
             d = ml_diff(doc, c, shown, reached if reached is not None else ml_reached, is_import)
         elif kind == KIND_TREE:
@@ -795,7 +798,7 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
         path = path_of(doc, c, paths)
         if path is not None:
             cid = doc.cids[c]
-            out.append((len(path), cid.counter + 1, c,
+            out.append((len(path), 0 if doc.croot[c] != ROOT_NONE else cid.counter + 1, c,
                         ContainerDiff(cid, path, False, Diff.Counter(doc.ccounter[<uint32_t>c]))))
     if len(out) == 1:
         return [out[0][3]]
@@ -846,7 +849,7 @@ cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done) 
             continue
         done.add(c)
         cid = doc.cids[c]
-        out.append((len(path), cid.counter + 1, c, ContainerDiff(cid, path, False, d)))
+        out.append((len(path), 0 if doc.croot[c] != ROOT_NONE else cid.counter + 1, c, ContainerDiff(cid, path, False, d)))
     out[:] = [row for row in out if row is not None]
     return 0
 
@@ -1026,8 +1029,9 @@ cdef object whole_value_diff(LoroDoc doc, uint32_t c, list queue):
     for i in range(m.cap):
         if m.entries[i].key != LC_NO_KEY:
             slot = m.entries[i].slot
-            updated[doc.log.keys[m.entries[i].key]] = (
-                None if slot < 0 else wrap_value(doc, values[slot], None, queue))
+            key = doc.log.keys[m.entries[i].key]
+            updated[key] = (None if slot < 0 else
+                            wrap_value(doc, map_public_value(doc, c, key, values[slot]), None, queue))
     return map_diff_of(updated) if updated else None
 
 
@@ -1077,7 +1081,14 @@ cdef object path_of(LoroDoc doc, uint32_t c, dict cache):
         return cache[c]
     cid = doc.cids[c]
     path = None
-    if doc.croot[c] != ROOT_NONE:
+    if doc.croot[c] == ROOT_MERGEABLE:
+        # a mergeable child sits under its parent map's key while the key shows it
+        link = mergeable_parent(doc, c)
+        if link is not None:
+            up = path_of(doc, <uint32_t>link[0], cache)
+            if up is not None:
+                path = up + [PathItem(cid, Index.Key(link[1]))]
+    elif doc.croot[c] != ROOT_NONE:
         item = _root_items.get(cid)
         if item is None:
             if len(_root_items) > 4096:
@@ -1118,7 +1129,7 @@ cdef object path_of(LoroDoc doc, uint32_t c, dict cache):
 # ---------------------------------------------------------------------------- maps
 
 cdef object map_diff(LoroDoc doc, uint32_t c, list idxs, bint compare_values, list shown,
-                     list reached=None, bint checkout=False):
+                     list reached=None, bint checkout=False, list shown_again=None):
     """The keys whose winner changed; with `compare_values`, only those whose value changed
     (a key that had no entry before always counts). Across a checkout, as loro: a key
     whose winner is another write of an equal value is left out, but one going from
@@ -1148,7 +1159,13 @@ cdef object map_diff(LoroDoc doc, uint32_t c, list idxs, bint compare_values, li
             # the first note of a key holds its slot before this batch
             if same_value(_DELETED if note.old < 0 else values[note.old], new):
                 continue
-        updated[doc.log.keys[key]] = None if slot < 0 else wrap_value(doc, new, shown, reached)
+        if slot < 0:
+            updated[doc.log.keys[key]] = None
+        else:
+            pub = map_public_value(doc, c, doc.log.keys[key], new)
+            if shown_again is not None and pub is not new:
+                shown_again.append(doc.cid_index[pub])
+            updated[doc.log.keys[key]] = wrap_value(doc, pub, shown, reached)
         if _idlp_sink is not None:
             _idlp_sink[(doc.cids[c], doc.log.keys[key])] = (
                 (0xFFFFFFFF, 0) if e == NULL or e.peer == LC_NO_KEY

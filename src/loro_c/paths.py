@@ -83,9 +83,11 @@ def _children(doc, cid):
             if doc.get_container(meta) is not None:
                 out.append((Index.Node(node.id), meta))
         return out
+    if _kind(handle) == "Map":
+        # items() shows a mergeable child's marker as the child (loro_c/mergeable.py)
+        return [(Index.Key(k), v.container.id) for k, v in handle.items()
+                if ValueOrContainer.is_container(v)]
     value = handle.get_value()
-    if isinstance(value, dict):
-        return [(Index.Key(k), v) for k, v in value.items() if isinstance(v, ContainerID)]
     if isinstance(value, list):
         return [(Index.Seq(i), v) for i, v in enumerate(value) if isinstance(v, ContainerID)]
     return []
@@ -97,7 +99,7 @@ def path_to_container(doc, cid):
     if not isinstance(cid, ContainerID):
         from loro_c.errors import LoroTypeError
         raise LoroTypeError(f"expected a ContainerID, not {type(cid).__name__}")
-    if isinstance(cid, ContainerID.Root):
+    if isinstance(cid, ContainerID.Root) and not cid.name.startswith("🤝:"):
         return [(cid, Index.Key(cid.name))]
     stack = [[(root, Index.Key(name))] for name, root in reversed(_roots(doc))]
     while stack:
@@ -193,12 +195,18 @@ def deep_value_with_id(doc):
 
 def _with_id(doc, cid):
     handle = doc.get_container(cid)
+    if isinstance(cid, ContainerID.Root) and cid.name.startswith("🤝:"):
+        value = handle.get_value()
+        if value in ("", [], {}, 0.0) and not doc._has_ops(cid):
+            return value        # ensured, never edited: loro holds no state for it
     if _kind(handle) == "Tree":
         # loro shows a tree's meta maps as plain deep values here
         return {"value": handle.get_deep_value(), "cid": str(cid)}
+    if _kind(handle) == "Map":
+        value = {k: _with_id(doc, v.container.id) if ValueOrContainer.is_container(v)
+                 else v.value for k, v in handle.items()}
+        return {"value": value, "cid": str(cid)}
     value = handle.get_value()
-    if isinstance(value, dict):
-        value = {k: _with_id(doc, v) if isinstance(v, ContainerID) else v for k, v in value.items()}
-    elif isinstance(value, list):
+    if isinstance(value, list):
         value = [_with_id(doc, v) if isinstance(v, ContainerID) else v for v in value]
     return {"value": value, "cid": str(cid)}

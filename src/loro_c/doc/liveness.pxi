@@ -19,8 +19,10 @@ cdef inline bint op_can_unlink(LoroDoc d, const lc_op *op) noexcept:
 cdef set reachable_containers(LoroDoc d):
     """Indices of every container reachable from a root through the current values."""
     cdef set seen = set()
-    cdef list stack = [i for i in range(d.n_containers) if d.croot[i] != ROOT_NONE]
+    cdef list stack = [i for i in range(d.n_containers)
+                       if d.croot[i] != ROOT_NONE and d.croot[i] != ROOT_MERGEABLE]
     cdef uint8_t kind
+    cdef int64_t child
     cdef list slots
     while stack:
         c = stack.pop()
@@ -33,7 +35,13 @@ cdef set reachable_containers(LoroDoc d):
         elif kind == KIND_MOVABLE_LIST:
             slots = ml_slots(d, c)
         elif kind == KIND_MAP:
-            slots = [sl for _, sl in map_live(d, c)]
+            slots = []
+            for k, sl in map_live(d, c):
+                child = mergeable_child_index(d, c, k, d.log.values[sl])
+                if child >= 0:
+                    stack.append(child)     # reached through its marker
+                else:
+                    slots.append(sl)
         elif kind == KIND_TREE:
             tm = tree_state(d, c)
             for node in tm.node_ids():
@@ -55,7 +63,7 @@ cdef set reachable_containers(LoroDoc d):
 cdef bint reachable(LoroDoc d, uint32_t c) except -1:
     """Whether container `c` can be reached from a root (the lock is held)."""
     cdef int64_t i
-    if d.croot[c] != ROOT_NONE:
+    if d.croot[c] != ROOT_NONE and d.croot[c] != ROOT_MERGEABLE:
         return True
     if d.alive_known is not None and d.alive_ops <= d.log.n_ops:
         for i in range(d.alive_ops, d.log.n_ops):
@@ -79,7 +87,7 @@ cdef bint reachable(LoroDoc d, uint32_t c) except -1:
 
 cdef int check_alive(LoroDoc d, uint32_t c) except -1:
     """Refuse a local op on a deleted container, as Loro does."""
-    if d.croot[c] == ROOT_NONE and not reachable(d, c):
+    if (d.croot[c] == ROOT_NONE or d.croot[c] == ROOT_MERGEABLE) and not reachable(d, c):
         raise ContainerDeletedError(
             f"The container {d.cids[c]} is deleted. You cannot apply the op on a deleted "
             f"container.")

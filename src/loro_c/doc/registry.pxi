@@ -1,3 +1,7 @@
+# Mergeable children are roots named with this prefix (loro_c/mergeable.py).
+MERGEABLE_PREFIX = "🤝:"
+
+
 cdef uint32_t container_index(LoroDoc d, object cid, int kind) except? 0xFFFFFFFF:
     """Index of the container `cid`, registering it (and its state) on first use."""
     found = d.cid_index.get(cid)
@@ -32,7 +36,7 @@ cdef uint32_t container_index(LoroDoc d, object cid, int kind) except? 0xFFFFFFF
     d.cids.append(cid)
     d.cid_index[cid] = i
     if isinstance(cid, _types.ContainerID.Root):
-        d.croot[i] = ROOT_HIDDEN
+        d.croot[i] = ROOT_MERGEABLE if cid.name.startswith(MERGEABLE_PREFIX) else ROOT_HIDDEN
         d.cid_by_key[(cid.name, kind)] = cid
     else:
         d.croot[i] = ROOT_NONE
@@ -72,6 +76,10 @@ cdef uint32_t root_index(LoroDoc d, object name, int kind) except? 0xFFFFFFFF:
         if not name or "/" in name or "\0" in name:
             raise LoroValueError(f"invalid root container name {name!r}: it must be non-empty "
                                  "and contain no '/' or NUL")
+        if name.startswith(MERGEABLE_PREFIX):
+            raise LoroValueError(f"invalid root container name {name!r}: the prefix "
+                                 f"{MERGEABLE_PREFIX!r} is reserved for mergeable children "
+                                 "(LoroMap.ensure_mergeable_*)")
         cid = _types.ContainerID.Root(name, container_type(kind))
     else:
         raise LoroValueError(f"a container name must be a str or ContainerID, not {type(name).__name__}")

@@ -146,7 +146,75 @@ cdef int local_map_delete(LoroDoc d, uint32_t c, str key) except -1:
 
 cdef object map_value(LoroDoc d, uint32_t c, bint deep):
     cdef list values = d.log.values
-    return {k: resolve_value(d, values[slot], deep) for k, slot in map_live(d, c)}
+    cdef int64_t child
+    if not deep:
+        # as loro's get_value: a mergeable child's marker shows as its raw bytes
+        return {k: resolve_value(d, values[slot], False) for k, slot in map_live(d, c)}
+    out = {}
+    for k, slot in map_live(d, c):
+        v = values[slot]
+        if type(v) is bytes:
+            child = mergeable_child_index(d, c, k, v)
+            if child >= 0:
+                out[k] = value_of(d, <uint32_t>child, True)
+                continue
+        out[k] = resolve_value(d, v, True)
+    return out
+
+
+# -- mergeable children (loro_c/mergeable.py) ------------------------------------------------
+# A marker in a slot shows the mergeable child it names. Reads translate it here, registering
+# the child (with empty state) the first time it is shown, so handles and events can name it.
+
+cdef object _mergeable = None
+
+
+cdef object mergeable_module():
+    global _mergeable
+    if _mergeable is None:
+        from loro_c import mergeable
+        _mergeable = mergeable
+    return _mergeable
+
+
+cdef int64_t mergeable_child_index(LoroDoc d, uint32_t c, str key, object v) except -2:
+    """Index of the mergeable child that value `v` at `key` of map `c` shows, or -1 when
+    `v` is not its marker."""
+    if type(v) is not bytes or len(<bytes>v) != 8 or not (<bytes>v).startswith(b"\x00LM\x01"):
+        return -1
+    m = mergeable_module()
+    parent = d.cids[c]
+    kind = m.marker_kind(parent, key, v)
+    if kind is None or not kind_has_state(kind):
+        return -1
+    return container_index(d, m.child_cid(parent, key, container_type(kind)), kind)
+
+
+cdef object map_public_value(LoroDoc d, uint32_t c, str key, object v):
+    """`v` as the map's readers see it: a marker becomes its child's ContainerID."""
+    cdef int64_t child
+    if type(v) is bytes:
+        child = mergeable_child_index(d, c, key, v)
+        if child >= 0:
+            return d.cids[child]
+    return v
+
+
+cdef object mergeable_parent(LoroDoc d, uint32_t c):
+    """(parent map index, key) of mergeable child `c` while its parent's slot shows it,
+    else None (hidden, or the parent is unknown)."""
+    cdef int64_t slot
+    got = mergeable_module().parse_child(d.cids[c])
+    if got is None:
+        return None
+    parent, key = got
+    p = d.cid_index.get(parent)
+    if p is None or d.ckind[<uint32_t>p] != KIND_MAP:
+        return None
+    slot = map_slot(d, <uint32_t>p, key)
+    if slot < 0 or mergeable_child_index(d, <uint32_t>p, key, d.log.values[slot]) != c:
+        return None
+    return (p, key)
 
 
 cdef int map_check(LoroDoc d, uint32_t c) except -1:

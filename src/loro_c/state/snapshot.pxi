@@ -15,7 +15,16 @@ def snapshot_state_rows(LoroDoc d):
     cdef list rows = []
     for c in range(<uint32_t>d.n_containers):
         cid = d.cids[c]
-        if d.croot[c] != ROOT_NONE:
+        if d.croot[c] == ROOT_MERGEABLE:
+            # kept while it has state, shown or not (its parent's marker may come back);
+            # an empty one has no entry: importers find it from the marker, as in loro
+            v = value_of(d, c, False)
+            if (v == 0.0 if d.ckind[c] == KIND_COUNTER else len(v) == 0):
+                continue
+            # loro's arena links it to the map its id names, one level below
+            got = mergeable_module().parse_child(cid)
+            parent = None if got is None else got[0]
+        elif d.croot[c] != ROOT_NONE:
             if d.croot[c] != ROOT_SHOWN:
                 continue
             if cid in d.deleted_roots:
@@ -61,12 +70,16 @@ cdef Py_ssize_t container_depth(LoroDoc d, uint32_t c, dict depth_of) except -1:
         if got is not None:
             depth = got
             break
-        if d.croot[c] != ROOT_NONE:
+        if d.croot[c] != ROOT_NONE and d.croot[c] != ROOT_MERGEABLE:
             depth = 1
             depth_of[c] = 1
             break
         chain.append(c)
-        link = parent_container(d, d.cids[c])
+        if d.croot[c] == ROOT_MERGEABLE:
+            got = mergeable_module().parse_child(d.cids[c])
+            link = None if got is None else d.cid_index.get(got[0])
+        else:
+            link = parent_container(d, d.cids[c])
         if link is None:
             depth = 0
             break
