@@ -1163,9 +1163,14 @@ cdef object map_diff(LoroDoc doc, uint32_t c, list idxs, bint compare_values, li
             updated[doc.log.keys[key]] = None
         else:
             pub = map_public_value(doc, c, doc.log.keys[key], new)
-            if shown_again is not None and pub is not new:
-                shown_again.append(doc.cid_index[pub])
-            updated[doc.log.keys[key]] = wrap_value(doc, pub, shown, reached)
+            if pub is not new:
+                # a mergeable child shown again: whole in an import (as loro), and no
+                # counter value of its own in a local event
+                if shown_again is not None:
+                    shown_again.append(doc.cid_index[pub])
+                updated[doc.log.keys[key]] = wrap_value(doc, pub, None, reached)
+            else:
+                updated[doc.log.keys[key]] = wrap_value(doc, pub, shown, reached)
         if _idlp_sink is not None:
             _idlp_sink[(doc.cids[c], doc.log.keys[key])] = (
                 (0xFFFFFFFF, 0) if e == NULL or e.peer == LC_NO_KEY

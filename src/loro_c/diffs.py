@@ -18,7 +18,8 @@ def _new_container(cid):
 def _handle(doc, cid):
     if isinstance(cid, _types.ContainerID.Root):
         kind = str(cid.container_type)
-        return getattr(doc, _GETTERS.get(kind) or "get_" + kind.lower())(cid.name)
+        # by id: a mergeable child's reserved name is refused as a name
+        return getattr(doc, _GETTERS.get(kind) or "get_" + kind.lower())(cid)
     return doc.get_container(cid)
 
 
@@ -89,10 +90,29 @@ def _insert_values(h, pos, values, made):
     return pos
 
 
+# key of `made` holding the mergeable children a map diff of the batch ensured
+ENSURED = object()
+
+
 def _apply_map(h, updated, made):
+    from loro_c import mergeable
     for key, v in updated.items():
         if v is None:
             h.delete(key)
+        elif _types.ValueOrContainer.is_container(v) and \
+                (mergeable.parse_child(v.container.id) or (None, None))[1] == key:
+            # a mergeable child is ensured (its marker written), as loro's apply_diff does
+            old = v.container.id
+            new = mergeable.child_cid(h.id, key, old.container_type)
+            existed = h.doc()._has_ops(new)
+            # the marker is written over whatever the key holds, as loro's apply_diff does
+            h._insert_always(key, mergeable.marker(h.id, key, old.container_type.kind))
+            if new != old:
+                made[old] = new
+            if existed:
+                # loro then leaves the child's own diff in the batch alone: a child that
+                # has state shows it again (the batch holds a copy of it)
+                made.setdefault(ENSURED, set()).add(new)
         else:
             # every key is written, even with the value it holds (as loro's apply_diff does)
             _put(v, lambda x: h._insert_always(key, x), lambda c: h.insert_container(key, c),
@@ -147,7 +167,10 @@ def apply(doc, batch):
     _check_positions(doc, batch)
     made = {}
     for cid, diff in batch.get_diff():
-        _apply_one(doc, made.get(cid, cid), diff, made)
+        cid = made.get(cid, cid)
+        if cid in made.get(ENSURED, ()):
+            continue
+        _apply_one(doc, cid, diff, made)
 
 
 def apply_for_undo(doc, pairs, remap, plans=None, elem_remap=None):
@@ -158,6 +181,14 @@ def apply_for_undo(doc, pairs, remap, plans=None, elem_remap=None):
     undo_movable.Plan) is undone by the plan's element ops instead of its diff, also when
     the diff is empty; plans of lists the diff does not show come last."""
     from loro_c import _containers
+    remap.pop(ENSURED, None)        # the children ensured by this undo's map diffs only
+    try:
+        _apply_for_undo(doc, pairs, remap, plans, elem_remap, _containers)
+    finally:
+        remap.pop(ENSURED, None)
+
+
+def _apply_for_undo(doc, pairs, remap, plans, elem_remap, _containers):
     plans = dict(plans or {})
     for cid, diff in list(pairs) + [(cid, None) for cid in plans
                                     if cid not in {c for c, _ in pairs}]:
@@ -166,8 +197,10 @@ def apply_for_undo(doc, pairs, remap, plans=None, elem_remap=None):
         while cid in remap:
             cid = remap[cid]
             remapped = True
-        if not isinstance(cid, _types.ContainerID.Root) and not remapped \
-                and not _containers.container_reachable(doc, cid):
+        if (not isinstance(cid, _types.ContainerID.Root) or cid.name.startswith("🤝:")) \
+                and not remapped and not _containers.container_reachable(doc, cid):
+            continue
+        if cid in remap.get(ENSURED, ()):
             continue
         try:
             if plan is not None and not remapped:
