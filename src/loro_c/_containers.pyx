@@ -70,7 +70,18 @@ cpdef object check_value(object v):
     raise LoroTypeError(f"{t.__name__} is not a Loro value (None, bool, int, float, str, bytes, list, dict)")
 
 
+cdef extern from "Python.h":
+    long long PyLong_AsLongLongAndOverflow(object o, int *overflow)     # (no error for an int)
+
+
 cdef inline int64_t as_index(object i, str what) except? -1:
+    cdef int overflow = 0
+    cdef long long v
+    if type(i) is int:
+        # the common case in C (a handle method's per-call cost); the rest as before
+        v = PyLong_AsLongLongAndOverflow(i, &overflow)
+        if overflow == 0 and v >= 0 and v <= <long long>0x7FFFFFFFFFFF:
+            return v
     if type(i) is not int:
         if isinstance(i, bool) or not isinstance(i, int):
             raise LoroTypeError(f"{what} must be an int, not {type(i).__name__}")

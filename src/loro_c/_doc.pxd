@@ -149,6 +149,7 @@ ctypedef struct lc_ml_elem:
     uint32_t pos_lamport, pos_peer
     int64_t val_slot            # winning value (-1: none in the state's version)
     uint32_t val_lamport, val_peer
+    int32_t pos_counter         # the winning list item's atom is (pos_peer, pos_counter)
 
 
 cdef class MovableState:
@@ -163,9 +164,8 @@ cdef class MovableState:
     # the user view of one container (ml_view_build), kept while it stays valid: local moves
     # and inserts update it in place, any other change of that container drops it
     cdef int64_t vc_container       # -1: none
-    cdef uint32_t *vc_slots
-    cdef int64_t *vc_op
-    cdef int64_t *vc_elem
+    cdef int32_t *vc_op             # (32-bit, as ml_view's: a move shifts fewer bytes)
+    cdef int32_t *vc_elem
     cdef int64_t vc_cap, vc_n_user, vc_n_op
 
 

@@ -189,6 +189,9 @@ cdef int integrate_delete(SeqArena a, uint32_t t, lc_id del_id, int64_t start, i
 # seq/move.pxi
 cdef int integrate_move(SeqArena a, uint32_t t, lc_id move_id, int64_t from_pos, int64_t to_pos,
                         uint32_t content, const uint64_t *peer_ids) except -1 nogil
+cdef int integrate_move_after(SeqArena a, uint32_t t, lc_id move_id, lc_id from_atom,
+                              lc_id left_atom, uint32_t content,
+                              const uint64_t *peer_ids) except -1 nogil
 # seq/query.pxi
 cdef int64_t visible_before(SeqArena a, uint32_t leaf, int slot, int32_t counter) noexcept nogil
 cdef int64_t abs_index(SeqArena a, lc_id id) except -1 nogil

@@ -37,6 +37,25 @@ cdef inline void lens_add(lc_lens *l, const lc_lens *o) noexcept nogil:
     l.anchor_balance += o.anchor_balance
 
 
+cdef inline void lens_shift_up(SeqArena a, uint32_t nd, const lc_span *s, int64_t sign,
+                               bint counts_total) noexcept nogil:
+    """Span `s` of leaf `nd` became visible (sign 1; `counts_total`: it is new to the leaf) or
+    stopped being visible (sign -1): add its lengths to the leaf and its ancestors. A per-op
+    path then costs one walk up instead of leaf_update's recount of the whole leaf (a
+    reordered list's leaves are mostly tombstones). Not for trees holding style anchors
+    (leaf_update keeps their anchor counts and style summaries)."""
+    cdef int64_t vis = sign * s.len, u8 = sign * s.utf8_len, u16 = sign * s.utf16_len
+    cdef int64_t tot = vis if counts_total else 0
+    cdef lc_lens *l
+    while nd != LC_NO_NODE:
+        l = &a.nodes[nd].lens
+        l.visible += vis
+        l.utf8 += u8
+        l.utf16 += u16
+        l.total += tot
+        nd = a.nodes[nd].parent
+
+
 @cython.final
 cdef class SeqArena:
 

@@ -46,7 +46,10 @@ cdef int insert_span(SeqArena a, uint32_t t, uint32_t leaf, int slot, int64_t of
             prev.utf8_len += span.utf8_len
             prev.utf16_len += span.utf16_len
             reserve_atoms(a, span.id.peer, <int64_t>span.id.counter + span.len)
-            a.leaf_update(pleaf)
+            if a.tree_is_text[t] & TREE_ANCHORED:
+                a.leaf_update(pleaf)
+            else:
+                lens_shift_up(a, pleaf, span, 1, True)
             return 0
     if node.n == LC_BT_MAX:
         # appending at the end of a leaf (typing at the end of a run of edits) leaves the
@@ -61,7 +64,11 @@ cdef int insert_span(SeqArena a, uint32_t t, uint32_t leaf, int slot, int64_t of
     node.u.spans[idx] = span[0]
     node.n += 1
     index_span(a, span.id, span.len, leaf)
-    a.leaf_update(leaf)
+    if a.tree_is_text[t] & TREE_ANCHORED:
+        a.leaf_update(leaf)
+    else:
+        # (the new span is visible: integrate_insert makes it at the tracker version)
+        lens_shift_up(a, leaf, span, 1, True)
     return 0
 
 
@@ -140,21 +147,40 @@ cdef int integrate_insert(SeqArena a, uint32_t t, lc_id new_id, int64_t pos, int
                           uint32_t content, const uint64_t *peer_ids) except -1 nogil:
     """Insert `n` atoms at visible index `pos` of the tracker version with Loro's Fugue
     rule. The caller has checked 0 <= pos <= visible_len(t)."""
-    cdef lc_span span
-    cdef uint32_t leaf, end_leaf
-    cdef int idx, end_idx
-    cdef int64_t off, insert_at
+    cdef uint32_t leaf
+    cdef int idx
+    cdef int64_t off
     cdef lc_span *s
-    memset(&span, 0, sizeof(lc_span))
+    cdef lc_id left
     if pos == 0:
-        span.origin_left = make_id(LC_NO_PEER, 0)
+        left = make_id(LC_NO_PEER, 0)
         leaf = a.first_leaf(t)
         idx = 0
         off = 0
     else:
         leaf = a.find_visible(t, pos - 1, &idx, &off)
         s = &a.nodes[leaf].u.spans[idx]
-        span.origin_left = make_id(s.id.peer, <int32_t>(s.id.counter + off))
+        left = make_id(s.id.peer, <int32_t>(s.id.counter + off))
+    insert_after(a, t, new_id, n, content, peer_ids, left, leaf, idx, off)
+    add_record(a, new_id.peer, new_id.counter, n, new_id, LC_REC_INSERT)
+    return 0
+
+
+cdef int insert_after(SeqArena a, uint32_t t, lc_id new_id, int32_t n, uint32_t content,
+                      const uint64_t *peer_ids, lc_id left, uint32_t leaf, int idx,
+                      int64_t off) except -1 nogil:
+    """Insert `n` atoms right after the visible atom `left`, which is atom `off` of span
+    (leaf, idx); or at the start (`left` has no peer: the first leaf, 0, 0). No tracker
+    record (the caller's)."""
+    cdef lc_span span
+    cdef uint32_t end_leaf
+    cdef int end_idx
+    cdef int64_t insert_at
+    cdef lc_span *s
+    memset(&span, 0, sizeof(lc_span))
+    span.origin_left = left
+    if left.peer != LC_NO_PEER:
+        s = &a.nodes[leaf].u.spans[idx]
         off += 1
         if off == s.len:
             idx += 1
@@ -192,7 +218,23 @@ cdef int integrate_insert(SeqArena a, uint32_t t, lc_id new_id, int64_t pos, int
                                    span.origin_right, peer_ids, peer_ids[new_id.peer])
             leaf = a.find_total(t, insert_at, &idx, &off)
             insert_span(a, t, leaf, idx, off, &span)
-    add_record(a, new_id.peer, new_id.counter, n, new_id, LC_REC_INSERT)
+    return 0
+
+
+cdef int delete_in_span(SeqArena a, uint32_t t, uint32_t leaf, int idx, int64_t off, int64_t m,
+                        lc_id *target) except -1 nogil:
+    """Delete atoms [off, off+m) of the visible span (leaf, idx); `target` gets the first.
+    No tracker record (the caller's)."""
+    cdef lc_span *s
+    a.isolate(t, &leaf, &idx, off, m)
+    s = &a.nodes[leaf].u.spans[idx]
+    s.deleted += 1
+    target[0] = s.id
+    if a.tree_is_text[t] & TREE_ANCHORED:
+        a.leaf_update(leaf)
+    else:
+        lens_shift_up(a, leaf, s, -1, False)
+    a.merge_around(leaf, idx)
     return 0
 
 
@@ -218,12 +260,7 @@ cdef int integrate_delete(SeqArena a, uint32_t t, lc_id del_id, int64_t start, i
         m = s.len - off
         if m > n - done:
             m = n - done
-        a.isolate(t, &leaf, &idx, off, m)
-        s = &a.nodes[leaf].u.spans[idx]
-        s.deleted += 1
-        target = s.id
-        a.leaf_update(leaf)
-        a.merge_around(leaf, idx)
+        delete_in_span(a, t, leaf, idx, off, m, &target)    # (find_visible: a visible span)
         if not reversed:
             add_record(a, del_id.peer, <int32_t>(del_id.counter + done), <int32_t>m, target, LC_REC_DELETE)
         else:

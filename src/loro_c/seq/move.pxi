@@ -40,3 +40,32 @@ cdef int integrate_move(SeqArena a, uint32_t t, lc_id move_id, int64_t from_pos,
     pop_last_record_atom(a, move_id.peer, move_id.counter, &unused)
     add_record(a, move_id.peer, move_id.counter, 1, deleted, LC_REC_MOVE)
     return 0
+
+
+cdef int integrate_move_after(SeqArena a, uint32_t t, lc_id move_id, lc_id from_atom,
+                              lc_id left_atom, uint32_t content,
+                              const uint64_t *peer_ids) except -1 nogil:
+    """integrate_move for a caller that knows the atoms: delete the visible atom `from_atom`,
+    then insert one atom (id `move_id`, `content`) right after the visible atom
+    `left_atom` (another one). Both are found through the atom index, with no descent by
+    position (a local move at the document's version: MovableList's view names them)."""
+    cdef lc_id deleted
+    cdef uint32_t leaf
+    cdef int idx
+    cdef lc_span *s
+    leaf = locate(a, from_atom, &idx)
+    s = &a.nodes[leaf].u.spans[idx]
+    if not span_visible(s) or id_eq(from_atom, left_atom):
+        with gil:
+            raise AssertionError("a move's atoms are not visible")
+    delete_in_span(a, t, leaf, idx, from_atom.counter - s.id.counter, 1, &deleted)
+    leaf = locate(a, left_atom, &idx)
+    s = &a.nodes[leaf].u.spans[idx]
+    if not span_visible(s):
+        with gil:
+            raise AssertionError("a move's atoms are not visible")
+    a.ensure_peer(move_id.peer)
+    insert_after(a, t, move_id, 1, content, peer_ids, left_atom, leaf, idx,
+                 left_atom.counter - s.id.counter)
+    add_record(a, move_id.peer, move_id.counter, 1, deleted, LC_REC_MOVE)
+    return 0

@@ -26,7 +26,6 @@ cdef class MovableState:
     def __dealloc__(self):
         free(self.elems)
         free(self.slot_elem)
-        free(self.vc_slots)
         free(self.vc_op)
         free(self.vc_elem)
 
@@ -81,6 +80,8 @@ cdef int64_t ml_new_elem(LoroDoc d, uint32_t c, uint32_t peer, int32_t counter,
     e.counter = counter
     e.pos_slot = -1
     e.val_slot = -1
+    if s.n_elems >= INT32_MAX:
+        raise MemoryError("a document holds at most 2**31 - 1 MovableList elements")
     s.elem_index[(<uint64_t>peer << 32) | lamport] = s.n_elems
     ml_reserve_slots(s, slot + 1)
     s.slot_elem[slot] = s.n_elems
@@ -98,11 +99,12 @@ cdef int64_t ml_find_elem(LoroDoc d, uint32_t c, uint32_t peer, uint32_t lamport
 
 
 cdef inline void ml_win_pos(LoroDoc d, lc_ml_elem *e, int64_t slot, uint32_t lamport,
-                            uint32_t peer) noexcept:
+                            uint32_t peer, int32_t counter) noexcept:
     if e.pos_slot < 0 or lp_after(d, lamport, peer, e.pos_lamport, e.pos_peer):
         e.pos_slot = slot
         e.pos_lamport = lamport
         e.pos_peer = peer
+        e.pos_counter = counter
 
 
 cdef inline void ml_win_val(LoroDoc d, lc_ml_elem *e, int64_t slot, uint32_t lamport,
@@ -123,7 +125,7 @@ cdef int ml_elems_of_insert(LoroDoc d, uint32_t c, uint32_t peer, int32_t counte
     for k in range(n):
         e = ml_new_elem(d, c, peer, counter + k, lamport + <uint32_t>k, slot + k)
         if win:
-            ml_win_pos(d, &s.elems[e], slot + k, lamport + <uint32_t>k, peer)
+            ml_win_pos(d, &s.elems[e], slot + k, lamport + <uint32_t>k, peer, counter + k)
             ml_win_val(d, &s.elems[e], slot + k, lamport + <uint32_t>k, peer)
     return 0
 
@@ -141,12 +143,12 @@ cdef int64_t ml_op_elem(LoroDoc d, lc_op *op, uint32_t peer) except -1:
 
 
 cdef int ml_move_elem(LoroDoc d, int64_t e, int64_t slot, uint32_t lamport, uint32_t peer,
-                      bint win) except -1:
+                      int32_t counter, bint win) except -1:
     cdef MovableState s = ml_state(d)
     ml_reserve_slots(s, slot + 1)
     s.slot_elem[slot] = e
     if win:
-        ml_win_pos(d, &s.elems[e], slot, lamport, peer)
+        ml_win_pos(d, &s.elems[e], slot, lamport, peer, counter)
     return 0
 
 
@@ -176,7 +178,7 @@ cdef int ml_apply_move(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) ex
                    d.log.peer_ids)
     with gil:
         ml_invalidate(d, op.container)
-        ml_move_elem(d, e, op.arg, lamport, peer, not d.detached)
+        ml_move_elem(d, e, op.arg, lamport, peer, op.counter, not d.detached)
     return 0
 
 
@@ -258,7 +260,7 @@ cdef int ml_recompute(LoroDoc d) except -1:
                 if e < 0:
                     raise AssertionError("a logged movable op names a missing element")
                 if op.kind == LC_OP_MOVE:
-                    ml_move_elem(d, e, op.arg, lamport, ch.peer, win)
+                    ml_move_elem(d, e, op.arg, lamport, ch.peer, op.counter, win)
                 elif win:
                     ml_win_val(d, &s.elems[e], op.arg, lamport, ch.peer)
     return 0
@@ -269,22 +271,23 @@ cdef int ml_recompute(LoroDoc d) except -1:
 ctypedef struct ml_view:
     int64_t n_op            # items visible at the state's version (op positions)
     int64_t n_user          # of them, the ones their element stands on (user positions)
-    uint32_t *slots         # the user items' slots
-    int64_t *op_gap         # each user item's op position minus its user position (so
+    int32_t *op_gap         # each user item's op position minus its user position (so
                             # a local move or insert shifts entries without changing them:
                             # read op positions through ml_op_at)
-    int64_t *elem           # the user items' elements
+    int32_t *elem           # the user items' elements (a user item's slot is its
+                            # element's pos_slot); 32-bit, as ml_new_elem and
+                            # ml_view_reserve bound them, so a move shifts 8 bytes an entry
 
 
 cdef int ml_view_reserve(MovableState s, int64_t n) except -1:
     cdef int64_t cap = s.vc_cap
     if n <= s.vc_cap:
         return 0
-    s.vc_slots = <uint32_t*>grow(s.vc_slots, &cap, n, sizeof(uint32_t))
+    if n > INT32_MAX:
+        raise MemoryError("a MovableList holds at most 2**31 - 1 visible items")
+    s.vc_op = <int32_t*>grow(s.vc_op, &cap, n, sizeof(int32_t))
     cap = s.vc_cap
-    s.vc_op = <int64_t*>grow(s.vc_op, &cap, n, sizeof(int64_t))
-    cap = s.vc_cap
-    s.vc_elem = <int64_t*>grow(s.vc_elem, &cap, n, sizeof(int64_t))
+    s.vc_elem = <int32_t*>grow(s.vc_elem, &cap, n, sizeof(int32_t))
     s.vc_cap = cap
     return 0
 
@@ -297,7 +300,6 @@ cdef int ml_view_build(LoroDoc d, uint32_t c, ml_view *v) except -1:
         ml_view_fill(d, s, c)
     v.n_op = s.vc_n_op
     v.n_user = s.vc_n_user
-    v.slots = s.vc_slots
     v.op_gap = s.vc_op
     v.elem = s.vc_elem
     return 0
@@ -312,17 +314,23 @@ cdef int ml_view_fill(LoroDoc d, MovableState s, uint32_t c) except -1:
     cdef uint32_t t = d.ctree[c]
     cdef int64_t n = d.seq.visible_len(t), i, e, k = 0
     cdef uint32_t slot
+    cdef uint32_t *slots
     s.vc_container = -1
     ml_view_reserve(s, n + 1)
-    copy_visible(d.seq, t, 0, n, s.vc_slots)
-    for i in range(n):
-        slot = s.vc_slots[i]
-        e = s.slot_elem[slot] if slot < s.cap_slot else -1
-        if e >= 0 and s.elems[e].pos_slot == slot:
-            s.vc_slots[k] = slot
-            s.vc_op[k] = i - k
-            s.vc_elem[k] = e
-            k += 1
+    slots = <uint32_t*>malloc(<size_t>(n + 1) * sizeof(uint32_t))
+    if slots == NULL:
+        raise MemoryError()
+    try:
+        copy_visible(d.seq, t, 0, n, slots)
+        for i in range(n):
+            slot = slots[i]
+            e = s.slot_elem[slot] if slot < s.cap_slot else -1
+            if e >= 0 and s.elems[e].pos_slot == slot:
+                s.vc_op[k] = <int32_t>(i - k)
+                s.vc_elem[k] = <int32_t>e
+                k += 1
+    finally:
+        free(slots)
     s.vc_n_op = n
     s.vc_n_user = k
     s.vc_container = c
@@ -331,13 +339,12 @@ cdef int ml_view_fill(LoroDoc d, MovableState s, uint32_t c) except -1:
 
 cdef void ml_view_free(ml_view *v) noexcept:
     """(The arrays are the cache's: nothing to free.)"""
-    v.slots = NULL
     v.op_gap = NULL
     v.elem = NULL
 
 
 cdef int ml_view_moved(LoroDoc d, uint32_t c, int64_t from_pos, int64_t to_pos, int64_t op_to,
-                       int64_t slot, int64_t e) except -1:
+                       int64_t e) except -1:
     """Update the cached view after a local move from user position `from_pos` to `to_pos`
     (its new item at op position `op_to`). Only the entries between the two positions
     change: past both, the delete and the insert cancel out. Between them, an entry's op
@@ -347,33 +354,28 @@ cdef int ml_view_moved(LoroDoc d, uint32_t c, int64_t from_pos, int64_t to_pos, 
         return 0
     if from_pos < to_pos:
         # the entries after the old place, up to the new one, move left
-        memmove(&s.vc_slots[from_pos], &s.vc_slots[from_pos + 1], <size_t>(to_pos - from_pos) * sizeof(uint32_t))
-        memmove(&s.vc_op[from_pos], &s.vc_op[from_pos + 1], <size_t>(to_pos - from_pos) * sizeof(int64_t))
-        memmove(&s.vc_elem[from_pos], &s.vc_elem[from_pos + 1], <size_t>(to_pos - from_pos) * sizeof(int64_t))
+        memmove(&s.vc_op[from_pos], &s.vc_op[from_pos + 1], <size_t>(to_pos - from_pos) * sizeof(int32_t))
+        memmove(&s.vc_elem[from_pos], &s.vc_elem[from_pos + 1], <size_t>(to_pos - from_pos) * sizeof(int32_t))
     else:
         # the entries from the new place up to the old one move right, after the new item
-        memmove(&s.vc_slots[to_pos + 1], &s.vc_slots[to_pos], <size_t>(from_pos - to_pos) * sizeof(uint32_t))
-        memmove(&s.vc_op[to_pos + 1], &s.vc_op[to_pos], <size_t>(from_pos - to_pos) * sizeof(int64_t))
-        memmove(&s.vc_elem[to_pos + 1], &s.vc_elem[to_pos], <size_t>(from_pos - to_pos) * sizeof(int64_t))
-    s.vc_slots[to_pos] = <uint32_t>slot
-    s.vc_op[to_pos] = op_to - to_pos
-    s.vc_elem[to_pos] = e
+        memmove(&s.vc_op[to_pos + 1], &s.vc_op[to_pos], <size_t>(from_pos - to_pos) * sizeof(int32_t))
+        memmove(&s.vc_elem[to_pos + 1], &s.vc_elem[to_pos], <size_t>(from_pos - to_pos) * sizeof(int32_t))
+    s.vc_op[to_pos] = <int32_t>(op_to - to_pos)
+    s.vc_elem[to_pos] = <int32_t>e
     return 0
 
 
-cdef int ml_view_insert_at(MovableState s, int64_t at, int64_t n, int64_t slot, int64_t op_pos,
+cdef int ml_view_insert_at(MovableState s, int64_t at, int64_t n, int64_t op_pos,
                            int64_t e, int64_t m) except -1:
-    """Put `m` entries (slots and elements counting up from `slot` and `e`) at `at` of the
-    cached view of `n` entries."""
+    """Put `m` entries (elements counting up from `e`) at `at` of the cached view of `n`
+    entries."""
     cdef int64_t k
     ml_view_reserve(s, n + m + 1)
-    memmove(&s.vc_slots[at + m], &s.vc_slots[at], <size_t>(n - at) * sizeof(uint32_t))
-    memmove(&s.vc_op[at + m], &s.vc_op[at], <size_t>(n - at) * sizeof(int64_t))
-    memmove(&s.vc_elem[at + m], &s.vc_elem[at], <size_t>(n - at) * sizeof(int64_t))
+    memmove(&s.vc_op[at + m], &s.vc_op[at], <size_t>(n - at) * sizeof(int32_t))
+    memmove(&s.vc_elem[at + m], &s.vc_elem[at], <size_t>(n - at) * sizeof(int32_t))
     for k in range(m):
-        s.vc_slots[at + k] = <uint32_t>(slot + k)
-        s.vc_op[at + k] = op_pos - at
-        s.vc_elem[at + k] = e + k
+        s.vc_op[at + k] = <int32_t>(op_pos - at)
+        s.vc_elem[at + k] = <int32_t>(e + k)
     s.vc_n_user = n + m
     return 0
 
@@ -418,17 +420,22 @@ cdef object ml_value(LoroDoc d, uint32_t c, bint deep):
 
 
 cdef int ml_check(LoroDoc d, uint32_t c) except -1:
-    """The tree's checker, and every user item's element standing on it exactly once."""
+    """The tree's checker, every user item's element standing on it exactly once, and each
+    element's list item atom."""
     cdef ml_view v
     cdef int64_t i
+    cdef lc_ml_elem *e
+    cdef int idx
+    cdef uint32_t leaf
+    cdef lc_span *sp
     cdef MovableState s = ml_state(d)
     d.seq.check(d.ctree[c])
     if s.vc_container == c:
         # the cached view (kept up to date by local moves and inserts) is the fresh one
-        cached = ([s.vc_slots[i] for i in range(s.vc_n_user)], [s.vc_op[i] for i in range(s.vc_n_user)],
+        cached = ([s.vc_op[i] for i in range(s.vc_n_user)],
                   [s.vc_elem[i] for i in range(s.vc_n_user)], s.vc_n_op)
         ml_view_fill(d, s, c)
-        if cached != ([s.vc_slots[i] for i in range(s.vc_n_user)], [s.vc_op[i] for i in range(s.vc_n_user)],
+        if cached != ([s.vc_op[i] for i in range(s.vc_n_user)],
                       [s.vc_elem[i] for i in range(s.vc_n_user)], s.vc_n_op):
             raise AssertionError("the cached movable list view is stale")
     ml_view_build(d, c, &v)
@@ -440,4 +447,13 @@ cdef int ml_check(LoroDoc d, uint32_t c) except -1:
             seen.add(v.elem[i])
     finally:
         ml_view_free(&v)
+    # each standing element names its list item's atom (local moves find atoms by it)
+    for i in range(s.n_elems):
+        e = &s.elems[i]
+        if e.container != c or e.pos_slot < 0:
+            continue
+        leaf = locate(d.seq, make_id(e.pos_peer, e.pos_counter), &idx)
+        sp = &d.seq.nodes[leaf].u.spans[idx]
+        if sp.content + <uint32_t>(e.pos_counter - sp.id.counter) != <uint32_t>e.pos_slot:
+            raise AssertionError("a movable list element names another list item's atom")
     return 0

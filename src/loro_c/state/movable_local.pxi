@@ -20,7 +20,7 @@ cdef int ml_log_local(LoroDoc d, lc_op *piece) except -1:
     return after_local_op(d, piece.len)
 
 
-cdef int ml_view_inserted(LoroDoc d, uint32_t c, int64_t pos, int64_t op_pos, int64_t slot,
+cdef int ml_view_inserted(LoroDoc d, uint32_t c, int64_t pos, int64_t op_pos,
                           int64_t e, int64_t n) except -1:
     """Update the cached view after a local insert of `n` items at user position `pos`
     (op position `op_pos`): the entries from `pos` on move right by `n` in both counts, so
@@ -29,7 +29,7 @@ cdef int ml_view_inserted(LoroDoc d, uint32_t c, int64_t pos, int64_t op_pos, in
     if s.vc_container != c:
         return 0
     s.vc_n_op += n
-    return ml_view_insert_at(s, pos, s.vc_n_user, slot, op_pos, e, n)
+    return ml_view_insert_at(s, pos, s.vc_n_user, op_pos, e, n)
 
 
 cdef int local_ml_insert(LoroDoc d, uint32_t c, int64_t pos, list values) except -1:
@@ -57,7 +57,7 @@ cdef int local_ml_insert(LoroDoc d, uint32_t c, int64_t pos, list values) except
                      <uint32_t>slot, d.log.peer_ids)
     first_elem = ml_state(d).n_elems
     ml_elems_of_insert(d, c, d.self_idx, counter, local_lamport(d, counter), slot, <int32_t>n, True)
-    ml_view_inserted(d, c, pos, op_pos, slot, first_elem, n)
+    ml_view_inserted(d, c, pos, op_pos, first_elem, n)
     memset(&piece, 0, sizeof(lc_op))
     piece.container = c
     piece.kind = LC_OP_INSERT
@@ -124,10 +124,12 @@ cdef int local_ml_delete(LoroDoc d, uint32_t c, int64_t pos, int64_t n) except -
 
 cdef int local_ml_move(LoroDoc d, uint32_t c, int64_t from_pos, int64_t to_pos) except -1:
     cdef ml_view v
-    cdef int64_t op_from, op_to, e, slot
+    cdef int64_t op_from, op_to, e, slot, left = -1
     cdef lc_op *op
     cdef lc_ml_elem *el
+    cdef lc_ml_elem *le
     cdef int32_t counter
+    cdef MovableState s
     ml_view_build(d, c, &v)
     try:
         if from_pos == to_pos:
@@ -139,6 +141,14 @@ cdef int local_ml_move(LoroDoc d, uint32_t c, int64_t from_pos, int64_t to_pos) 
         op_from = ml_op_at(&v, from_pos)
         op_to = ml_op_at(&v, to_pos)
         e = v.elem[from_pos]
+        # The new item goes after the item at op position op_to - 1 once the old one is
+        # gone: moving right, the user item at to_pos (it was at op_to); moving left, the one
+        # at to_pos - 1 when no item none stands on lies between. That item's element names
+        # its atom, so the sequence tree is not searched by position.
+        if from_pos < to_pos:
+            left = v.elem[to_pos]
+        elif to_pos > 0 and ml_op_at(&v, to_pos - 1) == op_to - 1:
+            left = v.elem[to_pos - 1]
     finally:
         ml_view_free(&v)
     check_alive(d, c)
@@ -147,11 +157,19 @@ cdef int local_ml_move(LoroDoc d, uint32_t c, int64_t from_pos, int64_t to_pos) 
     slot = len(d.log.values)
     d.log.values.append(None)        # the new item's slot (placeholder)
     counter = d.log.vv[d.self_idx]
-    integrate_move(d.seq, d.ctree[c], make_id(d.self_idx, counter), op_from, op_to,
-                   <uint32_t>slot, d.log.peer_ids)
-    ml_move_elem(d, e, slot, local_lamport(d, counter), d.self_idx, True)
-    ml_view_moved(d, c, from_pos, to_pos, op_to, slot, e)
-    el = &ml_state(d).elems[e]
+    s = ml_state(d)
+    el = &s.elems[e]
+    if left >= 0:
+        le = &s.elems[left]
+        integrate_move_after(d.seq, d.ctree[c], make_id(d.self_idx, counter),
+                             make_id(el.pos_peer, el.pos_counter),
+                             make_id(le.pos_peer, le.pos_counter), <uint32_t>slot, d.log.peer_ids)
+    else:
+        integrate_move(d.seq, d.ctree[c], make_id(d.self_idx, counter), op_from, op_to,
+                       <uint32_t>slot, d.log.peer_ids)
+    ml_move_elem(d, e, slot, local_lamport(d, counter), d.self_idx, counter, True)
+    ml_view_moved(d, c, from_pos, to_pos, op_to, e)
+    el = &s.elems[e]
     ml_note_local(d, c, counter, 1)
     op = d.log.push_op()
     memset(op, 0, sizeof(lc_op))

@@ -233,6 +233,7 @@ cdef int thin_movable_list(LoroDoc d, uint32_t c, tuple payload) except -1:
         el.pos_slot = slot
         el.pos_lamport = <uint32_t>lam
         el.pos_peer = d.log.peer_index(item_peer)
+        el.pos_counter = runs[3 * k + 1]
         el.val_slot = slot
         el.val_lamport = <uint32_t>last[1]
         el.val_peer = d.log.peer_index(last[0])
