@@ -181,3 +181,47 @@ def test_concurrent_import_tree_events_in_loros_order(block):
                 assert a == b, (seed, peer, i)
                 seen += 1
     assert seen > 100
+
+
+def _logged_session(lib, seed, n_edits):
+    """Every tree item each of three peers sees in a longer session (imports syncing a
+    twentieth of the steps, so they carry many concurrent moves), then the first peer's
+    checkouts to five versions and back."""
+    rng = random.Random(seed)
+    docs, logs, subs = [], [], []
+    for p in range(3):
+        d = lib.LoroDoc()
+        d.peer_id = p + 1
+        docs.append(d)
+        log = []
+        logs.append(log)
+        subs.append(d.subscribe_root(lambda e, log=log: log.append(
+            _items([cd.diff.diff for cd in e.events
+                    if type(cd.diff).__name__.split("_")[-1].endswith("Tree")]))))
+    versions = []
+    for _ in range(n_edits):
+        p = rng.randrange(3)
+        if rng.random() < 0.05:
+            src = docs[rng.randrange(3)]
+            if src is not docs[p]:
+                docs[p].import_(src.export(lib.ExportMode.Updates(docs[p].oplog_vv)))
+        else:
+            _edit(rng, lib, docs[p])
+        versions.append(docs[p].state_frontiers)
+    for d in docs[1:]:
+        docs[0].import_(d.export(lib.ExportMode.Updates(docs[0].oplog_vv)))
+    for _ in range(5):
+        docs[0].checkout(versions[rng.randrange(n_edits)])
+    docs[0].checkout_to_latest()
+    del subs
+    return logs
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_longer_sessions_tree_events_in_loros_order(seed):
+    # trees of a few hundred nodes and over a thousand moves (the replay has no size limit)
+    ours, theirs = _logged_session(loro_c, seed, 1200), _logged_session(loro, seed, 1200)
+    assert [len(x) for x in ours] == [len(x) for x in theirs]
+    for p in range(3):
+        for i, (a, b) in enumerate(zip(ours[p], theirs[p])):
+            assert a == b, (seed, p, i)
