@@ -84,6 +84,17 @@ shape_init(&LIST_DIFF_SHAPE, Diff.List, DIFF_SLOTS)
 shape_init(&MAP_DIFF_SHAPE, Diff.Map, DIFF_SLOTS)
 shape_init(&MAP_DELTA_SHAPE, MapDelta, UPDATED_SLOTS)
 shape_init(&COUNTER_DIFF_SHAPE, Diff.Counter, DIFF_SLOTS)
+# tree items (tree_diff)
+cdef tuple TID_SLOTS = ("peer", "counter"), TITEM_SLOTS = ("target", "action")
+cdef tuple TCREATE_SLOTS = ("parent", "index", "fractional_index")
+cdef tuple TMOVE_SLOTS = ("parent", "index", "fractional_index", "old_parent", "old_index")
+cdef tuple TDELETE_SLOTS = ("old_parent", "old_index")
+cdef value_shape TID_SHAPE, TITEM_SHAPE, TCREATE_SHAPE, TMOVE_SHAPE, TDELETE_SHAPE
+shape_init(&TID_SHAPE, _types.TreeID, TID_SLOTS)
+shape_init(&TITEM_SHAPE, TreeDiffItem, TITEM_SLOTS)
+shape_init(&TCREATE_SHAPE, TreeExternalDiff.Create, TCREATE_SLOTS)
+shape_init(&TMOVE_SHAPE, TreeExternalDiff.Move, TMOVE_SLOTS)
+shape_init(&TDELETE_SHAPE, TreeExternalDiff.Delete, TDELETE_SLOTS)
 cdef object _PY_FALSE = False     # a Python object (a bare False in a cast is C's 0)
 cdef tuple _TRIGGER_KINDS = (EventTriggerKind.Local, EventTriggerKind.Import,
                              EventTriggerKind.Checkout)
@@ -856,6 +867,7 @@ cdef object tree_diff(LoroDoc doc, uint32_t c, int mode, list reached):
     """A tree's Diff.Tree (state/tree.pxi's items), None when an import changed nothing. In
     a checkout or a concurrent import a created node's meta map is shown whole (`reached`),
     as loro shows it."""
+    cdef PyObject *v[5]
     items = []
     versions = doc.evs.tree_lca if mode == 2 and doc.evs is not None else None
     ids = {None: None}      # (peer, counter) -> TreeID, each made once per diff
@@ -867,14 +879,26 @@ cdef object tree_diff(LoroDoc doc, uint32_t c, int mode, list reached):
             m = doc.cid_index.get(_types.ContainerID.Normal(it[1][0], it[1][1], _types.ContainerType.Map()))
             if m is not None:
                 reached.append(m)
-        if kind == "create":
-            action = TreeExternalDiff.Create(tree_id_cached(ids, it[2]), it[3], it[4].hex().upper())
-        elif kind == "move":
-            action = TreeExternalDiff.Move(tree_id_cached(ids, it[2]), it[3], it[4].hex().upper(),
-                                           tree_id_cached(ids, it[5]), it[6])
+        parent = tree_id_cached(ids, it[2])
+        index = it[3]
+        v[0] = <PyObject*>parent
+        v[1] = <PyObject*>index
+        if kind == "delete":
+            action = make_value(&TDELETE_SHAPE, TDELETE_SLOTS, v)
         else:
-            action = TreeExternalDiff.Delete(tree_id_cached(ids, it[2]), it[3])
-        items.append(TreeDiffItem(node, action))
+            fi = it[4].hex().upper()
+            v[2] = <PyObject*>fi
+            if kind == "create":
+                action = make_value(&TCREATE_SHAPE, TCREATE_SLOTS, v)
+            else:
+                old_parent = tree_id_cached(ids, it[5])
+                old_index = it[6]
+                v[3] = <PyObject*>old_parent
+                v[4] = <PyObject*>old_index
+                action = make_value(&TMOVE_SHAPE, TMOVE_SLOTS, v)
+        v[0] = <PyObject*>node
+        v[1] = <PyObject*>action
+        items.append(make_value(&TITEM_SHAPE, TITEM_SLOTS, v))
     if not items and mode != 0:
         return None
     return Diff.Tree(TreeDiff(items))
@@ -959,9 +983,14 @@ cdef list tree_checkout_items(LoroDoc doc, uint32_t c, tuple versions):
 
 
 cdef object tree_id_cached(dict ids, object k):
+    cdef PyObject *v[2]
     found = ids.get(k, ids)
     if found is ids:
-        found = ids[k] = _types.TreeID(k[0], k[1])
+        peer = k[0]
+        counter = k[1]
+        v[0] = <PyObject*>peer
+        v[1] = <PyObject*>counter
+        found = ids[k] = make_value(&TID_SHAPE, TID_SLOTS, v)
     return found
 
 
