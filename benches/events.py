@@ -6,6 +6,13 @@ fresh document, each by loro_c without a subscriber, loro_c with a root subscrib
 without and loro with one. The subscriber reads every event (the diff lists are built
 either way). Best of N interleaved runs; nothing is asserted on time.
 
+Two tree rows follow (``--tree-only`` runs just them): ``tree checkout`` checks a
+5,000-node tree that took 3,000 random moves out at the version half way and back to the
+latest (two checkout events); ``tree concurrent import``: a fresh document imports the
+blobs of section 14's three peers moving 5,000 shared nodes (``--quick``: 500; the last
+hundred moves of each not synced), the second and third imports concurrent. Both replay
+loro's tree diff while subscribed.
+
 Ratios printed: loro_c+sub / loro_c (what subscribing costs), loro_c+sub / loro+sub (the
 issue's target is <= 1.0).
 """
@@ -41,6 +48,124 @@ def import_events(lib, blob, subscribe):
 def history_blob(lib, trace):
     doc, _ = apply_loro(lib, trace, per_txn=True)
     return doc.export(lib.ExportMode.Updates(lib.VersionVector()))
+
+
+def tree_session(lib, n_nodes=5000, n_moves=3000):
+    """One peer's tree: `n_nodes` created (each under a random earlier node or as a root),
+    then `n_moves` random moves, committing every 50 ops; returns (doc, the version half
+    way through the moves)."""
+    import random
+    from ._tree import _try_move
+    rng = random.Random(16)
+    doc = lib.LoroDoc()
+    doc.peer_id = 1
+    tree = doc.get_tree("t")
+    nodes = []
+    for i in range(n_nodes):
+        p = rng.randrange(-1, i) if i else -1
+        nodes.append(tree.create(None if p < 0 else nodes[p]))
+        if i % 50 == 49:
+            doc.commit()
+    doc.commit()
+    mid = None
+    for i in range(n_moves):
+        _try_move(tree, nodes[rng.randrange(n_nodes)],
+                  None if rng.random() < 0.05 else nodes[rng.randrange(n_nodes)])
+        if i % 50 == 49:
+            doc.commit()
+        if i == n_moves // 2:
+            doc.commit()
+            mid = doc.state_frontiers
+    doc.commit()
+    return doc, mid
+
+
+def tree_checkout_pair(doc, mid, subscribe):
+    seen = []
+    sub = _subscribe(doc, seen) if subscribe else None
+    doc.checkout(mid)
+    doc.checkout_to_latest()
+    del sub
+    return len(doc.get_tree("t").nodes()), len(seen)
+
+
+def tree_concurrent_import(lib, blobs, subscribe):
+    doc = lib.LoroDoc()
+    seen = []
+    sub = _subscribe(doc, seen) if subscribe else None
+    for b in blobs:
+        doc.import_(b)
+    del sub
+    return len(doc.get_tree("t").nodes()), len(seen)
+
+
+def tree_concurrent_blobs(lib):
+    """Section 14's three peers moving the shared nodes (its sizes), without the final
+    sync: each peer's blob holds moves the others lack, so the second and third imports
+    into one document are concurrent."""
+    import random
+    from . import _tree
+    from ._common import peers_from, sync_all
+    rng = random.Random(15)
+    n_shared, steps = _tree.SIZES["shared"], _tree.SIZES["peer_moves"]
+    base = lib.LoroDoc()
+    base.peer_id = 100
+    tree = base.get_tree("t")
+    nodes = [tree.create() for _ in range(n_shared)]
+    base.commit()
+    peers = peers_from(lib, base.export(lib.ExportMode.Updates(lib.VersionVector())))
+    for step in range(steps):
+        for d in peers:
+            n, p = rng.randrange(n_shared), rng.randrange(-1, n_shared)
+            t = d.get_tree("t")
+            if not t.is_node_deleted(nodes[n]):
+                _tree._try_move(t, nodes[n], None if p < 0 else nodes[p])
+        if step % 100 == 99 and step + 1 < steps:
+            sync_all(lib, peers)
+    for d in peers:
+        d.commit()
+    return [d.export(lib.ExportMode.Updates(lib.VersionVector())) for d in peers]
+
+
+def run_tree(quick, repeat):
+    from . import _tree
+    _tree.SIZES.update(_tree.QUICK if quick else _tree.FULL)
+    loro_c, loro = load_library("loro_c"), load_library("loro")
+    libs = {"loro_c": loro_c, "loro": loro}
+    rows = []
+    for section in ("tree checkout", "tree concurrent import"):
+        fns = {}
+        for lib_name, lib in libs.items():
+            if lib is None:
+                continue
+            if section == "tree checkout":
+                doc, mid = tree_session(lib)
+            else:
+                blobs = tree_concurrent_blobs(lib)
+            for sub in (False, True):
+                key = f"{lib_name}{'+sub' if sub else ''}"
+                if section == "tree checkout":
+                    fns[key] = (lambda doc=doc, mid=mid, sub=sub: tree_checkout_pair(doc, mid, sub))
+                else:
+                    fns[key] = (lambda lib=lib, blobs=blobs, sub=sub:
+                                tree_concurrent_import(lib, blobs, sub))
+        res = interleaved_best(fns, {k: repeat for k in fns})
+        counts = {res[k][1][0] for k in fns if res[k][0] is not None}
+        for key, (secs, result) in res.items():
+            ok = secs is not None and len(counts) == 1
+            rows.append(("tree", section, key, secs, ok, result[1] if ok else None))
+        print(f"{section:28}", end="")
+        for key in fns:
+            secs = res[key][0]
+            print(f"  {key} {secs * 1000:8.1f} ms" if secs else f"  {key} failed", end="")
+        base, with_sub = res.get("loro_c", (None,))[0], res.get("loro_c+sub", (None,))[0]
+        loro_sub = res.get("loro+sub", (None,))[0]
+        if base and with_sub:
+            print(f"  | sub/nosub {with_sub / base:5.2f}", end="")
+        if with_sub and loro_sub:
+            print(f"  loro_c+sub/loro+sub {with_sub / loro_sub:5.2f}", end="")
+        print(flush=True)
+    return rows
 
 
 def run(traces, repeat):
@@ -92,11 +217,16 @@ def main(argv=None):
     ap.add_argument("--traces", default=",".join(DEFAULT_TRACES))
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="one trace, 3 runs")
+    ap.add_argument("--tree-only", action="store_true", help="only the tree rows")
     args = ap.parse_args(argv)
     traces = args.traces.split(",")
     if args.quick:
         traces, args.repeat = traces[:1], 3
-    rows = run(traces, args.repeat)
+    rows = [] if args.tree_only else run(traces, args.repeat)
+    rows += run_tree(args.quick, args.repeat)
+    for r in rows:
+        if not r[4]:
+            print(f"PROBLEM: {r[1]} {r[2]} gave a wrong result or failed", file=sys.stderr)
     return 1 if any(not r[4] for r in rows) else 0
 
 

@@ -19,7 +19,7 @@ id); the index is that op's map key while the key's winner is still this contain
 list position of the op's atom while it is visible. A container that cannot be reached from
 a root gets no diff, as in loro.
 """
-from libc.stdint cimport uint32_t, int32_t, int64_t, uint64_t
+from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport malloc, free, qsort
 from libc.string cimport memset, memcpy
 
@@ -32,10 +32,11 @@ from loro_c._doc cimport (commit_txn, text_value, list_slots, map_live, lc_map, 
 from loro_c._doc cimport KIND_MOVABLE_LIST, ml_event_ops, ml_events_done, ml_index_of, ml_slots     # MovableList
 from loro_c._doc cimport LC_EV_MARK, LC_OP_MARK_START, LC_OP_COUNTER, style_attributes, text_delta_runs
 from loro_c._doc cimport open_marks_before, styled_text
-from loro_c._seq cimport anchors_before, LC_ANCHOR_MIN, anchors_in_prefix, LC_ANCHOR_START, LC_ANCHOR_END, LC_NO_NODE, TREE_ANCHORED
+from loro_c._seq cimport anchors_before, LC_ANCHOR_MIN, anchors_in_prefix, LC_ANCHOR_START, LC_ANCHOR_END, LC_NO_NODE, TREE_ANCHORED, LC_NO_PEER
 from loro_c._doc cimport (KIND_TREE, LC_OP_TREE, tree_event_items, tree_events_done,
                           tree_state)     # LoroTree (state/tree.pxi)
 from loro_c._kinds cimport LC_TREE_PARENT_ROOT, LC_TREE_PARENT_DELETED     # tree_checkout_items
+from loro_c._tree cimport TreeMoves, TREE_ROOT, TREE_DELETED                 # tree_checkout_items
 from loro_c._seq cimport (SeqArena, lc_span, lc_id, lc_record, lc_peer_index, make_id, span_visible, grow,
                           LC_REC_INSERT, LC_REC_DELETE_REV, locate, visible_before, abs_index)
 from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET,
@@ -84,6 +85,17 @@ shape_init(&LIST_DIFF_SHAPE, Diff.List, DIFF_SLOTS)
 shape_init(&MAP_DIFF_SHAPE, Diff.Map, DIFF_SLOTS)
 shape_init(&MAP_DELTA_SHAPE, MapDelta, UPDATED_SLOTS)
 shape_init(&COUNTER_DIFF_SHAPE, Diff.Counter, DIFF_SLOTS)
+# tree items (tree_diff)
+cdef tuple TID_SLOTS = ("peer", "counter"), TITEM_SLOTS = ("target", "action")
+cdef tuple TCREATE_SLOTS = ("parent", "index", "fractional_index")
+cdef tuple TMOVE_SLOTS = ("parent", "index", "fractional_index", "old_parent", "old_index")
+cdef tuple TDELETE_SLOTS = ("old_parent", "old_index")
+cdef value_shape TID_SHAPE, TITEM_SHAPE, TCREATE_SHAPE, TMOVE_SHAPE, TDELETE_SHAPE
+shape_init(&TID_SHAPE, _types.TreeID, TID_SLOTS)
+shape_init(&TITEM_SHAPE, TreeDiffItem, TITEM_SLOTS)
+shape_init(&TCREATE_SHAPE, TreeExternalDiff.Create, TCREATE_SLOTS)
+shape_init(&TMOVE_SHAPE, TreeExternalDiff.Move, TMOVE_SLOTS)
+shape_init(&TDELETE_SHAPE, TreeExternalDiff.Delete, TDELETE_SLOTS)
 cdef object _PY_FALSE = False     # a Python object (a bare False in a cast is C's 0)
 cdef tuple _TRIGGER_KINDS = (EventTriggerKind.Local, EventTriggerKind.Import,
                              EventTriggerKind.Checkout)
@@ -854,143 +866,135 @@ cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done) 
     return 0
 
 
-# Trees with more moves than this get checkout and concurrent-import events in the state's
-# order (a valid diff, not loro's sequence): see tree_diff.
-cdef int64_t TREE_REPLAY_MAX_MOVES = 300
-
-
 cdef object tree_diff(LoroDoc doc, uint32_t c, int mode, list reached):
     """A tree's Diff.Tree (state/tree.pxi's items), None when an import changed nothing. In
     a checkout or a concurrent import a created node's meta map is shown whole (`reached`),
     as loro shows it."""
+    cdef PyObject *v[5]
     items = []
     versions = doc.evs.tree_lca if mode == 2 and doc.evs is not None else None
-    if versions is not None and len(tree_state(doc, c)) > TREE_REPLAY_MAX_MOVES:
-        # loro's order comes from replaying every move of the tree in Python (often from
-        # the empty version): beyond this many moves that costs far more than loro's whole
-        # checkout, so the event lists the same changes in the state's order instead
-        versions = None
+    ids = {None: None}      # (peer, counter) -> TreeID, each made once per diff
     for it in tree_event_items(doc, c, mode) if versions is None else \
             tree_checkout_items(doc, c, versions):
         kind = it[0]
-        node = _types.TreeID(it[1][0], it[1][1])
+        node = tree_id_cached(ids, it[1])
         if kind == "create" and mode == 2:
             m = doc.cid_index.get(_types.ContainerID.Normal(it[1][0], it[1][1], _types.ContainerType.Map()))
             if m is not None:
                 reached.append(m)
-        if kind == "create":
-            action = TreeExternalDiff.Create(tree_id_or_none(it[2]), it[3], it[4].hex().upper())
-        elif kind == "move":
-            action = TreeExternalDiff.Move(tree_id_or_none(it[2]), it[3], it[4].hex().upper(),
-                                           tree_id_or_none(it[5]), it[6])
+        parent = tree_id_cached(ids, it[2])
+        index = it[3]
+        v[0] = <PyObject*>parent
+        v[1] = <PyObject*>index
+        if kind == "delete":
+            action = make_value(&TDELETE_SHAPE, TDELETE_SLOTS, v)
         else:
-            action = TreeExternalDiff.Delete(tree_id_or_none(it[2]), it[3])
-        items.append(TreeDiffItem(node, action))
+            fi = it[4].hex().upper()
+            v[2] = <PyObject*>fi
+            if kind == "create":
+                action = make_value(&TCREATE_SHAPE, TCREATE_SLOTS, v)
+            else:
+                old_parent = tree_id_cached(ids, it[5])
+                old_index = it[6]
+                v[3] = <PyObject*>old_parent
+                v[4] = <PyObject*>old_index
+                action = make_value(&TMOVE_SHAPE, TMOVE_SLOTS, v)
+        v[0] = <PyObject*>node
+        v[1] = <PyObject*>action
+        items.append(make_value(&TITEM_SHAPE, TITEM_SLOTS, v))
     if not items and mode != 0:
         return None
     return Diff.Tree(TreeDiff(items))
 
 
 cdef list tree_checkout_items(LoroDoc doc, uint32_t c, tuple versions):
-    """A checkout's items in loro's order (loro_c/tree_checkout.py), from every logged move
-    of the tree and the versions of its moves before and after; `versions`: the ids
-    (peer index, counter) of the two versions, whose common ancestor (as loro's DAG finds
-    it) the replay starts from."""
-    global _tree_checkout, _included_vv
-    if _tree_checkout is None:
-        from loro_c import tree_checkout
-        from loro_c._tree import included_vv
-        _tree_checkout = tree_checkout
-        _included_vv = included_vv
+    """A checkout's (or concurrent import's) items in loro 1.17.1's order. `versions`: the
+    ids (peer index, counter) of the version before and the version after. loro replays
+    its tree diff from a base version: the ops both versions hold whose Lamport is below
+    every op only one of them holds (`lmin`). So the moves of the version before from
+    `lmin` on are taken back, latest first, and those of the version after applied
+    (TreeMoves.replay_items, on a scratch copy holding the tree's moves of both)."""
     cdef OpLog log = doc.log
-    cdef int64_t ci, i
+    cdef int64_t ci, i, n, m
+    cdef uint32_t p, lmin = 0xFFFFFFFF, lam
+    cdef int32_t end
     cdef lc_change *ch
     cdef lc_op *op
-    to_vv = _included_vv(tree_state(doc, c))
-    from_vv = {} if doc.tree_ev is None or c not in doc.tree_ev else doc.tree_ev[c][0]
-    moves = {}          # (an import may log two copies of a change)
-    for ci in range(log.n_changes):
-        ch = &log.changes[ci]
-        for i in range(ch.ops_off, ch.ops_off + ch.ops_len):
-            op = &log.ops[i]
-            if op.kind != LC_OP_TREE or op.container != c:
-                continue
-            moves[ch.peer, op.counter] = (
-                ch.lamport + <uint32_t>(op.counter - ch.counter), log.peer_ids[ch.peer],
-                op.counter, (log.peer_ids[op.start_id.peer], op.start_id.counter),
-                None if op.pos == LC_TREE_PARENT_ROOT else "deleted"
-                if op.pos == LC_TREE_PARENT_DELETED else (log.peer_ids[op.pos], <int32_t>op.delta),
-                log.values[op.arg])
-    moves = sorted(moves.values(), key=_lamport_peer)
+    cdef lc_id *ids = NULL
+    cdef int32_t *fa = NULL
+    cdef int32_t *fb = NULL
+    cdef uint8_t *in_to = NULL
+    cdef int64_t cap_in_to = 0
+    cdef TreeMoves r
+    cdef bytes fi
+    cdef int64_t parent_kind
+    cdef uint64_t parent_peer
     a, b = versions
-    peer_ids = [log.peer_ids[i] for i in range(log.n_peers)]
-    dag = history_dag(log)
-    lca = _tree_checkout.common_ancestor(dag, a, b, peer_ids)
-    lca_vv = {peer_ids[p]: n for p, n in dag.closure(lca).items()}
-    min_lamport = min([group_lamports(log, p, k)[0] for p, k in lca]) if lca else 0
-    max_lamport = max([group_lamports(log, p, k)[1] for p, k in b]) if b else 1 << 32
-    return _tree_checkout.checkout_items(moves, from_vv, to_vv, lca_vv, min_lamport, max_lamport)
-
-
-cdef tuple group_lamports(OpLog log, uint32_t p, int32_t counter):
-    """(Lamport of the first op, of the last op) of loro's change holding the id."""
-    cdef lc_group *g = &log.groups[p].items[log.find_group(p, counter)]
-    return (g.lamport, g.lamport + <uint32_t>(g.end - 1 - g.counter))
-
-
-cdef object history_dag(OpLog log):
-    """loro's history nodes (tree_checkout.Dag): a peer's ops cut where a change does not
-    continue from the peer's previous op, and after every op a change depends on."""
-    cdef int64_t ci, j
-    cdef lc_change *ch
-    cuts = [set() for _ in range(log.n_peers)]
-    starts = [[] for _ in range(log.n_peers)]        # (counter, change index) per peer
-    for ci in range(log.n_changes):
-        ch = &log.changes[ci]
-        starts[ch.peer].append((ch.counter, ci))
-        continues = ch.deps_len == 1 and log.deps[ch.deps_off].peer == ch.peer \
-            and log.deps[ch.deps_off].counter == ch.counter - 1
-        if not continues:
-            cuts[ch.peer].add(ch.counter)
-        for j in range(ch.deps_off, ch.deps_off + ch.deps_len):
-            cuts[log.deps[j].peer].add(log.deps[j].counter + 1)
-    nodes = {}
-    for p in range(log.n_peers):
-        lst = sorted(starts[p])
-        if not lst:
-            continue
-        ends = sorted(k for k in cuts[p] if 0 < k < log.vv[p]) + [log.vv[p]]
-        out = []
-        s = 0
-        at = 0
-        for e in ends:
-            if e <= s:
+    n = max(len(a), len(b), 1)
+    ids = <lc_id*>malloc(<size_t>n * sizeof(lc_id))
+    fa = <int32_t*>malloc((log.n_peers + 1) * sizeof(int32_t))
+    fb = <int32_t*>malloc((log.n_peers + 1) * sizeof(int32_t))
+    try:
+        if ids == NULL or fa == NULL or fb == NULL:
+            raise MemoryError()
+        for i, (pk, k) in enumerate(a):
+            ids[i] = make_id(pk, k)
+        log.closure(ids, len(a), make_id(LC_NO_PEER, 0), fa)
+        for i, (pk, k) in enumerate(b):
+            ids[i] = make_id(pk, k)
+        log.closure(ids, len(b), make_id(LC_NO_PEER, 0), fb)
+        for p in range(log.n_peers):
+            if fa[p] != fb[p]:
+                lam = log.lamport_of(make_id(p, fa[p] if fa[p] < fb[p] else fb[p]))
+                if lam < lmin:
+                    lmin = lam
+        if lmin == 0xFFFFFFFF:
+            return []
+        r = TreeMoves()
+        for ci in range(log.n_changes):
+            ch = &log.changes[ci]
+            end = fa[ch.peer] if fa[ch.peer] > fb[ch.peer] else fb[ch.peer]
+            if ch.counter >= end:
                 continue
-            while at + 1 < len(lst) and lst[at + 1][0] <= s:
-                at += 1
-            ch = &log.changes[<int64_t>lst[at][1]]
-            lamport = ch.lamport + <uint32_t>(s - ch.counter)
-            if s == ch.counter:
-                deps = [(log.deps[j].peer, log.deps[j].counter)
-                        for j in range(ch.deps_off, ch.deps_off + ch.deps_len)]
-            else:
-                deps = [(p, s - 1)]
-            out.append((s, e, lamport, deps))
-            s = e
-        nodes[p] = out
-    return _tree_checkout.Dag(nodes)
+            for i in range(ch.ops_off, ch.ops_off + ch.ops_len):
+                op = &log.ops[i]
+                if op.kind != LC_OP_TREE or op.container != c or op.counter >= end:
+                    continue
+                fi = <bytes>log.values[op.arg]
+                if op.pos == LC_TREE_PARENT_ROOT:
+                    parent_kind = TREE_ROOT
+                elif op.pos == LC_TREE_PARENT_DELETED:
+                    parent_kind = TREE_DELETED
+                else:
+                    parent_kind = r.node(log.peer_ids[op.pos], <int32_t>op.delta)
+                m = r._log_move(ch.lamport + <uint32_t>(op.counter - ch.counter),
+                                log.peer_ids[ch.peer], op.counter,
+                                r.node(log.peer_ids[op.start_id.peer], op.start_id.counter),
+                                parent_kind, <const uint8_t*><char*>fi, <int32_t>len(fi))
+                r.moves[m].excluded = op.counter >= fa[ch.peer]
+                if m >= cap_in_to:
+                    in_to = <uint8_t*>grow(in_to, &cap_in_to, m + 1, 1)
+                in_to[m] = op.counter < fb[ch.peer]
+        if r.n_moves == 0:
+            return []
+        return r.replay_items(r.sort_log(), lmin, in_to)
+    finally:
+        free(ids)
+        free(fa)
+        free(fb)
+        free(in_to)
 
 
-def _lamport_peer(m):
-    return (m[0], m[1])
-
-
-cdef object _tree_checkout = None
-cdef object _included_vv = None
-
-
-cdef object tree_id_or_none(object k):
-    return None if k is None else _types.TreeID(k[0], k[1])
+cdef object tree_id_cached(dict ids, object k):
+    cdef PyObject *v[2]
+    found = ids.get(k, ids)
+    if found is ids:
+        peer = k[0]
+        counter = k[1]
+        v[0] = <PyObject*>peer
+        v[1] = <PyObject*>counter
+        found = ids[k] = make_value(&TID_SHAPE, TID_SLOTS, v)
+    return found
 
 
 cdef object ml_diff(LoroDoc doc, uint32_t c, list shown, list reached, bint is_import):

@@ -57,6 +57,9 @@ cdef class TreeMoves:
     # tree_node (72 bytes) per step
     cdef int32_t *ups
     cdef int64_t cap_ups
+    # set while a scratch copy replays an event (replay_items): sibling lists are kept sorted
+    # at every move, so each report reads its index at once
+    cdef bint keep_sorted
 
     cdef int64_t find(self, uint64_t peer, int32_t counter) noexcept
     cdef int _rehash(self, int64_t n_slots) except -1
@@ -97,6 +100,21 @@ cdef class TreeMoves:
     cdef int64_t top_of(self, int64_t k) noexcept
     cdef bint alive_k(self, int64_t k) noexcept
     cdef int _check_kids(self, int64_t p, int64_t expected) except -1
+    cdef int _place_sorted(self, int64_t k, int64_t parent, int64_t last_move) except -1
+    cdef int64_t sort_log(self) except -1
+    cdef bint _move_lt(self, int64_t a, int64_t b) noexcept
+    cdef object _parent_id(self, int64_t p)
+    cdef object _fi_of(self, int64_t m)
+    cdef int _report(self, list items, int action, int64_t t, int64_t parent, int64_t last,
+                     bint pre_present, bint pre_deleted, int64_t pre_parent,
+                     int64_t pre_index, int64_t **stack, int64_t *cap_stack) except -1
+    cdef bint deleted_at(self, int64_t p) noexcept
+    cdef int64_t _lower_bound(self, child_list *kids, int64_t k) noexcept
+    cdef int64_t pos_in(self, int64_t k) noexcept
+    cdef int begin_sorted(self) except -1
+    cdef int end_sorted(self) noexcept
+    cdef void _renumber(self, child_list *kids) noexcept
+    cdef list replay_items(self, int64_t n_order, uint32_t lmin, const uint8_t *in_to)
 
 
 cdef extern from "loro_c/jitter.h":

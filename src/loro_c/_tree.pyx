@@ -137,6 +137,21 @@ cdef int64_t fi_new_c(const uint8_t *l, int64_t ln, const uint8_t *r, int64_t rn
     return k + 1
 
 
+# what one step of an event's replay does to its node (replay_items), as loro names it
+cdef enum:
+    _UNCREATE = 0           # the node's first move taken back: it is gone
+    _DELETE = 1             # into the deleted subtree from a shown place
+    _MOVE_IN_DELETED = 2    # within the deleted subtree (or there from nowhere)
+    _CREATE = 3             # shown again, from the deleted subtree or from nowhere
+    _MOVE = 4
+
+
+cdef inline int _action(bint new_deleted, bint old_deleted, bint old_unexist) noexcept:
+    if new_deleted:
+        return _MOVE_IN_DELETED if old_deleted or old_unexist else _DELETE
+    return _CREATE if old_deleted or old_unexist else _MOVE
+
+
 cdef class TreeMoves:
     """The moves of one tree and the parent map they give (see the module docstring)."""
     def __dealloc__(self):
@@ -322,6 +337,8 @@ cdef class TreeMoves:
         sorted once, when read)."""
         cdef child_list *kids = self.kids_of(self.nodes[k].parent)
         cdef int64_t at, last
+        if self.keep_sorted:
+            return self._place_sorted(k, parent, last_move)
         if kids != NULL:
             at = self.nodes[k].slot
             last = kids.items[kids.n - 1]
@@ -808,6 +825,283 @@ cdef class TreeMoves:
         for p in [TREE_ROOT, TREE_DELETED] + list(range(self.n_nodes)):
             self._check_kids(p, counts.get(p, 0))
 
+    cdef int _place_sorted(self, int64_t k, int64_t parent, int64_t last_move) except -1:
+        """place() while `keep_sorted`: the node leaves its sorted sibling list and enters
+        the new one at its place, both found by binary search (slots are not kept: pos_in
+        reads a position, end_sorted renumbers them)."""
+        cdef child_list *kids = self.kids_of(self.nodes[k].parent)
+        cdef int64_t at, lo
+        if kids != NULL:
+            at = self.pos_in(k)
+            if at >= 0:
+                memmove(&kids.items[at], &kids.items[at + 1],
+                        <size_t>(kids.n - at - 1) * sizeof(int64_t))
+                kids.n -= 1
+        self.nodes[k].parent = parent
+        self.ups[k] = <int32_t>parent
+        self.nodes[k].last_move = last_move
+        kids = self.kids_of(parent)
+        if kids == NULL:
+            return 0
+        if kids.n == kids.cap:
+            kids.items = <int64_t*>_grow(kids.items, &kids.cap, kids.n + 1, sizeof(int64_t))
+        lo = self._lower_bound(kids, k)
+        memmove(&kids.items[lo + 1], &kids.items[lo], <size_t>(kids.n - lo) * sizeof(int64_t))
+        kids.items[lo] = k
+        kids.n += 1
+        return 0
+
+    cdef int64_t _lower_bound(self, child_list *kids, int64_t k) noexcept:
+        """The first place in a sorted sibling list whose node does not sort before k."""
+        cdef int64_t lo = 0, hi = kids.n, mid
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if self.sibling_cmp(kids.items[mid], k) < 0:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    cdef int64_t pos_in(self, int64_t k) noexcept:
+        """While `keep_sorted`: node k's index among its siblings, -1 when it has no parent
+        (its sort key, fractional index then the (Lamport, peer) of its last move, is
+        unique)."""
+        cdef child_list *kids = self.kids_of(self.nodes[k].parent)
+        cdef int64_t at
+        if kids == NULL:
+            return -1
+        at = self._lower_bound(kids, k)
+        return at if at < kids.n and kids.items[at] == k else -1
+
+    cdef int begin_sorted(self) except -1:
+        """Every sibling list sorted once; from here on each move keeps its lists sorted."""
+        cdef int64_t k
+        for k in range(self.n_nodes):
+            self.sorted_kids(k)
+        self.sorted_kids(TREE_ROOT)
+        self.sorted_kids(TREE_DELETED)
+        self.keep_sorted = True
+        return 0
+
+    cdef int end_sorted(self) noexcept:
+        """Leave `keep_sorted`: the slots are numbered again."""
+        cdef int64_t k
+        self.keep_sorted = False
+        for k in range(self.n_nodes):
+            self._renumber(&self.nodes[k].kids)
+        self._renumber(&self.root_kids)
+        self._renumber(&self.deleted_kids)
+        return 0
+
+    cdef void _renumber(self, child_list *kids) noexcept:
+        cdef int64_t i
+        for i in range(kids.n):
+            self.nodes[kids.items[i]].slot = i
+
+    # -- an event's replay of loro's tree diff (a scratch TreeMoves; _events.tree_checkout_items)
+
+    cdef int64_t sort_log(self) except -1:
+        """Fill `order` with the logged moves by (Lamport, peer, counter), a second copy of
+        a move left out; returns how many it holds."""
+        cdef int64_t n = self.n_moves, width = 1, lo, mid, hi, i, j, k, out
+        cdef int64_t *tmp
+        cdef int64_t *src
+        cdef int64_t *dst
+        cdef int64_t *swap
+        cdef tree_move *a
+        cdef tree_move *b
+        if n == 0:
+            return 0
+        if n > self.cap_order:
+            self.order = <int64_t*>_grow(self.order, &self.cap_order, n, sizeof(int64_t))
+        tmp = <int64_t*>malloc(<size_t>n * sizeof(int64_t))
+        if tmp == NULL:
+            raise MemoryError()
+        for i in range(n):
+            self.order[i] = i
+        src = self.order
+        dst = tmp
+        while width < n:
+            lo = 0
+            while lo < n:
+                mid = min(lo + width, n)
+                hi = min(lo + 2 * width, n)
+                i, j, k = lo, mid, lo
+                while i < mid and j < hi:
+                    if self._move_lt(src[j], src[i]):
+                        dst[k] = src[j]
+                        j += 1
+                    else:
+                        dst[k] = src[i]
+                        i += 1
+                    k += 1
+                while i < mid:
+                    dst[k] = src[i]
+                    i += 1
+                    k += 1
+                while j < hi:
+                    dst[k] = src[j]
+                    j += 1
+                    k += 1
+                lo = hi
+            swap = src
+            src = dst
+            dst = swap
+            width *= 2
+        if src != self.order:
+            memcpy(self.order, src, <size_t>n * sizeof(int64_t))
+        free(tmp)
+        out = 1
+        for i in range(1, n):
+            a = &self.moves[self.order[out - 1]]
+            b = &self.moves[self.order[i]]
+            if a.lamport == b.lamport and a.peer == b.peer and a.counter == b.counter:
+                continue
+            self.order[out] = self.order[i]
+            out += 1
+        return out
+
+    cdef bint _move_lt(self, int64_t a, int64_t b) noexcept:
+        cdef tree_move *x = &self.moves[a]
+        cdef tree_move *y = &self.moves[b]
+        if x.lamport != y.lamport:
+            return x.lamport < y.lamport
+        if x.peer != y.peer:
+            return x.peer < y.peer
+        return x.counter < y.counter
+
+    cdef bint deleted_at(self, int64_t p) noexcept:
+        """Whether parent `p` (a node index, TREE_ROOT, TREE_DELETED or TREE_NONE) is the
+        deleted root or a node under it."""
+        if p == TREE_DELETED:
+            return True
+        return p >= 0 and self.top_of(p) == TREE_DELETED
+
+    cdef object _parent_id(self, int64_t p):
+        return None if p == TREE_ROOT else self.tree_id(p)
+
+    cdef object _fi_of(self, int64_t m):
+        return (<char*>&self.fis[self.moves[m].fi_off])[:self.moves[m].fi_len]
+
+    cdef list replay_items(self, int64_t n_order, uint32_t lmin, const uint8_t *in_to):
+        """loro's tree diff between two versions, on a scratch TreeMoves holding the moves of
+        both (`order`: sort_log's n_order moves; a move is `excluded` unless the version
+        before holds it; in_to[m]: the version after holds move m). Every move of the
+        version before is applied; those of Lamport `lmin` or more are taken back, latest
+        first, then those of the version after from `lmin` on are applied in order. Each
+        step that changes a node's parent is reported as loro's state turns it into an item
+        (indexes of that moment; nothing for a node inside a deleted subtree), and a node
+        that comes back is listed with its subtree, level by level, last child first."""
+        cdef int64_t k, m, t, first, parent, last, pre_parent, pre_index, fi_move, i, n_stack
+        cdef int64_t cap_stack = 0
+        cdef int64_t *stack = NULL
+        cdef tree_move *mv
+        cdef bint pre_present, pre_deleted, new_deleted, old_deleted, shown
+        cdef int action
+        cdef child_list *kids
+        items = []
+        for k in range(n_order):
+            self.apply_one(self.order[k])
+        self.pending = self.n_moves
+        self.begin_sorted()
+        first = n_order
+        for k in range(n_order):
+            if self.moves[self.order[k]].lamport >= lmin:
+                first = k
+                break
+        try:
+            for k in range(n_order - 1, first - 1, -1):
+                m = self.order[k]
+                mv = &self.moves[m]
+                if mv.excluded:
+                    continue
+                t = mv.target
+                if not mv.effective:
+                    self.take_back(m)
+                    continue
+                pre_parent = self.nodes[t].parent
+                pre_present = pre_parent != TREE_NONE
+                pre_deleted = self.top_of(t) == TREE_DELETED
+                pre_index = self.pos_in(t)
+                self.take_back(m)
+                parent = self.nodes[t].parent
+                last = self.nodes[t].last_move
+                if parent == TREE_NONE:
+                    action = _UNCREATE
+                else:
+                    action = _action(self.deleted_at(parent), self.deleted_at(mv.parent), False)
+                self._report(items, action, t, parent, last, pre_present, pre_deleted,
+                             pre_parent, pre_index, &stack, &cap_stack)
+            for k in range(first, n_order):
+                m = self.order[k]
+                mv = &self.moves[m]
+                if not in_to[m]:
+                    mv.excluded = 1
+                    continue
+                mv.excluded = 0
+                t = mv.target
+                pre_parent = self.nodes[t].parent
+                pre_present = pre_parent != TREE_NONE
+                pre_deleted = self.top_of(t) == TREE_DELETED
+                pre_index = self.pos_in(t)
+                new_deleted = self.deleted_at(mv.parent)
+                old_deleted = self.deleted_at(pre_parent)
+                self.apply_one(m)
+                if not mv.effective:
+                    continue
+                action = _action(new_deleted, old_deleted, pre_parent == TREE_NONE)
+                self._report(items, action, t, mv.parent, m, pre_present, pre_deleted,
+                             pre_parent, pre_index, &stack, &cap_stack)
+        finally:
+            free(stack)
+            self.end_sorted()
+        return items
+
+    cdef int _report(self, list items, int action, int64_t t, int64_t parent, int64_t last,
+                     bint pre_present, bint pre_deleted, int64_t pre_parent,
+                     int64_t pre_index, int64_t **stack, int64_t *cap_stack) except -1:
+        """The item (if any) of one step of replay_items, as loro's state makes it: node t
+        now under `parent` by move `last`; pre_*: where it was shown before the step."""
+        cdef int64_t n, i, kid, n_stack
+        cdef child_list *kids
+        if action == _UNCREATE or action == _DELETE:
+            if pre_present and not pre_deleted:
+                items.append(("delete", self.tree_id(t), self._parent_id(pre_parent), pre_index))
+            return 0
+        if action == _MOVE_IN_DELETED:
+            return 0
+        if parent != TREE_ROOT and self.deleted_at(parent):
+            return 0
+        if action == _MOVE and pre_present and not pre_deleted:
+            items.append(("move", self.tree_id(t), self._parent_id(parent), self.pos_in(t),
+                          self._fi_of(last), self._parent_id(pre_parent), pre_index))
+            return 0
+        items.append(("create", self.tree_id(t), self._parent_id(parent), self.pos_in(t),
+                      self._fi_of(last)))
+        if action != _CREATE:
+            return 0
+        # the node came back: its subtree is created too, each level's children in sibling
+        # order, the last child's subtree entered first
+        stack[0] = <int64_t*>_grow(stack[0], cap_stack, 1, sizeof(int64_t))
+        stack[0][0] = t
+        n_stack = 1
+        while n_stack > 0:
+            n_stack -= 1
+            n = stack[0][n_stack]
+            kids = self.kids_of(n)
+            if kids.n == 0:
+                continue
+            nid = self.tree_id(n)
+            for i in range(kids.n):
+                kid = kids.items[i]
+                items.append(("create", self.tree_id(kid), nid, i,
+                               self._fi_of(self.nodes[kid].last_move)))
+            if n_stack + kids.n > cap_stack[0]:
+                stack[0] = <int64_t*>_grow(stack[0], cap_stack, n_stack + kids.n, sizeof(int64_t))
+            memcpy(&stack[0][n_stack], kids.items, <size_t>kids.n * sizeof(int64_t))
+            n_stack += kids.n
+        return 0
+
     cdef int _check_kids(self, int64_t p, int64_t expected) except -1:
         cdef child_list *kids = self.sorted_kids(p)
         cdef int64_t i
@@ -827,10 +1121,22 @@ def included_vv(TreeMoves tm):
     """{peer: 1 + the greatest counter} of the moves in effect order (not left out)."""
     tm.settle()
     cdef int64_t m
+    cdef uint64_t run_peer = 0
+    cdef int32_t run_end = -1
     out = {}
+    # (moves come in runs of one peer: the dict is read once per run)
     for m in range(tm.n_moves):
-        if not tm.moves[m].excluded and tm.moves[m].counter >= out.get(tm.moves[m].peer, 0):
-            out[tm.moves[m].peer] = tm.moves[m].counter + 1
+        if tm.moves[m].excluded:
+            continue
+        if run_end < 0 or tm.moves[m].peer != run_peer:
+            if run_end >= 0 and run_end > out.get(run_peer, 0):
+                out[run_peer] = run_end
+            run_peer = tm.moves[m].peer
+            run_end = 0
+        if tm.moves[m].counter >= run_end:
+            run_end = tm.moves[m].counter + 1
+    if run_end >= 0 and run_end > out.get(run_peer, 0):
+        out[run_peer] = run_end
     return out
 
 
@@ -877,12 +1183,49 @@ def greater_items(TreeMoves tm, dict vv_before):
     tm.checkout(vv_before)
     vv = dict(vv_before)
     items = []
+    if at_end:
+        # each move reads indexes: sibling lists kept sorted at every move instead of
+        # sorted again at each read (a flat tree of thousands of nodes)
+        tm.begin_sorted()
+    try:
+        _greater_walk(tm, new, at_end, vv, items)
+    finally:
+        if tm.keep_sorted:
+            tm.end_sorted()
+    tm.checkout(final)
+    return items
+
+
+cdef object _index_k(TreeMoves tm, int64_t t):
+    """TreeMoves.index of node t (None when it has no parent)."""
+    cdef int64_t at
+    if tm.keep_sorted:
+        at = tm.pos_in(t)
+        return None if at < 0 else at
+    return tm.index(tm.tree_id(t))
+
+
+cdef object _parent_k(TreeMoves tm, int64_t t):
+    """TreeMoves.parent of node t."""
+    cdef int64_t p = tm.nodes[t].parent
+    if p == TREE_NONE:
+        return "unexist"
+    if p == TREE_ROOT:
+        return None
+    if p == TREE_DELETED:
+        return "deleted"
+    return tm.tree_id(p)
+
+
+cdef int _greater_walk(TreeMoves tm, list new, bint at_end, dict vv, list items) except -1:
+    cdef int64_t t
+    cdef tree_move *mv
     for m in new:
         t = tm.moves[m].target
         tid = tm.tree_id(t)
         was_alive = tm.alive_k(t)
-        old_parent = tm.parent(tid)
-        old_index = tm.index(tid)
+        old_parent = _parent_k(tm, t)
+        old_index = _index_k(tm, t)
         vv[tm.moves[m].peer] = tm.moves[m].counter + 1
         if at_end:
             tm.include_last(m)
@@ -896,16 +1239,15 @@ def greater_items(TreeMoves tm, dict vv_before):
             "deleted" if mv.parent == TREE_DELETED else tm.tree_id(mv.parent))
         if (mv.peer, mv.counter) == tid:
             if tm.alive_k(t):
-                items.append(("create", tid, parent, tm.index(tid), fi))
+                items.append(("create", tid, parent, _index_k(tm, t), fi))
         elif mv.parent == TREE_DELETED or not tm.alive_k(t):
             if was_alive:
                 items.append(("delete", tid, old_parent, old_index))
         elif was_alive:
-            items.append(("move", tid, parent, tm.index(tid), fi, old_parent, old_index))
+            items.append(("move", tid, parent, _index_k(tm, t), fi, old_parent, old_index))
         else:
-            items.append(("create", tid, parent, tm.index(tid), fi))
-    tm.checkout(final)
-    return items
+            items.append(("create", tid, parent, _index_k(tm, t), fi))
+    return 0
 
 
 # -- fractional indexes (loro's scheme: byte strings ending in 0x80, compared as bytes)

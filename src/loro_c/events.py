@@ -235,7 +235,7 @@ class _DocEvents:
     """A document's diff-event subscribers: root ones, and per ContainerID; and the
     peer-id-change subscribers."""
     __slots__ = ("root", "by_cid", "peer", "first", "first_done", "pre", "busy", "before",
-                 "hooks", "tree_lca")
+                 "hooks", "tree_lca", "tree_views")
 
     def __init__(self):
         self.root = []
@@ -247,9 +247,13 @@ class _DocEvents:
         self.pre = []
         self.busy = False          # first-commit or pre-commit callbacks are running
         self.before = None         # during a checkout: visibility of the touched atoms before it
-        # during a checkout: the ids of the versions before and after it, whose ancestor
-        # loro's tree diff replays from (tree_checkout.py); None otherwise
+        # during a checkout or a concurrent import: the ids of the versions before and after
+        # it, between which loro's tree diff is replayed (_events.tree_checkout_items); None
+        # otherwise
         self.tree_lca = None
+        # during LoroDoc.diff: trees keep their view before the move (state/tree.pxi), which
+        # that diff's sequence starts from
+        self.tree_views = False
 
     def active(self):
         return bool(self.root) or bool(self.hooks) or any(self.by_cid.values())

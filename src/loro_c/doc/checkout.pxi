@@ -269,10 +269,12 @@ cdef object diff_versions(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b,
             d.evs = events_module()._new_registry()
         d.evlog.on = 1
         d.evlog.n = 0
+        d.evs.tree_views = True
         move_state_to(d, b, nb)
         return events_module().diff_batch(d)
     finally:
         d.evs.before = None
+        d.evs.tree_views = False
         d.evs = saved_evs
         d.evlog.on = 0          # the way back is not an edit: nothing of it is journaled
         try:

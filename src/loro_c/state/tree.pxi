@@ -233,16 +233,23 @@ cdef int tree_note_before(LoroDoc d, uint32_t c) except -1:
     if c in d.tree_ev:
         return 0
     tm = tree_state(d, c)
-    d.tree_ev[c] = [_included_vv(tm), _tree_view(tm), []]
+    # (the view only for LoroDoc.diff: a commit lists its own items, an import and a
+    # checkout replay the moves)
+    d.tree_ev[c] = [_included_vv(tm),
+                    _tree_view(tm) if d.evs is not None and d.evs.tree_views else None, []]
     return 0
 
 
 cdef int tree_snapshot_all(LoroDoc d) except -1:
-    """An import is about to apply while someone subscribes: keep every tree as it is."""
+    """An import is about to apply while someone subscribes: keep the version of every
+    tree (an attached import's events need no view: tree_event_items' mode 1 replays the
+    new moves, and a concurrent import's replay starts from the versions' ids)."""
     cdef int64_t c
+    if d.tree_ev is None:
+        d.tree_ev = {}
     for c in range(d.n_containers):
-        if d.ckind[c] == KIND_TREE:
-            tree_note_before(d, <uint32_t>c)
+        if d.ckind[c] == KIND_TREE and c not in d.tree_ev:
+            d.tree_ev[c] = [_included_vv(tree_state(d, <uint32_t>c)), None, []]
     return 0
 
 
@@ -268,6 +275,8 @@ cdef list tree_event_items(LoroDoc d, uint32_t c, int mode):
     tm = tree_state(d, c)
     if mode == 1:
         return _greater_items(tm, vv_before)
+    if before is None:
+        raise AssertionError("a tree's view before the move was not kept")
     return tree_view_diff(before, _tree_view(tm))
 
 
