@@ -199,6 +199,16 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
         status = apply_staged(doc, run)
         # the grouping undo log serves this import only
         doc.log.n_gundo = run.n_gundo
+        if (changes is None and doc.log.n_changes == run.n_changes and not run.change_undo
+                and doc.n_staged == run.n_pending_before
+                and (<char*>doc.log.frontiers)[:doc.log.n_frontiers * sizeof(lc_id)]
+                == run.frontiers):
+            # a blob the document already holds all of: loro 1.17.1 allocates no list values
+            # for it (the next local list insert still folds into the one before), nor text
+            # for an updates blob (a snapshot's text it does decode)
+            doc.lval_len = run.lval_len
+            if all(len(b) > 21 and b[20] == 0 and b[21] == 4 for b in blobs):
+                doc.lstr_len = run.lstr_len
         return status
     except BaseException as e:
         undo(doc, run, applying)
