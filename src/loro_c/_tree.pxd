@@ -72,7 +72,7 @@ cdef class TreeMoves:
     cdef int sibling_cmp(self, int64_t a, int64_t b) noexcept
     cdef int place(self, int64_t k, int64_t parent, int64_t last_move) except -1
     cdef child_list *sorted_kids(self, int64_t parent) except? NULL
-    cdef int _merge_sort(self, int64_t *items, int64_t n) except -1
+    cdef int _merge_sort(self, int64_t *items, int64_t n, bint by_move=*) except -1
     cdef bint before(self, int64_t a, int64_t b) noexcept
     cdef int64_t add_move(self, uint32_t lamport, uint64_t peer, int32_t counter,
                           int64_t target, int64_t parent, const uint8_t *fi,

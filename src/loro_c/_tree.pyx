@@ -373,7 +373,9 @@ cdef class TreeMoves:
         kids.dirty = 0
         return kids
 
-    cdef int _merge_sort(self, int64_t *items, int64_t n) except -1:
+    cdef int _merge_sort(self, int64_t *items, int64_t n, bint by_move=False) except -1:
+        """Stable sort of node indices by sibling order, or (`by_move`) of move indices
+        by (Lamport, peer, counter)."""
         cdef int64_t *tmp = <int64_t*>malloc(<size_t>n * sizeof(int64_t))
         cdef int64_t width = 1, lo, mid, hi, i, j, k
         cdef int64_t *src = items
@@ -388,7 +390,8 @@ cdef class TreeMoves:
                 hi = min(lo + 2 * width, n)
                 i, j, k = lo, mid, lo
                 while i < mid and j < hi:
-                    if self.sibling_cmp(src[j], src[i]) < 0:
+                    if (self._move_lt(src[j], src[i]) if by_move
+                            else self.sibling_cmp(src[j], src[i]) < 0):
                         dst[k] = src[j]
                         j += 1
                     else:
@@ -903,54 +906,16 @@ cdef class TreeMoves:
     cdef int64_t sort_log(self) except -1:
         """Fill `order` with the logged moves by (Lamport, peer, counter), a second copy of
         a move left out; returns how many it holds."""
-        cdef int64_t n = self.n_moves, width = 1, lo, mid, hi, i, j, k, out
-        cdef int64_t *tmp
-        cdef int64_t *src
-        cdef int64_t *dst
-        cdef int64_t *swap
+        cdef int64_t n = self.n_moves, i, out
         cdef tree_move *a
         cdef tree_move *b
         if n == 0:
             return 0
         if n > self.cap_order:
             self.order = <int64_t*>_grow(self.order, &self.cap_order, n, sizeof(int64_t))
-        tmp = <int64_t*>malloc(<size_t>n * sizeof(int64_t))
-        if tmp == NULL:
-            raise MemoryError()
         for i in range(n):
             self.order[i] = i
-        src = self.order
-        dst = tmp
-        while width < n:
-            lo = 0
-            while lo < n:
-                mid = min(lo + width, n)
-                hi = min(lo + 2 * width, n)
-                i, j, k = lo, mid, lo
-                while i < mid and j < hi:
-                    if self._move_lt(src[j], src[i]):
-                        dst[k] = src[j]
-                        j += 1
-                    else:
-                        dst[k] = src[i]
-                        i += 1
-                    k += 1
-                while i < mid:
-                    dst[k] = src[i]
-                    i += 1
-                    k += 1
-                while j < hi:
-                    dst[k] = src[j]
-                    j += 1
-                    k += 1
-                lo = hi
-            swap = src
-            src = dst
-            dst = swap
-            width *= 2
-        if src != self.order:
-            memcpy(self.order, src, <size_t>n * sizeof(int64_t))
-        free(tmp)
+        self._merge_sort(self.order, n, True)
         out = 1
         for i in range(1, n):
             a = &self.moves[self.order[out - 1]]
