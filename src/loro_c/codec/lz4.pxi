@@ -30,9 +30,9 @@ cdef const char* lz4_block_walk_c(const unsigned char* src, Py_ssize_t n, Writer
     counted in `out.len` (the change blocks of a snapshot loaded from its state)."""
     cdef Py_ssize_t i = 0, lit, ml, off, produced = out.len
     cdef uint8_t tok, b
-    while True:
-        if i >= n:
-            return "truncated LZ4 block"
+    # `produced` never exceeds `limit`, so a length over `limit` (checked once, after its
+    # extension bytes) is too long however the sum went on
+    while i < n:
         tok = src[i]
         i += 1
         lit = tok >> 4
@@ -43,16 +43,14 @@ cdef const char* lz4_block_walk_c(const unsigned char* src, Py_ssize_t n, Writer
                 b = src[i]
                 i += 1
                 lit += b
-                if lit > limit:
-                    return "LZ4 output exceeds its limit"
-                if b != 255:
+                if b != 255 or lit > limit:
                     break
         if lit > n - i:
             return "truncated LZ4 literals"
+        if lit > limit - produced:
+            return "LZ4 output exceeds its limit"
         produced += lit
         i += lit
-        if produced > limit:
-            return "LZ4 output exceeds its limit"
         if i == n:
             out.len = produced
             return NULL
@@ -62,32 +60,49 @@ cdef const char* lz4_block_walk_c(const unsigned char* src, Py_ssize_t n, Writer
         i += 2
         if off == 0 or off > produced - window_start:
             return "bad LZ4 match offset"
-        ml = tok & 15
-        if ml == 15:
+        ml = (tok & 15) + 4
+        if ml == 19:
             while True:
                 if i >= n:
                     return "truncated LZ4 match length"
                 b = src[i]
                 i += 1
                 ml += b
-                if ml > limit:
-                    return "LZ4 output exceeds its limit"
-                if b != 255:
+                if b != 255 or ml > limit:
                     break
-        produced += ml + 4
-        if produced > limit:
+        if ml > limit - produced:
             return "LZ4 output exceeds its limit"
+        produced += ml
+    return "truncated LZ4 block"
+
+
+# bytes written past a block's output by the 16-byte copies of lz4_block_c (the output
+# buffer holds them; they are overwritten or lie past the end)
+cdef enum:
+    LZ4_SLACK = 32
+
+
+cdef inline void copy16(unsigned char* d, const unsigned char* s) noexcept nogil:
+    memcpy(d, s, 16)
 
 
 cdef const char* lz4_block_c(const unsigned char* src, Py_ssize_t n, Writer* out,
                              Py_ssize_t window_start, Py_ssize_t limit) noexcept nogil:
-    """lz4_block's loop: NULL on success, else the error message (LZ4_OOM when a write
-    failed)."""
-    cdef Py_ssize_t i = 0, lit, ml, off, k, src_pos
+    """lz4_block's loop: NULL on success, else the error message (LZ4_OOM when the output
+    buffer could not grow). The buffer is sized for `limit` bytes up front; short literal
+    runs and matches whose source lies 16 bytes back or more are copied 16 bytes at a time
+    (the excess lands in LZ4_SLACK spare bytes and is overwritten or past the end)."""
+    cdef Py_ssize_t i = 0, lit, ml, off, k, o
+    cdef unsigned char* d
+    cdef const unsigned char* m
     cdef uint8_t tok, b
-    while True:
-        if i >= n:
-            return "truncated LZ4 block"
+    if limit < out.len:
+        return "LZ4 output exceeds its limit"
+    if writer_reserve(out, limit - out.len + LZ4_SLACK) < 0:
+        return LZ4_OOM
+    d = out.data
+    o = out.len
+    while i < n:
         tok = src[i]
         i += 1
         lit = tok >> 4
@@ -98,51 +113,54 @@ cdef const char* lz4_block_c(const unsigned char* src, Py_ssize_t n, Writer* out
                 b = src[i]
                 i += 1
                 lit += b
-                if lit > limit:
-                    return "LZ4 output exceeds its limit"
-                if b != 255:
+                if b != 255 or lit > limit:
                     break
         if lit > n - i:
             return "truncated LZ4 literals"
-        if lit > limit - out.len:
+        if lit > limit - o:
             return "LZ4 output exceeds its limit"
-        if write_bytes(out, src + i, lit) < 0:
-            return LZ4_OOM
+        if lit <= 16 and n - i >= 16:
+            copy16(d + o, src + i)
+        else:
+            memcpy(d + o, src + i, <size_t>lit)
+        o += lit
         i += lit
         if i == n:
+            out.len = o
             return NULL
         if n - i < 2:
             return "truncated LZ4 match offset"
         off = src[i] | (<Py_ssize_t>src[i + 1] << 8)
         i += 2
-        if off == 0 or off > out.len - window_start:
+        if off == 0 or off > o - window_start:
             return "bad LZ4 match offset"
-        ml = tok & 15
-        if ml == 15:
+        ml = (tok & 15) + 4
+        if ml == 19:
             while True:
                 if i >= n:
                     return "truncated LZ4 match length"
                 b = src[i]
                 i += 1
                 ml += b
-                if ml > limit:
-                    return "LZ4 output exceeds its limit"
-                if b != 255:
+                if b != 255 or ml > limit:
                     break
-        ml += 4
-        if ml > limit - out.len:
+        if ml > limit - o:
             return "LZ4 output exceeds its limit"
-        if writer_reserve(out, ml) < 0:
-            return LZ4_OOM
-        src_pos = out.len - off
-        if off >= ml:
-            memcpy(out.data + out.len, out.data + src_pos, <size_t>ml)
-            out.len += ml
+        m = d + o - off
+        if off >= 16:
+            # each 16-byte piece reads bytes written before it (the source is 16 or more
+            # behind)
+            copy16(d + o, m)
+            k = 16
+            while k < ml:
+                copy16(d + o + k, m + k)
+                k += 16
         else:
             # an overlapping match repeats the last `off` bytes: copied byte by byte
             for k in range(ml):
-                out.data[out.len] = out.data[src_pos + k]
-                out.len += 1
+                d[o + k] = m[k]
+        o += ml
+    return "truncated LZ4 block"
 
 
 cdef bytes lz4_frame(const unsigned char* p, Py_ssize_t n, Py_ssize_t limit, bint dry=False):

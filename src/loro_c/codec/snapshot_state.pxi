@@ -149,10 +149,12 @@ cdef list read_peer_table(Reader* r):
 
 
 cdef int delta_rle_into(Reader* col, Py_ssize_t n, int32_t* out, int64_t lo, int64_t hi) except -1 nogil:
-    """Exactly `n` values of a DeltaRle column (then its end), each in [lo, hi], into every
-    third int32 of `out` (NULL: checked only)."""
+    """Exactly `n` values of a DeltaRle column (then its end), each in [lo, hi] (a range
+    inside int32's), into every third int32 of `out` (NULL: checked only)."""
     cdef Py_ssize_t i = 0, j
     cdef int64_t cnt, d = 0, acc = 0
+    # acc stays in [lo, hi], so hi - acc and lo - acc cannot overflow: a delta outside
+    # them is a value out of range, checked before it is added
     while i < n:
         r_zz(col, &cnt)
         if cnt == 0:
@@ -161,19 +163,28 @@ cdef int delta_rle_into(Reader* col, Py_ssize_t n, int32_t* out, int64_t lo, int
             if cnt > n - i:
                 failc(b"RLE run is longer than its column")
             r_zz(col, &d)
-            for j in range(<Py_ssize_t>cnt):
-                if add_ovf(acc, d, &acc) or acc < lo or acc > hi:
+            if d == 0:
+                if acc < lo or acc > hi:
                     failc(b"delta-encoded column value out of range")
                 if out != NULL:
-                    out[3 * (i + j)] = <int32_t>acc
+                    for j in range(<Py_ssize_t>cnt):
+                        out[3 * (i + j)] = <int32_t>acc
+            else:
+                for j in range(<Py_ssize_t>cnt):
+                    if d > hi - acc or d < lo - acc:
+                        failc(b"delta-encoded column value out of range")
+                    acc += d
+                    if out != NULL:
+                        out[3 * (i + j)] = <int32_t>acc
             i += <Py_ssize_t>cnt
         else:
             if cnt == INT64_MIN or -cnt > n - i:
                 failc(b"RLE literal run is longer than its column")
             for j in range(<Py_ssize_t>(-cnt)):
-                r_zz(col, &d)
-                if add_ovf(acc, d, &acc) or acc < lo or acc > hi:
+                r_zz_fast(col, &d)
+                if d > hi - acc or d < lo - acc:
                     failc(b"delta-encoded column value out of range")
+                acc += d
                 if out != NULL:
                     out[3 * (i + j)] = <int32_t>acc
             i += <Py_ssize_t>(-cnt)
@@ -693,3 +704,18 @@ def _state_section_entries(bytes data not None):
     if secs[1].len == 0 or (secs[1].len == 1 and secs[1].data[0] == 0x45):
         return []
     return list(sst_entries(&secs[1]))
+
+
+def _zz_read_all(bytes data not None, bint fast):
+    """Every zigzag varint of `data`, read by r_zz_fast (`fast`) or r_zz (tests)."""
+    cdef Reader r
+    cdef int64_t v = 0
+    reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+    out = []
+    while not reader_at_end(&r):
+        if fast:
+            r_zz_fast(&r, &v)
+        else:
+            r_zz(&r, &v)
+        out.append(v)
+    return out
