@@ -420,3 +420,26 @@ cdef int lz4_walk_plan(Writer* blocks, list frames) except -1:
         if content_size >= 0 and content_size != total:
             fail("LZ4 content size mismatch")
     return 0
+
+
+def _lz4_decode(bytes frame not None, Py_ssize_t limit, int how):
+    """Decode (how 0), walk (1: lz4_frame's dry run) or walk as a snapshot load does (2:
+    lz4_frame_plan then lz4_walk_plan) one LZ4 frame (tests). Returns the bytes, or None
+    for a walk that found the frame valid."""
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(frame)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(frame)
+    cdef Writer plan
+    if how == 0:
+        return lz4_frame(p, n, limit)
+    if how == 1:
+        return lz4_frame(p, n, limit, True)
+    planned = []
+    if writer_init(&plan, 64) < 0:
+        raise_writer_error(&plan)
+    try:
+        if not lz4_frame_plan(p, n, limit, &plan, planned):
+            return lz4_frame(p, n, limit, True)
+        lz4_walk_plan(&plan, planned)
+    finally:
+        writer_free(&plan)
+    return None

@@ -109,6 +109,11 @@ cdef bytes lz4_compress_frame(const unsigned char* src, Py_ssize_t n):
         free(tmp)
 
 
+def _lz4_compress_frame(bytes data not None):
+    """The LZ4 frame of `data` as snapshots store it (tests)."""
+    return lz4_compress_frame(<const unsigned char*>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+
+
 def _lz4_roundtrip(bytes data not None):
     """Compress into a frame and decompress again (for tests)."""
     cdef bytes frame = lz4_compress_frame(<const unsigned char*>PyBytes_AS_STRING(data),
