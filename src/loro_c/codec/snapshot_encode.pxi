@@ -644,6 +644,27 @@ cdef bytes container_state_bytes(tuple row):
         writer_free(&w)
 
 
+# The LZ4 frames of the large state values of the last snapshot exported, by their bytes
+# (equal bytes compress to the same frame): a container unchanged since that export is
+# hashed and compared instead of compressed again (a text's state is one large value).
+cdef dict _state_frames = {}
+
+
+cdef bytes state_sst(list entries):
+    """sst_build of a state section, its large values' frames taken from (and kept for the
+    next export in) _state_frames."""
+    global _state_frames
+    cdef dict frames = {}
+    for key, value in entries:
+        if len(value) > SST_BLOCK_SIZE:
+            frame = _state_frames.get(value)
+            if frame is not None:
+                frames[value] = frame
+    state = sst_build(entries, frames)
+    _state_frames = frames
+    return state
+
+
 # -- the blob -----------------------------------------------------------------------------------
 
 def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_bytes not None,
@@ -668,7 +689,7 @@ def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_byt
                          + [(b"fr", sf_bytes)])
         state = b"E" if changes else b""
     else:
-        state = sst_build([(row[0].to_bytes(), container_state_bytes(row)) for row in state_rows])
+        state = state_sst([(row[0].to_bytes(), container_state_bytes(row)) for row in state_rows])
     oplog = sst_build(entries, _frame_cache if cache is not None else None)
     if writer_init(&w, 64 + len(oplog) + len(state)) < 0:
         raise_writer_error(&w)
@@ -689,6 +710,9 @@ def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_byt
 
 
 def _clear_block_cache():
-    """Forget every encoded change block (tests compare warm exports with cold ones)."""
+    """Forget every encoded change block and state frame (tests compare warm exports with
+    cold ones)."""
+    global _state_frames
     _block_cache.clear()
     _frame_cache.clear()
+    _state_frames = {}
