@@ -159,3 +159,125 @@ def test_corrupt_blob_leaves_a_fresh_document_usable(snaps):
     ref = loro_c.LoroDoc()
     ref.import_(blob)
     assert d.get_deep_value() == ref.get_deep_value()
+
+
+def _ref_lz4_block(src, out, start):
+    """A plain LZ4 block decoder (the format's rules, one byte at a time); raises ValueError."""
+    i = 0
+    while True:
+        if i >= len(src):
+            raise ValueError("truncated")
+        tok = src[i]
+        i += 1
+        lit = tok >> 4
+        if lit == 15:
+            while True:
+                if i >= len(src):
+                    raise ValueError("truncated")
+                b = src[i]
+                i += 1
+                lit += b
+                if b != 255:
+                    break
+        if i + lit > len(src):
+            raise ValueError("truncated")
+        out += src[i:i + lit]
+        i += lit
+        if i == len(src):
+            return
+        if i + 2 > len(src):
+            raise ValueError("truncated")
+        off = src[i] | src[i + 1] << 8
+        i += 2
+        if off == 0 or off > len(out) - start:
+            raise ValueError("offset")
+        ml = (tok & 15) + 4
+        if ml == 19:
+            while True:
+                if i >= len(src):
+                    raise ValueError("truncated")
+                b = src[i]
+                i += 1
+                ml += b
+                if b != 255:
+                    break
+        for _ in range(ml):
+            out.append(out[-off])
+
+
+def _ref_lz4_frame(frame, limit):
+    """Loro's frame profile (independent blocks, no checksums, no size) decoded plainly."""
+    assert frame[4] == 0x60
+    i, out = 7, bytearray()
+    while True:
+        if i + 4 > len(frame):
+            raise ValueError("truncated")
+        info = struct.unpack_from("<I", frame, i)[0]
+        i += 4
+        if info == 0:
+            break
+        size = info & 0x7FFFFFFF
+        if size > 65536 or i + size > len(frame):
+            raise ValueError("size")
+        blk = frame[i:i + size]
+        i += size
+        start = len(out)
+        if info & 0x80000000:
+            out += blk
+        else:
+            _ref_lz4_block(blk, out, start)
+        if len(out) - start > 65536 or len(out) > limit:
+            raise ValueError("limit")
+    if i != len(frame):
+        raise ValueError("trailing")
+    return bytes(out)
+
+
+def test_lz4_decoder_and_walks_agree_on_mutated_frames():
+    """The decoder (16-byte copies into spare room), lz4_frame's walk and the snapshot load's
+    paired walk accept exactly the frames a plain decoder accepts, with its output: random
+    frames of our compressor, bytes flipped, cut or repeated."""
+    rng = random.Random(7)
+    frames = []
+    for n in (1, 20, 300, 5000, 70000):
+        for _ in range(3):
+            data = bytes(rng.choice(b"abcab\x00xyz") if rng.random() < 0.7 else rng.randrange(256)
+                         for _ in range(n))
+            frames.append((_codec._lz4_compress_frame(data), data))
+    checked = accepted = 0
+    for frame, data in frames:
+        limit = len(data) + rng.choice((0, 5, 1000))
+        assert _codec._lz4_decode(frame, limit, 0) == data
+        variants = [frame]
+        for _ in range(40):
+            bad = bytearray(frame)
+            k = rng.randrange(3)
+            if k == 0:
+                j = rng.randrange(7, len(bad))
+                bad[j] ^= rng.choice((1, 0x10, 0x80, 0xFF))
+            elif k == 1:
+                bad = bad[:rng.randrange(7, len(bad) + 1)] + b"\x00\x00\x00\x00"
+            else:
+                j = rng.randrange(11, len(bad))
+                bad[j:j] = bad[j - 4:j]
+            variants.append(bytes(bad))
+        for v in variants:
+            try:
+                want = _ref_lz4_frame(v, limit)
+            except ValueError:
+                want = None
+            except AssertionError:
+                continue
+            outs = []
+            for how in (0, 1, 2):
+                try:
+                    outs.append(_codec._lz4_decode(v, limit, how))
+                except loro_c.LoroError:
+                    outs.append("error")
+            if want is None:
+                assert outs == ["error"] * 3, outs
+            else:
+                accepted += 1
+                assert outs == [want, None, None]
+            checked += 1
+    assert checked > 500 and accepted > 20

@@ -321,3 +321,60 @@ def test_cached_change_blocks_give_the_cold_export(seed):
             ref = loro.LoroDoc()
             ref.import_(warm)
             _same_doc(loro, ref, loro_c, doc)
+
+
+def test_state_frames_kept_between_exports_give_the_cold_export():
+    """A large state value (a text over 4 KiB) keeps its LZ4 frame for the next export:
+    after edits elsewhere, edits to the text, a checkout and back, another document's export
+    in between, and the same text in another document, a warm export is byte for byte the
+    cold one."""
+    rng = random.Random(4)
+    doc = loro_c.LoroDoc()
+    doc.peer_id = 1
+    t = doc.get_text("t")
+    t.insert(0, "".join(rng.choice("abcdefgh ") for _ in range(9000)))
+    doc.commit()
+    other = loro_c.LoroDoc()
+    other.peer_id = 2
+    other.get_text("u").insert(0, "z" * 6000)
+    other.commit()
+
+    def check(d):
+        warm = d.export(loro_c.ExportMode.Snapshot())
+        _codec._clear_block_cache()
+        cold = d.export(loro_c.ExportMode.Snapshot())
+        assert warm == cold
+        if not d.is_detached():
+            # (a detached document's snapshot holds the head's state, as loro's)
+            ref = loro.LoroDoc()
+            ref.import_(warm)
+            assert ref.get_deep_value() == d.get_deep_value()
+        return warm
+
+    check(doc)
+    first = doc.export(loro_c.ExportMode.Snapshot())
+    assert doc.export(loro_c.ExportMode.Snapshot()) == first
+    doc.get_map("m").insert("k", 1)           # the text unchanged
+    doc.commit()
+    check(doc)
+    doc.export(loro_c.ExportMode.Snapshot())
+    t.insert(4000, "XY")                      # the text changed
+    t.delete(10, 3)
+    doc.commit()
+    check(doc)
+    doc.export(loro_c.ExportMode.Snapshot())
+    f = doc.oplog_frontiers
+    doc.checkout(loro_c.Frontiers.from_id(loro_c.ID(1, 5)))
+    check(doc)
+    doc.attach()
+    assert doc.oplog_frontiers == f
+    check(doc)
+    doc.export(loro_c.ExportMode.Snapshot())
+    check(other)                              # another document in between
+    check(doc)
+    twin = loro_c.LoroDoc()                   # equal text bytes in another document
+    twin.import_(doc.export(loro_c.ExportMode.Snapshot()))
+    twin.get_map("m").insert("k", 2)
+    twin.commit()
+    doc.export(loro_c.ExportMode.Snapshot())
+    check(twin)

@@ -340,3 +340,46 @@ def test_handles_taken_before_the_import_read_the_state_as_in_loro(seed):
     r.commit()
     assert d.get_deep_value() == r.get_deep_value()
     assert sorted(d.get_value()) == sorted(r.get_value())
+
+
+def _zz(v):
+    u = (v << 1) ^ (v >> 63)
+    u &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        b = u & 0x7F
+        u >>= 7
+        if u:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def test_eight_byte_varint_reads_match_the_byte_loop():
+    """The id columns' zigzag varints read 8 bytes at a time: same values and errors as one
+    byte at a time, for every length (1 to 10 bytes, over-long forms, near the end)."""
+    rng = random.Random(3)
+    values = [0, -1, 1, 63, -64, 64, 8191, -8192, 2 ** 27, -(2 ** 27) - 1, 2 ** 31, 2 ** 48,
+              2 ** 55, -(2 ** 55), 2 ** 62, -(2 ** 63), 2 ** 63 - 1]
+    values += [rng.randrange(-(2 ** rng.randrange(1, 64)), 2 ** rng.randrange(1, 64))
+               for _ in range(3000)]
+    data = b"".join(_zz(v) for v in values)
+    for cut in range(0, 12):
+        blob = data[:len(data) - cut] if cut else data
+        try:
+            slow = _codec._zz_read_all(blob, False)
+        except loro_c.LoroError:
+            with pytest.raises(loro_c.LoroError):
+                _codec._zz_read_all(blob, True)
+            continue
+        assert _codec._zz_read_all(blob, True) == slow
+    assert _codec._zz_read_all(data, True) == values
+    # over-long forms (continuation bytes of zeros), as the byte loop accepts them
+    for body in (b"\x82\x80\x00", b"\x81\x80\x80\x80\x80\x80\x80\x00", b"\x80" * 9 + b"\x00"):
+        blob = body + b"\x00" * 9
+        assert _codec._zz_read_all(blob, True) == _codec._zz_read_all(blob, False)
+    for bad in (b"\xff" * 10 + b"\x7f", b"\x80" * 11):
+        for fast in (True, False):
+            with pytest.raises(loro_c.LoroError):
+                _codec._zz_read_all(bad + b"\x00" * 8, fast)

@@ -109,6 +109,11 @@ cdef bytes lz4_compress_frame(const unsigned char* src, Py_ssize_t n):
         free(tmp)
 
 
+def _lz4_compress_frame(bytes data not None):
+    """The LZ4 frame of `data` as snapshots store it (tests)."""
+    return lz4_compress_frame(<const unsigned char*>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+
+
 def _lz4_roundtrip(bytes data not None):
     """Compress into a frame and decompress again (for tests)."""
     cdef bytes frame = lz4_compress_frame(<const unsigned char*>PyBytes_AS_STRING(data),
@@ -325,48 +330,88 @@ cdef int w_delta_rle_column(Writer* w, list col) except -1:
     """One DeltaRle column of a columnar vec, length-prefixed."""
     cdef Py_ssize_t n = len(col), i
     cdef int64_t* v = <int64_t*>xalloc(n if n > 0 else 1, sizeof(int64_t))
-    cdef Writer tmp
-    if writer_init(&tmp, 16 + n) < 0:
-        free(v)
-        raise_writer_error(&tmp)
     try:
         for i in range(n):
             v[i] = col[i]
+        w_delta_rle_array(w, v, n)
+    finally:
+        free(v)
+    return 0
+
+
+cdef int w_delta_rle_array(Writer* w, int64_t* v, Py_ssize_t n) except -1:
+    """w_delta_rle_column of `n` values in a C array."""
+    cdef Writer tmp
+    if writer_init(&tmp, 16 + n) < 0:
+        raise_writer_error(&tmp)
+    try:
         enc_delta_rle(&tmp, v, n)
         w_section(w, &tmp)
     finally:
-        free(v)
         writer_free(&tmp)
     return 0
 
 
-cdef int w_id_columns(Writer* w, list ids, bint with_len) except -1:
+cdef int w_id_columns(Writer* w, object ids, bint with_len) except -1:
     """The peer table, then the columnar ids (peer index, counter, lamport - counter[, len])
-    of List and Text states."""
+    of List and Text states: `ids` a list of (peer, counter, lamport[, len]) tuples, or a
+    text's runs packed as int64 quads (peer id as uint64, counter, lamport, len). The
+    columns go straight into C arrays (a text's runs are many)."""
     cdef dict peer_idx = {}
-    cdef list peers = [], pcol = [], ccol = [], lcol = [], ncol = []
-    for row in ids:
-        p = row[0]
-        i = peer_idx.get(p)
-        if i is None:
-            i = peer_idx[p] = len(peers)
-            peers.append(p)
-        pcol.append(i)
-        ccol.append(row[1])
-        lcol.append(row[2] - row[1])
+    cdef list peers = []
+    cdef bint packed = type(ids) is bytes
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(ids) // 32 if packed else len(ids), i
+    cdef const int64_t* q = <const int64_t*>PyBytes_AS_STRING(ids) if packed else NULL
+    cdef int64_t* cols = <int64_t*>xalloc(4 * n if n > 0 else 1, sizeof(int64_t))
+    cdef int64_t* pcol = cols
+    cdef int64_t* ccol = cols + n
+    cdef int64_t* lcol = cols + 2 * n
+    cdef int64_t* ncol = cols + 3 * n
+    cdef int64_t last_idx = -1
+    cdef uint64_t last_peer = 0
+    cdef tuple row
+    if packed and not with_len:
+        raise LoroError("packed ids are a text's runs")
+    try:
+        for i in range(n):
+            if packed:
+                if last_idx < 0 or <uint64_t>q[4 * i] != last_peer:
+                    last_peer = <uint64_t>q[4 * i]
+                    p = last_peer
+                    k = peer_idx.get(p)
+                    if k is None:
+                        k = peer_idx[p] = len(peers)
+                        peers.append(p)
+                    last_idx = k
+                pcol[i] = last_idx
+                ccol[i] = q[4 * i + 1]
+                lcol[i] = q[4 * i + 2] - q[4 * i + 1]
+                ncol[i] = q[4 * i + 3]
+                continue
+            row = ids[i]
+            p = row[0]
+            k = peer_idx.get(p)
+            if k is None:
+                k = peer_idx[p] = len(peers)
+                peers.append(p)
+            pcol[i] = k
+            ccol[i] = row[1]
+            lcol[i] = <int64_t>row[2] - ccol[i]
+            if with_len:
+                ncol[i] = row[3]
+        w_peer_table(w, peers)
         if with_len:
-            ncol.append(row[3])
-    w_peer_table(w, peers)
-    if with_len:
-        wchk(w, write_uleb64(w, 3))      # EncodedText: spans, style keys, marks
-    else:
-        wchk(w, write_uleb64(w, 1))      # EncodedListIds: ids
-    wchk(w, write_uleb64(w, 4 if with_len else 3))
-    w_delta_rle_column(w, pcol)
-    w_delta_rle_column(w, ccol)
-    w_delta_rle_column(w, lcol)
-    if with_len:
-        w_delta_rle_column(w, ncol)
+            wchk(w, write_uleb64(w, 3))      # EncodedText: spans, style keys, marks
+        else:
+            wchk(w, write_uleb64(w, 1))      # EncodedListIds: ids
+        wchk(w, write_uleb64(w, 4 if with_len else 3))
+        w_delta_rle_array(w, pcol, n)
+        w_delta_rle_array(w, ccol, n)
+        w_delta_rle_array(w, lcol, n)
+        if with_len:
+            w_delta_rle_array(w, ncol, n)
+    finally:
+        free(cols)
     return 0
 
 
@@ -599,6 +644,27 @@ cdef bytes container_state_bytes(tuple row):
         writer_free(&w)
 
 
+# The LZ4 frames of the large state values of the last snapshot exported, by their bytes
+# (equal bytes compress to the same frame): a container unchanged since that export is
+# hashed and compared instead of compressed again (a text's state is one large value).
+cdef dict _state_frames = {}
+
+
+cdef bytes state_sst(list entries):
+    """sst_build of a state section, its large values' frames taken from (and kept for the
+    next export in) _state_frames."""
+    global _state_frames
+    cdef dict frames = {}
+    for key, value in entries:
+        if len(value) > SST_BLOCK_SIZE:
+            frame = _state_frames.get(value)
+            if frame is not None:
+                frames[value] = frame
+    state = sst_build(entries, frames)
+    _state_frames = frames
+    return state
+
+
 # -- the blob -----------------------------------------------------------------------------------
 
 def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_bytes not None,
@@ -623,7 +689,7 @@ def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_byt
                          + [(b"fr", sf_bytes)])
         state = b"E" if changes else b""
     else:
-        state = sst_build([(row[0].to_bytes(), container_state_bytes(row)) for row in state_rows])
+        state = state_sst([(row[0].to_bytes(), container_state_bytes(row)) for row in state_rows])
     oplog = sst_build(entries, _frame_cache if cache is not None else None)
     if writer_init(&w, 64 + len(oplog) + len(state)) < 0:
         raise_writer_error(&w)
@@ -644,6 +710,9 @@ def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_byt
 
 
 def _clear_block_cache():
-    """Forget every encoded change block (tests compare warm exports with cold ones)."""
+    """Forget every encoded change block and state frame (tests compare warm exports with
+    cold ones)."""
+    global _state_frames
     _block_cache.clear()
     _frame_cache.clear()
+    _state_frames = {}

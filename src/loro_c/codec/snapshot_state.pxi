@@ -149,10 +149,12 @@ cdef list read_peer_table(Reader* r):
 
 
 cdef int delta_rle_into(Reader* col, Py_ssize_t n, int32_t* out, int64_t lo, int64_t hi) except -1 nogil:
-    """Exactly `n` values of a DeltaRle column (then its end), each in [lo, hi], into every
-    third int32 of `out` (NULL: checked only)."""
+    """Exactly `n` values of a DeltaRle column (then its end), each in [lo, hi] (a range
+    inside int32's), into every third int32 of `out` (NULL: checked only)."""
     cdef Py_ssize_t i = 0, j
     cdef int64_t cnt, d = 0, acc = 0
+    # acc stays in [lo, hi], so hi - acc and lo - acc cannot overflow: a delta outside
+    # them is a value out of range, checked before it is added
     while i < n:
         r_zz(col, &cnt)
         if cnt == 0:
@@ -161,23 +163,148 @@ cdef int delta_rle_into(Reader* col, Py_ssize_t n, int32_t* out, int64_t lo, int
             if cnt > n - i:
                 failc(b"RLE run is longer than its column")
             r_zz(col, &d)
-            for j in range(<Py_ssize_t>cnt):
-                if add_ovf(acc, d, &acc) or acc < lo or acc > hi:
+            if d == 0:
+                if acc < lo or acc > hi:
                     failc(b"delta-encoded column value out of range")
                 if out != NULL:
-                    out[3 * (i + j)] = <int32_t>acc
+                    for j in range(<Py_ssize_t>cnt):
+                        out[3 * (i + j)] = <int32_t>acc
+            else:
+                for j in range(<Py_ssize_t>cnt):
+                    if d > hi - acc or d < lo - acc:
+                        failc(b"delta-encoded column value out of range")
+                    acc += d
+                    if out != NULL:
+                        out[3 * (i + j)] = <int32_t>acc
             i += <Py_ssize_t>cnt
         else:
             if cnt == INT64_MIN or -cnt > n - i:
                 failc(b"RLE literal run is longer than its column")
             for j in range(<Py_ssize_t>(-cnt)):
-                r_zz(col, &d)
-                if add_ovf(acc, d, &acc) or acc < lo or acc > hi:
+                r_zz_fast(col, &d)
+                if d > hi - acc or d < lo - acc:
                     failc(b"delta-encoded column value out of range")
+                acc += d
                 if out != NULL:
                     out[3 * (i + j)] = <int32_t>acc
             i += <Py_ssize_t>(-cnt)
     if not reader_at_end(col):
+        failc(b"snapshot state id columns differ in length")
+    return 0
+
+
+ctypedef struct DeltaCursor:
+    # one DeltaRle column read value by value (delta_next)
+    Reader* col
+    int64_t left        # values left in the current segment
+    int64_t d           # the delta of a run segment
+    bint literal        # the current segment lists its deltas
+    int64_t acc
+    int64_t lo
+    int64_t hi
+
+
+cdef inline void delta_cursor(DeltaCursor* c, Reader* col, int64_t lo, int64_t hi) noexcept nogil:
+    c.col = col
+    c.left = 0
+    c.d = 0
+    c.literal = False
+    c.acc = 0
+    c.lo = lo
+    c.hi = hi
+
+
+cdef inline int delta_next(DeltaCursor* c, Py_ssize_t room, int32_t* out) noexcept nogil:
+    """The column's next value into `out` (checked in [lo, hi], a range inside int32's);
+    a new segment may hold at most `room` values (the column's values still expected).
+    0, or the DELTA_* error (raised by the caller: no error path here, so that it inlines
+    into the loop)."""
+    cdef int64_t cnt = 0
+    cdef int k
+    if c.left == 0:
+        if read_zigzag64(c.col, &cnt) < 0:
+            return DELTA_READ
+        if cnt == 0:
+            return DELTA_ZERO
+        if cnt > 0:
+            if cnt > room or read_zigzag64(c.col, &c.d) < 0:
+                return DELTA_READ if cnt <= room else DELTA_LONG
+            c.literal = False
+            c.left = cnt
+        else:
+            if cnt == INT64_MIN or -cnt > room:
+                return DELTA_LONG
+            c.literal = True
+            c.left = -cnt
+    if c.literal:
+        k = lc_zz8(c.col.data + c.col.pos, c.col.len - c.col.pos, &c.d)
+        if k:
+            c.col.pos += k
+        elif read_zigzag64(c.col, &c.d) < 0:
+            return DELTA_READ
+    # acc stays in [lo, hi]: hi - acc and lo - acc cannot overflow
+    if c.d > c.hi - c.acc or c.d < c.lo - c.acc:
+        return DELTA_RANGE
+    c.acc += c.d
+    c.left -= 1
+    out[0] = <int32_t>c.acc
+    return 0
+
+
+cdef enum:
+    DELTA_READ = 1
+    DELTA_ZERO = 2
+    DELTA_LONG = 3
+    DELTA_RANGE = 4
+
+
+cdef int delta_fail(DeltaCursor* c, int err) except -1 nogil:
+    if err == DELTA_READ:
+        with gil:
+            raise_reader_error(c.col)
+    if err == DELTA_ZERO:
+        failc(b"RLE segment with a zero count")
+    if err == DELTA_LONG:
+        failc(b"RLE run is longer than its column")
+    failc(b"delta-encoded column value out of range")
+
+
+cdef int delta_rle_pair_into(Reader* a, Reader* b, Py_ssize_t n, int32_t* oa, int32_t* ob,
+                             int64_t lo_a, int64_t hi_a, int64_t lo_b, int64_t hi_b) except -1 nogil:
+    """delta_rle_into of two columns of `n` values at once, value by value: the varints of
+    one column are read while those of the other are (their reads do not wait on each
+    other)."""
+    cdef DeltaCursor ca, cb
+    cdef Py_ssize_t i
+    cdef int err
+    delta_cursor(&ca, a, lo_a, hi_a)
+    delta_cursor(&cb, b, lo_b, hi_b)
+    cdef int64_t d
+    cdef int k
+    for i in range(n):
+        # inside a literal segment with 8 bytes left: the varint and the checks here,
+        # inline; the rest (segment starts, runs, the column's end) by delta_next
+        k = lc_zz8(a.data + a.pos, a.len - a.pos, &d) if ca.left and ca.literal else 0
+        if k and d <= ca.hi - ca.acc and d >= ca.lo - ca.acc:
+            a.pos += k
+            ca.acc += d
+            ca.left -= 1
+            oa[3 * i] = <int32_t>ca.acc
+        else:
+            err = delta_next(&ca, n - i, oa + 3 * i)
+            if err:
+                return delta_fail(&ca, err)
+        k = lc_zz8(b.data + b.pos, b.len - b.pos, &d) if cb.left and cb.literal else 0
+        if k and d <= cb.hi - cb.acc and d >= cb.lo - cb.acc:
+            b.pos += k
+            cb.acc += d
+            cb.left -= 1
+            ob[3 * i] = <int32_t>cb.acc
+        else:
+            err = delta_next(&cb, n - i, ob + 3 * i)
+            if err:
+                return delta_fail(&cb, err)
+    if not reader_at_end(a) or not reader_at_end(b):
         failc(b"snapshot state id columns differ in length")
     return 0
 
@@ -212,10 +339,11 @@ cdef object read_ids(Reader* r, list peers, bint with_len, dict vv, Py_ssize_t c
     out = PyBytes_FromStringAndSize(NULL, 12 * n)
     o = <int32_t*>PyBytes_AS_STRING(out)
     delta_rle_into(&cols[0], n, o, 0, len(peers) - 1)
-    delta_rle_into(&cols[1], n, o + 1, 0, INT32_MAX)
     if with_len:
-        delta_rle_into(&cols[3], n, o + 2, -1 if anchors else -2147483648, INT32_MAX)
+        delta_rle_pair_into(&cols[1], &cols[3], n, o + 1, o + 2, 0, INT32_MAX,
+                            -1 if anchors else -2147483648, INT32_MAX)
     else:
+        delta_rle_into(&cols[1], n, o + 1, 0, INT32_MAX)
         for i in range(n):
             o[3 * i + 2] = 1
     for i in range(n):
@@ -263,7 +391,7 @@ cdef class _IdBits:
         for peer, end in vv.items():
             self.base[peer] = at
             at += end
-        self.bits = <uint64_t*>xalloc(at // 64 + 1, sizeof(uint64_t))
+        self.bits = <uint64_t*>xalloc(at // 64 + 2, sizeof(uint64_t))
 
     def __dealloc__(self):
         free(self.bits)
@@ -271,23 +399,38 @@ cdef class _IdBits:
     cdef int add_runs(self, const int32_t *o, Py_ssize_t n, list peers) except -1:
         """Packed (peer index, counter, len) runs; a len <= 0 (a style anchor) is one id."""
         cdef int64_t *base = <int64_t*>xalloc(len(peers) + 1, sizeof(int64_t))
-        cdef uint64_t mask
-        cdef int64_t at, stop, k
+        cdef uint64_t *bits = self.bits
+        cdef uint64_t mask, m, lo, hi
+        cdef int64_t at, stop, k, ln, w, sh
         cdef Py_ssize_t i
         try:
             for i in range(len(peers)):
                 base[i] = self.base.get(peers[i], 0)     # (a peer without ids: unused)
             for i in range(n):
                 at = base[o[3 * i]] + o[3 * i + 1]
-                stop = at + (o[3 * i + 2] if o[3 * i + 2] > 0 else 1)
+                ln = o[3 * i + 2] if o[3 * i + 2] > 0 else 1
+                if ln <= 64:
+                    # at most two words, both taken without a branch (the bitmap has a
+                    # spare word at its end): m's bits shifted to the run's place
+                    w = at >> 6
+                    sh = at & 63
+                    m = (~<uint64_t>0) >> (64 - ln)
+                    lo = m << sh
+                    hi = (m >> 1) >> (63 - sh)
+                    if (bits[w] & lo) | (bits[w + 1] & hi):
+                        fail("the snapshot state names an id twice")
+                    bits[w] |= lo
+                    bits[w + 1] |= hi
+                    continue
+                stop = at + ln
                 while at < stop:
                     k = 64 - (at & 63)
                     if k > stop - at:
                         k = stop - at
                     mask = (~<uint64_t>0 if k == 64 else ((<uint64_t>1 << k) - 1)) << (at & 63)
-                    if self.bits[at >> 6] & mask:
+                    if bits[at >> 6] & mask:
                         fail("the snapshot state names an id twice")
-                    self.bits[at >> 6] |= mask
+                    bits[at >> 6] |= mask
                     at += k
         finally:
             free(base)
@@ -693,3 +836,18 @@ def _state_section_entries(bytes data not None):
     if secs[1].len == 0 or (secs[1].len == 1 and secs[1].data[0] == 0x45):
         return []
     return list(sst_entries(&secs[1]))
+
+
+def _zz_read_all(bytes data not None, bint fast):
+    """Every zigzag varint of `data`, read by r_zz_fast (`fast`) or r_zz (tests)."""
+    cdef Reader r
+    cdef int64_t v = 0
+    reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+    out = []
+    while not reader_at_end(&r):
+        if fast:
+            r_zz_fast(&r, &v)
+        else:
+            r_zz(&r, &v)
+        out.append(v)
+    return out

@@ -54,6 +54,8 @@ cdef list sst_entries(Reader* sec, tuple only=None):
     cdef uint8_t flags
     cdef list metas = [], out = []
     cdef const unsigned char* kp = NULL
+    cdef Writer plan
+    cdef list planned = None
     if n == 0:
         return out
     if n < 9 or memcmp(p, b"LORO", 4) != 0:
@@ -96,35 +98,56 @@ cdef list sst_entries(Reader* sec, tuple only=None):
             fail("unknown SSTable compression type")
         metas.append((off, first_key, flags, last_key))
     r_end(&m, "the SSTable metadata")
-    for i in range(nblocks):
-        off, first_key, flags, last_key = metas[i]
-        end = metas[i + 1][0] if i + 1 < nblocks else meta_off
-        if off < 5 or end > meta_off or off >= end or end - off < 4:
-            fail("bad SSTable block range")
-        if only is not None and not sst_block_may_hold(first_key, last_key, only):
-            # a block skipped now is checked (checksum) when it is read; the envelope's
-            # checksum already covers its bytes, and its LZ4 frame is walked here
-            if flags & 0x7F:
-                lz4_frame(p + off, end - off - 4,
-                          (255 * (end - off) + 65536) if (flags & 0x80) else 3 * 65536 + 2, True)
-            continue
-        if xxh32_released(p + off, end - off - 4, LORO_SEED) != _le32(p + end - 4):
-            fail("SSTable block checksum mismatch")
-        if flags & 0x7F:
-            body = lz4_frame(p + off, end - off - 4,
-                             (255 * (end - off) + 65536) if (flags & 0x80) else 3 * 65536 + 2)
-        else:
-            body = PyBytes_FromStringAndSize(<const char*>p + off, end - off - 4)
-        start = len(out)
-        if flags & 0x80:
-            if not first_key or (out and out[len(out) - 1][0] >= first_key):
-                fail("SSTable keys are not strictly increasing")
-            out.append((first_key, body))
-        else:
-            sst_block_entries(body, first_key, out)
-            if (start > 0 and out[start - 1][0] >= out[start][0]) or out[len(out) - 1][0] != last_key:
-                fail("SSTable block keys do not match their metadata")
+    if only is not None:
+        # the skipped blocks' LZ4 frames, walked together once all are listed
+        if writer_init(&plan, 16 * sizeof(lc_lz4_walk)) < 0:
+            raise_writer_error(&plan)
+        planned = []
+    try:
+        for i in range(nblocks):
+            off, first_key, flags, last_key = metas[i]
+            end = metas[i + 1][0] if i + 1 < nblocks else meta_off
+            if off < 5 or end > meta_off or off >= end or end - off < 4:
+                fail("bad SSTable block range")
+            if only is not None and not sst_block_may_hold(first_key, last_key, only):
+                # a block skipped now is checked (checksum) when it is read; the envelope's
+                # checksum already covers its bytes, and its LZ4 frame is walked here
+                if flags & 0x7F:
+                    lim = (255 * (end - off) + 65536) if (flags & 0x80) else 3 * 65536 + 2
+                    if not lz4_frame_plan(p + off, end - off - 4, lim, &plan, planned):
+                        lz4_frame(p + off, end - off - 4, lim, True)
+                continue
+            sst_read_block(p, off, end, first_key, flags, last_key, out)
+        if only is not None:
+            lz4_walk_plan(&plan, planned)
+    finally:
+        if only is not None:
+            writer_free(&plan)
     return out
+
+
+cdef int sst_read_block(const unsigned char* p, Py_ssize_t off, Py_ssize_t end, bytes first_key,
+                        uint8_t flags, bytes last_key, list out) except -1:
+    """Check (its checksum) and decode one SSTable block at [off, end), appending its
+    entries to `out`."""
+    cdef Py_ssize_t start
+    if xxh32_released(p + off, end - off - 4, LORO_SEED) != _le32(p + end - 4):
+        fail("SSTable block checksum mismatch")
+    if flags & 0x7F:
+        body = lz4_frame(p + off, end - off - 4,
+                         (255 * (end - off) + 65536) if (flags & 0x80) else 3 * 65536 + 2)
+    else:
+        body = PyBytes_FromStringAndSize(<const char*>p + off, end - off - 4)
+    start = len(out)
+    if flags & 0x80:
+        if not first_key or (out and out[len(out) - 1][0] >= first_key):
+            fail("SSTable keys are not strictly increasing")
+        out.append((first_key, body))
+    else:
+        sst_block_entries(body, first_key, out)
+        if (start > 0 and out[start - 1][0] >= out[start][0]) or out[len(out) - 1][0] != last_key:
+            fail("SSTable block keys do not match their metadata")
+    return 0
 
 
 cdef inline int read_u16_le_(Reader* r, uint16_t* out) noexcept nogil:

@@ -1,11 +1,21 @@
 # xxHash32: the envelope checksum (seed "LORO"), SSTable block and metadata checksums,
 # and the LZ4 frame checksums (seed 0).
 
-cdef uint32_t XP1 = 2654435761U
-cdef uint32_t XP2 = 2246822519U
-cdef uint32_t XP3 = 3266489917U
-cdef uint32_t XP4 = 668265263U
-cdef uint32_t XP5 = 374761393U
+# C constants, so that the multiplications take them as immediates (module variables
+# would be loaded from memory on every round)
+cdef extern from *:
+    """
+    #define LC_XP1 2654435761U
+    #define LC_XP2 2246822519U
+    #define LC_XP3 3266489917U
+    #define LC_XP4 668265263U
+    #define LC_XP5 374761393U
+    """
+    const uint32_t XP1 "LC_XP1"
+    const uint32_t XP2 "LC_XP2"
+    const uint32_t XP3 "LC_XP3"
+    const uint32_t XP4 "LC_XP4"
+    const uint32_t XP5 "LC_XP5"
 
 
 cdef inline uint32_t _rotl32(uint32_t x, int r) noexcept nogil:
@@ -13,6 +23,7 @@ cdef inline uint32_t _rotl32(uint32_t x, int r) noexcept nogil:
 
 
 cdef inline uint32_t _le32(const unsigned char* p) noexcept nogil:
+    # the compilers this builds with turn the four shifted bytes into one load
     return (<uint32_t>p[0]) | (<uint32_t>p[1] << 8) | (<uint32_t>p[2] << 16) | (<uint32_t>p[3] << 24)
 
 

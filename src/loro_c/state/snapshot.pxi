@@ -7,7 +7,8 @@
 def snapshot_state_rows(LoroDoc d):
     """[(cid, kind, depth, parent cid or None, payload)] of the containers a snapshot's state
     holds: the roots the document lists and every child container its log created.
-    Payloads: Text (str, [(peer, counter, lamport, len)], marks: see rich_text_chunks),
+    Payloads: Text (str, runs, marks: see rich_text_chunks; a text without marks packs
+    its runs, seq_visible_packed),
     List (values, [(peer, counter, lamport)]), Map ([(key, has value, value, peer,
     lamport)]), Counter (float), MovableList (movable_list_rows), Tree (tree_state_rows)."""
     cdef uint32_t c
@@ -95,7 +96,7 @@ cdef object state_payload(LoroDoc d, uint32_t c):
     if kind == KIND_TEXT:
         if d.seq.nodes[d.seq.roots[d.ctree[c]]].lens.anchors:
             return rich_text_chunks(d, c)
-        return (text_value(d, c), seq_visible_runs(d, c, True), [])
+        return (text_value(d, c), seq_visible_packed(d, c), [])
     if kind == KIND_MOVABLE_LIST:
         return movable_list_rows(d, c)
     if kind == KIND_TREE:
@@ -121,15 +122,16 @@ class SnapshotStateUnsupported(LoroError):
 cdef list seq_visible_runs(LoroDoc d, uint32_t c, bint merge):
     """Ids of the visible atoms of a Text or List in document order: (peer id, counter,
     lamport, len) runs of one op, joined with the next when ids and Lamports continue (when
-    `merge`); otherwise one (peer, counter, lamport) per atom."""
+    `merge`); otherwise one (peer, counter, lamport) per atom. A joined run is kept in C
+    variables until it ends (one tuple per run)."""
     cdef SeqArena a = d.seq
     cdef OpLog log = d.log
     cdef uint32_t leaf = a.first_leaf(d.ctree[c])
     cdef lc_span *s
     cdef int i
     cdef int32_t k
-    cdef uint32_t lam, last_peer = LC_NO_PEER
-    cdef int64_t last_end = -1, last_lam_end = -1
+    cdef uint32_t lam, run_peer = LC_NO_PEER, run_lam = 0
+    cdef int64_t run_ctr = 0, run_len = 0
     cdef list out = []
     while leaf != LC_NO_NODE:
         for i in range(a.nodes[leaf].n):
@@ -137,21 +139,86 @@ cdef list seq_visible_runs(LoroDoc d, uint32_t c, bint merge):
             if not span_visible(s):
                 continue
             lam = log.lamport_of(s.id)
-            pid = log.peer_objs[s.id.peer]
             if not merge:
+                pid = log.peer_objs[s.id.peer]
                 for k in range(s.len):
                     out.append((pid, s.id.counter + k, lam + <uint32_t>k))
                 continue
-            if (s.id.peer == last_peer and s.id.counter == last_end and lam == last_lam_end):
-                prev = out[len(out) - 1]
-                out[len(out) - 1] = (prev[0], prev[1], prev[2], prev[3] + s.len)
-            else:
-                out.append((pid, s.id.counter, lam, s.len))
-            last_peer = s.id.peer
-            last_end = s.id.counter + s.len
-            last_lam_end = lam + s.len
+            if (s.id.peer == run_peer and s.id.counter == run_ctr + run_len
+                    and lam == run_lam + <uint32_t>run_len):
+                run_len += s.len
+                continue
+            if run_peer != LC_NO_PEER:
+                out.append((log.peer_objs[run_peer], run_ctr, run_lam, run_len))
+            run_peer = s.id.peer
+            run_ctr = s.id.counter
+            run_lam = lam
+            run_len = s.len
         leaf = a.nodes[leaf].next_leaf
+    if run_peer != LC_NO_PEER:
+        out.append((log.peer_objs[run_peer], run_ctr, run_lam, run_len))
     return out
+
+
+cdef bytes seq_visible_packed(LoroDoc d, uint32_t c):
+    """The runs of seq_visible_runs(d, c, True) packed as int64 quads (peer id as uint64,
+    counter, lamport, len): a text has thousands of runs, and a tuple each made the export
+    allocate (and the collector visit) that many objects."""
+    cdef SeqArena a = d.seq
+    cdef OpLog log = d.log
+    cdef uint32_t leaf = a.first_leaf(d.ctree[c])
+    cdef lc_span *s
+    cdef int i
+    cdef uint32_t lam, run_peer = LC_NO_PEER, run_lam = 0
+    cdef int64_t run_ctr = 0, run_len = 0
+    cdef _Quads out = _Quads()
+    while leaf != LC_NO_NODE:
+        for i in range(a.nodes[leaf].n):
+            s = &a.nodes[leaf].u.spans[i]
+            if not span_visible(s):
+                continue
+            lam = log.lamport_of(s.id)
+            if (s.id.peer == run_peer and s.id.counter == run_ctr + run_len
+                    and lam == run_lam + <uint32_t>run_len):
+                run_len += s.len
+                continue
+            if run_peer != LC_NO_PEER:
+                out.push(<int64_t>log.peer_ids[run_peer], run_ctr, run_lam, run_len)
+            run_peer = s.id.peer
+            run_ctr = s.id.counter
+            run_lam = lam
+            run_len = s.len
+        leaf = a.nodes[leaf].next_leaf
+    if run_peer != LC_NO_PEER:
+        out.push(<int64_t>log.peer_ids[run_peer], run_ctr, run_lam, run_len)
+    return out.to_bytes()
+
+
+cdef class _Quads:
+    """A growable C array of int64 quads."""
+    cdef int64_t *q
+    cdef int64_t n, cap
+
+    def __dealloc__(self):
+        free(self.q)
+
+    cdef int push(self, int64_t a, int64_t b, int64_t c, int64_t e) except -1:
+        cdef int64_t *grown
+        if self.n == self.cap:
+            self.cap = self.cap * 2 if self.cap else 256
+            grown = <int64_t*>realloc(self.q, <size_t>self.cap * 4 * sizeof(int64_t))
+            if grown == NULL:
+                raise MemoryError()
+            self.q = grown
+        self.q[4 * self.n] = a
+        self.q[4 * self.n + 1] = b
+        self.q[4 * self.n + 2] = c
+        self.q[4 * self.n + 3] = e
+        self.n += 1
+        return 0
+
+    cdef bytes to_bytes(self):
+        return PyBytes_FromStringAndSize(<const char*>self.q, self.n * 4 * sizeof(int64_t))
 
 
 cdef list map_state_rows(LoroDoc d, uint32_t c):
