@@ -71,10 +71,15 @@ def _own_peer(peer):
     return peer
 
 
+def _lamport(change):
+    return change[2]
+
+
 def export_updates(doc, start, end):
     """JSON updates of `doc` between version dicts `start` and `end` (peer -> end counter)."""
     peers = _PeerTable()
-    out = _changes_json(doc._changes(start, end), peers)
+    # loro lists the changes peer by peer, then sorts them by Lamport (stably)
+    out = _changes_json(sorted(doc._changes(start, end), key=_lamport), peers)
     start_version = {str(p): c - 1 for p, c in start.items() if c > 0}
     return json.dumps({"schema_version": 1, "start_version": start_version,
                        "peers": peers.peers, "changes": out},
