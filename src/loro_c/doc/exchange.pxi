@@ -17,7 +17,14 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
         if changes is not None:
             status = _import.import_changes(d, changes)
         else:
-            if snap is None and can_load_thin(d, blobs):
+            if (len(blobs) == 1 and type(blobs[0]) is bytes and d.log.n_changes == 0
+                    and d.n_staged == 0 and not d.detached and not d.txn_open
+                    and d.thin_blob is None and d.shallow_sv is None):
+                parts = _codec_module().shallow_parts(blobs[0])
+                if parts is not None:
+                    # a shallow snapshot into an empty document (doc/shallow.pxi)
+                    status = shallow_import(d, blobs[0], parts)
+            if status is None and snap is None and can_load_thin(d, blobs):
                 # a snapshot into an empty document: its state, history kept for later
                 status = _codec_module().load_snapshot_state(d, blobs[0])
             if status is None:
@@ -203,8 +210,28 @@ cdef class DocExchange(DocHistory):
         if ids:
             start[ids[0][0]] = ids[0][1]
         requested_vv = self._id_vv(requested)
+        # loro's root state lists the child containers its store holds, empty ones too (a
+        # tree node's meta map that no op wrote yet): the fork registers those of this
+        # document that its history created, so the same ones are listed (loro shows the
+        # ops of a container the root state leaves out as not applied)
+        doc_acquire(self)
+        try:
+            known = [(self.cids[r], self.ckind[r]) for r in range(self.n_containers)
+                     if self.croot[r] == ROOT_NONE]
+        finally:
+            doc_release(self)
         doc_acquire(fork)
         try:
+            for cid, kind in known:
+                p = (<LoroDoc>fork).log.peer_map.get(cid.peer)
+                if p is not None and (<LoroDoc>fork).log.vv[<uint32_t>p] > cid.counter:
+                    container_index(<LoroDoc>fork, cid, kind)
+            # every node's meta map (loro's store makes one whenever a node is read)
+            for r in range((<LoroDoc>fork).n_containers):
+                if (<LoroDoc>fork).ckind[r] == KIND_TREE:
+                    for peer, ctr in tree_state(<LoroDoc>fork, <uint32_t>r).node_ids():
+                        container_index(<LoroDoc>fork, _types.ContainerID.Normal(
+                            peer, ctr, container_type(KIND_MAP)), KIND_MAP)
             root_rows = snapshot_state_rows(fork)
         finally:
             doc_release(fork)
@@ -275,19 +302,25 @@ cdef class DocExchange(DocHistory):
         return best
 
     def is_shallow(self):
-        """Whether the history was trimmed by a shallow snapshot. loro_c refuses shallow
-        snapshots (DecodeError), so its documents always hold their whole history."""
-        return False
+        """Whether the history was trimmed: the document was loaded from a shallow snapshot
+        (ExportMode.ShallowSnapshot or StateOnly) into an empty document."""
+        return self.shallow_sv is not None
 
     @property
     def shallow_since_vv(self):
-        """Version where the retained history starts: empty (the whole history is kept)."""
-        return VersionVector()
+        """Where the retained history starts: the shallow root's version without the root's
+        own ops (empty when the whole history is kept)."""
+        if self.shallow_sv is None:
+            return VersionVector()
+        return vv_wrap(dict(self.shallow_sv))
 
     @property
     def shallow_since_frontiers(self):
-        """Frontiers where the retained history starts: empty (the whole history is kept)."""
-        return Frontiers()
+        """The shallow root: the frontiers where the retained history starts (empty when
+        the whole history is kept)."""
+        if self.shallow_sf is None:
+            return Frontiers()
+        return frontiers_wrap(list(self.shallow_sf))
 
     @property
     def _history_loaded(self):

@@ -272,7 +272,17 @@ cdef int map_resolve_keys(LoroDoc d) except -1:
         head = lc_map_find(&d.hheads[m], key)
         w = map_winner_at(d, head.slot)
         if w < 0:
-            lc_map_remove(&d.maps[m], key)
+            base = d.shallow_map_base.get((m, key)) if d.shallow_map_base is not None else None
+            if base is None:
+                lc_map_remove(&d.maps[m], key)
+            else:
+                # a shallow document's key keeps its entry at the root (no write logged)
+                e = lc_map_upsert(&d.maps[m], key)
+                if e == NULL:
+                    raise MemoryError()
+                e.lamport = <uint32_t>base[0]
+                e.peer = <uint32_t>base[1]
+                lc_map_set_slot(&d.maps[m], e, <int64_t>base[2])
             continue
         x = &d.hwrites[w]
         e = lc_map_upsert(&d.maps[m], key)
@@ -301,7 +311,8 @@ cdef int map_check_version(LoroDoc d) except -1:
             w = map_winner_at(d, heads.entries[i].slot)
             e = lc_map_find(&d.maps[m], heads.entries[i].key)
             if w < 0:
-                if e != NULL:
+                if e != NULL and (d.shallow_map_base is None
+                                  or (m, heads.entries[i].key) not in d.shallow_map_base):
                     raise AssertionError(f"map {m} key {heads.entries[i].key} has an entry but "
                                          "no write in the version")
                 continue
@@ -311,6 +322,8 @@ cdef int map_check_version(LoroDoc d) except -1:
                                      "the version")
         for i in range(d.maps[m].cap):
             if (d.maps[m].entries[i].key != LC_NO_KEY
-                    and lc_map_find(heads, d.maps[m].entries[i].key) == NULL):
+                    and lc_map_find(heads, d.maps[m].entries[i].key) == NULL
+                    and (d.shallow_map_base is None
+                         or (m, d.maps[m].entries[i].key) not in d.shallow_map_base)):
                 raise AssertionError(f"map {m} key {d.maps[m].entries[i].key} has no write")
     return 0

@@ -97,12 +97,16 @@ cdef int tree_recompute(LoroDoc d) except -1:
             d.trees[k] = _TreeMoves()
     if not d.trees:
         return 0
+    if d.shallow_trees:
+        # a shallow document's trees start from their nodes at the root
+        for c, rows in d.shallow_trees.items():
+            thin_tree_into(d, d.trees[c], rows)
     ensure_tvv(d)
     for ci in range(d.log.n_changes):
         ch = &d.log.changes[ci]
         for i in range(ch.ops_off, ch.ops_off + ch.ops_len):
             op = &d.log.ops[i]
-            if op.kind == LC_OP_TREE and op.counter < d.tvv[ch.peer]:
+            if op.kind == LC_OP_TREE and op.counter < d.tvv[ch.peer] and not shallow_root_op(d, ch.peer, op.counter):
                 tree_add(d, tree_state(d, op.container), op, ch.peer,
                          ch.lamport + <uint32_t>(op.counter - ch.counter))
     if d.txn_open:
