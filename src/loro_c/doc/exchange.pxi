@@ -91,7 +91,12 @@ cdef class DocExchange(DocHistory):
         FastSnapshot (history and state); `SnapshotAt(version)` the snapshot as it was at
         `version`. Pending local ops are committed first."""
         if isinstance(mode, _types.ExportMode.SnapshotAt):
+            if self.shallow_sv is not None:
+                raise LoroError("Export failed: Not implemented: fork_at on shallow docs")
             return self._export_snapshot_at(mode.version)
+        if isinstance(mode, _types.ExportMode.Snapshot) and self.shallow_sv is not None:
+            # a shallow document's snapshot is shallow, from its own root (as loro's)
+            return self._export_shallow(frontiers_wrap(list(self.shallow_sf)), False, True)
         if isinstance(mode, _types.ExportMode.Snapshot) and self.detached:
             return self._export_detached_snapshot()
         if isinstance(mode, _types.ExportMode.ShallowSnapshot):
@@ -115,8 +120,14 @@ cdef class DocExchange(DocHistory):
             if not isinstance(start, VersionVector):
                 raise LoroValueError("ExportMode.Updates needs a VersionVector")
             stamp = (<VersionVector>start)._stamp
+            start_map = (<VersionVector>start)._map
+            if self.shallow_sv is not None:
+                # the retained history only (loro's): from the shallow start on
+                clamped = shallow_clamp(self, start_map)
+                if clamped is not start_map:
+                    start_map, stamp = clamped, None
             return _codec.encode_updates(self._changes(
-                (<VersionVector>start)._map, None, _codec.MAX_OPS_PER_BLOCK,
+                start_map, None, _codec.MAX_OPS_PER_BLOCK,
                 stamp[1] if stamp is not None and stamp[0] == self.log.serial else -1, True))
         if isinstance(mode, _types.ExportMode.UpdatesInRange):
             changes = []
@@ -124,6 +135,8 @@ cdef class DocExchange(DocHistory):
                 a, b = span.counter.start, span.counter.end
                 if a > b:
                     a, b = b, a
+                if self.shallow_sv is not None:
+                    a = max(a, self.shallow_sv.get(span.peer, 0))    # trimmed: none
                 if a < b:
                     changes.extend(self._changes({span.peer: a}, {span.peer: b},
                                                  _codec.MAX_OPS_PER_BLOCK, -1, True))
@@ -181,7 +194,7 @@ cdef class DocExchange(DocHistory):
             raise LoroValueError("ExportMode.SnapshotAt needs Frontiers")
         return self.fork_at(version).export(_types.ExportMode.Snapshot())
 
-    def _export_shallow(self, frontiers, bint state_only):
+    def _export_shallow(self, frontiers, bint state_only, bint own_root=False):
         """ShallowSnapshot(frontiers) / StateOnly(frontiers): the state at the shallow root
         S (with its "fr" key), the changes from S on (ShallowSnapshot: to the end, the state
         section "E" so the importer replays them; StateOnly: only the op at S, kept as the
@@ -197,19 +210,32 @@ cdef class DocExchange(DocHistory):
             raise LoroValueError("a shallow snapshot needs Frontiers")
         requested = ids = list((<Frontiers>frontiers)._ids)
         if self.frontiers_to_vv(frontiers) is None:
+            if self.shallow_sv is not None:
+                raise LoroError(f"The frontiers are not found in this doc: {frontiers!r}")
             raise LoroError(f"Cannot find ({frontiers!r})")
-        if ids and (not state_only or len(ids) > 1):
+        if not self._after_shallow_root(ids):
+            raise LoroError(f"The frontiers are not found in this doc: {frontiers!r}")
+        if own_root:
+            self.commit()
+        elif ids and (not state_only or len(ids) > 1):
             # StateOnly keeps a single requested op as its root; ShallowSnapshot, and
             # StateOnly at several ops, take the root loro takes (their history from there
             # to the requested ops is kept)
             self.commit()
             ids = self._shallow_root(ids)
             frontiers = frontiers_wrap(ids)
-        fork = self.fork_at(frontiers)          # LoroError when the frontiers are unknown
+        if (self.shallow_sv is not None and sorted(ids) == self.shallow_sf and not state_only
+                and not self.detached
+                and sum(self.oplog_vv.to_dict().values()) - sum(self.shallow_sv.values()) <= 256):
+            # this document's own root, a short history after it: its root state section as
+            # it was imported (loro's rule; otherwise loro lists the containers alive at the
+            # root now, as the fork below does)
+            return self._export_shallow_tail(dict(self.shallow_sv), ids, requested, state_only,
+                                             self.shallow_root_state)
+        fork = self._fork_at_any(frontiers)     # LoroError when the frontiers are unknown
         start = dict((<LoroDoc>fork).oplog_vv.to_dict())
         if ids:
             start[ids[0][0]] = ids[0][1]
-        requested_vv = self._id_vv(requested)
         # loro's root state lists the child containers its store holds, empty ones too (a
         # tree node's meta map that no op wrote yet): the fork registers those of this
         # document that its history created, so the same ones are listed (loro shows the
@@ -235,6 +261,15 @@ cdef class DocExchange(DocHistory):
             root_rows = snapshot_state_rows(fork)
         finally:
             doc_release(fork)
+        return self._export_shallow_tail(start, ids, requested, state_only, root_rows)
+
+    def _export_shallow_tail(self, dict start, list ids, list requested, bint state_only,
+                             root_rows):
+        """The shallow blob: the changes from `start` (the root's version, the root's peer
+        at the root's counter) to the end or to the requested ops, the root state
+        (`root_rows`, or the bytes of a root state section)."""
+        from loro_c import _codec
+        requested_vv = self._id_vv(requested)
         doc_acquire(self)
         try:
             commit_txn(self)
@@ -262,7 +297,10 @@ cdef class DocExchange(DocHistory):
         return blob
 
     def _id_vv(self, ids):
-        """{peer: end} of the closure of the ids (each in the history)."""
+        """{peer: end} of the closure of the ids (each in the history; a shallow
+        document's trimmed ones add nothing: every version holds them)."""
+        if self.shallow_sv is not None:
+            ids = [(p, c) for p, c in ids if c >= self.shallow_sv.get(p, 0)]
         return dict(self.frontiers_to_vv(frontiers_wrap(sorted(ids))).to_dict()) if ids else {}
 
     def _shallow_root(self, list ids):
@@ -274,11 +312,15 @@ cdef class DocExchange(DocHistory):
         Costs a version walk per change and candidate: meant for the documents a shallow
         export serves, not tuned."""
         chs = []
+        floor = self.shallow_sv or {}
         for p, end in self.oplog_vv.to_dict().items():
-            c = 0
+            c = floor.get(p, 0)
             while c < end:
                 m = self.get_change(ID(p, c))
                 deps = sorted((<Frontiers>m.deps)._ids)
+                if self.shallow_sv is not None and not self._after_shallow_root(deps):
+                    # one of the root's own changes: its past is the root's
+                    deps = list(self.shallow_sf)
                 chs.append((p, m.id.counter, m.id.counter + m.len, self._id_vv(deps)))
                 c = m.id.counter + m.len
         pasts = [self._id_vv([x]) for x in ids]
@@ -299,7 +341,22 @@ cdef class DocExchange(DocHistory):
             if all(xvv.get(p, 0) >= b or (p == x[0] and a <= x[1] < b) or dvv.get(x[0], 0) > x[1]
                    for p, a, b, dvv in chs):
                 best, best_size = [x], size
+        if self.shallow_sv is not None and not (best and self._after_shallow_root(best)):
+            return list(self.shallow_sf)    # never before the document's own root
         return best
+
+    def _after_shallow_root(self, ids):
+        """Whether the version of `ids` (in the history) holds a shallow document's root
+        (always true of a whole history)."""
+        if self.shallow_sv is None:
+            return True
+        base = {self.log.peer_objs[<uint32_t>p]: e for p, e in self.shallow_base.items()}
+        got = {}
+        for p, c in ids:
+            if c >= base.get(p, 0):
+                return True     # after the root: every such op's past holds it
+            got[p] = max(got.get(p, -1), c)
+        return all(got.get(p, -1) >= c for p, c in self.shallow_sf)
 
     def is_shallow(self):
         """Whether the history was trimmed: the document was loaded from a shallow snapshot
@@ -401,7 +458,8 @@ cdef class DocExchange(DocHistory):
         doc_acquire(self)
         try:
             commit_txn(self)
-            out = _json.export_updates(self, start_vv._map, end_vv._map)
+            out = _json.export_updates(self, start_vv._map if self.shallow_sv is None
+                                       else shallow_clamp(self, start_vv._map), end_vv._map)
         except BaseException:
             release_and_deliver(self, False)
             raise
@@ -438,16 +496,36 @@ cdef class DocExchange(DocHistory):
     def fork(self):
         """A new document with this one's history and state and a new random peer id (the
         open transaction is committed first, as in loro). While detached, the fork holds
-        the history up to the version checked out (fork_at(state_frontiers)), as in loro."""
+        the history up to the version checked out (fork_at(state_frontiers)), as in loro.
+        A shallow document's fork is shallow from the same root."""
         self.commit()
+        if self.shallow_sv is not None:
+            if self.detached:
+                return self._fork_at_any(self.state_frontiers)
+            return self._fork_from(self.export(_types.ExportMode.Snapshot()))
         if self.detached:
             return self.fork_at(self.state_frontiers)
         return self._fork_from(self.export(_types.ExportMode.Updates(VersionVector())))
 
     def fork_at(self, Frontiers frontiers):
         """A new document holding only the history up to `frontiers` (a new random peer
-        id); LoroError when the frontiers are not in this document's history."""
+        id); LoroError when the frontiers are not in this document's history. LoroError on
+        a shallow document, as loro ("Not implemented: fork_at on shallow docs")."""
+        if self.shallow_sv is not None:
+            raise LoroError("Not implemented: fork_at on shallow docs")
+        return self._fork_at_any(frontiers)
+
+    def _fork_at_any(self, Frontiers frontiers):
+        """fork_at, also for a shallow document: a shallow document from the same root
+        holding the history from there to `frontiers` (each at or after the root)."""
         self.commit()
+        if self.shallow_sv is not None:
+            ids = list(frontiers._ids)
+            if self.frontiers_to_vv(frontiers) is None or not self._after_shallow_root(ids):
+                raise LoroError(f"Cannot find ({frontiers!r})")
+            return self._fork_from(self._export_shallow_tail(
+                dict(self.shallow_sv), list(self.shallow_sf), ids, True,
+                self.shallow_root_state), True)
         vv = self.frontiers_to_vv(frontiers)
         if vv is None:
             raise LoroError(f"Cannot find ({frontiers!r})")
@@ -455,7 +533,7 @@ cdef class DocExchange(DocHistory):
                  if end > 0]
         return self._fork_from(self.export(_types.ExportMode.UpdatesInRange(spans)) if spans else None)
 
-    def _fork_from(self, blob):
+    def _fork_from(self, blob, bint at_version=False):
         cdef LoroDoc fork = LoroDoc()
         cdef int64_t r
         # as loro's fork does: roots cleared by delete_root_container stay out of the

@@ -19,8 +19,22 @@ cdef int shallow_base_load(LoroDoc d) except -1:
     cdef dict base_map = {}
     cdef list ml_base = []
     cdef dict tree_base = {}
+    cdef dict parents = {}
     for cid, kind, payload in d.shallow_rows:
         c = container_index(d, cid, kind)
+        # the children the root's state holds (their creating ops may be trimmed)
+        if kind == KIND_MAP:
+            vals = [row[2] for row in payload]
+        elif kind == KIND_LIST or kind == KIND_MOVABLE_LIST:
+            vals = payload[0]
+        elif kind == KIND_TREE:
+            vals = [_types.ContainerID.Normal(row[0][0], row[0][1], container_type(KIND_MAP))
+                    for row in payload]
+        else:
+            vals = ()
+        for v in vals:
+            if isinstance(v, _types.ContainerID):
+                parents[v] = c
         if kind == KIND_TEXT:
             thin_seq(d, c, payload[1], payload[2], payload[0], None, payload[4], True)
         elif kind == KIND_LIST:
@@ -43,6 +57,7 @@ cdef int shallow_base_load(LoroDoc d) except -1:
             raise LoroError(f"loro_c does not load a shallow snapshot holding a "
                             f"{_TYPE_NAMES[kind]} state yet")
     d.shallow_map_base = base_map
+    d.shallow_parents = parents
     # the elements and trees recomputed from the log start from these (ml_recompute,
     # tree_recompute)
     d.shallow_ml = ml_base
@@ -234,3 +249,16 @@ cdef int shallow_rebuild(LoroDoc d) except -1:
         ch = &d.log.changes[i]
         apply_change_ops(d, ch.ops_off, ch.ops_len, ch.peer, ch.counter, ch.lamport)
     return 0
+
+
+cdef dict shallow_clamp(LoroDoc d, dict start):
+    """`start` ({peer: counter}) raised to a shallow document's start version where it is
+    below it: exports hold the retained history only, as loro's (the same dict when no
+    peer moves)."""
+    cdef dict out = None
+    for p, c in d.shallow_sv.items():
+        if start.get(p, 0) < c:
+            if out is None:
+                out = dict(start)
+            out[p] = c
+    return start if out is None else out

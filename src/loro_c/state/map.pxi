@@ -214,7 +214,9 @@ cdef int map_history_update(LoroDoc d) except -1:
         start = ch.ops_off + (d.hist_last_ops if ci == d.hist_changes - 1 else 0)
         for i in range(start, ch.ops_off + ch.ops_len):
             op = &d.log.ops[i]
-            if op.kind == LC_OP_MAP_SET or op.kind == LC_OP_MAP_DELETE:
+            if ((op.kind == LC_OP_MAP_SET or op.kind == LC_OP_MAP_DELETE)
+                    and not shallow_root_op(d, ch.peer, op.counter)):
+                # (a shallow root's own writes are in its base entries: shallow_map_base)
                 map_history_write(d, d.ctree[op.container], <uint32_t>op.pos,
                                   ch.lamport + <uint32_t>(op.counter - ch.counter), ch.peer,
                                   op.counter, op.arg)
