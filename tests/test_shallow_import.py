@@ -391,3 +391,58 @@ def test_detached_and_subscribed_shallow_documents():
     assert _state(docs[0][0]) == _state(docs[1][0])
     docs[1][0]._check_invariants()
     assert len(docs[0][1]) == len(docs[1][1])
+
+
+def _norm_event(e):
+    """An event's diffs in a comparable form (text inserts of equal attributes joined,
+    tree items as tuples, sorted by target)."""
+    from _events_util import canonical, ncid, ndiff, nindex
+
+    def tid(x):
+        return None if x is None else (x.peer, x.counter)
+
+    def idx(i):
+        r = nindex(i)
+        if r[0] == "N":
+            return ("N", tuple(int(x) for x in re.findall(r"\d+", str(r[1]))[-2:]))
+        return r
+
+    def diff(df):
+        name = type(df).__name__
+        if "Tree" in name:
+            items = df.diff if isinstance(df.diff, list) else df.diff.diff
+            return ("Tree", [(tid(it.target), type(it.action).__name__.split("_")[-1].split(".")[-1],
+                              tid(getattr(it.action, "parent", None)), getattr(it.action, "index", None),
+                              str(getattr(it.action, "fractional_index", None))) for it in items])
+        if "Text" in name:
+            out = []
+            for it in df.diff:
+                k = type(it).__name__.split("_")[-1].split(".")[-1]
+                row = (k, getattr(it, "insert", None), getattr(it, "retain", None),
+                       getattr(it, "delete", None), sorted((getattr(it, "attributes", None) or {}).items()))
+                if out and k == "Insert" and out[-1][0] == "Insert" and out[-1][4] == row[4]:
+                    out[-1] = ("Insert", out[-1][1] + row[1], None, None, row[4])
+                else:
+                    out.append(row)
+            return ("Text", out)
+        kind, items = ndiff(df)
+        return (kind, canonical(kind, items))
+
+    return sorted(((ncid(c.target), [(ncid(p.container), idx(p.index)) for p in c.path], diff(c.diff))
+                   for c in e.events), key=repr)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_event_of_a_shallow_load_is_loros(seed):
+    rng, peers, checkpoints = _session(seed)
+    blob = peers[0].export(_mode(loro, False, rng.choice(checkpoints)))
+    seen = []
+    for lib in (loro, loro_c):
+        d = lib.LoroDoc()
+        got = []
+        sub = d.subscribe_root(lambda e, got=got: got.append(_norm_event(e)))
+        d.import_(blob)
+        seen.append((got, d.is_shallow()))
+        del sub
+    if seen[0][1]:
+        assert seen[0] == seen[1]

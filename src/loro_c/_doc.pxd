@@ -283,7 +283,7 @@ cdef class DocCore:
     cdef list shallow_sf
     cdef dict shallow_base
     cdef dict shallow_map_base      # (map, key index) -> (Lamport, peer index, slot) at the root
-    cdef dict shallow_parents       # child container id -> its parent's index, at the root
+    cdef dict shallow_parents       # child container id -> (parent index, op kind, key index) at the root
     cdef list shallow_ml            # MovableList base states: (container, payload, first slot)
     cdef dict shallow_trees         # tree base states: container -> rows
     cdef list shallow_sf_idx        # the root's ids as (peer index, counter)

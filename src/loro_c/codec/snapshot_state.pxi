@@ -87,6 +87,7 @@ def shallow_parts(bytes data not None):
         fail("shallow snapshot has no root state")
     seen = _IdBits(root_vv)
     rows = []
+    later = []
     for key, value in sst_entries(&secs[2]):
         if key == b"fr":
             if sorted((<Frontiers>decode_frontiers_bytes(value, "the root state frontiers"))._ids) != sorted(sf):
@@ -97,9 +98,13 @@ def shallow_parts(bytes data not None):
             fail("shallow root state holds a container loro_c cannot read")
         cid = row[0]
         if not isinstance(cid, _types.ContainerID.Root) and cid.counter >= root_vv.get(cid.peer, 0):
-            continue    # created after the root: its ops build it
+            # created after the root: its ops build it (known to the document from the
+            # start, as loro's store knows it, when its history creates it)
+            if cid.counter < vv.get(cid.peer, 0):
+                later.append((cid, row[1]))
+            continue
         rows.append(row)
-    return rows, sv, sf, root_vv, (<const char*>secs[2].data)[:secs[2].len]
+    return rows, sv, sf, root_vv, (<const char*>secs[2].data)[:secs[2].len], later
 
 
 cdef tuple snapshot_oplog_version(Reader* sec):

@@ -22,8 +22,18 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
                     and d.thin_blob is None and d.shallow_sv is None):
                 parts = _codec_module().shallow_parts(blobs[0])
                 if parts is not None:
-                    # a shallow snapshot into an empty document (doc/shallow.pxi)
-                    status = shallow_import(d, blobs[0], parts)
+                    # a shallow snapshot into an empty document (doc/shallow.pxi), its
+                    # event the loaded state's whole value
+                    was_on = d.evlog.on
+                    d.evlog.on = 0
+                    try:
+                        status = shallow_import(d, blobs[0], parts)
+                    finally:
+                        d.evlog.on = was_on
+                        d.evlog.n = 0
+                    if snap is not None:
+                        events_module().shallow_load_event(d, origin)
+                        snap = None
             if status is None and snap is None and can_load_thin(d, blobs):
                 # a snapshot into an empty document: its state, history kept for later
                 status = _codec_module().load_snapshot_state(d, blobs[0])

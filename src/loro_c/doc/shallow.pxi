@@ -23,18 +23,19 @@ cdef int shallow_base_load(LoroDoc d) except -1:
     for cid, kind, payload in d.shallow_rows:
         c = container_index(d, cid, kind)
         # the children the root's state holds (their creating ops may be trimmed)
+        # (as the creating op would name them: parent, op kind, map key index)
         if kind == KIND_MAP:
-            vals = [row[2] for row in payload]
+            for row in payload:
+                if isinstance(row[2], _types.ContainerID):
+                    parents[row[2]] = (c, LC_OP_MAP_SET, d.log.key_index(row[0]))
         elif kind == KIND_LIST or kind == KIND_MOVABLE_LIST:
-            vals = payload[0]
+            for v in payload[0]:
+                if isinstance(v, _types.ContainerID):
+                    parents[v] = (c, LC_OP_INSERT, 0)
         elif kind == KIND_TREE:
-            vals = [_types.ContainerID.Normal(row[0][0], row[0][1], container_type(KIND_MAP))
-                    for row in payload]
-        else:
-            vals = ()
-        for v in vals:
-            if isinstance(v, _types.ContainerID):
-                parents[v] = c
+            for row in payload:
+                parents[_types.ContainerID.Normal(row[0][0], row[0][1], container_type(KIND_MAP))] = \
+                    (c, LC_OP_TREE, 0)
         if kind == KIND_TEXT:
             thin_seq(d, c, payload[1], payload[2], payload[0], None, payload[4], True)
         elif kind == KIND_LIST:
@@ -130,7 +131,7 @@ cdef object shallow_import(LoroDoc d, bytes blob, tuple parts):
     shallow_parts): the base state, the floor, then the retained changes through the
     import pipeline. All or nothing."""
     from loro_c import _import
-    rows, sv, sf, root_vv, root_state = parts
+    rows, sv, sf, root_vv, root_state, later = parts
     cdef uint32_t peers0 = d.log.n_peers
     cdef int64_t keys0 = len(d.log.keys), values0 = len(d.log.values)
     cdef int64_t n0 = d.n_containers
@@ -150,6 +151,8 @@ cdef object shallow_import(LoroDoc d, bytes blob, tuple parts):
                 d.roots.remove(c)
         for cid, kind, payload in rows:
             show_root(d, container_index(d, cid, kind))
+        for cid, kind in later:
+            container_index(d, cid, kind)
         for p, c in (<VersionVector>sv)._map.items():
             if c > 0:
                 d.log.set_floor(d.log.peer_index(p), <int32_t>c)
@@ -160,6 +163,13 @@ cdef object shallow_import(LoroDoc d, bytes blob, tuple parts):
         d.shallow_rows = rows
         d.shallow_root_state = root_state
         shallow_base_load(d)
+        if d.evs is not None:
+            # the trees at the root, for the load's event (tree_event_items, mode 3)
+            d.evlog.on = 1
+            try:
+                tree_snapshot_all(d)
+            finally:
+                d.evlog.on = 0
         d.shallow_loading = True
         try:
             _import.import_blobs(d, [blob], False)

@@ -46,7 +46,8 @@ cdef object parent_container(LoroDoc d, object cid):
     if ch < 0 or (d.shallow_base is not None
                   and cid.counter < <int32_t>d.shallow_base.get(<uint32_t>found, 0)):
         # a shallow document's container created before its root: the root's state says
-        return d.shallow_parents.get(cid) if d.shallow_parents is not None else None
+        link = d.shallow_parents.get(cid) if d.shallow_parents is not None else None
+        return None if link is None else link[0]
     k = log.find_op(ch, <int32_t>cid.counter)
     if k >= <int64_t>(log.changes[ch].ops_off + log.changes[ch].ops_len) or log.ops[k].counter > cid.counter:
         return None

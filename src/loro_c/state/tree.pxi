@@ -272,6 +272,13 @@ cdef list tree_event_items(LoroDoc d, uint32_t c, int mode):
     tm = tree_state(d, c)
     if mode == 1:
         return _greater_items(tm, vv_before)
+    if mode == 3:
+        # a shallow snapshot's load (doc/shallow.pxi): loro shows the root state's nodes
+        # created from the empty tree, then the retained changes' moves replayed
+        # (the root's nodes as "root-create": loro shows their meta maps only when its
+        # store holds them, and makes one for a node a later change creates)
+        return ([("root-create",) + it[1:] for it in tree_view_diff({}, before)]
+                + _greater_items(tm, vv_before))
     return tree_view_diff(before, _tree_view(tm))
 
 
