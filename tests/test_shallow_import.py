@@ -281,6 +281,14 @@ def test_outdated_updates_and_versions_before_the_root():
             d.checkout(loro_c.Frontiers.from_id(loro_c.ID(1, 2)))
         with pytest.raises(LoroError):
             d.checkout(loro_c.Frontiers())
+        with pytest.raises(LoroError, match="fork_at on shallow docs"):
+            d.fork_at(d.oplog_frontiers)
+        with pytest.raises(LoroError, match="not found"):
+            d.export(loro_c.ExportMode.ShallowSnapshot(loro_c.Frontiers.from_id(loro_c.ID(1, 2))))
+        # the trimmed ops are in no export (loro's blob holds none either)
+        old = d.export(loro_c.ExportMode.UpdatesInRange([loro_c.IdSpan(1, loro_c.CounterSpan(0, 3))]))
+        probe = loro.LoroDoc()
+        assert _status(probe.import_(old)) == ({}, {})
         assert _state(d) == before
         # loro applies the rest of a mixed import, then reports the outdated part
         a.get_text("t").insert(0, "A")
@@ -446,3 +454,28 @@ def test_the_event_of_a_shallow_load_is_loros(seed):
         del sub
     if seen[0][1]:
         assert seen[0] == seen[1]
+
+
+def test_undo_on_a_shallow_document():
+    a = loro.LoroDoc()
+    a.peer_id = 1
+    a.get_text("t").insert(0, "hello")
+    a.get_map("m").insert("k", 1)
+    a.commit()
+    s = a.export(loro.ExportMode.ShallowSnapshot(a.oplog_frontiers))
+    runs = []
+    for lib in (loro, loro_c):
+        d = lib.LoroDoc()
+        d.import_(s)
+        d.peer_id = 7
+        um = lib.UndoManager(d)
+        d.get_text("t").insert(5, " world")
+        d.commit()
+        d.get_text("t").delete(0, 2)
+        d.commit()
+        d.get_map("m").insert("k", 2)
+        d.commit()
+        got = [(um.undo(), d.get_deep_value()) for _ in range(4)]
+        got += [(um.redo(), d.get_deep_value()) for _ in range(2)]
+        runs.append(got)
+    assert runs[0] == runs[1]

@@ -863,7 +863,9 @@ cdef object tree_diff(LoroDoc doc, uint32_t c, int mode, list reached):
     as loro shows it."""
     items = []
     versions = doc.evs.tree_lca if mode == 2 and doc.evs is not None else None
-    if versions is not None and len(tree_state(doc, c)) > TREE_REPLAY_MAX_MOVES:
+    if versions is not None and (len(tree_state(doc, c)) > TREE_REPLAY_MAX_MOVES
+                                 or doc.shallow_sv is not None):
+        # (a shallow document's replay would need the trimmed moves: not modelled)
         # loro's order comes from replaying every move of the tree in Python (often from
         # the empty version): beyond this many moves that costs far more than loro's whole
         # checkout, so the event lists the same changes in the state's order instead
