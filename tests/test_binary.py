@@ -580,13 +580,15 @@ def test_loro_c_snapshot_export_imports_into_loro():
     assert lo.get_deep_value() == c.get_deep_value()
 
 
-def test_shallow_snapshot_is_rejected():
+def test_shallow_snapshot_loads_as_loro():
     lo = rich_loro_doc(seed=5, n=20)
     shallow = lo.export(loro.ExportMode.ShallowSnapshot(lo.oplog_frontiers))
     c = LoroDoc()
-    with pytest.raises(loro_c.DecodeError, match="shallow"):
-        c.import_(shallow)
-    assert c.get_deep_value() == {}
+    c.import_(shallow)
+    theirs = loro.LoroDoc()
+    theirs.import_(shallow)
+    assert c.get_deep_value() == theirs.get_deep_value()
+    assert c.is_shallow() == theirs.is_shallow()
     m = LoroDoc.decode_import_blob_meta(shallow, True)
     assert m.mode == loro_c.EncodedBlobMode.ShallowSnapshot
 

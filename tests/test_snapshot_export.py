@@ -288,12 +288,17 @@ def test_shallow_queries_of_a_whole_history_match_loro():
     assert src.is_shallow() is ref.is_shallow() is False
     assert src.shallow_since_vv.encode() == ref.shallow_since_vv.encode()
     assert src.shallow_since_frontiers.encode() == ref.shallow_since_frontiers.encode()
-    # a shallow snapshot is refused with a LoroError and leaves the document as it was
+    # a shallow snapshot loads as loro loads it (tests/test_shallow_import.py)
     shallow = ref.export(loro.ExportMode.ShallowSnapshot(ref.oplog_frontiers))
     doc = loro_c.LoroDoc()
-    with pytest.raises(loro_c.LoroError):
-        doc.import_(shallow)
-    assert doc.get_deep_value() == {} and not doc.is_shallow()
+    doc.import_(shallow)
+    theirs = loro.LoroDoc()
+    theirs.import_(shallow)
+    assert doc.get_deep_value() == theirs.get_deep_value()
+    assert doc.is_shallow() is theirs.is_shallow()
+    assert (doc.shallow_since_vv.to_dict()
+            == loro_c.VersionVector.decode(theirs.shallow_since_vv.encode()).to_dict())
+    assert doc.shallow_since_frontiers.encode() == theirs.shallow_since_frontiers.encode()
 
 
 def _shallow_view(doc, peers):
@@ -360,10 +365,17 @@ def test_shallow_exports_match_loro(seed, state_only):
             a.import_(tail)
             b.import_(tail)
             assert a.get_deep_value() == b.get_deep_value() == more.get_deep_value()
-        mine = loro_c.LoroDoc()
-        with pytest.raises(loro_c.LoroError):
-            mine.import_(ours)
-        assert mine.get_deep_value() == {}
+        # loro_c loads both blobs as loro does (tests/test_shallow_import.py)
+        for blob, done in ((ours, a), (theirs, b)):
+            mine = loro_c.LoroDoc()
+            mine.import_(blob)
+            if not state_only:
+                mine.import_(tail)
+            assert mine.get_deep_value() == done.get_deep_value()
+            assert mine.is_shallow() == done.is_shallow()
+            assert mine.oplog_vv.to_dict() == \
+                loro_c.VersionVector.decode(done.oplog_vv.encode()).to_dict()
+            assert mine.shallow_since_frontiers.encode() == done.shallow_since_frontiers.encode()
 
 
 def test_shallow_export_refuses_unknown_frontiers():

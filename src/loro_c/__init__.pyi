@@ -15,7 +15,7 @@ __all__ = [
     "LoroValueError", "ContainerMismatchError", "UnknownContainerError", "CallbackError",
     "EncodedBlobMode", "ImportBlobMetadata", "ChangeMeta",
     "EphemeralStore", "EphemeralStoreEvent", "Awareness", "PeerInfo", "AwarenessPeerUpdate",
-    "KeyNotFoundError", "DetachedError", "ContainerDeletedError", "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering", "UndoManager", "UndoOrRedo", "UndoItemMeta", "CursorWithPos", "Index",
+    "KeyNotFoundError", "DetachedError", "ContainerDeletedError", "OutdatedVersionError", "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering", "UndoManager", "UndoOrRedo", "UndoItemMeta", "CursorWithPos", "Index",
     "EventTriggerKind", "DiffEvent", "ContainerDiff", "PathItem", "Diff", "TextDelta",
     "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow", "ChangeModifier",
     "Configure", "DiffBatch",
@@ -48,6 +48,10 @@ class ContainerDeletedError(LoroError):
 
 class DetachedError(LoroError):
     """An edit while the document is detached (loro panics there)."""
+
+class OutdatedVersionError(LoroError):
+    """A shallow document lacks the history needed: an update depending on ops before
+    its shallow root, or a checkout before that root."""
 class KeyNotFoundError(LoroError, KeyError):
     """`map[key]` or `del map[key]` for a key the map does not hold."""
 
@@ -437,11 +441,17 @@ class LoroDoc:
         """Accepted for loro's API (loro_c keeps no diff calculator)."""
     def frontiers_to_vv(self, frontiers: Frontiers) -> typing.Optional[VersionVector]: ...
     def is_shallow(self) -> bool:
-        """Always False: loro_c does not import shallow snapshots."""
+        """Whether the history was trimmed: the document was loaded from a shallow snapshot
+        (ExportMode.ShallowSnapshot or StateOnly) into an empty document. It holds the
+        state at the shallow root and the changes from there on; updates depending on
+        older history raise OutdatedVersionError, as loro refuses them."""
     @property
-    def shallow_since_vv(self) -> VersionVector: ...
+    def shallow_since_vv(self) -> VersionVector:
+        """Where the retained history starts: the shallow root's version without the
+        root's own ops (empty for a whole history)."""
     @property
-    def shallow_since_frontiers(self) -> Frontiers: ...
+    def shallow_since_frontiers(self) -> Frontiers:
+        """The shallow root (empty for a whole history)."""
     def export_pending_updates(self) -> typing.Optional[bytes]:
         """The received changes waiting for their dependencies, as an updates blob, or None."""
     def export_json_updates(self, start_vv: VersionVector, end_vv: VersionVector,

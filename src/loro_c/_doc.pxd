@@ -276,6 +276,21 @@ cdef class DocCore:
     cdef uint32_t thin_peers0       # the log's peers and map keys before it (the state
     cdef int64_t thin_keys0         # registers its own; the history registers them anew)
     cdef bint thin_materializing
+    # a shallow document (doc/shallow.pxi): the shallow root's version without its own ops
+    # ({peer id: counter}, None when the whole history is kept) and frontiers, the root's
+    # version by peer index (its ops are in the log but their effect is the base state's),
+    # the base state's rows (a rebuild starts from them) and the import loading the root
+    cdef dict shallow_sv
+    cdef list shallow_sf
+    cdef dict shallow_base
+    cdef dict shallow_map_base      # (map, key index) -> (Lamport, peer index, slot) at the root
+    cdef dict shallow_parents       # child container id -> (parent index, op kind, key index) at the root
+    cdef list shallow_ml            # MovableList base states: (container, payload, first slot)
+    cdef dict shallow_trees         # tree base states: container -> rows
+    cdef list shallow_sf_idx        # the root's ids as (peer index, counter)
+    cdef bytes shallow_root_state   # the root state section as imported (exports reuse it)
+    cdef list shallow_rows
+    cdef bint shallow_loading
     # Loro's content arenas, as far as they decide which inserts fold (oplog.h, LC_LSTR_MIN_CAP)
     cdef int64_t lstr_len, lstr_cap # the string arena's bytes and current buffer's capacity
     cdef uint32_t lstr_gen          # the current buffer's number (text buffers are numbered from 1)
@@ -438,6 +453,9 @@ cdef inline int ev_note(LoroDoc d, uint32_t c, uint32_t kind, uint32_t peer, int
 
 # a snapshot loaded from its state section (state/snapshot_load.pxi)
 cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1
+cdef int shallow_base_load(LoroDoc d) except -1
+cdef int shallow_apply_root_change(LoroDoc d, int64_t ops_off, uint32_t ops_len, uint32_t peer,
+                                   int32_t counter, uint32_t lamport) except -1
 cdef int thin_materialize_locked(LoroDoc d) except -1
 cdef int thin_build_texts_locked(LoroDoc d) except -1
 

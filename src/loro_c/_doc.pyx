@@ -133,6 +133,7 @@ include "state/snapshot_load.pxi"
 include "state/movable_list.pxi"
 include "state/movable_local.pxi"
 include "state/tree.pxi"
+include "doc/shallow.pxi"
 include "doc/exchange.pxi"
 include "doc/cursors.pxi"
 

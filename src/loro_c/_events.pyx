@@ -873,12 +873,22 @@ cdef object tree_diff(LoroDoc doc, uint32_t c, int mode, list reached):
     cdef PyObject *v[5]
     items = []
     versions = doc.evs.tree_lca if mode == 2 and doc.evs is not None else None
+    if versions is not None and doc.shallow_sv is not None:
+        # a shallow document's replay would need the trimmed moves (not modelled): the
+        # event lists the same changes in the state's order
+        versions = None
     ids = {None: None}      # (peer, counter) -> TreeID, each made once per diff
     for it in tree_event_items(doc, c, mode) if versions is None else \
             tree_checkout_items(doc, c, versions):
         kind = it[0]
         node = tree_id_cached(ids, it[1])
-        if kind == "create" and mode == 2:
+        if kind == "root-create":
+            # a shallow load's root state node (tree_event_items, mode 3)
+            kind = "create"
+            m = doc.cid_index.get(_types.ContainerID.Normal(it[1][0], it[1][1], _types.ContainerType.Map()))
+            if m is not None:
+                reached.append(m)
+        elif kind == "create" and mode >= 2:
             m = doc.cid_index.get(_types.ContainerID.Normal(it[1][0], it[1][1], _types.ContainerType.Map()))
             if m is not None:
                 reached.append(m)
@@ -902,7 +912,7 @@ cdef object tree_diff(LoroDoc doc, uint32_t c, int mode, list reached):
         v[0] = <PyObject*>node
         v[1] = <PyObject*>action
         items.append(make_value(&TITEM_SHAPE, TITEM_SLOTS, v))
-    if not items and mode != 0:
+    if not items and mode != 0 and mode != 3:
         return None
     return Diff.Tree(TreeDiff(items))
 
@@ -1017,15 +1027,30 @@ cdef object whole_value_diff(LoroDoc doc, uint32_t c, list queue):
     values = doc.log.values
     if kind == KIND_TEXT:
         runs = text_delta_runs(doc, c)
-        return Diff.Text([TextDelta.Insert(t, a or None) for t, a in runs]) if runs else None
+        return Diff.Text([TextDelta.Insert(t, a or None) for t, a in runs]) if runs or _shallow_trees else None
     if kind == KIND_COUNTER:
         return Diff.Counter(doc.ccounter[c])
     if kind == KIND_LIST:
         items = [wrap_value(doc, values[slot], None, queue) for slot in list_slots(doc, c)]
-        return Diff.List([ListDiffItem.Insert(items, False)]) if items else None
+        return Diff.List([ListDiffItem.Insert(items, False)] if items else []) if items or _shallow_trees else None
     if kind == KIND_MOVABLE_LIST:
         items = [wrap_value(doc, values[slot], None, queue) for slot in ml_slots(doc, c)]
-        return Diff.List([ListDiffItem.Insert(items, False)]) if items else None
+        return Diff.List([ListDiffItem.Insert(items, False)] if items else []) if items or _shallow_trees else None
+    if kind == KIND_TREE:
+        # its nodes created from the empty tree, parents first (their meta maps whole); a
+        # shallow load's: the root's nodes, then the moves after it (tree_event_items)
+        if _shallow_trees:
+            return tree_diff(doc, c, 3, queue)
+        saved = (doc.tree_ev, doc.evs.tree_lca if doc.evs is not None else None)
+        doc.tree_ev = None
+        if doc.evs is not None:
+            doc.evs.tree_lca = None
+        try:
+            return tree_diff(doc, c, 2, queue)
+        finally:
+            doc.tree_ev = saved[0]
+            if doc.evs is not None:
+                doc.evs.tree_lca = saved[1]
     # every key the version has a write of: a deleted one as None, as loro reports it
     cdef lc_map *m = &doc.maps[doc.ctree[c]]
     cdef uint32_t i
@@ -1036,7 +1061,8 @@ cdef object whole_value_diff(LoroDoc doc, uint32_t c, list queue):
             key = doc.log.keys[m.entries[i].key]
             updated[key] = (None if slot < 0 else
                             wrap_value(doc, map_public_value(doc, c, key, values[slot]), None, queue))
-    return map_diff_of(updated) if updated else None
+    # (a shallow load's event shows every container of the state, empty ones too, as loro's)
+    return map_diff_of(updated) if updated or _shallow_trees else None
 
 
 cdef object wrap_value(LoroDoc doc, object v, list shown, list reached=None):
@@ -1066,8 +1092,11 @@ cdef object parent_of(LoroDoc doc, object cid):
     if found is None:
         return None
     ch = log.find_change(<uint32_t>found, <int32_t>cid.counter)
-    if ch < 0:
-        return None
+    if ch < 0 or (doc.shallow_parents is not None
+                  and cid.counter < <int32_t>doc.shallow_base.get(<uint32_t>found, 0)):
+        # a shallow document's container made before its root: as its state says
+        link = doc.shallow_parents.get(cid) if doc.shallow_parents is not None else None
+        return None if link is None else link + (found,)
     k = log.find_op(ch, <int32_t>cid.counter)
     op = &log.ops[k]
     if op.counter > cid.counter:
@@ -1588,3 +1617,38 @@ cdef str text_of(SeqArena seq, list runs):
         return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, total)
     finally:
         free(buf)
+
+
+cdef bint _shallow_trees = False    # whole_value_diff shows a shallow load's trees
+
+
+def shallow_load_event(LoroDoc doc, origin):
+    """The Import event of a shallow snapshot loaded into an empty document (doc/shallow.pxi
+    journals nothing while it loads): every root the document lists as its whole value
+    from empty, and so on for the containers inside them, as loro's (which diffs the
+    loaded state from the empty one). Called under the lock; queues it."""
+    global _shallow_trees
+    cdef list out = []
+    try:
+        reg = doc.evs
+        if reg is None or not (reg.root or reg.hooks or reg.by_cid and reg.active()):
+            return
+        doc.evs.tree_lca = None
+        _shallow_trees = True
+        try:
+            shown_whole(doc, out, list(reversed(doc.roots)), {}, set())
+        finally:
+            _shallow_trees = False
+        if not out:
+            return
+        ranks = hash_rank(doc, [x[2] for x in out])
+        out.sort(key=lambda x: (x[0], x[1], ranks[x[2]]))
+        doc.pending_events.append(queued_batch(doc.evs, 1, "" if origin is None else origin,
+                                               [x[3] for x in out], None))
+    finally:
+        doc.evlog.n = 0
+        if doc.evs is not None:
+            doc.evs.before = None
+            doc.evs.tree_lca = None
+        ml_events_done(doc)
+        tree_events_done(doc)

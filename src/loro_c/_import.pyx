@@ -27,7 +27,7 @@ from loro_c._doc cimport (LoroDoc, group_change, group_kept, lstr_place, lval_pl
 from loro_c._doc cimport (kind_has_state, op_fits_kind, container_index, show_root, ensure_tvv, commit_txn,
                           move_tracker_to_change, move_tracker_to_head, move_tracker_home, map_history_drop, apply_change_ops,
                           rebuild_state, flush_import_deltas, ml_after_undo,
-                          tree_after_undo)
+                          tree_after_undo, shallow_apply_root_change)
 from loro_c._doc import kind_of_type, _TYPE_NAMES
 from loro_c.errors import LoroError, DecodeError
 from loro_c import _types
@@ -93,6 +93,9 @@ cdef class ImportRun:
     # and whether it is in the log yet: a rejected change is retreated op by op
     cdef int64_t applying
     cdef bint ops_started, logged
+    # a shallow document dropped changes depending on its trimmed history (loro applies the
+    # rest of the import, then reports ImportUpdatesThatDependsOnOutdatedVersion)
+    cdef bint outdated
 
 
 cdef ImportRun begin_run(LoroDoc doc, bint whole_pending):
@@ -194,7 +197,8 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
             # like loro, a snapshot loaded into an empty document also brings the roots its
             # state lists, even those without ops
             _codec.stage_blobs(doc, blobs, (run.n_changes == 0 and run.n_pending_before == 0
-                                            and run.n_containers == 0) or doc.thin_materializing)
+                                            and run.n_containers == 0) or doc.thin_materializing
+                              or doc.shallow_loading)
         applying = True
         status = apply_staged(doc, run)
         # the grouping undo log serves this import only
@@ -209,7 +213,10 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
             doc.lval_len = run.lval_len
             if all(len(b) > 21 and b[20] == 0 and b[21] == 4 for b in blobs):
                 doc.lstr_len = run.lstr_len
-        return status
+        if run.outdated:
+            raise_outdated = True
+        else:
+            return status
     except BaseException as e:
         undo(doc, run, applying)
         if isinstance(e, (LoroError, MemoryError)) or not isinstance(e, Exception):
@@ -219,6 +226,35 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
         raise DecodeError(f"malformed change: {e}") from e
     finally:
         doc.import_run = None
+    from loro_c.errors import OutdatedVersionError
+    raise OutdatedVersionError("Import Failed: The dependencies of the importing updates are "
+                               "not included in the shallow history of the doc.")
+
+
+cdef bint shallow_outdated(LoroDoc doc, const lc_staged *st) noexcept:
+    """Whether a change (its deps known) depends on a version before a shallow document's
+    root: its deps reach no op after the root, and miss one of the root's ops."""
+    cdef OpLog log = doc.log
+    cdef int64_t i
+    cdef lc_id dep
+    cdef bint found
+    if not log.has_floor or doc.shallow_base is None:
+        return False
+    if st.counter < <int32_t>doc.shallow_base.get(st.peer, 0):
+        return False                # one of the root's own changes
+    for i in range(st.deps_off, st.deps_off + st.deps_len):
+        dep = doc.sdeps[i]
+        if dep.counter >= <int32_t>doc.shallow_base.get(dep.peer, 0):
+            return False            # after the root: every logged change is
+    for p, c in doc.shallow_sf_idx:
+        found = False
+        for i in range(st.deps_off, st.deps_off + st.deps_len):
+            dep = doc.sdeps[i]
+            if dep.peer == <uint32_t>p and dep.counter >= <int32_t>c:
+                found = True
+        if not found:
+            return True
+    return False
 
 
 cdef undo(LoroDoc doc, ImportRun run, bint state_touched):
@@ -930,6 +966,9 @@ cdef int ready(LoroDoc doc, ImportRun run, int64_t k, lc_id *missing) except -1:
         return 2
     if first_missing(doc, st, missing):
         return 0
+    if doc.log.has_floor and shallow_outdated(doc, st):
+        run.outdated = True
+        return 2
     if st.counter < known:
         journal_record(doc, run, k)
         st = &doc.staged[k]
@@ -967,16 +1006,24 @@ cdef int apply_one(LoroDoc doc, ImportRun run, int64_t k) except -1:
     cdef uint32_t lamport = 0, lp
     cdef uint32_t i
     cdef lc_change *last
+    cdef bint root_op = doc.shallow_base is not None and st.counter < <int32_t>doc.shallow_base.get(st.peer, 0)
     for i in range(st.deps_len):
         lp = log.lamport_of(deps[i]) + 1
         if lp > lamport:
             lamport = lp
+    if root_op:
+        lamport = st.lamport        # its deps are trimmed history: the Lamport sent
     run.applying = k
     run.ops_started = False
     run.logged = False
-    move_tracker_to_change(doc, deps, st.deps_len, st.peer, st.counter)
-    run.ops_started = True
-    apply_change_ops(doc, st.ops_off, st.ops_len, st.peer, st.counter, lamport)
+    if root_op:
+        # a change holding one of the shallow root's ops: those are in the base state
+        run.ops_started = True
+        shallow_apply_root_change(doc, st.ops_off, st.ops_len, st.peer, st.counter, lamport)
+    else:
+        move_tracker_to_change(doc, deps, st.deps_len, st.peer, st.counter)
+        run.ops_started = True
+        apply_change_ops(doc, st.ops_off, st.ops_len, st.peer, st.counter, lamport)
     msg = log.messages[st.msg] if st.msg >= 0 else None
     if log.can_extend(st.peer, st.counter, lamport, st.timestamp, deps, st.deps_len, st.ops_off, msg):
         # like loro, a change continuing the peer's last one joins it

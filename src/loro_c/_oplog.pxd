@@ -126,6 +126,10 @@ cdef class OpLog:
     cdef int64_t n_vv_moved, cap_vv_moved
     cdef lc_walk_peer *wpeer        # walk scratch, one slot per peer index (reset after each walk)
     cdef lc_change_list *by_peer
+    # a shallow document's trimmed history (None elsewhere): per peer index, the counters
+    # [0, floor) that every version of the document holds and no change of the log covers
+    cdef int32_t *floor
+    cdef bint has_floor
     cdef lc_change *changes
     cdef int64_t n_changes, cap_changes
     cdef lc_op *ops
@@ -164,6 +168,7 @@ cdef class OpLog:
     cdef uint32_t lamport_of(self, lc_id id) noexcept
     cdef bint includes(self, lc_id id) noexcept
     cdef int vv_touch(self, uint32_t p) except -1
+    cdef int set_floor(self, uint32_t p, int32_t end) except -1
     cdef dict vv_dict(self)
     cdef uint64_t vv_snapshot_epoch(self) noexcept
     cdef int walk_push(self, uint32_t side, uint32_t peer, int32_t counter, const int32_t *tv) except -1

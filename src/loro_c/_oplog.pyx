@@ -37,6 +37,7 @@ cdef class OpLog:
             for i in range(self.n_peers):
                 free(self.by_peer[i].idx)
         free(self.by_peer)
+        free(self.floor)
         free(self.peer_ids)
         free(self.vv)
         free(self.vv_stale)
@@ -80,10 +81,13 @@ cdef class OpLog:
             cap = self.cap_peers
             self.by_peer = <lc_change_list*>grow(self.by_peer, &cap, i + 1, sizeof(lc_change_list))
             cap = self.cap_peers
+            self.floor = <int32_t*>grow(self.floor, &cap, i + 1, sizeof(int32_t))
+            cap = self.cap_peers
             self.groups = <lc_group_list*>grow(self.groups, &cap, i + 1, sizeof(lc_group_list))
             self.cap_peers = <uint32_t>cap
         self.peer_ids[i] = peer
         self.vv[i] = 0
+        self.floor[i] = 0
         self.vv_stale[i] = 0
         self.vv_epoch[i] = 0
         self.wpeer[i].cov = 0
@@ -172,6 +176,16 @@ cdef class OpLog:
         self.vv_stale[p] = 1
         return 0
 
+    cdef int set_floor(self, uint32_t p, int32_t end) except -1:
+        """Mark the counters [0, end) of peer index `p` as trimmed history (a shallow
+        snapshot's): held by every version, in no change of the log."""
+        self.floor[p] = end
+        self.has_floor = True
+        if self.vv[p] < end:
+            self.vv[p] = end
+            self.vv_touch(p)
+        return 0
+
     cdef uint64_t vv_snapshot_epoch(self) noexcept:
         """The epoch of a snapshot of `vv` taken now: later moves get a higher epoch."""
         self.vv_clock += 1
@@ -210,6 +224,18 @@ cdef class OpLog:
         cdef int64_t c
         cdef lc_walk_step st
         if counter >= (w.low_target if side == LC_SIDE_TARGET else w.low_tracker):
+            return 0
+        if self.has_floor and counter < self.floor[peer]:
+            # trimmed history: both sides hold it (every version of a shallow document
+            # includes its root), so it carries no move; the target's reach is noted
+            if side == LC_SIDE_TARGET and w.cov < counter + 1:
+                w.cov = counter + 1
+                if not (w.flags & LC_WALK_TOUCHED):
+                    w.flags |= LC_WALK_TOUCHED
+                    if self.n_wtouched == self.cap_wtouched:
+                        self.wtouched = <uint32_t*>grow(self.wtouched, &self.cap_wtouched, self.n_wtouched + 1, sizeof(uint32_t))
+                    self.wtouched[self.n_wtouched] = peer
+                    self.n_wtouched += 1
             return 0
         c = self.find_change(peer, counter)
         if c < 0:
@@ -391,6 +417,8 @@ cdef class OpLog:
         """Set vv[p] from the peer's last change (after changes were cut or shortened)."""
         cdef lc_change_list *cl = &self.by_peer[p]
         cdef int32_t end = self.changes[cl.idx[cl.len - 1]].end if cl.len > 0 else 0
+        if self.has_floor and end < self.floor[p]:
+            end = self.floor[p]
         if self.vv[p] != end:
             self.vv[p] = end
             self.vv_touch(p)

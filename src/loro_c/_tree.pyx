@@ -731,6 +731,14 @@ cdef class TreeMoves:
         m = self.nodes[k].last_move
         return (self.moves[m].peer, self.moves[m].counter)
 
+    def last_move_lamport(self, target):
+        """The Lamport of the node's last effective move, or None."""
+        self.settle()
+        cdef int64_t k = self.find(target[0], target[1])
+        if k < 0 or self.nodes[k].last_move < 0:
+            return None
+        return self.moves[self.nodes[k].last_move].lamport
+
     cdef int64_t top_of(self, int64_t k) noexcept:
         """Where node k's parent chain ends: TREE_ROOT (it is shown), TREE_DELETED or
         TREE_NONE."""

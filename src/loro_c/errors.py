@@ -24,6 +24,7 @@ __all__ = [
     "KeyNotFoundError",
     "DetachedError",
     "ContainerDeletedError",
+    "OutdatedVersionError",
 ]
 
 
@@ -103,3 +104,9 @@ class ContainerDeletedError(LoroError):
     """Raised by a local edit of a container that is no longer part of the document: its
     entry in the parent map or list was deleted or overwritten, or its tree node was
     deleted. Loro refuses these edits too; the document is left unchanged."""
+
+
+class OutdatedVersionError(LoroError):
+    """A shallow document lacks the history an operation needs: an update depending on ops
+    before its shallow root (loro's ImportUpdatesThatDependsOnOutdatedVersion), or a
+    checkout to a version before that root."""

@@ -56,9 +56,11 @@ def decode_updates(bytes data not None, dict block_sizes=None):
         decode_updates_body(&body, True, out, &budget)
     else:
         shallow, meta = decode_snapshot_oplog(&body, True, out, &budget, block_sizes)
-        if shallow:
-            fail("shallow snapshots are not supported by loro_c yet")
-        check_snapshot_vv(out, meta)
+        if not shallow:
+            # (a shallow one's version also counts its trimmed history: its changes, from
+            # the shallow root on, are imported as updates, as loro imports them into a
+            # document that is not empty)
+            check_snapshot_vv(out, meta)
     return out
 
 
@@ -95,15 +97,20 @@ def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
         finally:
             doc.in_blob = False
         if mode != MODE_UPDATES:
+            if fresh and doc.shallow_loading:
+                fresh = False       # (the shallow root's state listed its roots)
             if fresh:
                 # only the first snapshot loads into the empty document (the rest are history)
                 fresh = False
                 parse_envelope(data, False, &mode, &body)
-                doc.snap_roots = set()
-                for cid in snapshot_state_roots(&body):
+                named, hide = snapshot_state_roots(&body)
+                snap_roots = set()
+                for cid in named:
                     c = container_index(doc, cid, kind_of_type(cid.container_type))
                     show_root(doc, c)
-                    doc.snap_roots.add(c)
+                    snap_roots.add(c)
+                if hide:
+                    doc.snap_roots = snap_roots
     return None
 
 

@@ -2,22 +2,31 @@
 # SSTable, shallow-root state). loro_c reads the oplog's change blocks as history, checks
 # its version, and reads which root containers the state names.
 
-cdef list snapshot_state_roots(Reader* body):
+cdef object snapshot_state_roots(Reader* body):
     """Root container ids named by the state section of a mode-3 body (none when the state
-    was left out)."""
+    was left out), and whether roots it does not name are hidden when empty. A shallow
+    snapshot rooted at the empty version (no shallow root: its history is whole) also
+    lists the roots its root state names, as loro does."""
     cdef Reader secs[3]
     cdef list roots = []
     snapshot_sections(body, secs)
-    if secs[1].len == 1 and secs[1].data[0] == 0x45:     # "E": no state section
-        return roots
-    for key, value in sst_entries(&secs[1]):
-        if key == b"fr" or not key or not (key[0] & 0x80):
-            continue
-        cid = _types.ContainerID.from_bytes(key)
-        if _TYPE_NAMES[kind_of_type(cid.container_type)] in ("Tree", "MovableList"):
-            continue
-        roots.append(cid)
-    return roots
+    hide = not (secs[1].len == 0 or (secs[1].len == 1 and secs[1].data[0] == 0x45))
+    if hide:
+        for key, value in sst_entries(&secs[1]):
+            if key == b"fr" or not key or not (key[0] & 0x80):
+                continue
+            cid = _types.ContainerID.from_bytes(key)
+            if _TYPE_NAMES[kind_of_type(cid.container_type)] in ("Tree", "MovableList"):
+                continue
+            roots.append(cid)
+    if secs[2].len > 0:
+        for key, value in sst_entries(&secs[2]):
+            if key == b"fr" or not key or not (key[0] & 0x80):
+                continue
+            cid = _types.ContainerID.from_bytes(key)
+            if cid not in roots:
+                roots.append(cid)
+    return roots, hide
 
 
 cdef int snapshot_sections(Reader* body, Reader* secs) except -1:
@@ -121,11 +130,18 @@ cdef int stage_snapshot_oplog(Reader* body, LoroDoc doc, list alive, Py_ssize_t*
             meta[key] = value
         else:
             fail(f"unknown key {key!r} in the snapshot oplog")
-    if secs[2].len > 0 or b"sv" in meta or b"sf" in meta:
-        fail("shallow snapshots are not supported by loro_c yet")
+    shallow = secs[2].len > 0 or b"sv" in meta or b"sf" in meta
+    if (shallow and not doc.shallow_loading and b"sf" in meta
+            and (<Frontiers>decode_frontiers_bytes(meta[b"sf"], "the shallow start frontiers"))._ids):
+        fail("a shallow snapshot loads only into an empty document")
     if b"vv" not in meta:
         fail("snapshot oplog has no version vector")
     vv = decode_vv_bytes(meta[b"vv"], "the snapshot version vector")
+    if shallow and b"sv" in meta:
+        # peers whose history is all trimmed have no change block
+        for p, c in (<VersionVector>decode_vv_bytes(meta[b"sv"], "the shallow start version"))._map.items():
+            if c > 0 and p not in ends:
+                ends[p] = c
     if (<VersionVector>vv)._map != ends:
         fail("snapshot version vector does not match its change blocks")
     return 0

@@ -685,8 +685,11 @@ def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_byt
     if shallow is not None:
         sv_bytes, sf_bytes, root_rows = shallow
         entries += [(b"sv", sv_bytes), (b"sf", sf_bytes)]
-        root = sst_build([(row[0].to_bytes(), container_state_bytes(row)) for row in root_rows]
-                         + [(b"fr", sf_bytes)])
+        if isinstance(root_rows, bytes):
+            root = root_rows    # a shallow document's own root state section, as imported
+        else:
+            root = sst_build([(row[0].to_bytes(), container_state_bytes(row)) for row in root_rows]
+                             + [(b"fr", sf_bytes)])
         state = b"E" if changes else b""
     else:
         state = state_sst([(row[0].to_bytes(), container_state_bytes(row)) for row in state_rows])

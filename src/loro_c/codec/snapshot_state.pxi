@@ -42,6 +42,71 @@ def load_snapshot_state(LoroDoc doc, bytes data not None):
                                None)
 
 
+def shallow_parts(bytes data not None):
+    """The parts of a shallow snapshot (ShallowSnapshot or StateOnly, mode 3 with "sv"/"sf")
+    that a shallow document is built from, checked: (state rows at the shallow root S,
+    shallow_since_vv as a VersionVector, shallow_since_frontiers as (peer, counter) ids,
+    S's version {peer: end}, the bytes of the root state section). None for any other
+    blob. Nothing of a document is touched; a malformed blob raises DecodeError."""
+    cdef uint16_t mode
+    cdef Reader body
+    cdef Reader secs[3]
+    parse_envelope(data, True, &mode, &body)
+    check_mode(mode)
+    if mode != MODE_SNAPSHOT:
+        return None
+    snapshot_sections(&body, secs)
+    meta = {}
+    for key, value in sst_entries(&secs[0], (b"vv", b"fr", b"sv", b"sf")):
+        if key in (b"vv", b"fr", b"sv", b"sf"):
+            meta[key] = value
+        elif len(key) != 12:
+            fail(f"unknown key {key!r} in the snapshot oplog")
+    if b"sv" not in meta and b"sf" not in meta:
+        return None
+    for k in (b"vv", b"fr", b"sv", b"sf"):
+        if k not in meta:
+            fail("shallow snapshot oplog lacks its versions")
+    vv = dict((<VersionVector>decode_vv_bytes(meta[b"vv"], "the snapshot version vector"))._map)
+    sv = decode_vv_bytes(meta[b"sv"], "the shallow start version")
+    sf = list((<Frontiers>decode_frontiers_bytes(meta[b"sf"], "the shallow start frontiers"))._ids)
+    root_vv = {p: c for p, c in (<VersionVector>sv)._map.items() if c > 0}
+    for p, c in sf:
+        if root_vv.get(p, 0) < c + 1:
+            root_vv[p] = c + 1
+        if (<VersionVector>sv)._map.get(p, 0) != c:
+            fail("shallow start frontiers do not match the start version")
+    if not sf:
+        if root_vv:
+            fail("shallow snapshot has no start frontiers")
+        return None     # rooted at the empty version: the whole history, as loro reads it
+    for p, c in root_vv.items():
+        if vv.get(p, 0) < c:
+            fail("shallow start version lies outside the version vector")
+    if secs[2].len == 0:
+        fail("shallow snapshot has no root state")
+    seen = _IdBits(root_vv)
+    rows = []
+    later = []
+    for key, value in sst_entries(&secs[2]):
+        if key == b"fr":
+            if sorted((<Frontiers>decode_frontiers_bytes(value, "the root state frontiers"))._ids) != sorted(sf):
+                fail("shallow root state is not at the start frontiers")
+            continue
+        row = decode_container_state(key, value, root_vv, seen, vv)
+        if row is None:
+            fail("shallow root state holds a container loro_c cannot read")
+        cid = row[0]
+        if not isinstance(cid, _types.ContainerID.Root) and cid.counter >= root_vv.get(cid.peer, 0):
+            # created after the root: its ops build it (known to the document from the
+            # start, as loro's store knows it, when its history creates it)
+            if cid.counter < vv.get(cid.peer, 0):
+                later.append((cid, row[1]))
+            continue
+        rows.append(row)
+    return rows, sv, sf, root_vv, (<const char*>secs[2].data)[:secs[2].len], later
+
+
 cdef tuple snapshot_oplog_version(Reader* sec):
     """The oplog's version vector ({peer: end}) and frontiers; None for a shallow oplog. Only the SSTable
     blocks holding "vv" and "fr" are read: the change blocks are checked by their checksums
@@ -66,7 +131,7 @@ cdef tuple snapshot_oplog_version(Reader* sec):
     return vv, fr
 
 
-cdef object decode_container_state(bytes key, bytes value, dict vv, _IdBits seen):
+cdef object decode_container_state(bytes key, bytes value, dict vv, _IdBits seen, dict cvv=None):
     """(cid, kind, payload) of one state entry, or None for a state this path does not read
     (a kind without a state codec here)."""
     cdef Reader r
@@ -82,7 +147,9 @@ cdef object decode_container_state(bytes key, bytes value, dict vv, _IdBits seen
     kind = kind_of_type(cid.container_type)
     if kind < 0 or not kind_has_state_codec(kind):
         return None
-    if not isinstance(cid, _types.ContainerID.Root) and cid.counter >= vv.get(cid.peer, 0):
+    # (a shallow root's state lists, empty, every container of the exporting document:
+    # its caller passes cvv and drops the ones after the root)
+    if cvv is None and not isinstance(cid, _types.ContainerID.Root) and cid.counter >= vv.get(cid.peer, 0):
         fail("the snapshot state names a container its history never created")
     reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value))
     r_u8(&r, &kind_byte)

@@ -17,7 +17,24 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
         if changes is not None:
             status = _import.import_changes(d, changes)
         else:
-            if snap is None and can_load_thin(d, blobs):
+            if (len(blobs) == 1 and type(blobs[0]) is bytes and d.log.n_changes == 0
+                    and d.n_staged == 0 and not d.detached and not d.txn_open
+                    and d.thin_blob is None and d.shallow_sv is None):
+                parts = _codec_module().shallow_parts(blobs[0])
+                if parts is not None:
+                    # a shallow snapshot into an empty document (doc/shallow.pxi), its
+                    # event the loaded state's whole value
+                    was_on = d.evlog.on
+                    d.evlog.on = 0
+                    try:
+                        status = shallow_import(d, blobs[0], parts)
+                    finally:
+                        d.evlog.on = was_on
+                        d.evlog.n = 0
+                    if snap is not None:
+                        events_module().shallow_load_event(d, origin)
+                        snap = None
+            if status is None and snap is None and can_load_thin(d, blobs):
                 # a snapshot into an empty document: its state, history kept for later
                 status = _codec_module().load_snapshot_state(d, blobs[0])
             if status is None:
@@ -84,7 +101,12 @@ cdef class DocExchange(DocHistory):
         FastSnapshot (history and state); `SnapshotAt(version)` the snapshot as it was at
         `version`. Pending local ops are committed first."""
         if isinstance(mode, _types.ExportMode.SnapshotAt):
+            if self.shallow_sv is not None:
+                raise LoroError("Export failed: Not implemented: fork_at on shallow docs")
             return self._export_snapshot_at(mode.version)
+        if isinstance(mode, _types.ExportMode.Snapshot) and self.shallow_sv is not None:
+            # a shallow document's snapshot is shallow, from its own root (as loro's)
+            return self._export_shallow(frontiers_wrap(list(self.shallow_sf)), False, True)
         if isinstance(mode, _types.ExportMode.Snapshot) and self.detached:
             return self._export_detached_snapshot()
         if isinstance(mode, _types.ExportMode.ShallowSnapshot):
@@ -108,8 +130,14 @@ cdef class DocExchange(DocHistory):
             if not isinstance(start, VersionVector):
                 raise LoroValueError("ExportMode.Updates needs a VersionVector")
             stamp = (<VersionVector>start)._stamp
+            start_map = (<VersionVector>start)._map
+            if self.shallow_sv is not None:
+                # the retained history only (loro's): from the shallow start on
+                clamped = shallow_clamp(self, start_map)
+                if clamped is not start_map:
+                    start_map, stamp = clamped, None
             return _codec.encode_updates(self._changes(
-                (<VersionVector>start)._map, None, _codec.MAX_OPS_PER_BLOCK,
+                start_map, None, _codec.MAX_OPS_PER_BLOCK,
                 stamp[1] if stamp is not None and stamp[0] == self.log.serial else -1, True))
         if isinstance(mode, _types.ExportMode.UpdatesInRange):
             changes = []
@@ -117,6 +145,8 @@ cdef class DocExchange(DocHistory):
                 a, b = span.counter.start, span.counter.end
                 if a > b:
                     a, b = b, a
+                if self.shallow_sv is not None:
+                    a = max(a, self.shallow_sv.get(span.peer, 0))    # trimmed: none
                 if a < b:
                     changes.extend(self._changes({span.peer: a}, {span.peer: b},
                                                  _codec.MAX_OPS_PER_BLOCK, -1, True))
@@ -174,7 +204,7 @@ cdef class DocExchange(DocHistory):
             raise LoroValueError("ExportMode.SnapshotAt needs Frontiers")
         return self.fork_at(version).export(_types.ExportMode.Snapshot())
 
-    def _export_shallow(self, frontiers, bint state_only):
+    def _export_shallow(self, frontiers, bint state_only, bint own_root=False):
         """ShallowSnapshot(frontiers) / StateOnly(frontiers): the state at the shallow root
         S (with its "fr" key), the changes from S on (ShallowSnapshot: to the end, the state
         section "E" so the importer replays them; StateOnly: only the op at S, kept as the
@@ -190,24 +220,66 @@ cdef class DocExchange(DocHistory):
             raise LoroValueError("a shallow snapshot needs Frontiers")
         requested = ids = list((<Frontiers>frontiers)._ids)
         if self.frontiers_to_vv(frontiers) is None:
+            if self.shallow_sv is not None:
+                raise LoroError(f"The frontiers are not found in this doc: {frontiers!r}")
             raise LoroError(f"Cannot find ({frontiers!r})")
-        if ids and (not state_only or len(ids) > 1):
+        if not self._after_shallow_root(ids):
+            raise LoroError(f"The frontiers are not found in this doc: {frontiers!r}")
+        if own_root:
+            self.commit()
+        elif ids and (not state_only or len(ids) > 1):
             # StateOnly keeps a single requested op as its root; ShallowSnapshot, and
             # StateOnly at several ops, take the root loro takes (their history from there
             # to the requested ops is kept)
             self.commit()
             ids = self._shallow_root(ids)
             frontiers = frontiers_wrap(ids)
-        fork = self.fork_at(frontiers)          # LoroError when the frontiers are unknown
+        if (self.shallow_sv is not None and sorted(ids) == self.shallow_sf and not state_only
+                and not self.detached
+                and sum(self.oplog_vv.to_dict().values()) - sum(self.shallow_sv.values()) <= 256):
+            # this document's own root, a short history after it: its root state section as
+            # it was imported (loro's rule; otherwise loro lists the containers alive at the
+            # root now, as the fork below does)
+            return self._export_shallow_tail(dict(self.shallow_sv), ids, requested, state_only,
+                                             self.shallow_root_state)
+        fork = self._fork_at_any(frontiers)     # LoroError when the frontiers are unknown
         start = dict((<LoroDoc>fork).oplog_vv.to_dict())
         if ids:
             start[ids[0][0]] = ids[0][1]
-        requested_vv = self._id_vv(requested)
+        # loro's root state lists the child containers its store holds, empty ones too (a
+        # tree node's meta map that no op wrote yet): the fork registers those of this
+        # document that its history created, so the same ones are listed (loro shows the
+        # ops of a container the root state leaves out as not applied)
+        doc_acquire(self)
+        try:
+            known = [(self.cids[r], self.ckind[r]) for r in range(self.n_containers)
+                     if self.croot[r] == ROOT_NONE]
+        finally:
+            doc_release(self)
         doc_acquire(fork)
         try:
+            for cid, kind in known:
+                p = (<LoroDoc>fork).log.peer_map.get(cid.peer)
+                if p is not None and (<LoroDoc>fork).log.vv[<uint32_t>p] > cid.counter:
+                    container_index(<LoroDoc>fork, cid, kind)
+            # every node's meta map (loro's store makes one whenever a node is read)
+            for r in range((<LoroDoc>fork).n_containers):
+                if (<LoroDoc>fork).ckind[r] == KIND_TREE:
+                    for peer, ctr in tree_state(<LoroDoc>fork, <uint32_t>r).node_ids():
+                        container_index(<LoroDoc>fork, _types.ContainerID.Normal(
+                            peer, ctr, container_type(KIND_MAP)), KIND_MAP)
             root_rows = snapshot_state_rows(fork)
         finally:
             doc_release(fork)
+        return self._export_shallow_tail(start, ids, requested, state_only, root_rows)
+
+    def _export_shallow_tail(self, dict start, list ids, list requested, bint state_only,
+                             root_rows):
+        """The shallow blob: the changes from `start` (the root's version, the root's peer
+        at the root's counter) to the end or to the requested ops, the root state
+        (`root_rows`, or the bytes of a root state section)."""
+        from loro_c import _codec
+        requested_vv = self._id_vv(requested)
         doc_acquire(self)
         try:
             commit_txn(self)
@@ -235,7 +307,10 @@ cdef class DocExchange(DocHistory):
         return blob
 
     def _id_vv(self, ids):
-        """{peer: end} of the closure of the ids (each in the history)."""
+        """{peer: end} of the closure of the ids (each in the history; a shallow
+        document's trimmed ones add nothing: every version holds them)."""
+        if self.shallow_sv is not None:
+            ids = [(p, c) for p, c in ids if c >= self.shallow_sv.get(p, 0)]
         return dict(self.frontiers_to_vv(frontiers_wrap(sorted(ids))).to_dict()) if ids else {}
 
     def _shallow_root(self, list ids):
@@ -247,11 +322,15 @@ cdef class DocExchange(DocHistory):
         Costs a version walk per change and candidate: meant for the documents a shallow
         export serves, not tuned."""
         chs = []
+        floor = self.shallow_sv or {}
         for p, end in self.oplog_vv.to_dict().items():
-            c = 0
+            c = floor.get(p, 0)
             while c < end:
                 m = self.get_change(ID(p, c))
                 deps = sorted((<Frontiers>m.deps)._ids)
+                if self.shallow_sv is not None and not self._after_shallow_root(deps):
+                    # one of the root's own changes: its past is the root's
+                    deps = list(self.shallow_sf)
                 chs.append((p, m.id.counter, m.id.counter + m.len, self._id_vv(deps)))
                 c = m.id.counter + m.len
         pasts = [self._id_vv([x]) for x in ids]
@@ -272,22 +351,43 @@ cdef class DocExchange(DocHistory):
             if all(xvv.get(p, 0) >= b or (p == x[0] and a <= x[1] < b) or dvv.get(x[0], 0) > x[1]
                    for p, a, b, dvv in chs):
                 best, best_size = [x], size
+        if self.shallow_sv is not None and not (best and self._after_shallow_root(best)):
+            return list(self.shallow_sf)    # never before the document's own root
         return best
 
+    def _after_shallow_root(self, ids):
+        """Whether the version of `ids` (in the history) holds a shallow document's root
+        (always true of a whole history)."""
+        if self.shallow_sv is None:
+            return True
+        base = {self.log.peer_objs[<uint32_t>p]: e for p, e in self.shallow_base.items()}
+        got = {}
+        for p, c in ids:
+            if c >= base.get(p, 0):
+                return True     # after the root: every such op's past holds it
+            got[p] = max(got.get(p, -1), c)
+        return all(got.get(p, -1) >= c for p, c in self.shallow_sf)
+
     def is_shallow(self):
-        """Whether the history was trimmed by a shallow snapshot. loro_c refuses shallow
-        snapshots (DecodeError), so its documents always hold their whole history."""
-        return False
+        """Whether the history was trimmed: the document was loaded from a shallow snapshot
+        (ExportMode.ShallowSnapshot or StateOnly) into an empty document."""
+        return self.shallow_sv is not None
 
     @property
     def shallow_since_vv(self):
-        """Version where the retained history starts: empty (the whole history is kept)."""
-        return VersionVector()
+        """Where the retained history starts: the shallow root's version without the root's
+        own ops (empty when the whole history is kept)."""
+        if self.shallow_sv is None:
+            return VersionVector()
+        return vv_wrap(dict(self.shallow_sv))
 
     @property
     def shallow_since_frontiers(self):
-        """Frontiers where the retained history starts: empty (the whole history is kept)."""
-        return Frontiers()
+        """The shallow root: the frontiers where the retained history starts (empty when
+        the whole history is kept)."""
+        if self.shallow_sf is None:
+            return Frontiers()
+        return frontiers_wrap(list(self.shallow_sf))
 
     @property
     def _history_loaded(self):
@@ -368,7 +468,8 @@ cdef class DocExchange(DocHistory):
         doc_acquire(self)
         try:
             commit_txn(self)
-            out = _json.export_updates(self, start_vv._map, end_vv._map)
+            out = _json.export_updates(self, start_vv._map if self.shallow_sv is None
+                                       else shallow_clamp(self, start_vv._map), end_vv._map)
         except BaseException:
             release_and_deliver(self, False)
             raise
@@ -405,16 +506,36 @@ cdef class DocExchange(DocHistory):
     def fork(self):
         """A new document with this one's history and state and a new random peer id (the
         open transaction is committed first, as in loro). While detached, the fork holds
-        the history up to the version checked out (fork_at(state_frontiers)), as in loro."""
+        the history up to the version checked out (fork_at(state_frontiers)), as in loro.
+        A shallow document's fork is shallow from the same root."""
         self.commit()
+        if self.shallow_sv is not None:
+            if self.detached:
+                return self._fork_at_any(self.state_frontiers)
+            return self._fork_from(self.export(_types.ExportMode.Snapshot()))
         if self.detached:
             return self.fork_at(self.state_frontiers)
         return self._fork_from(self.export(_types.ExportMode.Updates(VersionVector())))
 
     def fork_at(self, Frontiers frontiers):
         """A new document holding only the history up to `frontiers` (a new random peer
-        id); LoroError when the frontiers are not in this document's history."""
+        id); LoroError when the frontiers are not in this document's history. LoroError on
+        a shallow document, as loro ("Not implemented: fork_at on shallow docs")."""
+        if self.shallow_sv is not None:
+            raise LoroError("Not implemented: fork_at on shallow docs")
+        return self._fork_at_any(frontiers)
+
+    def _fork_at_any(self, Frontiers frontiers):
+        """fork_at, also for a shallow document: a shallow document from the same root
+        holding the history from there to `frontiers` (each at or after the root)."""
         self.commit()
+        if self.shallow_sv is not None:
+            ids = list(frontiers._ids)
+            if self.frontiers_to_vv(frontiers) is None or not self._after_shallow_root(ids):
+                raise LoroError(f"Cannot find ({frontiers!r})")
+            return self._fork_from(self._export_shallow_tail(
+                dict(self.shallow_sv), list(self.shallow_sf), ids, True,
+                self.shallow_root_state), True)
         vv = self.frontiers_to_vv(frontiers)
         if vv is None:
             raise LoroError(f"Cannot find ({frontiers!r})")
@@ -422,7 +543,7 @@ cdef class DocExchange(DocHistory):
                  if end > 0]
         return self._fork_from(self.export(_types.ExportMode.UpdatesInRange(spans)) if spans else None)
 
-    def _fork_from(self, blob):
+    def _fork_from(self, blob, bint at_version=False):
         cdef LoroDoc fork = LoroDoc()
         cdef int64_t r
         # as loro's fork does: roots cleared by delete_root_container stay out of the

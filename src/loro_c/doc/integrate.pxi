@@ -149,11 +149,13 @@ cdef int rebuild_state(LoroDoc d) except -1:
     memset(d.tvv, 0, <size_t>d.tvv_cap * sizeof(int32_t))
     d.n_tfront = 0
     d.tracker_at_head = False
-    for i in range(d.log.n_changes):
+    for i in range(d.log.n_changes if d.shallow_rows is None else 0):
         ch = &d.log.changes[i]
         move_tracker_to_change(d, &d.log.deps[ch.deps_off], ch.deps_len, ch.peer, ch.counter)
         ch = &d.log.changes[i]
         apply_change_ops(d, ch.ops_off, ch.ops_len, ch.peer, ch.counter, ch.lamport)
+    if d.shallow_rows is not None:
+        shallow_rebuild(d)      # (doc/shallow.pxi)
     move_tracker_to_head(d)
     if was_detached:
         memcpy(d.croot, <const char*>shown, <size_t>d.n_containers)

@@ -12,7 +12,7 @@ cdef object log_check(OpLog log, bint txn_open, uint32_t txn_peer, int32_t txn_c
     cdef uint8_t *covered
     cdef lc_walk_peer *w
     for p in range(log.n_peers):
-        end = 0
+        end = log.floor[p] if log.has_floor else 0
         for j in range(log.by_peer[p].len):
             c = log.by_peer[p].idx[j]
             ch = &log.changes[c]
@@ -34,6 +34,8 @@ cdef object log_check(OpLog log, bint txn_open, uint32_t txn_peer, int32_t txn_c
     for i in range(log.n_changes):
         ch = &log.changes[i]
         for j in range(ch.deps_off, ch.deps_off + ch.deps_len):
+            if log.has_floor and log.deps[j].counter < log.floor[log.deps[j].peer]:
+                continue    # trimmed history
             c = log.find_change(log.deps[j].peer, log.deps[j].counter)
             if c < 0 or c >= i:
                 raise AssertionError(f"a dependency of change {i} is not before it in the log")
@@ -57,7 +59,8 @@ cdef object log_check(OpLog log, bint txn_open, uint32_t txn_peer, int32_t txn_c
             for j in range(ch.deps_off, ch.deps_off + ch.deps_len):
                 if log.deps[j].peer != ch.peer and log.deps[j].counter == log.vv[log.deps[j].peer] - 1:
                     covered[log.deps[j].peer] = 1
-        heads = {(p, log.vv[p] - 1) for p in range(log.n_peers) if log.vv[p] > 0 and not covered[p]}
+        heads = {(p, log.vv[p] - 1) for p in range(log.n_peers) if log.vv[p] > 0 and not covered[p]
+                 and not (log.has_floor and log.vv[p] <= log.floor[p])}
         got = {(log.frontiers[i].peer, log.frontiers[i].counter) for i in range(log.n_frontiers)}
         if heads != got or len(got) != log.n_frontiers:
             raise AssertionError(f"frontiers {sorted(got)} are not the heads {sorted(heads)}")

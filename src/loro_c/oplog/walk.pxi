@@ -92,6 +92,9 @@ cdef int log_closure(OpLog log, const lc_id *ids, int64_t n, lc_id extra, int32_
     if seen == NULL:
         raise MemoryError()
     memset(out, 0, log.n_peers * sizeof(int32_t))
+    if log.has_floor:
+        # every version of a shallow document holds its trimmed history
+        memcpy(out, log.floor, log.n_peers * sizeof(int32_t))
     try:
         stack = <lc_id*>grow(stack, &cap_stack, n + 1, sizeof(lc_id))
         for i in range(n):
@@ -103,6 +106,11 @@ cdef int log_closure(OpLog log, const lc_id *ids, int64_t n, lc_id extra, int32_
         while n_stack > 0:
             n_stack -= 1
             x = stack[n_stack]
+            if log.has_floor and x.counter < log.floor[x.peer]:
+                # trimmed history (a shallow document's): held, in no change
+                if out[x.peer] < x.counter + 1:
+                    out[x.peer] = x.counter + 1
+                continue
             c = log.find_change(x.peer, x.counter)
             if c < 0:
                 raise AssertionError("dependency is not in the log")

@@ -282,7 +282,9 @@ cdef int map_history_update(LoroDoc d) except -1:
         start = ch.ops_off + (d.hist_last_ops if ci == d.hist_changes - 1 else 0)
         for i in range(start, ch.ops_off + ch.ops_len):
             op = &d.log.ops[i]
-            if op.kind == LC_OP_MAP_SET or op.kind == LC_OP_MAP_DELETE:
+            if ((op.kind == LC_OP_MAP_SET or op.kind == LC_OP_MAP_DELETE)
+                    and not shallow_root_op(d, ch.peer, op.counter)):
+                # (a shallow root's own writes are in its base entries: shallow_map_base)
                 map_history_write(d, d.ctree[op.container], <uint32_t>op.pos,
                                   ch.lamport + <uint32_t>(op.counter - ch.counter), ch.peer,
                                   op.counter, op.arg)
@@ -340,7 +342,17 @@ cdef int map_resolve_keys(LoroDoc d) except -1:
         head = lc_map_find(&d.hheads[m], key)
         w = map_winner_at(d, head.slot)
         if w < 0:
-            lc_map_remove(&d.maps[m], key)
+            base = d.shallow_map_base.get((m, key)) if d.shallow_map_base is not None else None
+            if base is None:
+                lc_map_remove(&d.maps[m], key)
+            else:
+                # a shallow document's key keeps its entry at the root (no write logged)
+                e = lc_map_upsert(&d.maps[m], key)
+                if e == NULL:
+                    raise MemoryError()
+                e.lamport = <uint32_t>base[0]
+                e.peer = <uint32_t>base[1]
+                lc_map_set_slot(&d.maps[m], e, <int64_t>base[2])
             continue
         x = &d.hwrites[w]
         e = lc_map_upsert(&d.maps[m], key)
@@ -369,7 +381,8 @@ cdef int map_check_version(LoroDoc d) except -1:
             w = map_winner_at(d, heads.entries[i].slot)
             e = lc_map_find(&d.maps[m], heads.entries[i].key)
             if w < 0:
-                if e != NULL:
+                if e != NULL and (d.shallow_map_base is None
+                                  or (m, heads.entries[i].key) not in d.shallow_map_base):
                     raise AssertionError(f"map {m} key {heads.entries[i].key} has an entry but "
                                          "no write in the version")
                 continue
@@ -379,6 +392,8 @@ cdef int map_check_version(LoroDoc d) except -1:
                                      "the version")
         for i in range(d.maps[m].cap):
             if (d.maps[m].entries[i].key != LC_NO_KEY
-                    and lc_map_find(heads, d.maps[m].entries[i].key) == NULL):
+                    and lc_map_find(heads, d.maps[m].entries[i].key) == NULL
+                    and (d.shallow_map_base is None
+                         or (m, d.maps[m].entries[i].key) not in d.shallow_map_base)):
                 raise AssertionError(f"map {m} key {d.maps[m].entries[i].key} has no write")
     return 0

@@ -244,11 +244,15 @@ cdef int ml_recompute(LoroDoc d) except -1:
     cdef bint win
     ensure_tvv(d)
     ml_clear(s)
+    if d.shallow_ml:
+        # a shallow document's lists start from their elements at the root
+        for c, payload, base in d.shallow_ml:
+            thin_ml_elems(d, <uint32_t>c, payload, <int64_t>base)
     for ci in range(d.log.n_changes):
         ch = &d.log.changes[ci]
         for i in range(ch.ops_off, ch.ops_off + ch.ops_len):
             op = &d.log.ops[i]
-            if d.ckind[op.container] != KIND_MOVABLE_LIST:
+            if d.ckind[op.container] != KIND_MOVABLE_LIST or shallow_root_op(d, ch.peer, op.counter):
                 continue
             lamport = ch.lamport + <uint32_t>(op.counter - ch.counter)
             win = op.counter < d.tvv[ch.peer]

@@ -53,8 +53,11 @@ cdef object parent_container(LoroDoc d, object cid):
     if found is None:
         return None
     ch = log.find_change(<uint32_t>found, <int32_t>cid.counter)
-    if ch < 0:
-        return None
+    if ch < 0 or (d.shallow_base is not None
+                  and cid.counter < <int32_t>d.shallow_base.get(<uint32_t>found, 0)):
+        # a shallow document's container created before its root: the root's state says
+        link = d.shallow_parents.get(cid) if d.shallow_parents is not None else None
+        return None if link is None else link[0]
     k = log.find_op(ch, <int32_t>cid.counter)
     if k >= <int64_t>(log.changes[ch].ops_off + log.changes[ch].ops_len) or log.ops[k].counter > cid.counter:
         return None
@@ -334,7 +337,8 @@ cdef int tree_walk_into(LoroDoc d, object tm, object top, list rows) except -1:
         kids = tm.children(parent)
         for kid in kids:
             peer, counter = tm.last_move_id(kid)
-            lam = log.lamport_of(make_id(<uint32_t>log.peer_map[peer], <int32_t>counter))
+            # (the move's own Lamport: a shallow document's base moves are in no change)
+            lam = tm.last_move_lamport(kid)
             fi = tm.fractional_index(kid)
             rows.append((kid, parent, (peer, counter, lam), fi if fi else b"\x80"))
         stack.extend(reversed(kids))

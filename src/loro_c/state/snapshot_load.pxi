@@ -61,7 +61,7 @@ cdef int thin_register_children(LoroDoc d, object values) except -1:
 
 
 cdef int thin_seq(LoroDoc d, uint32_t c, list peers, bytes packed, str text, list values,
-                  list marks=None) except -1:
+                  list marks=None, bint chain=False) except -1:
     """A Text (`text`) or List (`values`) from its packed (peer index, counter,
     len) runs: list items with consecutive ids join one span, as their slots follow. A
     text's runs of len 0 and -1 are the style anchors of `marks` (see thin_note_marks)."""
@@ -94,6 +94,11 @@ cdef int thin_seq(LoroDoc d, uint32_t c, list peers, bytes packed, str text, lis
                 s = &spans[k]
                 s.id = make_id(pmap[runs[3 * i]], runs[3 * i + 1])
                 s.origin_left = none
+                if chain and k > 0:
+                    # a shallow root's content is one run to Loro's tracker (its
+                    # placeholder span): each atom's origin is the atom before it
+                    s.origin_left = make_id(spans[k - 1].id.peer,
+                                            spans[k - 1].id.counter + spans[k - 1].len - 1)
                 s.origin_right = none
                 if ln <= 0:
                     # a style anchor: one atom, no code point
@@ -188,8 +193,7 @@ cdef int thin_tree(LoroDoc d, uint32_t c, list rows) except -1:
     makes a cycle). A node under the deleted root gets no fractional index, as a delete
     op has none."""
     tm = _TreeMoves()
-    for node, parent, last, fi in sorted(rows, key=_tree_move_order):
-        tm.apply(last[2], last[0], last[1], node, parent, b"" if parent == "deleted" else fi)
+    thin_tree_into(d, tm, rows)
     if d.trees is None:
         d.trees = {}
     d.trees[c] = tm
@@ -200,21 +204,29 @@ def _tree_move_order(row):
     return (row[2][2], row[2][0])
 
 
-cdef int thin_movable_list(LoroDoc d, uint32_t c, tuple payload) except -1:
+cdef int thin_movable_list(LoroDoc d, uint32_t c, tuple payload, bint chain=False) except -1:
     """A MovableList from its list items: one value slot per item (the element's value on
     the item it stands on, None on an item none stands on), the items built as a List's
     are, and each element standing on its item with its value there (the winners' Lamports
-    and peers from the state)."""
-    cdef MovableState ms = ml_state(d)
-    cdef lc_ml_elem *el
-    cdef const int32_t *runs
-    cdef int64_t base = len(d.log.values), k, e, slot
+    and peers from the state). Returns the first item's value slot."""
+    cdef int64_t base = len(d.log.values)
     values, peers, packed, per_item = payload
     slot_values = []
     it = iter(values)
     for lam, elem, last in per_item:
         slot_values.append(None if elem is None else next(it))
-    thin_seq(d, c, peers, packed, None, slot_values)
+    thin_seq(d, c, peers, packed, None, slot_values, None, chain)
+    thin_ml_elems(d, c, payload, base)
+    return base
+
+
+cdef int thin_ml_elems(LoroDoc d, uint32_t c, tuple payload, int64_t base) except -1:
+    """The elements of a MovableList state whose items' value slots start at `base`."""
+    cdef MovableState ms = ml_state(d)
+    cdef lc_ml_elem *el
+    cdef const int32_t *runs
+    cdef int64_t k, e, slot
+    values, peers, packed, per_item = payload
     runs = <const int32_t*>PyBytes_AS_STRING(packed)
     ml_reserve_slots(ms, base + len(per_item))
     for k in range(len(per_item)):
@@ -237,6 +249,12 @@ cdef int thin_movable_list(LoroDoc d, uint32_t c, tuple payload) except -1:
         el.val_slot = slot
         el.val_lamport = <uint32_t>last[1]
         el.val_peer = d.log.peer_index(last[0])
+    return 0
+
+
+cdef int thin_tree_into(LoroDoc d, object tm, list rows) except -1:
+    for node, parent, last, fi in sorted(rows, key=_tree_move_order):
+        tm.apply(last[2], last[0], last[1], node, parent, b"" if parent == "deleted" else fi)
     return 0
 
 

@@ -97,12 +97,16 @@ cdef int tree_recompute(LoroDoc d) except -1:
             d.trees[k] = _TreeMoves()
     if not d.trees:
         return 0
+    if d.shallow_trees:
+        # a shallow document's trees start from their nodes at the root
+        for c, rows in d.shallow_trees.items():
+            thin_tree_into(d, d.trees[c], rows)
     ensure_tvv(d)
     for ci in range(d.log.n_changes):
         ch = &d.log.changes[ci]
         for i in range(ch.ops_off, ch.ops_off + ch.ops_len):
             op = &d.log.ops[i]
-            if op.kind == LC_OP_TREE and op.counter < d.tvv[ch.peer]:
+            if op.kind == LC_OP_TREE and op.counter < d.tvv[ch.peer] and not shallow_root_op(d, ch.peer, op.counter):
                 tree_add(d, tree_state(d, op.container), op, ch.peer,
                          ch.lamport + <uint32_t>(op.counter - ch.counter))
     if d.txn_open:
@@ -275,6 +279,13 @@ cdef list tree_event_items(LoroDoc d, uint32_t c, int mode):
     tm = tree_state(d, c)
     if mode == 1:
         return _greater_items(tm, vv_before)
+    if mode == 3:
+        # a shallow snapshot's load (doc/shallow.pxi): loro shows the root state's nodes
+        # created from the empty tree, then the retained changes' moves replayed
+        # (the root's nodes as "root-create": loro shows their meta maps only when its
+        # store holds them, and makes one for a node a later change creates)
+        return ([("root-create",) + it[1:] for it in tree_view_diff({}, before)]
+                + _greater_items(tm, vv_before))
     if before is None:
         raise AssertionError("a tree's view before the move was not kept")
     return tree_view_diff(before, _tree_view(tm))
