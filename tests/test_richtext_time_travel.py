@@ -9,7 +9,8 @@ attribute that changes the text's style. loro also retains attributes that chang
 nothing (every attribute of a range around a mark that comes or goes, and `{key: None}`
 over unstyled text before a removed mark, from where its style map's element starts):
 loro_c replays loro's algorithm (loro_c/rich_checkout.py) but not the history of loro's
-element boundaries, so those may differ; the test counts how often the exact form
+element boundaries when it did not replay the state's previous move (see "Rich text" in
+docs/ARCHITECTURE.md), so those may differ; the test counts how often the exact form
 differs, and requires it to be rare.
 """
 import random
@@ -216,8 +217,10 @@ def test_checkouts_events_and_diffs_of_rich_text_match_loro(block):
     for seed in range(block * 8, block * 8 + 8):
         docs, vs = run_checkouts(seed, tally)
         run_diffs(seed, docs, vs, tally)
-    # (measured: about 1 delta in 60 shows its no-op attributes otherwise than loro)
-    assert tally.inexact * 12 <= tally.seen, (tally.inexact, tally.seen)
+    # (measured: 7 deltas in 671 show their no-op attributes, or one gap's insert and
+    # delete, otherwise than loro, at most 3 in 116 per block; mostly diffs, whose style map
+    # elements come from checkouts without subscribers, which loro_c does not replay)
+    assert tally.inexact * 25 <= tally.seen, (tally.inexact, tally.seen)
 
 
 def test_marks_imported_while_detached_then_attached():
@@ -250,3 +253,26 @@ def test_marks_imported_while_detached_then_attached():
                 dst._check_invariants()
             out.append((shown, still, state(dst), [[effect(x, before) for x in ev] for ev in evs]))
         assert out[1] == out[0], seed
+
+
+def test_style_elements_kept_between_journaled_checkouts():
+    """loro's style map keeps the element boundaries its earlier checkouts made: removing a
+    mark after other checkouts reports `{key: None}` from where loro's element starts, which
+    loro_c knows only from its replay of the previous checkout (session 267: the checkout
+    to `5@2` after `6@2` once reported a plain retain before the removed range; session 35:
+    an annotation inside loro's last element cuts the text before it off the tail)."""
+    for seed in (184, 267, 35, 134, 186):
+        docs = session(seed)
+        vs = versions(docs[loro_c], random.Random(seed), 8) + [None]
+        logs = {lib: [] for lib in LIBS}
+        subs = [d.subscribe_root(lambda e, log=logs[lib]: log.append(
+                    [exact(x.diff.diff) for x in e.events])) for lib, d in docs.items()]
+        for v in vs:
+            for lib, d in docs.items():
+                logs[lib].clear()
+                if v is None:
+                    d.checkout_to_latest()
+                else:
+                    d.checkout(fr(lib, v))
+            assert logs[loro_c] == logs[loro], (seed, v)
+        del subs

@@ -556,7 +556,8 @@ cdef object seq_diff_checkout(LoroDoc doc, uint32_t c, list runs, list reached, 
                 a = end
         if doc.ckind[c] == KIND_TEXT and seq.tree_is_text[doc.ctree[c]] & TREE_ANCHORED:
             # a text that holds style anchors: loro's state application, replayed
-            items = rich_checkout_delta(rich_elements(doc, c, runs), doc.styles)
+            items = rich_checkout_delta(rich_elements(doc, c, runs), doc.styles,
+                                        style_elems_before(doc, c), style_elems_after(doc, c))
             if not items:
                 return None
             return Diff.Text([TextDelta.Retain(x[1], x[2]) if x[0] == "r" else
@@ -568,6 +569,31 @@ cdef object seq_diff_checkout(LoroDoc doc, uint32_t c, list runs, list reached, 
     finally:
         free(sc.pts)
         free(sc.pcs)
+
+
+cdef tuple state_stamp(LoroDoc doc, uint32_t epoch):
+    """What must not have changed for the state to be the one a replay left: the moves of
+    the state (one epoch each) and the history (its frontiers)."""
+    return (epoch, tuple([(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
+                          for i in range(doc.log.n_frontiers)]))
+
+
+cdef object style_elems_before(LoroDoc doc, uint32_t c):
+    """loro's style map elements of text `c` before this checkout, when the last move of
+    the state was a journaled checkout that replayed it (loro_c.rich_checkout), else None
+    (they are guessed)."""
+    memo = doc.evs.style_elems
+    got = memo.pop(c, None)
+    if got is None or got[0] != state_stamp(doc, <uint32_t>(doc.hist_epoch - 1)):
+        return None
+    return got[1]
+
+
+cdef list style_elems_after(LoroDoc doc, uint32_t c):
+    """The list the replay fills with the elements it leaves, kept for the next checkout."""
+    out = []
+    doc.evs.style_elems[c] = (state_stamp(doc, doc.hist_epoch), out)
+    return out
 
 
 cdef list rich_elements(LoroDoc doc, uint32_t c, list runs):

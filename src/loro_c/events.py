@@ -235,7 +235,7 @@ class _DocEvents:
     """A document's diff-event subscribers: root ones, and per ContainerID; and the
     peer-id-change subscribers."""
     __slots__ = ("root", "by_cid", "peer", "first", "first_done", "pre", "busy", "before",
-                 "hooks", "tree_lca", "tree_views")
+                 "hooks", "tree_lca", "tree_views", "style_elems")
 
     def __init__(self):
         self.root = []
@@ -254,6 +254,9 @@ class _DocEvents:
         # during LoroDoc.diff: trees keep their view before the move (state/tree.pxi), which
         # that diff's sequence starts from
         self.tree_views = False
+        # text container -> (state stamp, loro's style map elements the last checkout's
+        # replay left): _events.style_elems_before
+        self.style_elems = {}
 
     def active(self):
         return bool(self.root) or bool(self.hooks) or any(self.by_cid.values())

@@ -57,7 +57,7 @@ class _Run:
         return rest
 
 
-def _before_marks(elements):
+def _before_marks(elements, prior=None):
     """The runs visible at the old version, each with the marks whose start and end
     anchors (both visible then) enclose it, anchors included, and loro's style map
     elements: loro keeps the elements its history made (an annotation cuts them at both
@@ -66,7 +66,13 @@ def _before_marks(elements):
     state held them all at its latest version), and where the marks change; the last one
     is loro's unbounded tail, TAIL. (On random sessions this gives loro's events exactly
     about 49 times in 50; the others differ only in retains whose attributes change
-    nothing.) Returns (runs, the greatest element number)."""
+    nothing.) With `prior`, the elements the last replay left (see `checkout_delta`), those
+    are used instead when they cover the runs. Returns (runs, the greatest element
+    number)."""
+    if prior is not None:
+        known = _prior_marks(elements, prior)
+        if known is not None:
+            return known
     closed = {e[3] for e in elements if e[4] and e[0] == END}
     runs = []
     opened = set()
@@ -93,6 +99,46 @@ def _before_marks(elements):
             break
         run.elem = TAIL
     return runs, elem
+
+
+def _prior_marks(elements, prior):
+    """The runs visible at the old version with the elements `prior` gives them
+    ([entities, element] in order, as `_State.elements` left them), or None when `prior`
+    does not cover exactly those entities."""
+    if sum(e[1] for e in elements if e[4]) != sum(b[0] for b in prior):
+        return None
+    closed = {e[3] for e in elements if e[4] and e[0] == END}
+    runs = []
+    opened = set()
+    cur = frozenset()
+    k = 0
+    left = prior[0][0] if prior else 0
+    top = max(b[1] for b in prior) if prior else TAIL
+    for kind, n, text, sid, before, now, place in elements:
+        if not before:
+            continue
+        if kind == START and sid in closed:
+            opened.add(sid)
+            cur = frozenset(opened)
+        while n > 0:
+            while left == 0:
+                k += 1
+                left = prior[k][0]
+            take = n if n <= left else left
+            if take < n and kind != TEXT:
+                return None
+            if runs and runs[-1].elem == prior[k][1] and runs[-1].marks != cur:
+                return None     # (one element has one set of marks in loro's map)
+            runs.append(_Run(kind, take, None if text is None else text[:take], sid, cur,
+                             prior[k][1]))
+            if text is not None:
+                text = text[take:]
+            n -= take
+            left -= take
+        if kind == END and sid in opened:
+            opened.discard(sid)
+            cur = frozenset(opened)
+    return runs, top
 
 
 def _replace_items(elements):
@@ -481,7 +527,17 @@ class _State:
             self.done.insert(j, rest)
         inside = self.done[j:]
         outside = {self.done[j - 1].elem} if j > 0 else set()
-        outside.add(self.todo[self.at].elem if self.at < len(self.todo) else TAIL)
+        right_elem = self.todo[self.at].elem if self.at < len(self.todo) else TAIL
+        outside.add(right_elem)
+        if j > 0 and self.done[j - 1].elem == right_elem:
+            # one element spans the range: cut in three, its part before the range becomes
+            # an element of its own (the part after keeps the name, TAIL going on past the
+            # end)
+            fresh = self.new_elem()
+            k = j - 1
+            while k >= 0 and self.done[k].elem == right_elem:
+                self.done[k].elem = fresh
+                k -= 1
         renamed = {}
         for run in inside:
             if run.elem in outside:
@@ -497,6 +553,16 @@ class _State:
         annotation.chop()
         self.annotations.append(annotation)
 
+    def elements(self):
+        """loro's style map elements over the state now: [entities, element] in order."""
+        out = []
+        for run in self.done + self.todo[self.at:]:
+            if out and out[-1][1] == run.elem:
+                out[-1][0] += run.n
+            else:
+                out.append([run.n, run.elem])
+        return out
+
     def find_start(self, sid):
         """The entity of the mark's start anchor in the state (its length when absent)."""
         ent = 0
@@ -507,15 +573,19 @@ class _State:
         return ent
 
 
-def checkout_delta(elements, styles):
+def checkout_delta(elements, styles, prior=None, after=None):
     """The text delta loro reports for a checkout, as ("r", n, attrs) / ("i", text, attrs)
     / ("d", n) items. `elements` are the text's atoms in document order that are visible
     at either version, and its anchors: (kind, entities, text of a newly visible text,
     mark id of an anchor, visible before, visible now, place of a newly visible text:
     (peer, counter, end counter, buffer, start byte, end byte) in loro's string storage).
     Loro reports the delta when it is not empty, even when it only retains plain text (up
-    to an anchor it inserted or drained)."""
-    state = _State(_before_marks(elements), styles)
+    to an anchor it inserted or drained).
+
+    loro's style map elements come from the state's whole history: `prior` are those the
+    last replay of this text left, when the state has not changed since (else they are
+    guessed), and the ones this replay leaves are appended to the list `after`."""
+    state = _State(_before_marks(elements, prior), styles)
     for item in _replace_items(elements):
         if item[0] == "retain":
             state.retain(item[1])
@@ -531,4 +601,6 @@ def checkout_delta(elements, styles):
     for annotation in state.annotations:
         state.styled.compose(annotation)
     state.delta.compose(state.styled)
+    if after is not None:
+        after.extend(state.elements())
     return state.delta.diff_items()
