@@ -114,13 +114,15 @@ def nev(e):
 
 def comparable(ev):
     """An event with canonical deltas and its diffs in a fixed order (loro orders diffs by
-    depth, then roots, then creation counter; ties follow a hash map), without zero counter
-    diffs."""
+    depth, then roots, then creation counter; ties follow a hash map), without a checkout's
+    zero counter diffs."""
     trig, origin, target, diffs = ev
     rows = []
     for cid, path, unknown, (kind, items) in diffs:
-        if kind == "Counter" and items == 0:
-            # loro reports a new counter's zero value in some cases only; it changes nothing
+        if trig == "Checkout" and kind == "Counter" and items == 0:
+            # a checkout that shows a counter again whose value there is 0: loro 1.17.1
+            # reports it in some cases only (1 checkout in about 300 random sessions), it
+            # changes nothing
             continue
         rows.append((cid, path, unknown, (kind, canonical(kind, items))))
     rows.sort(key=lambda r: (len(r[1]), r[0][0] != "root", repr(r[0])))

@@ -111,3 +111,39 @@ def _chain(lib, continue_change):
 @pytest.mark.parametrize("continue_change", [False, True])
 def test_import_base_is_what_every_change_has_seen(continue_change):
     assert _chain(loro_c, continue_change) == _chain(loro, continue_change)
+
+
+def _new_counter(lib, concurrent, own_map, incs, in_list):
+    """A new counter shown by the import: its zero is reported where the map does not
+    compare values."""
+    d1, d2 = lib.LoroDoc(), lib.LoroDoc()
+    d1.peer_id, d2.peer_id = 1, 2
+    d1.get_map("m").insert("z", 1)
+    d1.commit()
+    d2.import_(d1.export(lib.ExportMode.Snapshot()))
+    if concurrent:
+        if own_map:
+            d1.get_map("m").insert("y", 2)
+        else:
+            d1.get_text("t").insert(0, "q")
+        d1.commit()
+    if in_list:
+        c = d2.get_list("l").insert_container(0, lib.LoroCounter())
+    else:
+        c = d2.get_map("m").insert_container("d", lib.LoroCounter())
+    for v in incs:
+        c.increment(v)
+    d2.commit()
+    got = []
+    sub = d1.subscribe_root(lambda e: got.append([(ncid(x.target), ndiff(x.diff)) for x in e.events]))
+    d1.import_(d2.export(lib.ExportMode.Updates(d1.oplog_vv)))
+    del sub
+    return got
+
+
+@pytest.mark.parametrize("concurrent,own_map", [(False, False), (True, False), (True, True)])
+@pytest.mark.parametrize("incs", [(), (1, -1), (2,)])
+@pytest.mark.parametrize("in_list", [False, True])
+def test_new_counter_zero_as_loro(concurrent, own_map, incs, in_list):
+    want = _new_counter(loro, concurrent, own_map, incs, in_list)
+    assert _new_counter(loro_c, concurrent, own_map, incs, in_list) == want

@@ -880,8 +880,10 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
                 d = Diff.Text([]) if kind == KIND_TEXT else Diff.List([])
         elif kind == KIND_MAP:
             # an import that shows a mergeable child again reports its whole value, as loro
-            d = map_diff(doc, c, idxs, compare_values and (_compared_maps is None or c in _compared_maps),
-                         shown, reached, before is not None,
+            # a map that compares values shows a counter's value only through the
+            # counter's own diff (loro leaves a new counter's zero out there)
+            cmp = compare_values and (_compared_maps is None or c in _compared_maps)
+            d = map_diff(doc, c, idxs, cmp, None if cmp else shown, reached, before is not None,
                          ml_reached if before is None and is_import else None)
         elif kind == KIND_MOVABLE_LIST:
             d = ml_diff(doc, c, shown, reached if reached is not None else ml_reached, is_import)
@@ -910,9 +912,9 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
         out.append((len(path), 0 if doc.croot[c] != ROOT_NONE else cid.counter + 1, c,
                     container_diff(cid, path, d)))
     if before is not None:
-        shown_whole(doc, out, reached, paths, done)
+        shown_whole(doc, out, reached, paths, done, False)
     elif ml_reached:
-        shown_whole(doc, out, ml_reached, paths, done)
+        shown_whole(doc, out, ml_reached, paths, done, True)
     # like loro, a counter that a diff shows as a new value reports its whole value, even 0
     # (loro 1.17.1 leaves a zero out in some imports; a zero diff changes nothing)
     for c in shown:
@@ -945,7 +947,8 @@ cdef dict hash_rank(LoroDoc doc, list containers):
     return {keys[k]: r for r, k in enumerate(iteration_order(list(keys)))}
 
 
-cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done) except -1:
+cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done,
+                     bint zero_counters) except -1:
     """A checkout may show a container again (a list inserts it, a map key holds it once
     more: `reached`): like loro, its diff is then its whole value, from empty, and so on
     for the containers inside it."""
@@ -958,7 +961,7 @@ cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done) 
         if c in seen:
             continue
         seen.add(c)
-        d = whole_value_diff(doc, c, queue)
+        d = whole_value_diff(doc, c, queue, zero_counters)
         k = rows.get(c)
         if k is not None:
             if d is None:
@@ -1122,7 +1125,7 @@ cdef object ml_diff(LoroDoc doc, uint32_t c, list shown, list reached, bint is_i
                            for slot in op[1]], op[2]) for op in ops])
 
 
-cdef object whole_value_diff(LoroDoc doc, uint32_t c, list queue):
+cdef object whole_value_diff(LoroDoc doc, uint32_t c, list queue, bint zero_counters=True):
     """Container `c`'s whole value as a diff from empty (None when empty); the containers
     it holds go to `queue`."""
     cdef int kind = doc.ckind[c]
@@ -1131,7 +1134,9 @@ cdef object whole_value_diff(LoroDoc doc, uint32_t c, list queue):
         runs = text_delta_runs(doc, c)
         return Diff.Text([TextDelta.Insert(t, a or None) for t, a in runs]) if runs else None
     if kind == KIND_COUNTER:
-        return Diff.Counter(doc.ccounter[c])
+        # a checkout leaves a zero out (an import that shows a mergeable child again
+        # does not), as loro
+        return Diff.Counter(doc.ccounter[c]) if zero_counters or doc.ccounter[c] != 0 else None
     if kind == KIND_LIST:
         items = [wrap_value(doc, values[slot], None, queue) for slot in list_slots(doc, c)]
         return Diff.List([ListDiffItem.Insert(items, False)]) if items else None
