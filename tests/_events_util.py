@@ -112,54 +112,17 @@ def nev(e):
               ndiff(c.diff)) for c in e.events])
 
 
-def drop_noop_map_keys(mirror, ev):
-    """`ev` without the map entries that set a key to the value it already has in `mirror`
-    (the value before the event). Which of those loro reports after a concurrent import
-    depends on how its common-ancestor search classifies the import; they change nothing."""
-    trig, origin, target, diffs = ev
-    out = []
-    for cid, path, unknown, (kind, items) in diffs:
-        if kind == "Map":
-            cur = _locate(mirror, path)
-            if isinstance(cur, dict):
-                items = {k: v for k, v in items.items()
-                         if not (v is None and k not in cur)
-                         and not (v is not None and v[0] == "V" and k in cur
-                                  and canon(cur[k]) == canon(v[1]))}
-                if not items:
-                    continue
-        out.append((cid, path, unknown, (kind, items)))
-    return (trig, origin, target, out)
-
-
-def canon(v):
-    """A type-strict form of a plain value (1, 1.0 and True differ)."""
-    if isinstance(v, list):
-        return ("list", tuple(canon(x) for x in v))
-    if isinstance(v, dict):
-        return ("map", tuple(sorted((k, canon(x)) for k, x in v.items())))
-    return (type(v).__name__, v)
-
-
-def _locate(mirror, path):
-    try:
-        cur = mirror[path[0][1][1]]
-        for _, (_, idx) in path[1:]:
-            cur = cur[idx]
-        return cur
-    except (KeyError, IndexError, TypeError):
-        return None
-
-
 def comparable(ev):
     """An event with canonical deltas and its diffs in a fixed order (loro orders diffs by
-    depth, then roots, then creation counter; ties follow a hash map), without zero counter
-    diffs."""
+    depth, then roots, then creation counter; ties follow a hash map), without a checkout's
+    zero counter diffs."""
     trig, origin, target, diffs = ev
     rows = []
     for cid, path, unknown, (kind, items) in diffs:
-        if kind == "Counter" and items == 0:
-            # loro reports a new counter's zero value in some cases only; it changes nothing
+        if trig == "Checkout" and kind == "Counter" and items == 0:
+            # a checkout that shows a counter again whose value there is 0: loro 1.17.1
+            # reports it in some cases only (1 checkout in about 300 random sessions), it
+            # changes nothing
             continue
         rows.append((cid, path, unknown, (kind, canonical(kind, items))))
     rows.sort(key=lambda r: (len(r[1]), r[0][0] != "root", repr(r[0])))

@@ -258,6 +258,108 @@ cdef bint import_is_greater(LoroDoc doc, tuple snap):
     return True
 
 
+
+
+# the kinds whose concurrent edits on both sides of an import make loro compare every map
+cdef frozenset _SEQUENCE_KINDS = frozenset((KIND_TEXT, KIND_LIST, KIND_MOVABLE_LIST, KIND_TREE))
+
+
+cdef bint has_map_notes(LoroDoc doc) noexcept:
+    cdef int64_t i
+    for i in range(doc.evlog.n):
+        if doc.evlog.notes[i].kind == LC_EV_MAP:
+            return True
+    return False
+
+
+cdef object diverged_containers(LoroDoc doc, tuple snap):
+    """Which maps a concurrent import's event compares by value, as loro 1.17.1 (found by
+    probing): the base is the part of the version before that every imported change has
+    in its causal past; the containers the version before edited beyond it have diverged.
+    When a Text, List, MovableList or Tree diverged and the import edits it too, every
+    map compares values (None: all). Otherwise only the diverged maps do; on any other map
+    the import reports every key whose winner changed, as when it follows the version
+    before (a key deleted again, or set again to its value, is reported)."""
+    cdef OpLog log = doc.log
+    cdef int64_t pos, k, i, n = 0, cap = 16
+    cdef uint32_t p
+    cdef int32_t old_end, start
+    cdef uint32_t last = 0xFFFFFFFF
+    cdef lc_change *ch
+    cdef lc_op *op
+    cdef lc_id *ids = <lc_id*>malloc(<size_t>cap * sizeof(lc_id))
+    cdef int32_t *fa = <int32_t*>malloc((log.n_peers + 1) * sizeof(int32_t))
+    cdef int32_t *fc = <int32_t*>malloc((log.n_peers + 1) * sizeof(int32_t))
+    old_vv = snap[0]
+    out = set()
+    new_in = set()
+    try:
+        if ids == NULL or fa == NULL or fc == NULL:
+            raise MemoryError()
+        # the ops of the version before that every imported change has in its causal past:
+        # per peer, the least of the closures of the changes whose deps it held
+        for p in range(log.n_peers):
+            fa[p] = old_vv[p] if p < len(old_vv) else 0
+        for p in range(log.n_peers):
+            old_end = old_vv[p] if p < len(old_vv) else 0
+            if log.vv[p] <= old_end:
+                continue
+            pos = log.find_change_pos(p, old_end)
+            while 0 <= pos < log.by_peer[p].len:
+                ch = &log.changes[log.by_peer[p].idx[pos]]
+                for i in range(ch.ops_off, ch.ops_off + ch.ops_len):
+                    op = &log.ops[i]
+                    if op.counter + op.len > old_end and op.container != last:
+                        last = op.container
+                        new_in.add(last)
+                n = 0
+                if ch.counter < old_end:
+                    # a change that continued the peer's last one: it depends on that op
+                    ids[0] = make_id(p, old_end - 1)
+                    n = 1
+                else:
+                    for k in range(ch.deps_off, ch.deps_off + ch.deps_len):
+                        if log.deps[k].peer < len(old_vv) and log.deps[k].counter < old_vv[log.deps[k].peer]:
+                            if n == cap:
+                                ids = <lc_id*>grow(ids, &cap, n + 1, sizeof(lc_id))
+                            ids[n] = make_id(log.deps[k].peer, log.deps[k].counter)
+                            n += 1
+                        else:
+                            n = -1      # an imported dep: its own past is counted
+                            break
+                if n >= 0:
+                    log.closure(ids, n, make_id(LC_NO_PEER, 0), fc)
+                    for k in range(log.n_peers):
+                        if fc[k] < fa[k]:
+                            fa[k] = fc[k]
+                pos += 1
+        last = 0xFFFFFFFF
+        for p in range(log.n_peers):
+            old_end = old_vv[p] if p < len(old_vv) else 0
+            start = fa[p]
+            if start >= old_end:
+                continue
+            pos = log.find_change_pos(p, start)
+            while 0 <= pos < log.by_peer[p].len:
+                ch = &log.changes[log.by_peer[p].idx[pos]]
+                if ch.counter >= old_end:
+                    break
+                for i in range(ch.ops_off, ch.ops_off + ch.ops_len):
+                    op = &log.ops[i]
+                    if op.counter < old_end and op.counter + op.len > start and op.container != last:
+                        last = op.container
+                        out.add(last)
+                pos += 1
+        for c in out:
+            if c in new_in and doc.ckind[<uint32_t>c] in _SEQUENCE_KINDS:
+                return None
+    finally:
+        free(ids)
+        free(fa)
+        free(fc)
+    return out
+
+
 cdef int note_open_txn(LoroDoc doc) except -1:
     """Journal the ops of the open transaction made before the journal was on (loro's
     event for the commit covers the whole transaction)."""
@@ -391,15 +493,21 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
         if doc.evlog.n == 0 or reg is None or not (reg.root or reg.hooks or reg.by_cid and reg.active()):
             return
         changed = [False]
-        # a checkout compares values, as a concurrent import does (a key moved to another
-        # write of the same value is no change)
+        # a checkout compares values (a key moved to another write of the same value is no
+        # change); a concurrent import does so on the maps diverged_containers names
         concurrent_import = trigger == 1 and not import_is_greater(doc, snap)
         if concurrent_import and not doc.detached:
             # loro's tree diff of such an import replays from the two versions' ancestor,
             # as a checkout's does (tree_checkout_items)
             reg.tree_lca = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
                                               for i in range(doc.log.n_frontiers)])
-        diffs = collect(doc, trigger >= 1, trigger == 2 or concurrent_import, changed)
+        global _compared_maps
+        if concurrent_import and has_map_notes(doc):
+            _compared_maps = diverged_containers(doc, snap)
+        try:
+            diffs = collect(doc, trigger >= 1, trigger == 2 or concurrent_import, changed)
+        finally:
+            _compared_maps = None
         if changed[0]:
             to = None
             if trigger == 0 and reg.hooks:
@@ -444,6 +552,9 @@ def diff_batch(LoroDoc doc):
             doc.evs.tree_lca = None
     return batch
 
+
+# set while a concurrent import's event is collected: diverged_containers
+cdef set _compared_maps = None
 
 # set while diff_batch collects: map_diff records each key's winning write there
 cdef dict _idlp_sink = None
@@ -795,7 +906,10 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
                 d = Diff.Text([]) if kind == KIND_TEXT else Diff.List([])
         elif kind == KIND_MAP:
             # an import that shows a mergeable child again reports its whole value, as loro
-            d = map_diff(doc, c, idxs, compare_values, shown, reached, before is not None,
+            # a map that compares values shows a counter's value only through the
+            # counter's own diff (loro leaves a new counter's zero out there)
+            cmp = compare_values and (_compared_maps is None or c in _compared_maps)
+            d = map_diff(doc, c, idxs, cmp, None if cmp else shown, reached, before is not None,
                          ml_reached if before is None and is_import else None)
         elif kind == KIND_MOVABLE_LIST:
             d = ml_diff(doc, c, shown, reached if reached is not None else ml_reached, is_import)
@@ -824,9 +938,9 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
         out.append((len(path), 0 if doc.croot[c] != ROOT_NONE else cid.counter + 1, c,
                     container_diff(cid, path, d)))
     if before is not None:
-        shown_whole(doc, out, reached, paths, done)
+        shown_whole(doc, out, reached, paths, done, False)
     elif ml_reached:
-        shown_whole(doc, out, ml_reached, paths, done)
+        shown_whole(doc, out, ml_reached, paths, done, True)
     # like loro, a counter that a diff shows as a new value reports its whole value, even 0
     # (loro 1.17.1 leaves a zero out in some imports; a zero diff changes nothing)
     for c in shown:
@@ -859,7 +973,8 @@ cdef dict hash_rank(LoroDoc doc, list containers):
     return {keys[k]: r for r, k in enumerate(iteration_order(list(keys)))}
 
 
-cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done) except -1:
+cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done,
+                     bint zero_counters) except -1:
     """A checkout may show a container again (a list inserts it, a map key holds it once
     more: `reached`): like loro, its diff is then its whole value, from empty, and so on
     for the containers inside it."""
@@ -872,7 +987,7 @@ cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done) 
         if c in seen:
             continue
         seen.add(c)
-        d = whole_value_diff(doc, c, queue)
+        d = whole_value_diff(doc, c, queue, zero_counters)
         k = rows.get(c)
         if k is not None:
             if d is None:
@@ -1046,7 +1161,7 @@ cdef object ml_diff(LoroDoc doc, uint32_t c, list shown, list reached, bint is_i
                            for slot in op[1]], op[2]) for op in ops])
 
 
-cdef object whole_value_diff(LoroDoc doc, uint32_t c, list queue):
+cdef object whole_value_diff(LoroDoc doc, uint32_t c, list queue, bint zero_counters=True):
     """Container `c`'s whole value as a diff from empty (None when empty); the containers
     it holds go to `queue`."""
     cdef int kind = doc.ckind[c]
@@ -1055,7 +1170,9 @@ cdef object whole_value_diff(LoroDoc doc, uint32_t c, list queue):
         runs = text_delta_runs(doc, c)
         return Diff.Text([TextDelta.Insert(t, a or None) for t, a in runs]) if runs or _shallow_trees else None
     if kind == KIND_COUNTER:
-        return Diff.Counter(doc.ccounter[c])
+        # a checkout leaves a zero out (an import that shows a mergeable child again
+        # does not), as loro
+        return Diff.Counter(doc.ccounter[c]) if zero_counters or doc.ccounter[c] != 0 else None
     if kind == KIND_LIST:
         items = [wrap_value(doc, values[slot], None, queue) for slot in list_slots(doc, c)]
         return Diff.List([ListDiffItem.Insert(items, False)] if items else []) if items or _shallow_trees else None

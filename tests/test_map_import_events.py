@@ -1,0 +1,149 @@
+"""Which map keys an import reports, against loro 1.17.1: a key whose winner changed to an
+equal value (deleted again, set again to its value) is reported unless the map compares
+values. It does when the version before edited the map beyond what every imported change
+has seen, or (all maps) when it did so on a Text, List, MovableList or Tree that the import
+edits too (see _events.diverged_containers)."""
+import loro
+import pytest
+
+import loro_c
+from _events_util import ncid, ndiff
+
+
+def _maps(e):
+    """The event's map diffs, by target (other kinds are compared elsewhere)."""
+    return sorted((ncid(c.target), ndiff(c.diff)) for c in e.events if ncid(c.target)[-1] == "Map")
+
+
+def _touch(doc, kind, v):
+    if kind == "same":
+        doc.get_map("m2").insert("x%d" % v, v)
+    elif kind == "map":
+        doc.get_map("m").insert("x%d" % v, v)
+    elif kind == "map2":
+        doc.get_map("m3").insert("x", v)
+    elif kind == "text":
+        doc.get_text("t").insert(0, str(v))
+    elif kind == "list":
+        doc.get_list("l").insert(0, v)
+    elif kind == "counter":
+        doc.get_counter("c").increment(v)
+    elif kind == "mlist":
+        doc.get_movable_list("ml").insert(0, v)
+    elif kind == "tree":
+        doc.get_tree("tr").create()
+
+
+def _session(lib, before_kind, import_kind, again, set_first, peers):
+    d1, d2 = lib.LoroDoc(), lib.LoroDoc()
+    d1.peer_id, d2.peer_id = peers
+    m = d1.get_map("m2")
+    if set_first:
+        m.insert("d", 7)
+    if again == "delete":
+        m.delete("d")
+    else:
+        m.insert("d", 7)
+    d1.commit()
+    d2.import_(d1.export(lib.ExportMode.Snapshot()))
+    if before_kind:
+        _touch(d1, before_kind, 1)
+        d1.commit()
+    if import_kind:
+        _touch(d2, import_kind, 2)
+    m2 = d2.get_map("m2")
+    if again == "delete":
+        m2.delete("d")
+    else:
+        m2.insert("d", 5)
+        m2.insert("d", 7)
+    d2.commit()
+    got = []
+    sub = d1.subscribe_root(lambda e: got.append(_maps(e)))
+    d1.import_(d2.export(lib.ExportMode.Updates(d1.oplog_vv)))
+    del sub
+    return got, d1.get_deep_value()
+
+
+@pytest.mark.parametrize("again", ["delete", "set"])
+@pytest.mark.parametrize("before_kind,import_kind", [
+    (None, None), ("same", None), ("same", "same"), ("same", "text"), ("text", "same"),
+    ("map", None), ("map2", None), ("text", None), ("counter", None),
+    ("map", "map"), ("map2", "map2"), ("counter", "counter"), ("text", "text"),
+    ("list", "list"), ("mlist", "mlist"), ("tree", "tree"), ("text", "list")])
+@pytest.mark.parametrize("set_first", [False, True])
+@pytest.mark.parametrize("peers", [(1, 2), (3, 2)])
+def test_same_value_keys_as_loro(again, before_kind, import_kind, set_first, peers):
+    want = _session(loro, before_kind, import_kind, again, set_first, peers)
+    assert _session(loro_c, before_kind, import_kind, again, set_first, peers) == want
+
+
+def _chain(lib, continue_change):
+    """Peer 2's import continues a change the version before holds only in part, and
+    depends on the latest op of peer 1 too: its first part has not seen peer 1's deletes."""
+    a, b, c = (lib.LoroDoc() for _ in range(3))
+    a.peer_id, b.peer_id, c.peer_id = 1, 2, 3
+    a.get_map("m").delete("b")
+    a.commit()
+    for d in (b, c):
+        d.import_(a.export(lib.ExportMode.Snapshot()))
+    b.get_text("t").insert(0, "x")
+    b.commit()
+    c.import_(b.export(lib.ExportMode.Snapshot()))
+    a.import_(b.export(lib.ExportMode.Snapshot()))
+    a.get_map("m").delete("b")
+    a.get_map("m").insert("z", 1)
+    a.commit()
+    b.get_text("t").insert(0, "y")
+    if not continue_change:
+        b.commit()
+    c.import_(a.export(lib.ExportMode.Snapshot()))
+    c.import_(b.export(lib.ExportMode.Snapshot()))
+    c.get_map("m").delete("b")
+    c.commit()
+    got = []
+    sub = a.subscribe_root(lambda e: got.append(_maps(e)))
+    a.import_(c.export(lib.ExportMode.Updates(a.oplog_vv)))
+    del sub
+    return got
+
+
+@pytest.mark.parametrize("continue_change", [False, True])
+def test_import_base_is_what_every_change_has_seen(continue_change):
+    assert _chain(loro_c, continue_change) == _chain(loro, continue_change)
+
+
+def _new_counter(lib, concurrent, own_map, incs, in_list):
+    """A new counter shown by the import: its zero is reported where the map does not
+    compare values."""
+    d1, d2 = lib.LoroDoc(), lib.LoroDoc()
+    d1.peer_id, d2.peer_id = 1, 2
+    d1.get_map("m").insert("z", 1)
+    d1.commit()
+    d2.import_(d1.export(lib.ExportMode.Snapshot()))
+    if concurrent:
+        if own_map:
+            d1.get_map("m").insert("y", 2)
+        else:
+            d1.get_text("t").insert(0, "q")
+        d1.commit()
+    if in_list:
+        c = d2.get_list("l").insert_container(0, lib.LoroCounter())
+    else:
+        c = d2.get_map("m").insert_container("d", lib.LoroCounter())
+    for v in incs:
+        c.increment(v)
+    d2.commit()
+    got = []
+    sub = d1.subscribe_root(lambda e: got.append([(ncid(x.target), ndiff(x.diff)) for x in e.events]))
+    d1.import_(d2.export(lib.ExportMode.Updates(d1.oplog_vv)))
+    del sub
+    return got
+
+
+@pytest.mark.parametrize("concurrent,own_map", [(False, False), (True, False), (True, True)])
+@pytest.mark.parametrize("incs", [(), (1, -1), (2,)])
+@pytest.mark.parametrize("in_list", [False, True])
+def test_new_counter_zero_as_loro(concurrent, own_map, incs, in_list):
+    want = _new_counter(loro, concurrent, own_map, incs, in_list)
+    assert _new_counter(loro_c, concurrent, own_map, incs, in_list) == want
