@@ -1779,7 +1779,7 @@ def shallow_load_event(LoroDoc doc, origin):
         doc.evs.tree_lca = None
         _shallow_trees = True
         try:
-            shown_whole(doc, out, list(reversed(doc.roots)), {}, set())
+            shown_whole(doc, out, list(reversed(doc.roots)), {}, set(), True)
         finally:
             _shallow_trees = False
         if not out:
