@@ -171,6 +171,7 @@ cdef class OpLog:
     cdef int set_floor(self, uint32_t p, int32_t end) except -1
     cdef dict vv_dict(self)
     cdef uint64_t vv_snapshot_epoch(self) noexcept
+    cdef int _walk_touch(self, lc_walk_peer *w, uint32_t peer) except -1
     cdef int walk_push(self, uint32_t side, uint32_t peer, int32_t counter, const int32_t *tv) except -1
     cdef int64_t walk_diff(self, const int32_t *tv, const lc_id *tf, int64_t n_tf,
                            const lc_id *target, int64_t n_target) except -1

@@ -216,6 +216,16 @@ cdef class OpLog:
         self.n_vv_moved = 0
         return d
 
+    cdef int _walk_touch(self, lc_walk_peer *w, uint32_t peer) except -1:
+        """List `peer` among the slots the current walk touched (reset after it)."""
+        if not (w.flags & LC_WALK_TOUCHED):
+            w.flags |= LC_WALK_TOUCHED
+            if self.n_wtouched == self.cap_wtouched:
+                self.wtouched = <uint32_t*>grow(self.wtouched, &self.cap_wtouched, self.n_wtouched + 1, sizeof(uint32_t))
+            self.wtouched[self.n_wtouched] = peer
+            self.n_wtouched += 1
+        return 0
+
     cdef int walk_push(self, uint32_t side, uint32_t peer, int32_t counter, const int32_t *tv) except -1:
         """Queue the prefix of `peer` up to `counter` on `side` of the current walk, unless
         that side already expanded the change holding it. (A step below a queued one is
@@ -230,24 +240,14 @@ cdef class OpLog:
             # includes its root), so it carries no move; the target's reach is noted
             if side == LC_SIDE_TARGET and w.cov < counter + 1:
                 w.cov = counter + 1
-                if not (w.flags & LC_WALK_TOUCHED):
-                    w.flags |= LC_WALK_TOUCHED
-                    if self.n_wtouched == self.cap_wtouched:
-                        self.wtouched = <uint32_t*>grow(self.wtouched, &self.cap_wtouched, self.n_wtouched + 1, sizeof(uint32_t))
-                    self.wtouched[self.n_wtouched] = peer
-                    self.n_wtouched += 1
+                self._walk_touch(w, peer)
             return 0
         c = self.find_change(peer, counter)
         if c < 0:
             raise AssertionError("dependency is not in the log")
         if side == LC_SIDE_TARGET and w.cov < counter + 1:
             w.cov = counter + 1
-        if not (w.flags & LC_WALK_TOUCHED):
-            w.flags |= LC_WALK_TOUCHED
-            if self.n_wtouched == self.cap_wtouched:
-                self.wtouched = <uint32_t*>grow(self.wtouched, &self.cap_wtouched, self.n_wtouched + 1, sizeof(uint32_t))
-            self.wtouched[self.n_wtouched] = peer
-            self.n_wtouched += 1
+        self._walk_touch(w, peer)
         if self.n_wheap == self.cap_wheap:
             self.wheap = <lc_walk_step*>grow(self.wheap, &self.cap_wheap, self.n_wheap + 1, sizeof(lc_walk_step))
         st.key = (c << 31) + (counter - self.changes[c].counter)

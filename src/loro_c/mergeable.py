@@ -17,7 +17,7 @@ the child without touching its state, which shows again when the marker is writt
 """
 import zlib
 
-from loro_c._types import ContainerID, ContainerType
+from loro_c._types import ContainerID, ContainerType, _uleb
 
 PREFIX = "🤝:"
 MAGIC = b"\x00LM\x01"
@@ -26,18 +26,6 @@ _CRC_DOMAIN = b"loro.mergeable.marker.v1"
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 _ESCAPES = {"\\": "\\\\", ">": "\\>", "/": "\\s", "\0": "\\0"}
 _UNESCAPES = {"\\": "\\", ">": ">", "s": "/", "0": "\0"}
-
-
-def _uleb(n):
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
 
 
 def _base36(n):
