@@ -541,11 +541,12 @@ cdef inline void lstr_place(LoroDoc d, lc_op *op, int64_t nbytes) noexcept:
     appended to the string arena, which moves to a buffer of twice the capacity when the
     bytes do not fit. Text decoded from a binary blob stays out of that arena, and Loro
     never folds such an op into another one (measured on loro 1.17.1), so each gets a
-    buffer of its own."""
+    buffer of its own. Bit 31 of its end offset (read modulo 2**31 everywhere) marks it,
+    for the diff events (_events.stored_bytes), which follow Loro's block buffers."""
     if d.in_blob:
         op.start_id.peer = next_buffer(d)
         op.start_id.counter = 0
-        op.delta = <double>(nbytes & 0x7FFFFFFF)
+        op.delta = <double>((nbytes & 0x7FFFFFFF) | 0x80000000)
         return
     op.start_id.peer = d.lstr_gen
     op.start_id.counter = <int32_t>(d.lstr_len & 0x7FFFFFFF)

@@ -791,7 +791,7 @@ cdef tuple rich_element(LoroDoc doc, lc_span *s, int32_t lo, int32_t hi, bint wa
 
 
 cdef object checkout_text_delta(LoroDoc doc, ev_scratch *sc):
-    """A text's delta across a checkout in loro's arrangement. Loro reads the changed atoms
+    """A text's delta across a checkout or an import in loro's arrangement. Loro reads the changed atoms
     in document order into a delta whose replace items hold an insert and the deletes that
     follow it (an insert joins the item before only when its ids continue it and its bytes
     follow it in loro's string storage, see lstr_place), then builds the event by applying
@@ -799,11 +799,13 @@ cdef object checkout_text_delta(LoroDoc doc, ev_scratch *sc):
     it and an insert whose bytes follow. So within one gap a delete may come before an
     insert; where, decides how an undo is moved past concurrent inserts."""
     cdef SeqArena seq = doc.seq
-    cdef int64_t k, pos = 0
+    cdef int64_t k, lk, pos = 0
     cdef ev_piece *pc
     if sc.n_pcs > 1:
         qsort(sc.pcs, sc.n_pcs, sizeof(ev_piece), cmp_piece)
-    # items: [0, retain] or [1, runs, (buffer, end byte) of the insert, deletes, next id]
+    # items: [0, retain] or [1, runs, last piece, deletes, first piece] (pieces by their
+    # index in sc.pcs, -1 for none); where a piece lies in loro's storage is read only
+    # when it decides a join (most pieces do not continue the ids before them)
     read = []
     for k in range(sc.n_pcs):
         pc = &sc.pcs[k]
@@ -815,20 +817,19 @@ cdef object checkout_text_delta(LoroDoc doc, ev_scratch *sc):
             pos = pc.vb
         if pc.ins:
             pos += pc.n
-            buf, start, end = stored_bytes(doc, pc)
             last = read[-1] if read else None
-            if last is not None and last[0] == 1 and last[1] and last[2] == (buf, start) \
-                    and last[4] == (pc.peer, pc.counter):
-                last[1].append((pc.content, pc.n))
-                last[2] = (buf, end)
-                last[4] = (pc.peer, pc.counter + pc.n)
-            else:
-                read.append([1, [(pc.content, pc.n)], (buf, end), 0,
-                             (pc.peer, pc.counter + pc.n), (buf, start)])
+            if last is not None and last[0] == 1 and last[2] >= 0:
+                lk = last[2]
+                if sc.pcs[lk].peer == pc.peer and sc.pcs[lk].counter + sc.pcs[lk].n == pc.counter \
+                        and piece_follows(doc, &sc.pcs[lk], pc):
+                    last[1].append((pc.content, pc.n))
+                    last[2] = k
+                    continue
+            read.append([1, [(pc.content, pc.n)], k, 0, k])
         elif read and read[-1][0] == 1:
             read[-1][3] += pc.n
         else:
-            read.append([1, [], None, pc.n, None, None])
+            read.append([1, [], -1, pc.n, -1])
     event = []
     for item in read:
         if item[0] == 0:
@@ -841,37 +842,96 @@ cdef object checkout_text_delta(LoroDoc doc, ev_scratch *sc):
             if event and event[-1][0] == 1:
                 event[-1][3] += item[3]
             else:
-                event.append([1, [], None, item[3]])
+                event.append([1, [], -1, item[3]])
         if item[1]:
             last = event[-1] if event else None
-            if last is not None and last[0] == 1 and last[1] and last[2] == item[5]:
+            if last is not None and last[0] == 1 and last[2] >= 0 \
+                    and piece_follows(doc, &sc.pcs[<int64_t>last[2]], &sc.pcs[<int64_t>item[4]]):
                 last[1].extend(item[1])
                 last[2] = item[2]
             else:
-                event.append([1, list(item[1]), item[2], 0])
+                event.append([1, item[1], item[2], 0])
     out = []
     for item in event:
         if item[0] == 0:
-            out.append(TextDelta.Retain(item[1]))
+            out.append(text_retain(item[1]))
             continue
         if item[1]:
-            out.append(TextDelta.Insert(text_of(seq, item[1])))
+            out.append(text_insert(text_of(seq, item[1])))
         if item[3]:
-            out.append(TextDelta.Delete(item[3]))
-    return Diff.Text(out)
+            out.append(text_delete(item[3]))
+    return text_diff(out)
 
 
 cdef tuple stored_bytes(LoroDoc doc, ev_piece *pc):
-    """(buffer, start byte, end byte) of an inserted piece in loro's string storage."""
+    return stored_bounds(doc, pc.peer, pc.counter, pc.content, pc.n)
+
+
+cdef bint piece_bound(LoroDoc doc, ev_piece *pc, bint at_end, int64_t *buf, int64_t *off):
+    """Where a piece starts or ends in loro's storage, as stored_bounds writes it (buffer
+    -1: the block-wide bounds); False when its change is unknown."""
     cdef OpLog log = doc.log
     cdef int64_t ch = log.find_change(pc.peer, pc.counter)
     cdef lc_op *op
     cdef int64_t at
     if ch < 0:
-        return (None, 0, 0)
+        return False
     op = &log.ops[log.find_op(ch, pc.counter)]
+    buf[0] = op.start_id.peer
     at = op.start_id.counter + utf8_bytes(&doc.seq.text[op.arg], pc.counter - op.counter)
-    return (op.start_id.peer, at, at + utf8_bytes(&doc.seq.text[pc.content], pc.n))
+    if at_end:
+        at += utf8_bytes(&doc.seq.text[pc.content], pc.n)
+    off[0] = at
+    if (<int64_t>op.delta) & 0x80000000:
+        if not at_end and at == 0:
+            off[0] = buf[0] - 1
+            buf[0] = -1
+        elif at_end and at == ((<int64_t>op.delta) & 0x7FFFFFFF):
+            off[0] = buf[0]
+            buf[0] = -1
+    return True
+
+
+cdef bint piece_follows(LoroDoc doc, ev_piece *a, ev_piece *b):
+    """Whether piece `b`'s text follows piece `a`'s in loro's storage (stored_bounds)."""
+    cdef int64_t buf_a, off_a, buf_b, off_b
+    if not piece_bound(doc, a, True, &buf_a, &off_a):
+        return False
+    if not piece_bound(doc, b, False, &buf_b, &off_b):
+        return False
+    return buf_a == buf_b and off_a == off_b
+
+
+cdef tuple stored_bounds(LoroDoc doc, uint32_t peer, int32_t counter, int64_t content,
+                         int32_t n):
+    """(0, start, end) of an inserted piece in loro's string storage (None for the first
+    when it has none): a piece follows another when the first's end equals the second's
+    start. A bound is (buffer, byte offset).
+
+    Text decoded from a blob has a buffer number per op (lstr_place), but loro holds a
+    block's text in one buffer, ops side by side, so a piece that starts its op follows
+    one that ends the op with the number before (the numbers of one block are
+    consecutive, blocks are a number apart: decode_block_ops). Those bounds are written
+    (-1, number - 1) and (-1, number); lstr_place marks such ops."""
+    cdef OpLog log = doc.log
+    cdef int64_t ch = log.find_change(peer, counter)
+    cdef lc_op *op
+    cdef int64_t at, end
+    cdef uint32_t buf
+    if ch < 0:
+        return (None, 0, 0)
+    op = &log.ops[log.find_op(ch, counter)]
+    buf = op.start_id.peer
+    at = op.start_id.counter + utf8_bytes(&doc.seq.text[op.arg], counter - op.counter)
+    end = at + utf8_bytes(&doc.seq.text[content], n)
+    lo = (buf, at)
+    hi = (buf, end)
+    if (<int64_t>op.delta) & 0x80000000:
+        if at == 0:
+            lo = (-1, buf - 1)
+        if end == ((<int64_t>op.delta) & 0x7FFFFFFF):
+            hi = (-1, buf)
+    return (0, lo, hi)
 
 
 cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed):
@@ -900,7 +960,7 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
             if before is not None:
                 d = seq_diff_checkout(doc, c, before.get(c, []), reached, idxs)
             else:
-                d = seq_diff(doc, c, idxs, None if is_import else shown)
+                d = seq_diff(doc, c, idxs, None if is_import else shown, is_import)
             if d is None and not is_import:
                 # loro reports every container a commit touched, even when its ops cancel out
                 d = Diff.Text([]) if kind == KIND_TEXT else Diff.List([])
@@ -1520,17 +1580,18 @@ cdef int touched_pieces(SeqArena seq, uint32_t peer, int32_t a, int32_t b, bint 
     return 0
 
 
-cdef object seq_diff(LoroDoc doc, uint32_t c, list idxs, list shown):
+cdef object seq_diff(LoroDoc doc, uint32_t c, list idxs, list shown, bint is_import=False):
     cdef ev_scratch sc
     memset(&sc, 0, sizeof(ev_scratch))
     try:
-        return seq_diff_in(doc, c, idxs, shown, &sc)
+        return seq_diff_in(doc, c, idxs, shown, &sc, is_import)
     finally:
         free(sc.pts)
         free(sc.pcs)
 
 
-cdef object seq_diff_in(LoroDoc doc, uint32_t c, list idxs, list shown, ev_scratch *sc):
+cdef object seq_diff_in(LoroDoc doc, uint32_t c, list idxs, list shown, ev_scratch *sc,
+                        bint is_import=False):
     cdef SeqArena seq = doc.seq
     cdef lc_ev_note *e
     cdef bint is_text = doc.ckind[c] == KIND_TEXT
@@ -1569,6 +1630,10 @@ cdef object seq_diff_in(LoroDoc doc, uint32_t c, list idxs, list shown, ev_scrat
             prev = pt.pos
     if marks is not None or (is_text and seq.nodes[seq.roots[doc.ctree[c]]].lens.anchors):
         return rich_delta(doc, c, sc, marks)
+    if is_text and is_import and sc.n_pcs:
+        # loro composes an import's text delta as a checkout's (a commit's comes from
+        # its ops, which pieces_delta joins)
+        return checkout_text_delta(doc, sc)
     return pieces_delta(doc, c, sc, shown)
 
 

@@ -390,6 +390,11 @@ cdef list decode_block_ops(BlockHead* h, BlockArrays* a, Py_ssize_t* budget, Lor
     if doc is not None:
         out.append(cids)
         st.doc = doc
+        if doc.in_blob:
+            # Loro holds a block's text in one buffer, the ops' bytes side by side: the
+            # text inserts of a block get consecutive buffer numbers (lstr_place), and one
+            # left unused between blocks tells the events where that buffer ends
+            next_buffer(doc)
         st.staging = True
         st.values = doc.log.values
         a.doc_cid = <uint32_t*>xalloc(n_cids + 1, sizeof(uint32_t))
