@@ -225,36 +225,50 @@ def import_begin(LoroDoc doc):
             {(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter) for i in range(doc.log.n_frontiers)})
 
 
-cdef bint import_is_greater(LoroDoc doc, tuple snap):
-    """Whether every change of the import has the version before it in its causal past.
-    Otherwise loro computes an import's map diff by comparing values (a key written
-    concurrently with the same value is no change), else it reports every key whose winner
-    changed."""
-    cdef OpLog log = doc.log
-    cdef int64_t pos, k
+cdef list imported_changes(OpLog log, list old_vv):
+    """Indices of the log's changes that hold ops beyond `old_vv` (the version before an
+    import: end counter per peer index), peer by peer in counter order."""
+    cdef int64_t pos
     cdef uint32_t p
     cdef int32_t old_end
-    cdef lc_change *ch
-    old_vv, front = snap
-    if not front:
-        return True
+    out = []
     for p in range(log.n_peers):
         old_end = old_vv[p] if p < len(old_vv) else 0
         if log.vv[p] <= old_end:
             continue
         pos = log.find_change_pos(p, old_end)
         while 0 <= pos < log.by_peer[p].len:
-            ch = &log.changes[log.by_peer[p].idx[pos]]
-            if ch.counter < old_end:
-                # a change that continued the peer's last one: it depends on that op only
-                deps = [(p, old_end - 1)]
-            else:
-                deps = [(log.deps[k].peer, log.deps[k].counter)
-                        for k in range(ch.deps_off, ch.deps_off + ch.deps_len)]
-            if all(d[0] < len(old_vv) and d[1] < old_vv[d[0]] for d in deps):
-                if not front <= set(deps):
-                    return False
+            out.append(log.by_peer[p].idx[pos])
             pos += 1
+    return out
+
+
+cdef bint import_is_greater(LoroDoc doc, tuple snap):
+    """Whether every change of the import has the version before it in its causal past.
+    Otherwise loro computes an import's map diff by comparing values (a key written
+    concurrently with the same value is no change), else it reports every key whose winner
+    changed."""
+    cdef OpLog log = doc.log
+    cdef int64_t k
+    cdef uint32_t p
+    cdef int32_t old_end
+    cdef lc_change *ch
+    old_vv, front = snap
+    if not front:
+        return True
+    for ci in imported_changes(log, old_vv):
+        ch = &log.changes[<int64_t>ci]
+        p = ch.peer
+        old_end = old_vv[p] if p < len(old_vv) else 0
+        if ch.counter < old_end:
+            # a change that continued the peer's last one: it depends on that op only
+            deps = [(p, old_end - 1)]
+        else:
+            deps = [(log.deps[k].peer, log.deps[k].counter)
+                    for k in range(ch.deps_off, ch.deps_off + ch.deps_len)]
+        if all(d[0] < len(old_vv) and d[1] < old_vv[d[0]] for d in deps):
+            if not front <= set(deps):
+                return False
     return True
 
 
@@ -300,39 +314,35 @@ cdef object diverged_containers(LoroDoc doc, tuple snap):
         # per peer, the least of the closures of the changes whose deps it held
         for p in range(log.n_peers):
             fa[p] = old_vv[p] if p < len(old_vv) else 0
-        for p in range(log.n_peers):
+        for ci in imported_changes(log, old_vv):
+            ch = &log.changes[<int64_t>ci]
+            p = ch.peer
             old_end = old_vv[p] if p < len(old_vv) else 0
-            if log.vv[p] <= old_end:
-                continue
-            pos = log.find_change_pos(p, old_end)
-            while 0 <= pos < log.by_peer[p].len:
-                ch = &log.changes[log.by_peer[p].idx[pos]]
-                for i in range(ch.ops_off, ch.ops_off + ch.ops_len):
-                    op = &log.ops[i]
-                    if op.counter + op.len > old_end and op.container != last:
-                        last = op.container
-                        new_in.add(last)
-                n = 0
-                if ch.counter < old_end:
-                    # a change that continued the peer's last one: it depends on that op
-                    ids[0] = make_id(p, old_end - 1)
-                    n = 1
-                else:
-                    for k in range(ch.deps_off, ch.deps_off + ch.deps_len):
-                        if log.deps[k].peer < len(old_vv) and log.deps[k].counter < old_vv[log.deps[k].peer]:
-                            if n == cap:
-                                ids = <lc_id*>grow(ids, &cap, n + 1, sizeof(lc_id))
-                            ids[n] = make_id(log.deps[k].peer, log.deps[k].counter)
-                            n += 1
-                        else:
-                            n = -1      # an imported dep: its own past is counted
-                            break
-                if n >= 0:
-                    log.closure(ids, n, make_id(LC_NO_PEER, 0), fc)
-                    for k in range(log.n_peers):
-                        if fc[k] < fa[k]:
-                            fa[k] = fc[k]
-                pos += 1
+            for i in range(ch.ops_off, ch.ops_off + ch.ops_len):
+                op = &log.ops[i]
+                if op.counter + op.len > old_end and op.container != last:
+                    last = op.container
+                    new_in.add(last)
+            n = 0
+            if ch.counter < old_end:
+                # a change that continued the peer's last one: it depends on that op
+                ids[0] = make_id(p, old_end - 1)
+                n = 1
+            else:
+                for k in range(ch.deps_off, ch.deps_off + ch.deps_len):
+                    if log.deps[k].peer < len(old_vv) and log.deps[k].counter < old_vv[log.deps[k].peer]:
+                        if n == cap:
+                            ids = <lc_id*>grow(ids, &cap, n + 1, sizeof(lc_id))
+                        ids[n] = make_id(log.deps[k].peer, log.deps[k].counter)
+                        n += 1
+                    else:
+                        n = -1      # an imported dep: its own past is counted
+                        break
+            if n >= 0:
+                log.closure(ids, n, make_id(LC_NO_PEER, 0), fc)
+                for k in range(log.n_peers):
+                    if fc[k] < fa[k]:
+                        fa[k] = fc[k]
         last = 0xFFFFFFFF
         for p in range(log.n_peers):
             old_end = old_vv[p] if p < len(old_vv) else 0

@@ -15,6 +15,17 @@ cdef int origin_left_of(SeqArena a, lc_id id, lc_id *out) except -1 nogil:
     return 0
 
 
+cdef inline void span_lens_changed(SeqArena a, uint32_t t, uint32_t leaf, const lc_span *s,
+                                   int64_t sign, bint new) noexcept nogil:
+    """Span `s` of `leaf` was shown (sign 1; `new`: it was added to the leaf) or hidden (-1):
+    bring the cached lengths up to date. A tree with style anchors recounts the leaf (its
+    anchor counts and style summaries); any other walks up adding the span's lengths."""
+    if a.tree_is_text[t] & TREE_ANCHORED:
+        a.leaf_update(leaf)
+    else:
+        lens_shift_up(a, leaf, s, sign, new)
+
+
 cdef int insert_span(SeqArena a, uint32_t t, uint32_t leaf, int slot, int64_t off,
                      lc_span *span) except -1 nogil:
     """Insert `span` at (leaf, slot, off): inside span `slot` when off > 0, else before it.
@@ -46,10 +57,7 @@ cdef int insert_span(SeqArena a, uint32_t t, uint32_t leaf, int slot, int64_t of
             prev.utf8_len += span.utf8_len
             prev.utf16_len += span.utf16_len
             reserve_atoms(a, span.id.peer, <int64_t>span.id.counter + span.len)
-            if a.tree_is_text[t] & TREE_ANCHORED:
-                a.leaf_update(pleaf)
-            else:
-                lens_shift_up(a, pleaf, span, 1, True)
+            span_lens_changed(a, t, pleaf, span, 1, True)
             return 0
     if node.n == LC_BT_MAX:
         # appending at the end of a leaf (typing at the end of a run of edits) leaves the
@@ -64,11 +72,8 @@ cdef int insert_span(SeqArena a, uint32_t t, uint32_t leaf, int slot, int64_t of
     node.u.spans[idx] = span[0]
     node.n += 1
     index_span(a, span.id, span.len, leaf)
-    if a.tree_is_text[t] & TREE_ANCHORED:
-        a.leaf_update(leaf)
-    else:
-        # (the new span is visible: integrate_insert makes it at the tracker version)
-        lens_shift_up(a, leaf, span, 1, True)
+    # (the new span is visible: integrate_insert makes it at the tracker version)
+    span_lens_changed(a, t, leaf, span, 1, True)
     return 0
 
 
@@ -230,10 +235,7 @@ cdef int delete_in_span(SeqArena a, uint32_t t, uint32_t leaf, int idx, int64_t 
     s = &a.nodes[leaf].u.spans[idx]
     s.deleted += 1
     target[0] = s.id
-    if a.tree_is_text[t] & TREE_ANCHORED:
-        a.leaf_update(leaf)
-    else:
-        lens_shift_up(a, leaf, s, -1, False)
+    span_lens_changed(a, t, leaf, s, -1, False)
     a.merge_around(leaf, idx)
     return 0
 

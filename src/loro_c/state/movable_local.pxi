@@ -306,8 +306,7 @@ cdef list ml_event_ops(LoroDoc d, uint32_t c, bint by_value=False):
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, bkeys, akeys, autojunk=False).get_opcodes():
         if tag == "equal":
             for k in range(i2 - i1):
-                if before[i1 + k][1] == after[j1 + k][1] or by_value and same_loro_value(
-                        d.log.values[before[i1 + k][1]], d.log.values[after[j1 + k][1]]):
+                if before[i1 + k][1] == after[j1 + k][1]:
                     push((0, 1))
                 else:
                     push((1, [after[j1 + k][1]], False))
