@@ -161,6 +161,20 @@ def test_corrupt_blob_leaves_a_fresh_document_usable(snaps):
     assert d.get_deep_value() == ref.get_deep_value()
 
 
+def _lz4_length(src, i, n):
+    """A token's length nibble `n` and its extension bytes (each 255 asks for one more)."""
+    if n == 15:
+        while True:
+            if i >= len(src):
+                raise ValueError("truncated")
+            b = src[i]
+            i += 1
+            n += b
+            if b != 255:
+                break
+    return n, i
+
+
 def _ref_lz4_block(src, out, start):
     """A plain LZ4 block decoder (the format's rules, one byte at a time); raises ValueError."""
     i = 0
@@ -169,16 +183,7 @@ def _ref_lz4_block(src, out, start):
             raise ValueError("truncated")
         tok = src[i]
         i += 1
-        lit = tok >> 4
-        if lit == 15:
-            while True:
-                if i >= len(src):
-                    raise ValueError("truncated")
-                b = src[i]
-                i += 1
-                lit += b
-                if b != 255:
-                    break
+        lit, i = _lz4_length(src, i, tok >> 4)
         if i + lit > len(src):
             raise ValueError("truncated")
         out += src[i:i + lit]
@@ -191,16 +196,8 @@ def _ref_lz4_block(src, out, start):
         i += 2
         if off == 0 or off > len(out) - start:
             raise ValueError("offset")
-        ml = (tok & 15) + 4
-        if ml == 19:
-            while True:
-                if i >= len(src):
-                    raise ValueError("truncated")
-                b = src[i]
-                i += 1
-                ml += b
-                if b != 255:
-                    break
+        ml, i = _lz4_length(src, i, tok & 15)
+        ml += 4
         for _ in range(ml):
             out.append(out[-off])
 

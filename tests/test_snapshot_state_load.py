@@ -10,6 +10,7 @@ import pytest
 
 import loro
 import loro_c
+from loro_c._types import _uleb
 from loro_c import _codec
 
 from test_snapshot_export import random_history, _edit, _same_doc
@@ -343,17 +344,7 @@ def test_handles_taken_before_the_import_read_the_state_as_in_loro(seed):
 
 
 def _zz(v):
-    u = (v << 1) ^ (v >> 63)
-    u &= (1 << 64) - 1
-    out = bytearray()
-    while True:
-        b = u & 0x7F
-        u >>= 7
-        if u:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
+    return _uleb(((v << 1) ^ (v >> 63)) & ((1 << 64) - 1))
 
 
 def test_eight_byte_varint_reads_match_the_byte_loop():

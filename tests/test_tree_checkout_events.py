@@ -53,6 +53,24 @@ def _edit(rng, lib, d):
     d.commit()
 
 
+def _play(rng, lib, docs, steps, p_sync):
+    """Random edits and one-way syncs among the peers; then the first imports the others.
+    Returns the versions each step left its peer at."""
+    versions = []
+    for _ in range(steps):
+        p = rng.randrange(3)
+        if rng.random() < p_sync:
+            src = docs[rng.randrange(3)]
+            if src is not docs[p]:
+                docs[p].import_(src.export(lib.ExportMode.Updates(docs[p].oplog_vv)))
+        else:
+            _edit(rng, lib, docs[p])
+        versions.append(docs[p].state_frontiers)
+    for d in docs[1:]:
+        docs[0].import_(d.export(lib.ExportMode.Updates(docs[0].oplog_vv)))
+    return versions
+
+
 def session(seed):
     """Per library: the merged document and the versions each peer was at."""
     out = {}
@@ -63,19 +81,7 @@ def session(seed):
             d = lib.LoroDoc()
             d.peer_id = p + 1
             docs.append(d)
-        versions = []
-        for _ in range(30):
-            p = rng.randrange(3)
-            if rng.random() < 0.25:
-                src = docs[rng.randrange(3)]
-                if src is not docs[p]:
-                    docs[p].import_(src.export(lib.ExportMode.Updates(docs[p].oplog_vv)))
-            else:
-                _edit(rng, lib, docs[p])
-            versions.append(docs[p].state_frontiers)
-        for d in docs[1:]:
-            docs[0].import_(d.export(lib.ExportMode.Updates(docs[0].oplog_vv)))
-        out[lib] = (docs[0], versions)
+        out[lib] = (docs[0], _play(rng, lib, docs, 30, 0.25))
     return out
 
 
@@ -198,18 +204,7 @@ def _logged_session(lib, seed, n_edits):
         subs.append(d.subscribe_root(lambda e, log=log: log.append(
             _items([cd.diff.diff for cd in e.events
                     if type(cd.diff).__name__.split("_")[-1].endswith("Tree")]))))
-    versions = []
-    for _ in range(n_edits):
-        p = rng.randrange(3)
-        if rng.random() < 0.05:
-            src = docs[rng.randrange(3)]
-            if src is not docs[p]:
-                docs[p].import_(src.export(lib.ExportMode.Updates(docs[p].oplog_vv)))
-        else:
-            _edit(rng, lib, docs[p])
-        versions.append(docs[p].state_frontiers)
-    for d in docs[1:]:
-        docs[0].import_(d.export(lib.ExportMode.Updates(docs[0].oplog_vv)))
+    versions = _play(rng, lib, docs, n_edits, 0.05)
     for _ in range(5):
         docs[0].checkout(versions[rng.randrange(n_edits)])
     docs[0].checkout_to_latest()
