@@ -128,8 +128,7 @@ def comparable(ev, raw_text=True):
     text delta is compared in canonical form too: a JSON import whose updates loro_c's
     export lists in another order than loro's (changes of equal Lamport, see
     test_events_differential) puts the text elsewhere in the importer's string arena.
-    Known, not modelled: a snapshot export or a fork makes loro re-encode its change
-    blocks, so later checkouts read the text from the blocks' buffers."""
+    (test_checkout_text_deltas lists the cases with snapshots that still differ.)"""
     trig, origin, target, diffs = ev
     rows = []
     for cid, path, unknown, (kind, items) in diffs:
