@@ -399,6 +399,7 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
     cdef int64_t ci, k
     cdef int32_t i
     cdef uint32_t lam
+    cdef int64_t known = 0      # the list's elements, ever
     from loro_c.ml_event_split import import_ops
     values = log.values
     touched = []
@@ -412,14 +413,13 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
         lam = ch.lamport + <uint32_t>(note.counter - ch.counter)
         if op.kind == LC_OP_INSERT:
             for i in range(note.len):
-                touched.append(((<uint64_t>note.peer << 32) | (lam + <uint32_t>i),
-                                lam + <uint32_t>i, log.peer_ids[note.peer], note.counter + i))
+                touched.append((<uint64_t>note.peer << 32) | (lam + <uint32_t>i))
         elif op.kind == LC_OP_MOVE or op.kind == LC_OP_SET:
-            touched.append(((<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter,
-                            lam, log.peer_ids[note.peer], note.counter))
+            touched.append((<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter)
     peer_ids = [log.peer_ids[k] for k in range(log.n_peers)]
-    known = [(<uint64_t>s.elems[k].peer << 32) | s.elems[k].lamport
-             for k in range(s.n_elems) if s.elems[k].container == c]
+    for k in range(s.n_elems):
+        if s.elems[k].container == c:
+            known += 1
     before = s.before.get(c, [])
     after = ml_items(d, c)
     return import_ops(before, after, list_slots(d, c), touched, values, peer_ids,
