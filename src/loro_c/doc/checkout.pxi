@@ -309,7 +309,9 @@ cdef object diff_versions(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b,
         d.evs.tree_views = False
         d.evlog.on = 0          # the way back is not an edit: nothing of it is journaled
         try:
-            if rich:
+            if rich and saved_evs is not None:
+                # (the elements it leaves are kept in the document's registry; without one
+                # nothing would keep them)
                 replayed_move(d, home, n_home)
             else:
                 move_state_to(d, home, n_home)
