@@ -35,13 +35,14 @@ def _elem_hash(key):
     return ((h << 26) | (h >> 38)) & _M64
 
 
-def element_order(touched, n_known, hash_key):
+def element_order(touched, n_known, created, hash_key):
     """The touched elements in loro's iteration order. Loro's map holds more than the
     elements of the import's ops (measured on loro 1.17.1: the order follows a table sized
-    as if it held every element the list ever had, `n_known`); the elements go by their
-    bucket there (a collision, or a key pushed to a later bucket, is not modelled: in 60
-    random sessions of test_movable_list_import_events that gives the same orders as a
-    full replay of such a table within 2 imports)."""
+    as if it held every element the list ever had, `n_known`, filled in the order they were
+    created, `created`: element -> rank); the elements go by their bucket there, those of
+    one bucket in creation order (a key pushed past another's bucket is not modelled: in
+    the 60 random sessions of test_movable_list_import_events that gives the orders of a
+    full replay of such a table)."""
     buckets = 4
     while _capacity(buckets) < n_known:
         buckets *= 2
@@ -49,7 +50,7 @@ def element_order(touched, n_known, hash_key):
     first = {}
     for e in touched:
         if e not in first:
-            first[e] = (_elem_hash(hash_key(e)) & mask, len(first))
+            first[e] = (_elem_hash(hash_key(e)) & mask, created.get(e, n_known), len(first))
     return sorted(first, key=first.__getitem__)
 
 
@@ -339,25 +340,26 @@ def _canonical(ops):
     return out
 
 
-def import_ops(before, after, slots, touched, values, peer_ids, same_value, n_known, diffed):
+def import_ops(before, after, slots, touched, values, peer_ids, same_value, n_known,
+               created, diffed):
     """An import's diff of one movable list as loro splits it.
 
     before, after: (element, value slot, list item) of the shown items, in order;
     slots: the list items alive after, in list order; touched: the elements the import's
-    ops name, in op order (an element is
-    (peer index << 32) | Lamport); values: the value slots; peer_ids: the peer id of each
-    peer index; same_value(a, b): whether loro takes two values as equal; n_known: how
-    many elements the list ever had; diffed: the same diff from comparing the items
+    ops name, in op order (an element is (peer index << 32) | Lamport); values: the value
+    slots; peer_ids: the peer id of each peer index; same_value(a, b): whether loro takes
+    two values as equal; n_known: how many elements the list ever had; created: element
+    -> its rank in creation order; diffed: the same diff from comparing the items
     (ml_import_ops), whose effect and is_move flags are loro's. The replay's split is
     returned when it agrees with `diffed` (the order of loro's map is not fully known, see
     element_order), else `diffed`. In the 60 random sessions of
-    test_movable_list_import_events 26 of 1,917 imports still split otherwise than loro's
+    test_movable_list_import_events 23 of 1,917 imports still split otherwise than loro's
     (121 with `diffed` alone)."""
-    ops = _replay(before, after, slots, touched, values, peer_ids, same_value, n_known)
+    ops = _replay(before, after, slots, touched, values, peer_ids, same_value, n_known, created)
     return ops if _canonical(ops) == _canonical(diffed) else diffed
 
 
-def _replay(before, after, slots, touched, values, peer_ids, same_value, n_known):
+def _replay(before, after, slots, touched, values, peer_ids, same_value, n_known, created):
 
     def same(a, b):
         return a == b or same_value(values[a], values[b])
@@ -394,7 +396,7 @@ def _replay(before, after, slots, touched, values, peer_ids, same_value, n_known
         k = alive[item]
         return sum(1 for s in pointed if alive[s] < k)
 
-    for e in element_order(touched, n_known, hash_key):
+    for e in element_order(touched, n_known, created, hash_key):
         if e not in final:
             continue        # (deleted: its items went with the list's deletes)
         pos, val = final[e]

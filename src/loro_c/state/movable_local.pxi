@@ -423,7 +423,7 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
     before = s.before.get(c, [])
     after = ml_items(d, c)
     return import_ops(before, after, list_slots(d, c), touched, values, peer_ids,
-                      _same_loro_value, known, ml_import_ops(d, c, before, after))
+                      _same_loro_value, known, s.elem_index, ml_import_ops(d, c, before, after))
 
 
 def _same_loro_value(a, b):
