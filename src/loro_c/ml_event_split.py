@@ -21,6 +21,8 @@ Composing cuts the rope's items and joins an insert to the item it lands in or b
 where the B-tree does (values of one item share is_move and hold at most 8), so replaying
 those steps on a plain list of items gives loro's split. This module does that, for the
 imports of a document someone subscribes to (plain Python, off every other path)."""
+from bisect import bisect_left, insort
+
 from loro_c.hash_order import _K, _M64, _capacity
 
 _CAP = 8        # loro's list delta items hold at most 8 values (ArrayVec<_, 8>)
@@ -367,34 +369,40 @@ def _replay(before, after, slots, touched, values, peer_ids, same_value, n_known
     def hash_key(e):
         return (peer_ids[e >> 32], e & 0xFFFFFFFF)
 
-    alive = {s: k for k, s in enumerate(slots)}
-    final = {e: (pos, val) for e, val, pos in after}
-    old_val = {e: val for e, val, pos in before}
+    alive = dict(zip(slots, range(len(slots))))
+    wanted = set(touched)
+    final = {e: (pos, val) for e, val, pos in after if e in wanted}
+    old_val = {e: val for e, val, pos in before if e in wanted}
     rope = Rope()
-    pointed = {}            # list item -> element
-    state = {}              # element -> [item, value slot]
+    kept = [pos in alive for e, val, pos in before]
+    # the shown items: list item -> element, and their places in `slots`, sorted
+    pointed = {pos: e for (e, val, pos), k in zip(before, kept) if k}
+    places = sorted([alive[pos] for pos in pointed])
+    state = {e: [pos, val] for (e, val, pos), k in zip(before, kept) if k and e in wanted}
     moved_out = {}          # element put aside -> value slot
-    u = 0
-    run_at, run = 0, 0
-    for e, val, pos in before:
-        if pos in alive:
-            if run:
-                rope.compose(([["r", run_at]] if run_at else []) + [["p", [], False, run]])
-                run = 0
-            pointed[pos] = e
-            state[e] = [pos, val]
-            u += 1
-        else:
-            if not run:
-                run_at = u
-            run += 1
-            moved_out[e] = val
+    run_at = run = 0
+    for i in [i for i, k in enumerate(kept) if not k]:
+        at = i - len(moved_out)         # the shown items before it that stay
+        if run and at != run_at:
+            rope.compose(([["r", run_at]] if run_at else []) + [["p", [], False, run]])
+            run = 0
+        if not run:
+            run_at = at
+        run += 1
+        moved_out[before[i][0]] = before[i][1]
     if run:
         rope.compose(([["r", run_at]] if run_at else []) + [["p", [], False, run]])
 
     def index_of(item):
-        k = alive[item]
-        return sum(1 for s in pointed if alive[s] < k)
+        return bisect_left(places, alive[item])
+
+    def show(item, e):
+        pointed[item] = e
+        insort(places, alive[item])
+
+    def hide(item):
+        del pointed[item]
+        del places[bisect_left(places, alive[item])]
 
     for e in element_order(touched, n_known, created, hash_key):
         if e not in final:
@@ -414,16 +422,13 @@ def _replay(before, after, slots, touched, values, peer_ids, same_value, n_known
             old_item = cur[0]
             activate = pos in alive and pos not in pointed
             if activate:
-                pointed[pos] = e
+                show(pos, e)
             had_old = old_item in alive and pointed.get(old_item) == e
             if had_old:
-                del pointed[old_item]
+                hide(old_item)
             cur[0] = pos
             ins = index_of(pos) if activate else None
-            dele = None
-            if had_old:
-                k = alive[old_item]
-                dele = sum(1 for s in pointed if alive[s] < k)
+            dele = index_of(old_item) if had_old else None
             if ins is not None:
                 if dele is not None and ins > dele:
                     ins += 1
@@ -436,7 +441,7 @@ def _replay(before, after, slots, touched, values, peer_ids, same_value, n_known
                 del state[e]
         else:
             if pos in alive and pos not in pointed:
-                pointed[pos] = e
+                show(pos, e)
                 state[e] = [pos, val]
                 i = index_of(pos)
                 was = moved_out.pop(e, None)
