@@ -119,9 +119,9 @@ def mergeable_id(cid):
 
 def comparable(ev, raw_text=True):
     """An event with its diffs in a fixed order (loro orders diffs by depth, then roots,
-    then creation counter; ties follow a hash map), without a checkout's zero counter
-    diffs. The text deltas of imports and checkouts (mergeable texts' too) are loro's as
-    they are, item by item. Other sequence deltas are compared in canonical form: commits
+    then creation counter; ties follow a hash map). Counter diffs are compared as they
+    are, a checkout's 0 included. The text deltas of imports and checkouts (mergeable
+    texts' too) are loro's as they are, item by item. Other sequence deltas are compared in canonical form: commits
     and lists (loro splits some of their inserts and deletes, e.g. seed 40, step 49 of
     test_events_differential, the commit an import makes first: [retain 2, delete 3,
     delete 1]; and orders a commit's gap differently). With `raw_text` False an import's
@@ -132,11 +132,6 @@ def comparable(ev, raw_text=True):
     trig, origin, target, diffs = ev
     rows = []
     for cid, path, unknown, (kind, items) in diffs:
-        if trig == "Checkout" and kind == "Counter" and items == 0:
-            # a checkout that shows a counter again whose value there is 0: loro 1.17.1
-            # reports it in some cases only (1 checkout in about 300 random sessions), it
-            # changes nothing
-            continue
         if kind == "Text" and (trig == "Checkout" or (raw_text and trig == "Import")):
             rows.append((cid, path, unknown, (kind, items)))
             continue

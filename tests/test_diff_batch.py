@@ -23,8 +23,6 @@ def batch_form(batch):
     rows = []
     for cid, d in batch.get_diff():
         kind, items = ndiff(d)
-        if kind == "Counter" and items == 0:
-            continue
         if kind == "Map":
             items = sorted(items.items())
         rows.append((ncid(cid), kind, repr(canonical(kind, items))))

@@ -3,8 +3,11 @@ push, delete, mov, set, some child maps), each commit exported on its own and de
 the other peers in random orders and subsets. After every import the root subscriber's
 events must equal loro's in canonical form (the items of each list diff with adjacent ones
 of a kind merged, a gap's inserts before its deletes, is_move kept; a diff of retains only
-changes nothing and is left out). Loro's exact split of a delta into items follows the
-order it composes the element changes in (a hash map's), which loro_c does not replay.
+changes nothing and is left out), and item by item in all but a few imports: loro's split
+of a delta into items follows the order it composes the element changes in (a hash map's),
+which loro_c.ml_event_split replays (1 import in about 80 still splits differently, e.g.
+seed 4, import 32: loro [retain 3, delete 1, insert 2 values], loro_c [retain 3, insert 2
+values, delete 1]; before the replay, 121 of 1,917 imports in these 60 sessions differed).
 Replaying loro_c's events on a mirror must give the document's value."""
 import random
 
@@ -46,6 +49,12 @@ def normal(e):
     return [(eu.ncid(c.target), [(eu.ncid(p.container), eu.nindex(p.index)) for p in c.path],
              ("List", _list_items(c.diff, targets)) if "List" in type(c.diff).__name__
              else eu.ndiff(c.diff)) for c in e.events]
+
+
+def raw(events):
+    """The events as they are, but for list diffs of retains only."""
+    return [rows for rows in ([r for r in ev if not (r[2][0] == "List" and all(
+        x[0] == "r" for x in r[2][1]))] for ev in events) if rows]
 
 
 def canonical(events):
@@ -133,6 +142,7 @@ def run_session(mod, seed, steps=40, peers=3):
 
 @pytest.mark.parametrize("block", range(6))
 def test_import_events_match_loro(block):
+    imports = split_differently = 0
     for seed in range(block * SESSIONS // 6, (block + 1) * SESSIONS // 6):
         want = run_session(loro, seed)
         got = run_session(loro_c, seed)
@@ -140,3 +150,7 @@ def test_import_events_match_loro(block):
         for k, ((ev_want, value_want), (ev_got, value_got)) in enumerate(zip(want, got)):
             assert value_got == value_want, (seed, k)
             assert canonical(ev_got) == canonical(ev_want), (seed, k)
+            imports += 1
+            split_differently += raw(ev_got) != raw(ev_want)
+    # (23 of 1,917 imports in all, at most 7 of about 320 per block today)
+    assert split_differently * 30 <= imports, (split_differently, imports)

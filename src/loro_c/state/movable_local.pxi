@@ -388,6 +388,48 @@ cdef list ml_import_ops(LoroDoc d, uint32_t c, list before, list after):
     return out
 
 
+cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
+    """An import's diff of container `c` split into items as loro splits it
+    (loro_c.ml_event_split); `idxs`: the import's journal notes of `c`, in apply order."""
+    cdef MovableState s = ml_state(d)
+    cdef OpLog log = d.log
+    cdef lc_ev_note *note
+    cdef lc_change *ch
+    cdef lc_op *op
+    cdef int64_t ci, k
+    cdef int32_t i
+    cdef uint32_t lam
+    cdef int64_t known = 0      # the list's elements, ever
+    from loro_c.ml_event_split import import_ops
+    values = log.values
+    touched = []
+    for k in idxs:
+        note = &d.evlog.notes[<int64_t>k]
+        ci = log.find_change(note.peer, note.counter)
+        if ci < 0:
+            continue
+        ch = &log.changes[ci]
+        op = &log.ops[log.find_op(ci, note.counter)]
+        lam = ch.lamport + <uint32_t>(note.counter - ch.counter)
+        if op.kind == LC_OP_INSERT:
+            for i in range(note.len):
+                touched.append((<uint64_t>note.peer << 32) | (lam + <uint32_t>i))
+        elif op.kind == LC_OP_MOVE or op.kind == LC_OP_SET:
+            touched.append((<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter)
+    peer_ids = [log.peer_ids[k] for k in range(log.n_peers)]
+    for k in range(s.n_elems):
+        if s.elems[k].container == c:
+            known += 1
+    before = s.before.get(c, [])
+    after = ml_items(d, c)
+    return import_ops(before, after, list_slots(d, c), touched, values, peer_ids,
+                      _same_loro_value, known, s.elem_index, ml_import_ops(d, c, before, after))
+
+
+def _same_loro_value(a, b):
+    return same_loro_value(a, b)
+
+
 cdef tuple ml_op_positions(LoroDoc d, uint32_t c, list after, dict old_at, list before):
     """(op position of each visible item's slot, op positions of the new items of the
     elements that kept their list item, in order)."""
