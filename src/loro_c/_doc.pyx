@@ -399,6 +399,17 @@ cdef class LoroDoc(DocExchange):
         finally:
             doc_release(self)
 
+    def _known_container(self, cid):
+        """The handle of a container the document has registered, else None (unlike
+        get_container, a root id the document has not seen is not registered)."""
+        from loro_c import _containers
+        doc_acquire(self)
+        try:
+            i = self.cid_index.get(cid)
+            return None if i is None else _containers.wrap(self, i, self.ckind[<uint32_t>i])
+        finally:
+            doc_release(self)
+
     def has_container(self, cid):
         """Whether the document knows the container `cid`."""
         doc_acquire(self)

@@ -133,8 +133,8 @@ def _check_positions(doc, batch):
             continue
         n = lengths.get(cid)
         if n is None:
-            # (get_container does not list a root that the document has not shown yet)
-            h = None if cid in created else doc.get_container(cid)
+            # (a lookup that registers nothing: a root the document has not shown yet is new)
+            h = None if cid in created else doc._known_container(cid)
             if h is None and not isinstance(cid, _types.ContainerID.Root) and cid not in created:
                 continue        # a container the document does not have: skipped by apply
             n = 0 if h is None else h.len_unicode if isinstance(diff, Diff.Text) else len(h)

@@ -75,12 +75,12 @@ def _roots(doc):
 def _children(doc, cid):
     """(Index, child ContainerID) of the child containers `cid` holds now (a tree: the meta
     maps of its shown nodes, level by level)."""
-    handle = doc.get_container(cid)
+    handle = doc._known_container(cid)
     if _kind(handle) == "Tree":
         out = []
         for node in handle.get_nodes(False):
             meta = ContainerID.Normal(node.id.peer, node.id.counter, ContainerType.Map())
-            if doc.get_container(meta) is not None:
+            if doc._known_container(meta) is not None:
                 out.append((Index.Node(node.id), meta))
         return out
     if _kind(handle) == "Map":
@@ -121,7 +121,7 @@ def by_path(doc, path):
     cid = roots.get(path[0].key)
     if cid is None:
         return None
-    cur = ValueOrContainer.Container(doc.get_container(cid))
+    cur = ValueOrContainer.Container(doc._known_container(cid))
     for step in path[1:]:
         cur = _step(cur, step)
         if cur is None:
@@ -194,7 +194,7 @@ def deep_value_with_id(doc):
 
 
 def _with_id(doc, cid):
-    handle = doc.get_container(cid)
+    handle = doc._known_container(cid)
     if isinstance(cid, ContainerID.Root) and cid.name.startswith("🤝:"):
         value = handle.get_value()
         if value in ("", [], {}, 0.0) and not doc._has_ops(cid):

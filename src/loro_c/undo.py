@@ -406,7 +406,7 @@ class UndoManager:
         d = remote.diffs.get(cid)
         if d is not None:
             cwp.pos.pos = delta_ot.transform_pos(d, cwp.pos.pos, False)
-        h = self._doc.get_container(cid)
+        h = self._doc._known_container(cid)
         if h is not None and hasattr(h, "get_cursor"):
             try:
                 c = h.get_cursor(cwp.pos.pos, cwp.pos.side)
