@@ -178,6 +178,8 @@ cdef object queued_batch(reg, int trigger, origin, list diffs, to):
 cdef extern from "Python.h":
     object PyUnicode_FromKindAndData(int kind, const void *buffer, Py_ssize_t size)
     int PyUnicode_4BYTE_KIND
+    int PyGC_Disable()
+    int PyGC_Enable()
 
 # loro drops an imported counter diff smaller than f64::EPSILON
 cdef double F64_EPSILON = 2.220446049250313e-16
@@ -840,6 +842,7 @@ cdef object checkout_text_delta(LoroDoc doc, ev_scratch *sc):
     cdef ev_item *r
     cdef ev_item *e
     cdef uint32_t *buf = NULL
+    cdef int gc_was_on = 0
     if sc.n_pcs > 1:
         sort_pieces(sc)
     # a piece adds at most a retain and an item to each pass; the event pass may turn an
@@ -894,6 +897,9 @@ cdef object checkout_text_delta(LoroDoc doc, ev_scratch *sc):
                         e.last = r.last
                         continue
                 push_item(ev, &n_ev, 0, r.first, r.last, 0)
+        # the items are acyclic: the cyclic collector need not run while they are made (it
+        # would every 700 of them, over every young object; loro's items are not tracked)
+        gc_was_on = PyGC_Disable()
         out = []
         for k in range(n_ev):
             e = &ev[k]
@@ -927,6 +933,8 @@ cdef object checkout_text_delta(LoroDoc doc, ev_scratch *sc):
                 out.append(text_delete(e.dels))
         return text_diff(out)
     finally:
+        if gc_was_on:
+            PyGC_Enable()
         free(read)
         free(buf)
 
