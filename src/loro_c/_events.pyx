@@ -37,7 +37,7 @@ from loro_c._doc cimport (KIND_TREE, LC_OP_TREE, tree_event_items, tree_events_d
                           tree_state)     # LoroTree (state/tree.pxi)
 from loro_c._kinds cimport LC_TREE_PARENT_ROOT, LC_TREE_PARENT_DELETED     # tree_checkout_items
 from loro_c._tree cimport TreeMoves, TREE_ROOT, TREE_DELETED                 # tree_checkout_items
-from loro_c._seq cimport (SeqArena, lc_span, lc_id, lc_record, lc_peer_index, make_id, span_visible, grow,
+from loro_c._seq cimport (SeqArena, lc_span, lc_node, lc_lens, lc_id, lc_record, lc_peer_index, make_id, span_visible, grow,
                           LC_REC_INSERT, LC_REC_DELETE_REV, locate, visible_before, abs_index)
 from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET,
                             LC_OP_MAP_DELETE, lc_group)
@@ -1733,8 +1733,13 @@ cdef int push_piece(SeqArena seq, ev_scratch *sc, uint32_t leaf, int slot, uint3
     """Add atoms [a, end) of `peer` (inside the span at `leaf`/`slot`) as a piece whose
     visibility changed: inserted when visible now, else deleted. A style anchor is no
     piece: it has no length in an event (what its mark changes is shown as attributes)."""
-    cdef lc_span *s = &seq.nodes[leaf].u.spans[slot]
+    cdef lc_node *node = &seq.nodes[leaf]
+    cdef lc_span *s = &node.u.spans[slot]
     cdef ev_piece *pc
+    cdef int64_t vis = 0, tot = a - s.id.counter
+    cdef int j
+    cdef uint32_t nd = leaf, up
+    cdef lc_lens *lens
     if s.content >= LC_ANCHOR_MIN:
         return 0
     if sc.n_pcs == sc.cap_pcs:
@@ -1745,11 +1750,30 @@ cdef int push_piece(SeqArena seq, ev_scratch *sc, uint32_t leaf, int slot, uint3
     pc.ins = now
     pc.peer = peer
     pc.counter = a
-    pc.vb = visible_before(seq, leaf, slot, a)
-    pc.ent = pc.vb
+    # visible_before and abs_index in one walk up from the leaf (an import makes a piece
+    # per visible run, thousands of them)
+    if span_visible(s):
+        vis = a - s.id.counter
+    for j in range(slot):
+        tot += node.u.spans[j].len
+        if span_visible(&node.u.spans[j]):
+            vis += node.u.spans[j].len
+    up = node.parent
+    while up != LC_NO_NODE:
+        node = &seq.nodes[up]
+        for j in range(node.n):
+            if node.u.children[j] == nd:
+                break
+            lens = &seq.nodes[node.u.children[j]].lens
+            vis += lens.visible
+            tot += lens.total
+        nd = up
+        up = node.parent
+    pc.vb = vis
+    pc.ent = vis
     if seq.tree_is_text[seq.nodes[leaf].tree] and seq.nodes[seq.roots[seq.nodes[leaf].tree]].lens.anchors:
         pc.vb -= anchors_before(seq, leaf, slot)
-    pc.abs = abs_index(seq, make_id(peer, a))
+    pc.abs = tot
     sc.n_pcs += 1
     return 0
 
