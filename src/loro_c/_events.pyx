@@ -1034,13 +1034,21 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
     cdef uint32_t c
     cdef lc_ev_note *e
     cdef double total
+    cdef int64_t n = doc.evlog.n
     groups = {}
-    for i in range(doc.evlog.n):
-        c = doc.evlog.notes[i].container
-        g = groups.get(c)
-        if g is None:
-            groups[c] = g = []
-        g.append(i)
+    i = 1
+    while i < n and doc.evlog.notes[i].container == doc.evlog.notes[0].container:
+        i += 1
+    if n and i == n:
+        # one container, the common case (an import of a text's history: thousands of notes)
+        groups[doc.evlog.notes[0].container] = list(range(n))
+    else:
+        for i in range(n):
+            c = doc.evlog.notes[i].container
+            g = groups.get(c)
+            if g is None:
+                groups[c] = g = []
+            g.append(i)
     paths = {}
     out = []
     done = set()
