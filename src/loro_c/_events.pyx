@@ -842,15 +842,21 @@ cdef object checkout_text_delta(LoroDoc doc, ev_scratch *sc):
     cdef ev_item *r
     cdef ev_item *e
     cdef uint32_t *buf = NULL
+    cdef int64_t *opix
     cdef int gc_was_on = 0
     if sc.n_pcs > 1:
         sort_pieces(sc)
     # a piece adds at most a retain and an item to each pass; the event pass may turn an
     # item into two (its deletes joined to the item before, its insert on its own)
     read = <ev_item*>malloc(<size_t>(4 * sc.n_pcs + 2) * sizeof(ev_item))
-    if read == NULL:
+    opix = <int64_t*>malloc(<size_t>(sc.n_pcs + 1) * sizeof(int64_t))
+    if read == NULL or opix == NULL:
+        free(read)
+        free(opix)
         raise MemoryError()
     ev = read + (2 * sc.n_pcs + 1)
+    for k in range(sc.n_pcs):
+        opix[k] = -2
     try:
         # where a piece lies in loro's storage is read only when it decides a join (most
         # pieces do not continue the ids before them)
@@ -868,7 +874,7 @@ cdef object checkout_text_delta(LoroDoc doc, ev_scratch *sc):
                     r = &read[n_read - 1]
                     if not r.retain and r.last >= 0 and sc.pcs[r.last].peer == pc.peer \
                             and sc.pcs[r.last].counter + sc.pcs[r.last].n == pc.counter \
-                            and piece_follows(doc, &sc.pcs[r.last], pc):
+                            and piece_follows(doc, sc, opix, r.last, k):
                         r.last = k
                         continue
                 push_item(read, &n_read, 0, k, k, 0)
@@ -893,7 +899,7 @@ cdef object checkout_text_delta(LoroDoc doc, ev_scratch *sc):
                 if n_ev:
                     e = &ev[n_ev - 1]
                     if not e.retain and e.last >= 0 \
-                            and piece_follows(doc, &sc.pcs[e.last], &sc.pcs[r.first]):
+                            and piece_follows(doc, sc, opix, e.last, r.first):
                         e.last = r.last
                         continue
                 push_item(ev, &n_ev, 0, r.first, r.last, 0)
@@ -936,6 +942,7 @@ cdef object checkout_text_delta(LoroDoc doc, ev_scratch *sc):
         if gc_was_on:
             PyGC_Enable()
         free(read)
+        free(opix)
         free(buf)
 
 
@@ -948,22 +955,26 @@ cdef tuple stored_bytes(LoroDoc doc, ev_piece *pc):
     return stored_bounds(doc, pc.peer, pc.counter, pc.content, pc.n)
 
 
-cdef inline lc_op *piece_op(OpLog log, ev_piece *pc) noexcept:
-    """The insert op of a piece's first atom (NULL when its change is unknown)."""
-    cdef int64_t ch = log.find_change(pc.peer, pc.counter)
-    if ch < 0:
-        return NULL
-    return &log.ops[log.find_op(ch, pc.counter)]
+cdef inline lc_op *piece_op(OpLog log, ev_scratch *sc, int64_t *opix, int64_t k) noexcept:
+    """The insert op of piece k's first atom (NULL when its change is unknown), looked up
+    once per piece (opix[k]: -2 not yet, -1 unknown change, else the op's index)."""
+    cdef int64_t ch
+    if opix[k] == -2:
+        ch = log.find_change(sc.pcs[k].peer, sc.pcs[k].counter)
+        opix[k] = -1 if ch < 0 else log.find_op(ch, sc.pcs[k].counter)
+    return NULL if opix[k] < 0 else &log.ops[opix[k]]
 
 
-cdef bint piece_follows(LoroDoc doc, ev_piece *a, ev_piece *b):
-    """Whether piece `b`'s text follows piece `a`'s in loro's storage: the end bound of `a`
+cdef bint piece_follows(LoroDoc doc, ev_scratch *sc, int64_t *opix, int64_t ka, int64_t kb):
+    """Whether piece kb's text follows piece ka's in loro's storage: the end bound of `a`
     equals the start bound of `b`, as stored_bounds writes them. The buffers decide most
     cases before any byte is counted (an import's pieces mostly lie in ops of buffers of
     their own), so the UTF-8 lengths of op prefixes are read only where the buffers match."""
     cdef OpLog log = doc.log
     cdef const uint32_t *text = doc.seq.text
-    cdef lc_op *opa = piece_op(log, a)
+    cdef ev_piece *a = &sc.pcs[ka]
+    cdef ev_piece *b = &sc.pcs[kb]
+    cdef lc_op *opa = piece_op(log, sc, opix, ka)
     cdef lc_op *opb
     cdef int64_t end_a, start_b
     if opa == NULL:
@@ -974,7 +985,7 @@ cdef bint piece_follows(LoroDoc doc, ev_piece *a, ev_piece *b):
         # atoms before it, so they meet only where the ids do, never at the op's ends (the
         # bounds that buffer -1 stands for)
         return a.counter + a.n == b.counter
-    opb = piece_op(log, b)
+    opb = piece_op(log, sc, opix, kb)
     if opb == NULL:
         return False
     if (<int64_t>opb.delta) & LSTR_BLOB and b.counter == opb.counter and opb.start_id.counter == 0:
