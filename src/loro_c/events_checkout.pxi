@@ -31,7 +31,7 @@ cdef list whole_text_items(LoroDoc doc, uint32_t c):
                 cut = next_cut(doc, &cur, False)
                 part = cur
                 part.n = cut - cur.counter
-                if have and piece_follows(doc, &prev, &part):
+                if have and pieces_follow(doc, &prev, &part):
                     runs.append((part.content, part.n))
                 else:
                     if runs:
