@@ -1350,13 +1350,22 @@ cdef object tree_id_cached(dict ids, object k):
     return found
 
 
+# the largest import (journal notes of one movable list) whose diff is split as loro's
+cdef Py_ssize_t ML_SPLIT_MAX_NOTES = 64
+
+
 cdef object ml_diff(LoroDoc doc, uint32_t c, list shown, list reached, bint is_import,
                     list idxs=None):
     """A MovableList's diff: its items before the batch against after (ml_event_ops); an
     import's (`idxs`: its journal notes of `c`) split into items as loro's
-    (ml_import_split)."""
+    (ml_import_split) when it is small: the split is replayed in plain Python at a cost
+    that grows with the import's ops times the delta's items, so an import of more than
+    ML_SPLIT_MAX_NOTES ops of `c` gets the same diff in ml_event_ops' split."""
     values = doc.log.values
-    ops = ml_event_ops(doc, c, is_import) if idxs is None else ml_import_split(doc, c, idxs)
+    if idxs is None or len(idxs) > ML_SPLIT_MAX_NOTES:
+        ops = ml_event_ops(doc, c, is_import)
+    else:
+        ops = ml_import_split(doc, c, idxs)
     if not ops:
         return None if is_import else Diff.List([])
     return Diff.List([ListDiffItem.Retain(op[1]) if op[0] == 0 else ListDiffItem.Delete(op[1])
