@@ -151,6 +151,10 @@ def comparable(ev, raw_text=True):
         if raw_text and trig == "Import" and kind == "Text" and not mergeable_id(cid):
             rows.append((cid, path, unknown, (kind, joined_deletes(items))))
             continue
+        if trig == "Local" and kind in ("Text", "List") and cid[-1] != "MovableList":
+            # a commit's sequence delta is loro's item for item (local_delta.pxi)
+            rows.append((cid, path, unknown, (kind, items)))
+            continue
         rows.append((cid, path, unknown, (kind, canonical(kind, items))))
     rows.sort(key=lambda r: (len(r[1]), r[0][0] != "root", repr(r[0])))
     return (trig, origin, target, rows)

@@ -134,8 +134,10 @@ cdef int record_local_op(LoroDoc d, lc_op *piece) except -1:
     would (merge_ops), else append it; then advance our version past its atoms."""
     cdef lc_op *op
     if d.evlog.on and (piece.kind == LC_OP_INSERT or piece.kind == LC_OP_DELETE):
+        # the op's position and content (text offset or value slot): the commit's delta
+        # is built from them as loro builds it (_events: local_delta.pxi)
         ev_note(d, piece.container, LC_EV_INSERT if piece.kind == LC_OP_INSERT else LC_EV_DELETE,
-                d.self_idx, piece.counter, piece.len, 0, 0.0)
+                d.self_idx, piece.counter, piece.len, 0, <double>piece.arg, piece.pos)
     elif d.evlog.on and piece.kind == LC_OP_MARK_START:
         # key 1: a local mark (its event shows only its own key, as loro's)
         ev_note(d, piece.container, LC_EV_MARK, d.self_idx, piece.counter, 1, 1, 0.0)

@@ -1,0 +1,731 @@
+# The delta of a commit's Text or List, built from the transaction's ops as loro 1.17.1
+# builds it (included by _events.pyx; see docs/ARCHITECTURE.md "Diff events").
+#
+# Loro records a hint per local op: an insert (position, length) or a delete span
+# (position, signed length). A hint joins the container's previous one when loro's rules
+# allow (an insert that continues the previous insert; a delete span that continues the
+# previous span, either direction). Each hint becomes a small delta, `retain(pos)` then its
+# insert or delete (a list insert: one delta per op of the hint), and the deltas of one
+# container are composed in order on loro's delta rope. The rope keeps items as the
+# composition leaves them: adjacent items join only where the rope's own merge rules let
+# them (inserted text joins when its bytes follow in loro's string storage, list inserts in
+# runs of up to 8 values, deletes with deletes), and an insert that lands after a delete
+# at the end of the rope comes after it. So the item lists (not only their effect) equal
+# loro's. `LocalRope` models the rope as a flat list of items: the rope's B-tree only
+# matters past 12 items per node, where its merges stop at node boundaries (not modelled).
+#
+# The journal's local sequence notes carry what a hint needs: `old` is the op's position
+# (code points for a text without style anchors), `delta` the content offset (text) or the
+# value slot (list) of an insert. Texts with style anchors or marks, and transactions
+# journaled after the fact (note_open_txn), use the state-based diff (seq_diff).
+
+from cpython.unicode cimport PyUnicode_GET_LENGTH
+
+cdef int LD_CAP_DEFAULT = 32    # the capacity of an empty owned string of loro's (a delete's)
+cdef int LD_LIST_CAP = 8        # values per list insert item
+
+
+cdef int64_t ld_utf8_len(str s):
+    cdef Py_ssize_t i, n = PyUnicode_GET_LENGTH(s)
+    cdef int64_t out = 0
+    cdef Py_UCS4 ch
+    for i in range(n):
+        ch = s[i]
+        out += 1 if ch < 0x80 else (2 if ch < 0x800 else (3 if ch < 0x10000 else 4))
+    return out
+
+
+cdef class LdItem:
+    """One rope item: a retain of `n`, or a replace (insert `val`, then delete `n`).
+
+    Text values are loro's string slices: a slice of its string storage (`owned` False,
+    bytes [lo, hi) of buffer `buf`, which joins the slice that ends where it starts) or an
+    owned string of capacity `cap` bytes (what a delete item holds, and what an insert
+    becomes when it is put inside one). List values are lists of value slots."""
+    cdef bint retain
+    cdef int64_t n
+    cdef object val         # str (text) or list (list)
+    cdef bint owned
+    cdef int64_t buf, lo, hi, cap
+
+    cdef LdItem copy(self):
+        cdef LdItem x = LdItem.__new__(LdItem)
+        x.retain = self.retain
+        x.n = self.n
+        x.val = list(self.val) if type(self.val) is list else self.val
+        x.owned = self.owned
+        x.buf = self.buf
+        x.lo = self.lo
+        x.hi = self.hi
+        x.cap = self.cap
+        return x
+
+    cdef LdItem copy_cloned(self, bint text):
+        """A copy as Rust's clone makes it: an owned string's capacity becomes its length."""
+        cdef LdItem x = self.copy()
+        if text and not x.retain and x.owned:
+            x.cap = ld_utf8_len(x.val)
+        return x
+
+
+cdef LdItem ld_retain(int64_t n):
+    cdef LdItem x = LdItem.__new__(LdItem)
+    x.retain = True
+    x.n = n
+    return x
+
+
+cdef LdItem ld_delete(bint is_text, int64_t n, int64_t cap):
+    """A delete item, its value empty (an owned string of capacity `cap` for text)."""
+    cdef LdItem x = LdItem.__new__(LdItem)
+    x.retain = False
+    x.n = n
+    x.val = "" if is_text else []
+    x.owned = True
+    x.cap = cap
+    return x
+
+
+cdef class LocalRope:
+    """Loro's delta rope (loro-delta's DeltaRope over a generic B-tree), as a flat list of
+    items, with the operations a commit's composition uses."""
+    cdef list items
+    cdef bint text
+
+    def __cinit__(self, bint text):
+        self.items = []
+        self.text = text
+
+    # -- values --------------------------------------------------------------------------
+
+    cdef inline Py_ssize_t vlen(self, LdItem x):
+        return len(x.val)
+
+    cdef bint val_can_merge(self, LdItem a, LdItem b):
+        if not self.text:
+            return len(a.val) + len(b.val) <= LD_LIST_CAP
+        if a.owned != b.owned:
+            return False
+        if not a.owned:
+            return a.buf == b.buf and a.hi == b.lo
+        return ld_utf8_len(a.val) + ld_utf8_len(b.val) <= a.cap
+
+    cdef void val_merge_right(self, LdItem a, LdItem b):
+        if not self.text:
+            a.val = a.val + b.val
+            return
+        a.val = a.val + b.val
+        if not a.owned:
+            a.hi = b.hi
+
+    cdef void val_merge_left(self, LdItem a, LdItem left):
+        cdef int64_t need
+        if not self.text:
+            a.val = left.val + a.val
+            return
+        a.val = left.val + a.val
+        if not a.owned:
+            a.lo = left.lo
+        else:
+            need = ld_utf8_len(a.val)
+            if need > a.cap:
+                # a string grows to twice its capacity, or to what it needs (at least 8)
+                a.cap = max(a.cap * 2, need, 8)
+
+    cdef bint val_try_insert(self, LdItem a, Py_ssize_t pos, LdItem b):
+        if not self.text:
+            if len(a.val) + len(b.val) > LD_LIST_CAP:
+                return False
+            a.val = a.val[:pos] + b.val + a.val[pos:]
+            return True
+        # a slice of the storage takes nothing in; an owned string does while it has room
+        if not a.owned or a.cap < ld_utf8_len(a.val) + ld_utf8_len(b.val):
+            return False
+        a.val = a.val[:pos] + b.val + a.val[pos:]
+        return True
+
+    cdef object val_split(self, LdItem a, Py_ssize_t pos, LdItem right):
+        """Cut `a`'s value at `pos`: `a` keeps the left part, `right` gets the rest."""
+        cdef int64_t cut
+        v = a.val
+        right.val = v[pos:]
+        a.val = v[:pos]
+        right.owned = a.owned
+        if not self.text:
+            return None
+        if not a.owned:
+            cut = a.lo + ld_utf8_len(a.val)
+            right.buf = a.buf
+            right.lo = cut
+            right.hi = a.hi
+            a.hi = cut
+        elif pos == 0:
+            # splitting an owned string at 0 hands its buffer to the right part
+            right.cap = a.cap
+        else:
+            right.cap = ld_utf8_len(right.val)
+        return None
+
+    # -- items ---------------------------------------------------------------------------
+
+    cdef inline int64_t data_len(self, LdItem x):
+        return x.n if x.retain else len(x.val)
+
+    cdef inline int64_t delta_len(self, LdItem x):
+        return x.n if x.retain else len(x.val) + x.n
+
+    cdef inline bint can_remove(self, LdItem x):
+        return x.n == 0 if x.retain else (len(x.val) == 0 and x.n == 0)
+
+    cdef bint can_merge(self, LdItem a, LdItem b):
+        if a.retain != b.retain:
+            return False
+        return a.retain or self.val_can_merge(a, b)
+
+    cdef void merge_right(self, LdItem a, LdItem b):
+        if not a.retain:
+            self.val_merge_right(a, b)
+        a.n += b.n
+
+    cdef void merge_left(self, LdItem a, LdItem left):
+        if not a.retain:
+            self.val_merge_left(a, left)
+        a.n += left.n
+
+    cdef LdItem split(self, LdItem a, int64_t pos):
+        cdef LdItem right
+        cdef int64_t rest
+        if a.retain:
+            right = ld_retain(a.n - pos)
+            a.n = pos
+            return right
+        if pos < len(a.val):
+            right = LdItem.__new__(LdItem)
+            self.val_split(a, pos, right)
+            right.n = a.n
+            a.n = 0
+            return right
+        rest = len(a.val) + a.n - pos
+        a.n -= rest
+        return ld_delete(self.text, rest, LD_CAP_DEFAULT)
+
+    cdef bint try_insert(self, LdItem a, int64_t pos, LdItem b):
+        if a.retain and b.retain:
+            a.n += b.n
+            return True
+        if a.retain or b.retain:
+            return False
+        if len(a.val) == 0 and len(b.val) == 0:
+            a.n += b.n
+            return True
+        if self.val_try_insert(a, pos, b):
+            a.n += b.n
+            return True
+        return False
+
+    cdef void assign(self, LdItem a, LdItem src):
+        a.retain = src.retain
+        a.n = src.n
+        a.val = src.val
+        a.owned = src.owned
+        a.buf = src.buf
+        a.lo = src.lo
+        a.hi = src.hi
+        a.cap = src.cap
+
+    cdef tuple update_with_split(self, LdItem it, int64_t start, int64_t end, LdItem tpl):
+        """Replace part [start, end) of item `it` by `tpl` (copied), as loro's
+        update_with_split: returns the up to two items that follow `it`."""
+        cdef int64_t total = self.delta_len(it)
+        cdef LdItem right, middle
+        if start == 0 and end == total:
+            self.assign(it, tpl.copy())
+            return (None, None)
+        if start == 0:
+            right = self.split(it, end)
+            self.assign(it, tpl.copy())
+            if self.can_merge(it, right):
+                self.merge_right(it, right)
+                return (None, None)
+            return (right, None)
+        if end == total:
+            right = self.split(it, start)
+            self.assign(right, tpl.copy())
+            if self.can_merge(it, right):
+                self.merge_right(it, right)
+                return (None, None)
+            return (right, None)
+        right = self.split(it, end)
+        middle = self.split(it, start)
+        self.assign(middle, tpl.copy())
+        if self.can_remove(middle):
+            if self.can_merge(it, right):
+                self.merge_right(it, right)
+                return (None, None)
+            return (right, None)
+        if self.can_merge(middle, right):
+            self.merge_right(middle, right)
+            if self.can_merge(it, middle):
+                self.merge_right(it, middle)
+                return (None, None)
+            return (middle, None)
+        if self.can_merge(it, middle):
+            self.merge_right(it, middle)
+            return (right, None)
+        return (middle, right)
+
+    # -- the rope ------------------------------------------------------------------------
+
+    cdef int64_t length(self):
+        cdef int64_t out = 0
+        cdef LdItem x
+        for x in self.items:
+            out += x.n if x.retain else len(x.val)
+        return out
+
+    cdef int push_retain(self, int64_t n) except -1:
+        cdef LdItem last
+        if n == 0:
+            return 0
+        if self.items:
+            last = self.items[len(self.items) - 1]
+            if last.retain:
+                last.n += n
+                return 0
+        self.items.append(ld_retain(n))
+        return 0
+
+    cdef int push_replace(self, LdItem x) except -1:
+        """Append an insert or delete item, joined to the last one when its value can."""
+        cdef LdItem last
+        if len(x.val) == 0 and x.n == 0:
+            return 0
+        if self.items:
+            last = self.items[len(self.items) - 1]
+            if not last.retain and self.val_can_merge(last, x):
+                self.val_merge_right(last, x)
+                last.n += x.n
+                return 0
+        self.items.append(x)
+        return 0
+
+    cdef int tree_push(self, LdItem x) except -1:
+        cdef LdItem last
+        if self.items:
+            last = self.items[len(self.items) - 1]
+            if self.can_merge(last, x):
+                self.merge_right(last, x)
+                return 0
+        self.items.append(x)
+        return 0
+
+    cdef Py_ssize_t query(self, int64_t pos, int64_t *off):
+        """The item at data position `pos` (the first whose data covers it; past the end,
+        the last item) and the offset in it; -1 when the rope is empty."""
+        cdef Py_ssize_t i, n = len(self.items)
+        cdef int64_t dl
+        cdef LdItem x
+        if n == 0:
+            return -1
+        for i in range(n):
+            x = self.items[i]
+            dl = x.n if x.retain else len(x.val)
+            if pos < dl:
+                off[0] = pos
+                return i
+            if i == n - 1:
+                off[0] = pos
+                return i
+            pos -= dl
+        return n - 1
+
+    cdef int insert_at(self, Py_ssize_t i, int64_t off, LdItem data) except -1:
+        """loro's insert_by_path: into the item, joined to it, or as an item of its own
+        (the item cut at `off` when inside it)."""
+        cdef LdItem leaf = self.items[i]
+        cdef int64_t total
+        if self.try_insert(leaf, off, data):
+            return 0
+        total = self.delta_len(leaf)
+        if off == 0 and self.can_merge(data, leaf):
+            self.merge_left(leaf, data)
+            return 0
+        if off == total and self.can_merge(leaf, data):
+            self.merge_right(leaf, data)
+            return 0
+        if off == 0:
+            self.items.insert(i, data)
+        elif off == total:
+            self.items.insert(i + 1, data)
+        else:
+            self.items.insert(i + 1, self.split(leaf, off))
+            self.items.insert(i + 1, data)
+        return 0
+
+    cdef int insert_values(self, int64_t pos, LdItem data) except -1:
+        cdef int64_t off = 0
+        cdef Py_ssize_t i
+        if not self.items:
+            self.items.append(data)
+            return 0
+        i = self.query(pos, &off)
+        return self.insert_at(i, off, data)
+
+    cdef object split_if_needed(self, Py_ssize_t i, int64_t off):
+        """Cut item i at `off` unless at an end; the item that starts there (None: the end)."""
+        cdef LdItem leaf = self.items[i]
+        cdef LdItem right
+        if off == 0:
+            return leaf
+        if off == self.delta_len(leaf):
+            return self.items[i + 1] if i + 1 < len(self.items) else None
+        right = self.split(leaf, off)
+        self.items.insert(i + 1, right)
+        return right
+
+    cdef int update_leaf(self, Py_ssize_t i, tuple news) except -1:
+        cdef LdItem leaf = self.items[i]
+        new1 = news[0]
+        new2 = news[1]
+        if new1 is not None and self.can_remove(new1):
+            new1 = new2
+            new2 = None
+            if new1 is not None and self.can_remove(new1):
+                new1 = None
+        if new2 is not None:
+            if self.can_remove(new2):
+                new2 = None
+            elif new1 is None:
+                new1 = new2
+                new2 = None
+        if self.can_remove(leaf) and new1 is not None:
+            self.items[i] = leaf = new1
+            new1 = new2
+            new2 = None
+        if self.can_remove(leaf):
+            del self.items[i]
+            return 0
+        if new1 is None:
+            return 0
+        if new2 is None and i + 1 < len(self.items) and self.can_merge(new1, self.items[i + 1]):
+            self.merge_left(self.items[i + 1], new1)
+            return 0
+        self.items.insert(i + 1, new1)
+        if new2 is not None:
+            self.items.insert(i + 2, new2)
+        return 0
+
+    cdef int delete_at(self, int64_t index, int64_t n) except -1:
+        """Compose a delete of `n` at data position `index` (loro's _compose_replace with
+        no value)."""
+        cdef int64_t total = self.length(), end, off_a = 0, off_b = 0
+        cdef Py_ssize_t ia, ib, k
+        cdef LdItem leaf, x, tpl
+        cdef int64_t vl, vs, ve
+        if index > total:
+            self.push_retain(index - total)
+            total = index
+        if index != total:
+            end = index + n if index + n < total else total
+            ia = self.query(index, &off_a)
+            ib = self.query(end, &off_b)
+            if ia == ib:
+                leaf = self.items[ia]
+                if leaf.retain:
+                    # the template: the delete with the (cloned, so capacity 0) empty value
+                    tpl = ld_delete(self.text, n, 0)
+                    self.update_leaf(ia, self.update_with_split(leaf, off_a, off_b, tpl))
+                else:
+                    vl = len(leaf.val)
+                    vs = off_a if off_a < vl else vl
+                    ve = off_b if off_b < vl else vl
+                    if n > ve - vs:
+                        leaf.n += n - (ve - vs)
+                    tpl = ld_delete(self.text, 0, 0)
+                    self.update_leaf(ia, self.update_with_split(leaf, vs, ve, tpl))
+                return 0
+            # several items: cut at both ends, then each item in between becomes a delete
+            stop = self.split_if_needed(ib, off_b)
+            start = self.split_if_needed(ia, off_a)
+            k = ia
+            while start is not None and self.items[k] is not start:
+                k += 1
+            drop = []
+            while start is not None and k < len(self.items):
+                x = self.items[k]
+                if x is stop:
+                    break
+                if n > 0:
+                    if x.retain:
+                        n -= x.n
+                        x.retain = False
+                        x.val = "" if self.text else []
+                        x.owned = True
+                        x.cap = LD_CAP_DEFAULT
+                    else:
+                        n -= len(x.val)
+                        x.val = "" if self.text else []
+                        x.owned = True
+                        x.cap = LD_CAP_DEFAULT
+                if self.can_remove(x):
+                    drop.append(x)
+                k += 1
+            for x in drop:
+                for k in range(len(self.items)):
+                    if self.items[k] is x:
+                        del self.items[k]
+                        break
+        if n > 0:
+            self.insert_values(index, ld_delete(self.text, n, LD_CAP_DEFAULT))
+        return 0
+
+    cdef int compose(self, list other) except -1:
+        """Compose a delta (retains, then inserts or deletes) onto the rope."""
+        cdef int64_t index = 0, total
+        cdef bint rest = False
+        cdef LdItem it
+        if not self.items:
+            for it in other:
+                self.items.append(it.copy_cloned(self.text))
+            return 0
+        for it in other:
+            total = self.length()
+            if index >= total:
+                self.push_retain(index - total)
+                rest = True
+            if rest:
+                if it.retain:
+                    self.push_retain(it.n)
+                else:
+                    self.push_replace(it.copy_cloned(self.text))
+                continue
+            if it.retain:
+                if total < index + it.n:
+                    self.push_retain(index + it.n - total)
+                index += it.n
+            elif len(it.val):
+                # an insert (the deltas composed here insert or delete, never both)
+                if index > total:
+                    self.push_retain(index - total)
+                self.insert_values(index, it.copy_cloned(self.text))
+                index += len(it.val)
+            else:
+                self.delete_at(index, it.n)
+        return 0
+
+
+# -- hints -----------------------------------------------------------------------------
+# A hint is [kind, pos, n, parts]: kind 0 an insert of n atoms at pos, its parts the notes
+# joined in it as (peer, counter, len, content offset or value slot); kind 1 a delete span
+# (loro's DeleteSpan: n is its signed length, negative for a span that grew leftwards, pos
+# its last position then).
+
+cdef inline int64_t ld_span_start(int64_t pos, int64_t s) noexcept:
+    return pos if s > 0 else pos + 1 + s
+
+
+cdef inline int64_t ld_next_pos(int64_t pos, int64_t s) noexcept:
+    return pos if s > 0 else pos + s
+
+
+cdef inline int64_t ld_prev_pos(int64_t pos, int64_t s) noexcept:
+    return pos if s > 0 else pos + 1
+
+
+cdef bint ld_join_span(list h, int64_t pos, int64_t s):
+    """Join the delete span (pos, s) to hint `h` as loro's DeleteSpan does (a span of one
+    may continue either way; a longer one only its own way)."""
+    cdef int64_t a_pos = h[1], a_s = h[2]
+    cdef bint a_one = a_s == 1 or a_s == -1
+    cdef bint b_one = s == 1 or s == -1
+    if a_one and b_one:
+        if a_pos == pos:
+            h[2] = 2
+            return True
+        if a_pos == pos + 1:
+            h[2] = -2
+            return True
+        return False
+    if a_one:
+        if a_pos == ld_prev_pos(pos, s):
+            h[2] = s + (1 if s > 0 else -1)
+            return True
+        return False
+    if b_one:
+        if ld_next_pos(a_pos, a_s) == pos:
+            h[2] = a_s + (1 if a_s > 0 else -1)
+            return True
+        return False
+    if ld_next_pos(a_pos, a_s) == pos and (a_s > 0) == (s > 0):
+        h[2] = a_s + s
+        return True
+    return False
+
+
+cdef int ld_add_delete(list hints, int64_t pos, int64_t n) except -1:
+    cdef list h
+    if hints:
+        h = hints[len(hints) - 1]
+        if h[0] == 1 and ld_join_span(h, pos, n):
+            return 0
+    hints.append([1, pos, n, None])
+    return 0
+
+
+cdef int ld_add_list_delete(list hints, int64_t pos, int64_t n) except -1:
+    """Loro deletes list elements one at a time at `pos`: a span of one each."""
+    cdef list h
+    while n > 0:
+        if hints:
+            h = hints[len(hints) - 1]
+            if h[0] == 1 and h[1] == pos and <int64_t>h[2] > 0:
+                # a forward span at pos takes every further element
+                h[2] = <int64_t>h[2] + n
+                return 0
+        ld_add_delete(hints, pos, 1)
+        n -= 1
+    return 0
+
+
+cdef list ld_insert_delta(LoroDoc doc, bint is_text, int64_t pos, list parts, bint bounds):
+    """The deltas of one insert hint: for a text one delta, its parts joined where their
+    bytes follow in loro's storage; for a list one delta per op of the transaction."""
+    cdef LocalRope r = LocalRope(is_text)
+    cdef LdItem x
+    cdef OpLog log = doc.log
+    cdef int64_t ch, op, last_ch = -2, last_op = -2
+    cdef list out = []
+    seq = doc.seq
+    if is_text:
+        r.push_retain(pos)
+        for peer, counter, n, content in parts:
+            x = LdItem.__new__(LdItem)
+            x.val = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, &doc.seq.text[<int64_t>content], n)
+            x.buf = -1      # joins nothing (the only insert of the commit needs no bounds)
+            if bounds:
+                b = stored_bounds(doc, peer, counter, content, n)
+                if b[0] is not None and b[1] is not None and (<tuple>b[1])[0] == (<tuple>b[2])[0]:
+                    x.buf = (<tuple>b[1])[0]
+                    x.lo = (<tuple>b[1])[1]
+                    x.hi = (<tuple>b[2])[1]
+                else:
+                    x.lo = x.hi = -1 - counter
+            r.push_replace(x)
+        return [r.items]
+    # a list: the values of each op of the transaction form a delta of their own
+    groups = []
+    for peer, counter, n, slot in parts:
+        ch = log.find_change(peer, counter)
+        op = log.find_op(ch, counter) if ch >= 0 else -1
+        if groups and ch == last_ch and op == last_op:
+            (<list>groups[len(groups) - 1]).extend(range(slot, slot + n))
+        else:
+            groups.append(list(range(slot, slot + n)))
+        last_ch = ch
+        last_op = op
+    for g in groups:
+        items = [ld_retain(pos)] if pos else []
+        for k in range(0, len(g), LD_LIST_CAP):
+            x = LdItem.__new__(LdItem)
+            x.val = g[k:k + LD_LIST_CAP]
+            items.append(x)
+        out.append(items)
+        pos += len(g)
+    return out
+
+
+cdef object local_seq_delta(LoroDoc doc, uint32_t c, list idxs, list shown):
+    """The diff of a commit's Text or List from its hints, as loro's (see the top of this
+    file); None when the journal cannot say (then the state-based diff is used)."""
+    cdef bint is_text = doc.ckind[c] == KIND_TEXT
+    cdef lc_ev_note *e
+    cdef list hints = []
+    cdef list h
+    cdef LocalRope rope = None
+    cdef LdItem x
+    cdef int64_t i
+    if is_text and doc.seq.nodes[doc.seq.roots[doc.ctree[c]]].lens.anchors:
+        return None
+    if len(idxs) == 1:
+        return ld_one_op(doc, c, is_text, &doc.evlog.notes[<int64_t>idxs[0]], shown)
+    for i in idxs:
+        e = &doc.evlog.notes[i]
+        if e.old < 0:
+            return None
+        if e.kind == LC_EV_INSERT:
+            part = (e.peer, e.counter, e.len, <int64_t>e.delta)
+            if hints:
+                h = hints[len(hints) - 1]
+                if h[0] == 0 and <int64_t>h[1] + <int64_t>h[2] == e.old:
+                    h[2] = <int64_t>h[2] + e.len
+                    (<list>h[3]).append(part)
+                    continue
+            hints.append([0, e.old, e.len, [part]])
+        elif e.kind == LC_EV_DELETE:
+            if is_text:
+                ld_add_delete(hints, e.old, e.len)
+            else:
+                ld_add_list_delete(hints, e.old, e.len)
+        else:
+            return None
+    for h in hints:
+        if h[0] == 0:
+            deltas = ld_insert_delta(doc, is_text, h[1], h[3], len(hints) > 1 or len(h[3]) > 1)
+        else:
+            n = h[2]
+            start = ld_span_start(h[1], n)
+            items = [ld_retain(start)] if start else []
+            items.append(ld_delete(is_text, n if n > 0 else -n, LD_CAP_DEFAULT))
+            deltas = [items]
+        for items in deltas:
+            if rope is None:
+                rope = LocalRope(is_text)
+                rope.items = items
+            else:
+                rope.compose(items)
+    out = []
+    if is_text:
+        for x in rope.items:
+            if x.retain:
+                out.append(text_retain(x.n))
+                continue
+            if len(x.val):
+                out.append(text_insert(x.val))
+            if x.n:
+                out.append(text_delete(x.n))
+        return text_diff(out)
+    values = doc.log.values
+    for x in rope.items:
+        if x.retain:
+            out.append(one_slot(&LIST_RETAIN_SHAPE, RETAIN_SLOTS[:1], x.n))
+            continue
+        if len(x.val):
+            out.append(list_insert([wrap_value(doc, values[slot], shown, None) for slot in x.val]))
+        if x.n:
+            out.append(one_slot(&LIST_DELETE_SHAPE, DELETE_SLOTS, x.n))
+    return list_diff(out)
+
+
+cdef object ld_one_op(LoroDoc doc, uint32_t c, bint is_text, lc_ev_note *e, list shown):
+    """The delta of a commit's only op on the container: its position retained, then its
+    insert or delete (what composing would give, without the rope)."""
+    cdef int64_t pos = e.old, content = <int64_t>e.delta, k
+    if pos < 0 or (e.kind != LC_EV_INSERT and e.kind != LC_EV_DELETE):
+        return None
+    if is_text:
+        out = [text_retain(pos)] if pos else []
+        if e.kind == LC_EV_INSERT:
+            out.append(text_insert(PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND,
+                                                             &doc.seq.text[content], e.len)))
+        else:
+            out.append(text_delete(e.len))
+        return text_diff(out)
+    out = [one_slot(&LIST_RETAIN_SHAPE, RETAIN_SLOTS[:1], pos)] if pos else []
+    if e.kind == LC_EV_DELETE:
+        out.append(one_slot(&LIST_DELETE_SHAPE, DELETE_SLOTS, e.len))
+        return list_diff(out)
+    values = doc.log.values
+    for k in range(content, content + e.len, LD_LIST_CAP):
+        out.append(list_insert([wrap_value(doc, values[slot], shown, None)
+                                for slot in range(k, min(k + LD_LIST_CAP, content + e.len))]))
+    return list_diff(out)
