@@ -151,7 +151,7 @@ def comparable(ev, raw_text=True):
         if raw_text and trig == "Import" and kind == "Text" and not mergeable_id(cid):
             rows.append((cid, path, unknown, (kind, joined_deletes(items))))
             continue
-        if trig == "Local" and kind in ("Text", "List") and cid[-1] != "MovableList":
+        if trig == "Local" and kind in ("Text", "List"):
             # a commit's sequence delta is loro's item for item (local_delta.pxi)
             rows.append((cid, path, unknown, (kind, items)))
             continue

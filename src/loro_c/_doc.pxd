@@ -69,6 +69,10 @@ cdef extern from "loro_c/events.h":
         LC_EV_MAP
         LC_EV_COUNTER
         LC_EV_MARK
+        ML_HINT_INSERT
+        ML_HINT_DELETE
+        ML_HINT_MOVE
+        ML_HINT_SET
     ctypedef struct lc_ev_note:
         uint32_t container
         uint32_t kind

@@ -972,7 +972,7 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
             if before is not None:
                 d = seq_diff_checkout(doc, c, before.get(c, []), reached, idxs)
             elif not is_import:
-                d = local_seq_delta(doc, c, idxs, shown)
+                d = local_seq_delta(doc, c, idxs, shown, None)
             if d is None and before is None:
                 d = seq_diff(doc, c, idxs, None if is_import else shown, is_import)
             if d is None and not is_import:
@@ -986,7 +986,9 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
             d = map_diff(doc, c, idxs, cmp, None if cmp else shown, reached, before is not None,
                          ml_reached if before is None and is_import else None)
         elif kind == KIND_MOVABLE_LIST:
-            d = ml_diff(doc, c, shown, reached if reached is not None else ml_reached, is_import)
+            d = None if before is not None or is_import else local_seq_delta(doc, c, idxs, shown, ml_reached)
+            if d is None:
+                d = ml_diff(doc, c, shown, reached if reached is not None else ml_reached, is_import)
         elif kind == KIND_TREE:
             d = tree_diff(doc, c, 0 if not is_import else (2 if compare_values else 1),
                           reached if reached is not None else ml_reached)

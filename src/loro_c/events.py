@@ -235,7 +235,7 @@ class _DocEvents:
     """A document's diff-event subscribers: root ones, and per ContainerID; and the
     peer-id-change subscribers."""
     __slots__ = ("root", "by_cid", "peer", "first", "first_done", "pre", "busy", "before",
-                 "hooks", "tree_lca", "tree_views", "style_elems")
+                 "hooks", "tree_lca", "tree_views", "style_elems", "local_styles")
 
     def __init__(self):
         self.root = []
@@ -257,6 +257,10 @@ class _DocEvents:
         # text container -> (state stamp, loro's style map elements the last checkout's
         # replay left): _events.style_elems_before
         self.style_elems = {}
+        # journal note index -> (op counter, style identity, attributes) of a local insert
+        # into a text with style anchors (state/richtext.pxi: note_insert_styles); checked by
+        # counter when read, so entries of earlier batches never apply
+        self.local_styles = {}
 
     def active(self):
         return bool(self.root) or bool(self.hooks) or any(self.by_cid.values())

@@ -20,6 +20,7 @@
 # journaled after the fact (note_open_txn), use the state-based diff (seq_diff).
 
 from cpython.unicode cimport PyUnicode_GET_LENGTH
+from loro_c._doc cimport ML_HINT_INSERT, ML_HINT_DELETE, ML_HINT_MOVE, ML_HINT_SET
 
 cdef int LD_CAP_DEFAULT = 32    # the capacity of an empty owned string of loro's (a delete's)
 cdef int LD_LIST_CAP = 8        # values per list insert item
@@ -46,6 +47,8 @@ cdef class LdItem:
     cdef int64_t n
     cdef object val         # str (text) or list (list)
     cdef bint owned
+    cdef bint mv            # a movable list's moved value (loro's from_move attribute)
+    cdef object attrs       # a text item's attributes (a dict, never changed; None: none)
     cdef int64_t buf, lo, hi, cap
 
     cdef LdItem copy(self):
@@ -54,6 +57,8 @@ cdef class LdItem:
         x.n = self.n
         x.val = list(self.val) if type(self.val) is list else self.val
         x.owned = self.owned
+        x.mv = self.mv
+        x.attrs = self.attrs
         x.buf = self.buf
         x.lo = self.lo
         x.hi = self.hi
@@ -66,6 +71,21 @@ cdef class LdItem:
         if text and not x.retain and x.owned:
             x.cap = ld_utf8_len(x.val)
         return x
+
+
+cdef bint ld_attrs_eq(a, b):
+    """Whether two attribute maps are equal as loro's (a bool is no int; None is empty)."""
+    if not a:
+        return not b
+    if not b or len(<dict>a) != len(<dict>b):
+        return False
+    for k, v in (<dict>a).items():
+        if k not in b:
+            return False
+        w = (<dict>b)[k]
+        if type(v) is not type(w) or v != w:
+            return False
+    return True
 
 
 cdef LdItem ld_retain(int64_t n):
@@ -178,9 +198,9 @@ cdef class LocalRope:
         return x.n == 0 if x.retain else (len(x.val) == 0 and x.n == 0)
 
     cdef bint can_merge(self, LdItem a, LdItem b):
-        if a.retain != b.retain:
+        if a.retain != b.retain or not ld_attrs_eq(a.attrs, b.attrs):
             return False
-        return a.retain or self.val_can_merge(a, b)
+        return a.retain or (a.mv == b.mv and self.val_can_merge(a, b))
 
     cdef void merge_right(self, LdItem a, LdItem b):
         if not a.retain:
@@ -197,11 +217,14 @@ cdef class LocalRope:
         cdef int64_t rest
         if a.retain:
             right = ld_retain(a.n - pos)
+            right.attrs = a.attrs
             a.n = pos
             return right
         if pos < len(a.val):
             right = LdItem.__new__(LdItem)
             self.val_split(a, pos, right)
+            right.mv = a.mv
+            right.attrs = a.attrs
             right.n = a.n
             a.n = 0
             return right
@@ -211,6 +234,8 @@ cdef class LocalRope:
 
     cdef bint try_insert(self, LdItem a, int64_t pos, LdItem b):
         if a.retain and b.retain:
+            if not ld_attrs_eq(a.attrs, b.attrs):
+                return False
             a.n += b.n
             return True
         if a.retain or b.retain:
@@ -218,7 +243,7 @@ cdef class LocalRope:
         if len(a.val) == 0 and len(b.val) == 0:
             a.n += b.n
             return True
-        if self.val_try_insert(a, pos, b):
+        if a.mv == b.mv and ld_attrs_eq(a.attrs, b.attrs) and self.val_try_insert(a, pos, b):
             a.n += b.n
             return True
         return False
@@ -228,6 +253,8 @@ cdef class LocalRope:
         a.n = src.n
         a.val = src.val
         a.owned = src.owned
+        a.mv = src.mv
+        a.attrs = src.attrs
         a.buf = src.buf
         a.lo = src.lo
         a.hi = src.hi
@@ -283,16 +310,18 @@ cdef class LocalRope:
             out += x.n if x.retain else len(x.val)
         return out
 
-    cdef int push_retain(self, int64_t n) except -1:
-        cdef LdItem last
+    cdef int push_retain(self, int64_t n, object attrs=None) except -1:
+        cdef LdItem last, x
         if n == 0:
             return 0
         if self.items:
             last = self.items[len(self.items) - 1]
-            if last.retain:
+            if last.retain and ld_attrs_eq(last.attrs, attrs):
                 last.n += n
                 return 0
-        self.items.append(ld_retain(n))
+        x = ld_retain(n)
+        x.attrs = attrs
+        self.items.append(x)
         return 0
 
     cdef int push_replace(self, LdItem x) except -1:
@@ -302,7 +331,8 @@ cdef class LocalRope:
             return 0
         if self.items:
             last = self.items[len(self.items) - 1]
-            if not last.retain and self.val_can_merge(last, x):
+            if (not last.retain and last.mv == x.mv and ld_attrs_eq(last.attrs, x.attrs)
+                    and self.val_can_merge(last, x)):
                 self.val_merge_right(last, x)
                 last.n += x.n
                 return 0
@@ -415,33 +445,35 @@ cdef class LocalRope:
             self.items.insert(i + 2, new2)
         return 0
 
-    cdef int delete_at(self, int64_t index, int64_t n) except -1:
-        """Compose a delete of `n` at data position `index` (loro's _compose_replace with
-        no value)."""
-        cdef int64_t total = self.length(), end, off_a = 0, off_b = 0
+    cdef int replace_at(self, int64_t index, LdItem it) except -1:
+        """Compose item `it` (an insert, a delete, or both: a movable list's set) at data
+        position `index` (loro's _compose_replace)."""
+        cdef int64_t total = self.length(), end, off_a = 0, off_b = 0, n = it.n
         cdef Py_ssize_t ia, ib, k
-        cdef LdItem leaf, x, tpl
+        cdef LdItem leaf, x, tpl, ins
         cdef int64_t vl, vs, ve
+        cdef bint insert = len(it.val) > 0
         if index > total:
             self.push_retain(index - total)
             total = index
-        if index != total:
+        if n > 0 and index != total:
             end = index + n if index + n < total else total
             ia = self.query(index, &off_a)
             ib = self.query(end, &off_b)
             if ia == ib:
                 leaf = self.items[ia]
+                tpl = it.copy_cloned(self.text)
                 if leaf.retain:
-                    # the template: the delete with the (cloned, so capacity 0) empty value
-                    tpl = ld_delete(self.text, n, 0)
+                    # the item lands on the retained range, its delete whole
                     self.update_leaf(ia, self.update_with_split(leaf, off_a, off_b, tpl))
                 else:
+                    # inserted content deleted again: the rest of the delete joins the item
                     vl = len(leaf.val)
                     vs = off_a if off_a < vl else vl
                     ve = off_b if off_b < vl else vl
                     if n > ve - vs:
                         leaf.n += n - (ve - vs)
-                    tpl = ld_delete(self.text, 0, 0)
+                    tpl.n = 0
                     self.update_leaf(ia, self.update_with_split(leaf, vs, ve, tpl))
                 return 0
             # several items: cut at both ends, then each item in between becomes a delete
@@ -456,17 +488,13 @@ cdef class LocalRope:
                 if x is stop:
                     break
                 if n > 0:
-                    if x.retain:
-                        n -= x.n
-                        x.retain = False
-                        x.val = "" if self.text else []
-                        x.owned = True
-                        x.cap = LD_CAP_DEFAULT
-                    else:
-                        n -= len(x.val)
-                        x.val = "" if self.text else []
-                        x.owned = True
-                        x.cap = LD_CAP_DEFAULT
+                    n -= x.n if x.retain else len(x.val)
+                    x.retain = False
+                    x.val = "" if self.text else []
+                    x.owned = True
+                    x.mv = False
+                    x.attrs = None
+                    x.cap = LD_CAP_DEFAULT
                 if self.can_remove(x):
                     drop.append(x)
                 k += 1
@@ -475,8 +503,40 @@ cdef class LocalRope:
                     if self.items[k] is x:
                         del self.items[k]
                         break
-        if n > 0:
-            self.insert_values(index, ld_delete(self.text, n, LD_CAP_DEFAULT))
+        if n > 0 or insert:
+            if insert:
+                ins = it.copy_cloned(self.text)
+                ins.n = n
+            else:
+                ins = ld_delete(self.text, n, LD_CAP_DEFAULT)
+            self.insert_values(index, ins)
+        return 0
+
+    cdef int update_attrs(self, int64_t a, int64_t b, dict attrs) except -1:
+        """Give data range [a, b) these attributes over its own (loro's
+        update_attr_in_range: the items at both ends cut, none joined again)."""
+        cdef int64_t off_a = 0, off_b = 0
+        cdef Py_ssize_t ia, ib, k
+        cdef LdItem x
+        if a == b or not self.items:
+            return 0
+        ia = self.query(a, &off_a)
+        ib = self.query(b, &off_b)
+        stop = self.split_if_needed(ib, off_b)
+        start = self.split_if_needed(ia, off_a)
+        if start is None:
+            return 0
+        k = ia
+        while self.items[k] is not start:
+            k += 1
+        while k < len(self.items):
+            x = self.items[k]
+            if x is stop:
+                break
+            merged = dict(x.attrs) if x.attrs else {}
+            merged.update(attrs)
+            x.attrs = merged
+            k += 1
         return 0
 
     cdef int compose(self, list other) except -1:
@@ -495,22 +555,19 @@ cdef class LocalRope:
                 rest = True
             if rest:
                 if it.retain:
-                    self.push_retain(it.n)
+                    self.push_retain(it.n, it.attrs)
                 else:
                     self.push_replace(it.copy_cloned(self.text))
                 continue
             if it.retain:
                 if total < index + it.n:
                     self.push_retain(index + it.n - total)
+                if it.attrs:
+                    self.update_attrs(index, index + it.n, it.attrs)
                 index += it.n
-            elif len(it.val):
-                # an insert (the deltas composed here insert or delete, never both)
-                if index > total:
-                    self.push_retain(index - total)
-                self.insert_values(index, it.copy_cloned(self.text))
-                index += len(it.val)
             else:
-                self.delete_at(index, it.n)
+                self.replace_at(index, it)
+                index += len(it.val)
         return 0
 
 
@@ -587,7 +644,8 @@ cdef int ld_add_list_delete(list hints, int64_t pos, int64_t n) except -1:
     return 0
 
 
-cdef list ld_insert_delta(LoroDoc doc, bint is_text, int64_t pos, list parts, bint bounds):
+cdef list ld_insert_delta(LoroDoc doc, bint is_text, int64_t pos, list parts, bint bounds,
+                          object attrs):
     """The deltas of one insert hint: for a text one delta, its parts joined where their
     bytes follow in loro's storage; for a list one delta per op of the transaction."""
     cdef LocalRope r = LocalRope(is_text)
@@ -601,6 +659,7 @@ cdef list ld_insert_delta(LoroDoc doc, bint is_text, int64_t pos, list parts, bi
         for peer, counter, n, content in parts:
             x = LdItem.__new__(LdItem)
             x.val = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, &doc.seq.text[<int64_t>content], n)
+            x.attrs = attrs
             x.buf = -1      # joins nothing (the only insert of the commit needs no bounds)
             if bounds:
                 b = stored_bounds(doc, peer, counter, content, n)
@@ -634,49 +693,109 @@ cdef list ld_insert_delta(LoroDoc doc, bint is_text, int64_t pos, list parts, bi
     return out
 
 
-cdef object local_seq_delta(LoroDoc doc, uint32_t c, list idxs, list shown):
-    """The diff of a commit's Text or List from its hints, as loro's (see the top of this
-    file); None when the journal cannot say (then the state-based diff is used)."""
-    cdef bint is_text = doc.ckind[c] == KIND_TEXT
+cdef int ld_note_kind(lc_ev_note *e, bint movable) noexcept:
+    """The hint kind of a local note: ML_HINT_INSERT, ML_HINT_DELETE, ML_HINT_MOVE or
+    ML_HINT_SET; 0 when the note cannot say (not a local op's, or not a sequence op's)."""
+    if e.old < 0:
+        return 0
+    if movable:
+        return e.key if e.kind == LC_EV_COUNTER else 0
+    if e.kind == LC_EV_INSERT:
+        return ML_HINT_INSERT
+    if e.kind == LC_EV_DELETE:
+        return ML_HINT_DELETE
+    return 0
+
+
+cdef object local_seq_delta(LoroDoc doc, uint32_t c, list idxs, list shown, list reached):
+    """The diff of a commit's Text, List or MovableList from its hints, as loro's (see the
+    top of this file); None when the journal cannot say (then the state-based diff is used).
+    Containers a movable list shows as (not moved) values go to `reached`."""
+    cdef int kind = doc.ckind[c]
+    cdef bint is_text = kind == KIND_TEXT
+    cdef bint movable = kind == KIND_MOVABLE_LIST
     cdef lc_ev_note *e
     cdef list hints = []
     cdef list h
-    cdef LocalRope rope = None
+    cdef LocalRope rope = None, mr
     cdef LdItem x
-    cdef int64_t i
-    if is_text and doc.seq.nodes[doc.seq.roots[doc.ctree[c]]].lens.anchors:
-        return None
-    if len(idxs) == 1:
-        return ld_one_op(doc, c, is_text, &doc.evlog.notes[<int64_t>idxs[0]], shown)
+    cdef int64_t i, hk
+    cdef bint anchored = is_text and doc.seq.nodes[doc.seq.roots[doc.ctree[c]]].lens.anchors != 0
+    cdef dict styles = doc.evs.local_styles if anchored and doc.evs is not None else None
+    cdef tuple st
+    if len(idxs) == 1 and not anchored:
+        e = &doc.evlog.notes[<int64_t>idxs[0]]
+        hk = ld_note_kind(e, movable)
+        if hk == ML_HINT_INSERT or hk == ML_HINT_DELETE:
+            return ld_one_op(doc, is_text, e, hk == ML_HINT_INSERT, shown, reached)
     for i in idxs:
         e = &doc.evlog.notes[i]
-        if e.old < 0:
-            return None
-        if e.kind == LC_EV_INSERT:
+        hk = ld_note_kind(e, movable)
+        if hk == ML_HINT_INSERT:
             part = (e.peer, e.counter, e.len, <int64_t>e.delta)
+            ident = attrs = None
+            if styles is not None:
+                # the styles the text took (state/richtext.pxi: note_insert_styles)
+                st = styles.get(i)
+                if st is not None and st[0] == e.peer and st[1] == e.counter:
+                    ident = st[2]
+                    attrs = st[3]
             if hints:
                 h = hints[len(hints) - 1]
-                if h[0] == 0 and <int64_t>h[1] + <int64_t>h[2] == e.old:
+                if h[0] == 0 and <int64_t>h[1] + <int64_t>h[2] == e.old and h[4] == ident:
                     h[2] = <int64_t>h[2] + e.len
                     (<list>h[3]).append(part)
                     continue
-            hints.append([0, e.old, e.len, [part]])
-        elif e.kind == LC_EV_DELETE:
+            hints.append([0, e.old, e.len, [part], ident, attrs])
+        elif hk == ML_HINT_DELETE:
             if is_text:
                 ld_add_delete(hints, e.old, e.len)
             else:
                 ld_add_list_delete(hints, e.old, e.len)
+        elif hk == ML_HINT_MOVE:
+            hints.append([2, e.old & 0xFFFFFFFF, e.old >> 32, <int64_t>e.delta])
+        elif hk == ML_HINT_SET:
+            hints.append([3, e.old, 0, <int64_t>e.delta])
+        elif is_text and e.kind == LC_EV_MARK and e.key == 1 and e.old >= 0:
+            # a local mark (state/richtext.pxi notes its code point range)
+            hints.append([4, e.old & 0xFFFFFFFF, e.old >> 32, (e.peer, e.counter)])
         else:
             return None
     for h in hints:
         if h[0] == 0:
-            deltas = ld_insert_delta(doc, is_text, h[1], h[3], len(hints) > 1 or len(h[3]) > 1)
-        else:
+            deltas = ld_insert_delta(doc, is_text, h[1], h[3], len(hints) > 1 or len(h[3]) > 1,
+                                     h[5] if is_text else None)
+        elif h[0] == 4:
+            # a mark: its range retained with its own key and value
+            mark = doc.styles.get((<uint64_t>(<tuple>h[3])[0] << 32) | <uint32_t>(<tuple>h[3])[1])
+            items = [ld_retain(h[1])] if h[1] else []
+            if mark is not None and <int64_t>h[2] > <int64_t>h[1]:
+                x = ld_retain(<int64_t>h[2] - <int64_t>h[1])
+                x.attrs = {(<tuple>mark)[0]: (<tuple>mark)[1]}
+                items.append(x)
+            deltas = [items]
+        elif h[0] == 1:
             n = h[2]
             start = ld_span_start(h[1], n)
             items = [ld_retain(start)] if start else []
             items.append(ld_delete(is_text, n if n > 0 else -n, LD_CAP_DEFAULT))
             deltas = [items]
+        elif h[0] == 2:
+            # a move: its value deleted at `from`, composed with its insert at `to`
+            mr = LocalRope(False)
+            if h[1]:
+                mr.items.append(ld_retain(h[1]))
+            mr.items.append(ld_delete(False, 1, 0))
+            x = LdItem.__new__(LdItem)
+            x.val = [h[3]]
+            x.mv = True
+            mr.compose(([ld_retain(h[2])] if h[2] else []) + [x])
+            deltas = [mr.items]
+        else:
+            # a set: the old value deleted and the new one inserted, as one item
+            x = ld_delete(False, 1, 0)
+            x.val = [h[3]]
+            deltas = [([ld_retain(h[1])] if h[1] else []) + [x]]
         for items in deltas:
             if rope is None:
                 rope = LocalRope(is_text)
@@ -684,13 +803,15 @@ cdef object local_seq_delta(LoroDoc doc, uint32_t c, list idxs, list shown):
             else:
                 rope.compose(items)
     out = []
+    if rope is None:
+        rope = LocalRope(is_text)
     if is_text:
         for x in rope.items:
             if x.retain:
-                out.append(text_retain(x.n))
+                out.append(text_retain(x.n, x.attrs or None))
                 continue
             if len(x.val):
-                out.append(text_insert(x.val))
+                out.append(text_insert(x.val, x.attrs or None))
             if x.n:
                 out.append(text_delete(x.n))
         return text_diff(out)
@@ -700,32 +821,37 @@ cdef object local_seq_delta(LoroDoc doc, uint32_t c, list idxs, list shown):
             out.append(one_slot(&LIST_RETAIN_SHAPE, RETAIN_SLOTS[:1], x.n))
             continue
         if len(x.val):
-            out.append(list_insert([wrap_value(doc, values[slot], shown, None) for slot in x.val]))
+            if x.mv:
+                # a moved value is shown as it is (its container is not shown anew)
+                out.append(ListDiffItem.Insert([wrap_value(doc, values[slot], shown, None)
+                                                for slot in x.val], True))
+            else:
+                out.append(list_insert([wrap_value(doc, values[slot], shown, reached)
+                                        for slot in x.val]))
         if x.n:
             out.append(one_slot(&LIST_DELETE_SHAPE, DELETE_SLOTS, x.n))
     return list_diff(out)
 
 
-cdef object ld_one_op(LoroDoc doc, uint32_t c, bint is_text, lc_ev_note *e, list shown):
-    """The delta of a commit's only op on the container: its position retained, then its
-    insert or delete (what composing would give, without the rope)."""
+cdef object ld_one_op(LoroDoc doc, bint is_text, lc_ev_note *e, bint insert, list shown,
+                      list reached):
+    """The delta of a commit's only op on the container, an insert or a delete: its
+    position retained, then the op (what composing would give, without the rope)."""
     cdef int64_t pos = e.old, content = <int64_t>e.delta, k
-    if pos < 0 or (e.kind != LC_EV_INSERT and e.kind != LC_EV_DELETE):
-        return None
     if is_text:
         out = [text_retain(pos)] if pos else []
-        if e.kind == LC_EV_INSERT:
+        if insert:
             out.append(text_insert(PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND,
                                                              &doc.seq.text[content], e.len)))
         else:
             out.append(text_delete(e.len))
         return text_diff(out)
     out = [one_slot(&LIST_RETAIN_SHAPE, RETAIN_SLOTS[:1], pos)] if pos else []
-    if e.kind == LC_EV_DELETE:
+    if not insert:
         out.append(one_slot(&LIST_DELETE_SHAPE, DELETE_SLOTS, e.len))
         return list_diff(out)
     values = doc.log.values
     for k in range(content, content + e.len, LD_LIST_CAP):
-        out.append(list_insert([wrap_value(doc, values[slot], shown, None)
+        out.append(list_insert([wrap_value(doc, values[slot], shown, reached)
                                 for slot in range(k, min(k + LD_LIST_CAP, content + e.len))]))
     return list_diff(out)

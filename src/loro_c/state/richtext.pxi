@@ -412,6 +412,24 @@ cdef dict text_styles_at(LoroDoc d, uint32_t t, int64_t e):
     return style_attributes(d, frozenset(open_marks_before(d, t, e)), True)
 
 
+cdef int note_insert_styles(LoroDoc d, uint32_t t, const lc_op *piece) except -1:
+    """Keep, for the event note just written of a local insert into a text with style
+    anchors, the styles the text took (loro's StyleMeta of its event hint: the winning mark
+    of each key, unmarks included): ((key, lamport, peer) of each, {key: value}), in
+    `d.evs.local_styles` by note index, with the op's peer index and counter (_events:
+    local_delta.pxi)."""
+    cdef int64_t e = piece.pos
+    if d.evs is None or e == 0 or e >= d.seq.visible_len(t) - piece.len:
+        return 0
+    winners = style_winners(d, frozenset(open_marks_before(d, t, e)))
+    if not winners:
+        return 0
+    ident = tuple(sorted([(k, (<tuple>st)[3], (<tuple>st)[4]) for k, st in winners.items()]))
+    d.evs.local_styles[d.evlog.n - 1] = (d.self_idx, piece.counter, ident,
+                                         {k: (<tuple>st)[1] for k, st in winners.items()})
+    return 0
+
+
 cdef int check_open_marks(LoroDoc d, uint32_t t) except -1:
     """The marks found open across each gap of a text (open_marks_before, through the style
     summaries) are those a walk over the whole text has open there: after each anchor, and
