@@ -8,10 +8,11 @@ children, with its path from the root and a diff in the document's coordinates a
 change (Text: TextDelta list in code points; List: ListDiffItem list; Map: the keys whose
 winning value changed; Counter: the summed delta).
 
-Deltas are canonical: adjacent items of one kind are merged (loro sometimes splits an insert
-where its internal storage does, e.g. list inserts in runs of 8), and within one gap a list
-delta inserts before it deletes (loro's import order; its local events may show the delete
-first). Applying either to the old value gives the same new value.
+A commit's Text, List and MovableList deltas are loro's item for item: built from the
+transaction's ops as loro composes them (so an insert may follow a delete in one gap, and
+adjacent items stay apart where loro's do, e.g. list inserts in runs of 8). Other deltas may
+split or order the items of a gap otherwise than loro's; applying either to the old value
+gives the same new value.
 
 How callbacks run: events are queued while the document is locked and delivered when the
 public call that produced them returns, without the lock, so a callback may read and edit

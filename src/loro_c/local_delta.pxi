@@ -24,6 +24,9 @@ from loro_c._doc cimport ML_HINT_INSERT, ML_HINT_DELETE, ML_HINT_MOVE, ML_HINT_S
 
 cdef int LD_CAP_DEFAULT = 32    # the capacity of an empty owned string of loro's (a delete's)
 cdef int LD_LIST_CAP = 8        # values per list insert item
+# Past this many hints on one container the state-based diff is used (same effect, items
+# joined differently): the flat model costs time in the rope's length per hint
+cdef int LD_MAX_HINTS = 4000
 
 
 cdef int64_t ld_utf8_len(str s):
@@ -34,6 +37,18 @@ cdef int64_t ld_utf8_len(str s):
         ch = s[i]
         out += 1 if ch < 0x80 else (2 if ch < 0x800 else (3 if ch < 0x10000 else 4))
     return out
+
+
+cdef int LD_MAX_CHILDREN = 12  # generic-btree's MAX_CHILDREN_NUM (a node splits when full)
+
+
+cdef class LdNode:
+    """A node of the rope's B-tree: its children are nodes, or items (a leaf node)."""
+    cdef list children
+    cdef LdNode parent
+
+    def __cinit__(self):
+        self.children = []
 
 
 cdef class LdItem:
@@ -49,6 +64,7 @@ cdef class LdItem:
     cdef bint owned
     cdef bint mv            # a movable list's moved value (loro's from_move attribute)
     cdef object attrs       # a text item's attributes (a dict, never changed; None: none)
+    cdef LdNode parent      # the rope's tree node holding it
     cdef int64_t buf, lo, hi, cap
 
     cdef LdItem copy(self):
@@ -106,15 +122,158 @@ cdef LdItem ld_delete(bint is_text, int64_t n, int64_t cap):
     return x
 
 
+cdef inline void ld_set_parent(object ch, LdNode p):
+    if type(ch) is LdNode:
+        (<LdNode>ch).parent = p
+    else:
+        (<LdItem>ch).parent = p
+
+
+cdef Py_ssize_t ld_slot(LdNode p, object ch) except -1:
+    cdef Py_ssize_t i
+    for i in range(len(p.children)):
+        if p.children[i] is ch:
+            return i
+    raise AssertionError("local_delta: a node's child is missing")
+
+
+cdef Py_ssize_t ld_index(list items, object x) except -1:
+    cdef Py_ssize_t i
+    for i in range(len(items)):
+        if items[i] is x:
+            return i
+    raise AssertionError("local_delta: an item is missing")
+
+
 cdef class LocalRope:
-    """Loro's delta rope (loro-delta's DeltaRope over a generic B-tree), as a flat list of
-    items, with the operations a commit's composition uses."""
+    """Loro's delta rope (loro-delta's DeltaRope over generic-btree's B-tree), with the
+    operations a commit's composition uses. `items` lists the items in order; the tree
+    (`root`, nodes of at most 12 children, split in halves when full, rebalanced with a
+    neighbour when under 6) matters where loro joins a new item to the next one only in
+    the same node."""
     cdef list items
     cdef bint text
+    cdef LdNode root
 
     def __cinit__(self, bint text):
         self.items = []
         self.text = text
+        self.root = LdNode()
+
+    # -- the tree ------------------------------------------------------------------------
+
+    cdef int leaf_insert(self, Py_ssize_t i, LdNode p, Py_ssize_t slot, LdItem x) except -1:
+        """Put item x at index i of the items, child `slot` of node `p`."""
+        self.items.insert(i, x)
+        p.children.insert(slot, x)
+        x.parent = p
+        return 0
+
+    cdef int split_node(self, LdNode node) except -1:
+        """Split a full node in halves (the root: under a new root)."""
+        cdef LdNode right = LdNode(), left, p
+        cdef Py_ssize_t k = len(node.children) // 2
+        right.children = node.children[k:]
+        del node.children[k:]
+        for ch in right.children:
+            ld_set_parent(ch, right)
+        if node.parent is None:
+            left = LdNode()
+            left.children = node.children
+            for ch in left.children:
+                ld_set_parent(ch, left)
+            node.children = [left, right]
+            left.parent = node
+            right.parent = node
+            return 0
+        p = node.parent
+        p.children.insert(ld_slot(p, node) + 1, right)
+        right.parent = p
+        if len(p.children) >= LD_MAX_CHILDREN:
+            self.split_node(p)
+        return 0
+
+    cdef int handle_lack(self, LdNode node) except -1:
+        cdef LdNode nxt = self.lack_layer(node)
+        while nxt is not None:
+            nxt = self.lack_layer(nxt)
+        return 0
+
+    cdef LdNode lack_layer(self, LdNode node):
+        """generic-btree's handle_lack_single_layer: an empty node leaves its parent; else
+        it evens out with a neighbour or merges into it. The node to see to next."""
+        cdef LdNode p, a, b, child
+        cdef Py_ssize_t s, m
+        if node is self.root:
+            # the root loses levels of one child
+            while len(self.root.children) == 1 and type(self.root.children[0]) is LdNode:
+                child = self.root.children[0]
+                self.root.children = child.children
+                for ch in child.children:
+                    ld_set_parent(ch, self.root)
+            return None
+        p = node.parent
+        s = ld_slot(p, node)
+        if not node.children:
+            del p.children[s]
+            return p
+        if s == 0:
+            if len(p.children) < 2:
+                return p
+            a = node
+            b = p.children[1]
+        else:
+            a = p.children[s - 1]
+            b = node
+        if len(a.children) + len(b.children) >= LD_MAX_CHILDREN:
+            if len(a.children) < len(b.children):
+                m = (len(b.children) - len(a.children)) // 2
+                moved = b.children[:m]
+                del b.children[:m]
+                a.children.extend(moved)
+                for ch in moved:
+                    ld_set_parent(ch, a)
+            else:
+                m = (len(a.children) - len(b.children)) // 2
+                moved = a.children[len(a.children) - m:]
+                del a.children[len(a.children) - m:]
+                b.children[0:0] = moved
+                for ch in moved:
+                    ld_set_parent(ch, b)
+        elif node is a:
+            for ch in b.children:
+                ld_set_parent(ch, a)
+            a.children.extend(b.children)
+            del p.children[ld_slot(p, b)]
+        else:
+            for ch in a.children:
+                ld_set_parent(ch, b)
+            b.children[0:0] = a.children
+            del p.children[ld_slot(p, a)]
+        return p if len(p.children) < LD_MAX_CHILDREN // 2 else None
+
+    cdef int remove_node(self, LdNode node) except -1:
+        cdef LdNode p
+        if node is self.root:
+            return 0
+        p = node.parent
+        del p.children[ld_slot(p, node)]
+        if not p.children:
+            self.remove_node(p)
+        elif len(p.children) < LD_MAX_CHILDREN // 2:
+            self.handle_lack(p)
+        return 0
+
+    cdef int remove_leaf(self, LdItem x) except -1:
+        """generic-btree's remove_leaf."""
+        cdef LdNode p = x.parent
+        del p.children[ld_slot(p, x)]
+        del self.items[ld_index(self.items, x)]
+        if not p.children:
+            self.remove_node(p)
+        elif len(p.children) < LD_MAX_CHILDREN // 2:
+            self.handle_lack(p)
+        return 0
 
     # -- values --------------------------------------------------------------------------
 
@@ -321,8 +480,7 @@ cdef class LocalRope:
                 return 0
         x = ld_retain(n)
         x.attrs = attrs
-        self.items.append(x)
-        return 0
+        return self.tree_push(x)
 
     cdef int push_replace(self, LdItem x) except -1:
         """Append an insert or delete item, joined to the last one when its value can."""
@@ -336,17 +494,23 @@ cdef class LocalRope:
                 self.val_merge_right(last, x)
                 last.n += x.n
                 return 0
-        self.items.append(x)
-        return 0
+        return self.tree_push(x)
 
     cdef int tree_push(self, LdItem x) except -1:
+        """generic-btree's push: joined to the last item, or a new last child of its node."""
         cdef LdItem last
-        if self.items:
-            last = self.items[len(self.items) - 1]
-            if self.can_merge(last, x):
-                self.merge_right(last, x)
-                return 0
-        self.items.append(x)
+        cdef LdNode p
+        if not self.items:
+            self.leaf_insert(0, self.root, len(self.root.children), x)
+            return 0
+        last = self.items[len(self.items) - 1]
+        if self.can_merge(last, x):
+            self.merge_right(last, x)
+            return 0
+        p = last.parent
+        self.leaf_insert(len(self.items), p, len(p.children), x)
+        if len(p.children) >= LD_MAX_CHILDREN:
+            self.split_node(p)
         return 0
 
     cdef Py_ssize_t query(self, int64_t pos, int64_t *off):
@@ -374,6 +538,8 @@ cdef class LocalRope:
         (the item cut at `off` when inside it)."""
         cdef LdItem leaf = self.items[i]
         cdef int64_t total
+        cdef LdNode p
+        cdef Py_ssize_t slot
         if self.try_insert(leaf, off, data):
             return 0
         total = self.delta_len(leaf)
@@ -383,38 +549,54 @@ cdef class LocalRope:
         if off == total and self.can_merge(leaf, data):
             self.merge_right(leaf, data)
             return 0
+        self.split_leaf(i, off)
+        # the new item goes before the item (offset 0) or after its left part
+        p = leaf.parent
+        slot = ld_slot(p, leaf)
         if off == 0:
-            self.items.insert(i, data)
-        elif off == total:
-            self.items.insert(i + 1, data)
+            self.leaf_insert(i, p, slot, data)
         else:
-            self.items.insert(i + 1, self.split(leaf, off))
-            self.items.insert(i + 1, data)
+            self.leaf_insert(i + 1, p, slot + 1, data)
+        if len(p.children) >= LD_MAX_CHILDREN:
+            self.split_node(p)
         return 0
 
     cdef int insert_values(self, int64_t pos, LdItem data) except -1:
         cdef int64_t off = 0
         cdef Py_ssize_t i
         if not self.items:
-            self.items.append(data)
-            return 0
+            return self.tree_push(data)
         i = self.query(pos, &off)
         return self.insert_at(i, off, data)
 
-    cdef object split_if_needed(self, Py_ssize_t i, int64_t off):
-        """Cut item i at `off` unless at an end; the item that starts there (None: the end)."""
+    cdef object split_leaf(self, Py_ssize_t i, int64_t off):
+        """generic-btree's split_leaf_if_needed: cut item i at `off` unless at an end (its
+        node split first when it would be full); the item that starts there (None: the
+        end)."""
         cdef LdItem leaf = self.items[i]
         cdef LdItem right
+        cdef LdNode p = leaf.parent
         if off == 0:
             return leaf
         if off == self.delta_len(leaf):
             return self.items[i + 1] if i + 1 < len(self.items) else None
+        if len(p.children) + 1 >= LD_MAX_CHILDREN:
+            self.split_node(p)
+            p = leaf.parent
         right = self.split(leaf, off)
-        self.items.insert(i + 1, right)
+        self.leaf_insert(i + 1, p, ld_slot(p, leaf) + 1, right)
         return right
 
+    cdef object split_if_needed(self, Py_ssize_t i, int64_t off):
+        return self.split_leaf(i, off)
+
     cdef int update_leaf(self, Py_ssize_t i, tuple news) except -1:
+        """generic-btree's update_leaf, after the item changed: the up to two new items
+        follow it (one joins the next item of the same node when it can); an item left
+        empty goes."""
         cdef LdItem leaf = self.items[i]
+        cdef LdNode p
+        cdef Py_ssize_t slot
         new1 = news[0]
         new2 = news[1]
         if new1 is not None and self.can_remove(new1):
@@ -429,20 +611,29 @@ cdef class LocalRope:
                 new1 = new2
                 new2 = None
         if self.can_remove(leaf) and new1 is not None:
-            self.items[i] = leaf = new1
+            self.assign(leaf, new1)
             new1 = new2
             new2 = None
+        p = leaf.parent
+        slot = ld_slot(p, leaf)
         if self.can_remove(leaf):
+            del p.children[slot]
             del self.items[i]
+            if len(p.children) < LD_MAX_CHILDREN // 2:
+                self.handle_lack(p)
             return 0
         if new1 is None:
             return 0
-        if new2 is None and i + 1 < len(self.items) and self.can_merge(new1, self.items[i + 1]):
-            self.merge_left(self.items[i + 1], new1)
+        if new2 is None and slot + 1 < len(p.children) and self.can_merge(new1, p.children[slot + 1]):
+            self.merge_left(p.children[slot + 1], new1)
             return 0
-        self.items.insert(i + 1, new1)
+        if len(p.children) + (1 if new2 is None else 2) >= LD_MAX_CHILDREN:
+            self.split_node(p)
+            p = leaf.parent
+            slot = ld_slot(p, leaf)
+        self.leaf_insert(i + 1, p, slot + 1, new1)
         if new2 is not None:
-            self.items.insert(i + 2, new2)
+            self.leaf_insert(i + 2, p, slot + 2, new2)
         return 0
 
     cdef int replace_at(self, int64_t index, LdItem it) except -1:
@@ -499,10 +690,7 @@ cdef class LocalRope:
                     drop.append(x)
                 k += 1
             for x in drop:
-                for k in range(len(self.items)):
-                    if self.items[k] is x:
-                        del self.items[k]
-                        break
+                self.remove_leaf(x)
         if n > 0 or insert:
             if insert:
                 ins = it.copy_cloned(self.text)
@@ -546,7 +734,7 @@ cdef class LocalRope:
         cdef LdItem it
         if not self.items:
             for it in other:
-                self.items.append(it.copy_cloned(self.text))
+                self.tree_push(it.copy_cloned(self.text))
             return 0
         for it in other:
             total = self.length()
@@ -761,6 +949,8 @@ cdef object local_seq_delta(LoroDoc doc, uint32_t c, list idxs, list shown, list
             hints.append([4, e.old & 0xFFFFFFFF, e.old >> 32, (e.peer, e.counter)])
         else:
             return None
+    if len(hints) > LD_MAX_HINTS:
+        return None
     for h in hints:
         if h[0] == 0:
             deltas = ld_insert_delta(doc, is_text, h[1], h[3], len(hints) > 1 or len(h[3]) > 1,
@@ -784,8 +974,8 @@ cdef object local_seq_delta(LoroDoc doc, uint32_t c, list idxs, list shown, list
             # a move: its value deleted at `from`, composed with its insert at `to`
             mr = LocalRope(False)
             if h[1]:
-                mr.items.append(ld_retain(h[1]))
-            mr.items.append(ld_delete(False, 1, 0))
+                mr.tree_push(ld_retain(h[1]))
+            mr.tree_push(ld_delete(False, 1, 0))
             x = LdItem.__new__(LdItem)
             x.val = [h[3]]
             x.mv = True
@@ -798,8 +988,10 @@ cdef object local_seq_delta(LoroDoc doc, uint32_t c, list idxs, list shown, list
             deltas = [([ld_retain(h[1])] if h[1] else []) + [x]]
         for items in deltas:
             if rope is None:
+                # the first delta is the rope (built as loro's builder pushes its items)
                 rope = LocalRope(is_text)
-                rope.items = items
+                for x in items:
+                    rope.tree_push(x)
             else:
                 rope.compose(items)
     out = []

@@ -133,10 +133,13 @@ cdef int record_local_op(LoroDoc d, lc_op *piece) except -1:
     """Log a local op that is already integrated: fold it into the previous op when loro
     would (merge_ops), else append it; then advance our version past its atoms."""
     cdef lc_op *op
-    cdef uint32_t t = d.ctree[piece.container]
-    cdef bint anchored = (d.ckind[piece.container] == KIND_TEXT
-                          and d.seq.nodes[d.seq.roots[t]].lens.anchors != 0)
+    cdef uint32_t t
+    cdef bint anchored
     cdef int64_t at = piece.pos, end
+    if d.evlog.on:
+        t = d.ctree[piece.container]
+        anchored = (d.ckind[piece.container] == KIND_TEXT
+                    and d.seq.nodes[d.seq.roots[t]].lens.anchors != 0)
     if d.evlog.on and (piece.kind == LC_OP_INSERT or piece.kind == LC_OP_DELETE):
         # the op's position (code points, style anchors left out) and content (text offset
         # or value slot): the commit's delta is built from them as loro builds it

@@ -343,9 +343,11 @@ cdef bint mark_is_noop(LoroDoc d, uint32_t t, int64_t es, int64_t ee, str key, o
 
 
 cdef int local_text_mark(LoroDoc d, uint32_t c, int64_t start, int64_t end, str key,
-                         object value) except -1:
+                         object value, int64_t ev_start=-1, int64_t ev_end=-1) except -1:
     """Mark code points [start, end) with key = value (None: unmark), as Loro's
-    mark_with_txn: nothing when it would change nothing, else a start and an end anchor."""
+    mark_with_txn: nothing when it would change nothing, else a start and an end anchor.
+    `ev_start`/`ev_end`: the code points loro's event gives the range when they differ (a
+    UTF-8 or UTF-16 bound inside a character, rounded down there but up for the anchors)."""
     cdef uint32_t t = d.ctree[c]
     cdef int64_t n = d.seq.char_len(t), es, ee
     if start > end:
@@ -358,7 +360,14 @@ cdef int local_text_mark(LoroDoc d, uint32_t c, int64_t start, int64_t end, str 
     # loro writes it
     if es < ee and mark_is_noop(d, t, es, ee, key, value):
         return 0
-    return write_text_mark(d, c, es, ee, key, value)
+    write_text_mark(d, c, es, ee, key, value)
+    if ev_start >= 0 and d.evlog.on:
+        # the start op's note (the end op has none): the range of loro's event hint
+        for k in range(d.evlog.n - 1, -1, -1):
+            if d.evlog.notes[k].kind == LC_EV_MARK and d.evlog.notes[k].container == c:
+                d.evlog.notes[k].old = ev_start | (ev_end << 32)
+                break
+    return 0
 
 
 cdef int write_text_mark(LoroDoc d, uint32_t c, int64_t es, int64_t ee, str key,
