@@ -1,23 +1,26 @@
-# The delta of a commit's Text or List, built from the transaction's ops as loro 1.17.1
-# builds it (included by _events.pyx; see docs/ARCHITECTURE.md "Diff events").
+# The delta of a commit's Text, List or MovableList, built from the transaction's ops as
+# loro 1.17.1 builds it (included by _events.pyx; see docs/ARCHITECTURE.md "Diff events").
 #
-# Loro records a hint per local op: an insert (position, length) or a delete span
-# (position, signed length). A hint joins the container's previous one when loro's rules
-# allow (an insert that continues the previous insert; a delete span that continues the
-# previous span, either direction). Each hint becomes a small delta, `retain(pos)` then its
-# insert or delete (a list insert: one delta per op of the hint), and the deltas of one
+# Loro records a hint per local op: an insert (position, length, for text the styles it
+# took), a delete span (position, signed length), a movable list's move or set, a mark. A
+# hint joins the container's previous one when loro's rules allow (an insert that continues
+# the previous insert with the same styles; a delete span that continues the previous span,
+# either direction). Each hint becomes a small delta, `retain(pos)` then its insert, delete
+# or attributed retain (a list insert: one delta per op of the hint), and the deltas of one
 # container are composed in order on loro's delta rope. The rope keeps items as the
 # composition leaves them: adjacent items join only where the rope's own merge rules let
 # them (inserted text joins when its bytes follow in loro's string storage, list inserts in
-# runs of up to 8 values, deletes with deletes), and an insert that lands after a delete
-# at the end of the rope comes after it. So the item lists (not only their effect) equal
-# loro's. `LocalRope` models the rope as a flat list of items: the rope's B-tree only
-# matters past 12 items per node, where its merges stop at node boundaries (not modelled).
+# runs of up to 8 values, deletes with deletes), and an insert that lands after a delete at
+# the end of the rope comes after it. So the item lists (not only their effect) equal
+# loro's. `LocalRope` models the rope: its items in order, and the B-tree over them, whose
+# node boundaries stop one of its merges.
 #
-# The journal's local sequence notes carry what a hint needs: `old` is the op's position
-# (code points for a text without style anchors), `delta` the content offset (text) or the
-# value slot (list) of an insert. Texts with style anchors or marks, and transactions
-# journaled after the fact (note_open_txn), use the state-based diff (seq_diff).
+# The journal's local notes carry what a hint needs (doc/txn.pxi record_local_op, and
+# state/movable_local.pxi ml_note_local): `old` is the op's position (code points without
+# the style anchors; a move's from | to << 32; a mark's start | end << 32), `delta` the
+# content offset (text) or value slot (lists) of an insert, set or move, a movable list's
+# `key` the hint kind. A styled insert's styles are in `_DocEvents.local_styles`. Notes
+# journaled after the fact (note_open_txn) have no position: the state-based diff is used.
 
 from cpython.unicode cimport PyUnicode_GET_LENGTH
 from loro_c._doc cimport ML_HINT_INSERT, ML_HINT_DELETE, ML_HINT_MOVE, ML_HINT_SET
@@ -25,7 +28,7 @@ from loro_c._doc cimport ML_HINT_INSERT, ML_HINT_DELETE, ML_HINT_MOVE, ML_HINT_S
 cdef int LD_CAP_DEFAULT = 32    # the capacity of an empty owned string of loro's (a delete's)
 cdef int LD_LIST_CAP = 8        # values per list insert item
 # Past this many hints on one container the state-based diff is used (same effect, items
-# joined differently): the flat model costs time in the rope's length per hint
+# joined differently): the model scans the rope's items for each hint
 cdef int LD_MAX_HINTS = 4000
 
 
@@ -276,9 +279,6 @@ cdef class LocalRope:
         return 0
 
     # -- values --------------------------------------------------------------------------
-
-    cdef inline Py_ssize_t vlen(self, LdItem x):
-        return len(x.val)
 
     cdef bint val_can_merge(self, LdItem a, LdItem b):
         if not self.text:
@@ -587,9 +587,6 @@ cdef class LocalRope:
         self.leaf_insert(i + 1, p, ld_slot(p, leaf) + 1, right)
         return right
 
-    cdef object split_if_needed(self, Py_ssize_t i, int64_t off):
-        return self.split_leaf(i, off)
-
     cdef int update_leaf(self, Py_ssize_t i, tuple news) except -1:
         """generic-btree's update_leaf, after the item changed: the up to two new items
         follow it (one joins the next item of the same node when it can); an item left
@@ -668,8 +665,8 @@ cdef class LocalRope:
                     self.update_leaf(ia, self.update_with_split(leaf, vs, ve, tpl))
                 return 0
             # several items: cut at both ends, then each item in between becomes a delete
-            stop = self.split_if_needed(ib, off_b)
-            start = self.split_if_needed(ia, off_a)
+            stop = self.split_leaf(ib, off_b)
+            start = self.split_leaf(ia, off_a)
             k = ia
             while start is not None and self.items[k] is not start:
                 k += 1
@@ -710,8 +707,8 @@ cdef class LocalRope:
             return 0
         ia = self.query(a, &off_a)
         ib = self.query(b, &off_b)
-        stop = self.split_if_needed(ib, off_b)
-        start = self.split_if_needed(ia, off_a)
+        stop = self.split_leaf(ib, off_b)
+        start = self.split_leaf(ia, off_a)
         if start is None:
             return 0
         k = ia
