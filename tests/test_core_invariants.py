@@ -271,3 +271,29 @@ def test_get_container_returns_the_same_container():
     assert doc.has_container(child.id)
     missing = loro_c.ContainerID.Normal(99, 0, loro_c.ContainerType.Text())
     assert doc.get_container(missing) is None and not doc.has_container(missing)
+
+
+@pytest.mark.parametrize("mod", [loro, loro_c], ids=["loro", "loro_c"])
+def test_get_container_of_a_root_id_gives_the_root(mod):
+    # a root id always names a container: get_container registers it as get_text does
+    doc = mod.LoroDoc()
+    text = doc.get_container(mod.ContainerID.Root("t", mod.ContainerType.Text()))
+    assert type(text).__name__ == "LoroText"
+    text.insert(0, "ab")
+    assert doc.get_text("t").to_string() == "ab" and doc.get_deep_value() == {"t": "ab"}
+    counter = doc.get_container(mod.ContainerID.Root("c", mod.ContainerType.Counter()))
+    counter.increment(2)
+    assert doc.get_deep_value() == {"t": "ab", "c": 2.0}
+    # a root of a kind the library does not know: a handle with its id and document
+    uid = mod.ContainerID.Root("u", mod.ContainerType.Unknown(7))
+    unknown = doc.get_container(uid)
+    assert type(unknown).__name__ == "LoroUnknown"
+    assert unknown.id == uid and unknown.doc() is not None
+    assert doc.get_container(mod.ContainerID.Normal(5, 1, mod.ContainerType.Unknown(7))) is None
+
+
+def test_get_container_refuses_what_is_not_an_id():
+    doc = loro_c.LoroDoc()
+    with pytest.raises(loro_c.LoroTypeError, match="ContainerID"):
+        doc.get_container("t")
+    assert doc.get_deep_value() == {}

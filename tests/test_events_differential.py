@@ -16,6 +16,7 @@ peer in random order (pending changes), and duplicated. Rerun one session with
 ``LORO_C_EVENT_SEEDS=5 python -m pytest -q tests/test_events_differential.py``;
 ``LORO_C_EVENT_SESSIONS=N`` runs seeds 0..N-1.
 """
+import json
 import os
 import random
 
@@ -117,6 +118,17 @@ def edit(side, h, kind, r2, op, value, new_kind, mkey, created):
             h.insert(mkey, value)
     else:
         h.increment(r2.randint(-3, 5))
+
+
+def json_change_order(text):
+    """The ids of the changes of JSON updates, in the order listed."""
+    doc = json.loads(text)
+    peers = doc.get("peers")
+    out = []
+    for ch in doc["changes"]:
+        counter, peer = ch["id"].split("@")
+        out.append((peers[int(peer)] if peers else peer, int(counter)))
+    return out
 
 
 def run_session(seed, steps=60):
@@ -235,11 +247,15 @@ def run_session(seed, steps=60):
                         side.docs[j].import_(bl[k])
                     else:
                         side.docs[j].import_with(bl[k], origin)
-                # a JSON import's text lives in loro's string arena, where loro joins some
-                # inserts loro_c splits (seed 154, step 39: [insert ' abc'] against
-                # [insert ' a', insert 'bc']): compared in canonical form
+                # a JSON import's text goes to the importer's string arena in the order the
+                # JSON lists the changes; where loro_c's export lists changes of equal
+                # Lamport in another order than loro's (it does not model every layout of
+                # loro's version hash map), the bytes lie elsewhere and some inserts join
+                # differently (seed 154, step 39: [insert ' abc'] against [insert ' a',
+                # insert 'bc']): then the deltas are compared in canonical form
                 check(j, f"step {step}: import piece {k} from peer {i}",
-                      not isinstance(blobs[0][k], str))
+                      not isinstance(blobs[0][k], str)
+                      or json_change_order(blobs[0][k]) == json_change_order(blobs[1][k]))
             remember(j)
     for side in sides:
         for d in side.docs:

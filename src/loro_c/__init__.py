@@ -11,6 +11,7 @@ from loro_c._types import (ContainerType, ContainerID, IdSpan, IdLp, CounterSpan
                            EncodedBlobMode, ImportBlobMetadata, Ordering, ChangeMeta)
 from loro_c._doc import LoroDoc, Subscription
 from loro_c._containers import LoroText, LoroList, LoroMap, LoroCounter, LoroMovableList
+from loro_c.unknown import LoroUnknown
 from loro_c.ephemeral import (EphemeralStore, EphemeralStoreEvent, Awareness,
                               AwarenessPeerUpdate, PeerInfo)
 from loro_c.cursor import Cursor, Side, PosQueryResult, AbsolutePosition
@@ -28,7 +29,7 @@ LORO_VERSION = "1.17.1"
 
 __all__ = [
     "LoroDoc", "Subscription", "LoroText", "LoroList", "LoroMap", "LoroCounter", "LoroMovableList",
-    "ID", "VersionVector", "Frontiers", "ContainerType", "ContainerID", "IdSpan", "IdLp",
+    "LoroUnknown", "ID", "VersionVector", "Frontiers", "ContainerType", "ContainerID", "IdSpan", "IdLp",
     "LORO_VERSION",
     "CounterSpan", "VersionRange", "VersionVectorDiff", "ImportStatus", "ExportMode",
     "ValueOrContainer", "LoroError", "DecodeError", "OutOfBoundsError", "LoroTypeError",

@@ -8,7 +8,7 @@ from typing_extensions import disjoint_base
 __version__: str
 LORO_VERSION: str
 __all__ = [
-    "LoroDoc", "Subscription", "LoroText", "LoroList", "LoroMap", "LoroCounter", "LoroMovableList",
+    "LoroDoc", "Subscription", "LoroText", "LoroList", "LoroMap", "LoroCounter", "LoroMovableList", "LoroUnknown",
     "ID", "VersionVector", "Frontiers", "ContainerType", "ContainerID", "IdSpan", "IdLp", "LORO_VERSION",
     "CounterSpan", "VersionRange", "VersionVectorDiff", "ImportStatus", "ExportMode",
     "ValueOrContainer", "LoroError", "DecodeError", "OutOfBoundsError", "LoroTypeError",
@@ -28,7 +28,7 @@ LoroValue = typing.Union[
     typing.List["LoroValue"], typing.Dict[str, "LoroValue"], "ContainerID",
 ]
 Container = typing.Union["LoroText", "LoroList", "LoroMap", "LoroCounter", "LoroMovableList",
-                         "LoroTree"]
+                         "LoroTree", "LoroUnknown"]
 ContainerId = typing.Union[str, "ContainerID"]
 
 # ---------------------------------------------------------------- errors
@@ -706,6 +706,16 @@ class LoroMap:
     def __getitem__(self, key: str, /) -> ValueOrContainer: ...
     def __setitem__(self, key: str, value: LoroValue, /) -> None: ...
     def __delitem__(self, key: str, /) -> None: ...
+
+class LoroUnknown:
+    """A container of a kind this library does not know (`ContainerType.Unknown`): its id and
+    document only, as loro's handle."""
+    def __init__(self, doc: LoroDoc, cid: ContainerID) -> None: ...
+    @property
+    def id(self) -> ContainerID: ...
+    def doc(self) -> LoroDoc: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
 
 @disjoint_base
 class LoroCounter:

@@ -377,12 +377,24 @@ cdef class LoroDoc(DocExchange):
         return self._try_get(obj, KIND_TREE)
 
     def get_container(self, cid):
-        """The container with this id, or None when the document has never seen it."""
+        """The container with this id, or None when the document has never seen it. A root
+        id always names a container (as `get_text(name)` and friends do, it is registered);
+        a root of a kind this library does not know gives a `LoroUnknown` handle, as loro."""
         from loro_c import _containers
+        if not isinstance(cid, _types.ContainerID):
+            raise LoroTypeError(f"get_container takes a ContainerID, not {type(cid).__name__}")
         doc_acquire(self)
         try:
             i = self.cid_index.get(cid)
-            return None if i is None else _containers.wrap(self, i, self.ckind[<uint32_t>i])
+            if i is not None:
+                return _containers.wrap(self, i, self.ckind[<uint32_t>i])
+            if not cid.is_root:
+                return None
+            if str(cid.container_type) not in _TYPE_NAMES:
+                from loro_c.unknown import LoroUnknown
+                return LoroUnknown(self, cid)
+            kind = kind_of_type(cid.container_type)
+            return _containers.wrap(self, root_index(self, cid, kind), kind)
         finally:
             doc_release(self)
 

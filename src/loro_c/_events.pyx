@@ -812,6 +812,7 @@ cdef object checkout_text_delta(LoroDoc doc, ev_scratch *sc):
     cdef SeqArena seq = doc.seq
     cdef int64_t k, lk, pos = 0
     cdef ev_piece *pc
+    split_pieces(doc, sc)
     if sc.n_pcs > 1:
         qsort(sc.pcs, sc.n_pcs, sizeof(ev_piece), cmp_piece)
     # items: [0, retain] or [1, runs, last piece, deletes, first piece] (pieces by their
@@ -832,7 +833,7 @@ cdef object checkout_text_delta(LoroDoc doc, ev_scratch *sc):
             if last is not None and last[0] == 1 and last[2] >= 0:
                 lk = last[2]
                 if sc.pcs[lk].peer == pc.peer and sc.pcs[lk].counter + sc.pcs[lk].n == pc.counter \
-                        and piece_follows(doc, &sc.pcs[lk], pc):
+                        and piece_follows(doc, &sc.pcs[lk], pc) and lamport_follows(doc, &sc.pcs[lk], pc):
                     last[1].append((pc.content, pc.n))
                     last[2] = k
                     continue
@@ -1243,6 +1244,9 @@ cdef object whole_value_diff(LoroDoc doc, uint32_t c, list queue, bint zero_coun
     cdef int kind = doc.ckind[c]
     values = doc.log.values
     if kind == KIND_TEXT:
+        if not _shallow_trees and not doc.seq.nodes[doc.seq.roots[doc.ctree[c]]].lens.anchors:
+            items = whole_text_items(doc, c)
+            return text_diff(items) if items else None
         runs = text_delta_runs(doc, c)
         return Diff.Text([TextDelta.Insert(t, a or None) for t, a in runs]) if runs or _shallow_trees else None
     if kind == KIND_COUNTER:
@@ -1876,3 +1880,6 @@ def shallow_load_event(LoroDoc doc, origin):
             doc.evs.tree_lca = None
         ml_events_done(doc)
         tree_events_done(doc)
+
+
+include "events_checkout.pxi"

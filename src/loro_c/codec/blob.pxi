@@ -92,6 +92,11 @@ def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
                 doc.snap_blocks = block_sizes
                 doc.snap_hi = doc.n_staged
             else:
+                # a snapshot into a document that is not empty: Loro reads the snapshot's
+                # change store in full and holds its text in the document's string arena,
+                # as JSON text (measured on loro 1.17.1: a later local insert's bytes
+                # follow it in a checkout's delta)
+                doc.in_blob = False
                 for raw in decode_updates(data):
                     stage_tuple(doc, raw)
         finally:

@@ -170,8 +170,10 @@ cdef class DocExchange(DocHistory):
         changes = self._changes({}, dense_vv_dict(self, self.log.vv), _codec.MAX_OPS_PER_BLOCK,
                                 -1, False)
         vv = vv_wrap(dense_vv_dict(self, self.log.vv))
-        return _codec.encode_snapshot(changes, vv.encode(), self._frontiers().encode(), rows,
+        blob = _codec.encode_snapshot(changes, vv.encode(), self._frontiers().encode(), rows,
                                       None, self.log.serial)
+        lstr_flush(self)        # loro encodes its own change blocks for a snapshot
+        return blob
 
     def _export_detached_snapshot(self):
         """While detached the state shows an older version, and a snapshot holds the state
@@ -515,7 +517,13 @@ cdef class DocExchange(DocHistory):
             return self._fork_from(self.export(_types.ExportMode.Snapshot()))
         if self.detached:
             return self.fork_at(self.state_frontiers)
-        return self._fork_from(self.export(_types.ExportMode.Updates(VersionVector())))
+        blob = self.export(_types.ExportMode.Updates(VersionVector()))
+        doc_acquire(self)
+        try:
+            lstr_flush(self)        # loro encodes its own change blocks for a fork
+        finally:
+            doc_release(self)
+        return self._fork_from(blob)
 
     def fork_at(self, Frontiers frontiers):
         """A new document holding only the history up to `frontiers` (a new random peer

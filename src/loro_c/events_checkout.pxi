@@ -1,0 +1,166 @@
+# Included by _events.pyx: the text deltas of checkouts in loro 1.17.1's arrangement of
+# inserted text (see checkout_text_delta for a changed text).
+
+
+cdef list whole_text_items(LoroDoc doc, uint32_t c):
+    """A plain text's whole value as the inserts of a checkout that shows it again: loro
+    reads its spans in document order (joined where the ids continue and the bytes follow
+    in its string storage), then builds the event from them, joining an insert to the one
+    before whenever its bytes follow (see checkout_text_delta): so adjacent spans are
+    joined exactly when their bytes follow."""
+    cdef SeqArena seq = doc.seq
+    cdef uint32_t leaf = seq.first_leaf(doc.ctree[c])
+    cdef int i
+    cdef lc_span *s
+    cdef ev_piece prev, cur, part
+    cdef bint have = False
+    cdef int32_t cut
+    out = []
+    runs = []
+    while leaf != LC_NO_NODE:
+        for i in range(seq.nodes[leaf].n):
+            s = &seq.nodes[leaf].u.spans[i]
+            if not span_visible(s) or s.content >= LC_ANCHOR_MIN:
+                continue
+            cur.peer = s.id.peer
+            cur.counter = s.id.counter
+            cur.content = s.content
+            cur.n = s.len
+            while cur.n > 0:
+                # a span may hold several ops whose bytes do not follow each other
+                cut = next_cut(doc, &cur, False)
+                part = cur
+                part.n = cut - cur.counter
+                if have and piece_follows(doc, &prev, &part):
+                    runs.append((part.content, part.n))
+                else:
+                    if runs:
+                        out.append(text_insert(text_of(seq, runs)))
+                    runs = [(part.content, part.n)]
+                prev = part
+                have = True
+                cur.counter = cut
+                cur.content += part.n
+                cur.n -= part.n
+        leaf = seq.nodes[leaf].next_leaf
+    if runs:
+        out.append(text_insert(text_of(seq, runs)))
+    return out
+
+
+cdef int64_t _cut_change = -1      # next_cut's last change (pieces come peer by peer)
+
+
+cdef inline int64_t change_at(OpLog log, uint32_t peer, int32_t counter) noexcept:
+    """log.find_change, trying the change found last first (pieces come peer by peer,
+    in counter order)."""
+    global _cut_change
+    cdef int64_t ch = _cut_change
+    if 0 <= ch < log.n_changes and log.changes[ch].peer == peer \
+            and log.changes[ch].counter <= counter < log.changes[ch].end:
+        return ch
+    ch = log.find_change(peer, counter)
+    if ch >= 0:
+        _cut_change = ch
+    return ch
+
+
+cdef inline bint op_bytes_follow(const lc_op *a, const lc_op *b) noexcept:
+    """Whether op `b`'s text starts where op `a`'s ends in loro's string storage (as
+    piece_follows reads lstr_place's record: a blob's ops are numbered one after another
+    within a change block, the arena's text goes by byte offset in one buffer)."""
+    cdef int64_t da = <int64_t>a.delta, db = <int64_t>b.delta
+    if (da & 0x80000000) != (db & 0x80000000):
+        return False
+    if da & 0x80000000:
+        return b.start_id.peer == a.start_id.peer + 1
+    return b.start_id.peer == a.start_id.peer and b.start_id.counter == (da & 0x7FFFFFFF)
+
+
+cdef bint lamport_follows(LoroDoc doc, ev_piece *a, ev_piece *b):
+    """Whether piece `b`'s first atom has the Lamport clock after piece `a`'s last one
+    (pieces of one peer whose counters continue: they differ only where `b` starts a
+    change made after the document saw other peers' ops). Loro's tracker joins two of
+    its inserts only when their ids, Lamport clocks included, continue."""
+    cdef OpLog log = doc.log
+    cdef int64_t cb = change_at(log, b.peer, b.counter), ca
+    if cb < 0:
+        return False
+    if log.changes[cb].counter < b.counter:
+        return True         # one change holds both
+    ca = change_at(log, a.peer, b.counter - 1)
+    if ca < 0:
+        return False
+    return (log.changes[ca].lamport + <uint32_t>(b.counter - log.changes[ca].counter)
+            == log.changes[cb].lamport)
+
+
+cdef int32_t next_cut(LoroDoc doc, ev_piece *pc, bint lamports) noexcept:
+    """The first counter inside piece `pc` where an op starts whose bytes do not follow the
+    op before in loro's string storage (or, with `lamports`, whose Lamport clock does not
+    continue it), else the piece's end: loro keeps those apart where these do not hold.
+    The ops of the piece's atoms are walked in counter order (one text's atoms with
+    consecutive counters are consecutive ops of a change)."""
+    cdef OpLog log = doc.log
+    cdef int32_t end = pc.counter + pc.n, at
+    cdef int64_t ch = change_at(log, pc.peer, pc.counter), ch2, k, k2
+    if ch < 0 or log.changes[ch].end >= end and log.changes[ch].ops_len == 1:
+        return end
+    k = log.find_op(ch, pc.counter)
+    while True:
+        at = log.ops[k].counter + log.ops[k].len
+        if at >= end:
+            return end
+        if at < log.changes[ch].end:
+            k2 = k + 1
+            if log.ops[k2].counter != at:
+                k2 = log.find_op(ch, at)
+        else:
+            ch2 = change_at(log, pc.peer, at)
+            if ch2 < 0:
+                return at
+            if lamports and (log.changes[ch].lamport + <uint32_t>(at - log.changes[ch].counter)
+                             != log.changes[ch2].lamport + <uint32_t>(at - log.changes[ch2].counter)):
+                return at
+            ch = ch2
+            k2 = log.find_op(ch, at)
+        if not op_bytes_follow(&log.ops[k], &log.ops[k2]):
+            return at
+        k = k2
+
+
+cdef int split_pieces(LoroDoc doc, ev_scratch *sc) except -1:
+    """Cut the pieces where loro's tracker holds them apart (next_cut): it joins two
+    inserts only when their ids, Lamport clocks and bytes continue, and a piece of
+    loro_c's may span ops that loro keeps apart."""
+    cdef int64_t k, n = sc.n_pcs
+    cdef int32_t cut, off
+    cdef ev_piece *pc
+    cdef ev_piece rest
+    for k in range(n):
+        if sc.pcs[k].n == 1:
+            continue
+        rest = sc.pcs[k]
+        cut = next_cut(doc, &rest, True)
+        if cut == rest.counter + rest.n:
+            continue
+        sc.pcs[k].n = cut - rest.counter
+        while True:
+            off = cut - rest.counter
+            rest.counter = cut
+            rest.content += off
+            rest.n -= off
+            rest.abs += off
+            if rest.ins:
+                rest.vb += off
+                rest.ent += off
+            cut = next_cut(doc, &rest, True)
+            if sc.n_pcs == sc.cap_pcs:
+                sc.pcs = <ev_piece*>grow(sc.pcs, &sc.cap_pcs, sc.n_pcs + 1, sizeof(ev_piece))
+            pc = &sc.pcs[sc.n_pcs]
+            pc[0] = rest
+            pc.n = cut - rest.counter
+            sc.n_pcs += 1
+            if cut == rest.counter + rest.n:
+                break
+    return 0
