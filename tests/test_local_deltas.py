@@ -10,19 +10,7 @@ import loro
 import pytest
 
 import loro_c
-from _events_util import ncid
-
-
-def nval(v):
-    for mod in (loro, loro_c):
-        try:
-            if mod.ValueOrContainer.is_value(v):
-                return ("V", v.value)
-            if mod.ValueOrContainer.is_container(v):
-                return ("C", ncid(v.container.id))
-        except TypeError:
-            pass
-    raise AssertionError(f"not a ValueOrContainer: {v!r}")
+from _events_util import ncid, nval
 
 
 def ndiff(df):
