@@ -117,9 +117,13 @@ class Rope:
     def query(self, pos):
         """(item, offset) where position `pos` falls: past items it covers whole (deletes
         included), else the last item."""
+        items = self.items
+        if pos >= self.n and items:
+            # (every item is passed whole: the last one takes the rest)
+            return len(items) - 1, pos - (self.n - _dlen(items[-1]))
         left = last_left = pos
-        for i, it in enumerate(self.items):
-            n = _dlen(it)
+        for i, it in enumerate(items):
+            n = it[1] if it[0] == "r" else len(it[1])      # (_dlen, inlined: the hot loop)
             if left >= n:
                 last_left = left
                 left -= n
