@@ -121,11 +121,12 @@ def comparable(ev, raw_text=True):
     """An event with its diffs in a fixed order (loro orders diffs by depth, then roots,
     then creation counter; ties follow a hash map). Counter diffs are compared as they
     are, a checkout's 0 included. The text deltas of imports and checkouts (mergeable
-    texts' too) are loro's as they are, item by item. Other sequence deltas are compared in canonical form: commits
-    and lists (loro splits some of their inserts and deletes, e.g. seed 40, step 49 of
-    test_events_differential, the commit an import makes first: [retain 2, delete 3,
-    delete 1]; and orders a commit's gap differently). With `raw_text` False an import's
-    text delta is compared in canonical form too: a JSON import whose updates loro_c's
+    texts' too) and a commit's Text, List and MovableList deltas (built as loro composes
+    them: local_delta.pxi; e.g. seed 40, step 49 of test_events_differential, the commit
+    an import makes first: [retain 2, delete 3, delete 1]) are loro's as they are, item by
+    item. Other sequence deltas (lists' imports and checkouts) are compared in canonical
+    form (loro splits some of their inserts, and may order a gap delete first). With
+    `raw_text` False an import's text delta is compared in canonical form too: a JSON import whose updates loro_c's
     export lists in another order than loro's (changes of equal Lamport, see
     test_events_differential) puts the text elsewhere in the importer's string arena.
     (test_checkout_text_deltas lists the cases with snapshots that still differ.)"""
@@ -133,6 +134,10 @@ def comparable(ev, raw_text=True):
     rows = []
     for cid, path, unknown, (kind, items) in diffs:
         if kind == "Text" and (trig == "Checkout" or (raw_text and trig == "Import")):
+            rows.append((cid, path, unknown, (kind, items)))
+            continue
+        if trig == "Local" and kind in ("Text", "List"):
+            # a commit's sequence delta is loro's item for item (local_delta.pxi)
             rows.append((cid, path, unknown, (kind, items)))
             continue
         rows.append((cid, path, unknown, (kind, canonical(kind, items))))

@@ -18,6 +18,15 @@ enum {
     LC_EV_MARK = 5      /* rich-text mark: its start op (peer, counter); key 1 for a local mark */
 };
 
+/* A movable list's local op is noted as LC_EV_COUNTER (the note marks it touched), its key
+ * the kind of loro's event hint for it (0 for other notes) */
+enum {
+    ML_HINT_INSERT = 1,
+    ML_HINT_DELETE = 2,
+    ML_HINT_MOVE = 3,
+    ML_HINT_SET = 4
+};
+
 typedef struct {
     uint32_t container;
     uint32_t kind;

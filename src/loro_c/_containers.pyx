@@ -688,7 +688,12 @@ cdef class LoroText(_Handle):
         try:
             a = self._convert(start, unit, ROUND_UP)
             b = self._convert(end, unit, ROUND_UP)
-            if self.attached:
+            if self.attached and unit != UNIT_UNICODE:
+                # loro's event rounds a bound inside a character down (its anchors up)
+                local_text_mark(self._doc, self.idx, a, b, key, value,
+                                self._convert(start, unit, ROUND_DOWN),
+                                self._convert(end, unit, ROUND_DOWN))
+            elif self.attached:
                 local_text_mark(self._doc, self.idx, a, b, key, value)
             else:
                 detached_text_mark(self._doc, self.idx, a, b, key, value)

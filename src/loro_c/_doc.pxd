@@ -69,6 +69,10 @@ cdef extern from "loro_c/events.h":
         LC_EV_MAP
         LC_EV_COUNTER
         LC_EV_MARK
+        ML_HINT_INSERT
+        ML_HINT_DELETE
+        ML_HINT_MOVE
+        ML_HINT_SET
     ctypedef struct lc_ev_note:
         uint32_t container
         uint32_t kind
@@ -374,7 +378,7 @@ cdef object text_range(LoroDoc d, uint32_t c, int64_t a, int64_t b)
 cdef int local_seq_delete(LoroDoc d, uint32_t c, int64_t pos, int64_t n) except -1
 # state/richtext.pxi
 cdef int local_text_mark(LoroDoc d, uint32_t c, int64_t start, int64_t end, str key,
-                         object value) except -1
+                         object value, int64_t ev_start=*, int64_t ev_end=*) except -1
 cdef int detached_text_mark(LoroDoc d, uint32_t c, int64_t start, int64_t end, str key,
                          object value) except -1
 cdef list text_delta_runs(LoroDoc d, uint32_t c)

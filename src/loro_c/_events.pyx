@@ -60,6 +60,7 @@ from loro_c.errors import LoroTypeError, LoroValueError
 from loro_c._doc import Subscription, copy_value
 
 include "event_values.pxi"
+include "local_delta.pxi"      # a commit's Text and List deltas, as loro composes them
 
 # the hot event values, built without their __init__ (event_values.pxi)
 cdef tuple RETAIN_SLOTS = ("retain", "attributes"), INSERT_SLOTS = ("insert", "attributes")
@@ -1087,9 +1088,12 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
         kind = doc.ckind[c]
         if kind == KIND_TEXT or kind == KIND_LIST:
             # loro 1.17.1 shows the new counters of a list insert in local events only
+            d = None
             if before is not None:
                 d = seq_diff_checkout(doc, c, before.get(c, []), reached, idxs)
-            else:
+            elif not is_import:
+                d = local_seq_delta(doc, c, idxs, shown, None)
+            if d is None and before is None:
                 d = seq_diff(doc, c, idxs, None if is_import else shown, is_import)
             if d is None and not is_import:
                 # loro reports every container a commit touched, even when its ops cancel out
@@ -1102,8 +1106,10 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
             d = map_diff(doc, c, idxs, cmp, None if cmp else shown, reached, before is not None,
                          ml_reached if before is None and is_import else None)
         elif kind == KIND_MOVABLE_LIST:
-            d = ml_diff(doc, c, shown, reached if reached is not None else ml_reached, is_import,
-                        idxs if is_import and before is None else None)
+            d = None if before is not None or is_import else local_seq_delta(doc, c, idxs, shown, ml_reached)
+            if d is None:
+                d = ml_diff(doc, c, shown, reached if reached is not None else ml_reached, is_import,
+                            idxs if is_import and before is None else None)
         elif kind == KIND_TREE:
             d = tree_diff(doc, c, 0 if not is_import else (2 if compare_values else 1),
                           reached if reached is not None else ml_reached)

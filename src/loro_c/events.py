@@ -8,10 +8,11 @@ children, with its path from the root and a diff in the document's coordinates a
 change (Text: TextDelta list in code points; List: ListDiffItem list; Map: the keys whose
 winning value changed; Counter: the summed delta).
 
-Deltas are canonical: adjacent items of one kind are merged (loro sometimes splits an insert
-where its internal storage does, e.g. list inserts in runs of 8), and within one gap a list
-delta inserts before it deletes (loro's import order; its local events may show the delete
-first). Applying either to the old value gives the same new value.
+A commit's Text, List and MovableList deltas are loro's item for item: built from the
+transaction's ops as loro composes them (so an insert may follow a delete in one gap, and
+adjacent items stay apart where loro's do, e.g. list inserts in runs of 8). Other deltas may
+split or order the items of a gap otherwise than loro's; applying either to the old value
+gives the same new value.
 
 How callbacks run: events are queued while the document is locked and delivered when the
 public call that produced them returns, without the lock, so a callback may read and edit
@@ -235,7 +236,7 @@ class _DocEvents:
     """A document's diff-event subscribers: root ones, and per ContainerID; and the
     peer-id-change subscribers."""
     __slots__ = ("root", "by_cid", "peer", "first", "first_done", "pre", "busy", "before",
-                 "hooks", "tree_lca", "tree_views", "style_elems")
+                 "hooks", "tree_lca", "tree_views", "style_elems", "local_styles")
 
     def __init__(self):
         self.root = []
@@ -257,6 +258,10 @@ class _DocEvents:
         # text container -> (state stamp, loro's style map elements the last checkout's
         # replay left): _events.style_elems_before
         self.style_elems = {}
+        # journal note index -> (op counter, style identity, attributes) of a local insert
+        # into a text with style anchors (state/richtext.pxi: note_insert_styles); checked by
+        # counter when read, so entries of earlier batches never apply
+        self.local_styles = {}
 
     def active(self):
         return bool(self.root) or bool(self.hooks) or any(self.by_cid.values())

@@ -8,11 +8,15 @@ cdef inline uint32_t local_lamport(LoroDoc d, int32_t counter) noexcept:
     return d.txn_lamport + <uint32_t>(counter - d.txn_counter)
 
 
-cdef int ml_log_local(LoroDoc d, lc_op *piece) except -1:
-    """Log a local movable op (record_local_op without its sequence event note: movable
-    lists report their own diffs)."""
+cdef int ml_log_local(LoroDoc d, lc_op *piece, int64_t user_pos) except -1:
+    """Log a local movable insert or delete at user position `user_pos` (record_local_op
+    with a movable list's own event note)."""
     cdef lc_op *op
-    ml_note_local(d, piece.container, piece.counter, piece.len)
+    if piece.kind == LC_OP_INSERT:
+        ml_note_local(d, piece.container, piece.counter, piece.len, ML_HINT_INSERT, user_pos,
+                      piece.arg)
+    else:
+        ml_note_local(d, piece.container, piece.counter, piece.len, ML_HINT_DELETE, user_pos, 0)
     if d.log.n_ops > d.txn_merge_floor and merge_ops(&d.log.ops[d.log.n_ops - 1], piece):
         return after_local_op(d, piece.len)
     op = d.log.push_op()
@@ -66,7 +70,7 @@ cdef int local_ml_insert(LoroDoc d, uint32_t c, int64_t pos, list values) except
     piece.pos = op_pos
     piece.arg = slot
     lval_place(d, &piece, n, False)
-    return ml_log_local(d, &piece)
+    return ml_log_local(d, &piece, pos)
 
 
 cdef uint32_t local_ml_insert_container(LoroDoc d, uint32_t c, int64_t pos, int kind) except? 0xFFFFFFFF:
@@ -115,7 +119,7 @@ cdef int local_ml_delete(LoroDoc d, uint32_t c, int64_t pos, int64_t n) except -
             piece.len = 1
             piece.pos = op_pos
             piece.arg = 1
-            ml_log_local(d, &piece)
+            ml_log_local(d, &piece, pos)
     finally:
         ml_view_free(&v)
         ml_invalidate(d, c)     # (the view's arrays were read until here)
@@ -170,7 +174,7 @@ cdef int local_ml_move(LoroDoc d, uint32_t c, int64_t from_pos, int64_t to_pos) 
     ml_move_elem(d, e, slot, local_lamport(d, counter), d.self_idx, counter, True)
     ml_view_moved(d, c, from_pos, to_pos, op_to, e)
     el = &s.elems[e]
-    ml_note_local(d, c, counter, 1)
+    ml_note_local(d, c, counter, 1, ML_HINT_MOVE, from_pos | (to_pos << 32), el.val_slot)
     op = d.log.push_op()
     memset(op, 0, sizeof(lc_op))
     op.container = c
@@ -205,7 +209,7 @@ cdef int local_ml_set(LoroDoc d, uint32_t c, int64_t pos, object value) except -
     counter = d.log.vv[d.self_idx]
     el = &ml_state(d).elems[e]
     ml_win_val(d, el, slot, local_lamport(d, counter), d.self_idx)
-    ml_note_local(d, c, counter, 1)
+    ml_note_local(d, c, counter, 1, ML_HINT_SET, pos, slot)
     op = d.log.push_op()
     memset(op, 0, sizeof(lc_op))
     op.container = c
@@ -311,10 +315,13 @@ cdef list ml_items(LoroDoc d, uint32_t c):
         ml_view_free(&v)
 
 
-cdef int ml_note_local(LoroDoc d, uint32_t c, int32_t counter, int32_t n) except -1:
-    """Journal a local op (after ml_note_before kept the items it changes)."""
+cdef int ml_note_local(LoroDoc d, uint32_t c, int32_t counter, int32_t n, uint32_t hint,
+                       int64_t user_pos, int64_t slot) except -1:
+    """Journal a local op (after ml_note_before kept the items it changes), with what loro's
+    event hint of it holds (key: its kind, old: the user position (a move: from | to << 32),
+    delta: the value slot), from which _events builds the commit's delta (local_delta.pxi)."""
     if d.evlog.on:
-        ev_note(d, c, LC_EV_COUNTER, d.self_idx, counter, n, 0, 0.0)
+        ev_note(d, c, LC_EV_COUNTER, d.self_idx, counter, n, hint, <double>slot, user_pos)
     return 0
 
 

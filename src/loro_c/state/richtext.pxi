@@ -343,9 +343,11 @@ cdef bint mark_is_noop(LoroDoc d, uint32_t t, int64_t es, int64_t ee, str key, o
 
 
 cdef int local_text_mark(LoroDoc d, uint32_t c, int64_t start, int64_t end, str key,
-                         object value) except -1:
+                         object value, int64_t ev_start=-1, int64_t ev_end=-1) except -1:
     """Mark code points [start, end) with key = value (None: unmark), as Loro's
-    mark_with_txn: nothing when it would change nothing, else a start and an end anchor."""
+    mark_with_txn: nothing when it would change nothing, else a start and an end anchor.
+    `ev_start`/`ev_end`: the code points loro's event gives the range when they differ (a
+    UTF-8 or UTF-16 bound inside a character, rounded down there but up for the anchors)."""
     cdef uint32_t t = d.ctree[c]
     cdef int64_t n = d.seq.char_len(t), es, ee
     if start > end:
@@ -358,7 +360,14 @@ cdef int local_text_mark(LoroDoc d, uint32_t c, int64_t start, int64_t end, str 
     # loro writes it
     if es < ee and mark_is_noop(d, t, es, ee, key, value):
         return 0
-    return write_text_mark(d, c, es, ee, key, value)
+    write_text_mark(d, c, es, ee, key, value)
+    if ev_start >= 0 and d.evlog.on:
+        # the start op's note (the end op has none): the range of loro's event hint
+        for k in range(d.evlog.n - 1, -1, -1):
+            if d.evlog.notes[k].kind == LC_EV_MARK and d.evlog.notes[k].container == c:
+                d.evlog.notes[k].old = ev_start | (ev_end << 32)
+                break
+    return 0
 
 
 cdef int write_text_mark(LoroDoc d, uint32_t c, int64_t es, int64_t ee, str key,
@@ -410,6 +419,24 @@ cdef dict text_styles_at(LoroDoc d, uint32_t t, int64_t e):
     if d.seq.nodes[d.seq.roots[t]].lens.anchors == 0 or e == 0 or e >= d.seq.visible_len(t):
         return {}
     return style_attributes(d, frozenset(open_marks_before(d, t, e)), True)
+
+
+cdef int note_insert_styles(LoroDoc d, uint32_t t, const lc_op *piece) except -1:
+    """Keep, for the event note just written of a local insert into a text with style
+    anchors, the styles the text took (loro's StyleMeta of its event hint: the winning mark
+    of each key, unmarks included): ((key, lamport, peer) of each, {key: value}), in
+    `d.evs.local_styles` by note index, with the op's peer index and counter (_events:
+    local_delta.pxi)."""
+    cdef int64_t e = piece.pos
+    if d.evs is None or e == 0 or e >= d.seq.visible_len(t) - piece.len:
+        return 0
+    winners = style_winners(d, frozenset(open_marks_before(d, t, e)))
+    if not winners:
+        return 0
+    ident = tuple(sorted([(k, (<tuple>st)[3], (<tuple>st)[4]) for k, st in winners.items()]))
+    d.evs.local_styles[d.evlog.n - 1] = (d.self_idx, piece.counter, ident,
+                                         {k: (<tuple>st)[1] for k, st in winners.items()})
+    return 0
 
 
 cdef int check_open_marks(LoroDoc d, uint32_t t) except -1:
