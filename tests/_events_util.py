@@ -119,28 +119,21 @@ def mergeable_id(cid):
 
 def comparable(ev, raw_text=True):
     """An event with its diffs in a fixed order (loro orders diffs by depth, then roots,
-    then creation counter; ties follow a hash map). Counter diffs are compared as they
-    are, a checkout's 0 included. The text deltas of imports and checkouts (mergeable
-    texts' too) and a commit's Text, List and MovableList deltas (built as loro composes
-    them: local_delta.pxi; e.g. seed 40, step 49 of test_events_differential, the commit
-    an import makes first: [retain 2, delete 3, delete 1]) are loro's as they are, item by
-    item. Other sequence deltas (lists' imports and checkouts) are compared in canonical
-    form (loro splits some of their inserts, and may order a gap delete first). With
-    `raw_text` False an import's text delta is compared in canonical form too: a JSON import whose updates loro_c's
-    export lists in another order than loro's (changes of equal Lamport, see
-    test_events_differential) puts the text elsewhere in the importer's string arena.
-    (test_checkout_text_deltas lists the cases with snapshots that still differ.)"""
+    then creation counter; ties follow a hash map), each diff as loro's item by item:
+    counters (a checkout's 0 included), sequence deltas of commits (built as loro composes
+    them: local_delta.pxi; e.g. seed 40, step 49 of test_events_differential, the commit an
+    import makes first: [retain 2, delete 3, delete 1]), imports and checkouts. With
+    `raw_text` False an import's text and list deltas are compared in canonical form: a
+    JSON import whose updates loro_c's export lists in another order than loro's (changes
+    of equal Lamport, see test_events_differential) puts the text elsewhere in the
+    importer's string arena. (test_checkout_text_deltas lists the cases with snapshots
+    that still differ.)"""
     trig, origin, target, diffs = ev
     rows = []
     for cid, path, unknown, (kind, items) in diffs:
-        if kind == "Text" and (trig == "Checkout" or (raw_text and trig == "Import")):
-            rows.append((cid, path, unknown, (kind, items)))
-            continue
-        if trig == "Local" and kind in ("Text", "List"):
-            # a commit's sequence delta is loro's item for item (local_delta.pxi)
-            rows.append((cid, path, unknown, (kind, items)))
-            continue
-        rows.append((cid, path, unknown, (kind, canonical(kind, items))))
+        if not raw_text and trig == "Import":
+            items = canonical(kind, items)
+        rows.append((cid, path, unknown, (kind, items)))
     rows.sort(key=lambda r: (len(r[1]), r[0][0] != "root", repr(r[0])))
     return (trig, origin, target, rows)
 

@@ -1,7 +1,7 @@
 """Differential events: random multi-peer sessions run in `loro` (oracle) and `loro_c` with a
 root subscriber on every peer. After every commit and import the events each peer received
-are compared (target, path, diff; deltas in canonical form, see _events_util.canonical;
-map entries too that leave a key as it was: which of those a concurrent import reports
+are compared (target, path, diff; every delta item by item as loro's, but for JSON
+imports whose changes loro_c's export lists in another order, see below; map entries too that leave a key as it was: which of those a concurrent import reports
 follows loro's rule, see _events.diverged_containers), and replaying
 them on a mirror of the peer's previous value gives its new deep value.
 

@@ -4,6 +4,7 @@ new one of that kind; the batch's later diffs of the old container go to the new
 from loro_c import _types
 from loro_c.errors import LoroTypeError, OutOfBoundsError
 from loro_c.events import Diff, DiffBatch, ListDiffItem, TextDelta
+from loro_c.hash_order import undo_key_order
 
 _KINDS = {"Text": "LoroText", "List": "LoroList", "Map": "LoroMap", "Counter": "LoroCounter",
           "MovableList": "LoroMovableList", "Tree": "LoroTree"}
@@ -94,9 +95,12 @@ def _insert_values(h, pos, values, made):
 ENSURED = object()
 
 
-def _apply_map(h, updated, made):
+def _apply_map(h, updated, made, for_undo=False):
     from loro_c import mergeable
-    for key, v in updated.items():
+    # an undo writes the keys in the order loro's maps of them yield them: the Lamport
+    # clocks of the new ops follow it (and so does which of two concurrent writes wins)
+    for key in (undo_key_order(updated) if for_undo else updated):
+        v = updated[key]
         if v is None:
             h.delete(key)
         elif _types.ValueOrContainer.is_container(v) and \
@@ -208,12 +212,12 @@ def _apply_for_undo(doc, pairs, remap, plans, elem_remap, _containers):
                 if h is not None:
                     plan.apply(doc, h, elem_remap, remap)
             elif diff is not None:
-                _apply_one(doc, cid, diff, remap)
+                _apply_one(doc, cid, diff, remap, True)
         except (OutOfBoundsError, LoroTypeError):
             continue
 
 
-def _apply_one(doc, cid, diff, made):
+def _apply_one(doc, cid, diff, made, for_undo=False):
     h = _handle(doc, cid)
     if h is None:
         return
@@ -222,7 +226,7 @@ def _apply_one(doc, cid, diff, made):
     elif isinstance(diff, Diff.List):
         _apply_list(h, diff.diff, made)
     elif isinstance(diff, Diff.Map):
-        _apply_map(h, diff.diff.updated, made)
+        _apply_map(h, diff.diff.updated, made, for_undo)
     elif isinstance(diff, Diff.Counter):
         h.increment(diff.diff)
     elif isinstance(diff, Diff.Tree):

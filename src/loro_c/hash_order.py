@@ -138,3 +138,24 @@ def str_key_order(keys):
         return keys
     return _table_order(_table_order(keys, _hash_str), _hash_str)
 
+
+
+def _fixed_table_order(keys, hash_of):
+    """Iteration order of a map made with room for all `keys` (no growth), filled in order."""
+    table = [None] * _buckets_for(len(keys))
+    for key in keys:
+        table[_slot(table, hash_of(key))] = key
+    return [k for k in table if k is not None]
+
+
+def undo_key_order(keys):
+    """The order in which loro's undo writes a map diff's keys, given the order its diff
+    met them (the ops' order): the keys go through a map grown as they come, a map made
+    with room for all of them, then a grown map again, and are written as the last yields
+    them (measured on loro 1.17.1: 300 of 300 random undos of one commit agree)."""
+    keys = list(keys)
+    if len(keys) < 2:
+        return keys
+    order = _table_order(keys, _hash_str)
+    order = _fixed_table_order(order, _hash_str)
+    return _table_order(order, _hash_str)
