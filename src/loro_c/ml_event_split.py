@@ -121,6 +121,16 @@ class Rope:
         if pos >= self.n and items:
             # (every item is passed whole: the last one takes the rest)
             return len(items) - 1, pos - (self.n - _dlen(items[-1]))
+        if pos > self.n >> 1:
+            # from the end: the item holding `pos` is the last one of some length that
+            # starts at or before it (a scan half as long on average)
+            start = self.n
+            for i in range(len(items) - 1, -1, -1):
+                it = items[i]
+                n = it[1] if it[0] == "r" else len(it[1])
+                start -= n
+                if n and start <= pos:
+                    return i, pos - start
         left = last_left = pos
         for i, it in enumerate(items):
             n = it[1] if it[0] == "r" else len(it[1])      # (_dlen, inlined: the hot loop)
@@ -279,7 +289,11 @@ class Rope:
         return left
 
     def insert(self, pos, it):
-        self.n += _dlen(it)
+        n = _dlen(it)
+        self._insert(pos, it)
+        self.n += n         # (after: query reads the length before the insert)
+
+    def _insert(self, pos, it):
         if not self.items:
             self.items.append(it)
             return
