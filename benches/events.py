@@ -13,6 +13,12 @@ blobs of section 14's three peers moving 5,000 shared nodes (``--quick``: 500; t
 hundred moves of each not synced), the second and third imports concurrent. Both replay
 loro's tree diff while subscribed.
 
+Then ``movable import N`` rows (``--movable-only`` runs just them): a document holding a
+4,000-item MovableList imports one update of N random ops (moves, sets, deletes, inserts;
+N = 10, 60, 2,000, ``--quick``: 10 and 60); only that import is timed, the document being
+made fresh for each run. Imports of at most 64 ops of a list replay loro's split of the
+diff (loro_c.ml_event_split), larger ones keep the diff's own split.
+
 Ratios printed: loro_c+sub / loro_c (what subscribing costs), loro_c+sub / loro+sub (the
 issue's target is <= 1.0).
 """
@@ -168,6 +174,77 @@ def run_tree(quick, repeat):
     return rows
 
 
+def movable_update(lib, n_ops, n_items=4000, seed=1):
+    """(the blob of a `n_items`-item MovableList, an update of `n_ops` random ops on it)."""
+    import random
+    rng = random.Random(seed)
+    doc = lib.LoroDoc()
+    doc.peer_id = 1
+    lst = doc.get_movable_list("l")
+    for i in range(n_items):
+        lst.insert(rng.randint(0, len(lst)), i)
+    doc.commit()
+    base = doc.export(lib.ExportMode.Updates(lib.VersionVector()))
+    vv = doc.oplog_vv
+    for i in range(n_ops):
+        r, n = rng.random(), len(lst)
+        if r < 0.4:
+            lst.mov(rng.randrange(n), rng.randrange(n))
+        elif r < 0.7:
+            lst.set(rng.randrange(n), -i)
+        elif r < 0.85:
+            lst.delete(rng.randrange(n), 1)
+        else:
+            lst.insert(rng.randint(0, n), i)
+    doc.commit()
+    return base, doc.export(lib.ExportMode.Updates(vv))
+
+
+def movable_import_once(lib, base, update, subscribe):
+    """(seconds of the import of `update` into a fresh doc holding `base`, (list length,
+    events seen))."""
+    import time
+    doc = lib.LoroDoc()
+    doc.import_(base)
+    seen = []
+    sub = _subscribe(doc, seen) if subscribe else None
+    t = time.perf_counter()
+    doc.import_(update)
+    dt = time.perf_counter() - t
+    del sub
+    return dt, (len(doc.get_movable_list("l")), len(seen))
+
+
+def run_movable(quick, repeat):
+    loro_c, loro = load_library("loro_c"), load_library("loro")
+    libs = {"loro_c": loro_c, "loro": loro}
+    rows = []
+    for n_ops in ((10, 60) if quick else (10, 60, 2000)):
+        section = f"movable import {n_ops}"
+        blobs = {name: movable_update(lib, n_ops) for name, lib in libs.items() if lib is not None}
+        keys = [(name, sub) for name in blobs for sub in (False, True)]
+        best, last = {}, {}
+        for r in range(repeat):
+            for name, sub in keys[r % len(keys):] + keys[:r % len(keys)]:
+                key = f"{name}{'+sub' if sub else ''}"
+                dt, last[key] = movable_import_once(libs[name], *blobs[name], sub)
+                best[key] = min(best.get(key, dt), dt)
+        lengths = {last[k][0] for k in last}
+        for key in best:
+            ok = len(lengths) == 1 and (last[key][1] == 1) == key.endswith("+sub")
+            rows.append(("movable", section, key, best[key], ok, last[key][1]))
+        print(f"{section:28}", end="")
+        for key in best:
+            print(f"  {key} {best[key] * 1000:7.2f} ms", end="")
+        with_sub, loro_sub = best.get("loro_c+sub"), best.get("loro+sub")
+        if with_sub and best.get("loro_c"):
+            print(f"  | sub/nosub {with_sub / best['loro_c']:5.2f}", end="")
+        if with_sub and loro_sub:
+            print(f"  loro_c+sub/loro+sub {with_sub / loro_sub:5.2f}", end="")
+        print(flush=True)
+    return rows
+
+
 def run(traces, repeat):
     loro_c, loro = load_library("loro_c"), load_library("loro")
     libs = {"loro_c": loro_c, "loro": loro}
@@ -218,12 +295,17 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="one trace, 3 runs")
     ap.add_argument("--tree-only", action="store_true", help="only the tree rows")
+    ap.add_argument("--movable-only", action="store_true", help="only the movable list rows")
     args = ap.parse_args(argv)
     traces = args.traces.split(",")
     if args.quick:
         traces, args.repeat = traces[:1], 3
-    rows = [] if args.tree_only else run(traces, args.repeat)
-    rows += run_tree(args.quick, args.repeat)
+    rows = [] if args.tree_only or args.movable_only else run(traces, args.repeat)
+    if not args.movable_only:
+        rows += run_tree(args.quick, args.repeat)
+    if not args.tree_only:
+        # (each run's import is short: more runs for a steadier best)
+        rows += run_movable(args.quick, max(args.repeat, 5) * 2)
     for r in rows:
         if not r[4]:
             print(f"PROBLEM: {r[1]} {r[2]} gave a wrong result or failed", file=sys.stderr)

@@ -104,18 +104,36 @@ def _split(it, pos):
 
 
 class Rope:
+    # `n`: the rope's length (its retains and values), kept up to date by each change of
+    # `items` rather than summed on every step (a replay of many ops queries it often)
+
     def __init__(self):
         self.items = []
+        self.n = 0
 
     def length(self):
-        return sum(_dlen(it) for it in self.items)
+        return self.n
 
     def query(self, pos):
         """(item, offset) where position `pos` falls: past items it covers whole (deletes
         included), else the last item."""
+        items = self.items
+        if pos >= self.n and items:
+            # (every item is passed whole: the last one takes the rest)
+            return len(items) - 1, pos - (self.n - _dlen(items[-1]))
+        if pos > self.n >> 1:
+            # from the end: the item holding `pos` is the last one of some length that
+            # starts at or before it (a scan half as long on average)
+            start = self.n
+            for i in range(len(items) - 1, -1, -1):
+                it = items[i]
+                n = it[1] if it[0] == "r" else len(it[1])
+                start -= n
+                if n and start <= pos:
+                    return i, pos - start
         left = last_left = pos
-        for i, it in enumerate(self.items):
-            n = _dlen(it)
+        for i, it in enumerate(items):
+            n = it[1] if it[0] == "r" else len(it[1])      # (_dlen, inlined: the hot loop)
             if left >= n:
                 last_left = left
                 left -= n
@@ -126,6 +144,7 @@ class Rope:
     def push_retain(self, n):
         if n <= 0:
             return
+        self.n += n
         if self.items and self.items[-1][0] == "r":
             self.items[-1][1] += n
         else:
@@ -137,6 +156,7 @@ class Rope:
             return
         if not it[1] and not it[3]:
             return
+        self.n += len(it[1])
         last = self.items[-1] if self.items else None
         if last is not None and last[0] == "p" and _can_merge(last, it):
             _merge_right(last, it)
@@ -146,6 +166,7 @@ class Rope:
     def compose(self, other):
         if not self.items:
             self.items = [list(it) for it in other]
+            self.n = sum(_dlen(it) for it in self.items)
             return
         index = 0
         rest = False
@@ -196,6 +217,7 @@ class Rope:
 
     def _update_split(self, i, start, end, new):
         it = self.items[i]
+        self.n -= _dlen(it)
         rl = _rlen(it)
         if start == 0 and end == rl:
             out = [new]
@@ -231,7 +253,8 @@ class Rope:
                 out = [it, right]
             else:
                 out = [it, middle, right]
-        self.items[i:i + 1] = [x for x in out if not _removable(x)]
+        self.items[i:i + 1] = out = [x for x in out if not _removable(x)]
+        self.n += sum(_dlen(x) for x in out)
 
     def _cut(self, i, off):
         """Split item i at `off` if inside it; the index of the item that starts there."""
@@ -255,15 +278,22 @@ class Rope:
             it = self.items[k]
             if it[0] == "r":
                 left -= it[1]
+                self.n -= it[1]
                 self.items[k] = ["p", [], False, it[1]]
             elif left >= len(it[1]):
                 left -= len(it[1])
+                self.n -= len(it[1])
                 it[1] = []
                 it[2] = False
         self.items = [x for x in self.items if not _removable(x)]
         return left
 
     def insert(self, pos, it):
+        n = _dlen(it)
+        self._insert(pos, it)
+        self.n += n         # (after: query reads the length before the insert)
+
+    def _insert(self, pos, it):
         if not self.items:
             self.items.append(it)
             return
@@ -342,26 +372,32 @@ def _canonical(ops):
     return out
 
 
-def import_ops(before, after, slots, touched, values, peer_ids, same_value, n_known,
-               created, diffed):
+def import_ops(changed, base_at, touched, values, peer_ids, same_value, n_known, created,
+               diffed):
     """An import's diff of one movable list as loro splits it.
 
-    before, after: (element, value slot, list item) of the shown items, in order;
-    slots: the list items alive after, in list order; touched: the elements the import's
-    ops name, in op order (an element is (peer index << 32) | Lamport); values: the value
-    slots; peer_ids: the peer id of each peer index; same_value(a, b): whether loro takes
-    two values as equal; n_known: how many elements the list ever had; created: element
-    -> its rank in creation order; diffed: the same diff from comparing the items
-    (ml_import_ops), whose effect and is_move flags are loro's. The replay's split is
-    returned when it agrees with `diffed` (the order of loro's map is not fully known, see
-    element_order), else `diffed`. In the 60 random sessions of
-    test_movable_list_import_events 23 of 1,917 imports still split otherwise than loro's
-    (121 with `diffed` alone)."""
-    ops = _replay(before, after, slots, touched, values, peer_ids, same_value, n_known, created)
+    changed: the elements shown before or after whose value slot or list item changed, or
+    shown on one side only, as [element, before index, value slot, list item, the list
+    item's op position now (-1: gone), after index, value slot, list item, op position]
+    (-1 where not shown; an element is (peer index << 32) | Lamport); every other shown
+    element keeps its list item and value; base_at: op position of a changed element's
+    item -> the shown items before it that are not a changed element's; touched: the
+    elements the import's ops name, in op order; values: the value slots; peer_ids: the
+    peer id of each peer index; same_value(a, b): whether loro takes two values as equal;
+    n_known: how many elements the list ever had; created: element -> its rank in
+    creation order; diffed: the same diff from comparing the items (ml_import_ops), whose
+    effect and is_move flags are loro's. The replay's split is returned when it agrees with
+    `diffed` (the order of loro's map is not fully known, see element_order), else
+    `diffed`. In the 60 random sessions of test_movable_list_import_events 23 of 1,917
+    imports still split otherwise than loro's (121 with `diffed` alone)."""
+    ops = _replay(changed, base_at, touched, values, peer_ids, same_value, n_known, created)
     return ops if _canonical(ops) == _canonical(diffed) else diffed
 
 
-def _replay(before, after, slots, touched, values, peer_ids, same_value, n_known, created):
+def _replay(changed, base_at, touched, values, peer_ids, same_value, n_known, created):
+    # Only the changed elements move in the replay: the other shown items stay pointed at
+    # throughout, so an item's index is base_at (those before it) plus the changed
+    # elements' items pointed at before it (`places`).
 
     def same(a, b):
         return a == b or same_value(values[a], values[b])
@@ -369,19 +405,23 @@ def _replay(before, after, slots, touched, values, peer_ids, same_value, n_known
     def hash_key(e):
         return (peer_ids[e >> 32], e & 0xFFFFFFFF)
 
-    alive = dict(zip(slots, range(len(slots))))
+    alive = {}          # a changed element's list items that stay -> op position
+    for e, bi, bval, bpos, old_op, aj, aval, apos, new_op in changed:
+        if old_op >= 0:
+            alive[bpos] = old_op
+        if aj >= 0:
+            alive[apos] = new_op
     wanted = set(touched)
-    final = {e: (pos, val) for e, val, pos in after if e in wanted}
-    old_val = {e: val for e, val, pos in before if e in wanted}
+    final = {r[0]: (r[7], r[6]) for r in changed if r[5] >= 0 and r[0] in wanted}
+    old_val = {r[0]: r[2] for r in changed if r[1] >= 0 and r[0] in wanted}
     rope = Rope()
-    kept = [pos in alive for e, val, pos in before]
-    # the shown items: list item -> element, and their places in `slots`, sorted
-    pointed = {pos: e for (e, val, pos), k in zip(before, kept) if k}
-    places = sorted([alive[pos] for pos in pointed])
-    state = {e: [pos, val] for (e, val, pos), k in zip(before, kept) if k and e in wanted}
+    # the changed elements' shown items: list item -> element, and their op positions, sorted
+    pointed = {r[3]: r[0] for r in changed if r[4] >= 0}
+    places = sorted([r[4] for r in changed if r[4] >= 0])
+    state = {r[0]: [r[3], r[2]] for r in changed if r[4] >= 0 and r[0] in wanted}
     moved_out = {}          # element put aside -> value slot
     run_at = run = 0
-    for i in [i for i, k in enumerate(kept) if not k]:
+    for i, e, val in sorted([(r[1], r[0], r[2]) for r in changed if r[1] >= 0 and r[4] < 0]):
         at = i - len(moved_out)         # the shown items before it that stay
         if run and at != run_at:
             rope.compose(([["r", run_at]] if run_at else []) + [["p", [], False, run]])
@@ -389,12 +429,13 @@ def _replay(before, after, slots, touched, values, peer_ids, same_value, n_known
         if not run:
             run_at = at
         run += 1
-        moved_out[before[i][0]] = before[i][1]
+        moved_out[e] = val
     if run:
         rope.compose(([["r", run_at]] if run_at else []) + [["p", [], False, run]])
 
     def index_of(item):
-        return bisect_left(places, alive[item])
+        p = alive[item]
+        return base_at[p] + bisect_left(places, p)
 
     def show(item, e):
         pointed[item] = e
@@ -406,7 +447,7 @@ def _replay(before, after, slots, touched, values, peer_ids, same_value, n_known
 
     for e in element_order(touched, n_known, created, hash_key):
         if e not in final:
-            continue        # (deleted: its items went with the list's deletes)
+            continue        # (unchanged, or deleted: its items went with the list's deletes)
         pos, val = final[e]
         value_updated = e not in old_val or not same(old_val[e], val)
         cur = state.get(e)

@@ -234,16 +234,68 @@ cdef uint32_t local_ml_set_container(LoroDoc d, uint32_t c, int64_t pos, int kin
 
 # -- events: a movable list's diff is its items before the batch against after -------------
 
+cdef class MLBefore:
+    """A movable list's items as a batch found them (ml_note_before), in C arrays: an
+    import's diff reads only the few that changed (ml_changes), so keeping them costs a
+    copy of the view, not a Python object per item."""
+    cdef int64_t n
+    cdef uint64_t *key          # element IdLp (peer index << 32 | Lamport)
+    cdef int64_t *elem          # element index (checked against `key` before use)
+    cdef int64_t *val           # value slot
+    cdef int64_t *pos           # winning list item's slot
+    cdef lc_id *atom            # winning list item's atom
+
+    def __dealloc__(self):
+        free(self.key)
+        free(self.elem)
+        free(self.val)
+        free(self.pos)
+        free(self.atom)
+
+    cdef list items(self):
+        """(element IdLp, value slot, winning list item's slot) of each item, in order."""
+        cdef int64_t i
+        return [(self.key[i], self.val[i], self.pos[i]) for i in range(self.n)]
+
+
 cdef int ml_note_before(LoroDoc d, uint32_t c) except -1:
-    """While someone subscribes, remember container `c`'s items (element, value slot) as
-    the batch found them, before its first op changes them."""
+    """While someone subscribes, remember container `c`'s items (element, value slot,
+    list item) as the batch found them, before its first op changes them."""
     if not d.evlog.on:
         return 0
     cdef MovableState s = ml_state(d)
     if c in s.before:
         return 0
-    s.before[c] = ml_items(d, c)
+    s.before[c] = ml_snap(d, c)
     return 0
+
+
+cdef MLBefore ml_snap(LoroDoc d, uint32_t c):
+    cdef ml_view v
+    cdef int64_t i, n
+    cdef lc_ml_elem *e
+    cdef MovableState s = ml_state(d)
+    cdef MLBefore b = MLBefore()
+    ml_view_build(d, c, &v)
+    n = v.n_user
+    b.key = <uint64_t*>malloc(<size_t>(n + 1) * sizeof(uint64_t))
+    b.elem = <int64_t*>malloc(<size_t>(n + 1) * sizeof(int64_t))
+    b.val = <int64_t*>malloc(<size_t>(n + 1) * sizeof(int64_t))
+    b.pos = <int64_t*>malloc(<size_t>(n + 1) * sizeof(int64_t))
+    b.atom = <lc_id*>malloc(<size_t>(n + 1) * sizeof(lc_id))
+    if b.key == NULL or b.elem == NULL or b.val == NULL or b.pos == NULL or b.atom == NULL:
+        raise MemoryError()
+    for i in range(n):
+        e = &s.elems[v.elem[i]]
+        b.key[i] = (<uint64_t>e.peer << 32) | e.lamport
+        b.elem[i] = v.elem[i]
+        b.val[i] = e.val_slot
+        b.pos[i] = e.pos_slot
+        b.atom[i].peer = e.pos_peer
+        b.atom[i].counter = e.pos_counter
+    b.n = n
+    ml_view_free(&v)
+    return b
 
 
 cdef list ml_items(LoroDoc d, uint32_t c):
@@ -292,10 +344,11 @@ cdef list ml_event_ops(LoroDoc d, uint32_t c, bint by_value=False):
     loro's events of those (a commit reports every set)."""
     cdef MovableState s = ml_state(d)
     import difflib
-    before = s.before.get(c, [])
-    after = ml_items(d, c)
     if by_value:
-        return ml_import_ops(d, c, before, after)
+        return ml_import_ops(d, c, s.before.get(c))
+    snap = s.before.get(c)
+    before = (<MLBefore>snap).items() if snap is not None else []
+    after = ml_items(d, c)
     bkeys = [k[0] for k in before]
     akeys = [k[0] for k in after]
     existed = set(bkeys)
@@ -328,7 +381,109 @@ cdef list ml_event_ops(LoroDoc d, uint32_t c, bint by_value=False):
     return out
 
 
-cdef list ml_import_ops(LoroDoc d, uint32_t c, list before, list after):
+cdef int64_t ml_lower(const ml_view *v, int64_t p) noexcept:
+    """The user items of a view at op positions before `p`."""
+    cdef int64_t lo = 0, hi = v.n_user, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if ml_op_at(v, mid) < p:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+cdef int64_t ml_atom_op(LoroDoc d, uint32_t c, lc_id atom) except -2:
+    """The op position of list item `atom` of container `c`, or -1 when it is not visible."""
+    cdef int idx
+    cdef uint32_t leaf
+    try:
+        leaf = locate(d.seq, atom, &idx)
+    except AssertionError:
+        return -1
+    if d.seq.nodes[leaf].tree != d.ctree[c] or not span_visible(&d.seq.nodes[leaf].u.spans[idx]):
+        return -1
+    return visible_before(d.seq, leaf, idx, atom.counter)
+
+
+# a changed element (ml_changes): its IdLp, before (index, value slot, list item, the list
+# item's op position now or -1 when gone) and after (index, value slot, list item, op
+# position), -1 where it is not shown
+cdef enum:
+    CH_KEY = 0
+    CH_BI = 1
+    CH_BVAL = 2
+    CH_BPOS = 3
+    CH_OLD_OP = 4
+    CH_AJ = 5
+    CH_AVAL = 6
+    CH_APOS = 7
+    CH_NEW_OP = 8
+
+
+cdef list ml_changes(LoroDoc d, uint32_t c, MLBefore b, ml_view *v):
+    """The elements of container `c` shown before the batch (`b`) or now whose value slot
+    or list item changed or that are shown on one side only, as [CH_* fields], before ones
+    in order, then new ones in order; `v`: the view now. Every other shown element stands
+    on the same list item with the same value on both sides (two passes in C over the
+    items: the rest of an import's diff reads only these)."""
+    cdef MovableState s = ml_state(d)
+    cdef int64_t n_el = s.n_elems, i, j, e, old_op
+    cdef int64_t nb = b.n if b is not None else 0
+    cdef int64_t *bidx
+    cdef int64_t *aidx
+    cdef lc_ml_elem *el
+    ml_view_build(d, c, v)
+    bidx = <int64_t*>malloc(<size_t>(n_el + 1) * sizeof(int64_t))
+    aidx = <int64_t*>malloc(<size_t>(n_el + 1) * sizeof(int64_t))
+    if bidx == NULL or aidx == NULL:
+        free(bidx)
+        free(aidx)
+        raise MemoryError()
+    out = []
+    try:
+        memset(bidx, 0xFF, <size_t>(n_el + 1) * sizeof(int64_t))
+        memset(aidx, 0xFF, <size_t>(n_el + 1) * sizeof(int64_t))
+        for i in range(nb):
+            e = b.elem[i]
+            if e < 0 or e >= n_el or ((<uint64_t>s.elems[e].peer << 32) | s.elems[e].lamport) != b.key[i]:
+                # (the elements were rebuilt since: find it again by its IdLp)
+                found = s.elem_index.get(b.key[i])
+                e = found if found is not None and <int64_t>found < n_el else -1
+                b.elem[i] = e
+            if e >= 0:
+                bidx[e] = i
+        for j in range(v.n_user):
+            aidx[v.elem[j]] = j
+        for i in range(nb):
+            e = b.elem[i]
+            j = aidx[e] if e >= 0 else -1
+            el = &s.elems[e] if e >= 0 else NULL
+            if j >= 0 and el.val_slot == b.val[i] and el.pos_slot == b.pos[i]:
+                continue
+            if el != NULL and el.pos_slot == b.pos[i]:
+                old_op = ml_op_at(v, j) if j >= 0 else -1
+            else:
+                old_op = ml_atom_op(d, c, b.atom[i])
+            if j >= 0:
+                out.append([b.key[i], i, b.val[i], b.pos[i], old_op,
+                            j, el.val_slot, el.pos_slot, ml_op_at(v, j)])
+            else:
+                out.append([b.key[i], i, b.val[i], b.pos[i], old_op, -1, -1, -1, -1])
+        for j in range(v.n_user):
+            e = v.elem[j]
+            if bidx[e] >= 0:
+                continue
+            el = &s.elems[e]
+            out.append([(<uint64_t>el.peer << 32) | el.lamport, -1, -1, -1, -1,
+                        j, el.val_slot, el.pos_slot, ml_op_at(v, j)])
+    finally:
+        free(bidx)
+        free(aidx)
+    return out
+
+
+cdef list ml_import_ops(LoroDoc d, uint32_t c, MLBefore snap):
     """An import's or a checkout's diff, as loro's: an item is kept when its element still
     stands on the same list item with an equal value; every other old item is deleted and
     every other new one inserted, with is_move when its element was shown before with an
@@ -337,62 +492,78 @@ cdef list ml_import_ops(LoroDoc d, uint32_t c, list before, list after):
     Except: an element that moved to a later list item while its old item stays (a
     concurrent move's item lost to it) with no shown item between the two is kept, as
     loro's insert at the new index and delete at the old one then meet and cancel
-    (ml_stayed)."""
+    (ml_stayed). Only the changed elements (ml_changes) are read."""
+    cdef ml_view v
+    recs = ml_changes(d, c, snap, &v)
+    try:
+        return ml_import_ops_of(d, recs, &v)
+    finally:
+        ml_view_free(&v)
+
+
+cdef list ml_import_ops_of(LoroDoc d, list recs, ml_view *v):
     values = d.log.values
-    old_at = {}
-    for i in range(len(before)):
-        old_at[before[i][0]] = i
-    kept_old = [False] * len(before)
-    kept_new = [False] * len(after)
-    same_value = [False] * len(after)
-    op_at = None
-    for j in range(len(after)):
-        i = old_at.get(after[j][0], -1)
-        if i < 0:
-            continue
-        same_value[j] = before[i][1] == after[j][1] or same_loro_value(
-            values[before[i][1]], values[after[j][1]])
-        if not same_value[j]:
-            continue
-        if before[i][2] != after[j][2]:
-            if op_at is None:
-                op_at = ml_op_positions(d, c, after, old_at, before)
-            if not ml_stayed(op_at, before[i][2], after[j][2]):
+    # op positions of the items shown now whose element was not shown on the same list
+    # item before: the only shown items that do not stay put
+    unmoored = sorted([r[CH_NEW_OP] for r in recs
+                       if r[CH_AJ] >= 0 and (r[CH_BI] < 0 or r[CH_BPOS] != r[CH_APOS])])
+    dels = []
+    ins = []
+    for r in recs:
+        same_value = False
+        if r[CH_BI] >= 0 and r[CH_AJ] >= 0:
+            same_value = r[CH_BVAL] == r[CH_AVAL] or same_loro_value(
+                values[r[CH_BVAL]], values[r[CH_AVAL]])
+            if same_value and (r[CH_BPOS] == r[CH_APOS] or ml_stayed(
+                    v, unmoored, r[CH_OLD_OP], r[CH_NEW_OP])):
                 continue
-        kept_old[i] = kept_new[j] = True
+        if r[CH_BI] >= 0:
+            dels.append(r[CH_BI])
+        if r[CH_AJ] >= 0:
+            ins.append((r[CH_AJ], same_value, r[CH_AVAL]))
+    dels.sort()
+    ins.sort()
+    # a gap between kept items is named by the kept items before it
+    gaps = {}
+    for k in range(len(dels)):
+        g = gaps.setdefault(dels[k] - k, [[], 0])
+        g[1] += 1
+    for k in range(len(ins)):
+        gaps.setdefault(ins[k][0] - k, [[], 0])[0].append(ins[k])
     out = []
-    i = j = 0
-    while i < len(before) or j < len(after):
-        ins = []
-        while j < len(after) and not kept_new[j]:
-            ins.append(j)
-            j += 1
-        dels = 0
-        while i < len(before) and not kept_old[i]:
-            dels += 1
-            i += 1
-        for k in ins:
-            if dels and same_value[k]:
+    prev = 0
+    for g in sorted(gaps):
+        if g > prev:
+            out.append((0, g - prev))
+        prev = g
+        gap_ins, n_dels = gaps[g]
+        for it in gap_ins:
+            same_value = it[1]
+            if n_dels and same_value:
                 # loro's delta puts an insert of a moved element after the deletes at
                 # its place, a new or changed one before them
-                out.append((2, dels))
-                dels = 0
-            if out and out[len(out) - 1][0] == 1 and out[len(out) - 1][2] == same_value[k]:
-                out[len(out) - 1][1].append(after[k][1])
+                out.append((2, n_dels))
+                n_dels = 0
+            if out and out[len(out) - 1][0] == 1 and out[len(out) - 1][2] == same_value:
+                out[len(out) - 1][1].append(it[2])
             else:
-                out.append((1, [after[k][1]], same_value[k]))
-        if dels:
-            out.append((2, dels))
-        if i < len(before) and j < len(after):
-            if out and out[len(out) - 1][0] == 0:
-                out[len(out) - 1] = (0, out[len(out) - 1][1] + 1)
-            else:
-                out.append((0, 1))
-            i += 1
-            j += 1
-    if out and out[len(out) - 1][0] == 0:
-        out.pop()
+                out.append((1, [it[2]], same_value))
+        if n_dels:
+            out.append((2, n_dels))
     return out
+
+
+cdef bint ml_stayed(ml_view *v, list unmoored, int64_t old_pos, int64_t new_pos):
+    """Whether an element now at op position `new_pos` was on a list item now at `old_pos`
+    (-1: gone), before it with no item between of an element that kept its list item (see
+    ml_import_ops: loro handles the changed elements in a hash map's order; those it has
+    not shown yet when it handles this one are not between, which this takes for all of
+    them). `unmoored`: the sorted op positions of the shown items that are not such."""
+    import bisect
+    if old_pos < 0 or old_pos > new_pos:
+        return False
+    return (ml_lower(v, new_pos + 1) - ml_lower(v, old_pos + 1)
+            == bisect.bisect_right(unmoored, new_pos) - bisect.bisect_right(unmoored, old_pos))
 
 
 cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
@@ -407,7 +578,9 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
     cdef int32_t i
     cdef uint32_t lam
     cdef int64_t known = 0      # the list's elements, ever
+    cdef ml_view v
     from loro_c.ml_event_split import import_ops
+    import bisect
     values = log.values
     touched = []
     for k in idxs:
@@ -427,44 +600,24 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
     for k in range(s.n_elems):
         if s.elems[k].container == c:
             known += 1
-    before = s.before.get(c, [])
-    after = ml_items(d, c)
-    return import_ops(before, after, list_slots(d, c), touched, values, peer_ids,
-                      _same_loro_value, known, s.elem_index, ml_import_ops(d, c, before, after))
+    recs = ml_changes(d, c, s.before.get(c), &v)
+    try:
+        diffed = ml_import_ops_of(d, recs, &v)
+        # shown items before an op position that are not a changed element's: they stay
+        new_ops = sorted([r[CH_NEW_OP] for r in recs if r[CH_AJ] >= 0])
+        base_at = {}
+        for r in recs:
+            for p in (r[CH_OLD_OP], r[CH_NEW_OP]):
+                if p >= 0 and p not in base_at:
+                    base_at[p] = ml_lower(&v, p) - bisect.bisect_left(new_ops, p)
+    finally:
+        ml_view_free(&v)
+    return import_ops(recs, base_at, touched, values, peer_ids, _same_loro_value, known,
+                      s.elem_index, diffed)
 
 
 def _same_loro_value(a, b):
     return same_loro_value(a, b)
-
-
-cdef tuple ml_op_positions(LoroDoc d, uint32_t c, list after, dict old_at, list before):
-    """(op position of each visible item's slot, op positions of the new items of the
-    elements that kept their list item, in order)."""
-    order = {}
-    slots = list_slots(d, c)
-    for k in range(len(slots)):
-        order[slots[k]] = k
-    still = []
-    for it in after:
-        i = old_at.get(it[0], -1)
-        if i >= 0 and before[i][2] == it[2]:
-            still.append(order[it[2]])
-    return order, still
-
-
-cdef bint ml_stayed(tuple op_at, int64_t old_item, int64_t new_item):
-    """Whether an element now on `new_item` was on `old_item`, still visible, before it
-    with no item between of an element that kept its list item (see ml_import_ops: loro
-    handles the changed elements in a hash map's order; those it has not shown yet when it
-    handles this one are not between, which this takes for all of them)."""
-    import bisect
-    order, still = op_at
-    old_pos = order.get(old_item, -1)
-    new_pos = order[new_item]
-    if old_pos < 0 or old_pos > new_pos:
-        return False
-    k = bisect.bisect_right(still, old_pos)
-    return k == len(still) or still[k] > new_pos
 
 
 cdef bint same_loro_value(object a, object b):
