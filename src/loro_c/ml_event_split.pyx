@@ -103,43 +103,50 @@ def _split(it, pos):
     return ["p", [], False, n]
 
 
-class Rope:
+cdef class Rope:
     # `n`: the rope's length (its retains and values), kept up to date by each change of
-    # `items` rather than summed on every step (a replay of many ops queries it often)
+    # `items` rather than summed on every step (a replay of many ops queries it often).
+    # Compiled (a replay runs for every small import of a subscribed movable list): the
+    # rope and its scans are typed, its items stay Python lists.
+    cdef public list items
+    cdef public Py_ssize_t n
 
     def __init__(self):
         self.items = []
         self.n = 0
 
-    def length(self):
+    cpdef Py_ssize_t length(self):
         return self.n
 
-    def query(self, pos):
+    cpdef tuple query(self, Py_ssize_t pos):
         """(item, offset) where position `pos` falls: past items it covers whole (deletes
         included), else the last item."""
-        items = self.items
-        if pos >= self.n and items:
+        cdef list items = self.items
+        cdef list it
+        cdef Py_ssize_t i, n, start, left, last_left, count = len(items)
+        if pos >= self.n and count:
             # (every item is passed whole: the last one takes the rest)
-            return len(items) - 1, pos - (self.n - _dlen(items[-1]))
+            return count - 1, pos - (self.n - _dlen(items[count - 1]))
         if pos > self.n >> 1:
             # from the end: the item holding `pos` is the last one of some length that
             # starts at or before it (a scan half as long on average)
             start = self.n
-            for i in range(len(items) - 1, -1, -1):
-                it = items[i]
-                n = it[1] if it[0] == "r" else len(it[1])
+            for i in range(count - 1, -1, -1):
+                it = <list>items[i]
+                n = <Py_ssize_t>it[1] if it[0] == "r" else len(<list>it[1])
                 start -= n
                 if n and start <= pos:
                     return i, pos - start
         left = last_left = pos
-        for i, it in enumerate(items):
-            n = it[1] if it[0] == "r" else len(it[1])      # (_dlen, inlined: the hot loop)
+        for i in range(count):
+            it = <list>items[i]
+            n = <Py_ssize_t>it[1] if it[0] == "r" else len(<list>it[1])      # (_dlen, inlined)
             if left >= n:
                 last_left = left
                 left -= n
             else:
                 return i, left
-        return len(self.items) - 1, last_left
+        return count - 1, last_left
 
     def push_retain(self, n):
         if n <= 0:
