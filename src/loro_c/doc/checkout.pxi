@@ -247,58 +247,26 @@ cdef int check_detached_state(LoroDoc d) except -1:
     return map_check_version(d)
 
 
-cdef bint has_anchored_text(LoroDoc d) noexcept:
-    cdef int64_t c
-    for c in range(d.n_containers):
-        if d.ckind[c] == KIND_TEXT and d.seq.tree_is_text[d.ctree[c]] & TREE_ANCHORED:
-            return True
-    return False
-
-
-cdef int replayed_move(LoroDoc d, const lc_id *ids, int64_t n) except -1:
-    """Move the state journaled, its diffs dropped: only for the style map elements the
-    replay of each text that holds anchors leaves (loro_c.rich_checkout), as loro's state
-    keeps them for the next checkout (`d.evs` must be set)."""
-    d.evlog.on = 1
-    d.evlog.n = 0
-    try:
-        move_state_to(d, ids, n)
-        events_module().diff_batch(d)
-    finally:
-        d.evs.before = None
-        d.evs.tree_lca = None
-        d.evlog.n = 0
-        d.evlog.on = 0
-    return 0
-
-
 cdef object diff_versions(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b, int64_t nb):
     """The DiffBatch that takes the state at `a` to the state at `b` (LoroDoc.diff): the
     state moves to `a`, then to `b` journaled as a checkout's event is, then back. Nothing
     else changes: not the roots listed, the journal, or the subscribers. (loro's diff
-    sometimes lists an empty root afterwards; loro_c's never does.) loro's state keeps the
-    style map elements each of the three moves leaves in a text with marks, which later
-    checkouts' deltas show: in such a document the other two moves are replayed too
-    (replayed_move), so the elements are known at each step."""
+    sometimes lists an empty root afterwards; loro_c's never does.)"""
     cdef int64_t n_home = d.n_sfront if d.detached else d.log.n_frontiers
     cdef lc_id *home = <lc_id*>malloc(<size_t>(n_home + 1) * sizeof(lc_id))
     cdef bint was_on = d.evlog.on
     cdef bytes shown = (<char*>d.croot)[:d.n_containers]
     cdef list roots = list(d.roots)
     cdef set due = set(d.roots_due)     # (they wait for the user's next checkout)
-    cdef bint rich = has_anchored_text(d)
     saved_evs = d.evs
     if home == NULL:
         raise MemoryError()
     memcpy(home, d.sfront if d.detached else d.log.frontiers, <size_t>n_home * sizeof(lc_id))
     try:
         d.evlog.on = 0
+        move_state_to(d, a, na)
         if d.evs is None:
             d.evs = events_module()._new_registry()
-        if rich:
-            replayed_move(d, a, na)
-        else:
-            move_state_to(d, a, na)
         d.evlog.on = 1
         d.evlog.n = 0
         d.evs.tree_views = True
@@ -307,18 +275,13 @@ cdef object diff_versions(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b,
     finally:
         d.evs.before = None
         d.evs.tree_views = False
+        d.evs = saved_evs
         d.evlog.on = 0          # the way back is not an edit: nothing of it is journaled
         try:
-            if rich and saved_evs is not None:
-                # (the elements it leaves are kept in the document's registry; without one
-                # nothing would keep them)
-                replayed_move(d, home, n_home)
-            else:
-                move_state_to(d, home, n_home)
+            move_state_to(d, home, n_home)
             if not d.detached:
                 d.tracker_at_head = True
         finally:
-            d.evs = saved_evs
             d.evlog.n = 0
             d.evlog.on = was_on
             free(home)
