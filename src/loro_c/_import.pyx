@@ -998,6 +998,36 @@ cdef int ready(LoroDoc doc, ImportRun run, int64_t k, lc_id *missing) except -1:
         doc.n_sdeps += 1
     return 1
 
+cdef int place_held_fold(LoroDoc doc, ImportRun run, uint32_t peer, int64_t i) except -1:
+    """Loro folds an imported list insert that continues the peer's last op as it holds it
+    into that op when the op is an imported insert of one value, wherever the values lie in
+    its value arena (measured on loro 1.17.1: a value allocated in between, or the two
+    delivered in reverse order, do not stop it). One op's values must be contiguous in
+    OpLog.values, so the change's first op (not applied yet) gets a copy of that one value
+    followed by its own values at the end of the arena, and start_id.counter -1 tells
+    merge_ops that the value before its own is the copy (oplog.h, LC_VAL_IMPORTED)."""
+    cdef OpLog log = doc.log
+    cdef lc_op *b = &log.ops[i]
+    cdef lc_op *a
+    cdef Py_ssize_t at
+    if not log.groups[peer].has_last_op or b.kind != LC_OP_INSERT or b.start_id.peer != LC_VAL_IMPORTED:
+        return 0
+    a = &log.groups[peer].last_op
+    if (a.kind != LC_OP_INSERT or a.start_id.peer != LC_VAL_IMPORTED or a.len != 1
+            or a.container != b.container or a.counter + 1 != b.counter or a.pos + 1 != b.pos
+            or b.arg == a.arg + 1 or b.start_id.counter == -1):
+        return 0
+    if i < run.n_ops:
+        run.op_undo.append((i, (<char*>b)[:sizeof(lc_op)]))
+    values = log.values
+    at = len(values)
+    values.append(values[a.arg])
+    values.extend(values[b.arg:b.arg + b.len])
+    b.arg = at + 1
+    b.start_id.counter = -1
+    return 0
+
+
 cdef int apply_one(LoroDoc doc, ImportRun run, int64_t k) except -1:
     """Integrate staged change k (its dependencies are in the log) and log it."""
     cdef OpLog log = doc.log
@@ -1016,6 +1046,8 @@ cdef int apply_one(LoroDoc doc, ImportRun run, int64_t k) except -1:
     run.applying = k
     run.ops_started = False
     run.logged = False
+    if not root_op and st.ops_len > 0:
+        place_held_fold(doc, run, st.peer, st.ops_off)
     if root_op:
         # a change holding one of the shallow root's ops: those are in the base state
         run.ops_started = True
