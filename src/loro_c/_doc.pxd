@@ -297,8 +297,6 @@ cdef class DocCore:
     cdef uint32_t buf_serial        # the last buffer number given out
     cdef int64_t lval_len           # the value arena's length
     cdef bint in_blob               # while a binary blob is staged (its text stays out of the arena)
-    cdef uint32_t blob_buf          # the buffer holding the text of the block being decoded
-    cdef int64_t blob_off           # its bytes so far
     # time travel (doc/checkout.pxi): while detached, the state shows the closure of
     # `sfront` instead of the log's version
     cdef bint detached
@@ -541,16 +539,14 @@ cdef inline void lstr_grow_to(LoroDoc d, int64_t length) noexcept:
 cdef inline void lstr_place(LoroDoc d, lc_op *op, int64_t nbytes) noexcept:
     """Record where Loro would put a text insert's `nbytes` bytes. Local and JSON text is
     appended to the string arena, which moves to a buffer of twice the capacity when the
-    bytes do not fit. Text decoded from a binary blob stays out of that arena: Loro holds
-    the text of one decoded change block in one buffer, the ops' bytes side by side in op
-    order (including ops of changes it already has), so consecutive inserts of a block
-    fold where one longer op would do, and no op folds across blocks or into a later
-    local insert (measured on loro 1.17.1). decode_block_ops starts each block's buffer."""
+    bytes do not fit. Text decoded from a binary blob stays out of that arena, and Loro
+    never folds such an op into another one (measured on loro 1.17.1), so each gets a
+    buffer of its own. Bit 31 of its end offset (read modulo 2**31 everywhere) marks it,
+    for the diff events (_events.stored_bytes), which follow Loro's block buffers."""
     if d.in_blob:
-        op.start_id.peer = d.blob_buf
-        op.start_id.counter = <int32_t>(d.blob_off & 0x7FFFFFFF)
-        d.blob_off += nbytes
-        op.delta = <double>(d.blob_off & 0x7FFFFFFF)
+        op.start_id.peer = next_buffer(d)
+        op.start_id.counter = 0
+        op.delta = <double>((nbytes & 0x7FFFFFFF) | 0x80000000)
         return
     op.start_id.peer = d.lstr_gen
     op.start_id.counter = <int32_t>(d.lstr_len & 0x7FFFFFFF)

@@ -232,12 +232,12 @@ cdef inline bint merge_ops(lc_op *a, const lc_op *b) noexcept:
         if b.pos != a.pos + a.len or b.start_id.peer != a.start_id.peer:
             return False
         if a.start_id.peer == LC_VAL_IMPORTED:
-            # an imported one-value op takes in the next imported insert wherever Loro's
-            # value arena holds its values; start_id.counter -1: the slot before b's values
-            # holds a copy of a's value (_import.place_held_fold)
-            if a.len != 1 or (b.arg != a.arg + 1 and b.start_id.counter != -1):
+            # imported inserts fold where _import.place_held_fold found that Loro folds
+            # them (start_id.counter -1: the slots before b's values hold a's), or a
+            # one-value op and the insert whose values follow it
+            if b.start_id.counter != -1 and (a.len != 1 or b.arg != a.arg + 1):
                 return False
-            a.arg = b.arg - 1
+            a.arg = b.arg - a.len
         elif (b.arg != a.arg + a.len
                 or b.start_id.counter != <int32_t>(<int64_t>a.delta & 0x7FFFFFFF)):
             return False

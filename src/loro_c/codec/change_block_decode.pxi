@@ -391,10 +391,10 @@ cdef list decode_block_ops(BlockHead* h, BlockArrays* a, Py_ssize_t* budget, Lor
         out.append(cids)
         st.doc = doc
         if doc.in_blob:
-            # Loro holds a block's text in one buffer, the ops' bytes side by side
-            # (lstr_place)
-            doc.blob_buf = next_buffer(doc)
-            doc.blob_off = 0
+            # Loro holds a block's text in one buffer, the ops' bytes side by side: the
+            # text inserts of a block get consecutive buffer numbers (lstr_place), and one
+            # left unused between blocks tells the events where that buffer ends
+            next_buffer(doc)
         st.staging = True
         st.values = doc.log.values
         a.doc_cid = <uint32_t*>xalloc(n_cids + 1, sizeof(uint32_t))
