@@ -33,8 +33,9 @@ typedef struct {
  * (values or bytes, modulo 2**31), `start_id.peer` the text buffer (0 for list values). */
 #define LC_LSTR_MIN_CAP 32
 /* `start_id.peer` of list inserts: values of a local insert, and of an imported one, which
- * Loro folds into the op before it only while that op holds one value (measured on loro
- * 1.17.1; text buffers are numbered between the two). */
+ * Loro folds by other rules (docs/ARCHITECTURE.md, "Change grouping"; an imported insert
+ * whose `start_id.counter` is -1 folds into the op before it). Text buffers are numbered
+ * between the two. */
 #define LC_VAL_LOCAL 0u
 #define LC_VAL_IMPORTED 0xFFFFFFFFu
 #define lc_insert_is_text(op) ((op)->start_id.peer != LC_VAL_LOCAL && (op)->start_id.peer != LC_VAL_IMPORTED)

@@ -13,7 +13,7 @@ from cpython.unicode cimport PyUnicode_GET_LENGTH
 
 from loro_c._seq cimport lc_id, make_id, grow
 from loro_c._seq cimport tracker_move, drop_atoms, drop_trees
-from loro_c._oplog cimport (OpLog, lc_op, lc_staged, lc_change, slice_op, LC_STAGED_DEAD, LC_STAGED_DONE,
+from loro_c._oplog cimport (OpLog, lc_op, lc_staged, lc_change, slice_op, merge_ops, LC_STAGED_DEAD, LC_STAGED_DONE,
                             LC_LSTR_MIN_CAP, LC_VAL_IMPORTED, lc_insert_is_text,
                             LC_OP_INSERT, LC_OP_DELETE,
                             LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
@@ -96,6 +96,7 @@ cdef class ImportRun:
     # a shallow document dropped changes depending on its trimmed history (loro applies the
     # rest of the import, then reports ImportUpdatesThatDependsOnOutdatedVersion)
     cdef bint outdated
+    cdef dict applied_end       # peer index -> end of its last change applied by this import
 
 
 cdef ImportRun begin_run(LoroDoc doc, bint whole_pending):
@@ -104,6 +105,7 @@ cdef ImportRun begin_run(LoroDoc doc, bint whole_pending):
     cdef int64_t i
     run.memo = {}
     run.dups = []
+    run.applied_end = {}
     run.op_undo = []
     run.change_undo = []
     run.whole_pending = whole_pending
@@ -998,6 +1000,49 @@ cdef int ready(LoroDoc doc, ImportRun run, int64_t k, lc_id *missing) except -1:
         doc.n_sdeps += 1
     return 1
 
+cdef int place_held_fold(LoroDoc doc, ImportRun run, uint32_t peer, int64_t off,
+                         uint32_t n) except -1:
+    """Loro folds an imported list insert into the peer's op before it (as Loro holds it)
+    when that op is an imported insert applied by the same import (any length), or one of
+    one value applied earlier, wherever the values lie in its value arena (measured on loro
+    1.17.1: a value allocated in between, delivery in reverse order, pending changes, do not
+    stop it). One op's values must be contiguous in OpLog.values, so an insert of the change
+    (not applied yet) that folds so gets, when its values do not follow, a copy of the held
+    op's values followed by its own at the end of the arena; start_id.counter -1 tells
+    merge_ops the fold holds (oplog.h, LC_VAL_IMPORTED)."""
+    cdef OpLog log = doc.log
+    cdef lc_op held
+    cdef lc_op *b
+    cdef bint have = log.groups[peer].has_last_op
+    cdef bint same_run = run.applied_end.get(peer, -1) == log.ops[off].counter
+    cdef int64_t i
+    cdef Py_ssize_t at
+    if have:
+        held = log.groups[peer].last_op
+    for i in range(off, off + n):
+        b = &log.ops[i]
+        if (have and b.kind == LC_OP_INSERT and b.start_id.peer == LC_VAL_IMPORTED
+                and held.kind == LC_OP_INSERT and held.start_id.peer == LC_VAL_IMPORTED
+                and (same_run or held.len == 1) and held.container == b.container
+                and held.counter + held.len == b.counter and held.pos + held.len == b.pos):
+            if b.start_id.counter != -1:
+                if i < run.n_ops:
+                    run.op_undo.append((i, (<char*>b)[:sizeof(lc_op)]))
+                if b.arg != held.arg + held.len:
+                    values = log.values
+                    at = len(values)
+                    values.extend(values[held.arg:held.arg + held.len])
+                    values.extend(values[b.arg:b.arg + b.len])
+                    b.arg = at + held.len
+                b.start_id.counter = -1
+            merge_ops(&held, b)
+        else:
+            held = b[0]
+            have = True
+        same_run = True     # the change's own ops fold as one import's
+    return 0
+
+
 cdef int apply_one(LoroDoc doc, ImportRun run, int64_t k) except -1:
     """Integrate staged change k (its dependencies are in the log) and log it."""
     cdef OpLog log = doc.log
@@ -1016,6 +1061,8 @@ cdef int apply_one(LoroDoc doc, ImportRun run, int64_t k) except -1:
     run.applying = k
     run.ops_started = False
     run.logged = False
+    if not root_op and st.ops_len > 0:
+        place_held_fold(doc, run, st.peer, st.ops_off, st.ops_len)
     if root_op:
         # a change holding one of the shallow root's ops: those are in the base state
         run.ops_started = True
@@ -1042,5 +1089,6 @@ cdef int apply_one(LoroDoc doc, ImportRun run, int64_t k) except -1:
         group_change(doc, st.peer, st.counter, st.end, lamport, st.timestamp, deps, st.deps_len,
                      st.msg, False, st.ops_off, st.ops_off, st.ops_off + st.ops_len)
     run.logged = True
+    run.applied_end[st.peer] = st.end
     log.update_frontiers(deps, st.deps_len, make_id(st.peer, st.end - 1))
     return 0

@@ -229,14 +229,21 @@ cdef inline bint merge_ops(lc_op *a, const lc_op *b) noexcept:
     if a.kind == LC_OP_INSERT:
         # Loro folds inserts whose content is adjacent in its arena (and, for text, in one
         # buffer of it: start_id.peer names the buffer; see LC_LSTR_MIN_CAP in oplog.h)
-        if (b.pos == a.pos + a.len and b.arg == a.arg + a.len
-                and b.start_id.peer == a.start_id.peer
-                and b.start_id.counter == <int32_t>(<int64_t>a.delta & 0x7FFFFFFF)
-                and (a.start_id.peer != LC_VAL_IMPORTED or a.len == 1)):
-            a.len += b.len
-            a.delta = b.delta
-            return True
-        return False
+        if b.pos != a.pos + a.len or b.start_id.peer != a.start_id.peer:
+            return False
+        if a.start_id.peer == LC_VAL_IMPORTED:
+            # imported inserts fold where _import.place_held_fold found that Loro folds
+            # them (start_id.counter -1: the slots before b's values hold a's), or a
+            # one-value op and the insert whose values follow it
+            if b.start_id.counter != -1 and (a.len != 1 or b.arg != a.arg + 1):
+                return False
+            a.arg = b.arg - a.len
+        elif (b.arg != a.arg + a.len
+                or b.start_id.counter != <int32_t>(<int64_t>a.delta & 0x7FFFFFFF)):
+            return False
+        a.len += b.len
+        a.delta = b.delta
+        return True
     if a.kind != LC_OP_DELETE or b.start_id.peer != a.start_id.peer:
         return False
     if a.arg > 0 and b.arg > 0 and b.pos == a.pos and b.start_id.counter == a.start_id.counter + a.len:
