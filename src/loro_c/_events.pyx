@@ -197,6 +197,9 @@ def subscribe(LoroDoc doc, cid, callback):
         raise LoroValueError("callback must be callable")
     if cid is not None and not isinstance(cid, _types.ContainerID):
         raise LoroTypeError(f"expected a ContainerID, not {type(cid).__name__}")
+    if cid is not None and cid not in doc.lnum:
+        # loro registers the container in its arena here (its number orders events' diffs)
+        doc.lnum[cid] = len(doc.lnum)
     return _register(doc, lambda reg: reg.root if cid is None else reg.by_cid.setdefault(cid, []),
                      callback)
 
@@ -515,13 +518,14 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             # as a checkout's does (tree_checkout_items)
             reg.tree_lca = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
                                               for i in range(doc.log.n_frontiers)])
-        global _compared_maps
+        global _compared_maps, _wrapped
         if concurrent_import and has_map_notes(doc):
             _compared_maps = diverged_containers(doc, snap)
         try:
             diffs = collect(doc, trigger >= 1, trigger == 2 or concurrent_import, changed)
         finally:
             _compared_maps = None
+            _wrapped = None
         if changed[0]:
             to = None
             if trigger == 0 and reg.hooks:
@@ -1084,6 +1088,9 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
     before = doc.evs.before         # a checkout's runs (checkout_before), else None
     reached = [] if before is not None else None    # containers a checkout shows as values
     ml_reached = []     # containers a movable list shows again (or anew): whole values
+    nopath = []         # containers with a diff but no path (left out, as loro does)
+    global _wrapped
+    _wrapped = [] if is_import else None
     for c, idxs in groups.items():
         kind = doc.ckind[c]
         if kind == KIND_TEXT or kind == KIND_LIST:
@@ -1128,6 +1135,7 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
         changed[0] = True
         path = path_of(doc, c, paths)
         if path is None:
+            nopath.append(c)
             continue
         cid = doc.cids[c]
         done.add(c)
@@ -1149,25 +1157,106 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
             cid = doc.cids[c]
             out.append((len(path), 0 if doc.croot[c] != ROOT_NONE else cid.counter + 1, c,
                         ContainerDiff(cid, path, False, Diff.Counter(doc.ccounter[<uint32_t>c]))))
+    wrapped = _wrapped
+    _wrapped = None
     if len(out) == 1:
         return [out[0][3]]
     # loro's order among containers of equal depth: its hash map's (see loro_c.hash_order),
     # the containers inserted in the order the ops touched them
-    firsts = {}
-    for c in groups:
-        firsts[c] = None
-    for x in out:
-        firsts[x[2]] = None
-    ranks = hash_rank(doc, list(firsts))
+    if is_import:
+        ranks = import_rank(doc, groups, out, nopath, wrapped)
+    else:
+        firsts = {}
+        for c in groups:
+            firsts[c] = None
+        for x in out:
+            firsts[x[2]] = None
+        ranks = hash_rank(doc, list(firsts), 2)
     out.sort(key=lambda x: (x[0], x[1], ranks[x[2]]))
     return [x[3] for x in out]
 
 
-cdef dict hash_rank(LoroDoc doc, list containers):
-    keys = {}
+cdef object _wrapped = None     # containers shown as values by the diffs collect builds
+
+
+cdef list hash_keys(LoroDoc doc, containers, dict back):
+    """loro's map keys of `containers` (noting in `back` which container each one is)."""
+    cdef list keys = []
+    lnum = doc.lnum
     for c in containers:
-        keys[container_idx(str(doc.cids[c].container_type), c)] = c
-    return {keys[k]: r for r, k in enumerate(iteration_order(list(keys)))}
+        cid = doc.cids[c]
+        n = lnum.get(cid)
+        if n is None:
+            lnum[cid] = n = len(lnum)
+        k = container_idx(str(cid.container_type), n)
+        back[k] = c
+        keys.append(k)
+    return keys
+
+
+cdef int arena_depth(LoroDoc doc, uint32_t c) except -1:
+    """The depth loro's arena gives a container: by the parents that created it."""
+    cdef int d = 1
+    cid = doc.cids[c]
+    while not isinstance(cid, _types.ContainerID.Root):
+        p = parent_of(doc, cid)
+        if p is None:
+            return 1 << 20
+        cid = doc.cids[p[0]]
+        d += 1
+    return d
+
+
+cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrapped):
+    """Ranks of an import's (or checkout's) diffs as loro orders them: its diff calculator
+    iterates the set of containers the ops touched, keeps those with a diff and sorts them
+    by depth (stable) into a map, adds the containers the diffs create (a set of them) and
+    hands the map's values to the event's map, which leaves out containers without path."""
+    back = {}
+    depth = {}
+    for x in out:
+        depth[x[2]] = x[0]
+    for c in nopath:
+        depth[c] = arena_depth(doc, c)
+    order = iteration_order(hash_keys(doc, groups, back))
+    ans = [k for k in order if back[k] in depth]
+    ans.sort(key=lambda k: depth[back[k]])
+    seen = set(ans)
+    new = []
+    for c in wrapped:
+        if c not in depth:
+            for k in hash_keys(doc, [c], back):
+                if k not in seen:
+                    seen.add(k)
+                    new.append(k)
+    for x in out:
+        # shown whole (a checkout's, a movable list's): brought back, like the created ones
+        for k in hash_keys(doc, [x[2]], back):
+            if k not in seen:
+                seen.add(k)
+                new.append(k)
+    ans.extend(iteration_order(new))
+    nop = set(nopath)
+    order = iteration_order([k for k in iteration_order(ans) if back[k] not in nop])
+    return {back[k]: r for r, k in enumerate(order)}
+
+
+cdef dict hash_rank(LoroDoc doc, list containers, int passes=1):
+    """Each container's place in loro's order of `containers` (given in the order met) after
+    they went through `passes` hash maps, each filled as the previous one iterates (a
+    commit's diffs: the transaction's map of event hints, then the event's map)."""
+    keys = {}
+    lnum = doc.lnum
+    for c in containers:
+        cid = doc.cids[c]
+        n = lnum.get(cid)
+        if n is None:
+            lnum[cid] = n = len(lnum)
+        keys[container_idx(str(cid.container_type), n)] = c
+    order = list(keys)
+    for _ in range(passes):
+        order = iteration_order(order)
+    return {keys[k]: r for r, k in enumerate(order)}
 
 
 cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done,
@@ -1442,6 +1531,8 @@ cdef object wrap_value(LoroDoc doc, object v, list shown, list reached=None):
             shown.append(c)
         if reached is not None:
             reached.append(c)
+        if _wrapped is not None:
+            _wrapped.append(c)
         return _types.ValueOrContainer.Container(_wrap(doc, c, doc.ckind[<uint32_t>c]))
     return _types.ValueOrContainer.Value(copy_value(v))
 

@@ -25,6 +25,7 @@ cdef class DocCore:
         self.seq = SeqArena()
         self.cids = []
         self.cid_index = {}
+        self.lnum = {}
         self.cid_by_key = {}
         self.roots = []
         self.root_cache = {}

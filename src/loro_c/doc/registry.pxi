@@ -35,6 +35,8 @@ cdef uint32_t container_index(LoroDoc d, object cid, int kind) except? 0xFFFFFFF
     state_init(d, <uint32_t>i)
     d.cids.append(cid)
     d.cid_index[cid] = i
+    if cid not in d.lnum:
+        d.lnum[cid] = len(d.lnum)
     if isinstance(cid, _types.ContainerID.Root):
         d.croot[i] = ROOT_MERGEABLE if cid.name.startswith(MERGEABLE_PREFIX) else ROOT_HIDDEN
         d.cid_by_key[(cid.name, kind)] = cid
