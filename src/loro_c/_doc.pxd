@@ -185,6 +185,7 @@ cdef class DocCore:
     cdef list cids                  # ContainerID
     cdef dict cid_index             # ContainerID -> index
     cdef dict lnum                  # ContainerID -> its number in loro's arena (hash_order)
+    cdef list lnum_pending          # children an import created, numbered once it is applied
     cdef dict cid_by_key            # (name, kind) / (peer, counter, kind) -> the registered ContainerID
     cdef list roots                 # indices of the root containers shown in values, in order shown
     cdef uint8_t *croot             # per container: ROOT_NONE, ROOT_HIDDEN, ROOT_SHOWN or ROOT_DUE

@@ -721,10 +721,7 @@ cdef stage_value(LoroDoc doc, v, peer, counter):
             # (when it links the changes' children): hash_order ranks follow that number
             if v in doc.lnum:
                 del doc.lnum[v]     # numbered just now: the last entry
-            _lnum_pending.append((doc, v))
-
-
-cdef list _lnum_pending = []    # (doc, child container id) staged, numbered when applied
+            doc.lnum_pending.append(v)
 
 
 cdef object apply_staged(LoroDoc doc, ImportRun run):
@@ -738,11 +735,11 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
     cdef OpLog log = doc.log
     cdef PendingIndex pi = run.pending
     cdef int64_t n = doc.n_staged, n_new = n - run.n_pending_before, i, k
-    if _lnum_pending:
-        for d, cid in _lnum_pending:
-            if d is doc and cid not in doc.lnum:
+    if doc.lnum_pending:
+        for cid in doc.lnum_pending:
+            if cid not in doc.lnum:
                 doc.lnum[cid] = len(doc.lnum)
-        del _lnum_pending[:]
+        del doc.lnum_pending[:]
     cdef int64_t n_dups = len(run.dups), n_keys = n_new + n_dups
     cdef lc_sort_key *keys = <lc_sort_key*>malloc((n_keys + 1) * sizeof(lc_sort_key))
     cdef uint8_t *done = <uint8_t*>calloc(n + 1, 1)     # 0 waiting, 1 applied, 2 dropped

@@ -26,6 +26,7 @@ cdef class DocCore:
         self.cids = []
         self.cid_index = {}
         self.lnum = {}
+        self.lnum_pending = []
         self.cid_by_key = {}
         self.roots = []
         self.root_cache = {}
