@@ -1245,15 +1245,8 @@ cdef dict hash_rank(LoroDoc doc, list containers, int passes=1):
     """Each container's place in loro's order of `containers` (given in the order met) after
     they went through `passes` hash maps, each filled as the previous one iterates (a
     commit's diffs: the transaction's map of event hints, then the event's map)."""
-    keys = {}
-    lnum = doc.lnum
-    for c in containers:
-        cid = doc.cids[c]
-        n = lnum.get(cid)
-        if n is None:
-            lnum[cid] = n = len(lnum)
-        keys[container_idx(str(cid.container_type), n)] = c
-    order = list(keys)
+    cdef dict keys = {}
+    order = list(dict.fromkeys(hash_keys(doc, containers, keys)))
     for _ in range(passes):
         order = iteration_order(order)
     return {keys[k]: r for r, k in enumerate(order)}
