@@ -150,9 +150,9 @@ def test_checkout_tree_events_in_loros_order(block):
     assert tally[0] == 70
 
 
-def import_events(lib, seed):
-    """Per peer, the tree items of each import event of a random three-peer session."""
-    rng = random.Random(seed)
+def _tree_logging_peers(lib, with_trigger):
+    """Three peers, each logging the tree items of every event it receives (with the
+    event's trigger kind when `with_trigger`); the subscriptions must be kept alive."""
     docs, logs, subs = [], [], []
     for p in range(3):
         d = lib.LoroDoc()
@@ -160,10 +160,19 @@ def import_events(lib, seed):
         docs.append(d)
         log = []
         logs.append(log)
-        subs.append(d.subscribe_root(lambda e, log=log: log.append(
-            (str(e.triggered_by).split(".")[-1],
-             _items([cd.diff.diff for cd in e.events
-                     if type(cd.diff).__name__.split("_")[-1].endswith("Tree")])))))
+
+        def record(e, log=log):
+            items = _items([cd.diff.diff for cd in e.events
+                            if type(cd.diff).__name__.split("_")[-1].endswith("Tree")])
+            log.append((str(e.triggered_by).split(".")[-1], items) if with_trigger else items)
+        subs.append(d.subscribe_root(record))
+    return docs, logs, subs
+
+
+def import_events(lib, seed):
+    """Per peer, the tree items of each import event of a random three-peer session."""
+    rng = random.Random(seed)
+    docs, logs, subs = _tree_logging_peers(lib, with_trigger=True)
     for _ in range(40):
         p = rng.randrange(3)
         if rng.random() < 0.3:
@@ -194,16 +203,7 @@ def _logged_session(lib, seed, n_edits):
     twentieth of the steps, so they carry many concurrent moves), then the first peer's
     checkouts to five versions and back."""
     rng = random.Random(seed)
-    docs, logs, subs = [], [], []
-    for p in range(3):
-        d = lib.LoroDoc()
-        d.peer_id = p + 1
-        docs.append(d)
-        log = []
-        logs.append(log)
-        subs.append(d.subscribe_root(lambda e, log=log: log.append(
-            _items([cd.diff.diff for cd in e.events
-                    if type(cd.diff).__name__.split("_")[-1].endswith("Tree")]))))
+    docs, logs, subs = _tree_logging_peers(lib, with_trigger=False)
     versions = _play(rng, lib, docs, n_edits, 0.05)
     for _ in range(5):
         docs[0].checkout(versions[rng.randrange(n_edits)])

@@ -534,12 +534,19 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             doc.pending_events.append(queued_batch(doc.evs, trigger,
                                                    "" if origin is None else origin, diffs, to))
     finally:
-        doc.evlog.n = 0
-        if doc.evs is not None:
-            doc.evs.before = None
-            doc.evs.tree_lca = None
-        ml_events_done(doc)
-        tree_events_done(doc)
+        batch_done(doc)
+
+
+cdef int batch_done(LoroDoc doc) except -1:
+    """Forget a journaled batch (its notes, the state before it, the tree and movable list
+    scratch), whether its event was queued or not."""
+    doc.evlog.n = 0
+    if doc.evs is not None:
+        doc.evs.before = None
+        doc.evs.tree_lca = None
+    ml_events_done(doc)
+    tree_events_done(doc)
+    return 0
 
 
 def _new_registry():
@@ -1053,10 +1060,10 @@ cdef tuple stored_bounds(LoroDoc doc, uint32_t peer, int32_t counter, int64_t co
     end = at + utf8_bytes(&doc.seq.text[content], n)
     lo = (buf, at)
     hi = (buf, end)
-    if (<int64_t>op.delta) & 0x80000000:
+    if (<int64_t>op.delta) & LSTR_BLOB:
         if at == 0:
             lo = (-1, buf - 1)
-        if end == ((<int64_t>op.delta) & 0x7FFFFFFF):
+        if end == ((<int64_t>op.delta) & LSTR_MASK):
             hi = (-1, buf)
     return (0, lo, hi)
 
@@ -2227,12 +2234,7 @@ def shallow_load_event(LoroDoc doc, origin):
         doc.pending_events.append(queued_batch(doc.evs, 1, "" if origin is None else origin,
                                                [x[3] for x in out], None))
     finally:
-        doc.evlog.n = 0
-        if doc.evs is not None:
-            doc.evs.before = None
-            doc.evs.tree_lca = None
-        ml_events_done(doc)
-        tree_events_done(doc)
+        batch_done(doc)
 
 
 include "events_checkout.pxi"

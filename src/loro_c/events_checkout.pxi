@@ -70,11 +70,11 @@ cdef inline bint op_bytes_follow(const lc_op *a, const lc_op *b) noexcept:
     piece_follows reads lstr_place's record: a blob's ops are numbered one after another
     within a change block, the arena's text goes by byte offset in one buffer)."""
     cdef int64_t da = <int64_t>a.delta, db = <int64_t>b.delta
-    if (da & 0x80000000) != (db & 0x80000000):
+    if (da & LSTR_BLOB) != (db & LSTR_BLOB):
         return False
-    if da & 0x80000000:
+    if da & LSTR_BLOB:
         return b.start_id.peer == a.start_id.peer + 1
-    return b.start_id.peer == a.start_id.peer and b.start_id.counter == (da & 0x7FFFFFFF)
+    return b.start_id.peer == a.start_id.peer and b.start_id.counter == (da & LSTR_MASK)
 
 
 cdef bint lamport_follows(LoroDoc doc, ev_piece *a, ev_piece *b):

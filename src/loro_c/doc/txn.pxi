@@ -129,28 +129,22 @@ cdef uint32_t next_lamport_of(LoroDoc d, const lc_id *ids, int64_t n) noexcept:
     return out
 
 
-cdef int record_local_op(LoroDoc d, lc_op *piece) except -1:
-    """Log a local op that is already integrated: fold it into the previous op when loro
-    would (merge_ops), else append it; then advance our version past its atoms."""
-    cdef lc_op *op
-    cdef uint32_t t
-    cdef bint anchored
+cdef int note_local_op(LoroDoc d, lc_op *piece) except -1:
+    """Journal a local op for the commit's event (only while someone subscribes): its
+    position (code points, style anchors left out) and content (text offset or value slot),
+    from which the commit's delta is built as loro builds it (_events: local_delta.pxi)."""
+    cdef uint32_t t = d.ctree[piece.container]
+    cdef bint anchored = (d.ckind[piece.container] == KIND_TEXT
+                          and d.seq.nodes[d.seq.roots[t]].lens.anchors != 0)
     cdef int64_t at = piece.pos, end
-    if d.evlog.on:
-        t = d.ctree[piece.container]
-        anchored = (d.ckind[piece.container] == KIND_TEXT
-                    and d.seq.nodes[d.seq.roots[t]].lens.anchors != 0)
-    if d.evlog.on and (piece.kind == LC_OP_INSERT or piece.kind == LC_OP_DELETE):
-        # the op's position (code points, style anchors left out) and content (text offset
-        # or value slot): the commit's delta is built from them as loro builds it
-        # (_events: local_delta.pxi)
+    if piece.kind == LC_OP_INSERT or piece.kind == LC_OP_DELETE:
         if anchored:
             at -= anchors_in_prefix(d.seq, t, piece.pos)
         ev_note(d, piece.container, LC_EV_INSERT if piece.kind == LC_OP_INSERT else LC_EV_DELETE,
                 d.self_idx, piece.counter, piece.len, 0, <double>piece.arg, at)
         if anchored and piece.kind == LC_OP_INSERT:
             note_insert_styles(d, t, piece)
-    elif d.evlog.on and piece.kind == LC_OP_MARK_START:
+    elif piece.kind == LC_OP_MARK_START:
         # key 1: a local mark (its event shows only its own key, as loro's); the code points
         # it covers (its start anchor is in, its end one not yet)
         at -= anchors_in_prefix(d.seq, t, piece.pos)
@@ -158,6 +152,15 @@ cdef int record_local_op(LoroDoc d, lc_op *piece) except -1:
         end -= anchors_in_prefix(d.seq, t, end)
         ev_note(d, piece.container, LC_EV_MARK, d.self_idx, piece.counter, 1, 1, 0.0,
                 at | (end << 32))
+    return 0
+
+
+cdef int record_local_op(LoroDoc d, lc_op *piece) except -1:
+    """Log a local op that is already integrated: fold it into the previous op when loro
+    would (merge_ops), else append it; then advance our version past its atoms."""
+    cdef lc_op *op
+    if d.evlog.on:
+        note_local_op(d, piece)
     if d.log.n_ops > d.txn_merge_floor and merge_ops(&d.log.ops[d.log.n_ops - 1], piece):
         return after_local_op(d, piece.len)
     op = d.log.push_op()
