@@ -31,6 +31,7 @@ from loro_c._doc cimport (commit_txn, text_value, list_slots, map_live, lc_map, 
                           utf8_bytes)
 from loro_c._doc cimport KIND_MOVABLE_LIST, ml_event_ops, ml_events_done, ml_index_of, ml_slots     # MovableList
 from loro_c._doc cimport ml_import_split     # MovableList import diffs, split as loro's
+from loro_c._doc cimport container_index     # a loaded tree node's meta map
 from loro_c._doc cimport LC_EV_MARK, LC_OP_MARK_START, LC_OP_COUNTER, style_attributes, text_delta_runs
 from loro_c._doc cimport open_marks_before, styled_text
 from loro_c._seq cimport anchors_before, LC_ANCHOR_MIN, anchors_in_prefix, LC_ANCHOR_START, LC_ANCHOR_END, LC_NO_NODE, TREE_ANCHORED, LC_NO_PEER
@@ -2230,6 +2231,66 @@ def shallow_load_event(LoroDoc doc, origin):
         if not out:
             return
         ranks = hash_rank(doc, [x[2] for x in out])
+        out.sort(key=lambda x: (x[0], x[1], ranks[x[2]]))
+        doc.pending_events.append(queued_batch(doc.evs, 1, "" if origin is None else origin,
+                                               [x[3] for x in out], None))
+    finally:
+        batch_done(doc)
+
+
+def snapshot_load_event(LoroDoc doc, list cids, origin):
+    """The Import event of a snapshot loaded into an empty document: every container its
+    state section names (`cids`) that has a path, as its whole value from empty, empty ones
+    too (a text emptied by deletes as an empty delta, a counter at 0, a tree without live
+    nodes as no items), parents first; loro diffs the loaded state from the empty one.
+    Called under the lock; queues it."""
+    global _shallow_trees
+    cdef list out = []
+    cdef uint32_t c
+    try:
+        reg = doc.evs
+        if reg is None or not (reg.root or reg.hooks or reg.by_cid and reg.active()):
+            return
+        doc.evs.tree_lca = None
+        paths = {}
+        cids = list(cids)
+        named = set(cids)
+        for cid in cids:            # (grows: the meta maps of live tree nodes)
+            found = doc.cid_index.get(cid)
+            if found is None:
+                if not (isinstance(cid, _types.ContainerID.Normal)
+                        and str(cid.container_type) == "Map"):
+                    continue
+                # a tree node's meta map loro's state lists (it has no op of its own)
+                found = container_index(doc, cid, KIND_MAP)
+            c = found
+            if doc.ckind[c] == KIND_TREE:
+                d = whole_value_diff(doc, c, [], True) or Diff.Tree(TreeDiff([]))
+                for item in d.diff.diff:
+                    # a live node's meta map is a container of loro's loaded state
+                    meta = _types.ContainerID.Normal(item.target.peer, item.target.counter,
+                                                     _types.ContainerType.Map())
+                    if meta not in named:
+                        named.add(meta)
+                        container_index(doc, meta, KIND_MAP)
+                        cids.append(meta)
+            else:
+                _shallow_trees = True
+                try:
+                    d = whole_value_diff(doc, c, [], True)
+                finally:
+                    _shallow_trees = False
+            if d is None:
+                continue
+            path = path_of(doc, c, paths)
+            if path is None:
+                continue
+            out.append((len(path), 0, c, ContainerDiff(doc.cids[c], path, False, d)))
+        if not out:
+            return
+        # loro fills its event's map from the loaded states in its container numbers' order
+        lnum = doc.lnum
+        ranks = hash_rank(doc, sorted((x[2] for x in out), key=lambda c: lnum.get(doc.cids[c], 1 << 30)))
         out.sort(key=lambda x: (x[0], x[1], ranks[x[2]]))
         doc.pending_events.append(queued_batch(doc.evs, 1, "" if origin is None else origin,
                                                [x[3] for x in out], None))
