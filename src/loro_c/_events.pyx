@@ -1124,7 +1124,7 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
             d = None if before is not None or is_import else local_seq_delta(doc, c, idxs, shown, ml_reached)
             if d is None:
                 d = ml_diff(doc, c, shown, reached if reached is not None else ml_reached, is_import,
-                            idxs if is_import and before is None else None)
+                            idxs if is_import and before is None else None, before is not None)
         elif kind == KIND_TREE:
             d = tree_diff(doc, c, 0 if not is_import else (2 if compare_values else 1),
                           reached if reached is not None else ml_reached)
@@ -1446,22 +1446,17 @@ cdef object tree_id_cached(dict ids, object k):
     return found
 
 
-# the largest import (journal notes of one movable list) whose diff is split as loro's
-cdef Py_ssize_t ML_SPLIT_MAX_NOTES = 64
-
-
 cdef object ml_diff(LoroDoc doc, uint32_t c, list shown, list reached, bint is_import,
-                    list idxs=None):
+                    list idxs=None, bint checkout=False):
     """A MovableList's diff: its items before the batch against after (ml_event_ops); an
-    import's (`idxs`: its journal notes of `c`) split into items as loro's
-    (ml_import_split) when it is small: the split is replayed in plain Python at a cost
-    that grows with the import's ops times the delta's items, so an import of more than
-    ML_SPLIT_MAX_NOTES ops of `c` gets the same diff in ml_event_ops' split."""
+    import's (`idxs`: its journal notes of `c`) or a `checkout`'s split into items as
+    loro's (ml_import_split: loro's steps replayed, at a cost that grows with the changed
+    elements times the log of the list's length)."""
     values = doc.log.values
-    if idxs is None or len(idxs) > ML_SPLIT_MAX_NOTES:
-        ops = ml_event_ops(doc, c, is_import)
-    else:
+    if checkout or idxs is not None:
         ops = ml_import_split(doc, c, idxs)
+    else:
+        ops = ml_event_ops(doc, c, is_import)
     if not ops:
         return None if is_import else Diff.List([])
     return Diff.List([ListDiffItem.Retain(op[1]) if op[0] == 0 else ListDiffItem.Delete(op[1])
