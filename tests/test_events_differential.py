@@ -9,7 +9,9 @@ Every peer also subscribes to the root map "m" (its events, with their current t
 must come in the same order as loro's, before the root subscriber's).
 
 Peers also check out versions they were at and return to the latest (a Checkout event each
-way). Sessions mix Text (with non-BMP characters), List, Map and Counter containers, nested
+way), and start again as a new document from another peer's snapshot (loro's event of a
+loaded state), sometimes with a third peer's updates in the same import_batch (a Checkout
+event for them). Sessions mix Text (with non-BMP characters), List, Map and Counter containers, nested
 containers (edited after their parent entry was deleted too: such diffs are dropped),
 transactions of several ops, origins, and deliveries in full (binary or JSON), split per
 peer in random order (pending changes), and duplicated. Rerun one session with
@@ -61,16 +63,22 @@ class Side:
         self.subs = []
         self.mirrors = []
         for i in range(PEERS):
-            d = mod.LoroDoc()
-            d.peer_id = i + 1
-            got = []
-            self.subs.append(d.subscribe_root(lambda e, got=got: got.append(nev(e))))
-            # a container subscriber too: it sees the map and what is nested in it, first
-            self.subs.append(d.subscribe(make_cid(mod, ("root", "m", "Map")),
-                                         lambda e, got=got: got.append(nev(e))))
-            self.docs.append(d)
-            self.got.append(got)
+            self.docs.append(None)
+            self.got.append([])
             self.mirrors.append({})
+            self.restart(i, i + 1)
+
+    def restart(self, i, peer):
+        """Peer `i` as a new, empty document (with its subscribers) of peer id `peer`."""
+        d = self.mod.LoroDoc()
+        d.peer_id = peer
+        got = self.got[i] = []
+        self.subs.append(d.subscribe_root(lambda e, got=got: got.append(nev(e))))
+        # a container subscriber too: it sees the map and what is nested in it, first
+        self.subs.append(d.subscribe(make_cid(self.mod, ("root", "m", "Map")),
+                                     lambda e, got=got: got.append(nev(e))))
+        self.docs[i] = d
+        self.mirrors[i] = {}
 
     def handle(self, i, key):
         doc = self.docs[i]
@@ -172,6 +180,33 @@ def run_session(seed, steps=60):
             for side in sides:
                 side.docs[i].checkout_to_latest()
             check(i, f"step {step}: back to the latest version")
+            continue
+        if 0.65 <= r < 0.69:
+            # peer j starts again from peer i's snapshot (an Import event of the loaded
+            # state), sometimes with another peer's updates in the same import_batch (then
+            # a Checkout event for them)
+            j = (i + rng.randrange(1, PEERS)) % PEERS
+            k = (j + rng.randrange(1, PEERS)) % PEERS
+            with_batch = rng.random() < 0.5
+            for side in sides:
+                for x in (i, j, k):
+                    side.docs[x].commit()
+            for x in (i, j, k):
+                check(x, f"step {step}: commit before the snapshot")
+            for side in sides:
+                snap = side.docs[i].export(side.mod.ExportMode.Snapshot())
+                blobs = [snap]
+                if with_batch:
+                    blobs.append(side.docs[k].export(side.mod.ExportMode.Updates(side.mod.VersionVector())))
+                side.restart(j, 100 + step)
+                if with_batch:
+                    side.docs[j].import_batch(blobs)
+                else:
+                    side.docs[j].import_(snap)
+            versions[j] = []
+            check(j, f"step {step}: restart from peer {i}'s snapshot"
+                     + (f" and peer {k}'s updates" if with_batch else ""))
+            remember(j)
             continue
         if r < 0.6:
             # a local edit; the oracle peer must know the container

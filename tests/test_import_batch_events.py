@@ -241,3 +241,33 @@ def test_a_failed_batch_leaves_the_document_attached_and_silent():
     assert r.get_deep_value()["t"] == "abc" and [e.triggered_by for e in events][-1] == \
         loro_c.EventTriggerKind.Checkout
     del sub
+
+
+def test_a_whole_list_comes_in_items_of_eight_values():
+    """loro's delta rope holds 8 values per insert item: a loaded list, and a list a
+    checkout shows again."""
+    seen = {}
+    for mod in (loro, loro_c):
+        a = mod.LoroDoc()
+        a.peer_id = 1
+        lst, ml = a.get_list("l"), a.get_movable_list("ml")
+        for i in range(19):
+            lst.insert(i, i)
+            ml.insert(i, i)
+        child = a.get_map("m").insert_container("x", mod.LoroList())
+        for i in range(11):
+            child.insert(i, i)
+        a.commit()
+        before = a.oplog_frontiers
+        a.get_map("m").delete("x")
+        a.commit()
+        r = mod.LoroDoc()
+        events = []
+        sub = r.subscribe_root(lambda e: events.append(U.nev(e)))
+        r.import_(a.export(mod.ExportMode.Snapshot()))
+        r.checkout(before)
+        del sub
+        seen[mod] = [[(row[0], [len(it[1]) for it in row[3][1]] if row[3][0] == "List" else None)
+                      for row in ev[3]] for ev in events]
+    assert seen[loro_c] == seen[loro]
+    assert [8, 8, 3] in [sizes for ev in seen[loro_c] for _, sizes in ev]

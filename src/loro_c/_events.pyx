@@ -1481,12 +1481,14 @@ cdef object whole_value_diff(LoroDoc doc, uint32_t c, list queue, bint zero_coun
         # a checkout leaves a zero out (an import that shows a mergeable child again
         # does not), as loro
         return Diff.Counter(doc.ccounter[c]) if zero_counters or doc.ccounter[c] != 0 else None
-    if kind == KIND_LIST:
-        items = [wrap_value(doc, values[slot], None, queue) for slot in list_slots(doc, c)]
-        return Diff.List([ListDiffItem.Insert(items, False)] if items else []) if items or _shallow_trees else None
-    if kind == KIND_MOVABLE_LIST:
-        items = [wrap_value(doc, values[slot], None, queue) for slot in ml_slots(doc, c)]
-        return Diff.List([ListDiffItem.Insert(items, False)] if items else []) if items or _shallow_trees else None
+    if kind == KIND_LIST or kind == KIND_MOVABLE_LIST:
+        items = [wrap_value(doc, values[slot], None, queue)
+                 for slot in (list_slots(doc, c) if kind == KIND_LIST else ml_slots(doc, c))]
+        if not items and not _shallow_trees:
+            return None
+        # loro's delta rope holds at most 8 values per insert item (local_delta.pxi)
+        return Diff.List([ListDiffItem.Insert(items[k:k + 8], False)
+                          for k in range(0, len(items), 8)])
     if kind == KIND_TREE:
         # its nodes created from the empty tree, parents first (their meta maps whole); a
         # shallow load's: the root's nodes, then the moves after it (tree_event_items)
