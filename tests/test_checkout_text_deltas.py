@@ -302,9 +302,10 @@ def flush_session(seed, steps=40):
 
 
 # seeds where loro joins inserts that loro_c's model of its storage keeps apart after
-# snapshots crossed between peers (not found: 31, 39 at step 33, 51 at step 14) or folds
-# two of a peer's own ops loro_c keeps apart (47)
-UNMODELLED = {31, 39, 47, 51}
+# snapshots crossed between peers (not found: 31 at step 33, 51 at step 14) or folds two of
+# a peer's own ops loro_c keeps apart (47); 39 passes since JSON updates list changes of
+# equal Lamport in loro's order
+UNMODELLED = {31, 47, 51}
 
 
 @pytest.mark.parametrize("seed", [s for s in range(60) if s not in UNMODELLED])

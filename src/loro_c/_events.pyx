@@ -578,6 +578,23 @@ def diff_batch(LoroDoc doc):
     return batch
 
 
+def replay_style_elements(LoroDoc doc):
+    """The journal of a state move nobody sees (the first move of LoroDoc.diff): only the
+    style map elements each text holding anchors is left with, for the next journaled
+    move (loro_c.rich_checkout, without its delta); then the batch is forgotten."""
+    cdef uint32_t c
+    try:
+        before = doc.evs.before if doc.evs is not None else None
+        if before:
+            for c, runs in before.items():
+                if doc.ckind[c] == KIND_TEXT and doc.seq.tree_is_text[doc.ctree[c]] & TREE_ANCHORED:
+                    rich_checkout_delta(rich_elements(doc, c, runs), doc.styles,
+                                        style_elems_before(doc, c), style_elems_after(doc, c),
+                                        False)
+    finally:
+        batch_done(doc)
+
+
 # set while a concurrent import's event is collected: diverged_containers
 cdef set _compared_maps = None
 
