@@ -117,22 +117,17 @@ def mergeable_id(cid):
     return cid[0] == "root" and cid[1].startswith("\U0001f91d:")
 
 
-def comparable(ev, raw_text=True):
+def comparable(ev):
     """An event with its diffs in a fixed order (loro orders diffs by depth, then roots,
     then creation counter; ties follow a hash map), each diff as loro's item by item:
     counters (a checkout's 0 included), sequence deltas of commits (built as loro composes
     them: local_delta.pxi; e.g. seed 40, step 49 of test_events_differential, the commit an
-    import makes first: [retain 2, delete 3, delete 1]), imports and checkouts. With
-    `raw_text` False an import's text and list deltas are compared in canonical form: a
-    JSON import whose updates loro_c's export lists in another order than loro's (changes
-    of equal Lamport, see test_events_differential) puts the text elsewhere in the
-    importer's string arena. (test_checkout_text_deltas lists the cases with snapshots
-    that still differ.)"""
+    import makes first: [retain 2, delete 3, delete 1]), imports (JSON ones too: loro_c's
+    JSON updates list changes of equal Lamport in loro's order) and checkouts.
+    (test_checkout_text_deltas lists the cases with snapshots that still differ.)"""
     trig, origin, target, diffs = ev
     rows = []
     for cid, path, unknown, (kind, items) in diffs:
-        if not raw_text and trig == "Import":
-            items = canonical(kind, items)
         rows.append((cid, path, unknown, (kind, items)))
     rows.sort(key=lambda r: (len(r[1]), r[0][0] != "root", repr(r[0])))
     return (trig, origin, target, rows)

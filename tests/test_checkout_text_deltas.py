@@ -180,6 +180,30 @@ def test_json_updates_list_equal_lamports_in_loro_s_peer_order():
     assert order(loro) == order(loro_c)
 
 
+def test_json_updates_follow_loro_s_version_map_grown_by_a_local_op():
+    """loro's version hash map reserves a slot before every insert, even of a peer it holds:
+    a local op finding it full (3 peers in 4 buckets) grows it, which reorders the peers,
+    and so the changes of equal Lamport in JSON updates (seed 5 of
+    test_events_differential listed 2@5 and 1@3 the other way round)."""
+    def order(mod, commits):
+        d = mod.LoroDoc()
+        d.peer_id = 3
+        for p in (1, 2):
+            other = mod.LoroDoc()
+            other.peer_id = p
+            other.get_text("t").insert(0, str(p))
+            other.commit()
+            d.import_(other.export(mod.ExportMode.Updates(mod.VersionVector())))
+        for k in range(commits):
+            d.get_text("t").insert(0, str(k))
+            d.commit()
+        return differential.json_change_order(d.export_json_updates(mod.VersionVector(), d.oplog_vv))
+
+    for commits in range(4):
+        assert order(loro_c, commits) == order(loro, commits), commits
+    assert order(loro, 1)[:2] != order(loro, 2)[:2]
+
+
 def change_ops(text):
     """{change id: its ops} of JSON updates (their order is compared elsewhere)."""
     doc = json.loads(text)
@@ -278,9 +302,10 @@ def flush_session(seed, steps=40):
 
 
 # seeds where loro joins inserts that loro_c's model of its storage keeps apart after
-# snapshots crossed between peers (not found: 31, 39 at step 33, 51 at step 14) or folds
-# two of a peer's own ops loro_c keeps apart (47)
-UNMODELLED = {31, 39, 47, 51}
+# snapshots crossed between peers (not found: 31 at step 33, 51 at step 14) or folds two of
+# a peer's own ops loro_c keeps apart (47); 39 passes since JSON updates list changes of
+# equal Lamport in loro's order
+UNMODELLED = {31, 47, 51}
 
 
 @pytest.mark.parametrize("seed", [s for s in range(60) if s not in UNMODELLED])

@@ -277,6 +277,12 @@ cdef class DocCore:
     # UTF-8 bytes); reads of the whole value take the str, anything else builds the trees
     cdef dict thin_texts
     cdef dict thin_vv               # the snapshot's version ({peer: end}) and frontiers
+    # loro's version hash map grows when a local op updates it while full (hashbrown reserves
+    # a slot before every insert, even of a key it holds): the number of peers it held at
+    # each such local op (JSON exports list equal-Lamport changes in its order,
+    # hash_order.vv_iteration_order), and the peer count last looked at
+    cdef list vv_touches
+    cdef int64_t vv_touch_peers
     cdef object thin_fr             # (sorted (peer, counter) ids), answered while thin
     cdef int64_t thin_values0
     cdef uint32_t thin_peers0       # the log's peers and map keys before it (the state

@@ -56,7 +56,6 @@ from loro_c.events import TreeDiff, TreeDiffItem, TreeExternalDiff     # LoroTre
 from loro_c.paths import Index
 from loro_c.hash_order import container_idx, iteration_order
 from loro_c.rich_checkout import checkout_delta as rich_checkout_delta
-from bisect import bisect_right
 from loro_c.errors import LoroTypeError, LoroValueError
 from loro_c._doc import Subscription, copy_value
 
@@ -579,6 +578,23 @@ def diff_batch(LoroDoc doc):
     return batch
 
 
+def replay_style_elements(LoroDoc doc):
+    """The journal of a state move nobody sees (the first move of LoroDoc.diff): only the
+    style map elements each text holding anchors is left with, for the next journaled
+    move (loro_c.rich_checkout, without its delta); then the batch is forgotten."""
+    cdef uint32_t c
+    try:
+        before = doc.evs.before if doc.evs is not None else None
+        if before:
+            for c, runs in before.items():
+                if doc.ckind[c] == KIND_TEXT and doc.seq.tree_is_text[doc.ctree[c]] & TREE_ANCHORED:
+                    rich_checkout_delta(rich_elements(doc, c, runs), doc.styles,
+                                        style_elems_before(doc, c), style_elems_after(doc, c),
+                                        False)
+    finally:
+        batch_done(doc)
+
+
 # set while a concurrent import's event is collected: diverged_containers
 cdef set _compared_maps = None
 
@@ -746,6 +762,7 @@ cdef list rich_elements(LoroDoc doc, uint32_t c, list runs):
     cdef lc_span *s
     cdef int32_t a, b, lo, hi
     cdef bint now
+    cdef list recorded
     by_peer = {}
     for peer, ra, rb, vis in runs:
         by_peer.setdefault(peer, []).append((ra, rb, vis))
@@ -758,7 +775,13 @@ cdef list rich_elements(LoroDoc doc, uint32_t c, list runs):
             now = span_visible(s)
             a = s.id.counter
             b = a + s.len
-            for lo, hi, was in visibility_pieces(by_peer.get(s.id.peer), a, b, now):
+            recorded = by_peer.get(s.id.peer)
+            if recorded is None:
+                # (no atom of this peer changed: the span is as it is now)
+                if now or s.content >= LC_ANCHOR_MIN:
+                    out.append(rich_element(doc, s, a, b, now, now))
+                continue
+            for lo, hi, was in visibility_pieces(recorded, a, b, now):
                 if was or now or s.content >= LC_ANCHOR_MIN:
                     # (an anchor visible at neither version still cuts loro's style map
                     # where the state once held it)
@@ -769,15 +792,30 @@ cdef list rich_elements(LoroDoc doc, uint32_t c, list runs):
 
 cdef list visibility_pieces(list recorded, int32_t a, int32_t b, bint now):
     """[a, b) cut by the recorded runs: (lo, hi, visible before); elsewhere as now."""
+    cdef Py_ssize_t k, lo = 0, hi_k, n
+    cdef int32_t cur, ra, rb, hi
+    cdef tuple run
     if recorded is None:
         return [(a, b, now)]
     out = []
-    k = bisect_right(recorded, (a, a)) - 1
+    # the last run that starts before a (the runs are sorted)
+    n = len(recorded)
+    hi_k = n
+    while lo < hi_k:
+        k = (lo + hi_k) >> 1
+        if <int32_t>(<tuple>recorded[k])[0] < a:
+            lo = k + 1
+        else:
+            hi_k = k
+    k = lo - 1
     if k < 0:
         k = 0
     cur = a
-    while k < len(recorded) and cur < b:
-        ra, rb, vis = recorded[k]
+    while k < n and cur < b:
+        run = recorded[k]
+        ra = run[0]
+        rb = run[1]
+        vis = run[2]
         if rb <= cur:
             k += 1
             continue

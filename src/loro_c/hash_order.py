@@ -112,20 +112,37 @@ def _hash_str(s):
     return ((h << 26) | (h >> 38)) & _M64
 
 
-def _table_order(keys, hash_of):
+def _table_order(keys, hash_of, touches=()):
+    """Insert `keys` in order; after the k-th insert, for k in `touches`, reserve a slot
+    as an insert of a key already held does (the table grows when full)."""
     table = []
     room = 0
-    for key in keys:
+    for n, key in enumerate(keys, 1):
         if room == 0:
-            old = [k for k in table if k is not None]
-            size = _buckets_for(max(len(old) + 1, (_capacity(len(table)) if table else 0) + 1))
-            table = [None] * size
-            for k in old:
-                table[_slot(table, hash_of(k))] = k
-            room = _capacity(size) - len(old)
+            table, room = _grown(table, hash_of)
         table[_slot(table, hash_of(key))] = key
         room -= 1
+        if room == 0 and n in touches:
+            table, room = _grown(table, hash_of)
     return [k for k in table if k is not None]
+
+
+def _grown(table, hash_of):
+    """hashbrown's resize of a full table: the next size, filled in iteration order."""
+    old = [k for k in table if k is not None]
+    size = _buckets_for(max(len(old) + 1, (_capacity(len(table)) if table else 0) + 1))
+    table = [None] * size
+    for k in old:
+        table[_slot(table, hash_of(k))] = k
+    return table, _capacity(size) - len(old)
+
+
+def vv_iteration_order(peers, touches):
+    """The peers (u64 ids) of loro's version vector in its hash map's order, inserted in
+    this order, where a local op updated the map while it held `k` peers for each k in
+    `touches` (an insert reserves a slot first, even for a key the map holds, so a full
+    map grows then)."""
+    return _table_order(peers, _hash, frozenset(touches))
 
 
 def str_key_order(keys):

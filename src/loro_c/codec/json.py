@@ -25,7 +25,7 @@ from loro_c._doc import _TYPE_NAMES
 from loro_c._codec import OP_MOVE, OP_SET      # MovableList (codec/movable_payloads.pxi)
 from loro_c._codec import OP_TREE              # LoroTree (codec/tree_payloads.pxi)
 from loro_c.errors import DecodeError
-from loro_c.hash_order import iteration_order
+from loro_c.hash_order import iteration_order, vv_iteration_order
 
 _CONTAINER_PREFIX = "🦜:"
 _I64 = 1 << 63
@@ -76,16 +76,17 @@ def _lamport(change):
     return change[2]
 
 
-def export_updates(doc, start, end):
-    """JSON updates of `doc` between version dicts `start` and `end` (peer -> end counter)."""
+def export_updates(doc, start, end, touches=()):
+    """JSON updates of `doc` between version dicts `start` and `end` (peer -> end counter);
+    `touches` when `end` is the document's own version (see vv_iteration_order)."""
     peers = _PeerTable()
     # loro lists the changes peer by peer, then sorts them by Lamport (stably). It visits
     # the peers in the order of a hash map it fills from the end version's own hash map
-    # (whose order follows the order the version received its peers; hash_order replays
-    # both). That order decides where an importer's string arena puts each text insert,
-    # which shows in the importer's text deltas.
+    # (whose order follows the order the version received its peers, and the local ops
+    # that found it full; hash_order replays both). That order decides where an importer's
+    # string arena puts each text insert, which shows in the importer's text deltas.
     rank = {p: r for r, p in enumerate(iteration_order(
-        [p for p in iteration_order(list(end)) if end[p] > 0]))}
+        [p for p in vv_iteration_order(list(end), touches) if end[p] > 0]))}
     out = _changes_json(sorted(doc._changes(start, end),
                                key=lambda ch: (ch[2], rank.get(ch[0], 0))), peers)
     start_version = {str(p): c - 1 for p, c in start.items() if c > 0}

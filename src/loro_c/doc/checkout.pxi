@@ -247,6 +247,69 @@ cdef int check_detached_state(LoroDoc d) except -1:
     return map_check_version(d)
 
 
+cdef bint range_has_mark_end(LoroDoc d, uint32_t p, int32_t lo, int32_t hi) except -1:
+    """Whether peer `p`'s ops [lo, hi) hold the end op of a mark."""
+    cdef int64_t pos = d.log.find_change_pos(p, lo)
+    cdef int64_t i
+    cdef lc_change *ch
+    cdef lc_op *op
+    if pos < 0:
+        return False
+    while pos < d.log.by_peer[p].len:
+        ch = &d.log.changes[d.log.by_peer[p].idx[pos]]
+        if ch.counter >= hi:
+            break
+        for i in range(ch.ops_off, ch.ops_off + ch.ops_len):
+            op = &d.log.ops[i]
+            if op.kind == LC_OP_MARK_END and lo <= op.counter < hi:
+                return True
+        pos += 1
+    return False
+
+
+cdef bint drains_mark_end(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b, int64_t nb) except -1:
+    """Whether going from version `a` to `b` takes out the end op of a mark. Its anchor is
+    drained, and loro's event then retains the text back to where an element of its style
+    map starts, which the state's earlier moves decided (loro_c.rich_checkout): nothing
+    else in a rich-text event depends on those elements."""
+    cdef int32_t *va
+    cdef int32_t *vb
+    cdef uint32_t p
+    if not d.styles:
+        return False            # (no mark was ever applied)
+    va = <int32_t*>malloc(<size_t>(d.log.n_peers + 1) * sizeof(int32_t))
+    vb = <int32_t*>malloc(<size_t>(d.log.n_peers + 1) * sizeof(int32_t))
+    try:
+        if va == NULL or vb == NULL:
+            raise MemoryError()
+        d.log.closure(a, na, make_id(LC_NO_PEER, 0), va)
+        d.log.closure(b, nb, make_id(LC_NO_PEER, 0), vb)
+        for p in range(d.log.n_peers):
+            if va[p] > vb[p] and range_has_mark_end(d, p, vb[p], va[p]):
+                return True
+        return False
+    finally:
+        free(va)
+        free(vb)
+
+
+cdef int replayed_move(LoroDoc d, const lc_id *ids, int64_t n) except -1:
+    """Move the state journaled for the style map elements the replay of each text that
+    holds anchors leaves (loro_c.rich_checkout), which the next journaled move starts
+    from; no diff is built (`d.evs` must be set)."""
+    d.evlog.on = 1
+    d.evlog.n = 0
+    try:
+        move_state_to(d, ids, n)
+        events_module().replay_style_elements(d)
+    finally:
+        d.evs.before = None
+        d.evs.tree_lca = None
+        d.evlog.n = 0
+        d.evlog.on = 0
+    return 0
+
+
 cdef object diff_versions(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b, int64_t nb):
     """The DiffBatch that takes the state at `a` to the state at `b` (LoroDoc.diff): the
     state moves to `a`, then to `b` journaled as a checkout's event is, then back. Nothing
@@ -264,9 +327,14 @@ cdef object diff_versions(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b,
     memcpy(home, d.sfront if d.detached else d.log.frontiers, <size_t>n_home * sizeof(lc_id))
     try:
         d.evlog.on = 0
-        move_state_to(d, a, na)
         if d.evs is None:
             d.evs = events_module()._new_registry()
+        if drains_mark_end(d, a, na, b, nb):
+            # loro's state keeps the style map elements its move to `a` leaves, and the
+            # event shows them where an end anchor is drained: that move is replayed
+            replayed_move(d, a, na)
+        else:
+            move_state_to(d, a, na)
         d.evlog.on = 1
         d.evlog.n = 0
         d.evs.tree_views = True

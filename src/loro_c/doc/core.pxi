@@ -21,6 +21,8 @@ cdef class DocCore:
         self.roots_due = set()
         self.styles = {}
         self.text_styles = None
+        self.vv_touches = []
+        self.vv_touch_peers = -1
         self.log = OpLog()
         self.seq = SeqArena()
         self.cids = []

@@ -604,8 +604,12 @@ cdef class DocExchange(DocHistory):
         doc_acquire(self)
         try:
             commit_txn(self)
+            # (the updates of loro's own version hash map are known only for the
+            # document's version: another one is taken as filled in its dict's order)
+            touches = self.vv_touches if end_vv._map == dense_vv_dict(self, self.log.vv) else ()
             out = _json.export_updates(self, start_vv._map if self.shallow_sv is None
-                                       else shallow_clamp(self, start_vv._map), end_vv._map)
+                                       else shallow_clamp(self, start_vv._map), end_vv._map,
+                                       touches)
         except BaseException:
             release_and_deliver(self, False)
             raise

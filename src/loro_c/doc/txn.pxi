@@ -168,6 +168,20 @@ cdef int record_local_op(LoroDoc d, lc_op *piece) except -1:
     return after_local_op(d, piece.len)
 
 
+cdef int note_vv_touch(LoroDoc d) except -1:
+    """A local op updates loro's version hash map, which holds this peer already: note how
+    many peers it holds (see LoroDoc.vv_touches). Only looked at when the log has met a
+    new peer since the last look (with no new key, a second update finds room)."""
+    cdef int64_t i, n = 0
+    d.vv_touch_peers = d.log.n_peers
+    for i in range(d.log.n_peers):
+        if d.log.vv[i] > 0:
+            n += 1
+    if not d.vv_touches or d.vv_touches[len(d.vv_touches) - 1] != n:     # (no wraparound)
+        d.vv_touches.append(n)
+    return 0
+
+
 cdef int commit_txn(LoroDoc d) except -1:
     cdef lc_change *last
     cdef uint32_t p = d.self_idx
@@ -202,6 +216,8 @@ cdef int commit_txn(LoroDoc d) except -1:
     end = d.log.vv[p]
     if end == d.txn_counter:
         return 0
+    if d.txn_counter > 0 and <int64_t>d.log.n_peers != d.vv_touch_peers:
+        note_vv_touch(d)
     n_ops = <uint32_t>(d.log.n_ops - d.txn_ops_off)
     merge = d.log.can_extend(p, d.txn_counter, d.txn_lamport, ts, d.txn_deps,
                                 <uint32_t>d.n_txn_deps, d.txn_ops_off, msg)

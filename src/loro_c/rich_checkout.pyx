@@ -25,18 +25,24 @@ only when a checkout is journaled (subscribers, `diff`, undo). Its input is the 
 in document order as elements (see `checkout_delta`), read from the B-tree by _events.pyx.
 """
 
-TEXT, START, END = 0, 1, 2
-TAIL = 0       # the element of loro's style map that reaches past the end of the text
+cdef enum:
+    TEXT = 0
+    START = 1
+    END = 2
+    TAIL = 0       # the element of loro's style map that reaches past the end of the text
 
 
-class _Run:
+cdef class _Run:
     """A run of the state: `n` entities (code points, `text` when inserted here, or one
     anchor of mark `sid`) that carry the marks `marks` (a frozenset of mark ids) and lie in element
     `elem` of loro's style map (elements are contiguous; all runs of one carry the same
     marks)."""
-    __slots__ = ("kind", "n", "text", "sid", "marks", "elem")
+    cdef public int kind
+    cdef public Py_ssize_t n
+    cdef public object text, sid, marks
+    cdef public Py_ssize_t elem
 
-    def __init__(self, kind, n, text, sid, marks, elem):
+    def __init__(self, int kind, Py_ssize_t n, text, sid, marks, Py_ssize_t elem):
         self.kind = kind
         self.n = n
         self.text = text
@@ -44,10 +50,10 @@ class _Run:
         self.marks = marks
         self.elem = elem
 
-    def events(self):
+    cpdef Py_ssize_t events(self):
         return self.n if self.kind == TEXT else 0
 
-    def split(self, k):
+    cpdef _Run split(self, Py_ssize_t k):
         """Keep the first `k` entities; return the rest as a new run (text runs only)."""
         text = self.text
         rest = _Run(self.kind, self.n - k, None if text is None else text[k:], self.sid,
@@ -73,12 +79,14 @@ def _before_marks(elements, prior=None):
         known = _prior_marks(elements, prior)
         if known is not None:
             return known
+    cdef Py_ssize_t elem = TAIL
+    cdef bint cut_next = False, cut
+    cdef int kind
+    cdef _Run run
     closed = {e[3] for e in elements if e[4] and e[0] == END}
     runs = []
     opened = set()
     cur = frozenset()
-    elem = TAIL
-    cut_next = False
     for kind, n, text, sid, before, now, place in elements:
         if not before:
             cut_next = cut_next or kind != TEXT
@@ -88,14 +96,14 @@ def _before_marks(elements, prior=None):
         if kind == START and sid in closed:
             opened.add(sid)
             cur = frozenset(opened)
-        if cut or runs[-1].marks != cur:
+        if cut or (<_Run>runs[len(runs) - 1]).marks != cur:
             elem += 1
         runs.append(_Run(kind, n, text, sid, cur, elem))
         if kind == END and sid in opened:
             opened.discard(sid)
             cur = frozenset(opened)
     for run in reversed(runs):
-        if run.marks or run.elem != runs[-1].elem:
+        if run.marks or run.elem != (<_Run>runs[len(runs) - 1]).elem:
             break
         run.elem = TAIL
     return runs, elem
@@ -105,15 +113,23 @@ def _prior_marks(elements, prior):
     """The runs visible at the old version with the elements `prior` gives them
     ([entities, element] in order, as `_State.elements` left them), or None when `prior`
     does not cover exactly those entities."""
-    if sum(e[1] for e in elements if e[4]) != sum(b[0] for b in prior):
+    cdef Py_ssize_t k = 0, left, take, n, total = 0, top = TAIL, el
+    cdef int kind
+    cdef _Run last
+    for e in elements:
+        if e[4]:
+            total += <Py_ssize_t>e[1]
+    for b in prior:
+        total -= <Py_ssize_t>b[0]
+        if <Py_ssize_t>b[1] > top:
+            top = b[1]
+    if total != 0:
         return None
     closed = {e[3] for e in elements if e[4] and e[0] == END}
     runs = []
     opened = set()
     cur = frozenset()
-    k = 0
     left = prior[0][0] if prior else 0
-    top = max(b[1] for b in prior) if prior else TAIL
     for kind, n, text, sid, before, now, place in elements:
         if not before:
             continue
@@ -127,10 +143,12 @@ def _prior_marks(elements, prior):
             take = n if n <= left else left
             if take < n and kind != TEXT:
                 return None
-            if runs and runs[-1].elem == prior[k][1] and runs[-1].marks != cur:
-                return None     # (one element has one set of marks in loro's map)
-            runs.append(_Run(kind, take, None if text is None else text[:take], sid, cur,
-                             prior[k][1]))
+            el = prior[k][1]
+            if runs:
+                last = runs[len(runs) - 1]
+                if last.elem == el and last.marks != cur:
+                    return None     # (one element has one set of marks in loro's map)
+            runs.append(_Run(kind, take, None if text is None else text[:take], sid, cur, el))
             if text is not None:
                 text = text[take:]
             n -= take
@@ -181,17 +199,23 @@ def _follows(a, b, same_ids):
     return a[3] is not None and a[3] == b[3] and a[5] == b[4]
 
 
-class _Delta:
+cdef class _Delta:
     """Loro's DeltaRope: ["r", n, attrs] and ["p", text, attrs, deleted, place] items (a
     replace shows its insert, then its deletes). Pushing joins an item to the last one
     where loro's does; composing attributes cuts items and never joins them again, so the
     items are loro's (apply_diff writes one mark per retained item, so they matter)."""
 
+    cdef public list items
+
     def __init__(self):
         self.items = []
 
     def width(self):
-        return sum(it[1] if it[0] == "r" else len(it[1]) for it in self.items)
+        cdef Py_ssize_t w = 0
+        cdef list it
+        for it in self.items:
+            w += <Py_ssize_t>it[1] if it[0] == "r" else len(it[1])
+        return w
 
     def retain(self, n, attrs=None):
         if n <= 0:
@@ -333,12 +357,19 @@ def _take(src, at, out, n, attrs):
         n -= left_units
 
 
-class _State:
+cdef class _State:
     """Loro's text state while it applies the delta: `done` holds the runs already in their
     new place, `todo` the old runs still to be walked (todo[at:]); `styles` is the document's
     table of mark ops (id -> (key, value, info, Lamport, peer, end))."""
 
-    def __init__(self, before, styles):
+    cdef bint quiet
+    cdef list todo, done, annotations
+    cdef Py_ssize_t last_elem, at, entities, events, cursor
+    cdef dict styles, starts, known
+    cdef _Delta delta, styled
+
+    def __init__(self, before, styles, quiet=False):
+        self.quiet = quiet      # only the elements are wanted: no delta is built
         self.todo, self.last_elem = before
         self.done = []
         self.at = 0
@@ -373,8 +404,9 @@ class _State:
                 best[st[0]] = st
         return {k: st[1] for k, st in best.items()}
 
-    def take(self, n):
+    cdef list take(self, Py_ssize_t n):
         """The next `n` old entities, cut out of `todo`."""
+        cdef _Run run
         out = []
         while n > 0:
             run = self.todo[self.at]
@@ -386,7 +418,8 @@ class _State:
             n -= run.n
         return out
 
-    def retain(self, n):
+    cdef retain(self, Py_ssize_t n):
+        cdef _Run run
         for run in self.take(n):
             self.done.append(run)
             self.entities += run.n
@@ -419,6 +452,11 @@ class _State:
         the elements before it, scanning backward; the text from where that scan stopped
         up to here is reported with its attributes and the drained keys as None."""
         taken = self.take(n)
+        if self.quiet:
+            for i, run in enumerate(taken):
+                if run.kind == END:
+                    self.unmark_backward(run.sid, taken, i)
+            return
         keys = {self.styles[r.sid][0] for r in taken if r.kind != TEXT}
         start = None
         for i, run in enumerate(taken):
@@ -428,42 +466,48 @@ class _State:
         self.move_cursor()
         if start is not None and start < self.entities:
             self.report(start, keys)
-        self.delta.delete(sum(r.events() for r in taken))
+        cdef Py_ssize_t gone = 0
+        for run in taken:
+            gone += (<_Run>run).events()
+        self.delta.delete(gone)
 
-    def unmark_backward(self, sid, taken, i):
+    def unmark_backward(self, sid, list taken, Py_ssize_t i):
         """Loro's remove_style_scanning_backward from the end anchor taken[i]: the mark
         leaves every element back to the first one without it. Returns the entity where
         that element starts (loro adds its length before testing it), or 0 when the mark
         reaches the start of the text."""
-        n_done = len(self.done)
-
-        def run_at(j):
-            return self.done[j] if j < n_done else taken[j - n_done]
-
-        end_entity = self.entities + sum(r.n for r in taken[:i])
-        removed = 0
+        cdef Py_ssize_t n_done = len(self.done), j, k, elem
+        cdef Py_ssize_t removed = 0, end_entity = self.entities
+        cdef _Run run
+        for k in range(i):
+            end_entity += (<_Run>taken[k]).n
         j = n_done + i
-        while j >= 0 and sid in run_at(j).marks:
-            run = run_at(j)
+        while j >= 0:
+            run = self.done[j] if j < n_done else taken[j - n_done]
+            if sid not in run.marks:
+                break
             run.marks = run.marks - {sid}
             removed += run.n
             j -= 1
         if j >= 0:
-            elem = run_at(j).elem
-            while j >= 0 and run_at(j).elem == elem:
-                removed += run_at(j).n
+            elem = run.elem
+            while j >= 0:
+                run = self.done[j] if j < n_done else taken[j - n_done]
+                if run.elem != elem:
+                    break
+                removed += run.n
                 j -= 1
         return end_entity + 1 - removed
 
-    def back_to(self, start):
+    def back_to(self, Py_ssize_t start):
         """(index in `done`, its entity, its event) of the run holding entity `start`."""
-        j = len(self.done)
-        ent = self.entities
-        ev = self.events
+        cdef Py_ssize_t j = len(self.done), ent = self.entities, ev = self.events
+        cdef _Run run
         while j > 0 and ent > start:
             j -= 1
-            ent -= self.done[j].n
-            ev -= self.done[j].events()
+            run = self.done[j]
+            ent -= run.n
+            ev -= run.events()
         return j, ent, ev
 
     def report(self, start, keys):
@@ -490,6 +534,17 @@ class _State:
         """Insert a chunk: text (one or more joined elements) or one anchor."""
         kind = chunk[0][0]
         marks, elem = self.placed_here()
+        if self.quiet:
+            n = sum(e[1] for e in chunk)
+            self.done.append(_Run(kind, n, None, chunk[0][3], marks, elem))
+            self.entities += n
+            if kind == TEXT:
+                self.events += n
+            elif kind == START:
+                self.starts[chunk[0][3]] = self.entities - 1
+            else:
+                self.annotate(chunk[0][3])
+            return
         self.move_cursor()
         if kind == TEXT:
             text = "".join(e[2] for e in chunk)
@@ -544,6 +599,10 @@ class _State:
                 if run.elem not in renamed:
                     renamed[run.elem] = self.new_elem()
                 run.elem = renamed[run.elem]
+        if self.quiet:
+            for run in inside:
+                run.marks = run.marks | {sid}
+            return
         annotation = _Delta()
         annotation.retain(ev)
         for run in inside:
@@ -555,12 +614,14 @@ class _State:
 
     def elements(self):
         """loro's style map elements over the state now: [entities, element] in order."""
-        out = []
+        cdef _Run run
+        cdef list out = [], last = None
         for run in self.done + self.todo[self.at:]:
-            if out and out[-1][1] == run.elem:
-                out[-1][0] += run.n
+            if last is not None and <Py_ssize_t>last[1] == run.elem:
+                last[0] += run.n
             else:
-                out.append([run.n, run.elem])
+                last = [run.n, run.elem]
+                out.append(last)
         return out
 
     def find_start(self, sid):
@@ -573,7 +634,7 @@ class _State:
         return ent
 
 
-def checkout_delta(elements, styles, prior=None, after=None):
+def checkout_delta(elements, styles, prior=None, after=None, delta=True):
     """The text delta loro reports for a checkout, as ("r", n, attrs) / ("i", text, attrs)
     / ("d", n) items. `elements` are the text's atoms in document order that are visible
     at either version, and its anchors: (kind, entities, text of a newly visible text,
@@ -584,8 +645,9 @@ def checkout_delta(elements, styles, prior=None, after=None):
 
     loro's style map elements come from the state's whole history: `prior` are those the
     last replay of this text left, when the state has not changed since (else they are
-    guessed), and the ones this replay leaves are appended to the list `after`."""
-    state = _State(_before_marks(elements, prior), styles)
+    guessed), and the ones this replay leaves are appended to the list `after`. Without
+    `delta` only those are wanted (None is returned)."""
+    state = _State(_before_marks(elements, prior), styles, not delta)
     for item in _replace_items(elements):
         if item[0] == "retain":
             state.retain(item[1])
@@ -598,9 +660,11 @@ def checkout_delta(elements, styles, prior=None, after=None):
             else:
                 for el in item[1]:
                     state.insert([el])
+    if after is not None:
+        after.extend(state.elements())
+    if not delta:
+        return None
     for annotation in state.annotations:
         state.styled.compose(annotation)
     state.delta.compose(state.styled)
-    if after is not None:
-        after.extend(state.elements())
     return state.delta.diff_items()
