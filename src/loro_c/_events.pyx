@@ -54,7 +54,7 @@ from loro_c.events import (DiffBatch, _DocEvents, _Batch, _PeerChange, _Raised, 
 from loro_c.events import TreeDiff, TreeDiffItem, TreeExternalDiff     # LoroTree
 from loro_c.paths import Index
 from loro_c.hash_order import container_idx, iteration_order
-from loro_c.dag_order import walk_containers
+from loro_c.dag_order import History, walk_containers
 from loro_c.rich_checkout import checkout_delta as rich_checkout_delta
 from bisect import bisect_right
 from loro_c.errors import LoroTypeError, LoroValueError
@@ -1274,7 +1274,7 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
 
 # the longest history walked for the order of a checkout's or concurrent import's diffs
 # (a walk may go back to the first change; beyond this the ops' own order is used)
-DAG_WALK_LIMIT = 200
+DAG_WALK_LIMIT = 100
 
 
 cdef object walked_containers(LoroDoc doc, list out):
@@ -1299,6 +1299,13 @@ cdef object walked_containers(LoroDoc doc, list out):
     else:
         return None
     peers = log.peer_objs
+    before, after = doc.evs.tree_lca
+    before = [(peers[p], c) for p, c in before]
+    after = [(peers[p], c) for p, c in after]
+    global _walk_history
+    state = (log.serial, log.n_changes, log.n_ops)
+    if _walk_history is not None and _walk_history[0] == state:
+        return walk_containers(_walk_history[1], before, after)
     records = []
     for ci in range(log.n_changes):
         ch = &log.changes[ci]
@@ -1312,9 +1319,14 @@ cdef object walked_containers(LoroDoc doc, list out):
             ops.append((op.counter, op.len if op.len > 0 else (-op.len if op.len < 0 else 1),
                         op.container))
         records.append((peers[ch.peer], ch.counter, ch.end, ch.lamport, deps, ops))
-    before, after = doc.evs.tree_lca
-    return walk_containers(records, [(peers[p], c) for p, c in before],
-                           [(peers[p], c) for p, c in after])
+    h = History(records)
+    _walk_history = (state, h)
+    return walk_containers(h, before, after)
+
+
+# the History of the last log walked, with the log's state then (a checkout and the way
+# back walk the same history)
+cdef object _walk_history = None
 
 
 cdef dict hash_rank(LoroDoc doc, list containers, int passes=1):

@@ -23,7 +23,10 @@ from bisect import bisect_right
 from loro_c.hash_order import id_key_order, iteration_order
 
 
-class _History:
+class History:
+    """A log's change records as loro's DAG sees them (built once per log state: the
+    caller keeps it while the log does not change)."""
+
     def __init__(self, records):
         by_peer = {}
         for r in records:
@@ -281,10 +284,10 @@ def _succ_keys(succ_at, p, lo, hi):
         i += 1
 
 
-def walk_containers(records, before, after):
+def walk_containers(h, before, after):
     """The containers of the ops loro's diff calculator visits to go from version `before`
-    to `after` (frontiers as (peer, counter)), in the order it first meets them."""
-    h = _History(records)
+    to `after` (frontiers as (peer, counter)) of History `h`, in the order it first meets
+    them."""
     lca = common_ancestor(h, sorted(before), sorted(after))
     start = h.vv_of(lca) if lca else {}
     a, b = h.vv_of(before), h.vv_of(after)
