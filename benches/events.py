@@ -16,8 +16,8 @@ loro's tree diff while subscribed.
 Then ``movable import N`` rows (``--movable-only`` runs just them): a document holding a
 4,000-item MovableList imports one update of N random ops (moves, sets, deletes, inserts;
 N = 10, 60, 2,000, ``--quick``: 10 and 60); only that import is timed, the document being
-made fresh for each run. Imports of at most 64 ops of a list replay loro's split of the
-diff (loro_c.ml_event_split), larger ones keep the diff's own split.
+made fresh for each run. Every import replays loro's split of the diff
+(loro_c.ml_event_split).
 
 Ratios printed: loro_c+sub / loro_c (what subscribing costs), loro_c+sub / loro+sub (the
 issue's target is <= 1.0).

@@ -13,6 +13,7 @@ whole call; local-update events are queued under it and delivered after it is re
 from libc.stdlib cimport malloc, free
 from libc.stdlib cimport calloc      # state/snapshot_load.pxi
 from libc.stdlib cimport realloc     # state/snapshot.pxi
+from libc.stdlib cimport qsort       # state/movable_local.pxi
 from cpython.bytes cimport PyBytes_FromStringAndSize   # state/snapshot.pxi
 from libc.stdint cimport int32_t
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE

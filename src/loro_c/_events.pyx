@@ -31,6 +31,7 @@ from loro_c._doc cimport (commit_txn, text_value, list_slots, map_live, lc_map, 
                           utf8_bytes)
 from loro_c._doc cimport KIND_MOVABLE_LIST, ml_event_ops, ml_events_done, ml_index_of, ml_slots     # MovableList
 from loro_c._doc cimport ml_import_split     # MovableList import diffs, split as loro's
+from loro_c._doc cimport container_index     # a loaded tree node's meta map
 from loro_c._doc cimport LC_EV_MARK, LC_OP_MARK_START, LC_OP_COUNTER, style_attributes, text_delta_runs
 from loro_c._doc cimport open_marks_before, styled_text
 from loro_c._seq cimport anchors_before, LC_ANCHOR_MIN, anchors_in_prefix, LC_ANCHOR_START, LC_ANCHOR_END, LC_NO_NODE, TREE_ANCHORED, LC_NO_PEER
@@ -1124,7 +1125,7 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
             d = None if before is not None or is_import else local_seq_delta(doc, c, idxs, shown, ml_reached)
             if d is None:
                 d = ml_diff(doc, c, shown, reached if reached is not None else ml_reached, is_import,
-                            idxs if is_import and before is None else None)
+                            idxs if is_import and before is None else None, before is not None)
         elif kind == KIND_TREE:
             d = tree_diff(doc, c, 0 if not is_import else (2 if compare_values else 1),
                           reached if reached is not None else ml_reached)
@@ -1526,22 +1527,17 @@ cdef object tree_id_cached(dict ids, object k):
     return found
 
 
-# the largest import (journal notes of one movable list) whose diff is split as loro's
-cdef Py_ssize_t ML_SPLIT_MAX_NOTES = 64
-
-
 cdef object ml_diff(LoroDoc doc, uint32_t c, list shown, list reached, bint is_import,
-                    list idxs=None):
+                    list idxs=None, bint checkout=False):
     """A MovableList's diff: its items before the batch against after (ml_event_ops); an
-    import's (`idxs`: its journal notes of `c`) split into items as loro's
-    (ml_import_split) when it is small: the split is replayed in plain Python at a cost
-    that grows with the import's ops times the delta's items, so an import of more than
-    ML_SPLIT_MAX_NOTES ops of `c` gets the same diff in ml_event_ops' split."""
+    import's (`idxs`: its journal notes of `c`) or a `checkout`'s split into items as
+    loro's (ml_import_split: loro's steps replayed, at a cost that grows with the changed
+    elements times the log of the list's length)."""
     values = doc.log.values
-    if idxs is None or len(idxs) > ML_SPLIT_MAX_NOTES:
-        ops = ml_event_ops(doc, c, is_import)
-    else:
+    if checkout or idxs is not None:
         ops = ml_import_split(doc, c, idxs)
+    else:
+        ops = ml_event_ops(doc, c, is_import)
     if not ops:
         return None if is_import else Diff.List([])
     return Diff.List([ListDiffItem.Retain(op[1]) if op[0] == 0 else ListDiffItem.Delete(op[1])
@@ -2311,6 +2307,66 @@ def shallow_load_event(LoroDoc doc, origin):
         if not out:
             return
         ranks = hash_rank(doc, [x[2] for x in out])
+        out.sort(key=lambda x: (x[0], x[1], ranks[x[2]]))
+        doc.pending_events.append(queued_batch(doc.evs, 1, "" if origin is None else origin,
+                                               [x[3] for x in out], None))
+    finally:
+        batch_done(doc)
+
+
+def snapshot_load_event(LoroDoc doc, list cids, origin):
+    """The Import event of a snapshot loaded into an empty document: every container its
+    state section names (`cids`) that has a path, as its whole value from empty, empty ones
+    too (a text emptied by deletes as an empty delta, a counter at 0, a tree without live
+    nodes as no items), parents first; loro diffs the loaded state from the empty one.
+    Called under the lock; queues it."""
+    global _shallow_trees
+    cdef list out = []
+    cdef uint32_t c
+    try:
+        reg = doc.evs
+        if reg is None or not (reg.root or reg.hooks or reg.by_cid and reg.active()):
+            return
+        doc.evs.tree_lca = None
+        paths = {}
+        cids = list(cids)
+        named = set(cids)
+        for cid in cids:            # (grows: the meta maps of live tree nodes)
+            found = doc.cid_index.get(cid)
+            if found is None:
+                if not (isinstance(cid, _types.ContainerID.Normal)
+                        and str(cid.container_type) == "Map"):
+                    continue
+                # a tree node's meta map loro's state lists (it has no op of its own)
+                found = container_index(doc, cid, KIND_MAP)
+            c = found
+            if doc.ckind[c] == KIND_TREE:
+                d = whole_value_diff(doc, c, [], True) or Diff.Tree(TreeDiff([]))
+                for item in d.diff.diff:
+                    # a live node's meta map is a container of loro's loaded state
+                    meta = _types.ContainerID.Normal(item.target.peer, item.target.counter,
+                                                     _types.ContainerType.Map())
+                    if meta not in named:
+                        named.add(meta)
+                        container_index(doc, meta, KIND_MAP)
+                        cids.append(meta)
+            else:
+                _shallow_trees = True
+                try:
+                    d = whole_value_diff(doc, c, [], True)
+                finally:
+                    _shallow_trees = False
+            if d is None:
+                continue
+            path = path_of(doc, c, paths)
+            if path is None:
+                continue
+            out.append((len(path), 0, c, ContainerDiff(doc.cids[c], path, False, d)))
+        if not out:
+            return
+        # loro fills its event's map from the loaded states in its container numbers' order
+        lnum = doc.lnum
+        ranks = hash_rank(doc, sorted((x[2] for x in out), key=lambda c: lnum.get(doc.cids[c], 1 << 30)))
         out.sort(key=lambda x: (x[0], x[1], ranks[x[2]]))
         doc.pending_events.append(queued_batch(doc.evs, 1, "" if origin is None else origin,
                                                [x[3] for x in out], None))

@@ -60,10 +60,12 @@ def import_changes(LoroDoc doc, list changes):
     return run_import(doc, changes, None, False)
 
 
-def import_blobs(LoroDoc doc, list blobs, bint batch=False):
+def import_blobs(LoroDoc doc, list blobs, bint batch=False, bint shallow_loads=True):
     """Import binary blobs: the codec stages their changes straight into the arenas. A batch
-    of several blobs reports every pending change of the document (as loro's import_batch)."""
-    return run_import(doc, None, blobs, batch and len(blobs) > 1)
+    of several blobs reports every pending change of the document (as loro's import_batch).
+    Without `shallow_loads` a shallow snapshot is history only, even into an empty document
+    (loro's import_batch)."""
+    return run_import(doc, None, blobs, batch and len(blobs) > 1, shallow_loads)
 
 
 cdef class ImportRun:
@@ -183,7 +185,8 @@ cdef int journal_record(LoroDoc doc, ImportRun run, int64_t i) except -1:
     return 0
 
 
-cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending):
+cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending,
+                       bint shallow_loads=True):
     """Stage everything, then apply. All or nothing: on any error (or interrupt) the document
     is left exactly as it was; errors other than LoroError/MemoryError become DecodeError."""
     commit_txn(doc)
@@ -198,9 +201,9 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
             from loro_c import _codec
             # like loro, a snapshot loaded into an empty document also brings the roots its
             # state lists, even those without ops
-            _codec.stage_blobs(doc, blobs, (run.n_changes == 0 and run.n_pending_before == 0
-                                            and run.n_containers == 0) or doc.thin_materializing
-                              or doc.shallow_loading)
+            _codec.stage_blobs(doc, blobs, ((run.n_changes == 0 and run.n_pending_before == 0
+                                             and run.n_containers == 0 and shallow_loads)
+                                            or doc.thin_materializing or doc.shallow_loading))
         applying = True
         status = apply_staged(doc, run)
         # the grouping undo log serves this import only
@@ -716,9 +719,10 @@ cdef stage_value(LoroDoc doc, v, peer, counter):
             raise DecodeError(f"a created child container must be {counter}@{peer}, not {v}")
         numbered = v in doc.lnum
         container_index(doc, v, kind_of_type(v.container_type))
-        if not numbered:
+        if not numbered and doc.snap_hi >= 0:
             # loro numbers a created child after every container its blob's ops name
-            # (when it links the changes' children): hash_order ranks follow that number
+            # (when it links the changes' children): hash_order ranks follow that number;
+            # a snapshot loaded into an empty document numbers it where its ops name it
             if v in doc.lnum:
                 del doc.lnum[v]     # numbered just now: the last entry
             doc.lnum_pending.append(v)

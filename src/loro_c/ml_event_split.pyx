@@ -20,335 +20,562 @@ step into the event (a DeltaRope, a B-tree of retain and replace items):
 Composing cuts the rope's items and joins an insert to the item it lands in or beside only
 where the B-tree does (values of one item share is_move and hold at most 8), so replaying
 those steps on a plain list of items gives loro's split. This module does that, for the
-imports of a document someone subscribes to (plain Python, off every other path)."""
-from bisect import bisect_left, insort
+imports of a document someone subscribes to, in C structures (a block list of items, a
+Fenwick tree of the items pointed at): an import's cost grows with its ops times the
+log of the list's length, as loro's."""
+from libc.stdint cimport int32_t, int64_t, uint64_t, uint32_t
+from libc.stdlib cimport malloc, realloc, free, qsort
+from libc.string cimport memmove, memcpy, memset
 
-from loro_c.hash_order import _K, _M64, _capacity
+from loro_c.hash_order import _capacity
 
-_CAP = 8        # loro's list delta items hold at most 8 values (ArrayVec<_, 8>)
+DEF CAP = 8         # loro's list delta items hold at most 8 values (ArrayVec<_, 8>)
+DEF BMAX = 64       # items per block of the rope
+DEF BROOM = 8       # room kept free in a block before each step (a step adds at most 4)
+
+cdef uint64_t K = 0xF1357AEA2E62A9C5ULL
 
 
-def _elem_hash(key):
+cdef inline uint64_t elem_hash(uint64_t peer, uint32_t lamport) noexcept:
     """FxHasher over a CompactIdLp: the peer (u64), then the Lamport (a NonMaxU32, stored
     as its bitwise complement)."""
-    a, b = key[0], key[1] ^ 0xFFFFFFFF
-    h = (a * _K) & _M64
-    h = ((h + b) * _K) & _M64
-    return ((h << 26) | (h >> 38)) & _M64
+    cdef uint64_t h = peer * K
+    h = (h + <uint64_t>(lamport ^ 0xFFFFFFFFU)) * K
+    return (h << 26) | (h >> 38)
 
 
-def element_order(touched, n_known, created, hash_key):
-    """The touched elements in loro's iteration order. Loro's map holds more than the
-    elements of the import's ops (measured on loro 1.17.1: the order follows a table sized
-    as if it held every element the list ever had, `n_known`, filled in the order they were
-    created, `created`: element -> rank); the elements go by their bucket there, those of
-    one bucket in creation order (a key pushed past another's bucket is not modelled: in
-    the 60 random sessions of test_movable_list_import_events that gives the orders of a
-    full replay of such a table)."""
-    buckets = 4
+ctypedef struct order_key:
+    uint64_t bucket
+    int64_t rank
+    int64_t first
+
+
+cdef int cmp_order(const void *a, const void *b) noexcept nogil:
+    cdef const order_key *x = <const order_key*>a
+    cdef const order_key *y = <const order_key*>b
+    if x.bucket != y.bucket:
+        return -1 if x.bucket < y.bucket else 1
+    if x.rank != y.rank:
+        return -1 if x.rank < y.rank else 1
+    return -1 if x.first < y.first else (1 if x.first > y.first else 0)
+
+
+def element_order(touched, n_known, created, peer_ids):
+    """The touched elements ((peer index << 32) | Lamport) in loro's iteration order.
+    Loro's map holds more than the elements of the import's ops (measured on loro 1.17.1:
+    the order follows a table sized as if it held every element the list ever had,
+    `n_known`, filled in the order they were created, `created`: element -> rank); the
+    elements go by their bucket there, those of one bucket in creation order (a key
+    pushed past another's bucket is not modelled: in the 60 random sessions of
+    test_movable_list_import_events that gives the orders of a full replay of such a
+    table)."""
+    cdef int64_t buckets = 4, n = 0, k
+    cdef uint64_t mask, e
+    cdef order_key *keys
     while _capacity(buckets) < n_known:
         buckets *= 2
-    mask = buckets - 1
+    mask = <uint64_t>(buckets - 1)
     first = {}
-    for e in touched:
-        if e not in first:
-            first[e] = (_elem_hash(hash_key(e)) & mask, created.get(e, n_known), len(first))
-    return sorted(first, key=first.__getitem__)
+    for x in touched:
+        if x not in first:
+            first[x] = len(first)
+    elems = list(first)
+    keys = <order_key*>malloc((len(elems) + 1) * sizeof(order_key))
+    if keys == NULL:
+        raise MemoryError()
+    try:
+        for x in elems:
+            e = x
+            keys[n].bucket = elem_hash(<uint64_t>peer_ids[e >> 32], <uint32_t>(e & 0xFFFFFFFFU)) & mask
+            r = created.get(x)
+            keys[n].rank = n_known if r is None else r
+            keys[n].first = n
+            n += 1
+        qsort(keys, n, sizeof(order_key), cmp_order)
+        return [elems[keys[k].first] for k in range(n)]
+    finally:
+        free(keys)
 
 
-# -- the delta rope: ["r", n] and ["p", values, is_move, deleted] items, one per leaf ------
+# -- the delta rope ---------------------------------------------------------------------
+# Items: a retain of `n`, or a replace (up to CAP value slots, is_move, `n` deleted).
+# They sit in blocks of at most BMAX (a block list stands in for loro's B-tree: what
+# matters for the split is the sequence of items, which the blocks only index).
 
-def _dlen(it):
-    return it[1] if it[0] == "r" else len(it[1])
+ctypedef struct ritem:
+    int kind            # 0: retain, 1: replace
+    int mv
+    int nv
+    int64_t n
+    int64_t v[CAP]
+
+ctypedef struct rblock:
+    int cnt
+    int64_t dlen
+    ritem it[BMAX]
 
 
-def _rlen(it):
-    return it[1] if it[0] == "r" else len(it[1]) + it[3]
+cdef inline int64_t dlen(const ritem *it) noexcept nogil:
+    return it.n if it.kind == 0 else it.nv
 
 
-def _can_merge(a, b):
-    if a[0] != b[0]:
+cdef inline int64_t rlen(const ritem *it) noexcept nogil:
+    return it.n if it.kind == 0 else it.nv + it.n
+
+
+cdef inline bint can_merge(const ritem *a, const ritem *b) noexcept nogil:
+    if a.kind != b.kind:
         return False
-    if a[0] == "r":
+    if a.kind == 0:
         return True
-    return a[2] == b[2] and len(a[1]) + len(b[1]) <= _CAP
+    return a.mv == b.mv and a.nv + b.nv <= CAP
 
 
-def _merge_right(a, b):
-    if a[0] == "r":
-        a[1] += b[1]
-    else:
-        a[1] = a[1] + b[1]
-        a[3] += b[3]
+cdef inline void merge_right(ritem *a, const ritem *b) noexcept nogil:
+    cdef int k
+    if a.kind == 0:
+        a.n += b.n
+        return
+    for k in range(b.nv):
+        a.v[a.nv + k] = b.v[k]
+    a.nv += b.nv
+    a.n += b.n
 
 
-def _removable(it):
-    return it[1] == 0 if it[0] == "r" else not it[1] and it[3] == 0
+cdef inline bint removable(const ritem *it) noexcept nogil:
+    return it.n == 0 if it.kind == 0 else (it.nv == 0 and it.n == 0)
 
 
-def _split(it, pos):
+cdef void split_item(ritem *it, int64_t pos, ritem *right) noexcept nogil:
     """Cut `it` after `pos` units (values, then deletes): it keeps the left part, the right
-    one is returned."""
-    if it[0] == "r":
-        right = ["r", it[1] - pos]
-        it[1] = pos
-        return right
-    if pos < len(it[1]):
-        right = ["p", it[1][pos:], it[2], it[3]]
-        it[1] = it[1][:pos]
-        it[3] = 0
-        return right
-    n = len(it[1]) + it[3] - pos
-    it[3] -= n
-    return ["p", [], False, n]
+    one goes to `right`."""
+    cdef int k
+    if it.kind == 0:
+        right.kind = 0
+        right.mv = 0
+        right.nv = 0
+        right.n = it.n - pos
+        it.n = pos
+        return
+    right.kind = 1
+    if pos < it.nv:
+        right.mv = it.mv
+        right.nv = it.nv - <int>pos
+        for k in range(right.nv):
+            right.v[k] = it.v[pos + k]
+        right.n = it.n
+        it.nv = <int>pos
+        it.n = 0
+        return
+    right.mv = 0
+    right.nv = 0
+    right.n = it.nv + it.n - pos
+    it.n -= right.n
 
 
-cdef class Rope:
-    # `n`: the rope's length (its retains and values), kept up to date by each change of
-    # `items` rather than summed on every step (a replay of many ops queries it often).
-    # Compiled (a replay runs for every small import of a subscribed movable list): the
-    # rope and its scans are typed, its items stay Python lists.
-    cdef public list items
-    cdef public Py_ssize_t n
+cdef inline void make_replace(ritem *it, int64_t value, int has_value, int mv, int64_t dels) noexcept nogil:
+    it.kind = 1
+    it.nv = has_value
+    it.v[0] = value
+    it.mv = mv if has_value else 0
+    it.n = dels
 
-    def __init__(self):
-        self.items = []
-        self.n = 0
 
-    cpdef Py_ssize_t length(self):
-        return self.n
+cdef class CRope:
+    cdef rblock **blocks
+    cdef int nb, cap
+    cdef int64_t total
 
-    cpdef tuple query(self, Py_ssize_t pos):
-        """(item, offset) where position `pos` falls: past items it covers whole (deletes
-        included), else the last item."""
-        cdef list items = self.items
-        cdef list it
-        cdef Py_ssize_t i, n, start, left, last_left, count = len(items)
-        if pos >= self.n and count:
-            # (every item is passed whole: the last one takes the rest)
-            return count - 1, pos - (self.n - _dlen(items[count - 1]))
-        if pos > self.n >> 1:
-            # from the end: the item holding `pos` is the last one of some length that
-            # starts at or before it (a scan half as long on average)
-            start = self.n
-            for i in range(count - 1, -1, -1):
-                it = <list>items[i]
-                n = <Py_ssize_t>it[1] if it[0] == "r" else len(<list>it[1])
-                start -= n
-                if n and start <= pos:
-                    return i, pos - start
-        left = last_left = pos
-        for i in range(count):
-            it = <list>items[i]
-            n = <Py_ssize_t>it[1] if it[0] == "r" else len(<list>it[1])      # (_dlen, inlined)
-            if left >= n:
-                last_left = left
-                left -= n
-            else:
-                return i, left
-        return count - 1, last_left
+    def __cinit__(self):
+        self.blocks = NULL
+        self.nb = self.cap = 0
+        self.total = 0
 
-    def push_retain(self, n):
-        if n <= 0:
-            return
-        self.n += n
-        if self.items and self.items[-1][0] == "r":
-            self.items[-1][1] += n
-        else:
-            self.items.append(["r", n])
+    def __dealloc__(self):
+        cdef int b
+        for b in range(self.nb):
+            free(self.blocks[b])
+        free(self.blocks)
 
-    def push(self, it):
-        if it[0] == "r":
-            self.push_retain(it[1])
-            return
-        if not it[1] and not it[3]:
-            return
-        self.n += len(it[1])
-        last = self.items[-1] if self.items else None
-        if last is not None and last[0] == "p" and _can_merge(last, it):
-            _merge_right(last, it)
-        else:
-            self.items.append(list(it))
+    cdef int add_block(self, int at) except -1:
+        cdef rblock *blk
+        if self.nb == self.cap:
+            self.cap = self.cap * 2 if self.cap else 16
+            self.blocks = <rblock**>realloc(self.blocks, self.cap * sizeof(rblock*))
+            if self.blocks == NULL:
+                raise MemoryError()
+        blk = <rblock*>malloc(sizeof(rblock))
+        if blk == NULL:
+            raise MemoryError()
+        blk.cnt = 0
+        blk.dlen = 0
+        memmove(&self.blocks[at + 1], &self.blocks[at], (self.nb - at) * sizeof(rblock*))
+        self.blocks[at] = blk
+        self.nb += 1
+        return 0
 
-    def compose(self, other):
-        if not self.items:
-            self.items = [list(it) for it in other]
-            self.n = sum(_dlen(it) for it in self.items)
-            return
-        index = 0
-        rest = False
-        for it in other:
-            if index >= self.length():
-                self.push_retain(index - self.length())
-                rest = True
-            if rest:
-                self.push(it)
+    cdef void fix(self, int b) noexcept:
+        """Recount block b's length (after its items changed)."""
+        cdef rblock *blk = self.blocks[b]
+        cdef int64_t s = 0
+        cdef int o
+        for o in range(blk.cnt):
+            s += dlen(&blk.it[o])
+        self.total += s - blk.dlen
+        blk.dlen = s
+
+    cdef int tidy(self) except -1:
+        """Drop empty blocks, split full ones: every block then has room for a step."""
+        cdef int b = 0, half
+        cdef rblock *blk
+        while b < self.nb:
+            blk = self.blocks[b]
+            if blk.cnt == 0:
+                free(blk)
+                memmove(&self.blocks[b], &self.blocks[b + 1], (self.nb - b - 1) * sizeof(rblock*))
+                self.nb -= 1
                 continue
-            if it[0] == "r":
-                if self.length() < index + it[1]:
-                    self.push_retain(index + it[1] - self.length())
-                index += it[1]
-            else:
-                self._replace(it, index)
-                index += len(it[1])
+            if blk.cnt > BMAX - BROOM:
+                self.add_block(b + 1)
+                blk = self.blocks[b]
+                half = blk.cnt // 2
+                memcpy(&self.blocks[b + 1].it[0], &blk.it[half], (blk.cnt - half) * sizeof(ritem))
+                self.blocks[b + 1].cnt = blk.cnt - half
+                blk.cnt = half
+                self.total -= blk.dlen
+                blk.dlen = 0
+                self.fix(b)
+                self.fix(b + 1)
+            b += 1
+        return 0
 
-    def _replace(self, it, index):
-        values, mv, left = it[1], it[2], it[3]
-        should_insert = len(values) > 0
-        n = self.length()
-        if index > n:
-            self.push_retain(index - n)
-        if left > 0 and index != self.length():
-            end = min(index + left, self.length())
-            fi, fo = self.query(index)
-            ti, to = self.query(end)
-            if fi == ti:
-                self._single(fi, fo, to, left, values, mv)
-                should_insert = False
-                left = 0
-            else:
-                left = self._batch(fi, fo, ti, to, left)
-        if left > 0 or should_insert:
-            self.insert(index, ["p", values if should_insert else [],
-                                mv if should_insert else False, left])
+    cdef int splice(self, int b, int o, int ndel, const ritem *new, int nnew) except -1:
+        """Replace `ndel` items from (b, o) with `nnew` items, in block b."""
+        cdef rblock *blk = self.blocks[b]
+        if blk.cnt - ndel + nnew > BMAX:
+            raise AssertionError("rope block overflow")
+        memmove(&blk.it[o + nnew], &blk.it[o + ndel], (blk.cnt - o - ndel) * sizeof(ritem))
+        if nnew:
+            memcpy(&blk.it[o], new, nnew * sizeof(ritem))
+        blk.cnt += nnew - ndel
+        self.fix(b)
+        return 0
 
-    def _single(self, i, start, end, left, values, mv):
-        it = self.items[i]
-        if it[0] == "r":
-            self._update_split(i, start, end, ["p", list(values), mv, left])
+    cdef ritem *last(self, int *b, int *o) noexcept:
+        b[0] = self.nb - 1
+        o[0] = self.blocks[self.nb - 1].cnt - 1
+        return &self.blocks[b[0]].it[o[0]]
+
+    cdef void query(self, int64_t pos, int *qb, int *qo, int64_t *off) noexcept:
+        """Where position `pos` falls: past items it covers whole (deletes included), else
+        the last item (the rope is not empty)."""
+        cdef int b, o
+        cdef int64_t left = pos, n
+        cdef rblock *blk
+        cdef ritem *it
+        if pos >= self.total:
+            it = self.last(qb, qo)
+            off[0] = pos - (self.total - dlen(it))
             return
-        vlen = len(it[1])
-        vs, ve = min(start, vlen), min(end, vlen)
-        it[3] += max(left - (ve - vs), 0)
-        self._update_split(i, vs, ve, ["p", list(values), mv, 0])
+        for b in range(self.nb):
+            blk = self.blocks[b]
+            if left >= blk.dlen:
+                left -= blk.dlen
+                continue
+            for o in range(blk.cnt):
+                n = dlen(&blk.it[o])
+                if left >= n:
+                    left -= n
+                else:
+                    qb[0] = b
+                    qo[0] = o
+                    off[0] = left
+                    return
+        # (not reached: pos < total)
+        it = self.last(qb, qo)
+        off[0] = left
 
-    def _update_split(self, i, start, end, new):
-        it = self.items[i]
-        self.n -= _dlen(it)
-        rl = _rlen(it)
+    cdef int push(self, const ritem *it) except -1:
+        """Append `it` at the end (joined to the last item when they merge)."""
+        cdef int b, o
+        cdef ritem *lst
+        if it.kind == 0 and it.n <= 0:
+            return 0
+        if it.kind == 1 and it.nv == 0 and it.n == 0:
+            return 0
+        if self.nb:
+            lst = self.last(&b, &o)
+            if can_merge(lst, it):
+                merge_right(lst, it)
+                self.fix(b)
+                return 0
+        if self.nb == 0 or self.blocks[self.nb - 1].cnt >= BMAX - BROOM:
+            self.add_block(self.nb)
+        b = self.nb - 1
+        self.splice(b, self.blocks[b].cnt, 0, it, 1)
+        return 0
+
+    cdef int push_retain(self, int64_t n) except -1:
+        cdef ritem r
+        if n <= 0:
+            return 0
+        r.kind = 0
+        r.mv = r.nv = 0
+        r.n = n
+        return self.push(&r)
+
+    cdef int step(self, int64_t index, int64_t value, int has_value, int mv, int64_t dels) except -1:
+        """Compose [retain index, replace (value?, mv, dels)] into the rope."""
+        cdef ritem it
+        make_replace(&it, value, has_value, mv, dels)
+        self.tidy()
+        if self.nb == 0:
+            self.push_retain(index)
+            self.push(&it)
+            return 0
+        if index >= self.total:
+            self.push_retain(index - self.total)
+            self.push(&it)
+            return 0
+        self.replace(&it, index)
+        return 0
+
+    cdef int replace(self, ritem *it, int64_t index) except -1:
+        cdef int64_t left = it.n, end, fo, to
+        cdef bint should_insert = it.nv > 0
+        cdef int fb, fi, tb, ti
+        cdef ritem ins
+        if left > 0 and index != self.total:
+            end = min(index + left, self.total)
+            self.query(index, &fb, &fi, &fo)
+            self.query(end, &tb, &ti, &to)
+            if fb == tb and fi == ti:
+                self.single(fb, fi, fo, to, left, it)
+                return 0
+            left = self.batch(fb, fi, fo, tb, ti, to, left)
+        if left > 0 or should_insert:
+            ins = it[0]
+            if not should_insert:
+                ins.nv = 0
+                ins.mv = 0
+            ins.n = left
+            self.insert(index, &ins)
+        return 0
+
+    cdef int single(self, int b, int i, int64_t start, int64_t end, int64_t left,
+                    const ritem *it) except -1:
+        cdef ritem *cur = &self.blocks[b].it[i]
+        cdef ritem new = it[0]
+        cdef int64_t vs, ve
+        if cur.kind == 0:
+            new.n = left
+            return self.update_split(b, i, start, end, &new)
+        vs = min(start, cur.nv)
+        ve = min(end, cur.nv)
+        cur.n += max(left - (ve - vs), 0)
+        new.n = 0
+        return self.update_split(b, i, vs, ve, &new)
+
+    cdef int update_split(self, int b, int i, int64_t start, int64_t end, ritem *new) except -1:
+        cdef ritem out[3]
+        cdef ritem right
+        cdef ritem *it = &self.blocks[b].it[i]
+        cdef int64_t rl = rlen(it)
+        cdef int n = 0, k, m = 0
         if start == 0 and end == rl:
-            out = [new]
+            out[0] = new[0]
+            n = 1
         elif start == 0:
-            right = _split(it, end)
-            out = [new, right]
-            if _can_merge(new, right):
-                _merge_right(new, right)
-                out = [new]
+            split_item(it, end, &right)
+            out[0] = new[0]
+            n = 2
+            out[1] = right
+            if can_merge(&out[0], &right):
+                merge_right(&out[0], &right)
+                n = 1
         elif end == rl:
-            _split(it, start)
-            out = [it, new]
-            if _can_merge(it, new):
-                _merge_right(it, new)
-                out = [it]
+            split_item(it, start, &right)     # (the right part is dropped)
+            out[0] = it[0]
+            out[1] = new[0]
+            n = 2
+            if can_merge(&out[0], new):
+                merge_right(&out[0], new)
+                n = 1
         else:
-            right = _split(it, end)
-            _split(it, start)
-            middle = new
-            if _removable(middle):
-                out = [it, right]
-                if _can_merge(it, right):
-                    _merge_right(it, right)
-                    out = [it]
-            elif _can_merge(middle, right):
-                _merge_right(middle, right)
-                out = [it, middle]
-                if _can_merge(it, middle):
-                    _merge_right(it, middle)
-                    out = [it]
-            elif _can_merge(it, middle):
-                _merge_right(it, middle)
-                out = [it, right]
+            split_item(it, end, &right)
+            split_item(it, start, &out[2])   # (dropped: new takes its place)
+            out[0] = it[0]
+            if removable(new):
+                out[1] = right
+                n = 2
+                if can_merge(&out[0], &right):
+                    merge_right(&out[0], &right)
+                    n = 1
+            elif can_merge(new, &right):
+                merge_right(new, &right)
+                out[1] = new[0]
+                n = 2
+                if can_merge(&out[0], new):
+                    merge_right(&out[0], new)
+                    n = 1
+            elif can_merge(&out[0], new):
+                merge_right(&out[0], new)
+                out[1] = right
+                n = 2
             else:
-                out = [it, middle, right]
-        self.items[i:i + 1] = out = [x for x in out if not _removable(x)]
-        self.n += sum(_dlen(x) for x in out)
+                out[1] = new[0]
+                out[2] = right
+                n = 3
+        for k in range(n):
+            if not removable(&out[k]):
+                if m != k:
+                    out[m] = out[k]
+                m += 1
+        return self.splice(b, i, 1, out, m)
 
-    def _cut(self, i, off):
-        """Split item i at `off` if inside it; the index of the item that starts there."""
-        it = self.items[i]
+    cdef int cut(self, int b, int i, int64_t off, int *rb, int *ri) except -1:
+        """Split item (b, i) at `off` if inside it; (rb, ri): the item that starts there
+        (ri may be one past the block's last)."""
+        cdef ritem *it = &self.blocks[b].it[i]
+        cdef ritem right
+        rb[0] = b
         if off == 0:
-            return i
-        if off >= _rlen(it):
-            return i + 1
-        right = _split(it, off)
-        self.items.insert(i + 1, right)
-        return i + 1
+            ri[0] = i
+            return 0
+        ri[0] = i + 1
+        if off >= rlen(it):
+            return 0
+        split_item(it, off, &right)
+        self.splice(b, i + 1, 0, &right, 1)
+        return 0
 
-    def _batch(self, fi, fo, ti, to, left):
-        end = self._cut(ti, to)
-        n = len(self.items)
-        start = self._cut(fi, fo)
-        end += len(self.items) - n      # (a cut of the first item shifts the last)
-        for k in range(start, end):
-            if left == 0:
-                break
-            it = self.items[k]
-            if it[0] == "r":
-                left -= it[1]
-                self.n -= it[1]
-                self.items[k] = ["p", [], False, it[1]]
-            elif left >= len(it[1]):
-                left -= len(it[1])
-                self.n -= len(it[1])
-                it[1] = []
-                it[2] = False
-        self.items = [x for x in self.items if not _removable(x)]
+    cdef int64_t batch(self, int fb, int fi, int64_t fo, int tb, int ti, int64_t to,
+                       int64_t left) except -1:
+        cdef int eb, ei, sb, si, b, o, o_end, m, n_before
+        cdef ritem *it
+        cdef rblock *blk
+        self.cut(tb, ti, to, &eb, &ei)
+        n_before = self.blocks[fb].cnt
+        self.cut(fb, fi, fo, &sb, &si)
+        if sb == eb:
+            ei += self.blocks[fb].cnt - n_before      # (a cut of the first item shifts the last)
+        b = sb
+        o = si
+        while left != 0 and (b < eb or (b == eb and o < ei)):
+            blk = self.blocks[b]
+            if o >= blk.cnt:
+                b += 1
+                o = 0
+                continue
+            it = &blk.it[o]
+            if it.kind == 0:
+                left -= it.n
+                it.kind = 1
+                it.nv = 0
+                it.mv = 0
+            elif left >= it.nv:
+                left -= it.nv
+                it.nv = 0
+                it.mv = 0
+            o += 1
+        # the items emptied go (none outside the range is)
+        for b in range(sb, min(eb, self.nb - 1) + 1):
+            blk = self.blocks[b]
+            m = 0
+            for o in range(blk.cnt):
+                if not removable(&blk.it[o]):
+                    if m != o:
+                        blk.it[m] = blk.it[o]
+                    m += 1
+            blk.cnt = m
+            self.fix(b)
+        self.tidy_empty()
         return left
 
-    def insert(self, pos, it):
-        n = _dlen(it)
-        self._insert(pos, it)
-        self.n += n         # (after: query reads the length before the insert)
+    cdef void tidy_empty(self) noexcept:
+        cdef int b = 0
+        while b < self.nb:
+            if self.blocks[b].cnt == 0:
+                free(self.blocks[b])
+                memmove(&self.blocks[b], &self.blocks[b + 1], (self.nb - b - 1) * sizeof(rblock*))
+                self.nb -= 1
+            else:
+                b += 1
 
-    def _insert(self, pos, it):
-        if not self.items:
-            self.items.append(it)
-            return
-        i, off = self.query(pos)
-        leaf = self.items[i]
+    cdef int insert(self, int64_t pos, ritem *it) except -1:
+        cdef int b, i, k
+        cdef int64_t off
+        cdef ritem *leaf
+        cdef ritem two[2]
+        if self.nb == 0:
+            return self.push(it)
+        self.query(pos, &b, &i, &off)
+        leaf = &self.blocks[b].it[i]
         # the leaf takes it in (B-tree try_insert), else merges with it at an end, else a
         # new leaf goes before, after or between the halves of the leaf
-        if leaf[0] == "r" and it[0] == "r":
-            leaf[1] += it[1]
-            return
-        if leaf[0] == "p" and it[0] == "p":
-            if not leaf[1] and not it[1]:
-                leaf[3] += it[3]
-                return
-            if leaf[2] == it[2] and off <= len(leaf[1]) and len(leaf[1]) + len(it[1]) <= _CAP:
-                leaf[1] = leaf[1][:off] + it[1] + leaf[1][off:]
-                leaf[3] += it[3]
-                return
-        if off == 0 and _can_merge(it, leaf):
-            leaf[1] = it[1] + leaf[1]
-            if leaf[0] == "p":
-                leaf[3] += it[3]
-            return
-        if off == _rlen(leaf) and _can_merge(leaf, it):
-            _merge_right(leaf, it)
-            return
+        if leaf.kind == 0 and it.kind == 0:
+            leaf.n += it.n
+            self.fix(b)
+            return 0
+        if leaf.kind == 1 and it.kind == 1:
+            if leaf.nv == 0 and it.nv == 0:
+                leaf.n += it.n
+                return 0
+            if leaf.mv == it.mv and off <= leaf.nv and leaf.nv + it.nv <= CAP:
+                for k in range(leaf.nv - 1, <int>off - 1, -1):
+                    leaf.v[k + it.nv] = leaf.v[k]
+                for k in range(it.nv):
+                    leaf.v[off + k] = it.v[k]
+                leaf.nv += it.nv
+                leaf.n += it.n
+                self.fix(b)
+                return 0
+        if off == 0 and can_merge(it, leaf):
+            for k in range(leaf.nv - 1, -1, -1):
+                leaf.v[k + it.nv] = leaf.v[k]
+            for k in range(it.nv):
+                leaf.v[k] = it.v[k]
+            leaf.nv += it.nv
+            leaf.n += it.n
+            self.fix(b)
+            return 0
+        if off == rlen(leaf) and can_merge(leaf, it):
+            merge_right(leaf, it)
+            self.fix(b)
+            return 0
         if off == 0:
-            self.items.insert(i, it)
-        elif off >= _rlen(leaf):
-            self.items.insert(i + 1, it)
-        else:
-            right = _split(leaf, off)
-            self.items[i + 1:i + 1] = [it, right]
+            return self.splice(b, i, 0, it, 1)
+        if off >= rlen(leaf):
+            return self.splice(b, i + 1, 0, it, 1)
+        two[0] = it[0]
+        split_item(leaf, off, &two[1])
+        return self.splice(b, i + 1, 0, two, 2)
 
     def ops(self):
         """[(0, n) retain | (1, values, is_move) | (2, n) delete], trailing retains cut."""
+        cdef int b, o, k
+        cdef ritem *it
         out = []
-        for it in self.items:
-            if it[0] == "r":
-                out.append((0, it[1]))
-                continue
-            if it[1]:
-                out.append((1, list(it[1]), it[2]))
-            if it[3]:
-                out.append((2, it[3]))
-        while out and out[-1][0] == 0:
+        for b in range(self.nb):
+            for o in range(self.blocks[b].cnt):
+                it = &self.blocks[b].it[o]
+                if it.kind == 0:
+                    out.append((0, it.n))
+                    continue
+                if it.nv:
+                    out.append((1, [it.v[k] for k in range(it.nv)], bool(it.mv)))
+                if it.n:
+                    out.append((2, it.n))
+        while out and out[len(out) - 1][0] == 0:
             out.pop()
         return out
+
+    def py_step(self, index, value, has_value, mv, dels):
+        """(for tests)"""
+        self.step(index, value, has_value, mv, dels)
+
+    def py_length(self):
+        return self.total
 
 
 def _canonical(ops):
@@ -363,18 +590,18 @@ def _canonical(ops):
                 out.append((2, dels))
             ins, dels = [], 0
             if op[1]:
-                if out and out[-1][0] == 0:
-                    out[-1] = (0, out[-1][1] + op[1])
+                if out and out[len(out) - 1][0] == 0:
+                    out[len(out) - 1] = (0, out[len(out) - 1][1] + op[1])
                 else:
                     out.append(op)
         elif op[0] == 1:
-            if ins and ins[-1][2] == op[2]:
-                ins[-1] = (1, ins[-1][1] + list(op[1]), op[2])
+            if ins and ins[len(ins) - 1][2] == op[2]:
+                ins[len(ins) - 1] = (1, ins[len(ins) - 1][1] + list(op[1]), op[2])
             else:
                 ins.append((1, list(op[1]), op[2]))
         else:
             dels += op[1]
-    while out and out[-1][0] == 0:
+    while out and out[len(out) - 1][0] == 0:
         out.pop()
     return out
 
@@ -386,113 +613,221 @@ def import_ops(changed, base_at, touched, values, peer_ids, same_value, n_known,
     changed: the elements shown before or after whose value slot or list item changed, or
     shown on one side only, as [element, before index, value slot, list item, the list
     item's op position now (-1: gone), after index, value slot, list item, op position]
-    (-1 where not shown; an element is (peer index << 32) | Lamport); every other shown
-    element keeps its list item and value; base_at: op position of a changed element's
-    item -> the shown items before it that are not a changed element's; touched: the
-    elements the import's ops name, in op order; values: the value slots; peer_ids: the
-    peer id of each peer index; same_value(a, b): whether loro takes two values as equal;
-    n_known: how many elements the list ever had; created: element -> its rank in
-    creation order; diffed: the same diff from comparing the items (ml_import_ops), whose
-    effect and is_move flags are loro's. The replay's split is returned when it agrees with
-    `diffed` (the order of loro's map is not fully known, see element_order), else
-    `diffed`. In the 60 random sessions of test_movable_list_import_events 23 of 1,917
-    imports still split otherwise than loro's (121 with `diffed` alone)."""
+    (-1 where not shown; an element is (peer index << 32) | Lamport; the ones shown before
+    come first, by before index); every other shown element keeps its list item and
+    value; base_at: op position of a changed element's item -> the shown items before it
+    that are not a changed element's; touched: the elements the import's ops name, in op
+    order; values: the value slots; peer_ids: the peer id of each peer index;
+    same_value(a, b): whether loro takes two values as equal; n_known: how many elements
+    the list ever had; created: element -> its rank in creation order; diffed: the same
+    diff from comparing the items (ml_import_ops), whose effect and is_move flags are
+    loro's, or None. The replay's split is returned when it agrees with `diffed` (the
+    order of loro's map is not fully known, see element_order), else `diffed`."""
     ops = _replay(changed, base_at, touched, values, peer_ids, same_value, n_known, created)
-    return ops if _canonical(ops) == _canonical(diffed) else diffed
+    if diffed is None or _canonical(ops) == _canonical(diffed):
+        return ops
+    return diffed
+
+
+# per changed element (a rec of `changed`)
+ctypedef struct rec:
+    int64_t bi, bval, old_op, aj, aval, new_op
+    int64_t bbase, abase        # base_at of its before / after item
+    int same_item               # its before and after items are one
+    int wanted                  # named by the import's ops
+    int pointed_b, pointed_a    # its before / after item pointed at (by it)
+    int in_state                # loro's state holds it (on cur_item, with cur_val)
+    int cur_a                   # cur_item is its after item (else its before one)
+    int64_t cur_val
+    int moved                   # put aside by the list's deletes, with moved_val
+    int64_t moved_val
+
+
+cdef inline void fw_add(int32_t *fw, int64_t size, int64_t i, int d) noexcept:
+    i += 1
+    while i <= size:
+        fw[i] += d
+        i += i & (-i)
+
+
+cdef inline int64_t fw_before(int32_t *fw, int64_t i) noexcept:
+    """How many marked op positions are below i."""
+    cdef int64_t s = 0
+    while i > 0:
+        s += fw[i]
+        i -= i & (-i)
+    return s
+
+
+cdef class _Replay:
+    cdef rec *r
+    cdef int32_t *fw
+    cdef int64_t size
+
+    def __dealloc__(self):
+        free(self.r)
+        free(self.fw)
+
+    cdef inline int64_t item_op(self, int64_t k, bint a) noexcept:
+        return self.r[k].new_op if a else self.r[k].old_op
+
+    cdef inline bint is_pointed(self, int64_t k, bint a) noexcept:
+        if a and not self.r[k].same_item:
+            return self.r[k].pointed_a
+        return self.r[k].pointed_b
+
+    cdef inline void set_pointed(self, int64_t k, bint a, int on) noexcept:
+        cdef int64_t op = self.item_op(k, a)
+        if a and not self.r[k].same_item:
+            self.r[k].pointed_a = on
+        else:
+            self.r[k].pointed_b = on
+        fw_add(self.fw, self.size, op, 1 if on else -1)
+
+    cdef inline int64_t index_of(self, int64_t k, bint a) noexcept:
+        cdef int64_t op = self.item_op(k, a)
+        return (self.r[k].abase if a else self.r[k].bbase) + fw_before(self.fw, op)
+
+
+cdef inline bint same(list values, object same_value, int64_t a, int64_t b) except -1:
+    return a == b or same_value(values[a], values[b])
 
 
 def _replay(changed, base_at, touched, values, peer_ids, same_value, n_known, created):
     # Only the changed elements move in the replay: the other shown items stay pointed at
     # throughout, so an item's index is base_at (those before it) plus the changed
-    # elements' items pointed at before it (`places`).
-
-    def same(a, b):
-        return a == b or same_value(values[a], values[b])
-
-    def hash_key(e):
-        return (peer_ids[e >> 32], e & 0xFFFFFFFF)
-
-    alive = {}          # a changed element's list items that stay -> op position
-    for e, bi, bval, bpos, old_op, aj, aval, apos, new_op in changed:
-        if old_op >= 0:
-            alive[bpos] = old_op
-        if aj >= 0:
-            alive[apos] = new_op
+    # elements' items pointed at before it (a Fenwick tree over op positions).
+    cdef int64_t n = len(changed), k, maxop = 0, run_at = 0, run = 0, n_moved = 0, at, i
+    cdef int64_t ins, dele, val, prev_bi = -1
+    cdef bint activate, had_old, value_updated, mv, sorted_bi = True
+    cdef rec *x
+    cdef _Replay st = _Replay()
+    cdef CRope rope = CRope()
+    st.r = <rec*>malloc((n + 1) * sizeof(rec))
+    if st.r == NULL:
+        raise MemoryError()
+    memset(st.r, 0, (n + 1) * sizeof(rec))
     wanted = set(touched)
-    final = {r[0]: (r[7], r[6]) for r in changed if r[5] >= 0 and r[0] in wanted}
-    old_val = {r[0]: r[2] for r in changed if r[1] >= 0 and r[0] in wanted}
-    rope = Rope()
-    # the changed elements' shown items: list item -> element, and their op positions, sorted
-    pointed = {r[3]: r[0] for r in changed if r[4] >= 0}
-    places = sorted([r[4] for r in changed if r[4] >= 0])
-    state = {r[0]: [r[3], r[2]] for r in changed if r[4] >= 0 and r[0] in wanted}
-    moved_out = {}          # element put aside -> value slot
-    run_at = run = 0
-    for i, e, val in sorted([(r[1], r[0], r[2]) for r in changed if r[1] >= 0 and r[4] < 0]):
-        at = i - len(moved_out)         # the shown items before it that stay
+    index = {}
+    for k in range(n):
+        row = changed[k]
+        x = &st.r[k]
+        x.bi = row[1]
+        x.bval = row[2]
+        x.old_op = row[4]
+        x.aj = row[5]
+        x.aval = row[6]
+        x.new_op = row[8]
+        x.same_item = row[3] == row[7]
+        x.wanted = row[0] in wanted
+        index[row[0]] = k
+        if x.old_op > maxop:
+            maxop = x.old_op
+        if x.new_op > maxop:
+            maxop = x.new_op
+        if x.old_op >= 0:
+            x.bbase = base_at[x.old_op]
+        if x.new_op >= 0:
+            x.abase = base_at[x.new_op]
+        if x.bi >= 0:
+            if x.bi < prev_bi:
+                sorted_bi = False
+            prev_bi = x.bi
+    st.size = maxop + 1
+    st.fw = <int32_t*>malloc((st.size + 1) * sizeof(int32_t))
+    if st.fw == NULL:
+        raise MemoryError()
+    memset(st.fw, 0, (st.size + 1) * sizeof(int32_t))
+    for k in range(n):
+        x = &st.r[k]
+        if x.old_op >= 0:
+            # shown before on an item that stays: pointed at, and in the state if named
+            st.set_pointed(k, False, 1)
+            if x.wanted:
+                x.in_state = 1
+                x.cur_a = 0
+                x.cur_val = x.bval
+    # 1. the list's deletes: a run of the items gone at a time, at its user index
+    order = range(n)
+    if not sorted_bi:
+        order = [j for _, j in sorted([(changed[j][1], j) for j in range(n)])]
+    for k in order:
+        x = &st.r[k]
+        if x.bi < 0 or x.old_op >= 0:
+            continue
+        at = x.bi - n_moved         # (the shown items before it that stay)
         if run and at != run_at:
-            rope.compose(([["r", run_at]] if run_at else []) + [["p", [], False, run]])
+            rope.step(run_at, 0, 0, 0, run)
             run = 0
         if not run:
             run_at = at
         run += 1
-        moved_out[e] = val
+        x.moved = 1
+        x.moved_val = x.bval
+        n_moved += 1
     if run:
-        rope.compose(([["r", run_at]] if run_at else []) + [["p", [], False, run]])
+        rope.step(run_at, 0, 0, 0, run)
 
-    def index_of(item):
-        p = alive[item]
-        return base_at[p] + bisect_left(places, p)
-
-    def show(item, e):
-        pointed[item] = e
-        insort(places, alive[item])
-
-    def hide(item):
-        del pointed[item]
-        del places[bisect_left(places, alive[item])]
-
-    for e in element_order(touched, n_known, created, hash_key):
-        if e not in final:
-            continue        # (unchanged, or deleted: its items went with the list's deletes)
-        pos, val = final[e]
-        value_updated = e not in old_val or not same(old_val[e], val)
-        cur = state.get(e)
-        if cur is not None:
-            if cur[1] != val and not same(cur[1], val):
-                moved_out.pop(e, None)
-                cur[1] = val
-                if pointed.get(cur[0]) == e:
-                    i = index_of(cur[0])
-                    rope.compose(([["r", i]] if i else []) + [["p", [val], False, 1]])
-            if cur[0] == pos:
-                continue
-            old_item = cur[0]
-            activate = pos in alive and pos not in pointed
+    # 3. the elements named, in the order of loro's map
+    for key in element_order(touched, n_known, created, peer_ids):
+        found = index.get(key)
+        if found is None:
+            continue
+        k = found
+        x = &st.r[k]
+        if not x.wanted:
+            continue
+        if x.aj < 0:
+            # on no shown item now: loro points it at its new list item, which is gone, and
+            # drops it; an item it stood on that stays shows its delete (a deleted
+            # element's items went with the list's deletes)
+            if x.in_state:
+                val = x.aval if x.aval >= 0 else x.cur_val
+                if x.cur_val != val and not same(values, same_value, x.cur_val, val):
+                    x.moved = 0
+                    x.cur_val = val
+                    if st.is_pointed(k, False):
+                        rope.step(st.index_of(k, False), val, 1, 0, 1)
+                if st.is_pointed(k, False):
+                    st.set_pointed(k, False, 0)
+                    rope.step(st.index_of(k, False), 0, 0, 0, 1)
+                x.in_state = 0
+            continue
+        val = x.aval
+        value_updated = x.bi < 0 or not same(values, same_value, x.bval, val)
+        if x.in_state:
+            if x.cur_val != val and not same(values, same_value, x.cur_val, val):
+                x.moved = 0
+                x.cur_val = val
+                if st.is_pointed(k, x.cur_a):
+                    rope.step(st.index_of(k, x.cur_a), val, 1, 0, 1)
+            if x.cur_a or x.same_item:
+                continue        # (on its item already)
+            activate = not st.is_pointed(k, True)
             if activate:
-                show(pos, e)
-            had_old = old_item in alive and pointed.get(old_item) == e
+                st.set_pointed(k, True, 1)
+            had_old = st.is_pointed(k, False)
             if had_old:
-                hide(old_item)
-            cur[0] = pos
-            ins = index_of(pos) if activate else None
-            dele = index_of(old_item) if had_old else None
-            if ins is not None:
-                if dele is not None and ins > dele:
+                st.set_pointed(k, False, 0)
+            x.cur_a = 1
+            ins = st.index_of(k, True) if activate else -1
+            dele = st.index_of(k, False) if had_old else -1
+            if ins >= 0:
+                if dele >= 0 and ins > dele:
                     ins += 1
-                was = moved_out.pop(e, None)
-                mv = (dele is not None and not value_updated) or (was is not None and same(was, val))
-                rope.compose(([["r", ins]] if ins else []) + [["p", [val], mv, 0]])
-            if dele is not None:
-                rope.compose(([["r", dele]] if dele else []) + [["p", [], False, 1]])
+                mv = (dele >= 0 and not value_updated) or (x.moved and same(values, same_value, x.moved_val, val))
+                x.moved = 0
+                rope.step(ins, val, 1, mv, 0)
+            if dele >= 0:
+                rope.step(dele, 0, 0, 0, 1)
             if not activate:
-                del state[e]
-        else:
-            if pos in alive and pos not in pointed:
-                show(pos, e)
-                state[e] = [pos, val]
-                i = index_of(pos)
-                was = moved_out.pop(e, None)
-                mv = was is not None and same(was, val)
-                rope.compose(([["r", i]] if i else []) + [["p", [val], mv, 0]])
+                x.in_state = 0
+        elif not st.is_pointed(k, True):
+            st.set_pointed(k, True, 1)
+            x.in_state = 1
+            x.cur_a = 1
+            x.cur_val = val
+            mv = x.moved and same(values, same_value, x.moved_val, val)
+            x.moved = 0
+            rope.step(st.index_of(k, True), val, 1, mv, 0)
     return rope.ops()

@@ -88,6 +88,7 @@ def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
                 block_sizes = {}
                 budget = DEC_BLOB_OPS + 4 * PyBytes_GET_SIZE(data)
                 doc.snap_lo = doc.n_staged
+                doc.snap_hi = -1        # staging it (_import.stage_value)
                 stage_snapshot_oplog(&body, doc, alive, &budget, block_sizes)
                 doc.snap_blocks = block_sizes
                 doc.snap_hi = doc.n_staged

@@ -29,6 +29,26 @@ cdef object snapshot_state_roots(Reader* body):
     return roots, hide
 
 
+def snapshot_state_containers(bytes data not None):
+    """Every container id the state section of a (non-shallow) snapshot names, in its order;
+    None when the blob is not a snapshot or left its state out."""
+    cdef uint16_t mode
+    cdef Reader body
+    cdef Reader secs[3]
+    parse_envelope(data, False, &mode, &body)
+    if mode == MODE_UPDATES:
+        return None
+    snapshot_sections(&body, secs)
+    if secs[1].len == 0 or (secs[1].len == 1 and secs[1].data[0] == 0x45):
+        return None
+    out = []
+    for key, value in sst_entries(&secs[1]):
+        if key == b"fr" or not key:
+            continue
+        out.append(_types.ContainerID.from_bytes(key))
+    return out
+
+
 cdef int snapshot_sections(Reader* body, Reader* secs) except -1:
     cdef uint32_t n = 0
     cdef int i

@@ -38,7 +38,17 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
                 # a snapshot into an empty document: its state, history kept for later
                 status = _codec_module().load_snapshot_state(d, blobs[0])
             if status is None:
+                state_cids = None
+                if (snap is not None and len(blobs) == 1 and d.log.n_changes == 0
+                        and d.n_staged == 0 and d.shallow_sv is None):
+                    state_cids = _codec_module().snapshot_state_containers(blobs[0])
                 status = _import.import_blobs(d, blobs, batch)
+                if state_cids is not None:
+                    # a snapshot loaded into an empty document: loro's event is the loaded
+                    # state's, every container it names
+                    d.evlog.n = 0
+                    events_module().snapshot_load_event(d, state_cids, origin)
+                    snap = None
         if d.snap_roots is not None:
             hide_unnamed_roots(d)
         if snap is not None:
@@ -52,6 +62,112 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
         raise
     release_and_deliver(d, True)
     return status
+
+
+cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
+    """import_batch of two blobs or more, in loro's order (see LoroDoc.import_batch); all
+    or nothing. `first_meta`: the first blob's metadata (None: an updates blob). With
+    subscribers the log grows while the state stays where it was, then the state moves
+    to the log's version as a checkout does (loro's events); without, the blobs apply as
+    one import (the same state, in less time)."""
+    from loro_c import _import
+    cdef bint load_first, shallow_loads
+    cdef list ids
+    cdef lc_id *snap_ids = NULL
+    cdef Py_ssize_t k
+    doc_acquire(d)
+    try:
+        commit_txn(d)
+        shallow_loads = (first_meta is None
+                         or first_meta.mode is not _types.EncodedBlobMode.ShallowSnapshot)
+        load_first = (first_meta is not None and not d.detached
+                      and first_meta.mode is _types.EncodedBlobMode.Snapshot
+                      and d.log.n_changes == 0 and d.n_staged == 0)
+        events = d.evlog.on and not d.detached
+        if events:
+            detach_here(d)
+        try:
+            status = _import.import_blobs(d, blobs, True, shallow_loads)
+        except BaseException:
+            if events:
+                move_tracker_to_head(d)
+                d.detached = False
+            raise
+        d.evlog.n = 0
+        state_cids = None
+        if load_first:
+            state_cids = _codec_module().snapshot_state_containers(blobs[0]) or []
+            for cid in state_cids:
+                # the loaded state lists its roots (also when a handle taken before the
+                # batch kept the import from loading the snapshot as the state)
+                if isinstance(cid, _types.ContainerID.Root):
+                    show_root(d, container_index(d, cid, kind_of_type(cid.container_type)))
+        if load_first and events:
+            # loro loads that snapshot into the empty state before the rest: an Import
+            # event of its whole state
+            ids = [(d.log.peer_map[p], e - 1)
+                   for p, e in first_meta.partial_end_vv.to_dict().items() if e > 0]
+            snap_ids = <lc_id*>malloc((len(ids) + 1) * sizeof(lc_id))
+            if snap_ids == NULL:
+                raise MemoryError()
+            for k in range(len(ids)):
+                snap_ids[k].peer = ids[k][0]
+                snap_ids[k].counter = ids[k][1]
+            d.evlog.on = 0
+            try:
+                checkout_to(d, snap_ids, len(ids))
+            finally:
+                d.evlog.on = 1
+                d.evlog.n = 0
+        if load_first and d.snap_roots is not None:
+            # the roots the snapshot's state leaves out (cleared ones) are hidden as it
+            # loads; those the rest of the batch names are listed again
+            hide_unnamed_roots(d)
+            relist_roots_after(d, first_meta.partial_end_vv, not events)
+        if events:
+            if load_first:
+                events_module().snapshot_load_event(d, state_cids, None)
+            ml_snapshot_all(d)
+            tree_snapshot_all(d)
+            attach_state(d)
+            events_module().flush(d, 2, "checkout")
+        if d.snap_roots is not None:
+            hide_unnamed_roots(d)
+    except BaseException:
+        free(snap_ids)
+        d.snap_roots = None
+        d.evlog.n = 0
+        release_and_deliver(d, False)
+        raise
+    free(snap_ids)
+    release_and_deliver(d, True)
+    return status
+
+
+cdef int relist_roots_after(LoroDoc d, VersionVector version, bint now) except -1:
+    """List every hidden root that an op past `version` names: `now`, or as due (at the
+    next state move)."""
+    cdef int64_t i, j
+    cdef int32_t end, n
+    cdef lc_change *ch
+    cdef lc_op *op
+    cdef OpLog log = d.log
+    ends = version.to_dict()
+    for i in range(log.n_changes):
+        ch = &log.changes[i]
+        end = ends.get(log.peer_ids[ch.peer], 0)
+        if ch.end <= end:
+            continue
+        for j in range(ch.ops_off, ch.ops_off + ch.ops_len):
+            op = &log.ops[j]
+            n = op.len if op.len > 0 else (-op.len if op.len < 0 else 1)
+            if op.counter + n > end and d.croot[op.container] == ROOT_HIDDEN:
+                if now:
+                    show_root(d, op.container)
+                else:
+                    d.croot[op.container] = ROOT_DUE
+                    d.roots_due.add(op.container)
+    return 0
 
 
 cdef bint can_load_thin(LoroDoc d, list blobs) except -1:
@@ -408,12 +524,30 @@ cdef class DocExchange(DocHistory):
         return self._import_locked([data], False, origin)
 
     def import_batch(self, bytes_list):
-        """Import several blobs as one batch (all or nothing)."""
+        """Import several blobs as one batch, all or nothing (loro goes on past a blob that
+        fails). As loro does, the blobs are imported snapshots first, then by descending
+        change count; a snapshot first into an empty document loads as with import_ (an
+        Import event), and the rest grow the log while the state stays, then the state
+        moves to the latest version: subscribers get one Checkout event (origin
+        "checkout") for them. A shallow snapshot in a batch is only history: it never loads
+        into the empty document."""
         blobs = list(bytes_list)
         for data in blobs:
             if not isinstance(data, bytes):
                 raise LoroValueError(f"import_batch takes bytes, not {type(data).__name__}")
-        return self._import_locked(blobs, True)
+        if len(blobs) < 2:
+            return self._import_locked(blobs, True)
+        from loro_c import _codec
+        if self.evlog.on:
+            metas = [_codec.decode_blob_meta(b, False) for b in blobs]
+        else:
+            # nobody sees the order of updates blobs (one import applies them): only the
+            # snapshots need their metadata
+            metas = [None if len(b) > 21 and b[20] == 0 and b[21] == 4 else
+                     _codec.decode_blob_meta(b, False) for b in blobs]
+        order = sorted(range(len(blobs)), key=lambda i: (4, 0) if metas[i] is None else
+                       (int(metas[i].mode), -metas[i].change_num))
+        return import_batch_locked(self, [blobs[i] for i in order], metas[order[0]])
 
     def _import_locked(self, list blobs, bint batch=False, origin=None):
         return import_locked(self, blobs, None, batch, origin)

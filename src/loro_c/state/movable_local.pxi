@@ -408,7 +408,7 @@ cdef int64_t ml_atom_op(LoroDoc d, uint32_t c, lc_id atom) except -2:
 
 # a changed element (ml_changes): its IdLp, before (index, value slot, list item, the list
 # item's op position now or -1 when gone) and after (index, value slot, list item, op
-# position), -1 where it is not shown
+# position), -1 where it is not shown (but the value slot of an element kept unshown)
 cdef enum:
     CH_KEY = 0
     CH_BI = 1
@@ -469,7 +469,9 @@ cdef list ml_changes(LoroDoc d, uint32_t c, MLBefore b, ml_view *v):
                 out.append([b.key[i], i, b.val[i], b.pos[i], old_op,
                             j, el.val_slot, el.pos_slot, ml_op_at(v, j)])
             else:
-                out.append([b.key[i], i, b.val[i], b.pos[i], old_op, -1, -1, -1, -1])
+                # (the value of an element that stands on no shown item now, if it is kept)
+                out.append([b.key[i], i, b.val[i], b.pos[i], old_op, -1,
+                            el.val_slot if el != NULL else -1, -1, -1])
         for j in range(v.n_user):
             e = v.elem[j]
             if bidx[e] >= 0:
@@ -567,8 +569,9 @@ cdef bint ml_stayed(ml_view *v, list unmoored, int64_t old_pos, int64_t new_pos)
 
 
 cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
-    """An import's diff of container `c` split into items as loro splits it
-    (loro_c.ml_event_split); `idxs`: the import's journal notes of `c`, in apply order."""
+    """An import's or a checkout's diff of container `c` split into items as loro splits it
+    (loro_c.ml_event_split); `idxs`: the import's journal notes of `c`, in apply order
+    (None: a checkout)."""
     cdef MovableState s = ml_state(d)
     cdef OpLog log = d.log
     cdef lc_ev_note *note
@@ -580,10 +583,9 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
     cdef int64_t known = 0      # the list's elements, ever
     cdef ml_view v
     from loro_c.ml_event_split import import_ops
-    import bisect
     values = log.values
     touched = []
-    for k in idxs:
+    for k in (idxs if idxs is not None else ()):
         note = &d.evlog.notes[<int64_t>k]
         ci = log.find_change(note.peer, note.counter)
         if ci < 0:
@@ -601,19 +603,55 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
         if s.elems[k].container == c:
             known += 1
     recs = ml_changes(d, c, s.before.get(c), &v)
+    if idxs is None:
+        # a checkout: loro looks at the elements of the ops between the two versions (and
+        # of earlier checkouts); those that changed are the ones that matter
+        touched = [r[CH_KEY] for r in recs]
+    cdef int64_t nn = 0, lo, hi, mid, q, w
+    cdef int64_t *nops = <int64_t*>malloc((len(recs) + 1) * sizeof(int64_t))
+    if nops == NULL:
+        ml_view_free(&v)
+        raise MemoryError()
     try:
-        diffed = ml_import_ops_of(d, recs, &v)
+        # the diff found by comparing items checks the replay's effect (and is_move
+        # flags), where that costs little next to the rest
+        diffed = ml_import_ops_of(d, recs, &v) if len(recs) <= ML_SPLIT_CHECKED else None
         # shown items before an op position that are not a changed element's: they stay
-        new_ops = sorted([r[CH_NEW_OP] for r in recs if r[CH_AJ] >= 0])
+        for r in recs:
+            if r[CH_AJ] >= 0:
+                nops[nn] = r[CH_NEW_OP]
+                nn += 1
+        qsort(nops, nn, sizeof(int64_t), cmp_i64)
         base_at = {}
         for r in recs:
-            for p in (r[CH_OLD_OP], r[CH_NEW_OP]):
-                if p >= 0 and p not in base_at:
-                    base_at[p] = ml_lower(&v, p) - bisect.bisect_left(new_ops, p)
+            for w in range(2):
+                q = r[CH_OLD_OP] if w == 0 else r[CH_NEW_OP]
+                if q < 0:
+                    continue
+                lo = 0
+                hi = nn
+                while lo < hi:
+                    mid = (lo + hi) >> 1
+                    if nops[mid] < q:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                base_at[q] = ml_lower(&v, q) - lo
     finally:
+        free(nops)
         ml_view_free(&v)
     return import_ops(recs, base_at, touched, values, peer_ids, _same_loro_value, known,
                       s.elem_index, diffed)
+
+
+# the most changed elements of an import or checkout whose replayed diff is checked
+# against the one found by comparing items (ml_import_split)
+cdef Py_ssize_t ML_SPLIT_CHECKED = 64
+
+
+cdef int cmp_i64(const void *a, const void *b) noexcept nogil:
+    cdef int64_t x = (<const int64_t*>a)[0], y = (<const int64_t*>b)[0]
+    return -1 if x < y else (1 if x > y else 0)
 
 
 def _same_loro_value(a, b):

@@ -1,0 +1,243 @@
+"""import_batch and snapshot loads as loro 1.17.1 reports them to subscribers.
+
+loro imports a batch blob by blob (snapshots first, then by descending change count) into
+the log only, then moves the state to the latest version: one Checkout event (origin
+"checkout"). A snapshot sorted first into an empty document loads before the rest, with the
+Import event of a snapshot load: every container of the loaded state, as its whole value,
+empty ones too. loro_c keeps the batch all or nothing."""
+import random
+
+import loro
+import pytest
+
+import loro_c
+import _events_util as U
+
+
+def _canonical(ev):
+    """An event with text and list deltas in canonical form (which stored text a delta
+    item continues depends on where each library keeps a blob's text)."""
+    trig, origin, target, rows = U.comparable(ev)
+    return (trig, origin, target,
+            [(cid, path, unknown, (kind, U.canonical(kind, items)))
+             for cid, path, unknown, (kind, items) in rows])
+
+
+def _session(mod, seed, listen=True):
+    rng = random.Random(seed)
+    docs = []
+    for p in range(3):
+        d = mod.LoroDoc()
+        d.peer_id = p + 1
+        docs.append(d)
+    blobs = []
+    for step in range(rng.randint(3, 9)):
+        d = rng.choice(docs)
+        t, lst, m = d.get_text("t"), d.get_list("l"), d.get_map("m")
+        for _ in range(rng.randint(1, 4)):
+            r = rng.random()
+            if r < 0.35:
+                t.insert(rng.randint(0, len(t)), rng.choice(["ab", "x", "hello"]))
+            elif r < 0.55 and len(t):
+                t.delete(rng.randrange(len(t)), 1)
+            elif r < 0.7:
+                lst.insert(rng.randint(0, len(lst)), step)
+            elif r < 0.8 and len(lst):
+                lst.delete(rng.randrange(len(lst)), 1)
+            elif r < 0.9:
+                m.insert(rng.choice("abc"), step)
+            else:
+                d.get_counter("c").increment(rng.choice([1, -1]))
+        d.commit()
+        if rng.random() < 0.4:
+            o = rng.choice(docs)
+            if o is not d:
+                o.import_(d.export(mod.ExportMode.Updates(o.oplog_vv)))
+        k = rng.random()
+        if k < 0.45:
+            blobs.append(d.export(mod.ExportMode.Updates(mod.VersionVector())))
+        elif k < 0.8:
+            blobs.append(d.export(mod.ExportMode.Snapshot()))
+        else:
+            # a tail whose start another blob may or may not bring (pending until then)
+            vv = mod.VersionVector()
+            blobs.append(d.export(mod.ExportMode.Updates(vv)) if rng.random() < 0.5 else
+                         d.export(mod.ExportMode.Updates(rng.choice(docs).oplog_vv)))
+    rng.shuffle(blobs)
+    r = mod.LoroDoc()
+    r.peer_id = 99
+    start = rng.random()
+    if start < 0.25:
+        r.get_text("t").insert(0, "mine")
+        r.commit()
+    elif start < 0.4:
+        r.get_text("t").insert(0, "open")     # left in the open transaction
+    elif start < 0.5:
+        r.get_text("t")                       # a handle, no ops
+    events = []
+    sub = r.subscribe_root(lambda e: events.append(U.nev(e))) if listen else None
+    status = r.import_batch(blobs)
+    return r, events, status, sub
+
+
+@pytest.mark.parametrize("seed", range(120))
+def test_import_batch_events_as_loros(seed):
+    a, ea, sa, _ = _session(loro, seed)
+    b, eb, sb, _ = _session(loro_c, seed)
+    assert b.get_deep_value() == a.get_deep_value()
+    assert b.is_detached() == a.is_detached()
+    assert [e[0] for e in eb] == [e[0] for e in ea]
+    assert [_canonical(e) for e in eb] == [_canonical(e) for e in ea]
+    assert dict(sb.success.inner()) == dict(sa.success.inner())
+    assert (None if sb.pending is None else dict(sb.pending.inner())) == \
+        (None if sa.pending is None else dict(sa.pending.inner()))
+
+
+@pytest.mark.parametrize("seed", range(120, 240))
+def test_import_batch_without_subscribers_gives_loros_state(seed):
+    """Nobody listening: one import applies the blobs, to the same state and listing."""
+    a, _, sa, _ = _session(loro, seed, False)
+    b, _, sb, _ = _session(loro_c, seed, False)
+    assert b.get_deep_value() == a.get_deep_value()
+    assert b.is_detached() == a.is_detached()
+    assert (None if sb.pending is None else dict(sb.pending.inner())) == \
+        (None if sa.pending is None else dict(sa.pending.inner()))
+    b.checkout(b.oplog_frontiers)           # a later checkout lists the same roots
+    a.checkout(a.oplog_frontiers)
+    assert b.get_deep_value() == a.get_deep_value()
+
+
+def _loaded(mod):
+    a = mod.LoroDoc()
+    a.peer_id = 1
+    a.get_text("t").insert(0, "x")
+    a.get_list("l").insert(0, 1)
+    a.get_movable_list("ml").insert(0, 1)
+    a.get_counter("c").increment(2)
+    sub = a.get_map("m").insert_container("sub", mod.LoroText())
+    sub.insert(0, "q")
+    a.get_text("keep").insert(0, "k")
+    a.commit()
+    a.get_text("t").delete(0, 1)
+    a.get_list("l").delete(0, 1)
+    a.get_movable_list("ml").delete(0, 1)
+    a.get_counter("c").decrement(2)
+    sub.delete(0, 1)
+    a.commit()
+    return a
+
+
+def test_a_snapshot_load_lists_every_container_of_the_state_in_loros_order():
+    """Emptied containers too: an empty text delta, an empty list, a counter at 0."""
+    got = {}
+    for mod in (loro, loro_c):
+        snap = _loaded(mod).export(mod.ExportMode.Snapshot())
+        r = mod.LoroDoc()
+        events = []
+        sub = r.subscribe_root(lambda e: events.append(U.nev(e)))
+        r.import_(snap)
+        got[mod] = events
+        del sub
+    assert len(got[loro]) == 1
+    assert got[loro_c] == got[loro]                     # raw: order and items
+    kinds = {row[0][1]: row[3] for row in got[loro_c][0][3]}
+    assert kinds["t"] == ("Text", []) and kinds["c"] == ("Counter", 0.0)
+
+
+def test_a_tree_in_a_loaded_snapshot_shows_its_live_nodes_and_their_meta_maps():
+    rows = {}
+    for mod in (loro, loro_c):
+        a = mod.LoroDoc()
+        a.peer_id = 1
+        tree = a.get_tree("tr")
+        gone = tree.create()
+        kept = tree.create()
+        tree.get_meta(kept).insert("name", "k")
+        a.commit()
+        tree.delete(gone)
+        a.commit()
+        r = mod.LoroDoc()
+        events = []
+        sub = r.subscribe_root(lambda e: events.append(e))
+        r.import_(a.export(mod.ExportMode.Snapshot()))
+        del sub
+        (ev,) = events
+        rows[mod] = sorted((U.ncid(c.target), type(c.diff).__name__.split("_")[-1],
+                            len(c.diff.diff.diff) if "Tree" in type(c.diff).__name__ else
+                            U.ndiff(c.diff)) for c in ev.events)
+    assert rows[loro_c] == rows[loro]
+    assert any(r[1] == "Tree" and r[2] == 1 for r in rows[loro_c])     # the live node only
+
+
+@pytest.mark.parametrize("first", ["snapshot", "updates"])
+def test_import_batch_reports_a_checkout_after_the_snapshot_load(first):
+    seen = {}
+    for mod in (loro, loro_c):
+        a = mod.LoroDoc()
+        a.peer_id = 1
+        a.get_text("t").insert(0, "abc")
+        a.commit()
+        snap = a.export(mod.ExportMode.Snapshot())
+        a.get_text("t").insert(1, "XY")
+        a.commit()
+        upd = a.export(mod.ExportMode.Updates(mod.VersionVector()))
+        b = mod.LoroDoc()
+        b.peer_id = 2
+        b.get_list("l").insert(0, 5)
+        b.commit()
+        other = b.export(mod.ExportMode.Updates(mod.VersionVector()))
+        r = mod.LoroDoc()
+        events = []
+        sub = r.subscribe_root(lambda e: events.append(U.nev(e)))
+        r.import_batch([upd, other, snap] if first == "updates" else [snap, other, upd])
+        del sub
+        seen[mod] = events
+    assert seen[loro_c] == seen[loro]
+    assert [(e[0], e[1]) for e in seen[loro_c]] == [("Import", ""), ("Checkout", "checkout")]
+
+
+def test_a_shallow_snapshot_in_a_batch_is_history_only():
+    out = {}
+    for mod in (loro, loro_c):
+        a = mod.LoroDoc()
+        a.peer_id = 1
+        a.get_text("t").insert(0, "x")
+        a.commit()
+        a.get_text("t").insert(0, "y")
+        a.commit()
+        shallow = a.export(mod.ExportMode.ShallowSnapshot(a.oplog_frontiers))
+        b = mod.LoroDoc()
+        b.peer_id = 2
+        b.get_list("l").insert(0, 1)
+        b.commit()
+        r = mod.LoroDoc()
+        st = r.import_batch([shallow, b.export(mod.ExportMode.Updates(mod.VersionVector()))])
+        out[mod] = (r.get_deep_value(), st.pending is None, r.oplog_vv.get_last(2))
+    assert out[loro_c] == out[loro]
+    assert out[loro_c][1] is False          # the shallow snapshot's change waits
+
+
+def test_a_failed_batch_leaves_the_document_attached_and_silent():
+    a = loro_c.LoroDoc()
+    a.peer_id = 1
+    a.get_text("t").insert(0, "abc")
+    a.commit()
+    good = a.export(loro_c.ExportMode.Updates(loro_c.VersionVector()))
+    bad = bytearray(a.export(loro_c.ExportMode.Snapshot()))
+    bad[-3] ^= 0xFF
+    r = loro_c.LoroDoc()
+    r.get_list("l").insert(0, 1)
+    r.commit()
+    before = (r.get_deep_value(), r.oplog_vv.encode(), r.state_frontiers)
+    events = []
+    sub = r.subscribe_root(lambda e: events.append(e))
+    with pytest.raises(loro_c.LoroError):
+        r.import_batch([good, bytes(bad)])
+    assert (r.get_deep_value(), r.oplog_vv.encode(), r.state_frontiers) == before
+    assert not r.is_detached() and events == []
+    r.get_list("l").insert(0, 2)            # still editable: attached
+    r.commit()
+    r.import_batch([good, good])
+    assert r.get_deep_value()["t"] == "abc" and [e.triggered_by for e in events][-1] == \
+        loro_c.EventTriggerKind.Checkout
+    del sub
