@@ -74,8 +74,9 @@ def test_root_order_matches_loro(order, subscribed, via_import):
 # loro lists these diffs as its diff calculator meets the containers walking the version
 # DAG from the common ancestor its search finds (loro_c.dag_order). Each script below: ("e",
 # peer, roots edited in one commit), ("s", from, to) an import of what `to` lacks, ("c", k)
-# peer 0 checks out the version of its k-th commit and back. All peers' events of peer 0
-# are compared; in each, loro's order differs from the one the ops alone give.
+# peer 0 checks out the version of its k-th commit and back. Every event of peer 0's root
+# subscriber is compared; in each script loro's order of some import or checkout differs
+# from the one the ops alone give (loro_c's order before dag_order).
 
 WALK_SCRIPTS = [
     [("e", 2, "l"), ("e", 0, "l"), ("e", 0, "lcm"), ("e", 1, "ct"), ("e", 1, "ct"),
