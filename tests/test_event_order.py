@@ -3,7 +3,9 @@ iterates hash maps keyed by its container index, a container's kind over its num
 loro's arena (see loro_c.hash_order). The cases here are those loro_c models exactly:
 local commits (the transaction's map, then the event's), a container registered by
 subscribe, and imports into a document with no concurrent edits, nested containers
-created by the import included (loro's diff calculator adds them to its map)."""
+created by the import included (loro's diff calculator adds them to its map); then
+checkouts and concurrent imports, whose order follows loro's walk of the version DAG
+(loro_c.dag_order), for scripted cases and as a measured rate in random sessions."""
 import itertools
 
 import loro
@@ -66,3 +68,83 @@ def test_root_order_matches_loro(order, subscribed, via_import):
         for registered in ("", "lt"):
             args = (order, subscribed, via_import, nested, registered)
             assert run(loro_c, *args) == run(loro, *args), args
+
+
+# -- checkouts and imports concurrent with local edits ----------------------------------
+# loro lists these diffs as its diff calculator meets the containers walking the version
+# DAG from the common ancestor its search finds (loro_c.dag_order). Each script below: ("e",
+# peer, roots edited in one commit), ("s", from, to) an import of what `to` lacks, ("c", k)
+# peer 0 checks out the version of its k-th commit and back. Every event of peer 0's root
+# subscriber is compared; in each script loro's order of some import or checkout differs
+# from the one the ops alone give (loro_c's order before dag_order).
+
+WALK_SCRIPTS = [
+    [("e", 2, "l"), ("e", 0, "l"), ("e", 0, "lcm"), ("e", 1, "ct"), ("e", 1, "ct"),
+     ("e", 0, "tm"), ("e", 1, "mlct"), ("s", 1, 0), ("c", 0)],
+    [("s", 0, 2), ("e", 0, "t"), ("e", 0, "lct"), ("e", 1, "lmc"), ("s", 1, 2), ("e", 2, "lm"),
+     ("e", 0, "cml"), ("e", 1, "cm"), ("s", 1, 0), ("c", 0)],
+    [("e", 2, "m"), ("e", 2, "lmt"), ("e", 1, "c"), ("s", 2, 1), ("s", 1, 2), ("s", 0, 2),
+     ("e", 0, "ct"), ("e", 1, "mtl"), ("s", 1, 0), ("c", 0)],
+    [("e", 1, "l"), ("s", 1, 0), ("e", 0, "ctm"), ("e", 1, "mct"), ("e", 0, "ct"), ("e", 1, "cl"),
+     ("s", 1, 0), ("c", 0)],
+    [("s", 0, 1), ("e", 0, "tcl"), ("e", 2, "lcm"), ("s", 2, 1), ("s", 2, 0), ("s", 2, 0),
+     ("e", 0, "l"), ("e", 1, "tc"), ("s", 1, 0), ("c", 0)],
+    [("s", 1, 0), ("e", 0, "ltm"), ("e", 2, "tlm"), ("s", 1, 2), ("e", 1, "m"), ("e", 0, "tcm"),
+     ("e", 1, "mltc"), ("s", 1, 0), ("c", 0)],
+    [("e", 0, "lc"), ("s", 2, 0), ("e", 1, "c"), ("s", 0, 1), ("s", 0, 1), ("e", 0, "tcm"),
+     ("e", 1, "clmt"), ("s", 1, 0), ("c", 0)],
+]
+
+
+def play(mod, script):
+    docs = []
+    for p in (1, 2, 3):
+        d = mod.LoroDoc()
+        d.peer_id = p
+        docs.append(d)
+    got = []
+    sub = docs[0].subscribe_root(
+        lambda e: got.append((str(e.triggered_by).split(".")[-1], targets(e))))
+    marks = []
+    for step in script:
+        if step[0] == "e":
+            _, p, names = step
+            for n in names:
+                edit(docs[p], mod, n, False)
+            docs[p].commit()
+            if p == 0:
+                marks.append(docs[0].oplog_frontiers)
+        elif step[0] == "s":
+            _, a, b = step
+            docs[b].import_(docs[a].export(mod.ExportMode.Updates(docs[b].oplog_vv)))
+        else:
+            docs[0].checkout(marks[step[1]])
+            docs[0].checkout_to_latest()
+    del sub
+    return got
+
+
+@pytest.mark.parametrize("k", range(len(WALK_SCRIPTS)))
+def test_concurrent_imports_and_checkouts_in_loros_order(k):
+    script = WALK_SCRIPTS[k]
+    want = play(loro, script)
+    assert any(t == "Checkout" for t, _ in want)
+    assert play(loro_c, script) == want
+
+
+def test_order_of_checkouts_and_concurrent_imports_in_random_sessions():
+    """How many events of the random differential sessions list their diffs of one depth
+    in another order than loro's (among those with such ties). Seeds 0-99: 753 imports,
+    686 checkouts and 253 commits with ties; before loro_c modelled loro's walk of the
+    version DAG, 125 imports and 231 checkouts differed, now 96 and 83 (the model's DAG
+    nodes and ancestor search are fitted to loro 1.17.1's results, not its code); two
+    commits differ (seeds 73 and 78, see test_events_differential)."""
+    import collections
+    from test_events_differential import run_session
+    stats = collections.Counter()
+    for seed in range(100):
+        run_session(seed, order_stats=stats)
+    assert stats["Import"] > 500 and stats["Checkout"] > 500 and stats["Local"] > 150
+    assert stats["Import differs"] <= 0.13 * stats["Import"], stats
+    assert stats["Checkout differs"] <= 0.13 * stats["Checkout"], stats
+    assert stats["Local differs"] <= 2, stats

@@ -66,6 +66,22 @@ def iteration_order(keys):
     return _table_order(keys, _hash)
 
 
+def _add(h, i):
+    return ((h + i) * _K) & _M64
+
+
+def _hash_id(pid):
+    """FxHasher on an ID (peer u64, then counter as u32)."""
+    h = _add(_add(0, pid[0]), pid[1] & 0xFFFFFFFF)
+    return ((h << 26) | (h >> 38)) & _M64
+
+
+def id_key_order(ids):
+    """(peer, counter) keys in the order loro's FxHashMap of IDs yields them after
+    inserting them in this order."""
+    return _table_order(ids, _hash_id)
+
+
 # -- string keys (the keys of a text's attributes) -------------------------------------
 
 _SEED1 = 0x243F6A8885A308D3

@@ -100,6 +100,10 @@ cdef class DocCore:
         finally:
             doc_release(self)
 
+    def _loro_numbers(self):
+        """Each container's number in loro's arena as loro_c models it (tests of event order)."""
+        return dict(self.lnum)
+
     def _check_invariants(self):
         """Run every structural checker (B-trees, tracker records, version bookkeeping).
         A document loaded from a snapshot's state is checked as it is (its history not
