@@ -134,17 +134,19 @@ def test_concurrent_imports_and_checkouts_in_loros_order(k):
 
 def test_order_of_checkouts_and_concurrent_imports_in_random_sessions():
     """How many events of the random differential sessions list their diffs of one depth
-    in another order than loro's (among those with such ties). Seeds 0-99: 753 imports,
-    686 checkouts and 253 commits with ties; before loro_c modelled loro's walk of the
-    version DAG, 125 imports and 231 checkouts differed, now 96 and 83 (the model's DAG
-    nodes and ancestor search are fitted to loro 1.17.1's results, not its code); two
-    commits differ (seeds 73 and 78, see test_events_differential)."""
+    in another order than loro's (among those with such ties). Before loro_c modelled
+    loro's walk of the version DAG, 125 of 753 imports and 231 of 686 checkouts of seeds
+    0-99 differed, then 96 and 83 (the model's DAG nodes and ancestor search are fitted to
+    loro 1.17.1's results, not its code). The sessions now also restart peers from
+    snapshots (with import_batch): 845 imports, 601 checkouts and 253 commits with ties,
+    of which 171, 55 and 4 differ (the commits and most of the imports in peers restarted
+    from a snapshot of a multi-peer history, see test_events_differential)."""
     import collections
     from test_events_differential import run_session
     stats = collections.Counter()
     for seed in range(100):
         run_session(seed, order_stats=stats)
     assert stats["Import"] > 500 and stats["Checkout"] > 500 and stats["Local"] > 150
-    assert stats["Import differs"] <= 0.13 * stats["Import"], stats
-    assert stats["Checkout differs"] <= 0.13 * stats["Checkout"], stats
-    assert stats["Local differs"] <= 2, stats
+    assert stats["Import differs"] <= 0.21 * stats["Import"], stats
+    assert stats["Checkout differs"] <= 0.10 * stats["Checkout"], stats
+    assert stats["Local differs"] <= 4, stats

@@ -271,3 +271,77 @@ def test_a_whole_list_comes_in_items_of_eight_values():
                       for row in ev[3]] for ev in events]
     assert seen[loro_c] == seen[loro]
     assert [8, 8, 3] in [sizes for ev in seen[loro_c] for _, sizes in ev]
+
+
+_KINDS = {"t": "Text", "l": "List", "m": "Map", "c": "Counter"}
+
+
+def _edit_roots(mod, doc, rng, n):
+    names = list(_KINDS)
+    rng.shuffle(names)
+    for name in names[:n]:
+        h = getattr(doc, "get_" + _KINDS[name].lower())(name)
+        if name == "t":
+            h.insert(0, "x")
+        elif name == "l":
+            h.insert(0, 1)
+            if rng.random() < 0.4:
+                h.insert_container(0, mod.LoroText())
+        elif name == "m":
+            h.insert("k", 1)
+            if rng.random() < 0.4:
+                h.insert_container("x", mod.LoroText())
+        else:
+            h.increment(1)
+        if rng.random() < 0.3:
+            doc.commit()
+    doc.commit()
+
+
+def _commit_order_after_load(mod, seed, variant):
+    rng = random.Random(seed)
+    a = mod.LoroDoc()
+    a.peer_id = 1
+    _edit_roots(mod, a, rng, rng.randint(0, 4))
+    c = mod.LoroDoc()
+    c.peer_id = 3
+    _edit_roots(mod, c, rng, rng.randint(0, 4))
+    b = mod.LoroDoc()
+    b.peer_id = 2
+    events = []
+    subs = [b.subscribe_root(lambda e: events.append(U.nev(e)))]
+    if variant & 1:         # a subscriber to one root numbers it first
+        subs.append(b.subscribe(mod.ContainerID.Root("m", mod.ContainerType.Map()), lambda e: None))
+    snap = a.export(mod.ExportMode.Snapshot())
+    upd = c.export(mod.ExportMode.Updates(mod.VersionVector()))
+    if variant & 2:
+        b.import_batch([snap, upd])
+    else:
+        b.import_(snap)
+        b.import_(upd)
+    load = [row[0] for row in events[0][3]] if events else []   # the snapshot's load
+    events.clear()
+    order = list(_KINDS)
+    rng.shuffle(order)
+    for name in order:
+        h = getattr(b, "get_" + _KINDS[name].lower())(name)
+        if name == "t":
+            h.insert(0, "y")
+        elif name == "l":
+            h.insert(0, 2)
+        elif name == "m":
+            h.insert("q", 2)
+        else:
+            h.increment(2)
+    b.commit()
+    return load, [row[0] for row in events[0][3]]
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_diff_order_after_a_snapshot_load_is_loros(seed):
+    """The load's event and a later commit list their diffs in loro's order, unsorted:
+    loro numbers a snapshot's containers as its ops name them, children after the rest,
+    and orders the load's event by the numbers children have where they are created."""
+    for variant in range(4):
+        assert _commit_order_after_load(loro_c, seed, variant) == \
+            _commit_order_after_load(loro, seed, variant), variant

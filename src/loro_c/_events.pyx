@@ -2401,10 +2401,11 @@ def snapshot_load_event(LoroDoc doc, list cids, origin):
             path = path_of(doc, c, paths)
             if path is None:
                 continue
-            out.append((len(path), 0, c, ContainerDiff(doc.cids[c], path, False, d)))
+            out.append((len(path), 0 if doc.croot[c] != ROOT_NONE else doc.cids[c].counter + 1, c,
+                        ContainerDiff(doc.cids[c], path, False, d)))
         if not out:
             return
-        # loro fills its event's map from the loaded states in its container numbers' order
+        # loro fills its event's map from the loaded states in its containers' numbers' order
         lnum = doc.lnum
         ranks = hash_rank(doc, sorted((x[2] for x in out), key=lambda c: lnum.get(doc.cids[c], 1 << 30)))
         out.sort(key=lambda x: (x[0], x[1], ranks[x[2]]))

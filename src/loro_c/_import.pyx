@@ -202,7 +202,7 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
             # like loro, a snapshot loaded into an empty document also brings the roots its
             # state lists, even those without ops
             _codec.stage_blobs(doc, blobs, ((run.n_changes == 0 and run.n_pending_before == 0
-                                             and run.n_containers == 0 and shallow_loads)
+                                             and shallow_loads)
                                             or doc.thin_materializing or doc.shallow_loading))
         applying = True
         status = apply_staged(doc, run)
@@ -503,6 +503,10 @@ cdef uint32_t stage_container(LoroDoc doc, object cid, uint32_t op_kind) except?
             raise DecodeError(f"{_TYPE_NAMES[ckind]} containers are not supported by loro_c yet")
         c = container_index(doc, cid, ckind)
         run.memo[id(cid)] = (c, ckind, cid)
+        if cid not in doc.lnum:
+            # a child created earlier in this import and deferred (stage_value): loro
+            # numbers it at the first op on it
+            doc.lnum[cid] = len(doc.lnum)
     if not op_fits_kind(op_kind, ckind):
         raise DecodeError(f"an op of kind {op_kind} cannot target {cid} (a {_TYPE_NAMES[ckind]})")
     return c
@@ -719,10 +723,9 @@ cdef stage_value(LoroDoc doc, v, peer, counter):
             raise DecodeError(f"a created child container must be {counter}@{peer}, not {v}")
         numbered = v in doc.lnum
         container_index(doc, v, kind_of_type(v.container_type))
-        if not numbered and doc.snap_hi >= 0:
+        if not numbered:
             # loro numbers a created child after every container its blob's ops name
-            # (when it links the changes' children): hash_order ranks follow that number;
-            # a snapshot loaded into an empty document numbers it where its ops name it
+            # (when it links the changes' children): hash_order ranks follow that number
             if v in doc.lnum:
                 del doc.lnum[v]     # numbered just now: the last entry
             doc.lnum_pending.append(v)

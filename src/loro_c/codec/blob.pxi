@@ -88,7 +88,6 @@ def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
                 block_sizes = {}
                 budget = DEC_BLOB_OPS + 4 * PyBytes_GET_SIZE(data)
                 doc.snap_lo = doc.n_staged
-                doc.snap_hi = -1        # staging it (_import.stage_value)
                 stage_snapshot_oplog(&body, doc, alive, &budget, block_sizes)
                 doc.snap_blocks = block_sizes
                 doc.snap_hi = doc.n_staged
@@ -102,6 +101,13 @@ def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
                     stage_tuple(doc, raw)
         finally:
             doc.in_blob = False
+        if len(blobs) > 1 and doc.lnum_pending:
+            # loro's import_batch imports blob by blob: each numbers the children it creates
+            # after its other containers, before the next blob
+            for cid in doc.lnum_pending:
+                if cid not in doc.lnum:
+                    doc.lnum[cid] = len(doc.lnum)
+            del doc.lnum_pending[:]
         if mode != MODE_UPDATES:
             if fresh and doc.shallow_loading:
                 fresh = False       # (the shallow root's state listed its roots)
