@@ -40,6 +40,7 @@ from loro_c._kinds cimport LC_OP_MARK_START, LC_OP_MARK_END
 from loro_c._oplog import OpLog as _OpLogType
 from loro_c._kinds cimport LC_OP_MOVE, LC_OP_SET        # MovableList (state/movable_list.pxi)
 from loro_c._seq cimport lc_span, integrate_move, integrate_move_after
+from loro_c._seq cimport lc_peer_index, lc_record, LC_REC_INSERT, LC_REC_DELETE_REV   # state/movable_local.pxi
 from loro_c._version cimport VersionVector, Frontiers, vv_wrap, frontiers_wrap
 from loro_c._version import ID
 
