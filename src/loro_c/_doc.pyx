@@ -18,7 +18,7 @@ from cpython.bytes cimport PyBytes_FromStringAndSize   # state/snapshot.pxi
 from libc.stdint cimport int32_t
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from libc.string cimport memset, memcpy, memmove
-from libc.stdint cimport INT32_MAX, uint8_t, uint64_t
+from libc.stdint cimport INT32_MAX, INT64_MAX, uint8_t, uint64_t
 from cpython.unicode cimport PyUnicode_GET_LENGTH
 
 from loro_c._seq cimport (SeqArena, lc_id, make_id, span_visible, LC_NO_PEER, UNIT_UNICODE, UNIT_UTF8,

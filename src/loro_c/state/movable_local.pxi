@@ -245,11 +245,12 @@ cdef class MLBefore:
     cdef int64_t *pos           # winning list item's slot
     cdef lc_id *atom            # winning list item's atom
     cdef int64_t *op            # op position then (the list items it counts are ordered as now)
-    # element -> its index here, -1 when not shown, for the elements that existed then:
-    # an import of a few ops finds its changed elements' old indices without a pass over
-    # the items (ml_changes_small)
+    # element - bidx_lo -> its index here (-1: not shown), for elements bidx_lo up to
+    # bidx_hi, made on first use (ml_before_index): an import finds its changed elements'
+    # old indices in the lists it touches only (every movable list is kept before an
+    # import; a table per list over every element would cost their product)
     cdef int32_t *bidx
-    cdef int64_t n_el
+    cdef int64_t bidx_lo, bidx_hi
     cdef dict elem_index        # the elements' table then (ml_clear replaces it)
 
     def __dealloc__(self):
@@ -299,12 +300,9 @@ cdef MLBefore ml_snap(LoroDoc d, uint32_t c):
     b.pos = <int64_t*>malloc(<size_t>(n + 1) * sizeof(int64_t))
     b.atom = <lc_id*>malloc(<size_t>(n + 1) * sizeof(lc_id))
     b.op = <int64_t*>malloc(<size_t>(n + 1) * sizeof(int64_t))
-    b.bidx = <int32_t*>malloc(<size_t>(s.n_elems + 1) * sizeof(int32_t))
     if (b.key == NULL or b.elem == NULL or b.val == NULL or b.pos == NULL or b.atom == NULL
-            or b.op == NULL or b.bidx == NULL):
+            or b.op == NULL):
         raise MemoryError()
-    memset(b.bidx, 0xFF, <size_t>(s.n_elems + 1) * sizeof(int32_t))
-    b.n_el = s.n_elems
     b.elem_index = s.elem_index
     if cached:
         ml_view_build(d, c, &v)
@@ -345,7 +343,6 @@ cdef int64_t ml_snap_leaf(MLBefore b, MovableState s, lc_span *spans, int idx, i
     cdef int64_t *pos = b.pos
     cdef int64_t *ops = b.op
     cdef lc_id *atom = b.atom
-    cdef int32_t *bidx = b.bidx
     cdef lc_span *sp
     cdef int64_t slot, i
     while idx < n_spans:
@@ -356,7 +353,6 @@ cdef int64_t ml_snap_leaf(MLBefore b, MovableState s, lc_span *spans, int idx, i
                 e = slot_elem[slot] if slot < cap else -1
                 if e >= 0 and elems[e].pos_slot == slot:
                     el = &elems[e]
-                    bidx[e] = <int32_t>k
                     ops[k] = op + i
                     key[k] = (<uint64_t>el.peer << 32) | el.lamport
                     elem[k] = e
@@ -373,7 +369,6 @@ cdef int64_t ml_snap_leaf(MLBefore b, MovableState s, lc_span *spans, int idx, i
 
 cdef inline void ml_snap_put(MLBefore b, MovableState s, int64_t i, int64_t el, int64_t op) noexcept:
     cdef lc_ml_elem *e = &s.elems[el]
-    b.bidx[el] = <int32_t>i
     b.op[i] = op
     b.key[i] = (<uint64_t>e.peer << 32) | e.lamport
     b.elem[i] = el
@@ -701,6 +696,32 @@ cdef int64_t ml_atom_place(LoroDoc d, uint32_t c, lc_id atom, int64_t *abs_at) e
     return visible_before(d.seq, leaf, idx, atom.counter)
 
 
+cdef int64_t ml_before_index(MLBefore b, int64_t e) except -2:
+    """Element `e`'s index in `b`, -1 when it is not there."""
+    cdef int64_t i, lo = INT64_MAX, hi = -1
+    if b.bidx == NULL:
+        for i in range(b.n):
+            if b.elem[i] >= 0:
+                if b.elem[i] < lo:
+                    lo = b.elem[i]
+                if b.elem[i] > hi:
+                    hi = b.elem[i]
+        if hi < 0:
+            lo = hi = 0
+        b.bidx = <int32_t*>malloc(<size_t>(hi - lo + 1) * sizeof(int32_t))
+        if b.bidx == NULL:
+            raise MemoryError()
+        memset(b.bidx, 0xFF, <size_t>(hi - lo + 1) * sizeof(int32_t))
+        for i in range(b.n):
+            if b.elem[i] >= 0:
+                b.bidx[b.elem[i] - lo] = <int32_t>i
+        b.bidx_lo = lo
+        b.bidx_hi = hi
+    if e < b.bidx_lo or e > b.bidx_hi:
+        return -1
+    return b.bidx[e - b.bidx_lo]
+
+
 cdef int64_t ml_before_lower(MLBefore b, int64_t p) noexcept:
     """The items of `b` at op positions (then) before `p`."""
     cdef int64_t lo = 0, hi = b.n, mid
@@ -877,7 +898,7 @@ cdef list ml_changes_small(LoroDoc d, uint32_t c, MLBefore b, list touched, list
             el = &s.elems[e]
             if el.container != c:
                 continue
-            bi = b.bidx[e] if e < b.n_el else -1
+            bi = ml_before_index(b, e)
             if bi >= b.n or (bi >= 0 and b.elem[bi] != e):
                 return None
             r_new[n_recs] = -1
