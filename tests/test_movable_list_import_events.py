@@ -22,6 +22,16 @@ from _events_util import apply_event, shown
 SESSIONS = 60
 
 
+@pytest.fixture(autouse=True)
+def _cross_check():
+    # every small import's diff (read element by element, state/movable_local.pxi
+    # ml_changes_small) is also made from the whole list and the two compared
+    from loro_c import _doc
+    before = _doc._ml_cross_check(True)
+    yield
+    assert _doc._ml_cross_check(False) > before
+
+
 def _list_items(df, targets):
     out = []
     for x in df.diff:

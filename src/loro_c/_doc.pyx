@@ -18,7 +18,7 @@ from cpython.bytes cimport PyBytes_FromStringAndSize   # state/snapshot.pxi
 from libc.stdint cimport int32_t
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from libc.string cimport memset, memcpy, memmove
-from libc.stdint cimport INT32_MAX, uint8_t, uint64_t
+from libc.stdint cimport INT32_MAX, INT64_MAX, uint8_t, uint64_t
 from cpython.unicode cimport PyUnicode_GET_LENGTH
 
 from loro_c._seq cimport (SeqArena, lc_id, make_id, span_visible, LC_NO_PEER, UNIT_UNICODE, UNIT_UTF8,
@@ -40,6 +40,7 @@ from loro_c._kinds cimport LC_OP_MARK_START, LC_OP_MARK_END
 from loro_c._oplog import OpLog as _OpLogType
 from loro_c._kinds cimport LC_OP_MOVE, LC_OP_SET        # MovableList (state/movable_list.pxi)
 from loro_c._seq cimport lc_span, integrate_move, integrate_move_after
+from loro_c._seq cimport lc_peer_index, lc_record, LC_REC_INSERT, LC_REC_DELETE_REV   # state/movable_local.pxi
 from loro_c._version cimport VersionVector, Frontiers, vv_wrap, frontiers_wrap
 from loro_c._version import ID
 

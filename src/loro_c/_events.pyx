@@ -99,6 +99,9 @@ shape_init(&TITEM_SHAPE, TreeDiffItem, TITEM_SLOTS)
 shape_init(&TCREATE_SHAPE, TreeExternalDiff.Create, TCREATE_SLOTS)
 shape_init(&TMOVE_SHAPE, TreeExternalDiff.Move, TMOVE_SLOTS)
 shape_init(&TDELETE_SHAPE, TreeExternalDiff.Delete, TDELETE_SLOTS)
+cdef tuple VALUE_SLOTS = ("value",)
+cdef value_shape VALUE_SHAPE
+shape_init(&VALUE_SHAPE, _types.ValueOrContainer.Value, VALUE_SLOTS)
 cdef object _PY_FALSE = False     # a Python object (a bare False in a cast is C's 0)
 cdef tuple _TRIGGER_KINDS = (EventTriggerKind.Local, EventTriggerKind.Import,
                              EventTriggerKind.Checkout)
@@ -1577,12 +1580,20 @@ cdef object ml_diff(LoroDoc doc, uint32_t c, list shown, list reached, bint is_i
     else:
         ops = ml_event_ops(doc, c, is_import)
     if not ops:
-        return None if is_import else Diff.List([])
-    return Diff.List([ListDiffItem.Retain(op[1]) if op[0] == 0 else ListDiffItem.Delete(op[1])
-                      if op[0] == 2 else ListDiffItem.Insert(
+        return None if is_import else list_diff([])
+    return list_diff([one_slot(&LIST_RETAIN_SHAPE, RETAIN_SLOTS[:1], op[1]) if op[0] == 0
+                      else one_slot(&LIST_DELETE_SHAPE, DELETE_SLOTS, op[1]) if op[0] == 2
+                      else ml_list_insert(
                           [wrap_value(doc, values[slot], None if is_import else shown,
                                       None if op[2] else reached)      # a moved one is unchanged
                            for slot in op[1]], op[2]) for op in ops])
+
+
+cdef inline object ml_list_insert(list items, object is_move):
+    cdef PyObject *v[2]
+    v[0] = <PyObject*>items
+    v[1] = <PyObject*>is_move
+    return make_value(&LIST_INSERT_SHAPE, LIST_INSERT_SLOTS, v)
 
 
 cdef object whole_value_diff(LoroDoc doc, uint32_t c, list queue, bint zero_counters=True):
@@ -1651,7 +1662,7 @@ cdef object wrap_value(LoroDoc doc, object v, list shown, list reached=None):
         if _wrapped is not None:
             _wrapped.append(c)
         return _types.ValueOrContainer.Container(_wrap(doc, c, doc.ckind[<uint32_t>c]))
-    return _types.ValueOrContainer.Value(copy_value(v))
+    return one_slot(&VALUE_SHAPE, VALUE_SLOTS, copy_value(v))
 
 
 # ---------------------------------------------------------------------------- paths

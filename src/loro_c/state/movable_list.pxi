@@ -59,7 +59,7 @@ cdef inline void ml_invalidate(LoroDoc d, int64_t c) noexcept:
 cdef int ml_clear(MovableState s) except -1:
     s.vc_container = -1
     s.n_elems = 0
-    s.elem_index.clear()
+    s.elem_index = {}       # (a new table: what an MLBefore kept tells it was emptied)
     if s.cap_slot:
         memset(s.slot_elem, 0xFF, <size_t>s.cap_slot * sizeof(int64_t))
     s.dirty = False

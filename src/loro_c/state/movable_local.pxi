@@ -244,6 +244,14 @@ cdef class MLBefore:
     cdef int64_t *val           # value slot
     cdef int64_t *pos           # winning list item's slot
     cdef lc_id *atom            # winning list item's atom
+    cdef int64_t *op            # op position then (the list items it counts are ordered as now)
+    # element - bidx_lo -> its index here (-1: not shown), for elements bidx_lo up to
+    # bidx_hi, made on first use (ml_before_index): an import finds its changed elements'
+    # old indices in the lists it touches only (every movable list is kept before an
+    # import; a table per list over every element would cost their product)
+    cdef int32_t *bidx
+    cdef int64_t bidx_lo, bidx_hi
+    cdef dict elem_index        # the elements' table then (ml_clear replaces it)
 
     def __dealloc__(self):
         free(self.key)
@@ -251,6 +259,8 @@ cdef class MLBefore:
         free(self.val)
         free(self.pos)
         free(self.atom)
+        free(self.op)
+        free(self.bidx)
 
     cdef list items(self):
         """(element IdLp, value slot, winning list item's slot) of each item, in order."""
@@ -271,31 +281,101 @@ cdef int ml_note_before(LoroDoc d, uint32_t c) except -1:
 
 
 cdef MLBefore ml_snap(LoroDoc d, uint32_t c):
+    """Container `c`'s items now. From the cached view when there is one, else in one walk
+    over the visible list items (the view is not built: the batch is about to change the
+    list, which drops it)."""
     cdef ml_view v
-    cdef int64_t i, n
-    cdef lc_ml_elem *e
+    cdef int64_t i, n, k = 0, op_pos = 0, e
     cdef MovableState s = ml_state(d)
     cdef MLBefore b = MLBefore()
-    ml_view_build(d, c, &v)
-    n = v.n_user
+    cdef SeqArena seq = d.seq
+    cdef uint32_t t = d.ctree[c], leaf
+    cdef int idx
+    cdef int64_t off
+    cached = s.vc_container == c
+    n = s.vc_n_user if cached else seq.visible_len(t)
     b.key = <uint64_t*>malloc(<size_t>(n + 1) * sizeof(uint64_t))
     b.elem = <int64_t*>malloc(<size_t>(n + 1) * sizeof(int64_t))
     b.val = <int64_t*>malloc(<size_t>(n + 1) * sizeof(int64_t))
     b.pos = <int64_t*>malloc(<size_t>(n + 1) * sizeof(int64_t))
     b.atom = <lc_id*>malloc(<size_t>(n + 1) * sizeof(lc_id))
-    if b.key == NULL or b.elem == NULL or b.val == NULL or b.pos == NULL or b.atom == NULL:
+    b.op = <int64_t*>malloc(<size_t>(n + 1) * sizeof(int64_t))
+    if (b.key == NULL or b.elem == NULL or b.val == NULL or b.pos == NULL or b.atom == NULL
+            or b.op == NULL):
         raise MemoryError()
-    for i in range(n):
-        e = &s.elems[v.elem[i]]
-        b.key[i] = (<uint64_t>e.peer << 32) | e.lamport
-        b.elem[i] = v.elem[i]
-        b.val[i] = e.val_slot
-        b.pos[i] = e.pos_slot
-        b.atom[i].peer = e.pos_peer
-        b.atom[i].counter = e.pos_counter
-    b.n = n
-    ml_view_free(&v)
+    b.elem_index = s.elem_index
+    if cached:
+        ml_view_build(d, c, &v)
+        for i in range(n):
+            ml_snap_put(b, s, i, v.elem[i], ml_op_at(&v, i))
+        ml_view_free(&v)
+        k = n
+    elif n > 0:
+        # (ml_view_fill's test, read from the tree's spans in place)
+        leaf = seq.find_visible(t, 0, &idx, &off)
+        while leaf != LC_NO_NODE and op_pos < n:
+            k = ml_snap_leaf(b, s, &seq.nodes[leaf].u.spans[0], idx, seq.nodes[leaf].n, k,
+                             &op_pos)
+            leaf = seq.nodes[leaf].next_leaf
+            idx = 0
+    b.n = k
+    if ml_cross_check and not cached:
+        # (tests: the walk's items are the view's)
+        ml_view_build(d, c, &v)
+        if v.n_user != k or any(b.elem[i] != v.elem[i] or b.op[i] != ml_op_at(&v, i)
+                                for i in range(k)):
+            raise AssertionError("a movable list's items before the batch are not its view's")
+        ml_view_free(&v)
     return b
+
+
+cdef int64_t ml_snap_leaf(MLBefore b, MovableState s, lc_span *spans, int idx, int n_spans,
+                          int64_t k, int64_t *op_pos) noexcept:
+    """ml_snap's walk over one leaf's spans from `idx`: the items there whose element
+    stands on them, from `k` on; the end of the items is returned."""
+    cdef int64_t *slot_elem = s.slot_elem
+    cdef int64_t cap = s.cap_slot, e, op = op_pos[0]
+    cdef lc_ml_elem *elems = s.elems
+    cdef lc_ml_elem *el
+    cdef uint64_t *key = b.key
+    cdef int64_t *elem = b.elem
+    cdef int64_t *val = b.val
+    cdef int64_t *pos = b.pos
+    cdef int64_t *ops = b.op
+    cdef lc_id *atom = b.atom
+    cdef lc_span *sp
+    cdef int64_t slot, i
+    while idx < n_spans:
+        sp = &spans[idx]
+        if span_visible(sp):
+            for i in range(sp.len):
+                slot = <int64_t>sp.content + i
+                e = slot_elem[slot] if slot < cap else -1
+                if e >= 0 and elems[e].pos_slot == slot:
+                    el = &elems[e]
+                    ops[k] = op + i
+                    key[k] = (<uint64_t>el.peer << 32) | el.lamport
+                    elem[k] = e
+                    val[k] = el.val_slot
+                    pos[k] = el.pos_slot
+                    atom[k].peer = el.pos_peer
+                    atom[k].counter = el.pos_counter
+                    k += 1
+            op += sp.len
+        idx += 1
+    op_pos[0] = op
+    return k
+
+
+cdef inline void ml_snap_put(MLBefore b, MovableState s, int64_t i, int64_t el, int64_t op) noexcept:
+    cdef lc_ml_elem *e = &s.elems[el]
+    b.op[i] = op
+    b.key[i] = (<uint64_t>e.peer << 32) | e.lamport
+    b.elem[i] = el
+    b.val[i] = e.val_slot
+    b.pos[i] = e.pos_slot
+    b.atom[i].peer = e.pos_peer
+    b.atom[i].counter = e.pos_counter
 
 
 cdef list ml_items(LoroDoc d, uint32_t c):
@@ -485,6 +565,9 @@ cdef list ml_changes(LoroDoc d, uint32_t c, MLBefore b, ml_view *v):
     return out
 
 
+from bisect import bisect_left as _bisect_left, bisect_right as _bisect_right
+
+
 cdef list ml_import_ops(LoroDoc d, uint32_t c, MLBefore snap):
     """An import's or a checkout's diff, as loro's: an item is kept when its element still
     stands on the same list item with an equal value; every other old item is deleted and
@@ -498,12 +581,21 @@ cdef list ml_import_ops(LoroDoc d, uint32_t c, MLBefore snap):
     cdef ml_view v
     recs = ml_changes(d, c, snap, &v)
     try:
-        return ml_import_ops_of(d, recs, &v)
+        return ml_import_ops_of(d, recs, &v, None)
     finally:
         ml_view_free(&v)
 
 
-cdef list ml_import_ops_of(LoroDoc d, list recs, ml_view *v):
+cdef int64_t ml_low(ml_view *v, dict low, int64_t p) except? -1:
+    """The user items now at op positions before `p` (ml_lower of the view after), from
+    `low` when the view was not built (ml_changes_small put there each position the diff
+    reads)."""
+    if low is None:
+        return ml_lower(v, p)
+    return low[p]
+
+
+cdef list ml_import_ops_of(LoroDoc d, list recs, ml_view *v, dict low):
     values = d.log.values
     # op positions of the items shown now whose element was not shown on the same list
     # item before: the only shown items that do not stay put
@@ -517,7 +609,7 @@ cdef list ml_import_ops_of(LoroDoc d, list recs, ml_view *v):
             same_value = r[CH_BVAL] == r[CH_AVAL] or same_loro_value(
                 values[r[CH_BVAL]], values[r[CH_AVAL]])
             if same_value and (r[CH_BPOS] == r[CH_APOS] or ml_stayed(
-                    v, unmoored, r[CH_OLD_OP], r[CH_NEW_OP])):
+                    v, low, unmoored, r[CH_OLD_OP], r[CH_NEW_OP])):
                 continue
         if r[CH_BI] >= 0:
             dels.append(r[CH_BI])
@@ -528,10 +620,15 @@ cdef list ml_import_ops_of(LoroDoc d, list recs, ml_view *v):
     # a gap between kept items is named by the kept items before it
     gaps = {}
     for k in range(len(dels)):
-        g = gaps.setdefault(dels[k] - k, [[], 0])
+        g = gaps.get(dels[k] - k)
+        if g is None:
+            g = gaps[dels[k] - k] = [[], 0]
         g[1] += 1
     for k in range(len(ins)):
-        gaps.setdefault(ins[k][0] - k, [[], 0])[0].append(ins[k])
+        g = gaps.get(ins[k][0] - k)
+        if g is None:
+            g = gaps[ins[k][0] - k] = [[], 0]
+        g[0].append(ins[k])
     out = []
     prev = 0
     for g in sorted(gaps):
@@ -555,17 +652,327 @@ cdef list ml_import_ops_of(LoroDoc d, list recs, ml_view *v):
     return out
 
 
-cdef bint ml_stayed(ml_view *v, list unmoored, int64_t old_pos, int64_t new_pos):
+cdef bint ml_stayed(ml_view *v, dict low, list unmoored, int64_t old_pos, int64_t new_pos) except -1:
     """Whether an element now at op position `new_pos` was on a list item now at `old_pos`
     (-1: gone), before it with no item between of an element that kept its list item (see
     ml_import_ops: loro handles the changed elements in a hash map's order; those it has
     not shown yet when it handles this one are not between, which this takes for all of
     them). `unmoored`: the sorted op positions of the shown items that are not such."""
-    import bisect
     if old_pos < 0 or old_pos > new_pos:
         return False
-    return (ml_lower(v, new_pos + 1) - ml_lower(v, old_pos + 1)
-            == bisect.bisect_right(unmoored, new_pos) - bisect.bisect_right(unmoored, old_pos))
+    return (ml_low(v, low, new_pos + 1) - ml_low(v, low, old_pos + 1)
+            == _bisect_right(unmoored, new_pos) - _bisect_right(unmoored, old_pos))
+
+
+# the most list items an import's diff looks up one by one (ml_changes_small) rather than
+# reading the whole list
+cdef int64_t ML_SMALL_ATOMS = 256
+# tests: ml_import_split also diffs through the whole list and compares (_ml_cross_check)
+cdef bint ml_cross_check = False
+cdef int64_t ml_cross_checked = 0
+
+
+def _ml_cross_check(bint on):
+    """Make every small MovableList import diff also run the full diff and raise
+    AssertionError when they differ (tests); returns how many were compared so far."""
+    global ml_cross_check
+    ml_cross_check = on
+    return ml_cross_checked
+
+
+cdef int64_t ml_atom_place(LoroDoc d, uint32_t c, lc_id atom, int64_t *abs_at) except -2:
+    """The op position of list item `atom` of container `c` (-1 when not visible), and in
+    `abs_at` its absolute index (tombstones counted: the document order of items, old or
+    new)."""
+    cdef int idx, j
+    cdef uint32_t leaf = locate(d.seq, atom, &idx)
+    cdef lc_span *sp = &d.seq.nodes[leaf].u.spans[idx]
+    cdef int64_t acc = atom.counter - sp.id.counter
+    for j in range(idx):
+        acc += d.seq.nodes[leaf].u.spans[j].len
+    abs_at[0] = acc + d.seq.left_of(leaf, False)
+    if d.seq.nodes[leaf].tree != d.ctree[c] or not span_visible(sp):
+        return -1
+    return visible_before(d.seq, leaf, idx, atom.counter)
+
+
+cdef int64_t ml_before_index(MLBefore b, int64_t e) except -2:
+    """Element `e`'s index in `b`, -1 when it is not there."""
+    cdef int64_t i, lo = INT64_MAX, hi = -1
+    if b.bidx == NULL:
+        for i in range(b.n):
+            if b.elem[i] >= 0:
+                if b.elem[i] < lo:
+                    lo = b.elem[i]
+                if b.elem[i] > hi:
+                    hi = b.elem[i]
+        if hi < 0:
+            lo = hi = 0
+        b.bidx = <int32_t*>malloc(<size_t>(hi - lo + 1) * sizeof(int32_t))
+        if b.bidx == NULL:
+            raise MemoryError()
+        memset(b.bidx, 0xFF, <size_t>(hi - lo + 1) * sizeof(int32_t))
+        for i in range(b.n):
+            if b.elem[i] >= 0:
+                b.bidx[b.elem[i] - lo] = <int32_t>i
+        b.bidx_lo = lo
+        b.bidx_hi = hi
+    if e < b.bidx_lo or e > b.bidx_hi:
+        return -1
+    return b.bidx[e - b.bidx_lo]
+
+
+cdef int64_t ml_before_lower(MLBefore b, int64_t p) noexcept:
+    """The items of `b` at op positions (then) before `p`."""
+    cdef int64_t lo = 0, hi = b.n, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if b.op[mid] < p:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+cdef int ml_removed_atoms(SeqArena seq, uint32_t peer, int32_t start, int32_t end, list out,
+                          int64_t limit) except -1:
+    """Append the atoms (peer index << 32 | counter) that the deletes and moves [start, end)
+    of `peer` removed, one entry per removal, as the tracker records them; stop past
+    `limit` entries."""
+    cdef lc_peer_index *pi
+    cdef int64_t lo = 0, hi, mid
+    cdef lc_record r
+    cdef int32_t a, b, t, t0, t1
+    if peer >= seq.n_peers:
+        return 0
+    pi = &seq.peers[peer]
+    hi = pi.rec_len
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if pi.recs[mid].counter + pi.recs[mid].len <= start:
+            lo = mid + 1
+        else:
+            hi = mid
+    while lo < pi.rec_len and len(out) <= limit:
+        r = pi.recs[lo]
+        if r.counter >= end:
+            break
+        if r.kind != LC_REC_INSERT:
+            a = r.counter if r.counter > start else start
+            b = r.counter + r.len if r.counter + r.len < end else end
+            if r.kind == LC_REC_DELETE_REV:
+                t0 = r.target.counter + r.len - (b - r.counter)
+                t1 = r.target.counter + r.len - (a - r.counter)
+            else:
+                t0 = r.target.counter + (a - r.counter)
+                t1 = r.target.counter + (b - r.counter)
+            for t in range(t0, t1):
+                out.append((<uint64_t>r.target.peer << 32) | <uint32_t>t)
+        lo += 1
+    return 0
+
+
+cdef inline int64_t ml_lower_i64(const int64_t *a, int64_t n, int64_t x) noexcept:
+    """The entries of sorted `a` below `x`."""
+    cdef int64_t lo = 0, hi = n, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+cdef list ml_changes_small(LoroDoc d, uint32_t c, MLBefore b, list touched, list fresh,
+                           list gone, dict low):
+    """ml_changes for an import of a few ops, without the view after (None when it does not
+    apply: then ml_changes). The changed elements can only be those the import's ops name
+    (`touched`) and those that stood on a list item it removed (`gone`: the atoms its
+    deletes and moves removed, once per removal; `fresh`: the atoms it inserted; atoms as
+    peer index << 32 | counter). Each one's index before is `b`'s; its index now counts
+    the elements kept (the shown items of `b` that did not change, in the same order now)
+    before its list item plus the changed ones shown there: the kept ones are the items of
+    `b` before the list item's op position then (its op position now, less the items the
+    import made visible before it, plus those it hid, in document order), less the changed
+    ones among them. `low` gets ml_lower of the view after at each op position the diff
+    reads (ml_low)."""
+    cdef MovableState s = ml_state(d)
+    cdef SeqArena seq = d.seq
+    cdef int64_t n_fresh = len(fresh), n_gone = len(gone), n_touched = len(touched)
+    cdef int64_t cap = n_fresh + n_gone + n_touched + 1
+    cdef int64_t k, m, e, bi, at, slot, p, i0, n_after, side
+    cdef int64_t n_added = 0, n_removed = 0, n_cands = 0, n_recs = 0, n_new = 0, n_cb = 0
+    cdef int64_t *mem
+    cdef int64_t *fresh_a      # fresh atoms, sorted
+    cdef int64_t *gone_a       # removed atoms, sorted (a repeat: another removal)
+    cdef int64_t *added        # absolute indices of the list items visible now only
+    cdef int64_t *removed      # and of those visible before only
+    cdef int64_t *cands        # elements that may have changed
+    cdef int64_t *r_e          # per changed element: element, index before (-1: not
+    cdef int64_t *r_bi         # shown), op positions before (its old list item's, now)
+    cdef int64_t *r_old        # and now, absolute indices of both list items, index now
+    cdef int64_t *r_new
+    cdef int64_t *r_old_abs
+    cdef int64_t *r_new_abs
+    cdef int64_t *r_aj
+    cdef int64_t *new_ops      # the op positions now of the changed elements shown now
+    cdef int64_t *cb           # the indices before of the changed elements shown before
+    cdef int64_t *order
+    cdef uint64_t key
+    cdef lc_id atom
+    cdef int idx, j
+    cdef uint32_t leaf
+    cdef lc_span *sp
+    cdef lc_ml_elem *el
+    if b is None or b.elem_index is not s.elem_index or d.detached or s.dirty or cap >= (1 << 20):
+        return None
+    mem = <int64_t*>malloc(<size_t>cap * 15 * sizeof(int64_t))
+    if mem == NULL:
+        raise MemoryError()
+    fresh_a = mem
+    gone_a = mem + cap
+    added = mem + 2 * cap
+    removed = mem + 3 * cap
+    cands = mem + 4 * cap
+    r_e = mem + 5 * cap
+    r_bi = mem + 6 * cap
+    r_old = mem + 7 * cap
+    r_new = mem + 8 * cap
+    r_old_abs = mem + 9 * cap
+    r_new_abs = mem + 10 * cap
+    r_aj = mem + 11 * cap
+    new_ops = mem + 12 * cap
+    cb = mem + 13 * cap
+    order = mem + 14 * cap
+    try:
+        for k in range(n_fresh):
+            key = fresh[k]
+            fresh_a[k] = <int64_t>key
+            if ml_atom_place(d, c, make_id(<uint32_t>(key >> 32), <int32_t>(key & 0xFFFFFFFF)), &at) >= 0:
+                added[n_added] = at
+                n_added += 1
+        qsort(fresh_a, <size_t>n_fresh, sizeof(int64_t), cmp_i64)
+        for k in range(n_gone):
+            gone_a[k] = <int64_t>(<uint64_t>gone[k])
+        qsort(gone_a, <size_t>n_gone, sizeof(int64_t), cmp_i64)
+        k = 0
+        while k < n_gone:
+            m = k + 1
+            while m < n_gone and gone_a[m] == gone_a[k]:
+                m += 1
+            key = <uint64_t>gone_a[k]
+            at = ml_lower_i64(fresh_a, n_fresh, gone_a[k])
+            if at < n_fresh and fresh_a[at] == gone_a[k]:
+                k = m
+                continue        # (made and removed by the import: never shown)
+            atom = make_id(<uint32_t>(key >> 32), <int32_t>(key & 0xFFFFFFFF))
+            leaf = locate(seq, atom, &idx)
+            sp = &seq.nodes[leaf].u.spans[idx]
+            # visible before iff the import's removals are all it took (as
+            # _events.touched_pieces)
+            if seq.nodes[leaf].tree == d.ctree[c] and sp.future == 0 and sp.deleted == m - k:
+                at = atom.counter - sp.id.counter
+                for j in range(idx):
+                    at += seq.nodes[leaf].u.spans[j].len
+                removed[n_removed] = at + seq.left_of(leaf, False)
+                n_removed += 1
+                slot = sp.content + (atom.counter - sp.id.counter)
+                e = s.slot_elem[slot] if slot < s.cap_slot else -1
+                if e >= 0:
+                    cands[n_cands] = e
+                    n_cands += 1
+            k = m
+        for k in range(n_touched):
+            found = s.elem_index.get(touched[k])
+            if found is not None:
+                cands[n_cands] = <int64_t>found
+                n_cands += 1
+        qsort(added, <size_t>n_added, sizeof(int64_t), cmp_i64)
+        qsort(removed, <size_t>n_removed, sizeof(int64_t), cmp_i64)
+        qsort(cands, <size_t>n_cands, sizeof(int64_t), cmp_i64)
+        for k in range(n_cands):
+            e = cands[k]
+            if k > 0 and cands[k - 1] == e:
+                continue
+            el = &s.elems[e]
+            if el.container != c:
+                continue
+            bi = ml_before_index(b, e)
+            if bi >= b.n or (bi >= 0 and b.elem[bi] != e):
+                return None
+            r_new[n_recs] = -1
+            if el.pos_slot >= 0:
+                r_new[n_recs] = ml_atom_place(d, c, make_id(el.pos_peer, el.pos_counter),
+                                              &r_new_abs[n_recs])
+            if bi < 0:
+                if r_new[n_recs] < 0:
+                    continue
+                r_old[n_recs] = -1
+            else:
+                if (r_new[n_recs] >= 0 and el.val_slot == b.val[bi]
+                        and el.pos_slot == b.pos[bi]):
+                    continue
+                if el.pos_slot == b.pos[bi]:
+                    r_old[n_recs] = r_new[n_recs]
+                    r_old_abs[n_recs] = r_new_abs[n_recs]
+                else:
+                    r_old[n_recs] = ml_atom_place(d, c, b.atom[bi], &r_old_abs[n_recs])
+                cb[n_cb] = bi
+                n_cb += 1
+            if r_new[n_recs] >= 0:
+                new_ops[n_new] = r_new[n_recs]
+                n_new += 1
+            r_e[n_recs] = e
+            r_bi[n_recs] = bi
+            n_recs += 1
+        qsort(new_ops, <size_t>n_new, sizeof(int64_t), cmp_i64)
+        qsort(cb, <size_t>n_cb, sizeof(int64_t), cmp_i64)
+        for k in range(n_recs):
+            r_aj[k] = -1
+            for side in range(2):
+                p = r_old[k] if side == 0 else r_new[k]
+                if p < 0 or (side == 0 and p == r_new[k]):
+                    continue
+                at = r_old_abs[k] if side == 0 else r_new_abs[k]
+                i0 = ml_before_lower(b, p - ml_lower_i64(added, n_added, at)
+                                     + ml_lower_i64(removed, n_removed, at))
+                n_after = i0 - ml_lower_i64(cb, n_cb, i0) + ml_lower_i64(new_ops, n_new, p)
+                low[p] = n_after
+                m = ml_lower_i64(new_ops, n_new, p)
+                low[p + 1] = n_after + (1 if m < n_new and new_ops[m] == p else 0)
+                if side == 1:
+                    r_aj[k] = n_after
+            # ml_changes' order: the items shown before by their index then, then the new
+            # ones by their index now
+            order[k] = ((r_bi[k] if r_bi[k] >= 0 else b.n + r_aj[k]) << 20) | k
+        qsort(order, <size_t>n_recs, sizeof(int64_t), cmp_i64)
+        recs = []
+        for m in range(n_recs):
+            k = order[m] & ((1 << 20) - 1)
+            el = &s.elems[r_e[k]]
+            bi = r_bi[k]
+            if bi < 0:
+                recs.append([(<uint64_t>el.peer << 32) | el.lamport, -1, -1, -1, -1,
+                             r_aj[k], el.val_slot, el.pos_slot, r_new[k]])
+            elif r_new[k] >= 0:
+                recs.append([b.key[bi], bi, b.val[bi], b.pos[bi], r_old[k],
+                             r_aj[k], el.val_slot, el.pos_slot, r_new[k]])
+            else:
+                # (as ml_changes: the value of an element that stands on no shown item now)
+                recs.append([b.key[bi], bi, b.val[bi], b.pos[bi], r_old[k], -1,
+                             el.val_slot, -1, -1])
+        return recs
+    finally:
+        free(mem)
+
+
+cdef int64_t ml_count_elems(const lc_ml_elem *elems, int64_t n, uint32_t c) noexcept:
+    """How many of the `n` elements belong to container `c`."""
+    cdef int64_t k, count = 0
+    for k in range(n):
+        count += elems[k].container == c
+    return count
 
 
 cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
@@ -582,9 +989,12 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
     cdef uint32_t lam
     cdef int64_t known = 0      # the list's elements, ever
     cdef ml_view v
+    cdef dict low = None
     from loro_c.ml_event_split import import_ops
     values = log.values
     touched = []
+    fresh = []      # list items the import inserted (peer index << 32 | counter)
+    gone = []       # and removed (ml_removed_atoms)
     for k in (idxs if idxs is not None else ()):
         note = &d.evlog.notes[<int64_t>k]
         ci = log.find_change(note.peer, note.counter)
@@ -598,16 +1008,34 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
                 touched.append((<uint64_t>note.peer << 32) | (lam + <uint32_t>i))
         elif op.kind == LC_OP_MOVE or op.kind == LC_OP_SET:
             touched.append((<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter)
+        if len(fresh) + len(gone) <= ML_SMALL_ATOMS:
+            if op.kind == LC_OP_INSERT or op.kind == LC_OP_MOVE:
+                for i in range(note.len):
+                    fresh.append((<uint64_t>note.peer << 32) | <uint32_t>(note.counter + i))
+            if op.kind == LC_OP_DELETE or op.kind == LC_OP_MOVE:
+                ml_removed_atoms(d.seq, note.peer, note.counter, note.counter + note.len, gone,
+                                 ML_SMALL_ATOMS)
     peer_ids = [log.peer_ids[k] for k in range(log.n_peers)]
-    for k in range(s.n_elems):
-        if s.elems[k].container == c:
-            known += 1
-    recs = ml_changes(d, c, s.before.get(c), &v)
+    known = ml_count_elems(s.elems, s.n_elems, c)
+    v.n_op = v.n_user = 0
+    v.op_gap = v.elem = NULL
+    snap = s.before.get(c)
+    recs = None
+    if idxs is not None and len(fresh) + len(gone) <= ML_SMALL_ATOMS:
+        # an import of a few ops: its changed elements one by one (a checkout's come from
+        # the whole list)
+        low = {}
+        recs = ml_changes_small(d, c, snap, touched, fresh, gone, low)
+    if recs is None:
+        low = None
+        recs = ml_changes(d, c, snap, &v)
+    elif ml_cross_check:
+        ml_check_small(d, c, snap, recs, low)
     if idxs is None:
         # a checkout: loro looks at the elements of the ops between the two versions (and
         # of earlier checkouts); those that changed are the ones that matter
         touched = [r[CH_KEY] for r in recs]
-    cdef int64_t nn = 0, lo, hi, mid, q, w
+    cdef int64_t nn = 0, q, w
     cdef int64_t *nops = <int64_t*>malloc((len(recs) + 1) * sizeof(int64_t))
     if nops == NULL:
         ml_view_free(&v)
@@ -615,7 +1043,7 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
     try:
         # the diff found by comparing items checks the replay's effect (and is_move
         # flags), where that costs little next to the rest
-        diffed = ml_import_ops_of(d, recs, &v) if len(recs) <= ML_SPLIT_CHECKED else None
+        diffed = ml_import_ops_of(d, recs, &v, low) if len(recs) <= ML_SPLIT_CHECKED else None
         # shown items before an op position that are not a changed element's: they stay
         for r in recs:
             if r[CH_AJ] >= 0:
@@ -628,15 +1056,7 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
                 q = r[CH_OLD_OP] if w == 0 else r[CH_NEW_OP]
                 if q < 0:
                     continue
-                lo = 0
-                hi = nn
-                while lo < hi:
-                    mid = (lo + hi) >> 1
-                    if nops[mid] < q:
-                        lo = mid + 1
-                    else:
-                        hi = mid
-                base_at[q] = ml_lower(&v, q) - lo
+                base_at[q] = ml_low(&v, low, q) - ml_lower_i64(nops, nn, q)
     finally:
         free(nops)
         ml_view_free(&v)
@@ -652,6 +1072,24 @@ cdef Py_ssize_t ML_SPLIT_CHECKED = 64
 cdef int cmp_i64(const void *a, const void *b) noexcept nogil:
     cdef int64_t x = (<const int64_t*>a)[0], y = (<const int64_t*>b)[0]
     return -1 if x < y else (1 if x > y else 0)
+
+
+cdef int ml_check_small(LoroDoc d, uint32_t c, MLBefore snap, list recs, dict low) except -1:
+    """AssertionError unless ml_changes_small's result is the full diff's (tests)."""
+    cdef ml_view v
+    global ml_cross_checked
+    ml_cross_checked += 1
+    full = ml_changes(d, c, snap, &v)
+    try:
+        if full != recs:
+            raise AssertionError(f"movable list import diff: {recs} != {full}")
+        for p in low:
+            if low[p] != ml_lower(&v, p):
+                raise AssertionError(f"movable list import diff: position {p}: "
+                                     f"{low[p]} != {ml_lower(&v, p)}")
+    finally:
+        ml_view_free(&v)
+    return 0
 
 
 def _same_loro_value(a, b):
