@@ -49,6 +49,7 @@ cdef class DocCore:
         self.merge_interval = 1000
         self.snap_blocks = None
         self.lstr_cap = LC_LSTR_MIN_CAP
+        self.flushed_ops = self.flushed_text = self.flushed_changes = -1
         self.lstr_gen = self.buf_serial = 1
         self.lock = PyThread_allocate_lock()
         if self.lock == NULL:

@@ -492,7 +492,11 @@ cdef int lstr_flush(LoroDoc d) except -1:
     cdef OpLog log = d.log
     cdef uint32_t p, buf
     cdef int64_t j, k, ch, nbytes, end
+    cdef int64_t blob_bit = 0x80000000, mask = 0x7FFFFFFF
     cdef lc_op *op
+    if (d.flushed_ops == log.n_ops and d.flushed_text == d.lstr_len
+            and d.flushed_changes == log.n_changes):
+        return 0            # nothing new since the last flush: the same layout
     for p in range(log.n_peers):
         buf = next_buffer(d)
         end = 0
@@ -502,16 +506,19 @@ cdef int lstr_flush(LoroDoc d) except -1:
                 op = &log.ops[k]
                 if op.kind != LC_OP_INSERT or d.ckind[op.container] != KIND_TEXT:
                     continue
-                if (<int64_t>op.delta) & 0x80000000:
-                    nbytes = (<int64_t>op.delta) & 0x7FFFFFFF
+                if (<int64_t>op.delta) & blob_bit:
+                    nbytes = (<int64_t>op.delta) & mask
                 else:
-                    nbytes = ((<int64_t>op.delta) - op.start_id.counter) & 0x7FFFFFFF
+                    nbytes = ((<int64_t>op.delta) - op.start_id.counter) & mask
                 op.start_id.peer = buf
-                op.start_id.counter = <int32_t>(end & 0x7FFFFFFF)
+                op.start_id.counter = <int32_t>(end & mask)
                 end += nbytes
-                op.delta = <double>(end & 0x7FFFFFFF)
+                op.delta = <double>(end & mask)
         op = &log.groups[p].last_op
         if log.groups[p].has_last_op and op.kind == LC_OP_INSERT and d.ckind[op.container] == KIND_TEXT:
             # (the peer's last op as Loro holds it: nothing new folds into it)
             op.start_id.peer = next_buffer(d)
+    d.flushed_ops = log.n_ops
+    d.flushed_text = d.lstr_len
+    d.flushed_changes = log.n_changes
     return 0
