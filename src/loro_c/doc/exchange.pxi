@@ -170,6 +170,17 @@ cdef int relist_roots_after(LoroDoc d, VersionVector version, bint now) except -
     return 0
 
 
+cdef tuple snapshot_stamp(LoroDoc d):
+    """What a snapshot export depends on, as counts that any change to the log or the
+    listed roots moves (a folded op still moves its peer's end counter)."""
+    cdef int64_t ends = 0
+    cdef uint32_t p
+    for p in range(d.log.n_peers):
+        ends += d.log.vv[p]
+    return (d.log.serial, d.log.n_changes, d.log.n_ops, ends, d.log.n_peers, d.lstr_len,
+            d.lval_len, d.n_containers, len(d.roots), len(d.deleted_roots), d.hide_empty_roots)
+
+
 cdef bint can_load_thin(LoroDoc d, list blobs) except -1:
     """Whether an import may load a snapshot from its state section (state/snapshot_load.pxi):
     one blob into an empty, attached document nobody listens to (containers it registered
@@ -275,8 +286,15 @@ cdef class DocExchange(DocHistory):
 
     def _export_snapshot(self, list state_rows=None):
         """A FastSnapshot (mode 3): the change store as this document groups its changes,
-        and the state at the log's head (`state_rows`, or this document's own)."""
+        and the state at the log's head (`state_rows`, or this document's own). The bytes
+        are kept until the document changes: a server hands the same snapshot to every
+        client that joins."""
         from loro_c import _codec
+        stamp = None
+        if state_rows is None:
+            stamp = snapshot_stamp(self)
+            if self.snapshot_cache is not None and self.snapshot_cache[0] == stamp:
+                return self.snapshot_cache[1]
         try:
             rows = snapshot_state_rows(self) if state_rows is None else state_rows
         except SnapshotStateUnsupported:
@@ -289,6 +307,8 @@ cdef class DocExchange(DocHistory):
         blob = _codec.encode_snapshot(changes, vv.encode(), self._frontiers().encode(), rows,
                                       None, self.log.serial)
         lstr_flush(self)        # loro encodes its own change blocks for a snapshot
+        if stamp is not None:
+            self.snapshot_cache = (stamp, blob)
         return blob
 
     def _export_detached_snapshot(self):
