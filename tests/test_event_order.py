@@ -5,7 +5,7 @@ local commits (the transaction's map, then the event's), a container registered 
 subscribe, and imports into a document with no concurrent edits, nested containers
 created by the import included (loro's diff calculator adds them to its map); then
 checkouts and concurrent imports, whose order follows loro's walk of the version DAG
-(loro_c.dag_order), for scripted cases and as a measured rate in random sessions."""
+(loro_c._dag_order), for scripted cases and as a measured rate in random sessions."""
 import itertools
 
 import loro
@@ -72,11 +72,11 @@ def test_root_order_matches_loro(order, subscribed, via_import):
 
 # -- checkouts and imports concurrent with local edits ----------------------------------
 # loro lists these diffs as its diff calculator meets the containers walking the version
-# DAG from the common ancestor its search finds (loro_c.dag_order). Each script below: ("e",
+# DAG from the common ancestor its search finds (loro_c._dag_order). Each script below: ("e",
 # peer, roots edited in one commit), ("s", from, to) an import of what `to` lacks, ("c", k)
 # peer 0 checks out the version of its k-th commit and back. Every event of peer 0's root
 # subscriber is compared; in each script loro's order of some import or checkout differs
-# from the one the ops alone give (loro_c's order before dag_order).
+# from the one the ops alone give (loro_c's order before _dag_order).
 
 WALK_SCRIPTS = [
     [("e", 2, "l"), ("e", 0, "l"), ("e", 0, "lcm"), ("e", 1, "ct"), ("e", 1, "ct"),
