@@ -23,7 +23,7 @@ costs the nodes between the versions and the ancestor found, as loro's does."""
 cimport cython
 from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport malloc, realloc, free, qsort
-from libc.string cimport memset
+from libc.string cimport memset, memcpy
 from loro_c._seq cimport lc_id
 from loro_c._oplog cimport OpLog, lc_change, lc_op, lc_change_list
 
@@ -677,8 +677,9 @@ cdef class _Walk:
 
     # -- versions ------------------------------------------------------------------------
 
-    cdef int vv_of(self, const lc_id *ids, int64_t n, int32_t *vv) except -1:
-        """The version vector (per peer index) of frontiers `ids` into `vv` (zeroed first)."""
+    cdef int vv_of(self, const lc_id *ids, int64_t n, int32_t *vv, const int32_t *below) except -1:
+        """The version vector (per peer index) of frontiers `ids` into `vv`, given the
+        version vector `below` of a version they include (NULL: none)."""
         cdef Dag h = self.dag
         cdef int64_t top = 0, i, cap
         cdef dnode *nd
@@ -686,7 +687,10 @@ cdef class _Walk:
         cdef lc_id pid
         cdef int32_t have
         cdef lc_id *tmp
-        memset(vv, 0, h.n_peers * sizeof(int32_t))
+        if below == NULL:
+            memset(vv, 0, h.n_peers * sizeof(int32_t))
+        else:
+            memcpy(vv, below, h.n_peers * sizeof(int32_t))
         if self.cap_stack < n + 16:
             self.cap_stack = n + 16
             tmp = <lc_id *>realloc(self.stack, self.cap_stack * sizeof(lc_id))
@@ -802,12 +806,17 @@ cpdef list walk_containers(OpLog log, list before, list after):
         nlca = w.common_ancestor(ids, nl, ids + nl, nr, ids + nl + nr)
         tgt_lo = w.vv_start
         tgt_hi = w.vv_end
-        w.vv_of(ids + nl + nr, nlca, tgt_lo)
-        w.vv_of(ids, nl, tgt_hi)
-        w.vv_of(ids + nl, nr, w.vv_tmp)
-        for p in range(np):
-            if w.vv_tmp[p] > tgt_hi[p]:
-                tgt_hi[p] = w.vv_tmp[p]
+        w.vv_of(ids + nl + nr, nlca, tgt_lo, NULL)
+        if is_head(log, ids, nl) or is_head(log, ids + nl, nr):
+            # the log's latest version holds every record
+            memcpy(tgt_hi, h.ends, np * sizeof(int32_t))
+        else:
+            # both versions hold the ancestor: their closures stop at its version
+            w.vv_of(ids, nl, tgt_hi, tgt_lo)
+            w.vv_of(ids + nl, nr, w.vv_tmp, tgt_lo)
+            for p in range(np):
+                if w.vv_tmp[p] > tgt_hi[p]:
+                    tgt_hi[p] = w.vv_tmp[p]
         # the peers to walk, in the order of loro's map of ranges (u64 keys, inserted sorted)
         peers = <uint32_t *>malloc((np + 1) * sizeof(uint32_t))
         hashes = <uint64_t *>malloc((np + 1) * sizeof(uint64_t))
@@ -996,6 +1005,20 @@ cpdef list walk_containers(OpLog log, list before, list after):
         free(peers)
         free(seen)
     return out
+
+
+cdef bint is_head(OpLog log, const lc_id *ids, int64_t n) noexcept:
+    """Whether frontiers `ids` are the log's latest version."""
+    cdef int64_t i, j
+    if n != log.n_frontiers or n == 0:
+        return False
+    for i in range(n):
+        for j in range(n):
+            if log.frontiers[j].peer == ids[i].peer and log.frontiers[j].counter == ids[i].counter:
+                break
+        else:
+            return False
+    return True
 
 
 cdef inline bint ready_before(_Walk w, const lc_id *met, uint32_t p, int64_t a, int64_t b) noexcept:
