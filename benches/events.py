@@ -19,6 +19,11 @@ N = 10, 60, 2,000, ``--quick``: 10 and 60); only that import is timed, the docum
 made fresh for each run. Every import replays loro's split of the diff
 (loro_c.ml_event_split).
 
+``concurrent checkout N`` rows (``--concurrent-only`` runs just them): three peers' N
+commits on shared root containers, synced now and then, imported into one document that
+checks out 20 versions along the way and back to the latest (40 checkout events; loro's DAG
+walk orders their diffs, see loro_c._dag_order).
+
 Ratios printed: loro_c+sub / loro_c (what subscribing costs), loro_c+sub / loro+sub (the
 issue's target is <= 1.0).
 """
@@ -215,6 +220,87 @@ def movable_import_once(lib, base, update, subscribe):
     return dt, (len(doc.get_movable_list("l")), len(seen))
 
 
+def concurrent_history(lib, n_changes=60, seed=3):
+    """(a document of three peers' `n_changes` commits on shared root containers, synced now
+    and then so branches interleave, the frontiers of versions along the way)."""
+    import random
+    rng = random.Random(seed)
+    peers = []
+    for i in range(3):
+        d = lib.LoroDoc()
+        d.peer_id = i + 1
+        peers.append(d)
+    marks = []
+    for k in range(n_changes):
+        d = peers[rng.randrange(3)]
+        r = rng.random()
+        if r < 0.35:
+            t = d.get_text("t%d" % rng.randrange(3))
+            t.insert(rng.randint(0, len(t)), "ab")
+        elif r < 0.7:
+            d.get_map("m%d" % rng.randrange(3)).insert("k%d" % rng.randrange(5), k)
+        else:
+            lst = d.get_list("l%d" % rng.randrange(2))
+            lst.insert(rng.randint(0, len(lst)), k)
+        d.commit()
+        if rng.random() < 0.25:
+            a, b = rng.sample(peers, 2)
+            b.import_(a.export(lib.ExportMode.Updates(b.oplog_vv)))
+        marks.append(d.state_frontiers)
+    doc = lib.LoroDoc()
+    for d in peers:
+        doc.import_(d.export(lib.ExportMode.Updates(lib.VersionVector())))
+    return doc, marks
+
+
+def concurrent_checkouts(doc, marks, subscribe, n=20):
+    """Check `doc` out at `n` versions of `marks` and back to the latest after each (2n
+    events); returns the events seen."""
+    seen = []
+    sub = _subscribe(doc, seen) if subscribe else None
+    step = max(len(marks) // n, 1)
+    for f in marks[::step][:n]:
+        doc.checkout(f)
+        doc.checkout_to_latest()
+    del sub
+    return len(seen)
+
+
+def run_concurrent(quick, repeat):
+    """Rows ``concurrent checkout N``: subscribed checkouts of a concurrent history (loro's
+    DAG walk orders their diffs: loro_c._dag_order)."""
+    loro_c, loro = load_library("loro_c"), load_library("loro")
+    libs = {"loro_c": loro_c, "loro": loro}
+    rows = []
+    for n in ((60,) if quick else (60, 2000)):
+        section = f"concurrent checkout {n}"
+        fns = {}
+        for lib_name, lib in libs.items():
+            if lib is None:
+                continue
+            doc, marks = concurrent_history(lib, n)
+            for sub in (False, True):
+                key = f"{lib_name}{'+sub' if sub else ''}"
+                fns[key] = (lambda doc=doc, marks=marks, sub=sub: (None, concurrent_checkouts(doc, marks, sub)))
+        res = interleaved_best(fns, {k: repeat for k in fns})
+        counts = {res[k][1][1] for k in fns if res[k][0] is not None and k.endswith("+sub")}
+        for key, (secs, result) in res.items():
+            ok = secs is not None and len(counts) == 1
+            rows.append(("concurrent", section, key, secs, ok, result[1] if ok else None))
+        print(f"{section:28}", end="")
+        for key in fns:
+            secs = res[key][0]
+            print(f"  {key} {secs * 1000:8.1f} ms" if secs else f"  {key} failed", end="")
+        base, with_sub = res.get("loro_c", (None,))[0], res.get("loro_c+sub", (None,))[0]
+        loro_sub = res.get("loro+sub", (None,))[0]
+        if base and with_sub:
+            print(f"  | sub/nosub {with_sub / base:5.2f}", end="")
+        if with_sub and loro_sub:
+            print(f"  loro_c+sub/loro+sub {with_sub / loro_sub:5.2f}", end="")
+        print(flush=True)
+    return rows
+
+
 def run_movable(quick, repeat):
     loro_c, loro = load_library("loro_c"), load_library("loro")
     libs = {"loro_c": loro_c, "loro": loro}
@@ -296,13 +382,19 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="one trace, 3 runs")
     ap.add_argument("--tree-only", action="store_true", help="only the tree rows")
     ap.add_argument("--movable-only", action="store_true", help="only the movable list rows")
+    ap.add_argument("--concurrent-only", action="store_true", help="only the concurrent checkout rows")
     args = ap.parse_args(argv)
     traces = args.traces.split(",")
     if args.quick:
         traces, args.repeat = traces[:1], 3
+    if args.concurrent_only:
+        rows = run_concurrent(args.quick, args.repeat)
+        return 1 if any(not r[4] for r in rows) else 0
     rows = [] if args.tree_only or args.movable_only else run(traces, args.repeat)
     if not args.movable_only:
         rows += run_tree(args.quick, args.repeat)
+    if not args.tree_only and not args.movable_only:
+        rows += run_concurrent(args.quick, args.repeat)
     if not args.tree_only:
         # (each run's import is short: more runs for a steadier best)
         rows += run_movable(args.quick, max(args.repeat, 5) * 2)

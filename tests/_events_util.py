@@ -119,7 +119,7 @@ def mergeable_id(cid):
 
 # triggers whose diffs of one depth may come in another order than loro's: checkouts and
 # imports concurrent with local edits follow loro's walk of the version DAG
-# (loro_c.dag_order), which loro_c models for most but not all (test_event_order measures
+# (loro_c._dag_order), which loro_c models for most but not all (test_event_order measures
 # how many)
 INEXACT_ORDER = ("Import", "Checkout")
 

@@ -55,7 +55,7 @@ from loro_c.events import (DiffBatch, _DocEvents, _Batch, _PeerChange, _Raised, 
 from loro_c.events import TreeDiff, TreeDiffItem, TreeExternalDiff     # LoroTree
 from loro_c.paths import Index
 from loro_c.hash_order import container_idx, iteration_order
-from loro_c.dag_order import History, walk_containers
+from loro_c._dag_order import walk_containers as dag_walk
 from loro_c.rich_checkout import checkout_delta as rich_checkout_delta
 from loro_c.errors import LoroTypeError, LoroValueError
 from loro_c._doc import Subscription, copy_value
@@ -1273,7 +1273,7 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
     if walk is not None:
         # the containers in the order loro's walk of the version DAG meets them: those the
         # ops of a checkout or concurrent import name, and those of the history walked
-        # again from the common ancestor loro's search finds (loro_c.dag_order)
+        # again from the common ancestor loro's search finds (loro_c._dag_order)
         kc = dict(zip(groups, keys))
         lnum = doc.lnum
         for c in walk:
@@ -1314,23 +1314,13 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
     return {back[k]: r for r, k in enumerate(order)}
 
 
-# the longest history walked for the order of a checkout's or concurrent import's diffs
-# (a walk may go back to the first change; beyond this the ops' own order is used)
-DAG_WALK_LIMIT = 100
-
-
 cdef object walked_containers(LoroDoc doc, list out):
     """The containers loro's diff calculator meets, in order, for the checkout or concurrent
     import being collected (doc.evs.tree_lca holds its two versions), or None when the
     event's order does not depend on it (no two diffs tie on depth and counter) or the
-    history is longer than DAG_WALK_LIMIT records (or shallow)."""
-    cdef OpLog log = doc.log
-    cdef lc_change *ch
-    cdef lc_op *op
-    cdef int64_t ci, k
+    history is shallow. The walk (loro_c._dag_order) keeps the log's DAG across events and
+    costs about what loro's own walk does."""
     if doc.evs is None or doc.evs.tree_lca is None or doc.shallow_sv is not None:
-        return None
-    if log.n_changes > DAG_WALK_LIMIT:
         return None
     ties = set()
     for x in out:
@@ -1340,35 +1330,8 @@ cdef object walked_containers(LoroDoc doc, list out):
         ties.add(t)
     else:
         return None
-    peers = log.peer_objs
     before, after = doc.evs.tree_lca
-    before = [(peers[p], c) for p, c in before]
-    after = [(peers[p], c) for p, c in after]
-    global _walk_history
-    state = (log.serial, log.n_changes, log.n_ops)
-    if _walk_history is not None and _walk_history[0] == state:
-        return walk_containers(_walk_history[1], before, after)
-    records = []
-    for ci in range(log.n_changes):
-        ch = &log.changes[ci]
-        deps = [(peers[log.deps[k].peer], log.deps[k].counter)
-                for k in range(ch.deps_off, ch.deps_off + ch.deps_len)]
-        if not deps and ch.counter > 0:
-            deps.append((peers[ch.peer], ch.counter - 1))     # a record continuing its change
-        ops = []
-        for k in range(ch.ops_off, ch.ops_off + ch.ops_len):
-            op = &log.ops[k]
-            ops.append((op.counter, op.len if op.len > 0 else (-op.len if op.len < 0 else 1),
-                        op.container))
-        records.append((peers[ch.peer], ch.counter, ch.end, ch.lamport, deps, ops))
-    h = History(records)
-    _walk_history = (state, h)
-    return walk_containers(h, before, after)
-
-
-# the History of the last log walked, with the log's state then (a checkout and the way
-# back walk the same history)
-cdef object _walk_history = None
+    return dag_walk(doc.log, list(before), list(after))
 
 
 cdef dict hash_rank(LoroDoc doc, list containers, int passes=1):

@@ -1,0 +1,1043 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""The order in which loro's diff calculator meets the containers of a checkout or of an
+import concurrent with local edits.
+
+loro computes such a diff by walking its version DAG: it searches a common ancestor of the
+two versions (a heap search over DAG nodes that may stop at an earlier version than the
+exact one, even the empty version, when a branch reaches a first change), then visits the
+changes from that ancestor to the union of both versions in causal order (its DagCausalIter:
+nodes without pending dependencies on a stack, the first ones in the order of its hash map
+of node ids) and notes each container the first time an op of it is met. That set of
+containers (a hash map keyed by container index, see loro_c.hash_order) orders the event's
+diffs of one depth.
+
+The model is fitted to loro 1.17.1's events, not taken from its code: of 1,935 checkouts
+and 2,252 such imports (300 random sessions) whose diffs tie on depth, it gives loro's order
+for 1,767 and 1,990 (the ops' own order gave 1,352 and 1,869). Of the search variants tried
+(the exact ancestor; a search keeping each shared span it meets; one that gives the empty
+version whenever a branch is left unmatched) the one here fits best.
+
+Everything runs on C arrays read from the log's change records (OpLog): the DAG nodes are
+rebuilt when the log changed since the last walk (one pass over its records), and a walk
+costs the nodes between the versions and the ancestor found, as loro's does."""
+cimport cython
+from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
+from libc.stdlib cimport malloc, realloc, free, qsort
+from libc.string cimport memset, memcpy
+from loro_c._seq cimport lc_id
+from loro_c._oplog cimport OpLog, lc_change, lc_op, lc_change_list
+
+
+cdef struct dnode:
+    # one of loro's DAG nodes: ids [start, end) of a peer, Lamport of `start`, its deps
+    int32_t start
+    int32_t end
+    uint32_t lamport
+    uint32_t deps_len
+    int64_t deps_off
+
+
+cdef struct span:
+    # a DAG node cut to its first `n` ids (loro's OrdIdSpan)
+    uint32_t peer
+    int32_t ctr
+    uint32_t lamport
+    int32_t n
+    dnode *node
+
+
+cdef struct hitem:
+    # a group of spans in the search's heap (spans[off, off + len)), its side, its order
+    int64_t off
+    int64_t len
+    int32_t t
+    int64_t seq
+
+
+cdef struct succ_t:
+    uint32_t peer
+    int32_t ctr
+    int64_t seq
+    int64_t to          # index in `met`
+
+
+cdef enum:
+    # the side of a group in the search: reached from the left version, the right, or both
+    SIDE_A = 0
+    SIDE_B = 1
+    SHARED = 2
+
+cdef uint64_t _K = 0xF1357AEA2E62A9C5ULL
+
+
+cdef inline uint64_t rotl26(uint64_t h) noexcept nogil:
+    return (h << 26) | (h >> 38)
+
+
+cdef inline int64_t buckets_for(int64_t capacity) noexcept nogil:
+    cdef int64_t want, n
+    if capacity < 8:
+        return 4 if capacity < 4 else 8
+    want = capacity * 8 // 7
+    n = 1
+    while n < want:
+        n <<= 1
+    return n
+
+
+cdef inline int64_t capacity_of(int64_t buckets) noexcept nogil:
+    return buckets - 1 if buckets <= 8 else buckets // 8 * 7
+
+
+cdef inline int64_t slot_of(int64_t *table, int64_t n, uint64_t h) noexcept nogil:
+    cdef int64_t mask = n - 1, pos = <int64_t>(h & <uint64_t>mask), i, bit, stride = 0
+    if n < 16:
+        # a group spans the whole small table: the first free bucket from pos, else from 0
+        for i in range(pos, n):
+            if table[i] < 0:
+                return i
+        for i in range(n):
+            if table[i] < 0:
+                return i
+        return -1
+    while True:
+        for bit in range(16):
+            i = (pos + bit) & mask
+            if table[i] < 0:
+                return i
+        stride += 16
+        pos = (pos + stride) & mask
+
+
+cdef int table_order(const uint64_t *hashes, int64_t n, int64_t *out) except -1:
+    """Write to `out` the indices 0..n-1 (keys inserted in that order, with these hashes)
+    in the order hashbrown's table yields them (loro_c.hash_order._table_order)."""
+    cdef int64_t *table = NULL
+    cdef int64_t *tmp
+    cdef int64_t size = 0, room = 0, k, i, m, nsize, held = 0
+    try:
+        for k in range(n):
+            if room == 0:
+                # grow: the next size, refilled in iteration order
+                m = 0
+                for i in range(size):
+                    if table[i] >= 0:
+                        out[m] = table[i]
+                        m += 1
+                nsize = buckets_for(max(m + 1, (capacity_of(size) if size else 0) + 1))
+                tmp = <int64_t *>realloc(table, nsize * sizeof(int64_t))
+                if tmp == NULL:
+                    raise MemoryError()
+                table = tmp
+                size = nsize
+                for i in range(size):
+                    table[i] = -1
+                for i in range(m):
+                    table[slot_of(table, size, hashes[out[i]])] = out[i]
+                room = capacity_of(size) - m
+            table[slot_of(table, size, hashes[k])] = k
+            room -= 1
+        m = 0
+        for i in range(size):
+            if table[i] >= 0:
+                out[m] = table[i]
+                m += 1
+    finally:
+        free(table)
+    return 0
+
+
+@cython.final
+cdef class Dag:
+    """loro's DAG nodes of a log's records, per peer index. Kept across walks while the log
+    only grows: new records and new dependencies re-derive the nodes of their peers from
+    the last node they touch (a walk then costs the changes since the last one)."""
+    cdef OpLog log
+    cdef uint64_t serial
+    cdef int64_t n_changes          # records taken in
+    cdef uint32_t n_peers, cap_peers
+    cdef int32_t *ends              # per peer: end counter of the records taken in
+    cdef dnode **pnodes             # per peer: its nodes, by start
+    cdef int64_t *pn
+    cdef int64_t *pcap
+    cdef int32_t **pcuts            # per peer: counters another peer's change depends on
+    cdef int64_t *pncuts
+    cdef int64_t *pcapcuts
+    cdef int32_t *redo              # update scratch: per peer, the first counter to re-derive
+    cdef lc_id *deps
+    cdef int64_t n_deps, cap_deps
+    cdef int64_t max_deps           # the most deps of a node
+
+    def __dealloc__(self):
+        self.reset()
+        free(self.ends)
+        free(self.pnodes)
+        free(self.pn)
+        free(self.pcap)
+        free(self.pcuts)
+        free(self.pncuts)
+        free(self.pcapcuts)
+        free(self.redo)
+        free(self.deps)
+
+    cdef void reset(self) noexcept:
+        cdef uint32_t p
+        for p in range(self.n_peers):
+            free(self.pnodes[p])
+            free(self.pcuts[p])
+            self.pnodes[p] = NULL
+            self.pcuts[p] = NULL
+            self.pn[p] = self.pcap[p] = self.pncuts[p] = self.pcapcuts[p] = 0
+            self.ends[p] = 0
+        self.n_peers = 0
+        self.n_changes = 0
+        self.n_deps = 0
+        self.max_deps = 0
+
+    cdef int add_peers(self, uint32_t n) except -1:
+        cdef uint32_t p, cap
+        if n > self.cap_peers:
+            cap = n * 2 + 4
+            self.ends = <int32_t *>grow_array(self.ends, cap * sizeof(int32_t))
+            self.redo = <int32_t *>grow_array(self.redo, cap * sizeof(int32_t))
+            self.pnodes = <dnode **>grow_array(self.pnodes, cap * sizeof(dnode *))
+            self.pn = <int64_t *>grow_array(self.pn, cap * sizeof(int64_t))
+            self.pcap = <int64_t *>grow_array(self.pcap, cap * sizeof(int64_t))
+            self.pcuts = <int32_t **>grow_array(self.pcuts, cap * sizeof(int32_t *))
+            self.pncuts = <int64_t *>grow_array(self.pncuts, cap * sizeof(int64_t))
+            self.pcapcuts = <int64_t *>grow_array(self.pcapcuts, cap * sizeof(int64_t))
+            self.cap_peers = cap
+        for p in range(self.n_peers, n):
+            self.ends[p] = 0
+            self.pnodes[p] = NULL
+            self.pn[p] = self.pcap[p] = 0
+            self.pcuts[p] = NULL
+            self.pncuts[p] = self.pcapcuts[p] = 0
+        self.n_peers = n
+        return 0
+
+    cdef int64_t add_dep(self, uint32_t peer, int32_t counter) except -1:
+        if self.n_deps == self.cap_deps:
+            self.cap_deps = self.cap_deps * 2 + 16
+            self.deps = <lc_id *>grow_array(self.deps, self.cap_deps * sizeof(lc_id))
+        self.deps[self.n_deps].peer = peer
+        self.deps[self.n_deps].counter = counter
+        self.n_deps += 1
+        return self.n_deps - 1
+
+    cdef int add_cut(self, uint32_t p, int32_t c) except -1:
+        """Note that another peer's change depends on op (p, c) (kept sorted, once)."""
+        cdef int64_t lo = 0, hi = self.pncuts[p], mid
+        cdef int32_t *cuts = self.pcuts[p]
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if cuts[mid] < c:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < self.pncuts[p] and cuts[lo] == c:
+            return 0
+        if self.pncuts[p] == self.pcapcuts[p]:
+            self.pcapcuts[p] = self.pcapcuts[p] * 2 + 8
+            self.pcuts[p] = cuts = <int32_t *>grow_array(cuts, self.pcapcuts[p] * sizeof(int32_t))
+        for mid in range(self.pncuts[p], lo, -1):
+            cuts[mid] = cuts[mid - 1]
+        cuts[lo] = c
+        self.pncuts[p] += 1
+        return 0
+
+    cdef dnode *push_node(self, uint32_t p) except NULL:
+        if self.pn[p] == self.pcap[p]:
+            self.pcap[p] = self.pcap[p] * 2 + 8
+            self.pnodes[p] = <dnode *>grow_array(self.pnodes[p], self.pcap[p] * sizeof(dnode))
+        self.pn[p] += 1
+        return &self.pnodes[p][self.pn[p] - 1]
+
+    cdef int update(self, OpLog log) except -1:
+        """Take in the records the log gained since the last call (all of them the first
+        time, or when the log is not a grown copy of the one taken in)."""
+        cdef int64_t ci, k
+        cdef uint32_t p
+        cdef lc_change *ch
+        cdef lc_change_list *cl
+        cdef int32_t end
+        cdef bint grown = self.log is log and self.serial == log.serial and \
+            log.n_changes >= self.n_changes and log.n_peers >= self.n_peers
+        if grown:
+            for p in range(self.n_peers):
+                cl = &log.by_peer[p]
+                end = log.changes[cl.idx[cl.len - 1]].end if cl.len else 0
+                if end < self.ends[p]:
+                    grown = False
+                    break
+        if grown:
+            for ci in range(self.n_changes, log.n_changes):
+                ch = &log.changes[ci]
+                if ch.peer < self.n_peers and ch.counter < self.ends[ch.peer]:
+                    grown = False       # a record inside the history taken in
+                    break
+        if not grown:
+            self.reset()
+            self.log = log
+            self.serial = log.serial
+        self.add_peers(log.n_peers)
+        # a peer's nodes change from the last one it had (its records may extend it) and
+        # from each op another peer's new change depends on (a node ends there)
+        for p in range(self.n_peers):
+            cl = &log.by_peer[p]
+            end = log.changes[cl.idx[cl.len - 1]].end if cl.len else 0
+            self.redo[p] = -1
+            if end > self.ends[p]:
+                self.redo[p] = self.ends[p] - 1 if self.ends[p] > 0 else 0
+            self.ends[p] = end
+        for ci in range(self.n_changes, log.n_changes):
+            ch = &log.changes[ci]
+            for k in range(ch.deps_off, ch.deps_off + ch.deps_len):
+                p = log.deps[k].peer
+                if p != ch.peer:
+                    self.add_cut(p, log.deps[k].counter)
+                    if self.redo[p] < 0 or log.deps[k].counter < self.redo[p]:
+                        self.redo[p] = log.deps[k].counter
+        self.n_changes = log.n_changes
+        for p in range(self.n_peers):
+            if self.redo[p] >= 0:
+                self.derive(log, p, self.redo[p])
+        return 0
+
+    cdef int derive(self, OpLog log, uint32_t p, int32_t x) except -1:
+        """Re-derive the nodes of peer `p` from the one holding counter `x`: a change that
+        depends only on its peer's previous op extends a node (a run), a node ends where
+        another peer's change depends on its op."""
+        cdef lc_change_list *cl = &log.by_peer[p]
+        cdef lc_change *ch = NULL
+        cdef dnode *nd
+        cdef int64_t j, j0, k, cut_i, lo, hi, mid
+        cdef int32_t run_s = 0, run_e = 0, st
+        cdef uint32_t run_lam
+        cdef int64_t run_doff, run_dlen
+        cdef bint have_run = False, extends
+        cdef int32_t *cuts = self.pcuts[p]
+        cdef int64_t n_cuts = self.pncuts[p]
+        # the node holding x (or the first one) starts the run to re-derive
+        lo = 0
+        hi = self.pn[p]
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if self.pnodes[p][mid].end <= x:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < self.pn[p]:
+            nd = &self.pnodes[p][lo]
+            have_run = True
+            run_s = nd.start
+            run_lam = nd.lamport
+            run_doff = nd.deps_off
+            run_dlen = nd.deps_len
+            j0 = log.find_change_pos(p, run_s)
+            run_e = log.changes[cl.idx[j0]].end
+            j0 += 1
+            self.pn[p] = lo
+        else:
+            self.pn[p] = 0
+            j0 = 0
+        lo = 0
+        hi = n_cuts
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if cuts[mid] < (run_s if have_run else 0):
+                lo = mid + 1
+            else:
+                hi = mid
+        cut_i = lo
+        for j in range(j0, cl.len + 1):
+            if j < cl.len:
+                ch = &log.changes[cl.idx[j]]
+                # a record without deps but at counter > 0 continues its change
+                extends = have_run and run_e == ch.counter and (
+                    (ch.deps_len == 0 and ch.counter > 0) or
+                    (ch.deps_len == 1 and log.deps[ch.deps_off].peer == p
+                     and log.deps[ch.deps_off].counter == ch.counter - 1))
+                if extends:
+                    run_e = ch.end
+                    continue
+            if have_run:
+                # close the run, cut after each op another peer depends on
+                st = run_s
+                while cut_i < n_cuts and cuts[cut_i] < run_s:
+                    cut_i += 1
+                while True:
+                    nd = self.push_node(p)
+                    nd.start = st
+                    nd.lamport = run_lam + <uint32_t>(st - run_s)
+                    if st == run_s:
+                        nd.deps_off = run_doff
+                        nd.deps_len = <uint32_t>run_dlen
+                        if run_dlen > self.max_deps:
+                            self.max_deps = run_dlen
+                    else:
+                        nd.deps_off = self.add_dep(p, st - 1)
+                        nd.deps_len = 1
+                    if cut_i < n_cuts and cuts[cut_i] < run_e - 1:
+                        nd.end = cuts[cut_i] + 1
+                        st = nd.end
+                        cut_i += 1
+                    else:
+                        nd.end = run_e
+                        break
+            if j < cl.len:
+                have_run = True
+                run_s = ch.counter
+                run_e = ch.end
+                run_lam = ch.lamport
+                if ch.deps_len == 0 and ch.counter > 0:
+                    run_doff = self.add_dep(p, ch.counter - 1)
+                    run_dlen = 1
+                else:
+                    run_doff = self.n_deps
+                    run_dlen = ch.deps_len
+                    for k in range(ch.deps_off, ch.deps_off + ch.deps_len):
+                        self.add_dep(log.deps[k].peer, log.deps[k].counter)
+        return 0
+
+    cdef inline dnode *node_at(self, uint32_t p, int32_t c) noexcept:
+        """The node of peer `p` holding counter `c`, or NULL."""
+        cdef int64_t lo = 0, hi, mid
+        cdef dnode *ns
+        if p >= self.n_peers:
+            return NULL
+        ns = self.pnodes[p]
+        hi = self.pn[p]
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if ns[mid].end <= c:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < self.pn[p] and ns[lo].start <= c:
+            return &ns[lo]
+        return NULL
+
+
+cdef void *grow_array(void *a, size_t size) except NULL:
+    cdef void *b = realloc(a, size)
+    if b == NULL:
+        raise MemoryError()
+    return b
+
+
+cdef class _Walk:
+    """Scratch of one walk (C arrays freed with it)."""
+    cdef Dag dag
+    cdef const uint64_t *pid64
+    # the search's heap
+    cdef span *spans
+    cdef int64_t n_spans, cap_spans
+    cdef hitem *heap
+    cdef int64_t n_heap, cap_heap
+    cdef int64_t seq
+    cdef int32_t *vv_start
+    cdef int32_t *vv_end
+    cdef int32_t *vv_tmp
+    cdef lc_id *stack
+    cdef int64_t cap_stack
+
+    def __cinit__(self, Dag dag):
+        cdef uint32_t n = dag.n_peers + 1
+        self.dag = dag
+        self.pid64 = dag.log.peer_ids
+        self.vv_start = <int32_t *>malloc(n * sizeof(int32_t))
+        self.vv_end = <int32_t *>malloc(n * sizeof(int32_t))
+        self.vv_tmp = <int32_t *>malloc(n * sizeof(int32_t))
+        if self.vv_start == NULL or self.vv_end == NULL or self.vv_tmp == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        free(self.spans)
+        free(self.heap)
+        free(self.vv_start)
+        free(self.vv_end)
+        free(self.vv_tmp)
+        free(self.stack)
+
+    # -- the common-ancestor search ------------------------------------------------------
+
+    cdef inline int cmp_span_desc(self, const span *a, const span *b) noexcept:
+        """<0 when `a` sorts first in a group: larger last Lamport, larger peer, shorter."""
+        cdef int64_t la = <int64_t>a.lamport + a.n, lb = <int64_t>b.lamport + b.n
+        if la != lb:
+            return -1 if la > lb else 1
+        if self.pid64[a.peer] != self.pid64[b.peer]:
+            return -1 if self.pid64[a.peer] > self.pid64[b.peer] else 1
+        if a.n != b.n:
+            return -1 if a.n < b.n else 1
+        return 0
+
+    cdef int cmp_item(self, const hitem *a, const hitem *b) noexcept:
+        """<0 when `a` pops first: its group's spans compared in turn, a longer group first
+        when one starts the other, then the larger side, then the earlier push."""
+        cdef int64_t i
+        cdef int c
+        for i in range(min(a.len, b.len)):
+            c = self.cmp_span_desc(&self.spans[a.off + i], &self.spans[b.off + i])
+            if c:
+                return c
+        if a.len != b.len:
+            return -1 if a.len > b.len else 1
+        if a.t != b.t:
+            return -1 if a.t > b.t else 1
+        return -1 if a.seq < b.seq else (1 if a.seq > b.seq else 0)
+
+    cdef int64_t new_spans(self, int64_t n) except -1:
+        cdef span *tmp
+        if self.n_spans + n > self.cap_spans:
+            self.cap_spans = (self.n_spans + n) * 2 + 16
+            tmp = <span *>realloc(self.spans, self.cap_spans * sizeof(span))
+            if tmp == NULL:
+                raise MemoryError()
+            self.spans = tmp
+        self.n_spans += n
+        return self.n_spans - n
+
+    cdef int push(self, int64_t off, int64_t n, int32_t t) except -1:
+        cdef hitem *tmp
+        cdef hitem it
+        cdef int64_t i, parent
+        if self.n_heap == self.cap_heap:
+            self.cap_heap = self.cap_heap * 2 + 16
+            tmp = <hitem *>realloc(self.heap, self.cap_heap * sizeof(hitem))
+            if tmp == NULL:
+                raise MemoryError()
+            self.heap = tmp
+        it.off = off
+        it.len = n
+        it.t = t
+        it.seq = self.seq
+        self.seq += 1
+        i = self.n_heap
+        self.n_heap += 1
+        while i > 0:
+            parent = (i - 1) >> 1
+            if self.cmp_item(&it, &self.heap[parent]) < 0:
+                self.heap[i] = self.heap[parent]
+                i = parent
+            else:
+                break
+        self.heap[i] = it
+        return 0
+
+    cdef hitem pop(self) noexcept:
+        cdef hitem top = self.heap[0], last
+        cdef int64_t i = 0, c, n
+        self.n_heap -= 1
+        n = self.n_heap
+        if n > 0:
+            last = self.heap[n]
+            while True:
+                c = 2 * i + 1
+                if c >= n:
+                    break
+                if c + 1 < n and self.cmp_item(&self.heap[c + 1], &self.heap[c]) < 0:
+                    c += 1
+                if self.cmp_item(&self.heap[c], &last) < 0:
+                    self.heap[i] = self.heap[c]
+                    i = c
+                else:
+                    break
+            self.heap[i] = last
+        return top
+
+    cdef int push_one(self, span s, int32_t n, int32_t t) except -1:
+        """Push span `s` cut to `n` ids as a group of one."""
+        cdef int64_t off = self.new_spans(1)
+        self.spans[off] = s
+        self.spans[off].n = n
+        return self.push(off, 1, t)
+
+    cdef int push_group(self, const lc_id *ids, int64_t n, int32_t t) except -1:
+        """Push the spans ending at `ids`, sorted, as one group."""
+        cdef int64_t off = self.new_spans(n), i, j
+        cdef dnode *nd
+        cdef span s
+        for i in range(n):
+            nd = self.dag.node_at(ids[i].peer, ids[i].counter)
+            if nd == NULL:
+                raise ValueError("an id outside the history")
+            s.peer = ids[i].peer
+            s.ctr = nd.start
+            s.lamport = nd.lamport
+            s.n = ids[i].counter - s.ctr + 1
+            s.node = nd
+            # insertion sort (groups are small)
+            j = i
+            while j > 0 and self.cmp_span_desc(&s, &self.spans[off + j - 1]) < 0:
+                self.spans[off + j] = self.spans[off + j - 1]
+                j -= 1
+            self.spans[off + j] = s
+        return self.push(off, n, t)
+
+    cdef bint same_group(self, const hitem *a, const hitem *b) noexcept:
+        cdef int64_t i
+        cdef span *x
+        cdef span *y
+        if a.len != b.len:
+            return False
+        for i in range(a.len):
+            x = &self.spans[a.off + i]
+            y = &self.spans[b.off + i]
+            # spans start at a node's start: peer and start name the node (Lamport, deps)
+            if x.peer != y.peer or x.ctr != y.ctr or x.n != y.n:
+                return False
+        return True
+
+    cdef int64_t common_ancestor(self, const lc_id *left, int64_t nl, const lc_id *right,
+                                 int64_t nr, lc_id *out) except -1:
+        """Write to `out` the version (frontiers) loro's search gives as the common ancestor
+        of `left` and `right`, return its length: the group of spans both sides reach when
+        nothing else is left to search, else the empty version (0)."""
+        cdef Dag h = self.dag
+        cdef int64_t i
+        cdef dnode *a
+        cdef dnode *b
+        cdef lc_id *dd
+        cdef hitem node, o
+        cdef int32_t t, ol_last, n
+        cdef span n0
+        cdef span *os
+        cdef int64_t ol
+        if nl == 0 or nr == 0:
+            return 0
+        if nl == 1 and nr == 1 and left[0].peer == right[0].peer:
+            a = h.node_at(left[0].peer, left[0].counter)
+            b = h.node_at(right[0].peer, right[0].counter)
+            if a == NULL or b == NULL:
+                raise ValueError("an id outside the history")
+            if a.start == b.start:
+                out[0] = left[0] if left[0].counter < right[0].counter else right[0]
+                return 1
+            dd = &h.deps[a.deps_off]
+            if a.deps_len == 1 and dd.peer == left[0].peer and b.start <= dd.counter < b.end:
+                out[0] = right[0]
+                return 1
+            dd = &h.deps[b.deps_off]
+            if b.deps_len == 1 and dd.peer == left[0].peer and a.start <= dd.counter < a.end:
+                out[0] = left[0]
+                return 1
+        self.n_heap = 0
+        self.n_spans = 0
+        self.seq = 0
+        self.push_group(left, nl, SIDE_A)
+        self.push_group(right, nr, SIDE_B)
+        while self.n_heap:
+            node = self.pop()
+            t = node.t
+            while self.n_heap:
+                o = self.heap[0]
+                if self.same_group(&node, &o) or (
+                        node.len == 1 and o.len == 1
+                        and self.spans[node.off].peer == self.spans[o.off].peer
+                        and self.spans[node.off].ctr + self.spans[node.off].n
+                        == self.spans[o.off].ctr + self.spans[o.off].n):
+                    if t != o.t:
+                        t = SHARED
+                    self.pop()
+                else:
+                    break
+            if not self.n_heap:
+                if t == SHARED:
+                    for i in range(node.len):
+                        out[i].peer = self.spans[node.off + i].peer
+                        out[i].counter = self.spans[node.off + i].ctr + self.spans[node.off + i].n - 1
+                    return node.len
+                return 0
+            if node.len > 1:
+                for i in range(1, node.len):
+                    self.push_one(self.spans[node.off + i], self.spans[node.off + i].n, t)
+                node.len = 1
+            n0 = self.spans[node.off]
+            o = self.heap[0]
+            os = &self.spans[o.off]
+            ol_last = os.ctr + os.n - 1
+            if (o.len == 1 and os.peer == n0.peer and n0.ctr <= ol_last < n0.ctr + n0.n
+                    and t != o.t):
+                self.push_one(n0, ol_last - n0.ctr + 1, t)
+                continue
+            if n0.n > 1:
+                ol = <int64_t>os.lamport + os.n - 1
+                if ol > n0.lamport:
+                    n = <int32_t>min(ol - n0.lamport, <int64_t>n0.n - 1)
+                else:
+                    n = 1
+                self.push_one(n0, n, t)
+                continue
+            if n0.node.deps_len == 0:
+                return 0
+            self.push_group(&h.deps[n0.node.deps_off], n0.node.deps_len, t)
+        return 0
+
+    # -- versions ------------------------------------------------------------------------
+
+    cdef int vv_of(self, const lc_id *ids, int64_t n, int32_t *vv, const int32_t *below) except -1:
+        """The version vector (per peer index) of frontiers `ids` into `vv`, given the
+        version vector `below` of a version they include (NULL: none)."""
+        cdef Dag h = self.dag
+        cdef int64_t top = 0, i, cap
+        cdef dnode *nd
+        cdef dnode *first
+        cdef lc_id pid
+        cdef int32_t have
+        cdef lc_id *tmp
+        if below == NULL:
+            memset(vv, 0, h.n_peers * sizeof(int32_t))
+        else:
+            memcpy(vv, below, h.n_peers * sizeof(int32_t))
+        if self.cap_stack < n + 16:
+            self.cap_stack = n + 16
+            tmp = <lc_id *>realloc(self.stack, self.cap_stack * sizeof(lc_id))
+            if tmp == NULL:
+                raise MemoryError()
+            self.stack = tmp
+        for i in range(n):
+            self.stack[top] = ids[i]
+            top += 1
+        while top:
+            top -= 1
+            pid = self.stack[top]
+            have = vv[pid.peer]
+            if have > pid.counter:
+                continue
+            vv[pid.peer] = pid.counter + 1
+            # the deps of the nodes holding [have, counter]
+            nd = h.node_at(pid.peer, pid.counter)
+            if nd == NULL:
+                raise ValueError("an id outside the history")
+            first = h.pnodes[pid.peer]
+            while nd >= first and nd.end > have:
+                if top + nd.deps_len > self.cap_stack:
+                    self.cap_stack = (top + nd.deps_len) * 2
+                    tmp = <lc_id *>realloc(self.stack, self.cap_stack * sizeof(lc_id))
+                    if tmp == NULL:
+                        raise MemoryError()
+                    self.stack = tmp
+                for i in range(nd.deps_len):
+                    self.stack[top] = h.deps[nd.deps_off + i]
+                    top += 1
+                nd -= 1
+        return 0
+
+
+cdef int cmp_succ(const void *a, const void *b) noexcept nogil:
+    cdef const succ_t *x = <const succ_t *>a
+    cdef const succ_t *y = <const succ_t *>b
+    if x.peer != y.peer:
+        return -1 if x.peer < y.peer else 1
+    if x.ctr != y.ctr:
+        return -1 if x.ctr < y.ctr else 1
+    return -1 if x.seq < y.seq else (1 if x.seq > y.seq else 0)
+
+
+cdef int64_t find_met(const lc_id *met, int64_t lo, int64_t hi, int32_t c) noexcept:
+    """Index in met[lo, hi) (counters ascending) of counter `c`, or -1."""
+    cdef int64_t mid, hi0 = hi
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if met[mid].counter < c:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < hi0 and met[lo].counter == c:
+        return lo
+    return -1
+
+
+# the Dag of the last log walked (a checkout and the way back walk the same history; a
+# concurrent import adds to it)
+cdef Dag _dag = None
+
+
+cpdef list walk_containers(OpLog log, list before, list after):
+    """The containers (indices) of the ops loro's diff calculator visits to go from version
+    `before` to `after` (frontiers as (peer index, counter)) of `log`, in the order it first
+    meets them."""
+    global _dag
+    cdef Dag h
+    cdef _Walk w
+    cdef int64_t nl = len(before), nr = len(after), nlca, i, j, k, nm = 0, n_succ = 0, m
+    cdef int64_t n_stack = 0, cap_succ, lo, hi, ci, pos, n_ready
+    cdef uint32_t p, np, pp
+    cdef int32_t s0, s1, c, e
+    cdef lc_id *ids = NULL
+    cdef lc_id *met = NULL
+    cdef int64_t *met_lo = NULL      # per peer: its chain in met[met_lo[p], met_hi[p])
+    cdef int64_t *met_hi = NULL
+    cdef int32_t *pending = NULL
+    cdef int32_t *tgt_lo
+    cdef int32_t *tgt_hi
+    cdef succ_t *succ = NULL
+    cdef succ_t *tmp_succ
+    cdef uint8_t *done = NULL
+    cdef uint64_t *hashes = NULL
+    cdef int64_t *order = NULL
+    cdef int64_t *stack = NULL
+    cdef int64_t *ready = NULL
+    cdef uint32_t *peers = NULL
+    cdef uint64_t hh
+    cdef dnode *node
+    cdef lc_change *ch
+    cdef lc_op *op
+    cdef int32_t olen
+    cdef uint8_t *seen = NULL
+    cdef uint32_t n_seen_cap = 0, cont
+    cdef list out = []
+    if _dag is None:
+        _dag = Dag()
+    h = _dag
+    h.update(log)
+    w = _Walk(h)
+    np = h.n_peers
+    try:
+        ids = <lc_id *>malloc((nl + nr + max(nl, nr, h.max_deps) + 1) * sizeof(lc_id))
+        if ids == NULL:
+            raise MemoryError()
+        for i in range(nl):
+            ids[i].peer, ids[i].counter = before[i]
+        for i in range(nr):
+            ids[nl + i].peer, ids[nl + i].counter = after[i]
+        nlca = w.common_ancestor(ids, nl, ids + nl, nr, ids + nl + nr)
+        tgt_lo = w.vv_start
+        tgt_hi = w.vv_end
+        w.vv_of(ids + nl + nr, nlca, tgt_lo, NULL)
+        if is_head(log, ids, nl) or is_head(log, ids + nl, nr):
+            # the log's latest version holds every record
+            memcpy(tgt_hi, h.ends, np * sizeof(int32_t))
+        else:
+            # both versions hold the ancestor: their closures stop at its version
+            w.vv_of(ids, nl, tgt_hi, tgt_lo)
+            w.vv_of(ids + nl, nr, w.vv_tmp, tgt_lo)
+            for p in range(np):
+                if w.vv_tmp[p] > tgt_hi[p]:
+                    tgt_hi[p] = w.vv_tmp[p]
+        # the peers to walk, in the order of loro's map of ranges (u64 keys, inserted sorted)
+        peers = <uint32_t *>malloc((np + 1) * sizeof(uint32_t))
+        hashes = <uint64_t *>malloc((np + 1) * sizeof(uint64_t))
+        order = <int64_t *>malloc((np + 1) * sizeof(int64_t))
+        met_lo = <int64_t *>malloc((np + 1) * sizeof(int64_t))
+        met_hi = <int64_t *>malloc((np + 1) * sizeof(int64_t))
+        if peers == NULL or hashes == NULL or order == NULL or met_lo == NULL or met_hi == NULL:
+            raise MemoryError()
+        k = 0
+        for p in range(np):
+            met_lo[p] = met_hi[p] = 0
+            if tgt_hi[p] > tgt_lo[p]:
+                j = k
+                while j > 0 and w.pid64[peers[j - 1]] > w.pid64[p]:
+                    peers[j] = peers[j - 1]
+                    j -= 1
+                peers[j] = p
+                k += 1
+        for i in range(k):
+            hashes[i] = rotl26(w.pid64[peers[i]] * _K)
+        table_order(hashes, k, order)
+        # the chain of node starts of each peer, last peer of the order first
+        m = 0
+        for i in range(k):
+            p = peers[order[i]]
+            node = h.node_at(p, tgt_lo[p])
+            if node == NULL:
+                raise ValueError("an id outside the history")
+            m += h.pn[p] - (node - h.pnodes[p])
+        met = <lc_id *>malloc((m + 1) * sizeof(lc_id))
+        pending = <int32_t *>malloc((m + 1) * sizeof(int32_t))
+        cap_succ = m * 2 + 16
+        succ = <succ_t *>malloc(cap_succ * sizeof(succ_t))
+        if met == NULL or pending == NULL or succ == NULL:
+            raise MemoryError()
+        for i in range(k - 1, -1, -1):
+            p = peers[order[i]]
+            met_lo[p] = nm
+            c = tgt_lo[p]
+            while True:
+                node = h.node_at(p, c)
+                pending[nm] = 0
+                for j in range(node.deps_len):
+                    pp = h.deps[node.deps_off + j].peer
+                    e = h.deps[node.deps_off + j].counter
+                    if tgt_lo[pp] <= e < tgt_hi[pp]:
+                        if n_succ == cap_succ:
+                            cap_succ *= 2
+                            tmp_succ = <succ_t *>realloc(succ, cap_succ * sizeof(succ_t))
+                            if tmp_succ == NULL:
+                                raise MemoryError()
+                            succ = tmp_succ
+                        succ[n_succ].peer = pp
+                        succ[n_succ].ctr = e
+                        succ[n_succ].seq = n_succ
+                        succ[n_succ].to = nm
+                        n_succ += 1
+                        pending[nm] += 1
+                met[nm].peer = p
+                met[nm].counter = c
+                nm += 1
+                if tgt_hi[p] > node.end:
+                    c = node.end
+                else:
+                    break
+            met_hi[p] = nm
+        # each met id after the previous one of its peer
+        for i in range(k - 1, -1, -1):
+            p = peers[order[i]]
+            for j in range(met_lo[p] + 1, met_hi[p]):
+                pending[j] += 1
+                if n_succ == cap_succ:
+                    cap_succ *= 2
+                    tmp_succ = <succ_t *>realloc(succ, cap_succ * sizeof(succ_t))
+                    if tmp_succ == NULL:
+                        raise MemoryError()
+                    succ = tmp_succ
+                succ[n_succ].peer = p
+                succ[n_succ].ctr = met[j - 1].counter
+                succ[n_succ].seq = n_succ
+                succ[n_succ].to = j
+                n_succ += 1
+        qsort(succ, n_succ, sizeof(succ_t), cmp_succ)
+        done = <uint8_t *>malloc(n_succ + 1)
+        free(hashes)
+        free(order)
+        hashes = <uint64_t *>malloc((nm + 1) * sizeof(uint64_t))
+        order = <int64_t *>malloc((nm + 1) * sizeof(int64_t))
+        stack = <int64_t *>malloc((nm + 1) * 2 * sizeof(int64_t))
+        ready = <int64_t *>malloc((nm + 1) * sizeof(int64_t))
+        if done == NULL or hashes == NULL or order == NULL or stack == NULL or ready == NULL:
+            raise MemoryError()
+        memset(done, 0, n_succ + 1)
+        # the first ones in the order of loro's FxHashMap of node ids
+        for i in range(nm):
+            hh = (w.pid64[met[i].peer] * _K) + (<uint64_t>(<uint32_t>met[i].counter))
+            hashes[i] = rotl26(hh * _K)
+        table_order(hashes, nm, order)
+        for i in range(nm):
+            if pending[order[i]] == 0:
+                stack[n_stack] = order[i]
+                n_stack += 1
+                pending[order[i]] = -1      # no longer pending
+        while n_stack:
+            n_stack -= 1
+            j = stack[n_stack]
+            p = met[j].peer
+            if met[j].counter != tgt_lo[p]:
+                continue
+            node = h.node_at(p, met[j].counter)
+            s0 = max(node.start, tgt_lo[p])
+            s1 = min(node.end, tgt_hi[p])
+            if s1 <= s0:
+                continue
+            tgt_lo[p] = s1
+            if tgt_hi[p] > s1:
+                ci = find_met(met, met_lo[p], met_hi[p], s1)
+                if ci >= 0 and pending[ci] < 0:
+                    for i in range(n_stack):
+                        if stack[i] == ci:
+                            break
+                    else:
+                        stack[n_stack] = ci
+                        n_stack += 1
+            # the containers of the ops of [s0, s1), first met first
+            pos = log.find_change_pos(p, s0)
+            while pos >= 0 and pos < log.by_peer[p].len:
+                ch = &log.changes[log.by_peer[p].idx[pos]]
+                if ch.counter >= s1:
+                    break
+                for k in range(ch.ops_off, ch.ops_off + ch.ops_len):
+                    op = &log.ops[k]
+                    olen = op.len if op.len > 0 else (-op.len if op.len < 0 else 1)
+                    if op.counter + olen > s0 and op.counter < s1:
+                        cont = op.container
+                        if cont >= n_seen_cap:
+                            n_seen_cap = cont * 2 + 64
+                            seen = <uint8_t *>realloc(seen, n_seen_cap)
+                            if seen == NULL:
+                                raise MemoryError()
+                            memset(seen, 0, n_seen_cap)
+                            for ci in out:
+                                seen[ci] = 1
+                        if not seen[cont]:
+                            seen[cont] = 1
+                            out.append(cont)
+                pos += 1
+            # successors whose last dependency this node was, pushed in loro's order
+            n_ready = 0
+            lo = bsearch_succ(succ, n_succ, p, node.start)
+            while lo < n_succ and succ[lo].peer == p and succ[lo].ctr < node.end:
+                if not done[lo]:
+                    done[lo] = 1
+                    ci = succ[lo].to
+                    if pending[ci] > 0:
+                        pending[ci] -= 1
+                        if pending[ci] == 0:
+                            pending[ci] = -1
+                            ready[n_ready] = ci
+                            n_ready += 1
+                lo += 1
+            # sorted: other peers' first, then by peer and counter, largest first; pushed in
+            # that order (the last pushed pops first)
+            for i in range(1, n_ready):
+                ci = ready[i]
+                j = i
+                while j > 0 and ready_before(w, met, p, ci, ready[j - 1]):
+                    ready[j] = ready[j - 1]
+                    j -= 1
+                ready[j] = ci
+            for i in range(n_ready):
+                stack[n_stack] = ready[i]
+                n_stack += 1
+    finally:
+        free(ids)
+        free(met)
+        free(met_lo)
+        free(met_hi)
+        free(pending)
+        free(succ)
+        free(done)
+        free(hashes)
+        free(order)
+        free(stack)
+        free(ready)
+        free(peers)
+        free(seen)
+    return out
+
+
+cdef bint is_head(OpLog log, const lc_id *ids, int64_t n) noexcept:
+    """Whether frontiers `ids` are the log's latest version."""
+    cdef int64_t i, j
+    if n != log.n_frontiers or n == 0:
+        return False
+    for i in range(n):
+        for j in range(n):
+            if log.frontiers[j].peer == ids[i].peer and log.frontiers[j].counter == ids[i].counter:
+                break
+        else:
+            return False
+    return True
+
+
+cdef inline bint ready_before(_Walk w, const lc_id *met, uint32_t p, int64_t a, int64_t b) noexcept:
+    """Whether ready id `a` sorts before `b`: descending by (other peer, peer, counter)."""
+    cdef bint oa = met[a].peer != p, ob = met[b].peer != p
+    if oa != ob:
+        return oa
+    if w.pid64[met[a].peer] != w.pid64[met[b].peer]:
+        return w.pid64[met[a].peer] > w.pid64[met[b].peer]
+    return met[a].counter > met[b].counter
+
+
+cdef int64_t bsearch_succ(const succ_t *succ, int64_t n, uint32_t p, int32_t c) noexcept:
+    """The first entry at or after (p, c)."""
+    cdef int64_t lo = 0, hi = n, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if succ[mid].peer < p or (succ[mid].peer == p and succ[mid].ctr < c):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
