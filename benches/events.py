@@ -165,18 +165,23 @@ def run_tree(quick, repeat):
         for key, (secs, result) in res.items():
             ok = secs is not None and len(counts) == 1
             rows.append(("tree", section, key, secs, ok, result[1] if ok else None))
-        print(f"{section:28}", end="")
-        for key in fns:
-            secs = res[key][0]
-            print(f"  {key} {secs * 1000:8.1f} ms" if secs else f"  {key} failed", end="")
-        base, with_sub = res.get("loro_c", (None,))[0], res.get("loro_c+sub", (None,))[0]
-        loro_sub = res.get("loro+sub", (None,))[0]
-        if base and with_sub:
-            print(f"  | sub/nosub {with_sub / base:5.2f}", end="")
-        if with_sub and loro_sub:
-            print(f"  loro_c+sub/loro+sub {with_sub / loro_sub:5.2f}", end="")
-        print(flush=True)
+        print_row(section, {key: res[key][0] for key in fns}, "8.1f")
     return rows
+
+
+def print_row(section, secs_by_key, fmt):
+    """One table row: each library's best time (None: failed), then the cost of
+    subscribing and loro_c's ratio to loro, both subscribed."""
+    print(f"{section:28}", end="")
+    for key, secs in secs_by_key.items():
+        print(f"  {key} {secs * 1000:{fmt}} ms" if secs else f"  {key} failed", end="")
+    base, with_sub = secs_by_key.get("loro_c"), secs_by_key.get("loro_c+sub")
+    loro_sub = secs_by_key.get("loro+sub")
+    if base and with_sub:
+        print(f"  | sub/nosub {with_sub / base:5.2f}", end="")
+    if with_sub and loro_sub:
+        print(f"  loro_c+sub/loro+sub {with_sub / loro_sub:5.2f}", end="")
+    print(flush=True)
 
 
 def movable_update(lib, n_ops, n_items=4000, seed=1):
@@ -287,17 +292,7 @@ def run_concurrent(quick, repeat):
         for key, (secs, result) in res.items():
             ok = secs is not None and len(counts) == 1
             rows.append(("concurrent", section, key, secs, ok, result[1] if ok else None))
-        print(f"{section:28}", end="")
-        for key in fns:
-            secs = res[key][0]
-            print(f"  {key} {secs * 1000:8.1f} ms" if secs else f"  {key} failed", end="")
-        base, with_sub = res.get("loro_c", (None,))[0], res.get("loro_c+sub", (None,))[0]
-        loro_sub = res.get("loro+sub", (None,))[0]
-        if base and with_sub:
-            print(f"  | sub/nosub {with_sub / base:5.2f}", end="")
-        if with_sub and loro_sub:
-            print(f"  loro_c+sub/loro+sub {with_sub / loro_sub:5.2f}", end="")
-        print(flush=True)
+        print_row(section, {key: res[key][0] for key in fns}, "8.1f")
     return rows
 
 
@@ -319,15 +314,7 @@ def run_movable(quick, repeat):
         for key in best:
             ok = len(lengths) == 1 and (last[key][1] == 1) == key.endswith("+sub")
             rows.append(("movable", section, key, best[key], ok, last[key][1]))
-        print(f"{section:28}", end="")
-        for key in best:
-            print(f"  {key} {best[key] * 1000:7.2f} ms", end="")
-        with_sub, loro_sub = best.get("loro_c+sub"), best.get("loro+sub")
-        if with_sub and best.get("loro_c"):
-            print(f"  | sub/nosub {with_sub / best['loro_c']:5.2f}", end="")
-        if with_sub and loro_sub:
-            print(f"  loro_c+sub/loro+sub {with_sub / loro_sub:5.2f}", end="")
-        print(flush=True)
+        print_row(section, best, "7.2f")
     return rows
 
 

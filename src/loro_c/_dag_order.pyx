@@ -726,6 +726,25 @@ cdef class _Walk:
         return 0
 
 
+cdef succ_t *push_succ(succ_t *succ, int64_t *n, int64_t *cap, uint32_t peer, int32_t ctr,
+                       int64_t to) except NULL:
+    """Append the edge "id (peer, ctr) comes before met[to]", growing the array (on
+    failure the old one stays the caller's to free)."""
+    cdef succ_t *grown
+    if n[0] == cap[0]:
+        grown = <succ_t *>realloc(succ, cap[0] * 2 * sizeof(succ_t))
+        if grown == NULL:
+            raise MemoryError()
+        succ = grown
+        cap[0] *= 2
+    succ[n[0]].peer = peer
+    succ[n[0]].ctr = ctr
+    succ[n[0]].seq = n[0]
+    succ[n[0]].to = to
+    n[0] += 1
+    return succ
+
+
 cdef int cmp_succ(const void *a, const void *b) noexcept nogil:
     cdef const succ_t *x = <const succ_t *>a
     cdef const succ_t *y = <const succ_t *>b
@@ -774,7 +793,6 @@ cpdef list walk_containers(OpLog log, list before, list after):
     cdef int32_t *tgt_lo
     cdef int32_t *tgt_hi
     cdef succ_t *succ = NULL
-    cdef succ_t *tmp_succ
     cdef uint8_t *done = NULL
     cdef uint64_t *hashes = NULL
     cdef int64_t *order = NULL
@@ -863,17 +881,7 @@ cpdef list walk_containers(OpLog log, list before, list after):
                     pp = h.deps[node.deps_off + j].peer
                     e = h.deps[node.deps_off + j].counter
                     if tgt_lo[pp] <= e < tgt_hi[pp]:
-                        if n_succ == cap_succ:
-                            cap_succ *= 2
-                            tmp_succ = <succ_t *>realloc(succ, cap_succ * sizeof(succ_t))
-                            if tmp_succ == NULL:
-                                raise MemoryError()
-                            succ = tmp_succ
-                        succ[n_succ].peer = pp
-                        succ[n_succ].ctr = e
-                        succ[n_succ].seq = n_succ
-                        succ[n_succ].to = nm
-                        n_succ += 1
+                        succ = push_succ(succ, &n_succ, &cap_succ, pp, e, nm)
                         pending[nm] += 1
                 met[nm].peer = p
                 met[nm].counter = c
@@ -888,17 +896,7 @@ cpdef list walk_containers(OpLog log, list before, list after):
             p = peers[order[i]]
             for j in range(met_lo[p] + 1, met_hi[p]):
                 pending[j] += 1
-                if n_succ == cap_succ:
-                    cap_succ *= 2
-                    tmp_succ = <succ_t *>realloc(succ, cap_succ * sizeof(succ_t))
-                    if tmp_succ == NULL:
-                        raise MemoryError()
-                    succ = tmp_succ
-                succ[n_succ].peer = p
-                succ[n_succ].ctr = met[j - 1].counter
-                succ[n_succ].seq = n_succ
-                succ[n_succ].to = j
-                n_succ += 1
+                succ = push_succ(succ, &n_succ, &cap_succ, p, met[j - 1].counter, j)
         qsort(succ, n_succ, sizeof(succ_t), cmp_succ)
         done = <uint8_t *>malloc(n_succ + 1)
         free(hashes)
