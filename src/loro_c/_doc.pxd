@@ -285,6 +285,7 @@ cdef class DocCore:
     cdef int64_t vv_touch_peers
     cdef object thin_fr             # (sorted (peer, counter) ids), answered while thin
     cdef int64_t thin_values0
+    cdef int64_t thin_lnum0         # container numbers before the thin load (the replay renumbers)
     cdef uint32_t thin_peers0       # the log's peers and map keys before it (the state
     cdef int64_t thin_keys0         # registers its own; the history registers them anew)
     cdef bint thin_materializing

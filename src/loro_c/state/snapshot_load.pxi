@@ -16,6 +16,7 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1
     cdef list index = []
     cdef uint32_t c
     d.thin_values0 = len(d.log.values)
+    d.thin_lnum0 = len(d.lnum)
     # as in loro, the roots listed are the state's: roots taken before (all empty, the
     # document has no ops) are listed again when taken again
     named = {row[0] for row in rows}
@@ -298,15 +299,28 @@ cdef int thin_materialize(LoroDoc d) except -1:
     d.thin_materializing = True
     try:
         thin_drop_state(d)
+        # loro numbers a loaded snapshot's containers as its ops name them (the thin load
+        # numbered them in its state's order): the replay numbers them again, and those
+        # numbered since the load follow, in their order
+        numbers = dict(d.lnum)
+        since = [cid for cid, k in sorted(d.lnum.items(), key=lambda kv: kv[1])
+                 if k >= d.thin_lnum0]
+        for cid in since:
+            del d.lnum[cid]
         try:
             _import.import_blobs(d, [blob], False)
         except BaseException:
+            d.lnum.clear()
+            d.lnum.update(numbers)
             d.snap_roots = None
             thin_drop_state(d)
             _codec.load_snapshot_state(d, blob)
             memcpy(d.croot, <const char*>shown, <size_t>n)
             d.roots[:] = roots
             raise
+        for cid in since:
+            if cid not in d.lnum:
+                d.lnum[cid] = len(d.lnum)
         if d.snap_roots is not None:
             hide_unnamed_roots(d)
         for i in range(n, d.n_containers):
