@@ -26,6 +26,7 @@ from libc.stdlib cimport malloc, realloc, free, qsort
 from libc.string cimport memset, memcpy
 from loro_c._seq cimport lc_id
 from loro_c._oplog cimport OpLog, lc_change, lc_op, lc_change_list
+from loro_c.fxhash cimport fx_add, fx_finish, hb_table_order
 
 
 cdef struct dnode:
@@ -66,86 +67,6 @@ cdef enum:
     SIDE_A = 0
     SIDE_B = 1
     SHARED = 2
-
-cdef uint64_t _K = 0xF1357AEA2E62A9C5ULL
-
-
-cdef inline uint64_t rotl26(uint64_t h) noexcept nogil:
-    return (h << 26) | (h >> 38)
-
-
-cdef inline int64_t buckets_for(int64_t capacity) noexcept nogil:
-    cdef int64_t want, n
-    if capacity < 8:
-        return 4 if capacity < 4 else 8
-    want = capacity * 8 // 7
-    n = 1
-    while n < want:
-        n <<= 1
-    return n
-
-
-cdef inline int64_t capacity_of(int64_t buckets) noexcept nogil:
-    return buckets - 1 if buckets <= 8 else buckets // 8 * 7
-
-
-cdef inline int64_t slot_of(int64_t *table, int64_t n, uint64_t h) noexcept nogil:
-    cdef int64_t mask = n - 1, pos = <int64_t>(h & <uint64_t>mask), i, bit, stride = 0
-    if n < 16:
-        # a group spans the whole small table: the first free bucket from pos, else from 0
-        for i in range(pos, n):
-            if table[i] < 0:
-                return i
-        for i in range(n):
-            if table[i] < 0:
-                return i
-        return -1
-    while True:
-        for bit in range(16):
-            i = (pos + bit) & mask
-            if table[i] < 0:
-                return i
-        stride += 16
-        pos = (pos + stride) & mask
-
-
-cdef int table_order(const uint64_t *hashes, int64_t n, int64_t *out) except -1:
-    """Write to `out` the indices 0..n-1 (keys inserted in that order, with these hashes)
-    in the order hashbrown's table yields them (loro_c.hash_order._table_order)."""
-    cdef int64_t *table = NULL
-    cdef int64_t *tmp
-    cdef int64_t size = 0, room = 0, k, i, m, nsize, held = 0
-    try:
-        for k in range(n):
-            if room == 0:
-                # grow: the next size, refilled in iteration order
-                m = 0
-                for i in range(size):
-                    if table[i] >= 0:
-                        out[m] = table[i]
-                        m += 1
-                nsize = buckets_for(max(m + 1, (capacity_of(size) if size else 0) + 1))
-                tmp = <int64_t *>realloc(table, nsize * sizeof(int64_t))
-                if tmp == NULL:
-                    raise MemoryError()
-                table = tmp
-                size = nsize
-                for i in range(size):
-                    table[i] = -1
-                for i in range(m):
-                    table[slot_of(table, size, hashes[out[i]])] = out[i]
-                room = capacity_of(size) - m
-            table[slot_of(table, size, hashes[k])] = k
-            room -= 1
-        m = 0
-        for i in range(size):
-            if table[i] >= 0:
-                out[m] = table[i]
-                m += 1
-    finally:
-        free(table)
-    return 0
-
 
 @cython.final
 cdef class Dag:
@@ -854,8 +775,8 @@ cpdef list walk_containers(OpLog log, list before, list after):
                 peers[j] = p
                 k += 1
         for i in range(k):
-            hashes[i] = rotl26(w.pid64[peers[i]] * _K)
-        table_order(hashes, k, order)
+            hashes[i] = fx_finish(fx_add(0, w.pid64[peers[i]]))
+        hb_table_order(hashes, k, order)
         # the chain of node starts of each peer, last peer of the order first
         m = 0
         for i in range(k):
@@ -910,9 +831,9 @@ cpdef list walk_containers(OpLog log, list before, list after):
         memset(done, 0, n_succ + 1)
         # the first ones in the order of loro's FxHashMap of node ids
         for i in range(nm):
-            hh = (w.pid64[met[i].peer] * _K) + (<uint64_t>(<uint32_t>met[i].counter))
-            hashes[i] = rotl26(hh * _K)
-        table_order(hashes, nm, order)
+            hashes[i] = fx_finish(fx_add(fx_add(0, w.pid64[met[i].peer]),
+                                         <uint64_t>(<uint32_t>met[i].counter)))
+        hb_table_order(hashes, nm, order)
         for i in range(nm):
             if pending[order[i]] == 0:
                 stack[n_stack] = order[i]

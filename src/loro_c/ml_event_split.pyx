@@ -27,21 +27,16 @@ from libc.stdint cimport int32_t, int64_t, uint64_t, uint32_t
 from libc.stdlib cimport malloc, realloc, free, qsort
 from libc.string cimport memmove, memcpy, memset
 
-from loro_c.hash_order import _capacity
+from loro_c.fxhash cimport fx_add, fx_finish, hb_capacity_of
 
 DEF CAP = 8         # loro's list delta items hold at most 8 values (ArrayVec<_, 8>)
 DEF BMAX = 64       # items per block of the rope
 DEF BROOM = 8       # room kept free in a block before each step (a step adds at most 4)
 
-cdef uint64_t K = 0xF1357AEA2E62A9C5ULL
-
-
 cdef inline uint64_t elem_hash(uint64_t peer, uint32_t lamport) noexcept:
     """FxHasher over a CompactIdLp: the peer (u64), then the Lamport (a NonMaxU32, stored
     as its bitwise complement)."""
-    cdef uint64_t h = peer * K
-    h = (h + <uint64_t>(lamport ^ 0xFFFFFFFFU)) * K
-    return (h << 26) | (h >> 38)
+    return fx_finish(fx_add(fx_add(0, peer), <uint64_t>(lamport ^ 0xFFFFFFFFU)))
 
 
 ctypedef struct order_key:
@@ -72,7 +67,7 @@ def element_order(touched, n_known, created, peer_ids):
     cdef int64_t buckets = 4, n = 0, k
     cdef uint64_t mask, e
     cdef order_key *keys
-    while _capacity(buckets) < n_known:
+    while hb_capacity_of(buckets) < n_known:
         buckets *= 2
     mask = <uint64_t>(buckets - 1)
     first = {}
