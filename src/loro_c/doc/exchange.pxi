@@ -146,27 +146,31 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
 
 cdef int relist_roots_after(LoroDoc d, VersionVector version, bint now) except -1:
     """List every hidden root that an op past `version` names: `now`, or as due (at the
-    next state move)."""
-    cdef int64_t i, j
+    next state move). Visits each peer's changes from its end in `version` on."""
+    cdef int64_t j, pos
     cdef int32_t end, n
+    cdef uint32_t p
     cdef lc_change *ch
     cdef lc_op *op
     cdef OpLog log = d.log
     ends = version.to_dict()
-    for i in range(log.n_changes):
-        ch = &log.changes[i]
-        end = ends.get(log.peer_ids[ch.peer], 0)
-        if ch.end <= end:
+    for p in range(log.n_peers):
+        end = ends.get(log.peer_ids[p], 0)
+        if log.vv[p] <= end:
             continue
-        for j in range(ch.ops_off, ch.ops_off + ch.ops_len):
-            op = &log.ops[j]
-            n = op.len if op.len > 0 else (-op.len if op.len < 0 else 1)
-            if op.counter + n > end and d.croot[op.container] == ROOT_HIDDEN:
-                if now:
-                    show_root(d, op.container)
-                else:
-                    d.croot[op.container] = ROOT_DUE
-                    d.roots_due.add(op.container)
+        pos = log.find_change_pos(p, end)
+        while 0 <= pos < log.by_peer[p].len:
+            ch = &log.changes[log.by_peer[p].idx[pos]]
+            pos += 1
+            for j in range(ch.ops_off, ch.ops_off + ch.ops_len):
+                op = &log.ops[j]
+                n = op.len if op.len > 0 else (-op.len if op.len < 0 else 1)
+                if op.counter + n > end and d.croot[op.container] == ROOT_HIDDEN:
+                    if now:
+                        show_root(d, op.container)
+                    else:
+                        d.croot[op.container] = ROOT_DUE
+                        d.roots_due.add(op.container)
     return 0
 
 
