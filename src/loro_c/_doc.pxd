@@ -156,6 +156,26 @@ ctypedef struct lc_ml_elem:
     int32_t pos_counter         # the winning list item's atom is (pos_peer, pos_counter)
 
 
+# -- texts loaded from a snapshot (state/text_backing.pxi) ------------------------------------
+ctypedef struct lc_backing_run:
+    uint64_t peer               # ids [start, end) of a peer, at `offset` (code points) in the
+    int64_t start               # snapshot's string of the text
+    int64_t end
+    int64_t offset
+
+
+cdef class TextBacking:
+    cdef lc_backing_run *runs       # sorted by (peer, start), owned
+    cdef int64_t n, cap
+    cdef object pending             # (peer ids, packed runs) of a load, read at first use
+    cdef int ready(self) except -1
+    cdef int add(self, uint64_t peer, int64_t start, int64_t n, int64_t offset) except -1
+    cdef int finish(self) noexcept
+    cdef int64_t first_after(self, uint64_t peer, int64_t counter) noexcept
+    cdef int unback(self, uint64_t peer, int64_t lo, int64_t hi) except -1
+    cdef int64_t cut(self, uint64_t peer, int64_t counter, int64_t n, int64_t *offset) except -1
+
+
 cdef class MovableState:
     cdef lc_ml_elem *elems
     cdef int64_t n_elems, cap_elems
@@ -276,6 +296,8 @@ cdef class DocCore:
     # Text containers whose tree is not built yet: index -> (its str, peers, packed runs,
     # UTF-8 bytes); reads of the whole value take the str, anything else builds the trees
     cdef dict thin_texts
+    # texts whose state loro decoded from a snapshot: index -> TextBacking (None: none)
+    cdef dict text_backing
     cdef dict thin_vv               # the snapshot's version ({peer: end}) and frontiers
     # loro's version hash map grows when a local op updates it while full (hashbrown reserves
     # a slot before every insert, even of a key it holds): the number of peers it held at

@@ -32,6 +32,7 @@ from loro_c._doc cimport (commit_txn, text_value, list_slots, map_live, lc_map, 
 from loro_c._doc cimport KIND_MOVABLE_LIST, ml_event_ops, ml_events_done, ml_index_of, ml_slots     # MovableList
 from loro_c._doc cimport ml_import_split     # MovableList import diffs, split as loro's
 from loro_c._doc cimport container_index     # a loaded tree node's meta map
+from loro_c._doc cimport TextBacking      # texts loaded from a snapshot (events_checkout.pxi)
 from loro_c._doc cimport LC_EV_MARK, LC_OP_MARK_START, LC_OP_COUNTER, style_attributes, text_delta_runs
 from loro_c._doc cimport open_marks_before, styled_text
 from loro_c._seq cimport anchors_before, LC_ANCHOR_MIN, anchors_in_prefix, LC_ANCHOR_START, LC_ANCHOR_END, LC_NO_NODE, TREE_ANCHORED, LC_NO_PEER

@@ -7,7 +7,9 @@ cdef list whole_text_items(LoroDoc doc, uint32_t c):
     reads its spans in document order (joined where the ids continue and the bytes follow
     in its string storage), then builds the event from them, joining an insert to the one
     before whenever its bytes follow (see checkout_text_delta): so adjacent spans are
-    joined exactly when their bytes follow."""
+    joined exactly when their bytes follow. The characters of a text loaded from a
+    snapshot that no checkout has shown again are in that snapshot's buffer
+    (state/text_backing.pxi): there the bytes of neighbours follow when their offsets do."""
     cdef SeqArena seq = doc.seq
     cdef uint32_t leaf = seq.first_leaf(doc.ctree[c])
     cdef int i
@@ -15,6 +17,11 @@ cdef list whole_text_items(LoroDoc doc, uint32_t c):
     cdef ev_piece prev, cur, part
     cdef bint have = False
     cdef int32_t cut
+    cdef int64_t off, prev_end = -1     # a piece's offset in its snapshot buffer (-1: none)
+    cdef TextBacking backing = None
+    cdef bint follows
+    if doc.text_backing is not None:
+        backing = doc.text_backing.get(c)
     out = []
     runs = []
     while leaf != LC_NO_NODE:
@@ -31,15 +38,26 @@ cdef list whole_text_items(LoroDoc doc, uint32_t c):
                 cut = next_cut(doc, &cur, False)
                 part = cur
                 part.n = cut - cur.counter
-                if have and pieces_follow(doc, &prev, &part):
+                off = -1
+                if backing is not None:
+                    part.n = <int32_t>backing.cut(doc.log.peer_ids[part.peer], part.counter,
+                                                  part.n, &off)
+                if not have:
+                    follows = False
+                elif off >= 0 or prev_end >= 0:
+                    follows = off >= 0 and off == prev_end
+                else:
+                    follows = pieces_follow(doc, &prev, &part)
+                if follows:
                     runs.append((part.content, part.n))
                 else:
                     if runs:
                         out.append(text_insert(text_of(seq, runs)))
                     runs = [(part.content, part.n)]
                 prev = part
+                prev_end = off + part.n if off >= 0 else -1
                 have = True
-                cur.counter = cut
+                cur.counter += part.n
                 cur.content += part.n
                 cur.n -= part.n
         leaf = seq.nodes[leaf].next_leaf

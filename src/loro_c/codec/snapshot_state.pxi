@@ -42,6 +42,47 @@ def load_snapshot_state(LoroDoc doc, bytes data not None):
                                None)
 
 
+def snapshot_text_runs(bytes data not None):
+    """[(ContainerID, peer ids, packed (peer index, counter, len) runs)] of the Text states
+    in a snapshot's state section (a blob an import just took, so already checked), or
+    None for any other blob (_doc.backing_from_snapshot)."""
+    cdef uint16_t mode
+    cdef Reader body
+    cdef Reader secs[3]
+    parse_envelope(data, False, &mode, &body)
+    if mode != MODE_SNAPSHOT:
+        return None
+    snapshot_sections(&body, secs)
+    cdef Reader *state = &secs[1]
+    if secs[1].len == 0 or (secs[1].len == 1 and secs[1].data[0] == 0x45):
+        # a shallow snapshot at its root version keeps the state as the root's
+        state = &secs[2]
+        if secs[2].len == 0:
+            return None
+    vv = None
+    for key, value in sst_entries(&secs[0], (b"vv",)):
+        if key == b"vv":
+            vv = dict((<VersionVector>decode_vv_bytes(value, "the snapshot version vector"))._map)
+    if vv is None:
+        return None
+    seen = _IdBits(vv)
+    out = []
+    for key, value in sst_entries(state):
+        if key == b"fr" or not key:
+            continue
+        cid = _types.ContainerID.from_bytes(key)
+        if cid.container_type.kind != 2:     # a Text
+            continue
+        try:
+            row = decode_container_state(key, value, vv, seen)
+        except DecodeError:
+            # (a shallow snapshot's checks are the shallow load's: this text is left out)
+            continue
+        if row is not None:
+            out.append((cid, row[2][1], row[2][2]))
+    return out
+
+
 def shallow_parts(bytes data not None):
     """The parts of a shallow snapshot (ShallowSnapshot or StateOnly, mode 3 with "sv"/"sf")
     that a shallow document is built from, checked: (state rows at the shallow root S,

@@ -160,6 +160,8 @@ cdef int move_ops_of_range(LoroDoc d, uint32_t p, int32_t lo, int32_t hi, bint f
                 show_root(d, op.container)
             if d.evlog.on:
                 note_moved_op(d, op, p, lo, hi, forward)
+            if d.text_backing is not None and d.ckind[op.container] == KIND_TEXT:
+                unback_moved_op(d, op, p, lo, hi, forward)    # state/text_backing.pxi
             state_move_op(d, op, forward)
         pos += 1
     return 0

@@ -14,6 +14,10 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
             ml_snapshot_all(d)      # MovableList items before (state/movable_list.pxi)
             tree_snapshot_all(d)    # trees before (state/tree.pxi)
         status = None
+        # a snapshot into an empty document: loro decodes its texts' state (text_backing.pxi)
+        fresh = (changes is None and len(blobs) == 1 and type(blobs[0]) is bytes
+                 and d.log.n_changes == 0 and d.n_staged == 0 and not d.detached
+                 and not d.txn_open and d.thin_blob is None and d.shallow_sv is None)
         if changes is not None:
             status = _import.import_changes(d, changes)
         else:
@@ -37,6 +41,8 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
             if status is None and snap is None and can_load_thin(d, blobs):
                 # a snapshot into an empty document: its state, history kept for later
                 status = _codec_module().load_snapshot_state(d, blobs[0])
+                if status is not None:
+                    fresh = False       # (thin_load took its texts' buffers)
             if status is None:
                 state_cids = None
                 if (snap is not None and len(blobs) == 1 and d.log.n_changes == 0
@@ -49,6 +55,8 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
                     d.evlog.n = 0
                     events_module().snapshot_load_event(d, state_cids, origin)
                     snap = None
+        if fresh:
+            backing_from_snapshot(d, blobs[0])
         if d.snap_roots is not None:
             hide_unnamed_roots(d)
         if snap is not None:
@@ -119,6 +127,8 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
             finally:
                 d.evlog.on = 1
                 d.evlog.n = 0
+        if load_first:
+            backing_from_snapshot(d, blobs[0])     # (its texts, as loro loads them first)
         if load_first and d.snap_roots is not None:
             # the roots the snapshot's state leaves out (cleared ones) are hidden as it
             # loads; those the rest of the batch names are listed again
@@ -726,6 +736,9 @@ cdef class DocExchange(DocHistory):
             fork.text_styles.default = self.text_styles.default
         if blob is not None:
             fork.import_(blob)
+            if fork.text_backing is None:
+                # loro forks through a snapshot of the state (text_backing.pxi)
+                backing_from_state(fork)
         # the fork lists the roots this document lists, edited or not (loro's fork carries
         # its state's roots)
         doc_acquire(self)

@@ -38,6 +38,7 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1
             if d.thin_texts is None:
                 d.thin_texts = {}
             d.thin_texts[c] = payload
+            backing_from_runs(d, c, payload[1], payload[2])     # state/text_backing.pxi
         elif kind == KIND_LIST:
             thin_seq(d, c, payload[1], payload[2], None, payload[0])
         elif kind == KIND_MAP:
