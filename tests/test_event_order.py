@@ -72,11 +72,17 @@ def test_root_order_matches_loro(order, subscribed, via_import):
 
 # -- checkouts and imports concurrent with local edits ----------------------------------
 # loro lists these diffs as its diff calculator meets the containers walking the version
-# DAG from the common ancestor its search finds (loro_c._dag_order). Each script below: ("e",
-# peer, roots edited in one commit), ("s", from, to) an import of what `to` lacks, ("c", k)
-# peer 0 checks out the version of its k-th commit and back. Every event of peer 0's root
-# subscriber is compared; in each script loro's order of some import or checkout differs
-# from the one the ops alone give (loro_c's order before _dag_order).
+# DAG from the base version it chooses (loro_c._dag_order). Each script below: ("e", peer,
+# roots edited in one commit), ("s", from, to) an import of what `to` lacks, ("c", k) peer 0
+# checks out the version of its k-th commit and back. Every event of peer 0's root
+# subscriber is compared; in each of the first seven loro's order of some import or
+# checkout differs from the one the ops alone give (loro_c's order before _dag_order), in
+# each of the last three from the one the model fitted before gave: an import whose new ops
+# share only maps and counters with the old ops they are concurrent with (loro replays from
+# the version before it), an import concurrent on other containers (replayed from the
+# latest critical version under the one before it) with its checkout back (a search path
+# left unmatched: the latest critical version under the meet), and one of the first kind
+# with a checkout back of the second.
 
 WALK_SCRIPTS = [
     [("e", 2, "l"), ("e", 0, "l"), ("e", 0, "lcm"), ("e", 1, "ct"), ("e", 1, "ct"),
@@ -93,6 +99,10 @@ WALK_SCRIPTS = [
      ("e", 1, "mltc"), ("s", 1, 0), ("c", 0)],
     [("e", 0, "lc"), ("s", 2, 0), ("e", 1, "c"), ("s", 0, 1), ("s", 0, 1), ("e", 0, "tcm"),
      ("e", 1, "clmt"), ("s", 1, 0), ("c", 0)],
+    [("e", 1, "t"), ("e", 1, "cm"), ("s", 1, 2), ("e", 0, "lc"), ("s", 2, 0), ("c", 0)],
+    [("e", 2, "lct"), ("s", 0, 1), ("e", 0, "lm"), ("e", 2, "lt"), ("s", 2, 0), ("c", 0)],
+    [("s", 0, 2), ("s", 1, 2), ("e", 1, "clm"), ("e", 2, "mtc"), ("e", 0, "mlc"), ("s", 2, 0),
+     ("c", 0)],
 ]
 
 
@@ -136,19 +146,20 @@ def test_order_of_checkouts_and_concurrent_imports_in_random_sessions():
     """How many events of the random differential sessions list their diffs of one depth
     in another order than loro's (among those with such ties). Before loro_c modelled
     loro's walk of the version DAG, 125 of 753 imports and 231 of 686 checkouts of seeds
-    0-99 differed, then 96 and 83 (the model's DAG nodes and ancestor search are fitted to
-    loro 1.17.1's results, not its code). The sessions now also restart peers from
-    snapshots (with import_batch): 845 imports, 601 checkouts and 253 commits with ties,
-    of which 171, 55 and 4 differ (the commits and most of the imports in peers restarted
-    from a snapshot of a multi-peer history, see test_events_differential)."""
+    0-99 differed, then 96 and 83 (a model fitted to loro 1.17.1's results). The sessions
+    now also restart peers from snapshots (with import_batch): 845 imports, 601 checkouts
+    and 253 commits with ties, of which 171, 55 and 4 differed with that model, 122, 29
+    and 4 with the base version chosen as loro 1.17.1 does (loro_c._dag_order); in peers
+    never restarted 12 of 468 imports and 12 of 410 checkouts (the rest are in peers
+    restarted from a snapshot of a multi-peer history, see test_events_differential)."""
     import collections
     from test_events_differential import run_session
     stats = collections.Counter()
     for seed in range(100):
         run_session(seed, order_stats=stats)
     assert stats["Import"] > 500 and stats["Checkout"] > 500 and stats["Local"] > 150
-    assert stats["Import differs"] <= 0.21 * stats["Import"], stats
-    assert stats["Checkout differs"] <= 0.10 * stats["Checkout"], stats
+    assert stats["Import differs"] <= 0.16 * stats["Import"], stats
+    assert stats["Checkout differs"] <= 0.06 * stats["Checkout"], stats
     assert stats["Local differs"] <= 4, stats
 
 

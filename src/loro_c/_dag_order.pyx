@@ -2,31 +2,54 @@
 """The order in which loro's diff calculator meets the containers of a checkout or of an
 import concurrent with local edits.
 
-loro computes such a diff by walking its version DAG: it searches a common ancestor of the
-two versions (a heap search over DAG nodes that may stop at an earlier version than the
-exact one, even the empty version, when a branch reaches a first change), then visits the
-changes from that ancestor to the union of both versions in causal order (its DagCausalIter:
-nodes without pending dependencies on a stack, the first ones in the order of its hash map
-of node ids) and notes each container the first time an op of it is met. That set of
-containers (a hash map keyed by container index, see loro_c.hash_order) orders the event's
-diffs of one depth.
+loro computes such a diff by replaying its history from a base version: it chooses the base
+on its version DAG, visits the changes from the base to the union of both versions in
+causal order (its DagCausalIter: nodes without pending dependencies on a stack, the first
+ones in the order of its hash map of node ids; nodes made ready by a node pushed other
+peers' first, by descending id) and notes each container the first time an op of it is
+met, among the containers with ops between the two versions (the others are walked but not
+calculated). That set (a hash map keyed by container index, see loro_c.hash_order) orders
+the event's diffs of one depth.
 
-The model is fitted to loro 1.17.1's events, not taken from its code: of 1,935 checkouts
-and 2,252 such imports (300 random sessions) whose diffs tie on depth, it gives loro's order
-for 1,767 and 1,990 (the ops' own order gave 1,352 and 1,869). Of the search variants tried
-(the exact ancestor; a search keeping each shared span it meets; one that gives the empty
-version whenever a branch is left unmatched) the one here fits best.
+Taken from loro's code (the mirror, loro-internal 1.13.7): the DAG nodes (a change that
+depends only on its peer's previous op extends that peer's last node unless another peer
+depends on the node's end; a dependency into a node splits it), the causal iteration, and
+the meet search (a heap of spans, loro's OrdIdSpan order: last Lamport, peer, the shorter
+first; spans are cut to the other side's id or Lamport; a popped span expands to its deps
+and to its peer's previous op; a span met from both sides is part of the meet and is not
+searched further; a path that reaches a first change, or is left alone in the heap, ends
+unmatched).
+
+The oracle, loro 1.17.1, chooses the base with code the mirror does not have
+(_find_meet_and_mode, all_tips_covered_by_ancestors, latest_single_head_critical_version,
+register_only_concurrency: its symbols; loro's own design notes describe them). Modelled
+from those notes and checked against its events:
+- after holding before (an import, the return to the latest version): before, when each
+  new op that starts a causal path has all of before in its history, or when the only
+  containers such concurrent new and old ops share are maps and counters; else the latest
+  version under before that no op outside it is concurrent with (a "critical version",
+  found as a fixpoint: lower it to the history every first op past it has);
+- otherwise (a checkout back): the meet, or, when a path of the search ended unmatched,
+  the latest critical version under the meet.
+Of the random differential sessions' events whose diffs tie on depth, in peers never
+restarted from a snapshot: seeds 0-99, 12 of 410 checkouts and 12 of 468 imports differ
+from loro's order (the model fitted before: 32 and 47); seeds 100-299, 13 of 764 and 8 of
+852 (36 and 88). Left: checkouts back whose base loro lowers with no unmatched path, or
+keeps with one (loro checks the tip where an unmatched path split against the meet's
+history; which tip, is not known), returns to the latest version where loro replays more
+than the register-only rule says, and imports whose order no base version gives.
 
 Everything runs on C arrays read from the log's change records (OpLog): the DAG nodes are
 rebuilt when the log changed since the last walk (one pass over its records), and a walk
-costs the nodes between the versions and the ancestor found, as loro's does."""
+costs the nodes between the versions and the base found, as loro's does."""
 cimport cython
 from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport malloc, realloc, free, qsort
-from libc.string cimport memset, memcpy
+from libc.string cimport memset, memcpy, memcmp
 from loro_c._seq cimport lc_id
 from loro_c._oplog cimport OpLog, lc_change, lc_op, lc_change_list
 from loro_c.fxhash cimport fx_add, fx_finish, hb_table_order
+from loro_c._kinds cimport LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER
 
 
 cdef struct dnode:
@@ -48,9 +71,8 @@ cdef struct span:
 
 
 cdef struct hitem:
-    # a group of spans in the search's heap (spans[off, off + len)), its side, its order
+    # a span in the search's heap (spans[off]), its side, its order of push
     int64_t off
-    int64_t len
     int32_t t
     int64_t seq
 
@@ -63,7 +85,7 @@ cdef struct succ_t:
 
 
 cdef enum:
-    # the side of a group in the search: reached from the left version, the right, or both
+    # the side of a span in the search: reached from the left version, the right, or both
     SIDE_A = 0
     SIDE_B = 1
     SHARED = 2
@@ -87,7 +109,6 @@ cdef class Dag:
     cdef int32_t *redo              # update scratch: per peer, the first counter to re-derive
     cdef lc_id *deps
     cdef int64_t n_deps, cap_deps
-    cdef int64_t max_deps           # the most deps of a node
 
     def __dealloc__(self):
         self.reset()
@@ -113,7 +134,6 @@ cdef class Dag:
         self.n_peers = 0
         self.n_changes = 0
         self.n_deps = 0
-        self.max_deps = 0
 
     cdef int add_peers(self, uint32_t n) except -1:
         cdef uint32_t p, cap
@@ -294,8 +314,6 @@ cdef class Dag:
                     if st == run_s:
                         nd.deps_off = run_doff
                         nd.deps_len = <uint32_t>run_dlen
-                        if run_dlen > self.max_deps:
-                            self.max_deps = run_dlen
                     else:
                         nd.deps_off = self.add_dep(p, st - 1)
                         nd.deps_len = 1
@@ -347,6 +365,70 @@ cdef void *grow_array(void *a, size_t size) except NULL:
     return b
 
 
+cdef struct cmask:
+    # a byte of flags per container index (CM_* bits), grown as marked
+    uint8_t *bits
+    uint32_t n              # indices [0, n) may be nonzero
+    uint32_t cap
+
+
+cdef enum:
+    CM_OLD = 1              # an op of the old history concurrent with the new ops
+    CM_NEW = 2              # an op of the new ops
+    CM_CHANGED = 4          # an op between the two versions
+    CM_NONREG = 8           # an op of a container other than a map or counter
+    CM_SEEN = 16            # met by the walk
+
+
+cdef inline void cm_clear(cmask *cm) noexcept:
+    if cm.n:
+        memset(cm.bits, 0, cm.n)
+    cm.n = 0
+
+
+cdef int cm_mark(cmask *cm, uint32_t c, uint8_t bits) except -1:
+    cdef uint32_t cap
+    cdef uint8_t *grown
+    if c >= cm.cap:
+        cap = c * 2 + 64
+        grown = <uint8_t *>realloc(cm.bits, cap)
+        if grown == NULL:
+            raise MemoryError()
+        memset(grown + cm.cap, 0, cap - cm.cap)
+        cm.bits = grown
+        cm.cap = cap
+    if c >= cm.n:
+        cm.n = c + 1
+    cm.bits[c] |= bits
+    return 0
+
+
+cdef int mark_ops(OpLog log, uint32_t p, int32_t lo, int32_t hi, cmask *cm, uint8_t bit) except -1:
+    """Mark with `bit` the containers of the ops of peer `p` in counters [lo, hi) (and with
+    CM_NONREG those that are not maps or counters)."""
+    cdef int64_t pos, k
+    cdef lc_change *ch
+    cdef lc_op *op
+    cdef int32_t olen
+    if hi <= lo:
+        return 0
+    pos = log.find_change_pos(p, lo)
+    while pos >= 0 and pos < log.by_peer[p].len:
+        ch = &log.changes[log.by_peer[p].idx[pos]]
+        if ch.counter >= hi:
+            break
+        for k in range(ch.ops_off, ch.ops_off + ch.ops_len):
+            op = &log.ops[k]
+            olen = op.len if op.len > 0 else (-op.len if op.len < 0 else 1)
+            if op.counter + olen > lo and op.counter < hi:
+                if op.kind == LC_OP_MAP_SET or op.kind == LC_OP_MAP_DELETE or op.kind == LC_OP_COUNTER:
+                    cm_mark(cm, op.container, bit)
+                else:
+                    cm_mark(cm, op.container, bit | CM_NONREG)
+        pos += 1
+    return 0
+
+
 cdef class _Walk:
     """Scratch of one walk (C arrays freed with it)."""
     cdef Dag dag
@@ -381,10 +463,11 @@ cdef class _Walk:
         free(self.vv_tmp)
         free(self.stack)
 
-    # -- the common-ancestor search ------------------------------------------------------
+    # -- the meet search -------------------------------------------------------------------
 
     cdef inline int cmp_span_desc(self, const span *a, const span *b) noexcept:
-        """<0 when `a` sorts first in a group: larger last Lamport, larger peer, shorter."""
+        """<0 when `a` pops first (loro's OrdIdSpan order, max first): larger last
+        Lamport, larger peer, shorter."""
         cdef int64_t la = <int64_t>a.lamport + a.n, lb = <int64_t>b.lamport + b.n
         if la != lb:
             return -1 if la > lb else 1
@@ -395,16 +478,11 @@ cdef class _Walk:
         return 0
 
     cdef int cmp_item(self, const hitem *a, const hitem *b) noexcept:
-        """<0 when `a` pops first: its group's spans compared in turn, a longer group first
-        when one starts the other, then the larger side, then the earlier push."""
-        cdef int64_t i
-        cdef int c
-        for i in range(min(a.len, b.len)):
-            c = self.cmp_span_desc(&self.spans[a.off + i], &self.spans[b.off + i])
-            if c:
-                return c
-        if a.len != b.len:
-            return -1 if a.len > b.len else 1
+        """<0 when `a` pops first: by span, then the larger side (loro's heap holds (span,
+        side) pairs), then the earlier push (equal pairs are interchangeable)."""
+        cdef int c = self.cmp_span_desc(&self.spans[a.off], &self.spans[b.off])
+        if c:
+            return c
         if a.t != b.t:
             return -1 if a.t > b.t else 1
         return -1 if a.seq < b.seq else (1 if a.seq > b.seq else 0)
@@ -420,7 +498,7 @@ cdef class _Walk:
         self.n_spans += n
         return self.n_spans - n
 
-    cdef int push(self, int64_t off, int64_t n, int32_t t) except -1:
+    cdef int push(self, int64_t off, int32_t t) except -1:
         cdef hitem *tmp
         cdef hitem it
         cdef int64_t i, parent
@@ -431,7 +509,6 @@ cdef class _Walk:
                 raise MemoryError()
             self.heap = tmp
         it.off = off
-        it.len = n
         it.t = t
         it.seq = self.seq
         self.seq += 1
@@ -469,132 +546,228 @@ cdef class _Walk:
         return top
 
     cdef int push_one(self, span s, int32_t n, int32_t t) except -1:
-        """Push span `s` cut to `n` ids as a group of one."""
+        """Push span `s` cut to its first `n` ids."""
         cdef int64_t off = self.new_spans(1)
         self.spans[off] = s
         self.spans[off].n = n
-        return self.push(off, 1, t)
+        return self.push(off, t)
 
-    cdef int push_group(self, const lc_id *ids, int64_t n, int32_t t) except -1:
-        """Push the spans ending at `ids`, sorted, as one group."""
-        cdef int64_t off = self.new_spans(n), i, j
-        cdef dnode *nd
+    cdef int push_span_of(self, uint32_t peer, int32_t counter, int32_t t) except -1:
+        """Push the span of the node holding (peer, counter), cut to end there."""
+        cdef dnode *nd = self.dag.node_at(peer, counter)
         cdef span s
-        for i in range(n):
-            nd = self.dag.node_at(ids[i].peer, ids[i].counter)
-            if nd == NULL:
-                raise ValueError("an id outside the history")
-            s.peer = ids[i].peer
-            s.ctr = nd.start
-            s.lamport = nd.lamport
-            s.n = ids[i].counter - s.ctr + 1
-            s.node = nd
-            # insertion sort (groups are small)
-            j = i
-            while j > 0 and self.cmp_span_desc(&s, &self.spans[off + j - 1]) < 0:
-                self.spans[off + j] = self.spans[off + j - 1]
-                j -= 1
-            self.spans[off + j] = s
-        return self.push(off, n, t)
+        if nd == NULL:
+            raise ValueError("an id outside the history")
+        s.peer = peer
+        s.ctr = nd.start
+        s.lamport = nd.lamport
+        s.n = counter - nd.start + 1
+        s.node = nd
+        return self.push_one(s, s.n, t)
 
-    cdef bint same_group(self, const hitem *a, const hitem *b) noexcept:
-        cdef int64_t i
-        cdef span *x
-        cdef span *y
-        if a.len != b.len:
-            return False
-        for i in range(a.len):
-            x = &self.spans[a.off + i]
-            y = &self.spans[b.off + i]
-            # spans start at a node's start: peer and start name the node (Lamport, deps)
-            if x.peer != y.peer or x.ctr != y.ctr or x.n != y.n:
-                return False
-        return True
-
-    cdef int64_t common_ancestor(self, const lc_id *left, int64_t nl, const lc_id *right,
-                                 int64_t nr, lc_id *out) except -1:
-        """Write to `out` the version (frontiers) loro's search gives as the common ancestor
-        of `left` and `right`, return its length: the group of spans both sides reach when
-        nothing else is left to search, else the empty version (0)."""
+    cdef int meet(self, const lc_id *left, int64_t nl, const lc_id *right, int64_t nr,
+                  int32_t *out) except -1:
+        """Write to `out` the version vector of the meet loro's search finds for versions
+        `left` and `right`; return 1 when a path of it ended unmatched (it reached a first
+        change, or was left alone in the heap), 0 otherwise."""
         cdef Dag h = self.dag
-        cdef int64_t i
+        cdef int64_t i, n_ans = 0
         cdef dnode *a
         cdef dnode *b
         cdef lc_id *dd
+        cdef lc_id one
         cdef hitem node, o
         cdef int32_t t, ol_last, n
         cdef span n0
         cdef span *os
         cdef int64_t ol
+        cdef bint unmatched = False, has_prev
+        cdef lc_id *ans = NULL
+        cdef int64_t cap_ans = 16
         if nl == 0 or nr == 0:
+            memset(out, 0, h.n_peers * sizeof(int32_t))
             return 0
         if nl == 1 and nr == 1 and left[0].peer == right[0].peer:
+            # loro's shortcuts for two ids of one peer (same node, or one node right after
+            # the other's)
             a = h.node_at(left[0].peer, left[0].counter)
             b = h.node_at(right[0].peer, right[0].counter)
             if a == NULL or b == NULL:
                 raise ValueError("an id outside the history")
-            if a.start == b.start:
-                out[0] = left[0] if left[0].counter < right[0].counter else right[0]
-                return 1
             dd = &h.deps[a.deps_off]
-            if a.deps_len == 1 and dd.peer == left[0].peer and b.start <= dd.counter < b.end:
-                out[0] = right[0]
-                return 1
-            dd = &h.deps[b.deps_off]
-            if b.deps_len == 1 and dd.peer == left[0].peer and a.start <= dd.counter < a.end:
-                out[0] = left[0]
-                return 1
+            if a.start == b.start:
+                one = left[0] if left[0].counter < right[0].counter else right[0]
+            elif a.deps_len == 1 and dd.peer == left[0].peer and b.start <= dd.counter < b.end:
+                one = right[0]
+            elif b.deps_len == 1 and h.deps[b.deps_off].peer == left[0].peer and \
+                    a.start <= h.deps[b.deps_off].counter < a.end:
+                one = left[0]
+            else:
+                one.peer = 0xFFFFFFFF
+            if one.peer != 0xFFFFFFFF:
+                self.vv_of(&one, 1, out, NULL)
+                return 0
         self.n_heap = 0
         self.n_spans = 0
         self.seq = 0
-        self.push_group(left, nl, SIDE_A)
-        self.push_group(right, nr, SIDE_B)
-        while self.n_heap:
-            node = self.pop()
-            t = node.t
+        for i in range(nl):
+            self.push_span_of(left[i].peer, left[i].counter, SIDE_A)
+        for i in range(nr):
+            self.push_span_of(right[i].peer, right[i].counter, SIDE_B)
+        ans = <lc_id *>malloc(cap_ans * sizeof(lc_id))
+        if ans == NULL:
+            raise MemoryError()
+        try:
             while self.n_heap:
-                o = self.heap[0]
-                if self.same_group(&node, &o) or (
-                        node.len == 1 and o.len == 1
-                        and self.spans[node.off].peer == self.spans[o.off].peer
-                        and self.spans[node.off].ctr + self.spans[node.off].n
-                        == self.spans[o.off].ctr + self.spans[o.off].n):
-                    if t != o.t:
-                        t = SHARED
-                    self.pop()
-                else:
-                    break
-            if not self.n_heap:
+                node = self.pop()
+                t = node.t
+                n0 = self.spans[node.off]
+                # the same id reached again: from the other side too, it is shared
+                while self.n_heap:
+                    o = self.heap[0]
+                    os = &self.spans[o.off]
+                    if os.peer == n0.peer and os.ctr + os.n == n0.ctr + n0.n:
+                        if t != o.t:
+                            t = SHARED
+                        self.pop()
+                    else:
+                        break
                 if t == SHARED:
-                    for i in range(node.len):
-                        out[i].peer = self.spans[node.off + i].peer
-                        out[i].counter = self.spans[node.off + i].ctr + self.spans[node.off + i].n - 1
-                    return node.len
-                return 0
-            if node.len > 1:
-                for i in range(1, node.len):
-                    self.push_one(self.spans[node.off + i], self.spans[node.off + i].n, t)
-                node.len = 1
-            n0 = self.spans[node.off]
-            o = self.heap[0]
-            os = &self.spans[o.off]
-            ol_last = os.ctr + os.n - 1
-            if (o.len == 1 and os.peer == n0.peer and n0.ctr <= ol_last < n0.ctr + n0.n
-                    and t != o.t):
-                self.push_one(n0, ol_last - n0.ctr + 1, t)
-                continue
-            if n0.n > 1:
-                ol = <int64_t>os.lamport + os.n - 1
-                if ol > n0.lamport:
-                    n = <int32_t>min(ol - n0.lamport, <int64_t>n0.n - 1)
+                    # part of the meet, not searched further
+                    if n_ans == cap_ans:
+                        cap_ans *= 2
+                        dd = <lc_id *>realloc(ans, cap_ans * sizeof(lc_id))
+                        if dd == NULL:
+                            raise MemoryError()
+                        ans = dd
+                    ans[n_ans].peer = n0.peer
+                    ans[n_ans].counter = n0.ctr + n0.n - 1
+                    n_ans += 1
+                    continue
+                if not self.n_heap:
+                    unmatched = True
+                    break
+                o = self.heap[0]
+                os = &self.spans[o.off]
+                ol_last = os.ctr + os.n - 1
+                if os.peer == n0.peer and n0.ctr <= ol_last < n0.ctr + n0.n and t != o.t:
+                    self.push_one(n0, ol_last - n0.ctr + 1, t)
+                    continue
+                if n0.n > 1:
+                    ol = <int64_t>os.lamport + os.n - 1
+                    if ol >= n0.lamport:
+                        n = <int32_t>min(ol - n0.lamport + 1, <int64_t>n0.n - 1)
+                    else:
+                        n = 1
+                    self.push_one(n0, n, t)
+                    continue
+                # the node's deps, and the previous op of its peer unless a dep holds it
+                has_prev = n0.ctr > 0
+                for i in range(n0.node.deps_len):
+                    dd = &h.deps[n0.node.deps_off + i]
+                    if has_prev and dd.peer == n0.peer:
+                        a = h.node_at(dd.peer, dd.counter)
+                        if a != NULL and a.start <= n0.ctr - 1 <= dd.counter:
+                            has_prev = False
+                    self.push_span_of(dd.peer, dd.counter, t)
+                if has_prev:
+                    self.push_span_of(n0.peer, n0.ctr - 1, t)
+                if n0.node.deps_len == 0 and not has_prev:
+                    unmatched = True
+            self.vv_of(ans, n_ans, out, NULL)
+            return 1 if unmatched else 0
+        finally:
+            free(ans)
+
+    cdef int critical(self, int32_t *v, const int32_t *u, int32_t *tmp, int32_t *nv) except -1:
+        """Lower `v` (a version under `u`) to the latest version under it that no op of `u`
+        outside it is concurrent with: each first op of a peer past `v` must have all of
+        `v` in its history (tmp, nv: scratch vectors)."""
+        cdef Dag h = self.dag
+        cdef uint32_t p, q, np = h.n_peers
+        cdef dnode *nd
+        cdef lc_id prev
+        cdef bint moved = True
+        while moved:
+            memcpy(nv, v, np * sizeof(int32_t))
+            for p in range(np):
+                if v[p] >= u[p]:
+                    continue
+                nd = h.node_at(p, v[p])
+                if nd == NULL:
+                    raise ValueError("an id outside the history")
+                if v[p] == nd.start:
+                    self.vv_of(&h.deps[nd.deps_off], nd.deps_len, tmp, NULL)
                 else:
-                    n = 1
-                self.push_one(n0, n, t)
-                continue
-            if n0.node.deps_len == 0:
-                return 0
-            self.push_group(&h.deps[n0.node.deps_off], n0.node.deps_len, t)
+                    prev.peer = p
+                    prev.counter = v[p] - 1
+                    self.vv_of(&prev, 1, tmp, NULL)
+                for q in range(np):
+                    if tmp[q] < nv[q]:
+                        nv[q] = tmp[q]
+            moved = memcmp(nv, v, np * sizeof(int32_t)) != 0
+            memcpy(v, nv, np * sizeof(int32_t))
         return 0
+
+    cdef bint base_is_before(self, const int32_t *bvv, const int32_t *avv, int32_t *inter,
+                             int32_t *tmp, cmask *cm) except -1:
+        """For `after` holding `before`: whether loro replays from `before`, as it does when
+        no new op is concurrent with an old one (each first new op of a causal path has all
+        of `before` in its history) or when the only containers such concurrent ops share
+        are maps and counters."""
+        cdef Dag h = self.dag
+        cdef OpLog log = h.log
+        cdef uint32_t p, q, np = h.n_peers
+        cdef int32_t c
+        cdef dnode *nd
+        cdef lc_id prev
+        cdef const lc_id *deps
+        cdef uint32_t n_deps, i
+        cdef bint uncovered = False, entry
+        for q in range(np):
+            inter[q] = bvv[q]
+        for p in range(np):
+            c = bvv[p]
+            while c < avv[p]:
+                nd = h.node_at(p, c)
+                if nd == NULL:
+                    raise ValueError("an id outside the history")
+                if c == nd.start:
+                    deps = &h.deps[nd.deps_off]
+                    n_deps = nd.deps_len
+                else:
+                    prev.peer = p
+                    prev.counter = c - 1
+                    deps = &prev
+                    n_deps = 1
+                entry = n_deps == 0
+                for i in range(n_deps):
+                    if deps[i].counter < bvv[deps[i].peer]:
+                        entry = True
+                if entry:
+                    self.vv_of(deps, n_deps, tmp, NULL)
+                    for q in range(np):
+                        if tmp[q] < bvv[q]:
+                            break
+                    else:
+                        entry = False
+                    if entry:
+                        uncovered = True
+                        for q in range(np):
+                            if tmp[q] < inter[q]:
+                                inter[q] = tmp[q]
+                c = nd.end
+        if not uncovered:
+            return True
+        # the containers of the old ops outside every such path's history, of the new ops
+        cm_clear(cm)
+        for p in range(np):
+            mark_ops(log, p, inter[p], bvv[p], cm, 1)
+            mark_ops(log, p, bvv[p], avv[p], cm, 2)
+        for i in range(cm.n):
+            if (cm.bits[i] & 3) == 3 and (cm.bits[i] & 8):
+                return False
+        return True
 
     # -- versions ------------------------------------------------------------------------
 
@@ -702,7 +875,7 @@ cpdef list walk_containers(OpLog log, list before, list after):
     global _dag
     cdef Dag h
     cdef _Walk w
-    cdef int64_t nl = len(before), nr = len(after), nlca, i, j, k, nm = 0, n_succ = 0, m
+    cdef int64_t nl = len(before), nr = len(after), i, j, k, nm = 0, n_succ = 0, m
     cdef int64_t n_stack = 0, cap_succ, lo, hi, ci, pos, n_ready
     cdef uint32_t p, np, pp
     cdef int32_t s0, s1, c, e
@@ -720,13 +893,17 @@ cpdef list walk_containers(OpLog log, list before, list after):
     cdef int64_t *stack = NULL
     cdef int64_t *ready = NULL
     cdef uint32_t *peers = NULL
-    cdef uint64_t hh
     cdef dnode *node
     cdef lc_change *ch
     cdef lc_op *op
     cdef int32_t olen
-    cdef uint8_t *seen = NULL
-    cdef uint32_t n_seen_cap = 0, cont
+    cdef uint32_t cont
+    cdef int32_t *bvv = NULL
+    cdef int32_t *avv = NULL
+    cdef int32_t *tmp = NULL
+    cdef int32_t *tmp2 = NULL
+    cdef bint forward, same
+    cdef cmask cm
     cdef list out = []
     if _dag is None:
         _dag = Dag()
@@ -734,28 +911,53 @@ cpdef list walk_containers(OpLog log, list before, list after):
     h.update(log)
     w = _Walk(h)
     np = h.n_peers
+    cm.bits = NULL
+    cm.n = cm.cap = 0
     try:
-        ids = <lc_id *>malloc((nl + nr + max(nl, nr, h.max_deps) + 1) * sizeof(lc_id))
+        ids = <lc_id *>malloc((nl + nr + 1) * sizeof(lc_id))
         if ids == NULL:
             raise MemoryError()
         for i in range(nl):
             ids[i].peer, ids[i].counter = before[i]
         for i in range(nr):
             ids[nl + i].peer, ids[nl + i].counter = after[i]
-        nlca = w.common_ancestor(ids, nl, ids + nl, nr, ids + nl + nr)
+        # the two versions, and the version loro replays from (tgt_lo)
+        bvv = <int32_t *>malloc((np + 1) * sizeof(int32_t))
+        avv = <int32_t *>malloc((np + 1) * sizeof(int32_t))
+        tmp = <int32_t *>malloc((np + 1) * sizeof(int32_t))
+        tmp2 = <int32_t *>malloc((np + 1) * sizeof(int32_t))
+        if bvv == NULL or avv == NULL or tmp == NULL or tmp2 == NULL:
+            raise MemoryError()
         tgt_lo = w.vv_start
         tgt_hi = w.vv_end
-        w.vv_of(ids + nl + nr, nlca, tgt_lo, NULL)
-        if is_head(log, ids, nl) or is_head(log, ids + nl, nr):
-            # the log's latest version holds every record
-            memcpy(tgt_hi, h.ends, np * sizeof(int32_t))
-        else:
-            # both versions hold the ancestor: their closures stop at its version
-            w.vv_of(ids, nl, tgt_hi, tgt_lo)
-            w.vv_of(ids + nl, nr, w.vv_tmp, tgt_lo)
-            for p in range(np):
-                if w.vv_tmp[p] > tgt_hi[p]:
-                    tgt_hi[p] = w.vv_tmp[p]
+        for k in range(2):
+            if is_head(log, ids + (nl if k else 0), nr if k else nl):
+                # the log's latest version holds every record
+                memcpy(avv if k else bvv, h.ends, np * sizeof(int32_t))
+            else:
+                w.vv_of(ids + (nl if k else 0), nr if k else nl, avv if k else bvv, NULL)
+        forward = True
+        same = True
+        for p in range(np):
+            tgt_hi[p] = max(bvv[p], avv[p])
+            if avv[p] < bvv[p]:
+                forward = False
+            if avv[p] != bvv[p]:
+                same = False
+        if forward and not same and w.base_is_before(bvv, avv, tmp2, tmp, &cm):
+            memcpy(tgt_lo, bvv, np * sizeof(int32_t))
+        elif forward and not same and nl and nr:
+            # new ops concurrent with old ones on other containers: the latest version
+            # under `before` that none of the ops past it is concurrent with
+            memcpy(tgt_lo, bvv, np * sizeof(int32_t))
+            w.critical(tgt_lo, tgt_hi, tmp, tmp2)
+        elif w.meet(ids, nl, ids + nl, nr, tgt_lo):
+            # a branch the search left unmatched: the same, under the meet
+            w.critical(tgt_lo, tgt_hi, tmp, tmp2)
+        # only the containers with ops between the two versions take part
+        cm_clear(&cm)
+        for p in range(np):
+            mark_ops(log, p, min(bvv[p], avv[p]), tgt_hi[p], &cm, CM_CHANGED)
         # the peers to walk, in the order of loro's map of ranges (u64 keys, inserted sorted)
         peers = <uint32_t *>malloc((np + 1) * sizeof(uint32_t))
         hashes = <uint64_t *>malloc((np + 1) * sizeof(uint64_t))
@@ -871,16 +1073,8 @@ cpdef list walk_containers(OpLog log, list before, list after):
                     olen = op.len if op.len > 0 else (-op.len if op.len < 0 else 1)
                     if op.counter + olen > s0 and op.counter < s1:
                         cont = op.container
-                        if cont >= n_seen_cap:
-                            n_seen_cap = cont * 2 + 64
-                            seen = <uint8_t *>realloc(seen, n_seen_cap)
-                            if seen == NULL:
-                                raise MemoryError()
-                            memset(seen, 0, n_seen_cap)
-                            for ci in out:
-                                seen[ci] = 1
-                        if not seen[cont]:
-                            seen[cont] = 1
+                        if cont < cm.n and (cm.bits[cont] & (CM_CHANGED | CM_SEEN)) == CM_CHANGED:
+                            cm.bits[cont] |= CM_SEEN
                             out.append(cont)
                 pos += 1
             # successors whose last dependency this node was, pushed in loro's order
@@ -922,7 +1116,11 @@ cpdef list walk_containers(OpLog log, list before, list after):
         free(stack)
         free(ready)
         free(peers)
-        free(seen)
+        free(bvv)
+        free(avv)
+        free(tmp)
+        free(tmp2)
+        free(cm.bits)
     return out
 
 
@@ -960,3 +1158,22 @@ cdef int64_t bsearch_succ(const succ_t *succ, int64_t n, uint32_t p, int32_t c) 
         else:
             hi = mid
     return lo
+
+
+def _dump(OpLog log):
+    """(debug) The log's peers and records: [peer ids], [(peer, counter, end, lamport,
+    [(dep peer, dep counter)], [(op counter, op len, container)])]."""
+    cdef int64_t ci, k
+    cdef lc_change *ch
+    cdef lc_op *op
+    peers = [log.peer_ids[i] for i in range(log.n_peers)]
+    out = []
+    for ci in range(log.n_changes):
+        ch = &log.changes[ci]
+        deps = [(log.deps[k].peer, log.deps[k].counter) for k in range(ch.deps_off, ch.deps_off + ch.deps_len)]
+        ops = []
+        for k in range(ch.ops_off, ch.ops_off + ch.ops_len):
+            op = &log.ops[k]
+            ops.append((op.counter, op.len if op.len > 0 else (-op.len if op.len < 0 else 1), op.container, op.kind))
+        out.append((ch.peer, ch.counter, ch.end, ch.lamport, deps, ops))
+    return peers, out
