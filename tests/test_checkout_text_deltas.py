@@ -311,3 +311,54 @@ UNMODELLED = {31, 47, 51}
 @pytest.mark.parametrize("seed", [s for s in range(60) if s not in UNMODELLED])
 def test_checkouts_after_snapshot_exports_and_forks(seed):
     flush_session(seed)
+
+
+def typed_then_imported(mod, n, route, seed):
+    """A peer types `n` characters one at a time (its string arena cuts the run into ops
+    as it grows) with other edits between, another peer takes them from an updates blob:
+    loro reads each block's text back into one buffer and folds ops that continue each
+    other (e.g. 40 characters: 32 + 8 where typed, one op where imported)."""
+    rng = random.Random(seed)
+    a = mod.LoroDoc()
+    a.peer_id = 1
+    t = a.get_text("t")
+    for i in range(n):
+        t.insert(len(t.to_string()), rng.choice("ab😀é中"))
+        if rng.random() < 0.05:
+            a.get_text("u").insert(0, "x")
+        if rng.random() < 0.05:
+            t.insert(rng.randint(0, len(t.to_string())), "y")
+        if rng.random() < 0.1:
+            a.commit()
+    a.commit()
+    b = mod.LoroDoc()
+    b.peer_id = 2
+    b.get_text("t").insert(0, "q")
+    b.commit()
+    blob = a.export(mod.ExportMode.Updates(mod.VersionVector()))
+    if route == "relayed":
+        r = mod.LoroDoc()
+        r.import_(blob)
+        blob = r.export(mod.ExportMode.Updates(mod.VersionVector()))
+    if route == "batch":
+        b.import_batch([blob, a.export(mod.ExportMode.Updates(mod.VersionVector()))])
+    else:
+        b.import_(blob)
+    ops = change_ops(b.export_json_updates(mod.VersionVector(), b.oplog_vv))
+    got = []
+    sub = b.subscribe_root(lambda e: got.append([[(type(x).__name__.split("_")[-1],
+                                                   getattr(x, "insert", None))
+                                                  for x in c.diff.diff] for c in e.events]))
+    b.get_text("t").insert(0, "z")
+    b.commit()
+    b.checkout(mod.Frontiers.from_id(mod.ID(2, 0)))
+    b.checkout_to_latest()
+    del sub
+    return ops, got
+
+
+@pytest.mark.parametrize("route", ["direct", "relayed", "batch"])
+@pytest.mark.parametrize("n", [10, 40, 300])
+def test_imported_typed_runs_fold_as_loros(n, route):
+    for seed in range(4):
+        assert typed_then_imported(loro_c, n, route, seed) == typed_then_imported(loro, n, route, seed)

@@ -73,7 +73,7 @@ from ._seq cimport make_id
 from ._kinds cimport (KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE, KIND_MOVABLE_LIST, KIND_COUNTER,
                      LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER,
                      LC_OP_MARK_START, LC_OP_MARK_END)
-from ._oplog cimport lc_op
+from ._oplog cimport lc_op, OpLog
 from ._kinds cimport LC_OP_MOVE, LC_OP_SET     # MovableList (codec/movable_payloads.pxi)
 from ._kinds cimport LC_OP_TREE, LC_TREE_PARENT_ROOT, LC_TREE_PARENT_DELETED   # codec/tree_payloads.pxi
 from ._doc cimport lc_walk

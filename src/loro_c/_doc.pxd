@@ -577,9 +577,10 @@ cdef inline void lstr_grow_to(LoroDoc d, int64_t length) noexcept:
 cdef inline void lstr_place(LoroDoc d, lc_op *op, int64_t nbytes) noexcept:
     """Record where Loro would put a text insert's `nbytes` bytes. Local and JSON text is
     appended to the string arena, which moves to a buffer of twice the capacity when the
-    bytes do not fit. Text decoded from a binary blob stays out of that arena, and Loro
-    never folds such an op into another one (measured on loro 1.17.1), so each gets a
-    buffer of its own. Bit 31 of its end offset (read modulo 2**31 everywhere) marks it,
+    bytes do not fit. Text decoded from a binary blob stays out of that arena: each op
+    gets a buffer number of its own, consecutive within a block (an op that continues the
+    one before it in its change folds into it and gives its number back:
+    fold_block_text in codec/change_block_payloads.pxi). Bit 31 of its end offset (read modulo 2**31 everywhere) marks it,
     for the diff events (_events.stored_bytes), which follow Loro's block buffers."""
     if d.in_blob:
         op.start_id.peer = next_buffer(d)

@@ -163,6 +163,34 @@ cdef object text_mark(_OpPayloads st, Py_ssize_t i, uint32_t c, int64_t op_count
     return None
 
 
+cdef inline int fold_block_text(LoroDoc doc, lc_op *sop) noexcept:
+    """Fold a text insert just staged into the op before it in its change when it continues
+    it (same text, next position, next counter): loro reads a block's ops back with their
+    text side by side in one buffer and folds such ops as it does a typed run (measured on
+    loro 1.17.1: 40 characters typed one by one export as two ops, 32 and 8, and import
+    as one). The folded op keeps its buffer number, so the block's next op takes the one
+    this op had (lstr_place)."""
+    cdef OpLog log = doc.log
+    cdef lc_op *prev
+    cdef int64_t end
+    if log.n_ops < 2 or log.n_ops - 2 < doc.staged[doc.n_staged].ops_off:
+        return 0
+    prev = &log.ops[log.n_ops - 2]
+    if (prev.kind != LC_OP_INSERT or prev.container != sop.container
+            or prev.counter + prev.len != sop.counter or prev.pos + prev.len != sop.pos
+            or prev.arg + prev.len != sop.arg
+            or not ((<int64_t>prev.delta) & 0x80000000)
+            or prev.start_id.peer + 1 != sop.start_id.peer
+            or sop.start_id.peer != doc.buf_serial):
+        return 0
+    end = ((<int64_t>prev.delta) & 0x7FFFFFFF) + ((<int64_t>sop.delta) & 0x7FFFFFFF)
+    prev.len += sop.len
+    prev.delta = <double>((end & 0x7FFFFFFF) | 0x80000000)
+    doc.buf_serial = prev.start_id.peer
+    log.n_ops -= 1
+    return 0
+
+
 cdef inline int stage_text(_OpPayloads st, const unsigned char* sp, Py_ssize_t slen,
                            uint32_t c, int64_t op_counter, int64_t ln, int64_t prop) except -1:
     cdef uint32_t* cps
@@ -190,6 +218,8 @@ cdef inline int stage_text(_OpPayloads st, const unsigned char* sp, Py_ssize_t s
             if not stage_dropped(st.doc, sop):
                 sop.arg = st.doc.seq.append_text(cps, ncp)
             lstr_place(st.doc, sop, slen)
+            if not stage_dropped(st.doc, sop):
+                fold_block_text(st.doc, sop)
         else:
             # Loro decodes (and allocates) the ops of changes it already has too
             lstr_place(st.doc, &st.skipped, slen)
