@@ -11,4 +11,5 @@ cdef lc_op* stage_op(LoroDoc doc, uint32_t c, uint32_t kind, int32_t counter, in
 cdef bint stage_dropped(LoroDoc doc, const lc_op *op) noexcept
 cdef int stage_end(LoroDoc doc, object msg) except -1
 cdef object stage_tuple(LoroDoc doc, tuple raw)
+cdef int64_t tuple_ops_len(object ops) except -1
 cdef stage_value(LoroDoc doc, v, peer, counter)
