@@ -139,17 +139,20 @@ def test_order_of_checkouts_and_concurrent_imports_in_random_sessions():
     0-99 differed, then 96 and 83 (the model's DAG nodes and ancestor search are fitted to
     loro 1.17.1's results, not its code). The sessions now also restart peers from
     snapshots (with import_batch): 845 imports, 601 checkouts and 253 commits with ties,
-    of which 171, 55 and 4 differ (the commits and most of the imports in peers restarted
-    from a snapshot of a multi-peer history, see test_events_differential)."""
+    of which 171, 55 and 4 differed (the commits and most of the imports in peers restarted
+    from a snapshot of a multi-peer history), then 67, 44 and 0 once loro_c numbered the
+    containers of a loaded snapshot as loro's arena registers them (doc/exchange.pxi
+    number_as_loaded): restarted peers differ in 20 of 377 imports, fresh ones in 47 of
+    468."""
     import collections
     from test_events_differential import run_session
     stats = collections.Counter()
     for seed in range(100):
         run_session(seed, order_stats=stats)
     assert stats["Import"] > 500 and stats["Checkout"] > 500 and stats["Local"] > 150
-    assert stats["Import differs"] <= 0.21 * stats["Import"], stats
-    assert stats["Checkout differs"] <= 0.10 * stats["Checkout"], stats
-    assert stats["Local differs"] <= 4, stats
+    assert stats["Import differs"] <= 0.10 * stats["Import"], stats
+    assert stats["Checkout differs"] <= 0.09 * stats["Checkout"], stats
+    assert stats["Local differs"] == 0, stats
 
 
 def _walked_session(mod, seed=24, steps=80):
