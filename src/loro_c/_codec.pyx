@@ -87,6 +87,7 @@ import operator
 from . import _types
 from .errors import DecodeError, LoroError, LoroValueError
 from ._doc import kind_of_type, _TYPE_NAMES
+from .hash_order import iteration_order
 
 __all__ = ["encode_snapshot", "encode_updates", "decode_updates", "decode_blob_meta", "xxh32"]
 

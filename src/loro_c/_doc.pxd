@@ -206,6 +206,9 @@ cdef class DocCore:
     cdef dict cid_index             # ContainerID -> index
     cdef dict lnum                  # ContainerID -> its number in loro's arena (hash_order)
     cdef list lnum_pending          # children an import created, numbered once it is applied
+    cdef bint lnum_lazy             # some containers are not numbered yet (a snapshot loaded lazily)
+    cdef list lazy_roots            # the lazily loaded state's roots, numbered when first listed
+    cdef object lazy_first          # (snapshot, numbers before it): its frontier blocks' containers, numbered when read
     cdef dict cid_by_key            # (name, kind) / (peer, counter, kind) -> the registered ContainerID
     cdef list roots                 # indices of the root containers shown in values, in order shown
     cdef uint8_t *croot             # per container: ROOT_NONE, ROOT_HIDDEN, ROOT_SHOWN or ROOT_DUE
@@ -307,7 +310,6 @@ cdef class DocCore:
     cdef int64_t vv_touch_peers
     cdef object thin_fr             # (sorted (peer, counter) ids), answered while thin
     cdef int64_t thin_values0
-    cdef int64_t thin_lnum0         # container numbers before the thin load (the replay renumbers)
     cdef uint32_t thin_peers0       # the log's peers and map keys before it (the state
     cdef int64_t thin_keys0         # registers its own; the history registers them anew)
     cdef bint thin_materializing

@@ -424,6 +424,7 @@ cdef class LoroDoc(DocExchange):
         """The shallow value: root name -> ContainerID."""
         doc_acquire_value(self)
         try:
+            number_lazy_roots(self, False)
             return {self.cids[r].name: self.cids[r] for r in self.roots}
         finally:
             doc_release(self)
@@ -434,6 +435,7 @@ cdef class LoroDoc(DocExchange):
         cdef dict out = {}
         doc_acquire_value(self)
         try:
+            number_lazy_roots(self, True)
             for r in self.roots:
                 cid = self.cids[r]
                 v = value_of(self, r, True)

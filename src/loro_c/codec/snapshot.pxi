@@ -180,3 +180,110 @@ cdef int check_snapshot_vv(list changes, dict meta) except -1:
     if (<VersionVector>vv)._map != ends:
         fail("snapshot version vector does not match its change blocks")
     return 0
+
+
+def snapshot_frontier_cids(bytes data not None):
+    """The containers loro's arena holds right after it loads this (non-shallow) snapshot
+    into an empty document, before its state is read, in the order it registers them; None
+    for other blobs. Loading the change store looks up the change of each frontier id (in
+    the order its hash map of frontier peers yields them), which parses the block holding
+    it: the block registers the container of each op in turn, then the children its ops
+    create. Every other block stays unparsed until something needs its changes."""
+    cdef uint16_t mode
+    cdef Reader body
+    cdef Reader secs[3]
+    cdef const unsigned char* kp
+    cdef uint64_t kpeer
+    cdef int64_t kctr
+    cdef int j
+    cdef Py_ssize_t budget
+    parse_envelope(data, False, &mode, &body)
+    if mode == MODE_UPDATES:
+        return None
+    snapshot_sections(&body, secs)
+    if secs[2].len > 0:
+        return None
+    fr = None
+    blocks = {}         # peer -> [(start counter, block bytes)], ascending
+    for key, value in sst_entries(&secs[0]):
+        if len(key) == 12:
+            kp = <const unsigned char*>PyBytes_AS_STRING(key)
+            kpeer = 0
+            for j in range(8):
+                kpeer = (kpeer << 8) | kp[j]
+            kctr = (<int64_t>kp[8] << 24) | (<int64_t>kp[9] << 16) | (<int64_t>kp[10] << 8) | kp[11]
+            blocks.setdefault(kpeer, []).append((kctr, value))
+        elif key == b"fr":
+            fr = value
+        elif key in (b"sv", b"sf"):
+            return None
+    if fr is None:
+        return None
+    ends = dict((<Frontiers>decode_frontiers_bytes(fr, "the snapshot frontiers"))._ids)
+    peers = list(ends)
+    if len(peers) > 1:
+        peers = iteration_order(peers)
+    out = {}
+    for peer in peers:
+        found = None
+        for start, value in blocks.get(peer, ()):
+            if start <= ends[peer]:
+                found = value
+        if found is None:
+            continue
+        budget = DEC_BLOB_OPS + 4 * PyBytes_GET_SIZE(found)
+        named = block_named_cids(<const unsigned char*>PyBytes_AS_STRING(found), len(found),
+                                 &budget)
+        if named is not None:
+            for cid in named:
+                out[cid] = None
+            continue
+        changes = []
+        decode_block(<const unsigned char*>PyBytes_AS_STRING(found), len(found), True, changes,
+                     &budget)
+        created = []
+        for ch in changes:
+            for o in ch[6]:
+                out[o[1]] = None
+                kind = o[0]
+                if kind == LC_OP_INSERT and isinstance(o[4], list):
+                    created.extend(v for v in o[4] if isinstance(v, _types.ContainerID))
+                elif kind == LC_OP_MAP_SET:
+                    if isinstance(o[4], _types.ContainerID):
+                        created.append(o[4])
+                elif kind == LC_OP_SET:
+                    if isinstance(o[5], _types.ContainerID):
+                        created.append(o[5])
+                elif kind == LC_OP_TREE and o[3] == ch[0] and o[4] == o[2]:
+                    # a node's creation registers its metadata map
+                    created.append(_types.ContainerID.Normal(o[3], o[4], _types.ContainerType.Map()))
+        for cid in created:
+            out[cid] = None
+    return list(out)
+
+
+cdef object block_named_cids(const unsigned char* p, Py_ssize_t n, Py_ssize_t* budget):
+    """The containers a change block's ops name, in op order, read from its columns alone;
+    None when an op may create a child (one on a list, map, movable list or tree: its
+    values must be read)."""
+    cdef BlockHead h
+    cdef BlockArrays a
+    cdef Py_ssize_t i, n_ops
+    cdef int64_t ci
+    cdef int kind
+    memset(&a, 0, sizeof(BlockArrays))
+    try:
+        parse_block_struct(p, n, &h)
+        parse_header(&h, &a)
+        cids = decode_cids(&h.cids, &h, &a, decode_keys(&h.keys), None)
+        n_ops = decode_ops_columns(&h, &a, len(cids), budget)
+        out = {}
+        for i in range(n_ops):
+            ci = a.col_cidx[i]
+            kind = a.cid_kind[ci]
+            if kind != KIND_TEXT and kind != KIND_COUNTER:
+                return None
+            out[cids[ci]] = None
+        return list(out)
+    finally:
+        arrays_free(&a)

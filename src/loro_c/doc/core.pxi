@@ -103,6 +103,7 @@ cdef class DocCore:
 
     def _loro_numbers(self):
         """Each container's number in loro's arena as loro_c models it (tests of event order)."""
+        lnum_settle(self)
         return dict(self.lnum)
 
     def _check_invariants(self):

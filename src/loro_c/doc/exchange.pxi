@@ -45,11 +45,14 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
                     fresh = False       # (thin_load took its texts' buffers)
             if status is None:
                 state_cids = None
+                n_before = len(d.lnum)
                 if (snap is not None and len(blobs) == 1 and d.log.n_changes == 0
                         and d.n_staged == 0 and d.shallow_sv is None):
                     state_cids = _codec_module().snapshot_state_containers(blobs[0])
                 status = _import.import_blobs(d, blobs, batch)
                 if state_cids is not None:
+                    number_as_loaded(d, n_before,
+                                     _codec_module().snapshot_frontier_cids(blobs[0]), state_cids)
                     # a snapshot loaded into an empty document: loro's event is the loaded
                     # state's, every container it names
                     d.evlog.n = 0
@@ -94,6 +97,7 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
         events = d.evlog.on and not d.detached
         if events:
             detach_here(d)
+        n_before = len(d.lnum)
         try:
             status = _import.import_blobs(d, blobs, True, shallow_loads)
         except BaseException:
@@ -105,6 +109,12 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
         state_cids = None
         if load_first:
             state_cids = _codec_module().snapshot_state_containers(blobs[0]) or []
+            # loro loads that snapshot first (its state read whole only when recorded)
+            first = _codec_module().snapshot_frontier_cids(blobs[0])
+            if events:
+                number_as_loaded(d, n_before, first, state_cids)
+            else:
+                number_lazily_loaded(d, n_before, first, blobs[1:], state_cids)
             for cid in state_cids:
                 # the loaded state lists its roots (also when a handle taken before the
                 # batch kept the import from loading the snapshot as the state)
@@ -152,6 +162,66 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
     free(snap_ids)
     release_and_deliver(d, True)
     return status
+
+
+cdef int number_as_loaded(LoroDoc d, int64_t n_before, list first, list state) except -1:
+    """Number the containers as loro's arena holds them after it loaded a snapshot into an
+    empty document: those numbered before, the ones parsing the frontiers' change blocks
+    registers (`first`, codec snapshot_frontier_cids), then, when the load is recorded
+    for subscribers, every container of the state (`state`, in its key order: loro reads
+    all of them to report the loaded state). The rest follow in the order the import
+    numbered them (loro registers them as later work parses their blocks)."""
+    lnum = d.lnum
+    order = sorted(lnum, key=lnum.__getitem__)
+    new = {}
+    for cid in order:
+        if lnum[cid] < n_before:
+            new[cid] = len(new)
+    for part in (first or (), state or ()):
+        for cid in part:
+            if cid not in new:
+                new[cid] = len(new)
+    for cid in order:
+        if cid not in new:
+            new[cid] = len(new)
+    lnum.clear()
+    lnum.update(new)
+    return 0
+
+
+cdef int number_lazily_loaded(LoroDoc d, int64_t n_before, list first, list rest,
+                              list state) except -1:
+    """Number the containers as loro's arena holds them after a batch loaded a snapshot
+    with nobody recording: those numbered before, the ones of the frontiers' change blocks
+    (`first`), then those the other blobs' changes name, blob by blob (each its ops'
+    containers, then the children they create, as loro's import of a blob registers
+    them). The rest of the state registers as it is touched (thin_load)."""
+    lnum = d.lnum
+    keep = [cid for cid, k in sorted(lnum.items(), key=lambda kv: kv[1]) if k < n_before]
+    lnum.clear()
+    for cid in keep:
+        lnum[cid] = len(lnum)
+    for cid in first or ():
+        if cid not in lnum:
+            lnum[cid] = len(lnum)
+    codec = _codec_module()
+    for blob in rest:
+        created = []
+        for ch in codec.decode_updates(blob):
+            for o in ch[6]:
+                if o[1] not in lnum:
+                    lnum[o[1]] = len(lnum)
+                for v in o[3:]:
+                    if isinstance(v, _types.ContainerID):
+                        created.append(v)
+                    elif type(v) is list:
+                        created.extend(x for x in v if isinstance(x, _types.ContainerID))
+        for cid in created:
+            if cid not in lnum:
+                lnum[cid] = len(lnum)
+    d.lnum_lazy = True
+    d.lazy_roots = [cid for cid in state or () if isinstance(cid, _types.ContainerID.Root)]
+    return 0
 
 
 cdef int relist_roots_after(LoroDoc d, VersionVector version, bint now) except -1:

@@ -68,6 +68,8 @@ cdef uint32_t root_index(LoroDoc d, object name, int kind) except? 0xFFFFFFFF:
             i = hit[1]
             if i < d.n_containers and d.cids[i] is hit[0]:
                 show_root(d, i)
+                if d.lnum_lazy and hit[0] not in d.lnum:
+                    d.lnum[hit[0]] = len(d.lnum)    # loro registers it with the handle
                 return i
     if isinstance(name, _types.ContainerID):
         cid = name
@@ -87,9 +89,78 @@ cdef uint32_t root_index(LoroDoc d, object name, int kind) except? 0xFFFFFFFF:
         raise LoroValueError(f"a container name must be a str or ContainerID, not {type(name).__name__}")
     i = container_index(d, cid, kind)
     show_root(d, i)
+    if d.lnum_lazy and cid not in d.lnum:
+        d.lnum[cid] = len(d.lnum)
     if type(name) is str:
         d.root_cache[(name, kind)] = (d.cids[i], i)
     return i
+
+
+cdef int lnum_settle(LoroDoc d) except -1:
+    """Number the containers of the frontier blocks of a snapshot loaded lazily (thin_load)
+    where loro registered them: right after those numbered before the load, ahead of the
+    ones numbered since (a handle, a listing of the roots)."""
+    if d.lazy_first is None:
+        return 0
+    blob, n_before = d.lazy_first
+    d.lazy_first = None
+    first = _codec_module().snapshot_frontier_cids(blob)
+    if not first:
+        return 0
+    lnum = d.lnum
+    order = sorted(lnum, key=lnum.__getitem__)
+    new = {}
+    for cid in order[:n_before]:
+        new[cid] = len(new)
+    for cid in first:
+        if cid not in new:
+            new[cid] = len(new)
+    for cid in order[n_before:]:
+        if cid not in new:
+            new[cid] = len(new)
+    lnum.clear()
+    lnum.update(new)
+    return 0
+
+
+cdef int number_lazy_roots(LoroDoc d, bint deep) except -1:
+    """Listing the roots (a document's value) makes loro read the root entries of a lazily
+    loaded state: it registers each, in the state's key order. Its deep value then
+    registers every container it reaches, root by root in their numbers' order, depth
+    first (a list's items in order, a map's entries in its hash map's order)."""
+    if d.lazy_roots is None:
+        return 0
+    for cid in d.lazy_roots:
+        if cid not in d.lnum:
+            d.lnum[cid] = len(d.lnum)
+    if not deep:
+        d.lazy_roots = []
+        return 0
+    d.lazy_roots = None
+    lnum = d.lnum
+    for r in sorted(d.roots, key=lambda r: lnum.get(d.cids[r], 1 << 30)):
+        number_reached(d, r)
+    return 0
+
+
+cdef int number_reached(LoroDoc d, uint32_t c) except -1:
+    cdef int kind = d.ckind[c]
+    if kind == KIND_LIST or kind == KIND_MOVABLE_LIST:
+        items = value_of(d, c, False)
+    elif kind == KIND_MAP:
+        from loro_c.hash_order import str_key_order
+        v = value_of(d, c, False)
+        items = [v[k] for k in str_key_order(list(v))]
+    else:
+        return 0
+    for x in items:
+        if isinstance(x, _types.ContainerID):
+            if x not in d.lnum:
+                d.lnum[x] = len(d.lnum)
+            i = d.cid_index.get(x)
+            if i is not None:
+                number_reached(d, <uint32_t>i)
+    return 0
 
 
 cdef int ensure_tvv(LoroDoc d) except -1:

@@ -16,7 +16,7 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1
     cdef list index = []
     cdef uint32_t c
     d.thin_values0 = len(d.log.values)
-    d.thin_lnum0 = len(d.lnum)
+    cdef int64_t n_before = len(d.lnum)
     # as in loro, the roots listed are the state's: roots taken before (all empty, the
     # document has no ops) are listed again when taken again
     named = {row[0] for row in rows}
@@ -52,6 +52,17 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1
     d.thin_vv = vv
     d.thin_fr = sorted(fr)
     d.thin_blob = blob
+    # loro's arena now holds what it held before and what parsing the frontiers' change
+    # blocks registered; it reads the rest of the state lazily and registers a container
+    # when something first touches it (a handle, an op, a parsed block, an event). The
+    # frontier blocks are decoded only once numbers are read (lnum_settle)
+    keep = [cid for cid, k in sorted(d.lnum.items(), key=lambda kv: kv[1]) if k < n_before]
+    d.lnum.clear()
+    for cid in keep:
+        d.lnum[cid] = len(d.lnum)
+    d.lazy_first = (blob, len(d.lnum))
+    d.lnum_lazy = True
+    d.lazy_roots = [row[0] for row in rows if isinstance(row[0], _types.ContainerID.Root)]
     return 0
 
 
@@ -300,28 +311,28 @@ cdef int thin_materialize(LoroDoc d) except -1:
     d.thin_materializing = True
     try:
         thin_drop_state(d)
-        # loro numbers a loaded snapshot's containers as its ops name them (the thin load
-        # numbered them in its state's order): the replay numbers them again, and those
-        # numbered since the load follow, in their order
+        # the replay numbers every container of the history; loro's arena holds only the
+        # ones numbered so far (see thin_load), the others wait to be touched
         numbers = dict(d.lnum)
-        since = [cid for cid, k in sorted(d.lnum.items(), key=lambda kv: kv[1])
-                 if k >= d.thin_lnum0]
-        for cid in since:
-            del d.lnum[cid]
+        first = d.lazy_first
+        listed = d.lazy_roots
         try:
+            lnum_settle(d)
+            settled = dict(d.lnum)
             _import.import_blobs(d, [blob], False)
         except BaseException:
-            d.lnum.clear()
-            d.lnum.update(numbers)
             d.snap_roots = None
             thin_drop_state(d)
             _codec.load_snapshot_state(d, blob)
+            d.lnum.clear()
+            d.lnum.update(numbers)
+            d.lazy_first = first
+            d.lazy_roots = listed
             memcpy(d.croot, <const char*>shown, <size_t>n)
             d.roots[:] = roots
             raise
-        for cid in since:
-            if cid not in d.lnum:
-                d.lnum[cid] = len(d.lnum)
+        d.lnum.clear()
+        d.lnum.update(settled)
         if d.snap_roots is not None:
             hide_unnamed_roots(d)
         for i in range(n, d.n_containers):
