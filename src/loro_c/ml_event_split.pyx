@@ -27,7 +27,7 @@ from libc.stdint cimport int32_t, int64_t, uint64_t, uint32_t
 from libc.stdlib cimport malloc, realloc, free, qsort
 from libc.string cimport memmove, memcpy, memset
 
-from loro_c.fxhash cimport fx_add, fx_finish, hb_capacity_of
+from loro_c.fxhash cimport fx_add, fx_finish, hb_table_order
 
 DEF CAP = 8         # loro's list delta items hold at most 8 values (ArrayVec<_, 8>)
 DEF BMAX = 64       # items per block of the rope
@@ -39,57 +39,51 @@ cdef inline uint64_t elem_hash(uint64_t peer, uint32_t lamport) noexcept:
     return fx_finish(fx_add(fx_add(0, peer), <uint64_t>(lamport ^ 0xFFFFFFFFU)))
 
 
-ctypedef struct order_key:
-    uint64_t bucket
-    int64_t rank
-    int64_t first
-
-
-cdef int cmp_order(const void *a, const void *b) noexcept nogil:
-    cdef const order_key *x = <const order_key*>a
-    cdef const order_key *y = <const order_key*>b
-    if x.bucket != y.bucket:
-        return -1 if x.bucket < y.bucket else 1
-    if x.rank != y.rank:
-        return -1 if x.rank < y.rank else 1
-    return -1 if x.first < y.first else (1 if x.first > y.first else 0)
-
-
-def element_order(touched, n_known, created, peer_ids):
-    """The touched elements ((peer index << 32) | Lamport) in loro's iteration order.
-    Loro's map holds more than the elements of the import's ops (measured on loro 1.17.1:
-    the order follows a table sized as if it held every element the list ever had,
-    `n_known`, filled in the order they were created, `created`: element -> rank); the
-    elements go by their bucket there, those of one bucket in creation order (a key
-    pushed past another's bucket is not modelled: in the 60 random sessions of
-    test_movable_list_import_events that gives the orders of a full replay of such a
-    table)."""
-    cdef int64_t buckets = 4, n = 0, k
-    cdef uint64_t mask, e
-    cdef order_key *keys
-    while hb_capacity_of(buckets) < n_known:
-        buckets *= 2
-    mask = <uint64_t>(buckets - 1)
+def element_order(seq, extra, peer_ids, wanted):
+    """The elements of `wanted` (a dict or set of elements, (peer index << 32) | Lamport)
+    in the order loro's diff calculator hands them to the state. It notes the elements
+    the ops it visits name (an insert's atoms, a move's or a set's element) in a hash map,
+    `seq` in order (repeats allowed); when it recomputes the elements (an import that is
+    not above the version before it, a checkout: `extra` not None) it copies that map's
+    keys, in its iteration order, into a new map and adds the elements of the list items
+    its list diff inserts, `extra`, in list order. The last map's iteration order is the
+    one returned (hashbrown's table after those insertions, loro_c.fxhash)."""
+    cdef int64_t n, k, m
+    cdef uint64_t *hashes = NULL
+    cdef int64_t *order = NULL
+    cdef uint64_t e
     first = {}
-    for x in touched:
+    for x in seq:
         if x not in first:
-            first[x] = len(first)
-    elems = list(first)
-    keys = <order_key*>malloc((len(elems) + 1) * sizeof(order_key))
-    if keys == NULL:
-        raise MemoryError()
+            first[x] = None
+    keys = list(first)
+    n = len(keys)
+    if extra is not None:
+        n += len(extra)
+    hashes = <uint64_t*>malloc((n + 1) * sizeof(uint64_t))
+    order = <int64_t*>malloc((n + 1) * sizeof(int64_t))
     try:
-        for x in elems:
-            e = x
-            keys[n].bucket = elem_hash(<uint64_t>peer_ids[e >> 32], <uint32_t>(e & 0xFFFFFFFFU)) & mask
-            r = created.get(x)
-            keys[n].rank = n_known if r is None else r
-            keys[n].first = n
-            n += 1
-        qsort(keys, n, sizeof(order_key), cmp_order)
-        return [elems[keys[k].first] for k in range(n)]
+        if hashes == NULL or order == NULL:
+            raise MemoryError()
+        for k in range(len(keys)):
+            e = keys[k]
+            hashes[k] = elem_hash(<uint64_t>peer_ids[e >> 32], <uint32_t>(e & 0xFFFFFFFFU))
+        hb_table_order(hashes, len(keys), order)
+        if extra is not None:
+            keys = [keys[order[k]] for k in range(len(keys))]
+            for x in extra:
+                if x not in first:
+                    first[x] = None
+                    keys.append(x)
+            for k in range(len(keys)):
+                e = keys[k]
+                hashes[k] = elem_hash(<uint64_t>peer_ids[e >> 32], <uint32_t>(e & 0xFFFFFFFFU))
+            hb_table_order(hashes, len(keys), order)
+        m = len(keys)
+        return [keys[order[k]] for k in range(m) if keys[order[k]] in wanted]
     finally:
-        free(keys)
+        free(hashes)
+        free(order)
 
 
 # -- the delta rope ---------------------------------------------------------------------
@@ -601,8 +595,7 @@ def _canonical(ops):
     return out
 
 
-def import_ops(changed, base_at, touched, values, peer_ids, same_value, n_known, created,
-               diffed):
+def import_ops(changed, base_at, seq, extra, peer_ids, values, same_value, diffed):
     """An import's diff of one movable list as loro splits it.
 
     changed: the elements shown before or after whose value slot or list item changed, or
@@ -611,14 +604,14 @@ def import_ops(changed, base_at, touched, values, peer_ids, same_value, n_known,
     (-1 where not shown; an element is (peer index << 32) | Lamport; the ones shown before
     come first, by before index); every other shown element keeps its list item and
     value; base_at: op position of a changed element's item -> the shown items before it
-    that are not a changed element's; touched: the elements the import's ops name, in op
-    order; values: the value slots; peer_ids: the peer id of each peer index;
-    same_value(a, b): whether loro takes two values as equal; n_known: how many elements
-    the list ever had; created: element -> its rank in creation order; diffed: the same
-    diff from comparing the items (ml_import_ops), whose effect and is_move flags are
-    loro's, or None. The replay's split is returned when it agrees with `diffed` (the
-    order of loro's map is not fully known, see element_order), else `diffed`."""
-    ops = _replay(changed, base_at, touched, values, peer_ids, same_value, n_known, created)
+    that are not a changed element's; seq, extra: the elements loro's diff calculator
+    notes (see element_order), the only ones its state update looks at; peer_ids: the
+    peer id of each peer index; values: the value slots; same_value(a, b): whether loro
+    takes two values as equal; diffed: the same diff from comparing the items
+    (ml_import_ops), whose effect and is_move flags are loro's, or None. The replay's
+    split is returned when it agrees with `diffed` (the versions loro walks between are
+    modelled, see loro_c._dag_order), else `diffed`."""
+    ops = _replay(changed, base_at, seq, extra, peer_ids, values, same_value)
     if diffed is None or _canonical(ops) == _canonical(diffed):
         return ops
     return diffed
@@ -688,7 +681,7 @@ cdef inline bint same(list values, object same_value, int64_t a, int64_t b) exce
     return a == b or same_value(values[a], values[b])
 
 
-def _replay(changed, base_at, touched, values, peer_ids, same_value, n_known, created):
+def _replay(changed, base_at, seq, extra, peer_ids, values, same_value):
     # Only the changed elements move in the replay: the other shown items stay pointed at
     # throughout, so an item's index is base_at (those before it) plus the changed
     # elements' items pointed at before it (a Fenwick tree over op positions).
@@ -702,7 +695,9 @@ def _replay(changed, base_at, touched, values, peer_ids, same_value, n_known, cr
     if st.r == NULL:
         raise MemoryError()
     memset(st.r, 0, (n + 1) * sizeof(rec))
-    wanted = set(touched)
+    wanted = set(seq)
+    if extra is not None:
+        wanted.update(extra)
     index = {}
     for k in range(n):
         row = changed[k]
@@ -764,11 +759,8 @@ def _replay(changed, base_at, touched, values, peer_ids, same_value, n_known, cr
         rope.step(run_at, 0, 0, 0, run)
 
     # 3. the elements named, in the order of loro's map
-    for key in element_order(touched, n_known, created, peer_ids):
-        found = index.get(key)
-        if found is None:
-            continue
-        k = found
+    for key in element_order(seq, extra, peer_ids, index):
+        k = index[key]
         x = &st.r[k]
         if not x.wanted:
             continue

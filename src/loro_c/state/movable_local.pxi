@@ -967,14 +967,6 @@ cdef list ml_changes_small(LoroDoc d, uint32_t c, MLBefore b, list touched, list
         free(mem)
 
 
-cdef int64_t ml_count_elems(const lc_ml_elem *elems, int64_t n, uint32_t c) noexcept:
-    """How many of the `n` elements belong to container `c`."""
-    cdef int64_t k, count = 0
-    for k in range(n):
-        count += elems[k].container == c
-    return count
-
-
 cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
     """An import's or a checkout's diff of container `c` split into items as loro splits it
     (loro_c.ml_event_split); `idxs`: the import's journal notes of `c`, in apply order
@@ -987,7 +979,6 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
     cdef int64_t ci, k
     cdef int32_t i
     cdef uint32_t lam
-    cdef int64_t known = 0      # the list's elements, ever
     cdef ml_view v
     cdef dict low = None
     from loro_c.ml_event_split import import_ops
@@ -1016,7 +1007,6 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
                 ml_removed_atoms(d.seq, note.peer, note.counter, note.counter + note.len, gone,
                                  ML_SMALL_ATOMS)
     peer_ids = [log.peer_ids[k] for k in range(log.n_peers)]
-    known = ml_count_elems(s.elems, s.n_elems, c)
     v.n_op = v.n_user = 0
     v.op_gap = v.elem = NULL
     snap = s.before.get(c)
@@ -1031,10 +1021,7 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
         recs = ml_changes(d, c, snap, &v)
     elif ml_cross_check:
         ml_check_small(d, c, snap, recs, low)
-    if idxs is None:
-        # a checkout: loro looks at the elements of the ops between the two versions (and
-        # of earlier checkouts); those that changed are the ones that matter
-        touched = [r[CH_KEY] for r in recs]
+    seq, extra = ml_calc_elements(d, c, idxs, recs, touched)
     cdef int64_t nn = 0, q, w
     cdef int64_t *nops = <int64_t*>malloc((len(recs) + 1) * sizeof(int64_t))
     if nops == NULL:
@@ -1060,8 +1047,77 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
     finally:
         free(nops)
         ml_view_free(&v)
-    return import_ops(recs, base_at, touched, values, peer_ids, _same_loro_value, known,
-                      s.elem_index, diffed)
+    return import_ops(recs, base_at, seq, extra, peer_ids, values, _same_loro_value, diffed)
+
+
+cdef tuple ml_calc_elements(LoroDoc d, uint32_t c, list idxs, list recs, list touched):
+    """The elements loro's diff calculator notes for container `c` in this import (`idxs`
+    its journal notes) or checkout (None), as (seq, extra) for ml_event_split.element_order.
+    An import above the version before it: the elements its ops name. A checkout or a
+    concurrent import: loro walks the ops from the versions' common ancestor (as its
+    search finds it, often the empty version for a concurrent import) to both
+    (loro_c._dag_order), and rebuilds the map adding the elements of the list items that
+    show up (here: the changed elements now on another or a new list item, in list order).
+    A checkout's calculator is the document's, kept across checkouts: its map keeps the
+    elements of every checkout's walk (those made while someone subscribed, here)."""
+    cdef MovableState s = ml_state(d)
+    lca = d.evs.tree_lca if d.evs is not None else None
+    if lca is None or d.shallow_sv is not None:
+        if idxs is None:
+            # (not seen: a checkout always has its versions)
+            return [r[CH_KEY] for r in recs], []
+        return touched, None
+    from loro_c._dag_order import walk_containers
+    ranges = []
+    walk_containers(d.log, list(lca[0]), list(lca[1]), ranges)
+    seq = ml_walk_elements(d, c, ranges)
+    if idxs is None:
+        if s.calc_keys is None:
+            s.calc_keys = {}
+        kept = s.calc_keys.get(c)
+        if kept is None:
+            kept = s.calc_keys[c] = {}
+        for x in seq:
+            if x not in kept:
+                kept[x] = None
+        seq = list(kept)
+    shown = sorted([(r[CH_NEW_OP], r[CH_KEY]) for r in recs
+                    if r[CH_AJ] >= 0 and (r[CH_BI] < 0 or r[CH_BPOS] != r[CH_APOS])])
+    return seq, [x[1] for x in shown]
+
+
+cdef list ml_walk_elements(LoroDoc d, uint32_t c, list ranges):
+    """The elements the ops of container `c` in id `ranges` ((peer index, start, end), in
+    walk order) name, in that order: an insert's atoms, a move's or a set's element."""
+    cdef OpLog log = d.log
+    cdef lc_change *ch
+    cdef lc_op *op
+    cdef uint32_t p
+    cdef int32_t s0, s1, olen, a0, a1, i
+    cdef int64_t pos, k
+    out = []
+    for p, s0, s1 in ranges:
+        pos = log.find_change_pos(p, s0)
+        while pos >= 0 and pos < log.by_peer[p].len:
+            ch = &log.changes[log.by_peer[p].idx[pos]]
+            if ch.counter >= s1:
+                break
+            for k in range(ch.ops_off, ch.ops_off + ch.ops_len):
+                op = &log.ops[k]
+                if op.container != c:
+                    continue
+                olen = op.len if op.len > 0 else (-op.len if op.len < 0 else 1)
+                if op.counter + olen <= s0 or op.counter >= s1:
+                    continue
+                if op.kind == LC_OP_INSERT:
+                    a0 = max(op.counter, s0)
+                    a1 = min(op.counter + olen, s1)
+                    for i in range(a0, a1):
+                        out.append((<uint64_t>p << 32) | (ch.lamport + <uint32_t>(i - ch.counter)))
+                elif op.kind == LC_OP_MOVE or op.kind == LC_OP_SET:
+                    out.append((<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter)
+            pos += 1
+    return out
 
 
 # the most changed elements of an import or checkout whose replayed diff is checked
