@@ -27,7 +27,7 @@ from libc.stdint cimport int32_t, int64_t, uint64_t, uint32_t
 from libc.stdlib cimport malloc, realloc, free, qsort
 from libc.string cimport memmove, memcpy, memset
 
-from loro_c.fxhash cimport fx_add, fx_finish, hb_table_order
+from loro_c.fxhash cimport fx_add, fx_finish, hb_buckets_for, hb_capacity_of, hb_slot_of
 
 DEF CAP = 8         # loro's list delta items hold at most 8 values (ArrayVec<_, 8>)
 DEF BMAX = 64       # items per block of the rope
@@ -39,51 +39,119 @@ cdef inline uint64_t elem_hash(uint64_t peer, uint32_t lamport) noexcept:
     return fx_finish(fx_add(fx_add(0, peer), <uint64_t>(lamport ^ 0xFFFFFFFFU)))
 
 
-def element_order(seq, extra, peer_ids, wanted):
+# an entry of `seq` with this bit names an insert's atom: loro's map takes it with
+# `insert`, which reserves room first even for a key it holds (a full table then grows);
+# a move's or a set's element is looked up first and inserted only when missing
+DEF ALWAYS = 0x8000000000000000ULL
+
+
+cdef class ElementMap:
+    """One of loro's hash maps of elements, as hashbrown lays it out: a table of keys
+    ((peer index << 32) | Lamport, -1 free) grown by rehashing in iteration order."""
+    cdef int64_t *table
+    cdef uint64_t *hashes           # per bucket, the hash of its key
+    cdef int64_t size, room, items
+    cdef dict held
+
+    def __cinit__(self):
+        self.table = NULL
+        self.hashes = NULL
+        self.size = self.room = self.items = 0
+        self.held = {}
+
+    def __dealloc__(self):
+        free(self.table)
+        free(self.hashes)
+
+    cdef int reserve(self) except -1:
+        """Room for one more key (hashbrown's reserve(1)): a full table grows."""
+        cdef int64_t nsize, i, m = 0, j
+        cdef int64_t *keys
+        cdef uint64_t *hs
+        cdef int64_t *nt
+        cdef uint64_t *nh
+        if self.room > 0:
+            return 0
+        nsize = hb_buckets_for(max(self.items + 1, (hb_capacity_of(self.size) if self.size else 0) + 1))
+        nt = <int64_t*>malloc(nsize * sizeof(int64_t))
+        nh = <uint64_t*>malloc(nsize * sizeof(uint64_t))
+        if nt == NULL or nh == NULL:
+            free(nt)
+            free(nh)
+            raise MemoryError()
+        for i in range(nsize):
+            nt[i] = -1
+        for i in range(self.size):
+            if self.table[i] >= 0:
+                j = hb_slot_of(nt, nsize, self.hashes[i])
+                nt[j] = self.table[i]
+                nh[j] = self.hashes[i]
+                m += 1
+        free(self.table)
+        free(self.hashes)
+        self.table = nt
+        self.hashes = nh
+        self.size = nsize
+        self.room = hb_capacity_of(nsize) - m
+        return 0
+
+    cdef int add(self, int64_t key, uint64_t h, bint always) except -1:
+        cdef int64_t j
+        if key in self.held:
+            if always:
+                self.reserve()
+            return 0
+        self.reserve()
+        j = hb_slot_of(self.table, self.size, h)
+        self.table[j] = key
+        self.hashes[j] = h
+        self.held[key] = None
+        self.room -= 1
+        self.items += 1
+        return 0
+
+    cdef int feed(self, seq, peer_ids) except -1:
+        """Insert the elements of `seq` (see ALWAYS) in order."""
+        cdef uint64_t e
+        cdef int64_t key
+        for x in seq:
+            e = x
+            key = <int64_t>(e & ~ALWAYS)
+            self.add(key, elem_hash(<uint64_t>peer_ids[key >> 32], <uint32_t>(key & 0xFFFFFFFF)),
+                     (e & ALWAYS) != 0)
+        return 0
+
+    def note(self, seq, peer_ids):
+        """Insert the elements of `seq` (see ALWAYS) in order."""
+        self.feed(seq, peer_ids)
+
+    cdef list keys(self):
+        cdef int64_t i
+        return [self.table[i] for i in range(self.size) if self.table[i] >= 0]
+
+    def __contains__(self, key):
+        return key in self.held
+
+
+def element_order(seq, extra, peer_ids, wanted, ElementMap kept=None):
     """The elements of `wanted` (a dict or set of elements, (peer index << 32) | Lamport)
     in the order loro's diff calculator hands them to the state. It notes the elements
-    the ops it visits name (an insert's atoms, a move's or a set's element) in a hash map,
-    `seq` in order (repeats allowed); when it recomputes the elements (an import that is
-    not above the version before it, a checkout: `extra` not None) it copies that map's
-    keys, in its iteration order, into a new map and adds the elements of the list items
-    its list diff inserts, `extra`, in list order. The last map's iteration order is the
-    one returned (hashbrown's table after those insertions, loro_c.fxhash)."""
-    cdef int64_t n, k, m
-    cdef uint64_t *hashes = NULL
-    cdef int64_t *order = NULL
-    cdef uint64_t e
-    first = {}
-    for x in seq:
-        if x not in first:
-            first[x] = None
-    keys = list(first)
-    n = len(keys)
-    if extra is not None:
-        n += len(extra)
-    hashes = <uint64_t*>malloc((n + 1) * sizeof(uint64_t))
-    order = <int64_t*>malloc((n + 1) * sizeof(int64_t))
-    try:
-        if hashes == NULL or order == NULL:
-            raise MemoryError()
-        for k in range(len(keys)):
-            e = keys[k]
-            hashes[k] = elem_hash(<uint64_t>peer_ids[e >> 32], <uint32_t>(e & 0xFFFFFFFFU))
-        hb_table_order(hashes, len(keys), order)
-        if extra is not None:
-            keys = [keys[order[k]] for k in range(len(keys))]
-            for x in extra:
-                if x not in first:
-                    first[x] = None
-                    keys.append(x)
-            for k in range(len(keys)):
-                e = keys[k]
-                hashes[k] = elem_hash(<uint64_t>peer_ids[e >> 32], <uint32_t>(e & 0xFFFFFFFFU))
-            hb_table_order(hashes, len(keys), order)
-        m = len(keys)
-        return [keys[order[k]] for k in range(m) if keys[order[k]] in wanted]
-    finally:
-        free(hashes)
-        free(order)
+    the ops it visits name (an insert's atoms, a move's or a set's element; see ALWAYS) in
+    a hash map, `seq` in order, or `kept` when given (a checkout's map, which `seq` adds
+    to); when it recomputes the elements (an import that is not above the version before
+    it, a checkout: `extra` not None) it inserts that map's keys, in its iteration order,
+    into a new map, then the elements of the list items its list diff inserts, `extra`,
+    in list order. The last map's iteration order is the one returned."""
+    cdef ElementMap m = kept if kept is not None else ElementMap()
+    cdef ElementMap r
+    cdef int64_t key
+    m.feed(seq, peer_ids)
+    if extra is None:
+        return [k for k in m.keys() if k in wanted]
+    r = ElementMap()
+    r.feed(m.keys(), peer_ids)
+    r.feed([(<uint64_t>x) | ALWAYS for x in extra], peer_ids)
+    return [k for k in r.keys() if k in wanted]
 
 
 # -- the delta rope ---------------------------------------------------------------------
@@ -595,7 +663,7 @@ def _canonical(ops):
     return out
 
 
-def import_ops(changed, base_at, seq, extra, peer_ids, values, same_value, diffed):
+def import_ops(changed, base_at, seq, extra, peer_ids, values, same_value, diffed, kept=None):
     """An import's diff of one movable list as loro splits it.
 
     changed: the elements shown before or after whose value slot or list item changed, or
@@ -604,14 +672,14 @@ def import_ops(changed, base_at, seq, extra, peer_ids, values, same_value, diffe
     (-1 where not shown; an element is (peer index << 32) | Lamport; the ones shown before
     come first, by before index); every other shown element keeps its list item and
     value; base_at: op position of a changed element's item -> the shown items before it
-    that are not a changed element's; seq, extra: the elements loro's diff calculator
-    notes (see element_order), the only ones its state update looks at; peer_ids: the
+    that are not a changed element's; seq, extra, kept: the elements loro's diff
+    calculator notes (see element_order), the only ones its state update looks at; peer_ids: the
     peer id of each peer index; values: the value slots; same_value(a, b): whether loro
     takes two values as equal; diffed: the same diff from comparing the items
     (ml_import_ops), whose effect and is_move flags are loro's, or None. The replay's
     split is returned when it agrees with `diffed` (the versions loro walks between are
     modelled, see loro_c._dag_order), else `diffed`."""
-    ops = _replay(changed, base_at, seq, extra, peer_ids, values, same_value)
+    ops = _replay(changed, base_at, seq, extra, peer_ids, values, same_value, kept)
     if diffed is None or _canonical(ops) == _canonical(diffed):
         return ops
     return diffed
@@ -681,7 +749,7 @@ cdef inline bint same(list values, object same_value, int64_t a, int64_t b) exce
     return a == b or same_value(values[a], values[b])
 
 
-def _replay(changed, base_at, seq, extra, peer_ids, values, same_value):
+def _replay(changed, base_at, seq, extra, peer_ids, values, same_value, ElementMap kept=None):
     # Only the changed elements move in the replay: the other shown items stay pointed at
     # throughout, so an item's index is base_at (those before it) plus the changed
     # elements' items pointed at before it (a Fenwick tree over op positions).
@@ -695,10 +763,11 @@ def _replay(changed, base_at, seq, extra, peer_ids, values, same_value):
     if st.r == NULL:
         raise MemoryError()
     memset(st.r, 0, (n + 1) * sizeof(rec))
-    wanted = set(seq)
-    if extra is not None:
-        wanted.update(extra)
     index = {}
+    for k in range(n):
+        index[changed[k][0]] = k
+    by_map = element_order(seq, extra, peer_ids, index, kept)
+    wanted = set(by_map)
     for k in range(n):
         row = changed[k]
         x = &st.r[k]
@@ -710,7 +779,6 @@ def _replay(changed, base_at, seq, extra, peer_ids, values, same_value):
         x.new_op = row[8]
         x.same_item = row[3] == row[7]
         x.wanted = row[0] in wanted
-        index[row[0]] = k
         if x.old_op > maxop:
             maxop = x.old_op
         if x.new_op > maxop:
@@ -759,7 +827,7 @@ def _replay(changed, base_at, seq, extra, peer_ids, values, same_value):
         rope.step(run_at, 0, 0, 0, run)
 
     # 3. the elements named, in the order of loro's map
-    for key in element_order(seq, extra, peer_ids, index):
+    for key in by_map:
         k = index[key]
         x = &st.r[k]
         if not x.wanted:

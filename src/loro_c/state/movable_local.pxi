@@ -984,6 +984,7 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
     from loro_c.ml_event_split import import_ops
     values = log.values
     touched = []
+    named = []      # the same for ml_event_split.element_order (an insert's atoms marked)
     fresh = []      # list items the import inserted (peer index << 32 | counter)
     gone = []       # and removed (ml_removed_atoms)
     for k in (idxs if idxs is not None else ()):
@@ -997,8 +998,10 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
         if op.kind == LC_OP_INSERT:
             for i in range(note.len):
                 touched.append((<uint64_t>note.peer << 32) | (lam + <uint32_t>i))
+                named.append(ML_ALWAYS | (<uint64_t>note.peer << 32) | (lam + <uint32_t>i))
         elif op.kind == LC_OP_MOVE or op.kind == LC_OP_SET:
             touched.append((<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter)
+            named.append(touched[len(touched) - 1])
         if len(fresh) + len(gone) <= ML_SMALL_ATOMS:
             if op.kind == LC_OP_INSERT or op.kind == LC_OP_MOVE:
                 for i in range(note.len):
@@ -1021,7 +1024,7 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
         recs = ml_changes(d, c, snap, &v)
     elif ml_cross_check:
         ml_check_small(d, c, snap, recs, low)
-    seq, extra = ml_calc_elements(d, c, idxs, recs, touched)
+    seq, extra, kept = ml_calc_elements(d, c, idxs, recs, named, peer_ids)
     cdef int64_t nn = 0, q, w
     cdef int64_t *nops = <int64_t*>malloc((len(recs) + 1) * sizeof(int64_t))
     if nops == NULL:
@@ -1047,48 +1050,56 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
     finally:
         free(nops)
         ml_view_free(&v)
-    return import_ops(recs, base_at, seq, extra, peer_ids, values, _same_loro_value, diffed)
+    return import_ops(recs, base_at, seq, extra, peer_ids, values, _same_loro_value, diffed,
+                      kept)
 
 
-cdef tuple ml_calc_elements(LoroDoc d, uint32_t c, list idxs, list recs, list touched):
+cdef tuple ml_calc_elements(LoroDoc d, uint32_t c, list idxs, list recs, list named,
+                            list peer_ids):
     """The elements loro's diff calculator notes for container `c` in this import (`idxs`
-    its journal notes) or checkout (None), as (seq, extra) for ml_event_split.element_order.
-    An import above the version before it: the elements its ops name. A checkout or a
-    concurrent import: loro walks the ops from the versions' common ancestor (as its
-    search finds it, often the empty version for a concurrent import) to both
-    (loro_c._dag_order), and rebuilds the map adding the elements of the list items that
-    show up (here: the changed elements now on another or a new list item, in list order).
-    A checkout's calculator is the document's, kept across checkouts: its map keeps the
-    elements of every checkout's walk (those made while someone subscribed, here)."""
+    its journal notes, `named` the elements its ops name) or checkout (None), as (seq,
+    extra, kept) for ml_event_split.element_order. An import above the version before it:
+    the elements its ops name. A checkout or a concurrent import: loro walks the ops from
+    the versions' common ancestor (as its search finds it, often the empty version for a
+    concurrent import) to both (loro_c._dag_order), and rebuilds the map adding the
+    elements of the list items that show up (here: the changed elements now on another or
+    a new list item, in list order). A checkout's calculator is the document's, kept
+    across checkouts: its map (`kept`) keeps the elements of every checkout's walk (those
+    made while someone subscribed, here)."""
     cdef MovableState s = ml_state(d)
     lca = d.evs.tree_lca if d.evs is not None else None
     if lca is None or d.shallow_sv is not None:
         if idxs is None:
             # (not seen: a checkout always has its versions)
-            return [r[CH_KEY] for r in recs], []
-        return touched, None
+            return [r[CH_KEY] for r in recs], [], None
+        return named, None, None
     from loro_c._dag_order import walk_containers
     ranges = []
     walk_containers(d.log, list(lca[0]), list(lca[1]), ranges)
     seq = ml_walk_elements(d, c, ranges)
+    kept = None
     if idxs is None:
+        from loro_c.ml_event_split import ElementMap
         if s.calc_keys is None:
             s.calc_keys = {}
         kept = s.calc_keys.get(c)
         if kept is None:
-            kept = s.calc_keys[c] = {}
-        for x in seq:
-            if x not in kept:
-                kept[x] = None
-        seq = list(kept)
+            kept = s.calc_keys[c] = ElementMap()
+        kept.note(seq, peer_ids)
+        seq = ()
     shown = sorted([(r[CH_NEW_OP], r[CH_KEY]) for r in recs
                     if r[CH_AJ] >= 0 and (r[CH_BI] < 0 or r[CH_BPOS] != r[CH_APOS])])
-    return seq, [x[1] for x in shown]
+    return seq, [x[1] for x in shown], kept
+
+
+# an element named by an insert (ml_event_split.ALWAYS)
+cdef uint64_t ML_ALWAYS = 0x8000000000000000ULL
 
 
 cdef list ml_walk_elements(LoroDoc d, uint32_t c, list ranges):
     """The elements the ops of container `c` in id `ranges` ((peer index, start, end), in
-    walk order) name, in that order: an insert's atoms, a move's or a set's element."""
+    walk order) name, in that order: an insert's atoms (marked ML_ALWAYS), a move's or a
+    set's element."""
     cdef OpLog log = d.log
     cdef lc_change *ch
     cdef lc_op *op
@@ -1113,7 +1124,8 @@ cdef list ml_walk_elements(LoroDoc d, uint32_t c, list ranges):
                     a0 = max(op.counter, s0)
                     a1 = min(op.counter + olen, s1)
                     for i in range(a0, a1):
-                        out.append((<uint64_t>p << 32) | (ch.lamport + <uint32_t>(i - ch.counter)))
+                        out.append(ML_ALWAYS | (<uint64_t>p << 32)
+                                   | (ch.lamport + <uint32_t>(i - ch.counter)))
                 elif op.kind == LC_OP_MOVE or op.kind == LC_OP_SET:
                     out.append((<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter)
             pos += 1
