@@ -8,14 +8,23 @@ step into the event (a DeltaRope, a B-tree of retain and replace items):
 1. the list items the import deletes, in order: a delete at the user index of each run;
    the elements on them are put aside ("maybe moved", with their index and value);
 2. the new list items, which show nothing yet (no element points at them);
-3. every element the import's ops touch (an insert's atoms, a move's or a set's element),
-   in the iteration order of a hash map keyed by the element's (peer, Lamport) (rustc-hash
-   over hashbrown, see loro_c.hash_order): a value that changed is a one-item replace
+3. every element of its diff calculator's map (element_order), in that hash map's
+   iteration order (keyed by the element's (peer, Lamport); rustc-hash over hashbrown,
+   loro_c.fxhash): a value that changed is a one-item replace
    (insert the new value, delete the old) at the element's index; a position that changed
    points the element at its new item and reports an insert there (is_move when the
    element had an old item and kept its value, or was put aside with an equal value), then
    a delete at the old item's index; an element the state lacked (new, or put aside) is
    created on its item.
+
+The map holds the elements the ops the calculator visits name (an insert's atoms, a
+move's or a set's element), in the order it visits them: for an import above the version
+before it, the import's ops; for a concurrent import or a checkout, the ops from the two
+versions' common ancestor as loro's search finds it (loro_c._dag_order; often the empty
+version for a concurrent import) to both; those two then copy the map into a new one and
+add the elements of the list items their list diff inserts. A checkout's calculator is the
+document's own and keeps its map from one checkout to the next. hashbrown reserves room
+before each `insert`, even of a key it holds, so a full table grows then (ElementMap).
 
 Composing cuts the rope's items and joins an insert to the item it lands in or beside only
 where the B-tree does (values of one item share is_move and hold at most 8), so replaying
@@ -47,27 +56,52 @@ DEF ALWAYS = 0x8000000000000000ULL
 
 cdef class ElementMap:
     """One of loro's hash maps of elements, as hashbrown lays it out: a table of keys
-    ((peer index << 32) | Lamport, -1 free) grown by rehashing in iteration order."""
+    ((peer index << 32) | Lamport, -1 free) grown by rehashing in iteration order. Keys
+    are never removed, so a key sits before the first free bucket of its probe sequence."""
     cdef int64_t *table
     cdef uint64_t *hashes           # per bucket, the hash of its key
     cdef int64_t size, room, items
-    cdef dict held
 
     def __cinit__(self):
         self.table = NULL
         self.hashes = NULL
         self.size = self.room = self.items = 0
-        self.held = {}
 
     def __dealloc__(self):
         free(self.table)
         free(self.hashes)
 
+    cdef int64_t find(self, int64_t key, uint64_t h) noexcept:
+        """The bucket holding `key`, -1 when none."""
+        cdef int64_t n = self.size, mask = n - 1, pos, i, bit, stride = 0
+        if n == 0:
+            return -1
+        pos = <int64_t>(h & <uint64_t>mask)
+        if n < 16:
+            for i in range(pos, n):
+                if self.table[i] == key:
+                    return i
+                if self.table[i] < 0:
+                    return -1
+            for i in range(pos):
+                if self.table[i] == key:
+                    return i
+                if self.table[i] < 0:
+                    return -1
+            return -1
+        while True:
+            for bit in range(16):
+                i = (pos + bit) & mask
+                if self.table[i] == key:
+                    return i
+                if self.table[i] < 0:
+                    return -1
+            stride += 16
+            pos = (pos + stride) & mask
+
     cdef int reserve(self) except -1:
         """Room for one more key (hashbrown's reserve(1)): a full table grows."""
-        cdef int64_t nsize, i, m = 0, j
-        cdef int64_t *keys
-        cdef uint64_t *hs
+        cdef int64_t nsize, i, j
         cdef int64_t *nt
         cdef uint64_t *nh
         if self.room > 0:
@@ -86,72 +120,81 @@ cdef class ElementMap:
                 j = hb_slot_of(nt, nsize, self.hashes[i])
                 nt[j] = self.table[i]
                 nh[j] = self.hashes[i]
-                m += 1
         free(self.table)
         free(self.hashes)
         self.table = nt
         self.hashes = nh
         self.size = nsize
-        self.room = hb_capacity_of(nsize) - m
+        self.room = hb_capacity_of(nsize) - self.items
         return 0
 
-    cdef int add(self, int64_t key, uint64_t h, bint always) except -1:
+    cdef int put(self, int64_t key, uint64_t h) except -1:
+        """Insert `key`, which the map does not hold."""
         cdef int64_t j
-        if key in self.held:
-            if always:
-                self.reserve()
-            return 0
         self.reserve()
         j = hb_slot_of(self.table, self.size, h)
         self.table[j] = key
         self.hashes[j] = h
-        self.held[key] = None
         self.room -= 1
         self.items += 1
         return 0
 
-    cdef int feed(self, seq, peer_ids) except -1:
+    cdef int feed(self, seq, list peer_ids) except -1:
         """Insert the elements of `seq` (see ALWAYS) in order."""
-        cdef uint64_t e
+        cdef uint64_t e, h
         cdef int64_t key
         for x in seq:
             e = x
             key = <int64_t>(e & ~ALWAYS)
-            self.add(key, elem_hash(<uint64_t>peer_ids[key >> 32], <uint32_t>(key & 0xFFFFFFFF)),
-                     (e & ALWAYS) != 0)
+            h = elem_hash(<uint64_t>peer_ids[key >> 32], <uint32_t>(key & 0xFFFFFFFF))
+            if self.find(key, h) >= 0:
+                if e & ALWAYS:
+                    self.reserve()
+            else:
+                self.put(key, h)
         return 0
 
-    def note(self, seq, peer_ids):
+    def note(self, seq, list peer_ids):
         """Insert the elements of `seq` (see ALWAYS) in order."""
         self.feed(seq, peer_ids)
 
-    cdef list keys(self):
+    cdef ElementMap refilled(self):
+        """A new map given this one's keys in its iteration order."""
+        cdef ElementMap r = ElementMap()
         cdef int64_t i
-        return [self.table[i] for i in range(self.size) if self.table[i] >= 0]
+        for i in range(self.size):
+            if self.table[i] >= 0:
+                r.put(self.table[i], self.hashes[i])
+        return r
 
-    def __contains__(self, key):
-        return key in self.held
+    cdef list ordered(self, wanted, list peer_ids):
+        """The keys of `wanted` the map holds, in its iteration order."""
+        cdef int64_t key, b
+        found = []
+        for x in wanted:
+            key = x
+            b = self.find(key, elem_hash(<uint64_t>peer_ids[key >> 32], <uint32_t>(key & 0xFFFFFFFF)))
+            if b >= 0:
+                found.append((b, x))
+        found.sort()
+        return [x[1] for x in found]
 
 
-def element_order(seq, extra, peer_ids, wanted, ElementMap kept=None):
-    """The elements of `wanted` (a dict or set of elements, (peer index << 32) | Lamport)
-    in the order loro's diff calculator hands them to the state. It notes the elements
-    the ops it visits name (an insert's atoms, a move's or a set's element; see ALWAYS) in
-    a hash map, `seq` in order, or `kept` when given (a checkout's map, which `seq` adds
-    to); when it recomputes the elements (an import that is not above the version before
-    it, a checkout: `extra` not None) it inserts that map's keys, in its iteration order,
-    into a new map, then the elements of the list items its list diff inserts, `extra`,
-    in list order. The last map's iteration order is the one returned."""
+def element_order(seq, extra, list peer_ids, wanted, ElementMap kept=None):
+    """The elements of `wanted` (elements, (peer index << 32) | Lamport) in the order
+    loro's diff calculator hands them to the state, those it holds only. It notes the
+    elements the ops it visits name (an insert's atoms, a move's or a set's element; see
+    ALWAYS) in a hash map, `seq` in order, or `kept` when given (a checkout's map, which
+    `seq` adds to); when it recomputes the elements (an import that is not above the
+    version before it, a checkout: `extra` not None) it inserts that map's keys, in its
+    iteration order, into a new map, then the elements of the list items its list diff
+    inserts, `extra`, in list order. The last map's iteration order is the one returned."""
     cdef ElementMap m = kept if kept is not None else ElementMap()
-    cdef ElementMap r
-    cdef int64_t key
     m.feed(seq, peer_ids)
-    if extra is None:
-        return [k for k in m.keys() if k in wanted]
-    r = ElementMap()
-    r.feed(m.keys(), peer_ids)
-    r.feed([(<uint64_t>x) | ALWAYS for x in extra], peer_ids)
-    return [k for k in r.keys() if k in wanted]
+    if extra is not None:
+        m = m.refilled()
+        m.feed([(<uint64_t>x) | ALWAYS for x in extra], peer_ids)
+    return m.ordered(wanted, peer_ids)
 
 
 # -- the delta rope ---------------------------------------------------------------------
