@@ -61,8 +61,10 @@ cdef class ElementMap:
     cdef int64_t *table
     cdef uint64_t *hashes           # per bucket, the hash of its key
     cdef int64_t size, room, items
+    cdef public int64_t fed         # (a checkout's map: the state moves noted so far)
 
     def __cinit__(self):
+        self.fed = 0
         self.table = NULL
         self.hashes = NULL
         self.size = self.room = self.items = 0

@@ -1064,8 +1064,9 @@ cdef tuple ml_calc_elements(LoroDoc d, uint32_t c, list idxs, list recs, list na
     concurrent import) to both (loro_c._dag_order), and rebuilds the map adding the
     elements of the list items that show up (here: the changed elements now on another or
     a new list item, in list order). A checkout's calculator is the document's, kept
-    across checkouts: its map (`kept`) keeps the elements of every checkout's walk (those
-    made while someone subscribed, here)."""
+    across checkouts: its map (`kept`) keeps the elements of every checkout's walk
+    (MovableState.calc_walks: every move of the state, LoroDoc.diff's included, as loro's
+    diff checks out through that calculator; replayed here when an event needs them)."""
     cdef MovableState s = ml_state(d)
     lca = d.evs.tree_lca if d.evs is not None else None
     if lca is None or d.shallow_sv is not None:
@@ -1074,9 +1075,6 @@ cdef tuple ml_calc_elements(LoroDoc d, uint32_t c, list idxs, list recs, list na
             return [r[CH_KEY] for r in recs], [], None
         return named, None, None
     from loro_c._dag_order import walk_containers
-    ranges = []
-    walk_containers(d.log, list(lca[0]), list(lca[1]), ranges)
-    seq = ml_walk_elements(d, c, ranges)
     kept = None
     if idxs is None:
         from loro_c.ml_event_split import ElementMap
@@ -1085,8 +1083,18 @@ cdef tuple ml_calc_elements(LoroDoc d, uint32_t c, list idxs, list recs, list na
         kept = s.calc_keys.get(c)
         if kept is None:
             kept = s.calc_keys[c] = ElementMap()
-        kept.note(seq, peer_ids)
+        # the walks of the state's moves since this map last caught up, this one's last
+        walks = s.calc_walks if s.calc_walks is not None else [lca]
+        for k in range(kept.fed, len(walks)):
+            ranges = []
+            walk_containers(d.log, list(walks[k][0]), list(walks[k][1]), ranges)
+            kept.note(ml_walk_elements(d, c, ranges), peer_ids)
+        kept.fed = len(walks)
         seq = ()
+    else:
+        ranges = []
+        walk_containers(d.log, list(lca[0]), list(lca[1]), ranges)
+        seq = ml_walk_elements(d, c, ranges)
     shown = sorted([(r[CH_NEW_OP], r[CH_KEY]) for r in recs
                     if r[CH_AJ] >= 0 and (r[CH_BI] < 0 or r[CH_BPOS] != r[CH_APOS])])
     return seq, [x[1] for x in shown], kept
