@@ -868,10 +868,11 @@ cdef int64_t find_met(const lc_id *met, int64_t lo, int64_t hi, int32_t c) noexc
 cdef Dag _dag = None
 
 
-cpdef list walk_containers(OpLog log, list before, list after):
+cpdef list walk_containers(OpLog log, list before, list after, list ranges=None):
     """The containers (indices) of the ops loro's diff calculator visits to go from version
     `before` to `after` (frontiers as (peer index, counter)) of `log`, in the order it first
-    meets them."""
+    meets them; `ranges`, when given, gets the id ranges it visits, in order, as (peer index,
+    start, end) (the ops whose elements a MovableList's calculator notes: ml_event_split)."""
     global _dag
     cdef Dag h
     cdef _Walk w
@@ -1062,6 +1063,8 @@ cpdef list walk_containers(OpLog log, list before, list after):
                     else:
                         stack[n_stack] = ci
                         n_stack += 1
+            if ranges is not None:
+                ranges.append((p, s0, s1))
             # the containers of the ops of [s0, s1), first met first
             pos = log.find_change_pos(p, s0)
             while pos >= 0 and pos < log.by_peer[p].len:

@@ -185,6 +185,8 @@ cdef class MovableState:
     cdef bint dirty                 # a checkout moved movable ops: recompute the winners
     cdef int64_t reset_epoch        # the rebuild that last emptied it
     cdef dict before                # events: container -> its items before the batch
+    cdef dict calc_keys             # container -> the elements loro's checkout calculator noted
+    cdef list calc_walks            # every state move's (from, to) frontiers, for calc_keys
     # the user view of one container (ml_view_build), kept while it stays valid: local moves
     # and inserts update it in place, any other change of that container drops it
     cdef int64_t vc_container       # -1: none

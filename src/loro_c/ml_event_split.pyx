@@ -8,14 +8,23 @@ step into the event (a DeltaRope, a B-tree of retain and replace items):
 1. the list items the import deletes, in order: a delete at the user index of each run;
    the elements on them are put aside ("maybe moved", with their index and value);
 2. the new list items, which show nothing yet (no element points at them);
-3. every element the import's ops touch (an insert's atoms, a move's or a set's element),
-   in the iteration order of a hash map keyed by the element's (peer, Lamport) (rustc-hash
-   over hashbrown, see loro_c.hash_order): a value that changed is a one-item replace
+3. every element of its diff calculator's map (element_order), in that hash map's
+   iteration order (keyed by the element's (peer, Lamport); rustc-hash over hashbrown,
+   loro_c.fxhash): a value that changed is a one-item replace
    (insert the new value, delete the old) at the element's index; a position that changed
    points the element at its new item and reports an insert there (is_move when the
    element had an old item and kept its value, or was put aside with an equal value), then
    a delete at the old item's index; an element the state lacked (new, or put aside) is
    created on its item.
+
+The map holds the elements the ops the calculator visits name (an insert's atoms, a
+move's or a set's element), in the order it visits them: for an import above the version
+before it, the import's ops; for a concurrent import or a checkout, the ops from the two
+versions' common ancestor as loro's search finds it (loro_c._dag_order; often the empty
+version for a concurrent import) to both; those two then copy the map into a new one and
+add the elements of the list items their list diff inserts. A checkout's calculator is the
+document's own and keeps its map from one checkout to the next. hashbrown reserves room
+before each `insert`, even of a key it holds, so a full table grows then (ElementMap).
 
 Composing cuts the rope's items and joins an insert to the item it lands in or beside only
 where the B-tree does (values of one item share is_move and hold at most 8), so replaying
@@ -27,7 +36,7 @@ from libc.stdint cimport int32_t, int64_t, uint64_t, uint32_t
 from libc.stdlib cimport malloc, realloc, free, qsort
 from libc.string cimport memmove, memcpy, memset
 
-from loro_c.fxhash cimport fx_add, fx_finish, hb_capacity_of
+from loro_c.fxhash cimport fx_add, fx_finish, hb_buckets_for, hb_capacity_of, hb_slot_of
 
 DEF CAP = 8         # loro's list delta items hold at most 8 values (ArrayVec<_, 8>)
 DEF BMAX = 64       # items per block of the rope
@@ -39,57 +48,155 @@ cdef inline uint64_t elem_hash(uint64_t peer, uint32_t lamport) noexcept:
     return fx_finish(fx_add(fx_add(0, peer), <uint64_t>(lamport ^ 0xFFFFFFFFU)))
 
 
-ctypedef struct order_key:
-    uint64_t bucket
-    int64_t rank
-    int64_t first
+# an entry of `seq` with this bit names an insert's atom: loro's map takes it with
+# `insert`, which reserves room first even for a key it holds (a full table then grows);
+# a move's or a set's element is looked up first and inserted only when missing
+DEF ALWAYS = 0x8000000000000000ULL
 
 
-cdef int cmp_order(const void *a, const void *b) noexcept nogil:
-    cdef const order_key *x = <const order_key*>a
-    cdef const order_key *y = <const order_key*>b
-    if x.bucket != y.bucket:
-        return -1 if x.bucket < y.bucket else 1
-    if x.rank != y.rank:
-        return -1 if x.rank < y.rank else 1
-    return -1 if x.first < y.first else (1 if x.first > y.first else 0)
+cdef class ElementMap:
+    """One of loro's hash maps of elements, as hashbrown lays it out: a table of keys
+    ((peer index << 32) | Lamport, -1 free) grown by rehashing in iteration order. Keys
+    are never removed, so a key sits before the first free bucket of its probe sequence."""
+    cdef int64_t *table
+    cdef uint64_t *hashes           # per bucket, the hash of its key
+    cdef int64_t size, room, items
+    cdef public int64_t fed         # (a checkout's map: the state moves noted so far)
 
+    def __cinit__(self):
+        self.fed = 0
+        self.table = NULL
+        self.hashes = NULL
+        self.size = self.room = self.items = 0
 
-def element_order(touched, n_known, created, peer_ids):
-    """The touched elements ((peer index << 32) | Lamport) in loro's iteration order.
-    Loro's map holds more than the elements of the import's ops (measured on loro 1.17.1:
-    the order follows a table sized as if it held every element the list ever had,
-    `n_known`, filled in the order they were created, `created`: element -> rank); the
-    elements go by their bucket there, those of one bucket in creation order (a key
-    pushed past another's bucket is not modelled: in the 60 random sessions of
-    test_movable_list_import_events that gives the orders of a full replay of such a
-    table)."""
-    cdef int64_t buckets = 4, n = 0, k
-    cdef uint64_t mask, e
-    cdef order_key *keys
-    while hb_capacity_of(buckets) < n_known:
-        buckets *= 2
-    mask = <uint64_t>(buckets - 1)
-    first = {}
-    for x in touched:
-        if x not in first:
-            first[x] = len(first)
-    elems = list(first)
-    keys = <order_key*>malloc((len(elems) + 1) * sizeof(order_key))
-    if keys == NULL:
-        raise MemoryError()
-    try:
-        for x in elems:
+    def __dealloc__(self):
+        free(self.table)
+        free(self.hashes)
+
+    cdef int64_t find(self, int64_t key, uint64_t h) noexcept:
+        """The bucket holding `key`, -1 when none."""
+        cdef int64_t n = self.size, mask = n - 1, pos, i, bit, stride = 0
+        if n == 0:
+            return -1
+        pos = <int64_t>(h & <uint64_t>mask)
+        if n < 16:
+            for i in range(pos, n):
+                if self.table[i] == key:
+                    return i
+                if self.table[i] < 0:
+                    return -1
+            for i in range(pos):
+                if self.table[i] == key:
+                    return i
+                if self.table[i] < 0:
+                    return -1
+            return -1
+        while True:
+            for bit in range(16):
+                i = (pos + bit) & mask
+                if self.table[i] == key:
+                    return i
+                if self.table[i] < 0:
+                    return -1
+            stride += 16
+            pos = (pos + stride) & mask
+
+    cdef int reserve(self) except -1:
+        """Room for one more key (hashbrown's reserve(1)): a full table grows."""
+        cdef int64_t nsize, i, j
+        cdef int64_t *nt
+        cdef uint64_t *nh
+        if self.room > 0:
+            return 0
+        nsize = hb_buckets_for(max(self.items + 1, (hb_capacity_of(self.size) if self.size else 0) + 1))
+        nt = <int64_t*>malloc(nsize * sizeof(int64_t))
+        nh = <uint64_t*>malloc(nsize * sizeof(uint64_t))
+        if nt == NULL or nh == NULL:
+            free(nt)
+            free(nh)
+            raise MemoryError()
+        for i in range(nsize):
+            nt[i] = -1
+        for i in range(self.size):
+            if self.table[i] >= 0:
+                j = hb_slot_of(nt, nsize, self.hashes[i])
+                nt[j] = self.table[i]
+                nh[j] = self.hashes[i]
+        free(self.table)
+        free(self.hashes)
+        self.table = nt
+        self.hashes = nh
+        self.size = nsize
+        self.room = hb_capacity_of(nsize) - self.items
+        return 0
+
+    cdef int put(self, int64_t key, uint64_t h) except -1:
+        """Insert `key`, which the map does not hold."""
+        cdef int64_t j
+        self.reserve()
+        j = hb_slot_of(self.table, self.size, h)
+        self.table[j] = key
+        self.hashes[j] = h
+        self.room -= 1
+        self.items += 1
+        return 0
+
+    cdef int feed(self, seq, list peer_ids) except -1:
+        """Insert the elements of `seq` (see ALWAYS) in order."""
+        cdef uint64_t e, h
+        cdef int64_t key
+        for x in seq:
             e = x
-            keys[n].bucket = elem_hash(<uint64_t>peer_ids[e >> 32], <uint32_t>(e & 0xFFFFFFFFU)) & mask
-            r = created.get(x)
-            keys[n].rank = n_known if r is None else r
-            keys[n].first = n
-            n += 1
-        qsort(keys, n, sizeof(order_key), cmp_order)
-        return [elems[keys[k].first] for k in range(n)]
-    finally:
-        free(keys)
+            key = <int64_t>(e & ~ALWAYS)
+            h = elem_hash(<uint64_t>peer_ids[key >> 32], <uint32_t>(key & 0xFFFFFFFF))
+            if self.find(key, h) >= 0:
+                if e & ALWAYS:
+                    self.reserve()
+            else:
+                self.put(key, h)
+        return 0
+
+    def note(self, seq, list peer_ids):
+        """Insert the elements of `seq` (see ALWAYS) in order."""
+        self.feed(seq, peer_ids)
+
+    cdef ElementMap refilled(self):
+        """A new map given this one's keys in its iteration order."""
+        cdef ElementMap r = ElementMap()
+        cdef int64_t i
+        for i in range(self.size):
+            if self.table[i] >= 0:
+                r.put(self.table[i], self.hashes[i])
+        return r
+
+    cdef list ordered(self, wanted, list peer_ids):
+        """The keys of `wanted` the map holds, in its iteration order."""
+        cdef int64_t key, b
+        found = []
+        for x in wanted:
+            key = x
+            b = self.find(key, elem_hash(<uint64_t>peer_ids[key >> 32], <uint32_t>(key & 0xFFFFFFFF)))
+            if b >= 0:
+                found.append((b, x))
+        found.sort()
+        return [x[1] for x in found]
+
+
+def element_order(seq, extra, list peer_ids, wanted, ElementMap kept=None):
+    """The elements of `wanted` (elements, (peer index << 32) | Lamport) in the order
+    loro's diff calculator hands them to the state, those it holds only. It notes the
+    elements the ops it visits name (an insert's atoms, a move's or a set's element; see
+    ALWAYS) in a hash map, `seq` in order, or `kept` when given (a checkout's map, which
+    `seq` adds to); when it recomputes the elements (an import that is not above the
+    version before it, a checkout: `extra` not None) it inserts that map's keys, in its
+    iteration order, into a new map, then the elements of the list items its list diff
+    inserts, `extra`, in list order. The last map's iteration order is the one returned."""
+    cdef ElementMap m = kept if kept is not None else ElementMap()
+    m.feed(seq, peer_ids)
+    if extra is not None:
+        m = m.refilled()
+        m.feed([(<uint64_t>x) | ALWAYS for x in extra], peer_ids)
+    return m.ordered(wanted, peer_ids)
 
 
 # -- the delta rope ---------------------------------------------------------------------
@@ -601,8 +708,7 @@ def _canonical(ops):
     return out
 
 
-def import_ops(changed, base_at, touched, values, peer_ids, same_value, n_known, created,
-               diffed):
+def import_ops(changed, base_at, seq, extra, peer_ids, values, same_value, diffed, kept=None):
     """An import's diff of one movable list as loro splits it.
 
     changed: the elements shown before or after whose value slot or list item changed, or
@@ -611,14 +717,14 @@ def import_ops(changed, base_at, touched, values, peer_ids, same_value, n_known,
     (-1 where not shown; an element is (peer index << 32) | Lamport; the ones shown before
     come first, by before index); every other shown element keeps its list item and
     value; base_at: op position of a changed element's item -> the shown items before it
-    that are not a changed element's; touched: the elements the import's ops name, in op
-    order; values: the value slots; peer_ids: the peer id of each peer index;
-    same_value(a, b): whether loro takes two values as equal; n_known: how many elements
-    the list ever had; created: element -> its rank in creation order; diffed: the same
-    diff from comparing the items (ml_import_ops), whose effect and is_move flags are
-    loro's, or None. The replay's split is returned when it agrees with `diffed` (the
-    order of loro's map is not fully known, see element_order), else `diffed`."""
-    ops = _replay(changed, base_at, touched, values, peer_ids, same_value, n_known, created)
+    that are not a changed element's; seq, extra, kept: the elements loro's diff
+    calculator notes (see element_order), the only ones its state update looks at; peer_ids: the
+    peer id of each peer index; values: the value slots; same_value(a, b): whether loro
+    takes two values as equal; diffed: the same diff from comparing the items
+    (ml_import_ops), whose effect and is_move flags are loro's, or None. The replay's
+    split is returned when it agrees with `diffed` (the versions loro walks between are
+    modelled, see loro_c._dag_order), else `diffed`."""
+    ops = _replay(changed, base_at, seq, extra, peer_ids, values, same_value, kept)
     if diffed is None or _canonical(ops) == _canonical(diffed):
         return ops
     return diffed
@@ -688,7 +794,7 @@ cdef inline bint same(list values, object same_value, int64_t a, int64_t b) exce
     return a == b or same_value(values[a], values[b])
 
 
-def _replay(changed, base_at, touched, values, peer_ids, same_value, n_known, created):
+def _replay(changed, base_at, seq, extra, peer_ids, values, same_value, ElementMap kept=None):
     # Only the changed elements move in the replay: the other shown items stay pointed at
     # throughout, so an item's index is base_at (those before it) plus the changed
     # elements' items pointed at before it (a Fenwick tree over op positions).
@@ -702,8 +808,11 @@ def _replay(changed, base_at, touched, values, peer_ids, same_value, n_known, cr
     if st.r == NULL:
         raise MemoryError()
     memset(st.r, 0, (n + 1) * sizeof(rec))
-    wanted = set(touched)
     index = {}
+    for k in range(n):
+        index[changed[k][0]] = k
+    by_map = element_order(seq, extra, peer_ids, index, kept)
+    wanted = set(by_map)
     for k in range(n):
         row = changed[k]
         x = &st.r[k]
@@ -715,7 +824,6 @@ def _replay(changed, base_at, touched, values, peer_ids, same_value, n_known, cr
         x.new_op = row[8]
         x.same_item = row[3] == row[7]
         x.wanted = row[0] in wanted
-        index[row[0]] = k
         if x.old_op > maxop:
             maxop = x.old_op
         if x.new_op > maxop:
@@ -764,11 +872,8 @@ def _replay(changed, base_at, touched, values, peer_ids, same_value, n_known, cr
         rope.step(run_at, 0, 0, 0, run)
 
     # 3. the elements named, in the order of loro's map
-    for key in element_order(touched, n_known, created, peer_ids):
-        found = index.get(key)
-        if found is None:
-            continue
-        k = found
+    for key in by_map:
+        k = index[key]
         x = &st.r[k]
         if not x.wanted:
             continue

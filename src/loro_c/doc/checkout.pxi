@@ -95,6 +95,13 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
     cdef int64_t i, k
     cdef lc_move mv
     d.alive_known = None      # doc/liveness.pxi: the state changes without new ops
+    if d.mls is not None:
+        # loro's checkout calculator notes the elements of the ops each move walks
+        # (ml_calc_elements replays them when an event needs them)
+        if d.mls.calc_walks is None:
+            d.mls.calc_walks = []
+        d.mls.calc_walks.append(([(tf[i].peer, tf[i].counter) for i in range(n_tf)],
+                                 [(ids[i].peer, ids[i].counter) for i in range(n)]))
     ensure_tvv(d)
     map_history_update(d)
     next_history_epoch(d)

@@ -967,14 +967,6 @@ cdef list ml_changes_small(LoroDoc d, uint32_t c, MLBefore b, list touched, list
         free(mem)
 
 
-cdef int64_t ml_count_elems(const lc_ml_elem *elems, int64_t n, uint32_t c) noexcept:
-    """How many of the `n` elements belong to container `c`."""
-    cdef int64_t k, count = 0
-    for k in range(n):
-        count += elems[k].container == c
-    return count
-
-
 cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
     """An import's or a checkout's diff of container `c` split into items as loro splits it
     (loro_c.ml_event_split); `idxs`: the import's journal notes of `c`, in apply order
@@ -987,12 +979,12 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
     cdef int64_t ci, k
     cdef int32_t i
     cdef uint32_t lam
-    cdef int64_t known = 0      # the list's elements, ever
     cdef ml_view v
     cdef dict low = None
     from loro_c.ml_event_split import import_ops
     values = log.values
     touched = []
+    named = []      # the same for ml_event_split.element_order (an insert's atoms marked)
     fresh = []      # list items the import inserted (peer index << 32 | counter)
     gone = []       # and removed (ml_removed_atoms)
     for k in (idxs if idxs is not None else ()):
@@ -1006,8 +998,10 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
         if op.kind == LC_OP_INSERT:
             for i in range(note.len):
                 touched.append((<uint64_t>note.peer << 32) | (lam + <uint32_t>i))
+                named.append(ML_ALWAYS | (<uint64_t>note.peer << 32) | (lam + <uint32_t>i))
         elif op.kind == LC_OP_MOVE or op.kind == LC_OP_SET:
             touched.append((<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter)
+            named.append(touched[len(touched) - 1])
         if len(fresh) + len(gone) <= ML_SMALL_ATOMS:
             if op.kind == LC_OP_INSERT or op.kind == LC_OP_MOVE:
                 for i in range(note.len):
@@ -1016,7 +1010,6 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
                 ml_removed_atoms(d.seq, note.peer, note.counter, note.counter + note.len, gone,
                                  ML_SMALL_ATOMS)
     peer_ids = [log.peer_ids[k] for k in range(log.n_peers)]
-    known = ml_count_elems(s.elems, s.n_elems, c)
     v.n_op = v.n_user = 0
     v.op_gap = v.elem = NULL
     snap = s.before.get(c)
@@ -1031,10 +1024,7 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
         recs = ml_changes(d, c, snap, &v)
     elif ml_cross_check:
         ml_check_small(d, c, snap, recs, low)
-    if idxs is None:
-        # a checkout: loro looks at the elements of the ops between the two versions (and
-        # of earlier checkouts); those that changed are the ones that matter
-        touched = [r[CH_KEY] for r in recs]
+    seq, extra, kept = ml_calc_elements(d, c, idxs, recs, named, peer_ids)
     cdef int64_t nn = 0, q, w
     cdef int64_t *nops = <int64_t*>malloc((len(recs) + 1) * sizeof(int64_t))
     if nops == NULL:
@@ -1060,8 +1050,94 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
     finally:
         free(nops)
         ml_view_free(&v)
-    return import_ops(recs, base_at, touched, values, peer_ids, _same_loro_value, known,
-                      s.elem_index, diffed)
+    return import_ops(recs, base_at, seq, extra, peer_ids, values, _same_loro_value, diffed,
+                      kept)
+
+
+cdef tuple ml_calc_elements(LoroDoc d, uint32_t c, list idxs, list recs, list named,
+                            list peer_ids):
+    """The elements loro's diff calculator notes for container `c` in this import (`idxs`
+    its journal notes, `named` the elements its ops name) or checkout (None), as (seq,
+    extra, kept) for ml_event_split.element_order. An import above the version before it:
+    the elements its ops name. A checkout or a concurrent import: loro walks the ops from
+    the versions' common ancestor (as its search finds it, often the empty version for a
+    concurrent import) to both (loro_c._dag_order), and rebuilds the map adding the
+    elements of the list items that show up (here: the changed elements now on another or
+    a new list item, in list order). A checkout's calculator is the document's, kept
+    across checkouts: its map (`kept`) keeps the elements of every checkout's walk
+    (MovableState.calc_walks: every move of the state, LoroDoc.diff's included, as loro's
+    diff checks out through that calculator; replayed here when an event needs them)."""
+    cdef MovableState s = ml_state(d)
+    lca = d.evs.tree_lca if d.evs is not None else None
+    if lca is None or d.shallow_sv is not None:
+        if idxs is None:
+            # (not seen: a checkout always has its versions)
+            return [r[CH_KEY] for r in recs], [], None
+        return named, None, None
+    from loro_c._dag_order import walk_containers
+    kept = None
+    if idxs is None:
+        from loro_c.ml_event_split import ElementMap
+        if s.calc_keys is None:
+            s.calc_keys = {}
+        kept = s.calc_keys.get(c)
+        if kept is None:
+            kept = s.calc_keys[c] = ElementMap()
+        # the walks of the state's moves since this map last caught up, this one's last
+        walks = s.calc_walks if s.calc_walks is not None else [lca]
+        for k in range(kept.fed, len(walks)):
+            ranges = []
+            walk_containers(d.log, list(walks[k][0]), list(walks[k][1]), ranges)
+            kept.note(ml_walk_elements(d, c, ranges), peer_ids)
+        kept.fed = len(walks)
+        seq = ()
+    else:
+        ranges = []
+        walk_containers(d.log, list(lca[0]), list(lca[1]), ranges)
+        seq = ml_walk_elements(d, c, ranges)
+    shown = sorted([(r[CH_NEW_OP], r[CH_KEY]) for r in recs
+                    if r[CH_AJ] >= 0 and (r[CH_BI] < 0 or r[CH_BPOS] != r[CH_APOS])])
+    return seq, [x[1] for x in shown], kept
+
+
+# an element named by an insert (ml_event_split.ALWAYS)
+cdef uint64_t ML_ALWAYS = 0x8000000000000000ULL
+
+
+cdef list ml_walk_elements(LoroDoc d, uint32_t c, list ranges):
+    """The elements the ops of container `c` in id `ranges` ((peer index, start, end), in
+    walk order) name, in that order: an insert's atoms (marked ML_ALWAYS), a move's or a
+    set's element."""
+    cdef OpLog log = d.log
+    cdef lc_change *ch
+    cdef lc_op *op
+    cdef uint32_t p
+    cdef int32_t s0, s1, olen, a0, a1, i
+    cdef int64_t pos, k
+    out = []
+    for p, s0, s1 in ranges:
+        pos = log.find_change_pos(p, s0)
+        while pos >= 0 and pos < log.by_peer[p].len:
+            ch = &log.changes[log.by_peer[p].idx[pos]]
+            if ch.counter >= s1:
+                break
+            for k in range(ch.ops_off, ch.ops_off + ch.ops_len):
+                op = &log.ops[k]
+                if op.container != c:
+                    continue
+                olen = op.len if op.len > 0 else (-op.len if op.len < 0 else 1)
+                if op.counter + olen <= s0 or op.counter >= s1:
+                    continue
+                if op.kind == LC_OP_INSERT:
+                    a0 = max(op.counter, s0)
+                    a1 = min(op.counter + olen, s1)
+                    for i in range(a0, a1):
+                        out.append(ML_ALWAYS | (<uint64_t>p << 32)
+                                   | (ch.lamport + <uint32_t>(i - ch.counter)))
+                elif op.kind == LC_OP_MOVE or op.kind == LC_OP_SET:
+                    out.append((<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter)
+            pos += 1
+    return out
 
 
 # the most changed elements of an import or checkout whose replayed diff is checked
