@@ -254,6 +254,16 @@ SPLIT_CASES = [
     # fresh map splits these otherwise)
     ("big", 1, 22),
     ("big", 5, 48),
+    # loro's first step composes retain(u).delete(k) for each delete run of its list diff;
+    # a run of list items no element points at (k = 0) still extends the rope to u
+    # (ml_event_split._replay): the last run, the event ends in that retain
+    # (loro [insert 1, retain 3] where the replay gave [insert 1])...
+    ("small", 60, 9),
+    ("small", 61, 22),
+    ("big", 50, 50),
+    # ... and a later step lands inside it rather than at the rope's end (loro [retain 2,
+    # delete 1, insert 1, delete 1] where the replay gave [retain 2, insert 1, delete 2])
+    ("small", 60, 10),
 ]
 
 
@@ -267,6 +277,51 @@ def test_split_cases_match_loro(kind, seed, k):
         got = run_big_session(loro_c, seed)[k][1]
     assert raw(got) == raw(want)
     assert raw(want)        # (the event shows a list diff)
+
+
+def _unpointed_delete_only(mod):
+    """An import whose only change to the list deletes a list item no element points at:
+    element 0, moved concurrently by peers 1 and 2, stands on 2's item (its move's Lamport
+    is higher); peer 3, who saw only 1's move, moves it again, which deletes 1's item (3's
+    new item loses to 2's too)."""
+    docs = []
+    for p in range(4):
+        d = mod.LoroDoc()
+        d.peer_id = p + 1
+        docs.append(d)
+    a, b, c, d = docs
+    la = a.get_movable_list("l")
+    for i in range(5):
+        la.push(i)
+    a.commit()
+    for x in (b, c, d):
+        x.import_(a.export(mod.ExportMode.Snapshot()))
+    la.mov(0, 2)
+    a.commit()
+    lb = b.get_movable_list("l")
+    for i in range(5):
+        lb.set(1, 100 + i)
+    lb.mov(0, 4)
+    b.commit()
+    c.import_(a.export(mod.ExportMode.Updates(c.oplog_vv)))
+    c.get_movable_list("l").mov(2, 1)
+    c.commit()
+    d.import_(a.export(mod.ExportMode.Updates(d.oplog_vv)))
+    d.import_(b.export(mod.ExportMode.Updates(d.oplog_vv)))
+    log = []
+    sub = d.subscribe_root(lambda e: log.append(normal(e)))
+    d.import_(c.export(mod.ExportMode.Updates(d.oplog_vv)))
+    del sub
+    return log, d.get_deep_value()
+
+
+def test_import_deleting_an_unpointed_item_reports_a_retain():
+    """Loro composes the retain up to that item's index and reports it: one event whose
+    list diff is [retain 2], though nothing shown changes."""
+    want = _unpointed_delete_only(loro)
+    got = _unpointed_delete_only(loro_c)
+    assert got == want
+    assert [[r[2] for r in ev] for ev in want[0]] == [[("List", [("r", 2)])]]
 
 
 def run_late_subscriber(mod, seed):

@@ -5,8 +5,11 @@ show a particular split, and issue 12 asks for its lists. Loro does not diff the
 new items; it applies the import to its state in steps and composes a small delta per
 step into the event (a DeltaRope, a B-tree of retain and replace items):
 
-1. the list items the import deletes, in order: a delete at the user index of each run;
-   the elements on them are put aside ("maybe moved", with their index and value);
+1. the list items the import deletes, in order: a retain to the user index of each run
+   then a delete of the items of the run elements point at (none: the retain alone, which
+   still extends the rope, so the rope reaches the index of the last run; a later step
+   lands inside that retain, and if none goes past it the event ends with it); the
+   elements on them are put aside ("maybe moved", with their index and value);
 2. the new list items, which show nothing yet (no element points at them);
 3. every element of its diff calculator's map (element_order), in that hash map's
    iteration order (keyed by the element's (peer, Lamport); rustc-hash over hashbrown,
@@ -654,7 +657,8 @@ cdef class CRope:
         return self.splice(b, i + 1, 0, two, 2)
 
     def ops(self):
-        """[(0, n) retain | (1, values, is_move) | (2, n) delete], trailing retains cut."""
+        """[(0, n) retain | (1, values, is_move) | (2, n) delete] (loro does not cut a
+        trailing retain)."""
         cdef int b, o, k
         cdef ritem *it
         out = []
@@ -668,8 +672,6 @@ cdef class CRope:
                     out.append((1, [it.v[k] for k in range(it.nv)], bool(it.mv)))
                 if it.n:
                     out.append((2, it.n))
-        while out and out[len(out) - 1][0] == 0:
-            out.pop()
         return out
 
     def py_step(self, index, value, has_value, mv, dels):
@@ -708,7 +710,8 @@ def _canonical(ops):
     return out
 
 
-def import_ops(changed, base_at, seq, extra, peer_ids, values, same_value, diffed, kept=None):
+def import_ops(changed, base_at, seq, extra, peer_ids, values, same_value, diffed, kept=None,
+               int64_t tail=-1):
     """An import's diff of one movable list as loro splits it.
 
     changed: the elements shown before or after whose value slot or list item changed, or
@@ -723,8 +726,10 @@ def import_ops(changed, base_at, seq, extra, peer_ids, values, same_value, diffe
     takes two values as equal; diffed: the same diff from comparing the items
     (ml_import_ops), whose effect and is_move flags are loro's, or None. The replay's
     split is returned when it agrees with `diffed` (the versions loro walks between are
-    modelled, see loro_c._dag_order), else `diffed`."""
-    ops = _replay(changed, base_at, seq, extra, peer_ids, values, same_value, kept)
+    modelled, see loro_c._dag_order), else `diffed`. tail: the items shown before that
+    lie before the last list item the import removed (pointed at or not; -1: none, or not
+    known)."""
+    ops = _replay(changed, base_at, seq, extra, peer_ids, values, same_value, kept, tail)
     if diffed is None or _canonical(ops) == _canonical(diffed):
         return ops
     return diffed
@@ -794,12 +799,13 @@ cdef inline bint same(list values, object same_value, int64_t a, int64_t b) exce
     return a == b or same_value(values[a], values[b])
 
 
-def _replay(changed, base_at, seq, extra, peer_ids, values, same_value, ElementMap kept=None):
+def _replay(changed, base_at, seq, extra, peer_ids, values, same_value, ElementMap kept=None,
+            int64_t tail=-1):
     # Only the changed elements move in the replay: the other shown items stay pointed at
     # throughout, so an item's index is base_at (those before it) plus the changed
     # elements' items pointed at before it (a Fenwick tree over op positions).
     cdef int64_t n = len(changed), k, maxop = 0, run_at = 0, run = 0, n_moved = 0, at, i
-    cdef int64_t ins, dele, val, prev_bi = -1
+    cdef int64_t ins, dele, val, prev_bi = -1, n_tail = 0
     cdef bint activate, had_old, value_updated, mv, sorted_bi = True
     cdef rec *x
     cdef _Replay st = _Replay()
@@ -868,8 +874,17 @@ def _replay(changed, base_at, seq, extra, peer_ids, values, same_value, ElementM
         x.moved = 1
         x.moved_val = x.bval
         n_moved += 1
+        if x.bi < tail:
+            n_tail += 1
     if run:
         rope.step(run_at, 0, 0, 0, run)
+    # loro composes retain(u).delete(k) for each run of its list diff's deletes, k counting
+    # the items pointed at: a run of items no element points at composes a lone retain,
+    # which reaches past the rope's end when that run is the last one (after the last
+    # pointed run, with shown items between): the rope grows to there, and its retain
+    # stays at the event's end unless a later step lands past it
+    if tail - n_tail > rope.total:
+        rope.push_retain(tail - n_tail - rope.total)
 
     # 3. the elements named, in the order of loro's map
     for key in by_map:

@@ -785,7 +785,7 @@ cdef inline int64_t ml_lower_i64(const int64_t *a, int64_t n, int64_t x) noexcep
 
 
 cdef list ml_changes_small(LoroDoc d, uint32_t c, MLBefore b, list touched, list fresh,
-                           list gone, dict low):
+                           list gone, dict low, int64_t *tail):
     """ml_changes for an import of a few ops, without the view after (None when it does not
     apply: then ml_changes). The changed elements can only be those the import's ops name
     (`touched`) and those that stood on a list item it removed (`gone`: the atoms its
@@ -796,13 +796,16 @@ cdef list ml_changes_small(LoroDoc d, uint32_t c, MLBefore b, list touched, list
     `b` before the list item's op position then (its op position now, less the items the
     import made visible before it, plus those it hid, in document order), less the changed
     ones among them. `low` gets ml_lower of the view after at each op position the diff
-    reads (ml_low)."""
+    reads (ml_low). `tail` gets the items of `b` before the last list item the import
+    removed (in document order; pointed at or not), -1 when it removed none: loro's
+    first step composes a retain up to there (ml_event_split._replay)."""
     cdef MovableState s = ml_state(d)
     cdef SeqArena seq = d.seq
     cdef int64_t n_fresh = len(fresh), n_gone = len(gone), n_touched = len(touched)
     cdef int64_t cap = n_fresh + n_gone + n_touched + 1
     cdef int64_t k, m, e, bi, at, slot, p, i0, n_after, side
     cdef int64_t n_added = 0, n_removed = 0, n_cands = 0, n_recs = 0, n_new = 0, n_cb = 0
+    cdef int64_t last_abs = -1, last_vis = 0
     cdef int64_t *mem
     cdef int64_t *fresh_a      # fresh atoms, sorted
     cdef int64_t *gone_a       # removed atoms, sorted (a repeat: another removal)
@@ -876,6 +879,9 @@ cdef list ml_changes_small(LoroDoc d, uint32_t c, MLBefore b, list touched, list
                 for j in range(idx):
                     at += seq.nodes[leaf].u.spans[j].len
                 removed[n_removed] = at + seq.left_of(leaf, False)
+                if removed[n_removed] > last_abs:
+                    last_abs = removed[n_removed]
+                    last_vis = visible_before(seq, leaf, idx, atom.counter)
                 n_removed += 1
                 slot = sp.content + (atom.counter - sp.id.counter)
                 e = s.slot_elem[slot] if slot < s.cap_slot else -1
@@ -891,6 +897,12 @@ cdef list ml_changes_small(LoroDoc d, uint32_t c, MLBefore b, list touched, list
         qsort(added, <size_t>n_added, sizeof(int64_t), cmp_i64)
         qsort(removed, <size_t>n_removed, sizeof(int64_t), cmp_i64)
         qsort(cands, <size_t>n_cands, sizeof(int64_t), cmp_i64)
+        tail[0] = -1
+        if last_abs >= 0:
+            # its op position then: the items visible now before it, less the ones the
+            # import made visible, plus the ones it hid
+            tail[0] = ml_before_lower(b, last_vis - ml_lower_i64(added, n_added, last_abs)
+                                      + ml_lower_i64(removed, n_removed, last_abs))
         for k in range(n_cands):
             e = cands[k]
             if k > 0 and cands[k - 1] == e:
@@ -981,6 +993,7 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
     cdef uint32_t lam
     cdef ml_view v
     cdef dict low = None
+    cdef int64_t tail = -1
     from loro_c.ml_event_split import import_ops
     values = log.values
     touched = []
@@ -1018,9 +1031,10 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
         # an import of a few ops: its changed elements one by one (a checkout's come from
         # the whole list)
         low = {}
-        recs = ml_changes_small(d, c, snap, touched, fresh, gone, low)
+        recs = ml_changes_small(d, c, snap, touched, fresh, gone, low, &tail)
     if recs is None:
         low = None
+        tail = -1
         recs = ml_changes(d, c, snap, &v)
     elif ml_cross_check:
         ml_check_small(d, c, snap, recs, low)
@@ -1051,7 +1065,7 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
         free(nops)
         ml_view_free(&v)
     return import_ops(recs, base_at, seq, extra, peer_ids, values, _same_loro_value, diffed,
-                      kept)
+                      kept, tail)
 
 
 cdef tuple ml_calc_elements(LoroDoc d, uint32_t c, list idxs, list recs, list named,
