@@ -340,6 +340,10 @@ cdef class DocCore:
     # (ids, left out of a snapshot's state), and the containers already looked at
     cdef set unstored
     cdef int64_t store_seen
+    # the snapshot this document was loaded from: [its version {peer: end}, the blob, the
+    # ids its state lists (read when first needed)]; its containers, registered lazily, are
+    # in the store when listed
+    cdef list loaded_store
     cdef int64_t lval_len           # the value arena's length
     cdef bint in_blob               # while a binary blob is staged (its text stays out of the arena)
     # time travel (doc/checkout.pxi): while detached, the state shows the closure of

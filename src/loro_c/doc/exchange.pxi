@@ -64,13 +64,10 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
             backing_from_snapshot(d, blobs[0])
         if d.snap_roots is not None:
             hide_unnamed_roots(d)
+        if loaded is not None:
+            note_loaded_store(d, loaded)
         if not d.detached:
             note_store_entries(d)
-            if loaded is not None and d.unstored:
-                # a loaded snapshot's store holds what its state section lists
-                kept = _codec_module().snapshot_state_containers(loaded)
-                if kept:
-                    d.unstored.difference_update(kept)
         if snap is not None:
             events_module().flush(d, 1, origin, snap)
         elif d.detached:
@@ -162,10 +159,10 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
             events_module().flush(d, 2, "checkout")
         if d.snap_roots is not None:
             hide_unnamed_roots(d)
+        if load_first:
+            note_loaded_store(d, blobs[0])
         if not d.detached:
             note_store_entries(d)
-            if state_cids and d.unstored:
-                d.unstored.difference_update(state_cids)
     except BaseException:
         free(snap_ids)
         d.snap_roots = None
@@ -820,7 +817,11 @@ cdef class DocExchange(DocHistory):
         if blob is not None:
             fork.import_(blob)
             # loro forks through a snapshot: the fork's store holds what this one's does
-            fork.unstored = set(self.unstored) if self.unstored else None
+            doc_acquire(self)
+            try:
+                fork.unstored = forked_unstored(self, fork.unstored)
+            finally:
+                doc_release(self)
             if fork.text_backing is None:
                 # loro forks through a snapshot of the state (text_backing.pxi)
                 backing_from_state(fork)

@@ -15,6 +15,8 @@ def snapshot_state_rows(LoroDoc d):
     cdef uint32_t c
     cdef dict depth_of = {}
     cdef list rows = []
+    if not d.detached:
+        note_store_entries(d)       # (containers a loaded snapshot's history registered since)
     for c in range(<uint32_t>d.n_containers):
         cid = d.cids[c]
         if d.croot[c] == ROOT_MERGEABLE:
@@ -70,6 +72,8 @@ cdef int note_store_entries(LoroDoc d) except -1:
             continue
         if d.ckind[c] == KIND_TREE:
             continue        # (not measured: kept)
+        if d.loaded_store is not None and loaded_listed(d, d.cids[c]):
+            continue
         if own_diff_nonempty(d, <uint32_t>c) or held_in_store(d, <uint32_t>c, held):
             continue
         if d.unstored is None:
@@ -78,6 +82,53 @@ cdef int note_store_entries(LoroDoc d) except -1:
     if n > d.store_seen:
         d.store_seen = n
     return 0
+
+
+cdef int note_loaded_store(LoroDoc d, object blob) except -1:
+    """A snapshot was loaded into this empty document: its containers, however lazily
+    registered, are in loro's store when its state lists them."""
+    d.loaded_store = [None, blob, None]
+    return 0
+
+
+cdef bint from_loaded(LoroDoc d, object cid) except -1:
+    """Whether the child `cid` was created in the history of the snapshot loaded."""
+    if d.loaded_store is None or isinstance(cid, _types.ContainerID.Root):
+        return False
+    if d.loaded_store[0] is None:
+        # (a thin load has not parsed its history: the blob's header says its version)
+        try:
+            meta = _codec_module().decode_blob_meta(d.loaded_store[1], False)
+        except LoroError:
+            meta = None
+        if meta is None or meta.mode is not _types.EncodedBlobMode.Snapshot:
+            d.loaded_store = None       # an updates blob: its containers are looked at
+            return False
+        d.loaded_store[0] = meta.partial_end_vv.to_dict()
+    return cid.counter < d.loaded_store[0].get(cid.peer, 0)
+
+
+cdef bint loaded_listed(LoroDoc d, object cid) except -1:
+    """Whether the state of the snapshot loaded lists `cid`."""
+    if not from_loaded(d, cid):
+        return False
+    if d.loaded_store[2] is None:
+        d.loaded_store[2] = set(_codec_module().snapshot_state_containers(d.loaded_store[1]) or ())
+    return cid in d.loaded_store[2]
+
+
+cdef object forked_unstored(LoroDoc d, object own):
+    """The set a fork of `d` keeps: `d`'s (loro forks through a snapshot of its store),
+    and, of those the fork's one import left out (`own`), the ones `d` has not looked at
+    yet that its loaded snapshot did not list."""
+    cdef set out = set(d.unstored) if d.unstored else set()
+    if own and d.loaded_store is not None:
+        for cid in own:
+            got = d.cid_index.get(cid)
+            if ((got is None or <int64_t>got >= d.store_seen) and from_loaded(d, cid)
+                    and not loaded_listed(d, cid)):
+                out.add(cid)
+    return out or None
 
 
 cdef bint own_diff_nonempty(LoroDoc d, uint32_t c) except -1:
@@ -116,15 +167,19 @@ cdef bint held_in_store(LoroDoc d, uint32_t c, dict held) except -1:
     cid = d.cids[c]
     found = log.peer_map.get(cid.peer)
     if found is None:
+        # no op of the log creates it (yet: a thin load parses its history later): no
+        # parent's diff named it
+        return False
+    if (d.shallow_base is not None
+            and cid.counter < <int32_t>d.shallow_base.get(<uint32_t>found, 0)):
         return True
     ch = log.find_change(<uint32_t>found, <int32_t>cid.counter)
-    if ch < 0 or (d.shallow_base is not None
-                  and cid.counter < <int32_t>d.shallow_base.get(<uint32_t>found, 0)):
-        return True
+    if ch < 0:
+        return False
     k = log.find_op(ch, <int32_t>cid.counter)
     if (k >= <int64_t>(log.changes[ch].ops_off + log.changes[ch].ops_len)
             or log.ops[k].counter > cid.counter):
-        return True
+        return False
     p = log.ops[k].container
     if d.croot[p] == ROOT_NONE and d.unstored and d.cids[p] in d.unstored:
         return False
