@@ -336,6 +336,14 @@ cdef class DocCore:
     cdef uint32_t buf_serial        # the last buffer number given out
     cdef int64_t flushed_ops, flushed_text, flushed_changes   # the log as lstr_flush left it
     cdef tuple snapshot_cache       # (document stamp, the last snapshot export's bytes)
+    # state/snapshot.pxi note_store_entries: child containers loro's state store never held
+    # (ids, left out of a snapshot's state), and the containers already looked at
+    cdef set unstored
+    cdef int64_t store_seen
+    # the snapshot this document was loaded from: [its version {peer: end}, the blob, the
+    # ids its state lists (read when first needed)]; its containers, registered lazily, are
+    # in the store when listed
+    cdef list loaded_store
     cdef int64_t lval_len           # the value arena's length
     cdef bint in_blob               # while a binary blob is staged (its text stays out of the arena)
     # time travel (doc/checkout.pxi): while detached, the state shows the closure of

@@ -69,7 +69,8 @@ cdef int checkout_frontiers(LoroDoc d, lc_id *ids, int64_t n) except -1:
     n = shrink_ids(d, ids, n)
     if same_ids(ids, n, cur, n_cur):
         return 0
-    return checkout_to(d, ids, n)
+    checkout_to(d, ids, n)
+    return note_store_entries(d)
 
 
 cdef int detach_here(LoroDoc d) except -1:

@@ -14,6 +14,8 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
             ml_snapshot_all(d)      # MovableList items before (state/movable_list.pxi)
             tree_snapshot_all(d)    # trees before (state/tree.pxi)
         status = None
+        loaded = (blobs[0] if changes is None and len(blobs) == 1 and type(blobs[0]) is bytes
+                  and d.log.n_changes == 0 else None)
         # a snapshot into an empty document: loro decodes its texts' state (text_backing.pxi)
         fresh = (changes is None and len(blobs) == 1 and type(blobs[0]) is bytes
                  and d.log.n_changes == 0 and d.n_staged == 0 and not d.detached
@@ -62,6 +64,10 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
             backing_from_snapshot(d, blobs[0])
         if d.snap_roots is not None:
             hide_unnamed_roots(d)
+        if loaded is not None:
+            note_loaded_store(d, loaded)
+        if not d.detached:
+            note_store_entries(d)
         if snap is not None:
             events_module().flush(d, 1, origin, snap)
         elif d.detached:
@@ -153,6 +159,10 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
             events_module().flush(d, 2, "checkout")
         if d.snap_roots is not None:
             hide_unnamed_roots(d)
+        if load_first:
+            note_loaded_store(d, blobs[0])
+        if not d.detached:
+            note_store_entries(d)
     except BaseException:
         free(snap_ids)
         d.snap_roots = None
@@ -806,6 +816,12 @@ cdef class DocExchange(DocHistory):
             fork.text_styles.default = self.text_styles.default
         if blob is not None:
             fork.import_(blob)
+            # loro forks through a snapshot: the fork's store holds what this one's does
+            doc_acquire(self)
+            try:
+                fork.unstored = forked_unstored(self, fork.unstored)
+            finally:
+                doc_release(self)
             if fork.text_backing is None:
                 # loro forks through a snapshot of the state (text_backing.pxi)
                 backing_from_state(fork)

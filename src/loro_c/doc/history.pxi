@@ -337,6 +337,7 @@ cdef class DocHistory(DocCore):
             commit_txn(self)
             if self.detached:
                 attach_state(self)
+                note_store_entries(self)
                 if self.evlog.on:
                     events_module().flush(self, 2, "checkout")
                 if self.detached_editing:

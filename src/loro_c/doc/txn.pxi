@@ -197,6 +197,8 @@ cdef int commit_txn(LoroDoc d) except -1:
         d.next_origin = None     # as in loro, every commit uses up the origin
         d.next_ts = None
         return 0
+    # containers registered since the last look are local (loro's store holds them)
+    d.store_seen = d.n_containers
     if d.evlog.hooks and d.log.vv[d.self_idx] > d.txn_counter:
         # first-commit and pre-commit subscribers may add to the commit or set its
         # message (the lock is let go meanwhile, see _events.before_commit)

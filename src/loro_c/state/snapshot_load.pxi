@@ -333,6 +333,8 @@ cdef int thin_materialize(LoroDoc d) except -1:
             raise
         d.lnum.clear()
         d.lnum.update(settled)
+        if not d.detached:
+            note_store_entries(d)       # (the history's containers, by the loaded state)
         if d.snap_roots is not None:
             hide_unnamed_roots(d)
         for i in range(n, d.n_containers):
