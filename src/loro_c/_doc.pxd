@@ -159,17 +159,18 @@ ctypedef struct lc_ml_elem:
 # -- texts loaded from a snapshot (state/text_backing.pxi) ------------------------------------
 ctypedef struct lc_backing_run:
     uint64_t peer               # ids [start, end) of a peer, at `offset` (code points) in the
-    int64_t start               # snapshot's string of the text
+    int64_t start               # snapshot's string of its text (`container`)
     int64_t end
     int64_t offset
+    uint32_t container
 
 
 cdef class TextBacking:
     cdef lc_backing_run *runs       # sorted by (peer, start), owned
     cdef int64_t n, cap
-    cdef object pending             # (peer ids, packed runs) of a load, read at first use
+    cdef list pending               # [(container, peer ids, packed runs)] of loads, read at first use
     cdef int ready(self) except -1
-    cdef int add(self, uint64_t peer, int64_t start, int64_t n, int64_t offset) except -1
+    cdef int add(self, uint32_t c, uint64_t peer, int64_t start, int64_t n, int64_t offset) except -1
     cdef int finish(self) noexcept
     cdef int64_t first_after(self, uint64_t peer, int64_t counter) noexcept
     cdef int unback(self, uint64_t peer, int64_t lo, int64_t hi) except -1
@@ -301,8 +302,9 @@ cdef class DocCore:
     # Text containers whose tree is not built yet: index -> (its str, peers, packed runs,
     # UTF-8 bytes); reads of the whole value take the str, anything else builds the trees
     cdef dict thin_texts
-    # texts whose state loro decoded from a snapshot: index -> TextBacking (None: none)
-    cdef dict text_backing
+    # the ids of texts whose state loro decoded from a snapshot still in that string (None:
+    # none; one for all texts: ids are unique across containers)
+    cdef TextBacking text_backing
     cdef dict thin_vv               # the snapshot's version ({peer: end}) and frontiers
     # loro's version hash map grows when a local op updates it while full (hashbrown reserves
     # a slot before every insert, even of a key it holds): the number of peers it held at

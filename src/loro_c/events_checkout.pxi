@@ -18,10 +18,8 @@ cdef list whole_text_items(LoroDoc doc, uint32_t c):
     cdef bint have = False
     cdef int32_t cut
     cdef int64_t off, prev_end = -1     # a piece's offset in its snapshot buffer (-1: none)
-    cdef TextBacking backing = None
+    cdef TextBacking backing = doc.text_backing
     cdef bint follows
-    if doc.text_backing is not None:
-        backing = doc.text_backing.get(c)
     out = []
     runs = []
     while leaf != LC_NO_NODE:

@@ -5,47 +5,52 @@
 # everywhere (probed: a snapshot load gives one insert where an update import gives three).
 # Characters a checkout brings back into the state (an insert coming into effect, or a
 # delete taken out of it) come from their ops' bytes instead, so they leave the buffer here.
-# A document keeps, per text it loaded so (a snapshot into an empty document, a fork), the
-# runs of ids still held in that buffer with their offsets in it.
+# A document keeps, for the texts it loaded so (a snapshot into an empty document, a fork),
+# the runs of ids still held in their buffers with their offsets there: one TextBacking for
+# all of them, as ids are unique across containers (a run names its text only for the
+# invariant check; offsets are compared within one text).
 
 
 cdef class TextBacking:
-    """The ids of one text still held in its snapshot's string: runs of counters of a peer
-    with the offset (code points) of their first one there, sorted by (peer, start)."""
+    """The ids of the loaded texts still held in their snapshot's strings: runs of counters
+    of a peer with the offset (code points) of their first one in their text's string,
+    sorted by (peer, start)."""
 
     def __dealloc__(self):
         free(self.runs)
 
     cdef int ready(self) except -1:
-        """Read the runs a load left pending (a load takes no time for them: most loaded
+        """Read the runs loads left pending (a load takes no time for them: most loaded
         texts are never checked out)."""
         cdef const int32_t *runs
         cdef Py_ssize_t i, n
-        cdef int64_t off = 0
+        cdef int64_t off
         cdef uint64_t *ids
         if self.pending is None:
             return 0
-        peers, packed = self.pending
+        pending = self.pending
         self.pending = None
-        runs = <const int32_t*>PyBytes_AS_STRING(packed)
-        n = PyBytes_GET_SIZE(packed) // (3 * sizeof(int32_t))
-        ids = <uint64_t*>malloc((len(peers) + 1) * sizeof(uint64_t))
-        if ids == NULL:
-            raise MemoryError()
-        try:
-            for i in range(len(peers)):
-                ids[i] = peers[i]
-            for i in range(n):
-                if runs[3 * i + 2] > 0:
-                    self.add(ids[runs[3 * i]], runs[3 * i + 1], runs[3 * i + 2], off)
-                    off += runs[3 * i + 2]
-        finally:
-            free(ids)
+        for c, peers, packed in pending:
+            runs = <const int32_t*>PyBytes_AS_STRING(packed)
+            n = PyBytes_GET_SIZE(packed) // (3 * sizeof(int32_t))
+            ids = <uint64_t*>malloc((len(peers) + 1) * sizeof(uint64_t))
+            if ids == NULL:
+                raise MemoryError()
+            try:
+                for i in range(len(peers)):
+                    ids[i] = peers[i]
+                off = 0
+                for i in range(n):
+                    if runs[3 * i + 2] > 0:
+                        self.add(<uint32_t>c, ids[runs[3 * i]], runs[3 * i + 1], runs[3 * i + 2], off)
+                        off += runs[3 * i + 2]
+            finally:
+                free(ids)
         self.finish()
         return 0
 
-    cdef int add(self, uint64_t peer, int64_t start, int64_t n, int64_t offset) except -1:
-        """Append a run (they come in document order: finish sorts them)."""
+    cdef int add(self, uint32_t c, uint64_t peer, int64_t start, int64_t n, int64_t offset) except -1:
+        """Append a run of text `c` (they come in document order: finish sorts them)."""
         if self.n == self.cap:
             self.runs = <lc_backing_run*>grow(self.runs, &self.cap, self.n + 1,
                                               sizeof(lc_backing_run))
@@ -53,6 +58,7 @@ cdef class TextBacking:
         self.runs[self.n].start = start
         self.runs[self.n].end = start + n
         self.runs[self.n].offset = offset
+        self.runs[self.n].container = c
         self.n += 1
         return 0
 
@@ -135,13 +141,13 @@ cdef int cmp_backing_run(const void *a, const void *b) noexcept nogil:
 
 
 cdef int backing_from_runs(LoroDoc d, uint32_t c, list peers, bytes packed) except -1:
-    """A text's string from its snapshot's (peer index, counter, len) runs (len 0 and -1
+    """Text `c`'s string from its snapshot's (peer index, counter, len) runs (len 0 and -1
     are style anchors, which take no bytes), read at first use."""
-    cdef TextBacking b = TextBacking()
-    b.pending = (peers, packed)
     if d.text_backing is None:
-        d.text_backing = {}
-    d.text_backing[c] = b
+        d.text_backing = TextBacking()
+    if d.text_backing.pending is None:
+        d.text_backing.pending = []
+    d.text_backing.pending.append((c, peers, packed))
     return 0
 
 
@@ -164,70 +170,64 @@ cdef int backing_from_state(LoroDoc d) except -1:
     cdef int64_t off
     cdef lc_span *s
     cdef SeqArena seq = d.seq
-    cdef TextBacking b
+    cdef TextBacking b = TextBacking()
     for c in range(<uint32_t>d.n_containers):
         if d.ckind[c] != KIND_TEXT:
             continue
-        b = TextBacking()
         off = 0
         leaf = seq.first_leaf(d.ctree[c])
         while leaf != LC_NO_NODE:
             for i in range(seq.nodes[leaf].n):
                 s = &seq.nodes[leaf].u.spans[i]
                 if span_visible(s) and s.content < LC_ANCHOR_MIN:
-                    b.add(d.log.peer_ids[s.id.peer], s.id.counter, s.len, off)
+                    b.add(c, d.log.peer_ids[s.id.peer], s.id.counter, s.len, off)
                     off += s.len
             leaf = seq.nodes[leaf].next_leaf
-        if b.n:
-            b.finish()
-            if d.text_backing is None:
-                d.text_backing = {}
-            d.text_backing[c] = b
+    if b.n:
+        b.finish()
+        d.text_backing = b
     return 0
 
 
 cdef int unback_moved_op(LoroDoc d, const lc_op *op, uint32_t p, int32_t lo, int32_t hi,
                          bint forward) except -1:
-    """A checkout moves op `op` (its atoms in [lo, hi) of peer index `p`): the characters
-    it shows again leave their snapshot buffer. (A delete's targets leave it whole: those
-    it still hides stay hidden, and come back only by another such move.)"""
-    cdef TextBacking b = d.text_backing.get(op.container)
-    if b is None:
-        return 0
+    """A checkout moves text op `op` (its atoms in [lo, hi) of peer index `p`): the
+    characters it shows again leave their snapshot string. (A delete's targets leave it
+    whole: those it still hides stay hidden, and come back only by another such move.)"""
+    cdef TextBacking b = d.text_backing
     if forward and op.kind == LC_OP_INSERT:
         b.unback(d.log.peer_ids[p], max(op.counter, lo), min(op.counter + op.len, hi))
     elif not forward and op.kind == LC_OP_DELETE:
         b.unback(d.log.peer_ids[op.start_id.peer], op.start_id.counter,
                  op.start_id.counter + op.len)
+    else:
+        return 0
     if not b.n and b.pending is None:
-        del d.text_backing[op.container]
-        if not d.text_backing:
-            d.text_backing = None
+        d.text_backing = None
     return 0
 
 
 cdef int check_text_backing(LoroDoc d) except -1:
-    """The runs of each text: sorted, not empty, not overlapping in ids nor in the string."""
-    cdef TextBacking b
+    """The runs: sorted, not empty, of texts, not overlapping in ids nor, per text, in its
+    string."""
+    cdef TextBacking b = d.text_backing
     cdef int64_t i
-    if d.text_backing is None:
+    if b is None or b.pending is not None:
         return 0
-    if not d.text_backing:
+    if not b.n:
         raise AssertionError("an empty text_backing is kept (None expected)")
-    for c, b in d.text_backing.items():
-        if d.ckind[<uint32_t>c] != KIND_TEXT:
-            raise AssertionError(f"container {c} has a text backing but is no text")
-        if b.pending is not None:
-            continue
-        spans = []
-        for i in range(b.n):
-            if b.runs[i].start >= b.runs[i].end or b.runs[i].offset < 0:
-                raise AssertionError(f"empty or misplaced backing run {b.runs[i]}")
-            if i and (b.runs[i - 1].peer, b.runs[i - 1].end) > (b.runs[i].peer, b.runs[i].start):
-                raise AssertionError(f"backing runs out of order at {i}")
-            spans.append((b.runs[i].offset, b.runs[i].offset + b.runs[i].end - b.runs[i].start))
-        spans.sort()
-        for i in range(1, len(spans)):
-            if spans[i - 1][1] > spans[i][0]:
-                raise AssertionError(f"backing runs overlap in the string: {spans[i - 1:i + 1]}")
+    spans = []
+    for i in range(b.n):
+        if d.ckind[b.runs[i].container] != KIND_TEXT:
+            raise AssertionError(f"backing run {b.runs[i]} is not of a text")
+        if b.runs[i].start >= b.runs[i].end or b.runs[i].offset < 0:
+            raise AssertionError(f"empty or misplaced backing run {b.runs[i]}")
+        if i and (b.runs[i - 1].peer, b.runs[i - 1].end) > (b.runs[i].peer, b.runs[i].start):
+            raise AssertionError(f"backing runs out of order at {i}")
+        spans.append((b.runs[i].container, b.runs[i].offset,
+                      b.runs[i].offset + b.runs[i].end - b.runs[i].start))
+    spans.sort()
+    for i in range(1, len(spans)):
+        if spans[i - 1][0] == spans[i][0] and spans[i - 1][2] > spans[i][1]:
+            raise AssertionError(f"backing runs overlap in the string: {spans[i - 1:i + 1]}")
     return 0
