@@ -157,11 +157,13 @@ cdef bint own_diff_nonempty(LoroDoc d, uint32_t c) except -1:
 
 cdef bint held_in_store(LoroDoc d, uint32_t c, dict held) except -1:
     """Whether the container that created `c` is in loro's store and holds `c` now. A map
-    parent is asked for the creating op's key; a list's children are cached per look in
-    `held` (many new children of one list stay linear)."""
+    parent is asked for the creating op's key, a list for the element the op inserted; a
+    movable list's children are cached per look in `held` (many new children of one list
+    stay linear)."""
     cdef OpLog log = d.log
     cdef int64_t ch, k
-    cdef uint32_t p
+    cdef uint32_t p, leaf
+    cdef int slot
     cdef int kind
     cdef lc_map_entry *e
     cid = d.cids[c]
@@ -188,7 +190,16 @@ cdef bint held_in_store(LoroDoc d, uint32_t c, dict held) except -1:
         # the creating op's value is the key's only when that op still wins it
         e = lc_map_find(&d.maps[d.ctree[p]], <uint32_t>log.ops[k].pos)
         return e != NULL and e.slot == log.ops[k].arg
-    if kind != KIND_LIST and kind != KIND_MOVABLE_LIST:
+    if kind == KIND_LIST:
+        # a list's element has its creating op's id: alive, it holds the child (found in
+        # the atom index, not by reading the list: dead children recheck at every import)
+        try:
+            leaf = locate(d.seq, make_id(<uint32_t>found, <int32_t>cid.counter), &slot)
+        except AssertionError:
+            return False
+        return (d.seq.nodes[leaf].tree == d.ctree[p]
+                and span_visible(&d.seq.nodes[leaf].u.spans[slot]))
+    if kind != KIND_MOVABLE_LIST:
         return True
     children = held.get(p)
     if children is None:
