@@ -172,15 +172,22 @@ def _random_session(lib, seed, steps=40, parent="map"):
         i = rng.randrange(3)
         d = docs[i]
         r = rng.random()
-        if r < 0.5 and parent == "list":
-            lst = d.get_list("l")
+        if r < 0.5 and parent != "map":
+            lst = d.get_list("l") if parent == "list" else d.get_movable_list("l")
             n = len(lst)
             op = rng.random()
-            if op < 0.5 or n == 0:
+            if op < 0.4 or n == 0:
                 kind = rng.choice(list(KINDS))
                 c = lst.insert_container(rng.randint(0, n), getattr(lib, KINDS[kind])())
                 if rng.random() < 0.5:
                     _edit(kind, c, rng.choice(["edited", "undone"]))
+            elif op < 0.55 and parent == "movable":
+                kind = rng.choice(list(KINDS))
+                c = lst.set_container(rng.randrange(n), getattr(lib, KINDS[kind])())
+                if rng.random() < 0.5:
+                    _edit(kind, c, rng.choice(["edited", "undone"]))
+            elif op < 0.65 and parent == "movable":
+                lst.mov(rng.randrange(n), rng.randrange(n))
             elif op < 0.85:
                 lst.delete(rng.randrange(n), 1)
             else:
@@ -232,9 +239,52 @@ def test_random_sessions_list_the_state_loro_lists():
         assert _random_session(loro, seed) == _random_session(loro_c, seed), seed
 
 
-def test_random_sessions_with_a_list_parent_list_the_state_loro_lists():
-    """The same with the children in a list: a list's dead child is found by the element
-    its creating op inserted (the atom index), not by reading the list at every import."""
+@pytest.mark.parametrize("parent", ["list", "movable"])
+def test_random_sessions_with_a_list_parent_list_the_state_loro_lists(parent):
+    """The same with the children in a list or a movable list (inserted, set, moved,
+    deleted): a left-out child is looked up by the element its creating op made or set
+    (the atom index), not by reading the whole list at every import."""
     for seed in range(200):
-        assert (_random_session(loro, seed, parent="list")
-                == _random_session(loro_c, seed, parent="list")), seed
+        assert (_random_session(loro, seed, parent=parent)
+                == _random_session(loro_c, seed, parent=parent)), seed
+
+
+_MOVABLE_CASES = {
+    "inserted, deleted": (None, lambda lib, l: (l.insert_container(0, lib.LoroMap()), l.delete(0, 1))),
+    "inserted, replaced": (None, lambda lib, l: (l.insert_container(0, lib.LoroMap()),
+                                                 l.set_container(0, lib.LoroText()))),
+    "inserted, replaced, deleted": (None, lambda lib, l: (l.insert_container(0, lib.LoroMap()),
+                                                          l.set_container(0, lib.LoroText()),
+                                                          l.delete(0, 1))),
+    "set, set a value": (lambda lib, l: l.insert(0, 1),
+                         lambda lib, l: (l.set_container(0, lib.LoroMap()), l.set(0, 2))),
+    "set, deleted": (lambda lib, l: l.insert(0, 1),
+                     lambda lib, l: (l.set_container(0, lib.LoroMap()), l.delete(0, 1))),
+    "inserted, moved, deleted": (None, lambda lib, l: (l.insert(0, 5), l.insert_container(0, lib.LoroMap()),
+                                                       l.mov(0, 1), l.delete(1, 1))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_MOVABLE_CASES))
+def test_movable_list_children_of_one_import(case):
+    """A movable list's diff names the final value of every element an import touched,
+    deleted ones too: a child inserted (or set) and deleted within one import is stored,
+    one whose value a later set of the same import replaced is not (as in loro)."""
+    pre, edit = _MOVABLE_CASES[case]
+    got = []
+    for lib in (loro, loro_c):
+        a = lib.LoroDoc()
+        a.peer_id = 1
+        lst = a.get_movable_list("l")
+        b = lib.LoroDoc()
+        b.peer_id = 2
+        if pre is not None:
+            pre(lib, lst)
+            a.commit()
+            b.import_(a.export(lib.ExportMode.Updates(lib.VersionVector())))
+        vv = b.oplog_vv
+        edit(lib, lst)
+        a.commit()
+        b.import_(a.export(lib.ExportMode.Updates(vv)))
+        got.append((_state_cids(lib, b), b.get_deep_value()))
+    assert got[0] == got[1]

@@ -61,11 +61,10 @@ cdef int note_store_entries(LoroDoc d) except -1:
     it out of its state (measured on loro 1.17.1). Only the containers registered since the
     last look, and those still left out, are looked at: nothing per op."""
     cdef int64_t c, n = d.n_containers
-    cdef dict held = {}
     if d.unstored:
         for cid in list(d.unstored):
             got = d.cid_index.get(cid)
-            if got is None or own_diff_nonempty(d, <uint32_t>got) or held_in_store(d, <uint32_t>got, held):
+            if got is None or own_diff_nonempty(d, <uint32_t>got) or held_in_store(d, <uint32_t>got):
                 d.unstored.discard(cid)
     for c in range(d.store_seen, n):
         if d.croot[c] != ROOT_NONE:
@@ -74,7 +73,7 @@ cdef int note_store_entries(LoroDoc d) except -1:
             continue        # (not measured: kept)
         if d.loaded_store is not None and loaded_listed(d, d.cids[c]):
             continue
-        if own_diff_nonempty(d, <uint32_t>c) or held_in_store(d, <uint32_t>c, held):
+        if own_diff_nonempty(d, <uint32_t>c) or held_in_store(d, <uint32_t>c):
             continue
         if d.unstored is None:
             d.unstored = set()
@@ -155,15 +154,17 @@ cdef bint own_diff_nonempty(LoroDoc d, uint32_t c) except -1:
     return True
 
 
-cdef bint held_in_store(LoroDoc d, uint32_t c, dict held) except -1:
+cdef bint held_in_store(LoroDoc d, uint32_t c) except -1:
     """Whether the container that created `c` is in loro's store and holds `c` now. A map
-    parent is asked for the creating op's key, a list for the element the op inserted; a
-    movable list's children are cached per look in `held` (many new children of one list
-    stay linear)."""
+    parent is asked for the creating op's key, a list for the element the op inserted, a
+    movable list for the element the op inserted or set: each in O(log n), since the
+    children left out are asked again at every import."""
     cdef OpLog log = d.log
     cdef int64_t ch, k
     cdef uint32_t p, leaf
     cdef int slot
+    cdef int64_t el, vslot
+    cdef MovableState s
     cdef int kind
     cdef lc_map_entry *e
     cid = d.cids[c]
@@ -201,13 +202,20 @@ cdef bint held_in_store(LoroDoc d, uint32_t c, dict held) except -1:
                 and span_visible(&d.seq.nodes[leaf].u.spans[slot]))
     if kind != KIND_MOVABLE_LIST:
         return True
-    children = held.get(p)
-    if children is None:
-        values = log.values
-        slots = list_slots(d, p) if kind == KIND_LIST else ml_slots(d, p)
-        children = {values[sl] for sl in slots if isinstance(values[sl], _types.ContainerID)}
-        held[p] = children
-    return cid in children
+    # a movable list's diff names the value of every element an op of it touched, deleted
+    # elements too (probed on loro 1.17.1: a child inserted and deleted within one import
+    # is stored, one whose value a later set of that import replaced is not): it holds the
+    # child while the element the op gave it to keeps this op's value
+    s = ml_state(d)
+    if log.ops[k].kind == LC_OP_INSERT:
+        vslot = log.ops[k].arg + (cid.counter - log.ops[k].counter)
+        el = s.slot_elem[vslot] if 0 <= vslot < s.cap_slot else -1
+    elif log.ops[k].kind == LC_OP_SET:
+        vslot = log.ops[k].arg
+        el = ml_find_elem(d, p, log.ops[k].start_id.peer, <uint32_t>log.ops[k].start_id.counter)
+    else:
+        return False
+    return el >= 0 and s.elems[el].val_slot == vslot
 
 
 cdef object parent_container(LoroDoc d, object cid):
