@@ -156,7 +156,7 @@ def test_loaded_snapshot_keeps_the_children_its_state_lists(batch):
     assert got[0] == got[1]
 
 
-def _random_session(lib, seed, steps=40, parent="map"):
+def _random_session(lib, seed, steps=40, parent="map", checkouts=False):
     """Three peers writing child containers into one map or list (some edited, some emptied
     again, some overwritten or deleted), syncing, restarting from snapshots and forking; the
     state section each peer's snapshot lists, after every step."""
@@ -217,6 +217,14 @@ def _random_session(lib, seed, steps=40, parent="map"):
                 d.commit()
                 docs[j].commit()
                 docs[j].import_(d.export(lib.ExportMode.Updates(docs[j].oplog_vv)))
+        elif checkouts and r < 0.9:
+            # a look at an earlier version and back (its diffs go through the store too)
+            d.commit()
+            peer = rng.choice([1, 2, 3])
+            last = d.oplog_vv.get_last(peer)
+            if last is not None:
+                d.checkout(lib.Frontiers.from_id(lib.ID(peer, rng.randint(0, last))))
+                d.checkout_to_latest()
         elif r < 0.95:
             d.commit()
             nd = lib.LoroDoc()
@@ -288,3 +296,11 @@ def test_movable_list_children_of_one_import(case):
         b.import_(a.export(lib.ExportMode.Updates(vv)))
         got.append((_state_cids(lib, b), b.get_deep_value()))
     assert got[0] == got[1]
+
+
+@pytest.mark.parametrize("parent", ["map", "list", "movable"])
+def test_random_sessions_with_checkouts_list_the_state_loro_lists(parent):
+    """With checkouts to earlier versions and back between the steps."""
+    for seed in range(100):
+        assert (_random_session(loro, seed, parent=parent, checkouts=True)
+                == _random_session(loro_c, seed, parent=parent, checkouts=True)), seed

@@ -106,6 +106,11 @@ cdef class DocCore:
         lnum_settle(self)
         return dict(self.lnum)
 
+    def _store_left_out(self):
+        """The child containers a snapshot of this document leaves out because loro's
+        state store never held them (state/snapshot.pxi note_store_entries), as strings."""
+        return sorted(str(c) for c in self.unstored or ())
+
     def _check_invariants(self):
         """Run every structural checker (B-trees, tracker records, version bookkeeping).
         A document loaded from a snapshot's state is checked as it is (its history not

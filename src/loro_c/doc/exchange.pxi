@@ -271,8 +271,11 @@ cdef tuple snapshot_stamp(LoroDoc d):
     cdef uint32_t p
     for p in range(d.log.n_peers):
         ends += d.log.vv[p]
+    # (the children left out of the state only shrink once registered: a checkout can
+    # give one a store entry without touching the log)
     return (d.log.serial, d.log.n_changes, d.log.n_ops, ends, d.log.n_peers, d.lstr_len,
-            d.lval_len, d.n_containers, len(d.roots), len(d.deleted_roots), d.hide_empty_roots)
+            d.lval_len, d.n_containers, len(d.roots), len(d.deleted_roots), d.hide_empty_roots,
+            len(d.unstored) if d.unstored else 0)
 
 
 cdef bint can_load_thin(LoroDoc d, list blobs) except -1:
