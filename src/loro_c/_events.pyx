@@ -2165,7 +2165,8 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
     marks covering it (unmarks as None), and each mark op of the batch retains its range
     with its attributes (a local mark: its own key, as loro's; an imported one: every
     mark covering each part of its range). Reads the marks at each piece and over each
-    mark's range only (open_marks_before, styled_text), never the whole text."""
+    mark's range only (open_marks_before, styled_text), never the whole text. The items
+    are loro's (docs/ARCHITECTURE.md, "Text with style anchors")."""
     cdef SeqArena seq = doc.seq
     cdef uint32_t t = doc.ctree[c]
     cdef int64_t k, pos = 0
@@ -2181,26 +2182,127 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
             a = cache[ids] = style_attributes(doc, ids, True)
         return a or None
 
+    cdef int64_t *opix
+    cdef int64_t j, last
+    # the structural delta in loro's arrangement, as checkout_text_delta composes it: the
+    # read pass joins an insert to the one before when ids, Lamport clocks and bytes
+    # continue (deletes follow their insert), the event pass applies each item as its
+    # deletes, then its insert, which joins the item before when its bytes follow and its
+    # marks are the same
+    new_marks = frozenset([(<uint64_t>m[0] << 32) | <uint32_t>m[1] for m in marks or ()])
+    split_pieces(doc, sc)
     if sc.n_pcs > 1:
-        qsort(sc.pcs, sc.n_pcs, sizeof(ev_piece), cmp_piece)
-    ops = []        # [kind, payload, attributes]: 0 retain n, 1 insert str, 2 delete n
+        sort_pieces(sc)
+    opix = <int64_t*>malloc(<size_t>(sc.n_pcs + 1) * sizeof(int64_t))
+    if opix == NULL:
+        raise MemoryError()
     for k in range(sc.n_pcs):
-        pc = &sc.pcs[k]
-        if pc.vb > pos:
-            ops.append([0, pc.vb - pos, None])
-            pos = pc.vb
-        if pc.ins:
-            a = attrs_of(frozenset(open_marks_before(doc, t, pc.ent)))
-            s = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, &seq.text[pc.content], pc.n)
-            if ops and ops[len(ops) - 1][0] == 1 and ops[len(ops) - 1][2] == a:
-                ops[len(ops) - 1][1] += s
+        opix[k] = -2
+    # the style anchors this batch inserted are items of loro's delta too (entities without
+    # text): in document order, (absolute index, entity position)
+    anchors = []
+    for m in marks or ():
+        for j in range(2):
+            leaf = locate(seq, make_id(<uint32_t>m[0], <int32_t>m[1] + <int32_t>j), &slot)
+            if span_visible(&seq.nodes[leaf].u.spans[slot]):
+                anchors.append((abs_index(seq, make_id(<uint32_t>m[0], <int32_t>m[1] + <int32_t>j)),
+                                visible_before(seq, leaf, slot, <int32_t>m[1] + <int32_t>j)))
+    anchors.sort()
+    cdef Py_ssize_t na = 0
+    cdef int64_t ent_pos = 0
+    read = []       # [retain n], [first piece, last piece, deleted after] (first -2: an
+                    # anchor), or [] (anchors kept: they part the items but show no text)
+    try:
+        for k in range(sc.n_pcs + 1):
+            pc = &sc.pcs[k] if k < sc.n_pcs else NULL
+            while na < len(anchors) and (pc == NULL or <int64_t>anchors[na][0] < pc.abs):
+                e_start = anchors[na][1]
+                if e_start > ent_pos and read and len(read[len(read) - 1]) != 1:
+                    read.append([])
+                e_end = e_start - anchors_in_prefix(seq, t, e_start)    # (its code point)
+                if e_end > pos:
+                    if read and len(read[len(read) - 1]) == 1:
+                        read[len(read) - 1][0] += e_end - pos
+                    else:
+                        read.append([e_end - pos])
+                    pos = e_end
+                read.append([-2, -2, 0])
+                ent_pos = e_start + 1
+                na += 1
+            if pc == NULL:
+                break
+            if pc.ent - ent_pos > pc.vb - pos and read and len(read[len(read) - 1]) == 3:
+                read.append([])         # (an anchor kept between: no join across it)
+            if pc.vb > pos:
+                if read and len(read[len(read) - 1]) == 1:
+                    read[len(read) - 1][0] += pc.vb - pos
+                else:
+                    read.append([pc.vb - pos])
+                pos = pc.vb
+            ent_pos = pc.ent + (pc.n if pc.ins else 0)
+            if pc.ins:
+                pos += pc.n
+                if read and len(read[len(read) - 1]) == 3:
+                    r = read[len(read) - 1]
+                    last = r[1]
+                    if (last >= 0 and r[2] == 0 and sc.pcs[last].peer == pc.peer
+                            and sc.pcs[last].counter + sc.pcs[last].n == pc.counter
+                            and piece_follows(doc, sc, opix, last, k)
+                            and lamport_follows(doc, &sc.pcs[last], pc)):
+                        r[1] = k
+                        continue
+                read.append([k, k, 0])
+            elif read and len(read[len(read) - 1]) == 3:
+                read[len(read) - 1][2] += pc.n
             else:
-                ops.append([1, s, a])
-            pos += pc.n
-        elif ops and ops[len(ops) - 1][0] == 2:
-            ops[len(ops) - 1][1] += pc.n
-        else:
-            ops.append([2, pc.n, None])
+                read.append([-1, -1, pc.n])
+        ops = []        # [kind, payload, attributes]: 0 retain n, 1 insert str, 2 delete n
+        ev_ins = -1     # the insert op of the last event item (-1: it has none)
+        ev_last = -1    # the last piece of that insert
+        anchor_before = False    # an anchor's item since the last op: retains stay apart
+        for r in read:
+            if len(r) == 0:
+                continue
+            if len(r) == 1:
+                if ops and ops[len(ops) - 1][0] == 0 and not anchor_before:
+                    ops[len(ops) - 1][1] += r[0]
+                else:
+                    ops.append([0, r[0], None])
+                ev_ins = -1
+                anchor_before = False
+                continue
+            anchor_before = False
+            if r[2]:
+                # the deletes join the event item before (its insert stays first)
+                if ops and ops[len(ops) - 1][0] == 2:
+                    ops[len(ops) - 1][1] += r[2]
+                else:
+                    if not ops or ops[len(ops) - 1][0] == 0:
+                        ev_ins = -1
+                    ops.append([2, r[2], None])
+            if r[0] == -2:
+                ev_ins = -1     # (an anchor's item: no text for the next insert to join)
+                anchor_before = True
+            elif r[0] >= 0:
+                pc = &sc.pcs[r[0]]
+                # the marks the text had when loro inserted it: the batch's own marks
+                # come after, composed over the delta (overlay below)
+                a = attrs_of(frozenset(open_marks_before(doc, t, pc.ent)) - new_marks)
+                parts = []
+                for j in range(r[0], r[1] + 1):
+                    if sc.pcs[j].ins:
+                        parts.append(PyUnicode_FromKindAndData(
+                            PyUnicode_4BYTE_KIND, &seq.text[sc.pcs[j].content], sc.pcs[j].n))
+                s = "".join(parts)
+                if (ev_ins >= 0 and ops[ev_ins][2] == a
+                        and piece_follows(doc, sc, opix, ev_last, r[0])):
+                    ops[ev_ins][1] += s
+                else:
+                    ops.append([1, s, a])
+                    ev_ins = len(ops) - 1
+                ev_last = r[1]
+    finally:
+        free(opix)
     for peer, counter, local in marks or ():
         st = doc.styles.get((peer << 32) | counter)
         if st is None:
@@ -2217,11 +2319,22 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
         e_end = visible_before(seq, leaf, slot, counter + 1)
         if not local:
             reach = max(reach, e_end - anchors_in_prefix(seq, t, e_end))
+        # (runs that carry the same marks are one retain of loro's: it cuts only where
+        # the marks change)
+        runs = []
         for lo, hi, ids in styled_text(doc, t, e_start, e_end + 1):
-            overlay(ops, lo, hi, {st[0]: st[1]} if local else attrs_of(ids))
+            a = {st[0]: st[1]} if local else attrs_of(ids)
+            if runs and runs[len(runs) - 1][1] == lo and runs[len(runs) - 1][2] == a:
+                runs[len(runs) - 1][1] = hi
+            else:
+                runs.append([lo, hi, a])
+        for lo, hi, a in runs:
+            overlay(ops, lo, hi, a)
     joined = []
     for op in ops:
-        if joined and joined[len(joined) - 1][0] == op[0] and joined[len(joined) - 1][2] == op[2]:
+        # (inserts and retains stay the items they were made: composing cuts loro's
+        # items, it never joins them again)
+        if joined and op[0] == 2 and joined[len(joined) - 1][0] == 2:
             joined[len(joined) - 1][1] += op[1]
         else:
             joined.append(op)
