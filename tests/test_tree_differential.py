@@ -172,3 +172,39 @@ def test_revert_to_as_loro(seed):
     assert _shape_without_ids(B[i].get_deep_value()["tree"]) == \
         _shape_without_ids(A[i].get_deep_value()["tree"])
     B[i]._check_invariants()
+
+
+def _tree_items(batch):
+    out = []
+    for cid, diff in batch.get_diff():
+        if "Tree" not in type(diff).__name__:
+            continue
+        items = diff.diff if isinstance(diff.diff, list) else diff.diff.diff
+        for it in items:
+            a = it.action
+            node = lambda t: None if t is None else (t.peer, t.counter)
+            kind = next(k for k in ("Create", "Move", "Delete") if k in type(a).__name__)
+            out.append((node(it.target), kind) + tuple(
+                node(getattr(a, f)) if f in ("parent", "old_parent") else getattr(a, f)
+                for f in ("parent", "index", "fractional_index", "old_parent", "old_index")
+                if hasattr(a, f)))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(SESSIONS))
+def test_diff_between_versions_lists_loros_tree_items(seed):
+    """`diff(a, b)` lists a tree's items as loro's does: its replay of the moves (nodes
+    created and deleted between the versions included), as a checkout's event lists
+    them. (Before, loro_c listed the net change, which revert_to still applies.)"""
+    A, _, verA, _ = _run(loro, seed, 3 + seed % 4)
+    B, _, verB, _ = _run(loro_c, seed, 3 + seed % 4)
+    rng = random.Random(seed)
+    for _ in range(min(10, len(verA))):
+        i = rng.randrange(3)
+        mine = range(i, len(verA), 3)       # (the versions peer i was at)
+        if not mine:
+            continue
+        ka, kb = rng.choice(mine), rng.choice(mine)
+        theirs = A[i].diff(verA[ka], verA[kb])
+        ours = B[i].diff(verB[ka], verB[kb])
+        assert _tree_items(ours) == _tree_items(theirs), (seed, ka, kb)

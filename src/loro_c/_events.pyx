@@ -558,17 +558,18 @@ def _new_registry():
     return _DocEvents()
 
 
-def diff_batch(LoroDoc doc):
+def diff_batch(LoroDoc doc, bint tree_views=False):
     """The journal of a move between two versions (LoroDoc.diff) as a DiffBatch. Its
     `_idlp` holds, per (map ContainerID, key), the (Lamport, peer) of the write the key shows
-    at the end, (2**32 - 1, 0) when none: an undo composes map diffs by them, as loro does."""
+    at the end, (2**32 - 1, 0) when none: an undo composes map diffs by them, as loro does.
+    A tree's items are loro's replay of its moves, as a checkout's event lists them;
+    `tree_views`: the sequence that turns one view into the other instead, which
+    revert_to applies (handles/tree.pxi _apply_diff) to loro's result."""
     global _idlp_sink
     changed = [False]
     batch = DiffBatch()
     _idlp_sink = {}
-    if doc.evs is not None:
-        # a diff's trees keep the sequence that turns one view into the other: what
-        # apply_diff and revert_to (handles/tree.pxi) replay as loro's do
+    if tree_views and doc.evs is not None:
         doc.evs.tree_lca = None
     try:
         for cd in collect(doc, True, True, changed):

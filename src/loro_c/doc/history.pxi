@@ -243,6 +243,9 @@ cdef class DocHistory(DocCore):
         """The DiffBatch that takes the document from version `a` to version `b` (the diffs
         a checkout from `a` to `b` would report). The open transaction is committed first;
         the document's state does not change. LoroError when the log lacks an id."""
+        return self._diff(a, b, False)
+
+    def _diff(self, Frontiers a, Frontiers b, bint tree_views):
         cdef Py_ssize_t na = len(a._ids), nb = len(b._ids)
         cdef lc_id *ids = <lc_id*>malloc(<size_t>(na + nb + 1) * sizeof(lc_id))
         if ids == NULL:
@@ -252,7 +255,7 @@ cdef class DocHistory(DocCore):
             commit_txn(self)
             check_frontier_ids(self, a, ids)
             check_frontier_ids(self, b, &ids[na])
-            batch = diff_versions(self, ids, na, &ids[na], nb)
+            batch = diff_versions(self, ids, na, &ids[na], nb, tree_views)
         except BaseException:
             free(ids)
             release_and_deliver(self, False)
@@ -328,7 +331,7 @@ cdef class DocHistory(DocCore):
     def revert_to(self, Frontiers version):
         """Edit the document back to the state of `version`: the diff from the current
         state to it, applied as local edits (left in the open transaction, as in loro)."""
-        self.apply_diff(self.diff(self.state_frontiers, version))
+        self.apply_diff(self._diff(self.state_frontiers, version, True))
 
     def checkout_to_latest(self):
         """Show the latest version again and follow the log (attach)."""
