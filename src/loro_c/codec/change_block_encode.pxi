@@ -27,7 +27,8 @@ cdef list split_changes(list changes):
     into consecutive pieces (each piece depends on the previous one)."""
     cdef list out = []
     cdef Py_ssize_t i, n
-    for ch in sorted(changes, key=_PEER_COUNTER):
+    # one change (a relayed keystroke) needs no sort
+    for ch in (changes if len(changes) < 2 else sorted(changes, key=_PEER_COUNTER)):
         peer, counter, lamport, ts, msg, deps, ops = ch
         n = len(ops)
         if n == 0:
