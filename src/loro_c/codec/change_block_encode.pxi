@@ -409,7 +409,7 @@ cdef int write_block_struct(Writer* out, BlockSections* s, int64_t first_counter
 
 cdef int encode_block(Writer* out, list block) except -1:
     """One change block (all changes of one peer, contiguous counters)."""
-    cdef _Registers reg = _Registers()
+    cdef _Registers reg = _Registers.__new__(_Registers)
     cdef BlockSections s
     cdef BlockCols cols
     cdef Py_ssize_t n = len(block)
