@@ -249,7 +249,8 @@ class ExportMode:
     class Updates(ExportMode):
         __match_args__ = ("from_",)
         from_: VersionVector
-        def __init__(self, from_: VersionVector) -> None: ...
+        # built by __new__ alone (one per relayed update)
+        def __new__(cls, from_: VersionVector) -> ExportMode.Updates: ...
     class UpdatesInRange(ExportMode):
         __match_args__ = ("spans",)
         spans: typing.List[IdSpan]

@@ -31,6 +31,12 @@ from loro_c._doc cimport (kind_has_state, op_fits_kind, container_index, show_ro
 from loro_c._doc import kind_of_type, _TYPE_NAMES
 from loro_c.errors import LoroError, DecodeError
 from loro_c import _types
+from cpython.object cimport PyObject_GenericSetAttr
+
+# the status classes, looked up once: every import (a relayed keystroke) builds one status
+cdef object _VersionRange = _types.VersionRange
+cdef object _ImportStatus = _types.ImportStatus
+cdef object _codec_mod = None
 
 cdef extern from "stdlib.h":
     void qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *) noexcept nogil) nogil
@@ -198,10 +204,13 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
             for raw in changes:
                 stage_tuple(doc, raw)
         else:
-            from loro_c import _codec
+            global _codec_mod
+            if _codec_mod is None:
+                from loro_c import _codec
+                _codec_mod = _codec
             # like loro, a snapshot loaded into an empty document also brings the roots its
             # state lists, even those without ops
-            _codec.stage_blobs(doc, blobs, ((run.n_changes == 0 and run.n_pending_before == 0
+            _codec_mod.stage_blobs(doc, blobs, ((run.n_changes == 0 and run.n_pending_before == 0
                                              and shallow_loads)
                                             or doc.thin_materializing or doc.shallow_loading))
         applying = True
@@ -498,10 +507,17 @@ cdef uint32_t stage_container(LoroDoc doc, object cid, uint32_t op_kind) except?
         c = (<tuple>memo)[0]
         ckind = (<tuple>memo)[1]
     else:
-        ckind = kind_of_type(cid.container_type)
-        if not kind_has_state(ckind):
-            raise DecodeError(f"{_TYPE_NAMES[ckind]} containers are not supported by loro_c yet")
-        c = container_index(doc, cid, ckind)
+        found = doc.cid_index.get(cid)
+        if found is not None:
+            # registered already (decoders hand back the document's own id objects, so
+            # the probe hits by identity): no kind lookup through the ContainerType
+            c = found
+            ckind = doc.ckind[<uint32_t>found]
+        else:
+            ckind = kind_of_type(cid.container_type)
+            if not kind_has_state(ckind):
+                raise DecodeError(f"{_TYPE_NAMES[ckind]} containers are not supported by loro_c yet")
+            c = container_index(doc, cid, ckind)
         run.memo[id(cid)] = (c, ckind, cid)
         if cid not in doc.lnum:
             # a child created earlier in this import and deferred (stage_value): loro
@@ -917,8 +933,30 @@ cdef object finish(LoroDoc doc, ImportRun run, uint8_t *done, list old_done, dic
     ids = log.peer_ids
     ok = {ids[<uint32_t>p]: (span[0], span[1]) for p, span in success.items()}
     waits = {ids[<uint32_t>p]: tuple(span) for p, span in pend.items()}
-    return _types.ImportStatus(_types.VersionRange.from_map(ok),
-                               _types.VersionRange.from_map(waits) if waits else None)
+    return import_status(ok, waits if waits else None)
+
+
+cdef object version_range(dict m):
+    """A VersionRange holding `m` as it is: its peers are u64 and its bounds i32 already
+    (from_map's checks, a Python call per entry, are for user input)."""
+    vr = _VersionRange.__new__(_VersionRange)
+    PyObject_GenericSetAttr(vr, "_m", m)
+    return vr
+
+
+cdef object import_status(dict ok, dict waits):
+    """ImportStatus(VersionRange(ok), VersionRange(waits) or None), built without its
+    Python __init__ (the frozen class's fields set through the generic setter)."""
+    cls = _types.ImportStatus
+    success = version_range(ok)
+    pending = version_range(waits) if waits is not None else None
+    if cls is not _ImportStatus:
+        # replaced (tests interrupt an import there, after it applied)
+        return cls(success, pending)
+    st = _ImportStatus.__new__(_ImportStatus)
+    PyObject_GenericSetAttr(st, "success", success)
+    PyObject_GenericSetAttr(st, "pending", pending)
+    return st
 
 
 cdef int compact_pending(LoroDoc doc, PendingIndex pi) except -1:

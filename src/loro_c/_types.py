@@ -946,12 +946,16 @@ _make_export_mode("Snapshot", (), "Export the full history and the current state
 _Updates = _make_export_mode("Updates", ("from_",), "Export the ops not included in the VersionVector ``from_``.")
 
 
-def _updates_init(self, from_):
-    # one per exported update on a busy server: skip the generic argument parsing
+def _updates_new(cls, from_):
+    # one per exported update on a busy server: one Python frame (no ExportMode.__new__
+    # then __init__), no generic argument parsing
+    self = object.__new__(cls)
     object.__setattr__(self, "from_", from_)
+    return self
 
 
-_Updates.__init__ = _updates_init
+_Updates.__new__ = staticmethod(_updates_new)
+_Updates.__init__ = object.__init__
 _make_export_mode("UpdatesInRange", ("spans",), "Export the ops in ``spans`` (a list of IdSpan).")
 _make_export_mode("ShallowSnapshot", ("frontiers",),
                   "Export a snapshot whose history starts at ``frontiers``.")

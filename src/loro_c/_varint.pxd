@@ -57,6 +57,7 @@ ctypedef struct Writer:
     Py_ssize_t len
     Py_ssize_t cap
     int oom
+    int borrowed    # data is the caller's buffer (writer_init_on): copied out to grow, never freed
 
 
 # ---------------------------------------------------------------------------
@@ -281,6 +282,7 @@ cdef inline int writer_init(Writer* w, Py_ssize_t cap) noexcept nogil:
         cap = 16
     w.len = 0
     w.oom = 0
+    w.borrowed = 0
     w.data = <unsigned char*>malloc(<size_t>cap)
     if w.data == NULL:
         w.cap = 0
@@ -290,13 +292,24 @@ cdef inline int writer_init(Writer* w, Py_ssize_t cap) noexcept nogil:
     return 0
 
 
+cdef inline void writer_init_on(Writer* w, unsigned char* buf, Py_ssize_t cap) noexcept nogil:
+    """Start an empty writer on the caller's buffer of ``cap`` bytes (which must outlive
+    it): small outputs need no allocation; a larger one moves to the heap."""
+    w.len = 0
+    w.oom = 0
+    w.borrowed = 1
+    w.data = buf
+    w.cap = cap
+
+
 cdef inline void writer_free(Writer* w) noexcept nogil:
     """Release the buffer; safe to call twice."""
-    if w.data != NULL:
+    if w.data != NULL and not w.borrowed:
         free(w.data)
     w.data = NULL
     w.len = 0
     w.cap = 0
+    w.borrowed = 0
 
 
 cdef inline int writer_reserve(Writer* w, Py_ssize_t extra) noexcept nogil:
@@ -316,11 +329,17 @@ cdef inline int writer_reserve(Writer* w, Py_ssize_t extra) noexcept nogil:
             new_cap = need
             break
         new_cap *= 2
-    p = <unsigned char*>realloc(w.data, <size_t>new_cap)
+    if w.borrowed:
+        p = <unsigned char*>malloc(<size_t>new_cap)
+        if p != NULL and w.len > 0:
+            memcpy(p, w.data, <size_t>w.len)
+    else:
+        p = <unsigned char*>realloc(w.data, <size_t>new_cap)
     if p == NULL:
         w.oom = 1
         return -1
     w.data = p
+    w.borrowed = 0
     w.cap = new_cap
     return 0
 

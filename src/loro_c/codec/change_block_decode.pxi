@@ -17,6 +17,10 @@
 # decode_block reads the sections into C arrays (BlockArrays), then walks the ops once:
 # the per-kind payload readers either build change tuples or stage straight into a document.
 
+cdef enum:
+    BLOCK_SMALL_WORDS = 96     # words of BlockArrays.small
+
+
 ctypedef struct BlockArrays:
     uint64_t* peers
     int64_t* ch_start      # n_changes + 1 counter boundaries
@@ -40,14 +44,36 @@ ctypedef struct BlockArrays:
     uint32_t* doc_cid
     uint32_t* doc_key
     uint32_t* doc_peer
+    # the arrays of a small block (a relayed keystroke's: a few elements each) are carved
+    # from here instead of a calloc and free apiece; zeroed with the struct
+    Py_ssize_t small_used
+    int64_t small[BLOCK_SMALL_WORDS]
+
+
+cdef void* balloc(BlockArrays* a, Py_ssize_t n, size_t size) except NULL nogil:
+    """xalloc for one of the block's arrays (zeroed, at least one element)."""
+    cdef Py_ssize_t words
+    if n < 1:
+        n = 1
+    if n <= BLOCK_SMALL_WORDS:
+        words = <Py_ssize_t>((<size_t>n * size + 7) // 8)
+        if a.small_used + words <= BLOCK_SMALL_WORDS:
+            a.small_used += words
+            return &a.small[a.small_used - words]
+    return xalloc(n, size)
+
+
+cdef inline void bfree(BlockArrays* a, void* p) noexcept nogil:
+    if not (<char*>a.small <= <char*>p < <char*>(a.small + BLOCK_SMALL_WORDS)):
+        free(p)
 
 
 cdef void arrays_free(BlockArrays* a) noexcept nogil:
-    free(a.peers); free(a.ch_start); free(a.lamports); free(a.timestamps); free(a.msg_lens)
-    free(a.dep_self); free(a.dep_counts); free(a.dep_peers); free(a.dep_ctrs)
-    free(a.col_cidx); free(a.col_prop); free(a.col_tag); free(a.col_len)
-    free(a.del_peer); free(a.del_ctr); free(a.del_len); free(a.cid_kind)
-    free(a.doc_cid); free(a.doc_key); free(a.doc_peer)
+    bfree(a, a.peers); bfree(a, a.ch_start); bfree(a, a.lamports); bfree(a, a.timestamps)
+    bfree(a, a.msg_lens); bfree(a, a.dep_self); bfree(a, a.dep_counts); bfree(a, a.dep_peers)
+    bfree(a, a.dep_ctrs); bfree(a, a.col_cidx); bfree(a, a.col_prop); bfree(a, a.col_tag)
+    bfree(a, a.col_len); bfree(a, a.del_peer); bfree(a, a.del_ctr); bfree(a, a.del_len)
+    bfree(a, a.cid_kind); bfree(a, a.doc_cid); bfree(a, a.doc_key); bfree(a, a.doc_peer)
     memset(a, 0, sizeof(BlockArrays))
 
 
@@ -111,13 +137,13 @@ cdef int parse_header(BlockHead* h, BlockArrays* a) except -1:
     if np > <uint64_t>(reader_remaining(r) // 8):
         fail("peer table runs past the end of the block header")
     h.n_peers = <Py_ssize_t>np
-    a.peers = <uint64_t*>xalloc(h.n_peers, sizeof(uint64_t))
+    a.peers = <uint64_t*>balloc(a, h.n_peers, sizeof(uint64_t))
     for i in range(h.n_peers):
         if read_u64_le(r, &a.peers[i]) < 0:
             raise_reader_error(r)
     if N - 1 > reader_remaining(r):
         fail("change lengths run past the end of the block header")
-    a.ch_start = <int64_t*>xalloc(N + 1, sizeof(int64_t))
+    a.ch_start = <int64_t*>balloc(a, N + 1, sizeof(int64_t))
     a.ch_start[0] = h.counter_start
     for i in range(N - 1):
         r_uleb(r, &v)
@@ -131,9 +157,9 @@ cdef int parse_header(BlockHead* h, BlockArrays* a) except -1:
     if last_len <= 0:
         fail("change lengths exceed the block's counter range")
     a.ch_start[N] = h.counter_start + h.counter_len
-    a.dep_self = <uint8_t*>xalloc(N, sizeof(uint8_t))
+    a.dep_self = <uint8_t*>balloc(a, N, sizeof(uint8_t))
     bool_rle_read_n(r, N, a.dep_self)
-    a.dep_counts = <int64_t*>xalloc(N, sizeof(int64_t))
+    a.dep_counts = <int64_t*>balloc(a, N, sizeof(int64_t))
     rle_read_n(r, N, VK_ULEB, a.dep_counts)
     for i in range(N):
         # every dependency counter needs at least one bit of the delta-of-delta stream
@@ -141,14 +167,14 @@ cdef int parse_header(BlockHead* h, BlockArrays* a) except -1:
             fail("dependency count runs past the end of the block header")
         sum_deps += a.dep_counts[i]
     h.n_deps = <Py_ssize_t>sum_deps
-    a.dep_peers = <int64_t*>xalloc(h.n_deps, sizeof(int64_t))
+    a.dep_peers = <int64_t*>balloc(a, h.n_deps, sizeof(int64_t))
     rle_read_n(r, h.n_deps, VK_ULEB, a.dep_peers)
     for i in range(h.n_deps):
         if a.dep_peers[i] >= h.n_peers:
             fail("dependency peer index is not in the peer table")
-    a.dep_ctrs = <int64_t*>xalloc(h.n_deps, sizeof(int64_t))
+    a.dep_ctrs = <int64_t*>balloc(a, h.n_deps, sizeof(int64_t))
     dod_read_n(r, h.n_deps, a.dep_ctrs, 0, INT32_MAX)
-    a.lamports = <int64_t*>xalloc(N, sizeof(int64_t))
+    a.lamports = <int64_t*>balloc(a, N, sizeof(int64_t))
     dod_read_n(r, N - 1, a.lamports, 0, UINT32_MAX)
     if h.lamport_start + h.lamport_len < last_len:
         fail("change block lamport range is too short")
@@ -156,9 +182,9 @@ cdef int parse_header(BlockHead* h, BlockArrays* a) except -1:
     r_end(r, "change block header")
     # change_meta
     r = &h.meta
-    a.timestamps = <int64_t*>xalloc(N, sizeof(int64_t))
+    a.timestamps = <int64_t*>balloc(a, N, sizeof(int64_t))
     dod_read_n(r, N, a.timestamps, INT64_MIN, INT64_MAX)
-    a.msg_lens = <int64_t*>xalloc(N, sizeof(int64_t))
+    a.msg_lens = <int64_t*>balloc(a, N, sizeof(int64_t))
     rle_read_n(r, N, VK_ULEB, a.msg_lens)
     total = 0
     for i in range(N):
@@ -190,7 +216,7 @@ cdef list decode_cids(Reader* r, BlockHead* h, BlockArrays* a, list keys, LoroDo
     r_uleb(r, &n)
     if n > <uint64_t>(reader_remaining(r) // 5):
         fail("container table runs past the end of its section")
-    a.cid_kind = <uint8_t*>xalloc(<Py_ssize_t>n, sizeof(uint8_t))
+    a.cid_kind = <uint8_t*>balloc(a, <Py_ssize_t>n, sizeof(uint8_t))
     out = []
     for i in range(<Py_ssize_t>n):
         r_uleb(r, &fields)
@@ -264,10 +290,10 @@ cdef Py_ssize_t decode_ops_columns(BlockHead* h, BlockArrays* a, Py_ssize_t n_ci
 
 cdef int read_op_columns(Reader* cols, BlockArrays* a, Py_ssize_t n, Py_ssize_t n_cids) except -1 nogil:
     cdef Py_ssize_t got, i
-    a.col_cidx = <int64_t*>xalloc(n, sizeof(int64_t))
-    a.col_prop = <int64_t*>xalloc(n, sizeof(int64_t))
-    a.col_tag = <int64_t*>xalloc(n, sizeof(int64_t))
-    a.col_len = <int64_t*>xalloc(n, sizeof(int64_t))
+    a.col_cidx = <int64_t*>balloc(a, n, sizeof(int64_t))
+    a.col_prop = <int64_t*>balloc(a, n, sizeof(int64_t))
+    a.col_tag = <int64_t*>balloc(a, n, sizeof(int64_t))
+    a.col_len = <int64_t*>balloc(a, n, sizeof(int64_t))
     rle_read_all(&cols[0], VK_ZZ, a.col_cidx, n)
     delta_accumulate(a.col_cidx, n, 0, <int64_t>n_cids - 1)
     got = rle_read_all(&cols[1], VK_ZZ, a.col_prop, n)
@@ -295,9 +321,9 @@ cdef Py_ssize_t decode_del_columns(BlockHead* h, BlockArrays* a, Py_ssize_t n_op
     columnar_vec(&h.dels, 3, cols, "delete start ids")
     c0 = cols[0]
     n = rle_read_all(&c0, VK_ZZ, NULL, n_ops)
-    a.del_peer = <int64_t*>xalloc(n, sizeof(int64_t))
-    a.del_ctr = <int64_t*>xalloc(n, sizeof(int64_t))
-    a.del_len = <int64_t*>xalloc(n, sizeof(int64_t))
+    a.del_peer = <int64_t*>balloc(a, n, sizeof(int64_t))
+    a.del_ctr = <int64_t*>balloc(a, n, sizeof(int64_t))
+    a.del_len = <int64_t*>balloc(a, n, sizeof(int64_t))
     rle_read_all(&cols[0], VK_ZZ, a.del_peer, n)
     delta_accumulate(a.del_peer, n, 0, h.n_peers - 1)
     got = rle_read_all(&cols[1], VK_ZZ, a.del_ctr, n)
@@ -397,9 +423,9 @@ cdef list decode_block_ops(BlockHead* h, BlockArrays* a, Py_ssize_t* budget, Lor
             next_buffer(doc)
         st.staging = True
         st.values = doc.log.values
-        a.doc_cid = <uint32_t*>xalloc(n_cids + 1, sizeof(uint32_t))
-        a.doc_key = <uint32_t*>xalloc(len(keys) + 1, sizeof(uint32_t))
-        a.doc_peer = <uint32_t*>xalloc(h.n_peers + 1, sizeof(uint32_t))
+        a.doc_cid = <uint32_t*>balloc(a, n_cids + 1, sizeof(uint32_t))
+        a.doc_key = <uint32_t*>balloc(a, len(keys) + 1, sizeof(uint32_t))
+        a.doc_peer = <uint32_t*>balloc(a, h.n_peers + 1, sizeof(uint32_t))
         memset(a.doc_cid, 0xFF, (n_cids + 1) * sizeof(uint32_t))
         memset(a.doc_key, 0xFF, (len(keys) + 1) * sizeof(uint32_t))
         memset(a.doc_peer, 0xFF, (h.n_peers + 1) * sizeof(uint32_t))

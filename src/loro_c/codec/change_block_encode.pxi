@@ -27,7 +27,8 @@ cdef list split_changes(list changes):
     into consecutive pieces (each piece depends on the previous one)."""
     cdef list out = []
     cdef Py_ssize_t i, n
-    for ch in sorted(changes, key=_PEER_COUNTER):
+    # one change (a relayed keystroke) needs no sort
+    for ch in (changes if len(changes) < 2 else sorted(changes, key=_PEER_COUNTER)):
         peer, counter, lamport, ts, msg, deps, ops = ch
         n = len(ops)
         if n == 0:
@@ -57,6 +58,13 @@ cdef object change_len(tuple ch):
 
 # -- the columns of one block -----------------------------------------------------------------
 
+cdef enum:
+    N_BLOCK_VECS = 14           # the I64Vecs of BlockCols
+    VEC_INLINE = 4              # values of each held inside BlockCols
+    N_SECTION_WRITERS = 8       # the writers of BlockSections
+    SECTION_INLINE = 64         # bytes of each held inside BlockSections
+
+
 ctypedef struct BlockCols:
     # op columns, one row per op
     I64Vec cidx, prop, tag, length
@@ -67,6 +75,21 @@ ctypedef struct BlockCols:
     uint8_t* dep_self
     # deps other than the own previous op
     I64Vec dep_peers, dep_ctrs
+    # the vectors' first values (a one-op block, a relayed keystroke, allocates none)
+    int64_t small[N_BLOCK_VECS][VEC_INLINE]
+    uint8_t dep_self_small[VEC_INLINE]
+
+
+cdef void cols_init(BlockCols* c) noexcept nogil:
+    """(after a memset to 0)"""
+    cdef I64Vec* vs[N_BLOCK_VECS]
+    cdef int i
+    vs[0] = &c.cidx; vs[1] = &c.prop; vs[2] = &c.tag; vs[3] = &c.length
+    vs[4] = &c.del_peer; vs[5] = &c.del_ctr; vs[6] = &c.del_len
+    vs[7] = &c.lens; vs[8] = &c.lamports; vs[9] = &c.timestamps; vs[10] = &c.msg_lens
+    vs[11] = &c.dep_counts; vs[12] = &c.dep_peers; vs[13] = &c.dep_ctrs
+    for i in range(N_BLOCK_VECS):
+        vec_init_on(vs[i], c.small[i], VEC_INLINE)
 
 
 cdef void cols_free(BlockCols* c) noexcept nogil:
@@ -74,17 +97,15 @@ cdef void cols_free(BlockCols* c) noexcept nogil:
     vec_free(&c.del_peer); vec_free(&c.del_ctr); vec_free(&c.del_len)
     vec_free(&c.lens); vec_free(&c.lamports); vec_free(&c.timestamps); vec_free(&c.msg_lens)
     vec_free(&c.dep_counts); vec_free(&c.dep_peers); vec_free(&c.dep_ctrs)
-    free(c.dep_self)
+    if c.dep_self != &c.dep_self_small[0]:
+        free(c.dep_self)
     c.dep_self = NULL
 
 
 # The block's sections, plus a scratch writer for one column at a time.
 ctypedef struct BlockSections:
     Writer header, meta, cids, keys, ops, dels, values, tmp
-
-
-cdef enum:
-    N_SECTION_WRITERS = 8
+    unsigned char small[N_SECTION_WRITERS][SECTION_INLINE]    # their first bytes
 
 
 cdef void sections_list(BlockSections* s, Writer** ws) noexcept nogil:
@@ -97,8 +118,7 @@ cdef int sections_init(BlockSections* s) except -1:
     cdef int i
     sections_list(s, ws)
     for i in range(N_SECTION_WRITERS):
-        if writer_init(ws[i], 64) < 0:
-            raise_writer_error(ws[i])
+        writer_init_on(ws[i], s.small[i], SECTION_INLINE)
     return 0
 
 
@@ -408,7 +428,7 @@ cdef int write_block_struct(Writer* out, BlockSections* s, int64_t first_counter
 
 cdef int encode_block(Writer* out, list block) except -1:
     """One change block (all changes of one peer, contiguous counters)."""
-    cdef _Registers reg = _Registers()
+    cdef _Registers reg = _Registers.__new__(_Registers)
     cdef BlockSections s
     cdef BlockCols cols
     cdef Py_ssize_t n = len(block)
@@ -416,13 +436,17 @@ cdef int encode_block(Writer* out, list block) except -1:
     cdef list msgs = []
     memset(&s, 0, sizeof(BlockSections))
     memset(&cols, 0, sizeof(BlockCols))
+    cols_init(&cols)
     try:
         sections_init(&s)
         peer = block[0][0]
         reg.peer(peer)
         first_counter = block[0][1]
         first_lamport = block[0][2]
-        cols.dep_self = <uint8_t*>xalloc(n, 1)
+        if n <= VEC_INLINE:
+            cols.dep_self = &cols.dep_self_small[0]
+        else:
+            cols.dep_self = <uint8_t*>xalloc(n, 1)
         reg.positions = tree_positions(block)       # before any op, as Loro registers them
         end_counter = gather_block_ops(block, first_counter, reg, peer, &cols, &s.values)
         write_container_arena(&s.cids, reg)

@@ -262,24 +262,41 @@ ctypedef struct I64Vec:
     int64_t* data
     Py_ssize_t len
     Py_ssize_t cap
+    int borrowed        # data is the caller's buffer (vec_init_on): copied out to grow, never freed
+
+
+cdef inline void vec_init_on(I64Vec* v, int64_t* buf, Py_ssize_t cap) noexcept nogil:
+    """An empty vector on the caller's buffer of `cap` values (which must outlive it)."""
+    v.data = buf
+    v.len = 0
+    v.cap = cap
+    v.borrowed = 1
 
 
 cdef int vec_push(I64Vec* v, int64_t x) except -1:
     cdef int64_t* p
     cdef Py_ssize_t cap
     if v.len == v.cap:
-        cap = v.cap * 2 if v.cap else 16
-        p = <int64_t*>realloc(v.data, cap * sizeof(int64_t))
+        cap = v.cap * 2 if v.cap >= 8 else 16
+        if v.borrowed:
+            p = <int64_t*>malloc(cap * sizeof(int64_t))
+            if p != NULL and v.len > 0:
+                memcpy(p, v.data, v.len * sizeof(int64_t))
+        else:
+            p = <int64_t*>realloc(v.data, cap * sizeof(int64_t))
         if p == NULL:
             raise MemoryError("loro_c: out of memory while encoding")
         v.data = p
         v.cap = cap
+        v.borrowed = 0
     v.data[v.len] = x
     v.len += 1
     return 0
 
 
 cdef void vec_free(I64Vec* v) noexcept nogil:
-    free(v.data)
+    if not v.borrowed:
+        free(v.data)
     v.data = NULL
     v.len = v.cap = 0
+    v.borrowed = 0

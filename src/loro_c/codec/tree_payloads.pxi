@@ -146,6 +146,8 @@ cdef dict tree_positions(list block):
             for op in <list>ch[6]:
                 if op[0] == LC_OP_TREE and not isinstance(op[5], str):
                     found.add(op[6])
+    if not found:
+        return {}
     return {fi: k for k, fi in enumerate(sorted(found))}
 
 

@@ -109,9 +109,10 @@ cdef class _Registers:
         return i
 
     cdef Py_ssize_t cid(self, object c) except -1:
-        i = self.cid_idx.get(c)
-        if i is None:
-            i = self.cid_idx[c] = len(self.cids)
+        # one probe (a ContainerID hashes through Python)
+        cdef Py_ssize_t n = len(self.cids)
+        cdef Py_ssize_t i = self.cid_idx.setdefault(c, n)
+        if i == n:
             self.cids.append(c)
         return i
 

@@ -3,10 +3,17 @@
 # is _import.pyx; what an export gathers is doc/export.pxi; the formats are the codec's.
 
 
+cdef object _import_mod = None     # loro_c._import (it cimports this module)
+
+
 cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origin):
     """Import binary blobs or decoded change tuples under the lock, then queue the Import
     event (a detached import changes no state, so it has none, as in loro)."""
-    from loro_c import _import
+    global _import_mod
+    if _import_mod is None:
+        from loro_c import _import as m
+        _import_mod = m
+    _import = _import_mod
     doc_acquire(d)
     try:
         snap = events_module().import_begin(d) if d.evlog.on and not d.detached else None
@@ -298,6 +305,30 @@ cdef object _codec_module():
     return _codec_mod
 
 
+# ExportMode.Updates, the mode of every relayed update: export() tests for it first by
+# exact type, before the isinstance chain over the other modes
+cdef object _UpdatesMode = _types.ExportMode.Updates
+
+
+cdef object export_updates(LoroDoc d, start):
+    """The updates blob of every committed op not in the VersionVector `start` (called
+    under the lock)."""
+    commit_txn(d)
+    if not isinstance(start, VersionVector):
+        raise LoroValueError("ExportMode.Updates needs a VersionVector")
+    stamp = (<VersionVector>start)._stamp
+    start_map = (<VersionVector>start)._map
+    if d.shallow_sv is not None:
+        # the retained history only (loro's): from the shallow start on
+        clamped = shallow_clamp(d, start_map)
+        if clamped is not start_map:
+            start_map, stamp = clamped, None
+    codec = _codec_module()
+    return codec.encode_updates(collect_changes(
+        d, start_map, None, codec.MAX_OPS_PER_BLOCK,
+        stamp[1] if stamp is not None and stamp[0] == d.log.serial else -1, True, True))
+
+
 cdef int hide_unnamed_roots(LoroDoc d) except -1:
     """After a snapshot loaded into an empty document: an empty root that its state section
     does not name (a root cleared by delete_root_container) is not listed, as in loro,
@@ -324,6 +355,15 @@ cdef class DocExchange(DocHistory):
         `from_`; `UpdatesInRange(spans)` the ops in the id spans; `Snapshot()` Loro's
         FastSnapshot (history and state); `SnapshotAt(version)` the snapshot as it was at
         `version`. Pending local ops are committed first."""
+        if type(mode) is _UpdatesMode:
+            doc_acquire(self)
+            try:
+                blob = export_updates(self, mode.from_)
+            except BaseException:
+                release_and_deliver(self, False)
+                raise
+            release_and_deliver(self, True)
+            return blob
         if isinstance(mode, _types.ExportMode.SnapshotAt):
             if self.shallow_sv is not None:
                 raise LoroError("Export failed: Not implemented: fork_at on shallow docs")
@@ -348,21 +388,9 @@ cdef class DocExchange(DocHistory):
 
     def _export(self, mode):
         commit_txn(self)
-        from loro_c import _codec
         if isinstance(mode, _types.ExportMode.Updates):
-            start = mode.from_
-            if not isinstance(start, VersionVector):
-                raise LoroValueError("ExportMode.Updates needs a VersionVector")
-            stamp = (<VersionVector>start)._stamp
-            start_map = (<VersionVector>start)._map
-            if self.shallow_sv is not None:
-                # the retained history only (loro's): from the shallow start on
-                clamped = shallow_clamp(self, start_map)
-                if clamped is not start_map:
-                    start_map, stamp = clamped, None
-            return _codec.encode_updates(self._changes(
-                start_map, None, _codec.MAX_OPS_PER_BLOCK,
-                stamp[1] if stamp is not None and stamp[0] == self.log.serial else -1, True))
+            return export_updates(self, mode.from_)
+        from loro_c import _codec
         if isinstance(mode, _types.ExportMode.UpdatesInRange):
             changes = []
             for span in mode.spans:
@@ -634,7 +662,7 @@ cdef class DocExchange(DocHistory):
         """Import a binary blob (updates, or the history inside a snapshot). Missing
         dependencies leave changes pending; returns an ImportStatus. A malformed blob raises
         DecodeError and leaves the document exactly as it was."""
-        return self._import_locked([data])
+        return import_locked(self, [data], None, False, None)
 
     def import_with(self, bytes data, str origin):
         """Like import_, tagging the import with `origin` (reported to event subscribers)."""

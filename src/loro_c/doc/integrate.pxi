@@ -25,7 +25,10 @@ cdef int move_tracker_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
         k = d.log.walk_diff(d.tvv, tf, n_tf, ids, n)
         span = 0
         for i in range(k):
-            span += abs(<int64_t>d.log.moves[i].new_end - d.log.moves[i].old_end)
+            # (Cython's abs() of an int64_t goes through Python ints: one per move)
+            mv = d.log.moves[i]
+            span += (<int64_t>mv.new_end - mv.old_end if mv.new_end >= mv.old_end
+                     else <int64_t>mv.old_end - mv.new_end)
         if span >= NOGIL_MIN_MOVED:
             with nogil:
                 apply_moves(d, k)

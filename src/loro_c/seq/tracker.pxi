@@ -106,6 +106,7 @@ cdef int apply_status(SeqArena a, lc_id target, int32_t n, int mode) except -1 n
     cdef int64_t off, m
     cdef lc_span *s
     cdef uint32_t t
+    cdef bint was
     while n > 0:
         leaf = locate(a, target, &idx)
         t = a.nodes[leaf].tree
@@ -116,6 +117,7 @@ cdef int apply_status(SeqArena a, lc_id target, int32_t n, int mode) except -1 n
             m = n
         a.isolate(t, &leaf, &idx, off, m)
         s = &a.nodes[leaf].u.spans[idx]
+        was = span_visible(s)
         if mode == STATUS_SET_FUTURE:
             s.future = 1
         elif mode == STATUS_CLEAR_FUTURE:
@@ -124,7 +126,12 @@ cdef int apply_status(SeqArena a, lc_id target, int32_t n, int mode) except -1 n
             s.deleted += 1
         else:
             s.deleted -= 1
-        a.leaf_update(leaf)
+        # only a change of visibility moves the cached lengths (a concurrent import moves
+        # the tracker back and forth over many spans: no recount of each leaf)
+        if a.tree_is_text[t] & TREE_ANCHORED:
+            a.leaf_update(leaf)
+        elif span_visible(s) != was:
+            lens_shift_up(a, leaf, s, 1 if not was else -1, False)
         a.merge_around(leaf, idx)
         target.counter += <int32_t>m
         n -= <int32_t>m
