@@ -83,8 +83,14 @@ def _apply_list(h, items, made):
 def _insert_values(h, pos, values, made):
     for v, is_move in values:
         if is_move and _types.ValueOrContainer.is_container(v):
-            # a movable list's moved child: the batch has no diff of it, its content stays
-            _copy_into(h.insert_container(pos, _new_container(v.container.id)), v.container)
+            # a movable list's moved child: its content comes along, and the batch's diff
+            # of it (if any) goes to the copy
+            old = v.container.id
+            new = h.insert_container(pos, _new_container(old))
+            # (as this document holds it: the batch's handle reads the document the diff
+            # was made in, at its own version)
+            _copy_into(new, h.doc().get_container(old) or v.container)
+            made[old] = new.id
         else:
             _put(v, lambda x: h.insert(pos, x), lambda c: h.insert_container(pos, c), made)
         pos += 1
