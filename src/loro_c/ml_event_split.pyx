@@ -54,27 +54,71 @@ cdef inline uint64_t elem_hash(uint64_t peer, uint32_t lamport) noexcept:
 # an entry of `seq` with this bit names an insert's atom: loro's map takes it with
 # `insert`, which reserves room first even for a key it holds (a full table then grows);
 # a move's or a set's element is looked up first and inserted only when missing
-DEF ALWAYS = 0x8000000000000000ULL
+# (typed: a DEF of this size is a Python int, and every use of it Python arithmetic)
+cdef uint64_t ALWAYS = 0x8000000000000000ULL
+cdef uint64_t KEY_BITS = 0x7FFFFFFFFFFFFFFFULL
+
+
+cdef inline uint64_t member_slot(int64_t key, int64_t cap) noexcept:
+    return ((<uint64_t>key * 0x9E3779B97F4A7C15ULL) >> 32) & <uint64_t>(cap - 1)
 
 
 cdef class ElementMap:
     """One of loro's hash maps of elements, as hashbrown lays it out: a table of keys
     ((peer index << 32) | Lamport, -1 free) grown by rehashing in iteration order. Keys
     are never removed, so a key sits before the first free bucket of its probe sequence."""
-    cdef int64_t *table
-    cdef uint64_t *hashes           # per bucket, the hash of its key
-    cdef int64_t size, room, items
-    cdef public int64_t fed         # (a checkout's map: the state moves noted so far)
+    # (its fields: ml_event_split.pxd)
 
     def __cinit__(self):
         self.fed = 0
         self.table = NULL
         self.hashes = NULL
         self.size = self.room = self.items = 0
+        self.mset = NULL
+        self.mcap = 0
 
     def __dealloc__(self):
         free(self.table)
         free(self.hashes)
+        free(self.mset)
+
+    cdef bint has(self, int64_t key) noexcept:
+        cdef uint64_t i
+        if self.mcap == 0:
+            return False
+        i = member_slot(key, self.mcap)
+        while self.mset[i] >= 0:
+            if self.mset[i] == key:
+                return True
+            i = (i + 1) & <uint64_t>(self.mcap - 1)
+        return False
+
+    cdef int add_member(self, int64_t key) except -1:
+        """Note a key the table does not hold yet (its `items` counts it already)."""
+        cdef int64_t ncap, k
+        cdef int64_t *nset
+        cdef uint64_t i
+        if 2 * self.items > self.mcap:
+            ncap = self.mcap * 2 if self.mcap else 64
+            nset = <int64_t*>malloc(ncap * sizeof(int64_t))
+            if nset == NULL:
+                raise MemoryError()
+            for k in range(ncap):
+                nset[k] = -1
+            for k in range(self.mcap):
+                if self.mset[k] >= 0:
+                    i = member_slot(self.mset[k], ncap)
+                    while nset[i] >= 0:
+                        i = (i + 1) & <uint64_t>(ncap - 1)
+                    nset[i] = self.mset[k]
+            free(self.mset)
+            self.mset = nset
+            self.mcap = ncap
+        i = member_slot(key, self.mcap)
+        while self.mset[i] >= 0:
+            i = (i + 1) & <uint64_t>(self.mcap - 1)
+        self.mset[i] = key
+        return 0
 
     cdef int64_t find(self, int64_t key, uint64_t h) noexcept:
         """The bucket holding `key`, -1 when none."""
@@ -142,22 +186,29 @@ cdef class ElementMap:
         self.hashes[j] = h
         self.room -= 1
         self.items += 1
+        self.add_member(key)
         return 0
 
     cdef int feed(self, seq, list peer_ids) except -1:
         """Insert the elements of `seq` (see ALWAYS) in order."""
-        cdef uint64_t e, h
-        cdef int64_t key
+        cdef uint64_t e
         for x in seq:
             e = x
-            key = <int64_t>(e & ~ALWAYS)
-            h = elem_hash(<uint64_t>peer_ids[key >> 32], <uint32_t>(key & 0xFFFFFFFF))
-            if self.find(key, h) >= 0:
-                if e & ALWAYS:
-                    self.reserve()
-            else:
-                self.put(key, h)
+            self.feed_one(e, <uint64_t>peer_ids[(e & KEY_BITS) >> 32])
         return 0
+
+    cdef int feed_one(self, uint64_t e, uint64_t peer) except -1:
+        """Insert one element (see ALWAYS) of a peer with id `peer`."""
+        cdef int64_t key = <int64_t>(e & KEY_BITS)
+        if self.has(key):
+            if e & ALWAYS:
+                self.reserve()
+        else:
+            self.put(key, elem_hash(peer, <uint32_t>(key & 0xFFFFFFFF)))
+        return 0
+
+    def __len__(self):
+        return self.items
 
     def note(self, seq, list peer_ids):
         """Insert the elements of `seq` (see ALWAYS) in order."""

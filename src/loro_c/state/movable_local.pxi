@@ -680,6 +680,25 @@ def _ml_cross_check(bint on):
     return ml_cross_checked
 
 
+def _ml_calc_store(LoroDoc doc):
+    """(tests) What a document keeps for its MovableList checkout maps: (state moves not
+    yet noted in them, maps, their keys)."""
+    cdef MovableState s = doc.mls
+    if s is None:
+        return (0, 0, 0)
+    maps = list(s.calc_keys.values()) if s.calc_keys is not None else []
+    return (len(s.calc_walks) if s.calc_walks is not None else 0, len(maps),
+            sum(len(m) for m in maps))
+
+
+cdef int ml_check_walks(LoroDoc d) except -1:
+    """AssertionError when more state moves wait than ml_fold_walks lets wait."""
+    if d.mls is not None and d.mls.calc_walks is not None \
+            and len(d.mls.calc_walks) > ML_WALKS_KEPT:
+        raise AssertionError(f"{len(d.mls.calc_walks)} state moves wait for the MovableList maps")
+    return 0
+
+
 cdef int64_t ml_atom_place(LoroDoc d, uint32_t c, lc_id atom, int64_t *abs_at) except -2:
     """The op position of list item `atom` of container `c` (-1 when not visible), and in
     `abs_at` its absolute index (tombstones counted: the document order of items, old or
@@ -1091,18 +1110,15 @@ cdef tuple ml_calc_elements(LoroDoc d, uint32_t c, list idxs, list recs, list na
     from loro_c._dag_order import walk_containers
     kept = None
     if idxs is None:
-        from loro_c.ml_event_split import ElementMap
         if s.calc_keys is None:
             s.calc_keys = {}
         kept = s.calc_keys.get(c)
         if kept is None:
             kept = s.calc_keys[c] = ElementMap()
         # the walks of the state's moves since this map last caught up, this one's last
-        walks = s.calc_walks if s.calc_walks is not None else [lca]
+        walks = s.calc_walks if s.calc_walks is not None else [[lca[0], lca[1], None]]
         for k in range(kept.fed, len(walks)):
-            ranges = []
-            walk_containers(d.log, list(walks[k][0]), list(walks[k][1]), ranges)
-            kept.note(ml_walk_elements(d, c, ranges), peer_ids)
+            ml_feed_walk(d, s.calc_keys, ml_walk_ranges(d, walks[k]), k, c)
         kept.fed = len(walks)
         seq = ()
     else:
@@ -1112,6 +1128,104 @@ cdef tuple ml_calc_elements(LoroDoc d, uint32_t c, list idxs, list recs, list na
     shown = sorted([(r[CH_NEW_OP], r[CH_KEY]) for r in recs
                     if r[CH_AJ] >= 0 and (r[CH_BI] < 0 or r[CH_BPOS] != r[CH_APOS])])
     return seq, [x[1] for x in shown], kept
+
+
+# the state moves kept unreplayed at most (MovableState.calc_walks): past them,
+# ml_fold_walks brings every list's map up to date
+cdef Py_ssize_t ML_WALKS_KEPT = 8
+
+
+cdef list ml_walk_ranges(LoroDoc d, list walk):
+    """The id ranges loro's checkout calculator visits for one state move (an entry of
+    MovableState.calc_walks: [from, to, ranges or None]), found once."""
+    if walk[2] is None:
+        from loro_c._dag_order import walk_containers
+        ranges = []
+        walk_containers(d.log, list(walk[0]), list(walk[1]), ranges)
+        walk[2] = ranges
+    return walk[2]
+
+
+cdef int ml_fold_walks(LoroDoc d) except -1:
+    """Note the elements of every pending state move (MovableState.calc_walks) in the kept
+    map of each MovableList they name, as loro's calculator did at each move, and forget
+    the moves: their number stays bounded, and so does the memory of a document checked
+    out many times with nobody subscribed. A list with no map yet gets one when a move
+    names it (one that none names has the empty map a later event creates). Called past
+    ML_WALKS_KEPT moves and before the log gains changes: a walk depends on loro's DAG
+    nodes, which a new change may split (a dependency into a node), so the moves are
+    replayed on the DAG of their time."""
+    cdef MovableState s = d.mls
+    cdef Py_ssize_t k
+    cdef ElementMap kept
+    if s is None or not s.calc_walks:
+        return 0
+    walks = s.calc_walks
+    s.calc_walks = None
+    if d.shallow_sv is not None:
+        return 0        # (no map is read then: ml_calc_elements)
+    if s.calc_keys is None:
+        s.calc_keys = {}
+    for k in range(len(walks)):
+        ml_feed_walk(d, s.calc_keys, ml_walk_ranges(d, walks[k]), k, -1)
+    for kept in s.calc_keys.values():
+        kept.fed = 0
+    return 0
+
+
+cdef int ml_feed_walk(LoroDoc d, dict maps, list ranges, Py_ssize_t k, int64_t only) except -1:
+    """Note the elements the ops in id `ranges` (a walk: (peer index, start, end), in walk
+    order) name in the map (`maps`: container -> ElementMap, one made when missing) of
+    their MovableList (of container `only`, when not -1), in walk order: an insert's atoms
+    (marked ML_ALWAYS), a move's or a set's element. That walk is state move `k`: a map
+    already fed past it is left alone."""
+    cdef OpLog log = d.log
+    cdef lc_change *ch
+    cdef lc_op *op
+    cdef uint32_t p
+    cdef int32_t s0, s1, olen, a0, a1, i
+    cdef int64_t pos, j, last_c = -1
+    cdef ElementMap m = None
+    cdef bint skip = True
+    for p, s0, s1 in ranges:
+        pos = log.find_change_pos(p, s0)
+        while pos >= 0 and pos < log.by_peer[p].len:
+            ch = &log.changes[log.by_peer[p].idx[pos]]
+            if ch.counter >= s1:
+                break
+            for j in range(ch.ops_off, ch.ops_off + ch.ops_len):
+                op = &log.ops[j]
+                if op.kind != LC_OP_INSERT and op.kind != LC_OP_MOVE and op.kind != LC_OP_SET:
+                    continue
+                if <int64_t>op.container != last_c:
+                    if only >= 0 and op.container != only:
+                        continue
+                    if d.ckind[op.container] != KIND_MOVABLE_LIST:
+                        continue
+                    olen = op.len if op.len > 0 else (-op.len if op.len < 0 else 1)
+                    if op.counter + olen <= s0 or op.counter >= s1:
+                        continue
+                    last_c = op.container
+                    m = maps.get(op.container)
+                    if m is None:
+                        m = maps[op.container] = ElementMap()
+                    skip = m.fed > k
+                if skip:
+                    continue
+                olen = op.len if op.len > 0 else (-op.len if op.len < 0 else 1)
+                if op.counter + olen <= s0 or op.counter >= s1:
+                    continue
+                if op.kind == LC_OP_INSERT:
+                    a0 = max(op.counter, s0)
+                    a1 = min(op.counter + olen, s1)
+                    for i in range(a0, a1):
+                        m.feed_one(ML_ALWAYS | (<uint64_t>p << 32)
+                                   | (ch.lamport + <uint32_t>(i - ch.counter)), log.peer_ids[p])
+                else:
+                    m.feed_one((<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter,
+                               log.peer_ids[op.start_id.peer])
+            pos += 1
+    return 0
 
 
 # an element named by an insert (ml_event_split.ALWAYS)
