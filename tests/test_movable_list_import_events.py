@@ -279,11 +279,11 @@ def test_split_cases_match_loro(kind, seed, k):
     assert raw(want)        # (the event shows a list diff)
 
 
-def _unpointed_delete_only(mod):
+def _unpointed_delete_only(mod, n_front=0):
     """An import whose only change to the list deletes a list item no element points at:
     element 0, moved concurrently by peers 1 and 2, stands on 2's item (its move's Lamport
     is higher); peer 3, who saw only 1's move, moves it again, which deletes 1's item (3's
-    new item loses to 2's too)."""
+    new item loses to 2's too). Peer 3 also inserts `n_front` items at the front."""
     docs = []
     for p in range(4):
         d = mod.LoroDoc()
@@ -305,6 +305,8 @@ def _unpointed_delete_only(mod):
     b.commit()
     c.import_(a.export(mod.ExportMode.Updates(c.oplog_vv)))
     c.get_movable_list("l").mov(2, 1)
+    for i in range(n_front):
+        c.get_movable_list("l").insert(0, 1000 + i)
     c.commit()
     d.import_(a.export(mod.ExportMode.Updates(d.oplog_vv)))
     d.import_(b.export(mod.ExportMode.Updates(d.oplog_vv)))
@@ -322,6 +324,20 @@ def test_import_deleting_an_unpointed_item_reports_a_retain():
     got = _unpointed_delete_only(loro_c)
     assert got == want
     assert [[r[2] for r in ev] for ev in want[0]] == [[("List", [("r", 2)])]]
+
+
+@pytest.mark.parametrize("n_front", [10, 300, 1000])
+def test_large_import_deleting_an_unpointed_item_ends_in_its_retain(n_front):
+    """The same with inserts at the front: loro's event ends with the retain over the two
+    items before the unpointed one. An import of more atoms than its diff reads one by one
+    (state/movable_local.pxi ML_SMALL_ATOMS) finds that retain too (ml_import_tail; before,
+    300 and 1000 inserts ended in [..., insert 3] where loro has [..., retain 2])."""
+    want = _unpointed_delete_only(loro, n_front)
+    got = _unpointed_delete_only(loro_c, n_front)
+    assert got == want
+    assert want[0][0][0][2][1][-1] == ("r", 2)
+    # (and without the inserts, an import the diff reads one by one, cross-checked)
+    assert _unpointed_delete_only(loro_c) == _unpointed_delete_only(loro)
 
 
 def run_late_subscriber(mod, seed):

@@ -803,6 +803,82 @@ cdef inline int64_t ml_lower_i64(const int64_t *a, int64_t n, int64_t x) noexcep
     return lo
 
 
+# the most atoms an import inserts and removes for which ml_import_tail is found (past
+# it, an import's diff goes without loro's retain of a last run of list items no element
+# points at)
+cdef int64_t ML_TAIL_ATOMS = 1 << 16
+
+
+cdef int64_t ml_import_tail(LoroDoc d, uint32_t c, MLBefore b, list fresh, list gone) except -2:
+    """ml_changes_small's `tail` for an import it does not diff (the same atoms): the items
+    of `b` before the last list item of `c` the import removed that was visible before (in
+    document order), -1 when none or not known."""
+    cdef SeqArena seq = d.seq
+    cdef int64_t n_fresh = len(fresh), n_gone = len(gone), k, m, at, n_added = 0
+    cdef int64_t n_removed = 0, last_abs = -1, last_vis = 0
+    cdef int64_t *mem
+    cdef int64_t *added
+    cdef int64_t *removed
+    cdef int64_t *gone_a
+    cdef int64_t *fresh_a
+    cdef uint64_t key
+    cdef lc_id atom
+    cdef int idx, j
+    cdef uint32_t leaf
+    cdef lc_span *sp
+    if b is None or b.elem_index is not ml_state(d).elem_index or d.detached or ml_state(d).dirty:
+        return -1
+    mem = <int64_t*>malloc(<size_t>(2 * n_fresh + 2 * n_gone + 1) * sizeof(int64_t))
+    if mem == NULL:
+        raise MemoryError()
+    fresh_a = mem
+    added = mem + n_fresh
+    gone_a = mem + 2 * n_fresh
+    removed = gone_a + n_gone
+    try:
+        for k in range(n_fresh):
+            key = fresh[k]
+            fresh_a[k] = <int64_t>key
+            if ml_atom_place(d, c, make_id(<uint32_t>(key >> 32), <int32_t>(key & 0xFFFFFFFF)), &at) >= 0:
+                added[n_added] = at
+                n_added += 1
+        qsort(fresh_a, <size_t>n_fresh, sizeof(int64_t), cmp_i64)
+        for k in range(n_gone):
+            gone_a[k] = <int64_t>(<uint64_t>gone[k])
+        qsort(gone_a, <size_t>n_gone, sizeof(int64_t), cmp_i64)
+        k = 0
+        while k < n_gone:
+            m = k + 1
+            while m < n_gone and gone_a[m] == gone_a[k]:
+                m += 1
+            key = <uint64_t>gone_a[k]
+            at = ml_lower_i64(fresh_a, n_fresh, gone_a[k])
+            if not (at < n_fresh and fresh_a[at] == gone_a[k]):
+                atom = make_id(<uint32_t>(key >> 32), <int32_t>(key & 0xFFFFFFFF))
+                leaf = locate(seq, atom, &idx)
+                sp = &seq.nodes[leaf].u.spans[idx]
+                # visible before iff the import's removals are all it took (as in
+                # ml_changes_small)
+                if seq.nodes[leaf].tree == d.ctree[c] and sp.future == 0 and sp.deleted == m - k:
+                    at = atom.counter - sp.id.counter
+                    for j in range(idx):
+                        at += seq.nodes[leaf].u.spans[j].len
+                    removed[n_removed] = at + seq.left_of(leaf, False)
+                    if removed[n_removed] > last_abs:
+                        last_abs = removed[n_removed]
+                        last_vis = visible_before(seq, leaf, idx, atom.counter)
+                    n_removed += 1
+            k = m
+        if last_abs < 0:
+            return -1
+        qsort(added, <size_t>n_added, sizeof(int64_t), cmp_i64)
+        qsort(removed, <size_t>n_removed, sizeof(int64_t), cmp_i64)
+        return ml_before_lower(b, last_vis - ml_lower_i64(added, n_added, last_abs)
+                               + ml_lower_i64(removed, n_removed, last_abs))
+    finally:
+        free(mem)
+
+
 cdef list ml_changes_small(LoroDoc d, uint32_t c, MLBefore b, list touched, list fresh,
                            list gone, dict low, int64_t *tail):
     """ml_changes for an import of a few ops, without the view after (None when it does not
@@ -1034,13 +1110,13 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
         elif op.kind == LC_OP_MOVE or op.kind == LC_OP_SET:
             touched.append((<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter)
             named.append(touched[len(touched) - 1])
-        if len(fresh) + len(gone) <= ML_SMALL_ATOMS:
+        if len(fresh) + len(gone) <= ML_TAIL_ATOMS:
             if op.kind == LC_OP_INSERT or op.kind == LC_OP_MOVE:
                 for i in range(note.len):
                     fresh.append((<uint64_t>note.peer << 32) | <uint32_t>(note.counter + i))
             if op.kind == LC_OP_DELETE or op.kind == LC_OP_MOVE:
                 ml_removed_atoms(d.seq, note.peer, note.counter, note.counter + note.len, gone,
-                                 ML_SMALL_ATOMS)
+                                 ML_TAIL_ATOMS)
     peer_ids = [log.peer_ids[k] for k in range(log.n_peers)]
     v.n_op = v.n_user = 0
     v.op_gap = v.elem = NULL
@@ -1054,9 +1130,13 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
     if recs is None:
         low = None
         tail = -1
+        if idxs is not None and len(fresh) + len(gone) <= ML_TAIL_ATOMS:
+            tail = ml_import_tail(d, c, snap, fresh, gone)
         recs = ml_changes(d, c, snap, &v)
     elif ml_cross_check:
         ml_check_small(d, c, snap, recs, low)
+        if ml_import_tail(d, c, snap, fresh, gone) != tail:
+            raise AssertionError(f"movable list import tail: {ml_import_tail(d, c, snap, fresh, gone)} != {tail}")
     seq, extra, kept = ml_calc_elements(d, c, idxs, recs, named, peer_ids)
     cdef int64_t nn = 0, q, w
     cdef int64_t *nops = <int64_t*>malloc((len(recs) + 1) * sizeof(int64_t))
