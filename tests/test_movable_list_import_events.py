@@ -279,11 +279,12 @@ def test_split_cases_match_loro(kind, seed, k):
     assert raw(want)        # (the event shows a list diff)
 
 
-def _unpointed_delete_only(mod, n_front=0):
+def _unpointed_delete_only(mod, n_front=0, checkouts=False):
     """An import whose only change to the list deletes a list item no element points at:
     element 0, moved concurrently by peers 1 and 2, stands on 2's item (its move's Lamport
     is higher); peer 3, who saw only 1's move, moves it again, which deletes 1's item (3's
-    new item loses to 2's too). Peer 3 also inserts `n_front` items at the front."""
+    new item loses to 2's too). Peer 3 also inserts `n_front` items at the front. With
+    `checkouts`: the events of checkouts over 3's changes instead."""
     docs = []
     for p in range(4):
         d = mod.LoroDoc()
@@ -310,6 +311,18 @@ def _unpointed_delete_only(mod, n_front=0):
     c.commit()
     d.import_(a.export(mod.ExportMode.Updates(d.oplog_vv)))
     d.import_(b.export(mod.ExportMode.Updates(d.oplog_vv)))
+    if checkouts:
+        # d goes back to before c's changes and forward again, twice
+        mid = d.oplog_frontiers
+        d.import_(c.export(mod.ExportMode.Updates(d.oplog_vv)))
+        log, out = [], []
+        sub = d.subscribe_root(lambda e: log.append(normal(e)))
+        for move in (lambda: d.checkout(mid), d.checkout_to_latest) * 2:
+            log.clear()
+            move()
+            out.append((log[:], d.get_deep_value()))
+        del sub
+        return out
     log = []
     sub = d.subscribe_root(lambda e: log.append(normal(e)))
     d.import_(c.export(mod.ExportMode.Updates(d.oplog_vv)))
@@ -337,6 +350,20 @@ def test_large_import_deleting_an_unpointed_item_ends_in_its_retain(n_front):
     assert got == want
     assert want[0][0][0][2][1][-1] == ("r", 2)
     # (and without the inserts, an import the diff reads one by one, cross-checked)
+    assert _unpointed_delete_only(loro_c) == _unpointed_delete_only(loro)
+
+
+@pytest.mark.parametrize("n_front", [0, 2, 300])
+def test_checkouts_removing_an_unpointed_item_end_in_its_retain(n_front):
+    """Checkouts compose that retain too: back over 3's changes removes 3's own new item
+    (no element points at it: [retain 1]), forward removes 1's ([retain 2]; loro_c's
+    checkouts keep the unpointed list items they find, ml_checkout_tail; before, these
+    events had no retain at their end, or were empty)."""
+    want = _unpointed_delete_only(loro, n_front, True)
+    got = _unpointed_delete_only(loro_c, n_front, True)
+    assert got == want
+    assert [ev[0][0][2][1][-1] for ev, _ in want] == [("r", 1), ("r", 2)] * 2
+    # (and an import the diff reads one by one, cross-checked)
     assert _unpointed_delete_only(loro_c) == _unpointed_delete_only(loro)
 
 

@@ -194,7 +194,7 @@ cdef int note_moved_op(LoroDoc d, lc_op *op, uint32_t p, int32_t lo, int32_t hi,
                        -3 if e == NULL else e.slot)
     if d.ckind[op.container] == KIND_MOVABLE_LIST:
         # its items before the move, diffed against after (state/movable_list.pxi)
-        ml_note_before(d, op.container)
+        ml_note_before_move(d, op.container)
     if op.kind == LC_OP_TREE:
         tree_note_before(d, op.container)       # state/tree.pxi
     if op.kind == LC_OP_MARK_END:

@@ -252,6 +252,9 @@ cdef class MLBefore:
     cdef int32_t *bidx
     cdef int64_t bidx_lo, bidx_hi
     cdef dict elem_index        # the elements' table then (ml_clear replaces it)
+    # a checkout's: the visible list items no element stood on, [(op position, peer index,
+    # counter)] (None: not kept)
+    cdef list unpointed
 
     def __dealloc__(self):
         free(self.key)
@@ -278,6 +281,67 @@ cdef int ml_note_before(LoroDoc d, uint32_t c) except -1:
         return 0
     s.before[c] = ml_snap(d, c)
     return 0
+
+
+cdef int ml_note_before_move(LoroDoc d, uint32_t c) except -1:
+    """ml_note_before for a checkout, which also keeps the visible list items no element
+    stands on (ml_checkout_tail: loro's first step counts their removal)."""
+    cdef MovableState s
+    cdef MLBefore b
+    if not d.evlog.on:
+        return 0
+    s = ml_state(d)
+    if c in s.before:
+        return 0
+    b = ml_snap(d, c)
+    s.before[c] = b
+    b.unpointed = ml_unpointed(d, c, b)
+    return 0
+
+
+cdef list ml_unpointed(LoroDoc d, uint32_t c, MLBefore b):
+    """The visible list items of `c` no element stands on, as MLBefore.unpointed (a walk
+    over the list only when there are any: concurrent moves leave them)."""
+    cdef MovableState s = ml_state(d)
+    cdef SeqArena seq = d.seq
+    cdef uint32_t t = d.ctree[c], leaf
+    cdef int idx
+    cdef int64_t off, n = seq.visible_len(t), op = 0, slot, e, i
+    cdef lc_span *sp
+    out = []
+    if n == b.n:
+        return out
+    leaf = seq.find_visible(t, 0, &idx, &off)
+    while leaf != LC_NO_NODE and op < n:
+        while idx < seq.nodes[leaf].n:
+            sp = &seq.nodes[leaf].u.spans[idx]
+            if span_visible(sp):
+                for i in range(sp.len):
+                    slot = <int64_t>sp.content + i
+                    e = s.slot_elem[slot] if slot < s.cap_slot else -1
+                    if not (e >= 0 and s.elems[e].pos_slot == slot):
+                        out.append((op + i, sp.id.peer, sp.id.counter + <int32_t>i))
+                op += sp.len
+            idx += 1
+        leaf = seq.nodes[leaf].next_leaf
+        idx = 0
+    return out
+
+
+cdef int64_t ml_checkout_tail(LoroDoc d, uint32_t c, MLBefore b, list recs) except -2:
+    """ml_changes_small's `tail` for a checkout: the items of `b` before the last list item
+    visible before and not now (pointed at or not), -1 when none or not known."""
+    cdef int64_t last = -1, bi
+    if b is None or b.unpointed is None:
+        return -1
+    for r in recs:
+        bi = r[CH_BI]
+        if bi >= 0 and r[CH_OLD_OP] < 0 and b.op[bi] > last:
+            last = b.op[bi]
+    for op, p, ctr in b.unpointed:
+        if op > last and ml_atom_op(d, c, make_id(p, ctr)) < 0:
+            last = op
+    return ml_before_lower(b, last) if last >= 0 else -1
 
 
 cdef MLBefore ml_snap(LoroDoc d, uint32_t c):
@@ -1133,6 +1197,8 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
         if idxs is not None and len(fresh) + len(gone) <= ML_TAIL_ATOMS:
             tail = ml_import_tail(d, c, snap, fresh, gone)
         recs = ml_changes(d, c, snap, &v)
+        if idxs is None:
+            tail = ml_checkout_tail(d, c, snap, recs)
     elif ml_cross_check:
         ml_check_small(d, c, snap, recs, low)
         if ml_import_tail(d, c, snap, fresh, gone) != tail:
