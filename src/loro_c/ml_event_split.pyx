@@ -777,13 +777,56 @@ def import_ops(changed, base_at, seq, extra, peer_ids, values, same_value, diffe
     takes two values as equal; diffed: the same diff from comparing the items
     (ml_import_ops), whose effect and is_move flags are loro's, or None. The replay's
     split is returned when it agrees with `diffed` (the versions loro walks between are
-    modelled, see loro_c._dag_order), else `diffed`. tail: the items shown before that
+    modelled, see loro_c._dag_order) in canonical form, or gives the same list (where
+    it moves an element back onto its index, which `diffed` keeps), else `diffed`. tail: the items shown before that
     lie before the last list item the import removed (pointed at or not; -1: none, or not
     known)."""
     ops = _replay(changed, base_at, seq, extra, peer_ids, values, same_value, kept, tail)
     if diffed is None or _canonical(ops) == _canonical(diffed):
         return ops
+    if _same_effect(ops, diffed, changed, values, same_value):
+        # (the replay moved an element back onto its index with its value, which comparing
+        # items takes for a kept item: loro reports that move)
+        return ops
     return diffed
+
+
+def _same_effect(a, b, changed, values, same_value):
+    """Whether deltas `a` and `b` (as ops) give the same list from the one before: its items
+    are the changed elements' values before (`changed`) and, elsewhere, items kept as they
+    are (distinct), each is_move insert taken as its value."""
+    known = {row[1]: row[2] for row in changed if row[1] >= 0}
+
+    def run(ops):
+        out = []
+        at = 0
+        for op in ops:
+            if op[0] == 0:
+                for i in range(at, at + op[1]):
+                    out.append(("v", known[i]) if i in known else ("k", i))
+                at += op[1]
+            elif op[0] == 1:
+                out.extend(("v", v) for v in op[1])
+            else:
+                at += op[1]
+        return out, at
+
+    ra, ca = run(a)
+    rb, cb = run(b)
+    end = max(ca, cb)
+    ra.extend(("v", known[i]) if i in known else ("k", i) for i in range(ca, end))
+    rb.extend(("v", known[i]) if i in known else ("k", i) for i in range(cb, end))
+    if len(ra) != len(rb):
+        return False
+    for x, y in zip(ra, rb):
+        if x[0] != y[0]:
+            return False
+        if x[0] == "k":
+            if x[1] != y[1]:
+                return False
+        elif x[1] != y[1] and not same_value(values[x[1]], values[y[1]]):
+            return False
+    return True
 
 
 # per changed element (a rec of `changed`)
