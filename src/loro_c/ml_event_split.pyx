@@ -54,27 +54,71 @@ cdef inline uint64_t elem_hash(uint64_t peer, uint32_t lamport) noexcept:
 # an entry of `seq` with this bit names an insert's atom: loro's map takes it with
 # `insert`, which reserves room first even for a key it holds (a full table then grows);
 # a move's or a set's element is looked up first and inserted only when missing
-DEF ALWAYS = 0x8000000000000000ULL
+# (typed: a DEF of this size is a Python int, and every use of it Python arithmetic)
+cdef uint64_t ALWAYS = 0x8000000000000000ULL
+cdef uint64_t KEY_BITS = 0x7FFFFFFFFFFFFFFFULL
+
+
+cdef inline uint64_t member_slot(int64_t key, int64_t cap) noexcept:
+    return ((<uint64_t>key * 0x9E3779B97F4A7C15ULL) >> 32) & <uint64_t>(cap - 1)
 
 
 cdef class ElementMap:
     """One of loro's hash maps of elements, as hashbrown lays it out: a table of keys
     ((peer index << 32) | Lamport, -1 free) grown by rehashing in iteration order. Keys
     are never removed, so a key sits before the first free bucket of its probe sequence."""
-    cdef int64_t *table
-    cdef uint64_t *hashes           # per bucket, the hash of its key
-    cdef int64_t size, room, items
-    cdef public int64_t fed         # (a checkout's map: the state moves noted so far)
+    # (its fields: ml_event_split.pxd)
 
     def __cinit__(self):
         self.fed = 0
         self.table = NULL
         self.hashes = NULL
         self.size = self.room = self.items = 0
+        self.mset = NULL
+        self.mcap = 0
 
     def __dealloc__(self):
         free(self.table)
         free(self.hashes)
+        free(self.mset)
+
+    cdef bint has(self, int64_t key) noexcept:
+        cdef uint64_t i
+        if self.mcap == 0:
+            return False
+        i = member_slot(key, self.mcap)
+        while self.mset[i] >= 0:
+            if self.mset[i] == key:
+                return True
+            i = (i + 1) & <uint64_t>(self.mcap - 1)
+        return False
+
+    cdef int add_member(self, int64_t key) except -1:
+        """Note a key the table does not hold yet (its `items` counts it already)."""
+        cdef int64_t ncap, k
+        cdef int64_t *nset
+        cdef uint64_t i
+        if 2 * self.items > self.mcap:
+            ncap = self.mcap * 2 if self.mcap else 64
+            nset = <int64_t*>malloc(ncap * sizeof(int64_t))
+            if nset == NULL:
+                raise MemoryError()
+            for k in range(ncap):
+                nset[k] = -1
+            for k in range(self.mcap):
+                if self.mset[k] >= 0:
+                    i = member_slot(self.mset[k], ncap)
+                    while nset[i] >= 0:
+                        i = (i + 1) & <uint64_t>(ncap - 1)
+                    nset[i] = self.mset[k]
+            free(self.mset)
+            self.mset = nset
+            self.mcap = ncap
+        i = member_slot(key, self.mcap)
+        while self.mset[i] >= 0:
+            i = (i + 1) & <uint64_t>(self.mcap - 1)
+        self.mset[i] = key
+        return 0
 
     cdef int64_t find(self, int64_t key, uint64_t h) noexcept:
         """The bucket holding `key`, -1 when none."""
@@ -142,22 +186,29 @@ cdef class ElementMap:
         self.hashes[j] = h
         self.room -= 1
         self.items += 1
+        self.add_member(key)
         return 0
 
     cdef int feed(self, seq, list peer_ids) except -1:
         """Insert the elements of `seq` (see ALWAYS) in order."""
-        cdef uint64_t e, h
-        cdef int64_t key
+        cdef uint64_t e
         for x in seq:
             e = x
-            key = <int64_t>(e & ~ALWAYS)
-            h = elem_hash(<uint64_t>peer_ids[key >> 32], <uint32_t>(key & 0xFFFFFFFF))
-            if self.find(key, h) >= 0:
-                if e & ALWAYS:
-                    self.reserve()
-            else:
-                self.put(key, h)
+            self.feed_one(e, <uint64_t>peer_ids[(e & KEY_BITS) >> 32])
         return 0
+
+    cdef int feed_one(self, uint64_t e, uint64_t peer) except -1:
+        """Insert one element (see ALWAYS) of a peer with id `peer`."""
+        cdef int64_t key = <int64_t>(e & KEY_BITS)
+        if self.has(key):
+            if e & ALWAYS:
+                self.reserve()
+        else:
+            self.put(key, elem_hash(peer, <uint32_t>(key & 0xFFFFFFFF)))
+        return 0
+
+    def __len__(self):
+        return self.items
 
     def note(self, seq, list peer_ids):
         """Insert the elements of `seq` (see ALWAYS) in order."""
@@ -726,13 +777,56 @@ def import_ops(changed, base_at, seq, extra, peer_ids, values, same_value, diffe
     takes two values as equal; diffed: the same diff from comparing the items
     (ml_import_ops), whose effect and is_move flags are loro's, or None. The replay's
     split is returned when it agrees with `diffed` (the versions loro walks between are
-    modelled, see loro_c._dag_order), else `diffed`. tail: the items shown before that
+    modelled, see loro_c._dag_order) in canonical form, or gives the same list (where
+    it moves an element back onto its index, which `diffed` keeps), else `diffed`. tail: the items shown before that
     lie before the last list item the import removed (pointed at or not; -1: none, or not
     known)."""
     ops = _replay(changed, base_at, seq, extra, peer_ids, values, same_value, kept, tail)
     if diffed is None or _canonical(ops) == _canonical(diffed):
         return ops
+    if _same_effect(ops, diffed, changed, values, same_value):
+        # (the replay moved an element back onto its index with its value, which comparing
+        # items takes for a kept item: loro reports that move)
+        return ops
     return diffed
+
+
+def _same_effect(a, b, changed, values, same_value):
+    """Whether deltas `a` and `b` (as ops) give the same list from the one before: its items
+    are the changed elements' values before (`changed`) and, elsewhere, items kept as they
+    are (distinct), each is_move insert taken as its value."""
+    known = {row[1]: row[2] for row in changed if row[1] >= 0}
+
+    def run(ops):
+        out = []
+        at = 0
+        for op in ops:
+            if op[0] == 0:
+                for i in range(at, at + op[1]):
+                    out.append(("v", known[i]) if i in known else ("k", i))
+                at += op[1]
+            elif op[0] == 1:
+                out.extend(("v", v) for v in op[1])
+            else:
+                at += op[1]
+        return out, at
+
+    ra, ca = run(a)
+    rb, cb = run(b)
+    end = max(ca, cb)
+    ra.extend(("v", known[i]) if i in known else ("k", i) for i in range(ca, end))
+    rb.extend(("v", known[i]) if i in known else ("k", i) for i in range(cb, end))
+    if len(ra) != len(rb):
+        return False
+    for x, y in zip(ra, rb):
+        if x[0] != y[0]:
+            return False
+        if x[0] == "k":
+            if x[1] != y[1]:
+                return False
+        elif x[1] != y[1] and not same_value(values[x[1]], values[y[1]]):
+            return False
+    return True
 
 
 # per changed element (a rec of `changed`)

@@ -99,10 +99,14 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
     if d.mls is not None:
         # loro's checkout calculator notes the elements of the ops each move walks
         # (ml_calc_elements replays them when an event needs them)
+        # (ml_fold_walks: replayed past a few, kept maps then hold them)
         if d.mls.calc_walks is None:
             d.mls.calc_walks = []
-        d.mls.calc_walks.append(([(tf[i].peer, tf[i].counter) for i in range(n_tf)],
-                                 [(ids[i].peer, ids[i].counter) for i in range(n)]))
+        elif len(d.mls.calc_walks) >= ML_WALKS_KEPT:
+            ml_fold_walks(d)
+            d.mls.calc_walks = []
+        d.mls.calc_walks.append([[(tf[i].peer, tf[i].counter) for i in range(n_tf)],
+                                 [(ids[i].peer, ids[i].counter) for i in range(n)], None])
     ensure_tvv(d)
     map_history_update(d)
     next_history_epoch(d)
@@ -190,7 +194,7 @@ cdef int note_moved_op(LoroDoc d, lc_op *op, uint32_t p, int32_t lo, int32_t hi,
                        -3 if e == NULL else e.slot)
     if d.ckind[op.container] == KIND_MOVABLE_LIST:
         # its items before the move, diffed against after (state/movable_list.pxi)
-        ml_note_before(d, op.container)
+        ml_note_before_move(d, op.container)
     if op.kind == LC_OP_TREE:
         tree_note_before(d, op.container)       # state/tree.pxi
     if op.kind == LC_OP_MARK_END:

@@ -16,6 +16,7 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
     _import = _import_mod
     doc_acquire(d)
     try:
+        ml_fold_walks(d)            # (before the log grows: state/movable_local.pxi)
         snap = events_module().import_begin(d) if d.evlog.on and not d.detached else None
         if snap is not None:
             ml_snapshot_all(d)      # MovableList items before (state/movable_list.pxi)
@@ -102,6 +103,7 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
     doc_acquire(d)
     try:
         commit_txn(d)
+        ml_fold_walks(d)            # (before the log grows: state/movable_local.pxi)
         shallow_loads = (first_meta is None
                          or first_meta.mode is not _types.EncodedBlobMode.ShallowSnapshot)
         load_first = (first_meta is not None and not d.detached

@@ -220,6 +220,8 @@ cdef int commit_txn(LoroDoc d) except -1:
         return 0
     if d.txn_counter > 0 and <int64_t>d.log.n_peers != d.vv_touch_peers:
         note_vv_touch(d)
+    if d.mls is not None and d.mls.calc_walks:
+        ml_fold_walks(d)        # (before the log grows: state/movable_local.pxi)
     n_ops = <uint32_t>(d.log.n_ops - d.txn_ops_off)
     merge = d.log.can_extend(p, d.txn_counter, d.txn_lamport, ts, d.txn_deps,
                                 <uint32_t>d.n_txn_deps, d.txn_ops_off, msg)

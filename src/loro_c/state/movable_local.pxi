@@ -252,6 +252,9 @@ cdef class MLBefore:
     cdef int32_t *bidx
     cdef int64_t bidx_lo, bidx_hi
     cdef dict elem_index        # the elements' table then (ml_clear replaces it)
+    # a checkout's: the visible list items no element stood on, [(op position, peer index,
+    # counter)] (None: not kept)
+    cdef list unpointed
 
     def __dealloc__(self):
         free(self.key)
@@ -278,6 +281,67 @@ cdef int ml_note_before(LoroDoc d, uint32_t c) except -1:
         return 0
     s.before[c] = ml_snap(d, c)
     return 0
+
+
+cdef int ml_note_before_move(LoroDoc d, uint32_t c) except -1:
+    """ml_note_before for a checkout, which also keeps the visible list items no element
+    stands on (ml_checkout_tail: loro's first step counts their removal)."""
+    cdef MovableState s
+    cdef MLBefore b
+    if not d.evlog.on:
+        return 0
+    s = ml_state(d)
+    if c in s.before:
+        return 0
+    b = ml_snap(d, c)
+    s.before[c] = b
+    b.unpointed = ml_unpointed(d, c, b)
+    return 0
+
+
+cdef list ml_unpointed(LoroDoc d, uint32_t c, MLBefore b):
+    """The visible list items of `c` no element stands on, as MLBefore.unpointed (a walk
+    over the list only when there are any: concurrent moves leave them)."""
+    cdef MovableState s = ml_state(d)
+    cdef SeqArena seq = d.seq
+    cdef uint32_t t = d.ctree[c], leaf
+    cdef int idx
+    cdef int64_t off, n = seq.visible_len(t), op = 0, slot, e, i
+    cdef lc_span *sp
+    out = []
+    if n == b.n:
+        return out
+    leaf = seq.find_visible(t, 0, &idx, &off)
+    while leaf != LC_NO_NODE and op < n:
+        while idx < seq.nodes[leaf].n:
+            sp = &seq.nodes[leaf].u.spans[idx]
+            if span_visible(sp):
+                for i in range(sp.len):
+                    slot = <int64_t>sp.content + i
+                    e = s.slot_elem[slot] if slot < s.cap_slot else -1
+                    if not (e >= 0 and s.elems[e].pos_slot == slot):
+                        out.append((op + i, sp.id.peer, sp.id.counter + <int32_t>i))
+                op += sp.len
+            idx += 1
+        leaf = seq.nodes[leaf].next_leaf
+        idx = 0
+    return out
+
+
+cdef int64_t ml_checkout_tail(LoroDoc d, uint32_t c, MLBefore b, list recs) except -2:
+    """ml_changes_small's `tail` for a checkout: the items of `b` before the last list item
+    visible before and not now (pointed at or not), -1 when none or not known."""
+    cdef int64_t last = -1, bi
+    if b is None or b.unpointed is None:
+        return -1
+    for r in recs:
+        bi = r[CH_BI]
+        if bi >= 0 and r[CH_OLD_OP] < 0 and b.op[bi] > last:
+            last = b.op[bi]
+    for op, p, ctr in b.unpointed:
+        if op > last and ml_atom_op(d, c, make_id(p, ctr)) < 0:
+            last = op
+    return ml_before_lower(b, last) if last >= 0 else -1
 
 
 cdef MLBefore ml_snap(LoroDoc d, uint32_t c):
@@ -680,6 +744,25 @@ def _ml_cross_check(bint on):
     return ml_cross_checked
 
 
+def _ml_calc_store(LoroDoc doc):
+    """(tests) What a document keeps for its MovableList checkout maps: (state moves not
+    yet noted in them, maps, their keys)."""
+    cdef MovableState s = doc.mls
+    if s is None:
+        return (0, 0, 0)
+    maps = list(s.calc_keys.values()) if s.calc_keys is not None else []
+    return (len(s.calc_walks) if s.calc_walks is not None else 0, len(maps),
+            sum(len(m) for m in maps))
+
+
+cdef int ml_check_walks(LoroDoc d) except -1:
+    """AssertionError when more state moves wait than ml_fold_walks lets wait."""
+    if d.mls is not None and d.mls.calc_walks is not None \
+            and len(d.mls.calc_walks) > ML_WALKS_KEPT:
+        raise AssertionError(f"{len(d.mls.calc_walks)} state moves wait for the MovableList maps")
+    return 0
+
+
 cdef int64_t ml_atom_place(LoroDoc d, uint32_t c, lc_id atom, int64_t *abs_at) except -2:
     """The op position of list item `atom` of container `c` (-1 when not visible), and in
     `abs_at` its absolute index (tombstones counted: the document order of items, old or
@@ -782,6 +865,82 @@ cdef inline int64_t ml_lower_i64(const int64_t *a, int64_t n, int64_t x) noexcep
         else:
             hi = mid
     return lo
+
+
+# the most atoms an import inserts and removes for which ml_import_tail is found (past
+# it, an import's diff goes without loro's retain of a last run of list items no element
+# points at)
+cdef int64_t ML_TAIL_ATOMS = 1 << 16
+
+
+cdef int64_t ml_import_tail(LoroDoc d, uint32_t c, MLBefore b, list fresh, list gone) except -2:
+    """ml_changes_small's `tail` for an import it does not diff (the same atoms): the items
+    of `b` before the last list item of `c` the import removed that was visible before (in
+    document order), -1 when none or not known."""
+    cdef SeqArena seq = d.seq
+    cdef int64_t n_fresh = len(fresh), n_gone = len(gone), k, m, at, n_added = 0
+    cdef int64_t n_removed = 0, last_abs = -1, last_vis = 0
+    cdef int64_t *mem
+    cdef int64_t *added
+    cdef int64_t *removed
+    cdef int64_t *gone_a
+    cdef int64_t *fresh_a
+    cdef uint64_t key
+    cdef lc_id atom
+    cdef int idx, j
+    cdef uint32_t leaf
+    cdef lc_span *sp
+    if b is None or b.elem_index is not ml_state(d).elem_index or d.detached or ml_state(d).dirty:
+        return -1
+    mem = <int64_t*>malloc(<size_t>(2 * n_fresh + 2 * n_gone + 1) * sizeof(int64_t))
+    if mem == NULL:
+        raise MemoryError()
+    fresh_a = mem
+    added = mem + n_fresh
+    gone_a = mem + 2 * n_fresh
+    removed = gone_a + n_gone
+    try:
+        for k in range(n_fresh):
+            key = fresh[k]
+            fresh_a[k] = <int64_t>key
+            if ml_atom_place(d, c, make_id(<uint32_t>(key >> 32), <int32_t>(key & 0xFFFFFFFF)), &at) >= 0:
+                added[n_added] = at
+                n_added += 1
+        qsort(fresh_a, <size_t>n_fresh, sizeof(int64_t), cmp_i64)
+        for k in range(n_gone):
+            gone_a[k] = <int64_t>(<uint64_t>gone[k])
+        qsort(gone_a, <size_t>n_gone, sizeof(int64_t), cmp_i64)
+        k = 0
+        while k < n_gone:
+            m = k + 1
+            while m < n_gone and gone_a[m] == gone_a[k]:
+                m += 1
+            key = <uint64_t>gone_a[k]
+            at = ml_lower_i64(fresh_a, n_fresh, gone_a[k])
+            if not (at < n_fresh and fresh_a[at] == gone_a[k]):
+                atom = make_id(<uint32_t>(key >> 32), <int32_t>(key & 0xFFFFFFFF))
+                leaf = locate(seq, atom, &idx)
+                sp = &seq.nodes[leaf].u.spans[idx]
+                # visible before iff the import's removals are all it took (as in
+                # ml_changes_small)
+                if seq.nodes[leaf].tree == d.ctree[c] and sp.future == 0 and sp.deleted == m - k:
+                    at = atom.counter - sp.id.counter
+                    for j in range(idx):
+                        at += seq.nodes[leaf].u.spans[j].len
+                    removed[n_removed] = at + seq.left_of(leaf, False)
+                    if removed[n_removed] > last_abs:
+                        last_abs = removed[n_removed]
+                        last_vis = visible_before(seq, leaf, idx, atom.counter)
+                    n_removed += 1
+            k = m
+        if last_abs < 0:
+            return -1
+        qsort(added, <size_t>n_added, sizeof(int64_t), cmp_i64)
+        qsort(removed, <size_t>n_removed, sizeof(int64_t), cmp_i64)
+        return ml_before_lower(b, last_vis - ml_lower_i64(added, n_added, last_abs)
+                               + ml_lower_i64(removed, n_removed, last_abs))
+    finally:
+        free(mem)
 
 
 cdef list ml_changes_small(LoroDoc d, uint32_t c, MLBefore b, list touched, list fresh,
@@ -1015,13 +1174,13 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
         elif op.kind == LC_OP_MOVE or op.kind == LC_OP_SET:
             touched.append((<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter)
             named.append(touched[len(touched) - 1])
-        if len(fresh) + len(gone) <= ML_SMALL_ATOMS:
+        if len(fresh) + len(gone) <= ML_TAIL_ATOMS:
             if op.kind == LC_OP_INSERT or op.kind == LC_OP_MOVE:
                 for i in range(note.len):
                     fresh.append((<uint64_t>note.peer << 32) | <uint32_t>(note.counter + i))
             if op.kind == LC_OP_DELETE or op.kind == LC_OP_MOVE:
                 ml_removed_atoms(d.seq, note.peer, note.counter, note.counter + note.len, gone,
-                                 ML_SMALL_ATOMS)
+                                 ML_TAIL_ATOMS)
     peer_ids = [log.peer_ids[k] for k in range(log.n_peers)]
     v.n_op = v.n_user = 0
     v.op_gap = v.elem = NULL
@@ -1035,9 +1194,15 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
     if recs is None:
         low = None
         tail = -1
+        if idxs is not None and len(fresh) + len(gone) <= ML_TAIL_ATOMS:
+            tail = ml_import_tail(d, c, snap, fresh, gone)
         recs = ml_changes(d, c, snap, &v)
+        if idxs is None:
+            tail = ml_checkout_tail(d, c, snap, recs)
     elif ml_cross_check:
         ml_check_small(d, c, snap, recs, low)
+        if ml_import_tail(d, c, snap, fresh, gone) != tail:
+            raise AssertionError(f"movable list import tail: {ml_import_tail(d, c, snap, fresh, gone)} != {tail}")
     seq, extra, kept = ml_calc_elements(d, c, idxs, recs, named, peer_ids)
     cdef int64_t nn = 0, q, w
     cdef int64_t *nops = <int64_t*>malloc((len(recs) + 1) * sizeof(int64_t))
@@ -1091,18 +1256,15 @@ cdef tuple ml_calc_elements(LoroDoc d, uint32_t c, list idxs, list recs, list na
     from loro_c._dag_order import walk_containers
     kept = None
     if idxs is None:
-        from loro_c.ml_event_split import ElementMap
         if s.calc_keys is None:
             s.calc_keys = {}
         kept = s.calc_keys.get(c)
         if kept is None:
             kept = s.calc_keys[c] = ElementMap()
         # the walks of the state's moves since this map last caught up, this one's last
-        walks = s.calc_walks if s.calc_walks is not None else [lca]
+        walks = s.calc_walks if s.calc_walks is not None else [[lca[0], lca[1], None]]
         for k in range(kept.fed, len(walks)):
-            ranges = []
-            walk_containers(d.log, list(walks[k][0]), list(walks[k][1]), ranges)
-            kept.note(ml_walk_elements(d, c, ranges), peer_ids)
+            ml_feed_walk(d, s.calc_keys, ml_walk_ranges(d, walks[k]), k, c)
         kept.fed = len(walks)
         seq = ()
     else:
@@ -1112,6 +1274,104 @@ cdef tuple ml_calc_elements(LoroDoc d, uint32_t c, list idxs, list recs, list na
     shown = sorted([(r[CH_NEW_OP], r[CH_KEY]) for r in recs
                     if r[CH_AJ] >= 0 and (r[CH_BI] < 0 or r[CH_BPOS] != r[CH_APOS])])
     return seq, [x[1] for x in shown], kept
+
+
+# the state moves kept unreplayed at most (MovableState.calc_walks): past them,
+# ml_fold_walks brings every list's map up to date
+cdef Py_ssize_t ML_WALKS_KEPT = 8
+
+
+cdef list ml_walk_ranges(LoroDoc d, list walk):
+    """The id ranges loro's checkout calculator visits for one state move (an entry of
+    MovableState.calc_walks: [from, to, ranges or None]), found once."""
+    if walk[2] is None:
+        from loro_c._dag_order import walk_containers
+        ranges = []
+        walk_containers(d.log, list(walk[0]), list(walk[1]), ranges)
+        walk[2] = ranges
+    return walk[2]
+
+
+cdef int ml_fold_walks(LoroDoc d) except -1:
+    """Note the elements of every pending state move (MovableState.calc_walks) in the kept
+    map of each MovableList they name, as loro's calculator did at each move, and forget
+    the moves: their number stays bounded, and so does the memory of a document checked
+    out many times with nobody subscribed. A list with no map yet gets one when a move
+    names it (one that none names has the empty map a later event creates). Called past
+    ML_WALKS_KEPT moves and before the log gains changes: a walk depends on loro's DAG
+    nodes, which a new change may split (a dependency into a node), so the moves are
+    replayed on the DAG of their time."""
+    cdef MovableState s = d.mls
+    cdef Py_ssize_t k
+    cdef ElementMap kept
+    if s is None or not s.calc_walks:
+        return 0
+    walks = s.calc_walks
+    s.calc_walks = None
+    if d.shallow_sv is not None:
+        return 0        # (no map is read then: ml_calc_elements)
+    if s.calc_keys is None:
+        s.calc_keys = {}
+    for k in range(len(walks)):
+        ml_feed_walk(d, s.calc_keys, ml_walk_ranges(d, walks[k]), k, -1)
+    for kept in s.calc_keys.values():
+        kept.fed = 0
+    return 0
+
+
+cdef int ml_feed_walk(LoroDoc d, dict maps, list ranges, Py_ssize_t k, int64_t only) except -1:
+    """Note the elements the ops in id `ranges` (a walk: (peer index, start, end), in walk
+    order) name in the map (`maps`: container -> ElementMap, one made when missing) of
+    their MovableList (of container `only`, when not -1), in walk order: an insert's atoms
+    (marked ML_ALWAYS), a move's or a set's element. That walk is state move `k`: a map
+    already fed past it is left alone."""
+    cdef OpLog log = d.log
+    cdef lc_change *ch
+    cdef lc_op *op
+    cdef uint32_t p
+    cdef int32_t s0, s1, olen, a0, a1, i
+    cdef int64_t pos, j, last_c = -1
+    cdef ElementMap m = None
+    cdef bint skip = True
+    for p, s0, s1 in ranges:
+        pos = log.find_change_pos(p, s0)
+        while pos >= 0 and pos < log.by_peer[p].len:
+            ch = &log.changes[log.by_peer[p].idx[pos]]
+            if ch.counter >= s1:
+                break
+            for j in range(ch.ops_off, ch.ops_off + ch.ops_len):
+                op = &log.ops[j]
+                if op.kind != LC_OP_INSERT and op.kind != LC_OP_MOVE and op.kind != LC_OP_SET:
+                    continue
+                if <int64_t>op.container != last_c:
+                    if only >= 0 and op.container != only:
+                        continue
+                    if d.ckind[op.container] != KIND_MOVABLE_LIST:
+                        continue
+                    olen = op.len if op.len > 0 else (-op.len if op.len < 0 else 1)
+                    if op.counter + olen <= s0 or op.counter >= s1:
+                        continue
+                    last_c = op.container
+                    m = maps.get(op.container)
+                    if m is None:
+                        m = maps[op.container] = ElementMap()
+                    skip = m.fed > k
+                if skip:
+                    continue
+                olen = op.len if op.len > 0 else (-op.len if op.len < 0 else 1)
+                if op.counter + olen <= s0 or op.counter >= s1:
+                    continue
+                if op.kind == LC_OP_INSERT:
+                    a0 = max(op.counter, s0)
+                    a1 = min(op.counter + olen, s1)
+                    for i in range(a0, a1):
+                        m.feed_one(ML_ALWAYS | (<uint64_t>p << 32)
+                                   | (ch.lamport + <uint32_t>(i - ch.counter)), log.peer_ids[p])
+                else:
+                    m.feed_one((<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter,
+                               log.peer_ids[op.start_id.peer])
+            pos += 1
+    return 0
 
 
 # an element named by an insert (ml_event_split.ALWAYS)
