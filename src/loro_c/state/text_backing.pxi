@@ -295,6 +295,8 @@ cdef int freeze_text_state(LoroDoc d) except -1:
     cdef uint32_t c, leaf, p
     cdef int i
     cdef int64_t n_old, k, ri, ch = -1, oi = -1, off
+    cdef int64_t memo_op = -1, memo_off = 0
+    cdef int32_t memo_counter = 0
     cdef int32_t counter, n
     cdef int64_t content
     cdef uint64_t peer
@@ -352,7 +354,15 @@ cdef int freeze_text_state(LoroDoc d) except -1:
                         oi = log.find_op(ch, counter)
                     op = &log.ops[oi]
                     k = min(k, op.counter + op.len - counter)
-                    off = op.start_id.counter + utf8_bytes(&seq.text[op.arg], counter - op.counter)
+                    if oi == memo_op and counter >= memo_counter:
+                        # (a long op cut into many spans: its prefix counted once, in order)
+                        off = memo_off + utf8_bytes(&seq.text[op.arg + memo_counter - op.counter],
+                                                    counter - memo_counter)
+                    else:
+                        off = op.start_id.counter + utf8_bytes(&seq.text[op.arg], counter - op.counter)
+                    memo_op = oi
+                    memo_counter = counter
+                    memo_off = off
                     last = &b.runs[b.n - 1] if b.n > n_old else NULL
                     if (last != NULL and last.peer == peer and last.end == counter
                             and last.buf == op.start_id.peer and last.op_end == <int64_t>op.delta
