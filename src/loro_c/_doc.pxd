@@ -156,12 +156,15 @@ ctypedef struct lc_ml_elem:
     int32_t pos_counter         # the winning list item's atom is (pos_peer, pos_counter)
 
 
-# -- texts loaded from a snapshot (state/text_backing.pxi) ------------------------------------
+# -- where the characters of texts' states lie in loro's storage (state/text_backing.pxi) --------
 ctypedef struct lc_backing_run:
-    uint64_t peer               # ids [start, end) of a peer, at `offset` (code points) in the
-    int64_t start               # snapshot's string of its text (`container`)
+    uint64_t peer               # ids [start, end) of a peer, of text `container`
+    int64_t start
     int64_t end
-    int64_t offset
+    int64_t offset              # buf 0: code points into the snapshot's string of the text;
+    int64_t cidx                # else: byte offset of `start` in buffer `buf`, `cidx` its
+    int64_t op_end              # code point in the content arena, `op_end` its op's end record
+    uint32_t buf                # (lstr_place: end offset, bit 31 a blob's op)
     uint32_t container
 
 
@@ -169,12 +172,16 @@ cdef class TextBacking:
     cdef lc_backing_run *runs       # sorted by (peer, start), owned
     cdef int64_t n, cap
     cdef list pending               # [(container, peer ids, packed runs)] of loads, read at first use
+    cdef bytes frozen_vv            # the log's version (int32 per peer index) at the last freeze
+    cdef bint revived               # a checkout brought characters back since then
     cdef int ready(self) except -1
     cdef int add(self, uint32_t c, uint64_t peer, int64_t start, int64_t n, int64_t offset) except -1
     cdef int finish(self) noexcept
-    cdef int64_t first_after(self, uint64_t peer, int64_t counter) noexcept
-    cdef int unback(self, uint64_t peer, int64_t lo, int64_t hi) except -1
-    cdef int64_t cut(self, uint64_t peer, int64_t counter, int64_t n, int64_t *offset) except -1
+    cdef int64_t first_after(self, uint64_t peer, int64_t counter, int64_t hi) noexcept
+    cdef int unback(self, uint64_t peer, int64_t lo, int64_t hi, const uint32_t *text) except -1
+    cdef int64_t cut(self, uint64_t peer, int64_t counter, int64_t n, int64_t *run) except -1
+    cdef void bounds(self, const uint32_t *text, int64_t i, int64_t counter, int64_t n,
+                     int64_t *out) noexcept
 
 
 cdef class MovableState:

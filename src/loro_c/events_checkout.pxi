@@ -7,9 +7,10 @@ cdef list whole_text_items(LoroDoc doc, uint32_t c):
     reads its spans in document order (joined where the ids continue and the bytes follow
     in its string storage), then builds the event from them, joining an insert to the one
     before whenever its bytes follow (see checkout_text_delta): so adjacent spans are
-    joined exactly when their bytes follow. The characters of a text loaded from a
-    snapshot that no checkout has shown again are in that snapshot's buffer
-    (state/text_backing.pxi): there the bytes of neighbours follow when their offsets do."""
+    joined exactly when their bytes follow. A character lies where its op's text lies
+    unless the document recorded another place for it (state/text_backing.pxi: a text
+    loaded from a snapshot, whose characters lie in its string; the state's characters
+    when a flush moved their ops' text)."""
     cdef SeqArena seq = doc.seq
     cdef uint32_t leaf = seq.first_leaf(doc.ctree[c])
     cdef int i
@@ -17,7 +18,9 @@ cdef list whole_text_items(LoroDoc doc, uint32_t c):
     cdef ev_piece prev, cur, part
     cdef bint have = False
     cdef int32_t cut
-    cdef int64_t off, prev_end = -1     # a piece's offset in its snapshot buffer (-1: none)
+    cdef int64_t ri, prev_ri = -1
+    cdef int64_t here[4]
+    cdef int64_t before[4]
     cdef TextBacking backing = doc.text_backing
     cdef bint follows
     out = []
@@ -36,16 +39,25 @@ cdef list whole_text_items(LoroDoc doc, uint32_t c):
                 cut = next_cut(doc, &cur, False)
                 part = cur
                 part.n = cut - cur.counter
-                off = -1
+                ri = -1
                 if backing is not None:
                     part.n = <int32_t>backing.cut(doc.log.peer_ids[part.peer], part.counter,
-                                                  part.n, &off)
+                                                  part.n, &ri)
                 if not have:
                     follows = False
-                elif off >= 0 or prev_end >= 0:
-                    follows = off >= 0 and off == prev_end
-                else:
+                elif ri < 0 and prev_ri < 0:
                     follows = pieces_follow(doc, &prev, &part)
+                else:
+                    # a recorded place on either side: compare the bounds
+                    if ri >= 0:
+                        backing.bounds(seq.text, ri, part.counter, part.n, here)
+                    else:
+                        op_piece_bounds(doc, &part, here)
+                    if prev_ri >= 0:
+                        backing.bounds(seq.text, prev_ri, prev.counter, prev.n, before)
+                    else:
+                        op_piece_bounds(doc, &prev, before)
+                    follows = before[2] == here[0] and before[3] == here[1]
                 if follows:
                     runs.append((part.content, part.n))
                 else:
@@ -53,7 +65,7 @@ cdef list whole_text_items(LoroDoc doc, uint32_t c):
                         out.append(text_insert(text_of(seq, runs)))
                     runs = [(part.content, part.n)]
                 prev = part
-                prev_end = off + part.n if off >= 0 else -1
+                prev_ri = ri
                 have = True
                 cur.counter += part.n
                 cur.content += part.n
@@ -62,6 +74,30 @@ cdef list whole_text_items(LoroDoc doc, uint32_t c):
     if runs:
         out.append(text_insert(text_of(seq, runs)))
     return out
+
+
+cdef void op_piece_bounds(LoroDoc doc, ev_piece *pc, int64_t *out) noexcept:
+    """stored_bounds of a piece as TextBacking.bounds writes them: out[0:2] its start,
+    out[2:4] its end (a piece of an unknown change follows nothing)."""
+    cdef OpLog log = doc.log
+    cdef int64_t ch = change_at(log, pc.peer, pc.counter)
+    cdef lc_op *op
+    if ch < 0:
+        out[0] = -3
+        out[2] = -4
+        out[1] = out[3] = 0
+        return
+    op = &log.ops[log.find_op(ch, pc.counter)]
+    out[0] = out[2] = op.start_id.peer
+    out[1] = op.start_id.counter + utf8_bytes(&doc.seq.text[op.arg], pc.counter - op.counter)
+    out[3] = out[1] + utf8_bytes(&doc.seq.text[pc.content], pc.n)
+    if (<int64_t>op.delta) & LSTR_BLOB:
+        if out[1] == 0:
+            out[0] = -1
+            out[1] = <int64_t>op.start_id.peer - 1
+        if out[3] == ((<int64_t>op.delta) & LSTR_MASK):
+            out[2] = -1
+            out[3] = op.start_id.peer
 
 
 cdef int64_t _cut_change = -1      # next_cut's last change (pieces come peer by peer)

@@ -94,23 +94,29 @@ def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
             else:
                 # a snapshot into a document that is not empty: Loro reads the changes
                 # it lacks from the snapshot's change store, sorts them by Lamport and
-                # holds their text in the document's string arena, in one piece that
-                # starts a buffer (probed on loro 1.17.1: 300 characters typed in ops of
-                # 32, 32, 64, 128 and 44 characters import as one op, folded as the
-                # arena's JSON text is; a later local insert's bytes follow that piece in
-                # a checkout's delta, the document's earlier text does not precede it;
-                # changes it has take no room, whatever their peers and clocks; a change
-                # of another peer with the same Lamport comes between two of one peer:
-                # test_checkout_text_deltas seed 240)
+                # appends their text to the document's string arena in one piece, which
+                # moves to a fresh buffer only when it does not fit (probed on loro
+                # 1.17.1: 300 characters typed in ops of 32, 32, 64, 128 and 44
+                # characters import as one op, folded as the arena's JSON text is; a
+                # later local insert's bytes follow that piece in a checkout's delta, and
+                # so does the piece follow the document's local text typed before, unless
+                # a flush moved that text (lstr_flush); changes it has take no room,
+                # whatever their peers and clocks; a change of another peer with the same
+                # Lamport comes between two of one peer: test_checkout_text_deltas seed 240)
                 doc.in_blob = False
                 have = doc.log.vv_dict()
+                # (sorted by the Lamport of the whole change, ties by peer, then sliced
+                # to what the document lacks, so that a change it has the start of adds
+                # only its new text, which follows the text placed before it: probed, a
+                # peer's 'xx' then 'xxyy' from two snapshots fold into one op 'xxyy';
+                # test_checkout_text_deltas seeds 31, 36, 755)
                 raws = [raw for raw in decode_updates(data)
                         if raw[1] + tuple_ops_len(raw[6]) > have.get(raw[0], 0)]
-                raws.sort(key=lambda raw: raw[2])
-                doc.lstr_gen = next_buffer(doc)
-                lstr_reserve(doc, sum(len(o[4].encode("utf-8", "surrogatepass"))
-                                      for raw in raws for o in raw[6]
-                                      if o[0] == LC_OP_INSERT and isinstance(o[4], str)))
+                raws.sort(key=lambda raw: (raw[2], raw[0], raw[1]))
+                raws = [new_part(raw, have.get(raw[0], 0)) for raw in raws]
+                lstr_reserve(doc, sum([len(o[4].encode("utf-8", "surrogatepass"))
+                                       for raw in raws for o in raw[6]
+                                       if o[0] == LC_OP_INSERT and isinstance(o[4], str)]))
                 for raw in raws:
                     stage_tuple(doc, raw)
         finally:
@@ -261,3 +267,27 @@ cdef object _timestamp_at(list changes, Frontiers f, bint must_exist):
         if must_exist and not found:
             fail("snapshot frontiers name an op outside its change blocks")
     return best
+
+
+cdef tuple new_part(tuple raw, int64_t known):
+    """A decoded change without its atoms below counter `known` (the document has them):
+    its ops from there, a text insert cut in two (the change as it is when another kind of
+    op straddles `known`: staging drops what the document has of it)."""
+    peer, counter, lamport, timestamp, msg, deps, ops = raw
+    cdef int64_t at = counter, n, k
+    if counter >= known:
+        return raw
+    kept = []
+    for o in ops:
+        n = tuple_ops_len((o,))
+        if at + n <= known:
+            at += n
+            continue
+        if at < known:
+            if o[0] != LC_OP_INSERT or not isinstance(o[4], str):
+                return raw
+            k = known - at
+            o = (o[0], o[1], o[2] + k, o[3] + k, o[4][k:]) + tuple(o[5:])
+        kept.append(o)
+        at += n
+    return (peer, known, lamport + (known - counter), timestamp, msg, [(peer, known - 1)], kept)

@@ -497,6 +497,7 @@ cdef int lstr_flush(LoroDoc d) except -1:
     if (d.flushed_ops == log.n_ops and d.flushed_text == d.lstr_len
             and d.flushed_changes == log.n_changes):
         return 0            # nothing new since the last flush: the same layout
+    freeze_text_state(d)    # (the state keeps the bytes it holds: state/text_backing.pxi)
     for p in range(log.n_peers):
         buf = next_buffer(d)
         end = 0

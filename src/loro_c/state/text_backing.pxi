@@ -1,20 +1,31 @@
-# Texts whose state loro decoded from a snapshot. loro builds such a text from the one
-# string its snapshot stores, so the characters of its state lie side by side in one buffer,
-# in document order; when a checkout shows the text again, loro reports its whole value as
-# inserts joined wherever their bytes follow (whole_text_items), which over such a text is
-# everywhere (probed: a snapshot load gives one insert where an update import gives three).
+# Where the characters of texts' states lie in loro's string storage, where that is not
+# where their ops' text lies now.
+#
+# loro builds a text loaded from a snapshot from the one string its snapshot stores, so the
+# characters of its state lie side by side in one buffer, in document order; when a
+# checkout shows the text again, loro reports its whole value as inserts joined wherever
+# their bytes follow (whole_text_items), which over such a text is everywhere (probed: a
+# snapshot load gives one insert where an update import gives three).
+#
+# Any other character of a state holds the bytes its op had when the character came into
+# the state (a local insert, an import, a checkout). Those move when loro re-reads its
+# change blocks after a snapshot export or a fork (lstr_flush): the state keeps the old
+# bytes, a character a later checkout brings back takes the op's new ones (probed on loro
+# 1.17.1: 'ab中' typed, a snapshot export, 'b' deleted, a checkout that shows the text
+# again: three inserts 'a', 'b', '中'). So a flush first records where the state's
+# characters lie (freeze_text_state).
+#
 # Characters a checkout brings back into the state (an insert coming into effect, or a
-# delete taken out of it) come from their ops' bytes instead, so they leave the buffer here.
-# A document keeps, for the texts it loaded so (a snapshot into an empty document, a fork),
-# the runs of ids still held in their buffers with their offsets there: one TextBacking for
-# all of them, as ids are unique across containers (a run names its text only for the
-# invariant check; offsets are compared within one text).
+# delete taken out of it) come from their ops' bytes, so they leave the records here. A
+# document keeps the runs of ids so recorded with their places: one TextBacking for all
+# texts, as ids are unique across containers (a run names its text only for the
+# invariant check; offsets are compared within one buffer).
 
 
 cdef class TextBacking:
-    """The ids of the loaded texts still held in their snapshot's strings: runs of counters
-    of a peer with the offset (code points) of their first one in their text's string,
-    sorted by (peer, start)."""
+    """The ids of texts' characters held where their ops' text no longer is: runs of
+    counters of a peer with the place of their first one (in their text's snapshot string,
+    or in a buffer of loro's string storage), sorted by (peer, start)."""
 
     def __dealloc__(self):
         free(self.runs)
@@ -59,6 +70,9 @@ cdef class TextBacking:
         self.runs[self.n].end = start + n
         self.runs[self.n].offset = offset
         self.runs[self.n].container = c
+        self.runs[self.n].buf = 0
+        self.runs[self.n].cidx = 0
+        self.runs[self.n].op_end = 0
         self.n += 1
         return 0
 
@@ -66,10 +80,10 @@ cdef class TextBacking:
         qsort(self.runs, <size_t>self.n, sizeof(lc_backing_run), cmp_backing_run)
         return 0
 
-    cdef int64_t first_after(self, uint64_t peer, int64_t counter) noexcept:
-        """Index of the first run after (peer, counter) in the order, runs starting there
-        included."""
-        cdef int64_t lo = 0, hi = self.n, mid
+    cdef int64_t first_after(self, uint64_t peer, int64_t counter, int64_t hi) noexcept:
+        """Index of the first run after (peer, counter) among the first `hi` (sorted),
+        runs starting there included."""
+        cdef int64_t lo = 0, mid
         while lo < hi:
             mid = (lo + hi) >> 1
             if self.runs[mid].peer < peer or (self.runs[mid].peer == peer
@@ -79,14 +93,14 @@ cdef class TextBacking:
                 hi = mid
         return lo
 
-    cdef int unback(self, uint64_t peer, int64_t lo, int64_t hi) except -1:
+    cdef int unback(self, uint64_t peer, int64_t lo, int64_t hi, const uint32_t *text) except -1:
         """Counters [lo, hi) of `peer` leave the string."""
         cdef int64_t i, k
         cdef lc_backing_run r
         if lo >= hi:
             return 0
         self.ready()
-        i = self.first_after(peer, lo) - 1
+        i = self.first_after(peer, lo, self.n) - 1
         if i < 0 or self.runs[i].peer != peer or self.runs[i].end <= lo:
             i += 1
         while i < self.n and self.runs[i].peer == peer and self.runs[i].start < hi:
@@ -101,14 +115,14 @@ cdef class TextBacking:
                 self.n += 1
                 self.runs[i].end = lo
                 self.runs[i + 1].start = hi
-                self.runs[i + 1].offset = r.offset + hi - r.start
+                run_skip(&self.runs[i + 1], hi - r.start, text)
                 return 0
             if r.start < lo:
                 self.runs[i].end = lo
                 i += 1
             elif r.end > hi:
                 self.runs[i].start = hi
-                self.runs[i].offset = r.offset + hi - r.start
+                run_skip(&self.runs[i], hi - r.start, text)
                 return 0
             else:
                 k = i
@@ -117,19 +131,54 @@ cdef class TextBacking:
                 self.n -= 1
         return 0
 
-    cdef int64_t cut(self, uint64_t peer, int64_t counter, int64_t n, int64_t *offset) except -1:
+    cdef int64_t cut(self, uint64_t peer, int64_t counter, int64_t n, int64_t *run) except -1:
         """How many of the `n` atoms from (peer, counter) share the first one's place: all
-        in one run (`offset` its offset in the string) or all out of it (`offset` -1)."""
+        in run `run` or all out of the runs (`run` -1)."""
         cdef int64_t i
         self.ready()
-        i = self.first_after(peer, counter)
-        offset[0] = -1
+        i = self.first_after(peer, counter, self.n)
+        run[0] = -1
         if i > 0 and self.runs[i - 1].peer == peer and counter < self.runs[i - 1].end:
-            offset[0] = self.runs[i - 1].offset + counter - self.runs[i - 1].start
+            run[0] = i - 1
             return min(n, self.runs[i - 1].end - counter)
         if i < self.n and self.runs[i].peer == peer:
             return min(n, self.runs[i].start - counter)
         return n
+
+    cdef void bounds(self, const uint32_t *text, int64_t i, int64_t counter, int64_t n,
+                     int64_t *out) noexcept:
+        """Where the `n` atoms from `counter` of run `i` lie: out[0:2] the (buffer, offset)
+        of their start, out[2:4] of their end; two pieces' bytes follow when the end of the
+        first is the start of the second. A snapshot's string is buffer -2 - its text, in
+        code points; a buffer of loro's string storage counts bytes, and a blob's op is
+        bounded as _events.stored_bounds bounds it."""
+        cdef lc_backing_run *r = &self.runs[i]
+        cdef int64_t at
+        if r.buf == 0:
+            out[0] = out[2] = -2 - <int64_t>r.container
+            out[1] = r.offset + counter - r.start
+            out[3] = out[1] + n
+            return
+        at = r.offset + utf8_bytes(&text[r.cidx], counter - r.start)
+        out[0] = out[2] = r.buf
+        out[1] = at
+        out[3] = at + utf8_bytes(&text[r.cidx + counter - r.start], n)
+        if r.op_end & 0x80000000:
+            if at == 0:
+                out[0] = -1
+                out[1] = <int64_t>r.buf - 1
+            if out[3] == (r.op_end & 0x7FFFFFFF):
+                out[2] = -1
+                out[3] = r.buf
+
+
+cdef inline void run_skip(lc_backing_run *r, int64_t k, const uint32_t *text) noexcept:
+    """Move run `r`'s place past its first `k` atoms (its start already moved)."""
+    if r.buf == 0:
+        r.offset += k
+    else:
+        r.offset += utf8_bytes(&text[r.cidx], k)
+        r.cidx += k
 
 
 cdef int cmp_backing_run(const void *a, const void *b) noexcept nogil:
@@ -195,11 +244,12 @@ cdef int unback_moved_op(LoroDoc d, const lc_op *op, uint32_t p, int32_t lo, int
     characters it shows again leave their snapshot string. (A delete's targets leave it
     whole: those it still hides stay hidden, and come back only by another such move.)"""
     cdef TextBacking b = d.text_backing
+    b.revived = True
     if forward and op.kind == LC_OP_INSERT:
-        b.unback(d.log.peer_ids[p], max(op.counter, lo), min(op.counter + op.len, hi))
+        b.unback(d.log.peer_ids[p], max(op.counter, lo), min(op.counter + op.len, hi), d.seq.text)
     elif not forward and op.kind == LC_OP_DELETE:
         b.unback(d.log.peer_ids[op.start_id.peer], op.start_id.counter,
-                 op.start_id.counter + op.len)
+                 op.start_id.counter + op.len, d.seq.text)
     else:
         return 0
     if not b.n and b.pending is None:
@@ -209,7 +259,7 @@ cdef int unback_moved_op(LoroDoc d, const lc_op *op, uint32_t p, int32_t lo, int
 
 cdef int check_text_backing(LoroDoc d) except -1:
     """The runs: sorted, not empty, of texts, not overlapping in ids nor, per text, in its
-    string."""
+    snapshot string."""
     cdef TextBacking b = d.text_backing
     cdef int64_t i
     if b is None or b.pending is not None:
@@ -224,10 +274,215 @@ cdef int check_text_backing(LoroDoc d) except -1:
             raise AssertionError(f"empty or misplaced backing run {b.runs[i]}")
         if i and (b.runs[i - 1].peer, b.runs[i - 1].end) > (b.runs[i].peer, b.runs[i].start):
             raise AssertionError(f"backing runs out of order at {i}")
-        spans.append((b.runs[i].container, b.runs[i].offset,
-                      b.runs[i].offset + b.runs[i].end - b.runs[i].start))
+        if b.runs[i].buf == 0:
+            # (a snapshot's string, in code points; a buffer's bytes may be read again)
+            spans.append((b.runs[i].container, b.runs[i].offset,
+                          b.runs[i].offset + b.runs[i].end - b.runs[i].start))
     spans.sort()
     for i in range(1, len(spans)):
         if spans[i - 1][0] == spans[i][0] and spans[i - 1][2] > spans[i][1]:
             raise AssertionError(f"backing runs overlap in the string: {spans[i - 1:i + 1]}")
+    return 0
+
+
+cdef int freeze_text_state(LoroDoc d) except -1:
+    """Record where the visible characters of every text lie, before lstr_flush moves their
+    ops' text (loro's state keeps the bytes it holds): a run per op piece not recorded
+    yet, merged with the one before when it continues it in the same op."""
+    cdef TextBacking b = d.text_backing
+    cdef SeqArena seq = d.seq
+    cdef OpLog log = d.log
+    cdef uint32_t c, leaf, p
+    cdef int i
+    cdef int64_t n_old, k, ri, ch = -1, oi = -1, off
+    cdef int64_t memo_op = -1, memo_off = 0
+    cdef int32_t memo_counter = 0
+    cdef int32_t counter, n
+    cdef int64_t content
+    cdef uint64_t peer
+    cdef lc_span *s
+    cdef lc_op *op
+    cdef lc_backing_run *last
+    if b is None:
+        b = TextBacking()
+    else:
+        b.ready()
+    n_old = b.n
+    if (b.frozen_vv is not None and not b.revived and not d.thin_texts
+            and d.shallow_sv is None):
+        # only the characters of ops new since the last freeze can be unrecorded
+        freeze_new_ops(d, b, n_old)
+        return freeze_done(d, b, n_old)
+    for c in range(<uint32_t>d.n_containers):
+        if d.ckind[c] != KIND_TEXT:
+            continue
+        leaf = seq.first_leaf(d.ctree[c])
+        while leaf != LC_NO_NODE:
+            for i in range(seq.nodes[leaf].n):
+                s = &seq.nodes[leaf].u.spans[i]
+                if not span_visible(s) or s.content >= LC_ANCHOR_MIN:
+                    continue
+                p = s.id.peer
+                peer = log.peer_ids[p]
+                counter = s.id.counter
+                content = s.content
+                n = s.len
+                while n > 0:
+                    k = n
+                    if n_old:
+                        # (the runs recorded before are sorted, the new ones come after)
+                        ri = b.first_after(peer, counter, n_old)
+                        if ri > 0 and b.runs[ri - 1].peer == peer and counter < b.runs[ri - 1].end:
+                            k = min(k, b.runs[ri - 1].end - counter)
+                            counter += <int32_t>k
+                            content += k
+                            n -= <int32_t>k
+                            continue
+                        if ri < n_old and b.runs[ri].peer == peer:
+                            k = min(k, b.runs[ri].start - counter)
+                    if not (0 <= ch < log.n_changes and log.changes[ch].peer == p
+                            and log.changes[ch].counter <= counter < log.changes[ch].end):
+                        ch = log.find_change(p, counter)
+                        oi = -1
+                    if ch < 0:
+                        counter += <int32_t>k        # (no op: a shallow root's state)
+                        content += k
+                        n -= <int32_t>k
+                        continue
+                    if not (0 <= oi and log.ops[oi].counter <= counter < log.ops[oi].counter + log.ops[oi].len
+                            and log.changes[ch].ops_off <= oi < log.changes[ch].ops_off + log.changes[ch].ops_len):
+                        oi = log.find_op(ch, counter)
+                    op = &log.ops[oi]
+                    k = min(k, op.counter + op.len - counter)
+                    if oi == memo_op and counter >= memo_counter:
+                        # (a long op cut into many spans: its prefix counted once, in order)
+                        off = memo_off + utf8_bytes(&seq.text[op.arg + memo_counter - op.counter],
+                                                    counter - memo_counter)
+                    else:
+                        off = op.start_id.counter + utf8_bytes(&seq.text[op.arg], counter - op.counter)
+                    memo_op = oi
+                    memo_counter = counter
+                    memo_off = off
+                    last = &b.runs[b.n - 1] if b.n > n_old else NULL
+                    if (last != NULL and last.peer == peer and last.end == counter
+                            and last.buf == op.start_id.peer and last.op_end == <int64_t>op.delta
+                            and last.container == c and last.cidx + (last.end - last.start) == content):
+                        last.end += k
+                    else:
+                        b.add(c, peer, counter, k, off)
+                        last = &b.runs[b.n - 1]
+                        last.buf = op.start_id.peer
+                        last.cidx = content
+                        last.op_end = <int64_t>op.delta
+                    counter += <int32_t>k
+                    content += k
+                    n -= <int32_t>k
+            leaf = seq.nodes[leaf].next_leaf
+    return freeze_done(d, b, n_old)
+
+
+cdef int freeze_done(LoroDoc d, TextBacking b, int64_t n_old) except -1:
+    if b.n > n_old:
+        merge_new_runs(b, n_old)
+    b.frozen_vv = PyBytes_FromStringAndSize(<char*>d.log.vv, d.log.n_peers * sizeof(int32_t))
+    b.revived = False
+    if b.n and d.text_backing is None:
+        d.text_backing = b
+    return 0
+
+
+cdef int freeze_new_ops(LoroDoc d, TextBacking b, int64_t n_old) except -1:
+    """freeze_text_state for the visible characters of the text inserts logged since the
+    last freeze (found by id: those before are recorded, or were not visible then and no
+    checkout has brought them back)."""
+    cdef SeqArena seq = d.seq
+    cdef OpLog log = d.log
+    cdef const int32_t *frozen = <const int32_t*>PyBytes_AS_STRING(b.frozen_vv)
+    cdef int64_t n_frozen = PyBytes_GET_SIZE(b.frozen_vv) // sizeof(int32_t)
+    cdef uint32_t p, leaf
+    cdef int slot
+    cdef int32_t lo, counter, end
+    cdef int64_t pos, k, m, content, off
+    cdef uint64_t peer
+    cdef lc_change *ch
+    cdef lc_op *op
+    cdef lc_span *s
+    cdef lc_backing_run *last
+    for p in range(log.n_peers):
+        lo = frozen[p] if p < n_frozen else 0
+        if log.vv[p] <= lo:
+            continue
+        peer = log.peer_ids[p]
+        pos = log.find_change_pos(p, lo)
+        if pos < 0:
+            continue
+        while pos < log.by_peer[p].len:
+            ch = &log.changes[log.by_peer[p].idx[pos]]
+            pos += 1
+            if ch.end <= lo:
+                continue
+            for k in range(ch.ops_off, ch.ops_off + ch.ops_len):
+                op = &log.ops[k]
+                if op.kind != LC_OP_INSERT or d.ckind[op.container] != KIND_TEXT:
+                    continue
+                counter = max(op.counter, lo)
+                end = op.counter + op.len
+                while counter < end:
+                    leaf = locate(seq, make_id(p, counter), &slot)
+                    s = &seq.nodes[leaf].u.spans[slot]
+                    m = min(end, s.id.counter + s.len) - counter
+                    if span_visible(s) and s.content < LC_ANCHOR_MIN:
+                        content = s.content + (counter - s.id.counter)
+                        off = op.start_id.counter + utf8_bytes(&seq.text[op.arg], counter - op.counter)
+                        last = &b.runs[b.n - 1] if b.n > n_old else NULL
+                        if (last != NULL and last.peer == peer and last.end == counter
+                                and last.buf == op.start_id.peer and last.op_end == <int64_t>op.delta
+                                and last.container == op.container
+                                and last.cidx + (last.end - last.start) == content):
+                            last.end += m
+                        else:
+                            b.add(op.container, peer, counter, m, off)
+                            last = &b.runs[b.n - 1]
+                            last.buf = op.start_id.peer
+                            last.cidx = content
+                            last.op_end = <int64_t>op.delta
+                    counter += <int32_t>m
+    return 0
+
+
+cdef int merge_new_runs(TextBacking b, int64_t n_old) except -1:
+    """Sort the runs after the first `n_old` (sorted) into them: the new ones sorted, then
+    merged from the first old run they precede (a freeze after a few edits adds a few
+    runs to many: no sort of them all)."""
+    cdef int64_t i0, i, j, k, n_tail
+    cdef lc_backing_run *tmp
+    qsort(&b.runs[n_old], <size_t>(b.n - n_old), sizeof(lc_backing_run), cmp_backing_run)
+    if n_old == 0 or cmp_backing_run(&b.runs[n_old - 1], &b.runs[n_old]) <= 0:
+        return 0
+    i0 = b.first_after(b.runs[n_old].peer, b.runs[n_old].start, n_old)
+    n_tail = b.n - i0
+    tmp = <lc_backing_run*>malloc(<size_t>n_tail * sizeof(lc_backing_run))
+    if tmp == NULL:
+        raise MemoryError()
+    i = i0
+    j = n_old
+    k = 0
+    while i < n_old and j < b.n:
+        if cmp_backing_run(&b.runs[i], &b.runs[j]) <= 0:
+            tmp[k] = b.runs[i]
+            i += 1
+        else:
+            tmp[k] = b.runs[j]
+            j += 1
+        k += 1
+    while i < n_old:
+        tmp[k] = b.runs[i]
+        i += 1
+        k += 1
+    while j < b.n:
+        tmp[k] = b.runs[j]
+        j += 1
+        k += 1
+    memcpy(&b.runs[i0], tmp, <size_t>n_tail * sizeof(lc_backing_run))
+    free(tmp)
     return 0
