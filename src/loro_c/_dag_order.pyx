@@ -959,7 +959,7 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None)
         cm_clear(&cm)
         for p in range(np):
             mark_ops(log, p, min(bvv[p], avv[p]), tgt_hi[p], &cm, CM_CHANGED)
-        # the peers to walk, in the order of loro's map of ranges (u64 keys, inserted sorted)
+        # the peers to walk, in the order of loro's map of ranges (base_peer_order)
         peers = <uint32_t *>malloc((np + 1) * sizeof(uint32_t))
         hashes = <uint64_t *>malloc((np + 1) * sizeof(uint64_t))
         order = <int64_t *>malloc((np + 1) * sizeof(int64_t))
@@ -977,9 +977,7 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None)
                     j -= 1
                 peers[j] = p
                 k += 1
-        for i in range(k):
-            hashes[i] = fx_finish(fx_add(0, w.pid64[peers[i]]))
-        hb_table_order(hashes, k, order)
+        base_peer_order(w, peers, k, tgt_lo, tgt_hi, np, order)
         # the chain of node starts of each peer, last peer of the order first
         m = 0
         for i in range(k):
@@ -1125,6 +1123,59 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None)
         free(tmp2)
         free(cm.bits)
     return out
+
+
+cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt_lo,
+                         const int32_t *tgt_hi, uint32_t np, int64_t *order) except -1:
+    """The order of loro's map of the id ranges to walk (`order`: indices into `peers`, the
+    peers to walk by ascending id). loro builds it as the difference of two version
+    vectors, the base's first: the peers the base holds go in in the order the base's
+    map yields them (taken as filled by ascending id), then the others (ascending id).
+    Colliding peers (1, 2 and 3 share a bucket in a map of four) come out in another
+    order than from a map filled by ascending id alone: seed 15 of the differential
+    sessions, a checkout back to a merge of two peers whose branch goes on, walked 1@1
+    before 2@2 in loro."""
+    cdef int64_t i, j, nb = 0, m = 0
+    cdef uint32_t p
+    cdef uint64_t *h = <uint64_t *>malloc((np + 1) * sizeof(uint64_t))
+    cdef int64_t *o = <int64_t *>malloc((np + 1) * sizeof(int64_t))
+    cdef uint32_t *bp = <uint32_t *>malloc((np + 1) * sizeof(uint32_t))
+    cdef int64_t *ins = <int64_t *>malloc((np + 1) * sizeof(int64_t))
+    try:
+        # base peers by ascending id
+        for p in range(np):
+            if tgt_lo[p] > 0:
+                j = nb
+                while j > 0 and w.pid64[bp[j - 1]] > w.pid64[p]:
+                    bp[j] = bp[j - 1]
+                    j -= 1
+                bp[j] = p
+                nb += 1
+        for i in range(nb):
+            h[i] = fx_finish(fx_add(0, w.pid64[bp[i]]))
+        hb_table_order(h, nb, o)
+        for i in range(nb):
+            p = bp[o[i]]
+            if tgt_hi[p] > tgt_lo[p]:
+                for j in range(k):
+                    if peers[j] == p:
+                        ins[m] = j
+                        m += 1
+        for j in range(k):
+            if tgt_lo[peers[j]] == 0:
+                ins[m] = j
+                m += 1
+        for i in range(m):
+            h[i] = fx_finish(fx_add(0, w.pid64[peers[ins[i]]]))
+        hb_table_order(h, m, o)
+        for i in range(m):
+            order[i] = ins[o[i]]
+    finally:
+        free(h)
+        free(o)
+        free(bp)
+        free(ins)
+    return 0
 
 
 cdef bint is_head(OpLog log, const lc_id *ids, int64_t n) noexcept:
