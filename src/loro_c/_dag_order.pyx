@@ -31,10 +31,11 @@ from those notes and checked against its events:
   found as a fixpoint: lower it to the history every first op past it has);
 - otherwise (a checkout back): the meet, or, when a path of the search ended unmatched,
   the latest critical version under the meet.
-Of the random differential sessions' events whose diffs tie on depth, in peers never
-restarted from a snapshot: seeds 0-99, 12 of 410 checkouts and 12 of 468 imports differ
-from loro's order (the model fitted before: 32 and 47); seeds 100-299, 13 of 764 and 8 of
-852 (36 and 88). Left: checkouts back whose base loro lowers with no unmatched path, or
+The peers are walked in the order of loro's map of id ranges (base_peer_order: each of the
+maps it is filled from modelled as loro fills it). Of the random differential sessions'
+events whose diffs tie on depth: seeds 0-99, 6 of 601 checkouts and 13 of 845 imports
+differ from loro's order (14 and 15 with the peers' map filled by ascending id); seeds
+100-299, 18 of 1,150 and 20 of 1,651 (20 and 22). Left: checkouts back whose base loro lowers with no unmatched path, or
 keeps with one (loro checks the tip where an unmatched path split against the meet's
 history; which tip, is not known), returns to the latest version where loro replays more
 than the register-only rule says, and imports whose order no base version gives.
@@ -866,13 +867,23 @@ cdef int64_t find_met(const lc_id *met, int64_t lo, int64_t hi, int32_t c) noexc
 # the Dag of the last log walked (a checkout and the way back walk the same history; a
 # concurrent import adds to it)
 cdef Dag _dag = None
+cdef bint _as_checkout = False
 
 
-cpdef list walk_containers(OpLog log, list before, list after, list ranges=None):
+def set_checkout(bint on):
+    """Whether the walks asked for next (until set again) are a checkout's (its version
+    before is the state's, rebuilt from its frontiers) or an import's (the document's
+    version): loro's maps of peers are filled in another order (base_peer_order)."""
+    global _as_checkout
+    _as_checkout = on
+
+
+cpdef list walk_containers(OpLog log, list before, list after, list ranges=None, checkout=None):
     """The containers (indices) of the ops loro's diff calculator visits to go from version
     `before` to `after` (frontiers as (peer index, counter)) of `log`, in the order it first
     meets them; `ranges`, when given, gets the id ranges it visits, in order, as (peer index,
-    start, end) (the ops whose elements a MovableList's calculator notes: ml_event_split)."""
+    start, end) (the ops whose elements a MovableList's calculator notes: ml_event_split);
+    `checkout`: whether the walk is a checkout's (None: as set_checkout last said)."""
     global _dag
     cdef Dag h
     cdef _Walk w
@@ -959,7 +970,7 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None)
         cm_clear(&cm)
         for p in range(np):
             mark_ops(log, p, min(bvv[p], avv[p]), tgt_hi[p], &cm, CM_CHANGED)
-        # the peers to walk, in the order of loro's map of ranges (u64 keys, inserted sorted)
+        # the peers to walk, in the order of loro's map of ranges (base_peer_order)
         peers = <uint32_t *>malloc((np + 1) * sizeof(uint32_t))
         hashes = <uint64_t *>malloc((np + 1) * sizeof(uint64_t))
         order = <int64_t *>malloc((np + 1) * sizeof(int64_t))
@@ -977,9 +988,8 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None)
                     j -= 1
                 peers[j] = p
                 k += 1
-        for i in range(k):
-            hashes[i] = fx_finish(fx_add(0, w.pid64[peers[i]]))
-        hb_table_order(hashes, k, order)
+        base_peer_order(w, peers, k, tgt_lo, tgt_hi, np, ids, nl, ids + nl, nr, bvv, avv,
+                        _as_checkout if checkout is None else checkout, order)
         # the chain of node starts of each peer, last peer of the order first
         m = 0
         for i in range(k):
@@ -1125,6 +1135,194 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None)
         free(tmp2)
         free(cm.bits)
     return out
+
+
+cdef inline uint32_t hamt_hash(uint64_t pid) noexcept:
+    return <uint32_t>(fx_finish(fx_add(0, pid)) & 0xFFFFFFFF)
+
+
+cdef inline bint hamt_before(uint32_t a, uint32_t b) noexcept:
+    """Whether a key hashed `a` comes before one hashed `b` in an im::HashMap (a trie on
+    5 bits of the hash at a time, lowest bits first)."""
+    cdef int i
+    for i in range(7):
+        if ((a >> (5 * i)) & 31) != ((b >> (5 * i)) & 31):
+            return ((a >> (5 * i)) & 31) < ((b >> (5 * i)) & 31)
+    return False
+
+
+cdef int table_order(_Walk w, uint32_t *ps, int64_t n, uint64_t *h, int64_t *o,
+                     uint32_t *tmp) except -1:
+    """Reorder peers `ps[:n]` (inserted in that order) as a hashbrown map of them yields
+    them (h, o, tmp: scratch of n)."""
+    cdef int64_t i
+    for i in range(n):
+        h[i] = fx_finish(fx_add(0, w.pid64[ps[i]]))
+    hb_table_order(h, n, o)
+    for i in range(n):
+        tmp[i] = ps[o[i]]
+    memcpy(ps, tmp, n * sizeof(uint32_t))
+    return 0
+
+
+cdef int64_t vv_fill_order(_Walk w, const lc_id *ids, int64_t n, uint32_t *out, int64_t m,
+                           uint8_t *seen, int32_t *vv) except -1:
+    """Append to out[m:] the peers in the order loro's frontiers_to_vv puts them in its
+    map, for frontiers `ids` (in the frontiers' order): for each id, the peers of its DAG
+    node's version (an im::HashMap: by hamt_before), then its own peer. Return the new
+    length (seen: flags per peer index, set for those appended)."""
+    cdef Dag h = w.dag
+    cdef int64_t i, j, a
+    cdef uint32_t q
+    cdef dnode *nd
+    for i in range(n):
+        nd = h.node_at(ids[i].peer, ids[i].counter)
+        if nd == NULL:
+            raise ValueError("an id outside the history")
+        w.vv_of(&h.deps[nd.deps_off], nd.deps_len, vv, NULL)
+        a = m
+        for q in range(h.n_peers):
+            if vv[q] > 0 and not seen[q]:
+                seen[q] = 1
+                j = m
+                while j > a and hamt_before(hamt_hash(w.pid64[q]), hamt_hash(w.pid64[out[j - 1]])):
+                    out[j] = out[j - 1]
+                    j -= 1
+                out[j] = q
+                m += 1
+        if not seen[ids[i].peer]:
+            seen[ids[i].peer] = 1
+            out[m] = ids[i].peer
+            m += 1
+    return m
+
+
+cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt_lo,
+                         const int32_t *tgt_hi, uint32_t np, const lc_id *before, int64_t nl,
+                         const lc_id *after, int64_t nr, const int32_t *bvv, const int32_t *avv,
+                         bint checkout, int64_t *order) except -1:
+    """The order of loro's map of the id ranges to walk (`order`: indices into `peers`,
+    the `k` peers to walk). loro fills it as the difference of the base's version vector
+    and the union of the two versions: first the peers of the base (those with ids to
+    walk) in the order the base's map yields them, then the others in the union's order.
+    A map yields colliding keys (peers 1, 2 and 3 share a bucket in a map of four) in an
+    order that follows their insertion, so each map is modelled as filled: the base's as
+    loro's frontiers_to_vv fills it (vv_fill_order) from the base's frontiers (ids by
+    peer index); the union, for a checkout, is the version before (from its frontiers,
+    likewise) with the target's new peers added in that map's order; for an import, the
+    document's version (its peers in the order the log met them)."""
+    cdef Dag h = w.dag
+    cdef int64_t i, j, m = 0, nb = 0, nf = 0, nu
+    cdef uint32_t p, q
+    cdef bint dominated
+    cdef uint64_t *hs = <uint64_t *>malloc((np + 1) * sizeof(uint64_t))
+    cdef int64_t *o = <int64_t *>malloc((np + 1) * sizeof(int64_t))
+    cdef uint32_t *bo = <uint32_t *>malloc((np + 1) * sizeof(uint32_t))
+    cdef uint32_t *uo = <uint32_t *>malloc((2 * np + 1) * sizeof(uint32_t))
+    cdef uint32_t *tmp = <uint32_t *>malloc((2 * np + 1) * sizeof(uint32_t))
+    cdef uint8_t *seen = <uint8_t *>malloc(np + 1)
+    cdef int32_t *vv = <int32_t *>malloc((np + 1) * sizeof(int32_t))
+    cdef lc_id *bf = <lc_id *>malloc((np + 1) * sizeof(lc_id))
+    cdef int32_t *vvs = NULL
+    cdef int64_t *idx = <int64_t *>malloc((np + 1) * sizeof(int64_t))
+    cdef const lc_id *ids
+    try:
+        if hs == NULL or o == NULL or bo == NULL or uo == NULL or tmp == NULL or \
+                seen == NULL or vv == NULL or bf == NULL or idx == NULL:
+            raise MemoryError()
+        for p in range(np):
+            idx[p] = -1
+        for j in range(k):
+            idx[peers[j]] = j
+        # the base's frontiers (by peer index): its last ids no other one of them has in
+        # its history; when the base is one of the two versions, their frontiers
+        for p in range(np):
+            if tgt_lo[p] > 0:
+                bf[nf].peer = p
+                bf[nf].counter = tgt_lo[p] - 1
+                nf += 1
+        if nf > 1 and (memcmp(tgt_lo, bvv, np * sizeof(int32_t)) == 0 or
+                       memcmp(tgt_lo, avv, np * sizeof(int32_t)) == 0):
+            ids = before if memcmp(tgt_lo, bvv, np * sizeof(int32_t)) == 0 else after
+            j = nl if ids == before else nr
+            nf = 0
+            for p in range(np):
+                for i in range(j):
+                    if ids[i].peer == p:
+                        bf[nf] = ids[i]
+                        nf += 1
+                        break
+        elif nf > 1:
+            vvs = <int32_t *>malloc(nf * (np + 1) * sizeof(int32_t))
+            if vvs == NULL:
+                raise MemoryError()
+            for i in range(nf):
+                w.vv_of(&bf[i], 1, vvs + i * (np + 1), NULL)
+            j = 0
+            for i in range(nf):
+                dominated = False
+                for m in range(nf):
+                    if m != i and vvs[m * (np + 1) + bf[i].peer] > bf[i].counter:
+                        dominated = True
+                        break
+                if not dominated:
+                    bf[j] = bf[i]
+                    j += 1
+            nf = j
+            m = 0
+        memset(seen, 0, np + 1)
+        nb = vv_fill_order(w, bf, nf, bo, 0, seen, vv)
+        table_order(w, bo, nb, hs, o, tmp)
+        # the union of the two versions
+        memset(seen, 0, np + 1)
+        if checkout:
+            nu = vv_fill_order(w, before, nl, uo, 0, seen, vv)
+            memset(seen, 0, np + 1)
+            j = vv_fill_order(w, after, nr, tmp, 0, seen, vv)
+            table_order(w, tmp, j, hs, o, tmp + np)
+            for i in range(nu):
+                seen[uo[i]] = 2
+            for i in range(j):
+                if seen[tmp[i]] != 2:
+                    uo[nu] = tmp[i]
+                    nu += 1
+        else:
+            nu = 0
+            for p in range(np):
+                if tgt_hi[p] > 0:
+                    uo[nu] = p
+                    nu += 1
+        table_order(w, uo, nu, hs, o, tmp)
+        m = 0
+        for i in range(nb):
+            p = bo[i]
+            if tgt_lo[p] < tgt_hi[p] and idx[p] >= 0:
+                o[m] = idx[p]
+                m += 1
+        for i in range(nu):
+            p = uo[i]
+            if tgt_lo[p] == 0 and tgt_hi[p] > 0 and idx[p] >= 0:
+                o[m] = idx[p]
+                m += 1
+        if m != k:
+            raise ValueError("the walk's peers do not add up")
+        for i in range(m):
+            hs[i] = fx_finish(fx_add(0, w.pid64[peers[o[i]]]))
+        hb_table_order(hs, m, order)
+        for i in range(m):
+            order[i] = o[order[i]]
+    finally:
+        free(hs)
+        free(o)
+        free(bo)
+        free(uo)
+        free(tmp)
+        free(seen)
+        free(vv)
+        free(bf)
+        free(vvs)
+        free(idx)
+    return 0
 
 
 cdef bint is_head(OpLog log, const lc_id *ids, int64_t n) noexcept:

@@ -56,7 +56,7 @@ from loro_c.events import (DiffBatch, _DocEvents, _Batch, _PeerChange, _Raised, 
 from loro_c.events import TreeDiff, TreeDiffItem, TreeExternalDiff     # LoroTree
 from loro_c.paths import Index
 from loro_c.hash_order import container_idx, iteration_order
-from loro_c._dag_order import walk_containers as dag_walk
+from loro_c._dag_order import walk_containers as dag_walk, set_checkout as dag_walk_checkout
 from loro_c.rich_checkout import checkout_delta as rich_checkout_delta
 from loro_c.errors import LoroTypeError, LoroValueError
 from loro_c._doc import Subscription, copy_value
@@ -526,6 +526,8 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
         global _compared_maps, _wrapped
         if concurrent_import and has_map_notes(doc):
             _compared_maps = diverged_containers(doc, snap)
+        # (the DAG walks of this event: a checkout's or an import's, see _dag_order)
+        dag_walk_checkout(trigger == 2)
         try:
             diffs = collect(doc, trigger >= 1, trigger == 2 or concurrent_import, changed)
         finally:
