@@ -357,6 +357,22 @@ def test_large_import_deleting_an_unpointed_item_ends_in_its_retain(n_front):
     assert _unpointed_delete_only(loro_c) == _unpointed_delete_only(loro)
 
 
+def _three_peers_with_a_list(mod, rng, lo, hi):
+    """Three peers; the first made a movable list of lo..hi inserted values (committed).
+    Returns the documents and an event log per peer."""
+    docs, logs = [], []
+    for i in range(3):
+        d = mod.LoroDoc()
+        d.peer_id = i + 1
+        docs.append(d)
+        logs.append([])
+    first = docs[0].get_movable_list("l")
+    for i in range(rng.randint(lo, hi)):
+        first.insert(rng.randint(0, len(first)), i)
+    docs[0].commit()
+    return docs, logs
+
+
 @pytest.mark.parametrize("n_front", [0, 2, 300])
 def test_checkouts_removing_an_unpointed_item_end_in_its_retain(n_front):
     """Checkouts compose that retain too: back over 3's changes removes 3's own new item
@@ -376,16 +392,8 @@ def run_late_subscriber(mod, seed):
     half way: the checkouts before it still count (loro's checkout calculator notes the
     elements of every checkout's ops, events or not)."""
     rng = random.Random(seed)
-    docs, logs, subs = [], [], []
-    for i in range(3):
-        d = mod.LoroDoc()
-        d.peer_id = i + 1
-        docs.append(d)
-        logs.append([])
-    first = docs[0].get_movable_list("l")
-    for i in range(rng.randint(50, 200)):
-        first.insert(rng.randint(0, len(first)), i)
-    docs[0].commit()
+    docs, logs = _three_peers_with_a_list(mod, rng, 50, 200)
+    subs = []
     for d in docs[1:]:
         d.import_(docs[0].export(mod.ExportMode.Updates(mod.VersionVector())))
     out = []
@@ -433,16 +441,8 @@ def run_many_checkouts(mod, seed):
     versions per round; a subscriber joins half way. [(kind, events, value)] after it
     joined, and what loro_c keeps for its checkout maps after each round."""
     rng = random.Random(seed)
-    docs, logs, subs, out, stores = [], [], [], [], []
-    for i in range(3):
-        d = mod.LoroDoc()
-        d.peer_id = i + 1
-        docs.append(d)
-        logs.append([])
-    first = docs[0].get_movable_list("l")
-    for i in range(rng.randint(20, 80)):
-        first.insert(rng.randint(0, len(first)), i)
-    docs[0].commit()
+    docs, logs = _three_peers_with_a_list(mod, rng, 20, 80)
+    subs, out, stores = [], [], []
     for r in range(8):
         if r == 5:
             for d, log in zip(docs, logs):
