@@ -28,6 +28,7 @@ from loro_c._doc cimport (kind_has_state, op_fits_kind, container_index, show_ro
                           move_tracker_to_change, move_tracker_to_head, move_tracker_home, map_history_drop, apply_change_ops,
                           rebuild_state, flush_import_deltas, ml_after_undo,
                           tree_after_undo, shallow_apply_root_change)
+from loro_c._doc cimport meta_queue, lnum_flush      # tree nodes' meta maps (doc/registry.pxi)
 from loro_c._doc import kind_of_type, _TYPE_NAMES
 from loro_c.errors import LoroError, DecodeError
 from loro_c import _types
@@ -105,6 +106,7 @@ cdef ImportRun begin_run(LoroDoc doc, bint whole_pending):
     cdef OpLog log = doc.log
     cdef ImportRun run = ImportRun.__new__(ImportRun)
     cdef int64_t i
+    lnum_flush(doc)         # the local creates' meta maps come before the import's
     run.memo = {}
     run.dups = []
     run.applied_end = {}
@@ -672,6 +674,15 @@ cdef int stage_movable_tuple(LoroDoc doc, uint32_t c, tuple o, object peer) exce
         log.values.append(o[5])
     return 0
 
+cdef int stage_tree_created(LoroDoc doc, const lc_op *op) except -1:
+    """A staged tree op that creates its target (the node's id is the op's): loro registers
+    the node's meta map with the change's created children."""
+    cdef lc_staged *st = &doc.staged[doc.n_staged]
+    if op.start_id.peer == st.peer and op.start_id.counter == op.counter:
+        meta_queue(doc, doc.log.peer_ids[st.peer], op.counter, len(doc.lnum_pending))
+    return 0
+
+
 cdef int stage_tree_tuple(LoroDoc doc, uint32_t c, tuple o) except -1:
     """A tree op (OP_TREE, cid, counter, target_peer, target_counter, parent, fractional
     index bytes), parent None (a root), "deleted" (a delete) or (peer, counter); layout in
@@ -691,6 +702,7 @@ cdef int stage_tree_tuple(LoroDoc doc, uint32_t c, tuple o) except -1:
     if stage_dropped(doc, op):
         return 0
     op.start_id = make_id(log.peer_index(o[3]), <int32_t>o[4])
+    stage_tree_created(doc, op)
     if parent is None:
         op.pos = LC_TREE_PARENT_ROOT
     elif isinstance(parent, str):
@@ -742,11 +754,7 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
     cdef OpLog log = doc.log
     cdef PendingIndex pi = run.pending
     cdef int64_t n = doc.n_staged, n_new = n - run.n_pending_before, i, k
-    if doc.lnum_pending:
-        for cid in doc.lnum_pending:
-            if cid not in doc.lnum:
-                doc.lnum[cid] = len(doc.lnum)
-        del doc.lnum_pending[:]
+    lnum_flush(doc)
     cdef int64_t n_dups = len(run.dups), n_keys = n_new + n_dups
     cdef lc_sort_key *keys = <lc_sort_key*>malloc((n_keys + 1) * sizeof(lc_sort_key))
     cdef uint8_t *done = <uint8_t*>calloc(n + 1, 1)     # 0 waiting, 1 applied, 2 dropped

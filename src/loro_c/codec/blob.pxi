@@ -115,13 +115,10 @@ def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
                     stage_tuple(doc, raw)
         finally:
             doc.in_blob = False
-        if len(blobs) > 1 and doc.lnum_pending:
+        if len(blobs) > 1 and (doc.lnum_pending or doc.meta_n):
             # loro's import_batch imports blob by blob: each numbers the children it creates
             # after its other containers, before the next blob
-            for cid in doc.lnum_pending:
-                if cid not in doc.lnum:
-                    doc.lnum[cid] = len(doc.lnum)
-            del doc.lnum_pending[:]
+            lnum_flush(doc)
         if mode != MODE_UPDATES:
             if fresh and doc.shallow_loading:
                 fresh = False       # (the shallow root's state listed its roots)
