@@ -1157,6 +1157,7 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
     before = doc.evs.before         # a checkout's runs (checkout_before), else None
     reached = [] if before is not None else None    # containers a checkout shows as values
     ml_reached = []     # containers a movable list shows again (or anew): whole values
+    ml_imported = []    # those an import's movable list diffs show (see below)
     ml_named = []       # those a checkout's movable list diffs show as values
     nopath = []         # containers with a diff but no path (left out, as loro does)
     global _wrapped
@@ -1185,7 +1186,7 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
         elif kind == KIND_MOVABLE_LIST:
             d = None if before is not None or is_import else local_seq_delta(doc, c, idxs, shown, ml_reached)
             if d is None:
-                mlr = ml_reached if reached is None else []
+                mlr = (ml_imported if is_import else ml_reached) if reached is None else []
                 d = ml_diff(doc, c, shown, mlr, is_import,
                             idxs if is_import and before is None else None, before is not None)
                 if reached is not None:
@@ -1219,8 +1220,13 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
     if before is not None:
         shown_whole(doc, out, reached, paths, done, False,
                     created_before(doc, ml_named) if ml_named else None)
-    elif ml_reached:
-        shown_whole(doc, out, ml_reached, paths, done, not _ml_base_lowered)
+    else:
+        if ml_reached:
+            shown_whole(doc, out, ml_reached, paths, done, not _ml_base_lowered)
+        if ml_imported:
+            # the containers an imported movable list diff shows: whole, but those with a
+            # diff of their own in the import (their ops), which loro shows as it is
+            shown_whole(doc, out, ml_imported, paths, done, not _ml_base_lowered, None, True)
     # like loro, a counter that a diff shows as a new value reports its whole value, even 0
     # (loro 1.17.1 leaves a zero out in some imports; a zero diff changes nothing)
     for c in shown:
@@ -1408,7 +1414,7 @@ cdef set created_before(LoroDoc doc, list containers):
 
 
 cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done,
-                     bint zero_counters, set zero_shown=None) except -1:
+                     bint zero_counters, set zero_shown=None, bint keep_own=False) except -1:
     """A checkout may show a container again (a list inserts it, a map key holds it once
     more: `reached`): like loro, its diff is then its whole value, from empty, and so on
     for the containers inside it. A checkout leaves out a counter shown again whose value
@@ -1429,8 +1435,12 @@ cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done,
         if c in seen:
             continue
         seen.add(c)
-        d = whole_value_diff(doc, c, queue, zero_counters)
         k = rows.get(c)
+        if keep_own and k is not None:
+            # an import's container with a diff of its own (its ops): loro shows that one,
+            # the counters it inserts without their value (as a list's import diff does)
+            continue
+        d = whole_value_diff(doc, c, queue, zero_counters)
         if d is None and not zero_counters and doc.ckind[c] == KIND_COUNTER and (
                 doc.croot[c] == ROOT_MERGEABLE or (k is None and c not in named)
                 or (k is None and zero_shown is not None and c in zero_shown)):
