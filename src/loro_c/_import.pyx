@@ -508,6 +508,8 @@ cdef uint32_t stage_container(LoroDoc doc, object cid, uint32_t op_kind) except?
         if cid not in doc.lnum:
             # a child created earlier in this import and deferred (stage_value): loro
             # numbers it at the first op on it
+            if doc.meta_n and doc.meta_q[2] == -2:
+                lnum_flush(doc)     # (after the meta maps an earlier blob created)
             doc.lnum[cid] = len(doc.lnum)
     if not op_fits_kind(op_kind, ckind):
         raise DecodeError(f"an op of kind {op_kind} cannot target {cid} (a {_TYPE_NAMES[ckind]})")
@@ -754,7 +756,8 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
     cdef OpLog log = doc.log
     cdef PendingIndex pi = run.pending
     cdef int64_t n = doc.n_staged, n_new = n - run.n_pending_before, i, k
-    lnum_flush(doc)
+    if doc.lnum_pending:
+        lnum_flush(doc)     # (the created tree nodes' meta maps alone wait for a reader)
     cdef int64_t n_dups = len(run.dups), n_keys = n_new + n_dups
     cdef lc_sort_key *keys = <lc_sort_key*>malloc((n_keys + 1) * sizeof(lc_sort_key))
     cdef uint8_t *done = <uint8_t*>calloc(n + 1, 1)     # 0 waiting, 1 applied, 2 dropped

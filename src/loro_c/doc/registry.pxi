@@ -11,8 +11,8 @@ cdef uint32_t container_index(LoroDoc d, object cid, int kind) except? 0xFFFFFFF
         return <uint32_t>found
     if not kind_has_state(kind):
         raise LoroError(f"{_TYPE_NAMES[kind]} containers are not supported by loro_c yet")
-    if d.meta_n and d.import_run is None:
-        lnum_flush(d)
+    if d.meta_n and (d.import_run is None or d.meta_q[2] == -2):
+        lnum_flush(d)       # (in an import: the meta maps an earlier blob of a batch created)
     cdef int64_t i = d.n_containers
     cdef int64_t cap
     if i == d.cap_containers:
