@@ -106,7 +106,11 @@ cdef ImportRun begin_run(LoroDoc doc, bint whole_pending):
     cdef OpLog log = doc.log
     cdef ImportRun run = ImportRun.__new__(ImportRun)
     cdef int64_t i
-    lnum_flush(doc)         # the local creates' meta maps come before the import's
+    # the meta maps queued so far (local creates, earlier imports) come before anything
+    # this import numbers: marked -2, they are numbered as soon as it numbers a container
+    # (container_index, stage_container), if it does
+    for i in range(2, doc.meta_n, 3):
+        doc.meta_q[i] = -2
     run.memo = {}
     run.dups = []
     run.applied_end = {}
