@@ -29,7 +29,29 @@ def nindex(i):
         return ("K", i.key)
     if "Seq" in n:
         return ("S", i.index)
-    return ("N", i.target)
+    return ("N", (i.target.peer, i.target.counter))      # a tree node's meta map
+
+
+def ntid(t):
+    return None if t is None else (t.peer, t.counter)
+
+
+def ntree(items):
+    """A tree diff's items: ("c", node, parent, index, fractional index) / ("m", node,
+    parent, index, fractional index, old parent, old index) / ("d", node, old parent,
+    old index)."""
+    out = []
+    for it in items:
+        a = it.action
+        k = type(a).__name__
+        if "Create" in k:
+            out.append(("c", ntid(it.target), ntid(a.parent), a.index, a.fractional_index))
+        elif "Move" in k:
+            out.append(("m", ntid(it.target), ntid(a.parent), a.index, a.fractional_index,
+                        ntid(a.old_parent), a.old_index))
+        else:
+            out.append(("d", ntid(it.target), ntid(a.old_parent), a.old_index))
+    return out
 
 
 def ndiff(df):
@@ -55,8 +77,8 @@ def ndiff(df):
             if "Retain" in k:
                 out.append(("r", x.retain))
             elif "Insert" in k:
-                assert x.is_move is False
-                out.append(("i", [nval(v) for v in x.insert]))
+                # a movable list's move: the moved value, marked (only then a third part)
+                out.append(("i", [nval(v) for v in x.insert]) + ((True,) if x.is_move else ()))
             else:
                 out.append(("d", x.delete))
         return ("List", out)
@@ -64,6 +86,9 @@ def ndiff(df):
         return ("Map", {k: (None if v is None else nval(v)) for k, v in df.diff.updated.items()})
     if "Counter" in n:
         return ("Counter", df.diff)
+    if "Tree" in n:
+        items = df.diff
+        return ("Tree", ntree(items if isinstance(items, list) else items.diff))
     raise AssertionError(f"unexpected diff {n}")
 
 

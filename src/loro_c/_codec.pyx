@@ -79,8 +79,9 @@ from ._kinds cimport LC_OP_TREE, LC_TREE_PARENT_ROOT, LC_TREE_PARENT_DELETED   #
 from ._doc cimport lc_walk
 from ._doc cimport LoroDoc, DocOps, lstr_place, lstr_reserve, lval_place, container_index, show_root, next_buffer
 from ._doc cimport thin_load        # codec/snapshot_state.pxi
+from ._doc cimport lnum_flush       # codec/blob.pxi
 from ._import cimport (stage_begin, stage_dep, stage_container, stage_op, stage_dropped, stage_end,
-                      stage_tuple, stage_value, tuple_ops_len)
+                      stage_tuple, stage_value, tuple_ops_len, stage_tree_created)
 
 import operator
 

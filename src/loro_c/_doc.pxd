@@ -216,6 +216,8 @@ cdef class DocCore:
     cdef dict cid_index             # ContainerID -> index
     cdef dict lnum                  # ContainerID -> its number in loro's arena (hash_order)
     cdef list lnum_pending          # children an import created, numbered once it is applied
+    cdef int64_t *meta_q            # tree nodes created whose meta map loro numbers then:
+    cdef int64_t meta_n, meta_cap   # (peer, counter, place in lnum_pending or -1) triples (lnum_flush)
     cdef bint lnum_lazy             # some containers are not numbered yet (a snapshot loaded lazily)
     cdef list lazy_roots            # the lazily loaded state's roots, numbered when first listed
     cdef object lazy_first          # (snapshot, numbers before it): its frontier blocks' containers, numbered when read
@@ -412,6 +414,8 @@ cdef class LoroDoc(DocExchange):
 # registry (doc/registry.pxi)
 cdef uint32_t container_index(LoroDoc d, object cid, int kind) except? 0xFFFFFFFF
 cdef int show_root(LoroDoc d, uint32_t c) except -1
+cdef int meta_queue(LoroDoc d, uint64_t peer, int32_t counter, int64_t at) except -1
+cdef int lnum_flush(LoroDoc d) except -1
 cdef uint32_t root_index(LoroDoc d, object name, int kind) except? 0xFFFFFFFF
 cdef int ensure_tvv(LoroDoc d) except -1
 # transactions (doc/txn.pxi)

@@ -32,6 +32,7 @@ from loro_c._doc cimport (commit_txn, text_value, list_slots, map_live, lc_map, 
 from loro_c._doc cimport KIND_MOVABLE_LIST, ml_event_ops, ml_events_done, ml_index_of, ml_slots     # MovableList
 from loro_c._doc cimport ml_import_split     # MovableList import diffs, split as loro's
 from loro_c._doc cimport container_index     # a loaded tree node's meta map
+from loro_c._doc cimport lnum_flush          # the created tree nodes' meta maps get numbers
 from loro_c._doc cimport TextBacking      # texts loaded from a snapshot (events_checkout.pxi)
 from loro_c._doc cimport LC_EV_MARK, LC_OP_MARK_START, LC_OP_COUNTER, style_attributes, text_delta_runs
 from loro_c._doc cimport open_marks_before, styled_text
@@ -202,6 +203,7 @@ def subscribe(LoroDoc doc, cid, callback):
         raise LoroValueError("callback must be callable")
     if cid is not None and not isinstance(cid, _types.ContainerID):
         raise LoroTypeError(f"expected a ContainerID, not {type(cid).__name__}")
+    lnum_flush(doc)
     if cid is not None and cid not in doc.lnum:
         # loro registers the container in its arena here (its number orders events' diffs)
         doc.lnum[cid] = len(doc.lnum)
@@ -294,6 +296,14 @@ cdef bint has_map_notes(LoroDoc doc) noexcept:
     cdef int64_t i
     for i in range(doc.evlog.n):
         if doc.evlog.notes[i].kind == LC_EV_MAP:
+            return True
+    return False
+
+
+cdef bint has_ml_notes(LoroDoc doc) noexcept:
+    cdef int64_t i
+    for i in range(doc.evlog.n):
+        if doc.ckind[doc.evlog.notes[i].container] == KIND_MOVABLE_LIST:
             return True
     return False
 
@@ -523,15 +533,19 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             # as a checkout's does (tree_checkout_items)
             reg.tree_lca = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
                                               for i in range(doc.log.n_frontiers)])
-        global _compared_maps, _wrapped
+        global _compared_maps, _wrapped, _ml_base_lowered
         if concurrent_import and has_map_notes(doc):
             _compared_maps = diverged_containers(doc, snap)
+            _ml_base_lowered = _compared_maps is None
+        elif concurrent_import and has_ml_notes(doc):
+            _ml_base_lowered = diverged_containers(doc, snap) is None
         # (the DAG walks of this event: a checkout's or an import's, see _dag_order)
         dag_walk_checkout(trigger == 2)
         try:
             diffs = collect(doc, trigger >= 1, trigger == 2 or concurrent_import, changed)
         finally:
             _compared_maps = None
+            _ml_base_lowered = False
             _wrapped = None
         if changed[0]:
             to = None
@@ -605,6 +619,10 @@ def replay_style_elements(LoroDoc doc):
 
 # set while a concurrent import's event is collected: diverged_containers
 cdef set _compared_maps = None
+# a concurrent import that loro calculates from a base below the version before (a
+# sequence or tree both sides edited: diverged_containers): its movable lists' new
+# counters come back as a checkout's do, a zero left out (loro's diff of it is empty)
+cdef bint _ml_base_lowered = False
 
 # set while diff_batch collects: map_diff records each key's winning write there
 cdef dict _idlp_sink = None
@@ -1142,6 +1160,8 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
     before = doc.evs.before         # a checkout's runs (checkout_before), else None
     reached = [] if before is not None else None    # containers a checkout shows as values
     ml_reached = []     # containers a movable list shows again (or anew): whole values
+    ml_imported = []    # those an import's movable list diffs show (see below)
+    ml_named = []       # those a checkout's movable list diffs show as values
     nopath = []         # containers with a diff but no path (left out, as loro does)
     global _wrapped
     _wrapped = [] if is_import else None
@@ -1169,8 +1189,12 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
         elif kind == KIND_MOVABLE_LIST:
             d = None if before is not None or is_import else local_seq_delta(doc, c, idxs, shown, ml_reached)
             if d is None:
-                d = ml_diff(doc, c, shown, reached if reached is not None else ml_reached, is_import,
+                mlr = (ml_imported if is_import else ml_reached) if reached is None else []
+                d = ml_diff(doc, c, shown, mlr, is_import,
                             idxs if is_import and before is None else None, before is not None)
+                if reached is not None:
+                    reached.extend(mlr)
+                    ml_named.extend(mlr)
         elif kind == KIND_TREE:
             d = tree_diff(doc, c, 0 if not is_import else (2 if compare_values else 1),
                           reached if reached is not None else ml_reached)
@@ -1197,9 +1221,15 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
         out.append((len(path), 0 if doc.croot[c] != ROOT_NONE else cid.counter + 1, c,
                     container_diff(cid, path, d)))
     if before is not None:
-        shown_whole(doc, out, reached, paths, done, False)
-    elif ml_reached:
-        shown_whole(doc, out, ml_reached, paths, done, True)
+        shown_whole(doc, out, reached, paths, done, False,
+                    created_before(doc, ml_named) if ml_named else None)
+    else:
+        if ml_reached:
+            shown_whole(doc, out, ml_reached, paths, done, not _ml_base_lowered)
+        if ml_imported:
+            # the containers an imported movable list diff shows: whole, but those with a
+            # diff of their own in the import (their ops), which loro shows as it is
+            shown_whole(doc, out, ml_imported, paths, done, not _ml_base_lowered, None, True)
     # like loro, a counter that a diff shows as a new value reports its whole value, even 0
     # (loro 1.17.1 leaves a zero out in some imports; a zero diff changes nothing)
     for c in shown:
@@ -1236,6 +1266,8 @@ cdef object _wrapped = None     # containers shown as values by the diffs collec
 cdef list hash_keys(LoroDoc doc, containers, dict back):
     """loro's map keys of `containers` (noting in `back` which container each one is)."""
     cdef list keys = []
+    if doc.meta_n:
+        lnum_flush(doc)
     lnum = doc.lnum
     for c in containers:
         cid = doc.cids[c]
@@ -1349,8 +1381,43 @@ cdef dict hash_rank(LoroDoc doc, list containers, int passes=1):
     return {keys[k]: r for r, k in enumerate(order)}
 
 
+cdef set created_before(LoroDoc doc, list containers):
+    """The counters among `containers` that the version a checkout leaves has (their
+    creating op in it): a movable list that shows one again in a checkout reports it whole,
+    0 too, as loro, unless the list's element is new to that version (loro's calculator
+    brings it back then, with an empty diff: measured on loro 1.17.1)."""
+    cdef OpLog log = doc.log
+    cdef int64_t i, n
+    cdef lc_id *ids = NULL
+    cdef int32_t *fc = NULL
+    out = set()
+    if doc.evs is None or doc.evs.tree_lca is None:
+        return out
+    before = doc.evs.tree_lca[0]
+    n = len(before)
+    ids = <lc_id*>malloc(<size_t>(n + 1) * sizeof(lc_id))
+    fc = <int32_t*>malloc((log.n_peers + 1) * sizeof(int32_t))
+    try:
+        if ids == NULL or fc == NULL:
+            raise MemoryError()
+        for i in range(n):
+            ids[i] = make_id(before[i][0], before[i][1])
+        log.closure(ids, n, make_id(LC_NO_PEER, 0), fc)
+        for c in containers:
+            if doc.ckind[<uint32_t>c] != KIND_COUNTER:
+                continue
+            cid = doc.cids[c]
+            p = log.peer_map.get(cid.peer)
+            if p is not None and cid.counter < fc[<uint32_t>p]:
+                out.add(c)
+    finally:
+        free(ids)
+        free(fc)
+    return out
+
+
 cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done,
-                     bint zero_counters) except -1:
+                     bint zero_counters, set zero_shown=None, bint keep_own=False) except -1:
     """A checkout may show a container again (a list inserts it, a map key holds it once
     more: `reached`): like loro, its diff is then its whole value, from empty, and so on
     for the containers inside it. A checkout leaves out a counter shown again whose value
@@ -1371,10 +1438,15 @@ cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done,
         if c in seen:
             continue
         seen.add(c)
-        d = whole_value_diff(doc, c, queue, zero_counters)
         k = rows.get(c)
+        if keep_own and k is not None:
+            # an import's container with a diff of its own (its ops): loro shows that one,
+            # the counters it inserts without their value (as a list's import diff does)
+            continue
+        d = whole_value_diff(doc, c, queue, zero_counters)
         if d is None and not zero_counters and doc.ckind[c] == KIND_COUNTER and (
-                doc.croot[c] == ROOT_MERGEABLE or (k is None and c not in named)):
+                doc.croot[c] == ROOT_MERGEABLE or (k is None and c not in named)
+                or (k is None and zero_shown is not None and c in zero_shown)):
             d = Diff.Counter(doc.ccounter[c])
         if k is not None:
             if d is None:
@@ -2497,6 +2569,7 @@ def snapshot_load_event(LoroDoc doc, list cids, origin):
         if not out:
             return
         # loro fills its event's map from the loaded states in its containers' numbers' order
+        lnum_flush(doc)
         lnum = doc.lnum
         ranks = hash_rank(doc, sorted((x[2] for x in out), key=lambda c: lnum.get(doc.cids[c], 1 << 30)))
         out.sort(key=lambda x: (x[0], x[1], ranks[x[2]]))

@@ -9,6 +9,7 @@ cdef int stage_dep(LoroDoc doc, uint64_t peer, int32_t counter) except -1
 cdef uint32_t stage_container(LoroDoc doc, object cid, uint32_t op_kind) except? 0xFFFFFFFF
 cdef lc_op* stage_op(LoroDoc doc, uint32_t c, uint32_t kind, int32_t counter, int64_t n) except NULL
 cdef bint stage_dropped(LoroDoc doc, const lc_op *op) noexcept
+cdef int stage_tree_created(LoroDoc doc, const lc_op *op) except -1
 cdef int stage_end(LoroDoc doc, object msg) except -1
 cdef object stage_tuple(LoroDoc doc, tuple raw)
 cdef int64_t tuple_ops_len(object ops) except -1

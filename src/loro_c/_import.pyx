@@ -28,6 +28,7 @@ from loro_c._doc cimport (kind_has_state, op_fits_kind, container_index, show_ro
                           move_tracker_to_change, move_tracker_to_head, move_tracker_home, map_history_drop, apply_change_ops,
                           rebuild_state, flush_import_deltas, ml_after_undo,
                           tree_after_undo, shallow_apply_root_change)
+from loro_c._doc cimport meta_queue, lnum_flush      # tree nodes' meta maps (doc/registry.pxi)
 from loro_c._doc import kind_of_type, _TYPE_NAMES
 from loro_c.errors import LoroError, DecodeError
 from loro_c import _types
@@ -111,6 +112,11 @@ cdef ImportRun begin_run(LoroDoc doc, bint whole_pending):
     cdef OpLog log = doc.log
     cdef ImportRun run = ImportRun.__new__(ImportRun)
     cdef int64_t i
+    # the meta maps queued so far (local creates, earlier imports) come before anything
+    # this import numbers: marked -2, they are numbered as soon as it numbers a container
+    # (container_index, stage_container), if it does
+    for i in range(2, doc.meta_n, 3):
+        doc.meta_q[i] = -2
     run.memo = {}
     run.dups = []
     run.applied_end = {}
@@ -522,6 +528,8 @@ cdef uint32_t stage_container(LoroDoc doc, object cid, uint32_t op_kind) except?
         if cid not in doc.lnum:
             # a child created earlier in this import and deferred (stage_value): loro
             # numbers it at the first op on it
+            if doc.meta_n and doc.meta_q[2] == -2:
+                lnum_flush(doc)     # (after the meta maps an earlier blob created)
             doc.lnum[cid] = len(doc.lnum)
     if not op_fits_kind(op_kind, ckind):
         raise DecodeError(f"an op of kind {op_kind} cannot target {cid} (a {_TYPE_NAMES[ckind]})")
@@ -688,6 +696,15 @@ cdef int stage_movable_tuple(LoroDoc doc, uint32_t c, tuple o, object peer) exce
         log.values.append(o[5])
     return 0
 
+cdef int stage_tree_created(LoroDoc doc, const lc_op *op) except -1:
+    """A staged tree op that creates its target (the node's id is the op's): loro registers
+    the node's meta map with the change's created children."""
+    cdef lc_staged *st = &doc.staged[doc.n_staged]
+    if op.start_id.peer == st.peer and op.start_id.counter == op.counter:
+        meta_queue(doc, doc.log.peer_ids[st.peer], op.counter, len(doc.lnum_pending))
+    return 0
+
+
 cdef int stage_tree_tuple(LoroDoc doc, uint32_t c, tuple o) except -1:
     """A tree op (OP_TREE, cid, counter, target_peer, target_counter, parent, fractional
     index bytes), parent None (a root), "deleted" (a delete) or (peer, counter); layout in
@@ -707,6 +724,7 @@ cdef int stage_tree_tuple(LoroDoc doc, uint32_t c, tuple o) except -1:
     if stage_dropped(doc, op):
         return 0
     op.start_id = make_id(log.peer_index(o[3]), <int32_t>o[4])
+    stage_tree_created(doc, op)
     if parent is None:
         op.pos = LC_TREE_PARENT_ROOT
     elif isinstance(parent, str):
@@ -759,10 +777,7 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
     cdef PendingIndex pi = run.pending
     cdef int64_t n = doc.n_staged, n_new = n - run.n_pending_before, i, k
     if doc.lnum_pending:
-        for cid in doc.lnum_pending:
-            if cid not in doc.lnum:
-                doc.lnum[cid] = len(doc.lnum)
-        del doc.lnum_pending[:]
+        lnum_flush(doc)     # (the created tree nodes' meta maps alone wait for a reader)
     cdef int64_t n_dups = len(run.dups), n_keys = n_new + n_dups
     cdef lc_sort_key *keys = <lc_sort_key*>malloc((n_keys + 1) * sizeof(lc_sort_key))
     cdef uint8_t *done = <uint8_t*>calloc(n + 1, 1)     # 0 waiting, 1 applied, 2 dropped

@@ -1011,8 +1011,9 @@ cdef object local_seq_delta(LoroDoc doc, uint32_t c, list idxs, list shown, list
             continue
         if len(x.val):
             if x.mv:
-                # a moved value is shown as it is (its container is not shown anew)
-                out.append(ListDiffItem.Insert([wrap_value(doc, values[slot], shown, None)
+                # a moved value is shown as it is (its container is not shown anew: loro
+                # reports no diff of a moved counter)
+                out.append(ListDiffItem.Insert([wrap_value(doc, values[slot], None, None)
                                                 for slot in x.val], True))
             else:
                 out.append(list_insert([wrap_value(doc, values[slot], shown, reached)

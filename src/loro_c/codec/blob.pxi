@@ -72,6 +72,7 @@ def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
     cdef Py_ssize_t budget
     cdef list alive = []          # block container ids, alive until the import ends
     cdef dict block_sizes
+    cdef int64_t mk
     for data in blobs:
         if not isinstance(data, bytes):
             raise LoroValueError(f"a blob must be bytes, not {type(data).__name__}")
@@ -124,10 +125,12 @@ def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
         if len(blobs) > 1 and doc.lnum_pending:
             # loro's import_batch imports blob by blob: each numbers the children it creates
             # after its other containers, before the next blob
-            for cid in doc.lnum_pending:
-                if cid not in doc.lnum:
-                    doc.lnum[cid] = len(doc.lnum)
-            del doc.lnum_pending[:]
+            lnum_flush(doc)
+        elif len(blobs) > 1 and doc.meta_n:
+            # only created tree nodes' meta maps: they are numbered (lnum_flush) when the
+            # next blob numbers a container, if one does (-2 marks them; see container_index)
+            for mk in range(2, doc.meta_n, 3):
+                doc.meta_q[mk] = -2
         if mode != MODE_UPDATES:
             if fresh and doc.shallow_loading:
                 fresh = False       # (the shallow root's state listed its roots)

@@ -15,10 +15,7 @@ cdef object snapshot_state_roots(Reader* body):
         for key, value in sst_entries(&secs[1]):
             if key == b"fr" or not key or not (key[0] & 0x80):
                 continue
-            cid = _types.ContainerID.from_bytes(key)
-            if _TYPE_NAMES[kind_of_type(cid.container_type)] in ("Tree", "MovableList"):
-                continue
-            roots.append(cid)
+            roots.append(_types.ContainerID.from_bytes(key))
     if secs[2].len > 0:
         for key, value in sst_entries(&secs[2]):
             if key == b"fr" or not key or not (key[0] & 0x80):

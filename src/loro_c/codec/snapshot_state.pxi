@@ -33,10 +33,11 @@ def load_snapshot_state(LoroDoc doc, bytes data not None):
         if key == b"fr":
             decode_frontiers_bytes(value, "the state frontiers")
             continue
-        row = decode_container_state(key, value, vv, seen)
+        row = decode_container_state(key, value, vv, seen, None, True)
         if row is None:
             return None
-        rows.append(row)
+        if row is not False:
+            rows.append(row)
     thin_load(doc, rows, data, vv, list((<Frontiers>fr)._ids))
     return _types.ImportStatus(_types.VersionRange.from_map({p: (0, e) for p, e in vv.items()}),
                                None)
@@ -172,13 +173,15 @@ cdef tuple snapshot_oplog_version(Reader* sec):
     return vv, fr
 
 
-cdef object decode_container_state(bytes key, bytes value, dict vv, _IdBits seen, dict cvv=None):
+cdef object decode_container_state(bytes key, bytes value, dict vv, _IdBits seen, dict cvv=None,
+                                   bint skip_meta=False):
     """(cid, kind, payload) of one state entry, or None for a state this path does not read
     (a kind without a state codec here)."""
     cdef Reader r
     cdef uint8_t kind_byte = 0, flag = 0
     cdef uint64_t depth = 0
     cdef double counter = 0
+    cdef int parent_type = -1
     try:
         cid = _types.ContainerID.from_bytes(key)
     except LoroError:
@@ -201,7 +204,7 @@ cdef object decode_container_state(bytes key, bytes value, dict vv, _IdBits seen
     if flag > 1:
         fail("bad parent tag in the snapshot state")
     if flag == 1:
-        skip_postcard_cid(&r)
+        parent_type = skip_postcard_cid(&r)
     if kind == KIND_COUNTER:
         if reader_remaining(&r) != 8:
             fail("a counter state is not one f64")
@@ -220,10 +223,20 @@ cdef object decode_container_state(bytes key, bytes value, dict vv, _IdBits seen
     if payload is None:
         return None
     r_end(&r, "a container state")
+    if skip_meta and kind == KIND_MAP and parent_type == POSTCARD_TREE and not payload:
+        # an untouched tree node's meta map (loro lists one per node): nothing to load,
+        # it registers when asked for (and numbers from the state's listing)
+        return False
     return (cid, kind, payload)
 
 
+# a parent's container type as a state's postcard id writes it (a tree: measured on the
+# entries loro writes for tree nodes' meta maps)
+cdef int POSTCARD_TREE = 4
+
+
 cdef int skip_postcard_cid(Reader* r) except -1:
+    """Skip a parent's postcard container id; its container type code.""" 
     cdef uint8_t tag = 0, ct = 0
     cdef uint64_t n = 0
     cdef int64_t ctr = 0
@@ -240,7 +253,7 @@ cdef int skip_postcard_cid(Reader* r) except -1:
     else:
         fail("bad parent id in the snapshot state")
     r_u8(r, &ct)
-    return 0
+    return ct
 
 
 cdef list read_peer_table(Reader* r):

@@ -93,6 +93,7 @@ cdef object tree_op(_OpPayloads st, Py_ssize_t i, uint32_t c, int64_t op_counter
         sop = stage_op(st.doc, c, LC_OP_TREE, <int32_t>op_counter, 1)
         if not stage_dropped(st.doc, sop):
             sop.start_id = make_id(doc_peer_of(st, tp), <int32_t>tc)
+            stage_tree_created(st.doc, sop)
             if parent is None:
                 sop.pos = LC_TREE_PARENT_ROOT
             elif parent == "deleted":

@@ -63,6 +63,7 @@ cdef class DocCore:
     def __dealloc__(self):
         cdef int64_t i
         free(self.ckind)
+        free(self.meta_q)
         free(self.croot)
         free(self.ctree)
         free(self.ccounter)
@@ -103,6 +104,7 @@ cdef class DocCore:
 
     def _loro_numbers(self):
         """Each container's number in loro's arena as loro_c models it (tests of event order)."""
+        lnum_flush(self)
         lnum_settle(self)
         return dict(self.lnum)
 

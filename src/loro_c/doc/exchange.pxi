@@ -55,10 +55,12 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
                     fresh = False       # (thin_load took its texts' buffers)
             if status is None:
                 state_cids = None
-                n_before = len(d.lnum)
+                n_before = 0
                 if (snap is not None and len(blobs) == 1 and d.log.n_changes == 0
                         and d.n_staged == 0 and d.shallow_sv is None):
                     state_cids = _codec_module().snapshot_state_containers(blobs[0])
+                    lnum_flush(d)
+                    n_before = len(d.lnum)
                 status = _import.import_blobs(d, blobs, batch)
                 if state_cids is not None:
                     number_as_loaded(d, n_before,
@@ -112,6 +114,8 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
         events = d.evlog.on and not d.detached
         if events:
             detach_here(d)
+        if load_first:
+            lnum_flush(d)
         n_before = len(d.lnum)
         try:
             status = _import.import_blobs(d, blobs, True, shallow_loads)

@@ -11,6 +11,8 @@ cdef uint32_t container_index(LoroDoc d, object cid, int kind) except? 0xFFFFFFF
         return <uint32_t>found
     if not kind_has_state(kind):
         raise LoroError(f"{_TYPE_NAMES[kind]} containers are not supported by loro_c yet")
+    if d.meta_n and (d.import_run is None or d.meta_q[2] == -2):
+        lnum_flush(d)       # (in an import: the meta maps an earlier blob of a batch created)
     cdef int64_t i = d.n_containers
     cdef int64_t cap
     if i == d.cap_containers:
@@ -69,6 +71,7 @@ cdef uint32_t root_index(LoroDoc d, object name, int kind) except? 0xFFFFFFFF:
             if i < d.n_containers and d.cids[i] is hit[0]:
                 show_root(d, i)
                 if d.lnum_lazy and hit[0] not in d.lnum:
+                    lnum_flush(d)
                     d.lnum[hit[0]] = len(d.lnum)    # loro registers it with the handle
                 return i
     if isinstance(name, _types.ContainerID):
@@ -90,10 +93,52 @@ cdef uint32_t root_index(LoroDoc d, object name, int kind) except? 0xFFFFFFFF:
     i = container_index(d, cid, kind)
     show_root(d, i)
     if d.lnum_lazy and cid not in d.lnum:
+        lnum_flush(d)
         d.lnum[cid] = len(d.lnum)
     if type(name) is str:
         d.root_cache[(name, kind)] = (d.cids[i], i)
     return i
+
+
+cdef int meta_queue(LoroDoc d, uint64_t peer, int32_t counter, int64_t at) except -1:
+    """Note that tree node counter@peer was created: loro registers its meta map in its
+    arena then (numbered at the next lnum_flush; a local op's `at` is -1, an import's the
+    length of lnum_pending then). A C queue: a create builds no Python object for it."""
+    cdef int64_t n = d.meta_n
+    if n + 3 > d.meta_cap:
+        d.meta_q = <int64_t*>grow(d.meta_q, &d.meta_cap, n + 3, sizeof(int64_t))
+    d.meta_q[n] = <int64_t>peer
+    d.meta_q[n + 1] = counter
+    d.meta_q[n + 2] = at
+    d.meta_n = n + 3
+    return 0
+
+
+cdef int lnum_flush(LoroDoc d) except -1:
+    """Number the meta maps of the tree nodes meta_queue noted, in order; an import's
+    among its created children (lnum_pending), each where its op came."""
+    cdef int64_t n = d.meta_n, k = 0
+    if n == 0 and not d.lnum_pending:
+        return 0
+    lnum = d.lnum
+    pending = d.lnum_pending
+    d.meta_n = 0
+    d.lnum_pending = []
+    Map = _types.ContainerType.Map()
+    for j, cid in enumerate(pending):
+        while k < n and d.meta_q[k + 2] <= j:
+            meta = _types.ContainerID.Normal(<uint64_t>d.meta_q[k], <int32_t>d.meta_q[k + 1], Map)
+            if meta not in lnum:
+                lnum[meta] = len(lnum)
+            k += 3
+        if cid not in lnum:
+            lnum[cid] = len(lnum)
+    while k < n:
+        meta = _types.ContainerID.Normal(<uint64_t>d.meta_q[k], <int32_t>d.meta_q[k + 1], Map)
+        if meta not in lnum:
+            lnum[meta] = len(lnum)
+        k += 3
+    return 0
 
 
 cdef int lnum_settle(LoroDoc d) except -1:

@@ -4,6 +4,9 @@
 # writes the bytes; this part only reads the document, at the tracker's (= the log's) head.
 
 
+from loro_c._tree cimport TREE_NONE as TREE_NONE_NODE     # meta_rows
+
+
 def snapshot_state_rows(LoroDoc d):
     """[(cid, kind, depth, parent cid or None, payload)] of the containers a snapshot's state
     holds: the roots the document lists and every child container loro's store would hold
@@ -47,7 +50,31 @@ def snapshot_state_rows(LoroDoc d):
             parent = d.cids[<uint32_t>link]
         rows.append((cid, d.ckind[c], container_depth(d, c, depth_of), parent,
                      state_payload(d, c)))
+    trees = [row for row in rows if row[1] == KIND_TREE]
+    if trees:
+        listed = {row[0] for row in rows}
+        for row in trees:
+            meta_rows(d, row, listed, rows)
     return rows
+
+
+cdef int meta_rows(LoroDoc d, tuple tree_row, set listed, list rows) except -1:
+    """An empty state for each node's meta map the rows leave out: loro's store holds the
+    meta map of every node created (a create ensures it), edited or not, the node deleted
+    or not (measured on loro 1.17.1); a peer that loads the snapshot numbers containers in
+    the order of this listing."""
+    cdef TreeMoves tm = <TreeMoves>tree_state(d, d.cid_index[tree_row[0]])
+    cdef int64_t k
+    Map = _types.ContainerType.Map()
+    tm.settle()
+    for k in range(tm.n_nodes):
+        if tm.nodes[k].parent == TREE_NONE_NODE:
+            continue
+        meta = _types.ContainerID.Normal(tm.nodes[k].peer, tm.nodes[k].counter, Map)
+        if meta not in listed:
+            listed.add(meta)
+            rows.append((meta, KIND_MAP, tree_row[2] + 1, tree_row[0], []))
+    return 0
 
 
 cdef int note_store_entries(LoroDoc d) except -1:

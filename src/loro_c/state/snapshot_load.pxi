@@ -16,6 +16,7 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1
     cdef list index = []
     cdef uint32_t c
     d.thin_values0 = len(d.log.values)
+    lnum_flush(d)
     cdef int64_t n_before = len(d.lnum)
     # as in loro, the roots listed are the state's: roots taken before (all empty, the
     # document has no ops) are listed again when taken again
@@ -313,6 +314,7 @@ cdef int thin_materialize(LoroDoc d) except -1:
         thin_drop_state(d)
         # the replay numbers every container of the history; loro's arena holds only the
         # ones numbered so far (see thin_load), the others wait to be touched
+        lnum_flush(d)
         numbers = dict(d.lnum)
         first = d.lazy_first
         listed = d.lazy_roots

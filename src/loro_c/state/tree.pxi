@@ -133,6 +133,8 @@ cdef int local_tree_move(LoroDoc d, uint32_t c, tuple target, object parent, byt
     slot = len(d.log.values)
     d.log.values.append(fi)
     tm.apply(local_lamport(d, counter), d.peer, counter, target, parent, fi)
+    if target[0] == d.peer and target[1] == counter:
+        meta_queue(d, d.peer, counter, -1)      # a create: loro registers the node's meta map
     op = d.log.push_op()
     memset(op, 0, sizeof(lc_op))
     op.container = c
@@ -168,6 +170,8 @@ cdef int local_tree_move_k(LoroDoc d, uint32_t c, TreeMoves tm, int64_t target,
     d.log.values.append(fi)
     tm.add_local_move(local_lamport(d, counter), d.peer, counter, target, parent,
                       <const uint8_t*><char*>fi, <int32_t>len(fi), checked)
+    if tm.nodes[target].counter == counter and tm.nodes[target].peer == d.peer:
+        meta_queue(d, d.peer, counter, -1)      # a create: loro registers the node's meta map
     op = d.log.push_op()
     memset(op, 0, sizeof(lc_op))
     op.container = c
