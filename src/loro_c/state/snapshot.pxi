@@ -58,6 +58,15 @@ def snapshot_state_rows(LoroDoc d):
     return rows
 
 
+cdef class MetaMapKey:
+    """The state key of a tree node's meta map no op touched, as ContainerID.to_bytes
+    writes it: a snapshot lists one per node, so none of them is made a ContainerID."""
+    cdef bytes key
+
+    def to_bytes(self):
+        return self.key
+
+
 cdef int meta_rows(LoroDoc d, tuple tree_row, set listed, list rows) except -1:
     """An empty state for each node's meta map the rows leave out: loro's store holds the
     meta map of every node created (a create ensures it), edited or not, the node deleted
@@ -65,15 +74,32 @@ cdef int meta_rows(LoroDoc d, tuple tree_row, set listed, list rows) except -1:
     the order of this listing."""
     cdef TreeMoves tm = <TreeMoves>tree_state(d, d.cid_index[tree_row[0]])
     cdef int64_t k
+    cdef int j
+    cdef uint64_t peer
+    cdef uint32_t counter
+    cdef unsigned char key[13]
+    cdef MetaMapKey mk
     Map = _types.ContainerType.Map()
+    cdef set taken = {(cid.peer, cid.counter) for cid in listed
+                      if isinstance(cid, _types.ContainerID.Normal) and cid.container_type == Map}
+    key[0] = <unsigned char>(Map.kind & 0x7F)
+    depth = tree_row[2] + 1
     tm.settle()
     for k in range(tm.n_nodes):
         if tm.nodes[k].parent == TREE_NONE_NODE:
             continue
-        meta = _types.ContainerID.Normal(tm.nodes[k].peer, tm.nodes[k].counter, Map)
-        if meta not in listed:
-            listed.add(meta)
-            rows.append((meta, KIND_MAP, tree_row[2] + 1, tree_row[0], []))
+        peer = tm.nodes[k].peer
+        counter = <uint32_t>tm.nodes[k].counter
+        if (peer, <int32_t>counter) in taken:
+            continue
+        # kind, peer u64 and counter i32, little-endian
+        for j in range(8):
+            key[1 + j] = <unsigned char>((peer >> (8 * j)) & 0xFF)
+        for j in range(4):
+            key[9 + j] = <unsigned char>((counter >> (8 * j)) & 0xFF)
+        mk = MetaMapKey.__new__(MetaMapKey)
+        mk.key = (<char*>key)[:13]
+        rows.append((mk, KIND_MAP, depth, tree_row[0], []))
     return 0
 
 
