@@ -345,7 +345,8 @@ cdef class TreeMoves:
             kids.items[at] = last
             self.nodes[last].slot = at
             kids.n -= 1
-            kids.dirty = 1
+            if at != kids.n:
+                kids.dirty = 1      # (the last sibling taken out leaves the order as it was)
         self.nodes[k].parent = parent
         self.ups[k] = <int32_t>parent
         self.nodes[k].last_move = last_move
@@ -354,10 +355,13 @@ cdef class TreeMoves:
         if kids != NULL:
             if kids.n == kids.cap:
                 kids.items = <int64_t*>_grow(kids.items, &kids.cap, kids.n + 1, sizeof(int64_t))
+            # a node placed after the last sibling keeps a sorted list sorted: creating
+            # nodes at the end re-sorts nothing (it re-sorted every sibling each time)
+            if kids.dirty or (kids.n > 0 and self.sibling_cmp(kids.items[kids.n - 1], k) > 0):
+                kids.dirty = 1
             kids.items[kids.n] = k
             self.nodes[k].slot = kids.n
             kids.n += 1
-            kids.dirty = 1
         return 0
 
     cdef child_list *sorted_kids(self, int64_t parent) except? NULL:
