@@ -693,3 +693,35 @@ def test_detached_text_marks_worked_example():
         t.insert(3, "Q")               # typed at the end of a mark: joins it
         assert merged(norm_delta(t.to_delta())) == [
             ("insert", "abcQ", {"bold": True}), ("insert", "d", {"bold": "x"}), ("insert", "ef", None)]
+
+
+@pytest.mark.parametrize("first, second", [(True, 1), (1, True), (False, 0), (0, False),
+                                           (1, 1.0), (1.0, 1), ([1], [True])])
+def test_marks_of_equal_but_differently_typed_values_stay_apart(first, second):
+    """A mark of 1 over one of True (equal in Python, not in loro): to_delta and the
+    events keep the two runs apart, as loro's do."""
+    got = []
+    for lib in (loro, loro_c):
+        d = lib.LoroDoc()
+        d.peer_id = 1
+        cfg = lib.StyleConfigMap()
+        cfg.insert("bold", lib.ExpandType.After)
+        d.config_text_style(cfg)
+        seen = []
+        sub = d.subscribe_root(lambda e: seen.append(
+            [[(type(x).__name__[-6:], getattr(x, "insert", getattr(x, "retain", None)),
+               getattr(x, "attributes", None)) for x in c.diff.diff] for c in e.events]))
+        t = d.get_text("t")
+        t.insert(0, "zxz ")
+        d.commit()
+        t.mark(0, 4, "bold", first)
+        d.commit()
+        t.mark(0, 1, "bold", second)
+        d.commit()
+        fresh = lib.LoroDoc()
+        fresh.config_text_style(cfg)
+        fresh.import_(d.export(lib.ExportMode.Snapshot()))
+        got.append(([(x.insert, x.attributes) for x in t.to_delta()],
+                    [(x.insert, x.attributes) for x in fresh.get_text("t").to_delta()], seen))
+        del sub
+    assert repr(got[1]) == repr(got[0])

@@ -439,7 +439,7 @@ cdef int local_text_mark(LoroDoc d, uint32_t c, int64_t start, int64_t end, str 
                          object value, int64_t ev_start=*, int64_t ev_end=*) except -1
 cdef int detached_text_mark(LoroDoc d, uint32_t c, int64_t start, int64_t end, str key,
                          object value) except -1
-cdef list text_delta_runs(LoroDoc d, uint32_t c)
+cdef list text_delta_runs(LoroDoc d, uint32_t c, bint with_null=*)
 cdef set open_marks_before(LoroDoc d, uint32_t t, int64_t e)
 cdef list styled_text(LoroDoc d, uint32_t t, int64_t es, int64_t ee)
 cdef int64_t text_insert_entity(LoroDoc d, uint32_t t, int64_t p) except -1

@@ -1644,7 +1644,7 @@ cdef object whole_value_diff(LoroDoc doc, uint32_t c, list queue, bint zero_coun
         if not _shallow_trees and not doc.seq.nodes[doc.seq.roots[doc.ctree[c]]].lens.anchors:
             items = whole_text_items(doc, c)
             return text_diff(items) if items else None
-        runs = text_delta_runs(doc, c)
+        runs = text_delta_runs(doc, c, True)
         return Diff.Text([TextDelta.Insert(t, a or None) for t, a in runs]) if runs or _shallow_trees else None
     if kind == KIND_COUNTER:
         # a checkout leaves a zero out (an import that shows a mergeable child again
@@ -2369,7 +2369,7 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
                         parts.append(PyUnicode_FromKindAndData(
                             PyUnicode_4BYTE_KIND, &seq.text[sc.pcs[j].content], sc.pcs[j].n))
                 s = "".join(parts)
-                if (ev_ins >= 0 and ops[ev_ins][2] == a
+                if (ev_ins >= 0 and same_value(ops[ev_ins][2], a)
                         and piece_follows(doc, sc, opix, ev_last, r[0])):
                     ops[ev_ins][1] += s
                 else:
@@ -2399,7 +2399,7 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
         runs = []
         for lo, hi, ids in styled_text(doc, t, e_start, e_end + 1):
             a = {st[0]: st[1]} if local else attrs_of(ids)
-            if runs and runs[len(runs) - 1][1] == lo and runs[len(runs) - 1][2] == a:
+            if runs and runs[len(runs) - 1][1] == lo and same_value(runs[len(runs) - 1][2], a):
                 runs[len(runs) - 1][1] = hi
             else:
                 runs.append([lo, hi, a])

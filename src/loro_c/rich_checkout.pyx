@@ -25,6 +25,17 @@ only when a checkout is journaled (subscribers, `diff`, undo). Its input is the 
 in document order as elements (see `checkout_delta`), read from the B-tree by _events.pyx.
 """
 
+def _same(a, b):
+    """Attributes equal as LoroValues: {"k": 1} and {"k": True} differ."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is dict:
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if type(a) is list:
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
 cdef enum:
     TEXT = 0
     START = 1
@@ -222,7 +233,7 @@ cdef class _Delta:
             return
         attrs = attrs or {}
         last = self.items[-1] if self.items else None
-        if last is not None and last[0] == "r" and last[2] == attrs:
+        if last is not None and last[0] == "r" and _same(last[2], attrs):
             last[1] += n
         else:
             self.items.append(["r", n, attrs])
@@ -238,7 +249,7 @@ cdef class _Delta:
 
     def insert(self, text, attrs, place):
         last = self.items[-1] if self.items else None
-        if last is not None and last[0] == "p" and last[1] and last[2] == attrs \
+        if last is not None and last[0] == "p" and last[1] and _same(last[2], attrs) \
                 and _follows(last[4], place, False):
             last[1] += text
             last[4] = (place[0], place[1], place[2], place[3], last[4][4], place[5])
@@ -321,7 +332,7 @@ def _push_retain(items, n, attrs):
     if n <= 0:
         return
     last = items[-1] if items else None
-    if last is not None and last[0] == "r" and last[2] == attrs:
+    if last is not None and last[0] == "r" and _same(last[2], attrs):
         items[-1] = ["r", last[1] + n, attrs]
     else:
         items.append(["r", n, dict(attrs)])

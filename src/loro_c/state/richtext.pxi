@@ -174,10 +174,11 @@ cdef bint same_value(a, b):
     return a == b
 
 
-cdef list text_delta_runs(LoroDoc d, uint32_t c):
+cdef list text_delta_runs(LoroDoc d, uint32_t c, bint with_null=False):
     """The text as [text, attributes] runs, adjacent runs with equal attributes merged: one
     pass over the spans copying code points into one buffer, Python objects only where the
-    set of open marks changes (at anchors) and one string per run."""
+    set of open marks changes (at anchors) and one string per run. `with_null`: unmarked
+    keys shown as None (an event of the whole text, as loro's; to_delta leaves them out)."""
     cdef uint32_t t = d.ctree[c]
     cdef SeqArena a = d.seq
     cdef int64_t total = a.char_len(t), filled = 0, run_start = 0
@@ -218,8 +219,8 @@ cdef list text_delta_runs(LoroDoc d, uint32_t c):
                     ids = frozenset(opened)
                     fresh = cache.get(ids)
                     if fresh is None:
-                        fresh = cache[ids] = style_attributes(d, ids, False)
-                    if fresh != attrs:
+                        fresh = cache[ids] = style_attributes(d, ids, with_null)
+                    if not same_value(fresh, attrs):     # ({'k': 1} is not {'k': True})
                         if filled > run_start:
                             out.append([PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, &buf[run_start],
                                                                   filled - run_start), attrs])
