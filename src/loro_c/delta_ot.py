@@ -30,14 +30,14 @@ def _no_attrs(attrs):
     return not attrs
 
 
-def _same(a, b):
-    """Attributes equal as LoroValues: {"k": 1} and {"k": True} differ."""
+def same_attrs(a, b):
+    """Attributes (or values) equal as LoroValues: {"k": 1} and {"k": True} differ."""
     if type(a) is not type(b):
         return False
     if type(a) is dict:
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and all(same_attrs(a[k], b[k]) for k in a)
     if type(a) is list:
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same_attrs(x, y) for x, y in zip(a, b))
     return a == b
 
 
@@ -48,7 +48,7 @@ def push(items, kind, payload, attrs=None, insert_before_delete=False):
     if kind == RETAIN:
         if payload == 0:
             return
-        if items and items[-1][0] == RETAIN and _same(items[-1][2], attrs):
+        if items and items[-1][0] == RETAIN and same_attrs(items[-1][2], attrs):
             items[-1][1] += payload
         else:
             items.append([RETAIN, payload, attrs])
@@ -65,7 +65,7 @@ def push(items, kind, payload, attrs=None, insert_before_delete=False):
         at = len(items)
         if insert_before_delete and at and items[-1][0] == DELETE:
             at -= 1
-        if at and items[at - 1][0] == INSERT and _same(items[at - 1][2], attrs):
+        if at and items[at - 1][0] == INSERT and same_attrs(items[at - 1][2], attrs):
             items[at - 1][1] = items[at - 1][1] + payload
         else:
             items.insert(at, [INSERT, payload, attrs])

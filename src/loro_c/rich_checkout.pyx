@@ -25,15 +25,7 @@ only when a checkout is journaled (subscribers, `diff`, undo). Its input is the 
 in document order as elements (see `checkout_delta`), read from the B-tree by _events.pyx.
 """
 
-def _same(a, b):
-    """Attributes equal as LoroValues: {"k": 1} and {"k": True} differ."""
-    if type(a) is not type(b):
-        return False
-    if type(a) is dict:
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if type(a) is list:
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return a == b
+from loro_c.delta_ot import same_attrs as _same     # ({"k": 1} is not {"k": True})
 
 
 cdef enum:
