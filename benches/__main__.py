@@ -1,4 +1,4 @@
-"""python -m benches [--sections apply,export,import,merge,small,rss,scaling,threads,peers,hot,checkout,snapshot,movable,richtext,undo,tree] [--quick]
+"""python -m benches [--sections apply,export,import,merge,small,rss,scaling,threads,peers,hot,checkout,snapshot,movable,richtext,undo,tree,nested] [--quick]
                     [--all-traces | --traces a,b] [--repeat N] [--json PATH] ...
 
 Compares loro_c with loro (the oracle, same API) and pycrdt (Yrs) on real editing traces
@@ -30,7 +30,7 @@ from ._work import (SMALL_VARIANTS, apply_fn, apply_patches_loro, edit_export_ro
                     scaled_patches, small_edits, small_roundtrips, threaded_imports)
 
 SECTIONS = ("apply", "export", "import", "merge", "small", "rss", "scaling", "threads", "peers", "hot",
-            "checkout", "snapshot", "movable", "richtext", "undo", "tree")
+            "checkout", "snapshot", "movable", "richtext", "undo", "tree", "nested")
 MODES = ("once", "per_txn")
 MODE_LABEL = {"once": "one commit", "per_txn": "commit per txn"}
 SCALING_TRACE = "automerge-paper"
@@ -969,7 +969,7 @@ def main(argv=None):
         run_peers(run)
         table_peers(run)
     # sections in their own modules: benches/_<name>.py with run_<name> and table_<name>
-    for name in ("hot", "checkout", "snapshot", "movable", "richtext", "undo", "tree"):
+    for name in ("hot", "checkout", "snapshot", "movable", "richtext", "undo", "tree", "nested"):
         if name in secs:
             module = importlib.import_module(f"._{name}", __package__)
             getattr(module, f"run_{name}")(run, log)

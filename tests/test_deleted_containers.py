@@ -232,3 +232,146 @@ def test_movable_list_and_tree_children_refuse_edits_once_deleted(kind):
         results.append((refused, d.get_deep_value()))
     assert results[0] == results[1]
     assert all(results[1][0])
+
+
+def _outcome(fn):
+    try:
+        fn()
+        return "ok"
+    except BaseException as e:
+        if isinstance(e, (KeyboardInterrupt, SystemExit)):
+            raise
+        return "deleted" if "is deleted" in str(e) else "refused"
+
+
+def _kinds_session(seed, steps=60):
+    """Two peers nest maps, lists, texts and counters in a root map, a root list, a root
+    movable list and a root tree's node meta maps; they delete, overwrite and move the
+    entries holding them (map writes, list deletes, movable-list sets, deletes and moves,
+    tree deletes and moves), sync at random and check out an earlier version and back.
+    Every edit of a child must be taken or refused as loro does. The edits are the checks
+    of liveness: a container's creating ops hold it up to a root (a climb, O(depth)), or a
+    walk of the document finds it; _check_invariants compares both after every step."""
+    rng = random.Random(seed)
+    docs = {}
+    for mod in (loro, loro_c):
+        peers = [mod.LoroDoc(), mod.LoroDoc()]
+        for i, d in enumerate(peers):
+            d.peer_id = i + 1
+        docs[mod] = peers
+    # holders[mod][j] = (peer, kind, handle); kinds: map, list, movable, tree node
+    # ("node", tree handle, node id); editable children: every map, list, text, counter
+    holders = {mod: [] for mod in docs}
+    children = {mod: [] for mod in docs}
+    for mod in docs:
+        for p, d in enumerate(docs[mod]):
+            holders[mod] += [(p, "map", d.get_map("root")), (p, "list", d.get_list("l")),
+                             (p, "movable", d.get_movable_list("ml")),
+                             (p, "tree", d.get_tree("tr"))]
+    marks = {mod: [] for mod in docs}     # frontiers of both peers after each sync
+    for step in range(steps):
+        p = rng.randrange(2)
+        r = rng.random()
+        v = rng.randrange(100)
+        mine = [j for j, (q, _, _) in enumerate(holders[loro]) if q == p]
+        if r < 0.3:
+            j = rng.choice(mine)
+            kind = rng.choice(KINDS)
+            key = rng.choice("abc")
+            at = rng.random()
+            outs = []
+            for mod in docs:
+                _, hk, h = holders[mod][j]
+                made = []
+
+                def create():
+                    if hk == "map":
+                        made.append(h.insert_container(key, _new(mod, kind)))
+                    elif hk == "list":
+                        made.append(h.insert_container(int(at * (len(h) + 1)), _new(mod, kind)))
+                    elif hk == "movable":
+                        if len(h) and at < 0.3:
+                            made.append(h.set_container(int(at * len(h) / 0.3), _new(mod, kind)))
+                        else:
+                            made.append(h.insert_container(int(at * (len(h) + 1)), _new(mod, kind)))
+                    else:
+                        nodes = sorted((n for n in h.nodes() if not h.is_node_deleted(n)),
+                                       key=lambda n: (n.peer, n.counter))
+                        parent = nodes[int(at * len(nodes))] if nodes and at < 0.6 else None
+                        node = h.create(parent)
+                        made.append(h.get_meta(node))
+                outs.append(_outcome(create))
+                if outs[-1] == "ok":
+                    child = made[0]
+                    if hk == "tree" or kind == "map" or kind == "list":
+                        holders[mod].append((p, "map" if hk == "tree" else kind, child))
+                    children[mod].append((p, "map" if hk == "tree" else kind, child))
+            assert outs[0] == outs[1], (seed, step, "create", outs)
+        elif r < 0.55:
+            j = rng.choice(mine)
+            key = rng.choice("abc")
+            at, how = rng.random(), rng.random()
+            outs = []
+            for mod in docs:
+                _, hk, h = holders[mod][j]
+
+                def unlink():
+                    if hk == "map":
+                        h.insert(key, v) if how < 0.5 else h.delete(key)
+                    elif hk in ("list", "movable") and len(h):
+                        i = int(at * len(h))
+                        if hk == "movable" and how < 0.3:
+                            h.set(i, v)
+                        elif hk == "movable" and how < 0.6 and len(h) > 1:
+                            h.mov(i, (i + 1) % len(h))
+                        else:
+                            h.delete(i, 1)
+                    elif hk == "tree":
+                        nodes = sorted((n for n in h.nodes() if not h.is_node_deleted(n)),
+                                       key=lambda n: (n.peer, n.counter))
+                        if nodes:
+                            n = nodes[int(at * len(nodes))]
+                            if how < 0.5:
+                                h.delete(n)
+                            else:
+                                h.mov(n, nodes[int(how * len(nodes))])
+                outs.append(_outcome(unlink))
+            assert outs[0] == outs[1], (seed, step, "unlink", outs)
+        elif r < 0.85:
+            if not children[loro]:
+                continue
+            j = rng.randrange(len(children[loro]))
+            kind = children[loro][j][1]
+            outs = [_outcome(lambda: _edit(children[mod][j][2], kind, v)) for mod in docs]
+            assert outs[0] == outs[1], (seed, step, kind, outs)
+        elif r < 0.93:
+            for mod in docs:
+                a, b = docs[mod]
+                a.commit()
+                b.commit()
+                a.import_(b.export(mod.ExportMode.Updates(a.oplog_vv)))
+                b.import_(a.export(mod.ExportMode.Updates(b.oplog_vv)))
+                marks[mod].append((a.oplog_frontiers, b.oplog_frontiers))
+        elif marks[loro]:
+            # an earlier version, an edit there (refused while detached), and back
+            k = rng.randrange(len(marks[loro]))
+            j = rng.randrange(len(children[loro])) if children[loro] else None
+            outs = []
+            for mod in docs:
+                d = docs[mod][p]
+                d.commit()
+                d.checkout(marks[mod][k][p])
+                if j is not None:
+                    outs.append(_outcome(lambda: _edit(children[mod][j][2], children[mod][j][1], v)))
+                d.checkout_to_latest()
+            assert outs[:1] == outs[1:], (seed, step, "detached", outs)
+        docs[loro_c][p]._check_invariants()
+    for i in range(2):
+        docs[loro][i].commit()
+        docs[loro_c][i].commit()
+        assert docs[loro_c][i].get_deep_value() == docs[loro][i].get_deep_value(), seed
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_random_sessions_with_every_parent_kind_refuse_the_same_edits_as_loro(seed):
+    _kinds_session(seed)

@@ -133,6 +133,7 @@ cdef int check_invariants(LoroDoc d) except -1:
         state_check(d, <uint32_t>i)
     check_text_backing(d)       # state/text_backing.pxi
     ml_check_walks(d)           # state/movable_local.pxi
+    check_liveness(d)           # doc/liveness.pxi
     if d.thin_blob is not None:
         return 0        # no log yet: only the states (state/snapshot_load.pxi)
     ensure_tvv(d)

@@ -79,15 +79,9 @@ cdef uint32_t root_index(LoroDoc d, object name, int kind) except? 0xFFFFFFFF:
         if kind_of_type(cid.container_type) != kind:
             raise ContainerMismatchError(f"{cid} is not a {_TYPE_NAMES[kind]}")
     elif isinstance(name, str):
-        # as in loro, a string is always a root name (never parsed as a container id)
-        if not name or "/" in name or "\0" in name:
-            raise LoroValueError(f"invalid root container name {name!r}: it must be non-empty "
-                                 "and contain no '/' or NUL")
-        if name.startswith(MERGEABLE_PREFIX):
-            raise LoroValueError(f"invalid root container name {name!r}: the prefix "
-                                 f"{MERGEABLE_PREFIX!r} is reserved for mergeable children "
-                                 "(LoroMap.ensure_mergeable_*)")
-        cid = _types.ContainerID.Root(name, container_type(kind))
+        cid = _ROOT_IDS.get((name, kind))
+        if cid is None:
+            cid = new_root_id(name, kind)
     else:
         raise LoroValueError(f"a container name must be a str or ContainerID, not {type(name).__name__}")
     i = container_index(d, cid, kind)
@@ -98,6 +92,28 @@ cdef uint32_t root_index(LoroDoc d, object name, int kind) except? 0xFFFFFFFF:
     if type(name) is str:
         d.root_cache[(name, kind)] = (d.cids[i], i)
     return i
+
+
+# Root ids by (name, kind), shared by every document: ids are immutable, and a server that
+# opens many documents (or code that makes detached containers, each a small document of its
+# own) names the same few roots again and again. Bounded: names may come from users.
+cdef dict _ROOT_IDS = {}
+
+
+cdef object new_root_id(str name, int kind):
+    """A checked root ContainerID for `name` (kept in _ROOT_IDS while it has room)."""
+    # as in loro, a string is always a root name (never parsed as a container id)
+    if not name or "/" in name or "\0" in name:
+        raise LoroValueError(f"invalid root container name {name!r}: it must be non-empty "
+                             "and contain no '/' or NUL")
+    if name.startswith(MERGEABLE_PREFIX):
+        raise LoroValueError(f"invalid root container name {name!r}: the prefix "
+                             f"{MERGEABLE_PREFIX!r} is reserved for mergeable children "
+                             "(LoroMap.ensure_mergeable_*)")
+    cid = _types.ContainerID.Root(name, container_type(kind))
+    if len(_ROOT_IDS) < 4096:
+        _ROOT_IDS[(name, kind)] = cid
+    return cid
 
 
 cdef int meta_queue(LoroDoc d, uint64_t peer, int32_t counter, int64_t at) except -1:
