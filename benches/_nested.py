@@ -12,6 +12,8 @@ attached (loro refuses edits of deleted containers).
   can detach children) followed by a write into a child.
 * ``tree snapshot export``: a snapshot of the N-node tree (each export after one more
   edit, so no cached bytes).
+* ``map of maps: load + snapshot export``: the map of maps' snapshot loaded into a new
+  document and exported again (a server storing back a document it read).
 
 N = 20,000 (``--quick``: 2,000). Values are compared with loro's.
 """
@@ -91,12 +93,22 @@ def run_nested(run, log):
         # loro reads every blob (untimed): the state must be loro's
         doc = mods["loro"].LoroDoc()
         doc.import_(blob)
-        return doc.get_deep_value()["tree"]
+        value = doc.get_deep_value()
+        return value.get("tree", value.get("users"))
 
     rows.append(("tree snapshot export", {lib: (lambda lib=lib: export(lib)) for lib in libs}))
+    records = {lib: _map_of_maps(mods[lib]).export(mods[lib].ExportMode.Snapshot()) for lib in libs}
+
+    def load_export(lib):
+        doc = mods[lib].LoroDoc()
+        doc.import_(records[lib])
+        return doc.export(mods[lib].ExportMode.Snapshot())
+
+    rows.append(("map of maps: load + snapshot export",
+                 {lib: (lambda lib=lib: load_export(lib)) for lib in libs}))
     for name, fns in rows:
         log(f"[nested] {name}")
-        decode = read_back if name == "tree snapshot export" and "loro" in mods else (lambda r: r)
+        decode = read_back if "snapshot export" in name and "loro" in mods else (lambda r: r)
         expect = decode(fns["loro"]()) if "loro" in fns else None
 
         def check(lib, result, expect=expect, decode=decode):

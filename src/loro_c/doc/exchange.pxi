@@ -287,7 +287,7 @@ cdef tuple snapshot_stamp(LoroDoc d):
     # (the children left out of the state only shrink once registered: a checkout can
     # give one a store entry without touching the log)
     return (d.log.serial, d.log.n_changes, d.log.n_ops, ends, d.log.n_peers, d.lstr_len,
-            d.lval_len, d.n_containers, len(d.roots), len(d.deleted_roots), d.hide_empty_roots,
+            d.lval_len, d.n_containers, len(d.roots), len(d.deleted_roots),
             len(d.unstored) if d.unstored else 0)
 
 
@@ -379,6 +379,13 @@ cdef class DocExchange(DocHistory):
             return self._export_shallow(frontiers_wrap(list(self.shallow_sf)), False, True)
         if isinstance(mode, _types.ExportMode.Snapshot) and self.detached:
             return self._export_detached_snapshot()
+        if isinstance(mode, _types.ExportMode.Snapshot) and self.thin_blob is not None:
+            doc_acquire_read(self)      # (doc_acquire would replay the whole history)
+            try:
+                if thin_exports_blob(self):
+                    return self.thin_blob
+            finally:
+                doc_release(self)
         if isinstance(mode, _types.ExportMode.ShallowSnapshot):
             return self._export_shallow(mode.frontiers, False)
         if isinstance(mode, _types.ExportMode.StateOnly):

@@ -142,6 +142,7 @@ cdef int64_t creator_holding(LoroDoc d, uint32_t c) except -2:
     cdef MovableState s
     cdef TreeMoves tm
     cdef int kind
+    cdef lc_span *sp
     cid = d.cids[c]
     if not isinstance(cid, _types.ContainerID.Normal):
         return -1
@@ -165,8 +166,11 @@ cdef int64_t creator_holding(LoroDoc d, uint32_t c) except -2:
             leaf = locate(d.seq, make_id(<uint32_t>found, <int32_t>cid.counter), &slot)
         except AssertionError:
             return -1
-        if (d.seq.nodes[leaf].tree == d.ctree[p]
-                and span_visible(&d.seq.nodes[leaf].u.spans[slot])):
+        sp = &d.seq.nodes[leaf].u.spans[slot]
+        # the element must hold this very id (a malformed history may name a container
+        # that no op of its parent created)
+        if (d.seq.nodes[leaf].tree == d.ctree[p] and span_visible(sp)
+                and d.log.values[sp.content + (cid.counter - sp.id.counter)] == cid):
             return p
         return -1
     if kind == KIND_TREE:

@@ -53,6 +53,7 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1
     d.thin_vv = vv
     d.thin_fr = sorted(fr)
     d.thin_blob = blob
+    d.thin_roots = tuple(d.roots)
     # loro's arena now holds what it held before and what parsing the frontiers' change
     # blocks registered; it reads the rest of the state lazily and registers a container
     # when something first touches it (a handle, an op, a parsed block, an event). The
@@ -306,6 +307,8 @@ cdef int thin_materialize(LoroDoc d) except -1:
     cdef list roots = list(d.roots)
     cdef bint was_on = d.evlog.on
     cdef int64_t n_ev = d.evlog.n
+    # unchanged since the load: the replay's snapshot export is the blob again (as loro's)
+    cdef bint exports_blob = thin_exports_blob(d)
     from loro_c import _import, _codec
     d.evlog.on = 0
     d.thin_blob = None
@@ -344,6 +347,8 @@ cdef int thin_materialize(LoroDoc d) except -1:
                 roots.append(i)
         memcpy(d.croot, <const char*>shown, <size_t>n)
         d.roots[:] = roots
+        if exports_blob:
+            d.snapshot_cache = (snapshot_stamp(d), blob)
     finally:
         d.thin_materializing = False
         d.evlog.on = was_on
@@ -357,3 +362,12 @@ cdef int thin_materialize_locked(LoroDoc d) except -1:
     except BaseException:
         doc_release(d)
         raise
+
+
+cdef bint thin_exports_blob(LoroDoc d) noexcept:
+    """Whether a snapshot export of the thin document is its blob again: nothing but reads
+    since the load, and the same roots listed (a root taken since is listed in the state).
+    loro re-exports an unchanged loaded snapshot byte for byte too, so the history need
+    not be materialized for it."""
+    return (d.thin_blob is not None and not d.deleted_roots
+            and d.thin_roots == tuple(d.roots))
