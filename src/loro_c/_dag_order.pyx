@@ -878,13 +878,23 @@ def set_checkout(bint on):
     _as_checkout = on
 
 
+cdef int _from_before = 0
+
+
+def walked_from_before():
+    """How the last walk's base was chosen: 1 the version before (an import whose new ops
+    meet the old ones only on registers, or follow all of them), 2 the version before as
+    the critical version found, 0 another (lower) version."""
+    return _from_before
+
+
 cpdef list walk_containers(OpLog log, list before, list after, list ranges=None, checkout=None):
     """The containers (indices) of the ops loro's diff calculator visits to go from version
     `before` to `after` (frontiers as (peer index, counter)) of `log`, in the order it first
     meets them; `ranges`, when given, gets the id ranges it visits, in order, as (peer index,
     start, end) (the ops whose elements a MovableList's calculator notes: ml_event_split);
     `checkout`: whether the walk is a checkout's (None: as set_checkout last said)."""
-    global _dag
+    global _dag, _from_before
     cdef Dag h
     cdef _Walk w
     cdef int64_t nl = len(before), nr = len(after), i, j, k, nm = 0, n_succ = 0, m
@@ -956,13 +966,17 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
                 forward = False
             if avv[p] != bvv[p]:
                 same = False
+        _from_before = 0
         if forward and not same and w.base_is_before(bvv, avv, tmp2, tmp, &cm):
             memcpy(tgt_lo, bvv, np * sizeof(int32_t))
+            _from_before = 1
         elif forward and not same and nl and nr:
             # new ops concurrent with old ones on other containers: the latest version
             # under `before` that none of the ops past it is concurrent with
             memcpy(tgt_lo, bvv, np * sizeof(int32_t))
             w.critical(tgt_lo, tgt_hi, tmp, tmp2)
+            if memcmp(tgt_lo, bvv, np * sizeof(int32_t)) == 0:
+                _from_before = 2
         elif w.meet(ids, nl, ids + nl, nr, tgt_lo):
             # a branch the search left unmatched: the same, under the meet
             w.critical(tgt_lo, tgt_hi, tmp, tmp2)

@@ -257,6 +257,19 @@ cdef list imported_changes(OpLog log, list old_vv):
     return out
 
 
+cdef bint several_peers_imported(LoroDoc doc, list old_vv) noexcept:
+    """Whether the import brought ops of more than one peer."""
+    cdef OpLog log = doc.log
+    cdef uint32_t p
+    cdef int n = 0
+    for p in range(log.n_peers):
+        if log.vv[p] > (old_vv[p] if p < len(old_vv) else 0):
+            n += 1
+            if n > 1:
+                return True
+    return False
+
+
 cdef bint import_is_greater(LoroDoc doc, tuple snap):
     """Whether every change of the import has the version before it in its causal past.
     Otherwise loro computes an import's map diff by comparing values (a key written
@@ -533,6 +546,12 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             # as a checkout's does (tree_checkout_items)
             reg.tree_lca = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
                                               for i in range(doc.log.n_frontiers)])
+        elif trigger == 1 and not doc.detached and several_peers_imported(doc, snap[0]):
+            # loro notes a movable list's elements in its causal walk over the new changes,
+            # which may interleave the peers otherwise than the import applied them
+            # (state/movable_local.pxi ml_calc_elements)
+            reg.ml_walk = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
+                                             for i in range(doc.log.n_frontiers)])
         global _compared_maps, _wrapped, _ml_base_lowered
         if concurrent_import and has_map_notes(doc):
             _compared_maps = diverged_containers(doc, snap)
@@ -565,6 +584,7 @@ cdef int batch_done(LoroDoc doc) except -1:
     if doc.evs is not None:
         doc.evs.before = None
         doc.evs.tree_lca = None
+        doc.evs.ml_walk = None
     ml_events_done(doc)
     tree_events_done(doc)
     return 0

@@ -236,7 +236,7 @@ class _DocEvents:
     """A document's diff-event subscribers: root ones, and per ContainerID; and the
     peer-id-change subscribers."""
     __slots__ = ("root", "by_cid", "peer", "first", "first_done", "pre", "busy", "before",
-                 "hooks", "tree_lca", "tree_views", "style_elems", "local_styles")
+                 "hooks", "tree_lca", "ml_walk", "tree_views", "style_elems", "local_styles")
 
     def __init__(self):
         self.root = []
@@ -252,6 +252,9 @@ class _DocEvents:
         # it, between which loro's tree diff is replayed (_events.tree_checkout_items); None
         # otherwise
         self.tree_lca = None
+        # during an import that follows the version before and brings ops of several peers:
+        # the same two versions (state/movable_local.pxi ml_calc_elements); None otherwise
+        self.ml_walk = None
         # during LoroDoc.diff: trees keep their view before the move (state/tree.pxi), which
         # that diff's sequence starts from
         self.tree_views = False

@@ -21,11 +21,13 @@ step into the event (a DeltaRope, a B-tree of retain and replace items):
    created on its item.
 
 The map holds the elements the ops the calculator visits name (an insert's atoms, a
-move's or a set's element), in the order it visits them: for an import above the version
-before it, the import's ops; for a concurrent import or a checkout, the ops from the two
-versions' common ancestor as loro's search finds it (loro_c._dag_order; often the empty
-version for a concurrent import) to both; those two then copy the map into a new one and
-add the elements of the list items their list diff inserts. A checkout's calculator is the
+move's or a set's element), in the order it visits them: the ops from the two versions'
+common ancestor as loro's search finds it (loro_c._dag_order; often the empty version
+for a concurrent import) to both, in its causal walk's order. When that ancestor is the
+version before (an import above it, or one whose new ops meet the old ones only on other
+containers or on registers: loro's modes Linear and ImportGreaterUpdates) the map is
+used as it is; otherwise (mode Import or Checkout) loro copies it into a new one and
+adds the elements of the list items its list diff inserts. A checkout's calculator is the
 document's own and keeps its map from one checkout to the next. hashbrown reserves room
 before each `insert`, even of a key it holds, so a full table grows then (ElementMap).
 

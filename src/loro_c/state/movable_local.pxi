@@ -1152,7 +1152,8 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
     cdef uint32_t lam
     cdef ml_view v
     cdef dict low = None
-    cdef int64_t tail = -1
+    cdef int64_t tail = -1, first_peer = -1
+    cdef bint several = False       # the notes hold ops of several peers
     from loro_c.ml_event_split import import_ops
     values = log.values
     touched = []
@@ -1167,6 +1168,10 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
         ch = &log.changes[ci]
         op = &log.ops[log.find_op(ci, note.counter)]
         lam = ch.lamport + <uint32_t>(note.counter - ch.counter)
+        if first_peer < 0:
+            first_peer = note.peer
+        elif note.peer != first_peer:
+            several = True
         if op.kind == LC_OP_INSERT:
             for i in range(note.len):
                 touched.append((<uint64_t>note.peer << 32) | (lam + <uint32_t>i))
@@ -1203,7 +1208,7 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
         ml_check_small(d, c, snap, recs, low)
         if ml_import_tail(d, c, snap, fresh, gone) != tail:
             raise AssertionError(f"movable list import tail: {ml_import_tail(d, c, snap, fresh, gone)} != {tail}")
-    seq, extra, kept = ml_calc_elements(d, c, idxs, recs, named, peer_ids)
+    seq, extra, kept = ml_calc_elements(d, c, idxs, recs, named, peer_ids, several)
     cdef int64_t nn = 0, q, w
     cdef int64_t *nops = <int64_t*>malloc((len(recs) + 1) * sizeof(int64_t))
     if nops == NULL:
@@ -1234,16 +1239,20 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
 
 
 cdef tuple ml_calc_elements(LoroDoc d, uint32_t c, list idxs, list recs, list named,
-                            list peer_ids):
+                            list peer_ids, bint several=False):
     """The elements loro's diff calculator notes for container `c` in this import (`idxs`
     its journal notes, `named` the elements its ops name) or checkout (None), as (seq,
-    extra, kept) for ml_event_split.element_order. An import above the version before it:
-    the elements its ops name. A checkout or a concurrent import: loro walks the ops from
-    the versions' common ancestor (as its search finds it, often the empty version for a
-    concurrent import) to both (loro_c._dag_order), and rebuilds the map adding the
-    elements of the list items that show up (here: the changed elements now on another or
-    a new list item, in list order). A checkout's calculator is the document's, kept
-    across checkouts: its map (`kept`) keeps the elements of every checkout's walk
+    extra, kept) for ml_event_split.element_order. loro walks the ops from the versions'
+    common ancestor (as its search finds it, often the empty version for a concurrent
+    import) to both (loro_c._dag_order). When that is the version before (an import above
+    it, or one whose new ops meet the old ones only on other containers or registers; its
+    mode is not Import then), the calculator's map is the event's: the elements its ops
+    name, in its walk's order (the order the import applied them when they are one peer's
+    ops; `several`: they are not). Otherwise (a checkout, a concurrent import) it rebuilds
+    the map adding the elements of the list items that show up (here: the changed elements
+    now on another or a new list item, in list order). A checkout's calculator is the
+    document's, kept across checkouts: its map (`kept`) keeps the elements of every
+    checkout's walk
     (MovableState.calc_walks: every move of the state, LoroDoc.diff's included, as loro's
     diff checks out through that calculator; replayed here when an event needs them)."""
     cdef MovableState s = ml_state(d)
@@ -1252,8 +1261,14 @@ cdef tuple ml_calc_elements(LoroDoc d, uint32_t c, list idxs, list recs, list na
         if idxs is None:
             # (not seen: a checkout always has its versions)
             return [r[CH_KEY] for r in recs], [], None
+        if several and d.evs is not None and d.evs.ml_walk is not None and d.shallow_sv is None:
+            from loro_c._dag_order import walk_containers, walked_from_before
+            ranges = []
+            walk_containers(d.log, list(d.evs.ml_walk[0]), list(d.evs.ml_walk[1]), ranges)
+            if walked_from_before():
+                return ml_walk_elements(d, c, ranges), None, None
         return named, None, None
-    from loro_c._dag_order import walk_containers
+    from loro_c._dag_order import walk_containers, walked_from_before
     kept = None
     if idxs is None:
         if s.calc_keys is None:
@@ -1271,6 +1286,8 @@ cdef tuple ml_calc_elements(LoroDoc d, uint32_t c, list idxs, list recs, list na
         ranges = []
         walk_containers(d.log, list(lca[0]), list(lca[1]), ranges)
         seq = ml_walk_elements(d, c, ranges)
+        if walked_from_before():
+            return seq, None, None
     shown = sorted([(r[CH_NEW_OP], r[CH_KEY]) for r in recs
                     if r[CH_AJ] >= 0 and (r[CH_BI] < 0 or r[CH_BPOS] != r[CH_APOS])])
     return seq, [x[1] for x in shown], kept
