@@ -603,7 +603,8 @@ def diff_batch(LoroDoc doc, bint tree_views=False):
 
 
 # the moves whose replay of the style map elements may wait (defer_style_text): past this
-# many, they are replayed at once (so a replay costs at most what replaying every move would)
+# many, the elements are forgotten (guessed at the next drain), which bounds that replay
+# and costs nothing to a document whose moves never drain
 cdef Py_ssize_t STYLE_MOVES_PENDING = 16
 
 
