@@ -8,10 +8,11 @@ Events are compared in two forms. Their effect must be loro's exactly: the struc
 attribute that changes the text's style. loro also retains attributes that change
 nothing (every attribute of a range around a mark that comes or goes, and `{key: None}`
 over unstyled text before a removed mark, from where its style map's element starts):
-loro_c replays loro's algorithm (loro_c/rich_checkout.pyx), and the move to `a` of a
-`diff(a, b)` that takes out a mark's end op, but not the history of loro's element
-boundaries when it did not replay the state's previous move (see "Rich text" in
-docs/ARCHITECTURE.md), so those may differ; the test counts how often the exact form
+loro_c replays loro's algorithm (loro_c/rich_checkout.pyx) and, with a subscriber, the
+moves of each `diff` (to `a`, to `b`, back), but not the history of loro's element
+boundaries when the state moved otherwise (imports, local edits, checkouts nobody saw;
+see "Rich text" in docs/ARCHITECTURE.md), and its model of loro's B-tree places a few
+boundaries otherwise, so those may differ; the test counts how often the exact form
 differs, and requires it to be rare.
 """
 import random
@@ -218,12 +219,12 @@ def test_checkouts_events_and_diffs_of_rich_text_match_loro(block):
     for seed in range(block * 8, block * 8 + 8):
         docs, vs = run_checkouts(seed, tally)
         run_diffs(seed, docs, vs, tally)
-    # (measured: 3 deltas in 671 show their no-op attributes otherwise than loro, at most
-    # 2 in 116 per block, all diffs (17 of 1,281 over sessions 0-299, 0 of 2,910
-    # checkouts): their style map elements come from moves loro_c does not replay (the
-    # way back of an earlier diff, checkouts nobody saw; here also loro's own checkouts
-    # to find `before`)
-    assert tally.inexact * 50 <= tally.seen, (tally.inexact, tally.seen)
+    # (measured: 1 delta in 671 shows its no-op attributes otherwise than loro (session
+    # 37's fourth diff, in a block of 116); over sessions 0-299, 4 of 1,281 diffs (17
+    # before the moves of each diff were replayed) and 0 of 2,910 checkouts, at most 2
+    # per block of 8 sessions (248 and 250); loro's own checkouts here to find `before`,
+    # which loro_c's document does not make, change none of them)
+    assert tally.inexact * 100 <= tally.seen, (tally.inexact, tally.seen)
 
 
 @pytest.mark.parametrize("seed, a, b", [
@@ -294,3 +295,22 @@ def test_style_elements_kept_between_journaled_checkouts():
                     d.checkout(fr(lib, v))
             assert logs[loro_c] == logs[loro], (seed, v)
         del subs
+
+
+@pytest.mark.parametrize("seed", [35, 41, 49, 58, 78, 94, 121, 210, 272])
+def test_consecutive_diffs_keep_loro_style_elements(seed):
+    """Each `diff(a, b)` moves loro's state three times (to `a`, to `b`, back), and the
+    style map elements those moves leave decide where the next diff that takes out a
+    mark's end op retains `{key: None}`. With a subscriber the document keeps them across
+    diffs (the moves nobody sees are replayed when a delta first needs them): these
+    diffs once retained unstyled text, or split retains, otherwise than loro."""
+    docs = session(seed)
+    vs = versions(docs[loro_c], random.Random(seed), 8)
+    subs = [d.subscribe_root(lambda e: None) for d in docs.values()]
+    rng = random.Random(seed + 7)
+    for _ in range(6):
+        a, b = rng.choice(vs), rng.choice(vs)
+        got = [[exact(x.diff) for _, x in docs[lib].diff(fr(lib, a), fr(lib, b)).get_diff()]
+               for lib in LIBS]
+        assert got[1] == got[0], (seed, a, b)
+    del subs

@@ -582,6 +582,8 @@ cdef int batch_done(LoroDoc doc) except -1:
     scratch), whether its event was queued or not."""
     doc.evlog.n = 0
     if doc.evs is not None:
+        if doc.evs.before is not None and doc.evs.style_elems:
+            carry_style_elems(doc, doc.evs.before)
         doc.evs.before = None
         doc.evs.tree_lca = None
         doc.evs.ml_walk = None
@@ -620,21 +622,59 @@ def diff_batch(LoroDoc doc, bint tree_views=False):
     return batch
 
 
-def replay_style_elements(LoroDoc doc):
-    """The journal of a state move nobody sees (the first move of LoroDoc.diff): only the
-    style map elements each text holding anchors is left with, for the next journaled
-    move (loro_c.rich_checkout, without its delta); then the batch is forgotten."""
+# the moves whose replay of the style map elements may wait (defer_style_text): past this
+# many, the elements are forgotten (guessed at the next drain), which bounds that replay
+# and costs nothing to a document whose moves never drain
+cdef Py_ssize_t STYLE_MOVES_PENDING = 16
+
+
+def defer_style_elements(LoroDoc doc):
+    """The journal of a state move nobody sees (the moves of LoroDoc.diff other than the
+    one its delta shows): each text holding anchors notes the move for its style map
+    elements (defer_style_text); then the batch is forgotten."""
     cdef uint32_t c
     try:
         before = doc.evs.before if doc.evs is not None else None
         if before:
             for c, runs in before.items():
                 if doc.ckind[c] == KIND_TEXT and doc.seq.tree_is_text[doc.ctree[c]] & TREE_ANCHORED:
-                    rich_checkout_delta(rich_elements(doc, c, runs), doc.styles,
-                                        style_elems_before(doc, c), style_elems_after(doc, c),
-                                        False)
+                    defer_style_text(doc, c, runs)
     finally:
         batch_done(doc)
+
+
+cdef int defer_style_text(LoroDoc doc, uint32_t c, list runs) except -1:
+    """A journaled move of text `c` (`runs`: its atoms as visible before, checkout_before)
+    whose delta, if any, does not depend on loro's style map elements (it drains no end
+    anchor): the move is kept with the elements the text had before it, to be replayed
+    (loro_c.rich_checkout, without a delta) only when a move that needs them comes
+    (style_elems_before). Elements that were not known are guessed where the kept moves
+    start, as that move would have guessed them. So the moves of a `diff` (to `a`, back)
+    and checkouts that add marks or text cost no replay."""
+    memo = doc.evs.style_elems
+    got = memo.pop(c, None)
+    now = state_stamp(doc, doc.hist_epoch)
+    if got is None or got[0] != state_stamp(doc, <uint32_t>(doc.hist_epoch - 1)):
+        memo[c] = (now, None, [runs])
+        return 0
+    if len(got[2]) >= STYLE_MOVES_PENDING:
+        return 0        # (forgotten: guessed at the next move that needs them)
+    memo[c] = (now, got[1], got[2] + [runs])
+    return 0
+
+
+cdef object replay_moves(LoroDoc doc, uint32_t c, object elems, list layers, Py_ssize_t n):
+    """The style map elements of text `c` after the first `n` of the moves whose runs are
+    `layers` (the state is now after the last of `layers`), from `elems` before them (None:
+    guessed)."""
+    cdef Py_ssize_t k
+    layers = [runs_by_peer(r) for r in layers]
+    for k in range(n):
+        out = []
+        rich_checkout_delta(layered_elements(doc, c, layers[k:], layers[k + 1:]),
+                            doc.styles, elems, out, False)
+        elems = out
+    return elems
 
 
 # set while a concurrent import's event is collected: diverged_containers
@@ -755,8 +795,16 @@ cdef object seq_diff_checkout(LoroDoc doc, uint32_t c, list runs, list reached, 
                 a = end
         if doc.ckind[c] == KIND_TEXT and seq.tree_is_text[doc.ctree[c]] & TREE_ANCHORED:
             # a text that holds style anchors: loro's state application, replayed
-            items = rich_checkout_delta(rich_elements(doc, c, runs), doc.styles,
-                                        style_elems_before(doc, c), style_elems_after(doc, c))
+            elements = rich_elements(doc, c, runs)
+            for e in elements:
+                if e[0] == 2 and e[4] and not e[5]:
+                    # an end anchor is drained: the delta shows where loro's elements are
+                    items = rich_checkout_delta(elements, doc.styles, style_elems_before(doc, c, runs),
+                                                style_elems_after(doc, c))
+                    break
+            else:
+                defer_style_text(doc, c, runs)
+                items = rich_checkout_delta(elements, doc.styles)
             if not items:
                 return None
             return Diff.Text([TextDelta.Retain(x[1], x[2]) if x[0] == "r" else
@@ -777,21 +825,162 @@ cdef tuple state_stamp(LoroDoc doc, uint32_t epoch):
                           for i in range(doc.log.n_frontiers)]))
 
 
-cdef object style_elems_before(LoroDoc doc, uint32_t c):
-    """loro's style map elements of text `c` before this checkout, when the last move of
-    the state was a journaled checkout that replayed it (loro_c.rich_checkout), else None
-    (they are guessed)."""
+cdef object style_elems_before(LoroDoc doc, uint32_t c, list runs):
+    """loro's style map elements of text `c` before this move (`runs`: its atoms as visible
+    before, checkout_before), when the moves of the state since the last replay of the
+    text were journaled (loro_c.rich_checkout), else None (they are guessed). The moves
+    deferred since (defer_style_text) are replayed first."""
     memo = doc.evs.style_elems
     got = memo.pop(c, None)
     if got is None or got[0] != state_stamp(doc, <uint32_t>(doc.hist_epoch - 1)):
         return None
-    return got[1]
+    if not got[2]:
+        return got[1]
+    return replay_moves(doc, c, got[1], got[2] + [runs], len(got[2]))
+
+
+cdef dict runs_by_peer(list runs):
+    by_peer = {}
+    for peer, ra, rb, vis in runs:
+        by_peer.setdefault(peer, []).append((ra, rb, vis))
+    for lst in by_peer.values():
+        lst.sort()
+    return by_peer
+
+
+cdef list layered_pieces(list layers, Py_ssize_t at, object peer, int32_t a, int32_t b, bint now):
+    """[a, b) of `peer` cut by visibility: an atom is as the first of layers[at:] that
+    records it says (each recorded a move's atoms as visible before it), else as now."""
+    cdef Py_ssize_t n = len(layers), k, lo, hi_k, m
+    cdef int32_t cur = a, ra, rb, hi
+    cdef list recorded = None
+    cdef tuple run
+    while at < n:
+        recorded = (<dict>layers[at]).get(peer)
+        if recorded is not None:
+            break
+        at += 1
+    if recorded is None:
+        return [(a, b, now)]
+    # the last run that starts before a (the runs are sorted)
+    m = len(recorded)
+    lo = 0
+    hi_k = m
+    while lo < hi_k:
+        k = (lo + hi_k) >> 1
+        if <int32_t>(<tuple>recorded[k])[0] < a:
+            lo = k + 1
+        else:
+            hi_k = k
+    k = lo - 1 if lo > 0 else 0
+    out = []
+    while k < m and cur < b:
+        run = recorded[k]
+        ra = run[0]
+        rb = run[1]
+        k += 1
+        if rb <= cur:
+            continue
+        if ra >= b:
+            break
+        if ra > cur:
+            out.extend(layered_pieces(layers, at + 1, peer, cur, ra, now))
+            cur = ra
+        hi = rb if rb < b else b
+        out.append((cur, hi, run[2]))
+        cur = hi
+    if cur < b:
+        out.extend(layered_pieces(layers, at + 1, peer, cur, b, now))
+    return out
+
+
+cdef bint layers_cover(list layers, object peer, int32_t a, int32_t b):
+    """Whether a run of `peer` in one of `layers` meets [a, b)."""
+    cdef Py_ssize_t lo, hi_k, k
+    cdef list recorded
+    for layer in layers:
+        recorded = (<dict>layer).get(peer)
+        if recorded is None:
+            continue
+        # the first run that ends after a
+        lo = 0
+        hi_k = len(recorded)
+        while lo < hi_k:
+            k = (lo + hi_k) >> 1
+            if <int32_t>(<tuple>recorded[k])[1] <= a:
+                lo = k + 1
+            else:
+                hi_k = k
+        if lo < len(recorded) and <int32_t>(<tuple>recorded[lo])[0] < b:
+            return True
+    return False
+
+
+cdef list layered_elements(LoroDoc doc, uint32_t c, list before, list after):
+    """rich_elements of a move that is not the state's last: the atoms as visible before
+    it by the layers `before`, after it by `after` (see layered_pieces)."""
+    cdef SeqArena seq = doc.seq
+    cdef uint32_t leaf = seq.first_leaf(doc.ctree[c])
+    cdef int i
+    cdef lc_span *s
+    cdef int32_t a, b, lo, hi
+    cdef bint now, anchor
+    cdef Py_ssize_t ia, ib
+    cdef tuple pa, pb
+    touched = set()
+    for layer in before:
+        touched.update((<dict>layer).keys())
+    out = []
+    while leaf != LC_NO_NODE:
+        for i in range(seq.nodes[leaf].n):
+            s = &seq.nodes[leaf].u.spans[i]
+            now = span_visible(s)
+            anchor = s.content >= LC_ANCHOR_MIN
+            a = s.id.counter
+            b = a + s.len
+            if s.id.peer not in touched or not layers_cover(before, s.id.peer, a, b):
+                # (no move of these touched these atoms: as they are now)
+                if now or anchor:
+                    out.append(rich_element(doc, s, a, b, now, now))
+                continue
+            was_p = layered_pieces(before, 0, s.id.peer, a, b, now)
+            now_p = layered_pieces(after, 0, s.id.peer, a, b, now)
+            # (both cover [a, b): walk their common cuts)
+            ia = ib = 0
+            lo = a
+            while lo < b:
+                pa = was_p[ia]
+                pb = now_p[ib]
+                hi = pa[1] if <int32_t>pa[1] < <int32_t>pb[1] else pb[1]
+                if pa[2] or pb[2] or anchor:
+                    out.append(rich_element(doc, s, lo, hi, pa[2], pb[2]))
+                lo = hi
+                if <int32_t>pa[1] == hi:
+                    ia += 1
+                if <int32_t>pb[1] == hi:
+                    ib += 1
+        leaf = seq.nodes[leaf].next_leaf
+    return out
+
+
+cdef int carry_style_elems(LoroDoc doc, dict before) except -1:
+    """After a journaled move: the texts it did not touch keep the style map elements the
+    last replay left them (loro applies no diff to their states)."""
+    memo = doc.evs.style_elems
+    was = state_stamp(doc, <uint32_t>(doc.hist_epoch - 1))
+    now = None
+    for c, got in memo.items():
+        if c not in before and got[0] == was:
+            if now is None:
+                now = state_stamp(doc, doc.hist_epoch)
+            memo[c] = (now,) + got[1:]
+    return 0
 
 
 cdef list style_elems_after(LoroDoc doc, uint32_t c):
     """The list the replay fills with the elements it leaves, kept for the next checkout."""
     out = []
-    doc.evs.style_elems[c] = (state_stamp(doc, doc.hist_epoch), out)
+    doc.evs.style_elems[c] = (state_stamp(doc, doc.hist_epoch), out, [])
     return out
 
 
@@ -1664,8 +1853,11 @@ cdef object whole_value_diff(LoroDoc doc, uint32_t c, list queue, bint zero_coun
         if not _shallow_trees and not doc.seq.nodes[doc.seq.roots[doc.ctree[c]]].lens.anchors:
             items = whole_text_items(doc, c)
             return text_diff(items) if items else None
-        runs = text_delta_runs(doc, c, True)
-        return Diff.Text([TextDelta.Insert(t, a or None) for t, a in runs]) if runs or _shallow_trees else None
+        if _shallow_trees:
+            runs = text_delta_runs(doc, c, True)
+            return Diff.Text([TextDelta.Insert(t, a or None) for t, a in runs])
+        items = whole_rich_items(doc, c)
+        return Diff.Text(items) if items else None
     if kind == KIND_COUNTER:
         # a checkout leaves a zero out (an import that shows a mergeable child again
         # does not), as loro

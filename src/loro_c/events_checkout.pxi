@@ -2,7 +2,7 @@
 # inserted text (see checkout_text_delta for a changed text).
 
 
-cdef list whole_text_items(LoroDoc doc, uint32_t c):
+cdef list whole_text_items(LoroDoc doc, uint32_t c, bint lengths=False):
     """A plain text's whole value as the inserts of a checkout that shows it again: loro
     reads its spans in document order (joined where the ids continue and the bytes follow
     in its string storage), then builds the event from them, joining an insert to the one
@@ -10,7 +10,8 @@ cdef list whole_text_items(LoroDoc doc, uint32_t c):
     joined exactly when their bytes follow. A character lies where its op's text lies
     unless the document recorded another place for it (state/text_backing.pxi: a text
     loaded from a snapshot, whose characters lie in its string; the state's characters
-    when a flush moved their ops' text)."""
+    when a flush moved their ops' text). With `lengths`, the inserts' lengths in code
+    points instead."""
     cdef SeqArena seq = doc.seq
     cdef uint32_t leaf = seq.first_leaf(doc.ctree[c])
     cdef int i
@@ -62,7 +63,7 @@ cdef list whole_text_items(LoroDoc doc, uint32_t c):
                     runs.append((part.content, part.n))
                 else:
                     if runs:
-                        out.append(text_insert(text_of(seq, runs)))
+                        out.append(runs_length(runs) if lengths else text_insert(text_of(seq, runs)))
                     runs = [(part.content, part.n)]
                 prev = part
                 prev_ri = ri
@@ -72,7 +73,46 @@ cdef list whole_text_items(LoroDoc doc, uint32_t c):
                 cur.n -= part.n
         leaf = seq.nodes[leaf].next_leaf
     if runs:
-        out.append(text_insert(text_of(seq, runs)))
+        out.append(runs_length(runs) if lengths else text_insert(text_of(seq, runs)))
+    return out
+
+
+cdef inline int64_t runs_length(list runs):
+    cdef int64_t n = 0
+    for r in runs:
+        n += <int64_t>r[1]
+    return n
+
+
+cdef list whole_rich_items(LoroDoc doc, uint32_t c):
+    """A text with style anchors shown whole by a checkout or an import (loro's to_diff):
+    its state's text chunks in order, each with the attributes at its start, pushed into a
+    delta that joins an insert to the one before when their attributes are equal and
+    their bytes follow. So an item ends where the attributes change or the bytes stop
+    following (whole_text_items), whichever comes first (probed: '中', 'ayé', 'é' of one
+    mark stay three inserts when 'ayé' was typed between the other two)."""
+    cdef list runs = text_delta_runs(doc, c, True)
+    cdef list cuts
+    cdef Py_ssize_t k = 0, n_cuts
+    cdef int64_t left, pos, take
+    if not runs:
+        return []
+    cuts = whole_text_items(doc, c, True)
+    n_cuts = len(cuts)
+    left = cuts[0] if n_cuts else 0
+    out = []
+    for text, attrs in runs:
+        pos = 0
+        while pos < len(text):
+            while left == 0 and k + 1 < n_cuts:
+                k += 1
+                left = cuts[k]
+            take = len(text) - pos
+            if 0 < left < take:
+                take = left
+            out.append(TextDelta.Insert(text[pos:pos + take], attrs or None))
+            pos += take
+            left -= take
     return out
 
 

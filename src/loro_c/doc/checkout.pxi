@@ -123,6 +123,10 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
         # (tree events replay loro's tree diff between these two: _events.tree_diff)
         d.evs.tree_lca = ([(tf[i].peer, tf[i].counter) for i in range(n_tf)],
                           [(ids[i].peer, ids[i].counter) for i in range(n)])
+    elif d.evlog.on and d.evs is not None:
+        # a journaled move that touches nothing: the texts keep their style map elements
+        # (_events.carry_style_elems)
+        d.evs.before = {}
     apply_moves(d, k)
     map_resolve_keys(d)
     ml_resolve(d)               # MovableList elements (state/movable_list.pxi)
@@ -310,12 +314,13 @@ cdef bint drains_mark_end(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b,
 cdef int replayed_move(LoroDoc d, const lc_id *ids, int64_t n) except -1:
     """Move the state journaled for the style map elements the replay of each text that
     holds anchors leaves (loro_c.rich_checkout), which the next journaled move starts
-    from; no diff is built (`d.evs` must be set)."""
+    from; no diff is built (`d.evs` must be set). The replay waits until a journaled move
+    needs the elements (_events.defer_style_elements)."""
     d.evlog.on = 1
     d.evlog.n = 0
     try:
         move_state_to(d, ids, n)
-        events_module().replay_style_elements(d)
+        events_module().defer_style_elements(d)
     finally:
         d.evs.before = None
         d.evs.tree_lca = None
@@ -337,6 +342,9 @@ cdef object diff_versions(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b,
     cdef list roots = list(d.roots)
     cdef set due = set(d.roots_due)     # (they wait for the user's next checkout)
     saved_evs = d.evs
+    # a document with subscribers keeps loro's style map elements for its next journaled
+    # move (_events.style_elems_before), and loro's are those its three moves leave
+    cdef bint keep = saved_evs is not None and bool(d.styles)
     if home == NULL:
         raise MemoryError()
     memcpy(home, d.sfront if d.detached else d.log.frontiers, <size_t>n_home * sizeof(lc_id))
@@ -344,9 +352,11 @@ cdef object diff_versions(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b,
         d.evlog.on = 0
         if d.evs is None:
             d.evs = events_module()._new_registry()
-        if drains_mark_end(d, a, na, b, nb):
+        if keep or drains_mark_end(d, a, na, b, nb):
             # loro's state keeps the style map elements its move to `a` leaves, and the
-            # event shows them where an end anchor is drained: that move is replayed
+            # event shows them where an end anchor is drained: that move is journaled
+            # for them (also when the document keeps them past the diff: its next
+            # journaled move starts from the elements all three moves leave)
             replayed_move(d, a, na)
         else:
             move_state_to(d, a, na)
@@ -361,7 +371,10 @@ cdef object diff_versions(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b,
         d.evs = saved_evs
         d.evlog.on = 0          # the way back is not an edit: nothing of it is journaled
         try:
-            move_state_to(d, home, n_home)
+            if keep:
+                replayed_move(d, home, n_home)
+            else:
+                move_state_to(d, home, n_home)
             if not d.detached:
                 d.tracker_at_head = True
         finally:
