@@ -250,8 +250,11 @@ def _check_positions(doc, batch):
                 n += k
                 pos += k
                 if isinstance(item, ListDiffItem.Insert):
+                    # (a movable list's moved child the document has is moved, not made)
                     created.update(v.container.id for v in item.insert
-                                   if _types.ValueOrContainer.is_container(v))
+                                   if _types.ValueOrContainer.is_container(v) and not (
+                                       item.is_move and
+                                       doc._known_container(v.container.id) is not None))
             else:
                 if pos + item.delete > n:
                     raise OutOfBoundsError(f"delete range {pos}..{pos + item.delete} is out of "
@@ -267,7 +270,8 @@ def apply(doc, batch):
     _check_positions(doc, batch)
     made = {}
     for cid, diff in batch.get_diff():
-        cid = made.get(cid, cid)
+        while cid in made:              # (a node created anew twice: renamed twice)
+            cid = made[cid]
         if cid in made.get(ENSURED, ()):
             continue
         _apply_one(doc, cid, diff, made)
