@@ -220,3 +220,29 @@ def test_a_tree_nodes_meta_map_is_a_container_of_the_document():
         got.append(row)
     assert got[1] == got[0]
     assert got[0][0] == (True, {"k": 1}) and got[0][-1] == (False, None)
+
+
+def test_apply_diff_leaves_out_containers_no_root_reaches():
+    """As loro's apply_diff: the diff of a container no root reaches (a child whose key
+    was deleted) is left out, the rest applied (loro_c once raised ContainerDeletedError
+    and applied nothing)."""
+    got = []
+    for lib in LIBS:
+        d = lib.LoroDoc()
+        d.peer_id = 1
+        m = d.get_map("m")
+        c = m.insert_container("c", lib.LoroText())
+        c.insert(0, "ab")
+        d.commit()
+        m.delete("c")
+        d.commit()
+        b = lib.DiffBatch()
+        b.push(c.id, lib.Diff.Text([lib.TextDelta.Insert("X", None)]))
+        b.push(lib.ContainerID.Root("t", lib.ContainerType.Text()),
+               lib.Diff.Text([lib.TextDelta.Insert("Y", None)]))
+        d.apply_diff(b)
+        d.commit()
+        got.append((d.get_deep_value(), d.get_container(c.id).to_string(),
+                    d.oplog_vv.get_last(1)))
+    assert got[1] == got[0]
+    assert got[0][:2] == ({"m": {}, "t": "Y"}, "ab")

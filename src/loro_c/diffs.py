@@ -263,16 +263,30 @@ def _check_positions(doc, batch):
         lengths[cid] = n
 
 
-def apply(doc, batch):
-    """LoroDoc.apply_diff: all or nothing where positions are out of bounds."""
+def _reachable(doc, cid):
+    from loro_c import _containers
+    if isinstance(cid, _types.ContainerID.Root) and not cid.name.startswith("🤝:"):
+        return True
+    if doc._known_container(cid) is None and doc.get_container(cid) is None:
+        return True                     # (unknown: left to _apply_one, which skips it)
+    return _containers.container_reachable(doc, cid)
+
+
+def apply(doc, batch, skip_unreachable=True):
+    """LoroDoc.apply_diff: all or nothing where positions are out of bounds. As loro's,
+    apply_diff leaves out the diffs of containers no root reaches (a deleted child) unless
+    the batch created them anew; revert_to (`skip_unreachable` off) does not."""
     if not isinstance(batch, DiffBatch):
         raise LoroTypeError(f"apply_diff takes a DiffBatch, not {type(batch).__name__}")
     _check_positions(doc, batch)
     made = {}
     for cid, diff in batch.get_diff():
+        remapped = cid in made
         while cid in made:              # (a node created anew twice: renamed twice)
             cid = made[cid]
         if cid in made.get(ENSURED, ()):
+            continue
+        if skip_unreachable and not remapped and not _reachable(doc, cid):
             continue
         _apply_one(doc, cid, diff, made)
 

@@ -332,7 +332,8 @@ cdef class DocHistory(DocCore):
         """Edit the document back to the state of `version`: the diff from the current
         state to it (`diff`, a tree's items being loro's replay of its moves), applied as
         local edits (left in the open transaction), as loro's revert_to does."""
-        self.apply_diff(self._diff(self.state_frontiers, version, False))
+        from loro_c import diffs
+        diffs.apply(self, self._diff(self.state_frontiers, version, False), False)
 
     def checkout_to_latest(self):
         """Show the latest version again and follow the log (attach)."""
