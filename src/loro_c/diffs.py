@@ -53,12 +53,13 @@ def _resolve(cid, to_delete, made):
     return cid
 
 
-def _contains_child(h, cid):
+def _children(h):
+    out = set()
     for i in range(len(h)):
         v = h.get(i)
-        if _types.ValueOrContainer.is_container(v) and v.container.id == cid:
-            return True
-    return False
+        if _types.ValueOrContainer.is_container(v):
+            out.add(v.container.id)
+    return out
 
 
 def _apply_movable(h, items, made):
@@ -127,12 +128,14 @@ def _apply_movable(h, items, made):
     # cursor stays at a delete (its kept children stay after it) and a retain takes it
     # past its last element (and so past the kept children before that).
     phys = [p for p in range(n) if p not in gone]
+    held = None             # the children the list holds (the new ones have new ids)
     index = 0
     opos = 0
     for item in items:
         if isinstance(item, ListDiffItem.Retain):
             if item.retain:
-                index = phys.index(opos + item.retain - 1) + 1
+                # (what a retain passes lies ahead of the cursor)
+                index = phys.index(opos + item.retain - 1, index) + 1
             opos += item.retain
         elif isinstance(item, ListDiffItem.Delete):
             opos += item.delete
@@ -156,10 +159,15 @@ def _apply_movable(h, items, made):
                     else:
                         h.mov(q, index - 1)
                         phys.insert(index - 1, phys.pop(q))
-                elif item.is_move and _contains_child(h, cid):
-                    continue
                 else:
+                    if item.is_move:
+                        if held is None:
+                            held = _children(h)         # (read once, then kept up)
+                        if cid in held:
+                            continue
                     made[cid] = h.insert_container(index, _new_container(cid)).id
+                    if held is not None:
+                        held.add(made[cid])
                     phys.insert(index, None)
                     index += 1
 
