@@ -5,7 +5,7 @@ movable list keeps (and moves) a child its delta deletes and inserts again."""
 from loro_c import _types
 from loro_c.errors import LoroTypeError, OutOfBoundsError
 from loro_c.events import Diff, DiffBatch, ListDiffItem, TextDelta
-from loro_c.hash_order import undo_key_order
+from loro_c.hash_order import str_key_order, undo_key_order
 
 _KINDS = {"Text": "LoroText", "List": "LoroList", "Map": "LoroMap", "Counter": "LoroCounter",
           "MovableList": "LoroMovableList", "Tree": "LoroTree"}
@@ -203,7 +203,10 @@ def _apply_map(h, updated, made, for_undo=False):
     from loro_c import mergeable
     # an undo writes the keys in the order loro's maps of them yield them: the Lamport
     # clocks of the new ops follow it (and so does which of two concurrent writes wins)
-    for key in (undo_key_order(updated) if for_undo else updated):
+    # apply_diff: as loro's, which passes the batch's map through another hash map (the
+    # order measured: all of 242 maps of 2-3 keys, 24 of 200 of 2-40 keys; the batch's
+    # own order gives 129 and 2)
+    for key in (undo_key_order(updated) if for_undo else str_key_order(updated)):
         v = updated[key]
         if v is None:
             h.delete(key)
