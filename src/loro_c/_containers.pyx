@@ -295,6 +295,22 @@ cdef int kind_of_handle(object c) except -1:
                         f"LoroMovableList), not {type(c).__name__}")
 
 
+def tree_node_meta(LoroDoc doc, cid):
+    """The meta map of the tree node `cid` names (a normal Map id), when a tree of the
+    document holds that node (deleted ones too) but the map was never asked for: loro
+    counts it as a container the document has (get_container, apply_diff). Else None."""
+    cdef Py_ssize_t i
+    if cid.is_root or str(cid.container_type) != "Map":
+        return None
+    trees = [i for i in range(len(doc.cids)) if doc.ckind[i] == KIND_TREE]
+    node = _types.TreeID(cid.peer, cid.counter)
+    for i in trees:
+        t = wrap(doc, <uint32_t>i, KIND_TREE)
+        if t.contains(node):
+            return t.get_meta(node)
+    return None
+
+
 def container_reachable(LoroDoc doc, cid):
     """Whether the document knows container `cid` and it can be reached from a root."""
     doc_acquire_read(doc)

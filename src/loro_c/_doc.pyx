@@ -392,15 +392,15 @@ cdef class LoroDoc(DocExchange):
             i = self.cid_index.get(cid)
             if i is not None:
                 return _containers.wrap(self, i, self.ckind[<uint32_t>i])
-            if not cid.is_root:
-                return None
-            if str(cid.container_type) not in _TYPE_NAMES:
-                from loro_c.unknown import LoroUnknown
-                return LoroUnknown(self, cid)
-            kind = kind_of_type(cid.container_type)
-            return _containers.wrap(self, root_index(self, cid, kind), kind)
+            if cid.is_root:
+                if str(cid.container_type) not in _TYPE_NAMES:
+                    from loro_c.unknown import LoroUnknown
+                    return LoroUnknown(self, cid)
+                kind = kind_of_type(cid.container_type)
+                return _containers.wrap(self, root_index(self, cid, kind), kind)
         finally:
             doc_release(self)
+        return _containers.tree_node_meta(self, cid)
 
     def _known_container(self, cid):
         """The handle of a container the document has registered, else None (unlike
@@ -414,12 +414,17 @@ cdef class LoroDoc(DocExchange):
             doc_release(self)
 
     def has_container(self, cid):
-        """Whether the document knows the container `cid`."""
+        """Whether the document knows the container `cid` (a tree node's meta map counts
+        once the node exists, as in loro)."""
+        from loro_c import _containers
         doc_acquire(self)
         try:
-            return cid in self.cid_index
+            if cid in self.cid_index:
+                return True
         finally:
             doc_release(self)
+        return isinstance(cid, _types.ContainerID) and \
+            _containers.tree_node_meta(self, cid) is not None
 
     def get_value(self):
         """The shallow value: root name -> ContainerID."""

@@ -601,8 +601,8 @@ def diff_batch(LoroDoc doc, bint tree_views=False):
     `_idlp` holds, per (map ContainerID, key), the (Lamport, peer) of the write the key shows
     at the end, (2**32 - 1, 0) when none: an undo composes map diffs by them, as loro does.
     A tree's items are loro's replay of its moves, as a checkout's event lists them;
-    `tree_views`: the sequence that turns one view into the other instead, which
-    revert_to applies (handles/tree.pxi _apply_diff) to loro's result."""
+    `tree_views`: the sequence that turns one view into the other instead (LoroDoc._diff;
+    revert_to applies the replay, as loro's does)."""
     global _idlp_sink
     changed = [False]
     batch = DiffBatch()

@@ -330,8 +330,10 @@ cdef class DocHistory(DocCore):
 
     def revert_to(self, Frontiers version):
         """Edit the document back to the state of `version`: the diff from the current
-        state to it, applied as local edits (left in the open transaction, as in loro)."""
-        self.apply_diff(self._diff(self.state_frontiers, version, True))
+        state to it (`diff`, a tree's items being loro's replay of its moves), applied as
+        local edits (left in the open transaction), as loro's revert_to does."""
+        from loro_c import diffs
+        diffs.apply(self, self._diff(self.state_frontiers, version, False), False)
 
     def checkout_to_latest(self):
         """Show the latest version again and follow the log (attach)."""

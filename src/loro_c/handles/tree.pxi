@@ -14,8 +14,12 @@ _TreeDelete = _TreeExternalDiff.Delete
 
 cdef tuple remap_node(tuple k, dict made):
     """A node as an apply_diff's earlier creates renamed it (through its meta map's id)."""
-    cid = made.get(_types.ContainerID.Normal(k[0], k[1], _types.ContainerType.Map()))
-    return k if cid is None else (cid.peer, cid.counter)
+    cid = _types.ContainerID.Normal(k[0], k[1], _types.ContainerType.Map())
+    if cid not in made:
+        return k
+    while cid in made:              # (created anew more than once)
+        cid = made[cid]
+    return (cid.peer, cid.counter)
 
 
 # TreeID (a Python class with __slots__ peer and counter) made and read through its slots:
