@@ -533,7 +533,12 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             # as a checkout's does (tree_checkout_items)
             reg.tree_lca = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
                                               for i in range(doc.log.n_frontiers)])
-        global _compared_maps, _wrapped, _ml_base_lowered
+        global _compared_maps, _wrapped, _ml_base_lowered, _greater_import
+        if trigger == 1 and not concurrent_import and not doc.detached and snap is not None:
+            # loro walks the new changes from the version before in causal order too (they
+            # may be concurrent among themselves): the order its diff calculator meets them
+            _greater_import = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
+                                                 for i in range(doc.log.n_frontiers)])
         if concurrent_import and has_map_notes(doc):
             _compared_maps = diverged_containers(doc, snap)
             _ml_base_lowered = _compared_maps is None
@@ -547,6 +552,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             _compared_maps = None
             _ml_base_lowered = False
             _wrapped = None
+            _greater_import = None
         if changed[0]:
             to = None
             if trigger == 0 and reg.hooks:
@@ -1261,6 +1267,8 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
 
 
 cdef object _wrapped = None     # containers shown as values by the diffs collect builds
+cdef object _greater_import = None  # an import's two versions when its changes all follow the
+                                    # document's (walked too: they may be concurrent among themselves)
 
 
 cdef list hash_keys(LoroDoc doc, containers, dict back):
@@ -1297,11 +1305,16 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
     """Ranks of an import's (or checkout's) diffs as loro orders them: its diff calculator
     iterates the set of containers the ops touched, keeps those with a diff and sorts them
     by depth (stable) into a map, adds the containers the diffs create (a set of them) and
-    hands the map's values to the event's map, which leaves out containers without path."""
+    hands the map's values to the event's map, which leaves out containers without path and
+    those whose diff is empty (an empty container an insert brought in: seed 44 of the
+    differential sessions, whose event has three diffs and would come in another order
+    from a map of four)."""
     back = {}
     depth = {}
+    shown = set()
     for x in out:
         depth[x[2]] = x[0]
+        shown.add(x[2])
     for c in nopath:
         depth[c] = arena_depth(doc, c)
     keys = hash_keys(doc, groups, back)
@@ -1346,7 +1359,7 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
                 new.append(k)
     ans.extend(iteration_order(new))
     nop = set(nopath)
-    order = iteration_order([k for k in iteration_order(ans) if back[k] not in nop])
+    order = iteration_order([k for k in iteration_order(ans) if back[k] not in nop and back[k] in shown])
     return {back[k]: r for r, k in enumerate(order)}
 
 
@@ -1356,7 +1369,10 @@ cdef object walked_containers(LoroDoc doc, list out):
     event's order does not depend on it (no two diffs tie on depth and counter) or the
     history is shallow. The walk (loro_c._dag_order) keeps the log's DAG across events and
     costs about what loro's own walk does."""
-    if doc.evs is None or doc.evs.tree_lca is None or doc.shallow_sv is not None:
+    if doc.evs is None or doc.shallow_sv is not None:
+        return None
+    versions = doc.evs.tree_lca if doc.evs.tree_lca is not None else _greater_import
+    if versions is None:
         return None
     ties = set()
     for x in out:
@@ -1366,7 +1382,7 @@ cdef object walked_containers(LoroDoc doc, list out):
         ties.add(t)
     else:
         return None
-    before, after = doc.evs.tree_lca
+    before, after = versions
     return dag_walk(doc.log, list(before), list(after))
 
 
