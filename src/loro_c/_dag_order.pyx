@@ -33,10 +33,11 @@ from those notes and checked against its events:
   the latest critical version under the meet.
 The peers are walked in the order of loro's map of id ranges (base_peer_order: each of the
 maps it is filled from modelled as loro fills it). Of the random differential sessions'
-events whose diffs tie on depth: seeds 0-99, 1 of 601 checkouts and 3 of 845 imports
-differ from loro's order; seeds 100-299, 2 of 1,150 and 8 of 1,651; seeds 300-699, 21 of
-2,128 and 24 of 3,282 (_events.import_rank walks imports that hold the document's version
-too, and leaves containers without a diff out of the event's map). Most of those left are
+events whose diffs tie on depth: seeds 0-99, 1 of 601 checkouts and 2 of 845 imports
+differ from loro's order; seeds 100-299, 2 of 1,150 and 7 of 1,651; seeds 300-699, 21 of
+2,128 and 21 of 3,282 (_events.import_rank walks imports that hold the document's version
+too, leaves containers without a diff out of the event's map and the children of maps
+loro does not replay out of its calculator's). Most of those left are
 not fixed by any order of the walked containers, nor by adding or dropping one of the
 containers without a diff; renumbering one container fits each, but not one same way.
 Earlier notes: checkouts back whose base loro lowers with no unmatched path, or

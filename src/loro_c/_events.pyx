@@ -1346,7 +1346,7 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
     seen = set(ans)
     new = []
     for c in wrapped:
-        if c not in depth:
+        if c not in depth and not fast_map_child(doc, c):
             for k in hash_keys(doc, [c], back):
                 if k not in seen:
                     seen.add(k)
@@ -1361,6 +1361,21 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
     nop = set(nopath)
     order = iteration_order([k for k in iteration_order(ans) if back[k] not in nop and back[k] in shown])
     return {back[k]: r for r, k in enumerate(order)}
+
+
+cdef bint fast_map_child(LoroDoc doc, uint32_t c) except -1:
+    """Whether `c` is a child a map's diff creates that loro's calculator does not report:
+    its map calculator reports them only when it replays the map from an ancestor (a
+    checkout, a concurrent import whose base loro lowers, a map edited on both sides), not
+    when it hands on the changed keys as they are (an import that holds the document's
+    version, or whose concurrency is on maps and counters only, for the maps not edited on
+    both sides: diverged_containers)."""
+    if _greater_import is None and _compared_maps is None:
+        return False
+    p = parent_of(doc, doc.cids[c])
+    if p is None or doc.ckind[<uint32_t>p[0]] != KIND_MAP:
+        return False
+    return _greater_import is not None or p[0] not in _compared_maps
 
 
 cdef object walked_containers(LoroDoc doc, list out):
