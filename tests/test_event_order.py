@@ -106,7 +106,7 @@ WALK_SCRIPTS = [
 ]
 
 
-def play(mod, script):
+def play(mod, script, nested=False):
     docs = []
     for p in (1, 2, 3):
         d = mod.LoroDoc()
@@ -120,7 +120,7 @@ def play(mod, script):
         if step[0] == "e":
             _, p, names = step
             for n in names:
-                edit(docs[p], mod, n, False)
+                edit(docs[p], mod, n, nested)
             docs[p].commit()
             if p == 0:
                 marks.append(docs[0].oplog_frontiers)
@@ -142,6 +142,30 @@ def test_concurrent_imports_and_checkouts_in_loros_order(k):
     assert play(loro_c, script) == want
 
 
+# imports (found by a random search of such scripts; each failed before): one whose
+# changes all follow the document's but are concurrent among themselves (loro's calculator
+# walks them in its causal order, not in the order they were applied), and, with the maps'
+# entries nested containers (an empty list), imports whose event's map leaves the new,
+# empty list out (a map of three diffs, not four).
+IMPORT_SCRIPTS = [
+    ([("e", 2, "tmc"), ("e", 1, "lctm"), ("s", 1, 2), ("s", 2, 0)], False),
+    ([("e", 2, "tlmc"), ("e", 2, "lmc"), ("e", 2, "ct"), ("s", 2, 0)], True),
+    ([("e", 2, "mtl"), ("e", 1, "c"), ("e", 0, "t"), ("s", 2, 0)], True),
+    # a map's new child: loro's map calculator reports it only when it replays the map
+    # from an ancestor, not for an import that follows the document's version
+    ([("e", 2, "mct"), ("s", 2, 0)], True),
+    ([("e", 2, "cmt"), ("s", 2, 1), ("e", 1, "m"), ("s", 1, 0)], True),
+]
+
+
+@pytest.mark.parametrize("k", range(len(IMPORT_SCRIPTS)))
+def test_imports_in_loros_order(k):
+    script, nested = IMPORT_SCRIPTS[k]
+    want = play(loro, script, nested)
+    assert any(t == "Import" and len(x) > 2 for t, x in want)
+    assert play(loro_c, script, nested) == want
+
+
 def test_order_of_checkouts_and_concurrent_imports_in_random_sessions():
     """How many events of the random differential sessions list their diffs of one depth
     in another order than loro's (among those with such ties). Before loro_c modelled
@@ -154,15 +178,21 @@ def test_order_of_checkouts_and_concurrent_imports_in_random_sessions():
     arena registers them (doc/exchange.pxi number_as_loaded); 15, 14 and 0 once its
     snapshots left out the dead children loro's store never held; 13, 6 and 0 once the
     walk took the peers in the order of loro's map of id ranges (base_peer_order). Seeds
-    100-299: 20 of 1,651 imports and 18 of 1,150 checkouts (22 and 20 before)."""
+    100-299: 20 of 1,651 imports and 18 of 1,150 checkouts (22 and 20 before). Then 3 and
+    1 of seeds 0-99 (8 and 2 of seeds 100-299; 24 of 3,282 and 21 of 2,128 of seeds
+    300-699) once an import whose changes all follow the document's was walked too (they
+    may be concurrent among themselves) and the event's map left out containers without a
+    diff (test_imports_in_loros_order); 2, 1 and 0 (seeds 100-299: 7 and 2; 300-699: 21
+    and 21) once a map's new child stayed out of the calculator's map where loro's map
+    calculator does not report it (_events.fast_map_child)."""
     import collections
     from test_events_differential import run_session
     stats = collections.Counter()
     for seed in range(100):
         run_session(seed, order_stats=stats)
     assert stats["Import"] > 500 and stats["Checkout"] > 500 and stats["Local"] > 150
-    assert stats["Import differs"] <= 0.04 * stats["Import"], stats
-    assert stats["Checkout differs"] <= 0.04 * stats["Checkout"], stats
+    assert stats["Import differs"] <= 0.006 * stats["Import"], stats
+    assert stats["Checkout differs"] <= 0.006 * stats["Checkout"], stats
     assert stats["Local differs"] == 0, stats
 
 

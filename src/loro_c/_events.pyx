@@ -552,7 +552,12 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             # (state/movable_local.pxi ml_calc_elements)
             reg.ml_walk = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
                                              for i in range(doc.log.n_frontiers)])
-        global _compared_maps, _wrapped, _ml_base_lowered
+        global _compared_maps, _wrapped, _ml_base_lowered, _greater_import
+        if trigger == 1 and not concurrent_import and not doc.detached and snap is not None:
+            # loro walks the new changes from the version before in causal order too (they
+            # may be concurrent among themselves): the order its diff calculator meets them
+            _greater_import = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
+                                                 for i in range(doc.log.n_frontiers)])
         if concurrent_import and has_map_notes(doc):
             _compared_maps = diverged_containers(doc, snap)
             _ml_base_lowered = _compared_maps is None
@@ -566,6 +571,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             _compared_maps = None
             _ml_base_lowered = False
             _wrapped = None
+            _greater_import = None
         if changed[0]:
             to = None
             if trigger == 0 and reg.hooks:
@@ -1470,6 +1476,8 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
 
 
 cdef object _wrapped = None     # containers shown as values by the diffs collect builds
+cdef object _greater_import = None  # an import's two versions when its changes all follow the
+                                    # document's (walked too: they may be concurrent among themselves)
 
 
 cdef list hash_keys(LoroDoc doc, containers, dict back):
@@ -1506,11 +1514,16 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
     """Ranks of an import's (or checkout's) diffs as loro orders them: its diff calculator
     iterates the set of containers the ops touched, keeps those with a diff and sorts them
     by depth (stable) into a map, adds the containers the diffs create (a set of them) and
-    hands the map's values to the event's map, which leaves out containers without path."""
+    hands the map's values to the event's map, which leaves out containers without path and
+    those whose diff is empty (an empty container an insert brought in: seed 44 of the
+    differential sessions, whose event has three diffs and would come in another order
+    from a map of four)."""
     back = {}
     depth = {}
+    shown = set()
     for x in out:
         depth[x[2]] = x[0]
+        shown.add(x[2])
     for c in nopath:
         depth[c] = arena_depth(doc, c)
     keys = hash_keys(doc, groups, back)
@@ -1542,7 +1555,7 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
     seen = set(ans)
     new = []
     for c in wrapped:
-        if c not in depth:
+        if c not in depth and not fast_map_child(doc, c):
             for k in hash_keys(doc, [c], back):
                 if k not in seen:
                     seen.add(k)
@@ -1555,8 +1568,23 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
                 new.append(k)
     ans.extend(iteration_order(new))
     nop = set(nopath)
-    order = iteration_order([k for k in iteration_order(ans) if back[k] not in nop])
+    order = iteration_order([k for k in iteration_order(ans) if back[k] not in nop and back[k] in shown])
     return {back[k]: r for r, k in enumerate(order)}
+
+
+cdef bint fast_map_child(LoroDoc doc, uint32_t c) except -1:
+    """Whether `c` is a child a map's diff creates that loro's calculator does not report:
+    its map calculator reports them only when it replays the map from an ancestor (a
+    checkout, a concurrent import whose base loro lowers, a map edited on both sides), not
+    when it hands on the changed keys as they are (an import that holds the document's
+    version, or whose concurrency is on maps and counters only, for the maps not edited on
+    both sides: diverged_containers)."""
+    if _greater_import is None and _compared_maps is None:
+        return False
+    p = parent_of(doc, doc.cids[c])
+    if p is None or doc.ckind[<uint32_t>p[0]] != KIND_MAP:
+        return False
+    return _greater_import is not None or p[0] not in _compared_maps
 
 
 cdef object walked_containers(LoroDoc doc, list out):
@@ -1565,7 +1593,10 @@ cdef object walked_containers(LoroDoc doc, list out):
     event's order does not depend on it (no two diffs tie on depth and counter) or the
     history is shallow. The walk (loro_c._dag_order) keeps the log's DAG across events and
     costs about what loro's own walk does."""
-    if doc.evs is None or doc.evs.tree_lca is None or doc.shallow_sv is not None:
+    if doc.evs is None or doc.shallow_sv is not None:
+        return None
+    versions = doc.evs.tree_lca if doc.evs.tree_lca is not None else _greater_import
+    if versions is None:
         return None
     ties = set()
     for x in out:
@@ -1575,7 +1606,7 @@ cdef object walked_containers(LoroDoc doc, list out):
         ties.add(t)
     else:
         return None
-    before, after = doc.evs.tree_lca
+    before, after = versions
     return dag_walk(doc.log, list(before), list(after))
 
 
