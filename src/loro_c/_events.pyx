@@ -30,6 +30,8 @@ from loro_c._doc cimport (LoroDoc, lc_ev_note, ROOT_NONE, ev_note, lc_map_find, 
 from loro_c._doc cimport (commit_txn, text_value, list_slots, map_live, lc_map, LC_NO_KEY,
                           utf8_bytes)
 from loro_c._doc cimport KIND_MOVABLE_LIST, ml_event_ops, ml_events_done, ml_index_of, ml_slots     # MovableList
+from loro_c._doc cimport MovableState, lc_ml_elem      # ml_elems_before
+from loro_c._kinds cimport LC_OP_SET
 from loro_c._doc cimport ml_import_split     # MovableList import diffs, split as loro's
 from loro_c._doc cimport container_index     # a loaded tree node's meta map
 from loro_c._doc cimport lnum_flush          # the created tree nodes' meta maps get numbers
@@ -688,6 +690,7 @@ cdef set _compared_maps = None
 # a concurrent import that loro calculates from a base below the version before (a
 # sequence or tree both sides edited: diverged_containers): its movable lists' new
 # counters come back as a checkout's do, a zero left out (loro's diff of it is empty)
+# unless a set gave it to an element the version before has (ml_elems_before)
 cdef bint _ml_base_lowered = False
 
 # set while diff_batch collects: map_diff records each key's winning write there
@@ -1439,12 +1442,22 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
         shown_whole(doc, out, reached, paths, done, False,
                     created_before(doc, ml_named) if ml_named else None)
     else:
+        # a concurrent import: loro's calculator reports the containers new to the version
+        # before (a map's key or a list's insert now holding one) and shows them as their
+        # state is, a zero counter left out; one a diff shows again otherwise (the meta map
+        # of a node created again, a movable list's element given a new value) comes back
+        # whole, 0 too (loro 1.17.1: test_events_differential_kinds seeds 133, 167)
+        ends = before_ends(doc) if ml_reached or ml_imported else None
         if ml_reached:
-            shown_whole(doc, out, ml_reached, paths, done, not _ml_base_lowered)
+            shown_whole(doc, out, ml_reached, paths, done, not _ml_base_lowered, None, False, ends)
         if ml_imported:
             # the containers an imported movable list diff shows: whole, but those with a
-            # diff of their own in the import (their ops), which loro shows as it is
-            shown_whole(doc, out, ml_imported, paths, done, not _ml_base_lowered, None, True)
+            # diff of their own in the import (their ops), which loro shows as it is; from
+            # a lowered base, loro's calculator reports a counter new when its element is
+            # (ml_elems_before)
+            shown_whole(doc, out, ml_imported, paths, done, not _ml_base_lowered,
+                        ml_elems_before(doc, ml_imported, ends) if _ml_base_lowered and ends is not None
+                        else None, True)
     # like loro, a counter that a diff shows as a new value reports its whole value, even 0
     # (loro 1.17.1 leaves a zero out in some imports; a zero diff changes nothing)
     for c in shown:
@@ -1470,7 +1483,8 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
             firsts[c] = None
         for x in out:
             firsts[x[2]] = None
-        ranks = hash_rank(doc, list(firsts), 2)
+        # (the event's map holds only the diffs with a path: a dead child's is left out)
+        ranks = hash_rank(doc, list(firsts), 2, {x[2] for x in out})
     out.sort(key=lambda x: (x[0], x[1], ranks[x[2]]))
     return [x[3] for x in out]
 
@@ -1610,22 +1624,26 @@ cdef object walked_containers(LoroDoc doc, list out):
     return dag_walk(doc.log, list(before), list(after))
 
 
-cdef dict hash_rank(LoroDoc doc, list containers, int passes=1):
+cdef dict hash_rank(LoroDoc doc, list containers, int passes=1, set last=None):
     """Each container's place in loro's order of `containers` (given in the order met) after
     they went through `passes` hash maps, each filled as the previous one iterates (a
-    commit's diffs: the transaction's map of event hints, then the event's map)."""
+    commit's diffs: the transaction's map of event hints, then the event's map); `last`:
+    the containers the last map takes (by default all)."""
     cdef dict keys = {}
     order = list(dict.fromkeys(hash_keys(doc, containers, keys)))
-    for _ in range(passes):
+    for p in range(passes):
+        if last is not None and p == passes - 1:
+            order = [k for k in order if keys[k] in last]
         order = iteration_order(order)
     return {keys[k]: r for r, k in enumerate(order)}
 
 
 cdef set created_before(LoroDoc doc, list containers):
     """The counters among `containers` that the version a checkout leaves has (their
-    creating op in it): a movable list that shows one again in a checkout reports it whole,
-    0 too, as loro, unless the list's element is new to that version (loro's calculator
-    brings it back then, with an empty diff: measured on loro 1.17.1)."""
+    creating op in it, or the element a movable list's set gave one): a movable list that
+    shows one again in a checkout reports it whole, 0 too, as loro, unless the list's
+    element is new to that version (loro's calculator brings it back then, with an empty
+    diff: measured on loro 1.17.1)."""
     cdef OpLog log = doc.log
     cdef int64_t i, n
     cdef lc_id *ids = NULL
@@ -1643,6 +1661,8 @@ cdef set created_before(LoroDoc doc, list containers):
         for i in range(n):
             ids[i] = make_id(before[i][0], before[i][1])
         log.closure(ids, n, make_id(LC_NO_PEER, 0), fc)
+        # (a counter a set gave an element that version has is not new to it either)
+        out = ml_elems_before(doc, containers, [fc[i] for i in range(log.n_peers)])
         for c in containers:
             if doc.ckind[<uint32_t>c] != KIND_COUNTER:
                 continue
@@ -1656,8 +1676,89 @@ cdef set created_before(LoroDoc doc, list containers):
     return out
 
 
+cdef list before_ends(LoroDoc doc):
+    """Per peer index, the end counter of the version a concurrent import started from
+    (None for other batches)."""
+    cdef OpLog log = doc.log
+    cdef int64_t i, n
+    cdef lc_id *ids = NULL
+    cdef int32_t *fc = NULL
+    if doc.evs is None or doc.evs.tree_lca is None or doc.shallow_sv is not None:
+        return None
+    before = doc.evs.tree_lca[0]
+    n = len(before)
+    ids = <lc_id*>malloc(<size_t>(n + 1) * sizeof(lc_id))
+    fc = <int32_t*>malloc((log.n_peers + 1) * sizeof(int32_t))
+    try:
+        if ids == NULL or fc == NULL:
+            raise MemoryError()
+        for i in range(n):
+            ids[i] = make_id(before[i][0], before[i][1])     # (peer indexes)
+        log.closure(ids, n, make_id(LC_NO_PEER, 0), fc)
+        return [fc[i] for i in range(log.n_peers)]
+    finally:
+        free(ids)
+        free(fc)
+
+
+cdef bint made_before(LoroDoc doc, object cid, list ends):
+    """Whether the op creating child container `cid` is in the version `ends`."""
+    p = doc.log.peer_map.get(cid.peer)
+    return p is not None and <uint32_t>p < len(ends) and cid.counter < ends[<uint32_t>p]
+
+
+cdef bint new_in_compared_map(LoroDoc doc, object cid, list ends):
+    """Whether child `cid` was created after the version `ends` by a map whose import diff
+    compares values (diverged_containers): loro's calculator of that map reports it new."""
+    if made_before(doc, cid, ends):
+        return False
+    link = parent_of(doc, cid)
+    if link is None or link[1] != LC_OP_MAP_SET or doc.ckind[<uint32_t>link[0]] != KIND_MAP:
+        return False
+    return _compared_maps is None or link[0] in _compared_maps
+
+
+cdef set ml_elems_before(LoroDoc doc, list containers, list ends):
+    """The counters among `containers` held by a movable list element that the version
+    `ends` has (inserted in it; a set may have given it the counter since): loro's
+    calculator does not report them new (it reports new elements)."""
+    cdef OpLog log = doc.log
+    cdef int64_t ch, k
+    cdef lc_op *op
+    cdef MovableState s = doc.mls
+    cdef lc_ml_elem *el
+    out = set()
+    for c in containers:
+        if doc.ckind[<uint32_t>c] != KIND_COUNTER:
+            continue
+        cid = doc.cids[c]
+        p = log.peer_map.get(cid.peer)
+        if p is None:
+            continue
+        ch = log.find_change(<uint32_t>p, <int32_t>cid.counter)
+        if ch < 0:
+            continue
+        k = log.find_op(ch, <int32_t>cid.counter)
+        op = &log.ops[k]
+        if op.counter > cid.counter or doc.ckind[op.container] != KIND_MOVABLE_LIST:
+            continue
+        if op.kind == LC_OP_SET:
+            if s is None:
+                continue
+            e = s.elem_index.get((<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter)
+            if e is None:
+                continue
+            el = &s.elems[<int64_t>e]
+            if el.peer < len(ends) and el.counter < ends[el.peer]:
+                out.add(c)
+        elif made_before(doc, cid, ends):
+            out.add(c)
+    return out
+
+
 cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done,
-                     bint zero_counters, set zero_shown=None, bint keep_own=False) except -1:
+                     bint zero_counters, set zero_shown=None, bint keep_own=False,
+                     list ends=None) except -1:
     """A checkout may show a container again (a list inserts it, a map key holds it once
     more: `reached`): like loro, its diff is then its whole value, from empty, and so on
     for the containers inside it. A checkout leaves out a counter shown again whose value
@@ -1688,6 +1789,15 @@ cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done,
                 doc.croot[c] == ROOT_MERGEABLE or (k is None and c not in named)
                 or (k is None and zero_shown is not None and c in zero_shown)):
             d = Diff.Counter(doc.ccounter[c])
+        if (ends is not None and d is not None and doc.ckind[c] == KIND_COUNTER and k is None
+                and doc.ccounter[c] == 0 and doc.croot[c] == ROOT_NONE and c not in named
+                and new_in_compared_map(doc, doc.cids[c], ends)):
+            # (`ends`: a concurrent import's version before) a zero counter new to it, that
+            # the whole value of a container shown again holds: loro's calculator reports it
+            # new (its parent map compares values), its diff is empty, even where the map's
+            # diff shows it as a new value
+            d = None
+            done.add(c)
         if k is not None:
             if d is None:
                 out[k] = None

@@ -28,7 +28,7 @@ from loro_c._doc cimport (kind_has_state, op_fits_kind, container_index, show_ro
                           move_tracker_to_change, move_tracker_to_head, move_tracker_home, map_history_drop, apply_change_ops,
                           rebuild_state, flush_import_deltas, ml_after_undo,
                           tree_after_undo, shallow_apply_root_change)
-from loro_c._doc cimport meta_queue, lnum_flush      # tree nodes' meta maps (doc/registry.pxi)
+from loro_c._doc cimport meta_queue, lnum_flush, lnum_flush_marked      # tree nodes' meta maps (doc/registry.pxi)
 from loro_c._doc import kind_of_type, _TYPE_NAMES
 from loro_c.errors import LoroError, DecodeError
 from loro_c import _types
@@ -529,7 +529,7 @@ cdef uint32_t stage_container(LoroDoc doc, object cid, uint32_t op_kind) except?
             # a child created earlier in this import and deferred (stage_value): loro
             # numbers it at the first op on it
             if doc.meta_n and doc.meta_q[2] == -2:
-                lnum_flush(doc)     # (after the meta maps an earlier blob created)
+                lnum_flush_marked(doc)      # (after the meta maps an earlier blob created)
             doc.lnum[cid] = len(doc.lnum)
     if not op_fits_kind(op_kind, ckind):
         raise DecodeError(f"an op of kind {op_kind} cannot target {cid} (a {_TYPE_NAMES[ckind]})")

@@ -32,11 +32,26 @@ cdef int check_mode(uint16_t mode) except -1:
 cdef int decode_updates_body(Reader* body, bint with_ops, list out, Py_ssize_t* budget,
                              LoroDoc doc=None) except -1:
     cdef Reader blk
+    cdef int64_t mk
     while not reader_at_end(body):
         r_slice(body, &blk)
         if blk.len == 0:
             fail("empty change block")
         decode_block(blk.data, blk.len, with_ops, out, budget, doc)
+        if doc is None:
+            continue
+        # loro registers the children a block's changes create (and its created tree
+        # nodes' meta maps) when it has decoded that block, before the next block's
+        # containers: a blob of several peers numbers them block by block
+        if doc.lnum_pending:
+            lnum_flush(doc)
+        elif doc.meta_n and doc.meta_q[doc.meta_n - 1] >= 0:
+            # only meta maps: numbered (no ContainerID built) when the import next numbers
+            # a container, if it does (-2; see container_index), else when read
+            mk = doc.meta_n - 1
+            while mk >= 2 and doc.meta_q[mk] >= 0:
+                doc.meta_q[mk] = -2
+                mk -= 3
     return 0
 
 

@@ -11,8 +11,10 @@ cdef uint32_t container_index(LoroDoc d, object cid, int kind) except? 0xFFFFFFF
         return <uint32_t>found
     if not kind_has_state(kind):
         raise LoroError(f"{_TYPE_NAMES[kind]} containers are not supported by loro_c yet")
-    if d.meta_n and (d.import_run is None or d.meta_q[2] == -2):
-        lnum_flush(d)       # (in an import: the meta maps an earlier blob of a batch created)
+    if d.meta_n and d.import_run is None:
+        lnum_flush(d)
+    elif d.meta_n and d.meta_q[2] == -2:
+        lnum_flush_marked(d)    # (in an import: the meta maps queued before it)
     cdef int64_t i = d.n_containers
     cdef int64_t cap
     if i == d.cap_containers:
@@ -154,6 +156,23 @@ cdef int lnum_flush(LoroDoc d) except -1:
         if meta not in lnum:
             lnum[meta] = len(lnum)
         k += 3
+    return 0
+
+
+cdef int lnum_flush_marked(LoroDoc d) except -1:
+    """Number only the meta maps queued before the running import (marked -2: they lead
+    the queue), not the children the import created so far (numbered after their block)."""
+    cdef int64_t n = d.meta_n, k = 0
+    lnum = d.lnum
+    Map = _types.ContainerType.Map()
+    while k < n and d.meta_q[k + 2] == -2:
+        meta = _types.ContainerID.Normal(<uint64_t>d.meta_q[k], <int32_t>d.meta_q[k + 1], Map)
+        if meta not in lnum:
+            lnum[meta] = len(lnum)
+        k += 3
+    if k:
+        memmove(d.meta_q, &d.meta_q[k], <size_t>(n - k) * sizeof(int64_t))
+        d.meta_n = n - k
     return 0
 
 
