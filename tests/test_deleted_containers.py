@@ -90,16 +90,22 @@ def _edit(handle, kind, rng_value):
         handle.increment(1)
 
 
-def _session(seed):
-    """Drive loro and loro_c through the same random session; at every step each library
-    either takes the edit or raises, and both must agree."""
-    rng = random.Random(seed)
+def _two_peers():
+    """Peers 1 and 2 in each library: {module: [doc, doc]}."""
     docs = {}
     for mod in (loro, loro_c):
         peers = [mod.LoroDoc(), mod.LoroDoc()]
         for i, d in enumerate(peers):
             d.peer_id = i + 1
         docs[mod] = peers
+    return docs
+
+
+def _session(seed):
+    """Drive loro and loro_c through the same random session; at every step each library
+    either takes the edit or raises, and both must agree."""
+    rng = random.Random(seed)
+    docs = _two_peers()
     # handles[mod][j] = (peer index, kind, handle); parents are maps and lists only
     handles = {mod: [] for mod in docs}
     for step in range(40):
@@ -253,12 +259,7 @@ def _kinds_session(seed, steps=60):
     of liveness: a container's creating ops hold it up to a root (a climb, O(depth)), or a
     walk of the document finds it; _check_invariants compares both after every step."""
     rng = random.Random(seed)
-    docs = {}
-    for mod in (loro, loro_c):
-        peers = [mod.LoroDoc(), mod.LoroDoc()]
-        for i, d in enumerate(peers):
-            d.peer_id = i + 1
-        docs[mod] = peers
+    docs = _two_peers()
     # holders[mod][j] = (peer, kind, handle); kinds: map, list, movable, tree node
     # ("node", tree handle, node id); editable children: every map, list, text, counter
     holders = {mod: [] for mod in docs}

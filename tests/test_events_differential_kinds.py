@@ -126,6 +126,19 @@ def test_an_updates_blob_numbers_each_blocks_children_before_the_next_block(vari
     assert orders[0] == orders[1]
 
 
+def _import_kinds(mod, a, b):
+    """Both peers commit, `b` imports `a`'s changes: each event's diffs as (kind, a
+    counter's value)."""
+    a.commit()
+    b.commit()
+    got = []
+    sub = b.subscribe_root(lambda e: got.append(e))
+    b.import_(a.export(mod.ExportMode.Updates(b.oplog_vv)))
+    sub.unsubscribe()
+    return [[(type(d.diff).__name__.replace("Diff_", ""), d.diff.diff if "Counter" in type(d.diff).__name__ else None)
+             for d in e.events] for e in got]
+
+
 def _ml_counter_import(mod, op, deep_both):
     """A movable list's element given a new counter (`op`: set on an element both sides
     have, or insert), imported concurrently; with `deep_both`, both sides also edit one
@@ -149,14 +162,7 @@ def _ml_counter_import(mod, op, deep_both):
         _child(b.get_list("l").get(0)).insert(0, "z")
     else:
         b.get_map("m").insert("k", 5)
-    a.commit()
-    b.commit()
-    got = []
-    sub = b.subscribe_root(lambda e: got.append(e))
-    b.import_(a.export(mod.ExportMode.Updates(b.oplog_vv)))
-    sub.unsubscribe()
-    return [[(type(d.diff).__name__.replace("Diff_", ""), d.diff.diff if "Counter" in type(d.diff).__name__ else None)
-             for d in e.events] for e in got]
+    return _import_kinds(mod, a, b)
 
 
 @pytest.mark.parametrize("op", ["set", "insert"])
@@ -189,14 +195,7 @@ def _meta_counter_import(mod, deep_both, zero_sum_ops):
         _child(b.get_list("l").get(0)).insert(0, "z")
     else:
         b.get_map("m").insert("k", 5)
-    a.commit()
-    b.commit()
-    got = []
-    sub = b.subscribe_root(lambda e: got.append(e))
-    b.import_(a.export(mod.ExportMode.Updates(b.oplog_vv)))
-    sub.unsubscribe()
-    return [[(type(d.diff).__name__.replace("Diff_", ""), d.diff.diff if "Counter" in type(d.diff).__name__ else None)
-             for d in e.events] for e in got]
+    return _import_kinds(mod, a, b)
 
 
 @pytest.mark.parametrize("zero_sum_ops", [False, True])

@@ -200,11 +200,7 @@ def test_apply_diff_of_replayed_tree_items_as_loro(seed):
     ContainerDeletedError)."""
     A, _, verA, _ = _run(loro, seed, 3 + seed % 4)
     B, _, verB, _ = _run(loro_c, seed, 3 + seed % 4)
-    rng = random.Random(seed)
-    for _ in range(min(10, len(verA))):
-        i = rng.randrange(3)
-        mine = range(i, len(verA), 3)       # (the versions peer i was at)
-        ka, kb = rng.choice(mine), rng.choice(mine)
+    for i, ka, kb in _version_pairs(seed, len(verA)):
         got = []
         for D, ver in ((A, verA), (B, verB)):
             f = D[i].fork_at(ver[ka])
@@ -213,6 +209,16 @@ def test_apply_diff_of_replayed_tree_items_as_loro(seed):
             f.commit()
             got.append(f.get_tree("tree").get_value_with_meta())
         assert got[1] == got[0], (seed, i, ka, kb)
+
+
+def _version_pairs(seed, n_versions):
+    """Up to 10 random (peer, version a, version b), both versions ones that peer was at."""
+    rng = random.Random(seed)
+    for _ in range(min(10, n_versions)):
+        i = rng.randrange(3)
+        mine = range(i, n_versions, 3)
+        if mine:
+            yield i, rng.choice(mine), rng.choice(mine)
 
 
 def _tree_items(batch):
@@ -239,13 +245,7 @@ def test_diff_between_versions_lists_loros_tree_items(seed):
     them. (Before, loro_c listed the net change, which revert_to still applies.)"""
     A, _, verA, _ = _run(loro, seed, 3 + seed % 4)
     B, _, verB, _ = _run(loro_c, seed, 3 + seed % 4)
-    rng = random.Random(seed)
-    for _ in range(min(10, len(verA))):
-        i = rng.randrange(3)
-        mine = range(i, len(verA), 3)       # (the versions peer i was at)
-        if not mine:
-            continue
-        ka, kb = rng.choice(mine), rng.choice(mine)
+    for i, ka, kb in _version_pairs(seed, len(verA)):
         theirs = A[i].diff(verA[ka], verA[kb])
         ours = B[i].diff(verB[ka], verB[kb])
         assert _tree_items(ours) == _tree_items(theirs), (seed, ka, kb)

@@ -1644,56 +1644,41 @@ cdef set created_before(LoroDoc doc, list containers):
     shows one again in a checkout reports it whole, 0 too, as loro, unless the list's
     element is new to that version (loro's calculator brings it back then, with an empty
     diff: measured on loro 1.17.1)."""
-    cdef OpLog log = doc.log
-    cdef int64_t i, n
-    cdef lc_id *ids = NULL
-    cdef int32_t *fc = NULL
     out = set()
     if doc.evs is None or doc.evs.tree_lca is None:
         return out
-    before = doc.evs.tree_lca[0]
-    n = len(before)
-    ids = <lc_id*>malloc(<size_t>(n + 1) * sizeof(lc_id))
-    fc = <int32_t*>malloc((log.n_peers + 1) * sizeof(int32_t))
-    try:
-        if ids == NULL or fc == NULL:
-            raise MemoryError()
-        for i in range(n):
-            ids[i] = make_id(before[i][0], before[i][1])
-        log.closure(ids, n, make_id(LC_NO_PEER, 0), fc)
-        # (a counter a set gave an element that version has is not new to it either)
-        out = ml_elems_before(doc, containers, [fc[i] for i in range(log.n_peers)])
-        for c in containers:
-            if doc.ckind[<uint32_t>c] != KIND_COUNTER:
-                continue
-            cid = doc.cids[c]
-            p = log.peer_map.get(cid.peer)
-            if p is not None and cid.counter < fc[<uint32_t>p]:
-                out.add(c)
-    finally:
-        free(ids)
-        free(fc)
+    ends = closure_ends(doc, doc.evs.tree_lca[0])
+    # (a counter a set gave an element that version has is not new to it either)
+    out = ml_elems_before(doc, containers, ends)
+    for c in containers:
+        if doc.ckind[<uint32_t>c] != KIND_COUNTER:
+            continue
+        cid = doc.cids[c]
+        p = doc.log.peer_map.get(cid.peer)
+        if p is not None and cid.counter < ends[<uint32_t>p]:
+            out.add(c)
     return out
 
 
 cdef list before_ends(LoroDoc doc):
     """Per peer index, the end counter of the version a concurrent import started from
     (None for other batches)."""
-    cdef OpLog log = doc.log
-    cdef int64_t i, n
-    cdef lc_id *ids = NULL
-    cdef int32_t *fc = NULL
     if doc.evs is None or doc.evs.tree_lca is None or doc.shallow_sv is not None:
         return None
-    before = doc.evs.tree_lca[0]
-    n = len(before)
-    ids = <lc_id*>malloc(<size_t>(n + 1) * sizeof(lc_id))
-    fc = <int32_t*>malloc((log.n_peers + 1) * sizeof(int32_t))
+    return closure_ends(doc, doc.evs.tree_lca[0])
+
+
+cdef list closure_ends(LoroDoc doc, list version):
+    """Per peer index, the end counter of the history of `version` [(peer index, counter)]."""
+    cdef OpLog log = doc.log
+    cdef int64_t i, n = len(version)
+    cdef lc_id *ids = <lc_id*>malloc(<size_t>(n + 1) * sizeof(lc_id))
+    cdef int32_t *fc = <int32_t*>malloc((log.n_peers + 1) * sizeof(int32_t))
     try:
         if ids == NULL or fc == NULL:
             raise MemoryError()
         for i in range(n):
-            ids[i] = make_id(before[i][0], before[i][1])     # (peer indexes)
+            ids[i] = make_id(version[i][0], version[i][1])
         log.closure(ids, n, make_id(LC_NO_PEER, 0), fc)
         return [fc[i] for i in range(log.n_peers)]
     finally:
