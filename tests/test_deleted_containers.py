@@ -101,6 +101,20 @@ def _two_peers():
     return docs
 
 
+def _sync(mod, a, b):
+    a.commit()
+    b.commit()
+    a.import_(b.export(mod.ExportMode.Updates(a.oplog_vv)))
+    b.import_(a.export(mod.ExportMode.Updates(b.oplog_vv)))
+
+
+def _assert_same_values(docs, seed):
+    for i in range(2):
+        docs[loro][i].commit()
+        docs[loro_c][i].commit()
+        assert docs[loro_c][i].get_deep_value() == docs[loro][i].get_deep_value(), seed
+
+
 def _session(seed):
     """Drive loro and loro_c through the same random session; at every step each library
     either takes the edit or raises, and both must agree."""
@@ -185,15 +199,8 @@ def _session(seed):
             assert res[0] == res[1], (seed, step, kind, res)
         else:
             for mod in docs:
-                a, b = docs[mod]
-                a.commit()
-                b.commit()
-                a.import_(b.export(mod.ExportMode.Updates(a.oplog_vv)))
-                b.import_(a.export(mod.ExportMode.Updates(b.oplog_vv)))
-    for i in range(2):
-        docs[loro][i].commit()
-        docs[loro_c][i].commit()
-        assert docs[loro_c][i].get_deep_value() == docs[loro][i].get_deep_value(), seed
+                _sync(mod, *docs[mod])
+    _assert_same_values(docs, seed)
 
 
 @pytest.mark.parametrize("seed", range(120))
@@ -347,12 +354,8 @@ def _kinds_session(seed, steps=60):
             assert outs[0] == outs[1], (seed, step, kind, outs)
         elif r < 0.93:
             for mod in docs:
-                a, b = docs[mod]
-                a.commit()
-                b.commit()
-                a.import_(b.export(mod.ExportMode.Updates(a.oplog_vv)))
-                b.import_(a.export(mod.ExportMode.Updates(b.oplog_vv)))
-                marks[mod].append((a.oplog_frontiers, b.oplog_frontiers))
+                _sync(mod, *docs[mod])
+                marks[mod].append((docs[mod][0].oplog_frontiers, docs[mod][1].oplog_frontiers))
         elif marks[loro]:
             # an earlier version, an edit there (refused while detached), and back
             k = rng.randrange(len(marks[loro]))
@@ -367,10 +370,7 @@ def _kinds_session(seed, steps=60):
                 d.checkout_to_latest()
             assert outs[:1] == outs[1:], (seed, step, "detached", outs)
         docs[loro_c][p]._check_invariants()
-    for i in range(2):
-        docs[loro][i].commit()
-        docs[loro_c][i].commit()
-        assert docs[loro_c][i].get_deep_value() == docs[loro][i].get_deep_value(), seed
+    _assert_same_values(docs, seed)
 
 
 @pytest.mark.parametrize("seed", range(60))
