@@ -130,16 +130,18 @@ cdef class _Handle:
     cdef bint attached
 
     def _init_detached(self, int kind):
-        self._doc = LoroDoc()
-        self.idx = self._doc._root("detached", kind)
+        # the private document is made on first use (hdoc): a detached container that is
+        # inserted untouched, the common case, never needs one
+        self._doc = None
+        self.idx = 0            # the index the root gets in a fresh document
         self.attached = False
 
     @property
     def id(self):
         """The ContainerID of this container."""
-        doc_acquire_read(self._doc)
-        cid = self._doc.cids[self.idx]
-        doc_release(self._doc)
+        doc_acquire_read(hdoc(self))
+        cid = hdoc(self).cids[self.idx]
+        doc_release(hdoc(self))
         return cid
 
     @property
@@ -149,7 +151,7 @@ cdef class _Handle:
 
     def doc(self):
         """The LoroDoc holding this container, or None for a detached one."""
-        return self._doc if self.attached else None
+        return hdoc(self) if self.attached else None
 
     def subscribe(self, callback):
         """Call `callback(DiffEvent)` after each commit or import that changes this container
@@ -157,33 +159,54 @@ cdef class _Handle:
         detached container (as loro)."""
         if not self.attached:
             return None
-        return self._doc.subscribe(self.id, callback)
+        return hdoc(self).subscribe(self.id, callback)
 
     def get_value(self):
         """The value, with child containers as ContainerIDs."""
-        doc_acquire_value(self._doc)
+        doc_acquire_value(hdoc(self))
         try:
-            return value_of(self._doc, self.idx, False)
+            return value_of(hdoc(self), self.idx, False)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def get_deep_value(self):
         """The value with child containers expanded."""
-        doc_acquire_value(self._doc)
+        doc_acquire_value(hdoc(self))
         try:
-            return value_of(self._doc, self.idx, True)
+            return value_of(hdoc(self), self.idx, True)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def __eq__(self, other):
-        return (type(other) is type(self) and (<_Handle>other)._doc is self._doc
+        return (type(other) is type(self) and hdoc(<_Handle>other) is hdoc(self)
                 and (<_Handle>other).idx == self.idx)
 
     def __hash__(self):
-        return hash((id(self._doc), self.idx))
+        return hash((id(hdoc(self)), self.idx))
 
     def __repr__(self):
         return f"{type(self).__name__}({self.id})"
+
+
+_lazy_lock = __import__("threading").Lock()
+
+
+cdef LoroDoc hidden_doc(_Handle h):
+    """Make the private document of a detached handle (once, even across threads)."""
+    cdef LoroDoc d
+    with _lazy_lock:
+        if h._doc is None:
+            d = LoroDoc()
+            h.idx = d._root("detached", kind_of_handle(h))
+            h._doc = d
+    return h._doc
+
+
+cdef inline LoroDoc hdoc(_Handle h):
+    """The document of a handle (a detached one's is made on first use)."""
+    if h._doc is not None:
+        return h._doc
+    return hidden_doc(h)
 
 
 cdef object detached_content(object source):
@@ -191,13 +214,18 @@ cdef object detached_content(object source):
     its own document's lock; None for an attached one. Reading it first, before the target
     document is locked, means no call ever holds two document locks."""
     cdef _Handle src = <_Handle>source
+    cdef int kind
     if src.attached:
         return None
-    doc_acquire_read(src._doc)
+    if src._doc is None:
+        kind = kind_of_handle(src)
+        if kind != KIND_COUNTER and kind != KIND_TREE:
+            return None         # never used, so empty: nothing to copy
+    doc_acquire_read(hdoc(src))
     try:
-        return content_of(src._doc, src.idx)
+        return content_of(hdoc(src), src.idx)
     finally:
-        doc_release(src._doc)
+        doc_release(hdoc(src))
 
 
 cdef tuple content_of(LoroDoc sdoc, uint32_t c):
@@ -328,7 +356,7 @@ cdef object cursor_of(_Handle h, pos, side):
     _cursor.check_side(side)
     if not h.attached:
         return None
-    return _cursor.cursor_at(h._doc, h.idx, h.id, p, side)
+    return _cursor.cursor_at(hdoc(h), h.idx, h.id, p, side)
 
 
 # how LoroText._convert treats a position inside a code point (0: an error)
@@ -352,50 +380,50 @@ cdef class LoroText(_Handle):
         return h
 
     cdef uint32_t tree(self):
-        return self._doc.ctree[self.idx]
+        return hdoc(self).ctree[self.idx]
 
     def insert(self, pos, str s):
         """Insert `s` at code point `pos`."""
         cdef int64_t p = as_index(pos, "position")
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            local_text_insert(self._doc, self.idx, p, s)
+            local_text_insert(hdoc(self), self.idx, p, s)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def delete(self, pos, len):
         """Delete `len` code points starting at `pos`."""
         cdef int64_t p = as_index(pos, "position"), n = as_index(len, "length")
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            local_seq_delete(self._doc, self.idx, p, n)
+            local_seq_delete(hdoc(self), self.idx, p, n)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def push_str(self, str s):
         """Append `s`."""
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            local_text_insert(self._doc, self.idx, self._doc.seq.char_len(self.tree()), s)
+            local_text_insert(hdoc(self), self.idx, hdoc(self).seq.char_len(self.tree()), s)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def splice(self, pos, len, str s):
         """Replace `len` code points at `pos` with `s`; returns the deleted text."""
         cdef int64_t a = as_index(pos, "position")
         cdef int64_t b = a + as_index(len, "length")
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             self._check_range(a, b)
-            deleted = text_range(self._doc, self.idx, a, b)
-            local_seq_delete(self._doc, self.idx, a, b - a)
-            local_text_insert(self._doc, self.idx, a, s)
+            deleted = text_range(hdoc(self), self.idx, a, b)
+            local_seq_delete(hdoc(self), self.idx, a, b - a)
+            local_text_insert(hdoc(self), self.idx, a, s)
             return deleted
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     cdef int _check_range(self, int64_t a, int64_t b) except -1:
-        cdef int64_t n = self._doc.seq.char_len(self.tree())
+        cdef int64_t n = hdoc(self).seq.char_len(self.tree())
         if a > b or b > n:
             raise OutOfBoundsError(f"slice {a}..{b} is out of bounds (length {n})")
         return 0
@@ -406,34 +434,34 @@ cdef class LoroText(_Handle):
         next one's (ROUND_UP: loro's marks, whose UTF-8/UTF-16 range cut inside a character
         takes the whole character at its end, none at its start)."""
         cdef int64_t p = as_index(pos, "position")
-        cdef int64_t limit = self._doc.seq.unit_len(self.tree(), unit)
+        cdef int64_t limit = hdoc(self).seq.unit_len(self.tree(), unit)
         if p > limit:
             raise OutOfBoundsError(f"position {p} is out of bounds (length {limit})")
-        cdef int64_t u = to_unicode(self._doc.seq, self.tree(), p, unit, rounding == ROUND_DOWN)
+        cdef int64_t u = to_unicode(hdoc(self).seq, self.tree(), p, unit, rounding == ROUND_DOWN)
         if u < 0 and rounding == ROUND_UP:
-            u = to_unicode(self._doc.seq, self.tree(), p, unit, True) + 1
+            u = to_unicode(hdoc(self).seq, self.tree(), p, unit, True) + 1
         elif u < 0:
             raise OutOfBoundsError(f"position {p} falls inside a code point")
         return u
 
     cdef int _insert_unit(self, object pos, str s, int unit) except -1:
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            local_text_insert(self._doc, self.idx, self._convert(pos, unit), s)
+            local_text_insert(hdoc(self), self.idx, self._convert(pos, unit), s)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
         return 0
 
     cdef int _delete_unit(self, object pos, object len, int unit) except -1:
         cdef int64_t a, b
         end = as_index(pos, "position") + as_index(len, "length")
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             a = self._convert(pos, unit)
             b = self._convert(end, unit)
-            local_seq_delete(self._doc, self.idx, a, b - a)
+            local_seq_delete(hdoc(self), self.idx, a, b - a)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
         return 0
 
     def insert_utf8(self, pos, str s):
@@ -455,38 +483,38 @@ cdef class LoroText(_Handle):
     def slice(self, start, end):
         """Text between code points `start` and `end`."""
         cdef int64_t a = as_index(start, "start"), b = as_index(end, "end")
-        doc_acquire_read(self._doc)
+        doc_acquire_read(hdoc(self))
         try:
             self._check_range(a, b)
-            return text_range(self._doc, self.idx, a, b)
+            return text_range(hdoc(self), self.idx, a, b)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def slice_utf16(self, start, end):
         """Text between UTF-16 offsets `start` and `end`; an offset inside a surrogate pair
         counts as the pair's start, as in loro."""
         cdef int64_t a, b
-        doc_acquire_read(self._doc)
+        doc_acquire_read(hdoc(self))
         try:
             a = self._convert(start, UNIT_UTF16, ROUND_DOWN)
             b = self._convert(end, UNIT_UTF16, ROUND_DOWN)
             self._check_range(a, b)
-            return text_range(self._doc, self.idx, a, b)
+            return text_range(hdoc(self), self.idx, a, b)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def char_at(self, pos):
         """The character at code point `pos`."""
         cdef int64_t p = as_index(pos, "position")
         cdef int64_t n
-        doc_acquire_read(self._doc)
+        doc_acquire_read(hdoc(self))
         try:
-            n = self._doc.seq.char_len(self.tree())
+            n = hdoc(self).seq.char_len(self.tree())
             if p >= n:
                 raise OutOfBoundsError(f"position {p} is out of bounds (length {n})")
-            return text_range(self._doc, self.idx, p, p + 1)
+            return text_range(hdoc(self), self.idx, p, p + 1)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def convert_pos(self, index, from_, to):
         """Convert a position between "unicode", "utf8", "utf16" units (None if out of range).
@@ -497,35 +525,35 @@ cdef class LoroText(_Handle):
         b = _UNITS.get(to)
         if b is None:
             b = _UNITS[str(to).lower().split(".")[-1]]
-        doc_acquire_read(self._doc)
+        doc_acquire_read(hdoc(self))
         try:
             try:
                 u = self._convert(index, a, ROUND_DOWN)
             except OutOfBoundsError:
                 return None
-            return from_unicode(self._doc.seq, self.tree(), u, b)
+            return from_unicode(hdoc(self).seq, self.tree(), u, b)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def to_string(self):
         """The text."""
-        doc_acquire_value(self._doc)
+        doc_acquire_value(hdoc(self))
         try:
-            return text_value(self._doc, self.idx)
+            return text_value(hdoc(self), self.idx)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def __str__(self):
         return self.to_string()
 
     cdef int64_t _unit_len(self, int unit) except -1:
         cdef int64_t n
-        doc_acquire_read(self._doc)
+        doc_acquire_read(hdoc(self))
         if unit == UNIT_UNICODE:
-            n = self._doc.seq.char_len(self.tree())
+            n = hdoc(self).seq.char_len(self.tree())
         else:
-            n = self._doc.seq.unit_len(self.tree(), unit)
-        doc_release(self._doc)
+            n = hdoc(self).seq.unit_len(self.tree(), unit)
+        doc_release(hdoc(self))
         return n
 
     @property
@@ -555,14 +583,14 @@ cdef class LoroText(_Handle):
         are refused, as in delete_utf16)."""
         cdef int64_t a, b
         end = as_index(pos, "position") + as_index(len, "length")
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             a = self._convert(pos, UNIT_UTF16)
             b = self._convert(end, UNIT_UTF16)
-            local_seq_delete(self._doc, self.idx, a, b - a)
-            local_text_insert(self._doc, self.idx, a, s)
+            local_seq_delete(hdoc(self), self.idx, a, b - a)
+            local_text_insert(hdoc(self), self.idx, a, s)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def get_cursor(self, pos, side):
         """A Cursor at `pos` (a stable position that follows edits; see
@@ -578,25 +606,25 @@ cdef class LoroText(_Handle):
         cdef uint32_t leaf
         if not self.attached:
             return None
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            if p >= self._doc.seq.char_len(self.tree()):
+            if p >= hdoc(self).seq.char_len(self.tree()):
                 return None
-            leaf = find_char(self._doc.seq, self.tree(), p, &slot, &off)
-            return self._doc.log.peer_ids[self._doc.seq.nodes[leaf].u.spans[slot].id.peer]
+            leaf = find_char(hdoc(self).seq, self.tree(), p, &slot, &off)
+            return hdoc(self).log.peer_ids[hdoc(self).seq.nodes[leaf].u.spans[slot].id.peer]
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def is_deleted(self):
         """Whether the text is no longer reachable from a root container (its parent entry
         was deleted or overwritten); False for a root or detached text."""
         if not self.attached:
             return False
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            return not reachable(self._doc, self.idx)
+            return not reachable(hdoc(self), self.idx)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     # -- diffs
 
@@ -606,23 +634,23 @@ cdef class LoroText(_Handle):
         Raises LoroValueError("Timeout") when the diff outlasts `timeout_ms`; the text is
         then left unchanged."""
         t = _textdiff.check_options(use_refined_diff, timeout_ms)
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            self._apply_edits(_textdiff.text_edits(self._doc, self.idx, text,
+            self._apply_edits(_textdiff.text_edits(hdoc(self), self.idx, text,
                                                    use_refined_diff, t))
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def update_by_line(self, str text, use_refined_diff=True, timeout_ms=None):
         """Like update(), but diffing whole lines (each ending after its '\\n'): faster on
         large texts, coarser edits."""
         t = _textdiff.check_options(use_refined_diff, timeout_ms)
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            self._apply_edits(_textdiff.doc_line_edits(self._doc, self.idx, text,
+            self._apply_edits(_textdiff.doc_line_edits(hdoc(self), self.idx, text,
                                                        use_refined_diff, t))
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     cdef int _apply_edits(self, list edits) except -1:
         """Apply (DELETE, old_pos, count) / (INSERT, old_pos, text) edits given in old-text
@@ -632,13 +660,13 @@ cdef class LoroText(_Handle):
             oi = o
             if kind == _textdiff.DELETE:
                 cur += oi - last
-                local_seq_delete(self._doc, self.idx, cur, payload)
+                local_seq_delete(hdoc(self), self.idx, cur, payload)
                 last = oi + payload
             else:
                 if oi > last:
                     cur += oi - last
                     last = oi
-                local_text_insert(self._doc, self.idx, cur, payload)
+                local_text_insert(hdoc(self), self.idx, cur, payload)
                 cur += builtins_len(payload)
         return 0
 
@@ -647,30 +675,30 @@ cdef class LoroText(_Handle):
     def __getitem__(self, index):
         cdef int64_t n, i
         if isinstance(index, slice):
-            doc_acquire_read(self._doc)
+            doc_acquire_read(hdoc(self))
             try:
-                n = self._doc.seq.char_len(self.tree())
+                n = hdoc(self).seq.char_len(self.tree())
                 a, b, step = index.indices(n)
                 if step == 1:
-                    return text_range(self._doc, self.idx, a, b if b > a else a)
-                return text_value(self._doc, self.idx)[index]
+                    return text_range(hdoc(self), self.idx, a, b if b > a else a)
+                return text_value(hdoc(self), self.idx)[index]
             finally:
-                doc_release(self._doc)
+                doc_release(hdoc(self))
         try:
             k = _as_int(index)
         except TypeError:
             raise LoroTypeError("text indices must be integers or slices") from None
         if not _I64_MIN <= k <= _I64_MAX:
             raise LoroTypeError("text indices must be integers or slices")
-        doc_acquire_read(self._doc)
+        doc_acquire_read(hdoc(self))
         try:
-            n = self._doc.seq.char_len(self.tree())
+            n = hdoc(self).seq.char_len(self.tree())
             i = k + n if k < 0 else k
             if i < 0 or i >= n:
                 raise OutOfBoundsError("string index out of range")
-            return text_range(self._doc, self.idx, i, i + 1)
+            return text_range(hdoc(self), self.idx, i, i + 1)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def __contains__(self, item):
         if isinstance(item, LoroText):
@@ -700,21 +728,21 @@ cdef class LoroText(_Handle):
         value = check_value(value)
         if as_index(start, "position") >= as_index(end, "position"):
             raise LoroValueError("Start must be less than end")
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             a = self._convert(start, unit, ROUND_UP)
             b = self._convert(end, unit, ROUND_UP)
             if self.attached and unit != UNIT_UNICODE:
                 # loro's event rounds a bound inside a character down (its anchors up)
-                local_text_mark(self._doc, self.idx, a, b, key, value,
+                local_text_mark(hdoc(self), self.idx, a, b, key, value,
                                 self._convert(start, unit, ROUND_DOWN),
                                 self._convert(end, unit, ROUND_DOWN))
             elif self.attached:
-                local_text_mark(self._doc, self.idx, a, b, key, value)
+                local_text_mark(hdoc(self), self.idx, a, b, key, value)
             else:
-                detached_text_mark(self._doc, self.idx, a, b, key, value)
+                detached_text_mark(hdoc(self), self.idx, a, b, key, value)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
         return 0
 
     def mark(self, start, end, str key, value):
@@ -741,20 +769,20 @@ cdef class LoroText(_Handle):
     def _style_runs(self):
         """(text or None for an anchor, entities, [(key, value, lamport, peer)]) runs of the
         text in document order (for tests)."""
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            return [(t, n, sorted((self._doc.styles[i][:2] + self._doc.styles[i][3:5] for i in ids),
+            return [(t, n, sorted((hdoc(self).styles[i][:2] + hdoc(self).styles[i][3:5] for i in ids),
                                   key=lambda s: (s[2], s[3])))
-                    for t, n, ids in style_walk(self._doc, self.tree())]
+                    for t, n, ids in style_walk(hdoc(self), self.tree())]
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     cdef list _runs(self):
-        doc_acquire_read(self._doc)     # a read: a text loaded from a snapshot's state answers
+        doc_acquire_read(hdoc(self))     # a read: a text loaded from a snapshot's state answers
         try:
-            return text_delta_runs(self._doc, self.idx)
+            return text_delta_runs(hdoc(self), self.idx)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def to_delta(self):
         """The text as TextDelta.Insert items carrying their attributes (None when none)."""
@@ -771,15 +799,15 @@ cdef class LoroText(_Handle):
         from loro_c.events import TextDelta
         cdef int unit = _unit_of(pos_type)
         cdef int64_t a, b, at = 0, n
-        doc_acquire_read(self._doc)
+        doc_acquire_read(hdoc(self))
         try:
             a = self._convert(start_index, unit)
             b = self._convert(end_index, unit)
             if a > b:
                 raise OutOfBoundsError(f"slice {a}..{b} is out of bounds")
-            runs = text_delta_runs(self._doc, self.idx)
+            runs = text_delta_runs(hdoc(self), self.idx)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
         out = []
         for t, attrs in runs:
             n = builtins_len(t)
@@ -792,7 +820,7 @@ cdef class LoroText(_Handle):
         """Refuse a delta that would fail part way (a wrong item, a range past the end, a
         retain of nothing with attributes, a value that is no LoroValue) before it edits
         anything, so that a failed apply_delta leaves the text as it was."""
-        cdef int64_t index = 0, n, length = self._doc.seq.char_len(self.tree())
+        cdef int64_t index = 0, n, length = hdoc(self).seq.char_len(self.tree())
         for item in delta:
             if isinstance(item, TextDelta.Insert):
                 if not isinstance(item.insert, str):
@@ -830,7 +858,7 @@ cdef class LoroText(_Handle):
             raise LoroError("`apply_delta` on a detached text container is not supported")
         marks = []
         delta = list(delta)
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             self._check_delta(delta, TextDelta)
             for item in delta:
@@ -838,13 +866,13 @@ cdef class LoroText(_Handle):
                     n = builtins_len(item.insert)
                     if n == 0:
                         continue
-                    length = self._doc.seq.char_len(self.tree())
+                    length = hdoc(self).seq.char_len(self.tree())
                     if index > length:
                         raise OutOfBoundsError(f"delta position {index} is out of bounds (length {length})")
                     attrs = {k: check_value(v) for k, v in (item.attributes or {}).items()}
-                    if self._doc.seq.nodes[self._doc.seq.roots[self.tree()]].lens.anchors:
-                        e = text_insert_entity(self._doc, self.tree(), index)
-                        current = text_styles_at(self._doc, self.tree(), e)
+                    if hdoc(self).seq.nodes[hdoc(self).seq.roots[self.tree()]].lens.anchors:
+                        e = text_insert_entity(hdoc(self), self.tree(), index)
+                        current = text_styles_at(hdoc(self), self.tree(), e)
                     else:
                         current = {}
                     pending = {}
@@ -854,14 +882,14 @@ cdef class LoroText(_Handle):
                     for k, v in attrs.items():
                         if k not in current:
                             pending[k] = v
-                    local_text_insert(self._doc, self.idx, index, item.insert)
+                    local_text_insert(hdoc(self), self.idx, index, item.insert)
                     marks.append((index, index + n, pending))
                     index += n
                 elif isinstance(item, TextDelta.Delete):
-                    local_seq_delete(self._doc, self.idx, index, as_index(item.delete, "length"))
+                    local_seq_delete(hdoc(self), self.idx, index, as_index(item.delete, "length"))
                 elif isinstance(item, TextDelta.Retain):
                     n = as_index(item.retain, "length")
-                    length = self._doc.seq.char_len(self.tree())
+                    length = hdoc(self).seq.char_len(self.tree())
                     if index + n > length:
                         raise OutOfBoundsError(f"delta range {index}..{index + n} is out of bounds (length {length})")
                     if item.attributes:
@@ -870,18 +898,18 @@ cdef class LoroText(_Handle):
                     index += n
                 else:
                     raise LoroTypeError(f"not a TextDelta: {item!r}")
-            length = self._doc.seq.char_len(self.tree())
+            length = hdoc(self).seq.char_len(self.tree())
             for a, b, attrs in marks:
                 if a >= length:
-                    local_text_insert(self._doc, self.idx, length, "\n" * (a - length + 1))
+                    local_text_insert(hdoc(self), self.idx, length, "\n" * (a - length + 1))
                     length = a
                 if a >= b:
                     raise LoroValueError("Start must be less than end")
                 # loro marks a range's keys in the order its hash map of them yields
                 for k in str_key_order(attrs):
-                    local_text_mark(self._doc, self.idx, a, b, k, attrs[k])
+                    local_text_mark(hdoc(self), self.idx, a, b, k, attrs[k])
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
 
 cdef int _unit_of(object pos_type) except -1:
@@ -911,7 +939,7 @@ cdef class LoroList(_Handle):
         return h
 
     cdef int64_t length(self):
-        return self._doc.seq.visible_len(self._doc.ctree[self.idx])
+        return hdoc(self).seq.visible_len(hdoc(self).ctree[self.idx])
 
     def get_cursor(self, pos, side):
         """A Cursor at `pos` (a stable position that follows edits; see
@@ -920,62 +948,62 @@ cdef class LoroList(_Handle):
 
     cdef int64_t locked_length(self) except -1:
         cdef int64_t n
-        doc_acquire_read(self._doc)
+        doc_acquire_read(hdoc(self))
         n = self.length()
-        doc_release(self._doc)
+        doc_release(hdoc(self))
         return n
 
     def insert(self, pos, v):
         """Insert value `v` at `pos`."""
         cdef int64_t p = as_index(pos, "position")
         items = [check_value(v)]
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            local_list_insert(self._doc, self.idx, p, items)
+            local_list_insert(hdoc(self), self.idx, p, items)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def push(self, v):
         """Append value `v`."""
         items = [check_value(v)]
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            local_list_insert(self._doc, self.idx, self.length(), items)
+            local_list_insert(hdoc(self), self.idx, self.length(), items)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def delete(self, pos, len):
         """Delete `len` items starting at `pos`."""
         cdef int64_t p = as_index(pos, "position"), n = as_index(len, "length")
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            local_seq_delete(self._doc, self.idx, p, n)
+            local_seq_delete(hdoc(self), self.idx, p, n)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def get(self, index):
         """The item at `index` as ValueOrContainer, or None when out of range."""
         cdef int64_t i = as_index(index, "index") if index >= 0 else -1
-        doc_acquire_read(self._doc)
+        doc_acquire_read(hdoc(self))
         try:
             if i < 0 or i >= self.length():
                 return None
-            slot = visible_content(self._doc.seq, self._doc.ctree[self.idx], i)
-            return wrap_value(self._doc, self._doc.log.values[slot])
+            slot = visible_content(hdoc(self).seq, hdoc(self).ctree[self.idx], i)
+            return wrap_value(hdoc(self), hdoc(self).log.values[slot])
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def for_each(self, f):
         """Call `f(item)` for each item (a ValueOrContainer), in order. The items are read
         first, so `f` may edit the document."""
         if not callable(f):
             raise LoroTypeError("for_each takes a callable")
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            values = self._doc.log.values
-            items = [wrap_value(self._doc, values[s]) for s in list_slots(self._doc, self.idx)]
+            values = hdoc(self).log.values
+            items = [wrap_value(hdoc(self), values[s]) for s in list_slots(hdoc(self), self.idx)]
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
         for item in items:
             f(item)
 
@@ -987,39 +1015,39 @@ cdef class LoroList(_Handle):
             raise LoroTypeError(f"pos must be an int, not {type(pos).__name__}")
         if pos < 0:
             raise OverflowError("can't convert negative int to unsigned")     # as loro
-        _, atom = cursor_atom_at(self._doc, self.idx, min(pos, 1 << 62))
+        _, atom = cursor_atom_at(hdoc(self), self.idx, min(pos, 1 << 62))
         return None if atom is None else ID(atom[0], atom[1])
 
     def pop(self):
         """Remove the last item and return its value (None when empty)."""
         cdef int64_t n
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             n = self.length()
             if n == 0:
                 return None
-            slot = visible_content(self._doc.seq, self._doc.ctree[self.idx], n - 1)
-            v = resolve_value(self._doc, self._doc.log.values[slot], False)
-            local_seq_delete(self._doc, self.idx, n - 1, 1)
+            slot = visible_content(hdoc(self).seq, hdoc(self).ctree[self.idx], n - 1)
+            v = resolve_value(hdoc(self), hdoc(self).log.values[slot], False)
+            local_seq_delete(hdoc(self), self.idx, n - 1, 1)
             return v
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def clear(self):
         """Delete every item."""
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            local_seq_delete(self._doc, self.idx, 0, self.length())
+            local_seq_delete(hdoc(self), self.idx, 0, self.length())
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def to_vec(self):
         """The items, child containers as ContainerIDs."""
-        doc_acquire_read(self._doc)
+        doc_acquire_read(hdoc(self))
         try:
-            return value_of(self._doc, self.idx, False)
+            return value_of(hdoc(self), self.idx, False)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     cdef object _insert_container(self, object pos, object child):
         """Insert a child container at `pos` (None: at the end) and return its handle."""
@@ -1027,14 +1055,14 @@ cdef class LoroList(_Handle):
         cdef int64_t p = as_index(pos, "position") if pos is not None else -1
         cdef uint32_t c
         content = detached_content(child)
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            c = local_list_insert_container(self._doc, self.idx, self.length() if p < 0 else p, kind)
+            c = local_list_insert_container(hdoc(self), self.idx, self.length() if p < 0 else p, kind)
             if content is not None:
-                copy_content(self._doc, c, content)
-            return wrap(self._doc, c, kind)
+                copy_content(hdoc(self), c, content)
+            return wrap(hdoc(self), c, kind)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def insert_container(self, pos, child):
         """Insert a new child container of `child`'s kind at `pos` and return its handle."""
@@ -1057,23 +1085,23 @@ cdef class LoroList(_Handle):
     def __getitem__(self, index):
         cdef int64_t n, i
         if isinstance(index, slice):
-            doc_acquire_read(self._doc)
+            doc_acquire_read(hdoc(self))
             try:
                 n = self.length()
-                return [wrap_value(self._doc, self._doc.log.values[
-                            visible_content(self._doc.seq, self._doc.ctree[self.idx], i)])
+                return [wrap_value(hdoc(self), hdoc(self).log.values[
+                            visible_content(hdoc(self).seq, hdoc(self).ctree[self.idx], i)])
                         for i in range(*index.indices(n))]
             finally:
-                doc_release(self._doc)
+                doc_release(hdoc(self))
         k = list_index(index)
-        doc_acquire_read(self._doc)
+        doc_acquire_read(hdoc(self))
         try:
             if k >= self.length():
                 raise OutOfBoundsError("index out of range")
-            slot = visible_content(self._doc.seq, self._doc.ctree[self.idx], k)
-            return wrap_value(self._doc, self._doc.log.values[slot])
+            slot = visible_content(hdoc(self).seq, hdoc(self).ctree[self.idx], k)
+            return wrap_value(hdoc(self), hdoc(self).log.values[slot])
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def __setitem__(self, index, value):
         cdef int64_t n, a, b, step, i
@@ -1083,64 +1111,64 @@ cdef class LoroList(_Handle):
             except TypeError:
                 raise LoroTypeError("can only assign an iterable to a slice") from None
             items = [check_value(v) for v in items]
-            doc_acquire(self._doc)
+            doc_acquire(hdoc(self))
             try:
                 n = self.length()
                 a, b, step = index.indices(n)
                 if step == 1:
                     if b > a:
-                        local_seq_delete(self._doc, self.idx, a, b - a)
+                        local_seq_delete(hdoc(self), self.idx, a, b - a)
                     if items:
-                        local_list_insert(self._doc, self.idx, a, items)
+                        local_list_insert(hdoc(self), self.idx, a, items)
                     return
                 targets = range(a, b, step)
                 if builtins_len(targets) != builtins_len(items):
                     raise LoroValueError(f"attempt to assign sequence of size {builtins_len(items)} "
                                          f"to extended slice of size {builtins_len(targets)}")
                 for i, v in zip(targets, items):
-                    local_seq_delete(self._doc, self.idx, i, 1)
-                    local_list_insert(self._doc, self.idx, i, [v])
+                    local_seq_delete(hdoc(self), self.idx, i, 1)
+                    local_list_insert(hdoc(self), self.idx, i, [v])
             finally:
-                doc_release(self._doc)
+                doc_release(hdoc(self))
             return
         k = list_index(index)
         items = [check_value(value)]
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             n = self.length()
             if k >= n:
                 raise OutOfBoundsError(f"index {k} is out of bounds (length {n})")
-            local_seq_delete(self._doc, self.idx, k, 1)
-            local_list_insert(self._doc, self.idx, k, items)
+            local_seq_delete(hdoc(self), self.idx, k, 1)
+            local_list_insert(hdoc(self), self.idx, k, items)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def __delitem__(self, index):
         cdef int64_t n, a, b, step
         if isinstance(index, slice):
-            doc_acquire(self._doc)
+            doc_acquire(hdoc(self))
             try:
                 n = self.length()
                 a, b, step = index.indices(n)
                 if step == 1:
                     if b > a:
-                        local_seq_delete(self._doc, self.idx, a, b - a)
+                        local_seq_delete(hdoc(self), self.idx, a, b - a)
                     return
                 # from the back, so earlier deletions do not shift later indices
                 for i in sorted(range(a, b, step), reverse=True):
-                    local_seq_delete(self._doc, self.idx, i, 1)
+                    local_seq_delete(hdoc(self), self.idx, i, 1)
             finally:
-                doc_release(self._doc)
+                doc_release(hdoc(self))
             return
         k = list_index(index)
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             n = self.length()
             if k >= n:
                 raise OutOfBoundsError(f"index {k} is out of bounds (length {n})")
-            local_seq_delete(self._doc, self.idx, k, 1)
+            local_seq_delete(hdoc(self), self.idx, k, 1)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
 
 cdef class LoroMap(_Handle):
@@ -1158,74 +1186,74 @@ cdef class LoroMap(_Handle):
         return h
 
     def _live(self):
-        doc_acquire_read(self._doc)
+        doc_acquire_read(hdoc(self))
         try:
-            return map_live(self._doc, self.idx)
+            return map_live(hdoc(self), self.idx)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def insert(self, str key, v):
         """Set `key` to value `v` (nothing is written when it already holds an equal value)."""
         value = check_value(v)
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            local_map_set(self._doc, self.idx, key, value)
+            local_map_set(hdoc(self), self.idx, key, value)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def _insert_always(self, str key, v):
         """Set `key` to `v` even when it holds an equal value (apply_diff and undo write
         every key of a diff, as loro's do)."""
         value = check_value(v)
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            local_map_set(self._doc, self.idx, key, value, False)
+            local_map_set(hdoc(self), self.idx, key, value, False)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def delete(self, str key):
         """Delete `key`."""
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            local_map_delete(self._doc, self.idx, key)
+            local_map_delete(hdoc(self), self.idx, key)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def clear(self):
         """Delete every key. Like loro, this writes a delete for every key the map has ever
         held (deleted ones too), in sorted order."""
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            for k in map_all_keys(self._doc, self.idx):
-                local_map_delete(self._doc, self.idx, k)
+            for k in map_all_keys(hdoc(self), self.idx):
+                local_map_delete(hdoc(self), self.idx, k)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def get(self, str key):
         """The entry for `key` as ValueOrContainer, or None."""
         cdef int64_t slot
-        doc_acquire_read(self._doc)
+        doc_acquire_read(hdoc(self))
         try:
-            slot = map_slot(self._doc, self.idx, key)
+            slot = map_slot(hdoc(self), self.idx, key)
             if slot < 0:
                 return None
-            return wrap_value(self._doc, map_public_value(self._doc, self.idx, key,
-                                                          self._doc.log.values[slot]))
+            return wrap_value(hdoc(self), map_public_value(hdoc(self), self.idx, key,
+                                                          hdoc(self).log.values[slot]))
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def for_each(self, f):
         """Call `f(key, value)` for each entry (the value a ValueOrContainer), in key order.
         The entries are read first, so `f` may edit the document."""
         if not callable(f):
             raise LoroTypeError("for_each takes a callable")
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            values = self._doc.log.values
-            items = [(k, wrap_value(self._doc, map_public_value(self._doc, self.idx, k, values[s])))
-                     for k, s in map_live(self._doc, self.idx)]
+            values = hdoc(self).log.values
+            items = [(k, wrap_value(hdoc(self), map_public_value(hdoc(self), self.idx, k, values[s])))
+                     for k, s in map_live(hdoc(self), self.idx)]
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
         for k, v in items:
             f(k, v)
 
@@ -1233,17 +1261,18 @@ cdef class LoroMap(_Handle):
         """The peer id of the write that decides `key` (a delete too), or None when the key
         was never written at the state's version."""
         cdef lc_map_entry *e
-        doc_acquire_read(self._doc)
+        cdef LoroDoc d = hdoc(self)
+        doc_acquire_read(d)
         try:
-            found = self._doc.log.key_map.get(key)
+            found = d.log.key_map.get(key)
             if found is None:
                 return None
-            e = lc_map_find(&self._doc.maps[self._doc.ctree[self.idx]], <uint32_t>found)
+            e = lc_map_find(&d.maps[d.ctree[self.idx]], <uint32_t>found)
             if e == NULL or e.peer == LC_NO_KEY:
                 return None
-            return self._doc.log.peer_ids[e.peer]
+            return hdoc(self).log.peer_ids[e.peer]
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def keys(self):
         """Keys present in the map."""
@@ -1251,37 +1280,37 @@ cdef class LoroMap(_Handle):
 
     def values(self):
         """Entries as ValueOrContainer."""
-        doc_acquire_read(self._doc)
+        doc_acquire_read(hdoc(self))
         try:
-            values = self._doc.log.values
-            return [wrap_value(self._doc, map_public_value(self._doc, self.idx, k, values[s]))
-                    for k, s in map_live(self._doc, self.idx)]
+            values = hdoc(self).log.values
+            return [wrap_value(hdoc(self), map_public_value(hdoc(self), self.idx, k, values[s]))
+                    for k, s in map_live(hdoc(self), self.idx)]
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def items(self):
         """(key, ValueOrContainer) pairs."""
-        doc_acquire_read(self._doc)
+        doc_acquire_read(hdoc(self))
         try:
-            values = self._doc.log.values
-            return [(k, wrap_value(self._doc, map_public_value(self._doc, self.idx, k, values[s])))
-                    for k, s in map_live(self._doc, self.idx)]
+            values = hdoc(self).log.values
+            return [(k, wrap_value(hdoc(self), map_public_value(hdoc(self), self.idx, k, values[s])))
+                    for k, s in map_live(hdoc(self), self.idx)]
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def insert_container(self, str key, child):
         """Set `key` to a new child container of `child`'s kind and return its handle."""
         cdef int kind = kind_of_handle(child)
         cdef uint32_t c
         content = detached_content(child)
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            c = local_map_set_container(self._doc, self.idx, key, kind)
+            c = local_map_set_container(hdoc(self), self.idx, key, kind)
             if content is not None:
-                copy_content(self._doc, c, content)
-            return wrap(self._doc, c, kind)
+                copy_content(hdoc(self), c, content)
+            return wrap(hdoc(self), c, kind)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def get_or_create_container(self, str key, child):
         """The child container at `key`, created when absent; raises ContainerMismatchError
@@ -1290,22 +1319,22 @@ cdef class LoroMap(_Handle):
         cdef int64_t slot
         cdef uint32_t c
         content = detached_content(child)
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            slot = map_slot(self._doc, self.idx, key)
+            slot = map_slot(hdoc(self), self.idx, key)
             if slot >= 0:
-                v = map_public_value(self._doc, self.idx, key, self._doc.log.values[slot])
+                v = map_public_value(hdoc(self), self.idx, key, hdoc(self).log.values[slot])
                 if isinstance(v, _types.ContainerID):
-                    c = self._doc.cid_index[v]
-                    if self._doc.ckind[c] == kind:
-                        return wrap(self._doc, c, kind)
+                    c = hdoc(self).cid_index[v]
+                    if hdoc(self).ckind[c] == kind:
+                        return wrap(hdoc(self), c, kind)
                 raise ContainerMismatchError(f"key {key!r} holds {v!r}, not a {type(child).__name__}")
-            c = local_map_set_container(self._doc, self.idx, key, kind)
+            c = local_map_set_container(hdoc(self), self.idx, key, kind)
             if content is not None:
-                copy_content(self._doc, c, content)
-            return wrap(self._doc, c, kind)
+                copy_content(hdoc(self), c, content)
+            return wrap(hdoc(self), c, kind)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     cdef object _ensure_mergeable(self, str key, int kind):
         # loro_c/mergeable.py: the child's id comes from (this map, key, kind), so peers that
@@ -1320,24 +1349,24 @@ cdef class LoroMap(_Handle):
             _mergeable = mergeable
         cdef int64_t slot
         cdef uint32_t c
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            parent = self._doc.cids[self.idx]
+            parent = hdoc(self).cids[self.idx]
             marker = _mergeable.marker(parent, key, kind)
-            slot = map_slot(self._doc, self.idx, key)
-            current = None if slot < 0 else self._doc.log.values[slot]
+            slot = map_slot(hdoc(self), self.idx, key)
+            current = None if slot < 0 else hdoc(self).log.values[slot]
             if current is not None and _mergeable.marker_kind(parent, key, current) is None:
                 raise LoroValueError(
                     f"Cannot create a mergeable {_KIND_NAMES[kind]} at key {key!r}: the key "
                     f"already holds a non-mergeable value")
             if current != marker:
                 # another kind's marker is a deliberate change of kind, as in loro
-                local_map_set(self._doc, self.idx, key, marker)
-            c = container_index(self._doc, _mergeable.child_cid(parent, key, _container_type(kind)),
+                local_map_set(hdoc(self), self.idx, key, marker)
+            c = container_index(hdoc(self), _mergeable.child_cid(parent, key, _container_type(kind)),
                                 kind)
-            return wrap(self._doc, c, kind)
+            return wrap(hdoc(self), c, kind)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def ensure_mergeable_map(self, str key):
         """The mergeable child Map at `key`: every peer that ensures it edits the same map
@@ -1368,18 +1397,18 @@ cdef class LoroMap(_Handle):
 
     def __contains__(self, key):
         check_map_key(key)
-        doc_acquire_read(self._doc)
+        doc_acquire_read(hdoc(self))
         try:
-            return map_slot(self._doc, self.idx, key) >= 0
+            return map_slot(hdoc(self), self.idx, key) >= 0
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     cdef int64_t locked_len(self) except -1:
         # under the lock: an importing thread writes map state with the GIL released
         cdef int64_t n
-        doc_acquire_read(self._doc)
-        n = map_len(self._doc, self.idx)
-        doc_release(self._doc)
+        doc_acquire_read(hdoc(self))
+        n = map_len(hdoc(self), self.idx)
+        doc_release(hdoc(self))
         return n
 
     def __len__(self):
@@ -1392,34 +1421,34 @@ cdef class LoroMap(_Handle):
     def __getitem__(self, key):
         cdef int64_t slot
         check_map_key(key)
-        doc_acquire_read(self._doc)
+        doc_acquire_read(hdoc(self))
         try:
-            slot = map_slot(self._doc, self.idx, key)
+            slot = map_slot(hdoc(self), self.idx, key)
             if slot < 0:
                 raise KeyNotFoundError(f"Key {key} not found")
-            return wrap_value(self._doc, map_public_value(self._doc, self.idx, key,
-                                                          self._doc.log.values[slot]))
+            return wrap_value(hdoc(self), map_public_value(hdoc(self), self.idx, key,
+                                                          hdoc(self).log.values[slot]))
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def __setitem__(self, key, value):
         check_map_key(key)
         v = check_value(value)
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            local_map_set(self._doc, self.idx, key, v)
+            local_map_set(hdoc(self), self.idx, key, v)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def __delitem__(self, key):
         check_map_key(key)
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            if map_slot(self._doc, self.idx, key) < 0:
+            if map_slot(hdoc(self), self.idx, key) < 0:
                 raise KeyNotFoundError(f"Key {key} not found")
-            local_map_delete(self._doc, self.idx, key)
+            local_map_delete(hdoc(self), self.idx, key)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def __iter__(self):
         # loro's map is not iterable (keys(), values(), items() are the way)
@@ -1452,11 +1481,11 @@ cdef class LoroCounter(_Handle):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise LoroTypeError(f"a counter takes a number, not {type(value).__name__}")
         cdef double d = sign * float(value)
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            local_counter_add(self._doc, self.idx, d)
+            local_counter_add(hdoc(self), self.idx, d)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
         return 0
 
     def increment(self, value):
@@ -1469,9 +1498,9 @@ cdef class LoroCounter(_Handle):
 
     cdef double _value(self) except? -1:
         cdef double v
-        doc_acquire_read(self._doc)
-        v = self._doc.ccounter[self.idx]
-        doc_release(self._doc)
+        doc_acquire_read(hdoc(self))
+        v = hdoc(self).ccounter[self.idx]
+        doc_release(hdoc(self))
         return v
 
     @property

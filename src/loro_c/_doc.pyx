@@ -66,11 +66,12 @@ cdef extern from "Python.h":
 
 
 from loro_c._kinds import KIND_NAMES as _TYPE_NAMES   # indexed by raw kind byte
+from loro_c._types import TYPE_BY_KIND as _TYPE_BY_KIND, normal_cid as _normal_cid
 
 
 def container_type(int kind):
     """The ContainerType object of a raw kind byte."""
-    return getattr(_types.ContainerType, _TYPE_NAMES[kind])()
+    return _TYPE_BY_KIND[kind]
 
 
 def kind_of_type(ct):

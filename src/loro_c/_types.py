@@ -226,7 +226,8 @@ class ContainerType:
         return r if r is NotImplemented else not r
 
     def __hash__(self):
-        return hash(("ContainerType", type(self).__name__, self._kind))
+        # known types are singletons with a precomputed hash (ids hash their type on creation)
+        return self._tyhash
 
     def __str__(self):
         return self._name
@@ -257,6 +258,7 @@ def _make_known_type(name, raw, historical):
             "_name": name,
             "_kind": raw,
             "_historical": historical,
+            "_tyhash": hash(("ContainerType", name, raw)),
         },
     )
     _nest(ContainerType, cls, name)
@@ -295,6 +297,10 @@ class _Unknown(ContainerType):
     @property
     def _name(self):
         return f"Unknown({self._k})"
+
+    @property
+    def _tyhash(self):
+        return hash(("ContainerType", "_Unknown", self._k))
 
     def is_unknown(self):
         """True for ``ContainerType.Unknown`` variants."""
@@ -480,7 +486,7 @@ class _Root(ContainerID):
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "container_type", _check_container_type(container_type))
         # ids are dictionary keys on every import: hash once
-        object.__setattr__(self, "_hash", hash(("Root", name, self.container_type)))
+        object.__setattr__(self, "_hash", hash(("Root", name, self.container_type._tyhash)))
 
     def to_bytes(self):
         """Binary key form: ``kind|0x80``, ULEB128 name length, UTF-8 name."""
@@ -519,7 +525,7 @@ class _Normal(ContainerID):
         object.__setattr__(self, "peer", _u64(peer, "peer"))
         object.__setattr__(self, "counter", _i32(counter, "counter"))
         object.__setattr__(self, "container_type", _check_container_type(container_type))
-        object.__setattr__(self, "_hash", hash(("Normal", self.peer, self.counter, self.container_type)))
+        object.__setattr__(self, "_hash", hash(("Normal", self.peer, self.counter, self.container_type._tyhash)))
 
     def to_bytes(self):
         """Binary key form: ``kind``, peer u64 little-endian, counter i32 little-endian."""
@@ -528,11 +534,15 @@ class _Normal(ContainerID):
                 + self.counter.to_bytes(4, "little", signed=True))
 
     def __eq__(self, other):
+        if other is self:
+            return True
         if not isinstance(other, ContainerID):
             return NotImplemented
+        # (known container types are singletons: `is` settles them)
         return (type(other) is type(self) and self.peer == other.peer
                 and self.counter == other.counter
-                and self.container_type == other.container_type)
+                and (self.container_type is other.container_type
+                     or self.container_type == other.container_type))
 
     def __hash__(self):
         return self._hash
@@ -550,6 +560,24 @@ class _Normal(ContainerID):
 
 _nest(ContainerID, _Root, "Root")
 _nest(ContainerID, _Normal, "Normal")
+
+
+def normal_cid(peer, counter, container_type, _new=object.__new__, _cls=_Normal,
+               _peer=_Normal.peer.__set__, _counter=_Normal.counter.__set__,
+               _type=_Normal.container_type.__set__, _hash_set=_Normal._hash.__set__):
+    """ContainerID.Normal for parts the engine already holds as valid (a u64 peer, an
+    i32 counter, a ContainerType): every created container makes one, so this skips
+    ContainerID.Normal's checks. The id equals, and hashes as, the checked one."""
+    o = _new(_cls)
+    _peer(o, peer)
+    _counter(o, counter)
+    _type(o, container_type)
+    _hash_set(o, hash(("Normal", peer, counter, container_type._tyhash)))
+    return o
+
+
+# the ContainerType singleton of each known raw kind byte
+TYPE_BY_KIND = tuple(_BY_RAW[raw]() for raw in range(len(_BY_RAW)))
 
 
 # ---------------------------------------------------------------------------

@@ -144,6 +144,8 @@ cdef int64_t creator_holding(LoroDoc d, uint32_t c) except -2:
     cdef int kind
     cdef lc_span *sp
     cid = d.cids[c]
+    # (the engine stores the very id object it made, so `is` settles most checks below
+    # without ContainerID's Python-level __eq__)
     if not isinstance(cid, _types.ContainerID.Normal):
         return -1
     found = log.peer_map.get(cid.peer)
@@ -158,7 +160,7 @@ cdef int64_t creator_holding(LoroDoc d, uint32_t c) except -2:
     if kind == KIND_MAP:
         e = lc_map_find(&d.maps[d.ctree[p]], <uint32_t>log.ops[k].pos)
         if e != NULL and e.slot == log.ops[k].arg and log.ops[k].kind == LC_OP_MAP_SET \
-                and d.log.values[log.ops[k].arg] == cid:
+                and (d.log.values[log.ops[k].arg] is cid or d.log.values[log.ops[k].arg] == cid):
             return p
         return -1
     if kind == KIND_LIST:
@@ -170,7 +172,8 @@ cdef int64_t creator_holding(LoroDoc d, uint32_t c) except -2:
         # the element must hold this very id (a malformed history may name a container
         # that no op of its parent created)
         if (d.seq.nodes[leaf].tree == d.ctree[p] and span_visible(sp)
-                and d.log.values[sp.content + (cid.counter - sp.id.counter)] == cid):
+                and (d.log.values[sp.content + (cid.counter - sp.id.counter)] is cid
+                     or d.log.values[sp.content + (cid.counter - sp.id.counter)] == cid)):
             return p
         return -1
     if kind == KIND_TREE:
@@ -193,7 +196,7 @@ cdef int64_t creator_holding(LoroDoc d, uint32_t c) except -2:
     else:
         return -1
     if el < 0 or s.elems[el].val_slot != vslot or s.elems[el].pos_slot < 0 \
-            or d.log.values[vslot] != cid:
+            or (d.log.values[vslot] is not cid and d.log.values[vslot] != cid):
         return -1
     try:
         leaf = locate(d.seq, make_id(s.elems[el].pos_peer, s.elems[el].pos_counter), &slot)

@@ -145,14 +145,14 @@ cdef int lnum_flush(LoroDoc d) except -1:
     Map = _types.ContainerType.Map()
     for j, cid in enumerate(pending):
         while k < n and d.meta_q[k + 2] <= j:
-            meta = _types.ContainerID.Normal(<uint64_t>d.meta_q[k], <int32_t>d.meta_q[k + 1], Map)
+            meta = _normal_cid(<uint64_t>d.meta_q[k], <int32_t>d.meta_q[k + 1], Map)
             if meta not in lnum:
                 lnum[meta] = len(lnum)
             k += 3
         if cid not in lnum:
             lnum[cid] = len(lnum)
     while k < n:
-        meta = _types.ContainerID.Normal(<uint64_t>d.meta_q[k], <int32_t>d.meta_q[k + 1], Map)
+        meta = _normal_cid(<uint64_t>d.meta_q[k], <int32_t>d.meta_q[k + 1], Map)
         if meta not in lnum:
             lnum[meta] = len(lnum)
         k += 3
@@ -166,7 +166,7 @@ cdef int lnum_flush_marked(LoroDoc d) except -1:
     lnum = d.lnum
     Map = _types.ContainerType.Map()
     while k < n and d.meta_q[k + 2] == -2:
-        meta = _types.ContainerID.Normal(<uint64_t>d.meta_q[k], <int32_t>d.meta_q[k + 1], Map)
+        meta = _normal_cid(<uint64_t>d.meta_q[k], <int32_t>d.meta_q[k + 1], Map)
         if meta not in lnum:
             lnum[meta] = len(lnum)
         k += 3

@@ -19,118 +19,118 @@ cdef class LoroMovableList(_Handle):
         return h
 
     cdef int64_t locked_length(self) except -1:
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            return ml_len(self._doc, self.idx)
+            return ml_len(hdoc(self), self.idx)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     cdef object item(self, int64_t i):
         """The item at `i` as ValueOrContainer, or None (the lock is held)."""
-        cdef int64_t slot = ml_value_slot_at(self._doc, self.idx, i)
+        cdef int64_t slot = ml_value_slot_at(hdoc(self), self.idx, i)
         if slot < 0:
             return None
-        return wrap_value(self._doc, self._doc.log.values[slot])
+        return wrap_value(hdoc(self), hdoc(self).log.values[slot])
 
     def insert(self, pos, v):
         """Insert value `v` at `pos`."""
         cdef int64_t p = as_index(pos, "position")
         items = [check_value(v)]
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            local_ml_insert(self._doc, self.idx, p, items)
+            local_ml_insert(hdoc(self), self.idx, p, items)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def push(self, v):
         """Append value `v`."""
         items = [check_value(v)]
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            local_ml_insert(self._doc, self.idx, ml_len(self._doc, self.idx), items)
+            local_ml_insert(hdoc(self), self.idx, ml_len(hdoc(self), self.idx), items)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def delete(self, pos, len):
         """Delete `len` items starting at `pos`."""
         cdef int64_t p = as_index(pos, "position"), n = as_index(len, "length")
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            local_ml_delete(self._doc, self.idx, p, n)
+            local_ml_delete(hdoc(self), self.idx, p, n)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def mov(self, from_, to):
         """Move the item at `from_` so that it ends up at `to`."""
         cdef int64_t a = as_index(from_, "position"), b = as_index(to, "position")
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            local_ml_move(self._doc, self.idx, a, b)
+            local_ml_move(hdoc(self), self.idx, a, b)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def set(self, pos, value):
         """Replace the value of the item at `pos` (it keeps its identity and place)."""
         cdef int64_t p = as_index(pos, "position")
         v = check_value(value)
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            local_ml_set(self._doc, self.idx, p, v)
+            local_ml_set(hdoc(self), self.idx, p, v)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def get(self, index):
         """The item at `index` as ValueOrContainer, or None when out of range."""
         cdef int64_t i = as_index(index, "index") if index >= 0 else -1
         if i < 0:
             raise OverflowError("can't convert negative int to unsigned")     # as loro
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             return self.item(i)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def pop(self):
         """Remove the last item and return it as ValueOrContainer (None when empty)."""
         cdef int64_t n
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            n = ml_len(self._doc, self.idx)
+            n = ml_len(hdoc(self), self.idx)
             if n == 0:
                 return None
             v = self.item(n - 1)
-            local_ml_delete(self._doc, self.idx, n - 1, 1)
+            local_ml_delete(hdoc(self), self.idx, n - 1, 1)
             return v
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def clear(self):
         """Delete every item."""
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            local_ml_delete(self._doc, self.idx, 0, ml_len(self._doc, self.idx))
+            local_ml_delete(hdoc(self), self.idx, 0, ml_len(hdoc(self), self.idx))
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def to_vec(self):
         """The items, child containers as ContainerIDs."""
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            return value_of(self._doc, self.idx, False)
+            return value_of(hdoc(self), self.idx, False)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def for_each(self, f):
         """Call `f(item)` for each item (a ValueOrContainer), in order. The items are read
         first, so `f` may edit the document."""
         if not callable(f):
             raise LoroTypeError("for_each takes a callable")
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            values = self._doc.log.values
-            items = [wrap_value(self._doc, values[s]) for s in ml_slots(self._doc, self.idx)]
+            values = hdoc(self).log.values
+            items = [wrap_value(hdoc(self), values[s]) for s in ml_slots(hdoc(self), self.idx)]
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
         for item in items:
             f(item)
 
@@ -140,18 +140,18 @@ cdef class LoroMovableList(_Handle):
         cdef int64_t p = as_index(pos, "position") if pos is not None else -1
         cdef uint32_t c
         content = detached_content(child)
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             if replace:
-                c = local_ml_set_container(self._doc, self.idx, p, kind)
+                c = local_ml_set_container(hdoc(self), self.idx, p, kind)
             else:
-                c = local_ml_insert_container(self._doc, self.idx,
-                                              ml_len(self._doc, self.idx) if p < 0 else p, kind)
+                c = local_ml_insert_container(hdoc(self), self.idx,
+                                              ml_len(hdoc(self), self.idx) if p < 0 else p, kind)
             if content is not None:
-                copy_content(self._doc, c, content)
-            return wrap(self._doc, c, kind)
+                copy_content(hdoc(self), c, content)
+            return wrap(hdoc(self), c, kind)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def insert_container(self, pos, child):
         """Insert a new child container of `child`'s kind at `pos` and return its handle."""
@@ -172,11 +172,11 @@ cdef class LoroMovableList(_Handle):
             raise OverflowError("can't convert negative int to unsigned")     # as loro
         if not self.attached:
             return None
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            peers = ml_item_peers(self._doc, self.idx, min(pos, 1 << 62))
+            peers = ml_item_peers(hdoc(self), self.idx, min(pos, 1 << 62))
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
         return None if peers is None else peers[which]
 
     def get_creator_at(self, pos):
@@ -198,7 +198,7 @@ cdef class LoroMovableList(_Handle):
         _cursor.check_side(side)
         if not self.attached:
             return None
-        return _cursor.movable_cursor_at(self._doc, self.idx, self.id, p, side)
+        return _cursor.movable_cursor_at(hdoc(self), self.idx, self.id, p, side)
 
     def __len__(self):
         return self.locked_length()
@@ -212,23 +212,23 @@ cdef class LoroMovableList(_Handle):
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            doc_acquire(self._doc)
+            doc_acquire(hdoc(self))
             try:
-                values = self._doc.log.values
-                slots = ml_slots(self._doc, self.idx)
-                return [wrap_value(self._doc, values[slots[i]])
+                values = hdoc(self).log.values
+                slots = ml_slots(hdoc(self), self.idx)
+                return [wrap_value(hdoc(self), values[slots[i]])
                         for i in range(*index.indices(builtins_len(slots)))]
             finally:
-                doc_release(self._doc)
+                doc_release(hdoc(self))
         k = list_index(index)
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             v = self.item(min(k, 1 << 62))
             if v is None:
                 raise OutOfBoundsError("index out of range")
             return v
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def __setitem__(self, index, value):
         cdef int64_t n, a, b, step, i
@@ -238,52 +238,52 @@ cdef class LoroMovableList(_Handle):
             except TypeError:
                 raise LoroTypeError("can only assign an iterable to a slice") from None
             items = [check_value(v) for v in items]
-            doc_acquire(self._doc)
+            doc_acquire(hdoc(self))
             try:
-                n = ml_len(self._doc, self.idx)
+                n = ml_len(hdoc(self), self.idx)
                 a, b, step = index.indices(n)
                 if step == 1:
                     if b > a:
-                        local_ml_delete(self._doc, self.idx, a, b - a)
+                        local_ml_delete(hdoc(self), self.idx, a, b - a)
                     if items:
-                        local_ml_insert(self._doc, self.idx, a, items)
+                        local_ml_insert(hdoc(self), self.idx, a, items)
                     return
                 targets = range(a, b, step)
                 if builtins_len(targets) != builtins_len(items):
                     raise LoroValueError(f"attempt to assign sequence of size {builtins_len(items)} "
                                          f"to extended slice of size {builtins_len(targets)}")
                 for i, v in zip(targets, items):
-                    local_ml_set(self._doc, self.idx, i, v)
+                    local_ml_set(hdoc(self), self.idx, i, v)
             finally:
-                doc_release(self._doc)
+                doc_release(hdoc(self))
             return
         k = list_index(index)
         v = check_value(value)
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            local_ml_set(self._doc, self.idx, min(k, 1 << 62), v)
+            local_ml_set(hdoc(self), self.idx, min(k, 1 << 62), v)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def __delitem__(self, index):
         cdef int64_t n, a, b, step
         if isinstance(index, slice):
-            doc_acquire(self._doc)
+            doc_acquire(hdoc(self))
             try:
-                n = ml_len(self._doc, self.idx)
+                n = ml_len(hdoc(self), self.idx)
                 a, b, step = index.indices(n)
                 if step == 1:
                     if b > a:
-                        local_ml_delete(self._doc, self.idx, a, b - a)
+                        local_ml_delete(hdoc(self), self.idx, a, b - a)
                     return
                 for i in sorted(range(a, b, step), reverse=True):
-                    local_ml_delete(self._doc, self.idx, i, 1)
+                    local_ml_delete(hdoc(self), self.idx, i, 1)
             finally:
-                doc_release(self._doc)
+                doc_release(hdoc(self))
             return
         k = list_index(index)
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            local_ml_delete(self._doc, self.idx, min(k, 1 << 62), 1)
+            local_ml_delete(hdoc(self), self.idx, min(k, 1 << 62), 1)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))

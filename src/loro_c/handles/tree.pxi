@@ -356,7 +356,7 @@ cdef class LoroTree(_Handle):
         return h
 
     cdef object state(self):
-        return tree_state(self._doc, self.idx)
+        return tree_state(hdoc(self), self.idx)
 
     def create(self, parent=None):
         """Create a node as the last child of `parent` (None: a root); returns its TreeID."""
@@ -364,29 +364,29 @@ cdef class LoroTree(_Handle):
         cdef int32_t pc = 0
         cdef bint direct = parent is None or tree_id_c(parent, &pp, &pc)
         p = None if direct else tree_parent_key(parent)
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             if direct:
-                made = fast_tree_create(self._doc, self.idx, parent is not None, pp, pc)
+                made = fast_tree_create(hdoc(self), self.idx, parent is not None, pp, pc)
                 if made is not None:
                     return made
                 p = tree_parent_key(parent)
             tm = self.state()
-            return as_tree_id(tree_local_create(self._doc, self.idx, p,
+            return as_tree_id(tree_local_create(hdoc(self), self.idx, p,
                                                 children_count(tm, p), False))
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def create_at(self, index, parent=None):
         """Create a node at `index` among the children of `parent`."""
         cdef int64_t i = as_index(index, "index")
         p = tree_parent_key(parent)
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            check_fi_enabled(self._doc, self.idx)
-            return as_tree_id(tree_local_create(self._doc, self.idx, p, i, True))
+            check_fi_enabled(hdoc(self), self.idx)
+            return as_tree_id(tree_local_create(hdoc(self), self.idx, p, i, True))
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def mov(self, target, parent=None):
         """Move `target` to be the last child of `parent` (None: a root)."""
@@ -397,10 +397,10 @@ cdef class LoroTree(_Handle):
         if not direct:
             t = tree_key(target, "target")
             p = tree_parent_key(parent)
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             if direct:
-                if fast_tree_mov(self._doc, self.idx, tp, tc, parent is not None, pp, pc):
+                if fast_tree_mov(hdoc(self), self.idx, tp, tc, parent is not None, pp, pc):
                     return
                 t = tree_key(target, "target")
                 p = tree_parent_key(parent)
@@ -408,21 +408,21 @@ cdef class LoroTree(_Handle):
             n = children_count(tm, p)
             if tm.parent(t) == p:
                 n -= 1
-            tree_local_move(self._doc, self.idx, t, p, n, False)
+            tree_local_move(hdoc(self), self.idx, t, p, n, False)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def mov_to(self, target, to, parent=None):
         """Move `target` to index `to` among the children of `parent`."""
         t = tree_key(target, "target")
         cdef int64_t i = as_index(to, "index")
         p = tree_parent_key(parent)
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            check_fi_enabled(self._doc, self.idx)
-            tree_local_move(self._doc, self.idx, t, p, i, True)
+            check_fi_enabled(hdoc(self), self.idx)
+            tree_local_move(hdoc(self), self.idx, t, p, i, True)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def mov_after(self, target, after):
         """Move `target` right after the node `after`, under the same parent."""
@@ -435,9 +435,9 @@ cdef class LoroTree(_Handle):
     cdef _mov_beside(self, target, other, int after):
         t = tree_key(target, "target")
         o = tree_key(other, "node")
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            check_fi_enabled(self._doc, self.idx)
+            check_fi_enabled(hdoc(self), self.idx)
             tm = self.state()
             p = tm.parent(o)
             if p == "unexist":
@@ -450,45 +450,45 @@ cdef class LoroTree(_Handle):
                 ti = tm.index(t)
                 if ti is not None and ti < i:
                     i -= 1
-            tree_local_move(self._doc, self.idx, t, p, i, True)
+            tree_local_move(hdoc(self), self.idx, t, p, i, True)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def delete(self, target):
         """Delete `target` (its descendants are hidden with it)."""
         t = tree_key(target, "target")
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             tm = self.state()
             i = alive_index(tm, t)
             if i is None:
                 raise LoroValueError(f"tree node {as_tree_id(t)} is deleted or does not exist")
             old_parent = tm.parent(t)
-            local_tree_move(self._doc, self.idx, t, "deleted", b"")
-            tree_note_local(self._doc, self.idx, ("delete", t, old_parent, i))
+            local_tree_move(hdoc(self), self.idx, t, "deleted", b"")
+            tree_note_local(hdoc(self), self.idx, ("delete", t, old_parent, i))
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def get_meta(self, target):
         """The meta LoroMap of node `target` (its ContainerID is the node's id, kind Map)."""
         t = tree_key(target, "target")
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             if not self.state().contains(t):
                 raise LoroValueError(f"tree node {as_tree_id(t)} does not exist")
-            cid = _types.ContainerID.Normal(t[0], t[1], _types.ContainerType.Map())
-            return wrap(self._doc, container_index(self._doc, cid, KIND_MAP), KIND_MAP)
+            cid = _types.normal_cid(t[0], t[1], _types.TYPE_BY_KIND[KIND_MAP])
+            return wrap(hdoc(self), container_index(hdoc(self), cid, KIND_MAP), KIND_MAP)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def parent(self, target):
         """The parent of `target` (None for a root and for an unknown node)."""
         t = tree_key(target, "target")
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             p = self.state().parent(t)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
         if p == "deleted":
             raise LoroValueError(f"tree node {as_tree_id(t)} is deleted: it has no parent")
         return None if p == "unexist" else as_tree_id(p)
@@ -496,11 +496,11 @@ cdef class LoroTree(_Handle):
     def contains(self, target):
         """Whether node `target` exists (deleted nodes included)."""
         t = tree_key(target, "target")
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             return self.state().contains(t)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def __contains__(self, target):
         return self.contains(target)
@@ -508,36 +508,36 @@ cdef class LoroTree(_Handle):
     def is_node_deleted(self, target):
         """Whether node `target` is deleted (it or an ancestor was)."""
         t = tree_key(target, "target")
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             tm = self.state()
             if not tm.contains(t):
                 raise LoroValueError(f"tree node {as_tree_id(t)} doesn't exist")
             return tm.is_deleted(t)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def nodes(self):
         """Every node, deleted ones included."""
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             return [as_tree_id(k) for k in self.state().node_ids()]
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     @property
     def roots(self):
         """The root nodes, in order."""
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             return [as_tree_id(k) for k in self.state().children(None)]
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def get_nodes(self, with_deleted):
         """The live nodes level by level (roots first) as TreeNode; with `with_deleted`, the
         deleted nodes after them."""
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             tm = self.state()
             out = []
@@ -554,12 +554,12 @@ cdef class LoroTree(_Handle):
                 queue += [(ch, k) for ch in tm.children(k)]
             return out
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def children(self, parent=None):
         """The children of `parent` (None: the roots) in order; None for an unknown node."""
         p = tree_parent_key(parent)
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             tm = self.state()
             if p is not None and not tm.contains(p):
@@ -569,7 +569,7 @@ cdef class LoroTree(_Handle):
                 return None
             return [as_tree_id(k) for k in kids]
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def children_num(self, parent=None):
         """How many children `parent` has; None for an unknown node."""
@@ -579,25 +579,25 @@ cdef class LoroTree(_Handle):
     def fractional_index(self, target):
         """The node's fractional index in hex, or None (unknown or deleted node)."""
         t = tree_key(target, "target")
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             tm = self.state()
             if alive_index(tm, t) is None:
                 return None
             return tm.fractional_index(t).hex().upper()
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def get_value_with_meta(self):
         """The forest with each node's meta map as its value."""
         return self.get_deep_value()
 
     def is_fractional_index_enabled(self):
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            return not self._doc.tree_fi or self._doc.tree_fi.get(self.idx, True)
+            return not hdoc(self).tree_fi or hdoc(self).tree_fi.get(self.idx, True)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def enable_fractional_index(self, jitter):
         """Generate fractional indexes for local moves (the default), with `jitter` (0 to
@@ -608,9 +608,9 @@ cdef class LoroTree(_Handle):
         cdef int64_t j = as_index(jitter, "jitter")
         if j > 255:
             raise OverflowError("number too large to fit in target type")
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            d = self._doc
+            d = hdoc(self)
             if d.tree_jitter is None:
                 d.tree_jitter = {}
             current = d.tree_jitter.get(self.idx)
@@ -622,7 +622,7 @@ cdef class LoroTree(_Handle):
             else:
                 (<TreeJitter>current).jitter = j
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
         self._set_fi(True)
 
     def disable_fractional_index(self):
@@ -631,30 +631,30 @@ cdef class LoroTree(_Handle):
         self._set_fi(False)
 
     cdef _set_fi(self, bint on):
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
-            if self._doc.tree_fi is None:
-                self._doc.tree_fi = {}
-            self._doc.tree_fi[self.idx] = on
+            if hdoc(self).tree_fi is None:
+                hdoc(self).tree_fi = {}
+            hdoc(self).tree_fi[self.idx] = on
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def is_empty(self):
         """Whether the tree has no live node."""
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             return builtins_len(self.state().children(None)) == 0
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     def get_last_move_id(self, target):
         """The ID of the op that last moved `target` (its create, move or delete)."""
         t = tree_key(target, "target")
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             got = self.state().last_move_id(t)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
         return None if got is None else _ID(got[0], got[1])
 
     def _apply_diff(self, items, dict made):
@@ -663,15 +663,15 @@ cdef class LoroTree(_Handle):
         fractional index when it is shown, else a new node is created there (its meta map
         standing for the old one's in `made`, old ContainerID -> new); a move to where the
         node is, or under a deleted node, writes nothing; a delete deletes a shown node."""
-        doc_acquire(self._doc)
+        doc_acquire(hdoc(self))
         try:
             for it in items:
                 self._apply_item(it, made)
         finally:
-            doc_release(self._doc)
+            doc_release(hdoc(self))
 
     cdef _apply_item(self, it, dict made):
-        cdef LoroDoc d = self._doc
+        cdef LoroDoc d = hdoc(self)
         tm = self.state()
         a = it.action
         target = remap_node(tree_key(it.target, "target"), made)

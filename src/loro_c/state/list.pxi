@@ -36,7 +36,7 @@ cdef uint32_t local_list_insert_container(LoroDoc d, uint32_t c, int64_t pos, in
         raise OutOfBoundsError(f"insert position {pos} is out of bounds (length {d.seq.visible_len(t)})")
     check_alive(d, c)
     open_txn(d)
-    cid = _types.ContainerID.Normal(d.peer, d.log.vv[d.self_idx], container_type(kind))
+    cid = _normal_cid(d.peer, d.log.vv[d.self_idx], _TYPE_BY_KIND[kind])
     cdef uint32_t child = container_index(d, cid, kind)
     local_list_insert(d, c, pos, [cid])
     return child

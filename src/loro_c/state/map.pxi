@@ -121,7 +121,7 @@ cdef int local_map_set(LoroDoc d, uint32_t c, str key, object value,
 cdef uint32_t local_map_set_container(LoroDoc d, uint32_t c, str key, int kind) except? 0xFFFFFFFF:
     check_alive(d, c)
     open_txn(d)
-    cid = _types.ContainerID.Normal(d.peer, d.log.vv[d.self_idx], container_type(kind))
+    cid = _normal_cid(d.peer, d.log.vv[d.self_idx], _TYPE_BY_KIND[kind])
     cdef uint32_t child = container_index(d, cid, kind)
     local_map_set(d, c, key, cid)
     return child

@@ -78,7 +78,7 @@ cdef uint32_t local_ml_insert_container(LoroDoc d, uint32_t c, int64_t pos, int 
         raise OutOfBoundsError(f"insert position {pos} is out of bounds (length {ml_len(d, c)})")
     check_alive(d, c)
     open_txn(d)
-    cid = _types.ContainerID.Normal(d.peer, d.log.vv[d.self_idx], container_type(kind))
+    cid = _normal_cid(d.peer, d.log.vv[d.self_idx], _TYPE_BY_KIND[kind])
     cdef uint32_t child = container_index(d, cid, kind)
     local_ml_insert(d, c, pos, [cid])
     return child
@@ -226,7 +226,7 @@ cdef uint32_t local_ml_set_container(LoroDoc d, uint32_t c, int64_t pos, int kin
         raise OutOfBoundsError(f"index {pos} is out of bounds (length {ml_len(d, c)})")
     check_alive(d, c)
     open_txn(d)
-    cid = _types.ContainerID.Normal(d.peer, d.log.vv[d.self_idx], container_type(kind))
+    cid = _normal_cid(d.peer, d.log.vv[d.self_idx], _TYPE_BY_KIND[kind])
     cdef uint32_t child = container_index(d, cid, kind)
     local_ml_set(d, c, pos, cid)
     return child

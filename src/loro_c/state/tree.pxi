@@ -221,7 +221,7 @@ def _tree_meta_deep(LoroDoc d, dict maps, peer, counter):
 
 
 def _tree_meta(LoroDoc d, bint deep, peer, counter):
-    cid = _types.ContainerID.Normal(peer, counter, container_type(KIND_MAP))
+    cid = _normal_cid(peer, counter, _TYPE_BY_KIND[KIND_MAP])
     if not deep:
         return cid
     i = d.cid_index.get(cid)
