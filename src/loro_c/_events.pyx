@@ -950,7 +950,7 @@ cdef list layered_elements(LoroDoc doc, uint32_t c, list before, list after):
             if s.id.peer not in touched or not layers_cover(before, s.id.peer, a, b):
                 # (no move of these touched these atoms: as they are now)
                 if now or anchor:
-                    out.append(rich_element(doc, s, a, b, now, now))
+                    out.append(rich_element(doc, s, a, b, now, now, False))
                 continue
             was_p = layered_pieces(before, 0, s.id.peer, a, b, now)
             now_p = layered_pieces(after, 0, s.id.peer, a, b, now)
@@ -962,7 +962,7 @@ cdef list layered_elements(LoroDoc doc, uint32_t c, list before, list after):
                 pb = now_p[ib]
                 hi = pa[1] if <int32_t>pa[1] < <int32_t>pb[1] else pb[1]
                 if pa[2] or pb[2] or anchor:
-                    out.append(rich_element(doc, s, lo, hi, pa[2], pb[2]))
+                    out.append(rich_element(doc, s, lo, hi, pa[2], pb[2], False))
                 lo = hi
                 if <int32_t>pa[1] == hi:
                     ia += 1
@@ -1077,7 +1077,8 @@ cdef list visibility_pieces(list recorded, int32_t a, int32_t b, bint now):
     return out
 
 
-cdef tuple rich_element(LoroDoc doc, lc_span *s, int32_t lo, int32_t hi, bint was, bint now):
+cdef tuple rich_element(LoroDoc doc, lc_span *s, int32_t lo, int32_t hi, bint was, bint now,
+                        bint with_text=True):
     cdef int64_t content
     cdef ev_piece pc
     if s.content == LC_ANCHOR_START:
@@ -1088,7 +1089,8 @@ cdef tuple rich_element(LoroDoc doc, lc_span *s, int32_t lo, int32_t hi, bint wa
     text = None         # (only an inserted text is shown)
     place = None
     if now and not was:
-        text = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, &doc.seq.text[content], hi - lo)
+        if with_text:     # (a quiet replay, layered_elements, wants only the place)
+            text = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, &doc.seq.text[content], hi - lo)
         pc.peer = s.id.peer
         pc.counter = lo
         pc.content = content
