@@ -19,7 +19,7 @@ id); the index is that op's map key while the key's winner is still this contain
 list position of the op's atom while it is visible. A container that cannot be reached from
 a root gets no diff, as in loro.
 """
-from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
+from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t, INT32_MIN
 from libc.stdlib cimport malloc, free, qsort
 from libc.string cimport memset, memcpy
 
@@ -677,9 +677,10 @@ cdef object replay_moves(LoroDoc doc, uint32_t c, object elems, list layers, Py_
     guessed)."""
     cdef Py_ssize_t k
     layers = [runs_by_peer(r) for r in layers]
+    cdef bint disjoint = layers_disjoint(layers)
     for k in range(n):
         out = []
-        rich_checkout_delta(layered_elements(doc, c, layers[k:], layers[k + 1:]),
+        rich_checkout_delta(layered_elements(doc, c, layers[k:], layers[k + 1:], disjoint),
                             doc.styles, elems, out, False)
         elems = out
     return elems
@@ -857,6 +858,57 @@ cdef dict runs_by_peer(list runs):
     return by_peer
 
 
+cdef bint layers_disjoint(list layers):
+    """Whether each layer's runs of a peer are non-empty and do not overlap (then
+    vis_at answers as layered_pieces does)."""
+    cdef int32_t end
+    cdef tuple run
+    for layer in layers:
+        for recorded in (<dict>layer).values():
+            end = INT32_MIN
+            for run in <list>recorded:
+                if <int32_t>run[0] < end or <int32_t>run[1] <= <int32_t>run[0]:
+                    return False
+                end = run[1]
+    return True
+
+
+cdef bint vis_at(list layers, object peer, int32_t pos, bint now, int32_t *end) except -1:
+    """Whether atom `pos` of `peer` was visible, as the first of `layers` that records
+    it says (else `now`); end[0] is lowered to where that answer may change: the end of
+    the deciding run, or the start of a run of a layer before it. The runs of each layer
+    must be disjoint (layers_disjoint); no list is built, unlike layered_pieces."""
+    cdef Py_ssize_t lo, hi_k, k, m
+    cdef list recorded
+    cdef tuple run
+    cdef int32_t ra, rb
+    for layer in layers:
+        recorded = (<dict>layer).get(peer)
+        if recorded is None:
+            continue
+        # the first run that ends after pos (disjoint runs: their ends are sorted too)
+        m = len(recorded)
+        lo = 0
+        hi_k = m
+        while lo < hi_k:
+            k = (lo + hi_k) >> 1
+            if <int32_t>(<tuple>recorded[k])[1] <= pos:
+                lo = k + 1
+            else:
+                hi_k = k
+        if lo < m:
+            run = recorded[lo]
+            ra = run[0]
+            if ra <= pos:
+                rb = run[1]
+                if rb < end[0]:
+                    end[0] = rb
+                return run[2]
+            if ra < end[0]:
+                end[0] = ra
+    return now
+
+
 cdef list layered_pieces(list layers, Py_ssize_t at, object peer, int32_t a, int32_t b, bint now):
     """[a, b) of `peer` cut by visibility: an atom is as the first of layers[at:] that
     records it says (each recorded a move's atoms as visible before it), else as now."""
@@ -925,9 +977,12 @@ cdef bint layers_cover(list layers, object peer, int32_t a, int32_t b):
     return False
 
 
-cdef list layered_elements(LoroDoc doc, uint32_t c, list before, list after):
+cdef list layered_elements(LoroDoc doc, uint32_t c, list before, list after, bint disjoint):
     """rich_elements of a move that is not the state's last: the atoms as visible before
-    it by the layers `before`, after it by `after` (see layered_pieces)."""
+    it by the layers `before`, after it by `after` (see layered_pieces; vis_at when the
+    layers are `disjoint`)."""
+    cdef int32_t e_was, e_now
+    cdef bint was, is_now
     cdef SeqArena seq = doc.seq
     cdef uint32_t leaf = seq.first_leaf(doc.ctree[c])
     cdef int i
@@ -951,6 +1006,19 @@ cdef list layered_elements(LoroDoc doc, uint32_t c, list before, list after):
                 # (no move of these touched these atoms: as they are now)
                 if now or anchor:
                     out.append(rich_element(doc, s, a, b, now, now, False))
+                continue
+            if disjoint:
+                peer = s.id.peer
+                lo = a
+                while lo < b:
+                    e_was = b
+                    e_now = b
+                    was = vis_at(before, peer, lo, now, &e_was)
+                    is_now = vis_at(after, peer, lo, now, &e_now)
+                    hi = e_was if e_was < e_now else e_now
+                    if was or is_now or anchor:
+                        out.append(rich_element(doc, s, lo, hi, was, is_now, False))
+                    lo = hi
                 continue
             was_p = layered_pieces(before, 0, s.id.peer, a, b, now)
             now_p = layered_pieces(after, 0, s.id.peer, a, b, now)
