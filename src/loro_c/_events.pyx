@@ -850,11 +850,15 @@ cdef object style_elems_before(LoroDoc doc, uint32_t c, list runs):
 
 
 cdef dict runs_by_peer(list runs):
+    """{peer: [(start, end, visible)] sorted}, a run recorded twice kept once (a moved
+    mark's anchor is also among the moved inserts; layered_pieces skips the copy, and
+    without it the runs are disjoint for vis_at)."""
     by_peer = {}
     for peer, ra, rb, vis in runs:
         by_peer.setdefault(peer, []).append((ra, rb, vis))
-    for lst in by_peer.values():
+    for peer, lst in by_peer.items():
         lst.sort()
+        by_peer[peer] = [run for k, run in enumerate(lst) if k == 0 or run != lst[k - 1]]
     return by_peer
 
 
