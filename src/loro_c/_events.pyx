@@ -853,12 +853,27 @@ cdef dict runs_by_peer(list runs):
     """{peer: [(start, end, visible)] sorted}, a run recorded twice kept once (a moved
     mark's anchor is also among the moved inserts; layered_pieces skips the copy, and
     without it the runs are disjoint for vis_at)."""
-    by_peer = {}
-    for peer, ra, rb, vis in runs:
-        by_peer.setdefault(peer, []).append((ra, rb, vis))
-    for peer, lst in by_peer.items():
+    cdef dict by_peer = {}
+    cdef list lst, kept
+    cdef tuple run, last
+    cdef Py_ssize_t k
+    for run in runs:
+        lst = by_peer.get(run[0])
+        if lst is None:
+            lst = by_peer[run[0]] = []
+        lst.append(run[1:])
+    for peer in list(by_peer):
+        lst = by_peer[peer]
         lst.sort()
-        by_peer[peer] = [run for k, run in enumerate(lst) if k == 0 or run != lst[k - 1]]
+        kept = [lst[0]]
+        last = lst[0]
+        for k in range(1, len(lst)):
+            run = lst[k]
+            if <int32_t>run[0] != <int32_t>last[0] or <int32_t>run[1] != <int32_t>last[1] \
+                    or <bint>run[2] != <bint>last[2]:
+                kept.append(run)
+            last = run
+        by_peer[peer] = kept
     return by_peer
 
 

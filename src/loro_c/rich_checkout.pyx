@@ -277,7 +277,7 @@ cdef class _Delta:
             w += <Py_ssize_t>it[1] if it[0] == "r" else len(it[1])
         return w
 
-    def retain(self, n, attrs=None):
+    cpdef retain(self, n, attrs=None):
         if n <= 0:
             return
         attrs = attrs or {}
@@ -287,7 +287,7 @@ cdef class _Delta:
         else:
             self.items.append(["r", n, attrs])
 
-    def delete(self, n):
+    cpdef delete(self, n):
         if n <= 0:
             return
         last = self.items[-1] if self.items else None
@@ -296,7 +296,7 @@ cdef class _Delta:
         else:
             self.items.append(["p", "", {}, n, None])
 
-    def insert(self, text, attrs, place):
+    cpdef insert(self, text, attrs, place):
         last = self.items[-1] if self.items else None
         if last is not None and last[0] == "p" and last[1] and _same(last[2], attrs) \
                 and _follows(last[4], place, False):
@@ -305,11 +305,11 @@ cdef class _Delta:
         else:
             self.items.append(["p", text, attrs, 0, place])
 
-    def chop(self):
+    cpdef chop(self):
         while self.items and self.items[-1][0] == "r" and not self.items[-1][2]:
             self.items.pop()
 
-    def compose(self, other):
+    cpdef compose(self, _Delta other):
         """Compose a delta of retains over this one, as loro's DeltaRope.compose: a retain
         with attributes gives them, key by key, to every item it covers (cut at its ends;
         a cut replace keeps its deletes on its last part); a plain one cuts nothing; past
