@@ -892,39 +892,45 @@ cdef bint layers_disjoint(list layers):
     return True
 
 
-cdef bint vis_at(list layers, object peer, int32_t pos, bint now, int32_t *end) except -1:
-    """Whether atom `pos` of `peer` was visible, as the first of `layers` that records
-    it says (else `now`); end[0] is lowered to where that answer may change: the end of
-    the deciding run, or the start of a run of a layer before it. The runs of each layer
-    must be disjoint (layers_disjoint); no list is built, unlike layered_pieces."""
-    cdef Py_ssize_t lo, hi_k, k, m
-    cdef list recorded
+cdef int probe_run(list recorded, int32_t pos, int32_t *end) except -2:
+    """Whether atom `pos` was visible by the disjoint sorted runs `recorded` (1, 0), or -1
+    when none records it; end[0] is lowered to where that answer may change (the end of
+    its run, or the start of the next)."""
+    cdef Py_ssize_t lo = 0, hi_k = len(recorded), k
     cdef tuple run
     cdef int32_t ra, rb
-    for layer in layers:
-        recorded = (<dict>layer).get(peer)
-        if recorded is None:
-            continue
-        # the first run that ends after pos (disjoint runs: their ends are sorted too)
-        m = len(recorded)
-        lo = 0
-        hi_k = m
-        while lo < hi_k:
-            k = (lo + hi_k) >> 1
-            if <int32_t>(<tuple>recorded[k])[1] <= pos:
-                lo = k + 1
-            else:
-                hi_k = k
-        if lo < m:
-            run = recorded[lo]
-            ra = run[0]
-            if ra <= pos:
-                rb = run[1]
-                if rb < end[0]:
-                    end[0] = rb
-                return run[2]
-            if ra < end[0]:
-                end[0] = ra
+    # the first run that ends after pos (disjoint runs: their ends are sorted too)
+    while lo < hi_k:
+        k = (lo + hi_k) >> 1
+        if <int32_t>(<tuple>recorded[k])[1] <= pos:
+            lo = k + 1
+        else:
+            hi_k = k
+    if lo < len(recorded):
+        run = recorded[lo]
+        ra = run[0]
+        if ra <= pos:
+            rb = run[1]
+            if rb < end[0]:
+                end[0] = rb
+            return 1 if run[2] else 0
+        if ra < end[0]:
+            end[0] = ra
+    return -1
+
+
+cdef bint vis_at(list recs, int32_t pos, bint now, int32_t *end) except -1:
+    """Whether atom `pos` was visible, as the first of the layers' runs `recs` (each a
+    layer's runs of the atom's peer, or None) that records it says, else `now`; end[0] is
+    lowered to where that answer may change: the end of the deciding run, or the start of
+    a run of a layer before it. The runs of each layer must be disjoint
+    (layers_disjoint); no list is built, unlike layered_pieces."""
+    cdef int got
+    for recorded in recs:
+        if recorded is not None:
+            got = probe_run(<list>recorded, pos, end)
+            if got >= 0:
+                return got
     return now
 
 
@@ -1002,6 +1008,7 @@ cdef list layered_elements(LoroDoc doc, uint32_t c, list before, list after, bin
     layers are `disjoint`)."""
     cdef int32_t e_was, e_now
     cdef bint was, is_now
+    cdef int got
     cdef SeqArena seq = doc.seq
     cdef uint32_t leaf = seq.first_leaf(doc.ctree[c])
     cdef int i
@@ -1027,13 +1034,21 @@ cdef list layered_elements(LoroDoc doc, uint32_t c, list before, list after, bin
                     out.append(rich_element(doc, s, a, b, now, now, False))
                 continue
             if disjoint:
+                # (a move's own layer, before[0], decides where it records the atom; the
+                # layers after it, `after`, decide both elsewhere)
                 peer = s.id.peer
+                first = (<dict>before[0]).get(peer)
+                recs = [(<dict>layer).get(peer) for layer in after]
                 lo = a
                 while lo < b:
                     e_was = b
                     e_now = b
-                    was = vis_at(before, peer, lo, now, &e_was)
-                    is_now = vis_at(after, peer, lo, now, &e_now)
+                    is_now = vis_at(recs, lo, now, &e_now)
+                    got = -1 if first is None else probe_run(<list>first, lo, &e_was)
+                    if got < 0:
+                        was = is_now
+                    else:
+                        was = got
                     hi = e_was if e_was < e_now else e_now
                     if was or is_now or anchor:
                         out.append(rich_element(doc, s, lo, hi, was, is_now, False))
