@@ -19,7 +19,7 @@ id); the index is that op's map key while the key's winner is still this contain
 list position of the op's atom while it is visible. A container that cannot be reached from
 a root gets no diff, as in loro.
 """
-from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
+from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t, INT32_MIN
 from libc.stdlib cimport malloc, free, qsort
 from libc.string cimport memset, memcpy
 
@@ -677,9 +677,10 @@ cdef object replay_moves(LoroDoc doc, uint32_t c, object elems, list layers, Py_
     guessed)."""
     cdef Py_ssize_t k
     layers = [runs_by_peer(r) for r in layers]
+    cdef bint disjoint = layers_disjoint(layers)
     for k in range(n):
         out = []
-        rich_checkout_delta(layered_elements(doc, c, layers[k:], layers[k + 1:]),
+        rich_checkout_delta(layered_elements(doc, c, layers[k:], layers[k + 1:], disjoint),
                             doc.styles, elems, out, False)
         elems = out
     return elems
@@ -849,12 +850,88 @@ cdef object style_elems_before(LoroDoc doc, uint32_t c, list runs):
 
 
 cdef dict runs_by_peer(list runs):
-    by_peer = {}
-    for peer, ra, rb, vis in runs:
-        by_peer.setdefault(peer, []).append((ra, rb, vis))
-    for lst in by_peer.values():
+    """{peer: [(start, end, visible)] sorted}, a run recorded twice kept once (a moved
+    mark's anchor is also among the moved inserts; layered_pieces skips the copy, and
+    without it the runs are disjoint for vis_at)."""
+    cdef dict by_peer = {}
+    cdef list lst, kept
+    cdef tuple run, last
+    cdef Py_ssize_t k
+    for run in runs:
+        lst = by_peer.get(run[0])
+        if lst is None:
+            lst = by_peer[run[0]] = []
+        lst.append(run[1:])
+    for peer in list(by_peer):
+        lst = by_peer[peer]
         lst.sort()
+        kept = [lst[0]]
+        last = lst[0]
+        for k in range(1, len(lst)):
+            run = lst[k]
+            if <int32_t>run[0] != <int32_t>last[0] or <int32_t>run[1] != <int32_t>last[1] \
+                    or <bint>run[2] != <bint>last[2]:
+                kept.append(run)
+            last = run
+        by_peer[peer] = kept
     return by_peer
+
+
+cdef bint layers_disjoint(list layers):
+    """Whether each layer's runs of a peer are non-empty and do not overlap (then
+    vis_at answers as layered_pieces does)."""
+    cdef int32_t end
+    cdef tuple run
+    for layer in layers:
+        for recorded in (<dict>layer).values():
+            end = INT32_MIN
+            for run in <list>recorded:
+                if <int32_t>run[0] < end or <int32_t>run[1] <= <int32_t>run[0]:
+                    return False
+                end = run[1]
+    return True
+
+
+cdef int probe_run(list recorded, int32_t pos, int32_t *end) except -2:
+    """Whether atom `pos` was visible by the disjoint sorted runs `recorded` (1, 0), or -1
+    when none records it; end[0] is lowered to where that answer may change (the end of
+    its run, or the start of the next)."""
+    cdef Py_ssize_t lo = 0, hi_k = len(recorded), k
+    cdef tuple run
+    cdef int32_t ra, rb
+    # the first run that ends after pos (disjoint runs: their ends are sorted too)
+    while lo < hi_k:
+        k = (lo + hi_k) >> 1
+        if <int32_t>(<tuple>recorded[k])[1] <= pos:
+            lo = k + 1
+        else:
+            hi_k = k
+    if lo < len(recorded):
+        run = recorded[lo]
+        ra = run[0]
+        if ra <= pos:
+            rb = run[1]
+            if rb < end[0]:
+                end[0] = rb
+            return 1 if run[2] else 0
+        if ra < end[0]:
+            end[0] = ra
+    return -1
+
+
+cdef bint vis_at(list recs, int32_t pos, bint now, int32_t *end) except -1:
+    """Whether atom `pos` was visible, as the first of the layers' runs `recs` (each a
+    layer's runs of the atom's peer, or None) that records it says, else `now`; end[0] is
+    lowered to where that answer may change: the end of the deciding run, or the start of
+    a run of a layer before it. The runs of each layer must be disjoint
+    (layers_disjoint); no list is built, unlike layered_pieces."""
+    cdef int got
+    for recorded in recs:
+        if recorded is not None:
+            got = probe_run(<list>recorded, pos, end)
+            if got >= 0:
+                return got
+    return now
 
 
 cdef list layered_pieces(list layers, Py_ssize_t at, object peer, int32_t a, int32_t b, bint now):
@@ -925,9 +1002,13 @@ cdef bint layers_cover(list layers, object peer, int32_t a, int32_t b):
     return False
 
 
-cdef list layered_elements(LoroDoc doc, uint32_t c, list before, list after):
+cdef list layered_elements(LoroDoc doc, uint32_t c, list before, list after, bint disjoint):
     """rich_elements of a move that is not the state's last: the atoms as visible before
-    it by the layers `before`, after it by `after` (see layered_pieces)."""
+    it by the layers `before`, after it by `after` (see layered_pieces; vis_at when the
+    layers are `disjoint`)."""
+    cdef int32_t e_was, e_now
+    cdef bint was, is_now
+    cdef int got
     cdef SeqArena seq = doc.seq
     cdef uint32_t leaf = seq.first_leaf(doc.ctree[c])
     cdef int i
@@ -950,7 +1031,28 @@ cdef list layered_elements(LoroDoc doc, uint32_t c, list before, list after):
             if s.id.peer not in touched or not layers_cover(before, s.id.peer, a, b):
                 # (no move of these touched these atoms: as they are now)
                 if now or anchor:
-                    out.append(rich_element(doc, s, a, b, now, now))
+                    out.append(rich_element(doc, s, a, b, now, now, False))
+                continue
+            if disjoint:
+                # (a move's own layer, before[0], decides where it records the atom; the
+                # layers after it, `after`, decide both elsewhere)
+                peer = s.id.peer
+                first = (<dict>before[0]).get(peer)
+                recs = [(<dict>layer).get(peer) for layer in after]
+                lo = a
+                while lo < b:
+                    e_was = b
+                    e_now = b
+                    is_now = vis_at(recs, lo, now, &e_now)
+                    got = -1 if first is None else probe_run(<list>first, lo, &e_was)
+                    if got < 0:
+                        was = is_now
+                    else:
+                        was = got
+                    hi = e_was if e_was < e_now else e_now
+                    if was or is_now or anchor:
+                        out.append(rich_element(doc, s, lo, hi, was, is_now, False))
+                    lo = hi
                 continue
             was_p = layered_pieces(before, 0, s.id.peer, a, b, now)
             now_p = layered_pieces(after, 0, s.id.peer, a, b, now)
@@ -962,7 +1064,7 @@ cdef list layered_elements(LoroDoc doc, uint32_t c, list before, list after):
                 pb = now_p[ib]
                 hi = pa[1] if <int32_t>pa[1] < <int32_t>pb[1] else pb[1]
                 if pa[2] or pb[2] or anchor:
-                    out.append(rich_element(doc, s, lo, hi, pa[2], pb[2]))
+                    out.append(rich_element(doc, s, lo, hi, pa[2], pb[2], False))
                 lo = hi
                 if <int32_t>pa[1] == hi:
                     ia += 1
@@ -1077,7 +1179,8 @@ cdef list visibility_pieces(list recorded, int32_t a, int32_t b, bint now):
     return out
 
 
-cdef tuple rich_element(LoroDoc doc, lc_span *s, int32_t lo, int32_t hi, bint was, bint now):
+cdef tuple rich_element(LoroDoc doc, lc_span *s, int32_t lo, int32_t hi, bint was, bint now,
+                        bint with_text=True):
     cdef int64_t content
     cdef ev_piece pc
     if s.content == LC_ANCHOR_START:
@@ -1088,7 +1191,8 @@ cdef tuple rich_element(LoroDoc doc, lc_span *s, int32_t lo, int32_t hi, bint wa
     text = None         # (only an inserted text is shown)
     place = None
     if now and not was:
-        text = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, &doc.seq.text[content], hi - lo)
+        if with_text:     # (a quiet replay, layered_elements, wants only the place)
+            text = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, &doc.seq.text[content], hi - lo)
         pc.peer = s.id.peer
         pc.counter = lo
         pc.content = content

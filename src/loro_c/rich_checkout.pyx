@@ -25,6 +25,8 @@ only when a checkout is journaled (subscribers, `diff`, undo). Its input is the 
 in document order as elements (see `checkout_delta`), read from the B-tree by _events.pyx.
 """
 
+cimport cython
+
 from loro_c.delta_ot import same_attrs as _same     # ({"k": 1} is not {"k": True})
 
 
@@ -35,6 +37,10 @@ cdef enum:
     TAIL = 0       # the element of loro's style map that reaches past the end of the text
 
 
+_NO_MARKS = frozenset()
+
+
+@cython.no_gc
 cdef class _Run:
     """A run of the state: `n` entities (code points, `text` when inserted here, or one
     anchor of mark `sid`) that carry the marks `marks` (a frozenset of mark ids) and lie in element
@@ -112,13 +118,15 @@ def _before_marks(elements, prior=None):
     return runs, elem
 
 
-def _prior_marks(elements, prior):
+def _prior_marks(list elements, list prior):
     """The runs visible at the old version with the elements `prior` gives them
     ([entities, element] in order, as `_State.elements` left them), or None when `prior`
     does not cover exactly those entities."""
     cdef Py_ssize_t k = 0, left, take, n, total = 0, top = TAIL, el
     cdef int kind
-    cdef _Run last
+    cdef _Run last = None, run
+    cdef tuple e
+    cdef list b
     for e in elements:
         if e[4]:
             total += <Py_ssize_t>e[1]
@@ -128,30 +136,40 @@ def _prior_marks(elements, prior):
             top = b[1]
     if total != 0:
         return None
-    closed = {e[3] for e in elements if e[4] and e[0] == END}
-    runs = []
+    closed = {e[3] for e in elements if e[4] and <int>e[0] == END}
+    cdef list runs = []
     opened = set()
-    cur = frozenset()
+    cur = _NO_MARKS
     left = prior[0][0] if prior else 0
-    for kind, n, text, sid, before, now, place in elements:
-        if not before:
+    for e in elements:
+        if not e[4]:
             continue
+        kind = e[0]
+        n = e[1]
+        text = e[2]
+        sid = e[3]
         if kind == START and sid in closed:
             opened.add(sid)
             cur = frozenset(opened)
         while n > 0:
             while left == 0:
                 k += 1
-                left = prior[k][0]
+                left = (<list>prior[k])[0]
             take = n if n <= left else left
             if take < n and kind != TEXT:
                 return None
-            el = prior[k][1]
-            if runs:
-                last = runs[len(runs) - 1]
-                if last.elem == el and last.marks != cur:
-                    return None     # (one element has one set of marks in loro's map)
-            runs.append(_Run(kind, take, None if text is None else text[:take], sid, cur, el))
+            el = (<list>prior[k])[1]
+            if last is not None and last.elem == el and last.marks != cur:
+                return None     # (one element has one set of marks in loro's map)
+            run = _Run.__new__(_Run)
+            run.kind = kind
+            run.n = take
+            run.text = None if text is None else text[:take]
+            run.sid = sid
+            run.marks = cur
+            run.elem = el
+            runs.append(run)
+            last = run
             if text is not None:
                 text = text[take:]
             n -= take
@@ -162,34 +180,73 @@ def _prior_marks(elements, prior):
     return runs, top
 
 
-def _replace_items(elements):
-    """Loro's delta of the change, over entities: ["retain", n] and
-    ["replace", chunk elements, deleted entities] items. A replace holds an inserted chunk
-    and the entities deleted after it; an inserted text joins the chunk before when its ids
-    continue it and its bytes follow it in loro's string storage."""
-    items = []
+cdef int _apply_items(_State state, list elements) except -1:
+    """Apply loro's delta of the change, over entities, to `state`: retains, and replaces
+    that hold an inserted chunk and the entities deleted after it (the deletes are drained
+    first). An inserted text joins the chunk before when its ids continue it and its bytes
+    follow it in loro's string storage. Items are applied as they close, with no list
+    built per item (a quiet replay walks every changed atom of a text)."""
+    cdef tuple el
+    cdef bint before, now
+    cdef int mode = 0           # the open item: 0 none, 1 a retain, 2 a replace
+    cdef Py_ssize_t retained = 0, dels = 0, n_dels = 0
+    cdef list ins = None
     for el in elements:
-        kind, n, text, sid, before, now, place = el
+        before = el[4]
+        now = el[5]
         if not before and not now:
             continue
-        last = items[-1] if items else None
         if before and now:
-            if last is not None and last[0] == "retain":
-                last[1] += n
-            else:
-                items.append(["retain", n])
+            if mode == 1:
+                retained += <Py_ssize_t>el[1]
+                continue
+            if mode == 2:
+                _apply_replace(state, ins, dels, n_dels)
+            mode = 1
+            retained = el[1]
         elif before:
-            if last is not None and last[0] == "replace":
-                last[2].append(el)
-            else:
-                items.append(["replace", [], [el]])
-        elif now:
-            if (kind == TEXT and last is not None and last[0] == "replace" and last[1]
-                    and last[1][-1][0] == TEXT and _follows(last[1][-1][6], place, True)):
-                last[1].append(el)
-            else:
-                items.append(["replace", [el], []])
-    return items
+            if mode == 2:
+                dels += <Py_ssize_t>el[1]
+                n_dels += 1
+                continue
+            if mode == 1:
+                state.retain(retained)
+            mode = 2
+            ins = None
+            dels = el[1]
+            n_dels = 1
+        else:
+            if (mode == 2 and <int>el[0] == TEXT and ins is not None
+                    and <int>(<tuple>ins[len(ins) - 1])[0] == TEXT
+                    and _follows((<tuple>ins[len(ins) - 1])[6], el[6], True)):
+                ins.append(el)
+                continue
+            if mode == 1:
+                state.retain(retained)
+            elif mode == 2:
+                _apply_replace(state, ins, dels, n_dels)
+            mode = 2
+            ins = [el]
+            dels = 0
+            n_dels = 0
+    if mode == 1:
+        state.retain(retained)
+    elif mode == 2:
+        _apply_replace(state, ins, dels, n_dels)
+    return 0
+
+
+cdef int _apply_replace(_State state, list ins, Py_ssize_t dels, Py_ssize_t n_dels) except -1:
+    cdef tuple e
+    if n_dels:
+        state.drain(dels)
+    if ins is not None:
+        if <int>(<tuple>ins[0])[0] == TEXT:
+            state.insert(ins)
+        else:
+            for e in ins:
+                state.insert([e])
+    return 0
 
 
 def _follows(a, b, same_ids):
@@ -220,7 +277,7 @@ cdef class _Delta:
             w += <Py_ssize_t>it[1] if it[0] == "r" else len(it[1])
         return w
 
-    def retain(self, n, attrs=None):
+    cpdef retain(self, n, attrs=None):
         if n <= 0:
             return
         attrs = attrs or {}
@@ -230,7 +287,7 @@ cdef class _Delta:
         else:
             self.items.append(["r", n, attrs])
 
-    def delete(self, n):
+    cpdef delete(self, n):
         if n <= 0:
             return
         last = self.items[-1] if self.items else None
@@ -239,7 +296,7 @@ cdef class _Delta:
         else:
             self.items.append(["p", "", {}, n, None])
 
-    def insert(self, text, attrs, place):
+    cpdef insert(self, text, attrs, place):
         last = self.items[-1] if self.items else None
         if last is not None and last[0] == "p" and last[1] and _same(last[2], attrs) \
                 and _follows(last[4], place, False):
@@ -248,11 +305,11 @@ cdef class _Delta:
         else:
             self.items.append(["p", text, attrs, 0, place])
 
-    def chop(self):
+    cpdef chop(self):
         while self.items and self.items[-1][0] == "r" and not self.items[-1][2]:
             self.items.pop()
 
-    def compose(self, other):
+    cpdef compose(self, _Delta other):
         """Compose a delta of retains over this one, as loro's DeltaRope.compose: a retain
         with attributes gives them, key by key, to every item it covers (cut at its ends;
         a cut replace keeps its deletes on its last part); a plain one cuts nothing; past
@@ -363,7 +420,9 @@ def _take(src, at, out, n, attrs):
 cdef class _State:
     """Loro's text state while it applies the delta: `done` holds the runs already in their
     new place, `todo` the old runs still to be walked (todo[at:]); `styles` is the document's
-    table of mark ops (id -> (key, value, info, Lamport, peer, end))."""
+    table of mark ops (id -> (key, value, info, Lamport, peer, end)). The methods are C
+    calls over typed runs: a quiet replay (only the elements wanted) walks every changed
+    atom of a text, often several times per `diff`."""
 
     cdef bint quiet
     cdef list todo, done, annotations
@@ -380,17 +439,18 @@ cdef class _State:
         self.entities = 0       # entities in `done`
         self.events = 0         # code points in `done`
         self.cursor = 0         # where the delta's last item ends (loro's event_index)
-        self.delta = _Delta()
-        self.styled = _Delta()  # the drained marks' retains, composed as they come
-        self.annotations = []   # the inserted marks' retains, composed after those
         self.starts = {}        # mark id -> entity of a start anchor inserted here
-        self.known = {}         # marks -> their attributes
+        if not quiet:
+            self.delta = _Delta()
+            self.styled = _Delta()  # the drained marks' retains, composed as they come
+            self.annotations = []   # the inserted marks' retains, composed after those
+            self.known = {}         # marks -> their attributes
 
-    def new_elem(self):
+    cdef Py_ssize_t new_elem(self):
         self.last_elem += 1
         return self.last_elem
 
-    def attributes(self, marks):
+    cdef dict attributes(self, marks):
         """key -> the winning mark's value (None for an unmark), loro's to_option_map (a
         new dict: callers extend it)."""
         known = self.known.get(marks)
@@ -398,7 +458,7 @@ cdef class _State:
             known = self.known[marks] = self.winners(marks)
         return dict(known)
 
-    def winners(self, marks):
+    cdef dict winners(self, marks):
         best = {}
         for sid in marks:
             st = self.styles[sid]
@@ -422,71 +482,86 @@ cdef class _State:
         return out
 
     cdef retain(self, Py_ssize_t n):
+        """Move the next `n` old entities to `done` as they are."""
         cdef _Run run
-        for run in self.take(n):
-            self.done.append(run)
+        cdef list todo = self.todo, done = self.done
+        while n > 0:
+            run = todo[self.at]
+            if run.n > n:
+                todo[self.at] = run.split(n)
+            else:
+                self.at += 1
+            done.append(run)
             self.entities += run.n
-            self.events += run.events()
+            if run.kind == TEXT:
+                self.events += run.n
+            n -= run.n
 
-    def move_cursor(self):
+    cdef move_cursor(self):
         if self.events > self.cursor:
             self.delta.retain(self.events - self.cursor)
             self.cursor = self.events
 
-    def placed_here(self):
+    cdef tuple placed_here(self):
         """(marks, element) of an entity inserted here. Its marks are those of the entity
         before and the entity after (none at either end); it joins the element of both
         when they share one, else the element after when that has the same marks (loro's
         B-tree merges an insert into the element at its cursor), else a new one."""
-        right = self.todo[self.at] if self.at < len(self.todo) else None
-        right_marks = right.marks if right is not None else frozenset()
-        right_elem = right.elem if right is not None else TAIL
+        cdef _Run right = self.todo[self.at] if self.at < len(self.todo) else None
+        cdef _Run left
+        cdef Py_ssize_t right_elem = right.elem if right is not None else TAIL
+        right_marks = right.marks if right is not None else _NO_MARKS
         if not self.done:
-            marks = frozenset()
+            marks = _NO_MARKS
         else:
-            left = self.done[-1]
+            left = self.done[len(self.done) - 1]
             if left.elem == right_elem:
                 return left.marks, left.elem
             marks = left.marks & right_marks
         return marks, right_elem if marks == right_marks else self.new_elem()
 
-    def drain(self, n):
+    cdef drain(self, Py_ssize_t n):
         """Delete the next `n` old entities. Each drained end anchor takes its mark out of
         the elements before it, scanning backward; the text from where that scan stopped
         up to here is reported with its attributes and the drained keys as None."""
-        taken = self.take(n)
+        cdef list taken = self.take(n)
+        cdef Py_ssize_t i, s, start = -1, gone = 0
+        cdef _Run run
         if self.quiet:
-            for i, run in enumerate(taken):
+            for i in range(len(taken)):
+                run = taken[i]
                 if run.kind == END:
                     self.unmark_backward(run.sid, taken, i)
             return
-        keys = {self.styles[r.sid][0] for r in taken if r.kind != TEXT}
-        start = None
-        for i, run in enumerate(taken):
+        keys = {self.styles[r.sid][0] for r in taken if (<_Run>r).kind != TEXT}
+        for i in range(len(taken)):
+            run = taken[i]
             if run.kind == END:
                 s = self.unmark_backward(run.sid, taken, i)
-                start = s if start is None or s < start else start
+                if start < 0 or s < start:
+                    start = s
         self.move_cursor()
-        if start is not None and start < self.entities:
+        if start >= 0 and start < self.entities:
             self.report(start, keys)
-        cdef Py_ssize_t gone = 0
         for run in taken:
-            gone += (<_Run>run).events()
+            if run.kind == TEXT:
+                gone += run.n
         self.delta.delete(gone)
 
-    def unmark_backward(self, sid, list taken, Py_ssize_t i):
+    cdef Py_ssize_t unmark_backward(self, sid, list taken, Py_ssize_t i):
         """Loro's remove_style_scanning_backward from the end anchor taken[i]: the mark
         leaves every element back to the first one without it. Returns the entity where
         that element starts (loro adds its length before testing it), or 0 when the mark
         reaches the start of the text."""
         cdef Py_ssize_t n_done = len(self.done), j, k, elem
         cdef Py_ssize_t removed = 0, end_entity = self.entities
-        cdef _Run run
+        cdef _Run run = None
+        cdef list done = self.done
         for k in range(i):
             end_entity += (<_Run>taken[k]).n
         j = n_done + i
         while j >= 0:
-            run = self.done[j] if j < n_done else taken[j - n_done]
+            run = done[j] if j < n_done else taken[j - n_done]
             if sid not in run.marks:
                 break
             run.marks = run.marks - {sid}
@@ -495,30 +570,35 @@ cdef class _State:
         if j >= 0:
             elem = run.elem
             while j >= 0:
-                run = self.done[j] if j < n_done else taken[j - n_done]
+                run = done[j] if j < n_done else taken[j - n_done]
                 if run.elem != elem:
                     break
                 removed += run.n
                 j -= 1
         return end_entity + 1 - removed
 
-    def back_to(self, Py_ssize_t start):
-        """(index in `done`, its entity, its event) of the run holding entity `start`."""
+    cdef back_to(self, Py_ssize_t start, Py_ssize_t *ent_out, Py_ssize_t *ev_out):
+        """The index in `done` of the run holding entity `start` (its entity and event go
+        to ent_out, ev_out)."""
         cdef Py_ssize_t j = len(self.done), ent = self.entities, ev = self.events
         cdef _Run run
         while j > 0 and ent > start:
             j -= 1
             run = self.done[j]
             ent -= run.n
-            ev -= run.events()
-        return j, ent, ev
+            if run.kind == TEXT:
+                ev -= run.n
+        ent_out[0] = ent
+        ev_out[0] = ev
+        return j
 
-    def report(self, start, keys):
+    cdef report(self, Py_ssize_t start, keys):
         """The retains of a drain: each text run of [start, here) with its attributes, the
         drained keys it lacks as None."""
-        j, ent, ev = self.back_to(start)
-        report = _Delta()
-        reported = 0
+        cdef Py_ssize_t ent, ev, lo, reported = 0
+        cdef Py_ssize_t j = self.back_to(start, &ent, &ev)
+        cdef _Run run
+        cdef _Delta report = _Delta()
         for run in self.done[j:]:
             if run.kind == TEXT:
                 lo = start - ent if start > ent else 0
@@ -528,29 +608,42 @@ cdef class _State:
                 report.retain(ev + lo - reported)
                 report.retain(run.n - lo, attrs)
                 reported = ev + run.n
+                ev += run.n
             ent += run.n
-            ev += run.events()
         report.chop()
         self.styled.compose(report)
 
-    def insert(self, chunk):
+    cdef insert(self, list chunk):
         """Insert a chunk: text (one or more joined elements) or one anchor."""
-        kind = chunk[0][0]
-        marks, elem = self.placed_here()
+        cdef tuple first_el = chunk[0], e
+        cdef int kind = first_el[0]
+        cdef Py_ssize_t n = 0
+        cdef _Run run
+        placed = self.placed_here()
+        marks = placed[0]
+        elem = placed[1]
         if self.quiet:
-            n = sum(e[1] for e in chunk)
-            self.done.append(_Run(kind, n, None, chunk[0][3], marks, elem))
+            for e in chunk:
+                n += <Py_ssize_t>e[1]
+            run = _Run.__new__(_Run)
+            run.kind = kind
+            run.n = n
+            run.text = None
+            run.sid = first_el[3]
+            run.marks = marks
+            run.elem = elem
+            self.done.append(run)
             self.entities += n
             if kind == TEXT:
                 self.events += n
             elif kind == START:
-                self.starts[chunk[0][3]] = self.entities - 1
+                self.starts[first_el[3]] = self.entities - 1
             else:
-                self.annotate(chunk[0][3])
+                self.annotate(first_el[3])
             return
         self.move_cursor()
         if kind == TEXT:
-            text = "".join(e[2] for e in chunk)
+            text = "".join([e[2] for e in chunk])
             first, last = chunk[0][6], chunk[-1][6]
             place = None if first is None or last is None else \
                 (first[0], first[1], last[2], first[3], first[4], last[5])
@@ -560,7 +653,7 @@ cdef class _State:
             self.events += len(text)
             self.cursor = self.events
             return
-        sid = chunk[0][3]
+        sid = first_el[3]
         if kind == START:
             self.starts[sid] = self.entities
         self.done.append(_Run(kind, 1, None, sid, marks, elem))
@@ -568,58 +661,67 @@ cdef class _State:
         if kind == END:
             self.annotate(sid)
 
-    def annotate(self, sid):
+    cdef annotate(self, sid):
         """An end anchor was inserted: its mark covers the runs from its start anchor to
         here (the elements cut at both ends, as loro's B-tree update cuts them), and each
         text run there is reported with all its attributes."""
-        start = self.starts.pop(sid, None)
-        if start is None:
-            start = self.find_start(sid)
+        cdef Py_ssize_t start, ent, ev, j, k, right_elem, before_elem = -1
+        cdef _Run run, rest
+        cdef list done = self.done
+        got = self.starts.pop(sid, None)
+        start = self.find_start(sid) if got is None else <Py_ssize_t>got
         if start >= self.entities:
             return
-        j, ent, ev = self.back_to(start)
+        j = self.back_to(start, &ent, &ev)
         if ent < start:
-            rest = self.done[j].split(start - ent)
-            ev += self.done[j].events()
+            run = done[j]
+            rest = run.split(start - ent)
+            if run.kind == TEXT:
+                ev += run.n
             j += 1
-            self.done.insert(j, rest)
-        inside = self.done[j:]
-        outside = {self.done[j - 1].elem} if j > 0 else set()
-        right_elem = self.todo[self.at].elem if self.at < len(self.todo) else TAIL
-        outside.add(right_elem)
-        if j > 0 and self.done[j - 1].elem == right_elem:
+            done.insert(j, rest)
+        if j > 0:
+            before_elem = (<_Run>done[j - 1]).elem
+        right_elem = (<_Run>self.todo[self.at]).elem if self.at < len(self.todo) else TAIL
+        if j > 0 and before_elem == right_elem:
             # one element spans the range: cut in three, its part before the range becomes
             # an element of its own (the part after keeps the name, TAIL going on past the
             # end)
             fresh = self.new_elem()
             k = j - 1
-            while k >= 0 and self.done[k].elem == right_elem:
-                self.done[k].elem = fresh
+            while k >= 0 and (<_Run>done[k]).elem == right_elem:
+                (<_Run>done[k]).elem = fresh
                 k -= 1
         renamed = {}
-        for run in inside:
-            if run.elem in outside:
-                if run.elem not in renamed:
-                    renamed[run.elem] = self.new_elem()
-                run.elem = renamed[run.elem]
+        for k in range(j, len(done)):
+            run = done[k]
+            if run.elem == right_elem or (j > 0 and run.elem == before_elem):
+                got = renamed.get(run.elem)
+                if got is None:
+                    got = renamed[run.elem] = self.new_elem()
+                run.elem = got
         if self.quiet:
-            for run in inside:
+            for k in range(j, len(done)):
+                run = done[k]
                 run.marks = run.marks | {sid}
             return
         annotation = _Delta()
         annotation.retain(ev)
-        for run in inside:
+        for k in range(j, len(done)):
+            run = done[k]
             run.marks = run.marks | {sid}
             if run.kind == TEXT:
                 annotation.retain(run.n, self.attributes(run.marks))
         annotation.chop()
         self.annotations.append(annotation)
 
-    def elements(self):
+    cdef list elements(self):
         """loro's style map elements over the state now: [entities, element] in order."""
         cdef _Run run
         cdef list out = [], last = None
-        for run in self.done + self.todo[self.at:]:
+        cdef Py_ssize_t k
+        for k in range(len(self.done) + len(self.todo) - self.at):
+            run = self.done[k] if k < len(self.done) else self.todo[k - len(self.done) + self.at]
             if last is not None and <Py_ssize_t>last[1] == run.elem:
                 last[0] += run.n
             else:
@@ -627,10 +729,12 @@ cdef class _State:
                 out.append(last)
         return out
 
-    def find_start(self, sid):
+    cdef Py_ssize_t find_start(self, sid):
         """The entity of the mark's start anchor in the state (its length when absent)."""
-        ent = 0
-        for run in self.done + self.todo[self.at:]:
+        cdef Py_ssize_t ent = 0, k
+        cdef _Run run
+        for k in range(len(self.done) + len(self.todo) - self.at):
+            run = self.done[k] if k < len(self.done) else self.todo[k - len(self.done) + self.at]
             if run.kind == START and run.sid == sid:
                 return ent
             ent += run.n
@@ -650,19 +754,8 @@ def checkout_delta(elements, styles, prior=None, after=None, delta=True):
     last replay of this text left, when the state has not changed since (else they are
     guessed), and the ones this replay leaves are appended to the list `after`. Without
     `delta` only those are wanted (None is returned)."""
-    state = _State(_before_marks(elements, prior), styles, not delta)
-    for item in _replace_items(elements):
-        if item[0] == "retain":
-            state.retain(item[1])
-            continue
-        if item[2]:
-            state.drain(sum(e[1] for e in item[2]))
-        if item[1]:
-            if item[1][0][0] == TEXT:
-                state.insert(item[1])
-            else:
-                for el in item[1]:
-                    state.insert([el])
+    cdef _State state = _State(_before_marks(elements, prior), styles, not delta)
+    _apply_items(state, elements)
     if after is not None:
         after.extend(state.elements())
     if not delta:
