@@ -937,7 +937,7 @@ cdef bint vis_at(list recs, int32_t pos, bint now, int32_t *end) except -1:
 cdef list layered_pieces(list layers, Py_ssize_t at, object peer, int32_t a, int32_t b, bint now):
     """[a, b) of `peer` cut by visibility: an atom is as the first of layers[at:] that
     records it says (each recorded a move's atoms as visible before it), else as now."""
-    cdef Py_ssize_t n = len(layers), k, lo, hi_k, m
+    cdef Py_ssize_t n = len(layers), k, m
     cdef int32_t cur = a, ra, rb, hi
     cdef list recorded = None
     cdef tuple run
@@ -948,17 +948,8 @@ cdef list layered_pieces(list layers, Py_ssize_t at, object peer, int32_t a, int
         at += 1
     if recorded is None:
         return [(a, b, now)]
-    # the last run that starts before a (the runs are sorted)
     m = len(recorded)
-    lo = 0
-    hi_k = m
-    while lo < hi_k:
-        k = (lo + hi_k) >> 1
-        if <int32_t>(<tuple>recorded[k])[0] < a:
-            lo = k + 1
-        else:
-            hi_k = k
-    k = lo - 1 if lo > 0 else 0
+    k = run_before(recorded, a)
     out = []
     while k < m and cur < b:
         run = recorded[k]
@@ -1136,26 +1127,29 @@ cdef list rich_elements(LoroDoc doc, uint32_t c, list runs):
     return out
 
 
+cdef Py_ssize_t run_before(list recorded, int32_t a) except -1:
+    """The index of the last run of `recorded` (sorted (start, end, ...) tuples) that
+    starts before `a`, else 0."""
+    cdef Py_ssize_t lo = 0, hi = len(recorded), k
+    while lo < hi:
+        k = (lo + hi) >> 1
+        if <int32_t>(<tuple>recorded[k])[0] < a:
+            lo = k + 1
+        else:
+            hi = k
+    return lo - 1 if lo > 0 else 0
+
+
 cdef list visibility_pieces(list recorded, int32_t a, int32_t b, bint now):
     """[a, b) cut by the recorded runs: (lo, hi, visible before); elsewhere as now."""
-    cdef Py_ssize_t k, lo = 0, hi_k, n
+    cdef Py_ssize_t k, n
     cdef int32_t cur, ra, rb, hi
     cdef tuple run
     if recorded is None:
         return [(a, b, now)]
     out = []
-    # the last run that starts before a (the runs are sorted)
     n = len(recorded)
-    hi_k = n
-    while lo < hi_k:
-        k = (lo + hi_k) >> 1
-        if <int32_t>(<tuple>recorded[k])[0] < a:
-            lo = k + 1
-        else:
-            hi_k = k
-    k = lo - 1
-    if k < 0:
-        k = 0
+    k = run_before(recorded, a)
     cur = a
     while k < n and cur < b:
         run = recorded[k]
