@@ -2,6 +2,8 @@
 handles, in the batch's order. A list insert or map entry that holds a container creates a
 new one of that kind; the batch's later diffs of the old container go to the new one. A
 movable list keeps (and moves) a child its delta deletes and inserts again."""
+from bisect import bisect_left
+
 from loro_c import _types
 from loro_c.errors import LoroTypeError, OutOfBoundsError
 from loro_c.events import Diff, DiffBatch, ListDiffItem, TextDelta
@@ -54,12 +56,8 @@ def _resolve(cid, to_delete, made):
 
 
 def _children(h):
-    out = set()
-    for i in range(len(h)):
-        v = h.get(i)
-        if _types.ValueOrContainer.is_container(v):
-            out.add(v.container.id)
-    return out
+    cid_type = _types.ContainerID
+    return {x for x in h.to_vec() if isinstance(x, cid_type)}
 
 
 def _apply_movable(h, items, made):
@@ -68,6 +66,9 @@ def _apply_movable(h, items, made):
     its own); every other deleted element goes first, the runs back to front; then the
     inserts in order. An insert that comes from a move of a child the list holds
     elsewhere is left out; other children are new (empty) containers."""
+    Retain, Delete = ListDiffItem.Retain, ListDiffItem.Delete
+    Container, Value = _types.ValueOrContainer.Container, _types.ValueOrContainer.Value
+    cid_type = _types.ContainerID
     n = len(h)
     # the original positions each replacement deletes: loro's delta joins the deletes and
     # inserts between two retains into replacements of at most 8 values that agree on
@@ -76,10 +77,10 @@ def _apply_movable(h, items, made):
     pos = 0
     group = None            # [start, stop, is_move, number of values]
     for item in items:
-        if isinstance(item, ListDiffItem.Retain):
+        if isinstance(item, Retain):
             pos += item.retain
             group = None
-        elif isinstance(item, ListDiffItem.Delete):
+        elif isinstance(item, Delete):
             if group is None:
                 group = [pos, pos, False, 0]
                 ranges.append(group)
@@ -94,55 +95,72 @@ def _apply_movable(h, items, made):
             group[3] += k
     ranges = [range(a, b) for a, b, _, _ in ranges if b > a]
     to_delete = {}
-    for r in ranges:
-        for p in r:
-            v = h.get(p)
-            if _types.ValueOrContainer.is_container(v):
-                to_delete[v.container.id] = p
+    if ranges:
+        values = h.to_vec()         # (children as their ids; no plain value is one)
+        for r in ranges:
+            for p in r:
+                x = values[p]
+                if isinstance(x, cid_type):
+                    to_delete[x] = p
     # which of them an insert takes back (the first insert of each)
-    left = dict(to_delete)
     kept = set()
-    for item in items:
-        if isinstance(item, ListDiffItem.Insert):
-            for v in item.insert:
-                if _types.ValueOrContainer.is_container(v):
-                    p = left.pop(_resolve(v.container.id, left, made), None)
-                    if p is not None:
-                        kept.add(p)
+    if to_delete:
+        left = dict(to_delete)
+        for item in items:
+            if not isinstance(item, (Retain, Delete)):
+                for v in item.insert:
+                    if isinstance(v, Container):
+                        p = left.pop(_resolve(v.container.id, left, made), None)
+                        if p is not None:
+                            kept.add(p)
     # the rest goes first: each delete's runs between kept children, back to front
     runs = []
     for r in ranges:
-        start = None
-        for p in list(r) + [None]:
-            if p is None or p in kept:
-                if start is not None:
-                    runs.append((start, p if p is not None else r.stop))
-                start = None
-            elif start is None:
-                start = p
-    gone = set()
-    for a, b in reversed(runs):
-        h.delete(a, b - a)
-        gone.update(range(a, b))
+        start = r.start
+        if kept:
+            for p in r:
+                if p in kept:
+                    if p > start:
+                        runs.append((start, p))
+                    start = p + 1
+        if r.stop > start:
+            runs.append((start, r.stop))
     # phys follows the list: original positions, None for what this delta inserts. The
     # cursor stays at a delete (its kept children stay after it) and a retain takes it
-    # past its last element (and so past the kept children before that).
-    phys = [p for p in range(n) if p not in gone]
+    # past its last element (and so past the kept children before that). What lies from
+    # the cursor on is always original elements in their order (a delta only inserts and
+    # moves to before the cursor), so positions there are found by bisection.
+    if runs:
+        from loro_c._doc import ml_delete_runs
+        ml_delete_runs(h.doc(), h.id, runs[::-1])       # (one view of the list for all)
+        phys = []
+        prev = 0
+        for a, b in runs:
+            phys.extend(range(prev, a))
+            prev = b
+        phys.extend(range(prev, n))
+    else:
+        phys = list(range(n))
     held = None             # the children the list holds (the new ones have new ids)
     index = 0
     opos = 0
+    insert = h.insert
     for item in items:
-        if isinstance(item, ListDiffItem.Retain):
+        if isinstance(item, Retain):
             if item.retain:
                 # (what a retain passes lies ahead of the cursor)
-                index = phys.index(opos + item.retain - 1, index) + 1
+                last = opos + item.retain - 1
+                q = bisect_left(phys, last, index)
+                if q == len(phys) or phys[q] != last:
+                    q = phys.index(last, index)
+                index = q + 1
             opos += item.retain
-        elif isinstance(item, ListDiffItem.Delete):
+        elif isinstance(item, Delete):
             opos += item.delete
         else:
             for v in item.insert:
-                if not _types.ValueOrContainer.is_container(v):
-                    h.insert(index, v.value if _types.ValueOrContainer.is_value(v) else v)
+                if not isinstance(v, Container):
+                    insert(index, v.value if isinstance(v, Value) else v)
                     phys.insert(index, None)
                     index += 1
                     continue
@@ -150,7 +168,9 @@ def _apply_movable(h, items, made):
                 p = to_delete.pop(cid, None) if cid in to_delete and to_delete[cid] in kept \
                     else None
                 if p is not None:
-                    q = phys.index(p)
+                    q = bisect_left(phys, p, index)
+                    if q == len(phys) or phys[q] != p:
+                        q = phys.index(p, 0, index)
                     if q >= index:
                         if q != index:
                             h.mov(q, index)
