@@ -125,24 +125,33 @@ def _apply_movable(h, items, made):
                     start = p + 1
         if r.stop > start:
             runs.append((start, r.stop))
-    # phys follows the list: original positions, None for what this delta inserts. The
-    # cursor stays at a delete (its kept children stay after it) and a retain takes it
-    # past its last element (and so past the kept children before that). What lies from
-    # the cursor on is always original elements in their order (a delta only inserts and
-    # moves to before the cursor), so positions there are found by bisection.
+    # The list is `before` (what lies before the cursor: original positions, None for
+    # what this delta inserts) then rest[s0:] (what lies after it: original elements, in
+    # their order, as a delta only inserts and moves to the cursor). The cursor stays at a
+    # delete (its kept children stay after it) and a retain takes it past its last element
+    # (and so past the kept children before that).
     if runs:
         from loro_c._doc import ml_delete_runs
         ml_delete_runs(h.doc(), h.id, runs[::-1])       # (one view of the list for all)
-        phys = []
+        rest = []
         prev = 0
         for a, b in runs:
-            phys.extend(range(prev, a))
+            rest.extend(range(prev, a))
             prev = b
-        phys.extend(range(prev, n))
+        rest.extend(range(prev, n))
     else:
-        phys = list(range(n))
+        rest = list(range(n))
+    # Before the cursor only the kept children are looked up: each gets a number as it
+    # goes there (in order, one per element that goes there) and its position is that
+    # number less the elements numbered before it that a later move took away (counted in
+    # a Fenwick tree: a kept child can be moved back to the cursor from anywhere).
+    nb = 0                  # the length of what lies before the cursor
+    seq = 0                 # the next number
+    number = {}             # kept child (original position) before the cursor -> number
+    gone = [0] * (n + sum(len(item.insert) for item in items
+                          if not isinstance(item, (Retain, Delete))) + 2)
+    s0 = 0
     held = None             # the children the list holds (the new ones have new ids)
-    index = 0
     opos = 0
     insert = h.insert
     for item in items:
@@ -150,46 +159,71 @@ def _apply_movable(h, items, made):
             if item.retain:
                 # (what a retain passes lies ahead of the cursor)
                 last = opos + item.retain - 1
-                q = bisect_left(phys, last, index)
-                if q == len(phys) or phys[q] != last:
-                    q = phys.index(last, index)
-                index = q + 1
+                q = bisect_left(rest, last, s0)
+                if q == len(rest) or rest[q] != last:
+                    q = rest.index(last, s0)        # (raises: not there)
+                if kept:
+                    for j in range(s0, q + 1):
+                        if rest[j] in kept:
+                            number[rest[j]] = seq + j - s0
+                seq += q + 1 - s0
+                nb += q + 1 - s0
+                s0 = q + 1
             opos += item.retain
         elif isinstance(item, Delete):
             opos += item.delete
         else:
             for v in item.insert:
                 if not isinstance(v, Container):
-                    insert(index, v.value if isinstance(v, Value) else v)
-                    phys.insert(index, None)
-                    index += 1
+                    insert(nb, v.value if isinstance(v, Value) else v)
+                    nb += 1
+                    seq += 1
                     continue
-                cid = _resolve(v.container.id, to_delete, made)
-                p = to_delete.pop(cid, None) if cid in to_delete and to_delete[cid] in kept \
-                    else None
-                if p is not None:
-                    q = bisect_left(phys, p, index)
-                    if q == len(phys) or phys[q] != p:
-                        q = phys.index(p, 0, index)
-                    if q >= index:
-                        if q != index:
-                            h.mov(q, index)
-                        phys.insert(index, phys.pop(q))
-                        index += 1
+                cid = v.container.id
+                p = to_delete.get(cid)
+                if p is None and cid in made:
+                    cid = _resolve(cid, to_delete, made)
+                    p = to_delete.get(cid)
+                if p is not None and p in kept:
+                    del to_delete[cid]
+                    q = bisect_left(rest, p, s0)
+                    if q < len(rest) and rest[q] == p:
+                        if q != s0:
+                            h.mov(nb + q - s0, nb)
+                        del rest[q]
+                        nb += 1
                     else:
-                        h.mov(q, index - 1)
-                        phys.insert(index - 1, phys.pop(q))
+                        k = number[p]
+                        h.mov(k - _fenwick_sum(gone, k), nb - 1)
+                        _fenwick_add(gone, k + 1)       # (the tree counts from 1)
+                    number[p] = seq
+                    seq += 1
                 else:
                     if item.is_move:
                         if held is None:
                             held = _children(h)         # (read once, then kept up)
                         if cid in held:
                             continue
-                    made[cid] = h.insert_container(index, _new_container(cid)).id
+                    made[cid] = h.insert_container(nb, _new_container(cid)).id
                     if held is not None:
                         held.add(made[cid])
-                    phys.insert(index, None)
-                    index += 1
+                    nb += 1
+                    seq += 1
+
+
+def _fenwick_add(tree, i):
+    while i < len(tree):
+        tree[i] += 1
+        i += i & -i
+
+
+def _fenwick_sum(tree, k):
+    """How many of the numbers below k (1-based positions 1..k) were added."""
+    total = 0
+    while k > 0:
+        total += tree[k]
+        k -= k & -k
+    return total
 
 
 def _apply_list(h, items, made):
@@ -256,6 +290,7 @@ def _check_positions(doc, batch):
     apply_diff is all or nothing there."""
     lengths = {}
     created = set()
+    Container = _types.ValueOrContainer.Container
     for cid, diff in batch.get_diff():
         if isinstance(diff, Diff.Map):
             created.update(v.container.id for v in diff.diff.updated.values()
@@ -270,22 +305,27 @@ def _check_positions(doc, batch):
                 continue        # a container the document does not have: skipped by apply
             n = 0 if h is None else h.len_unicode if isinstance(diff, Diff.Text) else len(h)
         pos = 0
+        if isinstance(diff, Diff.Text):
+            Retain, Insert = TextDelta.Retain, TextDelta.Insert
+        else:
+            Retain, Insert = ListDiffItem.Retain, ListDiffItem.Insert
         for item in diff.diff:
-            if isinstance(item, (TextDelta.Retain, ListDiffItem.Retain)):
+            if isinstance(item, Retain):
                 pos += item.retain
                 if pos > n:
                     raise OutOfBoundsError(f"Index out of bound. The given pos is {pos}, "
                                            f"but the length is {n}")
-            elif isinstance(item, (TextDelta.Insert, ListDiffItem.Insert)):
+            elif isinstance(item, Insert):
                 k = len(item.insert)
                 n += k
                 pos += k
-                if isinstance(item, ListDiffItem.Insert):
-                    # (a movable list's moved child the document has is moved, not made)
-                    created.update(v.container.id for v in item.insert
-                                   if _types.ValueOrContainer.is_container(v) and not (
-                                       item.is_move and
-                                       doc._known_container(v.container.id) is not None))
+                if Insert is ListDiffItem.Insert:
+                    for v in item.insert:
+                        # (a movable list's moved child the document has is moved, not made)
+                        if isinstance(v, Container) and not (
+                                item.is_move and
+                                doc._known_container(v.container.id) is not None):
+                            created.add(v.container.id)
             else:
                 if pos + item.delete > n:
                     raise OutOfBoundsError(f"delete range {pos}..{pos + item.delete} is out of "
