@@ -243,8 +243,13 @@ def _apply_list(h, items, made):
 
 
 def _insert_values(h, pos, values, made):
+    Value = _types.ValueOrContainer.Value
+    insert = h.insert
     for v, _ in values:
-        _put(v, lambda x: h.insert(pos, x), lambda c: h.insert_container(pos, c), made)
+        if isinstance(v, Value):
+            insert(pos, v.value)        # (the common case, without _put's closures)
+        else:
+            _put(v, lambda x: insert(pos, x), lambda c: h.insert_container(pos, c), made)
         pos += 1
     return pos
 
