@@ -10,7 +10,7 @@ hashbrown (power-of-two tables, 4 and 8 buckets while small, groups of 16 contro
 triangular probing, grown by rehashing in iteration order)."""
 
 try:    # the same replay of string keys in C (this module's steps stay the reference)
-    from loro_c import _hashorder as _fast
+    import loro_c._hashorder as _fast
 except ImportError:     # (a build without it)
     _fast = None
 
