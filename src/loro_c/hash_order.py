@@ -9,6 +9,11 @@ replays the map: the hash (rustc-hash 2's FxHasher on a u32) and the bucket layo
 hashbrown (power-of-two tables, 4 and 8 buckets while small, groups of 16 control bytes,
 triangular probing, grown by rehashing in iteration order)."""
 
+try:    # the same replay of string keys in C (this module's steps stay the reference)
+    import loro_c._hashorder as _fast
+except ImportError:     # (a build without it)
+    _fast = None
+
 _K = 0xF1357AEA2E62A9C5
 _M64 = (1 << 64) - 1
 _GROUP = 16
@@ -169,6 +174,8 @@ def str_key_order(keys):
     keys = list(keys)
     if len(keys) < 2:
         return keys
+    if _fast is not None:
+        return _fast.key_order(keys, "gg")
     return _table_order(_table_order(keys, _hash_str), _hash_str)
 
 
@@ -189,6 +196,8 @@ def undo_key_order(keys):
     keys = list(keys)
     if len(keys) < 2:
         return keys
+    if _fast is not None:
+        return _fast.key_order(keys, "gfg")
     order = _table_order(keys, _hash_str)
     order = _fixed_table_order(order, _hash_str)
     return _table_order(order, _hash_str)

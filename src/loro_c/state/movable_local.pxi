@@ -126,6 +126,67 @@ cdef int local_ml_delete(LoroDoc d, uint32_t c, int64_t pos, int64_t n) except -
     return 0
 
 
+def ml_delete_runs(LoroDoc d, cid, list runs):
+    """Delete the user ranges `runs` ([(start, stop)], each before the one ahead of it in
+    the list: back to front) of movable list `cid` as local ops, the ops local_ml_delete
+    gives for each in turn. The items before a deleted one keep their op positions, so one
+    view of the list serves every run (apply_diff deletes hundreds of runs at a time)."""
+    cdef ml_view v
+    cdef int64_t i, op_pos, pos, n, last = -1
+    cdef lc_op piece
+    cdef int32_t counter
+    cdef int idx
+    cdef lc_span *sp
+    cdef uint32_t t
+    cdef uint32_t leaf
+    cdef int64_t off
+    cdef bint noted = False
+    cdef uint32_t c
+    doc_acquire(d)
+    try:
+        found = d.cid_index.get(cid)
+        if found is None or d.ckind[<uint32_t>found] != KIND_MOVABLE_LIST:
+            raise LoroError(f"{cid} is not a movable list of this document")
+        c = <uint32_t>found
+        t = d.ctree[c]
+        ml_view_build(d, c, &v)
+        try:
+            for run in runs:
+                pos, n = run[0], run[1] - run[0]
+                if pos < 0 or n < 0 or pos + n > (v.n_user if last < 0 else last):
+                    raise OutOfBoundsError(f"delete range {pos}..{pos + n} is out of bounds "
+                                           f"(length {v.n_user})")
+                last = pos
+                if n == 0:
+                    continue
+                if not noted:
+                    check_alive(d, c)
+                    open_txn(d)
+                    ml_note_before(d, c)
+                    noted = True
+                for i in range(n):
+                    op_pos = ml_op_at(&v, pos + i) - i
+                    leaf = d.seq.find_visible(t, op_pos, &idx, &off)
+                    sp = &d.seq.nodes[leaf].u.spans[idx]
+                    memset(&piece, 0, sizeof(lc_op))
+                    piece.start_id = make_id(sp.id.peer, <int32_t>(sp.id.counter + off))
+                    counter = d.log.vv[d.self_idx]
+                    integrate_delete(d.seq, t, make_id(d.self_idx, counter), op_pos, 1, False)
+                    piece.container = c
+                    piece.kind = LC_OP_DELETE
+                    piece.counter = counter
+                    piece.len = 1
+                    piece.pos = op_pos
+                    piece.arg = 1
+                    ml_log_local(d, &piece, pos)
+        finally:
+            ml_view_free(&v)
+            if noted:
+                ml_invalidate(d, c)
+    finally:
+        doc_release(d)
+
+
 cdef int local_ml_move(LoroDoc d, uint32_t c, int64_t from_pos, int64_t to_pos) except -1:
     cdef ml_view v
     cdef int64_t op_from, op_to, e, slot, left = -1

@@ -1,0 +1,189 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""hash_order's string-key replay in C: rustc-hash 2's FxHasher on str keys and
+hashbrown's table (the same steps as hash_order._table_order and _fixed_table_order, which
+stay the reference). A map diff of thousands of keys is ordered this way on every
+apply_diff and undo."""
+from libc.stdint cimport uint64_t, int64_t
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy
+
+cdef extern from *:
+    """
+    static inline uint64_t lc_fold_mul(uint64_t x, uint64_t y) {
+        unsigned __int128 f = (unsigned __int128)x * y;
+        return (uint64_t)f ^ (uint64_t)(f >> 64);
+    }
+    static inline uint64_t lc_le(const unsigned char *p, int n) {
+        uint64_t v = 0;
+        for (int i = n - 1; i >= 0; i--) v = (v << 8) | p[i];
+        return v;
+    }
+    """
+    uint64_t lc_fold_mul(uint64_t x, uint64_t y) nogil
+    uint64_t lc_le(const unsigned char *p, int n) nogil
+
+cdef uint64_t _K = 0xF1357AEA2E62A9C5ULL
+cdef uint64_t _SEED1 = 0x243F6A8885A308D3ULL
+cdef uint64_t _SEED2 = 0x13198A2E03707344ULL
+cdef uint64_t _NO_COLLAPSE = 0xA4093822299F31D0ULL
+cdef int64_t _GROUP = 16
+
+
+cdef uint64_t hash_bytes(const unsigned char *b, int64_t n) noexcept nogil:
+    cdef uint64_t s0 = _SEED1, s1 = _SEED2, x, y, t
+    cdef int64_t off = 0, bulk
+    if n <= 16:
+        if n >= 8:
+            s0 ^= lc_le(b, 8)
+            s1 ^= lc_le(b + n - 8, 8)
+        elif n >= 4:
+            s0 ^= lc_le(b, 4)
+            s1 ^= lc_le(b + n - 4, 4)
+        elif n > 0:
+            s0 ^= b[0]
+            s1 ^= (<uint64_t>b[n - 1] << 8) | b[n // 2]
+    else:
+        bulk = n - 1
+        while bulk - off >= 16:
+            x = lc_le(b + off, 8)
+            y = lc_le(b + off + 8, 8)
+            t = lc_fold_mul(s0 ^ x, _NO_COLLAPSE ^ y)
+            s0 = s1
+            s1 = t
+            off += 16
+        s0 ^= lc_le(b + n - 16, 8)
+        s1 ^= lc_le(b + n - 8, 8)
+    return lc_fold_mul(s0, s1) ^ <uint64_t>n
+
+
+cdef uint64_t hash_str(str s) except? 0:
+    cdef bytes e = s.encode()
+    cdef uint64_t h = hash_bytes(<const unsigned char *>(<char *>e), len(e)) * _K
+    h = (h + 0xFF) * _K
+    return (h << 26) | (h >> 38)
+
+
+cdef int64_t buckets_for(int64_t capacity) noexcept:
+    cdef int64_t want, n = 1
+    if capacity < 8:
+        return 4 if capacity < 4 else 8
+    want = capacity * 8 // 7
+    while n < want:
+        n <<= 1
+    return n
+
+
+cdef int64_t capacity_of(int64_t buckets) noexcept:
+    return buckets - 1 if buckets <= 8 else buckets // 8 * 7
+
+
+cdef int64_t slot(int64_t *table, int64_t n, uint64_t h) noexcept:
+    cdef int64_t mask = n - 1, pos = <int64_t>(h & <uint64_t>mask), stride = 0, i, bit
+    if n < _GROUP:
+        for i in range(pos, n):
+            if table[i] < 0:
+                return i
+        for i in range(n):
+            if table[i] < 0:
+                return i
+        return -1
+    while True:
+        for bit in range(_GROUP):
+            i = (pos + bit) & mask
+            if table[i] < 0:
+                return i
+        stride += _GROUP
+        pos = (pos + stride) & mask
+
+
+cdef class _Table:
+    """A hashbrown table of key numbers (-1 empty), their hashes in `hs`."""
+    cdef int64_t *t
+    cdef int64_t size
+    cdef int64_t room
+    cdef uint64_t *hs
+
+    def __dealloc__(self):
+        free(self.t)
+
+    cdef int grow(self) except -1:
+        cdef int64_t held = 0, i, k, size
+        cdef int64_t *old = self.t
+        cdef int64_t old_size = self.size
+        for i in range(old_size):
+            if old[i] >= 0:
+                held += 1
+        size = buckets_for(max(held + 1, (capacity_of(old_size) if old_size else 0) + 1))
+        self.t = <int64_t *>malloc(size * sizeof(int64_t))
+        if self.t == NULL:
+            self.t = old
+            raise MemoryError()
+        for i in range(size):
+            self.t[i] = -1
+        self.size = size
+        for i in range(old_size):
+            k = old[i]
+            if k >= 0:
+                self.t[slot(self.t, size, self.hs[k])] = k
+        free(old)
+        self.room = capacity_of(size) - held
+        return 0
+
+    cdef int fixed(self, int64_t nkeys) except -1:
+        free(self.t)
+        self.size = buckets_for(nkeys)
+        self.t = <int64_t *>malloc(self.size * sizeof(int64_t))
+        if self.t == NULL:
+            raise MemoryError()
+        for i in range(self.size):
+            self.t[i] = -1
+        self.room = capacity_of(self.size)
+        return 0
+
+    cdef list order(self):
+        return [self.t[i] for i in range(self.size) if self.t[i] >= 0]
+
+
+cdef list _grown_order(list ks, uint64_t *hs):
+    cdef _Table tb = _Table()
+    cdef int64_t k
+    tb.hs = hs
+    for k in ks:
+        if tb.room == 0:
+            tb.grow()
+        tb.t[slot(tb.t, tb.size, hs[k])] = k
+        tb.room -= 1
+    return tb.order()
+
+
+cdef list _fixed_order(list ks, uint64_t *hs):
+    cdef _Table tb = _Table()
+    cdef int64_t k
+    tb.hs = hs
+    tb.fixed(len(ks))
+    for k in ks:
+        tb.t[slot(tb.t, tb.size, hs[k])] = k
+    return tb.order()
+
+
+def key_order(keys, str passes):
+    """The str `keys` after going through hash maps in turn, one per letter of `passes`:
+    'g' a map grown as they come, 'f' a map made with room for all of them."""
+    keys = list(keys)
+    cdef Py_ssize_t n = len(keys), i
+    cdef uint64_t *hs = <uint64_t *>malloc((n + 1) * sizeof(uint64_t))
+    if hs == NULL:
+        raise MemoryError()
+    try:
+        for i in range(n):
+            hs[i] = hash_str(keys[i])
+        ks = list(range(n))
+        for p in passes:
+            ks = _grown_order(ks, hs) if p == "g" else _fixed_order(ks, hs)
+        return [keys[k] for k in ks]
+    finally:
+        free(hs)
+
+
+def str_hash(str s):
+    return hash_str(s)
