@@ -6,13 +6,26 @@ apply_diff and undo."""
 from libc.stdint cimport uint64_t, int64_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
+from loro_c.fxhash cimport hb_buckets_for, hb_capacity_of, hb_slot_of
 
 cdef extern from *:
     """
+    #if defined(__SIZEOF_INT128__) && !defined(LC_NO_INT128)
     static inline uint64_t lc_fold_mul(uint64_t x, uint64_t y) {
         unsigned __int128 f = (unsigned __int128)x * y;
         return (uint64_t)f ^ (uint64_t)(f >> 64);
     }
+    #else
+    /* compilers without a 128-bit integer (MSVC): the product from 32-bit halves */
+    static inline uint64_t lc_fold_mul(uint64_t x, uint64_t y) {
+        uint64_t x0 = (uint32_t)x, x1 = x >> 32, y0 = (uint32_t)y, y1 = y >> 32;
+        uint64_t p00 = x0 * y0, p01 = x0 * y1, p10 = x1 * y0, p11 = x1 * y1;
+        uint64_t mid = (p00 >> 32) + (uint32_t)p01 + (uint32_t)p10;
+        uint64_t lo = (mid << 32) | (uint32_t)p00;
+        uint64_t hi = p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
+        return lo ^ hi;
+    }
+    #endif
     static inline uint64_t lc_le(const unsigned char *p, int n) {
         uint64_t v = 0;
         for (int i = n - 1; i >= 0; i--) v = (v << 8) | p[i];
@@ -26,7 +39,6 @@ cdef uint64_t _K = 0xF1357AEA2E62A9C5ULL
 cdef uint64_t _SEED1 = 0x243F6A8885A308D3ULL
 cdef uint64_t _SEED2 = 0x13198A2E03707344ULL
 cdef uint64_t _NO_COLLAPSE = 0xA4093822299F31D0ULL
-cdef int64_t _GROUP = 16
 
 
 cdef uint64_t hash_bytes(const unsigned char *b, int64_t n) noexcept nogil:
@@ -63,39 +75,6 @@ cdef uint64_t hash_str(str s) except? 0:
     return (h << 26) | (h >> 38)
 
 
-cdef int64_t buckets_for(int64_t capacity) noexcept:
-    cdef int64_t want, n = 1
-    if capacity < 8:
-        return 4 if capacity < 4 else 8
-    want = capacity * 8 // 7
-    while n < want:
-        n <<= 1
-    return n
-
-
-cdef int64_t capacity_of(int64_t buckets) noexcept:
-    return buckets - 1 if buckets <= 8 else buckets // 8 * 7
-
-
-cdef int64_t slot(int64_t *table, int64_t n, uint64_t h) noexcept:
-    cdef int64_t mask = n - 1, pos = <int64_t>(h & <uint64_t>mask), stride = 0, i, bit
-    if n < _GROUP:
-        for i in range(pos, n):
-            if table[i] < 0:
-                return i
-        for i in range(n):
-            if table[i] < 0:
-                return i
-        return -1
-    while True:
-        for bit in range(_GROUP):
-            i = (pos + bit) & mask
-            if table[i] < 0:
-                return i
-        stride += _GROUP
-        pos = (pos + stride) & mask
-
-
 cdef class _Table:
     """A hashbrown table of key numbers (-1 empty), their hashes in `hs`."""
     cdef int64_t *t
@@ -113,7 +92,7 @@ cdef class _Table:
         for i in range(old_size):
             if old[i] >= 0:
                 held += 1
-        size = buckets_for(max(held + 1, (capacity_of(old_size) if old_size else 0) + 1))
+        size = hb_buckets_for(max(held + 1, (hb_capacity_of(old_size) if old_size else 0) + 1))
         self.t = <int64_t *>malloc(size * sizeof(int64_t))
         if self.t == NULL:
             self.t = old
@@ -124,20 +103,20 @@ cdef class _Table:
         for i in range(old_size):
             k = old[i]
             if k >= 0:
-                self.t[slot(self.t, size, self.hs[k])] = k
+                self.t[hb_slot_of(self.t, size, self.hs[k])] = k
         free(old)
-        self.room = capacity_of(size) - held
+        self.room = hb_capacity_of(size) - held
         return 0
 
     cdef int fixed(self, int64_t nkeys) except -1:
         free(self.t)
-        self.size = buckets_for(nkeys)
+        self.size = hb_buckets_for(nkeys)
         self.t = <int64_t *>malloc(self.size * sizeof(int64_t))
         if self.t == NULL:
             raise MemoryError()
         for i in range(self.size):
             self.t[i] = -1
-        self.room = capacity_of(self.size)
+        self.room = hb_capacity_of(self.size)
         return 0
 
     cdef list order(self):
@@ -151,7 +130,7 @@ cdef list _grown_order(list ks, uint64_t *hs):
     for k in ks:
         if tb.room == 0:
             tb.grow()
-        tb.t[slot(tb.t, tb.size, hs[k])] = k
+        tb.t[hb_slot_of(tb.t, tb.size, hs[k])] = k
         tb.room -= 1
     return tb.order()
 
@@ -162,7 +141,7 @@ cdef list _fixed_order(list ks, uint64_t *hs):
     tb.hs = hs
     tb.fixed(len(ks))
     for k in ks:
-        tb.t[slot(tb.t, tb.size, hs[k])] = k
+        tb.t[hb_slot_of(tb.t, tb.size, hs[k])] = k
     return tb.order()
 
 
