@@ -135,45 +135,31 @@ cdef int64_t creator_holding(LoroDoc d, uint32_t c) except -2:
     holds `c` through that op: the op's key of a map, its element of a list or movable
     list, its node of a tree (for a node's meta map); else -1."""
     cdef OpLog log = d.log
-    cdef int64_t ch, k, el, vslot
-    cdef uint32_t p, leaf
-    cdef int slot
-    cdef lc_map_entry *e
+    cdef int64_t k, el, vslot
+    cdef uint32_t p, found
     cdef MovableState s
     cdef TreeMoves tm
     cdef int kind
     cdef lc_span *sp
     cid = d.cids[c]
-    # (the engine stores the very id object it made, so `is` settles most checks below
-    # without ContainerID's Python-level __eq__)
     if not isinstance(cid, _types.ContainerID.Normal):
         return -1
-    found = log.peer_map.get(cid.peer)
-    if found is None or (d.shallow_base is not None
-                         and cid.counter < <int32_t>d.shallow_base.get(<uint32_t>found, 0)):
-        return -1
-    k = creating_op(d, <uint32_t>found, <int32_t>cid.counter)
+    k = child_op(d, cid, &found, True)
     if k < 0:
         return -1
     p = log.ops[k].container
     kind = d.ckind[p]
     if kind == KIND_MAP:
-        e = lc_map_find(&d.maps[d.ctree[p]], <uint32_t>log.ops[k].pos)
-        if e != NULL and e.slot == log.ops[k].arg and log.ops[k].kind == LC_OP_MAP_SET \
-                and (d.log.values[log.ops[k].arg] is cid or d.log.values[log.ops[k].arg] == cid):
+        if (map_key_holds(d, p, &log.ops[k]) and log.ops[k].kind == LC_OP_MAP_SET
+                and same_id(log.values[log.ops[k].arg], cid)):
             return p
         return -1
     if kind == KIND_LIST:
-        try:
-            leaf = locate(d.seq, make_id(<uint32_t>found, <int32_t>cid.counter), &slot)
-        except AssertionError:
-            return -1
-        sp = &d.seq.nodes[leaf].u.spans[slot]
+        sp = list_atom(d, p, found, <int32_t>cid.counter)
         # the element must hold this very id (a malformed history may name a container
         # that no op of its parent created)
-        if (d.seq.nodes[leaf].tree == d.ctree[p] and span_visible(sp)
-                and (d.log.values[sp.content + (cid.counter - sp.id.counter)] is cid
-                     or d.log.values[sp.content + (cid.counter - sp.id.counter)] == cid)):
+        if (sp != NULL and span_visible(sp)
+                and same_id(log.values[sp.content + (cid.counter - sp.id.counter)], cid)):
             return p
         return -1
     if kind == KIND_TREE:
@@ -187,33 +173,74 @@ cdef int64_t creator_holding(LoroDoc d, uint32_t c) except -2:
         return -1
     # the element the op inserted or set keeps this op's value and has a shown list item
     s = d.mls
-    if log.ops[k].kind == LC_OP_INSERT:
-        vslot = log.ops[k].arg + (cid.counter - log.ops[k].counter)
-        el = s.slot_elem[vslot] if 0 <= vslot < s.cap_slot else -1
-    elif log.ops[k].kind == LC_OP_SET:
-        vslot = log.ops[k].arg
-        el = ml_find_elem(d, p, log.ops[k].start_id.peer, <uint32_t>log.ops[k].start_id.counter)
-    else:
+    el = ml_elem_of_op(d, s, p, &log.ops[k], <int32_t>cid.counter, &vslot)
+    if (el < 0 or s.elems[el].val_slot != vslot or s.elems[el].pos_slot < 0
+            or not same_id(log.values[vslot], cid)):
         return -1
-    if el < 0 or s.elems[el].val_slot != vslot or s.elems[el].pos_slot < 0 \
-            or (d.log.values[vslot] is not cid and d.log.values[vslot] != cid):
+    sp = list_atom(d, p, s.elems[el].pos_peer, s.elems[el].pos_counter)
+    return p if sp != NULL and span_visible(sp) else -1
+
+
+# -- the op that created a child container, and what its parent holds of it (also asked
+# by state/snapshot.pxi: parent_container, held_in_store) ----------------------------------
+
+cdef int64_t child_op(LoroDoc d, object cid, uint32_t *peer, bint in_txn) except -2:
+    """The op that created child container `cid` (its peer's index in `peer`): -1 when
+    the log holds none (yet: a thin load parses its history later), -3 when it lies before
+    a shallow document's root. `in_txn`: look in the open transaction too."""
+    found = d.log.peer_map.get(cid.peer)
+    if found is None:
         return -1
+    peer[0] = <uint32_t>found
+    if d.shallow_base is not None and cid.counter < <int32_t>d.shallow_base.get(peer[0], 0):
+        return -3
+    return creating_op(d, peer[0], <int32_t>cid.counter, in_txn)
+
+
+cdef inline bint same_id(object value, object cid):
+    # (the engine stores the very id object it made, so `is` settles most checks without
+    # ContainerID's Python-level __eq__)
+    return value is cid or value == cid
+
+
+cdef inline bint map_key_holds(LoroDoc d, uint32_t p, const lc_op *op) noexcept:
+    """Whether map `p`'s key of `op` is still won by that op's value."""
+    cdef lc_map_entry *e = lc_map_find(&d.maps[d.ctree[p]], <uint32_t>op.pos)
+    return e != NULL and e.slot == op.arg
+
+
+cdef lc_span *list_atom(LoroDoc d, uint32_t p, uint32_t peer, int32_t counter) except? NULL:
+    """The span of sequence container `p` holding atom (peer index, counter), or NULL."""
+    cdef uint32_t leaf
+    cdef int slot
     try:
-        leaf = locate(d.seq, make_id(s.elems[el].pos_peer, s.elems[el].pos_counter), &slot)
+        leaf = locate(d.seq, make_id(peer, counter), &slot)
     except AssertionError:
-        return -1
-    if (d.seq.nodes[leaf].tree == d.ctree[p]
-            and span_visible(&d.seq.nodes[leaf].u.spans[slot])):
-        return p
+        return NULL
+    if d.seq.nodes[leaf].tree != d.ctree[p]:
+        return NULL
+    return &d.seq.nodes[leaf].u.spans[slot]
+
+
+cdef int64_t ml_elem_of_op(LoroDoc d, MovableState s, uint32_t p, const lc_op *op,
+                           int32_t counter, int64_t *vslot) except -2:
+    """The element of movable list `p` that `op` (an insert holding id `counter`, or a set)
+    gave a value, and that value's slot; -1 for other ops or no such element."""
+    if op.kind == LC_OP_INSERT:
+        vslot[0] = op.arg + (counter - op.counter)
+        return s.slot_elem[vslot[0]] if 0 <= vslot[0] < s.cap_slot else -1
+    if op.kind == LC_OP_SET:
+        vslot[0] = op.arg
+        return ml_find_elem(d, p, op.start_id.peer, <uint32_t>op.start_id.counter)
     return -1
 
 
-cdef int64_t creating_op(LoroDoc d, uint32_t peer, int32_t counter) except -2:
+cdef int64_t creating_op(LoroDoc d, uint32_t peer, int32_t counter, bint in_txn) except -2:
     """The op holding id (peer index, counter): in the open transaction (its ops have no
-    change record yet), or in a change of the log; -1 if none."""
+    change record yet; with `in_txn`), or in a change of the log; -1 if none."""
     cdef OpLog log = d.log
     cdef int64_t lo, hi, mid, ch, k
-    if d.txn_open and peer == d.self_idx and counter >= <int32_t>d.txn_counter:
+    if in_txn and d.txn_open and peer == d.self_idx and counter >= <int32_t>d.txn_counter:
         lo = d.txn_merge_floor
         hi = log.n_ops
         while lo < hi:

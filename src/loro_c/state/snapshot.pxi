@@ -213,28 +213,17 @@ cdef bint held_in_store(LoroDoc d, uint32_t c) except -1:
     movable list for the element the op inserted or set: each in O(log n), since the
     children left out are asked again at every import."""
     cdef OpLog log = d.log
-    cdef int64_t ch, k
-    cdef uint32_t p, leaf
-    cdef int slot
-    cdef int64_t el, vslot
+    cdef int64_t k, el, vslot
+    cdef uint32_t p, found
     cdef MovableState s
     cdef int kind
-    cdef lc_map_entry *e
+    cdef lc_span *sp
     cid = d.cids[c]
-    found = log.peer_map.get(cid.peer)
-    if found is None:
-        # no op of the log creates it (yet: a thin load parses its history later): no
-        # parent's diff named it
-        return False
-    if (d.shallow_base is not None
-            and cid.counter < <int32_t>d.shallow_base.get(<uint32_t>found, 0)):
+    k = child_op(d, cid, &found, False)     # (doc/liveness.pxi)
+    if k == -3:
         return True
-    ch = log.find_change(<uint32_t>found, <int32_t>cid.counter)
-    if ch < 0:
-        return False
-    k = log.find_op(ch, <int32_t>cid.counter)
-    if (k >= <int64_t>(log.changes[ch].ops_off + log.changes[ch].ops_len)
-            or log.ops[k].counter > cid.counter):
+    if k < 0:
+        # no op of the log creates it: no parent's diff named it
         return False
     p = log.ops[k].container
     if d.croot[p] == ROOT_NONE and d.unstored and d.cids[p] in d.unstored:
@@ -242,17 +231,12 @@ cdef bint held_in_store(LoroDoc d, uint32_t c) except -1:
     kind = d.ckind[p]
     if kind == KIND_MAP:
         # the creating op's value is the key's only when that op still wins it
-        e = lc_map_find(&d.maps[d.ctree[p]], <uint32_t>log.ops[k].pos)
-        return e != NULL and e.slot == log.ops[k].arg
+        return map_key_holds(d, p, &log.ops[k])
     if kind == KIND_LIST:
         # a list's element has its creating op's id: alive, it holds the child (found in
         # the atom index, not by reading the list: dead children recheck at every import)
-        try:
-            leaf = locate(d.seq, make_id(<uint32_t>found, <int32_t>cid.counter), &slot)
-        except AssertionError:
-            return False
-        return (d.seq.nodes[leaf].tree == d.ctree[p]
-                and span_visible(&d.seq.nodes[leaf].u.spans[slot]))
+        sp = list_atom(d, p, found, <int32_t>cid.counter)
+        return sp != NULL and span_visible(sp)
     if kind != KIND_MOVABLE_LIST:
         return True
     # a movable list's diff names the value of every element an op of it touched, deleted
@@ -260,14 +244,7 @@ cdef bint held_in_store(LoroDoc d, uint32_t c) except -1:
     # is stored, one whose value a later set of that import replaced is not): it holds the
     # child while the element the op gave it to keeps this op's value
     s = ml_state(d)
-    if log.ops[k].kind == LC_OP_INSERT:
-        vslot = log.ops[k].arg + (cid.counter - log.ops[k].counter)
-        el = s.slot_elem[vslot] if 0 <= vslot < s.cap_slot else -1
-    elif log.ops[k].kind == LC_OP_SET:
-        vslot = log.ops[k].arg
-        el = ml_find_elem(d, p, log.ops[k].start_id.peer, <uint32_t>log.ops[k].start_id.counter)
-    else:
-        return False
+    el = ml_elem_of_op(d, s, p, &log.ops[k], <int32_t>cid.counter, &vslot)
     return el >= 0 and s.elems[el].val_slot == vslot
 
 
