@@ -259,13 +259,14 @@ cdef list imported_changes(OpLog log, list old_vv):
     return out
 
 
-cdef bint several_peers_imported(LoroDoc doc, list old_vv) noexcept:
+cdef bint several_peers_imported(LoroDoc doc, list old_vv) except -1:
     """Whether the import brought ops of more than one peer."""
     cdef OpLog log = doc.log
     cdef uint32_t p
     cdef int n = 0
+    cdef Py_ssize_t n_old = len(old_vv)
     for p in range(log.n_peers):
-        if log.vv[p] > (old_vv[p] if p < len(old_vv) else 0):
+        if log.vv[p] > (<int32_t>old_vv[p] if p < n_old else 0):
             n += 1
             if n > 1:
                 return True
