@@ -621,6 +621,11 @@ def diff_batch(LoroDoc doc, bint tree_views=False):
     try:
         for cd in collect(doc, True, True, changed):
             batch.push(cd.target, cd.diff)
+        if doc.evs is not None and doc.evs.before is not None and doc.evs.style_elems:
+            # the texts this move left alone keep their style map elements (as after a
+            # checkout: batch_done); a diff(a, a) once dropped them, so the next diff
+            # guessed where loro's elements are
+            carry_style_elems(doc, doc.evs.before)
         ml_events_done(doc)
         tree_events_done(doc)
         batch._idlp = _idlp_sink

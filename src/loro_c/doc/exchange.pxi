@@ -156,6 +156,13 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
             finally:
                 d.evlog.on = 1
                 d.evlog.n = 0
+            if d.mls is not None:
+                # loro loads the snapshot without its diff calculator: the move to the
+                # latest version is the first walk its MovableList maps note (the move
+                # above once fed them the snapshot's elements, reordering seed 543's
+                # Checkout items)
+                d.mls.calc_walks = None
+                d.mls.calc_keys = None
         if load_first:
             backing_from_snapshot(d, blobs[0])     # (its texts, as loro loads them first)
         if load_first and d.snap_roots is not None:
