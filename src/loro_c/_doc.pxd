@@ -348,6 +348,17 @@ cdef class DocCore:
     cdef uint32_t buf_serial        # the last buffer number given out
     cdef int64_t flushed_ops, flushed_text, flushed_changes   # the log as lstr_flush left it
     cdef tuple snapshot_cache       # (document stamp, the last snapshot export's bytes)
+    # each container's state entry as the last snapshot export wrote it (state/snapshot.pxi
+    # snapshot_state_entries): (key, ContainerWrapper bytes) by container index, None where
+    # none is kept; the list None after a change that is not an op of one container (a
+    # checkout, a rebuild, an undone import: snap_forget). `sdirty[c]` (c < n_sdirty) marks a
+    # container whose state changed since its entry was kept: the one flag an op sets
+    cdef list snap_entries
+    cdef uint8_t *sdirty
+    cdef int64_t n_sdirty
+    cdef list snap_listed           # the containers that export listed, in order
+    cdef list snap_order            # its entries' positions in key order
+    cdef dict snap_meta             # tree container -> its meta maps' entries for snap_listed
     # state/snapshot.pxi note_store_entries: child containers loro's state store never held
     # (ids, left out of a snapshot's state), and the containers already looked at
     cdef set unstored
@@ -659,3 +670,17 @@ cdef inline int ev_note_op(LoroDoc d, const lc_op *op, uint32_t peer) except -1 
         # only marks it touched
         return ev_note(d, op.container, LC_EV_COUNTER, peer, op.counter, 1, 0, 0.0)
     return 0
+
+
+cdef inline void snap_mark(LoroDoc d, uint32_t c) noexcept nogil:
+    """Container `c`'s state changed: its kept snapshot entry is stale."""
+    if c < d.n_sdirty:
+        d.sdirty[c] = 1
+
+
+cdef inline void snap_forget(LoroDoc d) noexcept:
+    """The state changed other than by ops of one container each: keep no entry."""
+    d.snap_entries = None
+    d.snap_meta = None
+    d.snap_listed = None
+    d.snap_order = None

@@ -27,7 +27,7 @@ from loro_c._doc cimport (LoroDoc, group_change, group_kept, lstr_place, lval_pl
 from loro_c._doc cimport (kind_has_state, op_fits_kind, container_index, show_root, ensure_tvv, commit_txn,
                           move_tracker_to_change, move_tracker_to_head, move_tracker_home, map_history_drop, apply_change_ops,
                           rebuild_state, flush_import_deltas, ml_after_undo,
-                          tree_after_undo, shallow_apply_root_change)
+                          tree_after_undo, shallow_apply_root_change, snap_forget)
 from loro_c._doc cimport meta_queue, lnum_flush, lnum_flush_marked      # tree nodes' meta maps (doc/registry.pxi)
 from loro_c._doc import kind_of_type, _TYPE_NAMES
 from loro_c.errors import LoroError, DecodeError
@@ -287,6 +287,7 @@ cdef undo(LoroDoc doc, ImportRun run, bint state_touched):
     cdef OpLog log = doc.log
     cdef int64_t i
     cdef bint rebuild = False
+    snap_forget(doc)    # (the containers it registered go: their indices are given again)
     doc.journal_on = False
     flush_import_deltas(doc, False)
     if state_touched:

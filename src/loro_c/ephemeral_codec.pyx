@@ -304,8 +304,23 @@ cdef object r_cid(Reader* r):
         ok(r, read_uleb64(r, &peer))
         ok(r, read_zigzag32(r, &counter))
         ok(r, read_u8(r, &ct))
-        return CID_NORMAL(peer, counter, CT_FROM_HIST(ct))
+        key = (peer, counter, ct)
+        cid = _normal_cids.get(key)
+        if cid is None:
+            cid = CID_NORMAL(peer, counter, CT_FROM_HIST(ct))
+            if len(_normal_cids) >= NORMAL_CIDS_MAX:
+                _normal_cids.clear()
+            _normal_cids[key] = cid
+        return cid
     bad(f"unknown ContainerID variant {kind}")
+
+
+# Normal ContainerIDs decoded, by (peer, counter, historical type byte): ids are immutable,
+# and a snapshot's state names each child container in its parent's value (thousands of
+# them, and again when the same document is loaded again). Bounded: cleared when full.
+cdef dict _normal_cids = {}
+cdef enum:
+    NORMAL_CIDS_MAX = 1 << 16
 
 
 cdef object r_value(Reader* r, int depth):

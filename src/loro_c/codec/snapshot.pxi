@@ -2,6 +2,25 @@
 # SSTable, shallow-root state). loro_c reads the oplog's change blocks as history, checks
 # its version, and reads which root containers the state names.
 
+# ContainerIDs of state keys, by the key's bytes (ids are immutable): a snapshot load reads
+# each key twice (its state, then which containers the state lists), and a server loads
+# the same documents again. Bounded: cleared when full.
+cdef dict _key_cids = {}
+cdef enum:
+    KEY_CIDS_MAX = 1 << 16
+
+
+cdef object cid_of_key(bytes key):
+    """ContainerID.from_bytes(key), kept (DecodeError for a malformed key, not kept)."""
+    cid = _key_cids.get(key)
+    if cid is None:
+        cid = _types.ContainerID.from_bytes(key)
+        if len(_key_cids) >= KEY_CIDS_MAX:
+            _key_cids.clear()
+        _key_cids[key] = cid
+    return cid
+
+
 cdef object snapshot_state_roots(Reader* body):
     """Root container ids named by the state section of a mode-3 body (none when the state
     was left out), and whether roots it does not name are hidden when empty. A shallow
@@ -15,12 +34,12 @@ cdef object snapshot_state_roots(Reader* body):
         for key, value in sst_entries(&secs[1]):
             if key == b"fr" or not key or not (key[0] & 0x80):
                 continue
-            roots.append(_types.ContainerID.from_bytes(key))
+            roots.append(cid_of_key(key))
     if secs[2].len > 0:
         for key, value in sst_entries(&secs[2]):
             if key == b"fr" or not key or not (key[0] & 0x80):
                 continue
-            cid = _types.ContainerID.from_bytes(key)
+            cid = cid_of_key(key)
             if cid not in roots:
                 roots.append(cid)
     return roots, hide
@@ -42,7 +61,7 @@ def snapshot_state_containers(bytes data not None):
     for key, value in sst_entries(&secs[1]):
         if key == b"fr" or not key:
             continue
-        out.append(_types.ContainerID.from_bytes(key))
+        out.append(cid_of_key(key))
     return out
 
 

@@ -143,61 +143,115 @@ cdef int sst_store_block(Writer* out, bytes raw, list metas, bytes first_key, by
     return 0
 
 
-cdef class _SstBlock:
-    """A normal block being filled: entry bytes, entry offsets, first and last key."""
-    cdef bytearray data
-    cdef list offsets
-    cdef bytes first_key, last_key
-
-    cdef bytes finish(self):
-        cdef bytearray body = bytearray(self.data)
-        for off in self.offsets:
-            body += int(off).to_bytes(2, "little")
-        body += len(self.offsets).to_bytes(2, "little")
-        return bytes(body)
+cdef enum:
+    SST_MAX_ENTRIES = 2048      # entries of one normal block: each takes 5 bytes at least
 
 
-cdef bytes sst_build(list entries, dict frames=None):
-    """An SSTable of (key, value) pairs (sorted here); empty bytes for no entries (`frames`:
-    see sst_store_block)."""
-    cdef Writer w
+cdef int sst_finish_block(Writer* out, Writer* blk, const uint16_t* offs, Py_ssize_t n_off,
+                          list metas, bytes first_key, bytes last_key, tuple blocks) except -1:
+    """Store the normal block in `blk`: its entries, their offsets, their count (u16 LE).
+    `blocks` (old, new): the (bytes, stored form, packed, checksum) of each normal block of
+    the last build, in order, and this build's: a block equal to the last build's block at
+    its place is stored as it was (compared, not compressed and hashed again)."""
+    cdef Py_ssize_t i, k
+    cdef bytes raw, stored
+    cdef tuple got = None
+    cdef list old
+    if writer_reserve(blk, 2 * n_off + 2) < 0:
+        raise_writer_error(blk)
+    for i in range(n_off):
+        blk.data[blk.len + 2 * i] = <unsigned char>(offs[i] & 0xFF)
+        blk.data[blk.len + 2 * i + 1] = <unsigned char>(offs[i] >> 8)
+    blk.len += 2 * n_off
+    blk.data[blk.len] = <unsigned char>(n_off & 0xFF)
+    blk.data[blk.len + 1] = <unsigned char>(n_off >> 8)
+    blk.len += 2
+    raw = PyBytes_FromStringAndSize(<const char*>blk.data, blk.len)
+    if blocks is None:
+        return sst_store_block(out, raw, metas, first_key, last_key, False)
+    old = <list>blocks[0]
+    k = len(<list>blocks[1])
+    if k < len(old) and (<tuple>old[k])[0] == raw:
+        got = <tuple>old[k]
+    if got is None:
+        stored = lz4_compress_frame(<const unsigned char*>PyBytes_AS_STRING(raw),
+                                    PyBytes_GET_SIZE(raw))
+        packed = PyBytes_GET_SIZE(stored) <= PyBytes_GET_SIZE(raw)
+        if not packed:
+            stored = raw
+        got = (raw, stored, packed, xxh32_released(<const unsigned char*>PyBytes_AS_STRING(stored),
+                                                   PyBytes_GET_SIZE(stored), LORO_SEED))
+    (<list>blocks[1]).append(got)
+    stored = got[1]
+    metas.append((out.len, first_key, 1 if got[2] else 0, last_key))
+    wchk(out, write_bytes(out, <const unsigned char*>PyBytes_AS_STRING(stored), PyBytes_GET_SIZE(stored)))
+    wchk(out, write_u32_le(out, <uint32_t>got[3]))
+    return 0
+
+
+cdef bytes sst_build(list entries, dict frames=None, tuple blocks=None, bint presorted=False):
+    """An SSTable of (key, value) pairs of bytes (sorted here); empty bytes for no entries
+    (`frames`: see sst_store_block). A normal block holds its first entry's value, then
+    per entry its key's prefix length shared with the first key, the rest of the key and
+    the value; the blocks are filled in C (a state section has an entry per container).
+    `blocks`: see sst_finish_block; `presorted`: the entries are in key order already."""
+    cdef Writer w, blk
     cdef list metas = []
-    cdef _SstBlock blk = None
-    cdef Py_ssize_t prefix, lim, size
+    cdef uint16_t offs[SST_MAX_ENTRIES]
+    cdef Py_ssize_t n_off = 0, prefix, lim, klen, vlen
+    cdef bytes key, value, first_key = None, last_key = None
+    cdef const unsigned char* kp
+    cdef const unsigned char* fp
+    cdef unsigned char* p
+    cdef bint open_blk = False
     if not entries:
         return b""
-    entries = sorted(entries)
+    if not presorted:
+        entries = sorted(entries)
     if writer_init(&w, 4096) < 0:
         raise_writer_error(&w)
+    if writer_init(&blk, SST_BLOCK_SIZE + 64) < 0:
+        writer_free(&w)
+        raise_writer_error(&blk)
     try:
         wchk(&w, write_bytes(&w, <const unsigned char*>b"LORO\x00", 5))
         for key, value in entries:
-            if blk is not None:
-                size = len(blk.data) + 2 * len(blk.offsets) + 2
-                if size + 5 + len(key) + len(value) > SST_BLOCK_SIZE:
-                    sst_store_block(&w, blk.finish(), metas, blk.first_key, blk.last_key, False)
-                    blk = None
-            if blk is None:
-                if len(value) > SST_BLOCK_SIZE:
+            klen = PyBytes_GET_SIZE(key)
+            vlen = PyBytes_GET_SIZE(value)
+            if open_blk and blk.len + 2 * n_off + 2 + 5 + klen + vlen > SST_BLOCK_SIZE:
+                sst_finish_block(&w, &blk, offs, n_off, metas, first_key, last_key, blocks)
+                open_blk = False
+            if not open_blk:
+                if vlen > SST_BLOCK_SIZE:
                     sst_store_block(&w, value, metas, key, None, True, frames)
                     continue
-                blk = _SstBlock()
-                blk.data = bytearray(value)
-                blk.offsets = [0]
-                blk.first_key = blk.last_key = key
+                blk.len = 0
+                wchk(&blk, write_bytes(&blk, <const unsigned char*>PyBytes_AS_STRING(value), vlen))
+                offs[0] = 0
+                n_off = 1
+                first_key = last_key = key
+                open_blk = True
                 continue
-            lim = min(len(key), len(blk.first_key), 255)
+            kp = <const unsigned char*>PyBytes_AS_STRING(key)
+            fp = <const unsigned char*>PyBytes_AS_STRING(first_key)
+            lim = min(klen, PyBytes_GET_SIZE(first_key), 255)
             prefix = 0
-            while prefix < lim and key[prefix] == blk.first_key[prefix]:
+            while prefix < lim and kp[prefix] == fp[prefix]:
                 prefix += 1
-            blk.offsets.append(len(blk.data))
-            blk.data.append(prefix)
-            blk.data += (len(key) - prefix).to_bytes(2, "little")
-            blk.data += key[prefix:]
-            blk.data += value
-            blk.last_key = key
-        if blk is not None:
-            sst_store_block(&w, blk.finish(), metas, blk.first_key, blk.last_key, False)
+            offs[n_off] = <uint16_t>blk.len
+            n_off += 1
+            if writer_reserve(&blk, 3 + klen - prefix + vlen) < 0:
+                raise_writer_error(&blk)
+            p = blk.data + blk.len
+            p[0] = <unsigned char>prefix
+            p[1] = <unsigned char>((klen - prefix) & 0xFF)
+            p[2] = <unsigned char>((klen - prefix) >> 8)
+            memcpy(p + 3, kp + prefix, klen - prefix)
+            memcpy(p + 3 + klen - prefix, PyBytes_AS_STRING(value), vlen)
+            blk.len += 3 + klen - prefix + vlen
+            last_key = key
+        if open_blk:
+            sst_finish_block(&w, &blk, offs, n_off, metas, first_key, last_key, blocks)
         meta_off = w.len
         meta = bytearray()
         for off, first_key, flags, last_key in metas:
@@ -215,6 +269,7 @@ cdef bytes sst_build(list entries, dict frames=None):
         return writer_to_bytes(&w)
     finally:
         writer_free(&w)
+        writer_free(&blk)
 
 
 # -- the oplog section --------------------------------------------------------------------------
@@ -644,38 +699,53 @@ cdef bytes container_state_bytes(tuple row):
         writer_free(&w)
 
 
+def encode_state_rows(list rows not None):
+    """The state section's (key, value) entry of each row of _doc.snapshot_state_rows (a
+    document keeps them per container: _doc.snapshot_state_entries)."""
+    return [(row[0].to_bytes(), container_state_bytes(row)) for row in rows]
+
+
 # The LZ4 frames of the large state values of the last snapshot exported, by their bytes
 # (equal bytes compress to the same frame): a container unchanged since that export is
 # hashed and compared instead of compressed again (a text's state is one large value).
+# Its normal blocks likewise, in order: bytes, stored form, packed or not, checksum
+# (sst_finish_block).
 cdef dict _state_frames = {}
+cdef list _state_blocks = []
 
 
-cdef bytes state_sst(list entries):
-    """sst_build of a state section, its large values' frames taken from (and kept for the
-    next export in) _state_frames."""
-    global _state_frames
+cdef bytes state_sst(list entries, bint presorted=False):
+    """sst_build of a state section, its large values' frames and its normal blocks taken
+    from (and kept for the next export in) _state_frames and _state_blocks."""
+    global _state_frames, _state_blocks
     cdef dict frames = {}
+    cdef list blocks = []
+    cdef bytes value
     for key, value in entries:
-        if len(value) > SST_BLOCK_SIZE:
+        if PyBytes_GET_SIZE(value) > SST_BLOCK_SIZE:
             frame = _state_frames.get(value)
             if frame is not None:
                 frames[value] = frame
-    state = sst_build(entries, frames)
+    state = sst_build(entries, frames, (_state_blocks, blocks), presorted)
     _state_frames = frames
+    _state_blocks = blocks
     return state
 
 
 # -- the blob -----------------------------------------------------------------------------------
 
 def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_bytes not None,
-                    list state_rows, tuple shallow=None, uint64_t log_serial=0):
+                    list state_rows, tuple shallow=None, uint64_t log_serial=0,
+                    list state_entries=None):
     """A mode-3 snapshot: `changes` (the document's changes as Loro groups them, DocOps
     ranges), its version and frontiers (postcard), and the state rows of
     _doc.snapshot_state_rows. A shallow one passes `shallow` = (start vv bytes, start
     frontiers bytes, the state rows at the start) and `state_rows` None: its state section
     is then "E" (the importer replays the retained changes from the shallow root) when
     there are changes, else empty (no overlay). `log_serial` (nonzero) names the log the
-    changes are whole history of: its blocks encoded by earlier exports are reused."""
+    changes are whole history of: its blocks encoded by earlier exports are reused.
+    `state_entries` (with `state_rows` None): the state section's entries already encoded
+    (encode_state_rows), in key order."""
     cdef Writer w
     cdef uint32_t h
     cdef Py_ssize_t i
@@ -691,6 +761,8 @@ def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_byt
             root = sst_build([(row[0].to_bytes(), container_state_bytes(row)) for row in root_rows]
                              + [(b"fr", sf_bytes)])
         state = b"E" if changes else b""
+    elif state_entries is not None:
+        state = state_sst(state_entries, True)
     else:
         state = state_sst([(row[0].to_bytes(), container_state_bytes(row)) for row in state_rows])
     oplog = sst_build(entries, _frame_cache if cache is not None else None)
@@ -715,7 +787,8 @@ def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_byt
 def _clear_block_cache():
     """Forget every encoded change block and state frame (tests compare warm exports with
     cold ones)."""
-    global _state_frames
+    global _state_frames, _state_blocks
     _block_cache.clear()
     _frame_cache.clear()
     _state_frames = {}
+    _state_blocks = []

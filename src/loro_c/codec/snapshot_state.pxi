@@ -71,7 +71,7 @@ def snapshot_text_runs(bytes data not None):
     for key, value in sst_entries(state):
         if key == b"fr" or not key:
             continue
-        cid = _types.ContainerID.from_bytes(key)
+        cid = cid_of_key(key)
         if cid.container_type.kind != 2:     # a Text
             continue
         try:
@@ -183,7 +183,7 @@ cdef object decode_container_state(bytes key, bytes value, dict vv, _IdBits seen
     cdef double counter = 0
     cdef int parent_type = -1
     try:
-        cid = _types.ContainerID.from_bytes(key)
+        cid = cid_of_key(key)
     except LoroError:
         raise
     except Exception as e:

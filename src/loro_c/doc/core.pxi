@@ -63,6 +63,7 @@ cdef class DocCore:
     def __dealloc__(self):
         cdef int64_t i
         free(self.ckind)
+        free(self.sdirty)
         free(self.meta_q)
         free(self.croot)
         free(self.ctree)
@@ -124,6 +125,16 @@ cdef class DocCore:
         finally:
             doc_release(self)
 
+    def _check_snapshot_entries(self):
+        """The snapshot entries kept are the states encoded now (check_snapshot_entries,
+        one of _check_invariants' checks)."""
+        doc_acquire_read(self)
+        try:
+            check_snapshot_entries(self)
+            return True
+        finally:
+            doc_release(self)
+
 
 cdef int check_invariants(LoroDoc d) except -1:
     """Run every structural checker (B-trees, map tables, the tracker, the log, change
@@ -131,6 +142,7 @@ cdef int check_invariants(LoroDoc d) except -1:
     cdef int64_t i
     for i in range(d.n_containers):
         state_check(d, <uint32_t>i)
+    check_snapshot_entries(d)   # state/snapshot.pxi
     check_text_backing(d)       # state/text_backing.pxi
     ml_check_walks(d)           # state/movable_local.pxi
     check_liveness(d)           # doc/liveness.pxi

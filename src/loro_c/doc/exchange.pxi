@@ -440,8 +440,14 @@ cdef class DocExchange(DocHistory):
             stamp = snapshot_stamp(self)
             if self.snapshot_cache is not None and self.snapshot_cache[0] == stamp:
                 return self.snapshot_cache[1]
+        entries = None
         try:
-            rows = snapshot_state_rows(self) if state_rows is None else state_rows
+            if state_rows is None and not self.detached:
+                # each container's entry kept from the last export unless it changed
+                rows = None
+                entries = snapshot_state_entries(self)
+            else:
+                rows = snapshot_state_rows(self) if state_rows is None else state_rows
         except SnapshotStateUnsupported:
             # the whole history as an updates blob: loro and loro_c both import it
             return _codec.encode_updates(self._changes({}, dense_vv_dict(self, self.log.vv),
@@ -450,11 +456,45 @@ cdef class DocExchange(DocHistory):
                                 -1, False)
         vv = vv_wrap(dense_vv_dict(self, self.log.vv))
         blob = _codec.encode_snapshot(changes, vv.encode(), self._frontiers().encode(), rows,
-                                      None, self.log.serial)
+                                      None, self.log.serial, entries)
         lstr_flush(self)        # loro encodes its own change blocks for a snapshot
         if stamp is not None:
             self.snapshot_cache = (stamp, blob)
         return blob
+
+    def _snapshot_uncached(self):
+        """ExportMode.Snapshot() of this attached document with every container's state
+        encoded afresh, no kept entry read or written (tests compare it with the export).
+        The last export's bytes while the document has not changed since, as export gives
+        them (a checkout and back changes no count: snapshot_stamp)."""
+        doc_acquire(self)
+        try:
+            commit_txn(self)
+            if self.detached or self.shallow_sv is not None:
+                raise LoroError("_snapshot_uncached needs an attached, whole document")
+            if self.snapshot_cache is not None and self.snapshot_cache[0] == snapshot_stamp(self):
+                blob = self.snapshot_cache[1]
+            else:
+                blob = self._export_snapshot(snapshot_state_rows(self))
+        except BaseException:
+            release_and_deliver(self, False)
+            raise
+        release_and_deliver(self, True)
+        return blob
+
+    def _snapshot_kept(self):
+        """The containers whose snapshot state entry is kept and current (the next export
+        reuses it), as strings (tests)."""
+        cdef int64_t c
+        doc_acquire_read(self)
+        try:
+            if self.snap_entries is None:
+                return []
+            return sorted(str(self.cids[c]) for c in range(min(len(self.snap_entries), self.n_containers))
+                          if self.snap_entries[c] is not None and c < self.n_sdirty
+                          and not self.sdirty[c])
+        finally:
+            doc_release(self)
 
     def _export_detached_snapshot(self):
         """While detached the state shows an older version, and a snapshot holds the state

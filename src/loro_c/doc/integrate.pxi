@@ -29,6 +29,9 @@ cdef int move_tracker_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
             mv = d.log.moves[i]
             span += (<int64_t>mv.new_end - mv.old_end if mv.new_end >= mv.old_end
                      else <int64_t>mv.old_end - mv.new_end)
+            if d.snap_entries is not None:
+                snap_mark_range(d, mv.peer, mv.new_end if mv.new_end < mv.old_end else mv.old_end,
+                                mv.old_end if mv.new_end < mv.old_end else mv.new_end)
         if span >= NOGIL_MIN_MOVED:
             with nogil:
                 apply_moves(d, k)
@@ -54,6 +57,28 @@ cdef int apply_moves(LoroDoc d, int64_t k) except -1 nogil:
         else:
             tracker_move(d.seq, mv.peer, mv.old_end, mv.new_end, True)
         d.tvv[mv.peer] = mv.new_end
+    return 0
+
+
+cdef int snap_mark_range(LoroDoc d, uint32_t p, int32_t lo, int32_t hi) except -1:
+    """The tracker moves peer `p`'s atoms [lo, hi) in or out: the sequences their ops edit
+    may show other spans (their kept snapshot entries are stale)."""
+    cdef int64_t pos = d.log.find_change_pos(p, lo)
+    cdef int64_t i, n
+    cdef lc_change *ch
+    cdef lc_op *op
+    if pos < 0:
+        return 0
+    while pos < d.log.by_peer[p].len:
+        ch = &d.log.changes[d.log.by_peer[p].idx[pos]]
+        if ch.counter >= hi:
+            break
+        for i in range(ch.ops_off, ch.ops_off + ch.ops_len):
+            op = &d.log.ops[i]
+            n = op.len if op.len > 0 else (-op.len if op.len < 0 else 1)
+            if op.counter + n > lo and op.counter < hi:
+                snap_mark(d, op.container)
+        pos += 1
     return 0
 
 
@@ -137,6 +162,7 @@ cdef int rebuild_state(LoroDoc d) except -1:
     cdef bytes shown = None
     cdef list roots = None
     d.n_rebuilds += 1
+    snap_forget(d)
     if was_detached:
         # the replay applies every op (and lists the roots they touch): the roots listed
         # at the checked-out version are put back after it

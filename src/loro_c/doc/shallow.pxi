@@ -17,6 +17,7 @@ cdef int shallow_base_load(LoroDoc d) except -1:
     cdef int64_t i
     cdef lc_map_entry *e
     cdef dict base_map = {}
+    snap_forget(d)      # (states filled without ops)
     cdef list ml_base = []
     cdef dict tree_base = {}
     cdef dict parents = {}
@@ -132,6 +133,7 @@ cdef object shallow_import(LoroDoc d, bytes blob, tuple parts):
     import pipeline. All or nothing."""
     from loro_c import _import
     rows, sv, sf, root_vv, root_state, later = parts
+    snap_forget(d)
     cdef uint32_t peers0 = d.log.n_peers
     cdef int64_t keys0 = len(d.log.keys), values0 = len(d.log.values)
     cdef int64_t n0 = d.n_containers

@@ -83,6 +83,8 @@ cdef int unmerge_base_op(LoroDoc d) except -1:
 cdef int after_local_op(LoroDoc d, int32_t n) except -1:
     """Advance our version, the tracker and the frontiers past `n` new atoms."""
     cdef uint32_t p = d.self_idx
+    # every local op ends here, the op it logged (or extended) last in the log
+    snap_mark(d, d.log.ops[d.log.n_ops - 1].container)
     if <int64_t>d.log.vv[p] + n > INT32_MAX:
         raise OverflowError("peer counter exceeds 2**31")
     d.log.vv[p] += n

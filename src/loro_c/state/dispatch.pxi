@@ -40,6 +40,7 @@ cdef int state_init(LoroDoc d, uint32_t c) except -1:
 cdef int state_reset(LoroDoc d, uint32_t c) except -1:
     """Empty the state of container `c` before the log is replayed (rebuild_state)."""
     cdef int kind = d.ckind[c]
+    snap_mark(d, c)
     if kind == KIND_TEXT or kind == KIND_LIST:
         return seq_state_init(d, c)     # a fresh tree in the fresh arena
     if kind == KIND_MOVABLE_LIST:
@@ -56,6 +57,7 @@ cdef int state_reset(LoroDoc d, uint32_t c) except -1:
 cdef int apply_op(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) except -1 nogil:
     """Apply one remote op at the tracker version (which includes the op's causal past).
     Runs without the GIL (apply_change_ops has shown the roots the op touches)."""
+    snap_mark(d, op.container)
     if op.kind == LC_OP_INSERT:
         if d.ckind[op.container] == KIND_MOVABLE_LIST:
             return ml_apply_insert(d, op, peer, lamport)

@@ -58,6 +58,193 @@ def snapshot_state_rows(LoroDoc d):
     return rows
 
 
+cdef list snapshot_state_entries(LoroDoc d):
+    """The state section's (key, value) entries in key order: the containers
+    snapshot_state_rows lists,
+    each encoded as the codec's encode_state_rows does, and their trees' meta maps. The
+    entry of a container whose state no op changed since the last export is the one kept
+    then (`d.snap_entries`, stale when `d.sdirty` marks it: apply_op, after_local_op and the
+    tracker's moves mark the containers they touch; checkouts, rebuilds and undone imports
+    keep none), as loro keeps each container's encoded state in its store. An entry is
+    kept only when its container's chain of parents reaches a root (its depth is final:
+    a parent is the container of the op that created the child, and the log only grows).
+    A tree's meta maps are kept too, while the tree and the containers listed stay the
+    same. Not detached (the state is the log's head)."""
+    cdef uint32_t c
+    cdef int64_t n, i
+    cdef uint8_t croot
+    cdef uint8_t *grown
+    cdef dict depth_of = {}, whole = {}, new_meta = {}
+    cdef dict old_meta = d.snap_meta
+    cdef list entries, listed = [], rows = [], at = [], out, meta_all = []
+    cdef set fresh = set()
+    cdef list order
+    cdef bint same_listing, same_meta = True
+    note_store_entries(d)
+    n = d.n_containers
+    entries = d.snap_entries
+    if entries is None:
+        entries = [None] * n
+        d.snap_entries = entries
+        old_meta = d.snap_meta = None
+        d.snap_listed = None
+    elif len(entries) < n:
+        entries.extend([None] * (n - len(entries)))
+    if d.n_sdirty < n:
+        grown = <uint8_t*>realloc(d.sdirty, <size_t>n)
+        if grown == NULL:
+            raise MemoryError()
+        memset(grown + d.n_sdirty, 1, <size_t>(n - d.n_sdirty))
+        d.sdirty = grown
+        d.n_sdirty = n
+    for c in range(<uint32_t>n):
+        kept = entries[c]
+        if kept is not None and d.sdirty[c]:
+            kept = None
+        croot = d.croot[c]
+        if croot == ROOT_MERGEABLE:
+            # (as snapshot_state_rows)
+            v = value_of(d, c, False)
+            if (v == 0.0 if d.ckind[c] == KIND_COUNTER else len(v) == 0):
+                continue
+            if kept is None:
+                got = mergeable_module().parse_child(d.cids[c])
+                parent = None if got is None else got[0]
+        elif croot != ROOT_NONE:
+            if croot != ROOT_SHOWN:
+                continue
+            if d.deleted_roots and d.cids[c] in d.deleted_roots:
+                v = value_of(d, c, False)
+                if (v == 0.0 if d.ckind[c] == KIND_COUNTER else len(v) == 0):
+                    continue
+            parent = None
+        else:
+            if d.unstored and d.cids[c] in d.unstored:
+                continue
+            if kept is None:
+                # (a kept entry's container had its parent then, and keeps it)
+                link = parent_container(d, d.cids[c])
+                if link is None:
+                    continue
+                parent = d.cids[<uint32_t>link]
+        listed.append(c)
+        if kept is None:
+            rows.append((d.cids[c], d.ckind[c], container_depth(d, c, depth_of), parent,
+                         state_payload(d, c)))
+            at.append(c)
+    if rows:
+        encoded = _codec_module().encode_state_rows(rows)
+        for i in range(len(rows)):
+            c = <uint32_t>at[i]
+            entries[c] = encoded[i]
+            d.sdirty[c] = 0 if chain_whole(d, c, whole) else 1
+            fresh.add(c)
+    same_listing = d.snap_listed is not None and listed == d.snap_listed
+    listed_cids = None
+    for c in listed:
+        if d.ckind[c] != KIND_TREE:
+            continue
+        got = None
+        if same_listing and old_meta is not None and c not in fresh:
+            got = old_meta.get(c)
+        if got is None:
+            same_meta = False
+            if listed_cids is None:
+                listed_cids = {d.cids[k] for k in listed}
+            got = tree_meta_entries(d, c, listed_cids, depth_of)
+        new_meta[c] = got
+        meta_all.extend(got)
+    d.snap_meta = new_meta
+    d.snap_listed = listed
+    out = [entries[c] for c in listed]
+    out.extend(meta_all)
+    # in key order: the same keys as last time are in the same order
+    order = d.snap_order if same_listing and same_meta else None
+    if order is None or len(order) != len(out):
+        order = [k[1] for k in sorted([(out[i][0], i) for i in range(len(out))])]
+        d.snap_order = order
+    return [out[i] for i in order]
+
+
+cdef list tree_meta_entries(LoroDoc d, uint32_t c, set listed_cids, dict depth_of):
+    """The encoded entries of tree `c`'s meta maps that meta_rows adds."""
+    cdef list rows = []
+    meta_rows(d, (d.cids[c], KIND_TREE, container_depth(d, c, depth_of), None, None),
+              listed_cids, rows)
+    return _codec_module().encode_state_rows(rows) if rows else []
+
+
+cdef bint chain_whole(LoroDoc d, uint32_t c, dict whole) except -1:
+    """Whether the chain of parents from `c` (container_depth's) reaches a root."""
+    cdef list chain = []
+    cdef bint r
+    cdef int64_t steps = 0
+    while True:
+        got = whole.get(c)
+        if got is not None:
+            r = got
+            break
+        if d.croot[c] != ROOT_NONE and d.croot[c] != ROOT_MERGEABLE:
+            r = True
+            break
+        chain.append(c)
+        if d.croot[c] == ROOT_MERGEABLE:
+            got = mergeable_module().parse_child(d.cids[c])
+            link = None if got is None else d.cid_index.get(got[0])
+        else:
+            link = parent_container(d, d.cids[c])
+        steps += 1
+        if link is None or steps > d.n_containers:
+            r = False
+            break
+        c = <uint32_t>link
+    for k in chain:
+        whole[k] = r
+    return r
+
+
+cdef int check_snapshot_entries(LoroDoc d) except -1:
+    """Each snapshot entry kept and not marked stale is its container's state encoded now,
+    and each tree's kept meta maps are what meta_rows lists for the containers listed
+    then (run by check_invariants, at the log's head)."""
+    cdef uint32_t c
+    cdef int64_t i, n = d.n_containers
+    cdef dict depth_of = {}
+    cdef list entries = d.snap_entries, rows = [], at = []
+    if entries is None or d.detached or d.thin_blob is not None:
+        return 0
+    for i in range(min(len(entries), n)):
+        c = <uint32_t>i
+        if entries[c] is None or (c < d.n_sdirty and d.sdirty[c]):
+            continue
+        cid = d.cids[c]
+        if d.croot[c] == ROOT_MERGEABLE:
+            got = mergeable_module().parse_child(cid)
+            parent = None if got is None else got[0]
+        elif d.croot[c] != ROOT_NONE:
+            parent = None
+        else:
+            link = parent_container(d, cid)
+            if link is None:
+                raise AssertionError(f"a snapshot entry is kept for {cid}, which has no parent")
+            parent = d.cids[<uint32_t>link]
+        rows.append((cid, d.ckind[c], container_depth(d, c, depth_of), parent,
+                     state_payload(d, c)))
+        at.append(c)
+    encoded = _codec_module().encode_state_rows(rows) if rows else []
+    for i in range(len(rows)):
+        if encoded[i] != entries[<uint32_t>at[i]]:
+            raise AssertionError(f"the snapshot entry kept for {rows[i][0]} is stale")
+    if d.snap_meta and d.snap_listed is not None:
+        listed_cids = {d.cids[k] for k in d.snap_listed if k < n}
+        for c, got in d.snap_meta.items():
+            if c < d.n_sdirty and d.sdirty[c]:
+                continue
+            if tree_meta_entries(d, c, listed_cids, depth_of) != got:
+                raise AssertionError(f"the meta map entries kept for {d.cids[c]} are stale")
+    return 0
+
+
 cdef class MetaMapKey:
     """The state key of a tree node's meta map no op touched, as ContainerID.to_bytes
     writes it: a snapshot lists one per node, so none of them is made a ContainerID."""

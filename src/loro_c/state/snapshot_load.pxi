@@ -15,6 +15,7 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1
     here can fail on the data (the codec checked it), only on memory."""
     cdef list index = []
     cdef uint32_t c
+    snap_forget(d)      # (states filled without ops)
     d.thin_values0 = len(d.log.values)
     lnum_flush(d)
     cdef int64_t n_before = len(d.lnum)
@@ -278,6 +279,7 @@ cdef int thin_drop_state(LoroDoc d) except -1:
     peers and keys the state registered, so that the history registers them in its own
     order, as a replayed import does: peer and key indices decide orders users see)."""
     cdef int64_t i
+    snap_forget(d)
     d.seq = SeqArena()
     d.thin_texts = None
     # the document had no ops before the load: its notes of mark ops and its list
