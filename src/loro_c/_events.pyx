@@ -31,7 +31,7 @@ from loro_c._doc cimport (commit_txn, text_value, list_slots, map_live, lc_map, 
                           utf8_bytes)
 from loro_c._doc cimport KIND_MOVABLE_LIST, ml_event_ops, ml_events_done, ml_index_of, ml_slots     # MovableList
 from loro_c._doc cimport MovableState, lc_ml_elem      # ml_elems_before
-from loro_c._kinds cimport LC_OP_SET
+from loro_c._kinds cimport LC_OP_SET, LC_OP_MOVE
 from loro_c._doc cimport ml_import_split     # MovableList import diffs, split as loro's
 from loro_c._doc cimport container_index     # a loaded tree node's meta map
 from loro_c._doc cimport lnum_flush          # the created tree nodes' meta maps get numbers
@@ -1485,8 +1485,9 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
     ml_imported = []    # those an import's movable list diffs show (see below)
     ml_named = []       # those a checkout's movable list diffs show as values
     nopath = []         # containers with a diff but no path (left out, as loro does)
-    global _wrapped
+    global _wrapped, _tree_metas
     _wrapped = [] if is_import else None
+    _tree_metas = [] if is_import else None
     for c, idxs in groups.items():
         kind = doc.ckind[c]
         if kind == KIND_TEXT or kind == KIND_LIST:
@@ -1575,12 +1576,20 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
                         ContainerDiff(cid, path, False, Diff.Counter(doc.ccounter[<uint32_t>c]))))
     wrapped = _wrapped
     _wrapped = None
+    metas = _tree_metas
+    _tree_metas = None
     if len(out) == 1:
         return [out[0][3]]
     # loro's order among containers of equal depth: its hash map's (see loro_c.hash_order),
     # the containers inserted in the order the ops touched them
     if is_import:
-        ranks = import_rank(doc, groups, out, nopath, wrapped)
+        revived = None
+        if ml_named and doc.evs.tree_lca is not None:
+            # the children a checkout's movable list shows whose element the version before
+            # has: loro's calculator does not report them (it reports new elements only), its
+            # state brings them back after the diffs of their depth
+            revived = ml_elems_before(doc, ml_named, closure_ends(doc, doc.evs.tree_lca[0]), False)
+        ranks = import_rank(doc, groups, out, nopath, wrapped, revived, metas)
     else:
         firsts = {}
         for c in groups:
@@ -1594,6 +1603,7 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
 
 
 cdef object _wrapped = None     # containers shown as values by the diffs collect builds
+cdef object _tree_metas = None  # the meta maps (ids) of the nodes a replayed tree diff creates
 cdef object _greater_import = None  # an import's two versions when its changes all follow the
                                     # document's (walked too: they may be concurrent among themselves)
 
@@ -1628,14 +1638,18 @@ cdef int arena_depth(LoroDoc doc, uint32_t c) except -1:
     return d
 
 
-cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrapped):
+cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrapped,
+                      set revived=None, list metas=None):
     """Ranks of an import's (or checkout's) diffs as loro orders them: its diff calculator
     iterates the set of containers the ops touched, keeps those with a diff and sorts them
-    by depth (stable) into a map, adds the containers the diffs create (a set of them) and
-    hands the map's values to the event's map, which leaves out containers without path and
-    those whose diff is empty (an empty container an insert brought in: seed 44 of the
-    differential sessions, whose event has three diffs and would come in another order
-    from a map of four)."""
+    by depth (stable) into a map, adds the containers the diffs create (a set of them); its
+    state applies the map's diffs sorted by depth again, bringing back after each depth's
+    diffs the children they show that no calculator reported (`revived`: a movable list's
+    child whose element the version before has), and the event's map takes them in that
+    order, leaving out containers without path and those whose diff is empty (an empty
+    container an insert brought in: seed 44 of the differential sessions, whose event has
+    three diffs and would come in another order from a map of four). `metas`: the meta maps
+    (ids) of the nodes a replayed tree diff creates, which its calculator reports too."""
     back = {}
     depth = {}
     shown = set()
@@ -1646,6 +1660,14 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
         depth[c] = arena_depth(doc, c)
     keys = hash_keys(doc, groups, back)
     walk = walked_containers(doc, out)
+    if walk is not None and _walk_ranges is not None:
+        ends = None
+        for c in walk:
+            if c not in depth and doc.ckind[<uint32_t>c] == KIND_MOVABLE_LIST:
+                if ends is None:
+                    ends = closure_ends(doc, doc.evs.tree_lca[1])
+                if ml_keeps_elements(doc, c, _walk_ranges, ends):
+                    depth[c] = arena_depth(doc, c)
     if walk is not None:
         # the containers in the order loro's walk of the version DAG meets them: those the
         # ops of a checkout or concurrent import name, and those of the history walked
@@ -1667,26 +1689,73 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
         for c in groups:
             if c not in seen:
                 keys.append(kc[c])
+    walked = set(walk) if walk is not None else None
+    if revived is None:
+        revived = set()
+    elif walked is not None:
+        # (one with a calculator of its own is in the map where its diff is)
+        revived = revived - walked
+    if walked is not None:
+        # a created child with a calculator of its own (its ops walked) goes in the map when
+        # the calculator is, as brought back, even when its diff is empty
+        for c in wrapped:
+            if c in walked and c not in depth and c not in revived and not fast_map_child(doc, c):
+                depth[c] = arena_depth(doc, c)
+        if metas:
+            for cid in metas:
+                c = doc.cid_index.get(cid)
+                if c is not None and c in walked and c not in depth:
+                    depth[c] = arena_depth(doc, c)
     order = iteration_order(keys)
     ans = [k for k in order if back[k] in depth]
     ans.sort(key=lambda k: depth[back[k]])
     seen = set(ans)
     new = []
     for c in wrapped:
-        if c not in depth and not fast_map_child(doc, c):
+        if c not in depth and c not in revived and not fast_map_child(doc, c):
             for k in hash_keys(doc, [c], back):
                 if k not in seen:
                     seen.add(k)
                     new.append(k)
+    if metas:
+        # loro's tree calculator reports the meta map of each node its replayed diff
+        # creates (registered then if it was not)
+        lnum = doc.lnum
+        for cid in metas:
+            c = doc.cid_index.get(cid)
+            if c is not None and c in depth:
+                continue
+            n = lnum.get(cid)
+            if n is None:
+                lnum[cid] = n = len(lnum)
+            k = container_idx("Map", n)
+            if k not in seen:
+                back[k] = cid if c is None else c
+                seen.add(k)
+                new.append(k)
     for x in out:
         # shown whole (a checkout's, a movable list's): brought back, like the created ones
+        if x[2] in revived:
+            continue
         for k in hash_keys(doc, [x[2]], back):
             if k not in seen:
                 seen.add(k)
                 new.append(k)
     ans.extend(iteration_order(new))
     nop = set(nopath)
-    order = iteration_order([k for k in iteration_order(ans) if back[k] not in nop and back[k] in shown])
+    # loro's state applies the calculator's diffs in its map's order sorted by depth
+    # (stably), bringing back after each depth's diffs the children they show that have no
+    # diff of their own (a set of them); the event's map takes them in that order
+    kept = [k for k in iteration_order(ans) if back[k] not in nop and back[k] in shown]
+    rv = [k for k in hash_keys(doc, [x[2] for x in out if x[2] in revived], back)
+          if k not in seen] if revived else None
+    if rv or len({depth[back[k]] for k in kept}) > 1:
+        rows = [(depth[back[k]], 0, i, k) for i, k in enumerate(kept)]
+        if rv:
+            rows.extend((depth[back[k]], 1, i, k) for i, k in enumerate(iteration_order(rv)))
+        rows.sort()
+        kept = [r[3] for r in rows]
+    order = iteration_order(kept)
     return {back[k]: r for r, k in enumerate(order)}
 
 
@@ -1725,7 +1794,55 @@ cdef object walked_containers(LoroDoc doc, list out):
     else:
         return None
     before, after = versions
-    return dag_walk(doc.log, list(before), list(after))
+    global _walk_ranges
+    # (the ranges are for ml_keeps_elements: only a document with movable lists needs them)
+    _walk_ranges = [] if doc.evs.tree_lca is not None and doc.mls is not None else None
+    return dag_walk(doc.log, list(before), list(after), _walk_ranges)
+
+
+cdef object _walk_ranges = None     # the id ranges the last walked_containers visited
+
+
+cdef bint ml_keeps_elements(LoroDoc doc, uint32_t c, list ranges, list ends) except -1:
+    """Whether the ops of movable list `c` in the walked `ranges` insert, move or set an
+    element version `ends` has: loro's calculator then holds that element in its diff
+    (unchanged or not), so the list is in its map of diffs even when the event shows
+    nothing of it."""
+    cdef OpLog log = doc.log
+    cdef int64_t pos, k
+    cdef lc_change *ch
+    cdef lc_op *op
+    cdef int32_t s0, s1, lo
+    cdef uint32_t p
+    cdef MovableState st = doc.mls
+    cdef lc_ml_elem *el
+    for r in ranges:
+        p = r[0]
+        s0 = r[1]
+        s1 = r[2]
+        pos = log.find_change_pos(p, s0)
+        while pos >= 0 and pos < log.by_peer[p].len:
+            ch = &log.changes[log.by_peer[p].idx[pos]]
+            if ch.counter >= s1:
+                break
+            for k in range(ch.ops_off, ch.ops_off + ch.ops_len):
+                op = &log.ops[k]
+                if op.container != c or op.counter >= s1:
+                    continue
+                if op.kind == LC_OP_INSERT:
+                    lo = max(op.counter, s0)
+                    if lo < op.counter + (op.len if op.len > 0 else (-op.len if op.len < 0 else 1)) \
+                            and lo < <int32_t>ends[p]:
+                        return True
+                elif (op.kind == LC_OP_MOVE or op.kind == LC_OP_SET) and op.counter >= s0 and st is not None:
+                    e = st.elem_index.get((<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter)
+                    if e is None:
+                        continue
+                    el = &st.elems[<int64_t>e]
+                    if el.peer < len(ends) and el.counter < ends[el.peer]:
+                        return True
+            pos += 1
+    return False
 
 
 cdef dict hash_rank(LoroDoc doc, list containers, int passes=1, set last=None):
@@ -1807,10 +1924,10 @@ cdef bint new_in_compared_map(LoroDoc doc, object cid, list ends):
     return _compared_maps is None or link[0] in _compared_maps
 
 
-cdef set ml_elems_before(LoroDoc doc, list containers, list ends):
-    """The counters among `containers` held by a movable list element that the version
-    `ends` has (inserted in it; a set may have given it the counter since): loro's
-    calculator does not report them new (it reports new elements)."""
+cdef set ml_elems_before(LoroDoc doc, list containers, list ends, bint counters_only=True):
+    """The counters among `containers` (any of them: not `counters_only`) held by a movable
+    list element that the version `ends` has (inserted in it; a set may have given it the
+    counter since): loro's calculator does not report them new (it reports new elements)."""
     cdef OpLog log = doc.log
     cdef int64_t ch, k
     cdef lc_op *op
@@ -1818,7 +1935,7 @@ cdef set ml_elems_before(LoroDoc doc, list containers, list ends):
     cdef lc_ml_elem *el
     out = set()
     for c in containers:
-        if doc.ckind[<uint32_t>c] != KIND_COUNTER:
+        if counters_only and doc.ckind[<uint32_t>c] != KIND_COUNTER:
             continue
         cid = doc.cids[c]
         p = log.peer_map.get(cid.peer)
@@ -1928,9 +2045,12 @@ cdef object tree_diff(LoroDoc doc, uint32_t c, int mode, list reached):
             if m is not None:
                 reached.append(m)
         elif kind == "create" and mode >= 2:
-            m = doc.cid_index.get(_types.ContainerID.Normal(it[1][0], it[1][1], _types.ContainerType.Map()))
+            mid = _types.ContainerID.Normal(it[1][0], it[1][1], _types.ContainerType.Map())
+            m = doc.cid_index.get(mid)
             if m is not None:
                 reached.append(m)
+            if versions is not None and _tree_metas is not None:
+                _tree_metas.append(mid)
         parent = tree_id_cached(ids, it[2])
         index = it[3]
         v[0] = <PyObject*>parent
