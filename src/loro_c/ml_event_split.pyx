@@ -784,7 +784,7 @@ def import_ops(changed, base_at, seq, extra, peer_ids, values, same_value, diffe
     lie before the last list item the import removed (pointed at or not; -1: none, or not
     known)."""
     ops = _replay(changed, base_at, seq, extra, peer_ids, values, same_value, kept, tail)
-    if diffed is None or _canonical(ops) == _canonical(diffed):
+    if diffed is None or ops == diffed or _canonical(ops) == _canonical(diffed):
         return ops
     if _same_effect(ops, diffed, changed, values, same_value):
         # (the replay moved an element back onto its index with its value, which comparing

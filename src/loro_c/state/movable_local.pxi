@@ -312,24 +312,60 @@ cdef class MLBefore:
     # import; a table per list over every element would cost their product)
     cdef int32_t *bidx
     cdef int64_t bidx_lo, bidx_hi
+    # the least and greatest `elem` as the walk found them (elem_lo < 0: not known)
+    cdef int64_t elem_lo, elem_hi
     cdef dict elem_index        # the elements' table then (ml_clear replaces it)
     # a checkout's: the visible list items no element stood on, [(op position, peer index,
     # counter)] (None: not kept)
     cdef list unpointed
 
+    cdef void *block            # the arrays above, in one allocation (ml_block_take)
+    cdef size_t block_size
+
     def __dealloc__(self):
-        free(self.key)
-        free(self.elem)
-        free(self.val)
-        free(self.pos)
-        free(self.atom)
-        free(self.op)
+        ml_block_give(self.block, self.block_size)
         free(self.bidx)
 
     cdef list items(self):
         """(element IdLp, value slot, winning list item's slot) of each item, in order."""
         cdef int64_t i
         return [(self.key[i], self.val[i], self.pos[i]) for i in range(self.n)]
+
+
+# One freed MLBefore block kept for the next batch: a subscribed import keeps every
+# movable list's items, and memory freshly taken from the system for them (the allocator
+# gives a freed large block back) costs a page fault per 4 KiB, more than the copy itself.
+cdef void *ml_spare_block = NULL
+cdef size_t ml_spare_size = 0
+# the largest block kept (bytes): beyond, the copy dwarfs the faults
+cdef size_t ML_SPARE_MAX = 16 << 20
+
+
+cdef void *ml_block_take(size_t need, size_t *got) noexcept:
+    """A block of at least `need` bytes (NULL: out of memory), its size in `got`."""
+    global ml_spare_block, ml_spare_size
+    cdef void *p
+    if ml_spare_block != NULL and ml_spare_size >= need:
+        p = ml_spare_block
+        got[0] = ml_spare_size
+        ml_spare_block = NULL
+        ml_spare_size = 0
+        return p
+    got[0] = need
+    return malloc(need)
+
+
+cdef void ml_block_give(void *p, size_t size) noexcept:
+    """Keep block `p` for ml_block_take if it is the larger one (within ML_SPARE_MAX)."""
+    global ml_spare_block, ml_spare_size
+    if p == NULL:
+        return
+    if size <= ML_SPARE_MAX and size > ml_spare_size:
+        free(ml_spare_block)
+        ml_spare_block = p
+        ml_spare_size = size
+    else:
+        free(p)
 
 
 cdef int ml_note_before(LoroDoc d, uint32_t c) except -1:
@@ -419,17 +455,21 @@ cdef MLBefore ml_snap(LoroDoc d, uint32_t c):
     cdef int64_t off
     cached = s.vc_container == c
     n = s.vc_n_user if cached else seq.visible_len(t)
-    b.key = <uint64_t*>malloc(<size_t>(n + 1) * sizeof(uint64_t))
-    b.elem = <int64_t*>malloc(<size_t>(n + 1) * sizeof(int64_t))
-    b.val = <int64_t*>malloc(<size_t>(n + 1) * sizeof(int64_t))
-    b.pos = <int64_t*>malloc(<size_t>(n + 1) * sizeof(int64_t))
-    b.atom = <lc_id*>malloc(<size_t>(n + 1) * sizeof(lc_id))
-    b.op = <int64_t*>malloc(<size_t>(n + 1) * sizeof(int64_t))
-    if (b.key == NULL or b.elem == NULL or b.val == NULL or b.pos == NULL or b.atom == NULL
-            or b.op == NULL):
+    cdef size_t per = <size_t>(n + 1) * sizeof(int64_t)
+    b.block = ml_block_take(5 * per + <size_t>(n + 1) * sizeof(lc_id), &b.block_size)
+    if b.block == NULL:
         raise MemoryError()
+    b.key = <uint64_t*>b.block
+    b.elem = <int64_t*>(<char*>b.block + per)
+    b.val = <int64_t*>(<char*>b.block + 2 * per)
+    b.pos = <int64_t*>(<char*>b.block + 3 * per)
+    b.op = <int64_t*>(<char*>b.block + 4 * per)
+    b.atom = <lc_id*>(<char*>b.block + 5 * per)
     b.elem_index = s.elem_index
+    b.elem_lo = INT64_MAX
+    b.elem_hi = -1
     if cached:
+        b.elem_lo = -1      # (ml_before_index finds them)
         ml_view_build(d, c, &v)
         for i in range(n):
             ml_snap_put(b, s, i, v.elem[i], ml_op_at(&v, i))
@@ -454,6 +494,17 @@ cdef MLBefore ml_snap(LoroDoc d, uint32_t c):
     return b
 
 
+cdef extern from *:
+    """
+    #define ml_prefetch(p) __builtin_prefetch((const void *)(p))
+    """
+    void ml_prefetch(const void *p) noexcept nogil
+
+# how many spans ahead ml_snap_leaf asks for the element of a span's first item (and twice
+# that for its slot_elem entry)
+cdef int ML_SNAP_AHEAD = 8
+
+
 cdef int64_t ml_snap_leaf(MLBefore b, MovableState s, lc_span *spans, int idx, int n_spans,
                           int64_t k, int64_t *op_pos) noexcept:
     """ml_snap's walk over one leaf's spans from `idx`: the items there whose element
@@ -469,9 +520,20 @@ cdef int64_t ml_snap_leaf(MLBefore b, MovableState s, lc_span *spans, int idx, i
     cdef int64_t *ops = b.op
     cdef lc_id *atom = b.atom
     cdef lc_span *sp
-    cdef int64_t slot, i
+    cdef int64_t slot, i, ahead, lo = b.elem_lo, hi = b.elem_hi
     while idx < n_spans:
         sp = &spans[idx]
+        # the items' elements lie in creation order, not list order: ask for those a few
+        # spans on while this one is read (a cold list otherwise waits on each in turn)
+        if idx + ML_SNAP_AHEAD < n_spans:
+            ahead = <int64_t>spans[idx + ML_SNAP_AHEAD].content
+            if ahead < cap and slot_elem[ahead] >= 0:
+                ml_prefetch(&elems[slot_elem[ahead]])
+                ml_prefetch(<char*>&elems[slot_elem[ahead]] + sizeof(lc_ml_elem) - 1)
+            if idx + 2 * ML_SNAP_AHEAD < n_spans:
+                ahead = <int64_t>spans[idx + 2 * ML_SNAP_AHEAD].content
+                if ahead < cap:
+                    ml_prefetch(&slot_elem[ahead])
         if span_visible(sp):
             for i in range(sp.len):
                 slot = <int64_t>sp.content + i
@@ -485,10 +547,16 @@ cdef int64_t ml_snap_leaf(MLBefore b, MovableState s, lc_span *spans, int idx, i
                     pos[k] = el.pos_slot
                     atom[k].peer = el.pos_peer
                     atom[k].counter = el.pos_counter
+                    if e < lo:
+                        lo = e
+                    if e > hi:
+                        hi = e
                     k += 1
             op += sp.len
         idx += 1
     op_pos[0] = op
+    b.elem_lo = lo
+    b.elem_hi = hi
     return k
 
 
@@ -656,6 +724,7 @@ cdef list ml_changes(LoroDoc d, uint32_t c, MLBefore b, ml_view *v):
                 found = s.elem_index.get(b.key[i])
                 e = found if found is not None and <int64_t>found < n_el else -1
                 b.elem[i] = e
+                b.elem_lo = -1      # (renumbered: the walk's range no longer holds)
             if e >= 0:
                 bidx[e] = i
         for j in range(v.n_user):
@@ -842,9 +911,12 @@ cdef int64_t ml_atom_place(LoroDoc d, uint32_t c, lc_id atom, int64_t *abs_at) e
 
 cdef int64_t ml_before_index(MLBefore b, int64_t e) except -2:
     """Element `e`'s index in `b`, -1 when it is not there."""
-    cdef int64_t i, lo = INT64_MAX, hi = -1
+    cdef int64_t i, lo = b.elem_lo, hi = b.elem_hi
     if b.bidx == NULL:
-        for i in range(b.n):
+        if lo < 0:
+            lo = INT64_MAX
+            hi = -1
+        for i in range(b.n if b.elem_lo < 0 else 0):
             if b.elem[i] >= 0:
                 if b.elem[i] < lo:
                     lo = b.elem[i]
@@ -1199,6 +1271,9 @@ cdef list ml_changes_small(LoroDoc d, uint32_t c, MLBefore b, list touched, list
         free(mem)
 
 
+cdef object _ml_import_ops = None      # loro_c.ml_event_split.import_ops, found on first use
+
+
 cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
     """An import's or a checkout's diff of container `c` split into items as loro splits it
     (loro_c.ml_event_split); `idxs`: the import's journal notes of `c`, in apply order
@@ -1215,7 +1290,11 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
     cdef dict low = None
     cdef int64_t tail = -1, first_peer = -1
     cdef bint several = False       # the notes hold ops of several peers
-    from loro_c.ml_event_split import import_ops
+    global _ml_import_ops
+    if _ml_import_ops is None:
+        from loro_c.ml_event_split import import_ops as f
+        _ml_import_ops = f
+    import_ops = _ml_import_ops
     values = log.values
     touched = []
     named = []      # the same for ml_event_split.element_order (an insert's atoms marked)
