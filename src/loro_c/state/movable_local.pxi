@@ -453,6 +453,7 @@ cdef MLBefore ml_snap(LoroDoc d, uint32_t c):
     cdef uint32_t t = d.ctree[c], leaf
     cdef int idx
     cdef int64_t off
+    cdef uint32_t pf[4]
     cached = s.vc_container == c
     n = s.vc_n_user if cached else seq.visible_len(t)
     cdef size_t per = <size_t>(n + 1) * sizeof(int64_t)
@@ -478,20 +479,42 @@ cdef MLBefore ml_snap(LoroDoc d, uint32_t c):
     elif n > 0:
         # (ml_view_fill's test, read from the tree's spans in place)
         leaf = seq.find_visible(t, 0, &idx, &off)
+        # the items' elements lie in creation order, not list order: a cursor
+        # ML_SNAP_AHEAD spans on asks for them while the walk reads (a cold list otherwise
+        # waits on each in turn)
+        pf[0] = pf[2] = leaf
+        pf[1] = pf[3] = <uint32_t>idx
+        pf[0] = LC_NO_NODE
+        for i in range(ML_SNAP_AHEAD):
+            ml_ahead(seq.nodes, pf, s)
+        pf[0] = leaf
+        pf[1] = <uint32_t>idx
+        for i in range(ML_SNAP_AHEAD):
+            ml_ahead(seq.nodes, pf, s)
         while leaf != LC_NO_NODE and op_pos < n:
             k = ml_snap_leaf(b, s, &seq.nodes[leaf].u.spans[0], idx, seq.nodes[leaf].n, k,
-                             &op_pos)
+                             &op_pos, seq.nodes, pf)
             leaf = seq.nodes[leaf].next_leaf
             idx = 0
     b.n = k
     if ml_cross_check and not cached:
-        # (tests: the walk's items are the view's)
-        ml_view_build(d, c, &v)
+        ml_check_snap(d, c, b)
+    return b
+
+
+cdef int ml_check_snap(LoroDoc d, uint32_t c, MLBefore b) except -1:
+    """(tests) AssertionError unless ml_snap's walk found the view's items (apart from
+    ml_snap: its generator's closure would be made on every call)."""
+    cdef ml_view v
+    cdef int64_t i, k = b.n
+    ml_view_build(d, c, &v)
+    try:
         if v.n_user != k or any(b.elem[i] != v.elem[i] or b.op[i] != ml_op_at(&v, i)
                                 for i in range(k)):
             raise AssertionError("a movable list's items before the batch are not its view's")
+    finally:
         ml_view_free(&v)
-    return b
+    return 0
 
 
 cdef extern from *:
@@ -500,13 +523,39 @@ cdef extern from *:
     """
     void ml_prefetch(const void *p) noexcept nogil
 
-# how many spans ahead ml_snap_leaf asks for the element of a span's first item (and twice
-# that for its slot_elem entry)
-cdef int ML_SNAP_AHEAD = 8
+# how many spans ahead of ml_snap_leaf ml_ahead asks for an element
+cdef int ML_SNAP_AHEAD = 16
+
+
+cdef inline void ml_ahead(lc_node *nodes, uint32_t *pf, MovableState s) noexcept:
+    """Ask for the element of the first item of the span at (leaf pf[0], index pf[1]) and
+    step there to the next span (ML_SNAP_AHEAD spans before ml_snap_leaf reads it); the
+    same for the slot_elem entry of the span at (pf[2], pf[3]), as many spans further."""
+    cdef int64_t slot, e
+    if pf[2] != LC_NO_NODE:
+        slot = <int64_t>nodes[pf[2]].u.spans[pf[3]].content
+        if slot < s.cap_slot:
+            ml_prefetch(&s.slot_elem[slot])
+        pf[3] += 1
+        if pf[3] >= nodes[pf[2]].n:
+            pf[2] = nodes[pf[2]].next_leaf
+            pf[3] = 0
+    if pf[0] == LC_NO_NODE:
+        return
+    slot = <int64_t>nodes[pf[0]].u.spans[pf[1]].content
+    if slot < s.cap_slot:
+        e = s.slot_elem[slot]
+        if e >= 0:
+            ml_prefetch(&s.elems[e])
+            ml_prefetch(<char*>&s.elems[e] + sizeof(lc_ml_elem) - 1)
+    pf[1] += 1
+    if pf[1] >= nodes[pf[0]].n:
+        pf[0] = nodes[pf[0]].next_leaf
+        pf[1] = 0
 
 
 cdef int64_t ml_snap_leaf(MLBefore b, MovableState s, lc_span *spans, int idx, int n_spans,
-                          int64_t k, int64_t *op_pos) noexcept:
+                          int64_t k, int64_t *op_pos, lc_node *nodes, uint32_t *pf) noexcept:
     """ml_snap's walk over one leaf's spans from `idx`: the items there whose element
     stands on them, from `k` on; the end of the items is returned."""
     cdef int64_t *slot_elem = s.slot_elem
@@ -520,20 +569,10 @@ cdef int64_t ml_snap_leaf(MLBefore b, MovableState s, lc_span *spans, int idx, i
     cdef int64_t *ops = b.op
     cdef lc_id *atom = b.atom
     cdef lc_span *sp
-    cdef int64_t slot, i, ahead, lo = b.elem_lo, hi = b.elem_hi
+    cdef int64_t slot, i, lo = b.elem_lo, hi = b.elem_hi
     while idx < n_spans:
         sp = &spans[idx]
-        # the items' elements lie in creation order, not list order: ask for those a few
-        # spans on while this one is read (a cold list otherwise waits on each in turn)
-        if idx + ML_SNAP_AHEAD < n_spans:
-            ahead = <int64_t>spans[idx + ML_SNAP_AHEAD].content
-            if ahead < cap and slot_elem[ahead] >= 0:
-                ml_prefetch(&elems[slot_elem[ahead]])
-                ml_prefetch(<char*>&elems[slot_elem[ahead]] + sizeof(lc_ml_elem) - 1)
-            if idx + 2 * ML_SNAP_AHEAD < n_spans:
-                ahead = <int64_t>spans[idx + 2 * ML_SNAP_AHEAD].content
-                if ahead < cap:
-                    ml_prefetch(&slot_elem[ahead])
+        ml_ahead(nodes, pf, s)
         if span_visible(sp):
             for i in range(sp.len):
                 slot = <int64_t>sp.content + i
@@ -790,25 +829,43 @@ cdef int64_t ml_low(ml_view *v, dict low, int64_t p) except? -1:
 
 
 cdef list ml_import_ops_of(LoroDoc d, list recs, ml_view *v, dict low):
+    cdef list r
+    cdef int64_t bi, aj, bval, aval
+    cdef Py_ssize_t n_um = 0
+    cdef bint same_value
+    cdef int64_t *unmoored
     values = d.log.values
     # op positions of the items shown now whose element was not shown on the same list
-    # item before: the only shown items that do not stay put
-    unmoored = sorted([r[CH_NEW_OP] for r in recs
-                       if r[CH_AJ] >= 0 and (r[CH_BI] < 0 or r[CH_BPOS] != r[CH_APOS])])
+    # item before: the only shown items that do not stay put (sorted)
+    unmoored = <int64_t*>malloc(<size_t>(len(recs) + 1) * sizeof(int64_t))
+    if unmoored == NULL:
+        raise MemoryError()
     dels = []
     ins = []
-    for r in recs:
-        same_value = False
-        if r[CH_BI] >= 0 and r[CH_AJ] >= 0:
-            same_value = r[CH_BVAL] == r[CH_AVAL] or same_loro_value(
-                values[r[CH_BVAL]], values[r[CH_AVAL]])
-            if same_value and (r[CH_BPOS] == r[CH_APOS] or ml_stayed(
-                    v, low, unmoored, r[CH_OLD_OP], r[CH_NEW_OP])):
-                continue
-        if r[CH_BI] >= 0:
-            dels.append(r[CH_BI])
-        if r[CH_AJ] >= 0:
-            ins.append((r[CH_AJ], same_value, r[CH_AVAL]))
+    try:
+        for r in recs:
+            if <int64_t>r[CH_AJ] >= 0 and (<int64_t>r[CH_BI] < 0
+                                           or <int64_t>r[CH_BPOS] != <int64_t>r[CH_APOS]):
+                unmoored[n_um] = r[CH_NEW_OP]
+                n_um += 1
+        qsort(unmoored, <size_t>n_um, sizeof(int64_t), cmp_i64)
+        for r in recs:
+            same_value = False
+            bi = r[CH_BI]
+            aj = r[CH_AJ]
+            if bi >= 0 and aj >= 0:
+                bval = r[CH_BVAL]
+                aval = r[CH_AVAL]
+                same_value = bval == aval or same_loro_value(values[bval], values[aval])
+                if same_value and (<int64_t>r[CH_BPOS] == <int64_t>r[CH_APOS] or ml_stayed(
+                        v, low, unmoored, n_um, r[CH_OLD_OP], r[CH_NEW_OP])):
+                    continue
+            if bi >= 0:
+                dels.append(bi)
+            if aj >= 0:
+                ins.append((aj, same_value, r[CH_AVAL]))
+    finally:
+        free(unmoored)
     dels.sort()
     ins.sort()
     # a gap between kept items is named by the kept items before it
@@ -846,7 +903,8 @@ cdef list ml_import_ops_of(LoroDoc d, list recs, ml_view *v, dict low):
     return out
 
 
-cdef bint ml_stayed(ml_view *v, dict low, list unmoored, int64_t old_pos, int64_t new_pos) except -1:
+cdef bint ml_stayed(ml_view *v, dict low, const int64_t *unmoored, Py_ssize_t n_um,
+                    int64_t old_pos, int64_t new_pos) except -1:
     """Whether an element now at op position `new_pos` was on a list item now at `old_pos`
     (-1: gone), before it with no item between of an element that kept its list item (see
     ml_import_ops: loro handles the changed elements in a hash map's order; those it has
@@ -855,7 +913,7 @@ cdef bint ml_stayed(ml_view *v, dict low, list unmoored, int64_t old_pos, int64_
     if old_pos < 0 or old_pos > new_pos:
         return False
     return (ml_low(v, low, new_pos + 1) - ml_low(v, low, old_pos + 1)
-            == _bisect_right(unmoored, new_pos) - _bisect_right(unmoored, old_pos))
+            == ml_lower_i64(unmoored, n_um, new_pos + 1) - ml_lower_i64(unmoored, n_um, old_pos + 1))
 
 
 # the most list items an import's diff looks up one by one (ml_changes_small) rather than
@@ -1608,10 +1666,22 @@ cdef bint same_loro_value(object a, object b):
     item by item."""
     if type(a) is not type(b):
         return False
+    # (loops, not generators: a generator's closure would be made on every call, scalars
+    # included)
     if isinstance(a, list):
-        return len(a) == len(b) and all(same_loro_value(x, y) for x, y in zip(a, b))
+        if len(a) != len(b):
+            return False
+        for x, y in zip(a, b):
+            if not same_loro_value(x, y):
+                return False
+        return True
     if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same_loro_value(a[k], b[k]) for k in a)
+        if a.keys() != b.keys():
+            return False
+        for k in a:
+            if not same_loro_value(a[k], b[k]):
+                return False
+        return True
     return a == b
 
 
