@@ -453,7 +453,7 @@ cdef MLBefore ml_snap(LoroDoc d, uint32_t c):
     cdef uint32_t t = d.ctree[c], leaf
     cdef int idx
     cdef int64_t off
-    cdef uint32_t pf[4]
+    cdef uint32_t pf[2]
     cached = s.vc_container == c
     n = s.vc_n_user if cached else seq.visible_len(t)
     cdef size_t per = <size_t>(n + 1) * sizeof(int64_t)
@@ -482,11 +482,6 @@ cdef MLBefore ml_snap(LoroDoc d, uint32_t c):
         # the items' elements lie in creation order, not list order: a cursor
         # ML_SNAP_AHEAD spans on asks for them while the walk reads (a cold list otherwise
         # waits on each in turn)
-        pf[0] = pf[2] = leaf
-        pf[1] = pf[3] = <uint32_t>idx
-        pf[0] = LC_NO_NODE
-        for i in range(ML_SNAP_AHEAD):
-            ml_ahead(seq.nodes, pf, s)
         pf[0] = leaf
         pf[1] = <uint32_t>idx
         for i in range(ML_SNAP_AHEAD):
@@ -529,17 +524,8 @@ cdef int ML_SNAP_AHEAD = 16
 
 cdef inline void ml_ahead(lc_node *nodes, uint32_t *pf, MovableState s) noexcept:
     """Ask for the element of the first item of the span at (leaf pf[0], index pf[1]) and
-    step there to the next span (ML_SNAP_AHEAD spans before ml_snap_leaf reads it); the
-    same for the slot_elem entry of the span at (pf[2], pf[3]), as many spans further."""
+    step there to the next span (ML_SNAP_AHEAD spans before ml_snap_leaf reads it)."""
     cdef int64_t slot, e
-    if pf[2] != LC_NO_NODE:
-        slot = <int64_t>nodes[pf[2]].u.spans[pf[3]].content
-        if slot < s.cap_slot:
-            ml_prefetch(&s.slot_elem[slot])
-        pf[3] += 1
-        if pf[3] >= nodes[pf[2]].n:
-            pf[2] = nodes[pf[2]].next_leaf
-            pf[3] = 0
     if pf[0] == LC_NO_NODE:
         return
     slot = <int64_t>nodes[pf[0]].u.spans[pf[1]].content
