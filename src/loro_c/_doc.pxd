@@ -290,6 +290,7 @@ cdef class DocCore:
     # doc/liveness.pxi: containers reachable from a root as of op count alive_ops (or None)
     cdef set alive_known
     cdef int64_t alive_ops
+    cdef int64_t alive_tail_len     # the length of op alive_ops - 1 then (delete runs grow)
     cdef int64_t alive_last         # the container last found in it (C check, no set lookup)
     cdef bint hide_empty_roots
     cdef object pending             # the _import.PendingIndex over the pending records

@@ -3,9 +3,10 @@
 # may come from a peer that had not seen the delete). Reachability is a walk from the roots
 # through the current values, too slow for every op; the document keeps the set of
 # containers found reachable by its last walk or climb (held_up_to_root), valid until an op
-# that can unlink a container (a map write, a list or movable-list delete or set, a tree op)
-# or a checkout (move_state_to clears it). It is a positive cache only: a container missing
-# from it is climbed to, then walked to.
+# that can unlink a container (a map write, a list or movable-list delete or set, a tree
+# op; appended, or a delete grown in place: alive_cache_valid) or a checkout
+# (move_state_to clears it). It is a positive cache only: a container missing from it is
+# climbed to, then walked to.
 
 
 cdef inline bint op_can_unlink(LoroDoc d, const lc_op *op) noexcept:
@@ -15,6 +16,28 @@ cdef inline bint op_can_unlink(LoroDoc d, const lc_op *op) noexcept:
     if kind == KIND_LIST or kind == KIND_MOVABLE_LIST:
         return op.kind == LC_OP_DELETE or op.kind == LC_OP_SET
     return False
+
+
+cdef inline void alive_stamp(LoroDoc d) noexcept:
+    """The cache holds as of the log as it is now: its op count, and the length of its last
+    op (a local delete next to the one before grows that op instead of appending one)."""
+    d.alive_ops = d.log.n_ops
+    d.alive_tail_len = d.log.ops[d.alive_ops - 1].len if d.alive_ops > 0 else 0
+
+
+cdef bint alive_cache_valid(LoroDoc d) noexcept:
+    """Whether no op that can unlink a container came since alive_stamp: none appended,
+    the last op then not grown in place, the log not cut back under it."""
+    cdef int64_t i
+    if d.alive_ops > d.log.n_ops:
+        return False
+    if (d.alive_ops > 0 and d.log.ops[d.alive_ops - 1].len != d.alive_tail_len
+            and op_can_unlink(d, &d.log.ops[d.alive_ops - 1])):
+        return False
+    for i in range(d.alive_ops, d.log.n_ops):
+        if op_can_unlink(d, &d.log.ops[i]):
+            return False
+    return True
 
 
 cdef set reachable_containers(LoroDoc d):
@@ -66,15 +89,11 @@ cdef bint reachable(LoroDoc d, uint32_t c) except -1:
     cdef int64_t i
     if d.croot[c] != ROOT_NONE and d.croot[c] != ROOT_MERGEABLE:
         return True
-    if d.alive_ops > d.log.n_ops:
-        d.alive_known = None        # the log was rolled back under it
     if d.alive_known is not None:
-        for i in range(d.alive_ops, d.log.n_ops):
-            if op_can_unlink(d, &d.log.ops[i]):
-                d.alive_known = None
-                break
+        if not alive_cache_valid(d):
+            d.alive_known = None
         else:
-            d.alive_ops = d.log.n_ops
+            alive_stamp(d)
             if c == d.alive_last:
                 return True         # typing into one nested container: no set lookup
             if c in d.alive_known:
@@ -89,13 +108,13 @@ cdef bint reachable(LoroDoc d, uint32_t c) except -1:
         # miss climbs, then walks), so the climb need not repeat for every op on `c`
         if d.alive_known is None:
             d.alive_known = set()
-            d.alive_ops = d.log.n_ops
+            alive_stamp(d)
         d.alive_known.add(c)
         d.alive_last = c
         return True
     # Held by no creating op (deleted, or reached through another value): walk again.
     d.alive_known = reachable_containers(d)
-    d.alive_ops = d.log.n_ops
+    alive_stamp(d)
     d.alive_last = c if c in d.alive_known else -1
     return d.alive_last == c
 
@@ -266,16 +285,11 @@ cdef int check_liveness(LoroDoc d) except -1:
     """The climb and the cache agree with a walk of the whole document: a container the
     creating ops hold up to a root, or the valid cache lists, is reachable."""
     cdef int64_t i
-    cdef bint cache_valid = d.alive_known is not None and d.alive_ops <= d.log.n_ops
-    if cache_valid:
-        for i in range(d.alive_ops, d.log.n_ops):
-            if op_can_unlink(d, &d.log.ops[i]):
-                cache_valid = False
-                break
+    cdef bint cache_valid = d.alive_known is not None and alive_cache_valid(d)
     walked = reachable_containers(d)
     if cache_valid and not d.alive_known <= walked:
         raise AssertionError(f"liveness cache lists unreachable containers "
-                             f"{sorted(d.alive_known - walked)[:5]}")
+                             f"{[d.cids[x] for x in sorted(d.alive_known - walked)[:5]]}")
     kept = d.alive_known
     d.alive_known = None
     try:
