@@ -1559,12 +1559,14 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
                         else None, True)
     # like loro, a counter that a diff shows as a new value reports its whole value, even 0
     # (loro 1.17.1 leaves a zero out in some imports; a zero diff changes nothing)
+    revived = []    # (those with no diff of their own in the import: see import_rank)
     for c in shown:
         if c in done:
             continue
         done.add(c)
         path = path_of(doc, c, paths)
         if path is not None:
+            revived.append(c)
             cid = doc.cids[c]
             out.append((len(path), 0 if doc.croot[c] != ROOT_NONE else cid.counter + 1, c,
                         ContainerDiff(cid, path, False, Diff.Counter(doc.ccounter[<uint32_t>c]))))
@@ -1575,7 +1577,7 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
     # loro's order among containers of equal depth: its hash map's (see loro_c.hash_order),
     # the containers inserted in the order the ops touched them
     if is_import:
-        ranks = import_rank(doc, groups, out, nopath, wrapped)
+        ranks = import_rank(doc, groups, out, nopath, wrapped, revived)
     else:
         firsts = {}
         for c in groups:
@@ -1623,7 +1625,7 @@ cdef int arena_depth(LoroDoc doc, uint32_t c) except -1:
     return d
 
 
-cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrapped):
+cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrapped, list revived):
     """Ranks of an import's (or checkout's) diffs as loro orders them: its diff calculator
     iterates the set of containers the ops touched, keeps those with a diff and sorts them
     by depth (stable) into a map, adds the containers the diffs create (a set of them) and
@@ -1662,8 +1664,14 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
         for c in groups:
             if c not in seen:
                 keys.append(kc[c])
+    # a counter shown only as a map's new value (no diff of its own: none of its ops, or
+    # ops adding up to 0) that the map's calculator does not report is in no calculator
+    # map: loro's state revives it when the map's diff shows it, after the diffs of its
+    # depth, as the event's map gets them
+    rev = [c for c in revived if fast_map_child(doc, c)] if revived else []
+    revset = set(rev)
     order = iteration_order(keys)
-    ans = [k for k in order if back[k] in depth]
+    ans = [k for k in order if back[k] in depth and back[k] not in revset]
     ans.sort(key=lambda k: depth[back[k]])
     seen = set(ans)
     new = []
@@ -1675,13 +1683,21 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
                     new.append(k)
     for x in out:
         # shown whole (a checkout's, a movable list's): brought back, like the created ones
+        if x[2] in revset:
+            continue
         for k in hash_keys(doc, [x[2]], back):
             if k not in seen:
                 seen.add(k)
                 new.append(k)
     ans.extend(iteration_order(new))
     nop = set(nopath)
-    order = iteration_order([k for k in iteration_order(ans) if back[k] not in nop and back[k] in shown])
+    # the calculator's map iterated, then sorted (stably) by depth as loro's state applies
+    # the diffs, in that order into the event's map
+    kept = [k for k in iteration_order(ans) if back[k] not in nop and back[k] in shown]
+    if rev:
+        kept.extend(iteration_order(hash_keys(doc, rev, back)))
+    kept.sort(key=lambda k: depth[back[k]])
+    order = iteration_order(kept)
     return {back[k]: r for r, k in enumerate(order)}
 
 
