@@ -1942,6 +1942,10 @@ cdef object tree_diff(LoroDoc doc, uint32_t c, int mode, list reached):
             m = doc.cid_index.get(_types.ContainerID.Normal(it[1][0], it[1][1], _types.ContainerType.Map()))
             if m is not None:
                 reached.append(m)
+                if _wrapped is not None:
+                    # (loro's tree calculator replaying from an ancestor reports a created
+                    # node's meta map new: it joins the calculator's map, empty or not)
+                    _wrapped.append(m)
         parent = tree_id_cached(ids, it[2])
         index = it[3]
         v[0] = <PyObject*>parent
