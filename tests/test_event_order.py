@@ -184,14 +184,19 @@ def test_order_of_checkouts_and_concurrent_imports_in_random_sessions():
     may be concurrent among themselves) and the event's map left out containers without a
     diff (test_imports_in_loros_order); 2, 1 and 0 (seeds 100-299: 7 and 2; 300-699: 21
     and 21) once a map's new child stayed out of the calculator's map where loro's map
-    calculator does not report it (_events.fast_map_child)."""
+    calculator does not report it (_events.fast_map_child). Then 0 and 0 (counted again
+    just before: 1 and 1; seeds 100-299: 1 and 0, before 6 and 1; 300-699: 3 and 1,
+    before 12 and 6) once the event's map took
+    the diffs sorted by depth, as loro's state applies them, and a map's new counter
+    without a diff of its own was revived, not in the calculator's map
+    (test_import_diffs_in_loros_order)."""
     import collections
     from test_events_differential import run_session
     stats = collections.Counter()
     for seed in range(100):
         run_session(seed, order_stats=stats)
     assert stats["Import"] > 500 and stats["Checkout"] > 500 and stats["Local"] > 150
-    assert stats["Import differs"] <= 0.006 * stats["Import"], stats
+    assert stats["Import differs"] == 0, stats
     assert stats["Checkout differs"] <= 0.006 * stats["Checkout"], stats
     assert stats["Local differs"] == 0, stats
 
