@@ -300,6 +300,8 @@ def _import_one_change(mod, before, sub, body):
     for step in body:
         if step == "L":     # an empty child map in a list
             a.get_list("l").insert_container(0, mod.LoroMap())
+        elif step == "M":   # an empty child map in a movable list
+            a.get_movable_list("ml").insert_container(0, mod.LoroMap())
         elif step == "N":   # a child counter in a list, incremented
             a.get_list("l").insert_container(0, mod.LoroCounter()).increment(2)
         elif step == "X":   # a child text in a map, edited
@@ -330,11 +332,13 @@ def _import_one_change(mod, before, sub, body):
 # a diff of its own (no ops, or ops adding up to 0) is in no calculator map, as the map's
 # calculator of such an import reports no child: loro's state revives it when the map's
 # diff shows it, after the diffs of its depth (so the list's new, empty child map is the
-# calculator map's fourth key, and the counter is not).
+# calculator map's fourth key, and the counter is not); a movable list's calculator
+# reports no new child either in such an import (it does only when it replays the list
+# from an ancestor), where a list's does.
 IMPORT_RULE_CASES = [
     ("Nsc", "none", ""), ("Nst", "none", ""), ("XvN", "own", "a"), ("Xcv", "imp", "a"),
     ("LK", "own", "m"), ("LK", "imp", "m"), ("KvL", "own", ""), ("kLv", "imp", "a"),
-    ("sKL", "own", "a"),
+    ("sKL", "own", "a"), ("KcM", "own", "a"), ("MMvc", "none", ""), ("MMK", "imp", "m"),
 ]
 
 

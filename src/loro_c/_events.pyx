@@ -1711,7 +1711,13 @@ cdef bint fast_map_child(LoroDoc doc, uint32_t c) except -1:
     if _greater_import is None and _compared_maps is None:
         return False
     p = parent_of(doc, doc.cids[c])
-    if p is None or doc.ckind[<uint32_t>p[0]] != KIND_MAP:
+    if p is None:
+        return False
+    if doc.ckind[<uint32_t>p[0]] == KIND_MOVABLE_LIST:
+        # (a movable list's calculator reports the new values of elements only when it
+        # replays the list from an ancestor: a checkout or a concurrent import)
+        return _greater_import is not None
+    if doc.ckind[<uint32_t>p[0]] != KIND_MAP:
         return False
     return _greater_import is not None or p[0] not in _compared_maps
 
