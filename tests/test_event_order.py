@@ -347,3 +347,54 @@ def test_import_diffs_in_loros_order(body, before, sub):
     want = _import_one_change(loro, before, sub, body)
     assert len(want) == 1 and len(want[0]) >= 3
     assert _import_one_change(loro_c, before, sub, body) == want
+
+
+def _concurrent_import(mod, own, body, sub):
+    """Peer 3 (subscribed to the root, and to root map `sub` when given) commits `own`, then
+    imports peer 1's concurrent change `body` (R: a tree node created)."""
+    def step(d, s):
+        if s == "R":
+            d.get_tree("tr").create()
+        elif s == "c":
+            d.get_counter("c").increment(1)
+        elif s == "t":
+            d.get_text("t").insert(0, "ab")
+        elif s == "v":
+            d.get_list("v").insert(0, 1)
+        elif s == "s":
+            d.get_map("m").insert("b", 1)
+        elif s == "M":
+            d.get_movable_list("ml").insert(0, 1)
+    got = []
+    a = mod.LoroDoc()
+    a.peer_id = 1
+    b = mod.LoroDoc()
+    b.peer_id = 3
+    subs = [b.subscribe_root(lambda e: got.append(targets(e)))]
+    if sub:
+        subs.append(b.subscribe(mod.ContainerID.Root(sub, mod.ContainerType.Map()), lambda e: None))
+    for s in own:
+        step(b, s)
+    b.commit()
+    for s in body:
+        step(a, s)
+    a.commit()
+    got.clear()
+    b.import_(a.export(mod.ExportMode.Updates(b.oplog_vv)))
+    del subs
+    return got
+
+
+# concurrent imports with a tree node created: loro's tree calculator, replaying from an
+# ancestor, reports the node's meta map new, so it joins the calculator's map (found by a
+# search of such scripts; each failed before: 36 of 518 were fixed, 17 others broke, and
+# 19 still differ, for reasons not modelled: docs/ARCHITECTURE.md)
+TREE_META_CASES = [("RR", "McR", ""), ("s", "RsscM", "m"), ("cR", "cRtt", "m"), ("sR", "ctR", ""),
+                   ("tv", "Rvssv", "")]
+
+
+@pytest.mark.parametrize("own,body,sub", TREE_META_CASES)
+def test_concurrent_import_counts_created_nodes_meta_maps(own, body, sub):
+    want = _concurrent_import(loro, own, body, sub)
+    assert len(want) == 1 and len(want[0]) >= 3
+    assert _concurrent_import(loro_c, own, body, sub) == want

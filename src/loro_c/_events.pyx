@@ -555,7 +555,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             # (state/movable_local.pxi ml_calc_elements)
             reg.ml_walk = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
                                              for i in range(doc.log.n_frontiers)])
-        global _compared_maps, _wrapped, _ml_base_lowered, _greater_import
+        global _compared_maps, _wrapped, _ml_base_lowered, _greater_import, _new_metas
         if trigger == 1 and not concurrent_import and not doc.detached and snap is not None:
             # loro walks the new changes from the version before in causal order too (they
             # may be concurrent among themselves): the order its diff calculator meets them
@@ -574,6 +574,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             _compared_maps = None
             _ml_base_lowered = False
             _wrapped = None
+            _new_metas = None
             _greater_import = None
         if changed[0]:
             to = None
@@ -1480,8 +1481,9 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
     ml_imported = []    # those an import's movable list diffs show (see below)
     ml_named = []       # those a checkout's movable list diffs show as values
     nopath = []         # containers with a diff but no path (left out, as loro does)
-    global _wrapped
+    global _wrapped, _new_metas
     _wrapped = [] if is_import else None
+    _new_metas = [] if is_import else None
     for c, idxs in groups.items():
         kind = doc.ckind[c]
         if kind == KIND_TEXT or kind == KIND_LIST:
@@ -1572,12 +1574,14 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
                         ContainerDiff(cid, path, False, Diff.Counter(doc.ccounter[<uint32_t>c]))))
     wrapped = _wrapped
     _wrapped = None
+    metas = _new_metas
+    _new_metas = None
     if len(out) == 1:
         return [out[0][3]]
     # loro's order among containers of equal depth: its hash map's (see loro_c.hash_order),
     # the containers inserted in the order the ops touched them
     if is_import:
-        ranks = import_rank(doc, groups, out, nopath, wrapped, revived)
+        ranks = import_rank(doc, groups, out, nopath, wrapped, revived, metas)
     else:
         firsts = {}
         for c in groups:
@@ -1591,6 +1595,7 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
 
 
 cdef object _wrapped = None     # containers shown as values by the diffs collect builds
+cdef object _new_metas = None   # the meta maps (ids) of the nodes a replayed tree diff creates
 cdef object _greater_import = None  # an import's two versions when its changes all follow the
                                     # document's (walked too: they may be concurrent among themselves)
 
@@ -1625,7 +1630,8 @@ cdef int arena_depth(LoroDoc doc, uint32_t c) except -1:
     return d
 
 
-cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrapped, list revived):
+cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrapped, list revived,
+                      list metas):
     """Ranks of an import's (or checkout's) diffs as loro orders them: its diff calculator
     iterates the set of containers the ops touched, keeps those with a diff and sorts them
     by depth (stable) into a map, adds the containers the diffs create (a set of them) and
@@ -1681,6 +1687,26 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
                 if k not in seen:
                     seen.add(k)
                     new.append(k)
+    if metas:
+        # (a meta map loro_c never made a container for is no diff: it only takes a key)
+        if doc.meta_n:
+            lnum_flush(doc)
+        lnum = doc.lnum
+        for mcid in metas:
+            mc = doc.cid_index.get(mcid)
+            if mc is not None:
+                if mc in depth:
+                    continue
+                k = hash_keys(doc, [mc], back)[0]
+            else:
+                n = lnum.get(mcid)
+                if n is None:
+                    lnum[mcid] = n = len(lnum)
+                k = container_idx("Map", n)
+                back.setdefault(k, -1)
+            if k not in seen:
+                seen.add(k)
+                new.append(k)
     for x in out:
         # shown whole (a checkout's, a movable list's): brought back, like the created ones
         if x[2] in revset:
@@ -1948,10 +1974,10 @@ cdef object tree_diff(LoroDoc doc, uint32_t c, int mode, list reached):
             m = doc.cid_index.get(_types.ContainerID.Normal(it[1][0], it[1][1], _types.ContainerType.Map()))
             if m is not None:
                 reached.append(m)
-                if _wrapped is not None:
-                    # (loro's tree calculator replaying from an ancestor reports a created
-                    # node's meta map new: it joins the calculator's map, empty or not)
-                    _wrapped.append(m)
+            if _new_metas is not None:
+                # (loro's tree calculator replaying from an ancestor reports a created
+                # node's meta map new: it joins the calculator's map, empty or not)
+                _new_metas.append(_types.ContainerID.Normal(it[1][0], it[1][1], _types.ContainerType.Map()))
         parent = tree_id_cached(ids, it[2])
         index = it[3]
         v[0] = <PyObject*>parent
