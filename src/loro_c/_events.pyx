@@ -283,6 +283,7 @@ cdef bint import_is_greater(LoroDoc doc, tuple snap):
     cdef uint32_t p
     cdef int32_t old_end
     cdef lc_change *ch
+    cdef bint below
     old_vv, front = snap
     if not front:
         return True
@@ -296,7 +297,13 @@ cdef bint import_is_greater(LoroDoc doc, tuple snap):
         else:
             deps = [(log.deps[k].peer, log.deps[k].counter)
                     for k in range(ch.deps_off, ch.deps_off + ch.deps_len)]
-        if all(d[0] < len(old_vv) and d[1] < old_vv[d[0]] for d in deps):
+        # (a loop, not all() over a generator: its closure would be made on every call)
+        below = True
+        for dp in deps:
+            if not (dp[0] < len(old_vv) and dp[1] < old_vv[dp[0]]):
+                below = False
+                break
+        if below:
             if not front <= set(deps):
                 return False
     return True
@@ -2429,10 +2436,21 @@ cdef bint same_value(a, b):
     """LoroValue equality: types must match (1, 1.0 and True differ)."""
     if type(a) is not type(b):
         return False
+    # (loops, not generators: a generator's closure would be made on every call)
     if type(a) is list:
-        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
+        if len(a) != len(b):
+            return False
+        for x, y in zip(a, b):
+            if not same_value(x, y):
+                return False
+        return True
     if type(a) is dict:
-        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+        if a.keys() != b.keys():
+            return False
+        for k in a:
+            if not same_value(a[k], b[k]):
+                return False
+        return True
     return a == b
 
 

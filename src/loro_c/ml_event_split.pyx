@@ -784,7 +784,7 @@ def import_ops(changed, base_at, seq, extra, peer_ids, values, same_value, diffe
     lie before the last list item the import removed (pointed at or not; -1: none, or not
     known)."""
     ops = _replay(changed, base_at, seq, extra, peer_ids, values, same_value, kept, tail)
-    if diffed is None or _canonical(ops) == _canonical(diffed):
+    if diffed is None or ops == diffed or _canonical(ops) == _canonical(diffed):
         return ops
     if _same_effect(ops, diffed, changed, values, same_value):
         # (the replay moved an element back onto its index with its value, which comparing
@@ -834,6 +834,7 @@ def _same_effect(a, b, changed, values, same_value):
 # per changed element (a rec of `changed`)
 ctypedef struct rec:
     int64_t bi, bval, old_op, aj, aval, new_op
+    int64_t old_rk, new_rk      # old_op / new_op among the changed elements' op positions
     int64_t bbase, abase        # base_at of its before / after item
     int same_item               # its before and after items are one
     int wanted                  # named by the import's ops
@@ -871,7 +872,9 @@ cdef class _Replay:
         free(self.fw)
 
     cdef inline int64_t item_op(self, int64_t k, bint a) noexcept:
-        return self.r[k].new_op if a else self.r[k].old_op
+        """The rank of the item's op position among the changed elements' (the Fenwick
+        tree counts the pointed ones among those only)."""
+        return self.r[k].new_rk if a else self.r[k].old_rk
 
     cdef inline bint is_pointed(self, int64_t k, bint a) noexcept:
         if a and not self.r[k].same_item:
@@ -891,6 +894,23 @@ cdef class _Replay:
         return (self.r[k].abase if a else self.r[k].bbase) + fw_before(self.fw, op)
 
 
+cdef int cmp_op(const void *a, const void *b) noexcept nogil:
+    cdef int64_t x = (<const int64_t*>a)[0], y = (<const int64_t*>b)[0]
+    return -1 if x < y else (1 if x > y else 0)
+
+
+cdef inline int64_t op_rank(const int64_t *a, int64_t n, int64_t x) noexcept:
+    """The entries of sorted `a` below `x`."""
+    cdef int64_t lo = 0, hi = n, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 cdef inline bint same(list values, object same_value, int64_t a, int64_t b) except -1:
     return a == b or same_value(values[a], values[b])
 
@@ -900,8 +920,9 @@ def _replay(changed, base_at, seq, extra, peer_ids, values, same_value, ElementM
     # Only the changed elements move in the replay: the other shown items stay pointed at
     # throughout, so an item's index is base_at (those before it) plus the changed
     # elements' items pointed at before it (a Fenwick tree over op positions).
-    cdef int64_t n = len(changed), k, maxop = 0, run_at = 0, run = 0, n_moved = 0, at, i
-    cdef int64_t ins, dele, val, prev_bi = -1, n_tail = 0
+    cdef int64_t n = len(changed), k, run_at = 0, run = 0, n_moved = 0, at, i
+    cdef int64_t ins, dele, val, prev_bi = -1, n_tail = 0, n_rk
+    cdef int64_t *ranks
     cdef bint activate, had_old, value_updated, mv, sorted_bi = True
     cdef rec *x
     cdef _Replay st = _Replay()
@@ -926,10 +947,6 @@ def _replay(changed, base_at, seq, extra, peer_ids, values, same_value, ElementM
         x.new_op = row[8]
         x.same_item = row[3] == row[7]
         x.wanted = row[0] in wanted
-        if x.old_op > maxop:
-            maxop = x.old_op
-        if x.new_op > maxop:
-            maxop = x.new_op
         if x.old_op >= 0:
             x.bbase = base_at[x.old_op]
         if x.new_op >= 0:
@@ -938,7 +955,34 @@ def _replay(changed, base_at, seq, extra, peer_ids, values, same_value, ElementM
             if x.bi < prev_bi:
                 sorted_bi = False
             prev_bi = x.bi
-    st.size = maxop + 1
+    # the Fenwick tree over the distinct op positions of the changed elements' items (the
+    # only ones it marks or asks about), not every op position up to the largest
+    ranks = <int64_t*>malloc((2 * n + 1) * sizeof(int64_t))
+    if ranks == NULL:
+        raise MemoryError()
+    try:
+        n_rk = 0
+        for k in range(n):
+            if st.r[k].old_op >= 0:
+                ranks[n_rk] = st.r[k].old_op
+                n_rk += 1
+            if st.r[k].new_op >= 0:
+                ranks[n_rk] = st.r[k].new_op
+                n_rk += 1
+        qsort(ranks, n_rk, sizeof(int64_t), cmp_op)
+        i = 0
+        for k in range(n_rk):
+            if i == 0 or ranks[k] != ranks[i - 1]:
+                ranks[i] = ranks[k]
+                i += 1
+        n_rk = i
+        for k in range(n):
+            x = &st.r[k]
+            x.old_rk = op_rank(ranks, n_rk, x.old_op) if x.old_op >= 0 else -1
+            x.new_rk = op_rank(ranks, n_rk, x.new_op) if x.new_op >= 0 else -1
+    finally:
+        free(ranks)
+    st.size = n_rk + 1
     st.fw = <int32_t*>malloc((st.size + 1) * sizeof(int32_t))
     if st.fw == NULL:
         raise MemoryError()

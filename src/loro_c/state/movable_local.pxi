@@ -312,24 +312,60 @@ cdef class MLBefore:
     # import; a table per list over every element would cost their product)
     cdef int32_t *bidx
     cdef int64_t bidx_lo, bidx_hi
+    # the least and greatest `elem` as the walk found them (elem_lo < 0: not known)
+    cdef int64_t elem_lo, elem_hi
     cdef dict elem_index        # the elements' table then (ml_clear replaces it)
     # a checkout's: the visible list items no element stood on, [(op position, peer index,
     # counter)] (None: not kept)
     cdef list unpointed
 
+    cdef void *block            # the arrays above, in one allocation (ml_block_take)
+    cdef size_t block_size
+
     def __dealloc__(self):
-        free(self.key)
-        free(self.elem)
-        free(self.val)
-        free(self.pos)
-        free(self.atom)
-        free(self.op)
+        ml_block_give(self.block, self.block_size)
         free(self.bidx)
 
     cdef list items(self):
         """(element IdLp, value slot, winning list item's slot) of each item, in order."""
         cdef int64_t i
         return [(self.key[i], self.val[i], self.pos[i]) for i in range(self.n)]
+
+
+# One freed MLBefore block kept for the next batch: a subscribed import keeps every
+# movable list's items, and memory freshly taken from the system for them (the allocator
+# gives a freed large block back) costs a page fault per 4 KiB, more than the copy itself.
+cdef void *ml_spare_block = NULL
+cdef size_t ml_spare_size = 0
+# the largest block kept (bytes): beyond, the copy dwarfs the faults
+cdef size_t ML_SPARE_MAX = 16 << 20
+
+
+cdef void *ml_block_take(size_t need, size_t *got) noexcept:
+    """A block of at least `need` bytes (NULL: out of memory), its size in `got`."""
+    global ml_spare_block, ml_spare_size
+    cdef void *p
+    if ml_spare_block != NULL and ml_spare_size >= need:
+        p = ml_spare_block
+        got[0] = ml_spare_size
+        ml_spare_block = NULL
+        ml_spare_size = 0
+        return p
+    got[0] = need
+    return malloc(need)
+
+
+cdef void ml_block_give(void *p, size_t size) noexcept:
+    """Keep block `p` for ml_block_take if it is the larger one (within ML_SPARE_MAX)."""
+    global ml_spare_block, ml_spare_size
+    if p == NULL:
+        return
+    if size <= ML_SPARE_MAX and size > ml_spare_size:
+        free(ml_spare_block)
+        ml_spare_block = p
+        ml_spare_size = size
+    else:
+        free(p)
 
 
 cdef int ml_note_before(LoroDoc d, uint32_t c) except -1:
@@ -417,19 +453,24 @@ cdef MLBefore ml_snap(LoroDoc d, uint32_t c):
     cdef uint32_t t = d.ctree[c], leaf
     cdef int idx
     cdef int64_t off
+    cdef uint32_t pf[2]
     cached = s.vc_container == c
     n = s.vc_n_user if cached else seq.visible_len(t)
-    b.key = <uint64_t*>malloc(<size_t>(n + 1) * sizeof(uint64_t))
-    b.elem = <int64_t*>malloc(<size_t>(n + 1) * sizeof(int64_t))
-    b.val = <int64_t*>malloc(<size_t>(n + 1) * sizeof(int64_t))
-    b.pos = <int64_t*>malloc(<size_t>(n + 1) * sizeof(int64_t))
-    b.atom = <lc_id*>malloc(<size_t>(n + 1) * sizeof(lc_id))
-    b.op = <int64_t*>malloc(<size_t>(n + 1) * sizeof(int64_t))
-    if (b.key == NULL or b.elem == NULL or b.val == NULL or b.pos == NULL or b.atom == NULL
-            or b.op == NULL):
+    cdef size_t per = <size_t>(n + 1) * sizeof(int64_t)
+    b.block = ml_block_take(5 * per + <size_t>(n + 1) * sizeof(lc_id), &b.block_size)
+    if b.block == NULL:
         raise MemoryError()
+    b.key = <uint64_t*>b.block
+    b.elem = <int64_t*>(<char*>b.block + per)
+    b.val = <int64_t*>(<char*>b.block + 2 * per)
+    b.pos = <int64_t*>(<char*>b.block + 3 * per)
+    b.op = <int64_t*>(<char*>b.block + 4 * per)
+    b.atom = <lc_id*>(<char*>b.block + 5 * per)
     b.elem_index = s.elem_index
+    b.elem_lo = INT64_MAX
+    b.elem_hi = -1
     if cached:
+        b.elem_lo = -1      # (ml_before_index finds them)
         ml_view_build(d, c, &v)
         for i in range(n):
             ml_snap_put(b, s, i, v.elem[i], ml_op_at(&v, i))
@@ -438,24 +479,69 @@ cdef MLBefore ml_snap(LoroDoc d, uint32_t c):
     elif n > 0:
         # (ml_view_fill's test, read from the tree's spans in place)
         leaf = seq.find_visible(t, 0, &idx, &off)
+        # the items' elements lie in creation order, not list order: a cursor
+        # ML_SNAP_AHEAD spans on asks for them while the walk reads (a cold list otherwise
+        # waits on each in turn)
+        pf[0] = leaf
+        pf[1] = <uint32_t>idx
+        for i in range(ML_SNAP_AHEAD):
+            ml_ahead(seq.nodes, pf, s)
         while leaf != LC_NO_NODE and op_pos < n:
             k = ml_snap_leaf(b, s, &seq.nodes[leaf].u.spans[0], idx, seq.nodes[leaf].n, k,
-                             &op_pos)
+                             &op_pos, seq.nodes, pf)
             leaf = seq.nodes[leaf].next_leaf
             idx = 0
     b.n = k
     if ml_cross_check and not cached:
-        # (tests: the walk's items are the view's)
-        ml_view_build(d, c, &v)
-        if v.n_user != k or any(b.elem[i] != v.elem[i] or b.op[i] != ml_op_at(&v, i)
-                                for i in range(k)):
-            raise AssertionError("a movable list's items before the batch are not its view's")
-        ml_view_free(&v)
+        ml_check_snap(d, c, b)
     return b
 
 
+cdef int ml_check_snap(LoroDoc d, uint32_t c, MLBefore b) except -1:
+    """(tests) AssertionError unless ml_snap's walk found the view's items (apart from
+    ml_snap: its generator's closure would be made on every call)."""
+    cdef ml_view v
+    cdef int64_t i, k = b.n
+    ml_view_build(d, c, &v)
+    try:
+        if v.n_user != k or any(b.elem[i] != v.elem[i] or b.op[i] != ml_op_at(&v, i)
+                                for i in range(k)):
+            raise AssertionError("a movable list's items before the batch are not its view's")
+    finally:
+        ml_view_free(&v)
+    return 0
+
+
+cdef extern from *:
+    """
+    #define ml_prefetch(p) __builtin_prefetch((const void *)(p))
+    """
+    void ml_prefetch(const void *p) noexcept nogil
+
+# how many spans ahead of ml_snap_leaf ml_ahead asks for an element
+cdef int ML_SNAP_AHEAD = 16
+
+
+cdef inline void ml_ahead(lc_node *nodes, uint32_t *pf, MovableState s) noexcept:
+    """Ask for the element of the first item of the span at (leaf pf[0], index pf[1]) and
+    step there to the next span (ML_SNAP_AHEAD spans before ml_snap_leaf reads it)."""
+    cdef int64_t slot, e
+    if pf[0] == LC_NO_NODE:
+        return
+    slot = <int64_t>nodes[pf[0]].u.spans[pf[1]].content
+    if slot < s.cap_slot:
+        e = s.slot_elem[slot]
+        if e >= 0:
+            ml_prefetch(&s.elems[e])
+            ml_prefetch(<char*>&s.elems[e] + sizeof(lc_ml_elem) - 1)
+    pf[1] += 1
+    if pf[1] >= nodes[pf[0]].n:
+        pf[0] = nodes[pf[0]].next_leaf
+        pf[1] = 0
+
+
 cdef int64_t ml_snap_leaf(MLBefore b, MovableState s, lc_span *spans, int idx, int n_spans,
-                          int64_t k, int64_t *op_pos) noexcept:
+                          int64_t k, int64_t *op_pos, lc_node *nodes, uint32_t *pf) noexcept:
     """ml_snap's walk over one leaf's spans from `idx`: the items there whose element
     stands on them, from `k` on; the end of the items is returned."""
     cdef int64_t *slot_elem = s.slot_elem
@@ -469,9 +555,10 @@ cdef int64_t ml_snap_leaf(MLBefore b, MovableState s, lc_span *spans, int idx, i
     cdef int64_t *ops = b.op
     cdef lc_id *atom = b.atom
     cdef lc_span *sp
-    cdef int64_t slot, i
+    cdef int64_t slot, i, lo = b.elem_lo, hi = b.elem_hi
     while idx < n_spans:
         sp = &spans[idx]
+        ml_ahead(nodes, pf, s)
         if span_visible(sp):
             for i in range(sp.len):
                 slot = <int64_t>sp.content + i
@@ -485,10 +572,16 @@ cdef int64_t ml_snap_leaf(MLBefore b, MovableState s, lc_span *spans, int idx, i
                     pos[k] = el.pos_slot
                     atom[k].peer = el.pos_peer
                     atom[k].counter = el.pos_counter
+                    if e < lo:
+                        lo = e
+                    if e > hi:
+                        hi = e
                     k += 1
             op += sp.len
         idx += 1
     op_pos[0] = op
+    b.elem_lo = lo
+    b.elem_hi = hi
     return k
 
 
@@ -656,6 +749,7 @@ cdef list ml_changes(LoroDoc d, uint32_t c, MLBefore b, ml_view *v):
                 found = s.elem_index.get(b.key[i])
                 e = found if found is not None and <int64_t>found < n_el else -1
                 b.elem[i] = e
+                b.elem_lo = -1      # (renumbered: the walk's range no longer holds)
             if e >= 0:
                 bidx[e] = i
         for j in range(v.n_user):
@@ -721,25 +815,43 @@ cdef int64_t ml_low(ml_view *v, dict low, int64_t p) except? -1:
 
 
 cdef list ml_import_ops_of(LoroDoc d, list recs, ml_view *v, dict low):
+    cdef list r
+    cdef int64_t bi, aj, bval, aval
+    cdef Py_ssize_t n_um = 0
+    cdef bint same_value
+    cdef int64_t *unmoored
     values = d.log.values
     # op positions of the items shown now whose element was not shown on the same list
-    # item before: the only shown items that do not stay put
-    unmoored = sorted([r[CH_NEW_OP] for r in recs
-                       if r[CH_AJ] >= 0 and (r[CH_BI] < 0 or r[CH_BPOS] != r[CH_APOS])])
+    # item before: the only shown items that do not stay put (sorted)
+    unmoored = <int64_t*>malloc(<size_t>(len(recs) + 1) * sizeof(int64_t))
+    if unmoored == NULL:
+        raise MemoryError()
     dels = []
     ins = []
-    for r in recs:
-        same_value = False
-        if r[CH_BI] >= 0 and r[CH_AJ] >= 0:
-            same_value = r[CH_BVAL] == r[CH_AVAL] or same_loro_value(
-                values[r[CH_BVAL]], values[r[CH_AVAL]])
-            if same_value and (r[CH_BPOS] == r[CH_APOS] or ml_stayed(
-                    v, low, unmoored, r[CH_OLD_OP], r[CH_NEW_OP])):
-                continue
-        if r[CH_BI] >= 0:
-            dels.append(r[CH_BI])
-        if r[CH_AJ] >= 0:
-            ins.append((r[CH_AJ], same_value, r[CH_AVAL]))
+    try:
+        for r in recs:
+            if <int64_t>r[CH_AJ] >= 0 and (<int64_t>r[CH_BI] < 0
+                                           or <int64_t>r[CH_BPOS] != <int64_t>r[CH_APOS]):
+                unmoored[n_um] = r[CH_NEW_OP]
+                n_um += 1
+        qsort(unmoored, <size_t>n_um, sizeof(int64_t), cmp_i64)
+        for r in recs:
+            same_value = False
+            bi = r[CH_BI]
+            aj = r[CH_AJ]
+            if bi >= 0 and aj >= 0:
+                bval = r[CH_BVAL]
+                aval = r[CH_AVAL]
+                same_value = bval == aval or same_loro_value(values[bval], values[aval])
+                if same_value and (<int64_t>r[CH_BPOS] == <int64_t>r[CH_APOS] or ml_stayed(
+                        v, low, unmoored, n_um, r[CH_OLD_OP], r[CH_NEW_OP])):
+                    continue
+            if bi >= 0:
+                dels.append(bi)
+            if aj >= 0:
+                ins.append((aj, same_value, r[CH_AVAL]))
+    finally:
+        free(unmoored)
     dels.sort()
     ins.sort()
     # a gap between kept items is named by the kept items before it
@@ -777,7 +889,8 @@ cdef list ml_import_ops_of(LoroDoc d, list recs, ml_view *v, dict low):
     return out
 
 
-cdef bint ml_stayed(ml_view *v, dict low, list unmoored, int64_t old_pos, int64_t new_pos) except -1:
+cdef bint ml_stayed(ml_view *v, dict low, const int64_t *unmoored, Py_ssize_t n_um,
+                    int64_t old_pos, int64_t new_pos) except -1:
     """Whether an element now at op position `new_pos` was on a list item now at `old_pos`
     (-1: gone), before it with no item between of an element that kept its list item (see
     ml_import_ops: loro handles the changed elements in a hash map's order; those it has
@@ -786,7 +899,7 @@ cdef bint ml_stayed(ml_view *v, dict low, list unmoored, int64_t old_pos, int64_
     if old_pos < 0 or old_pos > new_pos:
         return False
     return (ml_low(v, low, new_pos + 1) - ml_low(v, low, old_pos + 1)
-            == _bisect_right(unmoored, new_pos) - _bisect_right(unmoored, old_pos))
+            == ml_lower_i64(unmoored, n_um, new_pos + 1) - ml_lower_i64(unmoored, n_um, old_pos + 1))
 
 
 # the most list items an import's diff looks up one by one (ml_changes_small) rather than
@@ -842,9 +955,12 @@ cdef int64_t ml_atom_place(LoroDoc d, uint32_t c, lc_id atom, int64_t *abs_at) e
 
 cdef int64_t ml_before_index(MLBefore b, int64_t e) except -2:
     """Element `e`'s index in `b`, -1 when it is not there."""
-    cdef int64_t i, lo = INT64_MAX, hi = -1
+    cdef int64_t i, lo = b.elem_lo, hi = b.elem_hi
     if b.bidx == NULL:
-        for i in range(b.n):
+        if lo < 0:
+            lo = INT64_MAX
+            hi = -1
+        for i in range(b.n if b.elem_lo < 0 else 0):
             if b.elem[i] >= 0:
                 if b.elem[i] < lo:
                     lo = b.elem[i]
@@ -1199,6 +1315,9 @@ cdef list ml_changes_small(LoroDoc d, uint32_t c, MLBefore b, list touched, list
         free(mem)
 
 
+cdef object _ml_import_ops = None      # loro_c.ml_event_split.import_ops, found on first use
+
+
 cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
     """An import's or a checkout's diff of container `c` split into items as loro splits it
     (loro_c.ml_event_split); `idxs`: the import's journal notes of `c`, in apply order
@@ -1215,7 +1334,11 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
     cdef dict low = None
     cdef int64_t tail = -1, first_peer = -1
     cdef bint several = False       # the notes hold ops of several peers
-    from loro_c.ml_event_split import import_ops
+    global _ml_import_ops
+    if _ml_import_ops is None:
+        from loro_c.ml_event_split import import_ops as f
+        _ml_import_ops = f
+    import_ops = _ml_import_ops
     values = log.values
     touched = []
     named = []      # the same for ml_event_split.element_order (an insert's atoms marked)
@@ -1529,10 +1652,22 @@ cdef bint same_loro_value(object a, object b):
     item by item."""
     if type(a) is not type(b):
         return False
+    # (loops, not generators: a generator's closure would be made on every call, scalars
+    # included)
     if isinstance(a, list):
-        return len(a) == len(b) and all(same_loro_value(x, y) for x, y in zip(a, b))
+        if len(a) != len(b):
+            return False
+        for x, y in zip(a, b):
+            if not same_loro_value(x, y):
+                return False
+        return True
     if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same_loro_value(a[k], b[k]) for k in a)
+        if a.keys() != b.keys():
+            return False
+        for k in a:
+            if not same_loro_value(a[k], b[k]):
+                return False
+        return True
     return a == b
 
 
