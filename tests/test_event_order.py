@@ -184,14 +184,19 @@ def test_order_of_checkouts_and_concurrent_imports_in_random_sessions():
     may be concurrent among themselves) and the event's map left out containers without a
     diff (test_imports_in_loros_order); 2, 1 and 0 (seeds 100-299: 7 and 2; 300-699: 21
     and 21) once a map's new child stayed out of the calculator's map where loro's map
-    calculator does not report it (_events.fast_map_child)."""
+    calculator does not report it (_events.fast_map_child). Then 0 and 0 (counted again
+    just before: 1 and 1; seeds 100-299: 1 and 0, before 6 and 1; 300-699: 3 and 1,
+    before 12 and 6) once the event's map took
+    the diffs sorted by depth, as loro's state applies them, and a map's new counter
+    without a diff of its own was revived, not in the calculator's map
+    (test_import_diffs_in_loros_order)."""
     import collections
     from test_events_differential import run_session
     stats = collections.Counter()
     for seed in range(100):
         run_session(seed, order_stats=stats)
     assert stats["Import"] > 500 and stats["Checkout"] > 500 and stats["Local"] > 150
-    assert stats["Import differs"] <= 0.006 * stats["Import"], stats
+    assert stats["Import differs"] == 0, stats
     assert stats["Checkout differs"] <= 0.006 * stats["Checkout"], stats
     assert stats["Local differs"] == 0, stats
 
@@ -446,3 +451,126 @@ def test_checkouts_in_loros_order_in_these_sessions(seed, kinds):
     run_session(seed, order_stats=stats, kinds=kinds)
     assert stats["Checkout"] >= 1, stats
     assert stats["Checkout differs"] == 0, stats
+
+
+def _import_one_change(mod, before, sub, body):
+    """Peer 3 (subscribed to the root, and to root map `sub` when given) imports one change
+    of peer 1 that follows its version: `before` "own" (peer 3 made the change peer 1's
+    depends on), "imp" (peer 3 imported peer 1's earlier one) or "none"."""
+    got = []
+    a = mod.LoroDoc()
+    a.peer_id = 1
+    b = mod.LoroDoc()
+    b.peer_id = 3
+    subs = [b.subscribe_root(lambda e: got.append(targets(e)))]
+    if sub:
+        subs.append(b.subscribe(mod.ContainerID.Root(sub, mod.ContainerType.Map()), lambda e: None))
+    if before == "own":
+        b.get_text("u").insert(0, "x")
+        b.commit()
+        a.import_(b.export(mod.ExportMode.Updates(a.oplog_vv)))
+    elif before == "imp":
+        a.get_text("u").insert(0, "x")
+        a.commit()
+        b.import_(a.export(mod.ExportMode.Updates(b.oplog_vv)))
+    for step in body:
+        if step == "L":     # an empty child map in a list
+            a.get_list("l").insert_container(0, mod.LoroMap())
+        elif step == "M":   # an empty child map in a movable list
+            a.get_movable_list("ml").insert_container(0, mod.LoroMap())
+        elif step == "N":   # a child counter in a list, incremented
+            a.get_list("l").insert_container(0, mod.LoroCounter()).increment(2)
+        elif step == "X":   # a child text in a map, edited
+            a.get_map("m").insert_container("x", mod.LoroText()).insert(0, "q")
+        elif step == "K":   # a child counter in a map, incremented by 0
+            a.get_map("m").insert_container("b", mod.LoroCounter()).increment(0)
+        elif step == "k":   # a child counter in a map, untouched
+            a.get_map("m").insert_container("b", mod.LoroCounter())
+        elif step == "s":
+            a.get_map("m").insert("b", 1)
+        elif step == "c":
+            a.get_counter("c").increment(1)
+        elif step == "t":
+            a.get_text("t").insert(0, "ab")
+        elif step == "v":
+            a.get_list("v").insert(0, 1)
+    a.commit()
+    got.clear()
+    b.import_(a.export(mod.ExportMode.Updates(b.oplog_vv)))
+    del subs
+    return got
+
+
+# imports whose order each rule gives (found by a search of such scripts; each failed
+# before its rule): loro's state applies the calculator's diffs sorted by depth, in that
+# order into the event's map (a deeper diff the calculator's map yields first comes after
+# the roots there: depth 2 children with diffs of their own); a map's new counter without
+# a diff of its own (no ops, or ops adding up to 0) is in no calculator map, as the map's
+# calculator of such an import reports no child: loro's state revives it when the map's
+# diff shows it, after the diffs of its depth (so the list's new, empty child map is the
+# calculator map's fourth key, and the counter is not); a movable list's calculator
+# reports no new child either in such an import (it does only when it replays the list
+# from an ancestor), where a list's does.
+IMPORT_RULE_CASES = [
+    ("Nsc", "none", ""), ("Nst", "none", ""), ("XvN", "own", "a"), ("Xcv", "imp", "a"),
+    ("LK", "own", "m"), ("LK", "imp", "m"), ("KvL", "own", ""), ("kLv", "imp", "a"),
+    ("sKL", "own", "a"), ("KcM", "own", "a"), ("MMvc", "none", ""), ("MMK", "imp", "m"),
+]
+
+
+@pytest.mark.parametrize("body,before,sub", IMPORT_RULE_CASES)
+def test_import_diffs_in_loros_order(body, before, sub):
+    want = _import_one_change(loro, before, sub, body)
+    assert len(want) == 1 and len(want[0]) >= 3
+    assert _import_one_change(loro_c, before, sub, body) == want
+
+
+def _concurrent_import(mod, own, body, sub):
+    """Peer 3 (subscribed to the root, and to root map `sub` when given) commits `own`, then
+    imports peer 1's concurrent change `body` (R: a tree node created)."""
+    def step(d, s):
+        if s == "R":
+            d.get_tree("tr").create()
+        elif s == "c":
+            d.get_counter("c").increment(1)
+        elif s == "t":
+            d.get_text("t").insert(0, "ab")
+        elif s == "v":
+            d.get_list("v").insert(0, 1)
+        elif s == "s":
+            d.get_map("m").insert("b", 1)
+        elif s == "M":
+            d.get_movable_list("ml").insert(0, 1)
+    got = []
+    a = mod.LoroDoc()
+    a.peer_id = 1
+    b = mod.LoroDoc()
+    b.peer_id = 3
+    subs = [b.subscribe_root(lambda e: got.append(targets(e)))]
+    if sub:
+        subs.append(b.subscribe(mod.ContainerID.Root(sub, mod.ContainerType.Map()), lambda e: None))
+    for s in own:
+        step(b, s)
+    b.commit()
+    for s in body:
+        step(a, s)
+    a.commit()
+    got.clear()
+    b.import_(a.export(mod.ExportMode.Updates(b.oplog_vv)))
+    del subs
+    return got
+
+
+# concurrent imports with a tree node created: loro's tree calculator, replaying from an
+# ancestor, reports the node's meta map new, so it joins the calculator's map (found by a
+# search of such scripts; each failed before: 36 of 518 were fixed, 17 others broke, and
+# 19 still differ, for reasons not modelled: docs/ARCHITECTURE.md)
+TREE_META_CASES = [("RR", "McR", ""), ("s", "RsscM", "m"), ("cR", "cRtt", "m"), ("sR", "ctR", ""),
+                   ("tv", "Rvssv", "")]
+
+
+@pytest.mark.parametrize("own,body,sub", TREE_META_CASES)
+def test_concurrent_import_counts_created_nodes_meta_maps(own, body, sub):
+    want = _concurrent_import(loro, own, body, sub)
+    assert len(want) == 1 and len(want[0]) >= 3
+    assert _concurrent_import(loro_c, own, body, sub) == want

@@ -562,7 +562,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             # (state/movable_local.pxi ml_calc_elements)
             reg.ml_walk = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
                                              for i in range(doc.log.n_frontiers)])
-        global _compared_maps, _wrapped, _ml_base_lowered, _greater_import
+        global _compared_maps, _wrapped, _ml_base_lowered, _greater_import, _tree_metas
         if trigger == 1 and not concurrent_import and not doc.detached and snap is not None:
             # loro walks the new changes from the version before in causal order too (they
             # may be concurrent among themselves): the order its diff calculator meets them
@@ -581,6 +581,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             _compared_maps = None
             _ml_base_lowered = False
             _wrapped = None
+            _tree_metas = None
             _greater_import = None
         if changed[0]:
             to = None
@@ -1572,12 +1573,14 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
                         else None, True)
     # like loro, a counter that a diff shows as a new value reports its whole value, even 0
     # (loro 1.17.1 leaves a zero out in some imports; a zero diff changes nothing)
+    revived = []    # (those with no diff of their own in the import: see import_rank)
     for c in shown:
         if c in done:
             continue
         done.add(c)
         path = path_of(doc, c, paths)
         if path is not None:
+            revived.append(c)
             cid = doc.cids[c]
             out.append((len(path), 0 if doc.croot[c] != ROOT_NONE else cid.counter + 1, c,
                         ContainerDiff(cid, path, False, Diff.Counter(doc.ccounter[<uint32_t>c]))))
@@ -1590,13 +1593,13 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
     # loro's order among containers of equal depth: its hash map's (see loro_c.hash_order),
     # the containers inserted in the order the ops touched them
     if is_import:
-        revived = None
+        ml_revived = None
         if ml_named and doc.evs.tree_lca is not None:
             # the children a checkout's movable list shows whose element the version before
             # has: loro's calculator does not report them (it reports new elements only), its
             # state brings them back after the diffs of their depth
-            revived = ml_elems_before(doc, ml_named, closure_ends(doc, doc.evs.tree_lca[0]), False)
-        ranks = import_rank(doc, groups, out, nopath, wrapped, revived, metas)
+            ml_revived = ml_elems_before(doc, ml_named, closure_ends(doc, doc.evs.tree_lca[0]), False)
+        ranks = import_rank(doc, groups, out, nopath, wrapped, ml_revived, metas, revived)
     else:
         firsts = {}
         for c in groups:
@@ -1646,13 +1649,15 @@ cdef int arena_depth(LoroDoc doc, uint32_t c) except -1:
 
 
 cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrapped,
-                      set revived=None, list metas=None):
+                      set revived=None, list metas=None, list counters=None):
     """Ranks of an import's (or checkout's) diffs as loro orders them: its diff calculator
     iterates the set of containers the ops touched, keeps those with a diff and sorts them
     by depth (stable) into a map, adds the containers the diffs create (a set of them); its
     state applies the map's diffs sorted by depth again, bringing back after each depth's
     diffs the children they show that no calculator reported (`revived`: a movable list's
-    child whose element the version before has), and the event's map takes them in that
+    child whose element the version before has; `counters`: those of the counters shown
+    only as a new value whose map's calculator does not report them), and the event's map
+    takes them in that
     order, leaving out containers without path and those whose diff is empty (an empty
     container an insert brought in: seed 44 of the differential sessions, whose event has
     three diffs and would come in another order from a map of four). `metas`: the meta maps
@@ -1713,8 +1718,16 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
                 c = doc.cid_index.get(cid)
                 if c is not None and c in walked and c not in depth:
                     depth[c] = arena_depth(doc, c)
+    # a counter shown only as a map's new value (no diff of its own: none of its ops, or
+    # ops adding up to 0) that the map's calculator does not report is in no calculator
+    # map: loro's state revives it when the map's diff shows it, after the diffs of its
+    # depth, as the event's map gets them
+    rev = [c for c in counters if fast_map_child(doc, c)] if counters else []
+    revset = set(rev)
+    if rev:
+        revived = revived | revset
     order = iteration_order(keys)
-    ans = [k for k in order if back[k] in depth]
+    ans = [k for k in order if back[k] in depth and back[k] not in revset]
     ans.sort(key=lambda k: depth[back[k]])
     seen = set(ans)
     new = []
@@ -1726,18 +1739,24 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
                     new.append(k)
     if metas:
         # loro's tree calculator reports the meta map of each node its replayed diff
-        # creates (registered then if it was not)
+        # creates (registered then if it was not; a meta map loro_c never made a container
+        # for is no diff: it only takes a key)
+        if doc.meta_n:
+            lnum_flush(doc)
         lnum = doc.lnum
-        for cid in metas:
-            c = doc.cid_index.get(cid)
-            if c is not None and c in depth:
-                continue
-            n = lnum.get(cid)
-            if n is None:
-                lnum[cid] = n = len(lnum)
-            k = container_idx("Map", n)
+        for mcid in metas:
+            mc = doc.cid_index.get(mcid)
+            if mc is not None:
+                if mc in depth:
+                    continue
+                k = hash_keys(doc, [mc], back)[0]
+            else:
+                n = lnum.get(mcid)
+                if n is None:
+                    lnum[mcid] = n = len(lnum)
+                k = container_idx("Map", n)
+                back.setdefault(k, -1)
             if k not in seen:
-                back[k] = cid if c is None else c
                 seen.add(k)
                 new.append(k)
     for x in out:
@@ -1776,7 +1795,13 @@ cdef bint fast_map_child(LoroDoc doc, uint32_t c) except -1:
     if _greater_import is None and _compared_maps is None:
         return False
     p = parent_of(doc, doc.cids[c])
-    if p is None or doc.ckind[<uint32_t>p[0]] != KIND_MAP:
+    if p is None:
+        return False
+    if doc.ckind[<uint32_t>p[0]] == KIND_MOVABLE_LIST:
+        # (a movable list's calculator reports the new values of elements only when it
+        # replays the list from an ancestor: a checkout or a concurrent import)
+        return _greater_import is not None
+    if doc.ckind[<uint32_t>p[0]] != KIND_MAP:
         return False
     return _greater_import is not None or p[0] not in _compared_maps
 
