@@ -153,9 +153,7 @@ def _check(doc):
         return
     doc.commit()
     warm = doc.export(L.ExportMode.Snapshot())
-    # (the check _check_invariants runs, alone: its text backing check trips in a few of
-    # these sessions on a fault of its own)
-    doc._check_snapshot_entries()
+    doc._check_invariants()     # (its snapshot entries check, the text backing's too)
     assert warm == doc._snapshot_uncached()
     r = loro.LoroDoc()
     r.import_(warm)

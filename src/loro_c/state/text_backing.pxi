@@ -191,7 +191,15 @@ cdef int cmp_backing_run(const void *a, const void *b) noexcept nogil:
 
 cdef int backing_from_runs(LoroDoc d, uint32_t c, list peers, bytes packed) except -1:
     """Text `c`'s string from its snapshot's (peer index, counter, len) runs (len 0 and -1
-    are style anchors, which take no bytes), read at first use."""
+    are style anchors, which take no bytes), read at first use. A text with no characters
+    adds none (a backing holds runs, or is None)."""
+    cdef const int32_t *runs = <const int32_t*>PyBytes_AS_STRING(packed)
+    cdef Py_ssize_t i, n = PyBytes_GET_SIZE(packed) // (3 * sizeof(int32_t))
+    for i in range(n):
+        if runs[3 * i + 2] > 0:
+            break
+    else:
+        return 0
     if d.text_backing is None:
         d.text_backing = TextBacking()
     if d.text_backing.pending is None:
