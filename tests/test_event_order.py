@@ -453,10 +453,9 @@ def test_checkouts_in_loros_order_in_these_sessions(seed, kinds):
     assert stats["Checkout differs"] == 0, stats
 
 
-def _import_one_change(mod, before, sub, body):
-    """Peer 3 (subscribed to the root, and to root map `sub` when given) imports one change
-    of peer 1 that follows its version: `before` "own" (peer 3 made the change peer 1's
-    depends on), "imp" (peer 3 imported peer 1's earlier one) or "none"."""
+def _pair_with_subscribers(mod, sub):
+    """Peer 1's document, and peer 3's with a root subscriber (its targets go to `got`) and
+    one on root map `sub` when given."""
     got = []
     a = mod.LoroDoc()
     a.peer_id = 1
@@ -465,6 +464,14 @@ def _import_one_change(mod, before, sub, body):
     subs = [b.subscribe_root(lambda e: got.append(targets(e)))]
     if sub:
         subs.append(b.subscribe(mod.ContainerID.Root(sub, mod.ContainerType.Map()), lambda e: None))
+    return a, b, got, subs
+
+
+def _import_one_change(mod, before, sub, body):
+    """Peer 3 (subscribed to the root, and to root map `sub` when given) imports one change
+    of peer 1 that follows its version: `before` "own" (peer 3 made the change peer 1's
+    depends on), "imp" (peer 3 imported peer 1's earlier one) or "none"."""
+    a, b, got, subs = _pair_with_subscribers(mod, sub)
     if before == "own":
         b.get_text("u").insert(0, "x")
         b.commit()
@@ -541,14 +548,7 @@ def _concurrent_import(mod, own, body, sub):
             d.get_map("m").insert("b", 1)
         elif s == "M":
             d.get_movable_list("ml").insert(0, 1)
-    got = []
-    a = mod.LoroDoc()
-    a.peer_id = 1
-    b = mod.LoroDoc()
-    b.peer_id = 3
-    subs = [b.subscribe_root(lambda e: got.append(targets(e)))]
-    if sub:
-        subs.append(b.subscribe(mod.ContainerID.Root(sub, mod.ContainerType.Map()), lambda e: None))
+    a, b, got, subs = _pair_with_subscribers(mod, sub)
     for s in own:
         step(b, s)
     b.commit()
