@@ -49,7 +49,8 @@ from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport malloc, realloc, free, qsort
 from libc.string cimport memset, memcpy, memcmp
 from loro_c._seq cimport lc_id
-from loro_c._oplog cimport OpLog, lc_change, lc_op, lc_change_list
+from loro_c._oplog cimport (OpLog, lc_change, lc_op, lc_change_list, lc_range_ops,
+                             range_ops_start, range_ops_next, op_atoms)
 from loro_c.fxhash cimport fx_add, fx_finish, hb_table_order
 from loro_c._kinds cimport LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER
 
@@ -408,26 +409,16 @@ cdef int cm_mark(cmask *cm, uint32_t c, uint8_t bits) except -1:
 cdef int mark_ops(OpLog log, uint32_t p, int32_t lo, int32_t hi, cmask *cm, uint8_t bit) except -1:
     """Mark with `bit` the containers of the ops of peer `p` in counters [lo, hi) (and with
     CM_NONREG those that are not maps or counters)."""
-    cdef int64_t pos, k
-    cdef lc_change *ch
+    cdef lc_range_ops it
     cdef lc_op *op
-    cdef int32_t olen
-    if hi <= lo:
-        return 0
-    pos = log.find_change_pos(p, lo)
-    while pos >= 0 and pos < log.by_peer[p].len:
-        ch = &log.changes[log.by_peer[p].idx[pos]]
-        if ch.counter >= hi:
-            break
-        for k in range(ch.ops_off, ch.ops_off + ch.ops_len):
-            op = &log.ops[k]
-            olen = op.len if op.len > 0 else (-op.len if op.len < 0 else 1)
-            if op.counter + olen > lo and op.counter < hi:
-                if op.kind == LC_OP_MAP_SET or op.kind == LC_OP_MAP_DELETE or op.kind == LC_OP_COUNTER:
-                    cm_mark(cm, op.container, bit)
-                else:
-                    cm_mark(cm, op.container, bit | CM_NONREG)
-        pos += 1
+    range_ops_start(log, &it, p, lo, hi)
+    op = range_ops_next(log, &it)
+    while op != NULL:
+        if op.kind == LC_OP_MAP_SET or op.kind == LC_OP_MAP_DELETE or op.kind == LC_OP_COUNTER:
+            cm_mark(cm, op.container, bit)
+        else:
+            cm_mark(cm, op.container, bit | CM_NONREG)
+        op = range_ops_next(log, &it)
     return 0
 
 
@@ -899,7 +890,7 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
     cdef Dag h
     cdef _Walk w
     cdef int64_t nl = len(before), nr = len(after), i, j, k, nm = 0, n_succ = 0, m
-    cdef int64_t n_stack = 0, cap_succ, lo, hi, ci, pos, n_ready
+    cdef int64_t n_stack = 0, cap_succ, lo, hi, ci, n_ready
     cdef uint32_t p, np, pp
     cdef int32_t s0, s1, c, e
     cdef lc_id *ids = NULL
@@ -917,9 +908,8 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
     cdef int64_t *ready = NULL
     cdef uint32_t *peers = NULL
     cdef dnode *node
-    cdef lc_change *ch
+    cdef lc_range_ops it
     cdef lc_op *op
-    cdef int32_t olen
     cdef uint32_t cont
     cdef int32_t *bvv = NULL
     cdef int32_t *avv = NULL
@@ -1091,20 +1081,14 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
             if ranges is not None:
                 ranges.append((p, s0, s1))
             # the containers of the ops of [s0, s1), first met first
-            pos = log.find_change_pos(p, s0)
-            while pos >= 0 and pos < log.by_peer[p].len:
-                ch = &log.changes[log.by_peer[p].idx[pos]]
-                if ch.counter >= s1:
-                    break
-                for k in range(ch.ops_off, ch.ops_off + ch.ops_len):
-                    op = &log.ops[k]
-                    olen = op.len if op.len > 0 else (-op.len if op.len < 0 else 1)
-                    if op.counter + olen > s0 and op.counter < s1:
-                        cont = op.container
-                        if cont < cm.n and (cm.bits[cont] & (CM_CHANGED | CM_SEEN)) == CM_CHANGED:
-                            cm.bits[cont] |= CM_SEEN
-                            out.append(cont)
-                pos += 1
+            range_ops_start(log, &it, p, s0, s1)
+            op = range_ops_next(log, &it)
+            while op != NULL:
+                cont = op.container
+                if cont < cm.n and (cm.bits[cont] & (CM_CHANGED | CM_SEEN)) == CM_CHANGED:
+                    cm.bits[cont] |= CM_SEEN
+                    out.append(cont)
+                op = range_ops_next(log, &it)
             # successors whose last dependency this node was, pushed in loro's order
             n_ready = 0
             lo = bsearch_succ(succ, n_succ, p, node.start)
@@ -1424,6 +1408,6 @@ def _dump(OpLog log):
         ops = []
         for k in range(ch.ops_off, ch.ops_off + ch.ops_len):
             op = &log.ops[k]
-            ops.append((op.counter, op.len if op.len > 0 else (-op.len if op.len < 0 else 1), op.container, op.kind))
+            ops.append((op.counter, op_atoms(op), op.container, op.kind))
         out.append((ch.peer, ch.counter, ch.end, ch.lamport, deps, ops))
     return peers, out

@@ -31,7 +31,8 @@ from loro_c._seq cimport (integrate_insert, integrate_delete, collect_runs, trac
 from loro_c._oplog cimport (OpLog, lc_op, lc_change, lc_staged, lc_move, lc_group, lc_group_list,
                             slice_op, merge_ops, LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET,
                             LC_OP_MAP_DELETE, LC_OP_COUNTER, LC_LSTR_MIN_CAP, lc_insert_is_text,
-                            LC_STAGED_DEAD, LC_STAGED_DONE)
+                            LC_STAGED_DEAD, LC_STAGED_DONE, lc_range_ops, range_ops_start,
+                            range_ops_next, op_atoms)
 # rich text (state/richtext.pxi)
 from loro_c._seq cimport (lc_span, lc_span_is_anchor, LC_ANCHOR_START, LC_ANCHOR_END, LC_ANCHOR_MIN, find_char,
                           entity_at, collect_text_runs, LC_NO_NODE, anchors_before,

@@ -46,7 +46,8 @@ from loro_c._tree cimport TreeMoves, TREE_ROOT, TREE_DELETED                 # t
 from loro_c._seq cimport (SeqArena, lc_span, lc_node, lc_lens, lc_id, lc_record, lc_peer_index, make_id, span_visible, grow,
                           LC_REC_INSERT, LC_REC_DELETE_REV, locate, visible_before, abs_index)
 from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET,
-                            LC_OP_MAP_DELETE, lc_group)
+                            LC_OP_MAP_DELETE, lc_group, lc_range_ops, range_ops_start,
+                            range_ops_next)
 
 from loro_c import _types
 import time
@@ -1841,39 +1842,30 @@ cdef bint ml_keeps_elements(LoroDoc doc, uint32_t c, list ranges, list ends) exc
     (unchanged or not), so the list is in its map of diffs even when the event shows
     nothing of it."""
     cdef OpLog log = doc.log
-    cdef int64_t pos, k
-    cdef lc_change *ch
+    cdef lc_range_ops it
     cdef lc_op *op
-    cdef int32_t s0, s1, lo
+    cdef int32_t s0
     cdef uint32_t p
     cdef MovableState st = doc.mls
     cdef lc_ml_elem *el
     for r in ranges:
         p = r[0]
         s0 = r[1]
-        s1 = r[2]
-        pos = log.find_change_pos(p, s0)
-        while pos >= 0 and pos < log.by_peer[p].len:
-            ch = &log.changes[log.by_peer[p].idx[pos]]
-            if ch.counter >= s1:
-                break
-            for k in range(ch.ops_off, ch.ops_off + ch.ops_len):
-                op = &log.ops[k]
-                if op.container != c or op.counter >= s1:
-                    continue
-                if op.kind == LC_OP_INSERT:
-                    lo = max(op.counter, s0)
-                    if lo < op.counter + (op.len if op.len > 0 else (-op.len if op.len < 0 else 1)) \
-                            and lo < <int32_t>ends[p]:
-                        return True
-                elif (op.kind == LC_OP_MOVE or op.kind == LC_OP_SET) and op.counter >= s0 and st is not None:
-                    e = st.elem_index.get((<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter)
-                    if e is None:
-                        continue
+        range_ops_start(log, &it, p, s0, r[2])
+        op = range_ops_next(log, &it)
+        while op != NULL:
+            if op.container != c:
+                pass
+            elif op.kind == LC_OP_INSERT:
+                if max(op.counter, s0) < <int32_t>ends[p]:
+                    return True
+            elif (op.kind == LC_OP_MOVE or op.kind == LC_OP_SET) and st is not None:
+                e = st.elem_index.get((<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter)
+                if e is not None:
                     el = &st.elems[<int64_t>e]
                     if el.peer < len(ends) and el.counter < ends[el.peer]:
                         return True
-            pos += 1
+            op = range_ops_next(log, &it)
     return False
 
 

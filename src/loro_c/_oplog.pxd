@@ -258,3 +258,52 @@ cdef inline bint merge_ops(lc_op *a, const lc_op *b) noexcept:
         a.start_id = b.start_id
         return True
     return False
+
+
+cdef inline int32_t op_atoms(const lc_op *op) noexcept nogil:
+    """The counters an op spans (a delete's length is signed; a map write, a counter step,
+    a move... span one)."""
+    return op.len if op.len > 0 else (-op.len if op.len < 0 else 1)
+
+
+# The ops of one peer's counters [lo, hi), change by change: range_ops_start, then
+# range_ops_next until it returns NULL (`change` is the change of the op it returned).
+cdef struct lc_range_ops:
+    uint32_t peer
+    int32_t lo, hi
+    int64_t pos             # the change's place in by_peer[peer] (-1: none left)
+    int64_t k, k_end        # the next op and the end of the change's ops
+    lc_change *change
+
+
+cdef inline void range_ops_start(OpLog log, lc_range_ops *it, uint32_t p, int32_t lo,
+                                 int32_t hi) noexcept:
+    it.peer = p
+    it.lo = lo
+    it.hi = hi
+    it.pos = log.find_change_pos(p, lo) if hi > lo else -1
+    it.k = it.k_end = 0
+    it.change = NULL
+
+
+cdef inline lc_op *range_ops_next(OpLog log, lc_range_ops *it) noexcept:
+    """The next op with a counter in [lo, hi), or NULL."""
+    cdef lc_op *op
+    while True:
+        while it.k < it.k_end:
+            op = &log.ops[it.k]
+            it.k += 1
+            if op.counter >= it.hi:
+                it.k = it.k_end
+                break
+            if op.counter + op_atoms(op) > it.lo:
+                return op
+        if it.pos < 0 or it.pos >= log.by_peer[it.peer].len:
+            return NULL
+        it.change = &log.changes[log.by_peer[it.peer].idx[it.pos]]
+        if it.change.counter >= it.hi:
+            it.pos = -1
+            return NULL
+        it.pos += 1
+        it.k = it.change.ops_off
+        it.k_end = it.change.ops_off + it.change.ops_len

@@ -274,7 +274,7 @@ cdef int relist_roots_after(LoroDoc d, VersionVector version, bint now) except -
             pos += 1
             for j in range(ch.ops_off, ch.ops_off + ch.ops_len):
                 op = &log.ops[j]
-                n = op.len if op.len > 0 else (-op.len if op.len < 0 else 1)
+                n = op_atoms(op)
                 if op.counter + n > end and d.croot[op.container] == ROOT_HIDDEN:
                     if now:
                         show_root(d, op.container)

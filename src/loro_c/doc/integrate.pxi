@@ -63,22 +63,13 @@ cdef int apply_moves(LoroDoc d, int64_t k) except -1 nogil:
 cdef int snap_mark_range(LoroDoc d, uint32_t p, int32_t lo, int32_t hi) except -1:
     """The tracker moves peer `p`'s atoms [lo, hi) in or out: the sequences their ops edit
     may show other spans (their kept snapshot entries are stale)."""
-    cdef int64_t pos = d.log.find_change_pos(p, lo)
-    cdef int64_t i, n
-    cdef lc_change *ch
+    cdef lc_range_ops it
     cdef lc_op *op
-    if pos < 0:
-        return 0
-    while pos < d.log.by_peer[p].len:
-        ch = &d.log.changes[d.log.by_peer[p].idx[pos]]
-        if ch.counter >= hi:
-            break
-        for i in range(ch.ops_off, ch.ops_off + ch.ops_len):
-            op = &d.log.ops[i]
-            n = op.len if op.len > 0 else (-op.len if op.len < 0 else 1)
-            if op.counter + n > lo and op.counter < hi:
-                snap_mark(d, op.container)
-        pos += 1
+    range_ops_start(d.log, &it, p, lo, hi)
+    op = range_ops_next(d.log, &it)
+    while op != NULL:
+        snap_mark(d, op.container)
+        op = range_ops_next(d.log, &it)
     return 0
 
 

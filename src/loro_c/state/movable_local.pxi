@@ -1549,7 +1549,7 @@ cdef int ml_feed_walk(LoroDoc d, dict maps, list ranges, Py_ssize_t k, int64_t o
                         continue
                     if d.ckind[op.container] != KIND_MOVABLE_LIST:
                         continue
-                    olen = op.len if op.len > 0 else (-op.len if op.len < 0 else 1)
+                    olen = op_atoms(op)
                     if op.counter + olen <= s0 or op.counter >= s1:
                         continue
                     last_c = op.container
@@ -1559,7 +1559,7 @@ cdef int ml_feed_walk(LoroDoc d, dict maps, list ranges, Py_ssize_t k, int64_t o
                     skip = m.fed > k
                 if skip:
                     continue
-                olen = op.len if op.len > 0 else (-op.len if op.len < 0 else 1)
+                olen = op_atoms(op)
                 if op.counter + olen <= s0 or op.counter >= s1:
                     continue
                 if op.kind == LC_OP_INSERT:
@@ -1584,34 +1584,28 @@ cdef list ml_walk_elements(LoroDoc d, uint32_t c, list ranges):
     walk order) name, in that order: an insert's atoms (marked ML_ALWAYS), a move's or a
     set's element."""
     cdef OpLog log = d.log
+    cdef lc_range_ops it
     cdef lc_change *ch
     cdef lc_op *op
     cdef uint32_t p
-    cdef int32_t s0, s1, olen, a0, a1, i
-    cdef int64_t pos, k
+    cdef int32_t s0, s1, a0, a1, i
     out = []
     for p, s0, s1 in ranges:
-        pos = log.find_change_pos(p, s0)
-        while pos >= 0 and pos < log.by_peer[p].len:
-            ch = &log.changes[log.by_peer[p].idx[pos]]
-            if ch.counter >= s1:
-                break
-            for k in range(ch.ops_off, ch.ops_off + ch.ops_len):
-                op = &log.ops[k]
-                if op.container != c:
-                    continue
-                olen = op.len if op.len > 0 else (-op.len if op.len < 0 else 1)
-                if op.counter + olen <= s0 or op.counter >= s1:
-                    continue
-                if op.kind == LC_OP_INSERT:
-                    a0 = max(op.counter, s0)
-                    a1 = min(op.counter + olen, s1)
-                    for i in range(a0, a1):
-                        out.append(ML_ALWAYS | (<uint64_t>p << 32)
-                                   | (ch.lamport + <uint32_t>(i - ch.counter)))
-                elif op.kind == LC_OP_MOVE or op.kind == LC_OP_SET:
-                    out.append((<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter)
-            pos += 1
+        range_ops_start(log, &it, p, s0, s1)
+        op = range_ops_next(log, &it)
+        while op != NULL:
+            if op.container != c:
+                pass
+            elif op.kind == LC_OP_INSERT:
+                ch = it.change
+                a0 = max(op.counter, s0)
+                a1 = min(op.counter + op_atoms(op), s1)
+                for i in range(a0, a1):
+                    out.append(ML_ALWAYS | (<uint64_t>p << 32)
+                               | (ch.lamport + <uint32_t>(i - ch.counter)))
+            elif op.kind == LC_OP_MOVE or op.kind == LC_OP_SET:
+                out.append((<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter)
+            op = range_ops_next(log, &it)
     return out
 
 
