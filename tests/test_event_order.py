@@ -352,6 +352,12 @@ def _two_lists(mod, steps, checkouts):
         marks.append(d.oplog_frontiers)
     d = docs[0]
     d.import_(docs[1].export(mod.ExportMode.Updates(d.oplog_vv)))
+    return _checkout_targets(d, marks, checkouts)
+
+
+def _checkout_targets(d, marks, checkouts):
+    """The targets of the events of checkouts of `d` to `marks` (by `checkouts`, indices
+    taken modulo their number), then to the latest version, with a root subscriber."""
     got = []
     sub = d.subscribe_root(lambda e: got.append(targets(e)))
     for k in checkouts:
@@ -402,13 +408,7 @@ def _tree_and_roots(mod, steps, checkouts):
     d = docs[0]
     for src in docs[1:]:
         d.import_(src.export(mod.ExportMode.Updates(d.oplog_vv)))
-    got = []
-    sub = d.subscribe_root(lambda e: got.append(targets(e)))
-    for k in checkouts:
-        d.checkout(marks[k % len(marks)])
-    d.checkout_to_latest()
-    del sub
-    return got
+    return _checkout_targets(d, marks, checkouts)
 
 
 CALCULATOR_MAP_CASES = [
