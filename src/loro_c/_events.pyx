@@ -614,19 +614,16 @@ def _new_registry():
     return _DocEvents()
 
 
-def diff_batch(LoroDoc doc, bint tree_views=False):
+def diff_batch(LoroDoc doc):
     """The journal of a move between two versions (LoroDoc.diff) as a DiffBatch. Its
     `_idlp` holds, per (map ContainerID, key), the (Lamport, peer) of the write the key shows
     at the end, (2**32 - 1, 0) when none: an undo composes map diffs by them, as loro does.
-    A tree's items are loro's replay of its moves, as a checkout's event lists them;
-    `tree_views`: the sequence that turns one view into the other instead (LoroDoc._diff;
-    revert_to applies the replay, as loro's does)."""
+    A tree's items are loro's replay of its moves, as a checkout's event lists them
+    (revert_to applies that replay, as loro's does)."""
     global _idlp_sink
     changed = [False]
     batch = DiffBatch()
     _idlp_sink = {}
-    if tree_views and doc.evs is not None:
-        doc.evs.tree_lca = None
     try:
         for cd in collect(doc, True, True, changed):
             batch.push(cd.target, cd.diff)

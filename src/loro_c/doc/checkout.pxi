@@ -330,8 +330,7 @@ cdef int replayed_move(LoroDoc d, const lc_id *ids, int64_t n) except -1:
     return 0
 
 
-cdef object diff_versions(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b, int64_t nb,
-                          bint tree_views=False):
+cdef object diff_versions(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b, int64_t nb):
     """The DiffBatch that takes the state at `a` to the state at `b` (LoroDoc.diff): the
     state moves to `a`, then to `b` journaled as a checkout's event is, then back. Nothing
     else changes: not the roots listed, the journal, or the subscribers. (loro's diff
@@ -365,7 +364,7 @@ cdef object diff_versions(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b,
         d.evlog.n = 0
         d.evs.tree_views = True
         move_state_to(d, b, nb)
-        return events_module().diff_batch(d, tree_views)
+        return events_module().diff_batch(d)
     finally:
         d.evs.before = None
         d.evs.tree_views = False

@@ -243,9 +243,9 @@ cdef class DocHistory(DocCore):
         """The DiffBatch that takes the document from version `a` to version `b` (the diffs
         a checkout from `a` to `b` would report). The open transaction is committed first;
         the document's state does not change. LoroError when the log lacks an id."""
-        return self._diff(a, b, False)
+        return self._diff(a, b)
 
-    def _diff(self, Frontiers a, Frontiers b, bint tree_views):
+    def _diff(self, Frontiers a, Frontiers b):
         cdef Py_ssize_t na = len(a._ids), nb = len(b._ids)
         cdef lc_id *ids = <lc_id*>malloc(<size_t>(na + nb + 1) * sizeof(lc_id))
         if ids == NULL:
@@ -255,7 +255,7 @@ cdef class DocHistory(DocCore):
             commit_txn(self)
             check_frontier_ids(self, a, ids)
             check_frontier_ids(self, b, &ids[na])
-            batch = diff_versions(self, ids, na, &ids[na], nb, tree_views)
+            batch = diff_versions(self, ids, na, &ids[na], nb)
         except BaseException:
             free(ids)
             release_and_deliver(self, False)
@@ -333,7 +333,7 @@ cdef class DocHistory(DocCore):
         state to it (`diff`, a tree's items being loro's replay of its moves), applied as
         local edits (left in the open transaction), as loro's revert_to does."""
         from loro_c import diffs
-        diffs.apply(self, self._diff(self.state_frontiers, version, False), False)
+        diffs.apply(self, self._diff(self.state_frontiers, version), False)
 
     def checkout_to_latest(self):
         """Show the latest version again and follow the log (attach)."""
