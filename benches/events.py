@@ -24,6 +24,11 @@ commits on shared root containers, synced now and then, imported into one docume
 checks out 20 versions along the way and back to the latest (40 checkout events; loro's DAG
 walk orders their diffs, see loro_c._dag_order).
 
+``rich edits N`` and ``rich checkouts N`` rows (``--rich-only`` runs just them): N random
+inserts, deletes and marks (bold, italic, link) of one text, a commit each (one event per
+commit); then checkouts to versions along the way and back, with edits in between (each
+event carries the style boundaries loro's state keeps: loro_c.rich_checkout).
+
 Ratios printed: loro_c+sub / loro_c (what subscribing costs), loro_c+sub / loro+sub (the
 issue's target is <= 1.0).
 """
@@ -318,6 +323,82 @@ def run_movable(quick, repeat):
     return rows
 
 
+def rich_edits(lib, n_ops, subscribe, seed=3):
+    """(the document after `n_ops` random edits and marks of one text, a commit each; the
+    frontiers every 50 commits; events seen)."""
+    import random
+    rng = random.Random(seed)
+    doc = lib.LoroDoc()
+    doc.peer_id = 1
+    seen = []
+    sub = _subscribe(doc, seen) if subscribe else None
+    t = doc.get_text("t")
+    marks = []
+    for i in range(n_ops):
+        n = t.len_unicode
+        r = rng.random()
+        if r < 0.6 or n < 10:
+            t.insert(rng.randint(0, n), "abc de"[:rng.randint(1, 6)])
+        elif r < 0.8:
+            a = rng.randrange(n - 1)
+            t.delete(a, min(3, n - a))
+        else:
+            a = rng.randrange(n - 2)
+            t.mark(a, min(n, a + rng.randint(1, 20)), rng.choice(["bold", "italic", "link"]),
+                   True if rng.random() < 0.7 else "x")
+        doc.commit()
+        if i % 50 == 0:
+            marks.append(doc.state_frontiers)
+    del sub
+    return doc, marks, len(seen)
+
+
+def rich_checkouts(doc, marks, subscribe):
+    """Checkouts of `doc` to `marks` (latest first) and back, then 40 rounds of an edit and
+    a checkout to a recent version and back; returns (the text, events seen)."""
+    seen = []
+    sub = _subscribe(doc, seen) if subscribe else None
+    t = doc.get_text("t")
+    for f in reversed(marks):
+        doc.checkout(f)
+    doc.checkout_to_latest()
+    for k in range(40):
+        t.insert(k % 7, "xy")
+        doc.commit()
+        doc.checkout(marks[-1 - k % 3])
+        doc.checkout_to_latest()
+    del sub
+    return t.to_string(), len(seen)
+
+
+def run_rich(quick, repeat):
+    """Rows ``rich edits N`` and ``rich checkouts N``."""
+    loro_c, loro = load_library("loro_c"), load_library("loro")
+    libs = {"loro_c": loro_c, "loro": loro}
+    rows = []
+    n = 400
+    for section in (f"rich edits {n}", f"rich checkouts {n}"):
+        fns = {}
+        for lib_name, lib in libs.items():
+            if lib is None:
+                continue
+            for sub in (False, True):
+                key = f"{lib_name}{'+sub' if sub else ''}"
+                if section.startswith("rich edits"):
+                    fns[key] = (lambda lib=lib, sub=sub: (None, (rich_edits(lib, n, sub)[0].get_text("t").to_string(), 0)))
+                else:
+                    # (a fresh document each run, its edits made without a subscriber inside the timed
+                    # run: its checkouts add edits)
+                    fns[key] = (lambda lib=lib, sub=sub: (None, rich_checkouts(*rich_edits(lib, n, False)[:2], sub)))
+        res = interleaved_best(fns, {k: repeat for k in fns})
+        texts = {res[k][1][1][0] for k in fns if res[k][0] is not None}
+        for key, (secs, result) in res.items():
+            ok = secs is not None and len(texts) == 1
+            rows.append(("rich", section, key, secs, ok, result[1][1] if ok else None))
+        print_row(section, {key: res[key][0] for key in fns}, "8.1f")
+    return rows
+
+
 def run(traces, repeat):
     loro_c, loro = load_library("loro_c"), load_library("loro")
     libs = {"loro_c": loro_c, "loro": loro}
@@ -370,6 +451,7 @@ def main(argv=None):
     ap.add_argument("--tree-only", action="store_true", help="only the tree rows")
     ap.add_argument("--movable-only", action="store_true", help="only the movable list rows")
     ap.add_argument("--concurrent-only", action="store_true", help="only the concurrent checkout rows")
+    ap.add_argument("--rich-only", action="store_true", help="only the rich text rows")
     args = ap.parse_args(argv)
     traces = args.traces.split(",")
     if args.quick:
@@ -377,11 +459,15 @@ def main(argv=None):
     if args.concurrent_only:
         rows = run_concurrent(args.quick, args.repeat)
         return 1 if any(not r[4] for r in rows) else 0
+    if args.rich_only:
+        rows = run_rich(args.quick, args.repeat)
+        return 1 if any(not r[4] for r in rows) else 0
     rows = [] if args.tree_only or args.movable_only else run(traces, args.repeat)
     if not args.movable_only:
         rows += run_tree(args.quick, args.repeat)
     if not args.tree_only and not args.movable_only:
         rows += run_concurrent(args.quick, args.repeat)
+        rows += run_rich(args.quick, args.repeat)
     if not args.tree_only:
         # (each run's import is short: more runs for a steadier best)
         rows += run_movable(args.quick, max(args.repeat, 5) * 2)
