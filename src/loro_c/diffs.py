@@ -2,11 +2,11 @@
 handles, in the batch's order. A list insert or map entry that holds a container creates a
 new one of that kind; the batch's later diffs of the old container go to the new one. A
 movable list keeps (and moves) a child its delta deletes and inserts again."""
-from bisect import bisect_left
 
 from loro_c import _types
+from loro_c._diff_apply import apply_movable, seq_end
 from loro_c.errors import LoroTypeError, OutOfBoundsError
-from loro_c.events import Diff, DiffBatch, ListDiffItem, TextDelta
+from loro_c.events import Diff, DiffBatch, ListDiffItem
 from loro_c.hash_order import str_key_order, undo_key_order
 
 _KINDS = {"Text": "LoroText", "List": "LoroList", "Map": "LoroMap", "Counter": "LoroCounter",
@@ -41,189 +41,6 @@ def _apply_text(h, items):
     """As loro's apply_diff: the text's apply_delta (inserts take exactly their attributes,
     retains with attributes mark or unmark; the marks are written after the edits)."""
     h.apply_delta(items)
-
-
-def _resolve(cid, to_delete, made):
-    """The id an inserted child is looked up by: itself when the delta deletes it here,
-    else along the batch's renames until one the delta deletes (or the last)."""
-    if cid in to_delete:
-        return cid
-    while cid in made:
-        cid = made[cid]
-        if cid in to_delete:
-            break
-    return cid
-
-
-def _children(h):
-    cid_type = _types.ContainerID
-    return {x for x in h.to_vec() if isinstance(x, cid_type)}
-
-
-def _apply_movable(h, items, made):
-    """A movable list's delta, as loro's apply_diff gives it: a child the delta deletes
-    and inserts again is kept and moved (its id, content and the batch's later diffs stay
-    its own); every other deleted element goes first, the runs back to front; then the
-    inserts in order. An insert that comes from a move of a child the list holds
-    elsewhere is left out; other children are new (empty) containers."""
-    Retain, Delete = ListDiffItem.Retain, ListDiffItem.Delete
-    Container, Value = _types.ValueOrContainer.Container, _types.ValueOrContainer.Value
-    cid_type = _types.ContainerID
-    n = len(h)
-    # the original positions each replacement deletes: loro's delta joins the deletes and
-    # inserts between two retains into replacements of at most 8 values that agree on
-    # is_move (False for one that only deletes); a delete joins the one before it
-    ranges = []
-    pos = 0
-    group = None            # [start, stop, is_move, number of values]
-    for item in items:
-        if isinstance(item, Retain):
-            pos += item.retain
-            group = None
-        elif isinstance(item, Delete):
-            if group is None:
-                group = [pos, pos, False, 0]
-                ranges.append(group)
-            pos += item.delete
-            group[1] = pos
-        else:
-            k = len(item.insert)
-            if group is None or group[2] != item.is_move or group[3] + k > 8:
-                k = (k - 1) % 8 + 1         # (the values of the last replacement)
-                group = [pos, pos, item.is_move, 0]
-                ranges.append(group)
-            group[3] += k
-    ranges = [range(a, b) for a, b, _, _ in ranges if b > a]
-    to_delete = {}
-    if ranges:
-        values = h.to_vec()         # (children as their ids; no plain value is one)
-        for r in ranges:
-            for p in r:
-                x = values[p]
-                if isinstance(x, cid_type):
-                    to_delete[x] = p
-    # which of them an insert takes back (the first insert of each)
-    kept = set()
-    if to_delete:
-        left = dict(to_delete)
-        for item in items:
-            if not isinstance(item, (Retain, Delete)):
-                for v in item.insert:
-                    if isinstance(v, Container):
-                        p = left.pop(_resolve(v.container.id, left, made), None)
-                        if p is not None:
-                            kept.add(p)
-    # the rest goes first: each delete's runs between kept children, back to front
-    runs = []
-    for r in ranges:
-        start = r.start
-        if kept:
-            for p in r:
-                if p in kept:
-                    if p > start:
-                        runs.append((start, p))
-                    start = p + 1
-        if r.stop > start:
-            runs.append((start, r.stop))
-    # The list is `before` (what lies before the cursor: original positions, None for
-    # what this delta inserts) then rest[s0:] (what lies after it: original elements, in
-    # their order, as a delta only inserts and moves to the cursor). The cursor stays at a
-    # delete (its kept children stay after it) and a retain takes it past its last element
-    # (and so past the kept children before that).
-    if runs:
-        from loro_c._doc import ml_delete_runs
-        ml_delete_runs(h.doc(), h.id, runs[::-1])       # (one view of the list for all)
-        rest = []
-        prev = 0
-        for a, b in runs:
-            rest.extend(range(prev, a))
-            prev = b
-        rest.extend(range(prev, n))
-    else:
-        rest = list(range(n))
-    # Before the cursor only the kept children are looked up: each gets a number as it
-    # goes there (in order, one per element that goes there) and its position is that
-    # number less the elements numbered before it that a later move took away (counted in
-    # a Fenwick tree: a kept child can be moved back to the cursor from anywhere).
-    nb = 0                  # the length of what lies before the cursor
-    seq = 0                 # the next number
-    number = {}             # kept child (original position) before the cursor -> number
-    gone = [0] * (n + sum(len(item.insert) for item in items
-                          if not isinstance(item, (Retain, Delete))) + 2)
-    s0 = 0
-    held = None             # the children the list holds (the new ones have new ids)
-    opos = 0
-    insert = h.insert
-    for item in items:
-        if isinstance(item, Retain):
-            if item.retain:
-                # (what a retain passes lies ahead of the cursor)
-                last = opos + item.retain - 1
-                q = bisect_left(rest, last, s0)
-                if q == len(rest) or rest[q] != last:
-                    q = rest.index(last, s0)        # (raises: not there)
-                if kept:
-                    for j in range(s0, q + 1):
-                        if rest[j] in kept:
-                            number[rest[j]] = seq + j - s0
-                seq += q + 1 - s0
-                nb += q + 1 - s0
-                s0 = q + 1
-            opos += item.retain
-        elif isinstance(item, Delete):
-            opos += item.delete
-        else:
-            for v in item.insert:
-                if not isinstance(v, Container):
-                    insert(nb, v.value if isinstance(v, Value) else v)
-                    nb += 1
-                    seq += 1
-                    continue
-                cid = v.container.id
-                p = to_delete.get(cid)
-                if p is None and cid in made:
-                    cid = _resolve(cid, to_delete, made)
-                    p = to_delete.get(cid)
-                if p is not None and p in kept:
-                    del to_delete[cid]
-                    q = bisect_left(rest, p, s0)
-                    if q < len(rest) and rest[q] == p:
-                        if q != s0:
-                            h.mov(nb + q - s0, nb)
-                        del rest[q]
-                        nb += 1
-                    else:
-                        k = number[p]
-                        h.mov(k - _fenwick_sum(gone, k), nb - 1)
-                        _fenwick_add(gone, k + 1)       # (the tree counts from 1)
-                    number[p] = seq
-                    seq += 1
-                else:
-                    if item.is_move:
-                        if held is None:
-                            held = _children(h)         # (read once, then kept up)
-                        if cid in held:
-                            continue
-                    made[cid] = h.insert_container(nb, _new_container(cid)).id
-                    if held is not None:
-                        held.add(made[cid])
-                    nb += 1
-                    seq += 1
-
-
-def _fenwick_add(tree, i):
-    while i < len(tree):
-        tree[i] += 1
-        i += i & -i
-
-
-def _fenwick_sum(tree, k):
-    """How many of the numbers below k (1-based positions 1..k) were added."""
-    total = 0
-    while k > 0:
-        total += tree[k]
-        k -= k & -k
-    return total
 
 
 def _apply_list(h, items, made):
@@ -295,7 +112,6 @@ def _check_positions(doc, batch):
     apply_diff is all or nothing there."""
     lengths = {}
     created = set()
-    Container = _types.ValueOrContainer.Container
     for cid, diff in batch.get_diff():
         if isinstance(diff, Diff.Map):
             created.update(v.container.id for v in diff.diff.updated.values()
@@ -309,33 +125,7 @@ def _check_positions(doc, batch):
             if h is None and not isinstance(cid, _types.ContainerID.Root) and cid not in created:
                 continue        # a container the document does not have: skipped by apply
             n = 0 if h is None else h.len_unicode if isinstance(diff, Diff.Text) else len(h)
-        pos = 0
-        if isinstance(diff, Diff.Text):
-            Retain, Insert = TextDelta.Retain, TextDelta.Insert
-        else:
-            Retain, Insert = ListDiffItem.Retain, ListDiffItem.Insert
-        for item in diff.diff:
-            if isinstance(item, Retain):
-                pos += item.retain
-                if pos > n:
-                    raise OutOfBoundsError(f"Index out of bound. The given pos is {pos}, "
-                                           f"but the length is {n}")
-            elif isinstance(item, Insert):
-                k = len(item.insert)
-                n += k
-                pos += k
-                if Insert is ListDiffItem.Insert:
-                    for v in item.insert:
-                        # (a movable list's moved child the document has is moved, not made)
-                        if isinstance(v, Container) and not (
-                                item.is_move and
-                                doc._known_container(v.container.id) is not None):
-                            created.add(v.container.id)
-            else:
-                if pos + item.delete > n:
-                    raise OutOfBoundsError(f"delete range {pos}..{pos + item.delete} is out of "
-                                           f"bounds (length {n})")
-                n -= item.delete
+        n = seq_end(doc, diff.diff, n, created, isinstance(diff, Diff.Text))
         lengths[cid] = n
 
 
@@ -415,7 +205,7 @@ def _apply_one(doc, cid, diff, made, for_undo=False):
         _apply_text(h, diff.diff)
     elif isinstance(diff, Diff.List):
         if str(cid.container_type) == "MovableList":
-            _apply_movable(h, diff.diff, made)
+            apply_movable(h, diff.diff, made, _new_container)
         else:
             _apply_list(h, diff.diff, made)
     elif isinstance(diff, Diff.Map):
