@@ -205,6 +205,8 @@ def _ref_lz4_block(src, out, start):
 def _ref_lz4_frame(frame, limit):
     """Loro's frame profile (independent blocks, no checksums, no size) decoded plainly."""
     assert frame[4] == 0x60
+    # block maximum from the descriptor: lz4_flex picks 64 KiB, 256 KiB or 4 MiB by input size
+    bmax = 1 << (8 + 2 * ((frame[5] >> 4) & 7))
     i, out = 7, bytearray()
     while True:
         if i + 4 > len(frame):
@@ -214,7 +216,7 @@ def _ref_lz4_frame(frame, limit):
         if info == 0:
             break
         size = info & 0x7FFFFFFF
-        if size > 65536 or i + size > len(frame):
+        if size > bmax or i + size > len(frame):
             raise ValueError("size")
         blk = frame[i:i + size]
         i += size
@@ -223,7 +225,7 @@ def _ref_lz4_frame(frame, limit):
             out += blk
         else:
             _ref_lz4_block(blk, out, start)
-        if len(out) - start > 65536 or len(out) > limit:
+        if len(out) - start > bmax or len(out) > limit:
             raise ValueError("limit")
     if i != len(frame):
         raise ValueError("trailing")

@@ -5,15 +5,29 @@
 
 cdef enum:
     SST_BLOCK_SIZE = 4096        # Loro's target block size for both stores
-    LZ4_HASH_LOG = 12
-    LZ4_FRAME_BLOCK = 65536      # block descriptor 0x40: 64 KiB data blocks
+    LZ4_TABLE_SLOTS = 4096       # lz4_flex's frame encoder table
     SNAPSHOT_BLOCK_OPS = 1024    # change-block cut (arena ops), near Loro's 4 KiB estimate
 
 
 # -- LZ4 ----------------------------------------------------------------------------------------
+# Loro frames its blocks with the Rust crate lz4_flex (0.11.5 in loro 1.17.1). To give the
+# same bytes as Loro this compressor takes the same decisions as that crate's fast encoder
+# (our own code, same rules): a 4096-slot table of u32 stream positions kept across the
+# independent blocks of one frame, keyed by a multiplicative hash of the next five bytes
+# (64-bit build), one probe per position, a step that grows by one every 32 misses,
+# backward extension of a found match down to the pending literals, forward extension up
+# to six bytes before the end, then the position two bytes before the match end rehashed.
 
 cdef inline uint32_t _rd32(const unsigned char* p) noexcept nogil:
     return p[0] | (<uint32_t>p[1] << 8) | (<uint32_t>p[2] << 16) | (<uint32_t>p[3] << 24)
+
+
+cdef inline uint32_t _lz4_slot(const unsigned char* p) noexcept nogil:
+    # five bytes, little-endian, in the top of a 64-bit word times lz4_flex's prime; the
+    # slot is the product's top 12 bits
+    cdef uint64_t v = (<uint64_t>p[0] | (<uint64_t>p[1] << 8) | (<uint64_t>p[2] << 16)
+                       | (<uint64_t>p[3] << 24) | (<uint64_t>p[4] << 32))
+    return <uint32_t>(((v << 24) * <uint64_t>889523592379ULL) >> 52)
 
 
 cdef inline Py_ssize_t _lz4_len_ext(unsigned char* dst, Py_ssize_t o, Py_ssize_t v) noexcept nogil:
@@ -25,48 +39,9 @@ cdef inline Py_ssize_t _lz4_len_ext(unsigned char* dst, Py_ssize_t o, Py_ssize_t
     return o + 1
 
 
-cdef Py_ssize_t lz4_compress_block(const unsigned char* src, Py_ssize_t n,
-                                   unsigned char* dst) noexcept nogil:
-    """Greedy single-probe LZ4 block compression with LZ4's skip acceleration (the
-    format's end rules: the last five bytes are literals, no match starts in the last
-    twelve). `dst` holds at least
-    n + n / 255 + 16 bytes. Returns the compressed size."""
-    cdef int32_t table[1 << LZ4_HASH_LOG]
-    cdef Py_ssize_t ip = 0, anchor = 0, o = 0, ref, ml, lit
-    cdef Py_ssize_t mflimit = n - 12, matchlimit = n - 5
-    cdef uint32_t seq, h
-    cdef Py_ssize_t misses = 0
-    memset(table, 0xFF, sizeof(table))
-    while ip < mflimit:
-        seq = _rd32(src + ip)
-        h = (seq * 2654435761u) >> (32 - LZ4_HASH_LOG)
-        ref = table[h]
-        table[h] = <int32_t>ip
-        if ref < 0 or ip - ref > 65535 or _rd32(src + ref) != seq:
-            # LZ4's acceleration: the longer nothing matches, the larger the step (bytes
-            # that compress poorly, like columnar change blocks, are crossed quickly)
-            ip += 1 + (misses >> 6)
-            misses += 1
-            continue
-        misses = 0
-        ml = 4
-        while ip + ml < matchlimit and src[ref + ml] == src[ip + ml]:
-            ml += 1
-        lit = ip - anchor
-        dst[o] = <unsigned char>(((15 if lit >= 15 else lit) << 4) | (15 if ml - 4 >= 15 else ml - 4))
-        o += 1
-        if lit >= 15:
-            o = _lz4_len_ext(dst, o, lit - 15)
-        memcpy(dst + o, src + anchor, lit)
-        o += lit
-        dst[o] = <unsigned char>((ip - ref) & 0xFF)
-        dst[o + 1] = <unsigned char>((ip - ref) >> 8)
-        o += 2
-        if ml - 4 >= 15:
-            o = _lz4_len_ext(dst, o, ml - 4 - 15)
-        ip += ml
-        anchor = ip
-    lit = n - anchor
+cdef inline Py_ssize_t _lz4_last_literals(const unsigned char* src, Py_ssize_t n, Py_ssize_t anchor,
+                                          unsigned char* dst, Py_ssize_t o) noexcept nogil:
+    cdef Py_ssize_t lit = n - anchor
     dst[o] = <unsigned char>((15 if lit >= 15 else lit) << 4)
     o += 1
     if lit >= 15:
@@ -75,25 +50,97 @@ cdef Py_ssize_t lz4_compress_block(const unsigned char* src, Py_ssize_t n,
     return o + lit
 
 
+cdef Py_ssize_t lz4_compress_block(const unsigned char* src, Py_ssize_t n, unsigned char* dst,
+                                   uint32_t* table, Py_ssize_t stream_off) noexcept nogil:
+    """Compress one frame block of `n` bytes that starts `stream_off` bytes into the frame;
+    `table` (LZ4_TABLE_SLOTS u32, zeroed at the frame start) carries over between blocks,
+    whose older positions are then never matched (blocks are independent). `dst` holds at
+    least n + n / 255 + 16 bytes. Returns the compressed size."""
+    cdef Py_ssize_t o = 0, anchor = 0, cur = 0, nxt, step, misses, cand, start, lit, ml, off
+    cdef Py_ssize_t end_check = n - 12, match_end = n - 6
+    cdef uint32_t h
+    if n < 13:
+        return _lz4_last_literals(src, n, 0, dst, 0)
+    if stream_off == 0:
+        # a frame cannot start with a match
+        table[_lz4_slot(src)] = 0
+        cur = 1
+    while True:
+        misses = 32
+        nxt = cur
+        while True:
+            step = misses >> 5
+            misses += 1
+            cur = nxt
+            nxt += step
+            if cur > end_check:
+                return _lz4_last_literals(src, n, anchor, dst, o)
+            h = _lz4_slot(src + cur)
+            cand = table[h]
+            table[h] = <uint32_t>(cur + stream_off)
+            if stream_off + cur - cand > 65535 or cand < stream_off:
+                continue
+            cand -= stream_off
+            if _rd32(src + cand) == _rd32(src + cur):
+                break
+        while cand > 0 and cur > anchor and src[cur - 1] == src[cand - 1]:
+            cur -= 1
+            cand -= 1
+        lit = cur - anchor
+        off = cur - cand
+        cur += 4
+        cand += 4
+        start = cur
+        while cur < match_end and src[cur] == src[cand]:
+            cur += 1
+            cand += 1
+        ml = cur - start
+        table[_lz4_slot(src + cur - 2)] = <uint32_t>(cur - 2 + stream_off)
+        dst[o] = <unsigned char>(((15 if lit >= 15 else lit) << 4) | (15 if ml >= 15 else ml))
+        o += 1
+        if lit >= 15:
+            o = _lz4_len_ext(dst, o, lit - 15)
+        memcpy(dst + o, src + anchor, lit)
+        o += lit
+        dst[o] = <unsigned char>(off & 0xFF)
+        dst[o + 1] = <unsigned char>(off >> 8)
+        o += 2
+        if ml >= 15:
+            o = _lz4_len_ext(dst, o, ml - 15)
+        anchor = cur
+
+
 cdef bytes lz4_compress_frame(const unsigned char* src, Py_ssize_t n):
-    """An LZ4 frame in Loro's profile (FLG 0x60: independent blocks, no checksums; 64 KiB
-    blocks), each data block stored raw when compression does not shrink it."""
+    """An LZ4 frame as lz4_flex's FrameEncoder writes one (FLG 0x60: independent blocks,
+    no checksums): its block size chosen from the whole input's length (64 KiB up to
+    64 KiB, 256 KiB up to 256 KiB, else 4 MiB), each data block stored raw when
+    compression does not shrink it."""
     cdef Writer w
-    cdef unsigned char* tmp = <unsigned char*>xalloc(LZ4_FRAME_BLOCK + LZ4_FRAME_BLOCK // 255 + 16, 1)
+    cdef Py_ssize_t bsize = 65536
+    cdef unsigned char bd = 0x40
+    if n > 262144:
+        bsize = 4194304
+        bd = 0x70
+    elif n > 65536:
+        bsize = 262144
+        bd = 0x50
+    cdef unsigned char* tmp = <unsigned char*>xalloc(min(n, bsize) + min(n, bsize) // 255 + 16, 1)
+    cdef uint32_t table[LZ4_TABLE_SLOTS]
     cdef Py_ssize_t pos = 0, chunk, m
     cdef unsigned char desc[2]
+    memset(table, 0, sizeof(table))
     try:
         if writer_init(&w, n // 2 + 32) < 0:
             raise_writer_error(&w)
         try:
             wchk(&w, write_u32_le(&w, 0x184D2204))
             desc[0] = 0x60
-            desc[1] = 0x40
+            desc[1] = bd
             wchk(&w, write_bytes(&w, desc, 2))
             wchk(&w, write_u8(&w, <uint8_t>((c_xxh32(desc, 2, 0) >> 8) & 0xFF)))
             while pos < n:
-                chunk = min(n - pos, <Py_ssize_t>LZ4_FRAME_BLOCK)
-                m = lz4_compress_block(src + pos, chunk, tmp)
+                chunk = min(n - pos, bsize)
+                m = lz4_compress_block(src + pos, chunk, tmp, table, pos)
                 if m < chunk:
                     wchk(&w, write_u32_le(&w, <uint32_t>m))
                     wchk(&w, write_bytes(&w, tmp, m))
