@@ -140,6 +140,18 @@ def _import_kinds(mod, a, b):
              for d in e.events] for e in got]
 
 
+def _concurrent_edit_and_import(mod, a, b, deep_both):
+    """`b` edits concurrently with `a` (with `deep_both`, both edit the text inside list
+    "l", which makes loro compute the import from a lower base; else `b` writes root map
+    "m"), then imports `a`'s changes: _import_kinds' result."""
+    if deep_both:
+        _child(a.get_list("l").get(0)).insert(0, "u")
+        _child(b.get_list("l").get(0)).insert(0, "z")
+    else:
+        b.get_map("m").insert("k", 5)
+    return _import_kinds(mod, a, b)
+
+
 def _ml_counter_import(mod, op, deep_both):
     """A movable list's element given a new counter (`op`: set on an element both sides
     have, or insert), imported concurrently; with `deep_both`, both sides also edit one
@@ -158,12 +170,7 @@ def _ml_counter_import(mod, op, deep_both):
         a.get_movable_list("ml").set_container(0, mod.LoroCounter())
     else:
         a.get_movable_list("ml").insert_container(0, mod.LoroCounter())
-    if deep_both:
-        _child(a.get_list("l").get(0)).insert(0, "u")
-        _child(b.get_list("l").get(0)).insert(0, "z")
-    else:
-        b.get_map("m").insert("k", 5)
-    return _import_kinds(mod, a, b)
+    return _concurrent_edit_and_import(mod, a, b, deep_both)
 
 
 @pytest.mark.parametrize("op", ["set", "insert"])
@@ -191,12 +198,7 @@ def _meta_counter_import(mod, deep_both, zero_sum_ops):
     if zero_sum_ops:
         counter.increment(2)
         counter.increment(-2)
-    if deep_both:
-        _child(a.get_list("l").get(0)).insert(0, "u")
-        _child(b.get_list("l").get(0)).insert(0, "z")
-    else:
-        b.get_map("m").insert("k", 5)
-    return _import_kinds(mod, a, b)
+    return _concurrent_edit_and_import(mod, a, b, deep_both)
 
 
 @pytest.mark.parametrize("zero_sum_ops", [False, True])
