@@ -7,6 +7,44 @@
 from loro_c._tree cimport TREE_NONE as TREE_NONE_NODE     # meta_rows
 
 
+# state_listing's answer for a container the state section leaves out
+cdef object UNLISTED = object()
+
+
+cdef object state_listing(LoroDoc d, uint32_t c, bint parent_known):
+    """Whether a snapshot's state lists container `c`: UNLISTED, or its parent's ContainerID
+    (None for a root). `parent_known`: `c`'s entry was kept from the last export, its
+    parent found then (a child keeps it): not looked up again, None returned."""
+    cdef uint8_t croot = d.croot[c]
+    if croot == ROOT_MERGEABLE:
+        # kept while it has state, shown or not (its parent's marker may come back);
+        # an empty one has no entry: importers find it from the marker, as in loro
+        v = value_of(d, c, False)
+        if (v == 0.0 if d.ckind[c] == KIND_COUNTER else len(v) == 0):
+            return UNLISTED
+        if parent_known:
+            return None
+        # loro's arena links it to the map its id names, one level below
+        got = mergeable_module().parse_child(d.cids[c])
+        return None if got is None else got[0]
+    if croot != ROOT_NONE:
+        if croot != ROOT_SHOWN:
+            return UNLISTED
+        if d.deleted_roots and d.cids[c] in d.deleted_roots:
+            # a root cleared by delete_root_container stays out while it is empty, as
+            # in loro's state (and in get_value)
+            v = value_of(d, c, False)
+            if (v == 0.0 if d.ckind[c] == KIND_COUNTER else len(v) == 0):
+                return UNLISTED
+        return None
+    if d.unstored and d.cids[c] in d.unstored:
+        return UNLISTED
+    if parent_known:
+        return None
+    link = parent_container(d, d.cids[c])
+    return UNLISTED if link is None else d.cids[<uint32_t>link]
+
+
 def snapshot_state_rows(LoroDoc d):
     """[(cid, kind, depth, parent cid or None, payload)] of the containers a snapshot's state
     holds: the roots the document lists and every child container loro's store would hold
@@ -21,34 +59,10 @@ def snapshot_state_rows(LoroDoc d):
     if not d.detached:
         note_store_entries(d)       # (containers a loaded snapshot's history registered since)
     for c in range(<uint32_t>d.n_containers):
-        cid = d.cids[c]
-        if d.croot[c] == ROOT_MERGEABLE:
-            # kept while it has state, shown or not (its parent's marker may come back);
-            # an empty one has no entry: importers find it from the marker, as in loro
-            v = value_of(d, c, False)
-            if (v == 0.0 if d.ckind[c] == KIND_COUNTER else len(v) == 0):
-                continue
-            # loro's arena links it to the map its id names, one level below
-            got = mergeable_module().parse_child(cid)
-            parent = None if got is None else got[0]
-        elif d.croot[c] != ROOT_NONE:
-            if d.croot[c] != ROOT_SHOWN:
-                continue
-            if cid in d.deleted_roots:
-                # a root cleared by delete_root_container stays out while it is empty, as
-                # in loro's state (and in get_value)
-                v = value_of(d, c, False)
-                if (v == 0.0 if d.ckind[c] == KIND_COUNTER else len(v) == 0):
-                    continue
-            parent = None
-        else:
-            if d.unstored and cid in d.unstored:
-                continue
-            link = parent_container(d, cid)
-            if link is None:
-                continue
-            parent = d.cids[<uint32_t>link]
-        rows.append((cid, d.ckind[c], container_depth(d, c, depth_of), parent,
+        parent = state_listing(d, c, False)
+        if parent is UNLISTED:
+            continue
+        rows.append((d.cids[c], d.ckind[c], container_depth(d, c, depth_of), parent,
                      state_payload(d, c)))
     trees = [row for row in rows if row[1] == KIND_TREE]
     if trees:
@@ -72,7 +86,6 @@ cdef list snapshot_state_entries(LoroDoc d):
     same. Not detached (the state is the log's head)."""
     cdef uint32_t c
     cdef int64_t n, i
-    cdef uint8_t croot
     cdef uint8_t *grown
     cdef dict depth_of = {}, whole = {}, new_meta = {}
     cdef dict old_meta = d.snap_meta
@@ -101,32 +114,10 @@ cdef list snapshot_state_entries(LoroDoc d):
         kept = entries[c]
         if kept is not None and d.sdirty[c]:
             kept = None
-        croot = d.croot[c]
-        if croot == ROOT_MERGEABLE:
-            # (as snapshot_state_rows)
-            v = value_of(d, c, False)
-            if (v == 0.0 if d.ckind[c] == KIND_COUNTER else len(v) == 0):
-                continue
-            if kept is None:
-                got = mergeable_module().parse_child(d.cids[c])
-                parent = None if got is None else got[0]
-        elif croot != ROOT_NONE:
-            if croot != ROOT_SHOWN:
-                continue
-            if d.deleted_roots and d.cids[c] in d.deleted_roots:
-                v = value_of(d, c, False)
-                if (v == 0.0 if d.ckind[c] == KIND_COUNTER else len(v) == 0):
-                    continue
-            parent = None
-        else:
-            if d.unstored and d.cids[c] in d.unstored:
-                continue
-            if kept is None:
-                # (a kept entry's container had its parent then, and keeps it)
-                link = parent_container(d, d.cids[c])
-                if link is None:
-                    continue
-                parent = d.cids[<uint32_t>link]
+        # (a kept entry's container had its parent then, and keeps it)
+        parent = state_listing(d, c, kept is not None)
+        if parent is UNLISTED:
+            continue
         listed.append(c)
         if kept is None:
             rows.append((d.cids[c], d.ckind[c], container_depth(d, c, depth_of), parent,
