@@ -52,16 +52,16 @@ The encoder writes any valid segmentation (not Loro's exact bytes); Loro reads i
 # (codec/json.py, the JSON updates codec, is plain Python and a module of its own.)
 
 cimport cython
-from libc.stdint cimport (uint8_t, uint16_t, uint32_t, uint64_t, int32_t, int64_t,
+from libc.stdint cimport (uint8_t, uint16_t, uint32_t, uint64_t, int8_t, int32_t, int64_t,
                           INT32_MAX, INT64_MAX, INT64_MIN, UINT32_MAX)
-from libc.stdlib cimport malloc, calloc, realloc, free
+from libc.stdlib cimport malloc, calloc, realloc, free, qsort
 from libc.string cimport memcpy, memset, memcmp
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_DecodeUTF8, PyUnicode_GET_LENGTH, PyUnicode_AsUTF8AndSize
 
 from ._varint cimport (
     Reader, Writer, reader_init, reader_fail, reader_remaining, reader_at_end,
-    read_u8, read_bytes, read_uleb64, read_uleb32, read_sleb64, read_zigzag64,
+    read_u8, read_bytes, read_uleb64, read_uleb32, read_sleb64, read_zigzag64, read_zigzag32,
     read_u16_be, read_u32_le, read_u64_le, read_u64_be, read_f64_be,
     raise_reader_error,
     writer_init, writer_init_on, writer_free, writer_reserve, write_u8, write_bytes, write_uleb64,
@@ -78,7 +78,7 @@ from ._kinds cimport LC_OP_MOVE, LC_OP_SET     # MovableList (codec/movable_payl
 from ._kinds cimport LC_OP_TREE, LC_TREE_PARENT_ROOT, LC_TREE_PARENT_DELETED   # codec/tree_payloads.pxi
 from ._doc cimport lc_walk
 from ._doc cimport LoroDoc, DocOps, lstr_place, lstr_reserve, lval_place, container_index, show_root, next_buffer
-from ._doc cimport thin_load        # codec/snapshot_state.pxi
+from ._doc cimport thin_load, thin_defer     # codec/snapshot_state.pxi
 from ._doc cimport lnum_flush       # codec/blob.pxi
 from ._import cimport (stage_begin, stage_dep, stage_container, stage_op, stage_dropped, stage_end,
                       stage_tuple, stage_value, tuple_ops_len, stage_tree_created)
@@ -109,4 +109,5 @@ include "codec/sstable.pxi"
 include "codec/snapshot.pxi"
 include "codec/snapshot_encode.pxi"
 include "codec/snapshot_state.pxi"
+include "codec/state_check.pxi"
 include "codec/blob.pxi"

@@ -328,6 +328,10 @@ cdef class DocCore:
     cdef uint32_t thin_peers0       # the log's peers and map keys before it (the state
     cdef int64_t thin_keys0         # registers its own; the history registers them anew)
     cdef bint thin_materializing
+    # the snapshot whose state section an import checked whole and left encoded: decoded
+    # (thin_load) when the document is first locked for anything but its snapshot export
+    # and version (state/snapshot_load.pxi thin_defer), as loro decodes a state when read
+    cdef object thin_pending
     # a shallow document (doc/shallow.pxi): the shallow root's version without its own ops
     # ({peer id: counter}, None when the whole history is kept) and frontiers, the root's
     # version by peer index (its ops are in the log but their effect is the base state's),
@@ -535,13 +539,15 @@ cdef int shallow_apply_root_change(LoroDoc d, int64_t ops_off, uint32_t ops_len,
                                    int32_t counter, uint32_t lamport) except -1
 cdef int thin_materialize_locked(LoroDoc d) except -1
 cdef int thin_build_texts_locked(LoroDoc d) except -1
+cdef int thin_defer(LoroDoc d, bytes blob, dict vv, list fr) except -1
+cdef int thin_build_pending_locked(LoroDoc d) except -1
 
 
-cdef inline int doc_acquire_value(LoroDoc d) except -1:
-    """Take the document lock. The GIL is released while waiting: the holder may need it
-    to finish (Python code runs inside operations). Only reads of whole values take it this
-    way (a text's value comes from text_value): they are served by a document loaded from a
-    snapshot's state before its history and its text trees are built."""
+cdef inline int doc_lock(LoroDoc d) except -1:
+    """Take the document lock as it is: a snapshot's state left encoded stays so (only the
+    snapshot export and the version queries, which need none of it, take it this way).
+    The GIL is released while waiting: the holder may need it to finish (Python code runs
+    inside operations)."""
     cdef unsigned long me = PyThread_get_thread_ident()
     # only this thread can have stored its own id there, so the unlocked read is safe
     if d.lock_owner == me:
@@ -550,6 +556,17 @@ cdef inline int doc_acquire_value(LoroDoc d) except -1:
         with nogil:
             PyThread_acquire_lock(d.lock, WAIT_LOCK)
     d.lock_owner = me
+    return 0
+
+
+cdef inline int doc_acquire_value(LoroDoc d) except -1:
+    """Take the document lock, a snapshot's state left encoded decoded first. Only reads of
+    whole values take it this way (a text's value comes from text_value): they are served
+    by a document loaded from a snapshot's state before its history and its text trees are
+    built."""
+    doc_lock(d)
+    if d.thin_pending is not None:
+        return thin_build_pending_locked(d)
     return 0
 
 

@@ -47,17 +47,54 @@ cdef list sst_entries(Reader* sec, tuple only=None):
     `only` (keys), just the blocks whose key range holds one of them are read; the others
     are checked (checksums, LZ4 frames) and skipped."""
     cdef const unsigned char* p = sec.data
-    cdef Py_ssize_t n = sec.len, meta_off, nblocks, i, off, end, klen
+    cdef Py_ssize_t meta_off = 0, nblocks, i, off, end
+    cdef uint8_t flags
+    cdef list metas, out = []
+    cdef Writer plan
+    cdef list planned = None
+    if sec.len == 0:
+        return out
+    metas = sst_metas(sec, &meta_off)
+    nblocks = len(metas)
+    if only is not None:
+        # the skipped blocks' LZ4 frames, walked together once all are listed
+        if writer_init(&plan, 16 * sizeof(lc_lz4_walk)) < 0:
+            raise_writer_error(&plan)
+        planned = []
+    try:
+        for i in range(nblocks):
+            off, first_key, flags, last_key = metas[i]
+            end = metas[i + 1][0] if i + 1 < nblocks else meta_off
+            if off < 5 or end > meta_off or off >= end or end - off < 4:
+                fail("bad SSTable block range")
+            if only is not None and not sst_block_may_hold(first_key, last_key, only):
+                # a block skipped now is checked (checksum) when it is read; the envelope's
+                # checksum already covers its bytes, and its LZ4 frame is walked here
+                if flags & 0x7F:
+                    lim = (255 * (end - off) + 65536) if (flags & 0x80) else 3 * 65536 + 2
+                    if not lz4_frame_plan(p + off, end - off - 4, lim, &plan, planned):
+                        lz4_frame(p + off, end - off - 4, lim, True)
+                continue
+            sst_read_block(p, off, end, first_key, flags, last_key, out)
+        if only is not None:
+            lz4_walk_plan(&plan, planned)
+    finally:
+        if only is not None:
+            writer_free(&plan)
+    return out
+
+
+cdef list sst_metas(Reader* sec, Py_ssize_t* meta_off_out):
+    """The block metadata of a non-empty SSTable section, checked: [(offset, first key,
+    flags, last key or None)]; the metadata's offset into `meta_off_out`."""
+    cdef const unsigned char* p = sec.data
+    cdef Py_ssize_t n = sec.len, meta_off, nblocks, i, off, klen
     cdef Reader m
     cdef uint32_t v32 = 0
     cdef uint16_t v16 = 0
     cdef uint8_t flags
-    cdef list metas = [], out = []
+    cdef list metas = []
     cdef const unsigned char* kp = NULL
-    cdef Writer plan
-    cdef list planned = None
-    if n == 0:
-        return out
     if n < 9 or memcmp(p, b"LORO", 4) != 0:
         fail("bad SSTable magic")
     if p[4] != 0:
@@ -98,32 +135,8 @@ cdef list sst_entries(Reader* sec, tuple only=None):
             fail("unknown SSTable compression type")
         metas.append((off, first_key, flags, last_key))
     r_end(&m, "the SSTable metadata")
-    if only is not None:
-        # the skipped blocks' LZ4 frames, walked together once all are listed
-        if writer_init(&plan, 16 * sizeof(lc_lz4_walk)) < 0:
-            raise_writer_error(&plan)
-        planned = []
-    try:
-        for i in range(nblocks):
-            off, first_key, flags, last_key = metas[i]
-            end = metas[i + 1][0] if i + 1 < nblocks else meta_off
-            if off < 5 or end > meta_off or off >= end or end - off < 4:
-                fail("bad SSTable block range")
-            if only is not None and not sst_block_may_hold(first_key, last_key, only):
-                # a block skipped now is checked (checksum) when it is read; the envelope's
-                # checksum already covers its bytes, and its LZ4 frame is walked here
-                if flags & 0x7F:
-                    lim = (255 * (end - off) + 65536) if (flags & 0x80) else 3 * 65536 + 2
-                    if not lz4_frame_plan(p + off, end - off - 4, lim, &plan, planned):
-                        lz4_frame(p + off, end - off - 4, lim, True)
-                continue
-            sst_read_block(p, off, end, first_key, flags, last_key, out)
-        if only is not None:
-            lz4_walk_plan(&plan, planned)
-    finally:
-        if only is not None:
-            writer_free(&plan)
-    return out
+    meta_off_out[0] = meta_off
+    return metas
 
 
 cdef int sst_read_block(const unsigned char* p, Py_ssize_t off, Py_ssize_t end, bytes first_key,
@@ -131,13 +144,7 @@ cdef int sst_read_block(const unsigned char* p, Py_ssize_t off, Py_ssize_t end, 
     """Check (its checksum) and decode one SSTable block at [off, end), appending its
     entries to `out`."""
     cdef Py_ssize_t start
-    if xxh32_released(p + off, end - off - 4, LORO_SEED) != _le32(p + end - 4):
-        fail("SSTable block checksum mismatch")
-    if flags & 0x7F:
-        body = lz4_frame(p + off, end - off - 4,
-                         (255 * (end - off) + 65536) if (flags & 0x80) else 3 * 65536 + 2)
-    else:
-        body = PyBytes_FromStringAndSize(<const char*>p + off, end - off - 4)
+    body = sst_block_body(p, off, end, flags)
     start = len(out)
     if flags & 0x80:
         if not first_key or (out and out[len(out) - 1][0] >= first_key):
@@ -149,6 +156,16 @@ cdef int sst_read_block(const unsigned char* p, Py_ssize_t off, Py_ssize_t end, 
             fail("SSTable block keys do not match their metadata")
     return 0
 
+
+
+cdef bytes sst_block_body(const unsigned char* p, Py_ssize_t off, Py_ssize_t end, uint8_t flags):
+    """The body of the SSTable block at [off, end), its checksum checked, decompressed."""
+    if xxh32_released(p + off, end - off - 4, LORO_SEED) != _le32(p + end - 4):
+        fail("SSTable block checksum mismatch")
+    if flags & 0x7F:
+        return lz4_frame(p + off, end - off - 4,
+                         (255 * (end - off) + 65536) if (flags & 0x80) else 3 * 65536 + 2)
+    return PyBytes_FromStringAndSize(<const char*>p + off, end - off - 4)
 
 cdef inline int read_u16_le_(Reader* r, uint16_t* out) noexcept nogil:
     if r.len - r.pos < 2:

@@ -387,7 +387,8 @@ cdef class DocExchange(DocHistory):
         if isinstance(mode, _types.ExportMode.Snapshot) and self.detached:
             return self._export_detached_snapshot()
         if isinstance(mode, _types.ExportMode.Snapshot) and self.thin_blob is not None:
-            doc_acquire_read(self)      # (doc_acquire would replay the whole history)
+            doc_lock(self)      # (doc_acquire would replay the whole history; the state
+                                # left encoded by thin_defer is not needed either)
             try:
                 if thin_exports_blob(self):
                     return self.thin_blob
@@ -717,6 +718,12 @@ cdef class DocExchange(DocHistory):
         """False while a snapshot loaded from its state section keeps its history undecoded
         (state/snapshot_load.pxi); any operation other than reading values loads it."""
         return self.thin_blob is None
+
+    @property
+    def _state_decoded(self):
+        """False while a snapshot's state section loaded into this document stays encoded
+        (state/snapshot_load.pxi thin_defer); any read decodes it."""
+        return self.thin_pending is None
 
     def import_(self, bytes data):
         """Import a binary blob (updates, or the history inside a snapshot). Missing

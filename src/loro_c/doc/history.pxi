@@ -94,7 +94,7 @@ cdef class DocHistory(DocCore):
     @property
     def oplog_vv(self):
         """Version vector of everything in the history (the open transaction included)."""
-        doc_acquire_value(self)
+        doc_lock(self)
         try:
             if self.thin_blob is not None:      # a snapshot's state (state/snapshot_load.pxi)
                 return vv_wrap(dict(self.thin_vv))
@@ -106,7 +106,7 @@ cdef class DocHistory(DocCore):
     def state_vv(self):
         """Version vector of the materialised state: oplog_vv, or while detached the
         version checked out."""
-        doc_acquire_value(self)
+        doc_lock(self)
         try:
             if self.thin_blob is not None:      # a snapshot's state (state/snapshot_load.pxi)
                 return vv_wrap(dict(self.thin_vv))
@@ -119,7 +119,7 @@ cdef class DocHistory(DocCore):
     @property
     def oplog_frontiers(self):
         """Frontiers (heads) of the history."""
-        doc_acquire_value(self)
+        doc_lock(self)
         try:
             if self.thin_blob is not None:      # a snapshot's state (state/snapshot_load.pxi)
                 return frontiers_wrap(list(self.thin_fr))
@@ -131,7 +131,7 @@ cdef class DocHistory(DocCore):
     def state_frontiers(self):
         """Frontiers of the materialised state: oplog_frontiers, or while detached the
         frontiers checked out."""
-        doc_acquire_value(self)
+        doc_lock(self)
         try:
             if self.thin_blob is not None:      # a snapshot's state (state/snapshot_load.pxi)
                 return frontiers_wrap(list(self.thin_fr))

@@ -69,6 +69,48 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1
     return 0
 
 
+cdef int thin_defer(LoroDoc d, bytes blob, dict vv, list fr) except -1:
+    """The load of a snapshot into the empty document `d` whose state section the codec
+    checked whole (codec/state_check.pxi): its state stays encoded, as loro keeps it, until
+    the document is first locked for more than its snapshot export (the blob again) and
+    its versions (`vv`, `fr`). Every other lock taker decodes it first (doc_acquire_value:
+    thin_build_pending), so it finds the document thin_load builds at the import."""
+    snap_forget(d)
+    d.thin_pending = blob
+    d.thin_blob = blob
+    d.thin_vv = vv
+    d.thin_fr = sorted(fr)
+    return 0
+
+
+cdef int thin_build_pending(LoroDoc d) except -1:
+    """thin_load of the state thin_defer left encoded, and the store notes the import
+    takes after a load (doc/exchange.pxi import_locked). The codec checked it: decoding
+    fails only on memory (or on a bug of that check, raised as LoroError)."""
+    cdef bytes blob = d.thin_pending
+    cdef bint was_on = d.evlog.on
+    cdef int64_t n_ev = d.evlog.n
+    rows = _codec_module().deferred_state_rows(blob, d.thin_vv)
+    d.evlog.on = 0
+    try:
+        d.thin_pending = None
+        thin_load(d, rows, blob, d.thin_vv, list(d.thin_fr))
+        if not d.detached:
+            note_store_entries(d)
+    finally:
+        d.evlog.on = was_on
+        d.evlog.n = n_ev
+    return 0
+
+
+cdef int thin_build_pending_locked(LoroDoc d) except -1:
+    try:
+        return thin_build_pending(d)
+    except BaseException:
+        doc_release(d)
+        raise
+
+
 cdef int thin_register_children(LoroDoc d, object values) except -1:
     for v in values:
         if isinstance(v, _types.ContainerID):
@@ -371,5 +413,7 @@ cdef bint thin_exports_blob(LoroDoc d) noexcept:
     since the load, and the same roots listed (a root taken since is listed in the state).
     loro re-exports an unchanged loaded snapshot byte for byte too, so the history need
     not be materialized for it."""
+    if d.thin_pending is not None:
+        return True     # (nothing but the export and versions looked at it)
     return (d.thin_blob is not None and not d.deleted_roots
             and d.thin_roots == tuple(d.roots))

@@ -1,0 +1,431 @@
+# A check pass over a snapshot's state section that lets the document defer decoding it
+# (state/snapshot_load.pxi thin_defer): loro keeps each container's state encoded until it
+# is read, and a snapshot loaded only to be stored or sent on is never read. An import is
+# all or nothing, so the state is still checked whole at import time, here, in C and
+# without an object per entry. The pass answers only "the decoder (load_snapshot_state)
+# takes this state": 1 when it would build every row without an error, 0 for anything it
+# is unsure of (the import then decodes eagerly, which raises the real error or takes the
+# blob). Maps and counters only: the kinds a document of records holds by the thousand.
+
+
+# the load kind (_doc.kind_of_type) of each raw type byte of a state key (ContainerType.
+# from_byte) and of each historical type byte of a value's ContainerID (from_historical_byte);
+# -1 for an unknown type. Filled once, from the types module.
+cdef int8_t _raw_kind[128]
+cdef int8_t _hist_kind[256]
+cdef bint _kind_tables = False
+
+
+cdef int kind_tables() except -1:
+    global _kind_tables
+    cdef int b
+    if _kind_tables:
+        return 0
+    for b in range(128):
+        try:
+            _raw_kind[b] = kind_of_type(_types.ContainerType.from_byte(b))
+        except Exception:
+            _raw_kind[b] = -1
+    for b in range(256):
+        try:
+            _hist_kind[b] = kind_of_type(_types.ContainerType.from_historical_byte(b))
+        except Exception:
+            _hist_kind[b] = -1
+    _kind_tables = True
+    return 0
+
+
+ctypedef struct VvTab:
+    # a version vector as C arrays: peer ids and their ends
+    uint64_t* peers
+    int64_t* ends
+    Py_ssize_t n
+
+
+cdef inline int64_t vv_end(const VvTab* t, uint64_t peer) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(t.n):
+        if t.peers[i] == peer:
+            return t.ends[i]
+    return 0
+
+
+ctypedef struct KeySlice:
+    const unsigned char* p
+    Py_ssize_t n
+
+
+cdef int key_slice_cmp(const void* a, const void* b) noexcept nogil:
+    cdef const KeySlice* x = <const KeySlice*>a
+    cdef const KeySlice* y = <const KeySlice*>b
+    cdef Py_ssize_t m = x.n if x.n < y.n else y.n
+    cdef int c = memcmp(x.p, y.p, <size_t>m) if m > 0 else 0
+    if c != 0:
+        return c
+    return -1 if x.n < y.n else (1 if x.n > y.n else 0)
+
+
+cdef inline bint utf8_ok(const unsigned char* p, Py_ssize_t n) noexcept nogil:
+    """Strict UTF-8, as PyUnicode_DecodeUTF8(..., "strict") takes it."""
+    cdef Py_ssize_t i = 0
+    cdef uint32_t c, cp, least
+    cdef int extra
+    while i < n:
+        c = p[i]
+        i += 1
+        if c < 0x80:
+            continue
+        if 0xC2 <= c <= 0xDF:
+            extra = 1
+            cp = c & 0x1F
+            least = 0x80
+        elif 0xE0 <= c <= 0xEF:
+            extra = 2
+            cp = c & 0x0F
+            least = 0x800
+        elif 0xF0 <= c <= 0xF4:
+            extra = 3
+            cp = c & 0x07
+            least = 0x10000
+        else:
+            return False
+        if n - i < extra:
+            return False
+        while extra > 0:
+            c = p[i]
+            if (c & 0xC0) != 0x80:
+                return False
+            cp = (cp << 6) | (c & 0x3F)
+            i += 1
+            extra -= 1
+        if cp < least or cp > 0x10FFFF or (0xD800 <= cp <= 0xDFFF):
+            return False
+    return True
+
+
+cdef inline bint str_ok(Reader* r, KeySlice* out) noexcept nogil:
+    """A postcard string (ephemeral_codec.r_str's checks)."""
+    cdef uint64_t n = 0
+    cdef const unsigned char* p = NULL
+    if read_uleb64(r, &n) < 0 or n > <uint64_t>(r.len - r.pos):
+        return False
+    if read_bytes(r, <Py_ssize_t>n, &p) < 0 or not utf8_ok(p, <Py_ssize_t>n):
+        return False
+    if out != NULL:
+        out.p = p
+        out.n = <Py_ssize_t>n
+    return True
+
+
+cdef bint value_ok(Reader* r, int depth, const VvTab* vv, bint top) noexcept nogil:
+    """A postcard LoroValue that ephemeral_codec.r_value decodes; `top`: a map's own value,
+    whose child container must be of a kind the load builds and one its history created
+    (child_ids_fit). A root ContainerID is left to the decoder (its name has rules)."""
+    cdef uint32_t tag = 0, variant = 0
+    cdef uint64_t n = 0, j, peer = 0
+    cdef int32_t counter = 0
+    cdef int64_t i64 = 0
+    cdef uint8_t b = 0
+    cdef const unsigned char* p = NULL
+    if read_uleb32(r, &tag) < 0:
+        return False
+    if tag == 0:
+        return True
+    if tag == 1:
+        return read_u8(r, &b) == 0 and b <= 1
+    if tag == 2:
+        return read_bytes(r, 8, &p) == 0
+    if tag == 3:
+        return read_zigzag64(r, &i64) == 0
+    if tag == 4:
+        return str_ok(r, NULL)
+    if tag == 5 or tag == 6:
+        if depth == 0 or read_uleb64(r, &n) < 0:
+            return False
+        # (each item takes a byte at least: a lying count stops at the end)
+        for j in range(n):
+            if tag == 6 and not str_ok(r, NULL):
+                return False
+            if not value_ok(r, depth - 1, vv, False):
+                return False
+        return True
+    if tag == 7:
+        if read_uleb32(r, &variant) < 0 or variant != 1:
+            return False
+        if read_uleb64(r, &peer) < 0 or read_zigzag32(r, &counter) < 0 or read_u8(r, &b) < 0:
+            return False
+        if _hist_kind[b] < 0:
+            return False
+        if top:
+            if _hist_kind[b] != KIND_MAP and _hist_kind[b] != KIND_COUNTER:
+                return False
+            if counter >= vv_end(vv, peer):
+                return False
+        return True
+    if tag == 8:
+        if read_uleb64(r, &n) < 0 or n > <uint64_t>(r.len - r.pos):
+            return False
+        return read_bytes(r, <Py_ssize_t>n, &p) == 0
+    return False
+
+
+cdef int map_state_ok(Reader* r, const VvTab* vv, KeySlice** scratch,
+                      Py_ssize_t* cap) except -1:
+    """decode_map_state's checks, from the live values on (1 / 0). `scratch` holds the
+    keys (grown as needed, the caller frees it)."""
+    cdef uint64_t n_live = 0, n_dead = 0, n_peers = 0, idx = 0, lamport = 0, j, peer = 0
+    cdef Py_ssize_t total, k
+    cdef KeySlice* keys
+    cdef KeySlice* grown
+    cdef bint sorted_ = True
+    cdef const unsigned char* peer_at = NULL
+    if read_uleb64(r, &n_live) < 0 or n_live > <uint64_t>(r.len - r.pos):
+        return 0
+    # each live entry takes two bytes at least
+    if n_live > <uint64_t>(r.len - r.pos):
+        return 0
+    if <Py_ssize_t>n_live + 1 > cap[0]:
+        grown = <KeySlice*>realloc(scratch[0], (<size_t>n_live + 64) * sizeof(KeySlice))
+        if grown == NULL:
+            raise MemoryError()
+        scratch[0] = grown
+        cap[0] = <Py_ssize_t>n_live + 64
+    keys = scratch[0]
+    for j in range(n_live):
+        if not str_ok(r, &keys[j]):
+            return 0
+        if not value_ok(r, 512, vv, True):
+            return 0
+    if read_uleb64(r, &n_dead) < 0 or n_dead > <uint64_t>(r.len - r.pos):
+        return 0
+    total = <Py_ssize_t>(n_live + n_dead)
+    if total > cap[0]:
+        grown = <KeySlice*>realloc(scratch[0], (<size_t>total + 64) * sizeof(KeySlice))
+        if grown == NULL:
+            raise MemoryError()
+        scratch[0] = grown
+        cap[0] = total + 64
+    keys = scratch[0]
+    for j in range(n_dead):
+        if not str_ok(r, &keys[n_live + j]):
+            return 0
+    # every key once, live or deleted
+    for k in range(1, total):
+        if key_slice_cmp(&keys[k - 1], &keys[k]) >= 0:
+            sorted_ = False
+            break
+    if not sorted_:
+        qsort(keys, <size_t>total, sizeof(KeySlice), key_slice_cmp)
+        for k in range(1, total):
+            if key_slice_cmp(&keys[k - 1], &keys[k]) == 0:
+                return 0
+    # the peer table, then (peer index, Lamport) per key
+    if read_uleb64(r, &n_peers) < 0 or n_peers > <uint64_t>((r.len - r.pos) // 8):
+        return 0
+    peer_at = r.data + r.pos
+    r.pos += <Py_ssize_t>(8 * n_peers)
+    for k in range(total):
+        if read_uleb64(r, &idx) < 0 or read_uleb64(r, &lamport) < 0:
+            return 0
+        if idx >= n_peers or lamport > UINT32_MAX:
+            return 0
+        memcpy(&peer, peer_at + 8 * idx, 8)
+        if vv_end(vv, peer) == 0:
+            return 0
+    return 1 if reader_at_end(r) else 0
+
+
+cdef int state_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned char* vp,
+                        Py_ssize_t vn, const VvTab* vv, KeySlice** scratch,
+                        Py_ssize_t* cap) except -1:
+    """decode_container_state's checks of one entry (1 / 0)."""
+    cdef Reader r
+    cdef int kind
+    cdef uint64_t peer = 0, depth = 0, n = 0
+    cdef int32_t counter = 0
+    cdef int64_t ctr = 0
+    cdef uint8_t b = 0, flag = 0, tag = 0
+    cdef const unsigned char* p = NULL
+    if kn == 0:
+        return 0
+    if kp[0] & 0x80:
+        # a root: its name's rules are ContainerID's (few of them: decoded)
+        try:
+            cid = cid_of_key(PyBytes_FromStringAndSize(<const char*>kp, kn))
+            kind = kind_of_type(cid.container_type)
+        except Exception:
+            return 0
+    else:
+        if kn != 13:
+            return 0
+        kind = _raw_kind[kp[0] & 0x7F]
+        memcpy(&peer, kp + 1, 8)
+        memcpy(&counter, kp + 9, 4)
+        if counter >= vv_end(vv, peer):
+            return 0
+    if kind != KIND_MAP and kind != KIND_COUNTER:
+        return 0
+    reader_init(&r, vp, vn)
+    if read_u8(&r, &b) < 0 or b != kind:
+        return 0
+    if read_uleb64(&r, &depth) < 0 or read_u8(&r, &flag) < 0 or flag > 1:
+        return 0
+    if flag == 1:
+        # the parent's postcard id (skip_postcard_cid)
+        if read_u8(&r, &tag) < 0:
+            return 0
+        if tag == 0:
+            if read_uleb64(&r, &n) < 0 or n > <uint64_t>reader_remaining(&r):
+                return 0
+            read_bytes(&r, <Py_ssize_t>n, &p)
+        elif tag == 1:
+            if read_uleb64(&r, &n) < 0 or read_zigzag64(&r, &ctr) < 0:
+                return 0
+        else:
+            return 0
+        if read_u8(&r, &b) < 0:
+            return 0
+    if kind == KIND_COUNTER:
+        return 1 if reader_remaining(&r) == 8 else 0
+    return map_state_ok(&r, vv, scratch, cap)
+
+
+cdef int sst_keys_check(const unsigned char* prev, Py_ssize_t pn, const unsigned char* key,
+                        Py_ssize_t kn) noexcept nogil:
+    """1 when `key` is non-empty and sorts after `prev` (pn < 0: no key before)."""
+    cdef Py_ssize_t m
+    cdef int c
+    if kn == 0:
+        return 0
+    if pn < 0:
+        return 1
+    m = pn if pn < kn else kn
+    c = memcmp(prev, key, <size_t>m) if m > 0 else 0
+    if c != 0:
+        return 1 if c < 0 else 0
+    return 1 if pn < kn else 0
+
+
+cdef int state_section_ok(Reader* sec, dict vv) except -1:
+    """1 when load_snapshot_state's decode of this (non-empty) state section takes every
+    entry, all of them maps and counters (the SSTable's own checks included: sst_entries',
+    entry by entry without bytes objects); 0 otherwise. Raises only MemoryError."""
+    cdef VvTab tab
+    cdef KeySlice* scratch = NULL
+    cdef Py_ssize_t cap = 0, meta_off = 0, nblocks, i, e, off, end, n, cnt, data_end, pl, sl
+    cdef Py_ssize_t kn, vstart, pn = -1
+    cdef unsigned char* keybuf = NULL
+    cdef unsigned char* prevbuf = NULL
+    cdef unsigned char* swap
+    cdef const unsigned char* bp
+    cdef const unsigned char* fk
+    cdef Py_ssize_t fkn
+    cdef uint8_t flags
+    cdef int ok = 1
+    kind_tables()
+    tab.n = len(vv)
+    tab.peers = <uint64_t*>malloc((tab.n + 1) * sizeof(uint64_t))
+    tab.ends = <int64_t*>malloc((tab.n + 1) * sizeof(int64_t))
+    # a key is a first key's prefix (< 64 KiB) and a suffix (< 64 KiB)
+    keybuf = <unsigned char*>malloc(2 * 65536)
+    prevbuf = <unsigned char*>malloc(2 * 65536)
+    try:
+        if tab.peers == NULL or tab.ends == NULL or keybuf == NULL or prevbuf == NULL:
+            raise MemoryError()
+        i = 0
+        for peer, end_ in vv.items():
+            tab.peers[i] = <uint64_t>peer
+            tab.ends[i] = <int64_t>end_
+            i += 1
+        try:
+            metas = sst_metas(sec, &meta_off)
+        except DecodeError:
+            return 0
+        nblocks = len(metas)
+        for i in range(nblocks):
+            off, first_key, flags, last_key = metas[i]
+            end = metas[i + 1][0] if i + 1 < nblocks else meta_off
+            if off < 5 or end > meta_off or off >= end or end - off < 4:
+                return 0
+            try:
+                body = sst_block_body(sec.data, off, end, flags)
+            except DecodeError:
+                return 0
+            bp = <const unsigned char*>PyBytes_AS_STRING(body)
+            n = PyBytes_GET_SIZE(body)
+            fk = <const unsigned char*>PyBytes_AS_STRING(first_key)
+            fkn = PyBytes_GET_SIZE(first_key)
+            if flags & 0x80:
+                # a large value: its block holds the one entry
+                if not sst_keys_check(prevbuf, pn, fk, fkn):
+                    return 0
+                if not entry_ok(fk, fkn, bp, n, &tab, &scratch, &cap):
+                    return 0
+                memcpy(prevbuf, fk, <size_t>fkn)
+                pn = fkn
+                continue
+            # sst_block_entries' checks
+            if n < 2:
+                return 0
+            cnt = bp[n - 2] | (<Py_ssize_t>bp[n - 1] << 8)
+            if cnt == 0 or 2 * (cnt + 1) > n:
+                return 0
+            data_end = n - 2 * (cnt + 1)
+            if data_end > 0xFFFF:
+                return 0
+            for e in range(cnt):
+                off = bp[data_end + 2 * e] | (<Py_ssize_t>bp[data_end + 2 * e + 1] << 8)
+                if e + 1 < cnt:
+                    end = bp[data_end + 2 * e + 2] | (<Py_ssize_t>bp[data_end + 2 * e + 3] << 8)
+                else:
+                    end = data_end
+                if (e == 0 and off != 0) or off > end or end > data_end:
+                    return 0
+                if e == 0:
+                    memcpy(keybuf, fk, <size_t>fkn)
+                    kn = fkn
+                    vstart = off
+                else:
+                    if end - off < 3:
+                        return 0
+                    pl = bp[off]
+                    sl = bp[off + 1] | (<Py_ssize_t>bp[off + 2] << 8)
+                    if pl > fkn or sl > end - off - 3:
+                        return 0
+                    memcpy(keybuf, fk, <size_t>pl)
+                    memcpy(keybuf + pl, bp + off + 3, <size_t>sl)
+                    kn = pl + sl
+                    vstart = off + 3 + sl
+                if not sst_keys_check(prevbuf, pn, keybuf, kn):
+                    return 0
+                if not entry_ok(keybuf, kn, bp + vstart, end - vstart, &tab, &scratch, &cap):
+                    return 0
+                swap = prevbuf
+                prevbuf = keybuf
+                keybuf = swap
+                pn = kn
+            # the block's last key is its metadata's
+            if last_key is None or pn != PyBytes_GET_SIZE(last_key) or (
+                    pn > 0 and memcmp(prevbuf, PyBytes_AS_STRING(last_key), <size_t>pn) != 0):
+                return 0
+        return ok
+    finally:
+        free(tab.peers)
+        free(tab.ends)
+        free(keybuf)
+        free(prevbuf)
+        free(scratch)
+
+
+cdef int entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned char* vp,
+                  Py_ssize_t vn, const VvTab* vv, KeySlice** scratch,
+                  Py_ssize_t* cap) except -1:
+    """One state entry: the frontiers ("fr", decoded: one per section) or a container's."""
+    if kn == 2 and kp[0] == 0x66 and kp[1] == 0x72:
+        try:
+            decode_frontiers_bytes(PyBytes_FromStringAndSize(<const char*>vp, vn),
+                                   "the state frontiers")
+        except Exception:
+            return 0
+        return 1
+    return state_entry_ok(kp, kn, vp, vn, vv, scratch, cap)
