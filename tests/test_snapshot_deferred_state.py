@@ -236,6 +236,19 @@ def test_lying_map_states_are_refused_at_the_import():
     data = _with_state(blob, sorted(entries + [(child, raw)]))
     assert not _codec._state_section_ok(data)
     _expect_refused(data)
+    # a key twice among many (the check's hash table)
+    for i in range(30):
+        m.insert(f"k{i:02}", i)
+    a.commit()
+    blob = a.export(loro_c.ExportMode.Snapshot())
+    entries = _codec._state_section_entries(blob)
+    key, raw = _map_state(a, "m")
+    assert _codec._state_section_ok(blob)
+    i = raw.index(b"\x03k05")
+    twice = raw[:i] + b"\x03k17" + raw[i + 4:]
+    data = _with_state(blob, sorted([(k, twice if k == key else v) for k, v in entries]))
+    assert not _codec._state_section_ok(data)
+    _expect_refused(data)
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -54,7 +54,7 @@ The encoder writes any valid segmentation (not Loro's exact bytes); Loro reads i
 cimport cython
 from libc.stdint cimport (uint8_t, uint16_t, uint32_t, uint64_t, int8_t, int32_t, int64_t,
                           INT32_MAX, INT64_MAX, INT64_MIN, UINT32_MAX)
-from libc.stdlib cimport malloc, calloc, realloc, free, qsort
+from libc.stdlib cimport malloc, calloc, realloc, free
 from libc.string cimport memcpy, memset, memcmp
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_DecodeUTF8, PyUnicode_GET_LENGTH, PyUnicode_AsUTF8AndSize

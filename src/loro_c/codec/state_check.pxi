@@ -55,14 +55,45 @@ ctypedef struct KeySlice:
     Py_ssize_t n
 
 
-cdef int key_slice_cmp(const void* a, const void* b) noexcept nogil:
-    cdef const KeySlice* x = <const KeySlice*>a
-    cdef const KeySlice* y = <const KeySlice*>b
-    cdef Py_ssize_t m = x.n if x.n < y.n else y.n
-    cdef int c = memcmp(x.p, y.p, <size_t>m) if m > 0 else 0
-    if c != 0:
-        return c
-    return -1 if x.n < y.n else (1 if x.n > y.n else 0)
+cdef bint keys_distinct(const KeySlice* keys, Py_ssize_t n) except -1:
+    """Whether no two of the `n` keys are equal: pairwise for a few, else by an open
+    addressing table of their FNV-1a hashes (a map's keys are written in hash order, not
+    sorted)."""
+    cdef Py_ssize_t i, j, cap
+    cdef uint64_t h
+    cdef int32_t* table
+    cdef const unsigned char* p
+    if n > 0x3FFFFFFF:
+        return False        # (left to the decoder)
+    if n <= 8:
+        for i in range(n):
+            for j in range(i):
+                if keys[i].n == keys[j].n and memcmp(keys[i].p, keys[j].p, <size_t>keys[i].n) == 0:
+                    return False
+        return True
+    cap = 16
+    while cap < 2 * n:
+        cap *= 2
+    table = <int32_t*>malloc(<size_t>cap * sizeof(int32_t))
+    if table == NULL:
+        raise MemoryError()
+    memset(table, 0xFF, <size_t>cap * sizeof(int32_t))
+    try:
+        for i in range(n):
+            h = 14695981039346656037ULL
+            p = keys[i].p
+            for j in range(keys[i].n):
+                h = (h ^ p[j]) * 1099511628211ULL
+            j = <Py_ssize_t>(h & <uint64_t>(cap - 1))
+            while table[j] >= 0:
+                if (keys[table[j]].n == keys[i].n
+                        and memcmp(keys[table[j]].p, p, <size_t>keys[i].n) == 0):
+                    return False
+                j = (j + 1) & (cap - 1)
+            table[j] = <int32_t>i
+        return True
+    finally:
+        free(table)
 
 
 cdef inline bint utf8_ok(const unsigned char* p, Py_ssize_t n) noexcept nogil:
@@ -177,7 +208,6 @@ cdef int map_state_ok(Reader* r, const VvTab* vv, KeySlice** scratch,
     cdef Py_ssize_t total, k
     cdef KeySlice* keys
     cdef KeySlice* grown
-    cdef bint sorted_ = True
     cdef const unsigned char* peer_at = NULL
     if read_uleb64(r, &n_live) < 0 or n_live > <uint64_t>(r.len - r.pos):
         return 0
@@ -210,15 +240,8 @@ cdef int map_state_ok(Reader* r, const VvTab* vv, KeySlice** scratch,
         if not str_ok(r, &keys[n_live + j]):
             return 0
     # every key once, live or deleted
-    for k in range(1, total):
-        if key_slice_cmp(&keys[k - 1], &keys[k]) >= 0:
-            sorted_ = False
-            break
-    if not sorted_:
-        qsort(keys, <size_t>total, sizeof(KeySlice), key_slice_cmp)
-        for k in range(1, total):
-            if key_slice_cmp(&keys[k - 1], &keys[k]) == 0:
-                return 0
+    if not keys_distinct(keys, total):
+        return 0
     # the peer table, then (peer index, Lamport) per key
     if read_uleb64(r, &n_peers) < 0 or n_peers > <uint64_t>((r.len - r.pos) // 8):
         return 0
