@@ -5,6 +5,7 @@ container's state encoded until it is touched: the import checks the whole secti
 of it. Whatever reads the document first sees what an eager load builds, as loro does; a
 lying or truncated state is refused at the import, the document left as it was."""
 import random
+import struct
 
 import pytest
 
@@ -290,3 +291,44 @@ def test_mutated_state_entries_pass_the_check_only_when_they_decode(seed):
         d.get_deep_value()
         d._check_invariants()
     assert passed > 0
+
+
+def test_a_malformed_change_block_after_a_deferred_load():
+    """A change block malformed under valid checksums: the import defers the state, and
+    the edit that needs history raises LoroError, the document left as the load built it
+    (its state decoded, the same containers numbered), whether or not it was read first."""
+    from test_snapshot_hostile import sst_blocks
+    src = _records(loro_c, n=30)
+    blob = src.export(loro_c.ExportMode.Snapshot())
+    assert _codec._state_section_ok(blob)
+    rng = random.Random(4)
+    secs = sections(blob)
+    found = 0
+    for attempt in range(200):
+        a, b, flags = rng.choice(sst_blocks(blob, *secs[0]))
+        bad = bytearray(blob)
+        i = rng.randrange(a, b)
+        bad[i] ^= rng.choice((0x01, 0x80, 0xFF))
+        bad[b:b + 4] = struct.pack("<I", _codec.xxh32(bytes(bad[a:b])))
+        bad = fix_checksum(bytes(bad))
+        d = loro_c.LoroDoc()
+        try:
+            d.import_(bad)
+        except loro_c.LoroError:
+            continue
+        assert not d._state_decoded
+        read_first = attempt % 2 == 0
+        value = d.get_deep_value() if read_first else None
+        try:
+            d.get_map("meta").insert("x", 1)
+        except loro_c.LoroError:
+            found += 1
+            assert not d._history_loaded and d._state_decoded
+            eager = loro_c.LoroDoc()
+            eager.import_(bad)
+            assert d.get_deep_value() == (value if read_first else eager.get_deep_value())
+            d._check_invariants()
+            continue
+        d.commit()
+        d._check_invariants()
+    assert found > 5, found

@@ -6,12 +6,13 @@
 from loro_c import ephemeral_codec as _ephemeral
 
 
-def load_snapshot_state(LoroDoc doc, bytes data not None):
+def load_snapshot_state(LoroDoc doc, bytes data not None, bint defer=True):
     """Load a mode-3 blob into the empty `doc` from its state section. Returns the
     ImportStatus, or None (the document untouched) when the blob is not one this path
     loads: a shallow snapshot, a state left out, or a kind whose state is not read here;
     the caller then replays the history. A malformed or lying blob raises DecodeError
-    with the document untouched."""
+    with the document untouched. With `defer`, a state the check pass takes whole is
+    left encoded (thin_defer)."""
     cdef uint16_t mode
     cdef Reader body
     cdef Reader secs[3]
@@ -27,7 +28,7 @@ def load_snapshot_state(LoroDoc doc, bytes data not None):
     if got is None:
         return None
     vv, fr = got
-    if state_section_ok(&secs[1], vv):
+    if defer and state_section_ok(&secs[1], vv):
         # checked whole (codec/state_check.pxi): decoded when the document is first read
         thin_defer(doc, data, vv, list((<Frontiers>fr)._ids))
     else:

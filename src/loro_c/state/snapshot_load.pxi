@@ -372,7 +372,8 @@ cdef int thin_materialize(LoroDoc d) except -1:
         except BaseException:
             d.snap_roots = None
             thin_drop_state(d)
-            _codec.load_snapshot_state(d, blob)
+            # (built now: the numbering restored below is the one it built)
+            _codec.load_snapshot_state(d, blob, False)
             d.lnum.clear()
             d.lnum.update(numbers)
             d.lazy_first = first
