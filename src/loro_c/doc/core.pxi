@@ -105,9 +105,13 @@ cdef class DocCore:
 
     def _loro_numbers(self):
         """Each container's number in loro's arena as loro_c models it (tests of event order)."""
-        lnum_flush(self)
-        lnum_settle(self)
-        return dict(self.lnum)
+        doc_acquire_value(self)     # (a state left encoded numbers its containers first)
+        try:
+            lnum_flush(self)
+            lnum_settle(self)
+            return dict(self.lnum)
+        finally:
+            doc_release(self)
 
     def _store_left_out(self):
         """The child containers a snapshot of this document leaves out because loro's
