@@ -1808,7 +1808,11 @@ cdef list reported_order(LoroDoc doc, list new, dict back, list ans, dict newcid
     for k in new:
         c = back[k]
         cid = doc.cids[c] if c >= 0 else newcid[k]
-        p = parent_of(doc, cid)
+        if isinstance(cid, _types.ContainerID.Root):
+            # a mergeable child: reported by the map its parent's slot names
+            p = mergeable_parent(doc, <uint32_t>c) if c >= 0 else None
+        else:
+            p = parent_of(doc, cid)
         cids.append((rank.get(p[0], len(ans)) if p is not None else len(ans), len(cids), k, cid))
     cids.sort()
     by_id = {}
