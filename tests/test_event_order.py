@@ -189,7 +189,11 @@ def test_order_of_checkouts_and_concurrent_imports_in_random_sessions():
     before 12 and 6) once the event's map took
     the diffs sorted by depth, as loro's state applies them, and a map's new counter
     without a diff of its own was revived, not in the calculator's map
-    (test_import_diffs_in_loros_order)."""
+    (test_import_diffs_in_loros_order). No checkout differs now, so the differential
+    sessions compare checkouts' diffs in their order (_events_util.EXACT_NOW): seeds 0-699
+    hold 0 of 3,879 (with movable lists and trees: 3 of 3,941, 5 before the containers
+    the calculators create went in loro's set of them and a map whose key an equal write
+    now wins was in its calculator's map: test_checkouts_follow_the_calculators_map)."""
     import collections
     from test_events_differential import run_session
     stats = collections.Counter()
@@ -197,7 +201,7 @@ def test_order_of_checkouts_and_concurrent_imports_in_random_sessions():
         run_session(seed, order_stats=stats)
     assert stats["Import"] > 500 and stats["Checkout"] > 500 and stats["Local"] > 150
     assert stats["Import differs"] == 0, stats
-    assert stats["Checkout differs"] <= 0.006 * stats["Checkout"], stats
+    assert stats["Checkout differs"] == 0, stats
     assert stats["Local differs"] == 0, stats
 
 
@@ -287,7 +291,11 @@ def test_walks_on_grown_and_long_histories(seed, steps):
 #   diffs of its depth;
 # - a tree's replayed diff creates nodes: the calculator reports their meta maps (empty);
 # - a movable list whose walked ops insert, move or set elements the target version has
-#   is in the map (its diff holds them, changed or not) though the event shows nothing.
+#   is in the map (its diff holds them, changed or not) though the event shows nothing;
+# - the containers the calculators report as created (a restored tree node's meta map, a
+#   list's child) go into the map after the calculated ones in the order of loro's set of
+#   them, keyed by ContainerID (hashed as derive(Hash) does), not by container number
+#   (the last two cases: the two restored nodes' meta maps decide the order of the roots).
 def _fresh_checkout(mod, order, cuts):
     a = mod.LoroDoc()
     a.peer_id = 1
@@ -423,6 +431,13 @@ CALCULATOR_MAP_CASES = [
     (_tree_and_roots, [(1, "delete", 8), (1, "create", 2), (1, "create", 1), (1, "delete", 6),
                        (0, "sync"), (1, "ml", "ins", 1, 4), (0, "delete", 0), (1, "move", 8, 9),
                        (1, "ml", "del", 5, 7), (0, "create", 3), (1, "root", "l")], [87, 91]),
+    (_tree_and_roots, [(1, "create", 2, 6), (0, "create", 2, 5), (0, "root", "m"), (0, "root", "c"),
+                       (0, "ml", "ins", 6, 52), (0, "create", 0, 9), (1, "root", "t"),
+                       (0, "root", "c"), (0, "root", "l")], [3]),
+    (_tree_and_roots, [(0, "create", 1, 9), (0, "create", 2, 3), (1, "root", "t"), (1, "root", "c"),
+                       (1, "create", 2, 3), (1, "meta", 2, 3), (0, "ml", "ins", 7, 12),
+                       (1, "root", "c"), (0, "root", "c"), (1, "ml", "ins", 5, 56),
+                       (0, "root", "l")], [34]),
 ]
 
 
@@ -432,6 +447,49 @@ def test_checkouts_follow_the_calculators_map(k):
     want = play_case(loro, steps, checkouts)
     assert any(len(x) > 1 for x in want)
     assert play_case(loro_c, steps, checkouts) == want
+
+
+def _rewritten_with_an_equal_value(mod, handles):
+    """Peer 2 edits a text, a list and a movable list, then writes key k of map m; peer 1
+    (with `handles` other roots registered first: they shift the container numbers) wrote
+    k twice, with the same value, and checks out its own version: k's winner changes, its
+    value does not. The event's targets."""
+    a, b = mod.LoroDoc(), mod.LoroDoc()
+    a.peer_id, b.peer_id = 1, 2
+    b.get_text("t").insert(0, "x")
+    b.commit()
+    b.get_list("l").insert(0, 1)
+    b.commit()
+    for i in range(handles):
+        a.get_map("h%d" % i)
+    a.get_map("m").insert("k", 1)
+    a.commit()
+    b.get_movable_list("ml").insert(0, 18)
+    b.commit()
+    a.get_movable_list("ml")
+    a.get_map("m").insert("k", 1)
+    a.commit()
+    a.get_text("t").insert(0, "x")
+    a.commit()
+    mark = a.oplog_frontiers
+    b.get_map("m").insert("k", 1)
+    b.commit()
+    a.import_(b.export(mod.ExportMode.Updates(a.oplog_vv)))
+    got = []
+    sub = a.subscribe_root(lambda e: got.append(targets(e)))
+    a.checkout(mark)
+    del sub
+    return got
+
+
+@pytest.mark.parametrize("handles", range(4))
+def test_checkout_keeps_a_map_whose_key_another_equal_write_wins(handles):
+    """A map key whose winner a checkout changes to another write of the same value is
+    not in the event, but loro's calculator holds it: the map is in its map of diffs, which
+    decides the order of the others (before, 2 and 3 handles gave another order)."""
+    want = _rewritten_with_an_equal_value(loro, handles)
+    assert len(want[0]) == 3 and "Map:m" not in want[0]
+    assert _rewritten_with_an_equal_value(loro_c, handles) == want
 
 
 # differential sessions with a checkout whose diffs of one depth came in another order

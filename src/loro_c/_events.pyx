@@ -59,7 +59,7 @@ from loro_c.events import (DiffBatch, _DocEvents, _Batch, _PeerChange, _Raised, 
                            MapDelta)
 from loro_c.events import TreeDiff, TreeDiffItem, TreeExternalDiff     # LoroTree
 from loro_c.paths import Index
-from loro_c.hash_order import container_idx, iteration_order
+from loro_c.hash_order import container_idx, container_id_order, iteration_order
 from loro_c._dag_order import walk_containers as dag_walk, set_checkout as dag_walk_checkout
 from loro_c.rich_checkout import checkout_delta as rich_checkout_delta
 from loro_c.errors import LoroTypeError, LoroValueError
@@ -708,6 +708,10 @@ cdef bint _ml_base_lowered = False
 
 # set while diff_batch collects: map_diff records each key's winning write there
 cdef dict _idlp_sink = None
+
+# a checkout's maps whose diff in loro's calculator holds a key the event leaves out (its
+# winner is another write of an equal value): they are in the calculator's map of diffs
+cdef list _calc_only = None
 
 
 def checkout_before(LoroDoc doc):
@@ -1491,7 +1495,8 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
     ml_imported = []    # those an import's movable list diffs show (see below)
     ml_named = []       # those a checkout's movable list diffs show as values
     nopath = []         # containers with a diff but no path (left out, as loro does)
-    global _wrapped, _tree_metas
+    global _wrapped, _tree_metas, _calc_only
+    _calc_only = [] if before is not None else None
     _wrapped = [] if is_import else None
     _tree_metas = [] if is_import else None
     for c, idxs in groups.items():
@@ -1650,7 +1655,8 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
                       set revived=None, list metas=None, list counters=None):
     """Ranks of an import's (or checkout's) diffs as loro orders them: its diff calculator
     iterates the set of containers the ops touched, keeps those with a diff and sorts them
-    by depth (stable) into a map, adds the containers the diffs create (a set of them); its
+    by depth (stable) into a map, adds the containers the diffs create (a set of them,
+    keyed by ContainerID: reported_order); its
     state applies the map's diffs sorted by depth again, bringing back after each depth's
     diffs the children they show that no calculator reported (`revived`: a movable list's
     child whose element the version before has; `counters`: those of the counters shown
@@ -1659,7 +1665,9 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
     order, leaving out containers without path and those whose diff is empty (an empty
     container an insert brought in: seed 44 of the differential sessions, whose event has
     three diffs and would come in another order from a map of four). `metas`: the meta maps
-    (ids) of the nodes a replayed tree diff creates, which its calculator reports too."""
+    (ids) of the nodes a replayed tree diff creates, which its calculator reports too. A
+    checkout's map with a key another write of an equal value now wins is in the map too,
+    though the event leaves it out (_calc_only)."""
     back = {}
     depth = {}
     shown = set()
@@ -1700,6 +1708,10 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
             if c not in seen:
                 keys.append(kc[c])
     walked = set(walk) if walk is not None else None
+    if _calc_only and walked is not None:
+        for c in _calc_only:
+            if c in walked and c not in depth:
+                depth[c] = arena_depth(doc, c)
     if revived is None:
         revived = set()
     elif walked is not None:
@@ -1729,6 +1741,7 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
     ans.sort(key=lambda k: depth[back[k]])
     seen = set(ans)
     new = []
+    newcid = {}     # the ids of the unregistered meta maps among `new`
     for c in wrapped:
         if c not in depth and c not in revived and not fast_map_child(doc, c):
             for k in hash_keys(doc, [c], back):
@@ -1754,6 +1767,7 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
                     lnum[mcid] = n = len(lnum)
                 k = container_idx("Map", n)
                 back.setdefault(k, -1)
+                newcid[k] = mcid
             if k not in seen:
                 seen.add(k)
                 new.append(k)
@@ -1765,7 +1779,9 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
             if k not in seen:
                 seen.add(k)
                 new.append(k)
-    ans.extend(iteration_order(new))
+    if len(new) > 1:
+        new = reported_order(doc, new, back, ans, newcid)
+    ans.extend(new)
     nop = set(nopath)
     # loro's state applies the calculator's diffs in its map's order sorted by depth
     # (stably), bringing back after each depth's diffs the children they show that have no
@@ -1781,6 +1797,31 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
         kept = [r[3] for r in rows]
     order = iteration_order(kept)
     return {back[k]: r for r, k in enumerate(order)}
+
+
+cdef list reported_order(LoroDoc doc, list new, dict back, list ans, dict newcid):
+    """The containers loro's calculators report as created (`new`, keys of `back`) in the
+    order of the set loro collects them in: keyed by ContainerID, filled as the calculators
+    run (in `ans` order, each reporting its children in its diff's order)."""
+    rank = {back[k]: i for i, k in enumerate(ans)}
+    cids = []
+    for k in new:
+        c = back[k]
+        cid = doc.cids[c] if c >= 0 else newcid[k]
+        if isinstance(cid, _types.ContainerID.Root):
+            # a mergeable child: reported by the map its parent's slot names
+            p = mergeable_parent(doc, <uint32_t>c) if c >= 0 else None
+        else:
+            p = parent_of(doc, cid)
+        cids.append((rank.get(p[0], len(ans)) if p is not None else len(ans), len(cids), k, cid))
+    cids.sort()
+    by_id = {}
+    for _, _, k, cid in cids:
+        if isinstance(cid, _types.ContainerID.Root):
+            by_id[(cid.name, None, None, str(cid.container_type))] = k
+        else:
+            by_id[(None, cid.peer, cid.counter, str(cid.container_type))] = k
+    return [by_id[t] for t in container_id_order(list(by_id))]
 
 
 cdef bint fast_map_child(LoroDoc doc, uint32_t c) except -1:
@@ -2392,8 +2433,12 @@ cdef object map_diff(LoroDoc doc, uint32_t c, list idxs, bint compare_values, li
         new = _DELETED if slot < 0 else values[slot]
         if checkout:
             # note.old: the slot before, -1 deleted, -3 no entry (never written there)
-            if note.old == (-3 if e == NULL else slot) or (
-                    note.old >= 0 and slot >= 0 and same_value(values[note.old], new)):
+            if note.old == (-3 if e == NULL else slot):
+                continue
+            if note.old >= 0 and slot >= 0 and same_value(values[note.old], new):
+                # loro's calculator holds the key (another write won), the event does not
+                if _calc_only is not None:
+                    _calc_only.append(c)
                 continue
         elif compare_values and note.old != -2:
             # the first note of a key holds its slot before this batch

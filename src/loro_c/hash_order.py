@@ -81,6 +81,30 @@ def _hash_id(pid):
     return ((h << 26) | (h >> 38)) & _M64
 
 
+# ContainerType's variants in declaration order: derive(Hash) writes their index
+_CONTAINER_TYPE_DISCRIMINANT = {"Text": 0, "Map": 1, "List": 2, "MovableList": 3, "Tree": 4,
+                                "Counter": 5}
+
+
+def _hash_container_id(cid):
+    """FxHasher on a ContainerID (derive(Hash): the variant's index, then its fields; a
+    root's name as a str). `cid`: (name, None, None, type) or (None, peer, counter, type)."""
+    name, peer, counter, type_name = cid
+    if name is not None:
+        h = _add(_add(0, 0), _hash_bytes(name.encode()))
+        h = _add(h, 0xFF)
+    else:
+        h = _add(_add(_add(0, 1), peer), counter & 0xFFFFFFFF)
+    h = _add(h, _CONTAINER_TYPE_DISCRIMINANT.get(type_name, 6))
+    return ((h << 26) | (h >> 38)) & _M64
+
+
+def container_id_order(cids):
+    """ContainerIDs (tuples as _hash_container_id takes them) in the order loro's
+    FxHashSet of them yields them after inserting them in this order."""
+    return _table_order(cids, _hash_container_id)
+
+
 def id_key_order(ids):
     """(peer, counter) keys in the order loro's FxHashMap of IDs yields them after
     inserting them in this order."""
