@@ -36,6 +36,7 @@ cdef enum:
 
 
 _NO_MARKS = frozenset()
+cdef object _MISSING = object()
 
 
 cdef bint _same(a, b) except -1:
@@ -44,10 +45,12 @@ cdef bint _same(a, b) except -1:
     if type(a) is not type(b):
         return False
     if type(a) is dict:
-        if (<dict>a).keys() != (<dict>b).keys():
+        # (equal key sets: as many keys, each of a's in b)
+        if len(<dict>a) != len(<dict>b):
             return False
-        for k in <dict>a:
-            if not _same((<dict>a)[k], (<dict>b)[k]):
+        for k, v in (<dict>a).items():
+            w = (<dict>b).get(k, _MISSING)
+            if w is _MISSING or not _same(v, w):
                 return False
         return True
     if type(a) is list:
@@ -144,7 +147,7 @@ cdef tuple _before_marks(list elements, prior=None):
         if kind == START and sid in closed:
             opened.add(sid)
             cur = frozenset(opened)
-        if cut or last.marks != cur:
+        if cut or (last.marks is not cur and last.marks != cur):
             elem += 1
         last = _new_run(kind, e[1], e[2], sid, cur, elem)
         runs.append(last)
@@ -200,7 +203,7 @@ cdef object _prior_marks(list elements, list prior):
             if take < n and kind != TEXT:
                 return None
             el = (<list>prior[k])[1]
-            if last is not None and last.elem == el and last.marks != cur:
+            if last is not None and last.elem == el and last.marks is not cur and last.marks != cur:
                 return None     # (one element has one set of marks in loro's map)
             run = _new_run(kind, take, None if text is None else text[:take], sid, cur, el)
             runs.append(run)
@@ -586,7 +589,7 @@ cdef class _State:
             if left.elem == right_elem:
                 return left.marks, left.elem
             marks = left.marks & right_marks
-        return marks, right_elem if marks == right_marks else self.new_elem()
+        return marks, right_elem if marks is right_marks or marks == right_marks else self.new_elem()
 
     cdef drain(self, Py_ssize_t n):
         """Delete the next `n` old entities. Each drained end anchor takes its mark out of
