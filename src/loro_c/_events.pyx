@@ -198,6 +198,7 @@ cdef double F64_EPSILON = 2.220446049250313e-16
 cdef object _wrap = None
 # a root's path item, built once per root (path lists are new for each event)
 cdef dict _root_items = {}
+cdef dict _root_items_by_id = {}    # id(cid) -> (cid, its item in _root_items)
 
 
 def subscribe(LoroDoc doc, cid, callback):
@@ -2375,11 +2376,21 @@ cdef object path_of(LoroDoc doc, uint32_t c, dict cache):
             if up is not None:
                 path = up + [PathItem(cid, Index.Key(link[1]))]
     elif doc.croot[c] != ROOT_NONE:
-        item = _root_items.get(cid)
-        if item is None:
-            if len(_root_items) > 4096:
-                _root_items.clear()
-            item = _root_items[cid] = PathItem(cid, Index.Key(cid.name))
+        # (by identity first: an id's hash and equality are Python calls, and a document
+        # asks for its roots' items on every event)
+        got = _root_items_by_id.get(id(cid))
+        if got is not None and (<tuple>got)[0] is cid:
+            item = (<tuple>got)[1]
+        else:
+            item = _root_items.get(cid)
+            if item is None:
+                if len(_root_items) > 4096:
+                    _root_items.clear()
+                    _root_items_by_id.clear()
+                item = _root_items[cid] = PathItem(cid, Index.Key(cid.name))
+            if len(_root_items_by_id) > 4096:
+                _root_items_by_id.clear()
+            _root_items_by_id[id(cid)] = (cid, item)    # (holds cid: its id stays its own)
         path = [item]
     else:
         link = parent_of(doc, cid)
