@@ -957,6 +957,15 @@ cdef object local_seq_delta(LoroDoc doc, uint32_t c, list idxs, list shown, list
             return None
     if len(hints) > LD_MAX_HINTS:
         return None
+    if len(hints) == 1 and (<list>hints[0])[0] == 4:
+        # a commit's only mark: what the rope gives (its position retained, then its range
+        # with its own key and value), without the rope
+        h = hints[0]
+        mark = doc.styles.get((<uint64_t>(<tuple>h[3])[0] << 32) | <uint32_t>(<tuple>h[3])[1])
+        out = [text_retain(h[1], None)] if h[1] else []
+        if mark is not None and <int64_t>h[2] > <int64_t>h[1]:
+            out.append(text_retain(<int64_t>h[2] - <int64_t>h[1], {(<tuple>mark)[0]: (<tuple>mark)[1]}))
+        return text_diff(out)
     for h in hints:
         if h[0] == 0:
             deltas = ld_insert_delta(doc, is_text, h[1], h[3], len(hints) > 1 or len(h[3]) > 1,
