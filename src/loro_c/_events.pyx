@@ -198,6 +198,7 @@ cdef double F64_EPSILON = 2.220446049250313e-16
 cdef object _wrap = None
 # a root's path item, built once per root (path lists are new for each event)
 cdef dict _root_items = {}
+cdef dict _root_items_by_id = {}    # id(cid) -> (cid, its item in _root_items)
 
 
 def subscribe(LoroDoc doc, cid, callback):
@@ -1102,44 +1103,123 @@ cdef list style_elems_after(LoroDoc doc, uint32_t c):
     return out
 
 
+ctypedef struct rich_vis_run:
+    # a run of atoms of `peer` whose visibility may have changed, as visible before
+    uint32_t peer
+    int32_t a
+    int32_t b
+    int32_t vis
+
+
+cdef int cmp_vis_run(const void *x, const void *y) noexcept nogil:
+    cdef const rich_vis_run *p = <const rich_vis_run*>x
+    cdef const rich_vis_run *q = <const rich_vis_run*>y
+    if p.peer != q.peer:
+        return -1 if p.peer < q.peer else 1
+    if p.a != q.a:
+        return -1 if p.a < q.a else 1
+    if p.b != q.b:
+        return -1 if p.b < q.b else 1
+    return p.vis - q.vis
+
+
 cdef list rich_elements(LoroDoc doc, uint32_t c, list runs):
     """A text's atoms visible at either version of a checkout, in document order, as
     loro_c.rich_checkout takes them: (kind, entities, text of a newly visible text, mark id
     of an anchor, visible before, visible now, place in loro's string storage of a newly
     visible text). `runs`
     are the atoms whose visibility may have changed, as visible before (checkout_before);
-    the others were as they are now."""
+    the others were as they are now. (The runs are sorted by peer and start in a C array:
+    every span of the text looks its atoms up there.)"""
     cdef SeqArena seq = doc.seq
     cdef uint32_t leaf = seq.first_leaf(doc.ctree[c])
     cdef int i
     cdef lc_span *s
-    cdef int32_t a, b, lo, hi
-    cdef bint now
-    cdef list recorded
-    by_peer = {}
-    for peer, ra, rb, vis in runs:
-        by_peer.setdefault(peer, []).append((ra, rb, vis))
-    for lst in by_peer.values():
-        lst.sort()
+    cdef int32_t a, b, cur, ra, rb, hi
+    cdef bint now, anchor
+    cdef Py_ssize_t n_runs = len(runs), k, lo_k, hi_k, mid, first = 0, count = 0
+    cdef uint32_t peer, last_peer = 0
+    cdef bint have_last = False
+    cdef rich_vis_run *arr = <rich_vis_run*>malloc(<size_t>(n_runs if n_runs > 0 else 1) * sizeof(rich_vis_run))
+    cdef rich_vis_run *rec
+    if arr == NULL:
+        raise MemoryError()
     out = []
-    while leaf != LC_NO_NODE:
-        for i in range(seq.nodes[leaf].n):
-            s = &seq.nodes[leaf].u.spans[i]
-            now = span_visible(s)
-            a = s.id.counter
-            b = a + s.len
-            recorded = by_peer.get(s.id.peer)
-            if recorded is None:
-                # (no atom of this peer changed: the span is as it is now)
-                if now or s.content >= LC_ANCHOR_MIN:
-                    out.append(rich_element(doc, s, a, b, now, now))
-                continue
-            for lo, hi, was in visibility_pieces(recorded, a, b, now):
-                if was or now or s.content >= LC_ANCHOR_MIN:
-                    # (an anchor visible at neither version still cuts loro's style map
-                    # where the state once held it)
-                    out.append(rich_element(doc, s, lo, hi, was, now))
-        leaf = seq.nodes[leaf].next_leaf
+    try:
+        k = 0
+        for run in runs:
+            arr[k].peer = (<tuple>run)[0]
+            arr[k].a = (<tuple>run)[1]
+            arr[k].b = (<tuple>run)[2]
+            arr[k].vis = 1 if (<tuple>run)[3] else 0
+            k += 1
+        qsort(arr, <size_t>n_runs, sizeof(rich_vis_run), cmp_vis_run)
+        while leaf != LC_NO_NODE:
+            for i in range(seq.nodes[leaf].n):
+                s = &seq.nodes[leaf].u.spans[i]
+                now = span_visible(s)
+                anchor = s.content >= LC_ANCHOR_MIN
+                a = s.id.counter
+                b = a + s.len
+                peer = s.id.peer
+                if not have_last or peer != last_peer:
+                    # (the runs of this peer: arr[first:first + count])
+                    lo_k = 0
+                    hi_k = n_runs
+                    while lo_k < hi_k:
+                        mid = (lo_k + hi_k) >> 1
+                        if arr[mid].peer < peer:
+                            lo_k = mid + 1
+                        else:
+                            hi_k = mid
+                    first = lo_k
+                    while lo_k < n_runs and arr[lo_k].peer == peer:
+                        lo_k += 1
+                    count = lo_k - first
+                    last_peer = peer
+                    have_last = True
+                if count == 0:
+                    # (no atom of this peer changed: the span is as it is now)
+                    if now or anchor:
+                        out.append(rich_element(doc, s, a, b, now, now))
+                    continue
+                # [a, b) cut by the recorded runs: (lo, hi, visible before); elsewhere as
+                # now. An anchor visible at neither version still cuts loro's style map
+                # where the state once held it.
+                rec = &arr[first]
+                # the last run that starts before a, else the first
+                lo_k = 0
+                hi_k = count
+                while lo_k < hi_k:
+                    mid = (lo_k + hi_k) >> 1
+                    if rec[mid].a < a:
+                        lo_k = mid + 1
+                    else:
+                        hi_k = mid
+                k = lo_k - 1 if lo_k > 0 else 0
+                cur = a
+                while k < count and cur < b:
+                    ra = rec[k].a
+                    rb = rec[k].b
+                    if rb <= cur:
+                        k += 1
+                        continue
+                    if ra >= b:
+                        break
+                    if ra > cur:
+                        if now or anchor:
+                            out.append(rich_element(doc, s, cur, ra, now, now))
+                        cur = ra
+                    hi = rb if rb < b else b
+                    if rec[k].vis or now or anchor:
+                        out.append(rich_element(doc, s, cur, hi, rec[k].vis != 0, now))
+                    cur = hi
+                    k += 1
+                if cur < b and (now or anchor):
+                    out.append(rich_element(doc, s, cur, b, now, now))
+            leaf = seq.nodes[leaf].next_leaf
+    finally:
+        free(arr)
     return out
 
 
@@ -1154,39 +1234,6 @@ cdef Py_ssize_t run_before(list recorded, int32_t a) except -1:
         else:
             hi = k
     return lo - 1 if lo > 0 else 0
-
-
-cdef list visibility_pieces(list recorded, int32_t a, int32_t b, bint now):
-    """[a, b) cut by the recorded runs: (lo, hi, visible before); elsewhere as now."""
-    cdef Py_ssize_t k, n
-    cdef int32_t cur, ra, rb, hi
-    cdef tuple run
-    if recorded is None:
-        return [(a, b, now)]
-    out = []
-    n = len(recorded)
-    k = run_before(recorded, a)
-    cur = a
-    while k < n and cur < b:
-        run = recorded[k]
-        ra = run[0]
-        rb = run[1]
-        vis = run[2]
-        if rb <= cur:
-            k += 1
-            continue
-        if ra >= b:
-            break
-        if ra > cur:
-            out.append((cur, ra, now))
-            cur = ra
-        hi = rb if rb < b else b
-        out.append((cur, hi, vis))
-        cur = hi
-        k += 1
-    if cur < b:
-        out.append((cur, b, now))
-    return out
 
 
 cdef tuple rich_element(LoroDoc doc, lc_span *s, int32_t lo, int32_t hi, bint was, bint now,
@@ -2370,11 +2417,21 @@ cdef object path_of(LoroDoc doc, uint32_t c, dict cache):
             if up is not None:
                 path = up + [PathItem(cid, Index.Key(link[1]))]
     elif doc.croot[c] != ROOT_NONE:
-        item = _root_items.get(cid)
-        if item is None:
-            if len(_root_items) > 4096:
-                _root_items.clear()
-            item = _root_items[cid] = PathItem(cid, Index.Key(cid.name))
+        # (by identity first: an id's hash and equality are Python calls, and a document
+        # asks for its roots' items on every event)
+        got = _root_items_by_id.get(id(cid))
+        if got is not None and (<tuple>got)[0] is cid:
+            item = (<tuple>got)[1]
+        else:
+            item = _root_items.get(cid)
+            if item is None:
+                if len(_root_items) > 4096:
+                    _root_items.clear()
+                    _root_items_by_id.clear()
+                item = _root_items[cid] = PathItem(cid, Index.Key(cid.name))
+            if len(_root_items_by_id) > 4096:
+                _root_items_by_id.clear()
+            _root_items_by_id[id(cid)] = (cid, item)    # (holds cid: its id stays its own)
         path = [item]
     else:
         link = parent_of(doc, cid)

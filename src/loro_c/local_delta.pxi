@@ -908,11 +908,20 @@ cdef object local_seq_delta(LoroDoc doc, uint32_t c, list idxs, list shown, list
     cdef bint anchored = is_text and doc.seq.nodes[doc.seq.roots[doc.ctree[c]]].lens.anchors != 0
     cdef dict styles = doc.evs.local_styles if anchored and doc.evs is not None else None
     cdef tuple st
-    if len(idxs) == 1 and not anchored:
+    if len(idxs) == 1:
         e = &doc.evlog.notes[<int64_t>idxs[0]]
         hk = ld_note_kind(e, movable)
-        if hk == ML_HINT_INSERT or hk == ML_HINT_DELETE:
-            return ld_one_op(doc, is_text, e, hk == ML_HINT_INSERT, shown, reached)
+        if not anchored:
+            if hk == ML_HINT_INSERT or hk == ML_HINT_DELETE:
+                return ld_one_op(doc, is_text, e, hk == ML_HINT_INSERT, shown, reached)
+        elif e.len > 0 and (hk == ML_HINT_INSERT or hk == ML_HINT_DELETE):
+            # (what the rope gives for one op: an insert carries the styles it took)
+            attrs = None
+            if hk == ML_HINT_INSERT and styles is not None:
+                st = styles.get(idxs[0])
+                if st is not None and st[0] == e.peer and st[1] == e.counter:
+                    attrs = st[3]
+            return ld_one_op(doc, True, e, hk == ML_HINT_INSERT, shown, reached, attrs)
     for i in idxs:
         e = &doc.evlog.notes[i]
         hk = ld_note_kind(e, movable)
@@ -948,6 +957,15 @@ cdef object local_seq_delta(LoroDoc doc, uint32_t c, list idxs, list shown, list
             return None
     if len(hints) > LD_MAX_HINTS:
         return None
+    if len(hints) == 1 and (<list>hints[0])[0] == 4:
+        # a commit's only mark: what the rope gives (its position retained, then its range
+        # with its own key and value), without the rope
+        h = hints[0]
+        mark = doc.styles.get((<uint64_t>(<tuple>h[3])[0] << 32) | <uint32_t>(<tuple>h[3])[1])
+        out = [text_retain(h[1], None)] if h[1] else []
+        if mark is not None and <int64_t>h[2] > <int64_t>h[1]:
+            out.append(text_retain(<int64_t>h[2] - <int64_t>h[1], {(<tuple>mark)[0]: (<tuple>mark)[1]}))
+        return text_diff(out)
     for h in hints:
         if h[0] == 0:
             deltas = ld_insert_delta(doc, is_text, h[1], h[3], len(hints) > 1 or len(h[3]) > 1,
@@ -1024,15 +1042,17 @@ cdef object local_seq_delta(LoroDoc doc, uint32_t c, list idxs, list shown, list
 
 
 cdef object ld_one_op(LoroDoc doc, bint is_text, lc_ev_note *e, bint insert, list shown,
-                      list reached):
+                      list reached, object attrs=None):
     """The delta of a commit's only op on the container, an insert or a delete: its
-    position retained, then the op (what composing would give, without the rope)."""
+    position retained, then the op (what composing would give, without the rope); a text
+    insert has the attributes `attrs` (the styles it took)."""
     cdef int64_t pos = e.old, content = <int64_t>e.delta, k
     if is_text:
         out = [text_retain(pos)] if pos else []
         if insert:
             out.append(text_insert(PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND,
-                                                             &doc.seq.text[content], e.len)))
+                                                             &doc.seq.text[content], e.len),
+                                   attrs or None))
         else:
             out.append(text_delete(e.len))
         return text_diff(out)

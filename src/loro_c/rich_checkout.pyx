@@ -27,8 +27,6 @@ in document order as elements (see `checkout_delta`), read from the B-tree by _e
 
 cimport cython
 
-from loro_c.delta_ot import same_attrs as _same     # ({"k": 1} is not {"k": True})
-
 
 cdef enum:
     TEXT = 0
@@ -38,6 +36,31 @@ cdef enum:
 
 
 _NO_MARKS = frozenset()
+cdef object _MISSING = object()
+
+
+cdef bint _same(a, b) except -1:
+    """Attributes (or values) equal as LoroValues: {"k": 1} and {"k": True} differ (as
+    delta_ot.same_attrs, in C: it is asked for every item pushed)."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is dict:
+        # (equal key sets: as many keys, each of a's in b)
+        if len(<dict>a) != len(<dict>b):
+            return False
+        for k, v in (<dict>a).items():
+            w = (<dict>b).get(k, _MISSING)
+            if w is _MISSING or not _same(v, w):
+                return False
+        return True
+    if type(a) is list:
+        if len(<list>a) != len(<list>b):
+            return False
+        for x, y in zip(<list>a, <list>b):
+            if not _same(x, y):
+                return False
+        return True
+    return a == b
 
 
 @cython.no_gc
@@ -65,14 +88,27 @@ cdef class _Run:
     cpdef _Run split(self, Py_ssize_t k):
         """Keep the first `k` entities; return the rest as a new run (text runs only)."""
         text = self.text
-        rest = _Run(self.kind, self.n - k, None if text is None else text[k:], self.sid,
-                    self.marks, self.elem)
+        rest = _new_run(self.kind, self.n - k, None if text is None else text[k:], self.sid,
+                        self.marks, self.elem)
         self.n = k
         self.text = None if text is None else text[:k]
         return rest
 
 
-def _before_marks(elements, prior=None):
+cdef inline _Run _new_run(int kind, Py_ssize_t n, object text, object sid, object marks,
+                          Py_ssize_t elem):
+    # (not through the type's call: these are made for every run of every replay)
+    cdef _Run run = _Run.__new__(_Run)
+    run.kind = kind
+    run.n = n
+    run.text = text
+    run.sid = sid
+    run.marks = marks
+    run.elem = elem
+    return run
+
+
+cdef tuple _before_marks(list elements, prior=None):
     """The runs visible at the old version, each with the marks whose start and end
     anchors (both visible then) enclose it, anchors included, and loro's style map
     elements: loro keeps the elements its history made (an annotation cuts them at both
@@ -88,37 +124,45 @@ def _before_marks(elements, prior=None):
         known = _prior_marks(elements, prior)
         if known is not None:
             return known
-    cdef Py_ssize_t elem = TAIL
+    cdef Py_ssize_t elem = TAIL, k
     cdef bint cut_next = False, cut
     cdef int kind
-    cdef _Run run
-    closed = {e[3] for e in elements if e[4] and e[0] == END}
-    runs = []
+    cdef _Run run, last = None
+    cdef tuple e
+    closed = set()
+    for e in elements:
+        if e[4] and <int>e[0] == END:
+            closed.add(e[3])
+    cdef list runs = []
     opened = set()
-    cur = frozenset()
-    for kind, n, text, sid, before, now, place in elements:
-        if not before:
+    cur = _NO_MARKS
+    for e in elements:
+        kind = e[0]
+        if not e[4]:
             cut_next = cut_next or kind != TEXT
             continue
-        cut = not runs or cut_next or kind == START
+        sid = e[3]
+        cut = last is None or cut_next or kind == START
         cut_next = kind == END
         if kind == START and sid in closed:
             opened.add(sid)
             cur = frozenset(opened)
-        if cut or (<_Run>runs[len(runs) - 1]).marks != cur:
+        if cut or (last.marks is not cur and last.marks != cur):
             elem += 1
-        runs.append(_Run(kind, n, text, sid, cur, elem))
+        last = _new_run(kind, e[1], e[2], sid, cur, elem)
+        runs.append(last)
         if kind == END and sid in opened:
             opened.discard(sid)
             cur = frozenset(opened)
-    for run in reversed(runs):
-        if run.marks or run.elem != (<_Run>runs[len(runs) - 1]).elem:
+    for k in range(len(runs) - 1, -1, -1):
+        run = runs[k]
+        if run.marks or run.elem != last.elem:
             break
         run.elem = TAIL
     return runs, elem
 
 
-def _prior_marks(list elements, list prior):
+cdef object _prior_marks(list elements, list prior):
     """The runs visible at the old version with the elements `prior` gives them
     ([entities, element] in order, as `_State.elements` left them), or None when `prior`
     does not cover exactly those entities."""
@@ -159,15 +203,9 @@ def _prior_marks(list elements, list prior):
             if take < n and kind != TEXT:
                 return None
             el = (<list>prior[k])[1]
-            if last is not None and last.elem == el and last.marks != cur:
+            if last is not None and last.elem == el and last.marks is not cur and last.marks != cur:
                 return None     # (one element has one set of marks in loro's map)
-            run = _Run.__new__(_Run)
-            run.kind = kind
-            run.n = take
-            run.text = None if text is None else text[:take]
-            run.sid = sid
-            run.marks = cur
-            run.elem = el
+            run = _new_run(kind, take, None if text is None else text[:take], sid, cur, el)
             runs.append(run)
             last = run
             if text is not None:
@@ -249,14 +287,17 @@ cdef int _apply_replace(_State state, list ins, Py_ssize_t dels, Py_ssize_t n_de
     return 0
 
 
-def _follows(a, b, same_ids):
+cdef bint _follows(a, b, bint same_ids) except -1:
     """Whether text placed at `b` continues text placed at `a` in loro's storage (and, with
     `same_ids`, in ids). A place is (peer, counter, end counter, buffer, start, end)."""
+    cdef tuple x, y
     if a is None or b is None:
         return False
-    if same_ids and (a[0] != b[0] or a[2] != b[1]):
+    x = a
+    y = b
+    if same_ids and (x[0] != y[0] or x[2] != y[1]):
         return False
-    return a[3] is not None and a[3] == b[3] and a[5] == b[4]
+    return x[3] is not None and x[3] == y[3] and x[5] == y[4]
 
 
 cdef class _Delta:
@@ -270,63 +311,72 @@ cdef class _Delta:
     def __init__(self):
         self.items = []
 
-    def width(self):
+    cdef Py_ssize_t width(self) except -1:
         cdef Py_ssize_t w = 0
         cdef list it
         for it in self.items:
-            w += <Py_ssize_t>it[1] if it[0] == "r" else len(it[1])
+            w += _width(it)
         return w
 
     cpdef retain(self, n, attrs=None):
         if n <= 0:
             return
         attrs = attrs or {}
-        last = self.items[-1] if self.items else None
-        if last is not None and last[0] == "r" and _same(last[2], attrs):
-            last[1] += n
-        else:
-            self.items.append(["r", n, attrs])
+        cdef list items = self.items, last
+        if items:
+            last = items[len(items) - 1]
+            if last[0] == "r" and _same(last[2], attrs):
+                last[1] += n
+                return
+        items.append(["r", n, attrs])
 
     cpdef delete(self, n):
         if n <= 0:
             return
-        last = self.items[-1] if self.items else None
-        if last is not None and last[0] == "p":
-            last[3] += n
-        else:
-            self.items.append(["p", "", {}, n, None])
+        cdef list items = self.items, last
+        if items:
+            last = items[len(items) - 1]
+            if last[0] == "p":
+                last[3] += n
+                return
+        items.append(["p", "", {}, n, None])
 
     cpdef insert(self, text, attrs, place):
-        last = self.items[-1] if self.items else None
-        if last is not None and last[0] == "p" and last[1] and _same(last[2], attrs) \
-                and _follows(last[4], place, False):
-            last[1] += text
-            last[4] = (place[0], place[1], place[2], place[3], last[4][4], place[5])
-        else:
-            self.items.append(["p", text, attrs, 0, place])
+        cdef list items = self.items, last
+        if items:
+            last = items[len(items) - 1]
+            if last[0] == "p" and last[1] and _same(last[2], attrs) \
+                    and _follows(last[4], place, False):
+                last[1] += text
+                last[4] = (place[0], place[1], place[2], place[3], last[4][4], place[5])
+                return
+        items.append(["p", text, attrs, 0, place])
 
     cpdef chop(self):
-        while self.items and self.items[-1][0] == "r" and not self.items[-1][2]:
-            self.items.pop()
+        cdef list items = self.items
+        while items and (<list>items[len(items) - 1])[0] == "r" \
+                and not (<list>items[len(items) - 1])[2]:
+            items.pop()
 
     cpdef compose(self, _Delta other):
         """Compose a delta of retains over this one, as loro's DeltaRope.compose: a retain
         with attributes gives them, key by key, to every item it covers (cut at its ends;
         a cut replace keeps its deletes on its last part); a plain one cuts nothing; past
         the end, retains are added. One pass over both."""
+        cdef list src, out, it
+        cdef Py_ssize_t total, pos = 0, n, at_item = 0, at_units = 0
+        cdef bint rest = False
         if not self.items:
             self.items = [list(it) for it in other.items]
             return
         src = self.items
         total = self.width()
         out = []
-        at = [0, 0]         # the next item of src, and the units of it already passed
-        pos = 0
-        rest = False
         for it in other.items:
-            n, attrs = it[1], it[2]
+            n = it[1]
+            attrs = it[2]
             if not rest and pos >= total:
-                out.extend(src[at[0]:])
+                out.extend(src[at_item:])
                 if pos > total:
                     _push_retain(out, pos - total, {})
                 rest = True
@@ -335,20 +385,20 @@ cdef class _Delta:
                 pos += n
                 continue
             if total < pos + n:
-                if src[-1][0] == "r" and not src[-1][2]:
-                    src[-1] = ["r", src[-1][1] + pos + n - total, {}]
+                if (<list>src[len(src) - 1])[0] == "r" and not (<list>src[len(src) - 1])[2]:
+                    src[len(src) - 1] = ["r", (<list>src[len(src) - 1])[1] + pos + n - total, {}]
                 else:
                     src.append(["r", pos + n - total, {}])
                 total = pos + n
-            _take(src, at, out, n, attrs)
+            _take(src, &at_item, &at_units, out, n, attrs)
             pos += n
         if not rest:
-            out.extend(src[at[0]:])
+            out.extend(src[at_item:])
         self.items = out
 
-    def diff_items(self):
+    cdef list diff_items(self):
         """("r", n, attrs) / ("i", text, attrs) / ("d", n), item by item."""
-        out = []
+        cdef list out = [], it
         for it in self.items:
             if it[0] == "r":
                 out.append(("r", it[1], it[2] or None))
@@ -360,61 +410,82 @@ cdef class _Delta:
         return out
 
 
-def _width(it):
-    return it[1] if it[0] == "r" else len(it[1])
+cdef inline Py_ssize_t _width(list it) except -1:
+    return it[1] if it[0] == "r" else len(<str>it[1])
 
 
-def _cut(it, k):
+cdef tuple _cut(list it, Py_ssize_t k):
     """An item cut after `k` units: (left, right); a replace keeps its deletes right."""
     if it[0] == "r":
-        return ["r", k, it[2]], ["r", it[1] - k, it[2]]
+        return ["r", k, it[2]], ["r", <Py_ssize_t>it[1] - k, it[2]]
     return ["p", it[1][:k], it[2], 0, it[4]], ["p", it[1][k:], it[2], it[3], it[4]]
 
 
-def _with(it, attrs):
-    merged = dict(it[2])
+cdef list _with(list it, attrs):
+    cdef dict merged = dict(it[2])
     merged.update(attrs)
     return [it[0], it[1], merged] + it[3:]
 
 
-def _push_retain(items, n, attrs):
+cdef int _push_retain(list items, Py_ssize_t n, attrs) except -1:
+    cdef list last
     if n <= 0:
-        return
-    last = items[-1] if items else None
-    if last is not None and last[0] == "r" and _same(last[2], attrs):
-        items[-1] = ["r", last[1] + n, attrs]
-    else:
-        items.append(["r", n, dict(attrs)])
+        return 0
+    if items:
+        last = items[len(items) - 1]
+        if last[0] == "r" and _same(last[2], attrs):
+            items[len(items) - 1] = ["r", last[1] + n, attrs]
+            return 0
+    items.append(["r", n, dict(attrs)])
+    return 0
 
 
-def _take(src, at, out, n, attrs):
-    """Move the next `n` units of `src` (from item at[0], at[1] units into it) to `out`,
-    giving them `attrs` when there are any (items cut only then)."""
+cdef int _take(list src, Py_ssize_t *at_item, Py_ssize_t *at_units, list out, Py_ssize_t n,
+               attrs) except -1:
+    """Move the next `n` units of `src` (from item at_item, at_units units into it) to
+    `out`, giving them `attrs` when there are any (items cut only then)."""
+    cdef list it
+    cdef Py_ssize_t w, left_units
+    cdef tuple halves
+    cdef bint has_attrs = bool(attrs)
     while n > 0:
-        it = src[at[0]]
+        it = src[at_item[0]]
         w = _width(it)
         if w == 0:
             out.append(it)
-            at[0] += 1
+            at_item[0] += 1
             continue
-        if attrs and at[1]:
-            left, src[at[0]] = _cut(it, at[1])
-            out.append(left)
-            it = src[at[0]]
+        if has_attrs and at_units[0]:
+            halves = _cut(it, at_units[0])
+            out.append(halves[0])
+            src[at_item[0]] = halves[1]
+            it = halves[1]
             w = _width(it)
-            at[1] = 0
-        left_units = w - at[1]
+            at_units[0] = 0
+        left_units = w - at_units[0]
         if left_units > n:
-            if attrs:
-                left, src[at[0]] = _cut(it, n)
-                out.append(_with(left, attrs))
+            if has_attrs:
+                halves = _cut(it, n)
+                src[at_item[0]] = halves[1]
+                out.append(_with(<list>halves[0], attrs))
             else:
-                at[1] += n
-            return
-        out.append(_with(it, attrs) if attrs else it)
-        at[0] += 1
-        at[1] = 0
+                at_units[0] += n
+            return 0
+        out.append(_with(it, attrs) if has_attrs else it)
+        at_item[0] += 1
+        at_units[0] = 0
         n -= left_units
+    return 0
+
+
+cdef object _with_mark(dict added, marks, sid):
+    """`marks` | {sid}, made once per set of marks object (`added` keeps them by identity,
+    not equality: equal sets may iterate in other orders, and the attributes' order
+    follows theirs)."""
+    got = added.get(id(marks))
+    if got is None:
+        got = added[id(marks)] = (marks, marks | {sid})     # (holds `marks`: its id stays)
+    return (<tuple>got)[1]
 
 
 cdef class _State:
@@ -518,7 +589,7 @@ cdef class _State:
             if left.elem == right_elem:
                 return left.marks, left.elem
             marks = left.marks & right_marks
-        return marks, right_elem if marks == right_marks else self.new_elem()
+        return marks, right_elem if marks is right_marks or marks == right_marks else self.new_elem()
 
     cdef drain(self, Py_ssize_t n):
         """Delete the next `n` old entities. Each drained end anchor takes its mark out of
@@ -599,7 +670,10 @@ cdef class _State:
         cdef Py_ssize_t j = self.back_to(start, &ent, &ev)
         cdef _Run run
         cdef _Delta report = _Delta()
-        for run in self.done[j:]:
+        cdef list done = self.done
+        cdef Py_ssize_t k
+        for k in range(j, len(done)):
+            run = done[k]
             if run.kind == TEXT:
                 lo = start - ent if start > ent else 0
                 attrs = self.attributes(run.marks)
@@ -648,7 +722,7 @@ cdef class _State:
             place = None if first is None or last is None else \
                 (first[0], first[1], last[2], first[3], first[4], last[5])
             self.delta.insert(text, self.attributes(marks), place)
-            self.done.append(_Run(TEXT, len(text), text, None, marks, elem))
+            self.done.append(_new_run(TEXT, len(text), text, None, marks, elem))
             self.entities += len(text)
             self.events += len(text)
             self.cursor = self.events
@@ -656,7 +730,7 @@ cdef class _State:
         sid = first_el[3]
         if kind == START:
             self.starts[sid] = self.entities
-        self.done.append(_Run(kind, 1, None, sid, marks, elem))
+        self.done.append(_new_run(kind, 1, None, sid, marks, elem))
         self.entities += 1
         if kind == END:
             self.annotate(sid)
@@ -700,16 +774,18 @@ cdef class _State:
                 if got is None:
                     got = renamed[run.elem] = self.new_elem()
                 run.elem = got
+        # (runs of one element share their marks object: each gains the mark once)
+        added = {}
         if self.quiet:
             for k in range(j, len(done)):
                 run = done[k]
-                run.marks = run.marks | {sid}
+                run.marks = _with_mark(added, run.marks, sid)
             return
         annotation = _Delta()
         annotation.retain(ev)
         for k in range(j, len(done)):
             run = done[k]
-            run.marks = run.marks | {sid}
+            run.marks = _with_mark(added, run.marks, sid)
             if run.kind == TEXT:
                 annotation.retain(run.n, self.attributes(run.marks))
         annotation.chop()

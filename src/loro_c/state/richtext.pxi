@@ -144,11 +144,15 @@ cdef list style_walk(LoroDoc d, uint32_t t):
 
 cdef dict style_winners(LoroDoc d, frozenset ids):
     """key -> the winning mark's entry among `ids` (greatest Lamport, then peer)."""
-    cdef dict best = {}
+    cdef dict best = {}, styles = d.styles
+    cdef tuple st
     for sid in ids:
-        st = <tuple>d.styles[sid]
+        st = styles[sid]
         old = best.get(st[0])
-        if old is None or (st[3], st[4]) > ((<tuple>old)[3], (<tuple>old)[4]):
+        # ((Lamport, peer) compared without building the pairs: this runs for every
+        # styled insert a subscriber sees)
+        if old is None or st[3] > (<tuple>old)[3] or (
+                st[3] == (<tuple>old)[3] and st[4] > (<tuple>old)[4]):
             best[st[0]] = st
     return best
 
