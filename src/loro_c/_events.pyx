@@ -563,7 +563,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             # (state/movable_local.pxi ml_calc_elements)
             reg.ml_walk = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
                                              for i in range(doc.log.n_frontiers)])
-        global _compared_maps, _wrapped, _ml_base_lowered, _greater_import, _tree_metas
+        global _compared_maps, _wrapped, _ml_base_lowered, _greater_import, _tree_metas, _ml_from_before
         if trigger == 1 and not concurrent_import and not doc.detached and snap is not None:
             # loro walks the new changes from the version before in causal order too (they
             # may be concurrent among themselves): the order its diff calculator meets them
@@ -574,6 +574,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             _ml_base_lowered = _compared_maps is None
         elif concurrent_import and has_ml_notes(doc):
             _ml_base_lowered = diverged_containers(doc, snap) is None
+        _ml_from_before = concurrent_import and not doc.detached and not _ml_base_lowered
         # (the DAG walks of this event: a checkout's or an import's, see _dag_order)
         dag_walk_checkout(trigger == 2)
         try:
@@ -581,6 +582,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
         finally:
             _compared_maps = None
             _ml_base_lowered = False
+            _ml_from_before = False
             _wrapped = None
             _tree_metas = None
             _greater_import = None
@@ -705,6 +707,10 @@ cdef set _compared_maps = None
 # counters come back as a checkout's do, a zero left out (loro's diff of it is empty)
 # unless a set gave it to an element the version before has (ml_elems_before)
 cdef bint _ml_base_lowered = False
+# a concurrent import that loro calculates from the version before (no sequence or tree
+# both sides edited): its movable lists' calculators hand on their changed elements as an
+# import holding the document's version does, reporting no new child (fast_map_child)
+cdef bint _ml_from_before = False
 
 # set while diff_batch collects: map_diff records each key's winning write there
 cdef dict _idlp_sink = None
@@ -1790,15 +1796,18 @@ cdef bint fast_map_child(LoroDoc doc, uint32_t c) except -1:
     when it hands on the changed keys as they are (an import that holds the document's
     version, or whose concurrency is on maps and counters only, for the maps not edited on
     both sides: diverged_containers)."""
-    if _greater_import is None and _compared_maps is None:
+    if _greater_import is None and _compared_maps is None and not _ml_from_before:
         return False
     p = parent_of(doc, doc.cids[c])
     if p is None:
         return False
     if doc.ckind[<uint32_t>p[0]] == KIND_MOVABLE_LIST:
         # (a movable list's calculator reports the new values of elements only when it
-        # replays the list from an ancestor: a checkout or a concurrent import)
-        return _greater_import is not None
+        # replays the list from an ancestor: a checkout or a concurrent import from a
+        # lowered base)
+        return _greater_import is not None or _ml_from_before
+    if _greater_import is None and _compared_maps is None:
+        return False
     if doc.ckind[<uint32_t>p[0]] != KIND_MAP:
         return False
     return _greater_import is not None or p[0] not in _compared_maps
