@@ -332,14 +332,15 @@ cdef bint has_ml_notes(LoroDoc doc) noexcept:
     return False
 
 
-cdef object diverged_containers(LoroDoc doc, tuple snap):
+cdef object diverged_containers(LoroDoc doc, tuple snap, list both=None):
     """Which maps a concurrent import's event compares by value, as loro 1.17.1 (found by
     probing): the base is the part of the version before that every imported change has
     in its causal past; the containers the version before edited beyond it have diverged.
     When a Text, List, MovableList or Tree diverged and the import edits it too, every
     map compares values (None: all). Otherwise only the diverged maps do; on any other map
     the import reports every key whose winner changed, as when it follows the version
-    before (a key deleted again, or set again to its value, is reported)."""
+    before (a key deleted again, or set again to its value, is reported). `both`, when
+    given, gets the diverged containers the import edits too."""
     cdef OpLog log = doc.log
     cdef int64_t pos, k, i, n = 0, cap = 16
     cdef uint32_t p
@@ -407,8 +408,11 @@ cdef object diverged_containers(LoroDoc doc, tuple snap):
                         out.add(last)
                 pos += 1
         for c in out:
-            if c in new_in and doc.ckind[<uint32_t>c] in _SEQUENCE_KINDS:
-                return None
+            if c in new_in:
+                if doc.ckind[<uint32_t>c] in _SEQUENCE_KINDS:
+                    return None
+                if both is not None:
+                    both.append(c)
     finally:
         free(ids)
         free(fa)
@@ -569,12 +573,13 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             # may be concurrent among themselves): the order its diff calculator meets them
             _greater_import = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
                                                  for i in range(doc.log.n_frontiers)])
+        both = []
         if concurrent_import and has_map_notes(doc):
-            _compared_maps = diverged_containers(doc, snap)
+            _compared_maps = diverged_containers(doc, snap, both)
             _ml_base_lowered = _compared_maps is None
         elif concurrent_import and has_ml_notes(doc):
-            _ml_base_lowered = diverged_containers(doc, snap) is None
-        _ml_from_before = concurrent_import and not doc.detached and not _ml_base_lowered
+            _ml_base_lowered = diverged_containers(doc, snap, both) is None
+        _ml_from_before = concurrent_import and not doc.detached and not _ml_base_lowered and not both
         # (the DAG walks of this event: a checkout's or an import's, see _dag_order)
         dag_walk_checkout(trigger == 2)
         try:
@@ -707,9 +712,9 @@ cdef set _compared_maps = None
 # counters come back as a checkout's do, a zero left out (loro's diff of it is empty)
 # unless a set gave it to an element the version before has (ml_elems_before)
 cdef bint _ml_base_lowered = False
-# a concurrent import that loro calculates from the version before (no sequence or tree
-# both sides edited): its movable lists' calculators hand on their changed elements as an
-# import holding the document's version does, reporting no new child (fast_map_child)
+# a concurrent import that loro calculates from the version before with no container
+# edited on both sides: its movable lists' calculators hand on their changed elements as
+# an import holding the document's version does, reporting no new child (fast_map_child)
 cdef bint _ml_from_before = False
 
 # set while diff_batch collects: map_diff records each key's winning write there
