@@ -534,7 +534,8 @@ def test_import_diffs_in_loros_order(body, before, sub):
 
 def _concurrent_import(mod, own, body, sub):
     """Peer 3 (subscribed to the root, and to root map `sub` when given) commits `own`, then
-    imports peer 1's concurrent change `body` (R: a tree node created)."""
+    imports peer 1's concurrent change `body` (R: a tree node created, Q: a text in a
+    movable list, L: a list in a list)."""
     def step(d, s):
         if s == "R":
             d.get_tree("tr").create()
@@ -548,6 +549,10 @@ def _concurrent_import(mod, own, body, sub):
             d.get_map("m").insert("b", 1)
         elif s == "M":
             d.get_movable_list("ml").insert(0, 1)
+        elif s == "Q":
+            d.get_movable_list("ml").insert_container(0, mod.LoroText())
+        elif s == "L":
+            d.get_list("l").insert_container(0, mod.LoroList())
     a, b, got, subs = _pair_with_subscribers(mod, sub)
     for s in own:
         step(b, s)
@@ -573,4 +578,20 @@ TREE_META_CASES = [("RR", "McR", ""), ("s", "RsscM", "m"), ("cR", "cRtt", "m"), 
 def test_concurrent_import_counts_created_nodes_meta_maps(own, body, sub):
     want = _concurrent_import(loro, own, body, sub)
     assert len(want) == 1 and len(want[0]) >= 3
+    assert _concurrent_import(loro_c, own, body, sub) == want
+
+
+# concurrent imports that loro calculates from the version before, editing no container it
+# edited: a movable list's calculator hands on its changed elements then, reporting no new
+# child (where a list's does), so the list's child alone joins the calculator's map (found
+# by a search of such scripts: 80 of 3,000 fixed, none broken; seeds 37 and 98 of the
+# sessions with movable lists)
+ML_CHILD_CASES = [("vs", "QL", ""), ("t", "QL", "m"), ("c", "tQv", ""), ("v", "tQs", ""),
+                  ("R", "Qct", "")]
+
+
+@pytest.mark.parametrize("own,body,sub", ML_CHILD_CASES)
+def test_concurrent_import_reports_no_new_child_of_a_movable_list(own, body, sub):
+    want = _concurrent_import(loro, own, body, sub)
+    assert len(want) == 1 and len(want[0]) >= 2
     assert _concurrent_import(loro_c, own, body, sub) == want
