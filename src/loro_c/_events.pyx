@@ -324,10 +324,10 @@ cdef bint has_map_notes(LoroDoc doc) noexcept:
     return False
 
 
-cdef bint has_ml_notes(LoroDoc doc) noexcept:
+cdef bint has_ml_notes(LoroDoc doc, int kind=KIND_MOVABLE_LIST) noexcept:
     cdef int64_t i
     for i in range(doc.evlog.n):
-        if doc.ckind[doc.evlog.notes[i].container] == KIND_MOVABLE_LIST:
+        if doc.ckind[doc.evlog.notes[i].container] == kind:
             return True
     return False
 
@@ -567,7 +567,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             # (state/movable_local.pxi ml_calc_elements)
             reg.ml_walk = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
                                              for i in range(doc.log.n_frontiers)])
-        global _compared_maps, _wrapped, _ml_base_lowered, _greater_import, _tree_metas, _ml_from_before
+        global _compared_maps, _wrapped, _ml_base_lowered, _greater_import, _tree_metas, _calc_from_before
         if trigger == 1 and not concurrent_import and not doc.detached and snap is not None:
             # loro walks the new changes from the version before in causal order too (they
             # may be concurrent among themselves): the order its diff calculator meets them
@@ -577,9 +577,9 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
         if concurrent_import and has_map_notes(doc):
             _compared_maps = diverged_containers(doc, snap, both)
             _ml_base_lowered = _compared_maps is None
-        elif concurrent_import and has_ml_notes(doc):
+        elif concurrent_import and (has_ml_notes(doc) or has_ml_notes(doc, KIND_TREE)):
             _ml_base_lowered = diverged_containers(doc, snap, both) is None
-        _ml_from_before = concurrent_import and not doc.detached and not _ml_base_lowered and not both
+        _calc_from_before = concurrent_import and not doc.detached and not _ml_base_lowered and not both
         # (the DAG walks of this event: a checkout's or an import's, see _dag_order)
         dag_walk_checkout(trigger == 2)
         try:
@@ -587,7 +587,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
         finally:
             _compared_maps = None
             _ml_base_lowered = False
-            _ml_from_before = False
+            _calc_from_before = False
             _wrapped = None
             _tree_metas = None
             _greater_import = None
@@ -713,9 +713,10 @@ cdef set _compared_maps = None
 # unless a set gave it to an element the version before has (ml_elems_before)
 cdef bint _ml_base_lowered = False
 # a concurrent import that loro calculates from the version before with no container
-# edited on both sides: its movable lists' calculators hand on their changed elements as
-# an import holding the document's version does, reporting no new child (fast_map_child)
-cdef bint _ml_from_before = False
+# edited on both sides: its movable lists' and trees' calculators hand on their changes as
+# for an import holding the document's version, reporting no new child (fast_map_child)
+# and no created node's meta map (tree_diff)
+cdef bint _calc_from_before = False
 
 # set while diff_batch collects: map_diff records each key's winning write there
 cdef dict _idlp_sink = None
@@ -1801,7 +1802,7 @@ cdef bint fast_map_child(LoroDoc doc, uint32_t c) except -1:
     when it hands on the changed keys as they are (an import that holds the document's
     version, or whose concurrency is on maps and counters only, for the maps not edited on
     both sides: diverged_containers)."""
-    if _greater_import is None and _compared_maps is None and not _ml_from_before:
+    if _greater_import is None and _compared_maps is None and not _calc_from_before:
         return False
     p = parent_of(doc, doc.cids[c])
     if p is None:
@@ -1810,7 +1811,7 @@ cdef bint fast_map_child(LoroDoc doc, uint32_t c) except -1:
         # (a movable list's calculator reports the new values of elements only when it
         # replays the list from an ancestor: a checkout or a concurrent import from a
         # lowered base)
-        return _greater_import is not None or _ml_from_before
+        return _greater_import is not None or _calc_from_before
     if _greater_import is None and _compared_maps is None:
         return False
     if doc.ckind[<uint32_t>p[0]] != KIND_MAP:
@@ -2084,7 +2085,7 @@ cdef object tree_diff(LoroDoc doc, uint32_t c, int mode, list reached):
             m = doc.cid_index.get(mid)
             if m is not None:
                 reached.append(m)
-            if versions is not None and _tree_metas is not None:
+            if versions is not None and _tree_metas is not None and not _calc_from_before:
                 _tree_metas.append(mid)
         parent = tree_id_cached(ids, it[2])
         index = it[3]
