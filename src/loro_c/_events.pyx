@@ -579,7 +579,8 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             _ml_base_lowered = _compared_maps is None
         elif concurrent_import and (has_ml_notes(doc) or has_ml_notes(doc, KIND_TREE)):
             _ml_base_lowered = diverged_containers(doc, snap, both) is None
-        _calc_from_before = concurrent_import and not doc.detached and not _ml_base_lowered and not both
+        if concurrent_import and not doc.detached and not _ml_base_lowered:
+            _calc_from_before = set(both)
         # (the DAG walks of this event: a checkout's or an import's, see _dag_order)
         dag_walk_checkout(trigger == 2)
         try:
@@ -587,7 +588,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
         finally:
             _compared_maps = None
             _ml_base_lowered = False
-            _calc_from_before = False
+            _calc_from_before = None
             _wrapped = None
             _tree_metas = None
             _greater_import = None
@@ -712,11 +713,11 @@ cdef set _compared_maps = None
 # counters come back as a checkout's do, a zero left out (loro's diff of it is empty)
 # unless a set gave it to an element the version before has (ml_elems_before)
 cdef bint _ml_base_lowered = False
-# a concurrent import that loro calculates from the version before with no container
-# edited on both sides: its movable lists' and trees' calculators hand on their changes as
-# for an import holding the document's version, reporting no new child (fast_map_child)
-# and no created node's meta map (tree_diff)
-cdef bint _calc_from_before = False
+# a concurrent import that loro calculates from the version before: the containers both
+# sides edited (diverged_containers); the movable lists' and trees' calculators of the
+# others hand on their changes as for an import holding the document's version, reporting
+# no new child (fast_map_child) and no created node's meta map (tree_diff)
+cdef set _calc_from_before = None
 
 # set while diff_batch collects: map_diff records each key's winning write there
 cdef dict _idlp_sink = None
@@ -1503,8 +1504,9 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
     ml_imported = []    # those an import's movable list diffs show (see below)
     ml_named = []       # those a checkout's movable list diffs show as values
     nopath = []         # containers with a diff but no path (left out, as loro does)
-    global _wrapped, _tree_metas
+    global _wrapped, _tree_metas, _winner_moved
     _wrapped = [] if is_import else None
+    _winner_moved = set() if is_import and before is None else None
     _tree_metas = [] if is_import else None
     for c, idxs in groups.items():
         kind = doc.ckind[c]
@@ -1609,7 +1611,10 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
             # has: loro's calculator does not report them (it reports new elements only), its
             # state brings them back after the diffs of their depth
             ml_revived = ml_elems_before(doc, ml_named, closure_ends(doc, doc.evs.tree_lca[0]), False)
-        ranks = import_rank(doc, groups, out, nopath, wrapped, ml_revived, metas, revived)
+        try:
+            ranks = import_rank(doc, groups, out, nopath, wrapped, ml_revived, metas, revived)
+        finally:
+            _winner_moved = None
     else:
         firsts = {}
         for c in groups:
@@ -1624,6 +1629,8 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
 
 cdef object _wrapped = None     # containers shown as values by the diffs collect builds
 cdef object _tree_metas = None  # the meta maps (ids) of the nodes a replayed tree diff creates
+cdef object _winner_moved = None    # the maps whose import diff compares values with a key
+                                    # now won by another write of the same value (map_diff)
 cdef object _greater_import = None  # an import's two versions when its changes all follow the
                                     # document's (walked too: they may be concurrent among themselves)
 
@@ -1712,6 +1719,12 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
             if c not in seen:
                 keys.append(kc[c])
     walked = set(walk) if walk is not None else None
+    if _winner_moved:
+        # a map whose calculator's diff holds a key won by another write of the same value:
+        # in the calculator's map, with nothing for the event
+        for c in _winner_moved:
+            if c not in depth:
+                depth[c] = arena_depth(doc, c)
     if revived is None:
         revived = set()
     elif walked is not None:
@@ -1802,7 +1815,7 @@ cdef bint fast_map_child(LoroDoc doc, uint32_t c) except -1:
     when it hands on the changed keys as they are (an import that holds the document's
     version, or whose concurrency is on maps and counters only, for the maps not edited on
     both sides: diverged_containers)."""
-    if _greater_import is None and _compared_maps is None and not _calc_from_before:
+    if _greater_import is None and _compared_maps is None and _calc_from_before is None:
         return False
     p = parent_of(doc, doc.cids[c])
     if p is None:
@@ -1811,7 +1824,8 @@ cdef bint fast_map_child(LoroDoc doc, uint32_t c) except -1:
         # (a movable list's calculator reports the new values of elements only when it
         # replays the list from an ancestor: a checkout or a concurrent import from a
         # lowered base)
-        return _greater_import is not None or _calc_from_before
+        return _greater_import is not None or (_calc_from_before is not None
+                                               and p[0] not in _calc_from_before)
     if _greater_import is None and _compared_maps is None:
         return False
     if doc.ckind[<uint32_t>p[0]] != KIND_MAP:
@@ -2085,7 +2099,8 @@ cdef object tree_diff(LoroDoc doc, uint32_t c, int mode, list reached):
             m = doc.cid_index.get(mid)
             if m is not None:
                 reached.append(m)
-            if versions is not None and _tree_metas is not None and not _calc_from_before:
+            if versions is not None and _tree_metas is not None and (
+                    _calc_from_before is None or c in _calc_from_before):
                 _tree_metas.append(mid)
         parent = tree_id_cached(ids, it[2])
         index = it[3]
@@ -2413,6 +2428,9 @@ cdef object map_diff(LoroDoc doc, uint32_t c, list idxs, bint compare_values, li
         elif compare_values and note.old != -2:
             # the first note of a key holds its slot before this batch
             if same_value(_DELETED if note.old < 0 else values[note.old], new):
+                if _winner_moved is not None and 0 <= note.old != slot >= 0:
+                    # (no change to show, but loro's calculator has the key in its diff)
+                    _winner_moved.add(c)
                 continue
         if slot < 0:
             updated[doc.log.keys[key]] = None
