@@ -1754,7 +1754,13 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
     ans.sort(key=lambda k: depth[back[k]])
     seen = set(ans)
     new = []
+    # (a container shown in the whole value of a created node's meta map, none of them on
+    # the way with a calculator of its own: loro's state revives them after the meta map,
+    # outside the calculator's map)
+    in_metas = set(metas) if metas else None
     for c in wrapped:
+        if in_metas is not None and c not in depth and under_meta(doc, c, in_metas, depth, walked):
+            continue
         if c not in depth and c not in revived and not fast_map_child(doc, c):
             for k in hash_keys(doc, [c], back):
                 if k not in seen:
@@ -1806,6 +1812,20 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
         kept = [r[3] for r in rows]
     order = iteration_order(kept)
     return {back[k]: r for r, k in enumerate(order)}
+
+
+cdef bint under_meta(LoroDoc doc, uint32_t c, set metas, dict depth, set walked) except -1:
+    """Whether `c` hangs under one of the meta maps (ids) `metas` through containers that
+    have no diff and no ops walked."""
+    p = parent_of(doc, doc.cids[c])
+    while p is not None:
+        pc = p[0]
+        if doc.cids[pc] in metas:
+            return pc not in depth and (walked is None or pc not in walked)
+        if pc in depth or (walked is not None and pc in walked):
+            return False
+        p = parent_of(doc, doc.cids[pc])
+    return False
 
 
 cdef bint fast_map_child(LoroDoc doc, uint32_t c) except -1:
