@@ -534,8 +534,8 @@ def test_import_diffs_in_loros_order(body, before, sub):
 
 def _concurrent_import(mod, own, body, sub):
     """Peer 3 (subscribed to the root, and to root map `sub` when given) commits `own`, then
-    imports peer 1's concurrent change `body` (R: a tree node created, Q: a text in a
-    movable list, L: a list in a list)."""
+    imports peer 1's concurrent change `body` (R: a tree node created, N: one whose meta
+    map holds a map holding a counter, Q: a text in a movable list, L: a list in a list)."""
     def step(d, s):
         if s == "R":
             d.get_tree("tr").create()
@@ -553,6 +553,10 @@ def _concurrent_import(mod, own, body, sub):
             d.get_movable_list("ml").insert_container(0, mod.LoroText())
         elif s == "L":
             d.get_list("l").insert_container(0, mod.LoroList())
+        elif s == "N":
+            t = d.get_tree("tr")
+            meta = t.get_meta(t.create())
+            meta.insert_container("x", mod.LoroMap()).insert_container("y", mod.LoroCounter())
     a, b, got, subs = _pair_with_subscribers(mod, sub)
     for s in own:
         step(b, s)
@@ -592,6 +596,20 @@ ML_CHILD_CASES = [("vs", "QL", ""), ("t", "QL", "m"), ("c", "tQv", ""), ("v", "t
                   ("R", "Qct", ""), ("t", "cRs", ""), ("v", "tcRc", ""), ("c", "vsR", "m"),
                   ("c", "ttsR", ""), ("sv", "sQL", ""), ("Rs", "QQQvs", ""),
                   ("s", "tRsMs", ""), ("sR", "QQRRs", "m")]
+
+# concurrent imports whose tree calculator reports the meta maps of the nodes it creates:
+# the containers under such a meta map without calculators of their own (a child map and
+# its counter) stay out of the calculator's map, loro's state revives them after the meta
+# map (found by a search of such scripts: 5 of 2,000 fixed, none broken; seed 108 of the
+# sessions with movable lists and trees)
+META_CHILD_CASES = [("sR", "NLRcs", ""), ("sRR", "NcsNL", ""), ("sN", "cLsN", "m")]
+
+
+@pytest.mark.parametrize("own,body,sub", META_CHILD_CASES)
+def test_concurrent_import_leaves_meta_maps_children_to_the_state(own, body, sub):
+    want = _concurrent_import(loro, own, body, sub)
+    assert len(want) == 1 and len(want[0]) >= 3
+    assert _concurrent_import(loro_c, own, body, sub) == want
 
 
 @pytest.mark.parametrize("own,body,sub", ML_CHILD_CASES)
