@@ -189,7 +189,11 @@ def test_order_of_checkouts_and_concurrent_imports_in_random_sessions():
     before 12 and 6) once the event's map took
     the diffs sorted by depth, as loro's state applies them, and a map's new counter
     without a diff of its own was revived, not in the calculator's map
-    (test_import_diffs_in_loros_order)."""
+    (test_import_diffs_in_loros_order). With movable lists and trees (kinds=True), 16 of
+    6,114 imports of seeds 0-699 differ (35 before a concurrent import's movable list and
+    tree calculators handed their changes on without replaying when only the import
+    edited them: test_concurrent_import_from_the_version_before_reports_no_new_child); the
+    differential sessions compare imports in loro's order."""
     import collections
     from test_events_differential import run_session
     stats = collections.Counter()
