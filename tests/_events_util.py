@@ -142,15 +142,12 @@ def mergeable_id(cid):
     return cid[0] == "root" and cid[1].startswith("\U0001f91d:")
 
 
-# triggers whose diffs of one depth may come in another order than loro's: checkouts and
-# imports concurrent with local edits follow loro's walk of the version DAG
-# (loro_c._dag_order), which loro_c models for most but not all (test_event_order measures
-# how many)
-INEXACT_ORDER = ("Import", "Checkout")
-# checkouts list their diffs in loro's order in the sessions CI runs (the seeds past them:
-# test_event_order.test_order_of_checkouts_and_concurrent_imports_in_random_sessions)
-EXACT_NOW = ("Checkout",)
-INEXACT_ORDER = tuple(t for t in INEXACT_ORDER if t not in EXACT_NOW)
+# triggers whose diffs of one depth may come in another order than loro's: none in the
+# default seeds of the differential sessions (imports and checkouts follow loro's walk of
+# the version DAG, loro_c._dag_order, and what its calculators put in their map of diffs;
+# test_event_order measures the seeds past them, test_events_differential lists the one
+# session exempted)
+INEXACT_ORDER = ()
 
 
 def same_order(a, b):

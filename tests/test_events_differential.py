@@ -188,6 +188,13 @@ def json_change_order(text):
 # number_as_loaded), 11 of 300 differed.
 LOCAL_ORDER_INEXACT: set = set()
 
+# the sessions (seed, kinds) whose imports are compared with the diffs of one depth sorted:
+# seed 68 with movable lists and trees tries to edit a deleted text (step 43), which loro
+# refuses after its state store made the text's entry (loro_c is not asked: its store does
+# not hold it), so the snapshot loaded at step 54 lists one container more in loro, which
+# numbers the containers otherwise (and orders the load's event so)
+IMPORT_ORDER_INEXACT: set = {(68, True)}
+
 
 def _mirrored(ev, skip):
     """The event without the diffs under the roots in `skip` (the mirror leaves them out)."""
@@ -211,7 +218,8 @@ def run_session(seed, steps=60, order_stats=None, kinds=False):
     def remember(i):
         versions[i].append([(x.peer, x.counter) for x in sides[1].docs[i].oplog_frontiers.to_list()])
 
-    inexact = INEXACT_ORDER + (("Local",) if seed in LOCAL_ORDER_INEXACT else ())
+    inexact = (INEXACT_ORDER + (("Local",) if seed in LOCAL_ORDER_INEXACT else ())
+               + (("Import",) if (seed, kinds) in IMPORT_ORDER_INEXACT else ()))
 
     def check(i, what):
         evs = [s.take(i) for s in sides]

@@ -325,22 +325,23 @@ cdef bint has_map_notes(LoroDoc doc) noexcept:
     return False
 
 
-cdef bint has_ml_notes(LoroDoc doc) noexcept:
+cdef bint has_ml_notes(LoroDoc doc, int kind=KIND_MOVABLE_LIST) noexcept:
     cdef int64_t i
     for i in range(doc.evlog.n):
-        if doc.ckind[doc.evlog.notes[i].container] == KIND_MOVABLE_LIST:
+        if doc.ckind[doc.evlog.notes[i].container] == kind:
             return True
     return False
 
 
-cdef object diverged_containers(LoroDoc doc, tuple snap):
+cdef object diverged_containers(LoroDoc doc, tuple snap, list both=None):
     """Which maps a concurrent import's event compares by value, as loro 1.17.1 (found by
     probing): the base is the part of the version before that every imported change has
     in its causal past; the containers the version before edited beyond it have diverged.
     When a Text, List, MovableList or Tree diverged and the import edits it too, every
     map compares values (None: all). Otherwise only the diverged maps do; on any other map
     the import reports every key whose winner changed, as when it follows the version
-    before (a key deleted again, or set again to its value, is reported)."""
+    before (a key deleted again, or set again to its value, is reported). `both`, when
+    given, gets the diverged containers the import edits too."""
     cdef OpLog log = doc.log
     cdef int64_t pos, k, i, n = 0, cap = 16
     cdef uint32_t p
@@ -408,8 +409,11 @@ cdef object diverged_containers(LoroDoc doc, tuple snap):
                         out.add(last)
                 pos += 1
         for c in out:
-            if c in new_in and doc.ckind[<uint32_t>c] in _SEQUENCE_KINDS:
-                return None
+            if c in new_in:
+                if doc.ckind[<uint32_t>c] in _SEQUENCE_KINDS:
+                    return None
+                if both is not None:
+                    both.append(c)
     finally:
         free(ids)
         free(fa)
@@ -564,17 +568,20 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             # (state/movable_local.pxi ml_calc_elements)
             reg.ml_walk = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
                                              for i in range(doc.log.n_frontiers)])
-        global _compared_maps, _wrapped, _ml_base_lowered, _greater_import, _tree_metas
+        global _compared_maps, _wrapped, _ml_base_lowered, _greater_import, _tree_metas, _calc_from_before
         if trigger == 1 and not concurrent_import and not doc.detached and snap is not None:
             # loro walks the new changes from the version before in causal order too (they
             # may be concurrent among themselves): the order its diff calculator meets them
             _greater_import = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
                                                  for i in range(doc.log.n_frontiers)])
+        both = []
         if concurrent_import and has_map_notes(doc):
-            _compared_maps = diverged_containers(doc, snap)
+            _compared_maps = diverged_containers(doc, snap, both)
             _ml_base_lowered = _compared_maps is None
-        elif concurrent_import and has_ml_notes(doc):
-            _ml_base_lowered = diverged_containers(doc, snap) is None
+        elif concurrent_import and (has_ml_notes(doc) or has_ml_notes(doc, KIND_TREE)):
+            _ml_base_lowered = diverged_containers(doc, snap, both) is None
+        if concurrent_import and not doc.detached and not _ml_base_lowered:
+            _calc_from_before = set(both)
         # (the DAG walks of this event: a checkout's or an import's, see _dag_order)
         dag_walk_checkout(trigger == 2)
         try:
@@ -582,6 +589,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
         finally:
             _compared_maps = None
             _ml_base_lowered = False
+            _calc_from_before = None
             _wrapped = None
             _tree_metas = None
             _greater_import = None
@@ -706,6 +714,11 @@ cdef set _compared_maps = None
 # counters come back as a checkout's do, a zero left out (loro's diff of it is empty)
 # unless a set gave it to an element the version before has (ml_elems_before)
 cdef bint _ml_base_lowered = False
+# a concurrent import that loro calculates from the version before: the containers both
+# sides edited (diverged_containers); the movable lists' and trees' calculators of the
+# others hand on their changes as for an import holding the document's version, reporting
+# no new child (fast_map_child) and no created node's meta map (tree_diff)
+cdef set _calc_from_before = None
 
 # set while diff_batch collects: map_diff records each key's winning write there
 cdef dict _idlp_sink = None
@@ -1542,9 +1555,10 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
     ml_imported = []    # those an import's movable list diffs show (see below)
     ml_named = []       # those a checkout's movable list diffs show as values
     nopath = []         # containers with a diff but no path (left out, as loro does)
-    global _wrapped, _tree_metas, _calc_only
+    global _wrapped, _tree_metas, _calc_only, _winner_moved
     _calc_only = [] if before is not None else None
     _wrapped = [] if is_import else None
+    _winner_moved = set() if is_import and before is None else None
     _tree_metas = [] if is_import else None
     for c, idxs in groups.items():
         kind = doc.ckind[c]
@@ -1649,7 +1663,10 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
             # has: loro's calculator does not report them (it reports new elements only), its
             # state brings them back after the diffs of their depth
             ml_revived = ml_elems_before(doc, ml_named, closure_ends(doc, doc.evs.tree_lca[0]), False)
-        ranks = import_rank(doc, groups, out, nopath, wrapped, ml_revived, metas, revived)
+        try:
+            ranks = import_rank(doc, groups, out, nopath, wrapped, ml_revived, metas, revived)
+        finally:
+            _winner_moved = None
     else:
         firsts = {}
         for c in groups:
@@ -1664,6 +1681,8 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
 
 cdef object _wrapped = None     # containers shown as values by the diffs collect builds
 cdef object _tree_metas = None  # the meta maps (ids) of the nodes a replayed tree diff creates
+cdef object _winner_moved = None    # the maps whose import diff compares values with a key
+                                    # now won by another write of the same value (map_diff)
 cdef object _greater_import = None  # an import's two versions when its changes all follow the
                                     # document's (walked too: they may be concurrent among themselves)
 
@@ -1759,6 +1778,12 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
         for c in _calc_only:
             if c in walked and c not in depth:
                 depth[c] = arena_depth(doc, c)
+    if _winner_moved:
+        # a map whose calculator's diff holds a key won by another write of the same value:
+        # in the calculator's map, with nothing for the event
+        for c in _winner_moved:
+            if c not in depth:
+                depth[c] = arena_depth(doc, c)
     if revived is None:
         revived = set()
     elif walked is not None:
@@ -1789,7 +1814,13 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
     seen = set(ans)
     new = []
     newcid = {}     # the ids of the unregistered meta maps among `new`
+    # (a container shown in the whole value of a created node's meta map, none of them on
+    # the way with a calculator of its own: loro's state revives them after the meta map,
+    # outside the calculator's map)
+    in_metas = set(metas) if metas else None
     for c in wrapped:
+        if in_metas is not None and c not in depth and under_meta(doc, c, in_metas, depth, walked):
+            continue
         if c not in depth and c not in revived and not fast_map_child(doc, c):
             for k in hash_keys(doc, [c], back):
                 if k not in seen:
@@ -1869,6 +1900,18 @@ cdef list reported_order(LoroDoc doc, list new, dict back, list ans, dict newcid
         else:
             by_id[(None, cid.peer, cid.counter, str(cid.container_type))] = k
     return [by_id[t] for t in container_id_order(list(by_id))]
+cdef bint under_meta(LoroDoc doc, uint32_t c, set metas, dict depth, set walked) except -1:
+    """Whether `c` hangs under one of the meta maps (ids) `metas` through containers that
+    have no diff and no ops walked."""
+    p = parent_of(doc, doc.cids[c])
+    while p is not None:
+        pc = p[0]
+        if doc.cids[pc] in metas:
+            return pc not in depth and (walked is None or pc not in walked)
+        if pc in depth or (walked is not None and pc in walked):
+            return False
+        p = parent_of(doc, doc.cids[pc])
+    return False
 
 
 cdef bint fast_map_child(LoroDoc doc, uint32_t c) except -1:
@@ -1878,15 +1921,19 @@ cdef bint fast_map_child(LoroDoc doc, uint32_t c) except -1:
     when it hands on the changed keys as they are (an import that holds the document's
     version, or whose concurrency is on maps and counters only, for the maps not edited on
     both sides: diverged_containers)."""
-    if _greater_import is None and _compared_maps is None:
+    if _greater_import is None and _compared_maps is None and _calc_from_before is None:
         return False
     p = parent_of(doc, doc.cids[c])
     if p is None:
         return False
     if doc.ckind[<uint32_t>p[0]] == KIND_MOVABLE_LIST:
         # (a movable list's calculator reports the new values of elements only when it
-        # replays the list from an ancestor: a checkout or a concurrent import)
-        return _greater_import is not None
+        # replays the list from an ancestor: a checkout or a concurrent import from a
+        # lowered base)
+        return _greater_import is not None or (_calc_from_before is not None
+                                               and p[0] not in _calc_from_before)
+    if _greater_import is None and _compared_maps is None:
+        return False
     if doc.ckind[<uint32_t>p[0]] != KIND_MAP:
         return False
     return _greater_import is not None or p[0] not in _compared_maps
@@ -2158,7 +2205,8 @@ cdef object tree_diff(LoroDoc doc, uint32_t c, int mode, list reached):
             m = doc.cid_index.get(mid)
             if m is not None:
                 reached.append(m)
-            if versions is not None and _tree_metas is not None:
+            if versions is not None and _tree_metas is not None and (
+                    _calc_from_before is None or c in _calc_from_before):
                 _tree_metas.append(mid)
         parent = tree_id_cached(ids, it[2])
         index = it[3]
@@ -2500,6 +2548,9 @@ cdef object map_diff(LoroDoc doc, uint32_t c, list idxs, bint compare_values, li
         elif compare_values and note.old != -2:
             # the first note of a key holds its slot before this batch
             if same_value(_DELETED if note.old < 0 else values[note.old], new):
+                if _winner_moved is not None and 0 <= note.old != slot >= 0:
+                    # (no change to show, but loro's calculator has the key in its diff)
+                    _winner_moved.add(c)
                 continue
         if slot < 0:
             updated[doc.log.keys[key]] = None
