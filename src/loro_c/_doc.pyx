@@ -24,6 +24,7 @@ from cpython.unicode cimport PyUnicode_GET_LENGTH
 from loro_c._seq cimport (SeqArena, lc_id, make_id, span_visible, LC_NO_PEER, UNIT_UNICODE, UNIT_UTF8,
                           UNIT_UTF16)
 from loro_c._seq cimport lc_span, LC_NO_NODE   # state/snapshot.pxi
+from loro_c._seq cimport TREE_ANCHORED   # loro's style map elements, op by op (_events.style_edit_begin)
 from loro_c._seq cimport lc_node   # state/movable_local.pxi (ml_ahead)
 from loro_c._seq cimport bulk_fill   # state/snapshot_load.pxi
 from loro_c._seq cimport (integrate_insert, integrate_delete, collect_runs, tracker_move, copy_visible, locate,

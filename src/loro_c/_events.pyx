@@ -61,7 +61,7 @@ from loro_c.events import TreeDiff, TreeDiffItem, TreeExternalDiff     # LoroTre
 from loro_c.paths import Index
 from loro_c.hash_order import container_idx, iteration_order
 from loro_c._dag_order import walk_containers as dag_walk, set_checkout as dag_walk_checkout
-from loro_c.rich_checkout import checkout_delta as rich_checkout_delta
+from loro_c.rich_checkout import checkout_delta as rich_checkout_delta, Elements as StyleElements
 from loro_c.errors import LoroTypeError, LoroValueError
 from loro_c._doc import Subscription, copy_value
 
@@ -563,7 +563,11 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             # (state/movable_local.pxi ml_calc_elements)
             reg.ml_walk = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
                                              for i in range(doc.log.n_frontiers)])
-        global _compared_maps, _wrapped, _ml_base_lowered, _greater_import, _tree_metas
+        global _compared_maps, _wrapped, _ml_base_lowered, _greater_import, _tree_metas, _import_stamp
+        if trigger == 1 and snap is not None:
+            # (the texts' style map elements known before it follow the import:
+            # style_import_text)
+            _import_stamp = (doc.hist_epoch, snap[1])
         if trigger == 1 and not concurrent_import and not doc.detached and snap is not None:
             # loro walks the new changes from the version before in causal order too (they
             # may be concurrent among themselves): the order its diff calculator meets them
@@ -578,7 +582,10 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
         dag_walk_checkout(trigger == 2)
         try:
             diffs = collect(doc, trigger >= 1, trigger == 2 or concurrent_import, changed)
+            if _import_stamp is not None:
+                carry_import_style_elems(doc)
         finally:
+            _import_stamp = None
             _compared_maps = None
             _ml_base_lowered = False
             _wrapped = None
@@ -677,6 +684,16 @@ cdef int defer_style_text(LoroDoc doc, uint32_t c, list runs) except -1:
     if got is None or got[0] != state_stamp(doc, <uint32_t>(doc.hist_epoch - 1)):
         memo[c] = (now, None, [runs])
         return 0
+    if not got[2] and got[1] is not None:
+        # known elements: the move is applied to them as it changes the text, when it
+        # drains no end anchor (else it waits as any other)
+        done = apply_style_changes(doc, c, got[1], runs)
+        if done is False:
+            memo[c] = (now, None, [runs])       # (spoiled: guessed before this move)
+            return 0
+        if done is not None:
+            memo[c] = (now, done, [])
+            return 0
     if len(got[2]) >= STYLE_MOVES_PENDING:
         return 0        # (forgotten: guessed at the next move that needs them)
     memo[c] = (now, got[1], got[2] + [runs])
@@ -694,7 +711,7 @@ cdef object replay_moves(LoroDoc doc, uint32_t c, object elems, list layers, Py_
         out = []
         rich_checkout_delta(layered_elements(doc, c, layers[k:], layers[k + 1:], disjoint),
                             doc.styles, elems, out, False)
-        elems = out
+        elems = out[0]
     return elems
 
 
@@ -821,8 +838,10 @@ cdef object seq_diff_checkout(LoroDoc doc, uint32_t c, list runs, list reached, 
             for e in elements:
                 if e[0] == 2 and e[4] and not e[5]:
                     # an end anchor is drained: the delta shows where loro's elements are
+                    after = []
                     items = rich_checkout_delta(elements, doc.styles, style_elems_before(doc, c, runs),
-                                                style_elems_after(doc, c))
+                                                after)
+                    doc.evs.style_elems[c] = (state_stamp(doc, doc.hist_epoch), after[0], [])
                     break
             else:
                 defer_style_text(doc, c, runs)
@@ -1077,6 +1096,276 @@ cdef list layered_elements(LoroDoc doc, uint32_t c, list before, list after, bin
     return out
 
 
+cdef object apply_style_changes(LoroDoc doc, uint32_t c, object elems, list runs):
+    """loro's style map elements of text `c` after a change of the state that drains no end
+    anchor (an import, or a move: `runs` are the atoms whose visibility may have changed,
+    as visible before), from `elems` before it (None: the text held no anchor, one
+    element): the changed atoms only, applied in document order as loro applies its delta
+    (loro_c.rich_checkout, _apply_items: each replace drains, then inserts; a text joins
+    the one before when ids and bytes continue; an inserted end anchor annotates its
+    mark). Returns the elements, None when the change drains an end anchor (elems
+    untouched), False when they do not come out the text's length (elems spoiled)."""
+    cdef SeqArena seq = doc.seq
+    cdef uint32_t t = doc.ctree[c], leaf
+    cdef int slot
+    cdef lc_span *s
+    cdef int32_t a, b, lo, hi
+    cdef int64_t ent, prev_end = -1, pos = 0, dels = 0, ins_n = 0, total, abs_prev = -1
+    cdef int mode = 0, ins_kind = -1, kind
+    cdef bint now
+    cdef tuple el, p
+    pieces = []
+    for peer, a0, b0, was in runs:
+        a = a0
+        b = b0
+        while a < b:
+            leaf = locate(seq, make_id(<uint32_t>peer, a), &slot)
+            s = &seq.nodes[leaf].u.spans[slot]
+            hi = s.id.counter + s.len
+            if hi > b:
+                hi = b
+            now = span_visible(s)
+            if now != <bint>was:
+                el = rich_element(doc, s, a, hi, was, now, False)
+                if el[0] == 2 and not now:
+                    return None
+                pieces.append((abs_index(seq, make_id(<uint32_t>peer, a)),
+                               visible_before(seq, leaf, slot, a), el))
+            a = hi
+    pieces.sort()
+    clean = []
+    for p in pieces:
+        if <int64_t>p[0] < abs_prev:
+            if clean and (<tuple>clean[len(clean) - 1])[0] == p[0] \
+                    and (<tuple>(<tuple>clean[len(clean) - 1])[2])[1] == (<tuple>p[2])[1]:
+                continue        # (a run recorded twice: a moved mark's anchor)
+            return None         # (runs that overlap otherwise: elems untouched)
+        clean.append(p)
+        abs_prev = <int64_t>p[0] + <int64_t>(<tuple>p[2])[1]
+    if elems is None:
+        total = seq.visible_len(t)
+        for p in clean:
+            el = p[2]
+            total += -<int64_t>el[1] if el[5] else <int64_t>el[1]
+        elems = StyleElements.fresh(total)
+    starts = {}
+    ins_sid = ins_place = None
+    for p in clean:
+        el = p[2]
+        kind = el[0]
+        ent = p[1]
+        if mode and ent != prev_end:
+            apply_style_replace(doc, elems, starts, pos, dels, ins_kind, ins_n, ins_sid)
+            mode = 0
+        if el[4]:
+            if mode:
+                dels += <int64_t>el[1]
+            else:
+                mode = 1
+                pos = ent
+                dels = el[1]
+                ins_kind = -1
+            prev_end = ent
+            continue
+        if (mode and kind == 0 and ins_kind == 0
+                and rich_follows(ins_place, el[6])):
+            ins_n += <int64_t>el[1]
+            ins_place = el[6]
+        else:
+            if mode:
+                apply_style_replace(doc, elems, starts, pos, dels, ins_kind, ins_n, ins_sid)
+            mode = 1
+            pos = ent
+            dels = 0
+            ins_kind = kind
+            ins_n = el[1]
+            ins_sid = el[3]
+            ins_place = el[6]
+        prev_end = ent + <int64_t>el[1]
+    if mode:
+        apply_style_replace(doc, elems, starts, pos, dels, ins_kind, ins_n, ins_sid)
+    if elems.total() != seq.visible_len(t):
+        return False
+    return elems
+
+
+cdef bint rich_follows(a, b):
+    """Whether text placed at `b` continues the text placed at `a` in ids and in loro's
+    string storage (rich_checkout._follows)."""
+    if a is None or b is None:
+        return False
+    return (a[0] == b[0] and a[2] == b[1] and a[3] is not None and a[3] == b[3]
+            and a[5] == b[4])
+
+
+cdef int apply_style_replace(LoroDoc doc, object elems, dict starts, int64_t pos, int64_t dels,
+                             int ins_kind, int64_t ins_n, object sid) except -1:
+    """One item of loro's delta applied to the elements: drain `dels` entities at `pos`,
+    then insert `ins_n` of kind `ins_kind` (-1: none; an end anchor annotates its mark from
+    its start anchor, inserted by this change or visible before it)."""
+    cdef SeqArena seq = doc.seq
+    cdef uint32_t leaf
+    cdef int slot
+    cdef lc_span *s
+    cdef int32_t counter
+    if dels:
+        elems.delete(pos, dels)
+    if ins_kind < 0:
+        return 0
+    elems.insert(pos, ins_n)
+    if ins_kind == 1:
+        starts[sid] = pos
+    elif ins_kind == 2:
+        start = starts.pop(sid, None)
+        if start is None:
+            counter = <int32_t>(<uint32_t>(<uint64_t>sid & 0xFFFFFFFF))
+            leaf = locate(seq, make_id(<uint32_t>(<uint64_t>sid >> 32), counter), &slot)
+            s = &seq.nodes[leaf].u.spans[slot]
+            if not span_visible(s):
+                return 0
+            start = visible_before(seq, leaf, slot, counter)
+        elems.annotate(start, pos + 1, sid)
+    return 0
+
+
+def style_edit_begin(LoroDoc doc, uint32_t c, bint first_mark):
+    """Before a local op on text `c` (holding style anchors, or getting its first with
+    `first_mark`) in a document with an event registry: its style map elements, when
+    known, made those of the state now (the moves waiting replayed), for style_edit_end
+    to apply the op to; an unknown or stale entry is dropped (guessed later)."""
+    memo = doc.evs.style_elems
+    got = memo.get(c)
+    if got is None:
+        if first_mark:
+            memo[c] = (None, StyleElements.fresh(doc.seq.visible_len(doc.ctree[c])), [])
+        return
+    if (got[1] is None and not got[2]) or not (got[0] == txn_stamp(doc)
+                                                 or same_stamp(got[0], pre_txn_stamp(doc))):
+        # (unknown, stale, or left open by an op that failed)
+        del memo[c]
+        return
+    elems = got[1]
+    if got[2]:
+        elems = replay_moves(doc, c, elems, got[2], len(got[2]))
+    memo[c] = (None, elems, [])
+
+
+def style_edit_end(LoroDoc doc, uint32_t c, int kind, int64_t pos, int64_t n, object sid,
+                   bint last=True):
+    """After a local op on text `c` (style_edit_begin before it): the op applied to the
+    elements as loro's state applies it: an insert of `n` entities at `pos` (kind 0), a
+    delete of entities [pos, pos + n) (1), or a mark `sid` of entities [pos, n) (2: its end
+    anchor inserted at n, its start anchor at pos, then entities [pos, n + 2) annotated).
+    Unless `last` (more ops of the call follow), the entry is stamped with the state."""
+    memo = doc.evs.style_elems
+    got = memo.get(c)
+    if got is None or got[0] is not None:
+        return
+    elems = got[1]
+    if kind == 0:
+        elems.insert(pos, n)
+    elif kind == 1:
+        elems.delete(pos, n)
+    else:
+        elems.insert(n, 1)
+        elems.insert(pos, 1)
+        elems.annotate(pos, n + 2, sid)
+    if last:
+        memo[c] = (txn_stamp(doc), elems, [])
+
+
+cdef tuple txn_stamp(LoroDoc doc):
+    """The stamp of elements kept up to date by the ops of the open transaction (no other
+    change of the state can come before it commits: imports and checkouts commit first)."""
+    return ("txn", doc.hist_epoch, doc.self_idx, doc.txn_counter)
+
+
+cdef tuple pre_txn_stamp(LoroDoc doc):
+    """The state stamp before the open transaction, as same_stamp takes it."""
+    cdef int64_t i
+    return (doc.hist_epoch, {(doc.txn_deps[i].peer, doc.txn_deps[i].counter)
+                             for i in range(doc.n_txn_deps)})
+
+
+def style_commit(LoroDoc doc):
+    """A transaction committed (its deps still those it started from): the elements kept
+    through its ops, and those of texts it left alone, are the state's now."""
+    memo = doc.evs.style_elems
+    txn = txn_stamp(doc)
+    pre = None
+    now = None
+    for c, got in memo.items():
+        if got[0] is None:
+            continue
+        if got[0] != txn:
+            if pre is None:
+                pre = pre_txn_stamp(doc)
+            if not same_stamp(got[0], pre):
+                continue
+        if now is None:
+            now = state_stamp(doc, doc.hist_epoch)
+        memo[c] = (now,) + got[1:]
+
+
+cdef tuple _import_stamp = None     # during an import's collect: the state stamp before it
+
+
+cdef int style_import_text(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks) except -1:
+    """An import changed text `c` (the journal's pieces `sc`, its mark ops `marks`): its
+    style map elements, known before it or none (the text held no anchor), follow it."""
+    cdef int64_t k
+    cdef ev_piece *pc
+    if doc.evs is None or _import_stamp is None:
+        return 0
+    memo = doc.evs.style_elems
+    got = memo.pop(c, None)
+    anchors = set()
+    for m in marks or ():
+        anchors.add((m[0], m[1]))
+    if got is None:
+        if not anchors or doc.seq.nodes[doc.seq.roots[doc.ctree[c]]].lens.anchors != 2 * len(anchors):
+            return 0
+        elems = None
+    elif got[2] or got[1] is None or not same_stamp(got[0], _import_stamp):
+        return 0
+    else:
+        elems = got[1]
+    runs = []
+    for k in range(sc.n_pcs):
+        pc = &sc.pcs[k]
+        runs.append((pc.peer, pc.counter, pc.counter + pc.n, not pc.ins))
+    for peer, counter in anchors:
+        # (its end op follows it in its change, unless the import cut the change there)
+        runs.append((peer, counter, counter + (2 if doc.log.vv[<uint32_t>peer] > counter + 1 else 1),
+                     False))
+    done = apply_style_changes(doc, c, elems, runs)
+    if done is not None and done is not False:
+        memo[c] = (state_stamp(doc, doc.hist_epoch), done, [])
+    return 0
+
+
+cdef bint same_stamp(got, tuple pre):
+    """Whether a memo's stamp is the state `pre` ((epoch, frontiers as a set))."""
+    return (got is not None and len(<tuple>got) == 2 and got[0] == pre[0]
+            and len(got[1]) == len(pre[1]) and set(got[1]) == pre[1])
+
+
+cdef int carry_import_style_elems(LoroDoc doc) except -1:
+    """After an import's collect: the texts it left alone keep their elements."""
+    cdef int64_t i
+    memo = doc.evs.style_elems
+    if not memo:
+        return 0
+    touched = {doc.evlog.notes[i].container for i in range(doc.evlog.n)}
+    now = None
+    for c, got in memo.items():
+        if c not in touched and not got[2] and same_stamp(got[0], _import_stamp):
+            if now is None:
+                now = state_stamp(doc, doc.hist_epoch)
+            memo[c] = (now,) + got[1:]
+    return 0
+
+
 cdef int carry_style_elems(LoroDoc doc, dict before) except -1:
     """After a journaled move: the texts it did not touch keep the style map elements the
     last replay left them (loro applies no diff to their states)."""
@@ -1091,11 +1380,6 @@ cdef int carry_style_elems(LoroDoc doc, dict before) except -1:
     return 0
 
 
-cdef list style_elems_after(LoroDoc doc, uint32_t c):
-    """The list the replay fills with the elements it leaves, kept for the next checkout."""
-    out = []
-    doc.evs.style_elems[c] = (state_stamp(doc, doc.hist_epoch), out, [])
-    return out
 
 
 cdef list rich_elements(LoroDoc doc, uint32_t c, list runs):
@@ -2770,6 +3054,8 @@ cdef object seq_diff_in(LoroDoc doc, uint32_t c, list idxs, list shown, ev_scrat
             cur_del += pt.ddel
             prev = pt.pos
     if marks is not None or (is_text and seq.nodes[seq.roots[doc.ctree[c]]].lens.anchors):
+        if is_import and _import_stamp is not None:
+            style_import_text(doc, c, sc, marks)
         return rich_delta(doc, c, sc, marks)
     if is_text and is_import and sc.n_pcs:
         # loro composes an import's text delta as a checkout's (a commit's comes from

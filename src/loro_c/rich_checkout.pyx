@@ -40,6 +40,9 @@ cdef enum:
 _NO_MARKS = frozenset()
 
 
+cdef class Elements
+
+
 @cython.no_gc
 cdef class _Run:
     """A run of the state: `n` entities (code points, `text` when inserted here, or one
@@ -85,7 +88,7 @@ def _before_marks(elements, prior=None):
     are used instead when they cover the runs. Returns (runs, the greatest element
     number)."""
     if prior is not None:
-        known = _prior_marks(elements, prior)
+        known = _prior_marks(elements, (<Elements>prior).prior())
         if known is not None:
             return known
     cdef Py_ssize_t elem = TAIL
@@ -715,19 +718,22 @@ cdef class _State:
         annotation.chop()
         self.annotations.append(annotation)
 
-    cdef list elements(self):
-        """loro's style map elements over the state now: [entities, element] in order."""
+    cdef Elements elements(self):
+        """loro's style map elements over the state now."""
         cdef _Run run
         cdef list out = [], last = None
-        cdef Py_ssize_t k
+        cdef Py_ssize_t k, last_elem = -1
         for k in range(len(self.done) + len(self.todo) - self.at):
             run = self.done[k] if k < len(self.done) else self.todo[k - len(self.done) + self.at]
-            if last is not None and <Py_ssize_t>last[1] == run.elem:
+            if last is not None and last_elem == run.elem:
                 last[0] += run.n
             else:
-                last = [run.n, run.elem]
+                last = [run.n, run.marks]
+                last_elem = run.elem
                 out.append(last)
-        return out
+        if last_elem != TAIL:
+            out.append([0, _NO_MARKS])
+        return Elements(out)
 
     cdef Py_ssize_t find_start(self, sid):
         """The entity of the mark's start anchor in the state (its length when absent)."""
@@ -752,15 +758,144 @@ def checkout_delta(elements, styles, prior=None, after=None, delta=True):
 
     loro's style map elements come from the state's whole history: `prior` are those the
     last replay of this text left, when the state has not changed since (else they are
-    guessed), and the ones this replay leaves are appended to the list `after`. Without
-    `delta` only those are wanted (None is returned)."""
+    guessed, an `Elements`), and the ones this replay leaves are appended to the list
+    `after` (an `Elements`). Without `delta` only those are wanted (None is returned)."""
     cdef _State state = _State(_before_marks(elements, prior), styles, not delta)
     _apply_items(state, elements)
     if after is not None:
-        after.extend(state.elements())
+        after.append(state.elements())
     if not delta:
         return None
     for annotation in state.annotations:
         state.styled.compose(annotation)
     state.delta.compose(state.styled)
     return state.delta.diff_items()
+
+
+cdef class Elements:
+    """loro's style map elements of a text as its state holds them now, kept up to date
+    op by op (local edits, imports, checkouts that drain no end anchor) rather than
+    replayed: `els` lists [entities, marks] in order, the last being the tail element that
+    reaches past the end of the text (its entities in the text may be 0). Two neighbours
+    with the same marks stay two elements: loro's B-tree never merges them. A finger (the
+    last element found and its first entity) makes edits near the last one cheap."""
+
+    cdef public list els
+    cdef Py_ssize_t fi, fpos
+
+    def __init__(self, list els):
+        self.els = els
+        self.fi = 0
+        self.fpos = 0
+
+    @staticmethod
+    def fresh(Py_ssize_t entities):
+        """The elements of a text no mark has annotated yet: one, the tail."""
+        return Elements([[entities, _NO_MARKS]])
+
+    cdef Py_ssize_t find(self, Py_ssize_t pos):
+        """The index of the element holding entity `pos` (the tail past the end); the finger
+        is left on it."""
+        cdef list els = self.els
+        cdef Py_ssize_t last = len(els) - 1, n
+        if self.fi > last:
+            self.fi = 0
+            self.fpos = 0
+        while pos < self.fpos and self.fi > 0:
+            self.fi -= 1
+            self.fpos -= <Py_ssize_t>(<list>els[self.fi])[0]
+        while self.fi < last:
+            n = (<list>els[self.fi])[0]
+            if pos < self.fpos + n:
+                break
+            self.fpos += n
+            self.fi += 1
+        return self.fi
+
+    cpdef insert(self, Py_ssize_t pos, Py_ssize_t n):
+        """`n` entities inserted at `pos` (loro's StyleRangeMap.insert): inside an element
+        they extend it; at a boundary they take the marks both neighbours share and join
+        the element after when its marks are those, else make an element of their own (at
+        the start of the text: no marks)."""
+        cdef list els = self.els, e, left
+        cdef Py_ssize_t i
+        if pos == 0:
+            e = els[0]
+            if not e[1]:
+                e[0] += n
+            else:
+                els.insert(0, [n, _NO_MARKS])
+            self.fi = 0
+            self.fpos = 0
+            return
+        i = self.find(pos)
+        e = els[i]
+        if pos > self.fpos:
+            e[0] += n
+            return
+        left = els[i - 1]
+        marks = (<frozenset>left[1]) & (<frozenset>e[1])
+        if marks == e[1]:
+            e[0] += n
+        else:
+            els.insert(i, [n, marks])
+
+    cpdef delete(self, Py_ssize_t pos, Py_ssize_t n):
+        """Entities [pos, pos + n) removed; an element left empty goes (the tail stays)."""
+        cdef list els = self.els, e
+        cdef Py_ssize_t i = self.find(pos), off = pos - self.fpos, take
+        while n > 0:
+            e = els[i]
+            take = <Py_ssize_t>e[0] - off
+            if take > n or i == len(els) - 1:
+                take = n
+            e[0] -= take
+            n -= take
+            if <Py_ssize_t>e[0] == 0 and i != len(els) - 1:
+                del els[i]
+            else:
+                i += 1
+            off = 0
+
+    cpdef annotate(self, Py_ssize_t start, Py_ssize_t end, sid):
+        """Mark `sid` added to entities [start, end): the elements are cut at both ends (a
+        cut part is an element of its own) and those between take the mark."""
+        cdef list els = self.els, e
+        cdef Py_ssize_t i, pos, n
+        if end <= start:
+            return
+        i = self.find(start)
+        e = els[i]
+        if start > self.fpos:
+            n = start - self.fpos
+            els.insert(i, [n, e[1]])
+            e[0] -= n
+            i += 1
+            self.fi = i
+            self.fpos = start
+        pos = start
+        add = frozenset([sid])
+        while pos < end:
+            e = els[i]
+            n = e[0]
+            if pos + n > end or i == len(els) - 1:
+                # (the part past the range stays the element it was, the tail included)
+                els.insert(i, [end - pos, (<frozenset>e[1]) | add])
+                e[0] = n - (end - pos)
+                pos = end
+            else:
+                e[1] = (<frozenset>e[1]) | add
+                pos += n
+            i += 1
+
+    def total(self):
+        cdef list e
+        cdef Py_ssize_t n = 0
+        for e in self.els:
+            n += <Py_ssize_t>e[0]
+        return n
+
+    def prior(self):
+        """[entities, element] as `_prior_marks` takes them (TAIL the last)."""
+        cdef Py_ssize_t k, last = len(self.els) - 1
+        return [[(<list>self.els[k])[0], TAIL if k == last else k + 1] for k in range(last + 1)]

@@ -388,6 +388,10 @@ cdef int write_text_mark(LoroDoc d, uint32_t c, int64_t es, int64_t ee, str key,
                         f'configuration using `config_text_style` on your Loro doc.')
     check_alive(d, c)
     open_txn(d)
+    # (loro's style map elements follow: _events.style_edit_begin)
+    cdef bint styled = d.evs is not None
+    if styled:
+        events_module().style_edit_begin(d, c, not (d.seq.tree_is_text[t] & TREE_ANCHORED))
     counter = d.log.vv[d.self_idx]
     lamport = d.txn_lamport + <uint32_t>(counter - d.txn_counter)
     memset(&piece, 0, sizeof(lc_op))
@@ -411,6 +415,8 @@ cdef int write_text_mark(LoroDoc d, uint32_t c, int64_t es, int64_t ee, str key,
     integrate_insert(d.seq, t, make_id(d.self_idx, counter + 1), ee + 1, 1, LC_ANCHOR_END,
                      d.log.peer_ids)
     record_local_op(d, &piece)
+    if styled:
+        events_module().style_edit_end(d, c, 2, es, ee, style_id(d.self_idx, counter))
     return 0
 
 
