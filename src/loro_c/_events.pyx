@@ -38,6 +38,7 @@ from loro_c._doc cimport lnum_flush          # the created tree nodes' meta maps
 from loro_c._doc cimport TextBacking      # texts loaded from a snapshot (events_checkout.pxi)
 from loro_c._doc cimport LC_EV_MARK, LC_OP_MARK_START, LC_OP_COUNTER, style_attributes, text_delta_runs
 from loro_c._doc cimport open_marks_before, styled_text
+from loro_c._doc cimport state_stamp     # loro's style map elements (state/richtext.pxi)
 from loro_c._seq cimport anchors_before, LC_ANCHOR_MIN, anchors_in_prefix, LC_ANCHOR_START, LC_ANCHOR_END, LC_NO_NODE, TREE_ANCHORED, LC_NO_PEER
 from loro_c._doc cimport (KIND_TREE, LC_OP_TREE, tree_event_items, tree_events_done,
                           tree_state)     # LoroTree (state/tree.pxi)
@@ -859,13 +860,6 @@ cdef object seq_diff_checkout(LoroDoc doc, uint32_t c, list runs, list reached, 
         free(sc.pcs)
 
 
-cdef tuple state_stamp(LoroDoc doc, uint32_t epoch):
-    """What must not have changed for the state to be the one a replay left: the moves of
-    the state (one epoch each) and the history (its frontiers)."""
-    return (epoch, tuple([(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
-                          for i in range(doc.log.n_frontiers)]))
-
-
 cdef object style_elems_before(LoroDoc doc, uint32_t c, list runs):
     """loro's style map elements of text `c` before this move (`runs`: its atoms as visible
     before, checkout_before), when the moves of the state since the last replay of the
@@ -1106,71 +1100,73 @@ cdef object apply_style_changes(LoroDoc doc, uint32_t c, object elems, list runs
     mark). Returns the elements, None when the change drains an end anchor (elems
     untouched), False when they do not come out the text's length (elems spoiled)."""
     cdef SeqArena seq = doc.seq
-    cdef uint32_t t = doc.ctree[c], leaf
-    cdef int slot
+    cdef uint32_t t = doc.ctree[c], leaf, peer
+    cdef int slot, kind
     cdef lc_span *s
-    cdef int32_t a, b, lo, hi
+    cdef int32_t a, b, hi
     cdef int64_t ent, prev_end = -1, pos = 0, dels = 0, ins_n = 0, total, abs_prev = -1
-    cdef int mode = 0, ins_kind = -1, kind
-    cdef bint now
-    cdef tuple el, p
+    cdef int mode = 0, ins_kind = -1
+    cdef bint now, was
+    cdef tuple p, q
     pieces = []
-    for peer, a0, b0, was in runs:
-        a = a0
-        b = b0
+    for run in runs:
+        peer = (<tuple>run)[0]
+        a = (<tuple>run)[1]
+        b = (<tuple>run)[2]
+        was = (<tuple>run)[3]
         while a < b:
-            leaf = locate(seq, make_id(<uint32_t>peer, a), &slot)
+            leaf = locate(seq, make_id(peer, a), &slot)
             s = &seq.nodes[leaf].u.spans[slot]
             hi = s.id.counter + s.len
             if hi > b:
                 hi = b
             now = span_visible(s)
-            if now != <bint>was:
-                el = rich_element(doc, s, a, hi, was, now, False)
-                if el[0] == 2 and not now:
+            if now != was:
+                kind = 1 if s.content == LC_ANCHOR_START else 2 if s.content == LC_ANCHOR_END else 0
+                if kind == 2 and not now:
                     return None
-                pieces.append((abs_index(seq, make_id(<uint32_t>peer, a)),
-                               visible_before(seq, leaf, slot, a), el))
+                # (abs, entity now, kind, n, mark id, visible before, peer, counter, content)
+                pieces.append((abs_index(seq, make_id(peer, a)), visible_before(seq, leaf, slot, a),
+                               kind, hi - a,
+                               None if kind == 0 else (<uint64_t>peer << 32) | <uint32_t>(s.id.counter - (kind == 2)),
+                               was, peer, a, s.content + (a - s.id.counter)))
             a = hi
     pieces.sort()
     clean = []
     for p in pieces:
         if <int64_t>p[0] < abs_prev:
-            if clean and (<tuple>clean[len(clean) - 1])[0] == p[0] \
-                    and (<tuple>(<tuple>clean[len(clean) - 1])[2])[1] == (<tuple>p[2])[1]:
+            q = clean[len(clean) - 1]
+            if q[0] == p[0] and q[3] == p[3]:
                 continue        # (a run recorded twice: a moved mark's anchor)
             return None         # (runs that overlap otherwise: elems untouched)
         clean.append(p)
-        abs_prev = <int64_t>p[0] + <int64_t>(<tuple>p[2])[1]
+        abs_prev = <int64_t>p[0] + <int64_t>p[3]
     if elems is None:
         total = seq.visible_len(t)
         for p in clean:
-            el = p[2]
-            total += -<int64_t>el[1] if el[5] else <int64_t>el[1]
+            total += <int64_t>p[3] if p[5] else -<int64_t>p[3]
         elems = StyleElements.fresh(total)
     starts = {}
-    ins_sid = ins_place = None
+    ins_sid = None
+    last = None         # the last inserted text piece of the open item
     for p in clean:
-        el = p[2]
-        kind = el[0]
+        kind = p[2]
         ent = p[1]
         if mode and ent != prev_end:
             apply_style_replace(doc, elems, starts, pos, dels, ins_kind, ins_n, ins_sid)
             mode = 0
-        if el[4]:
+        if p[5]:
             if mode:
-                dels += <int64_t>el[1]
+                dels += <int64_t>p[3]
             else:
                 mode = 1
                 pos = ent
-                dels = el[1]
+                dels = p[3]
                 ins_kind = -1
             prev_end = ent
             continue
-        if (mode and kind == 0 and ins_kind == 0
-                and rich_follows(ins_place, el[6])):
-            ins_n += <int64_t>el[1]
-            ins_place = el[6]
+        if mode and kind == 0 and ins_kind == 0 and pieces_join(doc, last, p):
+            ins_n += <int64_t>p[3]
         else:
             if mode:
                 apply_style_replace(doc, elems, starts, pos, dels, ins_kind, ins_n, ins_sid)
@@ -1178,10 +1174,10 @@ cdef object apply_style_changes(LoroDoc doc, uint32_t c, object elems, list runs
             pos = ent
             dels = 0
             ins_kind = kind
-            ins_n = el[1]
-            ins_sid = el[3]
-            ins_place = el[6]
-        prev_end = ent + <int64_t>el[1]
+            ins_n = p[3]
+            ins_sid = p[4]
+        last = p
+        prev_end = ent + <int64_t>p[3]
     if mode:
         apply_style_replace(doc, elems, starts, pos, dels, ins_kind, ins_n, ins_sid)
     if elems.total() != seq.visible_len(t):
@@ -1189,13 +1185,14 @@ cdef object apply_style_changes(LoroDoc doc, uint32_t c, object elems, list runs
     return elems
 
 
-cdef bint rich_follows(a, b):
-    """Whether text placed at `b` continues the text placed at `a` in ids and in loro's
-    string storage (rich_checkout._follows)."""
-    if a is None or b is None:
+cdef bint pieces_join(LoroDoc doc, tuple a, tuple b) except -1:
+    """Whether inserted text piece `b` continues piece `a` in ids and in loro's string
+    storage (rich_checkout._follows), pieces as apply_style_changes lists them."""
+    if a[6] != b[6] or <int32_t>a[7] + <int32_t>a[3] != <int32_t>b[7]:
         return False
-    return (a[0] == b[0] and a[2] == b[1] and a[3] is not None and a[3] == b[3]
-            and a[5] == b[4])
+    pa = stored_bounds(doc, a[6], a[7], a[8], a[3])
+    pb = stored_bounds(doc, b[6], b[7], b[8], b[3])
+    return pa[0] is not None and pa[0] == pb[0] and pa[2] == pb[1]
 
 
 cdef int apply_style_replace(LoroDoc doc, object elems, dict starts, int64_t pos, int64_t dels,
@@ -1228,83 +1225,11 @@ cdef int apply_style_replace(LoroDoc doc, object elems, dict starts, int64_t pos
     return 0
 
 
-def style_edit_begin(LoroDoc doc, uint32_t c, bint first_mark):
-    """Before a local op on text `c` (holding style anchors, or getting its first with
-    `first_mark`) in a document with an event registry: its style map elements, when
-    known, made those of the state now (the moves waiting replayed), for style_edit_end
-    to apply the op to; an unknown or stale entry is dropped (guessed later)."""
-    memo = doc.evs.style_elems
-    got = memo.get(c)
-    if got is None:
-        if first_mark:
-            memo[c] = (None, StyleElements.fresh(doc.seq.visible_len(doc.ctree[c])), [])
-        return
-    if (got[1] is None and not got[2]) or not (got[0] == txn_stamp(doc)
-                                                 or same_stamp(got[0], pre_txn_stamp(doc))):
-        # (unknown, stale, or left open by an op that failed)
-        del memo[c]
-        return
-    elems = got[1]
-    if got[2]:
-        elems = replay_moves(doc, c, elems, got[2], len(got[2]))
-    memo[c] = (None, elems, [])
-
-
-def style_edit_end(LoroDoc doc, uint32_t c, int kind, int64_t pos, int64_t n, object sid,
-                   bint last=True):
-    """After a local op on text `c` (style_edit_begin before it): the op applied to the
-    elements as loro's state applies it: an insert of `n` entities at `pos` (kind 0), a
-    delete of entities [pos, pos + n) (1), or a mark `sid` of entities [pos, n) (2: its end
-    anchor inserted at n, its start anchor at pos, then entities [pos, n + 2) annotated).
-    Unless `last` (more ops of the call follow), the entry is stamped with the state."""
-    memo = doc.evs.style_elems
-    got = memo.get(c)
-    if got is None or got[0] is not None:
-        return
-    elems = got[1]
-    if kind == 0:
-        elems.insert(pos, n)
-    elif kind == 1:
-        elems.delete(pos, n)
-    else:
-        elems.insert(n, 1)
-        elems.insert(pos, 1)
-        elems.annotate(pos, n + 2, sid)
-    if last:
-        memo[c] = (txn_stamp(doc), elems, [])
-
-
-cdef tuple txn_stamp(LoroDoc doc):
-    """The stamp of elements kept up to date by the ops of the open transaction (no other
-    change of the state can come before it commits: imports and checkouts commit first)."""
-    return ("txn", doc.hist_epoch, doc.self_idx, doc.txn_counter)
-
-
-cdef tuple pre_txn_stamp(LoroDoc doc):
-    """The state stamp before the open transaction, as same_stamp takes it."""
-    cdef int64_t i
-    return (doc.hist_epoch, {(doc.txn_deps[i].peer, doc.txn_deps[i].counter)
-                             for i in range(doc.n_txn_deps)})
-
-
-def style_commit(LoroDoc doc):
-    """A transaction committed (its deps still those it started from): the elements kept
-    through its ops, and those of texts it left alone, are the state's now."""
-    memo = doc.evs.style_elems
-    txn = txn_stamp(doc)
-    pre = None
-    now = None
-    for c, got in memo.items():
-        if got[0] is None:
-            continue
-        if got[0] != txn:
-            if pre is None:
-                pre = pre_txn_stamp(doc)
-            if not same_stamp(got[0], pre):
-                continue
-        if now is None:
-            now = state_stamp(doc, doc.hist_epoch)
-        memo[c] = (now,) + got[1:]
+def style_replay_pending(LoroDoc doc, uint32_t c, elems, list layers):
+    """The style map elements of text `c` after the moves `layers` waiting since `elems`
+    (the state is after them): for a local op, which needs them now
+    (state/richtext.pxi style_edit_begin)."""
+    return replay_moves(doc, c, elems, layers, len(layers))
 
 
 cdef tuple _import_stamp = None     # during an import's collect: the state stamp before it

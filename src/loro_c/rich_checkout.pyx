@@ -26,6 +26,8 @@ in document order as elements (see `checkout_delta`), read from the B-tree by _e
 """
 
 cimport cython
+from cpython.mem cimport PyMem_Realloc, PyMem_Free
+from libc.string cimport memmove
 
 from loro_c.delta_ot import same_attrs as _same     # ({"k": 1} is not {"k": True})
 
@@ -38,9 +40,6 @@ cdef enum:
 
 
 _NO_MARKS = frozenset()
-
-
-cdef class Elements
 
 
 @cython.no_gc
@@ -775,84 +774,129 @@ def checkout_delta(elements, styles, prior=None, after=None, delta=True):
 cdef class Elements:
     """loro's style map elements of a text as its state holds them now, kept up to date
     op by op (local edits, imports, checkouts that drain no end anchor) rather than
-    replayed: `els` lists [entities, marks] in order, the last being the tail element that
-    reaches past the end of the text (its entities in the text may be 0). Two neighbours
-    with the same marks stay two elements: loro's B-tree never merges them. A finger (the
-    last element found and its first entity) makes edits near the last one cheap."""
+    replayed: element k has `lens[k]` entities and the marks `marks[k]` (a frozenset of
+    mark ids), in order, the last being the tail element that reaches past the end of the
+    text (its entities in the text may be 0). Two neighbours with the same marks stay two
+    elements: loro's B-tree never merges them. The lengths are a C array (a lookup walks
+    it from a finger, the last element found, so edits cost no Python object but the
+    marks of the elements they touch; rich_checkout.pxd declares it for state/richtext.pxi)."""
 
-    cdef public list els
-    cdef Py_ssize_t fi, fpos
-
-    def __init__(self, list els):
-        self.els = els
+    def __cinit__(self):
+        self.lens = NULL
+        self.n = 0
+        self.cap = 0
+        self.marks = []
         self.fi = 0
         self.fpos = 0
+
+    def __dealloc__(self):
+        PyMem_Free(self.lens)
+
+    def __init__(self, list els):
+        """From [[entities, marks], ...] (the tail last)."""
+        cdef list e
+        for e in els:
+            self.push(e[0], e[1])
 
     @staticmethod
     def fresh(Py_ssize_t entities):
         """The elements of a text no mark has annotated yet: one, the tail."""
         return Elements([[entities, _NO_MARKS]])
 
-    cdef Py_ssize_t find(self, Py_ssize_t pos):
+    @property
+    def els(self):
+        """[[entities, marks], ...] (for tests and the checker)."""
+        return [[self.lens[k], self.marks[k]] for k in range(self.n)]
+
+    cdef int reserve(self, Py_ssize_t more) except -1:
+        cdef Py_ssize_t cap
+        cdef Py_ssize_t *grown
+        if self.n + more <= self.cap:
+            return 0
+        cap = 2 * self.cap + more + 8
+        grown = <Py_ssize_t*>PyMem_Realloc(self.lens, <size_t>cap * sizeof(Py_ssize_t))
+        if grown == NULL:
+            raise MemoryError()
+        self.lens = grown
+        self.cap = cap
+        return 0
+
+    cdef int push(self, Py_ssize_t n, marks) except -1:
+        self.reserve(1)
+        self.lens[self.n] = n
+        self.n += 1
+        self.marks.append(marks)
+        return 0
+
+    cdef int put(self, Py_ssize_t i, Py_ssize_t n, marks) except -1:
+        """A new element at index i (the finger is left valid only below i)."""
+        self.reserve(1)
+        memmove(&self.lens[i + 1], &self.lens[i], <size_t>(self.n - i) * sizeof(Py_ssize_t))
+        self.lens[i] = n
+        self.n += 1
+        self.marks.insert(i, marks)
+        return 0
+
+    cdef int drop(self, Py_ssize_t i) except -1:
+        memmove(&self.lens[i], &self.lens[i + 1], <size_t>(self.n - i - 1) * sizeof(Py_ssize_t))
+        self.n -= 1
+        del self.marks[i]
+        return 0
+
+    cdef Py_ssize_t find(self, Py_ssize_t pos) noexcept:
         """The index of the element holding entity `pos` (the tail past the end); the finger
         is left on it."""
-        cdef list els = self.els
-        cdef Py_ssize_t last = len(els) - 1, n
-        if self.fi > last:
-            self.fi = 0
-            self.fpos = 0
-        while pos < self.fpos and self.fi > 0:
-            self.fi -= 1
-            self.fpos -= <Py_ssize_t>(<list>els[self.fi])[0]
-        while self.fi < last:
-            n = (<list>els[self.fi])[0]
-            if pos < self.fpos + n:
-                break
-            self.fpos += n
-            self.fi += 1
-        return self.fi
+        cdef Py_ssize_t fi = self.fi, fpos = self.fpos, last = self.n - 1
+        cdef Py_ssize_t *lens = self.lens
+        if fi > last:
+            fi = 0
+            fpos = 0
+        while pos < fpos and fi > 0:
+            fi -= 1
+            fpos -= lens[fi]
+        while fi < last and pos >= fpos + lens[fi]:
+            fpos += lens[fi]
+            fi += 1
+        self.fi = fi
+        self.fpos = fpos
+        return fi
 
     cpdef insert(self, Py_ssize_t pos, Py_ssize_t n):
         """`n` entities inserted at `pos` (loro's StyleRangeMap.insert): inside an element
         they extend it; at a boundary they take the marks both neighbours share and join
         the element after when its marks are those, else make an element of their own (at
         the start of the text: no marks)."""
-        cdef list els = self.els, e, left
         cdef Py_ssize_t i
         if pos == 0:
-            e = els[0]
-            if not e[1]:
-                e[0] += n
+            if not self.marks[0]:
+                self.lens[0] += n
             else:
-                els.insert(0, [n, _NO_MARKS])
+                self.put(0, n, _NO_MARKS)
             self.fi = 0
             self.fpos = 0
             return
         i = self.find(pos)
-        e = els[i]
         if pos > self.fpos:
-            e[0] += n
+            self.lens[i] += n
             return
-        left = els[i - 1]
-        marks = (<frozenset>left[1]) & (<frozenset>e[1])
-        if marks == e[1]:
-            e[0] += n
+        here = <frozenset>self.marks[i]
+        marks = (<frozenset>self.marks[i - 1]) & here
+        if marks == here:
+            self.lens[i] += n
         else:
-            els.insert(i, [n, marks])
+            self.put(i, n, marks)       # (it starts at the finger)
 
     cpdef delete(self, Py_ssize_t pos, Py_ssize_t n):
         """Entities [pos, pos + n) removed; an element left empty goes (the tail stays)."""
-        cdef list els = self.els, e
         cdef Py_ssize_t i = self.find(pos), off = pos - self.fpos, take
         while n > 0:
-            e = els[i]
-            take = <Py_ssize_t>e[0] - off
-            if take > n or i == len(els) - 1:
+            take = self.lens[i] - off
+            if take > n or i == self.n - 1:
                 take = n
-            e[0] -= take
+            self.lens[i] -= take
             n -= take
-            if <Py_ssize_t>e[0] == 0 and i != len(els) - 1:
-                del els[i]
+            if self.lens[i] == 0 and i != self.n - 1:
+                self.drop(i)
             else:
                 i += 1
             off = 0
@@ -860,42 +904,39 @@ cdef class Elements:
     cpdef annotate(self, Py_ssize_t start, Py_ssize_t end, sid):
         """Mark `sid` added to entities [start, end): the elements are cut at both ends (a
         cut part is an element of its own) and those between take the mark."""
-        cdef list els = self.els, e
-        cdef Py_ssize_t i, pos, n
+        cdef Py_ssize_t i, pos, n, first
         if end <= start:
             return
         i = self.find(start)
-        e = els[i]
         if start > self.fpos:
             n = start - self.fpos
-            els.insert(i, [n, e[1]])
-            e[0] -= n
+            self.put(i, n, self.marks[i])
+            self.lens[i + 1] -= n
             i += 1
-            self.fi = i
-            self.fpos = start
+        first = i
         pos = start
         add = frozenset([sid])
         while pos < end:
-            e = els[i]
-            n = e[0]
-            if pos + n > end or i == len(els) - 1:
+            n = self.lens[i]
+            if pos + n > end or i == self.n - 1:
                 # (the part past the range stays the element it was, the tail included)
-                els.insert(i, [end - pos, (<frozenset>e[1]) | add])
-                e[0] = n - (end - pos)
+                self.put(i, end - pos, (<frozenset>self.marks[i]) | add)
+                self.lens[i + 1] = n - (end - pos)
                 pos = end
             else:
-                e[1] = (<frozenset>e[1]) | add
+                self.marks[i] = (<frozenset>self.marks[i]) | add
                 pos += n
             i += 1
+        self.fi = first
+        self.fpos = start
 
     def total(self):
-        cdef list e
-        cdef Py_ssize_t n = 0
-        for e in self.els:
-            n += <Py_ssize_t>e[0]
-        return n
+        cdef Py_ssize_t k, t = 0
+        for k in range(self.n):
+            t += self.lens[k]
+        return t
 
     def prior(self):
         """[entities, element] as `_prior_marks` takes them (TAIL the last)."""
-        cdef Py_ssize_t k, last = len(self.els) - 1
-        return [[(<list>self.els[k])[0], TAIL if k == last else k + 1] for k in range(last + 1)]
+        cdef Py_ssize_t k, last = self.n - 1
+        return [[self.lens[k], TAIL if k == last else k + 1] for k in range(self.n)]
