@@ -113,3 +113,92 @@ def test_rich_text_shown_whole_splits_inserts_where_its_bytes_stop_following(mid
         del sub
         out.append(evs)
     assert out[1] == out[0]
+
+
+def _marked_doc(lib, peer):
+    """A document of peer `peer` with the session's style keys and a root subscriber that
+    lists the text deltas of its events."""
+    d = lib.LoroDoc()
+    d.peer_id = peer
+    cfg = lib.StyleConfigMap()
+    for key, expand in STYLES.items():
+        cfg.insert(key, getattr(lib.ExpandType, expand))
+    d.config_text_style(cfg)
+    evs = []
+    # (the subscription lives as long as the list: it is its first item)
+    evs.append(d.subscribe_root(lambda e, evs=evs: evs.extend(
+        (str(e.triggered_by), _ndiff(x.diff)) for x in e.events if "Text" in type(x.diff).__name__)))
+    return d, evs
+
+
+def _moved_then_typed(lib):
+    # a checkout and back (it drains nothing: its elements are applied, not deferred),
+    # then a local insert, then a checkout that drains the mark's end anchor
+    d, evs = _marked_doc(lib, 1)
+    t = d.get_text("t")
+    t.insert(0, "abc")
+    d.commit()
+    v = d.oplog_frontiers
+    t.insert(3, "abc ")
+    d.commit()
+    t.mark(5, 6, "link", 1)
+    d.commit()
+    d.checkout(v)
+    d.checkout_to_latest()
+    t.insert(3, "ab")
+    d.commit()
+    d.checkout(v)
+    return evs
+
+
+def _typed_around_a_mark(lib):
+    # local inserts and a delete cut the elements a mark's removal scans back over
+    d, evs = _marked_doc(lib, 2)
+    t = d.get_text("t")
+    versions = []
+    for op in (("insert", 0, "abc d"), ("delete", 2, 3), ("insert", 0, "abc"),
+               ("insert", 2, "abc"), ("mark", 2, 4, "link", "x"), ("insert", 2, "abc d")):
+        getattr(t, op[0])(*op[1:])
+        d.commit()
+        versions.append(d.oplog_frontiers)
+    d.checkout(versions[2])
+    return evs
+
+
+def _imported_mark(lib):
+    # an imported mark and text, then a local delete: the checkout that drains the mark
+    # starts from the elements the import and the delete left
+    a, evs = _marked_doc(lib, 1)
+    b, _ = _marked_doc(lib, 2)
+    tb = b.get_text("t")
+    tb.insert(0, "abc ")
+    b.commit()
+    tb.mark(1, 2, "link", "x")
+    b.commit()
+    ta = a.get_text("t")
+    ta.insert(0, "abc ")
+    a.commit()
+    v0 = a.oplog_frontiers
+    ta.insert(1, "abc d")
+    a.commit()
+    v1 = a.oplog_frontiers
+    a.import_(b.export(lib.ExportMode.Updates(a.oplog_vv)))
+    a.checkout(v1)
+    a.checkout_to_latest()
+    ta.delete(5, 1)
+    a.commit()
+    a.checkout(v0)
+    return evs
+
+
+@pytest.mark.parametrize("script", [_moved_then_typed, _typed_around_a_mark, _imported_mark])
+def test_checkout_retains_from_loro_style_elements_after_edits_and_imports(script):
+    """A checkout that removes a mark retains `{key: None}` from the start of the style map
+    element before the mark; loro's elements are cut by the local inserts, deletes and
+    marks and the imports made since, which loro_c follows op by op (rich_checkout.Elements,
+    state/richtext.pxi style_edit_begin; _events.style_import_text) rather than guessing a
+    boundary at every anchor (sessions 160, 629, 936, 1076, 1245, 1431, 1561 once differed
+    so)."""
+    import loro
+    import loro_c
+    assert script(loro_c)[1:] == script(loro)[1:]
