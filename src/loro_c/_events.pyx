@@ -2981,7 +2981,7 @@ cdef object seq_diff_in(LoroDoc doc, uint32_t c, list idxs, list shown, ev_scrat
     if marks is not None or (is_text and seq.nodes[seq.roots[doc.ctree[c]]].lens.anchors):
         if is_import and _import_stamp is not None:
             style_import_text(doc, c, sc, marks)
-        return rich_delta(doc, c, sc, marks)
+        return rich_delta(doc, c, sc, marks, is_import)
     if is_text and is_import and sc.n_pcs:
         # loro composes an import's text delta as a checkout's (a commit's comes from
         # its ops, which pieces_delta joins)
@@ -3040,7 +3040,7 @@ cdef object pieces_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list shown, li
                                         for slot in range(content, content + n)]) for op in ops])
 
 
-cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
+cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks, bint is_import=False):
     """The text delta of a batch in a text with style anchors: inserted text carries the
     marks covering it (unmarks as None), and each mark op of the batch retains its range
     with its attributes (a local mark: its own key, as loro's; an imported one: every
@@ -3082,11 +3082,18 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
     # text): in document order, (absolute index, entity position)
     anchors = []
     for m in marks or ():
+        got = []
         for j in range(2):
             leaf = locate(seq, make_id(<uint32_t>m[0], <int32_t>m[1] + <int32_t>j), &slot)
             if span_visible(&seq.nodes[leaf].u.spans[slot]):
-                anchors.append((abs_index(seq, make_id(<uint32_t>m[0], <int32_t>m[1] + <int32_t>j)),
-                                visible_before(seq, leaf, slot, <int32_t>m[1] + <int32_t>j)))
+                got.append([abs_index(seq, make_id(<uint32_t>m[0], <int32_t>m[1] + <int32_t>j)),
+                            visible_before(seq, leaf, slot, <int32_t>m[1] + <int32_t>j), True])
+        if is_import and len(got) == 2 and \
+                got[1][1] - anchors_in_prefix(seq, t, got[1][1]) == got[0][1] - anchors_in_prefix(seq, t, got[0][1]):
+            # an imported mark over no visible text: its annotation retains nothing, so
+            # it cuts no item of loro's event (the retains on either side join)
+            got[0][2] = got[1][2] = False
+        anchors.extend(got)
     anchors.sort()
     cdef Py_ssize_t na = 0
     cdef int64_t ent_pos = 0
@@ -3106,7 +3113,7 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
                     else:
                         read.append([e_end - pos])
                     pos = e_end
-                read.append([-2, -2, 0])
+                read.append([-2, -2, 0] if anchors[na][2] else [])
                 ent_pos = e_start + 1
                 na += 1
             if pc == NULL:
