@@ -63,6 +63,7 @@ from loro_c.paths import Index
 from loro_c.hash_order import container_idx, iteration_order
 from loro_c._dag_order import walk_containers as dag_walk, set_checkout as dag_walk_checkout
 from loro_c.rich_checkout import checkout_delta as rich_checkout_delta, Elements as StyleElements
+from loro_c.rich_checkout import _Delta as RichDelta     # rich_delta: imported marks' retains
 from loro_c.errors import LoroTypeError, LoroValueError
 from loro_c._doc import Subscription, copy_value
 
@@ -3082,18 +3083,11 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks, bint
     # text): in document order, (absolute index, entity position)
     anchors = []
     for m in marks or ():
-        got = []
         for j in range(2):
             leaf = locate(seq, make_id(<uint32_t>m[0], <int32_t>m[1] + <int32_t>j), &slot)
             if span_visible(&seq.nodes[leaf].u.spans[slot]):
-                got.append([abs_index(seq, make_id(<uint32_t>m[0], <int32_t>m[1] + <int32_t>j)),
-                            visible_before(seq, leaf, slot, <int32_t>m[1] + <int32_t>j), True])
-        if is_import and len(got) == 2 and \
-                got[1][1] - anchors_in_prefix(seq, t, got[1][1]) == got[0][1] - anchors_in_prefix(seq, t, got[0][1]):
-            # an imported mark over no visible text: its annotation retains nothing, so
-            # it cuts no item of loro's event (the retains on either side join)
-            got[0][2] = got[1][2] = False
-        anchors.extend(got)
+                anchors.append((abs_index(seq, make_id(<uint32_t>m[0], <int32_t>m[1] + <int32_t>j)),
+                                visible_before(seq, leaf, slot, <int32_t>m[1] + <int32_t>j)))
     anchors.sort()
     cdef Py_ssize_t na = 0
     cdef int64_t ent_pos = 0
@@ -3113,7 +3107,10 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks, bint
                     else:
                         read.append([e_end - pos])
                     pos = e_end
-                read.append([-2, -2, 0] if anchors[na][2] else [])
+                # (an import's anchors part loro's structural items only: its event
+                # pushes the text and retains on either side as they come, which join,
+                # and only the composed annotations cut them, below)
+                read.append([] if is_import else [-2, -2, 0])
                 ent_pos = e_start + 1
                 na += 1
             if pc == NULL:
@@ -3190,6 +3187,7 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks, bint
                 ev_last = r[1]
     finally:
         free(opix)
+    styled = None       # the imported marks' retains, composed (RichDelta)
     for peer, counter, local in marks or ():
         st = doc.styles.get((peer << 32) | counter)
         if st is None:
@@ -3215,8 +3213,30 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks, bint
                 runs[len(runs) - 1][1] = hi
             else:
                 runs.append([lo, hi, a])
+        if local:
+            for lo, hi, a in runs:
+                overlay(ops, lo, hi, a)
+            continue
+        # an imported mark's retains are composed with those of the marks before it
+        # first, as loro composes its annotations, then over the delta: past the end of
+        # the ones before, a retain joins the one before it with the same attributes
+        ann = RichDelta()
+        cut = 0
         for lo, hi, a in runs:
-            overlay(ops, lo, hi, a)
+            ann.retain(lo - cut)
+            ann.retain(hi - lo, a)
+            cut = hi
+        ann.chop()
+        if styled is None:
+            styled = ann
+        else:
+            styled.compose(ann)
+    if styled is not None:
+        cut = 0
+        for it in styled.items:
+            if it[2]:
+                overlay(ops, cut, cut + <int64_t>it[1], it[2])
+            cut += <int64_t>it[1]
     joined = []
     for op in ops:
         # (inserts and retains stay the items they were made: composing cuts loro's
