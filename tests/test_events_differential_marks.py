@@ -244,3 +244,30 @@ def test_imported_mark_over_deleted_text_cuts_no_retain():
         out.append(evs[-1])
     assert out[0] == ("EventTriggerKind.Import", ("Text", [("r", 4), ("i", "ab")]))
     assert out[1] == out[0]
+
+
+def test_imported_text_joins_across_new_anchors_and_unmarks_compose_first():
+    """An import of typed text and two unmarks of one key side by side: loro pushes the
+    text on either side of a new anchor as one insert, and composes the unmarks' retains
+    among themselves before the delta, where the second joins the first, so the text
+    stays one item (loro_c once cut it at the anchor: sessions 1920 and 2450)."""
+    import loro
+    import loro_c
+    out = []
+    for lib in (loro, loro_c):
+        a, _ = _marked_doc(lib, 1)
+        b, evs = _marked_doc(lib, 2)
+        b.get_text("t").insert(0, "ab")
+        b.commit()
+        ta = a.get_text("t")
+        ta.insert(0, "ab")
+        a.commit()
+        a.import_(b.export(lib.ExportMode.Updates(a.oplog_vv)))
+        for op in (("mark", 2, 3, "bold", True), ("insert", 1, "a"), ("insert", 4, "abc "),
+                   ("unmark", 3, 7, "bold"), ("unmark", 7, 8, "bold")):
+            getattr(ta, op[0])(*op[1:])
+            a.commit()
+        b.import_(a.export(lib.ExportMode.Updates(b.oplog_vv)))
+        out.append(evs[-1])
+    assert out[0][1][1][-1] == ("i", "abc ", (("bold", None),))
+    assert out[1] == out[0]

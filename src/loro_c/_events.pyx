@@ -3188,6 +3188,7 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks, bint
     finally:
         free(opix)
     styled = None       # the imported marks' retains, composed (RichDelta)
+    anns = []           # (their end anchors' place, retains)
     for peer, counter, local in marks or ():
         st = doc.styles.get((peer << 32) | counter)
         if st is None:
@@ -3217,9 +3218,10 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks, bint
             for lo, hi, a in runs:
                 overlay(ops, lo, hi, a)
             continue
-        # an imported mark's retains are composed with those of the marks before it
-        # first, as loro composes its annotations, then over the delta: past the end of
-        # the ones before, a retain joins the one before it with the same attributes
+        # an imported mark's retains are composed with those of the marks whose end
+        # anchors come before its own (loro annotates as it inserts each end anchor, in
+        # document order) first, then over the delta: past the end of the ones before, a
+        # retain joins the one before it with the same attributes
         ann = RichDelta()
         cut = 0
         for lo, hi, a in runs:
@@ -3227,6 +3229,9 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks, bint
             ann.retain(hi - lo, a)
             cut = hi
         ann.chop()
+        anns.append((abs_index(seq, make_id(<uint32_t>peer, <int32_t>counter + 1)), ann))
+    anns.sort(key=_first)
+    for _, ann in anns:
         if styled is None:
             styled = ann
         else:
@@ -3261,6 +3266,10 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks, bint
         return None
     return text_diff([text_retain(op[1], op[2]) if op[0] == 0 else text_delete(op[1])
                       if op[0] == 2 else text_insert(op[1], op[2]) for op in ops])
+
+
+def _first(pair):
+    return pair[0]
 
 
 cdef int overlay(list ops, int64_t a, int64_t b, object attrs) except -1:
