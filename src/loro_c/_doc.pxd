@@ -459,6 +459,8 @@ cdef int detached_text_mark(LoroDoc d, uint32_t c, int64_t start, int64_t end, s
                          object value) except -1
 cdef list text_delta_runs(LoroDoc d, uint32_t c, bint with_null=*)
 cdef set open_marks_before(LoroDoc d, uint32_t t, int64_t e)
+# the state a replay of loro's style map elements left: its moves and the log's frontiers
+cdef tuple state_stamp(LoroDoc d, uint32_t epoch)
 cdef list styled_text(LoroDoc d, uint32_t t, int64_t es, int64_t ee)
 cdef int64_t text_insert_entity(LoroDoc d, uint32_t t, int64_t p) except -1
 cdef dict text_styles_at(LoroDoc d, uint32_t t, int64_t e)

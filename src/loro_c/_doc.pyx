@@ -20,10 +20,13 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from libc.string cimport memset, memcpy, memmove
 from libc.stdint cimport INT32_MAX, INT64_MAX, uint8_t, uint64_t
 from cpython.unicode cimport PyUnicode_GET_LENGTH
+from cpython.tuple cimport PyTuple_GET_SIZE   # state/richtext.pxi (style map element stamps)
 
 from loro_c._seq cimport (SeqArena, lc_id, make_id, span_visible, LC_NO_PEER, UNIT_UNICODE, UNIT_UTF8,
                           UNIT_UTF16)
 from loro_c._seq cimport lc_span, LC_NO_NODE   # state/snapshot.pxi
+from loro_c._seq cimport TREE_ANCHORED   # loro's style map elements, op by op (state/richtext.pxi)
+from loro_c.rich_checkout cimport Elements   # (the same)
 from loro_c._seq cimport lc_node   # state/movable_local.pxi (ml_ahead)
 from loro_c._seq cimport bulk_fill   # state/snapshot_load.pxi
 from loro_c._seq cimport (integrate_insert, integrate_delete, collect_runs, tracker_move, copy_visible, locate,

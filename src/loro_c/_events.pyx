@@ -38,6 +38,7 @@ from loro_c._doc cimport lnum_flush          # the created tree nodes' meta maps
 from loro_c._doc cimport TextBacking      # texts loaded from a snapshot (events_checkout.pxi)
 from loro_c._doc cimport LC_EV_MARK, LC_OP_MARK_START, LC_OP_COUNTER, style_attributes, text_delta_runs
 from loro_c._doc cimport open_marks_before, styled_text
+from loro_c._doc cimport state_stamp     # loro's style map elements (state/richtext.pxi)
 from loro_c._seq cimport anchors_before, LC_ANCHOR_MIN, anchors_in_prefix, LC_ANCHOR_START, LC_ANCHOR_END, LC_NO_NODE, TREE_ANCHORED, LC_NO_PEER
 from loro_c._doc cimport (KIND_TREE, LC_OP_TREE, tree_event_items, tree_events_done,
                           tree_state)     # LoroTree (state/tree.pxi)
@@ -61,7 +62,8 @@ from loro_c.events import TreeDiff, TreeDiffItem, TreeExternalDiff     # LoroTre
 from loro_c.paths import Index
 from loro_c.hash_order import container_idx, container_id_order, iteration_order
 from loro_c._dag_order import walk_containers as dag_walk, set_checkout as dag_walk_checkout
-from loro_c.rich_checkout import checkout_delta as rich_checkout_delta
+from loro_c.rich_checkout import checkout_delta as rich_checkout_delta, Elements as StyleElements
+from loro_c.rich_checkout import _Delta as RichDelta     # rich_delta: imported marks' retains
 from loro_c.errors import LoroTypeError, LoroValueError
 from loro_c._doc import Subscription, copy_value
 
@@ -568,7 +570,11 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             # (state/movable_local.pxi ml_calc_elements)
             reg.ml_walk = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
                                              for i in range(doc.log.n_frontiers)])
-        global _compared_maps, _wrapped, _ml_base_lowered, _greater_import, _tree_metas, _calc_from_before
+        global _compared_maps, _wrapped, _ml_base_lowered, _greater_import, _tree_metas, _calc_from_before, _import_stamp
+        if trigger == 1 and snap is not None:
+            # (the texts' style map elements known before it follow the import:
+            # style_import_text)
+            _import_stamp = (doc.hist_epoch, snap[1])
         if trigger == 1 and not concurrent_import and not doc.detached and snap is not None:
             # loro walks the new changes from the version before in causal order too (they
             # may be concurrent among themselves): the order its diff calculator meets them
@@ -586,7 +592,10 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
         dag_walk_checkout(trigger == 2)
         try:
             diffs = collect(doc, trigger >= 1, trigger == 2 or concurrent_import, changed)
+            if _import_stamp is not None:
+                carry_import_style_elems(doc)
         finally:
+            _import_stamp = None
             _compared_maps = None
             _ml_base_lowered = False
             _calc_from_before = None
@@ -686,6 +695,16 @@ cdef int defer_style_text(LoroDoc doc, uint32_t c, list runs) except -1:
     if got is None or got[0] != state_stamp(doc, <uint32_t>(doc.hist_epoch - 1)):
         memo[c] = (now, None, [runs])
         return 0
+    if not got[2] and got[1] is not None:
+        # known elements: the move is applied to them as it changes the text, when it
+        # drains no end anchor (else it waits as any other)
+        done = apply_style_changes(doc, c, got[1], runs)
+        if done is False:
+            memo[c] = (now, None, [runs])       # (spoiled: guessed before this move)
+            return 0
+        if done is not None:
+            memo[c] = (now, done, [])
+            return 0
     if len(got[2]) >= STYLE_MOVES_PENDING:
         return 0        # (forgotten: guessed at the next move that needs them)
     memo[c] = (now, got[1], got[2] + [runs])
@@ -703,7 +722,7 @@ cdef object replay_moves(LoroDoc doc, uint32_t c, object elems, list layers, Py_
         out = []
         rich_checkout_delta(layered_elements(doc, c, layers[k:], layers[k + 1:], disjoint),
                             doc.styles, elems, out, False)
-        elems = out
+        elems = out[0]
     return elems
 
 
@@ -839,8 +858,10 @@ cdef object seq_diff_checkout(LoroDoc doc, uint32_t c, list runs, list reached, 
             for e in elements:
                 if e[0] == 2 and e[4] and not e[5]:
                     # an end anchor is drained: the delta shows where loro's elements are
+                    after = []
                     items = rich_checkout_delta(elements, doc.styles, style_elems_before(doc, c, runs),
-                                                style_elems_after(doc, c))
+                                                after)
+                    doc.evs.style_elems[c] = (state_stamp(doc, doc.hist_epoch), after[0], [])
                     break
             else:
                 defer_style_text(doc, c, runs)
@@ -856,13 +877,6 @@ cdef object seq_diff_checkout(LoroDoc doc, uint32_t c, list runs, list reached, 
     finally:
         free(sc.pts)
         free(sc.pcs)
-
-
-cdef tuple state_stamp(LoroDoc doc, uint32_t epoch):
-    """What must not have changed for the state to be the one a replay left: the moves of
-    the state (one epoch each) and the history (its frontiers)."""
-    return (epoch, tuple([(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
-                          for i in range(doc.log.n_frontiers)]))
 
 
 cdef object style_elems_before(LoroDoc doc, uint32_t c, list runs):
@@ -1095,6 +1109,207 @@ cdef list layered_elements(LoroDoc doc, uint32_t c, list before, list after, bin
     return out
 
 
+cdef object apply_style_changes(LoroDoc doc, uint32_t c, object elems, list runs):
+    """loro's style map elements of text `c` after a change of the state that drains no end
+    anchor (an import, or a move: `runs` are the atoms whose visibility may have changed,
+    as visible before), from `elems` before it (None: the text held no anchor, one
+    element): the changed atoms only, applied in document order as loro applies its delta
+    (loro_c.rich_checkout, _apply_items: each replace drains, then inserts; a text joins
+    the one before when ids and bytes continue; an inserted end anchor annotates its
+    mark). Returns the elements, None when the change drains an end anchor (elems
+    untouched), False when they do not come out the text's length (elems spoiled)."""
+    cdef SeqArena seq = doc.seq
+    cdef uint32_t t = doc.ctree[c], leaf, peer
+    cdef int slot, kind
+    cdef lc_span *s
+    cdef int32_t a, b, hi
+    cdef int64_t ent, prev_end = -1, pos = 0, dels = 0, ins_n = 0, total, abs_prev = -1
+    cdef int mode = 0, ins_kind = -1
+    cdef bint now, was
+    cdef tuple p, q
+    pieces = []
+    for run in runs:
+        peer = (<tuple>run)[0]
+        a = (<tuple>run)[1]
+        b = (<tuple>run)[2]
+        was = (<tuple>run)[3]
+        while a < b:
+            leaf = locate(seq, make_id(peer, a), &slot)
+            s = &seq.nodes[leaf].u.spans[slot]
+            hi = s.id.counter + s.len
+            if hi > b:
+                hi = b
+            now = span_visible(s)
+            if now != was:
+                kind = 1 if s.content == LC_ANCHOR_START else 2 if s.content == LC_ANCHOR_END else 0
+                if kind == 2 and not now:
+                    return None
+                # (abs, entity now, kind, n, mark id, visible before, peer, counter, content)
+                pieces.append((abs_index(seq, make_id(peer, a)), visible_before(seq, leaf, slot, a),
+                               kind, hi - a,
+                               None if kind == 0 else (<uint64_t>peer << 32) | <uint32_t>(s.id.counter - (kind == 2)),
+                               was, peer, a, s.content + (a - s.id.counter)))
+            a = hi
+    pieces.sort()
+    clean = []
+    for p in pieces:
+        if <int64_t>p[0] < abs_prev:
+            q = clean[len(clean) - 1]
+            if q[0] == p[0] and q[3] == p[3]:
+                continue        # (a run recorded twice: a moved mark's anchor)
+            return None         # (runs that overlap otherwise: elems untouched)
+        clean.append(p)
+        abs_prev = <int64_t>p[0] + <int64_t>p[3]
+    if elems is None:
+        total = seq.visible_len(t)
+        for p in clean:
+            total += <int64_t>p[3] if p[5] else -<int64_t>p[3]
+        elems = StyleElements.fresh(total)
+    starts = {}
+    ins_sid = None
+    last = None         # the last inserted text piece of the open item
+    for p in clean:
+        kind = p[2]
+        ent = p[1]
+        if mode and ent != prev_end:
+            apply_style_replace(doc, elems, starts, pos, dels, ins_kind, ins_n, ins_sid)
+            mode = 0
+        if p[5]:
+            if mode:
+                dels += <int64_t>p[3]
+            else:
+                mode = 1
+                pos = ent
+                dels = p[3]
+                ins_kind = -1
+            prev_end = ent
+            continue
+        if mode and kind == 0 and ins_kind == 0 and pieces_join(doc, last, p):
+            ins_n += <int64_t>p[3]
+        else:
+            if mode:
+                apply_style_replace(doc, elems, starts, pos, dels, ins_kind, ins_n, ins_sid)
+            mode = 1
+            pos = ent
+            dels = 0
+            ins_kind = kind
+            ins_n = p[3]
+            ins_sid = p[4]
+        last = p
+        prev_end = ent + <int64_t>p[3]
+    if mode:
+        apply_style_replace(doc, elems, starts, pos, dels, ins_kind, ins_n, ins_sid)
+    if elems.total() != seq.visible_len(t):
+        return False
+    return elems
+
+
+cdef bint pieces_join(LoroDoc doc, tuple a, tuple b) except -1:
+    """Whether inserted text piece `b` continues piece `a` in ids and in loro's string
+    storage (rich_checkout._follows), pieces as apply_style_changes lists them."""
+    if a[6] != b[6] or <int32_t>a[7] + <int32_t>a[3] != <int32_t>b[7]:
+        return False
+    pa = stored_bounds(doc, a[6], a[7], a[8], a[3])
+    pb = stored_bounds(doc, b[6], b[7], b[8], b[3])
+    return pa[0] is not None and pa[0] == pb[0] and pa[2] == pb[1]
+
+
+cdef int apply_style_replace(LoroDoc doc, object elems, dict starts, int64_t pos, int64_t dels,
+                             int ins_kind, int64_t ins_n, object sid) except -1:
+    """One item of loro's delta applied to the elements: drain `dels` entities at `pos`,
+    then insert `ins_n` of kind `ins_kind` (-1: none; an end anchor annotates its mark from
+    its start anchor, inserted by this change or visible before it)."""
+    cdef SeqArena seq = doc.seq
+    cdef uint32_t leaf
+    cdef int slot
+    cdef lc_span *s
+    cdef int32_t counter
+    if dels:
+        elems.delete(pos, dels)
+    if ins_kind < 0:
+        return 0
+    elems.insert(pos, ins_n)
+    if ins_kind == 1:
+        starts[sid] = pos
+    elif ins_kind == 2:
+        start = starts.pop(sid, None)
+        if start is None:
+            counter = <int32_t>(<uint32_t>(<uint64_t>sid & 0xFFFFFFFF))
+            leaf = locate(seq, make_id(<uint32_t>(<uint64_t>sid >> 32), counter), &slot)
+            s = &seq.nodes[leaf].u.spans[slot]
+            if not span_visible(s):
+                return 0
+            start = visible_before(seq, leaf, slot, counter)
+        elems.annotate(start, pos + 1, sid)
+    return 0
+
+
+def style_replay_pending(LoroDoc doc, uint32_t c, elems, list layers):
+    """The style map elements of text `c` after the moves `layers` waiting since `elems`
+    (the state is after them): for a local op, which needs them now
+    (state/richtext.pxi style_edit_begin)."""
+    return replay_moves(doc, c, elems, layers, len(layers))
+
+
+cdef tuple _import_stamp = None     # during an import's collect: the state stamp before it
+
+
+cdef int style_import_text(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks) except -1:
+    """An import changed text `c` (the journal's pieces `sc`, its mark ops `marks`): its
+    style map elements, known before it or none (the text held no anchor), follow it."""
+    cdef int64_t k
+    cdef ev_piece *pc
+    if doc.evs is None or _import_stamp is None:
+        return 0
+    memo = doc.evs.style_elems
+    got = memo.pop(c, None)
+    anchors = set()
+    for m in marks or ():
+        anchors.add((m[0], m[1]))
+    if got is None:
+        if not anchors or doc.seq.nodes[doc.seq.roots[doc.ctree[c]]].lens.anchors != 2 * len(anchors):
+            return 0
+        elems = None
+    elif got[2] or got[1] is None or not same_stamp(got[0], _import_stamp):
+        return 0
+    else:
+        elems = got[1]
+    runs = []
+    for k in range(sc.n_pcs):
+        pc = &sc.pcs[k]
+        runs.append((pc.peer, pc.counter, pc.counter + pc.n, not pc.ins))
+    for peer, counter in anchors:
+        # (its end op follows it in its change, unless the import cut the change there)
+        runs.append((peer, counter, counter + (2 if doc.log.vv[<uint32_t>peer] > counter + 1 else 1),
+                     False))
+    done = apply_style_changes(doc, c, elems, runs)
+    if done is not None and done is not False:
+        memo[c] = (state_stamp(doc, doc.hist_epoch), done, [])
+    return 0
+
+
+cdef bint same_stamp(got, tuple pre):
+    """Whether a memo's stamp is the state `pre` ((epoch, frontiers as a set))."""
+    return (got is not None and len(<tuple>got) == 2 and got[0] == pre[0]
+            and len(got[1]) == len(pre[1]) and set(got[1]) == pre[1])
+
+
+cdef int carry_import_style_elems(LoroDoc doc) except -1:
+    """After an import's collect: the texts it left alone keep their elements."""
+    cdef int64_t i
+    memo = doc.evs.style_elems
+    if not memo:
+        return 0
+    touched = {doc.evlog.notes[i].container for i in range(doc.evlog.n)}
+    now = None
+    for c, got in memo.items():
+        if c not in touched and not got[2] and same_stamp(got[0], _import_stamp):
+            if now is None:
+                now = state_stamp(doc, doc.hist_epoch)
+            memo[c] = (now,) + got[1:]
+    return 0
+
+
 cdef int carry_style_elems(LoroDoc doc, dict before) except -1:
     """After a journaled move: the texts it did not touch keep the style map elements the
     last replay left them (loro applies no diff to their states)."""
@@ -1109,11 +1324,6 @@ cdef int carry_style_elems(LoroDoc doc, dict before) except -1:
     return 0
 
 
-cdef list style_elems_after(LoroDoc doc, uint32_t c):
-    """The list the replay fills with the elements it leaves, kept for the next checkout."""
-    out = []
-    doc.evs.style_elems[c] = (state_stamp(doc, doc.hist_epoch), out, [])
-    return out
 
 
 ctypedef struct rich_vis_run:
@@ -2923,7 +3133,9 @@ cdef object seq_diff_in(LoroDoc doc, uint32_t c, list idxs, list shown, ev_scrat
             cur_del += pt.ddel
             prev = pt.pos
     if marks is not None or (is_text and seq.nodes[seq.roots[doc.ctree[c]]].lens.anchors):
-        return rich_delta(doc, c, sc, marks)
+        if is_import and _import_stamp is not None:
+            style_import_text(doc, c, sc, marks)
+        return rich_delta(doc, c, sc, marks, is_import)
     if is_text and is_import and sc.n_pcs:
         # loro composes an import's text delta as a checkout's (a commit's comes from
         # its ops, which pieces_delta joins)
@@ -2982,7 +3194,7 @@ cdef object pieces_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list shown, li
                                         for slot in range(content, content + n)]) for op in ops])
 
 
-cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
+cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks, bint is_import=False):
     """The text delta of a batch in a text with style anchors: inserted text carries the
     marks covering it (unmarks as None), and each mark op of the batch retains its range
     with its attributes (a local mark: its own key, as loro's; an imported one: every
@@ -3048,7 +3260,10 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
                     else:
                         read.append([e_end - pos])
                     pos = e_end
-                read.append([-2, -2, 0])
+                # (an import's anchors part loro's structural items only: its event
+                # pushes the text and retains on either side as they come, which join,
+                # and only the composed annotations cut them, below)
+                read.append([] if is_import else [-2, -2, 0])
                 ent_pos = e_start + 1
                 na += 1
             if pc == NULL:
@@ -3125,6 +3340,8 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
                 ev_last = r[1]
     finally:
         free(opix)
+    styled = None       # the imported marks' retains, composed (RichDelta)
+    anns = []           # (their end anchors' place, retains)
     for peer, counter, local in marks or ():
         st = doc.styles.get((peer << 32) | counter)
         if st is None:
@@ -3150,8 +3367,34 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
                 runs[len(runs) - 1][1] = hi
             else:
                 runs.append([lo, hi, a])
+        if local:
+            for lo, hi, a in runs:
+                overlay(ops, lo, hi, a)
+            continue
+        # an imported mark's retains are composed with those of the marks whose end
+        # anchors come before its own (loro annotates as it inserts each end anchor, in
+        # document order) first, then over the delta: past the end of the ones before, a
+        # retain joins the one before it with the same attributes
+        ann = RichDelta()
+        cut = 0
         for lo, hi, a in runs:
-            overlay(ops, lo, hi, a)
+            ann.retain(lo - cut)
+            ann.retain(hi - lo, a)
+            cut = hi
+        ann.chop()
+        anns.append((abs_index(seq, make_id(<uint32_t>peer, <int32_t>counter + 1)), ann))
+    anns.sort(key=_first)
+    for _, ann in anns:
+        if styled is None:
+            styled = ann
+        else:
+            styled.compose(ann)
+    if styled is not None:
+        cut = 0
+        for it in styled.items:
+            if it[2]:
+                overlay(ops, cut, cut + <int64_t>it[1], it[2])
+            cut += <int64_t>it[1]
     joined = []
     for op in ops:
         # (inserts and retains stay the items they were made: composing cuts loro's
@@ -3176,6 +3419,10 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks):
         return None
     return text_diff([text_retain(op[1], op[2]) if op[0] == 0 else text_delete(op[1])
                       if op[0] == 2 else text_insert(op[1], op[2]) for op in ops])
+
+
+def _first(pair):
+    return pair[0]
 
 
 cdef int overlay(list ops, int64_t a, int64_t b, object attrs) except -1:

@@ -26,6 +26,8 @@ in document order as elements (see `checkout_delta`), read from the B-tree by _e
 """
 
 cimport cython
+from cpython.mem cimport PyMem_Realloc, PyMem_Free
+from libc.string cimport memmove
 
 
 cdef enum:
@@ -121,7 +123,7 @@ cdef tuple _before_marks(list elements, prior=None):
     are used instead when they cover the runs. Returns (runs, the greatest element
     number)."""
     if prior is not None:
-        known = _prior_marks(elements, prior)
+        known = _prior_marks(elements, (<Elements>prior).prior())
         if known is not None:
             return known
     cdef Py_ssize_t elem = TAIL, k
@@ -791,19 +793,22 @@ cdef class _State:
         annotation.chop()
         self.annotations.append(annotation)
 
-    cdef list elements(self):
-        """loro's style map elements over the state now: [entities, element] in order."""
+    cdef Elements elements(self):
+        """loro's style map elements over the state now."""
         cdef _Run run
         cdef list out = [], last = None
-        cdef Py_ssize_t k
+        cdef Py_ssize_t k, last_elem = -1
         for k in range(len(self.done) + len(self.todo) - self.at):
             run = self.done[k] if k < len(self.done) else self.todo[k - len(self.done) + self.at]
-            if last is not None and <Py_ssize_t>last[1] == run.elem:
+            if last is not None and last_elem == run.elem:
                 last[0] += run.n
             else:
-                last = [run.n, run.elem]
+                last = [run.n, run.marks]
+                last_elem = run.elem
                 out.append(last)
-        return out
+        if last_elem != TAIL:
+            out.append([0, _NO_MARKS])
+        return Elements(out)
 
     cdef Py_ssize_t find_start(self, sid):
         """The entity of the mark's start anchor in the state (its length when absent)."""
@@ -828,15 +833,186 @@ def checkout_delta(elements, styles, prior=None, after=None, delta=True):
 
     loro's style map elements come from the state's whole history: `prior` are those the
     last replay of this text left, when the state has not changed since (else they are
-    guessed), and the ones this replay leaves are appended to the list `after`. Without
-    `delta` only those are wanted (None is returned)."""
+    guessed, an `Elements`), and the ones this replay leaves are appended to the list
+    `after` (an `Elements`). Without `delta` only those are wanted (None is returned)."""
     cdef _State state = _State(_before_marks(elements, prior), styles, not delta)
     _apply_items(state, elements)
     if after is not None:
-        after.extend(state.elements())
+        after.append(state.elements())
     if not delta:
         return None
     for annotation in state.annotations:
         state.styled.compose(annotation)
     state.delta.compose(state.styled)
     return state.delta.diff_items()
+
+
+cdef class Elements:
+    """loro's style map elements of a text as its state holds them now, kept up to date
+    op by op (local edits, imports, checkouts that drain no end anchor) rather than
+    replayed: element k has `lens[k]` entities and the marks `marks[k]` (a frozenset of
+    mark ids), in order, the last being the tail element that reaches past the end of the
+    text (its entities in the text may be 0). Two neighbours with the same marks stay two
+    elements: loro's B-tree never merges them. The lengths are a C array (a lookup walks
+    it from a finger, the last element found, so edits cost no Python object but the
+    marks of the elements they touch; rich_checkout.pxd declares it for state/richtext.pxi)."""
+
+    def __cinit__(self):
+        self.lens = NULL
+        self.n = 0
+        self.cap = 0
+        self.marks = []
+        self.fi = 0
+        self.fpos = 0
+
+    def __dealloc__(self):
+        PyMem_Free(self.lens)
+
+    def __init__(self, list els):
+        """From [[entities, marks], ...] (the tail last)."""
+        cdef list e
+        for e in els:
+            self.push(e[0], e[1])
+
+    @staticmethod
+    def fresh(Py_ssize_t entities):
+        """The elements of a text no mark has annotated yet: one, the tail."""
+        return Elements([[entities, _NO_MARKS]])
+
+    @property
+    def els(self):
+        """[[entities, marks], ...] (for tests and the checker)."""
+        return [[self.lens[k], self.marks[k]] for k in range(self.n)]
+
+    cdef int reserve(self, Py_ssize_t more) except -1:
+        cdef Py_ssize_t cap
+        cdef Py_ssize_t *grown
+        if self.n + more <= self.cap:
+            return 0
+        cap = 2 * self.cap + more + 8
+        grown = <Py_ssize_t*>PyMem_Realloc(self.lens, <size_t>cap * sizeof(Py_ssize_t))
+        if grown == NULL:
+            raise MemoryError()
+        self.lens = grown
+        self.cap = cap
+        return 0
+
+    cdef int push(self, Py_ssize_t n, marks) except -1:
+        self.reserve(1)
+        self.lens[self.n] = n
+        self.n += 1
+        self.marks.append(marks)
+        return 0
+
+    cdef int put(self, Py_ssize_t i, Py_ssize_t n, marks) except -1:
+        """A new element at index i (the finger is left valid only below i)."""
+        self.reserve(1)
+        memmove(&self.lens[i + 1], &self.lens[i], <size_t>(self.n - i) * sizeof(Py_ssize_t))
+        self.lens[i] = n
+        self.n += 1
+        self.marks.insert(i, marks)
+        return 0
+
+    cdef int drop(self, Py_ssize_t i) except -1:
+        memmove(&self.lens[i], &self.lens[i + 1], <size_t>(self.n - i - 1) * sizeof(Py_ssize_t))
+        self.n -= 1
+        del self.marks[i]
+        return 0
+
+    cdef Py_ssize_t find(self, Py_ssize_t pos) noexcept:
+        """The index of the element holding entity `pos` (the tail past the end); the finger
+        is left on it."""
+        cdef Py_ssize_t fi = self.fi, fpos = self.fpos, last = self.n - 1
+        cdef Py_ssize_t *lens = self.lens
+        if fi > last:
+            fi = 0
+            fpos = 0
+        while pos < fpos and fi > 0:
+            fi -= 1
+            fpos -= lens[fi]
+        while fi < last and pos >= fpos + lens[fi]:
+            fpos += lens[fi]
+            fi += 1
+        self.fi = fi
+        self.fpos = fpos
+        return fi
+
+    cpdef insert(self, Py_ssize_t pos, Py_ssize_t n):
+        """`n` entities inserted at `pos` (loro's StyleRangeMap.insert): inside an element
+        they extend it; at a boundary they take the marks both neighbours share and join
+        the element after when its marks are those, else make an element of their own (at
+        the start of the text: no marks)."""
+        cdef Py_ssize_t i
+        if pos == 0:
+            if not self.marks[0]:
+                self.lens[0] += n
+            else:
+                self.put(0, n, _NO_MARKS)
+            self.fi = 0
+            self.fpos = 0
+            return
+        i = self.find(pos)
+        if pos > self.fpos:
+            self.lens[i] += n
+            return
+        here = <frozenset>self.marks[i]
+        marks = (<frozenset>self.marks[i - 1]) & here
+        if marks == here:
+            self.lens[i] += n
+        else:
+            self.put(i, n, marks)       # (it starts at the finger)
+
+    cpdef delete(self, Py_ssize_t pos, Py_ssize_t n):
+        """Entities [pos, pos + n) removed; an element left empty goes (the tail stays)."""
+        cdef Py_ssize_t i = self.find(pos), off = pos - self.fpos, take
+        while n > 0:
+            take = self.lens[i] - off
+            if take > n or i == self.n - 1:
+                take = n
+            self.lens[i] -= take
+            n -= take
+            if self.lens[i] == 0 and i != self.n - 1:
+                self.drop(i)
+            else:
+                i += 1
+            off = 0
+
+    cpdef annotate(self, Py_ssize_t start, Py_ssize_t end, sid):
+        """Mark `sid` added to entities [start, end): the elements are cut at both ends (a
+        cut part is an element of its own) and those between take the mark."""
+        cdef Py_ssize_t i, pos, n, first
+        if end <= start:
+            return
+        i = self.find(start)
+        if start > self.fpos:
+            n = start - self.fpos
+            self.put(i, n, self.marks[i])
+            self.lens[i + 1] -= n
+            i += 1
+        first = i
+        pos = start
+        add = frozenset([sid])
+        while pos < end:
+            n = self.lens[i]
+            if pos + n > end or i == self.n - 1:
+                # (the part past the range stays the element it was, the tail included)
+                self.put(i, end - pos, (<frozenset>self.marks[i]) | add)
+                self.lens[i + 1] = n - (end - pos)
+                pos = end
+            else:
+                self.marks[i] = (<frozenset>self.marks[i]) | add
+                pos += n
+            i += 1
+        self.fi = first
+        self.fpos = start
+
+    def total(self):
+        cdef Py_ssize_t k, t = 0
+        for k in range(self.n):
+            t += self.lens[k]
+        return t
+
+    def prior(self):
+        """[entities, element] as `_prior_marks` takes them (TAIL the last)."""
+        cdef Py_ssize_t k, last = self.n - 1
+        return [[self.lens[k], TAIL if k == last else k + 1] for k in range(self.n)]

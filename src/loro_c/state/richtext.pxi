@@ -392,6 +392,10 @@ cdef int write_text_mark(LoroDoc d, uint32_t c, int64_t es, int64_t ee, str key,
                         f'configuration using `config_text_style` on your Loro doc.')
     check_alive(d, c)
     open_txn(d)
+    # (loro's style map elements follow: state/richtext.pxi style_edit_begin)
+    cdef bint styled = d.evs is not None
+    if styled:
+        style_edit_begin(d, c, not (d.seq.tree_is_text[t] & TREE_ANCHORED))
     counter = d.log.vv[d.self_idx]
     lamport = d.txn_lamport + <uint32_t>(counter - d.txn_counter)
     memset(&piece, 0, sizeof(lc_op))
@@ -415,6 +419,8 @@ cdef int write_text_mark(LoroDoc d, uint32_t c, int64_t es, int64_t ee, str key,
     integrate_insert(d.seq, t, make_id(d.self_idx, counter + 1), ee + 1, 1, LC_ANCHOR_END,
                      d.log.peer_ids)
     record_local_op(d, &piece)
+    if styled:
+        style_edit_end(d, c, 2, es, ee, style_id(d.self_idx, counter))
     return 0
 
 
@@ -553,4 +559,118 @@ cdef int detached_text_mark(LoroDoc d, uint32_t c, int64_t start, int64_t end, s
     for lo, hi in gaps:
         write_text_mark(d, c, text_insert_entity(d, d.ctree[c], lo), text_insert_entity(d, d.ctree[c], hi),
                         key, value)
+    return 0
+
+
+# loro's style map elements (docs/ARCHITECTURE.md, "Rich text"): in a document with an event
+# registry, `d.evs.style_elems` keeps per text (stamp, elements, moves waiting); a local op
+# of a text holding anchors applies itself to them (loro_c.rich_checkout.Elements), so a
+# later checkout starts from loro's elements rather than a guess. Stamps: state_stamp
+# after a move, import or commit; txn_stamp while the open transaction's ops keep them.
+
+
+cdef tuple state_stamp(LoroDoc d, uint32_t epoch):
+    """What must not have changed for the state to be the one a replay left: the moves of
+    the state (one epoch each) and the history (its frontiers)."""
+    return (epoch, tuple([(d.log.frontiers[i].peer, d.log.frontiers[i].counter)
+                          for i in range(d.log.n_frontiers)]))
+
+
+cdef inline tuple txn_stamp(LoroDoc d):
+    """The stamp of elements kept by the ops of the open transaction (nothing else changes
+    the state before it commits: imports and checkouts commit first)."""
+    return ("txn", d.hist_epoch, d.self_idx, d.txn_counter)
+
+
+cdef bint is_txn_stamp(LoroDoc d, object stamp) noexcept:
+    cdef tuple st
+    if type(stamp) is not tuple or PyTuple_GET_SIZE(stamp) != 4:
+        return False
+    st = <tuple>stamp
+    return (<object>st[1] == d.hist_epoch and <object>st[2] == d.self_idx
+            and <object>st[3] == d.txn_counter)
+
+
+cdef bint is_pre_txn_stamp(LoroDoc d, object stamp) except -1:
+    """Whether `stamp` is the state's before the open transaction (its deps are the log's
+    frontiers then, in their order)."""
+    cdef int64_t i
+    cdef tuple heads, h
+    if type(stamp) is not tuple or PyTuple_GET_SIZE(stamp) != 2 or stamp[0] != d.hist_epoch:
+        return False
+    heads = stamp[1]
+    if PyTuple_GET_SIZE(heads) != d.n_txn_deps:
+        return False
+    for i in range(d.n_txn_deps):
+        h = heads[i]
+        if <uint32_t>h[0] != d.txn_deps[i].peer or <int32_t>h[1] != d.txn_deps[i].counter:
+            return False
+    return True
+
+
+cdef int style_edit_begin(LoroDoc d, uint32_t c, bint first_mark) except -1:
+    """Before a local op on text `c` (holding style anchors, or getting its first with
+    `first_mark`; d.evs is set): its elements, when known, made those of the state now
+    (the moves waiting replayed, _events.style_replay_pending); an unknown or stale entry
+    is dropped (guessed later)."""
+    memo = <dict>d.evs.style_elems
+    got = memo.get(c)
+    if got is None:
+        if first_mark:
+            memo[c] = (None, Elements.fresh(d.seq.visible_len(d.ctree[c])), [])
+        return 0
+    stamp = (<tuple>got)[0]
+    if is_txn_stamp(d, stamp) and not (<tuple>got)[2]:
+        return 0
+    if ((<tuple>got)[1] is None and not (<tuple>got)[2]) or not is_pre_txn_stamp(d, stamp):
+        # (unknown, stale, or left open by an op that failed)
+        del memo[c]
+        return 0
+    elems = (<tuple>got)[1]
+    if (<tuple>got)[2]:
+        elems = events_module().style_replay_pending(d, c, elems, (<tuple>got)[2])
+    memo[c] = (None, elems, [])
+    return 0
+
+
+cdef int style_edit_end(LoroDoc d, uint32_t c, int kind, int64_t pos, int64_t n, object sid,
+                        bint last=True) except -1:
+    """After a local op on text `c` (style_edit_begin before it): the op applied to the
+    elements as loro's state applies it: an insert of `n` entities at `pos` (kind 0), a
+    delete of entities [pos, pos + n) (1), or a mark `sid` of entities [pos, n) (2: its end
+    anchor inserted at n, its start anchor at pos, then entities [pos, n + 2) annotated).
+    With `last` (no more ops of the call follow) the entry is stamped for the transaction."""
+    cdef Elements elems
+    got = (<dict>d.evs.style_elems).get(c)
+    if got is None:
+        return 0
+    stamp = (<tuple>got)[0]
+    if stamp is not None and not is_txn_stamp(d, stamp):
+        return 0
+    elems = (<tuple>got)[1]
+    if kind == 0:
+        elems.insert(pos, n)
+    elif kind == 1:
+        elems.delete(pos, n)
+    else:
+        elems.insert(n, 1)
+        elems.insert(pos, 1)
+        elems.annotate(pos, n + 2, sid)
+    if last and stamp is None:
+        (<dict>d.evs.style_elems)[c] = (txn_stamp(d), elems, [])
+    return 0
+
+
+cdef int style_commit(LoroDoc d) except -1:
+    """A transaction committed (its deps still those it started from): the elements kept
+    through its ops, and those of texts it left alone, are the state's now."""
+    memo = <dict>d.evs.style_elems
+    now = None
+    for c, got in memo.items():
+        stamp = (<tuple>got)[0]
+        if not is_txn_stamp(d, stamp) and not is_pre_txn_stamp(d, stamp):
+            continue
+        if now is None:
+            now = state_stamp(d, d.hist_epoch)
+        memo[c] = (now,) + (<tuple>got)[1:]
     return 0

@@ -58,6 +58,10 @@ cdef int local_seq_delete(LoroDoc d, uint32_t c, int64_t pos, int64_t n) except 
         k = collect_text_runs(d.seq, t, pos, n)
     else:
         k = collect_runs(d.seq, t, pos, n)
+    # (loro's style map elements follow: state/richtext.pxi style_edit_begin)
+    cdef bint styled = is_text and d.evs is not None and d.seq.tree_is_text[t] & TREE_ANCHORED
+    if styled:
+        style_edit_begin(d, c, False)
     # the scratch runs stay put: nothing below collects runs again
     runs = d.seq.runs
     for j in range(k):
@@ -77,6 +81,8 @@ cdef int local_seq_delete(LoroDoc d, uint32_t c, int64_t pos, int64_t n) except 
         piece.arg = run_len
         piece.start_id = make_id(<uint32_t>runs[4 * i + 2], <int32_t>runs[4 * i + 3])
         record_local_op(d, &piece)
+        if styled:
+            style_edit_end(d, c, 1, run_pos, run_len, None, j == k - 1)
     return 0
 
 

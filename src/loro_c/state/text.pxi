@@ -21,6 +21,11 @@ cdef int local_text_insert(LoroDoc d, uint32_t c, int64_t pos, str s) except -1:
         pos = text_insert_entity(d, t, pos)
     check_alive(d, c)
     open_txn(d)
+    # (loro's style map elements follow the local ops of a marked text, for the events
+    # of later checkouts: state/richtext.pxi style_edit_begin)
+    cdef bint styled = d.evs is not None and d.seq.tree_is_text[t] & TREE_ANCHORED
+    if styled:
+        style_edit_begin(d, c, False)
     cps = str_to_cps(s, stack, n)
     try:
         off = append_local_text(d, c, pos, cps, n)
@@ -38,7 +43,10 @@ cdef int local_text_insert(LoroDoc d, uint32_t c, int64_t pos, str s) except -1:
     piece.pos = pos
     piece.arg = off
     lstr_place(d, &piece, n if PyUnicode_IS_ASCII(s) else utf8_bytes(&d.seq.text[off], n))
-    return record_local_op(d, &piece)
+    record_local_op(d, &piece)
+    if styled:
+        style_edit_end(d, c, 0, pos, n, None)
+    return 0
 
 
 cdef object text_value(LoroDoc d, uint32_t c):
