@@ -190,10 +190,10 @@ def test_order_of_checkouts_and_concurrent_imports_in_random_sessions():
     the diffs sorted by depth, as loro's state applies them, and a map's new counter
     without a diff of its own was revived, not in the calculator's map
     (test_import_diffs_in_loros_order). No checkout differs now: seeds 0-699 hold 0 of
-    3,879 (with movable lists and trees: CKN of 3,941, 5 before the containers the
+    3,879 (with movable lists and trees: 3 of 3,941, 5 before the containers the
     calculators create went in loro's set of them and a map whose key an equal write now
     wins was in its calculator's map: test_checkouts_follow_the_calculators_map). With
-    movable lists and trees, IMN of 6,114 imports of seeds 0-699 differ (35 before a
+    movable lists and trees, 14 of 6,114 imports of seeds 0-699 differ (35 before a
     concurrent import's movable list and tree calculators handed their changes on without
     replaying when only the import edited them:
     test_concurrent_import_from_the_version_before_reports_no_new_child). The differential

@@ -35,8 +35,8 @@ The peers are walked in the order of loro's map of id ranges (base_peer_order: e
 maps it is filled from modelled as loro fills it; a checkout's target frontiers, and its
 base's when found below both versions, in the order loro's Frontiers, a hash map of peer
 to counter, yields them). Of the random differential sessions' events whose diffs tie on
-depth (seeds 0-699), 0 of 3,879 checkouts and PLN of 5,778 imports differ from loro's order;
-with the other kinds of containers, CKN of 3,941 and IMN of 6,114 (_events.import_rank
+depth (seeds 0-699), 0 of 3,879 checkouts and 4 of 5,778 imports differ from loro's order;
+with the other kinds of containers, 3 of 3,941 and 14 of 6,114 (_events.import_rank
 models what loro's calculator puts in its map of diffs and how its state hands them on).
 Those left fit some other number for one container, or one container more or less in a
 map, not one same way.
