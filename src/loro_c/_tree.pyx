@@ -347,6 +347,8 @@ cdef class TreeMoves:
             kids.n -= 1
             if at != kids.n:
                 kids.dirty = 1      # (the last sibling taken out leaves the order as it was)
+        if (self.nodes[k].parent == TREE_NONE) != (parent == TREE_NONE):
+            self.n_placed += 1 if parent != TREE_NONE else -1
         self.nodes[k].parent = parent
         self.ups[k] = <int32_t>parent
         self.nodes[k].last_move = last_move
@@ -501,12 +503,28 @@ cdef class TreeMoves:
         m = self._log_move(lamport, peer, counter, target, parent, fi, fi_len)
         if self._order_in(m) or self.pending != m:
             return 0                # not last after all: applied by the next read
+        self._note_reinsert(target)
         if checked:
             self._apply_as(m, False)
         else:
             self.apply_one(m)
         self.pending = self.n_moves
         return 0
+
+    cdef int _note_reinsert(self, int64_t k) except -1:
+        """Before a local move of node k (settled tree): loro's map inserts k again."""
+        if self.nodes[k].parent != TREE_NONE:
+            if self.touches is None:
+                self.touches = set()
+            self.touches.add(self.n_placed)
+        return 0
+
+    def note_local_move(self, target):
+        """A local move of `target` ((peer, counter)) is about to be logged (see touches)."""
+        self.settle()
+        cdef int64_t k = self.find(target[0], target[1])
+        if k >= 0:
+            self._note_reinsert(k)
 
     cdef int64_t kid_count(self, int64_t parent) noexcept:
         cdef child_list *kids = self.kids_of(parent)
@@ -766,6 +784,13 @@ cdef class TreeMoves:
         """Every node that has an effective move, in the order they were first seen."""
         self.settle()
         return [self.tree_id(k) for k in range(self.n_nodes) if self.nodes[k].parent != TREE_NONE]
+
+    def map_order(self):
+        """The nodes in the order loro's tree state lists them (its hash map of nodes):
+        inserted in the order they were first seen, the map grown where a local move
+        re-inserted a node while it was full."""
+        from loro_c.hash_order import id_key_order
+        return id_key_order(self.node_ids(), self.touches or ())
 
     def __len__(self):
         return self.n_moves
