@@ -1346,6 +1346,19 @@ cdef int cmp_vis_run(const void *x, const void *y) noexcept nogil:
     return p.vis - q.vis
 
 
+cdef inline Py_ssize_t vis_run_lower_bound(const rich_vis_run *arr, Py_ssize_t n, uint32_t peer,
+                                           int32_t a) noexcept nogil:
+    """The first of the sorted runs `arr[:n]` at or after (peer, a), else n."""
+    cdef Py_ssize_t lo = 0, hi = n, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if arr[mid].peer < peer or (arr[mid].peer == peer and arr[mid].a < a):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 cdef list rich_elements(LoroDoc doc, uint32_t c, list runs):
     """A text's atoms visible at either version of a checkout, in document order, as
     loro_c.rich_checkout takes them: (kind, entities, text of a newly visible text, mark id
@@ -1360,7 +1373,7 @@ cdef list rich_elements(LoroDoc doc, uint32_t c, list runs):
     cdef lc_span *s
     cdef int32_t a, b, cur, ra, rb, hi
     cdef bint now, anchor
-    cdef Py_ssize_t n_runs = len(runs), k, lo_k, hi_k, mid, first = 0, count = 0
+    cdef Py_ssize_t n_runs = len(runs), k, lo_k, first = 0, count = 0
     cdef uint32_t peer, last_peer = 0
     cdef bint have_last = False
     cdef rich_vis_run *arr = <rich_vis_run*>malloc(<size_t>(n_runs if n_runs > 0 else 1) * sizeof(rich_vis_run))
@@ -1387,15 +1400,7 @@ cdef list rich_elements(LoroDoc doc, uint32_t c, list runs):
                 peer = s.id.peer
                 if not have_last or peer != last_peer:
                     # (the runs of this peer: arr[first:first + count])
-                    lo_k = 0
-                    hi_k = n_runs
-                    while lo_k < hi_k:
-                        mid = (lo_k + hi_k) >> 1
-                        if arr[mid].peer < peer:
-                            lo_k = mid + 1
-                        else:
-                            hi_k = mid
-                    first = lo_k
+                    lo_k = first = vis_run_lower_bound(arr, n_runs, peer, INT32_MIN)
                     while lo_k < n_runs and arr[lo_k].peer == peer:
                         lo_k += 1
                     count = lo_k - first
@@ -1411,14 +1416,7 @@ cdef list rich_elements(LoroDoc doc, uint32_t c, list runs):
                 # where the state once held it.
                 rec = &arr[first]
                 # the last run that starts before a, else the first
-                lo_k = 0
-                hi_k = count
-                while lo_k < hi_k:
-                    mid = (lo_k + hi_k) >> 1
-                    if rec[mid].a < a:
-                        lo_k = mid + 1
-                    else:
-                        hi_k = mid
+                lo_k = vis_run_lower_bound(rec, count, peer, a)
                 k = lo_k - 1 if lo_k > 0 else 0
                 cur = a
                 while k < count and cur < b:
