@@ -742,9 +742,10 @@ cdef set _calc_from_before = None
 # set while diff_batch collects: map_diff records each key's winning write there
 cdef dict _idlp_sink = None
 
-# a checkout's maps whose diff in loro's calculator holds a key the event leaves out (its
-# winner is another write of an equal value): they are in the calculator's map of diffs
-cdef list _calc_only = None
+# the maps whose diff in loro's calculator holds a key the event leaves out, its winner now
+# another write of an equal value (map_diff, a checkout's or an import's): they are in the
+# calculator's map of diffs all the same (import_rank)
+cdef list _calc_held = None
 
 
 def checkout_before(LoroDoc doc):
@@ -1763,10 +1764,9 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
     ml_imported = []    # those an import's movable list diffs show (see below)
     ml_named = []       # those a checkout's movable list diffs show as values
     nopath = []         # containers with a diff but no path (left out, as loro does)
-    global _wrapped, _tree_metas, _calc_only, _winner_moved
-    _calc_only = [] if before is not None else None
+    global _wrapped, _tree_metas, _calc_held
+    _calc_held = [] if before is not None or is_import else None
     _wrapped = [] if is_import else None
-    _winner_moved = set() if is_import and before is None else None
     _tree_metas = [] if is_import else None
     for c, idxs in groups.items():
         kind = doc.ckind[c]
@@ -1874,7 +1874,7 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
         try:
             ranks = import_rank(doc, groups, out, nopath, wrapped, ml_revived, metas, revived)
         finally:
-            _winner_moved = None
+            _calc_held = None
     else:
         firsts = {}
         for c in groups:
@@ -1889,8 +1889,6 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
 
 cdef object _wrapped = None     # containers shown as values by the diffs collect builds
 cdef object _tree_metas = None  # the meta maps (ids) of the nodes a replayed tree diff creates
-cdef object _winner_moved = None    # the maps whose import diff compares values with a key
-                                    # now won by another write of the same value (map_diff)
 cdef object _greater_import = None  # an import's two versions when its changes all follow the
                                     # document's (walked too: they may be concurrent among themselves)
 
@@ -1941,7 +1939,7 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
     three diffs and would come in another order from a map of four). `metas`: the meta maps
     (ids) of the nodes a replayed tree diff creates, which its calculator reports too. A
     checkout's map with a key another write of an equal value now wins is in the map too,
-    though the event leaves it out (_calc_only)."""
+    though the event leaves it out (_calc_held)."""
     back = {}
     depth = {}
     shown = set()
@@ -1982,15 +1980,12 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
             if c not in seen:
                 keys.append(kc[c])
     walked = set(walk) if walk is not None else None
-    if _calc_only and walked is not None:
-        for c in _calc_only:
-            if c in walked and c not in depth:
-                depth[c] = arena_depth(doc, c)
-    if _winner_moved:
+    if _calc_held:
         # a map whose calculator's diff holds a key won by another write of the same value:
-        # in the calculator's map, with nothing for the event
-        for c in _winner_moved:
-            if c not in depth:
+        # in the calculator's map, with nothing for the event (a checkout's where loro's
+        # walk of the DAG meets it)
+        for c in _calc_held:
+            if c not in depth and (doc.evs.before is None or (walked is not None and c in walked)):
                 depth[c] = arena_depth(doc, c)
     if revived is None:
         revived = set()
@@ -2750,15 +2745,15 @@ cdef object map_diff(LoroDoc doc, uint32_t c, list idxs, bint compare_values, li
                 continue
             if note.old >= 0 and slot >= 0 and same_value(values[note.old], new):
                 # loro's calculator holds the key (another write won), the event does not
-                if _calc_only is not None:
-                    _calc_only.append(c)
+                if _calc_held is not None:
+                    _calc_held.append(c)
                 continue
         elif compare_values and note.old != -2:
             # the first note of a key holds its slot before this batch
             if same_value(_DELETED if note.old < 0 else values[note.old], new):
-                if _winner_moved is not None and 0 <= note.old != slot >= 0:
+                if _calc_held is not None and 0 <= note.old != slot >= 0:
                     # (no change to show, but loro's calculator has the key in its diff)
-                    _winner_moved.add(c)
+                    _calc_held.append(c)
                 continue
         if slot < 0:
             updated[doc.log.keys[key]] = None
