@@ -38,7 +38,8 @@ from loro_c._doc cimport lnum_flush          # the created tree nodes' meta maps
 from loro_c._doc cimport TextBacking      # texts loaded from a snapshot (events_checkout.pxi)
 from loro_c._doc cimport LC_EV_MARK, LC_OP_MARK_START, LC_OP_COUNTER, style_attributes, text_delta_runs
 from loro_c._doc cimport open_marks_before, styled_text
-from loro_c._doc cimport state_stamp     # loro's style map elements (state/richtext.pxi)
+from loro_c._doc cimport (StyleMemo, STYLE_NONE, STYLE_STATE, style_memo, style_memo_state,
+                          memo_stamp_state, memo_at_state, memo_drop)  # loro's style map elements (state/richtext.pxi)
 from loro_c._seq cimport anchors_before, LC_ANCHOR_MIN, anchors_in_prefix, LC_ANCHOR_START, LC_ANCHOR_END, LC_NO_NODE, TREE_ANCHORED, LC_NO_PEER
 from loro_c._doc cimport (KIND_TREE, LC_OP_TREE, tree_event_items, tree_events_done,
                           tree_state)     # LoroTree (state/tree.pxi)
@@ -618,7 +619,7 @@ cdef int batch_done(LoroDoc doc) except -1:
     scratch), whether its event was queued or not."""
     doc.evlog.n = 0
     if doc.evs is not None:
-        if doc.evs.before is not None and doc.evs.style_elems:
+        if doc.evs.before is not None and doc.style_texts:
             carry_style_elems(doc, doc.evs.before)
         doc.evs.before = None
         doc.evs.tree_lca = None
@@ -645,7 +646,7 @@ def diff_batch(LoroDoc doc):
     try:
         for cd in collect(doc, True, True, changed):
             batch.push(cd.target, cd.diff)
-        if doc.evs is not None and doc.evs.before is not None and doc.evs.style_elems:
+        if doc.evs is not None and doc.evs.before is not None and doc.style_texts:
             # the texts this move left alone keep their style map elements (as after a
             # checkout: batch_done); a diff(a, a) once dropped them, so the next diff
             # guessed where loro's elements are
@@ -689,25 +690,28 @@ cdef int defer_style_text(LoroDoc doc, uint32_t c, list runs) except -1:
     (style_elems_before). Elements that were not known are guessed where the kept moves
     start, as that move would have guessed them. So the moves of a `diff` (to `a`, back)
     and checkouts that add marks or text cost no replay."""
-    memo = doc.evs.style_elems
-    got = memo.pop(c, None)
-    now = state_stamp(doc, doc.hist_epoch)
-    if got is None or got[0] != state_stamp(doc, <uint32_t>(doc.hist_epoch - 1)):
-        memo[c] = (now, None, [runs])
+    cdef StyleMemo m = style_memo(doc, c)
+    cdef bint kept = m is not None and memo_at_state(doc, m, <uint32_t>(doc.hist_epoch - 1))
+    elems = m.elems if kept else None
+    pending = m.pending if kept else None
+    if m is not None:
+        memo_drop(m)
+    if not kept:
+        style_memo_state(doc, c, None, [runs], doc.hist_epoch)
         return 0
-    if not got[2] and got[1] is not None:
+    if not pending and elems is not None:
         # known elements: the move is applied to them as it changes the text, when it
         # drains no end anchor (else it waits as any other)
-        done = apply_style_changes(doc, c, got[1], runs)
+        done = apply_style_changes(doc, c, elems, runs)
         if done is False:
-            memo[c] = (now, None, [runs])       # (spoiled: guessed before this move)
+            style_memo_state(doc, c, None, [runs], doc.hist_epoch)   # (spoiled: guessed before this move)
             return 0
         if done is not None:
-            memo[c] = (now, done, [])
+            style_memo_state(doc, c, done, [], doc.hist_epoch)
             return 0
-    if len(got[2]) >= STYLE_MOVES_PENDING:
+    if len(pending) >= STYLE_MOVES_PENDING:
         return 0        # (forgotten: guessed at the next move that needs them)
-    memo[c] = (now, got[1], got[2] + [runs])
+    style_memo_state(doc, c, elems, pending + [runs], doc.hist_epoch)
     return 0
 
 
@@ -862,7 +866,7 @@ cdef object seq_diff_checkout(LoroDoc doc, uint32_t c, list runs, list reached, 
                     after = []
                     items = rich_checkout_delta(elements, doc.styles, style_elems_before(doc, c, runs),
                                                 after)
-                    doc.evs.style_elems[c] = (state_stamp(doc, doc.hist_epoch), after[0], [])
+                    style_memo_state(doc, c, after[0], [], doc.hist_epoch)
                     break
             else:
                 defer_style_text(doc, c, runs)
@@ -885,13 +889,18 @@ cdef object style_elems_before(LoroDoc doc, uint32_t c, list runs):
     before, checkout_before), when the moves of the state since the last replay of the
     text were journaled (loro_c.rich_checkout), else None (they are guessed). The moves
     deferred since (defer_style_text) are replayed first."""
-    memo = doc.evs.style_elems
-    got = memo.pop(c, None)
-    if got is None or got[0] != state_stamp(doc, <uint32_t>(doc.hist_epoch - 1)):
+    cdef StyleMemo m = style_memo(doc, c)
+    if m is None:
         return None
-    if not got[2]:
-        return got[1]
-    return replay_moves(doc, c, got[1], got[2] + [runs], len(got[2]))
+    cdef bint kept = memo_at_state(doc, m, <uint32_t>(doc.hist_epoch - 1))
+    elems = m.elems
+    pending = m.pending
+    memo_drop(m)
+    if not kept:
+        return None
+    if not pending:
+        return elems
+    return replay_moves(doc, c, elems, pending + [runs], len(pending))
 
 
 cdef dict runs_by_peer(list runs):
@@ -1260,10 +1269,11 @@ cdef int style_import_text(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks) 
     style map elements, known before it or none (the text held no anchor), follow it."""
     cdef int64_t k
     cdef ev_piece *pc
+    cdef StyleMemo got
+    cdef bint kept
     if doc.evs is None or _import_stamp is None:
         return 0
-    memo = doc.evs.style_elems
-    got = memo.pop(c, None)
+    got = style_memo(doc, c)
     anchors = set()
     for m in marks or ():
         anchors.add((m[0], m[1]))
@@ -1271,10 +1281,12 @@ cdef int style_import_text(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks) 
         if not anchors or doc.seq.nodes[doc.seq.roots[doc.ctree[c]]].lens.anchors != 2 * len(anchors):
             return 0
         elems = None
-    elif got[2] or got[1] is None or not same_stamp(got[0], _import_stamp):
-        return 0
     else:
-        elems = got[1]
+        kept = not got.pending and got.elems is not None and same_stamp(got, _import_stamp)
+        elems = got.elems
+        memo_drop(got)
+        if not kept:
+            return 0
     runs = []
     for k in range(sc.n_pcs):
         pc = &sc.pcs[k]
@@ -1285,43 +1297,43 @@ cdef int style_import_text(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks) 
                      False))
     done = apply_style_changes(doc, c, elems, runs)
     if done is not None and done is not False:
-        memo[c] = (state_stamp(doc, doc.hist_epoch), done, [])
+        style_memo_state(doc, c, done, [], doc.hist_epoch)
     return 0
 
 
-cdef bint same_stamp(got, tuple pre):
-    """Whether a memo's stamp is the state `pre` ((epoch, frontiers as a set))."""
-    return (got is not None and len(<tuple>got) == 2 and got[0] == pre[0]
-            and len(got[1]) == len(pre[1]) and set(got[1]) == pre[1])
+cdef bint same_stamp(StyleMemo m, tuple pre) except -1:
+    """Whether `m` is of the state `pre` ((epoch, frontiers as a set))."""
+    cdef int64_t i
+    if m.kind != STYLE_STATE or m.epoch != <uint32_t>pre[0] or m.n_heads != len(pre[1]):
+        return False
+    for i in range(m.n_heads):
+        if (m.heads[i].peer, m.heads[i].counter) not in pre[1]:
+            return False
+    return True
 
 
 cdef int carry_import_style_elems(LoroDoc doc) except -1:
     """After an import's collect: the texts it left alone keep their elements."""
     cdef int64_t i
-    memo = doc.evs.style_elems
-    if not memo:
+    cdef StyleMemo m
+    if not doc.style_texts:
         return 0
     touched = {doc.evlog.notes[i].container for i in range(doc.evlog.n)}
-    now = None
-    for c, got in memo.items():
-        if c not in touched and not got[2] and same_stamp(got[0], _import_stamp):
-            if now is None:
-                now = state_stamp(doc, doc.hist_epoch)
-            memo[c] = (now,) + got[1:]
+    for c in doc.style_texts:
+        m = doc.style_slots[c]
+        if c not in touched and m.kind != STYLE_NONE and not m.pending and same_stamp(m, _import_stamp):
+            memo_stamp_state(doc, m, doc.hist_epoch)
     return 0
 
 
 cdef int carry_style_elems(LoroDoc doc, dict before) except -1:
     """After a journaled move: the texts it did not touch keep the style map elements the
     last replay left them (loro applies no diff to their states)."""
-    memo = doc.evs.style_elems
-    was = state_stamp(doc, <uint32_t>(doc.hist_epoch - 1))
-    now = None
-    for c, got in memo.items():
-        if c not in before and got[0] == was:
-            if now is None:
-                now = state_stamp(doc, doc.hist_epoch)
-            memo[c] = (now,) + got[1:]
+    cdef StyleMemo m
+    for c in doc.style_texts:
+        m = doc.style_slots[c]
+        if c not in before and memo_at_state(doc, m, <uint32_t>(doc.hist_epoch - 1)):
+            memo_stamp_state(doc, m, doc.hist_epoch)
     return 0
 
 
