@@ -168,6 +168,30 @@ ctypedef struct lc_backing_run:
     uint32_t container
 
 
+# What a text's StyleMemo is of (state/richtext.pxi)
+cdef enum:
+    STYLE_NONE = 0      # it keeps no style map elements
+    STYLE_OPEN = 1      # a local op is applying itself to them (or failed doing so)
+    STYLE_TXN = 2       # the state after the ops of the open transaction
+    STYLE_STATE = 3     # the state after a move, import or commit
+
+
+cdef class StyleMemo:
+    # loro's style map elements of one text (loro_c.rich_checkout.Elements; None: unknown,
+    # guessed when needed), the moves of the state waiting to be replayed on them (the runs
+    # of each), and the state they are of (`kind`): the epoch of the state's moves and,
+    # for STYLE_TXN, the open transaction (peer index, first counter) or, for STYLE_STATE,
+    # the log's frontiers then (`heads`, in their order)
+    cdef int kind
+    cdef uint32_t epoch
+    cdef uint32_t txn_peer
+    cdef int32_t txn_counter
+    cdef lc_id *heads
+    cdef int64_t n_heads, cap_heads
+    cdef object elems
+    cdef list pending
+
+
 cdef class TextBacking:
     cdef lc_backing_run *runs       # sorted by (peer, start), owned
     cdef int64_t n, cap
@@ -299,6 +323,11 @@ cdef class DocCore:
     cdef lc_ev_log evlog
     cdef object evs
     cdef object next_origin
+    # while the registry is set, loro's style map elements of texts (state/richtext.pxi):
+    # a StyleMemo by container index (None where a text never kept any, or past the end)
+    # and the containers that have one
+    cdef list style_slots
+    cdef list style_texts
     # Loro's change grouping (doc/grouping.pxi)
     cdef int64_t merge_interval     # seconds; local changes this close merge (Loro's default 1000)
     cdef int64_t snap_lo, snap_hi   # staged records of a snapshot into an empty doc: blocks kept
@@ -460,7 +489,11 @@ cdef int detached_text_mark(LoroDoc d, uint32_t c, int64_t start, int64_t end, s
 cdef list text_delta_runs(LoroDoc d, uint32_t c, bint with_null=*)
 cdef set open_marks_before(LoroDoc d, uint32_t t, int64_t e)
 # the state a replay of loro's style map elements left: its moves and the log's frontiers
-cdef tuple state_stamp(LoroDoc d, uint32_t epoch)
+cdef StyleMemo style_memo(LoroDoc d, uint32_t c)
+cdef int style_memo_state(LoroDoc d, uint32_t c, object elems, list pending, uint32_t epoch) except -1
+cdef int memo_stamp_state(LoroDoc d, StyleMemo m, uint32_t epoch) except -1
+cdef bint memo_at_state(LoroDoc d, StyleMemo m, uint32_t epoch) noexcept
+cdef void memo_drop(StyleMemo m) noexcept
 cdef list styled_text(LoroDoc d, uint32_t t, int64_t es, int64_t ee)
 cdef int64_t text_insert_entity(LoroDoc d, uint32_t t, int64_t p) except -1
 cdef dict text_styles_at(LoroDoc d, uint32_t t, int64_t e)

@@ -38,7 +38,8 @@ from loro_c._doc cimport lnum_flush          # the created tree nodes' meta maps
 from loro_c._doc cimport TextBacking      # texts loaded from a snapshot (events_checkout.pxi)
 from loro_c._doc cimport LC_EV_MARK, LC_OP_MARK_START, LC_OP_COUNTER, style_attributes, text_delta_runs
 from loro_c._doc cimport open_marks_before, styled_text
-from loro_c._doc cimport state_stamp     # loro's style map elements (state/richtext.pxi)
+from loro_c._doc cimport (StyleMemo, STYLE_NONE, STYLE_STATE, style_memo, style_memo_state,
+                          memo_stamp_state, memo_at_state, memo_drop)  # loro's style map elements (state/richtext.pxi)
 from loro_c._seq cimport anchors_before, LC_ANCHOR_MIN, anchors_in_prefix, LC_ANCHOR_START, LC_ANCHOR_END, LC_NO_NODE, TREE_ANCHORED, LC_NO_PEER
 from loro_c._doc cimport (KIND_TREE, LC_OP_TREE, tree_event_items, tree_events_done,
                           tree_state)     # LoroTree (state/tree.pxi)
@@ -618,7 +619,7 @@ cdef int batch_done(LoroDoc doc) except -1:
     scratch), whether its event was queued or not."""
     doc.evlog.n = 0
     if doc.evs is not None:
-        if doc.evs.before is not None and doc.evs.style_elems:
+        if doc.evs.before is not None and doc.style_texts:
             carry_style_elems(doc, doc.evs.before)
         doc.evs.before = None
         doc.evs.tree_lca = None
@@ -645,7 +646,7 @@ def diff_batch(LoroDoc doc):
     try:
         for cd in collect(doc, True, True, changed):
             batch.push(cd.target, cd.diff)
-        if doc.evs is not None and doc.evs.before is not None and doc.evs.style_elems:
+        if doc.evs is not None and doc.evs.before is not None and doc.style_texts:
             # the texts this move left alone keep their style map elements (as after a
             # checkout: batch_done); a diff(a, a) once dropped them, so the next diff
             # guessed where loro's elements are
@@ -689,25 +690,28 @@ cdef int defer_style_text(LoroDoc doc, uint32_t c, list runs) except -1:
     (style_elems_before). Elements that were not known are guessed where the kept moves
     start, as that move would have guessed them. So the moves of a `diff` (to `a`, back)
     and checkouts that add marks or text cost no replay."""
-    memo = doc.evs.style_elems
-    got = memo.pop(c, None)
-    now = state_stamp(doc, doc.hist_epoch)
-    if got is None or got[0] != state_stamp(doc, <uint32_t>(doc.hist_epoch - 1)):
-        memo[c] = (now, None, [runs])
+    cdef StyleMemo m = style_memo(doc, c)
+    cdef bint kept = m is not None and memo_at_state(doc, m, <uint32_t>(doc.hist_epoch - 1))
+    elems = m.elems if kept else None
+    pending = m.pending if kept else None
+    if m is not None:
+        memo_drop(m)
+    if not kept:
+        style_memo_state(doc, c, None, [runs], doc.hist_epoch)
         return 0
-    if not got[2] and got[1] is not None:
+    if not pending and elems is not None:
         # known elements: the move is applied to them as it changes the text, when it
         # drains no end anchor (else it waits as any other)
-        done = apply_style_changes(doc, c, got[1], runs)
+        done = apply_style_changes(doc, c, elems, runs)
         if done is False:
-            memo[c] = (now, None, [runs])       # (spoiled: guessed before this move)
+            style_memo_state(doc, c, None, [runs], doc.hist_epoch)   # (spoiled: guessed before this move)
             return 0
         if done is not None:
-            memo[c] = (now, done, [])
+            style_memo_state(doc, c, done, [], doc.hist_epoch)
             return 0
-    if len(got[2]) >= STYLE_MOVES_PENDING:
+    if len(pending) >= STYLE_MOVES_PENDING:
         return 0        # (forgotten: guessed at the next move that needs them)
-    memo[c] = (now, got[1], got[2] + [runs])
+    style_memo_state(doc, c, elems, pending + [runs], doc.hist_epoch)
     return 0
 
 
@@ -742,9 +746,10 @@ cdef set _calc_from_before = None
 # set while diff_batch collects: map_diff records each key's winning write there
 cdef dict _idlp_sink = None
 
-# a checkout's maps whose diff in loro's calculator holds a key the event leaves out (its
-# winner is another write of an equal value): they are in the calculator's map of diffs
-cdef list _calc_only = None
+# the maps whose diff in loro's calculator holds a key the event leaves out, its winner now
+# another write of an equal value (map_diff, a checkout's or an import's): they are in the
+# calculator's map of diffs all the same (import_rank)
+cdef list _calc_held = None
 
 
 def checkout_before(LoroDoc doc):
@@ -861,7 +866,7 @@ cdef object seq_diff_checkout(LoroDoc doc, uint32_t c, list runs, list reached, 
                     after = []
                     items = rich_checkout_delta(elements, doc.styles, style_elems_before(doc, c, runs),
                                                 after)
-                    doc.evs.style_elems[c] = (state_stamp(doc, doc.hist_epoch), after[0], [])
+                    style_memo_state(doc, c, after[0], [], doc.hist_epoch)
                     break
             else:
                 defer_style_text(doc, c, runs)
@@ -884,13 +889,18 @@ cdef object style_elems_before(LoroDoc doc, uint32_t c, list runs):
     before, checkout_before), when the moves of the state since the last replay of the
     text were journaled (loro_c.rich_checkout), else None (they are guessed). The moves
     deferred since (defer_style_text) are replayed first."""
-    memo = doc.evs.style_elems
-    got = memo.pop(c, None)
-    if got is None or got[0] != state_stamp(doc, <uint32_t>(doc.hist_epoch - 1)):
+    cdef StyleMemo m = style_memo(doc, c)
+    if m is None:
         return None
-    if not got[2]:
-        return got[1]
-    return replay_moves(doc, c, got[1], got[2] + [runs], len(got[2]))
+    cdef bint kept = memo_at_state(doc, m, <uint32_t>(doc.hist_epoch - 1))
+    elems = m.elems
+    pending = m.pending
+    memo_drop(m)
+    if not kept:
+        return None
+    if not pending:
+        return elems
+    return replay_moves(doc, c, elems, pending + [runs], len(pending))
 
 
 cdef dict runs_by_peer(list runs):
@@ -1259,10 +1269,11 @@ cdef int style_import_text(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks) 
     style map elements, known before it or none (the text held no anchor), follow it."""
     cdef int64_t k
     cdef ev_piece *pc
+    cdef StyleMemo got
+    cdef bint kept
     if doc.evs is None or _import_stamp is None:
         return 0
-    memo = doc.evs.style_elems
-    got = memo.pop(c, None)
+    got = style_memo(doc, c)
     anchors = set()
     for m in marks or ():
         anchors.add((m[0], m[1]))
@@ -1270,10 +1281,12 @@ cdef int style_import_text(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks) 
         if not anchors or doc.seq.nodes[doc.seq.roots[doc.ctree[c]]].lens.anchors != 2 * len(anchors):
             return 0
         elems = None
-    elif got[2] or got[1] is None or not same_stamp(got[0], _import_stamp):
-        return 0
     else:
-        elems = got[1]
+        kept = not got.pending and got.elems is not None and same_stamp(got, _import_stamp)
+        elems = got.elems
+        memo_drop(got)
+        if not kept:
+            return 0
     runs = []
     for k in range(sc.n_pcs):
         pc = &sc.pcs[k]
@@ -1284,43 +1297,43 @@ cdef int style_import_text(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks) 
                      False))
     done = apply_style_changes(doc, c, elems, runs)
     if done is not None and done is not False:
-        memo[c] = (state_stamp(doc, doc.hist_epoch), done, [])
+        style_memo_state(doc, c, done, [], doc.hist_epoch)
     return 0
 
 
-cdef bint same_stamp(got, tuple pre):
-    """Whether a memo's stamp is the state `pre` ((epoch, frontiers as a set))."""
-    return (got is not None and len(<tuple>got) == 2 and got[0] == pre[0]
-            and len(got[1]) == len(pre[1]) and set(got[1]) == pre[1])
+cdef bint same_stamp(StyleMemo m, tuple pre) except -1:
+    """Whether `m` is of the state `pre` ((epoch, frontiers as a set))."""
+    cdef int64_t i
+    if m.kind != STYLE_STATE or m.epoch != <uint32_t>pre[0] or m.n_heads != len(pre[1]):
+        return False
+    for i in range(m.n_heads):
+        if (m.heads[i].peer, m.heads[i].counter) not in pre[1]:
+            return False
+    return True
 
 
 cdef int carry_import_style_elems(LoroDoc doc) except -1:
     """After an import's collect: the texts it left alone keep their elements."""
     cdef int64_t i
-    memo = doc.evs.style_elems
-    if not memo:
+    cdef StyleMemo m
+    if not doc.style_texts:
         return 0
     touched = {doc.evlog.notes[i].container for i in range(doc.evlog.n)}
-    now = None
-    for c, got in memo.items():
-        if c not in touched and not got[2] and same_stamp(got[0], _import_stamp):
-            if now is None:
-                now = state_stamp(doc, doc.hist_epoch)
-            memo[c] = (now,) + got[1:]
+    for c in doc.style_texts:
+        m = doc.style_slots[c]
+        if c not in touched and m.kind != STYLE_NONE and not m.pending and same_stamp(m, _import_stamp):
+            memo_stamp_state(doc, m, doc.hist_epoch)
     return 0
 
 
 cdef int carry_style_elems(LoroDoc doc, dict before) except -1:
     """After a journaled move: the texts it did not touch keep the style map elements the
     last replay left them (loro applies no diff to their states)."""
-    memo = doc.evs.style_elems
-    was = state_stamp(doc, <uint32_t>(doc.hist_epoch - 1))
-    now = None
-    for c, got in memo.items():
-        if c not in before and got[0] == was:
-            if now is None:
-                now = state_stamp(doc, doc.hist_epoch)
-            memo[c] = (now,) + got[1:]
+    cdef StyleMemo m
+    for c in doc.style_texts:
+        m = doc.style_slots[c]
+        if c not in before and memo_at_state(doc, m, <uint32_t>(doc.hist_epoch - 1)):
+            memo_stamp_state(doc, m, doc.hist_epoch)
     return 0
 
 
@@ -1346,6 +1359,19 @@ cdef int cmp_vis_run(const void *x, const void *y) noexcept nogil:
     return p.vis - q.vis
 
 
+cdef inline Py_ssize_t vis_run_lower_bound(const rich_vis_run *arr, Py_ssize_t n, uint32_t peer,
+                                           int32_t a) noexcept nogil:
+    """The first of the sorted runs `arr[:n]` at or after (peer, a), else n."""
+    cdef Py_ssize_t lo = 0, hi = n, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if arr[mid].peer < peer or (arr[mid].peer == peer and arr[mid].a < a):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 cdef list rich_elements(LoroDoc doc, uint32_t c, list runs):
     """A text's atoms visible at either version of a checkout, in document order, as
     loro_c.rich_checkout takes them: (kind, entities, text of a newly visible text, mark id
@@ -1360,7 +1386,7 @@ cdef list rich_elements(LoroDoc doc, uint32_t c, list runs):
     cdef lc_span *s
     cdef int32_t a, b, cur, ra, rb, hi
     cdef bint now, anchor
-    cdef Py_ssize_t n_runs = len(runs), k, lo_k, hi_k, mid, first = 0, count = 0
+    cdef Py_ssize_t n_runs = len(runs), k, lo_k, first = 0, count = 0
     cdef uint32_t peer, last_peer = 0
     cdef bint have_last = False
     cdef rich_vis_run *arr = <rich_vis_run*>malloc(<size_t>(n_runs if n_runs > 0 else 1) * sizeof(rich_vis_run))
@@ -1387,15 +1413,7 @@ cdef list rich_elements(LoroDoc doc, uint32_t c, list runs):
                 peer = s.id.peer
                 if not have_last or peer != last_peer:
                     # (the runs of this peer: arr[first:first + count])
-                    lo_k = 0
-                    hi_k = n_runs
-                    while lo_k < hi_k:
-                        mid = (lo_k + hi_k) >> 1
-                        if arr[mid].peer < peer:
-                            lo_k = mid + 1
-                        else:
-                            hi_k = mid
-                    first = lo_k
+                    lo_k = first = vis_run_lower_bound(arr, n_runs, peer, INT32_MIN)
                     while lo_k < n_runs and arr[lo_k].peer == peer:
                         lo_k += 1
                     count = lo_k - first
@@ -1411,14 +1429,7 @@ cdef list rich_elements(LoroDoc doc, uint32_t c, list runs):
                 # where the state once held it.
                 rec = &arr[first]
                 # the last run that starts before a, else the first
-                lo_k = 0
-                hi_k = count
-                while lo_k < hi_k:
-                    mid = (lo_k + hi_k) >> 1
-                    if rec[mid].a < a:
-                        lo_k = mid + 1
-                    else:
-                        hi_k = mid
+                lo_k = vis_run_lower_bound(rec, count, peer, a)
                 k = lo_k - 1 if lo_k > 0 else 0
                 cur = a
                 while k < count and cur < b:
@@ -1765,10 +1776,9 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
     ml_imported = []    # those an import's movable list diffs show (see below)
     ml_named = []       # those a checkout's movable list diffs show as values
     nopath = []         # containers with a diff but no path (left out, as loro does)
-    global _wrapped, _tree_metas, _calc_only, _winner_moved
-    _calc_only = [] if before is not None else None
+    global _wrapped, _tree_metas, _calc_held
+    _calc_held = [] if before is not None or is_import else None
     _wrapped = [] if is_import else None
-    _winner_moved = set() if is_import and before is None else None
     _tree_metas = [] if is_import else None
     for c, idxs in groups.items():
         kind = doc.ckind[c]
@@ -1876,7 +1886,7 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
         try:
             ranks = import_rank(doc, groups, out, nopath, wrapped, ml_revived, metas, revived)
         finally:
-            _winner_moved = None
+            _calc_held = None
     else:
         firsts = {}
         for c in groups:
@@ -1891,8 +1901,6 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
 
 cdef object _wrapped = None     # containers shown as values by the diffs collect builds
 cdef object _tree_metas = None  # the meta maps (ids) of the nodes a replayed tree diff creates
-cdef object _winner_moved = None    # the maps whose import diff compares values with a key
-                                    # now won by another write of the same value (map_diff)
 cdef object _greater_import = None  # an import's two versions when its changes all follow the
                                     # document's (walked too: they may be concurrent among themselves)
 
@@ -1943,7 +1951,7 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
     three diffs and would come in another order from a map of four). `metas`: the meta maps
     (ids) of the nodes a replayed tree diff creates, which its calculator reports too. A
     checkout's map with a key another write of an equal value now wins is in the map too,
-    though the event leaves it out (_calc_only)."""
+    though the event leaves it out (_calc_held)."""
     back = {}
     depth = {}
     shown = set()
@@ -1984,15 +1992,12 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
             if c not in seen:
                 keys.append(kc[c])
     walked = set(walk) if walk is not None else None
-    if _calc_only and walked is not None:
-        for c in _calc_only:
-            if c in walked and c not in depth:
-                depth[c] = arena_depth(doc, c)
-    if _winner_moved:
+    if _calc_held:
         # a map whose calculator's diff holds a key won by another write of the same value:
-        # in the calculator's map, with nothing for the event
-        for c in _winner_moved:
-            if c not in depth:
+        # in the calculator's map, with nothing for the event (a checkout's where loro's
+        # walk of the DAG meets it)
+        for c in _calc_held:
+            if c not in depth and (doc.evs.before is None or (walked is not None and c in walked)):
                 depth[c] = arena_depth(doc, c)
     if revived is None:
         revived = set()
@@ -2752,15 +2757,15 @@ cdef object map_diff(LoroDoc doc, uint32_t c, list idxs, bint compare_values, li
                 continue
             if note.old >= 0 and slot >= 0 and same_value(values[note.old], new):
                 # loro's calculator holds the key (another write won), the event does not
-                if _calc_only is not None:
-                    _calc_only.append(c)
+                if _calc_held is not None:
+                    _calc_held.append(c)
                 continue
         elif compare_values and note.old != -2:
             # the first note of a key holds its slot before this batch
             if same_value(_DELETED if note.old < 0 else values[note.old], new):
-                if _winner_moved is not None and 0 <= note.old != slot >= 0:
+                if _calc_held is not None and 0 <= note.old != slot >= 0:
                     # (no change to show, but loro's calculator has the key in its diff)
-                    _winner_moved.add(c)
+                    _calc_held.append(c)
                 continue
         if slot < 0:
             updated[doc.log.keys[key]] = None

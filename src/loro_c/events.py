@@ -236,7 +236,7 @@ class _DocEvents:
     """A document's diff-event subscribers: root ones, and per ContainerID; and the
     peer-id-change subscribers."""
     __slots__ = ("root", "by_cid", "peer", "first", "first_done", "pre", "busy", "before",
-                 "hooks", "tree_lca", "ml_walk", "tree_views", "style_elems", "local_styles")
+                 "hooks", "tree_lca", "ml_walk", "tree_views", "local_styles")
 
     def __init__(self):
         self.root = []
@@ -258,9 +258,6 @@ class _DocEvents:
         # during LoroDoc.diff: trees keep their view before the move (state/tree.pxi), which
         # that diff's sequence starts from
         self.tree_views = False
-        # text container -> (state stamp, loro's style map elements the last checkout's
-        # replay left): _events.style_elems_before
-        self.style_elems = {}
         # journal note index -> (op counter, style identity, attributes) of a local insert
         # into a text with style anchors (state/richtext.pxi: note_insert_styles); checked by
         # counter when read, so entries of earlier batches never apply

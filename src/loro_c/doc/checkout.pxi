@@ -369,6 +369,8 @@ cdef object diff_versions(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b,
         d.evs.before = None
         d.evs.tree_views = False
         d.evs = saved_evs
+        if saved_evs is None:
+            style_memos_clear(d)    # (they were the passing registry's)
         d.evlog.on = 0          # the way back is not an edit: nothing of it is journaled
         try:
             if keep:

@@ -20,6 +20,8 @@ cdef class DocCore:
         self.deleted_roots = set()
         self.roots_due = set()
         self.styles = {}
+        self.style_slots = []
+        self.style_texts = []
         self.text_styles = None
         self.vv_touches = []
         self.vv_touch_peers = -1

@@ -245,7 +245,7 @@ cdef int commit_txn(LoroDoc d) except -1:
     group_change(d, p, d.txn_counter, end, d.txn_lamport, ts, d.txn_deps,
                  <uint32_t>d.n_txn_deps, msg_idx, True, -1, i0, d.log.n_ops)
     d.log.update_frontiers(d.txn_deps, <uint32_t>d.n_txn_deps, make_id(p, end - 1))
-    if d.evs is not None and d.evs.style_elems:
+    if d.evs is not None and d.style_texts:
         # (loro's style map elements kept through the commit's ops stay known)
         style_commit(d)
     if d.evlog.on:

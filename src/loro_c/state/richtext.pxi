@@ -563,73 +563,138 @@ cdef int detached_text_mark(LoroDoc d, uint32_t c, int64_t start, int64_t end, s
 
 
 # loro's style map elements (docs/ARCHITECTURE.md, "Rich text"): in a document with an event
-# registry, `d.evs.style_elems` keeps per text (stamp, elements, moves waiting); a local op
-# of a text holding anchors applies itself to them (loro_c.rich_checkout.Elements), so a
-# later checkout starts from loro's elements rather than a guess. Stamps: state_stamp
-# after a move, import or commit; txn_stamp while the open transaction's ops keep them.
+# registry, each text keeps a StyleMemo (d.style_slots): its elements, the moves waiting and
+# the state they are of; a local op of a text holding anchors applies itself to them
+# (loro_c.rich_checkout.Elements), so a later checkout starts from loro's elements rather
+# than a guess. Their state: STYLE_STATE after a move, import or commit (the epoch of the
+# moves and the log's frontiers); STYLE_TXN while the open transaction's ops keep them. The
+# ops compare integers there, so an edit costs no lookup and no tuple.
 
 
-cdef tuple state_stamp(LoroDoc d, uint32_t epoch):
-    """What must not have changed for the state to be the one a replay left: the moves of
-    the state (one epoch each) and the history (its frontiers)."""
-    return (epoch, tuple([(d.log.frontiers[i].peer, d.log.frontiers[i].counter)
-                          for i in range(d.log.n_frontiers)]))
+cdef class StyleMemo:
+    def __dealloc__(self):
+        free(self.heads)
 
 
-cdef inline tuple txn_stamp(LoroDoc d):
-    """The stamp of elements kept by the ops of the open transaction (nothing else changes
-    the state before it commits: imports and checkouts commit first)."""
-    return ("txn", d.hist_epoch, d.self_idx, d.txn_counter)
+cdef StyleMemo style_memo(LoroDoc d, uint32_t c):
+    """Text `c`'s StyleMemo, None when it keeps no elements."""
+    cdef StyleMemo m
+    if c >= <uint32_t>len(d.style_slots):
+        return None
+    m = d.style_slots[c]
+    if m is None or m.kind == STYLE_NONE:
+        return None
+    return m
 
 
-cdef bint is_txn_stamp(LoroDoc d, object stamp) noexcept:
-    cdef tuple st
-    if type(stamp) is not tuple or PyTuple_GET_SIZE(stamp) != 4:
-        return False
-    st = <tuple>stamp
-    return (<object>st[1] == d.hist_epoch and <object>st[2] == d.self_idx
-            and <object>st[3] == d.txn_counter)
+cdef StyleMemo style_memo_new(LoroDoc d, uint32_t c, object elems, list pending):
+    """Text `c` keeps `elems` with the moves `pending` (STYLE_OPEN: its caller stamps it)."""
+    cdef StyleMemo m
+    cdef Py_ssize_t n = len(d.style_slots)
+    if c >= n:
+        d.style_slots.extend([None] * (c + 1 - n))
+    m = d.style_slots[c]
+    if m is None:
+        m = StyleMemo.__new__(StyleMemo)
+        d.style_slots[c] = m
+        d.style_texts.append(c)
+    m.elems = elems
+    m.pending = pending
+    m.kind = STYLE_OPEN
+    return m
 
 
-cdef bint is_pre_txn_stamp(LoroDoc d, object stamp) except -1:
-    """Whether `stamp` is the state's before the open transaction (its deps are the log's
-    frontiers then, in their order)."""
+cdef int style_memo_state(LoroDoc d, uint32_t c, object elems, list pending, uint32_t epoch) except -1:
+    """Text `c` keeps `elems` with the moves `pending`, of the state of `epoch` now."""
+    memo_stamp_state(d, style_memo_new(d, c, elems, pending), epoch)
+    return 0
+
+
+cdef void memo_drop(StyleMemo m) noexcept:
+    """Its text keeps no elements (unknown, stale, or left open by an op that failed)."""
+    m.kind = STYLE_NONE
+    m.elems = None
+    m.pending = None
+
+
+cdef int memo_stamp_state(LoroDoc d, StyleMemo m, uint32_t epoch) except -1:
+    """`m` is of the state: the moves of the state (`epoch`, one each) and the history (the
+    log's frontiers now) must not change for it to stay so."""
+    cdef int64_t n = d.log.n_frontiers
+    cdef lc_id *heads
+    if n > m.cap_heads:
+        heads = <lc_id*>realloc(m.heads, <size_t>n * sizeof(lc_id))
+        if heads == NULL:
+            raise MemoryError()
+        m.heads = heads
+        m.cap_heads = n
+    if n:
+        memcpy(m.heads, d.log.frontiers, <size_t>n * sizeof(lc_id))
+    m.n_heads = n
+    m.epoch = epoch
+    m.kind = STYLE_STATE
+    return 0
+
+
+cdef inline bint memo_heads_are(StyleMemo m, const lc_id *ids, int64_t n) noexcept:
     cdef int64_t i
-    cdef tuple heads, h
-    if type(stamp) is not tuple or PyTuple_GET_SIZE(stamp) != 2 or stamp[0] != d.hist_epoch:
+    if m.n_heads != n:
         return False
-    heads = stamp[1]
-    if PyTuple_GET_SIZE(heads) != d.n_txn_deps:
-        return False
-    for i in range(d.n_txn_deps):
-        h = heads[i]
-        if <uint32_t>h[0] != d.txn_deps[i].peer or <int32_t>h[1] != d.txn_deps[i].counter:
+    for i in range(n):
+        if m.heads[i].peer != ids[i].peer or m.heads[i].counter != ids[i].counter:
             return False
     return True
+
+
+cdef bint memo_at_state(LoroDoc d, StyleMemo m, uint32_t epoch) noexcept:
+    """Whether `m` is of the state of `epoch` with the log's frontiers now."""
+    return m.kind == STYLE_STATE and m.epoch == epoch and memo_heads_are(m, d.log.frontiers, d.log.n_frontiers)
+
+
+cdef inline bint memo_in_txn(LoroDoc d, StyleMemo m) noexcept:
+    """Whether the ops of the open transaction keep `m` (nothing else changes the state
+    before it commits: imports and checkouts commit first)."""
+    return (m.kind == STYLE_TXN and m.epoch == d.hist_epoch and m.txn_peer == d.self_idx
+            and m.txn_counter == d.txn_counter)
+
+
+cdef inline bint memo_pre_txn(LoroDoc d, StyleMemo m) noexcept:
+    """Whether `m` is of the state before the open transaction (its deps are the log's
+    frontiers then, in their order)."""
+    return (m.kind == STYLE_STATE and m.epoch == d.hist_epoch
+            and memo_heads_are(m, d.txn_deps, d.n_txn_deps))
+
+
+cdef int style_memos_clear(LoroDoc d) except -1:
+    """The registry that kept them is gone."""
+    d.style_slots = []
+    d.style_texts = []
+    return 0
 
 
 cdef int style_edit_begin(LoroDoc d, uint32_t c, bint first_mark) except -1:
     """Before a local op on text `c` (holding style anchors, or getting its first with
     `first_mark`; d.evs is set): its elements, when known, made those of the state now
-    (the moves waiting replayed, _events.style_replay_pending); an unknown or stale entry
-    is dropped (guessed later)."""
-    memo = <dict>d.evs.style_elems
-    got = memo.get(c)
-    if got is None:
+    (the moves waiting replayed, _events.style_replay_pending); unknown or stale ones are
+    dropped (guessed later)."""
+    cdef StyleMemo m = style_memo(d, c)
+    if m is None:
         if first_mark:
-            memo[c] = (None, Elements.fresh(d.seq.visible_len(d.ctree[c])), [])
+            style_memo_new(d, c, Elements.fresh(d.seq.visible_len(d.ctree[c])), [])
         return 0
-    stamp = (<tuple>got)[0]
-    if is_txn_stamp(d, stamp) and not (<tuple>got)[2]:
-        return 0
-    if ((<tuple>got)[1] is None and not (<tuple>got)[2]) or not is_pre_txn_stamp(d, stamp):
-        # (unknown, stale, or left open by an op that failed)
-        del memo[c]
-        return 0
-    elems = (<tuple>got)[1]
-    if (<tuple>got)[2]:
-        elems = events_module().style_replay_pending(d, c, elems, (<tuple>got)[2])
-    memo[c] = (None, elems, [])
+    if not m.pending:
+        if memo_in_txn(d, m):
+            return 0
+        if m.elems is None or not memo_pre_txn(d, m):
+            memo_drop(m)
+            return 0
+    else:
+        if not memo_pre_txn(d, m):
+            memo_drop(m)
+            return 0
+        m.elems = events_module().style_replay_pending(d, c, m.elems, m.pending)
+        m.pending = []
+    m.kind = STYLE_OPEN
     return 0
 
 
@@ -639,15 +704,12 @@ cdef int style_edit_end(LoroDoc d, uint32_t c, int kind, int64_t pos, int64_t n,
     elements as loro's state applies it: an insert of `n` entities at `pos` (kind 0), a
     delete of entities [pos, pos + n) (1), or a mark `sid` of entities [pos, n) (2: its end
     anchor inserted at n, its start anchor at pos, then entities [pos, n + 2) annotated).
-    With `last` (no more ops of the call follow) the entry is stamped for the transaction."""
+    With `last` (no more ops of the call follow) they are stamped for the transaction."""
     cdef Elements elems
-    got = (<dict>d.evs.style_elems).get(c)
-    if got is None:
+    cdef StyleMemo m = style_memo(d, c)
+    if m is None or (m.kind != STYLE_OPEN and not memo_in_txn(d, m)):
         return 0
-    stamp = (<tuple>got)[0]
-    if stamp is not None and not is_txn_stamp(d, stamp):
-        return 0
-    elems = (<tuple>got)[1]
+    elems = m.elems
     if kind == 0:
         elems.insert(pos, n)
     elif kind == 1:
@@ -656,21 +718,20 @@ cdef int style_edit_end(LoroDoc d, uint32_t c, int kind, int64_t pos, int64_t n,
         elems.insert(n, 1)
         elems.insert(pos, 1)
         elems.annotate(pos, n + 2, sid)
-    if last and stamp is None:
-        (<dict>d.evs.style_elems)[c] = (txn_stamp(d), elems, [])
+    if last and m.kind == STYLE_OPEN:
+        m.kind = STYLE_TXN
+        m.epoch = d.hist_epoch
+        m.txn_peer = d.self_idx
+        m.txn_counter = d.txn_counter
     return 0
 
 
 cdef int style_commit(LoroDoc d) except -1:
     """A transaction committed (its deps still those it started from): the elements kept
     through its ops, and those of texts it left alone, are the state's now."""
-    memo = <dict>d.evs.style_elems
-    now = None
-    for c, got in memo.items():
-        stamp = (<tuple>got)[0]
-        if not is_txn_stamp(d, stamp) and not is_pre_txn_stamp(d, stamp):
-            continue
-        if now is None:
-            now = state_stamp(d, d.hist_epoch)
-        memo[c] = (now,) + (<tuple>got)[1:]
+    cdef StyleMemo m
+    for c in d.style_texts:
+        m = d.style_slots[c]
+        if memo_in_txn(d, m) or memo_pre_txn(d, m):
+            memo_stamp_state(d, m, d.hist_epoch)
     return 0
