@@ -273,6 +273,56 @@ def test_a_whole_list_comes_in_items_of_eight_values():
     assert [8, 8, 3] in [sizes for ev in seen[loro_c] for _, sizes in ev]
 
 
+def _list_inserts(mod, n1, n2, cont, lamport_jump):
+    """A list peer 1 and peer 2 (or peer 1 alone, after another peer's map edits raised
+    its Lamport clock) insert into, then the sizes of the insert items of the checkout
+    back to the latest version and of the import of the whole history."""
+    a, b, c = (mod.LoroDoc() for _ in range(3))
+    for peer, d in enumerate((a, b, c), 1):
+        d.peer_id = peer
+    a.get_list("l").insert(0, "x")
+    a.commit()
+    v = a.oplog_frontiers
+    for i in range(n1):
+        a.get_list("l").insert(1 + i, i)
+    a.commit()
+    if lamport_jump:
+        for i in range(5):
+            b.get_map("m").insert(str(i), i)
+            b.commit()
+        a.import_(b.export(mod.ExportMode.Updates(a.oplog_vv)))
+        writer = a
+    else:
+        b.import_(a.export(mod.ExportMode.Snapshot()))
+        writer = b
+    for i in range(n2):
+        writer.get_list("l").insert(1 + n1 + i if cont else 1, i)
+    writer.commit()
+    if writer is b:
+        a.import_(b.export(mod.ExportMode.Updates(a.oplog_vv)))
+    events = []
+    subs = [d.subscribe_root(lambda e: events.append(U.nev(e))) for d in (a, c)]
+    a.checkout(v)
+    a.checkout_to_latest()
+    c.import_(a.export(mod.ExportMode.Updates(mod.VersionVector())))
+    del subs
+    return [[len(it[1]) for it in row[3][1] if it[0] == "i"]
+            for ev in events[1:] for row in ev[3] if row[3][0] == "List"]
+
+
+@pytest.mark.parametrize("n1, n2, cont, lamport_jump", [
+    (5, 5, True, False), (3, 3, False, False), (1, 8, True, False), (4, 12, False, False),
+    (5, 5, True, True), (1, 8, True, True)])
+def test_inserted_list_runs_come_in_items_of_eight_values(n1, n2, cont, lamport_jump):
+    """loro's list state cuts each insert of its diff (a run of values whose ids, Lamport
+    clocks and stored values continue) into items of at most 8 values, and adds an item to
+    the one before only while that holds 8 at most: two runs of 5 stay 5 + 5, two of 3 make
+    one of 6, and 12 values inserted each at the front make 8 + 8 with the 4 after them
+    (loro_c once joined a gap's inserts into one item: marks session 2576)."""
+    got = {mod: _list_inserts(mod, n1, n2, cont, lamport_jump) for mod in (loro, loro_c)}
+    assert got[loro_c] == got[loro]
+
+
 _KINDS = {"t": "Text", "l": "List", "m": "Map", "c": "Counter"}
 
 

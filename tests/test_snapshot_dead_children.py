@@ -115,6 +115,44 @@ def test_child_left_out_comes_back_with_a_later_edit():
     assert got[0][0] != got[0][1]
 
 
+_REFUSED_TEXT_OPS = {
+    "insert": lambda t: t.insert(0, "z"), "insert out of bounds": lambda t: t.insert(5, "z"),
+    "push_str": lambda t: t.push_str("z"), "insert_utf16": lambda t: t.insert_utf16(0, "z"),
+    "mark": lambda t: t.mark(0, 1, "bold", True), "unmark": lambda t: t.unmark(0, 1, "bold"),
+    "splice": lambda t: t.splice(0, 0, "z"), "splice out of bounds": lambda t: t.splice(0, 1, "z"),
+    "delete": lambda t: t.delete(0, 1)}
+
+
+@pytest.mark.parametrize("op", list(_REFUSED_TEXT_OPS))
+def test_a_refused_text_edit_gives_the_text_its_entry(op):
+    """An insert or mark on a text the store left out (created and emptied within one
+    import, then deleted) is refused, but loro's handler read the text's state first, so
+    the store has its entry from then on and the snapshot lists it; a delete, or a splice
+    whose range is out of bounds, reads nothing (marks session 2686 loaded such a snapshot,
+    and its commit then listed two roots the other way round)."""
+    got = []
+    for lib in (loro, loro_c):
+        a = lib.LoroDoc()
+        a.peer_id = 3
+        t = a.get_map("m").insert_container("x", lib.LoroText())
+        t.insert(0, "ab")
+        t.delete(0, 2)
+        a.commit()
+        a.get_map("m").delete("x")
+        a.commit()
+        b = lib.LoroDoc()
+        b.peer_id = 4
+        b.get_list("l").insert(0, 1)
+        b.commit()
+        b.import_(a.export(lib.ExportMode.Updates(b.oplog_vv)))
+        with pytest.raises(BaseException):      # (loro's refusal is a PanicException)
+            _REFUSED_TEXT_OPS[op](b.get_container(t.id))
+        b.commit()
+        got.append(_state_cids(lib, b))
+    assert got[1] == got[0]
+    assert ("cid:0@3:Text" in got[0]) == (op not in ("delete", "splice out of bounds"))
+
+
 def test_session_1376_lists_diffs_as_loro():
     """The differential session whose peer restarts from a snapshot with such a child: its
     later commit lists its diffs in loro's order only when the state leaves the child out."""

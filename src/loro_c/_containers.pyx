@@ -209,6 +209,21 @@ cdef inline LoroDoc hdoc(_Handle h):
     return hidden_doc(h)
 
 
+cdef inline int text_store_entry(_Handle h) except -1:
+    """A local insert or mark on an attached text: loro's handler reads the text's state
+    before any check, which gives it an entry in loro's state store even when the op is
+    then refused (a deleted text, a position out of bounds); a text created and emptied
+    within one import had none (state/snapshot.pxi note_store_entries) and now shows in
+    the state of the snapshots exported since (loro 1.17.1; a delete reads nothing, a
+    splice only once its range is in bounds)."""
+    cdef LoroDoc d
+    if h.attached:
+        d = hdoc(h)
+        if d.unstored:
+            d.unstored.discard(d.cids[h.idx])
+    return 0
+
+
 cdef object detached_content(object source):
     """The content of a detached container as a nested (kind, payload) tuple, read under
     its own document's lock; None for an attached one. Reading it first, before the target
@@ -387,6 +402,7 @@ cdef class LoroText(_Handle):
         cdef int64_t p = as_index(pos, "position")
         doc_acquire(hdoc(self))
         try:
+            text_store_entry(self)
             local_text_insert(hdoc(self), self.idx, p, s)
         finally:
             doc_release(hdoc(self))
@@ -404,6 +420,7 @@ cdef class LoroText(_Handle):
         """Append `s`."""
         doc_acquire(hdoc(self))
         try:
+            text_store_entry(self)
             local_text_insert(hdoc(self), self.idx, hdoc(self).seq.char_len(self.tree()), s)
         finally:
             doc_release(hdoc(self))
@@ -415,6 +432,7 @@ cdef class LoroText(_Handle):
         doc_acquire(hdoc(self))
         try:
             self._check_range(a, b)
+            text_store_entry(self)
             deleted = text_range(hdoc(self), self.idx, a, b)
             local_seq_delete(hdoc(self), self.idx, a, b - a)
             local_text_insert(hdoc(self), self.idx, a, s)
@@ -447,6 +465,7 @@ cdef class LoroText(_Handle):
     cdef int _insert_unit(self, object pos, str s, int unit) except -1:
         doc_acquire(hdoc(self))
         try:
+            text_store_entry(self)
             local_text_insert(hdoc(self), self.idx, self._convert(pos, unit), s)
         finally:
             doc_release(hdoc(self))
@@ -587,6 +606,7 @@ cdef class LoroText(_Handle):
         try:
             a = self._convert(pos, UNIT_UTF16)
             b = self._convert(end, UNIT_UTF16)
+            text_store_entry(self)
             local_seq_delete(hdoc(self), self.idx, a, b - a)
             local_text_insert(hdoc(self), self.idx, a, s)
         finally:
@@ -730,6 +750,7 @@ cdef class LoroText(_Handle):
             raise LoroValueError("Start must be less than end")
         doc_acquire(hdoc(self))
         try:
+            text_store_entry(self)
             a = self._convert(start, unit, ROUND_UP)
             b = self._convert(end, unit, ROUND_UP)
             if self.attached and unit != UNIT_UNICODE:

@@ -3173,7 +3173,11 @@ cdef object pieces_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list shown, li
             pos = vb
         if pc.ins:
             pos += pc.n
-            run = (pc.content, pc.n)
+            if is_text:
+                run = (pc.content, pc.n)
+            else:
+                run = (pc.content, pc.n, pc.peer, pc.counter,
+                       doc.log.lamport_of(make_id(pc.peer, pc.counter)))
             if ops and ops[-1][0] == 1:
                 ops[-1][1].append(run)
             elif not is_text and ops and ops[-1][0] == 2:
@@ -3192,11 +3196,50 @@ cdef object pieces_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list shown, li
         return text_diff([text_retain(op[1]) if op[0] == 0 else text_delete(op[1])
                           if op[0] == 2 else text_insert(text_of(seq, op[1])) for op in ops])
     values = doc.log.values
-    return list_diff([one_slot(&LIST_RETAIN_SHAPE, RETAIN_SLOTS[:1], op[1]) if op[0] == 0
-                      else one_slot(&LIST_DELETE_SHAPE, DELETE_SLOTS, op[1]) if op[0] == 2
-                      else list_insert([wrap_value(doc, values[slot], shown, reached)
-                                        for content, n in op[1]
-                                        for slot in range(content, content + n)]) for op in ops])
+    items = []
+    for op in ops:
+        if op[0] == 0:
+            items.append(one_slot(&LIST_RETAIN_SHAPE, RETAIN_SLOTS[:1], op[1]))
+        elif op[0] == 2:
+            items.append(one_slot(&LIST_DELETE_SHAPE, DELETE_SLOTS, op[1]))
+        else:
+            for chunk in loro_list_chunks(op[1]):
+                items.append(list_insert([wrap_value(doc, values[slot], shown, reached)
+                                          for content, n in chunk
+                                          for slot in range(content, content + n)]))
+    return list_diff(items)
+
+
+cdef list loro_list_chunks(list runs):
+    """The insert items loro's list state makes of one gap's inserted runs (content,
+    n, peer, counter, Lamport): its diff joins runs whose ids (Lamport clocks too) and
+    values continue, cuts each such
+    item into pieces of at most 8 values (its delta rope's array), and adds a piece to the
+    item before only while that holds 8 at most (loro 1.17.1: 9 values inserted by one op
+    give 8 + 1, two runs of 5 by two peers 5 + 5, of 3 by two peers one item of 6)."""
+    joined = []
+    for content, n, peer, counter, lamport in runs:
+        if joined:
+            last = joined[-1]
+            if (last[2] == peer and last[3] + last[1] == counter and last[0] + last[1] == content
+                    and last[4] + last[1] == lamport):
+                joined[-1] = (last[0], last[1] + n, peer, last[3], last[4])
+                continue
+        joined.append((content, n, peer, counter, lamport))
+    out = []
+    size = 8
+    for content, n, peer, counter, lamport in joined:
+        k = 0
+        while k < n:
+            take = min(8, n - k)
+            if size + take <= 8:
+                out[-1].append((content + k, take))
+                size += take
+            else:
+                out.append([(content + k, take)])
+                size = take
+            k += take
+    return out
 
 
 cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks, bint is_import=False):
