@@ -679,3 +679,50 @@ def test_concurrent_import_from_the_version_before_reports_no_new_child(own, bod
     want = _concurrent_import(loro, own, body, sub)
     assert len(want) == 1 and len(want[0]) >= 2
     assert _concurrent_import(loro_c, own, body, sub) == want
+
+
+def _commits_after_a_load_with_a_dead_child(mod, checkout):
+    """The orders of commits touching t, l, m and c (all their orders) on a document that
+    loaded a snapshot whose history holds a dead child no frontier change block names (a
+    text peer 3 made and replaced in m, imported whole: not in the state), having
+    registered m first (subscribed) and t by a commit since; `checkout`: with a checkout
+    and back before."""
+    out = []
+    for order in itertools.permutations("tlmc"):
+        a = mod.LoroDoc()
+        a.peer_id = 3
+        a.get_map("m").insert_container("d", mod.LoroText())
+        a.get_map("m").insert("d", 1)
+        a.commit()
+        src = mod.LoroDoc()
+        src.peer_id = 1
+        src.import_(a.export(mod.ExportMode.Updates(src.oplog_vv)))
+        src.get_list("l").insert_container(0, mod.LoroMap())
+        src.commit()
+        d = mod.LoroDoc()
+        d.peer_id = 2
+        got = []
+        subs = [d.subscribe_root(lambda e: got.append(targets(e))),
+                d.subscribe(mod.ContainerID.Root("m", mod.ContainerType.Map()), lambda e: None)]
+        d.import_(src.export(mod.ExportMode.Snapshot()))
+        d.get_text("t").insert(0, "x")
+        d.commit()
+        if checkout:
+            d.checkout(mod.Frontiers.from_ids([mod.ID(1, 0)]))
+            d.checkout_to_latest()
+        got.clear()
+        for n in order:
+            edit(d, mod, n, False)
+        d.commit()
+        out.append(got[-1])
+        del subs
+    return out
+
+
+@pytest.mark.parametrize("checkout", [False, True])
+def test_loaded_history_containers_are_numbered_at_the_next_checkout(checkout):
+    # loro registers the containers of a loaded snapshot's history that neither the
+    # frontier change blocks nor the state name when a checkout parses their blocks, after
+    # the containers commits made since (seed 164 of the plain differential sessions)
+    want = _commits_after_a_load_with_a_dead_child(loro, checkout)
+    assert _commits_after_a_load_with_a_dead_child(loro_c, checkout) == want

@@ -240,6 +240,7 @@ cdef class DocCore:
     cdef dict cid_index             # ContainerID -> index
     cdef dict lnum                  # ContainerID -> its number in loro's arena (hash_order)
     cdef list lnum_pending          # children an import created, numbered once it is applied
+    cdef list lnum_rest             # a loaded snapshot's other history containers: numbered at the next checkout
     cdef int64_t *meta_q            # tree nodes created whose meta map loro numbers then:
     cdef int64_t meta_n, meta_cap   # (peer, counter, place in lnum_pending or -1) triples (lnum_flush)
     cdef bint lnum_lazy             # some containers are not numbered yet (a snapshot loaded lazily)

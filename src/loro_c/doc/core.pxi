@@ -31,6 +31,7 @@ cdef class DocCore:
         self.cid_index = {}
         self.lnum = {}
         self.lnum_pending = []
+        self.lnum_rest = None
         self.cid_by_key = {}
         self.roots = []
         self.root_cache = {}

@@ -64,7 +64,8 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
                 status = _import.import_blobs(d, blobs, batch)
                 if state_cids is not None:
                     number_as_loaded(d, n_before,
-                                     _codec_module().snapshot_frontier_cids(blobs[0]), state_cids)
+                                     _codec_module().snapshot_frontier_cids(blobs[0]), state_cids,
+                                     True)
                     # a snapshot loaded into an empty document: loro's event is the loaded
                     # state's, every container it names
                     d.evlog.n = 0
@@ -194,13 +195,17 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
     return status
 
 
-cdef int number_as_loaded(LoroDoc d, int64_t n_before, list first, list state) except -1:
+cdef int number_as_loaded(LoroDoc d, int64_t n_before, list first, list state,
+                          bint dead_wait=False) except -1:
     """Number the containers as loro's arena holds them after it loaded a snapshot into an
     empty document: those numbered before, the ones parsing the frontiers' change blocks
     registers (`first`, codec snapshot_frontier_cids), then, when the load is recorded
     for subscribers, every container of the state (`state`, in its key order: loro reads
     all of them to report the loaded state). The rest follow in the order the import
-    numbered them (loro registers them as later work parses their blocks)."""
+    numbered them, but with `dead_wait` those no value reaches (dead children no frontier
+    block names): loro registers them when a checkout parses their change blocks (a
+    commit, an export or an import does not), so a container a commit creates in between
+    comes before them (number_loaded_rest)."""
     lnum = d.lnum
     order = sorted(lnum, key=lnum.__getitem__)
     new = {}
@@ -211,11 +216,32 @@ cdef int number_as_loaded(LoroDoc d, int64_t n_before, list first, list state) e
         for cid in part:
             if cid not in new:
                 new[cid] = len(new)
+    rest = []
     for cid in order:
         if cid not in new:
-            new[cid] = len(new)
+            c = d.cid_index.get(cid) if dead_wait else None
+            if c is not None and not reachable(d, <uint32_t>c):
+                rest.append(cid)
+            else:
+                new[cid] = len(new)
     lnum.clear()
     lnum.update(new)
+    d.lnum_rest = rest or None
+    return 0
+
+
+cdef int number_loaded_rest(LoroDoc d) except -1:
+    """Number the containers a snapshot load left waiting (number_as_loaded), when loro's
+    checkout parses the history's change blocks: after those numbered since the load."""
+    rest = d.lnum_rest
+    if rest is None:
+        return 0
+    d.lnum_rest = None
+    lnum_flush(d)
+    lnum = d.lnum
+    for cid in rest:
+        if cid not in lnum:
+            lnum[cid] = len(lnum)
     return 0
 
 

@@ -226,6 +226,7 @@ cdef class DocHistory(DocCore):
             check_frontier_ids(self, frontiers, ids)
             shallow_check_version(self, frontiers._ids, "You cannot switch a document to a "
                                   "version before the shallow history's start version.")
+            number_loaded_rest(self)
             checkout_frontiers(self, ids, n)
             if self.evlog.on:
                 events_module().flush(self, 2, "checkout")
