@@ -394,6 +394,9 @@ cdef class DocCore:
     cdef list snap_listed           # the containers that export listed, in order
     cdef list snap_order            # its entries' positions in key order
     cdef dict snap_meta             # tree container -> its meta maps' entries for snap_listed
+    cdef bytes snap_listing         # snap_listed as one byte per container (1: listed)
+    cdef list snap_result           # that export's entries in key order, as returned
+    cdef dict snap_pos              # container -> the place of its entry in snap_result
     # state/snapshot.pxi note_store_entries: child containers loro's state store never held
     # (ids, left out of a snapshot's state), and the containers already looked at
     cdef set unstored
@@ -738,3 +741,6 @@ cdef inline void snap_forget(LoroDoc d) noexcept:
     d.snap_meta = None
     d.snap_listed = None
     d.snap_order = None
+    d.snap_listing = None
+    d.snap_result = None
+    d.snap_pos = None

@@ -195,12 +195,14 @@ cdef enum:
 
 
 cdef int sst_finish_block(Writer* out, Writer* blk, const uint16_t* offs, Py_ssize_t n_off,
-                          list metas, bytes first_key, bytes last_key, tuple blocks) except -1:
+                          list metas, bytes first_key, bytes last_key, tuple blocks,
+                          tuple members) except -1:
     """Store the normal block in `blk`: its entries, their offsets, their count (u16 LE).
-    `blocks` (old, new): the (bytes, stored form, packed, checksum) of each normal block of
-    the last build, in order, and this build's: a block equal to the last build's block at
-    its place is stored as it was (compared, not compressed and hashed again)."""
-    cdef Py_ssize_t i, k
+    `blocks` (old, new): the (bytes, stored form, packed, checksum, entry objects, content
+    length) of each normal block of the last build, in order, and this build's: a block
+    equal to the last build's block at its place is stored as it was (compared, not
+    compressed and hashed again). `members`: the entry objects the block holds."""
+    cdef Py_ssize_t i, k, content = blk.len
     cdef bytes raw, stored
     cdef tuple got = None
     cdef list old
@@ -220,6 +222,7 @@ cdef int sst_finish_block(Writer* out, Writer* blk, const uint16_t* offs, Py_ssi
     k = len(<list>blocks[1])
     if k < len(old) and (<tuple>old[k])[0] == raw:
         got = <tuple>old[k]
+        got = (got[0], got[1], got[2], got[3], members, content)
     if got is None:
         stored = lz4_compress_frame(<const unsigned char*>PyBytes_AS_STRING(raw),
                                     PyBytes_GET_SIZE(raw))
@@ -227,13 +230,47 @@ cdef int sst_finish_block(Writer* out, Writer* blk, const uint16_t* offs, Py_ssi
         if not packed:
             stored = raw
         got = (raw, stored, packed, xxh32_released(<const unsigned char*>PyBytes_AS_STRING(stored),
-                                                   PyBytes_GET_SIZE(stored), LORO_SEED))
+                                                   PyBytes_GET_SIZE(stored), LORO_SEED),
+               members, content)
     (<list>blocks[1]).append(got)
     stored = got[1]
     metas.append((out.len, first_key, 1 if got[2] else 0, last_key))
     wchk(out, write_bytes(out, <const unsigned char*>PyBytes_AS_STRING(stored), PyBytes_GET_SIZE(stored)))
     wchk(out, write_u32_le(out, <uint32_t>got[3]))
     return 0
+
+
+cdef Py_ssize_t sst_reuse_block(Writer* out, list entries, Py_ssize_t i, tuple blocks,
+                                list metas) except -1:
+    """When the last build's normal block at this place held the very entry objects that
+    start at `i` (a kept state entry is the same object from export to export) and it
+    would end at the same entry, store it as it was and return how many entries it holds;
+    else 0 (the block is built and compared: sst_finish_block)."""
+    cdef list old = <list>blocks[0]
+    cdef Py_ssize_t k = len(<list>blocks[1]), m, j, n = len(entries)
+    cdef tuple got, members, nxt
+    if k >= len(old):
+        return 0
+    got = <tuple>old[k]
+    members = <tuple>got[4]
+    m = len(members)
+    if m == 0 or i + m > n:
+        return 0
+    for j in range(m):
+        if entries[i + j] is not members[j]:
+            return 0
+    if i + m < n:
+        # the entry after it must still not fit (sst_build's rule for closing a block)
+        nxt = <tuple>entries[i + m]
+        if (<Py_ssize_t>got[5] + 2 * m + 2 + 5 + PyBytes_GET_SIZE(<bytes>nxt[0])
+                + PyBytes_GET_SIZE(<bytes>nxt[1]) <= SST_BLOCK_SIZE):
+            return 0
+    (<list>blocks[1]).append(got)
+    stored = <bytes>got[1]
+    metas.append((out.len, (<tuple>members[0])[0], 1 if got[2] else 0, (<tuple>members[m - 1])[0]))
+    wchk(out, write_bytes(out, <const unsigned char*>PyBytes_AS_STRING(stored), PyBytes_GET_SIZE(stored)))
+    wchk(out, write_u32_le(out, <uint32_t>got[3]))
+    return m
 
 
 cdef bytes sst_build(list entries, dict frames=None, tuple blocks=None, bint presorted=False):
@@ -251,6 +288,8 @@ cdef bytes sst_build(list entries, dict frames=None, tuple blocks=None, bint pre
     cdef const unsigned char* fp
     cdef unsigned char* p
     cdef bint open_blk = False
+    cdef Py_ssize_t i, n, m, blk_start = 0
+    cdef tuple entry
     if not entries:
         return b""
     if not presorted:
@@ -262,22 +301,36 @@ cdef bytes sst_build(list entries, dict frames=None, tuple blocks=None, bint pre
         raise_writer_error(&blk)
     try:
         wchk(&w, write_bytes(&w, <const unsigned char*>b"LORO\x00", 5))
-        for key, value in entries:
+        n = len(entries)
+        i = 0
+        while i < n:
+            entry = <tuple>entries[i]
+            key = <bytes>entry[0]
+            value = <bytes>entry[1]
             klen = PyBytes_GET_SIZE(key)
             vlen = PyBytes_GET_SIZE(value)
             if open_blk and blk.len + 2 * n_off + 2 + 5 + klen + vlen > SST_BLOCK_SIZE:
-                sst_finish_block(&w, &blk, offs, n_off, metas, first_key, last_key, blocks)
+                sst_finish_block(&w, &blk, offs, n_off, metas, first_key, last_key, blocks,
+                                 tuple(entries[blk_start:i]) if blocks is not None else None)
                 open_blk = False
             if not open_blk:
                 if vlen > SST_BLOCK_SIZE:
                     sst_store_block(&w, value, metas, key, None, True, frames)
+                    i += 1
                     continue
+                if blocks is not None:
+                    m = sst_reuse_block(&w, entries, i, blocks, metas)
+                    if m > 0:
+                        i += m
+                        continue
                 blk.len = 0
                 wchk(&blk, write_bytes(&blk, <const unsigned char*>PyBytes_AS_STRING(value), vlen))
                 offs[0] = 0
                 n_off = 1
                 first_key = last_key = key
                 open_blk = True
+                blk_start = i
+                i += 1
                 continue
             kp = <const unsigned char*>PyBytes_AS_STRING(key)
             fp = <const unsigned char*>PyBytes_AS_STRING(first_key)
@@ -297,8 +350,10 @@ cdef bytes sst_build(list entries, dict frames=None, tuple blocks=None, bint pre
             memcpy(p + 3 + klen - prefix, PyBytes_AS_STRING(value), vlen)
             blk.len += 3 + klen - prefix + vlen
             last_key = key
+            i += 1
         if open_blk:
-            sst_finish_block(&w, &blk, offs, n_off, metas, first_key, last_key, blocks)
+            sst_finish_block(&w, &blk, offs, n_off, metas, first_key, last_key, blocks,
+                             tuple(entries[blk_start:n]) if blocks is not None else None)
         meta_off = w.len
         meta = bytearray()
         for off, first_key, flags, last_key in metas:

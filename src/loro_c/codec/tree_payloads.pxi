@@ -154,13 +154,18 @@ cdef dict tree_positions(list block):
 
 cdef bytes positions_section(dict positions):
     """The positions section's bytes (empty when the block has no creates or moves)."""
-    cdef I64Vec prefix
+    cdef I64Vec prefix, rest_at
     cdef Writer w, tmp
-    cdef Py_ssize_t k
+    cdef Py_ssize_t k, i, fn, last_n
+    cdef const unsigned char* fp
+    cdef const unsigned char* last_p
+    cdef list ordered
     if not positions:
         return b""
-    ordered = sorted(positions, key=positions.__getitem__)
+    ordered = [fi if type(fi) is bytes else bytes(fi)
+               for fi in sorted(positions, key=positions.__getitem__)]
     memset(&prefix, 0, sizeof(I64Vec))
+    memset(&rest_at, 0, sizeof(I64Vec))
     memset(&w, 0, sizeof(Writer))
     memset(&tmp, 0, sizeof(Writer))
     try:
@@ -168,27 +173,37 @@ cdef bytes positions_section(dict positions):
             raise_writer_error(&w)
         if writer_init(&tmp, 64) < 0:
             raise_writer_error(&tmp)
-        last = b""
-        rests = []
+        # each index is written as its common prefix length with the previous one and
+        # the rest (compared in C: a block of tree ops has hundreds of them)
+        last_p = NULL
+        last_n = 0
         for fi in ordered:
+            fp = <const unsigned char*>PyBytes_AS_STRING(<bytes>fi)
+            fn = PyBytes_GET_SIZE(<bytes>fi)
             k = 0
-            while k < len(fi) and k < len(last) and fi[k] == last[k]:
+            while k < fn and k < last_n and fp[k] == last_p[k]:
                 k += 1
             vec_push(&prefix, k)
-            rests.append(fi[k:])
-            last = fi
+            vec_push(&rest_at, k)
+            last_p = fp
+            last_n = fn
         wchk(&w, write_uleb64(&w, 1))
         wchk(&w, write_uleb64(&w, 2))
         enc_rle(&tmp, prefix.data, prefix.len, VK_ULEB)
         w_section(&w, &tmp)
         tmp.len = 0
-        wchk(&tmp, write_uleb64(&tmp, <uint64_t>len(rests)))
-        for r in rests:
-            wchk(&tmp, write_uleb64(&tmp, <uint64_t>len(r)))
-            wchk(&tmp, write_bytes(&tmp, <const unsigned char*><const char*>r, len(r)))
+        wchk(&tmp, write_uleb64(&tmp, <uint64_t>len(ordered)))
+        for i in range(len(ordered)):
+            fi = ordered[i]
+            fp = <const unsigned char*>PyBytes_AS_STRING(<bytes>fi)
+            fn = PyBytes_GET_SIZE(<bytes>fi)
+            k = rest_at.data[i]
+            wchk(&tmp, write_uleb64(&tmp, <uint64_t>(fn - k)))
+            wchk(&tmp, write_bytes(&tmp, fp + k, fn - k))
         w_section(&w, &tmp)
         return writer_to_bytes(&w)
     finally:
         vec_free(&prefix)
+        vec_free(&rest_at)
         writer_free(&w)
         writer_free(&tmp)

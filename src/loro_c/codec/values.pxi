@@ -82,6 +82,9 @@ cdef class _Registers:
     cdef list keys
     cdef dict cid_idx
     cdef list cids
+    cdef dict slot_idx             # a document's container index -> cids index (DocOps)
+    cdef object slot_doc           # the document those indexes are of
+    cdef bint slot_only            # every cid came by slot: cid_idx not filled yet
     cdef object last_cid           # one-entry cache in front of cid() for op tuples
     cdef Py_ssize_t last_idx
     cdef dict positions            # tree fractional index -> arena index (codec/tree_payloads.pxi)
@@ -93,6 +96,8 @@ cdef class _Registers:
         self.keys = []
         self.cid_idx = {}
         self.cids = []
+        self.slot_idx = {}
+        self.slot_only = True
 
     cdef Py_ssize_t peer(self, object p) except -1:
         i = self.peer_idx.get(p)
@@ -111,9 +116,35 @@ cdef class _Registers:
     cdef Py_ssize_t cid(self, object c) except -1:
         # one probe (a ContainerID hashes through Python)
         cdef Py_ssize_t n = len(self.cids)
-        cdef Py_ssize_t i = self.cid_idx.setdefault(c, n)
+        cdef Py_ssize_t i
+        if self.slot_only:
+            # the ids registered by slot, unhashed until now (one document's slots name
+            # distinct containers)
+            self.slot_only = False
+            for i in range(n):
+                self.cid_idx[self.cids[i]] = i
+        i = self.cid_idx.setdefault(c, n)
         if i == n:
             self.cids.append(c)
+        return i
+
+    cdef Py_ssize_t cid_of_slot(self, object doc, uint32_t slot, object c) except -1:
+        """cid() for container `c`, container number `slot` of document `doc`: an int
+        probe, and no ContainerID hashed while a block's ops all come from one document."""
+        cdef Py_ssize_t i
+        got = self.slot_idx.get(slot)
+        if got is not None:
+            return <Py_ssize_t>got
+        if self.slot_doc is None:
+            self.slot_doc = doc
+        if doc is not self.slot_doc:
+            return self.cid(c)          # (another document's numbering: not kept)
+        if self.slot_only:
+            i = len(self.cids)
+            self.cids.append(c)
+        else:
+            i = self.cid(c)
+        self.slot_idx[slot] = i
         return i
 
     cdef Py_ssize_t cid_of_op(self, object c) except -1:

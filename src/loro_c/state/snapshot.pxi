@@ -91,8 +91,10 @@ cdef list snapshot_state_entries(LoroDoc d):
     cdef dict old_meta = d.snap_meta
     cdef list entries, listed = [], rows = [], at = [], out, meta_all = []
     cdef set fresh = set()
-    cdef list order
-    cdef bint same_listing, same_meta = True
+    cdef list order, result
+    cdef bint same_listing, same_meta = True, tree_fresh = False
+    cdef bytes listing
+    cdef unsigned char *lp
     note_store_entries(d)
     n = d.n_containers
     entries = d.snap_entries
@@ -101,6 +103,8 @@ cdef list snapshot_state_entries(LoroDoc d):
         d.snap_entries = entries
         old_meta = d.snap_meta = None
         d.snap_listed = None
+        d.snap_listing = d.snap_result = None
+        d.snap_pos = None
     elif len(entries) < n:
         entries.extend([None] * (n - len(entries)))
     if d.n_sdirty < n:
@@ -110,6 +114,11 @@ cdef list snapshot_state_entries(LoroDoc d):
         memset(grown + d.n_sdirty, 1, <size_t>(n - d.n_sdirty))
         d.sdirty = grown
         d.n_sdirty = n
+    # which containers are listed, one byte each: compared with the last export's at C
+    # speed (a listing, and so the key order, rarely changes between exports)
+    listing = PyBytes_FromStringAndSize(NULL, n)
+    lp = <unsigned char*>PyBytes_AS_STRING(listing)
+    memset(lp, 0, <size_t>n)
     for c in range(<uint32_t>n):
         kept = entries[c]
         if kept is not None and d.sdirty[c]:
@@ -118,11 +127,13 @@ cdef list snapshot_state_entries(LoroDoc d):
         parent = state_listing(d, c, kept is not None)
         if parent is UNLISTED:
             continue
-        listed.append(c)
+        lp[c] = 1
         if kept is None:
             rows.append((d.cids[c], d.ckind[c], container_depth(d, c, depth_of), parent,
                          state_payload(d, c)))
             at.append(c)
+            if d.ckind[c] == KIND_TREE:
+                tree_fresh = True
     if rows:
         encoded = _codec_module().encode_state_rows(rows)
         for i in range(len(rows)):
@@ -130,7 +141,17 @@ cdef list snapshot_state_entries(LoroDoc d):
             entries[c] = encoded[i]
             d.sdirty[c] = 0 if chain_whole(d, c, whole) else 1
             fresh.add(c)
-    same_listing = d.snap_listed is not None and listed == d.snap_listed
+    same_listing = d.snap_listing is not None and listing == d.snap_listing
+    if same_listing and not tree_fresh and d.snap_result is not None:
+        # the same containers (so the same meta maps and key order) as last time: only
+        # the entries encoded afresh move into their places
+        result = d.snap_result
+        for c in at:
+            result[<Py_ssize_t>d.snap_pos[c]] = entries[c]
+        return result
+    for c in range(<uint32_t>n):
+        if lp[c]:
+            listed.append(c)
     listed_cids = None
     for c in listed:
         if d.ckind[c] != KIND_TREE:
@@ -147,6 +168,7 @@ cdef list snapshot_state_entries(LoroDoc d):
         meta_all.extend(got)
     d.snap_meta = new_meta
     d.snap_listed = listed
+    d.snap_listing = listing
     out = [entries[c] for c in listed]
     out.extend(meta_all)
     # in key order: the same keys as last time are in the same order
@@ -154,7 +176,14 @@ cdef list snapshot_state_entries(LoroDoc d):
     if order is None or len(order) != len(out):
         order = [k[1] for k in sorted([(out[i][0], i) for i in range(len(out))])]
         d.snap_order = order
-    return [out[i] for i in order]
+    result = [out[i] for i in order]
+    pos = {}
+    for i in range(len(order)):
+        if order[i] < len(listed):
+            pos[listed[order[i]]] = i
+    d.snap_result = result
+    d.snap_pos = pos
+    return result
 
 
 cdef list tree_meta_entries(LoroDoc d, uint32_t c, set listed_cids, dict depth_of):
