@@ -19,6 +19,7 @@ Everything is owned by one `TreeMoves` and freed in `__dealloc__`."""
 from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy, memmove, memcmp
+from loro_c.fxhash cimport hb_buckets_for, hb_capacity_of
 
 cdef void *_grow(void *p, int64_t *cap, int64_t need, size_t item) except NULL:
     cdef int64_t n = cap[0] if cap[0] > 0 else 16
@@ -511,20 +512,24 @@ cdef class TreeMoves:
         self.pending = self.n_moves
         return 0
 
-    cdef int _note_reinsert(self, int64_t k) except -1:
+    cdef int _note_reinsert(self, int64_t k) noexcept:
         """Before a local move of node k (settled tree): loro's map inserts k again."""
-        if self.nodes[k].parent != TREE_NONE:
-            if self.touches is None:
-                self.touches = set()
-            self.touches.add(self.n_placed)
+        cdef int64_t buckets
+        if self.nodes[k].parent == TREE_NONE or self.n_placed <= 0:
+            return 0
+        buckets = hb_buckets_for(self.n_placed)
+        if hb_capacity_of(buckets) == self.n_placed and buckets < (<int64_t>1 << 62):
+            self.full_touches |= buckets     # (a power of two: its own bit)
         return 0
 
-    def note_local_move(self, target):
-        """A local move of `target` ((peer, counter)) is about to be logged (see touches)."""
+    cdef int note_local_move(self, uint64_t peer, int32_t counter) except -1:
+        """A local move of node (peer, counter) is about to be logged (see full_touches)."""
+        cdef int64_t k
         self.settle()
-        cdef int64_t k = self.find(target[0], target[1])
+        k = self.find(peer, counter)
         if k >= 0:
             self._note_reinsert(k)
+        return 0
 
     cdef int64_t kid_count(self, int64_t parent) noexcept:
         cdef child_list *kids = self.kids_of(parent)
@@ -789,8 +794,11 @@ cdef class TreeMoves:
         """The nodes in the order loro's tree state lists them (its hash map of nodes):
         inserted in the order they were first seen, the map grown where a local move
         re-inserted a node while it was full."""
+        cdef int j
         from loro_c.hash_order import id_key_order
-        return id_key_order(self.node_ids(), self.touches or ())
+        touches = [hb_capacity_of(<int64_t>1 << j) for j in range(2, 63)
+                   if self.full_touches & (<uint64_t>1 << j)]
+        return id_key_order(self.node_ids(), touches)
 
     def __len__(self):
         return self.n_moves

@@ -132,7 +132,7 @@ cdef int local_tree_move(LoroDoc d, uint32_t c, tuple target, object parent, byt
     counter = d.log.vv[d.self_idx]
     slot = len(d.log.values)
     d.log.values.append(fi)
-    tm.note_local_move(target)
+    (<TreeMoves>tm).note_local_move(<uint64_t>target[0], <int32_t>target[1])
     tm.apply(local_lamport(d, counter), d.peer, counter, target, parent, fi)
     if target[0] == d.peer and target[1] == counter:
         meta_queue(d, d.peer, counter, -1)      # a create: loro registers the node's meta map
