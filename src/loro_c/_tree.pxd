@@ -130,6 +130,7 @@ cdef class TreeMoves:
     cdef void _renumber(self, child_list *kids) noexcept
     cdef list replay_items(self, int64_t n_order, uint32_t lmin, const uint8_t *in_to)
     cdef int _rec(self, int64_t k, bint removed) except -1
+    cdef int _rec_subtree(self, int64_t t, int64_t **stack, int64_t *cap_stack) except -1
     cdef list map_steps(self, int64_t n_order, uint32_t lmin, const uint8_t *in_to,
                         bint greater)
     cdef list encoder_order(self, int64_t n_order)

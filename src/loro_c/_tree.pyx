@@ -1076,7 +1076,11 @@ cdef class TreeMoves:
         cdef int64_t n, i, kid, n_stack
         cdef child_list *kids
         if self.rec_on:
+            # (map_steps: the map's steps only, no items)
             self._rec(t, action == _UNCREATE)
+            if action == _CREATE:
+                self._rec_subtree(t, stack, cap_stack)
+            return 0
         if action == _UNCREATE or action == _DELETE:
             if pre_present and not pre_deleted:
                 items.append(("delete", self.tree_id(t), self._parent_id(pre_parent), pre_index))
@@ -1107,8 +1111,6 @@ cdef class TreeMoves:
             nid = self.tree_id(n)
             for i in range(kids.n):
                 kid = kids.items[i]
-                if self.rec_on:
-                    self._rec(kid, False)
                 items.append(("create", self.tree_id(kid), nid, i,
                                self._fi_of(self.nodes[kid].last_move)))
             if n_stack + kids.n > cap_stack[0]:
@@ -1124,6 +1126,27 @@ cdef class TreeMoves:
             self.rec = <int64_t*>_grow(self.rec, &self.cap_rec, self.n_rec + 1, sizeof(int64_t))
         self.rec[self.n_rec] = k * 2 + removed
         self.n_rec += 1
+        return 0
+
+    cdef int _rec_subtree(self, int64_t t, int64_t **stack, int64_t *cap_stack) except -1:
+        """Record the nodes under t as _report lists them when t comes back."""
+        cdef int64_t n, i, n_stack
+        cdef child_list *kids
+        stack[0] = <int64_t*>_grow(stack[0], cap_stack, 1, sizeof(int64_t))
+        stack[0][0] = t
+        n_stack = 1
+        while n_stack > 0:
+            n_stack -= 1
+            n = stack[0][n_stack]
+            kids = self.kids_of(n)
+            if kids.n == 0:
+                continue
+            for i in range(kids.n):
+                self._rec(kids.items[i], False)
+            if n_stack + kids.n > cap_stack[0]:
+                stack[0] = <int64_t*>_grow(stack[0], cap_stack, n_stack + kids.n, sizeof(int64_t))
+            memcpy(&stack[0][n_stack], kids.items, <size_t>kids.n * sizeof(int64_t))
+            n_stack += kids.n
         return 0
 
     cdef list map_steps(self, int64_t n_order, uint32_t lmin, const uint8_t *in_to,

@@ -538,37 +538,33 @@ cdef list tree_nodes_order(LoroDoc d, uint32_t c):
 
 cdef list tree_map_order(LoroDoc d, uint32_t c):
     """Tree c's nodes (TreeIDs) in the order of loro's map of them, replayed from
-    d.tree_hist (see above)."""
-    from loro_c.hash_order import RemovingMap, _hash_id, id_key_order
+    d.tree_hist (see above) through hash_order.RemovingMap's steps (in C: IdMap)."""
+    from loro_c._hashorder import IdMap
     cdef int64_t i
     cdef lc_op *op
-    nodes = RemovingMap(_hash_id)
+    nodes = IdMap()
     at = []
     now = state_version_ids(d)
     if len(d.tree_hist) == 1 and d.tree_hist[0][0] == "load" and now == d.tree_hist[0][2] \
             and not d.txn_open:
         # the loaded state as it came (its history may not be read yet)
-        return id_key_order(tree_state(d, c).snapshot_order())
+        nodes.insert_all(tree_state(d, c).snapshot_order())
+        return nodes.order()
     for kind, before, after in d.tree_hist:
         if kind == "load":
-            steps = tree_map_steps(d, c, after, after, 3)
+            nodes.run(tree_map_steps(d, c, after, after, 3))
         else:
             if before != at:
-                for key, removed in tree_map_steps(d, c, at, before, 0):
-                    nodes.insert(key)
-            steps = tree_map_steps(d, c, before, after, 1 if kind == "import" else 2)
-        for key, removed in steps:
-            if removed:
-                nodes.remove(key)
-            else:
-                nodes.insert(key)
+                nodes.run(tree_map_steps(d, c, at, before, 0))
+            nodes.run(tree_map_steps(d, c, before, after, 1 if kind == "import" else 2))
         at = after
     if now != at:
-        for key, removed in tree_map_steps(d, c, at, now, 0):
-            nodes.insert(key)
+        nodes.run(tree_map_steps(d, c, at, now, 0))
     if d.txn_open:
+        txn = []
         for i in range(d.txn_ops_off, d.log.n_ops):
             op = &d.log.ops[i]
             if op.kind == LC_OP_TREE and op.container == c:
-                nodes.insert((d.log.peer_ids[op.start_id.peer], op.start_id.counter))
+                txn.append(((d.log.peer_ids[op.start_id.peer], op.start_id.counter), False))
+        nodes.run(txn)
     return nodes.order()
