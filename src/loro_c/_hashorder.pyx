@@ -4,7 +4,7 @@ hashbrown's table (the same steps as hash_order._table_order and _fixed_table_or
 stay the reference). A map diff of thousands of keys is ordered this way on every
 apply_diff and undo."""
 from libc.stdint cimport uint64_t, int64_t
-from libc.stdlib cimport malloc, free
+from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memcpy
 from loro_c.fxhash cimport hb_buckets_for, hb_capacity_of, hb_slot_of
 
@@ -166,3 +166,199 @@ def key_order(keys, str passes):
 
 def str_hash(str s):
     return hash_str(s)
+
+
+# -- hash_order.RemovingMap in C (LoroTree.nodes replays loro's map of a tree's nodes) ----
+
+from loro_c.fxhash cimport fx_add, fx_finish
+from libc.stdint cimport uint8_t, int32_t, uint32_t
+
+cdef enum:
+    _EMPTY = 0
+    _DELETED = 1
+    _FULL = 2
+
+
+cdef class IdMap:
+    """hash_order.RemovingMap of (peer, counter) keys (its steps, with the reasons)."""
+    cdef uint8_t *ctrl
+    cdef uint64_t *peers
+    cdef int32_t *ctrs
+    cdef uint64_t *hs
+    cdef int64_t n, items, growth_left
+
+    def __dealloc__(self):
+        free(self.ctrl)
+        free(self.peers)
+        free(self.ctrs)
+        free(self.hs)
+
+    cdef int64_t _free_slot(self, uint64_t h) noexcept:
+        cdef int64_t mask = self.n - 1, pos = <int64_t>(h & <uint64_t>mask), i, bit, stride = 0
+        if self.n < 16:
+            for i in range(pos, self.n):
+                if self.ctrl[i] != _FULL:
+                    return i
+            for i in range(self.n):
+                if self.ctrl[i] != _FULL:
+                    return i
+            return -1
+        while True:
+            for bit in range(16):
+                i = (pos + bit) & mask
+                if self.ctrl[i] != _FULL:
+                    return i
+            stride += 16
+            pos = (pos + stride) & mask
+
+    cdef int64_t _find(self, uint64_t peer, int32_t ctr, uint64_t h) noexcept:
+        cdef int64_t mask = self.n - 1, pos, i, bit, stride = 0
+        cdef bint seen_empty
+        if self.n == 0:
+            return -1
+        if self.n < 16:
+            for i in range(self.n):
+                if self.ctrl[i] == _FULL and self.peers[i] == peer and self.ctrs[i] == ctr:
+                    return i
+            return -1
+        pos = <int64_t>(h & <uint64_t>mask)
+        while True:
+            seen_empty = False
+            for bit in range(16):
+                i = (pos + bit) & mask
+                if self.ctrl[i] == _FULL:
+                    if self.peers[i] == peer and self.ctrs[i] == ctr:
+                        return i
+                elif self.ctrl[i] == _EMPTY:
+                    seen_empty = True
+            if seen_empty:
+                return -1
+            stride += 16
+            if stride > self.n:
+                return -1
+            pos = (pos + stride) & mask
+
+    cdef int _alloc(self, int64_t n) except -1:
+        self.ctrl = <uint8_t *>calloc(n, 1)
+        self.peers = <uint64_t *>malloc(n * sizeof(uint64_t))
+        self.ctrs = <int32_t *>malloc(n * sizeof(int32_t))
+        self.hs = <uint64_t *>malloc(n * sizeof(uint64_t))
+        if self.ctrl == NULL or self.peers == NULL or self.ctrs == NULL or self.hs == NULL:
+            raise MemoryError()
+        self.n = n
+        return 0
+
+    cdef int _resize(self, int64_t capacity) except -1:
+        cdef uint8_t *ctrl = self.ctrl
+        cdef uint64_t *peers = self.peers
+        cdef int32_t *ctrs = self.ctrs
+        cdef uint64_t *hs = self.hs
+        cdef int64_t old_n = self.n, i, j
+        self.ctrl = NULL
+        self.peers = NULL
+        self.ctrs = NULL
+        self.hs = NULL
+        try:
+            self._alloc(hb_buckets_for(capacity))
+            for i in range(old_n):
+                if ctrl[i] == _FULL:
+                    j = self._free_slot(hs[i])
+                    self.ctrl[j] = _FULL
+                    self.peers[j] = peers[i]
+                    self.ctrs[j] = ctrs[i]
+                    self.hs[j] = hs[i]
+        finally:
+            free(ctrl)
+            free(peers)
+            free(ctrs)
+            free(hs)
+        self.growth_left = hb_capacity_of(self.n) - self.items
+        return 0
+
+    cdef void _rehash_in_place(self) noexcept:
+        cdef int64_t mask = self.n - 1, i, new_i, start
+        cdef uint8_t prev
+        cdef uint64_t tp, th
+        cdef int32_t tc
+        for i in range(self.n):
+            self.ctrl[i] = _DELETED if self.ctrl[i] == _FULL else _EMPTY
+        for i in range(self.n):
+            if self.ctrl[i] != _DELETED:
+                continue
+            while True:
+                new_i = self._free_slot(self.hs[i])
+                start = <int64_t>(self.hs[i] & <uint64_t>mask)
+                if ((i - start) & mask) // 16 == ((new_i - start) & mask) // 16:
+                    self.ctrl[i] = _FULL
+                    break
+                prev = self.ctrl[new_i]
+                self.ctrl[new_i] = _FULL
+                tp = self.peers[new_i]
+                tc = self.ctrs[new_i]
+                th = self.hs[new_i]
+                self.peers[new_i] = self.peers[i]
+                self.ctrs[new_i] = self.ctrs[i]
+                self.hs[new_i] = self.hs[i]
+                if prev == _EMPTY:
+                    self.ctrl[i] = _EMPTY
+                    break
+                self.peers[i] = tp
+                self.ctrs[i] = tc
+                self.hs[i] = th
+        self.growth_left = hb_capacity_of(self.n) - self.items
+
+    cdef int insert(self, uint64_t peer, int32_t ctr) except -1:
+        cdef uint64_t h = fx_finish(fx_add(fx_add(0, peer), <uint64_t><uint32_t>ctr))
+        cdef int64_t cap, i
+        if self.growth_left == 0:
+            cap = hb_capacity_of(self.n) if self.n else 0
+            if self.items + 1 <= cap // 2:
+                self._rehash_in_place()
+            else:
+                self._resize(max(self.items + 1, cap + 1))
+        if self._find(peer, ctr, h) >= 0:
+            return 0
+        i = self._free_slot(h)
+        if self.ctrl[i] == _EMPTY:
+            self.growth_left -= 1
+        self.ctrl[i] = _FULL
+        self.peers[i] = peer
+        self.ctrs[i] = ctr
+        self.hs[i] = h
+        self.items += 1
+        return 0
+
+    cdef int remove(self, uint64_t peer, int32_t ctr) except -1:
+        cdef uint64_t h = fx_finish(fx_add(fx_add(0, peer), <uint64_t><uint32_t>ctr))
+        cdef int64_t i = self._find(peer, ctr, h), before = 0, after = 0, mask = self.n - 1
+        if i < 0:
+            return 0
+        if self.n >= 16:
+            while before < 16 and self.ctrl[(i - 1 - before) & mask] != _EMPTY:
+                before += 1
+            while after < 16 and self.ctrl[(i + after) & mask] != _EMPTY:
+                after += 1
+        if before + after >= 16:
+            self.ctrl[i] = _DELETED
+        else:
+            self.ctrl[i] = _EMPTY
+            self.growth_left += 1
+        self.items -= 1
+        return 0
+
+    def run(self, list steps):
+        """Apply [((peer, counter), removed)] in order."""
+        cdef tuple key
+        for key, removed in steps:
+            if removed:
+                self.remove(key[0], key[1])
+            else:
+                self.insert(key[0], key[1])
+
+    def insert_all(self, list keys):
+        cdef tuple key
+        for key in keys:
+            self.insert(key[0], key[1])
+
+    def order(self):
+        return [(self.peers[i], self.ctrs[i]) for i in range(self.n) if self.ctrl[i] == _FULL]

@@ -60,11 +60,18 @@ cdef class TreeMoves:
     # set while a scratch copy replays an event (replay_items): sibling lists are kept sorted
     # at every move, so each report reads its index at once
     cdef bint keep_sorted
-    # how many nodes have a place (loro's tree map holds them), and the counts at which a
-    # local move re-inserted a node the map held: loro's map may grow at such a re-insert,
-    # which changes the order nodes() lists (see node_ids)
+    # how many nodes have a place (loro's tree map holds them), and the table sizes at which
+    # a local move re-inserted a node the map held while full: loro's map grows at such a
+    # re-insert, which changes the order nodes() lists (see map_order). A map that only
+    # grows is full only when it holds a table's capacity, so bit j stands for the table
+    # of 2**j buckets
     cdef int64_t n_placed
-    cdef object touches
+    cdef uint64_t full_touches
+    # while a scratch copy replays a version change for the order of loro's map of nodes
+    # (map_steps): what loro's state does to that map, node index * 2 + 1 for a removal
+    cdef int64_t *rec
+    cdef int64_t n_rec, cap_rec
+    cdef bint rec_on
 
     cdef int64_t find(self, uint64_t peer, int32_t counter) noexcept
     cdef int _rehash(self, int64_t n_slots) except -1
@@ -90,7 +97,8 @@ cdef class TreeMoves:
     cdef int64_t add_local_move(self, uint32_t lamport, uint64_t peer, int32_t counter,
                                 int64_t target, int64_t parent, const uint8_t *fi,
                                 int32_t fi_len, bint checked) except -1
-    cdef int _note_reinsert(self, int64_t k) except -1
+    cdef int _note_reinsert(self, int64_t k) noexcept
+    cdef int note_local_move(self, uint64_t peer, int32_t counter) except -1
     cdef int64_t kid_count(self, int64_t parent) noexcept
     cdef int64_t slot_of(self, int64_t k) except -2
     cdef int64_t local_fi(self, int64_t parent, int64_t index, int64_t target, uint8_t *out,
@@ -121,6 +129,12 @@ cdef class TreeMoves:
     cdef int end_sorted(self) noexcept
     cdef void _renumber(self, child_list *kids) noexcept
     cdef list replay_items(self, int64_t n_order, uint32_t lmin, const uint8_t *in_to)
+    cdef int _rec(self, int64_t k, bint removed) except -1
+    cdef int _rec_subtree(self, int64_t t, int64_t **stack, int64_t *cap_stack) except -1
+    cdef list map_steps(self, int64_t n_order, uint32_t lmin, const uint8_t *in_to,
+                        bint greater)
+    cdef list encoder_order(self, int64_t n_order)
+    cdef list _encoder_walk(self)
 
 
 cdef extern from "loro_c/jitter.h":

@@ -226,3 +226,129 @@ def undo_key_order(keys):
     order = _table_order(keys, _hash_str)
     order = _fixed_table_order(order, _hash_str)
     return _table_order(order, _hash_str)
+
+
+# -- a map that also removes keys (loro's tree state: its nodes, after imports and checkouts)
+
+_EMPTY, _DELETED, _FULL = 0, 1, 2
+
+
+class RemovingMap:
+    """hashbrown's table under inserts and removes, for iteration order only. A remove
+    leaves a tombstone (DELETED) where a probe may have passed the bucket as part of a full
+    group; tombstones take inserts but not growth, so a map of few items can run out of
+    room: it is then rehashed in place when half its capacity holds the items, else grown
+    (resized in iteration order). An insert reserves room first, for a held key too."""
+
+    def __init__(self, hash_of):
+        self.hash_of = hash_of
+        self.ctrl = []
+        self.keys = []
+        self.where = {}
+        self.growth_left = 0
+
+    def _free_slot(self, h):
+        """The bucket an insert of hash h takes: the first EMPTY or DELETED one it probes."""
+        ctrl = self.ctrl
+        n = len(ctrl)
+        pos = h & (n - 1)
+        if n < _GROUP:
+            for i in list(range(pos, n)) + list(range(n)):
+                if ctrl[i] != _FULL:
+                    return i
+        stride = 0
+        while True:
+            for bit in range(_GROUP):
+                i = (pos + bit) & (n - 1)
+                if ctrl[i] != _FULL:
+                    return i
+            stride += _GROUP
+            pos = (pos + stride) & (n - 1)
+
+    def _reserve_one(self):
+        if self.growth_left > 0:
+            return
+        items = len(self.where)
+        cap = _capacity(len(self.ctrl)) if self.ctrl else 0
+        if items + 1 <= cap // 2:
+            self._rehash_in_place()
+        else:
+            self._resize(max(items + 1, cap + 1))
+
+    def _resize(self, capacity):
+        old = [self.keys[i] for i in range(len(self.ctrl)) if self.ctrl[i] == _FULL]
+        n = _buckets_for(capacity)
+        self.ctrl = [_EMPTY] * n
+        self.keys = [None] * n
+        self.where = {}
+        for key in old:
+            i = self._free_slot(self.hash_of(key))
+            self.ctrl[i] = _FULL
+            self.keys[i] = key
+            self.where[key] = i
+        self.growth_left = _capacity(n) - len(old)
+
+    def _rehash_in_place(self):
+        ctrl = self.ctrl
+        n = len(ctrl)
+        mask = n - 1
+        # every item is to be placed again (DELETED marks them), old tombstones go
+        for i in range(n):
+            ctrl[i] = _DELETED if ctrl[i] == _FULL else _EMPTY
+        for i in range(n):
+            if ctrl[i] != _DELETED:
+                continue
+            while True:
+                h = self.hash_of(self.keys[i])
+                new_i = self._free_slot(h)
+                start = h & mask
+                if ((i - start) & mask) // _GROUP == ((new_i - start) & mask) // _GROUP:
+                    ctrl[i] = _FULL
+                    break
+                prev = ctrl[new_i]
+                ctrl[new_i] = _FULL
+                if prev == _EMPTY:
+                    ctrl[i] = _EMPTY
+                    self.keys[new_i] = self.keys[i]
+                    self.keys[i] = None
+                    break
+                # a DELETED bucket holds an item still to be placed: swap and place that one
+                self.keys[i], self.keys[new_i] = self.keys[new_i], self.keys[i]
+        self.where = {self.keys[i]: i for i in range(n) if ctrl[i] == _FULL}
+        self.growth_left = _capacity(n) - len(self.where)
+
+    def insert(self, key):
+        self._reserve_one()
+        if key in self.where:
+            return
+        i = self._free_slot(self.hash_of(key))
+        if self.ctrl[i] == _EMPTY:
+            self.growth_left -= 1
+        self.ctrl[i] = _FULL
+        self.keys[i] = key
+        self.where[key] = i
+
+    def remove(self, key):
+        i = self.where.pop(key, None)
+        if i is None:
+            return
+        ctrl = self.ctrl
+        n = len(ctrl)
+        tomb = False
+        if n >= _GROUP:
+            before = 0
+            while before < _GROUP and ctrl[(i - 1 - before) & (n - 1)] != _EMPTY:
+                before += 1
+            after = 0
+            while after < _GROUP and ctrl[(i + after) & (n - 1)] != _EMPTY:
+                after += 1
+            tomb = before + after >= _GROUP
+        if tomb:
+            ctrl[i] = _DELETED
+        else:
+            ctrl[i] = _EMPTY
+            self.growth_left += 1
+        self.keys[i] = None
+
+    def order(self):
+        return [self.keys[i] for i in range(len(self.ctrl)) if self.ctrl[i] == _FULL]

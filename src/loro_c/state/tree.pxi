@@ -132,7 +132,7 @@ cdef int local_tree_move(LoroDoc d, uint32_t c, tuple target, object parent, byt
     counter = d.log.vv[d.self_idx]
     slot = len(d.log.values)
     d.log.values.append(fi)
-    tm.note_local_move(target)
+    (<TreeMoves>tm).note_local_move(<uint64_t>target[0], <int32_t>target[1])
     tm.apply(local_lamport(d, counter), d.peer, counter, target, parent, fi)
     if target[0] == d.peer and target[1] == counter:
         meta_queue(d, d.peer, counter, -1)      # a create: loro registers the node's meta map
@@ -363,3 +363,208 @@ cdef list tree_view_diff(dict before, dict after):
         else:
             items.append(("move", n, p, j, key[0], old[0], i))
     return items
+
+
+# -- the order of loro's map of a tree's nodes (LoroTree.nodes) ------------------------------
+# loro keeps a tree's nodes in a hash map that imports and checkouts also remove from (a
+# node whose creation they take back), which leaves tombstones that decide where later
+# nodes land. d.tree_hist lists the state's changes of version that are not local ops,
+# each as (kind, version before, version after), versions as sorted lists of (peer id,
+# counter) ids (not peer indexes: reading a loaded snapshot's history numbers the peers
+# again): "load" (a snapshot's state decoded into an empty document: it starts the list),
+# "import" and "checkout" (any other move of the whole state). The order is replayed from
+# the log when nodes() asks for it; the local ops in between are inserts in op order.
+
+cdef int tree_hist_note(LoroDoc d, str kind, list before, list after) except -1:
+    """Note a change of the state's version (the kinds above) while it holds a tree."""
+    cdef int64_t c
+    if kind == "load":
+        d.tree_hist = [(kind, after, after)]
+        return 0
+    if not d.tree_hist:
+        for c in range(d.n_containers):
+            if d.ckind[c] == KIND_TREE:
+                break
+        else:
+            return 0            # no tree yet: the maps of those to come start empty
+    if d.tree_hist is None:
+        d.tree_hist = []
+    d.tree_hist.append((kind, before, after))
+    return 0
+
+
+cdef list state_version_ids(LoroDoc d):
+    """The state's version as a sorted list of (peer id, counter) ids."""
+    cdef int64_t i
+    cdef uint64_t *peers = d.log.peer_ids
+    if d.thin_fr is not None and d.log.n_changes == 0:
+        return list(d.thin_fr)      # a loaded snapshot's state, its history not read yet
+    if d.detached:
+        return sorted([(peers[d.sfront[i].peer], d.sfront[i].counter)
+                       for i in range(d.n_sfront)])
+    if d.txn_open:
+        # (the log's frontiers hold the open transaction's ops, which no change holds yet)
+        return sorted([(peers[d.txn_deps[i].peer], d.txn_deps[i].counter)
+                       for i in range(d.n_txn_deps)])
+    return sorted([(peers[d.log.frontiers[i].peer], d.log.frontiers[i].counter)
+                   for i in range(d.log.n_frontiers)])
+
+
+cdef bint tree_import_greater(LoroDoc d, const int32_t *fa, const int32_t *fb, list before):
+    """Whether every change an import brought (those of version fb not in fa) that hangs
+    off the version before hangs off all of it (loro applies such an import's moves in
+    order to its state; _events.import_is_greater)."""
+    cdef uint32_t p
+    cdef int64_t pos, k
+    cdef lc_change *ch
+    cdef bint below
+    front = set(before)
+    if not front:
+        return True
+    for p in range(d.log.n_peers):
+        if fb[p] <= fa[p]:
+            continue
+        pos = d.log.find_change_pos(p, fa[p])
+        while 0 <= pos < d.log.by_peer[p].len:
+            ch = &d.log.changes[d.log.by_peer[p].idx[pos]]
+            pos += 1
+            if ch.counter >= fb[p]:
+                break
+            if ch.counter < fa[p]:
+                deps = [(p, fa[p] - 1)]
+            else:
+                deps = [(d.log.deps[k].peer, d.log.deps[k].counter)
+                        for k in range(ch.deps_off, ch.deps_off + ch.deps_len)]
+            below = True
+            for dp in deps:
+                if not (dp[0] < d.log.n_peers and dp[1] < fa[<uint32_t>dp[0]]):
+                    below = False
+                    break
+            if below and not front <= set(deps):
+                return False
+    return True
+
+
+cdef list tree_map_steps(LoroDoc d, uint32_t c, list before, list after, int how):
+    """What loro's state did to tree c's map of nodes going from version `before` to
+    `after` ((peer id, counter) ids): [(TreeID, removed)]. how: 0 local ops (applied
+    in order), 1 an import, 2 a checkout; 3: the nodes of `after` as a snapshot lists them
+    ("load")."""
+    cdef OpLog log = d.log
+    cdef int64_t i, n, m, ci
+    cdef uint32_t p, lmin = 0xFFFFFFFF, lam
+    cdef int32_t end
+    cdef lc_change *ch
+    cdef lc_op *op
+    cdef lc_id *ids = NULL
+    cdef int32_t *fa = NULL
+    cdef int32_t *fb = NULL
+    cdef uint8_t *in_to = NULL
+    cdef TreeMoves r
+    cdef bytes fi
+    cdef int64_t parent_kind
+    cdef bint greater = how == 0
+    n = max(len(before), len(after), 1)
+    ids = <lc_id*>malloc(<size_t>n * sizeof(lc_id))
+    fa = <int32_t*>malloc((log.n_peers + 1) * sizeof(int32_t))
+    fb = <int32_t*>malloc((log.n_peers + 1) * sizeof(int32_t))
+    try:
+        if ids == NULL or fa == NULL or fb == NULL:
+            raise MemoryError()
+        before = [(log.peer_map[peer], k) for peer, k in before if peer in log.peer_map]
+        after = [(log.peer_map[peer], k) for peer, k in after if peer in log.peer_map]
+        for i, (pk, k) in enumerate(before):
+            ids[i] = make_id(pk, k)
+        log.closure(ids, len(before), make_id(LC_NO_PEER, 0), fa)
+        for i, (pk, k) in enumerate(after):
+            ids[i] = make_id(pk, k)
+        log.closure(ids, len(after), make_id(LC_NO_PEER, 0), fb)
+        if how == 3:
+            for p in range(log.n_peers):
+                fa[p] = fb[p]
+        for p in range(log.n_peers):
+            if fa[p] != fb[p]:
+                lam = log.lamport_of(make_id(p, fa[p] if fa[p] < fb[p] else fb[p]))
+                if lam < lmin:
+                    lmin = lam
+        if how == 1:
+            greater = tree_import_greater(d, fa, fb, before)
+        r = TreeMoves()
+        for ci in range(log.n_changes):
+            ch = &log.changes[ci]
+            end = fa[ch.peer] if fa[ch.peer] > fb[ch.peer] else fb[ch.peer]
+            if ch.counter >= end:
+                continue
+            for i in range(ch.ops_off, ch.ops_off + ch.ops_len):
+                op = &log.ops[i]
+                if op.kind != LC_OP_TREE or op.container != c or op.counter >= end:
+                    continue
+                fi = <bytes>log.values[op.arg]
+                if op.pos == LC_TREE_PARENT_ROOT:
+                    parent_kind = TREE_ROOT
+                elif op.pos == LC_TREE_PARENT_DELETED:
+                    parent_kind = TREE_DELETED
+                else:
+                    parent_kind = r.node(log.peer_ids[op.pos], <int32_t>op.delta)
+                m = r._log_move(ch.lamport + <uint32_t>(op.counter - ch.counter),
+                                log.peer_ids[ch.peer], op.counter,
+                                r.node(log.peer_ids[op.start_id.peer], op.start_id.counter),
+                                parent_kind, <const uint8_t*><char*>fi, <int32_t>len(fi))
+                r.moves[m].excluded = op.counter >= fa[ch.peer]
+        if r.n_moves == 0:
+            return []
+        in_to = <uint8_t*>malloc(<size_t>r.n_moves)
+        if in_to == NULL:
+            raise MemoryError()
+        for m in range(r.n_moves):
+            in_to[m] = r.moves[m].counter < fb[d.log.peer_index(r.moves[m].peer)]
+        n = r.sort_log()
+        if how == 3:
+            return [(key, False) for key in r.encoder_order(n)]
+        return r.map_steps(n, lmin, in_to, greater)
+    finally:
+        free(ids)
+        free(fa)
+        free(fb)
+        free(in_to)
+
+
+cdef list tree_nodes_order(LoroDoc d, uint32_t c):
+    """Tree c's nodes (TreeIDs) in the order loro's map of them gives (LoroTree.nodes)."""
+    if d.tree_hist:
+        return tree_map_order(d, c)
+    return tree_state(d, c).map_order()
+
+
+cdef list tree_map_order(LoroDoc d, uint32_t c):
+    """Tree c's nodes (TreeIDs) in the order of loro's map of them, replayed from
+    d.tree_hist (see above) through hash_order.RemovingMap's steps (in C: IdMap)."""
+    from loro_c._hashorder import IdMap
+    cdef int64_t i
+    cdef lc_op *op
+    nodes = IdMap()
+    at = []
+    now = state_version_ids(d)
+    if len(d.tree_hist) == 1 and d.tree_hist[0][0] == "load" and now == d.tree_hist[0][2] \
+            and not d.txn_open:
+        # the loaded state as it came (its history may not be read yet)
+        nodes.insert_all(tree_state(d, c).snapshot_order())
+        return nodes.order()
+    for kind, before, after in d.tree_hist:
+        if kind == "load":
+            nodes.run(tree_map_steps(d, c, after, after, 3))
+        else:
+            if before != at:
+                nodes.run(tree_map_steps(d, c, at, before, 0))
+            nodes.run(tree_map_steps(d, c, before, after, 1 if kind == "import" else 2))
+        at = after
+    if now != at:
+        nodes.run(tree_map_steps(d, c, at, now, 0))
+    if d.txn_open:
+        txn = []
+        for i in range(d.txn_ops_off, d.log.n_ops):
+            op = &d.log.ops[i]
+            if op.kind == LC_OP_TREE and op.container == c:
+                txn.append(((d.log.peer_ids[op.start_id.peer], op.start_id.counter), False))
+        nodes.run(txn)
+    return nodes.order()
