@@ -144,3 +144,37 @@ def _synced_peers(mod, seed):
 @pytest.mark.parametrize("seed", range(40))
 def test_nodes_order_after_imports(seed):
     assert _synced_peers(loro_c, seed) == _synced_peers(loro, seed)
+
+
+def test_a_long_running_document_keeps_its_moves_of_version_bounded():
+    """nodes() replays the state's moves of version (imports, checkouts) to follow loro's
+    order; a server's document takes them without end, so that record must stay bounded
+    (past it nodes() keeps listing every node, in the order of local edits)."""
+    import tracemalloc
+
+    doc = loro_c.LoroDoc()
+    doc.peer_id = 1
+    tree = doc.get_tree("t")
+    for _ in range(20):
+        tree.create()
+    doc.commit()
+    early = doc.state_frontiers
+    doc.get_map("m").insert("k", 1)
+    doc.commit()
+    late = doc.state_frontiers
+    for _ in range(100):                       # past any bound, before measuring
+        doc.checkout(early)
+        doc.checkout(late)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        for _ in range(1500):
+            doc.checkout(early)
+            doc.checkout(late)
+        grown = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    # one noted move costs a tuple and two lists: 3,000 of them would be far above this
+    assert grown < 64 * 1024, grown
+    doc.attach()
+    assert sorted(_ids(tree.nodes())) == sorted((1, i) for i in range(20))

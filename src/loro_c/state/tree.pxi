@@ -375,6 +375,10 @@ cdef list tree_view_diff(dict before, dict after):
 # "import" and "checkout" (any other move of the whole state). The order is replayed from
 # the log when nodes() asks for it; the local ops in between are inserts in op order.
 
+cdef enum:
+    TREE_HIST_MAX = 64      # moves of version replayed by nodes(), at most
+
+
 cdef int tree_hist_note(LoroDoc d, str kind, list before, list after) except -1:
     """Note a change of the state's version (the kinds above) while it holds a tree."""
     cdef int64_t c
@@ -389,6 +393,12 @@ cdef int tree_hist_note(LoroDoc d, str kind, list before, list after) except -1:
             return 0            # no tree yet: the maps of those to come start empty
     if d.tree_hist is None:
         d.tree_hist = []
+    elif len(d.tree_hist) >= TREE_HIST_MAX or d.tree_hist[0][0] == "overflow":
+        # A server's document takes imports without end: the list stays bounded, and
+        # nodes() falls back to the order of local edits (README, known differences)
+        # rather than replaying ever more moves, each a scan of the log.
+        d.tree_hist = [("overflow", None, None)]
+        return 0
     d.tree_hist.append((kind, before, after))
     return 0
 
@@ -531,7 +541,7 @@ cdef list tree_map_steps(LoroDoc d, uint32_t c, list before, list after, int how
 
 cdef list tree_nodes_order(LoroDoc d, uint32_t c):
     """Tree c's nodes (TreeIDs) in the order loro's map of them gives (LoroTree.nodes)."""
-    if d.tree_hist:
+    if d.tree_hist and d.tree_hist[0][0] != "overflow":
         return tree_map_order(d, c)
     return tree_state(d, c).map_order()
 
