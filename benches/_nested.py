@@ -14,6 +14,10 @@ attached (loro refuses edits of deleted containers).
   edit, so no cached bytes).
 * ``map of maps: load + snapshot export``: the map of maps' snapshot loaded into a new
   document and exported again (a server storing back a document it read).
+* ``map of maps: load + read all`` / ``list of maps: load + read all``: the snapshot
+  loaded into a new document, then its whole value read (a server serving a stored
+  document).
+* ``map of maps: load + read one``: the snapshot loaded, then one child's field read.
 
 N = 20,000 (``--quick``: 2,000). Values are compared with loro's.
 """
@@ -106,6 +110,25 @@ def run_nested(run, log):
 
     rows.append(("map of maps: load + snapshot export",
                  {lib: (lambda lib=lib: load_export(lib)) for lib in libs}))
+    lists = {lib: _list_of_maps(mods[lib]).export(mods[lib].ExportMode.Snapshot()) for lib in libs}
+
+    def load_read(lib, blobs, read):
+        doc = mods[lib].LoroDoc()
+        doc.import_(blobs[lib])
+        return read(doc)
+
+    def read_all(doc):
+        return doc.get_deep_value()
+
+    def read_one(doc):
+        child = doc.get_map("users").get(f"u{SIZES['n'] // 2}")
+        return child.container.get("name").value
+
+    for name, blobs, read in (("map of maps: load + read all", records, read_all),
+                              ("list of maps: load + read all", lists, read_all),
+                              ("map of maps: load + read one", records, read_one)):
+        rows.append((name, {lib: (lambda lib=lib, blobs=blobs, read=read: load_read(lib, blobs, read))
+                            for lib in libs}))
     for name, fns in rows:
         log(f"[nested] {name}")
         decode = read_back if "snapshot export" in name and "loro" in mods else (lambda r: r)
@@ -122,5 +145,6 @@ def table_nested(run, render, fmt_ratio, ratio):
         run, "nested",
         f"15. Nested containers: {SIZES['n']:,} children, each edited once; the tree's snapshot",
         ["best of the runs, libraries interleaved; values checked against loro's",
-         "tree snapshot export: each blob read back by loro (untimed) must hold loro's tree"],
+         "tree snapshot export: each blob read back by loro (untimed) must hold loro's tree",
+         "load + read: a snapshot imported into a new document, then read (all of it, or one field)"],
         render, fmt_ratio, ratio)

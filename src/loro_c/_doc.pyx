@@ -78,12 +78,20 @@ def container_type(int kind):
     return _TYPE_BY_KIND[kind]
 
 
-def kind_of_type(ct):
+cpdef int kind_of_type(ct) except -1:
     """The raw kind byte of a ContainerType."""
+    # (the known types are one class each: a dict lookup by class, in C, per container
+    # an import or a load registers)
+    got = _KIND_BY_CLASS.get(type(ct))
+    if got is not None:
+        return got
     name = str(ct)
     if name not in _TYPE_NAMES:
         raise LoroValueError(f"unknown container type {ct!r}")
     return _TYPE_NAMES.index(name)
+
+
+cdef dict _KIND_BY_CLASS = {type(_TYPE_BY_KIND[k]): k for k in range(len(_TYPE_BY_KIND))}
 
 
 cdef uint32_t* str_to_cps(str s, uint32_t *stack, Py_ssize_t n) except NULL:

@@ -24,7 +24,8 @@ it normalises to ``(e + 1, s + 1)``.  ``start == end`` is an empty span.
 import operator
 import re
 
-from ._kinds import KIND_HISTORICAL, KIND_NAMES
+from ._kinds import KIND_HISTORICAL, KIND_NAMES, CidCore as _CidCore, cid_fill as _cid_fill
+from ._kinds import cid_classes as _kinds_cid_classes, normal_cid as _kinds_normal_cid
 from .errors import DecodeError, LoroTypeError, LoroValueError
 
 __all__ = [
@@ -368,7 +369,7 @@ def _uleb(n):
             return bytes(out)
 
 
-class ContainerID:
+class ContainerID(_CidCore):
     """Identifier of a container.
 
     Variants: ``ContainerID.Root(name, container_type)`` for root containers
@@ -385,7 +386,7 @@ class ContainerID:
     def __new__(cls, *args, **kwargs):
         if cls is ContainerID:
             raise TypeError("cannot create 'ContainerID' instances; use ContainerID.Root or ContainerID.Normal")
-        return object.__new__(cls)
+        return _CidCore.__new__(cls)
 
     __setattr__ = _frozen_setattr
 
@@ -466,9 +467,7 @@ class ContainerID:
         counter = int.from_bytes(data[9:13], "little", signed=True)
         return ContainerID.Normal(peer, counter, ct)
 
-    def __ne__(self, other):
-        r = self.__eq__(other)
-        return r if r is NotImplemented else not r
+    # (hash and equality: _CidCore's, in C)
 
 
 class _Root(ContainerID):
@@ -478,7 +477,7 @@ class _Root(ContainerID):
     (:class:`~loro_c.errors.LoroValueError` otherwise).
     """
 
-    __slots__ = ("name", "container_type", "_hash")
+    __slots__ = ("name", "container_type")
     __match_args__ = ("name", "container_type")
 
     def __init__(self, name, container_type):
@@ -486,21 +485,12 @@ class _Root(ContainerID):
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "container_type", _check_container_type(container_type))
         # ids are dictionary keys on every import: hash once
-        object.__setattr__(self, "_hash", hash(("Root", name, self.container_type._tyhash)))
+        _cid_fill(self, (name, self.container_type), hash(("Root", name, self.container_type._tyhash)))
 
     def to_bytes(self):
         """Binary key form: ``kind|0x80``, ULEB128 name length, UTF-8 name."""
         raw = self.name.encode("utf-8")
         return bytes([(self.container_type.kind & 0x7F) | 0x80]) + _uleb(len(raw)) + raw
-
-    def __eq__(self, other):
-        if not isinstance(other, ContainerID):
-            return NotImplemented
-        return (type(other) is type(self) and self.name == other.name
-                and self.container_type == other.container_type)
-
-    def __hash__(self):
-        return self._hash
 
     def __str__(self):
         return f"cid:root-{self.name}:{self.container_type}"
@@ -518,34 +508,21 @@ class _Normal(ContainerID):
     ``peer`` is a u64 and ``counter`` an i32 (``OverflowError`` otherwise).
     """
 
-    __slots__ = ("peer", "counter", "container_type", "_hash")
+    __slots__ = ("peer", "counter", "container_type")
     __match_args__ = ("peer", "counter", "container_type")
 
     def __init__(self, peer, counter, container_type):
         object.__setattr__(self, "peer", _u64(peer, "peer"))
         object.__setattr__(self, "counter", _i32(counter, "counter"))
         object.__setattr__(self, "container_type", _check_container_type(container_type))
-        object.__setattr__(self, "_hash", hash(("Normal", self.peer, self.counter, self.container_type._tyhash)))
+        _cid_fill(self, (self.peer, self.counter, self.container_type),
+                  hash(("Normal", self.peer, self.counter, self.container_type._tyhash)))
 
     def to_bytes(self):
         """Binary key form: ``kind``, peer u64 little-endian, counter i32 little-endian."""
         return (bytes([self.container_type.kind & 0x7F])
                 + self.peer.to_bytes(8, "little")
                 + self.counter.to_bytes(4, "little", signed=True))
-
-    def __eq__(self, other):
-        if other is self:
-            return True
-        if not isinstance(other, ContainerID):
-            return NotImplemented
-        # (known container types are singletons: `is` settles them)
-        return (type(other) is type(self) and self.peer == other.peer
-                and self.counter == other.counter
-                and (self.container_type is other.container_type
-                     or self.container_type == other.container_type))
-
-    def __hash__(self):
-        return self._hash
 
     def __str__(self):
         return f"cid:{self.counter}@{self.peer}:{self.container_type}"
@@ -562,18 +539,9 @@ _nest(ContainerID, _Root, "Root")
 _nest(ContainerID, _Normal, "Normal")
 
 
-def normal_cid(peer, counter, container_type, _new=object.__new__, _cls=_Normal,
-               _peer=_Normal.peer.__set__, _counter=_Normal.counter.__set__,
-               _type=_Normal.container_type.__set__, _hash_set=_Normal._hash.__set__):
-    """ContainerID.Normal for parts the engine already holds as valid (a u64 peer, an
-    i32 counter, a ContainerType): every created container makes one, so this skips
-    ContainerID.Normal's checks. The id equals, and hashes as, the checked one."""
-    o = _new(_cls)
-    _peer(o, peer)
-    _counter(o, counter)
-    _type(o, container_type)
-    _hash_set(o, hash(("Normal", peer, counter, container_type._tyhash)))
-    return o
+# ContainerID.Normal without its checks, for parts the engine holds as valid (in C)
+_kinds_cid_classes(_Normal)
+normal_cid = _kinds_normal_cid
 
 
 # the ContainerType singleton of each known raw kind byte

@@ -48,6 +48,10 @@ cdef object CID = _types.ContainerID
 cdef object CID_ROOT = _types.ContainerID.Root
 cdef object CID_NORMAL = _types.ContainerID.Normal
 cdef object CT_FROM_HIST = _types.ContainerType.from_historical_byte
+# ContainerID.Normal without its checks (r_cid's parts are a u64, an i32 and a known type)
+cdef object NORMAL_CID = _types.normal_cid
+# the known container types by historical type byte
+cdef dict _KNOWN_HIST = {t.to_historical_byte(): t for t in _types.TYPE_BY_KIND}
 
 # LoroValue variant tags, in Loro's serde order
 cdef enum:
@@ -307,7 +311,11 @@ cdef object r_cid(Reader* r):
         key = (peer, counter, ct)
         cid = _normal_cids.get(key)
         if cid is None:
-            cid = CID_NORMAL(peer, counter, CT_FROM_HIST(ct))
+            known = _KNOWN_HIST.get(ct)
+            if known is not None:
+                cid = NORMAL_CID(peer, counter, known)
+            else:
+                cid = CID_NORMAL(peer, counter, CT_FROM_HIST(ct))
             if len(_normal_cids) >= NORMAL_CIDS_MAX:
                 _normal_cids.clear()
             _normal_cids[key] = cid

@@ -10,11 +10,24 @@ cdef enum:
     KEY_CIDS_MAX = 1 << 16
 
 
+cdef tuple _KEY_TYPES = _types.TYPE_BY_KIND
+
+
 cdef object cid_of_key(bytes key):
     """ContainerID.from_bytes(key), kept (DecodeError for a malformed key, not kept)."""
+    cdef const unsigned char* p
+    cdef uint64_t peer
+    cdef int32_t counter
     cid = _key_cids.get(key)
     if cid is None:
-        cid = _types.ContainerID.from_bytes(key)
+        p = <const unsigned char*>PyBytes_AS_STRING(key)
+        if PyBytes_GET_SIZE(key) == 13 and p[0] < len(_KEY_TYPES):
+            # a normal id of a known kind (what from_bytes reads, without its Python)
+            memcpy(&peer, p + 1, 8)
+            memcpy(&counter, p + 9, 4)
+            cid = _types.normal_cid(peer, counter, _KEY_TYPES[p[0]])
+        else:
+            cid = _types.ContainerID.from_bytes(key)
         if len(_key_cids) >= KEY_CIDS_MAX:
             _key_cids.clear()
         _key_cids[key] = cid

@@ -228,12 +228,16 @@ cdef object decode_container_state(bytes key, bytes value, dict vv, _IdBits seen
         raise
     except Exception as e:
         fail(f"bad container id in the snapshot state: {e}")
-    kind = kind_of_type(cid.container_type)
-    if kind < 0 or not kind_has_state_codec(kind):
+    # (the key is a valid id now: its first byte is the raw kind, 0x80 for a root)
+    kind_tables()
+    kind = _raw_kind[key[0] & 0x7F]
+    if kind < 0:
+        kind = kind_of_type(cid.container_type)
+    if not kind_has_state_codec(kind):
         return None
     # (a shallow root's state lists, empty, every container of the exporting document:
     # its caller passes cvv and drops the ones after the root)
-    if cvv is None and not isinstance(cid, _types.ContainerID.Root) and cid.counter >= vv.get(cid.peer, 0):
+    if cvv is None and not (key[0] & 0x80) and cid.counter >= vv.get(cid.peer, 0):
         fail("the snapshot state names a container its history never created")
     reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value))
     r_u8(&r, &kind_byte)
@@ -724,7 +728,8 @@ cdef object decode_map_state(bytes value, Reader* r, dict vv):
     r.pos = end
     if not child_ids_fit(live.values(), vv):
         return None
-    keys = sorted(list(live) + dead, key=_utf8_key1)
+    # (code point order is UTF-8's byte order: the strings' own order)
+    keys = sorted(list(live) + dead)
     for j in range(1, len(keys)):
         if keys[j] == keys[j - 1]:
             fail("map state names a key twice")
@@ -957,16 +962,18 @@ cdef object decode_movable_list_state(bytes value, Reader* r, dict vv, _IdBits s
     return (values, peers, packed, per_item)
 
 
-def _utf8_key1(key):
-    return key.encode("utf-8")
+# the raw kind of each known ContainerType, by its class (one class per known kind)
+cdef dict _KIND_OF_CLASS = {type(t): k for k, t in enumerate(_types.TYPE_BY_KIND)}
 
 
 cdef bint child_ids_fit(object values, dict vv) except -1:
     """Whether the child containers among a state's values are of kinds this path loads
     (False: replay instead); a child its history never created is a lying state."""
+    cdef object kind
     for v in values:
         if isinstance(v, _types.ContainerID):
-            if not kind_has_state_codec(kind_of_type(v.container_type)):
+            kind = _KIND_OF_CLASS.get(type(v.container_type))
+            if not kind_has_state_codec(kind if kind is not None else kind_of_type(v.container_type)):
                 return False
             if not isinstance(v, _types.ContainerID.Root) and v.counter >= vv.get(v.peer, 0):
                 fail("the snapshot state holds a child container its history never created")

@@ -228,8 +228,10 @@ cdef int number_reached(LoroDoc d, uint32_t c) except -1:
     if kind == KIND_LIST or kind == KIND_MOVABLE_LIST:
         items = value_of(d, c, False)
     elif kind == KIND_MAP:
-        from loro_c.hash_order import str_key_order
         v = value_of(d, c, False)
+        if not holds_cid(v.values()):
+            return 0        # (a map of plain values, as most children are: no order needed)
+        from loro_c.hash_order import str_key_order
         items = [v[k] for k in str_key_order(list(v))]
     else:
         return 0
@@ -241,6 +243,13 @@ cdef int number_reached(LoroDoc d, uint32_t c) except -1:
             if i is not None:
                 number_reached(d, <uint32_t>i)
     return 0
+
+
+cdef bint holds_cid(object values) except -1:
+    for x in values:
+        if isinstance(x, _types.ContainerID):
+            return True
+    return False
 
 
 cdef int ensure_tvv(LoroDoc d) except -1:
