@@ -442,7 +442,6 @@ cdef class DocCore:
     cdef dict tree_fi
     cdef dict tree_jitter           # tree container -> _tree.TreeJitter, once jitter was set
     cdef dict tree_ev               # events: tree -> how the batch found it (state/tree.pxi)
-    cdef list tree_hist             # the state's moves of version, for loro's order of nodes (state/tree.pxi)
     cdef object __weakref__
 
 
@@ -540,9 +539,6 @@ cdef int ml_events_done(LoroDoc d) noexcept
 cdef int64_t ml_index_of(LoroDoc d, uint32_t c, object value) except -2
 # movable trees (state/tree.pxi)
 cdef object tree_state(LoroDoc d, uint32_t c)
-cdef list tree_nodes_order(LoroDoc d, uint32_t c)
-cdef int tree_hist_note(LoroDoc d, str kind, list before, list after) except -1
-cdef list state_version_ids(LoroDoc d)
 cdef int local_tree_move(LoroDoc d, uint32_t c, tuple target, object parent, bytes fi) except -1
 # the handle's C path of local tree ops (tree-speed)
 from loro_c._tree cimport TreeMoves

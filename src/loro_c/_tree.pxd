@@ -67,11 +67,6 @@ cdef class TreeMoves:
     # of 2**j buckets
     cdef int64_t n_placed
     cdef uint64_t full_touches
-    # while a scratch copy replays a version change for the order of loro's map of nodes
-    # (map_steps): what loro's state does to that map, node index * 2 + 1 for a removal
-    cdef int64_t *rec
-    cdef int64_t n_rec, cap_rec
-    cdef bint rec_on
 
     cdef int64_t find(self, uint64_t peer, int32_t counter) noexcept
     cdef int _rehash(self, int64_t n_slots) except -1
@@ -129,12 +124,6 @@ cdef class TreeMoves:
     cdef int end_sorted(self) noexcept
     cdef void _renumber(self, child_list *kids) noexcept
     cdef list replay_items(self, int64_t n_order, uint32_t lmin, const uint8_t *in_to)
-    cdef int _rec(self, int64_t k, bint removed) except -1
-    cdef int _rec_subtree(self, int64_t t, int64_t **stack, int64_t *cap_stack) except -1
-    cdef list map_steps(self, int64_t n_order, uint32_t lmin, const uint8_t *in_to,
-                        bint greater)
-    cdef list encoder_order(self, int64_t n_order)
-    cdef list _encoder_walk(self)
 
 
 cdef extern from "loro_c/jitter.h":

@@ -168,7 +168,6 @@ cdef class TreeMoves:
         free(self.fis)
         free(self.slots)
         free(self.ups)
-        free(self.rec)
 
     # -- nodes by TreeID
 
@@ -1075,12 +1074,6 @@ cdef class TreeMoves:
         now under `parent` by move `last`; pre_*: where it was shown before the step."""
         cdef int64_t n, i, kid, n_stack
         cdef child_list *kids
-        if self.rec_on:
-            # (map_steps: the map's steps only, no items)
-            self._rec(t, action == _UNCREATE)
-            if action == _CREATE:
-                self._rec_subtree(t, stack, cap_stack)
-            return 0
         if action == _UNCREATE or action == _DELETE:
             if pre_present and not pre_deleted:
                 items.append(("delete", self.tree_id(t), self._parent_id(pre_parent), pre_index))
@@ -1118,103 +1111,6 @@ cdef class TreeMoves:
             memcpy(&stack[0][n_stack], kids.items, <size_t>kids.n * sizeof(int64_t))
             n_stack += kids.n
         return 0
-
-    # -- loro's map of nodes (LoroTree.nodes lists them in its order: state/tree.pxi)
-
-    cdef int _rec(self, int64_t k, bint removed) except -1:
-        if self.n_rec == self.cap_rec:
-            self.rec = <int64_t*>_grow(self.rec, &self.cap_rec, self.n_rec + 1, sizeof(int64_t))
-        self.rec[self.n_rec] = k * 2 + removed
-        self.n_rec += 1
-        return 0
-
-    cdef int _rec_subtree(self, int64_t t, int64_t **stack, int64_t *cap_stack) except -1:
-        """Record the nodes under t as _report lists them when t comes back."""
-        cdef int64_t n, i, n_stack
-        cdef child_list *kids
-        stack[0] = <int64_t*>_grow(stack[0], cap_stack, 1, sizeof(int64_t))
-        stack[0][0] = t
-        n_stack = 1
-        while n_stack > 0:
-            n_stack -= 1
-            n = stack[0][n_stack]
-            kids = self.kids_of(n)
-            if kids.n == 0:
-                continue
-            for i in range(kids.n):
-                self._rec(kids.items[i], False)
-            if n_stack + kids.n > cap_stack[0]:
-                stack[0] = <int64_t*>_grow(stack[0], cap_stack, n_stack + kids.n, sizeof(int64_t))
-            memcpy(&stack[0][n_stack], kids.items, <size_t>kids.n * sizeof(int64_t))
-            n_stack += kids.n
-        return 0
-
-    cdef list map_steps(self, int64_t n_order, uint32_t lmin, const uint8_t *in_to,
-                        bint greater):
-        """What loro's state does to its map of nodes on a change of version (a scratch
-        TreeMoves set up as for replay_items): [(TreeID, removed)] in order. `greater`: an
-        import whose changes all follow the version before: loro applies the new moves in
-        order to its state, each that makes no cycle inserting its target (again). Else
-        loro's tree diff (replay_items): a node whose first move is taken back leaves the
-        map; every other step, and each node of a subtree that comes back, inserts."""
-        cdef int64_t k, m, t
-        cdef tree_move *mv
-        self.n_rec = 0
-        self.rec_on = True
-        try:
-            if not greater:
-                self.replay_items(n_order, lmin, in_to)
-            else:
-                for k in range(n_order):
-                    self.apply_one(self.order[k])
-                self.pending = self.n_moves
-                for k in range(n_order):
-                    m = self.order[k]
-                    mv = &self.moves[m]
-                    if not mv.excluded or not in_to[m]:
-                        continue
-                    mv.excluded = 0
-                    t = mv.target
-                    self._apply_as(m, mv.parent == t or self.creates_cycle(t, mv.parent))
-                    if mv.effective:
-                        self._rec(t, False)
-        finally:
-            self.rec_on = False
-        return [(self.tree_id(self.rec[k] >> 1), <bint>(self.rec[k] & 1))
-                for k in range(self.n_rec)]
-
-    cdef list encoder_order(self, int64_t n_order):
-        """The nodes (TreeIDs) of the version the unexcluded moves give, as loro's snapshot
-        lists them and its decoder inserts them into its map: the shown ones, then the
-        deleted ones; each part the children of its root, then each child's own part, in
-        sibling order, depth first."""
-        cdef int64_t k
-        for k in range(n_order):
-            self.apply_one(self.order[k])
-        self.pending = self.n_moves
-        return self._encoder_walk()
-
-    def snapshot_order(self):
-        """The nodes as loro's snapshot of this tree lists them (see encoder_order)."""
-        self.settle()
-        return self._encoder_walk()
-
-    cdef list _encoder_walk(self):
-        cdef int64_t k, p, first, i
-        cdef child_list *kids
-        order = []
-        for top in (TREE_ROOT, TREE_DELETED):
-            stack = [top]
-            while stack:
-                p = stack.pop()
-                kids = self.sorted_kids(p)
-                if kids == NULL or kids.n == 0:
-                    continue
-                first = len(order)
-                for i in range(kids.n):
-                    order.append(kids.items[i])
-                stack.extend(reversed(order[first:]))
-        return [self.tree_id(k) for k in order]
 
     cdef int _check_kids(self, int64_t p, int64_t expected) except -1:
         cdef child_list *kids = self.sorted_kids(p)

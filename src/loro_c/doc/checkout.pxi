@@ -111,10 +111,6 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
     ensure_tvv(d)
     map_history_update(d)
     next_history_epoch(d)
-    # (loro's map of a tree's nodes: state/tree.pxi tree_hist)
-    tree_hist_note(d, "checkout",
-                   sorted([(d.log.peer_ids[tf[i].peer], tf[i].counter) for i in range(n_tf)]),
-                   sorted([(d.log.peer_ids[ids[i].peer], ids[i].counter) for i in range(n)]))
     k = d.log.walk_diff(d.tvv, tf, n_tf, ids, n)
     for i in range(k):
         mv = d.log.moves[i]

@@ -22,13 +22,6 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
             ml_snapshot_all(d)      # MovableList items before (state/movable_list.pxi)
             tree_snapshot_all(d)    # trees before (state/tree.pxi)
         status = None
-        # loro's map of a tree's nodes follows the state's moves (state/tree.pxi tree_hist)
-        tree_before = None if d.detached else state_version_ids(d)
-        # a snapshot into an empty document: loro decodes its trees' state
-        loads_state = (changes is None and len(blobs) == 1 and type(blobs[0]) is bytes
-                       and len(blobs[0]) > 21 and blobs[0][20] == 0 and blobs[0][21] == 3
-                       and d.log.n_changes == 0 and d.n_staged == 0 and not d.txn_open
-                       and d.thin_blob is None and d.shallow_sv is None)
         loaded = (blobs[0] if changes is None and len(blobs) == 1 and type(blobs[0]) is bytes
                   and d.log.n_changes == 0 else None)
         # a snapshot into an empty document: loro decodes its texts' state (text_backing.pxi)
@@ -80,11 +73,6 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
                     snap = None
         if fresh:
             backing_from_snapshot(d, blobs[0])
-        if tree_before is not None and not d.detached:
-            tree_after = state_version_ids(d)
-            if tree_after != tree_before:
-                tree_hist_note(d, "load" if loads_state and d.shallow_sv is None else "import",
-                               tree_before, tree_after)
         if d.snap_roots is not None:
             hide_unnamed_roots(d)
         if loaded is not None:
