@@ -63,6 +63,7 @@ from loro_c.events import TreeDiff, TreeDiffItem, TreeExternalDiff     # LoroTre
 from loro_c.paths import Index
 from loro_c.hash_order import container_idx, container_id_order, iteration_order
 from loro_c._dag_order import walk_containers as dag_walk, set_checkout as dag_walk_checkout
+from loro_c._dag_order import greater_import_replays
 from loro_c.rich_checkout import checkout_delta as rich_checkout_delta, Elements as StyleElements
 from loro_c.rich_checkout import _Delta as RichDelta     # rich_delta: imported marks' retains
 from loro_c.errors import LoroTypeError, LoroValueError
@@ -571,7 +572,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             # (state/movable_local.pxi ml_calc_elements)
             reg.ml_walk = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
                                              for i in range(doc.log.n_frontiers)])
-        global _compared_maps, _wrapped, _ml_base_lowered, _greater_import, _tree_metas, _calc_from_before, _import_stamp
+        global _compared_maps, _wrapped, _ml_base_lowered, _greater_import, _tree_metas, _calc_from_before, _import_stamp, _greater_replayed
         if trigger == 1 and snap is not None:
             # (the texts' style map elements known before it follow the import:
             # style_import_text)
@@ -603,6 +604,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             _wrapped = None
             _tree_metas = None
             _greater_import = None
+            _greater_replayed = -1
         if changed[0]:
             to = None
             if trigger == 0 and reg.hooks:
@@ -1861,6 +1863,8 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
     for c in shown:
         if c in done:
             continue
+        if replayed_map_zero(doc, c):
+            continue
         done.add(c)
         path = path_of(doc, c, paths)
         if path is not None:
@@ -1897,6 +1901,35 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
         ranks = hash_rank(doc, list(firsts), 2, {x[2] for x in out})
     out.sort(key=lambda x: (x[0], x[1], ranks[x[2]]))
     return [x[3] for x in out]
+
+
+cdef int _greater_replayed = -1     # greater_import_replays of _greater_import (-1: not asked)
+
+
+cdef bint greater_replayed(LoroDoc doc) except -1:
+    """Whether loro replays the maps of the import being collected, though its changes all
+    follow the document's version (_dag_order.greater_import_replays; asked once)."""
+    global _greater_replayed
+    if _greater_import is None:
+        return False
+    if _greater_replayed < 0:
+        _greater_replayed = greater_import_replays(doc.log, list(_greater_import[0]),
+                                                   list(_greater_import[1]))
+    return _greater_replayed == 1
+
+
+cdef bint replayed_map_zero(LoroDoc doc, uint32_t c) except -1:
+    """Whether `c` is a counter of value 0 that a map's new value shows in an import whose
+    maps loro replays: its calculator reports the child, the state shows its whole value,
+    and loro leaves that zero out (as for a map that compares values)."""
+    if _greater_import is None or doc.ckind[c] != KIND_COUNTER:
+        return False
+    if not (-F64_EPSILON < doc.ccounter[c] < F64_EPSILON):
+        return False
+    p = parent_of(doc, doc.cids[c])
+    if p is None or doc.ckind[<uint32_t>p[0]] != KIND_MAP:
+        return False
+    return greater_replayed(doc)
 
 
 cdef object _wrapped = None     # containers shown as values by the diffs collect builds
