@@ -2184,7 +2184,10 @@ cdef bint fast_map_child(LoroDoc doc, uint32_t c) except -1:
         return False
     if doc.ckind[<uint32_t>p[0]] != KIND_MAP:
         return False
-    return _greater_import is not None or p[0] not in _compared_maps
+    if _greater_import is not None:
+        # (unless loro replays the maps of an import that follows the version)
+        return not greater_replayed(doc)
+    return p[0] not in _compared_maps
 
 
 cdef object walked_containers(LoroDoc doc, list out):
