@@ -1913,8 +1913,13 @@ cdef bint greater_replayed(LoroDoc doc) except -1:
     if _greater_import is None:
         return False
     if _greater_replayed < 0:
-        _greater_replayed = greater_import_replays(doc.log, list(_greater_import[0]),
-                                                   list(_greater_import[1]))
+        try:
+            _greater_replayed = greater_import_replays(doc.log, list(_greater_import[0]),
+                                                       list(_greater_import[1]))
+        except ValueError:
+            # (a search that meets history a shallow document no longer has: its maps'
+            # changed keys are handed on, as before this rule)
+            _greater_replayed = 0
     return _greater_replayed == 1
 
 
