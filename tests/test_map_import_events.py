@@ -218,3 +218,53 @@ def test_new_zero_counter_of_an_import_after_the_version_as_loro(steps):
     steps = steps.split()
     want = _counter_session(loro, steps)
     assert _counter_session(loro_c, steps) == want
+
+
+def _replayed_children(lib, kinds):
+    """Session 2193's shape (a, b, a again after the importer's own change): peer 3 sets
+    new children in map "m" (T text, M map, L list with content, C counter at 2, Z counter
+    at 0) in one change; the importer's event, as the targets in order."""
+    p3, imp, b = lib.LoroDoc(), lib.LoroDoc(), lib.LoroDoc()
+    p3.peer_id, imp.peer_id, b.peer_id = 3, 103, 111
+
+    def sync(src, dst):
+        dst.import_(src.export(lib.ExportMode.Updates(dst.oplog_vv)))
+
+    p3.get_list("l").insert(0, 1)
+    p3.commit()
+    sync(p3, imp)
+    imp.get_text("t").insert(0, "ab")
+    imp.commit()
+    sync(imp, p3)
+    m = p3.get_map("m")
+    for i, k in enumerate(kinds):
+        if k == "T":
+            m.insert_container("t%d" % i, lib.LoroText()).insert(0, "x")
+        elif k == "M":
+            m.insert_container("m%d" % i, lib.LoroMap()).insert("a", 1)
+        elif k == "L":
+            m.insert_container("l%d" % i, lib.LoroList()).insert(0, 1)
+        else:
+            c = m.insert_container("c%d" % i, lib.LoroCounter())
+            if k == "C":
+                c.increment(2)
+    p3.commit()
+    sync(p3, b)
+    b.get_list("l").insert(0, 2)
+    b.commit()
+    sync(b, p3)
+    p3.get_list("l").insert(0, 3)
+    p3.commit()
+    got = []
+    sub = imp.subscribe_root(lambda e: got.append([(ncid(x.target), ndiff(x.diff)) for x in e.events]))
+    sync(p3, imp)
+    del sub
+    return got
+
+
+@pytest.mark.parametrize("kinds", ["TZL", "MZL", "CZL", "TL", "ZZ", "CTM"])
+def test_children_of_replayed_maps_in_loro_order(kinds):
+    """Where loro replays the maps of an import that follows the version, the children the
+    maps' new values create are reported by their calculators, which puts them in its map
+    of diffs and changes the order of the roots of one depth (_events.fast_map_child)."""
+    assert _replayed_children(loro_c, kinds) == _replayed_children(loro, kinds)
