@@ -1250,6 +1250,15 @@ cdef class LoroMap(_Handle):
         finally:
             doc_release(hdoc(self))
 
+    def get_value(self):
+        """The value, with child containers as ContainerIDs."""
+        cdef LoroDoc d = hdoc(self)
+        doc_acquire_one(d, self.idx)     # (only this map's state)
+        try:
+            return value_of(d, self.idx, False)
+        finally:
+            doc_release(d)
+
     def get(self, str key):
         """The entry for `key` as ValueOrContainer, or None."""
         cdef int64_t slot

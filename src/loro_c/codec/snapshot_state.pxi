@@ -83,9 +83,7 @@ def decode_lazy_map(bytes value not None, Py_ssize_t pos, dict vv not None):
         raise LoroError("a snapshot map state checked at its import does not decode")
     r.pos = pos
     try:
-        payload = decode_map_state(value, &r, vv)
-        if payload is None:
-            raise LoroError("a snapshot map state checked at its import does not decode")
+        payload = decode_checked_map_state(value, &r)
         r_end(&r, "a container state")
     except DecodeError as e:
         raise LoroError(f"a snapshot map state checked at its import does not decode: {e}")
@@ -770,6 +768,38 @@ cdef object decode_map_state(bytes value, Reader* r, dict vv):
             rows.append((key, True, live[key], peer, <uint32_t>lamport))
         else:
             rows.append((key, False, None, peer, <uint32_t>lamport))
+    return rows
+
+
+cdef object _ABSENT = object()
+
+
+cdef list decode_checked_map_state(bytes value, Reader* r):
+    """decode_map_state's rows of an entry state_section_ok took: its children, its keys
+    and its peers were checked there against the version (only the bounds that keep
+    the reads in range are checked again)."""
+    cdef uint64_t idx = 0, lamport = 0
+    cdef Py_ssize_t n_peers
+    live, end = _ephemeral.decode_state_values(value, r.pos, 1)
+    dead, end = _ephemeral.decode_state_values(value, end, 2)
+    r.pos = end
+    keys = list(live)
+    if dead:
+        keys.extend(dead)
+    keys.sort()
+    peers = read_peer_table(r)
+    n_peers = len(peers)
+    rows = []
+    for key in keys:
+        r_uleb(r, &idx)
+        r_uleb(r, &lamport)
+        if idx >= <uint64_t>n_peers or lamport > UINT32_MAX:
+            fail("bad map state entry")
+        v = live.get(key, _ABSENT)
+        if v is _ABSENT:
+            rows.append((key, False, None, peers[idx], <uint32_t>lamport))
+        else:
+            rows.append((key, True, v, peers[idx], <uint32_t>lamport))
     return rows
 
 
