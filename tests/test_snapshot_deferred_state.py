@@ -103,7 +103,8 @@ def test_each_kind_reads_as_loro_after_a_deferred_load(blobs, who):
         d.import_(blob)
         assert not d._state_decoded
         assert read(d) == read(ref)
-        assert d._state_decoded
+        # (a map's own reads decode that map only: tests/test_snapshot_lazy_maps.py)
+        assert d._state_decoded or d._maps_encoded > 0
         assert d.get_deep_value() == ref.get_deep_value()
         d._check_invariants()
 

@@ -11,7 +11,7 @@ checked before the lock is taken, and a method never calls another locking metho
 """
 from libc.stdint cimport uint32_t, int64_t
 
-from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER, KIND_MOVABLE_LIST, doc_acquire, doc_acquire_read, doc_acquire_value,
+from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER, KIND_MOVABLE_LIST, doc_acquire, doc_acquire_read, doc_acquire_value, doc_acquire_one,
                           doc_release, lc_map_entry, lc_map_find, LC_NO_KEY)
 from loro_c._seq cimport UNIT_UNICODE, UNIT_UTF8, UNIT_UTF16
 from loro_c._seq cimport to_unicode, from_unicode, visible_content, find_char
@@ -1250,10 +1250,20 @@ cdef class LoroMap(_Handle):
         finally:
             doc_release(hdoc(self))
 
+    def get_value(self):
+        """The value, with child containers as ContainerIDs."""
+        cdef LoroDoc d = hdoc(self)
+        doc_acquire_one(d, self.idx)     # (only this map's state)
+        try:
+            return value_of(d, self.idx, False)
+        finally:
+            doc_release(d)
+
     def get(self, str key):
         """The entry for `key` as ValueOrContainer, or None."""
         cdef int64_t slot
-        doc_acquire_read(hdoc(self))
+        cdef LoroDoc d = hdoc(self)
+        doc_acquire_one(d, self.idx)     # (only this map's state: a child is a handle)
         try:
             slot = map_slot(hdoc(self), self.idx, key)
             if slot < 0:

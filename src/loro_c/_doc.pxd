@@ -362,6 +362,9 @@ cdef class DocCore:
     # (thin_load) when the document is first locked for anything but its snapshot export
     # and version (state/snapshot_load.pxi thin_defer), as loro decodes a state when read
     cdef object thin_pending
+    # the maps of a deferred state not read since (thin_build_pending): index -> (encoded
+    # entry, where its state starts); None when none is left
+    cdef dict thin_lazy
     # a shallow document (doc/shallow.pxi): the shallow root's version without its own ops
     # ({peer id: counter}, None when the whole history is kept) and frontiers, the root's
     # version by peer index (its ops are in the log but their effect is the base state's),
@@ -580,6 +583,8 @@ cdef int thin_materialize_locked(LoroDoc d) except -1
 cdef int thin_build_texts_locked(LoroDoc d) except -1
 cdef int thin_defer(LoroDoc d, bytes blob, dict vv, list fr) except -1
 cdef int thin_build_pending_locked(LoroDoc d) except -1
+cdef int thin_force_locked(LoroDoc d) except -1
+cdef int thin_decode_one_locked(LoroDoc d, uint32_t c) except -1
 
 
 cdef inline int doc_lock(LoroDoc d) except -1:
@@ -604,8 +609,30 @@ cdef inline int doc_acquire_value(LoroDoc d) except -1:
     by a document loaded from a snapshot's state before its history and its text trees are
     built."""
     doc_lock(d)
+    if d.thin_pending is not None or d.thin_lazy is not None:
+        return thin_force_locked(d)
+    return 0
+
+
+cdef inline int doc_acquire_handles(LoroDoc d) except -1:
+    """Take the document lock to hand out a root's handle: a snapshot's state left encoded
+    registers its containers first, their states still encoded (state/snapshot_load.pxi
+    thin_build_pending)."""
+    doc_lock(d)
     if d.thin_pending is not None:
         return thin_build_pending_locked(d)
+    return 0
+
+
+cdef inline int doc_acquire_one(LoroDoc d, uint32_t c) except -1:
+    """Take the document lock for a read of container `c`'s own state (no other container's):
+    of a snapshot's state left encoded, only that state is decoded (as loro decodes a
+    container's state when it is first read)."""
+    doc_lock(d)
+    if d.thin_pending is not None or d.thin_lazy is not None:
+        thin_decode_one_locked(d, c)
+    if d.thin_texts is not None:
+        return thin_build_texts_locked(d)
     return 0
 
 

@@ -343,7 +343,7 @@ cdef class LoroDoc(DocExchange):
 
     def get_text(self, obj):
         """The Text container `obj` (a root name, a ContainerID or its string form)."""
-        doc_acquire_value(self)
+        doc_acquire_handles(self)
         try:
             return wrapper(KIND_TEXT)(self, root_index(self, obj, KIND_TEXT))
         finally:
@@ -351,7 +351,7 @@ cdef class LoroDoc(DocExchange):
 
     def get_list(self, obj):
         """The List container `obj` (a root name, a ContainerID or its string form)."""
-        doc_acquire_value(self)
+        doc_acquire_handles(self)
         try:
             return wrapper(KIND_LIST)(self, root_index(self, obj, KIND_LIST))
         finally:
@@ -359,7 +359,7 @@ cdef class LoroDoc(DocExchange):
 
     def get_map(self, obj):
         """The Map container `obj` (a root name, a ContainerID or its string form)."""
-        doc_acquire_value(self)
+        doc_acquire_handles(self)
         try:
             return wrapper(KIND_MAP)(self, root_index(self, obj, KIND_MAP))
         finally:
@@ -367,7 +367,7 @@ cdef class LoroDoc(DocExchange):
 
     def get_counter(self, obj):
         """The Counter container `obj` (a root name, a ContainerID or its string form)."""
-        doc_acquire_value(self)
+        doc_acquire_handles(self)
         try:
             return wrapper(KIND_COUNTER)(self, root_index(self, obj, KIND_COUNTER))
         finally:
@@ -375,7 +375,7 @@ cdef class LoroDoc(DocExchange):
 
     def get_movable_list(self, obj):
         """The MovableList container `obj` (a root name, a ContainerID or its string form)."""
-        doc_acquire_value(self)
+        doc_acquire_handles(self)
         try:
             return wrapper(KIND_MOVABLE_LIST)(self, root_index(self, obj, KIND_MOVABLE_LIST))
         finally:
@@ -383,7 +383,7 @@ cdef class LoroDoc(DocExchange):
 
     def get_tree(self, obj):
         """The Tree container `obj` (a root name, a ContainerID or its string form)."""
-        doc_acquire_value(self)     # as the other get_*: a thin document stays thin
+        doc_acquire_handles(self)     # as the other get_*: a thin document stays thin
         try:
             return wrapper(KIND_TREE)(self, root_index(self, obj, KIND_TREE))
         finally:

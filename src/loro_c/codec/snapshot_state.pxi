@@ -40,16 +40,18 @@ def load_snapshot_state(LoroDoc doc, bytes data not None, bint defer=True):
                                None)
 
 
-cdef list state_rows(Reader* sec, dict vv):
+cdef list state_rows(Reader* sec, dict vv, bint lazy_maps=False):
     """The (cid, kind, payload) rows of a state section for thin_load, or None when one
-    entry's state is not read here."""
+    entry's state is not read here. With `lazy_maps` (a section state_section_ok checked
+    whole), a map's payload is its encoded entry and where its state starts (decode_lazy_map
+    reads it when the map is first read)."""
     seen = _IdBits(vv)
     rows = []
     for key, value in sst_entries(sec):
         if key == b"fr":
             decode_frontiers_bytes(value, "the state frontiers")
             continue
-        row = decode_container_state(key, value, vv, seen, None, True)
+        row = decode_container_state(key, value, vv, seen, None, True, lazy_maps)
         if row is None:
             return None
         if row is not False:
@@ -57,18 +59,35 @@ cdef list state_rows(Reader* sec, dict vv):
     return rows
 
 
-def deferred_state_rows(bytes data not None, dict vv not None):
+def deferred_state_rows(bytes data not None, dict vv not None, bint lazy_maps=False):
     """The rows of a snapshot whose state section passed state_section_ok at its import,
-    `vv` its version then (_doc.thin_build_pending)."""
+    `vv` its version then (_doc.thin_build_pending); `lazy_maps`: see state_rows."""
     cdef uint16_t mode
     cdef Reader body
     cdef Reader secs[3]
     parse_envelope(data, False, &mode, &body)
     snapshot_sections(&body, secs)
-    rows = state_rows(&secs[1], vv)
+    rows = state_rows(&secs[1], vv, lazy_maps)
     if rows is None:
         raise LoroError("a snapshot state checked at its import does not decode")
     return rows
+
+
+def decode_lazy_map(bytes value not None, Py_ssize_t pos, dict vv not None):
+    """The rows of a map state entry deferred_state_rows left encoded (`pos`: where its
+    state starts). The entry passed state_section_ok at the import, so this fails only on
+    memory (or on a bug of that check, raised as LoroError)."""
+    cdef Reader r
+    reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value))
+    if pos < 0 or pos > r.len:
+        raise LoroError("a snapshot map state checked at its import does not decode")
+    r.pos = pos
+    try:
+        payload = decode_checked_map_state(value, &r)
+        r_end(&r, "a container state")
+    except DecodeError as e:
+        raise LoroError(f"a snapshot map state checked at its import does not decode: {e}")
+    return payload
 
 
 def _state_section_ok(bytes data not None):
@@ -214,7 +233,7 @@ cdef tuple snapshot_oplog_version(Reader* sec):
 
 
 cdef object decode_container_state(bytes key, bytes value, dict vv, _IdBits seen, dict cvv=None,
-                                   bint skip_meta=False):
+                                   bint skip_meta=False, bint lazy_maps=False):
     """(cid, kind, payload) of one state entry, or None for a state this path does not read
     (a kind without a state codec here)."""
     cdef Reader r
@@ -254,6 +273,8 @@ cdef object decode_container_state(bytes key, bytes value, dict vv, _IdBits seen
             fail("a counter state is not one f64")
         memcpy(&counter, r.data + r.pos, 8)
         return (cid, kind, counter)
+    if lazy_maps and kind == KIND_MAP and parent_type != POSTCARD_TREE:
+        return (cid, kind, (value, r.pos))
     if kind == KIND_TEXT:
         payload = decode_text_state(value, &r, vv, seen)
     elif kind == KIND_LIST:
@@ -747,6 +768,38 @@ cdef object decode_map_state(bytes value, Reader* r, dict vv):
             rows.append((key, True, live[key], peer, <uint32_t>lamport))
         else:
             rows.append((key, False, None, peer, <uint32_t>lamport))
+    return rows
+
+
+cdef object _ABSENT = object()
+
+
+cdef list decode_checked_map_state(bytes value, Reader* r):
+    """decode_map_state's rows of an entry state_section_ok took: its children, its keys
+    and its peers were checked there against the version (only the bounds that keep
+    the reads in range are checked again)."""
+    cdef uint64_t idx = 0, lamport = 0
+    cdef Py_ssize_t n_peers
+    live, end = _ephemeral.decode_state_values(value, r.pos, 1)
+    dead, end = _ephemeral.decode_state_values(value, end, 2)
+    r.pos = end
+    keys = list(live)
+    if dead:
+        keys.extend(dead)
+    keys.sort()
+    peers = read_peer_table(r)
+    n_peers = len(peers)
+    rows = []
+    for key in keys:
+        r_uleb(r, &idx)
+        r_uleb(r, &lamport)
+        if idx >= <uint64_t>n_peers or lamport > UINT32_MAX:
+            fail("bad map state entry")
+        v = live.get(key, _ABSENT)
+        if v is _ABSENT:
+            rows.append((key, False, None, peers[idx], <uint32_t>lamport))
+        else:
+            rows.append((key, True, v, peers[idx], <uint32_t>lamport))
     return rows
 
 

@@ -748,8 +748,17 @@ cdef class DocExchange(DocHistory):
     @property
     def _state_decoded(self):
         """False while a snapshot's state section loaded into this document stays encoded
-        (state/snapshot_load.pxi thin_defer); any read decodes it."""
-        return self.thin_pending is None
+        (state/snapshot_load.pxi thin_defer), or some of its maps do; a read of a map
+        decodes that map, any other read decodes the whole state."""
+        return self.thin_pending is None and self.thin_lazy is None
+
+    @property
+    def _maps_encoded(self):
+        """How many maps of a loaded snapshot's state are still encoded (None while the
+        whole state section is: state/snapshot_load.pxi)."""
+        if self.thin_pending is not None:
+            return None
+        return 0 if self.thin_lazy is None else len(self.thin_lazy)
 
     def import_(self, bytes data):
         """Import a binary blob (updates, or the history inside a snapshot). Missing

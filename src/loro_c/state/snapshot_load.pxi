@@ -44,7 +44,13 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1
         elif kind == KIND_LIST:
             thin_seq(d, c, payload[1], payload[2], None, payload[0])
         elif kind == KIND_MAP:
-            thin_map(d, c, payload)
+            if type(payload) is tuple:
+                # (encoded: decoded when first read, thin_decode_lazy)
+                if d.thin_lazy is None:
+                    d.thin_lazy = {}
+                d.thin_lazy[c] = payload
+            else:
+                thin_map(d, c, payload)
         elif kind == KIND_TREE:
             thin_tree(d, c, payload)
         elif kind == KIND_MOVABLE_LIST:
@@ -84,18 +90,20 @@ cdef int thin_defer(LoroDoc d, bytes blob, dict vv, list fr) except -1:
 
 
 cdef int thin_build_pending(LoroDoc d) except -1:
-    """thin_load of the state thin_defer left encoded, and the store notes the import
-    takes after a load (doc/exchange.pxi import_locked). The codec checked it: decoding
-    fails only on memory (or on a bug of that check, raised as LoroError)."""
+    """thin_load of the state thin_defer left encoded, each map's state still encoded (as
+    loro keeps a container's state until it is read): every container is registered and
+    numbered as the eager load does, and a map is built the first time something reads it
+    (thin_decode_lazy; thin_force for all). The codec checked the section whole at the
+    import: decoding fails only on memory (or on a bug of that check, raised as LoroError)."""
     cdef bytes blob = d.thin_pending
     cdef bint was_on = d.evlog.on
     cdef int64_t n_ev = d.evlog.n
-    rows = _codec_module().deferred_state_rows(blob, d.thin_vv)
+    rows = _codec_module().deferred_state_rows(blob, d.thin_vv, True)
     d.evlog.on = 0
     try:
         d.thin_pending = None
         thin_load(d, rows, blob, d.thin_vv, list(d.thin_fr))
-        if not d.detached:
+        if d.thin_lazy is None and not d.detached:
             note_store_entries(d)
     finally:
         d.evlog.on = was_on
@@ -103,9 +111,73 @@ cdef int thin_build_pending(LoroDoc d) except -1:
     return 0
 
 
+cdef int thin_decode_lazy(LoroDoc d, uint32_t c) except -1:
+    """Build the state of map `c` if the load left it encoded; the store notes the import
+    takes after a load once no map is left encoded (doc/exchange.pxi import_locked)."""
+    cdef dict lazy = d.thin_lazy
+    cdef bint was_on = d.evlog.on
+    cdef int64_t n_ev = d.evlog.n
+    cdef Py_ssize_t n_num
+    got = lazy.get(c)
+    if got is not None:
+        rows = _codec_module().decode_lazy_map(got[0], got[1], d.thin_vv)
+        n_num = len(d.lnum)
+        d.evlog.on = 0
+        try:
+            thin_map(d, c, rows)
+            del lazy[c]
+            # a child the state does not list (a dead one) registers here; the eager load
+            # registered it before its numbering, which keeps no number for it
+            while len(d.lnum) > n_num:
+                d.lnum.popitem()
+        finally:
+            d.evlog.on = was_on
+            d.evlog.n = n_ev
+    if not lazy:
+        d.thin_lazy = None
+        if not d.detached:
+            d.evlog.on = 0
+            try:
+                note_store_entries(d)
+            finally:
+                d.evlog.on = was_on
+                d.evlog.n = n_ev
+    return 0
+
+
+cdef int thin_force(LoroDoc d) except -1:
+    """Decode whatever the load left encoded (in the state's order, as the eager load)."""
+    if d.thin_pending is not None:
+        thin_build_pending(d)
+    if d.thin_lazy is not None:
+        for c in list(d.thin_lazy):
+            thin_decode_lazy(d, <uint32_t>c)
+    return 0
+
+
+cdef int thin_force_locked(LoroDoc d) except -1:
+    try:
+        return thin_force(d)
+    except BaseException:
+        doc_release(d)
+        raise
+
+
 cdef int thin_build_pending_locked(LoroDoc d) except -1:
     try:
         return thin_build_pending(d)
+    except BaseException:
+        doc_release(d)
+        raise
+
+
+cdef int thin_decode_one_locked(LoroDoc d, uint32_t c) except -1:
+    try:
+        if d.thin_pending is not None:
+            thin_build_pending(d)
+        if d.thin_lazy is not None:
+            thin_decode_lazy(d, c)
+        return 0
     except BaseException:
         doc_release(d)
         raise
@@ -324,6 +396,7 @@ cdef int thin_drop_state(LoroDoc d) except -1:
     snap_forget(d)
     d.seq = SeqArena()
     d.thin_texts = None
+    d.thin_lazy = None
     # the document had no ops before the load: its notes of mark ops and its list
     # elements are the state's
     d.styles.clear()
