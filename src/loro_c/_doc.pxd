@@ -434,9 +434,10 @@ cdef class DocCore:
     # configuration (richtext.TextStyles)
     cdef dict styles
     cdef object text_styles
-    # movable trees (state/tree.pxi): container index -> its TreeMoves (_tree.pyx); stale
-    # after a checkout, a detached import or an undone import, then recomputed from the log
-    # when next read; container index -> whether local moves generate fractional indexes
+    # movable trees (state/tree.pxi): container index -> its TreeMoves (_tree.pyx), which
+    # holds the moves outside the version shown too (left out); stale after an undone
+    # import, then recomputed from the log when next read; container index -> whether
+    # local moves generate fractional indexes
     cdef dict trees
     cdef bint trees_stale
     cdef dict tree_fi

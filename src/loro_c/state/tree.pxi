@@ -1,9 +1,10 @@
 # LoroTree: one TreeMoves (_tree.pyx: the move log in (Lamport, peer) order, cycles skipped,
 # late moves re-applying the later ones) per tree container, in `d.trees`. Create, move and
 # delete are one op kind, LC_OP_TREE (its fields: kinds.h). Remote ops are added to the log
-# of their tree in any order; a checkout, an import while detached and an undone import
-# only mark every tree stale, and the next read rebuilds the trees from the logged ops the
-# state's version holds (tree_recompute), as MovableList recomputes its elements.
+# of their tree in any order; an import while detached logs them left out of the version
+# shown, and a checkout replays each tree's moves from the earliest Lamport that changes
+# (tree_checkout_steps), as loro's tree diff does. An undone import only marks every tree
+# stale, and the next read rebuilds the trees from the log (tree_recompute).
 import bisect
 import functools
 from loro_c._tree import TreeMoves as _TreeMoves
