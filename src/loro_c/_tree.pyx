@@ -379,6 +379,45 @@ cdef inline int _action(bint new_deleted, bint old_deleted, bint old_unexist) no
     return _CREATE if old_deleted or old_unexist else _MOVE
 
 
+cdef inline bint _deleted_now(TreeMoves tm, int64_t p) noexcept:
+    """TreeMoves.deleted_at, without walking up while no node is under the deleted root."""
+    if p == TREE_DELETED:
+        return True
+    return tm.deleted_kids.n > 0 and p >= 0 and tm.top_of(p) == TREE_DELETED
+
+
+cdef int _forward_steps(TreeMoves tm, int64_t first, const uint8_t *in_to,
+                        IdMap mp) except -1:
+    """The second half of TreeMoves.replay_to: every move from order position `first` on
+    (none applied) that the version wanted holds applied in order, each step made to `mp`
+    as loro's state makes it."""
+    cdef int64_t k, m, t, pre_parent
+    cdef tree_move *mv
+    cdef bint comes_back
+    for k in range(first, tm.n_moves):
+        m = tm.order[k]
+        mv = &tm.moves[m]
+        mv.excluded = in_to != NULL and not in_to[m]
+        if mv.excluded:
+            continue
+        if mp is None:
+            tm.apply_one(m)
+            continue
+        t = mv.target
+        pre_parent = tm.nodes[t].parent
+        # (loro's diff: a create when the node leaves the deleted subtree or nowhere)
+        comes_back = (not _deleted_now(tm, mv.parent)
+                      and (pre_parent == TREE_NONE or _deleted_now(tm, pre_parent)))
+        tm.apply_one(m)
+        if not mv.effective:
+            continue
+        mp.insert(tm.nodes[t].peer, tm.nodes[t].counter)
+        if comes_back:
+            tm._map_subtree(mp, t)
+    tm.pending = tm.n_moves
+    return 0
+
+
 cdef class TreeMoves:
     """The moves of one tree and the parent map they give (see the module docstring)."""
     def __dealloc__(self):
@@ -1384,9 +1423,8 @@ cdef class TreeMoves:
         leaves it, any other step inserts the node again, and a node that comes back out
         of the deleted subtree (or from nowhere) inserts its whole subtree after it. Costs
         the moves after `first` (and the subtrees that come back)."""
-        cdef int64_t k, m, t, pre_parent
+        cdef int64_t k, m, t
         cdef tree_move *mv
-        cdef bint new_deleted, old_deleted
         self.settle()
         for k in range(self.n_moves - 1, first - 1, -1):
             m = self.order[k]
@@ -1402,30 +1440,10 @@ cdef class TreeMoves:
                 mp.remove(self.nodes[t].peer, self.nodes[t].counter)
                 continue
             mp.insert(self.nodes[t].peer, self.nodes[t].counter)
-            if _action(self.deleted_at(self.nodes[t].parent), self.deleted_at(mv.parent),
-                       False) == _CREATE:
-                self._map_subtree(mp, t)
-        for k in range(first, self.n_moves):
-            m = self.order[k]
-            mv = &self.moves[m]
-            mv.excluded = in_to != NULL and not in_to[m]
-            if mv.excluded:
-                continue
-            if mp is None:
-                self.apply_one(m)
-                continue
-            t = mv.target
-            pre_parent = self.nodes[t].parent
-            new_deleted = self.deleted_at(mv.parent)
-            old_deleted = self.deleted_at(pre_parent)
-            self.apply_one(m)
-            if not mv.effective:
-                continue
-            mp.insert(self.nodes[t].peer, self.nodes[t].counter)
-            if _action(new_deleted, old_deleted, pre_parent == TREE_NONE) == _CREATE:
-                self._map_subtree(mp, t)
-        self.pending = self.n_moves
-        return 0
+            if (not _deleted_now(self, self.nodes[t].parent)
+                    and _deleted_now(self, mv.parent)):
+                self._map_subtree(mp, t)        # (loro's diff: a create)
+        return _forward_steps(self, first, in_to, mp)
 
     cdef int checkout_replay(self, uint32_t lmin, const uint64_t *peers, const int32_t *ends,
                              int64_t n_changed, IdMap mp) except -1:
@@ -1461,7 +1479,8 @@ cdef class TreeMoves:
         changes all follow the version before: loro's state applies the new moves in
         (Lamport, peer) order, each that makes no cycle inserting its node. Else loro's
         tree diff replays from Lamport `lmin` (replay_to) between the tree before and after."""
-        cdef int64_t k, k0, m
+        cdef int64_t k, k0, m, first
+        cdef tree_move *mv
         if greater:
             k0 = self.pending
             self.settle()
@@ -1471,11 +1490,40 @@ cdef class TreeMoves:
                     mp.insert(self.nodes[self.moves[m].target].peer,
                               self.nodes[self.moves[m].target].counter)
             return 0
+        first = self.first_at_lamport(lmin)
+        if self.deleted_kids.cap == 0 and first <= self.pending:
+            # No node was ever deleted, so no step of the replay brings a subtree back: the
+            # old moves the import took back (from `pending` on) are replayed from what
+            # each noted when applied (its target had no parent before it: a remove), the
+            # others taken back here, then everything applied again in order.
+            for k in range(self.n_moves - 1, self.pending - 1, -1):
+                m = self.order[k]
+                mv = &self.moves[m]
+                if m >= n_before or mv.excluded or not mv.effective:
+                    continue
+                if mv.prev_parent == TREE_NONE:
+                    mp.remove(self.nodes[mv.target].peer, self.nodes[mv.target].counter)
+                else:
+                    mp.insert(self.nodes[mv.target].peer, self.nodes[mv.target].counter)
+            for k in range(self.pending - 1, first - 1, -1):
+                m = self.order[k]
+                mv = &self.moves[m]
+                if mv.excluded:
+                    continue
+                if mv.effective:
+                    self.take_back(m)
+                    if self.nodes[mv.target].parent == TREE_NONE:
+                        mp.remove(self.nodes[mv.target].peer, self.nodes[mv.target].counter)
+                    else:
+                        mp.insert(self.nodes[mv.target].peer, self.nodes[mv.target].counter)
+                else:
+                    self.take_back(m)
+            return _forward_steps(self, first, NULL, mp)
         # the tree before the import again (the new moves left out), then loro's replay
         for m in range(n_before, self.n_moves):
             self.moves[m].excluded = 1
         self.settle()
-        return self.replay_to(self.first_at_lamport(lmin), NULL, mp)
+        return self.replay_to(first, NULL, mp)
 
     cdef int load_into(self, IdMap mp) except -1:
         """Insert the nodes as loro decodes a snapshot's tree into its map: the shown ones,
