@@ -25,7 +25,7 @@ from loro_c._doc cimport (local_ml_insert, local_ml_insert_container, local_ml_d
                           local_ml_set, local_ml_set_container, ml_len, ml_slots, ml_item_peers,
                           ml_value_slot_at)
 from loro_c._doc cimport (KIND_TREE, tree_state, local_tree_move, local_next_counter,
-                          container_index, tree_note_local)     # LoroTree (handles/tree.pxi)
+                          container_index, tree_note_local, tree_nodes_order)     # LoroTree (handles/tree.pxi)
 from loro_c._version import ID as _ID
 from loro_c._doc import copy_value, container_type as _container_type, _TYPE_NAMES as _KIND_NAMES
 

@@ -437,14 +437,25 @@ cdef class DocCore:
     # configuration (richtext.TextStyles)
     cdef dict styles
     cdef object text_styles
-    # movable trees (state/tree.pxi): container index -> its TreeMoves (_tree.pyx); stale
-    # after a checkout, a detached import or an undone import, then recomputed from the log
-    # when next read; container index -> whether local moves generate fractional indexes
+    # movable trees (state/tree.pxi): container index -> its TreeMoves (_tree.pyx), which
+    # holds the moves outside the version shown too (left out); stale after an undone
+    # import, then recomputed from the log when next read; container index -> whether
+    # local moves generate fractional indexes
     cdef dict trees
     cdef bint trees_stale
     cdef dict tree_fi
     cdef dict tree_jitter           # tree container -> _tree.TreeJitter, once jitter was set
     cdef dict tree_ev               # events: tree -> how the batch found it (state/tree.pxi)
+    # loro's hash map of each tree's nodes, for the order LoroTree.nodes() lists them:
+    # tree container -> _tree.IdMap, advanced as the state changes (state/tree.pxi)
+    cdef dict tree_maps
+    # during an attached import: tree container -> how many moves its TreeMoves held before
+    # it, and the log's version before it ((vv list, frontier id set)); else None
+    cdef dict tree_imp
+    cdef object tree_imp_base
+    # set while the state moves for a reading of another version (LoroDoc.diff, undo): not
+    # a move of loro's state, so the maps of nodes stay as they are
+    cdef bint tree_maps_quiet
     cdef object __weakref__
 
 
@@ -549,6 +560,9 @@ cdef int local_tree_move_k(LoroDoc d, uint32_t c, TreeMoves tm, int64_t target,
                            int64_t parent, bytes fi, bint checked) except -1
 cdef object tree_value(LoroDoc d, uint32_t c, bint deep)
 cdef int tree_after_undo(LoroDoc d) except -1
+cdef int tree_import_begin(LoroDoc d) except -1
+cdef int tree_import_end(LoroDoc d, bint ok) except -1
+cdef list tree_nodes_order(LoroDoc d, uint32_t c)
 cdef int32_t local_next_counter(LoroDoc d) except -1
 cdef int tree_note_before(LoroDoc d, uint32_t c) except -1
 cdef int tree_snapshot_all(LoroDoc d) except -1

@@ -317,6 +317,11 @@ cdef bint import_is_greater(LoroDoc doc, tuple snap):
 
 
 
+def import_greater(LoroDoc doc, tuple snap):
+    """import_is_greater for the document's maps of tree nodes (state/tree.pxi)."""
+    return import_is_greater(doc, snap)
+
+
 # the kinds whose concurrent edits on both sides of an import make loro compare every map
 cdef frozenset _SEQUENCE_KINDS = frozenset((KIND_TEXT, KIND_LIST, KIND_MOVABLE_LIST, KIND_TREE))
 

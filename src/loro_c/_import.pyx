@@ -27,7 +27,8 @@ from loro_c._doc cimport (LoroDoc, group_change, group_kept, lstr_place, lval_pl
 from loro_c._doc cimport (kind_has_state, op_fits_kind, container_index, show_root, ensure_tvv, commit_txn,
                           move_tracker_to_change, move_tracker_to_head, move_tracker_home, map_history_drop, apply_change_ops,
                           rebuild_state, flush_import_deltas, ml_after_undo,
-                          tree_after_undo, shallow_apply_root_change, snap_forget)
+                          tree_after_undo, shallow_apply_root_change, snap_forget,
+                          tree_import_begin, tree_import_end)
 from loro_c._doc cimport meta_queue, lnum_flush, lnum_flush_marked      # tree nodes' meta maps (doc/registry.pxi)
 from loro_c._doc import kind_of_type, _TYPE_NAMES
 from loro_c.errors import LoroError, DecodeError
@@ -205,6 +206,7 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
     cdef ImportRun run = begin_run(doc, whole_pending)
     cdef bint applying = False
     doc.import_run = run
+    tree_import_begin(doc)      # (loro's maps of tree nodes: state/tree.pxi)
     try:
         if changes is not None:
             for raw in changes:
@@ -233,11 +235,13 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
             doc.lval_len = run.lval_len
             if all(len(b) > 21 and b[20] == 0 and b[21] == 4 for b in blobs):
                 doc.lstr_len = run.lstr_len
+        tree_import_end(doc, True)
         if run.outdated:
             raise_outdated = True
         else:
             return status
     except BaseException as e:
+        tree_import_end(doc, False)
         undo(doc, run, applying)
         if isinstance(e, (LoroError, MemoryError)) or not isinstance(e, Exception):
             raise

@@ -36,6 +36,25 @@ ctypedef struct tree_move:
 
 
 
+# loro's hash map of a tree's nodes (hashbrown with FxHasher), for the order nodes() lists:
+# inserts and removes of TreeIDs in the order loro's tree state makes them (state/tree.pxi)
+cdef class IdMap:
+    cdef uint8_t *ctrl              # per bucket: empty, deleted (a tombstone) or full
+    cdef uint64_t *peers
+    cdef int32_t *ctrs
+    cdef uint64_t *hs
+    cdef int64_t n, items, growth_left
+
+    cdef int64_t _free_slot(self, uint64_t h) noexcept
+    cdef int64_t _find(self, uint64_t peer, int32_t ctr, uint64_t h) noexcept
+    cdef int _alloc(self, int64_t n) except -1
+    cdef int _resize(self, int64_t capacity) except -1
+    cdef void _rehash_in_place(self) noexcept
+    cdef int insert(self, uint64_t peer, int32_t ctr) except -1
+    cdef int remove(self, uint64_t peer, int32_t ctr) except -1
+    cdef bint has(self, uint64_t peer, int32_t ctr) noexcept
+
+
 cdef class TreeMoves:
     cdef tree_node *nodes
     cdef int64_t n_nodes, cap_nodes
@@ -124,6 +143,14 @@ cdef class TreeMoves:
     cdef int end_sorted(self) noexcept
     cdef void _renumber(self, child_list *kids) noexcept
     cdef list replay_items(self, int64_t n_order, uint32_t lmin, const uint8_t *in_to)
+    cdef int64_t first_at_lamport(self, uint32_t lmin) noexcept
+    cdef int _map_subtree(self, IdMap mp, int64_t t) except -1
+    cdef int replay_to(self, int64_t first, const uint8_t *in_to, IdMap mp) except -1
+    cdef int checkout_replay(self, uint32_t lmin, const uint64_t *peers, const int32_t *ends,
+                             int64_t n_changed, IdMap mp) except -1
+    cdef int import_steps(self, int64_t n_before, bint greater, uint32_t lmin,
+                          IdMap mp) except -1
+    cdef int load_into(self, IdMap mp) except -1
 
 
 cdef extern from "loro_c/jitter.h":

@@ -17,9 +17,9 @@ replay from the start. The re-application waits for the next read, so the late m
 one import share a single retreat. Nodes are found by TreeID through an open-addressing hash table.
 Everything is owned by one `TreeMoves` and freed in `__dealloc__`."""
 from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t
-from libc.stdlib cimport malloc, realloc, free
+from libc.stdlib cimport malloc, calloc, realloc, free
 from libc.string cimport memcpy, memmove, memcmp
-from loro_c.fxhash cimport hb_buckets_for, hb_capacity_of
+from loro_c.fxhash cimport hb_buckets_for, hb_capacity_of, fx_add, fx_finish
 
 cdef void *_grow(void *p, int64_t *cap, int64_t need, size_t item) except NULL:
     cdef int64_t n = cap[0] if cap[0] > 0 else 16
@@ -138,6 +138,232 @@ cdef int64_t fi_new_c(const uint8_t *l, int64_t ln, const uint8_t *r, int64_t rn
     return k + 1
 
 
+# -- loro's map of a tree's nodes (LoroTree.nodes lists them in its order) -------------------
+
+cdef enum:
+    _HB_EMPTY = 0
+    _HB_DELETED = 1
+    _HB_FULL = 2
+    _HB_GROUP = 16
+
+
+cdef class IdMap:
+    """hashbrown's table of TreeID keys (FxHasher) under inserts and removes, kept for its
+    iteration order only (hash_order.py has the table's rules in Python). A remove leaves a
+    tombstone where a probe may have passed the bucket in a full group; tombstones take
+    inserts but not growth, so a map of few items can run out of room: it is then rehashed
+    in place when half its capacity holds the items, else grown (rehashed in iteration
+    order). An insert reserves room first, also for a key the map holds. Owned by the
+    document (LoroDoc.tree_maps, one per tree); its memory is freed here only."""
+
+    def __dealloc__(self):
+        free(self.ctrl)
+        free(self.peers)
+        free(self.ctrs)
+        free(self.hs)
+
+    cdef int64_t _free_slot(self, uint64_t h) noexcept:
+        """The bucket an insert of hash h takes: the first empty or deleted one it probes
+        (a table smaller than a group: from h's bucket, else from the first)."""
+        cdef int64_t mask = self.n - 1, pos = <int64_t>(h & <uint64_t>mask), i, bit, stride = 0
+        if self.n < _HB_GROUP:
+            for i in range(pos, self.n):
+                if self.ctrl[i] != _HB_FULL:
+                    return i
+            for i in range(self.n):
+                if self.ctrl[i] != _HB_FULL:
+                    return i
+            return -1
+        while True:
+            for bit in range(_HB_GROUP):
+                i = (pos + bit) & mask
+                if self.ctrl[i] != _HB_FULL:
+                    return i
+            stride += _HB_GROUP
+            pos = (pos + stride) & mask
+
+    cdef int64_t _find(self, uint64_t peer, int32_t ctr, uint64_t h) noexcept:
+        cdef int64_t mask = self.n - 1, pos, i, bit, stride = 0
+        cdef bint seen_empty
+        if self.n == 0:
+            return -1
+        if self.n < _HB_GROUP:
+            for i in range(self.n):
+                if self.ctrl[i] == _HB_FULL and self.peers[i] == peer and self.ctrs[i] == ctr:
+                    return i
+            return -1
+        pos = <int64_t>(h & <uint64_t>mask)
+        while True:
+            seen_empty = False
+            for bit in range(_HB_GROUP):
+                i = (pos + bit) & mask
+                if self.ctrl[i] == _HB_FULL:
+                    if self.peers[i] == peer and self.ctrs[i] == ctr:
+                        return i
+                elif self.ctrl[i] == _HB_EMPTY:
+                    seen_empty = True
+            if seen_empty:
+                return -1
+            stride += _HB_GROUP
+            if stride > self.n:
+                return -1
+            pos = (pos + stride) & mask
+
+    cdef int _alloc(self, int64_t n) except -1:
+        self.ctrl = <uint8_t *>calloc(<size_t>n, 1)
+        self.peers = <uint64_t *>malloc(<size_t>n * sizeof(uint64_t))
+        self.ctrs = <int32_t *>malloc(<size_t>n * sizeof(int32_t))
+        self.hs = <uint64_t *>malloc(<size_t>n * sizeof(uint64_t))
+        if self.ctrl == NULL or self.peers == NULL or self.ctrs == NULL or self.hs == NULL:
+            raise MemoryError()
+        self.n = n
+        return 0
+
+    cdef int _resize(self, int64_t capacity) except -1:
+        cdef uint8_t *ctrl = self.ctrl
+        cdef uint64_t *peers = self.peers
+        cdef int32_t *ctrs = self.ctrs
+        cdef uint64_t *hs = self.hs
+        cdef int64_t old_n = self.n, i, j
+        self.ctrl = NULL
+        self.peers = NULL
+        self.ctrs = NULL
+        self.hs = NULL
+        try:
+            self._alloc(hb_buckets_for(capacity))
+            for i in range(old_n):
+                if ctrl[i] == _HB_FULL:
+                    j = self._free_slot(hs[i])
+                    self.ctrl[j] = _HB_FULL
+                    self.peers[j] = peers[i]
+                    self.ctrs[j] = ctrs[i]
+                    self.hs[j] = hs[i]
+        except BaseException:
+            # (out of memory: the table stays as it was)
+            free(self.ctrl)
+            free(self.peers)
+            free(self.ctrs)
+            free(self.hs)
+            self.ctrl, self.peers, self.ctrs, self.hs, self.n = ctrl, peers, ctrs, hs, old_n
+            raise
+        free(ctrl)
+        free(peers)
+        free(ctrs)
+        free(hs)
+        self.growth_left = hb_capacity_of(self.n) - self.items
+        return 0
+
+    cdef void _rehash_in_place(self) noexcept:
+        cdef int64_t mask = self.n - 1, i, new_i, start
+        cdef uint8_t prev
+        cdef uint64_t tp, th
+        cdef int32_t tc
+        # every item is to be placed again (marked deleted), the old tombstones go
+        for i in range(self.n):
+            self.ctrl[i] = _HB_DELETED if self.ctrl[i] == _HB_FULL else _HB_EMPTY
+        for i in range(self.n):
+            if self.ctrl[i] != _HB_DELETED:
+                continue
+            while True:
+                new_i = self._free_slot(self.hs[i])
+                start = <int64_t>(self.hs[i] & <uint64_t>mask)
+                if ((i - start) & mask) // _HB_GROUP == ((new_i - start) & mask) // _HB_GROUP:
+                    self.ctrl[i] = _HB_FULL     # already in the group its probe starts at
+                    break
+                prev = self.ctrl[new_i]
+                self.ctrl[new_i] = _HB_FULL
+                tp = self.peers[new_i]
+                tc = self.ctrs[new_i]
+                th = self.hs[new_i]
+                self.peers[new_i] = self.peers[i]
+                self.ctrs[new_i] = self.ctrs[i]
+                self.hs[new_i] = self.hs[i]
+                if prev == _HB_EMPTY:
+                    self.ctrl[i] = _HB_EMPTY
+                    break
+                # that bucket held an item still to be placed: it comes here, placed next
+                self.peers[i] = tp
+                self.ctrs[i] = tc
+                self.hs[i] = th
+        self.growth_left = hb_capacity_of(self.n) - self.items
+
+    cdef int insert(self, uint64_t peer, int32_t ctr) except -1:
+        cdef uint64_t h = fx_finish(fx_add(fx_add(0, peer), <uint64_t><uint32_t>ctr))
+        cdef int64_t cap, i
+        if self.growth_left == 0:
+            cap = hb_capacity_of(self.n) if self.n else 0
+            if self.items + 1 <= cap // 2:
+                self._rehash_in_place()
+            else:
+                self._resize(max(self.items + 1, cap + 1))
+        if self._find(peer, ctr, h) >= 0:
+            return 0
+        i = self._free_slot(h)
+        if self.ctrl[i] == _HB_EMPTY:
+            self.growth_left -= 1
+        self.ctrl[i] = _HB_FULL
+        self.peers[i] = peer
+        self.ctrs[i] = ctr
+        self.hs[i] = h
+        self.items += 1
+        return 0
+
+    cdef int remove(self, uint64_t peer, int32_t ctr) except -1:
+        cdef uint64_t h = fx_finish(fx_add(fx_add(0, peer), <uint64_t><uint32_t>ctr))
+        cdef int64_t i = self._find(peer, ctr, h), before = 0, after = 0, mask = self.n - 1
+        if i < 0:
+            return 0
+        if self.n >= _HB_GROUP:
+            # a tombstone where some group holding this bucket has no empty bucket
+            while before < _HB_GROUP and self.ctrl[(i - 1 - before) & mask] != _HB_EMPTY:
+                before += 1
+            while after < _HB_GROUP and self.ctrl[(i + after) & mask] != _HB_EMPTY:
+                after += 1
+        if before + after >= _HB_GROUP:
+            self.ctrl[i] = _HB_DELETED
+        else:
+            self.ctrl[i] = _HB_EMPTY
+            self.growth_left += 1
+        self.items -= 1
+        return 0
+
+    cdef bint has(self, uint64_t peer, int32_t ctr) noexcept:
+        return self._find(peer, ctr, fx_finish(fx_add(fx_add(0, peer),
+                                                      <uint64_t><uint32_t>ctr))) >= 0
+
+    def __contains__(self, key):
+        return self.has(key[0], key[1])
+
+    def add(self, key):
+        """Insert the TreeID (peer, counter) (for tests: the document inserts in C)."""
+        self.insert(key[0], key[1])
+
+    def discard(self, key):
+        self.remove(key[0], key[1])
+
+    def order(self):
+        """The keys, (peer, counter), in the table's iteration order."""
+        cdef int64_t i
+        return [(self.peers[i], self.ctrs[i]) for i in range(self.n) if self.ctrl[i] == _HB_FULL]
+
+    def __len__(self):
+        return self.items
+
+    def check(self):
+        """Raise AssertionError unless the table's counts agree with its buckets and every
+        key is found where a lookup probes for it."""
+        cdef int64_t i, full = 0, empty = 0
+        for i in range(self.n):
+            if self.ctrl[i] == _HB_FULL:
+                full += 1
+                assert self._find(self.peers[i], self.ctrs[i], self.hs[i]) == i, "a key is lost"
+            elif self.ctrl[i] == _HB_EMPTY:
+                empty += 1
+        assert full == self.items, "the item count is wrong"
+        assert self.n == 0 or self.growth_left == hb_capacity_of(self.n) - (self.n - empty), \
+            "the growth left is wrong"
+
+
 # what one step of an event's replay does to its node (replay_items), as loro names it
 cdef enum:
     _UNCREATE = 0           # the node's first move taken back: it is gone
@@ -151,6 +377,45 @@ cdef inline int _action(bint new_deleted, bint old_deleted, bint old_unexist) no
     if new_deleted:
         return _MOVE_IN_DELETED if old_deleted or old_unexist else _DELETE
     return _CREATE if old_deleted or old_unexist else _MOVE
+
+
+cdef inline bint _deleted_now(TreeMoves tm, int64_t p) noexcept:
+    """TreeMoves.deleted_at, without walking up while no node is under the deleted root."""
+    if p == TREE_DELETED:
+        return True
+    return tm.deleted_kids.n > 0 and p >= 0 and tm.top_of(p) == TREE_DELETED
+
+
+cdef int _forward_steps(TreeMoves tm, int64_t first, const uint8_t *in_to,
+                        IdMap mp) except -1:
+    """The second half of TreeMoves.replay_to: every move from order position `first` on
+    (none applied) that the version wanted holds applied in order, each step made to `mp`
+    as loro's state makes it."""
+    cdef int64_t k, m, t, pre_parent
+    cdef tree_move *mv
+    cdef bint comes_back
+    for k in range(first, tm.n_moves):
+        m = tm.order[k]
+        mv = &tm.moves[m]
+        mv.excluded = in_to != NULL and not in_to[m]
+        if mv.excluded:
+            continue
+        if mp is None:
+            tm.apply_one(m)
+            continue
+        t = mv.target
+        pre_parent = tm.nodes[t].parent
+        # (loro's diff: a create when the node leaves the deleted subtree or nowhere)
+        comes_back = (not _deleted_now(tm, mv.parent)
+                      and (pre_parent == TREE_NONE or _deleted_now(tm, pre_parent)))
+        tm.apply_one(m)
+        if not mv.effective:
+            continue
+        mp.insert(tm.nodes[t].peer, tm.nodes[t].counter)
+        if comes_back:
+            tm._map_subtree(mp, t)
+    tm.pending = tm.n_moves
+    return 0
 
 
 cdef class TreeMoves:
@@ -1111,6 +1376,192 @@ cdef class TreeMoves:
             memcpy(&stack[0][n_stack], kids.items, <size_t>kids.n * sizeof(int64_t))
             n_stack += kids.n
         return 0
+
+    # -- loro's map of nodes (IdMap): the steps its tree state takes, as the state takes them
+
+    cdef int64_t first_at_lamport(self, uint32_t lmin) noexcept:
+        """The first order position whose move has Lamport `lmin` or more."""
+        cdef int64_t lo = 0, hi = self.n_moves, mid
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if self.moves[self.order[mid]].lamport < lmin:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    cdef int _map_subtree(self, IdMap mp, int64_t t) except -1:
+        """Node t came back: loro's diff creates its subtree too, each node's children in
+        sibling order, the last child's subtree entered first."""
+        cdef int64_t cap_stack = 0, n_stack = 1, n, i
+        cdef int64_t *stack = <int64_t*>_grow(NULL, &cap_stack, 1, sizeof(int64_t))
+        cdef child_list *kids
+        try:
+            stack[0] = t
+            while n_stack > 0:
+                n_stack -= 1
+                n = stack[n_stack]
+                kids = self.sorted_kids(n)
+                if kids == NULL or kids.n == 0:
+                    continue
+                for i in range(kids.n):
+                    mp.insert(self.nodes[kids.items[i]].peer, self.nodes[kids.items[i]].counter)
+                if n_stack + kids.n > cap_stack:
+                    stack = <int64_t*>_grow(stack, &cap_stack, n_stack + kids.n, sizeof(int64_t))
+                memcpy(&stack[n_stack], kids.items, <size_t>kids.n * sizeof(int64_t))
+                n_stack += kids.n
+        finally:
+            free(stack)
+        return 0
+
+    cdef int replay_to(self, int64_t first, const uint8_t *in_to, IdMap mp) except -1:
+        """Show another version as loro's tree diff gets there (a checkout, a concurrent
+        import): the moves from order position `first` on that the version shown holds are
+        taken back, latest first, then those the version wanted holds (in_to[m] for move m;
+        NULL: all of them) applied in order. With `mp`, each step that changes a node is
+        made to loro's map as its state makes it: a node whose first move is taken back
+        leaves it, any other step inserts the node again, and a node that comes back out
+        of the deleted subtree (or from nowhere) inserts its whole subtree after it. Costs
+        the moves after `first` (and the subtrees that come back)."""
+        cdef int64_t k, m, t
+        cdef tree_move *mv
+        self.settle()
+        for k in range(self.n_moves - 1, first - 1, -1):
+            m = self.order[k]
+            mv = &self.moves[m]
+            if mv.excluded:
+                continue
+            if mp is None or not mv.effective:
+                self.take_back(m)
+                continue
+            t = mv.target
+            self.take_back(m)
+            if self.nodes[t].parent == TREE_NONE:
+                mp.remove(self.nodes[t].peer, self.nodes[t].counter)
+                continue
+            mp.insert(self.nodes[t].peer, self.nodes[t].counter)
+            if (not _deleted_now(self, self.nodes[t].parent)
+                    and _deleted_now(self, mv.parent)):
+                self._map_subtree(mp, t)        # (loro's diff: a create)
+        return _forward_steps(self, first, in_to, mp)
+
+    cdef int checkout_replay(self, uint32_t lmin, const uint64_t *peers, const int32_t *ends,
+                             int64_t n_changed, IdMap mp) except -1:
+        """A checkout: the version shown changes for the peers `peers` (each now ending at
+        `ends`); loro's tree diff replays from Lamport `lmin` (replay_to)."""
+        cdef int64_t first, k, m, j
+        cdef uint8_t *in_to = NULL
+        cdef tree_move *mv
+        self.settle()
+        first = self.first_at_lamport(lmin)
+        if first >= self.n_moves:
+            return 0
+        in_to = <uint8_t*>malloc(<size_t>self.n_moves)
+        if in_to == NULL:
+            raise MemoryError()
+        try:
+            for k in range(first, self.n_moves):
+                m = self.order[k]
+                mv = &self.moves[m]
+                in_to[m] = not mv.excluded
+                for j in range(n_changed):
+                    if peers[j] == mv.peer:
+                        in_to[m] = mv.counter < ends[j]
+                        break
+            self.replay_to(first, in_to, mp)
+        finally:
+            free(in_to)
+        return 0
+
+    cdef int import_steps(self, int64_t n_before, bint greater, uint32_t lmin,
+                          IdMap mp) except -1:
+        """An attached import logged moves n_before.. (waiting for settle). `greater`: its
+        changes all follow the version before: loro's state applies the new moves in
+        (Lamport, peer) order, each that makes no cycle inserting its node. Else loro's
+        tree diff replays from Lamport `lmin` (replay_to) between the tree before and after."""
+        cdef int64_t k, k0, m, first
+        cdef tree_move *mv
+        if greater:
+            k0 = self.pending
+            self.settle()
+            for k in range(k0, self.n_moves):
+                m = self.order[k]
+                if m >= n_before and self.moves[m].effective and not self.moves[m].excluded:
+                    mp.insert(self.nodes[self.moves[m].target].peer,
+                              self.nodes[self.moves[m].target].counter)
+            return 0
+        first = self.first_at_lamport(lmin)
+        if self.deleted_kids.cap == 0 and first <= self.pending:
+            # No node was ever deleted, so no step of the replay brings a subtree back: the
+            # old moves the import took back (from `pending` on) are replayed from what
+            # each noted when applied (its target had no parent before it: a remove), the
+            # others taken back here, then everything applied again in order.
+            for k in range(self.n_moves - 1, self.pending - 1, -1):
+                m = self.order[k]
+                mv = &self.moves[m]
+                if m >= n_before or mv.excluded or not mv.effective:
+                    continue
+                if mv.prev_parent == TREE_NONE:
+                    mp.remove(self.nodes[mv.target].peer, self.nodes[mv.target].counter)
+                else:
+                    mp.insert(self.nodes[mv.target].peer, self.nodes[mv.target].counter)
+            for k in range(self.pending - 1, first - 1, -1):
+                m = self.order[k]
+                mv = &self.moves[m]
+                if mv.excluded:
+                    continue
+                if mv.effective:
+                    self.take_back(m)
+                    if self.nodes[mv.target].parent == TREE_NONE:
+                        mp.remove(self.nodes[mv.target].peer, self.nodes[mv.target].counter)
+                    else:
+                        mp.insert(self.nodes[mv.target].peer, self.nodes[mv.target].counter)
+                else:
+                    self.take_back(m)
+            return _forward_steps(self, first, NULL, mp)
+        # the tree before the import again (the new moves left out), then loro's replay
+        for m in range(n_before, self.n_moves):
+            self.moves[m].excluded = 1
+        self.settle()
+        return self.replay_to(first, NULL, mp)
+
+    cdef int load_into(self, IdMap mp) except -1:
+        """Insert the nodes as loro decodes a snapshot's tree into its map: the shown ones,
+        then the deleted ones; under each root the children of a node all at once, then
+        each child's own, in sibling order, depth first."""
+        cdef int64_t cap_stack = 0, n_stack, n, i, top
+        cdef int64_t *stack = <int64_t*>_grow(NULL, &cap_stack, 1, sizeof(int64_t))
+        cdef child_list *kids
+        self.settle()
+        try:
+            for top in (TREE_ROOT, TREE_DELETED):
+                stack[0] = top
+                n_stack = 1
+                while n_stack > 0:
+                    n_stack -= 1
+                    n = stack[n_stack]
+                    kids = self.sorted_kids(n)
+                    if kids == NULL or kids.n == 0:
+                        continue
+                    for i in range(kids.n):
+                        mp.insert(self.nodes[kids.items[i]].peer,
+                                  self.nodes[kids.items[i]].counter)
+                    if n_stack + kids.n > cap_stack:
+                        stack = <int64_t*>_grow(stack, &cap_stack, n_stack + kids.n,
+                                                sizeof(int64_t))
+                    for i in range(kids.n):
+                        stack[n_stack + i] = kids.items[kids.n - 1 - i]
+                    n_stack += kids.n
+        finally:
+            free(stack)
+        return 0
+
+    def map_of_state(self):
+        """An IdMap of this tree's nodes as loro's map holds them after a snapshot load
+        (load_into)."""
+        mp = IdMap()
+        self.load_into(mp)
+        return mp
 
     cdef int _check_kids(self, int64_t p, int64_t expected) except -1:
         cdef child_list *kids = self.sorted_kids(p)

@@ -128,6 +128,7 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
         # a journaled move that touches nothing: the texts keep their style map elements
         # (_events.carry_style_elems)
         d.evs.before = {}
+    tree_checkout_steps(d, k)   # (state/tree.pxi)
     apply_moves(d, k)
     map_resolve_keys(d)
     ml_resolve(d)               # MovableList elements (state/movable_list.pxi)
@@ -345,9 +346,11 @@ cdef object diff_versions(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b,
     # a document with subscribers keeps loro's style map elements for its next journaled
     # move (_events.style_elems_before), and loro's are those its three moves leave
     cdef bint keep = saved_evs is not None and bool(d.styles)
+    cdef bint quiet = d.tree_maps_quiet
     if home == NULL:
         raise MemoryError()
     memcpy(home, d.sfront if d.detached else d.log.frontiers, <size_t>n_home * sizeof(lc_id))
+    d.tree_maps_quiet = True    # (loro's state does not move: its maps of tree nodes stay)
     try:
         d.evlog.on = 0
         if d.evs is None:
@@ -380,6 +383,7 @@ cdef object diff_versions(LoroDoc d, const lc_id *a, int64_t na, const lc_id *b,
             if not d.detached:
                 d.tracker_at_head = True
         finally:
+            d.tree_maps_quiet = quiet
             d.evlog.n = 0
             d.evlog.on = was_on
             free(home)
@@ -417,7 +421,9 @@ def movable_items_at(LoroDoc d, list versions, cid):
             raise MemoryError()
         memcpy(home, d.sfront if d.detached else d.log.frontiers, <size_t>n_home * sizeof(lc_id))
         was_on = d.evlog.on
+        quiet = d.tree_maps_quiet
         out = []
+        d.tree_maps_quiet = True    # (a reading: loro's maps of tree nodes stay)
         try:
             d.evlog.on = 0
             for v in versions:
@@ -440,6 +446,7 @@ def movable_items_at(LoroDoc d, list versions, cid):
                 if not d.detached:
                     d.tracker_at_head = True
             finally:
+                d.tree_maps_quiet = quiet
                 d.evlog.n = 0
                 d.evlog.on = was_on
                 free(home)

@@ -24,6 +24,12 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
         status = None
         loaded = (blobs[0] if changes is None and len(blobs) == 1 and type(blobs[0]) is bytes
                   and d.log.n_changes == 0 else None)
+        # a snapshot into an empty document: loro decodes its trees' state, each into its
+        # map of nodes in the snapshot's order (state/tree.pxi tree_load_maps)
+        loads_state = (changes is None and len(blobs) == 1 and type(blobs[0]) is bytes
+                       and len(blobs[0]) > 21 and blobs[0][20] == 0 and blobs[0][21] == 3
+                       and d.log.n_changes == 0 and d.n_staged == 0 and not d.txn_open
+                       and not d.detached and d.thin_blob is None and d.shallow_sv is None)
         # a snapshot into an empty document: loro decodes its texts' state (text_backing.pxi)
         fresh = (changes is None and len(blobs) == 1 and type(blobs[0]) is bytes
                  and d.log.n_changes == 0 and d.n_staged == 0 and not d.detached
@@ -73,6 +79,8 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
                     snap = None
         if fresh:
             backing_from_snapshot(d, blobs[0])
+        if loads_state and d.shallow_sv is None and not d.detached:
+            tree_load_maps(d)
         if d.snap_roots is not None:
             hide_unnamed_roots(d)
         if loaded is not None:

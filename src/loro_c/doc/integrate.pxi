@@ -182,6 +182,11 @@ cdef int rebuild_state(LoroDoc d) except -1:
         d.roots[:] = roots
         due = set(d.roots_due)
         d.roots_due.clear()         # (they wait for the user's next checkout)
-        checkout_to(d, d.sfront, d.n_sfront)
+        quiet = d.tree_maps_quiet
+        d.tree_maps_quiet = True    # (the state comes back where it was: so do its maps)
+        try:
+            checkout_to(d, d.sfront, d.n_sfront)
+        finally:
+            d.tree_maps_quiet = quiet
         d.roots_due.update(due)
     return 0

@@ -521,7 +521,7 @@ cdef class LoroTree(_Handle):
         """Every node, deleted ones included."""
         doc_acquire(hdoc(self))
         try:
-            return [as_tree_id(k) for k in self.state().map_order()]
+            return [as_tree_id(k) for k in tree_nodes_order(hdoc(self), self.idx)]
         finally:
             doc_release(hdoc(self))
 

@@ -96,8 +96,10 @@ cdef int state_move_op(LoroDoc d, lc_op *op, bint forward) except -1:
         return counter_move(d, op, forward)
     if d.ckind[op.container] == KIND_MOVABLE_LIST:
         return ml_mark_dirty(d)     # elements recomputed once moved (ml_resolve)
-    if op.kind == LC_OP_TREE:
-        return tree_mark_stale(d)   # trees rebuilt from the log when read (state/tree.pxi)
+    if op.kind == LC_OP_TREE and (d.trees is None or op.container not in d.trees):
+        # (a tree the state never built: rebuilt from the log when read; the others are
+        # replayed once every op is moved, state/tree.pxi tree_checkout_steps)
+        return tree_mark_stale(d)
     return 0
 
 

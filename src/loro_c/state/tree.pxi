@@ -1,13 +1,14 @@
 # LoroTree: one TreeMoves (_tree.pyx: the move log in (Lamport, peer) order, cycles skipped,
 # late moves re-applying the later ones) per tree container, in `d.trees`. Create, move and
 # delete are one op kind, LC_OP_TREE (its fields: kinds.h). Remote ops are added to the log
-# of their tree in any order; a checkout, an import while detached and an undone import
-# only mark every tree stale, and the next read rebuilds the trees from the logged ops the
-# state's version holds (tree_recompute), as MovableList recomputes its elements.
+# of their tree in any order; an import while detached logs them left out of the version
+# shown, and a checkout replays each tree's moves from the earliest Lamport that changes
+# (tree_checkout_steps), as loro's tree diff does. An undone import only marks every tree
+# stale, and the next read rebuilds the trees from the log (tree_recompute).
 import bisect
 import functools
 from loro_c._tree import TreeMoves as _TreeMoves
-from loro_c._tree cimport TreeMoves, TREE_ROOT, TREE_DELETED
+from loro_c._tree cimport TreeMoves, IdMap, TREE_ROOT, TREE_DELETED
 from loro_c._tree import (included_vv as _included_vv, tree_view as _tree_view,
                           greater_items as _greater_items)
 
@@ -42,8 +43,10 @@ cdef object tree_op_parent(LoroDoc d, const lc_op *op):
     return (d.log.peer_ids[op.pos], <int32_t>op.delta)
 
 
-cdef int tree_add(LoroDoc d, object tm, const lc_op *op, uint32_t peer, uint32_t lamport) except -1:
-    """Log a logged tree op into its tree's TreeMoves (C calls only: the op path)."""
+cdef int tree_add(LoroDoc d, object tm, const lc_op *op, uint32_t peer, uint32_t lamport,
+                  bint excluded=False) except -1:
+    """Log a logged tree op into its tree's TreeMoves (C calls only: the op path);
+    `excluded`: the state's version does not hold it (a later checkout may include it)."""
     cdef bytes fi = <bytes>d.log.values[op.arg]
     cdef int64_t parent_kind = 0
     cdef uint64_t parent_peer = 0
@@ -57,18 +60,32 @@ cdef int tree_add(LoroDoc d, object tm, const lc_op *op, uint32_t peer, uint32_t
                                  d.log.peer_ids[op.start_id.peer], op.start_id.counter,
                                  parent_kind, parent_peer, <int32_t>op.delta,
                                  <const uint8_t*><char*>fi, len(fi))
+    if excluded:
+        # (logged, not applied yet: add_move only takes later moves back)
+        (<TreeMoves>tm).moves[(<TreeMoves>tm).n_moves - 1].excluded = 1
     return 0
 
 
 cdef int tree_apply(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) except -1 nogil:
     """A remote tree op (any causal order: the log orders moves by (Lamport, peer))."""
     with gil:
-        if d.detached or d.trees_stale:
-            # the state shows another version than the tracker's: rebuilt when read
-            d.trees_stale = True
-            return 0
-        tree_add(d, tree_state(d, op.container), op, peer, lamport)
+        tree_apply_gil(d, op, peer, lamport)
     return 0
+
+
+cdef int tree_apply_gil(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) except -1:
+    cdef TreeMoves tm
+    if d.trees_stale:
+        return 0            # rebuilt from the log when read
+    tm = <TreeMoves>tree_state(d, op.container)
+    if d.detached:
+        # the state shows an earlier version: logged, left out until a checkout includes it
+        return tree_add(d, tm, op, peer, lamport, True)
+    if d.tree_imp is not None and op.container not in d.tree_imp:
+        # (loro's map of nodes takes this import's steps at its end: tree_import_end)
+        tm.settle()
+        d.tree_imp[op.container] = tm.n_moves
+    return tree_add(d, tm, op, peer, lamport)
 
 
 cdef int tree_mark_stale(LoroDoc d) noexcept:
@@ -84,8 +101,8 @@ cdef int tree_after_undo(LoroDoc d) except -1:
 
 
 cdef int tree_recompute(LoroDoc d) except -1:
-    """Every tree from the logged ops the state's version holds (the tracker is at home),
-    those of the open transaction included."""
+    """Every tree from the logged ops (those the state's version lacks left out: the tracker
+    is at home), those of the open transaction included."""
     cdef int64_t ci, i, k
     cdef lc_change *ch
     cdef lc_op *op
@@ -106,15 +123,19 @@ cdef int tree_recompute(LoroDoc d) except -1:
         ch = &d.log.changes[ci]
         for i in range(ch.ops_off, ch.ops_off + ch.ops_len):
             op = &d.log.ops[i]
-            if op.kind == LC_OP_TREE and op.counter < d.tvv[ch.peer] and not shallow_root_op(d, ch.peer, op.counter):
+            if op.kind == LC_OP_TREE and not shallow_root_op(d, ch.peer, op.counter):
                 tree_add(d, tree_state(d, op.container), op, ch.peer,
-                         ch.lamport + <uint32_t>(op.counter - ch.counter))
+                         ch.lamport + <uint32_t>(op.counter - ch.counter),
+                         op.counter >= d.tvv[ch.peer])
     if d.txn_open:
         for i in range(d.txn_ops_off, d.log.n_ops):
             op = &d.log.ops[i]
             if op.kind == LC_OP_TREE:
                 tree_add(d, tree_state(d, op.container), op, d.self_idx,
                          local_lamport(d, op.counter))
+    if not d.tree_maps_quiet:
+        for c in d.trees:
+            tree_map_sync(d, c, d.trees[c])
     return 0
 
 
@@ -133,6 +154,7 @@ cdef int local_tree_move(LoroDoc d, uint32_t c, tuple target, object parent, byt
     slot = len(d.log.values)
     d.log.values.append(fi)
     (<TreeMoves>tm).note_local_move(<uint64_t>target[0], <int32_t>target[1])
+    tree_map(d, c).insert(<uint64_t>target[0], <int32_t>target[1])     # (loro's state: mov)
     tm.apply(local_lamport(d, counter), d.peer, counter, target, parent, fi)
     if target[0] == d.peer and target[1] == counter:
         meta_queue(d, d.peer, counter, -1)      # a create: loro registers the node's meta map
@@ -171,6 +193,7 @@ cdef int local_tree_move_k(LoroDoc d, uint32_t c, TreeMoves tm, int64_t target,
     d.log.values.append(fi)
     tm.add_local_move(local_lamport(d, counter), d.peer, counter, target, parent,
                       <const uint8_t*><char*>fi, <int32_t>len(fi), checked)
+    tree_map(d, c).insert(tm.nodes[target].peer, tm.nodes[target].counter)
     if tm.nodes[target].counter == counter and tm.nodes[target].peer == d.peer:
         meta_queue(d, d.peer, counter, -1)      # a create: loro registers the node's meta map
     op = d.log.push_op()
@@ -363,3 +386,167 @@ cdef list tree_view_diff(dict before, dict after):
         else:
             items.append(("move", n, p, j, key[0], old[0], i))
     return items
+
+
+# -- loro's hash map of a tree's nodes (LoroTree.nodes lists them in its order) ---------------
+# loro keeps a tree's nodes in a hashbrown map; a local op inserts its node, an import or a
+# checkout applies its tree diff item by item (an insert each, a remove for a node whose
+# creation it takes back: a tombstone that decides where later nodes land), a snapshot
+# load inserts the nodes in the order its state lists them. d.tree_maps holds one
+# _tree.IdMap per tree that takes the same steps when the state takes them.
+
+cdef IdMap tree_map(LoroDoc d, uint32_t c):
+    """Tree c's map of nodes (empty when new)."""
+    cdef IdMap mp
+    if d.tree_maps is None:
+        d.tree_maps = {}
+    mp = d.tree_maps.get(c)
+    if mp is None:
+        mp = IdMap()
+        d.tree_maps[c] = mp
+    return mp
+
+
+cdef int tree_map_sync(LoroDoc d, uint32_t c, TreeMoves tm) except -1:
+    """After the state changed in a way loro's steps are not modelled for (a rebuild from
+    the log): the map holds the tree's nodes again, those it lacks inserted in the order
+    they were first seen. Its order is then only as good as that guess."""
+    cdef IdMap mp = tree_map(d, c)
+    ids = tm.node_ids()
+    if len(mp) == len(ids):
+        for key in ids:
+            if not mp.has(key[0], key[1]):
+                break
+        else:
+            return 0
+    keep = set(ids)
+    for key in mp.order():
+        if key not in keep:
+            mp.remove(key[0], key[1])
+    for key in ids:
+        mp.insert(key[0], key[1])
+    return 0
+
+
+cdef list tree_nodes_order(LoroDoc d, uint32_t c):
+    """Tree c's nodes, (peer, counter), in the order of loro's map of them."""
+    cdef TreeMoves tm = <TreeMoves>tree_state(d, c)
+    tm.settle()
+    if d.tree_maps is None or c not in d.tree_maps:
+        tree_map_sync(d, c, tm)
+    return tree_map(d, c).order()
+
+
+cdef int tree_import_begin(LoroDoc d) except -1:
+    """An import starts (its transaction committed): note the version before it, for the
+    steps loro's maps of nodes take at its end. A detached import changes no state, and
+    reading a loaded snapshot's history changes none that loro has."""
+    cdef int64_t i
+    if d.detached or d.thin_materializing or d.shallow_loading:
+        d.tree_imp = None
+        return 0
+    d.tree_imp = {}
+    d.tree_imp_base = ([d.log.vv[i] for i in range(d.log.n_peers)],
+                       {(d.log.frontiers[i].peer, d.log.frontiers[i].counter)
+                        for i in range(d.log.n_frontiers)})
+    return 0
+
+
+cdef int tree_import_end(LoroDoc d, bint ok) except -1:
+    """An import ended (`ok`: applied): each tree it moved takes loro's steps in its map of
+    nodes, as loro's diff of the import gives them (TreeMoves.import_steps): the new moves
+    in order when every new change follows the version before, else a replay from the
+    Lamport of the earliest new op."""
+    cdef dict imp = d.tree_imp
+    cdef uint32_t p, lmin = 0xFFFFFFFF, lam
+    cdef int32_t old_end
+    cdef bint greater
+    base = d.tree_imp_base
+    d.tree_imp = None
+    d.tree_imp_base = None
+    if not ok or not imp or d.trees_stale or d.detached or d.trees is None:
+        return 0
+    greater = events_module().import_greater(d, base)
+    if not greater:
+        old_vv = base[0]
+        for p in range(d.log.n_peers):
+            old_end = old_vv[p] if p < len(old_vv) else 0
+            if d.log.vv[p] > old_end:
+                lam = d.log.lamport_of(make_id(p, old_end))
+                if lam < lmin:
+                    lmin = lam
+    for c, n_before in imp.items():
+        tm = d.trees.get(c)
+        if tm is not None:
+            (<TreeMoves>tm).import_steps(n_before, greater, lmin, tree_map(d, c))
+    return 0
+
+
+cdef int tree_checkout_steps(LoroDoc d, int64_t n_moved) except -1:
+    """The state moved to another version (move_state_to; d.log.moves[:n_moved] the peers
+    whose end changed): each tree shows it, replayed as loro's tree diff does, and, unless
+    the move is a reading of another version (tree_maps_quiet), its map of nodes takes
+    loro's steps."""
+    cdef int64_t i
+    cdef uint32_t lmin = 0xFFFFFFFF, lam
+    cdef lc_move mv
+    cdef uint64_t *peers
+    cdef int32_t *ends
+    if d.trees_stale or not d.trees or n_moved == 0:
+        return 0
+    peers = <uint64_t*>malloc(<size_t>n_moved * sizeof(uint64_t))
+    ends = <int32_t*>malloc(<size_t>n_moved * sizeof(int32_t))
+    try:
+        if peers == NULL or ends == NULL:
+            raise MemoryError()
+        for i in range(n_moved):
+            mv = d.log.moves[i]
+            peers[i] = d.log.peer_ids[mv.peer]
+            ends[i] = mv.new_end
+            lam = d.log.lamport_of(make_id(mv.peer, mv.new_end if mv.new_end < mv.old_end
+                                           else mv.old_end))
+            if lam < lmin:
+                lmin = lam
+        for c, tm in d.trees.items():
+            (<TreeMoves>tm).checkout_replay(lmin, peers, ends, n_moved,
+                                            None if d.tree_maps_quiet else tree_map(d, c))
+    finally:
+        free(peers)
+        free(ends)
+    return 0
+
+
+cdef int tree_load_maps(LoroDoc d) except -1:
+    """A snapshot was loaded into the empty document: loro decodes each tree's state,
+    inserting its nodes in the order the snapshot lists them (TreeMoves.load_into)."""
+    cdef int64_t c
+    cdef IdMap mp
+    for c in range(d.n_containers):
+        if d.ckind[c] == KIND_TREE:
+            mp = IdMap()
+            (<TreeMoves>tree_state(d, <uint32_t>c)).load_into(mp)
+            if d.tree_maps is None:
+                d.tree_maps = {}
+            d.tree_maps[c] = mp
+    return 0
+
+
+def check_tree_maps(LoroDoc d):
+    """Raise AssertionError unless each tree's map of nodes is a sound table whose keys are
+    the tree's nodes (deleted ones included). For tests."""
+    cdef int64_t c
+    cdef IdMap mp
+    doc_acquire(d)
+    try:
+        for c in range(d.n_containers):
+            if d.ckind[c] != KIND_TREE:
+                continue
+            tree_nodes_order(d, <uint32_t>c)
+            mp = tree_map(d, <uint32_t>c)
+            mp.check()
+            keys = mp.order()
+            assert len(keys) == len(mp) == len(set(keys)), "the map repeats a node"
+            assert set(keys) == set(tree_state(d, <uint32_t>c).node_ids()), \
+                "the map's nodes are not the tree's"
+    finally:
+        doc_release(d)
