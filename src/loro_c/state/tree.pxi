@@ -446,7 +446,9 @@ cdef int tree_import_begin(LoroDoc d) except -1:
         d.tree_imp = None
         return 0
     d.tree_imp = {}
-    d.tree_imp_base = ([d.log.vv[i] for i in range(d.log.n_peers)],
+    # (the version as raw bytes: one copy per import, however many peers; made a list only
+    # at the end of an import that moved a tree)
+    d.tree_imp_base = ((<char*>d.log.vv)[:<Py_ssize_t>d.log.n_peers * <Py_ssize_t>sizeof(int32_t)],
                        {(d.log.frontiers[i].peer, d.log.frontiers[i].counter)
                         for i in range(d.log.n_frontiers)})
     return 0
@@ -466,6 +468,7 @@ cdef int tree_import_end(LoroDoc d, bint ok) except -1:
     d.tree_imp_base = None
     if not ok or not imp or d.trees_stale or d.detached or d.trees is None:
         return 0
+    base = (memoryview(base[0]).cast('i').tolist(), base[1])
     greater = events_module().import_greater(d, base)
     if not greater:
         old_vv = base[0]
