@@ -491,18 +491,14 @@ cdef class DocExchange(DocHistory):
 
     def _snapshot_uncached(self):
         """ExportMode.Snapshot() of this attached document with every container's state
-        encoded afresh, no kept entry read or written (tests compare it with the export).
-        The last export's bytes while the document has not changed since, as export gives
-        them (a checkout and back changes no count: snapshot_stamp)."""
+        encoded afresh, no kept entry or kept export read or written (tests compare it
+        with the export)."""
         doc_acquire(self)
         try:
             commit_txn(self)
             if self.detached or self.shallow_sv is not None:
                 raise LoroError("_snapshot_uncached needs an attached, whole document")
-            if self.snapshot_cache is not None and self.snapshot_cache[0] == snapshot_stamp(self):
-                blob = self.snapshot_cache[1]
-            else:
-                blob = self._export_snapshot(snapshot_state_rows(self))
+            blob = self._export_snapshot(snapshot_state_rows(self))
         except BaseException:
             release_and_deliver(self, False)
             raise
