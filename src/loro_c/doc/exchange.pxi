@@ -557,6 +557,12 @@ cdef class DocExchange(DocHistory):
         history's anchor, as Loro keeps it), and the start version: the version at S with
         S's peer ending at S's counter."""
         from loro_c import _codec
+        if not own_root:
+            doc_acquire(self)   # (loro parses the change blocks: the containers a snapshot
+            try:                # load left waiting get their numbers)
+                number_loaded_rest(self)
+            finally:
+                doc_release(self)
         if frontiers is None:
             if not state_only:
                 raise LoroValueError("ExportMode.ShallowSnapshot needs Frontiers")
@@ -919,6 +925,11 @@ cdef class DocExchange(DocHistory):
         vv = self.frontiers_to_vv(frontiers)
         if vv is None:
             raise LoroError(f"Cannot find ({frontiers!r})")
+        doc_acquire(self)       # (loro parses the change blocks it copies: the containers a
+        try:                    # snapshot load left waiting get their numbers)
+            number_loaded_rest(self)
+        finally:
+            doc_release(self)
         spans = [_types.IdSpan(peer, _types.CounterSpan(0, end)) for peer, end in vv.to_dict().items()
                  if end > 0]
         return self._fork_from(self.export(_types.ExportMode.UpdatesInRange(spans)) if spans else None)
