@@ -83,3 +83,36 @@ def test_loaded_child_ids_are_the_writers():
     assert {cid: i for i, cid in enumerate(got)}[kids[1].id] == 1
     assert back.get_deep_value() == doc.get_deep_value()
     assert back.get_list("rows").get(0).container.id == rows.get(0).container.id
+
+
+class _EqualsEverything:
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: m.ContainerID.Normal(1, 2, m.ContainerType.Map()),
+    lambda m: m.ContainerID.Root("m", m.ContainerType.Text()),
+])
+def test_ne_is_the_negation_of_eq_like_loro(make):
+    """`!=` answers the opposite of `==` for every kind of right operand, and hands
+    foreign types back to Python (NotImplemented) the way loro's ContainerID does."""
+    import loro
+    for m in (loro_c, loro):
+        a, same = make(m), make(m)
+        others = [m.ContainerID.Normal(1, 3, m.ContainerType.Map()),
+                  m.ContainerID.Root("m", m.ContainerType.Map()),
+                  m.ContainerID.Normal(1, 2, m.ContainerType.List()),
+                  str(a), repr(a), None, 0, (1, 2)]
+        assert a == same and not a != same and a == a and not a != a
+        for o in others:
+            assert a != o and not a == o and o != a and not o == a
+        assert a.__eq__(None) is NotImplemented and a.__ne__(None) is NotImplemented
+        assert a.__eq__("x") is NotImplemented and a.__ne__("x") is NotImplemented
+        assert a.__ne__(same) is False and a.__eq__(same) is True
+        # A foreign type's own comparison answers, in both directions.
+        assert a == _EqualsEverything() and not a != _EqualsEverything()
+        assert _EqualsEverything() == a and not _EqualsEverything() != a

@@ -726,3 +726,69 @@ def test_loaded_history_containers_are_numbered_at_the_next_checkout(checkout):
     # the containers commits made since (seed 164 of the plain differential sessions)
     want = _commits_after_a_load_with_a_dead_child(loro, checkout)
     assert _commits_after_a_load_with_a_dead_child(loro_c, checkout) == want
+
+
+_HISTORY_READS = {
+    "diff": lambda d, m, f0: d.diff(f0, d.oplog_frontiers),
+    "diff_from_empty": lambda d, m, f0: d.diff(m.Frontiers(), d.oplog_frontiers),
+    "diff_at_one_old_version": lambda d, m, f0: d.diff(f0, f0),
+    "revert_to": lambda d, m, f0: d.revert_to(f0),
+    "fork_at": lambda d, m, f0: d.fork_at(d.oplog_frontiers),
+    "shallow_snapshot": lambda d, m, f0: d.export(m.ExportMode.ShallowSnapshot(f0)),
+    "state_only": lambda d, m, f0: d.export(m.ExportMode.StateOnly(f0)),
+    "snapshot_at": lambda d, m, f0: d.export(m.ExportMode.SnapshotAt(f0)),
+    "undo": lambda d, m, f0: _typed_and_undone(d, m),
+    # (no numbers: both ends the state's version)
+    "diff_of_the_state": lambda d, m, f0: d.diff(d.oplog_frontiers, d.oplog_frontiers),
+    "revert_to_the_state": lambda d, m, f0: d.revert_to(d.oplog_frontiers),
+}
+
+
+def _typed_and_undone(d, mod):
+    u = mod.UndoManager(d)
+    d.get_text("t").insert(0, "y")
+    d.commit()
+    u.undo()
+    return u
+
+
+def _commits_after_a_load_and_a_history_read(mod, read):
+    """The orders of commits touching t, l, m and c (all their orders) on a document that
+    loaded a snapshot with a dead child in its history (as above), after `read`."""
+    out = []
+    for order in itertools.permutations("tlmc"):
+        a = mod.LoroDoc()
+        a.peer_id = 3
+        a.get_map("m").insert_container("d", mod.LoroText())
+        a.get_map("m").insert("d", 1)
+        a.commit()
+        src = mod.LoroDoc()
+        src.peer_id = 1
+        src.import_(a.export(mod.ExportMode.Updates(src.oplog_vv)))
+        src.get_list("l").insert_container(0, mod.LoroMap())
+        src.commit()
+        d = mod.LoroDoc()
+        d.peer_id = 2
+        got = []
+        subs = [d.subscribe_root(lambda e: got.append(targets(e))),
+                d.subscribe(mod.ContainerID.Root("m", mod.ContainerType.Map()), lambda e: None)]
+        d.import_(src.export(mod.ExportMode.Snapshot()))
+        d.get_text("t").insert(0, "x")
+        d.commit()
+        kept = _HISTORY_READS[read](d, mod, mod.Frontiers.from_ids([mod.ID(1, 0)]))
+        got.clear()
+        for n in order:
+            edit(d, mod, n, False)
+        d.commit()
+        out.append(got[-1])
+        del subs, kept
+    return out
+
+
+@pytest.mark.parametrize("read", sorted(_HISTORY_READS))
+def test_loaded_history_containers_are_numbered_when_loro_parses_the_history(read):
+    # loro parses the loaded history's change blocks for a diff (unless both ends are the
+    # state's version), a revert, an undo, a fork and a shallow, state-only or
+    # at-a-version snapshot export, and numbers their containers then, as at a checkout
+    want = _commits_after_a_load_and_a_history_read(loro, read)
+    assert _commits_after_a_load_and_a_history_read(loro_c, read) == want

@@ -281,3 +281,49 @@ def test_imported_text_joins_across_new_anchors_and_unmarks_compose_first():
         out.append(evs[-1])
     assert out[0][1][1][-1] == ("i", "abc ", (("bold", None),))
     assert out[1] == out[0]
+
+
+@pytest.mark.parametrize("between", ["nothing", "edit", "checkout", "import"])
+def test_a_commit_stamps_the_style_elements_of_the_texts_it_edited(between):
+    """loro's style map elements of every marked text are kept; a commit stamps those of
+    the texts its ops edited and the others stay of the state through the run of local
+    commits (it once walked every text ever marked, so marking 40 texts one after another
+    looked at 820 memos). After an import, the next commit looks at each text once. The
+    events, of the commits and of the checkouts and imports that read the elements, stay
+    loro's."""
+    import loro
+    import loro_c
+    out = []
+    for lib in (loro, loro_c):
+        a, evs = _marked_doc(lib, 1)
+        b, _ = _marked_doc(lib, 2)
+        v0 = None
+        for k in range(40):
+            t = a.get_text(f"t{k}")
+            t.insert(0, "hello world")
+            t.mark(1, 4 + k % 3, ("bold", "link", "comment", "em")[k % 4], k)
+            a.commit()
+            if k == 0:
+                v0 = a.oplog_frontiers
+            if between == "edit":
+                a.get_text(f"t{k // 2}").insert(2 + k % 3, "ab")
+                a.commit()
+            elif between == "checkout" and k % 8 == 7:
+                a.checkout(v0)
+                a.checkout_to_latest()
+            elif between == "import" and k % 8 == 7:
+                b.get_text(f"t{k}").insert(0, "x")
+                b.commit()
+                a.import_(b.export(lib.ExportMode.Updates(a.oplog_vv)))
+        for k in range(0, 40, 5):
+            a.get_text(f"t{k}").mark(0, 3, "em", True)
+        a.commit()
+        a.checkout(v0)
+        a.checkout_to_latest()
+        out.append(evs[1:])
+        if lib is loro_c:
+            st = a._stats()
+            assert st["style_memos"] <= 40
+            assert st["style_walked"] <= {"nothing": 50, "edit": 100, "checkout": 50,
+                                          "import": 250}[between]
+    assert out[1] == out[0]

@@ -190,6 +190,9 @@ cdef class StyleMemo:
     cdef int64_t n_heads, cap_heads
     cdef object elems
     cdef list pending
+    # the run of local commits (LoroDoc.style_chain) it was of the state in, 0: none; it
+    # stays of the state through the commits of that run that leave its text alone
+    cdef uint64_t chain
 
 
 cdef class TextBacking:
@@ -329,6 +332,13 @@ cdef class DocCore:
     # and the containers that have one
     cdef list style_slots
     cdef list style_texts
+    # the run of local commits since the log last moved otherwise (0: none yet): its id,
+    # the log's frontiers after its last commit (bytes of lc_id), and the texts whose
+    # elements the open transaction's ops keep (a commit stamps those, not every text)
+    cdef uint64_t style_chain
+    cdef bytes style_chain_heads
+    cdef list style_txn_texts
+    cdef int64_t style_walked       # the memos commits looked at, in all (_stats, tests)
     # Loro's change grouping (doc/grouping.pxi)
     cdef int64_t merge_interval     # seconds; local changes this close merge (Loro's default 1000)
     cdef int64_t snap_lo, snap_hi   # staged records of a snapshot into an empty doc: blocks kept
@@ -508,6 +518,7 @@ cdef list text_delta_runs(LoroDoc d, uint32_t c, bint with_null=*)
 cdef set open_marks_before(LoroDoc d, uint32_t t, int64_t e)
 # the state a replay of loro's style map elements left: its moves and the log's frontiers
 cdef StyleMemo style_memo(LoroDoc d, uint32_t c)
+cdef uint64_t style_chain_at(LoroDoc d, object heads) except? 0
 cdef int style_memo_state(LoroDoc d, uint32_t c, object elems, list pending, uint32_t epoch) except -1
 cdef int memo_stamp_state(LoroDoc d, StyleMemo m, uint32_t epoch) except -1
 cdef bint memo_at_state(LoroDoc d, StyleMemo m, uint32_t epoch) noexcept

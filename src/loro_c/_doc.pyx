@@ -17,7 +17,7 @@ from libc.stdlib cimport qsort       # state/movable_local.pxi
 from cpython.bytes cimport PyBytes_FromStringAndSize   # state/snapshot.pxi
 from libc.stdint cimport int32_t
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
-from libc.string cimport memset, memcpy, memmove
+from libc.string cimport memset, memcpy, memmove, memcmp
 from libc.stdint cimport INT32_MAX, INT64_MAX, uint8_t, uint64_t
 from cpython.unicode cimport PyUnicode_GET_LENGTH
 

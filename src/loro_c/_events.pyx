@@ -38,6 +38,7 @@ from loro_c._doc cimport lnum_flush          # the created tree nodes' meta maps
 from loro_c._doc cimport TextBacking      # texts loaded from a snapshot (events_checkout.pxi)
 from loro_c._doc cimport LC_EV_MARK, LC_OP_MARK_START, LC_OP_COUNTER, style_attributes, text_delta_runs
 from loro_c._doc cimport open_marks_before, styled_text
+from loro_c._doc cimport style_chain_at
 from loro_c._doc cimport (StyleMemo, STYLE_NONE, STYLE_STATE, style_memo, style_memo_state,
                           memo_stamp_state, memo_at_state, memo_drop)  # loro's style map elements (state/richtext.pxi)
 from loro_c._seq cimport anchors_before, LC_ANCHOR_MIN, anchors_in_prefix, LC_ANCHOR_START, LC_ANCHOR_END, LC_NO_NODE, TREE_ANCHORED, LC_NO_PEER
@@ -581,7 +582,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
         if trigger == 1 and snap is not None:
             # (the texts' style map elements known before it follow the import:
             # style_import_text)
-            _import_stamp = (doc.hist_epoch, snap[1])
+            _import_stamp = (doc.hist_epoch, snap[1], style_chain_at(doc, snap[1]))
         if trigger == 1 and not concurrent_import and not doc.detached and snap is not None:
             # loro walks the new changes from the version before in causal order too (they
             # may be concurrent among themselves): the order its diff calculator meets them
@@ -1311,7 +1312,11 @@ cdef int style_import_text(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks) 
 cdef bint same_stamp(StyleMemo m, tuple pre) except -1:
     """Whether `m` is of the state `pre` ((epoch, frontiers as a set))."""
     cdef int64_t i
-    if m.kind != STYLE_STATE or m.epoch != <uint32_t>pre[0] or m.n_heads != len(pre[1]):
+    if m.kind != STYLE_STATE or m.epoch != <uint32_t>pre[0]:
+        return False
+    if m.chain != 0 and m.chain == <uint64_t>pre[2]:
+        return True     # of the run of local commits that ended there
+    if m.n_heads != len(pre[1]):
         return False
     for i in range(m.n_heads):
         if (m.heads[i].peer, m.heads[i].counter) not in pre[1]:

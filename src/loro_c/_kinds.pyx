@@ -32,20 +32,24 @@ cdef class CidCore:
         return self._hash
 
     def __eq__(self, other):
-        if other is self:
-            return True
-        if not isinstance(other, CidCore):
-            return NotImplemented
-        return (type(other) is type(self) and (<CidCore>other)._hash == self._hash
-                and (<CidCore>other)._key == self._key)
+        return _cid_eq(self, other)
 
     def __ne__(self, other):
-        if other is self:
-            return False
-        if not isinstance(other, CidCore):
-            return NotImplemented
-        return not (type(other) is type(self) and (<CidCore>other)._hash == self._hash
-                    and (<CidCore>other)._key == self._key)
+        # The negation of __eq__, so the two can never disagree; NotImplemented passes
+        # through for Python to try the other operand.
+        r = _cid_eq(self, other)
+        if r is NotImplemented:
+            return r
+        return not r
+
+
+cdef inline object _cid_eq(CidCore self, object other):
+    if other is self:
+        return True
+    if not isinstance(other, CidCore):
+        return NotImplemented
+    return (type(other) is type(self) and (<CidCore>other)._hash == self._hash
+            and (<CidCore>other)._key == self._key)
 
 
 def cid_fill(CidCore cid not None, tuple key not None, Py_hash_t h):

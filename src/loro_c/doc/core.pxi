@@ -22,6 +22,7 @@ cdef class DocCore:
         self.styles = {}
         self.style_slots = []
         self.style_texts = []
+        self.style_txn_texts = []
         self.text_styles = None
         self.vv_touches = []
         self.vv_touch_peers = -1
@@ -101,7 +102,8 @@ cdef class DocCore:
                       op_bytes=self.log.cap_ops * sizeof(lc_op), values=len(self.log.values),
                       pending=self.n_staged, pending_deps=self.n_sdeps, peers=self.log.n_peers,
                       keys=len(self.log.keys), containers=self.n_containers,
-                      state_rebuilds=self.n_rebuilds, import_unapplies=self.n_unapplies)
+                      state_rebuilds=self.n_rebuilds, import_unapplies=self.n_unapplies,
+                      style_memos=len(self.style_texts), style_walked=self.style_walked)
             return st
         finally:
             doc_release(self)

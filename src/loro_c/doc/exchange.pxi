@@ -499,18 +499,14 @@ cdef class DocExchange(DocHistory):
 
     def _snapshot_uncached(self):
         """ExportMode.Snapshot() of this attached document with every container's state
-        encoded afresh, no kept entry read or written (tests compare it with the export).
-        The last export's bytes while the document has not changed since, as export gives
-        them (a checkout and back changes no count: snapshot_stamp)."""
+        encoded afresh, no kept entry or kept export read or written (tests compare it
+        with the export)."""
         doc_acquire(self)
         try:
             commit_txn(self)
             if self.detached or self.shallow_sv is not None:
                 raise LoroError("_snapshot_uncached needs an attached, whole document")
-            if self.snapshot_cache is not None and self.snapshot_cache[0] == snapshot_stamp(self):
-                blob = self.snapshot_cache[1]
-            else:
-                blob = self._export_snapshot(snapshot_state_rows(self))
+            blob = self._export_snapshot(snapshot_state_rows(self))
         except BaseException:
             release_and_deliver(self, False)
             raise
@@ -569,6 +565,12 @@ cdef class DocExchange(DocHistory):
         history's anchor, as Loro keeps it), and the start version: the version at S with
         S's peer ending at S's counter."""
         from loro_c import _codec
+        if not own_root:
+            doc_acquire(self)   # (loro parses the change blocks: the containers a snapshot
+            try:                # load left waiting get their numbers)
+                number_loaded_rest(self)
+            finally:
+                doc_release(self)
         if frontiers is None:
             if not state_only:
                 raise LoroValueError("ExportMode.ShallowSnapshot needs Frontiers")
@@ -940,6 +942,11 @@ cdef class DocExchange(DocHistory):
         vv = self.frontiers_to_vv(frontiers)
         if vv is None:
             raise LoroError(f"Cannot find ({frontiers!r})")
+        doc_acquire(self)       # (loro parses the change blocks it copies: the containers a
+        try:                    # snapshot load left waiting get their numbers)
+            number_loaded_rest(self)
+        finally:
+            doc_release(self)
         spans = [_types.IdSpan(peer, _types.CounterSpan(0, end)) for peer, end in vv.to_dict().items()
                  if end > 0]
         return self._fork_from(self.export(_types.ExportMode.UpdatesInRange(spans)) if spans else None)

@@ -248,6 +248,10 @@ cdef class DocHistory(DocCore):
 
     def _diff(self, Frontiers a, Frontiers b):
         cdef Py_ssize_t na = len(a._ids), nb = len(b._ids)
+        self.commit()
+        # loro parses the history's change blocks for a diff (unless both ends are the
+        # state's version): the containers a snapshot load left waiting get their numbers
+        cdef bint parses = not (a == b and a == self.state_frontiers)
         cdef lc_id *ids = <lc_id*>malloc(<size_t>(na + nb + 1) * sizeof(lc_id))
         if ids == NULL:
             raise MemoryError()
@@ -256,6 +260,8 @@ cdef class DocHistory(DocCore):
             commit_txn(self)
             check_frontier_ids(self, a, ids)
             check_frontier_ids(self, b, &ids[na])
+            if parses:
+                number_loaded_rest(self)
             batch = diff_versions(self, ids, na, &ids[na], nb)
         except BaseException:
             free(ids)

@@ -617,9 +617,36 @@ cdef void memo_drop(StyleMemo m) noexcept:
     m.pending = None
 
 
+cdef inline bint chain_heads_are(LoroDoc d, const lc_id *ids, int64_t n) noexcept:
+    """Whether `ids` are the log's frontiers after the last commit of the current run."""
+    cdef bytes h = d.style_chain_heads
+    if d.style_chain == 0 or h is None or len(h) != n * <int64_t>sizeof(lc_id):
+        return False
+    return n == 0 or memcmp(<const char*>h, ids, <size_t>n * sizeof(lc_id)) == 0
+
+
+cdef uint64_t style_chain_at(LoroDoc d, object heads) except? 0:
+    """The current run of local commits when it ended at `heads` (a set of (peer index,
+    counter), the frontiers before an import), else 0."""
+    cdef bytes h = d.style_chain_heads
+    cdef const lc_id *ids
+    cdef Py_ssize_t i, n
+    if d.style_chain == 0 or h is None:
+        return 0
+    n = len(h) // <Py_ssize_t>sizeof(lc_id)
+    if n != len(heads):
+        return 0
+    ids = <const lc_id*><const char*>h
+    for i in range(n):
+        if (ids[i].peer, ids[i].counter) not in heads:
+            return 0
+    return d.style_chain
+
+
 cdef int memo_stamp_state(LoroDoc d, StyleMemo m, uint32_t epoch) except -1:
     """`m` is of the state: the moves of the state (`epoch`, one each) and the history (the
-    log's frontiers now) must not change for it to stay so."""
+    log's frontiers now, or the run of local commits they end) must not change for it to
+    stay so."""
     cdef int64_t n = d.log.n_frontiers
     cdef lc_id *heads
     if n > m.cap_heads:
@@ -633,6 +660,7 @@ cdef int memo_stamp_state(LoroDoc d, StyleMemo m, uint32_t epoch) except -1:
     m.n_heads = n
     m.epoch = epoch
     m.kind = STYLE_STATE
+    m.chain = d.style_chain if chain_heads_are(d, d.log.frontiers, n) else 0
     return 0
 
 
@@ -646,9 +674,16 @@ cdef inline bint memo_heads_are(StyleMemo m, const lc_id *ids, int64_t n) noexce
     return True
 
 
+cdef inline bint memo_of_heads(LoroDoc d, StyleMemo m, const lc_id *ids, int64_t n) noexcept:
+    """Whether `m` is of the history `ids`: stamped there, or in the run of local commits
+    that ends there (the commits since left its text alone: style_commit)."""
+    return (memo_heads_are(m, ids, n)
+            or (m.chain != 0 and m.chain == d.style_chain and chain_heads_are(d, ids, n)))
+
+
 cdef bint memo_at_state(LoroDoc d, StyleMemo m, uint32_t epoch) noexcept:
     """Whether `m` is of the state of `epoch` with the log's frontiers now."""
-    return m.kind == STYLE_STATE and m.epoch == epoch and memo_heads_are(m, d.log.frontiers, d.log.n_frontiers)
+    return m.kind == STYLE_STATE and m.epoch == epoch and memo_of_heads(d, m, d.log.frontiers, d.log.n_frontiers)
 
 
 cdef inline bint memo_in_txn(LoroDoc d, StyleMemo m) noexcept:
@@ -662,13 +697,16 @@ cdef inline bint memo_pre_txn(LoroDoc d, StyleMemo m) noexcept:
     """Whether `m` is of the state before the open transaction (its deps are the log's
     frontiers then, in their order)."""
     return (m.kind == STYLE_STATE and m.epoch == d.hist_epoch
-            and memo_heads_are(m, d.txn_deps, d.n_txn_deps))
+            and memo_of_heads(d, m, d.txn_deps, d.n_txn_deps))
 
 
 cdef int style_memos_clear(LoroDoc d) except -1:
     """The registry that kept them is gone."""
     d.style_slots = []
     d.style_texts = []
+    d.style_txn_texts = []
+    d.style_chain += 1
+    d.style_chain_heads = None
     return 0
 
 
@@ -719,6 +757,7 @@ cdef int style_edit_end(LoroDoc d, uint32_t c, int kind, int64_t pos, int64_t n,
         elems.insert(pos, 1)
         elems.annotate(pos, n + 2, sid)
     if last and m.kind == STYLE_OPEN:
+        d.style_txn_texts.append(c)
         m.kind = STYLE_TXN
         m.epoch = d.hist_epoch
         m.txn_peer = d.self_idx
@@ -728,10 +767,36 @@ cdef int style_edit_end(LoroDoc d, uint32_t c, int kind, int64_t pos, int64_t n,
 
 cdef int style_commit(LoroDoc d) except -1:
     """A transaction committed (its deps still those it started from): the elements kept
-    through its ops, and those of texts it left alone, are the state's now."""
+    through its ops, and those of texts it left alone, are the state's now. When it
+    continues the run of local commits, the texts it left alone stay of the state through
+    the run (memo_of_heads) and only those it edited are stamped; else every text is
+    looked at once and the run starts here."""
     cdef StyleMemo m
-    for c in d.style_texts:
-        m = d.style_slots[c]
-        if memo_in_txn(d, m) or memo_pre_txn(d, m):
-            memo_stamp_state(d, m, d.hist_epoch)
+    cdef list live, stamp = []
+    cdef int64_t n = d.log.n_frontiers, n_dead = 0
+    cdef bint run_goes_on = chain_heads_are(d, d.txn_deps, d.n_txn_deps)
+    if run_goes_on:
+        for c in d.style_txn_texts:
+            m = d.style_slots[c]
+            if m is not None and memo_in_txn(d, m):
+                stamp.append(m)
+    else:
+        live = []
+        for c in d.style_texts:
+            m = d.style_slots[c]
+            if memo_in_txn(d, m) or memo_pre_txn(d, m):
+                stamp.append(m)
+                live.append(c)
+            else:
+                # dropped, or of a state before the commit's: its stamp can never match
+                # again (the log's frontiers only move on)
+                d.style_slots[c] = None
+                n_dead += 1
+        d.style_texts = live
+        d.style_chain += 1
+    d.style_walked += len(d.style_txn_texts) if run_goes_on else len(stamp) + n_dead
+    d.style_txn_texts = []
+    d.style_chain_heads = PyBytes_FromStringAndSize(<const char*>d.log.frontiers, n * <Py_ssize_t>sizeof(lc_id)) if n else b""
+    for m in stamp:
+        memo_stamp_state(d, m, d.hist_epoch)
     return 0
