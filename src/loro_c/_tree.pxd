@@ -79,13 +79,6 @@ cdef class TreeMoves:
     # set while a scratch copy replays an event (replay_items): sibling lists are kept sorted
     # at every move, so each report reads its index at once
     cdef bint keep_sorted
-    # how many nodes have a place (loro's tree map holds them), and the table sizes at which
-    # a local move re-inserted a node the map held while full: loro's map grows at such a
-    # re-insert, which changes the order nodes() lists (see map_order). A map that only
-    # grows is full only when it holds a table's capacity, so bit j stands for the table
-    # of 2**j buckets
-    cdef int64_t n_placed
-    cdef uint64_t full_touches
 
     cdef int64_t find(self, uint64_t peer, int32_t counter) noexcept
     cdef int _rehash(self, int64_t n_slots) except -1
@@ -111,8 +104,6 @@ cdef class TreeMoves:
     cdef int64_t add_local_move(self, uint32_t lamport, uint64_t peer, int32_t counter,
                                 int64_t target, int64_t parent, const uint8_t *fi,
                                 int32_t fi_len, bint checked) except -1
-    cdef int _note_reinsert(self, int64_t k) noexcept
-    cdef int note_local_move(self, uint64_t peer, int32_t counter) except -1
     cdef int64_t kid_count(self, int64_t parent) noexcept
     cdef int64_t slot_of(self, int64_t k) except -2
     cdef int64_t local_fi(self, int64_t parent, int64_t index, int64_t target, uint8_t *out,

@@ -613,8 +613,6 @@ cdef class TreeMoves:
             kids.n -= 1
             if at != kids.n:
                 kids.dirty = 1      # (the last sibling taken out leaves the order as it was)
-        if (self.nodes[k].parent == TREE_NONE) != (parent == TREE_NONE):
-            self.n_placed += 1 if parent != TREE_NONE else -1
         self.nodes[k].parent = parent
         self.ups[k] = <int32_t>parent
         self.nodes[k].last_move = last_move
@@ -769,31 +767,11 @@ cdef class TreeMoves:
         m = self._log_move(lamport, peer, counter, target, parent, fi, fi_len)
         if self._order_in(m) or self.pending != m:
             return 0                # not last after all: applied by the next read
-        self._note_reinsert(target)
         if checked:
             self._apply_as(m, False)
         else:
             self.apply_one(m)
         self.pending = self.n_moves
-        return 0
-
-    cdef int _note_reinsert(self, int64_t k) noexcept:
-        """Before a local move of node k (settled tree): loro's map inserts k again."""
-        cdef int64_t buckets
-        if self.nodes[k].parent == TREE_NONE or self.n_placed <= 0:
-            return 0
-        buckets = hb_buckets_for(self.n_placed)
-        if hb_capacity_of(buckets) == self.n_placed and buckets < (<int64_t>1 << 62):
-            self.full_touches |= buckets     # (a power of two: its own bit)
-        return 0
-
-    cdef int note_local_move(self, uint64_t peer, int32_t counter) except -1:
-        """A local move of node (peer, counter) is about to be logged (see full_touches)."""
-        cdef int64_t k
-        self.settle()
-        k = self.find(peer, counter)
-        if k >= 0:
-            self._note_reinsert(k)
         return 0
 
     cdef int64_t kid_count(self, int64_t parent) noexcept:
@@ -1054,16 +1032,6 @@ cdef class TreeMoves:
         """Every node that has an effective move, in the order they were first seen."""
         self.settle()
         return [self.tree_id(k) for k in range(self.n_nodes) if self.nodes[k].parent != TREE_NONE]
-
-    def map_order(self):
-        """The nodes in the order loro's tree state lists them (its hash map of nodes):
-        inserted in the order they were first seen, the map grown where a local move
-        re-inserted a node while it was full."""
-        cdef int j
-        from loro_c.hash_order import id_key_order
-        touches = [hb_capacity_of(<int64_t>1 << j) for j in range(2, 63)
-                   if self.full_touches & (<uint64_t>1 << j)]
-        return id_key_order(self.node_ids(), touches)
 
     def __len__(self):
         return self.n_moves

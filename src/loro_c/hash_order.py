@@ -105,13 +105,6 @@ def container_id_order(cids):
     return _table_order(cids, _hash_container_id)
 
 
-def id_key_order(ids, touches=()):
-    """(peer, counter) keys in the order loro's FxHashMap of IDs yields them after
-    inserting them in this order; `touches`: the key counts at which a key the map held
-    was inserted again (which grows a full map, as vv_iteration_order's)."""
-    return _table_order(ids, _hash_id, frozenset(touches))
-
-
 # -- string keys (the keys of a text's attributes) -------------------------------------
 
 _SEED1 = 0x243F6A8885A308D3

@@ -153,7 +153,6 @@ cdef int local_tree_move(LoroDoc d, uint32_t c, tuple target, object parent, byt
     counter = d.log.vv[d.self_idx]
     slot = len(d.log.values)
     d.log.values.append(fi)
-    (<TreeMoves>tm).note_local_move(<uint64_t>target[0], <int32_t>target[1])
     tree_map(d, c).insert(<uint64_t>target[0], <int32_t>target[1])     # (loro's state: mov)
     tm.apply(local_lamport(d, counter), d.peer, counter, target, parent, fi)
     if target[0] == d.peer and target[1] == counter:
