@@ -135,7 +135,7 @@ cdef class TreeMoves:
     cdef void _renumber(self, child_list *kids) noexcept
     cdef list replay_items(self, int64_t n_order, uint32_t lmin, const uint8_t *in_to)
     cdef int64_t first_at_lamport(self, uint32_t lmin) noexcept
-    cdef int _map_subtree(self, IdMap mp, int64_t t) except -1
+    cdef int _map_subtree(self, IdMap mp, int64_t t, bint first_child_first=*) except -1
     cdef int replay_to(self, int64_t first, const uint8_t *in_to, IdMap mp) except -1
     cdef int checkout_replay(self, uint32_t lmin, const uint64_t *peers, const int32_t *ends,
                              int64_t n_changed, IdMap mp) except -1

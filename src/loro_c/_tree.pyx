@@ -1358,9 +1358,11 @@ cdef class TreeMoves:
                 hi = mid
         return lo
 
-    cdef int _map_subtree(self, IdMap mp, int64_t t) except -1:
-        """Node t came back: loro's diff creates its subtree too, each node's children in
-        sibling order, the last child's subtree entered first."""
+    cdef int _map_subtree(self, IdMap mp, int64_t t, bint first_child_first=False) except -1:
+        """Insert t's subtree into `mp` as loro's map takes it: each node's children all at
+        once, in sibling order, then their own subtrees, depth first: the last child's
+        entered first (a diff that creates the subtree) or the first child's
+        (`first_child_first`: a snapshot load)."""
         cdef int64_t cap_stack = 0, n_stack = 1, n, i
         cdef int64_t *stack = <int64_t*>_grow(NULL, &cap_stack, 1, sizeof(int64_t))
         cdef child_list *kids
@@ -1376,7 +1378,11 @@ cdef class TreeMoves:
                     mp.insert(self.nodes[kids.items[i]].peer, self.nodes[kids.items[i]].counter)
                 if n_stack + kids.n > cap_stack:
                     stack = <int64_t*>_grow(stack, &cap_stack, n_stack + kids.n, sizeof(int64_t))
-                memcpy(&stack[n_stack], kids.items, <size_t>kids.n * sizeof(int64_t))
+                if first_child_first:
+                    for i in range(kids.n):
+                        stack[n_stack + i] = kids.items[kids.n - 1 - i]
+                else:
+                    memcpy(&stack[n_stack], kids.items, <size_t>kids.n * sizeof(int64_t))
                 n_stack += kids.n
         finally:
             free(stack)
@@ -1497,31 +1503,9 @@ cdef class TreeMoves:
         """Insert the nodes as loro decodes a snapshot's tree into its map: the shown ones,
         then the deleted ones; under each root the children of a node all at once, then
         each child's own, in sibling order, depth first."""
-        cdef int64_t cap_stack = 0, n_stack, n, i, top
-        cdef int64_t *stack = <int64_t*>_grow(NULL, &cap_stack, 1, sizeof(int64_t))
-        cdef child_list *kids
         self.settle()
-        try:
-            for top in (TREE_ROOT, TREE_DELETED):
-                stack[0] = top
-                n_stack = 1
-                while n_stack > 0:
-                    n_stack -= 1
-                    n = stack[n_stack]
-                    kids = self.sorted_kids(n)
-                    if kids == NULL or kids.n == 0:
-                        continue
-                    for i in range(kids.n):
-                        mp.insert(self.nodes[kids.items[i]].peer,
-                                  self.nodes[kids.items[i]].counter)
-                    if n_stack + kids.n > cap_stack:
-                        stack = <int64_t*>_grow(stack, &cap_stack, n_stack + kids.n,
-                                                sizeof(int64_t))
-                    for i in range(kids.n):
-                        stack[n_stack + i] = kids.items[kids.n - 1 - i]
-                    n_stack += kids.n
-        finally:
-            free(stack)
+        self._map_subtree(mp, TREE_ROOT, True)
+        self._map_subtree(mp, TREE_DELETED, True)
         return 0
 
     def map_of_state(self):
