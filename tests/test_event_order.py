@@ -681,12 +681,12 @@ def test_concurrent_import_from_the_version_before_reports_no_new_child(own, bod
     assert _concurrent_import(loro_c, own, body, sub) == want
 
 
-def _commits_after_a_load_with_a_dead_child(mod, checkout):
+def _commits_after_a_load_with_a_dead_child(mod, between):
     """The orders of commits touching t, l, m and c (all their orders) on a document that
     loaded a snapshot whose history holds a dead child no frontier change block names (a
     text peer 3 made and replaced in m, imported whole: not in the state), having
-    registered m first (subscribed) and t by a commit since; `checkout`: with a checkout
-    and back before."""
+    registered m first (subscribed) and t by a commit since; `between(d, mod, f0)` runs
+    after that commit (f0: peer 1's first version), its result kept alive to the end."""
     out = []
     for order in itertools.permutations("tlmc"):
         a = mod.LoroDoc()
@@ -707,16 +707,22 @@ def _commits_after_a_load_with_a_dead_child(mod, checkout):
         d.import_(src.export(mod.ExportMode.Snapshot()))
         d.get_text("t").insert(0, "x")
         d.commit()
-        if checkout:
-            d.checkout(mod.Frontiers.from_ids([mod.ID(1, 0)]))
-            d.checkout_to_latest()
+        kept = between(d, mod, mod.Frontiers.from_ids([mod.ID(1, 0)]))
         got.clear()
         for n in order:
             edit(d, mod, n, False)
         d.commit()
         out.append(got[-1])
-        del subs
+        del subs, kept
     return out
+
+
+def _checkout_and_back(d, mod, f0):
+    d.checkout(f0)
+    d.checkout_to_latest()
+
+
+_BETWEEN = {False: lambda d, mod, f0: None, True: _checkout_and_back}
 
 
 @pytest.mark.parametrize("checkout", [False, True])
@@ -724,8 +730,8 @@ def test_loaded_history_containers_are_numbered_at_the_next_checkout(checkout):
     # loro registers the containers of a loaded snapshot's history that neither the
     # frontier change blocks nor the state name when a checkout parses their blocks, after
     # the containers commits made since (seed 164 of the plain differential sessions)
-    want = _commits_after_a_load_with_a_dead_child(loro, checkout)
-    assert _commits_after_a_load_with_a_dead_child(loro_c, checkout) == want
+    want = _commits_after_a_load_with_a_dead_child(loro, _BETWEEN[checkout])
+    assert _commits_after_a_load_with_a_dead_child(loro_c, _BETWEEN[checkout]) == want
 
 
 _HISTORY_READS = {
@@ -752,43 +758,10 @@ def _typed_and_undone(d, mod):
     return u
 
 
-def _commits_after_a_load_and_a_history_read(mod, read):
-    """The orders of commits touching t, l, m and c (all their orders) on a document that
-    loaded a snapshot with a dead child in its history (as above), after `read`."""
-    out = []
-    for order in itertools.permutations("tlmc"):
-        a = mod.LoroDoc()
-        a.peer_id = 3
-        a.get_map("m").insert_container("d", mod.LoroText())
-        a.get_map("m").insert("d", 1)
-        a.commit()
-        src = mod.LoroDoc()
-        src.peer_id = 1
-        src.import_(a.export(mod.ExportMode.Updates(src.oplog_vv)))
-        src.get_list("l").insert_container(0, mod.LoroMap())
-        src.commit()
-        d = mod.LoroDoc()
-        d.peer_id = 2
-        got = []
-        subs = [d.subscribe_root(lambda e: got.append(targets(e))),
-                d.subscribe(mod.ContainerID.Root("m", mod.ContainerType.Map()), lambda e: None)]
-        d.import_(src.export(mod.ExportMode.Snapshot()))
-        d.get_text("t").insert(0, "x")
-        d.commit()
-        kept = _HISTORY_READS[read](d, mod, mod.Frontiers.from_ids([mod.ID(1, 0)]))
-        got.clear()
-        for n in order:
-            edit(d, mod, n, False)
-        d.commit()
-        out.append(got[-1])
-        del subs, kept
-    return out
-
-
 @pytest.mark.parametrize("read", sorted(_HISTORY_READS))
 def test_loaded_history_containers_are_numbered_when_loro_parses_the_history(read):
     # loro parses the loaded history's change blocks for a diff (unless both ends are the
     # state's version), a revert, an undo, a fork and a shallow, state-only or
     # at-a-version snapshot export, and numbers their containers then, as at a checkout
-    want = _commits_after_a_load_and_a_history_read(loro, read)
-    assert _commits_after_a_load_and_a_history_read(loro_c, read) == want
+    want = _commits_after_a_load_with_a_dead_child(loro, _HISTORY_READS[read])
+    assert _commits_after_a_load_with_a_dead_child(loro_c, _HISTORY_READS[read]) == want
