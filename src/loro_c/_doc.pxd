@@ -459,9 +459,10 @@ cdef class DocCore:
     # loro's hash map of each tree's nodes, for the order LoroTree.nodes() lists them:
     # tree container -> _tree.IdMap, advanced as the state changes (state/tree.pxi)
     cdef dict tree_maps
-    # during an attached import: tree container -> how many moves its TreeMoves held before
-    # it, and the log's version before it ((vv list, frontier id set)); else None
-    cdef dict tree_imp
+    # during an attached import: the tree containers it moved (each TreeMoves notes in
+    # imp_start how many moves it held before), and the log's version before it ((vv
+    # bytes, frontier id set)); else None
+    cdef list tree_imp
     cdef object tree_imp_base
     # set while the state moves for a reading of another version (LoroDoc.diff, undo): not
     # a move of loro's state, so the maps of nodes stay as they are

@@ -79,6 +79,13 @@ cdef class TreeMoves:
     # set while a scratch copy replays an event (replay_items): sibling lists are kept sorted
     # at every move, so each report reads its index at once
     cdef bint keep_sorted
+    # loro's map of this tree's nodes (the document's, LoroDoc.tree_maps: a rebuild hands it
+    # to the TreeMoves that replaces this one), None until the document makes it; kept here
+    # so that a local op reaches it without a lookup by container
+    cdef IdMap mp
+    # while an import runs: n_moves when its first op on this tree came (the moves it adds
+    # follow), else -1; the import lists the trees it marked (LoroDoc.tree_imp)
+    cdef int64_t imp_start
 
     cdef int64_t find(self, uint64_t peer, int32_t counter) noexcept
     cdef int _rehash(self, int64_t n_slots) except -1

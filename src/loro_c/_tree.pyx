@@ -420,6 +420,9 @@ cdef int _forward_steps(TreeMoves tm, int64_t first, const uint8_t *in_to,
 
 cdef class TreeMoves:
     """The moves of one tree and the parent map they give (see the module docstring)."""
+    def __cinit__(self):
+        self.imp_start = -1
+
     def __dealloc__(self):
         cdef int64_t k
         if self.nodes != NULL:

@@ -324,9 +324,7 @@ cdef int thin_tree(LoroDoc d, uint32_t c, list rows) except -1:
     op has none."""
     tm = _TreeMoves()
     thin_tree_into(d, tm, rows)
-    if d.trees is None:
-        d.trees = {}
-    d.trees[c] = tm
+    tree_put(d, c, tm)
     return 0
 
 

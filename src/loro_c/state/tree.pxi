@@ -21,15 +21,21 @@ cdef object tree_state(LoroDoc d, uint32_t c):
         tree_recompute(d)
     tm = d.trees.get(c)
     if tm is None:
-        tm = _TreeMoves()
-        d.trees[c] = tm
+        tm = tree_put(d, c, _TreeMoves())
+    return tm
+
+
+cdef TreeMoves tree_put(LoroDoc d, uint32_t c, TreeMoves tm):
+    """Make `tm` tree c's state; it takes the tree's map of nodes, if there is one yet."""
+    if d.trees is None:
+        d.trees = {}
+    d.trees[c] = tm
+    tm.mp = None if d.tree_maps is None else d.tree_maps.get(c)
     return tm
 
 
 cdef int tree_state_reset(LoroDoc d, uint32_t c) except -1:
-    if d.trees is None:
-        d.trees = {}
-    d.trees[c] = _TreeMoves()
+    tree_put(d, c, _TreeMoves())
     return 0
 
 
@@ -81,10 +87,11 @@ cdef int tree_apply_gil(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) e
     if d.detached:
         # the state shows an earlier version: logged, left out until a checkout includes it
         return tree_add(d, tm, op, peer, lamport, True)
-    if d.tree_imp is not None and op.container not in d.tree_imp:
+    if d.tree_imp is not None and tm.imp_start < 0:
         # (loro's map of nodes takes this import's steps at its end: tree_import_end)
         tm.settle()
-        d.tree_imp[op.container] = tm.n_moves
+        tm.imp_start = tm.n_moves
+        d.tree_imp.append(op.container)
     return tree_add(d, tm, op, peer, lamport)
 
 
@@ -111,7 +118,7 @@ cdef int tree_recompute(LoroDoc d) except -1:
     # their ops to none)
     for k in range(d.n_containers):
         if d.ckind[k] == KIND_TREE:
-            d.trees[k] = _TreeMoves()
+            tree_put(d, <uint32_t>k, _TreeMoves())
     if not d.trees:
         return 0
     if d.shallow_trees:
@@ -146,14 +153,16 @@ cdef int local_tree_move(LoroDoc d, uint32_t c, tuple target, object parent, byt
     cdef lc_op *op
     cdef int32_t counter
     cdef int64_t slot
+    cdef TreeMoves tm
     check_alive(d, c)
     open_txn(d)
     tree_note_before(d, c)
-    tm = tree_state(d, c)
+    tm = <TreeMoves>tree_state(d, c)
     counter = d.log.vv[d.self_idx]
     slot = len(d.log.values)
     d.log.values.append(fi)
-    tree_map(d, c).insert(<uint64_t>target[0], <int32_t>target[1])     # (loro's state: mov)
+    (tm.mp if tm.mp is not None else tree_map(d, c)).insert(      # (loro's state: mov)
+        <uint64_t>target[0], <int32_t>target[1])
     tm.apply(local_lamport(d, counter), d.peer, counter, target, parent, fi)
     if target[0] == d.peer and target[1] == counter:
         meta_queue(d, d.peer, counter, -1)      # a create: loro registers the node's meta map
@@ -192,7 +201,8 @@ cdef int local_tree_move_k(LoroDoc d, uint32_t c, TreeMoves tm, int64_t target,
     d.log.values.append(fi)
     tm.add_local_move(local_lamport(d, counter), d.peer, counter, target, parent,
                       <const uint8_t*><char*>fi, <int32_t>len(fi), checked)
-    tree_map(d, c).insert(tm.nodes[target].peer, tm.nodes[target].counter)
+    (tm.mp if tm.mp is not None else tree_map(d, c)).insert(tm.nodes[target].peer,
+                                                            tm.nodes[target].counter)
     if tm.nodes[target].counter == counter and tm.nodes[target].peer == d.peer:
         meta_queue(d, d.peer, counter, -1)      # a create: loro registers the node's meta map
     op = d.log.push_op()
@@ -403,6 +413,10 @@ cdef IdMap tree_map(LoroDoc d, uint32_t c):
     if mp is None:
         mp = IdMap()
         d.tree_maps[c] = mp
+        if d.trees is not None:
+            tm = d.trees.get(c)
+            if tm is not None:
+                (<TreeMoves>tm).mp = mp
     return mp
 
 
@@ -444,7 +458,7 @@ cdef int tree_import_begin(LoroDoc d) except -1:
     if d.detached or d.thin_materializing or d.shallow_loading:
         d.tree_imp = None
         return 0
-    d.tree_imp = {}
+    d.tree_imp = []
     # (the version as raw bytes: one copy per import, however many peers; made a list only
     # at the end of an import that moved a tree)
     d.tree_imp_base = ((<char*>d.log.vv)[:<Py_ssize_t>d.log.n_peers * <Py_ssize_t>sizeof(int32_t)],
@@ -458,14 +472,25 @@ cdef int tree_import_end(LoroDoc d, bint ok) except -1:
     nodes, as loro's diff of the import gives them (TreeMoves.import_steps): the new moves
     in order when every new change follows the version before, else a replay from the
     Lamport of the earliest new op."""
-    cdef dict imp = d.tree_imp
+    cdef list imp = d.tree_imp
+    cdef list steps = []
     cdef uint32_t p, lmin = 0xFFFFFFFF, lam
     cdef int32_t old_end
     cdef bint greater
+    cdef TreeMoves tm
     base = d.tree_imp_base
     d.tree_imp = None
     d.tree_imp_base = None
-    if not ok or not imp or d.trees_stale or d.detached or d.trees is None:
+    if not imp:
+        return 0
+    # every mark is cleared, whatever the outcome (a tree listed twice was rebuilt during
+    # the import: its first mark belongs to a TreeMoves that is gone)
+    for c in imp:
+        tm = <TreeMoves>d.trees.get(c) if d.trees is not None else None
+        if tm is not None and tm.imp_start >= 0:
+            steps.append((c, tm, tm.imp_start))
+            tm.imp_start = -1
+    if not ok or not steps or d.trees_stale or d.detached:
         return 0
     base = (memoryview(base[0]).cast('i').tolist(), base[1])
     greater = events_module().import_greater(d, base)
@@ -477,10 +502,8 @@ cdef int tree_import_end(LoroDoc d, bint ok) except -1:
                 lam = d.log.lamport_of(make_id(p, old_end))
                 if lam < lmin:
                     lmin = lam
-    for c, n_before in imp.items():
-        tm = d.trees.get(c)
-        if tm is not None:
-            (<TreeMoves>tm).import_steps(n_before, greater, lmin, tree_map(d, c))
+    for c, tm, n_before in steps:
+        tm.import_steps(n_before, greater, lmin, tm.mp if tm.mp is not None else tree_map(d, c))
     return 0
 
 
@@ -523,13 +546,16 @@ cdef int tree_load_maps(LoroDoc d) except -1:
     inserting its nodes in the order the snapshot lists them (TreeMoves.load_into)."""
     cdef int64_t c
     cdef IdMap mp
+    cdef TreeMoves tm
     for c in range(d.n_containers):
         if d.ckind[c] == KIND_TREE:
             mp = IdMap()
-            (<TreeMoves>tree_state(d, <uint32_t>c)).load_into(mp)
+            tm = <TreeMoves>tree_state(d, <uint32_t>c)
+            tm.load_into(mp)
             if d.tree_maps is None:
                 d.tree_maps = {}
             d.tree_maps[c] = mp
+            tm.mp = mp
     return 0
 
 
