@@ -58,6 +58,19 @@ cdef object snapshot_state_roots(Reader* body):
     return roots, hide
 
 
+def snapshot_checks_out(bytes data not None):
+    """Whether loro reaches the state of this snapshot by a checkout: a shallow snapshot
+    (its root's state present) without the latest state."""
+    cdef uint16_t mode
+    cdef Reader body
+    cdef Reader secs[3]
+    parse_envelope(data, False, &mode, &body)
+    if mode == MODE_UPDATES:
+        return False
+    snapshot_sections(&body, secs)
+    return secs[2].len > 0 and (secs[1].len == 0 or (secs[1].len == 1 and secs[1].data[0] == 0x45))
+
+
 def snapshot_state_containers(bytes data not None):
     """Every container id the state section of a (non-shallow) snapshot names, in its order;
     None when the blob is not a snapshot or left its state out."""

@@ -147,7 +147,8 @@ def shallow_parts(bytes data not None):
     """The parts of a shallow snapshot (ShallowSnapshot or StateOnly, mode 3 with "sv"/"sf")
     that a shallow document is built from, checked: (state rows at the shallow root S,
     shallow_since_vv as a VersionVector, shallow_since_frontiers as (peer, counter) ids,
-    S's version {peer: end}, the bytes of the root state section). None for any other
+    S's version {peer: end}, the bytes of the root state section, the containers created
+    after S, whether the latest state is there too). None for any other
     blob. Nothing of a document is touched; a malformed blob raises DecodeError."""
     cdef uint16_t mode
     cdef Reader body
@@ -205,7 +206,10 @@ def shallow_parts(bytes data not None):
                 later.append((cid, row[1]))
             continue
         rows.append(row)
-    return rows, sv, sf, root_vv, (<const char*>secs[2].data)[:secs[2].len], later
+    # (whether the blob holds the latest state too: loro then decodes it instead of
+    # checking the root's state out to the latest version)
+    has_state = not (secs[1].len == 0 or (secs[1].len == 1 and secs[1].data[0] == 0x45))
+    return rows, sv, sf, root_vv, (<const char*>secs[2].data)[:secs[2].len], later, has_state
 
 
 cdef tuple snapshot_oplog_version(Reader* sec):

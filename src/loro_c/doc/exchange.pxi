@@ -80,7 +80,12 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
         if fresh:
             backing_from_snapshot(d, blobs[0])
         if loads_state and d.shallow_sv is None and not d.detached:
-            tree_load_maps(d)
+            if _codec_module().snapshot_checks_out(blobs[0]):
+                # a shallow snapshot from the empty version without the latest state: loro
+                # checks the latest version out from the empty root state
+                tree_root_maps(d, None, 0)
+            else:
+                tree_load_maps(d)
         if d.snap_roots is not None:
             hide_unnamed_roots(d)
         if loaded is not None:
@@ -964,6 +969,14 @@ cdef class DocExchange(DocHistory):
             fork.text_styles.default = self.text_styles.default
         if blob is not None:
             fork.import_(blob)
+            if fork.shallow_sv is None:
+                # loro's fork loads a snapshot of the state: each tree's map of nodes takes
+                # the snapshot's order, not the steps of an import of the history
+                doc_acquire(fork)
+                try:
+                    tree_load_maps(fork)
+                finally:
+                    doc_release(fork)
             # loro forks through a snapshot: the fork's store holds what this one's does
             doc_acquire(self)
             try:

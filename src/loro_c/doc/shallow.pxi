@@ -132,7 +132,7 @@ cdef object shallow_import(LoroDoc d, bytes blob, tuple parts):
     shallow_parts): the base state, the floor, then the retained changes through the
     import pipeline. All or nothing."""
     from loro_c import _import
-    rows, sv, sf, root_vv, root_state, later = parts
+    rows, sv, sf, root_vv, root_state, later, has_state = parts
     snap_forget(d)
     cdef uint32_t peers0 = d.log.n_peers
     cdef int64_t keys0 = len(d.log.keys), values0 = len(d.log.values)
@@ -184,6 +184,7 @@ cdef object shallow_import(LoroDoc d, bytes blob, tuple parts):
         finally:
             d.shallow_loading = False
         move_tracker_to_head(d)
+        tree_shallow_maps(d, has_state)     # (loro's maps of tree nodes: state/tree.pxi)
     except BaseException:
         # back to the empty document it was
         d.seq = SeqArena()

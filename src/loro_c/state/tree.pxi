@@ -8,7 +8,7 @@
 import bisect
 import functools
 from loro_c._tree import TreeMoves as _TreeMoves
-from loro_c._tree cimport TreeMoves, IdMap, TREE_ROOT, TREE_DELETED
+from loro_c._tree cimport TreeMoves, IdMap, tree_move, TREE_ROOT, TREE_DELETED
 from loro_c._tree import (included_vv as _included_vv, tree_view as _tree_view,
                           greater_items as _greater_items)
 
@@ -578,3 +578,77 @@ def check_tree_maps(LoroDoc d):
                 "the map's nodes are not the tree's"
     finally:
         doc_release(d)
+
+
+
+cdef int tree_shallow_maps(LoroDoc d, bint has_state) except -1:
+    """A shallow snapshot was loaded into the empty document (doc/shallow.pxi). With the
+    latest state in the blob (`has_state`), loro decodes it: each map of nodes in that
+    state's order. Without it, loro decodes the root's state, then checks the latest
+    version out (tree_root_maps), from the lowest Lamport of an op after the root."""
+    cdef int64_t ci
+    cdef uint32_t lmin = 0xFFFFFFFF, lam
+    cdef int32_t base
+    cdef lc_change *ch
+    if has_state or d.shallow_trees is None:
+        return tree_load_maps(d)
+    for ci in range(d.log.n_changes):
+        ch = &d.log.changes[ci]
+        base = <int32_t>d.shallow_base.get(ch.peer, 0)
+        if ch.end <= base:
+            continue
+        lam = ch.lamport + <uint32_t>(base - ch.counter if base > ch.counter else 0)
+        if lam < lmin:
+            lmin = lam
+    return tree_root_maps(d, d.shallow_trees, lmin)
+
+
+cdef int tree_root_maps(LoroDoc d, dict root_rows, uint32_t lmin) except -1:
+    """Each tree's map of nodes as loro's is after it decoded a root state (`root_rows`:
+    tree -> its nodes, thin_tree_into's rows; None: the empty version) and checked the
+    latest version out: its tree diff replays from Lamport `lmin` (replay_to), and the
+    map takes those steps. A scratch TreeMoves holds the root's nodes, then the moves
+    after it (those the document's TreeMoves logged after the root's), left out until the
+    replay includes them."""
+    cdef int64_t c, m, n_root
+    cdef TreeMoves tm, s
+    cdef tree_move *mv
+    cdef IdMap mp
+    cdef int64_t parent_kind
+    cdef uint64_t parent_peer
+    cdef int32_t parent_counter
+    for c in range(d.n_containers):
+        if d.ckind[c] != KIND_TREE:
+            continue
+        tm = <TreeMoves>tree_state(d, <uint32_t>c)
+        tm.settle()
+        rows = None if root_rows is None else root_rows.get(c)
+        s = _TreeMoves()
+        n_root = 0
+        if rows:
+            thin_tree_into(d, s, rows)
+            n_root = len(rows)      # (thin_tree_into logs one move per node, first)
+        mp = IdMap()
+        s.settle()
+        s.load_into(mp)
+        for m in range(n_root, tm.n_moves):
+            mv = &tm.moves[m]
+            parent_kind = 0
+            parent_peer = 0
+            parent_counter = 0
+            if mv.parent == TREE_ROOT or mv.parent == TREE_DELETED:
+                parent_kind = mv.parent
+            else:
+                parent_peer = tm.nodes[mv.parent].peer
+                parent_counter = tm.nodes[mv.parent].counter
+            s.add_move_ids(mv.lamport, mv.peer, mv.counter, tm.nodes[mv.target].peer,
+                           tm.nodes[mv.target].counter, parent_kind, parent_peer,
+                           parent_counter, &tm.fis[mv.fi_off], mv.fi_len)
+            s.moves[s.n_moves - 1].excluded = 1
+        s.settle()
+        s.replay_to(s.first_at_lamport(lmin), NULL, mp)
+        if d.tree_maps is None:
+            d.tree_maps = {}
+        d.tree_maps[c] = mp
+        tm.mp = mp
+    return 0
