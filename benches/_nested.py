@@ -12,6 +12,8 @@ attached (loro refuses edits of deleted containers).
   can detach children) followed by a write into a child.
 * ``tree snapshot export``: a snapshot of the N-node tree (each export after one more
   edit, so no cached bytes).
+* ``tree: first snapshot export``: the first snapshot of a tree just built (every
+  container's state encoded afresh; the documents are built untimed).
 * ``map of maps: load + snapshot export``: the map of maps' snapshot loaded into a new
   document and exported again (a server storing back a document it read).
 * ``map of maps: load + read all`` / ``list of maps: load + read all``: the snapshot
@@ -101,6 +103,16 @@ def run_nested(run, log):
         return value.get("tree", value.get("users"))
 
     rows.append(("tree snapshot export", {lib: (lambda lib=lib: export(lib)) for lib in libs}))
+    # the first export of a tree just built (no state entries kept yet): each call takes a
+    # document built beforehand, untimed (one more is built, timed, if the pool runs out)
+    fresh = {lib: [_tree_with_meta(mods[lib]) for _ in range(run.args.repeat + 2)] for lib in libs}
+
+    def first_export(lib):
+        doc = fresh[lib].pop() if fresh[lib] else _tree_with_meta(mods[lib])
+        return doc.export(mods[lib].ExportMode.Snapshot())
+
+    rows.append(("tree: first snapshot export",
+                 {lib: (lambda lib=lib: first_export(lib)) for lib in libs}))
     records = {lib: _map_of_maps(mods[lib]).export(mods[lib].ExportMode.Snapshot()) for lib in libs}
 
     def load_export(lib):

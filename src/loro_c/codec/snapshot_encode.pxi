@@ -572,11 +572,13 @@ cdef int w_id_columns(Writer* w, object ids, bint with_len) except -1:
     return 0
 
 
+cdef object _ephemeral_mod = None
+
+
 cdef int w_postcard_values(Writer* w, object values) except -1:
     """A postcard Vec<LoroValue> (list) or map (dict): the LoroValue encoding of the whole
     list or map without its tag byte."""
-    from loro_c import ephemeral_codec
-    cdef bytes raw = ephemeral_codec.encode_value(values)
+    cdef bytes raw = _ephemeral_codec().encode_value(values)
     return wchk(w, write_bytes(w, <const unsigned char*>PyBytes_AS_STRING(raw) + 1,
                                PyBytes_GET_SIZE(raw) - 1))
 
@@ -597,7 +599,8 @@ cdef int w_map_state(Writer* w, list rows) except -1:
     for key in dead:
         w_str(w, key)
     w_peer_table(w, peers)
-    for key, has, value, peer, lamport in sorted(rows, key=_utf8_key):
+    for key, has, value, peer, lamport in (sorted(rows, key=_utf8_key) if len(rows) > 1
+                                           else rows):
         wchk(w, write_uleb64(w, <uint64_t>peer_idx[peer]))
         wchk(w, write_uleb64(w, <uint64_t>lamport))
     return 0
@@ -634,8 +637,11 @@ cdef int w_text_state(Writer* w, tuple payload) except -1:
 
 
 cdef object _ephemeral_codec():
-    from loro_c import ephemeral_codec
-    return ephemeral_codec
+    global _ephemeral_mod
+    if _ephemeral_mod is None:
+        from loro_c import ephemeral_codec
+        _ephemeral_mod = ephemeral_codec
+    return _ephemeral_mod
 
 
 cdef class _PeerRegister:
@@ -804,7 +810,29 @@ cdef bytes container_state_bytes(tuple row):
 def encode_state_rows(list rows not None):
     """The state section's (key, value) entry of each row of _doc.snapshot_state_rows (a
     document keeps them per container: _doc.snapshot_state_entries)."""
-    return [(row[0].to_bytes(), container_state_bytes(row)) for row in rows]
+    return [(cid_key_bytes(row[0]), container_state_bytes(row)) for row in rows]
+
+
+_NormalCidType = type(_types.ContainerID.Normal(0, 0, _types.ContainerType.Map()))
+
+
+cdef bytes cid_key_bytes(object cid):
+    """cid.to_bytes(), made here for a Normal id (a snapshot's state lists one per child
+    container: the Python method's byte concatenations cost more than the entry's state)."""
+    cdef unsigned char key[13]
+    cdef uint64_t peer
+    cdef uint32_t counter
+    cdef int j
+    if type(cid) is not _NormalCidType:
+        return cid.to_bytes()
+    peer = cid.peer
+    counter = <uint32_t><int32_t>cid.counter
+    key[0] = <unsigned char>(<int>cid.container_type.kind & 0x7F)
+    for j in range(8):
+        key[1 + j] = <unsigned char>((peer >> (8 * j)) & 0xFF)
+    for j in range(4):
+        key[9 + j] = <unsigned char>((counter >> (8 * j)) & 0xFF)
+    return (<char*>key)[:13]
 
 
 # The LZ4 frames of the large state values of the last snapshot exported, by their bytes

@@ -287,8 +287,11 @@ cdef int meta_rows(LoroDoc d, tuple tree_row, set listed, list rows) except -1:
     cdef unsigned char key[13]
     cdef MetaMapKey mk
     Map = _types.ContainerType.Map()
+    # (the known container types are singletons: `is` spares ContainerType.__eq__, a
+    # Python call, per listed container)
     cdef set taken = {(cid.peer, cid.counter) for cid in listed
-                      if isinstance(cid, _types.ContainerID.Normal) and cid.container_type == Map}
+                      if isinstance(cid, _types.ContainerID.Normal)
+                      and (cid.container_type is Map or cid.container_type == Map)}
     key[0] = <unsigned char>(Map.kind & 0x7F)
     depth = tree_row[2] + 1
     tm.settle()
@@ -729,27 +732,6 @@ cdef list tree_state_rows(LoroDoc d, uint32_t c):
     each child's children the same way), as (node id, parent, last move (peer, counter,
     lamport), fractional index bytes); parent None for a root, "deleted" under the
     deleted root, else a node id. A node without a fractional index (a delete) has
-    Loro's default one, 0x80."""
-    tm = tree_state(d, c)
-    cdef list rows = []
-    tree_walk_into(d, tm, None, rows)
-    tree_walk_into(d, tm, "deleted", rows)
-    return rows
-
-
-cdef int tree_walk_into(LoroDoc d, object tm, object top, list rows) except -1:
-    cdef OpLog log = d.log
-    # a parent's children are listed together; their own children follow, depth first by
-    # parent (an explicit stack keeps deep trees off the C stack)
-    stack = [top]
-    while stack:
-        parent = stack.pop()
-        kids = tm.children(parent)
-        for kid in kids:
-            peer, counter = tm.last_move_id(kid)
-            # (the move's own Lamport: a shallow document's base moves are in no change)
-            lam = tm.last_move_lamport(kid)
-            fi = tm.fractional_index(kid)
-            rows.append((kid, parent, (peer, counter, lam), fi if fi else b"\x80"))
-        stack.extend(reversed(kids))
-    return 0
+    Loro's default one, 0x80. (The move's own Lamport: a shallow document's base moves are
+    in no change.) TreeMoves.state_rows walks it in C."""
+    return tree_state(d, c).state_rows()
