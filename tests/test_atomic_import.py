@@ -147,6 +147,55 @@ def test_broken_json_after_a_continuation_leaves_the_doc_unchanged(seed):
     finish_and_compare(world, b)
 
 
+def same_as_twin(b, twin):
+    """`b` (which saw a rejected import) and `twin` (which did not) are the same document:
+    their snapshots (kept and freshly encoded), and after the same edits, their exports."""
+    for d in (b, twin):
+        d.commit()
+    assert b.export(loro_c.ExportMode.Snapshot()) == twin.export(loro_c.ExportMode.Snapshot())
+    assert b._snapshot_uncached() == twin._snapshot_uncached()
+    for d in (b, twin):
+        t = d.get_text("t")
+        t.insert(t.len_unicode // 2, "later")
+        d.get_list("l").insert(0, "later")
+        d.commit()
+    assert b._snapshot_uncached() == twin._snapshot_uncached()
+    assert (b.export(loro_c.ExportMode.Updates(loro_c.VersionVector()))
+            == twin.export(loro_c.ExportMode.Updates(loro_c.VersionVector())))
+    assert b.get_deep_value() == twin.get_deep_value()
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_broken_json_leaves_the_snapshot_bytes_as_they_were(seed):
+    world = World(seed)
+    b = world.receiver(loro_c)
+    twin = world.receiver(loro_c)
+    with pytest.raises(loro_c.LoroError):
+        b.import_json_updates(broken_json(world, b))
+    same_as_twin(b, twin)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_flipped_bytes_leave_the_snapshot_bytes_as_they_were(seed):
+    world = World(seed)
+    rng = random.Random(seed)
+    probe = world.receiver(loro_c)
+    probe.commit()
+    joined = world.c[loro_c].export(loro_c.ExportMode.Updates(probe.oplog_vv))
+    rejected = 0
+    for _ in range(15):
+        blob = bytearray(joined)
+        i = rng.randrange(22, len(blob))
+        blob[i] ^= 1 << rng.randrange(8)
+        b = world.receiver(loro_c)
+        try:
+            b.import_(fix_checksum(bytes(blob)))
+        except loro_c.LoroError:
+            rejected += 1
+            same_as_twin(b, world.receiver(loro_c))
+    assert rejected > 0
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_flipped_bytes_after_a_continuation_leave_the_doc_unchanged(seed):
     world = World(seed)

@@ -12,7 +12,7 @@ from libc.stdint cimport INT32_MAX, uint8_t, uint32_t, int32_t, int64_t, uint64_
 from cpython.unicode cimport PyUnicode_GET_LENGTH
 
 from loro_c._seq cimport lc_id, make_id, grow
-from loro_c._seq cimport tracker_move, drop_atoms, drop_trees
+from loro_c._seq cimport tracker_move, drop_atoms, drop_trees, rejoin_spans
 from loro_c._oplog cimport (OpLog, lc_op, lc_staged, lc_change, slice_op, merge_ops, LC_STAGED_DEAD, LC_STAGED_DONE,
                             LC_LSTR_MIN_CAP, LC_VAL_IMPORTED, lc_insert_is_text,
                             LC_OP_INSERT, LC_OP_DELETE,
@@ -369,8 +369,11 @@ cdef int unapply(LoroDoc doc, ImportRun run) except -1:
     for p, cut in cuts.items():
         tracker_move(doc.seq, p, cut, doc.tvv[p], False)
         doc.tvv[p] = cut
+    joins = []
     for p, cut in cuts.items():
-        drop_atoms(doc.seq, p, cut)
+        drop_atoms(doc.seq, p, cut, joins)
+    # (the runs the dropped inserts split are one span again: the snapshot encodes spans)
+    rejoin_spans(doc.seq, joins)
     restore_journals(doc, run)
     drop_trees(doc.seq, run.n_trees)
     doc.n_unapplies += 1

@@ -212,7 +212,8 @@ cdef void style_dirty_up(SeqArena a, uint32_t nd) noexcept nogil
 cdef int64_t open_marks_at(SeqArena a, uint32_t t, int64_t g) except -1
 cdef bint leaves_open(SeqArena a, lc_id start, uint32_t x) noexcept nogil
 # seq/drop.pxi
-cdef int drop_atoms(SeqArena a, uint32_t peer, int32_t cut) except -1
+cdef int drop_atoms(SeqArena a, uint32_t peer, int32_t cut, list joins=*) except -1
+cdef int rejoin_spans(SeqArena a, list joins) except -1
 cdef int drop_trees(SeqArena a, uint32_t n_trees) except -1
 # seq/bulk.pxi
 cdef int bulk_fill(SeqArena a, uint32_t t, const lc_span *spans, int64_t n) except -1

@@ -46,10 +46,12 @@ cdef int unlink_empty(SeqArena a, uint32_t t, uint32_t nd) except -1:
     return 0
 
 
-cdef int drop_atoms(SeqArena a, uint32_t peer, int32_t cut) except -1:
+cdef int drop_atoms(SeqArena a, uint32_t peer, int32_t cut, list joins=None) except -1:
     """Forget atoms `cut`.. of `peer`: their spans, tracker records and atom index bits.
     The tracker must have retreated them first, so that they are future atoms in spans
-    of their own; anything else raises AssertionError (the caller then rebuilds)."""
+    of their own; anything else raises AssertionError (the caller then rebuilds).
+    `joins` gets the id (peer, counter) of the atom before each span dropped: an insert
+    into a run split it, and rejoin_spans makes the halves one span again."""
     if peer >= a.n_peers:
         return 0
     cdef lc_peer_index *pi = &a.peers[peer]
@@ -60,6 +62,7 @@ cdef int drop_atoms(SeqArena a, uint32_t peer, int32_t cut) except -1:
     cdef int i, slot
     cdef int64_t lo
     cdef lc_record *r
+    cdef lc_span *before
     if cut > 0 and cut - 1 < pi.leaf_len:
         start = lc_prev_start(pi, cut - 1)
         if start >= 0:
@@ -86,6 +89,13 @@ cdef int drop_atoms(SeqArena a, uint32_t peer, int32_t cut) except -1:
         if not node.u.spans[slot].future:
             raise AssertionError("an atom to drop is still inserted at the tracker version")
         n = node.u.spans[slot].len
+        if joins is not None:
+            if slot > 0:
+                before = &node.u.spans[slot - 1]
+                joins.append((before.id.peer, before.id.counter + before.len - 1))
+            elif node.prev_leaf != LC_NO_NODE and a.nodes[node.prev_leaf].n > 0:
+                before = &a.nodes[node.prev_leaf].u.spans[a.nodes[node.prev_leaf].n - 1]
+                joins.append((before.id.peer, before.id.counter + before.len - 1))
         memmove(&node.u.spans[slot], &node.u.spans[slot + 1], (node.n - slot - 1) * sizeof(lc_span))
         node.n -= 1
         lc_clear_start(pi, c)
@@ -106,6 +116,71 @@ cdef int drop_atoms(SeqArena a, uint32_t peer, int32_t cut) except -1:
         r.len = cut - r.counter
         lo += 1
     pi.rec_len = lo
+    return 0
+
+
+cdef int rejoin_spans(SeqArena a, list joins) except -1:
+    """After drop_atoms: the span ending at each atom of `joins` and the span after it (in
+    its leaf or the next leaf) become one span again when they are one run (try_merge's
+    rule: the halves of a run an insert split), so that the document's spans are those it
+    had before the dropped inserts, as its snapshot encodes them."""
+    cdef uint32_t peer, leaf, right_leaf, t
+    cdef int32_t ctr
+    cdef int64_t start
+    cdef lc_peer_index *pi
+    cdef lc_node *node
+    cdef lc_node *rnode
+    cdef lc_span *x
+    cdef lc_span *y
+    cdef int i, slot
+    for peer, ctr in joins:
+        if peer >= a.n_peers:
+            continue
+        pi = &a.peers[peer]
+        if ctr >= pi.leaf_len:
+            continue            # (dropped too)
+        start = lc_prev_start(pi, ctr)
+        if start < 0:
+            continue
+        leaf = pi.leaf[start]
+        node = &a.nodes[leaf]
+        slot = -1
+        for i in range(node.n):
+            if node.u.spans[i].id.peer == peer and node.u.spans[i].id.counter == start:
+                slot = i
+                break
+        if slot < 0 or start + node.u.spans[slot].len - 1 != ctr:
+            continue
+        if slot + 1 < node.n:
+            a.try_merge(leaf, slot + 1)
+            continue
+        right_leaf = node.next_leaf
+        if right_leaf == LC_NO_NODE or a.nodes[right_leaf].n == 0:
+            continue
+        rnode = &a.nodes[right_leaf]
+        x = &node.u.spans[slot]
+        y = &rnode.u.spans[0]
+        if not (rnode.tree == node.tree and x.id.peer == y.id.peer
+                and x.id.counter + x.len == y.id.counter
+                and y.origin_left.peer == x.id.peer
+                and y.origin_left.counter == x.id.counter + x.len - 1
+                and x.origin_right.peer == y.origin_right.peer
+                and x.origin_right.counter == y.origin_right.counter
+                and x.future == y.future and x.deleted == y.deleted
+                and x.content + <uint32_t>x.len == y.content):
+            continue
+        # the halves sit in neighbouring leaves: the left one takes the right one's atoms
+        x.len += y.len
+        x.utf8_len += y.utf8_len
+        x.utf16_len += y.utf16_len
+        lc_clear_start(pi, y.id.counter)
+        memmove(&rnode.u.spans[0], &rnode.u.spans[1], (rnode.n - 1) * sizeof(lc_span))
+        rnode.n -= 1
+        a.leaf_update(leaf)
+        a.leaf_update(right_leaf)
+        if a.nodes[right_leaf].n == 0:
+            t = a.nodes[right_leaf].tree
+            unlink_empty(a, t, right_leaf)
     return 0
 
 
