@@ -1903,9 +1903,11 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
         # a mergeable child a map's marker shows whole: loro's map calculator reports no
         # marker as a created child, its state brings the child back after the diffs of its
         # depth, unless its own ops gave it a diff (a calculator whose diff is empty, a
-        # counter's ops adding up to 0, leaves it out of the calculator's map too)
+        # counter's ops adding up to 0, leaves it out of the calculator's map too; one
+        # holding a key another write of the same value won is in it: _calc_held)
+        held = set(_calc_held) if _calc_held else ()
         merg = [x[2] for x in out if doc.croot[<uint32_t>x[2]] == ROOT_MERGEABLE
-                and x[2] not in own_diff and x[2] not in revived]
+                and x[2] not in own_diff and x[2] not in held and x[2] not in revived]
         if merg:
             revived = revived + merg
         try:
