@@ -23,7 +23,7 @@ from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t, INT32_MI
 from libc.stdlib cimport malloc, free, qsort
 from libc.string cimport memset, memcpy
 
-from loro_c._doc cimport map_public_value, mergeable_parent, ROOT_MERGEABLE    # mergeable children
+from loro_c._doc cimport map_public_value, map_slot, mergeable_parent, ROOT_MERGEABLE    # mergeable children
 from loro_c._doc cimport (LoroDoc, lc_ev_note, ROOT_NONE, ev_note, lc_map_find, lc_map_entry, KIND_TEXT, KIND_LIST,
                           KIND_MAP, KIND_COUNTER, LC_EV_INSERT, LC_EV_DELETE, LC_EV_MAP, LC_EV_COUNTER,
                           doc_acquire, doc_release)
@@ -53,6 +53,7 @@ from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE,
                             range_ops_next)
 
 from loro_c import _types
+from loro_c.mergeable import parse_child as _mergeable_parse
 import time
 from loro_c._version import ID
 from loro_c._version cimport frontiers_wrap
@@ -62,7 +63,7 @@ from loro_c.events import (DiffBatch, _DocEvents, _Batch, _PeerChange, _Raised, 
                            MapDelta)
 from loro_c.events import TreeDiff, TreeDiffItem, TreeExternalDiff     # LoroTree
 from loro_c.paths import Index
-from loro_c.hash_order import container_idx, container_id_order, iteration_order
+from loro_c.hash_order import container_idx, container_id_order, iteration_order, str_key_order
 from loro_c._dag_order import walk_containers as dag_walk, set_checkout as dag_walk_checkout
 from loro_c._dag_order import greater_import_replays
 from loro_c.rich_checkout import checkout_delta as rich_checkout_delta, Elements as StyleElements
@@ -1788,6 +1789,7 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
     ml_imported = []    # those an import's movable list diffs show (see below)
     ml_named = []       # those a checkout's movable list diffs show as values
     nopath = []         # containers with a diff but no path (left out, as loro does)
+    own_diff = set()    # containers with a diff of their own (their ops)
     global _wrapped, _tree_metas, _calc_held
     _calc_held = [] if before is not None or is_import else None
     _wrapped = [] if is_import else None
@@ -1835,6 +1837,7 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
             d = None
         if d is None:
             continue
+        own_diff.add(c)
         # like loro, an event is sent when something changed, even where nothing changed
         # that can be reached from a root (then its list is empty)
         changed[0] = True
@@ -1897,6 +1900,16 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
             # has: loro's calculator does not report them (it reports new elements only), its
             # state brings them back after the diffs of their depth
             ml_revived = ml_elems_before(doc, ml_named, closure_ends(doc, doc.evs.tree_lca[0]), False)
+        # a mergeable child a map's marker shows whole: loro's map calculator reports no
+        # marker as a created child, its state brings the child back after the diffs of its
+        # depth, unless its own ops gave it a diff (a calculator whose diff is empty, a
+        # counter's ops adding up to 0, leaves it out of the calculator's map too; one
+        # holding a key another write of the same value won is in it: _calc_held)
+        held = set(_calc_held) if _calc_held else ()
+        merg = [x[2] for x in out if doc.croot[<uint32_t>x[2]] == ROOT_MERGEABLE
+                and x[2] not in own_diff and x[2] not in held and x[2] not in revived]
+        if merg:
+            revived = revived + merg
         try:
             ranks = import_rank(doc, groups, out, nopath, wrapped, ml_revived, metas, revived)
         finally:
@@ -1971,16 +1984,23 @@ cdef list hash_keys(LoroDoc doc, containers, dict back):
 
 
 cdef int arena_depth(LoroDoc doc, uint32_t c) except -1:
-    """The depth loro's arena gives a container: by the parents that created it."""
+    """The depth loro's arena gives a container: by the parents that created it; a
+    mergeable child (a root by its id) one more than the map its name points to, shown
+    there or not, as loro's arena links it when it registers the child."""
     cdef int d = 1
     cid = doc.cids[c]
-    while not isinstance(cid, _types.ContainerID.Root):
-        p = parent_of(doc, cid)
-        if p is None:
-            return 1 << 20
-        cid = doc.cids[p[0]]
+    while True:
+        if isinstance(cid, _types.ContainerID.Root):
+            got = _mergeable_parse(cid)
+            if got is None:
+                return d
+            cid = got[0]
+        else:
+            p = parent_of(doc, cid)
+            if p is None:
+                return 1 << 20
+            cid = doc.cids[p[0]]
         d += 1
-    return d
 
 
 cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrapped,
@@ -2067,7 +2087,9 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
     # ops adding up to 0) that the map's calculator does not report is in no calculator
     # map: loro's state revives it when the map's diff shows it, after the diffs of its
     # depth, as the event's map gets them
-    rev = [c for c in counters if fast_map_child(doc, c)] if counters else []
+    # (a mergeable child's map never reports it: its marker is no container value)
+    rev = [c for c in counters if doc.croot[<uint32_t>c] == ROOT_MERGEABLE
+           or fast_map_child(doc, c)] if counters else []
     revset = set(rev)
     if rev:
         revived = revived | revset
@@ -2128,16 +2150,85 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
     # (stably), bringing back after each depth's diffs the children they show that have no
     # diff of their own (a set of them); the event's map takes them in that order
     kept = [k for k in iteration_order(ans) if back[k] not in nop and back[k] in shown]
-    rv = [k for k in hash_keys(doc, [x[2] for x in out if x[2] in revived], back)
-          if k not in seen] if revived else None
+    rv = None
+    if revived:
+        rvc = [x[2] for x in out if x[2] in revived]
+        if any(doc.croot[<uint32_t>c] == ROOT_MERGEABLE for c in rvc):
+            # (mergeable children: measured; the others keep the set of all of them)
+            rvc = revive_sequence(doc, out, rvc, [back[k] for k in ans], depth)
+            rv = [k for k in hash_keys(doc, rvc, back) if k not in seen]
+        else:
+            rv = iteration_order([k for k in hash_keys(doc, rvc, back) if k not in seen])
     if rv or len({depth[back[k]] for k in kept}) > 1:
         rows = [(depth[back[k]], 0, i, k) for i, k in enumerate(kept)]
         if rv:
-            rows.extend((depth[back[k]], 1, i, k) for i, k in enumerate(iteration_order(rv)))
+            rows.extend((depth[back[k]], 1, i, k) for i, k in enumerate(rv))
         rows.sort()
         kept = [r[3] for r in rows]
     order = iteration_order(kept)
     return {back[k]: r for r, k in enumerate(order)}
+
+
+cdef list revive_sequence(LoroDoc doc, list out, list revived, list calc, dict depth):
+    """The containers loro's state brings back (`revived`, those of `out` no calculator
+    reports) in the order it brings them back. Its state applies the calculator's diffs by
+    depth (`calc`: its map's order, sorted by depth) and then those it brought back; each
+    diff's container values go into a set for the next depth (a map's in the order its
+    diff's keys come), and those of that set no diff of their own took are brought back,
+    in the set's order, after the diffs of their depth."""
+    rows = {x[2]: x for x in out}
+    want = set(revived)
+    by_depth = {}
+    for c in revived:
+        by_depth.setdefault(depth[c], []).append(c)
+    done = []
+    proc = [c for c in calc if c in rows]       # processed, in order (a depth's calculator diffs, then its revived)
+    for d in sorted(by_depth):
+        seq = []
+        met = set()
+        for p in proc:
+            if depth.get(p) != d - 1:
+                continue
+            for ch in shown_children(doc, p, rows[p][3]):
+                if ch not in met:
+                    met.add(ch)
+                    seq.append(ch)
+        layer = []
+        if seq:
+            kb = {}
+            layer = [kb[k] for k in iteration_order(hash_keys(doc, seq, kb))
+                     if kb[k] in want and depth.get(kb[k]) == d]
+        have = set(layer)
+        rest = [c for c in by_depth[d] if c not in have]      # (no parent met: the set's order)
+        if rest:
+            kb = {}
+            layer.extend(kb[k] for k in iteration_order(hash_keys(doc, rest, kb)))
+        done.extend(layer)
+        proc.extend(layer)
+    return done
+
+
+cdef list shown_children(LoroDoc doc, uint32_t p, object cd):
+    """The containers the diff `cd` of `p` shows as values, in the order loro's state meets
+    them (a map's keys in the order of its diff's hash map)."""
+    cdef int64_t slot
+    d = cd.diff
+    out = []
+    if isinstance(d, Diff.Map) and doc.ckind[p] == KIND_MAP:
+        upd = d.diff.updated
+        for key in str_key_order(list(upd)):
+            v = upd[key]
+            if v is None or not isinstance(v, _types.ValueOrContainer.Container):
+                continue
+            slot = map_slot(doc, p, key)
+            if slot < 0:
+                continue
+            cid = map_public_value(doc, p, key, doc.log.values[slot])
+            if isinstance(cid, _types.ContainerID):
+                c = doc.cid_index.get(cid)
+                if c is not None:
+                    out.append(c)
+    return out
 
 
 cdef list reported_order(LoroDoc doc, list new, dict back, list ans, dict newcid):
