@@ -169,10 +169,15 @@ def _dep_on_cold_in_one_import(mod, x, a, b, c):
     x.import_(d.export(mod.ExportMode.Updates(x.oplog_vv)))
 
 
+def _json_import(mod, x, a, b, c):
+    _next(mod, a)
+    x.import_json_updates(a.export_json_updates(x.oplog_vv, a.oplog_vv))
+
+
 SCENARIOS = [_plain, _after_local, _after_export_all, _after_export_nothing, _after_snapshot,
              _after_json, _after_range_of_another, _both_in_one_import, _pending_first,
              _import_then_other, _concurrent_then_other, _new_peer_then_cold, _after_checkout,
-             _batch, _own_chain, _dep_on_cold_in_one_import]
+             _batch, _own_chain, _dep_on_cold_in_one_import, _json_import]
 
 
 def _blocks_after(mod, script, subscribed):
