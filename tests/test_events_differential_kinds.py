@@ -29,6 +29,7 @@ Rerun one session with ``LORO_C_EVENT_SEEDS=5 python -m pytest -q
 tests/test_events_differential_kinds.py``; ``LORO_C_EVENT_SESSIONS=N`` runs seeds 0..N-1.
 """
 import itertools
+import os
 
 import loro
 import pytest
@@ -37,7 +38,20 @@ import loro_c
 import test_events_differential as T
 
 
-@pytest.mark.parametrize("seed", T._seeds())
+# sessions beyond the default range that once listed a snapshot load's roots in another
+# order than loro (loro keeps a cold peer's next change in a block of its own:
+# test_kept_change_blocks)
+FIXED_SESSIONS = (190, 277, 328, 478, 684)
+
+
+def _kind_seeds():
+    seeds = T._seeds()
+    if os.environ.get("LORO_C_EVENT_SEEDS"):
+        return seeds
+    return seeds + [s for s in FIXED_SESSIONS if s not in seeds]
+
+
+@pytest.mark.parametrize("seed", _kind_seeds())
 def test_random_sessions_with_movable_lists_and_trees_match_loro(seed):
     T.run_session(seed, kinds=True)
 

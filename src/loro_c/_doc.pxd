@@ -343,6 +343,14 @@ cdef class DocCore:
     cdef int64_t merge_interval     # seconds; local changes this close merge (Loro's default 1000)
     cdef int64_t snap_lo, snap_hi   # staged records of a snapshot into an empty doc: blocks kept
     cdef dict snap_blocks           # peer id -> byte size of its last block in that snapshot
+    # the change blocks loro keeps apart (codec/snapshot.pxi, doc/grouping.pxi): peer id ->
+    # the counters where its blocks start, from a snapshot loaded into an empty document and
+    # each block an import started since; the peers whose last block loro holds encoded
+    # only (not parsed since the load), whose next change starts a block of its own; and
+    # whether the change being grouped starts one
+    cdef dict kept_blocks
+    cdef set cold_peers
+    cdef bint cold_cut
     cdef set snap_roots             # while a snapshot loads into an empty document: the roots
                                     # its state section names (codec/blob.pxi)
     # a snapshot loaded from its state section (state/snapshot_load.pxi): the blob whose
@@ -695,6 +703,7 @@ cdef int group_change(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, ui
 cdef int group_kept(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, uint32_t lamport,
                     int64_t timestamp, const lc_id *deps, uint32_t n_deps, int32_t msg,
                     int64_t key) except -1
+cdef int warm_peers(LoroDoc d, object peers) except -1
 
 
 cdef inline int64_t utf8_bytes(const uint32_t *cps, int64_t n) noexcept nogil:

@@ -20,7 +20,7 @@ from loro_c._oplog cimport (OpLog, lc_op, lc_staged, lc_change, slice_op, merge_
 from loro_c._kinds cimport LC_OP_MOVE, LC_OP_SET      # MovableList
 from loro_c._kinds cimport LC_OP_MARK_START, LC_OP_MARK_END
 from loro_c._kinds cimport LC_OP_TREE, LC_TREE_PARENT_ROOT, LC_TREE_PARENT_DELETED
-from loro_c._doc cimport (LoroDoc, group_change, group_kept, lstr_place, lval_place, lstr_grow_to, utf8_bytes,
+from loro_c._doc cimport (LoroDoc, group_change, group_kept, warm_peers, lstr_place, lval_place, lstr_grow_to, utf8_bytes,
                           lc_map_free, lc_map_find, lc_map_remove, lc_map_set_slot, lc_map_entry,
                           lc_map_undo, ROOT_HIDDEN, KIND_TEXT,
                           str_to_cps, STACK_CPS)
@@ -205,6 +205,13 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
     commit_txn(doc)
     cdef ImportRun run = begin_run(doc, whole_pending)
     cdef bint applying = False
+    # (loro's blocks kept apart: doc/grouping.pxi cold_change; put back on failure)
+    kept = (doc.kept_blocks, doc.cold_peers)
+    if doc.kept_blocks is not None:
+        doc.kept_blocks = {p: list(v) for p, v in doc.kept_blocks.items()}
+        if doc.cold_peers is not None:
+            doc.cold_peers = set(doc.cold_peers)
+    doc.cold_cut = False
     doc.import_run = run
     tree_import_begin(doc)      # (loro's maps of tree nodes: state/tree.pxi)
     try:
@@ -236,6 +243,11 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
             if all(len(b) > 21 and b[20] == 0 and b[21] == 4 for b in blobs):
                 doc.lstr_len = run.lstr_len
         tree_import_end(doc, True)
+        if kept[1] is not None and ((<char*>doc.log.frontiers)[:doc.log.n_frontiers * sizeof(lc_id)]
+                                    != run.frontiers):
+            # loro's diff of the import reads the history's DAG, parsing the blocks it
+            # holds encoded (doc/grouping.pxi cold_change)
+            warm_peers(doc, None)
         if run.outdated:
             raise_outdated = True
         else:
@@ -243,6 +255,8 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
     except BaseException as e:
         tree_import_end(doc, False)
         undo(doc, run, applying)
+        doc.kept_blocks, doc.cold_peers = kept
+        doc.cold_cut = False
         if isinstance(e, (LoroError, MemoryError)) or not isinstance(e, Exception):
             raise
         if applying:

@@ -102,10 +102,16 @@ def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
             elif fresh and doc.snap_blocks is None:
                 # a snapshot into an empty document: Loro keeps its change blocks as they are
                 block_sizes = {}
+                starts = {}
                 budget = DEC_BLOB_OPS + 4 * PyBytes_GET_SIZE(data)
                 doc.snap_lo = doc.n_staged
-                stage_snapshot_oplog(&body, doc, alive, &budget, block_sizes)
+                stage_snapshot_oplog(&body, doc, alive, &budget, block_sizes, starts)
                 doc.snap_blocks = block_sizes
+                # (doc/grouping.pxi: the blocks it keeps, the peers whose last one it
+                # has not parsed)
+                cold = starts.pop(None)
+                doc.kept_blocks = starts
+                doc.cold_peers = cold or None
                 doc.snap_hi = doc.n_staged
             else:
                 # a snapshot into a document that is not empty: Loro reads the changes

@@ -71,6 +71,23 @@ def snapshot_checks_out(bytes data not None):
     return secs[2].len > 0 and (secs[1].len == 0 or (secs[1].len == 1 and secs[1].data[0] == 0x45))
 
 
+def snapshot_block_ids(bytes data not None):
+    """The (peer, counter) keys of a snapshot's change blocks, in key order (tests compare
+    how loro and loro_c cut a peer's changes into blocks)."""
+    cdef uint16_t mode
+    cdef Reader body
+    cdef Reader secs[3]
+    parse_envelope(data, False, &mode, &body)
+    if mode == MODE_UPDATES:
+        return None
+    snapshot_sections(&body, secs)
+    out = []
+    for key, value in sst_entries(&secs[0]):
+        if len(key) == 12:
+            out.append((int.from_bytes(key[:8], "big"), int.from_bytes(key[8:], "big", signed=True)))
+    return out
+
+
 def snapshot_state_containers(bytes data not None):
     """Every container id the state section of a (non-shallow) snapshot names, in its order;
     None when the blob is not a snapshot or left its state out."""
@@ -156,10 +173,12 @@ cdef tuple decode_snapshot_oplog(Reader* body, bint with_ops, list out, Py_ssize
 
 
 cdef int stage_snapshot_oplog(Reader* body, LoroDoc doc, list alive, Py_ssize_t* budget,
-                              dict block_sizes) except -1:
+                              dict block_sizes, dict starts=None) except -1:
     """Stage the change blocks of a mode-3 body straight into `doc` (as updates blocks are:
     no change tuples), checking each block against its key and the "vv" entry against the
-    staged changes. `block_sizes` receives peer -> byte size of the peer's last block."""
+    staged changes. `block_sizes` receives peer -> byte size of the peer's last block;
+    `starts` peer -> the counters its blocks start at, and under None the peers whose last
+    block holds no frontier id (a deep snapshot's only)."""
     cdef Reader secs[3]
     cdef const unsigned char* kp
     cdef uint64_t kpeer
@@ -188,11 +207,23 @@ cdef int stage_snapshot_oplog(Reader* body, LoroDoc doc, list alive, Py_ssize_t*
                 if ends.get(p, 0) < doc.staged[j].end:
                     ends[p] = doc.staged[j].end
             block_sizes[kpeer] = len(value)     # keys ascend: the last one stays
+            if starts is not None:
+                starts.setdefault(kpeer, []).append(kctr)
         elif key in (b"vv", b"fr", b"sv", b"sf"):
             meta[key] = value
         else:
             fail(f"unknown key {key!r} in the snapshot oplog")
     shallow = secs[2].len > 0 or b"sv" in meta or b"sf" in meta
+    if starts is not None:
+        # loro parses the block of each frontier id as it loads (ChangeStore::import_all);
+        # the others it holds encoded until something reads them
+        cold = set(starts)
+        if b"fr" in meta and not shallow:
+            for p, _ in (<Frontiers>decode_frontiers_bytes(meta[b"fr"], "the snapshot frontiers"))._ids:
+                cold.discard(p)
+        else:
+            cold.clear()
+        starts[None] = cold
     if (shallow and not doc.shallow_loading and b"sf" in meta
             and (<Frontiers>decode_frontiers_bytes(meta[b"sf"], "the shallow start frontiers"))._ids):
         fail("a shallow snapshot loads only into an empty document")

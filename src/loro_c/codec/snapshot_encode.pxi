@@ -427,19 +427,25 @@ cdef bytes cached_block_bytes(list block, Py_ssize_t ops, dict cache):
     return raw
 
 
-cdef list oplog_entries(list changes, bytes vv_bytes, bytes fr_bytes, dict cache=None):
+cdef list oplog_entries(list changes, bytes vv_bytes, bytes fr_bytes, dict cache=None,
+                        dict kept=None):
     """The change store's entries: blocks of one peer's consecutive changes, keyed by the
     12-byte id (peer and counter, big-endian) of their first change (`cache`: the log's
-    blocks encoded by earlier exports)."""
+    blocks encoded by earlier exports; `kept`: peer -> the counters where loro's change
+    store starts a block, LoroDoc.kept_blocks)."""
     cdef list out = [(b"vv", vv_bytes), (b"fr", fr_bytes)]
     cdef list block = []
     cdef Py_ssize_t ops_in_block = 0
     cdef set used = set() if cache is not None else None
+    cdef object starts = None
+    if kept:
+        starts = {(p, c) for p, cs in kept.items() for c in cs}
     for ch in split_changes(changes):
         if block:
             last = block[len(block) - 1]
             if (ch[0] != last[0] or ch[1] != last[1] + change_len(last)
-                    or ops_in_block + len(ch[6]) > SNAPSHOT_BLOCK_OPS):
+                    or ops_in_block + len(ch[6]) > SNAPSHOT_BLOCK_OPS
+                    or (starts is not None and (ch[0], ch[1]) in starts)):
                 out.append((_id_key(block[0]), cached_block_bytes(block, ops_in_block, cache)))
                 block = []
                 ops_in_block = 0
@@ -866,7 +872,7 @@ cdef bytes state_sst(list entries, bint presorted=False):
 
 def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_bytes not None,
                     list state_rows, tuple shallow=None, uint64_t log_serial=0,
-                    list state_entries=None):
+                    list state_entries=None, dict kept_blocks=None):
     """A mode-3 snapshot: `changes` (the document's changes as Loro groups them, DocOps
     ranges), its version and frontiers (postcard), and the state rows of
     _doc.snapshot_state_rows. A shallow one passes `shallow` = (start vv bytes, start
@@ -875,12 +881,13 @@ def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_byt
     there are changes, else empty (no overlay). `log_serial` (nonzero) names the log the
     changes are whole history of: its blocks encoded by earlier exports are reused.
     `state_entries` (with `state_rows` None): the state section's entries already encoded
-    (encode_state_rows), in key order."""
+    (encode_state_rows), in key order. `kept_blocks`: peer -> the counters where loro's
+    change store starts a block (a change there starts one here too)."""
     cdef Writer w
     cdef uint32_t h
     cdef Py_ssize_t i
     cdef dict cache = block_cache_of(log_serial) if log_serial else None
-    entries = oplog_entries(changes, vv_bytes, fr_bytes, cache)
+    entries = oplog_entries(changes, vv_bytes, fr_bytes, cache, kept_blocks)
     root = b""
     if shallow is not None:
         sv_bytes, sf_bytes, root_rows = shallow

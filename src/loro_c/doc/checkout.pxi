@@ -97,6 +97,7 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
     cdef lc_move mv
     d.alive_known = None      # doc/liveness.pxi: the state changes without new ops
     snap_forget(d)
+    warm_peers(d, None)       # (loro's walk of the history parses the blocks it reads)
     if d.mls is not None:
         # loro's checkout calculator notes the elements of the ops each move walks
         # (ml_calc_elements replays them when an event needs them)

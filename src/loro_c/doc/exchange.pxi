@@ -139,6 +139,9 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
                 d.detached = False
             raise
         d.evlog.n = 0
+        # (the state moves below replay loro's events; loro's blocks are as the batch left
+        # them unless it brought changes past the snapshot: doc/grouping.pxi)
+        cold = d.cold_peers
         state_cids = None
         if load_first:
             state_cids = _codec_module().snapshot_state_containers(blobs[0]) or []
@@ -191,6 +194,11 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
             tree_snapshot_all(d)
             attach_state(d)
             events_module().flush(d, 2, "checkout")
+        d.cold_peers = cold
+        if load_first and cold is not None and dense_vv_dict(d, d.log.vv) != {
+                p: e for p, e in first_meta.partial_end_vv.to_dict().items() if e > 0}:
+            # loro's move to the latest version after the batch reads the DAG
+            warm_peers(d, None)
         if d.snap_roots is not None:
             hide_unnamed_roots(d)
         if load_first:
@@ -376,6 +384,7 @@ cdef object export_updates(LoroDoc d, start):
         if clamped is not start_map:
             start_map, stamp = clamped, None
     codec = _codec_module()
+    warm_exported(d, start_map)
     return codec.encode_updates(collect_changes(
         d, start_map, None, codec.MAX_OPS_PER_BLOCK,
         stamp[1] if stamp is not None and stamp[0] == d.log.serial else -1, True, True))
@@ -460,6 +469,7 @@ cdef class DocExchange(DocHistory):
                 if self.shallow_sv is not None:
                     a = max(a, self.shallow_sv.get(span.peer, 0))    # trimmed: none
                 if a < b:
+                    warm_exported(self, {span.peer: a}, {span.peer: b})
                     changes.extend(self._changes({span.peer: a}, {span.peer: b},
                                                  _codec.MAX_OPS_PER_BLOCK, -1, True))
             return _codec.encode_updates(changes)
@@ -496,7 +506,7 @@ cdef class DocExchange(DocHistory):
                                 -1, False)
         vv = vv_wrap(dense_vv_dict(self, self.log.vv))
         blob = _codec.encode_snapshot(changes, vv.encode(), self._frontiers().encode(), rows,
-                                      None, self.log.serial, entries)
+                                      None, self.log.serial, entries, self.kept_blocks)
         lstr_flush(self)        # loro encodes its own change blocks for a snapshot
         if stamp is not None:
             self.snapshot_cache = (stamp, blob)
@@ -869,6 +879,7 @@ cdef class DocExchange(DocHistory):
             # (the updates of loro's own version hash map are known only for the
             # document's version: another one is taken as filled in its dict's order)
             touches = self.vv_touches if end_vv._map == dense_vv_dict(self, self.log.vv) else ()
+            warm_exported(self, start_vv._map, end_vv._map)
             out = _json.export_updates(self, start_vv._map if self.shallow_sv is None
                                        else shallow_clamp(self, start_vv._map), end_vv._map,
                                        touches)
@@ -917,13 +928,17 @@ cdef class DocExchange(DocHistory):
             return self._fork_from(self.export(_types.ExportMode.Snapshot()))
         if self.detached:
             return self.fork_at(self.state_frontiers)
+        cold = self.cold_peers      # (loro's fork exports a snapshot: it parses no block)
         blob = self.export(_types.ExportMode.Updates(VersionVector()))
+        self.cold_peers = cold
         doc_acquire(self)
         try:
             lstr_flush(self)        # loro encodes its own change blocks for a fork
         finally:
             doc_release(self)
-        return self._fork_from(blob)
+        fork = self._fork_from(blob)
+        forked_blocks(self, fork, True)
+        return fork
 
     def fork_at(self, Frontiers frontiers):
         """A new document holding only the history up to `frontiers` (a new random peer
@@ -954,7 +969,9 @@ cdef class DocExchange(DocHistory):
             doc_release(self)
         spans = [_types.IdSpan(peer, _types.CounterSpan(0, end)) for peer, end in vv.to_dict().items()
                  if end > 0]
-        return self._fork_from(self.export(_types.ExportMode.UpdatesInRange(spans)) if spans else None)
+        fork = self._fork_from(self.export(_types.ExportMode.UpdatesInRange(spans)) if spans else None)
+        forked_blocks(self, fork, False)
+        return fork
 
     def _fork_from(self, blob, bint at_version=False):
         cdef LoroDoc fork = LoroDoc()

@@ -267,7 +267,10 @@ cdef int group_change(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, ui
     cdef int64_t interval = d.merge_interval if local else 0
     if local:
         key = -1
-    if i1 - i0 == 1 and log.ops[i0].counter < counter and log.groups[peer].len > 0 and can_merge_right(
+    elif d.cold_peers is not None:
+        cold_change(d, peer, counter, deps, n_deps)
+    if i1 - i0 == 1 and log.ops[i0].counter < counter and log.groups[peer].len > 0 and (
+            not d.cold_cut) and can_merge_right(
             d, &log.groups[peer].items[log.groups[peer].len - 1], peer, counter, timestamp,
             deps, n_deps, msg, interval):
         # typing: the commit only extended the previous op, which Loro folds into the last
@@ -306,6 +309,80 @@ cdef int group_change(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, ui
             gl.last_op = last
             gl.has_last_op = True
     return 0
+
+
+cdef int cold_change(LoroDoc d, uint32_t peer, int32_t counter, const lc_id *deps,
+                     uint32_t n_deps) except -1:
+    """An imported change while loro holds some peers' last blocks encoded only (a snapshot
+    loaded into an empty document, ChangeStore::import_all: it parses only the blocks of
+    the frontier ids): loro's change store merges a change into the peer's last block only
+    when it has parsed that block (insert_change), so the change of such a peer starts a
+    block (kept apart in later snapshots: kept_blocks), which it holds parsed. The import's
+    diff, calculated once its changes went in, looks up their ancestors in the DAG, which
+    parses the other blocks (_import.run_import then warms every peer: probed on loro
+    1.17.1, an import of a change depending only on a parsed block's id lets the next
+    change of a cold peer join its block). Before that, loro takes the change's Lamport from
+    its deps (DagManager::get_change_lamport_from_deps), which loads the DAG nodes of each
+    dep's peer from the dep up, parsing those blocks: a change depending on a cold peer's
+    op joins that peer's block (probed likewise; seed 564 of the differential sessions).
+    """
+    cdef uint32_t k
+    cdef set cold = d.cold_peers
+    for k in range(n_deps):
+        cold.discard(d.log.peer_ids[deps[k].peer])
+    pid = d.log.peer_ids[peer]
+    if pid in cold:
+        cold.discard(pid)
+        d.kept_blocks.setdefault(pid, []).append(counter)
+        d.cold_cut = True
+    return 0
+
+
+cdef int warm_peers(LoroDoc d, object peers) except -1:
+    """Loro parsed these peers' last blocks (an export reading their changes; None: every
+    peer, a checkout or a diff walking the history)."""
+    if d.cold_peers is None:
+        return 0
+    if peers is None:
+        d.cold_peers = None
+    else:
+        d.cold_peers.difference_update(peers)
+        if not d.cold_peers:
+            d.cold_peers = None
+    return 0
+
+
+cdef int forked_blocks(LoroDoc src, LoroDoc fork, bint keep) except -1:
+    """A fork loads its history as a snapshot's change store (fork: this document's
+    blocks, `keep`; fork_at: a store built anew, one block per peer): it parses only the
+    blocks of its frontier ids, as a snapshot load does (probed on loro 1.17.1)."""
+    cdef OpLog log = fork.log
+    cdef int64_t i
+    cdef uint32_t k
+    fork.kept_blocks = ({p: list(v) for p, v in src.kept_blocks.items()}
+                        if keep and src.kept_blocks else {})
+    cold = {log.peer_ids[k] for k in range(log.n_peers) if log.vv[k] > 0}
+    for i in range(log.n_frontiers):
+        cold.discard(log.peer_ids[log.frontiers[i].peer])
+    fork.cold_peers = cold or None
+    return 0
+
+
+cdef int warm_exported(LoroDoc d, dict start, dict end=None) except -1:
+    """An export of the changes from version `start` (to `end`, by default the log's):
+    loro reads them from its change store, which parses their blocks."""
+    cdef OpLog log = d.log
+    if d.cold_peers is None:
+        return 0
+    warm = []
+    for pid in d.cold_peers:
+        k = log.peer_map.get(pid)
+        if k is None:
+            continue
+        hi = log.vv[<uint32_t>k] if end is None else min(end.get(pid, 0), log.vv[<uint32_t>k])
+        if hi > start.get(pid, 0):
+            warm.append(pid)
+    return warm_peers(d, warm)
 
 
 cdef inline bint can_merge_right(LoroDoc d, lc_group *last, uint32_t peer, int32_t counter,
@@ -416,7 +493,9 @@ cdef int group_piece(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, uin
     cdef lc_group *last
     cdef int64_t size = header_size(n_deps) + ops_size
     cdef bint full
-    if gl.len == 0:
+    if gl.len == 0 or d.cold_cut:
+        # (a peer's first change, or one loro puts in a block of its own: cold_change)
+        d.cold_cut = False
         log.group_add(peer, counter, end, lamport, timestamp, deps, n_deps, msg, size, True, key)
         return 0
     last = &gl.items[gl.len - 1]

@@ -1,0 +1,310 @@
+"""Loro's change blocks after a snapshot load, and the event order that follows from them.
+
+A snapshot loaded into an empty document keeps its change blocks encoded; loro parses only
+the blocks of the frontier ids (ChangeStore::import_all). An imported change of a peer whose
+last block is still encoded starts a block of its own (insert_change merges only into a
+parsed block), and a later snapshot keeps the two apart. That decides which containers a
+load of that snapshot registers first (the frontier ids' blocks), so the order of the
+containers in the load's event (seeds 277 and 328 of the differential sessions with movable
+lists and trees, 478 and 684 with their import_batch restarts). What parses a block:
+an export reading the peer's changes, a checkout, the DAG lookups of an import's diff
+(every peer, once its changes went in), a change depending on its peer's previous op.
+Probed on loro 1.17.1 with the scenarios below (doc/grouping.pxi cold_change)."""
+import random
+import re
+
+import loro
+import pytest
+
+import loro_c
+from loro_c import _codec
+
+
+def _base(mod):
+    """Peers 1 and 3 write, peer 2 writes after both: a snapshot of peer 2 holds the
+    blocks of peers 1 and 3 without a frontier id in them."""
+    a = mod.LoroDoc()
+    a.peer_id = 1
+    c = mod.LoroDoc()
+    c.peer_id = 3
+    b = mod.LoroDoc()
+    b.peer_id = 2
+    a.get_text("t").insert(0, "a")
+    a.commit()
+    c.get_list("l").insert(0, 1)
+    c.commit()
+    b.import_(a.export(mod.ExportMode.Snapshot()))
+    b.import_(c.export(mod.ExportMode.Snapshot()))
+    b.get_text("t").insert(0, "b")
+    b.commit()
+    for d in (a, c):
+        d.import_(b.export(mod.ExportMode.Updates(d.oplog_vv)))
+    return a, b, c
+
+
+def _span(mod, peer, lo, hi):
+    return mod.IdSpan(peer, mod.CounterSpan(lo, hi))
+
+
+def _next(mod, d, name="t"):
+    if name == "t":
+        d.get_text("t").insert(0, "c")
+    else:
+        d.get_list("l").insert(0, 2)
+    d.commit()
+
+
+def _plain(mod, x, a, b, c):
+    _next(mod, a)
+    x.import_(a.export(mod.ExportMode.Updates(x.oplog_vv)))
+
+
+def _after_local(mod, x, a, b, c):
+    x.get_text("u").insert(0, "x")
+    x.commit()
+    _plain(mod, x, a, b, c)
+
+
+def _after_export_all(mod, x, a, b, c):
+    x.export(mod.ExportMode.Updates(mod.VersionVector()))
+    _plain(mod, x, a, b, c)
+
+
+def _after_export_nothing(mod, x, a, b, c):
+    x.export(mod.ExportMode.Updates(x.oplog_vv))
+    _plain(mod, x, a, b, c)
+
+
+def _after_snapshot(mod, x, a, b, c):
+    x.export(mod.ExportMode.Snapshot())
+    _plain(mod, x, a, b, c)
+
+
+def _after_json(mod, x, a, b, c):
+    x.export_json_updates(mod.VersionVector(), x.oplog_vv)
+    _plain(mod, x, a, b, c)
+
+
+def _after_range_of_another(mod, x, a, b, c):
+    x.export(mod.ExportMode.UpdatesInRange([_span(mod, 3, 0, 1)]))
+    _plain(mod, x, a, b, c)
+
+
+def _both_in_one_import(mod, x, a, b, c):
+    _next(mod, a)
+    c.import_(a.export(mod.ExportMode.Updates(c.oplog_vv)))
+    _next(mod, c, "l")
+    x.import_(c.export(mod.ExportMode.Updates(x.oplog_vv)))
+
+
+def _pending_first(mod, x, a, b, c):
+    _next(mod, a)
+    c.import_(a.export(mod.ExportMode.Updates(c.oplog_vv)))
+    _next(mod, c, "l")
+    x.import_(c.export(mod.ExportMode.UpdatesInRange([_span(mod, 3, 1, 2)])))
+    x.import_(a.export(mod.ExportMode.UpdatesInRange([_span(mod, 1, 1, 2)])))
+
+
+def _import_then_other(mod, x, a, b, c):
+    # the first import's diff parses every block: peer 3's next change joins its block
+    _plain(mod, x, a, b, c)
+    _next(mod, c, "l")
+    x.import_(c.export(mod.ExportMode.Updates(x.oplog_vv)))
+
+
+def _concurrent_then_other(mod, x, a, b, c):
+    x.get_text("t").insert(0, "x")
+    x.commit()
+    _plain(mod, x, a, b, c)
+    _next(mod, c, "l")
+    x.import_(c.export(mod.ExportMode.Updates(x.oplog_vv)))
+
+
+def _new_peer_then_cold(mod, x, a, b, c):
+    d = mod.LoroDoc()
+    d.peer_id = 4
+    d.import_(c.export(mod.ExportMode.Updates(mod.VersionVector())))
+    d.get_map("m").insert("k", 1)
+    d.commit()
+    x.import_(d.export(mod.ExportMode.Updates(x.oplog_vv)))
+    _next(mod, c, "l")
+    x.import_(c.export(mod.ExportMode.Updates(x.oplog_vv)))
+
+
+def _after_checkout(mod, x, a, b, c):
+    x.checkout(mod.Frontiers.from_ids([mod.ID(1, 0)]))
+    x.checkout_to_latest()
+    _next(mod, c, "l")
+    x.import_(c.export(mod.ExportMode.Updates(x.oplog_vv)))
+
+
+def _batch(mod, x, a, b, c):
+    _next(mod, c, "l")
+    _next(mod, a)
+    x.import_batch([c.export(mod.ExportMode.Updates(x.oplog_vv)),
+                    a.export(mod.ExportMode.Updates(x.oplog_vv))])
+
+
+def _own_chain(mod, x, a, b, c):
+    # peer 3's change depends on its previous op only: loro's DAG loads that op's block
+    # first, so the change joins it
+    _next(mod, c, "l")
+    c2 = mod.LoroDoc()
+    c2.peer_id = 3
+    c2.import_(c.export(mod.ExportMode.Updates(mod.VersionVector())))
+    _next(mod, c2, "l")
+    x.import_(c2.export(mod.ExportMode.UpdatesInRange([_span(mod, 3, 1, 3)])))
+
+
+def _dep_on_cold_in_one_import(mod, x, a, b, c):
+    # peer 4's change depends on peer 3's op: taking its Lamport from its deps loads peer
+    # 3's blocks, so peer 3's next change, later in the same import, joins its block
+    d = mod.LoroDoc()
+    d.peer_id = 4
+    d.import_(c.export(mod.ExportMode.UpdatesInRange([_span(mod, 3, 0, 1)])))
+    d.get_map("m").insert("k", 1)
+    d.commit()
+    _next(mod, c, "l")
+    d.import_(c.export(mod.ExportMode.Updates(d.oplog_vv)))
+    x.import_(d.export(mod.ExportMode.Updates(x.oplog_vv)))
+
+
+def _json_import(mod, x, a, b, c):
+    _next(mod, a)
+    x.import_json_updates(a.export_json_updates(x.oplog_vv, a.oplog_vv))
+
+
+SCENARIOS = [_plain, _after_local, _after_export_all, _after_export_nothing, _after_snapshot,
+             _after_json, _after_range_of_another, _both_in_one_import, _pending_first,
+             _import_then_other, _concurrent_then_other, _new_peer_then_cold, _after_checkout,
+             _batch, _own_chain, _dep_on_cold_in_one_import, _json_import]
+
+
+def _blocks_after(mod, script, subscribed):
+    a, b, c = _base(mod)
+    x = mod.LoroDoc()
+    x.peer_id = 9
+    if subscribed:
+        sub = x.subscribe_root(lambda e: None)
+    x.import_(b.export(mod.ExportMode.Snapshot()))
+    script(mod, x, a, b, c)
+    snap = x.export(mod.ExportMode.Snapshot())
+    # a second load keeps the blocks as they are
+    y = mod.LoroDoc()
+    y.import_(snap)
+    again = y.export(mod.ExportMode.Snapshot())
+    return (_codec.snapshot_block_ids(snap), _codec.snapshot_block_ids(again), x.len_changes,
+            y.len_changes)
+
+
+@pytest.mark.parametrize("subscribed", [True, False])
+@pytest.mark.parametrize("script", SCENARIOS, ids=lambda f: f.__name__.strip("_"))
+def test_a_loaded_snapshots_blocks_as_loro_keeps_them(script, subscribed):
+    assert _blocks_after(loro_c, script, subscribed) == _blocks_after(loro, script, subscribed)
+
+
+def test_a_cold_peers_change_starts_a_block():
+    # the rule itself, not only agreement: the block of peer 1 is cut where the import
+    # brought its next change, and the change stays apart from the one before it
+    blocks, again, n, _ = _blocks_after(loro_c, _plain, True)
+    assert (1, 1) in blocks and (1, 1) in again
+    assert n == 4
+
+
+def _name(t):
+    m = re.search(r'name: "(\w+)"|root-(\w+):', str(t))
+    return m.group(1) or m.group(2)
+
+
+def _edit(d, name):
+    if name in ("t", "x"):
+        d.get_text(name).insert(0, "a")
+    elif name in ("l", "y"):
+        d.get_list(name).insert(0, 1)
+    elif name == "c":
+        d.get_counter(name).increment(1)
+    else:
+        d.get_map(name).insert("k", 1)
+
+
+def _load_event_order(mod, first, mid, second):
+    """Peer 1 edits `first`, peer 2 `mid` after it, peer 1 `second` after both; peer 3 loads
+    peer 2's snapshot and imports peer 1's second change (a block of its own); the order of
+    the roots in the event of a fresh document loading peer 3's snapshot."""
+    a = mod.LoroDoc()
+    a.peer_id = 1
+    b = mod.LoroDoc()
+    b.peer_id = 2
+    for n in first:
+        _edit(a, n)
+    a.commit()
+    b.import_(a.export(mod.ExportMode.Updates(mod.VersionVector())))
+    for n in mid:
+        _edit(b, n)
+    b.commit()
+    a.import_(b.export(mod.ExportMode.Updates(a.oplog_vv)))
+    for n in second:
+        _edit(a, n)
+    a.commit()
+    x = mod.LoroDoc()
+    x.peer_id = 3
+    x.import_(b.export(mod.ExportMode.Snapshot()))
+    x.import_(a.export(mod.ExportMode.Updates(x.oplog_vv)))
+    y = mod.LoroDoc()
+    y.peer_id = 4
+    got = []
+    sub = y.subscribe_root(lambda e: got.append([_name(d.target) for d in e.events]))
+    y.import_(x.export(mod.ExportMode.Snapshot()))
+    return got
+
+
+def test_a_snapshot_with_a_cut_block_loads_its_roots_in_loros_order():
+    # peer 1's second change (on m) sits in a block of its own, the one of the frontier
+    # id: loading registers m first, then t (loro_c listed t, m before)
+    assert _load_event_order(loro, ["t"], ["t"], ["m"]) == [["m", "t"]]
+    assert _load_event_order(loro_c, ["t"], ["t"], ["m"]) == [["m", "t"]]
+
+
+def test_random_snapshots_with_cut_blocks_load_in_loros_order():
+    rng = random.Random(7)
+    roots = ["t", "l", "c", "m", "x", "y"]
+    for _ in range(40):
+        case = (rng.sample(roots, rng.randint(1, 3)), rng.sample(roots, 1),
+                rng.sample(roots, rng.randint(1, 4)))
+        assert _load_event_order(loro_c, *case) == _load_event_order(loro, *case), case
+
+
+def _forked(mod, how):
+    a = mod.LoroDoc()
+    a.peer_id = 1
+    b = mod.LoroDoc()
+    b.peer_id = 2
+    a.get_text("t").insert(0, "a")
+    a.commit()
+    b.import_(a.export(mod.ExportMode.Snapshot()))
+    b.get_text("t").insert(0, "b")
+    b.commit()
+    a.import_(b.export(mod.ExportMode.Updates(a.oplog_vv)))
+    a.get_text("t").insert(0, "c")
+    a.commit()
+    x = mod.LoroDoc()
+    x.peer_id = 9
+    x.import_(b.export(mod.ExportMode.Snapshot()))
+    if how == "fork keeps the cut":
+        x.import_(a.export(mod.ExportMode.Updates(x.oplog_vv)))
+        f = x.fork()
+    elif how == "fork_at regroups":
+        x.import_(a.export(mod.ExportMode.Updates(x.oplog_vv)))
+        f = x.fork_at(x.oplog_frontiers)
+    else:
+        # a fork loads its history as a snapshot does: peer 1 is cold in it (either way)
+        f = b.fork() if how == "fork is cold" else b.fork_at(b.oplog_frontiers)
+        f.import_(a.export(mod.ExportMode.Updates(f.oplog_vv)))
+    return _codec.snapshot_block_ids(f.export(mod.ExportMode.Snapshot())), f.len_changes
+
+
+@pytest.mark.parametrize("how", ["fork keeps the cut", "fork_at regroups", "fork is cold",
+                                 "fork_at is cold"])
+def test_a_forks_blocks_as_loro_keeps_them(how):
+    assert _forked(loro_c, how) == _forked(loro, how)
+
