@@ -84,6 +84,8 @@ def test_export_and_versions_before_any_read_keep_the_state_encoded(blobs, who):
         ref.import_(blob)
         assert ref.export(loro.ExportMode.Snapshot()) == blob
     assert d.get_deep_value() == blobs["value"]
+    # (a deep read takes the maps' values from their entries: tests/test_snapshot_lazy_deep_read.py)
+    d.get_value()
     assert d._state_decoded
     d._check_invariants()
 

@@ -12,6 +12,7 @@ checked before the lock is taken, and a method never calls another locking metho
 from libc.stdint cimport uint32_t, int64_t
 
 from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER, KIND_MOVABLE_LIST, doc_acquire, doc_acquire_read, doc_acquire_value, doc_acquire_one,
+                          doc_acquire_map_keys,
                           doc_release, lc_map_entry, lc_map_find, LC_NO_KEY)
 from loro_c._seq cimport UNIT_UNICODE, UNIT_UTF8, UNIT_UTF16
 from loro_c._seq cimport to_unicode, from_unicode, visible_content, find_char
@@ -1263,8 +1264,14 @@ cdef class LoroMap(_Handle):
         """The entry for `key` as ValueOrContainer, or None."""
         cdef int64_t slot
         cdef LoroDoc d = hdoc(self)
-        doc_acquire_one(d, self.idx)     # (only this map's state: a child is a handle)
+        # (only this map's state, its keys alone while a snapshot load keeps it encoded: a
+        # child is a handle)
+        cdef dict live = doc_acquire_map_keys(d, self.idx)
         try:
+            if live is not None:
+                if key not in live:
+                    return None
+                return wrap_value(d, live[key])
             slot = map_slot(hdoc(self), self.idx, key)
             if slot < 0:
                 return None

@@ -383,6 +383,14 @@ cdef class DocCore:
     # the maps of a deferred state not read since (thin_build_pending): index -> (encoded
     # entry, where its state starts); None when none is left
     cdef dict thin_lazy
+    # during one get_deep_value: the keys present of the maps still encoded, decoded once
+    # for both its numbering walk and its value (state/map.pxi lazy_map_live); else None
+    cdef dict lazy_live
+    # the keys of the maps still encoded that LoroMap.get read ({map: {key: value}}; a map's
+    # dropped when it is built): one decode for any number of gets
+    cdef dict lazy_keys
+    # thin_load registers a state's containers without numbering them (it renumbers after)
+    cdef bint lnum_hold
     # a shallow document (doc/shallow.pxi): the shallow root's version without its own ops
     # ({peer id: counter}, None when the whole history is kept) and frontiers, the root's
     # version by peer index (its ops are in the log but their effect is the base state's),
@@ -422,6 +430,9 @@ cdef class DocCore:
     # (ids, left out of a snapshot's state), and the containers already looked at
     cdef set unstored
     cdef int64_t store_seen
+    # the containers a snapshot's state registered (thin_load): listed by that state, so in
+    # loro's store; note_store_entries skips them without looking their ids up
+    cdef int64_t thin_listed_lo, thin_listed_hi
     # the snapshot this document was loaded from: [its version {peer: end}, the blob, the
     # ids its state lists (read when first needed)]; its containers, registered lazily, are
     # in the store when listed
@@ -619,6 +630,7 @@ cdef int thin_defer(LoroDoc d, bytes blob, dict vv, list fr) except -1
 cdef int thin_build_pending_locked(LoroDoc d) except -1
 cdef int thin_force_locked(LoroDoc d) except -1
 cdef int thin_decode_one_locked(LoroDoc d, uint32_t c) except -1
+cdef dict lazy_map_keys_locked(LoroDoc d, uint32_t c)
 
 
 cdef inline int doc_lock(LoroDoc d) except -1:
@@ -668,6 +680,21 @@ cdef inline int doc_acquire_one(LoroDoc d, uint32_t c) except -1:
     if d.thin_texts is not None:
         return thin_build_texts_locked(d)
     return 0
+
+
+cdef inline dict doc_acquire_map_keys(LoroDoc d, uint32_t c):
+    """doc_acquire_one for a read of map `c`'s keys alone: a map a snapshot load left
+    encoded answers from its decoded keys, {key: value} (state/map.pxi lazy_map_live),
+    and stays encoded; otherwise None, the lock taken as doc_acquire_one takes it."""
+    cdef dict live
+    doc_lock(d)
+    if d.thin_pending is not None or d.thin_lazy is not None:
+        live = lazy_map_keys_locked(d, c)
+        if live is not None:
+            return live
+    if d.thin_texts is not None:
+        thin_build_texts_locked(d)
+    return None
 
 
 cdef inline int doc_acquire_read(LoroDoc d) except -1:

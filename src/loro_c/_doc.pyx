@@ -71,6 +71,9 @@ cdef extern from "Python.h":
 
 from loro_c._kinds import KIND_NAMES as _TYPE_NAMES   # indexed by raw kind byte
 from loro_c._types import TYPE_BY_KIND as _TYPE_BY_KIND, normal_cid as _normal_cid
+# (read on per-value paths: a module attribute lookup each time otherwise)
+cdef object _CID_TYPE = _types.ContainerID
+cdef object _ROOT_CID_TYPE = _types.ContainerID.Root
 
 
 def container_type(int kind):
@@ -452,8 +455,12 @@ cdef class LoroDoc(DocExchange):
         """The whole document as plain Python values (roots cleared by delete_root_container,
         and with set_hide_empty_root_containers(True) empty roots, are left out, as in loro)."""
         cdef dict out = {}
-        doc_acquire_value(self)
+        # (maps a snapshot load left encoded are read from their entries and stay encoded:
+        # state/map.pxi lazy_map_live)
+        doc_acquire_handles(self)
         try:
+            if self.thin_lazy is not None:
+                lazy_live_fill(self)
             number_lazy_roots(self, True)
             for r in self.roots:
                 cid = self.cids[r]
@@ -466,6 +473,7 @@ cdef class LoroDoc(DocExchange):
                 out[cid.name] = v
             return out
         finally:
+            self.lazy_live = None
             doc_release(self)
 
     def set_hide_empty_root_containers(self, hide):

@@ -331,6 +331,21 @@ cdef enum:
     NORMAL_CIDS_MAX = 1 << 16
 
 
+def shared_normal_cid(peer, counter, container_type):
+    """The ContainerID.Normal a decoded value naming these (valid) parts gives, the same
+    object while the cache above keeps it: the codec takes a state key's id from here, so
+    that the id a load registers and the one its parent's value names are one object and
+    the document's lookups of children stop at identity (_kinds' equality compares parts)."""
+    key = (peer, counter, container_type.to_historical_byte())
+    cid = _normal_cids.get(key)
+    if cid is None:
+        cid = NORMAL_CID(peer, counter, container_type)
+        if len(_normal_cids) >= NORMAL_CIDS_MAX:
+            _normal_cids.clear()
+        _normal_cids[key] = cid
+    return cid
+
+
 cdef object r_value(Reader* r, int depth):
     cdef uint32_t tag = 0
     cdef int64_t i = 0

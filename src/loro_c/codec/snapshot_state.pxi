@@ -90,6 +90,32 @@ def decode_lazy_map(bytes value not None, Py_ssize_t pos, dict vv not None):
     return payload
 
 
+def decode_lazy_map_live(bytes value not None, Py_ssize_t pos):
+    """{key: value} of the keys present in a map state entry deferred_state_rows left
+    encoded (`pos`: where its state starts), for a read of its value alone (the rest of
+    the entry is read when the map is built: decode_lazy_map). Fails as decode_lazy_map."""
+    return lazy_map_live(value, pos)
+
+
+cdef object _decode_state_values = _ephemeral.decode_state_values
+
+
+cdef dict lazy_map_live(bytes value, Py_ssize_t pos):
+    if pos < 0 or pos > PyBytes_GET_SIZE(value):
+        raise LoroError("a snapshot map state checked at its import does not decode")
+    try:
+        live, end = _decode_state_values(value, pos, 1)
+    except DecodeError as e:
+        raise LoroError(f"a snapshot map state checked at its import does not decode: {e}")
+    return live
+
+
+def decode_lazy_maps_live(list entries not None):
+    """decode_lazy_map_live of each (entry, position) of `entries`, in one call."""
+    cdef tuple e
+    return [lazy_map_live(e[0], e[1]) for e in entries]
+
+
 def _state_section_ok(bytes data not None):
     """Test hook: whether a snapshot's state section passes the import's check pass
     (codec/state_check.pxi), so that its load is deferred."""

@@ -39,9 +39,9 @@ cdef uint32_t container_index(LoroDoc d, object cid, int kind) except? 0xFFFFFFF
     state_init(d, <uint32_t>i)
     d.cids.append(cid)
     d.cid_index[cid] = i
-    if cid not in d.lnum:
+    if not d.lnum_hold and cid not in d.lnum:
         d.lnum[cid] = len(d.lnum)
-    if isinstance(cid, _types.ContainerID.Root):
+    if isinstance(cid, _ROOT_CID_TYPE):
         d.croot[i] = ROOT_MERGEABLE if cid.name.startswith(MERGEABLE_PREFIX) else ROOT_HIDDEN
         d.cid_by_key[(cid.name, kind)] = cid
     else:
@@ -228,15 +228,15 @@ cdef int number_reached(LoroDoc d, uint32_t c) except -1:
     if kind == KIND_LIST or kind == KIND_MOVABLE_LIST:
         items = value_of(d, c, False)
     elif kind == KIND_MAP:
-        v = value_of(d, c, False)
-        if not holds_cid(v.values()):
+        if not map_holds_cid(d, c):
             return 0        # (a map of plain values, as most children are: no order needed)
+        v = value_of(d, c, False)
         from loro_c.hash_order import str_key_order
         items = [v[k] for k in str_key_order(list(v))]
     else:
         return 0
     for x in items:
-        if isinstance(x, _types.ContainerID):
+        if isinstance(x, _CID_TYPE):
             if x not in d.lnum:
                 d.lnum[x] = len(d.lnum)
             i = d.cid_index.get(x)
@@ -245,10 +245,25 @@ cdef int number_reached(LoroDoc d, uint32_t c) except -1:
     return 0
 
 
-cdef bint holds_cid(object values) except -1:
-    for x in values:
-        if isinstance(x, _types.ContainerID):
-            return True
+cdef bint map_holds_cid(LoroDoc d, uint32_t c) except -1:
+    """Whether a key present in map `c` holds a child container (its value not built)."""
+    cdef lc_map *m
+    cdef list values = d.log.values
+    cdef uint32_t i
+    cdef object cid_type = _CID_TYPE
+    if d.thin_lazy is not None and c in d.thin_lazy:
+        live = lazy_map_live(d, c)
+        if live is not None:
+            for v in live.values():
+                if isinstance(v, cid_type):
+                    return True
+            return False
+        thin_decode_lazy(d, c)
+    m = &d.maps[d.ctree[c]]
+    for i in range(m.cap):
+        if m.entries[i].key != LC_NO_KEY and m.entries[i].slot >= 0:
+            if isinstance(values[m.entries[i].slot], cid_type):
+                return True
     return False
 
 

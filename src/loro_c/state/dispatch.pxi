@@ -122,7 +122,7 @@ cdef object value_of(LoroDoc d, uint32_t c, bint deep):
 cdef object resolve_value(LoroDoc d, object v, bint deep):
     """A value as a container's value shows it: a child container as its ContainerID, or
     (deep) its value; anything else a private copy."""
-    if isinstance(v, _types.ContainerID):
+    if isinstance(v, _CID_TYPE):
         if deep:
             return value_of(d, d.cid_index[v], True)
         return v

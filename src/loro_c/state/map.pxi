@@ -144,9 +144,58 @@ cdef int local_map_delete(LoroDoc d, uint32_t c, str key) except -1:
     return 0
 
 
+cdef dict lazy_map_live(LoroDoc d, uint32_t c):
+    """{key: value} of the keys present in map `c` when a snapshot load left its state
+    encoded (thin_lazy) and reading it needs no more than its values; else None (its
+    state is then built: thin_decode_lazy). A bytes value may be a mergeable child's
+    marker and a child not registered is one the state does not list: both are left to
+    the built state. The map stays encoded, as loro keeps a state it only read."""
+    if d.thin_lazy is None:
+        return None
+    got = d.thin_lazy.get(c)
+    if got is None:
+        return None
+    if d.lazy_live is not None:
+        # (taken when the read began, with every map then encoded: this one was)
+        return d.lazy_live.get(c)
+    return lazy_live_usable(d, _codec_module().decode_lazy_maps_live([got])[0])
+
+
+cdef dict lazy_live_usable(LoroDoc d, dict live):
+    """`live` when its values answer a read without the built state (lazy_map_live)."""
+    cdef object cid_type = _CID_TYPE
+    cdef dict index = d.cid_index
+    for v in live.values():
+        if type(v) is bytes or (isinstance(v, cid_type) and v not in index):
+            return None
+    return live
+
+
+cdef int lazy_live_fill(LoroDoc d) except -1:
+    """Decode the keys of every map still encoded in one codec call, for a read of the
+    whole document (get_deep_value); dropped after it. A map whose keys do not answer
+    (lazy_map_live) is kept as None: it is built when reached (a child registered
+    meanwhile would only have let it answer)."""
+    cdef list cs = list(d.thin_lazy)
+    cdef list lives = _codec_module().decode_lazy_maps_live(list(d.thin_lazy.values()))
+    cdef dict out = {}
+    cdef Py_ssize_t i
+    for i in range(len(cs)):
+        out[cs[i]] = lazy_live_usable(d, <dict>lives[i])
+    d.lazy_live = out
+    return 0
+
+
 cdef object map_value(LoroDoc d, uint32_t c, bint deep):
     cdef list values = d.log.values
     cdef int64_t child
+    cdef dict live
+    if d.thin_lazy is not None and c in d.thin_lazy:
+        live = lazy_map_live(d, c)
+        if live is not None:
+            # (its values are private: resolve_value copies them, as from the slots)
+            return {k: resolve_value(d, live[k], deep) for k in sorted(live)}
+        thin_decode_lazy(d, c)
     if not deep:
         # as loro's get_value: a mergeable child's marker shows as its raw bytes
         return {k: resolve_value(d, values[slot], False) for k, slot in map_live(d, c)}

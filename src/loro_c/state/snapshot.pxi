@@ -334,6 +334,8 @@ cdef int note_store_entries(LoroDoc d) except -1:
             continue
         if d.ckind[c] == KIND_TREE:
             continue        # (not measured: kept)
+        if d.loaded_store is not None and d.thin_listed_lo <= c < d.thin_listed_hi:
+            continue        # (registered from the loaded state: listed there)
         if d.loaded_store is not None and loaded_listed(d, d.cids[c]):
             continue
         if own_diff_nonempty(d, <uint32_t>c) or held_in_store(d, <uint32_t>c):
@@ -343,6 +345,7 @@ cdef int note_store_entries(LoroDoc d) except -1:
         d.unstored.add(d.cids[c])
     if n > d.store_seen:
         d.store_seen = n
+    d.thin_listed_lo = d.thin_listed_hi = 0     # (below store_seen now: never looked at again)
     return 0
 
 

@@ -28,10 +28,38 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1
             d.roots.remove(c)
     d.thin_peers0 = d.log.n_peers
     d.thin_keys0 = len(d.log.keys)
+    d.thin_listed_lo = d.n_containers
+    # (loro numbers none of them at the load: see below)
+    d.lnum_hold = True
+    try:
+        thin_load_states(d, rows, index)
+    finally:
+        d.lnum_hold = False
+    d.thin_vv = vv
+    d.thin_fr = sorted(fr)
+    d.thin_blob = blob
+    d.thin_roots = tuple(d.roots)
+    # loro's arena now holds what it held before and what parsing the frontiers' change
+    # blocks registered; it reads the rest of the state lazily and registers a container
+    # when something first touches it (a handle, an op, a parsed block, an event). The
+    # frontier blocks are decoded only once numbers are read (lnum_settle)
+    keep = [cid for cid, k in sorted(d.lnum.items(), key=lambda kv: kv[1]) if k < n_before]
+    d.lnum.clear()
+    for cid in keep:
+        d.lnum[cid] = len(d.lnum)
+    d.lazy_first = (blob, len(d.lnum))
+    d.lnum_lazy = True
+    d.lazy_roots = [row[0] for row in rows if isinstance(row[0], _types.ContainerID.Root)]
+    return 0
+
+
+cdef int thin_load_states(LoroDoc d, list rows, list index) except -1:
+    cdef uint32_t c
     for cid, kind, payload in rows:
         c = container_index(d, cid, kind)
         show_root(d, c)
         index.append(c)
+    d.thin_listed_hi = d.n_containers
     for k in range(len(rows)):
         cid, kind, payload = rows[k]
         c = <uint32_t>index[k]
@@ -57,21 +85,6 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1
             thin_movable_list(d, c, payload)
         else:
             d.ccounter[c] = payload
-    d.thin_vv = vv
-    d.thin_fr = sorted(fr)
-    d.thin_blob = blob
-    d.thin_roots = tuple(d.roots)
-    # loro's arena now holds what it held before and what parsing the frontiers' change
-    # blocks registered; it reads the rest of the state lazily and registers a container
-    # when something first touches it (a handle, an op, a parsed block, an event). The
-    # frontier blocks are decoded only once numbers are read (lnum_settle)
-    keep = [cid for cid, k in sorted(d.lnum.items(), key=lambda kv: kv[1]) if k < n_before]
-    d.lnum.clear()
-    for cid in keep:
-        d.lnum[cid] = len(d.lnum)
-    d.lazy_first = (blob, len(d.lnum))
-    d.lnum_lazy = True
-    d.lazy_roots = [row[0] for row in rows if isinstance(row[0], _types.ContainerID.Root)]
     return 0
 
 
@@ -126,6 +139,8 @@ cdef int thin_decode_lazy(LoroDoc d, uint32_t c) except -1:
         try:
             thin_map(d, c, rows)
             del lazy[c]
+            if d.lazy_keys is not None:
+                d.lazy_keys.pop(c, None)
             # a child the state does not list (a dead one) registers here; the eager load
             # registered it before its numbering, which keeps no number for it
             while len(d.lnum) > n_num:
@@ -135,6 +150,7 @@ cdef int thin_decode_lazy(LoroDoc d, uint32_t c) except -1:
             d.evlog.n = n_ev
     if not lazy:
         d.thin_lazy = None
+        d.lazy_keys = None
         if not d.detached:
             d.evlog.on = 0
             try:
@@ -178,6 +194,33 @@ cdef int thin_decode_one_locked(LoroDoc d, uint32_t c) except -1:
         if d.thin_lazy is not None:
             thin_decode_lazy(d, c)
         return 0
+    except BaseException:
+        doc_release(d)
+        raise
+
+
+cdef dict lazy_map_keys_locked(LoroDoc d, uint32_t c):
+    """The keys present of map `c` when the load left it encoded and they answer a read
+    (lazy_map_live; kept in lazy_keys), else None with the map built (thin_decode_lazy).
+    Releases the lock when it fails."""
+    cdef dict live
+    try:
+        if d.thin_pending is not None:
+            thin_build_pending(d)
+        if d.thin_lazy is None:
+            return None
+        if d.lazy_keys is not None:
+            live = d.lazy_keys.get(c)
+            if live is not None:
+                return live
+        live = lazy_map_live(d, c)
+        if live is None:
+            thin_decode_lazy(d, c)
+            return None
+        if d.lazy_keys is None:
+            d.lazy_keys = {}
+        d.lazy_keys[c] = live
+        return live
     except BaseException:
         doc_release(d)
         raise
@@ -395,6 +438,7 @@ cdef int thin_drop_state(LoroDoc d) except -1:
     d.seq = SeqArena()
     d.thin_texts = None
     d.thin_lazy = None
+    d.lazy_keys = None
     # the document had no ops before the load: its notes of mark ops and its list
     # elements are the state's
     d.styles.clear()
