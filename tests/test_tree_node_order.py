@@ -180,9 +180,7 @@ def _session(mod, seed):
         doc = docs[i]
         r = rng.random()
         if r < 0.5:
-            for _ in range(rng.randrange(1, 4)):
-                _edit(rng, doc, rng.choice("tu"))
-            doc.commit()
+            _edit_and_commit(rng, doc)
         elif r < 0.7:
             src = rng.choice(docs)
             if src is not doc:
@@ -395,26 +393,35 @@ class _Table:
 # state (its map in the snapshot's order), and loads a shallow snapshot without the latest
 # state by decoding the root's state and checking the latest version out.
 
+def _peer_docs(mod, peer_ids):
+    """New documents with the given peer ids, and the list of peers seen so far."""
+    docs = []
+    for peer in peer_ids:
+        doc = mod.LoroDoc()
+        doc.peer_id = peer
+        docs.append(doc)
+    return docs, list(peer_ids)
+
+
+def _edit_and_commit(rng, doc):
+    for _ in range(rng.randrange(1, 4)):
+        _edit(rng, doc, rng.choice("tu"))
+    doc.commit()
+
+
 def _fork_session(mod, seed):
     """Three peers editing two trees, exchanging updates, replaced now and then by a fork,
     a fork at an earlier version, or a fresh document that imports every peer's history
     in one import_batch; others import_batch the rest's updates."""
     rng = random.Random(seed)
-    docs = []
-    for peer in (3, 11, 2**33 + 5):
-        doc = mod.LoroDoc()
-        doc.peer_id = peer
-        docs.append(doc)
-    peers = [doc.peer_id for doc in docs]
+    docs, peers = _peer_docs(mod, (3, 11, 2**33 + 5))
     seen = []
     for step in range(rng.randrange(10, 50)):
         i = rng.randrange(len(docs))
         doc = docs[i]
         r = rng.random()
         if r < 0.45:
-            for _ in range(rng.randrange(1, 4)):
-                _edit(rng, doc, rng.choice("tu"))
-            doc.commit()
+            _edit_and_commit(rng, doc)
         elif r < 0.6:
             src = rng.choice(docs)
             if src is not doc:
@@ -457,21 +464,14 @@ def _shallow_session(mod, seed):
     a document loaded from its shallow snapshot, rooted at its latest version or at an
     earlier id (loro roots it at a single id: from the empty version when none fits)."""
     rng = random.Random(seed)
-    docs = []
-    for peer in (3, 11):
-        doc = mod.LoroDoc()
-        doc.peer_id = peer
-        docs.append(doc)
-    peers = [doc.peer_id for doc in docs]
+    docs, peers = _peer_docs(mod, (3, 11))
     seen = []
     for step in range(rng.randrange(10, 50)):
         i = rng.randrange(len(docs))
         doc = docs[i]
         r = rng.random()
         if r < 0.55:
-            for _ in range(rng.randrange(1, 4)):
-                _edit(rng, doc, rng.choice("tu"))
-            doc.commit()
+            _edit_and_commit(rng, doc)
         elif r < 0.75:
             src = rng.choice(docs)
             # (shallow peers only edit: which updates loro lets a shallow document import
