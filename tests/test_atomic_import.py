@@ -175,21 +175,28 @@ def test_broken_json_leaves_the_snapshot_bytes_as_they_were(seed):
     same_as_twin(b, twin)
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_flipped_bytes_leave_the_snapshot_bytes_as_they_were(seed):
-    world = World(seed)
+def flipped_blobs(world, seed, tries):
+    """The update a receiver lacks (A's continuation, then C's change in another block),
+    `tries` times with one bit flipped after the header and the checksum fixed."""
     rng = random.Random(seed)
     probe = world.receiver(loro_c)
     probe.commit()
     joined = world.c[loro_c].export(loro_c.ExportMode.Updates(probe.oplog_vv))
-    rejected = 0
-    for _ in range(15):
+    for _ in range(tries):
         blob = bytearray(joined)
         i = rng.randrange(22, len(blob))
         blob[i] ^= 1 << rng.randrange(8)
+        yield fix_checksum(bytes(blob))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_flipped_bytes_leave_the_snapshot_bytes_as_they_were(seed):
+    world = World(seed)
+    rejected = 0
+    for blob in flipped_blobs(world, seed, 15):
         b = world.receiver(loro_c)
         try:
-            b.import_(fix_checksum(bytes(blob)))
+            b.import_(blob)
         except loro_c.LoroError:
             rejected += 1
             same_as_twin(b, world.receiver(loro_c))
@@ -199,21 +206,14 @@ def test_flipped_bytes_leave_the_snapshot_bytes_as_they_were(seed):
 @pytest.mark.parametrize("seed", range(12))
 def test_flipped_bytes_after_a_continuation_leave_the_doc_unchanged(seed):
     world = World(seed)
-    rng = random.Random(seed)
-    probe = world.receiver(loro_c)
-    probe.commit()
-    # A's continuation, then C's change in another block: flips in the later block hit
-    # after the first change has already continued the document's last change
-    joined = world.c[loro_c].export(loro_c.ExportMode.Updates(probe.oplog_vv))
     rejected = 0
-    for _ in range(25):
-        blob = bytearray(joined)
-        i = rng.randrange(22, len(blob))
-        blob[i] ^= 1 << rng.randrange(8)
+    # flips in the later block hit after the first change has already continued the
+    # document's last change
+    for blob in flipped_blobs(world, seed, 25):
         b = world.receiver(loro_c)
         before = snapshot_of(b)
         try:
-            b.import_(fix_checksum(bytes(blob)))
+            b.import_(blob)
         except loro_c.LoroError:
             rejected += 1
             assert snapshot_of(b) == before
