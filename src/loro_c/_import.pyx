@@ -205,12 +205,12 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
     commit_txn(doc)
     cdef ImportRun run = begin_run(doc, whole_pending)
     cdef bint applying = False
-    # (loro's blocks kept apart: doc/grouping.pxi cold_change; put back on failure)
+    # (loro's blocks kept apart: doc/grouping.pxi cold_change; put back on failure. Only
+    # a cold peer's change adds a block start, so with none cold nothing is copied)
     kept = (doc.kept_blocks, doc.cold_peers)
-    if doc.kept_blocks is not None:
+    if doc.cold_peers is not None:
         doc.kept_blocks = {p: list(v) for p, v in doc.kept_blocks.items()}
-        if doc.cold_peers is not None:
-            doc.cold_peers = set(doc.cold_peers)
+        doc.cold_peers = set(doc.cold_peers)
     doc.cold_cut = False
     doc.import_run = run
     tree_import_begin(doc)      # (loro's maps of tree nodes: state/tree.pxi)

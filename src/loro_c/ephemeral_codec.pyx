@@ -308,18 +308,7 @@ cdef object r_cid(Reader* r):
         ok(r, read_uleb64(r, &peer))
         ok(r, read_zigzag32(r, &counter))
         ok(r, read_u8(r, &ct))
-        key = (peer, counter, ct)
-        cid = _normal_cids.get(key)
-        if cid is None:
-            known = _KNOWN_HIST.get(ct)
-            if known is not None:
-                cid = NORMAL_CID(peer, counter, known)
-            else:
-                cid = CID_NORMAL(peer, counter, CT_FROM_HIST(ct))
-            if len(_normal_cids) >= NORMAL_CIDS_MAX:
-                _normal_cids.clear()
-            _normal_cids[key] = cid
-        return cid
+        return normal_cid_cached(peer, counter, ct)
     bad(f"unknown ContainerID variant {kind}")
 
 
@@ -331,19 +320,29 @@ cdef enum:
     NORMAL_CIDS_MAX = 1 << 16
 
 
+cdef object normal_cid_cached(uint64_t peer, int32_t counter, uint8_t ct):
+    """The ContainerID.Normal of these parts (`ct`: the historical type byte), from the
+    cache above while it keeps one."""
+    key = (peer, counter, ct)
+    cid = _normal_cids.get(key)
+    if cid is None:
+        known = _KNOWN_HIST.get(ct)
+        if known is not None:
+            cid = NORMAL_CID(peer, counter, known)
+        else:
+            cid = CID_NORMAL(peer, counter, CT_FROM_HIST(ct))
+        if len(_normal_cids) >= NORMAL_CIDS_MAX:
+            _normal_cids.clear()
+        _normal_cids[key] = cid
+    return cid
+
+
 def shared_normal_cid(peer, counter, container_type):
     """The ContainerID.Normal a decoded value naming these (valid) parts gives, the same
     object while the cache above keeps it: the codec takes a state key's id from here, so
     that the id a load registers and the one its parent's value names are one object and
     the document's lookups of children stop at identity (_kinds' equality compares parts)."""
-    key = (peer, counter, container_type.to_historical_byte())
-    cid = _normal_cids.get(key)
-    if cid is None:
-        cid = NORMAL_CID(peer, counter, container_type)
-        if len(_normal_cids) >= NORMAL_CIDS_MAX:
-            _normal_cids.clear()
-        _normal_cids[key] = cid
-    return cid
+    return normal_cid_cached(peer, counter, container_type.to_historical_byte())
 
 
 cdef object r_value(Reader* r, int depth):

@@ -161,8 +161,7 @@ cdef int local_tree_move(LoroDoc d, uint32_t c, tuple target, object parent, byt
     counter = d.log.vv[d.self_idx]
     slot = len(d.log.values)
     d.log.values.append(fi)
-    (tm.mp if tm.mp is not None else tree_map(d, c)).insert(      # (loro's state: mov)
-        <uint64_t>target[0], <int32_t>target[1])
+    tree_map_of(d, c, tm).insert(<uint64_t>target[0], <int32_t>target[1])   # (loro's state: mov)
     tm.apply(local_lamport(d, counter), d.peer, counter, target, parent, fi)
     if target[0] == d.peer and target[1] == counter:
         meta_queue(d, d.peer, counter, -1)      # a create: loro registers the node's meta map
@@ -201,8 +200,7 @@ cdef int local_tree_move_k(LoroDoc d, uint32_t c, TreeMoves tm, int64_t target,
     d.log.values.append(fi)
     tm.add_local_move(local_lamport(d, counter), d.peer, counter, target, parent,
                       <const uint8_t*><char*>fi, <int32_t>len(fi), checked)
-    (tm.mp if tm.mp is not None else tree_map(d, c)).insert(tm.nodes[target].peer,
-                                                            tm.nodes[target].counter)
+    tree_map_of(d, c, tm).insert(tm.nodes[target].peer, tm.nodes[target].counter)
     if tm.nodes[target].counter == counter and tm.nodes[target].peer == d.peer:
         meta_queue(d, d.peer, counter, -1)      # a create: loro registers the node's meta map
     op = d.log.push_op()
@@ -420,6 +418,20 @@ cdef IdMap tree_map(LoroDoc d, uint32_t c):
     return mp
 
 
+cdef inline IdMap tree_map_of(LoroDoc d, uint32_t c, TreeMoves tm):
+    """Tree c's map of nodes, reached through its state `tm` (no lookup once it has one)."""
+    return tm.mp if tm.mp is not None else tree_map(d, c)
+
+
+cdef int tree_map_put(LoroDoc d, uint32_t c, TreeMoves tm, IdMap mp) except -1:
+    """Make `mp` tree c's map of nodes (replacing the one it had), held by its state `tm`."""
+    if d.tree_maps is None:
+        d.tree_maps = {}
+    d.tree_maps[c] = mp
+    tm.mp = mp
+    return 0
+
+
 cdef int tree_map_sync(LoroDoc d, uint32_t c, TreeMoves tm) except -1:
     """After the state changed in a way loro's steps are not modelled for (a rebuild from
     the log): the map holds the tree's nodes again, those it lacks inserted in the order
@@ -503,7 +515,7 @@ cdef int tree_import_end(LoroDoc d, bint ok) except -1:
                 if lam < lmin:
                     lmin = lam
     for c, tm, n_before in steps:
-        tm.import_steps(n_before, greater, lmin, tm.mp if tm.mp is not None else tree_map(d, c))
+        tm.import_steps(n_before, greater, lmin, tree_map_of(d, c, tm))
     return 0
 
 
@@ -552,10 +564,7 @@ cdef int tree_load_maps(LoroDoc d) except -1:
             mp = IdMap()
             tm = <TreeMoves>tree_state(d, <uint32_t>c)
             tm.load_into(mp)
-            if d.tree_maps is None:
-                d.tree_maps = {}
-            d.tree_maps[c] = mp
-            tm.mp = mp
+            tree_map_put(d, <uint32_t>c, tm, mp)
     return 0
 
 
@@ -647,8 +656,5 @@ cdef int tree_root_maps(LoroDoc d, dict root_rows, uint32_t lmin) except -1:
             s.moves[s.n_moves - 1].excluded = 1
         s.settle()
         s.replay_to(s.first_at_lamport(lmin), NULL, mp)
-        if d.tree_maps is None:
-            d.tree_maps = {}
-        d.tree_maps[c] = mp
-        tm.mp = mp
+        tree_map_put(d, <uint32_t>c, tm, mp)
     return 0
