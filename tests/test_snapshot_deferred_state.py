@@ -17,6 +17,26 @@ from test_snapshot_hostile import fix_checksum, sections
 from test_snapshot_state_load import _with_state, _replayed
 
 
+def _mutated(blob, rng, entries=None):
+    """The snapshot with one state entry's bytes changed at random (a byte set, cut,
+    inserted or deleted); `entries`: its state section's entries, when read already."""
+    if entries is None:
+        entries = _codec._state_section_entries(blob)
+    k = rng.randrange(len(entries))
+    key, raw = entries[k]
+    raw = bytearray(raw)
+    op = rng.random()
+    if op < 0.5 and raw:
+        raw[rng.randrange(len(raw))] = rng.randrange(256)
+    elif op < 0.7 and raw:
+        del raw[rng.randrange(len(raw)):]
+    elif op < 0.85:
+        raw.insert(rng.randrange(len(raw) + 1), rng.randrange(256))
+    elif raw:
+        del raw[rng.randrange(len(raw))]
+    return _with_state(blob, entries[:k] + [(key, bytes(raw))] + entries[k + 1:])
+
+
 def _records(mod, n=40, seed=0):
     """A map of records (child maps with values of every kind, some nested), a counter, a
     child counter, keys deleted and overwritten: the state holds maps and counters only."""
@@ -266,19 +286,7 @@ def test_mutated_state_entries_pass_the_check_only_when_they_decode(seed):
     entries = _codec._state_section_entries(blob)
     passed = 0
     for attempt in range(150):
-        k = rng.randrange(len(entries))
-        key, raw = entries[k]
-        raw = bytearray(raw)
-        op = rng.random()
-        if op < 0.5 and raw:
-            raw[rng.randrange(len(raw))] = rng.randrange(256)
-        elif op < 0.7 and raw:
-            del raw[rng.randrange(len(raw)):]
-        elif op < 0.85:
-            raw.insert(rng.randrange(len(raw) + 1), rng.randrange(256))
-        elif raw:
-            del raw[rng.randrange(len(raw))]
-        data = _with_state(blob, entries[:k] + [(key, bytes(raw))] + entries[k + 1:])
+        data = _mutated(blob, rng, entries)
         ok = _codec._state_section_ok(data)
         d = loro_c.LoroDoc()
         try:

@@ -11,9 +11,8 @@ import loro
 import loro_c
 from loro_c import _codec
 
-from test_snapshot_deferred_state import _records
+from test_snapshot_deferred_state import _mutated, _records
 from test_snapshot_lazy_maps import TOUCHES, _after, _plain
-from test_snapshot_state_load import _with_state
 
 
 def _nested(mod, n=25):
@@ -154,23 +153,6 @@ def test_events_after_a_deep_read_are_the_eager_documents(blobs, key):
         d._check_invariants()
     assert seen["lazy"] == seen["eager"]
     assert seen["lazy"][0]
-
-
-def _mutated(blob, rng):
-    entries = _codec._state_section_entries(blob)
-    k = rng.randrange(len(entries))
-    key, raw = entries[k]
-    raw = bytearray(raw)
-    op = rng.random()
-    if op < 0.5 and raw:
-        raw[rng.randrange(len(raw))] = rng.randrange(256)
-    elif op < 0.7 and raw:
-        del raw[rng.randrange(len(raw)):]
-    elif op < 0.85:
-        raw.insert(rng.randrange(len(raw) + 1), rng.randrange(256))
-    elif raw:
-        del raw[rng.randrange(len(raw))]
-    return _with_state(blob, entries[:k] + [(key, bytes(raw))] + entries[k + 1:])
 
 
 @pytest.mark.parametrize("seed", range(3))
