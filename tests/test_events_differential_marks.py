@@ -22,7 +22,11 @@ compared in their order (_events_util.INEXACT_ORDER empty), 16 sessions of 60-29
 two containers of one depth of an import or a checkout the other way round than loro
 (test_event_order measures that rate; 19 before loro_c cut a peer's change blocks as loro
 keeps them after a snapshot load, test_kept_change_blocks: 1165, 1527, 2095, 2120 now
-agree, 1393 differs since). Seeds 0..59 run by default, and the 19 fixed ones. Session 188 split
+agree, 1393 differed since, until loro_c read back the blocks loro reads before it inserts
+an import's changes: _import.preflight_warm). The 15 left (551, 729, 1024, 1032, 1219,
+1311, 1498, 1566, 1675, 1738, 1841, 1843, 2521, 2623, 2812) differ at the same step with
+the marks left out of the session (the same draws): the order of loro's walk of the
+version DAG, not rich text. Seeds 0..59 run by default, and the 20 fixed ones. Session 188 split
 the inserts of a child text a checkout shows again otherwise (see
 test_rich_text_shown_whole_splits_inserts_where_its_bytes_stop_following). Before, a snapshot load's event
 left out the `{key: None}` of unmarked text (237, 239, 358: a mark of 1 over one of True
@@ -83,7 +87,7 @@ def _text_op(rng, h, plain=differential.text_op):
 
 # sessions that once differed from loro (see the docstring), beyond the default range
 FIXED_SESSIONS = (160, 629, 705, 936, 1076, 1245, 1431, 1561, 1920, 2193, 2223, 2356, 2450,
-                  2576, 2686, 1165, 1527, 2095, 2120)
+                  2576, 2686, 1165, 1527, 2095, 2120, 1393)
 
 
 def _seeds():

@@ -8,7 +8,9 @@ load of that snapshot registers first (the frontier ids' blocks), so the order o
 containers in the load's event (seeds 277 and 328 of the differential sessions with movable
 lists and trees, 478 and 684 with their import_batch restarts). What parses a block:
 an export reading the peer's changes, a checkout, the DAG lookups of an import's diff
-(every peer, once its changes went in), a change depending on its peer's previous op.
+(every peer, once its changes went in), a change depending on its peer's previous op, and
+before an import inserts anything, the lookup of every new change's deps and the comparison
+of the imported changes' known part with the document's copy (_import.preflight_warm).
 Probed on loro 1.17.1 with the scenarios below (doc/grouping.pxi cold_change)."""
 import random
 import re
@@ -169,6 +171,35 @@ def _dep_on_cold_in_one_import(mod, x, a, b, c):
     x.import_(d.export(mod.ExportMode.Updates(x.oplog_vv)))
 
 
+def _known_with_new(mod, x, a, b, c):
+    # the blob carries peer 1's known change with its new one: loro compares the known part
+    # with its own copy (reading peer 1's block) before inserting, so the new change joins
+    _next(mod, a)
+    x.import_(a.export(mod.ExportMode.UpdatesInRange([_span(mod, 1, 0, 2)])))
+
+
+def _known_list_with_new(mod, x, a, b, c):
+    # likewise for peer 3, whose block holds a list insert: loro parses it to compare, so
+    # the new change joins it (peer 1's block of text inserts only, above, loro compares
+    # from its bytes without parsing it: its new change starts a block)
+    _next(mod, c, "l")
+    x.import_(c.export(mod.ExportMode.UpdatesInRange([_span(mod, 3, 0, 2)])))
+
+
+def _known_alone_then_new(mod, x, a, b, c):
+    # an import of known changes only compares nothing: peer 1 stays cold
+    _next(mod, a)
+    x.import_(a.export(mod.ExportMode.UpdatesInRange([_span(mod, 1, 0, 1)])))
+    x.import_(a.export(mod.ExportMode.UpdatesInRange([_span(mod, 1, 1, 2)])))
+
+
+def _known_of_another_with_new(mod, x, a, b, c):
+    # the known change read back is peer 3's: peer 1's new change still starts a block
+    _next(mod, a)
+    x.import_(a.export(mod.ExportMode.UpdatesInRange([_span(mod, 3, 0, 1),
+                                                      _span(mod, 1, 1, 2)])))
+
+
 def _json_import(mod, x, a, b, c):
     _next(mod, a)
     x.import_json_updates(a.export_json_updates(x.oplog_vv, a.oplog_vv))
@@ -177,7 +208,8 @@ def _json_import(mod, x, a, b, c):
 SCENARIOS = [_plain, _after_local, _after_export_all, _after_export_nothing, _after_snapshot,
              _after_json, _after_range_of_another, _both_in_one_import, _pending_first,
              _import_then_other, _concurrent_then_other, _new_peer_then_cold, _after_checkout,
-             _batch, _own_chain, _dep_on_cold_in_one_import, _json_import]
+             _batch, _own_chain, _dep_on_cold_in_one_import, _json_import, _known_with_new,
+             _known_list_with_new, _known_alone_then_new, _known_of_another_with_new]
 
 
 def _blocks_after(mod, script, subscribed):
@@ -209,6 +241,79 @@ def test_a_cold_peers_change_starts_a_block():
     blocks, again, n, _ = _blocks_after(loro_c, _plain, True)
     assert (1, 1) in blocks and (1, 1) in again
     assert n == 4
+
+
+def _later_dep_on_cold(mod):
+    """Peer 3's new change depends on no op of its own (only on peer 6's, which depends on
+    peer 3's first); a change of peer 4 that the import orders after it depends on peer 3's
+    first op. Loro looks up the deps of every new change before it inserts any (its
+    import preflight), which reads peer 3's block: the new change joins it."""
+    docs = {}
+    for p in (1, 3, 4, 5, 6):
+        docs[p] = mod.LoroDoc()
+        docs[p].peer_id = p
+    a, c, d, e, f = (docs[p] for p in (1, 3, 4, 5, 6))
+
+    def everything(src, vv=None):
+        return src.export(mod.ExportMode.Updates(vv if vv is not None else mod.VersionVector()))
+
+    c.get_list("l").insert(0, 1)
+    c.commit()
+    for _ in range(5):
+        e.get_text("e").insert(0, "e")
+    e.commit()                          # Lamport 0-4: peer 4's change comes late
+    f.import_(everything(c))
+    f.get_map("m").insert("f", 1)
+    f.commit()
+    a.import_(everything(f))
+    a.import_(everything(e))
+    a.get_text("t").insert(0, "a")
+    a.commit()
+    x = mod.LoroDoc()
+    x.peer_id = 9
+    x.import_(a.export(mod.ExportMode.Snapshot()))     # peers 3, 5 and 6 cold
+    c.import_(everything(f))
+    c.get_list("l").insert(0, 2)
+    c.commit()                          # depends on peer 6's op only
+    d.import_(c.export(mod.ExportMode.UpdatesInRange([_span(mod, 3, 0, 1)])))
+    d.import_(everything(e))
+    d.get_map("m").insert("d", 1)
+    d.commit()                          # depends on peer 3's first op and peer 5's last
+    y = mod.LoroDoc()
+    y.import_(everything(c))
+    y.import_(everything(d))
+    x.import_(everything(y, x.oplog_vv))
+    return _codec.snapshot_block_ids(x.export(mod.ExportMode.Snapshot())), x.len_changes
+
+
+def test_a_later_dependency_on_a_cold_peer_keeps_its_block_whole():
+    ours = _later_dep_on_cold(loro_c)
+    assert ours == _later_dep_on_cold(loro)
+    assert (3, 1) not in ours[0]
+
+
+def _batch_after_snapshot(mod, with_known, name):
+    """A batch loading peer 2's snapshot into an empty document with the updates of peer 1
+    (`name` "t": its block holds text inserts only) or peer 3 ("l": a list insert): loro
+    imports the updates after the snapshot, comparing their known part with it."""
+    a, b, c = _base(mod)
+    src = a if name == "t" else c
+    _next(mod, src, name)
+    x = mod.LoroDoc()
+    x.peer_id = 9
+    since = mod.VersionVector() if with_known else b.oplog_vv
+    x.import_batch([b.export(mod.ExportMode.Snapshot()), src.export(mod.ExportMode.Updates(since))])
+    return _codec.snapshot_block_ids(x.export(mod.ExportMode.Snapshot())), x.len_changes
+
+
+@pytest.mark.parametrize("name", ["t", "l"])
+@pytest.mark.parametrize("with_known", [True, False])
+def test_a_batch_after_a_snapshot_reads_back_the_known_part(with_known, name):
+    # (seed 1393 of the differential sessions with marks: an import_batch restart)
+    ours = _batch_after_snapshot(loro_c, with_known, name)
+    assert ours == _batch_after_snapshot(loro, with_known, name)
+    cut = (1, 1) if name == "t" else (3, 1)
+    assert (cut in ours[0]) == (name == "t" or not with_known)
 
 
 def _name(t):

@@ -12,10 +12,11 @@ from libc.stdint cimport INT32_MAX, uint8_t, uint32_t, int32_t, int64_t, uint64_
 from cpython.unicode cimport PyUnicode_GET_LENGTH
 
 from loro_c._seq cimport lc_id, make_id, grow
+from loro_c.fxhash cimport fx_add, fx_finish, hb_table_order
 from loro_c._seq cimport tracker_move, drop_atoms, drop_trees, rejoin_spans
 from loro_c._oplog cimport (OpLog, lc_op, lc_staged, lc_change, slice_op, merge_ops, LC_STAGED_DEAD, LC_STAGED_DONE,
                             LC_LSTR_MIN_CAP, LC_VAL_IMPORTED, lc_insert_is_text,
-                            LC_OP_INSERT, LC_OP_DELETE,
+                            LC_OP_INSERT, LC_OP_DELETE, lc_range_ops, range_ops_start, range_ops_next,
                             LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
 from loro_c._kinds cimport LC_OP_MOVE, LC_OP_SET      # MovableList
 from loro_c._kinds cimport LC_OP_MARK_START, LC_OP_MARK_END
@@ -107,6 +108,9 @@ cdef class ImportRun:
     # rest of the import, then reports ImportUpdatesThatDependsOnOutdatedVersion)
     cdef bint outdated
     cdef dict applied_end       # peer index -> end of its last change applied by this import
+    # cold peers (doc/grouping.pxi cold_change) -> how this import's changes of theirs that
+    # the document has in part reach their last block (note_known_part, preflight_warm)
+    cdef dict known_reach
 
 
 cdef ImportRun begin_run(LoroDoc doc, bint whole_pending):
@@ -191,6 +195,138 @@ cdef int rebuild_pending(LoroDoc doc) except -1:
     return 0
 
 
+cdef int note_known_part(LoroDoc doc, dict reach, uint32_t p, int64_t end,
+                         int64_t known) except -1:
+    """A change of this import that the document has up to `end` of peer index `p`, whose
+    changes it has up to `known`: loro compares that part with its own, block by block
+    (preflight_warm). Kept only when it reaches the peer's last block (whose start is the
+    last in kept_blocks): bit 1 when it ends inside it (loro parses the block), bit 2 when
+    it covers it to its end (loro reads a block of text inserts only from its bytes)."""
+    pid = doc.log.peer_ids[p]
+    if pid in doc.cold_peers:
+        starts = doc.kept_blocks.get(pid)
+        # (this module is compiled without negative indexing)
+        if end > (starts[len(starts) - 1] if starts else 0):
+            reach[pid] = reach.get(pid, 0) | (1 if end < known else 2)
+    return 0
+
+
+cdef bint text_inserts_only(LoroDoc doc, uint32_t p, int32_t lo, int32_t hi, int64_t k0,
+                            int64_t k1) except -1:
+    """Whether peer index `p`'s ops in [lo, hi) all insert text: those of the log, or (k0 <
+    k1) of the staged records k0..k1 (a batch's snapshot, not applied yet)."""
+    cdef OpLog log = doc.log
+    cdef lc_range_ops it
+    cdef lc_op *op
+    cdef lc_staged *st
+    cdef int64_t k, i
+    if k0 < k1:
+        for k in range(k0, k1):
+            st = &doc.staged[k]
+            if st.peer != p or st.end <= lo or st.counter >= hi:
+                continue
+            for i in range(st.ops_off, st.ops_off + st.ops_len):
+                op = &log.ops[i]
+                if op.kind != LC_OP_INSERT or doc.ckind[op.container] != KIND_TEXT:
+                    return False
+        return True
+    range_ops_start(log, &it, p, lo, hi)
+    op = range_ops_next(log, &it)
+    while op != NULL:
+        if op.kind != LC_OP_INSERT or doc.ckind[op.container] != KIND_TEXT:
+            return False
+        op = range_ops_next(log, &it)
+    return True
+
+
+cdef int preflight_warm(LoroDoc doc, ImportRun run) except -1:
+    """The cold peers (doc/grouping.pxi cold_change) whose last block loro parses before it
+    inserts any of this import's changes, so that their new changes join that block. Loro
+    reads the blocks it holds twice before inserting: decoding compares the part of each
+    imported change it already has with its own copy (when the import brings anything new;
+    probed on loro 1.17.1: a blob carrying a cold peer's known change and its new one keeps
+    one block, an import of the known change alone parses nothing), and a preflight over
+    the new changes looks up the Lamport of each change's deps, in the order its Frontiers
+    (a hash map of peer to counter) yields them, up to the first one it lacks (probed: a
+    cold peer's new change joins its block when a later change of the import depends on
+    one of its old ops). A peer's known part reaches its last block unless it ends before
+    the block's start. A batch that loads a snapshot into this empty document imports its
+    other blobs after it: they are checked against the snapshot's changes (snap_lo..hi)."""
+    cdef OpLog log = doc.log
+    cdef set cold = doc.cold_peers
+    cdef int64_t k, i, n, first = run.n_pending_before
+    cdef lc_staged *st
+    cdef lc_id dep
+    cdef uint64_t hs[8]
+    cdef int64_t order[8]
+    cdef bint new
+    cdef dict ends = None       # a batch's snapshot: peer index -> its end there
+    cdef dict reach = run.known_reach
+    ks = list(range(first, doc.n_staged)) + [d[3] for d in run.dups]
+    if doc.snap_hi > doc.snap_lo:
+        ends = {}
+        for k in range(doc.snap_lo, doc.snap_hi):
+            st = &doc.staged[k]
+            if ends.get(st.peer, 0) < st.end:
+                ends[st.peer] = st.end
+        first = doc.snap_hi
+        reach = {}
+        new = False
+        for k in range(first, doc.n_staged):
+            st = &doc.staged[k]
+            e = ends.get(st.peer, 0)
+            if st.end > e:
+                new = True
+            if st.counter < e:
+                note_known_part(doc, reach, st.peer, min(st.end, e), e)
+        ks = []
+        for d in run.dups:
+            if doc.snap_lo <= d[3] < doc.snap_hi:
+                note_known_part(doc, reach, d[0], d[2], ends.get(d[0], 0))
+            else:
+                ks.append(d[3])
+                new = True
+        if not new:
+            return 0
+        ks = list(range(first, doc.n_staged)) + ks
+    elif doc.n_staged == run.n_pending_before and not run.dups:
+        return 0        # nothing new: loro compares nothing either
+    if reach:
+        for pid, r in reach.items():
+            if pid in cold:
+                p = log.peer_map[pid]
+                starts = doc.kept_blocks.get(pid)
+                lo = starts[len(starts) - 1] if starts else 0
+                if r & 1 or not (
+                        text_inserts_only(doc, p, lo, log.vv[p], 0, 0) if ends is None else
+                        text_inserts_only(doc, p, lo, ends.get(p, 0), doc.snap_lo, doc.snap_hi)):
+                    cold.discard(pid)
+    for k in ks:
+        if not cold:
+            break
+        st = &doc.staged[k]
+        if st.flags & LC_STAGED_DEAD and k >= first:
+            continue
+        if ends is not None and st.end <= ends.get(st.peer, 0):
+            continue        # known to the batch's snapshot: no lookup
+        n = st.deps_len
+        if n == 0:
+            continue
+        if 1 < n <= 8:
+            for i in range(n):
+                hs[i] = fx_finish(fx_add(0, log.peer_ids[doc.sdeps[st.deps_off + i].peer]))
+            hb_table_order(hs, n, order)
+        for i in range(n):
+            # (more deps than 8, never met: in their order)
+            dep = doc.sdeps[st.deps_off + (order[i] if 1 < n <= 8 else i)]
+            if dep.counter >= (log.vv[dep.peer] if ends is None else ends.get(dep.peer, 0)):
+                break       # a dep the document lacks: loro stops there
+            cold.discard(log.peer_ids[dep.peer])
+    if not cold:
+        doc.cold_peers = None
+    return 0
+
+
 cdef int journal_record(LoroDoc doc, ImportRun run, int64_t i) except -1:
     """Save an old pending record before it is edited in place."""
     if i < run.n_pending_before:
@@ -228,6 +364,8 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
             _codec_mod.stage_blobs(doc, blobs, ((run.n_changes == 0 and run.n_pending_before == 0
                                              and shallow_loads)
                                             or doc.thin_materializing or doc.shallow_loading))
+        if doc.cold_peers is not None and (kept[1] is not None or doc.n_staged > doc.snap_hi):
+            preflight_warm(doc, run)
         applying = True
         status = apply_staged(doc, run)
         # the grouping undo log serves this import only
@@ -470,6 +608,10 @@ cdef int64_t stage_begin(LoroDoc doc, uint64_t peer, int32_t counter, int64_t en
         raise DecodeError(f"lamport {lamport} of change {counter}@{peer} is out of range")
     if n_deps < 0 or n_deps > 0xFFFFFF:
         raise DecodeError(f"change {counter}@{peer} claims {n_deps} dependencies")
+    if counter < log.vv[p] and doc.cold_peers is not None:
+        if run.known_reach is None:
+            run.known_reach = {}
+        note_known_part(doc, run.known_reach, p, min(end, log.vv[p]), log.vv[p])
     if end <= log.vv[p]:
         return -1
     found = run.pending.at.get((p, counter))
