@@ -34,12 +34,14 @@ from those notes and checked against its events:
 The peers are walked in the order of loro's map of id ranges (base_peer_order: each of the
 maps it is filled from modelled as loro fills it; a checkout's target frontiers, and its
 base's when found below both versions, in the order loro's Frontiers, a hash map of peer
-to counter, yields them). Of the random differential sessions' events whose diffs tie on
-depth (seeds 0-699), 0 of 3,879 checkouts and 4 of 5,778 imports differ from loro's order;
-with the other kinds of containers, 3 of 3,941 and 14 of 6,114 (_events.import_rank
-models what loro's calculator puts in its map of diffs and how its state hands them on).
-Those left fit some other number for one container, or one container more or less in a
-map, not one same way.
+to counter, yields them; an import's base below the version before, by ascending Lamport;
+an import's union, a clone of the version before with the new peers in the order of the
+version after's map, both filled as the log took each peer's first change). Of the random
+differential sessions' events whose diffs tie on depth (seeds 0-699), 0 of 3,879
+checkouts and 0 of 5,778 imports differ from loro's order; with the other kinds of
+containers, 1 of 3,935 and 2 of 6,105 (_events.import_rank models what loro's calculator
+puts in its map of diffs and how its state hands them on). Those left fit some other
+number for one container, or one container more or less in a map, not one same way.
 
 Everything runs on C arrays read from the log's change records (OpLog): the DAG nodes are
 rebuilt when the log changed since the last walk (one pass over its records), and a walk
@@ -1355,6 +1357,11 @@ cdef int frontier_order(_Walk w, lc_id *ids, int64_t n, uint64_t *h, int64_t *o,
     return 0
 
 
+cdef inline uint32_t id_lamport(Dag h, lc_id x) noexcept:
+    cdef dnode *nd = h.node_at(x.peer, x.counter)
+    return nd.lamport + <uint32_t>(x.counter - nd.start)
+
+
 cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt_lo,
                          const int32_t *tgt_hi, uint32_t np, const lc_id *before, int64_t nl,
                          const lc_id *after, int64_t nr, const int32_t *bvv, const int32_t *avv,
@@ -1366,7 +1373,8 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
     A map yields colliding keys (peers 1, 2 and 3 share a bucket in a map of four) in an
     order that follows their insertion, so each map is modelled as filled: the base's as
     loro's frontiers_to_vv fills it (vv_fill_order) from the base's frontiers (ids by
-    peer index); the union, for a checkout, is the version before (from its frontiers,
+    peer index; an import's base below the version before by ascending Lamport); the
+    union, for a checkout, is the version before (from its frontiers,
     likewise) with the target's new peers added in that map's order; for an import, the
     document's version before with the new peers added in the order the version after's
     map yields them (both maps filled in the order the log took each peer's first change,
@@ -1390,6 +1398,7 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
     cdef uint64_t *fh = <uint64_t *>malloc((nl + nr + np + 1) * sizeof(uint64_t))
     cdef int64_t *fo = <int64_t *>malloc((nl + nr + np + 1) * sizeof(int64_t))
     cdef const lc_id *ids
+    cdef lc_id one
     try:
         if hs == NULL or o == NULL or bo == NULL or uo == NULL or tmp == NULL or \
                 seen == NULL or vv == NULL or bf == NULL or idx == NULL or fb == NULL or \
@@ -1438,9 +1447,20 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
         memset(seen, 0, np + 1)
         if checkout and vvs != NULL:
             # (a checkout's base found below both versions: its frontiers as loro's map of
-            # them yields them; an import's, and a base that is one of the two versions, by
-            # peer index, as measured)
+            # them yields them; a base that is one of the two versions, by peer index, as
+            # measured)
             frontier_order(w, bf, nf, fh, fo, ftmp)
+        elif vvs != NULL:
+            # an import's base lowered below the version before: its frontiers by ascending
+            # Lamport (measured: neither the peer index order nor loro's map of them gives
+            # loro's walk in every session, this order does in all of them)
+            for i in range(1, nf):
+                one = bf[i]
+                j = i
+                while j > 0 and id_lamport(h, bf[j - 1]) > id_lamport(h, one):
+                    bf[j] = bf[j - 1]
+                    j -= 1
+                bf[j] = one
         nb = vv_fill_order(w, bf, nf, bo, 0, seen, vv)
         table_order(w, bo, nb, hs, o, tmp)
         # the union of the two versions
