@@ -34,12 +34,14 @@ from those notes and checked against its events:
 The peers are walked in the order of loro's map of id ranges (base_peer_order: each of the
 maps it is filled from modelled as loro fills it; a checkout's target frontiers, and its
 base's when found below both versions, in the order loro's Frontiers, a hash map of peer
-to counter, yields them). Of the random differential sessions' events whose diffs tie on
-depth (seeds 0-699), 0 of 3,879 checkouts and 4 of 5,778 imports differ from loro's order;
-with the other kinds of containers, 3 of 3,941 and 14 of 6,114 (_events.import_rank
-models what loro's calculator puts in its map of diffs and how its state hands them on).
-Those left fit some other number for one container, or one container more or less in a
-map, not one same way.
+to counter, yields them; an import's base below the version before, by ascending Lamport;
+an import's union, a clone of the version before with the new peers in the order of the
+version after's map, both filled as the log took each peer's first change). Of the random
+differential sessions' events whose diffs tie on depth (seeds 0-699), 0 of 3,879
+checkouts and 0 of 5,778 imports differ from loro's order; with the other kinds of
+containers, 1 of 3,935 and 2 of 6,105 (_events.import_rank models what loro's calculator
+puts in its map of diffs and how its state hands them on). Those left fit some other
+number for one container, or one container more or less in a map, not one same way.
 
 Everything runs on C arrays read from the log's change records (OpLog): the DAG nodes are
 rebuilt when the log changed since the last walk (one pass over its records), and a walk
@@ -51,7 +53,8 @@ from libc.string cimport memset, memcpy, memcmp
 from loro_c._seq cimport lc_id
 from loro_c._oplog cimport (OpLog, lc_change, lc_op, lc_change_list, lc_range_ops,
                              range_ops_start, range_ops_next, op_atoms)
-from loro_c.fxhash cimport fx_add, fx_finish, hb_table_order
+from loro_c.fxhash cimport (fx_add, fx_finish, hb_table_order, hb_buckets_for, hb_capacity_of,
+                             hb_slot_of)
 from loro_c._kinds cimport LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER
 
 
@@ -880,12 +883,15 @@ def walked_from_before():
     return _from_before
 
 
-cpdef list walk_containers(OpLog log, list before, list after, list ranges=None, checkout=None):
+cpdef list walk_containers(OpLog log, list before, list after, list ranges=None, checkout=None,
+                           touches=None):
     """The containers (indices) of the ops loro's diff calculator visits to go from version
     `before` to `after` (frontiers as (peer index, counter)) of `log`, in the order it first
     meets them; `ranges`, when given, gets the id ranges it visits, in order, as (peer index,
     start, end) (the ops whose elements a MovableList's calculator notes: ml_event_split);
-    `checkout`: whether the walk is a checkout's (None: as set_checkout last said)."""
+    `checkout`: whether the walk is a checkout's (None: as set_checkout last said);
+    `touches`: the numbers of peers loro's version map of the log held at local ops that
+    found it full (LoroDoc.vv_touches: such an op grows it)."""
     global _dag, _from_before
     cdef Dag h
     cdef _Walk w
@@ -918,6 +924,7 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
     cdef bint forward, same
     cdef cmask cm
     cdef list out = []
+    cdef uint8_t *touch = NULL
     if _dag is None:
         _dag = Dag()
     h = _dag
@@ -993,8 +1000,16 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
                     j -= 1
                 peers[j] = p
                 k += 1
+        touch = <uint8_t *>malloc(np + 2)
+        if touch == NULL:
+            raise MemoryError()
+        memset(touch, 0, np + 2)
+        if touches:
+            for c in touches:
+                if 0 < c <= <int32_t>np:
+                    touch[c] = 1
         base_peer_order(w, peers, k, tgt_lo, tgt_hi, np, ids, nl, ids + nl, nr, bvv, avv,
-                        _as_checkout if checkout is None else checkout, order)
+                        _as_checkout if checkout is None else checkout, order, touch)
         # the chain of node starts of each peer, last peer of the order first
         m = 0
         for i in range(k):
@@ -1128,6 +1143,7 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
         free(stack)
         free(ready)
         free(peers)
+        free(touch)
         free(bvv)
         free(avv)
         free(tmp)
@@ -1241,6 +1257,57 @@ cdef int table_order(_Walk w, uint32_t *ps, int64_t n, uint64_t *h, int64_t *o,
     return 0
 
 
+cdef int64_t *hb_grow(int64_t *table, int64_t *size, int64_t *room, const uint64_t *h,
+                      int64_t *scratch) except NULL:
+    """hashbrown's resize of a full table: the next size, refilled in iteration order."""
+    cdef int64_t m = 0, i, nsize
+    cdef int64_t *t2
+    for i in range(size[0]):
+        if table[i] >= 0:
+            scratch[m] = table[i]
+            m += 1
+    nsize = hb_buckets_for(max(m + 1, (hb_capacity_of(size[0]) if size[0] else 0) + 1))
+    t2 = <int64_t *>realloc(table, nsize * sizeof(int64_t))
+    if t2 == NULL:
+        raise MemoryError()
+    size[0] = nsize
+    for i in range(nsize):
+        t2[i] = -1
+    for i in range(m):
+        t2[hb_slot_of(t2, nsize, h[scratch[i]])] = scratch[i]
+    room[0] = hb_capacity_of(nsize) - m
+    return t2
+
+
+cdef int touched_order(_Walk w, uint32_t *ps, int64_t n, const uint8_t *touch, uint64_t *h,
+                       int64_t *o, uint32_t *tmp) except -1:
+    """Reorder peers `ps[:n]` (inserted in that order) as loro's version map of them yields
+    them: hashbrown reserves a slot before each update, even of a key it holds, so a local
+    op that found the map full (touch[k]: holding k peers) grew it (hash_order.
+    vv_iteration_order; h, o, tmp: scratch of n)."""
+    cdef int64_t *table = NULL
+    cdef int64_t size = 0, room = 0, k, i, m
+    try:
+        for k in range(n):
+            h[k] = fx_finish(fx_add(0, w.pid64[ps[k]]))
+        for k in range(n):
+            if room == 0:
+                table = hb_grow(table, &size, &room, h, o)
+            table[hb_slot_of(table, size, h[k])] = k
+            room -= 1
+            if room == 0 and touch[k + 1]:
+                table = hb_grow(table, &size, &room, h, o)
+        m = 0
+        for i in range(size):
+            if table[i] >= 0:
+                tmp[m] = ps[table[i]]
+                m += 1
+        memcpy(ps, tmp, n * sizeof(uint32_t))
+    finally:
+        free(table)
+    return 0
+
+
 cdef int64_t vv_fill_order(_Walk w, const lc_id *ids, int64_t n, uint32_t *out, int64_t m,
                            uint8_t *seen, int32_t *vv) except -1:
     """Append to out[m:] the peers in the order loro's frontiers_to_vv puts them in its
@@ -1290,10 +1357,15 @@ cdef int frontier_order(_Walk w, lc_id *ids, int64_t n, uint64_t *h, int64_t *o,
     return 0
 
 
+cdef inline uint32_t id_lamport(Dag h, lc_id x) noexcept:
+    cdef dnode *nd = h.node_at(x.peer, x.counter)
+    return nd.lamport + <uint32_t>(x.counter - nd.start)
+
+
 cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt_lo,
                          const int32_t *tgt_hi, uint32_t np, const lc_id *before, int64_t nl,
                          const lc_id *after, int64_t nr, const int32_t *bvv, const int32_t *avv,
-                         bint checkout, int64_t *order) except -1:
+                         bint checkout, int64_t *order, const uint8_t *touch) except -1:
     """The order of loro's map of the id ranges to walk (`order`: indices into `peers`,
     the `k` peers to walk). loro fills it as the difference of the base's version vector
     and the union of the two versions: first the peers of the base (those with ids to
@@ -1301,9 +1373,12 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
     A map yields colliding keys (peers 1, 2 and 3 share a bucket in a map of four) in an
     order that follows their insertion, so each map is modelled as filled: the base's as
     loro's frontiers_to_vv fills it (vv_fill_order) from the base's frontiers (ids by
-    peer index); the union, for a checkout, is the version before (from its frontiers,
+    peer index; an import's base below the version before by ascending Lamport); the
+    union, for a checkout, is the version before (from its frontiers,
     likewise) with the target's new peers added in that map's order; for an import, the
-    document's version (its peers in the order the log met them)."""
+    document's version before with the new peers added in the order the version after's
+    map yields them (both maps filled in the order the log took each peer's first change,
+    grown where a local op found them full: `touch`, flags by number of peers)."""
     cdef Dag h = w.dag
     cdef int64_t i, j, m = 0, nb = 0, nf = 0, nu
     cdef uint32_t p, q
@@ -1323,6 +1398,7 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
     cdef uint64_t *fh = <uint64_t *>malloc((nl + nr + np + 1) * sizeof(uint64_t))
     cdef int64_t *fo = <int64_t *>malloc((nl + nr + np + 1) * sizeof(int64_t))
     cdef const lc_id *ids
+    cdef lc_id one
     try:
         if hs == NULL or o == NULL or bo == NULL or uo == NULL or tmp == NULL or \
                 seen == NULL or vv == NULL or bf == NULL or idx == NULL or fb == NULL or \
@@ -1371,9 +1447,20 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
         memset(seen, 0, np + 1)
         if checkout and vvs != NULL:
             # (a checkout's base found below both versions: its frontiers as loro's map of
-            # them yields them; an import's, and a base that is one of the two versions, by
-            # peer index, as measured)
+            # them yields them; a base that is one of the two versions, by peer index, as
+            # measured)
             frontier_order(w, bf, nf, fh, fo, ftmp)
+        elif vvs != NULL:
+            # an import's base lowered below the version before: its frontiers by ascending
+            # Lamport (measured: neither the peer index order nor loro's map of them gives
+            # loro's walk in every session, this order does in all of them)
+            for i in range(1, nf):
+                one = bf[i]
+                j = i
+                while j > 0 and id_lamport(h, bf[j - 1]) > id_lamport(h, one):
+                    bf[j] = bf[j - 1]
+                    j -= 1
+                bf[j] = one
         nb = vv_fill_order(w, bf, nf, bo, 0, seen, vv)
         table_order(w, bo, nb, hs, o, tmp)
         # the union of the two versions
@@ -1392,13 +1479,34 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
                 if seen[tmp[i]] != 2:
                     uo[nu] = tmp[i]
                     nu += 1
+            table_order(w, uo, nu, hs, o, tmp)
         else:
-            nu = 0
+            # loro's union is a clone of the version before into which the version after's
+            # new peers go in the order that map yields them. Both maps were filled as
+            # loro's log took each peer's first change: the order of the peers' first
+            # records (an imported change waiting for its deps comes in after the others,
+            # though its peer was met first), so colliding peers come out of the two maps
+            # in another order (an import into an empty document)
+            j = 0
             for p in range(np):
                 if tgt_hi[p] > 0:
-                    uo[nu] = p
+                    i = j
+                    while i > 0 and first_record(h.log, tmp[i - 1]) > first_record(h.log, p):
+                        tmp[i] = tmp[i - 1]
+                        i -= 1
+                    tmp[i] = p
+                    j += 1
+            nu = 0
+            for i in range(j):
+                if bvv[tmp[i]] > 0:
+                    uo[nu] = tmp[i]
                     nu += 1
-        table_order(w, uo, nu, hs, o, tmp)
+            touched_order(w, tmp, j, touch, hs, o, tmp + np)
+            for i in range(j):
+                if bvv[tmp[i]] == 0:
+                    uo[nu] = tmp[i]
+                    nu += 1
+            touched_order(w, uo, nu, touch, hs, o, tmp)
         m = 0
         for i in range(nb):
             p = bo[i]
@@ -1433,6 +1541,13 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
         free(fh)
         free(fo)
     return 0
+
+
+cdef inline int64_t first_record(OpLog log, uint32_t p) noexcept:
+    """The place of peer `p`'s first change among the log's records (the order loro's
+    version vector met the peers in)."""
+    cdef lc_change_list *cl = &log.by_peer[p]
+    return cl.idx[0] if cl.len else log.n_changes + p
 
 
 cdef bint is_head(OpLog log, const lc_id *ids, int64_t n) noexcept:
