@@ -594,6 +594,8 @@ cdef class DocExchange(DocHistory):
         if not isinstance(frontiers, Frontiers):
             raise LoroValueError("a shallow snapshot needs Frontiers")
         requested = ids = list((<Frontiers>frontiers)._ids)
+        # loro commits before it looks the frontiers up (they may name the pending ops)
+        self.commit()
         if self.frontiers_to_vv(frontiers) is None:
             if self.shallow_sv is not None:
                 raise LoroError(f"The frontiers are not found in this doc: {frontiers!r}")
@@ -754,7 +756,11 @@ cdef class DocExchange(DocHistory):
         own ops (empty when the whole history is kept)."""
         if self.shallow_sv is None:
             return VersionVector()
-        return vv_wrap(dict(self.shallow_sv))
+        vv = vv_wrap({p: c for p, c in self.shallow_sv.items() if c > 0})
+        zeros = frozenset(p for p, c in self.shallow_sv.items() if c == 0)
+        if zeros:
+            (<VersionVector>vv)._zeros = zeros
+        return vv
 
     @property
     def shallow_since_frontiers(self):
