@@ -93,8 +93,9 @@ def _edit(rng, doc):
 
 
 def _outcome(fn):
-    """('ok', value) or ('err', message); loro_c must raise from its own hierarchy, and
-    loro's outdated-import error is loro_c's OutdatedVersionError."""
+    """('ok', value) or ('err', message). loro raises its outdated-import error as a bare
+    BaseException; loro_c must raise from its own hierarchy (OutdatedVersionError for that
+    one), anything else from it fails the test."""
     try:
         return ("ok", fn())
     except LoroError as e:
@@ -104,11 +105,9 @@ def _outcome(fn):
     except BaseException as e:
         if isinstance(e, (KeyboardInterrupt, SystemExit, AssertionError)):
             raise
-        assert type(e).__module__ != "loro_c" and not type(e).__module__.startswith("loro_c."), e
-        if isinstance(e, Exception) and not isinstance(e, (ValueError, RuntimeError)):
-            # a Python-level error in loro_c would land here: loro raises its own kinds
-            assert "loro_c" not in repr(type(e))
-        return ("err", str(e))
+        if not type(e).__module__.startswith("builtins") or type(e) is BaseException:
+            return ("err", str(e))      # loro's
+        raise
 
 
 class _Side:
@@ -265,7 +264,7 @@ def _session(seed, steps):
         assert _view(b) == _view(a)
 
 
-@pytest.mark.parametrize("seed", range(int(__import__("os").environ.get("SHALLOW_SYNC_SEEDS", 60))))
+@pytest.mark.parametrize("seed", range(int(__import__("os").environ.get("SHALLOW_SYNC_SEEDS", 400))))
 def test_random_shallow_sync_sessions(seed):
     _session(seed, 40)
 
