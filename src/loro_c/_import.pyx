@@ -364,6 +364,10 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
             _codec_mod.stage_blobs(doc, blobs, ((run.n_changes == 0 and run.n_pending_before == 0
                                              and shallow_loads)
                                             or doc.thin_materializing or doc.shallow_loading))
+        if run.outdated and (not run.applies or doc.detached):
+            # loro refuses the whole import when nothing else of it joins the history
+            # (every other change waits or is known) or the document is detached
+            raise_outdated()
         if doc.cold_peers is not None and (kept[1] is not None or doc.n_staged > doc.snap_hi):
             preflight_warm(doc, run)
         applying = True
@@ -386,9 +390,7 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
             # loro's diff of the import reads the history's DAG, parsing the blocks it
             # holds encoded (doc/grouping.pxi cold_change)
             warm_peers(doc, None)
-        if run.outdated:
-            raise_outdated = True
-        else:
+        if not run.outdated:
             return status
     except BaseException as e:
         tree_import_end(doc, False)
@@ -402,35 +404,71 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
         raise DecodeError(f"malformed change: {e}") from e
     finally:
         doc.import_run = None
+    raise_outdated()
+
+
+cdef int raise_outdated() except -1:
     from loro_c.errors import OutdatedVersionError
     raise OutdatedVersionError("Import Failed: The dependencies of the importing updates are "
                                "not included in the shallow history of the doc.")
 
 
-cdef bint shallow_outdated(LoroDoc doc, const lc_staged *st) noexcept:
-    """Whether a change (its deps known) depends on a version before a shallow document's
-    root: its deps reach no op after the root, and miss one of the root's ops."""
+cdef bint shallow_outdated(LoroDoc doc, const lc_staged *st, int32_t known) except -1:
+    """Whether a change imported into a shallow document depends on a version before its
+    root S, by loro's rule (decided from the deps alone, whatever the log holds yet): no deps
+    at all; a dep in the trimmed history unless another dep is one of S's ops; deps that
+    are some of S's ops but not all of them. A dep the log does not hold yet, or one after
+    S, counts as after the root (every logged change after S descends from it). A change
+    whose start the document has (`known`: its peer's end) is judged as loro's decoder
+    cuts it: its dep is its peer's op before the cut."""
     cdef OpLog log = doc.log
-    cdef int64_t i
+    cdef int64_t i, n = st.deps_len
     cdef lc_id dep
-    cdef bint found
-    if not log.has_floor or doc.shallow_base is None:
-        return False
-    if st.counter < <int32_t>doc.shallow_base.get(st.peer, 0):
-        return False                # one of the root's own changes
-    for i in range(st.deps_off, st.deps_off + st.deps_len):
-        dep = doc.sdeps[i]
-        if dep.counter >= <int32_t>doc.shallow_base.get(dep.peer, 0):
-            return False            # after the root: every logged change is
-    for p, c in doc.shallow_sf_idx:
-        found = False
-        for i in range(st.deps_off, st.deps_off + st.deps_len):
-            dep = doc.sdeps[i]
-            if dep.peer == <uint32_t>p and dep.counter >= <int32_t>c:
-                found = True
-        if not found:
+    cdef bint trimmed = False, in_root = False, all_root = True
+    if doc.shallow_loading:
+        return False                # the shallow snapshot's own retained changes
+    if st.counter < known:
+        n = 1
+    elif n == 0:
+        return True
+    sf = doc.shallow_sf_idx
+    for i in range(n):
+        dep = make_id(st.peer, known - 1) if st.counter < known else doc.sdeps[st.deps_off + i]
+        if log.has_floor and dep.peer < log.n_peers and dep.counter < log.floor[dep.peer]:
+            trimmed = True
+        if (dep.peer, dep.counter) in sf:
+            in_root = True
+        else:
+            all_root = False
+    if trimmed:
+        return not in_root
+    return all_root and n != len(sf)
+
+
+cdef bint shallow_before_root(LoroDoc doc, const lc_staged *st) except -1:
+    """Loro's other test of a change's deps against a shallow document's root S (the one
+    that decides whether a waiting change shows its roots): no deps; a dep in the trimmed
+    history; or deps holding one of S's ops without being exactly S's ops. A change whose
+    start the document has is judged as loro's decoder cuts it (see shallow_outdated)."""
+    cdef OpLog log = doc.log
+    cdef int32_t known = log.vv[st.peer]
+    cdef int64_t i, n = st.deps_len
+    cdef lc_id dep
+    cdef bint in_root = False, all_root = True
+    if st.counter < known:
+        n = 1
+    elif n == 0:
+        return True
+    sf = doc.shallow_sf_idx
+    for i in range(n):
+        dep = make_id(st.peer, known - 1) if st.counter < known else doc.sdeps[st.deps_off + i]
+        if log.has_floor and dep.peer < log.n_peers and dep.counter < log.floor[dep.peer]:
             return True
-    return False
+        if (dep.peer, dep.counter) in sf:
+            in_root = True
+        else:
+            all_root = False
+    return in_root and not (all_root and n == len(sf))
 
 
 cdef undo(LoroDoc doc, ImportRun run, bint state_touched):
@@ -737,7 +775,11 @@ cdef int stage_end(LoroDoc doc, object msg) except -1:
     if st.end != run.expect_end:
         raise DecodeError(f"the ops of change {st.counter}@{log.peer_ids[st.peer]} end at {st.end}, "
                           f"not at {run.expect_end}")
-    if not run.applies:
+    if doc.shallow_sv is not None and shallow_outdated(doc, st, run.known_end):
+        # dropped, never pending (loro sets such changes aside while it decodes)
+        st.flags |= LC_STAGED_DEAD
+        run.outdated = True
+    elif not run.applies:
         run.applies = True
         for i in range(st.deps_off, st.deps_off + st.deps_len):
             if not log.includes(doc.sdeps[i]):
@@ -1082,12 +1124,16 @@ cdef object finish(LoroDoc doc, ImportRun run, uint8_t *done, list old_done, dic
     if not run.applies and not run.whole_pending:
         # nothing of this import could apply: like loro, show the roots its changes touch
         # (loro's import_batch imports detached, where this does not happen)
+        # (a shallow document's loro leaves out the changes it takes for ones before its
+        # root: shallow_before_root)
         for i in range(run.n_pending_before, n):
-            if not done[i]:
+            if not done[i] and not (doc.shallow_sv is not None
+                                    and shallow_before_root(doc, &doc.staged[i])):
                 show_roots_of(doc, doc.staged[i].ops_off, doc.staged[i].ops_len, doc.staged[i].end)
         for p, counter, end, idx in run.dups:
             st = &doc.staged[<int64_t>idx]
-            show_roots_of(doc, st.ops_off, st.ops_len, end)
+            if not (doc.shallow_sv is not None and shallow_before_root(doc, st)):
+                show_roots_of(doc, st.ops_off, st.ops_len, end)
     for i in range(run.n_pending_before, n):
         if done[i]:
             continue
@@ -1205,9 +1251,6 @@ cdef int ready(LoroDoc doc, ImportRun run, int64_t k, lc_id *missing) except -1:
         return 2
     if first_missing(doc, st, missing):
         return 0
-    if doc.log.has_floor and shallow_outdated(doc, st):
-        run.outdated = True
-        return 2
     if st.counter < known:
         journal_record(doc, run, k)
         st = &doc.staged[k]

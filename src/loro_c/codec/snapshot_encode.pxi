@@ -870,9 +870,16 @@ cdef bytes state_sst(list entries, bint presorted=False):
 
 # -- the blob -----------------------------------------------------------------------------------
 
+cdef list sst_section_entries(bytes sec):
+    """The (key, value) entries of an SSTable section."""
+    cdef Reader r
+    reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(sec), PyBytes_GET_SIZE(sec))
+    return list(sst_entries(&r))
+
+
 def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_bytes not None,
                     list state_rows, tuple shallow=None, uint64_t log_serial=0,
-                    list state_entries=None, dict kept_blocks=None):
+                    list state_entries=None, dict kept_blocks=None, list latest_rows=None):
     """A mode-3 snapshot: `changes` (the document's changes as Loro groups them, DocOps
     ranges), its version and frontiers (postcard), and the state rows of
     _doc.snapshot_state_rows. A shallow one passes `shallow` = (start vv bytes, start
@@ -882,7 +889,9 @@ def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_byt
     changes are whole history of: its blocks encoded by earlier exports are reused.
     `state_entries` (with `state_rows` None): the state section's entries already encoded
     (encode_state_rows), in key order. `kept_blocks`: peer -> the counters where loro's
-    change store starts a block (a change there starts one here too)."""
+    change store starts a block (a change there starts one here too). `latest_rows` (with
+    `shallow`): the latest state, written as its entries that differ from the root
+    state's (loro's shallow snapshot past 256 ops after its root)."""
     cdef Writer w
     cdef uint32_t h
     cdef Py_ssize_t i
@@ -894,10 +903,20 @@ def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_byt
         entries += [(b"sv", sv_bytes), (b"sf", sf_bytes)]
         if isinstance(root_rows, bytes):
             root = root_rows    # a shallow document's own root state section, as imported
+            root_entries = None
         else:
-            root = sst_build([(row[0].to_bytes(), container_state_bytes(row)) for row in root_rows]
-                             + [(b"fr", sf_bytes)])
-        state = b"E" if changes else b""
+            root_entries = [(row[0].to_bytes(), container_state_bytes(row)) for row in root_rows]
+            root = sst_build(root_entries + [(b"fr", sf_bytes)])
+        if latest_rows is not None:
+            if root_entries is None:
+                root_entries = sst_section_entries(root)
+            at_root = dict(root_entries)
+            state = state_sst(sorted(e for e in
+                                     ((row[0].to_bytes(), container_state_bytes(row))
+                                      for row in latest_rows)
+                                     if at_root.get(e[0]) != e[1]))
+        else:
+            state = b"E" if changes else b""
     elif state_entries is not None:
         state = state_sst(state_entries, True)
     else:

@@ -594,6 +594,8 @@ cdef class DocExchange(DocHistory):
         if not isinstance(frontiers, Frontiers):
             raise LoroValueError("a shallow snapshot needs Frontiers")
         requested = ids = list((<Frontiers>frontiers)._ids)
+        # loro commits before it looks the frontiers up (they may name the pending ops)
+        self.commit()
         if self.frontiers_to_vv(frontiers) is None:
             if self.shallow_sv is not None:
                 raise LoroError(f"The frontiers are not found in this doc: {frontiers!r}")
@@ -610,17 +612,20 @@ cdef class DocExchange(DocHistory):
             ids = self._shallow_root(ids)
             frontiers = frontiers_wrap(ids)
         if (self.shallow_sv is not None and sorted(ids) == self.shallow_sf and not state_only
-                and not self.detached
-                and sum(self.oplog_vv.to_dict().values()) - sum(self.shallow_sv.values()) <= 256):
-            # this document's own root, a short history after it: its root state section as
-            # it was imported (loro's rule; otherwise loro lists the containers alive at the
-            # root now, as the fork below does)
-            return self._export_shallow_tail(dict(self.shallow_sv), ids, requested, state_only,
-                                             self.shallow_root_state)
+                and not self.detached):
+            # this document's own root: its root state section as it was imported (loro's
+            # rule), and past 256 ops after it the latest state too
+            return self._export_shallow_tail(
+                dict(self.shallow_sv), ids, requested, state_only, self.shallow_root_state,
+                self._latest_rows() if _ops_after(self, self.shallow_sv) > 256 else None)
         fork = self._fork_at_any(frontiers)     # LoroError when the frontiers are unknown
         start = dict((<LoroDoc>fork).oplog_vv.to_dict())
         if ids:
             start[ids[0][0]] = ids[0][1]
+        # past 256 ops after the root loro writes the latest state too (its entries that
+        # differ from the root's), and its root state then lists every container of its
+        # store, the ones created after the root with their empty state
+        latest = not state_only and _ops_after(self, start) > 256
         # loro's root state lists the child containers its store holds, empty ones too (a
         # tree node's meta map that no op wrote yet): the fork registers those of this
         # document that its history created, so the same ones are listed (loro shows the
@@ -646,13 +651,38 @@ cdef class DocExchange(DocHistory):
             root_rows = snapshot_state_rows(fork)
         finally:
             doc_release(fork)
-        return self._export_shallow_tail(start, ids, requested, state_only, root_rows)
+        latest_rows = None
+        if latest:
+            latest_rows = self._latest_rows()
+            at_root = {row[0].to_bytes() for row in root_rows}
+            fork_vv = (<LoroDoc>fork).oplog_vv.to_dict()
+            for row in latest_rows:
+                # (a child container's key: kind, peer u64 and counter i32, little-endian;
+                # tree nodes' meta maps come as MetaMapKey)
+                key = row[0].to_bytes()
+                if key in at_root or len(key) != 13 or key[0] & 0x80:
+                    continue
+                if (int.from_bytes(key[9:13], "little", signed=True)
+                        >= fork_vv.get(int.from_bytes(key[1:9], "little"), 0)):
+                    root_rows.append(row[:4] + (_empty_payload(row[1]),))
+        return self._export_shallow_tail(start, ids, requested, state_only, root_rows,
+                                         latest_rows)
+
+    def _latest_rows(self):
+        """The state rows of the latest version (a full snapshot's)."""
+        doc_acquire(self)
+        try:
+            commit_txn(self)
+            return snapshot_state_rows(self)
+        finally:
+            doc_release(self)
 
     def _export_shallow_tail(self, dict start, list ids, list requested, bint state_only,
-                             root_rows):
+                             root_rows, list latest_rows=None):
         """The shallow blob: the changes from `start` (the root's version, the root's peer
         at the root's counter) to the end or to the requested ops, the root state
-        (`root_rows`, or the bytes of a root state section)."""
+        (`root_rows`, or the bytes of a root state section), and the latest state's entries
+        that differ from the root's (`latest_rows`, or none)."""
         from loro_c import _codec
         requested_vv = self._id_vv(requested)
         doc_acquire(self)
@@ -674,7 +704,7 @@ cdef class DocExchange(DocHistory):
                 changes, vv_wrap({p: c for p, c in end.items() if c > 0}).encode(),
                 end_front.encode(), None,
                 (start_vv.encode(),
-                 frontiers_wrap(ids).encode(), root_rows))
+                 frontiers_wrap(ids).encode(), root_rows), latest_rows=latest_rows)
         except BaseException:
             release_and_deliver(self, False)
             raise
@@ -754,7 +784,11 @@ cdef class DocExchange(DocHistory):
         own ops (empty when the whole history is kept)."""
         if self.shallow_sv is None:
             return VersionVector()
-        return vv_wrap(dict(self.shallow_sv))
+        vv = vv_wrap({p: c for p, c in self.shallow_sv.items() if c > 0})
+        zeros = frozenset(p for p, c in self.shallow_sv.items() if c == 0)
+        if zeros:
+            (<VersionVector>vv)._zeros = zeros
+        return vv
 
     @property
     def shallow_since_frontiers(self):
@@ -1017,3 +1051,24 @@ cdef class DocExchange(DocHistory):
         finally:
             doc_release(fork)
         return fork
+
+
+cdef int64_t _ops_after(LoroDoc d, dict start) except -1:
+    """How many ops the history holds past `start` ({peer: counter}): loro's measure for
+    writing a shallow snapshot's latest state."""
+    cdef int64_t n = 0
+    for p, e in d.oplog_vv.to_dict().items():
+        if e > start.get(p, 0):
+            n += e - start.get(p, 0)
+    return n
+
+
+cdef object _empty_payload(int kind):
+    """The state payload (snapshot_state_rows) of an empty container of `kind`."""
+    if kind == KIND_TEXT:
+        return ('', b'', [])
+    if kind == KIND_LIST or kind == KIND_MOVABLE_LIST:
+        return ([], [])
+    if kind == KIND_COUNTER:
+        return 0.0
+    return []

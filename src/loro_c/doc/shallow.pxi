@@ -160,7 +160,12 @@ cdef object shallow_import(LoroDoc d, bytes blob, tuple parts):
                 d.log.set_floor(d.log.peer_index(p), <int32_t>c)
         d.shallow_base = {d.log.peer_index(p): e for p, e in root_vv.items()}
         d.shallow_sf_idx = [(d.log.peer_index(p), c) for p, c in sf]
+        # zero entries kept: loro's shallow_since_vv lists a root op at counter 0 as
+        # {peer: 0}, and a document with such a root is shallow all the same
         d.shallow_sv = dict((<VersionVector>sv)._map)
+        if (<VersionVector>sv)._zeros:
+            for p in (<VersionVector>sv)._zeros:
+                d.shallow_sv[p] = 0
         d.shallow_sf = sorted(sf)
         d.shallow_rows = rows
         d.shallow_root_state = root_state
