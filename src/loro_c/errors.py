@@ -109,4 +109,6 @@ class ContainerDeletedError(LoroError):
 class OutdatedVersionError(LoroError):
     """A shallow document lacks the history an operation needs: an update depending on ops
     before its shallow root (loro's ImportUpdatesThatDependsOnOutdatedVersion), or a
-    checkout to a version before that root."""
+    checkout to a version before that root. An import raising it left the document
+    unchanged unless other changes of it joined the history: those stay applied (as in
+    loro) and only the changes before the root were dropped."""
