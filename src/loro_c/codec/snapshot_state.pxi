@@ -1097,12 +1097,14 @@ cdef bint child_ids_fit(object values, dict vv) except -1:
     """Whether the child containers among a state's values are of kinds this path loads
     (False: replay instead); a child its history never created is a lying state."""
     cdef object kind
+    cdef object cid_type = _types.ContainerID
+    cdef object root_type = CID_ROOT
     for v in values:
-        if isinstance(v, _types.ContainerID):
+        if isinstance(v, cid_type):
             kind = _KIND_OF_CLASS.get(type(v.container_type))
             if not kind_has_state_codec(kind if kind is not None else kind_of_type(v.container_type)):
                 return False
-            if not isinstance(v, _types.ContainerID.Root) and v.counter >= vv.get(v.peer, 0):
+            if not isinstance(v, root_type) and v.counter >= vv.get(v.peer, 0):
                 fail("the snapshot state holds a child container its history never created")
     return True
 

@@ -297,7 +297,7 @@ cdef int list_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned ch
     """A list's entry as the decoder reads it (1 / 0), its rows kept in `lists`: its items
     plain values or child maps and counters the history created (as a map's own values,
     map_state_ok), no root id anywhere."""
-    cdef int ck
+    cdef object kind
     cdef object cid_type = _types.ContainerID
     key = PyBytes_FromStringAndSize(<const char*>kp, kn)
     if lists.seen is None:
@@ -315,8 +315,8 @@ cdef int list_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned ch
         if isinstance(v, cid_type):
             if isinstance(v, CID_ROOT):
                 return 0
-            ck = kind_of_type(v.container_type)
-            if ck != KIND_MAP and ck != KIND_COUNTER:
+            kind = _KIND_OF_CLASS.get(type(v.container_type))
+            if kind is None or (kind != KIND_MAP and kind != KIND_COUNTER):
                 return 0
         elif (type(v) is list or type(v) is dict) and not plain_value(v, 512):
             return 0
