@@ -380,12 +380,16 @@ cdef class DocCore:
     # (thin_load) when the document is first locked for anything but its snapshot export
     # and version (state/snapshot_load.pxi thin_defer), as loro decodes a state when read
     cdef object thin_pending
+    # its lists, which the import's check decoded ({state key: row}; codec ListCheck), or None
+    cdef dict thin_pre
     # the maps of a deferred state not read since (thin_build_pending): index -> (encoded
     # entry, where its state starts); None when none is left
     cdef dict thin_lazy
     # during one get_deep_value: the keys present of the maps still encoded, decoded once
     # for both its numbering walk and its value (state/map.pxi lazy_map_live); else None
     cdef dict lazy_live
+    # (with it: the maps among them whose keys hold a child container)
+    cdef set lazy_holders
     # the keys of the maps still encoded that LoroMap.get read ({map: {key: value}}; a map's
     # dropped when it is built): one decode for any number of gets
     cdef dict lazy_keys
@@ -626,7 +630,7 @@ cdef int shallow_apply_root_change(LoroDoc d, int64_t ops_off, uint32_t ops_len,
                                    int32_t counter, uint32_t lamport) except -1
 cdef int thin_materialize_locked(LoroDoc d) except -1
 cdef int thin_build_texts_locked(LoroDoc d) except -1
-cdef int thin_defer(LoroDoc d, bytes blob, dict vv, list fr) except -1
+cdef int thin_defer(LoroDoc d, bytes blob, dict vv, list fr, dict pre=*) except -1
 cdef int thin_build_pending_locked(LoroDoc d) except -1
 cdef int thin_force_locked(LoroDoc d) except -1
 cdef int thin_decode_one_locked(LoroDoc d, uint32_t c) except -1

@@ -474,6 +474,7 @@ cdef class LoroDoc(DocExchange):
             return out
         finally:
             self.lazy_live = None
+            self.lazy_holders = None
             doc_release(self)
 
     def set_hide_empty_root_containers(self, hide):

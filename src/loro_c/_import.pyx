@@ -618,7 +618,7 @@ cdef truncate(LoroDoc doc, ImportRun run):
         if isinstance(cid, _types.ContainerID.Root):
             del doc.cid_by_key[(cid.name, doc.ckind[i])]
         else:
-            del doc.cid_by_key[(cid.peer, cid.counter, doc.ckind[i])]
+            doc.cid_by_key.pop((cid.peer, cid.counter, doc.ckind[i]), None)
     del doc.cids[n_containers:]
     # maps are numbered in container order: drop the tables of the containers cut off
     for i in range(run.n_maps, doc.n_maps):

@@ -475,6 +475,36 @@ def decode_state_values(bytes data not None, Py_ssize_t pos, int what):
     return out, r.pos
 
 
+def decode_state_maps(list entries not None):
+    """decode_state_values(data, pos, 1)[0] of each (data, pos) of `entries` (the live keys
+    of the map states a snapshot load left encoded), in one call; raises DecodeError."""
+    cdef Reader r
+    cdef uint64_t n = 0, j
+    cdef tuple e
+    cdef bytes data
+    cdef Py_ssize_t pos
+    cdef dict out
+    cdef list res = []
+    for e in entries:
+        data = e[0]
+        pos = e[1]
+        if data is None or pos < 0 or pos > PyBytes_GET_SIZE(data):
+            bad("state position out of range")
+        reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+        r.pos = pos
+        ok(&r, read_uleb64(&r, &n))
+        if n > <uint64_t>(r.len - r.pos):
+            bad("a collection longer than its bytes")
+        out = {}
+        for j in range(n):
+            k = r_str(&r)
+            if k in out:
+                bad("a map state repeats a key")
+            out[k] = r_value(&r, MAX_DEPTH)
+        res.append(out)
+    return res
+
+
 def decode_state_value(bytes data not None, Py_ssize_t pos):
     """One postcard LoroValue of a snapshot's container state (a text mark's value) at
     `pos`. Returns (value, the position after it); raises DecodeError."""

@@ -17,6 +17,7 @@ def load_snapshot_state(LoroDoc doc, bytes data not None, bint defer=True):
     cdef Reader body
     cdef Reader secs[3]
     cdef dict vv
+    cdef ListCheck lists
     parse_envelope(data, True, &mode, &body)
     check_mode(mode)
     if mode != MODE_SNAPSHOT:
@@ -28,9 +29,11 @@ def load_snapshot_state(LoroDoc doc, bytes data not None, bint defer=True):
     if got is None:
         return None
     vv, fr = got
-    if defer and state_section_ok(&secs[1], vv):
-        # checked whole (codec/state_check.pxi): decoded when the document is first read
-        thin_defer(doc, data, vv, list((<Frontiers>fr)._ids))
+    lists = ListCheck(vv) if defer else None
+    if defer and state_section_ok(&secs[1], vv, lists):
+        # checked whole (codec/state_check.pxi): decoded when the document is first read,
+        # but for the lists the check decoded
+        thin_defer(doc, data, vv, list((<Frontiers>fr)._ids), lists.rows or None)
     else:
         rows = state_rows(&secs[1], vv)
         if rows is None:
@@ -40,17 +43,32 @@ def load_snapshot_state(LoroDoc doc, bytes data not None, bint defer=True):
                                None)
 
 
-cdef list state_rows(Reader* sec, dict vv, bint lazy_maps=False):
+cdef list state_rows(Reader* sec, dict vv, bint lazy_maps=False, dict decoded=None):
     """The (cid, kind, payload) rows of a state section for thin_load, or None when one
     entry's state is not read here. With `lazy_maps` (a section state_section_ok checked
     whole), a map's payload is its encoded entry and where its state starts (decode_lazy_map
-    reads it when the map is first read)."""
+    reads it when the map is first read); `decoded`: the rows of the entries that check
+    decoded already, by key (ListCheck)."""
+    cdef Py_ssize_t pos
     seen = _IdBits(vv)
     rows = []
+    if lazy_maps:
+        kind_tables()
     for key, value in sst_entries(sec):
         if key == b"fr":
             decode_frontiers_bytes(value, "the state frontiers")
             continue
+        if decoded is not None:
+            row = decoded.get(key)
+            if row is not None:
+                rows.append(row)
+                continue
+        if lazy_maps:
+            pos = lazy_child_map_pos(key, value)
+            if pos >= 0:
+                # (checked whole by state_section_ok: only where its state starts is read)
+                rows.append((cid_of_key(key), KIND_MAP, (value, pos)))
+                continue
         row = decode_container_state(key, value, vv, seen, None, True, lazy_maps)
         if row is None:
             return None
@@ -59,15 +77,35 @@ cdef list state_rows(Reader* sec, dict vv, bint lazy_maps=False):
     return rows
 
 
-def deferred_state_rows(bytes data not None, dict vv not None, bint lazy_maps=False):
+cdef Py_ssize_t lazy_child_map_pos(bytes key, bytes value) except -2:
+    """Where the state of a non-root map's entry starts when decode_container_state would
+    leave it encoded (lazy_maps: its parent is not a tree), else -1 (decoded the long way).
+    Only for an entry state_section_ok took."""
+    cdef const unsigned char* kp = <const unsigned char*>PyBytes_AS_STRING(key)
+    cdef Reader r
+    cdef uint8_t b = 0, flag = 0
+    cdef uint64_t depth = 0
+    if PyBytes_GET_SIZE(key) != 13 or kp[0] & 0x80 or _raw_kind[kp[0] & 0x7F] != KIND_MAP:
+        return -1
+    reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value))
+    if (read_u8(&r, &b) < 0 or b != KIND_MAP or read_uleb64(&r, &depth) < 0
+            or read_u8(&r, &flag) < 0 or flag > 1):
+        return -1
+    if flag == 1 and skip_postcard_cid(&r) == POSTCARD_TREE:
+        return -1
+    return r.pos
+
+
+def deferred_state_rows(bytes data not None, dict vv not None, bint lazy_maps=False,
+                        dict decoded=None):
     """The rows of a snapshot whose state section passed state_section_ok at its import,
-    `vv` its version then (_doc.thin_build_pending); `lazy_maps`: see state_rows."""
+    `vv` its version then (_doc.thin_build_pending); `lazy_maps`, `decoded`: see state_rows."""
     cdef uint16_t mode
     cdef Reader body
     cdef Reader secs[3]
     parse_envelope(data, False, &mode, &body)
     snapshot_sections(&body, secs)
-    rows = state_rows(&secs[1], vv, lazy_maps)
+    rows = state_rows(&secs[1], vv, lazy_maps, decoded)
     if rows is None:
         raise LoroError("a snapshot state checked at its import does not decode")
     return rows
@@ -110,10 +148,15 @@ cdef dict lazy_map_live(bytes value, Py_ssize_t pos):
     return live
 
 
+cdef object _decode_state_maps = _ephemeral.decode_state_maps
+
+
 def decode_lazy_maps_live(list entries not None):
     """decode_lazy_map_live of each (entry, position) of `entries`, in one call."""
-    cdef tuple e
-    return [lazy_map_live(e[0], e[1]) for e in entries]
+    try:
+        return _decode_state_maps(entries)
+    except DecodeError as e:
+        raise LoroError(f"a snapshot map state checked at its import does not decode: {e}")
 
 
 def _state_section_ok(bytes data not None):
@@ -125,7 +168,8 @@ def _state_section_ok(bytes data not None):
     parse_envelope(data, True, &mode, &body)
     snapshot_sections(&body, secs)
     got = snapshot_oplog_version(&secs[0])
-    return got is not None and secs[2].len == 0 and secs[1].len > 1 and bool(state_section_ok(&secs[1], got[0]))
+    return got is not None and secs[2].len == 0 and secs[1].len > 1 and bool(
+        state_section_ok(&secs[1], got[0], ListCheck(got[0])))
 
 
 def snapshot_text_runs(bytes data not None):
@@ -1053,12 +1097,14 @@ cdef bint child_ids_fit(object values, dict vv) except -1:
     """Whether the child containers among a state's values are of kinds this path loads
     (False: replay instead); a child its history never created is a lying state."""
     cdef object kind
+    cdef object cid_type = _types.ContainerID
+    cdef object root_type = CID_ROOT
     for v in values:
-        if isinstance(v, _types.ContainerID):
+        if isinstance(v, cid_type):
             kind = _KIND_OF_CLASS.get(type(v.container_type))
             if not kind_has_state_codec(kind if kind is not None else kind_of_type(v.container_type)):
                 return False
-            if not isinstance(v, _types.ContainerID.Root) and v.counter >= vv.get(v.peer, 0):
+            if not isinstance(v, root_type) and v.counter >= vv.get(v.peer, 0):
                 fail("the snapshot state holds a child container its history never created")
     return True
 

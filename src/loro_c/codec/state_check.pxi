@@ -5,7 +5,10 @@
 # without an object per entry. The pass answers only "the decoder (load_snapshot_state)
 # takes this state": 1 when it would build every row without an error, 0 for anything it
 # is unsure of (the import then decodes eagerly, which raises the real error or takes the
-# blob). Maps and counters only: the kinds a document of records holds by the thousand.
+# blob). Maps and counters: the kinds a document of records holds by the thousand; and
+# lists, each decoded here by the decoder itself (a list of records is one entry, whose
+# decoded rows the deferred load takes: ListCheck), its items plain values or child maps
+# and counters.
 
 
 # the load kind (_doc.kind_of_type) of each raw type byte of a state key (ContainerType.
@@ -258,9 +261,72 @@ cdef int map_state_ok(Reader* r, const VvTab* vv, KeySlice** scratch,
     return 1 if reader_at_end(r) else 0
 
 
+cdef class ListCheck:
+    """The lists of a state section the check pass decoded (decode_container_state, their
+    atoms' ids checked disjoint across them: `seen`), by state key, for the deferred load
+    to take instead of decoding them again (state_rows)."""
+    cdef dict vv
+    cdef _IdBits seen
+    cdef dict rows
+
+    def __cinit__(self, dict vv):
+        self.vv = vv
+        self.seen = None
+        self.rows = {}
+
+
+cdef bint plain_value(object v, int depth):
+    """Whether `v` holds no container id (nested lists and maps walked)."""
+    if isinstance(v, _types.ContainerID):
+        return False
+    if depth == 0:
+        return False
+    if type(v) is list:
+        for x in <list>v:
+            if not plain_value(x, depth - 1):
+                return False
+    elif type(v) is dict:
+        for x in (<dict>v).values():
+            if not plain_value(x, depth - 1):
+                return False
+    return True
+
+
+cdef int list_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned char* vp,
+                       Py_ssize_t vn, ListCheck lists) except -1:
+    """A list's entry as the decoder reads it (1 / 0), its rows kept in `lists`: its items
+    plain values or child maps and counters the history created (as a map's own values,
+    map_state_ok), no root id anywhere."""
+    cdef object kind
+    cdef object cid_type = _types.ContainerID
+    key = PyBytes_FromStringAndSize(<const char*>kp, kn)
+    if lists.seen is None:
+        lists.seen = _IdBits(lists.vv)
+    try:
+        row = decode_container_state(key, PyBytes_FromStringAndSize(<const char*>vp, vn),
+                                     lists.vv, lists.seen, None, True, False)
+    except MemoryError:
+        raise
+    except Exception:
+        return 0
+    if row is None or row is False:
+        return 0
+    for v in (<tuple>row)[2][0]:
+        if isinstance(v, cid_type):
+            if isinstance(v, CID_ROOT):
+                return 0
+            kind = _KIND_OF_CLASS.get(type(v.container_type))
+            if kind is None or (kind != KIND_MAP and kind != KIND_COUNTER):
+                return 0
+        elif (type(v) is list or type(v) is dict) and not plain_value(v, 512):
+            return 0
+    lists.rows[key] = row
+    return 1
+
+
 cdef int state_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned char* vp,
                         Py_ssize_t vn, const VvTab* vv, KeySlice** scratch,
-                        Py_ssize_t* cap) except -1:
+                        Py_ssize_t* cap, ListCheck lists) except -1:
     """decode_container_state's checks of one entry (1 / 0)."""
     cdef Reader r
     cdef int kind
@@ -286,6 +352,8 @@ cdef int state_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned c
         memcpy(&counter, kp + 9, 4)
         if counter >= vv_end(vv, peer):
             return 0
+    if kind == KIND_LIST and lists is not None:
+        return list_entry_ok(kp, kn, vp, vn, lists)
     if kind != KIND_MAP and kind != KIND_COUNTER:
         return 0
     reader_init(&r, vp, vn)
@@ -329,10 +397,11 @@ cdef int sst_keys_check(const unsigned char* prev, Py_ssize_t pn, const unsigned
     return 1 if pn < kn else 0
 
 
-cdef int state_section_ok(Reader* sec, dict vv) except -1:
+cdef int state_section_ok(Reader* sec, dict vv, ListCheck lists=None) except -1:
     """1 when load_snapshot_state's decode of this (non-empty) state section takes every
     entry, all of them maps and counters (the SSTable's own checks included: sst_entries',
-    entry by entry without bytes objects); 0 otherwise. Raises only MemoryError."""
+    entry by entry without bytes objects), and with `lists` non-root lists too (decoded
+    into it); 0 otherwise. Raises only MemoryError."""
     cdef VvTab tab
     cdef KeySlice* scratch = NULL
     cdef Py_ssize_t cap = 0, meta_off = 0, nblocks, i, e, off, end, n, cnt, data_end, pl, sl
@@ -382,7 +451,7 @@ cdef int state_section_ok(Reader* sec, dict vv) except -1:
                 # a large value: its block holds the one entry
                 if not sst_keys_check(prevbuf, pn, fk, fkn):
                     return 0
-                if not entry_ok(fk, fkn, bp, n, &tab, &scratch, &cap):
+                if not entry_ok(fk, fkn, bp, n, &tab, &scratch, &cap, lists):
                     return 0
                 memcpy(prevbuf, fk, <size_t>fkn)
                 pn = fkn
@@ -421,7 +490,7 @@ cdef int state_section_ok(Reader* sec, dict vv) except -1:
                     vstart = off + 3 + sl
                 if not sst_keys_check(prevbuf, pn, keybuf, kn):
                     return 0
-                if not entry_ok(keybuf, kn, bp + vstart, end - vstart, &tab, &scratch, &cap):
+                if not entry_ok(keybuf, kn, bp + vstart, end - vstart, &tab, &scratch, &cap, lists):
                     return 0
                 swap = prevbuf
                 prevbuf = keybuf
@@ -442,7 +511,7 @@ cdef int state_section_ok(Reader* sec, dict vv) except -1:
 
 cdef int entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned char* vp,
                   Py_ssize_t vn, const VvTab* vv, KeySlice** scratch,
-                  Py_ssize_t* cap) except -1:
+                  Py_ssize_t* cap, ListCheck lists) except -1:
     """One state entry: the frontiers ("fr", decoded: one per section) or a container's."""
     if kn == 2 and kp[0] == 0x66 and kp[1] == 0x72:
         try:
@@ -451,4 +520,4 @@ cdef int entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned char* v
         except Exception:
             return 0
         return 1
-    return state_entry_ok(kp, kn, vp, vn, vv, scratch, cap)
+    return state_entry_ok(kp, kn, vp, vn, vv, scratch, cap, lists)

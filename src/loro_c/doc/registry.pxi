@@ -46,7 +46,10 @@ cdef uint32_t container_index(LoroDoc d, object cid, int kind) except? 0xFFFFFFF
         d.cid_by_key[(cid.name, kind)] = cid
     else:
         d.croot[i] = ROOT_NONE
-        d.cid_by_key[(cid.peer, cid.counter, kind)] = cid
+        if not d.lnum_hold:
+            # (a cache for the change decoder; a loaded state's thousands of children stay
+            # out of it: the decoder then makes its own equal id)
+            d.cid_by_key[(cid.peer, cid.counter, kind)] = cid
     d.n_containers = i + 1
     return <uint32_t>i
 
@@ -228,11 +231,27 @@ cdef int number_reached(LoroDoc d, uint32_t c) except -1:
     if kind == KIND_LIST or kind == KIND_MOVABLE_LIST:
         items = value_of(d, c, False)
     elif kind == KIND_MAP:
-        if not map_holds_cid(d, c):
-            return 0        # (a map of plain values, as most children are: no order needed)
-        v = value_of(d, c, False)
+        live = lazy_map_live(d, c) if d.thin_lazy is not None else None
+        if live is not None:
+            # (still encoded: its keys as read, no value built; value_of lists them sorted)
+            if d.lazy_holders is not None:
+                if c not in d.lazy_holders:
+                    return 0
+            else:
+                for x in live.values():
+                    if isinstance(x, _CID_TYPE):
+                        break
+                else:
+                    return 0
+            keys = sorted(live)
+            v = live
+        else:
+            if not map_holds_cid(d, c):
+                return 0        # (a map of plain values, as most children are: no order needed)
+            v = value_of(d, c, False)
+            keys = list(v)
         from loro_c.hash_order import str_key_order
-        items = [v[k] for k in str_key_order(list(v))]
+        items = [v[k] for k in str_key_order(keys)]
     else:
         return 0
     for x in items:

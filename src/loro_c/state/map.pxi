@@ -179,10 +179,29 @@ cdef int lazy_live_fill(LoroDoc d) except -1:
     cdef list cs = list(d.thin_lazy)
     cdef list lives = _codec_module().decode_lazy_maps_live(list(d.thin_lazy.values()))
     cdef dict out = {}
+    cdef set holders = set()
+    cdef object cid_type = _CID_TYPE
+    cdef dict index = d.cid_index
     cdef Py_ssize_t i
+    cdef bint holds
     for i in range(len(cs)):
-        out[cs[i]] = lazy_live_usable(d, <dict>lives[i])
+        # lazy_live_usable, noting the maps that hold a child (number_reached walks them)
+        live = lives[i]
+        holds = False
+        for v in (<dict>live).values():
+            if type(v) is bytes:
+                live = None
+                break
+            if isinstance(v, cid_type):
+                if v not in index:
+                    live = None
+                    break
+                holds = True
+        out[cs[i]] = live
+        if holds and live is not None:
+            holders.add(cs[i])
     d.lazy_live = out
+    d.lazy_holders = holders
     return 0
 
 
@@ -193,6 +212,12 @@ cdef object map_value(LoroDoc d, uint32_t c, bint deep):
     if d.thin_lazy is not None and c in d.thin_lazy:
         live = lazy_map_live(d, c)
         if live is not None:
+            if deep and d.lazy_holders is not None and c not in d.lazy_holders:
+                # (decoded for this deep read alone, which shows each map once, and holding
+                # no child: its values are the read's own, no copies needed)
+                if len(live) < 2:
+                    return live
+                return {k: live[k] for k in sorted(live)}
             # (its values are private: resolve_value copies them, as from the slots)
             return {k: resolve_value(d, live[k], deep) for k in sorted(live)}
         thin_decode_lazy(d, c)

@@ -21,11 +21,12 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1
     cdef int64_t n_before = len(d.lnum)
     # as in loro, the roots listed are the state's: roots taken before (all empty, the
     # document has no ops) are listed again when taken again
-    named = {row[0] for row in rows}
-    for c in list(d.roots):
-        if d.cids[c] not in named:
-            d.croot[<uint32_t>c] = ROOT_HIDDEN
-            d.roots.remove(c)
+    if d.roots:
+        named = {row[0] for row in rows}
+        for c in list(d.roots):
+            if d.cids[c] not in named:
+                d.croot[<uint32_t>c] = ROOT_HIDDEN
+                d.roots.remove(c)
     d.thin_peers0 = d.log.n_peers
     d.thin_keys0 = len(d.log.keys)
     d.thin_listed_lo = d.n_containers
@@ -49,20 +50,34 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1
         d.lnum[cid] = len(d.lnum)
     d.lazy_first = (blob, len(d.lnum))
     d.lnum_lazy = True
-    d.lazy_roots = [row[0] for row in rows if isinstance(row[0], _types.ContainerID.Root)]
+    d.lazy_roots = [row[0] for row in rows if isinstance(row[0], _ROOT_CID_TYPE)]
     return 0
 
 
 cdef int thin_load_states(LoroDoc d, list rows, list index) except -1:
     cdef uint32_t c
-    for cid, kind, payload in rows:
-        c = container_index(d, cid, kind)
+    cdef tuple row
+    cdef int kind
+    cdef dict lazy = d.thin_lazy
+    # every container registered before any state is built (a state's children are found
+    # registered); a map left encoded has nothing to build
+    for row in rows:
+        kind = row[1]
+        c = container_index(d, row[0], kind)
         show_root(d, c)
-        index.append(c)
+        payload = row[2]
+        if kind == KIND_MAP and type(payload) is tuple:
+            # (encoded: decoded when first read, thin_decode_lazy)
+            if lazy is None:
+                lazy = d.thin_lazy = {}
+            lazy[c] = payload
+        else:
+            index.append((c, kind, payload))
     d.thin_listed_hi = d.n_containers
-    for k in range(len(rows)):
-        cid, kind, payload = rows[k]
-        c = <uint32_t>index[k]
+    for row in index:
+        c = <uint32_t>row[0]
+        kind = row[1]
+        payload = row[2]
         if kind == KIND_TEXT:
             # its tree waits until a read needs more than the whole value (thin_build_texts)
             if d.thin_texts is None:
@@ -72,13 +87,7 @@ cdef int thin_load_states(LoroDoc d, list rows, list index) except -1:
         elif kind == KIND_LIST:
             thin_seq(d, c, payload[1], payload[2], None, payload[0])
         elif kind == KIND_MAP:
-            if type(payload) is tuple:
-                # (encoded: decoded when first read, thin_decode_lazy)
-                if d.thin_lazy is None:
-                    d.thin_lazy = {}
-                d.thin_lazy[c] = payload
-            else:
-                thin_map(d, c, payload)
+            thin_map(d, c, payload)
         elif kind == KIND_TREE:
             thin_tree(d, c, payload)
         elif kind == KIND_MOVABLE_LIST:
@@ -88,14 +97,16 @@ cdef int thin_load_states(LoroDoc d, list rows, list index) except -1:
     return 0
 
 
-cdef int thin_defer(LoroDoc d, bytes blob, dict vv, list fr) except -1:
+cdef int thin_defer(LoroDoc d, bytes blob, dict vv, list fr, dict pre=None) except -1:
     """The load of a snapshot into the empty document `d` whose state section the codec
     checked whole (codec/state_check.pxi): its state stays encoded, as loro keeps it, until
     the document is first locked for more than its snapshot export (the blob again) and
     its versions (`vv`, `fr`). Every other lock taker decodes it first (doc_acquire_value:
-    thin_build_pending), so it finds the document thin_load builds at the import."""
+    thin_build_pending), so it finds the document thin_load builds at the import. `pre`:
+    the rows of the lists the check decoded (codec ListCheck)."""
     snap_forget(d)
     d.thin_pending = blob
+    d.thin_pre = pre
     d.thin_blob = blob
     d.thin_vv = vv
     d.thin_fr = sorted(fr)
@@ -111,10 +122,11 @@ cdef int thin_build_pending(LoroDoc d) except -1:
     cdef bytes blob = d.thin_pending
     cdef bint was_on = d.evlog.on
     cdef int64_t n_ev = d.evlog.n
-    rows = _codec_module().deferred_state_rows(blob, d.thin_vv, True)
+    rows = _codec_module().deferred_state_rows(blob, d.thin_vv, True, d.thin_pre)
     d.evlog.on = 0
     try:
         d.thin_pending = None
+        d.thin_pre = None
         thin_load(d, rows, blob, d.thin_vv, list(d.thin_fr))
         if d.thin_lazy is None and not d.detached:
             note_store_entries(d)
