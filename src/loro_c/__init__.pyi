@@ -54,8 +54,10 @@ class OutdatedVersionError(LoroError):
     its shallow root, or a checkout before that root."""
 class UsedOpIdError(LoroError, ValueError):
     """An import whose ops under ids the document has differ from the document's (two
-    documents edited with one peer id): refused, the document unchanged."""
+    documents edited with one peer id): refused, the document unchanged. `id` is the first
+    conflicting op id."""
     id: ID | None
+    def __init__(self, message: str, id: ID | None = None) -> None: ...
 class KeyNotFoundError(LoroError, KeyError):
     """`map[key]` or `del map[key]` for a key the map does not hold."""
 

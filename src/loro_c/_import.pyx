@@ -414,7 +414,7 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
 
 
 cdef int check_reused_ids(LoroDoc doc, ImportRun run, list changes, list blobs) except -1:
-    """Refuse an import whose known part is not the document's history (loro_c/_opid_check.py).
+    """Refuse an import whose known part is not the document's history (loro_c/_opid_check.pyx).
     Only imports that overlap what the document has get here (has_known, or a snapshot or
     batch into a document with history): they are decoded again into change tuples."""
     from loro_c._opid_check import check_known_parts

@@ -1,3 +1,4 @@
+# cython: language_level=3
 """Refusing an import whose already-known part is different history (reused op ids).
 
 Two documents that share a peer id write different ops under the same op ids. An import
@@ -67,7 +68,7 @@ def _same_atom(a, b):
             and all(_same_value(x, y) for x, y in zip(a, b)))
 
 
-def _op_len(o):
+cdef long long _op_len(tuple o) except -1:
     if o[0] == _OP_INSERT:
         return len(o[4])
     if o[0] == _OP_DELETE:
@@ -78,19 +79,30 @@ def _op_len(o):
 def _ops_len(ops):
     n = 0
     for o in ops:
-        n += _op_len(o)
+        k = o[0]
+        if k == _OP_INSERT:
+            n += len(o[4])
+        elif k == _OP_DELETE:
+            n += abs(o[4])
+        else:
+            n += 1
     return n
 
 
-def _segments(changes, lo, hi, out):
+cdef int _segments(list changes, long long lo, long long hi, list out) except -1:
     """Append (start, end, op, change) for the ops of `changes` overlapping [lo, hi)."""
+    cdef long long ctr, n
+    cdef tuple o
     for ch in changes:
         ctr = ch[1]
         for o in ch[6]:
+            if ctr >= hi:
+                break
             n = _op_len(o)
-            if ctr + n > lo and ctr < hi:
+            if ctr + n > lo:
                 out.append((ctr, ctr + n, o, ch))
             ctr += n
+    return 0
 
 
 def _deps_at(ch, ctr):
@@ -103,7 +115,7 @@ def _deps_at(ch, ctr):
     return None
 
 
-def _first_mismatch(a, b, ctr, n):
+cdef long long _first_mismatch(tuple a, tuple b, long long ctr, long long n) except -2:
     """The first counter in [ctr, ctr + n) where segments `a` and `b` differ, or -1."""
     oa, ob = a[2], b[2]
     if oa[0] != ob[0] or oa[1] != ob[1]:
@@ -139,13 +151,14 @@ def check_known_parts(doc, have, blobs_changes):
     have = dict(have)
     earlier = []        # change tuples of the blobs already checked (import_batch)
     for changes in blobs_changes:
-        if any(ch[1] + _ops_len(ch[6]) > have.get(ch[0], 0) for ch in changes):
+        ends = [ch[1] + _ops_len(ch[6]) for ch in changes]
+        if any(e > have.get(ch[0], 0) for ch, e in zip(changes, ends)):
             # one range per peer covering its known parts, read from the log once
             spans = {}
-            for ch in changes:
+            for ch, e in zip(changes, ends):
                 known = have.get(ch[0], 0)
                 if ch[1] < known:
-                    hi = min(ch[1] + _ops_len(ch[6]), known)
+                    hi = min(e, known)
                     lo0, hi0 = spans.get(ch[0], (ch[1], hi))
                     spans[ch[0]] = (min(lo0, ch[1]), max(hi0, hi))
             theirs = {}
@@ -171,24 +184,30 @@ def check_known_parts(doc, have, blobs_changes):
                             segs.append(sg)
                             end = sg[1]
                 theirs[peer] = (segs, [sg[1] for sg in segs], lo)
-            for ch in changes:
+            for ch, e in zip(changes, ends):
                 known = have.get(ch[0], 0)
                 if ch[1] < known:
-                    _check_change(ch, known, theirs[ch[0]])
+                    _check_change(ch, min(e, known), theirs[ch[0]])
+        if len(blobs_changes) == 1:
+            return
         earlier.extend(changes)
         # the changes that continue their peer's history become known to the next blob
-        for ch in sorted(changes, key=lambda c: c[1]):
-            end = ch[1] + _ops_len(ch[6])
-            if ch[1] <= have.get(ch[0], 0) < end:
-                have[ch[0]] = end
+        for ch, e in sorted(zip(changes, ends), key=lambda ce: ce[0][1]):
+            if ch[1] <= have.get(ch[0], 0) < e:
+                have[ch[0]] = e
 
 
-def _check_change(ch, known, theirs):
+cdef int _check_change(tuple ch, long long hi, tuple theirs) except -1:
+    """Compare change `ch` over [its start, hi) with the local segments `theirs`."""
+    cdef list segs, mine
+    cdef tuple a, b
+    cdef long long lo, ctr, n, bad, floor
+    cdef Py_ssize_t i, j
     peer = ch[0]
     segs, ends, floor = theirs
-    lo, hi = max(ch[1], floor), min(ch[1] + _ops_len(ch[6]), known)
+    lo = max(<long long>ch[1], floor)
     if lo >= hi:
-        return
+        return 0
     mine = []
     _segments([ch], lo, hi, mine)
     j = bisect.bisect_right(ends, lo)       # the first local segment ending after lo
@@ -200,9 +219,10 @@ def _check_change(ch, known, theirs):
         while j < len(segs) and segs[j][1] <= ctr:
             j += 1
         if j == len(segs) or segs[j][0] > ctr:
-            return      # (not held locally: not compared)
-        a, b = mine[i], segs[j]
-        n = min(a[1], b[1], hi) - ctr
+            return 0    # (not held locally: not compared)
+        a = mine[i]
+        b = segs[j]
+        n = min(<long long>a[1], <long long>b[1], hi) - ctr
         if ((ctr == a[3][1] or ctr == b[3][1])
                 and _deps_at(a[3], ctr) != _deps_at(b[3], ctr)):
             bad = ctr
@@ -213,3 +233,4 @@ def _check_change(ch, known, theirs):
                 f"Every op id should be unique. ID {bad}@{peer} has been used. "
                 f"You should use a new PeerID to edit the content.", ID(peer, bad))
         ctr += n
+    return 0
