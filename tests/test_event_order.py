@@ -519,6 +519,30 @@ def test_checkouts_in_loros_order_in_these_sessions(seed, kinds):
     assert stats["Checkout differs"] == 0, stats
 
 
+# a checkout's walk takes the version before from the state's frontiers as loro's map of
+# them yields them, filled by descending Lamport (as loro's shrink_frontiers leaves a
+# checkout's target), not in peer order: marks sessions 1675 and 1843 (checkouts from the
+# latest version), 1024 and 1219 (back to the latest version) differed before; plain 643
+# needs the Lamport order of two peers that share a bucket.
+@pytest.mark.parametrize("seed,marks", [(1024, True), (1219, True), (1675, True), (1843, True),
+                                        (643, False)])
+def test_checkouts_take_the_version_before_as_loros_frontiers_map_yields_it(seed, marks,
+                                                                            monkeypatch):
+    import collections
+    import _events_util
+    import test_events_differential as differential
+    if marks:
+        import test_events_differential_marks as M
+        monkeypatch.setattr(_events_util, "ndiff", M._ndiff)
+        monkeypatch.setattr(differential, "apply_event", M._apply_event)
+        monkeypatch.setattr(differential.Side, "restart", M._restart)
+        monkeypatch.setattr(differential, "text_op", M._text_op)
+    stats = collections.Counter()
+    differential.run_session(seed, order_stats=stats)
+    assert stats["Checkout"] >= 1, stats
+    assert stats["Checkout differs"] == 0, stats
+
+
 def _empty_importer(mod):
     """Peers 1 and 2 edit roots, 2 imports 1 and edits again; peer 3, empty, imports all:
     the walk starts from both peers' first changes."""

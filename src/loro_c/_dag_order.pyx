@@ -1374,8 +1374,9 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
     order that follows their insertion, so each map is modelled as filled: the base's as
     loro's frontiers_to_vv fills it (vv_fill_order) from the base's frontiers (ids by
     peer index; an import's base below the version before by ascending Lamport); the
-    union, for a checkout, is the version before (from its frontiers,
-    likewise) with the target's new peers added in that map's order; for an import, the
+    union, for a checkout, is the version before (from its frontiers, taken as loro's map
+    of them yields them, filled by descending Lamport) with the target's new peers added
+    in that map's order; for an import, the
     document's version before with the new peers added in the order the version after's
     map yields them (both maps filled in the order the log took each peer's first change,
     grown where a local op found them full: `touch`, flags by number of peers)."""
@@ -1466,9 +1467,23 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
         # the union of the two versions
         memset(seen, 0, np + 1)
         if checkout:
-            nu = vv_fill_order(w, before, nl, uo, 0, seen, vv)
+            # (the version before is rebuilt from the state's frontiers as loro's map of
+            # them yields them, the map filled by descending Lamport as loro's
+            # shrink_frontiers leaves a checkout's target: marks sessions 1024, 1219,
+            # 1675 and 1843 took the ids in peer order before, plain 643 needs the Lamport
+            # order of colliding peers)
+            memcpy(fb, before, nl * sizeof(lc_id))
+            for i in range(1, nl):
+                one = fb[i]
+                j = i
+                while j > 0 and id_lamport(h, fb[j - 1]) < id_lamport(h, one):
+                    fb[j] = fb[j - 1]
+                    j -= 1
+                fb[j] = one
+            frontier_order(w, fb, nl, fh, fo, ftmp)
+            nu = vv_fill_order(w, fb, nl, uo, 0, seen, vv)
             memset(seen, 0, np + 1)
-            # (the target's frontiers as its map yields them; the version before's as given)
+            # (the target's frontiers as its map yields them)
             memcpy(fb, after, nr * sizeof(lc_id))
             frontier_order(w, fb, nr, fh, fo, ftmp)
             j = vv_fill_order(w, fb, nr, tmp, 0, seen, vv)
