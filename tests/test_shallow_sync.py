@@ -291,6 +291,22 @@ def _other_peer(lib, peer=3, text="q"):
     return g
 
 
+def _root_then_mixed_history(lib):
+    """A shallow document f rooted at peer 1's "ab", and h holding peer 1's edit after the
+    root plus another peer's history that shares nothing with it (outdated for f)."""
+    a = lib.LoroDoc()
+    a.peer_id = 1
+    a.get_text("t").insert(0, "ab")
+    a.commit()
+    f = _shallow_of(lib, a)
+    a.get_text("t").insert(1, "cd")
+    a.commit()
+    h = lib.LoroDoc()
+    h.import_(a.export(lib.ExportMode.Updates(lib.VersionVector())))
+    h.import_(_other_peer(lib, 3).export(lib.ExportMode.Updates(lib.VersionVector())))
+    return f, h
+
+
 def test_a_root_at_counter_zero_keeps_the_document_shallow():
     # loro lists the root op 0@11 as shallow_since_vv {11: 0}; the document is shallow and
     # refuses updates that do not descend from its root (loro_c lost the zero entry, took
@@ -347,17 +363,7 @@ def test_an_import_of_outdated_and_waiting_changes_is_refused_whole():
 def test_an_import_with_a_change_that_applies_keeps_it_and_reports_the_outdated_rest():
     # loro applies what joins the history, drops the outdated changes, then raises
     def run(lib):
-        a = lib.LoroDoc()
-        a.peer_id = 1
-        a.get_text("t").insert(0, "ab")
-        a.commit()
-        f = _shallow_of(lib, a)
-        a.get_text("t").insert(1, "cd")
-        a.commit()
-        g = _other_peer(lib, 3)
-        h = lib.LoroDoc()
-        h.import_(a.export(lib.ExportMode.Updates(lib.VersionVector())))
-        h.import_(g.export(lib.ExportMode.Updates(lib.VersionVector())))
+        f, h = _root_then_mixed_history(lib)
         out = _outcome(lambda: f.import_(h.export(lib.ExportMode.Updates(f.oplog_vv))))
         return out, _view(f)
     want, got = _both(run)
@@ -367,17 +373,7 @@ def test_an_import_with_a_change_that_applies_keeps_it_and_reports_the_outdated_
 
 def test_a_detached_shallow_document_refuses_any_outdated_import_whole():
     def run(lib):
-        a = lib.LoroDoc()
-        a.peer_id = 1
-        a.get_text("t").insert(0, "ab")
-        a.commit()
-        f = _shallow_of(lib, a)
-        a.get_text("t").insert(1, "cd")
-        a.commit()
-        g = _other_peer(lib, 3)
-        h = lib.LoroDoc()
-        h.import_(a.export(lib.ExportMode.Updates(lib.VersionVector())))
-        h.import_(g.export(lib.ExportMode.Updates(lib.VersionVector())))
+        f, h = _root_then_mixed_history(lib)
         f.detach()
         before = _view(f)
         out = _outcome(lambda: f.import_(h.export(lib.ExportMode.Updates(f.oplog_vv))))

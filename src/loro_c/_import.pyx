@@ -432,62 +432,68 @@ cdef int check_reused_ids(LoroDoc doc, ImportRun run, list changes, list blobs) 
     return 0
 
 
+cdef enum:
+    # what a change's deps say about a shallow document's root S (shallow_dep_flags)
+    DEPS_NONE = 1           # no deps at all
+    DEPS_TRIMMED = 2        # a dep in the trimmed history
+    DEPS_IN_ROOT = 4        # a dep that is one of S's ops
+    DEPS_ALL_ROOT = 8       # every dep is one of S's ops
+    DEPS_EXACT_ROOT = 16    # the deps are exactly S's ops
+
+
+cdef int shallow_dep_flags(LoroDoc doc, const lc_staged *st, int32_t known) except -1:
+    """The DEPS_* flags of a staged change. A change whose start the document has
+    (`known`: its peer's end) is judged as loro's decoder cuts it: its one dep is its
+    peer's op before the cut."""
+    cdef OpLog log = doc.log
+    cdef int64_t i, n = st.deps_len
+    cdef lc_id dep
+    cdef int flags = DEPS_ALL_ROOT
+    if st.counter < known:
+        n = 1
+    elif n == 0:
+        return DEPS_NONE
+    sf = doc.shallow_sf_idx
+    for i in range(n):
+        dep = make_id(st.peer, known - 1) if st.counter < known else doc.sdeps[st.deps_off + i]
+        if log.has_floor and dep.peer < log.n_peers and dep.counter < log.floor[dep.peer]:
+            flags |= DEPS_TRIMMED
+        if (dep.peer, dep.counter) in sf:
+            flags |= DEPS_IN_ROOT
+        else:
+            flags &= ~DEPS_ALL_ROOT
+    if flags & DEPS_ALL_ROOT and n == len(sf):
+        flags |= DEPS_EXACT_ROOT
+    return flags
+
+
 cdef bint shallow_outdated(LoroDoc doc, const lc_staged *st, int32_t known) except -1:
     """Whether a change imported into a shallow document depends on a version before its
     root S, by loro's rule (decided from the deps alone, whatever the log holds yet): no deps
     at all; a dep in the trimmed history unless another dep is one of S's ops; deps that
     are some of S's ops but not all of them. A dep the log does not hold yet, or one after
-    S, counts as after the root (every logged change after S descends from it). A change
-    whose start the document has (`known`: its peer's end) is judged as loro's decoder
-    cuts it: its dep is its peer's op before the cut."""
-    cdef OpLog log = doc.log
-    cdef int64_t i, n = st.deps_len
-    cdef lc_id dep
-    cdef bint trimmed = False, in_root = False, all_root = True
+    S, counts as after the root (every logged change after S descends from it); a change
+    whose start the document has is judged from its cut (shallow_dep_flags)."""
+    cdef int flags
     if doc.shallow_loading:
         return False                # the shallow snapshot's own retained changes
-    if st.counter < known:
-        n = 1
-    elif n == 0:
+    flags = shallow_dep_flags(doc, st, known)
+    if flags & DEPS_NONE:
         return True
-    sf = doc.shallow_sf_idx
-    for i in range(n):
-        dep = make_id(st.peer, known - 1) if st.counter < known else doc.sdeps[st.deps_off + i]
-        if log.has_floor and dep.peer < log.n_peers and dep.counter < log.floor[dep.peer]:
-            trimmed = True
-        if (dep.peer, dep.counter) in sf:
-            in_root = True
-        else:
-            all_root = False
-    if trimmed:
-        return not in_root
-    return all_root and n != len(sf)
+    if flags & DEPS_TRIMMED:
+        return not (flags & DEPS_IN_ROOT)
+    return (flags & DEPS_ALL_ROOT) and not (flags & DEPS_EXACT_ROOT)
 
 
 cdef bint shallow_before_root(LoroDoc doc, const lc_staged *st) except -1:
     """Loro's other test of a change's deps against a shallow document's root S (the one
     that decides whether a waiting change shows its roots): no deps; a dep in the trimmed
     history; or deps holding one of S's ops without being exactly S's ops. A change whose
-    start the document has is judged as loro's decoder cuts it (see shallow_outdated)."""
-    cdef OpLog log = doc.log
-    cdef int32_t known = log.vv[st.peer]
-    cdef int64_t i, n = st.deps_len
-    cdef lc_id dep
-    cdef bint in_root = False, all_root = True
-    if st.counter < known:
-        n = 1
-    elif n == 0:
+    start the document has is judged from its cut (shallow_dep_flags)."""
+    cdef int flags = shallow_dep_flags(doc, st, doc.log.vv[st.peer])
+    if flags & (DEPS_NONE | DEPS_TRIMMED):
         return True
-    sf = doc.shallow_sf_idx
-    for i in range(n):
-        dep = make_id(st.peer, known - 1) if st.counter < known else doc.sdeps[st.deps_off + i]
-        if log.has_floor and dep.peer < log.n_peers and dep.counter < log.floor[dep.peer]:
-            return True
-        if (dep.peer, dep.counter) in sf:
-            in_root = True
-        else:
-            all_root = False
-    return in_root and not (all_root and n == len(sf))
+    return (flags & DEPS_IN_ROOT) and not (flags & DEPS_EXACT_ROOT)
 
 
 cdef undo(LoroDoc doc, ImportRun run, bint state_touched):
