@@ -462,12 +462,7 @@ def decode_state_values(bytes data not None, Py_ssize_t pos, int what):
         for j in range(n):
             out.append(r_value(&r, MAX_DEPTH))
     elif what == 1:
-        out = {}
-        for j in range(n):
-            k = r_str(&r)
-            if k in out:
-                bad("a map state repeats a key")
-            out[k] = r_value(&r, MAX_DEPTH)
+        out = r_state_map_items(&r, n)
     else:
         out = []
         for j in range(n):
@@ -479,11 +474,10 @@ def decode_state_maps(list entries not None):
     """decode_state_values(data, pos, 1)[0] of each (data, pos) of `entries` (the live keys
     of the map states a snapshot load left encoded), in one call; raises DecodeError."""
     cdef Reader r
-    cdef uint64_t n = 0, j
+    cdef uint64_t n = 0
     cdef tuple e
     cdef bytes data
     cdef Py_ssize_t pos
-    cdef dict out
     cdef list res = []
     for e in entries:
         data = e[0]
@@ -495,14 +489,20 @@ def decode_state_maps(list entries not None):
         ok(&r, read_uleb64(&r, &n))
         if n > <uint64_t>(r.len - r.pos):
             bad("a collection longer than its bytes")
-        out = {}
-        for j in range(n):
-            k = r_str(&r)
-            if k in out:
-                bad("a map state repeats a key")
-            out[k] = r_value(&r, MAX_DEPTH)
-        res.append(out)
+        res.append(r_state_map_items(&r, n))
     return res
+
+
+cdef dict r_state_map_items(Reader* r, uint64_t n):
+    """The `n` (key, value) items of a map state's live keys (a repeated key is refused)."""
+    cdef uint64_t j
+    cdef dict out = {}
+    for j in range(n):
+        k = r_str(r)
+        if k in out:
+            bad("a map state repeats a key")
+        out[k] = r_value(r, MAX_DEPTH)
+    return out
 
 
 def decode_state_value(bytes data not None, Py_ssize_t pos):
