@@ -547,9 +547,9 @@ def test_checkouts_take_the_version_before_as_loros_frontiers_map_yields_it(seed
 # a checkout whose base is one of the two versions (the target under the version before,
 # or the version before under the target) fills the base's version from its frontiers as
 # loro's map of them yields them (filled by descending Lamport, then descending peer), not
-# in peer order: two changes on
-# the same deps with the same Lamport were walked in the wrong order in marks sessions 2623
-# and 2812; 1359 (two target ids with one Lamport) fails with the Lamport order alone.
+# in peer order: two changes on the same deps with the same Lamport were walked in the wrong
+# order in marks sessions 2623 and 2812; 1359 (two target ids with one Lamport) fails with
+# the Lamport order alone.
 @pytest.mark.parametrize("seed", [2623, 2812, 1359])
 def test_checkouts_to_an_ancestor_take_its_frontiers_as_loros_map_yields_them(seed,
                                                                              monkeypatch):
