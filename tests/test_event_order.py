@@ -543,6 +543,29 @@ def test_checkouts_take_the_version_before_as_loros_frontiers_map_yields_it(seed
     assert stats["Checkout differs"] == 0, stats
 
 
+
+# a checkout whose base is one of the two versions (the target under the version before,
+# or the version before under the target) fills the base's version from its frontiers as
+# loro's map of them yields them (filled by descending Lamport, then descending peer), not
+# in peer order: two changes on the same deps with the same Lamport were walked in the wrong
+# order in marks sessions 2623 and 2812; 1359 (two target ids with one Lamport) fails with
+# the Lamport order alone.
+@pytest.mark.parametrize("seed", [2623, 2812, 1359])
+def test_checkouts_to_an_ancestor_take_its_frontiers_as_loros_map_yields_them(seed,
+                                                                             monkeypatch):
+    import collections
+    import _events_util
+    import test_events_differential as differential
+    import test_events_differential_marks as M
+    monkeypatch.setattr(_events_util, "ndiff", M._ndiff)
+    monkeypatch.setattr(differential, "apply_event", M._apply_event)
+    monkeypatch.setattr(differential.Side, "restart", M._restart)
+    monkeypatch.setattr(differential, "text_op", M._text_op)
+    stats = collections.Counter()
+    differential.run_session(seed, order_stats=stats)
+    assert stats["Checkout"] >= 1, stats
+    assert stats["Checkout differs"] == 0, stats
+
 def _empty_importer(mod):
     """Peers 1 and 2 edit roots, 2 imports 1 and edits again; peer 3, empty, imports all:
     the walk starts from both peers' first changes."""

@@ -1362,6 +1362,14 @@ cdef inline uint32_t id_lamport(Dag h, lc_id x) noexcept:
     return nd.lamport + <uint32_t>(x.counter - nd.start)
 
 
+cdef inline bint id_later(_Walk w, lc_id a, lc_id b) noexcept:
+    """Whether `a` sorts before `b` by descending (Lamport, peer id)."""
+    cdef uint32_t la = id_lamport(w.dag, a), lb = id_lamport(w.dag, b)
+    if la != lb:
+        return la > lb
+    return w.pid64[a.peer] > w.pid64[b.peer]
+
+
 cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt_lo,
                          const int32_t *tgt_hi, uint32_t np, const lc_id *before, int64_t nl,
                          const lc_id *after, int64_t nr, const int32_t *bvv, const int32_t *avv,
@@ -1372,8 +1380,10 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
     walk) in the order the base's map yields them, then the others in the union's order.
     A map yields colliding keys (peers 1, 2 and 3 share a bucket in a map of four) in an
     order that follows their insertion, so each map is modelled as filled: the base's as
-    loro's frontiers_to_vv fills it (vv_fill_order) from the base's frontiers (ids by
-    peer index; an import's base below the version before by ascending Lamport); the
+    loro's frontiers_to_vv fills it (vv_fill_order) from the base's frontiers (for a
+    checkout, as loro's map of them yields them, the base that is one of the two versions
+    filled by descending Lamport and peer; an import's, by peer index, or by ascending
+    Lamport when below the version before); the
     union, for a checkout, is the version before (from its frontiers, taken as loro's map
     of them yields them, filled by descending Lamport) with the target's new peers added
     in that map's order; for an import, the
@@ -1446,10 +1456,23 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
             nf = j
             m = 0
         memset(seen, 0, np + 1)
-        if checkout and vvs != NULL:
+        if checkout and vvs == NULL and nf > 1:
+            # (a checkout's base that is one of the two versions: that version's frontiers
+            # as loro's map of them yields them, filled by descending Lamport, then
+            # descending peer; by peer index, two changes on the same deps with the same
+            # Lamport were walked in the wrong order: marks sessions 2623, 2812; 1359
+            # needs the peer order of a Lamport tie)
+            for i in range(1, nf):
+                one = bf[i]
+                j = i
+                while j > 0 and id_later(w, one, bf[j - 1]):
+                    bf[j] = bf[j - 1]
+                    j -= 1
+                bf[j] = one
+            frontier_order(w, bf, nf, fh, fo, ftmp)
+        elif checkout and vvs != NULL:
             # (a checkout's base found below both versions: its frontiers as loro's map of
-            # them yields them; a base that is one of the two versions, by peer index, as
-            # measured)
+            # them yields them)
             frontier_order(w, bf, nf, fh, fo, ftmp)
         elif vvs != NULL:
             # an import's base lowered below the version before: its frontiers by ascending
