@@ -111,7 +111,6 @@ cdef class ImportRun:
     # cold peers (doc/grouping.pxi cold_change) -> how this import's changes of theirs that
     # the document has in part reach their last block (note_known_part, preflight_warm)
     cdef dict known_reach
-    cdef bint has_known         # a change of this import starts before the document's end for its peer
 
 
 cdef ImportRun begin_run(LoroDoc doc, bint whole_pending):
@@ -369,11 +368,6 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
             # loro refuses the whole import when nothing else of it joins the history
             # (every other change waits or is known) or the document is detached
             raise_outdated()
-        if (doc.n_staged > run.n_pending_before or run.dups) and (run.has_known or (
-                blobs is not None and (len(blobs) > 1 or (run.n_changes and any(
-                    len(b) > 21 and b[21] != 4 for b in blobs))))):
-            # (an import of known changes only is a no-op: loro compares nothing then)
-            check_reused_ids(doc, run, changes, blobs)
         if doc.cold_peers is not None and (kept[1] is not None or doc.n_staged > doc.snap_hi):
             preflight_warm(doc, run)
         applying = True
@@ -417,19 +411,6 @@ cdef int raise_outdated() except -1:
     from loro_c.errors import OutdatedVersionError
     raise OutdatedVersionError("Import Failed: The dependencies of the importing updates are "
                                "not included in the shallow history of the doc.")
-
-
-cdef int check_reused_ids(LoroDoc doc, ImportRun run, list changes, list blobs) except -1:
-    """Refuse an import whose known part is not the document's history (loro_c/_opid_check.pyx).
-    Only imports that overlap what the document has get here (has_known, or a snapshot or
-    batch into a document with history): they are decoded again into change tuples."""
-    from loro_c._opid_check import check_known_parts
-    if changes is not None:
-        per_blob = [changes]
-    else:
-        per_blob = [_codec_mod.decode_updates(b) for b in blobs]
-    check_known_parts(doc, doc.log.vv_dict(), per_blob)
-    return 0
 
 
 cdef enum:
@@ -671,8 +652,6 @@ cdef int64_t stage_begin(LoroDoc doc, uint64_t peer, int32_t counter, int64_t en
         raise DecodeError(f"lamport {lamport} of change {counter}@{peer} is out of range")
     if n_deps < 0 or n_deps > 0xFFFFFF:
         raise DecodeError(f"change {counter}@{peer} claims {n_deps} dependencies")
-    if counter < log.vv[p]:
-        run.has_known = True
     if counter < log.vv[p] and doc.cold_peers is not None:
         if run.known_reach is None:
             run.known_reach = {}
