@@ -213,6 +213,20 @@ def test_order_of_checkouts_and_concurrent_imports_in_random_sessions():
     assert stats["Local differs"] == 0, stats
 
 
+def _session_order_stats(seed, marks_patch=None, kinds=False):
+    """Run differential session `seed` (with rich-text marks when given the monkeypatch to
+    install them with) and return its counts of events, and of events whose order differs
+    from loro's."""
+    import collections
+    import test_events_differential as differential
+    if marks_patch is not None:
+        from test_events_differential_marks import with_marks
+        with_marks(marks_patch)
+    stats = collections.Counter()
+    differential.run_session(seed, order_stats=stats, kinds=kinds)
+    return stats
+
+
 # seeds of the differential sessions whose checkouts and imports with ties come in loro's
 # order only when the walk takes the peers in the order of loro's map of id ranges
 # (_dag_order.base_peer_order, each map modelled as filled): 15, a checkout back to a merge
@@ -226,10 +240,7 @@ def test_order_of_checkouts_and_concurrent_imports_in_random_sessions():
 # 1, 2 and 0 events of them differed.
 @pytest.mark.parametrize("seed", [15, 3, 8, 51, 90])
 def test_walk_takes_peers_in_the_order_of_loros_maps(seed):
-    import collections
-    from test_events_differential import run_session
-    stats = collections.Counter()
-    run_session(seed, order_stats=stats)
+    stats = _session_order_stats(seed)
     assert stats["Checkout"] >= 4, stats
     assert not any(k.endswith("differs") for k in stats), stats
 
@@ -511,10 +522,7 @@ def test_checkout_keeps_a_map_whose_key_another_equal_write_wins(handles):
                                         (489, False), (596, False), (12, True), (183, True),
                                         (139, True), (353, True), (545, True)])
 def test_checkouts_in_loros_order_in_these_sessions(seed, kinds):
-    import collections
-    from test_events_differential import run_session
-    stats = collections.Counter()
-    run_session(seed, order_stats=stats, kinds=kinds)
+    stats = _session_order_stats(seed, kinds=kinds)
     assert stats["Checkout"] >= 1, stats
     assert stats["Checkout differs"] == 0, stats
 
@@ -528,17 +536,7 @@ def test_checkouts_in_loros_order_in_these_sessions(seed, kinds):
                                         (643, False)])
 def test_checkouts_take_the_version_before_as_loros_frontiers_map_yields_it(seed, marks,
                                                                             monkeypatch):
-    import collections
-    import _events_util
-    import test_events_differential as differential
-    if marks:
-        import test_events_differential_marks as M
-        monkeypatch.setattr(_events_util, "ndiff", M._ndiff)
-        monkeypatch.setattr(differential, "apply_event", M._apply_event)
-        monkeypatch.setattr(differential.Side, "restart", M._restart)
-        monkeypatch.setattr(differential, "text_op", M._text_op)
-    stats = collections.Counter()
-    differential.run_session(seed, order_stats=stats)
+    stats = _session_order_stats(seed, monkeypatch if marks else None)
     assert stats["Checkout"] >= 1, stats
     assert stats["Checkout differs"] == 0, stats
 
@@ -553,16 +551,7 @@ def test_checkouts_take_the_version_before_as_loros_frontiers_map_yields_it(seed
 @pytest.mark.parametrize("seed", [2623, 2812, 1359])
 def test_checkouts_to_an_ancestor_take_its_frontiers_as_loros_map_yields_them(seed,
                                                                              monkeypatch):
-    import collections
-    import _events_util
-    import test_events_differential as differential
-    import test_events_differential_marks as M
-    monkeypatch.setattr(_events_util, "ndiff", M._ndiff)
-    monkeypatch.setattr(differential, "apply_event", M._apply_event)
-    monkeypatch.setattr(differential.Side, "restart", M._restart)
-    monkeypatch.setattr(differential, "text_op", M._text_op)
-    stats = collections.Counter()
-    differential.run_session(seed, order_stats=stats)
+    stats = _session_order_stats(seed, monkeypatch)
     assert stats["Checkout"] >= 1, stats
     assert stats["Checkout differs"] == 0, stats
 
@@ -617,10 +606,7 @@ def test_an_import_into_an_empty_document_takes_peers_from_a_clone_of_its_versio
 @pytest.mark.parametrize("seed,kinds", [(459, False), (604, False), (107, False), (219, True),
                                         (434, True), (449, True), (163, True)])
 def test_imports_in_loros_order_in_these_sessions(seed, kinds):
-    import collections
-    from test_events_differential import run_session
-    stats = collections.Counter()
-    run_session(seed, order_stats=stats, kinds=kinds)
+    stats = _session_order_stats(seed, kinds=kinds)
     assert stats["Import"] >= 1, stats
     assert stats["Import differs"] == 0, stats
 

@@ -95,12 +95,17 @@ def _seeds():
     return list(range(n)) + [s for s in FIXED_SESSIONS if s >= n]
 
 
-@pytest.mark.parametrize("seed", _seeds())
-def test_random_sessions_with_marks_match_loro(seed, monkeypatch):
+def with_marks(monkeypatch):
+    """Make test_events_differential's sessions edit and compare rich text with marks."""
     monkeypatch.setattr(_events_util, "ndiff", _ndiff)
     monkeypatch.setattr(differential, "apply_event", _apply_event)
     monkeypatch.setattr(differential.Side, "restart", _restart)
     monkeypatch.setattr(differential, "text_op", _text_op)
+
+
+@pytest.mark.parametrize("seed", _seeds())
+def test_random_sessions_with_marks_match_loro(seed, monkeypatch):
+    with_marks(monkeypatch)
     differential.run_session(seed)
 
 
