@@ -291,14 +291,34 @@ def _other_peer(lib, peer=3, text="q"):
     return g
 
 
-def _root_then_mixed_history(lib):
-    """A shallow document f rooted at peer 1's "ab", and h holding peer 1's edit after the
-    root plus another peer's history that shares nothing with it (outdated for f)."""
+def _ab_and_its_shallow(lib):
+    """Peer 1's document with "ab", and a shallow document rooted there."""
     a = lib.LoroDoc()
     a.peer_id = 1
     a.get_text("t").insert(0, "ab")
     a.commit()
-    f = _shallow_of(lib, a)
+    return a, _shallow_of(lib, a)
+
+
+def _root_then_two_changes(lib):
+    """The shallow document f of _ab_and_its_shallow, peer 2's document b that imported
+    "ab" and prepended "1" then "2" in two changes, and b's updates up to the first."""
+    a, f = _ab_and_its_shallow(lib)
+    b = lib.LoroDoc()
+    b.peer_id = 2
+    b.import_(a.export(lib.ExportMode.Updates(lib.VersionVector())))
+    b.get_text("t").insert(0, "1")
+    b.commit()
+    first = b.export(lib.ExportMode.Updates(lib.VersionVector()))     # up to 0@2
+    b.get_text("t").insert(0, "2")
+    b.commit()
+    return f, b, first
+
+
+def _root_then_mixed_history(lib):
+    """A shallow document f rooted at peer 1's "ab", and h holding peer 1's edit after the
+    root plus another peer's history that shares nothing with it (outdated for f)."""
+    a, f = _ab_and_its_shallow(lib)
     a.get_text("t").insert(1, "cd")
     a.commit()
     h = lib.LoroDoc()
@@ -333,19 +353,7 @@ def test_an_import_of_outdated_and_waiting_changes_is_refused_whole():
     # join the history, so loro refuses it whole and keeps nothing pending (loro_c dropped
     # 0@3 but kept 1@2 waiting, and applied it once 0@2 came)
     def run(lib):
-        a = lib.LoroDoc()
-        a.peer_id = 1
-        a.get_text("t").insert(0, "ab")
-        a.commit()
-        f = _shallow_of(lib, a)
-        b = lib.LoroDoc()
-        b.peer_id = 2
-        b.import_(a.export(lib.ExportMode.Updates(lib.VersionVector())))
-        b.get_text("t").insert(0, "1")
-        b.commit()
-        first = b.export(lib.ExportMode.Updates(lib.VersionVector()))     # up to 0@2
-        b.get_text("t").insert(0, "2")
-        b.commit()
+        f, b, first = _root_then_two_changes(lib)
         b.import_(_other_peer(lib, 3).export(lib.ExportMode.Updates(lib.VersionVector())))
         # 0@3 and 1@2, not 0@2
         blob = b.export(lib.ExportMode.Updates(lib.VersionVector.decode(b"\x02\x01\x04\x02\x02")))
@@ -387,18 +395,7 @@ def test_a_detached_shallow_document_refuses_any_outdated_import_whole():
 
 def test_a_refused_import_keeps_pending_changes_and_the_open_transaction():
     def run(lib):
-        a = lib.LoroDoc()
-        a.peer_id = 1
-        a.get_text("t").insert(0, "ab")
-        a.commit()
-        f = _shallow_of(lib, a)
-        b = lib.LoroDoc()
-        b.peer_id = 2
-        b.import_(a.export(lib.ExportMode.Updates(lib.VersionVector())))
-        b.get_text("t").insert(0, "1")
-        b.commit()
-        b.get_text("t").insert(0, "2")
-        b.commit()
+        f, b, _ = _root_then_two_changes(lib)
         # the second change waits for the first
         st = f.import_(b.export(lib.ExportMode.Updates(
             lib.VersionVector.decode(b"\x02\x01\x04\x02\x02"))))     # {1: 2, 2: 1}
