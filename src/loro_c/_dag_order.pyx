@@ -1362,12 +1362,25 @@ cdef inline uint32_t id_lamport(Dag h, lc_id x) noexcept:
     return nd.lamport + <uint32_t>(x.counter - nd.start)
 
 
-cdef inline bint id_later(_Walk w, lc_id a, lc_id b) noexcept:
-    """Whether `a` sorts before `b` by descending (Lamport, peer id)."""
-    cdef uint32_t la = id_lamport(w.dag, a), lb = id_lamport(w.dag, b)
-    if la != lb:
-        return la > lb
-    return w.pid64[a.peer] > w.pid64[b.peer]
+cdef void sort_by_lamport(_Walk w, lc_id *ids, int64_t n, bint descending,
+                          bint peer_ties) noexcept:
+    """Stable insertion sort of a few frontier ids by Lamport (`descending` or not), ties
+    by descending peer id when `peer_ties`, else kept in their order."""
+    cdef int64_t i, j
+    cdef lc_id one
+    cdef uint32_t la, lb
+    for i in range(1, n):
+        one = ids[i]
+        la = id_lamport(w.dag, one)
+        j = i
+        while j > 0:
+            lb = id_lamport(w.dag, ids[j - 1])
+            if not ((la > lb if descending else la < lb) if la != lb else
+                    (peer_ties and w.pid64[one.peer] > w.pid64[ids[j - 1].peer])):
+                break
+            ids[j] = ids[j - 1]
+            j -= 1
+        ids[j] = one
 
 
 cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt_lo,
@@ -1409,7 +1422,6 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
     cdef uint64_t *fh = <uint64_t *>malloc((nl + nr + np + 1) * sizeof(uint64_t))
     cdef int64_t *fo = <int64_t *>malloc((nl + nr + np + 1) * sizeof(int64_t))
     cdef const lc_id *ids
-    cdef lc_id one
     try:
         if hs == NULL or o == NULL or bo == NULL or uo == NULL or tmp == NULL or \
                 seen == NULL or vv == NULL or bf == NULL or idx == NULL or fb == NULL or \
@@ -1462,13 +1474,7 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
             # descending peer; by peer index, two changes on the same deps with the same
             # Lamport were walked in the wrong order: marks sessions 2623, 2812; 1359
             # needs the peer order of a Lamport tie)
-            for i in range(1, nf):
-                one = bf[i]
-                j = i
-                while j > 0 and id_later(w, one, bf[j - 1]):
-                    bf[j] = bf[j - 1]
-                    j -= 1
-                bf[j] = one
+            sort_by_lamport(w, bf, nf, True, True)
             frontier_order(w, bf, nf, fh, fo, ftmp)
         elif checkout and vvs != NULL:
             # (a checkout's base found below both versions: its frontiers as loro's map of
@@ -1478,13 +1484,7 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
             # an import's base lowered below the version before: its frontiers by ascending
             # Lamport (measured: neither the peer index order nor loro's map of them gives
             # loro's walk in every session, this order does in all of them)
-            for i in range(1, nf):
-                one = bf[i]
-                j = i
-                while j > 0 and id_lamport(h, bf[j - 1]) > id_lamport(h, one):
-                    bf[j] = bf[j - 1]
-                    j -= 1
-                bf[j] = one
+            sort_by_lamport(w, bf, nf, False, False)
         nb = vv_fill_order(w, bf, nf, bo, 0, seen, vv)
         table_order(w, bo, nb, hs, o, tmp)
         # the union of the two versions
@@ -1496,13 +1496,7 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
             # 1675 and 1843 took the ids in peer order before, plain 643 needs the Lamport
             # order of colliding peers)
             memcpy(fb, before, nl * sizeof(lc_id))
-            for i in range(1, nl):
-                one = fb[i]
-                j = i
-                while j > 0 and id_lamport(h, fb[j - 1]) < id_lamport(h, one):
-                    fb[j] = fb[j - 1]
-                    j -= 1
-                fb[j] = one
+            sort_by_lamport(w, fb, nl, True, False)
             frontier_order(w, fb, nl, fh, fo, ftmp)
             nu = vv_fill_order(w, fb, nl, uo, 0, seen, vv)
             memset(seen, 0, np + 1)
