@@ -4,7 +4,7 @@ versions, JSON updates)."""
 from loro_c.errors import (LoroError, DecodeError, OutOfBoundsError, LoroTypeError,
                            LoroValueError, ContainerMismatchError, UnknownContainerError,
                            CallbackError, KeyNotFoundError, DetachedError,
-                           ContainerDeletedError, OutdatedVersionError)
+                           ContainerDeletedError, OutdatedVersionError, UsedOpIdError)
 from loro_c._version import ID, VersionVector, Frontiers
 from loro_c._types import (ContainerType, ContainerID, IdSpan, IdLp, CounterSpan, VersionRange,
                            VersionVectorDiff, ImportStatus, ExportMode, ValueOrContainer,
@@ -34,7 +34,7 @@ __all__ = [
     "CounterSpan", "VersionRange", "VersionVectorDiff", "ImportStatus", "ExportMode",
     "ValueOrContainer", "LoroError", "DecodeError", "OutOfBoundsError", "LoroTypeError",
     "LoroValueError", "ContainerMismatchError", "UnknownContainerError", "CallbackError", "KeyNotFoundError", "DetachedError",
-    "ContainerDeletedError", "OutdatedVersionError",
+    "ContainerDeletedError", "OutdatedVersionError", "UsedOpIdError",
     "EncodedBlobMode", "ImportBlobMetadata", "ChangeMeta",
     "EphemeralStore", "EphemeralStoreEvent", "Awareness", "AwarenessPeerUpdate", "PeerInfo",
     "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering",

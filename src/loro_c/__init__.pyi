@@ -15,7 +15,7 @@ __all__ = [
     "LoroValueError", "ContainerMismatchError", "UnknownContainerError", "CallbackError",
     "EncodedBlobMode", "ImportBlobMetadata", "ChangeMeta",
     "EphemeralStore", "EphemeralStoreEvent", "Awareness", "PeerInfo", "AwarenessPeerUpdate",
-    "KeyNotFoundError", "DetachedError", "ContainerDeletedError", "OutdatedVersionError", "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering", "UndoManager", "UndoOrRedo", "UndoItemMeta", "CursorWithPos", "Index",
+    "KeyNotFoundError", "DetachedError", "ContainerDeletedError", "OutdatedVersionError", "UsedOpIdError", "Cursor", "Side", "PosQueryResult", "AbsolutePosition", "Ordering", "UndoManager", "UndoOrRedo", "UndoItemMeta", "CursorWithPos", "Index",
     "EventTriggerKind", "DiffEvent", "ContainerDiff", "PathItem", "Diff", "TextDelta",
     "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow", "ChangeModifier",
     "Configure", "DiffBatch",
@@ -52,6 +52,12 @@ class DetachedError(LoroError):
 class OutdatedVersionError(LoroError):
     """A shallow document lacks the history needed: an update depending on ops before
     its shallow root, or a checkout before that root."""
+class UsedOpIdError(LoroError, ValueError):
+    """An import whose ops under ids the document has differ from the document's (two
+    documents edited with one peer id): refused, the document unchanged. `id` is the first
+    conflicting op id."""
+    id: ID | None
+    def __init__(self, message: str, id: ID | None = None) -> None: ...
 class KeyNotFoundError(LoroError, KeyError):
     """`map[key]` or `del map[key]` for a key the map does not hold."""
 

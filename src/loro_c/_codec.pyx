@@ -81,7 +81,12 @@ from ._doc cimport LoroDoc, DocOps, lstr_place, lstr_reserve, lval_place, contai
 from ._doc cimport thin_load, thin_defer     # codec/snapshot_state.pxi
 from ._doc cimport lnum_flush       # codec/blob.pxi
 from ._import cimport (stage_begin, stage_dep, stage_container, stage_op, stage_dropped, stage_end,
-                      stage_tuple, stage_value, tuple_ops_len, stage_tree_created)
+                      stage_tuple, stage_value, tuple_ops_len, stage_tree_created,
+                      import_known, import_blob_end)
+from ._opid_check cimport (KnownCheck, NOT_HELD_CID, known_open, known_container, known_insert,
+                           known_delete, known_map, known_counter, known_mark, known_move,
+                           known_set, known_tree, known_tuple, known_peer_index,
+                           known_end_for_peer)
 
 import operator
 

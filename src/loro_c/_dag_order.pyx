@@ -600,7 +600,7 @@ cdef class _Walk:
                 one = left[0]
             else:
                 one.peer = 0xFFFFFFFF
-            if one.peer != 0xFFFFFFFF:
+            if one.peer != 0xFFFFFFFFU:
                 self.vv_of(&one, 1, out, NULL)
                 return 0
         self.n_heap = 0

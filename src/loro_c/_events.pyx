@@ -2631,7 +2631,7 @@ cdef list tree_checkout_items(LoroDoc doc, uint32_t c, tuple versions):
                 lam = log.lamport_of(make_id(p, fa[p] if fa[p] < fb[p] else fb[p]))
                 if lam < lmin:
                     lmin = lam
-        if lmin == 0xFFFFFFFF:
+        if lmin == 0xFFFFFFFFU:
             return []
         r = TreeMoves()
         for ci in range(log.n_changes):

@@ -1,6 +1,7 @@
 from libc.stdint cimport uint32_t, int32_t, int64_t, uint64_t
 from loro_c._doc cimport LoroDoc
 from loro_c._oplog cimport lc_op
+from loro_c._opid_check cimport KnownCheck
 
 # The staging API used by the decoders (see _import.pyx).
 cdef int64_t stage_begin(LoroDoc doc, uint64_t peer, int32_t counter, int64_t end, int64_t lamport,
@@ -14,3 +15,5 @@ cdef int stage_end(LoroDoc doc, object msg) except -1
 cdef object stage_tuple(LoroDoc doc, tuple raw)
 cdef int64_t tuple_ops_len(object ops) except -1
 cdef stage_value(LoroDoc doc, v, peer, counter)
+cdef KnownCheck import_known(LoroDoc doc)
+cdef int import_blob_end(LoroDoc doc, bint batch) except -1

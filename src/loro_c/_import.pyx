@@ -33,6 +33,7 @@ from loro_c._doc cimport (kind_has_state, op_fits_kind, container_index, show_ro
 from loro_c._doc cimport meta_queue, lnum_flush, lnum_flush_marked      # tree nodes' meta maps (doc/registry.pxi)
 from loro_c._doc import kind_of_type, _TYPE_NAMES
 from loro_c.errors import LoroError, DecodeError
+from loro_c._opid_check cimport KnownCheck, known_check_new, known_tuple, known_blob_end
 from loro_c import _types
 from cpython.object cimport PyObject_GenericSetAttr
 
@@ -111,6 +112,8 @@ cdef class ImportRun:
     # cold peers (doc/grouping.pxi cold_change) -> how this import's changes of theirs that
     # the document has in part reach their last block (note_known_part, preflight_warm)
     cdef dict known_reach
+    # the comparison of what the import carries under ids the document has (_opid_check)
+    cdef KnownCheck known
 
 
 cdef ImportRun begin_run(LoroDoc doc, bint whole_pending):
@@ -158,7 +161,19 @@ cdef ImportRun begin_run(LoroDoc doc, bint whole_pending):
     if doc.pending is None:
         doc.pending = PendingIndex()
     run.pending = <PendingIndex>doc.pending
+    run.known = known_check_new(doc)
     return run
+
+
+cdef KnownCheck import_known(LoroDoc doc):
+    """The running import's comparison of its known part (for the decoders)."""
+    return (<ImportRun>doc.import_run).known
+
+
+cdef int import_blob_end(LoroDoc doc, bint batch) except -1:
+    """A blob is staged: refuse it if it brings something new on top of a known part
+    that differs from the document's (UsedOpIdError)."""
+    return known_blob_end((<ImportRun>doc.import_run).known, batch)
 
 
 cdef class PendingIndex:
@@ -354,6 +369,7 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
         if changes is not None:
             for raw in changes:
                 stage_tuple(doc, raw)
+            import_blob_end(doc, False)
         else:
             global _codec_mod
             if _codec_mod is None:
@@ -648,7 +664,7 @@ cdef int64_t stage_begin(LoroDoc doc, uint64_t peer, int32_t counter, int64_t en
         raise DecodeError(f"change {counter}@{peer} has a negative counter")
     if end <= counter or end > INT32_MAX:
         raise DecodeError(f"change {counter}@{peer} has a bad end counter {end}")
-    if not 0 <= lamport <= 0xFFFFFFFF:
+    if not 0 <= lamport <= 0xFFFFFFFFU:
         raise DecodeError(f"lamport {lamport} of change {counter}@{peer} is out of range")
     if n_deps < 0 or n_deps > 0xFFFFFF:
         raise DecodeError(f"change {counter}@{peer} claims {n_deps} dependencies")
@@ -807,6 +823,7 @@ cdef object stage_tuple(LoroDoc doc, tuple raw):
     cdef uint32_t stack[STACK_CPS]
     cdef uint32_t *cps
     cdef lc_op skipped
+    known_tuple((<ImportRun>doc.import_run).known, raw)
     if stage_begin(doc, peer, counter, counter + tuple_ops_len(ops), lamport, timestamp,
                    len(deps)) < 0:
         # Loro decodes (and allocates) the ops of changes it already has too

@@ -25,6 +25,7 @@ __all__ = [
     "DetachedError",
     "ContainerDeletedError",
     "OutdatedVersionError",
+    "UsedOpIdError",
 ]
 
 
@@ -112,3 +113,15 @@ class OutdatedVersionError(LoroError):
     checkout to a version before that root. An import raising it left the document
     unchanged unless other changes of it joined the history: those stay applied (as in
     loro) and only the changes before the root were dropped."""
+
+
+class UsedOpIdError(LoroError, ValueError):
+    """An import carries, under op ids the document already has, different ops than the
+    document's (two documents edited with the same peer id). Applying its new part on
+    top would corrupt the merge, so the import is refused and the document left
+    unchanged. ``id`` is the first conflicting op id. (``loro`` raises its UsedOpID error
+    there.) A duplicate delivery of the same ops is not a conflict."""
+
+    def __init__(self, message, id=None):
+        super().__init__(message)
+        self.id = id

@@ -55,6 +55,31 @@ cdef int decode_updates_body(Reader* body, bint with_ops, list out, Py_ssize_t* 
     return 0
 
 
+cdef bint updates_bring_new(const Reader* body, KnownCheck known) except -1:
+    """Whether an updates body holds ops the document (with a batch's earlier blobs) lacks,
+    read from its block headers alone: a blob that brings nothing new (an echo, a repeated
+    delivery) is accepted whatever its known part holds, so it is not compared."""
+    cdef Reader r = body[0]
+    cdef Reader blk, head
+    cdef BlockHead h
+    cdef uint64_t n_peers, peer
+    try:
+        while not reader_at_end(&r):
+            r_slice(&r, &blk)
+            if blk.len == 0:
+                return True
+            parse_block_struct(blk.data, blk.len, &h)
+            head = h.header
+            r_uleb(&head, &n_peers)
+            if n_peers == 0 or read_u64_le(&head, &peer) < 0:
+                return True
+            if h.counter_start + h.counter_len > known_end_for_peer(known, peer):
+                return True
+    except DecodeError:
+        return True     # (malformed: the decoder reports it where it finds it)
+    return False
+
+
 # -- decoding ---------------------------------------------------------------------------------
 
 def decode_updates(bytes data not None, dict block_sizes=None):
@@ -98,6 +123,8 @@ def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
         try:
             if mode == MODE_UPDATES:
                 budget = DEC_BLOB_OPS + 4 * PyBytes_GET_SIZE(data)
+                known = import_known(doc)
+                known.idle = not updates_bring_new(&body, known)
                 decode_updates_body(&body, True, alive, &budget, doc)
             elif fresh and doc.snap_blocks is None:
                 # a snapshot into an empty document: Loro keeps its change blocks as they are
@@ -132,7 +159,11 @@ def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
                 # only its new text, which follows the text placed before it: probed, a
                 # peer's 'xx' then 'xxyy' from two snapshots fold into one op 'xxyy';
                 # test_checkout_text_deltas seeds 31, 36, 755)
-                raws = [raw for raw in decode_updates(data)
+                raws = decode_updates(data)
+                known = import_known(doc)
+                for raw in raws:
+                    known_tuple(known, raw)
+                raws = [raw for raw in raws
                         if raw[1] + tuple_ops_len(raw[6]) > have.get(raw[0], 0)]
                 raws.sort(key=lambda raw: (raw[2], raw[0], raw[1]))
                 raws = [new_part(raw, have.get(raw[0], 0)) for raw in raws]
@@ -143,6 +174,7 @@ def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
                     stage_tuple(doc, raw)
         finally:
             doc.in_blob = False
+        import_blob_end(doc, len(blobs) > 1)
         if len(blobs) > 1 and doc.lnum_pending:
             # loro's import_batch imports blob by blob: each numbers the children it creates
             # after its other containers, before the next blob

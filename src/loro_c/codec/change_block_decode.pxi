@@ -44,6 +44,10 @@ ctypedef struct BlockArrays:
     uint32_t* doc_cid
     uint32_t* doc_key
     uint32_t* doc_peer
+    # staging only: the document's index of each block container for comparing the known
+    # ops of changes it has (not registered; NOT_HELD_CID when it lacks it), filled lazily
+    uint32_t* known_cid
+    uint32_t* known_peer            # (and of each peer, NOT_HELD_PEER when it lacks it)
     # the arrays of a small block (a relayed keystroke's: a few elements each) are carved
     # from here instead of a calloc and free apiece; zeroed with the struct
     Py_ssize_t small_used
@@ -74,6 +78,7 @@ cdef void arrays_free(BlockArrays* a) noexcept nogil:
     bfree(a, a.dep_ctrs); bfree(a, a.col_cidx); bfree(a, a.col_prop); bfree(a, a.col_tag)
     bfree(a, a.col_len); bfree(a, a.del_peer); bfree(a, a.del_ctr); bfree(a, a.del_len)
     bfree(a, a.cid_kind); bfree(a, a.doc_cid); bfree(a, a.doc_key); bfree(a, a.doc_peer)
+    bfree(a, a.known_cid); bfree(a, a.known_peer)
     memset(a, 0, sizeof(BlockArrays))
 
 
@@ -429,6 +434,11 @@ cdef list decode_block_ops(BlockHead* h, BlockArrays* a, Py_ssize_t* budget, Lor
         memset(a.doc_cid, 0xFF, (n_cids + 1) * sizeof(uint32_t))
         memset(a.doc_key, 0xFF, (len(keys) + 1) * sizeof(uint32_t))
         memset(a.doc_peer, 0xFF, (h.n_peers + 1) * sizeof(uint32_t))
+        a.known_cid = <uint32_t*>balloc(a, n_cids + 1, sizeof(uint32_t))
+        memset(a.known_cid, 0xFF, (n_cids + 1) * sizeof(uint32_t))
+        a.known_peer = <uint32_t*>balloc(a, h.n_peers + 1, sizeof(uint32_t))
+        memset(a.known_peer, 0xFF, (h.n_peers + 1) * sizeof(uint32_t))
+        st.known = import_known(doc)
     else:
         all_ops = [[] for i in range(h.n_changes)]
     decode_op_loop(h, a, st, n_ops, deps_all, msgs, all_ops)
@@ -462,8 +472,10 @@ cdef int decode_op_loop(BlockHead* h, BlockArrays* a, _OpPayloads st, Py_ssize_t
                 open_change(st, ch, deps_all[ch])
             if not st.skip and kind <= KIND_COUNTER:
                 c = a.doc_cid[ci]
-                if c == 0xFFFFFFFF:
+                if c == 0xFFFFFFFFU:
                     c = register_container(st, ci, kind)
+            elif op_counter < st.cmp_end:
+                c = known_cid(st, ci)
         if (kind == KIND_TEXT or kind == KIND_LIST) and a.col_tag[i] == V_DELETE_SEQ:
             op = seq_delete(st, i, c, op_counter)
         elif kind == KIND_TEXT:

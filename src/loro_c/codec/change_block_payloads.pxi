@@ -25,6 +25,10 @@ cdef class _OpPayloads:
     cdef lc_op skipped               # where the arena placement of a skipped op is written
     cdef uint32_t* cps_stack         # CPS_STACK code points on the op loop's stack
     cdef list positions              # the block's tree fractional indexes (codec/tree_payloads.pxi)
+    # the import's comparison of ops the document has (_opid_check), and the end of the
+    # current change's part it has: ops starting below it are compared
+    cdef KnownCheck known
+    cdef int64_t cmp_end
 
 # The readers are module-level inline functions rather than methods: a method's address goes
 # into the type's vtable, which keeps the C compiler from inlining it into the op loop, and a
@@ -39,6 +43,7 @@ cdef enum:
 cdef int open_change(_OpPayloads st, Py_ssize_t ch, list deps) except -1:
     """Open change `ch` in the document (stage_begin refuses a change it already has)."""
     cdef BlockArrays* a = st.a
+    st.cmp_end = known_open(st.known, st.peer, a.ch_start[ch], a.ch_start[ch + 1], deps)
     st.skip = stage_begin(st.doc, st.peer, <int32_t>a.ch_start[ch], a.ch_start[ch + 1],
                             a.lamports[ch], a.timestamps[ch], len(deps)) < 0
     if not st.skip:
@@ -58,8 +63,28 @@ cdef uint32_t register_container(_OpPayloads st, int64_t ci, int kind) except? 0
     return c
 
 
+cdef uint32_t known_cid(_OpPayloads st, int64_t ci) except? 0xFFFFFFFF:
+    """The document's index of block container `ci` for comparing a known op, without
+    registering it (the change is not staged)."""
+    if st.a.doc_cid[ci] != 0xFFFFFFFFU:
+        return st.a.doc_cid[ci]
+    if st.a.known_cid[ci] == 0xFFFFFFFFU:
+        st.a.known_cid[ci] = known_container(st.known, st.cids[ci])
+    return st.a.known_cid[ci]
+
+
+cdef uint32_t known_peer(_OpPayloads st, Py_ssize_t j) except? 0xFFFFFFFF:
+    """The document's index of block peer `j` for comparing a known op, without
+    registering it."""
+    if st.a.doc_peer[j] != 0xFFFFFFFFU:
+        return st.a.doc_peer[j]
+    if st.a.known_peer[j] == 0xFFFFFFFFU:
+        st.a.known_peer[j] = known_peer_index(st.known, st.a.peers[j])
+    return st.a.known_peer[j]
+
+
 cdef uint32_t doc_key(_OpPayloads st, int64_t prop) except? 0xFFFFFFFF:
-    if st.a.doc_key[prop] == 0xFFFFFFFF:
+    if st.a.doc_key[prop] == 0xFFFFFFFFU:
         st.a.doc_key[prop] = st.doc.log.key_index(st.keys[prop])
     return st.a.doc_key[prop]
 
@@ -83,9 +108,11 @@ cdef inline object seq_delete(_OpPayloads st, Py_ssize_t i, uint32_t c, int64_t 
     if not st.staging:
         return (LC_OP_DELETE, st.cids[a.col_cidx[i]], op_counter, prop, sl,
                 a.peers[a.del_peer[d]], a.del_ctr[d])
+    if op_counter < st.cmp_end:
+        known_delete(st.known, op_counter, ln, c, prop, sl, known_peer(st, a.del_peer[d]), a.del_ctr[d])
     if not st.skip:
         j = a.del_peer[d]
-        if a.doc_peer[j] == 0xFFFFFFFF:
+        if a.doc_peer[j] == 0xFFFFFFFFU:
             a.doc_peer[j] = st.doc.log.peer_index(a.peers[j])
         sop = stage_op(st.doc, c, LC_OP_DELETE, <int32_t>op_counter, ln)
         sop.pos = prop
@@ -136,6 +163,8 @@ cdef object text_mark(_OpPayloads st, Py_ssize_t i, uint32_t c, int64_t op_count
     if tag == V_NULL:
         if not st.staging:
             return (LC_OP_MARK_END, st.cids[a.col_cidx[i]], op_counter)
+        if op_counter < st.cmp_end:
+            known_mark(st.known, op_counter, c, True, 0, 0, None, None, 0)
         if not st.skip:
             stage_op(st.doc, c, LC_OP_MARK_END, <int32_t>op_counter, 1)
         return None
@@ -152,6 +181,8 @@ cdef object text_mark(_OpPayloads st, Py_ssize_t i, uint32_t c, int64_t op_count
     if not st.staging:
         return (LC_OP_MARK_START, st.cids[a.col_cidx[i]], op_counter, prop, <int64_t>(prop + span),
                 st.keys[kidx], v, info)
+    if op_counter < st.cmp_end:
+        known_mark(st.known, op_counter, c, False, prop, <int64_t>(prop + span), st.keys[kidx], v, info)
     if not st.skip:
         sop = stage_op(st.doc, c, LC_OP_MARK_START, <int32_t>op_counter, 1)
         sop.pos = prop
@@ -212,6 +243,8 @@ cdef inline int stage_text(_OpPayloads st, const unsigned char* sp, Py_ssize_t s
             fail("inserted text is not valid UTF-8")
         if ncp != ln:
             fail("text insert length does not match its op length")
+        if op_counter < st.cmp_end:
+            known_insert(st.known, op_counter, ln, c, prop, cps, None)
         if not st.skip:
             sop = stage_op(st.doc, c, LC_OP_INSERT, <int32_t>op_counter, ln)
             sop.pos = prop
@@ -249,6 +282,8 @@ cdef inline object list_insert(_OpPayloads st, Py_ssize_t i, uint32_t c, int64_t
         fail("negative sequence position")
     if not st.staging:
         return (LC_OP_INSERT, st.cids[a.col_cidx[i]], op_counter, prop, v)
+    if op_counter < st.cmp_end:
+        known_insert(st.known, op_counter, ln, c, prop, NULL, v)
     if not st.skip:
         sop = stage_op(st.doc, c, LC_OP_INSERT, <int32_t>op_counter, ln)
         sop.pos = prop
@@ -278,6 +313,8 @@ cdef inline object map_op(_OpPayloads st, Py_ssize_t i, uint32_t c, int64_t op_c
         v = read_value(&st.h.values, st.keys, st.peer, op_counter, 0, True)
         if not st.staging:
             return (LC_OP_MAP_SET, st.cids[a.col_cidx[i]], op_counter, st.keys[prop], v)
+        if op_counter < st.cmp_end:
+            known_map(st.known, op_counter, c, st.keys[prop], v, False)
         if not st.skip:
             k = doc_key(st, prop)
             sop = stage_op(st.doc, c, LC_OP_MAP_SET, <int32_t>op_counter, 1)
@@ -289,6 +326,8 @@ cdef inline object map_op(_OpPayloads st, Py_ssize_t i, uint32_t c, int64_t op_c
     elif tag == V_DELETE_ONCE:
         if not st.staging:
             return (LC_OP_MAP_DELETE, st.cids[a.col_cidx[i]], op_counter, st.keys[prop])
+        if op_counter < st.cmp_end:
+            known_map(st.known, op_counter, c, st.keys[prop], None, True)
         if not st.skip:
             k = doc_key(st, prop)
             sop = stage_op(st.doc, c, LC_OP_MAP_DELETE, <int32_t>op_counter, 1)
@@ -318,6 +357,8 @@ cdef inline object counter_op(_OpPayloads st, Py_ssize_t i, uint32_t c, int64_t 
         fail(f"value kind {tag} is not valid for a Counter op")
     if not st.staging:
         return (LC_OP_COUNTER, st.cids[a.col_cidx[i]], op_counter, dv)
+    if op_counter < st.cmp_end:
+        known_counter(st.known, op_counter, c, dv)
     if not st.skip:
         sop = stage_op(st.doc, c, LC_OP_COUNTER, <int32_t>op_counter, 1)
         sop.delta = dv

@@ -17,13 +17,13 @@ cdef int read_elem(_OpPayloads st, uint64_t *peer_idx, uint64_t *lamport) except
     r_uleb(&st.h.values, lamport)
     if peer_idx[0] >= <uint64_t>st.h.n_peers:
         fail("movable list element peer is not in the peer table")
-    if lamport[0] > 0xFFFFFFFF:
+    if lamport[0] > 0xFFFFFFFFU:
         fail("movable list element Lamport is out of range")
     return 0
 
 
 cdef inline uint32_t doc_peer_of(_OpPayloads st, uint64_t j) except? 0xFFFFFFFF:
-    if st.a.doc_peer[j] == 0xFFFFFFFF:
+    if st.a.doc_peer[j] == 0xFFFFFFFFU:
         st.a.doc_peer[j] = st.doc.log.peer_index(st.a.peers[j])
     return st.a.doc_peer[j]
 
@@ -45,6 +45,9 @@ cdef object movable_op(_OpPayloads st, Py_ssize_t i, uint32_t c, int64_t op_coun
         if not st.staging:
             return (LC_OP_MOVE, st.cids[a.col_cidx[i]], op_counter, <int64_t>from_pos, prop,
                     a.peers[pj], <int64_t>lamport)
+        if op_counter < st.cmp_end:
+            known_move(st.known, op_counter, c, <int64_t>from_pos, prop, known_peer(st, pj),
+                       <int64_t>lamport)
         if not st.skip:
             sop = stage_op(st.doc, c, LC_OP_MOVE, <int32_t>op_counter, 1)
             sop.pos = prop
@@ -59,6 +62,8 @@ cdef object movable_op(_OpPayloads st, Py_ssize_t i, uint32_t c, int64_t op_coun
         v = read_value(&st.h.values, st.keys, st.peer, op_counter, 0, False)
         if not st.staging:
             return (LC_OP_SET, st.cids[a.col_cidx[i]], op_counter, a.peers[pj], <int64_t>lamport, v)
+        if op_counter < st.cmp_end:
+            known_set(st.known, op_counter, c, known_peer(st, pj), <int64_t>lamport, v)
         if not st.skip:
             sop = stage_op(st.doc, c, LC_OP_SET, <int32_t>op_counter, 1)
             sop.start_id = make_id(doc_peer_of(st, pj), <int32_t><uint32_t>lamport)

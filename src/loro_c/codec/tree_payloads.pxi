@@ -59,6 +59,7 @@ cdef object tree_op(_OpPayloads st, Py_ssize_t i, uint32_t c, int64_t op_counter
     cdef BlockArrays* a = st.a
     cdef uint64_t tp, tc, pos_idx, pp = 0, pc = 0
     cdef uint8_t is_root
+    cdef int64_t parent_at
     cdef lc_op* sop
     if a.col_tag[i] != V_TREE_MOVE:
         fail(f"value kind {a.col_tag[i]} is not valid for a Tree op")
@@ -89,6 +90,15 @@ cdef object tree_op(_OpPayloads st, Py_ssize_t i, uint32_t c, int64_t op_counter
         fi = st.positions[pos_idx]
     if not st.staging:
         return (LC_OP_TREE, st.cids[a.col_cidx[i]], op_counter, a.peers[tp], <int64_t>tc, parent, fi)
+    if op_counter < st.cmp_end:
+        # (the parent as the op arena holds it: kinds.h)
+        if is_root:
+            parent_at = LC_TREE_PARENT_ROOT
+        elif type(parent) is str:         # ("deleted")
+            parent_at = LC_TREE_PARENT_DELETED
+        else:
+            parent_at = known_peer(st, pp)
+        known_tree(st.known, op_counter, c, known_peer(st, tp), <int64_t>tc, parent_at, <int64_t>pc, fi)
     if not st.skip:
         sop = stage_op(st.doc, c, LC_OP_TREE, <int32_t>op_counter, 1)
         if not stage_dropped(st.doc, sop):
@@ -96,7 +106,7 @@ cdef object tree_op(_OpPayloads st, Py_ssize_t i, uint32_t c, int64_t op_counter
             stage_tree_created(st.doc, sop)
             if parent is None:
                 sop.pos = LC_TREE_PARENT_ROOT
-            elif parent == "deleted":
+            elif type(parent) is str:         # ("deleted")
                 sop.pos = LC_TREE_PARENT_DELETED
             else:
                 sop.pos = doc_peer_of(st, pp)
