@@ -436,3 +436,29 @@ def test_refusal_after_a_snapshot_load(how):
         out.append((r, value, a.get_deep_value()))
     assert out[1] == out[0]
     assert out[0][0] == ("4@1" if how == "snapshot" else "ok")
+
+
+@pytest.mark.parametrize("order", [0, 1])
+def test_import_batch_takes_the_blob_with_more_changes_first(order):
+    """loro imports a batch's updates blobs by descending change count: the blob of two
+    changes goes first, and the other, wholly known by then, is accepted whatever it holds
+    (in the given order it would have been compared and refused)."""
+    results = []
+    for lib in LIBS:
+        b = mk(lib)
+        commit_each(li(2), li(3))(b)
+        c = mk(lib)
+        c.set_next_commit_message("x")
+        commit_each(li(9))(c)
+        c.set_next_commit_message("y")
+        c.get_list("l").insert(0, 8)
+        c.get_list("l").insert(0, 7)
+        c.commit()
+        a = mk(lib, 5)
+        blobs = [updates(lib, b), updates(lib, c)]
+        if order:
+            blobs.reverse()
+        r = attempt(lib, a, blobs, "batch")
+        results.append((r, a.get_deep_value() if r == "ok" else None))
+    assert results[1] == results[0]
+    assert results[0] == ("ok", {"l": [7, 8, 9]})

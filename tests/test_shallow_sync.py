@@ -591,3 +591,29 @@ def test_shallow_snapshots_past_256_ops_after_the_root(kinds, n_after, solo):
             assert seen[:5] == want[:5], (src, lib.__name__)
             if len(seen) > 5 and len(want) > 5:
                 assert seen[5] == want[5], (src, lib.__name__)
+
+
+@pytest.mark.parametrize("order", [0, 1])
+def test_a_batch_drops_a_blob_with_outdated_changes_whole(order):
+    """loro imports a batch's blobs into the document detached, largest first: a blob with
+    a change depending on the trimmed history is refused whole (its other changes keep
+    nothing pending), the other blobs apply, then the batch raises. shallowsync z15."""
+    def run(lib):
+        a, f = _ab_and_its_shallow(lib)
+        a.get_text("t").insert(1, "cd")
+        a.commit()
+        g = _other_peer(lib, 3)
+        g.import_(a.export(lib.ExportMode.Updates(lib.VersionVector())))
+        g.get_text("t").insert(0, "G")
+        g.commit()
+        ba = a.export(lib.ExportMode.Updates(f.oplog_vv))
+        blobs = [ba, g.export(lib.ExportMode.Updates(lib.VersionVector()))]
+        if order:
+            blobs.reverse()
+        outcome = _outcome(lambda: f.import_batch(blobs))[0]
+        later = f.import_batch([ba, ba])        # (its status lists every pending change)
+        return (outcome, f.get_deep_value(), _vv(f.oplog_vv), _ids(f.oplog_frontiers),
+                later.pending is None)
+    theirs, ours = _both(run)
+    assert ours == theirs
+    assert theirs[0] == "err" and theirs[4]

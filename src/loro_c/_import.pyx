@@ -33,7 +33,7 @@ from loro_c._doc cimport (kind_has_state, op_fits_kind, container_index, show_ro
 from loro_c._doc cimport meta_queue, lnum_flush, lnum_flush_marked      # tree nodes' meta maps (doc/registry.pxi)
 from loro_c._doc import kind_of_type, _TYPE_NAMES
 from loro_c.errors import LoroError, DecodeError
-from loro_c._opid_check cimport KnownCheck, known_check_new, known_tuple, known_blob_end
+from loro_c._opid_check cimport KnownCheck, known_check_new, known_tuple, known_blob_end, known_end_of
 from loro_c import _types
 from cpython.object cimport PyObject_GenericSetAttr
 
@@ -108,6 +108,8 @@ cdef class ImportRun:
     # a shallow document dropped changes depending on its trimmed history (loro applies the
     # rest of the import, then reports ImportUpdatesThatDependsOnOutdatedVersion)
     cdef bint outdated
+    # the same for the blob being staged (a batch judges each blob as loro imports it)
+    cdef bint blob_outdated
     cdef dict applied_end       # peer index -> end of its last change applied by this import
     # cold peers (doc/grouping.pxi cold_change) -> how this import's changes of theirs that
     # the document has in part reach their last block (note_known_part, preflight_warm)
@@ -172,8 +174,18 @@ cdef KnownCheck import_known(LoroDoc doc):
 
 cdef int import_blob_end(LoroDoc doc, bint batch) except -1:
     """A blob is staged: refuse it if it brings something new on top of a known part
-    that differs from the document's (UsedOpIdError)."""
-    return known_blob_end((<ImportRun>doc.import_run).known, batch)
+    that differs from the document's (UsedOpIdError). In a batch, a blob that set aside
+    changes depending on a shallow document's trimmed history is dropped whole: loro
+    imports a batch's blobs into the document detached, which refuses such a blob whole,
+    and goes on with the next one (the batch raises OutdatedVersionError after the rest
+    applied)."""
+    cdef ImportRun run = <ImportRun>doc.import_run
+    cdef int64_t i
+    if batch and run.blob_outdated:
+        for i in range(run.known.blob_staged, doc.n_staged):
+            doc.staged[i].flags |= LC_STAGED_DEAD
+    run.blob_outdated = False
+    return known_blob_end(run.known, batch)
 
 
 cdef class PendingIndex:
@@ -674,6 +686,11 @@ cdef int64_t stage_begin(LoroDoc doc, uint64_t peer, int32_t counter, int64_t en
         note_known_part(doc, run.known_reach, p, min(end, log.vv[p]), log.vv[p])
     if end <= log.vv[p]:
         return -1
+    if (run.known.batch_end is not None and doc.snap_hi == doc.snap_lo
+            and end <= known_end_of(run.known, p)):
+        # in a batch, what the blobs before this one brought: loro has imported them (a
+        # batch that loads a snapshot stages its copies: preflight_warm reads them)
+        return -1
     found = run.pending.at.get((p, counter))
     if found is not None:
         st = &doc.staged[<int64_t>found]
@@ -797,11 +814,12 @@ cdef int stage_end(LoroDoc doc, object msg) except -1:
     if st.end != run.expect_end:
         raise DecodeError(f"the ops of change {st.counter}@{log.peer_ids[st.peer]} end at {st.end}, "
                           f"not at {run.expect_end}")
-    if doc.shallow_sv is not None and shallow_outdated(doc, st, run.known_end):
-        # dropped, never pending (loro sets such changes aside while it decodes)
-        st.flags |= LC_STAGED_DEAD
-        run.outdated = True
-    elif not run.applies:
+    if doc.shallow_sv is not None:
+        if shallow_outdated(doc, st, run.known_end):
+            # dropped, never pending (loro sets such changes aside while it decodes)
+            st.flags |= LC_STAGED_DEAD
+            run.outdated = run.blob_outdated = True
+    if not run.applies and not (st.flags & LC_STAGED_DEAD):
         run.applies = True
         for i in range(st.deps_off, st.deps_off + st.deps_len):
             if not log.includes(doc.sdeps[i]):

@@ -54,3 +54,4 @@ cdef int known_tree(KnownCheck k, int64_t ctr, uint32_t c, uint32_t target_peer,
 cdef int known_tuple(KnownCheck k, tuple raw) except -1
 cdef int known_blob_end(KnownCheck k, bint batch) except -1
 cdef int64_t known_end_for_peer(KnownCheck k, uint64_t peer) except -1
+cdef int64_t known_end_of(KnownCheck k, uint32_t p) except -1

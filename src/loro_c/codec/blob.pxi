@@ -80,6 +80,29 @@ cdef bint updates_bring_new(const Reader* body, KnownCheck known) except -1:
     return False
 
 
+def updates_change_count(bytes data not None):
+    """The number of changes of an updates blob, read from its block headers alone (what
+    decode_blob_meta's change_num says, without decoding the changes); -1 when the blob is
+    not a well-formed updates blob (its import reports why)."""
+    cdef uint16_t mode
+    cdef Reader body, blk
+    cdef BlockHead h
+    cdef int64_t n = 0
+    try:
+        parse_envelope(data, False, &mode, &body)
+        if mode != MODE_UPDATES:
+            return -1
+        while not reader_at_end(&body):
+            r_slice(&body, &blk)
+            if blk.len == 0:
+                return -1
+            parse_block_struct(blk.data, blk.len, &h)
+            n += h.n_changes
+    except DecodeError:
+        return -1
+    return n
+
+
 # -- decoding ---------------------------------------------------------------------------------
 
 def decode_updates(bytes data not None, dict block_sizes=None):

@@ -846,12 +846,16 @@ cdef class DocExchange(DocHistory):
         from loro_c import _codec
         if self.evlog.on:
             metas = [_codec.decode_blob_meta(b, False) for b in blobs]
+            counts = None
         else:
-            # nobody sees the order of updates blobs (one import applies them): only the
-            # snapshots need their metadata
+            # the updates blobs' order is read from their block headers (it decides which
+            # blob's known part is compared with which, and which blob a shallow document
+            # refuses); only the snapshots need their metadata
             metas = [None if len(b) > 21 and b[20] == 0 and b[21] == 4 else
                      _codec.decode_blob_meta(b, False) for b in blobs]
-        order = sorted(range(len(blobs)), key=lambda i: (4, 0) if metas[i] is None else
+            counts = [_codec.updates_change_count(b) if m is None else 0
+                      for b, m in zip(blobs, metas)]
+        order = sorted(range(len(blobs)), key=lambda i: (4, -counts[i]) if metas[i] is None else
                        (int(metas[i].mode), -metas[i].change_num))
         return import_batch_locked(self, [blobs[i] for i in order], metas[order[0]])
 
