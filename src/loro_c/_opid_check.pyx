@@ -169,6 +169,19 @@ cdef const lc_op* held_op(KnownCheck k, int64_t ctr) noexcept:
     return o if o.counter <= ctr else NULL
 
 
+cdef const lc_op* held_run(KnownCheck k, int64_t at, int64_t end, int64_t *off,
+                          int64_t *m) noexcept:
+    """held_op for atom `at`, with `off` that op's atom there and `m` its atoms from there
+    up to `end`."""
+    cdef const lc_op *o = held_op(k, at)
+    if o != NULL:
+        off[0] = at - o.counter
+        m[0] = <int64_t>o.counter + o.len - at
+        if m[0] > end - at:
+            m[0] = end - at
+    return o
+
+
 cdef bint doc_change_at(KnownCheck k, int64_t ctr, int64_t *start, int64_t *end,
                         const lc_id **deps, int64_t *n_deps) noexcept:
     """The document's change (or earlier blob's record) holding atom `ctr`: its range and
@@ -293,14 +306,10 @@ cdef int known_insert(KnownCheck k, int64_t ctr, int64_t n, uint32_t c, int64_t 
     if end > k.cmp_end:
         end = k.cmp_end
     while at < end:
-        o = held_op(k, at)
+        o = held_run(k, at, end, &off, &m)
         if o == NULL:
             return 0
-        off = at - o.counter        # the document op's atom
         x = at - ctr                # the import op's atom
-        m = <int64_t>o.counter + o.len - at
-        if m > end - at:
-            m = end - at
         if (o.kind != LC_OP_INSERT or o.container != c or o.pos + off != pos + x
                 or (k.doc.ckind[c] == KIND_TEXT) != text):
             return note_bad(k, at)
@@ -327,14 +336,10 @@ cdef int known_delete(KnownCheck k, int64_t ctr, int64_t n, uint32_t c, int64_t 
     if end > k.cmp_end:
         end = k.cmp_end
     while at < end:
-        o = held_op(k, at)
+        o = held_run(k, at, end, &off, &m)
         if o == NULL:
             return 0
-        off = at - o.counter
-        x = at - ctr
-        m = <int64_t>o.counter + o.len - at
-        if m > end - at:
-            m = end - at
+        x = at - ctr                # the import op's atom
         if o.kind != LC_OP_DELETE or o.container != c or o.start_id.peer != target_peer:
             return note_bad(k, at)
         dn = o.len
