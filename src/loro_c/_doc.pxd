@@ -393,6 +393,12 @@ cdef class DocCore:
     # the keys of the maps still encoded that LoroMap.get read ({map: {key: value}}; a map's
     # dropped when it is built): one decode for any number of gets
     cdef dict lazy_keys
+    # how many of LoroMap.get's reads found their key in an encoded map's entry without
+    # decoding its other keys ({map: count}; lazy_map_key_locked): a few per map, then the
+    # keys are decoded once (lazy_keys), so a loop of gets stays linear. None when unused
+    cdef dict lazy_scans
+    # the answer lazy_map_key_locked hands to its caller (held only until it takes it)
+    cdef object lazy_got
     # thin_load registers a state's containers without numbering them (it renumbers after)
     cdef bint lnum_hold
     # a shallow document (doc/shallow.pxi): the shallow root's version without its own ops
@@ -635,6 +641,7 @@ cdef int thin_build_pending_locked(LoroDoc d) except -1
 cdef int thin_force_locked(LoroDoc d) except -1
 cdef int thin_decode_one_locked(LoroDoc d, uint32_t c) except -1
 cdef dict lazy_map_keys_locked(LoroDoc d, uint32_t c)
+cdef int lazy_map_key_locked(LoroDoc d, uint32_t c, str key) except -1
 
 
 cdef inline int doc_lock(LoroDoc d) except -1:
@@ -699,6 +706,20 @@ cdef inline dict doc_acquire_map_keys(LoroDoc d, uint32_t c):
     if d.thin_texts is not None:
         thin_build_texts_locked(d)
     return None
+
+
+cdef inline int doc_acquire_map_key(LoroDoc d, uint32_t c, str key) except -1:
+    """doc_acquire_map_keys for a read of one key of map `c`: a map a snapshot load left
+    encoded answers from its entry (state/snapshot_load.pxi lazy_map_key_locked): 1 when
+    the key is absent, 2 when present, its value in `d.lazy_got`; else 0 with `d.lazy_got`
+    what doc_acquire_map_keys returns."""
+    doc_lock(d)
+    if d.thin_pending is not None or d.thin_lazy is not None:
+        return lazy_map_key_locked(d, c, key)
+    d.lazy_got = None
+    if d.thin_texts is not None:
+        thin_build_texts_locked(d)
+    return 0
 
 
 cdef inline int doc_acquire_read(LoroDoc d) except -1:

@@ -54,6 +54,7 @@ cdef list state_rows(Reader* sec, dict vv, bint lazy_maps=False, dict decoded=No
     rows = []
     if lazy_maps:
         kind_tables()
+        return lazy_state_rows(sec, vv, decoded, seen, rows)
     for key, value in sst_entries(sec):
         if key == b"fr":
             decode_frontiers_bytes(value, "the state frontiers")
@@ -75,6 +76,95 @@ cdef list state_rows(Reader* sec, dict vv, bint lazy_maps=False, dict decoded=No
         if row is not False:
             rows.append(row)
     return rows
+
+
+cdef list lazy_state_rows(Reader* sec, dict vv, dict decoded, _IdBits seen, list rows):
+    """state_rows(lazy_maps=True) of a section state_section_ok took whole: the SSTable
+    walked as that check walks it, each key written straight into its bytes, so a child
+    map's row costs its key's and entry's bytes and its id from the cache (cid_of_key)
+    and nothing else: no pair per entry, no key built from slices."""
+    cdef Py_ssize_t meta_off = 0, nblocks, i, e, off, end, n, cnt, data_end, pl, sl
+    cdef Py_ssize_t vstart
+    cdef const unsigned char* bp
+    cdef const unsigned char* fk
+    cdef Py_ssize_t fkn
+    cdef uint8_t flags
+    cdef bytes key
+    if sec.len == 0:
+        return rows
+    metas = sst_metas(sec, &meta_off)
+    nblocks = len(metas)
+    for i in range(nblocks):
+        off, first_key, flags, last_key = metas[i]
+        end = metas[i + 1][0] if i + 1 < nblocks else meta_off
+        if off < 5 or end > meta_off or off >= end or end - off < 4:
+            fail("bad SSTable block range")
+        body = sst_block_body(sec.data, off, end, flags)
+        if flags & 0x80:
+            if lazy_state_row(first_key, body, vv, decoded, seen, rows) < 0:
+                return None
+            continue
+        bp = <const unsigned char*>PyBytes_AS_STRING(body)
+        n = PyBytes_GET_SIZE(body)
+        fk = <const unsigned char*>PyBytes_AS_STRING(first_key)
+        fkn = PyBytes_GET_SIZE(first_key)
+        if n < 2:
+            fail("SSTable block is too short")
+        cnt = bp[n - 2] | (<Py_ssize_t>bp[n - 1] << 8)
+        if cnt == 0 or 2 * (cnt + 1) > n:
+            fail("bad SSTable block entry count")
+        data_end = n - 2 * (cnt + 1)
+        for e in range(cnt):
+            off = bp[data_end + 2 * e] | (<Py_ssize_t>bp[data_end + 2 * e + 1] << 8)
+            if e + 1 < cnt:
+                end = bp[data_end + 2 * e + 2] | (<Py_ssize_t>bp[data_end + 2 * e + 3] << 8)
+            else:
+                end = data_end
+            if off > end or end > data_end:
+                fail("bad SSTable entry offsets")
+            if e == 0:
+                vstart = off
+                key = first_key
+            else:
+                if end - off < 3:
+                    fail("truncated SSTable entry")
+                pl = bp[off]
+                sl = bp[off + 1] | (<Py_ssize_t>bp[off + 2] << 8)
+                if pl > fkn or sl > end - off - 3:
+                    fail("bad SSTable entry key")
+                key = PyBytes_FromStringAndSize(NULL, pl + sl)
+                memcpy(PyBytes_AS_STRING(key), fk, <size_t>pl)
+                memcpy(PyBytes_AS_STRING(key) + pl, bp + off + 3, <size_t>sl)
+                vstart = off + 3 + sl
+            value = PyBytes_FromStringAndSize(<const char*>bp + vstart, end - vstart)
+            if lazy_state_row(key, value, vv, decoded, seen, rows) < 0:
+                return None
+    return rows
+
+
+cdef int lazy_state_row(bytes key, bytes value, dict vv, dict decoded, _IdBits seen,
+                        list rows) except -2:
+    """One entry's row for lazy_state_rows (-1: a state this path does not read)."""
+    cdef Py_ssize_t pos
+    if PyBytes_GET_SIZE(key) == 2 and key == b"fr":
+        decode_frontiers_bytes(value, "the state frontiers")
+        return 0
+    if decoded is not None:
+        row = decoded.get(key)
+        if row is not None:
+            rows.append(row)
+            return 0
+    pos = lazy_child_map_pos(key, value)
+    if pos >= 0:
+        # (checked whole by state_section_ok: only where its state starts is read)
+        rows.append((cid_of_key(key), KIND_MAP, (value, pos)))
+        return 0
+    row = decode_container_state(key, value, vv, seen, None, True, True)
+    if row is None:
+        return -1
+    if row is not False:
+        rows.append(row)
+    return 0
 
 
 cdef Py_ssize_t lazy_child_map_pos(bytes key, bytes value) except -2:
@@ -146,6 +236,28 @@ cdef dict lazy_map_live(bytes value, Py_ssize_t pos):
     except DecodeError as e:
         raise LoroError(f"a snapshot map state checked at its import does not decode: {e}")
     return live
+
+
+cdef object _find_state_map_key = _ephemeral.find_state_map_key
+cdef object _state_map_missing = _ephemeral.MISSING
+cdef object _state_map_bytes = _ephemeral.HOLDS_BYTES
+
+
+def find_lazy_map_key(bytes value not None, Py_ssize_t pos, str key not None):
+    """(value,) of `key` among the keys present in a map state entry deferred_state_rows
+    left encoded, None when absent, the other keys not decoded; False when the map holds
+    a bytes value (read as a whole: lazy_map_live). Fails as decode_lazy_map."""
+    if pos < 0 or pos > PyBytes_GET_SIZE(value):
+        raise LoroError("a snapshot map state checked at its import does not decode")
+    try:
+        v = _find_state_map_key(value, pos, key)
+    except DecodeError as e:
+        raise LoroError(f"a snapshot map state checked at its import does not decode: {e}")
+    if v is _state_map_missing:
+        return None
+    if v is _state_map_bytes:
+        return False
+    return (v,)
 
 
 cdef object _decode_state_maps = _ephemeral.decode_state_maps

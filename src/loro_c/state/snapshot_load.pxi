@@ -50,7 +50,7 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1
         d.lnum[cid] = len(d.lnum)
     d.lazy_first = (blob, len(d.lnum))
     d.lnum_lazy = True
-    d.lazy_roots = [row[0] for row in rows if isinstance(row[0], _ROOT_CID_TYPE)]
+    d.lazy_roots = [row[0] for row in rows if is_root_cid(row[0])]
     return 0
 
 
@@ -153,6 +153,8 @@ cdef int thin_decode_lazy(LoroDoc d, uint32_t c) except -1:
             del lazy[c]
             if d.lazy_keys is not None:
                 d.lazy_keys.pop(c, None)
+            if d.lazy_scans is not None:
+                d.lazy_scans.pop(c, None)
             # a child the state does not list (a dead one) registers here; the eager load
             # registered it before its numbering, which keeps no number for it
             while len(d.lnum) > n_num:
@@ -163,6 +165,7 @@ cdef int thin_decode_lazy(LoroDoc d, uint32_t c) except -1:
     if not lazy:
         d.thin_lazy = None
         d.lazy_keys = None
+        d.lazy_scans = None
         if not d.detached:
             d.evlog.on = 0
             try:
@@ -236,6 +239,51 @@ cdef dict lazy_map_keys_locked(LoroDoc d, uint32_t c):
     except BaseException:
         doc_release(d)
         raise
+
+
+cdef enum:
+    # reads of one key from an encoded map's entry before its keys are decoded whole
+    LAZY_SCANS_MAX = 8
+
+
+cdef int lazy_map_key_locked(LoroDoc d, uint32_t c, str key) except -1:
+    """One key of map `c` while a snapshot load keeps maps encoded (doc_acquire_map_key):
+    the first few reads of a map look the key up in its entry, decoding that value alone
+    (as loro reads one key of a map it has not decoded); a value that needs the built
+    state (bytes, perhaps a mergeable child's marker; a child the state does not list)
+    and later reads go through lazy_map_keys_locked. The document is the same either way:
+    a map's keys and values are read, never kept, until lazy_map_keys_locked keeps them.
+    Releases the lock when it fails."""
+    cdef dict scans
+    cdef object n
+    try:
+        if d.thin_pending is not None:
+            thin_build_pending(d)
+        if (key is not None and d.thin_lazy is not None
+                and (d.lazy_keys is None or c not in d.lazy_keys)):
+            got = d.thin_lazy.get(c)
+            if got is not None:
+                scans = d.lazy_scans
+                if scans is None:
+                    scans = d.lazy_scans = {}
+                n = scans.get(c, 0)
+                if <long>n < LAZY_SCANS_MAX:
+                    scans[c] = n + 1
+                    v = _codec_module().find_lazy_map_key(got[0], got[1], key)
+                    if v is None:
+                        return 1
+                    if v is not False:
+                        v = (<tuple>v)[0]
+                        if not (isinstance(v, _CID_TYPE) and v not in d.cid_index):
+                            d.lazy_got = v
+                            return 2
+    except BaseException:
+        doc_release(d)
+        raise
+    d.lazy_got = lazy_map_keys_locked(d, c)
+    if d.lazy_got is None and d.thin_texts is not None:
+        thin_build_texts_locked(d)
+    return 0
 
 
 cdef int thin_register_children(LoroDoc d, object values) except -1:
@@ -451,6 +499,7 @@ cdef int thin_drop_state(LoroDoc d) except -1:
     d.thin_texts = None
     d.thin_lazy = None
     d.lazy_keys = None
+    d.lazy_scans = None
     # the document had no ops before the load: its notes of mark ops and its list
     # elements are the state's
     d.styles.clear()
