@@ -382,6 +382,9 @@ cdef class DocCore:
     cdef object thin_pending
     # its lists, which the import's check decoded ({state key: row}; codec ListCheck), or None
     cdef dict thin_pre
+    # its SSTable's blocks as the import's check decompressed them (codec state_section_ok),
+    # read by thin_build_pending instead of decompressing them again; None after it
+    cdef list thin_bodies
     # the maps of a deferred state not read since (thin_build_pending): index -> (encoded
     # entry, where its state starts); None when none is left
     cdef dict thin_lazy
@@ -636,7 +639,7 @@ cdef int shallow_apply_root_change(LoroDoc d, int64_t ops_off, uint32_t ops_len,
                                    int32_t counter, uint32_t lamport) except -1
 cdef int thin_materialize_locked(LoroDoc d) except -1
 cdef int thin_build_texts_locked(LoroDoc d) except -1
-cdef int thin_defer(LoroDoc d, bytes blob, dict vv, list fr, dict pre=*) except -1
+cdef int thin_defer(LoroDoc d, bytes blob, dict vv, list fr, dict pre=*, list bodies=*) except -1
 cdef int thin_build_pending_locked(LoroDoc d) except -1
 cdef int thin_force_locked(LoroDoc d) except -1
 cdef int thin_decode_one_locked(LoroDoc d, uint32_t c) except -1

@@ -397,11 +397,13 @@ cdef int sst_keys_check(const unsigned char* prev, Py_ssize_t pn, const unsigned
     return 1 if pn < kn else 0
 
 
-cdef int state_section_ok(Reader* sec, dict vv, ListCheck lists=None) except -1:
+cdef int state_section_ok(Reader* sec, dict vv, ListCheck lists=None,
+                          list bodies=None) except -1:
     """1 when load_snapshot_state's decode of this (non-empty) state section takes every
     entry, all of them maps and counters (the SSTable's own checks included: sst_entries',
     entry by entry without bytes objects), and with `lists` non-root lists too (decoded
-    into it); 0 otherwise. Raises only MemoryError."""
+    into it); 0 otherwise. `bodies` receives each block's body, decompressed (the
+    deferred load reads them: lazy_state_rows). Raises only MemoryError."""
     cdef VvTab tab
     cdef KeySlice* scratch = NULL
     cdef Py_ssize_t cap = 0, meta_off = 0, nblocks, i, e, off, end, n, cnt, data_end, pl, sl
@@ -443,6 +445,8 @@ cdef int state_section_ok(Reader* sec, dict vv, ListCheck lists=None) except -1:
                 body = sst_block_body(sec.data, off, end, flags)
             except DecodeError:
                 return 0
+            if bodies is not None:
+                bodies.append(body)
             bp = <const unsigned char*>PyBytes_AS_STRING(body)
             n = PyBytes_GET_SIZE(body)
             fk = <const unsigned char*>PyBytes_AS_STRING(first_key)

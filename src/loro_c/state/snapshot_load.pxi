@@ -97,16 +97,19 @@ cdef int thin_load_states(LoroDoc d, list rows, list index) except -1:
     return 0
 
 
-cdef int thin_defer(LoroDoc d, bytes blob, dict vv, list fr, dict pre=None) except -1:
+cdef int thin_defer(LoroDoc d, bytes blob, dict vv, list fr, dict pre=None,
+                    list bodies=None) except -1:
     """The load of a snapshot into the empty document `d` whose state section the codec
     checked whole (codec/state_check.pxi): its state stays encoded, as loro keeps it, until
     the document is first locked for more than its snapshot export (the blob again) and
     its versions (`vv`, `fr`). Every other lock taker decodes it first (doc_acquire_value:
     thin_build_pending), so it finds the document thin_load builds at the import. `pre`:
-    the rows of the lists the check decoded (codec ListCheck)."""
+    the rows of the lists the check decoded (codec ListCheck); `bodies`: the state section's
+    blocks the check decompressed."""
     snap_forget(d)
     d.thin_pending = blob
     d.thin_pre = pre
+    d.thin_bodies = bodies
     d.thin_blob = blob
     d.thin_vv = vv
     d.thin_fr = sorted(fr)
@@ -122,11 +125,12 @@ cdef int thin_build_pending(LoroDoc d) except -1:
     cdef bytes blob = d.thin_pending
     cdef bint was_on = d.evlog.on
     cdef int64_t n_ev = d.evlog.n
-    rows = _codec_module().deferred_state_rows(blob, d.thin_vv, True, d.thin_pre)
+    rows = _codec_module().deferred_state_rows(blob, d.thin_vv, True, d.thin_pre, d.thin_bodies)
     d.evlog.on = 0
     try:
         d.thin_pending = None
         d.thin_pre = None
+        d.thin_bodies = None
         thin_load(d, rows, blob, d.thin_vv, list(d.thin_fr))
         if d.thin_lazy is None and not d.detached:
             note_store_entries(d)
