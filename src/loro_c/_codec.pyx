@@ -59,6 +59,8 @@ from libc.string cimport memcpy, memset, memcmp
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_DecodeUTF8, PyUnicode_GET_LENGTH, PyUnicode_AsUTF8AndSize
 
+from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
+
 cdef extern from "Python.h":
     void PyObject_GC_UnTrack(object o)
 

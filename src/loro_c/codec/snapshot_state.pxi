@@ -80,6 +80,91 @@ cdef list state_rows(Reader* sec, dict vv, bint lazy_maps=False, dict decoded=No
     return rows
 
 
+# The ContainerIDs of normal state keys by the key's 13 bytes, in a C table (cid_of_key's
+# dict wants the key as bytes, hashed with SipHash: a deferred load of 20,000 maps spent a
+# tenth of its build there). The same objects as cid_of_key's. Bounded: emptied when full.
+ctypedef struct KeyCid:
+    unsigned char key[13]
+    PyObject* cid           # (a reference held; NULL: a free slot)
+
+cdef KeyCid* _key_cid_tab = NULL
+cdef Py_ssize_t _key_cid_n = 0
+cdef enum:
+    KEY_CID_SLOTS = 1 << 17     # (at most half of them used)
+
+
+cdef inline size_t key_cid_slot(const unsigned char* kp) noexcept nogil:
+    cdef uint64_t a = 0
+    cdef uint32_t b = 0
+    memcpy(&a, kp + 1, 8)
+    memcpy(&b, kp + 9, 4)
+    a = (a ^ (<uint64_t>b << 32) ^ (<uint64_t>kp[0] << 24) ^ b) * 0x9E3779B97F4A7C15ULL
+    return <size_t>(a >> 47)        # (17 bits)
+
+
+cdef object key_cid(const unsigned char* kp):
+    """cid_of_key of the normal 13-byte state key at `kp`, from the table above."""
+    cdef size_t i
+    cdef KeyCid* e
+    cdef Py_ssize_t j
+    if _key_cid_tab == NULL:
+        return key_cid_miss(kp)
+    i = key_cid_slot(kp)
+    while True:
+        e = &_key_cid_tab[i]
+        if e.cid == NULL:
+            return key_cid_miss(kp)
+        if memcmp(e.key, kp, 13) == 0:
+            return <object>e.cid
+        i = (i + 1) & (KEY_CID_SLOTS - 1)
+
+
+cdef object key_cid_miss(const unsigned char* kp):
+    global _key_cid_tab, _key_cid_n
+    cdef size_t i
+    cdef Py_ssize_t j
+    cid = cid_of_key(PyBytes_FromStringAndSize(<const char*>kp, 13))
+    if _key_cid_tab == NULL:
+        _key_cid_tab = <KeyCid*>calloc(KEY_CID_SLOTS, sizeof(KeyCid))
+        if _key_cid_tab == NULL:
+            return cid
+    elif _key_cid_n >= KEY_CID_SLOTS // 2:
+        for j in range(KEY_CID_SLOTS):
+            if _key_cid_tab[j].cid != NULL:
+                Py_DECREF(<object>_key_cid_tab[j].cid)
+                _key_cid_tab[j].cid = NULL
+        _key_cid_n = 0
+    i = key_cid_slot(kp)
+    while _key_cid_tab[i].cid != NULL:
+        i = (i + 1) & (KEY_CID_SLOTS - 1)
+    memcpy(_key_cid_tab[i].key, kp, 13)
+    Py_INCREF(cid)
+    _key_cid_tab[i].cid = <PyObject*>cid
+    _key_cid_n += 1
+    return cid
+
+
+cdef Py_ssize_t lazy_map_state_pos(const unsigned char* kp, Py_ssize_t kn,
+                                   const unsigned char* vp, Py_ssize_t vn) noexcept:
+    """lazy_child_map_pos of a key and entry given by pointers."""
+    cdef Reader r
+    cdef uint8_t b = 0, flag = 0
+    cdef uint64_t depth = 0
+    if kn != 13 or kp[0] & 0x80 or _raw_kind[kp[0] & 0x7F] != KIND_MAP:
+        return -1
+    reader_init(&r, vp, vn)
+    if (read_u8(&r, &b) < 0 or b != KIND_MAP or read_uleb64(&r, &depth) < 0
+            or read_u8(&r, &flag) < 0 or flag > 1):
+        return -1
+    if flag == 1:
+        try:
+            if skip_postcard_cid(&r) == POSTCARD_TREE:
+                return -1
+        except Exception:
+            return -1
+    return r.pos
+
+
 cdef list lazy_state_rows(Reader* sec, dict vv, dict decoded, _IdBits seen, list rows,
                           list bodies):
     """state_rows(lazy_maps=True) of a section state_section_ok took whole: the SSTable
@@ -93,6 +178,9 @@ cdef list lazy_state_rows(Reader* sec, dict vv, dict decoded, _IdBits seen, list
     cdef Py_ssize_t fkn
     cdef uint8_t flags
     cdef bytes key
+    cdef unsigned char kbuf[16]
+    cdef const unsigned char* kp
+    cdef Py_ssize_t kn, pos
     if sec.len == 0:
         return rows
     metas = sst_metas(sec, &meta_off)
@@ -132,7 +220,8 @@ cdef list lazy_state_rows(Reader* sec, dict vv, dict decoded, _IdBits seen, list
                 fail("bad SSTable entry offsets")
             if e == 0:
                 vstart = off
-                key = first_key
+                kp = fk
+                kn = fkn
             else:
                 if end - off < 3:
                     fail("truncated SSTable entry")
@@ -140,10 +229,31 @@ cdef list lazy_state_rows(Reader* sec, dict vv, dict decoded, _IdBits seen, list
                 sl = bp[off + 1] | (<Py_ssize_t>bp[off + 2] << 8)
                 if pl > fkn or sl > end - off - 3:
                     fail("bad SSTable entry key")
-                key = PyBytes_FromStringAndSize(NULL, pl + sl)
+                kn = pl + sl
+                vstart = off + 3 + sl
+                if kn <= 13:
+                    memcpy(kbuf, fk, <size_t>pl)
+                    memcpy(kbuf + pl, bp + off + 3, <size_t>sl)
+                    kp = kbuf
+                else:
+                    kp = NULL
+            if kp != NULL:
+                pos = lazy_map_state_pos(kp, kn, bp + vstart, end - vstart)
+                if pos >= 0:
+                    # a child map (lazy_state_row's first case, without the key's bytes)
+                    payload = (PyBytes_FromStringAndSize(<const char*>bp + vstart, end - vstart),
+                               pos)
+                    PyObject_GC_UnTrack(payload)
+                    row = (key_cid(kp), KIND_MAP, payload)
+                    PyObject_GC_UnTrack(row)
+                    rows.append(row)
+                    continue
+            if e == 0:
+                key = first_key
+            else:
+                key = PyBytes_FromStringAndSize(NULL, kn)
                 memcpy(PyBytes_AS_STRING(key), fk, <size_t>pl)
                 memcpy(PyBytes_AS_STRING(key) + pl, bp + off + 3, <size_t>sl)
-                vstart = off + 3 + sl
             value = PyBytes_FromStringAndSize(<const char*>bp + vstart, end - vstart)
             if lazy_state_row(key, value, vv, decoded, seen, rows) < 0:
                 return None
