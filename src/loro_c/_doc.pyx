@@ -57,6 +57,7 @@ import time
 
 cdef extern from "Python.h":
     ctypedef struct PyObject
+    dict _PyDict_NewPresized(Py_ssize_t minused)
     PyObject* PyDict_GetItem(object d, object key)
     long PyLong_AsLong(object o) except? -1
     int PyUnicode_KIND(object o)

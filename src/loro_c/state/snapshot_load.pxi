@@ -59,6 +59,15 @@ cdef int thin_load_states(LoroDoc d, list rows, list index) except -1:
     cdef tuple row
     cdef int kind
     cdef dict lazy = d.thin_lazy
+    cdef dict grown
+    if len(rows) > 64:
+        # the registry and the encoded maps get a row each: sized once, not grown by
+        # doubling (each growth moves every entry again)
+        grown = _PyDict_NewPresized(len(d.cid_index) + len(rows))
+        grown.update(d.cid_index)
+        d.cid_index = grown
+        if lazy is None:
+            lazy = d.thin_lazy = _PyDict_NewPresized(len(rows))
     # every container registered before any state is built (a state's children are found
     # registered); a map left encoded has nothing to build
     for row in rows:
@@ -73,6 +82,8 @@ cdef int thin_load_states(LoroDoc d, list rows, list index) except -1:
             lazy[c] = payload
         else:
             index.append((c, kind, payload))
+    if lazy is not None and not lazy:
+        d.thin_lazy = None      # (sized above, but no map was left encoded)
     d.thin_listed_hi = d.n_containers
     for row in index:
         c = <uint32_t>row[0]
