@@ -230,6 +230,21 @@ cdef class MovableState:
     cdef int64_t vc_cap, vc_n_user, vc_n_op
 
 
+cdef class LazyMaps:
+    # the maps of a deferred snapshot state left encoded (state/snapshot_load.pxi): by
+    # container index, the encoded entry and where its state starts, (entry, position), or
+    # None (not a map left encoded, or built since); a list, not a dict: one slot per
+    # container instead of an int and a hash entry for each of the thousands of records
+    cdef list payloads
+    cdef Py_ssize_t n               # how many are still encoded
+    cdef object get(self, uint32_t c)
+    cdef bint has(self, uint32_t c) noexcept
+    cdef int put(self, uint32_t c, object payload) except -1
+    cdef int drop(self, uint32_t c) except -1
+    cdef list indices(self)
+    cdef list entries(self)
+
+
 # The document's C state; LoroDoc is this class with the Python API layered on it:
 # DocCore (doc/core.pxi) <- DocHistory (doc/history.pxi) <- DocExchange (doc/exchange.pxi)
 # <- LoroDoc (_doc.pyx). Everything else types the document as LoroDoc.
@@ -387,7 +402,7 @@ cdef class DocCore:
     cdef list thin_bodies
     # the maps of a deferred state not read since (thin_build_pending): index -> (encoded
     # entry, where its state starts); None when none is left
-    cdef dict thin_lazy
+    cdef LazyMaps thin_lazy
     # during one get_deep_value: the keys present of the maps still encoded, decoded once
     # for both its numbering walk and its value (state/map.pxi lazy_map_live); else None
     cdef dict lazy_live

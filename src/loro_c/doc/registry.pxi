@@ -270,7 +270,7 @@ cdef bint map_holds_cid(LoroDoc d, uint32_t c) except -1:
     cdef list values = d.log.values
     cdef uint32_t i
     cdef object cid_type = _CID_TYPE
-    if d.thin_lazy is not None and c in d.thin_lazy:
+    if d.thin_lazy is not None and d.thin_lazy.has(c):
         live = lazy_map_live(d, c)
         if live is not None:
             for v in live.values():

@@ -8,6 +8,50 @@
 # see exactly the document the replay builds.
 
 
+cdef class LazyMaps:
+    """The maps a deferred load left encoded, by container index (see _doc.pxd)."""
+
+    def __cinit__(self, Py_ssize_t size=0):
+        self.payloads = [None] * size
+        self.n = 0
+
+    def __len__(self):
+        return self.n
+
+    cdef object get(self, uint32_t c):
+        if c < <uint32_t>len(self.payloads):
+            return self.payloads[c]
+        return None
+
+    cdef bint has(self, uint32_t c) noexcept:
+        return c < <uint32_t>len(self.payloads) and self.payloads[c] is not None
+
+    cdef int put(self, uint32_t c, object payload) except -1:
+        cdef Py_ssize_t k = len(self.payloads)
+        if c >= <uint32_t>k:
+            self.payloads.extend([None] * (c + 1 - k + k // 2))
+        if self.payloads[c] is None:
+            self.n += 1
+        self.payloads[c] = payload
+        return 0
+
+    cdef int drop(self, uint32_t c) except -1:
+        if self.has(c):
+            self.payloads[c] = None
+            self.n -= 1
+        return 0
+
+    cdef list indices(self):
+        """The containers still encoded, in index order (the state's)."""
+        cdef Py_ssize_t i
+        cdef list payloads = self.payloads
+        return [i for i in range(len(payloads)) if payloads[i] is not None]
+
+    cdef list entries(self):
+        """Their (entry, position), in the same order."""
+        return [p for p in self.payloads if p is not None]
+
+
 cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1:
     """Build the states of `rows` [(cid, kind, payload)] (see the codec) into the empty
     document `d`, in one pass per container, and keep `blob` for materialization (its
@@ -58,16 +102,14 @@ cdef int thin_load_states(LoroDoc d, list rows, list index) except -1:
     cdef uint32_t c
     cdef tuple row
     cdef int kind
-    cdef dict lazy = d.thin_lazy
+    cdef LazyMaps lazy = d.thin_lazy
     cdef dict grown
     if len(rows) > 64:
-        # the registry and the encoded maps get a row each: sized once, not grown by
-        # doubling (each growth moves every entry again)
+        # the registry gets a row each: sized once, not grown by doubling (each growth
+        # moves every entry again)
         grown = _PyDict_NewPresized(len(d.cid_index) + len(rows))
         grown.update(d.cid_index)
         d.cid_index = grown
-        if lazy is None:
-            lazy = d.thin_lazy = _PyDict_NewPresized(len(rows))
     # every container registered before any state is built (a state's children are found
     # registered); a map left encoded has nothing to build
     for row in rows:
@@ -78,12 +120,11 @@ cdef int thin_load_states(LoroDoc d, list rows, list index) except -1:
         if kind == KIND_MAP and type(payload) is tuple:
             # (encoded: decoded when first read, thin_decode_lazy)
             if lazy is None:
-                lazy = d.thin_lazy = {}
-            lazy[c] = payload
+                # (each row registers one container at most)
+                lazy = d.thin_lazy = LazyMaps(d.n_containers + len(rows))
+            lazy.put(c, payload)
         else:
             index.append((c, kind, payload))
-    if lazy is not None and not lazy:
-        d.thin_lazy = None      # (sized above, but no map was left encoded)
     d.thin_listed_hi = d.n_containers
     for row in index:
         c = <uint32_t>row[0]
@@ -154,7 +195,7 @@ cdef int thin_build_pending(LoroDoc d) except -1:
 cdef int thin_decode_lazy(LoroDoc d, uint32_t c) except -1:
     """Build the state of map `c` if the load left it encoded; the store notes the import
     takes after a load once no map is left encoded (doc/exchange.pxi import_locked)."""
-    cdef dict lazy = d.thin_lazy
+    cdef LazyMaps lazy = d.thin_lazy
     cdef bint was_on = d.evlog.on
     cdef int64_t n_ev = d.evlog.n
     cdef Py_ssize_t n_num
@@ -165,7 +206,7 @@ cdef int thin_decode_lazy(LoroDoc d, uint32_t c) except -1:
         d.evlog.on = 0
         try:
             thin_map(d, c, rows)
-            del lazy[c]
+            lazy.drop(c)
             if d.lazy_keys is not None:
                 d.lazy_keys.pop(c, None)
             if d.lazy_scans is not None:
@@ -177,7 +218,7 @@ cdef int thin_decode_lazy(LoroDoc d, uint32_t c) except -1:
         finally:
             d.evlog.on = was_on
             d.evlog.n = n_ev
-    if not lazy:
+    if lazy.n == 0:
         d.thin_lazy = None
         d.lazy_keys = None
         d.lazy_scans = None
@@ -196,7 +237,7 @@ cdef int thin_force(LoroDoc d) except -1:
     if d.thin_pending is not None:
         thin_build_pending(d)
     if d.thin_lazy is not None:
-        for c in list(d.thin_lazy):
+        for c in d.thin_lazy.indices():
             thin_decode_lazy(d, <uint32_t>c)
     return 0
 
