@@ -247,3 +247,31 @@ def test_reads_then_numbering_and_events_as_eager(blobs, seed):
     assert lazy._loro_numbers() == eager._loro_numbers()
     assert lazy.get_deep_value() == eager.get_deep_value()
     lazy._check_invariants()
+
+
+def test_threads_reading_keys_of_encoded_maps(blobs):
+    """Gets from several threads while maps are scanned, switched to their decoded keys
+    and built: each answers loro's value."""
+    import threading
+    d = _load(loro_c, blobs["loro_c"])
+    ref = _load(loro, blobs["loro_c"])
+    want = {(i, key): _read(ref, f"u{i}", key) for i in range(42) for key in KEYS}
+    errors = []
+
+    def read(items):
+        try:
+            for _ in range(3):
+                for i, key in items:
+                    assert _read(d, f"u{i}", key) == want[(i, key)]
+        except BaseException as e:      # (reported below)
+            errors.append(e)
+
+    items = sorted(want)
+    threads = [threading.Thread(target=read, args=(items[k::4],)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert d.get_deep_value() == ref.get_deep_value()
+    d._check_invariants()
