@@ -57,7 +57,18 @@ import time
 
 cdef extern from "Python.h":
     ctypedef struct PyObject
-    dict _PyDict_NewPresized(Py_ssize_t minused)
+
+cdef extern from *:
+    """
+    /* a dict with room for n entries (CPython's own presizing; a plain dict where the
+       private call is gone) */
+    #if PY_VERSION_HEX < 0x030D0000
+    #define lc_dict_presized(n) _PyDict_NewPresized(n)
+    #else
+    #define lc_dict_presized(n) PyDict_New()
+    #endif
+    """
+    dict lc_dict_presized(Py_ssize_t n)
     PyObject* PyDict_GetItem(object d, object key)
     long PyLong_AsLong(object o) except? -1
     int PyUnicode_KIND(object o)

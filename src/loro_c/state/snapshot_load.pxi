@@ -107,7 +107,7 @@ cdef int thin_load_states(LoroDoc d, list rows, list index) except -1:
     if len(rows) > 64:
         # the registry gets a row each: sized once, not grown by doubling (each growth
         # moves every entry again)
-        grown = _PyDict_NewPresized(len(d.cid_index) + len(rows))
+        grown = lc_dict_presized(len(d.cid_index) + len(rows))
         grown.update(d.cid_index)
         d.cid_index = grown
     # every container registered before any state is built (a state's children are found
