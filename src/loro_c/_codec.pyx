@@ -59,6 +59,11 @@ from libc.string cimport memcpy, memset, memcmp
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_DecodeUTF8, PyUnicode_GET_LENGTH, PyUnicode_AsUTF8AndSize
 
+from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
+
+cdef extern from "Python.h":
+    void PyObject_GC_UnTrack(object o)
+
 from ._varint cimport (
     Reader, Writer, reader_init, reader_fail, reader_remaining, reader_at_end,
     read_u8, read_bytes, read_uleb64, read_uleb32, read_sleb64, read_zigzag64, read_zigzag32,

@@ -12,7 +12,7 @@ checked before the lock is taken, and a method never calls another locking metho
 from libc.stdint cimport uint32_t, int64_t
 
 from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER, KIND_MOVABLE_LIST, doc_acquire, doc_acquire_read, doc_acquire_value, doc_acquire_one,
-                          doc_acquire_map_keys,
+                          doc_acquire_map_keys, doc_acquire_map_key,
                           doc_release, lc_map_entry, lc_map_find, LC_NO_KEY)
 from loro_c._seq cimport UNIT_UNICODE, UNIT_UTF8, UNIT_UTF16
 from loro_c._seq cimport to_unicode, from_unicode, visible_content, find_char
@@ -1264,10 +1264,18 @@ cdef class LoroMap(_Handle):
         """The entry for `key` as ValueOrContainer, or None."""
         cdef int64_t slot
         cdef LoroDoc d = hdoc(self)
-        # (only this map's state, its keys alone while a snapshot load keeps it encoded: a
-        # child is a handle)
-        cdef dict live = doc_acquire_map_keys(d, self.idx)
+        cdef dict live
+        # (only this map's state, this key's value alone while a snapshot load keeps it
+        # encoded: a child is a handle)
+        cdef int got = doc_acquire_map_key(d, self.idx, key)
         try:
+            v = d.lazy_got
+            d.lazy_got = None
+            if got == 1:
+                return None
+            if got == 2:
+                return wrap_value(d, v)
+            live = <dict>v
             if live is not None:
                 if key not in live:
                     return None

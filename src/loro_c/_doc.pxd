@@ -230,6 +230,21 @@ cdef class MovableState:
     cdef int64_t vc_cap, vc_n_user, vc_n_op
 
 
+cdef class LazyMaps:
+    # the maps of a deferred snapshot state left encoded (state/snapshot_load.pxi): by
+    # container index, the encoded entry and where its state starts, (entry, position), or
+    # None (not a map left encoded, or built since); a list, not a dict: one slot per
+    # container instead of an int and a hash entry for each of the thousands of records
+    cdef list payloads
+    cdef Py_ssize_t n               # how many are still encoded
+    cdef object get(self, uint32_t c)
+    cdef bint has(self, uint32_t c) noexcept
+    cdef int put(self, uint32_t c, object payload) except -1
+    cdef int drop(self, uint32_t c) except -1
+    cdef list indices(self)
+    cdef list entries(self)
+
+
 # The document's C state; LoroDoc is this class with the Python API layered on it:
 # DocCore (doc/core.pxi) <- DocHistory (doc/history.pxi) <- DocExchange (doc/exchange.pxi)
 # <- LoroDoc (_doc.pyx). Everything else types the document as LoroDoc.
@@ -382,9 +397,12 @@ cdef class DocCore:
     cdef object thin_pending
     # its lists, which the import's check decoded ({state key: row}; codec ListCheck), or None
     cdef dict thin_pre
+    # its SSTable's blocks as the import's check decompressed them (codec state_section_ok),
+    # read by thin_build_pending instead of decompressing them again; None after it
+    cdef list thin_bodies
     # the maps of a deferred state not read since (thin_build_pending): index -> (encoded
     # entry, where its state starts); None when none is left
-    cdef dict thin_lazy
+    cdef LazyMaps thin_lazy
     # during one get_deep_value: the keys present of the maps still encoded, decoded once
     # for both its numbering walk and its value (state/map.pxi lazy_map_live); else None
     cdef dict lazy_live
@@ -393,6 +411,12 @@ cdef class DocCore:
     # the keys of the maps still encoded that LoroMap.get read ({map: {key: value}}; a map's
     # dropped when it is built): one decode for any number of gets
     cdef dict lazy_keys
+    # how many of LoroMap.get's reads found their key in an encoded map's entry without
+    # decoding its other keys ({map: count}; lazy_map_key_locked): a few per map, then the
+    # keys are decoded once (lazy_keys), so a loop of gets stays linear. None when unused
+    cdef dict lazy_scans
+    # the answer lazy_map_key_locked hands to its caller (held only until it takes it)
+    cdef object lazy_got
     # thin_load registers a state's containers without numbering them (it renumbers after)
     cdef bint lnum_hold
     # a shallow document (doc/shallow.pxi): the shallow root's version without its own ops
@@ -630,11 +654,12 @@ cdef int shallow_apply_root_change(LoroDoc d, int64_t ops_off, uint32_t ops_len,
                                    int32_t counter, uint32_t lamport) except -1
 cdef int thin_materialize_locked(LoroDoc d) except -1
 cdef int thin_build_texts_locked(LoroDoc d) except -1
-cdef int thin_defer(LoroDoc d, bytes blob, dict vv, list fr, dict pre=*) except -1
+cdef int thin_defer(LoroDoc d, bytes blob, dict vv, list fr, dict pre=*, list bodies=*) except -1
 cdef int thin_build_pending_locked(LoroDoc d) except -1
 cdef int thin_force_locked(LoroDoc d) except -1
 cdef int thin_decode_one_locked(LoroDoc d, uint32_t c) except -1
 cdef dict lazy_map_keys_locked(LoroDoc d, uint32_t c)
+cdef int lazy_map_key_locked(LoroDoc d, uint32_t c, str key) except -1
 
 
 cdef inline int doc_lock(LoroDoc d) except -1:
@@ -699,6 +724,20 @@ cdef inline dict doc_acquire_map_keys(LoroDoc d, uint32_t c):
     if d.thin_texts is not None:
         thin_build_texts_locked(d)
     return None
+
+
+cdef inline int doc_acquire_map_key(LoroDoc d, uint32_t c, str key) except -1:
+    """doc_acquire_map_keys for a read of one key of map `c`: a map a snapshot load left
+    encoded answers from its entry (state/snapshot_load.pxi lazy_map_key_locked): 1 when
+    the key is absent, 2 when present, its value in `d.lazy_got`; else 0 with `d.lazy_got`
+    what doc_acquire_map_keys returns."""
+    doc_lock(d)
+    if d.thin_pending is not None or d.thin_lazy is not None:
+        return lazy_map_key_locked(d, c, key)
+    d.lazy_got = None
+    if d.thin_texts is not None:
+        thin_build_texts_locked(d)
+    return 0
 
 
 cdef inline int doc_acquire_read(LoroDoc d) except -1:

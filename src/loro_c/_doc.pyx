@@ -57,6 +57,18 @@ import time
 
 cdef extern from "Python.h":
     ctypedef struct PyObject
+
+cdef extern from *:
+    """
+    /* a dict with room for n entries (CPython's own presizing; a plain dict where the
+       private call is gone) */
+    #if PY_VERSION_HEX < 0x030D0000
+    #define lc_dict_presized(n) _PyDict_NewPresized(n)
+    #else
+    #define lc_dict_presized(n) PyDict_New()
+    #endif
+    """
+    dict lc_dict_presized(Py_ssize_t n)
     PyObject* PyDict_GetItem(object d, object key)
     long PyLong_AsLong(object o) except? -1
     int PyUnicode_KIND(object o)
@@ -74,6 +86,18 @@ from loro_c._types import TYPE_BY_KIND as _TYPE_BY_KIND, normal_cid as _normal_c
 # (read on per-value paths: a module attribute lookup each time otherwise)
 cdef object _CID_TYPE = _types.ContainerID
 cdef object _ROOT_CID_TYPE = _types.ContainerID.Root
+cdef object _NORMAL_CID_TYPE = _types.ContainerID.Normal
+
+
+cdef inline bint is_root_cid(object cid) except -1:
+    """isinstance(cid, ContainerID.Root), its usual answers without isinstance's walk (a
+    snapshot load asks it of every container it registers)."""
+    cdef object t = type(cid)
+    if t is _NORMAL_CID_TYPE:
+        return False
+    if t is _ROOT_CID_TYPE:
+        return True
+    return isinstance(cid, _ROOT_CID_TYPE)
 
 
 def container_type(int kind):

@@ -22,6 +22,10 @@ Compiled because a server decodes every presence message of its %EPS rooms.
 """
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.string cimport memcmp
+
+cdef extern from "Python.h":
+    const char* PyUnicode_AsUTF8AndSize(object s, Py_ssize_t* size) except NULL
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int32_t, int64_t
 
 from loro_c._varint cimport (Reader, Writer, reader_init, reader_fail, read_u8, read_bytes,
@@ -37,6 +41,9 @@ __all__ = ["encode_value", "encode_entries", "decode_entries", "encode_peers",
            "decode_peers", "MAX_DEPTH"]
 
 MAX_DEPTH = 512
+cdef enum:
+    # (MAX_DEPTH for the decoders: a module variable is a dictionary lookup per read)
+    DECODE_MAX_DEPTH = 512
 # Loro encodes values of any depth but no Loro peer decodes more than 512 levels; the cap
 # only keeps the recursive encoder off the end of the C stack.
 cdef enum:
@@ -395,7 +402,7 @@ cdef object r_value(Reader* r, int depth):
 cdef tuple r_raw_value(Reader* r):
     """(value, its encoded bytes), so re-encoding copies the bytes."""
     cdef Py_ssize_t start = r.pos
-    v = r_value(r, MAX_DEPTH)
+    v = r_value(r, DECODE_MAX_DEPTH)
     return v, PyBytes_FromStringAndSize(<const char*>r.data + start, r.pos - start)
 
 
@@ -460,7 +467,7 @@ def decode_state_values(bytes data not None, Py_ssize_t pos, int what):
     if what == 0:
         out = []
         for j in range(n):
-            out.append(r_value(&r, MAX_DEPTH))
+            out.append(r_value(&r, DECODE_MAX_DEPTH))
     elif what == 1:
         out = r_state_map_items(&r, n)
     else:
@@ -501,8 +508,170 @@ cdef dict r_state_map_items(Reader* r, uint64_t n):
         k = r_str(r)
         if k in out:
             bad("a map state repeats a key")
-        out[k] = r_value(r, MAX_DEPTH)
+        out[k] = r_value(r, DECODE_MAX_DEPTH)
     return out
+
+
+# what find_state_map_key answers for a key the map does not hold (None is a value), and
+# for a map that holds a bytes value (perhaps a mergeable child's marker: the caller builds
+# such a map, as it builds it for a read of all its keys)
+MISSING = object()
+HOLDS_BYTES = object()
+cdef object _MISSING = MISSING
+cdef object _HOLDS_BYTES = HOLDS_BYTES
+
+
+cdef int skip_str(Reader* r) except -1:
+    cdef uint64_t n = 0
+    cdef const unsigned char* p = NULL
+    ok(r, read_uleb64(r, &n))
+    if n > <uint64_t>(r.len - r.pos):
+        ok(r, reader_fail(r, "unexpected end of input"))
+    return ok(r, read_bytes(r, <Py_ssize_t>n, &p))
+
+
+cdef int skip_value(Reader* r, int depth) except -1:
+    """Step over one postcard LoroValue as r_value reads it, building nothing; returns its
+    tag. Only for bytes a check already took (a snapshot state that state_section_ok
+    checked): the reads stay bounded, but strings' UTF-8 is not looked at again."""
+    cdef uint32_t tag = 0, variant = 0
+    cdef uint64_t n = 0, j
+    cdef int64_t i = 0
+    cdef int32_t counter = 0
+    cdef uint8_t b = 0
+    cdef const unsigned char* p = NULL
+    ok(r, read_uleb32(r, &tag))
+    if tag == T_NULL:
+        return tag
+    if tag == T_BOOL:
+        ok(r, read_u8(r, &b))
+        return tag
+    if tag == T_DOUBLE:
+        ok(r, read_bytes(r, 8, &p))
+        return tag
+    if tag == T_I64:
+        ok(r, read_zigzag64(r, &i))
+        return tag
+    if tag == T_STRING or tag == T_BINARY:
+        skip_str(r)
+        return tag
+    if tag == T_LIST or tag == T_MAP:
+        if depth == 0:
+            bad("value nested deeper than 512 levels")
+        ok(r, read_uleb64(r, &n))
+        if n > <uint64_t>(r.len - r.pos):
+            bad("a collection longer than its bytes")
+        for j in range(n):
+            if tag == T_MAP:
+                skip_str(r)
+            skip_value(r, depth - 1)
+        return tag
+    if tag == T_CONTAINER:
+        ok(r, read_uleb32(r, &variant))
+        if variant == 0:
+            skip_str(r)
+        elif variant == 1:
+            ok(r, read_uleb64(r, &n))
+            ok(r, read_zigzag32(r, &counter))
+        else:
+            bad(f"unknown ContainerID variant {variant}")
+        ok(r, read_u8(r, &b))
+        return tag
+    bad(f"unknown LoroValue tag {tag}")
+
+
+cdef inline bint skip_varint(Reader* r, int most) noexcept nogil:
+    """Step over a varint of at most `most` bytes (its value not checked: see skip_value)."""
+    cdef int k
+    for k in range(most):
+        if r.pos >= r.len:
+            return False
+        r.pos += 1
+        if r.data[r.pos - 1] < 0x80:
+            return True
+    return False
+
+
+cdef inline int skip_top_value(Reader* r) noexcept nogil:
+    """skip_value's common cases (a child id, a number, a string), without a call: the
+    value's tag, or -1 for the others (skip_value then reads it from the start)."""
+    cdef Py_ssize_t start = r.pos
+    cdef uint8_t tag
+    cdef uint64_t n = 0
+    cdef int k
+    if r.pos >= r.len:
+        return -1
+    tag = r.data[r.pos]
+    r.pos += 1
+    if tag == T_CONTAINER:
+        if r.pos < r.len and r.data[r.pos] == 1:
+            r.pos += 1
+            if skip_varint(r, 10) and skip_varint(r, 5) and r.pos < r.len:
+                r.pos += 1
+                return tag
+    elif tag == T_I64:
+        if skip_varint(r, 10):
+            return tag
+    elif tag == T_DOUBLE:
+        if r.len - r.pos >= 8:
+            r.pos += 8
+            return tag
+    elif tag == T_STRING or tag == T_BINARY:
+        if r.pos < r.len and r.data[r.pos] < 0x80:
+            n = r.data[r.pos]
+            if <uint64_t>(r.len - r.pos - 1) >= n:
+                r.pos += 1 + <Py_ssize_t>n
+                return tag
+    elif tag == T_NULL:
+        return tag
+    r.pos = start
+    return -1
+
+
+def find_state_map_key(bytes data not None, Py_ssize_t pos, str key not None):
+    """decode_state_values(data, pos, 1)[0].get(key, MISSING) without building the other
+    entries: the value of `key` among the live keys of the map state at `pos`, or
+    MISSING; HOLDS_BYTES when one of them is a bytes value. For a state a check already
+    took (see skip_value); raises DecodeError."""
+    cdef Reader r
+    cdef uint64_t n = 0, j, kn = 0
+    cdef Py_ssize_t want_n = 0
+    cdef const char* want
+    cdef const unsigned char* p = NULL
+    cdef object got = _MISSING
+    cdef int tag
+    try:
+        want = PyUnicode_AsUTF8AndSize(key, &want_n)
+    except UnicodeEncodeError:
+        return _MISSING      # (a lone surrogate: no key of a state is one)
+    if pos < 0 or pos > PyBytes_GET_SIZE(data):
+        bad("state position out of range")
+    reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+    r.pos = pos
+    ok(&r, read_uleb64(&r, &n))
+    if n > <uint64_t>(r.len - r.pos):
+        bad("a collection longer than its bytes")
+    for j in range(n):
+        if r.pos < r.len and r.data[r.pos] < 0x80:
+            kn = r.data[r.pos]
+            r.pos += 1
+        else:
+            ok(&r, read_uleb64(&r, &kn))
+        if kn > <uint64_t>(r.len - r.pos):
+            ok(&r, reader_fail(&r, "unexpected end of input"))
+        p = r.data + r.pos
+        r.pos += <Py_ssize_t>kn
+        if got is _MISSING and <Py_ssize_t>kn == want_n and memcmp(p, want, <size_t>kn) == 0:
+            got = r_value(&r, DECODE_MAX_DEPTH)
+            if type(got) is bytes:
+                return _HOLDS_BYTES
+            continue
+        tag = skip_top_value(&r)
+        if tag < 0:
+            tag = skip_value(&r, DECODE_MAX_DEPTH)
+        if tag == T_BINARY:
+            return _HOLDS_BYTES
+    return got
 
 
 def decode_state_value(bytes data not None, Py_ssize_t pos):
@@ -513,5 +682,5 @@ def decode_state_value(bytes data not None, Py_ssize_t pos):
         bad("state position out of range")
     reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
     r.pos = pos
-    v = r_value(&r, MAX_DEPTH)
+    v = r_value(&r, DECODE_MAX_DEPTH)
     return v, r.pos

@@ -30,10 +30,11 @@ def load_snapshot_state(LoroDoc doc, bytes data not None, bint defer=True):
         return None
     vv, fr = got
     lists = ListCheck(vv) if defer else None
-    if defer and state_section_ok(&secs[1], vv, lists):
+    bodies = [] if defer else None
+    if defer and state_section_ok(&secs[1], vv, lists, bodies):
         # checked whole (codec/state_check.pxi): decoded when the document is first read,
-        # but for the lists the check decoded
-        thin_defer(doc, data, vv, list((<Frontiers>fr)._ids), lists.rows or None)
+        # but for the lists the check decoded; its blocks are kept decompressed
+        thin_defer(doc, data, vv, list((<Frontiers>fr)._ids), lists.rows or None, bodies)
     else:
         rows = state_rows(&secs[1], vv)
         if rows is None:
@@ -43,7 +44,8 @@ def load_snapshot_state(LoroDoc doc, bytes data not None, bint defer=True):
                                None)
 
 
-cdef list state_rows(Reader* sec, dict vv, bint lazy_maps=False, dict decoded=None):
+cdef list state_rows(Reader* sec, dict vv, bint lazy_maps=False, dict decoded=None,
+                     list bodies=None):
     """The (cid, kind, payload) rows of a state section for thin_load, or None when one
     entry's state is not read here. With `lazy_maps` (a section state_section_ok checked
     whole), a map's payload is its encoded entry and where its state starts (decode_lazy_map
@@ -54,6 +56,7 @@ cdef list state_rows(Reader* sec, dict vv, bint lazy_maps=False, dict decoded=No
     rows = []
     if lazy_maps:
         kind_tables()
+        return lazy_state_rows(sec, vv, decoded, seen, rows, bodies)
     for key, value in sst_entries(sec):
         if key == b"fr":
             decode_frontiers_bytes(value, "the state frontiers")
@@ -77,6 +80,219 @@ cdef list state_rows(Reader* sec, dict vv, bint lazy_maps=False, dict decoded=No
     return rows
 
 
+# The ContainerIDs of normal state keys by the key's 13 bytes, in a C table (cid_of_key's
+# dict wants the key as bytes, hashed with SipHash: a deferred load of 20,000 maps spent a
+# tenth of its build there). The same objects as cid_of_key's. Bounded: emptied when full.
+ctypedef struct KeyCid:
+    unsigned char key[13]
+    PyObject* cid           # (a reference held; NULL: a free slot)
+
+cdef KeyCid* _key_cid_tab = NULL
+cdef Py_ssize_t _key_cid_n = 0
+cdef enum:
+    KEY_CID_SLOTS = 1 << 17     # (at most half of them used)
+
+
+cdef inline size_t key_cid_slot(const unsigned char* kp) noexcept nogil:
+    cdef uint64_t a = 0
+    cdef uint32_t b = 0
+    memcpy(&a, kp + 1, 8)
+    memcpy(&b, kp + 9, 4)
+    a = (a ^ (<uint64_t>b << 32) ^ (<uint64_t>kp[0] << 24) ^ b) * 0x9E3779B97F4A7C15ULL
+    return <size_t>(a >> 47)        # (17 bits)
+
+
+cdef object key_cid(const unsigned char* kp):
+    """cid_of_key of the normal 13-byte state key at `kp`, from the table above."""
+    cdef size_t i
+    cdef KeyCid* e
+    cdef Py_ssize_t j
+    if _key_cid_tab == NULL:
+        return key_cid_miss(kp)
+    i = key_cid_slot(kp)
+    while True:
+        e = &_key_cid_tab[i]
+        if e.cid == NULL:
+            return key_cid_miss(kp)
+        if memcmp(e.key, kp, 13) == 0:
+            return <object>e.cid
+        i = (i + 1) & (KEY_CID_SLOTS - 1)
+
+
+cdef object key_cid_miss(const unsigned char* kp):
+    global _key_cid_tab, _key_cid_n
+    cdef size_t i
+    cdef Py_ssize_t j
+    cid = cid_of_key(PyBytes_FromStringAndSize(<const char*>kp, 13))
+    if _key_cid_tab == NULL:
+        _key_cid_tab = <KeyCid*>calloc(KEY_CID_SLOTS, sizeof(KeyCid))
+        if _key_cid_tab == NULL:
+            return cid
+    elif _key_cid_n >= KEY_CID_SLOTS // 2:
+        for j in range(KEY_CID_SLOTS):
+            if _key_cid_tab[j].cid != NULL:
+                Py_DECREF(<object>_key_cid_tab[j].cid)
+                _key_cid_tab[j].cid = NULL
+        _key_cid_n = 0
+    i = key_cid_slot(kp)
+    while _key_cid_tab[i].cid != NULL:
+        i = (i + 1) & (KEY_CID_SLOTS - 1)
+    memcpy(_key_cid_tab[i].key, kp, 13)
+    Py_INCREF(cid)
+    _key_cid_tab[i].cid = <PyObject*>cid
+    _key_cid_n += 1
+    return cid
+
+
+cdef Py_ssize_t lazy_map_state_pos(const unsigned char* kp, Py_ssize_t kn,
+                                   const unsigned char* vp, Py_ssize_t vn) noexcept:
+    """lazy_child_map_pos of a key and entry given by pointers."""
+    cdef Reader r
+    cdef uint8_t b = 0, flag = 0
+    cdef uint64_t depth = 0
+    if kn != 13 or kp[0] & 0x80 or _raw_kind[kp[0] & 0x7F] != KIND_MAP:
+        return -1
+    reader_init(&r, vp, vn)
+    if (read_u8(&r, &b) < 0 or b != KIND_MAP or read_uleb64(&r, &depth) < 0
+            or read_u8(&r, &flag) < 0 or flag > 1):
+        return -1
+    if flag == 1:
+        try:
+            if skip_postcard_cid(&r) == POSTCARD_TREE:
+                return -1
+        except Exception:
+            return -1
+    return r.pos
+
+
+cdef list lazy_state_rows(Reader* sec, dict vv, dict decoded, _IdBits seen, list rows,
+                          list bodies):
+    """state_rows(lazy_maps=True) of a section state_section_ok took whole: the SSTable
+    walked as that check walks it, each key written straight into its bytes, so a child
+    map's row costs its key's and entry's bytes and its id from the cache (cid_of_key)
+    and nothing else: no pair per entry, no key built from slices."""
+    cdef Py_ssize_t meta_off = 0, nblocks, i, e, off, end, n, cnt, data_end, pl, sl
+    cdef Py_ssize_t vstart
+    cdef const unsigned char* bp
+    cdef const unsigned char* fk
+    cdef Py_ssize_t fkn
+    cdef uint8_t flags
+    cdef bytes key
+    cdef unsigned char kbuf[16]
+    cdef const unsigned char* kp
+    cdef Py_ssize_t kn, pos
+    if sec.len == 0:
+        return rows
+    metas = sst_metas(sec, &meta_off)
+    nblocks = len(metas)
+    if bodies is not None and len(bodies) != nblocks:
+        bodies = None
+    for i in range(nblocks):
+        off, first_key, flags, last_key = metas[i]
+        end = metas[i + 1][0] if i + 1 < nblocks else meta_off
+        if off < 5 or end > meta_off or off >= end or end - off < 4:
+            fail("bad SSTable block range")
+        if bodies is not None:
+            body = bodies[i]        # (the check's, state_section_ok)
+        else:
+            body = sst_block_body(sec.data, off, end, flags)
+        if flags & 0x80:
+            if lazy_state_row(first_key, body, vv, decoded, seen, rows) < 0:
+                return None
+            continue
+        bp = <const unsigned char*>PyBytes_AS_STRING(body)
+        n = PyBytes_GET_SIZE(body)
+        fk = <const unsigned char*>PyBytes_AS_STRING(first_key)
+        fkn = PyBytes_GET_SIZE(first_key)
+        if n < 2:
+            fail("SSTable block is too short")
+        cnt = bp[n - 2] | (<Py_ssize_t>bp[n - 1] << 8)
+        if cnt == 0 or 2 * (cnt + 1) > n:
+            fail("bad SSTable block entry count")
+        data_end = n - 2 * (cnt + 1)
+        for e in range(cnt):
+            off = bp[data_end + 2 * e] | (<Py_ssize_t>bp[data_end + 2 * e + 1] << 8)
+            if e + 1 < cnt:
+                end = bp[data_end + 2 * e + 2] | (<Py_ssize_t>bp[data_end + 2 * e + 3] << 8)
+            else:
+                end = data_end
+            if off > end or end > data_end:
+                fail("bad SSTable entry offsets")
+            if e == 0:
+                vstart = off
+                kp = fk
+                kn = fkn
+            else:
+                if end - off < 3:
+                    fail("truncated SSTable entry")
+                pl = bp[off]
+                sl = bp[off + 1] | (<Py_ssize_t>bp[off + 2] << 8)
+                if pl > fkn or sl > end - off - 3:
+                    fail("bad SSTable entry key")
+                kn = pl + sl
+                vstart = off + 3 + sl
+                if kn <= 13:
+                    memcpy(kbuf, fk, <size_t>pl)
+                    memcpy(kbuf + pl, bp + off + 3, <size_t>sl)
+                    kp = kbuf
+                else:
+                    kp = NULL
+            if kp != NULL:
+                pos = lazy_map_state_pos(kp, kn, bp + vstart, end - vstart)
+                if pos >= 0:
+                    # a child map (lazy_state_row's first case, without the key's bytes)
+                    payload = (PyBytes_FromStringAndSize(<const char*>bp + vstart, end - vstart),
+                               pos)
+                    PyObject_GC_UnTrack(payload)
+                    row = (key_cid(kp), KIND_MAP, payload)
+                    PyObject_GC_UnTrack(row)
+                    rows.append(row)
+                    continue
+            if e == 0:
+                key = first_key
+            else:
+                key = PyBytes_FromStringAndSize(NULL, kn)
+                memcpy(PyBytes_AS_STRING(key), fk, <size_t>pl)
+                memcpy(PyBytes_AS_STRING(key) + pl, bp + off + 3, <size_t>sl)
+            value = PyBytes_FromStringAndSize(<const char*>bp + vstart, end - vstart)
+            if lazy_state_row(key, value, vv, decoded, seen, rows) < 0:
+                return None
+    return rows
+
+
+cdef int lazy_state_row(bytes key, bytes value, dict vv, dict decoded, _IdBits seen,
+                        list rows) except -2:
+    """One entry's row for lazy_state_rows (-1: a state this path does not read)."""
+    cdef Py_ssize_t pos
+    if PyBytes_GET_SIZE(key) == 2 and key == b"fr":
+        decode_frontiers_bytes(value, "the state frontiers")
+        return 0
+    if decoded is not None:
+        row = decoded.get(key)
+        if row is not None:
+            rows.append(row)
+            return 0
+    pos = lazy_child_map_pos(key, value)
+    if pos >= 0:
+        # (checked whole by state_section_ok: only where its state starts is read). Both
+        # tuples hold ids, bytes and ints, so no cycle goes through them: untracked, the
+        # cyclic collector does not walk them (the payloads stay, as many as the maps,
+        # until each map is built; the collector untracks them too, but only after walking
+        # them once per generation: a tenth of the build of 20,000 maps)
+        payload = (value, pos)
+        PyObject_GC_UnTrack(payload)
+        row = (cid_of_key(key), KIND_MAP, payload)
+        PyObject_GC_UnTrack(row)
+        rows.append(row)
+        return 0
+    row = decode_container_state(key, value, vv, seen, None, True, True)
+    if row is None:
+        return -1
+    if row is not False:
+        rows.append(row)
+    return 0
+
+
 cdef Py_ssize_t lazy_child_map_pos(bytes key, bytes value) except -2:
     """Where the state of a non-root map's entry starts when decode_container_state would
     leave it encoded (lazy_maps: its parent is not a tree), else -1 (decoded the long way).
@@ -97,15 +313,16 @@ cdef Py_ssize_t lazy_child_map_pos(bytes key, bytes value) except -2:
 
 
 def deferred_state_rows(bytes data not None, dict vv not None, bint lazy_maps=False,
-                        dict decoded=None):
+                        dict decoded=None, list bodies=None):
     """The rows of a snapshot whose state section passed state_section_ok at its import,
-    `vv` its version then (_doc.thin_build_pending); `lazy_maps`, `decoded`: see state_rows."""
+    `vv` its version then (_doc.thin_build_pending); `lazy_maps`, `decoded`, `bodies`: see
+    state_rows."""
     cdef uint16_t mode
     cdef Reader body
     cdef Reader secs[3]
     parse_envelope(data, False, &mode, &body)
     snapshot_sections(&body, secs)
-    rows = state_rows(&secs[1], vv, lazy_maps, decoded)
+    rows = state_rows(&secs[1], vv, lazy_maps, decoded, bodies)
     if rows is None:
         raise LoroError("a snapshot state checked at its import does not decode")
     return rows
@@ -146,6 +363,28 @@ cdef dict lazy_map_live(bytes value, Py_ssize_t pos):
     except DecodeError as e:
         raise LoroError(f"a snapshot map state checked at its import does not decode: {e}")
     return live
+
+
+cdef object _find_state_map_key = _ephemeral.find_state_map_key
+cdef object _state_map_missing = _ephemeral.MISSING
+cdef object _state_map_bytes = _ephemeral.HOLDS_BYTES
+
+
+def find_lazy_map_key(bytes value not None, Py_ssize_t pos, str key not None):
+    """(value,) of `key` among the keys present in a map state entry deferred_state_rows
+    left encoded, None when absent, the other keys not decoded; False when the map holds
+    a bytes value (read as a whole: lazy_map_live). Fails as decode_lazy_map."""
+    if pos < 0 or pos > PyBytes_GET_SIZE(value):
+        raise LoroError("a snapshot map state checked at its import does not decode")
+    try:
+        v = _find_state_map_key(value, pos, key)
+    except DecodeError as e:
+        raise LoroError(f"a snapshot map state checked at its import does not decode: {e}")
+    if v is _state_map_missing:
+        return None
+    if v is _state_map_bytes:
+        return False
+    return (v,)
 
 
 cdef object _decode_state_maps = _ephemeral.decode_state_maps

@@ -38,6 +38,24 @@ cdef int kind_tables() except -1:
     return 0
 
 
+cdef inline int chk_uleb64(Reader* r, uint64_t* out) noexcept nogil:
+    """read_uleb64 with the one-byte case first (nearly every count, length, index and
+    Lamport of a state of records): no call."""
+    if r.pos < r.len and r.data[r.pos] < 0x80:
+        out[0] = r.data[r.pos]
+        r.pos += 1
+        return 0
+    return read_uleb64(r, out)
+
+
+cdef inline int chk_uleb32(Reader* r, uint32_t* out) noexcept nogil:
+    if r.pos < r.len and r.data[r.pos] < 0x80:
+        out[0] = r.data[r.pos]
+        r.pos += 1
+        return 0
+    return read_uleb32(r, out)
+
+
 ctypedef struct VvTab:
     # a version vector as C arrays: peer ids and their ends
     uint64_t* peers
@@ -141,7 +159,7 @@ cdef inline bint str_ok(Reader* r, KeySlice* out) noexcept nogil:
     """A postcard string (ephemeral_codec.r_str's checks)."""
     cdef uint64_t n = 0
     cdef const unsigned char* p = NULL
-    if read_uleb64(r, &n) < 0 or n > <uint64_t>(r.len - r.pos):
+    if chk_uleb64(r, &n) < 0 or n > <uint64_t>(r.len - r.pos):
         return False
     if read_bytes(r, <Py_ssize_t>n, &p) < 0 or not utf8_ok(p, <Py_ssize_t>n):
         return False
@@ -161,7 +179,7 @@ cdef bint value_ok(Reader* r, int depth, const VvTab* vv, bint top) noexcept nog
     cdef int64_t i64 = 0
     cdef uint8_t b = 0
     cdef const unsigned char* p = NULL
-    if read_uleb32(r, &tag) < 0:
+    if chk_uleb32(r, &tag) < 0:
         return False
     if tag == 0:
         return True
@@ -174,7 +192,7 @@ cdef bint value_ok(Reader* r, int depth, const VvTab* vv, bint top) noexcept nog
     if tag == 4:
         return str_ok(r, NULL)
     if tag == 5 or tag == 6:
-        if depth == 0 or read_uleb64(r, &n) < 0:
+        if depth == 0 or chk_uleb64(r, &n) < 0:
             return False
         # (each item takes a byte at least: a lying count stops at the end)
         for j in range(n):
@@ -184,9 +202,9 @@ cdef bint value_ok(Reader* r, int depth, const VvTab* vv, bint top) noexcept nog
                 return False
         return True
     if tag == 7:
-        if read_uleb32(r, &variant) < 0 or variant != 1:
+        if chk_uleb32(r, &variant) < 0 or variant != 1:
             return False
-        if read_uleb64(r, &peer) < 0 or read_zigzag32(r, &counter) < 0 or read_u8(r, &b) < 0:
+        if chk_uleb64(r, &peer) < 0 or read_zigzag32(r, &counter) < 0 or read_u8(r, &b) < 0:
             return False
         if _hist_kind[b] < 0:
             return False
@@ -197,7 +215,7 @@ cdef bint value_ok(Reader* r, int depth, const VvTab* vv, bint top) noexcept nog
                 return False
         return True
     if tag == 8:
-        if read_uleb64(r, &n) < 0 or n > <uint64_t>(r.len - r.pos):
+        if chk_uleb64(r, &n) < 0 or n > <uint64_t>(r.len - r.pos):
             return False
         return read_bytes(r, <Py_ssize_t>n, &p) == 0
     return False
@@ -212,7 +230,7 @@ cdef int map_state_ok(Reader* r, const VvTab* vv, KeySlice** scratch,
     cdef KeySlice* keys
     cdef KeySlice* grown
     cdef const unsigned char* peer_at = NULL
-    if read_uleb64(r, &n_live) < 0 or n_live > <uint64_t>(r.len - r.pos):
+    if chk_uleb64(r, &n_live) < 0 or n_live > <uint64_t>(r.len - r.pos):
         return 0
     # each live entry takes two bytes at least
     if n_live > <uint64_t>(r.len - r.pos):
@@ -229,7 +247,7 @@ cdef int map_state_ok(Reader* r, const VvTab* vv, KeySlice** scratch,
             return 0
         if not value_ok(r, 512, vv, True):
             return 0
-    if read_uleb64(r, &n_dead) < 0 or n_dead > <uint64_t>(r.len - r.pos):
+    if chk_uleb64(r, &n_dead) < 0 or n_dead > <uint64_t>(r.len - r.pos):
         return 0
     total = <Py_ssize_t>(n_live + n_dead)
     if total > cap[0]:
@@ -246,12 +264,12 @@ cdef int map_state_ok(Reader* r, const VvTab* vv, KeySlice** scratch,
     if not keys_distinct(keys, total):
         return 0
     # the peer table, then (peer index, Lamport) per key
-    if read_uleb64(r, &n_peers) < 0 or n_peers > <uint64_t>((r.len - r.pos) // 8):
+    if chk_uleb64(r, &n_peers) < 0 or n_peers > <uint64_t>((r.len - r.pos) // 8):
         return 0
     peer_at = r.data + r.pos
     r.pos += <Py_ssize_t>(8 * n_peers)
     for k in range(total):
-        if read_uleb64(r, &idx) < 0 or read_uleb64(r, &lamport) < 0:
+        if chk_uleb64(r, &idx) < 0 or chk_uleb64(r, &lamport) < 0:
             return 0
         if idx >= n_peers or lamport > UINT32_MAX:
             return 0
@@ -359,18 +377,18 @@ cdef int state_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned c
     reader_init(&r, vp, vn)
     if read_u8(&r, &b) < 0 or b != kind:
         return 0
-    if read_uleb64(&r, &depth) < 0 or read_u8(&r, &flag) < 0 or flag > 1:
+    if chk_uleb64(&r, &depth) < 0 or read_u8(&r, &flag) < 0 or flag > 1:
         return 0
     if flag == 1:
         # the parent's postcard id (skip_postcard_cid)
         if read_u8(&r, &tag) < 0:
             return 0
         if tag == 0:
-            if read_uleb64(&r, &n) < 0 or n > <uint64_t>reader_remaining(&r):
+            if chk_uleb64(&r, &n) < 0 or n > <uint64_t>reader_remaining(&r):
                 return 0
             read_bytes(&r, <Py_ssize_t>n, &p)
         elif tag == 1:
-            if read_uleb64(&r, &n) < 0 or read_zigzag64(&r, &ctr) < 0:
+            if chk_uleb64(&r, &n) < 0 or read_zigzag64(&r, &ctr) < 0:
                 return 0
         else:
             return 0
@@ -397,11 +415,13 @@ cdef int sst_keys_check(const unsigned char* prev, Py_ssize_t pn, const unsigned
     return 1 if pn < kn else 0
 
 
-cdef int state_section_ok(Reader* sec, dict vv, ListCheck lists=None) except -1:
+cdef int state_section_ok(Reader* sec, dict vv, ListCheck lists=None,
+                          list bodies=None) except -1:
     """1 when load_snapshot_state's decode of this (non-empty) state section takes every
     entry, all of them maps and counters (the SSTable's own checks included: sst_entries',
     entry by entry without bytes objects), and with `lists` non-root lists too (decoded
-    into it); 0 otherwise. Raises only MemoryError."""
+    into it); 0 otherwise. `bodies` receives each block's body, decompressed (the
+    deferred load reads them: lazy_state_rows). Raises only MemoryError."""
     cdef VvTab tab
     cdef KeySlice* scratch = NULL
     cdef Py_ssize_t cap = 0, meta_off = 0, nblocks, i, e, off, end, n, cnt, data_end, pl, sl
@@ -443,6 +463,8 @@ cdef int state_section_ok(Reader* sec, dict vv, ListCheck lists=None) except -1:
                 body = sst_block_body(sec.data, off, end, flags)
             except DecodeError:
                 return 0
+            if bodies is not None:
+                bodies.append(body)
             bp = <const unsigned char*>PyBytes_AS_STRING(body)
             n = PyBytes_GET_SIZE(body)
             fk = <const unsigned char*>PyBytes_AS_STRING(first_key)

@@ -41,7 +41,7 @@ cdef uint32_t container_index(LoroDoc d, object cid, int kind) except? 0xFFFFFFF
     d.cid_index[cid] = i
     if not d.lnum_hold and cid not in d.lnum:
         d.lnum[cid] = len(d.lnum)
-    if isinstance(cid, _ROOT_CID_TYPE):
+    if is_root_cid(cid):
         d.croot[i] = ROOT_MERGEABLE if cid.name.startswith(MERGEABLE_PREFIX) else ROOT_HIDDEN
         d.cid_by_key[(cid.name, kind)] = cid
     else:
@@ -270,7 +270,7 @@ cdef bint map_holds_cid(LoroDoc d, uint32_t c) except -1:
     cdef list values = d.log.values
     cdef uint32_t i
     cdef object cid_type = _CID_TYPE
-    if d.thin_lazy is not None and c in d.thin_lazy:
+    if d.thin_lazy is not None and d.thin_lazy.has(c):
         live = lazy_map_live(d, c)
         if live is not None:
             for v in live.values():

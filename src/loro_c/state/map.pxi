@@ -176,8 +176,8 @@ cdef int lazy_live_fill(LoroDoc d) except -1:
     whole document (get_deep_value); dropped after it. A map whose keys do not answer
     (lazy_map_live) is kept as None: it is built when reached (a child registered
     meanwhile would only have let it answer)."""
-    cdef list cs = list(d.thin_lazy)
-    cdef list lives = _codec_module().decode_lazy_maps_live(list(d.thin_lazy.values()))
+    cdef list cs = d.thin_lazy.indices()
+    cdef list lives = _codec_module().decode_lazy_maps_live(d.thin_lazy.entries())
     cdef dict out = {}
     cdef set holders = set()
     cdef object cid_type = _CID_TYPE
@@ -209,7 +209,7 @@ cdef object map_value(LoroDoc d, uint32_t c, bint deep):
     cdef list values = d.log.values
     cdef int64_t child
     cdef dict live
-    if d.thin_lazy is not None and c in d.thin_lazy:
+    if d.thin_lazy is not None and d.thin_lazy.has(c):
         live = lazy_map_live(d, c)
         if live is not None:
             if deep and d.lazy_holders is not None and c not in d.lazy_holders:

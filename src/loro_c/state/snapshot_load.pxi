@@ -8,6 +8,50 @@
 # see exactly the document the replay builds.
 
 
+cdef class LazyMaps:
+    """The maps a deferred load left encoded, by container index (see _doc.pxd)."""
+
+    def __cinit__(self, Py_ssize_t size=0):
+        self.payloads = [None] * size
+        self.n = 0
+
+    def __len__(self):
+        return self.n
+
+    cdef object get(self, uint32_t c):
+        if c < <uint32_t>len(self.payloads):
+            return self.payloads[c]
+        return None
+
+    cdef bint has(self, uint32_t c) noexcept:
+        return c < <uint32_t>len(self.payloads) and self.payloads[c] is not None
+
+    cdef int put(self, uint32_t c, object payload) except -1:
+        cdef Py_ssize_t k = len(self.payloads)
+        if c >= <uint32_t>k:
+            self.payloads.extend([None] * (c + 1 - k + k // 2))
+        if self.payloads[c] is None:
+            self.n += 1
+        self.payloads[c] = payload
+        return 0
+
+    cdef int drop(self, uint32_t c) except -1:
+        if self.has(c):
+            self.payloads[c] = None
+            self.n -= 1
+        return 0
+
+    cdef list indices(self):
+        """The containers still encoded, in index order (the state's)."""
+        cdef Py_ssize_t i
+        cdef list payloads = self.payloads
+        return [i for i in range(len(payloads)) if payloads[i] is not None]
+
+    cdef list entries(self):
+        """Their (entry, position), in the same order."""
+        return [p for p in self.payloads if p is not None]
+
+
 cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1:
     """Build the states of `rows` [(cid, kind, payload)] (see the codec) into the empty
     document `d`, in one pass per container, and keep `blob` for materialization (its
@@ -50,7 +94,7 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1
         d.lnum[cid] = len(d.lnum)
     d.lazy_first = (blob, len(d.lnum))
     d.lnum_lazy = True
-    d.lazy_roots = [row[0] for row in rows if isinstance(row[0], _ROOT_CID_TYPE)]
+    d.lazy_roots = [row[0] for row in rows if is_root_cid(row[0])]
     return 0
 
 
@@ -58,7 +102,14 @@ cdef int thin_load_states(LoroDoc d, list rows, list index) except -1:
     cdef uint32_t c
     cdef tuple row
     cdef int kind
-    cdef dict lazy = d.thin_lazy
+    cdef LazyMaps lazy = d.thin_lazy
+    cdef dict grown
+    if len(rows) > 64:
+        # the registry gets a row each: sized once, not grown by doubling (each growth
+        # moves every entry again)
+        grown = lc_dict_presized(len(d.cid_index) + len(rows))
+        grown.update(d.cid_index)
+        d.cid_index = grown
     # every container registered before any state is built (a state's children are found
     # registered); a map left encoded has nothing to build
     for row in rows:
@@ -69,8 +120,9 @@ cdef int thin_load_states(LoroDoc d, list rows, list index) except -1:
         if kind == KIND_MAP and type(payload) is tuple:
             # (encoded: decoded when first read, thin_decode_lazy)
             if lazy is None:
-                lazy = d.thin_lazy = {}
-            lazy[c] = payload
+                # (each row registers one container at most)
+                lazy = d.thin_lazy = LazyMaps(d.n_containers + len(rows))
+            lazy.put(c, payload)
         else:
             index.append((c, kind, payload))
     d.thin_listed_hi = d.n_containers
@@ -97,16 +149,19 @@ cdef int thin_load_states(LoroDoc d, list rows, list index) except -1:
     return 0
 
 
-cdef int thin_defer(LoroDoc d, bytes blob, dict vv, list fr, dict pre=None) except -1:
+cdef int thin_defer(LoroDoc d, bytes blob, dict vv, list fr, dict pre=None,
+                    list bodies=None) except -1:
     """The load of a snapshot into the empty document `d` whose state section the codec
     checked whole (codec/state_check.pxi): its state stays encoded, as loro keeps it, until
     the document is first locked for more than its snapshot export (the blob again) and
     its versions (`vv`, `fr`). Every other lock taker decodes it first (doc_acquire_value:
     thin_build_pending), so it finds the document thin_load builds at the import. `pre`:
-    the rows of the lists the check decoded (codec ListCheck)."""
+    the rows of the lists the check decoded (codec ListCheck); `bodies`: the state section's
+    blocks the check decompressed."""
     snap_forget(d)
     d.thin_pending = blob
     d.thin_pre = pre
+    d.thin_bodies = bodies
     d.thin_blob = blob
     d.thin_vv = vv
     d.thin_fr = sorted(fr)
@@ -122,11 +177,12 @@ cdef int thin_build_pending(LoroDoc d) except -1:
     cdef bytes blob = d.thin_pending
     cdef bint was_on = d.evlog.on
     cdef int64_t n_ev = d.evlog.n
-    rows = _codec_module().deferred_state_rows(blob, d.thin_vv, True, d.thin_pre)
+    rows = _codec_module().deferred_state_rows(blob, d.thin_vv, True, d.thin_pre, d.thin_bodies)
     d.evlog.on = 0
     try:
         d.thin_pending = None
         d.thin_pre = None
+        d.thin_bodies = None
         thin_load(d, rows, blob, d.thin_vv, list(d.thin_fr))
         if d.thin_lazy is None and not d.detached:
             note_store_entries(d)
@@ -139,7 +195,7 @@ cdef int thin_build_pending(LoroDoc d) except -1:
 cdef int thin_decode_lazy(LoroDoc d, uint32_t c) except -1:
     """Build the state of map `c` if the load left it encoded; the store notes the import
     takes after a load once no map is left encoded (doc/exchange.pxi import_locked)."""
-    cdef dict lazy = d.thin_lazy
+    cdef LazyMaps lazy = d.thin_lazy
     cdef bint was_on = d.evlog.on
     cdef int64_t n_ev = d.evlog.n
     cdef Py_ssize_t n_num
@@ -150,9 +206,11 @@ cdef int thin_decode_lazy(LoroDoc d, uint32_t c) except -1:
         d.evlog.on = 0
         try:
             thin_map(d, c, rows)
-            del lazy[c]
+            lazy.drop(c)
             if d.lazy_keys is not None:
                 d.lazy_keys.pop(c, None)
+            if d.lazy_scans is not None:
+                d.lazy_scans.pop(c, None)
             # a child the state does not list (a dead one) registers here; the eager load
             # registered it before its numbering, which keeps no number for it
             while len(d.lnum) > n_num:
@@ -160,9 +218,10 @@ cdef int thin_decode_lazy(LoroDoc d, uint32_t c) except -1:
         finally:
             d.evlog.on = was_on
             d.evlog.n = n_ev
-    if not lazy:
+    if lazy.n == 0:
         d.thin_lazy = None
         d.lazy_keys = None
+        d.lazy_scans = None
         if not d.detached:
             d.evlog.on = 0
             try:
@@ -178,7 +237,7 @@ cdef int thin_force(LoroDoc d) except -1:
     if d.thin_pending is not None:
         thin_build_pending(d)
     if d.thin_lazy is not None:
-        for c in list(d.thin_lazy):
+        for c in d.thin_lazy.indices():
             thin_decode_lazy(d, <uint32_t>c)
     return 0
 
@@ -236,6 +295,51 @@ cdef dict lazy_map_keys_locked(LoroDoc d, uint32_t c):
     except BaseException:
         doc_release(d)
         raise
+
+
+cdef enum:
+    # reads of one key from an encoded map's entry before its keys are decoded whole
+    LAZY_SCANS_MAX = 8
+
+
+cdef int lazy_map_key_locked(LoroDoc d, uint32_t c, str key) except -1:
+    """One key of map `c` while a snapshot load keeps maps encoded (doc_acquire_map_key):
+    the first few reads of a map look the key up in its entry, decoding that value alone
+    (as loro reads one key of a map it has not decoded); a value that needs the built
+    state (bytes, perhaps a mergeable child's marker; a child the state does not list)
+    and later reads go through lazy_map_keys_locked. The document is the same either way:
+    a map's keys and values are read, never kept, until lazy_map_keys_locked keeps them.
+    Releases the lock when it fails."""
+    cdef dict scans
+    cdef object n
+    try:
+        if d.thin_pending is not None:
+            thin_build_pending(d)
+        if (key is not None and d.thin_lazy is not None
+                and (d.lazy_keys is None or c not in d.lazy_keys)):
+            got = d.thin_lazy.get(c)
+            if got is not None:
+                scans = d.lazy_scans
+                if scans is None:
+                    scans = d.lazy_scans = {}
+                n = scans.get(c, 0)
+                if <long>n < LAZY_SCANS_MAX:
+                    scans[c] = n + 1
+                    v = _codec_module().find_lazy_map_key(got[0], got[1], key)
+                    if v is None:
+                        return 1
+                    if v is not False:
+                        v = (<tuple>v)[0]
+                        if not (isinstance(v, _CID_TYPE) and v not in d.cid_index):
+                            d.lazy_got = v
+                            return 2
+    except BaseException:
+        doc_release(d)
+        raise
+    d.lazy_got = lazy_map_keys_locked(d, c)
+    if d.lazy_got is None and d.thin_texts is not None:
+        thin_build_texts_locked(d)
+    return 0
 
 
 cdef int thin_register_children(LoroDoc d, object values) except -1:
@@ -451,6 +555,7 @@ cdef int thin_drop_state(LoroDoc d) except -1:
     d.thin_texts = None
     d.thin_lazy = None
     d.lazy_keys = None
+    d.lazy_scans = None
     # the document had no ops before the load: its notes of mark ops and its list
     # elements are the state's
     d.styles.clear()
