@@ -12,6 +12,8 @@ from hypothesis import given, settings, strategies as st, HealthCheck
 import loro
 import loro_c
 
+from test_snapshot_lazy_maps import _load, _plain
+
 
 def _records(mod, n=40):
     """A map of records without bytes values (their keys are found in the entries) but for
@@ -50,25 +52,6 @@ def _records(mod, n=40):
 def blobs():
     return {"loro_c": _records(loro_c).export(loro_c.ExportMode.Snapshot()),
             "loro": _records(loro).export(loro.ExportMode.Snapshot())}
-
-
-def _load(mod, blob, eager=False):
-    d = mod.LoroDoc()
-    d.import_(blob)
-    if eager:
-        d.get_value()
-    return d
-
-
-def _plain(v):
-    """A value with either library's ContainerIDs and handles as comparable tuples."""
-    if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    if isinstance(v, (loro_c.ContainerID, loro.ContainerID)):
-        return (getattr(v, "name", None), getattr(v, "peer", None), getattr(v, "counter", None))
-    return v
 
 
 def _path(path):

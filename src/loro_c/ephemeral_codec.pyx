@@ -450,6 +450,19 @@ def decode_peers(data):
 
 # ------------------------------------------------------------------ snapshot state (issue 11)
 
+cdef int open_state_collection(object data, Py_ssize_t pos, Reader* r, uint64_t* n) except -1:
+    """Point `r` at the postcard collection a snapshot's container state holds at `pos` of
+    `data`, its length read into `n` (checked against the bytes left)."""
+    if data is None or pos < 0 or pos > PyBytes_GET_SIZE(data):
+        bad("state position out of range")
+    reader_init(r, <const unsigned char*>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+    r.pos = pos
+    ok(r, read_uleb64(r, n))
+    if n[0] > <uint64_t>(r.len - r.pos):
+        bad("a collection longer than its bytes")
+    return 0
+
+
 def decode_state_values(bytes data not None, Py_ssize_t pos, int what):
     """A postcard collection of a snapshot's container state starting at `pos`: `what` 0 a
     Vec<LoroValue> (a list's values), 1 a map of String -> LoroValue (a map's live keys), 2
@@ -457,13 +470,7 @@ def decode_state_values(bytes data not None, Py_ssize_t pos, int what):
     DecodeError."""
     cdef Reader r
     cdef uint64_t n = 0, j
-    if pos < 0 or pos > PyBytes_GET_SIZE(data):
-        bad("state position out of range")
-    reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
-    r.pos = pos
-    ok(&r, read_uleb64(&r, &n))
-    if n > <uint64_t>(r.len - r.pos):
-        bad("a collection longer than its bytes")
+    open_state_collection(data, pos, &r, &n)
     if what == 0:
         out = []
         for j in range(n):
@@ -489,13 +496,7 @@ def decode_state_maps(list entries not None):
     for e in entries:
         data = e[0]
         pos = e[1]
-        if data is None or pos < 0 or pos > PyBytes_GET_SIZE(data):
-            bad("state position out of range")
-        reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
-        r.pos = pos
-        ok(&r, read_uleb64(&r, &n))
-        if n > <uint64_t>(r.len - r.pos):
-            bad("a collection longer than its bytes")
+        open_state_collection(data, pos, &r, &n)
         res.append(r_state_map_items(&r, n))
     return res
 
@@ -644,13 +645,7 @@ def find_state_map_key(bytes data not None, Py_ssize_t pos, str key not None):
         want = PyUnicode_AsUTF8AndSize(key, &want_n)
     except UnicodeEncodeError:
         return _MISSING      # (a lone surrogate: no key of a state is one)
-    if pos < 0 or pos > PyBytes_GET_SIZE(data):
-        bad("state position out of range")
-    reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
-    r.pos = pos
-    ok(&r, read_uleb64(&r, &n))
-    if n > <uint64_t>(r.len - r.pos):
-        bad("a collection longer than its bytes")
+    open_state_collection(data, pos, &r, &n)
     for j in range(n):
         if r.pos < r.len and r.data[r.pos] < 0x80:
             kn = r.data[r.pos]
