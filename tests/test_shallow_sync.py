@@ -12,6 +12,8 @@ import pytest
 
 import loro_c
 from loro_c.errors import LoroError, OutdatedVersionError
+from test_hostile import read_uleb
+from test_tree_node_order import _edit as tree_edit
 
 OUTDATED = ("Import Failed: The dependencies of the importing updates are not included in "
             "the shallow history of the doc.")
@@ -25,22 +27,11 @@ def _vv(v):
     """The entries a version vector encodes, zero ones included (loro lists a root op at
     counter 0 as {peer: 0}), in peer order."""
     b = v.encode()
-    pos = 0
-
-    def uleb():
-        nonlocal pos
-        x = shift = 0
-        while True:
-            c = b[pos]
-            pos += 1
-            x |= (c & 0x7F) << shift
-            shift += 7
-            if c < 0x80:
-                return x
+    n, pos = read_uleb(b, 0)
     out = []
-    for _ in range(uleb()):
-        p = uleb()
-        z = uleb()
+    for _ in range(n):
+        p, pos = read_uleb(b, pos)
+        z, pos = read_uleb(b, pos)
         out.append((p, (z >> 1) ^ -(z & 1)))
     assert pos == len(b)
     return sorted(out)
@@ -60,7 +51,6 @@ def _edit(rng, doc):
         k = rng.randrange(8)
         t = doc.get_text("t")
         lst = doc.get_list("l")
-        tree = doc.get_tree("tr")
         if k == 0 or (k == 1 and not len(t.to_string())):
             t.insert(rng.randint(0, len(t.to_string())), rng.choice(["ab", "x", "hey"]))
         elif k == 1:
@@ -77,18 +67,7 @@ def _edit(rng, doc):
         elif k == 4:
             doc.get_map("m").delete(rng.choice("abc"))
         else:
-            alive = sorted((n for n in tree.nodes() if not tree.is_node_deleted(n)),
-                           key=lambda n: (n.peer, n.counter))
-            r = rng.random()
-            if r < 0.55 or not alive:
-                tree.create(rng.choice(alive) if alive and rng.random() < .5 else None)
-            elif r < 0.8:
-                try:
-                    tree.mov(rng.choice(alive), rng.choice(alive) if rng.random() < .6 else None)
-                except BaseException:   # a cycle: both refuse it
-                    pass
-            else:
-                tree.delete(rng.choice(alive))
+            tree_edit(rng, doc, "tr")
     doc.commit()
 
 
