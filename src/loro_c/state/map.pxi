@@ -161,13 +161,21 @@ cdef dict lazy_map_live(LoroDoc d, uint32_t c):
     return lazy_live_usable(d, _codec_module().decode_lazy_maps_live([got])[0])
 
 
-cdef dict lazy_live_usable(LoroDoc d, dict live):
-    """`live` when its values answer a read without the built state (lazy_map_live)."""
+cdef dict lazy_live_usable(LoroDoc d, dict live, bint *holds=NULL):
+    """`live` when its values answer a read without the built state (lazy_map_live), else
+    None; `holds`, when given, tells whether one of them is a child container."""
     cdef object cid_type = _CID_TYPE
     cdef dict index = d.cid_index
+    cdef bint child = False
     for v in live.values():
-        if type(v) is bytes or (isinstance(v, cid_type) and v not in index):
+        if type(v) is bytes:
             return None
+        if isinstance(v, cid_type):
+            if v not in index:
+                return None
+            child = True
+    if holds != NULL:
+        holds[0] = child
     return live
 
 
@@ -180,23 +188,12 @@ cdef int lazy_live_fill(LoroDoc d) except -1:
     cdef list lives = _codec_module().decode_lazy_maps_live(d.thin_lazy.entries())
     cdef dict out = {}
     cdef set holders = set()
-    cdef object cid_type = _CID_TYPE
-    cdef dict index = d.cid_index
     cdef Py_ssize_t i
     cdef bint holds
     for i in range(len(cs)):
-        # lazy_live_usable, noting the maps that hold a child (number_reached walks them)
-        live = lives[i]
+        # (noting the maps that hold a child: number_reached walks them)
         holds = False
-        for v in (<dict>live).values():
-            if type(v) is bytes:
-                live = None
-                break
-            if isinstance(v, cid_type):
-                if v not in index:
-                    live = None
-                    break
-                holds = True
+        live = lazy_live_usable(d, <dict>lives[i], &holds)
         out[cs[i]] = live
         if holds and live is not None:
             holders.add(cs[i])
