@@ -37,7 +37,7 @@ from loro_c._version import ID
 from loro_c.errors import UsedOpIdError
 
 cdef enum:
-    NOT_HELD = 0xFFFFFFFF       # a peer or key the document does not have
+    NOT_HELD = 0xFFFFFFFF       # a key the document does not have
     NO_PEER = 0xFFFFFFFF
 
 
@@ -56,11 +56,6 @@ cdef inline int note_bad(KnownCheck k, int64_t ctr) except -1:
         k.bad_peer = k.log.peer_ids[k.peer]
         k.bad_counter = ctr
     return 0
-
-
-cdef inline uint32_t peer_of(KnownCheck k, uint64_t peer) except? NOT_HELD:
-    found = k.log.peer_map.get(peer)
-    return NOT_HELD if found is None else <uint32_t>found
 
 
 cdef uint32_t known_peer_index(KnownCheck k, uint64_t peer) except? 0xFFFFFFFF:
@@ -220,8 +215,8 @@ cdef int64_t known_end_of(KnownCheck k, uint32_t p) except -1:
 
 cdef int64_t known_end_for_peer(KnownCheck k, uint64_t peer) except -1:
     """The end of what the document (with the batch's earlier blobs) has of `peer`."""
-    cdef uint32_t p = peer_of(k, peer)
-    return 0 if p == NOT_HELD else known_end_of(k, p)
+    cdef uint32_t p = known_peer_index(k, peer)
+    return 0 if p == NOT_HELD_PEER else known_end_of(k, p)
 
 
 # -- opening a change -------------------------------------------------------------------------
@@ -233,14 +228,14 @@ cdef int64_t known_open(KnownCheck k, uint64_t peer, int64_t counter, int64_t en
     part the document has (counter or less: nothing to compare; its ops are then not
     passed in)."""
     cdef uint32_t p
-    cdef int64_t hi, lo = counter, s, ds, de, nd, i
+    cdef int64_t hi, lo = counter, s, ds, de, nd
     cdef const lc_id *dd
     k.peer = NO_PEER
     k.cmp_end = -1
     if k.idle:
         return -1
-    p = peer_of(k, peer)
-    if p == NOT_HELD:
+    p = known_peer_index(k, peer)
+    if p == NOT_HELD_PEER:
         k.blob_new = True
         return -1
     hi = known_end_of(k, p)

@@ -55,20 +55,29 @@ cdef int decode_updates_body(Reader* body, bint with_ops, list out, Py_ssize_t* 
     return 0
 
 
+cdef bint next_block_head(Reader* body, BlockHead* h) except -1:
+    """The struct of the next change block of an updates body, its ops left encoded (False
+    at the body's end); DecodeError for a malformed one."""
+    cdef Reader blk
+    if reader_at_end(body):
+        return False
+    r_slice(body, &blk)
+    if blk.len == 0:
+        fail("empty change block")
+    parse_block_struct(blk.data, blk.len, h)
+    return True
+
+
 cdef bint updates_bring_new(const Reader* body, KnownCheck known) except -1:
     """Whether an updates body holds ops the document (with a batch's earlier blobs) lacks,
     read from its block headers alone: a blob that brings nothing new (an echo, a repeated
     delivery) is accepted whatever its known part holds, so it is not compared."""
     cdef Reader r = body[0]
-    cdef Reader blk, head
+    cdef Reader head
     cdef BlockHead h
     cdef uint64_t n_peers, peer
     try:
-        while not reader_at_end(&r):
-            r_slice(&r, &blk)
-            if blk.len == 0:
-                return True
-            parse_block_struct(blk.data, blk.len, &h)
+        while next_block_head(&r, &h):
             head = h.header
             r_uleb(&head, &n_peers)
             if n_peers == 0 or read_u64_le(&head, &peer) < 0:
@@ -85,18 +94,14 @@ def updates_change_count(bytes data not None):
     decode_blob_meta's change_num says, without decoding the changes); -1 when the blob is
     not a well-formed updates blob (its import reports why)."""
     cdef uint16_t mode
-    cdef Reader body, blk
+    cdef Reader body
     cdef BlockHead h
     cdef int64_t n = 0
     try:
         parse_envelope(data, False, &mode, &body)
         if mode != MODE_UPDATES:
             return -1
-        while not reader_at_end(&body):
-            r_slice(&body, &blk)
-            if blk.len == 0:
-                return -1
-            parse_block_struct(blk.data, blk.len, &h)
+        while next_block_head(&body, &h):
             n += h.n_changes
     except DecodeError:
         return -1
