@@ -462,3 +462,27 @@ def test_import_batch_takes_the_blob_with_more_changes_first(order):
         results.append((r, a.get_deep_value() if r == "ok" else None))
     assert results[1] == results[0]
     assert results[0] == ("ok", {"l": [7, 8, 9]})
+
+
+def test_batch_with_a_snapshot_skips_a_copy_the_blobs_before_it_bring():
+    """A batch loading a snapshot (ops 0..4 of peer 1): blob A continues it to 7, blob B is
+    another writer's change 0..6 under the same peer id. loro imports the snapshot, then A,
+    and B is then wholly known, so it is accepted without a comparison. Staging B's longer
+    copy in place of the snapshot's change left A on top of history it was not written
+    against (a DecodeError: usedid seed 1374)."""
+    results = []
+    for lib in LIBS:
+        s = mk(lib)
+        commit_each(tx("ab"), li(1), li(0))(s)
+        snap = snapshot(lib, s)
+        at = s.oplog_vv
+        commit_each(tx("cd", 2), li(5, 2))(s)
+        a = s.export(lib.ExportMode.Updates(at))
+        w = mk(lib)
+        commit_each(ms("k", 2), li(1), tx("x"), li(3), li(4))(w)
+        assert w.oplog_vv.get_last(1) == 4 < s.oplog_vv.get_last(1)
+        d = mk(lib, 9)
+        r = attempt(lib, d, [a, updates(lib, w), snap], "batch")
+        results.append((r, d.get_deep_value(), d.oplog_vv.get_last(1)))
+    assert results[1] == results[0]
+    assert results[0] == ("ok", {"t": "abcd", "l": [0, 1, 5]}, 6)

@@ -86,6 +86,9 @@ cdef class ImportRun:
     cdef PendingIndex pending   # the document's pending index (rebuilt if the import fails)
     cdef list rec_undo          # (index, bytes): old pending records edited in place
     cdef list dups              # (peer index, counter, end, index): copies of pending changes
+    # (peer index, counter, end): changes of a batch that loads a snapshot which the blobs
+    # before them bring (not staged; preflight_warm notes their known part)
+    cdef list batch_known
     cdef list op_undo           # (op index, bytes): ops of old pending records trimmed in place
     cdef list change_undo       # (change index, end, ops_len): old changes extended in place
     cdef int64_t expect_end     # declared end counter of the change being staged
@@ -129,6 +132,7 @@ cdef ImportRun begin_run(LoroDoc doc, bint whole_pending):
         doc.meta_q[i] = -2
     run.memo = {}
     run.dups = []
+    run.batch_known = []
     run.applied_end = {}
     run.op_undo = []
     run.change_undo = []
@@ -306,6 +310,10 @@ cdef int preflight_warm(LoroDoc doc, ImportRun run) except -1:
                 new = True
             if st.counter < e:
                 note_known_part(doc, reach, st.peer, min(st.end, e), e)
+        for q, counter, end in run.batch_known:
+            e = ends.get(q, 0)
+            if counter < e:
+                note_known_part(doc, reach, q, min(end, e), e)
         ks = []
         for d in run.dups:
             if doc.snap_lo <= d[3] < doc.snap_hi:
@@ -686,10 +694,11 @@ cdef int64_t stage_begin(LoroDoc doc, uint64_t peer, int32_t counter, int64_t en
         note_known_part(doc, run.known_reach, p, min(end, log.vv[p]), log.vv[p])
     if end <= log.vv[p]:
         return -1
-    if (run.known.batch_end is not None and doc.snap_hi == doc.snap_lo
-            and end <= known_end_of(run.known, p)):
-        # in a batch, what the blobs before this one brought: loro has imported them (a
-        # batch that loads a snapshot stages its copies: preflight_warm reads them)
+    if run.known.batch_end is not None and end <= known_end_of(run.known, p):
+        # in a batch, what the blobs before this one brought: loro has imported them.
+        # Staging the copy would let it replace a shorter one another blob continues
+        if doc.snap_hi > doc.snap_lo:
+            run.batch_known.append((p, counter, end))
         return -1
     found = run.pending.at.get((p, counter))
     if found is not None:
