@@ -187,21 +187,21 @@ def _requested(lib, doc, plan):
     return doc.oplog_frontiers
 
 
-def _loro_root(side, plan):
-    """The shallow root loro takes for a shallow step's request (None when it refuses).
-    Both libraries then export at that root: which root a request moves to is
-    test_snapshot_export's subject (loro's rule is not pinned down for every multi-peer
-    history), keeping the same history is this file's."""
+def _root(side, plan):
+    """The shallow root a library takes for a shallow step's request (None when it
+    refuses). The session checks both take the same one, then both export at loro's, so
+    that a different root is reported once and the histories stay comparable."""
+    lib = side.lib
     doc = side.docs[plan[1]]
     if not _vv(doc.oplog_vv):
         return None
     try:
-        blob = doc.export(loro.ExportMode.ShallowSnapshot(_requested(loro, doc, plan)))
+        blob = doc.export(lib.ExportMode.ShallowSnapshot(_requested(lib, doc, plan)))
     except BaseException as e:
         if isinstance(e, Exception) or type(e) is BaseException:
             return None
         raise
-    f = loro.LoroDoc()
+    f = lib.LoroDoc()
     f.import_(blob)
     return _ids(f.shallow_since_frontiers)
 
@@ -235,7 +235,8 @@ def _session(seed, steps):
     for step in range(steps):
         plan = _plan(rng, 3)
         if plan[0] == "shallow":
-            plan += (_loro_root(theirs, plan),)
+            plan += (_root(theirs, plan),)
+            assert _root(mine, plan) == plan[4], (seed, step, plan)
         want = _step(rng, theirs, plan)
         got = _step(rng, mine, plan)
         assert got == want, (seed, step, plan)

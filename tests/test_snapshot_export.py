@@ -388,8 +388,8 @@ def test_shallow_export_refuses_unknown_frontiers():
 @pytest.mark.parametrize("seed", SEEDS[:20])
 def test_state_only_at_several_ops_imports_into_loro(seed):
     """StateOnly at several ops (two peers' ops, the heads): loro imports it with the state,
-    version and history end that its own export gives. (The shallow root is the one
-    ShallowSnapshot takes; loro picks another in about 1 case in 40, with the same state.)"""
+    version, history end and shallow root that its own export gives (the root is the
+    latest single-head critical version of those ops alone)."""
     src = random_history(seed)
     ref = loro.LoroDoc()
     ref.import_(src.export(loro_c.ExportMode.Snapshot()))
@@ -410,6 +410,8 @@ def test_state_only_at_several_ops_imports_into_loro(seed):
         assert [ours.oplog_vv.get_last(p) for p in peers] == [theirs.oplog_vv.get_last(p) for p in peers]
         assert sorted(frontier_ids(loro, ours.state_frontiers)) == \
             sorted(frontier_ids(loro, theirs.state_frontiers))
+        assert sorted(frontier_ids(loro, ours.shallow_since_frontiers)) == \
+            sorted(frontier_ids(loro, theirs.shallow_since_frontiers))
 
 
 @pytest.mark.parametrize("seed", SEEDS[:8])
@@ -478,3 +480,125 @@ def test_a_cleared_root_stays_hidden_after_loros_snapshot_loads():
     ref.import_(update)
     assert ours.get_deep_value() == ref.get_deep_value()
     ours._check_invariants()
+
+
+def _two_roots_merged(lib, later):
+    """Peers 11 and 3 start apart (two changes without deps); 11's second change merges
+    them. `later`: 3 then writes on top of 11's change, from its middle ("mid") or its
+    end ("end"), or 11 writes on ("same")."""
+    a, b = lib.LoroDoc(), lib.LoroDoc()
+    a.peer_id, b.peer_id = 11, 3
+    t = a.get_text("t")
+    t.insert(0, "abcde")
+    a.commit()
+    b.get_text("t").insert(0, "X")
+    b.commit()
+    a.import_(b.export(lib.ExportMode.Updates(a.oplog_vv)))
+    t.insert(0, "fghijk")
+    a.commit()
+    mid = a.export(lib.ExportMode.Updates(b.oplog_vv))
+    if later == "same":
+        a.set_next_commit_message("next")
+    t.insert(0, "lmnopq")
+    a.commit()
+    if later == "same":
+        return a
+    b.import_(mid if later == "mid" else a.export(lib.ExportMode.Updates(b.oplog_vv)))
+    b.get_text("t").insert(0, "YYY")
+    b.commit()
+    a.import_(b.export(lib.ExportMode.Updates(a.oplog_vv)))
+    return a
+
+
+def _chain(lib, later=None):
+    """One history in a line, peers taking turns: 11 (5 ops), 3 (1), 11 (12), 3 (3)."""
+    a, b = lib.LoroDoc(), lib.LoroDoc()
+    a.peer_id, b.peer_id = 11, 3
+    t = a.get_text("t")
+    t.insert(0, "abcde")
+    a.commit()
+    for text, (src, dst) in (("X", (a, b)), ("fghijklmnopq", (b, a)), ("YYY", (a, b))):
+        dst.import_(src.export(lib.ExportMode.Updates(dst.oplog_vv)))
+        dst.get_text("t").insert(0, text)
+        dst.commit()
+    a.import_(b.export(lib.ExportMode.Updates(a.oplog_vv)))
+    return a
+
+
+def _root_of(lib, doc, ids):
+    f = lib.LoroDoc()
+    f.import_(doc.export(lib.ExportMode.ShallowSnapshot(
+        lib.Frontiers.from_ids([lib.ID(p, c) for p, c in ids]))))
+    return sorted(frontier_ids(lib, f.shallow_since_frontiers))
+
+
+@pytest.mark.parametrize("build", ["mid", "end", "same", "chain"])
+def test_shallow_root_is_loros_single_head_critical_version(build):
+    """loro's root for ShallowSnapshot(ids) is the latest version below the ids and the
+    latest version that one descent from all of them narrows to a single op at, taking
+    each change's parents as its deps and its peer's previous op: with two first changes
+    below, the descent ends at one of them with the other pending (no root: the whole
+    history), and a change that depends on another peer's op also waits for its own
+    previous op (the chain: 16@11 goes down to 4@11). The old rule (the latest op every
+    later change depends on) gave 10@11 in "mid" and the chain."""
+    roots = []
+    for lib in (loro, loro_c):
+        doc = _chain(lib) if build == "chain" else _two_roots_merged(lib, build)
+        ends = doc.oplog_vv.to_dict() if lib is loro_c else {
+            p: doc.oplog_vv.get_last(p) + 1 for p in (3, 11)}
+        requests = [[(p, c)] for p in (3, 11) for c in range(ends[p])]
+        requests.append([(11, 16), (3, ends[3] - 1)])
+        roots.append([_root_of(lib, doc, ids) for ids in requests])
+    assert roots[1] == roots[0]
+    if build == "chain":
+        assert roots[0][ends[3] + 10] == [(11, 4)]       # 10@11
+    if build == "mid":
+        assert roots[0][ends[3] + 10] == []
+
+
+def test_shallow_root_moves_past_a_marks_start():
+    """A root on a mark's start op moves to its end (loro keeps the pair together); a root
+    between them made a blob loro_c itself could not load."""
+    out = []
+    for lib in (loro, loro_c):
+        doc = lib.LoroDoc()
+        doc.peer_id = 7
+        t = doc.get_text("t")
+        t.insert(0, "hello")
+        t.mark(0, 3, "bold", True)
+        t.insert(5, "xy")
+        doc.commit()
+        f = lib.LoroDoc()
+        f.import_(doc.export(lib.ExportMode.ShallowSnapshot(lib.Frontiers.from_ids([lib.ID(7, 5)]))))
+        out.append((sorted(frontier_ids(lib, f.shallow_since_frontiers)),
+                    [(d.insert, d.attributes) for d in f.get_text("t").to_delta()]))
+    assert out[1] == out[0]
+    assert out[0][0] == [(7, 6)]
+
+
+def test_shallow_root_from_a_shallow_document():
+    """In a shallow document, a peer's first kept change (its previous op trimmed) has only
+    its deps as parents: the descent goes on through them (shallow sync seed 166), and a
+    root below the document's own is its own."""
+    out = []
+    for lib in (loro, loro_c):
+        x, a = lib.LoroDoc(), lib.LoroDoc()
+        x.peer_id, a.peer_id = 2 ** 33 + 5, 3
+        a.get_text("t").insert(0, "a")
+        a.commit()
+        x.import_(a.export(lib.ExportMode.Updates(x.oplog_vv)))
+        x.get_text("t").insert(1, "bcdefghij")
+        x.commit()
+        a.import_(x.export(lib.ExportMode.UpdatesInRange([lib.IdSpan(x.peer_id, lib.CounterSpan(0, 2))])))
+        a.get_text("t").insert(0, "Z")
+        a.commit()
+        shallow = lib.LoroDoc()
+        shallow.import_(x.export(lib.ExportMode.ShallowSnapshot(
+            lib.Frontiers.from_ids([lib.ID(x.peer_id, 0)]))))
+        shallow.import_(a.export(lib.ExportMode.Updates(shallow.oplog_vv)))
+        shallow.get_text("t").insert(0, "!")
+        shallow.commit()
+        got = [_root_of(lib, shallow, [(x.peer_id, c)]) for c in range(9)]
+        got.append(_root_of(lib, shallow, [(3, 1)]))
+        out.append((got, shallow.get_deep_value()))
+    assert out[1] == out[0]

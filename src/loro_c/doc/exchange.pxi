@@ -609,7 +609,7 @@ cdef class DocExchange(DocHistory):
             # StateOnly at several ops, take the root loro takes (their history from there
             # to the requested ops is kept)
             self.commit()
-            ids = self._shallow_root(ids)
+            ids = self._shallow_root(ids, not state_only)
             frontiers = frontiers_wrap(ids)
         if (self.shallow_sv is not None and sorted(ids) == self.shallow_sf and not state_only
                 and not self.detached):
@@ -718,47 +718,91 @@ cdef class DocExchange(DocHistory):
             ids = [(p, c) for p, c in ids if c >= self.shallow_sv.get(p, 0)]
         return dict(self.frontiers_to_vv(frontiers_wrap(sorted(ids))).to_dict()) if ids else {}
 
-    def _shallow_root(self, list ids):
-        """The shallow root loro 1.17.1 takes for ShallowSnapshot(ids) (measured,
-        tests/test_snapshot_export.py): the latest op in the past the requested ops share
-        (a requested op itself included) that every change outside its own past depends
-        on, so the retained history hangs from one point; none (the whole history) when
-        there is no such op. Such ops form a chain, so the one with the largest past wins.
-        Costs a version walk per change and candidate: meant for the documents a shallow
-        export serves, not tuned."""
-        chs = []
+    def _shallow_root(self, list ids, bint with_latest=True):
+        """The shallow root loro 1.17.1 takes for ShallowSnapshot(ids): the latest
+        single-head critical version of the requested ops together with the latest version
+        (with_latest; StateOnly at several ops uses them alone), found as loro finds it
+        (its design notes, "L11"): one descent from all of them at once, popping the
+        segment with the highest (last Lamport, peer); a segment longer than one op is
+        shortened until no other one is higher; at a change's first op it is replaced by
+        its parents (its deps, and its peer's previous op unless a dep covers it). The
+        first time one segment is left, its last op is the root. A path that ends at a
+        first change or at the trimmed history with others still pending means no such
+        version: none (the whole history), or a shallow document's own root. Every op of
+        the history from the root on is then after it, never concurrent with it (probed:
+        shallowsync t2 seed 294, where a later change depends on the middle of a merge
+        change). A root on a mark's start op moves to its end op, as loro keeps the two
+        together. Costs a change lookup per segment the descent meets."""
+        import heapq
         floor = self.shallow_sv or {}
-        for p, end in self.oplog_vv.to_dict().items():
-            c = floor.get(p, 0)
-            while c < end:
-                m = self.get_change(ID(p, c))
-                deps = sorted((<Frontiers>m.deps)._ids)
-                if self.shallow_sv is not None and not self._after_shallow_root(deps):
-                    # one of the root's own changes: its past is the root's
-                    deps = list(self.shallow_sf)
-                chs.append((p, m.id.counter, m.id.counter + m.len, self._id_vv(deps)))
-                c = m.id.counter + m.len
-        pasts = [self._id_vv([x]) for x in ids]
-        past = {p: min(v.get(p, 0) for v in pasts) for p in pasts[0]}
-        cands = {tuple(x) for x in ids if past.get(x[0], 0) > x[1]}
-        for p, a, b, dvv in chs:
-            if past.get(p, 0) >= b:
-                cands.add((p, b - 1))
-            for dp, de in dvv.items():
-                if 0 < de <= past.get(dp, 0):
-                    cands.add((dp, de - 1))
-        best, best_size = [], -1
-        for x in cands:
-            xvv = self._id_vv([x])
-            size = sum(xvv.values())
-            if size <= best_size:
+        nodes = {}
+
+        def node(p, c):
+            # (first counter, its Lamport, parents) of the change holding op c of peer p
+            m = self.get_change(ID(p, c))
+            s = m.id.counter
+            got = nodes.get((p, s))
+            if got is None:
+                deps = list((<Frontiers>m.deps)._ids)
+                if (s > max(floor.get(p, 0), 0)
+                        and not any(dp == p and dc >= s - 1 for dp, dc in deps)):
+                    # (not when trimmed: a shallow document's first change of a peer;
+                    # probed, shallow sync seed 166)
+                    deps.append((p, s - 1))
+                got = nodes[(p, s)] = (s, m.lamport, deps)
+            return got
+
+        heap = []
+
+        def push(p, c):
+            s, lam, deps = node(p, c)
+            heapq.heappush(heap, (-(lam + c - s), -p, c - s + 1, p, c))
+
+        for p, c in set(map(tuple, ids)) | (set(self._frontier_ids()) if with_latest else set()):
+            push(p, c)
+        root = []
+        while heap:
+            e = heapq.heappop(heap)
+            p, c = e[3], e[4]
+            while heap and heap[0][3] == p and heap[0][4] == c:
+                heapq.heappop(heap)
+            if not heap:
+                root = [(p, c)]
+                break
+            s, lam, deps = node(p, c)
+            if c > s:
+                # no longer than the next highest segment reaches, and one op shorter
+                push(p, max(s, min(c - 1, s + (-heap[0][0]) - lam)))
                 continue
-            if all(xvv.get(p, 0) >= b or (p == x[0] and a <= x[1] < b) or dvv.get(x[0], 0) > x[1]
-                   for p, a, b, dvv in chs):
-                best, best_size = [x], size
-        if self.shallow_sv is not None and not (best and self._after_shallow_root(best)):
+            if not deps or any(dc < floor.get(dp, 0) for dp, dc in deps):
+                break       # a first change, or the trimmed history: no single head
+            for dp, dc in deps:
+                push(dp, dc)
+        if root:
+            p, c = root[0]
+            if self._op_starts_mark(p, c):
+                root = [(p, c + 1)]
+        if self.shallow_sv is not None and not (root and self._after_shallow_root(root)):
             return list(self.shallow_sf)    # never before the document's own root
-        return best
+        return root
+
+    def _frontier_ids(self):
+        return list((<Frontiers>self.oplog_frontiers)._ids)
+
+    def _op_starts_mark(self, p, int c):
+        """Whether op c of peer p is a mark's start (its end is op c + 1)."""
+        cdef lc_range_ops it
+        cdef lc_op *op
+        doc_acquire(self)
+        try:
+            q = self.log.peer_map.get(p)
+            if q is None:
+                return False
+            range_ops_start(self.log, &it, <uint32_t>q, c, c + 1)
+            op = range_ops_next(self.log, &it)
+            return op != NULL and op.kind == LC_OP_MARK_START
+        finally:
+            doc_release(self)
 
     def _after_shallow_root(self, ids):
         """Whether the version of `ids` (in the history) holds a shallow document's root
