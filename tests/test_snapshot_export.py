@@ -602,3 +602,43 @@ def test_shallow_root_from_a_shallow_document():
         got.append(_root_of(lib, shallow, [(3, 1)]))
         out.append((got, shallow.get_deep_value()))
     assert out[1] == out[0]
+
+
+@pytest.mark.parametrize("seed", SEEDS[:12])
+def test_version_queries_and_json_start_versions_match_loro(seed):
+    """vv_to_frontiers and export_json_updates' start_version (the frontiers of the start,
+    clamped to the document's version) on whole and shallow documents: a shallow
+    document leaves the trimmed ids out, and gives its root for a version wholly in the
+    trimmed history; a start below the root starts at the root."""
+    import json
+    src = random_history(seed)
+    ref = loro.LoroDoc()
+    ref.import_(src.export(loro_c.ExportMode.Snapshot()))
+    peers = _peers(src)
+    ends = src.oplog_vv.to_dict()
+    rng = random.Random(seed)
+    p = rng.choice(peers)
+    shallow_blob = ref.export(loro.ExportMode.ShallowSnapshot(
+        loro.Frontiers.from_ids([loro.ID(p, rng.randrange(ends[p]))])))
+    docs = [(ref, src)]
+    pair = (loro.LoroDoc(), loro_c.LoroDoc())
+    for d in pair:
+        d.import_(shallow_blob)
+    docs.append(pair)
+    for theirs, mine in docs:
+        starts = [{}, {q: ends[q] + 5 for q in peers}]
+        starts += [{q: rng.randrange(ends[q] + 1) for q in rng.sample(peers, rng.randint(1, len(peers)))}
+                   for _ in range(8)]
+        for start in starts:
+            got = []
+            for lib, d in ((loro, theirs), (loro_c, mine)):
+                vv = lib.VersionVector()
+                for q, e in start.items():
+                    if e > 0:
+                        vv.set_end(lib.ID(q, e))
+                j = json.loads(d.export_json_updates(vv, d.oplog_vv))
+                # (loro's vv_to_frontiers panics on ids it lacks)
+                known = all(e <= ends[q] for q, e in start.items())
+                got.append((sorted(frontier_ids(lib, d.vv_to_frontiers(vv))) if known else None,
+                            j["start_version"], len(j["changes"])))
+            assert got[1] == got[0], start

@@ -76,9 +76,11 @@ def _lamport(change):
     return change[2]
 
 
-def export_updates(doc, start, end, touches=()):
+def export_updates(doc, start, end, touches=(), start_ids=None):
     """JSON updates of `doc` between version dicts `start` and `end` (peer -> end counter);
-    `touches` when `end` is the document's own version (see vv_iteration_order)."""
+    `touches` when `end` is the document's own version (see vv_iteration_order);
+    `start_ids`: the start version's frontiers, as (peer, counter) pairs (by default each
+    peer's last op in `start`)."""
     peers = _PeerTable()
     # loro lists the changes peer by peer, then sorts them by Lamport (stably). It visits
     # the peers in the order of a hash map it fills from the end version's own hash map
@@ -89,7 +91,8 @@ def export_updates(doc, start, end, touches=()):
         [p for p in vv_iteration_order(list(end), touches) if end[p] > 0]))}
     out = _changes_json(sorted(doc._changes(start, end),
                                key=lambda ch: (ch[2], rank.get(ch[0], 0))), peers)
-    start_version = {str(p): c - 1 for p, c in start.items() if c > 0}
+    start_version = ({str(p): c - 1 for p, c in start.items() if c > 0} if start_ids is None
+                     else {str(p): c for p, c in start_ids})
     return json.dumps({"schema_version": 1, "start_version": start_version,
                        "peers": peers.peers, "changes": out},
                       ensure_ascii=False, separators=(",", ":"))

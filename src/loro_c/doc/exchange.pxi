@@ -962,9 +962,14 @@ cdef class DocExchange(DocHistory):
             # document's version: another one is taken as filled in its dict's order)
             touches = self.vv_touches if end_vv._map == dense_vv_dict(self, self.log.vv) else ()
             warm_exported(self, start_vv._map, end_vv._map)
-            out = _json.export_updates(self, start_vv._map if self.shallow_sv is None
-                                       else shallow_clamp(self, start_vv._map), end_vv._map,
-                                       touches)
+            # the start version is written as its frontiers, of the start clamped to the
+            # document's version (in a shallow document, the root when it is all trimmed)
+            start = (start_vv._map if self.shallow_sv is None
+                     else shallow_clamp(self, start_vv._map))
+            have = dense_vv_dict(self, self.log.vv)
+            start_ids = vv_frontier_ids(self, {p: min(c, have.get(p, 0))
+                                               for p, c in start.items()})
+            out = _json.export_updates(self, start, end_vv._map, touches, start_ids)
         except BaseException:
             release_and_deliver(self, False)
             raise

@@ -82,6 +82,30 @@ cdef Py_ssize_t frontier_ids(LoroDoc d, Frontiers frontiers, lc_id *out) except 
     return -1
 
 
+
+cdef list vv_frontier_ids(LoroDoc d, dict vv):
+    """vv_to_frontiers' (peer, counter) pairs, under the document lock."""
+    cdef lc_id one
+    last = [(p, e - 1) for p, e in vv.items() if e > 0]
+    if d.shallow_sv is not None and last:
+        last = [(p, c) for p, c in last if c >= d.shallow_sv.get(p, 0)]
+        if not last:
+            return list(d.shallow_sf)
+    closures = []
+    for p, c in last:
+        if frontier_ids(d, Frontiers.from_id(ID(p, c)), &one) >= 0:
+            closures.append(None)
+        else:
+            closures.append(version_dict(d, &one, 1))
+    keep = []
+    for i, (p, c) in enumerate(last):
+        for j, (q, e) in enumerate(last):
+            if j != i and q != p and closures[j] is not None and closures[j].get(p, 0) > c:
+                break
+        else:
+            keep.append((p, c))
+    return keep
+
 cdef class DocHistory(DocCore):
     """Versions and history: the document's version vectors and frontiers, how versions
     compare, and the changes of its history (ChangeMeta, ancestors, changed containers)."""
@@ -418,20 +442,14 @@ cdef class DocHistory(DocCore):
 
     def vv_to_frontiers(self, VersionVector vv):
         """The frontiers of version `vv`: the last id of each peer in it, without those
-        that another of them depends on (ids this document does not know are kept)."""
-        last = [(p, e - 1) for p, e in vv.to_dict().items() if e > 0]
-        closures = [self.frontiers_to_vv(Frontiers.from_id(ID(p, c))) for p, c in last]
-        keep = []
-        for i, (p, c) in enumerate(last):
-            covered = False
-            for j, (q, d) in enumerate(last):
-                if j != i and q != p and closures[j] is not None and closures[j].get_last(p) is not None \
-                        and closures[j].get_last(p) >= c:
-                    covered = True
-                    break
-            if not covered:
-                keep.append(ID(p, c))
-        return Frontiers.from_ids(keep)
+        that another of them depends on (ids this document does not know are kept). In a
+        shallow document the trimmed ids are left out, and a version wholly in the
+        trimmed history gives the shallow root, as loro gives it."""
+        doc_acquire(self)
+        try:
+            return Frontiers.from_ids([ID(p, c) for p, c in vv_frontier_ids(self, vv._map)])
+        finally:
+            doc_release(self)
 
     def frontiers_to_vv(self, Frontiers frontiers):
         """The version vector of the causal closure of `frontiers`, or None if unknown."""
