@@ -41,7 +41,12 @@ import test_events_differential as T
 # sessions beyond the default range that once listed a snapshot load's roots in another
 # order than loro (loro keeps a cold peer's next change in a block of its own:
 # test_kept_change_blocks)
-FIXED_SESSIONS = (190, 277, 328, 478, 684)
+FIXED_SESSIONS = (190, 277, 328, 478, 684,
+                  # a concurrent import whose movable list moves an element it had (316) or
+                  # sets one to a new container (266): loro's calculator reports new
+                  # elements' containers only, so its map of diffs stayed small enough to
+                  # list the roots in another order
+                  266, 316)
 
 
 def _kind_seeds():

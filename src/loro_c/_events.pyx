@@ -1900,6 +1900,12 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
             # has: loro's calculator does not report them (it reports new elements only), its
             # state brings them back after the diffs of their depth
             ml_revived = ml_elems_before(doc, ml_named, closure_ends(doc, doc.evs.tree_lca[0]), False)
+        elif doc.evs.tree_lca is not None and doc.mls is not None and (wrapped or ml_imported):
+            # the same in a concurrent import (loro's Import mode): a child whose movable
+            # list element the version before has (moved, or given it by a set) is not
+            # reported, only new elements' are (kinds seeds 266, 316)
+            ml_revived = ml_elems_before(doc, list(wrapped or ()) + ml_imported,
+                                         closure_ends(doc, doc.evs.tree_lca[0]), False) or None
         # a mergeable child a map's marker shows whole: loro's map calculator reports no
         # marker as a created child, its state brings the child back after the diffs of its
         # depth, unless its own ops gave it a diff (a calculator whose diff is empty, a
