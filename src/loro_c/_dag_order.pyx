@@ -884,14 +884,15 @@ def walked_from_before():
 
 
 cpdef list walk_containers(OpLog log, list before, list after, list ranges=None, checkout=None,
-                           touches=None):
+                           touches=None, list loaded=None):
     """The containers (indices) of the ops loro's diff calculator visits to go from version
     `before` to `after` (frontiers as (peer index, counter)) of `log`, in the order it first
     meets them; `ranges`, when given, gets the id ranges it visits, in order, as (peer index,
     start, end) (the ops whose elements a MovableList's calculator notes: ml_event_split);
     `checkout`: whether the walk is a checkout's (None: as set_checkout last said);
     `touches`: the numbers of peers loro's version map of the log held at local ops that
-    found it full (LoroDoc.vv_touches: such an op grows it)."""
+    found it full (LoroDoc.vv_touches: such an op grows it); `loaded`: the peer ids a
+    snapshot load put in that map first, in its order (LoroDoc.vv_loaded)."""
     global _dag, _from_before
     cdef Dag h
     cdef _Walk w
@@ -925,6 +926,7 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
     cdef cmask cm
     cdef list out = []
     cdef uint8_t *touch = NULL
+    cdef int64_t *met_rank = NULL
     if _dag is None:
         _dag = Dag()
     h = _dag
@@ -1001,15 +1003,25 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
                 peers[j] = p
                 k += 1
         touch = <uint8_t *>malloc(np + 2)
-        if touch == NULL:
+        met_rank = <int64_t *>malloc((np + 1) * sizeof(int64_t))
+        if touch == NULL or met_rank == NULL:
             raise MemoryError()
+        # the order loro's version map of the log took the peers in: a snapshot load's
+        # first (as its "vv" entry lists them), then by each peer's first change
+        for p in range(np):
+            met_rank[p] = first_record(log, p)
+        if loaded:
+            for i, pid in enumerate(loaded):
+                got = log.peer_map.get(pid)
+                if got is not None and <uint32_t>got < np:
+                    met_rank[<uint32_t>got] = i - <int64_t>len(loaded)
         memset(touch, 0, np + 2)
         if touches:
             for c in touches:
                 if 0 < c <= <int32_t>np:
                     touch[c] = 1
         base_peer_order(w, peers, k, tgt_lo, tgt_hi, np, ids, nl, ids + nl, nr, bvv, avv,
-                        _as_checkout if checkout is None else checkout, order, touch)
+                        _as_checkout if checkout is None else checkout, order, touch, met_rank)
         # the chain of node starts of each peer, last peer of the order first
         m = 0
         for i in range(k):
@@ -1144,6 +1156,7 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
         free(ready)
         free(peers)
         free(touch)
+        free(met_rank)
         free(bvv)
         free(avv)
         free(tmp)
@@ -1386,7 +1399,8 @@ cdef void sort_by_lamport(_Walk w, lc_id *ids, int64_t n, bint descending,
 cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt_lo,
                          const int32_t *tgt_hi, uint32_t np, const lc_id *before, int64_t nl,
                          const lc_id *after, int64_t nr, const int32_t *bvv, const int32_t *avv,
-                         bint checkout, int64_t *order, const uint8_t *touch) except -1:
+                         bint checkout, int64_t *order, const uint8_t *touch,
+                         const int64_t *rank) except -1:
     """The order of loro's map of the id ranges to walk (`order`: indices into `peers`,
     the `k` peers to walk). loro fills it as the difference of the base's version vector
     and the union of the two versions: first the peers of the base (those with ids to
@@ -1518,12 +1532,15 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
             # loro's log took each peer's first change: the order of the peers' first
             # records (an imported change waiting for its deps comes in after the others,
             # though its peer was met first), so colliding peers come out of the two maps
-            # in another order (an import into an empty document)
+            # in another order (an import into an empty document); a snapshot load fills
+            # the map in the order of the snapshot's "vv" entry (`rank`), which is the
+            # order the exporting map yields them: loaded again, colliding peers swap
+            # (marks session 1498)
             j = 0
             for p in range(np):
                 if tgt_hi[p] > 0:
                     i = j
-                    while i > 0 and first_record(h.log, tmp[i - 1]) > first_record(h.log, p):
+                    while i > 0 and rank[tmp[i - 1]] > rank[p]:
                         tmp[i] = tmp[i - 1]
                         i -= 1
                     tmp[i] = p

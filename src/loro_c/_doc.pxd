@@ -384,6 +384,9 @@ cdef class DocCore:
     # each such local op (JSON exports list equal-Lamport changes in its order,
     # hash_order.vv_iteration_order), and the peer count last looked at
     cdef list vv_touches
+    # the peers a snapshot load put in loro's version map, in the order of the snapshot's
+    # "vv" entry (loro fills the map as it decodes it), or None (by first change)
+    cdef list vv_loaded
     cdef int64_t vv_touch_peers
     cdef object thin_fr             # (sorted (peer, counter) ids), answered while thin
     cdef tuple thin_roots           # the roots listed at the load (its snapshot export: the blob)

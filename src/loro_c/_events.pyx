@@ -2325,7 +2325,8 @@ cdef object walked_containers(LoroDoc doc, list out):
     global _walk_ranges
     # (the ranges are for ml_keeps_elements: only a document with movable lists needs them)
     _walk_ranges = [] if doc.evs.tree_lca is not None and doc.mls is not None else None
-    return dag_walk(doc.log, list(before), list(after), _walk_ranges, None, doc.vv_touches)
+    return dag_walk(doc.log, list(before), list(after), _walk_ranges, None, doc.vv_touches,
+                    doc.vv_loaded)
 
 
 cdef object _walk_ranges = None     # the id ranges the last walked_containers visited

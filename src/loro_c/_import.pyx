@@ -379,6 +379,7 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
     # (loro's blocks kept apart: doc/grouping.pxi cold_change; put back on failure. Only
     # a cold peer's change adds a block start, so with none cold nothing is copied)
     kept = (doc.kept_blocks, doc.cold_peers)
+    vv_loaded = doc.vv_loaded
     if doc.cold_peers is not None:
         doc.kept_blocks = {p: list(v) for p, v in doc.kept_blocks.items()}
         doc.cold_peers = set(doc.cold_peers)
@@ -432,6 +433,7 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
         tree_import_end(doc, False)
         undo(doc, run, applying)
         doc.kept_blocks, doc.cold_peers = kept
+        doc.vv_loaded = vv_loaded
         doc.cold_cut = False
         if isinstance(e, (LoroError, MemoryError)) or not isinstance(e, Exception):
             raise

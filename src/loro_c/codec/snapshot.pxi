@@ -230,6 +230,9 @@ cdef int stage_snapshot_oplog(Reader* body, LoroDoc doc, list alive, Py_ssize_t*
     if b"vv" not in meta:
         fail("snapshot oplog has no version vector")
     vv = decode_vv_bytes(meta[b"vv"], "the snapshot version vector")
+    if starts is not None:
+        # (an empty document: loro's version map is filled in this entry's order)
+        doc.vv_loaded = list((<VersionVector>vv)._map)
     if shallow and b"sv" in meta:
         # peers whose history is all trimmed have no change block
         for p, c in (<VersionVector>decode_vv_bytes(meta[b"sv"], "the shallow start version"))._map.items():

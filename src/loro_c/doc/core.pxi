@@ -25,6 +25,7 @@ cdef class DocCore:
         self.style_txn_texts = []
         self.text_styles = None
         self.vv_touches = []
+        self.vv_loaded = None
         self.vv_touch_peers = -1
         self.log = OpLog()
         self.seq = SeqArena()

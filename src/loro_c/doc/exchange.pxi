@@ -504,8 +504,7 @@ cdef class DocExchange(DocHistory):
                                                        _codec.MAX_OPS_PER_BLOCK, -1, True))
         changes = self._changes({}, dense_vv_dict(self, self.log.vv), _codec.MAX_OPS_PER_BLOCK,
                                 -1, False)
-        vv = vv_wrap(dense_vv_dict(self, self.log.vv))
-        blob = _codec.encode_snapshot(changes, vv.encode(), self._frontiers().encode(), rows,
+        blob = _codec.encode_snapshot(changes, loro_vv_bytes(self), self._frontiers().encode(), rows,
                                       None, self.log.serial, entries, self.kept_blocks)
         lstr_flush(self)        # loro encodes its own change blocks for a snapshot
         if stamp is not None:
@@ -960,7 +959,8 @@ cdef class DocExchange(DocHistory):
             commit_txn(self)
             # (the updates of loro's own version hash map are known only for the
             # document's version: another one is taken as filled in its dict's order)
-            touches = self.vv_touches if end_vv._map == dense_vv_dict(self, self.log.vv) else ()
+            own = end_vv._map == dense_vv_dict(self, self.log.vv)
+            touches = self.vv_touches if own else ()
             warm_exported(self, start_vv._map, end_vv._map)
             # the start version is written as its frontiers, of the start clamped to the
             # document's version (in a shallow document, the root when it is all trimmed)
@@ -969,7 +969,8 @@ cdef class DocExchange(DocHistory):
             have = dense_vv_dict(self, self.log.vv)
             start_ids = vv_frontier_ids(self, {p: min(c, have.get(p, 0))
                                                for p, c in start.items()})
-            out = _json.export_updates(self, start, end_vv._map, touches, start_ids)
+            out = _json.export_updates(self, start, loro_vv_fill(self, end_vv._map) if own
+                                       else end_vv._map, touches, start_ids)
         except BaseException:
             release_and_deliver(self, False)
             raise

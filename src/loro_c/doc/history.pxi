@@ -18,6 +18,45 @@ cdef dict dense_vv_dict(LoroDoc d, const int32_t *vv):
     return out
 
 
+cdef dict loro_vv_fill(LoroDoc d, dict vv):
+    """`vv` (a {peer id: end} dict of this document's log) reordered as loro's version map
+    of the log took its peers: those a snapshot load put in first, in the snapshot's
+    order, then the others as the log registered them."""
+    if not d.vv_loaded:
+        return vv
+    out = {}
+    for p in d.vv_loaded:
+        e = vv.get(p)
+        if e is not None:
+            out[p] = e
+    for p, e in vv.items():
+        if p not in out:
+            out[p] = e
+    return out
+
+
+cdef bytes loro_vv_bytes(LoroDoc d):
+    """The log's version vector encoded as loro encodes its own: in the order its hash map
+    yields the peers (hash_order.vv_iteration_order of the order it took them in)."""
+    from loro_c.hash_order import vv_iteration_order
+    vv = loro_vv_fill(d, dense_vv_dict(d, d.log.vv))
+    out = bytearray()
+    _uleb(out, len(vv))
+    for p in vv_iteration_order(list(vv), d.vv_touches):
+        _uleb(out, p)
+        e = vv[p]
+        _uleb(out, (e << 1) ^ (e >> 63))
+    return bytes(out)
+
+
+cdef int _uleb(bytearray out, object n) except -1:
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return 0
+
+
 cdef VersionVector version_snapshot(LoroDoc d):
     """A VersionVector of the log's version, stamped so that exporting from it later
     looks only at the peers that moved since."""
