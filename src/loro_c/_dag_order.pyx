@@ -1497,8 +1497,9 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
         elif vvs != NULL:
             # an import's base lowered below the version before: its frontiers by ascending
             # Lamport (measured: neither the peer index order nor loro's map of them gives
-            # loro's walk in every session, this order does in all of them)
-            sort_by_lamport(w, bf, nf, False, False)
+            # loro's walk in every session, this order does in all of them), ties by
+            # descending peer (marks session 1566)
+            sort_by_lamport(w, bf, nf, False, True)
         nb = vv_fill_order(w, bf, nf, bo, 0, seen, vv)
         table_order(w, bo, nb, hs, o, tmp)
         # the union of the two versions
