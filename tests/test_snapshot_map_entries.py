@@ -234,3 +234,40 @@ def test_bad_map_plans_raise():
             pass
     assert kinds_ok == 2        # the root map and its child; the text and the rest raise
     assert doc.export(L.ExportMode.Snapshot()) == doc._snapshot_uncached()
+
+
+def test_trees_with_equal_indexes_deleted_nodes_and_no_nodes():
+    """The tree writer in C (w_tree_moves) against the row writer: concurrent creates at
+    the same place (equal fractional indexes, ranked once), deleted subtrees, moves, an
+    empty tree and one whose only node is deleted."""
+    a, b = L.LoroDoc(), L.LoroDoc()
+    a.peer_id, b.peer_id = 1, 2
+    for d in (a, b):
+        d.get_tree("empty")
+        t = d.get_tree("gone")
+        t.delete(t.create())
+    ta = a.get_tree("tree")
+    root = ta.create()
+    a.commit()
+    b.import_(a.export(L.ExportMode.Snapshot()))
+    tb = b.get_tree("tree")
+    for i in range(5):
+        ka = ta.create_at(0, root)
+        kb = tb.create_at(0, root)
+        ta.get_meta(ka).insert("i", i)
+        if i % 2:
+            tb.get_meta(kb).insert("j", [i, {"k": b"v"}])
+    sub = ta.create(root)
+    for _ in range(3):
+        sub = ta.create(sub)
+    a.commit()
+    b.commit()
+    for _ in range(2):
+        a.import_(b.export(L.ExportMode.Updates(a.oplog_vv)))
+        b.import_(a.export(L.ExportMode.Updates(b.oplog_vv)))
+    kids = ta.children(root)
+    ta.mov(kids[0], None)
+    ta.delete(kids[-1])
+    a.commit()
+    _check_fresh(a)
+    _check_fresh(b)

@@ -30,6 +30,24 @@ cdef class _Chains:
         free(self.memo)
         free(self.chain)
 
+    cdef int grow(self, int64_t n) except -1:
+        """Room for `n` containers (an export registers none; kept safe if one did)."""
+        cdef int64_t *memo
+        cdef int64_t *chain
+        if n <= self.n:
+            raise LoroError("a container index past the document's containers")
+        memo = <int64_t*>realloc(self.memo, <size_t>(n + 1) * sizeof(int64_t))
+        if memo == NULL:
+            raise MemoryError()
+        self.memo = memo
+        memset(memo + self.n + 1, 0, <size_t>(n - self.n) * sizeof(int64_t))
+        chain = <int64_t*>realloc(self.chain, <size_t>(n + 2) * sizeof(int64_t))
+        if chain == NULL:
+            raise MemoryError()
+        self.chain = chain
+        self.n = n
+        return 0
+
     cdef int64_t find(self, LoroDoc d, uint32_t c, object link) except 0:
         """The memo of `c`; `link`: its parent container when the caller found it already,
         else None."""
@@ -37,7 +55,7 @@ cdef class _Chains:
         cdef int64_t whole
         while True:
             if c >= self.n:
-                raise LoroError(f"container {c} was registered during the export")
+                self.grow(d.n_containers)
             v = self.memo[c]
             if v:
                 depth = (v - 1) >> 1
