@@ -313,6 +313,7 @@ cdef list snapshot_state_entries(LoroDoc d):
                    if n_plan else None)
     finally:
         free(plan)
+        plan = NULL     # (read from `planned` below)
     if rows:
         encoded = _codec_module().encode_state_rows(rows)
         for i in range(len(rows)):
@@ -327,13 +328,15 @@ cdef list snapshot_state_entries(LoroDoc d):
             c = <uint32_t>plan[3 * i]
             entries[c] = encoded[i]
             d.sdirty[c] = 0 if chains.whole(d, c) else 1
-            at.append(c)
     same_listing = d.snap_listing is not None and listing == d.snap_listing
     if same_listing and not tree_fresh and d.snap_result is not None:
         # the same containers (so the same meta maps and key order) as last time: only
         # the entries encoded afresh move into their places
         result = d.snap_result
         for c in at:
+            result[<Py_ssize_t>d.snap_pos[c]] = entries[c]
+        for i in range(n_plan):
+            c = <uint32_t>plan[3 * i]
             result[<Py_ssize_t>d.snap_pos[c]] = entries[c]
         return result
     for c in range(<uint32_t>n):
@@ -466,18 +469,28 @@ cdef int meta_rows(LoroDoc d, tuple tree_row, _MapIds listed, list rows) except 
 
 
 cdef struct KeyAt:
+    uint64_t w0, w1         # the key's first 16 bytes, big-endian, zero-padded
     const char *p
     Py_ssize_t n
     Py_ssize_t i
 
 
 cdef int _key_at_cmp(const void *a, const void *b) noexcept nogil:
+    # bytes order: the padded words decide unless equal (then the rest, then the length:
+    # a zero pad equals a zero byte, and the shorter key is the smaller)
     cdef const KeyAt *x = <const KeyAt*>a
     cdef const KeyAt *y = <const KeyAt*>b
-    cdef Py_ssize_t n = x.n if x.n < y.n else y.n
-    cdef int r = memcmp(x.p, y.p, <size_t>n)
-    if r != 0:
-        return r
+    cdef Py_ssize_t n
+    cdef int r
+    if x.w0 != y.w0:
+        return -1 if x.w0 < y.w0 else 1
+    if x.w1 != y.w1:
+        return -1 if x.w1 < y.w1 else 1
+    n = x.n if x.n < y.n else y.n
+    if n > 16:
+        r = memcmp(x.p + 16, y.p + 16, <size_t>(n - 16))
+        if r != 0:
+            return r
     if x.n != y.n:
         return (x.n > y.n) - (x.n < y.n)
     return (x.i > y.i) - (x.i < y.i)
@@ -486,7 +499,7 @@ cdef int _key_at_cmp(const void *a, const void *b) noexcept nogil:
 cdef list key_order(list entries):
     """The positions of (key bytes, value) `entries` in key order (then by position), as
     sorting (key, position) pairs gives them, sorted in C."""
-    cdef Py_ssize_t n = len(entries), i
+    cdef Py_ssize_t n = len(entries), i, j
     cdef KeyAt *keys = <KeyAt*>malloc(<size_t>(n if n else 1) * sizeof(KeyAt))
     cdef bytes k
     if keys == NULL:
@@ -497,6 +510,12 @@ cdef list key_order(list entries):
             keys[i].p = PyBytes_AS_STRING(k)
             keys[i].n = PyBytes_GET_SIZE(k)
             keys[i].i = i
+            keys[i].w0 = keys[i].w1 = 0
+            for j in range(16 if keys[i].n > 16 else keys[i].n):
+                if j < 8:
+                    keys[i].w0 |= (<uint64_t>(<unsigned char>keys[i].p[j])) << (8 * (7 - j))
+                else:
+                    keys[i].w1 |= (<uint64_t>(<unsigned char>keys[i].p[j])) << (8 * (15 - j))
         if n > 1:
             qsort(keys, <size_t>n, sizeof(KeyAt), _key_at_cmp)
         return [keys[i].i for i in range(n)]
