@@ -85,6 +85,11 @@ from ._doc cimport lc_walk
 from ._doc cimport LoroDoc, DocOps, lstr_place, lstr_reserve, lval_place, container_index, show_root, next_buffer
 from ._doc cimport thin_load, thin_defer     # codec/snapshot_state.pxi
 from ._doc cimport lnum_flush       # codec/blob.pxi
+from ._doc cimport lc_map, lc_map_entry, LC_NO_KEY, ROOT_NONE      # codec/snapshot_encode.pxi (encode_map_entries)
+from .ephemeral_codec cimport w_value as eph_w_value   # (the same)
+from libc.stdlib cimport qsort
+from ._tree cimport TreeMoves, child_list, tree_move, TREE_ROOT, TREE_DELETED   # (w_tree_moves)
+from cpython.list cimport PyList_GET_ITEM
 from ._import cimport (stage_begin, stage_dep, stage_container, stage_op, stage_dropped, stage_end,
                       stage_tuple, stage_value, tuple_ops_len, stage_tree_created,
                       import_known, import_blob_end)

@@ -26,6 +26,7 @@ from libc.string cimport memcmp
 
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object s, Py_ssize_t* size) except NULL
+    bint PyUnicode_IS_ASCII(object s)
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int32_t, int64_t
 
 from loro_c._varint cimport (Reader, Writer, reader_init, reader_fail, read_u8, read_bytes,
@@ -83,6 +84,14 @@ cdef int w_ok(Writer* w, int status) except -1:
 
 cdef int w_str(Writer* w, str s) except -1:
     cdef bytes raw
+    cdef Py_ssize_t n
+    cdef const char* p
+    if PyUnicode_IS_ASCII(s):
+        # its UTF-8 is its own buffer: no copy made (a non-ASCII str would keep one)
+        p = PyUnicode_AsUTF8AndSize(s, &n)
+        w_ok(w, write_uleb64(w, <uint64_t>n))
+        w_ok(w, write_bytes(w, <const unsigned char*>p, n))
+        return 0
     try:
         raw = s.encode("utf-8")
     except UnicodeEncodeError:

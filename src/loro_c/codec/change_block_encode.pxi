@@ -291,46 +291,26 @@ cdef int64_t gather_block_ops(list block, int64_t counter, _Registers reg, objec
 
 # -- container arena, change headers ----------------------------------------------------------
 
-# Each container id's parts as the arena writes them, by the id object's address (the
-# object kept alongside, so the address stays its own): a ContainerID's attributes are
-# Python-level, and every export writes the same containers' ids again.
-cdef dict _cid_parts = {}
-cdef enum:
-    CID_PARTS_MAX = 1 << 17
-
-
-cdef tuple cid_parts(object cid):
-    """(cid, is root, kind, root name or peer, counter)."""
-    cdef tuple got = <tuple>_cid_parts.get(id(cid), None)
-    if got is not None and got[0] is cid:
-        return got
-    if isinstance(cid, CID_ROOT):
-        got = (cid, True, <uint8_t>cid.container_type.kind, cid.name, 0)
-    else:
-        got = (cid, False, <uint8_t>cid.container_type.kind, cid.peer, <int64_t>cid.counter)
-    if len(_cid_parts) >= CID_PARTS_MAX:
-        _cid_parts.clear()
-    _cid_parts[id(cid)] = got
-    return got
-
-
 cdef int write_container_arena(Writer* w, _Registers reg) except -1:
     """Every container the ops named (registers root names as keys, normal cid peers)."""
-    cdef tuple parts
+    cdef tuple key
     wchk(w, write_uleb64(w, <uint64_t>len(reg.cids)))
     for cid in reg.cids:
-        parts = cid_parts(cid)
+        # its id's `_key`: (name, type) of a root, (peer, counter, type) of a child, and
+        # its type's `_kind` (what the `kind` property returns): C-level reads, cheaper
+        # than any cache of them (a first export's blocks name every container)
+        key = cid._key
         wchk(w, write_uleb64(w, 4))
-        if parts[1]:
+        if type(key[0]) is str:
             wchk(w, write_u8(w, 1))
-            wchk(w, write_u8(w, <uint8_t>parts[2]))
+            wchk(w, write_u8(w, <uint8_t>key[1]._kind))
             wchk(w, write_uleb64(w, 0))
-            wchk(w, write_zigzag64(w, reg.key(parts[3])))
+            wchk(w, write_zigzag64(w, reg.key(key[0])))
         else:
             wchk(w, write_u8(w, 0))
-            wchk(w, write_u8(w, <uint8_t>parts[2]))
-            wchk(w, write_uleb64(w, <uint64_t>reg.peer(parts[3])))
-            wchk(w, write_zigzag64(w, <int64_t>parts[4]))
+            wchk(w, write_u8(w, <uint8_t>key[2]._kind))
+            wchk(w, write_uleb64(w, <uint64_t>reg.peer(key[0])))
+            wchk(w, write_zigzag64(w, <int64_t>key[1]))
     return 0
 
 

@@ -479,7 +479,7 @@ cdef int w_postcard_cid(Writer* w, object cid) except -1:
         wchk(w, write_uleb64(w, <uint64_t>cid.peer))
         ctr = cid.counter
         wchk(w, write_zigzag64(w, ctr))
-    return wchk(w, write_u8(w, <uint8_t>cid.container_type.to_historical_byte()))
+    return wchk(w, write_u8(w, <uint8_t>cid.container_type._historical))   # (to_historical_byte())
 
 
 cdef int w_peer_table(Writer* w, list peers) except -1:
@@ -776,6 +776,162 @@ cdef int w_tree_state(Writer* w, list rows) except -1:
     return wchk(w, write_uleb64(w, 0))
 
 
+cdef struct FiRow:
+    const unsigned char *fi     # a row's fractional index (its move's bytes, or 0x80)
+    Py_ssize_t n
+    int64_t row
+
+
+cdef int _fi_row_cmp(const void *a, const void *b) noexcept nogil:
+    # bytes order, as Python sorts the rows' index bytes
+    cdef const FiRow *x = <const FiRow*>a
+    cdef const FiRow *y = <const FiRow*>b
+    cdef Py_ssize_t n = x.n if x.n < y.n else y.n
+    cdef int r = memcmp(x.fi, y.fi, <size_t>n)
+    if r != 0:
+        return r
+    if x.n != y.n:
+        return (x.n > y.n) - (x.n < y.n)
+    return (x.row > y.row) - (x.row < y.row)
+
+
+cdef unsigned char _FI_DEFAULT = 0x80     # Loro's index of a node without one
+
+
+cdef int w_tree_moves(Writer* w, TreeMoves tm) except -1:
+    """w_tree_state of tm.state_rows(), read from the tree's C arrays: the same walk (the
+    shown nodes, then the deleted ones, each parent's children in sibling order, depth
+    first), its columns kept in C (a tree lists every node it ever had)."""
+    cdef _PeerRegister reg = _PeerRegister()
+    cdef int64_t n, rows = 0, n_stack, p, k, i, m, nd, last_key = 0, last_idx = -1
+    cdef int64_t *buf = NULL
+    cdef int64_t *order
+    cdef int64_t *row_of
+    cdef int64_t *stack
+    cdef int64_t *parent_col
+    cdef int64_t *np_
+    cdef int64_t *nc
+    cdef int64_t *mp
+    cdef int64_t *mc
+    cdef int64_t *ml
+    cdef int64_t *rank
+    cdef FiRow *fis = NULL
+    cdef const unsigned char **ps = NULL
+    cdef Py_ssize_t *ns = NULL
+    cdef child_list *kids
+    cdef tree_move *mv
+    cdef Writer tmp
+    cdef uint64_t peer
+    tm.settle()
+    n = tm.n_nodes
+    nd = n if n > 0 else 1
+    buf = <int64_t*>xalloc(10 * nd + 2, sizeof(int64_t))
+    memset(&tmp, 0, sizeof(Writer))
+    try:
+        order = buf
+        row_of = buf + nd
+        parent_col = buf + 2 * nd
+        np_ = buf + 3 * nd
+        nc = buf + 4 * nd
+        mp = buf + 5 * nd
+        mc = buf + 6 * nd
+        ml = buf + 7 * nd
+        rank = buf + 8 * nd
+        stack = buf + 9 * nd            # (n + 2 slots: it ends the buffer)
+        for top in (TREE_ROOT, TREE_DELETED):
+            stack[0] = top
+            n_stack = 1
+            while n_stack:
+                n_stack -= 1
+                p = stack[n_stack]
+                kids = tm.sorted_kids(p)
+                if kids == NULL or kids.n == 0:
+                    continue
+                for i in range(kids.n):
+                    k = kids.items[i]
+                    if k < 0 or k >= n or rows >= n:
+                        raise LoroError("a tree's child lists name a node twice")
+                    order[rows] = k
+                    row_of[k] = rows
+                    parent_col[rows] = 0 if p == TREE_ROOT else 1 if p == TREE_DELETED else row_of[p] + 2
+                    rows += 1
+                if n_stack + kids.n > n + 1:
+                    raise LoroError("a tree's child lists name a node twice")
+                for i in range(kids.n - 1, -1, -1):
+                    stack[n_stack] = kids.items[i]
+                    n_stack += 1
+        # the node ids' peers are registered before the moves' (w_tree_state's order)
+        for i in range(rows):
+            k = order[i]
+            peer = tm.nodes[k].peer
+            if last_idx < 0 or <int64_t>peer != last_key:
+                last_key = <int64_t>peer
+                last_idx = reg.of(peer)
+            np_[i] = last_idx
+            nc[i] = tm.nodes[k].counter
+        fis = <FiRow*>xalloc(rows if rows else 1, sizeof(FiRow))
+        last_idx = -1
+        for i in range(rows):
+            m = tm.nodes[order[i]].last_move
+            if m < 0 or m >= tm.n_moves:
+                raise LoroError("a tree node has no last move")
+            mv = &tm.moves[m]
+            if last_idx < 0 or <int64_t>mv.peer != last_key:
+                last_key = <int64_t>mv.peer
+                last_idx = reg.of(mv.peer)
+            mp[i] = last_idx
+            mc[i] = mv.counter
+            ml[i] = <int64_t>mv.lamport - mv.counter
+            if mv.fi_len:
+                if mv.fi_off < 0 or mv.fi_len < 0 or mv.fi_off + mv.fi_len > tm.n_fis:
+                    raise LoroError("a tree move's index is out of its arena")
+                fis[i].fi = tm.fis + mv.fi_off
+                fis[i].n = mv.fi_len
+            else:
+                fis[i].fi = &_FI_DEFAULT
+                fis[i].n = 1
+            fis[i].row = i
+        # each row's index ranked among the distinct ones, in bytes order
+        if rows > 1:
+            qsort(fis, <size_t>rows, sizeof(FiRow), _fi_row_cmp)
+        ps = <const unsigned char**>xalloc(rows if rows else 1, sizeof(unsigned char*))
+        ns = <Py_ssize_t*>xalloc(rows if rows else 1, sizeof(Py_ssize_t))
+        m = 0
+        for i in range(rows):
+            if (m == 0 or fis[i].n != ns[m - 1]
+                    or memcmp(fis[i].fi, ps[m - 1], <size_t>fis[i].n) != 0):
+                ps[m] = fis[i].fi
+                ns[m] = fis[i].n
+                m += 1
+            rank[fis[i].row] = m - 1
+        w_peer_table(w, reg.peers)
+        wchk(w, write_uleb64(w, 4))
+        wchk(w, write_uleb64(w, 2))
+        w_delta_rle_array(w, np_, rows)
+        w_delta_rle_array(w, nc, rows)
+        wchk(w, write_uleb64(w, 5))
+        w_delta_rle_array(w, parent_col, rows)
+        w_delta_rle_array(w, mp, rows)
+        w_delta_rle_array(w, mc, rows)
+        w_delta_rle_array(w, ml, rows)
+        if writer_init(&tmp, 16 + 2 * rows) < 0:
+            raise_writer_error(&tmp)
+        wchk(&tmp, write_uleb64(&tmp, <uint64_t>rows))     # Generic: a postcard Vec
+        for i in range(rows):
+            wchk(&tmp, write_uleb64(&tmp, <uint64_t>rank[i]))
+        w_section(w, &tmp)
+        arena = positions_section_of(ps, ns, m) if m else b"\x01\x02\x00\x01\x00"
+        wchk(w, write_uleb64(w, <uint64_t>len(arena)))
+        wchk(w, write_bytes(w, <const unsigned char*>PyBytes_AS_STRING(arena), len(arena)))
+        return wchk(w, write_uleb64(w, 0))
+    finally:
+        free(buf)
+        free(fis)
+        free(ps)
+        free(ns)
+        writer_free(&tmp)
+
+
 cdef bytes container_state_bytes(tuple row):
     """Loro's ContainerWrapper: raw kind, depth, postcard Option<parent>, then the state."""
     cdef Writer w
@@ -805,12 +961,181 @@ cdef bytes container_state_bytes(tuple row):
         elif kind == KIND_MOVABLE_LIST:
             w_movable_list_state(&w, payload)
         elif kind == KIND_TREE:
-            w_tree_state(&w, payload)
+            if type(payload) is TreeMoves:
+                w_tree_moves(&w, <TreeMoves>payload)
+            else:
+                w_tree_state(&w, payload)
         else:
             raise LoroError(f"no snapshot state for kind {kind}")
         return writer_to_bytes(&w)
     finally:
         writer_free(&w)
+
+
+# -- Map states straight from the document ----------------------------------------------------
+
+cdef struct MapKeyRow:
+    const char *key         # the key's UTF-8 (the key table's str holds it)
+    Py_ssize_t key_len
+    uint32_t peer           # its writer's peer index, then its place in the peer table
+    uint32_t lamport
+    int64_t slot            # its value's slot, < 0 for a deleted key
+
+
+cdef int _map_key_row_cmp(const void *a, const void *b) noexcept nogil:
+    # the keys' UTF-8 in byte order, as Python compares the encoded keys
+    cdef const MapKeyRow *x = <const MapKeyRow*>a
+    cdef const MapKeyRow *y = <const MapKeyRow*>b
+    cdef Py_ssize_t n = x.key_len if x.key_len < y.key_len else y.key_len
+    cdef int r = memcmp(x.key, y.key, <size_t>n)
+    if r != 0:
+        return r
+    return (x.key_len > y.key_len) - (x.key_len < y.key_len)
+
+
+cdef const char *_key_utf8(object key, Py_ssize_t *n) except NULL:
+    try:
+        return PyUnicode_AsUTF8AndSize(key, n)
+    except UnicodeEncodeError:
+        raise LoroValueError("a string with lone surrogates cannot be encoded") from None
+
+
+cdef bytes map_key_bytes(LoroDoc d, uint32_t c):
+    """cid_key_bytes of Map container `c`, a child's read from its id's `_key` (peer,
+    counter, type): one attribute read instead of three and the type's."""
+    cdef unsigned char key[13]
+    cdef uint64_t peer
+    cdef uint32_t counter
+    cdef int j
+    cdef tuple parts
+    cid = d.cids[c]
+    if d.croot[c] != ROOT_NONE:
+        return cid_key_bytes(cid)
+    parts = cid._key
+    peer = parts[0]
+    counter = <uint32_t><int32_t>parts[1]
+    key[0] = <unsigned char>(KIND_MAP & 0x7F)
+    for j in range(8):
+        key[1 + j] = <unsigned char>((peer >> (8 * j)) & 0xFF)
+    for j in range(4):
+        key[9 + j] = <unsigned char>((counter >> (8 * j)) & 0xFF)
+    return (<char*>key)[:13]
+
+
+def encode_map_entries(LoroDoc d, bytes plan not None):
+    """The state entries (key, ContainerWrapper bytes) of the Map containers `plan` lists,
+    as int64 triples (container index, depth, parent container index or -1): the bytes
+    container_state_bytes writes for their snapshot_state_rows rows, read here from each
+    map's C state (a snapshot lists one map per tree node or record: a Python row per key,
+    a dict of its values and a call to the value encoder per map cost more than the
+    bytes). Values go through the ephemeral codec's writer, as w_postcard_values does."""
+    cdef Py_ssize_t n_plan = PyBytes_GET_SIZE(plan) // 24, i, r, n_rows, cap_rows = 16
+    cdef const int64_t *q = <const int64_t*>PyBytes_AS_STRING(plan)
+    cdef OpLog log = d.log
+    cdef list keys = log.keys, values = log.values, out = []
+    cdef Py_ssize_t n_keys = len(keys), n_values = len(values)
+    cdef uint32_t n_peers = log.n_peers, n_used, live, j
+    cdef int64_t c, p, depth, last_parent = -2
+    cdef lc_map *m
+    cdef lc_map_entry *e
+    cdef Writer w, pw
+    cdef int32_t *peer_slot = NULL
+    cdef uint32_t *used = NULL
+    cdef MapKeyRow *rows = NULL
+    cdef MapKeyRow *grown
+    if PyBytes_GET_SIZE(plan) % 24:
+        raise LoroError("a map plan is int64 triples")
+    if writer_init(&w, 64) < 0:
+        raise_writer_error(&w)
+    if writer_init(&pw, 32) < 0:
+        writer_free(&w)
+        raise_writer_error(&pw)
+    try:
+        peer_slot = <int32_t*>xalloc(n_peers + 1, sizeof(int32_t))
+        used = <uint32_t*>xalloc(n_peers + 1, sizeof(uint32_t))
+        rows = <MapKeyRow*>xalloc(cap_rows, sizeof(MapKeyRow))
+        memset(peer_slot, 0xFF, (n_peers + 1) * sizeof(int32_t))      # -1: not in the table
+        for i in range(n_plan):
+            c = q[3 * i]
+            depth = q[3 * i + 1]
+            p = q[3 * i + 2]
+            if (c < 0 or c >= d.n_containers or d.ckind[c] != KIND_MAP or depth < 0
+                    or p < -1 or p >= d.n_containers or d.ctree[c] >= d.n_maps):
+                raise LoroError(f"map plan entry {i} names no map")
+            w.len = 0
+            wchk(&w, write_u8(&w, <uint8_t>KIND_MAP))
+            wchk(&w, write_uleb64(&w, <uint64_t>depth))
+            if p < 0:
+                wchk(&w, write_u8(&w, 0))
+            else:
+                if p != last_parent:
+                    # (a tree's meta maps share their parent: its id is written once)
+                    pw.len = 0
+                    w_postcard_cid(&pw, d.cids[p])
+                    last_parent = p
+                wchk(&w, write_u8(&w, 1))
+                wchk(&w, write_bytes(&w, pw.data, pw.len))
+            m = &d.maps[d.ctree[c]]
+            # the keys with a winner, in table order (w_map_state's row order): the live
+            # ones' values, then the dead keys
+            n_rows = 0
+            live = 0
+            for j in range(m.cap):
+                e = &m.entries[j]
+                if e.key == LC_NO_KEY or e.peer == LC_NO_KEY:
+                    continue
+                if e.key >= <uint64_t>n_keys or e.peer >= n_peers or e.slot >= n_values:
+                    raise LoroError("a map entry is out of the log's tables")
+                if n_rows == cap_rows:
+                    grown = <MapKeyRow*>realloc(rows, <size_t>(2 * cap_rows) * sizeof(MapKeyRow))
+                    if grown == NULL:
+                        raise MemoryError()
+                    rows = grown
+                    cap_rows *= 2
+                rows[n_rows].key = _key_utf8(<object>PyList_GET_ITEM(keys, e.key),
+                                             &rows[n_rows].key_len)
+                rows[n_rows].peer = e.peer
+                rows[n_rows].lamport = e.lamport
+                rows[n_rows].slot = e.slot
+                if e.slot >= 0:
+                    live += 1
+                n_rows += 1
+            wchk(&w, write_uleb64(&w, live))
+            for r in range(n_rows):
+                if rows[r].slot >= 0:
+                    wchk(&w, write_uleb64(&w, <uint64_t>rows[r].key_len))
+                    wchk(&w, write_bytes(&w, <const unsigned char*>rows[r].key, rows[r].key_len))
+                    eph_w_value(&w, <object>PyList_GET_ITEM(values, rows[r].slot), 1)
+            wchk(&w, write_uleb64(&w, <uint64_t>(n_rows - live)))     # Vec<String>: no tags
+            for r in range(n_rows):
+                if rows[r].slot < 0:
+                    wchk(&w, write_uleb64(&w, <uint64_t>rows[r].key_len))
+                    wchk(&w, write_bytes(&w, <const unsigned char*>rows[r].key, rows[r].key_len))
+            n_used = 0
+            # peers in order of first use, then each key's (peer, lamport) by key
+            for r in range(n_rows):
+                if peer_slot[rows[r].peer] < 0:
+                    peer_slot[rows[r].peer] = <int32_t>n_used
+                    used[n_used] = rows[r].peer
+                    n_used += 1
+                rows[r].peer = <uint32_t>peer_slot[rows[r].peer]
+            wchk(&w, write_uleb64(&w, n_used))
+            for j in range(n_used):
+                wchk(&w, write_u64_le(&w, log.peer_ids[used[j]]))
+                peer_slot[used[j]] = -1
+            if n_rows > 1:
+                qsort(rows, <size_t>n_rows, sizeof(MapKeyRow), _map_key_row_cmp)
+            for r in range(n_rows):
+                wchk(&w, write_uleb64(&w, rows[r].peer))
+                wchk(&w, write_uleb64(&w, rows[r].lamport))
+            out.append((map_key_bytes(d, <uint32_t>c), writer_to_bytes(&w)))
+        return out
+    finally:
+        free(peer_slot)
+        free(used)
+        free(rows)
+        writer_free(&w)
+        writer_free(&pw)
 
 
 def encode_state_rows(list rows not None):
@@ -825,15 +1150,17 @@ _NormalCidType = type(_types.ContainerID.Normal(0, 0, _types.ContainerType.Map()
 cdef bytes cid_key_bytes(object cid):
     """cid.to_bytes(), made here for a Normal id (a snapshot's state lists one per child
     container: the Python method's byte concatenations cost more than the entry's state)."""
+    cdef tuple parts
     cdef unsigned char key[13]
     cdef uint64_t peer
     cdef uint32_t counter
     cdef int j
     if type(cid) is not _NormalCidType:
         return cid.to_bytes()
-    peer = cid.peer
-    counter = <uint32_t><int32_t>cid.counter
-    key[0] = <unsigned char>(<int>cid.container_type.kind & 0x7F)
+    parts = cid._key        # (peer, counter, type)
+    peer = parts[0]
+    counter = <uint32_t><int32_t>parts[1]
+    key[0] = <unsigned char>(<int>parts[2]._kind & 0x7F)
     for j in range(8):
         key[1 + j] = <unsigned char>((peer >> (8 * j)) & 0xFF)
     for j in range(4):

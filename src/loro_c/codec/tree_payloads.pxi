@@ -164,16 +164,34 @@ cdef dict tree_positions(list block):
 
 cdef bytes positions_section(dict positions):
     """The positions section's bytes (empty when the block has no creates or moves)."""
+    cdef Py_ssize_t i
+    cdef list ordered
+    cdef const unsigned char **ps
+    cdef Py_ssize_t *ns
+    if not positions:
+        return b""
+    ordered = [fi if type(fi) is bytes else bytes(fi)
+               for fi in sorted(positions, key=positions.__getitem__)]
+    ps = <const unsigned char**>xalloc(len(ordered), sizeof(unsigned char*))
+    ns = <Py_ssize_t*>xalloc(len(ordered), sizeof(Py_ssize_t))
+    try:
+        for i in range(len(ordered)):
+            ps[i] = <const unsigned char*>PyBytes_AS_STRING(<bytes>ordered[i])
+            ns[i] = PyBytes_GET_SIZE(<bytes>ordered[i])
+        return positions_section_of(ps, ns, len(ordered))
+    finally:
+        free(ps)
+        free(ns)
+
+
+cdef bytes positions_section_of(const unsigned char **ps, const Py_ssize_t *ns, Py_ssize_t n):
+    """positions_section of the `n` distinct fractional indexes `ps` (`ns` bytes each),
+    in order."""
     cdef I64Vec prefix, rest_at
     cdef Writer w, tmp
     cdef Py_ssize_t k, i, fn, last_n
     cdef const unsigned char* fp
     cdef const unsigned char* last_p
-    cdef list ordered
-    if not positions:
-        return b""
-    ordered = [fi if type(fi) is bytes else bytes(fi)
-               for fi in sorted(positions, key=positions.__getitem__)]
     memset(&prefix, 0, sizeof(I64Vec))
     memset(&rest_at, 0, sizeof(I64Vec))
     memset(&w, 0, sizeof(Writer))
@@ -187,9 +205,9 @@ cdef bytes positions_section(dict positions):
         # the rest (compared in C: a block of tree ops has hundreds of them)
         last_p = NULL
         last_n = 0
-        for fi in ordered:
-            fp = <const unsigned char*>PyBytes_AS_STRING(<bytes>fi)
-            fn = PyBytes_GET_SIZE(<bytes>fi)
+        for i in range(n):
+            fp = ps[i]
+            fn = ns[i]
             k = 0
             while k < fn and k < last_n and fp[k] == last_p[k]:
                 k += 1
@@ -202,11 +220,10 @@ cdef bytes positions_section(dict positions):
         enc_rle(&tmp, prefix.data, prefix.len, VK_ULEB)
         w_section(&w, &tmp)
         tmp.len = 0
-        wchk(&tmp, write_uleb64(&tmp, <uint64_t>len(ordered)))
-        for i in range(len(ordered)):
-            fi = ordered[i]
-            fp = <const unsigned char*>PyBytes_AS_STRING(<bytes>fi)
-            fn = PyBytes_GET_SIZE(<bytes>fi)
+        wchk(&tmp, write_uleb64(&tmp, <uint64_t>n))
+        for i in range(n):
+            fp = ps[i]
+            fn = ns[i]
             k = rest_at.data[i]
             wchk(&tmp, write_uleb64(&tmp, <uint64_t>(fn - k)))
             wchk(&tmp, write_bytes(&tmp, fp + k, fn - k))

@@ -11,6 +11,156 @@ from loro_c._tree cimport TREE_NONE as TREE_NONE_NODE     # meta_rows
 cdef object UNLISTED = object()
 
 
+cdef class _Chains:
+    """Each container's chain of parents as one export finds it, in C arrays by container
+    index: its depth (container_depth's) and whether it reaches a root (the entry kept is
+    then final). A chain is walked once; the containers on it are noted as it ends."""
+    cdef int64_t *memo      # per container: 0 not found yet, else depth * 2 + whole + 1
+    cdef int64_t *chain     # the walk's containers (at most every container, once)
+    cdef int64_t n
+
+    def __cinit__(self, int64_t n):
+        self.n = n
+        self.memo = <int64_t*>calloc(<size_t>(n + 1), sizeof(int64_t))
+        self.chain = <int64_t*>malloc(<size_t>(n + 2) * sizeof(int64_t))
+        if self.memo == NULL or self.chain == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        free(self.memo)
+        free(self.chain)
+
+    cdef int grow(self, int64_t n) except -1:
+        """Room for `n` containers (an export registers none; kept safe if one did)."""
+        cdef int64_t *memo
+        cdef int64_t *chain
+        if n <= self.n:
+            raise LoroError("a container index past the document's containers")
+        memo = <int64_t*>realloc(self.memo, <size_t>(n + 1) * sizeof(int64_t))
+        if memo == NULL:
+            raise MemoryError()
+        self.memo = memo
+        memset(memo + self.n + 1, 0, <size_t>(n - self.n) * sizeof(int64_t))
+        chain = <int64_t*>realloc(self.chain, <size_t>(n + 2) * sizeof(int64_t))
+        if chain == NULL:
+            raise MemoryError()
+        self.chain = chain
+        self.n = n
+        return 0
+
+    cdef int64_t find(self, LoroDoc d, uint32_t c, object link) except 0:
+        """The memo of `c`; `link`: its parent container when the caller found it already,
+        else None."""
+        cdef int64_t n_chain = 0, depth, v
+        cdef int64_t whole
+        while True:
+            if c >= self.n:
+                self.grow(d.n_containers)
+            v = self.memo[c]
+            if v:
+                depth = (v - 1) >> 1
+                whole = (v - 1) & 1
+                break
+            if d.croot[c] != ROOT_NONE and d.croot[c] != ROOT_MERGEABLE:
+                depth = 1
+                whole = 1
+                self.memo[c] = 4
+                break
+            if n_chain > self.n:
+                depth = 0       # (a cycle: no log makes one)
+                whole = 0
+                break
+            self.chain[n_chain] = c
+            n_chain += 1
+            if link is None:
+                if d.croot[c] == ROOT_MERGEABLE:
+                    got = mergeable_module().parse_child(d.cids[c])
+                    link = None if got is None else d.cid_index.get(got[0])
+                else:
+                    link = parent_container(d, d.cids[c])
+                if link is None:
+                    depth = 0
+                    whole = 0
+                    break
+            c = <uint32_t>link
+            link = None
+        v = 0
+        while n_chain:
+            n_chain -= 1
+            depth += 1
+            v = depth * 2 + whole + 1
+            self.memo[self.chain[n_chain]] = v
+        return v if v else depth * 2 + whole + 1
+
+    cdef Py_ssize_t depth(self, LoroDoc d, uint32_t c, object link) except -1:
+        """container_depth(d, c)."""
+        return (self.find(d, c, link) - 1) >> 1
+
+    cdef bint whole(self, LoroDoc d, uint32_t c) except -1:
+        """Whether the chain of parents from `c` reaches a root."""
+        return (self.find(d, c, None) - 1) & 1
+
+
+cdef struct PeerCtr:
+    uint64_t peer
+    int32_t counter
+
+
+cdef int _peer_ctr_cmp(const void *a, const void *b) noexcept nogil:
+    cdef const PeerCtr *x = <const PeerCtr*>a
+    cdef const PeerCtr *y = <const PeerCtr*>b
+    if x.peer != y.peer:
+        return -1 if x.peer < y.peer else 1
+    return (x.counter > y.counter) - (x.counter < y.counter)
+
+
+cdef class _MapIds:
+    """The ids (peer, counter) of the child Map containers among some containers, sorted
+    in a C array: meta_rows asks it about every node of a tree (a Python set of pairs cost
+    a tuple per container and per node)."""
+    cdef PeerCtr *ids
+    cdef Py_ssize_t n
+
+    def __cinit__(self, LoroDoc d, list cs):
+        cdef Py_ssize_t cap = len(cs)
+        cdef uint32_t c
+        self.ids = <PeerCtr*>malloc(<size_t>(cap if cap else 1) * sizeof(PeerCtr))
+        if self.ids == NULL:
+            raise MemoryError()
+        self.n = 0
+        for x in cs:
+            c = <uint32_t>x
+            if c >= d.n_containers or d.ckind[c] != KIND_MAP or d.croot[c] != ROOT_NONE:
+                continue
+            # (a child's id is ContainerID.Normal: its _key is (peer, counter, type))
+            key = d.cids[c]._key
+            self.ids[self.n].peer = key[0]
+            self.ids[self.n].counter = key[1]
+            self.n += 1
+        if self.n > 1:
+            qsort(self.ids, <size_t>self.n, sizeof(PeerCtr), _peer_ctr_cmp)
+
+    def __dealloc__(self):
+        free(self.ids)
+
+    cdef bint has(self, uint64_t peer, int32_t counter) noexcept:
+        cdef Py_ssize_t lo = 0, hi = self.n, mid
+        cdef PeerCtr probe
+        cdef int r
+        probe.peer = peer
+        probe.counter = counter
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            r = _peer_ctr_cmp(&self.ids[mid], &probe)
+            if r == 0:
+                return True
+            if r < 0:
+                lo = mid + 1
+            else:
+                hi = mid
+        return False
+
+
 cdef object state_listing(LoroDoc d, uint32_t c, bint parent_known):
     """Whether a snapshot's state lists container `c`: UNLISTED, or its parent's ContainerID
     (None for a root). `parent_known`: `c`'s entry was kept from the last export, its
@@ -66,7 +216,7 @@ def snapshot_state_rows(LoroDoc d):
                      state_payload(d, c)))
     trees = [row for row in rows if row[1] == KIND_TREE]
     if trees:
-        listed = {row[0] for row in rows}
+        listed = _MapIds(d, [d.cid_index[row[0]] for row in rows])
         for row in trees:
             meta_rows(d, row, listed, rows)
     return rows
@@ -85,9 +235,11 @@ cdef list snapshot_state_entries(LoroDoc d):
     A tree's meta maps are kept too, while the tree and the containers listed stay the
     same. Not detached (the state is the log's head)."""
     cdef uint32_t c
-    cdef int64_t n, i
+    cdef int64_t n, i, n_plan = 0
     cdef uint8_t *grown
-    cdef dict depth_of = {}, whole = {}, new_meta = {}
+    cdef int64_t *plan = NULL
+    cdef _Chains chains
+    cdef dict new_meta = {}
     cdef dict old_meta = d.snap_meta
     cdef list entries, listed = [], rows = [], at = [], out, meta_all = []
     cdef set fresh = set()
@@ -119,28 +271,63 @@ cdef list snapshot_state_entries(LoroDoc d):
     listing = PyBytes_FromStringAndSize(NULL, n)
     lp = <unsigned char*>PyBytes_AS_STRING(listing)
     memset(lp, 0, <size_t>n)
-    for c in range(<uint32_t>n):
-        kept = entries[c]
-        if kept is not None and d.sdirty[c]:
-            kept = None
-        # (a kept entry's container had its parent then, and keeps it)
-        parent = state_listing(d, c, kept is not None)
-        if parent is UNLISTED:
-            continue
-        lp[c] = 1
-        if kept is None:
-            rows.append((d.cids[c], d.ckind[c], container_depth(d, c, depth_of), parent,
-                         state_payload(d, c)))
-            at.append(c)
-            if d.ckind[c] == KIND_TREE:
-                tree_fresh = True
+    chains = _Chains(n)
+    try:
+        for c in range(<uint32_t>n):
+            kept = entries[c]
+            if kept is not None and d.sdirty[c]:
+                kept = None
+            if kept is None and d.ckind[c] == KIND_MAP and d.croot[c] == ROOT_NONE:
+                # a child map (a record, a tree node's meta: most containers): listed as
+                # state_listing says, its depth and parent index planned for the codec,
+                # which reads its state from the C map (encode_map_entries)
+                if d.unstored and d.cids[c] in d.unstored:
+                    continue
+                link = parent_container(d, d.cids[c])
+                if link is None:
+                    continue
+                lp[c] = 1
+                if plan == NULL:
+                    plan = <int64_t*>malloc(<size_t>(3 * (n - c)) * sizeof(int64_t))
+                    if plan == NULL:
+                        raise MemoryError()
+                plan[3 * n_plan] = c
+                plan[3 * n_plan + 1] = chains.depth(d, c, link)
+                plan[3 * n_plan + 2] = <int64_t>link
+                n_plan += 1
+                continue
+            # (a kept entry's container had its parent then, and keeps it)
+            parent = state_listing(d, c, kept is not None)
+            if parent is UNLISTED:
+                continue
+            lp[c] = 1
+            if kept is None:
+                # (a tree goes as its TreeMoves: the codec reads its nodes in C)
+                rows.append((d.cids[c], d.ckind[c], chains.depth(d, c, None), parent,
+                             tree_state(d, c) if d.ckind[c] == KIND_TREE
+                             else state_payload(d, c)))
+                at.append(c)
+                if d.ckind[c] == KIND_TREE:
+                    tree_fresh = True
+        planned = (PyBytes_FromStringAndSize(<const char*>plan, n_plan * 3 * sizeof(int64_t))
+                   if n_plan else None)
+    finally:
+        free(plan)
+        plan = NULL     # (read from `planned` below)
     if rows:
         encoded = _codec_module().encode_state_rows(rows)
         for i in range(len(rows)):
             c = <uint32_t>at[i]
             entries[c] = encoded[i]
-            d.sdirty[c] = 0 if chain_whole(d, c, whole) else 1
+            d.sdirty[c] = 0 if chains.whole(d, c) else 1
             fresh.add(c)
+    if n_plan:
+        encoded = _codec_module().encode_map_entries(d, planned)
+        plan = <int64_t*>PyBytes_AS_STRING(planned)
+        for i in range(n_plan):
+            c = <uint32_t>plan[3 * i]
+            entries[c] = encoded[i]
+            d.sdirty[c] = 0 if chains.whole(d, c) else 1
     same_listing = d.snap_listing is not None and listing == d.snap_listing
     if same_listing and not tree_fresh and d.snap_result is not None:
         # the same containers (so the same meta maps and key order) as last time: only
@@ -148,11 +335,14 @@ cdef list snapshot_state_entries(LoroDoc d):
         result = d.snap_result
         for c in at:
             result[<Py_ssize_t>d.snap_pos[c]] = entries[c]
+        for i in range(n_plan):
+            c = <uint32_t>plan[3 * i]
+            result[<Py_ssize_t>d.snap_pos[c]] = entries[c]
         return result
     for c in range(<uint32_t>n):
         if lp[c]:
             listed.append(c)
-    listed_cids = None
+    map_ids = None
     for c in listed:
         if d.ckind[c] != KIND_TREE:
             continue
@@ -161,9 +351,9 @@ cdef list snapshot_state_entries(LoroDoc d):
             got = old_meta.get(c)
         if got is None:
             same_meta = False
-            if listed_cids is None:
-                listed_cids = {d.cids[k] for k in listed}
-            got = tree_meta_entries(d, c, listed_cids, depth_of)
+            if map_ids is None:
+                map_ids = _MapIds(d, listed)
+            got = tree_meta_entries(d, c, map_ids, chains.depth(d, c, None))
         new_meta[c] = got
         meta_all.extend(got)
     d.snap_meta = new_meta
@@ -174,7 +364,7 @@ cdef list snapshot_state_entries(LoroDoc d):
     # in key order: the same keys as last time are in the same order
     order = d.snap_order if same_listing and same_meta else None
     if order is None or len(order) != len(out):
-        order = [k[1] for k in sorted([(out[i][0], i) for i in range(len(out))])]
+        order = key_order(out)
         d.snap_order = order
     result = [out[i] for i in order]
     pos = {}
@@ -186,41 +376,11 @@ cdef list snapshot_state_entries(LoroDoc d):
     return result
 
 
-cdef list tree_meta_entries(LoroDoc d, uint32_t c, set listed_cids, dict depth_of):
-    """The encoded entries of tree `c`'s meta maps that meta_rows adds."""
+cdef list tree_meta_entries(LoroDoc d, uint32_t c, _MapIds listed, Py_ssize_t depth):
+    """The encoded entries of tree `c` (at `depth`)'s meta maps that meta_rows adds."""
     cdef list rows = []
-    meta_rows(d, (d.cids[c], KIND_TREE, container_depth(d, c, depth_of), None, None),
-              listed_cids, rows)
+    meta_rows(d, (d.cids[c], KIND_TREE, depth, None, None), listed, rows)
     return _codec_module().encode_state_rows(rows) if rows else []
-
-
-cdef bint chain_whole(LoroDoc d, uint32_t c, dict whole) except -1:
-    """Whether the chain of parents from `c` (container_depth's) reaches a root."""
-    cdef list chain = []
-    cdef bint r
-    cdef int64_t steps = 0
-    while True:
-        got = whole.get(c)
-        if got is not None:
-            r = got
-            break
-        if d.croot[c] != ROOT_NONE and d.croot[c] != ROOT_MERGEABLE:
-            r = True
-            break
-        chain.append(c)
-        if d.croot[c] == ROOT_MERGEABLE:
-            got = mergeable_module().parse_child(d.cids[c])
-            link = None if got is None else d.cid_index.get(got[0])
-        else:
-            link = parent_container(d, d.cids[c])
-        steps += 1
-        if link is None or steps > d.n_containers:
-            r = False
-            break
-        c = <uint32_t>link
-    for k in chain:
-        whole[k] = r
-    return r
 
 
 cdef int check_snapshot_entries(LoroDoc d) except -1:
@@ -256,11 +416,11 @@ cdef int check_snapshot_entries(LoroDoc d) except -1:
         if encoded[i] != entries[<uint32_t>at[i]]:
             raise AssertionError(f"the snapshot entry kept for {rows[i][0]} is stale")
     if d.snap_meta and d.snap_listed is not None:
-        listed_cids = {d.cids[k] for k in d.snap_listed if k < n}
+        listed_ids = _MapIds(d, [k for k in d.snap_listed if k < n])
         for c, got in d.snap_meta.items():
             if c < d.n_sdirty and d.sdirty[c]:
                 continue
-            if tree_meta_entries(d, c, listed_cids, depth_of) != got:
+            if tree_meta_entries(d, c, listed_ids, container_depth(d, c, depth_of)) != got:
                 raise AssertionError(f"the meta map entries kept for {d.cids[c]} are stale")
     return 0
 
@@ -274,8 +434,9 @@ cdef class MetaMapKey:
         return self.key
 
 
-cdef int meta_rows(LoroDoc d, tuple tree_row, set listed, list rows) except -1:
-    """An empty state for each node's meta map the rows leave out: loro's store holds the
+cdef int meta_rows(LoroDoc d, tuple tree_row, _MapIds listed, list rows) except -1:
+    """An empty state for each node's meta map the rows leave out (`listed`: the Map
+    containers they list): loro's store holds the
     meta map of every node created (a create ensures it), edited or not, the node deleted
     or not (measured on loro 1.17.1); a peer that loads the snapshot numbers containers in
     the order of this listing."""
@@ -286,13 +447,7 @@ cdef int meta_rows(LoroDoc d, tuple tree_row, set listed, list rows) except -1:
     cdef uint32_t counter
     cdef unsigned char key[13]
     cdef MetaMapKey mk
-    Map = _types.ContainerType.Map()
-    # (the known container types are singletons: `is` spares ContainerType.__eq__, a
-    # Python call, per listed container)
-    cdef set taken = {(cid.peer, cid.counter) for cid in listed
-                      if isinstance(cid, _types.ContainerID.Normal)
-                      and (cid.container_type is Map or cid.container_type == Map)}
-    key[0] = <unsigned char>(Map.kind & 0x7F)
+    key[0] = <unsigned char>(KIND_MAP & 0x7F)
     depth = tree_row[2] + 1
     tm.settle()
     for k in range(tm.n_nodes):
@@ -300,7 +455,7 @@ cdef int meta_rows(LoroDoc d, tuple tree_row, set listed, list rows) except -1:
             continue
         peer = tm.nodes[k].peer
         counter = <uint32_t>tm.nodes[k].counter
-        if (peer, <int32_t>counter) in taken:
+        if listed.has(peer, <int32_t>counter):
             continue
         # kind, peer u64 and counter i32, little-endian
         for j in range(8):
@@ -311,6 +466,61 @@ cdef int meta_rows(LoroDoc d, tuple tree_row, set listed, list rows) except -1:
         mk.key = (<char*>key)[:13]
         rows.append((mk, KIND_MAP, depth, tree_row[0], []))
     return 0
+
+
+cdef struct KeyAt:
+    uint64_t w0, w1         # the key's first 16 bytes, big-endian, zero-padded
+    const char *p
+    Py_ssize_t n
+    Py_ssize_t i
+
+
+cdef int _key_at_cmp(const void *a, const void *b) noexcept nogil:
+    # bytes order: the padded words decide unless equal (then the rest, then the length:
+    # a zero pad equals a zero byte, and the shorter key is the smaller)
+    cdef const KeyAt *x = <const KeyAt*>a
+    cdef const KeyAt *y = <const KeyAt*>b
+    cdef Py_ssize_t n
+    cdef int r
+    if x.w0 != y.w0:
+        return -1 if x.w0 < y.w0 else 1
+    if x.w1 != y.w1:
+        return -1 if x.w1 < y.w1 else 1
+    n = x.n if x.n < y.n else y.n
+    if n > 16:
+        r = memcmp(x.p + 16, y.p + 16, <size_t>(n - 16))
+        if r != 0:
+            return r
+    if x.n != y.n:
+        return (x.n > y.n) - (x.n < y.n)
+    return (x.i > y.i) - (x.i < y.i)
+
+
+cdef list key_order(list entries):
+    """The positions of (key bytes, value) `entries` in key order (then by position), as
+    sorting (key, position) pairs gives them, sorted in C."""
+    cdef Py_ssize_t n = len(entries), i, j
+    cdef KeyAt *keys = <KeyAt*>malloc(<size_t>(n if n else 1) * sizeof(KeyAt))
+    cdef bytes k
+    if keys == NULL:
+        raise MemoryError()
+    try:
+        for i in range(n):
+            k = entries[i][0]      # (checked: bytes)
+            keys[i].p = PyBytes_AS_STRING(k)
+            keys[i].n = PyBytes_GET_SIZE(k)
+            keys[i].i = i
+            keys[i].w0 = keys[i].w1 = 0
+            for j in range(16 if keys[i].n > 16 else keys[i].n):
+                if j < 8:
+                    keys[i].w0 |= (<uint64_t>(<unsigned char>keys[i].p[j])) << (8 * (7 - j))
+                else:
+                    keys[i].w1 |= (<uint64_t>(<unsigned char>keys[i].p[j])) << (8 * (15 - j))
+        if n > 1:
+            qsort(keys, <size_t>n, sizeof(KeyAt), _key_at_cmp)
+        return [keys[i].i for i in range(n)]
+    finally:
+        free(keys)
 
 
 cdef int note_store_entries(LoroDoc d) except -1:
@@ -465,17 +675,20 @@ cdef object parent_container(LoroDoc d, object cid):
     """Index of the container whose op created the child container `cid`, or None."""
     cdef OpLog log = d.log
     cdef int64_t ch, k
-    found = log.peer_map.get(cid.peer)
+    cdef int32_t counter
+    cdef tuple parts = cid._key        # (peer, counter, type): read once (a snapshot asks per child)
+    found = log.peer_map.get(parts[0])
     if found is None:
         return None
-    ch = log.find_change(<uint32_t>found, <int32_t>cid.counter)
+    counter = parts[1]
+    ch = log.find_change(<uint32_t>found, counter)
     if ch < 0 or (d.shallow_base is not None
-                  and cid.counter < <int32_t>d.shallow_base.get(<uint32_t>found, 0)):
+                  and counter < <int32_t>d.shallow_base.get(<uint32_t>found, 0)):
         # a shallow document's container created before its root: the root's state says
         link = d.shallow_parents.get(cid) if d.shallow_parents is not None else None
         return None if link is None else link[0]
-    k = log.find_op(ch, <int32_t>cid.counter)
-    if k >= <int64_t>(log.changes[ch].ops_off + log.changes[ch].ops_len) or log.ops[k].counter > cid.counter:
+    k = log.find_op(ch, counter)
+    if k >= <int64_t>(log.changes[ch].ops_off + log.changes[ch].ops_len) or log.ops[k].counter > counter:
         return None
     return log.ops[k].container
 
