@@ -301,6 +301,15 @@ def test_shallow_queries_of_a_whole_history_match_loro():
     assert doc.shallow_since_frontiers.encode() == theirs.shallow_since_frontiers.encode()
 
 
+def _history_and_loros_copy(seed):
+    """random_history(seed), loro's document loaded from its snapshot, its peers, its
+    version as a dict and the session's generator."""
+    src = random_history(seed)
+    ref = loro.LoroDoc()
+    ref.import_(src.export(loro_c.ExportMode.Snapshot()))
+    return src, ref, _peers(src), src.oplog_vv.to_dict(), random.Random(seed)
+
+
 def _shallow_view(doc, peers):
     """What a shallow document shows: value, versions, start, and the changes it keeps."""
     since = doc.shallow_since_vv
@@ -324,12 +333,7 @@ def _shallow_view(doc, peers):
 @pytest.mark.parametrize("state_only", [False, True])
 @pytest.mark.parametrize("seed", SEEDS[:30])
 def test_shallow_exports_match_loro(seed, state_only):
-    src = random_history(seed)
-    ref = loro.LoroDoc()
-    ref.import_(src.export(loro_c.ExportMode.Snapshot()))
-    peers = _peers(src)
-    ends = src.oplog_vv.to_dict()
-    rng = random.Random(seed)
+    src, ref, peers, ends, rng = _history_and_loros_copy(seed)
     picks = [(p, rng.randrange(ends[p])) for p in (rng.choice(peers), rng.choice(peers))]
     cases = [(loro_c.Frontiers.from_id(loro_c.ID(p, c)), loro.Frontiers.from_id(loro.ID(p, c)))
              for p, c in picks]
@@ -390,12 +394,7 @@ def test_state_only_at_several_ops_imports_into_loro(seed):
     """StateOnly at several ops (two peers' ops, the heads): loro imports it with the state,
     version, history end and shallow root that its own export gives (the root is the
     latest single-head critical version of those ops alone)."""
-    src = random_history(seed)
-    ref = loro.LoroDoc()
-    ref.import_(src.export(loro_c.ExportMode.Snapshot()))
-    peers = _peers(src)
-    ends = src.oplog_vv.to_dict()
-    rng = random.Random(seed)
+    src, ref, peers, ends, rng = _history_and_loros_copy(seed)
     a, b = rng.sample(peers, 2) if len(peers) > 1 else (peers[0], peers[0])
     picks = [(a, rng.randrange(ends[a])), (b, rng.randrange(ends[b]))]
     cases = [(src.oplog_frontiers, ref.oplog_frontiers)]
@@ -611,12 +610,7 @@ def test_version_queries_and_json_start_versions_match_loro(seed):
     document leaves the trimmed ids out, and gives its root for a version wholly in the
     trimmed history; a start below the root starts at the root."""
     import json
-    src = random_history(seed)
-    ref = loro.LoroDoc()
-    ref.import_(src.export(loro_c.ExportMode.Snapshot()))
-    peers = _peers(src)
-    ends = src.oplog_vv.to_dict()
-    rng = random.Random(seed)
+    src, ref, peers, ends, rng = _history_and_loros_copy(seed)
     p = rng.choice(peers)
     shallow_blob = ref.export(loro.ExportMode.ShallowSnapshot(
         loro.Frontiers.from_ids([loro.ID(p, rng.randrange(ends[p]))])))
