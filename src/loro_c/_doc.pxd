@@ -241,6 +241,7 @@ cdef class LazyMaps:
     cdef bint has(self, uint32_t c) noexcept
     cdef int put(self, uint32_t c, object payload) except -1
     cdef int drop(self, uint32_t c) except -1
+    cdef int reserve(self, Py_ssize_t size) except -1
     cdef list indices(self)
     cdef list entries(self)
 
@@ -406,6 +407,11 @@ cdef class DocCore:
     # the maps of a deferred state not read since (thin_build_pending): index -> (encoded
     # entry, where its state starts); None when none is left
     cdef LazyMaps thin_lazy
+    # the child maps of that state not registered yet (codec LazyChildren: C records of
+    # where their entries lie), registered when first named (thin_register_listed) or all
+    # at once before anything reads more than a few maps (thin_register_rest); None when
+    # none is left. thin_lazy is never None while this is not
+    cdef object thin_unreg
     # during one get_deep_value: the keys present of the maps still encoded, decoded once
     # for both its numbering walk and its value (state/map.pxi lazy_map_live); else None
     cdef dict lazy_live
@@ -464,6 +470,8 @@ cdef class DocCore:
     # the containers a snapshot's state registered (thin_load): listed by that state, so in
     # loro's store; note_store_entries skips them without looking their ids up
     cdef int64_t thin_listed_lo, thin_listed_hi
+    # (and those registered from it later: [lo, hi) index ranges, in order, or None)
+    cdef list thin_listed_more
     # the snapshot this document was loaded from: [its version {peer: end}, the blob, the
     # ids its state lists (read when first needed)]; its containers, registered lazily, are
     # in the store when listed

@@ -45,18 +45,19 @@ def load_snapshot_state(LoroDoc doc, bytes data not None, bint defer=True):
 
 
 cdef list state_rows(Reader* sec, dict vv, bint lazy_maps=False, dict decoded=None,
-                     list bodies=None):
+                     list bodies=None, LazyChildren children=None):
     """The (cid, kind, payload) rows of a state section for thin_load, or None when one
     entry's state is not read here. With `lazy_maps` (a section state_section_ok checked
     whole), a map's payload is its encoded entry and where its state starts (decode_lazy_map
     reads it when the map is first read); `decoded`: the rows of the entries that check
-    decoded already, by key (ListCheck)."""
+    decoded already, by key (ListCheck); `children`: where the child maps go instead of
+    rows (lazy_state_rows)."""
     cdef Py_ssize_t pos
     seen = _IdBits(vv)
     rows = []
     if lazy_maps:
         kind_tables()
-        return lazy_state_rows(sec, vv, decoded, seen, rows, bodies)
+        return lazy_state_rows(sec, vv, decoded, seen, rows, bodies, children)
     for key, value in sst_entries(sec):
         if key == b"fr":
             decode_frontiers_bytes(value, "the state frontiers")
@@ -166,11 +167,12 @@ cdef Py_ssize_t lazy_map_state_pos(const unsigned char* kp, Py_ssize_t kn,
 
 
 cdef list lazy_state_rows(Reader* sec, dict vv, dict decoded, _IdBits seen, list rows,
-                          list bodies):
+                          list bodies, LazyChildren children=None):
     """state_rows(lazy_maps=True) of a section state_section_ok took whole: the SSTable
     walked as that check walks it, each key written straight into its bytes, so a child
     map's row costs its key's and entry's bytes and its id from the cache (cid_of_key)
-    and nothing else: no pair per entry, no key built from slices."""
+    and nothing else: no pair per entry, no key built from slices. With `children`, a
+    child map costs less still: where its entry lies is noted there (a C record), no row."""
     cdef Py_ssize_t meta_off = 0, nblocks, i, e, off, end, n, cnt, data_end, pl, sl
     cdef Py_ssize_t vstart
     cdef const unsigned char* bp
@@ -196,6 +198,8 @@ cdef list lazy_state_rows(Reader* sec, dict vv, dict decoded, _IdBits seen, list
             body = bodies[i]        # (the check's, state_section_ok)
         else:
             body = sst_block_body(sec.data, off, end, flags)
+        if children is not None:
+            children.bodies.append(body)
         if flags & 0x80:
             if lazy_state_row(first_key, body, vv, decoded, seen, rows) < 0:
                 return None
@@ -239,6 +243,9 @@ cdef list lazy_state_rows(Reader* sec, dict vv, dict decoded, _IdBits seen, list
                     kp = NULL
             if kp != NULL:
                 pos = lazy_map_state_pos(kp, kn, bp + vstart, end - vstart)
+                if pos >= 0 and children is not None:
+                    children.add(kp, i, vstart, end - vstart, pos)
+                    continue
                 if pos >= 0:
                     # a child map (lazy_state_row's first case, without the key's bytes)
                     payload = (PyBytes_FromStringAndSize(<const char*>bp + vstart, end - vstart),
@@ -258,6 +265,113 @@ cdef list lazy_state_rows(Reader* sec, dict vv, dict decoded, _IdBits seen, list
             if lazy_state_row(key, value, vv, decoded, seen, rows) < 0:
                 return None
     return rows
+
+
+ctypedef struct ChildRec:
+    unsigned char key[13]   # its state key (a normal map's id)
+    uint8_t done            # handed out (find or rest)
+    int32_t blk             # the SSTable block holding its entry (LazyChildren.bodies)
+    int32_t vstart, vlen    # the entry's bytes in that block
+    int32_t pos             # where its state starts in the entry (lazy_map_state_pos)
+
+
+cdef class LazyChildren:
+    """The child maps of a deferred state that its load has not registered yet (_doc
+    thin_build_pending): each one's state key and where its entry lies in the section's
+    decompressed blocks, as C records in the state's (key) order; no Python object per
+    map. A map is registered when something names it (find: a binary search of the keys)
+    or all of them at once (rest), its row then the one lazy_state_rows would have made."""
+    cdef list bodies
+    cdef ChildRec* recs
+    cdef Py_ssize_t n, cap, left
+
+    def __cinit__(self):
+        self.bodies = []
+        self.recs = NULL
+        self.n = self.cap = self.left = 0
+
+    def __dealloc__(self):
+        free(self.recs)
+
+    def __len__(self):
+        return self.left
+
+    cdef int add(self, const unsigned char* kp, Py_ssize_t blk, Py_ssize_t vstart,
+                 Py_ssize_t vlen, Py_ssize_t pos) except -1:
+        cdef ChildRec* grown
+        cdef ChildRec* r
+        if self.n == self.cap:
+            self.cap = self.cap * 2 if self.cap else 256
+            grown = <ChildRec*>realloc(self.recs, <size_t>self.cap * sizeof(ChildRec))
+            if grown == NULL:
+                raise MemoryError()
+            self.recs = grown
+        r = &self.recs[self.n]
+        memcpy(r.key, kp, 13)
+        r.done = 0
+        r.blk = <int32_t>blk
+        r.vstart = <int32_t>vstart
+        r.vlen = <int32_t>vlen
+        r.pos = <int32_t>pos
+        self.n += 1
+        self.left += 1
+        return 0
+
+    cdef tuple row(self, Py_ssize_t i):
+        cdef ChildRec* r = &self.recs[i]
+        body = self.bodies[r.blk]
+        payload = (PyBytes_FromStringAndSize(PyBytes_AS_STRING(body) + r.vstart, r.vlen),
+                   r.pos)
+        PyObject_GC_UnTrack(payload)
+        r.done = 1
+        self.left -= 1
+        row = (key_cid(r.key), KIND_MAP, payload)
+        PyObject_GC_UnTrack(row)        # (acyclic, as lazy_state_rows's rows)
+        return row
+
+    def find(self, cid):
+        """The row of child map `cid` when it is one of these not handed out yet (then
+        handed out), else None."""
+        cdef unsigned char key[13]
+        cdef uint64_t peer
+        cdef int32_t counter
+        cdef Py_ssize_t lo = 0, hi = self.n, mid
+        cdef int cmp
+        if self.left == 0 or not isinstance(cid, _types.ContainerID.Normal):
+            return None
+        if kind_of_type(cid.container_type) != KIND_MAP:
+            return None
+        peer = cid.peer
+        counter = cid.counter
+        key[0] = self.recs[0].key[0]        # (every record is a map's: one type byte)
+        memcpy(key + 1, &peer, 8)
+        memcpy(key + 9, &counter, 4)
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            cmp = memcmp(self.recs[mid].key, key, 13)
+            if cmp == 0:
+                if self.recs[mid].done:
+                    return None
+                return self.row(mid)
+            if cmp < 0:
+                lo = mid + 1
+            else:
+                hi = mid
+        return None
+
+    def rest(self):
+        """The rows of those not handed out yet, in the state's order (all handed out)."""
+        cdef Py_ssize_t i
+        cdef list out = []
+        for i in range(self.n):
+            if not self.recs[i].done:
+                out.append(self.row(i))
+        # (nothing is left to find: the records and blocks go now, not with the document)
+        free(self.recs)
+        self.recs = NULL
+        self.n = self.cap = 0
+        self.bodies = []
+        return out
 
 
 cdef int lazy_state_row(bytes key, bytes value, dict vv, dict decoded, _IdBits seen,
@@ -313,18 +427,22 @@ cdef Py_ssize_t lazy_child_map_pos(bytes key, bytes value) except -2:
 
 
 def deferred_state_rows(bytes data not None, dict vv not None, bint lazy_maps=False,
-                        dict decoded=None, list bodies=None):
+                        dict decoded=None, list bodies=None, bint children=False):
     """The rows of a snapshot whose state section passed state_section_ok at its import,
     `vv` its version then (_doc.thin_build_pending); `lazy_maps`, `decoded`, `bodies`: see
-    state_rows."""
+    state_rows. With `children` (and `lazy_maps`): (rows, LazyChildren), the child maps
+    left out of the rows and noted there."""
     cdef uint16_t mode
     cdef Reader body
     cdef Reader secs[3]
+    cdef LazyChildren kids = LazyChildren() if children and lazy_maps else None
     parse_envelope(data, False, &mode, &body)
     snapshot_sections(&body, secs)
-    rows = state_rows(&secs[1], vv, lazy_maps, decoded, bodies)
+    rows = state_rows(&secs[1], vv, lazy_maps, decoded, bodies, kids)
     if rows is None:
         raise LoroError("a snapshot state checked at its import does not decode")
+    if children:
+        return rows, kids
     return rows
 
 

@@ -860,7 +860,8 @@ cdef class DocExchange(DocHistory):
         whole state section is: state/snapshot_load.pxi)."""
         if self.thin_pending is not None:
             return None
-        return 0 if self.thin_lazy is None else len(self.thin_lazy)
+        return (0 if self.thin_lazy is None else len(self.thin_lazy)) + (
+            0 if self.thin_unreg is None else len(self.thin_unreg))
 
     def import_(self, bytes data):
         """Import a binary blob (updates, or the history inside a snapshot). Missing

@@ -171,7 +171,7 @@ cdef dict lazy_live_usable(LoroDoc d, dict live, bint *holds=NULL):
         if type(v) is bytes:
             return None
         if isinstance(v, cid_type):
-            if v not in index:
+            if v not in index and cid_lookup(d, v) is None:
                 return None
             child = True
     if holds != NULL:
@@ -279,7 +279,7 @@ cdef object mergeable_parent(LoroDoc d, uint32_t c):
     if got is None:
         return None
     parent, key = got
-    p = d.cid_index.get(parent)
+    p = cid_lookup(d, parent)
     if p is None or d.ckind[<uint32_t>p] != KIND_MAP:
         return None
     slot = map_slot(d, <uint32_t>p, key)

@@ -534,6 +534,8 @@ cdef int note_store_entries(LoroDoc d) except -1:
     it out of its state (measured on loro 1.17.1). Only the containers registered since the
     last look, and those still left out, are looked at: nothing per op."""
     cdef int64_t c, n = d.n_containers
+    cdef list more = d.thin_listed_more
+    cdef Py_ssize_t m = 0
     if d.unstored:
         for cid in list(d.unstored):
             got = d.cid_index.get(cid)
@@ -546,6 +548,12 @@ cdef int note_store_entries(LoroDoc d) except -1:
             continue        # (not measured: kept)
         if d.loaded_store is not None and d.thin_listed_lo <= c < d.thin_listed_hi:
             continue        # (registered from the loaded state: listed there)
+        if more is not None:
+            # (and those registered from it later: ranges in index order)
+            while m < len(more) and more[m][1] <= c:
+                m += 1
+            if m < len(more) and more[m][0] <= c and d.loaded_store is not None:
+                continue
         if d.loaded_store is not None and loaded_listed(d, d.cids[c]):
             continue
         if own_diff_nonempty(d, <uint32_t>c) or held_in_store(d, <uint32_t>c):
@@ -556,6 +564,7 @@ cdef int note_store_entries(LoroDoc d) except -1:
     if n > d.store_seen:
         d.store_seen = n
     d.thin_listed_lo = d.thin_listed_hi = 0     # (below store_seen now: never looked at again)
+    d.thin_listed_more = None
     return 0
 
 

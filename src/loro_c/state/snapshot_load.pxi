@@ -35,6 +35,12 @@ cdef class LazyMaps:
         self.payloads[c] = payload
         return 0
 
+    cdef int reserve(self, Py_ssize_t size) except -1:
+        cdef Py_ssize_t k = len(self.payloads)
+        if size > k:
+            self.payloads.extend([None] * (size - k))
+        return 0
+
     cdef int drop(self, uint32_t c) except -1:
         if self.has(c):
             self.payloads[c] = None
@@ -125,6 +131,10 @@ cdef int thin_load_states(LoroDoc d, list rows, list index) except -1:
             lazy.put(c, payload)
         else:
             index.append((c, kind, payload))
+            if d.thin_unreg is not None and kind != KIND_COUNTER and kind != KIND_MAP:
+                # a list names its children by the thousand (thin_seq): registered all
+                # at once, not one lookup each
+                thin_register_rest(d)
     d.thin_listed_hi = d.n_containers
     for row in index:
         c = <uint32_t>row[0]
@@ -177,18 +187,106 @@ cdef int thin_build_pending(LoroDoc d) except -1:
     cdef bytes blob = d.thin_pending
     cdef bint was_on = d.evlog.on
     cdef int64_t n_ev = d.evlog.n
-    rows = _codec_module().deferred_state_rows(blob, d.thin_vv, True, d.thin_pre, d.thin_bodies)
+    cdef int64_t i
+    cdef bint children = True
+    for i in range(d.n_containers):
+        if d.croot[i] == ROOT_NONE:
+            # (a child handle taken before the import: registered, so never looked up in
+            # thin_unreg; every child is registered now, as before)
+            children = False
+    # the child maps are registered when first named (thin_register_listed), not here:
+    # loro reads a state's entries when they are touched
+    got = _codec_module().deferred_state_rows(blob, d.thin_vv, True, d.thin_pre,
+                                              d.thin_bodies, children)
+    rows, kids = got if children else (got, None)
     d.evlog.on = 0
     try:
         d.thin_pending = None
         d.thin_pre = None
         d.thin_bodies = None
+        if kids is not None and len(kids):
+            d.thin_unreg = kids
+            d.thin_lazy = LazyMaps(d.n_containers + len(rows) + 16)
         thin_load(d, rows, blob, d.thin_vv, list(d.thin_fr))
         if d.thin_lazy is None and not d.detached:
             note_store_entries(d)
     finally:
         d.evlog.on = was_on
         d.evlog.n = n_ev
+    return 0
+
+
+cdef object cid_lookup(LoroDoc d, object cid):
+    """The index of container `cid`, registered from thin_unreg when its state lists it
+    and nothing registered it yet; None when the document does not know it."""
+    found = d.cid_index.get(cid)
+    if found is None and d.thin_unreg is not None:
+        return thin_register_listed(d, cid)
+    return found
+
+
+cdef object thin_register_listed(LoroDoc d, object cid):
+    """Register child map `cid` from thin_unreg (its state still encoded, in thin_lazy),
+    as thin_load would have (numbered by nothing: see lnum_hold); its index, or None when
+    thin_unreg does not hold it. Its index comes later than the eager load gave it: the
+    registry's order is seen by no reader (values, exports and events follow the ids and
+    loro's numbering, lnum)."""
+    cdef uint32_t c
+    row = d.thin_unreg.find(cid)
+    if row is None:
+        return None
+    if not len(d.thin_unreg):
+        d.thin_unreg = None
+    hold = d.lnum_hold
+    d.lnum_hold = True
+    try:
+        c = container_register(d, row[0], KIND_MAP)
+    finally:
+        d.lnum_hold = hold
+    thin_note_listed(d, c, c + 1)
+    d.thin_lazy.put(c, row[2])
+    return c
+
+
+cdef int thin_note_listed(LoroDoc d, int64_t lo, int64_t hi) except -1:
+    """Containers lo..hi-1 registered from the loaded state (so in loro's store)."""
+    cdef list more = d.thin_listed_more
+    cdef Py_ssize_t k
+    if more is None:
+        more = d.thin_listed_more = []
+    k = len(more) - 1
+    if k >= 0 and more[k][1] == lo:
+        more[k] = (more[k][0], hi)
+        return 0
+    more.append((lo, hi))
+    return 0
+
+
+cdef int thin_register_rest(LoroDoc d) except -1:
+    """Register every child map thin_unreg still holds, in the state's order, before a
+    read of more than a few maps (thin_force, a deep read) looks them up by the thousand."""
+    cdef uint32_t c
+    cdef int64_t lo = d.n_containers
+    cdef LazyMaps lazy = d.thin_lazy
+    cdef dict grown
+    rows = d.thin_unreg.rest()
+    d.thin_unreg = None
+    if len(rows) > 64:
+        grown = lc_dict_presized(len(d.cid_index) + len(rows))
+        grown.update(d.cid_index)
+        d.cid_index = grown
+        lazy.reserve(d.n_containers + len(rows))
+    hold = d.lnum_hold
+    d.lnum_hold = True
+    try:
+        for row in rows:
+            # (none of them is registered: a listed child registers only from thin_unreg,
+            # find or this; and thin_build_pending found no child registered before)
+            c = container_register(d, row[0], KIND_MAP)
+            lazy.put(c, row[2])
+    finally:
+        d.lnum_hold = hold
+    thin_note_listed(d, lo, d.n_containers)
     return 0
 
 
@@ -218,7 +316,7 @@ cdef int thin_decode_lazy(LoroDoc d, uint32_t c) except -1:
         finally:
             d.evlog.on = was_on
             d.evlog.n = n_ev
-    if lazy.n == 0:
+    if lazy.n == 0 and d.thin_unreg is None:
         d.thin_lazy = None
         d.lazy_keys = None
         d.lazy_scans = None
@@ -236,6 +334,8 @@ cdef int thin_force(LoroDoc d) except -1:
     """Decode whatever the load left encoded (in the state's order, as the eager load)."""
     if d.thin_pending is not None:
         thin_build_pending(d)
+    if d.thin_unreg is not None:
+        thin_register_rest(d)
     if d.thin_lazy is not None:
         for c in d.thin_lazy.indices():
             thin_decode_lazy(d, <uint32_t>c)
@@ -330,7 +430,7 @@ cdef int lazy_map_key_locked(LoroDoc d, uint32_t c, str key) except -1:
                         return 1
                     if v is not False:
                         v = (<tuple>v)[0]
-                        if not (isinstance(v, _CID_TYPE) and v not in d.cid_index):
+                        if not (isinstance(v, _CID_TYPE) and cid_lookup(d, v) is None):
                             d.lazy_got = v
                             return 2
     except BaseException:
