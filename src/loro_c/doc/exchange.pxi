@@ -863,6 +863,14 @@ cdef class DocExchange(DocHistory):
         return (0 if self.thin_lazy is None else len(self.thin_lazy)) + (
             0 if self.thin_unreg is None else len(self.thin_unreg))
 
+    @property
+    def _maps_unregistered(self):
+        """How many child maps of a loaded snapshot's state are not registered yet (None
+        while the whole state section is encoded: state/snapshot_load.pxi thin_unreg)."""
+        if self.thin_pending is not None:
+            return None
+        return 0 if self.thin_unreg is None else len(self.thin_unreg)
+
     def import_(self, bytes data):
         """Import a binary blob (updates, or the history inside a snapshot). Missing
         dependencies leave changes pending; returns an ImportStatus. A malformed blob raises
