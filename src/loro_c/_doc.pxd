@@ -546,6 +546,7 @@ cdef class LoroDoc(DocExchange):
 
 # registry (doc/registry.pxi)
 cdef uint32_t container_index(LoroDoc d, object cid, int kind) except? 0xFFFFFFFF
+cdef uint32_t container_register(LoroDoc d, object cid, int kind) except? 0xFFFFFFFF
 cdef int show_root(LoroDoc d, uint32_t c) except -1
 cdef int meta_queue(LoroDoc d, uint64_t peer, int32_t counter, int64_t at) except -1
 cdef int lnum_flush(LoroDoc d) except -1

@@ -269,7 +269,7 @@ cdef list lazy_state_rows(Reader* sec, dict vv, dict decoded, _IdBits seen, list
 
 ctypedef struct ChildRec:
     unsigned char key[13]   # its state key (a normal map's id)
-    uint8_t done            # handed out (find or rest)
+    uint8_t done            # handed out (find or register_rest)
     int32_t blk             # the SSTable block holding its entry (LazyChildren.bodies)
     int32_t vstart, vlen    # the entry's bytes in that block
     int32_t pos             # where its state starts in the entry (lazy_map_state_pos)
@@ -279,8 +279,9 @@ cdef class LazyChildren:
     """The child maps of a deferred state that its load has not registered yet (_doc
     thin_build_pending): each one's state key and where its entry lies in the section's
     decompressed blocks, as C records in the state's (key) order; no Python object per
-    map. A map is registered when something names it (find: a binary search of the keys)
-    or all of them at once (rest), its row then the one lazy_state_rows would have made."""
+    map. A map is registered when something names it (find: a binary search of the keys,
+    its row the one lazy_state_rows would have made) or all of them at once
+    (register_rest)."""
     cdef list bodies
     cdef ChildRec* recs
     cdef Py_ssize_t n, cap, left
@@ -359,19 +360,33 @@ cdef class LazyChildren:
                 hi = mid
         return None
 
-    def rest(self):
-        """The rows of those not handed out yet, in the state's order (all handed out)."""
+    def register_rest(self, LoroDoc d not None):
+        """Register those not handed out yet in `d`, in the state's order, their entries
+        in `d.thin_lazy` (_doc thin_register_rest, which holds the numbering; none of them
+        is registered yet): no row built for each."""
         cdef Py_ssize_t i
-        cdef list out = []
-        for i in range(self.n):
-            if not self.recs[i].done:
-                out.append(self.row(i))
-        # (nothing is left to find: the records and blocks go now, not with the document)
-        free(self.recs)
-        self.recs = NULL
-        self.n = self.cap = 0
-        self.bodies = []
-        return out
+        cdef ChildRec* r
+        cdef LazyMaps lazy = d.thin_lazy
+        cdef uint32_t c
+        try:
+            for i in range(self.n):
+                r = &self.recs[i]
+                if r.done:
+                    continue
+                body = self.bodies[r.blk]
+                payload = (PyBytes_FromStringAndSize(PyBytes_AS_STRING(body) + r.vstart,
+                                                     r.vlen), r.pos)
+                PyObject_GC_UnTrack(payload)
+                r.done = 1
+                self.left -= 1
+                c = container_register(d, key_cid(r.key), KIND_MAP)
+                lazy.put(c, payload)
+        finally:
+            # (nothing is left to find: the records and blocks go now, not with the document)
+            free(self.recs)
+            self.recs = NULL
+            self.n = self.cap = self.left = 0
+            self.bodies = []
 
 
 cdef int lazy_state_row(bytes key, bytes value, dict vv, dict decoded, _IdBits seen,

@@ -265,25 +265,22 @@ cdef int thin_note_listed(LoroDoc d, int64_t lo, int64_t hi) except -1:
 cdef int thin_register_rest(LoroDoc d) except -1:
     """Register every child map thin_unreg still holds, in the state's order, before a
     read of more than a few maps (thin_force, a deep read) looks them up by the thousand."""
-    cdef uint32_t c
     cdef int64_t lo = d.n_containers
-    cdef LazyMaps lazy = d.thin_lazy
     cdef dict grown
-    rows = d.thin_unreg.rest()
+    kids = d.thin_unreg
+    cdef Py_ssize_t n = len(kids)
     d.thin_unreg = None
-    if len(rows) > 64:
-        grown = lc_dict_presized(len(d.cid_index) + len(rows))
+    if n > 64:
+        grown = lc_dict_presized(len(d.cid_index) + n)
         grown.update(d.cid_index)
         d.cid_index = grown
-        lazy.reserve(d.n_containers + len(rows))
+        d.thin_lazy.reserve(d.n_containers + n)
     hold = d.lnum_hold
     d.lnum_hold = True
     try:
-        for row in rows:
-            # (none of them is registered: a listed child registers only from thin_unreg,
-            # find or this; and thin_build_pending found no child registered before)
-            c = container_register(d, row[0], KIND_MAP)
-            lazy.put(c, row[2])
+        # (none of them is registered: a listed child registers only through thin_unreg,
+        # and thin_build_pending found no child registered before the load)
+        kids.register_rest(d)
     finally:
         d.lnum_hold = hold
     thin_note_listed(d, lo, d.n_containers)
