@@ -651,6 +651,7 @@ cdef int thin_drop_state(LoroDoc d) except -1:
     d.seq = SeqArena()
     d.thin_texts = None
     d.thin_lazy = None
+    d.thin_unreg = None     # (thin_force registered them all first; the state goes anyway)
     d.lazy_keys = None
     d.lazy_scans = None
     # the document had no ops before the load: its notes of mark ops and its list
