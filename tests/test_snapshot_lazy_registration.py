@@ -259,12 +259,15 @@ def test_a_child_handle_taken_before_the_import(blobs):
     d._check_invariants()
 
 
-def test_a_list_of_records_registers_them_with_the_list():
-    blob = _listed(loro_c).export(loro_c.ExportMode.Snapshot())
+@pytest.mark.parametrize("n", [N, 100])
+def test_a_list_of_records_registers_them_with_the_list(n):
+    """A few records each by its own lookup (their children later, when named); a list
+    of more than 64 registers every child map of the state at once."""
+    blob = _listed(loro_c, n).export(loro_c.ExportMode.Snapshot())
     d, ref = _load(loro_c, blob), _load(loro, blob)
     rows, want = d.get_list("rows"), ref.get_list("rows")
-    assert d._maps_unregistered == 0
-    for i in (3, 0, N - 1):
+    assert d._maps_unregistered == (n if n <= 64 else 0)
+    for i in (3, 0, n - 1):
         assert rows.get(i).container.get("v").value == want.get(i).container.get("v").value
         assert rows.get(i).container.get("sub").container.get_value() == \
             want.get(i).container.get("sub").container.get_value()
@@ -342,4 +345,31 @@ def test_random_sessions_match_loro_and_the_eager_load(blobs, steps, who):
     assert d.get_deep_value() == ref.get_deep_value()
     assert d._loro_numbers() == eager._loro_numbers()
     assert d.export(loro_c.ExportMode.Snapshot()) == eager.export(loro_c.ExportMode.Snapshot())
+    d._check_invariants()
+
+
+@pytest.mark.parametrize("read", ["gets", "get_value"])
+def test_a_map_of_many_records_registers_them_at_once(read):
+    """A map of more than 64 children whose keys are decoded (a loop of gets) or whose
+    state is built (get_value) registers every child map left at once; the same values."""
+    n = 100
+    blob = _nested(loro_c, n=n, seed=4).export(loro_c.ExportMode.Snapshot())
+    d, ref = _load(loro_c, blob), _load(loro, blob)
+    users, want = d.get_map("users"), ref.get_map("users")
+    if read == "gets":
+        for i in range(n):
+            got, exp = users.get(f"u{i}"), want.get(f"u{i}")
+            assert (got is None) == (exp is None)
+            if got is not None:
+                assert got.container.get("name").value == exp.container.get("name").value
+    else:
+        assert _plain(users.get_value()) == _plain(want.get_value())
+    # (the records' addresses too, which nothing named yet)
+    assert d._maps_unregistered == 0
+    assert not d._state_decoded
+    for i in (33, 1, 97):
+        assert _rec(d, f"u{i}").get("addr").container.get_value() == \
+            _rec(ref, f"u{i}").get("addr").container.get_value()
+        assert _plain(_rec(d, f"u{i}").id) == _plain(_rec(ref, f"u{i}").id)
+    assert d.get_deep_value() == ref.get_deep_value()
     d._check_invariants()

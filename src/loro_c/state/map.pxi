@@ -171,8 +171,14 @@ cdef dict lazy_live_usable(LoroDoc d, dict live, bint *holds=NULL):
         if type(v) is bytes:
             return None
         if isinstance(v, cid_type):
-            if v not in index and cid_lookup(d, v) is None:
-                return None
+            if v not in index:
+                if d.thin_unreg is not None and len(live) > 64:
+                    # (a map naming children by the thousand, its keys decoded for a loop
+                    # of reads: all registered at once, not one lookup each)
+                    thin_register_rest(d)
+                    index = d.cid_index         # (the registry was resized)
+                if v not in index and cid_lookup(d, v) is None:
+                    return None
             child = True
     if holds != NULL:
         holds[0] = child

@@ -131,10 +131,6 @@ cdef int thin_load_states(LoroDoc d, list rows, list index) except -1:
             lazy.put(c, payload)
         else:
             index.append((c, kind, payload))
-            if d.thin_unreg is not None and kind != KIND_COUNTER and kind != KIND_MAP:
-                # a list names its children by the thousand (thin_seq): registered all
-                # at once, not one lookup each
-                thin_register_rest(d)
     d.thin_listed_hi = d.n_containers
     for row in index:
         c = <uint32_t>row[0]
@@ -439,7 +435,11 @@ cdef int lazy_map_key_locked(LoroDoc d, uint32_t c, str key) except -1:
     return 0
 
 
-cdef int thin_register_children(LoroDoc d, object values) except -1:
+cdef int thin_register_children(LoroDoc d, list values) except -1:
+    if d.thin_unreg is not None and len(values) > 64:
+        # (a list or map naming children by the thousand: the child maps the load left
+        # unregistered are registered all at once, not one lookup each)
+        thin_register_rest(d)
     for v in values:
         if isinstance(v, _types.ContainerID):
             container_index(d, v, kind_of_type(v.container_type))
