@@ -75,8 +75,9 @@ def _load(mod, blob):
 
 
 def _rec(d, key):
+    """The record at `key`, or None (absent, or a plain value an edit put there)."""
     got = d.get_map("users").get(key)
-    return None if got is None else got.container
+    return None if got is None else getattr(got, "container", None)
 
 
 def test_reading_one_record_registers_it_alone(blobs):
