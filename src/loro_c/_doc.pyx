@@ -46,6 +46,7 @@ from loro_c._kinds cimport LC_OP_MOVE, LC_OP_SET        # MovableList (state/mov
 from loro_c._seq cimport lc_span, integrate_move, integrate_move_after
 from loro_c._seq cimport lc_peer_index, lc_record, LC_REC_INSERT, LC_REC_DELETE_REV   # state/movable_local.pxi
 from loro_c._version cimport VersionVector, Frontiers, vv_wrap, frontiers_wrap
+from loro_c._version cimport vv_bytes_in_order     # doc/history.pxi (a snapshot's vv entry)
 from loro_c._version import ID
 from loro_c.ml_event_split cimport ElementMap     # state/movable_local.pxi
 

@@ -56,6 +56,7 @@ cdef Frontiers frontiers_from_pairs(object pairs)
 # loro_c.errors.DecodeError on malformed input and leave ``r.pos`` after the
 # value on success; they do not check for trailing bytes.
 cdef int vv_write(Writer* w, VersionVector vv) except -1
+cdef bytes vv_bytes_in_order(dict m, list peers)
 cdef VersionVector vv_read(Reader* r)
 cdef int frontiers_write(Writer* w, Frontiers f) except -1
 cdef Frontiers frontiers_read(Reader* r)

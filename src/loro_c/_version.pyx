@@ -516,16 +516,34 @@ cdef dict vv_listed(VersionVector vv):
 
 cdef int vv_write(Writer* w, VersionVector vv) except -1:
     cdef dict m = vv_listed(vv)
+    return vv_write_in_order(w, m, sorted(m))
+
+
+cdef int vv_write_in_order(Writer* w, dict m, list peers) except -1:
+    """{peer: end} `m` as a postcard map, its entries in the order of `peers` (its keys)."""
     cdef uint64_t peer
     cdef int32_t end
     if write_uleb64(w, <uint64_t>len(m)) < 0:
         raise_writer_error(w)
-    for p in sorted(m):
+    for p in peers:
         peer = p
         end = m[p]
         if write_uleb64(w, peer) < 0 or write_zigzag64(w, end) < 0:
             raise_writer_error(w)
     return 0
+
+
+cdef bytes vv_bytes_in_order(dict m, list peers):
+    """vv_write_in_order's bytes (a version vector written in another library's map
+    order)."""
+    cdef Writer w
+    if writer_init(&w, 1 + 15 * len(m)) < 0:
+        raise_writer_error(&w)
+    try:
+        vv_write_in_order(&w, m, peers)
+        return writer_to_bytes(&w)
+    finally:
+        writer_free(&w)
 
 
 cdef VersionVector vv_read(Reader* r):

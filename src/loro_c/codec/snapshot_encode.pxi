@@ -1000,28 +1000,6 @@ cdef const char *_key_utf8(object key, Py_ssize_t *n) except NULL:
         raise LoroValueError("a string with lone surrogates cannot be encoded") from None
 
 
-cdef bytes map_key_bytes(LoroDoc d, uint32_t c):
-    """cid_key_bytes of Map container `c`, a child's read from its id's `_key` (peer,
-    counter, type): one attribute read instead of three and the type's."""
-    cdef unsigned char key[13]
-    cdef uint64_t peer
-    cdef uint32_t counter
-    cdef int j
-    cdef tuple parts
-    cid = d.cids[c]
-    if d.croot[c] != ROOT_NONE:
-        return cid_key_bytes(cid)
-    parts = cid._key
-    peer = parts[0]
-    counter = <uint32_t><int32_t>parts[1]
-    key[0] = <unsigned char>(KIND_MAP & 0x7F)
-    for j in range(8):
-        key[1 + j] = <unsigned char>((peer >> (8 * j)) & 0xFF)
-    for j in range(4):
-        key[9 + j] = <unsigned char>((counter >> (8 * j)) & 0xFF)
-    return (<char*>key)[:13]
-
-
 def encode_map_entries(LoroDoc d, bytes plan not None):
     """The state entries (key, ContainerWrapper bytes) of the Map containers `plan` lists,
     as int64 triples (container index, depth, parent container index or -1): the bytes
@@ -1128,7 +1106,7 @@ def encode_map_entries(LoroDoc d, bytes plan not None):
             for r in range(n_rows):
                 wchk(&w, write_uleb64(&w, rows[r].peer))
                 wchk(&w, write_uleb64(&w, rows[r].lamport))
-            out.append((map_key_bytes(d, <uint32_t>c), writer_to_bytes(&w)))
+            out.append((cid_key_bytes(d.cids[c]), writer_to_bytes(&w)))
         return out
     finally:
         free(peer_slot)

@@ -734,44 +734,36 @@ cdef class DocExchange(DocHistory):
         together. Costs a change lookup per segment the descent meets."""
         import heapq
         floor = self.shallow_sv or {}
-        nodes = {}
-
-        def node(p, c):
-            # (first counter, its Lamport, parents) of the change holding op c of peer p
-            m = self.get_change(ID(p, c))
-            s = m.id.counter
-            got = nodes.get((p, s))
-            if got is None:
-                deps = list((<Frontiers>m.deps)._ids)
-                if (s > max(floor.get(p, 0), 0)
-                        and not any(dp == p and dc >= s - 1 for dp, dc in deps)):
-                    # (not when trimmed: a shallow document's first change of a peer;
-                    # probed, shallow sync seed 166)
-                    deps.append((p, s - 1))
-                got = nodes[(p, s)] = (s, m.lamport, deps)
-            return got
-
+        # the segments: (-last Lamport, -peer, length, peer, last counter, first counter,
+        # its Lamport, parents), the highest popped first
         heap = []
 
         def push(p, c):
-            s, lam, deps = node(p, c)
-            heapq.heappush(heap, (-(lam + c - s), -p, c - s + 1, p, c))
+            m = self.get_change(ID(p, c))
+            s = m.id.counter
+            deps = list((<Frontiers>m.deps)._ids)
+            if (s > max(floor.get(p, 0), 0)
+                    and not any(dp == p and dc >= s - 1 for dp, dc in deps)):
+                # (not when trimmed: a shallow document's first change of a peer; probed,
+                # shallow sync seed 166)
+                deps.append((p, s - 1))
+            heapq.heappush(heap, (-(m.lamport + c - s), -p, c - s + 1, p, c, s, m.lamport, deps))
 
-        for p, c in set(map(tuple, ids)) | (set(self._frontier_ids()) if with_latest else set()):
+        for p, c in set(ids) | (set((<Frontiers>self.oplog_frontiers)._ids) if with_latest else set()):
             push(p, c)
         root = []
         while heap:
             e = heapq.heappop(heap)
-            p, c = e[3], e[4]
+            p, c, s, lam, deps = e[3], e[4], e[5], e[6], e[7]
             while heap and heap[0][3] == p and heap[0][4] == c:
                 heapq.heappop(heap)
             if not heap:
                 root = [(p, c)]
                 break
-            s, lam, deps = node(p, c)
             if c > s:
                 # no longer than the next highest segment reaches, and one op shorter
-                push(p, max(s, min(c - 1, s + (-heap[0][0]) - lam)))
+                c = max(s, min(c - 1, s + (-heap[0][0]) - lam))
+                heapq.heappush(heap, (-(lam + c - s), -p, c - s + 1, p, c, s, lam, deps))
                 continue
             if not deps or any(dc < floor.get(dp, 0) for dp, dc in deps):
                 break       # a first change, or the trimmed history: no single head
@@ -784,9 +776,6 @@ cdef class DocExchange(DocHistory):
         if self.shallow_sv is not None and not (root and self._after_shallow_root(root)):
             return list(self.shallow_sf)    # never before the document's own root
         return root
-
-    def _frontier_ids(self):
-        return list((<Frontiers>self.oplog_frontiers)._ids)
 
     def _op_starts_mark(self, p, int c):
         """Whether op c of peer p is a mark's start (its end is op c + 1)."""
@@ -968,14 +957,14 @@ cdef class DocExchange(DocHistory):
             commit_txn(self)
             # (the updates of loro's own version hash map are known only for the
             # document's version: another one is taken as filled in its dict's order)
-            own = end_vv._map == dense_vv_dict(self, self.log.vv)
+            have = dense_vv_dict(self, self.log.vv)
+            own = end_vv._map == have
             touches = self.vv_touches if own else ()
             warm_exported(self, start_vv._map, end_vv._map)
             # the start version is written as its frontiers, of the start clamped to the
             # document's version (in a shallow document, the root when it is all trimmed)
             start = (start_vv._map if self.shallow_sv is None
                      else shallow_clamp(self, start_vv._map))
-            have = dense_vv_dict(self, self.log.vv)
             start_ids = vv_frontier_ids(self, {p: min(c, have.get(p, 0))
                                                for p, c in start.items()})
             out = _json.export_updates(self, start, loro_vv_fill(self, end_vv._map) if own

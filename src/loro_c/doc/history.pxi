@@ -40,21 +40,7 @@ cdef bytes loro_vv_bytes(LoroDoc d):
     yields the peers (hash_order.vv_iteration_order of the order it took them in)."""
     from loro_c.hash_order import vv_iteration_order
     vv = loro_vv_fill(d, dense_vv_dict(d, d.log.vv))
-    out = bytearray()
-    _uleb(out, len(vv))
-    for p in vv_iteration_order(list(vv), d.vv_touches):
-        _uleb(out, p)
-        e = vv[p]
-        _uleb(out, (e << 1) ^ (e >> 63))
-    return bytes(out)
-
-
-cdef int _uleb(bytearray out, object n) except -1:
-    while n >= 0x80:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return 0
+    return vv_bytes_in_order(vv, vv_iteration_order(list(vv), d.vv_touches))
 
 
 cdef VersionVector version_snapshot(LoroDoc d):

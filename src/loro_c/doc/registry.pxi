@@ -4,10 +4,8 @@ MERGEABLE_PREFIX = "🤝:"
 
 cdef uint32_t container_index(LoroDoc d, object cid, int kind) except? 0xFFFFFFFF:
     """Index of the container `cid`, registering it (and its state) on first use."""
-    found = d.cid_index.get(cid)
-    if found is None and d.thin_unreg is not None:
-        # (a child map of a loaded state not registered yet: state/snapshot_load.pxi)
-        found = thin_register_listed(d, cid)
+    # (a child map of a loaded state may not be registered yet: state/snapshot_load.pxi)
+    found = cid_lookup(d, cid)
     if found is not None:
         if d.ckind[<uint32_t>found] != kind:
             raise ContainerMismatchError(f"{cid} is a {_TYPE_NAMES[d.ckind[<uint32_t>found]]}, not a {_TYPE_NAMES[kind]}")

@@ -190,6 +190,7 @@ cdef int thin_build_pending(LoroDoc d) except -1:
             # (a child handle taken before the import: registered, so never looked up in
             # thin_unreg; every child is registered now, as before)
             children = False
+            break
     # the child maps are registered when first named (thin_register_listed), not here:
     # loro reads a state's entries when they are touched
     got = _codec_module().deferred_state_rows(blob, d.thin_vv, True, d.thin_pre,
