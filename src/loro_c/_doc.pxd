@@ -659,6 +659,19 @@ cdef inline int ev_note(LoroDoc d, uint32_t c, uint32_t kind, uint32_t peer, int
     return 0
 
 
+# A checkout's note of a map key whose winner before is a delete names that delete
+# (-4 - (peer << 32 | lamport)): loro's calculator compares the winning writes, so a key
+# deleted again by another write is in its map of diffs, though no event shows it.
+cdef inline int64_t map_note_deleted(const lc_map_entry *e) noexcept nogil:
+    if e.peer == LC_NO_KEY:
+        return -1
+    return -4 - ((<int64_t>e.peer << 32) | e.lamport)
+
+
+cdef inline bint map_note_same_delete(int64_t old, const lc_map_entry *e) noexcept nogil:
+    return old <= -4 and e.slot < 0 and old == map_note_deleted(e)
+
+
 # a snapshot loaded from its state section (state/snapshot_load.pxi)
 cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1
 cdef int shallow_base_load(LoroDoc d) except -1

@@ -24,6 +24,7 @@ from libc.stdlib cimport malloc, free, qsort
 from libc.string cimport memset, memcpy
 
 from loro_c._doc cimport map_public_value, map_slot, mergeable_parent, ROOT_MERGEABLE    # mergeable children
+from loro_c._doc cimport map_note_same_delete      # a checkout's map notes
 from loro_c._doc cimport (LoroDoc, lc_ev_note, ROOT_NONE, ev_note, lc_map_find, lc_map_entry, KIND_TEXT, KIND_LIST,
                           KIND_MAP, KIND_COUNTER, LC_EV_INSERT, LC_EV_DELETE, LC_EV_MAP, LC_EV_COUNTER,
                           doc_acquire, doc_release)
@@ -2901,7 +2902,14 @@ cdef object map_diff(LoroDoc doc, uint32_t c, list idxs, bint compare_values, li
         slot = -1 if e == NULL else e.slot
         new = _DELETED if slot < 0 else values[slot]
         if checkout:
-            # note.old: the slot before, -1 deleted, -3 no entry (never written there)
+            # note.old: the slot before, -3 no entry (never written there), a delete as
+            # map_note_deleted wrote it (-1 one it does not name)
+            if e != NULL and slot < 0 and note.old < 0 and note.old != -3:
+                if note.old <= -4 and not map_note_same_delete(note.old, e):
+                    # deleted by another write: in loro's calculator, not in the event
+                    if _calc_held is not None:
+                        _calc_held.append(c)
+                continue
             if note.old == (-3 if e == NULL else slot):
                 continue
             if note.old >= 0 and slot >= 0 and same_value(values[note.old], new):

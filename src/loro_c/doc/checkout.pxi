@@ -194,11 +194,11 @@ cdef int note_moved_op(LoroDoc d, lc_op *op, uint32_t p, int32_t lo, int32_t hi,
     cdef lc_op part
     cdef lc_map_entry *e
     if op.kind == LC_OP_MAP_SET or op.kind == LC_OP_MAP_DELETE:
-        # a map key: its slot before the checkout (-1 deleted, -3 never written), to report
-        # it only if it changes (_events.map_diff)
+        # a map key: its slot before the checkout (a delete: map_note_deleted; -3 never
+        # written), to report it only if it changes (_events.map_diff)
         e = lc_map_find(&d.maps[d.ctree[op.container]], <uint32_t>op.pos)
         return ev_note(d, op.container, LC_EV_MAP, p, op.counter, 1, <uint32_t>op.pos, 0.0,
-                       -3 if e == NULL else e.slot)
+                       -3 if e == NULL else (e.slot if e.slot >= 0 else map_note_deleted(e)))
     if d.ckind[op.container] == KIND_MOVABLE_LIST:
         # its items before the move, diffed against after (state/movable_list.pxi)
         ml_note_before_move(d, op.container)
