@@ -557,16 +557,67 @@ def test_checkout_keeps_a_map_whose_deleted_key_another_delete_wins(roots, dead)
     assert _deleted_again(loro_c, roots, dead) == want
 
 
+def _checkout_below_a_redundant_path(mod):
+    """Peer 3 writes, peer 1 builds on its first three ops, peer 3 writes on, peer 2 builds
+    on all of that, and peer 3's last change merges both: from it, loro's meet search of
+    the checkout to (1@1, 2@2) (peer 2's change cut) goes down peer 3's own previous op
+    alone, a path that ends unmatched though peer 2's change depends on that op. The
+    targets of the checkout and of the return."""
+    a, b, c = mod.LoroDoc(), mod.LoroDoc(), mod.LoroDoc()
+    a.peer_id, b.peer_id, c.peer_id = 3, 2, 1
+    b.get_counter("c").increment(-3)
+    b.commit()
+    m = a.get_map("m")
+    a.get_counter("c").increment(-1)
+    m.insert_container("c", mod.LoroText())
+    a.get_list("l").insert(0, 1)
+    a.commit()
+    c.import_(a.export(mod.ExportMode.Updates(c.oplog_vv)))
+    c.get_counter("c").increment(-1)
+    c.get_list("l").insert(1, 2)
+    c.commit()
+    a.get_counter("c").increment(-3)
+    a.get_list("l").insert(0, 3)
+    a.commit()
+    b.import_(a.export(mod.ExportMode.Updates(b.oplog_vv)))
+    b.get_map("m").insert_container("a", mod.LoroCounter()).increment(0)
+    b.get_text("t").insert(0, "abzz")
+    b.commit()
+    a.import_(b.export(mod.ExportMode.Updates(a.oplog_vv)))
+    a.import_(c.export(mod.ExportMode.Updates(a.oplog_vv)))
+    a.get_list("l").insert(3, 4)
+    a.get_list("l").insert(1, 5)
+    m.insert("c", 1)
+    a.commit()
+    got = []
+    sub = a.subscribe_root(lambda e: got.append(targets(e)))
+    a.checkout(mod.Frontiers.from_ids([mod.ID(1, 1), mod.ID(2, 2)]))
+    a.checkout_to_latest()
+    del sub
+    return got
+
+
+def test_checkout_replays_from_the_meet_when_an_unmatched_path_is_covered():
+    """loro gives each path of its meet search the ids where it forked first (its tips);
+    a path that ends unmatched with its tips in the meet's history only went down a second
+    way, and the checkout replays from the meet rather than from a critical version under
+    it, meeting l before m (plain and marks session 1032)."""
+    want = _checkout_below_a_redundant_path(loro)
+    assert want[0] == ["List:l", "Map:m", "Text:t"]
+    assert _checkout_below_a_redundant_path(loro_c) == want
+
+
 # differential sessions with a checkout whose diffs of one depth came in another order
 # than loro's (every checkout of these seeds now in loro's order): 56, 116, 373, 457 and
 # 489, back to the latest version (the state's depth sort before the event's map); 596
 # (the target's frontiers as loro's map yields them); with the other kinds (kinds=True):
 # 12, 183 and 139 (tree meta maps, a movable list holding kept elements), 353 (a created
 # child whose own calculator brings it back), 545 (a movable list's child with a diff of
-# its own is in the map where its diff is).
+# its own is in the map where its diff is); 1032 (a search path that ends unmatched and
+# covered: replayed from the meet).
 @pytest.mark.parametrize("seed,kinds", [(56, False), (116, False), (373, False), (457, False),
                                         (489, False), (596, False), (12, True), (183, True),
-                                        (139, True), (353, True), (545, True)])
+                                        (139, True), (353, True), (545, True), (1032, False)])
 def test_checkouts_in_loros_order_in_these_sessions(seed, kinds):
     stats = _session_order_stats(seed, kinds=kinds)
     assert stats["Checkout"] >= 1, stats

@@ -18,7 +18,11 @@ the meet search (a heap of spans, loro's OrdIdSpan order: last Lamport, peer, th
 first; spans are cut to the other side's id or Lamport; a popped span expands to its deps
 and to its peer's previous op; a span met from both sides is part of the meet and is not
 searched further; a path that reaches a first change, or is left alone in the heap, ends
-unmatched).
+unmatched). From the design notes (critical-version-spec.md, its tips): each path carries
+the ids where it forked first (each id of a version of several; each parent at the first
+node with several), merged paths the union; a path that ended unmatched with all its tips
+in the meet's history is covered (a second way down to shared history, such as a peer's
+own previous op that a dep reaches too), and only an uncovered one moves the base.
 
 The oracle, loro 1.17.1, chooses the base with code the mirror does not have
 (_find_meet_and_mode, all_tips_covered_by_ancestors, latest_single_head_critical_version,
@@ -29,8 +33,9 @@ from those notes and checked against its events:
   containers such concurrent new and old ops share are maps and counters; else the latest
   version under before that no op outside it is concurrent with (a "critical version",
   found as a fixpoint: lower it to the history every first op past it has);
-- otherwise (a checkout back): the meet, or, when a path of the search ended unmatched,
-  the latest critical version under the meet.
+- otherwise (a checkout back): the meet, or, when a path of the search ended unmatched
+  and uncovered, the latest critical version under the meet (plain session 1032 replays
+  from the meet: its unmatched path is covered).
 The peers are walked in the order of loro's map of id ranges (base_peer_order: each of the
 maps it is filled from modelled as loro fills it; a checkout's target frontiers, and its
 base's when found below both versions, in the order loro's Frontiers, a hash map of peer
@@ -39,7 +44,7 @@ an import's union, a clone of the version before with the new peers in the order
 version after's map, both filled as the log took each peer's first change). Of the random
 differential sessions' events whose diffs tie on depth (seeds 0-699), 0 of 3,879
 checkouts and 0 of 5,778 imports differ from loro's order; with the other kinds of
-containers, 1 of 3,935 and 2 of 6,105 (_events.import_rank models what loro's calculator
+containers, 1 of 3,941 and 0 of 6,114 (_events.import_rank models what loro's calculator
 puts in its map of diffs and how its state hands them on). Those left fit some other
 number for one container, or one container more or less in a map, not one same way.
 
@@ -68,12 +73,20 @@ cdef struct dnode:
 
 
 cdef struct span:
-    # a DAG node cut to its first `n` ids (loro's OrdIdSpan)
+    # a DAG node cut to its first `n` ids (loro's OrdIdSpan), and the tips of the path
+    # that reached it (an index in _Walk.tipsets, -1 none)
     uint32_t peer
     int32_t ctr
     uint32_t lamport
     int32_t n
     dnode *node
+    int64_t tips
+
+
+cdef struct tipset:
+    # ids in _Walk.tip_ids[off : off + n]
+    int64_t off
+    int64_t n
 
 
 cdef struct hitem:
@@ -440,6 +453,14 @@ cdef class _Walk:
     cdef int32_t *vv_tmp
     cdef lc_id *stack
     cdef int64_t cap_stack
+    # the meet search's tips: where each path forked first (sets, deduplicated), and the
+    # ids the paths that ended unmatched stand for
+    cdef tipset *tipsets
+    cdef int64_t n_tipsets, cap_tipsets
+    cdef lc_id *tip_ids
+    cdef int64_t n_tip_ids, cap_tip_ids
+    cdef lc_id *dead
+    cdef int64_t n_dead, cap_dead
 
     def __cinit__(self, Dag dag):
         cdef uint32_t n = dag.n_peers + 1
@@ -458,6 +479,9 @@ cdef class _Walk:
         free(self.vv_end)
         free(self.vv_tmp)
         free(self.stack)
+        free(self.tipsets)
+        free(self.tip_ids)
+        free(self.dead)
 
     # -- the meet search -------------------------------------------------------------------
 
@@ -548,7 +572,95 @@ cdef class _Walk:
         self.spans[off].n = n
         return self.push(off, t)
 
-    cdef int push_span_of(self, uint32_t peer, int32_t counter, int32_t t) except -1:
+    # -- tips: loro's test of whether a path that ended unmatched was only a second way
+    # down to history both versions have (a peer's previous op that a dep reaches too)
+
+    cdef int64_t tip_room(self, int64_t n) except -1:
+        cdef void *tmp
+        if self.n_tip_ids + n > self.cap_tip_ids:
+            self.cap_tip_ids = (self.n_tip_ids + n) * 2 + 16
+            tmp = realloc(self.tip_ids, self.cap_tip_ids * sizeof(lc_id))
+            if tmp == NULL:
+                raise MemoryError()
+            self.tip_ids = <lc_id *>tmp
+        if self.n_tipsets == self.cap_tipsets:
+            self.cap_tipsets = self.cap_tipsets * 2 + 16
+            tmp = realloc(self.tipsets, self.cap_tipsets * sizeof(tipset))
+            if tmp == NULL:
+                raise MemoryError()
+            self.tipsets = <tipset *>tmp
+        self.tipsets[self.n_tipsets].off = self.n_tip_ids
+        self.tipsets[self.n_tipsets].n = 0
+        self.n_tipsets += 1
+        return self.n_tipsets - 1
+
+    cdef int64_t tips_of_one(self, uint32_t peer, int32_t counter) except -1:
+        """A new set holding the one id."""
+        cdef int64_t k = self.tip_room(1)
+        self.tip_ids[self.n_tip_ids].peer = peer
+        self.tip_ids[self.n_tip_ids].counter = counter
+        self.n_tip_ids += 1
+        self.tipsets[k].n = 1
+        return k
+
+    cdef int64_t tips_union(self, int64_t a, int64_t b) except -2:
+        """The union of sets `a` and `b` (-1: empty), each id once."""
+        cdef int64_t k, i, j, na, nb, oa, ob
+        cdef bint found
+        if a == b or b < 0:
+            return a
+        if a < 0:
+            return b
+        na = self.tipsets[a].n
+        nb = self.tipsets[b].n
+        k = self.tip_room(na + nb)
+        oa = self.tipsets[a].off
+        ob = self.tipsets[b].off
+        for i in range(na):
+            self.tip_ids[self.n_tip_ids] = self.tip_ids[oa + i]
+            self.n_tip_ids += 1
+        for j in range(nb):
+            found = False
+            for i in range(na):
+                if (self.tip_ids[oa + i].peer == self.tip_ids[ob + j].peer
+                        and self.tip_ids[oa + i].counter == self.tip_ids[ob + j].counter):
+                    found = True
+                    break
+            if not found:
+                self.tip_ids[self.n_tip_ids] = self.tip_ids[ob + j]
+                self.n_tip_ids += 1
+        self.tipsets[k].n = self.n_tip_ids - self.tipsets[k].off
+        return k
+
+    cdef int note_dead(self, const span *s) except -1:
+        """A path ended unmatched at span `s`: note its tips, or its last id if it has
+        none."""
+        cdef int64_t i, n, off
+        cdef lc_id *tmp
+        if s.tips >= 0:
+            n = self.tipsets[s.tips].n
+            off = self.tipsets[s.tips].off
+        else:
+            n = 1
+            off = -1
+        if self.n_dead + n > self.cap_dead:
+            self.cap_dead = (self.n_dead + n) * 2 + 16
+            tmp = <lc_id *>realloc(self.dead, self.cap_dead * sizeof(lc_id))
+            if tmp == NULL:
+                raise MemoryError()
+            self.dead = tmp
+        if off < 0:
+            self.dead[self.n_dead].peer = s.peer
+            self.dead[self.n_dead].counter = s.ctr + s.n - 1
+            self.n_dead += 1
+        else:
+            for i in range(n):
+                self.dead[self.n_dead] = self.tip_ids[off + i]
+                self.n_dead += 1
+        return 0
+
+    cdef int push_span_of(self, uint32_t peer, int32_t counter, int32_t t,
+                          int64_t tips=-1) except -1:
         """Push the span of the node holding (peer, counter), cut to end there."""
         cdef dnode *nd = self.dag.node_at(peer, counter)
         cdef span s
@@ -558,14 +670,19 @@ cdef class _Walk:
         s.ctr = nd.start
         s.lamport = nd.lamport
         s.n = counter - nd.start + 1
+        s.tips = tips
         s.node = nd
         return self.push_one(s, s.n, t)
 
     cdef int meet(self, const lc_id *left, int64_t nl, const lc_id *right, int64_t nr,
                   int32_t *out) except -1:
         """Write to `out` the version vector of the meet loro's search finds for versions
-        `left` and `right`; return 1 when a path of it ended unmatched (it reached a first
-        change, or was left alone in the heap), 0 otherwise."""
+        `left` and `right`. Returns bit 1 when a path of it ended unmatched (it reached a
+        first change, or was left alone in the heap), and bit 2 when such a path is not
+        covered by the meet: loro gives each path the ids where it forked first (its
+        tips: each id of a version of several, each parent at the first node with several)
+        and a path that ends unmatched with all its tips in the meet's history was only a
+        second way down to it (loro's design notes, critical-version-spec: the tips)."""
         cdef Dag h = self.dag
         cdef int64_t i, n_ans = 0
         cdef dnode *a
@@ -577,7 +694,8 @@ cdef class _Walk:
         cdef span n0
         cdef span *os
         cdef int64_t ol
-        cdef bint unmatched = False, has_prev
+        cdef bint unmatched = False, has_prev, uncovered = False
+        cdef int64_t child_tips, n_parents
         cdef lc_id *ans = NULL
         cdef int64_t cap_ans = 16
         if nl == 0 or nr == 0:
@@ -606,10 +724,15 @@ cdef class _Walk:
         self.n_heap = 0
         self.n_spans = 0
         self.seq = 0
+        self.n_tipsets = 0
+        self.n_tip_ids = 0
+        self.n_dead = 0
         for i in range(nl):
-            self.push_span_of(left[i].peer, left[i].counter, SIDE_A)
+            self.push_span_of(left[i].peer, left[i].counter, SIDE_A,
+                              self.tips_of_one(left[i].peer, left[i].counter) if nl > 1 else -1)
         for i in range(nr):
-            self.push_span_of(right[i].peer, right[i].counter, SIDE_B)
+            self.push_span_of(right[i].peer, right[i].counter, SIDE_B,
+                              self.tips_of_one(right[i].peer, right[i].counter) if nr > 1 else -1)
         ans = <lc_id *>malloc(cap_ans * sizeof(lc_id))
         if ans == NULL:
             raise MemoryError()
@@ -625,6 +748,7 @@ cdef class _Walk:
                     if os.peer == n0.peer and os.ctr + os.n == n0.ctr + n0.n:
                         if t != o.t:
                             t = SHARED
+                        n0.tips = self.tips_union(n0.tips, os.tips)
                         self.pop()
                     else:
                         break
@@ -641,6 +765,7 @@ cdef class _Walk:
                     n_ans += 1
                     continue
                 if not self.n_heap:
+                    self.note_dead(&n0)
                     unmatched = True
                     break
                 o = self.heap[0]
@@ -665,13 +790,28 @@ cdef class _Walk:
                         a = h.node_at(dd.peer, dd.counter)
                         if a != NULL and a.start <= n0.ctr - 1 <= dd.counter:
                             has_prev = False
-                    self.push_span_of(dd.peer, dd.counter, t)
-                if has_prev:
-                    self.push_span_of(n0.peer, n0.ctr - 1, t)
-                if n0.node.deps_len == 0 and not has_prev:
+                n_parents = n0.node.deps_len + (1 if has_prev else 0)
+                if n_parents == 0:
+                    self.note_dead(&n0)
                     unmatched = True
+                    continue
+                # (the first fork of a path gives each parent a tip of its own)
+                child_tips = n0.tips
+                for i in range(n0.node.deps_len):
+                    dd = &h.deps[n0.node.deps_off + i]
+                    if n0.tips < 0 and n_parents > 1:
+                        child_tips = self.tips_of_one(dd.peer, dd.counter)
+                    self.push_span_of(dd.peer, dd.counter, t, child_tips)
+                if has_prev:
+                    if n0.tips < 0 and n_parents > 1:
+                        child_tips = self.tips_of_one(n0.peer, n0.ctr - 1)
+                    self.push_span_of(n0.peer, n0.ctr - 1, t, child_tips)
             self.vv_of(ans, n_ans, out, NULL)
-            return 1 if unmatched else 0
+            for i in range(self.n_dead):
+                if out[self.dead[i].peer] <= self.dead[i].counter:
+                    uncovered = True
+                    break
+            return (1 if unmatched else 0) | (2 if uncovered else 0)
         finally:
             free(ans)
 
@@ -977,8 +1117,9 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
             w.critical(tgt_lo, tgt_hi, tmp, tmp2)
             if memcmp(tgt_lo, bvv, np * sizeof(int32_t)) == 0:
                 _from_before = 2
-        elif w.meet(ids, nl, ids + nl, nr, tgt_lo):
-            # a branch the search left unmatched: the same, under the meet
+        elif w.meet(ids, nl, ids + nl, nr, tgt_lo) & 2:
+            # a branch the search left unmatched, not covered by the meet: the same,
+            # under the meet
             w.critical(tgt_lo, tgt_hi, tmp, tmp2)
         # only the containers with ops between the two versions take part
         cm_clear(&cm)
@@ -1170,25 +1311,17 @@ cpdef bint greater_import_replays(OpLog log, list before, list after) except -1:
     """For an import whose changes all have `before` in their history (frontiers as (peer
     index, counter)): whether loro 1.17.1 calculates its maps by replaying them, reporting
     the children their new values create (a new counter whose value is 0 then has no diff),
-    rather than handing on the changed keys. Found by probing: it replays unless the new
-    changes form one chain (one new head; going back from it, each new change has one new
-    parent, its deps or its peer's previous op) or loro's meet search of the two versions
-    (the DAG nodes' deps and each peer's previous op, see the module docstring) ends with
-    no path unmatched. The chain is what makes the unmatched path harmless: the search
-    leaves one whenever a new change's peer has an op below `before`'s frontiers that
-    no dep names (sessions 2193, 2223, 2356 of the marks differential sessions)."""
+    rather than handing on the changed keys: when loro's meet search of the two versions
+    leaves a path unmatched that the meet does not cover (its tips, see _Walk.meet), the
+    import is no "greater update" for it. A covered path is only a second way down (a new
+    change whose peer has an op below `before`'s frontiers that no dep names, within one
+    chain of new changes). Marks differential sessions 2193, 2223 and 2356 replay."""
     global _dag
     cdef Dag h
     cdef _Walk w
-    cdef int64_t nl = len(before), nr = len(after), i, n_new
+    cdef int64_t nl = len(before), nr = len(after), i
     cdef lc_id *ids = NULL
-    cdef int32_t *bvv = NULL
     cdef int32_t *out = NULL
-    cdef lc_id cur, nxt
-    cdef lc_id *dd
-    cdef dnode *nd
-    cdef dnode *pn
-    cdef bint prev_named
     if nl == 0 or nr == 0:
         return False
     if _dag is None:
@@ -1198,47 +1331,16 @@ cpdef bint greater_import_replays(OpLog log, list before, list after) except -1:
     w = _Walk(h)
     try:
         ids = <lc_id *>malloc((nl + nr) * sizeof(lc_id))
-        bvv = <int32_t *>malloc((h.n_peers + 1) * sizeof(int32_t))
         out = <int32_t *>malloc((h.n_peers + 1) * sizeof(int32_t))
-        if ids == NULL or bvv == NULL or out == NULL:
+        if ids == NULL or out == NULL:
             raise MemoryError()
         for i in range(nl):
             ids[i].peer, ids[i].counter = before[i]
         for i in range(nr):
             ids[nl + i].peer, ids[nl + i].counter = after[i]
-        w.vv_of(ids, nl, bvv, NULL)
-        if nr == 1:
-            cur = ids[nl]
-            while True:
-                nd = h.node_at(cur.peer, cur.counter)
-                if nd == NULL:
-                    raise ValueError("an id outside the history")
-                if nd.start < bvv[cur.peer]:
-                    return False    # the chain reached a node `before` has a part of
-                n_new = 0
-                prev_named = nd.start == 0
-                for i in range(nd.deps_len):
-                    dd = &h.deps[nd.deps_off + i]
-                    if dd.peer == cur.peer and not prev_named:
-                        pn = h.node_at(dd.peer, dd.counter)
-                        if pn != NULL and pn.start <= nd.start - 1 <= dd.counter:
-                            prev_named = True
-                    if dd.counter >= bvv[dd.peer]:
-                        n_new += 1
-                        nxt = dd[0]
-                if not prev_named and nd.start - 1 >= bvv[cur.peer]:
-                    n_new += 1
-                    nxt.peer = cur.peer
-                    nxt.counter = nd.start - 1
-                if n_new == 0:
-                    return False    # one chain from `before`
-                if n_new > 1:
-                    break
-                cur = nxt
-        return w.meet(ids, nl, ids + nl, nr, out) == 1
+        return (w.meet(ids, nl, ids + nl, nr, out) & 2) != 0
     finally:
         free(ids)
-        free(bvv)
         free(out)
 
 
