@@ -337,6 +337,7 @@ cdef int map_state_ok(Reader* r, const VvTab* vv, KeySlice** scratch,
     cdef KeySlice* keys
     cdef KeySlice* grown
     cdef const unsigned char* peer_at = NULL
+    cdef const unsigned char* p
     if chk_uleb64(r, &n_live) < 0 or n_live > <uint64_t>(r.len - r.pos):
         return 0
     # each live entry takes two bytes at least
@@ -397,7 +398,22 @@ cdef int map_state_ok(Reader* r, const VvTab* vv, KeySlice** scratch,
     r.pos += <Py_ssize_t>(8 * n_peers)
     checked = n_peers       # (the peer index last found in the version vector)
     for k in range(total):
-        if chk_uleb64(r, &idx) < 0 or chk_uleb64(r, &lamport) < 0:
+        # (a one-byte peer index and a Lamport of up to three bytes, the usual pair, read
+        # here; read_uleb64's loop for the rest)
+        p = r.data + r.pos
+        if r.len - r.pos >= 4 and p[0] < 0x80 and (p[1] < 0x80 or p[2] < 0x80 or p[3] < 0x80):
+            idx = p[0]
+            if p[1] < 0x80:
+                lamport = p[1]
+                r.pos += 2
+            elif p[2] < 0x80:
+                lamport = (p[1] & 0x7F) | (<uint64_t>p[2] << 7)
+                r.pos += 3
+            else:
+                lamport = ((p[1] & 0x7F) | (<uint64_t>(p[2] & 0x7F) << 7)
+                           | (<uint64_t>p[3] << 14))
+                r.pos += 4
+        elif chk_uleb64(r, &idx) < 0 or chk_uleb64(r, &lamport) < 0:
             return 0
         if idx >= n_peers or lamport > UINT32_MAX:
             return 0
