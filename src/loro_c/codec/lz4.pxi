@@ -210,8 +210,10 @@ cdef bytes lz4_frame(const unsigned char* p, Py_ssize_t n, Py_ssize_t limit, bin
     has_size = (flg & 0x08) != 0
     content_ck = (flg & 0x04) != 0
     # room for a typical ratio up front (a dry run writes nothing), so that the output
-    # is not copied by repeated growth
-    if writer_init(&w, 256 if dry else min(limit, max(<Py_ssize_t>256, 4 * n))) < 0:
+    # is not copied by repeated growth; at least the first block's room, which lz4_block_c
+    # reserves whole (a snapshot's 4 KiB SSTable blocks: one realloc each otherwise)
+    if writer_init(&w, 256 if dry else max(min(limit, max(<Py_ssize_t>256, 4 * n)),
+                                           min(limit, block_max) + LZ4_SLACK)) < 0:
         raise_writer_error(&w)
     try:
         while True:

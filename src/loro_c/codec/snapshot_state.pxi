@@ -6,26 +6,28 @@
 from loro_c import ephemeral_codec as _ephemeral
 
 
-def load_snapshot_state(LoroDoc doc, bytes data not None, bint defer=True):
+def load_snapshot_state(LoroDoc doc, bytes data not None, bint defer=True, tuple head=None):
     """Load a mode-3 blob into the empty `doc` from its state section. Returns the
     ImportStatus, or None (the document untouched) when the blob is not one this path
     loads: a shallow snapshot, a state left out, or a kind whose state is not read here;
     the caller then replays the history. A malformed or lying blob raises DecodeError
     with the document untouched. With `defer`, a state the check pass takes whole is
-    left encoded (thin_defer)."""
+    left encoded (thin_defer). `head`: the oplog's (version vector, frontiers) that
+    shallow_parts read from this very bytes object, its envelope checksum and oplog
+    SSTable checked there (the import's probe), so neither is walked again."""
     cdef uint16_t mode
     cdef Reader body
     cdef Reader secs[3]
     cdef dict vv
     cdef ListCheck lists
-    parse_envelope(data, True, &mode, &body)
+    parse_envelope(data, head is None, &mode, &body)
     check_mode(mode)
     if mode != MODE_SNAPSHOT:
         return None
     snapshot_sections(&body, secs)
     if secs[2].len > 0 or secs[1].len == 0 or (secs[1].len == 1 and secs[1].data[0] == 0x45):
         return None
-    got = snapshot_oplog_version(&secs[0])
+    got = snapshot_oplog_version(&secs[0]) if head is None else head
     if got is None:
         return None
     vv, fr = got
@@ -585,19 +587,25 @@ def snapshot_text_runs(bytes data not None):
     return out
 
 
-def shallow_parts(bytes data not None):
+def shallow_parts(bytes data not None, list probe=None):
     """The parts of a shallow snapshot (ShallowSnapshot or StateOnly, mode 3 with "sv"/"sf")
     that a shallow document is built from, checked: (state rows at the shallow root S,
     shallow_since_vv as a VersionVector, shallow_since_frontiers as (peer, counter) ids,
     S's version {peer: end}, the bytes of the root state section, the containers created
     after S, whether the latest state is there too). None for any other
-    blob. Nothing of a document is touched; a malformed blob raises DecodeError."""
+    blob. Nothing of a document is touched; a malformed blob raises DecodeError.
+    `probe` (the import's, for load_snapshot_state): when None is returned, it receives
+    False for a blob that is not a snapshot, or the oplog's (version vector, frontiers)
+    of a full snapshot whose envelope and oplog were checked here (snapshot_oplog_version's
+    checks), so that the load does not walk them a second time; nothing when unsure."""
     cdef uint16_t mode
     cdef Reader body
     cdef Reader secs[3]
     parse_envelope(data, True, &mode, &body)
     check_mode(mode)
     if mode != MODE_SNAPSHOT:
+        if probe is not None:
+            probe.append(False)
         return None
     snapshot_sections(&body, secs)
     meta = {}
@@ -607,6 +615,11 @@ def shallow_parts(bytes data not None):
         elif len(key) != 12:
             fail(f"unknown key {key!r} in the snapshot oplog")
     if b"sv" not in meta and b"sf" not in meta:
+        if probe is not None:
+            try:
+                probe.append(oplog_version_of(meta))
+            except DecodeError:
+                pass        # (the load's own walk raises it)
         return None
     for k in (b"vv", b"fr", b"sv", b"sf"):
         if k not in meta:
@@ -666,6 +679,11 @@ cdef tuple snapshot_oplog_version(Reader* sec):
             return None
         elif len(key) != 12:
             fail(f"unknown key {key!r} in the snapshot oplog")
+    return oplog_version_of(meta)
+
+
+cdef tuple oplog_version_of(dict meta):
+    """snapshot_oplog_version's checks of the oplog's "vv" and "fr" entries (`meta`)."""
     if b"vv" not in meta or b"fr" not in meta:
         fail("snapshot oplog has no version")
     vv = dict((<VersionVector>decode_vv_bytes(meta[b"vv"], "the snapshot version vector"))._map)

@@ -89,7 +89,9 @@ cdef bint keys_distinct(const KeySlice* keys, Py_ssize_t n) except -1:
     if n <= 8:
         for i in range(n):
             for j in range(i):
-                if keys[i].n == keys[j].n and memcmp(keys[i].p, keys[j].p, <size_t>keys[i].n) == 0:
+                if keys[i].n == keys[j].n and (keys[i].n == 0 or (
+                        keys[i].p[0] == keys[j].p[0]
+                        and memcmp(keys[i].p, keys[j].p, <size_t>keys[i].n) == 0)):
                     return False
         return True
     cap = 16
@@ -155,13 +157,25 @@ cdef inline bint utf8_ok(const unsigned char* p, Py_ssize_t n) noexcept nogil:
     return True
 
 
+cdef inline bint ascii_only(const unsigned char* p, Py_ssize_t n) noexcept nogil:
+    """No byte of the `n` at `p` has its high bit set (a key or short string of a record:
+    OR-ed together, one branch at the end)."""
+    cdef unsigned char acc = 0
+    cdef Py_ssize_t i
+    for i in range(n):
+        acc |= p[i]
+    return acc < 0x80
+
+
 cdef inline bint str_ok(Reader* r, KeySlice* out) noexcept nogil:
     """A postcard string (ephemeral_codec.r_str's checks)."""
     cdef uint64_t n = 0
     cdef const unsigned char* p = NULL
     if chk_uleb64(r, &n) < 0 or n > <uint64_t>(r.len - r.pos):
         return False
-    if read_bytes(r, <Py_ssize_t>n, &p) < 0 or not utf8_ok(p, <Py_ssize_t>n):
+    p = r.data + r.pos
+    r.pos += <Py_ssize_t>n
+    if not ascii_only(p, <Py_ssize_t>n) and not utf8_ok(p, <Py_ssize_t>n):
         return False
     if out != NULL:
         out.p = p
@@ -169,7 +183,99 @@ cdef inline bint str_ok(Reader* r, KeySlice* out) noexcept nogil:
     return True
 
 
-cdef bint value_ok(Reader* r, int depth, const VvTab* vv, bint top) noexcept nogil:
+cdef inline int skip_uleb64(Reader* r) noexcept nogil:
+    """read_uleb64's checks (at most 10 bytes, no bit past 64), the value not needed."""
+    cdef Py_ssize_t i = r.pos, lim = r.pos + 10
+    if lim > r.len:
+        lim = r.len
+    while i < lim:
+        if r.data[i] < 0x80:
+            if i - r.pos == 9 and r.data[i] > 1:
+                return -1
+            r.pos = i + 1
+            return 0
+        i += 1
+    return -1
+
+
+cdef inline bint value_ok(Reader* r, int depth, const VvTab* vv, bint top) noexcept nogil:
+    """value_ok_any with a record's values (null, bool, i64, a short string, a child id)
+    read here, in the caller's loop: the same checks."""
+    cdef unsigned char tag
+    cdef uint64_t peer = 0
+    cdef int32_t counter = 0
+    cdef uint32_t u = 0
+    cdef uint8_t b = 0
+    if r.pos >= r.len:
+        return False
+    tag = r.data[r.pos]
+    if tag == 3:
+        r.pos += 1
+        return skip_uleb64(r) == 0
+    if tag == 4:
+        r.pos += 1
+        return str_ok(r, NULL)
+    if tag == 0:
+        r.pos += 1
+        return True
+    if tag == 1:
+        r.pos += 1
+        return read_u8(r, &b) == 0 and b <= 1
+    if tag == 7 and r.pos + 1 < r.len and r.data[r.pos + 1] == 1:
+        # a ContainerID, variant 1 (normal) written in one byte
+        r.pos += 2
+        if chk_uleb64(r, &peer) < 0 or chk_uleb32(r, &u) < 0 or read_u8(r, &b) < 0:
+            return False
+        counter = <int32_t>((u >> 1) ^ (<uint32_t>0 - (u & 1)))
+        if _hist_kind[b] < 0:
+            return False
+        if top:
+            if _hist_kind[b] != KIND_MAP and _hist_kind[b] != KIND_COUNTER:
+                return False
+            if counter >= vv_end(vv, peer):
+                return False
+        return True
+    return value_ok_any(r, depth, vv, top)
+
+
+cdef inline bint child_id_ok(Reader* r, const VvTab* vv) noexcept nogil:
+    """A map's value that is a child map or counter id (a map of records' values), its
+    peer, counter and kind each one to three bytes: value_ok's checks (True), the reader
+    past it; False, the reader unmoved, for anything else (value_ok then decides)."""
+    cdef const unsigned char* p = r.data + r.pos
+    cdef Py_ssize_t n = r.len - r.pos, i
+    cdef uint64_t peer
+    cdef uint32_t u
+    cdef int32_t counter
+    cdef int8_t kind
+    if n < 5 or p[0] != 7 or p[1] != 1 or p[2] >= 0x80:
+        return False
+    peer = p[2]
+    i = 3
+    if p[i] < 0x80:
+        u = p[i]
+        i += 1
+    elif i + 1 < n and p[i + 1] < 0x80:
+        u = (p[i] & 0x7F) | (<uint32_t>p[i + 1] << 7)
+        i += 2
+    elif i + 2 < n and p[i + 1] >= 0x80 and p[i + 2] < 0x80:
+        u = (p[i] & 0x7F) | (<uint32_t>(p[i + 1] & 0x7F) << 7) | (<uint32_t>p[i + 2] << 14)
+        i += 3
+    else:
+        return False
+    if i >= n:
+        return False
+    kind = _hist_kind[p[i]]
+    if kind != KIND_MAP and kind != KIND_COUNTER:
+        return False
+    counter = <int32_t>((u >> 1) ^ (<uint32_t>0 - (u & 1)))
+    if counter >= vv_end(vv, peer):
+        return False
+    r.pos += i + 1
+    return True
+
+
+cdef bint value_ok_any(Reader* r, int depth, const VvTab* vv, bint top) noexcept nogil:
     """A postcard LoroValue that ephemeral_codec.r_value decodes; `top`: a map's own value,
     whose child container must be of a kind the load builds and one its history created
     (child_ids_fit). A root ContainerID is left to the decoder (its name has rules)."""
@@ -225,11 +331,13 @@ cdef int map_state_ok(Reader* r, const VvTab* vv, KeySlice** scratch,
                       Py_ssize_t* cap) except -1:
     """decode_map_state's checks, from the live values on (1 / 0). `scratch` holds the
     keys (grown as needed, the caller frees it)."""
-    cdef uint64_t n_live = 0, n_dead = 0, n_peers = 0, idx = 0, lamport = 0, j, peer = 0
+    cdef uint64_t n_live = 0, n_dead = 0, n_peers = 0, idx = 0, lamport = 0, j, peer = 0, checked
+    cdef unsigned char b0
     cdef Py_ssize_t total, k
     cdef KeySlice* keys
     cdef KeySlice* grown
     cdef const unsigned char* peer_at = NULL
+    cdef const unsigned char* p
     if chk_uleb64(r, &n_live) < 0 or n_live > <uint64_t>(r.len - r.pos):
         return 0
     # each live entry takes two bytes at least
@@ -243,9 +351,24 @@ cdef int map_state_ok(Reader* r, const VvTab* vv, KeySlice** scratch,
         cap[0] = <Py_ssize_t>n_live + 64
     keys = scratch[0]
     for j in range(n_live):
-        if not str_ok(r, &keys[j]):
+        # a record's field: a short ASCII key, then an i64 or a short ASCII string, read
+        # here (str_ok's and value_ok's checks); anything else through them
+        b0 = r.data[r.pos] if r.pos < r.len else 0x80
+        if b0 < 0x80 and b0 < r.len - r.pos and ascii_only(r.data + r.pos + 1, b0):
+            keys[j].p = r.data + r.pos + 1
+            keys[j].n = b0
+            r.pos += 1 + b0
+        elif not str_ok(r, &keys[j]):
             return 0
-        if not value_ok(r, 512, vv, True):
+        if r.pos + 1 < r.len and r.data[r.pos] == 3:
+            r.pos += 1
+            if skip_uleb64(r) < 0:
+                return 0
+        elif (r.pos + 1 < r.len and r.data[r.pos] == 4 and r.data[r.pos + 1] < 0x80
+                and r.data[r.pos + 1] < r.len - r.pos - 1
+                and ascii_only(r.data + r.pos + 2, r.data[r.pos + 1])):
+            r.pos += 2 + r.data[r.pos + 1]
+        elif not child_id_ok(r, vv) and not value_ok(r, 512, vv, True):
             return 0
     if chk_uleb64(r, &n_dead) < 0 or n_dead > <uint64_t>(r.len - r.pos):
         return 0
@@ -260,22 +383,45 @@ cdef int map_state_ok(Reader* r, const VvTab* vv, KeySlice** scratch,
     for j in range(n_dead):
         if not str_ok(r, &keys[n_live + j]):
             return 0
-    # every key once, live or deleted
-    if not keys_distinct(keys, total):
+    # every key once, live or deleted (two keys, a record's usual count, compared here)
+    if total == 2:
+        if keys[0].n == keys[1].n and (keys[0].n == 0 or (
+                keys[0].p[0] == keys[1].p[0]
+                and memcmp(keys[0].p, keys[1].p, <size_t>keys[0].n) == 0)):
+            return 0
+    elif not keys_distinct(keys, total):
         return 0
     # the peer table, then (peer index, Lamport) per key
     if chk_uleb64(r, &n_peers) < 0 or n_peers > <uint64_t>((r.len - r.pos) // 8):
         return 0
     peer_at = r.data + r.pos
     r.pos += <Py_ssize_t>(8 * n_peers)
+    checked = n_peers       # (the peer index last found in the version vector)
     for k in range(total):
-        if chk_uleb64(r, &idx) < 0 or chk_uleb64(r, &lamport) < 0:
+        # (a one-byte peer index and a Lamport of up to three bytes, the usual pair, read
+        # here; read_uleb64's loop for the rest)
+        p = r.data + r.pos
+        if r.len - r.pos >= 4 and p[0] < 0x80 and (p[1] < 0x80 or p[2] < 0x80 or p[3] < 0x80):
+            idx = p[0]
+            if p[1] < 0x80:
+                lamport = p[1]
+                r.pos += 2
+            elif p[2] < 0x80:
+                lamport = (p[1] & 0x7F) | (<uint64_t>p[2] << 7)
+                r.pos += 3
+            else:
+                lamport = ((p[1] & 0x7F) | (<uint64_t>(p[2] & 0x7F) << 7)
+                           | (<uint64_t>p[3] << 14))
+                r.pos += 4
+        elif chk_uleb64(r, &idx) < 0 or chk_uleb64(r, &lamport) < 0:
             return 0
         if idx >= n_peers or lamport > UINT32_MAX:
             return 0
-        memcpy(&peer, peer_at + 8 * idx, 8)
-        if vv_end(vv, peer) == 0:
-            return 0
+        if idx != checked:
+            memcpy(&peer, peer_at + 8 * idx, 8)
+            if vv_end(vv, peer) == 0:
+                return 0
+            checked = idx
     return 1 if reader_at_end(r) else 0
 
 
@@ -350,7 +496,6 @@ cdef int state_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned c
     cdef int kind
     cdef uint64_t peer = 0, depth = 0, n = 0
     cdef int32_t counter = 0
-    cdef int64_t ctr = 0
     cdef uint8_t b = 0, flag = 0, tag = 0
     cdef const unsigned char* p = NULL
     if kn == 0:
@@ -388,7 +533,7 @@ cdef int state_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned c
                 return 0
             read_bytes(&r, <Py_ssize_t>n, &p)
         elif tag == 1:
-            if chk_uleb64(&r, &n) < 0 or read_zigzag64(&r, &ctr) < 0:
+            if chk_uleb64(&r, &n) < 0 or skip_uleb64(&r) < 0:
                 return 0
         else:
             return 0

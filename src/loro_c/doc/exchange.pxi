@@ -22,6 +22,7 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
             ml_snapshot_all(d)      # MovableList items before (state/movable_list.pxi)
             tree_snapshot_all(d)    # trees before (state/tree.pxi)
         status = None
+        probe = None
         loaded = (blobs[0] if changes is None and len(blobs) == 1 and type(blobs[0]) is bytes
                   and d.log.n_changes == 0 else None)
         # a snapshot into an empty document: loro decodes its trees' state, each into its
@@ -40,7 +41,10 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
             if (len(blobs) == 1 and type(blobs[0]) is bytes and d.log.n_changes == 0
                     and d.n_staged == 0 and not d.detached and not d.txn_open
                     and d.thin_blob is None and d.shallow_sv is None):
-                parts = _codec_module().shallow_parts(blobs[0])
+                # (the probe: the envelope and oplog this call checks, handed to the
+                # state load below instead of being walked again)
+                probe = []
+                parts = _codec_module().shallow_parts(blobs[0], probe)
                 if parts is not None:
                     # a shallow snapshot into an empty document (doc/shallow.pxi), its
                     # event the loaded state's whole value
@@ -56,7 +60,9 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
                         snap = None
             if status is None and snap is None and can_load_thin(d, blobs):
                 # a snapshot into an empty document: its state, history kept for later
-                status = _codec_module().load_snapshot_state(d, blobs[0])
+                head = probe[0] if probe else None
+                if head is not False:       # (False: not a snapshot)
+                    status = _codec_module().load_snapshot_state(d, blobs[0], True, head)
                 if status is not None:
                     fresh = False       # (thin_load took its texts' buffers)
             if status is None:
