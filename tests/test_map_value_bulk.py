@@ -188,6 +188,34 @@ def test_list_values_of_many_children_are_loros(blobs, who):
     assert d.get_deep_value() == ref.get_deep_value()
 
 
+@pytest.mark.parametrize("n", [10, 200])
+def test_a_list_of_records_value_and_a_handles_id_read_no_state(n):
+    """A root list of records (a state the load defers): the list's shallow value, and a
+    child handle's id and repr, read no record's state."""
+    docs = {}
+    for mod in (loro_c, loro):
+        src = mod.LoroDoc()
+        src.peer_id = 4
+        rows = src.get_list("rows")
+        for i in range(n):
+            rows.push_container(mod.LoroMap()).insert("v", i)
+        src.get_map("m").insert_container("k", mod.LoroMap()).insert("x", 1)
+        src.commit()
+        docs[mod] = src.export(mod.ExportMode.Snapshot())
+    for blob in docs.values():
+        d, ref = _load(loro_c, blob), _load(loro, blob)
+        v = d.get_list("rows").get_value()
+        assert not d._state_decoded
+        assert _plain(v) == _plain(ref.get_list("rows").get_value())
+        assert d.get_list("rows").get_value() == v
+        h = d.get_map("m").get("k").container
+        assert repr(h) == f"LoroMap({h.id})" and not d._state_decoded
+        assert h.id.peer == 4 and not d._state_decoded
+        assert d.get_list("rows")[n - 1].container.id == v[n - 1]
+        assert d.get_deep_value() == ref.get_deep_value()
+        d._check_invariants()
+
+
 @pytest.mark.parametrize("who", ["loro_c", "loro"])
 def test_document_value_reads_no_state(blobs, who):
     blob = blobs[who]
@@ -216,6 +244,10 @@ def test_unchecked_ids_equal_the_checked_ones(peer, counter):
         assert str(fast) == str(slow) and repr(fast) == repr(slow)
         assert pickle.loads(pickle.dumps(fast)) == slow
         assert {slow: 1}[fast] == 1
+        # (two unchecked ids of the same parts: equal through their parts, built lazily)
+        again = _types.normal_cid(peer, counter, ct)
+        assert again is not fast and again == fast and {fast: 1}[again] == 1
+        assert fast._key == slow._key == (peer, counter, ct)
         assert fast.to_bytes() == slow.to_bytes()
         assert loro_c.ContainerID.from_bytes(fast.to_bytes()) == fast
         with pytest.raises(Exception):
@@ -241,3 +273,26 @@ def test_more_ids_than_the_id_table_keeps():
         assert d.get_map("m").get(k).container.id == v[k]
     assert d.get_map("m").get_value() == v
     d._check_invariants()
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 15, 16, 17, 33, 64, 100, 1000])
+def test_keys_come_sorted_for_any_count_and_width(n):
+    """The C sort of a map's keys (state/map.pxi sort_key_slots): runs of 16, merges, keys
+    of mixed widths and prefixes of each other, built and read from a load's entry."""
+    rng = random.Random(n)
+    alphabet = ["a", "b", "\x00", "\u00e9", "\u4e2d", "\U0001f600", "z"]
+    keys = set()
+    while len(keys) < n:
+        keys.add("".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 4))) + str(len(keys) % 7))
+    d = loro_c.LoroDoc()
+    m = d.get_map("m")
+    for k in sorted(keys, key=lambda _: rng.random()):
+        m.insert(k, k)
+    d.commit()
+    v = m.get_value()
+    assert list(v) == sorted(keys) and all(v[k] == k for k in keys)
+    assert m.keys() == sorted(keys) and [k for k, _ in m.items()] == sorted(keys)
+    loaded = _load(loro_c, d.export(loro_c.ExportMode.Snapshot()))
+    lv = loaded.get_map("m").get_value()
+    assert list(lv) == sorted(keys) and lv == v
+    assert list(loaded.get_map("m").get_value()) == sorted(keys)

@@ -605,6 +605,7 @@ cdef int64_t map_slot(LoroDoc d, uint32_t c, str key) noexcept
 cdef int64_t map_len(LoroDoc d, uint32_t c) noexcept
 cdef list map_live(LoroDoc d, uint32_t c)
 cdef dict live_flat_value(dict live)
+cdef dict sorted_live_value(dict live)
 cdef list map_all_keys(LoroDoc d, uint32_t c)
 cdef object map_public_value(LoroDoc d, uint32_t c, str key, object v)
 cdef int64_t mergeable_child_index(LoroDoc d, uint32_t c, str key, object v) except -2

@@ -24,9 +24,15 @@ cdef class CidCore:
     equality in C. Ids key the document's registries and every import and load looks
     them up, thousands of times per document; a Python __hash__/__eq__ costs a frame
     per lookup. `_key` holds what equality compares ((name, type) of a root, (peer,
-    counter, type) of a normal id), set once by cid_fill."""
-    cdef readonly object _key
+    counter, type) of a normal id), set once by cid_fill; an id normal_cid_c makes
+    builds it from its slots when first asked (a load makes thousands of ids that are
+    only hashed and compared by identity)."""
+    cdef object _k
     cdef readonly Py_hash_t _hash
+
+    @property
+    def _key(self):
+        return _key_of(self)
 
     def __hash__(self):
         return self._hash
@@ -49,12 +55,12 @@ cdef inline object _cid_eq(CidCore self, object other):
     if not isinstance(other, CidCore):
         return NotImplemented
     return (type(other) is type(self) and (<CidCore>other)._hash == self._hash
-            and (<CidCore>other)._key == self._key)
+            and _key_of(<CidCore>other) == _key_of(self))
 
 
 def cid_fill(CidCore cid not None, tuple key not None, Py_hash_t h):
     """Set the identity of a ContainerID being built (once, by _types)."""
-    cid._key = key
+    cid._k = key
     cid._hash = h
 
 
@@ -144,9 +150,28 @@ cdef Py_hash_t _type_lane(object container_type) except? -1:
     return hash(container_type._tyhash)
 
 
+cdef inline object _get_slot(object o, Py_ssize_t off):
+    cdef PyObject* v = (<PyObject**>((<char*><PyObject*>o) + off))[0]
+    if v == NULL:
+        raise AttributeError("a ContainerID slot is not set")
+    return <object>v
+
+
 cdef inline void _put_slot(object o, Py_ssize_t off, object v) noexcept:
     Py_INCREF(v)
     (<PyObject**>((<char*><PyObject*>o) + off))[0] = <PyObject*>v
+
+
+cdef object _key_of(CidCore o):
+    if o._k is None:
+        # (a normal id from normal_cid_c: its parts are its slots)
+        if _off_peer >= 0 and _off_counter >= 0 and _off_ct >= 0:
+            key = (_get_slot(o, _off_peer), _get_slot(o, _off_counter), _get_slot(o, _off_ct))
+        else:
+            key = (getattr(o, "peer"), getattr(o, "counter"), getattr(o, "container_type"))
+        PyObject_GC_UnTrack(<PyObject*>key)     # (ints and a type: in no cycle)
+        o._k = key
+    return o._k
 
 
 cdef extern from *:
@@ -175,15 +200,12 @@ cdef object normal_cid_c(object peer, object counter, object container_type):
         PyObject_GenericSetAttr(o, "peer", peer)
         PyObject_GenericSetAttr(o, "counter", counter)
         PyObject_GenericSetAttr(o, "container_type", container_type)
-    key = (peer, counter, container_type)
-    # an id holds ints and its (immutable) type: it is in no cycle, so the cyclic
-    # collector need not walk it (a load makes thousands of them)
-    PyObject_GC_UnTrack(<PyObject*>key)
-    o._key = key
     if _fast_hash:
         o._hash = _normal_hash(peer, counter, _type_lane(container_type))
     else:
         o._hash = hash(("Normal", peer, counter, container_type._tyhash))
+    # an id holds ints and its (immutable) type: it is in no cycle, so the cyclic
+    # collector need not walk it (a load makes thousands of them)
     PyObject_GC_UnTrack(<PyObject*>o)
     return o
 

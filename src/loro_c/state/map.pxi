@@ -71,22 +71,13 @@ cdef int64_t map_slot(LoroDoc d, uint32_t c, str key) noexcept:
 
 
 cdef extern from *:
-    """
-    /* qsort with a comparator that runs holding the GIL (it may compare str objects) */
-    #include <stdlib.h>
-    typedef int (*lc_cmp_fn)(const void *, const void *);
-    static void lc_qsort_gil(void *base, size_t n, size_t size, lc_cmp_fn cmp) {
-        qsort(base, n, size, cmp);
-    }
-    """
-    ctypedef int (*lc_cmp_fn)(const void*, const void*) noexcept
-    void lc_qsort_gil(void* base, size_t n, size_t size, lc_cmp_fn cmp)
     PyObject* lc_list_item "PyList_GET_ITEM"(object lst, Py_ssize_t i)
     int lc_str_kind "PyUnicode_KIND"(PyObject* s)
     void* lc_str_data "PyUnicode_DATA"(PyObject* s)
     Py_ssize_t lc_str_len "PyUnicode_GET_LENGTH"(PyObject* s)
     int lc_str_compare "PyUnicode_Compare"(PyObject* a, PyObject* b)
     int LC_1BYTE_KIND "PyUnicode_1BYTE_KIND"
+    bint lc_dict_next "PyDict_Next"(object d, Py_ssize_t* pos, PyObject** key, PyObject** value)
 
 
 ctypedef struct KeySlot:
@@ -94,11 +85,9 @@ ctypedef struct KeySlot:
     int64_t slot
 
 
-cdef int key_slot_order(const void* a, const void* b) noexcept:
-    """Python's order of the two keys' str (code points): bytes compared in C when both
-    are one byte per code point, as list.sort compares such str."""
-    cdef PyObject* x = (<const KeySlot*>a).key
-    cdef PyObject* y = (<const KeySlot*>b).key
+cdef inline int str_order(PyObject* x, PyObject* y) noexcept:
+    """Python's order of two str (code points): bytes compared in C when both are one
+    byte per code point, as list.sort compares such str."""
     cdef Py_ssize_t nx, ny
     cdef int r
     if lc_str_kind(x) == LC_1BYTE_KIND and lc_str_kind(y) == LC_1BYTE_KIND:
@@ -110,6 +99,73 @@ cdef int key_slot_order(const void* a, const void* b) noexcept:
         return (nx > ny) - (nx < ny)
     # (str against str: PyUnicode_Compare cannot fail)
     return lc_str_compare(x, y)
+
+
+cdef int sort_key_slots(KeySlot* a, Py_ssize_t n) except -1:
+    """Sort `a` by key (str_order; the keys are distinct): insertion sort of runs of 16,
+    then bottom-up merges, a merge of two runs already in order a copy. The comparison
+    inlined: qsort's call per comparison cost more than list.sort's."""
+    cdef KeySlot* tmp
+    cdef KeySlot* src
+    cdef KeySlot* dst
+    cdef KeySlot* sw
+    cdef KeySlot x
+    cdef Py_ssize_t i, j, lo, mid, hi, w, p, q, k
+    lo = 0
+    while lo < n:
+        hi = lo + 16 if lo + 16 < n else n
+        for i in range(lo + 1, hi):
+            x = a[i]
+            j = i - 1
+            while j >= lo and str_order(a[j].key, x.key) > 0:
+                a[j + 1] = a[j]
+                j -= 1
+            a[j + 1] = x
+        lo = hi
+    if n <= 16:
+        return 0
+    tmp = <KeySlot*>malloc(<size_t>n * sizeof(KeySlot))
+    if tmp == NULL:
+        raise MemoryError()
+    src = a
+    dst = tmp
+    w = 16
+    while w < n:
+        lo = 0
+        while lo < n:
+            mid = lo + w if lo + w < n else n
+            hi = lo + 2 * w if lo + 2 * w < n else n
+            if mid >= hi or str_order(src[mid - 1].key, src[mid].key) <= 0:
+                memcpy(&dst[lo], &src[lo], <size_t>(hi - lo) * sizeof(KeySlot))
+            else:
+                p = lo
+                q = mid
+                k = lo
+                while p < mid and q < hi:
+                    if str_order(src[q].key, src[p].key) < 0:
+                        dst[k] = src[q]
+                        q += 1
+                    else:
+                        dst[k] = src[p]
+                        p += 1
+                    k += 1
+                while p < mid:
+                    dst[k] = src[p]
+                    p += 1
+                    k += 1
+                while q < hi:
+                    dst[k] = src[q]
+                    q += 1
+                    k += 1
+            lo = hi
+        sw = src
+        src = dst
+        dst = sw
+        w *= 2
+    if src != a:
+        memcpy(a, src, <size_t>n * sizeof(KeySlot))
+    free(tmp)
+    return 0
 
 
 cdef KeySlot* map_sorted(LoroDoc d, uint32_t c, Py_ssize_t* n_out) except NULL:
@@ -127,7 +183,7 @@ cdef KeySlot* map_sorted(LoroDoc d, uint32_t c, Py_ssize_t* n_out) except NULL:
             ks[n].key = lc_list_item(keys, m.entries[i].key)
             ks[n].slot = m.entries[i].slot
             n += 1
-    lc_qsort_gil(ks, <size_t>n, sizeof(KeySlot), key_slot_order)
+    sort_key_slots(ks, n)
     n_out[0] = n
     return ks
 
@@ -161,18 +217,44 @@ cdef dict map_flat_value(LoroDoc d, uint32_t c):
         free(ks)
 
 
+cdef dict sorted_by_key(dict live):
+    """`live` ({str: value}) rebuilt in key order: its pairs sorted in C (sort_key_slots;
+    no list of keys, no lookup per key)."""
+    cdef Py_ssize_t n = len(live), i = 0, pos = 0
+    cdef PyObject* k
+    cdef PyObject* v
+    cdef KeySlot* ks = <KeySlot*>malloc((<size_t>n + 1) * sizeof(KeySlot))
+    cdef dict out
+    if ks == NULL:
+        raise MemoryError()
+    try:
+        while i < n and lc_dict_next(live, &pos, &k, &v):
+            ks[i].key = k
+            ks[i].slot = <int64_t><size_t>v        # (the value's pointer: held by `live`)
+            i += 1
+        sort_key_slots(ks, i)
+        out = lc_dict_presized(i)
+        for n in range(i):
+            out[<object>ks[n].key] = <object><PyObject*><size_t>ks[n].slot
+        return out
+    finally:
+        free(ks)
+
+
+cdef dict sorted_live_value(dict live):
+    """live_flat_value of `live` already in key order (lazy_vals): a copy of the dict
+    (its table copied whole, no key inserted again), its lists and dicts copied."""
+    cdef dict out = live.copy()
+    for k, v in live.items():
+        if type(v) is list or type(v) is dict:
+            out[k] = copy_value(v)
+    return out
+
+
 cdef dict live_flat_value(dict live):
     """map_flat_value of a map read from its encoded entry (its keys present, `live`:
     lazy_map_live), in key order."""
-    cdef list ks = list(live)
-    cdef dict out = lc_dict_presized(len(ks))
-    ks.sort()
-    for k in ks:
-        v = live[k]
-        if type(v) is list or type(v) is dict:
-            v = copy_value(v)
-        out[k] = v
-    return out
+    return sorted_live_value(sorted_by_key(live))
 
 
 cdef list map_all_keys(LoroDoc d, uint32_t c):

@@ -425,7 +425,7 @@ cdef dict lazy_map_vals_locked(LoroDoc d, uint32_t c):
         if live is None:
             live = _codec_module().decode_lazy_maps_live([got])[0]
         # (kept in key order: a later read's sort then finds one run)
-        live = {k: live[k] for k in sorted(live)}
+        live = sorted_by_key(live)
         if d.lazy_vals is None:
             d.lazy_vals = {}
         d.lazy_vals[c] = live
