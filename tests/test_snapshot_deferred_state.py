@@ -105,7 +105,14 @@ def test_export_and_versions_before_any_read_keep_the_state_encoded(blobs, who):
         assert ref.export(loro.ExportMode.Snapshot()) == blob
     assert d.get_deep_value() == blobs["value"]
     # (a deep read takes the maps' values from their entries: tests/test_snapshot_lazy_deep_read.py)
-    d.get_value()
+    # (the document's shallow value lists the roots alone, as loro's reads no root state)
+    ref = loro.LoroDoc()
+    ref.import_(blob)
+    got = d.get_value()
+    assert list(got) == list(ref.get_value())
+    assert got == {k: loro_c.ContainerID.Root(k, v.container_type) for k, v in got.items()}
+    assert not d._state_decoded
+    d.get_map("users").get_deep_value()
     assert d._state_decoded
     d._check_invariants()
 

@@ -213,6 +213,8 @@ def test_mutated_state_entries_read_deep_as_the_eager_document(blobs, seed, shap
         eager = loro_c.LoroDoc()
         eager.import_(data)
         eager.get_value()
+        eager._check_invariants()       # (decodes every state at once, numbers nothing)
+        assert eager._state_decoded
         assert _no_nan(d.get_deep_value()) == _no_nan(eager.get_deep_value())
         assert d._loro_numbers() == eager._loro_numbers()
         d._check_invariants()

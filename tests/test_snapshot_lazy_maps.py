@@ -28,8 +28,9 @@ def _load(mod, blob, eager=False):
     d = mod.LoroDoc()
     d.import_(blob)
     if eager:
-        d.get_value()               # decodes every state at once
+        d.get_value()               # (lists the roots, reads no state)
         if mod is loro_c:
+            d._check_invariants()   # (decodes every state at once, numbers nothing)
             assert d._state_decoded
     return d
 

@@ -351,20 +351,27 @@ def test_random_sessions_match_loro_and_the_eager_load(blobs, steps, who):
 
 @pytest.mark.parametrize("read", ["gets", "get_value"])
 def test_a_map_of_many_records_registers_them_at_once(read):
-    """A map of more than 64 children whose keys are decoded (a loop of gets) or whose
-    state is built (get_value) registers every child map left at once; the same values."""
+    """A map of more than 64 children whose keys are decoded for a loop of gets registers
+    every child map left at once; its shallow value (get_value) shows their ids as its
+    entry holds them and registers none (state/snapshot_load.pxi lazy_map_vals_locked),
+    until a get names one; the same values."""
     n = 100
     blob = _nested(loro_c, n=n, seed=4).export(loro_c.ExportMode.Snapshot())
     d, ref = _load(loro_c, blob), _load(loro, blob)
     users, want = d.get_map("users"), ref.get_map("users")
-    if read == "gets":
+    if read == "get_value":
+        left = d._maps_unregistered
+        assert left >= n
+        assert _plain(users.get_value()) == _plain(want.get_value())
+        assert d._maps_unregistered == left
+        assert _plain(users.get_value()) == _plain(want.get_value())
+        assert d._maps_unregistered == left
+    if read == "gets" or read == "get_value":
         for i in range(n):
             got, exp = users.get(f"u{i}"), want.get(f"u{i}")
             assert (got is None) == (exp is None)
             if got is not None:
                 assert got.container.get("name").value == exp.container.get("name").value
-    else:
-        assert _plain(users.get_value()) == _plain(want.get_value())
     # (the records' addresses too, which nothing named yet)
     assert d._maps_unregistered == 0
     assert not d._state_decoded

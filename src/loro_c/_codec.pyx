@@ -80,6 +80,7 @@ from ._kinds cimport (KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE, KIND_MOVABLE_LI
                      LC_OP_MARK_START, LC_OP_MARK_END)
 from ._oplog cimport lc_op, OpLog
 from ._kinds cimport LC_OP_MOVE, LC_OP_SET     # MovableList (codec/movable_payloads.pxi)
+from ._kinds cimport N_KINDS, lc_kind_historical     # codec/snapshot_state.pxi key_cid
 from ._kinds cimport LC_OP_TREE, LC_TREE_PARENT_ROOT, LC_TREE_PARENT_DELETED   # codec/tree_payloads.pxi
 from ._doc cimport lc_walk
 from ._doc cimport LoroDoc, DocOps, lstr_place, lstr_reserve, lval_place, container_index, show_root, next_buffer
@@ -88,6 +89,7 @@ from ._doc cimport thin_load, thin_defer     # codec/snapshot_state.pxi
 from ._doc cimport lnum_flush       # codec/blob.pxi
 from ._doc cimport lc_map, lc_map_entry, LC_NO_KEY, ROOT_NONE      # codec/snapshot_encode.pxi (encode_map_entries)
 from .ephemeral_codec cimport w_value as eph_w_value   # (the same)
+from .ephemeral_codec cimport normal_cid_cached as eph_normal_cid     # (codec/snapshot_state.pxi key_cid)
 from libc.stdlib cimport qsort
 from ._tree cimport TreeMoves, child_list, tree_move, TREE_ROOT, TREE_DELETED   # (w_tree_moves)
 from cpython.list cimport PyList_GET_ITEM

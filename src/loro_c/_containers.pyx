@@ -12,7 +12,8 @@ checked before the lock is taken, and a method never calls another locking metho
 from libc.stdint cimport uint32_t, int64_t
 
 from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER, KIND_MOVABLE_LIST, doc_acquire, doc_acquire_read, doc_acquire_value, doc_acquire_one,
-                          doc_acquire_map_keys, doc_acquire_map_key,
+                          doc_acquire_map_keys, doc_acquire_map_key, doc_acquire_map_vals,
+                          doc_acquire_handles, doc_lock,
                           doc_release, lc_map_entry, lc_map_find, LC_NO_KEY)
 from loro_c._seq cimport UNIT_UNICODE, UNIT_UTF8, UNIT_UTF16
 from loro_c._seq cimport to_unicode, from_unicode, visible_content, find_char
@@ -21,7 +22,7 @@ from loro_c._doc cimport (local_text_insert, text_value, text_range, local_seq_d
                           local_list_insert, local_list_insert_container, list_slots, local_map_set,
                           local_map_set_container, local_map_delete, map_slot, map_len, map_live,
                           map_all_keys, local_counter_add, value_of, resolve_value, reachable,
-                          check_alive, map_public_value)
+                          check_alive, map_public_value, sorted_live_value)
 from loro_c._doc cimport (local_ml_insert, local_ml_insert_container, local_ml_delete, local_ml_move,
                           local_ml_set, local_ml_set_container, ml_len, ml_slots, ml_item_peers,
                           ml_value_slot_at)
@@ -140,7 +141,8 @@ cdef class _Handle:
     @property
     def id(self):
         """The ContainerID of this container."""
-        doc_acquire_read(hdoc(self))
+        # (a registered container's id: no state read, a snapshot load's left encoded)
+        doc_lock(hdoc(self))
         cid = hdoc(self).cids[self.idx]
         doc_release(hdoc(self))
         return cid
@@ -960,6 +962,17 @@ cdef class LoroList(_Handle):
         h.attached = True
         return h
 
+    def get_value(self):
+        """The value, with child containers as ContainerIDs."""
+        cdef LoroDoc d = hdoc(self)
+        # (a snapshot load builds its lists when it registers its containers: the maps it
+        # keeps encoded, a list's records, stay so)
+        doc_acquire_handles(d)
+        try:
+            return value_of(d, self.idx, False)
+        finally:
+            doc_release(d)
+
     cdef int64_t length(self):
         return hdoc(self).seq.visible_len(hdoc(self).ctree[self.idx])
 
@@ -1254,8 +1267,12 @@ cdef class LoroMap(_Handle):
     def get_value(self):
         """The value, with child containers as ContainerIDs."""
         cdef LoroDoc d = hdoc(self)
-        doc_acquire_one(d, self.idx)     # (only this map's state)
+        # (only this map's state: while a snapshot load keeps it encoded, its keys decoded
+        # once and kept, the map left unbuilt and its children unregistered)
+        cdef dict live = doc_acquire_map_vals(d, self.idx)
         try:
+            if live is not None:
+                return sorted_live_value(live)
             return value_of(d, self.idx, False)
         finally:
             doc_release(d)

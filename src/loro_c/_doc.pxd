@@ -420,6 +420,10 @@ cdef class DocCore:
     # the keys of the maps still encoded that LoroMap.get read ({map: {key: value}}; a map's
     # dropped when it is built): one decode for any number of gets
     cdef dict lazy_keys
+    # the keys of the maps still encoded that LoroMap.get_value read, in key order, their
+    # children not looked up ({map: {key: value}}; dropped with lazy_keys' entry): a
+    # shallow value shows a child's id and a marker's bytes as the entry holds them
+    cdef dict lazy_vals
     # how many of LoroMap.get's reads found their key in an encoded map's entry without
     # decoding its other keys ({map: count}; lazy_map_key_locked): a few per map, then the
     # keys are decoded once (lazy_keys), so a loop of gets stays linear. None when unused
@@ -600,6 +604,8 @@ cdef int local_map_delete(LoroDoc d, uint32_t c, str key) except -1
 cdef int64_t map_slot(LoroDoc d, uint32_t c, str key) noexcept
 cdef int64_t map_len(LoroDoc d, uint32_t c) noexcept
 cdef list map_live(LoroDoc d, uint32_t c)
+cdef dict live_flat_value(dict live)
+cdef dict sorted_live_value(dict live)
 cdef list map_all_keys(LoroDoc d, uint32_t c)
 cdef object map_public_value(LoroDoc d, uint32_t c, str key, object v)
 cdef int64_t mergeable_child_index(LoroDoc d, uint32_t c, str key, object v) except -2
@@ -684,6 +690,7 @@ cdef int thin_build_pending_locked(LoroDoc d) except -1
 cdef int thin_force_locked(LoroDoc d) except -1
 cdef int thin_decode_one_locked(LoroDoc d, uint32_t c) except -1
 cdef dict lazy_map_keys_locked(LoroDoc d, uint32_t c)
+cdef dict lazy_map_vals_locked(LoroDoc d, uint32_t c)
 cdef int lazy_map_key_locked(LoroDoc d, uint32_t c, str key) except -1
 
 
@@ -744,6 +751,22 @@ cdef inline dict doc_acquire_map_keys(LoroDoc d, uint32_t c):
     doc_lock(d)
     if d.thin_pending is not None or d.thin_lazy is not None:
         live = lazy_map_keys_locked(d, c)
+        if live is not None:
+            return live
+    if d.thin_texts is not None:
+        thin_build_texts_locked(d)
+    return None
+
+
+cdef inline dict doc_acquire_map_vals(LoroDoc d, uint32_t c):
+    """doc_acquire_map_keys for map `c`'s shallow value: a map a snapshot load left encoded
+    answers from its decoded keys in key order, {key: value}, without looking its children
+    up (state/snapshot_load.pxi lazy_map_vals_locked), and stays encoded; otherwise None,
+    the lock taken as doc_acquire_one takes it."""
+    cdef dict live
+    doc_lock(d)
+    if d.thin_pending is not None or d.thin_lazy is not None:
+        live = lazy_map_vals_locked(d, c)
         if live is not None:
             return live
     if d.thin_texts is not None:

@@ -469,7 +469,9 @@ cdef class LoroDoc(DocExchange):
 
     def get_value(self):
         """The shallow value: root name -> ContainerID."""
-        doc_acquire_value(self)
+        # (the roots listed, no state read: a snapshot load's maps stay encoded, as for
+        # the root getters)
+        doc_acquire_handles(self)
         try:
             number_lazy_roots(self, False)
             return {self.cids[r].name: self.cids[r] for r in self.roots}

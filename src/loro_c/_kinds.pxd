@@ -25,3 +25,8 @@ cdef extern from "loro_c/kinds.h":
 
     const char *lc_kind_name(int kind) noexcept nogil
     int lc_kind_historical(int kind) noexcept nogil
+
+
+# ContainerID.Normal of valid parts (a u64 peer int, an i32 counter int, a ContainerType),
+# unchecked: _kinds.normal_cid for C callers
+cdef object normal_cid_c(object peer, object counter, object container_type)

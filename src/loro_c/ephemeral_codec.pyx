@@ -23,6 +23,9 @@ Compiled because a server decodes every presence message of its %EPS rooms.
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.string cimport memcmp
+from libc.stdlib cimport calloc
+from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
+from loro_c._kinds cimport normal_cid_c
 
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object s, Py_ssize_t* size) except NULL
@@ -56,8 +59,6 @@ cdef object CID = _types.ContainerID
 cdef object CID_ROOT = _types.ContainerID.Root
 cdef object CID_NORMAL = _types.ContainerID.Normal
 cdef object CT_FROM_HIST = _types.ContainerType.from_historical_byte
-# ContainerID.Normal without its checks (r_cid's parts are a u64, an i32 and a known type)
-cdef object NORMAL_CID = _types.normal_cid
 # the known container types by historical type byte
 cdef dict _KNOWN_HIST = {t.to_historical_byte(): t for t in _types.TYPE_BY_KIND}
 
@@ -330,35 +331,69 @@ cdef object r_cid(Reader* r):
 
 # Normal ContainerIDs decoded, by (peer, counter, historical type byte): ids are immutable,
 # and a snapshot's state names each child container in its parent's value (thousands of
-# them, and again when the same document is loaded again). Bounded: cleared when full.
-cdef dict _normal_cids = {}
+# them, and again when the same document is loaded again; the codec's state keys come
+# here too, _codec key_cid). A C table (a dict keyed by a tuple built and hashed per
+# lookup was most of a loaded map's first read). Bounded: emptied when half full.
+ctypedef struct NormalCid:
+    uint64_t peer
+    int32_t counter
+    uint8_t ct
+    PyObject* cid           # (a reference held; NULL: a free slot)
+
+cdef NormalCid* _ncid_tab = NULL
+cdef Py_ssize_t _ncid_n = 0
 cdef enum:
-    NORMAL_CIDS_MAX = 1 << 16
+    NORMAL_CID_SLOTS = 1 << 17      # (at most half of them used)
+
+
+cdef inline size_t ncid_slot(uint64_t peer, int32_t counter, uint8_t ct) noexcept nogil:
+    cdef uint64_t a = (peer ^ (<uint64_t><uint32_t>counter << 29) ^ (<uint64_t>ct << 56)
+                       ^ <uint32_t>counter) * 0x9E3779B97F4A7C15ULL
+    return <size_t>(a >> 47)        # (17 bits)
 
 
 cdef object normal_cid_cached(uint64_t peer, int32_t counter, uint8_t ct):
     """The ContainerID.Normal of these parts (`ct`: the historical type byte), from the
-    cache above while it keeps one."""
-    key = (peer, counter, ct)
-    cid = _normal_cids.get(key)
-    if cid is None:
-        known = _KNOWN_HIST.get(ct)
-        if known is not None:
-            cid = NORMAL_CID(peer, counter, known)
-        else:
-            cid = CID_NORMAL(peer, counter, CT_FROM_HIST(ct))
-        if len(_normal_cids) >= NORMAL_CIDS_MAX:
-            _normal_cids.clear()
-        _normal_cids[key] = cid
+    table above while it keeps one."""
+    global _ncid_tab, _ncid_n
+    cdef size_t i
+    cdef Py_ssize_t j
+    cdef NormalCid* e
+    if _ncid_tab != NULL:
+        i = ncid_slot(peer, counter, ct)
+        while True:
+            e = &_ncid_tab[i]
+            if e.cid == NULL:
+                break
+            if e.peer == peer and e.counter == counter and e.ct == ct:
+                return <object>e.cid
+            i = (i + 1) & (NORMAL_CID_SLOTS - 1)
+    known = _KNOWN_HIST.get(ct)
+    if known is not None:
+        cid = normal_cid_c(peer, counter, known)
+    else:
+        cid = CID_NORMAL(peer, counter, CT_FROM_HIST(ct))
+    if _ncid_tab == NULL:
+        _ncid_tab = <NormalCid*>calloc(NORMAL_CID_SLOTS, sizeof(NormalCid))
+        if _ncid_tab == NULL:
+            return cid
+    elif _ncid_n >= NORMAL_CID_SLOTS // 2:
+        for j in range(NORMAL_CID_SLOTS):
+            if _ncid_tab[j].cid != NULL:
+                Py_DECREF(<object>_ncid_tab[j].cid)
+                _ncid_tab[j].cid = NULL
+        _ncid_n = 0
+    i = ncid_slot(peer, counter, ct)
+    while _ncid_tab[i].cid != NULL:
+        i = (i + 1) & (NORMAL_CID_SLOTS - 1)
+    e = &_ncid_tab[i]
+    e.peer = peer
+    e.counter = counter
+    e.ct = ct
+    Py_INCREF(cid)
+    e.cid = <PyObject*>cid
+    _ncid_n += 1
     return cid
-
-
-def shared_normal_cid(peer, counter, container_type):
-    """The ContainerID.Normal a decoded value naming these (valid) parts gives, the same
-    object while the cache above keeps it: the codec takes a state key's id from here, so
-    that the id a load registers and the one its parent's value names are one object and
-    the document's lookups of children stop at identity (_kinds' equality compares parts)."""
-    return normal_cid_cached(peer, counter, container_type.to_historical_byte())
 
 
 cdef object r_value(Reader* r, int depth):

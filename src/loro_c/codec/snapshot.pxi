@@ -25,7 +25,7 @@ cdef object cid_of_key(bytes key):
             # a normal id of a known kind (what from_bytes reads, without its Python)
             memcpy(&peer, p + 1, 8)
             memcpy(&counter, p + 9, 4)
-            cid = _ephemeral.shared_normal_cid(peer, counter, _KEY_TYPES[p[0]])
+            cid = eph_normal_cid(peer, counter, <uint8_t>lc_kind_historical(p[0]))
         else:
             cid = _types.ContainerID.from_bytes(key)
         if len(_key_cids) >= KEY_CIDS_MAX:

@@ -83,68 +83,18 @@ cdef list state_rows(Reader* sec, dict vv, bint lazy_maps=False, dict decoded=No
     return rows
 
 
-# The ContainerIDs of normal state keys by the key's 13 bytes, in a C table (cid_of_key's
-# dict wants the key as bytes, hashed with SipHash: a deferred load of 20,000 maps spent a
-# tenth of its build there). The same objects as cid_of_key's. Bounded: emptied when full.
-ctypedef struct KeyCid:
-    unsigned char key[13]
-    PyObject* cid           # (a reference held; NULL: a free slot)
-
-cdef KeyCid* _key_cid_tab = NULL
-cdef Py_ssize_t _key_cid_n = 0
-cdef enum:
-    KEY_CID_SLOTS = 1 << 17     # (at most half of them used)
-
-
-cdef inline size_t key_cid_slot(const unsigned char* kp) noexcept nogil:
-    cdef uint64_t a = 0
-    cdef uint32_t b = 0
-    memcpy(&a, kp + 1, 8)
-    memcpy(&b, kp + 9, 4)
-    a = (a ^ (<uint64_t>b << 32) ^ (<uint64_t>kp[0] << 24) ^ b) * 0x9E3779B97F4A7C15ULL
-    return <size_t>(a >> 47)        # (17 bits)
-
-
 cdef object key_cid(const unsigned char* kp):
-    """cid_of_key of the normal 13-byte state key at `kp`, from the table above."""
-    cdef size_t i
-    cdef KeyCid* e
-    cdef Py_ssize_t j
-    if _key_cid_tab == NULL:
-        return key_cid_miss(kp)
-    i = key_cid_slot(kp)
-    while True:
-        e = &_key_cid_tab[i]
-        if e.cid == NULL:
-            return key_cid_miss(kp)
-        if memcmp(e.key, kp, 13) == 0:
-            return <object>e.cid
-        i = (i + 1) & (KEY_CID_SLOTS - 1)
-
-
-cdef object key_cid_miss(const unsigned char* kp):
-    global _key_cid_tab, _key_cid_n
-    cdef size_t i
-    cdef Py_ssize_t j
-    cid = cid_of_key(PyBytes_FromStringAndSize(<const char*>kp, 13))
-    if _key_cid_tab == NULL:
-        _key_cid_tab = <KeyCid*>calloc(KEY_CID_SLOTS, sizeof(KeyCid))
-        if _key_cid_tab == NULL:
-            return cid
-    elif _key_cid_n >= KEY_CID_SLOTS // 2:
-        for j in range(KEY_CID_SLOTS):
-            if _key_cid_tab[j].cid != NULL:
-                Py_DECREF(<object>_key_cid_tab[j].cid)
-                _key_cid_tab[j].cid = NULL
-        _key_cid_n = 0
-    i = key_cid_slot(kp)
-    while _key_cid_tab[i].cid != NULL:
-        i = (i + 1) & (KEY_CID_SLOTS - 1)
-    memcpy(_key_cid_tab[i].key, kp, 13)
-    Py_INCREF(cid)
-    _key_cid_tab[i].cid = <PyObject*>cid
-    _key_cid_n += 1
-    return cid
+    """cid_of_key of the normal 13-byte state key at `kp`: the id its parent's value
+    decodes to, the same object while the ephemeral codec's C table keeps it (cid_of_key's
+    dict wants the key as bytes, hashed with SipHash: a deferred load of 20,000 maps spent
+    a tenth of its build there)."""
+    cdef uint64_t peer
+    cdef int32_t counter
+    if kp[0] < N_KINDS:
+        memcpy(&peer, kp + 1, 8)
+        memcpy(&counter, kp + 9, 4)
+        return eph_normal_cid(peer, counter, <uint8_t>lc_kind_historical(kp[0]))
+    return cid_of_key(PyBytes_FromStringAndSize(<const char*>kp, 13))
 
 
 cdef Py_ssize_t lazy_map_state_pos(const unsigned char* kp, Py_ssize_t kn,

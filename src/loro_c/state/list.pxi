@@ -57,4 +57,24 @@ cdef list list_slots(LoroDoc d, uint32_t c):
 
 cdef object list_value(LoroDoc d, uint32_t c, bint deep):
     cdef list values = d.log.values
-    return [resolve_value(d, values[s], deep) for s in list_slots(d, c)]
+    cdef list out
+    if deep:
+        return [resolve_value(d, values[s], True) for s in list_slots(d, c)]
+    # (resolve_value's copies without its type test per item, and no list of slots: a
+    # child's id and every scalar as they are, lists and dicts copied)
+    cdef uint32_t t = d.ctree[c]
+    cdef int64_t n = d.seq.visible_len(t), i
+    cdef uint32_t *buf = <uint32_t*>malloc(<size_t>(n if n > 0 else 1) * sizeof(uint32_t))
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        copy_visible(d.seq, t, 0, n, buf)
+        out = [None] * n
+        for i in range(n):
+            v = values[buf[i]]
+            if type(v) is list or type(v) is dict:
+                v = copy_value(v)
+            out[i] = v
+        return out
+    finally:
+        free(buf)

@@ -70,15 +70,191 @@ cdef int64_t map_slot(LoroDoc d, uint32_t c, str key) noexcept:
     return -1 if e == NULL else e.slot
 
 
-cdef list map_live(LoroDoc d, uint32_t c):
-    """(key, value slot) of the keys present, sorted by key."""
+cdef extern from *:
+    PyObject* lc_list_item "PyList_GET_ITEM"(object lst, Py_ssize_t i)
+    int lc_str_kind "PyUnicode_KIND"(PyObject* s)
+    void* lc_str_data "PyUnicode_DATA"(PyObject* s)
+    Py_ssize_t lc_str_len "PyUnicode_GET_LENGTH"(PyObject* s)
+    int lc_str_compare "PyUnicode_Compare"(PyObject* a, PyObject* b)
+    int LC_1BYTE_KIND "PyUnicode_1BYTE_KIND"
+    bint lc_dict_next "PyDict_Next"(object d, Py_ssize_t* pos, PyObject** key, PyObject** value)
+
+
+ctypedef struct KeySlot:
+    PyObject* key       # (borrowed from d.log.keys)
+    int64_t slot
+
+
+cdef inline int str_order(PyObject* x, PyObject* y) noexcept:
+    """Python's order of two str (code points): bytes compared in C when both are one
+    byte per code point, as list.sort compares such str."""
+    cdef Py_ssize_t nx, ny
+    cdef int r
+    if lc_str_kind(x) == LC_1BYTE_KIND and lc_str_kind(y) == LC_1BYTE_KIND:
+        nx = lc_str_len(x)
+        ny = lc_str_len(y)
+        r = memcmp(lc_str_data(x), lc_str_data(y), <size_t>(nx if nx < ny else ny))
+        if r != 0:
+            return r
+        return (nx > ny) - (nx < ny)
+    # (str against str: PyUnicode_Compare cannot fail)
+    return lc_str_compare(x, y)
+
+
+cdef int sort_key_slots(KeySlot* a, Py_ssize_t n) except -1:
+    """Sort `a` by key (str_order; the keys are distinct): insertion sort of runs of 16,
+    then bottom-up merges, a merge of two runs already in order a copy. The comparison
+    inlined: qsort's call per comparison cost more than list.sort's."""
+    cdef KeySlot* tmp
+    cdef KeySlot* src
+    cdef KeySlot* dst
+    cdef KeySlot* sw
+    cdef KeySlot x
+    cdef Py_ssize_t i, j, lo, mid, hi, w, p, q, k
+    lo = 0
+    while lo < n:
+        hi = lo + 16 if lo + 16 < n else n
+        for i in range(lo + 1, hi):
+            x = a[i]
+            j = i - 1
+            while j >= lo and str_order(a[j].key, x.key) > 0:
+                a[j + 1] = a[j]
+                j -= 1
+            a[j + 1] = x
+        lo = hi
+    if n <= 16:
+        return 0
+    tmp = <KeySlot*>malloc(<size_t>n * sizeof(KeySlot))
+    if tmp == NULL:
+        raise MemoryError()
+    src = a
+    dst = tmp
+    w = 16
+    while w < n:
+        lo = 0
+        while lo < n:
+            mid = lo + w if lo + w < n else n
+            hi = lo + 2 * w if lo + 2 * w < n else n
+            if mid >= hi or str_order(src[mid - 1].key, src[mid].key) <= 0:
+                memcpy(&dst[lo], &src[lo], <size_t>(hi - lo) * sizeof(KeySlot))
+            else:
+                p = lo
+                q = mid
+                k = lo
+                while p < mid and q < hi:
+                    if str_order(src[q].key, src[p].key) < 0:
+                        dst[k] = src[q]
+                        q += 1
+                    else:
+                        dst[k] = src[p]
+                        p += 1
+                    k += 1
+                while p < mid:
+                    dst[k] = src[p]
+                    p += 1
+                    k += 1
+                while q < hi:
+                    dst[k] = src[q]
+                    q += 1
+                    k += 1
+            lo = hi
+        sw = src
+        src = dst
+        dst = sw
+        w *= 2
+    if src != a:
+        memcpy(a, src, <size_t>n * sizeof(KeySlot))
+    free(tmp)
+    return 0
+
+
+cdef KeySlot* map_sorted(LoroDoc d, uint32_t c, Py_ssize_t* n_out) except NULL:
+    """The keys present in map `c` and their value slots, sorted by key (freed by the
+    caller): no (key, slot) pair built and compared per key."""
     cdef lc_map *m = &d.maps[d.ctree[c]]
     cdef uint32_t i
+    cdef Py_ssize_t n = 0
     cdef list keys = d.log.keys
-    out = [(keys[m.entries[i].key], m.entries[i].slot) for i in range(m.cap)
-           if m.entries[i].key != LC_NO_KEY and m.entries[i].slot >= 0]
-    out.sort()
+    cdef KeySlot* ks = <KeySlot*>malloc((<size_t>m.live + 1) * sizeof(KeySlot))
+    if ks == NULL:
+        raise MemoryError()
+    for i in range(m.cap):
+        if m.entries[i].key != LC_NO_KEY and m.entries[i].slot >= 0 and n < m.live:
+            ks[n].key = lc_list_item(keys, m.entries[i].key)
+            ks[n].slot = m.entries[i].slot
+            n += 1
+    sort_key_slots(ks, n)
+    n_out[0] = n
+    return ks
+
+
+cdef list map_live(LoroDoc d, uint32_t c):
+    """(key, value slot) of the keys present, sorted by key."""
+    cdef Py_ssize_t n = 0, i
+    cdef KeySlot* ks = map_sorted(d, c, &n)
+    try:
+        return [(<object>ks[i].key, ks[i].slot) for i in range(n)]
+    finally:
+        free(ks)
+
+
+cdef dict map_flat_value(LoroDoc d, uint32_t c):
+    """map_value(d, c, False) of a built map (resolve_value's copies: a child's id and
+    every scalar shown as it is, lists and dicts copied)."""
+    cdef Py_ssize_t n = 0, i
+    cdef list values = d.log.values
+    cdef KeySlot* ks = map_sorted(d, c, &n)
+    cdef dict out
+    try:
+        out = lc_dict_presized(n)
+        for i in range(n):
+            v = <object>lc_list_item(values, ks[i].slot)
+            if type(v) is list or type(v) is dict:
+                v = copy_value(v)
+            out[<object>ks[i].key] = v
+        return out
+    finally:
+        free(ks)
+
+
+cdef dict sorted_by_key(dict live):
+    """`live` ({str: value}) rebuilt in key order: its pairs sorted in C (sort_key_slots;
+    no list of keys, no lookup per key)."""
+    cdef Py_ssize_t n = len(live), i = 0, pos = 0
+    cdef PyObject* k
+    cdef PyObject* v
+    cdef KeySlot* ks = <KeySlot*>malloc((<size_t>n + 1) * sizeof(KeySlot))
+    cdef dict out
+    if ks == NULL:
+        raise MemoryError()
+    try:
+        while i < n and lc_dict_next(live, &pos, &k, &v):
+            ks[i].key = k
+            ks[i].slot = <int64_t><size_t>v        # (the value's pointer: held by `live`)
+            i += 1
+        sort_key_slots(ks, i)
+        out = lc_dict_presized(i)
+        for n in range(i):
+            out[<object>ks[n].key] = <object><PyObject*><size_t>ks[n].slot
+        return out
+    finally:
+        free(ks)
+
+
+cdef dict sorted_live_value(dict live):
+    """live_flat_value of `live` already in key order (lazy_vals): a copy of the dict
+    (its table copied whole, no key inserted again), its lists and dicts copied."""
+    cdef dict out = live.copy()
+    for k, v in live.items():
+        if type(v) is list or type(v) is dict:
+            out[k] = copy_value(v)
     return out
+
+
+cdef dict live_flat_value(dict live):
+    """map_flat_value of a map read from its encoded entry (its keys present, `live`:
+    lazy_map_live), in key order."""
+    return sorted_live_value(sorted_by_key(live))
 
 
 cdef list map_all_keys(LoroDoc d, uint32_t c):
@@ -167,18 +343,20 @@ cdef dict lazy_live_usable(LoroDoc d, dict live, bint *holds=NULL):
     cdef object cid_type = _CID_TYPE
     cdef dict index = d.cid_index
     cdef bint child = False
+    if d.thin_unreg is not None and len(live) > 64:
+        # (a map naming children by the thousand, its keys decoded for a loop of reads:
+        # all registered at once, not one lookup each)
+        for v in live.values():
+            if isinstance(v, cid_type):
+                thin_register_rest(d)
+                index = d.cid_index         # (the registry was resized)
+                break
     for v in live.values():
         if type(v) is bytes:
             return None
         if isinstance(v, cid_type):
-            if v not in index:
-                if d.thin_unreg is not None and len(live) > 64:
-                    # (a map naming children by the thousand, its keys decoded for a loop
-                    # of reads: all registered at once, not one lookup each)
-                    thin_register_rest(d)
-                    index = d.cid_index         # (the registry was resized)
-                if v not in index and cid_lookup(d, v) is None:
-                    return None
+            if v not in index and cid_lookup(d, v) is None:
+                return None
             child = True
     if holds != NULL:
         holds[0] = child
@@ -221,12 +399,14 @@ cdef object map_value(LoroDoc d, uint32_t c, bint deep):
                 if len(live) < 2:
                     return live
                 return {k: live[k] for k in sorted(live)}
+            if not deep:
+                return live_flat_value(live)
             # (its values are private: resolve_value copies them, as from the slots)
             return {k: resolve_value(d, live[k], deep) for k in sorted(live)}
         thin_decode_lazy(d, c)
     if not deep:
         # as loro's get_value: a mergeable child's marker shows as its raw bytes
-        return {k: resolve_value(d, values[slot], False) for k, slot in map_live(d, c)}
+        return map_flat_value(d, c)
     out = {}
     for k, slot in map_live(d, c):
         v = values[slot]

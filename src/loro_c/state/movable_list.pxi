@@ -420,7 +420,18 @@ cdef tuple ml_item_peers(LoroDoc d, uint32_t c, int64_t pos):
 
 cdef object ml_value(LoroDoc d, uint32_t c, bint deep):
     cdef list values = d.log.values
-    return [resolve_value(d, values[s], deep) for s in ml_slots(d, c)]
+    cdef list out
+    cdef Py_ssize_t i
+    if deep:
+        return [resolve_value(d, values[s], True) for s in ml_slots(d, c)]
+    # (resolve_value's copies without its type test per item, as list_value)
+    out = ml_slots(d, c)
+    for i in range(len(out)):
+        v = values[<Py_ssize_t>out[i]]
+        if type(v) is list or type(v) is dict:
+            v = copy_value(v)
+        out[i] = v
+    return out
 
 
 cdef int ml_check(LoroDoc d, uint32_t c) except -1:

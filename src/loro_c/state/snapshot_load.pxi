@@ -301,6 +301,8 @@ cdef int thin_decode_lazy(LoroDoc d, uint32_t c) except -1:
             lazy.drop(c)
             if d.lazy_keys is not None:
                 d.lazy_keys.pop(c, None)
+            if d.lazy_vals is not None:
+                d.lazy_vals.pop(c, None)
             if d.lazy_scans is not None:
                 d.lazy_scans.pop(c, None)
             # a child the state does not list (a dead one) registers here; the eager load
@@ -313,6 +315,7 @@ cdef int thin_decode_lazy(LoroDoc d, uint32_t c) except -1:
     if lazy.n == 0 and d.thin_unreg is None:
         d.thin_lazy = None
         d.lazy_keys = None
+        d.lazy_vals = None
         d.lazy_scans = None
         if not d.detached:
             d.evlog.on = 0
@@ -378,13 +381,54 @@ cdef dict lazy_map_keys_locked(LoroDoc d, uint32_t c):
             live = d.lazy_keys.get(c)
             if live is not None:
                 return live
-        live = lazy_map_live(d, c)
+        live = None
+        if d.lazy_vals is not None and d.lazy_live is None:
+            # (decoded for get_value: checked here, not decoded again)
+            live = d.lazy_vals.get(c)
+            if live is not None:
+                live = lazy_live_usable(d, live)
+        if live is None:
+            live = lazy_map_live(d, c)
         if live is None:
             thin_decode_lazy(d, c)
             return None
         if d.lazy_keys is None:
             d.lazy_keys = {}
         d.lazy_keys[c] = live
+        return live
+    except BaseException:
+        doc_release(d)
+        raise
+
+
+cdef dict lazy_map_vals_locked(LoroDoc d, uint32_t c):
+    """The keys present of map `c` and their values, in key order, when the load left it
+    encoded (kept in lazy_vals; the entry does not change while it stays encoded: any
+    edit or import loads the history first), else None. Its children are not looked up
+    or registered (lazy_map_keys_locked does, for handles): its shallow value shows a
+    child's id, and a mergeable child's marker as its bytes, as the entry holds them.
+    Releases the lock when it fails."""
+    cdef dict live
+    try:
+        if d.thin_pending is not None:
+            thin_build_pending(d)
+        if d.thin_lazy is None:
+            return None
+        if d.lazy_vals is not None:
+            live = d.lazy_vals.get(c)
+            if live is not None:
+                return live
+        got = d.thin_lazy.get(c)
+        if got is None:
+            return None
+        live = d.lazy_keys.get(c) if d.lazy_keys is not None else None
+        if live is None:
+            live = _codec_module().decode_lazy_maps_live([got])[0]
+        # (kept in key order: a later read's sort then finds one run)
+        live = sorted_by_key(live)
+        if d.lazy_vals is None:
+            d.lazy_vals = {}
+        d.lazy_vals[c] = live
         return live
     except BaseException:
         doc_release(d)
@@ -654,6 +698,7 @@ cdef int thin_drop_state(LoroDoc d) except -1:
     d.thin_lazy = None
     d.thin_unreg = None     # (thin_force registered them all first; the state goes anyway)
     d.lazy_keys = None
+    d.lazy_vals = None
     d.lazy_scans = None
     # the document had no ops before the load: its notes of mark ops and its list
     # elements are the state's
