@@ -29,7 +29,7 @@ from loro_c._doc cimport (local_ml_insert, local_ml_insert_container, local_ml_d
 from loro_c._doc cimport (KIND_TREE, tree_state, local_tree_move, local_next_counter,
                           container_index, tree_note_local, tree_nodes_order)     # LoroTree (handles/tree.pxi)
 from loro_c._version import ID as _ID
-from loro_c._doc import copy_value, container_type as _container_type, _TYPE_NAMES as _KIND_NAMES
+from loro_c._doc import copy_value, container_type as _container_type, _TYPE_NAMES as _KIND_NAMES, kind_of_type
 
 _mergeable = None     # loro_c.mergeable, imported on first use
 from loro_c.errors import (LoroError, LoroTypeError, LoroValueError, OutOfBoundsError,
@@ -121,7 +121,11 @@ def wrap(LoroDoc doc, uint32_t c, int kind):
 cdef object wrap_value(LoroDoc doc, object v):
     """A stored value as ValueOrContainer."""
     if isinstance(v, _types.ContainerID):
-        c = doc.cid_index[v]
+        c = doc.cid_index.get(v)
+        if c is None:
+            # (a child map a snapshot load left unregistered, read through its list
+            # without the rest: registered alone, its state still encoded)
+            c = container_index(doc, v, kind_of_type(v.container_type))
         return _types.ValueOrContainer.Container(wrap(doc, c, doc.ckind[c]))
     return _types.ValueOrContainer.Value(copy_value(v))
 
@@ -983,7 +987,9 @@ cdef class LoroList(_Handle):
 
     cdef int64_t locked_length(self) except -1:
         cdef int64_t n
-        doc_acquire_read(hdoc(self))
+        # (the list's own sequence: a snapshot load builds it when it registers its
+        # containers, and its child maps stay encoded, as for get_value)
+        doc_acquire_handles(hdoc(self))
         n = self.length()
         doc_release(hdoc(self))
         return n
@@ -1019,7 +1025,7 @@ cdef class LoroList(_Handle):
     def get(self, index):
         """The item at `index` as ValueOrContainer, or None when out of range."""
         cdef int64_t i = as_index(index, "index") if index >= 0 else -1
-        doc_acquire_read(hdoc(self))
+        doc_acquire_handles(hdoc(self))     # (as locked_length; a child map named registers alone)
         try:
             if i < 0 or i >= self.length():
                 return None
@@ -1078,7 +1084,7 @@ cdef class LoroList(_Handle):
 
     def to_vec(self):
         """The items, child containers as ContainerIDs."""
-        doc_acquire_read(hdoc(self))
+        doc_acquire_handles(hdoc(self))     # (as get_value)
         try:
             return value_of(hdoc(self), self.idx, False)
         finally:
@@ -1129,7 +1135,7 @@ cdef class LoroList(_Handle):
             finally:
                 doc_release(hdoc(self))
         k = list_index(index)
-        doc_acquire_read(hdoc(self))
+        doc_acquire_handles(hdoc(self))     # (as get)
         try:
             if k >= self.length():
                 raise OutOfBoundsError("index out of range")
@@ -1279,6 +1285,9 @@ cdef class LoroMap(_Handle):
 
     def get(self, str key):
         """The entry for `key` as ValueOrContainer, or None."""
+        return self._get(key)
+
+    cdef object _get(self, str key):
         cdef int64_t slot
         cdef LoroDoc d = hdoc(self)
         cdef dict live
@@ -1459,19 +1468,33 @@ cdef class LoroMap(_Handle):
         return self._ensure_mergeable(key, KIND_COUNTER)
 
     def __contains__(self, key):
+        cdef LoroDoc d = hdoc(self)
+        cdef int got
         check_map_key(key)
-        doc_acquire_read(hdoc(self))
+        # (only this map's state, as get: while a snapshot load keeps it encoded, the key
+        # looked up in its entry)
+        got = doc_acquire_map_key(d, self.idx, key)
         try:
-            return map_slot(hdoc(self), self.idx, key) >= 0
+            v = d.lazy_got
+            d.lazy_got = None
+            if got != 0:
+                return got == 2
+            if v is not None:
+                return key in <dict>v
+            return map_slot(d, self.idx, key) >= 0
         finally:
-            doc_release(hdoc(self))
+            doc_release(d)
 
     cdef int64_t locked_len(self) except -1:
         # under the lock: an importing thread writes map state with the GIL released
         cdef int64_t n
-        doc_acquire_read(hdoc(self))
-        n = map_len(hdoc(self), self.idx)
-        doc_release(hdoc(self))
+        cdef LoroDoc d = hdoc(self)
+        # (only this map's state: while a snapshot load keeps it encoded, its keys)
+        cdef dict live = doc_acquire_map_keys(d, self.idx)
+        try:
+            n = len(live) if live is not None else map_len(d, self.idx)
+        finally:
+            doc_release(d)
         return n
 
     def __len__(self):
@@ -1482,17 +1505,11 @@ cdef class LoroMap(_Handle):
         return self.locked_len() == 0
 
     def __getitem__(self, key):
-        cdef int64_t slot
         check_map_key(key)
-        doc_acquire_read(hdoc(self))
-        try:
-            slot = map_slot(hdoc(self), self.idx, key)
-            if slot < 0:
-                raise KeyNotFoundError(f"Key {key} not found")
-            return wrap_value(hdoc(self), map_public_value(hdoc(self), self.idx, key,
-                                                          hdoc(self).log.values[slot]))
-        finally:
-            doc_release(hdoc(self))
+        v = self._get(key)
+        if v is None:
+            raise KeyNotFoundError(f"Key {key} not found")
+        return v
 
     def __setitem__(self, key, value):
         check_map_key(key)
