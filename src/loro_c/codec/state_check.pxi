@@ -515,7 +515,9 @@ cdef int state_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned c
         memcpy(&counter, kp + 9, 4)
         if counter >= vv_end(vv, peer):
             return 0
-    if kind == KIND_LIST and lists is not None:
+    if (kind == KIND_LIST or kind == KIND_MOVABLE_LIST) and lists is not None:
+        # (a movable list's own state is decoded here as a list's: its rows are what
+        # thin_load builds it from, so the maps beside it stay encoded)
         return list_entry_ok(kp, kn, vp, vn, lists)
     if kind != KIND_MAP and kind != KIND_COUNTER:
         return 0
