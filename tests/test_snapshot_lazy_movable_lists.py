@@ -249,3 +249,34 @@ def test_mutated_movable_list_entries_pass_the_check_only_when_they_decode(blobs
         d.get_movable_list("moves").push(attempt)
         d.commit()
     assert passed > 0 and refused > 0
+
+
+@pytest.mark.parametrize("setter", [1, 2])
+def test_a_movable_list_naming_a_child_its_history_never_created_is_refused(setter):
+    """A movable list entry whose items lie in the version but one child (set after the
+    others, by the same peer or another) does not: the import refuses it whole, the check
+    pass does not take it (codec child_ids_fit's runs of one peer)."""
+    from test_snapshot_state_load import _expect_error_empty
+    a = loro_c.LoroDoc()
+    a.peer_id = 1
+    ml = a.get_movable_list("ml")
+    for i in range(6):
+        ml.push_container(loro_c.LoroMap()).insert("k", i)
+    a.get_map("m").insert("x", 1)
+    a.commit()
+    blob = a.export(loro_c.ExportMode.Snapshot())
+    b = loro_c.LoroDoc()
+    b.import_(blob)
+    b.peer_id = setter
+    b.get_movable_list("ml").set_container(3, loro_c.LoroMap()).insert("k", "new")
+    b.commit()
+    key = loro_c.ContainerID.Root("ml", loro_c.ContainerType.MovableList()).to_bytes()
+    lying = dict(_codec._state_section_entries(b.export(loro_c.ExportMode.Snapshot())))[key]
+    entries = [(k, lying if k == key else v) for k, v in _codec._state_section_entries(blob)]
+    data = _with_state(blob, entries)
+    assert not _codec._state_section_ok(data)
+    _expect_error_empty(data)
+    # the honest entries still defer
+    d = _load(loro_c, _with_state(blob, _codec._state_section_entries(blob)))
+    assert not d._state_decoded
+    assert d.get_deep_value() == a.get_deep_value()
