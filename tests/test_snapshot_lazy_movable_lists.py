@@ -280,3 +280,35 @@ def test_a_movable_list_naming_a_child_its_history_never_created_is_refused(sett
     d = _load(loro_c, _with_state(blob, _codec._state_section_entries(blob)))
     assert not d._state_decoded
     assert d.get_deep_value() == a.get_deep_value()
+
+
+@pytest.mark.parametrize("who", ["loro_c", "loro"])
+def test_a_movable_lists_item_reads_after_a_load_leave_its_history_unloaded(blobs, who):
+    """get, len, an index and a slice read the list the load built from its state (its
+    items and elements), as loro answers them, without importing the history."""
+    blob = blobs[who]
+    d = _load(loro_c, blob)
+    ref = _load(loro, blob)
+    ml, rml = d.get_movable_list("moves"), ref.get_movable_list("moves")
+    assert len(ml) == len(rml) and not ml.is_empty()
+    for i in range(len(rml)):
+        assert _plain(_voc(ml.get(i))) == _plain(_voc(rml.get(i)))
+        assert _plain(_voc(ml[i])) == _plain(_voc(rml[i]))
+    assert ml.get(len(rml)) is None
+    with pytest.raises(IndexError):
+        ml[len(rml)]
+    assert [_plain(_voc(v)) for v in ml[1:7:2]] == [_plain(_voc(v)) for v in rml[1:7:2]]
+    assert not d._history_loaded
+    child = next(v.container for v in ml[0:len(ml)] if hasattr(v, "container"))
+    assert child.get_deep_value() == next(
+        v.container for v in rml[0:len(rml)] if hasattr(v, "container")).get_deep_value()
+    assert not d._history_loaded
+    # an edit then loads it, and the list goes on as loro's
+    d.peer_id = ref.peer_id = 9
+    ml.mov(0, 2)
+    rml.mov(0, 2)
+    d.commit()
+    ref.commit()
+    assert d._history_loaded
+    assert d.get_deep_value() == ref.get_deep_value()
+    d._check_invariants()
