@@ -1369,8 +1369,10 @@ cdef object decode_movable_list_state(bytes value, Reader* r, dict vv, _IdBits s
     cdef Reader elem_ids[2]
     cdef Reader set_ids[2]
     cdef uint64_t v = 0
-    cdef Py_ssize_t n_vals, n_items, i, k, e_at = 0, s_at = 0, n_e, n_s
+    cdef Py_ssize_t n_vals, n_items, i, j, k, e_at = 0, s_at = 0, n_e, n_s, cap, inv, pidx
     cdef const int32_t* o
+    cdef uint64_t* tab = NULL
+    cdef uint64_t key, h, mask
     values, end = _ephemeral.decode_state_values(value, r.pos, 0)
     r.pos = end
     n_vals = len(values)
@@ -1403,29 +1405,54 @@ cdef object decode_movable_list_state(bytes value, Reader* r, dict vv, _IdBits s
         return None
     o = <const int32_t*>PyBytes_AS_STRING(packed)
     per_item = []
-    elems = set()
-    k = 0
-    for i in range(n_vals + 1):
-        if i > 0:
-            item_peer = peers[o[3 * k]]
-            if pos_eq[i]:
-                elem = (item_peer, lams[k])
-            else:
-                elem = (peers[e_peer[e_at]], e_lam[e_at])
-                e_at += 1
-            if elem in elems:
-                fail("the snapshot state names a list element twice")
-            elems.add(elem)
-            if set_eq[i]:
-                last_set = elem
-            else:
-                last_set = (peers[s_peer[s_at]], s_lam[s_at])
-                s_at += 1
-            per_item.append((lams[k], elem, last_set))
-            k += 1
-        for _ in range(invisible[i]):
-            per_item.append((lams[k], None, None))
-            k += 1
+    # each element named once: a C hash set of (peer index, Lamport) (the peer table names
+    # no peer twice, so an index stands for its peer), not a set of tuples
+    cap = 16
+    while cap < 2 * n_vals + 2:
+        cap <<= 1
+    mask = <uint64_t>(cap - 1)
+    tab = <uint64_t*>xalloc(cap, sizeof(uint64_t))
+    try:
+        k = 0
+        for i in range(n_vals + 1):
+            if i > 0:
+                pidx = o[3 * k]
+                item_peer = peers[pidx]
+                lam = lams[k]
+                if pos_eq[i]:
+                    elem = (item_peer, lam)
+                    key = (<uint64_t>pidx << 32) | <uint64_t>(<int64_t>lam)
+                else:
+                    pidx = e_peer[e_at]
+                    e_l = e_lam[e_at]
+                    elem = (peers[pidx], e_l)
+                    key = (<uint64_t>pidx << 32) | <uint64_t>(<int64_t>e_l)
+                    e_at += 1
+                PyObject_GC_UnTrack(elem)       # (ints: acyclic)
+                h = ((key + 1) * <uint64_t>0x9E3779B97F4A7C15ULL >> 32) & mask
+                while tab[h] != 0:
+                    if tab[h] == key + 1:
+                        fail("the snapshot state names a list element twice")
+                    h = (h + 1) & mask
+                tab[h] = key + 1
+                if set_eq[i]:
+                    last_set = elem
+                else:
+                    last_set = (peers[s_peer[s_at]], s_lam[s_at])
+                    PyObject_GC_UnTrack(last_set)
+                    s_at += 1
+                row = (lam, elem, last_set)
+                PyObject_GC_UnTrack(row)
+                per_item.append(row)
+                k += 1
+            inv = invisible[i]
+            for j in range(inv):
+                row = (lams[k], None, None)
+                PyObject_GC_UnTrack(row)
+                per_item.append(row)
+                k += 1
+    finally:
+        free(tab)
     return (values, peers, packed, per_item)
 
 
@@ -1439,8 +1466,27 @@ cdef bint child_ids_fit(object values, dict vv) except -1:
     cdef object kind
     cdef object cid_type = _types.ContainerID
     cdef object root_type = CID_ROOT
+    cdef object normal_type = CID_NORMAL
+    cdef object ct, last_ct = None
+    cdef uint64_t peer, last_peer = 0
+    cdef int64_t end = -1
     for v in values:
-        if isinstance(v, cid_type):
+        if type(v) is normal_type:
+            # (a list of records: one child after another, of one type and mostly one
+            # peer; each type and each run of a peer looked up once)
+            ct = v.container_type
+            if ct is not last_ct:
+                kind = _KIND_OF_CLASS.get(type(ct))
+                if not kind_has_state_codec(kind if kind is not None else kind_of_type(ct)):
+                    return False
+                last_ct = ct
+            peer = v.peer
+            if end < 0 or peer != last_peer:
+                end = vv.get(peer, 0)
+                last_peer = peer
+            if <int64_t>v.counter >= end:
+                fail("the snapshot state holds a child container its history never created")
+        elif isinstance(v, cid_type):
             kind = _KIND_OF_CLASS.get(type(v.container_type))
             if not kind_has_state_codec(kind if kind is not None else kind_of_type(v.container_type)):
                 return False

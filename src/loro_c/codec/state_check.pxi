@@ -463,6 +463,8 @@ cdef int list_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned ch
     map_state_ok), no root id anywhere."""
     cdef object kind
     cdef object cid_type = _types.ContainerID
+    cdef object normal_type = CID_NORMAL
+    cdef object ct, last_ct = None
     key = PyBytes_FromStringAndSize(<const char*>kp, kn)
     if lists.seen is None:
         lists.seen = _IdBits(lists.vv)
@@ -476,7 +478,15 @@ cdef int list_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned ch
     if row is None or row is False:
         return 0
     for v in (<tuple>row)[2][0]:
-        if isinstance(v, cid_type):
+        if type(v) is normal_type:
+            # (the decoder checked its peer and counter: its type alone, once per type)
+            ct = v.container_type
+            if ct is not last_ct:
+                kind = _KIND_OF_CLASS.get(type(ct))
+                if kind is None or (kind != KIND_MAP and kind != KIND_COUNTER):
+                    return 0
+                last_ct = ct
+        elif isinstance(v, cid_type):
             if isinstance(v, CID_ROOT):
                 return 0
             kind = _KIND_OF_CLASS.get(type(v.container_type))
@@ -515,7 +525,9 @@ cdef int state_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned c
         memcpy(&counter, kp + 9, 4)
         if counter >= vv_end(vv, peer):
             return 0
-    if kind == KIND_LIST and lists is not None:
+    if (kind == KIND_LIST or kind == KIND_MOVABLE_LIST) and lists is not None:
+        # (a movable list's own state is decoded here as a list's: its rows are what
+        # thin_load builds it from, so the maps beside it stay encoded)
         return list_entry_ok(kp, kn, vp, vn, lists)
     if kind != KIND_MAP and kind != KIND_COUNTER:
         return 0

@@ -19,7 +19,9 @@ cdef class LoroMovableList(_Handle):
         return h
 
     cdef int64_t locked_length(self) except -1:
-        doc_acquire(hdoc(self))
+        # (reads of the state alone take doc_acquire_read: a snapshot's load builds the
+        # list's items and elements from its state, so no read needs its history)
+        doc_acquire_read(hdoc(self))
         try:
             return ml_len(hdoc(self), self.idx)
         finally:
@@ -84,7 +86,7 @@ cdef class LoroMovableList(_Handle):
         cdef int64_t i = as_index(index, "index") if index >= 0 else -1
         if i < 0:
             raise OverflowError("can't convert negative int to unsigned")     # as loro
-        doc_acquire(hdoc(self))
+        doc_acquire_read(hdoc(self))
         try:
             return self.item(i)
         finally:
@@ -212,7 +214,7 @@ cdef class LoroMovableList(_Handle):
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            doc_acquire(hdoc(self))
+            doc_acquire_read(hdoc(self))
             try:
                 values = hdoc(self).log.values
                 slots = ml_slots(hdoc(self), self.idx)
@@ -221,7 +223,7 @@ cdef class LoroMovableList(_Handle):
             finally:
                 doc_release(hdoc(self))
         k = list_index(index)
-        doc_acquire(hdoc(self))
+        doc_acquire_read(hdoc(self))
         try:
             v = self.item(min(k, 1 << 62))
             if v is None:
