@@ -164,28 +164,38 @@ def test_mutated_list_entries_pass_the_check_only_when_they_decode(blobs, seed):
         k = rng.choice(only)
         data = _with_state(blob, entries[:k] + [(entries[k][0], _mutated_bytes(entries[k][1], rng))]
                            + entries[k + 1:])
-        ok = _codec._state_section_ok(data)
-        d = loro_c.LoroDoc()
-        try:
-            d.import_(data)
-        except loro_c.LoroError:
-            refused += 1
-            assert not ok
-            assert d.get_deep_value() == {} and d._state_decoded
-            d.get_list("x").push(1)
-            d.commit()
-            continue
-        if ok:
-            passed += 1
-            assert not d._state_decoded
-            _codec.deferred_state_rows(data, dict(d.oplog_vv.to_dict()))
-        eager = _load(loro_c, data, eager=True)
-        assert _no_nan(d.get_deep_value()) == _no_nan(eager.get_deep_value())
-        assert d._loro_numbers() == eager._loro_numbers()
-        d._check_invariants()
-        d.get_list("plain").push(attempt)
-        d.commit()
+        outcome = _import_mutated(data, lambda d: d.get_list("plain").push(attempt))
+        passed += outcome == "passed"
+        refused += outcome == "refused"
     assert passed > 0 and refused > 0
+
+
+def _import_mutated(data, edit):
+    """Import blob `data` (a state entry edited) into a new document: "refused" when the
+    import refuses it (then the check pass refused it too, and the document is left empty
+    and usable); else the document reads as one that decoded the state at once, and
+    "passed" when the check pass took the section (the state stays deferred) or "eager".
+    `edit(doc)` then edits the loaded document before a commit."""
+    ok = _codec._state_section_ok(data)
+    d = loro_c.LoroDoc()
+    try:
+        d.import_(data)
+    except loro_c.LoroError:
+        assert not ok
+        assert d.get_deep_value() == {} and d._state_decoded
+        d.get_list("x").push(1)
+        d.commit()
+        return "refused"
+    if ok:
+        assert not d._state_decoded
+        _codec.deferred_state_rows(data, dict(d.oplog_vv.to_dict()))
+    eager = _load(loro_c, data, eager=True)
+    assert _no_nan(d.get_deep_value()) == _no_nan(eager.get_deep_value())
+    assert d._loro_numbers() == eager._loro_numbers()
+    d._check_invariants()
+    edit(d)
+    d.commit()
+    return "passed" if ok else "eager"
 
 
 def _mutated_bytes(raw, rng):
