@@ -15,8 +15,10 @@ from loro_c import _codec
 
 from test_snapshot_state_load import _with_state
 from test_snapshot_lazy_deep_read import _listed
-from test_snapshot_lazy_maps import TOUCHES, _after, _plain
-from test_snapshot_lazy_lists import LIST_TOUCHES, _import_mutated, _load, _mutated_bytes
+from test_snapshot_lazy_maps import TOUCHES, _plain
+from test_snapshot_lazy_lists import (LIST_TOUCHES, _deferred_reads_as_loro,
+                                     _first_touch_sees_the_eager_state, _import_mutated, _load,
+                                     _mutated_bytes)
 
 
 def _moved(mod, n=20):
@@ -147,19 +149,7 @@ ML_TOUCHES = [_touch_ml_value, _touch_ml_item, _touch_ml_child, _touch_ml_edit,
 
 @pytest.mark.parametrize("who", ["loro_c", "loro"])
 def test_a_state_with_a_movable_list_is_deferred_and_reads_as_loro(blobs, who):
-    blob = blobs[who]
-    assert _codec._state_section_ok(blob)
-    d = _load(loro_c, blob)
-    assert not d._state_decoded and d._maps_encoded is None
-    assert d.export(loro_c.ExportMode.Snapshot()) == blob
-    assert not d._state_decoded
-    ref = _load(loro, blob)
-    value = d.get_deep_value()
-    assert d._maps_encoded > 40         # (the deep read built none of the maps)
-    eager = _load(loro_c, blob, eager=True)
-    assert value == eager.get_deep_value() == ref.get_deep_value()
-    assert d._loro_numbers() == eager._loro_numbers()
-    d._check_invariants()
+    _deferred_reads_as_loro(blobs[who])
 
 
 @pytest.mark.parametrize("who", ["loro_c", "loro"])
@@ -169,18 +159,7 @@ def test_a_first_touch_of_a_deferred_movable_list_state_sees_the_eager_state(blo
     blob = blobs[who]
     lazy = _load(loro_c, blob)
     assert not lazy._state_decoded
-    eager = _load(loro_c, blob, eager=True)
-    ref = _load(loro, blob)
-    got = _plain(touch(loro_c, lazy, blob))
-    assert got == _plain(touch(loro_c, eager, blob))
-    if touch.__name__ != "_touch_export_snapshot" and touch.__name__ != "_touch_checkout":
-        # (loro exports a loaded snapshot of its own byte for byte, ours its own way; the
-        # records' checkout frontier is not in this history)
-        assert got == _plain(touch(loro, ref, blob))
-    assert _after(lazy) == _after(eager)
-    assert lazy._loro_numbers() == eager._loro_numbers()
-    assert lazy.get_deep_value() == ref.get_deep_value()
-    lazy._check_invariants()
+    _first_touch_sees_the_eager_state(lazy, blob, touch)
 
 
 def test_a_movable_list_whose_items_are_not_loaded_here_loads_eagerly():
