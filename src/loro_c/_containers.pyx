@@ -12,7 +12,7 @@ checked before the lock is taken, and a method never calls another locking metho
 from libc.stdint cimport uint32_t, int64_t
 
 from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER, KIND_MOVABLE_LIST, doc_acquire, doc_acquire_read, doc_acquire_value, doc_acquire_one,
-                          doc_acquire_map_keys, doc_acquire_map_key, doc_acquire_map_vals,
+                          doc_acquire_map_keys, doc_acquire_map_key,
                           doc_acquire_handles, doc_lock,
                           doc_release, lc_map_entry, lc_map_find, LC_NO_KEY)
 from loro_c._seq cimport UNIT_UNICODE, UNIT_UTF8, UNIT_UTF16
@@ -1275,7 +1275,7 @@ cdef class LoroMap(_Handle):
         cdef LoroDoc d = hdoc(self)
         # (only this map's state: while a snapshot load keeps it encoded, its keys decoded
         # once and kept, the map left unbuilt and its children unregistered)
-        cdef dict live = doc_acquire_map_vals(d, self.idx)
+        cdef dict live = doc_acquire_map_keys(d, self.idx, True)
         try:
             if live is not None:
                 return sorted_live_value(live)

@@ -743,30 +743,16 @@ cdef inline int doc_acquire_one(LoroDoc d, uint32_t c) except -1:
     return 0
 
 
-cdef inline dict doc_acquire_map_keys(LoroDoc d, uint32_t c):
+cdef inline dict doc_acquire_map_keys(LoroDoc d, uint32_t c, bint shallow=False):
     """doc_acquire_one for a read of map `c`'s keys alone: a map a snapshot load left
-    encoded answers from its decoded keys, {key: value} (state/map.pxi lazy_map_live),
-    and stays encoded; otherwise None, the lock taken as doc_acquire_one takes it."""
+    encoded answers from its decoded keys, {key: value} (state/map.pxi lazy_map_live;
+    `shallow`: for its shallow value, in key order and its children not looked up,
+    state/snapshot_load.pxi lazy_map_vals_locked), and stays encoded; otherwise None, the
+    lock taken as doc_acquire_one takes it."""
     cdef dict live
     doc_lock(d)
     if d.thin_pending is not None or d.thin_lazy is not None:
-        live = lazy_map_keys_locked(d, c)
-        if live is not None:
-            return live
-    if d.thin_texts is not None:
-        thin_build_texts_locked(d)
-    return None
-
-
-cdef inline dict doc_acquire_map_vals(LoroDoc d, uint32_t c):
-    """doc_acquire_map_keys for map `c`'s shallow value: a map a snapshot load left encoded
-    answers from its decoded keys in key order, {key: value}, without looking its children
-    up (state/snapshot_load.pxi lazy_map_vals_locked), and stays encoded; otherwise None,
-    the lock taken as doc_acquire_one takes it."""
-    cdef dict live
-    doc_lock(d)
-    if d.thin_pending is not None or d.thin_lazy is not None:
-        live = lazy_map_vals_locked(d, c)
+        live = lazy_map_vals_locked(d, c) if shallow else lazy_map_keys_locked(d, c)
         if live is not None:
             return live
     if d.thin_texts is not None:
