@@ -480,3 +480,50 @@ def test_diff_order_after_a_multi_peer_snapshot_load_is_loros(seed):
     for variant in (0, 1, 2, 3, 4, 6):
         assert _order_after_multi_peer_load(loro_c, seed, variant) == \
             _order_after_multi_peer_load(loro, seed, variant), variant
+
+
+def _edit_named_roots(d, names):
+    for n in names:
+        if n == "t":
+            d.get_text("t").insert(0, "x")
+        elif n == "m":
+            d.get_map("m").insert("k", 1)
+        elif n == "l":
+            d.get_list("l").insert(0, 1)
+        else:
+            d.get_counter("c").increment(1)
+    d.commit()
+
+
+def _snapshot_beside_stale_updates(mod):
+    """Peer 3 holds its own changes and the others' first ones (its frontiers: one id of
+    its own); peer 2's updates bring a change concurrent with them. A new document takes
+    both in one batch."""
+    p1, p2, p3 = (mod.LoroDoc() for _ in range(3))
+    for peer, d in ((1, p1), (2, p2), (3, p3)):
+        d.peer_id = peer
+    _edit_named_roots(p3, "ltmc")
+    _edit_named_roots(p2, "l")
+    p3.import_(p2.export(mod.ExportMode.Updates(p3.oplog_vv)))
+    _edit_named_roots(p2, "mlct")
+    _edit_named_roots(p1, "ct")
+    p3.import_(p1.export(mod.ExportMode.Updates(p3.oplog_vv)))
+    _edit_named_roots(p3, "ctm")
+    r = mod.LoroDoc()
+    r.peer_id = 9
+    got = []
+    sub = r.subscribe_root(lambda e: got.append(U.nev(e)))
+    r.import_batch([p3.export(mod.ExportMode.Snapshot()),
+                    p2.export(mod.ExportMode.Updates(mod.VersionVector()))])
+    del sub
+    return got, str(p3.oplog_frontiers).count("@")
+
+
+def test_the_move_after_a_batchs_snapshot_starts_at_the_snapshots_frontiers():
+    # loro_c once started that move at each peer's last op in the snapshot (three heads
+    # for one), and its walk met the list before the text where loro meets the text first
+    want, heads = _snapshot_beside_stale_updates(loro)
+    got, _ = _snapshot_beside_stale_updates(loro_c)
+    assert heads == 1
+    assert [e[0] for e in want] == ["Import", "Checkout"]
+    assert got == want

@@ -165,8 +165,10 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
         if load_first and events:
             # loro loads that snapshot into the empty state before the rest: an Import
             # event of its whole state
-            ids = [(d.log.peer_map[p], e - 1)
-                   for p, e in first_meta.partial_end_vv.to_dict().items() if e > 0]
+            # (at the snapshot's frontiers, not each peer's last op: the move's DAG walk
+            # starts from its heads, and a redundant head is another path)
+            ids = [(d.log.peer_map[p], c) for p, c in vv_frontier_ids(
+                d, {p: e for p, e in first_meta.partial_end_vv.to_dict().items() if e > 0})]
             snap_ids = <lc_id*>malloc((len(ids) + 1) * sizeof(lc_id))
             if snap_ids == NULL:
                 raise MemoryError()
