@@ -1184,7 +1184,8 @@ cdef list sst_section_entries(bytes sec):
 
 def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_bytes not None,
                     list state_rows, tuple shallow=None, uint64_t log_serial=0,
-                    list state_entries=None, dict kept_blocks=None, list latest_rows=None):
+                    list state_entries=None, dict kept_blocks=None, list latest_rows=None,
+                    list root_entries=None):
     """A mode-3 snapshot: `changes` (the document's changes as Loro groups them, DocOps
     ranges), its version and frontiers (postcard), and the state rows of
     _doc.snapshot_state_rows. A shallow one passes `shallow` = (start vv bytes, start
@@ -1196,7 +1197,9 @@ def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_byt
     (encode_state_rows), in key order. `kept_blocks`: peer -> the counters where loro's
     change store starts a block (a change there starts one here too). `latest_rows` (with
     `shallow`): the latest state, written as its entries that differ from the root
-    state's (loro's shallow snapshot past 256 ops after its root)."""
+    state's (loro's shallow snapshot past 256 ops after its root). `root_entries` (with
+    `shallow`): the root state's entries already encoded, in key order (the document's
+    own state, its root being the head)."""
     cdef Writer w
     cdef uint32_t h
     cdef Py_ssize_t i
@@ -1209,6 +1212,8 @@ def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_byt
         if isinstance(root_rows, bytes):
             root = root_rows    # a shallow document's own root state section, as imported
             root_entries = None
+        elif root_entries is not None:
+            root = sst_build(root_entries + [(b"fr", sf_bytes)])
         else:
             root_entries = [(row[0].to_bytes(), container_state_bytes(row)) for row in root_rows]
             root = sst_build(root_entries + [(b"fr", sf_bytes)])

@@ -1509,16 +1509,19 @@ def _state_entries(LoroDoc doc):
                   for row in snapshot_state_rows(doc))
 
 
-def _state_section_entries(bytes data not None):
-    """The (key, value) entries of a snapshot's state section, in key order (tests)."""
+def _state_section_entries(bytes data not None, int section=1):
+    """The (key, value) entries of a snapshot's state section (`section` 2: its shallow
+    root state section), in key order (tests)."""
     cdef uint16_t mode
     cdef Reader body
     cdef Reader secs[3]
     parse_envelope(data, True, &mode, &body)
     snapshot_sections(&body, secs)
-    if secs[1].len == 0 or (secs[1].len == 1 and secs[1].data[0] == 0x45):
+    if section not in (1, 2):
+        raise ValueError("a snapshot's state sections are 1 and 2")
+    if secs[section].len == 0 or (secs[section].len == 1 and secs[section].data[0] == 0x45):
         return []
-    return list(sst_entries(&secs[1]))
+    return list(sst_entries(&secs[section]))
 
 
 def _zz_read_all(bytes data not None, bint fast):

@@ -40,8 +40,10 @@ cdef bint alive_cache_valid(LoroDoc d) noexcept:
     return True
 
 
-cdef set reachable_containers(LoroDoc d):
-    """Indices of every container reachable from a root through the current values."""
+cdef set reachable_containers(LoroDoc d, bint deleted_nodes=False):
+    """Indices of every container reachable from a root through the current values
+    (`deleted_nodes`: a deleted tree node's meta map too, as loro's store keeps those
+    nodes under its trash root)."""
     cdef set seen = set()
     cdef list stack = [i for i in range(d.n_containers)
                        if d.croot[i] != ROOT_NONE and d.croot[i] != ROOT_MERGEABLE]
@@ -69,7 +71,7 @@ cdef set reachable_containers(LoroDoc d):
         elif kind == KIND_TREE:
             tm = tree_state(d, c)
             for node in tm.node_ids():
-                if not tm.is_deleted(node):
+                if deleted_nodes or not tm.is_deleted(node):
                     meta = d.cid_index.get(_types.ContainerID.Normal(
                         node[0], node[1], _types.ContainerType.Map()))
                     if meta is not None:
@@ -82,6 +84,18 @@ cdef set reachable_containers(LoroDoc d):
             if isinstance(v, _types.ContainerID):
                 stack.append(d.cid_index[v])
     return seen
+
+
+cdef set dead_container_keys(LoroDoc d):
+    """The keys (ContainerID bytes) of the child containers no value reaches: loro's
+    shallow root state lists only the containers alive at the root (the lock is held)."""
+    cdef int64_t c
+    cdef list unsure = [c for c in range(d.n_containers)
+                        if d.croot[c] == ROOT_NONE and not reachable(d, <uint32_t>c)]
+    if not unsure:
+        return set()        # (the cached or climbed answer: no walk of the values)
+    cdef set alive = reachable_containers(d, True)
+    return {d.cids[c].to_bytes() for c in unsure if c not in alive}
 
 
 cdef bint reachable(LoroDoc d, uint32_t c) except -1:

@@ -1,0 +1,179 @@
+"""ShallowSnapshot and StateOnly at the latest version (a server compacting a document),
+and the containers their root states list at earlier roots.
+
+The root is then the document's own state: loro_c writes its state section's entries as
+the root state instead of replaying the history into a fork at the root. Checked here:
+the blob is the one the fork gives (the document detached at the same version takes that
+path), its root state lists loro's containers, and either library loads it to loro's
+document, which goes on syncing. Documents with texts, lists, maps, trees, movable lists,
+counters and nested containers, some deleted, in states a server reaches: after imports,
+after a snapshot load, with edits pending in the open transaction."""
+import random
+
+import loro
+import pytest
+
+import loro_c
+from loro_c import _codec
+from test_shallow_sync import _view
+from test_tree_node_order import _edit as tree_edit
+
+
+def _edit(rng, doc, lib):
+    for _ in range(rng.randrange(1, 5)):
+        k = rng.randrange(10)
+        t = doc.get_text("t")
+        lst = doc.get_list("l")
+        ml = doc.get_movable_list("ml")
+        m = doc.get_map("m")
+        if k == 0 or (k == 1 and not len(t.to_string())):
+            t.insert(rng.randint(0, len(t.to_string())), rng.choice(["ab", "x", "hey"]))
+        elif k == 1:
+            n = len(t.to_string())
+            p = rng.randrange(n)
+            t.delete(p, min(n - p, rng.randint(1, 3)))
+        elif k == 2:
+            if len(lst) and rng.random() < 0.3:
+                lst.delete(rng.randrange(len(lst)), 1)
+            elif rng.random() < 0.3:
+                lst.insert_container(rng.randint(0, len(lst)), lib.LoroMap()).insert("x", 1)
+            else:
+                lst.insert(rng.randint(0, len(lst)), rng.randrange(100))
+        elif k == 3:
+            if rng.random() < 0.3:
+                child = m.insert_container(rng.choice("abc"), lib.LoroText())
+                child.insert(0, "nested")
+            else:
+                m.insert(rng.choice("abc"), rng.randrange(100))
+        elif k == 4:
+            m.delete(rng.choice("abc"))
+        elif k == 5:
+            if len(ml) > 1 and rng.random() < 0.4:
+                ml.mov(rng.randrange(len(ml)), rng.randrange(len(ml)))
+            elif len(ml) and rng.random() < 0.3:
+                ml.set(rng.randrange(len(ml)), rng.randrange(100))
+            else:
+                ml.insert(rng.randint(0, len(ml)), rng.randrange(100))
+        elif k == 6:
+            doc.get_counter("c").increment(rng.choice([1, 2.5, -1]))
+        else:
+            tree_edit(rng, doc, "tr")
+    doc.commit()
+
+
+def _server_doc(lib, seed):
+    """A document as a server holds it: two clients' concurrent edits imported, and (by
+    seed) loaded from a snapshot first or with an edit left in the open transaction."""
+    rng = random.Random(seed)
+    docs = []
+    for p in (1, 2):
+        d = lib.LoroDoc()
+        d.peer_id = p
+        docs.append(d)
+    for _ in range(rng.randrange(3, 12)):
+        a = rng.randrange(2)
+        _edit(rng, docs[a], lib)
+        if rng.random() < 0.4:
+            docs[1 - a].import_(docs[a].export(lib.ExportMode.Updates(docs[1 - a].oplog_vv)))
+    server = lib.LoroDoc()
+    server.peer_id = 7
+    if seed % 3 == 0:
+        server.import_(docs[0].export(lib.ExportMode.Snapshot()))
+        server.import_(docs[1].export(lib.ExportMode.Updates(server.oplog_vv)))
+    else:
+        for d in docs:
+            server.import_(d.export(lib.ExportMode.Updates(server.oplog_vv)))
+    if seed % 3 == 1:
+        server.get_text("t").insert(0, "open")      # committed by the export
+    return server
+
+
+def _modes(lib, doc):
+    return [("shallow", lib.ExportMode.ShallowSnapshot(doc.oplog_frontiers)),
+            ("state_only", lib.ExportMode.StateOnly(doc.oplog_frontiers)),
+            ("state_only_none", lib.ExportMode.StateOnly(None))]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_shallow_snapshot_at_the_head_is_the_forks(seed):
+    doc = _server_doc(loro_c, seed)
+    doc.commit()
+    for name, mode in _modes(loro_c, doc):
+        fast = doc.export(mode)
+        doc.detach()            # (a detached document takes the fork at the root)
+        forked = doc.export(mode)
+        doc.attach()
+        assert _codec._state_section_entries(fast, 2) == \
+            _codec._state_section_entries(forked, 2), name
+        assert fast == forked, name
+    doc._check_invariants()
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_shallow_snapshot_at_the_head_loads_as_loros(seed):
+    docs = {lib: _server_doc(lib, seed) for lib in (loro, loro_c)}
+    for k in range(3):
+        name = ("shallow", "state_only", "state_only_none")[k]
+        blobs = {lib: d.export(dict(_modes(lib, d))[name]) for lib, d in docs.items()}
+        # the root state lists loro's containers (alive ones: loro leaves a dead child
+        # out, which a full snapshot lists)
+        assert [key for key, _ in _codec._state_section_entries(blobs[loro_c], 2)] == \
+            [key for key, _ in _codec._state_section_entries(blobs[loro], 2)], name
+        want = None
+        for src in (loro, loro_c):
+            for lib in (loro, loro_c):
+                f = lib.LoroDoc()
+                f.peer_id = 9
+                f.import_(blobs[src])
+                seen = [_view(f)]
+                # the loaded document goes on: a local edit, then the server's next edits
+                f.get_text("t").insert(0, "Q")
+                f.commit()
+                f.import_(docs[lib].export(lib.ExportMode.Updates(f.oplog_vv)))
+                seen.append(_view(f))
+                if want is None:
+                    want = seen
+                assert seen == want, (src.__name__, lib.__name__, name)
+        for lib, d in docs.items():
+            _edit(random.Random(seed * 7 + k), d, lib)
+    docs[loro_c]._check_invariants()
+
+
+def _root_listings(lib, seed):
+    d = _server_doc(lib, seed)
+    d.commit()
+    out = []
+    vv = d.oplog_vv
+    roots = [d.oplog_frontiers] + [lib.Frontiers.from_id(lib.ID(p, vv.get_last(p) // 2))
+                                   for p in (1, 2) if (vv.get_last(p) or 0) > 0]
+    for fr in roots:
+        for mode in (lib.ExportMode.ShallowSnapshot(fr), lib.ExportMode.StateOnly(fr)):
+            out.append([key for key, _ in _codec._state_section_entries(d.export(mode), 2)])
+    return out
+
+
+@pytest.mark.parametrize("seed", [
+    s if s != 30 else pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=(
+        "StateOnly at a root under two heads: loro leaves out the meta map of a tree "
+        "node created and deleted after the root (22@2); loro_c lists it empty")))
+    for s in range(60)])
+def test_root_states_at_earlier_roots_list_loros_containers(seed):
+    # (the fork at the root: ShallowSnapshot lists the containers alive there; StateOnly
+    # also those created after the root, empty, as loro's store holds them then)
+    assert _root_listings(loro_c, seed) == _root_listings(loro, seed)
+
+
+def test_the_export_after_a_snapshot_load_reads_the_loaded_state():
+    # a document loaded from a snapshot and not touched: its state is still encoded
+    src = _server_doc(loro_c, 5)
+    src.commit()
+    blob = src.export(loro_c.ExportMode.Snapshot())
+    a = loro_c.LoroDoc()
+    a.import_(blob)
+    got = a.export(loro_c.ExportMode.ShallowSnapshot(a.oplog_frontiers))
+    b = loro_c.LoroDoc()
+    b.import_(blob)
+    b.get_deep_value()
+    b.detach()
+    assert got == b.export(loro_c.ExportMode.ShallowSnapshot(b.oplog_frontiers))
+    a._check_invariants()
