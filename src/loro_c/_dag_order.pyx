@@ -44,7 +44,7 @@ an import's union, a clone of the version before with the new peers in the order
 version after's map, both filled as the log took each peer's first change). Of the random
 differential sessions' events whose diffs tie on depth (seeds 0-699), 0 of 3,879
 checkouts and 0 of 5,778 imports differ from loro's order; with the other kinds of
-containers, 1 of 3,941 and 0 of 6,114 (_events.import_rank models what loro's calculator
+containers, 0 of 3,941 and 0 of 6,114 (_events.import_rank models what loro's calculator
 puts in its map of diffs and how its state hands them on). Those left fit some other
 number for one container, or one container more or less in a map, not one same way.
 

@@ -1918,7 +1918,8 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
         if merg:
             revived = revived + merg
         try:
-            ranks = import_rank(doc, groups, out, nopath, wrapped, ml_revived, metas, revived)
+            ranks = import_rank(doc, groups, out, nopath, wrapped, ml_revived, metas, revived,
+                                own_diff)
         finally:
             _calc_held = None
     else:
@@ -2011,7 +2012,7 @@ cdef int arena_depth(LoroDoc doc, uint32_t c) except -1:
 
 
 cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrapped,
-                      set revived=None, list metas=None, list counters=None):
+                      set revived=None, list metas=None, list counters=None, set own=None):
     """Ranks of an import's (or checkout's) diffs as loro orders them: its diff calculator
     iterates the set of containers the ops touched, keeps those with a diff and sorts them
     by depth (stable) into a map, adds the containers the diffs create (a set of them,
@@ -2026,7 +2027,8 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
     three diffs and would come in another order from a map of four). `metas`: the meta maps
     (ids) of the nodes a replayed tree diff creates, which its calculator reports too. A
     checkout's map with a key another write of an equal value now wins is in the map too,
-    though the event leaves it out (_calc_held)."""
+    though the event leaves it out (_calc_held). `own`: the containers whose own ops give
+    them a diff."""
     back = {}
     depth = {}
     shown = set()
@@ -2074,11 +2076,17 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
         for c in _calc_held:
             if c not in depth and (doc.evs.before is None or (walked is not None and c in walked)):
                 depth[c] = arena_depth(doc, c)
+    idle = None
     if revived is None:
         revived = set()
     elif walked is not None:
-        # (one with a calculator of its own is in the map where its diff is)
-        revived = revived - walked
+        # one with a calculator of its own is in the map where its diff is; one whose ops
+        # give it none (a counter's adding up to 0) is not, as no calculator reports it new
+        # (its element is older): the state brings it back as the others (kinds session 461)
+        held = set(_calc_held) if _calc_held else ()
+        idle = {c for c in revived if c in walked and own is not None and c not in own
+                and c not in held}
+        revived = (revived - walked) | idle
     if walked is not None:
         # a created child with a calculator of its own (its ops walked) goes in the map when
         # the calculator is, as brought back, even when its diff is empty
@@ -2101,7 +2109,8 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
     if rev:
         revived = revived | revset
     order = iteration_order(keys)
-    ans = [k for k in order if back[k] in depth and back[k] not in revset]
+    ans = [k for k in order if back[k] in depth and back[k] not in revset
+           and (idle is None or back[k] not in idle)]
     ans.sort(key=lambda k: depth[back[k]])
     seen = set(ans)
     new = []
