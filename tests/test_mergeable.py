@@ -434,6 +434,15 @@ def test_brought_back_children_sharing_a_bucket_come_in_the_order_the_walk_meets
     _replay_actions(_WALK_ORDER_SESSIONS[session])
 
 
+def test_an_import_showing_a_mergeable_child_in_a_whole_value_does_not_raise():
+    # nest comes whole into a document that never saw it, its child b with it: b is a
+    # root, made by no map op (loro_c raised AttributeError here; seeds 659 and 897 of the
+    # random sessions, the latter shrunk)
+    _replay_actions([
+        ("edit", 0, "b", "Map", True, 1), ("undo", 0), ("sync", 0, 1),
+        ("edit", 2, "b", "Counter", True, 0), ("sync", 2, 1)])
+
+
 def test_a_mergeable_child_whose_calculator_holds_a_key_is_not_brought_back():
     # an import shows a child again whose own write loses to an equal one (a key its map's
     # calculator holds, with nothing to show): loro's calculator has it in its map of
@@ -600,7 +609,7 @@ def run_session(seed, steps=50):
 # 357: an import into an empty document whose first changes' peers share a bucket of
 # loro's maps (see test_event_order's empty importer); 69, 365: a checkout's map shows two
 # children again in the order loro's walk meets its keys
-@pytest.mark.parametrize("seed", list(range(40)) + [69, 357, 365])
+@pytest.mark.parametrize("seed", list(range(40)) + [69, 357, 365, 659])
 def test_random_sessions_match_loro(seed):
     run_session(seed)
 

@@ -2338,6 +2338,9 @@ cdef bint fast_map_child(LoroDoc doc, uint32_t c) except -1:
     both sides: diverged_containers)."""
     if _greater_import is None and _compared_maps is None and _calc_from_before is None:
         return False
+    if doc.croot[c] != ROOT_NONE:
+        # a root (a mergeable child among them) is made by no op of a map
+        return False
     p = parent_of(doc, doc.cids[c])
     if p is None:
         return False
