@@ -64,7 +64,8 @@ from loro_c.events import (DiffBatch, _DocEvents, _Batch, _PeerChange, _Raised, 
                            MapDelta)
 from loro_c.events import TreeDiff, TreeDiffItem, TreeExternalDiff     # LoroTree
 from loro_c.paths import Index
-from loro_c.hash_order import container_idx, container_id_order, iteration_order, str_key_order
+from loro_c.hash_order import (container_idx, container_id_order, iteration_order, str_key_order,
+                               map_diff_key_order)
 from loro_c._dag_order import walk_containers as dag_walk, set_checkout as dag_walk_checkout
 from loro_c._dag_order import greater_import_replays
 from loro_c.rich_checkout import checkout_delta as rich_checkout_delta, Elements as StyleElements
@@ -2198,6 +2199,7 @@ cdef list revive_sequence(LoroDoc doc, list out, list revived, list calc, dict d
     for c in revived:
         by_depth.setdefault(depth[c], []).append(c)
     done = []
+    walk = [None]   # (walk_map_keys, computed when a map's diff first needs it)
     proc = [c for c in calc if c in rows]       # processed, in order (a depth's calculator diffs, then its revived)
     for d in sorted(by_depth):
         seq = []
@@ -2205,7 +2207,7 @@ cdef list revive_sequence(LoroDoc doc, list out, list revived, list calc, dict d
         for p in proc:
             if depth.get(p) != d - 1:
                 continue
-            for ch in shown_children(doc, p, rows[p][3]):
+            for ch in shown_children(doc, p, rows[p][3], walk):
                 if ch not in met:
                     met.add(ch)
                     seq.append(ch)
@@ -2224,15 +2226,28 @@ cdef list revive_sequence(LoroDoc doc, list out, list revived, list calc, dict d
     return done
 
 
-cdef list shown_children(LoroDoc doc, uint32_t p, object cd):
+cdef list shown_children(LoroDoc doc, uint32_t p, object cd, list walk):
     """The containers the diff `cd` of `p` shows as values, in the order loro's state meets
-    them (a map's keys in the order of its diff's hash map)."""
+    them (a map's keys in the order of its diff's hash map). That map is filled from the
+    calculator's map of changed keys, which takes the keys as loro's walk of the version DAG
+    meets their ops (`walk[0]`: walk_map_keys, filled on first use), so two keys sharing a
+    bucket come in that order (mergeable sessions 69, 365: a concurrent peer's op met before
+    older local ones)."""
     cdef int64_t slot
     d = cd.diff
     out = []
     if isinstance(d, Diff.Map) and doc.ckind[p] == KIND_MAP:
         upd = d.diff.updated
-        for key in str_key_order(list(upd)):
+        ranks = None
+        if len(upd) > 1:
+            if walk[0] is None:
+                walk[0] = walk_map_keys(doc)
+            ranks = walk[0].get(p)
+        if ranks:
+            keys = map_diff_key_order(list(ranks), upd)
+        else:
+            keys = str_key_order(list(upd))
+        for key in keys:
             v = upd[key]
             if v is None or not isinstance(v, _types.ValueOrContainer.Container):
                 continue
@@ -2244,6 +2259,45 @@ cdef list shown_children(LoroDoc doc, uint32_t p, object cd):
                 c = doc.cid_index.get(cid)
                 if c is not None:
                     out.append(c)
+    return out
+
+
+cdef dict walk_map_keys(LoroDoc doc):
+    """For each map with ops between the two versions of the checkout or import being
+    collected, its keys in the order loro's walk of the version DAG first meets their ops
+    ({} when there is no such walk: a shallow history, or no versions noted)."""
+    cdef lc_range_ops it
+    cdef lc_op *op
+    cdef OpLog log = doc.log
+    if doc.evs is None or doc.shallow_sv is not None:
+        return {}
+    versions = doc.evs.tree_lca if doc.evs.tree_lca is not None else _greater_import
+    if versions is None:
+        return {}
+    ranges = []
+    dag_walk(log, list(versions[0]), list(versions[1]), ranges, None, doc.vv_touches,
+             doc.vv_loaded)
+    # (the walk may start below both versions: ops both have are replayed, not changes)
+    be = closure_ends(doc, list(versions[0]))
+    ae = closure_ends(doc, list(versions[1]))
+    out = {}
+    keys = log.keys
+    for r in ranges:
+        lo = min(be[r[0]], ae[r[0]]) if r[0] < len(be) and r[0] < len(ae) else 0
+        if r[2] <= lo:
+            continue
+        range_ops_start(log, &it, r[0], max(r[1], lo), r[2])
+        op = range_ops_next(log, &it)
+        while op != NULL:
+            if ((op.kind == LC_OP_MAP_SET or op.kind == LC_OP_MAP_DELETE)
+                    and doc.ckind[op.container] == KIND_MAP):
+                ranks = out.get(op.container)
+                if ranks is None:
+                    out[op.container] = ranks = {}
+                k = keys[<uint32_t>op.pos]
+                if k not in ranks:
+                    ranks[k] = len(ranks)
+            op = range_ops_next(log, &it)
     return out
 
 
@@ -2292,6 +2346,9 @@ cdef bint fast_map_child(LoroDoc doc, uint32_t c) except -1:
     version, or whose concurrency is on maps and counters only, for the maps not edited on
     both sides: diverged_containers)."""
     if _greater_import is None and _compared_maps is None and _calc_from_before is None:
+        return False
+    if doc.croot[c] != ROOT_NONE:
+        # a root (a mergeable child among them) is made by no op of a map
         return False
     p = parent_of(doc, doc.cids[c])
     if p is None:

@@ -197,6 +197,26 @@ def str_key_order(keys):
     return _table_order(_table_order(keys, _hash_str), _hash_str)
 
 
+def map_diff_key_order(walked, changed):
+    """The keys of a map's checkout or import diff (`changed`, a set) in the order loro's
+    diff yields them, given the keys of the map's ops in the order loro's walk of the
+    version DAG meets them (`walked`, each once; keys missing there go last): its map
+    calculator notes them in a map grown as they come, keeps those whose value changed in
+    that map's order, puts them in a map made with room for all of them, and its state
+    copies that one into a map grown as they come (measured on loro 1.17.1: two keys
+    sharing a bucket come in the order the walk met them)."""
+    if _fast is not None:
+        first = _fast.key_order(walked, "g") if len(walked) > 1 else list(walked)
+    else:
+        first = _table_order(walked, _hash_str)
+    seen = set(first)
+    keys = [k for k in first if k in changed] + [k for k in changed if k not in seen]
+    if len(keys) < 2:
+        return keys
+    if _fast is not None:
+        return _fast.key_order(keys, "fg")
+    return _table_order(_fixed_table_order(keys, _hash_str), _hash_str)
+
 
 def _fixed_table_order(keys, hash_of):
     """Iteration order of a map made with room for all `keys` (no growth), filled in order."""
