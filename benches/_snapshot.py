@@ -6,7 +6,10 @@ built untimed by each library. Timed:
 * ``export``: ``export(ExportMode.Snapshot())`` (the size is reported beside the time);
 * ``load + read``: importing that library's own snapshot into an empty document and reading
   the text;
-* ``load + first edit``: importing it and making one local insert and commit.
+* ``load + first edit``: importing it and making one local insert and commit;
+* ``shallow export at head`` / ``state-only export at head``: one local insert and commit,
+  then ``ShallowSnapshot`` / ``StateOnly`` at the document's frontiers (a server compacting
+  the document it holds; loro reads each library's blob back to the same text, untimed).
 
 Each library loads its own snapshot, and loro also loads loro_c's (checked: same text).
 """
@@ -60,12 +63,37 @@ def run_snapshot(run, log):
         out[name] = {"s": {l: r[0] for l, r in res.items() if r[0] is not None},
                      "ok": {l: r[2] for l, r in res.items()}}
 
+    for name, kind in (("shallow export at head", "ShallowSnapshot"),
+                       ("state-only export at head", "StateOnly")):
+        log(f"[snapshot] {name}")
+        made = {}
+
+        def compact(lib, kind=kind, made=made):
+            mod = run.modules[lib]
+            doc = docs[lib]
+            doc.get_text("text").insert(0, "x")
+            doc.commit()
+            made[lib] = doc.export(getattr(mod.ExportMode, kind)(doc.oplog_frontiers))
+            return len(made[lib])
+
+        res = run.timed(f"snapshot {name}", {lib: (lambda lib=lib: compact(lib)) for lib in libs},
+                        run.repeats(libs))
+        if "loro" in libs:
+            for lib, blob in made.items():
+                back = run.modules["loro"].LoroDoc()
+                back.import_(blob)
+                if back.get_text("text").to_string() != docs[lib].get_text("text").to_string():
+                    run.problem(f"snapshot {name}", lib, "loro reads the blob differently")
+        out[name] = {"s": {l: r[0] for l, r in res.items() if r[0] is not None},
+                     "size": {l: r[1] for l, r in res.items()}}
+
 
 def table_snapshot(run, render, fmt_ratio, ratio):
     libs = [lib for lib in run.libs if lib in ("loro", "loro_c")]
     res = run.results.get("snapshot", {})
     rows = []
-    for name in ("export", "load + read", "load + first edit"):
+    for name in ("export", "load + read", "load + first edit", "shallow export at head",
+                 "state-only export at head"):
         e = res.get(name)
         if not e:
             continue
