@@ -261,18 +261,19 @@ def test_a_child_handle_taken_before_the_import(blobs):
 
 
 @pytest.mark.parametrize("n", [N, 100])
-def test_a_list_of_records_registers_them_with_the_list(n):
-    """A few records each by its own lookup (their children later, when named); a list
-    of more than 64 registers every child map of the state at once."""
+def test_a_list_of_records_registers_each_when_read(n):
+    """The records register when read, each by its own lookup (their children later, when
+    named), however many the list holds (state/snapshot_load.pxi thin_list_kids)."""
     blob = _listed(loro_c, n).export(loro_c.ExportMode.Snapshot())
     d, ref = _load(loro_c, blob), _load(loro, blob)
     rows, want = d.get_list("rows"), ref.get_list("rows")
-    assert d._maps_unregistered == (n if n <= 64 else 0)
+    assert d._maps_unregistered == 2 * n      # (each record and its child map)
     for i in (3, 0, n - 1):
         assert rows.get(i).container.get("v").value == want.get(i).container.get("v").value
         assert rows.get(i).container.get("sub").container.get_value() == \
             want.get(i).container.get("sub").container.get_value()
         assert _plain(rows.get(i).container.id) == _plain(want.get(i).container.id)
+    assert d._maps_unregistered == 2 * n - 6
     assert d.get_deep_value() == ref.get_deep_value()
     d._check_invariants()
 

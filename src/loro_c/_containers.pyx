@@ -14,7 +14,8 @@ from libc.stdint cimport uint32_t, int64_t
 from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER, KIND_MOVABLE_LIST, doc_acquire, doc_acquire_read, doc_acquire_value, doc_acquire_one,
                           doc_acquire_map_keys, doc_acquire_map_key,
                           doc_acquire_handles, doc_lock,
-                          doc_release, lc_map_entry, lc_map_find, LC_NO_KEY)
+                          doc_release, lc_map_entry, lc_map_find, LC_NO_KEY,
+                          thin_register_all, lazy_deep_value)
 from loro_c._seq cimport UNIT_UNICODE, UNIT_UTF8, UNIT_UTF16
 from loro_c._seq cimport to_unicode, from_unicode, visible_content, find_char
 from loro_c._doc cimport local_text_mark, detached_text_mark, text_delta_runs, text_insert_entity, text_styles_at, style_walk
@@ -378,7 +379,7 @@ cdef object cursor_of(_Handle h, pos, side):
     _cursor.check_side(side)
     if not h.attached:
         return None
-    return _cursor.cursor_at(hdoc(h), h.idx, h.id, p, side)
+    return _cursor.cursor_at(hdoc(h), h.idx, h.id, p, side, type(h) is LoroList)
 
 
 # how LoroText._convert treats a position inside a code point (0: an error)
@@ -1056,7 +1057,7 @@ cdef class LoroList(_Handle):
             raise LoroTypeError(f"pos must be an int, not {type(pos).__name__}")
         if pos < 0:
             raise OverflowError("can't convert negative int to unsigned")     # as loro
-        _, atom = cursor_atom_at(hdoc(self), self.idx, min(pos, 1 << 62))
+        _, atom = cursor_atom_at(hdoc(self), self.idx, min(pos, 1 << 62), True)
         return None if atom is None else ID(atom[0], atom[1])
 
     def pop(self):
@@ -1089,6 +1090,12 @@ cdef class LoroList(_Handle):
             return value_of(hdoc(self), self.idx, False)
         finally:
             doc_release(hdoc(self))
+
+    def get_deep_value(self):
+        """The value with child containers expanded."""
+        # (the maps a snapshot load left encoded are read from their entries, as by the
+        # document's get_deep_value)
+        return lazy_deep_value(hdoc(self), self.idx)
 
     cdef object _insert_container(self, object pos, object child):
         """Insert a child container at `pos` (None: at the end) and return its handle."""
@@ -1126,12 +1133,16 @@ cdef class LoroList(_Handle):
     def __getitem__(self, index):
         cdef int64_t n, i
         if isinstance(index, slice):
-            doc_acquire_read(hdoc(self))
+            doc_acquire_handles(hdoc(self))     # (as get)
             try:
                 n = self.length()
+                got = range(*index.indices(n))
+                if builtins_len(got) > 64:
+                    # (children by the thousand: registered at once, not one lookup each)
+                    thin_register_all(hdoc(self))
                 return [wrap_value(hdoc(self), hdoc(self).log.values[
                             visible_content(hdoc(self).seq, hdoc(self).ctree[self.idx], i)])
-                        for i in range(*index.indices(n))]
+                        for i in got]
             finally:
                 doc_release(hdoc(self))
         k = list_index(index)

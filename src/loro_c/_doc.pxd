@@ -412,6 +412,11 @@ cdef class DocCore:
     # at once before anything reads more than a few maps (thin_register_rest); None when
     # none is left. thin_lazy is never None while this is not
     cdef object thin_unreg
+    # the item values of the lists that load built while thin_unreg held child maps (one
+    # list per List or MovableList): the children they name register when first named
+    # (cid_lookup, wrap_value), or all at once with the rest (thin_register_all), not at
+    # the load; None when none is left. thin_lazy is never None while this is not
+    cdef list thin_list_kids
     # during one get_deep_value: the keys present of the maps still encoded, decoded once
     # for both its numbering walk and its value (state/map.pxi lazy_map_live); else None
     cdef dict lazy_live
@@ -692,6 +697,8 @@ cdef int thin_decode_one_locked(LoroDoc d, uint32_t c) except -1
 cdef dict lazy_map_keys_locked(LoroDoc d, uint32_t c)
 cdef dict lazy_map_vals_locked(LoroDoc d, uint32_t c)
 cdef int lazy_map_key_locked(LoroDoc d, uint32_t c, str key) except -1
+cdef int thin_register_all(LoroDoc d) except -1
+cdef object lazy_deep_value(LoroDoc d, uint32_t c)
 
 
 cdef inline int doc_lock(LoroDoc d) except -1:

@@ -486,8 +486,7 @@ cdef class LoroDoc(DocExchange):
         # state/map.pxi lazy_map_live)
         doc_acquire_handles(self)
         try:
-            if self.thin_unreg is not None:
-                thin_register_rest(self)
+            thin_register_all(self)
             if self.thin_lazy is not None:
                 lazy_live_fill(self)
             number_lazy_roots(self, True)

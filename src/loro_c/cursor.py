@@ -97,10 +97,11 @@ class PosQueryResult:
         return f"PosQueryResult(update={self.update!r}, current={self.current!r})"
 
 
-def cursor_at(doc, c, cid, pos, side):
+def cursor_at(doc, c, cid, pos, side, a_list=False):
     """The cursor at visible index `pos` of sequence container `c` (loro's rules: an empty
-    container or a position at or past the end gives a cursor without an id)."""
-    length, atom = _doc.cursor_atom_at(doc, c, pos)
+    container or a position at or past the end gives a cursor without an id); `a_list`:
+    `c` is a List (see _doc.cursor_atom_at)."""
+    length, atom = _doc.cursor_atom_at(doc, c, pos, a_list)
     if length == 0:
         return Cursor(None, cid, Side.Left if side is Side.Middle else side, 0)
     if pos >= length:

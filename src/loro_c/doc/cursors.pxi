@@ -2,13 +2,19 @@
 # the atom at a visible position, and where a cursor's atom is now.
 
 
-def cursor_atom_at(LoroDoc d, uint32_t c, int64_t pos):
-    """(visible length, (peer, counter) of the atom at visible index `pos` or None)."""
+def cursor_atom_at(LoroDoc d, uint32_t c, int64_t pos, bint a_list=False):
+    """(visible length, (peer, counter) of the atom at visible index `pos` or None).
+    `a_list`: `c` is a List, whose items' ids a snapshot load takes from its state, so the
+    read needs neither the history nor the maps the load left encoded (a text's style
+    anchors and trees do)."""
     cdef int slot
     cdef int64_t off
     cdef uint32_t leaf, t
     cdef lc_id a
-    doc_acquire(d)
+    if a_list:
+        doc_acquire_handles(d)
+    else:
+        doc_acquire(d)
     try:
         t = d.ctree[c]
         rich = d.ckind[c] == KIND_TEXT and d.seq.nodes[d.seq.roots[t]].lens.anchors

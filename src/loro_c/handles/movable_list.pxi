@@ -19,9 +19,11 @@ cdef class LoroMovableList(_Handle):
         return h
 
     cdef int64_t locked_length(self) except -1:
-        # (reads of the state alone take doc_acquire_read: a snapshot's load builds the
-        # list's items and elements from its state, so no read needs its history)
-        doc_acquire_read(hdoc(self))
+        # (reads of the list's own state take doc_acquire_handles: a snapshot's load builds
+        # the list's items and elements from its state when it registers its containers, so
+        # no read needs its history nor the maps it left encoded; a child map an item names
+        # registers alone when read, wrap_value)
+        doc_acquire_handles(hdoc(self))
         try:
             return ml_len(hdoc(self), self.idx)
         finally:
@@ -86,7 +88,7 @@ cdef class LoroMovableList(_Handle):
         cdef int64_t i = as_index(index, "index") if index >= 0 else -1
         if i < 0:
             raise OverflowError("can't convert negative int to unsigned")     # as loro
-        doc_acquire_read(hdoc(self))
+        doc_acquire_handles(hdoc(self))     # (as locked_length)
         try:
             return self.item(i)
         finally:
@@ -116,11 +118,21 @@ cdef class LoroMovableList(_Handle):
 
     def to_vec(self):
         """The items, child containers as ContainerIDs."""
-        doc_acquire(hdoc(self))
+        doc_acquire_handles(hdoc(self))     # (as locked_length)
         try:
             return value_of(hdoc(self), self.idx, False)
         finally:
             doc_release(hdoc(self))
+
+    def get_value(self):
+        """The value, with child containers as ContainerIDs."""
+        return self.to_vec()
+
+    def get_deep_value(self):
+        """The value with child containers expanded."""
+        # (the maps a snapshot load left encoded are read from their entries, as by the
+        # document's get_deep_value)
+        return lazy_deep_value(hdoc(self), self.idx)
 
     def for_each(self, f):
         """Call `f(item)` for each item (a ValueOrContainer), in order. The items are read
@@ -174,7 +186,8 @@ cdef class LoroMovableList(_Handle):
             raise OverflowError("can't convert negative int to unsigned")     # as loro
         if not self.attached:
             return None
-        doc_acquire(hdoc(self))
+        # (the winners' peers are the state's: as locked_length)
+        doc_acquire_handles(hdoc(self))
         try:
             peers = ml_item_peers(hdoc(self), self.idx, min(pos, 1 << 62))
         finally:
@@ -214,16 +227,19 @@ cdef class LoroMovableList(_Handle):
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            doc_acquire_read(hdoc(self))
+            doc_acquire_handles(hdoc(self))     # (as locked_length)
             try:
                 values = hdoc(self).log.values
                 slots = ml_slots(hdoc(self), self.idx)
-                return [wrap_value(hdoc(self), values[slots[i]])
-                        for i in range(*index.indices(builtins_len(slots)))]
+                got = range(*index.indices(builtins_len(slots)))
+                if builtins_len(got) > 64:
+                    # (children by the thousand: registered at once, not one lookup each)
+                    thin_register_all(hdoc(self))
+                return [wrap_value(hdoc(self), values[slots[i]]) for i in got]
             finally:
                 doc_release(hdoc(self))
         k = list_index(index)
-        doc_acquire_read(hdoc(self))
+        doc_acquire_handles(hdoc(self))     # (as locked_length)
         try:
             v = self.item(min(k, 1 << 62))
             if v is None:

@@ -405,13 +405,16 @@ cdef list ml_slots(LoroDoc d, uint32_t c):
 
 
 cdef tuple ml_item_peers(LoroDoc d, uint32_t c, int64_t pos):
-    """(creator, last mover, last editor) peer ids of the item at `pos`, or None."""
+    """(creator, last mover, last editor) peer ids of the item at `pos`, or None (an empty
+    list; past the end, loro 1.17.1 answers for the last item)."""
     cdef ml_view v
     cdef lc_ml_elem *e
     ml_view_build(d, c, &v)
     try:
-        if pos < 0 or pos >= v.n_user:
+        if pos < 0 or v.n_user == 0:
             return None
+        if pos >= v.n_user:
+            pos = v.n_user - 1
         e = &ml_state(d).elems[v.elem[pos]]
         return (d.log.peer_ids[e.peer], d.log.peer_ids[e.pos_peer], d.log.peer_ids[e.val_peer])
     finally:

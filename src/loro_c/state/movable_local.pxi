@@ -1679,7 +1679,9 @@ def ml_cursor_atom_at(LoroDoc d, uint32_t c, int64_t pos):
     cdef int64_t off
     cdef uint32_t leaf
     cdef lc_id a
-    doc_acquire(d)
+    # (the list items' ids are the state's: a snapshot load answers without its history
+    # or the maps it left encoded)
+    doc_acquire_handles(d)
     try:
         ml_view_build(d, c, &v)
         try:

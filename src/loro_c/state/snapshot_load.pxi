@@ -218,7 +218,12 @@ cdef object cid_lookup(LoroDoc d, object cid):
     and nothing registered it yet; None when the document does not know it."""
     found = d.cid_index.get(cid)
     if found is None and d.thin_unreg is not None:
-        return thin_register_listed(d, cid)
+        found = thin_register_listed(d, cid)
+    if found is None and d.thin_list_kids is not None and not is_root_cid(cid):
+        # (perhaps a child a list names that the state does not list: the eager load
+        # registered it with the list, unnumbered; the lists' children all registered)
+        thin_register_list_kids(d)
+        found = d.cid_index.get(cid)
     return found
 
 
@@ -281,6 +286,55 @@ cdef int thin_register_rest(LoroDoc d) except -1:
     finally:
         d.lnum_hold = hold
     thin_note_listed(d, lo, d.n_containers)
+    if d.thin_list_kids is not None:
+        thin_register_list_kids(d)
+    return 0
+
+
+cdef int thin_register_all(LoroDoc d) except -1:
+    """Register every container the load left unregistered: the child maps thin_unreg
+    holds and the children the lists name (thin_list_kids)."""
+    if d.thin_unreg is not None:
+        thin_register_rest(d)
+    if d.thin_list_kids is not None:
+        thin_register_list_kids(d)
+    return 0
+
+
+cdef object lazy_deep_value(LoroDoc d, uint32_t c):
+    """The deep value of container `c` (a list's or a movable list's handle): the maps a
+    snapshot load left encoded are read from their entries, as the document's deep read
+    reads them (lazy_live_fill), and stay encoded. Takes and releases the lock."""
+    doc_acquire_handles(d)
+    try:
+        if d.thin_lazy is not None:
+            thin_register_all(d)
+            lazy_live_fill(d)
+        return value_of(d, c, True)
+    finally:
+        d.lazy_live = None
+        d.lazy_holders = None
+        doc_release(d)
+
+
+cdef int thin_register_list_kids(LoroDoc d) except -1:
+    """Register the children the lists of a deferred load name (thin_list_kids), as that
+    load registered them with each list: unnumbered, no event; a child the state does
+    not list gets an empty state, as there."""
+    cdef list pending = d.thin_list_kids
+    cdef bint was_on = d.evlog.on
+    cdef int64_t n_ev = d.evlog.n
+    d.thin_list_kids = None
+    hold = d.lnum_hold
+    d.lnum_hold = True
+    d.evlog.on = 0
+    try:
+        for values in pending:
+            thin_register_children(d, <list>values)
+    finally:
+        d.lnum_hold = hold
+        d.evlog.on = was_on
+        d.evlog.n = n_ev
     return 0
 
 
@@ -313,6 +367,9 @@ cdef int thin_decode_lazy(LoroDoc d, uint32_t c) except -1:
             d.evlog.on = was_on
             d.evlog.n = n_ev
     if lazy.n == 0 and d.thin_unreg is None:
+        if d.thin_list_kids is not None:
+            # (the store notes below look at every container the load registers)
+            thin_register_list_kids(d)
         d.thin_lazy = None
         d.lazy_keys = None
         d.lazy_vals = None
@@ -331,8 +388,7 @@ cdef int thin_force(LoroDoc d) except -1:
     """Decode whatever the load left encoded (in the state's order, as the eager load)."""
     if d.thin_pending is not None:
         thin_build_pending(d)
-    if d.thin_unreg is not None:
-        thin_register_rest(d)
+    thin_register_all(d)
     if d.thin_lazy is not None:
         for c in d.thin_lazy.indices():
             thin_decode_lazy(d, <uint32_t>c)
@@ -514,7 +570,14 @@ cdef int thin_seq(LoroDoc d, uint32_t c, list peers, bytes packed, str text, lis
             content = thin_text_content(a, text)
         else:
             content = len(d.log.values)
-            thin_register_children(d, values)
+            if d.thin_unreg is not None:
+                # (a deferred load registering child maps when named: so are the list's,
+                # by item reads through wrap_value; thin_register_all for the rest)
+                if d.thin_list_kids is None:
+                    d.thin_list_kids = []
+                d.thin_list_kids.append(values)
+            else:
+                thin_register_children(d, values)
             d.log.values.extend(values)
         for i in range(n):
             ln = runs[3 * i + 2]
@@ -654,30 +717,52 @@ cdef int thin_ml_elems(LoroDoc d, uint32_t c, tuple payload, int64_t base) excep
     cdef MovableState ms = ml_state(d)
     cdef lc_ml_elem *el
     cdef const int32_t *runs
-    cdef int64_t k, e, slot
+    cdef int64_t k, e, slot, n
+    cdef uint32_t *pmap
+    cdef uint32_t ep = 0, vp = 0, ip
     values, peers, packed, per_item = payload
     runs = <const int32_t*>PyBytes_AS_STRING(packed)
-    ml_reserve_slots(ms, base + len(per_item))
-    for k in range(len(per_item)):
+    n = len(per_item)
+    ml_reserve_slots(ms, base + n)
+    for k in range(n):
         ms.slot_elem[base + k] = -1
     ml_invalidate(d, c)
-    for k in range(len(per_item)):
-        lam, elem, last = per_item[k]
-        if elem is None:
-            continue
-        slot = base + k
-        item_peer = peers[runs[3 * k]]
-        e = ml_new_elem(d, c, d.log.peer_index(elem[0]),
-                        runs[3 * k + 1] if elem == (item_peer, lam) else -1,
-                        <uint32_t>elem[1], slot)
-        el = &ms.elems[e]
-        el.pos_slot = slot
-        el.pos_lamport = <uint32_t>lam
-        el.pos_peer = d.log.peer_index(item_peer)
-        el.pos_counter = runs[3 * k + 1]
-        el.val_slot = slot
-        el.val_lamport = <uint32_t>last[1]
-        el.val_peer = d.log.peer_index(last[0])
+    pmap = <uint32_t*>malloc((len(peers) + 1) * sizeof(uint32_t))
+    if pmap == NULL:
+        raise MemoryError()
+    # (peer indices: the items' from their peer table, once each; an element's and its
+    # value's from the last one looked up, as long runs of them share a peer)
+    e_peer = v_peer = None
+    try:
+        for k in range(len(peers)):
+            pmap[k] = d.log.peer_index(peers[k])
+        for k in range(n):
+            lam, elem, last = per_item[k]
+            if elem is None:
+                continue
+            slot = base + k
+            ip = <uint32_t>runs[3 * k]
+            p = elem[0]
+            if e_peer is None or not (p is e_peer or p == e_peer):
+                ep = d.log.peer_index(p)
+                e_peer = p
+            p = last[0]
+            if v_peer is None or not (p is v_peer or p == v_peer):
+                vp = d.log.peer_index(p)
+                v_peer = p
+            e = ml_new_elem(d, c, ep,
+                            runs[3 * k + 1] if ep == pmap[ip] and elem[1] == lam else -1,
+                            <uint32_t>elem[1], slot)
+            el = &ms.elems[e]
+            el.pos_slot = slot
+            el.pos_lamport = <uint32_t>lam
+            el.pos_peer = pmap[ip]
+            el.pos_counter = runs[3 * k + 1]
+            el.val_slot = slot
+            el.val_lamport = <uint32_t>last[1]
+            el.val_peer = vp
+    finally:
+        free(pmap)
     return 0
 
 
@@ -697,6 +782,7 @@ cdef int thin_drop_state(LoroDoc d) except -1:
     d.thin_texts = None
     d.thin_lazy = None
     d.thin_unreg = None     # (thin_force registered them all first; the state goes anyway)
+    d.thin_list_kids = None
     d.lazy_keys = None
     d.lazy_vals = None
     d.lazy_scans = None
