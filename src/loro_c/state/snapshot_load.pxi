@@ -541,8 +541,13 @@ cdef int thin_register_children(LoroDoc d, list values) except -1:
         # (a list or map naming children by the thousand: the child maps the load left
         # unregistered are registered all at once, not one lookup each)
         thin_register_rest(d)
+    cdef object cid_type = _types.ContainerID
+    cdef object tv
     for v in values:
-        if isinstance(v, _types.ContainerID):
+        tv = type(v)
+        if tv is int or tv is str or tv is float or tv is bool or v is None:
+            continue    # (most values: no module lookup and isinstance walk each)
+        if isinstance(v, cid_type):
             container_index(d, v, kind_of_type(v.container_type))
     return 0
 
