@@ -119,9 +119,12 @@ def wrap(LoroDoc doc, uint32_t c, int kind):
     return LoroCounter._wrap(doc, c)
 
 
+cdef object _CID_TYPE = _types.ContainerID
+
+
 cdef object wrap_value(LoroDoc doc, object v):
     """A stored value as ValueOrContainer."""
-    if isinstance(v, _types.ContainerID):
+    if isinstance(v, _CID_TYPE):
         c = doc.cid_index.get(v)
         if c is None:
             # (a child map a snapshot load left unregistered, read through its list

@@ -1007,9 +1007,15 @@ cdef int64_t tuple_ops_len(object ops) except -1:
             n += 1
     return n
 
+cdef object _CID_TYPE = _types.ContainerID
+
+
 cdef stage_value(LoroDoc doc, v, peer, counter):
     """A container value must name the container its op creates."""
-    if isinstance(v, _types.ContainerID):
+    cdef object tv = type(v)
+    if tv is int or tv is str or tv is float or tv is bool or v is None:
+        return      # (most inserted values: no isinstance walk per value)
+    if isinstance(v, _CID_TYPE):
         if (not isinstance(v, _types.ContainerID.Normal) or v.peer != peer
                 or v.counter != counter):
             raise DecodeError(f"a created child container must be {counter}@{peer}, not {v}")
