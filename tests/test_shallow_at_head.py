@@ -160,3 +160,36 @@ def test_the_export_after_a_snapshot_load_reads_the_loaded_state():
     b.detach()
     assert got == b.export(loro_c.ExportMode.ShallowSnapshot(b.oplog_frontiers))
     a._check_invariants()
+
+
+def test_exports_at_the_head_while_another_thread_edits():
+    # the head read when the root is chosen may have moved on when the export takes the
+    # lock: that export takes the fork at the root (no error, no torn blob)
+    import threading
+    doc = _server_doc(loro_c, 4)
+    doc.commit()
+    stop = threading.Event()
+
+    def edit():
+        rng = random.Random(1)
+        while not stop.is_set():
+            doc.get_text("t").insert(0, rng.choice("ab"))
+            doc.commit()
+
+    t = threading.Thread(target=edit)
+    t.start()
+    blobs = []
+    try:
+        for _ in range(60):
+            blobs.append(doc.export(loro_c.ExportMode.ShallowSnapshot(doc.oplog_frontiers)))
+    finally:
+        stop.set()
+        t.join()
+    for blob in blobs:
+        views = []
+        for lib in (loro, loro_c):
+            f = lib.LoroDoc()
+            f.import_(blob)
+            views.append(f.get_deep_value())
+        assert views[0] == views[1]
+    doc._check_invariants()

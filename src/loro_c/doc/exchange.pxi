@@ -625,16 +625,22 @@ cdef class DocExchange(DocHistory):
             return self._export_shallow_tail(
                 dict(self.shallow_sv), ids, requested, state_only, self.shallow_root_state,
                 self._latest_rows() if _ops_after(self, self.shallow_sv) > 256 else None)
-        if (self.shallow_sv is None and not self.detached and ids
-                and sorted(ids) == sorted(self._head_ids())):
+        doc_lock(self)      # (the log's frontiers read under the lock; the state untouched)
+        try:
+            head = sorted(self._head_ids())
+        finally:
+            doc_release(self)
+        if self.shallow_sv is None and not self.detached and ids and sorted(ids) == head:
             # the root is the latest version, whose state is this document's own: its
             # state section's entries (kept per container between exports) are the root
             # state, with no fork replaying the history (a compaction's shallow snapshot
             # at the head: 30x faster at 20k ops)
             start = self.oplog_vv.to_dict()
             start[ids[0][0]] = ids[0][1]
-            return self._export_shallow_tail(start, ids, requested, state_only, None, None,
+            blob = self._export_shallow_tail(start, ids, requested, state_only, None, None,
                                              True)
+            if blob is not None:
+                return blob
         fork = self._fork_at_any(frontiers)     # LoroError when the frontiers are unknown
         start = dict((<LoroDoc>fork).oplog_vv.to_dict())
         if ids:
@@ -718,8 +724,9 @@ cdef class DocExchange(DocHistory):
         """The shallow blob: the changes from `start` (the root's version, the root's peer
         at the root's counter) to the end or to the requested ops, the root state
         (`root_rows`, or the bytes of a root state section; `root_is_head`: this attached
-        document's state, the root being the log's head), and the latest state's entries
-        that differ from the root's (`latest_rows`, or none)."""
+        document's state, the root being the log's head; None when the head has moved on
+        since), and the latest state's entries that differ from the root's (`latest_rows`,
+        or none)."""
         from loro_c import _codec
         requested_vv = self._id_vv(requested)
         doc_acquire(self)
@@ -728,8 +735,10 @@ cdef class DocExchange(DocHistory):
             root_entries = None
             if root_is_head:
                 if self.detached or sorted(ids) != sorted(self._head_ids()):
-                    # (another thread moved the document since the root was chosen)
-                    raise LoroError("the document changed while its shallow snapshot was taken")
+                    # another thread moved the document since the root was chosen: the
+                    # caller takes the fork at the root instead
+                    release_and_deliver(self, True)
+                    return None
                 # (loro's root state lists the containers alive at the root)
                 dead = dead_container_keys(self)
                 root_entries = [e for e in snapshot_state_entries(self) if e[0] not in dead]
