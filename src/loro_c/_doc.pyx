@@ -41,6 +41,7 @@ from loro_c._seq cimport (lc_span, lc_span_is_anchor, LC_ANCHOR_START, LC_ANCHOR
                           balance_before, prev_anchor, atom_visible, open_marks_at,
                           anchors_in_prefix)
 from loro_c._kinds cimport LC_OP_MARK_START, LC_OP_MARK_END
+from loro_c._kinds cimport plain_scalar       # state/snapshot_load.pxi
 from loro_c._oplog import OpLog as _OpLogType
 from loro_c._kinds cimport LC_OP_MOVE, LC_OP_SET        # MovableList (state/movable_list.pxi)
 from loro_c._seq cimport lc_span, integrate_move, integrate_move_after

@@ -20,6 +20,7 @@ from loro_c._oplog cimport (OpLog, lc_op, lc_staged, lc_change, slice_op, merge_
                             LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER)
 from loro_c._kinds cimport LC_OP_MOVE, LC_OP_SET      # MovableList
 from loro_c._kinds cimport LC_OP_MARK_START, LC_OP_MARK_END
+from loro_c._kinds cimport plain_scalar       # stage_value
 from loro_c._kinds cimport LC_OP_TREE, LC_TREE_PARENT_ROOT, LC_TREE_PARENT_DELETED
 from loro_c._doc cimport (LoroDoc, group_change, group_kept, warm_peers, lstr_place, lval_place, lstr_grow_to, utf8_bytes,
                           lc_map_free, lc_map_find, lc_map_remove, lc_map_set_slot, lc_map_entry,
@@ -1012,9 +1013,8 @@ cdef object _CID_TYPE = _types.ContainerID
 
 cdef stage_value(LoroDoc doc, v, peer, counter):
     """A container value must name the container its op creates."""
-    cdef object tv = type(v)
-    if tv is int or tv is str or tv is float or tv is bool or v is None:
-        return      # (most inserted values: no isinstance walk per value)
+    if plain_scalar(v):
+        return
     if isinstance(v, _CID_TYPE):
         if (not isinstance(v, _types.ContainerID.Normal) or v.peer != peer
                 or v.counter != counter):

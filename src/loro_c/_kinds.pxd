@@ -30,3 +30,10 @@ cdef extern from "loro_c/kinds.h":
 # ContainerID.Normal of valid parts (a u64 peer int, an i32 counter int, a ContainerType),
 # unchecked: _kinds.normal_cid for C callers
 cdef object normal_cid_c(object peer, object counter, object container_type)
+
+
+# Whether a stored value is a plain scalar, which no container id is: per-value loops test
+# this before the ContainerID test (an isinstance walk of Python classes)
+cdef inline bint plain_scalar(object v) noexcept:
+    cdef object t = type(v)
+    return t is int or t is str or t is float or t is bool or v is None

@@ -1470,12 +1470,10 @@ cdef bint child_ids_fit(object values, dict vv) except -1:
     cdef object ct, last_ct = None
     cdef uint64_t peer, last_peer = 0
     cdef int64_t end = -1
-    cdef object tv
     for v in values:
-        tv = type(v)
-        if tv is int or tv is str or tv is float or tv is bool or v is None:
-            continue    # (most values: no isinstance walk of ContainerID's classes)
-        if tv is normal_type:
+        if plain_scalar(v):
+            continue
+        if type(v) is normal_type:
             # (a list of records: one child after another, of one type and mostly one
             # peer; each type and each run of a peer looked up once)
             ct = v.container_type

@@ -696,20 +696,6 @@ cdef class DocExchange(DocHistory):
         return self._export_shallow_tail(start, ids, requested, state_only, root_rows,
                                          latest_rows if latest else None)
 
-    def _head_ids(self):
-        """The log's frontiers as (peer, counter) pairs."""
-        cdef int64_t i
-        return [(self.log.peer_ids[self.log.frontiers[i].peer], self.log.frontiers[i].counter)
-                for i in range(self.log.n_frontiers)]
-
-    def _dead_container_keys(self):
-        """dead_container_keys, as a sorted list (tests)."""
-        doc_acquire(self)
-        try:
-            return sorted(dead_container_keys(self))
-        finally:
-            doc_release(self)
-
     def _latest_rows(self):
         """The state rows of the latest version (a full snapshot's)."""
         doc_acquire(self)

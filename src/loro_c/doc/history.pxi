@@ -135,10 +135,14 @@ cdef class DocHistory(DocCore):
     """Versions and history: the document's version vectors and frontiers, how versions
     compare, and the changes of its history (ChangeMeta, ancestors, changed containers)."""
 
-    def _frontiers(self):
+    def _head_ids(self):
+        """The log's frontiers as (peer, counter) pairs."""
         cdef int64_t i
-        return frontiers_wrap(sorted((self.log.peer_ids[self.log.frontiers[i].peer], self.log.frontiers[i].counter)
-                                     for i in range(self.log.n_frontiers)))
+        return [(self.log.peer_ids[self.log.frontiers[i].peer], self.log.frontiers[i].counter)
+                for i in range(self.log.n_frontiers)]
+
+    def _frontiers(self):
+        return frontiers_wrap(sorted(self._head_ids()))
 
     @property
     def oplog_vv(self):

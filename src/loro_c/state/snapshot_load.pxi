@@ -542,11 +542,9 @@ cdef int thin_register_children(LoroDoc d, list values) except -1:
         # unregistered are registered all at once, not one lookup each)
         thin_register_rest(d)
     cdef object cid_type = _types.ContainerID
-    cdef object tv
     for v in values:
-        tv = type(v)
-        if tv is int or tv is str or tv is float or tv is bool or v is None:
-            continue    # (most values: no module lookup and isinstance walk each)
+        if plain_scalar(v):
+            continue
         if isinstance(v, cid_type):
             container_index(d, v, kind_of_type(v.container_type))
     return 0
