@@ -18,7 +18,7 @@ from test_snapshot_lazy_deep_read import _listed
 from test_snapshot_lazy_maps import TOUCHES, _plain
 from test_snapshot_lazy_lists import (LIST_TOUCHES, _deferred_reads_as_loro,
                                      _first_touch_sees_the_eager_state, _import_mutated, _load,
-                                     _mutated_bytes)
+                                     _mutated_bytes, _nested_items_load_eagerly)
 
 
 def _moved(mod, n=20):
@@ -166,21 +166,7 @@ def test_a_movable_list_whose_items_are_not_loaded_here_loads_eagerly():
     """A root movable list naming a child list, text or movable list, or a root id, is
     left to the eager load (the deferred load takes items that are values, maps or
     counters only)."""
-    for fill in (lambda ml: ml.insert_container(0, loro_c.LoroList()).push(1),
-                 lambda ml: ml.insert_container(0, loro_c.LoroText()).insert(0, "t"),
-                 lambda ml: ml.insert_container(0, loro_c.LoroMovableList()).push(2)):
-        d = loro_c.LoroDoc()
-        ml = d.get_movable_list("ml")
-        ml.insert_container(0, loro_c.LoroMap()).insert("k", 1)
-        fill(ml)
-        d.get_map("m").insert("x", 1)
-        d.commit()
-        blob = d.export(loro_c.ExportMode.Snapshot())
-        assert not _codec._state_section_ok(blob)
-        e = _load(loro_c, blob)
-        assert e._state_decoded
-        ref = _load(loro, blob)
-        assert _plain(e.get_deep_value()) == _plain(ref.get_deep_value())
+    _nested_items_load_eagerly(lambda d: d.get_movable_list("ml"))
 
 
 @pytest.mark.parametrize("seed", range(4))
