@@ -268,3 +268,65 @@ def test_children_of_replayed_maps_in_loro_order(kinds):
     maps' new values create are reported by their calculators, which puts them in its map
     of diffs and changes the order of the roots of one depth (_events.fast_map_child)."""
     assert _replayed_children(loro_c, kinds) == _replayed_children(loro, kinds)
+
+
+def _rewritten_key_session(lib, concurrent, rewrite, mergeable):
+    """Peer 2 writes map "m", peer 1 (having seen it) writes "k" and "j", peer 3 takes
+    that. Then peer 2, without peer 1's next change, writes "z" (`concurrent`), and peer 1
+    deletes "k" and sets it again (`rewrite`: "same" value, "other" value, "none"). Peer 3
+    imports both from peer 2: the map diffs of its event."""
+    docs = []
+    for p in (1, 2, 3):
+        d = lib.LoroDoc()
+        d.peer_id = p
+        docs.append(d)
+
+    def sync(i, j):
+        docs[i].commit()
+        docs[j].import_(docs[i].export(lib.ExportMode.Updates(docs[j].oplog_vv)))
+
+    def write_k(doc):
+        m = doc.get_map("m")
+        if mergeable:
+            m.ensure_mergeable_map("k").insert("a", 1)
+        else:
+            m.insert("k", 1)
+
+    docs[1].get_map("m").insert("c", 5)
+    sync(1, 0)
+    write_k(docs[0])
+    docs[0].get_map("m").insert("j", 2)
+    sync(0, 1)
+    sync(0, 2)
+    if concurrent:
+        docs[1].get_map("m").insert("z", 3)
+        docs[1].commit()
+    if rewrite != "none":
+        docs[0].get_map("m").delete("k")
+        docs[0].commit()
+        if rewrite == "same":
+            write_k(docs[0])
+        else:
+            docs[0].get_map("m").insert("k", 9)
+    docs[0].get_map("m").insert("j", 4)
+    sync(0, 1)
+    got = []
+    sub = docs[2].subscribe_root(lambda e: got.append(_maps(e)))
+    sync(1, 2)
+    del sub
+    return got, docs[2].get_deep_value()
+
+
+@pytest.mark.parametrize("mergeable", [False, True])
+@pytest.mark.parametrize("rewrite", ["same", "other", "none"])
+@pytest.mark.parametrize("concurrent", [False, True])
+def test_replayed_maps_of_an_import_after_the_version_compare_values(concurrent, rewrite,
+                                                                     mergeable):
+    """An import whose changes all follow the document's version, but whose meet search
+    leaves a path uncovered (peer 2's new change names peer 1's op, not its own op below
+    it): loro 1.17.1 calculates its maps as a checkout does, comparing values, so a key
+    deleted and set again to an equal value (a mergeable child ensured again) is no
+    change. Without the concurrent change (one chain) the key is reported. Mergeable
+    session 1062 differed so."""
+    want = _rewritten_key_session(loro, concurrent, rewrite, mergeable)
+    assert _rewritten_key_session(loro_c, concurrent, rewrite, mergeable) == want

@@ -1307,15 +1307,17 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
 
 
 
-cpdef bint greater_import_replays(OpLog log, list before, list after) except -1:
+cpdef int greater_import_replays(OpLog log, list before, list after) except -1:
     """For an import whose changes all have `before` in their history (frontiers as (peer
-    index, counter)): whether loro 1.17.1 calculates its maps by replaying them, reporting
-    the children their new values create (a new counter whose value is 0 then has no diff),
-    rather than handing on the changed keys: when loro's meet search of the two versions
-    leaves a path unmatched that the meet does not cover (its tips, see _Walk.meet), the
-    import is no "greater update" for it. A covered path is only a second way down (a new
+    index, counter)): loro's meet search of the two versions, as _Walk.meet's bits. Bit 2:
+    loro 1.17.1 calculates the import's maps by replaying them, as a checkout does
+    (comparing values: a key set again to an equal value is no change; reporting the
+    children their new values create, a new counter of value 0 then left out) rather than
+    handing on the changed keys: the search left a path unmatched that the meet does not
+    cover (its tips, see _Walk.meet). A covered path is only a second way down (a new
     change whose peer has an op below `before`'s frontiers that no dep names, within one
-    chain of new changes). Marks differential sessions 2193, 2223 and 2356 replay."""
+    chain of new changes). Marks differential sessions 2193, 2223 and 2356 and mergeable
+    session 1062 replay."""
     global _dag
     cdef Dag h
     cdef _Walk w
@@ -1338,7 +1340,7 @@ cpdef bint greater_import_replays(OpLog log, list before, list after) except -1:
             ids[i].peer, ids[i].counter = before[i]
         for i in range(nr):
             ids[nl + i].peer, ids[nl + i].counter = after[i]
-        return (w.meet(ids, nl, ids + nl, nr, out) & 2) != 0
+        return w.meet(ids, nl, ids + nl, nr, out)
     finally:
         free(ids)
         free(out)

@@ -1814,7 +1814,9 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
             # an import that shows a mergeable child again reports its whole value, as loro
             # a map that compares values shows a counter's value only through the
             # counter's own diff (loro leaves a new counter's zero out there)
-            cmp = compare_values and (_compared_maps is None or c in _compared_maps)
+            # (an import after the version whose maps loro replays compares them too)
+            cmp = (compare_values and (_compared_maps is None or c in _compared_maps)
+                   or before is None and is_import and greater_replayed(doc))
             d = map_diff(doc, c, idxs, cmp, None if cmp else shown, reached, before is not None,
                          ml_reached if before is None and is_import else None)
         elif kind == KIND_MOVABLE_LIST:
@@ -1940,7 +1942,8 @@ cdef int _greater_replayed = -1     # greater_import_replays of _greater_import 
 
 cdef bint greater_replayed(LoroDoc doc) except -1:
     """Whether loro replays the maps of the import being collected, though its changes all
-    follow the document's version (_dag_order.greater_import_replays; asked once)."""
+    follow the document's version (bit 2 of _dag_order.greater_import_replays; asked
+    once): its map calculators then compare values, as a checkout's do."""
     global _greater_replayed
     if _greater_import is None:
         return False
@@ -1952,7 +1955,7 @@ cdef bint greater_replayed(LoroDoc doc) except -1:
             # (a search that meets history a shallow document no longer has: its maps'
             # changed keys are handed on, as before this rule)
             _greater_replayed = 0
-    return _greater_replayed == 1
+    return (_greater_replayed & 2) != 0
 
 
 cdef bint replayed_map_zero(LoroDoc doc, uint32_t c) except -1:
