@@ -115,3 +115,41 @@ def test_two_blobs_are_two_buffers():
     together = [raw_import_delta(mod, two_changes_one_block, one_update)
                 for mod in (loro, loro_c)]
     assert together[0] == together[1] == [[("Text", [("i", "中 cb😀")])]]
+
+
+def _spanning_piece_session(mod, first, second, third):
+    """Mergeable session 1398's shape: peer 1 makes a mergeable text and types `first`,
+    takes peer 2's change, types `second` after it (a change of its own whose ids and
+    Lamport clocks continue the first's: loro's tracker joins the two inserts into one
+    piece), makes another mergeable child, and types `third` after them (another op of the
+    block). Peer 2's import shows the text whole: the delta items of its event."""
+    a, b = mod.LoroDoc(), mod.LoroDoc()
+    a.peer_id, b.peer_id = 1, 2
+    b.get_map("m").ensure_mergeable_map("nest").insert("k1", 1)
+    b.commit()
+    a.get_map("m").ensure_mergeable_text("a").insert(0, first)
+    a.commit()
+    a.import_(b.export(mod.ExportMode.Updates(a.oplog_vv)))
+    t = a.get_map("m").ensure_mergeable_text("a")
+    t.insert(len(first), second)
+    a.commit()
+    a.get_map("m").ensure_mergeable_map("c").insert("k2", 2)
+    a.commit()
+    t.insert(len(first) + len(second), third)
+    a.commit()
+    got = []
+    sub = b.subscribe_root(lambda e: got.append(
+        [row[3] for row in nev(e)[3] if row[3][0] == "Text"]))
+    b.import_(a.export(mod.ExportMode.Updates(b.oplog_vv)))
+    del sub
+    return got
+
+
+@pytest.mark.parametrize("texts", [("y", "x", "x"), ("中é", "😀x", "zé"), ("ab", "c", "😀")])
+def test_a_piece_spanning_ops_ends_in_its_last_op(texts):
+    """A piece of loro_c's may span ops loro's tracker joins: whether the next insert's
+    bytes follow it is read at the end of its last op, not its first (the first op's
+    buffer ends before the piece does)."""
+    want = _spanning_piece_session(loro, *texts)
+    assert _spanning_piece_session(loro_c, *texts) == want
+    assert want[0] == [("Text", [("i", "".join(texts))])]

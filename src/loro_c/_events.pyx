@@ -1677,7 +1677,9 @@ cdef bint piece_follows(LoroDoc doc, ev_scratch *sc, int64_t *opix, int64_t ka, 
     """Whether piece kb's text follows piece ka's in loro's storage: the end bound of `a`
     equals the start bound of `b`, as stored_bounds writes them. The buffers decide most
     cases before any byte is counted (an import's pieces mostly lie in ops of buffers of
-    their own), so the UTF-8 lengths of op prefixes are read only where the buffers match."""
+    their own), so the UTF-8 lengths of op prefixes are read only where the buffers match.
+    A piece may span ops that loro's tracker joins (split_pieces): its end is in the op of
+    its last atom."""
     cdef OpLog log = doc.log
     cdef const uint32_t *text = doc.seq.text
     cdef ev_piece *a = &sc.pcs[ka]
@@ -1696,24 +1698,34 @@ cdef bint piece_follows(LoroDoc doc, ev_scratch *sc, int64_t *opix, int64_t ka, 
     opb = piece_op(log, sc, opix, kb)
     if opb == NULL:
         return False
+    if a.counter + a.n > opa.counter + opa.len:
+        opa = last_atom_op(log, a.peer, a.counter + a.n - 1)
+        if opa == NULL:
+            return False
+        end_a = opa.start_id.counter + utf8_bytes(&text[opa.arg], a.counter + a.n - opa.counter)
+    else:
+        end_a = opa.start_id.counter + utf8_bytes(&text[opa.arg], a.counter - opa.counter) \
+            + utf8_bytes(&text[a.content], a.n)
     if (<int64_t>opb.delta) & LSTR_BLOB and b.counter == opb.counter and opb.start_id.counter == 0:
         # `b` starts a block-decoded op: its bound is (-1, buffer - 1), which only the end
         # of the block-decoded op just before it in the block matches
         if not ((<int64_t>opa.delta) & LSTR_BLOB) \
                 or <int64_t>opa.start_id.peer != <int64_t>opb.start_id.peer - 1:
             return False
-        end_a = opa.start_id.counter + utf8_bytes(&text[opa.arg], a.counter - opa.counter) \
-            + utf8_bytes(&text[a.content], a.n)
         return end_a == ((<int64_t>opa.delta) & LSTR_MASK)
     # `b`'s bound is (its buffer, offset): `a` must end inside the same buffer
     if opa.start_id.peer != opb.start_id.peer:
         return False
-    end_a = opa.start_id.counter + utf8_bytes(&text[opa.arg], a.counter - opa.counter) \
-        + utf8_bytes(&text[a.content], a.n)
     if (<int64_t>opa.delta) & LSTR_BLOB and end_a == ((<int64_t>opa.delta) & LSTR_MASK):
         return False
     start_b = opb.start_id.counter + utf8_bytes(&text[opb.arg], b.counter - opb.counter)
     return end_a == start_b
+
+
+cdef inline lc_op *last_atom_op(OpLog log, uint32_t peer, int32_t counter) noexcept:
+    """The op holding atom (peer, counter), NULL when its change is unknown."""
+    cdef int64_t ch = log.find_change(peer, counter)
+    return NULL if ch < 0 else &log.ops[log.find_op(ch, counter)]
 
 
 cdef bint pieces_follow(LoroDoc doc, ev_piece *a, ev_piece *b):
@@ -1750,14 +1762,22 @@ cdef tuple stored_bounds(LoroDoc doc, uint32_t peer, int32_t counter, int64_t co
     op = &log.ops[log.find_op(ch, counter)]
     buf = op.start_id.peer
     at = op.start_id.counter + utf8_bytes(&doc.seq.text[op.arg], counter - op.counter)
-    end = at + utf8_bytes(&doc.seq.text[content], n)
-    lo = (buf, at)
+    if (<int64_t>op.delta) & LSTR_BLOB and at == 0:
+        lo = (-1, buf - 1)
+    else:
+        lo = (buf, at)
+    if counter + n > op.counter + op.len:
+        # (a piece spanning ops loro's tracker joins ends in the op of its last atom)
+        op = last_atom_op(log, peer, counter + n - 1)
+        if op == NULL:
+            return (None, 0, 0)
+        buf = op.start_id.peer
+        end = op.start_id.counter + utf8_bytes(&doc.seq.text[op.arg], counter + n - op.counter)
+    else:
+        end = at + utf8_bytes(&doc.seq.text[content], n)
     hi = (buf, end)
-    if (<int64_t>op.delta) & LSTR_BLOB:
-        if at == 0:
-            lo = (-1, buf - 1)
-        if end == ((<int64_t>op.delta) & LSTR_MASK):
-            hi = (-1, buf)
+    if (<int64_t>op.delta) & LSTR_BLOB and end == ((<int64_t>op.delta) & LSTR_MASK):
+        hi = (-1, buf)
     return (0, lo, hi)
 
 

@@ -131,13 +131,23 @@ cdef void op_piece_bounds(LoroDoc doc, ev_piece *pc, int64_t *out) noexcept:
     out[0] = out[2] = op.start_id.peer
     out[1] = op.start_id.counter + utf8_bytes(&doc.seq.text[op.arg], pc.counter - op.counter)
     out[3] = out[1] + utf8_bytes(&doc.seq.text[pc.content], pc.n)
-    if (<int64_t>op.delta) & LSTR_BLOB:
-        if out[1] == 0:
-            out[0] = -1
-            out[1] = <int64_t>op.start_id.peer - 1
-        if out[3] == ((<int64_t>op.delta) & LSTR_MASK):
-            out[2] = -1
-            out[3] = op.start_id.peer
+    if (<int64_t>op.delta) & LSTR_BLOB and out[1] == 0:
+        out[0] = -1
+        out[1] = <int64_t>op.start_id.peer - 1
+    if pc.counter + pc.n > op.counter + op.len:
+        # a piece spanning ops loro's tracker joins (split_pieces) ends in its last op
+        ch = change_at(log, pc.peer, pc.counter + pc.n - 1)
+        if ch < 0:
+            out[2] = -4
+            out[3] = 0
+            return
+        op = &log.ops[log.find_op(ch, pc.counter + pc.n - 1)]
+        out[2] = op.start_id.peer
+        out[3] = op.start_id.counter + utf8_bytes(&doc.seq.text[op.arg],
+                                                  pc.counter + pc.n - op.counter)
+    if (<int64_t>op.delta) & LSTR_BLOB and out[3] == ((<int64_t>op.delta) & LSTR_MASK):
+        out[2] = -1
+        out[3] = op.start_id.peer
 
 
 cdef int64_t _cut_change = -1      # next_cut's last change (pieces come peer by peer)
