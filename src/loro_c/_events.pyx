@@ -2110,6 +2110,18 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
     revset = set(rev)
     if rev:
         revived = revived | revset
+    if own is not None:
+        # the same for a counter shown with ops of its own that add up to nothing (its
+        # calculator's diff is empty: loro leaves it out of the map) whose parent's
+        # calculator does not report it (kinds session 706: a movable list's new child
+        # counter incremented by 0, in an import replayed from the version before)
+        for x in out:
+            c = x[2]
+            if (doc.ckind[<uint32_t>c] == KIND_COUNTER and c not in own and c not in revset
+                    and doc.croot[<uint32_t>c] == ROOT_NONE and fast_map_child(doc, c)):
+                rev.append(c)
+                revset.add(c)
+                revived = revived | {c}
     order = iteration_order(keys)
     ans = [k for k in order if back[k] in depth and back[k] not in revset
            and (idle is None or back[k] not in idle)]
