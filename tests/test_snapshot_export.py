@@ -81,27 +81,27 @@ def random_history(seed, peers=3, rounds=12):
                         rounds, _edit)
 
 
-def grow_history(rng, peer_ids, rounds, edit):
-    """Peers with these ids take turns making 1-6 edits (`edit(rng, doc, loro_c)`) and a
+def grow_history(rng, peer_ids, rounds, edit, lib=loro_c):
+    """Peers with these ids take turns making 1-6 edits (`edit(rng, doc, lib)`) and a
     commit, syncing pairs now and then; the first then imports (most of) the others."""
     docs = []
     for peer in peer_ids:
-        d = loro_c.LoroDoc()
+        d = lib.LoroDoc()
         d.peer_id = peer
         docs.append(d)
     for _ in range(rounds):
         d = rng.choice(docs)
         for _ in range(rng.randint(1, 6)):
-            edit(rng, d, loro_c)
+            edit(rng, d, lib)
         d.commit()
         if rng.random() < 0.4:
             a, b = rng.sample(docs, 2)
-            b.import_(a.export(loro_c.ExportMode.Updates(b.oplog_vv)))
+            b.import_(a.export(lib.ExportMode.Updates(b.oplog_vv)))
     # end: one document holding (most of) everyone's history
     main = docs[0]
     for d in docs[1:]:
         if rng.random() < 0.8:
-            main.import_(d.export(loro_c.ExportMode.Updates(main.oplog_vv)))
+            main.import_(d.export(lib.ExportMode.Updates(main.oplog_vv)))
     return main
 
 

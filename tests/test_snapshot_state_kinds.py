@@ -74,10 +74,10 @@ def _edit_tree(rng, doc, lib):
 EDITS = (_edit_text, _edit_movable, _edit_tree)
 
 
-def kinds_history(seed, peers=3, rounds=14, edits=EDITS):
+def kinds_history(seed, peers=3, rounds=14, edits=EDITS, lib=loro_c):
     rng = random.Random(seed)
     return grow_history(rng, [300 + i * 104729 + (seed % 3) * (1 << 35) for i in range(peers)],
-                        rounds, lambda rng, d, lib: rng.choice(edits)(rng, d, lib))
+                        rounds, lambda rng, d, lib: rng.choice(edits)(rng, d, lib), lib)
 
 
 def _loro_of(doc):
@@ -91,9 +91,13 @@ SEEDS = list(range(30))
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_our_state_entries_are_loros(seed):
+    # (the same history made in loro: which meta maps its store holds depends on how the
+    # nodes came, see test_snapshot_tree_meta_entries; seeds 17 and 59 differ from a fresh
+    # import of the history)
     src = kinds_history(seed)
     ours = dict(_codec._state_section_entries(src.export(loro_c.ExportMode.Snapshot())))
-    theirs = dict(_codec._state_section_entries(_loro_of(src).export(loro.ExportMode.Snapshot())))
+    theirs = dict(_codec._state_section_entries(
+        kinds_history(seed, lib=loro).export(loro.ExportMode.Snapshot())))
     assert ours, "a snapshot with a state section"
     for key, value in ours.items():
         if value[0] in (2, 3, 4):    # Text, Tree, MovableList (a Map's entries are hash-ordered)

@@ -51,7 +51,7 @@ from loro_c._seq cimport (SeqArena, lc_span, lc_node, lc_lens, lc_id, lc_record,
                           LC_REC_INSERT, LC_REC_DELETE_REV, locate, visible_before, abs_index)
 from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET,
                             LC_OP_MAP_DELETE, lc_group, lc_range_ops, range_ops_start,
-                            range_ops_next)
+                            range_ops_next, op_atoms)
 
 from loro_c import _types
 from loro_c.mergeable import parse_child as _mergeable_parse
@@ -65,6 +65,7 @@ from loro_c.events import (DiffBatch, _DocEvents, _Batch, _PeerChange, _Raised, 
 from loro_c.events import TreeDiff, TreeDiffItem, TreeExternalDiff     # LoroTree
 from loro_c.paths import Index
 from loro_c.hash_order import (container_idx, container_id_order, iteration_order, str_key_order,
+                               container_id_order_ops,
                                map_diff_key_order)
 from loro_c._dag_order import walk_containers as dag_walk, set_checkout as dag_walk_checkout
 from loro_c._dag_order import greater_import_replays
@@ -2132,6 +2133,18 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
     revset = set(rev)
     if rev:
         revived = revived | revset
+    if own is not None:
+        # the same for a counter shown with ops of its own that add up to nothing (its
+        # calculator's diff is empty: loro leaves it out of the map) whose parent's
+        # calculator does not report it (kinds session 706: a movable list's new child
+        # counter incremented by 0, in an import replayed from the version before)
+        for x in out:
+            c = x[2]
+            if (doc.ckind[<uint32_t>c] == KIND_COUNTER and c not in own and c not in revset
+                    and doc.croot[<uint32_t>c] == ROOT_NONE and fast_map_child(doc, c)):
+                rev.append(c)
+                revset.add(c)
+                revived = revived | {c}
     order = iteration_order(keys)
     ans = [k for k in order if back[k] in depth and back[k] not in revset
            and (idle is None or back[k] not in idle)]
@@ -2139,6 +2152,11 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
     seen = set(ans)
     new = []
     newcid = {}     # the ids of the unregistered meta maps among `new`
+    # the reported containers that have a calculator of their own (in `ans`), and every
+    # reported one in the order met: loro's set of reported containers holds those too
+    # until their calculators run (reported_order)
+    phantom = []
+    rep = []
     # (a container shown in the whole value of a created node's meta map, none of them on
     # the way with a calculator of its own: loro's state revives them after the meta map,
     # outside the calculator's map)
@@ -2146,11 +2164,33 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
     for c in wrapped:
         if in_metas is not None and c not in depth and under_meta(doc, c, in_metas, depth, walked):
             continue
-        if c not in depth and c not in revived and not fast_map_child(doc, c):
+        if c not in revived and not fast_map_child(doc, c):
             for k in hash_keys(doc, [c], back):
-                if k not in seen:
-                    seen.add(k)
-                    new.append(k)
+                if c not in depth:
+                    if k not in seen:
+                        seen.add(k)
+                        new.append(k)
+                        rep.append(k)
+                elif k in seen and k not in phantom:
+                    phantom.append(k)
+                    rep.append(k)
+    if walked is not None and _walk_ranges and doc.mls is not None:
+        # a movable list's calculator replaying from an ancestor reports the container value
+        # of every element new to the version before that the version after has, deleted
+        # there or not (loro's checkout index finds a deleted element's last position too):
+        # those the diff does not show are in the calculator's map all the same
+        # (kinds session 993: a child text inserted and deleted in the checkout's range)
+        for c in ml_dead_children(doc, _walk_ranges, shown):
+            if c not in revived:
+                for k in hash_keys(doc, [c], back):
+                    if c not in depth:
+                        if k not in seen:
+                            seen.add(k)
+                            new.append(k)
+                            rep.append(k)
+                    elif k in seen and k not in phantom:
+                        phantom.append(k)
+                        rep.append(k)
     if metas:
         # loro's tree calculator reports the meta map of each node its replayed diff
         # creates (registered then if it was not; a meta map loro_c never made a container
@@ -2162,6 +2202,10 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
             mc = doc.cid_index.get(mcid)
             if mc is not None:
                 if mc in depth:
+                    k = hash_keys(doc, [mc], back)[0]
+                    if k in seen and k not in phantom:
+                        phantom.append(k)
+                        rep.append(k)
                     continue
                 k = hash_keys(doc, [mc], back)[0]
             else:
@@ -2174,6 +2218,7 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
             if k not in seen:
                 seen.add(k)
                 new.append(k)
+                rep.append(k)
     for x in out:
         # shown whole (a checkout's, a movable list's): brought back, like the created ones
         if x[2] in revived:
@@ -2182,8 +2227,9 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
             if k not in seen:
                 seen.add(k)
                 new.append(k)
+                rep.append(k)
     if len(new) > 1:
-        new = reported_order(doc, new, back, ans, newcid)
+        new = reported_order(doc, rep, back, ans, newcid, phantom)
     ans.extend(new)
     nop = set(nopath)
     # loro's state applies the calculator's diffs in its map's order sorted by depth
@@ -2324,10 +2370,17 @@ cdef dict walk_map_keys(LoroDoc doc):
     return out
 
 
-cdef list reported_order(LoroDoc doc, list new, dict back, list ans, dict newcid):
-    """The containers loro's calculators report as created (`new`, keys of `back`) in the
-    order of the set loro collects them in: keyed by ContainerID, filled as the calculators
-    run (in `ans` order, each reporting its children in its diff's order)."""
+cdef list reported_order(LoroDoc doc, list new, dict back, list ans, dict newcid,
+                         list phantom=None):
+    """The containers loro's calculators report as created (`new`, keys of `back`, in the
+    order met) in the order of the set loro collects them in: keyed by ContainerID, filled
+    as the calculators run (in `ans` order, each reporting its children in its diff's
+    order). `phantom`: those of `new` (in `ans`) that have a calculator of their own, left
+    out of the result: loro takes each
+    out of the set when that calculator runs (it brings the container back there), but
+    the set has grown with it and its other members sit where they went in (kinds session
+    1023: a list's child counter with an op of its own made the set of three meta maps
+    grow)."""
     rank = {back[k]: i for i, k in enumerate(ans)}
     cids = []
     for k in new:
@@ -2341,12 +2394,32 @@ cdef list reported_order(LoroDoc doc, list new, dict back, list ans, dict newcid
         cids.append((rank.get(p[0], len(ans)) if p is not None else len(ans), len(cids), k, cid))
     cids.sort()
     by_id = {}
+    tup = {}
     for _, _, k, cid in cids:
         if isinstance(cid, _types.ContainerID.Root):
-            by_id[(cid.name, None, None, str(cid.container_type))] = k
+            t = (cid.name, None, None, str(cid.container_type))
         else:
-            by_id[(None, cid.peer, cid.counter, str(cid.container_type))] = k
-    return [by_id[t] for t in container_id_order(list(by_id))]
+            t = (None, cid.peer, cid.counter, str(cid.container_type))
+        by_id[t] = k
+        tup[k] = t
+    if not phantom:
+        return [by_id[t] for t in container_id_order(list(by_id))]
+    gone = {tup[k]: rank.get(back[k], len(ans)) for k in phantom}
+    ops = []
+    j = 0
+    for i in range(len(ans) + 1):
+        t = tup.get(ans[i]) if i < len(ans) else None
+        if t is not None and t in gone and gone[t] == i:
+            ops.append((t, False))
+        while j < len(cids) and cids[j][0] == i:
+            ops.append((tup[cids[j][2]], True))
+            j += 1
+    while j < len(cids):
+        ops.append((tup[cids[j][2]], True))
+        j += 1
+    return [by_id[t] for t in container_id_order_ops(ops) if t not in gone]
+
+
 cdef bint under_meta(LoroDoc doc, uint32_t c, set metas, dict depth, set walked) except -1:
     """Whether `c` hangs under one of the meta maps (ids) `metas` through containers that
     have no diff and no ops walked."""
@@ -2420,6 +2493,54 @@ cdef object walked_containers(LoroDoc doc, list out):
 
 
 cdef object _walk_ranges = None     # the id ranges the last walked_containers visited
+
+
+cdef list ml_dead_children(LoroDoc doc, list ranges, set shown):
+    """The child containers (not in `shown`) held at the version after by the movable list
+    elements the walked id `ranges` insert that are new to the version before (the two
+    versions of doc.evs.tree_lca), of the lists whose calculator replays them from an
+    ancestor (see fast_map_child)."""
+    cdef OpLog log = doc.log
+    cdef MovableState s = doc.mls
+    cdef lc_range_ops it
+    cdef lc_change *ch
+    cdef lc_op *op
+    cdef lc_ml_elem *el
+    cdef uint32_t p
+    cdef int32_t s0, s1, lo, hi, a0, a1, i
+    out = []
+    if s is None or doc.evs is None or doc.evs.tree_lca is None or _greater_import is not None:
+        return out
+    be = closure_ends(doc, list(doc.evs.tree_lca[0]))
+    ae = closure_ends(doc, list(doc.evs.tree_lca[1]))
+    values = log.values
+    for p, s0, s1 in ranges:
+        lo = max(s0, be[p] if p < len(be) else 0)
+        hi = min(s1, ae[p] if p < len(ae) else 0)
+        if hi <= lo:
+            continue
+        range_ops_start(log, &it, p, lo, hi)
+        op = range_ops_next(log, &it)
+        while op != NULL:
+            if (op.kind == LC_OP_INSERT and doc.ckind[op.container] == KIND_MOVABLE_LIST
+                    and (_calc_from_before is None or op.container in _calc_from_before)):
+                ch = it.change
+                a0 = max(op.counter, lo)
+                a1 = min(op.counter + op_atoms(op), hi)
+                for i in range(a0, a1):
+                    e = s.elem_index.get((<uint64_t>p << 32) | (ch.lamport + <uint32_t>(i - ch.counter)))
+                    if e is None:
+                        continue
+                    el = &s.elems[<int64_t>e]
+                    if el.val_slot < 0:
+                        continue
+                    v = values[el.val_slot]
+                    if isinstance(v, _types.ContainerID):
+                        c = doc.cid_index.get(v)
+                        if c is not None and c not in shown:
+                            out.append(c)
+            op = range_ops_next(log, &it)
+    return out
 
 
 cdef bint ml_keeps_elements(LoroDoc doc, uint32_t c, list ranges, list ends) except -1:

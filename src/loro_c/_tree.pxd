@@ -83,6 +83,14 @@ cdef class TreeMoves:
     # to the TreeMoves that replaces this one), None until the document makes it; kept here
     # so that a local op reaches it without a lookup by container
     cdef IdMap mp
+    # the nodes ((peer, counter)) whose meta map loro's state store never made: loro's tree diff
+    # brought them in only inside the deleted subtree (created there by a replayed diff,
+    # never shown since), so no Create item ensured the map; None while there are none
+    cdef set unensured
+    # the nodes ((peer, counter)) a replay took back to nowhere (their creation undone by a
+    # checkout): their meta maps, made when they were created, stay in loro's store (both
+    # sets are the store's, so a TreeMoves rebuilt for the tree takes them over: tree_put)
+    cdef set withdrawn
     # while an import runs: n_moves when its first op on this tree came (the moves it adds
     # follow), else -1; the import lists the trees it marked (LoroDoc.tree_imp)
     cdef int64_t imp_start
@@ -91,6 +99,7 @@ cdef class TreeMoves:
     cdef int _rehash(self, int64_t n_slots) except -1
     cdef int64_t node(self, uint64_t peer, int32_t counter) except -1
     cdef bint creates_cycle(self, int64_t target, int64_t parent) noexcept
+    cdef int _withdraw(self, int64_t t) except -1
     cdef int apply_one(self, int64_t m) except -1
     cdef int take_back(self, int64_t m) except -1
     cdef int include_last(self, int64_t m) except -1

@@ -386,6 +386,22 @@ cdef inline bint _deleted_now(TreeMoves tm, int64_t p) noexcept:
     return tm.deleted_kids.n > 0 and p >= 0 and tm.top_of(p) == TREE_DELETED
 
 
+cdef int _ensure_subtree(TreeMoves tm, int64_t t) except -1:
+    """Node t and the nodes under it come out of the deleted subtree (or from nowhere):
+    loro's diff creates them, which makes their meta maps (TreeMoves.unensured)."""
+    cdef int64_t n, i
+    cdef child_list *kids
+    stack = [t]
+    while stack and tm.unensured:
+        n = stack.pop()
+        tm.unensured.discard((tm.nodes[n].peer, tm.nodes[n].counter))
+        kids = tm.kids_of(n)
+        if kids != NULL:
+            for i in range(kids.n):
+                stack.append(kids.items[i])
+    return 0
+
+
 cdef int _forward_steps(TreeMoves tm, int64_t first, const uint8_t *in_to,
                         IdMap mp) except -1:
     """The second half of TreeMoves.replay_to: every move from order position `first` on
@@ -414,6 +430,16 @@ cdef int _forward_steps(TreeMoves tm, int64_t first, const uint8_t *in_to,
         mp.insert(tm.nodes[t].peer, tm.nodes[t].counter)
         if comes_back:
             tm._map_subtree(mp, t)
+            if tm.unensured:
+                _ensure_subtree(tm, t)
+        elif pre_parent == TREE_NONE and (tm.withdrawn is None or (tm.nodes[t].peer, tm.nodes[t].counter)
+                                                                   not in tm.withdrawn):
+            # created straight into the deleted subtree, new to the state: loro's diff item
+            # is no create, so its state never makes the node's meta map (a snapshot
+            # leaves it out)
+            if tm.unensured is None:
+                tm.unensured = set()
+            tm.unensured.add((tm.nodes[t].peer, tm.nodes[t].counter))
     tm.pending = tm.n_moves
     return 0
 
@@ -1459,11 +1485,14 @@ cdef class TreeMoves:
             self.take_back(m)
             if self.nodes[t].parent == TREE_NONE:
                 mp.remove(self.nodes[t].peer, self.nodes[t].counter)
+                self._withdraw(t)
                 continue
             mp.insert(self.nodes[t].peer, self.nodes[t].counter)
             if (not _deleted_now(self, self.nodes[t].parent)
                     and _deleted_now(self, mv.parent)):
                 self._map_subtree(mp, t)        # (loro's diff: a create)
+                if self.unensured:
+                    _ensure_subtree(self, t)
         return _forward_steps(self, first, in_to, mp)
 
     cdef int checkout_replay(self, uint32_t lmin, const uint64_t *peers, const int32_t *ends,
@@ -1524,6 +1553,7 @@ cdef class TreeMoves:
                     continue
                 if mv.prev_parent == TREE_NONE:
                     mp.remove(self.nodes[mv.target].peer, self.nodes[mv.target].counter)
+                    self._withdraw(mv.target)
                 else:
                     mp.insert(self.nodes[mv.target].peer, self.nodes[mv.target].counter)
             for k in range(self.pending - 1, first - 1, -1):
@@ -1535,6 +1565,7 @@ cdef class TreeMoves:
                     self.take_back(m)
                     if self.nodes[mv.target].parent == TREE_NONE:
                         mp.remove(self.nodes[mv.target].peer, self.nodes[mv.target].counter)
+                        self._withdraw(mv.target)
                     else:
                         mp.insert(self.nodes[mv.target].peer, self.nodes[mv.target].counter)
                 else:
@@ -1545,6 +1576,13 @@ cdef class TreeMoves:
             self.moves[m].excluded = 1
         self.settle()
         return self.replay_to(first, NULL, mp)
+
+    cdef int _withdraw(self, int64_t t) except -1:
+        """A replay took node t's creation back (see `withdrawn`)."""
+        if self.withdrawn is None:
+            self.withdrawn = set()
+        self.withdrawn.add((self.nodes[t].peer, self.nodes[t].counter))
+        return 0
 
     cdef int load_into(self, IdMap mp) except -1:
         """Insert the nodes as loro decodes a snapshot's tree into its map: the shown ones,

@@ -105,6 +105,51 @@ def container_id_order(cids):
     return _table_order(cids, _hash_container_id)
 
 
+def container_id_order_ops(ops):
+    """The same for a set that also loses members: `ops` are (ContainerID tuple, added),
+    in order; the members left, in the set's order. A member taken out frees its bucket
+    (hashbrown marks it empty unless a full run of a group's width surrounds it, then
+    deleted: reusable, but the room it took stays used), but the table keeps the size it
+    grew to."""
+    table = []
+    room = 0
+    where = {}
+    for key, added in ops:
+        if added:
+            if key in where:
+                continue
+            if room == 0:
+                table, room = _grown(table, _hash_container_id)
+                where = {k: i for i, k in enumerate(table) if k is not None}
+            i = _slot(table, _hash_container_id(key))
+            table[i] = key
+            where[key] = i
+            room -= 1
+        else:
+            i = where.pop(key, None)
+            if i is None:
+                continue
+            table[i] = None
+            if not _erased_as_deleted(table, i):
+                room += 1
+    return [k for k in table if k is not None]
+
+
+def _erased_as_deleted(table, i):
+    """Whether hashbrown marks bucket `i` (just emptied) deleted: the full buckets just
+    before it and from it on span a group's width (never in a table smaller than one)."""
+    n = len(table)
+    if n < _GROUP:
+        return False
+    before = 0
+    while before < _GROUP and table[(i - 1 - before) % n] is not None:
+        before += 1
+    after = 1       # (bucket i itself was full when loro looked)
+    while after < _GROUP and table[(i + after) % n] is not None:
+        after += 1
+    return before + after >= _GROUP
+
+
 # -- string keys (the keys of a text's attributes) -------------------------------------
 
 _SEED1 = 0x243F6A8885A308D3

@@ -96,6 +96,8 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
             hide_unnamed_roots(d)
         if loaded is not None:
             note_loaded_store(d, loaded)
+            if loads_state and d.shallow_sv is None and not d.detached:
+                tree_loaded_unensured(d)
         if not d.detached:
             note_store_entries(d)
         if snap is not None:
@@ -1126,6 +1128,8 @@ cdef class DocExchange(DocHistory):
             doc_acquire(self)
             try:
                 fork.unstored = forked_unstored(self, fork.unstored)
+                if fork.shallow_sv is None:
+                    tree_fork_unensured(self, fork)
             finally:
                 doc_release(self)
             if fork.text_backing is None:

@@ -4,7 +4,7 @@
 # writes the bytes; this part only reads the document, at the tracker's (= the log's) head.
 
 
-from loro_c._tree cimport TREE_NONE as TREE_NONE_NODE     # meta_rows
+from loro_c._tree cimport TREE_NONE as TREE_NONE_NODE, TREE_DELETED as TREE_DELETED_NODE     # meta_rows
 
 
 # state_listing's answer for a container the state section leaves out
@@ -438,8 +438,9 @@ cdef int meta_rows(LoroDoc d, tuple tree_row, _MapIds listed, list rows) except 
     """An empty state for each node's meta map the rows leave out (`listed`: the Map
     containers they list): loro's store holds the
     meta map of every node created (a create ensures it), edited or not, the node deleted
-    or not (measured on loro 1.17.1); a peer that loads the snapshot numbers containers in
-    the order of this listing."""
+    or not (measured on loro 1.17.1), but for a node that loro's tree diff brought in only
+    inside the deleted subtree (TreeMoves.unensured: kinds session 1054); a peer that
+    loads the snapshot numbers containers in the order of this listing."""
     cdef TreeMoves tm = <TreeMoves>tree_state(d, d.cid_index[tree_row[0]])
     cdef int64_t k
     cdef int j
@@ -456,6 +457,14 @@ cdef int meta_rows(LoroDoc d, tuple tree_row, _MapIds listed, list rows) except 
         peer = tm.nodes[k].peer
         counter = <uint32_t>tm.nodes[k].counter
         if listed.has(peer, <int32_t>counter):
+            continue
+        if tm.unensured and (peer, <int32_t>counter) in tm.unensured:
+            continue
+        if (d.loaded_store is not None and tm.top_of(k) == TREE_DELETED_NODE
+                and from_loaded(d, _types.ContainerID.Normal(peer, counter, _types.ContainerType.Map()))
+                and not loaded_listed(d, _types.ContainerID.Normal(peer, counter, _types.ContainerType.Map()))):
+            # (a deleted node of the snapshot loaded whose map its state did not list: a
+            # load that replaced its trees by the history's replay no longer knows it)
             continue
         # kind, peer u64 and counter i32, little-endian
         for j in range(8):

@@ -29,6 +29,11 @@ cdef TreeMoves tree_put(LoroDoc d, uint32_t c, TreeMoves tm):
     """Make `tm` tree c's state; it takes the tree's map of nodes, if there is one yet."""
     if d.trees is None:
         d.trees = {}
+    old = d.trees.get(c)
+    if old is not None and old is not tm:
+        # (what loro's store lacks does not change with the state's rebuild)
+        tm.unensured = (<TreeMoves>old).unensured
+        tm.withdrawn = (<TreeMoves>old).withdrawn
     d.trees[c] = tm
     tm.mp = None if d.tree_maps is None else d.tree_maps.get(c)
     return tm
@@ -565,6 +570,60 @@ cdef int tree_load_maps(LoroDoc d) except -1:
             tm = <TreeMoves>tree_state(d, <uint32_t>c)
             tm.load_into(mp)
             tree_map_put(d, <uint32_t>c, tm, mp)
+    return 0
+
+
+cdef int tree_loaded_unensured(LoroDoc d) except -1:
+    """A snapshot was loaded into the empty document (d.loaded_store noted): loro's store
+    holds what the snapshot's state lists, so a deleted node whose meta map it does not
+    list has none (TreeMoves.unensured) until loro's diff creates the node again. Only the
+    nodes in the deleted subtree are asked (a shown one's map was made when it came)."""
+    cdef int64_t c, k
+    cdef TreeMoves tm
+    if d.loaded_store is None:
+        return 0
+    for c in range(d.n_containers):
+        if d.ckind[c] != KIND_TREE:
+            continue
+        tm = <TreeMoves>tree_state(d, <uint32_t>c)
+        tm.settle()
+        if tm.deleted_kids.n == 0:
+            continue
+        for k in range(tm.n_nodes):
+            if tm.nodes[k].parent == TREE_NONE_NODE or tm.top_of(k) != TREE_DELETED:
+                continue
+            if not loaded_listed(d, _types.ContainerID.Normal(tm.nodes[k].peer, tm.nodes[k].counter,
+                                                               _types.ContainerType.Map())):
+                if tm.unensured is None:
+                    tm.unensured = set()
+                tm.unensured.add((tm.nodes[k].peer, tm.nodes[k].counter))
+    return 0
+
+
+cdef int tree_fork_unensured(LoroDoc src, LoroDoc fork) except -1:
+    """loro forks through a snapshot of the store: the fork's trees lack the meta maps
+    `src`'s lack (TreeMoves.unensured, by node id) of the nodes the fork has deleted."""
+    cdef TreeMoves tm, ft
+    cdef int64_t j
+    if not src.trees:
+        return 0
+    for c, t in src.trees.items():
+        tm = <TreeMoves>t
+        if not tm.unensured:
+            continue
+        fc = fork.cid_index.get(src.cids[c])
+        if fc is None:
+            continue
+        ft = <TreeMoves>tree_state(fork, <uint32_t>fc)
+        ft.settle()
+        for key in tm.unensured:
+            j = ft.find(key[0], key[1])
+            # (one a fork at an earlier version shows was created there: loro's diff
+            # to that version made its map)
+            if j >= 0 and ft.nodes[j].parent != TREE_NONE_NODE and ft.top_of(j) == TREE_DELETED:
+                if ft.unensured is None:
+                    ft.unensured = set()
+                ft.unensured.add(key)
     return 0
 
 
