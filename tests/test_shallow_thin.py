@@ -246,3 +246,75 @@ def test_a_bad_snapshot_fails_at_the_import_and_the_document_stays_empty(cut):
         got = d.export(loro_c.ExportMode.ShallowSnapshot(d.oplog_frontiers))
         want = _replayed(blob)
         assert got == want.export(loro_c.ExportMode.ShallowSnapshot(want.oplog_frontiers))
+
+
+# -- exports after the history was replayed: the loaded entries are kept --------------------
+
+def _entries(blob, section):
+    return _codec._state_section_entries(blob, section)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_exports_after_a_load_and_edits_are_the_fresh_encodings(seed):
+    # (loro_c's own blob: its loaded entries are loro_c's encoding, so the exports after
+    # edits, which encode only the containers changed since the load, are byte for byte
+    # those that encode every container afresh)
+    src = _source(loro_c, seed)
+    blob = src.export(loro_c.ExportMode.Snapshot())
+    d = _loaded(blob)
+    d.peer_id = 42
+    rng = random.Random(seed)
+    more = _source(loro_c, seed)
+    for step in range(3):
+        if step == 1:
+            _edit(random.Random(seed + 7), more, loro_c)
+            d.import_(more.export(loro_c.ExportMode.Updates(d.oplog_vv)))
+        else:
+            _edit(rng, d, loro_c)
+        # (the state sections: the order of the peers of the version in the oplog section
+        # can differ between the two, as on main; seed 15)
+        fresh = _entries(d._snapshot_uncached(), 1)
+        assert _entries(d.export(loro_c.ExportMode.Snapshot()), 1) == fresh, step
+        for name, mode in _modes(loro_c, d):
+            fast = _entries(d.export(mode), 2)
+            d.detach()          # (the fork at the root lists the containers alive there)
+            forked = _entries(d.export(mode), 2)
+            d.attach()
+            # (the entries themselves against this document's fresh ones: a fork numbers
+            # the peers of a map's table in its own order, as on main; seed 9)
+            assert [k for k, _ in fast] == [k for k, _ in forked], (step, name)
+            if len(d.oplog_frontiers) != 1:
+                assert fast == forked, (step, name)     # (the root is an older version)
+                continue
+            listed = {k for k, _ in fast}
+            assert [e for e in fast if e[0] != b"fr"] == [e for e in fresh if e[0] in listed], \
+                (step, name)
+        d._check_invariants()
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_after_a_load_and_an_edit_loros_loaded_entries_are_written_as_loro_writes_them(seed):
+    src = _source(loro, seed)
+    blob = src.export(loro.ExportMode.Snapshot())
+    snaps = {}
+    for lib in (loro, loro_c):
+        d = lib.LoroDoc()
+        d.import_(blob)
+        d.peer_id = 42
+        d.get_text("t").insert(0, "Q")
+        d.commit()
+        snaps[lib] = d.export(lib.ExportMode.Snapshot())
+        if lib is loro_c:
+            d._check_invariants()
+    ours = dict(_codec._state_section_entries(snaps[loro_c], 1))
+    theirs = dict(_codec._state_section_entries(snaps[loro], 1))
+    assert sorted(ours) == sorted(theirs)
+    edited = loro_c.LoroDoc().get_text("t").id.to_bytes()
+    assert {k: v for k, v in ours.items() if k != edited} == \
+        {k: v for k, v in theirs.items() if k != edited}
+    for lib in (loro, loro_c):
+        f = lib.LoroDoc()
+        f.import_(snaps[loro_c])
+        g = lib.LoroDoc()
+        g.import_(snaps[loro])
+        assert f.get_deep_value() == g.get_deep_value()

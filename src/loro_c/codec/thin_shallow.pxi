@@ -166,3 +166,20 @@ def thin_head_parts(bytes data not None, uint64_t peer, int64_t counter, dict vv
     if entries is None:
         return None
     return entries, change
+
+
+def loaded_state_entries(bytes data not None):
+    """[(ContainerID, key, value)] of the state section of a loaded (non-shallow) snapshot,
+    in key order, "fr" left out; None for another blob (the checksum was checked at the
+    load)."""
+    cdef uint16_t mode
+    cdef Reader body
+    cdef Reader secs[3]
+    parse_envelope(data, False, &mode, &body)
+    if mode == MODE_UPDATES:
+        return None
+    snapshot_sections(&body, secs)
+    if secs[2].len > 0 or secs[1].len == 0 or (secs[1].len == 1 and secs[1].data[0] == 0x45):
+        return None
+    return [(cid_of_key(key), key, value) for key, value in sst_entries(&secs[1])
+            if key != b"fr"]
