@@ -318,3 +318,32 @@ def test_after_a_load_and_an_edit_loros_loaded_entries_are_written_as_loro_write
         g = lib.LoroDoc()
         g.import_(snaps[loro])
         assert f.get_deep_value() == g.get_deep_value()
+
+
+@pytest.mark.parametrize("src_lib", [loro, loro_c])
+def test_a_snapshot_of_a_detached_document_holds_the_head_state(src_lib):
+    # (a snapshot's state section is the state at its history's head even when the
+    # exporting document showed an older version: the loaded state is the root state)
+    src = _source(src_lib, 8)
+    head_value = src.get_deep_value()
+    vv = src.oplog_vv
+    peer = src.peer_id
+    src.checkout(src_lib.Frontiers.from_id(src_lib.ID(peer, vv.get_last(peer) - 1)))
+    assert src.get_deep_value() != head_value
+    blob = src.export(src_lib.ExportMode.Snapshot())
+    a = _loaded(blob)
+    assert _fast_path_reads(blob, a)
+    got = a.export(loro_c.ExportMode.ShallowSnapshot(a.oplog_frontiers))
+    b = _replayed(blob)
+    want = b.export(loro_c.ExportMode.ShallowSnapshot(b.oplog_frontiers))
+    if src_lib is loro_c:
+        assert got == want
+    else:
+        ref = loro.LoroDoc()
+        ref.import_(blob)
+        assert _entries(got, 2) == \
+            _entries(ref.export(loro.ExportMode.ShallowSnapshot(ref.oplog_frontiers)), 2)
+    for lib in (loro, loro_c):
+        f = lib.LoroDoc()
+        f.import_(got)
+        assert f.get_deep_value() == head_value
