@@ -254,6 +254,12 @@ def _entries(blob, section):
     return _codec._state_section_entries(blob, section)
 
 
+def _blocks(blob, but=None):
+    """The change blocks of a snapshot's oplog section (but those of peer `but`)."""
+    return [(k, v) for k, v in _entries(blob, 0)
+            if len(k) == 12 and (but is None or int.from_bytes(k[:8], "big") != but)]
+
+
 @pytest.mark.parametrize("seed", range(30))
 def test_exports_after_a_load_and_edits_are_the_fresh_encodings(seed):
     # (loro_c's own blob: its loaded entries are loro_c's encoding, so the exports after
@@ -273,8 +279,12 @@ def test_exports_after_a_load_and_edits_are_the_fresh_encodings(seed):
             _edit(rng, d, loro_c)
         # (the state sections: the order of the peers of the version in the oplog section
         # can differ between the two, as on main; seed 15)
-        fresh = _entries(d._snapshot_uncached(), 1)
-        assert _entries(d.export(loro_c.ExportMode.Snapshot()), 1) == fresh, step
+        kept = d.export(loro_c.ExportMode.Snapshot())
+        _codec._clear_block_cache()     # (the next blob's change blocks encoded afresh)
+        uncached = d._snapshot_uncached()
+        fresh = _entries(uncached, 1)
+        assert _entries(kept, 1) == fresh, step
+        assert _blocks(kept) == _blocks(uncached), step
         for name, mode in _modes(loro_c, d):
             fast = _entries(d.export(mode), 2)
             d.detach()          # (the fork at the root lists the containers alive there)
@@ -312,6 +322,8 @@ def test_after_a_load_and_an_edit_loros_loaded_entries_are_written_as_loro_write
     edited = loro_c.LoroDoc().get_text("t").id.to_bytes()
     assert {k: v for k, v in ours.items() if k != edited} == \
         {k: v for k, v in theirs.items() if k != edited}
+    # the loaded change blocks too (the edit's block is loro_c's encoding)
+    assert _blocks(snaps[loro_c], 42) == _blocks(snaps[loro], 42)
     for lib in (loro, loro_c):
         f = lib.LoroDoc()
         f.import_(snaps[loro_c])

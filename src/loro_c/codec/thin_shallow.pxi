@@ -183,3 +183,58 @@ def loaded_state_entries(bytes data not None):
         return None
     return [(cid_of_key(key), key, value) for key, value in sst_entries(&secs[1])
             if key != b"fr"]
+
+
+# The change blocks of a loaded snapshot whose history was replayed, by the log they were
+# replayed into (its serial): (peer, first counter) -> (end counter, the block's bytes).
+# An export writes a block it would make of exactly those changes as loaded, as loro's
+# change store writes a loaded block back until it changes (its bytes are loro's when
+# loro wrote the blob). Bounded as the block cache is.
+cdef dict _loaded_blocks = {}
+
+
+def seed_loaded_blocks(uint64_t serial, bytes data not None):
+    """Keep the change blocks of loaded snapshot `data` for the log numbered `serial` (the
+    document's state entries were taken from it: state/snapshot.pxi seed_loaded_entries)."""
+    cdef uint16_t mode
+    cdef Reader body
+    cdef Reader secs[3]
+    cdef const unsigned char* kp
+    cdef uint64_t kpeer
+    cdef int64_t kctr
+    cdef int j
+    parse_envelope(data, False, &mode, &body)
+    if mode == MODE_UPDATES or serial == 0:
+        return
+    snapshot_sections(&body, secs)
+    if secs[2].len > 0:
+        return
+    vv = None
+    starts = []
+    for key, value in sst_entries(&secs[0]):
+        if len(key) == 12:
+            kp = <const unsigned char*>PyBytes_AS_STRING(key)
+            kpeer = 0
+            for j in range(8):
+                kpeer = (kpeer << 8) | kp[j]
+            kctr = (<int64_t>kp[8] << 24) | (<int64_t>kp[9] << 16) | (<int64_t>kp[10] << 8) | kp[11]
+            starts.append((kpeer, kctr, value))
+        elif key == b"vv":
+            vv = (<VersionVector>decode_vv_bytes(value, "the snapshot version"))._map
+        elif key in (b"sv", b"sf"):
+            return
+    if vv is None:
+        return
+    blocks = {}
+    for i in range(len(starts)):
+        peer, start, raw = starts[i]
+        # (keys ascend: a peer's next block starts where this one ends)
+        if i + 1 < len(starts) and starts[i + 1][0] == peer:
+            end = starts[i + 1][1]
+        else:
+            end = vv.get(peer, 0)
+        blocks[(peer, start)] = (end, raw)
+    _loaded_blocks.pop(serial, None)
+    while len(_loaded_blocks) >= BLOCK_CACHE_LOGS:
+        _loaded_blocks.pop(next(iter(_loaded_blocks)))
+    _loaded_blocks[serial] = blocks
