@@ -359,3 +359,31 @@ def test_a_snapshot_of_a_detached_document_holds_the_head_state(src_lib):
         f = lib.LoroDoc()
         f.import_(got)
         assert f.get_deep_value() == head_value
+
+
+@pytest.mark.parametrize("step", ["shallow", "state_only", "snapshot", "fork", "detached snapshot"])
+def test_a_message_set_for_the_next_commit_outlives_an_export_as_in_loro(step):
+    msgs = []
+    for lib in (loro, loro_c):
+        d = lib.LoroDoc()
+        d.peer_id = 1
+        d.get_text("t").insert(0, "ab")
+        d.commit()
+        d.set_next_commit_message("m")
+        if step == "shallow":
+            d.export(lib.ExportMode.ShallowSnapshot(d.oplog_frontiers))
+        elif step == "state_only":
+            d.export(lib.ExportMode.StateOnly(d.oplog_frontiers))
+        elif step == "snapshot":
+            d.export(lib.ExportMode.Snapshot())
+        elif step == "fork":
+            d.fork()
+        else:
+            # (loro's checkout drops it)
+            d.checkout(lib.Frontiers.from_id(lib.ID(1, 0)))
+            d.export(lib.ExportMode.Snapshot())
+            d.attach()
+        d.get_text("t").insert(0, "x")
+        d.commit()
+        msgs.append(d.get_change(lib.ID(1, 2)).message)
+    assert msgs[0] == msgs[1]

@@ -566,7 +566,9 @@ cdef class DocExchange(DocHistory):
     def _export_detached_snapshot(self):
         """While detached the state shows an older version, and a snapshot holds the state
         at the log's head (as Loro's does): that state is read from a fork at the head."""
-        export_commit(self)
+        # (LoroDoc.commit drops a message set for the next commit: loro's checkout had
+        # dropped it, which loro_c's checkout does not model)
+        self.commit()
         fork = self.fork_at(self.oplog_frontiers)
         doc_acquire(fork)
         try:
