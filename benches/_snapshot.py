@@ -7,6 +7,9 @@ built untimed by each library. Timed:
 * ``load + read``: importing that library's own snapshot into an empty document and reading
   the text;
 * ``load + first edit``: importing it and making one local insert and commit;
+* ``shallow export after load``: importing that library's own snapshot into an empty
+  document and exporting ``ShallowSnapshot`` at its frontiers straight away (a server
+  loading a document to compact it; loro_c reads the root state from the loaded blob);
 * ``shallow export at head`` / ``state-only export at head``: one local insert and commit,
   then ``ShallowSnapshot`` / ``StateOnly`` at the document's frontiers (a server compacting
   the document it holds; loro reads each library's blob back to the same text, untimed).
@@ -30,6 +33,12 @@ def _load_edit(mod, blob):
     doc.get_text("text").insert(0, "x")
     doc.commit()
     return doc.get_text("text").len_unicode
+
+
+def _load_shallow(mod, blob):
+    doc = mod.LoroDoc()
+    doc.import_(blob)
+    return doc.export(mod.ExportMode.ShallowSnapshot(doc.state_frontiers))
 
 
 def run_snapshot(run, log):
@@ -63,6 +72,25 @@ def run_snapshot(run, log):
         out[name] = {"s": {l: r[0] for l, r in res.items() if r[0] is not None},
                      "ok": {l: r[2] for l, r in res.items()}}
 
+    log("[snapshot] shallow export after load")
+    made = {}
+
+    def load_shallow(lib):
+        made[lib] = _load_shallow(run.modules[lib], blobs[lib])
+        return len(made[lib])
+
+    res = run.timed("snapshot shallow export after load",
+                    {lib: (lambda lib=lib: load_shallow(lib)) for lib in libs}, run.repeats(libs))
+    if "loro" in libs:
+        for lib, blob in made.items():
+            back = run.modules["loro"].LoroDoc()
+            back.import_(blob)
+            if back.get_text("text").to_string() != expect:
+                run.problem("snapshot shallow export after load", lib,
+                            "loro reads the blob differently")
+    out["shallow export after load"] = {"s": {l: r[0] for l, r in res.items() if r[0] is not None},
+                                        "size": {l: r[1] for l, r in res.items()}}
+
     for name, kind in (("shallow export at head", "ShallowSnapshot"),
                        ("state-only export at head", "StateOnly")):
         log(f"[snapshot] {name}")
@@ -92,8 +120,8 @@ def table_snapshot(run, render, fmt_ratio, ratio):
     libs = [lib for lib in run.libs if lib in ("loro", "loro_c")]
     res = run.results.get("snapshot", {})
     rows = []
-    for name in ("export", "load + read", "load + first edit", "shallow export at head",
-                 "state-only export at head"):
+    for name in ("export", "load + read", "load + first edit", "shallow export after load",
+                 "shallow export at head", "state-only export at head"):
         e = res.get(name)
         if not e:
             continue

@@ -48,6 +48,8 @@ The encoder writes any valid segmentation (not Loro's exact bytes); Loro reads i
 #   codec/snapshot_state.pxi       loading a snapshot's state section (phase 1: decode, check)
 #   codec/blob.pxi                 envelope, mode dispatch, the Python entry points, blob
 #                                  metadata
+#   codec/thin_shallow.pxi         a shallow snapshot at a loaded snapshot's head, read from
+#                                  the loaded blob
 #
 # (codec/json.py, the JSON updates codec, is plain Python and a module of its own.)
 
@@ -129,3 +131,4 @@ include "codec/snapshot_encode.pxi"
 include "codec/snapshot_state.pxi"
 include "codec/state_check.pxi"
 include "codec/blob.pxi"
+include "codec/thin_shallow.pxi"

@@ -472,6 +472,10 @@ cdef class DocCore:
     cdef bytes snap_listing         # snap_listed as one byte per container (1: listed)
     cdef list snap_result           # that export's entries in key order, as returned
     cdef dict snap_pos              # container -> the place of its entry in snap_result
+    # the blob of a loaded snapshot whose history was replayed (thin_materialize): its state
+    # entries are the kept entries of the containers `sdirty` has not marked since, taken
+    # at the next export (state/snapshot.pxi seed_loaded_entries); None after snap_forget
+    cdef bytes snap_seed
     # state/snapshot.pxi note_store_entries: child containers loro's state store never held
     # (ids, left out of a snapshot's state), and the containers already looked at
     cdef set unstored
@@ -917,3 +921,4 @@ cdef inline void snap_forget(LoroDoc d) noexcept:
     d.snap_listing = None
     d.snap_result = None
     d.snap_pos = None
+    d.snap_seed = None

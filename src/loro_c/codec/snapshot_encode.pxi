@@ -427,8 +427,21 @@ cdef bytes cached_block_bytes(list block, Py_ssize_t ops, dict cache):
     return raw
 
 
+cdef bytes block_bytes(list block, Py_ssize_t ops, dict cache, dict loaded):
+    """A block's bytes: the loaded block of exactly its changes (`loaded`, from
+    seed_loaded_blocks), else cached_block_bytes'."""
+    cdef tuple got
+    if loaded is not None:
+        first = block[0]
+        last = block[len(block) - 1]
+        got = loaded.get((first[0], first[1]))
+        if got is not None and got[0] == last[1] + change_len(last):
+            return got[1]
+    return cached_block_bytes(block, ops, cache)
+
+
 cdef list oplog_entries(list changes, bytes vv_bytes, bytes fr_bytes, dict cache=None,
-                        dict kept=None):
+                        dict kept=None, dict loaded=None):
     """The change store's entries: blocks of one peer's consecutive changes, keyed by the
     12-byte id (peer and counter, big-endian) of their first change (`cache`: the log's
     blocks encoded by earlier exports; `kept`: peer -> the counters where loro's change
@@ -446,13 +459,13 @@ cdef list oplog_entries(list changes, bytes vv_bytes, bytes fr_bytes, dict cache
             if (ch[0] != last[0] or ch[1] != last[1] + change_len(last)
                     or ops_in_block + len(ch[6]) > SNAPSHOT_BLOCK_OPS
                     or (starts is not None and (ch[0], ch[1]) in starts)):
-                out.append((_id_key(block[0]), cached_block_bytes(block, ops_in_block, cache)))
+                out.append((_id_key(block[0]), block_bytes(block, ops_in_block, cache, loaded)))
                 block = []
                 ops_in_block = 0
         block.append(ch)
         ops_in_block += len(ch[6])
     if block:
-        out.append((_id_key(block[0]), cached_block_bytes(block, ops_in_block, cache)))
+        out.append((_id_key(block[0]), block_bytes(block, ops_in_block, cache, loaded)))
     if cache is not None and len(cache) > len(out):
         # blocks that grew since: keep only what this export used
         for k, raw in out[2:]:
@@ -1204,7 +1217,8 @@ def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_byt
     cdef uint32_t h
     cdef Py_ssize_t i
     cdef dict cache = block_cache_of(log_serial) if log_serial else None
-    entries = oplog_entries(changes, vv_bytes, fr_bytes, cache, kept_blocks)
+    entries = oplog_entries(changes, vv_bytes, fr_bytes, cache, kept_blocks,
+                            _loaded_blocks.get(log_serial) if log_serial else None)
     root = b""
     if shallow is not None:
         sv_bytes, sf_bytes, root_rows = shallow
@@ -1256,5 +1270,6 @@ def _clear_block_cache():
     global _state_frames, _state_blocks
     _block_cache.clear()
     _frame_cache.clear()
+    _loaded_blocks.clear()
     _state_frames = {}
     _state_blocks = []

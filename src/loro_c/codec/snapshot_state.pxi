@@ -1513,14 +1513,14 @@ def _state_entries(LoroDoc doc):
 
 def _state_section_entries(bytes data not None, int section=1):
     """The (key, value) entries of a snapshot's state section (`section` 2: its shallow
-    root state section), in key order (tests)."""
+    root state section; 0: its oplog section), in key order (tests)."""
     cdef uint16_t mode
     cdef Reader body
     cdef Reader secs[3]
     parse_envelope(data, True, &mode, &body)
     snapshot_sections(&body, secs)
-    if section not in (1, 2):
-        raise ValueError("a snapshot's state sections are 1 and 2")
+    if section not in (0, 1, 2):
+        raise ValueError("a snapshot's sections are 0, 1 and 2")
     if secs[section].len == 0 or (secs[section].len == 1 and secs[section].data[0] == 0x45):
         return []
     return list(sst_entries(&secs[section]))

@@ -417,6 +417,20 @@ cdef int hide_unnamed_roots(LoroDoc d) except -1:
     return 0
 
 
+cdef int export_commit(LoroDoc d) except -1:
+    """Commit the open transaction before an export or a fork, as loro does there: unlike
+    LoroDoc.commit, a message set for the next commit stays when there is nothing to
+    commit (loro 1.17.1 keeps it for the next change)."""
+    doc_acquire(d)
+    try:
+        commit_txn(d)
+    except BaseException:
+        release_and_deliver(d, False)
+        raise
+    release_and_deliver(d, True)
+    return 0
+
+
 cdef class DocExchange(DocHistory):
     """Exchange with other peers: binary and JSON updates both ways, local-update
     subscriptions, forks."""
@@ -554,6 +568,8 @@ cdef class DocExchange(DocHistory):
     def _export_detached_snapshot(self):
         """While detached the state shows an older version, and a snapshot holds the state
         at the log's head (as Loro's does): that state is read from a fork at the head."""
+        # (LoroDoc.commit drops a message set for the next commit: loro's checkout had
+        # dropped it, which loro_c's checkout does not model)
         self.commit()
         fork = self.fork_at(self.oplog_frontiers)
         doc_acquire(fork)
@@ -589,6 +605,10 @@ cdef class DocExchange(DocHistory):
         history's anchor, as Loro keeps it), and the start version: the version at S with
         S's peer ending at S's counter."""
         from loro_c import _codec
+        if not own_root and self.thin_blob is not None:
+            blob = self._export_shallow_thin(frontiers, state_only)
+            if blob is not None:
+                return blob
         if not own_root:
             doc_acquire(self)   # (loro parses the change blocks: the containers a snapshot
             try:                # load left waiting get their numbers)
@@ -598,13 +618,13 @@ cdef class DocExchange(DocHistory):
         if frontiers is None:
             if not state_only:
                 raise LoroValueError("ExportMode.ShallowSnapshot needs Frontiers")
-            self.commit()
+            export_commit(self)
             frontiers = self.oplog_frontiers
         if not isinstance(frontiers, Frontiers):
             raise LoroValueError("a shallow snapshot needs Frontiers")
         requested = ids = list((<Frontiers>frontiers)._ids)
         # loro commits before it looks the frontiers up (they may name the pending ops)
-        self.commit()
+        export_commit(self)
         if self.frontiers_to_vv(frontiers) is None:
             if self.shallow_sv is not None:
                 raise LoroError(f"The frontiers are not found in this doc: {frontiers!r}")
@@ -612,12 +632,12 @@ cdef class DocExchange(DocHistory):
         if not self._after_shallow_root(ids):
             raise LoroError(f"The frontiers are not found in this doc: {frontiers!r}")
         if own_root:
-            self.commit()
+            export_commit(self)
         elif ids and (not state_only or len(ids) > 1):
             # StateOnly keeps a single requested op as its root; ShallowSnapshot, and
             # StateOnly at several ops, take the root loro takes (their history from there
             # to the requested ops is kept)
-            self.commit()
+            export_commit(self)
             ids = self._shallow_root(ids, not state_only)
             frontiers = frontiers_wrap(ids)
         if (self.shallow_sv is not None and sorted(ids) == self.shallow_sf and not state_only
@@ -697,6 +717,58 @@ cdef class DocExchange(DocHistory):
                     root_rows.append(row[:4] + (_empty_payload(row[1]),))
         return self._export_shallow_tail(start, ids, requested, state_only, root_rows,
                                          latest_rows if latest else None)
+
+    def _export_shallow_thin(self, frontiers, bint state_only):
+        """ShallowSnapshot/StateOnly rooted at the single head of a document still thin
+        from a snapshot load and unchanged since (thin_exports_blob), without replaying
+        the history: the loaded state section is the state at the root, its entries kept
+        as they are, less the children no value reaches, and the history from the root is
+        the head's op alone, read from its change block (codec thin_head_parts). The
+        blob is the one the replay's path writes (loro's too: loro writes the loaded
+        entries back as it loaded them). None when that does not hold (several heads,
+        another root, a document that changed, a state the codec does not walk): the
+        caller replays."""
+        from loro_c import _codec
+        doc_lock(self)      # (the thin state is read, not built: doc_acquire would replay)
+        try:
+            if (self.thin_blob is None or self.detached or self.shallow_sv is not None
+                    or self.txn_open or self.lnum_rest is not None
+                    or not thin_exports_blob(self)):
+                return None
+            head = sorted(self.thin_fr)
+            if len(head) != 1:
+                return None     # (the root is then a version before the heads)
+            if frontiers is None:
+                if not state_only:
+                    return None
+                ids = head
+            elif type(frontiers) is Frontiers:
+                ids = sorted((<Frontiers>frontiers)._ids)
+            else:
+                return None
+            if ids != head:
+                return None
+            peer, counter = head[0]
+            vv = {p: c for p, c in self.thin_vv.items() if c > 0}
+            parts = _codec.thin_head_parts(self.thin_blob, peer, counter, vv)
+            if parts is None:
+                return None
+            entries, change = parts
+            # (the replay's path commits first: with no transaction open that uses up the
+            # origin and timestamp set for the next commit, not its message)
+            self.next_origin = None
+            self.next_ts = None
+            start = dict(vv)
+            start[peer] = counter
+            start_vv = vv_wrap({p: c for p, c in start.items() if c > 0})
+            if counter == 0:
+                # Loro sets the root's peer to the root's counter, 0 included
+                (<VersionVector>start_vv)._zeros = frozenset([peer])
+            fr = frontiers_wrap(head).encode()
+            return _codec.encode_snapshot([change], vv_wrap(vv).encode(), fr, None,
+                                          (start_vv.encode(), fr, None), root_entries=entries)
+        finally:
+            doc_release(self)
 
     def _latest_rows(self):
         """The state rows of the latest version (a full snapshot's)."""
@@ -1051,7 +1123,7 @@ cdef class DocExchange(DocHistory):
         open transaction is committed first, as in loro). While detached, the fork holds
         the history up to the version checked out (fork_at(state_frontiers)), as in loro.
         A shallow document's fork is shallow from the same root."""
-        self.commit()
+        export_commit(self)
         if self.shallow_sv is not None:
             if self.detached:
                 return self._fork_at_any(self.state_frontiers)
@@ -1081,7 +1153,7 @@ cdef class DocExchange(DocHistory):
     def _fork_at_any(self, Frontiers frontiers):
         """fork_at, also for a shallow document: a shallow document from the same root
         holding the history from there to `frontiers` (each at or after the root)."""
-        self.commit()
+        export_commit(self)
         if self.shallow_sv is not None:
             ids = list(frontiers._ids)
             if self.frontiers_to_vv(frontiers) is None or not self._after_shallow_root(ids):

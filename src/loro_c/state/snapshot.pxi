@@ -248,6 +248,8 @@ cdef list snapshot_state_entries(LoroDoc d):
     cdef bytes listing
     cdef unsigned char *lp
     note_store_entries(d)
+    if d.snap_seed is not None:
+        seed_loaded_entries(d)
     n = d.n_containers
     entries = d.snap_entries
     if entries is None:
@@ -376,6 +378,74 @@ cdef list snapshot_state_entries(LoroDoc d):
     return result
 
 
+cdef int seed_after_replay(LoroDoc d, bytes blob) except -1:
+    """The history of loaded snapshot `blob` was just replayed (thin_materialize), nothing
+    changed since: each container's state is the loaded one, so its entry in the blob's
+    state section is its snapshot entry, as loro's store keeps a loaded container's bytes
+    until it changes. From now on `sdirty` marks the containers that change; the next
+    export takes the entries of the others from the blob (seed_loaded_entries), so the
+    first export after an edit encodes the edited containers alone. Nothing is read here:
+    a load that is edited and never exported pays nothing for it."""
+    cdef int64_t n = d.n_containers
+    cdef uint8_t *grown
+    if d.detached:
+        return 0
+    snap_forget(d)
+    if d.n_sdirty < n:
+        grown = <uint8_t*>realloc(d.sdirty, <size_t>n)
+        if grown == NULL:
+            raise MemoryError()
+        d.sdirty = grown
+        d.n_sdirty = n
+    if d.n_sdirty:
+        memset(d.sdirty, 0, <size_t>d.n_sdirty)
+    d.snap_seed = blob
+    return 0
+
+
+cdef int seed_loaded_entries(LoroDoc d) except -1:
+    """The kept entries seed_after_replay promised (snapshot_state_entries, before anything
+    else reads `snap_entries`): the loaded entry of each container not marked since the
+    replay. Trees (their meta maps are listed with them) and mergeable children are left
+    to the export, and so is a container whose chain of parents does not reach a root."""
+    cdef int64_t n = d.n_containers
+    cdef uint32_t c
+    cdef _Chains chains
+    cdef list entries
+    blob = d.snap_seed
+    d.snap_seed = None
+    _codec_module().seed_loaded_blocks(d.log.serial, blob)
+    got = _codec_module().loaded_state_entries(blob)
+    if not got:
+        return 0
+    entries = [None] * n
+    chains = _Chains(n)
+    index = d.cid_index
+    for cid, key, value in got:
+        i = index.get(cid)
+        if i is None:
+            continue
+        c = <uint32_t>i
+        if (c >= d.n_sdirty or d.sdirty[c] or d.ckind[c] == KIND_TREE
+                or d.croot[c] == ROOT_MERGEABLE or not chains.whole(d, c)):
+            continue
+        entries[c] = (key, value)
+    d.snap_entries = entries
+    return 0
+
+
+cdef bint loaded_entry(LoroDoc d, tuple entry) except -1:
+    """Whether `entry` is the very entry of the loaded snapshot's state section (kept by
+    seed_loaded_entries: loro's bytes when loro wrote the blob, e.g. a map's keys in its
+    order)."""
+    if d.loaded_store is None or type(d.loaded_store[1]) is not bytes:
+        return False
+    for cid, key, value in _codec_module().loaded_state_entries(d.loaded_store[1]) or ():
+        if key == entry[0]:
+            return value == entry[1]
+    return False
+
+
 cdef list tree_meta_entries(LoroDoc d, uint32_t c, _MapIds listed, Py_ssize_t depth):
     """The encoded entries of tree `c` (at `depth`)'s meta maps that meta_rows adds."""
     cdef list rows = []
@@ -413,7 +483,7 @@ cdef int check_snapshot_entries(LoroDoc d) except -1:
         at.append(c)
     encoded = _codec_module().encode_state_rows(rows) if rows else []
     for i in range(len(rows)):
-        if encoded[i] != entries[<uint32_t>at[i]]:
+        if encoded[i] != entries[<uint32_t>at[i]] and not loaded_entry(d, entries[<uint32_t>at[i]]):
             raise AssertionError(f"the snapshot entry kept for {rows[i][0]} is stale")
     if d.snap_meta and d.snap_listed is not None:
         listed_ids = _MapIds(d, [k for k in d.snap_listed if k < n])

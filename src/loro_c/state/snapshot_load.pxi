@@ -859,6 +859,7 @@ cdef int thin_materialize(LoroDoc d) except -1:
         d.roots[:] = roots
         if exports_blob:
             d.snapshot_cache = (snapshot_stamp(d), blob)
+        seed_after_replay(d, blob)
     finally:
         d.thin_materializing = False
         d.evlog.on = was_on
