@@ -2036,6 +2036,23 @@ cdef int arena_depth(LoroDoc doc, uint32_t c) except -1:
         d += 1
 
 
+cdef int note_reported(LoroDoc doc, object c, dict back, dict depth, set seen, list new,
+                       list phantom, list rep) except -1:
+    """A container a calculator reports: a new one joins the calculator's map (`new`); one
+    with a calculator of its own (in `depth`) is held in loro's set of reported containers
+    until that calculator runs (`phantom`); `rep` is every one in the order met."""
+    for k in hash_keys(doc, [c], back):
+        if c not in depth:
+            if k not in seen:
+                seen.add(k)
+                new.append(k)
+                rep.append(k)
+        elif k in seen and k not in phantom:
+            phantom.append(k)
+            rep.append(k)
+    return 0
+
+
 cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrapped,
                       set revived=None, list metas=None, list counters=None, set own=None):
     """Ranks of an import's (or checkout's) diffs as loro orders them: its diff calculator
@@ -2165,15 +2182,7 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
         if in_metas is not None and c not in depth and under_meta(doc, c, in_metas, depth, walked):
             continue
         if c not in revived and not fast_map_child(doc, c):
-            for k in hash_keys(doc, [c], back):
-                if c not in depth:
-                    if k not in seen:
-                        seen.add(k)
-                        new.append(k)
-                        rep.append(k)
-                elif k in seen and k not in phantom:
-                    phantom.append(k)
-                    rep.append(k)
+            note_reported(doc, c, back, depth, seen, new, phantom, rep)
     if walked is not None and _walk_ranges and doc.mls is not None:
         # a movable list's calculator replaying from an ancestor reports the container value
         # of every element new to the version before that the version after has, deleted
@@ -2182,15 +2191,7 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
         # (kinds session 993: a child text inserted and deleted in the checkout's range)
         for c in ml_dead_children(doc, _walk_ranges, shown):
             if c not in revived:
-                for k in hash_keys(doc, [c], back):
-                    if c not in depth:
-                        if k not in seen:
-                            seen.add(k)
-                            new.append(k)
-                            rep.append(k)
-                    elif k in seen and k not in phantom:
-                        phantom.append(k)
-                        rep.append(k)
+                note_reported(doc, c, back, depth, seen, new, phantom, rep)
     if metas:
         # loro's tree calculator reports the meta map of each node its replayed diff
         # creates (registered then if it was not; a meta map loro_c never made a container
