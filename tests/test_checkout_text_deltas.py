@@ -191,6 +191,57 @@ def test_characters_brought_back_between_flushes_keep_their_second_place():
     assert both(script)[0] == [("Text", [("i", "a"), ("i", "bx"), ("i", "中")])]
 
 
+@pytest.mark.parametrize("load", ["updates", "snapshot", "batch", "fork", "fork_at"])
+@pytest.mark.parametrize("revive", [False, True])
+@pytest.mark.parametrize("author_edits", [False, True])
+def test_a_flush_moves_only_the_text_of_peers_with_new_changes(load, revive, author_edits):
+    # peer 1 types ' c' (one op); peer 2 gets it (an import and a flush, or a load that
+    # holds peer 1's blocks as encoded), brings it back with a checkout (revive: the state
+    # then holds the op's bytes as re-read), deletes ' ' and the text, and flushes again.
+    # loro encodes again only the blocks that took changes since, so unless peer 1 wrote
+    # more in between, ' ' comes back next to 'c': one insert (plain seed 2797, step 48)
+    def script(mod, watch):
+        a = mod.LoroDoc()
+        a.peer_id = 1
+        t = a.get_list("l").insert_container(0, mod.LoroText())
+        t.insert(0, " c")
+        a.commit()
+        typed = a.oplog_frontiers
+        if load == "updates":
+            b = mod.LoroDoc()
+            b.import_(a.export(mod.ExportMode.Updates(b.oplog_vv)))
+            b.export(mod.ExportMode.Snapshot())
+        elif load == "snapshot":
+            b = mod.LoroDoc()
+            b.import_(a.export(mod.ExportMode.Snapshot()))
+        elif load == "batch":
+            b = mod.LoroDoc()
+            b.import_batch([a.export(mod.ExportMode.Snapshot())])
+        elif load == "fork":
+            b = a.fork()
+        else:
+            b = a.fork_at(typed)
+        b.peer_id = 2
+        if revive:
+            b.checkout(mod.Frontiers())
+            b.checkout_to_latest()
+        b.get_text(t.id).delete(0, 1)
+        b.get_list("l").delete(0, 1)
+        b.commit()
+        if author_edits:
+            a.get_text("other").insert(0, "zz")
+            a.commit()
+            b.import_(a.export(mod.ExportMode.Updates(b.oplog_vv)))
+        b.export(mod.ExportMode.Snapshot())
+        watch(b)
+        b.checkout(typed)
+
+    rows = both(script)
+    want = [("i", " c")] if revive and not author_edits else [("i", " "), ("i", "c")]
+    # (with author_edits, the checkout also empties peer 1's other text)
+    assert rows[-1] == sorted([("Text", want)] + [("Text", [("d", 2)])] * author_edits, key=repr)
+
+
 @pytest.mark.parametrize("first", ["snapshot", "json", "local"])
 @pytest.mark.parametrize("flush", [False, True])
 def test_a_snapshot_into_history_appends_to_the_string_arena(first, flush):

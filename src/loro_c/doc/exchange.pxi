@@ -4,6 +4,7 @@
 
 
 cdef object _import_mod = None     # loro_c._import (it cimports this module)
+cdef int MODE_SNAPSHOT_BYTE = 3     # a snapshot blob's mode (its envelope's bytes 20-21)
 
 
 cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origin):
@@ -35,6 +36,9 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
         fresh = (changes is None and len(blobs) == 1 and type(blobs[0]) is bytes
                  and d.log.n_changes == 0 and d.n_staged == 0 and not d.detached
                  and not d.txn_open and d.thin_blob is None and d.shallow_sv is None)
+        # (its change blocks, as loro keeps them: doc/grouping.pxi note_blocks_flushed)
+        snapshot_load = (fresh and len(blobs[0]) > 21 and blobs[0][20] == 0
+                         and blobs[0][21] == MODE_SNAPSHOT_BYTE)
         if changes is not None:
             status = _import.import_changes(d, changes)
         else:
@@ -100,6 +104,9 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
                 tree_loaded_unensured(d)
         if not d.detached:
             note_store_entries(d)
+        if snapshot_load:
+            # (a thin load's history is read later: the snapshot's version, as probed)
+            note_blocks_flushed(d, dict(probe[0][0]) if probe and type(probe[0]) is tuple else None)
         if snap is not None:
             events_module().flush(d, 1, origin, snap)
         elif d.detached:
@@ -152,6 +159,7 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
         cold = d.cold_peers
         state_cids = None
         if load_first:
+            note_blocks_flushed(d, dict(first_meta.partial_end_vv.to_dict()))
             state_cids = _codec_module().snapshot_state_containers(blobs[0]) or []
             # loro loads that snapshot first (its state read whole only when recorded)
             first = _codec_module().snapshot_frontier_cids(blobs[0])
@@ -1188,6 +1196,7 @@ cdef class DocExchange(DocHistory):
             fork.text_styles.default = self.text_styles.default
         if blob is not None:
             fork.import_(blob)
+            note_blocks_flushed(fork)   # (loro forks through a snapshot)
             if fork.shallow_sv is None:
                 # loro's fork loads a snapshot of the state: each tree's map of nodes takes
                 # the snapshot's order, not the steps of an import of the history

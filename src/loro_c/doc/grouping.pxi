@@ -558,6 +558,19 @@ cdef int check_groups(LoroDoc d) except -1:
     return 0
 
 
+cdef int note_blocks_flushed(LoroDoc d, dict ends=None) except -1:
+    """Loro's blocks of this document's history are as a snapshot holds them, encoded
+    (a snapshot load, a fork): lstr_flush leaves them until their peers add changes.
+    `ends`: peer -> the counter end the snapshot holds (by default the whole log's; a
+    thin load's log is read later)."""
+    cdef OpLog log = d.log
+    cdef uint32_t p
+    if ends is None:
+        ends = {log.peer_ids[p]: log.vv[p] for p in range(log.n_peers)}
+    d.flushed_vv = ends
+    return 0
+
+
 cdef int lstr_flush(LoroDoc d) except -1:
     """Loro encodes its change blocks when it exports a snapshot or forks
     (`flush_and_compact`) and reads a block back from its bytes when it next needs it
@@ -567,17 +580,26 @@ cdef int lstr_flush(LoroDoc d) except -1:
     one); no later insert, whose text goes to the string arena, folds into them, and the
     events join their bytes as they lie in the block. So the text ops of each peer (taken
     as one block) get one fresh buffer number and consecutive offsets; merge_ops then
-    folds them as Loro's decoder does."""
+    folds them as Loro's decoder does.
+
+    Only a block with changes added since the last flush is encoded again: one already
+    encoded keeps the ops it parsed since, and their bytes (ChangesBlock.flushed; probed on
+    loro 1.17.1: a text's character a checkout brings back after a second export follows
+    its neighbour brought back after the first, unless its peer had a change in between).
+    So a peer's ops move only when its counters grew since the last flush."""
     cdef OpLog log = d.log
     cdef uint32_t p, buf
     cdef int64_t j, k, ch, nbytes, end
     cdef int64_t blob_bit = 0x80000000, mask = 0x7FFFFFFF
     cdef lc_op *op
+    cdef dict done = d.flushed_vv
     if (d.flushed_ops == log.n_ops and d.flushed_text == d.lstr_len
             and d.flushed_changes == log.n_changes):
         return 0            # nothing new since the last flush: the same layout
     freeze_text_state(d)    # (the state keeps the bytes it holds: state/text_backing.pxi)
     for p in range(log.n_peers):
+        if done is not None and done.get(log.peer_ids[p], -1) == log.vv[p]:
+            continue
         buf = next_buffer(d)
         end = 0
         for j in range(log.by_peer[p].len):
@@ -601,4 +623,5 @@ cdef int lstr_flush(LoroDoc d) except -1:
     d.flushed_ops = log.n_ops
     d.flushed_text = d.lstr_len
     d.flushed_changes = log.n_changes
+    note_blocks_flushed(d)
     return 0
