@@ -490,6 +490,7 @@ cdef class DocCore:
     # ids its state lists (read when first needed)]; its containers, registered lazily, are
     # in the store when listed
     cdef list loaded_store
+    cdef dict metas_ensured         # peer -> counter end: tree nodes below it have meta maps (tree_ensure_at)
     cdef int64_t lval_len           # the value arena's length
     cdef bint in_blob               # while a binary blob is staged (its text stays out of the arena)
     # time travel (doc/checkout.pxi): while detached, the state shows the closure of

@@ -616,6 +616,14 @@ cdef class DocExchange(DocHistory):
         if not own_root and self.thin_blob is not None:
             blob = self._export_shallow_thin(frontiers, state_only)
             if blob is not None:
+                if state_only:
+                    # (loro's StateOnly ensures the state's containers, ShallowSnapshot at
+                    # the head of a loaded document does not: probed)
+                    doc_lock(self)
+                    try:
+                        tree_ensure_at(self, {p: c for p, c in self.thin_vv.items()})
+                    finally:
+                        doc_release(self)
                 return blob
         if not own_root:
             doc_acquire(self)   # (loro parses the change blocks: the containers a snapshot
@@ -660,6 +668,27 @@ cdef class DocExchange(DocHistory):
             head = sorted(self._head_ids())
         finally:
             doc_release(self)
+        if self.shallow_sv is None:
+            # loro checks the state out at the root and ensures its containers there, then
+            # at the requested version for StateOnly, at the latest when ShallowSnapshot
+            # writes the latest state too (past 256 ops after the root)
+            root_vv = self.frontiers_to_vv(frontiers).to_dict()
+            also = None
+            if state_only:
+                also = self.frontiers_to_vv(frontiers_wrap(requested)).to_dict()
+            else:
+                start = dict(root_vv)
+                if ids:
+                    start[ids[0][0]] = ids[0][1]
+                if _ops_after(self, start) > 256:
+                    also = self.oplog_vv.to_dict()
+            doc_acquire(self)
+            try:
+                tree_ensure_at(self, root_vv)
+                if also is not None:
+                    tree_ensure_at(self, also)
+            finally:
+                doc_release(self)
         if self.shallow_sv is None and not self.detached and ids and sorted(ids) == head:
             # the root is the latest version, whose state is this document's own: its
             # state section's entries (kept per container between exports) are the root
@@ -1175,6 +1204,11 @@ cdef class DocExchange(DocHistory):
         doc_acquire(self)       # (loro parses the change blocks it copies: the containers a
         try:                    # snapshot load left waiting get their numbers)
             number_loaded_rest(self)
+        finally:
+            doc_release(self)
+        doc_acquire(self)
+        try:
+            tree_ensure_at(self, vv.to_dict())
         finally:
             doc_release(self)
         spans = [_types.IdSpan(peer, _types.CounterSpan(0, end)) for peer, end in vv.to_dict().items()

@@ -510,7 +510,8 @@ cdef int meta_rows(LoroDoc d, tuple tree_row, _MapIds listed, list rows) except 
     meta map of every node created (a create ensures it), edited or not, the node deleted
     or not (measured on loro 1.17.1), but for a node that loro's tree diff brought in only
     inside the deleted subtree (TreeMoves.unensured: kinds session 1054); a peer that
-    loads the snapshot numbers containers in the order of this listing."""
+    loads the snapshot numbers containers in the order of this listing. A fork_at or a
+    shallow export made the maps of the nodes of its version (tree_ensure_at)."""
     cdef TreeMoves tm = <TreeMoves>tree_state(d, d.cid_index[tree_row[0]])
     cdef int64_t k
     cdef int j
@@ -518,6 +519,7 @@ cdef int meta_rows(LoroDoc d, tuple tree_row, _MapIds listed, list rows) except 
     cdef uint32_t counter
     cdef unsigned char key[13]
     cdef MetaMapKey mk
+    cdef dict ensured = d.metas_ensured    # (nodes a fork_at or shallow export made maps for)
     key[0] = <unsigned char>(KIND_MAP & 0x7F)
     depth = tree_row[2] + 1
     tm.settle()
@@ -528,14 +530,15 @@ cdef int meta_rows(LoroDoc d, tuple tree_row, _MapIds listed, list rows) except 
         counter = <uint32_t>tm.nodes[k].counter
         if listed.has(peer, <int32_t>counter):
             continue
-        if tm.unensured and (peer, <int32_t>counter) in tm.unensured:
-            continue
-        if (d.loaded_store is not None and tm.top_of(k) == TREE_DELETED_NODE
-                and from_loaded(d, _types.ContainerID.Normal(peer, counter, _types.ContainerType.Map()))
-                and not loaded_listed(d, _types.ContainerID.Normal(peer, counter, _types.ContainerType.Map()))):
-            # (a deleted node of the snapshot loaded whose map its state did not list: a
-            # load that replaced its trees by the history's replay no longer knows it)
-            continue
+        if ensured is None or counter >= <uint32_t>ensured.get(peer, 0):
+            if tm.unensured and (peer, <int32_t>counter) in tm.unensured:
+                continue
+            if (d.loaded_store is not None and tm.top_of(k) == TREE_DELETED_NODE
+                    and from_loaded(d, _types.ContainerID.Normal(peer, counter, _types.ContainerType.Map()))
+                    and not loaded_listed(d, _types.ContainerID.Normal(peer, counter, _types.ContainerType.Map()))):
+                # (a deleted node of the snapshot loaded whose map its state did not list:
+                # a load that replaced its trees by the history's replay no longer knows it)
+                continue
         # kind, peer u64 and counter i32, little-endian
         for j in range(8):
             key[1 + j] = <unsigned char>((peer >> (8 * j)) & 0xFF)

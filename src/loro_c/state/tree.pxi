@@ -600,6 +600,48 @@ cdef int tree_loaded_unensured(LoroDoc d) except -1:
     return 0
 
 
+cdef int tree_ensure_at(LoroDoc d, dict vv) except -1:
+    """loro's fork_at and shallow exports check the state out at their version and ensure
+    every alive container in its store there, a tree's every node's meta map among them
+    (its child containers are all its nodes, deleted ones too), then check it back: the
+    nodes that exist at `vv` (peer -> counter end) have their maps from then on (also
+    those of a loaded store that did not list them: meta_rows reads metas_ensured)."""
+    cdef TreeMoves tm
+    cdef bint changed = False
+    cdef int64_t k
+    cdef dict before = d.metas_ensured or {}
+    if d.trees:
+        for t in d.trees.values():
+            tm = <TreeMoves>t
+            if tm.unensured:
+                kept = {key for key in tm.unensured if key[1] >= vv.get(key[0], 0)}
+                changed = changed or len(kept) != len(tm.unensured)
+                tm.unensured = kept or None
+            if changed or d.loaded_store is None:
+                continue
+            # (a deleted node a loaded store left without its map, newly covered)
+            tm.settle()
+            for k in range(tm.n_nodes):
+                if (tm.nodes[k].parent != TREE_NONE_NODE and tm.top_of(k) == TREE_DELETED_NODE
+                        and before.get(tm.nodes[k].peer, 0) <= tm.nodes[k].counter
+                        < vv.get(tm.nodes[k].peer, 0)):
+                    cid = _types.ContainerID.Normal(tm.nodes[k].peer, tm.nodes[k].counter,
+                                                    _types.ContainerType.Map())
+                    if from_loaded(d, cid) and not loaded_listed(d, cid):
+                        changed = True
+                        break
+    if d.metas_ensured is None:
+        d.metas_ensured = {}
+    for peer, end in vv.items():
+        if end > d.metas_ensured.get(peer, 0):
+            d.metas_ensured[peer] = end
+    if changed:
+        # (the next snapshot lists more: no kept entry or bytes stand for it)
+        d.snapshot_cache = None
+        snap_forget(d)
+    return 0
+
+
 cdef int tree_fork_unensured(LoroDoc src, LoroDoc fork) except -1:
     """loro forks through a snapshot of the store: the fork's trees lack the meta maps
     `src`'s lack (TreeMoves.unensured, by node id) of the nodes the fork has deleted."""
