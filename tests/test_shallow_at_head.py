@@ -206,3 +206,71 @@ def test_exports_at_the_head_while_another_thread_edits():
             views.append(f.get_deep_value())
         assert views[0] == views[1]
     doc._check_invariants()
+
+
+def _typed(lib, commits, how):
+    d = lib.LoroDoc()
+    d.peer_id = 1
+    # (texts only: a map's state lists its keys in loro's hash map order, which loro_c's
+    # encoder does not follow, so a snapshot with one is not loro's byte for byte)
+    for i in range(commits):
+        d.get_text("t").insert(0, "ab")
+        d.get_text("u").insert(0, str(i))
+        d.commit()
+    if how in ("loaded", "loaded + edit"):
+        e = lib.LoroDoc()
+        e.import_(d.export(lib.ExportMode.Snapshot()))
+        e.peer_id = 1       # (a loaded document's peer is random)
+        d = e
+    if how == "loaded + edit":
+        d.get_text("t").insert(0, "z")
+        d.commit()
+    return d
+
+
+@pytest.mark.parametrize("commits", [1, 2, 5])
+@pytest.mark.parametrize("how", ["typed", "loaded", "loaded + edit"])
+@pytest.mark.parametrize("none", [False, True])
+def test_state_only_at_a_single_head_is_loros_byte_for_byte(commits, how, none):
+    # its root is the requested version: no entry of the state there differs from the
+    # root's, and loro writes that empty store as no bytes (loro_c wrote "E", the marker
+    # of a state to replay to, one byte more)
+    blobs = [d.export(lib.ExportMode.StateOnly(None if none else d.oplog_frontiers))
+             for lib, d in ((lib, _typed(lib, commits, how)) for lib in (loro, loro_c))]
+    assert blobs[1] == blobs[0]
+    assert _codec._state_section_entries(blobs[1], 1) == []
+
+
+def _two_heads(lib):
+    a = lib.LoroDoc()
+    a.peer_id = 1
+    b = lib.LoroDoc()
+    b.peer_id = 2
+    a.get_text("t").insert(0, "ab")
+    a.commit()
+    b.import_(a.export(lib.ExportMode.Updates(b.oplog_vv)))
+    b.get_text("t").insert(0, "x")
+    b.get_map("m").insert("k", 1)
+    b.commit()
+    a.get_text("t").insert(2, "y")
+    a.commit()
+    a.import_(b.export(lib.ExportMode.Updates(a.oplog_vv)))
+    return a
+
+
+def test_state_only_at_two_heads_writes_the_latest_state_as_loro():
+    # the root is the version before both heads: the state section holds the latest
+    # state's entries that differ from the root's, as loro's (loro_c wrote "E" and left
+    # the importer to replay; the version vector's peer order still differs)
+    blobs = [d.export(lib.ExportMode.StateOnly(d.oplog_frontiers))
+             for lib, d in ((lib, _two_heads(lib)) for lib in (loro, loro_c))]
+    for section in (1, 2):
+        assert (_codec._state_section_entries(blobs[1], section)
+                == _codec._state_section_entries(blobs[0], section)), section
+    assert _codec._state_section_entries(blobs[1], 1)
+    assert len(blobs[1]) == len(blobs[0])
+    for lib in (loro, loro_c):
+        for blob in blobs:
+            d = lib.LoroDoc()
+            d.import_(blob)
+            assert d.get_deep_value() == {"m": {"k": 1}, "t": "xaby"}

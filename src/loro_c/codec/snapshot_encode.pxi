@@ -1210,7 +1210,8 @@ def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_byt
     (encode_state_rows), in key order. `kept_blocks`: peer -> the counters where loro's
     change store starts a block (a change there starts one here too). `latest_rows` (with
     `shallow`): the latest state, written as its entries that differ from the root
-    state's (loro's shallow snapshot past 256 ops after its root). `root_entries` (with
+    state's (loro's shallow snapshot past 256 ops after its root, and StateOnly at the
+    latest version: [] when that is the root), no bytes when none differs. `root_entries` (with
     `shallow`): the root state's entries already encoded, in key order (the document's
     own state, its root being the head)."""
     cdef Writer w
@@ -1235,10 +1236,11 @@ def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_byt
             if root_entries is None:
                 root_entries = sst_section_entries(root)
             at_root = dict(root_entries)
-            state = state_sst(sorted(e for e in
-                                     ((row[0].to_bytes(), container_state_bytes(row))
-                                      for row in latest_rows)
-                                     if at_root.get(e[0]) != e[1]))
+            differ = sorted(e for e in ((row[0].to_bytes(), container_state_bytes(row))
+                                        for row in latest_rows)
+                            if at_root.get(e[0]) != e[1])
+            # (loro writes an empty store as no bytes at all: StateOnly at the root)
+            state = state_sst(differ) if differ else b""
         else:
             state = b"E" if changes else b""
     elif state_entries is not None:

@@ -696,8 +696,9 @@ cdef class DocExchange(DocHistory):
             # at the head: 30x faster at 20k ops)
             start = self.oplog_vv.to_dict()
             start[ids[0][0]] = ids[0][1]
-            blob = self._export_shallow_tail(start, ids, requested, state_only, None, None,
-                                             True)
+            # (StateOnly: the root is the latest state, no entry of which differs)
+            blob = self._export_shallow_tail(start, ids, requested, state_only, None,
+                                             [] if state_only else None, True)
             if blob is not None:
                 return blob
         fork = self._fork_at_any(frontiers)     # LoroError when the frontiers are unknown
@@ -752,8 +753,15 @@ cdef class DocExchange(DocHistory):
                 if (int.from_bytes(key[9:13], "little", signed=True)
                         >= fork_vv.get(int.from_bytes(key[1:9], "little"), 0)):
                     root_rows.append(row[:4] + (_empty_payload(row[1]),))
-        return self._export_shallow_tail(start, ids, requested, state_only, root_rows,
-                                         latest_rows if latest else None)
+        # StateOnly writes the state at the requested version as its entries that differ
+        # from the root's: none when the root is that version; the latest state's when it
+        # is the latest (at another version, "E": the importer replays to it)
+        tail_rows = latest_rows if latest else None
+        if state_only and sorted(ids) == sorted(requested):
+            tail_rows = []
+        elif state_only and sorted(requested) == head:
+            tail_rows = latest_rows
+        return self._export_shallow_tail(start, ids, requested, state_only, root_rows, tail_rows)
 
     def _export_shallow_thin(self, frontiers, bint state_only):
         """ShallowSnapshot/StateOnly rooted at the single head of a document still thin
@@ -803,7 +811,8 @@ cdef class DocExchange(DocHistory):
                 (<VersionVector>start_vv)._zeros = frozenset([peer])
             fr = frontiers_wrap(head).encode()
             return _codec.encode_snapshot([change], vv_wrap(vv).encode(), fr, None,
-                                          (start_vv.encode(), fr, None), root_entries=entries)
+                                          (start_vv.encode(), fr, None), root_entries=entries,
+                                          latest_rows=[] if state_only else None)
         finally:
             doc_release(self)
 
