@@ -39,6 +39,15 @@ def _scenario(mod, variant, sub):
         return _listed(mod, a)
     t.delete(p)
     a.commit()
+    if variant == "batch":
+        # a snapshot of peer 1 and peer 2's child in one import_batch: loro checks the
+        # latest version out from the snapshot's, subscribed or not (tree_batch_steps)
+        c = mod.LoroDoc()
+        if sub:
+            subs.append(c.subscribe_root(lambda e: None))
+        c.import_batch([a.export(mod.ExportMode.Snapshot()),
+                        b.export(mod.ExportMode.Updates(mod.VersionVector()))])
+        return _listed(mod, c)
     if variant == "child_into_deleted":
         a.import_(b.export(mod.ExportMode.Updates(a.oplog_vv)))
         return _listed(mod, a)
@@ -96,7 +105,8 @@ def _scenario(mod, variant, sub):
 @pytest.mark.parametrize("variant", ["child_into_deleted", "and_checkout", "import_then_delete",
                                      "delete_into_child", "all_at_once", "loaded", "fork",
                                      "fork_at_source", "fork_at_before", "fork_at",
-                                     "shallow_source", "state_only_source", "loaded_state_only"])
+                                     "shallow_source", "state_only_source", "loaded_state_only",
+                                     "batch"])
 @pytest.mark.parametrize("sub", [False, True])
 def test_a_node_created_inside_the_deleted_subtree_has_no_meta_map(variant, sub):
     assert _scenario(loro_c, variant, sub) == _scenario(loro, variant, sub)
@@ -184,6 +194,15 @@ def _random(mod, seed, restart, sub, steps=40):
                 d.export(mod.ExportMode.ShallowSnapshot(v))
                 n = mod.LoroDoc()
                 n.import_(d.export(mod.ExportMode.Snapshot()))
+            elif restart == "batch":
+                # a snapshot and the third peer's history in one import_batch
+                k = 3 - i - j
+                docs[k].commit()
+                n = mod.LoroDoc()
+                if sub:
+                    subs.append(n.subscribe_root(lambda e: None))
+                n.import_batch([d.export(mod.ExportMode.Snapshot()),
+                                docs[k].export(mod.ExportMode.Updates(mod.VersionVector()))])
             else:
                 n = mod.LoroDoc()
                 if sub:
@@ -206,8 +225,9 @@ def _random(mod, seed, restart, sub, steps=40):
 
 # 150 seeds each (subscribed or not): 58, 46 and 46 of 300 differed before, none now;
 # fork_at: 6 of 300 differed while loro_c ignored what loro's export at the fork's version
-# ensures in the store (tree_ensure_at), none now
-@pytest.mark.parametrize("restart", [None, "snapshot", "fork", "fork_at", "shallow"])
+# ensures in the store (tree_ensure_at), batch: 5 of 300 while its tree steps were left to
+# subscribed imports (tree_batch_steps), none now
+@pytest.mark.parametrize("restart", [None, "snapshot", "fork", "fork_at", "shallow", "batch"])
 def test_random_tree_sessions_list_the_meta_maps_loro_lists(restart):
     n = int(os.environ.get("LORO_C_TREE_META_SESSIONS", "30"))
     bad = [(s, sub) for s in range(n) for sub in (False, True)

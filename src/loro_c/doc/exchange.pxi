@@ -154,6 +154,9 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
                 d.detached = False
             raise
         d.evlog.n = 0
+        if load_first and not events:
+            # (loro's tree diff from the snapshot's version: its store's meta maps)
+            tree_batch_steps(d, dict(first_meta.partial_end_vv.to_dict()))
         # (the state moves below replay loro's events; loro's blocks are as the batch left
         # them unless it brought changes past the snapshot: doc/grouping.pxi)
         cold = d.cold_peers

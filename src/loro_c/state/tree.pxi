@@ -558,6 +558,51 @@ cdef int tree_checkout_steps(LoroDoc d, int64_t n_moved) except -1:
     return 0
 
 
+cdef int tree_batch_steps(LoroDoc d, dict snap_vv) except -1:
+    """import_batch of a snapshot and more into an empty document, applied as one import
+    (no subscriber): loro imports the batch detached, then checks the latest version out
+    from the snapshot's, so its tree diff replays the moves past the snapshot as a
+    checkout's does, and a node they create straight inside the deleted subtree gets no
+    meta map (TreeMoves.unensured). Each tree takes those two moves (to the snapshot's
+    version, back to the latest) with a scratch map of nodes: the state and the real maps
+    end as the import left them."""
+    cdef OpLog log = d.log
+    cdef int64_t n = log.n_peers, c
+    cdef uint32_t p, lam, lmin = 0xFFFFFFFF
+    cdef uint64_t *peers
+    cdef int32_t *at_snap
+    cdef int32_t *at_end
+    cdef TreeMoves tm
+    trees = [tree_state(d, <uint32_t>c) for c in range(d.n_containers) if d.ckind[c] == KIND_TREE]
+    if not trees or n == 0:
+        return 0
+    peers = <uint64_t*>malloc(<size_t>n * sizeof(uint64_t))
+    at_snap = <int32_t*>malloc(<size_t>n * sizeof(int32_t))
+    at_end = <int32_t*>malloc(<size_t>n * sizeof(int32_t))
+    try:
+        if peers == NULL or at_snap == NULL or at_end == NULL:
+            raise MemoryError()
+        for p in range(<uint32_t>n):
+            peers[p] = log.peer_ids[p]
+            at_snap[p] = <int32_t>snap_vv.get(peers[p], 0)
+            at_end[p] = log.vv[p]
+            if at_end[p] > at_snap[p]:
+                lam = log.lamport_of(make_id(p, at_snap[p]))
+                if lam < lmin:
+                    lmin = lam
+        if lmin == 0xFFFFFFFF:
+            return 0
+        for t in trees:
+            tm = <TreeMoves>t
+            tm.checkout_replay(lmin, peers, at_snap, n, None)
+            tm.checkout_replay(lmin, peers, at_end, n, IdMap())
+    finally:
+        free(peers)
+        free(at_snap)
+        free(at_end)
+    return 0
+
+
 cdef int tree_load_maps(LoroDoc d) except -1:
     """A snapshot was loaded into the empty document: loro decodes each tree's state,
     inserting its nodes in the order the snapshot lists them (TreeMoves.load_into)."""
