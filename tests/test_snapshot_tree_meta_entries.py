@@ -86,6 +86,16 @@ def _scenario(mod, variant, sub):
         a.export(mod.ExportMode.ShallowSnapshot(a.oplog_frontiers) if variant == "shallow_source"
                  else mod.ExportMode.StateOnly(a.oplog_frontiers))
         return _listed(mod, a)
+    if variant in ("thin_shallow", "thin_state_only"):
+        # one head: the export reads the loaded document without replaying it, and its
+        # next snapshot lists the maps loro's store then holds
+        a.get_map("x").insert("k", 1)
+        a.commit()
+        c = mod.LoroDoc()
+        c.import_(a.export(mod.ExportMode.Snapshot()))
+        c.export(mod.ExportMode.ShallowSnapshot(c.oplog_frontiers) if variant == "thin_shallow"
+                 else mod.ExportMode.StateOnly(c.oplog_frontiers))
+        return _listed(mod, c)
     if variant in ("loaded", "loaded_state_only"):
         c = mod.LoroDoc()
         if sub:
@@ -106,7 +116,7 @@ def _scenario(mod, variant, sub):
                                      "delete_into_child", "all_at_once", "loaded", "fork",
                                      "fork_at_source", "fork_at_before", "fork_at",
                                      "shallow_source", "state_only_source", "loaded_state_only",
-                                     "batch"])
+                                     "batch", "thin_shallow", "thin_state_only"])
 @pytest.mark.parametrize("sub", [False, True])
 def test_a_node_created_inside_the_deleted_subtree_has_no_meta_map(variant, sub):
     assert _scenario(loro_c, variant, sub) == _scenario(loro, variant, sub)

@@ -391,6 +391,7 @@ cdef class DocCore:
     cdef int64_t vv_touch_peers
     cdef object thin_fr             # (sorted (peer, counter) ids), answered while thin
     cdef tuple thin_roots           # the roots listed at the load (its snapshot export: the blob)
+    cdef bint thin_relisted         # a shallow export made maps the loaded state did not list
     cdef int64_t thin_values0
     cdef uint32_t thin_peers0       # the log's peers and map keys before it (the state
     cdef int64_t thin_keys0         # registers its own; the history registers them anew)

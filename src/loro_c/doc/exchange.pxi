@@ -619,14 +619,12 @@ cdef class DocExchange(DocHistory):
         if not own_root and self.thin_blob is not None:
             blob = self._export_shallow_thin(frontiers, state_only)
             if blob is not None:
-                if state_only:
-                    # (loro's StateOnly ensures the state's containers, ShallowSnapshot at
-                    # the head of a loaded document does not: probed)
-                    doc_lock(self)
-                    try:
-                        tree_ensure_at(self, {p: c for p, c in self.thin_vv.items()})
-                    finally:
-                        doc_release(self)
+                # (loro ensures the state's containers at the root, the head here)
+                doc_lock(self)
+                try:
+                    tree_ensure_thin(self, {p: c for p, c in self.thin_vv.items()})
+                finally:
+                    doc_release(self)
                 return blob
         if not own_root:
             doc_acquire(self)   # (loro parses the change blocks: the containers a snapshot

@@ -879,7 +879,10 @@ cdef bint thin_exports_blob(LoroDoc d) noexcept:
     """Whether a snapshot export of the thin document is its blob again: nothing but reads
     since the load, and the same roots listed (a root taken since is listed in the state).
     loro re-exports an unchanged loaded snapshot byte for byte too, so the history need
-    not be materialized for it."""
+    not be materialized for it. Not after a shallow export of a loaded tree
+    (tree_ensure_thin): loro's store then holds maps the blob does not list."""
+    if d.thin_relisted:
+        return False
     if d.thin_pending is not None:
         return True     # (nothing but the export and versions looked at it)
     return (d.thin_blob is not None and not d.deleted_roots

@@ -687,6 +687,23 @@ cdef int tree_ensure_at(LoroDoc d, dict vv) except -1:
     return 0
 
 
+cdef int tree_ensure_thin(LoroDoc d, dict vv) except -1:
+    """tree_ensure_at for a document still thin from a snapshot load (its trees not built):
+    when the loaded state holds a tree, whose deleted nodes the state may list without
+    their maps, its next snapshot is encoded from the state (with those maps) instead of
+    the loaded blob."""
+    tree_ensure_at(d, vv)
+    if d.loaded_store is None:
+        return 0
+    for cid in _codec_module().snapshot_state_containers(d.loaded_store[1]) or ():
+        if kind_of_type(cid.container_type) == KIND_TREE:
+            d.thin_relisted = True
+            d.snapshot_cache = None
+            snap_forget(d)
+            break
+    return 0
+
+
 cdef int tree_fork_unensured(LoroDoc src, LoroDoc fork) except -1:
     """loro forks through a snapshot of the store: the fork's trees lack the meta maps
     `src`'s lack (TreeMoves.unensured, by node id) of the nodes the fork has deleted."""
