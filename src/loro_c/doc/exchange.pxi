@@ -4,7 +4,6 @@
 
 
 cdef object _import_mod = None     # loro_c._import (it cimports this module)
-cdef int MODE_SNAPSHOT_BYTE = 3     # a snapshot blob's mode (its envelope's bytes 20-21)
 
 
 cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origin):
@@ -36,9 +35,6 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
         fresh = (changes is None and len(blobs) == 1 and type(blobs[0]) is bytes
                  and d.log.n_changes == 0 and d.n_staged == 0 and not d.detached
                  and not d.txn_open and d.thin_blob is None and d.shallow_sv is None)
-        # (its change blocks, as loro keeps them: doc/grouping.pxi note_blocks_flushed)
-        snapshot_load = (fresh and len(blobs[0]) > 21 and blobs[0][20] == 0
-                         and blobs[0][21] == MODE_SNAPSHOT_BYTE)
         if changes is not None:
             status = _import.import_changes(d, changes)
         else:
@@ -104,8 +100,9 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
                 tree_loaded_unensured(d)
         if not d.detached:
             note_store_entries(d)
-        if snapshot_load:
-            # (a thin load's history is read later: the snapshot's version, as probed)
+        if loads_state:
+            # its change blocks, as loro keeps them (doc/grouping.pxi); a thin load's
+            # history is read later: the snapshot's version, as probed
             note_blocks_flushed(d, dict(probe[0][0]) if probe and type(probe[0]) is tuple else None)
         if snap is not None:
             events_module().flush(d, 1, origin, snap)
@@ -154,15 +151,17 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
                 d.detached = False
             raise
         d.evlog.n = 0
-        if load_first and not events:
-            # (loro's tree diff from the snapshot's version: its store's meta maps)
-            tree_batch_steps(d, dict(first_meta.partial_end_vv.to_dict()))
+        if load_first:
+            snap_vv = dict(first_meta.partial_end_vv.to_dict())
+            note_blocks_flushed(d, snap_vv)
+            if not events:
+                # (loro's tree diff from the snapshot's version: its store's meta maps)
+                tree_batch_steps(d, snap_vv)
         # (the state moves below replay loro's events; loro's blocks are as the batch left
         # them unless it brought changes past the snapshot: doc/grouping.pxi)
         cold = d.cold_peers
         state_cids = None
         if load_first:
-            note_blocks_flushed(d, dict(first_meta.partial_end_vv.to_dict()))
             state_cids = _codec_module().snapshot_state_containers(blobs[0]) or []
             # loro loads that snapshot first (its state read whole only when recorded)
             first = _codec_module().snapshot_frontier_cids(blobs[0])
@@ -622,7 +621,7 @@ cdef class DocExchange(DocHistory):
                 # (loro ensures the state's containers at the root, the head here)
                 doc_lock(self)
                 try:
-                    tree_ensure_thin(self, {p: c for p, c in self.thin_vv.items()})
+                    tree_ensure_thin(self, self.thin_vv)
                 finally:
                     doc_release(self)
                 return blob
@@ -1214,10 +1213,6 @@ cdef class DocExchange(DocHistory):
         doc_acquire(self)       # (loro parses the change blocks it copies: the containers a
         try:                    # snapshot load left waiting get their numbers)
             number_loaded_rest(self)
-        finally:
-            doc_release(self)
-        doc_acquire(self)
-        try:
             tree_ensure_at(self, vv.to_dict())
         finally:
             doc_release(self)

@@ -678,9 +678,14 @@ cdef bint loaded_listed(LoroDoc d, object cid) except -1:
     """Whether the state of the snapshot loaded lists `cid`."""
     if not from_loaded(d, cid):
         return False
+    return cid in loaded_listing(d)
+
+
+cdef set loaded_listing(LoroDoc d):
+    """The ids the state of the snapshot loaded lists (d.loaded_store set), read once."""
     if d.loaded_store[2] is None:
         d.loaded_store[2] = set(_codec_module().snapshot_state_containers(d.loaded_store[1]) or ())
-    return cid in d.loaded_store[2]
+    return d.loaded_store[2]
 
 
 cdef object forked_unstored(LoroDoc d, object own):

@@ -693,9 +693,9 @@ cdef int tree_ensure_thin(LoroDoc d, dict vv) except -1:
     their maps, its next snapshot is encoded from the state (with those maps) instead of
     the loaded blob."""
     tree_ensure_at(d, vv)
-    if d.loaded_store is None:
+    if d.loaded_store is None or d.thin_relisted:
         return 0
-    for cid in _codec_module().snapshot_state_containers(d.loaded_store[1]) or ():
+    for cid in loaded_listing(d):
         if kind_of_type(cid.container_type) == KIND_TREE:
             d.thin_relisted = True
             d.snapshot_cache = None
