@@ -1024,7 +1024,7 @@ def walked_from_before():
 
 
 cpdef list walk_containers(OpLog log, list before, list after, list ranges=None, checkout=None,
-                           touches=None, list loaded=None):
+                           touches=None, list loaded=None, bint before_ordered=False):
     """The containers (indices) of the ops loro's diff calculator visits to go from version
     `before` to `after` (frontiers as (peer index, counter)) of `log`, in the order it first
     meets them; `ranges`, when given, gets the id ranges it visits, in order, as (peer index,
@@ -1032,7 +1032,9 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
     `checkout`: whether the walk is a checkout's (None: as set_checkout last said);
     `touches`: the numbers of peers loro's version map of the log held at local ops that
     found it full (LoroDoc.vv_touches: such an op grows it); `loaded`: the peer ids a
-    snapshot load put in that map first, in its order (LoroDoc.vv_loaded)."""
+    snapshot load put in that map first, in its order (LoroDoc.vv_loaded);
+    `before_ordered`: a checkout's `before` is in the order loro's map of its state's
+    frontiers yields them (OpLog.frontier_order)."""
     global _dag, _from_before
     cdef Dag h
     cdef _Walk w
@@ -1162,7 +1164,8 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
                 if 0 < c <= <int32_t>np:
                     touch[c] = 1
         base_peer_order(w, peers, k, tgt_lo, tgt_hi, np, ids, nl, ids + nl, nr, bvv, avv,
-                        _as_checkout if checkout is None else checkout, order, touch, met_rank)
+                        _as_checkout if checkout is None else checkout, order, touch, met_rank,
+                        before_ordered)
         # the chain of node starts of each peer, last peer of the order first
         m = 0
         for i in range(k):
@@ -1504,19 +1507,21 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
                          const int32_t *tgt_hi, uint32_t np, const lc_id *before, int64_t nl,
                          const lc_id *after, int64_t nr, const int32_t *bvv, const int32_t *avv,
                          bint checkout, int64_t *order, const uint8_t *touch,
-                         const int64_t *rank) except -1:
+                         const int64_t *rank, bint before_ordered=False) except -1:
     """The order of loro's map of the id ranges to walk (`order`: indices into `peers`,
     the `k` peers to walk). loro fills it as the difference of the base's version vector
     and the union of the two versions: first the peers of the base (those with ids to
     walk) in the order the base's map yields them, then the others in the union's order.
     A map yields colliding keys (peers 1, 2 and 3 share a bucket in a map of four) in an
     order that follows their insertion, so each map is modelled as filled: the base's as
-    loro's frontiers_to_vv fills it (vv_fill_order) from the base's frontiers (for a
-    checkout, as loro's map of them yields them, the base that is one of the two versions
-    filled by descending Lamport and peer; an import's, by peer index, or by ascending
-    Lamport when below the version before); the
-    union, for a checkout, is the version before (from its frontiers, taken as loro's map
-    of them yields them, filled by descending Lamport) with the target's new peers added
+    loro's frontiers_to_vv fills it (vv_fill_order) from the base's frontiers (as loro's
+    map of them yields them: a base that is one of the two versions comes out of loro's
+    common-ancestor search, which fills it by descending Lamport and peer, for a checkout
+    and an import alike; an import's base below the version before by ascending Lamport);
+    the union, for a checkout, is the version before (from its state's frontiers, taken as
+    loro's map of them yields them: the log's own map, OpLog.frontier_order, when the
+    state is the latest version (`before_ordered`), else a checkout's target as loro's
+    shrink_frontiers fills it, by descending Lamport) with the target's new peers added
     in that map's order; for an import, the
     document's version before with the new peers added in the order the version after's
     map yields them (both maps filled in the order the log took each peer's first change,
@@ -1586,12 +1591,13 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
             nf = j
             m = 0
         memset(seen, 0, np + 1)
-        if checkout and vvs == NULL and nf > 1:
-            # (a checkout's base that is one of the two versions: that version's frontiers
-            # as loro's map of them yields them, filled by descending Lamport, then
+        if vvs == NULL and nf > 1:
+            # (a base that is one of the two versions: its frontiers as loro's
+            # shrink_ancestor_frontiers fills its map, by descending Lamport, then
             # descending peer; by peer index, two changes on the same deps with the same
             # Lamport were walked in the wrong order: marks sessions 2623, 2812; 1359
-            # needs the peer order of a Lamport tie)
+            # needs the peer order of a Lamport tie; an import's was taken by peer index
+            # before: plain session 3261)
             sort_by_lamport(w, bf, nf, True, True)
             frontier_order(w, bf, nf, fh, fo, ftmp)
         elif checkout and vvs != NULL:
@@ -1610,13 +1616,15 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
         memset(seen, 0, np + 1)
         if checkout:
             # (the version before is rebuilt from the state's frontiers as loro's map of
-            # them yields them, the map filled by descending Lamport as loro's
-            # shrink_frontiers leaves a checkout's target: marks sessions 1024, 1219,
-            # 1675 and 1843 took the ids in peer order before, plain 643 needs the Lamport
-            # order of colliding peers)
+            # them yields them: at the latest version the log's map, replayed change by
+            # change (plain session 3655); after a checkout, the map filled by descending
+            # Lamport as loro's shrink_frontiers leaves a checkout's target: marks sessions
+            # 1024, 1219, 1675 and 1843 took the ids in peer order before, plain 643 needs
+            # the Lamport order of colliding peers)
             memcpy(fb, before, nl * sizeof(lc_id))
-            sort_by_lamport(w, fb, nl, True, False)
-            frontier_order(w, fb, nl, fh, fo, ftmp)
+            if not before_ordered:
+                sort_by_lamport(w, fb, nl, True, False)
+                frontier_order(w, fb, nl, fh, fo, ftmp)
             nu = vv_fill_order(w, fb, nl, uo, 0, seen, vv)
             memset(seen, 0, np + 1)
             # (the target's frontiers as its map yields them)

@@ -576,6 +576,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             # as a checkout's does (tree_checkout_items)
             reg.tree_lca = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
                                               for i in range(doc.log.n_frontiers)])
+            reg.lca_ordered = False
         elif trigger == 1 and not doc.detached and several_peers_imported(doc, snap[0]):
             # loro notes a movable list's elements in its causal walk over the new changes,
             # which may interleave the peers otherwise than the import applied them
@@ -2178,6 +2179,22 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
     # the way with a calculator of its own: loro's state revives them after the meta map,
     # outside the calculator's map)
     in_metas = set(metas) if metas else None
+    if own is not None and wrapped:
+        # a child shown in the whole value of a container whose own ops give it no diff (one
+        # brought back): that container's calculator reports nothing, loro's state revives
+        # the child after the diffs of its depth (plain session 3611: an empty list inside a
+        # list a checkout restores stays out of the calculator's map)
+        whole = {x[2] for x in out if x[2] not in own}
+        if whole:
+            quiet = set()
+            for c in wrapped:
+                if doc.croot[<uint32_t>c] != ROOT_NONE:
+                    continue        # (a mergeable child: its parent's marker, see below)
+                link = parent_of(doc, doc.cids[c])
+                if link is not None and link[0] in whole and c not in depth:
+                    quiet.add(c)
+            if quiet:
+                revived = revived | quiet
     for c in wrapped:
         if in_metas is not None and c not in depth and under_meta(doc, c, in_metas, depth, walked):
             continue
@@ -2490,7 +2507,7 @@ cdef object walked_containers(LoroDoc doc, list out):
     # (the ranges are for ml_keeps_elements: only a document with movable lists needs them)
     _walk_ranges = [] if doc.evs.tree_lca is not None and doc.mls is not None else None
     return dag_walk(doc.log, list(before), list(after), _walk_ranges, None, doc.vv_touches,
-                    doc.vv_loaded)
+                    doc.vv_loaded, doc.evs.tree_lca is not None and doc.evs.lca_ordered)
 
 
 cdef object _walk_ranges = None     # the id ranges the last walked_containers visited

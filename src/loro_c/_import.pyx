@@ -105,6 +105,7 @@ cdef class ImportRun:
     cdef int64_t lstr_len, lval_len   # Loro's arenas (a failed import rolls them back as Loro does)
     cdef int64_t n_gundo              # the grouping undo log's length
     cdef bytes frontiers        # the log's frontiers (lc_id array) before the import
+    cdef bytes fmap             # loro's map of them (OpLog.fmap_save)
     # the staged change being applied (-1: none), and whether its ops have begun to apply
     # and whether it is in the log yet: a rejected change is retreated op by op
     cdef int64_t applying
@@ -157,6 +158,7 @@ cdef ImportRun begin_run(LoroDoc doc, bint whole_pending):
     doc.snap_lo = doc.snap_hi = 0
     doc.snap_blocks = None
     run.frontiers = (<char*>log.frontiers)[:log.n_frontiers * sizeof(lc_id)] if log.n_frontiers else b""
+    run.fmap = log.fmap_save()
     run.applying = -1
     doc.apply_rejected = False
     doc.n_map_journal = 0
@@ -645,6 +647,7 @@ cdef truncate(LoroDoc doc, ImportRun run):
     doc.log.groups_rollback(run.n_gundo)
     doc.log.truncate(run.n_changes, run.n_ops, <const lc_id*><char*>run.frontiers,
                      len(run.frontiers) // sizeof(lc_id), run.next_lamport)
+    doc.log.fmap_restore(run.fmap)
     doc.log.drop_peers(run.n_peers)
     del doc.log.values[run.n_values:]
     del doc.log.messages[run.n_msgs:]

@@ -146,6 +146,8 @@ cdef class OpLog:
     cdef int64_t w_live             # queued steps that keep the walk going
     cdef lc_id *frontiers
     cdef int64_t n_frontiers, cap_frontiers
+    cdef int64_t *fmap              # loro's hash map of the frontiers (oplog/frontier_map.pxi)
+    cdef int64_t fmap_n, fmap_items, fmap_growth
     cdef uint32_t next_lamport
     cdef list messages              # change message table
     cdef list values                # value slots of list inserts and map sets
@@ -183,6 +185,10 @@ cdef class OpLog:
     cdef int extend_last_change(self, int32_t end, uint32_t n_ops) except -1
     cdef int closure(self, const lc_id *ids, int64_t n, lc_id extra, int32_t *out) except -1
     cdef int update_frontiers(self, const lc_id *deps, uint32_t n, lc_id last) except -1
+    cdef list frontier_order(self)
+    cdef int frontiers_loaded(self) except -1
+    cdef bytes fmap_save(self)
+    cdef int fmap_restore(self, bytes saved) except -1
     cdef int truncate(self, int64_t n_changes, int64_t n_ops, const lc_id *frontiers,
                       int64_t n_frontiers, uint32_t next_lamport) except -1
     cdef int refresh_vv(self, uint32_t p) except -1

@@ -5,6 +5,7 @@ from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memset, memcpy
 from libc.stdint cimport INT32_MAX, uint8_t
 from loro_c._seq cimport LC_NO_PEER, grow, make_id
+from loro_c.fxhash cimport fx_add, fx_finish, hb_buckets_for, hb_capacity_of, hb_slot_of
 
 
 cdef uint64_t _next_serial = 0
@@ -14,6 +15,7 @@ include "oplog/walk.pxi"
 include "oplog/groups.pxi"
 include "oplog/truncate.pxi"
 include "oplog/check.pxi"
+include "oplog/frontier_map.pxi"
 
 
 @cython.final
@@ -51,6 +53,7 @@ cdef class OpLog:
         free(self.wtouched)
         free(self.moves)
         free(self.frontiers)
+        free(self.fmap)
         if self.groups != NULL:
             for i in range(self.n_peers):
                 free(self.groups[i].items)
@@ -394,6 +397,7 @@ cdef class OpLog:
         cdef int64_t i, k = 0
         cdef uint32_t j
         cdef bint drop
+        fm_new_change(self, deps, n, last)
         for i in range(self.n_frontiers):
             drop = self.frontiers[i].peer == last.peer
             for j in range(n):
@@ -407,6 +411,38 @@ cdef class OpLog:
             self.frontiers = <lc_id*>grow(self.frontiers, &self.cap_frontiers, self.n_frontiers + 1, sizeof(lc_id))
         self.frontiers[self.n_frontiers] = last
         self.n_frontiers += 1
+        return 0
+
+    cdef list frontier_order(self):
+        """The frontiers (peer index, counter) in the order loro's map of them yields them."""
+        return fm_order(self)
+
+    cdef int frontiers_loaded(self) except -1:
+        """The frontiers' map as a snapshot load leaves it."""
+        return fm_load(self)
+
+    cdef bytes fmap_save(self):
+        cdef int64_t head[3]
+        head[0] = self.fmap_n
+        head[1] = self.fmap_items
+        head[2] = self.fmap_growth
+        return ((<char *>head)[:3 * sizeof(int64_t)]
+                + ((<char *>self.fmap)[:self.fmap_n * sizeof(int64_t)] if self.fmap_n else b""))
+
+    cdef int fmap_restore(self, bytes saved) except -1:
+        cdef const int64_t *head = <const int64_t *><const char *>saved
+        cdef int64_t n = head[0]
+        cdef int64_t *fresh = NULL
+        if n:
+            fresh = <int64_t *>malloc(n * sizeof(int64_t))
+            if fresh == NULL:
+                raise MemoryError()
+            memcpy(fresh, head + 3, n * sizeof(int64_t))
+        free(self.fmap)
+        self.fmap = fresh
+        self.fmap_n = n
+        self.fmap_items = head[1]
+        self.fmap_growth = head[2]
         return 0
 
     cdef int truncate(self, int64_t n_changes, int64_t n_ops, const lc_id *frontiers,

@@ -123,8 +123,13 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
         # subscribers: how the touched atoms look before the move (_events.flush diffs them)
         events_module().checkout_before(d)
         # (tree events replay loro's tree diff between these two: _events.tree_diff)
-        d.evs.tree_lca = ([(tf[i].peer, tf[i].counter) for i in range(n_tf)],
-                          [(ids[i].peer, ids[i].counter) for i in range(n)])
+        if d.detached or not d.tracker_at_head:
+            d.evs.tree_lca = ([(tf[i].peer, tf[i].counter) for i in range(n_tf)],
+                              [(ids[i].peer, ids[i].counter) for i in range(n)])
+            d.evs.lca_ordered = False
+        else:
+            d.evs.tree_lca = (d.log.frontier_order(), [(ids[i].peer, ids[i].counter) for i in range(n)])
+            d.evs.lca_ordered = True
     elif d.evlog.on and d.evs is not None:
         # a journaled move that touches nothing: the texts keep their style map elements
         # (_events.carry_style_elems)

@@ -119,6 +119,15 @@ cdef class DocCore:
         finally:
             doc_release(self)
 
+    def _frontiers_map_order(self):
+        """The log's frontiers, (peer, counter), in the order loro's hash map of them yields
+        them (oplog/frontier_map.pxi; loro's oplog_frontiers lists them so)."""
+        doc_acquire(self)       # (a snapshot loaded lazily: its history read)
+        try:
+            return [(self.log.peer_ids[p], c) for p, c in self.log.frontier_order()]
+        finally:
+            doc_release(self)
+
     def _store_left_out(self):
         """The child containers a snapshot of this document leaves out because loro's
         state store never held them (state/snapshot.pxi note_store_entries), as strings."""

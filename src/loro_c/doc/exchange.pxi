@@ -104,6 +104,7 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
             # its change blocks, as loro keeps them (doc/grouping.pxi); a thin load's
             # history is read later: the snapshot's version, as probed
             note_blocks_flushed(d, dict(probe[0][0]) if probe and type(probe[0]) is tuple else None)
+            d.log.frontiers_loaded()    # (loro's map of the frontiers, decoded sorted)
         if snap is not None:
             events_module().flush(d, 1, origin, snap)
         elif d.detached:
@@ -154,6 +155,7 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
         if load_first:
             snap_vv = dict(first_meta.partial_end_vv.to_dict())
             note_blocks_flushed(d, snap_vv)
+            d.log.frontiers_loaded()
             if not events:
                 # (loro's tree diff from the snapshot's version: its store's meta maps)
                 tree_batch_steps(d, snap_vv)
@@ -1236,6 +1238,7 @@ cdef class DocExchange(DocHistory):
         if blob is not None:
             fork.import_(blob)
             note_blocks_flushed(fork)   # (loro forks through a snapshot)
+            fork.log.frontiers_loaded()
             if fork.shallow_sv is None:
                 # loro's fork loads a snapshot of the state: each tree's map of nodes takes
                 # the snapshot's order, not the steps of an import of the history

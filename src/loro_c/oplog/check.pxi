@@ -67,6 +67,7 @@ cdef object log_check(OpLog log, bint txn_open, uint32_t txn_peer, int32_t txn_c
     finally:
         free(ref)
         free(covered)
+    fm_check(log)
     return True
 
 

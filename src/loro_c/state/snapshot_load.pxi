@@ -834,6 +834,7 @@ cdef int thin_materialize(LoroDoc d) except -1:
             lnum_settle(d)
             settled = dict(d.lnum)
             _import.import_blobs(d, [blob], False)
+            d.log.frontiers_loaded()
         except BaseException:
             d.snap_roots = None
             thin_drop_state(d)
