@@ -583,6 +583,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             # (state/movable_local.pxi ml_calc_elements)
             reg.ml_walk = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
                                              for i in range(doc.log.n_frontiers)])
+        global _wrapped_at
         global _compared_maps, _wrapped, _ml_base_lowered, _greater_import, _tree_metas, _calc_from_before, _import_stamp, _greater_replayed
         if trigger == 1 and snap is not None:
             # (the texts' style map elements known before it follow the import:
@@ -613,6 +614,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             _ml_base_lowered = False
             _calc_from_before = None
             _wrapped = None
+            _wrapped_at = None
             _tree_metas = None
             _greater_import = None
             _greater_replayed = -1
@@ -1814,9 +1816,10 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
     ml_named = []       # those a checkout's movable list diffs show as values
     nopath = []         # containers with a diff but no path (left out, as loro does)
     own_diff = set()    # containers with a diff of their own (their ops)
-    global _wrapped, _tree_metas, _calc_held
+    global _wrapped, _tree_metas, _calc_held, _wrapped_at
     _calc_held = [] if before is not None or is_import else None
     _wrapped = [] if is_import else None
+    _wrapped_at = {} if is_import else None
     _tree_metas = [] if is_import else None
     for c, idxs in groups.items():
         kind = doc.ckind[c]
@@ -1995,6 +1998,7 @@ cdef bint replayed_map_zero(LoroDoc doc, uint32_t c) except -1:
 
 
 cdef object _wrapped = None     # containers shown as values by the diffs collect builds
+cdef object _wrapped_at = None  # id() of each of their handles in those diffs -> the container
 cdef object _tree_metas = None  # the meta maps (ids) of the nodes a replayed tree diff creates
 cdef object _greater_import = None  # an import's two versions when its changes all follow the
                                     # document's (walked too: they may be concurrent among themselves)
@@ -2182,8 +2186,9 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
     if own is not None and wrapped:
         # a child shown in the whole value of a container whose own ops give it no diff (one
         # brought back): that container's calculator reports nothing, loro's state revives
-        # the child after the diffs of its depth (plain session 3611: an empty list inside a
-        # list a checkout restores stays out of the calculator's map)
+        # the child after the diffs of its depth, unless the child's own ops give it a diff
+        # (plain session 3611: an empty list inside a list a checkout restores stays out of
+        # the calculator's map; kinds 1386: two children of such a list)
         whole = {x[2] for x in out if x[2] not in own}
         if whole:
             quiet = set()
@@ -2191,7 +2196,7 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
                 if doc.croot[<uint32_t>c] != ROOT_NONE:
                     continue        # (a mergeable child: its parent's marker, see below)
                 link = parent_of(doc, doc.cids[c])
-                if link is not None and link[0] in whole and c not in depth:
+                if link is not None and link[0] in whole and c not in own:
                     quiet.add(c)
             if quiet:
                 revived = revived | quiet
@@ -2257,12 +2262,10 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
     rv = None
     if revived:
         rvc = [x[2] for x in out if x[2] in revived]
-        if any(doc.croot[<uint32_t>c] == ROOT_MERGEABLE for c in rvc):
-            # (mergeable children: measured; the others keep the set of all of them)
-            rvc = revive_sequence(doc, out, rvc, [back[k] for k in ans], depth)
-            rv = [k for k in hash_keys(doc, rvc, back) if k not in seen]
-        else:
-            rv = iteration_order([k for k in hash_keys(doc, rvc, back) if k not in seen])
+        # (in the order loro's state meets them, a set per depth: kinds session 1386, two
+        # children of a list brought back that share a bucket; mergeable ones measured)
+        rvc = revive_sequence(doc, out, rvc, [back[k] for k in ans], depth)
+        rv = [k for k in hash_keys(doc, rvc, back) if k not in seen]
     if rv or len({depth[back[k]] for k in kept}) > 1:
         rows = [(depth[back[k]], 0, i, k) for i, k in enumerate(kept)]
         if rv:
@@ -2315,7 +2318,7 @@ cdef list revive_sequence(LoroDoc doc, list out, list revived, list calc, dict d
 
 cdef list shown_children(LoroDoc doc, uint32_t p, object cd, list walk):
     """The containers the diff `cd` of `p` shows as values, in the order loro's state meets
-    them (a map's keys in the order of its diff's hash map). That map is filled from the
+    them (a list's inserts in order, a map's keys in the order of its diff's hash map). That map is filled from the
     calculator's map of changed keys, which takes the keys as loro's walk of the version DAG
     meets their ops (`walk[0]`: walk_map_keys, filled on first use), so two keys sharing a
     bucket come in that order (mergeable sessions 69, 365: a concurrent peer's op met before
@@ -2346,6 +2349,15 @@ cdef list shown_children(LoroDoc doc, uint32_t p, object cd, list walk):
                 c = doc.cid_index.get(cid)
                 if c is not None:
                     out.append(c)
+    elif isinstance(d, Diff.List):
+        # (a list's or movable list's inserted values, in order)
+        for it in d.diff:
+            if isinstance(it, ListDiffItem.Insert):
+                for v in it.insert:
+                    if isinstance(v, _types.ValueOrContainer.Container) and _wrapped_at:
+                        c = _wrapped_at.get(id(v.container))
+                        if c is not None:
+                            out.append(c)
     return out
 
 
@@ -3010,9 +3022,11 @@ cdef object wrap_value(LoroDoc doc, object v, list shown, list reached=None):
             shown.append(c)
         if reached is not None:
             reached.append(c)
+        h = _wrap(doc, c, doc.ckind[<uint32_t>c])
         if _wrapped is not None:
             _wrapped.append(c)
-        return _types.ValueOrContainer.Container(_wrap(doc, c, doc.ckind[<uint32_t>c]))
+            _wrapped_at[id(h)] = c
+        return _types.ValueOrContainer.Container(h)
     return one_slot(&VALUE_SHAPE, VALUE_SLOTS, copy_value(v))
 
 

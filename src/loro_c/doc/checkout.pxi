@@ -107,8 +107,11 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
         elif len(d.mls.calc_walks) >= ML_WALKS_KEPT:
             ml_fold_walks(d)
             d.mls.calc_walks = []
-        d.mls.calc_walks.append([[(tf[i].peer, tf[i].counter) for i in range(n_tf)],
-                                 [(ids[i].peer, ids[i].counter) for i in range(n)], None])
+        at_head = not d.detached and d.tracker_at_head
+        d.mls.calc_walks.append([d.log.frontier_order() if at_head else
+                                 [(tf[i].peer, tf[i].counter) for i in range(n_tf)],
+                                 [(ids[i].peer, ids[i].counter) for i in range(n)], None,
+                                 at_head])
     ensure_tvv(d)
     map_history_update(d)
     next_history_epoch(d)
