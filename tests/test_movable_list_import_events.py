@@ -523,7 +523,7 @@ def test_many_checkouts_keep_a_bounded_store():
     assert n > 300
 
 
-@pytest.mark.parametrize("seed", [23, 27, 28, 35])
+@pytest.mark.parametrize("seed", [23, 27, 28, 35, 50])
 def test_many_checkouts_list_their_diffs_in_loros_order(seed):
     """The two lists' diffs of these sessions' events come in loro's order too (before: 2,
     3 and 5 events of them in another): a child a movable list shows again, whose element
@@ -531,7 +531,8 @@ def test_many_checkouts_list_their_diffs_in_loros_order(seed):
     not reported by its calculator (28); a checkout's base below both versions gives the
     walk its peers as loro's map of the base's frontiers yields them (27); children of a
     list brought back are revived in the order loro's state meets them, the list's inserts
-    (35). Over seeds 0-59, 2 of 5,901 events differ in order (32, 50)."""
+    (35); a checkout's base below both versions takes its frontiers by descending Lamport
+    (50). Over seeds 0-59, 1 of 5,901 events differs in order (32)."""
     want, _ = run_many_checkouts(loro, seed)
     got, _ = run_many_checkouts(loro_c, seed)
     assert [raw(ev) for _, ev, _ in got] == [raw(ev) for _, ev, _ in want]

@@ -1515,9 +1515,10 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
     A map yields colliding keys (peers 1, 2 and 3 share a bucket in a map of four) in an
     order that follows their insertion, so each map is modelled as filled: the base's as
     loro's frontiers_to_vv fills it (vv_fill_order) from the base's frontiers (as loro's
-    map of them yields them: a base that is one of the two versions comes out of loro's
-    common-ancestor search, which fills it by descending Lamport and peer, for a checkout
-    and an import alike; an import's base below the version before by ascending Lamport);
+    map of them yields them: loro's common-ancestor search fills it by descending Lamport
+    and peer, for a base that is one of the two versions, a checkout's or an import's, and
+    for a checkout's base below both; an import's base below the version before by
+    ascending Lamport, as measured);
     the union, for a checkout, is the version before (from its state's frontiers, taken as
     loro's map of them yields them: the log's own map, OpLog.frontier_order, when the
     state is the latest version (`before_ordered`), else a checkout's target as loro's
@@ -1602,7 +1603,10 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
             frontier_order(w, bf, nf, fh, fo, ftmp)
         elif checkout and vvs != NULL:
             # (a checkout's base found below both versions: its frontiers as loro's map of
-            # them yields them)
+            # them yields them, filled by descending Lamport and peer as its common-ancestor
+            # search leaves them; by peer index, peers 1 and 2 sharing a bucket were walked
+            # in the wrong order: marks session 4094, kinds 1244)
+            sort_by_lamport(w, bf, nf, True, True)
             frontier_order(w, bf, nf, fh, fo, ftmp)
         elif vvs != NULL:
             # an import's base lowered below the version before: its frontiers by ascending
