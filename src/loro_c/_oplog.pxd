@@ -187,6 +187,7 @@ cdef class OpLog:
     cdef int update_frontiers(self, const lc_id *deps, uint32_t n, lc_id last) except -1
     cdef list frontier_order(self)
     cdef int frontiers_loaded(self) except -1
+    cdef int frontiers_loaded_then(self, list heads, dict ends) except -1
     cdef bytes fmap_save(self)
     cdef int fmap_restore(self, bytes saved) except -1
     cdef int truncate(self, int64_t n_changes, int64_t n_ops, const lc_id *frontiers,

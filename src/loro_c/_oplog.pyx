@@ -421,6 +421,11 @@ cdef class OpLog:
         """The frontiers' map as a snapshot load leaves it."""
         return fm_load(self)
 
+    cdef int frontiers_loaded_then(self, list heads, dict ends) except -1:
+        """The frontiers' map as a snapshot load (`heads`, its version `ends` by peer index)
+        and then the log's changes past it leave it."""
+        return fm_load_then(self, heads, ends)
+
     cdef bytes fmap_save(self):
         cdef int64_t head[3]
         head[0] = self.fmap_n

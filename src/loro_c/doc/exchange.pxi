@@ -155,7 +155,10 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
         if load_first:
             snap_vv = dict(first_meta.partial_end_vv.to_dict())
             note_blocks_flushed(d, snap_vv)
-            d.log.frontiers_loaded()
+            # (loro's map of the frontiers: the snapshot's, then each change past it)
+            d.log.frontiers_loaded_then(
+                [(d.log.peer_map[p], c) for p, c in vv_frontier_ids(d, snap_vv)],
+                {d.log.peer_map[p]: e for p, e in snap_vv.items() if p in d.log.peer_map})
             if not events:
                 # (loro's tree diff from the snapshot's version: its store's meta maps)
                 tree_batch_steps(d, snap_vv)

@@ -170,6 +170,46 @@ cdef int fm_load(OpLog log) except -1:
     return 0
 
 
+cdef int fm_load_then(OpLog log, list heads, dict ends) except -1:
+    """The map as an import_batch of a snapshot and updates leaves it: the snapshot's
+    frontiers (`heads`, (peer index, counter)) loaded, then each change past its version
+    (`ends`: peer index -> end) in log order. Falls back to fm_load if that replay does not
+    end at the log's frontiers."""
+    cdef int64_t i
+    cdef lc_change *ch
+    cdef lc_id one
+    cdef int32_t end0
+    cdef list saved = [(log.frontiers[i].peer, log.frontiers[i].counter) for i in range(log.n_frontiers)]
+    if len(heads) > log.cap_frontiers:
+        log.frontiers = <lc_id*>grow(log.frontiers, &log.cap_frontiers, len(heads), sizeof(lc_id))
+    for i, (p, c) in enumerate(heads):
+        log.frontiers[i].peer = p
+        log.frontiers[i].counter = c
+    log.n_frontiers = len(heads)
+    fm_load(log)
+    for i in range(log.n_changes):
+        ch = &log.changes[i]
+        end0 = ends.get(ch.peer, 0)
+        if ch.end <= end0:
+            continue
+        if ch.counter < end0:
+            # (a change the snapshot holds the start of: its rest follows that start)
+            one = make_id(ch.peer, end0 - 1)
+            log.update_frontiers(&one, 1, make_id(ch.peer, ch.end - 1))
+        else:
+            log.update_frontiers(&log.deps[ch.deps_off], ch.deps_len, make_id(ch.peer, ch.end - 1))
+    if sorted((log.frontiers[i].peer, log.frontiers[i].counter) for i in range(log.n_frontiers)) != sorted(saved):
+        # (not a replay of this log: its frontiers as they were, loaded)
+        if len(saved) > log.cap_frontiers:
+            log.frontiers = <lc_id*>grow(log.frontiers, &log.cap_frontiers, len(saved), sizeof(lc_id))
+        for i, (p, c) in enumerate(saved):
+            log.frontiers[i].peer = p
+            log.frontiers[i].counter = c
+        log.n_frontiers = len(saved)
+        fm_load(log)
+    return 0
+
+
 cdef list fm_order(OpLog log):
     """The frontiers as (peer index, counter), in the order loro's map of them yields
     them."""
