@@ -1592,20 +1592,14 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
             nf = j
             m = 0
         memset(seen, 0, np + 1)
-        if vvs == NULL and nf > 1:
-            # (a base that is one of the two versions: its frontiers as loro's
-            # shrink_ancestor_frontiers fills its map, by descending Lamport, then
-            # descending peer; by peer index, two changes on the same deps with the same
-            # Lamport were walked in the wrong order: marks sessions 2623, 2812; 1359
-            # needs the peer order of a Lamport tie; an import's was taken by peer index
-            # before: plain session 3261)
-            sort_by_lamport(w, bf, nf, True, True)
-            frontier_order(w, bf, nf, fh, fo, ftmp)
-        elif checkout and vvs != NULL:
-            # (a checkout's base found below both versions: its frontiers as loro's map of
-            # them yields them, filled by descending Lamport and peer as its common-ancestor
-            # search leaves them; by peer index, peers 1 and 2 sharing a bucket were walked
-            # in the wrong order: marks session 4094, kinds 1244)
+        if nf > 1 and (vvs == NULL or checkout):
+            # (a base that is one of the two versions, or a checkout's found below both:
+            # its frontiers as loro's common-ancestor search (shrink_ancestor_frontiers)
+            # fills its map, by descending Lamport, then descending peer; by peer index,
+            # two changes on the same deps with the same Lamport were walked in the wrong
+            # order: marks sessions 2623, 2812; 1359 needs the peer order of a Lamport tie;
+            # an import's base was taken by peer index before: plain session 3261, and a
+            # checkout's below both as given: marks session 4094, kinds 1244)
             sort_by_lamport(w, bf, nf, True, True)
             frontier_order(w, bf, nf, fh, fo, ftmp)
         elif vvs != NULL:

@@ -89,12 +89,23 @@ cdef int set_state_frontiers(LoroDoc d, const lc_id *ids, int64_t n) except -1:
     return 0
 
 
+cdef list before_ids(LoroDoc d, const lc_id *tf, int64_t n_tf, bint at_head):
+    """A move's version before, (peer index, counter), as loro's walk takes it."""
+    if at_head:
+        return d.log.frontier_order()
+    return [(tf[i].peer, tf[i].counter) for i in range(n_tf)]
+
+
 cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
     """Move the whole state from the tracker's version to the closure of `ids`."""
     cdef const lc_id *tf = d.log.frontiers if d.tracker_at_head else d.tfront
     cdef int64_t n_tf = d.log.n_frontiers if d.tracker_at_head else d.n_tfront
     cdef int64_t i, k
     cdef lc_move mv
+    # loro rebuilds the version before from its state's frontiers: at the latest version
+    # that is the log's own map of them (OpLog.frontier_order), the walks take its order
+    cdef bint at_head = not d.detached and d.tracker_at_head
+    before = None
     d.alive_known = None      # doc/liveness.pxi: the state changes without new ops
     snap_forget(d)
     warm_peers(d, None)       # (loro's walk of the history parses the blocks it reads)
@@ -107,11 +118,9 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
         elif len(d.mls.calc_walks) >= ML_WALKS_KEPT:
             ml_fold_walks(d)
             d.mls.calc_walks = []
-        at_head = not d.detached and d.tracker_at_head
-        d.mls.calc_walks.append([d.log.frontier_order() if at_head else
-                                 [(tf[i].peer, tf[i].counter) for i in range(n_tf)],
-                                 [(ids[i].peer, ids[i].counter) for i in range(n)], None,
-                                 at_head])
+        before = before_ids(d, tf, n_tf, at_head)
+        d.mls.calc_walks.append([before, [(ids[i].peer, ids[i].counter) for i in range(n)],
+                                 None, at_head])
     ensure_tvv(d)
     map_history_update(d)
     next_history_epoch(d)
@@ -126,13 +135,9 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
         # subscribers: how the touched atoms look before the move (_events.flush diffs them)
         events_module().checkout_before(d)
         # (tree events replay loro's tree diff between these two: _events.tree_diff)
-        if d.detached or not d.tracker_at_head:
-            d.evs.tree_lca = ([(tf[i].peer, tf[i].counter) for i in range(n_tf)],
-                              [(ids[i].peer, ids[i].counter) for i in range(n)])
-            d.evs.lca_ordered = False
-        else:
-            d.evs.tree_lca = (d.log.frontier_order(), [(ids[i].peer, ids[i].counter) for i in range(n)])
-            d.evs.lca_ordered = True
+        d.evs.tree_lca = (before if before is not None else before_ids(d, tf, n_tf, at_head),
+                          [(ids[i].peer, ids[i].counter) for i in range(n)])
+        d.evs.lca_ordered = at_head
     elif d.evlog.on and d.evs is not None:
         # a journaled move that touches nothing: the texts keep their style map elements
         # (_events.carry_style_elems)

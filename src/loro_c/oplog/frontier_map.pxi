@@ -93,8 +93,6 @@ cdef int fm_new_change(OpLog log, const lc_id *deps, uint32_t n, lc_id last) exc
     cdef uint32_t j
     cdef bint same
     cdef lc_id one
-    if k >= 2 and log.fmap_items == 0:
-        fm_load(log)        # (a log filled without it: taken as loaded)
     if k <= 8 and <int64_t>n == k:
         same = True
         for i in range(k):
