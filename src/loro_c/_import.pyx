@@ -87,6 +87,10 @@ cdef class ImportRun:
     cdef PendingIndex pending   # the document's pending index (rebuilt if the import fails)
     cdef list rec_undo          # (index, bytes): old pending records edited in place
     cdef list dups              # (peer index, counter, end, index): copies of pending changes
+    cdef list dup_at            # for each of dups, how many changes were staged before it
+    # apply the changes in the order given (a JSON import: loro takes its array as it
+    # comes), not by Lamport (a binary blob: loro sorts its changes by Lamport first)
+    cdef bint given_order
     # (peer index, counter, end): changes of a batch that loads a snapshot which the blobs
     # before them bring (not staged; preflight_warm notes their known part)
     cdef list batch_known
@@ -134,6 +138,7 @@ cdef ImportRun begin_run(LoroDoc doc, bint whole_pending):
         doc.meta_q[i] = -2
     run.memo = {}
     run.dups = []
+    run.dup_at = []
     run.batch_known = []
     run.applied_end = {}
     run.op_undo = []
@@ -391,6 +396,7 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
     tree_import_begin(doc)      # (loro's maps of tree nodes: state/tree.pxi)
     try:
         if changes is not None:
+            run.given_order = True
             for raw in changes:
                 stage_tuple(doc, raw)
             import_blob_end(doc, False)
@@ -711,6 +717,7 @@ cdef int64_t stage_begin(LoroDoc doc, uint64_t peer, int32_t counter, int64_t en
         st = &doc.staged[<int64_t>found]
         if st.end == end:
             run.dups.append((p, counter, end, found))
+            run.dup_at.append(doc.n_staged)
             return -1
         if st.end > end:
             # a shorter copy (cut where the sender's change ended then): Loro applies it
@@ -1049,7 +1056,7 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
     cdef lc_sort_key *keys = <lc_sort_key*>malloc((n_keys + 1) * sizeof(lc_sort_key))
     cdef uint8_t *done = <uint8_t*>calloc(n + 1, 1)     # 0 waiting, 1 applied, 2 dropped
     cdef list stack = []        # peers whose new ops may unblock waiting changes
-    cdef list batch
+    cdef list set_aside = []    # this import's changes that could not apply at their turn
     cdef list old_done = []     # old pending records applied or dropped now
     cdef dict new_at = {}       # (peer index, counter) -> index of this import's waiting changes
     cdef dict success = {}      # peer index -> [start, end]
@@ -1073,27 +1080,40 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
             keys[n_new + i].peer = doc.staged[k].sort_peer
             keys[n_new + i].counter = doc.staged[k].counter
             keys[n_new + i].idx = k
+        if run.given_order:
+            # (a copy of a pending change takes its place among the staged ones)
+            for i in range(n_new):
+                keys[i].lamport = 0
+                keys[i].peer = 2 * <uint64_t>i + 1
+            for i in range(n_dups):
+                keys[n_new + i].lamport = 0
+                keys[n_new + i].peer = 2 * <uint64_t>(<int64_t>run.dup_at[i] - run.n_pending_before)
         qsort(keys, n_keys, sizeof(lc_sort_key), cmp_sort_key)
         ensure_tvv(doc)
         doc.journal_on = True
         # Loro's order, which decides where change boundaries fall when copies of a change
-        # overlap: first this import's changes by (Lamport, peer), each applied if its
-        # dependencies are in the log and left waiting otherwise; then the waiting changes
-        # (older or new) that the applied ones unblock, peer by peer from the last one
-        # (Loro's try_apply_pending), each woken set in counter order.
+        # overlap and how its map of the frontiers is filled (oplog/frontier_map.pxi):
+        # first this import's changes by (Lamport, peer) (a JSON import's as given), each
+        # applied if its dependencies are in the log and set aside otherwise; then the
+        # changes waiting from earlier imports that the applied ones unblock, peer by peer
+        # from the last one (Loro's try_apply_pending), each woken set in counter order;
+        # then the ones set aside, in turn, each applied if it can be by now and left
+        # waiting otherwise; then the waiting changes those unblock (session 1125 of
+        # tests/test_frontier_map.py: a change set aside applies after the older pending
+        # ones its import's first change unblocked, though one of them unblocked it).
         for i in range(n_keys):
             k = keys[i].idx
             if done[k] or doc.staged[k].flags & (LC_STAGED_DEAD | LC_STAGED_DONE):
                 continue
             if doc.staged[k].end > log.vv[doc.staged[k].peer]:
                 stack.append(doc.staged[k].peer)
-            try_apply(doc, run, k, done, old_done, new_at, success)
-        while stack:
-            batch = []
-            wake(doc, pi, new_at, <uint32_t>stack.pop(), batch)
-            for k in batch:
-                if try_apply(doc, run, k, done, old_done, new_at, success):
-                    stack.append(doc.staged[k].peer)
+            if not try_apply(doc, run, k, done, old_done, new_at, success, False) and not done[k]:
+                set_aside.append(k)
+        wake_all(doc, run, pi, stack, done, old_done, new_at, success)
+        for k in set_aside:
+            if try_apply(doc, run, k, done, old_done, new_at, success, True):
+                stack.append(doc.staged[k].peer)
+        wake_all(doc, run, pi, stack, done, old_done, new_at, success)
         move_tracker_home(doc)
         doc.journal_on = False
         flush_import_deltas(doc, True)
@@ -1104,10 +1124,24 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
         free(done)
 
 
+cdef int wake_all(LoroDoc doc, ImportRun run, PendingIndex pi, list stack, uint8_t *done,
+                  list old_done, dict new_at, dict success) except -1:
+    """Apply the waiting changes that the ops of the peers on `stack` unblock, and those
+    these unblock in turn, the last peer first (Loro's try_apply_pending)."""
+    cdef list batch
+    while stack:
+        batch = []
+        wake(doc, pi, new_at, <uint32_t>stack.pop(), batch)
+        for k in batch:
+            if try_apply(doc, run, k, done, old_done, new_at, success, True):
+                stack.append(doc.staged[k].peer)
+    return 0
+
+
 cdef bint try_apply(LoroDoc doc, ImportRun run, int64_t k, uint8_t *done, list old_done,
-                    dict new_at, dict success) except -1:
+                    dict new_at, dict success, bint park) except -1:
     """Apply staged change k if its dependencies are in the log (True), drop it if the log
-    has it, or leave it waiting on its first missing op."""
+    has it, or (`park`) leave it waiting on its first missing op."""
     cdef lc_staged *st = &doc.staged[k]
     cdef lc_id missing
     cdef int state
@@ -1115,6 +1149,8 @@ cdef bint try_apply(LoroDoc doc, ImportRun run, int64_t k, uint8_t *done, list o
         return False
     state = ready(doc, run, k, &missing)
     if state == 0:
+        if not park:
+            return False
         pending_wait(run.pending, missing, &doc.staged[k])
         if k >= run.n_pending_before:
             new_at[(doc.staged[k].peer, doc.staged[k].counter)] = k
