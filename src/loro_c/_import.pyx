@@ -85,6 +85,7 @@ cdef class ImportRun:
     cdef dict memo              # id(ContainerID) -> (index, kind, the ContainerID kept alive)
     cdef int64_t n_pending_before
     cdef PendingIndex pending   # the document's pending index (rebuilt if the import fails)
+    cdef dict turns_before      # old pending records woken and waiting again -> their turn
     cdef list rec_undo          # (index, bytes): old pending records edited in place
     cdef list dups              # (peer index, counter, end, index): copies of pending changes
     cdef list dup_at            # for each of dups, how many changes were staged before it
@@ -139,6 +140,7 @@ cdef ImportRun begin_run(LoroDoc doc, bint whole_pending):
     run.memo = {}
     run.dups = []
     run.dup_at = []
+    run.turns_before = {}
     run.batch_known = []
     run.applied_end = {}
     run.op_undo = []
@@ -205,29 +207,49 @@ cdef class PendingIndex:
     what its own changes cost, not the number of changes pending: `at` finds a pending change
     by its start, `waits` says which pending changes wait on which op."""
     cdef dict at                # (peer index, counter) -> record index
-    cdef dict waits             # peer index -> heap of (counter that must be known, peer index, counter of the waiting record)
+    # peer index -> heap of (counter that must be known, turn, peer index, counter of the
+    # waiting record): those waiting on one op are woken in the turn they began to wait, as
+    # loro keeps them (a list per awaited op)
+    cdef dict waits
+    cdef dict turn              # (peer index, counter) -> the turn of that record's wait
+    cdef int64_t next_turn
     cdef int64_t holes          # records applied or superseded since the last compaction
 
     def __cinit__(self):
         self.at = {}
         self.waits = {}
+        self.turn = {}
 
 
 cdef int pending_wait(PendingIndex pi, lc_id missing, lc_staged *st) except -1:
-    heappush(pi.waits.setdefault(missing.peer, []), (missing.counter, st.peer, st.counter))
+    cdef int64_t turn = pi.next_turn
+    pi.next_turn = turn + 1
+    pi.turn[(st.peer, st.counter)] = turn
+    heappush(pi.waits.setdefault(missing.peer, []), (missing.counter, turn, st.peer, st.counter))
     return 0
 
 
-cdef int rebuild_pending(LoroDoc doc) except -1:
-    """Recompute the pending index from the records (after a failed import)."""
+cdef int rebuild_pending(LoroDoc doc, dict turns_before) except -1:
+    """Recompute the pending index from the records (after a failed import), each waiting
+    in the turn it had before the import (`turns_before`: the old records' turns the import
+    changed)."""
+    cdef PendingIndex old = <PendingIndex>doc.pending
     cdef PendingIndex pi = PendingIndex()
     cdef int64_t i
     cdef lc_id missing
+    waiting = []
     for i in range(doc.n_staged):
         if doc.staged[i].flags & (LC_STAGED_DEAD | LC_STAGED_DONE):
             pi.holes += 1
             continue
-        pi.at[(doc.staged[i].peer, doc.staged[i].counter)] = i
+        key = (doc.staged[i].peer, doc.staged[i].counter)
+        pi.at[key] = i
+        turn = turns_before.get(key)
+        if turn is None and old is not None:
+            turn = old.turn.get(key)
+        waiting.append((i if turn is None else turn, i))
+    waiting.sort()
+    for _, i in waiting:
         first_missing(doc, &doc.staged[i], &missing)
         pending_wait(pi, missing, &doc.staged[i])
     doc.pending = pi
@@ -570,7 +592,7 @@ cdef undo(LoroDoc doc, ImportRun run, bint state_touched):
         memcpy(&doc.staged[<int64_t>i], <char*>saved, sizeof(lc_staged))
     doc.n_staged = run.n_pending_before
     doc.n_sdeps = run.n_sdeps
-    rebuild_pending(doc)
+    rebuild_pending(doc, run.turns_before)
     if rebuild:
         rebuild_state(doc)
     elif state_touched:
@@ -1151,6 +1173,10 @@ cdef bint try_apply(LoroDoc doc, ImportRun run, int64_t k, uint8_t *done, list o
     if state == 0:
         if not park:
             return False
+        if k < run.n_pending_before:
+            key = (doc.staged[k].peer, doc.staged[k].counter)
+            if key not in run.turns_before:
+                run.turns_before[key] = run.pending.turn.get(key)
         pending_wait(run.pending, missing, &doc.staged[k])
         if k >= run.n_pending_before:
             new_at[(doc.staged[k].peer, doc.staged[k].counter)] = k
@@ -1181,7 +1207,7 @@ cdef int wake(LoroDoc doc, PendingIndex pi, dict new_at, uint32_t peer, list wok
         return 0
     cdef int32_t known = doc.log.vv[peer]
     while heap and heap[0][0] < known:
-        _, rp, rc = heappop(heap)
+        _, _, rp, rc = heappop(heap)
         found = pi.at.get((rp, rc))
         if found is not None:
             woken.append(found)
@@ -1208,12 +1234,15 @@ cdef object finish(LoroDoc doc, ImportRun run, uint8_t *done, list old_done, dic
         st = &doc.staged[<int64_t>k]
         st.flags |= LC_STAGED_DONE
         pi.at.pop((st.peer, st.counter), None)
+        pi.turn.pop((st.peer, st.counter), None)
         pi.holes += 1
     for i in range(run.n_pending_before, n):
         if not done[i] and doc.staged[i].end <= log.vv[doc.staged[i].peer]:
             done[i] = 2     # a copy of a change that applied through its twin
         if not done[i]:
             add_range(pend, doc.staged[i].peer, doc.staged[i].counter, doc.staged[i].end)
+        elif pi.turn:
+            pi.turn.pop((doc.staged[i].peer, doc.staged[i].counter), None)   # (woken, applied)
     for p, counter, end, idx in run.dups:
         # a copy of a pending change waits as long as its ops are not all in the log
         if end > log.vv[<uint32_t>p]:
@@ -1284,12 +1313,17 @@ cdef object import_status(dict ok, dict waits):
 cdef int compact_pending(LoroDoc doc, PendingIndex pi) except -1:
     """Drop the holes (amortised: done once they outnumber the live records)."""
     cdef int64_t i, kept = 0
+    turn = pi.turn
     pi.at.clear()
+    pi.turn = {}
     for i in range(doc.n_staged):
         if doc.staged[i].flags & (LC_STAGED_DEAD | LC_STAGED_DONE):
             continue
         doc.staged[kept] = doc.staged[i]
-        pi.at[(doc.staged[kept].peer, doc.staged[kept].counter)] = kept
+        key = (doc.staged[kept].peer, doc.staged[kept].counter)
+        pi.at[key] = kept
+        if key in turn:
+            pi.turn[key] = turn[key]
         kept += 1
     doc.n_staged = kept
     pi.holes = 0
