@@ -181,8 +181,9 @@ def _vv_items(vv):
 def run_pieces(seed, steps=50):
     """Four or five documents that get each other's history in pieces: a peer's range cut
     at random points, the pieces shuffled, some twice, some from the start again, failed
-    imports in between (loro_c only: loro leaves such a blob's good part applied), and
-    whole updates, JSON updates and corrupted blobs. After each step every document has
+    imports in between (loro_c only: loro leaves such a blob's good part applied), or all
+    in one batch (with a snapshot, sometimes); and whole updates, JSON updates and
+    corrupted blobs. After each step every document has
     loro's value, loro's changes (boundaries, Lamport clocks, deps) and loro's frontiers
     in loro's order, which follow the order the import applies changes in."""
     rng = random.Random(seed)
@@ -240,6 +241,18 @@ def run_pieces(seed, steps=50):
                     if k % 7 == 0:
                         pieces.append(None)     # the whole history again
                     failing = [cut.random() < 0.2 for _ in pieces]
+                if k % 3 == 0:
+                    # (loro's batch imports the blobs one by one, snapshots first, then by
+                    # descending change count)
+                    blobs = [docs[i].export(mod.ExportMode.Updates(mod.VersionVector()))
+                             if piece is None else
+                             docs[i].export(mod.ExportMode.UpdatesInRange(
+                                 [mod.IdSpan(piece[0], mod.CounterSpan(piece[1], piece[2]))]))
+                             for piece in pieces]
+                    if k % 9 == 0:
+                        blobs.append(docs[i].export(mod.ExportMode.Snapshot()))
+                    docs[j].import_batch(blobs)
+                    continue
                 for piece, fail in zip(pieces, failing):
                     if piece is None:
                         docs[j].import_(docs[i].export(mod.ExportMode.Updates(mod.VersionVector())))
@@ -264,6 +277,9 @@ def run_pieces(seed, steps=50):
 def test_pieces_out_of_order_apply_in_loros_order():
     """loro applies an import's changes by Lamport, sets aside those whose deps are
     missing, wakes the changes that waited from earlier imports (those waiting on one op in
-    the order they began to wait), then applies or parks the ones set aside. Measured: 0 of
-    300 such sessions differ (before: 6, in the frontiers' order)."""
+    the order they began to wait), then applies or parks the ones set aside; a batch, blob
+    by blob. Measured: 1 of 600 such sessions differs (before: 21 of 300, in the
+    frontiers' order; the one left: a snapshot into a document with history, whose
+    changes of equal Lamport clocks loro's unstable sort leaves in an order not
+    modelled)."""
     assert sum(run_pieces(seed) for seed in range(200)) > 5000

@@ -47,6 +47,7 @@ cdef extern from "stdlib.h":
     void qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *) noexcept nogil) nogil
 
 ctypedef struct lc_sort_key:
+    uint32_t blob       # the blob of a batch it came in (loro imports them one by one)
     uint32_t lamport
     uint64_t peer
     int32_t counter
@@ -54,9 +55,11 @@ ctypedef struct lc_sort_key:
 
 
 cdef int cmp_sort_key(const void *a, const void *b) noexcept nogil:
-    """Causal import order: Lamport, then peer id, then counter."""
+    """Causal import order: blob, Lamport, then peer id, then counter."""
     cdef const lc_sort_key *x = <const lc_sort_key*>a
     cdef const lc_sort_key *y = <const lc_sort_key*>b
+    if x.blob != y.blob:
+        return -1 if x.blob < y.blob else 1
     if x.lamport != y.lamport:
         return -1 if x.lamport < y.lamport else 1
     if x.peer != y.peer:
@@ -89,6 +92,8 @@ cdef class ImportRun:
     cdef list rec_undo          # (index, bytes): old pending records edited in place
     cdef list dups              # (peer index, counter, end, index): copies of pending changes
     cdef list dup_at            # for each of dups, how many changes were staged before it
+    cdef list dup_blob          # for each of dups, the blob it came in
+    cdef list blob_ends         # for each blob staged, how many changes were staged by its end
     # apply the changes in the order given (a JSON import: loro takes its array as it
     # comes), not by Lamport (a binary blob: loro sorts its changes by Lamport first)
     cdef bint given_order
@@ -140,6 +145,8 @@ cdef ImportRun begin_run(LoroDoc doc, bint whole_pending):
     run.memo = {}
     run.dups = []
     run.dup_at = []
+    run.dup_blob = []
+    run.blob_ends = []
     run.turns_before = {}
     run.batch_known = []
     run.applied_end = {}
@@ -199,6 +206,7 @@ cdef int import_blob_end(LoroDoc doc, bint batch) except -1:
         for i in range(run.known.blob_staged, doc.n_staged):
             doc.staged[i].flags |= LC_STAGED_DEAD
     run.blob_outdated = False
+    run.blob_ends.append(doc.n_staged)
     return known_blob_end(run.known, batch)
 
 
@@ -740,6 +748,7 @@ cdef int64_t stage_begin(LoroDoc doc, uint64_t peer, int32_t counter, int64_t en
         if st.end == end:
             run.dups.append((p, counter, end, found))
             run.dup_at.append(doc.n_staged)
+            run.dup_blob.append(len(run.blob_ends))
             return -1
         if st.end > end:
             # a shorter copy (cut where the sender's change ended then): Loro applies it
@@ -1085,9 +1094,14 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
     if keys == NULL or done == NULL:
         free(keys); free(done)
         raise MemoryError()
+    cdef uint32_t blob = 0
+    cdef Py_ssize_t n_blobs = len(run.blob_ends)
     try:
         for i in range(n_new):
             k = run.n_pending_before + i
+            while blob + 1 < n_blobs and k >= <int64_t>run.blob_ends[blob]:
+                blob += 1
+            keys[i].blob = blob
             keys[i].lamport = doc.staged[k].lamport
             keys[i].peer = doc.staged[k].sort_peer
             keys[i].counter = doc.staged[k].counter
@@ -1098,6 +1112,7 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
         # the new copy then and drops the pending one)
         for i in range(n_dups):
             k = <int64_t>run.dups[i][3]
+            keys[n_new + i].blob = <uint32_t>run.dup_blob[i]
             keys[n_new + i].lamport = doc.staged[k].lamport
             keys[n_new + i].peer = doc.staged[k].sort_peer
             keys[n_new + i].counter = doc.staged[k].counter
@@ -1114,28 +1129,33 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
         ensure_tvv(doc)
         doc.journal_on = True
         # Loro's order, which decides where change boundaries fall when copies of a change
-        # overlap and how its map of the frontiers is filled (oplog/frontier_map.pxi):
-        # first this import's changes by (Lamport, peer) (a JSON import's as given), each
-        # applied if its dependencies are in the log and set aside otherwise; then the
-        # changes waiting from earlier imports that the applied ones unblock, peer by peer
-        # from the last one (Loro's try_apply_pending), each woken set in counter order;
-        # then the ones set aside, in turn, each applied if it can be by now and left
-        # waiting otherwise; then the waiting changes those unblock (session 1125 of
-        # tests/test_frontier_map.py: a change set aside applies after the older pending
+        # overlap and how its map of the frontiers is filled (oplog/frontier_map.pxi), blob
+        # by blob in a batch: first the blob's changes by (Lamport, peer) (a JSON import's
+        # as given), each applied if its dependencies are in the log and set aside
+        # otherwise; then the changes waiting from earlier that the applied ones unblock,
+        # peer by peer from the last one (Loro's try_apply_pending), each woken set in
+        # counter order; then the ones set aside, in turn, each applied if it can be by now
+        # and left waiting otherwise; then the waiting changes those unblock (session 1125
+        # of tests/test_frontier_map.py: a change set aside applies after the older pending
         # ones its import's first change unblocked, though one of them unblocked it).
-        for i in range(n_keys):
-            k = keys[i].idx
-            if done[k] or doc.staged[k].flags & (LC_STAGED_DEAD | LC_STAGED_DONE):
-                continue
-            if doc.staged[k].end > log.vv[doc.staged[k].peer]:
-                stack.append(doc.staged[k].peer)
-            if not try_apply(doc, run, k, done, old_done, new_at, success, False) and not done[k]:
-                set_aside.append(k)
-        wake_all(doc, run, pi, stack, done, old_done, new_at, success)
-        for k in set_aside:
-            if try_apply(doc, run, k, done, old_done, new_at, success, True):
-                stack.append(doc.staged[k].peer)
-        wake_all(doc, run, pi, stack, done, old_done, new_at, success)
+        i = 0
+        while i < n_keys:
+            blob = keys[i].blob
+            while i < n_keys and keys[i].blob == blob:
+                k = keys[i].idx
+                i += 1
+                if done[k] or doc.staged[k].flags & (LC_STAGED_DEAD | LC_STAGED_DONE):
+                    continue
+                if doc.staged[k].end > log.vv[doc.staged[k].peer]:
+                    stack.append(doc.staged[k].peer)
+                if not try_apply(doc, run, k, done, old_done, new_at, success, False) and not done[k]:
+                    set_aside.append(k)
+            wake_all(doc, run, pi, stack, done, old_done, new_at, success)
+            for k in set_aside:
+                if try_apply(doc, run, k, done, old_done, new_at, success, True):
+                    stack.append(doc.staged[k].peer)
+            del set_aside[:]
+            wake_all(doc, run, pi, stack, done, old_done, new_at, success)
         move_tracker_home(doc)
         doc.journal_on = False
         flush_import_deltas(doc, True)
