@@ -584,7 +584,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             reg.ml_walk = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
                                              for i in range(doc.log.n_frontiers)])
         global _wrapped_at
-        global _compared_maps, _wrapped, _ml_base_lowered, _greater_import, _tree_metas, _calc_from_before, _import_stamp, _greater_replayed
+        global _compared_maps, _wrapped, _ml_base_lowered, _greater_import, _tree_metas, _calc_from_before, _import_stamp, _greater_replayed, _linear_import
         if trigger == 1 and snap is not None:
             # (the texts' style map elements known before it follow the import:
             # style_import_text)
@@ -618,6 +618,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             _tree_metas = None
             _greater_import = None
             _greater_replayed = -1
+            _linear_import = -1
         if changed[0]:
             to = None
             if trigger == 0 and reg.hooks:
@@ -3541,6 +3542,10 @@ cdef object seq_diff_in(LoroDoc doc, uint32_t c, list idxs, list shown, ev_scrat
             style_import_text(doc, c, sc, marks)
         return rich_delta(doc, c, sc, marks, is_import)
     if is_text and is_import and sc.n_pcs:
+        if import_is_linear(doc):
+            d = linear_text_delta(doc, c, idxs)
+            if d is not None:
+                return d
         # loro composes an import's text delta as a checkout's (a commit's comes from
         # its ops, which pieces_delta joins)
         return checkout_text_delta(doc, sc)
@@ -4021,3 +4026,4 @@ def snapshot_load_event(LoroDoc doc, list cids, origin):
 
 
 include "events_checkout.pxi"
+include "linear_delta.pxi"       # an import's Text delta in loro's Linear mode
