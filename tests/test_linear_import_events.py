@@ -114,3 +114,68 @@ def test_a_change_cut_in_pieces_gives_loros_text_items(pieces):
     got, want = cut_change(loro_c, pieces), cut_change(loro, pieces)
     assert got == want
     assert got[1] == "aabab"
+
+
+def big_import(mod, n_ops, seed):
+    """`n_ops` inserts and deletes at random places in one change, imported at once (the
+    runs of linear_delta.pxi fill many blocks)."""
+    rng = random.Random(seed)
+    a = mod.LoroDoc()
+    a.peer_id = 7
+    t = a.get_text("t")
+    t.insert(0, "x" * 500)
+    a.commit()
+    b = mod.LoroDoc()
+    b.import_(a.export(mod.ExportMode.Snapshot()))
+    before = a.oplog_vv
+    n = 500
+    for _ in range(n_ops):
+        if rng.random() < 0.7 or n < 2:
+            word = rng.choice(WORDS)
+            t.insert(rng.randrange(n + 1), word)
+            n += len(word)
+        else:
+            k = rng.randrange(1, min(4, n) + 1)
+            t.delete(rng.randrange(n - k + 1), k)
+            n -= k
+    a.commit()
+    events = []
+    sub = b.subscribe_root(lambda e: events.append(text_items(e)))
+    b.import_(a.export(mod.ExportMode.Updates(before)))
+    del sub
+    assert b.get_text("t").to_string() == t.to_string()
+    return events
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_large_linear_import_gives_loros_text_items(seed):
+    assert big_import(loro_c, 3000, seed) == big_import(loro, 3000, seed)
+
+
+def typed_in_pieces(mod, order):
+    """Peer 1 types 'céxy' (one op); a fresh document gets it in three pieces, the first
+    last: the last import applies the two pieces that waited too, whose bytes lie in the
+    buffers of their own blobs."""
+    a = mod.LoroDoc()
+    a.peer_id = 1
+    t = a.get_text("t")
+    for i, ch in enumerate("céxy"):
+        t.insert(i, ch)
+    a.commit()
+    pieces = [(0, 1), (1, 3), (3, 4)]
+    b = mod.LoroDoc()
+    events = []
+    sub = b.subscribe_root(lambda e: events.append(text_items(e)))
+    for k in order:
+        x, y = pieces[k]
+        b.import_(a.export(mod.ExportMode.UpdatesInRange([mod.IdSpan(1, mod.CounterSpan(x, y))])))
+    del sub
+    return events, b.get_text("t").to_string()
+
+
+@pytest.mark.parametrize("order", [(1, 2, 0), (2, 1, 0), (0, 2, 1), (0, 1, 2)])
+def test_pieces_that_waited_keep_their_own_bytes(order):
+    """(1, 2, 0): loro shows [insert 'c', insert 'éx', insert 'y']: three buffers."""
+    got = typed_in_pieces(loro_c, order)
+    assert got == typed_in_pieces(loro, order)
+    assert got[1] == "céxy"

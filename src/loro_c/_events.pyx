@@ -21,7 +21,7 @@ a root gets no diff, as in loro.
 """
 from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t, INT32_MIN
 from libc.stdlib cimport malloc, free, qsort
-from libc.string cimport memset, memcpy
+from libc.string cimport memset, memcpy, memmove
 
 from loro_c._doc cimport map_public_value, map_slot, mergeable_parent, ROOT_MERGEABLE    # mergeable children
 from loro_c._doc cimport map_note_same_delete      # a checkout's map notes
@@ -3509,6 +3509,12 @@ cdef object seq_diff_in(LoroDoc doc, uint32_t c, list idxs, list shown, ev_scrat
     cdef uint32_t peer = 0
     cdef ev_point *pt
     cdef ev_piece *pc
+    if (is_import and is_text and not seq.nodes[seq.roots[doc.ctree[c]]].lens.anchors
+            and import_is_linear(doc)):
+        # (loro applies the ops to a delta: linear_delta.pxi)
+        d = linear_text_delta(doc, c, idxs)
+        if d is not False:
+            return d
     marks = None
     for i in idxs:
         e = &doc.evlog.notes[i]
@@ -3542,10 +3548,6 @@ cdef object seq_diff_in(LoroDoc doc, uint32_t c, list idxs, list shown, ev_scrat
             style_import_text(doc, c, sc, marks)
         return rich_delta(doc, c, sc, marks, is_import)
     if is_text and is_import and sc.n_pcs:
-        if import_is_linear(doc):
-            d = linear_text_delta(doc, c, idxs)
-            if d is not None:
-                return d
         # loro composes an import's text delta as a checkout's (a commit's comes from
         # its ops, which pieces_delta joins)
         return checkout_text_delta(doc, sc)

@@ -7,9 +7,17 @@
 # ops one by one to an empty delta rope, an insert as a text chunk at its position, a delete
 # as a delete of its span, instead of comparing the two versions. The items come out as the
 # rope leaves them (loro 1.17.1: a text typed and partly deleted again between two syncs
-# shows [insert 'b', delete 2] where the comparison would give [delete 2, insert 'b']). The
-# rope is LocalRope with `chunks` on: a text chunk joins the next one only where their ids
-# and their bytes in loro's string storage both continue.
+# shows [insert 'b', delete 2] where the comparison would give [delete 2, insert 'b']).
+#
+# What the rope leaves, once loro's text state has turned it into the event, depends only
+# on where its items lie, not on how they are joined: the rope finds a position by the
+# items' lengths in the new text, so an insert goes in before the atom at its position,
+# after the deletes in front of that atom; a delete turns the old atoms of its span into
+# deletes where they are and drops the inserted ones. `LinRuns` keeps that sequence as runs
+# (old atoms kept or deleted, inserted atoms) in blocks of at most LIN_BLOCK runs with their
+# visible lengths, so an op costs a scan of the block sums and of one block. The state then
+# pushes the items onto the event's delta: a delete joins the item before unless it is a
+# retain, an insert joins it when its bytes continue that item's in loro's string storage.
 
 cdef int _linear_import = -1    # whether the import being collected is Linear (-1: not asked)
 
@@ -62,119 +70,337 @@ cdef bint import_is_linear(LoroDoc doc) except -1:
     return True
 
 
-cdef object chunk_bound(LoroDoc doc, uint32_t peer, int32_t counter, bint end):
-    """The bound in loro's string storage where text atom (peer, counter) starts (or, with
-    `end`, ends), as stored_bounds writes bounds."""
-    cdef lc_op *op = last_atom_op(doc.log, peer, counter)
-    if op == NULL:
-        return None
-    b = stored_bounds(doc, peer, counter, op.arg + (counter - op.counter), 1)
-    return b[2] if end else b[1]
+
+cdef enum:
+    LIN_KEPT = 0        # old atoms the import keeps
+    LIN_GONE = 1        # old atoms the import deletes
+    LIN_NEW = 2         # atoms the import inserts (and keeps)
+    LIN_BLOCK = 64      # runs per block (a full block is split in halves)
 
 
-cdef int rope_insert_value(LocalRope rope, int64_t pos, LdItem x) except -1:
-    """loro's DeltaRope::insert_value: the position retained up to, then the item pushed at
-    the end or put in at the position."""
-    cdef int64_t total = rope.length()
-    if total < pos:
-        rope.push_retain(pos - total)
-        total = pos
-    if pos == total:
-        return rope.tree_push(x)
-    return rope.insert_values(pos, x)
+ctypedef struct lin_run:
+    int32_t kind
+    uint32_t peer       # LIN_NEW: the id of its first atom, and where its text is
+    int32_t counter
+    int64_t content
+    int64_t n
+    int64_t op          # LIN_NEW: the index of its op in the log (runs of one op join)
+
+
+ctypedef struct lin_block:
+    lin_run runs[LIN_BLOCK]
+    int64_t n_runs
+    int64_t vis         # atoms of LIN_KEPT and LIN_NEW runs
+
+
+cdef class LinRuns:
+    """The runs of a Linear import's text, in document order, past which the text is old
+    atoms kept (see the top of this file)."""
+    cdef lin_block **blocks
+    cdef int64_t n_blocks, cap_blocks, vis
+    # a Fenwick tree over the blocks' visible lengths (fen[1..n_blocks]), rebuilt when
+    # blocks come or go (once per LIN_BLOCK / 2 runs at most), so a position is found in
+    # log(blocks) steps and a scan of one block
+    cdef int64_t *fen
+    cdef int64_t cap_fen
+    cdef bint fen_ok
+
+    def __dealloc__(self):
+        cdef int64_t b
+        if self.blocks != NULL:
+            for b in range(self.n_blocks):
+                free(self.blocks[b])
+            free(self.blocks)
+        free(self.fen)
+
+    cdef inline void vis_add(self, int64_t b, int64_t d) noexcept:
+        """Block b's visible length (and the whole's) changed by d."""
+        cdef int64_t k
+        self.blocks[b].vis += d
+        self.vis += d
+        if self.fen_ok:
+            k = b + 1
+            while k <= self.n_blocks:
+                self.fen[k] += d
+                k += k & -k
+
+    cdef int fen_build(self) except -1:
+        cdef int64_t k, up
+        if self.n_blocks + 1 > self.cap_fen:
+            self.fen = <int64_t*>grow(self.fen, &self.cap_fen, self.n_blocks + 1, sizeof(int64_t))
+        self.fen[0] = 0
+        for k in range(1, self.n_blocks + 1):
+            self.fen[k] = self.blocks[k - 1].vis
+        for k in range(1, self.n_blocks + 1):
+            up = k + (k & -k)
+            if up <= self.n_blocks:
+                self.fen[up] += self.fen[k]
+        self.fen_ok = True
+        return 0
+
+    cdef int add_block(self, int64_t at) except -1:
+        """A new empty block at index `at`."""
+        cdef lin_block *blk
+        if self.n_blocks == self.cap_blocks:
+            self.blocks = <lin_block**>grow(self.blocks, &self.cap_blocks, self.n_blocks + 1,
+                                            sizeof(lin_block*))
+        blk = <lin_block*>malloc(sizeof(lin_block))
+        if blk == NULL:
+            raise MemoryError()
+        blk.n_runs = 0
+        blk.vis = 0
+        memmove(&self.blocks[at + 1], &self.blocks[at], <size_t>(self.n_blocks - at) * sizeof(lin_block*))
+        self.blocks[at] = blk
+        self.n_blocks += 1
+        self.fen_ok = False
+        return 0
+
+    cdef int put(self, int64_t b, int64_t i, lin_run r, bint join=False) except -1:
+        """Insert run r at index i of block b (the block split first when full); with
+        `join`, an inserted run that continues the run before it (typing) joins it."""
+        cdef lin_block *blk
+        cdef lin_block *right
+        cdef lin_run *before
+        cdef int64_t half, k
+        if self.n_blocks == 0:
+            self.add_block(0)
+            b = 0
+            i = 0
+        blk = self.blocks[b]
+        if join and i > 0 and r.kind == LIN_NEW:
+            before = &blk.runs[i - 1]
+            if (before.kind == LIN_NEW and before.op == r.op and before.counter + before.n == r.counter
+                    and before.content + before.n == r.content):
+                before.n += r.n
+                self.vis_add(b, r.n)
+                return 0
+        if blk.n_runs == LIN_BLOCK:
+            self.add_block(b + 1)
+            blk = self.blocks[b]
+            right = self.blocks[b + 1]
+            half = LIN_BLOCK // 2
+            memcpy(&right.runs[0], &blk.runs[half], <size_t>(LIN_BLOCK - half) * sizeof(lin_run))
+            right.n_runs = LIN_BLOCK - half
+            blk.n_runs = half
+            right.vis = 0
+            for k in range(right.n_runs):
+                if right.runs[k].kind != LIN_GONE:
+                    right.vis += right.runs[k].n
+            blk.vis -= right.vis
+            if i > half:
+                b += 1
+                i -= half
+                blk = right
+        memmove(&blk.runs[i + 1], &blk.runs[i], <size_t>(blk.n_runs - i) * sizeof(lin_run))
+        blk.runs[i] = r
+        blk.n_runs += 1
+        if r.kind != LIN_GONE:
+            self.vis_add(b, r.n)
+        return 0
+
+    cdef int push(self, lin_run r) except -1:
+        """Append run r (joined to the last one when it continues it)."""
+        if self.n_blocks == 0:
+            return self.put(0, 0, r)
+        return self.put(self.n_blocks - 1, self.blocks[self.n_blocks - 1].n_runs, r, True)
+
+    cdef bint find(self, int64_t p, int64_t *b, int64_t *i, int64_t *off) except -1:
+        """The run holding visible atom p (p < self.vis) and p's offset in it."""
+        cdef int64_t k = 0, j, step = 1
+        cdef lin_block *blk
+        if not self.fen_ok:
+            self.fen_build()
+        # the last block whose blocks before it hold at most p visible atoms
+        while step * 2 <= self.n_blocks:
+            step *= 2
+        while step:
+            if k + step <= self.n_blocks and self.fen[k + step] <= p:
+                k += step
+                p -= self.fen[k]
+            step //= 2
+        # (block k holds it: a block of no visible atoms is never the one)
+        blk = self.blocks[k]
+        for j in range(blk.n_runs):
+            if blk.runs[j].kind != LIN_GONE:
+                if p < blk.runs[j].n:
+                    b[0] = k
+                    i[0] = j
+                    off[0] = p
+                    return True
+                p -= blk.runs[j].n
+        return False
+
+    cdef int split_at(self, int64_t b, int64_t i, int64_t off) except -1:
+        """Cut run i of block b at `off` (0 < off < its length)."""
+        cdef lin_run right = self.blocks[b].runs[i]
+        right.n -= off
+        if right.kind == LIN_NEW:
+            right.counter += <int32_t>off
+            right.content += off
+        self.blocks[b].runs[i].n = off
+        if right.kind != LIN_GONE:
+            self.vis_add(b, -right.n)
+        return self.put(b, i + 1, right)
+
+    cdef int insert(self, int64_t p, lin_run r) except -1:
+        """Put r before the atom at new-text position p, after the deleted atoms in
+        front of it (at the end when p is past the runs: old atoms kept up to p)."""
+        cdef int64_t b = 0, i = 0, off = 0
+        cdef lin_run kept
+        if p >= self.vis:
+            if p > self.vis:
+                kept.kind = LIN_KEPT
+                kept.n = p - self.vis
+                self.push(kept)
+            return self.push(r)
+        self.find(p, &b, &i, &off)
+        if off:
+            self.split_at(b, i, off)
+            i += 1
+            if i >= self.blocks[b].n_runs:
+                # (the split moved the right part to the next block)
+                i -= self.blocks[b].n_runs
+                b += 1
+        return self.put(b, i, r, True)
+
+    cdef int delete(self, int64_t p, int64_t n) except -1:
+        """Delete the n atoms at new-text positions [p, p + n): old ones stay as deleted,
+        inserted ones go (past the runs: old atoms kept up to p, then deleted)."""
+        cdef int64_t b = 0, i = 0, off = 0, take
+        cdef lin_block *blk
+        cdef lin_run r
+        while n > 0 and p < self.vis:
+            self.find(p, &b, &i, &off)
+            if off:
+                self.split_at(b, i, off)
+                continue        # (found again: now at the start of a run)
+            blk = self.blocks[b]
+            take = blk.runs[i].n
+            if take > n:
+                # (found again: a full block split by the cut may have moved the run)
+                self.split_at(b, i, n)
+                continue
+            self.vis_add(b, -take)
+            if blk.runs[i].kind == LIN_KEPT:
+                blk.runs[i].kind = LIN_GONE
+            else:
+                memmove(&blk.runs[i], &blk.runs[i + 1], <size_t>(blk.n_runs - i - 1) * sizeof(lin_run))
+                blk.n_runs -= 1
+            n -= take
+        if n > 0:
+            if p > self.vis:
+                r.kind = LIN_KEPT
+                r.n = p - self.vis
+                self.push(r)
+            r.kind = LIN_GONE
+            r.n = n
+            self.push(r)
+        return 0
 
 
 cdef object linear_text_delta(LoroDoc doc, uint32_t c, list idxs):
     """The delta of a text without style anchors that a Linear import changed, from its
-    ops in the order applied; None when a note is not an insert or a delete (then the
-    versions are compared)."""
+    ops in the order applied (None when they leave nothing, as an insert deleted again);
+    False when a note is not an insert or a delete (then the versions are compared)."""
     cdef OpLog log = doc.log
     cdef lc_ev_note *e
     cdef lc_op *op
-    cdef int64_t i, off, start
-    cdef LocalRope rope = LocalRope(True)
-    cdef LdItem x
-    rope.chunks = True
-    rope.doc = doc
+    cdef int64_t i, off, at = -1, at_end = 0, ch
+    cdef uint32_t at_peer = 0xFFFFFFFFU
+    cdef LinRuns runs = LinRuns()
+    cdef lin_run r
     for i in idxs:
         e = &doc.evlog.notes[i]
         if e.kind != LC_EV_INSERT and e.kind != LC_EV_DELETE:
-            return None
-        op = last_atom_op(log, e.peer, e.counter)
-        if op == NULL or e.counter + e.len > op.counter + op.len:
-            return None
+            return False
+        # (the notes follow the ops of a change in order: the next op is tried first)
+        if not (e.peer == at_peer and at + 1 < at_end
+                and log.ops[at + 1].counter <= e.counter < log.ops[at + 1].counter + log.ops[at + 1].len):
+            ch = log.find_change(e.peer, e.counter)
+            if ch < 0:
+                return False
+            at = log.find_op(ch, e.counter) - 1
+            at_end = log.changes[ch].ops_off + log.changes[ch].ops_len
+            at_peer = e.peer
+        at += 1
+        op = &log.ops[at]
+        if e.counter + e.len > op.counter + op.len:
+            return False
         off = e.counter - op.counter
         if e.kind == LC_EV_INSERT:
-            x = LdItem.__new__(LdItem)
-            x.val = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, &doc.seq.text[op.arg + off], e.len)
-            x.cpeer = e.peer
-            x.cidc = e.counter
-            x.clam = log.lamport_of(make_id(e.peer, e.counter))
-            b = stored_bounds(doc, e.peer, e.counter, op.arg + off, e.len)
-            x.clo = b[1]
-            x.chi = b[2]
-            rope_insert_value(rope, op.pos + off, x)
+            r.kind = LIN_NEW
+            r.peer = e.peer
+            r.counter = e.counter
+            r.content = op.arg + off
+            r.n = e.len
+            r.op = at
+            runs.insert(op.pos + off, r)
+        elif op.arg > 0:
+            # a forward span deletes each atom at its position
+            runs.delete(op.pos, e.len)
         else:
-            # a forward span deletes each atom at its position, a backward one (negative
-            # length, its position the last) one further left each time
-            if op.arg > 0:
-                start = op.pos
-            else:
-                start = op.pos - off - e.len + 1
-            rope.replace_at(start, ld_delete(True, e.len, LD_CAP_DEFAULT))
-    return rope_text_event(rope)
+            # a backward one (negative length, its position the last) one further left
+            runs.delete(op.pos - off - e.len + 1, e.len)
+    return lin_event(doc, runs)
 
 
-cdef object rope_text_event(LocalRope rope):
-    """The event loro's text state makes of a Linear diff while applying it: item by
-    item, a delete pushed at its position, an insert's bytes at its position, each pushed
-    onto the event's delta (an insert joins the item before when their bytes continue in
-    loro's string storage, a delete joins any insert or delete before it)."""
-    cdef int64_t entity = 0, event = 0
-    cdef LdItem x
-    cdef list out = []      # [retain n] or [text, lo bound, hi bound, deleted]
+cdef object lin_event(LoroDoc doc, LinRuns runs):
+    """The event loro's text state pushes while applying the runs: kept atoms retained
+    (only before something else), a delete joined to the item before unless that is a
+    retain, an insert joined to it when its bytes continue the item's text in loro's string
+    storage (a delete in between or not)."""
+    cdef int64_t b, j, retain = 0
+    cdef lin_block *blk
+    cdef lin_run *r
+    cdef lin_run prev          # the last inserted run of the item before, if it has one
+    # [retain n] or [[content runs], deleted]; the bounds of `prev` are read only when an
+    # insert of the same peer follows it (only that one's text can continue it)
+    cdef list out = []
     cdef list last
-    for x in rope.items:
-        if x.retain:
-            entity += x.n
-            continue
-        if x.n > 0:
-            if entity > event:
-                ld_event_retain(out, entity - event)
-                event = entity
-            if out and len(<list>out[len(out) - 1]) == 4:
-                last = out[len(out) - 1]
-                last[3] = <int64_t>last[3] + x.n
-            else:
-                out.append(["", None, None, x.n])
-        if len(x.val):
-            if entity > event:
-                ld_event_retain(out, entity - event)
-            event = entity + len(x.val)
-            if out and len(<list>out[len(out) - 1]) == 4:
-                last = out[len(out) - 1]
-                if len(last[0]) and last[1] is not None and last[2] == x.clo:
-                    last[0] = last[0] + x.val
-                    last[2] = x.chi
-                    entity += len(x.val)
+    cdef bint last_replace = False, last_insert = False, gc_was_on
+    # (the items are acyclic: the cyclic collector need not run while they are made)
+    gc_was_on = PyGC_Disable()
+    try:
+        for b in range(runs.n_blocks):
+            blk = runs.blocks[b]
+            for j in range(blk.n_runs):
+                r = &blk.runs[j]
+                if r.n == 0:
                     continue
-            out.append([x.val, x.clo, x.chi, 0])
-            entity += len(x.val)
-    items = []
-    for last in out:
-        if len(last) == 1:
-            items.append(text_retain(last[0], None))
-            continue
-        if len(last[0]):
-            items.append(text_insert(last[0], None))
-        if last[3]:
-            items.append(text_delete(last[3]))
-    return text_diff(items)
-
-
-cdef int ld_event_retain(list out, int64_t n) except -1:
-    if out and len(<list>out[len(out) - 1]) == 1:
-        (<list>out[len(out) - 1])[0] = <int64_t>(<list>out[len(out) - 1])[0] + n
-    else:
-        out.append([n])
-    return 0
+                if r.kind == LIN_KEPT:
+                    retain += r.n
+                    continue
+                if retain:
+                    out.append([retain])
+                    retain = 0
+                    last_replace = last_insert = False
+                if r.kind == LIN_GONE:
+                    if last_replace:
+                        last = out[len(out) - 1]
+                        last[1] = <int64_t>last[1] + r.n
+                    else:
+                        out.append([None, r.n])
+                        last_replace = True
+                    continue
+                if last_insert and r.peer == prev.peer and r.counter >= prev.counter + prev.n:
+                    hi = stored_bounds(doc, prev.peer, prev.counter, prev.content, <int32_t>prev.n)[2]
+                    if hi is not None and hi == stored_bounds(doc, r.peer, r.counter, r.content, <int32_t>r.n)[1]:
+                        (<list>(<list>out[len(out) - 1])[0]).append((r.content, r.n))
+                        prev = r[0]
+                        continue
+                out.append([[(r.content, r.n)], 0])
+                last_replace = last_insert = True
+                prev = r[0]
+        items = []
+        for last in out:
+            if len(last) == 1:
+                items.append(text_retain(last[0], None))
+                continue
+            if last[0] is not None:
+                items.append(text_insert(text_of(doc.seq, last[0]), None))
+            if last[1]:
+                items.append(text_delete(last[1]))
+        return text_diff(items) if items else None
+    finally:
+        if gc_was_on:
+            PyGC_Enable()

@@ -69,12 +69,6 @@ cdef class LdItem:
     cdef object attrs       # a text item's attributes (a dict, never changed; None: none)
     cdef LdNode parent      # the rope's tree node holding it
     cdef int64_t buf, lo, hi, cap
-    # a chunk rope's (LocalRope.chunks) text value: the id of its first atom (peer index,
-    # counter, Lamport) and its bounds in loro's string storage (stored_bounds); an empty
-    # value's `tok` stands for the buffer loro allocates for it (copies share it)
-    cdef uint32_t cpeer
-    cdef int64_t cidc, clam, tok
-    cdef object clo, chi
 
     cdef LdItem copy(self):
         cdef LdItem x = LdItem.__new__(LdItem)
@@ -88,12 +82,6 @@ cdef class LdItem:
         x.lo = self.lo
         x.hi = self.hi
         x.cap = self.cap
-        x.cpeer = self.cpeer
-        x.cidc = self.cidc
-        x.clam = self.clam
-        x.tok = self.tok
-        x.clo = self.clo
-        x.chi = self.chi
         return x
 
     cdef LdItem copy_cloned(self, bint text):
@@ -126,15 +114,6 @@ cdef LdItem ld_retain(int64_t n):
     return x
 
 
-cdef int64_t _ld_tokens = 0
-
-
-cdef inline int64_t ld_token() noexcept:
-    global _ld_tokens
-    _ld_tokens += 1
-    return _ld_tokens
-
-
 cdef LdItem ld_delete(bint is_text, int64_t n, int64_t cap):
     """A delete item, its value empty (an owned string of capacity `cap` for text)."""
     cdef LdItem x = LdItem.__new__(LdItem)
@@ -143,7 +122,6 @@ cdef LdItem ld_delete(bint is_text, int64_t n, int64_t cap):
     x.val = "" if is_text else []
     x.owned = True
     x.cap = cap
-    x.tok = ld_token()
     return x
 
 
@@ -179,11 +157,6 @@ cdef class LocalRope:
     cdef list items
     cdef bint text
     cdef LdNode root
-    # text values are loro's text chunks (an import's diff in loro's Linear mode): a chunk
-    # joins the next only where both the ids and the stored bytes continue, and never
-    # takes another in; an empty one joins only a copy of itself
-    cdef bint chunks
-    cdef LoroDoc doc
 
     def __cinit__(self, bint text):
         self.items = []
@@ -308,11 +281,6 @@ cdef class LocalRope:
     # -- values --------------------------------------------------------------------------
 
     cdef bint val_can_merge(self, LdItem a, LdItem b):
-        if self.chunks:
-            if len(a.val) == 0 or len(b.val) == 0:
-                return len(a.val) == 0 and len(b.val) == 0
-            return (a.cpeer == b.cpeer and a.cidc + len(a.val) == b.cidc
-                    and a.clam + len(a.val) == b.clam and a.chi == b.clo)
         if not self.text:
             return len(a.val) + len(b.val) <= LD_LIST_CAP
         if a.owned != b.owned:
@@ -322,11 +290,6 @@ cdef class LocalRope:
         return ld_utf8_len(a.val) + ld_utf8_len(b.val) <= a.cap
 
     cdef void val_merge_right(self, LdItem a, LdItem b):
-        if self.chunks:
-            if len(b.val):
-                a.val = a.val + b.val
-                a.chi = b.chi
-            return
         if not self.text:
             a.val = a.val + b.val
             return
@@ -336,13 +299,6 @@ cdef class LocalRope:
 
     cdef void val_merge_left(self, LdItem a, LdItem left):
         cdef int64_t need
-        if self.chunks:
-            if len(left.val):
-                a.val = left.val + a.val
-                a.clo = left.clo
-                a.cidc = left.cidc
-                a.clam = left.clam
-            return
         if not self.text:
             a.val = left.val + a.val
             return
@@ -356,8 +312,6 @@ cdef class LocalRope:
                 a.cap = max(a.cap * 2, need, 8)
 
     cdef bint val_try_insert(self, LdItem a, Py_ssize_t pos, LdItem b):
-        if self.chunks:
-            return False
         if not self.text:
             if len(a.val) + len(b.val) > LD_LIST_CAP:
                 return False
@@ -376,16 +330,6 @@ cdef class LocalRope:
         right.val = v[pos:]
         a.val = v[:pos]
         right.owned = a.owned
-        if self.chunks:
-            right.tok = a.tok
-            right.cpeer = a.cpeer
-            right.cidc = a.cidc + pos
-            right.clam = a.clam + pos
-            right.chi = a.chi
-            if len(v):
-                right.clo = chunk_bound(self.doc, a.cpeer, <int32_t>right.cidc, False)
-                a.chi = chunk_bound(self.doc, a.cpeer, <int32_t>right.cidc - 1, True)
-            return None
         if not self.text:
             return None
         if not a.owned:
@@ -474,12 +418,6 @@ cdef class LocalRope:
         a.lo = src.lo
         a.hi = src.hi
         a.cap = src.cap
-        a.cpeer = src.cpeer
-        a.cidc = src.cidc
-        a.clam = src.clam
-        a.tok = src.tok
-        a.clo = src.clo
-        a.chi = src.chi
 
     cdef tuple update_with_split(self, LdItem it, int64_t start, int64_t end, LdItem tpl):
         """Replace part [start, end) of item `it` by `tpl` (copied), as loro's
@@ -741,7 +679,6 @@ cdef class LocalRope:
                     n -= x.n if x.retain else len(x.val)
                     x.retain = False
                     x.val = "" if self.text else []
-                    x.tok = ld_token()
                     x.owned = True
                     x.mv = False
                     x.attrs = None
