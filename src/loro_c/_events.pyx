@@ -3509,8 +3509,7 @@ cdef object seq_diff_in(LoroDoc doc, uint32_t c, list idxs, list shown, ev_scrat
     cdef uint32_t peer = 0
     cdef ev_point *pt
     cdef ev_piece *pc
-    if (is_import and is_text and not seq.nodes[seq.roots[doc.ctree[c]]].lens.anchors
-            and import_is_linear(doc)):
+    if is_import and is_text and import_is_linear(doc):
         # (loro applies the ops to a delta: linear_delta.pxi)
         d = linear_text_delta(doc, c, idxs)
         if d is not False:

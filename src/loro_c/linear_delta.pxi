@@ -299,9 +299,9 @@ cdef class LinRuns:
 
 
 cdef object linear_text_delta(LoroDoc doc, uint32_t c, list idxs):
-    """The delta of a text without style anchors that a Linear import changed, from its
-    ops in the order applied (None when they leave nothing, as an insert deleted again);
-    False when a note is not an insert or a delete (then the versions are compared)."""
+    """The delta of a text that a Linear import changed, from its ops in the order applied
+    (None when they leave nothing, as an insert deleted again); False when a note is not an
+    insert or a delete, a mark (then the versions are compared)."""
     cdef OpLog log = doc.log
     cdef lc_ev_note *e
     cdef lc_op *op
@@ -341,23 +341,29 @@ cdef object linear_text_delta(LoroDoc doc, uint32_t c, list idxs):
         else:
             # a backward one (negative length, its position the last) one further left
             runs.delete(op.pos - off - e.len + 1, e.len)
-    return lin_event(doc, runs)
+    return lin_event(doc, c, runs)
 
 
-cdef object lin_event(LoroDoc doc, LinRuns runs):
+cdef object lin_event(LoroDoc doc, uint32_t c, LinRuns runs):
     """The event loro's text state pushes while applying the runs: kept atoms retained
     (only before something else), a delete joined to the item before unless that is a
     retain, an insert joined to it when its bytes continue the item's text in loro's string
-    storage (a delete in between or not)."""
-    cdef int64_t b, j, retain = 0
+    storage (a delete in between or not) and its styles are the same. The runs count
+    entities (style anchors too); the event counts code points, an insert carries the
+    styles open where it went in (the import holds no mark: they are the text's now)."""
+    cdef SeqArena seq = doc.seq
+    cdef uint32_t t = doc.ctree[c]
+    cdef bint anchored = seq.nodes[seq.roots[t]].lens.anchors != 0
+    cdef int64_t b, j, event = 0, entity = 0, at
     cdef lin_block *blk
     cdef lin_run *r
     cdef lin_run prev          # the last inserted run of the item before, if it has one
-    # [retain n] or [[content runs], deleted]; the bounds of `prev` are read only when an
-    # insert of the same peer follows it (only that one's text can continue it)
+    # [retain n] or [[content runs], deleted, attributes]; the bounds of `prev` are read
+    # only when an insert of the same peer follows it (only that one's text can continue it)
     cdef list out = []
     cdef list last
     cdef bint last_replace = False, last_insert = False, gc_was_on
+    cdef dict cache = {}
     # (the items are acyclic: the cyclic collector need not run while they are made)
     gc_was_on = PyGC_Disable()
     try:
@@ -368,27 +374,38 @@ cdef object lin_event(LoroDoc doc, LinRuns runs):
                 if r.n == 0:
                     continue
                 if r.kind == LIN_KEPT:
-                    retain += r.n
+                    entity += r.n
                     continue
-                if retain:
-                    out.append([retain])
-                    retain = 0
+                at = entity - anchors_in_prefix(seq, t, entity) if anchored else entity
+                if at > event:
+                    out.append([at - event])
+                    event = at
                     last_replace = last_insert = False
                 if r.kind == LIN_GONE:
                     if last_replace:
                         last = out[len(out) - 1]
                         last[1] = <int64_t>last[1] + r.n
                     else:
-                        out.append([None, r.n])
+                        out.append([None, r.n, None])
                         last_replace = True
                     continue
+                attrs = None
+                if anchored:
+                    ids = frozenset(open_marks_before(doc, t, entity))
+                    attrs = cache.get(ids)
+                    if attrs is None:
+                        attrs = cache[ids] = style_attributes(doc, ids, True) or None
+                event += r.n
+                entity += r.n
                 if last_insert and r.peer == prev.peer and r.counter >= prev.counter + prev.n:
-                    hi = stored_bounds(doc, prev.peer, prev.counter, prev.content, <int32_t>prev.n)[2]
-                    if hi is not None and hi == stored_bounds(doc, r.peer, r.counter, r.content, <int32_t>r.n)[1]:
-                        (<list>(<list>out[len(out) - 1])[0]).append((r.content, r.n))
-                        prev = r[0]
-                        continue
-                out.append([[(r.content, r.n)], 0])
+                    last = out[len(out) - 1]
+                    if same_attrs(last[2], attrs):
+                        hi = stored_bounds(doc, prev.peer, prev.counter, prev.content, <int32_t>prev.n)[2]
+                        if hi is not None and hi == stored_bounds(doc, r.peer, r.counter, r.content, <int32_t>r.n)[1]:
+                            (<list>last[0]).append((r.content, r.n))
+                            prev = r[0]
+                            continue
+                out.append([[(r.content, r.n)], 0, attrs])
                 last_replace = last_insert = True
                 prev = r[0]
         items = []
@@ -397,10 +414,17 @@ cdef object lin_event(LoroDoc doc, LinRuns runs):
                 items.append(text_retain(last[0], None))
                 continue
             if last[0] is not None:
-                items.append(text_insert(text_of(doc.seq, last[0]), None))
+                items.append(text_insert(text_of(doc.seq, last[0]), last[2]))
             if last[1]:
                 items.append(text_delete(last[1]))
         return text_diff(items) if items else None
     finally:
         if gc_was_on:
             PyGC_Enable()
+
+
+cdef bint same_attrs(a, b):
+    """Whether two inserts' styles are equal as loro's (None: none)."""
+    if a is None or b is None:
+        return a is None and b is None
+    return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
