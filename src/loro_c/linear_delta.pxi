@@ -75,6 +75,7 @@ cdef enum:
     LIN_KEPT = 0        # old atoms the import keeps
     LIN_GONE = 1        # old atoms the import deletes
     LIN_NEW = 2         # atoms the import inserts (and keeps)
+    LIN_ANCHOR = 3      # a style anchor of a mark the import holds (content 0 start, 1 end)
     LIN_BLOCK = 64      # runs per block (a full block is split in halves)
 
 
@@ -104,6 +105,7 @@ cdef class LinRuns:
     cdef int64_t *fen
     cdef int64_t cap_fen
     cdef bint fen_ok
+    cdef bint bad       # a delete reached a new style anchor: not modelled
 
     def __dealloc__(self):
         cdef int64_t b
@@ -275,6 +277,9 @@ cdef class LinRuns:
                 self.split_at(b, i, off)
                 continue        # (found again: now at the start of a run)
             blk = self.blocks[b]
+            if blk.runs[i].kind == LIN_ANCHOR:
+                self.bad = True
+                return 0
             take = blk.runs[i].n
             if take > n:
                 # (found again: a full block split by the cut may have moved the run)
@@ -309,9 +314,10 @@ cdef object linear_text_delta(LoroDoc doc, uint32_t c, list idxs):
     cdef uint32_t at_peer = 0xFFFFFFFFU
     cdef LinRuns runs = LinRuns()
     cdef lin_run r
+    cdef set marks = set()     # the style ids of the import's marks
     for i in idxs:
         e = &doc.evlog.notes[i]
-        if e.kind != LC_EV_INSERT and e.kind != LC_EV_DELETE:
+        if e.kind != LC_EV_INSERT and e.kind != LC_EV_DELETE and e.kind != LC_EV_MARK:
             return False
         # (the notes follow the ops of a change in order: the next op is tried first)
         if not (e.peer == at_peer and at + 1 < at_end
@@ -327,7 +333,22 @@ cdef object linear_text_delta(LoroDoc doc, uint32_t c, list idxs):
         if e.counter + e.len > op.counter + op.len:
             return False
         off = e.counter - op.counter
-        if e.kind == LC_EV_INSERT:
+        if e.kind == LC_EV_MARK:
+            # loro's rope takes the start anchor at the mark's start, the end anchor (the
+            # op after it) past its end, the start anchor counted
+            if op.kind != LC_OP_MARK_START:
+                return False
+            r.kind = LIN_ANCHOR
+            r.peer = e.peer
+            r.counter = e.counter
+            r.content = 0
+            r.n = 1
+            r.op = at
+            runs.insert(op.pos, r)
+            r.content = 1
+            runs.insert(op.start_id.counter + 1, r)
+            marks.add((<uint64_t>e.peer << 32) | <uint32_t>e.counter)
+        elif e.kind == LC_EV_INSERT:
             r.kind = LIN_NEW
             r.peer = e.peer
             r.counter = e.counter
@@ -341,20 +362,25 @@ cdef object linear_text_delta(LoroDoc doc, uint32_t c, list idxs):
         else:
             # a backward one (negative length, its position the last) one further left
             runs.delete(op.pos - off - e.len + 1, e.len)
-    return lin_event(doc, c, runs)
+    if runs.bad:
+        return False
+    return lin_event(doc, c, runs, marks)
 
 
-cdef object lin_event(LoroDoc doc, uint32_t c, LinRuns runs):
+cdef object lin_event(LoroDoc doc, uint32_t c, LinRuns runs, set marks):
     """The event loro's text state pushes while applying the runs: kept atoms retained
     (only before something else), a delete joined to the item before unless that is a
     retain, an insert joined to it when its bytes continue the item's text in loro's string
     storage (a delete in between or not) and its styles are the same. The runs count
-    entities (style anchors too); the event counts code points, an insert carries the
-    styles open where it went in (the import holds no mark: they are the text's now)."""
+    entities (style anchors too); the event counts code points. An insert carries the
+    styles open where it went in, of the marks annotated by then: the text's older ones and
+    those of the import (`marks`) whose end anchor came before it. At a new end anchor the
+    state annotates the mark's range, and the event gets a delta of the range's styles then
+    (retains with attributes), all of them composed over the event at the end."""
     cdef SeqArena seq = doc.seq
     cdef uint32_t t = doc.ctree[c]
     cdef bint anchored = seq.nodes[seq.roots[t]].lens.anchors != 0
-    cdef int64_t b, j, event = 0, entity = 0, at
+    cdef int64_t b, j, event = 0, entity = 0, at, k
     cdef lin_block *blk
     cdef lin_run *r
     cdef lin_run prev          # the last inserted run of the item before, if it has one
@@ -364,6 +390,9 @@ cdef object lin_event(LoroDoc doc, uint32_t c, LinRuns runs):
     cdef list last
     cdef bint last_replace = False, last_insert = False, gc_was_on
     cdef dict cache = {}
+    cdef set pending = set(marks)      # the import's marks not annotated yet
+    cdef dict starts = {}              # style id -> (entity, event) of its new start anchor
+    cdef list styles = []              # the style deltas: [(start, [(n, attributes)])]
     # (the items are acyclic: the cyclic collector need not run while they are made)
     gc_was_on = PyGC_Disable()
     try:
@@ -381,6 +410,30 @@ cdef object lin_event(LoroDoc doc, uint32_t c, LinRuns runs):
                     out.append([at - event])
                     event = at
                     last_replace = last_insert = False
+                if r.kind == LIN_ANCHOR:
+                    sid = (<uint64_t>r.peer << 32) | <uint32_t>r.counter
+                    if r.content == 0:
+                        starts[sid] = (entity, at)
+                    else:
+                        if sid in pending:
+                            pending.discard(sid)
+                            cache.clear()
+                        es, ev = starts.get(sid, (None, None))
+                        if es is None:
+                            return False
+                        segs = []
+                        for lo, hi, ids in styled_text(doc, t, es + 1, entity):
+                            attrs = lin_attrs(doc, ids, pending, cache)
+                            if segs and same_attrs(segs[len(segs) - 1][1], attrs):
+                                segs[len(segs) - 1][0] += hi - lo
+                            else:
+                                segs.append([hi - lo, attrs])
+                        while segs and segs[len(segs) - 1][1] is None:
+                            segs.pop()      # (loro chops the plain retains at the end)
+                        if segs:
+                            styles.append((ev, segs))
+                    entity += 1
+                    continue
                 if r.kind == LIN_GONE:
                     if last_replace:
                         last = out[len(out) - 1]
@@ -391,10 +444,7 @@ cdef object lin_event(LoroDoc doc, uint32_t c, LinRuns runs):
                     continue
                 attrs = None
                 if anchored:
-                    ids = frozenset(open_marks_before(doc, t, entity))
-                    attrs = cache.get(ids)
-                    if attrs is None:
-                        attrs = cache[ids] = style_attributes(doc, ids, True) or None
+                    attrs = lin_attrs(doc, frozenset(open_marks_before(doc, t, entity)), pending, cache)
                 event += r.n
                 entity += r.n
                 if last_insert and r.peer == prev.peer and r.counter >= prev.counter + prev.n:
@@ -408,6 +458,8 @@ cdef object lin_event(LoroDoc doc, uint32_t c, LinRuns runs):
                 out.append([[(r.content, r.n)], 0, attrs])
                 last_replace = last_insert = True
                 prev = r[0]
+        if styles:
+            return lin_styled(doc, out, styles)
         items = []
         for last in out:
             if len(last) == 1:
@@ -421,6 +473,64 @@ cdef object lin_event(LoroDoc doc, uint32_t c, LinRuns runs):
     finally:
         if gc_was_on:
             PyGC_Enable()
+
+
+cdef object lin_attrs(LoroDoc doc, frozenset ids, set pending, dict cache):
+    """The attributes of the marks `ids` less those not annotated yet (None: none); the
+    cache is emptied whenever `pending` shrinks."""
+    try:
+        return cache[ids]
+    except KeyError:
+        pass
+    attrs = cache[ids] = style_attributes(doc, frozenset(ids - pending) if pending else ids,
+                                          True) or None
+    return attrs
+
+
+cdef object lin_styled(LoroDoc doc, list out, list styles):
+    """The event's items with the style deltas composed over them (loro composes them
+    among themselves first, then over the event), on a model of loro's delta rope."""
+    cdef LocalRope ev = LocalRope(True), st = LocalRope(True)
+    cdef LdItem x
+    cdef int64_t k = 0
+    for last in out:
+        if len(last) == 1:
+            ev.push_retain(last[0])
+            continue
+        if last[0] is not None:
+            x = LdItem.__new__(LdItem)
+            x.val = text_of(doc.seq, last[0])
+            x.attrs = last[2]
+            x.owned = False
+            x.buf = -1      # (bounds that never meet: the items are as pushed)
+            x.lo = 2 * k
+            x.hi = 2 * k + 1
+            k += 1
+            x.n = last[1]
+            ev.tree_push(x)
+        else:
+            ev.tree_push(ld_delete(True, last[1], LD_CAP_DEFAULT))
+    for start, segs in styles:
+        delta = [ld_retain(start)] if start else []
+        for n, attrs in segs:
+            x = ld_retain(n)
+            x.attrs = attrs
+            delta.append(x)
+        st.compose(delta)
+    # (loro's compose of a delta chopped of its plain retains at the end)
+    while st.items and (<LdItem>st.items[len(st.items) - 1]).retain and not (<LdItem>st.items[len(st.items) - 1]).attrs:
+        st.remove_leaf(st.items[len(st.items) - 1])
+    ev.compose([x.copy() for x in st.items])
+    items = []
+    for x in ev.items:
+        if x.retain:
+            items.append(text_retain(x.n, x.attrs or None))
+            continue
+        if len(x.val):
+            items.append(text_insert(x.val, x.attrs or None))
+        if x.n:
+            items.append(text_delete(x.n))
+    return text_diff(items) if items else None
 
 
 cdef bint same_attrs(a, b):
