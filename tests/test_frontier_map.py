@@ -26,13 +26,18 @@ def loro_order(frontiers):
 PEERS = [1, 2, 3, 4, 5, 6, 7, 8, 100, 2**40 + 3, 12345]
 
 
-def run(seed, steps=60):
-    """Five documents editing, syncing (whole, as JSON, or a peer's range at a time, in
-    order), restarting from a snapshot, a fork, a batch of a snapshot and updates or a
-    snapshot and then updates, and importing corrupted blobs. Returns the number of
-    comparisons of two frontiers or more, and of refused imports."""
-    rng = random.Random(seed)
-    pids = list(dict.fromkeys(rng.choice(PEERS + [rng.randrange(1, 2**63)]) for _ in range(5)))
+def damaged(mod, src, dst, k):
+    """The updates `dst` lacks from `src`, cut in half (odd k) or with a byte flipped."""
+    blob = bytearray(src.export(mod.ExportMode.Updates(dst.oplog_vv)))
+    if k % 2:
+        del blob[len(blob) // 2:]
+    elif blob:
+        blob[len(blob) // 2] ^= 0x5A
+    return bytes(blob)
+
+
+def two_sides(pids):
+    """[(loro, its documents), (loro_c, its documents)], a document per peer id."""
     sides = []
     for mod in (loro, loro_c):
         docs = []
@@ -41,6 +46,17 @@ def run(seed, steps=60):
             d.peer_id = p
             docs.append(d)
         sides.append((mod, docs))
+    return sides
+
+
+def run(seed, steps=60):
+    """Five documents editing, syncing (whole, as JSON, or a peer's range at a time, in
+    order), restarting from a snapshot, a fork, a batch of a snapshot and updates or a
+    snapshot and then updates, and importing corrupted blobs. Returns the number of
+    comparisons of two frontiers or more, and of refused imports."""
+    rng = random.Random(seed)
+    pids = list(dict.fromkeys(rng.choice(PEERS + [rng.randrange(1, 2**63)]) for _ in range(5)))
+    sides = two_sides(pids)
     multi = 0
     refusals = 0
     refused = []
@@ -86,13 +102,8 @@ def run(seed, steps=60):
                 docs[j].peer_id = pids[j]
             else:
                 # a blob cut short or corrupted: refused (by both, or by neither)
-                blob = bytearray(docs[i].export(mod.ExportMode.Updates(docs[j].oplog_vv)))
-                if k % 2:
-                    del blob[len(blob) // 2:]
-                elif blob:
-                    blob[len(blob) // 2] ^= 0x5A
                 try:
-                    docs[j].import_(bytes(blob))
+                    docs[j].import_(damaged(mod, docs[i], docs[j], k))
                     refused.append(False)
                 except BaseException as e:     # (loro's refusal is a pyo3 PanicException)
                     if isinstance(e, KeyboardInterrupt):
@@ -188,14 +199,7 @@ def run_pieces(seed, steps=50):
     in loro's order, which follow the order the import applies changes in."""
     rng = random.Random(seed)
     pids = [1, 2, 3, 2**40 + 3, 77][:4 + seed % 2]
-    sides = []
-    for mod in (loro, loro_c):
-        docs = []
-        for p in pids:
-            d = mod.LoroDoc()
-            d.peer_id = p
-            docs.append(d)
-        sides.append((mod, docs))
+    sides = two_sides(pids)
     multi = 0
     for step in range(steps):
         r, i, j, k = rng.random(), rng.randrange(len(pids)), rng.randrange(len(pids)), rng.randrange(1000)
@@ -212,13 +216,8 @@ def run_pieces(seed, steps=50):
             elif r < 0.5:
                 docs[j].import_(docs[i].export(mod.ExportMode.Updates(docs[j].oplog_vv)))
             elif r < 0.55:
-                blob = bytearray(docs[i].export(mod.ExportMode.Updates(docs[j].oplog_vv)))
-                if k % 2:
-                    del blob[len(blob) // 2:]
-                elif blob:
-                    blob[len(blob) // 2] ^= 0x5A
                 try:
-                    docs[j].import_(bytes(blob))
+                    docs[j].import_(damaged(mod, docs[i], docs[j], k))
                 except BaseException as e:     # (loro's refusal is a pyo3 PanicException)
                     if isinstance(e, KeyboardInterrupt):
                         raise

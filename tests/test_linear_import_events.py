@@ -14,6 +14,17 @@ import loro_c
 WORDS = ["X", "yz", "中", "😀a", "hello ", "é", "ab😀cd"]
 
 
+def type_or_delete(rng, t, p_insert, most):
+    """Insert a word at a random place (with probability `p_insert`, or when the text is
+    empty), else delete up to `most` characters somewhere."""
+    n = len(t.to_string())
+    if rng.random() < p_insert or n == 0:
+        t.insert(rng.randrange(n + 1), rng.choice(WORDS))
+    else:
+        p = rng.randrange(n)
+        t.delete(p, rng.randrange(1, min(most, n - p) + 1))
+
+
 def text_items(event):
     """The text deltas of an event, item by item; other diffs by kind."""
     out = []
@@ -56,12 +67,7 @@ def session(mod, seed, styled=False, marking=False):
         before = b.oplog_vv
         for _ in range(rng.randrange(1, 5)):
             for _ in range(rng.randrange(1, 4)):
-                n = len(t.to_string())
-                if rng.random() < 0.55 or n == 0:
-                    t.insert(rng.randrange(n + 1), rng.choice(WORDS))
-                else:
-                    p = rng.randrange(n)
-                    t.delete(p, rng.randrange(1, min(6, n - p) + 1))
+                type_or_delete(rng, t, 0.55, 6)
                 if rng.random() < 0.1:
                     a.get_map("m").insert("k", rng.randrange(9))
                 n = len(t.to_string())
@@ -234,12 +240,7 @@ def relay(mod, seed, steps=80):
         if r < 0.6:
             t = c.get_text("t")
             for _ in range(rng.randrange(1, 4)):
-                n = len(t.to_string())
-                if rng.random() < 0.6 or n == 0:
-                    t.insert(rng.randrange(n + 1), rng.choice(WORDS))
-                else:
-                    p = rng.randrange(n)
-                    t.delete(p, rng.randrange(1, min(4, n - p) + 1))
+                type_or_delete(rng, t, 0.6, 4)
             if rng.random() < 0.2:
                 c.get_list("l").insert(0, rng.randrange(9))
             if rng.random() < 0.2:
