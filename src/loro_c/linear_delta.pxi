@@ -14,10 +14,13 @@
 # items' lengths in the new text, so an insert goes in before the atom at its position,
 # after the deletes in front of that atom; a delete turns the old atoms of its span into
 # deletes where they are and drops the inserted ones. `LinRuns` keeps that sequence as runs
-# (old atoms kept or deleted, inserted atoms) in blocks of at most LIN_BLOCK runs with their
-# visible lengths, so an op costs a scan of the block sums and of one block. The state then
-# pushes the items onto the event's delta: a delete joins the item before unless it is a
-# retain, an insert joins it when its bytes continue that item's in loro's string storage.
+# (old atoms kept or deleted, inserted atoms, a new mark's anchors) in blocks of at most
+# LIN_BLOCK runs, with a Fenwick tree over the blocks' lengths, so an op costs log(blocks)
+# steps and a scan of one block. Positions count entities (style anchors too), as the ops
+# do. The state then pushes the items onto the event's delta (`lin_event`): a delete joins
+# the item before unless it is a retain, an insert joins it when its bytes continue that
+# item's in loro's string storage and its styles are the same; a new mark's range is styled
+# by a delta composed over the event at the end (`lin_styled`).
 
 cdef int _linear_import = -1    # whether the import being collected is Linear (-1: not asked)
 
@@ -81,7 +84,8 @@ cdef enum:
 
 ctypedef struct lin_run:
     int32_t kind
-    uint32_t peer       # LIN_NEW: the id of its first atom, and where its text is
+    uint32_t peer       # LIN_NEW: the id of its first atom, and where its text is;
+                        # LIN_ANCHOR: the id of its mark's start op
     int32_t counter
     int64_t content
     int64_t n
@@ -91,7 +95,7 @@ ctypedef struct lin_run:
 ctypedef struct lin_block:
     lin_run runs[LIN_BLOCK]
     int64_t n_runs
-    int64_t vis         # atoms of LIN_KEPT and LIN_NEW runs
+    int64_t vis         # entities of its runs in the new text (all but LIN_GONE's)
 
 
 cdef class LinRuns:
