@@ -1159,7 +1159,7 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
         move_tracker_home(doc)
         doc.journal_on = False
         flush_import_deltas(doc, True)
-        return finish(doc, run, done, old_done, success)
+        return finish(doc, run, done, old_done, success, new_at)
     finally:
         doc.journal_on = False
         free(keys)
@@ -1239,7 +1239,8 @@ cdef int wake(LoroDoc doc, PendingIndex pi, dict new_at, uint32_t peer, list wok
     return 0
 
 
-cdef object finish(LoroDoc doc, ImportRun run, uint8_t *done, list old_done, dict success):
+cdef object finish(LoroDoc doc, ImportRun run, uint8_t *done, list old_done, dict success,
+                   dict new_at):
     """Keep this import's changes that still wait (compacted after the older pending ones)
     and build the ImportStatus: what applied, and which of this import's changes wait (loro
     reports those; import_batch reports every pending change)."""
@@ -1261,8 +1262,9 @@ cdef object finish(LoroDoc doc, ImportRun run, uint8_t *done, list old_done, dic
             done[i] = 2     # a copy of a change that applied through its twin
         if not done[i]:
             add_range(pend, doc.staged[i].peer, doc.staged[i].counter, doc.staged[i].end)
-        elif pi.turn:
-            pi.turn.pop((doc.staged[i].peer, doc.staged[i].counter), None)   # (woken, applied)
+    for key, k in new_at.items():
+        if done[<int64_t>k]:
+            pi.turn.pop(key, None)      # (waited, then woken and applied)
     for p, counter, end, idx in run.dups:
         # a copy of a pending change waits as long as its ops are not all in the log
         if end > log.vv[<uint32_t>p]:

@@ -384,7 +384,7 @@ cdef object lin_event(LoroDoc doc, uint32_t c, LinRuns runs, set marks):
     cdef SeqArena seq = doc.seq
     cdef uint32_t t = doc.ctree[c]
     cdef bint anchored = seq.nodes[seq.roots[t]].lens.anchors != 0
-    cdef int64_t b, j, event = 0, entity = 0, at, k
+    cdef int64_t b, j, event = 0, entity = 0, at
     cdef lin_block *blk
     cdef lin_run *r
     cdef lin_run prev          # the last inserted run of the item before, if it has one
@@ -428,7 +428,7 @@ cdef object lin_event(LoroDoc doc, uint32_t c, LinRuns runs, set marks):
                         segs = []
                         for lo, hi, ids in styled_text(doc, t, es + 1, entity):
                             attrs = lin_attrs(doc, ids, pending, cache)
-                            if segs and same_attrs(segs[len(segs) - 1][1], attrs):
+                            if segs and ld_attrs_eq(segs[len(segs) - 1][1], attrs):
                                 segs[len(segs) - 1][0] += hi - lo
                             else:
                                 segs.append([hi - lo, attrs])
@@ -453,7 +453,7 @@ cdef object lin_event(LoroDoc doc, uint32_t c, LinRuns runs, set marks):
                 entity += r.n
                 if last_insert and r.peer == prev.peer and r.counter >= prev.counter + prev.n:
                     last = out[len(out) - 1]
-                    if same_attrs(last[2], attrs):
+                    if ld_attrs_eq(last[2], attrs):
                         hi = stored_bounds(doc, prev.peer, prev.counter, prev.content, <int32_t>prev.n)[2]
                         if hi is not None and hi == stored_bounds(doc, r.peer, r.counter, r.content, <int32_t>r.n)[1]:
                             (<list>last[0]).append((r.content, r.n))
@@ -525,20 +525,5 @@ cdef object lin_styled(LoroDoc doc, list out, list styles):
     while st.items and (<LdItem>st.items[len(st.items) - 1]).retain and not (<LdItem>st.items[len(st.items) - 1]).attrs:
         st.remove_leaf(st.items[len(st.items) - 1])
     ev.compose([x.copy() for x in st.items])
-    items = []
-    for x in ev.items:
-        if x.retain:
-            items.append(text_retain(x.n, x.attrs or None))
-            continue
-        if len(x.val):
-            items.append(text_insert(x.val, x.attrs or None))
-        if x.n:
-            items.append(text_delete(x.n))
+    items = ld_text_items(ev)
     return text_diff(items) if items else None
-
-
-cdef bint same_attrs(a, b):
-    """Whether two inserts' styles are equal as loro's (None: none)."""
-    if a is None or b is None:
-        return a is None and b is None
-    return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)

@@ -1013,15 +1013,7 @@ cdef object local_seq_delta(LoroDoc doc, uint32_t c, list idxs, list shown, list
     if rope is None:
         rope = LocalRope(is_text)
     if is_text:
-        for x in rope.items:
-            if x.retain:
-                out.append(text_retain(x.n, x.attrs or None))
-                continue
-            if len(x.val):
-                out.append(text_insert(x.val, x.attrs or None))
-            if x.n:
-                out.append(text_delete(x.n))
-        return text_diff(out)
+        return text_diff(ld_text_items(rope))
     values = doc.log.values
     for x in rope.items:
         if x.retain:
@@ -1039,6 +1031,21 @@ cdef object local_seq_delta(LoroDoc doc, uint32_t c, list idxs, list shown, list
         if x.n:
             out.append(one_slot(&LIST_DELETE_SHAPE, DELETE_SLOTS, x.n))
     return list_diff(out)
+
+
+cdef list ld_text_items(LocalRope rope):
+    """A text rope's items as the event's: a retain, or an insert then its delete."""
+    cdef LdItem x
+    cdef list out = []
+    for x in rope.items:
+        if x.retain:
+            out.append(text_retain(x.n, x.attrs or None))
+            continue
+        if len(x.val):
+            out.append(text_insert(x.val, x.attrs or None))
+        if x.n:
+            out.append(text_delete(x.n))
+    return out
 
 
 cdef object ld_one_op(LoroDoc doc, bint is_text, lc_ev_note *e, bint insert, list shown,
