@@ -219,10 +219,11 @@ def test_pieces_that_waited_keep_their_own_bytes(order):
     assert got[1] == "céxy"
 
 
-def relay(mod, seed, steps=80):
+def relay(mod, seed, steps=80, marking=False):
     """Three clients type, delete, push to a list and a map, and push their updates to a
     hub, which relays to each client what it lacks: every document subscribed. Returns
-    the events (text items; other diffs by kind) and the values."""
+    the events (text items; other diffs by kind) and the values. `marking`: the clients
+    mark and unmark ranges too."""
     rng = random.Random(seed)
     clients = []
     for i in range(3):
@@ -240,7 +241,17 @@ def relay(mod, seed, steps=80):
         if r < 0.6:
             t = c.get_text("t")
             for _ in range(rng.randrange(1, 4)):
-                type_or_delete(rng, t, 0.6, 4)
+                n = len(t.to_string())
+                if marking and n > 1 and rng.random() < 0.2:
+                    p = rng.randrange(n - 1)
+                    end = rng.randrange(p + 1, n + 1)
+                    key = rng.choice(["bold", "link"])
+                    if rng.random() < 0.7:
+                        t.mark(p, end, key, rng.choice([True, "x"]) if key == "link" else True)
+                    else:
+                        t.unmark(p, end, key)
+                else:
+                    type_or_delete(rng, t, 0.6, 4)
             if rng.random() < 0.2:
                 c.get_list("l").insert(0, rng.randrange(9))
             if rng.random() < 0.2:
@@ -259,3 +270,12 @@ def test_a_relaying_hub_and_its_clients_get_loros_events():
     last push), some concurrent. Measured: 0 of 300 sessions differ (before: 25)."""
     for seed in range(60):
         assert relay(loro_c, seed) == relay(loro, seed), seed
+
+
+def test_a_hub_relaying_marked_text_gets_loros_events():
+    """Concurrent imports take the comparison path: loro annotates each new mark's range
+    when it meets its end anchor, in document order, so a mark's retains show only the
+    marks of the import whose end anchors came before (and the older ones): composing
+    them cuts the items there. Measured: 0 of 300 sessions differ (before: 51)."""
+    for seed in range(40):
+        assert relay(loro_c, seed, marking=True) == relay(loro, seed, marking=True), seed
