@@ -384,6 +384,8 @@ cdef object lin_event(LoroDoc doc, uint32_t c, LinRuns runs, set marks):
     cdef SeqArena seq = doc.seq
     cdef uint32_t t = doc.ctree[c]
     cdef bint anchored = seq.nodes[seq.roots[t]].lens.anchors != 0
+    # every anchor the import's (no older mark styles the text: inserts carry no styles)
+    cdef bint fresh = seq.nodes[seq.roots[t]].lens.anchors == 2 * len(marks)
     cdef int64_t b, j, event = 0, entity = 0, at
     cdef lin_block *blk
     cdef lin_run *r
@@ -397,6 +399,9 @@ cdef object lin_event(LoroDoc doc, uint32_t c, LinRuns runs, set marks):
     cdef set pending = set(marks)      # the import's marks not annotated yet
     cdef dict starts = {}              # style id -> (entity, event) of its new start anchor
     cdef list styles = []              # the style deltas: [(start, [(n, attributes)])]
+    cdef int64_t shown_anchors = -1    # the anchors before the last insert that read its
+    shown_attrs = None                  # styles, and those styles
+    cdef dict older = {}                # marks -> the styles of those older than the import
     # (the items are acyclic: the cyclic collector need not run while they are made)
     gc_was_on = PyGC_Disable()
     try:
@@ -447,8 +452,15 @@ cdef object lin_event(LoroDoc doc, uint32_t c, LinRuns runs, set marks):
                         last_replace = True
                     continue
                 attrs = None
-                if anchored:
-                    attrs = lin_attrs(doc, frozenset(open_marks_before(doc, t, entity)), pending, cache)
+                if anchored and not fresh:
+                    # (the import's marks open here end further on, so none is annotated
+                    # yet: the styles are the older marks', the same while no anchor comes
+                    # between, i.e. while the count of anchors before the place holds)
+                    if entity - at != shown_anchors:
+                        shown_attrs = lin_attrs(doc, frozenset(open_marks_before(doc, t, entity)),
+                                                marks, older)
+                        shown_anchors = entity - at
+                    attrs = shown_attrs
                 event += r.n
                 entity += r.n
                 if last_insert and r.peer == prev.peer and r.counter >= prev.counter + prev.n:

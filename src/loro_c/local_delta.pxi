@@ -516,12 +516,19 @@ cdef class LocalRope:
     cdef Py_ssize_t query(self, int64_t pos, int64_t *off):
         """The item at data position `pos` (the first whose data covers it; past the end,
         the last item) and the offset in it; -1 when the rope is empty."""
+        return self.query_from(pos, 0, 0, off)
+
+    cdef Py_ssize_t query_from(self, int64_t pos, Py_ssize_t first, int64_t first_pos, int64_t *off):
+        """`query`, scanning from item `first`, which starts at data position `first_pos`
+        (<= pos): a composition's positions only grow, so it need not rescan the items
+        before."""
         cdef Py_ssize_t i, n = len(self.items)
         cdef int64_t dl
         cdef LdItem x
         if n == 0:
             return -1
-        for i in range(n):
+        pos -= first_pos
+        for i in range(first, n):
             x = self.items[i]
             dl = x.n if x.retain else len(x.val)
             if pos < dl:
@@ -697,16 +704,21 @@ cdef class LocalRope:
             self.insert_values(index, ins)
         return 0
 
-    cdef int update_attrs(self, int64_t a, int64_t b, dict attrs) except -1:
+    cdef int update_attrs(self, int64_t a, int64_t b, dict attrs, Py_ssize_t *hint,
+                          int64_t *hint_pos) except -1:
         """Give data range [a, b) these attributes over its own (loro's
-        update_attr_in_range: the items at both ends cut, none joined again)."""
+        update_attr_in_range: the items at both ends cut, none joined again). `hint`: an
+        item starting at `hint_pos` <= a, to search from; set to the item holding a."""
         cdef int64_t off_a = 0, off_b = 0
         cdef Py_ssize_t ia, ib, k
         cdef LdItem x
         if a == b or not self.items:
             return 0
-        ia = self.query(a, &off_a)
-        ib = self.query(b, &off_b)
+        ia = self.query_from(a, hint[0], hint_pos[0], &off_a)
+        ib = self.query_from(b, ia, a - off_a, &off_b)
+        # (cutting at a and b adds items after ia only: it still starts at a - off_a)
+        hint[0] = ia
+        hint_pos[0] = a - off_a
         stop = self.split_leaf(ib, off_b)
         start = self.split_leaf(ia, off_a)
         if start is None:
@@ -726,33 +738,43 @@ cdef class LocalRope:
 
     cdef int compose(self, list other) except -1:
         """Compose a delta (retains, then inserts or deletes) onto the rope."""
-        cdef int64_t index = 0, total
+        cdef int64_t index = 0, total, hint_pos = 0
+        cdef Py_ssize_t hint = 0
         cdef bint rest = False
         cdef LdItem it
         if not self.items:
             for it in other:
                 self.tree_push(it.copy_cloned(self.text))
             return 0
+        # `total` is the rope's data length, kept as retains are pushed; a replace
+        # recounts it (it cuts and drops items) and the search hint starts over
+        total = self.length()
         for it in other:
-            total = self.length()
             if index >= total:
                 self.push_retain(index - total)
+                total = index
                 rest = True
             if rest:
                 if it.retain:
                     self.push_retain(it.n, it.attrs)
+                    total += it.n
                 else:
                     self.push_replace(it.copy_cloned(self.text))
+                    total += len(it.val)
                 continue
             if it.retain:
                 if total < index + it.n:
                     self.push_retain(index + it.n - total)
+                    total = index + it.n
                 if it.attrs:
-                    self.update_attrs(index, index + it.n, it.attrs)
+                    self.update_attrs(index, index + it.n, it.attrs, &hint, &hint_pos)
                 index += it.n
             else:
                 self.replace_at(index, it)
                 index += len(it.val)
+                total = self.length()
+                hint = 0
+                hint_pos = 0
         return 0
 
 

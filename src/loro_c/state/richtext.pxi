@@ -254,7 +254,8 @@ cdef set open_marks_before(LoroDoc d, uint32_t t, int64_t e):
 
 cdef list styled_text(LoroDoc d, uint32_t t, int64_t es, int64_t ee):
     """The text among entities [es, ee) as (first code point, end code point, frozenset of
-    the marks covering it) runs: the marks open at es, then a walk of that stretch only."""
+    the marks covering it) runs, one per stretch between anchors that change the marks:
+    the marks open at es, then a walk of that stretch only."""
     cdef SeqArena a = d.seq
     cdef uint32_t leaf
     cdef int i
@@ -262,10 +263,12 @@ cdef list styled_text(LoroDoc d, uint32_t t, int64_t es, int64_t ee):
     cdef lc_span *s
     cdef set opened
     cdef list out = []
+    cdef int64_t run_lo = 0, run_hi = -1
     if es >= ee:
         return out
     opened = open_marks_before(d, t, es)
     cur = frozenset(opened)
+    run_ids = cur
     cp = es - anchors_in_prefix(a, t, es)
     leaf = a.find_visible(t, es, &i, &off)
     e = es - off
@@ -287,13 +290,21 @@ cdef list styled_text(LoroDoc d, uint32_t t, int64_t es, int64_t ee):
                     cur = frozenset(opened)
                 e += 1
             else:
+                # (spans with no anchor between them make one run)
                 lo = max(e, es)
                 hi = min(e + s.len, ee)
-                out.append((cp, cp + hi - lo, cur))
+                if run_hi != cp or run_ids is not cur:
+                    if run_hi > run_lo:
+                        out.append((run_lo, run_hi, run_ids))
+                    run_lo = cp
+                    run_ids = cur
                 cp += hi - lo
+                run_hi = cp
                 e += s.len
         leaf = a.nodes[leaf].next_leaf
         i = 0
+    if run_hi > run_lo:
+        out.append((run_lo, run_hi, run_ids))
     return out
 
 
