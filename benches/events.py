@@ -371,12 +371,57 @@ def rich_checkouts(doc, marks, subscribe):
     return t.to_string(), len(seen)
 
 
+def rich_import(lib, blob, subscribe, base=None):
+    """A fresh document (from the snapshot `base` when given) imports `blob` with or
+    without a root subscriber: (the text, events seen)."""
+    doc = lib.LoroDoc()
+    if base is not None:
+        doc.import_(base)
+    seen = []
+    sub = _subscribe(doc, seen) if subscribe else None
+    doc.import_(blob)
+    del sub
+    return doc.get_text("t").to_string(), len(seen)
+
+
+def rich_import_inputs(lib, n, concurrent):
+    """(snapshot or None, blob): the history of `n` rich edits whole, or, `concurrent`,
+    one peer's `n` edits over a snapshot of another's `n` made at the same time."""
+    doc = rich_edits(lib, n, False)[0]
+    if not concurrent:
+        return None, doc.export(lib.ExportMode.Updates(lib.VersionVector()))
+    other = lib.LoroDoc()
+    other.peer_id = 2
+    twin = rich_edits(lib, n, False, seed=4)[0]
+    # (the same edits under another peer id: replayed as JSON with peer 1 renamed)
+    other.import_json_updates(twin.export_json_updates(lib.VersionVector(), twin.oplog_vv)
+                              .replace('"1"', '"2"'))
+    return doc.export(lib.ExportMode.Snapshot()), other.export(lib.ExportMode.Updates(lib.VersionVector()))
+
+
 def run_rich(quick, repeat):
-    """Rows ``rich edits N`` and ``rich checkouts N``."""
+    """Rows ``rich edits N``, ``rich checkouts N`` and ``rich import N`` (a history of
+    rich edits imported whole into an empty document, and concurrently over a snapshot)."""
     loro_c, loro = load_library("loro_c"), load_library("loro")
     libs = {"loro_c": loro_c, "loro": loro}
     rows = []
     n = 400
+    for section in ("rich import 2000", "rich import 2000 concurrent"):
+        fns = {}
+        for lib_name, lib in libs.items():
+            if lib is None:
+                continue
+            base, blob = rich_import_inputs(lib, 2000, section.endswith("concurrent"))
+            for sub in (False, True):
+                key = f"{lib_name}{'+sub' if sub else ''}"
+                fns[key] = (lambda lib=lib, sub=sub, base=base, blob=blob:
+                            (None, rich_import(lib, blob, sub, base)))
+        res = interleaved_best(fns, {k: repeat for k in fns})
+        texts = {res[k][1][1][0] for k in fns if res[k][0] is not None}
+        for key, (secs, result) in res.items():
+            ok = secs is not None and len(texts) == 1 and (result[1][1] > 0) == key.endswith("+sub")
+            rows.append(("rich", section, key, secs, ok, result[1][1] if ok else None))
+        print_row(section, {key: res[key][0] for key in fns}, "8.1f")
     for section in (f"rich edits {n}", f"rich checkouts {n}"):
         fns = {}
         for lib_name, lib in libs.items():

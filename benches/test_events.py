@@ -3,7 +3,7 @@ a trace applied with a commit per trace transaction, and its full history import
 and without a root subscriber, for loro_c and loro."""
 import pytest
 
-from .events import apply_events, import_events
+from .events import apply_events, import_events, rich_import, rich_import_inputs
 
 
 @pytest.fixture(params=(False, True), ids=("nosub", "sub"))
@@ -31,4 +31,19 @@ def test_import_events(benchmark, trace, library, subscribed, history):
     text, n = benchmark.pedantic(lambda: import_events(module, blob, subscribed), rounds=5,
                                  iterations=1)
     assert text == trace.end
+    assert n == (1 if subscribed else 0)
+
+
+@pytest.mark.parametrize("concurrent", (False, True), ids=("whole", "concurrent"))
+def test_rich_import_events(benchmark, library, subscribed, concurrent):
+    """2,000 rich edits (inserts, deletes, marks) imported whole into an empty document,
+    or one peer's over a snapshot of another's made at the same time."""
+    name, module = library
+    if name == "pycrdt":
+        pytest.skip("loro's event API only")
+    base, blob = rich_import_inputs(module, 2000, concurrent)
+    benchmark.group = f"events rich import {'concurrent' if concurrent else 'whole'}"
+    text, n = benchmark.pedantic(lambda: rich_import(module, blob, subscribed, base), rounds=5,
+                                 iterations=1)
+    assert len(text) > 1000
     assert n == (1 if subscribed else 0)

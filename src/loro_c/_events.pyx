@@ -56,6 +56,7 @@ from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE,
 from loro_c import _types
 from loro_c.mergeable import parse_child as _mergeable_parse
 import time
+from bisect import bisect_right     # linear_delta.pxi: LinStyleMap
 from loro_c._version import ID
 from loro_c._version cimport frontiers_wrap
 from loro_c._types import ChangeMeta

@@ -391,7 +391,7 @@ cdef object lin_event(LoroDoc doc, uint32_t c, LinRuns runs, set marks):
     cdef lin_run *r
     cdef lin_run prev          # the last inserted run of the item before, if it has one
     # [retain n] or [[content runs], deleted, attributes]; the bounds of `prev` are read
-    # only when an insert of the same peer follows it (only that one's text can continue it)
+    # only when an insert follows it
     cdef list out = []
     cdef list last
     cdef bint last_replace = False, last_insert = False, gc_was_on
@@ -402,6 +402,7 @@ cdef object lin_event(LoroDoc doc, uint32_t c, LinRuns runs, set marks):
     cdef int64_t shown_anchors = -1    # the anchors before the last insert that read its
     shown_attrs = None                  # styles, and those styles
     cdef dict older = {}                # marks -> the styles of those older than the import
+    cdef LinStyleMap annotated = LinStyleMap() if fresh else None
     # (the items are acyclic: the cyclic collector need not run while they are made)
     gc_was_on = PyGC_Disable()
     try:
@@ -430,13 +431,16 @@ cdef object lin_event(LoroDoc doc, uint32_t c, LinRuns runs, set marks):
                         es, ev = starts.get(sid, (None, None))
                         if es is None:
                             return False
-                        segs = []
-                        for lo, hi, ids in styled_text(doc, t, es + 1, entity):
-                            attrs = lin_attrs(doc, ids, pending, cache)
-                            if segs and ld_attrs_eq(segs[len(segs) - 1][1], attrs):
-                                segs[len(segs) - 1][0] += hi - lo
-                            else:
-                                segs.append([hi - lo, attrs])
+                        if fresh:
+                            segs = annotated.annotate(ev, at, doc.styles[sid])
+                        else:
+                            segs = []
+                            for lo, hi, ids in styled_text(doc, t, es + 1, entity):
+                                attrs = lin_attrs(doc, ids, pending, cache)
+                                if segs and ld_attrs_eq(segs[len(segs) - 1][1], attrs):
+                                    segs[len(segs) - 1][0] += hi - lo
+                                else:
+                                    segs.append([hi - lo, attrs])
                         while segs and segs[len(segs) - 1][1] is None:
                             segs.pop()      # (loro chops the plain retains at the end)
                         if segs:
@@ -463,7 +467,9 @@ cdef object lin_event(LoroDoc doc, uint32_t c, LinRuns runs, set marks):
                     attrs = shown_attrs
                 event += r.n
                 entity += r.n
-                if last_insert and r.peer == prev.peer and r.counter >= prev.counter + prev.n:
+                # (JSON text lies in one arena in the order applied, so another peer's
+                # insert may continue it; a peer's own earlier text cannot)
+                if last_insert and (r.peer != prev.peer or r.counter >= prev.counter + prev.n):
                     last = out[len(out) - 1]
                     if ld_attrs_eq(last[2], attrs):
                         hi = stored_bounds(doc, prev.peer, prev.counter, prev.content, <int32_t>prev.n)[2]
@@ -489,6 +495,71 @@ cdef object lin_event(LoroDoc doc, uint32_t c, LinRuns runs, set marks):
     finally:
         if gc_was_on:
             PyGC_Enable()
+
+
+cdef class LinStyleMap:
+    """The styles loro's text state has annotated so far, as runs over the new text's code
+    points, for an import holding every mark of its text (the state's style map starts
+    empty): a mark annotates its range when its end anchor comes, which gives the range's
+    styles then without reading the marks open at each stretch."""
+    cdef list starts        # where each run starts (the first at 0)
+    cdef list attrs         # its attributes (None: none) ...
+    cdef list winners       # ... and key -> (Lamport, peer) of the mark that set each
+
+    def __cinit__(self):
+        self.starts = [0]
+        self.attrs = [None]
+        self.winners = [None]
+
+    cdef Py_ssize_t cut(self, int64_t pos):
+        """The run starting at `pos` (one cut there if none did)."""
+        cdef Py_ssize_t i = bisect_right(self.starts, pos) - 1
+        if <int64_t>self.starts[i] == pos:
+            return i
+        self.starts.insert(i + 1, pos)
+        self.attrs.insert(i + 1, self.attrs[i])
+        self.winners.insert(i + 1, self.winners[i])
+        return i + 1
+
+    cdef list annotate(self, int64_t lo, int64_t hi, tuple style):
+        """Annotate [lo, hi) with a mark (its doc.styles entry): a key the mark loses on
+        keeps its value. The range's [length, attributes] segments, equal neighbours
+        joined, as loro's state reports them."""
+        cdef list segs = []
+        cdef Py_ssize_t i, j
+        cdef int64_t end
+        if lo >= hi:
+            return segs
+        key = style[0]
+        mine = (style[3], style[4])
+        i = self.cut(lo)
+        j = self.cut(hi)
+        bare_attrs = None          # (runs without styles share one new pair)
+        for k in range(i, j):
+            a = self.attrs[k]
+            if a is None:
+                if bare_attrs is None:
+                    bare_attrs = {key: style[1]}
+                    bare_won = {key: mine}
+                a = bare_attrs
+                self.attrs[k] = a
+                self.winners[k] = bare_won
+            else:
+                w = self.winners[k]
+                won = (<dict>w).get(key)
+                if won is None or mine > won:
+                    a = dict(a)
+                    a[key] = style[1]
+                    w = dict(w)
+                    w[key] = mine
+                    self.attrs[k] = a
+                    self.winners[k] = w
+            end = self.starts[k + 1]
+            if segs and ld_attrs_eq(segs[len(segs) - 1][1], a):
+                segs[len(segs) - 1][0] += end - <int64_t>self.starts[k]
+            else:
+                segs.append([end - <int64_t>self.starts[k], a])
+        return segs
 
 
 cdef object lin_attrs(LoroDoc doc, frozenset ids, set pending, dict cache):
