@@ -516,6 +516,12 @@ cdef class DocCore:
     cdef int64_t hist_changes
     cdef uint32_t hist_last_ops
     cdef MovableState mls           # MovableList elements (state/movable_list.pxi), made on first use
+    # an import with subscribers keeps the movable lists and trees it touches as they
+    # were, those with an index below snap_below (0: none), before its first change
+    # applies (state/dispatch.pxi snapshot_touched); pending_touched: the movable lists and
+    # trees the pending changes touch (None: none)
+    cdef int64_t snap_below
+    cdef set pending_touched
     # rich text (state/text.pxi): each mark op applied, by its start anchor's id (peer index
     # << 32 | counter) -> (key, value, info, lamport, peer id, end entity); the style
     # configuration (richtext.TextStyles)
@@ -925,3 +931,6 @@ cdef inline void snap_forget(LoroDoc d) noexcept:
     d.snap_result = None
     d.snap_pos = None
     d.snap_seed = None
+
+cdef int track_staged(LoroDoc d, int64_t first) except -1
+cdef int snapshot_touched(LoroDoc d) except -1

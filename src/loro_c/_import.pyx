@@ -32,6 +32,7 @@ from loro_c._doc cimport (kind_has_state, op_fits_kind, container_index, show_ro
                           tree_after_undo, shallow_apply_root_change, snap_forget,
                           tree_import_begin, tree_import_end)
 from loro_c._doc cimport meta_queue, lnum_flush, lnum_flush_marked      # tree nodes' meta maps (doc/registry.pxi)
+from loro_c._doc cimport track_staged, snapshot_touched     # movable lists and trees before an import
 from loro_c._doc import kind_of_type, _TYPE_NAMES
 from loro_c.errors import LoroError, DecodeError
 from loro_c._opid_check cimport KnownCheck, known_check_new, known_tuple, known_blob_end, known_end_of
@@ -446,8 +447,13 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
             raise_outdated()
         if doc.cold_peers is not None and (kept[1] is not None or doc.n_staged > doc.snap_hi):
             preflight_warm(doc, run)
+        track_staged(doc, run.n_pending_before)
+        if doc.snap_below:
+            snapshot_touched(doc)
         applying = True
         status = apply_staged(doc, run)
+        if doc.n_staged == 0:
+            doc.pending_touched = None
         # the grouping undo log serves this import only
         doc.log.n_gundo = run.n_gundo
         if (changes is None and doc.log.n_changes == run.n_changes and not run.change_undo

@@ -19,8 +19,12 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
         ml_fold_walks(d)            # (before the log grows: state/movable_local.pxi)
         snap = events_module().import_begin(d) if d.evlog.on and not d.detached else None
         if snap is not None:
-            ml_snapshot_all(d)      # MovableList items before (state/movable_list.pxi)
-            tree_snapshot_all(d)    # trees before (state/tree.pxi)
+            # the movable lists' items and trees' versions before, of those the import
+            # touches: kept once its changes are staged (_import.run_import calls
+            # state/dispatch.pxi snapshot_touched)
+            d.snap_below = d.n_containers
+            if d.tree_ev is None:
+                d.tree_ev = {}
         status = None
         probe = None
         loaded = (blobs[0] if changes is None and len(blobs) == 1 and type(blobs[0]) is bytes
@@ -112,8 +116,10 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
     except BaseException:
         d.snap_roots = None
         d.evlog.n = 0
+        d.snap_below = 0
         release_and_deliver(d, False)
         raise
+    d.snap_below = 0
     release_and_deliver(d, True)
     return status
 

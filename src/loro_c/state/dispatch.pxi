@@ -86,6 +86,46 @@ cdef int apply_op(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) except 
     return 0
 
 
+cdef int track_staged(LoroDoc d, int64_t first) except -1:
+    """Add the movable lists and trees that the staged changes from `first` on touch to
+    d.pending_touched (every import, subscribed or not: a change may wait and apply in a
+    later import that someone watches). Dropped once nothing is pending."""
+    cdef int64_t k, i
+    cdef uint32_t c, last = 0xFFFFFFFFU
+    cdef lc_staged *st
+    for k in range(first, d.n_staged):
+        st = &d.staged[k]
+        for i in range(st.ops_off, st.ops_off + st.ops_len):
+            c = d.log.ops[i].container
+            if c != last and (d.ckind[c] == KIND_MOVABLE_LIST or d.ckind[c] == KIND_TREE):
+                last = c
+                if d.pending_touched is None:
+                    d.pending_touched = set()
+                d.pending_touched.add(c)
+    return 0
+
+
+cdef int snapshot_touched(LoroDoc d) except -1:
+    """Keep, for the import's events, the movable lists and trees it may change (those its
+    changes and the pending ones touch) that existed when it began, as they are before
+    its first change applies (which moves the tracker to each change's version, where they
+    cannot be read): an import into a document with large lists or trees it leaves alone
+    costs nothing for them."""
+    cdef int64_t below = d.snap_below
+    d.snap_below = 0
+    if d.tree_ev is None:
+        d.tree_ev = {}
+    if d.pending_touched:
+        for c in sorted(d.pending_touched):
+            if c >= below:
+                continue
+            if d.ckind[c] == KIND_MOVABLE_LIST:
+                ml_note_before(d, <uint32_t>c)
+            elif c not in d.tree_ev:
+                tree_note_import(d, <uint32_t>c)
+    return 0
+
+
 cdef int state_move_op(LoroDoc d, lc_op *op, bint forward) except -1:
     """Bring a logged op into effect in the state (forward) or out of it, for a checkout.
     Sequence ops need nothing: their status is the tracker's (moved with it); a map key is

@@ -284,6 +284,14 @@ cdef int tree_note_before(LoroDoc d, uint32_t c) except -1:
     return 0
 
 
+cdef int tree_note_import(LoroDoc d, uint32_t c) except -1:
+    """Keep the version of tree `c` for an import's events (an attached import's events
+    need no view: tree_event_items' mode 1 replays the new moves, and a concurrent
+    import's replay starts from the versions' ids)."""
+    d.tree_ev[c] = [_included_vv(tree_state(d, c)), None, []]
+    return 0
+
+
 cdef int tree_snapshot_all(LoroDoc d) except -1:
     """An import is about to apply while someone subscribes: keep the version of every
     tree (an attached import's events need no view: tree_event_items' mode 1 replays the
