@@ -89,6 +89,38 @@ cdef bint updates_bring_new(const Reader* body, KnownCheck known) except -1:
     return False
 
 
+def updates_known_to(bytes data not None, dict vv not None):
+    """Whether `data` is a sound updates blob (its checksum right, every change block
+    decoding, as an import decodes them: loro refuses a known change that does not), with
+    at least one change, every one of which `vv` ({peer: end}) holds (read from the block
+    headers first). False for anything else: the import goes the usual way then, and
+    says what is wrong."""
+    cdef uint16_t mode
+    cdef Reader body, blocks, head
+    cdef BlockHead h
+    cdef uint64_t n_peers, peer
+    cdef bint any_block = False
+    cdef Py_ssize_t budget = DEC_BLOB_OPS + 4 * PyBytes_GET_SIZE(data)
+    try:
+        parse_envelope(data, True, &mode, &body)
+        if mode != MODE_UPDATES:
+            return False
+        blocks = body
+        while next_block_head(&blocks, &h):
+            head = h.header
+            r_uleb(&head, &n_peers)
+            if n_peers == 0 or read_u64_le(&head, &peer) < 0:
+                return False
+            if h.counter_start + h.counter_len > vv.get(peer, 0):
+                return False
+            any_block = True
+        if any_block:
+            decode_updates_body(&body, True, [], &budget)
+    except DecodeError:
+        return False
+    return any_block
+
+
 def updates_change_count(bytes data not None):
     """The number of changes of an updates blob, read from its block headers alone (what
     decode_blob_meta's change_num says, without decoding the changes); -1 when the blob is

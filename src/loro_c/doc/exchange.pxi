@@ -6,10 +6,34 @@
 cdef object _import_mod = None     # loro_c._import (it cimports this module)
 
 
+cdef object thin_known_import(LoroDoc d, bytes blob):
+    """An updates blob that a document loaded from a snapshot's state holds all of (a
+    repeated delivery, an echo of its own snapshot) imports as nothing, with the history
+    left unread: the import status, else None (the import goes the usual way). Without
+    it, such a blob made a server's lazily loaded document read its whole history: 1.3 ms
+    and 0.9 MB for a text of 4,000 commits, against loro's 5 us."""
+    cdef bint known = False
+    doc_lock(d)
+    try:
+        known = (d.thin_blob is not None and d.thin_vv is not None and not d.detached
+                 and not d.txn_open and d.n_staged == 0
+                 and _codec_module().updates_known_to(blob, d.thin_vv))
+    except BaseException:
+        release_and_deliver(d, False)
+        raise
+    release_and_deliver(d, True)
+    return _types.ImportStatus(_types.VersionRange(), None) if known else None
+
+
 cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origin):
     """Import binary blobs or decoded change tuples under the lock, then queue the Import
     event (a detached import changes no state, so it has none, as in loro)."""
     global _import_mod
+    if (changes is None and not batch and len(blobs) == 1 and type(blobs[0]) is bytes
+            and d.thin_blob is not None):
+        status = thin_known_import(d, blobs[0])
+        if status is not None:
+            return status
     if _import_mod is None:
         from loro_c import _import as m
         _import_mod = m
