@@ -456,6 +456,39 @@ def test_a_mergeable_child_whose_calculator_holds_a_key_is_not_brought_back():
         ("edit", 1, "a", "Map", False, 3), ("undo", 0), ("sync", 0, 2), ("sync", 1, 2)])
 
 
+def test_an_import_numbers_a_mergeable_childs_parent_right_after_the_child():
+    # the import's first op on nest is nest>b's (peer 2's block comes first): loro's arena
+    # links a mergeable child to its parent when it registers the child, so nest takes
+    # the number after nest>b, ahead of c; the hash order of those numbers puts c before
+    # nest (seed 1962 of the random sessions, shrunk)
+    def script(lib, docs, sync, commit, evs):
+        docs[2].get_map("m").ensure_mergeable_map("nest").ensure_mergeable_text("b").insert(0, "y")
+        commit(2)
+        sync(2, 1)
+        docs[1].get_map("m").ensure_mergeable_map("nest").ensure_mergeable_text("b").insert(0, "z")
+        commit(1)
+        docs[1].get_map("m").ensure_mergeable_map("c").insert("k1", 4)
+        commit(1)
+        at = len(evs)
+        sync(1, 0)
+        return [at]
+    got = _order_session(script)
+    assert got[0][0][1] == ["m", "🤝:$m>c", "🤝:$m>nest", "🤝:$m>nest>b"]
+
+
+def test_a_key_deleted_again_by_an_import_is_in_the_map_calculators_diff():
+    # the import deletes m's c again, which the document had deleted: the event shows no
+    # diff of m, but loro's calculator (comparing the winning writes) has the key, so m is
+    # in its map of diffs, which then orders nest's children a and c as loro does (seed
+    # 2408 of the random sessions, shrunk; 2680 the same)
+    _replay_actions([
+        ("edit", 1, "b", "Text", True, 0), ("edit", 0, "b", "Counter", False, 5),
+        ("sync", 1, 2), ("edit", 1, "b", "List", False, 1), ("del", 1, "c", False),
+        ("edit", 2, "a", "List", False, 2), ("sync", 2, 0), ("edit", 0, "b", "Text", False, 4),
+        ("sync", 1, 0), ("edit", 1, "a", "Text", True, 3), ("del", 1, "c", False),
+        ("edit", 1, "c", "Counter", True, 1), ("sync", 1, 0)])
+
+
 # ---------------------------------------------------------------- random sessions
 
 KEYS = ("a", "b", "c")

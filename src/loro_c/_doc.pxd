@@ -572,6 +572,7 @@ cdef uint32_t container_register(LoroDoc d, object cid, int kind) except? 0xFFFF
 cdef int show_root(LoroDoc d, uint32_t c) except -1
 cdef int meta_queue(LoroDoc d, uint64_t peer, int32_t counter, int64_t at) except -1
 cdef int lnum_flush(LoroDoc d) except -1
+cdef int lnum_add(LoroDoc d, object cid) except -1
 cdef int lnum_flush_marked(LoroDoc d) except -1
 cdef uint32_t root_index(LoroDoc d, object name, int kind) except? 0xFFFFFFFF
 cdef int ensure_tvv(LoroDoc d) except -1

@@ -3164,8 +3164,12 @@ cdef object map_diff(LoroDoc doc, uint32_t c, list idxs, bint compare_values, li
         elif compare_values and note.old != -2:
             # the first note of a key holds its slot before this batch
             if same_value(_DELETED if note.old < 0 else values[note.old], new):
-                if _calc_held is not None and 0 <= note.old != slot >= 0:
-                    # (no change to show, but loro's calculator has the key in its diff)
+                if _calc_held is not None and (0 <= note.old != slot >= 0
+                                               or note.old == -1 and slot < 0):
+                    # (no change to show, but loro's calculator has the key in its diff: it
+                    # compares the winning writes, so another write of an equal value, or a
+                    # key deleted again by another delete, counts; the latter in mergeable
+                    # sessions 2408 and 2680, whose map of diffs is one larger with it)
                     _calc_held.append(c)
                 continue
         if slot < 0:

@@ -31,7 +31,7 @@ from loro_c._doc cimport (kind_has_state, op_fits_kind, container_index, show_ro
                           rebuild_state, flush_import_deltas, ml_after_undo,
                           tree_after_undo, shallow_apply_root_change, snap_forget,
                           tree_import_begin, tree_import_end)
-from loro_c._doc cimport meta_queue, lnum_flush, lnum_flush_marked      # tree nodes' meta maps (doc/registry.pxi)
+from loro_c._doc cimport meta_queue, lnum_flush, lnum_flush_marked, lnum_add      # tree nodes' meta maps (doc/registry.pxi)
 from loro_c._doc cimport track_staged, snapshot_touched     # movable lists and trees before an import
 from loro_c._doc import kind_of_type, _TYPE_NAMES
 from loro_c.errors import LoroError, DecodeError
@@ -830,7 +830,7 @@ cdef uint32_t stage_container(LoroDoc doc, object cid, uint32_t op_kind) except?
             # numbers it at the first op on it
             if doc.meta_n and doc.meta_q[2] == -2:
                 lnum_flush_marked(doc)      # (after the meta maps an earlier blob created)
-            doc.lnum[cid] = len(doc.lnum)
+            lnum_add(doc, cid)      # (a mergeable child's parent right after it)
     if not op_fits_kind(op_kind, ckind):
         raise DecodeError(f"an op of kind {op_kind} cannot target {cid} (a {_TYPE_NAMES[ckind]})")
     return c
