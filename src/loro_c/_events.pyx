@@ -3802,13 +3802,13 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks, bint
     anns = []           # (their end anchors' place, retains)
     # loro annotates an imported mark's range when it inserts its end anchor, in document
     # order: the marks of this import whose end anchors come later are not on the text yet
-    ends = []
+    ends = {}           # an imported mark -> its end anchor's place
     for peer, counter, local in marks or ():
         if not local:
             leaf = locate(seq, make_id(peer, counter + 1), &slot)
             if span_visible(&seq.nodes[leaf].u.spans[slot]):
-                ends.append((abs_index(seq, make_id(<uint32_t>peer, <int32_t>counter + 1)),
-                             (<uint64_t>peer << 32) | <uint32_t>counter))
+                ends[(<uint64_t>peer << 32) | <uint32_t>counter] = abs_index(
+                    seq, make_id(<uint32_t>peer, <int32_t>counter + 1))
     for peer, counter, local in marks or ():
         st = doc.styles.get((peer << 32) | counter)
         if st is None:
@@ -3828,11 +3828,11 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks, bint
         # (runs that carry the same marks are one retain of loro's: it cuts only where
         # the marks change)
         runs = []
-        if not local:
-            mine = abs_index(seq, make_id(<uint32_t>peer, <int32_t>counter + 1))
-            later = frozenset([sid for at, sid in ends if at > mine])
+        mine = ends.get((<uint64_t>peer << 32) | <uint32_t>counter, 0)
         for lo, hi, ids in styled_text(doc, t, e_start, e_end + 1):
-            a = {st[0]: st[1]} if local else attrs_of(ids - later if later else ids)
+            if not local and any([ends.get(i, -1) > mine for i in ids]):
+                ids = frozenset([i for i in ids if ends.get(i, -1) <= mine])
+            a = {st[0]: st[1]} if local else attrs_of(ids)
             if runs and runs[len(runs) - 1][1] == lo and same_value(runs[len(runs) - 1][2], a):
                 runs[len(runs) - 1][1] = hi
             else:
