@@ -3854,17 +3854,11 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks, bint
         ann.chop()
         anns.append((abs_index(seq, make_id(<uint32_t>peer, <int32_t>counter + 1)), ann))
     anns.sort(key=_first)
-    for _, ann in anns:
-        if styled is None:
-            styled = ann
-        else:
-            styled.compose(ann)
-    if styled is not None:
-        cut = 0
-        for it in styled.items:
-            if it[2]:
-                overlay(ops, cut, cut + <int64_t>it[1], it[2])
-            cut += <int64_t>it[1]
+    if anns:
+        styled_runs = RetainRuns()
+        for _, ann in anns:
+            (<RetainRuns>styled_runs).compose(ann.items)
+        ops = overlay_all(ops, (<RetainRuns>styled_runs).ranges())
     joined = []
     for op in ops:
         # (inserts and retains stay the items they were made: composing cuts loro's
@@ -3893,6 +3887,141 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks, bint
 
 def _first(pair):
     return pair[0]
+
+
+cdef class RetainRuns:
+    """A delta of retains as loro's DeltaRope composes them (rich_checkout._Delta.compose
+    over retains alone), kept as runs by their start for the imported marks' deltas: a
+    retain with attributes cuts the runs at its ends and gives them its keys, a plain one
+    cuts nothing, and past the end a retain joins the last run when their attributes are
+    equal. Each delta finds its place by bisection, so composing one costs its own runs
+    and not the whole delta (an import of 1,500 marks: 58 ms before, loro 15 ms)."""
+    cdef list starts        # each run's first position
+    cdef list attrs         # its attributes ({}: none)
+    cdef int64_t total
+
+    def __cinit__(self):
+        self.starts = []
+        self.attrs = []
+        self.total = 0
+
+    cdef Py_ssize_t cut(self, int64_t pos):
+        """The index of the run starting at `pos` (< total), cutting one there if needed."""
+        cdef Py_ssize_t i = bisect_right(self.starts, pos) - 1
+        if <int64_t>self.starts[i] == pos:
+            return i
+        self.starts.insert(i + 1, pos)
+        self.attrs.insert(i + 1, self.attrs[i])
+        return i + 1
+
+    cdef int push(self, int64_t n, dict attrs) except -1:
+        cdef Py_ssize_t last = len(self.starts) - 1
+        if n <= 0:
+            return 0
+        if last >= 0 and same_value(self.attrs[last], attrs):
+            self.attrs[last] = attrs
+        else:
+            self.starts.append(self.total)
+            self.attrs.append(dict(attrs))
+        self.total += n
+        return 0
+
+    cdef int compose(self, list items) except -1:
+        """Compose a delta's ["r", n, attributes] items over the runs."""
+        cdef int64_t pos = 0, n
+        cdef Py_ssize_t i, j, k
+        cdef bint rest = False
+        cdef list it
+        if not self.starts:
+            for it in items:
+                self.starts.append(self.total)
+                self.attrs.append(it[2])
+                self.total += <int64_t>it[1]
+            return 0
+        for it in items:
+            n = it[1]
+            a = it[2]
+            if not rest and pos >= self.total:
+                self.push(pos - self.total, {})
+                rest = True
+            if rest:
+                self.push(n, a)
+                pos += n
+                continue
+            if self.total < pos + n:
+                # (the last run grows when plain, else a plain one follows it)
+                if self.attrs[len(self.attrs) - 1]:
+                    self.starts.append(self.total)
+                    self.attrs.append({})
+                self.total = pos + n
+            if a:
+                i = self.cut(pos)
+                j = self.cut(pos + n) if pos + n < self.total else len(self.starts)
+                for k in range(i, j):
+                    merged = dict(self.attrs[k])
+                    merged.update(a)
+                    self.attrs[k] = merged
+            pos += n
+        return 0
+
+    cdef list ranges(self):
+        """[(start, end, attributes)] of the runs with attributes, in order."""
+        cdef list out = []
+        cdef Py_ssize_t k, n = len(self.starts)
+        for k in range(n):
+            if self.attrs[k]:
+                out.append((self.starts[k], self.starts[k + 1] if k + 1 < n else self.total,
+                            self.attrs[k]))
+        return out
+
+
+cdef list overlay_all(list ops, list ranges):
+    """overlay() of each (start, end, attributes) range in turn, the ranges in order and
+    apart, in one pass over the delta's items."""
+    cdef list out = []
+    cdef int64_t pos = 0, n, start, lo, hi, a, b
+    cdef Py_ssize_t r = 0, nr = len(ranges)
+    for op in ops:
+        if op[0] == 2:
+            out.append(op)
+            continue
+        n = op[1] if op[0] == 0 else len(op[1])
+        start = pos
+        while r < nr and <int64_t>ranges[r][0] < pos + n:
+            a = ranges[r][0]
+            b = ranges[r][1]
+            lo = a if a > start else start
+            hi = b if b < pos + n else pos + n
+            if lo < hi:
+                if lo > start:
+                    out.append(_piece(op, start - pos, lo - start, op[2]))
+                merged = dict(op[2] or {})
+                merged.update(ranges[r][2] or {})
+                out.append(_piece(op, lo - pos, hi - lo, merged or None))
+                start = hi
+            if b > pos + n:
+                break           # (it goes on over the next item)
+            r += 1
+        if start == pos:
+            out.append(op)
+        elif start < pos + n:
+            out.append(_piece(op, start - pos, pos + n - start, op[2]))
+        pos += n
+    while r < nr:
+        a = ranges[r][0]
+        b = ranges[r][1]
+        if pos < b:
+            if pos < a:
+                out.append([0, a - pos, None])
+                pos = a
+            out.append([0, b - pos, ranges[r][2] or None])
+            pos = b
+        r += 1
+    return out
+
+
+cdef inline list _piece(list op, int64_t off, int64_t m, object attrs):
+    return [op[0], op[1][off:off + m] if op[0] == 1 else m, attrs]
 
 
 cdef int overlay(list ops, int64_t a, int64_t b, object attrs) except -1:
