@@ -336,3 +336,42 @@ def test_a_chain_of_several_peers_imported_whole_gives_loros_items(marking, as_j
         n_ops = 5 + seed % 60
         assert (whole_history_events(loro_c, seed, n_ops, marking, as_json)
                 == whole_history_events(loro, seed, n_ops, marking, as_json)), seed
+
+
+def many_marks_session(mod, seed, n_marks):
+    """Peer 2 marks and unmarks a shared text many times (overlapping ranges, three keys)
+    while peer 1 inserts; peer 1, subscribed, imports them in one concurrent import."""
+    rng = random.Random(seed)
+    a = mod.LoroDoc()
+    a.peer_id = 1
+    a.get_text("t").insert(0, "abcdefghij" * 30)
+    a.commit()
+    b = mod.LoroDoc()
+    b.peer_id = 2
+    b.import_(a.export(mod.ExportMode.Snapshot()))
+    a.get_text("t").insert(7, "zz")
+    a.commit()
+    tb = b.get_text("t")
+    for _ in range(n_marks):
+        p = rng.randrange(290)
+        end = p + rng.randrange(1, 15)
+        key = rng.choice(["bold", "link", "italic"])
+        if rng.random() < 0.8:
+            tb.mark(p, end, key, rng.choice([True, "x"]) if key == "link" else True)
+        else:
+            tb.unmark(p, end, key)
+        if rng.random() < 0.1:
+            tb.insert(rng.randrange(290), rng.choice(WORDS))
+    b.commit()
+    seen = []
+    sub = a.subscribe_root(lambda e: seen.append(text_items(e)))
+    a.import_(b.export(mod.ExportMode.Updates(a.oplog_vv)))
+    del sub
+    return seen, a.get_text("t").to_delta() and [(q.insert, q.attributes) for q in a.get_text("t").to_delta()]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_concurrent_import_of_many_marks_gives_loros_items(seed):
+    """Each imported mark's retains are composed over the ones before (RetainRuns, found
+    by bisection), then laid over the delta in one pass (overlay_all)."""
+    assert many_marks_session(loro_c, seed, 200) == many_marks_session(loro, seed, 200)
