@@ -88,3 +88,10 @@ def js_env():
     except ImportError as e:     # without the server extra there is no sync test module
         pytest.skip(f"the npm setup lives with the sync tests, which need the server extra: {e}")
     yield from test_sync_js.js_env_folder()
+
+
+# every composition on the rope model of commit deltas recounts its data length and
+# compares it with the one it keeps (local_delta.pxi LocalRope.known_len)
+from loro_c import _events as _events_module  # noqa: E402
+
+_events_module._check_rope_lengths(True)

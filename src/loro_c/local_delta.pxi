@@ -30,6 +30,14 @@ cdef int LD_LIST_CAP = 8        # values per list insert item
 # Past this many hints on one container the state-based diff is used (same effect, items
 # joined differently): the model scans the rope's items for each hint
 cdef int LD_MAX_HINTS = 4000
+cdef bint _ld_check_lengths = False   # (tests: LocalRope.compose checks its kept length)
+
+
+def _check_rope_lengths(bint on):
+    """(tests) Make every composition on the rope model recount its data length and
+    compare it with the one it keeps."""
+    global _ld_check_lengths
+    _ld_check_lengths = on
 
 
 cdef int64_t ld_utf8_len(str s):
@@ -157,11 +165,15 @@ cdef class LocalRope:
     cdef list items
     cdef bint text
     cdef LdNode root
+    # the data length (-1: count it again): a commit composes one hint after another, and
+    # counting the items for each made its thousands of ops quadratic
+    cdef int64_t known_len
 
     def __cinit__(self, bint text):
         self.items = []
         self.text = text
         self.root = LdNode()
+        self.known_len = 0
 
     # -- the tree ------------------------------------------------------------------------
 
@@ -269,6 +281,7 @@ cdef class LocalRope:
 
     cdef int remove_leaf(self, LdItem x) except -1:
         """generic-btree's remove_leaf."""
+        self.known_len = -1
         cdef LdNode p = x.parent
         del p.children[ld_slot(p, x)]
         del self.items[ld_index(self.items, x)]
@@ -465,14 +478,18 @@ cdef class LocalRope:
     cdef int64_t length(self):
         cdef int64_t out = 0
         cdef LdItem x
+        if self.known_len >= 0:
+            return self.known_len
         for x in self.items:
             out += x.n if x.retain else len(x.val)
+        self.known_len = out
         return out
 
     cdef int push_retain(self, int64_t n, object attrs=None) except -1:
         cdef LdItem last, x
         if n == 0:
             return 0
+        self.known_len = -1
         if self.items:
             last = self.items[len(self.items) - 1]
             if last.retain and ld_attrs_eq(last.attrs, attrs):
@@ -487,6 +504,7 @@ cdef class LocalRope:
         cdef LdItem last
         if len(x.val) == 0 and x.n == 0:
             return 0
+        self.known_len = -1
         if self.items:
             last = self.items[len(self.items) - 1]
             if (not last.retain and last.mv == x.mv and ld_attrs_eq(last.attrs, x.attrs)
@@ -500,6 +518,7 @@ cdef class LocalRope:
         """generic-btree's push: joined to the last item, or a new last child of its node."""
         cdef LdItem last
         cdef LdNode p
+        self.known_len = -1
         if not self.items:
             self.leaf_insert(0, self.root, len(self.root.children), x)
             return 0
@@ -640,10 +659,10 @@ cdef class LocalRope:
             self.leaf_insert(i + 2, p, slot + 2, new2)
         return 0
 
-    cdef int replace_at(self, int64_t index, LdItem it) except -1:
+    cdef int replace_at(self, int64_t index, LdItem it, int64_t total) except -1:
         """Compose item `it` (an insert, a delete, or both: a movable list's set) at data
-        position `index` (loro's _compose_replace)."""
-        cdef int64_t total = self.length(), end, off_a = 0, off_b = 0, n = it.n
+        position `index` (loro's _compose_replace); `total`: the data length."""
+        cdef int64_t end, off_a = 0, off_b = 0, n = it.n
         cdef Py_ssize_t ia, ib, k
         cdef LdItem leaf, x, tpl, ins
         cdef int64_t vl, vs, ve
@@ -746,8 +765,10 @@ cdef class LocalRope:
             for it in other:
                 self.tree_push(it.copy_cloned(self.text))
             return 0
-        # `total` is the rope's data length, kept as retains are pushed; a replace
-        # recounts it (it cuts and drops items) and the search hint starts over
+        # `total` is the rope's data length, kept through every item (a replace removes
+        # the data it deletes, up to the end, and adds its value); the search hint starts
+        # over after a replace
+        cdef int64_t removed
         total = self.length()
         for it in other:
             if index >= total:
@@ -770,11 +791,19 @@ cdef class LocalRope:
                     self.update_attrs(index, index + it.n, it.attrs, &hint, &hint_pos)
                 index += it.n
             else:
-                self.replace_at(index, it)
+                removed = 0
+                if it.n > 0 and index != total:
+                    removed = (index + it.n if index + it.n < total else total) - index
+                self.replace_at(index, it, total)
+                total = total - removed + len(it.val)
                 index += len(it.val)
-                total = self.length()
                 hint = 0
                 hint_pos = 0
+        self.known_len = total
+        if _ld_check_lengths:
+            self.known_len = -1
+            if self.length() != total:
+                raise AssertionError(f"the rope's length is {self.length()}, its count {total}")
         return 0
 
 
