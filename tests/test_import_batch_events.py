@@ -527,3 +527,44 @@ def test_the_move_after_a_batchs_snapshot_starts_at_the_snapshots_frontiers():
     assert heads == 1
     assert [e[0] for e in want] == ["Import", "Checkout"]
     assert got == want
+
+
+def _snapshot_with_a_dead_child_then_its_peers_updates(mod, roots):
+    """Peer 1 creates a list in map "m" and overwrites it at once (a child no longer in
+    the state); peer 2 takes that and edits a text, then exports the snapshot (its own
+    block the frontiers' one). Peer 1 then edits the roots `roots` and sends everything it
+    has. A new document takes the snapshot and those updates in one batch."""
+    a, b = mod.LoroDoc(), mod.LoroDoc()
+    a.peer_id, b.peer_id = 1, 2
+    a.get_map("m").insert_container("d", mod.LoroList())
+    a.get_map("m").insert("d", 1)
+    a.commit()
+    b.import_(a.export(mod.ExportMode.Updates(mod.VersionVector())))
+    b.get_text("t").insert(0, "x")
+    b.commit()
+    snap = b.export(mod.ExportMode.Snapshot())
+    for name in roots:
+        if name in "cu":
+            a.get_counter(name).increment(1)
+        else:
+            a.get_text(name).insert(0, "y")
+    a.commit()
+    r = mod.LoroDoc()
+    got = []
+    sub = r.subscribe_root(lambda e: got.append(U.nev(e)))
+    r.import_batch([snap, a.export(mod.ExportMode.Updates(mod.VersionVector()))])
+    del sub
+    return got
+
+
+@pytest.mark.parametrize("roots", ["sc", "cu", "vu"])
+def test_a_batch_numbers_the_updates_containers_before_the_snapshots_dead_children(roots):
+    # Loading the snapshot for a subscriber, loro's arena takes the frontiers' block's
+    # containers and the state's; the list no longer in the state comes when a change
+    # block that names it is parsed: peer 1's block in the updates blob, after that
+    # block's own op containers (the new roots). loro_c once numbered the snapshot's
+    # whole history first, so the Checkout event listed the new roots in another order.
+    want = _snapshot_with_a_dead_child_then_its_peers_updates(loro, roots)
+    got = _snapshot_with_a_dead_child_then_its_peers_updates(loro_c, roots)
+    assert [e[0] for e in want] == ["Import", "Checkout"]
+    assert got == want

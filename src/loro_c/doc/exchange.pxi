@@ -201,7 +201,7 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
             # loro loads that snapshot first (its state read whole only when recorded)
             first = _codec_module().snapshot_frontier_cids(blobs[0])
             if events:
-                number_as_loaded(d, n_before, first, state_cids)
+                number_batch_recorded(d, n_before, first, blobs[1:], state_cids)
             else:
                 number_lazily_loaded(d, n_before, first, blobs[1:], state_cids)
             for cid in state_cids:
@@ -336,13 +336,38 @@ cdef int number_lazily_loaded(LoroDoc d, int64_t n_before, list first, list rest
     for cid in first or ():
         if cid not in lnum:
             lnum[cid] = len(lnum)
+    number_blobs_ops(d, rest)
+    d.lnum_lazy = True
+    d.lazy_roots = [cid for cid in state or () if isinstance(cid, _types.ContainerID.Root)]
+    return 0
+
+
+cdef int number_blobs_ops(LoroDoc d, list blobs) except -1:
+    """Number the containers updates blobs name as loro's import of each registers them
+    when it parses the blob's change blocks (one peer's consecutive changes), block by
+    block: every container the block's ops act on (the ops the document has too), then
+    the children they create (tree nodes' meta maps among them)."""
+    lnum = d.lnum
     codec = _codec_module()
-    for blob in rest:
+    Map = _types.ContainerType.Map()
+    for blob in blobs:
         created = []
+        peer = None
         for ch in codec.decode_updates(blob):
+            if ch[0] != peer:
+                # (a new block: the previous one's children first)
+                for cid in created:
+                    if cid not in lnum:
+                        lnum[cid] = len(lnum)
+                created = []
+                peer = ch[0]
             for o in ch[6]:
                 if o[1] not in lnum:
                     lnum[o[1]] = len(lnum)
+                if o[0] == LC_OP_TREE:
+                    if o[3] == peer and o[4] == o[2]:
+                        created.append(_normal_cid(<uint64_t>peer, <int32_t>o[2], Map))
+                    continue
                 for v in o[3:]:
                     if isinstance(v, _types.ContainerID):
                         created.append(v)
@@ -351,8 +376,34 @@ cdef int number_lazily_loaded(LoroDoc d, int64_t n_before, list first, list rest
         for cid in created:
             if cid not in lnum:
                 lnum[cid] = len(lnum)
-    d.lnum_lazy = True
-    d.lazy_roots = [cid for cid in state or () if isinstance(cid, _types.ContainerID.Root)]
+    return 0
+
+
+cdef int number_batch_recorded(LoroDoc d, int64_t n_before, list first, list rest,
+                               list state) except -1:
+    """Number the containers as loro's arena holds them when a batch loaded a snapshot into
+    an empty document for a subscriber: those numbered before, the frontiers' change
+    blocks' (`first`), the whole loaded state's (`state`: the Import event reads every
+    one), then those the other blobs name, as their import parses their blocks
+    (number_blobs_ops), and only then the rest of the snapshot's history (children no
+    longer in its state that no such block names), in the order the import met them:
+    loro reads those blocks after the batch's blobs (a session's dead list created by a
+    peer whose whole history the updates blob also brought came after a root those
+    updates created, not before)."""
+    lnum = d.lnum
+    order = sorted(lnum, key=lnum.__getitem__)
+    keep = [cid for cid in order if lnum[cid] < n_before]
+    lnum.clear()
+    for cid in keep:
+        lnum[cid] = len(lnum)
+    for part in (first or (), state or ()):
+        for cid in part:
+            if cid not in lnum:
+                lnum[cid] = len(lnum)
+    number_blobs_ops(d, rest)
+    for cid in order:
+        if cid not in lnum:
+            lnum[cid] = len(lnum)
     return 0
 
 
