@@ -236,8 +236,9 @@ def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
             doc.in_blob = False
         import_blob_end(doc, len(blobs) > 1)
         if len(blobs) > 1 and doc.lnum_pending:
-            # loro's import_batch imports blob by blob: each numbers the children it creates
-            # after its other containers, before the next blob
+            # loro's import_batch imports blob by blob: the children a blob creates are
+            # numbered before the next blob's containers (an updates blob numbered its own
+            # block by block as it decoded them: decode_updates_body)
             lnum_flush(doc)
         elif len(blobs) > 1 and doc.meta_n:
             # only created tree nodes' meta maps: they are numbered (lnum_flush) when the
