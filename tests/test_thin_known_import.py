@@ -16,7 +16,7 @@ from test_snapshot_hostile import fix_checksum
 
 
 def history(mod, seed, n=60):
-    """Two peers editing a text, a list and a map, synced now and then: (the document
+    """Two peers editing a text and a list, synced now and then: (the document
     holding both, the other peer)."""
     rng = random.Random(seed)
     a = mod.LoroDoc()
