@@ -519,9 +519,10 @@ cdef class DocCore:
     # an import with subscribers keeps the movable lists and trees it touches as they
     # were, those with an index below snap_below (0: none), before its first change
     # applies (state/dispatch.pxi snapshot_touched); pending_touched: the movable lists and
-    # trees the pending changes touch (None: none)
+    # trees the pending changes touch (None: none), each marked in ctouched (per container)
     cdef int64_t snap_below
     cdef set pending_touched
+    cdef uint8_t *ctouched
     # rich text (state/text.pxi): each mark op applied, by its start anchor's id (peer index
     # << 32 | counter) -> (key, value, info, lamport, peer id, end entity); the style
     # configuration (richtext.TextStyles)
@@ -934,4 +935,5 @@ cdef inline void snap_forget(LoroDoc d) noexcept:
     d.snap_seed = None
 
 cdef int track_staged(LoroDoc d, int64_t first) except -1
+cdef int pending_touched_clear(LoroDoc d) except -1
 cdef int snapshot_touched(LoroDoc d) except -1

@@ -56,7 +56,7 @@ from loro_c._oplog cimport (OpLog, lc_op, lc_change, LC_OP_INSERT, LC_OP_DELETE,
 from loro_c import _types
 from loro_c.mergeable import parse_child as _mergeable_parse
 import time
-from bisect import bisect_right     # linear_delta.pxi: LinStyleMap
+from bisect import bisect_right     # RetainRuns (and linear_delta.pxi's LinStyleMap)
 from loro_c._version import ID
 from loro_c._version cimport frontiers_wrap
 from loro_c._types import ChangeMeta
@@ -3906,7 +3906,8 @@ cdef class RetainRuns:
         self.total = 0
 
     cdef Py_ssize_t cut(self, int64_t pos):
-        """The index of the run starting at `pos` (< total), cutting one there if needed."""
+        """The index of the run starting at `pos` (inside the runs), cutting one there if
+        needed (the new run takes the entry of the one it was cut from)."""
         cdef Py_ssize_t i = bisect_right(self.starts, pos) - 1
         if <int64_t>self.starts[i] == pos:
             return i

@@ -32,7 +32,7 @@ from loro_c._doc cimport (kind_has_state, op_fits_kind, container_index, show_ro
                           tree_after_undo, shallow_apply_root_change, snap_forget,
                           tree_import_begin, tree_import_end)
 from loro_c._doc cimport meta_queue, lnum_flush, lnum_flush_marked, lnum_add      # tree nodes' meta maps (doc/registry.pxi)
-from loro_c._doc cimport track_staged, snapshot_touched     # movable lists and trees before an import
+from loro_c._doc cimport track_staged, snapshot_touched, pending_touched_clear     # movable lists and trees before an import
 from loro_c._doc import kind_of_type, _TYPE_NAMES
 from loro_c.errors import LoroError, DecodeError
 from loro_c._opid_check cimport KnownCheck, known_check_new, known_tuple, known_blob_end, known_end_of
@@ -453,7 +453,7 @@ cdef object run_import(LoroDoc doc, list changes, list blobs, bint whole_pending
         applying = True
         status = apply_staged(doc, run)
         if doc.n_staged == 0:
-            doc.pending_touched = None
+            pending_touched_clear(doc)
         # the grouping undo log serves this import only
         doc.log.n_gundo = run.n_gundo
         if (changes is None and doc.log.n_changes == run.n_changes and not run.change_undo

@@ -497,29 +497,17 @@ cdef object lin_event(LoroDoc doc, uint32_t c, LinRuns runs, set marks):
             PyGC_Enable()
 
 
-cdef class LinStyleMap:
+cdef class LinStyleMap(RetainRuns):
     """The styles loro's text state has annotated so far, as runs over the new text's code
-    points, for an import holding every mark of its text (the state's style map starts
-    empty): a mark annotates its range when its end anchor comes, which gives the range's
-    styles then without reading the marks open at each stretch."""
-    cdef list starts        # where each run starts (the first at 0)
-    cdef list attrs         # its attributes (None: none) ...
-    cdef list winners       # ... and key -> (Lamport, peer) of the mark that set each
+    points (RetainRuns' runs and cuts; a run's entry is (attributes, key -> (Lamport,
+    peer) of the mark that set it), None while it has none), for an import holding every
+    mark of its text (the state's style map starts empty): a mark annotates its range when
+    its end anchor comes, which gives the range's styles then without reading the marks
+    open at each stretch."""
 
     def __cinit__(self):
         self.starts = [0]
         self.attrs = [None]
-        self.winners = [None]
-
-    cdef Py_ssize_t cut(self, int64_t pos):
-        """The run starting at `pos` (one cut there if none did)."""
-        cdef Py_ssize_t i = bisect_right(self.starts, pos) - 1
-        if <int64_t>self.starts[i] == pos:
-            return i
-        self.starts.insert(i + 1, pos)
-        self.attrs.insert(i + 1, self.attrs[i])
-        self.winners.insert(i + 1, self.winners[i])
-        return i + 1
 
     cdef list annotate(self, int64_t lo, int64_t hi, tuple style):
         """Annotate [lo, hi) with a mark (its doc.styles entry): a key the mark loses on
@@ -527,38 +515,34 @@ cdef class LinStyleMap:
         joined, as loro's state reports them."""
         cdef list segs = []
         cdef Py_ssize_t i, j
-        cdef int64_t end
+        cdef int64_t n
+        cdef tuple got
         if lo >= hi:
             return segs
         key = style[0]
         mine = (style[3], style[4])
         i = self.cut(lo)
         j = self.cut(hi)
-        bare_attrs = None          # (runs without styles share one new pair)
+        bare = None         # (runs without styles share one new entry)
         for k in range(i, j):
-            a = self.attrs[k]
-            if a is None:
-                if bare_attrs is None:
-                    bare_attrs = {key: style[1]}
-                    bare_won = {key: mine}
-                a = bare_attrs
-                self.attrs[k] = a
-                self.winners[k] = bare_won
+            got = self.attrs[k]
+            if got is None:
+                if bare is None:
+                    bare = ({key: style[1]}, {key: mine})
+                got = self.attrs[k] = bare
             else:
-                w = self.winners[k]
-                won = (<dict>w).get(key)
+                won = (<dict>got[1]).get(key)
                 if won is None or mine > won:
-                    a = dict(a)
+                    a = dict(got[0])
                     a[key] = style[1]
-                    w = dict(w)
+                    w = dict(got[1])
                     w[key] = mine
-                    self.attrs[k] = a
-                    self.winners[k] = w
-            end = self.starts[k + 1]
-            if segs and ld_attrs_eq(segs[len(segs) - 1][1], a):
-                segs[len(segs) - 1][0] += end - <int64_t>self.starts[k]
+                    got = self.attrs[k] = (a, w)
+            n = <int64_t>self.starts[k + 1] - <int64_t>self.starts[k]
+            if segs and ld_attrs_eq(segs[len(segs) - 1][1], got[0]):
+                segs[len(segs) - 1][0] += n
             else:
-                segs.append([end - <int64_t>self.starts[k], a])
+                segs.append([n, got[0]])
         return segs
 
 

@@ -281,8 +281,8 @@ cdef class LocalRope:
 
     cdef int remove_leaf(self, LdItem x) except -1:
         """generic-btree's remove_leaf."""
-        self.known_len = -1
         cdef LdNode p = x.parent
+        self.known_len = -1
         del p.children[ld_slot(p, x)]
         del self.items[ld_index(self.items, x)]
         if not p.children:
@@ -723,21 +723,21 @@ cdef class LocalRope:
             self.insert_values(index, ins)
         return 0
 
-    cdef int update_attrs(self, int64_t a, int64_t b, dict attrs, Py_ssize_t *hint,
-                          int64_t *hint_pos) except -1:
+    cdef int update_attrs(self, int64_t a, int64_t b, dict attrs, Py_ssize_t *at_item,
+                          int64_t *at_pos) except -1:
         """Give data range [a, b) these attributes over its own (loro's
-        update_attr_in_range: the items at both ends cut, none joined again). `hint`: an
-        item starting at `hint_pos` <= a, to search from; set to the item holding a."""
+        update_attr_in_range: the items at both ends cut, none joined again). `at_item`:
+        an item starting at `at_pos` <= a, to search from; set to the item holding a."""
         cdef int64_t off_a = 0, off_b = 0
         cdef Py_ssize_t ia, ib, k
         cdef LdItem x
         if a == b or not self.items:
             return 0
-        ia = self.query_from(a, hint[0], hint_pos[0], &off_a)
+        ia = self.query_from(a, at_item[0], at_pos[0], &off_a)
         ib = self.query_from(b, ia, a - off_a, &off_b)
         # (cutting at a and b adds items after ia only: it still starts at a - off_a)
-        hint[0] = ia
-        hint_pos[0] = a - off_a
+        at_item[0] = ia
+        at_pos[0] = a - off_a
         stop = self.split_leaf(ib, off_b)
         start = self.split_leaf(ia, off_a)
         if start is None:
@@ -757,8 +757,8 @@ cdef class LocalRope:
 
     cdef int compose(self, list other) except -1:
         """Compose a delta (retains, then inserts or deletes) onto the rope."""
-        cdef int64_t index = 0, total, hint_pos = 0
-        cdef Py_ssize_t hint = 0
+        cdef int64_t index = 0, total, at_pos = 0
+        cdef Py_ssize_t at_item = 0     # where the last search stopped (positions only grow)
         cdef bint rest = False
         cdef LdItem it
         if not self.items:
@@ -766,8 +766,8 @@ cdef class LocalRope:
                 self.tree_push(it.copy_cloned(self.text))
             return 0
         # `total` is the rope's data length, kept through every item (a replace removes
-        # the data it deletes, up to the end, and adds its value); the search hint starts
-        # over after a replace
+        # the data it deletes, up to the end, and adds its value); the search starts over
+        # after a replace
         cdef int64_t removed
         total = self.length()
         for it in other:
@@ -788,7 +788,7 @@ cdef class LocalRope:
                     self.push_retain(index + it.n - total)
                     total = index + it.n
                 if it.attrs:
-                    self.update_attrs(index, index + it.n, it.attrs, &hint, &hint_pos)
+                    self.update_attrs(index, index + it.n, it.attrs, &at_item, &at_pos)
                 index += it.n
             else:
                 removed = 0
@@ -797,8 +797,8 @@ cdef class LocalRope:
                 self.replace_at(index, it, total)
                 total = total - removed + len(it.val)
                 index += len(it.val)
-                hint = 0
-                hint_pos = 0
+                at_item = 0
+                at_pos = 0
         self.known_len = total
         if _ld_check_lengths:
             self.known_len = -1

@@ -86,6 +86,7 @@ cdef class DocCore:
         free(self.map_journal)
         free(self.cimp_sum)
         free(self.cimp_set)
+        free(self.ctouched)
         free(self.cimp_list)
         free(self.evlog.notes)
         for i in range(self.n_maps):

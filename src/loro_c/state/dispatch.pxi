@@ -91,17 +91,27 @@ cdef int track_staged(LoroDoc d, int64_t first) except -1:
     d.pending_touched (every import, subscribed or not: a change may wait and apply in a
     later import that someone watches). Dropped once nothing is pending."""
     cdef int64_t k, i
-    cdef uint32_t c, last = 0xFFFFFFFFU
+    cdef uint32_t c
     cdef lc_staged *st
     for k in range(first, d.n_staged):
         st = &d.staged[k]
         for i in range(st.ops_off, st.ops_off + st.ops_len):
             c = d.log.ops[i].container
-            if c != last and (d.ckind[c] == KIND_MOVABLE_LIST or d.ckind[c] == KIND_TREE):
-                last = c
+            if not d.ctouched[c] and (d.ckind[c] == KIND_MOVABLE_LIST or d.ckind[c] == KIND_TREE):
+                d.ctouched[c] = 1
                 if d.pending_touched is None:
                     d.pending_touched = set()
                 d.pending_touched.add(c)
+    return 0
+
+
+cdef int pending_touched_clear(LoroDoc d) except -1:
+    """Nothing pending any more: no list or tree is touched by a pending change."""
+    if d.pending_touched is not None:
+        for c in d.pending_touched:
+            if <int64_t>c < d.n_containers:
+                d.ctouched[<uint32_t>c] = 0
+        d.pending_touched = None
     return 0
 
 

@@ -293,15 +293,14 @@ cdef int tree_note_import(LoroDoc d, uint32_t c) except -1:
 
 
 cdef int tree_snapshot_all(LoroDoc d) except -1:
-    """An import is about to apply while someone subscribes: keep the version of every
-    tree (an attached import's events need no view: tree_event_items' mode 1 replays the
-    new moves, and a concurrent import's replay starts from the versions' ids)."""
+    """Keep the version of every tree (tree_note_import): an import_batch's move to the
+    latest version with subscribers."""
     cdef int64_t c
     if d.tree_ev is None:
         d.tree_ev = {}
     for c in range(d.n_containers):
         if d.ckind[c] == KIND_TREE and c not in d.tree_ev:
-            d.tree_ev[c] = [_included_vv(tree_state(d, <uint32_t>c)), None, []]
+            tree_note_import(d, <uint32_t>c)
     return 0
 
 
