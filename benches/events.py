@@ -29,6 +29,11 @@ inserts, deletes and marks (bold, italic, link) of one text, a commit each (one 
 commit); then checkouts to versions along the way and back, with edits in between (each
 event carries the style boundaries loro's state keeps: loro_c.rich_checkout).
 
+``one commit N`` rows (``--commit-only`` runs just them): N inserts and deletes at
+scattered places of a 1,000-character text, then one commit (one event whose delta loro
+builds by composing the transaction's N hints; N = 1,000, 4,000, 20,000, ``--quick``:
+4,000). The edits and the commit are timed.
+
 Ratios printed: loro_c+sub / loro_c (what subscribing costs), loro_c+sub / loro+sub (the
 issue's target is <= 1.0).
 """
@@ -444,6 +449,53 @@ def run_rich(quick, repeat):
     return rows
 
 
+def one_commit(lib, n_ops, subscribe, seed=5):
+    """(the text, events seen) after `n_ops` scattered edits committed at once."""
+    import random
+    rng = random.Random(seed)
+    doc = lib.LoroDoc()
+    doc.peer_id = 1
+    text = doc.get_text("t")
+    text.insert(0, "abcdefghij" * 100)
+    doc.commit()
+    seen = []
+    sub = _subscribe(doc, seen) if subscribe else None
+    n = 1000
+    for _ in range(n_ops):
+        pos = rng.randrange(n)
+        if rng.random() < 0.2:
+            text.delete(pos, 1)
+            n -= 1
+        else:
+            text.insert(pos, "xy")
+            n += 2
+    doc.commit()
+    del sub
+    return text.to_string(), len(seen)
+
+
+def run_commit(quick, repeat):
+    loro_c, loro = load_library("loro_c"), load_library("loro")
+    libs = {"loro_c": loro_c, "loro": loro}
+    rows = []
+    for n_ops in ((4000,) if quick else (1000, 4000, 20000)):
+        section = f"one commit {n_ops}"
+        fns = {}
+        for lib_name, lib in libs.items():
+            if lib is None:
+                continue
+            for sub in (False, True):
+                key = f"{lib_name}{'+sub' if sub else ''}"
+                fns[key] = (lambda lib=lib, sub=sub: (None, one_commit(lib, n_ops, sub)))
+        res = interleaved_best(fns, {k: repeat for k in fns})
+        texts = {res[k][1][1][0] for k in fns if res[k][0] is not None}
+        for key, (secs, result) in res.items():
+            ok = secs is not None and len(texts) == 1 and (result[1][1] == 1) == key.endswith("+sub")
+            rows.append(("commit", section, key, secs, ok, result[1][1] if ok else None))
+        print_row(section, {key: res[key][0] for key in fns}, "8.2f")
+    return rows
+
+
 def run(traces, repeat):
     loro_c, loro = load_library("loro_c"), load_library("loro")
     libs = {"loro_c": loro_c, "loro": loro}
@@ -497,6 +549,7 @@ def main(argv=None):
     ap.add_argument("--movable-only", action="store_true", help="only the movable list rows")
     ap.add_argument("--concurrent-only", action="store_true", help="only the concurrent checkout rows")
     ap.add_argument("--rich-only", action="store_true", help="only the rich text rows")
+    ap.add_argument("--commit-only", action="store_true", help="only the one commit rows")
     args = ap.parse_args(argv)
     traces = args.traces.split(",")
     if args.quick:
@@ -507,12 +560,16 @@ def main(argv=None):
     if args.rich_only:
         rows = run_rich(args.quick, args.repeat)
         return 1 if any(not r[4] for r in rows) else 0
+    if args.commit_only:
+        rows = run_commit(args.quick, args.repeat)
+        return 1 if any(not r[4] for r in rows) else 0
     rows = [] if args.tree_only or args.movable_only else run(traces, args.repeat)
     if not args.movable_only:
         rows += run_tree(args.quick, args.repeat)
     if not args.tree_only and not args.movable_only:
         rows += run_concurrent(args.quick, args.repeat)
         rows += run_rich(args.quick, args.repeat)
+        rows += run_commit(args.quick, args.repeat)
     if not args.tree_only:
         # (each run's import is short: more runs for a steadier best)
         rows += run_movable(args.quick, max(args.repeat, 5) * 2)

@@ -3,7 +3,7 @@ a trace applied with a commit per trace transaction, and its full history import
 and without a root subscriber, for loro_c and loro."""
 import pytest
 
-from .events import apply_events, import_events, rich_import, rich_import_inputs
+from .events import apply_events, import_events, one_commit, rich_import, rich_import_inputs
 
 
 @pytest.fixture(params=(False, True), ids=("nosub", "sub"))
@@ -46,4 +46,17 @@ def test_rich_import_events(benchmark, library, subscribed, concurrent):
     text, n = benchmark.pedantic(lambda: rich_import(module, blob, subscribed, base), rounds=5,
                                  iterations=1)
     assert len(text) > 1000
+    assert n == (1 if subscribed else 0)
+
+
+def test_one_commit_events(benchmark, library, subscribed):
+    """4,000 scattered inserts and deletes of a text committed at once: one event, whose
+    delta composes the transaction's 4,000 hints."""
+    name, module = library
+    if name == "pycrdt":
+        pytest.skip("loro's event API only")
+    benchmark.group = "events one commit 4000"
+    text, n = benchmark.pedantic(lambda: one_commit(module, 4000, subscribed), rounds=5,
+                                 iterations=1)
+    assert len(text) > 5000
     assert n == (1 if subscribed else 0)

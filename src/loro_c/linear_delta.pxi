@@ -589,8 +589,10 @@ cdef object lin_styled(LoroDoc doc, list out, list styles):
             delta.append(x)
         st.compose(delta)
     # (loro's compose of a delta chopped of its plain retains at the end)
-    while st.items and (<LdItem>st.items[len(st.items) - 1]).retain and not (<LdItem>st.items[len(st.items) - 1]).attrs:
-        st.remove_leaf(st.items[len(st.items) - 1])
-    ev.compose([x.copy() for x in st.items])
+    x = st.last_item()
+    while x is not None and x.retain and not x.attrs:
+        st.remove_leaf(x)
+        x = st.last_item()
+    ev.compose([x.copy() for x in st.to_list()])
     items = ld_text_items(ev)
     return text_diff(items) if items else None

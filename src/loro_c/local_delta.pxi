@@ -27,15 +27,12 @@ from loro_c._doc cimport ML_HINT_INSERT, ML_HINT_DELETE, ML_HINT_MOVE, ML_HINT_S
 
 cdef int LD_CAP_DEFAULT = 32    # the capacity of an empty owned string of loro's (a delete's)
 cdef int LD_LIST_CAP = 8        # values per list insert item
-# Past this many hints on one container the state-based diff is used (same effect, items
-# joined differently): the model scans the rope's items for each hint
-cdef int LD_MAX_HINTS = 4000
-cdef bint _ld_check_lengths = False   # (tests: LocalRope.compose checks its kept length)
+cdef bint _ld_check_lengths = False   # (tests: LocalRope.compose checks its tree and length)
 
 
 def _check_rope_lengths(bint on):
-    """(tests) Make every composition on the rope model recount its data length and
-    compare it with the one it keeps."""
+    """(tests) Make every composition on the rope model check its tree (LocalRope.check)
+    and recount its data length against the one it keeps."""
     global _ld_check_lengths
     _ld_check_lengths = on
 
@@ -54,12 +51,18 @@ cdef int LD_MAX_CHILDREN = 12  # generic-btree's MAX_CHILDREN_NUM (a node splits
 
 
 cdef class LdNode:
-    """A node of the rope's B-tree: its children are nodes, or items (a leaf node)."""
+    """A node of the rope's B-tree: its children are nodes, or items (a leaf node).
+
+    `dlen` is the data length under it, kept so that a search by position descends the
+    tree (a commit of thousands of ops searched its thousands of items linearly for each).
+    -1: to be counted again; a node so marked has its ancestors marked too (`ld_dirty`)."""
     cdef list children
     cdef LdNode parent
+    cdef int64_t dlen
 
     def __cinit__(self):
         self.children = []
+        self.dlen = -1
 
 
 cdef class LdItem:
@@ -133,6 +136,40 @@ cdef LdItem ld_delete(bint is_text, int64_t n, int64_t cap):
     return x
 
 
+cdef inline void ld_dirty(LdNode node):
+    """Mark a node's counts stale, and its ancestors' (up to one already marked)."""
+    while node is not None and node.dlen >= 0:
+        node.dlen = -1
+        node = node.parent
+
+
+cdef inline void ld_touch(LdItem x):
+    """An item's data length may have changed: its node's counts are stale. (An item out
+    of the tree may name a node it left: marking that one costs a recount, no more.)"""
+    if x.parent is not None:
+        ld_dirty(x.parent)
+
+
+cdef int ld_recount(LdNode node) except -1:
+    """Count a stale node's data length again (and its stale descendants')."""
+    cdef int64_t dl = 0
+    cdef LdNode sub
+    cdef LdItem x
+    if node.dlen >= 0:
+        return 0
+    for ch in node.children:
+        if type(ch) is LdNode:
+            sub = <LdNode>ch
+            if sub.dlen < 0:
+                ld_recount(sub)
+            dl += sub.dlen
+        else:
+            x = <LdItem>ch
+            dl += x.n if x.retain else len(x.val)
+    node.dlen = dl
+    return 0
+
+
 cdef inline void ld_set_parent(object ch, LdNode p):
     if type(ch) is LdNode:
         (<LdNode>ch).parent = p
@@ -148,46 +185,144 @@ cdef Py_ssize_t ld_slot(LdNode p, object ch) except -1:
     raise AssertionError("local_delta: a node's child is missing")
 
 
-cdef Py_ssize_t ld_index(list items, object x) except -1:
-    cdef Py_ssize_t i
-    for i in range(len(items)):
-        if items[i] is x:
-            return i
-    raise AssertionError("local_delta: an item is missing")
+cdef void ld_unlink(LdNode node):
+    """Unlink a tree's children from their parents (then it goes by reference counting).
+    An item pushed on into another rope names that rope's node: it is left as it is."""
+    for ch in node.children:
+        if type(ch) is LdNode:
+            (<LdNode>ch).parent = None
+            ld_unlink(<LdNode>ch)
+        elif (<LdItem>ch).parent is node:
+            (<LdItem>ch).parent = None
+
+
+cdef void ld_collect(LdNode node, list out):
+    for ch in node.children:
+        if type(ch) is LdNode:
+            ld_collect(<LdNode>ch, out)
+        else:
+            out.append(ch)
 
 
 cdef class LocalRope:
     """Loro's delta rope (loro-delta's DeltaRope over generic-btree's B-tree), with the
-    operations a commit's composition uses. `items` lists the items in order; the tree
-    (`root`, nodes of at most 12 children, split in halves when full, rebalanced with a
-    neighbour when under 6) matters where loro joins a new item to the next one only in
-    the same node."""
-    cdef list items
+    operations a commit's composition uses. The items lie in order at the leaves of the
+    tree (`root`, nodes of at most 12 children, split in halves when full, rebalanced with
+    a neighbour when under 6); its shape matters where loro joins a new item to the next
+    one only in the same node. Items are found by position down the nodes' data lengths,
+    and walked with `next_item`."""
     cdef bint text
     cdef LdNode root
-    # the data length (-1: count it again): a commit composes one hint after another, and
-    # counting the items for each made its thousands of ops quadratic
-    cdef int64_t known_len
+    # where a composition's search for attributes last stopped (its positions only grow):
+    # an item in the rope and the data position it starts at; None: search from the root
+    cdef LdItem at_item
+    cdef int64_t at_pos
 
     def __cinit__(self, bint text):
-        self.items = []
         self.text = text
         self.root = LdNode()
-        self.known_len = 0
+
+    def __dealloc__(self):
+        # items and nodes point to their parents: unlinked here, the tree goes by
+        # reference counting, and a commit's ropes (made with the collector paused) leave
+        # no cycles behind. (Its items may live on in another rope, which sets their
+        # parents again.)
+        if self.root is not None:
+            ld_unlink(self.root)
+
+    cdef inline bint empty(self):
+        return not self.root.children
+
+    cdef LdItem first_item(self):
+        cdef object node = self.root
+        if not self.root.children:
+            return None
+        while type(node) is LdNode:
+            node = (<LdNode>node).children[0]
+        return <LdItem>node
+
+    cdef LdItem last_item(self):
+        cdef object node = self.root
+        if not self.root.children:
+            return None
+        while type(node) is LdNode:
+            node = (<LdNode>node).children[len((<LdNode>node).children) - 1]
+        return <LdItem>node
+
+    cdef LdItem next_item(self, LdItem x):
+        """The item after x (None: x is the last)."""
+        cdef LdNode node = x.parent, up
+        cdef Py_ssize_t s = ld_slot(node, x) + 1
+        cdef object ch
+        if s < len(node.children):
+            return node.children[s]
+        while node.parent is not None:
+            up = node.parent
+            s = ld_slot(up, node) + 1
+            if s < len(up.children):
+                ch = up.children[s]
+                while type(ch) is LdNode:
+                    ch = (<LdNode>ch).children[0]
+                return <LdItem>ch
+            node = up
+        return None
+
+    cdef list to_list(self):
+        """The items in order."""
+        cdef list out = []
+        ld_collect(self.root, out)
+        return out
+
+    cdef int check(self) except -1:
+        """(tests) The invariants: each child names its node as parent, a node's data
+        length (when kept) is its children's, a stale node has stale ancestors, items lie
+        at the leaves only, no node but the root is empty or over full."""
+        cdef int depth = -1
+        self.check_node(self.root, 0, &depth)
+        return 0
+
+    cdef int64_t check_node(self, LdNode node, int level, int *leaf_level) except -1:
+        cdef int64_t dl = 0
+        cdef LdItem x
+        cdef bint inner = bool(node.children) and type(node.children[0]) is LdNode
+        if node is not self.root and not (0 < len(node.children) <= LD_MAX_CHILDREN):
+            raise AssertionError(f"local_delta: a node has {len(node.children)} children")
+        for ch in node.children:
+            if (type(ch) is LdNode) != inner:
+                raise AssertionError("local_delta: a node holds both items and nodes")
+            if inner:
+                if (<LdNode>ch).parent is not node:
+                    raise AssertionError("local_delta: a node names another parent")
+                if (<LdNode>ch).dlen < 0 and node.dlen >= 0:
+                    raise AssertionError("local_delta: a stale node under a counted one")
+                dl += self.check_node(<LdNode>ch, level + 1, leaf_level)
+            else:
+                x = <LdItem>ch
+                if x.parent is not node:
+                    raise AssertionError("local_delta: an item names another parent")
+                dl += x.n if x.retain else len(x.val)
+        if not inner and node.children:
+            if leaf_level[0] >= 0 and leaf_level[0] != level:
+                raise AssertionError("local_delta: leaves at different depths")
+            leaf_level[0] = level
+        if node.dlen >= 0 and node.dlen != dl:
+            raise AssertionError(f"local_delta: a node counts {node.dlen}, its children {dl}")
+        return dl
 
     # -- the tree ------------------------------------------------------------------------
 
-    cdef int leaf_insert(self, Py_ssize_t i, LdNode p, Py_ssize_t slot, LdItem x) except -1:
-        """Put item x at index i of the items, child `slot` of node `p`."""
-        self.items.insert(i, x)
+    cdef int leaf_insert(self, LdNode p, Py_ssize_t slot, LdItem x) except -1:
+        """Put item x in the tree as child `slot` of leaf node `p`."""
         p.children.insert(slot, x)
         x.parent = p
+        ld_dirty(p)
         return 0
 
     cdef int split_node(self, LdNode node) except -1:
         """Split a full node in halves (the root: under a new root)."""
         cdef LdNode right = LdNode(), left, p
         cdef Py_ssize_t k = len(node.children) // 2
+        ld_dirty(node)
         right.children = node.children[k:]
         del node.children[k:]
         for ch in right.children:
@@ -204,6 +339,7 @@ cdef class LocalRope:
         p = node.parent
         p.children.insert(ld_slot(p, node) + 1, right)
         right.parent = p
+        ld_dirty(p)
         if len(p.children) >= LD_MAX_CHILDREN:
             self.split_node(p)
         return 0
@@ -223,12 +359,14 @@ cdef class LocalRope:
             # the root loses levels of one child
             while len(self.root.children) == 1 and type(self.root.children[0]) is LdNode:
                 child = self.root.children[0]
+                ld_dirty(self.root)
                 self.root.children = child.children
                 for ch in child.children:
                     ld_set_parent(ch, self.root)
             return None
         p = node.parent
         s = ld_slot(p, node)
+        ld_dirty(p)
         if not node.children:
             del p.children[s]
             return p
@@ -240,6 +378,8 @@ cdef class LocalRope:
         else:
             a = p.children[s - 1]
             b = node
+        a.dlen = -1
+        b.dlen = -1
         if len(a.children) + len(b.children) >= LD_MAX_CHILDREN:
             if len(a.children) < len(b.children):
                 m = (len(b.children) - len(a.children)) // 2
@@ -273,6 +413,7 @@ cdef class LocalRope:
             return 0
         p = node.parent
         del p.children[ld_slot(p, node)]
+        ld_dirty(p)
         if not p.children:
             self.remove_node(p)
         elif len(p.children) < LD_MAX_CHILDREN // 2:
@@ -282,9 +423,8 @@ cdef class LocalRope:
     cdef int remove_leaf(self, LdItem x) except -1:
         """generic-btree's remove_leaf."""
         cdef LdNode p = x.parent
-        self.known_len = -1
+        ld_dirty(p)
         del p.children[ld_slot(p, x)]
-        del self.items[ld_index(self.items, x)]
         if not p.children:
             self.remove_node(p)
         elif len(p.children) < LD_MAX_CHILDREN // 2:
@@ -375,11 +515,13 @@ cdef class LocalRope:
         return a.retain or (a.mv == b.mv and self.val_can_merge(a, b))
 
     cdef void merge_right(self, LdItem a, LdItem b):
+        ld_touch(a)
         if not a.retain:
             self.val_merge_right(a, b)
         a.n += b.n
 
     cdef void merge_left(self, LdItem a, LdItem left):
+        ld_touch(a)
         if not a.retain:
             self.val_merge_left(a, left)
         a.n += left.n
@@ -387,6 +529,7 @@ cdef class LocalRope:
     cdef LdItem split(self, LdItem a, int64_t pos):
         cdef LdItem right
         cdef int64_t rest
+        ld_touch(a)
         if a.retain:
             right = ld_retain(a.n - pos)
             right.attrs = a.attrs
@@ -405,6 +548,7 @@ cdef class LocalRope:
         return ld_delete(self.text, rest, LD_CAP_DEFAULT)
 
     cdef bint try_insert(self, LdItem a, int64_t pos, LdItem b):
+        ld_touch(a)
         if a.retain and b.retain:
             if not ld_attrs_eq(a.attrs, b.attrs):
                 return False
@@ -421,6 +565,7 @@ cdef class LocalRope:
         return False
 
     cdef void assign(self, LdItem a, LdItem src):
+        ld_touch(a)
         a.retain = src.retain
         a.n = src.n
         a.val = src.val
@@ -476,23 +621,17 @@ cdef class LocalRope:
     # -- the rope ------------------------------------------------------------------------
 
     cdef int64_t length(self):
-        cdef int64_t out = 0
-        cdef LdItem x
-        if self.known_len >= 0:
-            return self.known_len
-        for x in self.items:
-            out += x.n if x.retain else len(x.val)
-        self.known_len = out
-        return out
+        ld_recount(self.root)
+        return self.root.dlen
 
     cdef int push_retain(self, int64_t n, object attrs=None) except -1:
         cdef LdItem last, x
         if n == 0:
             return 0
-        self.known_len = -1
-        if self.items:
-            last = self.items[len(self.items) - 1]
+        last = self.last_item()
+        if last is not None:
             if last.retain and ld_attrs_eq(last.attrs, attrs):
+                ld_touch(last)
                 last.n += n
                 return 0
         x = ld_retain(n)
@@ -504,11 +643,11 @@ cdef class LocalRope:
         cdef LdItem last
         if len(x.val) == 0 and x.n == 0:
             return 0
-        self.known_len = -1
-        if self.items:
-            last = self.items[len(self.items) - 1]
+        last = self.last_item()
+        if last is not None:
             if (not last.retain and last.mv == x.mv and ld_attrs_eq(last.attrs, x.attrs)
                     and self.val_can_merge(last, x)):
+                ld_touch(last)
                 self.val_merge_right(last, x)
                 last.n += x.n
                 return 0
@@ -516,53 +655,73 @@ cdef class LocalRope:
 
     cdef int tree_push(self, LdItem x) except -1:
         """generic-btree's push: joined to the last item, or a new last child of its node."""
-        cdef LdItem last
+        cdef LdItem last = self.last_item()
         cdef LdNode p
-        self.known_len = -1
-        if not self.items:
-            self.leaf_insert(0, self.root, len(self.root.children), x)
+        if last is None:
+            self.leaf_insert(self.root, len(self.root.children), x)
             return 0
-        last = self.items[len(self.items) - 1]
         if self.can_merge(last, x):
             self.merge_right(last, x)
             return 0
         p = last.parent
-        self.leaf_insert(len(self.items), p, len(p.children), x)
+        self.leaf_insert(p, len(p.children), x)
         if len(p.children) >= LD_MAX_CHILDREN:
             self.split_node(p)
         return 0
 
-    cdef Py_ssize_t query(self, int64_t pos, int64_t *off):
+    cdef LdItem query(self, int64_t pos, int64_t *off):
         """The item at data position `pos` (the first whose data covers it; past the end,
-        the last item) and the offset in it; -1 when the rope is empty."""
-        return self.query_from(pos, 0, 0, off)
-
-    cdef Py_ssize_t query_from(self, int64_t pos, Py_ssize_t first, int64_t first_pos, int64_t *off):
-        """`query`, scanning from item `first`, which starts at data position `first_pos`
-        (<= pos): a composition's positions only grow, so it need not rescan the items
-        before."""
-        cdef Py_ssize_t i, n = len(self.items)
+        the last item) and the offset in it; None when the rope is empty. Found down the
+        tree by its nodes' data lengths."""
+        cdef LdNode node = self.root
+        cdef Py_ssize_t k, n
         cdef int64_t dl
         cdef LdItem x
-        if n == 0:
-            return -1
-        pos -= first_pos
-        for i in range(first, n):
-            x = self.items[i]
-            dl = x.n if x.retain else len(x.val)
-            if pos < dl:
-                off[0] = pos
-                return i
-            if i == n - 1:
-                off[0] = pos
-                return i
-            pos -= dl
-        return n - 1
+        if not self.root.children:
+            return None
+        ld_recount(node)
+        while True:
+            n = len(node.children)
+            for k in range(n):
+                ch = node.children[k]
+                if type(ch) is LdNode:
+                    if pos < (<LdNode>ch).dlen or k == n - 1:
+                        node = <LdNode>ch
+                        break
+                    pos -= (<LdNode>ch).dlen
+                else:
+                    x = <LdItem>ch
+                    dl = x.n if x.retain else len(x.val)
+                    if pos < dl or k == n - 1:
+                        off[0] = pos
+                        return x
+                    pos -= dl
 
-    cdef int insert_at(self, Py_ssize_t i, int64_t off, LdItem data) except -1:
+    cdef LdItem query_from(self, int64_t pos, LdItem first, int64_t first_pos, int64_t *off):
+        """`query`, walking on from item `first`, which starts at data position
+        `first_pos` (<= pos; None: from the root): a composition's positions only grow, so
+        the next is often near."""
+        cdef int64_t dl, rel = pos - first_pos
+        cdef LdItem x = first, nxt
+        cdef int steps = 0
+        if first is None:
+            return self.query(pos, off)
+        while True:
+            dl = x.n if x.retain else len(x.val)
+            nxt = self.next_item(x) if rel >= dl else None
+            if nxt is None:
+                off[0] = rel
+                return x
+            rel -= dl
+            x = nxt
+            steps += 1
+            if steps == 32:
+                # far on: down the tree instead
+                return self.query(pos, off)
+
+    cdef int insert_at(self, LdItem leaf, int64_t off, LdItem data) except -1:
         """loro's insert_by_path: into the item, joined to it, or as an item of its own
         (the item cut at `off` when inside it)."""
-        cdef LdItem leaf = self.items[i]
         cdef int64_t total
         cdef LdNode p
         cdef Py_ssize_t slot
@@ -575,51 +734,47 @@ cdef class LocalRope:
         if off == total and self.can_merge(leaf, data):
             self.merge_right(leaf, data)
             return 0
-        self.split_leaf(i, off)
+        self.split_leaf(leaf, off)
         # the new item goes before the item (offset 0) or after its left part
         p = leaf.parent
         slot = ld_slot(p, leaf)
-        if off == 0:
-            self.leaf_insert(i, p, slot, data)
-        else:
-            self.leaf_insert(i + 1, p, slot + 1, data)
+        self.leaf_insert(p, slot if off == 0 else slot + 1, data)
         if len(p.children) >= LD_MAX_CHILDREN:
             self.split_node(p)
         return 0
 
     cdef int insert_values(self, int64_t pos, LdItem data) except -1:
         cdef int64_t off = 0
-        cdef Py_ssize_t i
-        if not self.items:
+        cdef LdItem leaf
+        if self.empty():
             return self.tree_push(data)
-        i = self.query(pos, &off)
-        return self.insert_at(i, off, data)
+        leaf = self.query(pos, &off)
+        return self.insert_at(leaf, off, data)
 
-    cdef object split_leaf(self, Py_ssize_t i, int64_t off):
-        """generic-btree's split_leaf_if_needed: cut item i at `off` unless at an end (its
+    cdef object split_leaf(self, LdItem leaf, int64_t off):
+        """generic-btree's split_leaf_if_needed: cut the item at `off` unless at an end (its
         node split first when it would be full); the item that starts there (None: the
         end)."""
-        cdef LdItem leaf = self.items[i]
         cdef LdItem right
         cdef LdNode p = leaf.parent
         if off == 0:
             return leaf
         if off == self.delta_len(leaf):
-            return self.items[i + 1] if i + 1 < len(self.items) else None
+            return self.next_item(leaf)
         if len(p.children) + 1 >= LD_MAX_CHILDREN:
             self.split_node(p)
             p = leaf.parent
         right = self.split(leaf, off)
-        self.leaf_insert(i + 1, p, ld_slot(p, leaf) + 1, right)
+        self.leaf_insert(p, ld_slot(p, leaf) + 1, right)
         return right
 
-    cdef int update_leaf(self, Py_ssize_t i, tuple news) except -1:
+    cdef int update_leaf(self, LdItem leaf, tuple news) except -1:
         """generic-btree's update_leaf, after the item changed: the up to two new items
         follow it (one joins the next item of the same node when it can); an item left
         empty goes."""
-        cdef LdItem leaf = self.items[i]
         cdef LdNode p
         cdef Py_ssize_t slot
+        ld_touch(leaf)
         new1 = news[0]
         new2 = news[1]
         if new1 is not None and self.can_remove(new1):
@@ -641,7 +796,7 @@ cdef class LocalRope:
         slot = ld_slot(p, leaf)
         if self.can_remove(leaf):
             del p.children[slot]
-            del self.items[i]
+            ld_dirty(p)
             if len(p.children) < LD_MAX_CHILDREN // 2:
                 self.handle_lack(p)
             return 0
@@ -654,17 +809,16 @@ cdef class LocalRope:
             self.split_node(p)
             p = leaf.parent
             slot = ld_slot(p, leaf)
-        self.leaf_insert(i + 1, p, slot + 1, new1)
+        self.leaf_insert(p, slot + 1, new1)
         if new2 is not None:
-            self.leaf_insert(i + 2, p, slot + 2, new2)
+            self.leaf_insert(p, slot + 2, new2)
         return 0
 
     cdef int replace_at(self, int64_t index, LdItem it, int64_t total) except -1:
         """Compose item `it` (an insert, a delete, or both: a movable list's set) at data
         position `index` (loro's _compose_replace); `total`: the data length."""
         cdef int64_t end, off_a = 0, off_b = 0, n = it.n
-        cdef Py_ssize_t ia, ib, k
-        cdef LdItem leaf, x, tpl, ins
+        cdef LdItem ia, ib, leaf, x, tpl, ins
         cdef int64_t vl, vs, ve
         cdef bint insert = len(it.val) > 0
         if index > total:
@@ -674,34 +828,31 @@ cdef class LocalRope:
             end = index + n if index + n < total else total
             ia = self.query(index, &off_a)
             ib = self.query(end, &off_b)
-            if ia == ib:
-                leaf = self.items[ia]
+            if ia is ib:
+                leaf = ia
                 tpl = it.copy_cloned(self.text)
                 if leaf.retain:
                     # the item lands on the retained range, its delete whole
-                    self.update_leaf(ia, self.update_with_split(leaf, off_a, off_b, tpl))
+                    self.update_leaf(leaf, self.update_with_split(leaf, off_a, off_b, tpl))
                 else:
                     # inserted content deleted again: the rest of the delete joins the item
                     vl = len(leaf.val)
                     vs = off_a if off_a < vl else vl
                     ve = off_b if off_b < vl else vl
                     if n > ve - vs:
+                        ld_touch(leaf)
                         leaf.n += n - (ve - vs)
                     tpl.n = 0
-                    self.update_leaf(ia, self.update_with_split(leaf, vs, ve, tpl))
+                    self.update_leaf(leaf, self.update_with_split(leaf, vs, ve, tpl))
                 return 0
             # several items: cut at both ends, then each item in between becomes a delete
             stop = self.split_leaf(ib, off_b)
             start = self.split_leaf(ia, off_a)
-            k = ia
-            while start is not None and self.items[k] is not start:
-                k += 1
             drop = []
-            while start is not None and k < len(self.items):
-                x = self.items[k]
-                if x is stop:
-                    break
+            x = start
+            while x is not None and x is not stop:
                 if n > 0:
+                    ld_touch(x)
                     n -= x.n if x.retain else len(x.val)
                     x.retain = False
                     x.val = "" if self.text else []
@@ -711,7 +862,7 @@ cdef class LocalRope:
                     x.cap = LD_CAP_DEFAULT
                 if self.can_remove(x):
                     drop.append(x)
-                k += 1
+                x = self.next_item(x)
             for x in drop:
                 self.remove_leaf(x)
         if n > 0 or insert:
@@ -723,45 +874,35 @@ cdef class LocalRope:
             self.insert_values(index, ins)
         return 0
 
-    cdef int update_attrs(self, int64_t a, int64_t b, dict attrs, Py_ssize_t *at_item,
-                          int64_t *at_pos) except -1:
+    cdef int update_attrs(self, int64_t a, int64_t b, dict attrs) except -1:
         """Give data range [a, b) these attributes over its own (loro's
-        update_attr_in_range: the items at both ends cut, none joined again). `at_item`:
-        an item starting at `at_pos` <= a, to search from; set to the item holding a."""
+        update_attr_in_range: the items at both ends cut, none joined again). The search
+        starts at `at_item` (at `at_pos` <= a) and leaves it at the item holding a."""
         cdef int64_t off_a = 0, off_b = 0
-        cdef Py_ssize_t ia, ib, k
-        cdef LdItem x
-        if a == b or not self.items:
+        cdef LdItem ia, ib, x
+        if a == b or self.empty():
             return 0
-        ia = self.query_from(a, at_item[0], at_pos[0], &off_a)
+        ia = self.query_from(a, self.at_item, self.at_pos, &off_a)
         ib = self.query_from(b, ia, a - off_a, &off_b)
         # (cutting at a and b adds items after ia only: it still starts at a - off_a)
-        at_item[0] = ia
-        at_pos[0] = a - off_a
+        self.at_item = ia
+        self.at_pos = a - off_a
         stop = self.split_leaf(ib, off_b)
-        start = self.split_leaf(ia, off_a)
-        if start is None:
-            return 0
-        k = ia
-        while self.items[k] is not start:
-            k += 1
-        while k < len(self.items):
-            x = self.items[k]
-            if x is stop:
-                break
+        x = self.split_leaf(ia, off_a)
+        while x is not None and x is not stop:
             merged = dict(x.attrs) if x.attrs else {}
             merged.update(attrs)
             x.attrs = merged
-            k += 1
+            x = self.next_item(x)
         return 0
 
     cdef int compose(self, list other) except -1:
         """Compose a delta (retains, then inserts or deletes) onto the rope."""
-        cdef int64_t index = 0, total, at_pos = 0
-        cdef Py_ssize_t at_item = 0     # where the last search stopped (positions only grow)
+        cdef int64_t index = 0, total
         cdef bint rest = False
         cdef LdItem it
-        if not self.items:
+        self.at_item = None
+        if self.empty():
             for it in other:
                 self.tree_push(it.copy_cloned(self.text))
             return 0
@@ -788,7 +929,7 @@ cdef class LocalRope:
                     self.push_retain(index + it.n - total)
                     total = index + it.n
                 if it.attrs:
-                    self.update_attrs(index, index + it.n, it.attrs, &at_item, &at_pos)
+                    self.update_attrs(index, index + it.n, it.attrs)
                 index += it.n
             else:
                 removed = 0
@@ -797,11 +938,10 @@ cdef class LocalRope:
                 self.replace_at(index, it, total)
                 total = total - removed + len(it.val)
                 index += len(it.val)
-                at_item = 0
-                at_pos = 0
-        self.known_len = total
+                self.at_item = None
+        self.at_item = None
         if _ld_check_lengths:
-            self.known_len = -1
+            self.check()
             if self.length() != total:
                 raise AssertionError(f"the rope's length is {self.length()}, its count {total}")
         return 0
@@ -906,7 +1046,7 @@ cdef list ld_insert_delta(LoroDoc doc, bint is_text, int64_t pos, list parts, bi
                 else:
                     x.lo = x.hi = -1 - counter
             r.push_replace(x)
-        return [r.items]
+        return [r.to_list()]
     # a list: the values of each op of the transaction form a delta of their own
     groups = []
     for peer, counter, n, slot in parts:
@@ -947,6 +1087,18 @@ cdef object local_seq_delta(LoroDoc doc, uint32_t c, list idxs, list shown, list
     """The diff of a commit's Text, List or MovableList from its hints, as loro's (see the
     top of this file); None when the journal cannot say (then the state-based diff is used).
     Containers a movable list shows as (not moved) values go to `reached`."""
+    # the cyclic collector is paused while the ropes are made: it ran every 700 of their
+    # items and nodes, over every young object (a third of a large commit's time); the ropes
+    # unlink their trees when they go (LocalRope.__dealloc__), so nothing is left for it
+    cdef bint gc_was_on = PyGC_Disable()
+    try:
+        return ld_commit_delta(doc, c, idxs, shown, reached)
+    finally:
+        if gc_was_on:
+            PyGC_Enable()
+
+
+cdef object ld_commit_delta(LoroDoc doc, uint32_t c, list idxs, list shown, list reached):
     cdef int kind = doc.ckind[c]
     cdef bint is_text = kind == KIND_TEXT
     cdef bint movable = kind == KIND_MOVABLE_LIST
@@ -1006,8 +1158,6 @@ cdef object local_seq_delta(LoroDoc doc, uint32_t c, list idxs, list shown, list
             hints.append([4, e.old & 0xFFFFFFFF, e.old >> 32, (e.peer, e.counter)])
         else:
             return None
-    if len(hints) > LD_MAX_HINTS:
-        return None
     if len(hints) == 1 and (<list>hints[0])[0] == 4:
         # a commit's only mark: what the rope gives (its position retained, then its range
         # with its own key and value), without the rope
@@ -1046,7 +1196,7 @@ cdef object local_seq_delta(LoroDoc doc, uint32_t c, list idxs, list shown, list
             x.val = [h[3]]
             x.mv = True
             mr.compose(([ld_retain(h[2])] if h[2] else []) + [x])
-            deltas = [mr.items]
+            deltas = [mr.to_list()]
         else:
             # a set: the old value deleted and the new one inserted, as one item
             x = ld_delete(False, 1, 0)
@@ -1066,7 +1216,7 @@ cdef object local_seq_delta(LoroDoc doc, uint32_t c, list idxs, list shown, list
     if is_text:
         return text_diff(ld_text_items(rope))
     values = doc.log.values
-    for x in rope.items:
+    for x in rope.to_list():
         if x.retain:
             out.append(one_slot(&LIST_RETAIN_SHAPE, RETAIN_SLOTS[:1], x.n))
             continue
@@ -1088,7 +1238,7 @@ cdef list ld_text_items(LocalRope rope):
     """A text rope's items as the event's: a retain, or an insert then its delete."""
     cdef LdItem x
     cdef list out = []
-    for x in rope.items:
+    for x in rope.to_list():
         if x.retain:
             out.append(text_retain(x.n, x.attrs or None))
             continue
