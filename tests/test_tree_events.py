@@ -158,3 +158,60 @@ def test_checkout_events_turn_a_mirror(seed):
         assert mirror.shown() == _tree_shape(d.get_deep_value().get("tree", []))
     d.checkout_to_latest()
     assert mirror.shown() == _tree_shape(d.get_deep_value()["tree"])
+
+
+def _hub_of_small_imports(mod, seed):
+    """A server's document holding a tree of 600 nodes that imports, one by one, updates of
+    a few ops (creates, moves among siblings and across, deletes, meta edits) from two
+    peers editing in turns; the tree's items of each event (imports, and checkouts made
+    between)."""
+    rng = random.Random(seed)
+    base = mod.LoroDoc()
+    base.peer_id = 1
+    t = base.get_tree("tree")
+    nodes = []
+    for _ in range(600):
+        parent = rng.choice(nodes) if nodes and rng.random() < 0.6 else None
+        nodes.append(t.create(parent))
+    base.commit()
+    blob = base.export(mod.ExportMode.Snapshot())
+    hub = mod.LoroDoc()
+    hub.import_(blob)
+    peers = []
+    for pid in (2, 3):
+        p = mod.LoroDoc()
+        p.peer_id = pid
+        p.import_(blob)
+        peers.append(p)
+    log = []
+    sub = hub.subscribe_root(lambda e: log.append((str(e.triggered_by).split(".")[-1],
+                                                   _items(e, hub.get_tree("tree").id))))
+    for step in range(24):
+        p = peers[step % 2]
+        # each peer has seen the hub's latest state before it edits: its update follows it
+        p.import_(hub.export(mod.ExportMode.Updates(p.oplog_vv)))
+        pt = p.get_tree("tree")
+        for _ in range(rng.randint(1, 4)):
+            _edit(rng, mod, pt)
+        p.commit()
+        hub.import_(p.export(mod.ExportMode.Updates(hub.oplog_vv)))
+        if step % 8 == 3:
+            older = hub.state_frontiers
+        if step % 8 == 7:
+            # a look at an older version and back: later imports follow the latest again
+            hub.checkout(older)
+            assert hub.is_detached()
+            hub.checkout_to_latest()
+    del sub
+    return log, hub.get_deep_value()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_small_imports_into_a_large_tree_give_loros_items(seed):
+    # (each import follows the version before: its moves are replayed from there, the
+    # moves before it left as they are)
+    want, want_value = _hub_of_small_imports(loro, seed)
+    got, got_value = _hub_of_small_imports(loro_c, seed)
+    assert got_value == want_value
+    assert got == want
+    assert sum(1 for k, items in got if k == "Import" and items) >= 20

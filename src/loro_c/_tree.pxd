@@ -79,6 +79,9 @@ cdef class TreeMoves:
     # set while a scratch copy replays an event (replay_items): sibling lists are kept sorted
     # at every move, so each report reads its index at once
     cdef bint keep_sorted
+    # while keep_sorted: the parents (node index, TREE_ROOT, TREE_DELETED) whose sibling
+    # lists moves changed, numbered again by end_sorted
+    cdef set sorted_moved
     # loro's map of this tree's nodes (the document's, LoroDoc.tree_maps: a rebuild hands it
     # to the TreeMoves that replaces this one), None until the document makes it; kept here
     # so that a local op reaches it without a lookup by container
@@ -145,9 +148,10 @@ cdef class TreeMoves:
                      int64_t pre_index, int64_t **stack, int64_t *cap_stack) except -1
     cdef bint deleted_at(self, int64_t p) noexcept
     cdef int64_t _lower_bound(self, child_list *kids, int64_t k) noexcept
-    cdef int64_t pos_in(self, int64_t k) noexcept
+    cdef int64_t pos_in(self, int64_t k) except -2
     cdef int begin_sorted(self) except -1
-    cdef int end_sorted(self) noexcept
+    cdef int end_sorted(self) except -1
+    cdef int64_t checkout_from(self, dict vv, int64_t start) except -1
     cdef void _renumber(self, child_list *kids) noexcept
     cdef list replay_items(self, int64_t n_order, uint32_t lmin, const uint8_t *in_to)
     cdef int64_t first_at_lamport(self, uint32_t lmin) noexcept

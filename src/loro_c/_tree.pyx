@@ -863,13 +863,25 @@ cdef class TreeMoves:
         """Show the version `vv` ({peer: end counter}): the moves outside it are taken back
         and left out until a later checkout includes them again. Costs the moves after the
         first one whose inclusion changes."""
+        return self.checkout_from(vv, 0)
+
+    cdef int64_t checkout_from(self, dict vv, int64_t start) except -1:
+        """checkout(vv), looking from order position `start` on: the caller knows the
+        moves before it are in or out of effect as `vv` has them. (Moves come in runs of
+        one peer: `vv` is read once per run.)"""
         self.settle()
-        cdef int64_t k, first = -1, m
+        cdef int64_t k, first = -1, m, run_end = 0
+        cdef uint64_t run_peer = 0
+        cdef bint have_run = False
         cdef tree_move *mv
         cdef bint out
-        for k in range(self.n_moves):
+        for k in range(start, self.n_moves):
             mv = &self.moves[self.order[k]]
-            out = mv.counter >= vv.get(mv.peer, 0)
+            if not have_run or mv.peer != run_peer:
+                run_peer = mv.peer
+                run_end = vv.get(mv.peer, 0)
+                have_run = True
+            out = mv.counter >= run_end
             if out != mv.excluded:
                 first = k
                 break
@@ -877,9 +889,14 @@ cdef class TreeMoves:
             return 0
         for k in range(self.n_moves - 1, first - 1, -1):
             self.take_back(self.order[k])
+        have_run = False
         for k in range(first, self.n_moves):
             mv = &self.moves[self.order[k]]
-            mv.excluded = mv.counter >= vv.get(mv.peer, 0)
+            if not have_run or mv.peer != run_peer:
+                run_peer = mv.peer
+                run_end = vv.get(mv.peer, 0)
+                have_run = True
+            mv.excluded = mv.counter >= run_end
             self.apply_one(self.order[k])
         return self.n_moves - first
 
@@ -1183,8 +1200,11 @@ cdef class TreeMoves:
         """place() while `keep_sorted`: the node leaves its sorted sibling list and enters
         the new one at its place, both found by binary search (slots are not kept: pos_in
         reads a position, end_sorted renumbers them)."""
-        cdef child_list *kids = self.kids_of(self.nodes[k].parent)
+        cdef child_list *kids = self.sorted_kids(self.nodes[k].parent)
         cdef int64_t at, lo
+        if self.sorted_moved is not None:
+            self.sorted_moved.add(self.nodes[k].parent)
+            self.sorted_moved.add(parent)
         if kids != NULL:
             at = self.pos_in(k)
             if at >= 0:
@@ -1194,7 +1214,7 @@ cdef class TreeMoves:
         self.nodes[k].parent = parent
         self.ups[k] = <int32_t>parent
         self.nodes[k].last_move = last_move
-        kids = self.kids_of(parent)
+        kids = self.sorted_kids(parent)
         if kids == NULL:
             return 0
         if kids.n == kids.cap:
@@ -1216,11 +1236,11 @@ cdef class TreeMoves:
                 hi = mid
         return lo
 
-    cdef int64_t pos_in(self, int64_t k) noexcept:
+    cdef int64_t pos_in(self, int64_t k) except -2:
         """While `keep_sorted`: node k's index among its siblings, -1 when it has no parent
         (its sort key, fractional index then the (Lamport, peer) of its last move, is
         unique)."""
-        cdef child_list *kids = self.kids_of(self.nodes[k].parent)
+        cdef child_list *kids = self.sorted_kids(self.nodes[k].parent)
         cdef int64_t at
         if kids == NULL:
             return -1
@@ -1228,23 +1248,37 @@ cdef class TreeMoves:
         return at if at < kids.n and kids.items[at] == k else -1
 
     cdef int begin_sorted(self) except -1:
-        """Every sibling list sorted once; from here on each move keeps its lists sorted."""
+        """Every sibling list sorted once; from here on each move keeps its lists sorted.
+        (Sorting each list only when first read gave other indexes in loro_c's checkout
+        events tests: a list must be sorted by the keys its nodes had here.)"""
         cdef int64_t k
         for k in range(self.n_nodes):
             self.sorted_kids(k)
         self.sorted_kids(TREE_ROOT)
         self.sorted_kids(TREE_DELETED)
         self.keep_sorted = True
+        self.sorted_moved = set()
         return 0
 
-    cdef int end_sorted(self) noexcept:
-        """Leave `keep_sorted`: the slots are numbered again."""
+    cdef int end_sorted(self) except -1:
+        """Leave `keep_sorted`: the slots of the lists moves changed are numbered again
+        (the others' still hold: an import of a few moves into a tree of thousands of
+        nodes renumbered every list)."""
         cdef int64_t k
+        cdef child_list *kids
+        moved = self.sorted_moved
         self.keep_sorted = False
-        for k in range(self.n_nodes):
-            self._renumber(&self.nodes[k].kids)
-        self._renumber(&self.root_kids)
-        self._renumber(&self.deleted_kids)
+        self.sorted_moved = None
+        if moved is None or 4 * len(moved) > self.n_nodes:
+            for k in range(self.n_nodes):
+                self._renumber(&self.nodes[k].kids)
+            self._renumber(&self.root_kids)
+            self._renumber(&self.deleted_kids)
+            return 0
+        for k in moved:
+            kids = self.kids_of(k)
+            if kids != NULL:
+                self._renumber(kids)
         return 0
 
     cdef void _renumber(self, child_list *kids) noexcept:
@@ -1661,14 +1695,22 @@ def greater_items(TreeMoves tm, dict vv_before):
     ("move", node, parent, index, fi, old_parent, old_index) or ("delete", node,
     old_parent, old_index); a move that changes what is shown gives nothing."""
     tm.settle()
-    cdef int64_t k, m, t
+    cdef int64_t k, m, t, run_end = 0
+    cdef uint64_t run_peer = 0
+    cdef bint have_run = False, any_excluded = False
     cdef tree_move *mv
-    final = included_vv(tm)
     new = []
     cdef int64_t first_new = -1
     for k in range(tm.n_moves):
         mv = &tm.moves[tm.order[k]]
-        if not mv.excluded and mv.counter >= vv_before.get(mv.peer, 0):
+        if mv.excluded:
+            any_excluded = True
+            continue
+        if not have_run or mv.peer != run_peer:
+            run_peer = mv.peer
+            run_end = vv_before.get(mv.peer, 0)
+            have_run = True
+        if mv.counter >= run_end:
             new.append(tm.order[k])
             if first_new < 0:
                 first_new = k
@@ -1678,7 +1720,13 @@ def greater_items(TreeMoves tm, dict vv_before):
     # every other move: each is then included at the end instead of by a checkout (which
     # scans every move).
     cdef bint at_end = first_new + len(new) == tm.n_moves
-    tm.checkout(vv_before)
+    # with no move left out, those before the first new one are in effect at both
+    # versions: the checkouts need not look at them
+    cdef int64_t start = first_new if not any_excluded else 0
+    # the version to show again: with no move left out, every move from `start` on (the
+    # ends of those moves' peers), else what is in effect now
+    final = included_vv(tm) if any_excluded else _ends_from(tm, start)
+    tm.checkout_from(vv_before, start)
     vv = dict(vv_before)
     items = []
     if at_end:
@@ -1690,8 +1738,28 @@ def greater_items(TreeMoves tm, dict vv_before):
     finally:
         if tm.keep_sorted:
             tm.end_sorted()
-    tm.checkout(final)
+    tm.checkout_from(final, start)
     return items
+
+
+cdef dict _ends_from(TreeMoves tm, int64_t start):
+    """{peer: 1 + the greatest counter} of the moves at order positions `start` on."""
+    cdef int64_t k, run_end = -1
+    cdef uint64_t run_peer = 0
+    cdef tree_move *mv
+    out = {}
+    for k in range(start, tm.n_moves):
+        mv = &tm.moves[tm.order[k]]
+        if run_end < 0 or mv.peer != run_peer:
+            if run_end >= 0 and run_end > out.get(run_peer, 0):
+                out[run_peer] = run_end
+            run_peer = mv.peer
+            run_end = 0
+        if mv.counter >= run_end:
+            run_end = mv.counter + 1
+    if run_end >= 0 and run_end > out.get(run_peer, 0):
+        out[run_peer] = run_end
+    return out
 
 
 cdef object _index_k(TreeMoves tm, int64_t t):
