@@ -90,8 +90,15 @@ def js_env():
     yield from test_sync_js.js_env_folder()
 
 
-# every composition on the rope model of commit deltas recounts its data length and
-# compares it with the one it keeps (local_delta.pxi LocalRope.known_len)
+# every composition on the rope model of commit deltas checks its tree and recounts its
+# data length (local_delta.pxi LocalRope.check)
 from loro_c import _events as _events_module  # noqa: E402
 
 _events_module._check_rope_lengths(True)
+
+# every small MovableList import diff (read from a lazy snapshot of the list) is also
+# made from the whole list and compared, and each snapshot's walk checked against the
+# list's view (state/movable_local.pxi ml_check_small, ml_check_snap)
+from loro_c import _doc as _doc_module  # noqa: E402
+
+_doc_module._ml_cross_check(True)

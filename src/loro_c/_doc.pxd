@@ -215,7 +215,11 @@ cdef class MovableState:
     cdef lc_ml_elem *elems
     cdef int64_t n_elems, cap_elems
     cdef int64_t *slot_elem         # value slot of a list item -> its element (-1: none)
+    # value slot of a list item -> 1 when its element stands on it (is its pos_slot), so an
+    # import's snapshot walks the list without reading elements (ml_snap, lazily)
+    cdef uint8_t *pointed
     cdef int64_t cap_slot
+    cdef int64_t n_lazy             # `before` entries kept lazily (MLBefore.lazy)
     cdef dict elem_index            # (peer index << 32 | Lamport) -> element
     cdef bint dirty                 # a checkout moved movable ops: recompute the winners
     cdef int64_t reset_epoch        # the rebuild that last emptied it

@@ -141,6 +141,9 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
         d.snap_roots = None
         d.evlog.n = 0
         d.snap_below = 0
+        # (the lists and trees kept for the event: the next batch keeps its own)
+        ml_events_done(d)
+        tree_events_done(d)
         release_and_deliver(d, False)
         raise
     d.snap_below = 0

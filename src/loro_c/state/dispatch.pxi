@@ -130,7 +130,7 @@ cdef int snapshot_touched(LoroDoc d) except -1:
             if c >= below:
                 continue
             if d.ckind[c] == KIND_MOVABLE_LIST:
-                ml_note_before(d, <uint32_t>c)
+                ml_note_before_import(d, <uint32_t>c)
             elif c not in d.tree_ev:
                 tree_note_import(d, <uint32_t>c)
     return 0

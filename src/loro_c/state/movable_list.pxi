@@ -26,6 +26,7 @@ cdef class MovableState:
     def __dealloc__(self):
         free(self.elems)
         free(self.slot_elem)
+        free(self.pointed)
         free(self.vc_op)
         free(self.vc_elem)
 
@@ -43,9 +44,15 @@ cdef inline bint lp_after(LoroDoc d, uint32_t la, uint32_t pa, uint32_t lb, uint
 
 cdef int ml_reserve_slots(MovableState s, int64_t need) except -1:
     cdef int64_t old = s.cap_slot
+    cdef uint8_t *p
     if need > s.cap_slot:
         s.slot_elem = <int64_t*>grow(s.slot_elem, &s.cap_slot, need, sizeof(int64_t))
         memset(&s.slot_elem[old], 0xFF, <size_t>(s.cap_slot - old) * sizeof(int64_t))
+        p = <uint8_t*>realloc(s.pointed, <size_t>s.cap_slot)
+        if p == NULL:
+            raise MemoryError()
+        s.pointed = p
+        memset(&s.pointed[old], 0, <size_t>(s.cap_slot - old))
     return 0
 
 
@@ -57,11 +64,14 @@ cdef inline void ml_invalidate(LoroDoc d, int64_t c) noexcept:
 
 
 cdef int ml_clear(MovableState s) except -1:
+    # (the elements go: a lazy snapshot of the batch reads them first)
+    ml_befores_full(s)
     s.vc_container = -1
     s.n_elems = 0
     s.elem_index = {}       # (a new table: what an MLBefore kept tells it was emptied)
     if s.cap_slot:
         memset(s.slot_elem, 0xFF, <size_t>s.cap_slot * sizeof(int64_t))
+        memset(s.pointed, 0, <size_t>s.cap_slot)
     s.dirty = False
     return 0
 
@@ -100,7 +110,11 @@ cdef int64_t ml_find_elem(LoroDoc d, uint32_t c, uint32_t peer, uint32_t lamport
 
 cdef inline void ml_win_pos(LoroDoc d, lc_ml_elem *e, int64_t slot, uint32_t lamport,
                             uint32_t peer, int32_t counter) noexcept:
+    """(The slots are reserved: the element's, by ml_new_elem or ml_move_elem.)"""
     if e.pos_slot < 0 or lp_after(d, lamport, peer, e.pos_lamport, e.pos_peer):
+        if e.pos_slot >= 0:
+            d.mls.pointed[e.pos_slot] = 0
+        d.mls.pointed[slot] = 1
         e.pos_slot = slot
         e.pos_lamport = lamport
         e.pos_peer = peer
@@ -148,6 +162,8 @@ cdef int ml_move_elem(LoroDoc d, int64_t e, int64_t slot, uint32_t lamport, uint
     ml_reserve_slots(s, slot + 1)
     s.slot_elem[slot] = e
     if win:
+        if s.n_lazy:
+            ml_keep_old(s, e)
         ml_win_pos(d, &s.elems[e], slot, lamport, peer, counter)
     return 0
 
@@ -194,6 +210,8 @@ cdef int ml_apply_set(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) exc
     with gil:
         e = ml_op_elem(d, op, peer)
         if not d.detached:
+            if d.mls.n_lazy:
+                ml_keep_old(d.mls, e)
             ml_win_val(d, &ml_state(d).elems[e], op.arg, lamport, peer)
     return 0
 
@@ -212,6 +230,7 @@ cdef int ml_state_reset(LoroDoc d, uint32_t c) except -1:
 
 
 cdef int ml_mark_dirty(LoroDoc d) except -1:
+    ml_befores_full(ml_state(d))     # (the winners are recomputed)
     ml_state(d).dirty = True
     ml_invalidate(d, -1)
     return 0

@@ -268,6 +268,8 @@ cdef int local_ml_set(LoroDoc d, uint32_t c, int64_t pos, object value) except -
     slot = len(d.log.values)
     d.log.values.append(value)
     counter = d.log.vv[d.self_idx]
+    if ml_state(d).n_lazy:
+        ml_keep_old(ml_state(d), e)
     el = &ml_state(d).elems[e]
     ml_win_val(d, el, slot, local_lamport(d, counter), d.self_idx)
     ml_note_local(d, c, counter, 1, ML_HINT_SET, pos, slot)
@@ -318,6 +320,16 @@ cdef class MLBefore:
     # a checkout's: the visible list items no element stood on, [(op position, peer index,
     # counter)] (None: not kept)
     cdef list unpointed
+    # Kept lazily (an import's), without reading an element each: ML_LAZY_SLOTS, ml_snap
+    # found the shown items by MovableState.pointed and filled only `op` and `pos` (the
+    # shown item's slot); ML_LAZY_ELEMS, it copied the list's cached view, `op` and `elem`.
+    # An element's value slot and winning list item then are its own now, or `olds`'
+    # (element -> (val_slot, pos_slot, pos_peer, pos_counter), kept by ml_keep_old before the
+    # batch changed them); `full` fills the other arrays. `slot_lo`..`slot_hi`: the slots
+    # seen (ML_LAZY_SLOTS).
+    cdef int lazy
+    cdef dict olds
+    cdef int64_t slot_lo, slot_hi
 
     cdef void *block            # the arrays above, in one allocation (ml_block_take)
     cdef size_t block_size
@@ -330,6 +342,108 @@ cdef class MLBefore:
         """(element IdLp, value slot, winning list item's slot) of each item, in order."""
         cdef int64_t i
         return [(self.key[i], self.val[i], self.pos[i]) for i in range(self.n)]
+
+    cdef int full(self, MovableState s) except -1:
+        """Fill the arrays a lazy snapshot left out (from the elements now, and `olds`);
+        before the elements are cleared or recomputed (ml_befores_full)."""
+        cdef int64_t i, e
+        cdef lc_ml_elem *el
+        cdef int how = self.lazy
+        if not how:
+            return 0
+        self.lazy = 0
+        s.n_lazy -= 1
+        self.elem_lo = INT64_MAX
+        self.elem_hi = -1
+        for i in range(self.n):
+            e = s.slot_elem[self.pos[i]] if how == ML_LAZY_SLOTS else self.elem[i]
+            el = &s.elems[e]
+            self.elem[i] = e
+            self.key[i] = (<uint64_t>el.peer << 32) | el.lamport
+            old = self.olds.get(e) if self.olds else None
+            if old is None:
+                self.val[i] = el.val_slot
+                self.pos[i] = el.pos_slot
+                self.atom[i].peer = el.pos_peer
+                self.atom[i].counter = el.pos_counter
+            else:
+                self.val[i] = <int64_t>old[0]
+                self.pos[i] = <int64_t>old[1]
+                self.atom[i].peer = <uint32_t>old[2]
+                self.atom[i].counter = <int32_t>old[3]
+            if e < self.elem_lo:
+                self.elem_lo = e
+            if e > self.elem_hi:
+                self.elem_hi = e
+        self.olds = None
+        if self.bidx != NULL:
+            # (a table by slot: ml_before_index makes it again by element)
+            free(self.bidx)
+            self.bidx = NULL
+        return 0
+
+
+cdef enum:
+    ML_LAZY_SLOTS = 1
+    ML_LAZY_ELEMS = 2
+
+
+cdef int ml_befores_full(MovableState s) except -1:
+    """Every lazy snapshot of the batch filled (the elements are about to go or change)."""
+    cdef MLBefore b
+    if s.n_lazy == 0:
+        return 0
+    for b in s.before.values():
+        b.full(s)
+    return 0
+
+
+cdef int ml_keep_old(MovableState s, int64_t e) except -1:
+    """Element e is about to change: a lazy snapshot of its container keeps what it was."""
+    cdef MLBefore b = s.before.get(s.elems[e].container)
+    cdef lc_ml_elem *el
+    if b is None or not b.lazy or e in b.olds:
+        return 0
+    el = &s.elems[e]
+    b.olds[e] = (el.val_slot, el.pos_slot, el.pos_peer, el.pos_counter)
+    return 0
+
+
+cdef inline int64_t ml_b_val(MLBefore b, MovableState s, int64_t i, int64_t e):
+    """Item i's value slot then (its element `e`)."""
+    if not b.lazy:
+        return b.val[i]
+    old = b.olds.get(e)
+    return s.elems[e].val_slot if old is None else <int64_t>old[0]
+
+
+cdef inline lc_id ml_b_atom(MLBefore b, MovableState s, int64_t i, int64_t e):
+    """Item i's winning list item then (its element `e`)."""
+    cdef lc_id out
+    if not b.lazy:
+        return b.atom[i]
+    old = b.olds.get(e)
+    if old is None:
+        out.peer = s.elems[e].pos_peer
+        out.counter = s.elems[e].pos_counter
+    else:
+        out.peer = <uint32_t>old[2]
+        out.counter = <int32_t>old[3]
+    return out
+
+
+cdef inline int64_t ml_b_pos(MLBefore b, MovableState s, int64_t i, int64_t e):
+    """Item i's slot (its element `e`'s winning list item's) then."""
+    if b.lazy != ML_LAZY_ELEMS:
+        return b.pos[i]
+    old = b.olds.get(e)
+    return s.elems[e].pos_slot if old is None else <int64_t>old[1]
+
+
+cdef inline uint64_t ml_b_key(MLBefore b, MovableState s, int64_t i, int64_t e) noexcept:
+    if not b.lazy:
+        return b.key[i]
+    return (<uint64_t>s.elems[e].peer << 32) | s.elems[e].lamport
 
 
 # One freed MLBefore block kept for the next batch: a subscribed import keeps every
@@ -376,7 +490,22 @@ cdef int ml_note_before(LoroDoc d, uint32_t c) except -1:
     cdef MovableState s = ml_state(d)
     if c in s.before:
         return 0
-    s.before[c] = ml_snap(d, c)
+    s.before[c] = ml_snap(d, c, False)
+    return 0
+
+
+cdef int ml_note_before_import(LoroDoc d, uint32_t c) except -1:
+    """ml_note_before for an import (state/dispatch.pxi snapshot_touched): the items kept
+    lazily (MLBefore.lazy), a walk over the list items that reads no element; the few an
+    import of a few ops changes are read when its diff asks (ml_changes_small), the
+    elements it changes kept by ml_keep_old. (A server's document imports small updates
+    into large lists: the whole copy of them took most of such an import.)"""
+    if not d.evlog.on:
+        return 0
+    cdef MovableState s = ml_state(d)
+    if c in s.before:
+        return 0
+    s.before[c] = ml_snap(d, c, True)
     return 0
 
 
@@ -390,7 +519,7 @@ cdef int ml_note_before_move(LoroDoc d, uint32_t c) except -1:
     s = ml_state(d)
     if c in s.before:
         return 0
-    b = ml_snap(d, c)
+    b = ml_snap(d, c, False)
     s.before[c] = b
     b.unpointed = ml_unpointed(d, c, b)
     return 0
@@ -441,10 +570,10 @@ cdef int64_t ml_checkout_tail(LoroDoc d, uint32_t c, MLBefore b, list recs) exce
     return ml_before_lower(b, last) if last >= 0 else -1
 
 
-cdef MLBefore ml_snap(LoroDoc d, uint32_t c):
+cdef MLBefore ml_snap(LoroDoc d, uint32_t c, bint lazy):
     """Container `c`'s items now. From the cached view when there is one, else in one walk
     over the visible list items (the view is not built: the batch is about to change the
-    list, which drops it)."""
+    list, which drops it); `lazy`: the walk reads no element (MLBefore.lazy)."""
     cdef ml_view v
     cdef int64_t i, n, k = 0, op_pos = 0, e
     cdef MovableState s = ml_state(d)
@@ -469,13 +598,34 @@ cdef MLBefore ml_snap(LoroDoc d, uint32_t c):
     b.elem_index = s.elem_index
     b.elem_lo = INT64_MAX
     b.elem_hi = -1
+    if lazy:
+        global ml_lazy_snaps
+        ml_lazy_snaps += 1
+        b.lazy = ML_LAZY_ELEMS if cached else ML_LAZY_SLOTS
+        b.olds = {}
+        s.n_lazy += 1
     if cached:
         b.elem_lo = -1      # (ml_before_index finds them)
         ml_view_build(d, c, &v)
-        for i in range(n):
-            ml_snap_put(b, s, i, v.elem[i], ml_op_at(&v, i))
+        if lazy:
+            for i in range(n):
+                b.elem[i] = v.elem[i]
+                b.op[i] = ml_op_at(&v, i)
+        else:
+            for i in range(n):
+                ml_snap_put(b, s, i, v.elem[i], ml_op_at(&v, i))
         ml_view_free(&v)
         k = n
+    elif lazy:
+        b.slot_lo = INT64_MAX
+        b.slot_hi = -1
+        if n > 0:
+            leaf = seq.find_visible(t, 0, &idx, &off)
+            while leaf != LC_NO_NODE and op_pos < n:
+                k = ml_snap_leaf_lazy(b, s, &seq.nodes[leaf].u.spans[0], idx, seq.nodes[leaf].n,
+                                      k, &op_pos)
+                leaf = seq.nodes[leaf].next_leaf
+                idx = 0
     elif n > 0:
         # (ml_view_fill's test, read from the tree's spans in place)
         leaf = seq.find_visible(t, 0, &idx, &off)
@@ -502,9 +652,14 @@ cdef int ml_check_snap(LoroDoc d, uint32_t c, MLBefore b) except -1:
     ml_snap: its generator's closure would be made on every call)."""
     cdef ml_view v
     cdef int64_t i, k = b.n
+    cdef MovableState s = ml_state(d)
     ml_view_build(d, c, &v)
     try:
-        if v.n_user != k or any(b.elem[i] != v.elem[i] or b.op[i] != ml_op_at(&v, i)
+        if b.lazy == ML_LAZY_SLOTS:
+            if v.n_user != k or any(b.pos[i] != s.elems[v.elem[i]].pos_slot
+                                    or b.op[i] != ml_op_at(&v, i) for i in range(k)):
+                raise AssertionError("a movable list's items before the import are not its view's")
+        elif v.n_user != k or any(b.elem[i] != v.elem[i] or b.op[i] != ml_op_at(&v, i)
                                 for i in range(k)):
             raise AssertionError("a movable list's items before the batch are not its view's")
     finally:
@@ -585,6 +740,41 @@ cdef int64_t ml_snap_leaf(MLBefore b, MovableState s, lc_span *spans, int idx, i
     return k
 
 
+cdef int64_t ml_snap_leaf_lazy(MLBefore b, MovableState s, lc_span *spans, int idx, int n_spans,
+                               int64_t k, int64_t *op_pos) noexcept:
+    """ml_snap_leaf for a lazy snapshot: the shown items' op positions and slots only (an
+    item is shown when its element stands on it: `pointed`)."""
+    cdef uint8_t *pointed = s.pointed
+    cdef int64_t cap = s.cap_slot, op = op_pos[0], slot, i, end
+    cdef int64_t lo = b.slot_lo, hi = b.slot_hi
+    cdef int64_t *pos = b.pos
+    cdef int64_t *ops = b.op
+    cdef lc_span *sp
+    while idx < n_spans:
+        sp = &spans[idx]
+        if span_visible(sp):
+            slot = <int64_t>sp.content
+            end = slot + sp.len
+            if end > cap:
+                end = cap
+            for i in range(slot, end):
+                if pointed[i]:
+                    ops[k] = op + (i - slot)
+                    pos[k] = i
+                    k += 1
+            if end > slot:
+                if slot < lo:
+                    lo = slot
+                if end - 1 > hi:
+                    hi = end - 1
+            op += sp.len
+        idx += 1
+    op_pos[0] = op
+    b.slot_lo = lo
+    b.slot_hi = hi
+    return k
+
+
 cdef inline void ml_snap_put(MLBefore b, MovableState s, int64_t i, int64_t el, int64_t op) noexcept:
     cdef lc_ml_elem *e = &s.elems[el]
     b.op[i] = op
@@ -642,6 +832,7 @@ cdef list ml_event_ops(LoroDoc d, uint32_t c, bint by_value=False):
     loro's events of those (a commit reports every set)."""
     cdef MovableState s = ml_state(d)
     import difflib
+    ml_befores_full(s)
     if by_value:
         return ml_import_ops(d, c, s.before.get(c))
     snap = s.before.get(c)
@@ -726,8 +917,11 @@ cdef list ml_changes(LoroDoc d, uint32_t c, MLBefore b, ml_view *v):
     on the same list item with the same value on both sides (two passes in C over the
     items: the rest of an import's diff reads only these)."""
     cdef MovableState s = ml_state(d)
-    cdef int64_t n_el = s.n_elems, i, j, e, old_op
+    cdef int64_t n_el, i, j, e, old_op
     cdef int64_t nb = b.n if b is not None else 0
+    if b is not None:
+        b.full(s)
+    n_el = s.n_elems
     cdef int64_t *bidx
     cdef int64_t *aidx
     cdef lc_ml_elem *el
@@ -910,6 +1104,14 @@ cdef bint ml_cross_check = False
 cdef int64_t ml_cross_checked = 0
 
 
+cdef int64_t ml_lazy_snaps = 0
+
+
+def _ml_lazy_snapshots():
+    """(tests) How many lazy snapshots imports have taken so far (ml_snap)."""
+    return ml_lazy_snaps
+
+
 def _ml_cross_check(bint on):
     """Make every small MovableList import diff also run the full diff and raise
     AssertionError when they differ (tests); returns how many were compared so far."""
@@ -953,9 +1155,11 @@ cdef int64_t ml_atom_place(LoroDoc d, uint32_t c, lc_id atom, int64_t *abs_at) e
     return visible_before(d.seq, leaf, idx, atom.counter)
 
 
-cdef int64_t ml_before_index(MLBefore b, int64_t e) except -2:
+cdef int64_t ml_before_index(MLBefore b, MovableState s, int64_t e) except -2:
     """Element `e`'s index in `b`, -1 when it is not there."""
     cdef int64_t i, lo = b.elem_lo, hi = b.elem_hi
+    if b.lazy == ML_LAZY_SLOTS:
+        return ml_before_index_lazy(b, s, e)
     if b.bidx == NULL:
         if lo < 0:
             lo = INT64_MAX
@@ -980,6 +1184,29 @@ cdef int64_t ml_before_index(MLBefore b, int64_t e) except -2:
     if e < b.bidx_lo or e > b.bidx_hi:
         return -1
     return b.bidx[e - b.bidx_lo]
+
+
+cdef int64_t ml_before_index_lazy(MLBefore b, MovableState s, int64_t e) except -2:
+    """ml_before_index of a lazy snapshot: the item on the element's winning slot then
+    (a table by slot, when the slots seen are not spread far wider than the items)."""
+    cdef int64_t i, slot, lo = b.slot_lo, hi = b.slot_hi
+    old = b.olds.get(e)
+    slot = s.elems[e].pos_slot if old is None else <int64_t>old[1]
+    if slot < 0 or slot < lo or slot > hi:
+        return -1
+    if hi - lo + 1 > 4 * b.n + 4096:
+        for i in range(b.n):
+            if b.pos[i] == slot:
+                return i
+        return -1
+    if b.bidx == NULL:
+        b.bidx = <int32_t*>malloc(<size_t>(hi - lo + 1) * sizeof(int32_t))
+        if b.bidx == NULL:
+            raise MemoryError()
+        memset(b.bidx, 0xFF, <size_t>(hi - lo + 1) * sizeof(int32_t))
+        for i in range(b.n):
+            b.bidx[b.pos[i] - lo] = <int32_t>i
+    return b.bidx[slot - lo]
 
 
 cdef int64_t ml_before_lower(MLBefore b, int64_t p) noexcept:
@@ -1141,7 +1368,7 @@ cdef list ml_changes_small(LoroDoc d, uint32_t c, MLBefore b, list touched, list
     cdef int64_t cap = n_fresh + n_gone + n_touched + 1
     cdef int64_t k, m, e, bi, at, slot, p, i0, n_after, side
     cdef int64_t n_added = 0, n_removed = 0, n_cands = 0, n_recs = 0, n_new = 0, n_cb = 0
-    cdef int64_t last_abs = -1, last_vis = 0
+    cdef int64_t last_abs = -1, last_vis = 0, old_pos
     cdef int64_t *mem
     cdef int64_t *fresh_a      # fresh atoms, sorted
     cdef int64_t *gone_a       # removed atoms, sorted (a repeat: another removal)
@@ -1246,8 +1473,8 @@ cdef list ml_changes_small(LoroDoc d, uint32_t c, MLBefore b, list touched, list
             el = &s.elems[e]
             if el.container != c:
                 continue
-            bi = ml_before_index(b, e)
-            if bi >= b.n or (bi >= 0 and b.elem[bi] != e):
+            bi = ml_before_index(b, s, e)
+            if bi >= b.n or (bi >= 0 and b.lazy != ML_LAZY_SLOTS and b.elem[bi] != e):
                 return None
             r_new[n_recs] = -1
             if el.pos_slot >= 0:
@@ -1258,14 +1485,15 @@ cdef list ml_changes_small(LoroDoc d, uint32_t c, MLBefore b, list touched, list
                     continue
                 r_old[n_recs] = -1
             else:
-                if (r_new[n_recs] >= 0 and el.val_slot == b.val[bi]
-                        and el.pos_slot == b.pos[bi]):
+                old_pos = ml_b_pos(b, s, bi, e)
+                if (r_new[n_recs] >= 0 and el.val_slot == ml_b_val(b, s, bi, e)
+                        and el.pos_slot == old_pos):
                     continue
-                if el.pos_slot == b.pos[bi]:
+                if el.pos_slot == old_pos:
                     r_old[n_recs] = r_new[n_recs]
                     r_old_abs[n_recs] = r_new_abs[n_recs]
                 else:
-                    r_old[n_recs] = ml_atom_place(d, c, b.atom[bi], &r_old_abs[n_recs])
+                    r_old[n_recs] = ml_atom_place(d, c, ml_b_atom(b, s, bi, e), &r_old_abs[n_recs])
                 cb[n_cb] = bi
                 n_cb += 1
             if r_new[n_recs] >= 0:
@@ -1304,12 +1532,13 @@ cdef list ml_changes_small(LoroDoc d, uint32_t c, MLBefore b, list touched, list
                 recs.append([(<uint64_t>el.peer << 32) | el.lamport, -1, -1, -1, -1,
                              r_aj[k], el.val_slot, el.pos_slot, r_new[k]])
             elif r_new[k] >= 0:
-                recs.append([b.key[bi], bi, b.val[bi], b.pos[bi], r_old[k],
-                             r_aj[k], el.val_slot, el.pos_slot, r_new[k]])
+                recs.append([ml_b_key(b, s, bi, r_e[k]), bi, ml_b_val(b, s, bi, r_e[k]),
+                             ml_b_pos(b, s, bi, r_e[k]), r_old[k], r_aj[k], el.val_slot,
+                             el.pos_slot, r_new[k]])
             else:
                 # (as ml_changes: the value of an element that stands on no shown item now)
-                recs.append([b.key[bi], bi, b.val[bi], b.pos[bi], r_old[k], -1,
-                             el.val_slot, -1, -1])
+                recs.append([ml_b_key(b, s, bi, r_e[k]), bi, ml_b_val(b, s, bi, r_e[k]),
+                             ml_b_pos(b, s, bi, r_e[k]), r_old[k], -1, el.val_slot, -1, -1])
         return recs
     finally:
         free(mem)
@@ -1669,6 +1898,7 @@ cdef bint same_loro_value(object a, object b):
 cdef int ml_events_done(LoroDoc d) noexcept:
     if d.mls is not None:
         d.mls.before.clear()
+        d.mls.n_lazy = 0
     return 0
 
 

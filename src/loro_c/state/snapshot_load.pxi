@@ -758,6 +758,7 @@ cdef int thin_ml_elems(LoroDoc d, uint32_t c, tuple payload, int64_t base) excep
                             <uint32_t>elem[1], slot)
             el = &ms.elems[e]
             el.pos_slot = slot
+            ms.pointed[slot] = 1        # (reserved by ml_new_elem)
             el.pos_lamport = <uint32_t>lam
             el.pos_peer = pmap[ip]
             el.pos_counter = runs[3 * k + 1]

@@ -1,0 +1,167 @@
+"""An import's snapshot of a MovableList, kept lazily (state/movable_local.pxi: ml_snap with
+`lazy`, MLBefore.olds, MovableState.pointed): the walk over the list items records each
+shown item's slot and op position without reading its element; the elements the import
+changes are kept by ml_keep_old before they change, and the few an import of a few ops
+names are read when its diff asks. A server's document (a large list, many small imports,
+a subscriber) gets loro's events, every diff is also made from the whole list and compared
+(conftest turns the cross-check on: ml_check_small, ml_check_snap), and a rejected import
+leaves nothing of its snapshot behind."""
+import json
+import random
+
+import loro
+import pytest
+
+import loro_c
+from loro_c import _doc
+
+from test_movable_list_import_events import _edit, canonical, normal, raw
+
+
+def _hub_session(mod, seed, n_items=1200, steps=30):
+    """[(events of each hub import or checkout (normal form), hub value after)]: two peers
+    edit a shared list in small batches, mostly from the hub's latest version, sometimes
+    concurrently (two moves of one element leave a list item no element stands on); the
+    hub imports each batch, and now and then edits the list itself or checks out an older
+    version and back."""
+    rng = random.Random(seed)
+    base = mod.LoroDoc()
+    base.peer_id = 1
+    lst = base.get_movable_list("l")
+    for i in range(n_items):
+        lst.insert(rng.randint(0, len(lst)), i)
+    base.commit()
+    blob = base.export(mod.ExportMode.Snapshot())
+    hub = mod.LoroDoc()
+    hub.peer_id = 9
+    hub.import_(blob)
+    peers = []
+    for pid in (2, 3):
+        p = mod.LoroDoc()
+        p.peer_id = pid
+        p.import_(blob)
+        peers.append(p)
+    log = []
+    sub = hub.subscribe_root(lambda e: log.append(normal(e)))
+    out = []
+    older = hub.state_frontiers
+    for step in range(steps):
+        p = peers[step % 2]
+        if rng.random() < 0.75:
+            p.import_(hub.export(mod.ExportMode.Updates(p.oplog_vv)))
+        vv = p.oplog_vv
+        l = p.get_movable_list("l")
+        if rng.random() < 0.3:
+            # both peers move the same element, neither seeing the other's move
+            q = peers[1 - step % 2]
+            q.import_(hub.export(mod.ExportMode.Updates(q.oplog_vv)))
+            at = rng.randrange(len(l))
+            qvv = q.oplog_vv
+            l.mov(at, rng.randrange(len(l)))
+            q.get_movable_list("l").mov(at, rng.randrange(len(l)))
+            q.commit()
+            log.clear()
+            hub.import_(q.export(mod.ExportMode.Updates(qvv)))
+            out.append(("import", log[:], hub.get_deep_value()))
+        for _ in range(rng.randint(1, 5)):
+            _edit(rng, mod, l)
+        p.commit()
+        log.clear()
+        hub.import_(p.export(mod.ExportMode.Updates(vv)))
+        out.append(("import", log[:], hub.get_deep_value()))
+        if step % 10 == 4:
+            # the hub's own edit (a local commit keeps the list's view cached)
+            hub.get_movable_list("l").mov(0, 1)
+            hub.commit()
+            older = hub.state_frontiers
+        if step % 10 == 8:
+            log.clear()
+            hub.checkout(older)
+            hub.checkout_to_latest()
+            out.append(("checkout", log[:], hub.get_deep_value()))
+    del sub
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_hub_of_small_imports_into_a_large_list_gets_loros_events(seed):
+    compared = _doc._ml_cross_check(True)
+    lazy = _doc._ml_lazy_snapshots()
+    want = _hub_session(loro, seed)
+    got = _hub_session(loro_c, seed)
+    # (the small diffs ran on lazy snapshots and agreed with the whole-list diffs)
+    assert _doc._ml_cross_check(True) > compared + 20
+    assert _doc._ml_lazy_snapshots() > lazy + 20
+    assert len(got) == len(want)
+    for k, ((kind, ev_want, value_want), (_, ev_got, value_got)) in enumerate(zip(want, got)):
+        assert value_got == value_want, (seed, k)
+        assert canonical(ev_got) == canonical(ev_want), (seed, k, kind)
+        if kind == "import":
+            assert raw(ev_got) == raw(ev_want), (seed, k)
+
+
+def _bad_move_update(receiver, edits_seed):
+    """JSON: a change of peer 99 on top of the receiver's version that moves and sets some
+    elements, then moves one from a position past the end."""
+    p = loro_c.LoroDoc()
+    p.peer_id = 99
+    p.import_(receiver.export(loro_c.ExportMode.Updates(loro_c.VersionVector())))
+    l = p.get_movable_list("l")
+    rng = random.Random(edits_seed)
+    for _ in range(3):
+        l.mov(rng.randrange(len(l)), rng.randrange(len(l)))
+        l.set(rng.randrange(len(l)), -1)
+    l.mov(0, 1)
+    p.commit()
+    upd = json.loads(p.export_json_updates(receiver.oplog_vv, p.oplog_vv))
+    (change,) = upd["changes"]
+    last = change["ops"][-1]["content"]
+    assert last["type"] == "move"
+    last["from"] = 1_000_000
+    return json.dumps(upd)
+
+
+def test_a_rejected_import_leaves_no_snapshot_behind():
+    # its valid ops moved and set elements (kept by ml_keep_old) before the bad one; the
+    # import is undone, and the next imports take snapshots of their own
+    docs = {}
+    for mod in (loro, loro_c):
+        a = mod.LoroDoc()
+        a.peer_id = 1
+        lst = a.get_movable_list("l")
+        for i in range(300):
+            lst.insert(i, i)
+        a.commit()
+        hub = mod.LoroDoc()
+        hub.import_(a.export(mod.ExportMode.Snapshot()))
+        log = []
+        sub = hub.subscribe_root(lambda e, log=log: log.append(normal(e)))
+        docs[mod] = (a, hub, log, sub)
+    a, hub, log, _ = docs[loro_c]
+    lazy = _doc._ml_lazy_snapshots()
+    before = hub.get_deep_value()
+    frontiers = str(hub.oplog_frontiers)
+    for k in range(3):
+        with pytest.raises(loro_c.LoroError):
+            hub.import_json_updates(_bad_move_update(hub, k))
+        assert hub.get_deep_value() == before
+        assert str(hub.oplog_frontiers) == frontiers
+        assert log == []
+    assert _doc._ml_lazy_snapshots() == lazy + 3
+    hub._check_invariants()
+    # valid updates from peer 1 now give loro's events
+    rng = random.Random(5)
+    seeds = [rng.randrange(1 << 30) for _ in range(6)]
+    got = {}
+    for mod, (a, hub, log, _) in docs.items():
+        got[mod] = []
+        for s in seeds:
+            vv = a.oplog_vv
+            r = random.Random(s)
+            for _ in range(r.randint(1, 4)):
+                _edit(r, mod, a.get_movable_list("l"))
+            a.commit()
+            log.clear()
+            hub.import_(a.export(mod.ExportMode.Updates(vv)))
+            got[mod].append((raw(log), hub.get_deep_value()))
+    assert got[loro_c] == got[loro]
