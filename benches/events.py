@@ -34,6 +34,12 @@ scattered places of a 1,000-character text, then one commit (one event whose del
 builds by composing the transaction's N hints; N = 1,000, 4,000, 20,000, ``--quick``:
 4,000). The edits and the commit are timed.
 
+``server import KIND`` rows (``--server-only`` runs just them): 300 documents, each holding
+a large container (a text of 4,000 characters, a list or movable list of 4,000 items, a map
+of 4,000 keys, a tree of 2,000 nodes) with a root subscriber, each import the same update of
+10 ops; the time per import, over all of them (a server's many documents: each import
+finds its document out of the CPU's caches).
+
 Ratios printed: loro_c+sub / loro_c (what subscribing costs), loro_c+sub / loro+sub (the
 issue's target is <= 1.0).
 """
@@ -496,6 +502,104 @@ def run_commit(quick, repeat):
     return rows
 
 
+def server_inputs(lib, kind, seed=1):
+    """(the blob of a document holding a large container of `kind`, an update of 10 ops on
+    it by another peer)."""
+    import random
+    rng = random.Random(seed)
+    d = lib.LoroDoc()
+    d.peer_id = 1
+    if kind == "text":
+        t = d.get_text("c")
+        for _ in range(2000):
+            t.insert(rng.randint(0, len(t)), "ab")
+    elif kind in ("list", "movable"):
+        c = d.get_list("c") if kind == "list" else d.get_movable_list("c")
+        for i in range(4000):
+            c.insert(rng.randint(0, len(c)), i)
+    elif kind == "map":
+        m = d.get_map("c")
+        for i in range(4000):
+            m.insert(f"k{i}", i)
+    else:
+        t = d.get_tree("c")
+        nodes = []
+        for _ in range(2000):
+            nodes.append(t.create(rng.choice(nodes) if nodes and rng.random() < 0.7 else None))
+    d.commit()
+    base = d.export(lib.ExportMode.Updates(lib.VersionVector()))
+    vv = d.oplog_vv
+    e = lib.LoroDoc()
+    e.peer_id = 2
+    e.import_(base)
+    for i in range(10):
+        if kind == "text":
+            e.get_text("c").insert(rng.randint(0, 3000), "x")
+        elif kind == "list":
+            e.get_list("c").insert(rng.randint(0, 3000), -i)
+        elif kind == "movable":
+            m = e.get_movable_list("c")
+            if i % 3 == 0:
+                m.mov(rng.randrange(3000), rng.randrange(3000))
+            elif i % 3 == 1:
+                m.set(rng.randrange(3000), -i)
+            else:
+                m.insert(rng.randint(0, 3000), -i)
+        elif kind == "map":
+            e.get_map("c").insert(f"k{rng.randrange(4000)}", -i)
+        else:
+            e.get_tree("c").create(None)
+    e.commit()
+    return base, e.export(lib.ExportMode.Updates(vv))
+
+
+def server_imports(lib, base, update, n_docs=300):
+    """(seconds per import of `update` into each of `n_docs` subscribed documents holding
+    `base`, (events seen, a value's length))."""
+    import time
+    docs = []
+    for _ in range(n_docs):
+        d = lib.LoroDoc()
+        d.import_(base)
+        docs.append(d)
+    seen = [0]
+
+    def count(e):
+        seen[0] += 1
+    subs = [d.subscribe_root(count) for d in docs]
+    t = time.perf_counter()
+    for d in docs:
+        d.import_(update)
+    dt = (time.perf_counter() - t) / n_docs
+    del subs
+    return dt, (seen[0], len(str(docs[-1].get_value())))
+
+
+def run_server(quick, repeat):
+    loro_c, loro = load_library("loro_c"), load_library("loro")
+    libs = {"loro_c": loro_c, "loro": loro}
+    rows = []
+    for kind in ("text", "list", "map", "movable", "tree"):
+        section = f"server import {kind}"
+        inputs = {name: server_inputs(lib, kind) for name, lib in libs.items() if lib is not None}
+        best, last = {}, {}
+        for r in range(max(2, repeat // 2)):
+            for name in (list(inputs) if r % 2 == 0 else list(inputs)[::-1]):
+                dt, last[name] = server_imports(libs[name], *inputs[name])
+                best[name] = min(best.get(name, dt), dt)
+        lengths = {last[k][1] for k in last}
+        for key in best:
+            ok = len(lengths) == 1 and last[key][0] == 300
+            rows.append(("server", section, key, best[key], ok, last[key][0]))
+        print(f"{section:28}", end="")
+        for key, secs in best.items():
+            print(f"  {key}+sub {secs * 1e6:7.1f} us", end="")
+        if "loro_c" in best and "loro" in best:
+            print(f"  | loro_c+sub/loro+sub {best['loro_c'] / best['loro']:5.2f}", end="")
+        print(flush=True)
+    return rows
+
+
 def run(traces, repeat):
     loro_c, loro = load_library("loro_c"), load_library("loro")
     libs = {"loro_c": loro_c, "loro": loro}
@@ -550,6 +654,7 @@ def main(argv=None):
     ap.add_argument("--concurrent-only", action="store_true", help="only the concurrent checkout rows")
     ap.add_argument("--rich-only", action="store_true", help="only the rich text rows")
     ap.add_argument("--commit-only", action="store_true", help="only the one commit rows")
+    ap.add_argument("--server-only", action="store_true", help="only the server import rows")
     args = ap.parse_args(argv)
     traces = args.traces.split(",")
     if args.quick:
@@ -563,6 +668,9 @@ def main(argv=None):
     if args.commit_only:
         rows = run_commit(args.quick, args.repeat)
         return 1 if any(not r[4] for r in rows) else 0
+    if args.server_only:
+        rows = run_server(args.quick, args.repeat)
+        return 1 if any(not r[4] for r in rows) else 0
     rows = [] if args.tree_only or args.movable_only else run(traces, args.repeat)
     if not args.movable_only:
         rows += run_tree(args.quick, args.repeat)
@@ -570,6 +678,7 @@ def main(argv=None):
         rows += run_concurrent(args.quick, args.repeat)
         rows += run_rich(args.quick, args.repeat)
         rows += run_commit(args.quick, args.repeat)
+        rows += run_server(args.quick, args.repeat)
     if not args.tree_only:
         # (each run's import is short: more runs for a steadier best)
         rows += run_movable(args.quick, max(args.repeat, 5) * 2)

@@ -69,6 +69,8 @@ def _hub_session(mod, seed, n_items=1200, steps=30):
         log.clear()
         hub.import_(p.export(mod.ExportMode.Updates(vv)))
         out.append(("import", log[:], hub.get_deep_value()))
+        if mod is loro_c:
+            hub._check_invariants()     # (MovableState.pointed among them)
         if step % 10 == 4:
             # the hub's own edit (a local commit keeps the list's view cached)
             hub.get_movable_list("l").mov(0, 1)

@@ -165,6 +165,7 @@ cdef int check_invariants(LoroDoc d) except -1:
     check_snapshot_entries(d)   # state/snapshot.pxi
     check_text_backing(d)       # state/text_backing.pxi
     ml_check_walks(d)           # state/movable_local.pxi
+    ml_check_pointed(d)         # state/movable_list.pxi
     check_liveness(d)           # doc/liveness.pxi
     if d.thin_blob is not None:
         return 0        # no log yet: only the states (state/snapshot_load.pxi)

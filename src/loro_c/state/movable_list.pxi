@@ -56,6 +56,26 @@ cdef int ml_reserve_slots(MovableState s, int64_t need) except -1:
     return 0
 
 
+cdef int ml_check_pointed(LoroDoc d) except -1:
+    """(invariants) `pointed` marks exactly the elements' winning slots, each owned by its
+    element."""
+    cdef MovableState s = d.mls
+    cdef int64_t e, slot, marked = 0, winners = 0
+    if s is None:
+        return 0
+    for e in range(s.n_elems):
+        slot = s.elems[e].pos_slot
+        if slot >= 0:
+            winners += 1
+            if slot >= s.cap_slot or not s.pointed[slot] or s.slot_elem[slot] != e:
+                raise AssertionError(f"movable list element {e}: its slot {slot} is not marked its")
+    for slot in range(s.cap_slot):
+        marked += s.pointed[slot]
+    if marked != winners:
+        raise AssertionError(f"movable lists: {marked} slots marked pointed, {winners} winners")
+    return 0
+
+
 cdef inline void ml_invalidate(LoroDoc d, int64_t c) noexcept:
     """Container `c` (-1: every one) changed other than by a local move or insert: its
     cached user view is stale."""
