@@ -34,6 +34,10 @@ cdef class VersionVector:
 
 cdef class Frontiers:
     cdef list _ids        # sorted list of (peer, counter) tuples, unique
+    # The same ids in the order loro's hash map of them yields them (what str() shows, as
+    # loro prints them), or None when that is _ids' order. Display only: equality, hashing,
+    # iteration and every algorithm use _ids.
+    cdef list _order
 
 
 # Build an ID without argument parsing.
@@ -46,6 +50,9 @@ cdef VersionVector vv_wrap(dict m)
 # Wrap ``ids`` as Frontiers WITHOUT copying or checking it: the caller hands
 # over ownership and guarantees the _ids invariants above.
 cdef Frontiers frontiers_wrap(list ids)
+
+# The same with `order`, the ids in loro's map order (Frontiers._order).
+cdef Frontiers frontiers_wrap_ordered(list ids, list order)
 
 # Build Frontiers from any iterable of (peer, counter) pairs: keeps the
 # greatest counter per peer and sorts.  Range-checks peer (u64) and counter (i32).

@@ -589,7 +589,9 @@ cdef class Frontiers:
     ``Frontiers()`` is empty; use :meth:`from_id` / :meth:`from_ids`.  When
     several ids of one peer are given, only the greatest counter is kept (the
     others are its ancestors), as in Loro.  Immutable, hashable, compares by
-    value; iterates in ascending ``(peer, counter)`` order.
+    value; iterates in ascending ``(peer, counter)`` order. ``str()`` lists the
+    ids as loro prints them: in the order of loro's hash map of them (which
+    depends on how the frontiers were built, see hash_order.frontiers_map_order).
     """
 
     def __cinit__(self):
@@ -618,7 +620,9 @@ cdef class Frontiers:
             c = best.get(p)
             if c is None or i.counter > c:
                 best[p] = i.counter
-        return frontiers_wrap(sorted(best.items()))
+        # (loro builds its map by inserting the ids in the order given)
+        return frontiers_wrap_ordered(sorted(best.items()),
+                                      _map_order([(x.peer, x.counter) for x in ids]))
 
     def encode(self):
         """Postcard encoding, readable by ``loro.Frontiers.decode``."""
@@ -677,7 +681,8 @@ cdef class Frontiers:
         return hash(tuple(self._ids))
 
     def __repr__(self):
-        return "Frontiers([" + ", ".join([f"{c}@{p}" for p, c in self._ids]) + "])"
+        ids = self._ids if self._order is None else self._order
+        return "Frontiers([" + ", ".join([f"{c}@{p}" for p, c in ids]) + "])"
 
     def __reduce__(self):
         return (_frontiers_unpickle, (list(self._ids),))
@@ -691,6 +696,22 @@ cdef Frontiers frontiers_wrap(list ids):
     cdef Frontiers f = Frontiers.__new__(Frontiers)
     f._ids = ids
     return f
+
+
+cdef Frontiers frontiers_wrap_ordered(list ids, list order):
+    cdef Frontiers f = Frontiers.__new__(Frontiers)
+    f._ids = ids
+    if order is not None and len(order) > 1 and order != ids:
+        f._order = order
+    return f
+
+
+cdef list _map_order(list pairs):
+    """The ids in the order of loro's Frontiers built from them in this order."""
+    if len(pairs) < 2:
+        return None
+    from loro_c.hash_order import frontiers_map_order
+    return frontiers_map_order(pairs)
 
 
 cdef Frontiers frontiers_from_pairs(object pairs):
@@ -723,6 +744,7 @@ cdef Frontiers frontiers_read(Reader* r):
     cdef uint64_t count = 0, i, peer = 0
     cdef int32_t ctr = 0
     cdef dict seen = {}
+    cdef list order = []
     if read_uleb64(r, &count) < 0:
         raise_reader_error(r)
     if count > <uint64_t>(reader_remaining(r) // 2):
@@ -736,4 +758,6 @@ cdef Frontiers frontiers_read(Reader* r):
             reader_fail(r, "duplicate peer in frontiers")
             raise_reader_error(r)
         seen[key] = ctr
-    return frontiers_wrap(sorted(seen.items()))
+        order.append((key, ctr))
+    # (loro's decode builds its map by inserting the ids in the order read)
+    return frontiers_wrap_ordered(sorted(seen.items()), _map_order(order))

@@ -284,3 +284,18 @@ def undo_key_order(keys):
     order = _table_order(keys, _hash_str)
     order = _fixed_table_order(order, _hash_str)
     return _table_order(order, _hash_str)
+
+
+def frontiers_map_order(pairs):
+    """(peer, counter) pairs in the order loro's Frontiers yields them when built from a
+    list of ids (Frontiers::from(Vec<ID>): a single id as is, more inserted in this order
+    into an FxHashMap of peer to counter through the entry API, which keeps the greatest
+    counter of a peer and reserves room only for a peer new to the map)."""
+    pairs = list(pairs)
+    if len(pairs) < 2:
+        return pairs
+    best = {}
+    for p, c in pairs:
+        if p not in best or c > best[p]:
+            best[p] = c
+    return [(p, best[p]) for p in _table_order(list(best), _hash)]
