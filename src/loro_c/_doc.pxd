@@ -295,6 +295,9 @@ cdef class DocCore:
     cdef lc_op txn_base_op          # the previous change's last op as it was at txn open
     cdef lc_id *txn_deps
     cdef int64_t n_txn_deps, cap_txn_deps
+    # txn_deps in the order of loro's map of them (its state's frontiers, which the change
+    # takes as its deps), (peer index, counter); None for fewer than two (doc/order.pxi)
+    cdef list txn_deps_order
     cdef object next_msg
     cdef object next_ts             # timestamp of the next commit (int), else None
     cdef bint record_ts             # stamp commits with the current time (set_record_timestamp)
@@ -505,6 +508,10 @@ cdef class DocCore:
     cdef set roots_due              # the containers marked ROOT_DUE
     cdef lc_id *sfront
     cdef int64_t n_sfront, cap_sfront
+    # the state's frontiers (sfront, or the log's when attached) in the order loro's map of
+    # them yields them, (peer index, counter), when it is not the log's own map; stale (and
+    # ignored) once it holds other ids than the state's frontiers (doc/order.pxi)
+    cdef list sf_order
     # the map writes of the log's first `hist_changes` changes (the last one with
     # `hist_last_ops` ops), gathered on the first checkout (state/map.pxi): `hwrites`, their
     # chains per key (`hheads`, one table per map), and the keys a checkout moves (`hdirty`,

@@ -46,7 +46,7 @@ from loro_c._oplog import OpLog as _OpLogType
 from loro_c._kinds cimport LC_OP_MOVE, LC_OP_SET        # MovableList (state/movable_list.pxi)
 from loro_c._seq cimport lc_span, integrate_move, integrate_move_after
 from loro_c._seq cimport lc_peer_index, lc_record, LC_REC_INSERT, LC_REC_DELETE_REV   # state/movable_local.pxi
-from loro_c._version cimport VersionVector, Frontiers, vv_wrap, frontiers_wrap
+from loro_c._version cimport VersionVector, Frontiers, vv_wrap, frontiers_wrap, frontiers_wrap_ordered
 from loro_c._version cimport vv_bytes_in_order     # doc/history.pxi (a snapshot's vv entry)
 from loro_c._version import ID
 from loro_c.ml_event_split cimport ElementMap     # state/movable_local.pxi
@@ -159,6 +159,7 @@ cdef int check_commit_options(origin, timestamp, commit_msg) except -1:
 include "doc/core.pxi"
 include "doc/grouping.pxi"
 include "doc/history.pxi"
+include "doc/order.pxi"
 include "doc/export.pxi"
 include "doc/delivery.pxi"
 include "doc/registry.pxi"

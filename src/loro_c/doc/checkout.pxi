@@ -50,7 +50,7 @@ cdef int64_t shrink_ids(LoroDoc d, lc_id *ids, int64_t n) except -1:
     return n
 
 
-cdef int checkout_frontiers(LoroDoc d, lc_id *ids, int64_t n) except -1:
+cdef int checkout_frontiers(LoroDoc d, lc_id *ids, int64_t n, Frontiers asked) except -1:
     """Loro's checkout once the transaction is committed and the ids checked: the same
     frontiers as the state's only decide whether the document is detached (it is unless
     they are the log's); otherwise the shrunk frontiers, when they differ from the
@@ -69,12 +69,16 @@ cdef int checkout_frontiers(LoroDoc d, lc_id *ids, int64_t n) except -1:
     n = shrink_ids(d, ids, n)
     if same_ids(ids, n, cur, n_cur):
         return 0
+    order = checkout_order(d, asked, ids, n)   # (before the state moves: doc/order.pxi)
     checkout_to(d, ids, n)
+    d.sf_order = order
     return note_store_entries(d)
 
 
 cdef int detach_here(LoroDoc d) except -1:
     """Detach the state at the log's version (it stays where it is)."""
+    # (loro's state keeps the map of its frontiers it holds: doc/order.pxi)
+    d.sf_order = state_order(d)
     set_state_frontiers(d, d.log.frontiers, d.log.n_frontiers)
     move_tracker_to(d, d.log.frontiers, d.log.n_frontiers)
     d.detached = True

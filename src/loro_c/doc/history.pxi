@@ -87,10 +87,6 @@ cdef dict version_dict(LoroDoc d, const lc_id *ids, int64_t n):
 
 
 
-cdef object ids_frontiers(LoroDoc d, const lc_id *ids, int64_t n):
-    """Frontiers of log ids (sorted by peer id)."""
-    cdef int64_t i
-    return frontiers_wrap(sorted((d.log.peer_ids[ids[i].peer], ids[i].counter) for i in range(n)))
 
 
 
@@ -175,8 +171,11 @@ cdef class DocHistory(DocCore):
         doc_lock(self)
         try:
             if self.thin_blob is not None:      # a snapshot's state (state/snapshot_load.pxi)
-                return frontiers_wrap(list(self.thin_fr))
-            return self._frontiers()
+                return thin_frontiers(self)
+            if self.log.n_frontiers < 2:
+                return self._frontiers()
+            # (listed as loro lists them: its map of them, doc/order.pxi)
+            return order_frontiers(self, self.log.frontier_order())
         finally:
             doc_release(self)
 
@@ -187,10 +186,9 @@ cdef class DocHistory(DocCore):
         doc_lock(self)
         try:
             if self.thin_blob is not None:      # a snapshot's state (state/snapshot_load.pxi)
-                return frontiers_wrap(list(self.thin_fr))
-            if self.detached:
-                return ids_frontiers(self, self.sfront, self.n_sfront)
-            return self._frontiers()
+                return thin_frontiers(self)
+            # (listed as loro lists them: its map of them, doc/order.pxi)
+            return order_frontiers(self, state_order(self))
         finally:
             doc_release(self)
 
@@ -280,7 +278,7 @@ cdef class DocHistory(DocCore):
             shallow_check_version(self, frontiers._ids, "You cannot switch a document to a "
                                   "version before the shallow history's start version.")
             number_loaded_rest(self)
-            checkout_frontiers(self, ids, n)
+            checkout_frontiers(self, ids, n, frontiers)
             if self.evlog.on:
                 events_module().flush(self, 2, "checkout")
             if self.detached_editing:

@@ -21,6 +21,8 @@ cdef int open_txn(LoroDoc d) except -1:
     for i in range(n_heads):
         d.txn_deps[i] = heads[i]
     d.n_txn_deps = n_heads
+    # (the change's deps as loro orders them: a copy of its state's frontiers' map)
+    d.txn_deps_order = local_deps_order(d)
     # Like loro, the first op of this commit may extend the previous change's last op
     # when the change is likely to merge (see _commit, which undoes it if not).
     d.txn_merge_floor = d.txn_ops_off
@@ -185,13 +187,11 @@ cdef int note_vv_touch(LoroDoc d) except -1:
 
 
 cdef int commit_txn(LoroDoc d) except -1:
-    cdef lc_change *last
     cdef uint32_t p = d.self_idx
     cdef int32_t end
-    cdef int32_t msg_idx = -1
-    cdef bint merge
-    cdef uint32_t n_ops
-    cdef int64_t i0
+    cdef Py_ssize_t i
+    cdef lc_id *deps
+    cdef lc_id ordered[8]
     # no import is under way here (imports commit before they start): the grouping undo
     # log of earlier imports is not needed any more
     d.log.n_gundo = 0
@@ -224,6 +224,41 @@ cdef int commit_txn(LoroDoc d) except -1:
         note_vv_touch(d)
     if d.mls is not None and d.mls.calc_walks:
         ml_fold_walks(d)        # (before the log grows: state/movable_local.pxi)
+    # the deps as the change keeps them, in loro's order (txn_deps keeps the log's order,
+    # which the style memos compare with: state/richtext.pxi)
+    deps = d.txn_deps
+    if d.txn_deps_order is not None and d.n_txn_deps >= 2:
+        if d.n_txn_deps <= 8:
+            deps = &ordered[0]
+        else:
+            deps = <lc_id*>malloc(d.n_txn_deps * sizeof(lc_id))
+            if deps == NULL:
+                raise MemoryError()
+        for i, (dp, dc) in enumerate(d.txn_deps_order):
+            deps[i] = make_id(<uint32_t>dp, <int32_t>dc)
+    try:
+        commit_change(d, p, ts, msg, deps)
+    finally:
+        if deps != d.txn_deps and deps != &ordered[0]:
+            free(deps)
+    if d.evs is not None and d.style_texts:
+        # (loro's style map elements kept through the commit's ops stay known)
+        style_commit(d)
+    if d.evlog.on:
+        events_module().flush(d, 0, origin)
+    if d.local_update_subs:
+        emit_local_update(d, d.txn_counter, end)
+    return 0
+
+
+cdef int commit_change(LoroDoc d, uint32_t p, int64_t ts, object msg, lc_id *deps) except -1:
+    """Log the transaction's ops as a change with `deps` (merged into the previous one
+    when it continues it)."""
+    cdef int32_t end = d.log.vv[p]
+    cdef uint32_t n_ops
+    cdef int64_t i0
+    cdef int32_t msg_idx = -1
+    cdef bint merge
     n_ops = <uint32_t>(d.log.n_ops - d.txn_ops_off)
     merge = d.log.can_extend(p, d.txn_counter, d.txn_lamport, ts, d.txn_deps,
                                 <uint32_t>d.n_txn_deps, d.txn_ops_off, msg)
@@ -237,19 +272,12 @@ cdef int commit_txn(LoroDoc d) except -1:
         if msg is not None:
             msg_idx = len(d.log.messages)
             d.log.messages.append(msg)
-        d.log.add_change(p, d.txn_counter, end, d.txn_lamport, ts, d.txn_deps,
+        d.log.add_change(p, d.txn_counter, end, d.txn_lamport, ts, deps,
                             <uint32_t>d.n_txn_deps, d.txn_ops_off, n_ops, msg_idx)
     i0 = d.txn_ops_off
     if merge and i0 > d.txn_merge_floor and d.log.ops[i0 - 1].counter + d.log.ops[i0 - 1].len > d.txn_counter:
         i0 -= 1         # the commit's first op extended the previous one
-    group_change(d, p, d.txn_counter, end, d.txn_lamport, ts, d.txn_deps,
+    group_change(d, p, d.txn_counter, end, d.txn_lamport, ts, deps,
                  <uint32_t>d.n_txn_deps, msg_idx, True, -1, i0, d.log.n_ops)
-    d.log.update_frontiers(d.txn_deps, <uint32_t>d.n_txn_deps, make_id(p, end - 1))
-    if d.evs is not None and d.style_texts:
-        # (loro's style map elements kept through the commit's ops stay known)
-        style_commit(d)
-    if d.evlog.on:
-        events_module().flush(d, 0, origin)
-    if d.local_update_subs:
-        emit_local_update(d, d.txn_counter, end)
+    d.log.update_frontiers(deps, <uint32_t>d.n_txn_deps, make_id(p, end - 1))
     return 0
