@@ -143,7 +143,9 @@ def _changes_json(changes, peers):
         out.append({
             "id": f"{counter}@{me}",
             "timestamp": timestamp,
-            "deps": [f"{c}@{peers(p)}" for p, c in deps],
+            # sorted by id, as loro writes them (its deps are a hash map), before their
+            # peers are named: a dep's peer new to the table is registered in that order
+            "deps": [f"{c}@{peers(p)}" for p, c in sorted(deps)],
             "lamport": lamport,
             "msg": msg,
             "ops": json_ops,
