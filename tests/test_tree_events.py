@@ -195,6 +195,10 @@ def _hub_of_small_imports(mod, seed):
             _edit(rng, mod, pt)
         p.commit()
         hub.import_(p.export(mod.ExportMode.Updates(hub.oplog_vv)))
+        if mod is loro_c and step % 4 == 0:
+            # (the tree's counts of moves left out and of unsorted sibling lists, and its
+            # kept version, among them)
+            hub._check_invariants()
         if step % 8 == 3:
             older = hub.state_frontiers
         if step % 8 == 7:

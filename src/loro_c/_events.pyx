@@ -2904,7 +2904,7 @@ cdef list tree_checkout_items(LoroDoc doc, uint32_t c, tuple versions):
                                 log.peer_ids[ch.peer], op.counter,
                                 r.node(log.peer_ids[op.start_id.peer], op.start_id.counter),
                                 parent_kind, <const uint8_t*><char*>fi, <int32_t>len(fi))
-                r.moves[m].excluded = op.counter >= fa[ch.peer]
+                r._set_excluded(&r.moves[m], op.counter >= fa[ch.peer])
                 if m >= cap_in_to:
                     in_to = <uint8_t*>grow(in_to, &cap_in_to, m + 1, 1)
                 in_to[m] = op.counter < fb[ch.peer]

@@ -82,6 +82,12 @@ cdef class TreeMoves:
     # while keep_sorted: the parents (node index, TREE_ROOT, TREE_DELETED) whose sibling
     # lists moves changed, numbered again by end_sorted
     cdef set sorted_moved
+    # included_vv's answer for the first vv_cache_n moves, kept while no move is left out
+    cdef dict vv_cache
+    cdef int64_t vv_cache_n
+    cdef int64_t n_excluded         # moves left out (tree_move.excluded)
+    cdef int64_t n_dirty_kids       # sibling lists marked unsorted (child_list.dirty)
+    cdef void _set_excluded(self, tree_move *mv, bint out) noexcept
     # loro's map of this tree's nodes (the document's, LoroDoc.tree_maps: a rebuild hands it
     # to the TreeMoves that replaces this one), None until the document makes it; kept here
     # so that a local op reaches it without a lookup by container

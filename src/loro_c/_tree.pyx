@@ -413,7 +413,7 @@ cdef int _forward_steps(TreeMoves tm, int64_t first, const uint8_t *in_to,
     for k in range(first, tm.n_moves):
         m = tm.order[k]
         mv = &tm.moves[m]
-        mv.excluded = in_to != NULL and not in_to[m]
+        tm._set_excluded(mv, in_to != NULL and not in_to[m])
         if mv.excluded:
             continue
         if mp is None:
@@ -592,10 +592,18 @@ cdef class TreeMoves:
             self.place(mv.target, mv.prev_parent, mv.prev_last)
         return 0
 
+    cdef void _set_excluded(self, tree_move *mv, bint out) noexcept:
+        """Leave move mv out of the version shown, or take it in (`n_excluded` counts them)."""
+        if out and not mv.excluded:
+            self.n_excluded += 1
+        elif not out and mv.excluded:
+            self.n_excluded -= 1
+        mv.excluded = out
+
     cdef int include_last(self, int64_t m) except -1:
         """Include the excluded move m when every move after it in order is excluded too
         (an event's new moves, included one by one in order): it applies at the end."""
-        self.moves[m].excluded = False
+        self._set_excluded(&self.moves[m], False)
         return self.apply_one(m)
 
     # -- sibling order
@@ -640,8 +648,9 @@ cdef class TreeMoves:
             kids.items[at] = last
             self.nodes[last].slot = at
             kids.n -= 1
-            if at != kids.n:
+            if at != kids.n and not kids.dirty:
                 kids.dirty = 1      # (the last sibling taken out leaves the order as it was)
+                self.n_dirty_kids += 1
         self.nodes[k].parent = parent
         self.ups[k] = <int32_t>parent
         self.nodes[k].last_move = last_move
@@ -652,8 +661,9 @@ cdef class TreeMoves:
                 kids.items = <int64_t*>_grow(kids.items, &kids.cap, kids.n + 1, sizeof(int64_t))
             # a node placed after the last sibling keeps a sorted list sorted: creating
             # nodes at the end re-sorts nothing (it re-sorted every sibling each time)
-            if kids.dirty or (kids.n > 0 and self.sibling_cmp(kids.items[kids.n - 1], k) > 0):
+            if not kids.dirty and kids.n > 0 and self.sibling_cmp(kids.items[kids.n - 1], k) > 0:
                 kids.dirty = 1
+                self.n_dirty_kids += 1
             kids.items[kids.n] = k
             self.nodes[k].slot = kids.n
             kids.n += 1
@@ -670,6 +680,7 @@ cdef class TreeMoves:
         for i in range(kids.n):
             self.nodes[kids.items[i]].slot = i
         kids.dirty = 0
+        self.n_dirty_kids -= 1
         return kids
 
     cdef int _merge_sort(self, int64_t *items, int64_t n, bint by_move=False) except -1:
@@ -896,7 +907,7 @@ cdef class TreeMoves:
                 run_peer = mv.peer
                 run_end = vv.get(mv.peer, 0)
                 have_run = True
-            mv.excluded = mv.counter >= run_end
+            self._set_excluded(mv, mv.counter >= run_end)
             self.apply_one(self.order[k])
         return self.n_moves - first
 
@@ -1195,6 +1206,19 @@ cdef class TreeMoves:
                 counts[self.nodes[k].parent] = counts.get(self.nodes[k].parent, 0) + 1
         for p in [TREE_ROOT, TREE_DELETED] + list(range(self.n_nodes)):
             self._check_kids(p, counts.get(p, 0))
+        cdef int64_t n_out = 0, n_dirty = 0
+        for m in range(self.n_moves):
+            n_out += self.moves[m].excluded != 0
+        assert n_out == self.n_excluded, f"{n_out} moves left out, {self.n_excluded} counted"
+        for p in [TREE_ROOT, TREE_DELETED] + list(range(self.n_nodes)):
+            n_dirty += self.kids_of(p).dirty != 0
+        assert n_dirty == self.n_dirty_kids, f"{n_dirty} lists unsorted, {self.n_dirty_kids} counted"
+        if self.vv_cache is not None and self.n_excluded == 0:
+            ends = {}
+            for m in range(self.vv_cache_n):
+                if self.moves[m].counter + 1 > ends.get(self.moves[m].peer, 0):
+                    ends[self.moves[m].peer] = self.moves[m].counter + 1
+            assert ends == self.vv_cache, "included_vv's kept answer"
 
     cdef int _place_sorted(self, int64_t k, int64_t parent, int64_t last_move) except -1:
         """place() while `keep_sorted`: the node leaves its sorted sibling list and enters
@@ -1252,10 +1276,11 @@ cdef class TreeMoves:
         (Sorting each list only when first read gave other indexes in loro_c's checkout
         events tests: a list must be sorted by the keys its nodes had here.)"""
         cdef int64_t k
-        for k in range(self.n_nodes):
-            self.sorted_kids(k)
-        self.sorted_kids(TREE_ROOT)
-        self.sorted_kids(TREE_DELETED)
+        if self.n_dirty_kids:
+            for k in range(self.n_nodes):
+                self.sorted_kids(k)
+            self.sorted_kids(TREE_ROOT)
+            self.sorted_kids(TREE_DELETED)
         self.keep_sorted = True
         self.sorted_moved = set()
         return 0
@@ -1386,9 +1411,9 @@ cdef class TreeMoves:
                 m = self.order[k]
                 mv = &self.moves[m]
                 if not in_to[m]:
-                    mv.excluded = 1
+                    self._set_excluded(mv, True)
                     continue
-                mv.excluded = 0
+                self._set_excluded(mv, False)
                 t = mv.target
                 pre_parent = self.nodes[t].parent
                 pre_present = pre_parent != TREE_NONE
@@ -1607,7 +1632,7 @@ cdef class TreeMoves:
             return _forward_steps(self, first, NULL, mp)
         # the tree before the import again (the new moves left out), then loro's replay
         for m in range(n_before, self.n_moves):
-            self.moves[m].excluded = 1
+            self._set_excluded(&self.moves[m], True)
         self.settle()
         return self.replay_to(first, NULL, mp)
 
@@ -1650,14 +1675,21 @@ cdef class TreeMoves:
 # -- diffs of one tree for events (state/tree.pxi): module functions over a TreeMoves
 
 def included_vv(TreeMoves tm):
-    """{peer: 1 + the greatest counter} of the moves in effect order (not left out)."""
+    """{peer: 1 + the greatest counter} of the moves in effect order (not left out). With
+    no move left out, the answer for every move is kept (`vv_cache`) and brought up to date
+    with the moves logged since: an import with a subscriber asks before it applies, and a
+    pass over thousands of moves took a fifth of a small one's time."""
     tm.settle()
-    cdef int64_t m
+    cdef int64_t m, start = 0
     cdef uint64_t run_peer = 0
     cdef int32_t run_end = -1
-    out = {}
+    if tm.vv_cache is not None and tm.n_excluded == 0 and tm.vv_cache_n <= tm.n_moves:
+        out = tm.vv_cache
+        start = tm.vv_cache_n
+    else:
+        out = {}
     # (moves come in runs of one peer: the dict is read once per run)
-    for m in range(tm.n_moves):
+    for m in range(start, tm.n_moves):
         if tm.moves[m].excluded:
             continue
         if run_end < 0 or tm.moves[m].peer != run_peer:
@@ -1669,7 +1701,12 @@ def included_vv(TreeMoves tm):
             run_end = tm.moves[m].counter + 1
     if run_end >= 0 and run_end > out.get(run_peer, 0):
         out[run_peer] = run_end
-    return out
+    if tm.n_excluded == 0:
+        tm.vv_cache = out
+        tm.vv_cache_n = tm.n_moves
+    else:
+        tm.vv_cache = None
+    return dict(out)
 
 
 def tree_view(TreeMoves tm):
@@ -1688,7 +1725,7 @@ def tree_view(TreeMoves tm):
     return out
 
 
-def greater_items(TreeMoves tm, dict vv_before):
+def greater_items(TreeMoves tm, dict vv_before, int64_t n_before=-1):
     """loro's diff of moves that all follow `vv_before` (a commit, or an import whose
     changes all follow the version before it): each new move, in (Lamport, peer)
     order, applied to the tree as it was, gives ("create", node, parent, index, fi),
@@ -1701,6 +1738,18 @@ def greater_items(TreeMoves tm, dict vv_before):
     cdef tree_move *mv
     new = []
     cdef int64_t first_new = -1
+    if n_before >= 0 and tm.n_excluded == 0:
+        # `n_before`: the moves logged when the version before was kept, every one in
+        # effect then and now; the new ones are those logged since. When they sort after
+        # all the others (the common case), they are found from the end.
+        k = tm.n_moves
+        while k > 0 and tm.order[k - 1] >= n_before:
+            k -= 1
+        if k == n_before:
+            if k == tm.n_moves:
+                return []
+            return _greater_from(tm, vv_before, [tm.order[m] for m in range(k, tm.n_moves)],
+                                 k, False)
     for k in range(tm.n_moves):
         mv = &tm.moves[tm.order[k]]
         if mv.excluded:
@@ -1716,6 +1765,13 @@ def greater_items(TreeMoves tm, dict vv_before):
                 first_new = k
     if not new:
         return []
+    return _greater_from(tm, vv_before, new, first_new, any_excluded)
+
+
+cdef list _greater_from(TreeMoves tm, dict vv_before, list new, int64_t first_new,
+                        bint any_excluded):
+    """greater_items from its new moves (in order; the first at order position
+    `first_new`)."""
     # The new moves of a commit or of an import that follows the version before sort after
     # every other move: each is then included at the end instead of by a checkout (which
     # scans every move).

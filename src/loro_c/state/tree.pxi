@@ -73,7 +73,7 @@ cdef int tree_add(LoroDoc d, object tm, const lc_op *op, uint32_t peer, uint32_t
                                  <const uint8_t*><char*>fi, len(fi))
     if excluded:
         # (logged, not applied yet: add_move only takes later moves back)
-        (<TreeMoves>tm).moves[(<TreeMoves>tm).n_moves - 1].excluded = 1
+        (<TreeMoves>tm)._set_excluded(&(<TreeMoves>tm).moves[(<TreeMoves>tm).n_moves - 1], True)
     return 0
 
 
@@ -265,8 +265,9 @@ def _tree_meta(LoroDoc d, bint deep, peer, counter):
 
 
 # -- events: a tree's diff is replayed from what it was before the batch ---------------------
-# d.tree_ev: container -> [included moves' version, view, local items], kept from the
-# batch's first op of that tree (local ops, an import's start, a checkout's first moved op).
+# d.tree_ev: container -> [included moves' version, view, local items, moves logged then (-1:
+# not kept)], kept from the batch's first op of that tree (local ops, an import's start, a
+# checkout's first moved op).
 
 cdef int tree_note_before(LoroDoc d, uint32_t c) except -1:
     """While someone subscribes, remember tree `c` as the batch found it."""
@@ -280,7 +281,7 @@ cdef int tree_note_before(LoroDoc d, uint32_t c) except -1:
     # (the view only for LoroDoc.diff: a commit lists its own items, an import and a
     # checkout replay the moves)
     d.tree_ev[c] = [_included_vv(tm),
-                    _tree_view(tm) if d.evs is not None and d.evs.tree_views else None, []]
+                    _tree_view(tm) if d.evs is not None and d.evs.tree_views else None, [], -1]
     return 0
 
 
@@ -288,7 +289,9 @@ cdef int tree_note_import(LoroDoc d, uint32_t c) except -1:
     """Keep the version of tree `c` for an import's events (an attached import's events
     need no view: tree_event_items' mode 1 replays the new moves, and a concurrent
     import's replay starts from the versions' ids)."""
-    d.tree_ev[c] = [_included_vv(tree_state(d, c)), None, []]
+    cdef TreeMoves tm = tree_state(d, c)
+    vv = _included_vv(tm)       # (settles: the moves logged so far are applied)
+    d.tree_ev[c] = [vv, None, [], tm.n_moves]
     return 0
 
 
@@ -319,13 +322,13 @@ cdef list tree_event_items(LoroDoc d, uint32_t c, int mode):
     moves replayed in order, as loro), 2 a checkout or a concurrent import (a sequence that
     turns the tree before into the tree after: loro's own order is not modelled there)."""
     # a tree the batch created (an import's first op on it) was empty before
-    vv_before, before, local = ({}, {}, []) if d.tree_ev is None or c not in d.tree_ev \
-        else d.tree_ev[c]
+    vv_before, before, local, n_before = ({}, {}, [], -1) if d.tree_ev is None \
+        or c not in d.tree_ev else d.tree_ev[c]
     if mode == 0:
         return local
     tm = tree_state(d, c)
     if mode == 1:
-        return _greater_items(tm, vv_before)
+        return _greater_items(tm, vv_before, n_before)
     if mode == 3:
         # a shallow snapshot's load (doc/shallow.pxi): loro shows the root state's nodes
         # created from the empty tree, then the retained changes' moves replayed
@@ -823,7 +826,7 @@ cdef int tree_root_maps(LoroDoc d, dict root_rows, uint32_t lmin) except -1:
             s.add_move_ids(mv.lamport, mv.peer, mv.counter, tm.nodes[mv.target].peer,
                            tm.nodes[mv.target].counter, parent_kind, parent_peer,
                            parent_counter, &tm.fis[mv.fi_off], mv.fi_len)
-            s.moves[s.n_moves - 1].excluded = 1
+            s._set_excluded(&s.moves[s.n_moves - 1], True)
         s.settle()
         s.replay_to(s.first_at_lamport(lmin), NULL, mp)
         tree_map_put(d, <uint32_t>c, tm, mp)
