@@ -410,6 +410,30 @@ def rich_import_inputs(lib, n, concurrent):
     return doc.export(lib.ExportMode.Snapshot()), other.export(lib.ExportMode.Updates(lib.VersionVector()))
 
 
+def _per_library(libs, make):
+    """{"loro_c", "loro_c+sub", "loro", "loro+sub": a run}: `make(lib, subscribe)`."""
+    fns = {}
+    for lib_name, lib in libs.items():
+        if lib is None:
+            continue
+        for sub in (False, True):
+            fns[f"{lib_name}{'+sub' if sub else ''}"] = (lambda lib=lib, sub=sub: (None, make(lib, sub)))
+    return fns
+
+
+def _timed_rows(tag, section, fns, repeat, ok_of, fmt="8.1f"):
+    """Time `fns` (each returning (text, count)) interleaved and print the row; a run is
+    right when every text is the same and ok_of(key, count)."""
+    res = interleaved_best(fns, {k: repeat for k in fns})
+    texts = {res[k][1][1][0] for k in fns if res[k][0] is not None}
+    rows = []
+    for key, (secs, result) in res.items():
+        ok = secs is not None and len(texts) == 1 and ok_of(key, result[1][1])
+        rows.append((tag, section, key, secs, ok, result[1][1] if ok else None))
+    print_row(section, {key: res[key][0] for key in fns}, fmt)
+    return rows
+
+
 def run_rich(quick, repeat):
     """Rows ``rich edits N``, ``rich checkouts N`` and ``rich import N`` (a history of
     rich edits imported whole into an empty document, and concurrently over a snapshot)."""
@@ -418,40 +442,18 @@ def run_rich(quick, repeat):
     rows = []
     n = 400
     for section in ("rich import 2000", "rich import 2000 concurrent"):
-        fns = {}
-        for lib_name, lib in libs.items():
-            if lib is None:
-                continue
-            base, blob = rich_import_inputs(lib, 2000, section.endswith("concurrent"))
-            for sub in (False, True):
-                key = f"{lib_name}{'+sub' if sub else ''}"
-                fns[key] = (lambda lib=lib, sub=sub, base=base, blob=blob:
-                            (None, rich_import(lib, blob, sub, base)))
-        res = interleaved_best(fns, {k: repeat for k in fns})
-        texts = {res[k][1][1][0] for k in fns if res[k][0] is not None}
-        for key, (secs, result) in res.items():
-            ok = secs is not None and len(texts) == 1 and (result[1][1] > 0) == key.endswith("+sub")
-            rows.append(("rich", section, key, secs, ok, result[1][1] if ok else None))
-        print_row(section, {key: res[key][0] for key in fns}, "8.1f")
-    for section in (f"rich edits {n}", f"rich checkouts {n}"):
-        fns = {}
-        for lib_name, lib in libs.items():
-            if lib is None:
-                continue
-            for sub in (False, True):
-                key = f"{lib_name}{'+sub' if sub else ''}"
-                if section.startswith("rich edits"):
-                    fns[key] = (lambda lib=lib, sub=sub: (None, (rich_edits(lib, n, sub)[0].get_text("t").to_string(), 0)))
-                else:
-                    # (a fresh document each run, its edits made without a subscriber inside the timed
-                    # run: its checkouts add edits)
-                    fns[key] = (lambda lib=lib, sub=sub: (None, rich_checkouts(*rich_edits(lib, n, False)[:2], sub)))
-        res = interleaved_best(fns, {k: repeat for k in fns})
-        texts = {res[k][1][1][0] for k in fns if res[k][0] is not None}
-        for key, (secs, result) in res.items():
-            ok = secs is not None and len(texts) == 1
-            rows.append(("rich", section, key, secs, ok, result[1][1] if ok else None))
-        print_row(section, {key: res[key][0] for key in fns}, "8.1f")
+        inputs = {lib: rich_import_inputs(lib, 2000, section.endswith("concurrent"))
+                  for lib in libs.values() if lib is not None}
+        fns = _per_library(libs, lambda lib, sub, inputs=inputs:
+                           rich_import(lib, inputs[lib][1], sub, inputs[lib][0]))
+        rows += _timed_rows("rich", section, fns, repeat,
+                            lambda key, count: (count > 0) == key.endswith("+sub"))
+    fns = _per_library(libs, lambda lib, sub: (rich_edits(lib, n, sub)[0].get_text("t").to_string(), 0))
+    rows += _timed_rows("rich", f"rich edits {n}", fns, repeat, lambda key, count: True)
+    # (a fresh document each run, its edits made without a subscriber inside the timed run:
+    # its checkouts add edits)
+    fns = _per_library(libs, lambda lib, sub: rich_checkouts(*rich_edits(lib, n, False)[:2], sub))
+    rows += _timed_rows("rich", f"rich checkouts {n}", fns, repeat, lambda key, count: True)
     return rows
 
 
@@ -485,20 +487,9 @@ def run_commit(quick, repeat):
     libs = {"loro_c": loro_c, "loro": loro}
     rows = []
     for n_ops in ((4000,) if quick else (1000, 4000, 20000)):
-        section = f"one commit {n_ops}"
-        fns = {}
-        for lib_name, lib in libs.items():
-            if lib is None:
-                continue
-            for sub in (False, True):
-                key = f"{lib_name}{'+sub' if sub else ''}"
-                fns[key] = (lambda lib=lib, sub=sub: (None, one_commit(lib, n_ops, sub)))
-        res = interleaved_best(fns, {k: repeat for k in fns})
-        texts = {res[k][1][1][0] for k in fns if res[k][0] is not None}
-        for key, (secs, result) in res.items():
-            ok = secs is not None and len(texts) == 1 and (result[1][1] == 1) == key.endswith("+sub")
-            rows.append(("commit", section, key, secs, ok, result[1][1] if ok else None))
-        print_row(section, {key: res[key][0] for key in fns}, "8.2f")
+        fns = _per_library(libs, lambda lib, sub, n_ops=n_ops: one_commit(lib, n_ops, sub))
+        rows += _timed_rows("commit", f"one commit {n_ops}", fns, repeat,
+                            lambda key, count: (count == 1) == key.endswith("+sub"), "8.2f")
     return rows
 
 

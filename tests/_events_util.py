@@ -242,3 +242,18 @@ def apply_event(mirror, ev):
 def shown(value):
     """A deep value without its empty roots (events never mention a root nobody edited)."""
     return {k: v for k, v in value.items() if v not in ("", [], {}, 0, 0.0)}
+
+
+def hub_and_peers(mod, blob, hub_peer=None, peer_ids=(2, 3)):
+    """(a server's document, its peers' documents), each loaded from `blob`."""
+    hub = mod.LoroDoc()
+    if hub_peer is not None:
+        hub.peer_id = hub_peer
+    hub.import_(blob)
+    peers = []
+    for pid in peer_ids:
+        p = mod.LoroDoc()
+        p.peer_id = pid
+        p.import_(blob)
+        peers.append(p)
+    return hub, peers

@@ -15,6 +15,7 @@ import pytest
 import loro_c
 from loro_c import _doc
 
+from _events_util import hub_and_peers
 from test_movable_list_import_events import _edit, canonical, normal, raw
 
 
@@ -31,16 +32,7 @@ def _hub_session(mod, seed, n_items=1200, steps=30):
     for i in range(n_items):
         lst.insert(rng.randint(0, len(lst)), i)
     base.commit()
-    blob = base.export(mod.ExportMode.Snapshot())
-    hub = mod.LoroDoc()
-    hub.peer_id = 9
-    hub.import_(blob)
-    peers = []
-    for pid in (2, 3):
-        p = mod.LoroDoc()
-        p.peer_id = pid
-        p.import_(blob)
-        peers.append(p)
+    hub, peers = hub_and_peers(mod, base.export(mod.ExportMode.Snapshot()), hub_peer=9)
     log = []
     sub = hub.subscribe_root(lambda e: log.append(normal(e)))
     out = []

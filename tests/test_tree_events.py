@@ -9,6 +9,7 @@ import pytest
 
 import loro_c
 
+from _events_util import hub_and_peers
 from test_tree_differential import _edit
 
 SESSIONS = 10 if os.environ.get("CI") else int(os.environ.get("TREE_SESSIONS", 30))
@@ -174,15 +175,7 @@ def _hub_of_small_imports(mod, seed):
         parent = rng.choice(nodes) if nodes and rng.random() < 0.6 else None
         nodes.append(t.create(parent))
     base.commit()
-    blob = base.export(mod.ExportMode.Snapshot())
-    hub = mod.LoroDoc()
-    hub.import_(blob)
-    peers = []
-    for pid in (2, 3):
-        p = mod.LoroDoc()
-        p.peer_id = pid
-        p.import_(blob)
-        peers.append(p)
+    hub, peers = hub_and_peers(mod, base.export(mod.ExportMode.Snapshot()))
     log = []
     sub = hub.subscribe_root(lambda e: log.append((str(e.triggered_by).split(".")[-1],
                                                    _items(e, hub.get_tree("tree").id))))
