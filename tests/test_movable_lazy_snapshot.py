@@ -2,7 +2,10 @@
 `lazy`, MLBefore.olds, MovableState.pointed): the walk over the list items records each
 shown item's slot and op position without reading its element; the elements the import
 changes are kept by ml_keep_old before they change, and the few an import of a few ops
-names are read when its diff asks. A server's document (a large list, many small imports,
+names are read when its diff asks. When every visible item of the list is shown
+(MovableState.u_ok: no two concurrent moves of one element left an item behind) and the
+import is small, nothing is read before it (ML_LAZY_NONE): an item's index then is its
+op position now less the items the import showed before it plus those it hid. A server's document (a large list, many small imports,
 a subscriber) gets loro's events, every diff is also made from the whole list and compared
 (conftest turns the cross-check on: ml_check_small, ml_check_snap), and a rejected import
 leaves nothing of its snapshot behind."""
@@ -21,10 +24,10 @@ from test_movable_list_import_events import _edit, canonical, normal, raw
 
 def _hub_session(mod, seed, n_items=1200, steps=30):
     """[(events of each hub import or checkout (normal form), hub value after)]: two peers
-    edit a shared list in small batches, mostly from the hub's latest version, sometimes
-    concurrently (two moves of one element leave a list item no element stands on); the
-    hub imports each batch, and now and then edits the list itself or checks out an older
-    version and back."""
+    edit a shared list in small batches, mostly from the hub's latest version, in the
+    second half sometimes concurrently (two moves of one element leave a list item no
+    element stands on); the hub imports each batch, and now and then edits the list itself
+    or checks out an older version and back."""
     rng = random.Random(seed)
     base = mod.LoroDoc()
     base.peer_id = 1
@@ -43,8 +46,9 @@ def _hub_session(mod, seed, n_items=1200, steps=30):
             p.import_(hub.export(mod.ExportMode.Updates(p.oplog_vv)))
         vv = p.oplog_vv
         l = p.get_movable_list("l")
-        if rng.random() < 0.3:
-            # both peers move the same element, neither seeing the other's move
+        if step >= steps // 2 and rng.random() < 0.3:
+            # (in the second half) both peers move the same element, neither seeing the
+            # other's move: the list keeps an item nobody stands on from then on
             q = peers[1 - step % 2]
             q.import_(hub.export(mod.ExportMode.Updates(q.oplog_vv)))
             at = rng.randrange(len(l))
@@ -81,11 +85,14 @@ def _hub_session(mod, seed, n_items=1200, steps=30):
 def test_a_hub_of_small_imports_into_a_large_list_gets_loros_events(seed):
     compared = _doc._ml_cross_check(True)
     lazy = _doc._ml_lazy_snapshots()
+    unwalked = _doc._ml_unwalked_snapshots()
     want = _hub_session(loro, seed)
     got = _hub_session(loro_c, seed)
-    # (the small diffs ran on lazy snapshots and agreed with the whole-list diffs)
+    # (the small diffs ran on lazy snapshots and agreed with the whole-list diffs; most
+    # snapshots read nothing, each checked against a walk of the list)
     assert _doc._ml_cross_check(True) > compared + 20
     assert _doc._ml_lazy_snapshots() > lazy + 20
+    assert _doc._ml_unwalked_snapshots() > unwalked + 8
     assert len(got) == len(want)
     for k, ((kind, ev_want, value_want), (_, ev_got, value_got)) in enumerate(zip(want, got)):
         assert value_got == value_want, (seed, k)

@@ -220,6 +220,10 @@ cdef class MovableState:
     cdef uint8_t *pointed
     cdef int64_t cap_slot
     cdef int64_t n_lazy             # `before` entries kept lazily (MLBefore.lazy)
+    # containers known to show every visible list item (no item left visible that no
+    # element stands on, as two concurrent moves of one element leave): an import's
+    # snapshot of such a list needs no walk (ML_LAZY_NONE)
+    cdef set u_ok
     cdef dict elem_index            # (peer index << 32 | Lamport) -> element
     cdef bint dirty                 # a checkout moved movable ops: recompute the winners
     cdef int64_t reset_epoch        # the rebuild that last emptied it

@@ -20,6 +20,7 @@ cdef class MovableState:
     def __cinit__(self):
         self.elem_index = {}
         self.before = {}
+        self.u_ok = set()
         self.reset_epoch = -1
         self.vc_container = -1
 
@@ -73,6 +74,15 @@ cdef int ml_check_pointed(LoroDoc d) except -1:
         marked += s.pointed[slot]
     if marked != winners:
         raise AssertionError(f"movable lists: {marked} slots marked pointed, {winners} winners")
+    cdef ml_view v
+    if not d.detached and not s.dirty:
+        for c in sorted(s.u_ok):
+            if <int64_t>c >= d.n_containers or d.ckind[<uint32_t>c] != KIND_MOVABLE_LIST:
+                continue
+            ml_view_build(d, <uint32_t>c, &v)
+            if v.n_user != v.n_op:
+                raise AssertionError(f"movable list {c}: known to show every item, "
+                                     f"{v.n_op - v.n_user} shown by nobody")
     return 0
 
 
@@ -86,6 +96,7 @@ cdef inline void ml_invalidate(LoroDoc d, int64_t c) noexcept:
 cdef int ml_clear(MovableState s) except -1:
     # (the elements go: a lazy snapshot of the batch reads them first)
     ml_befores_full(s)
+    s.u_ok.clear()
     s.vc_container = -1
     s.n_elems = 0
     s.elem_index = {}       # (a new table: what an MLBefore kept tells it was emptied)
@@ -194,6 +205,8 @@ cdef int ml_apply_insert(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) 
     seq_apply_insert(d, op, peer)
     with gil:
         ml_invalidate(d, op.container)
+        if d.detached:
+            ml_state(d).u_ok.discard(op.container)     # (the elements wait: nobody stands there)
         ml_elems_of_insert(d, op.container, peer, op.counter, lamport, op.arg, op.len,
                            not d.detached)
     return 0
@@ -203,18 +216,33 @@ cdef int ml_apply_move(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) ex
     cdef uint32_t t = d.ctree[op.container]
     cdef int64_t vis = d.seq.visible_len(t)
     cdef int64_t from_pos = <int64_t>op.delta
-    cdef int64_t e
+    cdef int64_t e, off
+    cdef bint saw_winner = True
+    cdef uint32_t leaf
+    cdef int idx
     with gil:
         e = ml_op_elem(d, op, peer)
         if from_pos < 0 or from_pos >= vis or op.pos < 0 or op.pos > vis - 1:
             d.apply_rejected = True
             raise DecodeError(f"op {op.counter}@{d.log.peer_ids[peer]} moves {from_pos} to {op.pos}, "
                               f"beyond the container length {vis} at its version")
+        if op.container in d.mls.u_ok and d.mls.elems[e].pos_slot >= 0:
+            # the list item the move takes away (at its version) is its element's winning
+            # one when the move saw that: then it replaces it, and every item stays shown
+            leaf = d.seq.find_visible(t, from_pos, &idx, &off)
+            saw_winner = (d.seq.nodes[leaf].u.spans[idx].id.peer == d.mls.elems[e].pos_peer
+                          and d.seq.nodes[leaf].u.spans[idx].id.counter + <int32_t>off
+                          == d.mls.elems[e].pos_counter)
     integrate_move(d.seq, t, make_id(peer, op.counter), from_pos, op.pos, <uint32_t>op.arg,
                    d.log.peer_ids)
     with gil:
         ml_invalidate(d, op.container)
         ml_move_elem(d, e, op.arg, lamport, peer, op.counter, not d.detached)
+        if op.container in d.mls.u_ok:
+            # (a move concurrent with another of its element leaves one item shown by
+            # nobody: the loser's, or the winner's old one)
+            if d.detached or not saw_winner or d.mls.elems[e].pos_slot != <int64_t>op.arg:
+                d.mls.u_ok.discard(op.container)
     return 0
 
 
@@ -251,6 +279,7 @@ cdef int ml_state_reset(LoroDoc d, uint32_t c) except -1:
 
 cdef int ml_mark_dirty(LoroDoc d) except -1:
     ml_befores_full(ml_state(d))     # (the winners are recomputed)
+    ml_state(d).u_ok.clear()
     ml_state(d).dirty = True
     ml_invalidate(d, -1)
     return 0

@@ -330,6 +330,8 @@ cdef class MLBefore:
     cdef int lazy
     cdef dict olds
     cdef int64_t slot_lo, slot_hi
+    # (tests) an ML_LAZY_NONE's walked twin, its diff compared (ml_cross_check)
+    cdef MLBefore shadow
 
     cdef void *block            # the arrays above, in one allocation (ml_block_take)
     cdef size_t block_size
@@ -350,6 +352,14 @@ cdef class MLBefore:
         cdef lc_ml_elem *el
         cdef int how = self.lazy
         if not how:
+            return 0
+        if how == ML_LAZY_NONE or how == ML_LAZY_LOST:
+            # (nothing was read: the items before cannot be told after the batch; an
+            # import that keeps none is small enough for ml_changes_small, and one that
+            # fails shows no event)
+            if how == ML_LAZY_NONE:
+                self.lazy = ML_LAZY_LOST
+                s.n_lazy -= 1
             return 0
         self.lazy = 0
         s.n_lazy -= 1
@@ -386,6 +396,8 @@ cdef class MLBefore:
 cdef enum:
     ML_LAZY_SLOTS = 1
     ML_LAZY_ELEMS = 2
+    ML_LAZY_NONE = 3    # nothing read: every item was shown (MovableState.u_ok)
+    ML_LAZY_LOST = 4    # (ML_LAZY_NONE whose elements were cleared: unusable)
 
 
 cdef int ml_befores_full(MovableState s) except -1:
@@ -434,7 +446,7 @@ cdef inline lc_id ml_b_atom(MLBefore b, MovableState s, int64_t i, int64_t e):
 
 cdef inline int64_t ml_b_pos(MLBefore b, MovableState s, int64_t i, int64_t e):
     """Item i's slot (its element `e`'s winning list item's) then."""
-    if b.lazy != ML_LAZY_ELEMS:
+    if b.lazy != ML_LAZY_ELEMS and b.lazy != ML_LAZY_NONE:
         return b.pos[i]
     old = b.olds.get(e)
     return s.elems[e].pos_slot if old is None else <int64_t>old[1]
@@ -503,10 +515,44 @@ cdef int ml_note_before_import(LoroDoc d, uint32_t c) except -1:
     if not d.evlog.on:
         return 0
     cdef MovableState s = ml_state(d)
+    cdef MLBefore b
     if c in s.before:
+        return 0
+    if c in s.u_ok and not d.detached and ml_staged_atoms(d, c) * 2 <= ML_SMALL_ATOMS:
+        # every item shown and an import small enough for ml_changes_small: the items
+        # before are the list items then, read from the sequence tree when asked
+        b = MLBefore()
+        b.lazy = ML_LAZY_NONE
+        b.olds = {}
+        b.n = d.seq.visible_len(d.ctree[c])
+        b.elem_index = s.elem_index
+        s.n_lazy += 1
+        global ml_none_snaps
+        ml_none_snaps += 1
+        if ml_cross_check:
+            b.shadow = ml_snap(d, c, True)
+            b.shadow.olds = b.olds
+            if b.shadow.n != b.n:
+                raise AssertionError(f"movable list {c}: {b.n - b.shadow.n} items shown by nobody")
+        s.before[c] = b
         return 0
     s.before[c] = ml_snap(d, c, True)
     return 0
+
+
+cdef int64_t ml_staged_atoms(LoroDoc d, uint32_t c) noexcept:
+    """The list items the staged changes' ops on container `c` may insert or remove (an
+    insert or delete its length, a move two)."""
+    cdef int64_t k, i, out = 0
+    cdef lc_staged *st
+    cdef lc_op *op
+    for k in range(d.n_staged):
+        st = &d.staged[k]
+        for i in range(st.ops_off, st.ops_off + st.ops_len):
+            op = &d.log.ops[i]
+            if op.container == c:
+                out += 2 if op.kind == LC_OP_MOVE else (op.len if op.len > 0 else -op.len)
+    return out
 
 
 cdef int ml_note_before_move(LoroDoc d, uint32_t c) except -1:
@@ -642,6 +688,8 @@ cdef MLBefore ml_snap(LoroDoc d, uint32_t c, bint lazy):
             leaf = seq.nodes[leaf].next_leaf
             idx = 0
     b.n = k
+    if not d.detached and k == (s.vc_n_op if cached else n):
+        s.u_ok.add(c)       # (every visible item shown)
     if ml_cross_check and not cached:
         ml_check_snap(d, c, b)
     return b
@@ -1105,11 +1153,18 @@ cdef int64_t ml_cross_checked = 0
 
 
 cdef int64_t ml_lazy_snaps = 0
+cdef int64_t ml_none_snaps = 0
 
 
 def _ml_lazy_snapshots():
-    """(tests) How many lazy snapshots imports have taken so far (ml_snap)."""
-    return ml_lazy_snaps
+    """(tests) How many lazy snapshots imports have taken so far: (walked or copied
+    (ml_snap), read nothing (ML_LAZY_NONE))."""
+    return ml_lazy_snaps + ml_none_snaps
+
+
+def _ml_unwalked_snapshots():
+    """(tests) How many of them read nothing (ML_LAZY_NONE)."""
+    return ml_none_snaps
 
 
 def _ml_cross_check(bint on):
@@ -1209,9 +1264,51 @@ cdef int64_t ml_before_index_lazy(MLBefore b, MovableState s, int64_t e) except 
     return b.bidx[slot - lo]
 
 
+cdef int64_t ml_none_index(LoroDoc d, uint32_t c, MLBefore b, MovableState s, int64_t e,
+                           int64_t *added, int64_t n_added, int64_t *removed,
+                           int64_t n_removed) except -2:
+    """ml_before_index of an ML_LAZY_NONE snapshot (every item shown then): the op position
+    then of the element's list item then, -1 when that item was not visible then. Its op
+    position now, less the items the import made visible before it, plus those it hid
+    (`added`, `removed`: their absolute indices, sorted; ml_changes_small)."""
+    cdef int idx, j
+    cdef uint32_t leaf
+    cdef lc_span *sp
+    cdef lc_id atom
+    cdef int64_t slot, at, k_added, k_removed
+    cdef bint shown_now, added_now, removed_now
+    old = b.olds.get(e)
+    if old is None:
+        slot = s.elems[e].pos_slot
+        atom = make_id(s.elems[e].pos_peer, s.elems[e].pos_counter)
+    else:
+        slot = <int64_t>old[1]
+        atom = make_id(<uint32_t>old[2], <int32_t>old[3])
+    if slot < 0:
+        return -1
+    leaf = locate(d.seq, atom, &idx)
+    if d.seq.nodes[leaf].tree != d.ctree[c]:
+        return -1
+    sp = &d.seq.nodes[leaf].u.spans[idx]
+    at = atom.counter - sp.id.counter
+    for j in range(idx):
+        at += d.seq.nodes[leaf].u.spans[j].len
+    at += d.seq.left_of(leaf, False)
+    k_added = ml_lower_i64(added, n_added, at)
+    k_removed = ml_lower_i64(removed, n_removed, at)
+    shown_now = span_visible(sp)
+    added_now = k_added < n_added and added[k_added] == at
+    removed_now = k_removed < n_removed and removed[k_removed] == at
+    if not ((shown_now and not added_now) or removed_now):
+        return -1
+    return visible_before(d.seq, leaf, idx, atom.counter) - k_added + k_removed
+
+
 cdef int64_t ml_before_lower(MLBefore b, int64_t p) noexcept:
     """The items of `b` at op positions (then) before `p`."""
     cdef int64_t lo = 0, hi = b.n, mid
+    if b.lazy == ML_LAZY_NONE:
+        return 0 if p < 0 else (p if p < b.n else b.n)     # (every item shown)
     while lo < hi:
         mid = (lo + hi) >> 1
         if b.op[mid] < p:
@@ -1473,8 +1570,12 @@ cdef list ml_changes_small(LoroDoc d, uint32_t c, MLBefore b, list touched, list
             el = &s.elems[e]
             if el.container != c:
                 continue
-            bi = ml_before_index(b, s, e)
-            if bi >= b.n or (bi >= 0 and b.lazy != ML_LAZY_SLOTS and b.elem[bi] != e):
+            if b.lazy == ML_LAZY_NONE:
+                bi = ml_none_index(d, c, b, s, e, added, n_added, removed, n_removed)
+            else:
+                bi = ml_before_index(b, s, e)
+            if bi >= b.n or (bi >= 0 and (b.lazy == 0 or b.lazy == ML_LAZY_ELEMS)
+                             and b.elem[bi] != e):
                 return None
             r_new[n_recs] = -1
             if el.pos_slot >= 0:
@@ -1562,6 +1663,7 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
     cdef ml_view v
     cdef dict low = None
     cdef int64_t tail = -1, first_peer = -1
+    cdef int64_t tail2 = -1
     cdef bint several = False       # the notes hold ops of several peers
     global _ml_import_ops
     if _ml_import_ops is None:
@@ -1610,6 +1712,9 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
         low = {}
         recs = ml_changes_small(d, c, snap, touched, fresh, gone, low, &tail)
     if recs is None:
+        if snap is not None and (<MLBefore>snap).lazy >= ML_LAZY_NONE:
+            # (ml_note_before_import kept nothing only for imports this small)
+            raise AssertionError(f"movable list {c}: an import's diff needs the items it did not keep")
         low = None
         tail = -1
         if idxs is not None and len(fresh) + len(gone) <= ML_TAIL_ATOMS:
@@ -1618,7 +1723,16 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs):
         if idxs is None:
             tail = ml_checkout_tail(d, c, snap, recs)
     elif ml_cross_check:
-        ml_check_small(d, c, snap, recs, low)
+        if (<MLBefore>snap).lazy == ML_LAZY_NONE:
+            # the same diff from the walked twin, then that one against the whole list
+            low2 = {}
+            recs2 = ml_changes_small(d, c, (<MLBefore>snap).shadow, touched, fresh, gone, low2, &tail2)
+            if recs2 != recs or low2 != low or tail2 != tail:
+                raise AssertionError(f"movable list import diff, unwalked: {recs} != {recs2}, "
+                                     f"{low} != {low2} or {tail} != {tail2}")
+            ml_check_small(d, c, (<MLBefore>snap).shadow, recs, low)
+        else:
+            ml_check_small(d, c, snap, recs, low)
         if ml_import_tail(d, c, snap, fresh, gone) != tail:
             raise AssertionError(f"movable list import tail: {ml_import_tail(d, c, snap, fresh, gone)} != {tail}")
     seq, extra, kept = ml_calc_elements(d, c, idxs, recs, named, peer_ids, several)

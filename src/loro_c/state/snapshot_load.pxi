@@ -730,6 +730,7 @@ cdef int thin_ml_elems(LoroDoc d, uint32_t c, tuple payload, int64_t base) excep
     for k in range(n):
         ms.slot_elem[base + k] = -1
     ml_invalidate(d, c)
+    ms.u_ok.discard(c)      # (not known until a walk finds it)
     pmap = <uint32_t*>malloc((len(peers) + 1) * sizeof(uint32_t))
     if pmap == NULL:
         raise MemoryError()
