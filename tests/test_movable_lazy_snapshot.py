@@ -166,3 +166,35 @@ def test_a_rejected_import_leaves_no_snapshot_behind():
             hub.import_(a.export(mod.ExportMode.Updates(vv)))
             got[mod].append((raw(log), hub.get_deep_value()))
     assert got[loro_c] == got[loro]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_imports_into_a_document_loaded_from_a_snapshot_get_loros_events(seed):
+    # (its list's state left encoded until read: nothing is known of it until then)
+    unwalked = _doc._ml_unwalked_snapshots()
+    out = {}
+    for mod in (loro, loro_c):
+        rng = random.Random(seed)
+        a = mod.LoroDoc()
+        a.peer_id = 1
+        lst = a.get_movable_list("l")
+        for i in range(200):
+            lst.insert(rng.randint(0, len(lst)), i)
+        a.get_text("t").insert(0, "hello")
+        a.commit()
+        b = mod.LoroDoc()
+        b.import_(a.export(mod.ExportMode.Snapshot()))
+        log = []
+        sub = b.subscribe_root(lambda e, log=log: log.append(normal(e)))
+        out[mod] = []
+        for _ in range(4):
+            vv = a.oplog_vv
+            for _ in range(rng.randint(1, 4)):
+                _edit(rng, mod, a.get_movable_list("l"))
+            a.commit()
+            log.clear()
+            b.import_(a.export(mod.ExportMode.Updates(vv)))
+            out[mod].append((raw(log), b.get_deep_value()))
+        del sub
+    assert out[loro_c] == out[loro]
+    assert _doc._ml_unwalked_snapshots() > unwalked
