@@ -650,18 +650,11 @@ def main(argv=None):
     traces = args.traces.split(",")
     if args.quick:
         traces, args.repeat = traces[:1], 3
-    if args.concurrent_only:
-        rows = run_concurrent(args.quick, args.repeat)
-        return 1 if any(not r[4] for r in rows) else 0
-    if args.rich_only:
-        rows = run_rich(args.quick, args.repeat)
-        return 1 if any(not r[4] for r in rows) else 0
-    if args.commit_only:
-        rows = run_commit(args.quick, args.repeat)
-        return 1 if any(not r[4] for r in rows) else 0
-    if args.server_only:
-        rows = run_server(args.quick, args.repeat)
-        return 1 if any(not r[4] for r in rows) else 0
+    for flag, section in (("concurrent_only", run_concurrent), ("rich_only", run_rich),
+                          ("commit_only", run_commit), ("server_only", run_server)):
+        if getattr(args, flag):
+            rows = section(args.quick, args.repeat)
+            return 1 if any(not r[4] for r in rows) else 0
     rows = [] if args.tree_only or args.movable_only else run(traces, args.repeat)
     if not args.movable_only:
         rows += run_tree(args.quick, args.repeat)

@@ -163,14 +163,20 @@ def test_from_ids_random_against_loro():
         assert str(loro.Frontiers.decode(a.encode())) == str(loro_c.Frontiers.decode(b.encode())), ids
 
 
-def _three_peers_then_commit(m):
+def _peers_with_one_commit(m, peer_ids):
+    """A document per peer, each with one commit of its own."""
     docs = []
-    for p in (3, 100, 1000):
+    for p in peer_ids:
         d = m.LoroDoc()
         d.peer_id = p
         d.get_text("t").insert(0, str(p))
         d.commit()
         docs.append(d)
+    return docs
+
+
+def _three_peers_then_commit(m):
+    docs = _peers_with_one_commit(m, (3, 100, 1000))
     k = docs[0]
     k.import_(docs[2].export(m.ExportMode.Snapshot()))
     k.import_(docs[1].export(m.ExportMode.Snapshot()))
@@ -190,13 +196,7 @@ def test_local_change_deps_encoded_in_map_order():
 
 def test_checkout_lists_state_frontiers_as_loro():
     def run(m):
-        docs = []
-        for p in (2, 8, 100, 1000):
-            d = m.LoroDoc()
-            d.peer_id = p
-            d.get_text("t").insert(0, str(p))
-            d.commit()
-            docs.append(d)
+        docs = _peers_with_one_commit(m, (2, 8, 100, 1000))
         k = docs[0]
         for d in docs[1:]:
             k.import_(d.export(m.ExportMode.Updates(m.VersionVector())))
