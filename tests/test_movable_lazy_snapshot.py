@@ -3,7 +3,7 @@
 shown item's slot and op position without reading its element; the elements the import
 changes are kept by ml_keep_old before they change, and the few an import of a few ops
 names are read when its diff asks. When every visible item of the list is shown
-(MovableState.u_ok: no two concurrent moves of one element left an item behind) and the
+(LoroDoc.cshown: no two concurrent moves of one element left an item behind) and the
 import is small, nothing is read before it (ML_LAZY_NONE): an item's index then is its
 op position now less the items the import showed before it plus those it hid. A server's document (a large list, many small imports,
 a subscriber) gets loro's events, every diff is also made from the whole list and compared

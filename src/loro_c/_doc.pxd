@@ -220,10 +220,6 @@ cdef class MovableState:
     cdef uint8_t *pointed
     cdef int64_t cap_slot
     cdef int64_t n_lazy             # `before` entries kept lazily (MLBefore.lazy)
-    # containers known to show every visible list item (no item left visible that no
-    # element stands on, as two concurrent moves of one element leave): an import's
-    # snapshot of such a list needs no walk (ML_LAZY_NONE)
-    cdef set u_ok
     cdef dict elem_index            # (peer index << 32 | Lamport) -> element
     cdef bint dirty                 # a checkout moved movable ops: recompute the winners
     cdef int64_t reset_epoch        # the rebuild that last emptied it
@@ -538,6 +534,11 @@ cdef class DocCore:
     cdef int64_t snap_below
     cdef set pending_touched
     cdef uint8_t *ctouched
+    # per container: 1 for a movable list known to show every visible list item (no item
+    # left visible that no element stands on, as two concurrent moves of one element
+    # leave), whose import snapshot then reads nothing (state/movable_local.pxi
+    # ML_LAZY_NONE); read by every remote move, so a byte, not a set
+    cdef uint8_t *cshown
     # rich text (state/text.pxi): each mark op applied, by its start anchor's id (peer index
     # << 32 | counter) -> (key, value, info, lamport, peer id, end entity); the style
     # configuration (richtext.TextStyles)

@@ -87,6 +87,7 @@ cdef class DocCore:
         free(self.cimp_sum)
         free(self.cimp_set)
         free(self.ctouched)
+        free(self.cshown)
         free(self.cimp_list)
         free(self.evlog.notes)
         for i in range(self.n_maps):

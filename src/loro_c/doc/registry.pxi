@@ -38,12 +38,15 @@ cdef uint32_t container_register(LoroDoc d, object cid, int kind) except? 0xFFFF
         d.cimp_set = <uint8_t*>grow(d.cimp_set, &cap, i + 1, sizeof(uint8_t))
         cap = d.cap_containers
         d.ctouched = <uint8_t*>grow(d.ctouched, &cap, i + 1, sizeof(uint8_t))
+        cap = d.cap_containers
+        d.cshown = <uint8_t*>grow(d.cshown, &cap, i + 1, sizeof(uint8_t))
         d.cap_containers = cap
     d.ckind[i] = kind
     d.ccounter[i] = 0.0
     d.cimp_sum[i] = 0.0
     d.cimp_set[i] = 0
     d.ctouched[i] = 0
+    d.cshown[i] = 0
     d.ctree[i] = 0
     state_init(d, <uint32_t>i)
     d.cids.append(cid)

@@ -195,7 +195,7 @@ cdef object shallow_import(LoroDoc d, bytes blob, tuple parts):
         d.seq = SeqArena()
         d.styles.clear()
         if d.mls is not None:
-            ml_clear(d.mls)
+            ml_clear(d)
         if d.trees:
             d.trees.clear()
         d.shallow_ml = None

@@ -31,7 +31,7 @@ cdef int state_init(LoroDoc d, uint32_t c) except -1:
     """Create the empty state of container `c` (just registered, its kind set)."""
     cdef int kind = d.ckind[c]
     if kind == KIND_MOVABLE_LIST:
-        ml_state(d).u_ok.add(c)     # (empty: every item shown)
+        d.cshown[c] = 1             # (empty: every item shown)
     if kind == KIND_TEXT or kind == KIND_LIST or kind == KIND_MOVABLE_LIST:
         return seq_state_init(d, c)
     if kind == KIND_MAP:

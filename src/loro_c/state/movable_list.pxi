@@ -20,7 +20,6 @@ cdef class MovableState:
     def __cinit__(self):
         self.elem_index = {}
         self.before = {}
-        self.u_ok = set()
         self.reset_epoch = -1
         self.vc_container = -1
 
@@ -76,14 +75,20 @@ cdef int ml_check_pointed(LoroDoc d) except -1:
         raise AssertionError(f"movable lists: {marked} slots marked pointed, {winners} winners")
     cdef ml_view v
     if not d.detached and not s.dirty:
-        for c in sorted(s.u_ok):
-            if <int64_t>c >= d.n_containers or d.ckind[<uint32_t>c] != KIND_MOVABLE_LIST:
+        for c in range(d.n_containers):
+            if not d.cshown[c] or d.ckind[<uint32_t>c] != KIND_MOVABLE_LIST:
                 continue
             ml_view_build(d, <uint32_t>c, &v)
             if v.n_user != v.n_op:
                 raise AssertionError(f"movable list {c}: known to show every item, "
                                      f"{v.n_op - v.n_user} shown by nobody")
     return 0
+
+
+cdef inline void ml_shown_unknown(LoroDoc d) noexcept:
+    """No movable list is known to show every visible item any more (d.cshown)."""
+    if d.n_containers:
+        memset(d.cshown, 0, <size_t>d.n_containers)
 
 
 cdef inline void ml_invalidate(LoroDoc d, int64_t c) noexcept:
@@ -93,10 +98,11 @@ cdef inline void ml_invalidate(LoroDoc d, int64_t c) noexcept:
         d.mls.vc_container = -1
 
 
-cdef int ml_clear(MovableState s) except -1:
+cdef int ml_clear(LoroDoc d) except -1:
     # (the elements go: a lazy snapshot of the batch reads them first)
+    cdef MovableState s = ml_state(d)
     ml_befores_full(s)
-    s.u_ok.clear()
+    ml_shown_unknown(d)
     s.vc_container = -1
     s.n_elems = 0
     s.elem_index = {}       # (a new table: what an MLBefore kept tells it was emptied)
@@ -206,7 +212,7 @@ cdef int ml_apply_insert(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) 
     with gil:
         ml_invalidate(d, op.container)
         if d.detached:
-            ml_state(d).u_ok.discard(op.container)     # (the elements wait: nobody stands there)
+            d.cshown[op.container] = 0      # (the elements wait: nobody stands there)
         ml_elems_of_insert(d, op.container, peer, op.counter, lamport, op.arg, op.len,
                            not d.detached)
     return 0
@@ -226,7 +232,7 @@ cdef int ml_apply_move(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) ex
             d.apply_rejected = True
             raise DecodeError(f"op {op.counter}@{d.log.peer_ids[peer]} moves {from_pos} to {op.pos}, "
                               f"beyond the container length {vis} at its version")
-        if op.container in d.mls.u_ok and d.mls.elems[e].pos_slot >= 0:
+        if d.cshown[op.container] and d.mls.elems[e].pos_slot >= 0:
             # the list item the move takes away (at its version) is its element's winning
             # one when the move saw that: then it replaces it, and every item stays shown
             leaf = d.seq.find_visible(t, from_pos, &idx, &off)
@@ -238,11 +244,10 @@ cdef int ml_apply_move(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) ex
     with gil:
         ml_invalidate(d, op.container)
         ml_move_elem(d, e, op.arg, lamport, peer, op.counter, not d.detached)
-        if op.container in d.mls.u_ok:
-            # (a move concurrent with another of its element leaves one item shown by
-            # nobody: the loser's, or the winner's old one)
-            if d.detached or not saw_winner or d.mls.elems[e].pos_slot != <int64_t>op.arg:
-                d.mls.u_ok.discard(op.container)
+        # (a move concurrent with another of its element leaves one item shown by nobody:
+        # the loser's, or the winner's old one)
+        if d.detached or not saw_winner or d.mls.elems[e].pos_slot != <int64_t>op.arg:
+            d.cshown[op.container] = 0
     return 0
 
 
@@ -272,14 +277,14 @@ cdef int ml_state_reset(LoroDoc d, uint32_t c) except -1:
     cdef MovableState s = ml_state(d)
     if s.reset_epoch != d.n_rebuilds:
         s.reset_epoch = d.n_rebuilds
-        ml_clear(s)
+        ml_clear(d)
     ml_invalidate(d, -1)
     return seq_state_init(d, c)
 
 
 cdef int ml_mark_dirty(LoroDoc d) except -1:
     ml_befores_full(ml_state(d))     # (the winners are recomputed)
-    ml_state(d).u_ok.clear()
+    ml_shown_unknown(d)
     ml_state(d).dirty = True
     ml_invalidate(d, -1)
     return 0
@@ -311,7 +316,7 @@ cdef int ml_recompute(LoroDoc d) except -1:
     cdef uint32_t lamport
     cdef bint win
     ensure_tvv(d)
-    ml_clear(s)
+    ml_clear(d)
     if d.shallow_ml:
         # a shallow document's lists start from their elements at the root
         for c, payload, base in d.shallow_ml:

@@ -396,7 +396,7 @@ cdef class MLBefore:
 cdef enum:
     ML_LAZY_SLOTS = 1
     ML_LAZY_ELEMS = 2
-    ML_LAZY_NONE = 3    # nothing read: every item was shown (MovableState.u_ok)
+    ML_LAZY_NONE = 3    # nothing read: every item was shown (LoroDoc.cshown)
     ML_LAZY_LOST = 4    # (ML_LAZY_NONE whose elements were cleared: unusable)
 
 
@@ -518,7 +518,7 @@ cdef int ml_note_before_import(LoroDoc d, uint32_t c) except -1:
     cdef MLBefore b
     if c in s.before:
         return 0
-    if c in s.u_ok and not d.detached and ml_staged_atoms(d, c) * 2 <= ML_SMALL_ATOMS:
+    if d.cshown[c] and not d.detached and ml_staged_atoms(d, c) * 2 <= ML_SMALL_ATOMS:
         # every item shown and an import small enough for ml_changes_small: the items
         # before are the list items then, read from the sequence tree when asked
         b = MLBefore()
@@ -689,7 +689,7 @@ cdef MLBefore ml_snap(LoroDoc d, uint32_t c, bint lazy):
             idx = 0
     b.n = k
     if not d.detached and k == (s.vc_n_op if cached else n):
-        s.u_ok.add(c)       # (every visible item shown)
+        d.cshown[c] = 1     # (every visible item shown)
     if ml_cross_check and not cached:
         ml_check_snap(d, c, b)
     return b

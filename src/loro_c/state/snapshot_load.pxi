@@ -730,7 +730,7 @@ cdef int thin_ml_elems(LoroDoc d, uint32_t c, tuple payload, int64_t base) excep
     for k in range(n):
         ms.slot_elem[base + k] = -1
     ml_invalidate(d, c)
-    ms.u_ok.discard(c)      # (not known until a walk finds it)
+    d.cshown[c] = 0         # (not known until a walk finds it)
     pmap = <uint32_t*>malloc((len(peers) + 1) * sizeof(uint32_t))
     if pmap == NULL:
         raise MemoryError()
@@ -795,7 +795,7 @@ cdef int thin_drop_state(LoroDoc d) except -1:
     # elements are the state's
     d.styles.clear()
     if d.mls is not None:
-        ml_clear(d.mls)
+        ml_clear(d)
     d.thin_vv = d.thin_fr = None
     for i in range(d.n_containers):
         state_reset(d, <uint32_t>i)
