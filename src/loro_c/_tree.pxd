@@ -11,6 +11,7 @@ ctypedef struct child_list:
     int64_t *items          # node indices, in sibling order unless `dirty`
     int64_t n, cap
     int32_t dirty           # changed since last sorted (sorted when read)
+    int32_t renum           # listed in moved_lists (keep_sorted: its slots to number again)
 
 ctypedef struct tree_node:
     child_list kids
@@ -80,8 +81,9 @@ cdef class TreeMoves:
     # at every move, so each report reads its index at once
     cdef bint keep_sorted
     # while keep_sorted: the parents (node index, TREE_ROOT, TREE_DELETED) whose sibling
-    # lists moves changed, numbered again by end_sorted
-    cdef set sorted_moved
+    # lists moves changed, each once (child_list.renum), numbered again by end_sorted
+    cdef int64_t *moved_lists
+    cdef int64_t n_moved_lists, cap_moved_lists
     # included_vv's answer for the first vv_cache_n moves, kept while no move is left out
     cdef dict vv_cache
     cdef int64_t vv_cache_n
@@ -157,6 +159,7 @@ cdef class TreeMoves:
     cdef int64_t pos_in(self, int64_t k) except -2
     cdef int begin_sorted(self) except -1
     cdef int end_sorted(self) except -1
+    cdef int _note_moved_list(self, int64_t parent) except -1
     cdef int64_t checkout_from(self, dict vv, int64_t start) except -1
     cdef void _renumber(self, child_list *kids) noexcept
     cdef list replay_items(self, int64_t n_order, uint32_t lmin, const uint8_t *in_to)

@@ -462,6 +462,7 @@ cdef class TreeMoves:
         free(self.fis)
         free(self.slots)
         free(self.ups)
+        free(self.moved_lists)
 
     # -- nodes by TreeID
 
@@ -531,6 +532,7 @@ cdef class TreeMoves:
         self.nodes[k].kids.n = 0
         self.nodes[k].kids.cap = 0
         self.nodes[k].kids.dirty = 0
+        self.nodes[k].kids.renum = 0
         self.nodes[k].slot = -1
         self.n_nodes += 1
         mask = self.n_slots - 1
@@ -1212,7 +1214,9 @@ cdef class TreeMoves:
         assert n_out == self.n_excluded, f"{n_out} moves left out, {self.n_excluded} counted"
         for p in [TREE_ROOT, TREE_DELETED] + list(range(self.n_nodes)):
             n_dirty += self.kids_of(p).dirty != 0
+            assert not self.kids_of(p).renum, "a sibling list still marked to number again"
         assert n_dirty == self.n_dirty_kids, f"{n_dirty} lists unsorted, {self.n_dirty_kids} counted"
+        assert self.n_moved_lists == 0, "moved sibling lists left listed"
         if self.vv_cache is not None and self.n_excluded == 0:
             ends = {}
             for m in range(self.vv_cache_n):
@@ -1226,9 +1230,8 @@ cdef class TreeMoves:
         reads a position, end_sorted renumbers them)."""
         cdef child_list *kids = self.sorted_kids(self.nodes[k].parent)
         cdef int64_t at, lo
-        if self.sorted_moved is not None:
-            self.sorted_moved.add(self.nodes[k].parent)
-            self.sorted_moved.add(parent)
+        self._note_moved_list(self.nodes[k].parent)
+        self._note_moved_list(parent)
         if kids != NULL:
             at = self.pos_in(k)
             if at >= 0:
@@ -1282,7 +1285,19 @@ cdef class TreeMoves:
             self.sorted_kids(TREE_ROOT)
             self.sorted_kids(TREE_DELETED)
         self.keep_sorted = True
-        self.sorted_moved = set()
+        return 0
+
+    cdef int _note_moved_list(self, int64_t parent) except -1:
+        """While keep_sorted: the sibling list of `parent` changed (listed once)."""
+        cdef child_list *kids = self.kids_of(parent)
+        if kids == NULL or kids.renum:
+            return 0
+        kids.renum = 1
+        if self.n_moved_lists == self.cap_moved_lists:
+            self.moved_lists = <int64_t*>_grow(self.moved_lists, &self.cap_moved_lists,
+                                               self.n_moved_lists + 1, sizeof(int64_t))
+        self.moved_lists[self.n_moved_lists] = parent
+        self.n_moved_lists += 1
         return 0
 
     cdef int end_sorted(self) except -1:
@@ -1291,19 +1306,19 @@ cdef class TreeMoves:
         nodes renumbered every list)."""
         cdef int64_t k
         cdef child_list *kids
-        moved = self.sorted_moved
+        cdef bint every = 4 * self.n_moved_lists > self.n_nodes
         self.keep_sorted = False
-        self.sorted_moved = None
-        if moved is None or 4 * len(moved) > self.n_nodes:
+        for k in range(self.n_moved_lists):
+            kids = self.kids_of(self.moved_lists[k])
+            kids.renum = 0
+            if not every:
+                self._renumber(kids)
+        self.n_moved_lists = 0
+        if every:
             for k in range(self.n_nodes):
                 self._renumber(&self.nodes[k].kids)
             self._renumber(&self.root_kids)
             self._renumber(&self.deleted_kids)
-            return 0
-        for k in moved:
-            kids = self.kids_of(k)
-            if kids != NULL:
-                self._renumber(kids)
         return 0
 
     cdef void _renumber(self, child_list *kids) noexcept:
