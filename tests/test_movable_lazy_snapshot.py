@@ -101,6 +101,18 @@ def test_a_hub_of_small_imports_into_a_large_list_gets_loros_events(seed):
             assert raw(ev_got) == raw(ev_want), (seed, k)
 
 
+def _relay_edits(mod, src, dst, log, rng):
+    """`src` makes a few random edits of its list and commits; `dst` imports them: (its
+    events (raw form), its value after)."""
+    vv = src.oplog_vv
+    for _ in range(rng.randint(1, 4)):
+        _edit(rng, mod, src.get_movable_list("l"))
+    src.commit()
+    log.clear()
+    dst.import_(src.export(mod.ExportMode.Updates(vv)))
+    return (raw(log), dst.get_deep_value())
+
+
 def _bad_move_update(receiver, edits_seed):
     """JSON: a change of peer 99 on top of the receiver's version that moves and sets some
     elements, then moves one from a position past the end."""
@@ -155,16 +167,7 @@ def test_a_rejected_import_leaves_no_snapshot_behind():
     seeds = [rng.randrange(1 << 30) for _ in range(6)]
     got = {}
     for mod, (a, hub, log, _) in docs.items():
-        got[mod] = []
-        for s in seeds:
-            vv = a.oplog_vv
-            r = random.Random(s)
-            for _ in range(r.randint(1, 4)):
-                _edit(r, mod, a.get_movable_list("l"))
-            a.commit()
-            log.clear()
-            hub.import_(a.export(mod.ExportMode.Updates(vv)))
-            got[mod].append((raw(log), hub.get_deep_value()))
+        got[mod] = [_relay_edits(mod, a, hub, log, random.Random(s)) for s in seeds]
     assert got[loro_c] == got[loro]
 
 
@@ -186,15 +189,7 @@ def test_imports_into_a_document_loaded_from_a_snapshot_get_loros_events(seed):
         b.import_(a.export(mod.ExportMode.Snapshot()))
         log = []
         sub = b.subscribe_root(lambda e, log=log: log.append(normal(e)))
-        out[mod] = []
-        for _ in range(4):
-            vv = a.oplog_vv
-            for _ in range(rng.randint(1, 4)):
-                _edit(rng, mod, a.get_movable_list("l"))
-            a.commit()
-            log.clear()
-            b.import_(a.export(mod.ExportMode.Updates(vv)))
-            out[mod].append((raw(log), b.get_deep_value()))
+        out[mod] = [_relay_edits(mod, a, b, log, rng) for _ in range(4)]
         del sub
     assert out[loro_c] == out[loro]
     assert _doc._ml_unwalked_snapshots() > unwalked
