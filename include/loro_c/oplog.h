@@ -155,6 +155,20 @@ typedef struct {
     int32_t has_last_op;
 } lc_group_undo;
 
+/* A slot of the map key table (OpLog.kslots; open addressing, linear probing, at most half
+ * full). It holds what a lookup compares without reading the key's str object, which in a
+ * server's many documents is a cache miss: the low bits of the str hash, the first 8 bytes
+ * of the str's data, and `meta` = (key index + 1) << 6 | data kind (0, 1, 2 for 1, 2, 4
+ * bytes per char) << 4 | data bytes (15: more than 8, compared through the str).
+ * meta 0: an empty slot. */
+typedef struct {
+    uint64_t head;
+    uint32_t hash;
+    uint32_t meta;
+} lc_key_slot;
+
+#define LC_KEY_MAX ((1u << 26) - 1)     /* key indexes fit meta's 26 high bits */
+
 /* One peer's changes, by ascending counter (indices into OpLog.changes). */
 typedef struct {
     int64_t *idx;

@@ -18,7 +18,7 @@ from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER,
                           thin_register_all, lazy_deep_value)
 from loro_c._seq cimport UNIT_UNICODE, UNIT_UTF8, UNIT_UTF16
 from loro_c._seq cimport to_unicode, from_unicode, visible_content, find_char
-from loro_c._doc cimport local_text_mark, detached_text_mark, text_delta_runs, text_insert_entity, text_styles_at, style_walk
+from loro_c._doc cimport as_str, local_text_mark, detached_text_mark, text_delta_runs, text_insert_entity, text_styles_at, style_walk
 from loro_c._doc cimport (local_text_insert, text_value, text_range, local_seq_delete,
                           local_list_insert, local_list_insert_container, list_slots, local_map_set,
                           local_map_set_container, local_map_delete, map_slot, map_len, map_live,
@@ -68,6 +68,8 @@ cpdef object check_value(object v):
                 raise LoroTypeError(f"map keys must be str, not {type(k).__name__}")
             out[k] = check_value(x)
         return out
+    if isinstance(v, str):
+        return as_str(v, "a value")     # a subclass is its str, as in loro
     if isinstance(v, _Handle):
         raise LoroTypeError("use insert_container to put a container into another container")
     raise LoroTypeError(f"{t.__name__} is not a Loro value (None, bool, int, float, str, bytes, list, dict)")
@@ -408,8 +410,9 @@ cdef class LoroText(_Handle):
     cdef uint32_t tree(self):
         return hdoc(self).ctree[self.idx]
 
-    def insert(self, pos, str s):
+    def insert(self, pos, s):
         """Insert `s` at code point `pos`."""
+        s = as_str(s, "text")
         cdef int64_t p = as_index(pos, "position")
         doc_acquire(hdoc(self))
         try:
@@ -427,8 +430,9 @@ cdef class LoroText(_Handle):
         finally:
             doc_release(hdoc(self))
 
-    def push_str(self, str s):
+    def push_str(self, s):
         """Append `s`."""
+        s = as_str(s, "text")
         doc_acquire(hdoc(self))
         try:
             text_store_entry(self)
@@ -436,8 +440,9 @@ cdef class LoroText(_Handle):
         finally:
             doc_release(hdoc(self))
 
-    def splice(self, pos, len, str s):
+    def splice(self, pos, len, s):
         """Replace `len` code points at `pos` with `s`; returns the deleted text."""
+        s = as_str(s, "text")
         cdef int64_t a = as_index(pos, "position")
         cdef int64_t b = a + as_index(len, "length")
         doc_acquire(hdoc(self))
@@ -659,11 +664,12 @@ cdef class LoroText(_Handle):
 
     # -- diffs
 
-    def update(self, str text, use_refined_diff=True, timeout_ms=None):
+    def update(self, text, use_refined_diff=True, timeout_ms=None):
         """Edit the text into `text` with a minimal set of inserts and deletes (Myers' diff
         on code points; `use_refined_diff` prefers fewer, longer runs in small regions).
         Raises LoroValueError("Timeout") when the diff outlasts `timeout_ms`; the text is
         then left unchanged."""
+        text = as_str(text, "text")
         t = _textdiff.check_options(use_refined_diff, timeout_ms)
         doc_acquire(hdoc(self))
         try:
@@ -672,9 +678,10 @@ cdef class LoroText(_Handle):
         finally:
             doc_release(hdoc(self))
 
-    def update_by_line(self, str text, use_refined_diff=True, timeout_ms=None):
+    def update_by_line(self, text, use_refined_diff=True, timeout_ms=None):
         """Like update(), but diffing whole lines (each ending after its '\\n'): faster on
         large texts, coarser edits."""
+        text = as_str(text, "text")
         t = _textdiff.check_options(use_refined_diff, timeout_ms)
         doc_acquire(hdoc(self))
         try:
@@ -777,9 +784,10 @@ cdef class LoroText(_Handle):
             doc_release(hdoc(self))
         return 0
 
-    def mark(self, start, end, str key, value):
+    def mark(self, start, end, key, value):
         """Mark code points [start, end) with `key` = `value`; text typed at the range's
         edges joins it as the key's ExpandType says (LoroDoc.config_text_style)."""
+        key = as_str(key, "style keys")
         self._mark(start, end, key, value, UNIT_UNICODE)
 
     def mark_utf8(self, start, end, str key, value):
@@ -790,8 +798,9 @@ cdef class LoroText(_Handle):
         """mark() with UTF-16 unit offsets."""
         self._mark(start, end, key, value, UNIT_UTF16)
 
-    def unmark(self, start, end, str key):
+    def unmark(self, start, end, key):
         """Remove `key` from code points [start, end) (a mark with a null value)."""
+        key = as_str(key, "style keys")
         self._mark(start, end, key, None, UNIT_UNICODE)
 
     def unmark_utf16(self, start, end, str key):
@@ -1247,8 +1256,9 @@ cdef class LoroMap(_Handle):
         finally:
             doc_release(hdoc(self))
 
-    def insert(self, str key, v):
+    def insert(self, key, v):
         """Set `key` to value `v` (nothing is written when it already holds an equal value)."""
+        key = as_str(key, "map keys")
         value = check_value(v)
         doc_acquire(hdoc(self))
         try:
@@ -1256,9 +1266,10 @@ cdef class LoroMap(_Handle):
         finally:
             doc_release(hdoc(self))
 
-    def _insert_always(self, str key, v):
+    def _insert_always(self, key, v):
         """Set `key` to `v` even when it holds an equal value (apply_diff and undo write
         every key of a diff, as loro's do)."""
+        key = as_str(key, "map keys")
         value = check_value(v)
         doc_acquire(hdoc(self))
         try:
@@ -1266,8 +1277,9 @@ cdef class LoroMap(_Handle):
         finally:
             doc_release(hdoc(self))
 
-    def delete(self, str key):
+    def delete(self, key):
         """Delete `key`."""
+        key = as_str(key, "map keys")
         doc_acquire(hdoc(self))
         try:
             local_map_delete(hdoc(self), self.idx, key)
@@ -1297,8 +1309,9 @@ cdef class LoroMap(_Handle):
         finally:
             doc_release(d)
 
-    def get(self, str key):
+    def get(self, key):
         """The entry for `key` as ValueOrContainer, or None."""
+        key = as_str(key, "map keys")
         return self._get(key)
 
     cdef object _get(self, str key):
@@ -1343,15 +1356,16 @@ cdef class LoroMap(_Handle):
         for k, v in items:
             f(k, v)
 
-    def get_last_editor(self, str key):
+    def get_last_editor(self, key):
         """The peer id of the write that decides `key` (a delete too), or None when the key
         was never written at the state's version."""
+        key = as_str(key, "map keys")
         cdef lc_map_entry *e
         cdef LoroDoc d = hdoc(self)
         doc_acquire_read(d)
         try:
-            found = d.log.key_map.get(key)
-            if found is None:
+            found = d.log.key_find(key)
+            if found < 0:
                 return None
             e = lc_map_find(&d.maps[d.ctree[self.idx]], <uint32_t>found)
             if e == NULL or e.peer == LC_NO_KEY:
@@ -1384,8 +1398,9 @@ cdef class LoroMap(_Handle):
         finally:
             doc_release(hdoc(self))
 
-    def insert_container(self, str key, child):
+    def insert_container(self, key, child):
         """Set `key` to a new child container of `child`'s kind and return its handle."""
+        key = as_str(key, "map keys")
         cdef int kind = kind_of_handle(child)
         cdef uint32_t c
         content = detached_content(child)
@@ -1398,9 +1413,10 @@ cdef class LoroMap(_Handle):
         finally:
             doc_release(hdoc(self))
 
-    def get_or_create_container(self, str key, child):
+    def get_or_create_container(self, key, child):
         """The child container at `key`, created when absent; raises ContainerMismatchError
         when `key` holds something else."""
+        key = as_str(key, "map keys")
         cdef int kind = kind_of_handle(child)
         cdef int64_t slot
         cdef uint32_t c
@@ -1454,31 +1470,37 @@ cdef class LoroMap(_Handle):
         finally:
             doc_release(hdoc(self))
 
-    def ensure_mergeable_map(self, str key):
+    def ensure_mergeable_map(self, key):
         """The mergeable child Map at `key`: every peer that ensures it edits the same map
         (its id comes from this map, the key and the kind; the key holds a marker). Raises
         LoroValueError when `key` holds any other value; a child of another kind at `key`
         is hidden (kept, and shown again when ensured again)."""
+        key = as_str(key, "map keys")
         return self._ensure_mergeable(key, KIND_MAP)
 
-    def ensure_mergeable_list(self, str key):
+    def ensure_mergeable_list(self, key):
         """The mergeable child List at `key` (see ensure_mergeable_map)."""
+        key = as_str(key, "map keys")
         return self._ensure_mergeable(key, KIND_LIST)
 
-    def ensure_mergeable_text(self, str key):
+    def ensure_mergeable_text(self, key):
         """The mergeable child Text at `key` (see ensure_mergeable_map)."""
+        key = as_str(key, "map keys")
         return self._ensure_mergeable(key, KIND_TEXT)
 
-    def ensure_mergeable_tree(self, str key):
+    def ensure_mergeable_tree(self, key):
         """The mergeable child Tree at `key` (see ensure_mergeable_map)."""
+        key = as_str(key, "map keys")
         return self._ensure_mergeable(key, KIND_TREE)
 
-    def ensure_mergeable_movable_list(self, str key):
+    def ensure_mergeable_movable_list(self, key):
         """The mergeable child MovableList at `key` (see ensure_mergeable_map)."""
+        key = as_str(key, "map keys")
         return self._ensure_mergeable(key, KIND_MOVABLE_LIST)
 
-    def ensure_mergeable_counter(self, str key):
+    def ensure_mergeable_counter(self, key):
         """The mergeable child Counter at `key` (see ensure_mergeable_map)."""
+        key = as_str(key, "map keys")
         return self._ensure_mergeable(key, KIND_COUNTER)
 
     def __contains__(self, key):

@@ -637,12 +637,13 @@ cdef int local_map_set(LoroDoc d, uint32_t c, str key, object value,
                        bint skip_same=*) except -1
 cdef uint32_t local_map_set_container(LoroDoc d, uint32_t c, str key, int kind) except? 0xFFFFFFFF
 cdef int local_map_delete(LoroDoc d, uint32_t c, str key) except -1
-cdef int64_t map_slot(LoroDoc d, uint32_t c, str key) noexcept
+cdef int64_t map_slot(LoroDoc d, uint32_t c, str key) except -2
 cdef int64_t map_len(LoroDoc d, uint32_t c) noexcept
 cdef list map_live(LoroDoc d, uint32_t c)
 cdef dict live_flat_value(dict live)
 cdef dict sorted_live_value(dict live)
 cdef list map_all_keys(LoroDoc d, uint32_t c)
+cdef str as_str(object s, str what)
 cdef object map_public_value(LoroDoc d, uint32_t c, str key, object v)
 cdef int64_t mergeable_child_index(LoroDoc d, uint32_t c, str key, object v) except -2
 cdef object mergeable_parent(LoroDoc d, uint32_t c)

@@ -156,6 +156,20 @@ cdef int check_commit_options(origin, timestamp, commit_msg) except -1:
     return 0
 
 
+cdef extern from "Python.h":
+    object PyUnicode_FromObject(object obj)
+
+
+cdef str as_str(object s, str what):
+    """`s` as an exact str (a subclass's own hash and equality must not count), or
+    LoroTypeError naming `what`."""
+    if type(s) is str:
+        return <str>s
+    if isinstance(s, str):
+        return PyUnicode_FromObject(s)
+    raise LoroTypeError(f"{what} must be a str, not {type(s).__name__}")
+
+
 include "doc/core.pxi"
 include "doc/grouping.pxi"
 include "doc/history.pxi"
@@ -264,9 +278,10 @@ cdef class LoroDoc(DocExchange):
         self.record_ts = record
         doc_release(self)
 
-    def set_next_commit_origin(self, str origin):
+    def set_next_commit_origin(self, origin):
         """Set the origin that event subscribers see for the next commit (not persisted;
         the next commit uses it up even when it has no ops, as in loro)."""
+        origin = as_str(origin, "origin")
         doc_acquire(self)
         self.next_origin = origin
         doc_release(self)
@@ -334,8 +349,9 @@ cdef class LoroDoc(DocExchange):
         from loro_c.events import EventStream
         return EventStream(self, container_id, maxsize)
 
-    def set_next_commit_message(self, str msg):
+    def set_next_commit_message(self, msg):
         """Attach a message to the next commit."""
+        msg = as_str(msg, "message")
         doc_acquire(self)
         self.next_msg = msg
         doc_release(self)

@@ -589,9 +589,7 @@ cdef undo(LoroDoc doc, ImportRun run, bint state_touched):
         memcpy(&log.ops[<int64_t>i], <char*>saved, sizeof(lc_op))
     truncate(doc, run)
     map_history_drop(doc)       # it may hold writes of changes cut off or cut back
-    for key in log.keys[run.n_keys:]:
-        del log.key_map[key]
-    del log.keys[run.n_keys:]
+    log.keys_truncate(run.n_keys)
     for r in doc.roots[run.n_roots:]:
         if <int64_t>r < doc.n_containers:
             doc.croot[<uint32_t>r] = ROOT_HIDDEN

@@ -66,8 +66,8 @@ cdef uint32_t known_peer_index(KnownCheck k, uint64_t peer) except? 0xFFFFFFFF:
 
 
 cdef inline uint32_t key_of(KnownCheck k, object key) except? NOT_HELD:
-    found = k.log.key_map.get(key)
-    return NOT_HELD if found is None else <uint32_t>found
+    cdef int64_t found = k.log.key_find(key)
+    return NOT_HELD if found < 0 else <uint32_t>found
 
 
 cdef uint32_t known_container(KnownCheck k, object cid) except? 0xFFFFFFFF:

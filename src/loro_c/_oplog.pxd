@@ -94,6 +94,12 @@ cdef extern from "loro_c/oplog.h":
         lc_op last_op
         int32_t has_last_op
 
+    ctypedef struct lc_key_slot:
+        uint64_t head
+        uint32_t hash
+        uint32_t meta
+    uint32_t LC_KEY_MAX
+
     int64_t LC_LSTR_MIN_CAP
     uint32_t LC_VAL_LOCAL, LC_VAL_IMPORTED
     bint lc_insert_is_text(const lc_op *op) noexcept nogil
@@ -151,8 +157,9 @@ cdef class OpLog:
     cdef uint32_t next_lamport
     cdef list messages              # change message table
     cdef list values                # value slots of list inserts and map sets
-    cdef list keys                  # map key table
-    cdef dict key_map               # key -> index
+    cdef list keys                  # map key table: index -> str
+    cdef lc_key_slot *kslots        # str -> index (oplog/key_table.pxi)
+    cdef int64_t n_kslots
     # Loro's change grouping (lc_group in oplog.h): per peer index, its logical changes
     cdef lc_group_list *groups
     cdef int64_t n_groups           # logical changes of all peers
@@ -163,6 +170,8 @@ cdef class OpLog:
 
     cdef uint32_t peer_index(self, uint64_t peer) except? 0xFFFFFFFF
     cdef uint32_t key_index(self, str key) except? 0xFFFFFFFF
+    cdef int64_t key_find(self, object key) except -2
+    cdef int keys_truncate(self, Py_ssize_t n) except -1
     cdef lc_op* push_op(self) except NULL
     cdef int64_t find_change_pos(self, uint32_t peer, int32_t counter) noexcept
     cdef int64_t find_change(self, uint32_t peer, int32_t counter) noexcept

@@ -16,6 +16,7 @@ include "oplog/groups.pxi"
 include "oplog/truncate.pxi"
 include "oplog/check.pxi"
 include "oplog/frontier_map.pxi"
+include "oplog/key_table.pxi"
 
 
 @cython.final
@@ -31,7 +32,6 @@ cdef class OpLog:
         self.messages = []
         self.values = []
         self.keys = []
-        self.key_map = {}
 
     def __dealloc__(self):
         cdef uint32_t i
@@ -60,6 +60,7 @@ cdef class OpLog:
         free(self.groups)
         free(self.gdeps)
         free(self.gundo)
+        free(self.kslots)
 
     cdef uint32_t peer_index(self, uint64_t peer) except? 0xFFFFFFFF:
         """The peer's index, registering it on first sight."""
@@ -105,13 +106,18 @@ cdef class OpLog:
         return i
 
     cdef uint32_t key_index(self, str key) except? 0xFFFFFFFF:
-        found = self.key_map.get(key)
-        if found is not None:
-            return <uint32_t>found
-        cdef uint32_t i = len(self.keys)
-        self.keys.append(key)
-        self.key_map[key] = i
-        return i
+        """The key's index, registering it on first sight."""
+        return <uint32_t>key_table_lookup(self, key, True)
+
+    cdef int64_t key_find(self, object key) except -2:
+        """The key's index, or -1 when the log has no such key (or `key` is no str)."""
+        if not isinstance(key, str):
+            return -1
+        return key_table_lookup(self, key, False)
+
+    cdef int keys_truncate(self, Py_ssize_t n) except -1:
+        """Forget the keys from index `n` on (a failed import, a reset)."""
+        return key_table_truncate(self, n)
 
     cdef lc_op* push_op(self) except NULL:
         if self.n_ops == self.cap_ops:

@@ -104,7 +104,7 @@ cdef class DocCore:
             st.update(changes=self.log.n_changes, ops=self.log.n_ops,
                       op_bytes=self.log.cap_ops * sizeof(lc_op), values=len(self.log.values),
                       pending=self.n_staged, pending_deps=self.n_sdeps, peers=self.log.n_peers,
-                      keys=len(self.log.keys), containers=self.n_containers,
+                      keys=len(self.log.keys), key_slots=self.log.n_kslots, containers=self.n_containers,
                       state_rebuilds=self.n_rebuilds, import_unapplies=self.n_unapplies,
                       style_memos=len(self.style_texts), style_walked=self.style_walked)
             return st

@@ -1117,8 +1117,9 @@ cdef class DocExchange(DocHistory):
         DecodeError and leaves the document exactly as it was."""
         return import_locked(self, [data], None, False, None)
 
-    def import_with(self, bytes data, str origin):
+    def import_with(self, bytes data, origin):
         """Like import_, tagging the import with `origin` (reported to event subscribers)."""
+        origin = as_str(origin, "origin")
         return self._import_locked([data], False, origin)
 
     def import_batch(self, bytes_list):
@@ -1226,9 +1227,10 @@ cdef class DocExchange(DocHistory):
         release_and_deliver(self, True)
         return out
 
-    def import_json_updates(self, str json):
+    def import_json_updates(self, json):
         """Import Loro JSON updates. Returns an ImportStatus; raises DecodeError on malformed
         input, leaving the document unchanged."""
+        json = as_str(json, "json")
         from loro_c import _json
         return self._import_changes(_json.decode_updates(json))
 

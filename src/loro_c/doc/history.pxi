@@ -372,9 +372,10 @@ cdef class DocHistory(DocCore):
         finally:
             doc_release(self)
 
-    def _commit_with_default_origin(self, str origin):
+    def _commit_with_default_origin(self, origin):
         """Commit, reporting `origin` unless the next commit's origin is already set (an
         undo commits with origin "undo" this way, as loro's does)."""
+        origin = as_str(origin, "origin")
         doc_acquire(self)
         try:
             if self.next_origin is None:

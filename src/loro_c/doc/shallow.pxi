@@ -208,9 +208,7 @@ cdef object shallow_import(LoroDoc d, bytes blob, tuple parts):
             d.log.refresh_vv(<uint32_t>i)
         del d.log.values[values0:]
         d.log.drop_peers(peers0)
-        for key in d.log.keys[keys0:]:
-            del d.log.key_map[key]
-        del d.log.keys[keys0:]
+        d.log.keys_truncate(keys0)
         d.shallow_base = d.shallow_sf_idx = d.shallow_sv = d.shallow_sf = None
         d.shallow_map_base = None
         d.shallow_rows = None

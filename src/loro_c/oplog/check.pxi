@@ -68,6 +68,7 @@ cdef object log_check(OpLog log, bint txn_open, uint32_t txn_peer, int32_t txn_c
         free(ref)
         free(covered)
     fm_check(log)
+    key_table_check(log)
     return True
 
 

@@ -61,10 +61,10 @@ cdef int64_t map_len(LoroDoc d, uint32_t c) noexcept:
     return d.maps[d.ctree[c]].live
 
 
-cdef int64_t map_slot(LoroDoc d, uint32_t c, str key) noexcept:
+cdef int64_t map_slot(LoroDoc d, uint32_t c, str key) except -2:
     """Value slot of `key` in map `c`, or -1 when the key is absent or deleted."""
-    found = d.log.key_map.get(key)
-    if found is None:
+    cdef int64_t found = d.log.key_find(key)
+    if found < 0:
         return -1
     cdef lc_map_entry *e = lc_map_find(&d.maps[d.ctree[c]], <uint32_t>found)
     return -1 if e == NULL else e.slot

@@ -801,9 +801,7 @@ cdef int thin_drop_state(LoroDoc d) except -1:
         state_reset(d, <uint32_t>i)
     del d.log.values[d.thin_values0:]
     d.log.drop_peers(d.thin_peers0)
-    for key in d.log.keys[d.thin_keys0:]:
-        del d.log.key_map[key]
-    del d.log.keys[d.thin_keys0:]
+    d.log.keys_truncate(d.thin_keys0)
     return 0
 
 
