@@ -1763,8 +1763,14 @@ def greater_items(TreeMoves tm, dict vv_before, int64_t n_before=-1):
         if k == n_before:
             if k == tm.n_moves:
                 return []
-            return _greater_from(tm, vv_before, [tm.order[m] for m in range(k, tm.n_moves)],
-                                 k, False)
+            # (every move from k on is new: a version before that names none of their
+            # peers leaves them all out, as the kept one would)
+            return _greater_from(tm, {} if vv_before is None else vv_before,
+                                 [tm.order[m] for m in range(k, tm.n_moves)], k, False)
+    if vv_before is None:
+        if n_before < 0:
+            raise AssertionError("a tree's version before was kept as no count of moves")
+        vv_before = _ends_of_first(tm, n_before)
     for k in range(tm.n_moves):
         mv = &tm.moves[tm.order[k]]
         if mv.excluded:
@@ -1811,6 +1817,26 @@ cdef list _greater_from(TreeMoves tm, dict vv_before, list new, int64_t first_ne
             tm.end_sorted()
     tm.checkout_from(final, start)
     return items
+
+
+cdef dict _ends_of_first(TreeMoves tm, int64_t n):
+    """{peer: 1 + the greatest counter} of the first `n` moves logged (tree_note_import's
+    version, when every move was in effect: kept as their count only)."""
+    cdef int64_t m
+    cdef uint64_t run_peer = 0
+    cdef int32_t run_end = -1
+    out = {}
+    for m in range(n):
+        if run_end < 0 or tm.moves[m].peer != run_peer:
+            if run_end >= 0 and run_end > out.get(run_peer, 0):
+                out[run_peer] = run_end
+            run_peer = tm.moves[m].peer
+            run_end = 0
+        if tm.moves[m].counter >= run_end:
+            run_end = tm.moves[m].counter + 1
+    if run_end >= 0 and run_end > out.get(run_peer, 0):
+        out[run_peer] = run_end
+    return out
 
 
 cdef dict _ends_from(TreeMoves tm, int64_t start):

@@ -290,7 +290,11 @@ cdef int tree_note_import(LoroDoc d, uint32_t c) except -1:
     need no view: tree_event_items' mode 1 replays the new moves, and a concurrent
     import's replay starts from the versions' ids)."""
     cdef TreeMoves tm = tree_state(d, c)
-    vv = _included_vv(tm)       # (settles: the moves logged so far are applied)
+    tm.settle()                 # (the moves logged so far are applied)
+    # with every move in effect, the version is that of the moves logged so far: kept as
+    # their count, and read only if the import's moves do not all follow it (a pass over
+    # every move, the cold memory of one of a server's many documents)
+    vv = None if tm.n_excluded == 0 else _included_vv(tm)
     d.tree_ev[c] = [vv, None, [], tm.n_moves]
     return 0
 
