@@ -193,3 +193,119 @@ def test_imports_into_a_document_loaded_from_a_snapshot_get_loros_events(seed):
         del sub
     assert out[loro_c] == out[loro]
     assert _doc._ml_unwalked_snapshots() > unwalked
+
+
+def _contested_hub(mod, seed, n_items=600, steps=40):
+    """[(events of each hub import, hub value after)]: three peers keep moving the same
+    few elements concurrently (each round leaves list items no element stands on, more of
+    them than ML_UNP_MAX in some seeds), delete and set elements, and the hub imports
+    every peer's batch in turn; now and then the hub edits the list itself."""
+    rng = random.Random(seed)
+    base = mod.LoroDoc()
+    base.peer_id = 1
+    lst = base.get_movable_list("l")
+    for i in range(n_items):
+        lst.insert(rng.randint(0, len(lst)), i)
+    base.commit()
+    hub, peers = hub_and_peers(mod, base.export(mod.ExportMode.Snapshot()), hub_peer=9, peer_ids=(2, 3, 4))
+    log = []
+    sub = hub.subscribe_root(lambda e: log.append(normal(e)))
+    out = []
+    hot = rng.sample(range(n_items // 2), 4)
+    for step in range(steps):
+        vvs = []
+        for p in peers:
+            p.import_(hub.export(mod.ExportMode.Updates(p.oplog_vv)))
+            vvs.append(p.oplog_vv)
+        for p in peers:
+            l = p.get_movable_list("l")
+            if rng.random() < 0.6:
+                l.mov(rng.choice(hot), rng.randrange(len(l)))
+            for _ in range(rng.randint(0, 3)):
+                _edit(rng, mod, l)
+            p.commit()
+        for p, vv in zip(peers, vvs):
+            log.clear()
+            hub.import_(p.export(mod.ExportMode.Updates(vv)))
+            out.append((log[:], hub.get_deep_value()))
+            if mod is loro_c:
+                hub._check_invariants()     # (every unshown item a listed candidate)
+        if step % 7 == 3:
+            hub.get_movable_list("l").mov(rng.choice(hot), 0)
+            hub.commit()
+    del sub
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_list_keeping_items_shown_by_nobody_is_read_without_a_walk(seed):
+    """Items that concurrent moves of one element leave behind are listed as they appear
+    (MovableState.unp) and skipped by their op positions: the imports after them read
+    nothing of the list, and still give loro's events."""
+    compared = _doc._ml_cross_check(True)
+    unwalked = _doc._ml_unwalked_snapshots()
+    skipped = _doc._ml_unwalked_unshown_items()
+    want = _contested_hub(loro, seed)
+    got = _contested_hub(loro_c, seed)
+    assert _doc._ml_cross_check(True) > compared + 40
+    assert _doc._ml_unwalked_snapshots() > unwalked + 40
+    assert _doc._ml_unwalked_unshown_items() > skipped + 40
+    assert len(got) == len(want)
+    for k, ((ev_want, value_want), (ev_got, value_got)) in enumerate(zip(want, got)):
+        assert value_got == value_want, (seed, k)
+        assert raw(ev_got) == raw(ev_want), (seed, k)
+
+
+def _over_the_cap(mod, n_contested):
+    """[(events, value)] of a hub importing two peers' concurrent moves of the same
+    `n_contested` elements (leaving as many items shown by nobody), then small batches."""
+    rng = random.Random(n_contested)
+    base = mod.LoroDoc()
+    base.peer_id = 1
+    lst = base.get_movable_list("l")
+    for i in range(300):
+        lst.push(i)
+    base.commit()
+    hub, (a, b) = hub_and_peers(mod, base.export(mod.ExportMode.Snapshot()), hub_peer=9)
+    log = []
+    sub = hub.subscribe_root(lambda e: log.append(normal(e)))
+    out = []
+    vva, vvb = a.oplog_vv, b.oplog_vv
+    for value in rng.sample(range(300), n_contested):
+        for p in (a, b):
+            l = p.get_movable_list("l")
+            l.mov(l.to_vec().index(value), rng.randrange(300))
+    for p, vv in ((a, vva), (b, vvb)):
+        p.commit()
+        log.clear()
+        hub.import_(p.export(mod.ExportMode.Updates(vv)))
+        out.append((log[:], hub.get_deep_value()))
+    for step in range(12):
+        a.import_(hub.export(mod.ExportMode.Updates(a.oplog_vv)))
+        vv = a.oplog_vv
+        _edit(rng, mod, a.get_movable_list("l"))
+        a.commit()
+        log.clear()
+        hub.import_(a.export(mod.ExportMode.Updates(vv)))
+        out.append((log[:], hub.get_deep_value()))
+        if mod is loro_c:
+            hub._check_invariants()
+    del sub
+    return out
+
+
+@pytest.mark.parametrize("n_contested", [31, 32, 33, 80])
+def test_more_items_shown_by_nobody_than_are_listed_make_imports_walk(n_contested):
+    """Past ML_UNP_MAX (32) such items the list is no longer read without a walk (from
+    the first import on that finds them, whose walk lists them again when they are few)."""
+    _doc._ml_cross_check(True)
+    unwalked = _doc._ml_unwalked_snapshots()
+    want = _over_the_cap(loro, n_contested)
+    got = _over_the_cap(loro_c, n_contested)
+    assert [raw(e) for e, _ in got] == [raw(e) for e, _ in want]
+    assert [v for _, v in got] == [v for _, v in want]
+    walkless = _doc._ml_unwalked_snapshots() - unwalked
+    if n_contested <= 32:
+        assert walkless >= 12
+    else:
+        assert walkless <= 1

@@ -224,6 +224,10 @@ cdef class MovableState:
     cdef bint dirty                 # a checkout moved movable ops: recompute the winners
     cdef int64_t reset_epoch        # the rebuild that last emptied it
     cdef dict before                # events: container -> its items before the batch
+    # container -> list items (peer index << 32 | counter) that may be visible with no
+    # element on them; while LoroDoc.cshown marks the container, every such item is listed
+    # (concurrent moves of one element leave them; ml_unpointed_known)
+    cdef dict unp
     cdef dict calc_keys             # container -> the elements loro's checkout calculator noted
     cdef list calc_walks            # every state move's (from, to) frontiers, for calc_keys
     # the user view of one container (ml_view_build), kept while it stays valid: local moves

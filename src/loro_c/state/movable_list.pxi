@@ -16,10 +16,16 @@
 # at the tracker's version, which is then the state's.
 
 
+# the most list items a container may keep unshown and still be read without a walk (its
+# candidates in MovableState.unp: each costs a lookup in the sequence tree per import)
+cdef int64_t ML_UNP_MAX = 32
+
+
 cdef class MovableState:
     def __cinit__(self):
         self.elem_index = {}
         self.before = {}
+        self.unp = {}
         self.reset_epoch = -1
         self.vc_container = -1
 
@@ -74,14 +80,43 @@ cdef int ml_check_pointed(LoroDoc d) except -1:
     if marked != winners:
         raise AssertionError(f"movable lists: {marked} slots marked pointed, {winners} winners")
     cdef ml_view v
+    cdef uint32_t t, leaf
+    cdef int idx
+    cdef int64_t off, n, op, i
+    cdef lc_span *sp
     if not d.detached and not s.dirty:
         for c in range(d.n_containers):
             if not d.cshown[c] or d.ckind[<uint32_t>c] != KIND_MOVABLE_LIST:
                 continue
+            listed = set(s.unp.get(c, ()))
+            if len(listed) > ML_UNP_MAX:
+                raise AssertionError(f"movable list {c}: {len(listed)} candidates kept")
             ml_view_build(d, <uint32_t>c, &v)
-            if v.n_user != v.n_op:
-                raise AssertionError(f"movable list {c}: known to show every item, "
-                                     f"{v.n_op - v.n_user} shown by nobody")
+            n = v.n_op - v.n_user
+            ml_view_free(&v)
+            if n == 0:
+                continue
+            # every item shown by nobody is a candidate (found here by the elements)
+            t = d.ctree[c]
+            n = d.seq.visible_len(t)
+            op = 0
+            leaf = d.seq.find_visible(t, 0, &idx, &off)
+            while leaf != LC_NO_NODE and op < n:
+                while idx < d.seq.nodes[leaf].n:
+                    sp = &d.seq.nodes[leaf].u.spans[idx]
+                    if span_visible(sp):
+                        for i in range(sp.len):
+                            slot = <int64_t>sp.content + i
+                            e = s.slot_elem[slot] if slot < s.cap_slot else -1
+                            if not (e >= 0 and s.elems[e].pos_slot == slot) and (
+                                    (<uint64_t>sp.id.peer << 32) | <uint32_t>(sp.id.counter + i)) not in listed:
+                                raise AssertionError(
+                                    f"movable list {c}: known to show its items, but the one at "
+                                    f"{op + i} is shown by nobody and not listed")
+                        op += sp.len
+                    idx += 1
+                leaf = d.seq.nodes[leaf].next_leaf
+                idx = 0
     return 0
 
 
@@ -89,6 +124,8 @@ cdef inline void ml_shown_unknown(LoroDoc d) noexcept:
     """No movable list is known to show every visible item any more (d.cshown)."""
     if d.n_containers:
         memset(d.cshown, 0, <size_t>d.n_containers)
+    if d.mls is not None:
+        d.mls.unp = {}
 
 
 cdef inline void ml_invalidate(LoroDoc d, int64_t c) noexcept:
@@ -222,12 +259,15 @@ cdef int ml_apply_move(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) ex
     cdef uint32_t t = d.ctree[op.container]
     cdef int64_t vis = d.seq.visible_len(t)
     cdef int64_t from_pos = <int64_t>op.delta
-    cdef int64_t e, off
+    cdef int64_t e, off, old_slot = -1
     cdef bint saw_winner = True
     cdef uint32_t leaf
     cdef int idx
+    cdef lc_id old_atom
     with gil:
         e = ml_op_elem(d, op, peer)
+        old_slot = d.mls.elems[e].pos_slot
+        old_atom = make_id(d.mls.elems[e].pos_peer, d.mls.elems[e].pos_counter)
         if from_pos < 0 or from_pos >= vis or op.pos < 0 or op.pos > vis - 1:
             d.apply_rejected = True
             raise DecodeError(f"op {op.counter}@{d.log.peer_ids[peer]} moves {from_pos} to {op.pos}, "
@@ -245,9 +285,29 @@ cdef int ml_apply_move(LoroDoc d, lc_op *op, uint32_t peer, uint32_t lamport) ex
         ml_invalidate(d, op.container)
         ml_move_elem(d, e, op.arg, lamport, peer, op.counter, not d.detached)
         # (a move concurrent with another of its element leaves one item shown by nobody:
-        # the loser's, or the winner's old one)
-        if d.detached or not saw_winner or d.mls.elems[e].pos_slot != <int64_t>op.arg:
+        # the loser's, or the winner's old one; only the element's winner changed, so
+        # those two are the only candidates)
+        if d.detached:
             d.cshown[op.container] = 0
+        elif d.cshown[op.container] and (not saw_winner
+                                          or d.mls.elems[e].pos_slot != <int64_t>op.arg):
+            ml_unpointed_maybe(d, op.container, make_id(peer, op.counter))
+            if old_slot >= 0:
+                ml_unpointed_maybe(d, op.container, old_atom)
+    return 0
+
+
+cdef int ml_unpointed_maybe(LoroDoc d, uint32_t c, lc_id atom) except -1:
+    """List item `atom` of `c` may be visible with no element on it (MovableState.unp);
+    past ML_UNP_MAX of them, the container is no longer known to show its items."""
+    cdef list cands = d.mls.unp.get(c)
+    if cands is None:
+        cands = d.mls.unp[c] = []
+    if len(cands) >= ML_UNP_MAX:
+        d.cshown[c] = 0
+        del d.mls.unp[c]
+        return 0
+    cands.append((<uint64_t>atom.peer << 32) | <uint32_t>atom.counter)
     return 0
 
 

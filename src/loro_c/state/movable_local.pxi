@@ -332,6 +332,10 @@ cdef class MLBefore:
     cdef int64_t slot_lo, slot_hi
     # (tests) an ML_LAZY_NONE's walked twin, its diff compared (ml_cross_check)
     cdef MLBefore shadow
+    # ML_LAZY_NONE: the op positions then, ascending, of the visible list items no element
+    # stood on (ml_unpointed_ops; the items are those at the other op positions)
+    cdef int64_t *unp_ops
+    cdef int64_t n_unp
 
     cdef void *block            # the arrays above, in one allocation (ml_block_take)
     cdef size_t block_size
@@ -339,6 +343,7 @@ cdef class MLBefore:
     def __dealloc__(self):
         ml_block_give(self.block, self.block_size)
         free(self.bidx)
+        free(self.unp_ops)
 
     cdef list items(self):
         """(element IdLp, value slot, winning list item's slot) of each item, in order."""
@@ -519,16 +524,26 @@ cdef int ml_note_before_import(LoroDoc d, uint32_t c) except -1:
     if c in s.before:
         return 0
     if d.cshown[c] and not d.detached and ml_staged_atoms(d, c) * 2 <= ML_SMALL_ATOMS:
-        # every item shown and an import small enough for ml_changes_small: the items
-        # before are the list items then, read from the sequence tree when asked
+        # the items no element stands on known and an import small enough for
+        # ml_changes_small: the items before are the other list items then, read from the
+        # sequence tree when asked
         b = MLBefore()
         b.lazy = ML_LAZY_NONE
         b.olds = {}
-        b.n = d.seq.visible_len(d.ctree[c])
+        unp = ml_unpointed_ops(d, c)
+        if unp:
+            b.unp_ops = <int64_t*>malloc(len(unp) * sizeof(int64_t))
+            if b.unp_ops == NULL:
+                raise MemoryError()
+            for i in range(len(unp)):
+                b.unp_ops[i] = unp[i]
+            b.n_unp = len(unp)
+        b.n = d.seq.visible_len(d.ctree[c]) - b.n_unp
         b.elem_index = s.elem_index
         s.n_lazy += 1
-        global ml_none_snaps
+        global ml_none_snaps, ml_none_unshown
         ml_none_snaps += 1
+        ml_none_unshown += b.n_unp
         if ml_cross_check:
             b.shadow = ml_snap(d, c, True)
             b.shadow.olds = b.olds
@@ -536,7 +551,79 @@ cdef int ml_note_before_import(LoroDoc d, uint32_t c) except -1:
                 raise AssertionError(f"movable list {c}: {b.n - b.shadow.n} items shown by nobody")
         s.before[c] = b
         return 0
-    s.before[c] = ml_snap(d, c, True)
+    b = ml_snap(d, c, True)
+    s.before[c] = b
+    if not d.cshown[c] and not d.detached:
+        ml_unpointed_learn(d, c, d.seq.visible_len(d.ctree[c]) - b.n)
+    return 0
+
+
+cdef list ml_unpointed_ops(LoroDoc d, uint32_t c):
+    """The op positions, ascending, of the visible list items of `c` no element stands on,
+    for a container marked in LoroDoc.cshown: its candidates (MovableState.unp) that are
+    such items, to which the candidates are cut down."""
+    cdef MovableState s = d.mls
+    cdef list cands = s.unp.get(c) if s is not None else None
+    cdef lc_id atom
+    cdef uint32_t leaf
+    cdef int idx
+    cdef lc_span *sp
+    cdef int64_t slot
+    if not cands:
+        return []
+    keep, ops = [], []
+    for key in cands:
+        if key in keep:
+            continue
+        atom = make_id(<uint32_t>(key >> 32), <int32_t>(key & 0xFFFFFFFF))
+        leaf = locate(d.seq, atom, &idx)
+        sp = &d.seq.nodes[leaf].u.spans[idx]
+        if d.seq.nodes[leaf].tree != d.ctree[c] or not span_visible(sp):
+            continue
+        slot = <int64_t>sp.content + (atom.counter - sp.id.counter)
+        if slot < s.cap_slot and s.pointed[slot]:
+            continue
+        keep.append(key)
+        ops.append(visible_before(d.seq, leaf, idx, atom.counter))
+    if keep:
+        s.unp[c] = keep
+    else:
+        del s.unp[c]
+    ops.sort()
+    return ops
+
+
+cdef int ml_unpointed_learn(LoroDoc d, uint32_t c, int64_t n_unp) except -1:
+    """After ml_snap found `n_unp` visible list items of `c` no element stands on (at the
+    state's version): when they are few, list them (one walk by MovableState.pointed), so
+    the next imports need not walk (ml_note_before_import)."""
+    cdef MovableState s = d.mls
+    cdef SeqArena seq = d.seq
+    cdef uint32_t t = d.ctree[c], leaf
+    cdef int idx
+    cdef int64_t off, slot, i, n = seq.visible_len(t), op = 0
+    cdef lc_span *sp
+    if n_unp <= 0 or n_unp > ML_UNP_MAX:
+        return 0
+    found = []
+    leaf = seq.find_visible(t, 0, &idx, &off)
+    while leaf != LC_NO_NODE and op < n:
+        while idx < seq.nodes[leaf].n:
+            sp = &seq.nodes[leaf].u.spans[idx]
+            if span_visible(sp):
+                for i in range(sp.len):
+                    slot = <int64_t>sp.content + i
+                    if not (slot < s.cap_slot and s.pointed[slot]):
+                        found.append((<uint64_t>sp.id.peer << 32) | <uint32_t>(sp.id.counter + i))
+                op += sp.len
+            idx += 1
+        leaf = seq.nodes[leaf].next_leaf
+        idx = 0
+    if len(found) != n_unp:
+        raise AssertionError(f"movable list {c}: {len(found)} items shown by nobody, "
+                             f"the snapshot's walk found {n_unp}")
+    s.unp[c] = found
+    d.cshown[c] = 1
     return 0
 
 
@@ -1154,6 +1241,7 @@ cdef int64_t ml_cross_checked = 0
 
 cdef int64_t ml_lazy_snaps = 0
 cdef int64_t ml_none_snaps = 0
+cdef int64_t ml_none_unshown = 0
 
 
 def _ml_lazy_snapshots():
@@ -1165,6 +1253,11 @@ def _ml_lazy_snapshots():
 def _ml_unwalked_snapshots():
     """(tests) How many of them read nothing (ML_LAZY_NONE)."""
     return ml_none_snaps
+
+
+def _ml_unwalked_unshown_items():
+    """(tests) How many list items shown by nobody those snapshots skipped, in all."""
+    return ml_none_unshown
 
 
 def _ml_cross_check(bint on):
@@ -1267,10 +1360,11 @@ cdef int64_t ml_before_index_lazy(MLBefore b, MovableState s, int64_t e) except 
 cdef int64_t ml_none_index(LoroDoc d, uint32_t c, MLBefore b, MovableState s, int64_t e,
                            int64_t *added, int64_t n_added, int64_t *removed,
                            int64_t n_removed) except -2:
-    """ml_before_index of an ML_LAZY_NONE snapshot (every item shown then): the op position
-    then of the element's list item then, -1 when that item was not visible then. Its op
-    position now, less the items the import made visible before it, plus those it hid
-    (`added`, `removed`: their absolute indices, sorted; ml_changes_small)."""
+    """ml_before_index of an ML_LAZY_NONE snapshot: from the op position then of the
+    element's list item then (-1 when that item was not visible then), less the items no
+    element stood on before it. That op position is the one now, less the items the import
+    made visible before it, plus those it hid (`added`, `removed`: their absolute indices,
+    sorted; ml_changes_small)."""
     cdef int idx, j
     cdef uint32_t leaf
     cdef lc_span *sp
@@ -1301,14 +1395,19 @@ cdef int64_t ml_none_index(LoroDoc d, uint32_t c, MLBefore b, MovableState s, in
     removed_now = k_removed < n_removed and removed[k_removed] == at
     if not ((shown_now and not added_now) or removed_now):
         return -1
-    return visible_before(d.seq, leaf, idx, atom.counter) - k_added + k_removed
+    at = visible_before(d.seq, leaf, idx, atom.counter) - k_added + k_removed
+    return at - ml_lower_i64(b.unp_ops, b.n_unp, at)
 
 
 cdef int64_t ml_before_lower(MLBefore b, int64_t p) noexcept:
     """The items of `b` at op positions (then) before `p`."""
     cdef int64_t lo = 0, hi = b.n, mid
     if b.lazy == ML_LAZY_NONE:
-        return 0 if p < 0 else (p if p < b.n else b.n)     # (every item shown)
+        # (every item shown but those at `unp_ops`)
+        if p <= 0:
+            return 0
+        p -= ml_lower_i64(b.unp_ops, b.n_unp, p)
+        return p if p < b.n else b.n
     while lo < hi:
         mid = (lo + hi) >> 1
         if b.op[mid] < p:
