@@ -373,3 +373,24 @@ def test_root_registered_by_a_rejected_import():
     assert docs[1].get_deep_value() == docs[0].get_deep_value()
     assert docs[1].get_text("x").to_string() == docs[0].get_text("x").to_string()
     docs[1]._check_invariants()
+
+
+def test_convert_pos_between_every_position_type_is_loros():
+    """Every PositionType pair, Event and Entity included, at every position and past the
+    end: a position kept in its own type is returned as is, Event is Unicode, and Entity
+    converts to and from nothing else (loro's rules)."""
+    got, want = [], []
+    for lib, out in ((loro, want), (loro_c, got)):
+        doc = lib.LoroDoc()
+        text = doc.get_text("t")
+        text.insert(0, "héllo😀 wörld 我能 ok")
+        text.mark(1, 3, "bold", True)
+        kinds = [getattr(lib.PositionType, k) for k in ("Bytes", "Unicode", "Utf16", "Event", "Entity")]
+        for i in list(range(40)) + [100, 2 ** 40]:
+            for a in range(5):
+                for b in range(5):
+                    out.append((i, a, b, text.convert_pos(i, kinds[a], kinds[b])))
+    assert got == want
+    with pytest.raises(loro_c.LoroTypeError):
+        loro_c.LoroDoc().get_text("t").convert_pos(1.0, loro_c.PositionType.Unicode,
+                                                   loro_c.PositionType.Unicode)

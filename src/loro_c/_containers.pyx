@@ -552,14 +552,17 @@ cdef class LoroText(_Handle):
             doc_release(hdoc(self))
 
     def convert_pos(self, index, from_, to):
-        """Convert a position between "unicode", "utf8", "utf16" units (None if out of range).
-        A position inside a code point counts as the code point's start, as in loro."""
-        a = _UNITS.get(from_)
-        if a is None:
-            a = _UNITS[str(from_).lower().split(".")[-1]]
-        b = _UNITS.get(to)
-        if b is None:
-            b = _UNITS[str(to).lower().split(".")[-1]]
+        """Convert a position between PositionType units (or "unicode", "utf8"/"bytes",
+        "utf16"); None if out of range. A position inside a code point counts as the code
+        point's start. As in loro: Event positions are Unicode ones, a position converted to
+        its own type is returned as is, and one converted to or from Entity is None."""
+        cdef int a = _pos_unit(from_), b = _pos_unit(to)
+        if from_ is to or (a == b and type(from_) is str and from_ == to):
+            if isinstance(index, bool) or not isinstance(index, int):
+                raise LoroTypeError(f"position must be an int, not {type(index).__name__}")
+            return int(index) if 0 <= index < _U64_END else None
+        if a == UNIT_ENTITY or b == UNIT_ENTITY:
+            return None
         doc_acquire_read(hdoc(self))
         try:
             try:
@@ -951,6 +954,29 @@ cdef class LoroText(_Handle):
                     local_text_mark(hdoc(self), self.idx, a, b, k, attrs[k])
         finally:
             doc_release(hdoc(self))
+
+
+cdef enum:
+    UNIT_ENTITY = -2     # (_pos_unit: convert_pos turns no other unit into it)
+
+_U64_END = 1 << 64
+from loro_c.richtext import PositionType as _PT
+
+
+cdef int _pos_unit(object pos) except -3:
+    """convert_pos's unit of `pos`: a PositionType (found by identity: an Enum member's
+    hash is a Python call) or its value."""
+    if pos is _PT.Utf16:
+        return UNIT_UTF16
+    if pos is _PT.Unicode or pos is _PT.Event:
+        return UNIT_UNICODE
+    if pos is _PT.Bytes:
+        return UNIT_UTF8
+    if pos is _PT.Entity:
+        return UNIT_ENTITY
+    if type(pos) is str and pos == "entity":
+        return UNIT_ENTITY
+    return _unit_of(pos)
 
 
 cdef int _unit_of(object pos_type) except -1:
