@@ -576,7 +576,10 @@ cdef list ml_unpointed_ops(LoroDoc d, uint32_t c):
         if key in keep:
             continue
         atom = make_id(<uint32_t>(key >> 32), <int32_t>(key & 0xFFFFFFFF))
-        leaf = locate(d.seq, atom, &idx)
+        try:
+            leaf = locate(d.seq, atom, &idx)
+        except AssertionError:
+            continue        # (an item an undone import had made)
         sp = &d.seq.nodes[leaf].u.spans[idx]
         if d.seq.nodes[leaf].tree != d.ctree[c] or not span_visible(sp):
             continue
