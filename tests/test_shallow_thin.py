@@ -387,3 +387,33 @@ def test_a_message_set_for_the_next_commit_outlives_an_export_as_in_loro(step):
         d.commit()
         msgs.append(d.get_change(lib.ID(1, 2)).message)
     assert msgs[0] == msgs[1]
+
+
+@pytest.mark.parametrize("lib", [loro, loro_c])
+def test_large_values_keep_their_loaded_frames_and_the_replayed_bytes(lib):
+    """A text and a list of tens of KB each fill large SSTable blocks: the fast path writes
+    their loaded LZ4 frames again (thin_head_parts' frames) instead of compressing anew;
+    the blob is still the replayed path's, and loro reads it."""
+    rng = random.Random(7)
+    src = lib.LoroDoc()
+    src.peer_id = 3
+    t = src.get_text("t")
+    for i in range(3000):
+        t.insert(rng.randint(0, len(t)), rng.choice(["ab", "é😀", "xyz ", "\n"]))
+    lst = src.get_list("l")
+    for i in range(3000):
+        lst.insert(rng.randint(0, len(lst)), f"item {i}")
+    src.get_map("m").insert("k", "v")
+    src.commit()
+    blob = src.export(lib.ExportMode.Snapshot())
+    head = list(_loaded(blob).oplog_frontiers)
+    vv = {p: c for p, c in _loaded(blob).oplog_vv.to_dict().items() if c > 0}
+    _, _, frames = _codec.thin_head_parts(blob, head[0].peer, head[0].counter, vv)
+    assert len(frames) >= 2 and all(len(v) > 4096 for v in frames)
+    for k in range(3):
+        a, b = _loaded(blob), _replayed(blob)
+        got = a.export(_modes(loro_c, a)[k][1])
+        assert got == b.export(_modes(loro_c, b)[k][1]), k
+        back = loro.LoroDoc()
+        back.import_(got)
+        assert back.get_deep_value() == src.get_deep_value()

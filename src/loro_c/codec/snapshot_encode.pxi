@@ -1198,7 +1198,7 @@ cdef list sst_section_entries(bytes sec):
 def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_bytes not None,
                     list state_rows, tuple shallow=None, uint64_t log_serial=0,
                     list state_entries=None, dict kept_blocks=None, list latest_rows=None,
-                    list root_entries=None):
+                    list root_entries=None, dict root_frames=None):
     """A mode-3 snapshot: `changes` (the document's changes as Loro groups them, DocOps
     ranges), its version and frontiers (postcard), and the state rows of
     _doc.snapshot_state_rows. A shallow one passes `shallow` = (start vv bytes, start
@@ -1213,7 +1213,8 @@ def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_byt
     state's (loro's shallow snapshot past 256 ops after its root, and StateOnly at the
     latest version: [] when that is the root), no bytes when none differs. `root_entries` (with
     `shallow`): the root state's entries already encoded, in key order (the document's
-    own state, its root being the head)."""
+    own state, its root being the head), and `root_frames` the stored LZ4 frames of their
+    large values, by value object (sst_store_block)."""
     cdef Writer w
     cdef uint32_t h
     cdef Py_ssize_t i
@@ -1228,7 +1229,7 @@ def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_byt
             root = root_rows    # a shallow document's own root state section, as imported
             root_entries = None
         elif root_entries is not None:
-            root = sst_build(root_entries + [(b"fr", sf_bytes)])
+            root = sst_build(root_entries + [(b"fr", sf_bytes)], root_frames)
         else:
             root_entries = [(row[0].to_bytes(), container_state_bytes(row)) for row in root_rows]
             root = sst_build(root_entries + [(b"fr", sf_bytes)])

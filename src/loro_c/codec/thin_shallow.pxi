@@ -117,7 +117,9 @@ def thin_head_parts(bytes data not None, uint64_t peer, int64_t counter, dict vv
     cdef uint64_t kpeer
     cdef int64_t kctr, start, end
     cdef int j
-    cdef Py_ssize_t budget
+    cdef Py_ssize_t budget, meta_off = 0, i, pick = -1, nblocks, off
+    cdef uint8_t flags
+    cdef list oplog_entries = []
     parse_envelope(data, False, &mode, &body)
     if mode == MODE_UPDATES:
         return None
@@ -125,7 +127,24 @@ def thin_head_parts(bytes data not None, uint64_t peer, int64_t counter, dict vv
     if secs[2].len > 0 or secs[1].len == 0 or (secs[1].len == 1 and secs[1].data[0] == 0x45):
         return None
     found = None
-    for key, value in sst_entries(&secs[0]):
+    # only the change block that would hold the head (the last whose first key is at most
+    # the head's: the greatest key up to it is there) and those that may hold "sv" or "sf"
+    # are read; a history of thousands of blocks was decompressed whole for one change
+    target = peer.to_bytes(8, "big") + (<uint32_t>counter).to_bytes(4, "big")
+    if secs[0].len:
+        metas = sst_metas(&secs[0], &meta_off)
+        nblocks = len(metas)
+        for i in range(nblocks):
+            if metas[i][1] <= target:
+                pick = i
+        for i in range(nblocks):
+            off, first_key, flags, last_key = metas[i]
+            end = metas[i + 1][0] if i + 1 < nblocks else meta_off
+            if off < 5 or end > meta_off or off >= end or end - off < 4:
+                fail("bad SSTable block range")
+            if i == pick or sst_block_may_hold(first_key, last_key, (b"sv", b"sf")):
+                sst_read_block(secs[0].data, off, end, first_key, flags, last_key, oplog_entries)
+    for key, value in oplog_entries:
         if len(key) == 12:
             kp = <const unsigned char*>PyBytes_AS_STRING(key)
             kpeer = 0
@@ -162,10 +181,23 @@ def thin_head_parts(bytes data not None, uint64_t peer, int64_t counter, dict vv
                   [(head[0], counter - 1)], [last_atom_op(o)])
     else:
         change = (head[0], counter, head[2], head[3], head[4], head[5], [o])
-    entries = alive_state_entries(list(sst_entries(&secs[1])), vv)
+    state = sst_entries(&secs[1])
+    entries = alive_state_entries(state, vv)
     if entries is None:
         return None
-    return entries, change
+    # the stored LZ4 frames of the state's large values (a text's), by value: the root
+    # state section writes them again, as loro writes its loaded blocks back, instead of
+    # compressing them anew (most of the export's time)
+    frames = {}
+    metas = sst_metas(&secs[1], &meta_off)
+    values = dict(state)
+    for i in range(len(metas)):
+        off, first_key, flags, last_key = metas[i]
+        end = metas[i + 1][0] if i + 1 < len(metas) else meta_off
+        if (flags & 0x81) == 0x81 and first_key in values:
+            frames[values[first_key]] = PyBytes_FromStringAndSize(
+                <const char*>secs[1].data + off, end - off - 4)
+    return entries, change, frames
 
 
 def loaded_state_entries(bytes data not None):

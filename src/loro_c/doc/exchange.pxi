@@ -887,7 +887,7 @@ cdef class DocExchange(DocHistory):
             parts = _codec.thin_head_parts(self.thin_blob, peer, counter, vv)
             if parts is None:
                 return None
-            entries, change = parts
+            entries, change, frames = parts
             # (the replay's path commits first: with no transaction open that uses up the
             # origin and timestamp set for the next commit, not its message)
             self.next_origin = None
@@ -901,7 +901,8 @@ cdef class DocExchange(DocHistory):
             fr = frontiers_wrap(head).encode()
             return _codec.encode_snapshot([change], vv_wrap(vv).encode(), fr, None,
                                           (start_vv.encode(), fr, None), root_entries=entries,
-                                          latest_rows=[] if state_only else None)
+                                          latest_rows=[] if state_only else None,
+                                          root_frames=frames)
         finally:
             doc_release(self)
 
