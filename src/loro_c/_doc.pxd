@@ -200,8 +200,10 @@ cdef class TextBacking:
     cdef int64_t n, cap
     cdef list pending               # [(container, peer ids, packed runs)] of loads, read at first use
     cdef bytes frozen_vv            # the log's version (int32 per peer index) at the last freeze
+    cdef dict loaded_vv             # {peer id: end}: a load's runs hold its state's characters
     cdef bint revived               # a checkout brought characters back since then
     cdef int ready(self) except -1
+    cdef TextBacking copy(self)
     cdef int add(self, uint32_t c, uint64_t peer, int64_t start, int64_t n, int64_t offset) except -1
     cdef int finish(self) noexcept
     cdef int64_t first_after(self, uint64_t peer, int64_t counter, int64_t hi) noexcept

@@ -496,10 +496,12 @@ def _state_section_ok(bytes data not None):
         state_section_ok(&secs[1], got[0], ListCheck(got[0])))
 
 
-def snapshot_text_runs(bytes data not None):
+def snapshot_text_runs(bytes data not None, list version=None):
     """[(ContainerID, peer ids, packed (peer index, counter, len) runs)] of the Text states
     in a snapshot's state section (a blob an import just took, so already checked), or
-    None for any other blob (_doc.backing_from_snapshot)."""
+    None for any other blob (_doc.backing_from_snapshot). `version` gets the snapshot's
+    version vector {peer: end} when the state read is the one at that version (not a
+    shallow snapshot's root state)."""
     cdef uint16_t mode
     cdef Reader body
     cdef Reader secs[3]
@@ -519,6 +521,8 @@ def snapshot_text_runs(bytes data not None):
             vv = dict((<VersionVector>decode_vv_bytes(value, "the snapshot version vector"))._map)
     if vv is None:
         return None
+    if version is not None and state == &secs[1] and secs[2].len == 0:
+        version.append(vv)
     seen = _IdBits(vv)
     out = []
     for key, value in sst_entries(state):

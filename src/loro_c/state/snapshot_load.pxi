@@ -86,6 +86,7 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1
         thin_load_states(d, rows, index)
     finally:
         d.lnum_hold = False
+    backing_loaded_at(d, dict(vv))      # (its texts' runs are the state's at vv)
     d.thin_vv = vv
     d.thin_fr = sorted(fr)
     d.thin_blob = blob

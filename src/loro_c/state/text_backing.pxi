@@ -60,6 +60,21 @@ cdef class TextBacking:
         self.finish()
         return 0
 
+    cdef TextBacking copy(self):
+        """Another TextBacking holding the same runs (read or pending) and version."""
+        cdef TextBacking b = TextBacking()
+        if self.n:
+            b.runs = <lc_backing_run*>malloc(<size_t>self.n * sizeof(lc_backing_run))
+            if b.runs == NULL:
+                raise MemoryError()
+            memcpy(b.runs, self.runs, <size_t>self.n * sizeof(lc_backing_run))
+            b.n = b.cap = self.n
+        b.pending = None if self.pending is None else list(self.pending)
+        b.frozen_vv = self.frozen_vv
+        b.loaded_vv = self.loaded_vv
+        b.revived = self.revived
+        return b
+
     cdef int add(self, uint32_t c, uint64_t peer, int64_t start, int64_t n, int64_t offset) except -1:
         """Append a run of text `c` (they come in document order: finish sorts them)."""
         if self.n == self.cap:
@@ -211,13 +226,28 @@ cdef int backing_from_runs(LoroDoc d, uint32_t c, list peers, bytes packed) exce
 def backing_from_snapshot(LoroDoc d, bytes blob):
     """The texts of a snapshot just loaded into the empty `d` (its state as their buffers).
     The state section is decoded again (a load that replayed the history)."""
-    rows = _codec_module().snapshot_text_runs(blob)
+    version = []
+    rows = _codec_module().snapshot_text_runs(blob, version)
     if not rows:
         return
     for cid, peers, packed in rows:
         c = d.cid_index.get(cid)
         if c is not None:
             backing_from_runs(d, <uint32_t>c, peers, packed)
+    if version:
+        backing_loaded_at(d, version[0])
+
+
+cdef int backing_loaded_at(LoroDoc d, dict vv) except -1:
+    """The runs a load into the empty `d` just left pending are its texts' visible
+    characters in its state at version `vv` ({peer id: end}): all a freeze at `vv` would
+    have recorded. The first freeze then needs to record only the characters of ops past
+    `vv`, as any later one (freeze_text_state). A version by peer id, not by peer index:
+    a thin document's history, once imported, numbers its peers anew."""
+    cdef TextBacking b = d.text_backing
+    if b is not None and b.n == 0 and b.frozen_vv is None and not b.revived:
+        b.loaded_vv = vv
+    return 0
 
 
 cdef int backing_from_state(LoroDoc d) except -1:
@@ -242,6 +272,8 @@ cdef int backing_from_state(LoroDoc d) except -1:
             leaf = seq.nodes[leaf].next_leaf
     if b.n:
         b.finish()
+        # (every visible character recorded: as a freeze at this version would leave them)
+        b.frozen_vv = PyBytes_FromStringAndSize(<char*>d.log.vv, d.log.n_peers * sizeof(int32_t))
         d.text_backing = b
     return 0
 
@@ -263,6 +295,27 @@ cdef int unback_moved_op(LoroDoc d, const lc_op *op, uint32_t p, int32_t lo, int
     if not b.n and b.pending is None:
         d.text_backing = None
     return 0
+
+
+cdef dict backing_places(TextBacking b, const uint32_t *text):
+    """{(peer, counter): place} of every character the runs record, however they are cut
+    into runs (tests): its text and (string, code point) or (buffer, byte offset, op end
+    record, content index)."""
+    cdef int64_t i, k, at
+    cdef lc_backing_run *r
+    cdef dict out = {}
+    b = b.copy()        # (its pending runs read, not `b`'s)
+    b.ready()
+    for i in range(b.n):
+        r = &b.runs[i]
+        at = r.offset
+        for k in range(r.end - r.start):
+            if r.buf == 0:
+                out[(r.peer, r.start + k)] = (r.container, 0, r.offset + k)
+            else:
+                out[(r.peer, r.start + k)] = (r.container, r.buf, at, r.op_end, r.cidx + k)
+                at += utf8_bytes(&text[r.cidx + k], 1)
+    return out
 
 
 cdef int check_text_backing(LoroDoc d) except -1:
@@ -293,16 +346,69 @@ cdef int check_text_backing(LoroDoc d) except -1:
     return 0
 
 
+# tests: an incremental freeze also runs the full walk on a copy of the runs and compares
+# (_freeze_cross_check)
+cdef bint freeze_cross_check = False
+cdef int64_t freeze_cross_checked = 0
+
+
+def _freeze_cross_check(bint on):
+    """Make every freeze that records only the characters of new ops also walk every text
+    from a copy of the runs before it, and raise AssertionError when the two record
+    another place for any character (tests); returns how many were compared so far."""
+    global freeze_cross_check
+    freeze_cross_check = on
+    return freeze_cross_checked
+
+
 cdef int freeze_text_state(LoroDoc d) except -1:
     """Record where the visible characters of every text lie, before lstr_flush moves their
     ops' text (loro's state keeps the bytes it holds): a run per op piece not recorded
     yet, merged with the one before when it continues it in the same op."""
+    global freeze_cross_checked
     cdef TextBacking b = d.text_backing
+    cdef TextBacking full
+    cdef int64_t n_old
+    if b is None:
+        b = TextBacking()
+    if b.loaded_vv is not None:
+        if b.frozen_vv is None and not b.revived:
+            b.frozen_vv = vv_by_peer_index(d.log, b.loaded_vv)
+        b.loaded_vv = None
+    if (b.frozen_vv is not None and not b.revived and not d.thin_texts
+            and d.shallow_sv is None):
+        # Only the characters of ops new since the last freeze (or the load) can be
+        # unrecorded: every character below that version that is visible now was visible
+        # then (a delete is never undone but by a checkout, which sets `revived`), and so
+        # recorded. The runs a load left pending stay so (read when a checkout needs them).
+        full = b.copy() if freeze_cross_check else None
+        n_old = b.n
+        freeze_new_ops(d, b, n_old)
+        freeze_done(d, b, n_old)
+        if full is not None:
+            full.ready()
+            n_old = full.n
+            freeze_walk(d, full, n_old)
+            if full.n > n_old:
+                merge_new_runs(full, n_old)
+            if backing_places(full, d.seq.text) != backing_places(b, d.seq.text):
+                raise AssertionError("an incremental freeze records other places than a full one")
+            freeze_cross_checked += 1
+        return 0
+    b.ready()
+    n_old = b.n
+    freeze_walk(d, b, n_old)
+    return freeze_done(d, b, n_old)
+
+
+cdef int freeze_walk(LoroDoc d, TextBacking b, int64_t n_old) except -1:
+    """freeze_text_state walking every visible character of every text: each one not in
+    the first `n_old` runs (sorted) gets a run appended."""
     cdef SeqArena seq = d.seq
     cdef OpLog log = d.log
     cdef uint32_t c, leaf, p
     cdef int i
-    cdef int64_t n_old, k, ri, ch = -1, oi = -1, off
+    cdef int64_t k, ri, ch = -1, oi = -1, off
     cdef int64_t memo_op = -1, memo_off = 0
     cdef int32_t memo_counter = 0
     cdef int32_t counter, n
@@ -311,16 +417,6 @@ cdef int freeze_text_state(LoroDoc d) except -1:
     cdef lc_span *s
     cdef lc_op *op
     cdef lc_backing_run *last
-    if b is None:
-        b = TextBacking()
-    else:
-        b.ready()
-    n_old = b.n
-    if (b.frozen_vv is not None and not b.revived and not d.thin_texts
-            and d.shallow_sv is None):
-        # only the characters of ops new since the last freeze can be unrecorded
-        freeze_new_ops(d, b, n_old)
-        return freeze_done(d, b, n_old)
     for c in range(<uint32_t>d.n_containers):
         if d.ckind[c] != KIND_TEXT:
             continue
@@ -386,7 +482,17 @@ cdef int freeze_text_state(LoroDoc d) except -1:
                     content += k
                     n -= <int32_t>k
             leaf = seq.nodes[leaf].next_leaf
-    return freeze_done(d, b, n_old)
+    return 0
+
+
+cdef bytes vv_by_peer_index(OpLog log, dict vv):
+    """Version `vv` ({peer id: end}) as frozen_vv holds one: an int32 end per peer index."""
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, log.n_peers * sizeof(int32_t))
+    cdef int32_t *ends = <int32_t*>PyBytes_AS_STRING(out)
+    cdef uint32_t p
+    for p in range(log.n_peers):
+        ends[p] = vv.get(log.peer_ids[p], 0)
+    return out
 
 
 cdef int freeze_done(LoroDoc d, TextBacking b, int64_t n_old) except -1:
