@@ -323,10 +323,12 @@ cdef int check_text_backing(LoroDoc d) except -1:
     snapshot string."""
     cdef TextBacking b = d.text_backing
     cdef int64_t i
-    if b is None or b.pending is not None:
+    if b is None:
         return 0
-    if not b.n:
+    if not b.n and b.pending is None:
         raise AssertionError("an empty text_backing is kept (None expected)")
+    # (runs a load left pending are not read here: those read, and the ones freezes added
+    # beside them, are checked)
     spans = []
     for i in range(b.n):
         if d.ckind[b.runs[i].container] != KIND_TEXT:
