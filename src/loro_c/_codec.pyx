@@ -94,7 +94,7 @@ from .ephemeral_codec cimport w_value as eph_w_value   # (the same)
 from .ephemeral_codec cimport normal_cid_cached as eph_normal_cid     # (codec/snapshot_state.pxi key_cid)
 from libc.stdlib cimport qsort
 from ._tree cimport TreeMoves, child_list, tree_move, TREE_ROOT, TREE_DELETED   # (w_tree_moves)
-from cpython.list cimport PyList_GET_ITEM
+from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from ._import cimport (stage_begin, stage_dep, stage_container, stage_op, stage_dropped, stage_end,
                       stage_tuple, stage_value, tuple_ops_len, stage_tree_created,
                       import_known, import_blob_end)

@@ -530,47 +530,71 @@ cdef int w_delta_rle_array(Writer* w, int64_t* v, Py_ssize_t n) except -1:
 
 cdef int w_id_columns(Writer* w, object ids, bint with_len) except -1:
     """The peer table, then the columnar ids (peer index, counter, lamport - counter[, len])
-    of List and Text states: `ids` a list of (peer, counter, lamport[, len]) tuples, or a
-    text's runs packed as int64 quads (peer id as uint64, counter, lamport, len). The
-    columns go straight into C arrays (a text's runs are many)."""
+    of List and Text states: `ids` a list of (peer, counter, lamport[, len]) tuples, or
+    runs packed as int64 quads (peer id as uint64, counter, lamport, len: seq_visible_packed)
+    which a Text writes one row each and a List one row per atom (a List's ids have no len
+    column). The columns go straight into C arrays (a text's runs are many)."""
     cdef dict peer_idx = {}
     cdef list peers = []
     cdef bint packed = type(ids) is bytes
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(ids) // 32 if packed else len(ids), i
+    cdef Py_ssize_t n_in = PyBytes_GET_SIZE(ids) // 32 if packed else len(ids), n = 0, i, j
     cdef const int64_t* q = <const int64_t*>PyBytes_AS_STRING(ids) if packed else NULL
-    cdef int64_t* cols = <int64_t*>xalloc(4 * n if n > 0 else 1, sizeof(int64_t))
-    cdef int64_t* pcol = cols
-    cdef int64_t* ccol = cols + n
-    cdef int64_t* lcol = cols + 2 * n
-    cdef int64_t* ncol = cols + 3 * n
-    cdef int64_t last_idx = -1
+    cdef int64_t* cols = NULL
+    cdef int64_t* pcol
+    cdef int64_t* ccol
+    cdef int64_t* lcol
+    cdef int64_t* ncol
+    cdef int64_t last_idx = -1, k
     cdef uint64_t last_peer = 0
     cdef tuple row
+    if packed and PyBytes_GET_SIZE(ids) % 32:
+        raise LoroError("packed ids are int64 quads")
     if packed and not with_len:
-        raise LoroError("packed ids are a text's runs")
+        # one row per atom: the runs' lengths (a visible run is never empty)
+        for i in range(n_in):
+            if q[4 * i + 3] <= 0:
+                raise LoroError("a packed run of a list is empty")
+            n += q[4 * i + 3]
+    else:
+        n = n_in
+    cols = <int64_t*>xalloc(4 * n if n > 0 else 1, sizeof(int64_t))
+    pcol = cols
+    ccol = cols + n
+    lcol = cols + 2 * n
+    ncol = cols + 3 * n
     try:
-        for i in range(n):
+        j = 0
+        for i in range(n_in):
             if packed:
                 if last_idx < 0 or <uint64_t>q[4 * i] != last_peer:
                     last_peer = <uint64_t>q[4 * i]
                     p = last_peer
-                    k = peer_idx.get(p)
-                    if k is None:
-                        k = peer_idx[p] = len(peers)
+                    got = peer_idx.get(p)
+                    if got is None:
+                        got = peer_idx[p] = len(peers)
                         peers.append(p)
-                    last_idx = k
-                pcol[i] = last_idx
-                ccol[i] = q[4 * i + 1]
-                lcol[i] = q[4 * i + 2] - q[4 * i + 1]
-                ncol[i] = q[4 * i + 3]
+                    last_idx = got
+                if with_len:
+                    pcol[i] = last_idx
+                    ccol[i] = q[4 * i + 1]
+                    lcol[i] = q[4 * i + 2] - q[4 * i + 1]
+                    ncol[i] = q[4 * i + 3]
+                    continue
+                # a run's atoms: counters and Lamports both step by one, so their
+                # difference is the run's
+                for k in range(q[4 * i + 3]):
+                    pcol[j] = last_idx
+                    ccol[j] = q[4 * i + 1] + k
+                    lcol[j] = q[4 * i + 2] - q[4 * i + 1]
+                    j += 1
                 continue
             row = ids[i]
             p = row[0]
-            k = peer_idx.get(p)
-            if k is None:
-                k = peer_idx[p] = len(peers)
+            got = peer_idx.get(p)
+            if got is None:
+                got = peer_idx[p] = len(peers)
                 peers.append(p)
-            pcol[i] = k
+            pcol[i] = got
             ccol[i] = row[1]
             lcol[i] = <int64_t>row[2] - ccol[i]
             if with_len:
@@ -589,6 +613,55 @@ cdef int w_id_columns(Writer* w, object ids, bint with_len) except -1:
     finally:
         free(cols)
     return 0
+
+
+cdef extern from *:
+    """
+    #define snap_prefetch(p) __builtin_prefetch((const void *)(p))
+    #define snap_list_items(l) (((PyListObject *)(l))->ob_item)
+    """
+    void snap_prefetch(const void *p) noexcept nogil
+    PyObject **snap_list_items(object l) noexcept
+
+# how many items ahead w_list_state asks for a value object (and twice that for its
+# pointer in the log's list)
+cdef enum:
+    LIST_VALUES_AHEAD = 12
+
+
+cdef int w_list_state(Writer* w, tuple payload) except -1:
+    """List: its values (a postcard Vec<LoroValue>), then its ids. `payload` is
+    (the log's value list, the items' slots in it as native uint32s, their id runs packed
+    as seq_visible_packed packs them): each value is read by its slot and written as
+    w_postcard_values writes a list's items, with no copy or list of the values made."""
+    cdef list values = payload[0]
+    cdef bytes slots = payload[1], runs = payload[2]
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(slots) // 4, i, atoms = 0, nv
+    cdef const uint32_t* sl = <const uint32_t*>PyBytes_AS_STRING(slots)
+    cdef const int64_t* q = <const int64_t*>PyBytes_AS_STRING(runs)
+    cdef PyObject **items
+    if PyBytes_GET_SIZE(slots) % 4 or PyBytes_GET_SIZE(runs) % 32:
+        raise LoroError("a list's slots are uint32s and its runs int64 quads")
+    for i in range(PyBytes_GET_SIZE(runs) // 32):
+        atoms += q[4 * i + 3]
+    if atoms != n:
+        raise LoroError("a list's id runs do not cover its items")
+    wchk(w, write_uleb64(w, <uint64_t>n))
+    # The items' slots are in the order the values were inserted, not the list's, so
+    # each value object (and its pointer in the log's list) is a cache miss: asked for
+    # ahead, the misses overlap. (The list's size and array are read afresh per item, as
+    # a value's writer may run Python code; every slot read is checked against them.)
+    for i in range(n):
+        nv = PyList_GET_SIZE(values)
+        items = snap_list_items(values)
+        if i + 2 * LIST_VALUES_AHEAD < n and sl[i + 2 * LIST_VALUES_AHEAD] < nv:
+            snap_prefetch(&items[sl[i + 2 * LIST_VALUES_AHEAD]])
+        if i + LIST_VALUES_AHEAD < n and sl[i + LIST_VALUES_AHEAD] < nv:
+            snap_prefetch(items[sl[i + LIST_VALUES_AHEAD]])
+        if sl[i] >= nv:
+            raise LoroError("a list's slot is past the log's values")
+        eph_w_value(w, <object>items[sl[i]], 1)
+    return w_id_columns(w, runs, False)
 
 
 cdef object _ephemeral_mod = None
@@ -964,8 +1037,7 @@ cdef bytes container_state_bytes(tuple row):
         if kind == KIND_TEXT:
             w_text_state(&w, payload)
         elif kind == KIND_LIST:
-            w_postcard_values(&w, payload[0])
-            w_id_columns(&w, payload[1], False)
+            w_list_state(&w, payload)
         elif kind == KIND_MAP:
             w_map_state(&w, payload)
         elif kind == KIND_COUNTER:
@@ -990,20 +1062,89 @@ cdef bytes container_state_bytes(tuple row):
 cdef struct MapKeyRow:
     const char *key         # the key's UTF-8 (the key table's str holds it)
     Py_ssize_t key_len
+    uint64_t head           # its first 8 bytes, big-endian, zero-padded (_key_head)
+    uint32_t key_id         # its index in the log's key table
     uint32_t peer           # its writer's peer index, then its place in the peer table
     uint32_t lamport
     int64_t slot            # its value's slot, < 0 for a deleted key
+
+
+cdef inline uint64_t _key_head(const char *key, Py_ssize_t n) noexcept nogil:
+    """The first 8 bytes of a key as a big-endian number, zero-padded: heads compare as
+    the keys' first bytes do (a shorter key padded with zeros sorts before any key it is
+    a prefix of, as it should), so equal heads alone need the keys read."""
+    cdef uint64_t h = 0
+    cdef Py_ssize_t i
+    for i in range(8):
+        h = (h << 8) | (<uint8_t>key[i] if i < n else 0)
+    return h
 
 
 cdef int _map_key_row_cmp(const void *a, const void *b) noexcept nogil:
     # the keys' UTF-8 in byte order, as Python compares the encoded keys
     cdef const MapKeyRow *x = <const MapKeyRow*>a
     cdef const MapKeyRow *y = <const MapKeyRow*>b
+    if x.head != y.head:
+        return -1 if x.head < y.head else 1
     cdef Py_ssize_t n = x.key_len if x.key_len < y.key_len else y.key_len
     cdef int r = memcmp(x.key, y.key, <size_t>n)
     if r != 0:
         return r
     return (x.key_len > y.key_len) - (x.key_len < y.key_len)
+
+
+cdef enum:
+    # below this many keys a map's rows are sorted by comparisons alone
+    MAP_RADIX_MIN = 48
+    # how many rows ahead encode_map_entries asks for a key's and a value's object
+    MAP_OBJECTS_AHEAD = 8
+
+
+cdef void _sort_key_rows(MapKeyRow *rows, Py_ssize_t n, MapKeyRow *spare) noexcept nogil:
+    """Sort `rows` by key as _map_key_row_cmp does (`spare`: room for `n` rows). A large
+    map's rows go through a radix sort of their heads (a byte whose value all rows share
+    takes no pass: short keys of one prefix need few), then each run of equal heads (keys
+    that share their first 8 bytes) is sorted by comparing the keys: qsort calling the
+    comparison for every pair read the keys' bytes from all over memory."""
+    cdef size_t count[256]
+    cdef size_t at, c
+    cdef Py_ssize_t i, j
+    cdef int shift, b
+    cdef MapKeyRow *src = rows
+    cdef MapKeyRow *dst = spare
+    cdef MapKeyRow *t
+    if n < MAP_RADIX_MIN:
+        if n > 1:
+            qsort(rows, <size_t>n, sizeof(MapKeyRow), _map_key_row_cmp)
+        return
+    for shift in range(0, 64, 8):
+        memset(count, 0, sizeof(count))
+        for i in range(n):
+            count[(src[i].head >> shift) & 0xFF] += 1
+        if count[(src[0].head >> shift) & 0xFF] == <size_t>n:
+            continue
+        at = 0
+        for b in range(256):
+            c = count[b]
+            count[b] = at
+            at += c
+        for i in range(n):
+            b = (src[i].head >> shift) & 0xFF
+            dst[count[b]] = src[i]
+            count[b] += 1
+        t = src
+        src = dst
+        dst = t
+    if src != rows:
+        memcpy(rows, src, <size_t>n * sizeof(MapKeyRow))
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and rows[j].head == rows[i].head:
+            j += 1
+        if j - i > 1:
+            qsort(&rows[i], <size_t>(j - i), sizeof(MapKeyRow), _map_key_row_cmp)
+        i = j
 
 
 cdef const char *_key_utf8(object key, Py_ssize_t *n) except NULL:
@@ -1033,6 +1174,7 @@ def encode_map_entries(LoroDoc d, bytes plan not None):
     cdef int32_t *peer_slot = NULL
     cdef uint32_t *used = NULL
     cdef MapKeyRow *rows = NULL
+    cdef MapKeyRow *spare = NULL        # (the radix sort's other half)
     cdef MapKeyRow *grown
     if PyBytes_GET_SIZE(plan) % 24:
         raise LoroError("a map plan is int64 triples")
@@ -1045,6 +1187,7 @@ def encode_map_entries(LoroDoc d, bytes plan not None):
         peer_slot = <int32_t*>xalloc(n_peers + 1, sizeof(int32_t))
         used = <uint32_t*>xalloc(n_peers + 1, sizeof(uint32_t))
         rows = <MapKeyRow*>xalloc(cap_rows, sizeof(MapKeyRow))
+        spare = <MapKeyRow*>xalloc(cap_rows, sizeof(MapKeyRow))
         memset(peer_slot, 0xFF, (n_peers + 1) * sizeof(int32_t))      # -1: not in the table
         for i in range(n_plan):
             c = q[3 * i]
@@ -1067,8 +1210,7 @@ def encode_map_entries(LoroDoc d, bytes plan not None):
                 wchk(&w, write_u8(&w, 1))
                 wchk(&w, write_bytes(&w, pw.data, pw.len))
             m = &d.maps[d.ctree[c]]
-            # the keys with a winner, in table order (w_map_state's row order): the live
-            # ones' values, then the dead keys
+            # the keys with a winner, in table order (w_map_state's row order)
             n_rows = 0
             live = 0
             for j in range(m.cap):
@@ -1082,17 +1224,30 @@ def encode_map_entries(LoroDoc d, bytes plan not None):
                     if grown == NULL:
                         raise MemoryError()
                     rows = grown
+                    grown = <MapKeyRow*>realloc(spare, <size_t>(2 * cap_rows) * sizeof(MapKeyRow))
+                    if grown == NULL:
+                        raise MemoryError()
+                    spare = grown
                     cap_rows *= 2
-                rows[n_rows].key = _key_utf8(<object>PyList_GET_ITEM(keys, e.key),
-                                             &rows[n_rows].key_len)
+                rows[n_rows].key_id = e.key
                 rows[n_rows].peer = e.peer
                 rows[n_rows].lamport = e.lamport
                 rows[n_rows].slot = e.slot
                 if e.slot >= 0:
                     live += 1
                 n_rows += 1
+            # the live keys with their values, then the dead keys. The table is in hash
+            # order, so each key's and value's object is a cache miss: they are asked for
+            # a few rows ahead. (Indices checked above: the log's tables only grow.)
             wchk(&w, write_uleb64(&w, live))
             for r in range(n_rows):
+                if r + MAP_OBJECTS_AHEAD < n_rows:
+                    snap_prefetch(snap_list_items(keys)[rows[r + MAP_OBJECTS_AHEAD].key_id])
+                    if rows[r + MAP_OBJECTS_AHEAD].slot >= 0:
+                        snap_prefetch(snap_list_items(values)[rows[r + MAP_OBJECTS_AHEAD].slot])
+                rows[r].key = _key_utf8(<object>PyList_GET_ITEM(keys, rows[r].key_id),
+                                        &rows[r].key_len)
+                rows[r].head = _key_head(rows[r].key, rows[r].key_len)
                 if rows[r].slot >= 0:
                     wchk(&w, write_uleb64(&w, <uint64_t>rows[r].key_len))
                     wchk(&w, write_bytes(&w, <const unsigned char*>rows[r].key, rows[r].key_len))
@@ -1114,8 +1269,7 @@ def encode_map_entries(LoroDoc d, bytes plan not None):
             for j in range(n_used):
                 wchk(&w, write_u64_le(&w, log.peer_ids[used[j]]))
                 peer_slot[used[j]] = -1
-            if n_rows > 1:
-                qsort(rows, <size_t>n_rows, sizeof(MapKeyRow), _map_key_row_cmp)
+            _sort_key_rows(rows, n_rows, spare)
             for r in range(n_rows):
                 wchk(&w, write_uleb64(&w, rows[r].peer))
                 wchk(&w, write_uleb64(&w, rows[r].lamport))
@@ -1125,6 +1279,7 @@ def encode_map_entries(LoroDoc d, bytes plan not None):
         free(peer_slot)
         free(used)
         free(rows)
+        free(spare)
         writer_free(&w)
         writer_free(&pw)
 

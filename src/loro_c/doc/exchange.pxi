@@ -1378,7 +1378,9 @@ cdef object _empty_payload(int kind):
     """The state payload (snapshot_state_rows) of an empty container of `kind`."""
     if kind == KIND_TEXT:
         return ('', b'', [])
-    if kind == KIND_LIST or kind == KIND_MOVABLE_LIST:
+    if kind == KIND_LIST:
+        return ([], b'', b'')
+    if kind == KIND_MOVABLE_LIST:
         return ([], [])
     if kind == KIND_COUNTER:
         return 0.0

@@ -201,7 +201,7 @@ def snapshot_state_rows(LoroDoc d):
     (see note_store_entries).
     Payloads: Text (str, runs, marks: see rich_text_chunks; a text without marks packs
     its runs, seq_visible_packed),
-    List (values, [(peer, counter, lamport)]), Map ([(key, has value, value, peer,
+    List (list_state_packed), Map ([(key, has value, value, peer,
     lamport)]), Counter (float), MovableList (movable_list_rows), Tree (tree_state_rows)."""
     cdef uint32_t c
     cdef dict depth_of = {}
@@ -303,6 +303,18 @@ cdef list snapshot_state_entries(LoroDoc d):
             if parent is UNLISTED:
                 continue
             lp[c] = 1
+            if kept is None and d.ckind[c] == KIND_MAP and parent is None:
+                # a root map (a server's document of thousands of keys): planned as the
+                # child maps are, no Python row per key
+                if plan == NULL:
+                    plan = <int64_t*>malloc(<size_t>(3 * (n - c)) * sizeof(int64_t))
+                    if plan == NULL:
+                        raise MemoryError()
+                plan[3 * n_plan] = c
+                plan[3 * n_plan + 1] = chains.depth(d, c, None)
+                plan[3 * n_plan + 2] = -1
+                n_plan += 1
+                continue
             if kept is None:
                 # (a tree goes as its TreeMoves: the codec reads its nodes in C)
                 rows.append((d.cids[c], d.ckind[c], chains.depth(d, c, None), parent,
@@ -824,15 +836,16 @@ cdef object state_payload(LoroDoc d, uint32_t c):
     if kind == KIND_TEXT:
         if d.seq.nodes[d.seq.roots[d.ctree[c]]].lens.anchors:
             return rich_text_chunks(d, c)
-        return (text_value(d, c), seq_visible_packed(d, c), [])
+        return (text_value(d, c), seq_visible_packed(d, c, NULL, 0), [])
     if kind == KIND_MOVABLE_LIST:
         return movable_list_rows(d, c)
     if kind == KIND_TREE:
         return tree_state_rows(d, c)
     if kind == KIND_LIST:
-        values = d.log.values
-        return ([resolve_value(d, values[s], False) for s in list_slots(d, c)],
-                seq_visible_runs(d, c, False))
+        # no Python object per item: the codec reads each value from the log's list by
+        # its slot, and the ids from the runs (a list of 20,000 items made 20,000 slot
+        # ints, value copies and id tuples)
+        return list_state_packed(d, c)
     if kind == KIND_MAP:
         return map_state_rows(d, c)
     if kind == KIND_COUNTER:
@@ -847,64 +860,59 @@ class SnapshotStateUnsupported(LoroError):
     state writer now; kept for kinds to come)."""
 
 
-cdef list seq_visible_runs(LoroDoc d, uint32_t c, bint merge):
-    """Ids of the visible atoms of a Text or List in document order: (peer id, counter,
-    lamport, len) runs of one op, joined with the next when ids and Lamports continue (when
-    `merge`); otherwise one (peer, counter, lamport) per atom. A joined run is kept in C
-    variables until it ends (one tuple per run)."""
-    cdef SeqArena a = d.seq
-    cdef OpLog log = d.log
-    cdef uint32_t leaf = a.first_leaf(d.ctree[c])
-    cdef lc_span *s
-    cdef int i
-    cdef int32_t k
-    cdef uint32_t lam, run_peer = LC_NO_PEER, run_lam = 0
-    cdef int64_t run_ctr = 0, run_len = 0
-    cdef list out = []
-    while leaf != LC_NO_NODE:
-        for i in range(a.nodes[leaf].n):
-            s = &a.nodes[leaf].u.spans[i]
-            if not span_visible(s):
-                continue
-            lam = log.lamport_of(s.id)
-            if not merge:
-                pid = log.peer_objs[s.id.peer]
-                for k in range(s.len):
-                    out.append((pid, s.id.counter + k, lam + <uint32_t>k))
-                continue
-            if (s.id.peer == run_peer and s.id.counter == run_ctr + run_len
-                    and lam == run_lam + <uint32_t>run_len):
-                run_len += s.len
-                continue
-            if run_peer != LC_NO_PEER:
-                out.append((log.peer_objs[run_peer], run_ctr, run_lam, run_len))
-            run_peer = s.id.peer
-            run_ctr = s.id.counter
-            run_lam = lam
-            run_len = s.len
-        leaf = a.nodes[leaf].next_leaf
-    if run_peer != LC_NO_PEER:
-        out.append((log.peer_objs[run_peer], run_ctr, run_lam, run_len))
-    return out
+cdef extern from *:
+    """
+    #define seq_prefetch(p) __builtin_prefetch((const void *)(p))
+    """
+    void seq_prefetch(const void *p) noexcept nogil
 
 
-cdef bytes seq_visible_packed(LoroDoc d, uint32_t c):
-    """The runs of seq_visible_runs(d, c, True) packed as int64 quads (peer id as uint64,
-    counter, lamport, len): a text has thousands of runs, and a tuple each made the export
-    allocate (and the collector visit) that many objects."""
+cdef tuple list_state_packed(LoroDoc d, uint32_t c):
+    """List `c`'s state payload: (the log's value list, the value slots of its visible
+    items in order as native uint32s, their id runs as seq_visible_packed packs them),
+    read in one walk of its spans."""
+    cdef int64_t n = d.seq.visible_len(d.ctree[c])
+    cdef bytes slots = PyBytes_FromStringAndSize(NULL, n * sizeof(uint32_t))
+    runs = seq_visible_packed(d, c, <uint32_t*>PyBytes_AS_STRING(slots), n)
+    return (d.log.values, slots, runs)
+
+
+cdef bytes seq_visible_packed(LoroDoc d, uint32_t c, uint32_t *slots, int64_t n_slots):
+    """Ids of the visible atoms of a Text or List in document order, as runs of one op
+    joined with the next when ids and Lamports continue, packed as int64 quads (peer id as
+    uint64, counter, lamport, len): a text has thousands of runs, and a tuple each made
+    the export allocate (and the collector visit) that many objects. With `slots` (a
+    List's, room for its `n_slots` visible atoms, which it must hold exactly), each atom's
+    content (its value's slot in `d.log.values`) is written there in the same walk: the
+    spans are read from memory once."""
     cdef SeqArena a = d.seq
     cdef OpLog log = d.log
     cdef uint32_t leaf = a.first_leaf(d.ctree[c])
     cdef lc_span *s
     cdef int i
     cdef uint32_t lam, run_peer = LC_NO_PEER, run_lam = 0
-    cdef int64_t run_ctr = 0, run_len = 0
-    cdef _Quads out = _Quads()
+    cdef int64_t run_ctr = 0, run_len = 0, k = 0, j
+    # (a list's runs are at most its items: room for them, within reason, from the start)
+    cdef _Quads out = _Quads(min(n_slots, 1 << 16))
+    cdef uint32_t next_leaf
+    cdef size_t line
     while leaf != LC_NO_NODE:
+        # the next leaf is anywhere in the node arena: its spans are asked for while
+        # this leaf's are read
+        next_leaf = a.nodes[leaf].next_leaf
+        if next_leaf != LC_NO_NODE:
+            for line in range(0, sizeof(lc_node), 64):
+                seq_prefetch(<const char*>&a.nodes[next_leaf] + line)
         for i in range(a.nodes[leaf].n):
             s = &a.nodes[leaf].u.spans[i]
             if not span_visible(s):
                 continue
+            if slots != NULL:
+                if k + s.len > n_slots:
+                    raise LoroError("a list's visible atoms are more than its length")
+                for j in range(s.len):
+                    slots[k + j] = s.content + <uint32_t>j
+                k += s.len
             lam = log.lamport_of(s.id)
             if (s.id.peer == run_peer and s.id.counter == run_ctr + run_len
                     and lam == run_lam + <uint32_t>run_len):
@@ -916,28 +924,45 @@ cdef bytes seq_visible_packed(LoroDoc d, uint32_t c):
             run_ctr = s.id.counter
             run_lam = lam
             run_len = s.len
-        leaf = a.nodes[leaf].next_leaf
+        leaf = next_leaf
     if run_peer != LC_NO_PEER:
         out.push(<int64_t>log.peer_ids[run_peer], run_ctr, run_lam, run_len)
+    if slots != NULL and k != n_slots:
+        raise LoroError("a list's visible atoms are fewer than its length")
     return out.to_bytes()
 
 
+cdef extern from "Python.h":
+    PyObject *PyBytes_New "PyBytes_FromStringAndSize" (const char *s, Py_ssize_t n)
+    int _PyBytes_Resize(PyObject **b, Py_ssize_t n) except -1
+    void Py_XDECREF_raw "Py_XDECREF" (PyObject *o)
+
+
 cdef class _Quads:
-    """A growable C array of int64 quads."""
+    """A growable array of int64 quads, held in the bytes object it becomes: a list's
+    runs are as many as its items, and copying them into a bytes object at the end cost
+    as much as the walk that found them."""
+    cdef PyObject *buf      # a bytes object no one else holds yet: resized in place
     cdef int64_t *q
     cdef int64_t n, cap
 
+    def __cinit__(self, int64_t cap_hint):
+        self.cap = cap_hint if cap_hint > 0 else 256
+        self.buf = PyBytes_New(NULL, self.cap * 4 * sizeof(int64_t))
+        if self.buf == NULL:
+            raise MemoryError()
+        self.q = <int64_t*>PyBytes_AS_STRING(<object>self.buf)
+
     def __dealloc__(self):
-        free(self.q)
+        Py_XDECREF_raw(self.buf)
 
     cdef int push(self, int64_t a, int64_t b, int64_t c, int64_t e) except -1:
-        cdef int64_t *grown
         if self.n == self.cap:
-            self.cap = self.cap * 2 if self.cap else 256
-            grown = <int64_t*>realloc(self.q, <size_t>self.cap * 4 * sizeof(int64_t))
-            if grown == NULL:
-                raise MemoryError()
-            self.q = grown
+            if self.buf == NULL:
+                raise LoroError("the quads were handed over already")
+            _PyBytes_Resize(&self.buf, 2 * self.cap * 4 * sizeof(int64_t))  # (NULL on failure)
+            self.cap *= 2
+            self.q = <int64_t*>PyBytes_AS_STRING(<object>self.buf)
         self.q[4 * self.n] = a
         self.q[4 * self.n + 1] = b
         self.q[4 * self.n + 2] = c
@@ -946,7 +971,16 @@ cdef class _Quads:
         return 0
 
     cdef bytes to_bytes(self):
-        return PyBytes_FromStringAndSize(<const char*>self.q, self.n * 4 * sizeof(int64_t))
+        """The quads pushed, as a bytes object; the array is handed over (no more pushes)."""
+        if self.buf == NULL:
+            raise LoroError("the quads were handed over already")
+        _PyBytes_Resize(&self.buf, self.n * 4 * sizeof(int64_t))
+        out = <bytes>self.buf
+        Py_XDECREF_raw(self.buf)
+        self.buf = NULL
+        self.q = NULL
+        self.n = self.cap = 0
+        return out
 
 
 cdef list map_state_rows(LoroDoc d, uint32_t c):
