@@ -72,6 +72,7 @@ from ._varint cimport (
     read_u16_be, read_u32_le, read_u64_le, read_u64_be, read_f64_be,
     raise_reader_error,
     writer_init, writer_init_on, writer_free, writer_reserve, write_u8, write_bytes, write_uleb64,
+    put_uleb64,
     write_sleb64, write_zigzag64, write_u16_be, write_u32_le, write_u64_le, write_f64_be,
     raise_writer_error, writer_to_bytes,
 )

@@ -363,6 +363,17 @@ cdef inline int write_bytes(Writer* w, const unsigned char* src, Py_ssize_t n) n
     return 0
 
 
+cdef inline unsigned char* put_uleb64(unsigned char* p, uint64_t v) noexcept nogil:
+    """write_uleb64's bytes at `p`, in room already reserved (10 bytes at most): a run of
+    values takes one writer_reserve. The byte after them is returned."""
+    while v >= 0x80:
+        p[0] = <unsigned char>((v & 0x7F) | 0x80)
+        p += 1
+        v >>= 7
+    p[0] = <unsigned char>v
+    return p + 1
+
+
 cdef inline int write_uleb64(Writer* w, uint64_t v) noexcept nogil:
     if writer_reserve(w, 10) < 0:
         return -1

@@ -36,6 +36,7 @@ from libc.stdint cimport uint8_t, uint32_t, uint64_t, int32_t, int64_t
 from loro_c._varint cimport (Reader, Writer, reader_init, reader_fail, read_u8, read_bytes,
                              read_uleb64, read_uleb32, read_zigzag64, read_zigzag32,
                              read_f64_le, raise_reader_error, writer_init, writer_free,
+                             writer_reserve, put_uleb64,
                              write_u8, write_bytes, write_uleb64, write_zigzag64,
                              write_f64_le, raise_writer_error, writer_to_bytes)
 
@@ -137,8 +138,11 @@ cdef int w_value(Writer* w, object v, int depth) except -1:
         as_i64 = PyLong_AsLongLongAndOverflow(v, &overflow)
         if overflow:
             raise LoroTypeError(f"integer {v} does not fit in a signed 64-bit value")
-        w_ok(w, write_u8(w, T_I64))
-        w_ok(w, write_zigzag64(w, <int64_t>as_i64))
+        # the tag and the zigzag varint in one reservation
+        w_ok(w, writer_reserve(w, 11))
+        w.data[w.len] = T_I64
+        w.len = put_uleb64(w.data + w.len + 1, (<uint64_t>as_i64 << 1)
+                           ^ <uint64_t>(<int64_t>as_i64 >> 63)) - w.data
     elif t is float:
         w_ok(w, write_u8(w, T_DOUBLE))
         w_ok(w, write_f64_le(w, <double>v))

@@ -205,6 +205,7 @@ cdef inline int enc_value_rle(Writer* w, int vkind, int64_t v) except -1 nogil:
 cdef int enc_rle(Writer* w, const int64_t* v, Py_ssize_t n, int vkind) except -1 nogil:
     """AnyRle: runs for repeated values, literal segments otherwise."""
     cdef Py_ssize_t i = 0, j, k
+    cdef unsigned char* p
     while i < n:
         if i + 1 < n and v[i] == v[i + 1]:
             j = i + 1
@@ -218,8 +219,19 @@ cdef int enc_rle(Writer* w, const int64_t* v, Py_ssize_t n, int vkind) except -1
             while j < n and not (j + 1 < n and v[j] == v[j + 1]):
                 j += 1
             wchk(w, write_zigzag64(w, -(j - i)))
+            # the segment's values (a list's random counters are one segment of thousands)
+            # into one reservation of at most 10 bytes each, written in place
+            wchk(w, writer_reserve(w, 10 * (j - i)))
+            p = w.data + w.len
             for k in range(i, j):
-                enc_value_rle(w, vkind, v[k])
+                if vkind == VK_U8:
+                    p[0] = <uint8_t>v[k]
+                    p += 1
+                elif vkind == VK_ULEB:
+                    p = put_uleb64(p, <uint64_t>v[k])
+                else:       # (write_zigzag64's)
+                    p = put_uleb64(p, (<uint64_t>v[k] << 1) ^ <uint64_t>(v[k] >> 63))
+            w.len = p - w.data
             i = j
     return 0
 
