@@ -175,10 +175,16 @@ def test_the_export_after_a_snapshot_load_reads_the_loaded_state():
     a._check_invariants()
 
 
-def test_exports_at_the_head_while_another_thread_edits():
+@pytest.mark.parametrize("switch", [None, 1e-6])
+def test_exports_at_the_head_while_another_thread_edits(switch):
     # the head read when the root is chosen may have moved on when the export takes the
-    # lock: that export takes the fork at the root (no error, no torn blob)
+    # lock: that export takes the fork at the root (no error, no torn blob). With threads
+    # switching every microsecond, the other thread opens a transaction between the
+    # export's commit and its reading of the latest heads (they are read together now:
+    # the root's descent looked up an op of no change)
+    import sys
     import threading
+    import time
     doc = _server_doc(loro_c, 4)
     doc.commit()
     stop = threading.Event()
@@ -187,17 +193,24 @@ def test_exports_at_the_head_while_another_thread_edits():
         rng = random.Random(1)
         while not stop.is_set():
             doc.get_text("t").insert(0, rng.choice("ab"))
+            if switch:
+                time.sleep(0.0001)
             doc.commit()
 
+    old = sys.getswitchinterval()
+    if switch:
+        sys.setswitchinterval(switch)
     t = threading.Thread(target=edit)
     t.start()
     blobs = []
     try:
-        for _ in range(60):
+        for _ in range(60 if switch is None else 3000):
             blobs.append(doc.export(loro_c.ExportMode.ShallowSnapshot(doc.oplog_frontiers)))
     finally:
         stop.set()
         t.join()
+        sys.setswitchinterval(old)
+    blobs = blobs[::50] if switch else blobs
     for blob in blobs:
         views = []
         for lib in (loro, loro_c):

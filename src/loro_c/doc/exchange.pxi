@@ -530,6 +530,20 @@ cdef int export_commit(LoroDoc d) except -1:
     return 0
 
 
+cdef list export_commit_heads(LoroDoc d):
+    """export_commit, then the log's heads (peer, counter) read under the same lock: with
+    another thread editing, a later read may name ops of a transaction it opened since."""
+    doc_acquire(d)
+    try:
+        commit_txn(d)
+        heads = d._head_ids()
+    except BaseException:
+        release_and_deliver(d, False)
+        raise
+    release_and_deliver(d, True)
+    return heads
+
+
 cdef class DocExchange(DocHistory):
     """Exchange with other peers: binary and JSON updates both ways, local-update
     subscriptions, forks."""
@@ -742,8 +756,7 @@ cdef class DocExchange(DocHistory):
             # StateOnly keeps a single requested op as its root; ShallowSnapshot, and
             # StateOnly at several ops, take the root loro takes (their history from there
             # to the requested ops is kept)
-            export_commit(self)
-            ids = self._shallow_root(ids, not state_only)
+            ids = self._shallow_root(ids, not state_only, export_commit_heads(self))
             frontiers = frontiers_wrap(ids)
         if (self.shallow_sv is not None and sorted(ids) == self.shallow_sf and not state_only
                 and not self.detached):
@@ -969,10 +982,11 @@ cdef class DocExchange(DocHistory):
             ids = [(p, c) for p, c in ids if c >= self.shallow_sv.get(p, 0)]
         return dict(self.frontiers_to_vv(frontiers_wrap(sorted(ids))).to_dict()) if ids else {}
 
-    def _shallow_root(self, list ids, bint with_latest=True):
+    def _shallow_root(self, list ids, bint with_latest=True, list latest=None):
         """The shallow root loro 1.17.1 takes for ShallowSnapshot(ids): the latest
         single-head critical version of the requested ops together with the latest version
-        (with_latest; StateOnly at several ops uses them alone), found as loro finds it
+        (with_latest: `latest`, the heads read as the open transaction was committed, else
+        read here; StateOnly at several ops uses them alone), found as loro finds it
         (its design notes, "L11"): one descent from all of them at once, popping the
         segment with the highest (last Lamport, peer); a segment longer than one op is
         shortened until no other one is higher; at a change's first op it is replaced by
@@ -1001,7 +1015,9 @@ cdef class DocExchange(DocHistory):
                 deps.append((p, s - 1))
             heapq.heappush(heap, (-(m.lamport + c - s), -p, c - s + 1, p, c, s, m.lamport, deps))
 
-        for p, c in set(ids) | (set((<Frontiers>self.oplog_frontiers)._ids) if with_latest else set()):
+        if with_latest and latest is None:
+            latest = list((<Frontiers>self.oplog_frontiers)._ids)
+        for p, c in set(ids) | (set(latest) if with_latest else set()):
             push(p, c)
         root = []
         while heap:
