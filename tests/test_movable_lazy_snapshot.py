@@ -22,6 +22,24 @@ from _events_util import hub_and_peers
 from test_movable_list_import_events import _edit, canonical, normal, raw
 
 
+def _list_hub(mod, n_items, rng=None, peer_ids=(2, 3)):
+    """(base, hub, peers): a document of peer 1 holding a MovableList of `n_items`
+    (inserted at random places of `rng`, else pushed), and a subscribed-to-be hub (peer 9)
+    and peers loaded from its snapshot."""
+    base = mod.LoroDoc()
+    base.peer_id = 1
+    lst = base.get_movable_list("l")
+    for i in range(n_items):
+        if rng is None:
+            lst.push(i)
+        else:
+            lst.insert(rng.randint(0, len(lst)), i)
+    base.commit()
+    hub, peers = hub_and_peers(mod, base.export(mod.ExportMode.Snapshot()), hub_peer=9,
+                               peer_ids=peer_ids)
+    return base, hub, peers
+
+
 def _hub_session(mod, seed, n_items=1200, steps=30):
     """[(events of each hub import or checkout (normal form), hub value after)]: two peers
     edit a shared list in small batches, mostly from the hub's latest version, in the
@@ -29,13 +47,7 @@ def _hub_session(mod, seed, n_items=1200, steps=30):
     element stands on); the hub imports each batch, and now and then edits the list itself
     or checks out an older version and back."""
     rng = random.Random(seed)
-    base = mod.LoroDoc()
-    base.peer_id = 1
-    lst = base.get_movable_list("l")
-    for i in range(n_items):
-        lst.insert(rng.randint(0, len(lst)), i)
-    base.commit()
-    hub, peers = hub_and_peers(mod, base.export(mod.ExportMode.Snapshot()), hub_peer=9)
+    base, hub, peers = _list_hub(mod, n_items, rng)
     log = []
     sub = hub.subscribe_root(lambda e: log.append(normal(e)))
     out = []
@@ -81,18 +93,26 @@ def _hub_session(mod, seed, n_items=1200, steps=30):
     return out
 
 
+def _snapshot_counts():
+    """(small diffs cross-checked, lazy snapshots, snapshots that read nothing, unshown
+    items those skipped), as counted so far (the cross-check turned on)."""
+    return (_doc._ml_cross_check(True), _doc._ml_lazy_snapshots(),
+            _doc._ml_unwalked_snapshots(), _doc._ml_unwalked_unshown_items())
+
+
+def _grown(before):
+    return [now - then for now, then in zip(_snapshot_counts(), before)]
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_a_hub_of_small_imports_into_a_large_list_gets_loros_events(seed):
-    compared = _doc._ml_cross_check(True)
-    lazy = _doc._ml_lazy_snapshots()
-    unwalked = _doc._ml_unwalked_snapshots()
+    before = _snapshot_counts()
     want = _hub_session(loro, seed)
     got = _hub_session(loro_c, seed)
     # (the small diffs ran on lazy snapshots and agreed with the whole-list diffs; most
     # snapshots read nothing, each checked against a walk of the list)
-    assert _doc._ml_cross_check(True) > compared + 20
-    assert _doc._ml_lazy_snapshots() > lazy + 20
-    assert _doc._ml_unwalked_snapshots() > unwalked + 8
+    compared, lazy, unwalked, _ = _grown(before)
+    assert compared > 20 and lazy > 20 and unwalked > 8
     assert len(got) == len(want)
     for k, ((kind, ev_want, value_want), (_, ev_got, value_got)) in enumerate(zip(want, got)):
         assert value_got == value_want, (seed, k)
@@ -201,13 +221,7 @@ def _contested_hub(mod, seed, n_items=600, steps=40):
     them than ML_UNP_MAX in some seeds), delete and set elements, and the hub imports
     every peer's batch in turn; now and then the hub edits the list itself."""
     rng = random.Random(seed)
-    base = mod.LoroDoc()
-    base.peer_id = 1
-    lst = base.get_movable_list("l")
-    for i in range(n_items):
-        lst.insert(rng.randint(0, len(lst)), i)
-    base.commit()
-    hub, peers = hub_and_peers(mod, base.export(mod.ExportMode.Snapshot()), hub_peer=9, peer_ids=(2, 3, 4))
+    base, hub, peers = _list_hub(mod, n_items, rng, peer_ids=(2, 3, 4))
     log = []
     sub = hub.subscribe_root(lambda e: log.append(normal(e)))
     out = []
@@ -242,14 +256,11 @@ def test_a_list_keeping_items_shown_by_nobody_is_read_without_a_walk(seed):
     """Items that concurrent moves of one element leave behind are listed as they appear
     (MovableState.unp) and skipped by their op positions: the imports after them read
     nothing of the list, and still give loro's events."""
-    compared = _doc._ml_cross_check(True)
-    unwalked = _doc._ml_unwalked_snapshots()
-    skipped = _doc._ml_unwalked_unshown_items()
+    before = _snapshot_counts()
     want = _contested_hub(loro, seed)
     got = _contested_hub(loro_c, seed)
-    assert _doc._ml_cross_check(True) > compared + 40
-    assert _doc._ml_unwalked_snapshots() > unwalked + 40
-    assert _doc._ml_unwalked_unshown_items() > skipped + 40
+    compared, _, unwalked, skipped = _grown(before)
+    assert compared > 40 and unwalked > 40 and skipped > 40
     assert len(got) == len(want)
     for k, ((ev_want, value_want), (ev_got, value_got)) in enumerate(zip(want, got)):
         assert value_got == value_want, (seed, k)
@@ -260,13 +271,7 @@ def _over_the_cap(mod, n_contested):
     """[(events, value)] of a hub importing two peers' concurrent moves of the same
     `n_contested` elements (leaving as many items shown by nobody), then small batches."""
     rng = random.Random(n_contested)
-    base = mod.LoroDoc()
-    base.peer_id = 1
-    lst = base.get_movable_list("l")
-    for i in range(300):
-        lst.push(i)
-    base.commit()
-    hub, (a, b) = hub_and_peers(mod, base.export(mod.ExportMode.Snapshot()), hub_peer=9)
+    base, hub, (a, b) = _list_hub(mod, 300)
     log = []
     sub = hub.subscribe_root(lambda e: log.append(normal(e)))
     out = []
@@ -318,13 +323,7 @@ def test_a_rejected_import_of_contested_moves_leaves_the_listed_items_sound():
     events."""
     docs = {}
     for mod in (loro, loro_c):
-        base = mod.LoroDoc()
-        base.peer_id = 1
-        lst = base.get_movable_list("l")
-        for i in range(300):
-            lst.push(i)
-        base.commit()
-        hub, (a, b) = hub_and_peers(mod, base.export(mod.ExportMode.Snapshot()), hub_peer=9)
+        base, hub, (a, b) = _list_hub(mod, 300)
         log = []
         sub = hub.subscribe_root(lambda e, log=log: log.append(normal(e)))
         for p in (a, b):

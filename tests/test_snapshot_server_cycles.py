@@ -218,13 +218,19 @@ def test_loro_snapshot_loaded_by_loro_c_then_saved_after_an_import():
             saves.append(server.export(mod.ExportMode.Snapshot()))
             server = mod.LoroDoc()      # (the next request loads the last save)
             server.import_(saves[-1])
-        got = []
-        sub = server.subscribe_root(lambda e: got.append(text_items(e)))
-        server.checkout(mod.Frontiers.from_id(mod.ID(1, 0)))
-        server.checkout_to_latest()
-        del sub
-        sides.append((saves, got))
+        sides.append((saves, _checkout_items(mod, server)))
     assert sides[0] == sides[1]
+
+
+def _checkout_items(mod, doc):
+    """The text items of `doc`'s events for a checkout to peer 1's first op and back
+    (the freeze's records are what a checkout's events read)."""
+    got = []
+    sub = doc.subscribe_root(lambda e: got.append(text_items(e)))
+    doc.checkout(mod.Frontiers.from_id(mod.ID(1, 0)))
+    doc.checkout_to_latest()
+    del sub
+    return got
 
 
 def test_a_large_text_saved_after_a_small_import():
@@ -253,11 +259,6 @@ def test_a_large_text_saved_after_a_small_import():
         x.import_(snap)
         x.import_(upd)
         saved = x.export(mod.ExportMode.Snapshot())
-        got = []
-        sub = x.subscribe_root(lambda ev: got.append(text_items(ev)))
-        x.checkout(mod.Frontiers.from_id(mod.ID(1, 0)))
-        x.checkout_to_latest()
-        del sub
-        sides.append((saved, got))
+        sides.append((saved, _checkout_items(mod, x)))
     assert sides[0] == sides[1]
     assert _doc._freeze_cross_check(True) > checked

@@ -1695,27 +1695,13 @@ def included_vv(TreeMoves tm):
     with the moves logged since: an import with a subscriber asks before it applies, and a
     pass over thousands of moves took a fifth of a small one's time."""
     tm.settle()
-    cdef int64_t m, start = 0
-    cdef uint64_t run_peer = 0
-    cdef int32_t run_end = -1
+    cdef int64_t start = 0
     if tm.vv_cache is not None and tm.n_excluded == 0 and tm.vv_cache_n <= tm.n_moves:
         out = tm.vv_cache
         start = tm.vv_cache_n
     else:
         out = {}
-    # (moves come in runs of one peer: the dict is read once per run)
-    for m in range(start, tm.n_moves):
-        if tm.moves[m].excluded:
-            continue
-        if run_end < 0 or tm.moves[m].peer != run_peer:
-            if run_end >= 0 and run_end > out.get(run_peer, 0):
-                out[run_peer] = run_end
-            run_peer = tm.moves[m].peer
-            run_end = 0
-        if tm.moves[m].counter >= run_end:
-            run_end = tm.moves[m].counter + 1
-    if run_end >= 0 and run_end > out.get(run_peer, 0):
-        out[run_peer] = run_end
+    _add_log_ends(tm, out, start, tm.n_moves, True)
     if tm.n_excluded == 0:
         tm.vv_cache = out
         tm.vv_cache_n = tm.n_moves
@@ -1822,11 +1808,19 @@ cdef list _greater_from(TreeMoves tm, dict vv_before, list new, int64_t first_ne
 cdef dict _ends_of_first(TreeMoves tm, int64_t n):
     """{peer: 1 + the greatest counter} of the first `n` moves logged (tree_note_import's
     version, when every move was in effect: kept as their count only)."""
+    return _add_log_ends(tm, {}, 0, n, False)
+
+
+cdef dict _add_log_ends(TreeMoves tm, dict out, int64_t start, int64_t end, bint skip_excluded):
+    """Raise `out` to {peer: 1 + the greatest counter} of the moves logged at [start, end)
+    (with `skip_excluded`, of those in effect). (Moves come in runs of one peer: the dict
+    is read once per run.)"""
     cdef int64_t m
     cdef uint64_t run_peer = 0
     cdef int32_t run_end = -1
-    out = {}
-    for m in range(n):
+    for m in range(start, end):
+        if skip_excluded and tm.moves[m].excluded:
+            continue
         if run_end < 0 or tm.moves[m].peer != run_peer:
             if run_end >= 0 and run_end > out.get(run_peer, 0):
                 out[run_peer] = run_end
