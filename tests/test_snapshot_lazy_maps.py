@@ -297,3 +297,23 @@ def test_random_touches_after_a_load(blobs, steps, who):
         assert _plain(_step(loro_c, d, blob, what, i)) == _plain(_step(loro, ref, blob, what, i))
     assert d.get_deep_value() == ref.get_deep_value()
     d._check_invariants()
+
+
+@pytest.mark.parametrize("src", ["loro_c", "loro"])
+def test_an_import_replays_the_history_without_decoding_the_state_first(src, blobs, monkeypatch):
+    """The first import into a loaded document replays the snapshot's history and drops the
+    loaded state: that state is not decoded before (it was, map by map, as a deep read
+    does), and the document then equals loro's."""
+    from loro_c import _codec
+    blob = blobs[src]
+    decoded = []
+    real = _codec.decode_lazy_map
+    monkeypatch.setattr(_codec, "decode_lazy_map", lambda *a: decoded.append(1) or real(*a))
+    got = _load(loro_c, blob)
+    assert not got._state_decoded
+    got.import_(_peer_update(loro, blob))
+    assert decoded == []
+    want = _load(loro, blob)
+    want.import_(_peer_update(loro, blob))
+    assert _plain(got.get_deep_value()) == _plain(want.get_deep_value())
+    got._check_invariants()

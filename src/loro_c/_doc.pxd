@@ -831,10 +831,14 @@ cdef inline int doc_acquire_read(LoroDoc d) except -1:
 cdef inline int doc_acquire(LoroDoc d) except -1:
     """Take the document lock; a document loaded from a snapshot's state imports the
     snapshot's history first (released again if that fails)."""
-    doc_acquire_read(d)
     if d.thin_blob is not None:
+        # (the replay drops the loaded state: decoding it first would be wasted, but its
+        # containers are registered, as the load listed them)
+        doc_lock(d)
+        if d.thin_pending is not None:
+            thin_build_pending_locked(d)
         return thin_materialize_locked(d)
-    return 0
+    return doc_acquire_read(d)
 
 
 cdef inline void doc_release(LoroDoc d) noexcept:

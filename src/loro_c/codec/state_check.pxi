@@ -478,7 +478,10 @@ cdef int list_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned ch
     if row is None or row is False:
         return 0
     for v in (<tuple>row)[2][0]:
-        if type(v) is normal_type:
+        t = type(v)
+        if t is int or t is str or t is float or t is bool or t is bytes or v is None:
+            continue    # (most items: no isinstance, which looks ContainerID's hook up)
+        if t is normal_type:
             # (the decoder checked its peer and counter: its type alone, once per type)
             ct = v.container_type
             if ct is not last_ct:
