@@ -132,3 +132,20 @@ def test_whole_snapshot_bytes_equal(seed):
     a = _build(loro, seed, nops, kinds="t", deletes=False).export(loro.ExportMode.Snapshot())
     b = _build(loro_c, seed, nops, kinds="t", deletes=False).export(loro_c.ExportMode.Snapshot())
     assert a == b
+
+
+def test_matches_of_every_length_near_a_block_end_are_loros():
+    """Matches extended 8 bytes at a time must stop where lz4_flex's byte-by-byte extension
+    stops: runs and repeats of every length mod 8, ending at every distance from the end
+    of their block (6 bytes before it no match may reach), in values loro framed."""
+    doc = loro.LoroDoc()
+    doc.peer_id = 4
+    rng = random.Random(2)
+    for n in range(40, 4200, 37):
+        unit = "".join(rng.choice("abcdef") for _ in range(rng.randint(1, 9)))
+        body = (unit * (n // len(unit) + 1))[:n]
+        # (a root each: the state's blocks end at many places in these runs)
+        doc.get_map(f"m{n}")["v"] = body + "".join(rng.choice("xyz")
+                                                  for _ in range(rng.randint(0, 20)))
+    doc.commit()
+    assert _check_blocks(doc.export(loro.ExportMode.Snapshot())) >= 10

@@ -18,6 +18,29 @@ cdef enum:
 # backward extension of a found match down to the pending literals, forward extension up
 # to six bytes before the end, then the position two bytes before the match end rehashed.
 
+cdef extern from *:
+    """
+    #include <string.h>
+    #if defined(_MSC_VER)
+    #include <intrin.h>
+    #endif
+    static inline uint64_t lc_rd64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+    /* how many bytes are equal at the start of two 8-byte runs whose loaded words xor to
+       x (x != 0) */
+    static inline int lc_same_bytes(uint64_t x) {
+    #if defined(_MSC_VER)
+        unsigned long i; _BitScanForward64(&i, x); return (int)(i >> 3);
+    #elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        return __builtin_clzll(x) >> 3;
+    #else
+        return __builtin_ctzll(x) >> 3;
+    #endif
+    }
+    """
+    uint64_t lc_rd64(const unsigned char *p) noexcept nogil
+    int lc_same_bytes(uint64_t x) noexcept nogil
+
+
 cdef inline uint32_t _rd32(const unsigned char* p) noexcept nogil:
     return p[0] | (<uint32_t>p[1] << 8) | (<uint32_t>p[2] << 16) | (<uint32_t>p[3] << 24)
 
@@ -57,6 +80,7 @@ cdef Py_ssize_t lz4_compress_block(const unsigned char* src, Py_ssize_t n, unsig
     whose older positions are then never matched (blocks are independent). `dst` holds at
     least n + n / 255 + 16 bytes. Returns the compressed size."""
     cdef Py_ssize_t o = 0, anchor = 0, cur = 0, nxt, step, misses, cand, start, lit, ml, off
+    cdef uint64_t x
     cdef Py_ssize_t end_check = n - 12, match_end = n - 6
     cdef uint32_t h
     if n < 13:
@@ -91,9 +115,19 @@ cdef Py_ssize_t lz4_compress_block(const unsigned char* src, Py_ssize_t n, unsig
         cur += 4
         cand += 4
         start = cur
-        while cur < match_end and src[cur] == src[cand]:
-            cur += 1
-            cand += 1
+        # (8 bytes at a time, then byte by byte: the same length, found sooner)
+        while cur + 8 <= match_end:
+            x = lc_rd64(src + cur) ^ lc_rd64(src + cand)
+            if x != 0:
+                cur += lc_same_bytes(x)
+                cand = -1
+                break
+            cur += 8
+            cand += 8
+        if cand >= 0:
+            while cur < match_end and src[cur] == src[cand]:
+                cur += 1
+                cand += 1
         ml = cur - start
         table[_lz4_slot(src + cur - 2)] = <uint32_t>(cur - 2 + stream_off)
         dst[o] = <unsigned char>(((15 if lit >= 15 else lit) << 4) | (15 if ml >= 15 else ml))
