@@ -77,7 +77,7 @@ from ._varint cimport (
     raise_writer_error, writer_to_bytes,
 )
 from ._version cimport VersionVector, Frontiers, vv_wrap, frontiers_wrap, vv_read, frontiers_read
-from ._seq cimport make_id
+from ._seq cimport make_id, lc_prefetch
 from ._kinds cimport (KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE, KIND_MOVABLE_LIST, KIND_COUNTER,
                      LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET, LC_OP_MAP_DELETE, LC_OP_COUNTER,
                      LC_OP_MARK_START, LC_OP_MARK_END)

@@ -23,7 +23,7 @@ from cpython.unicode cimport PyUnicode_GET_LENGTH
 
 from loro_c._seq cimport (SeqArena, lc_id, make_id, span_visible, LC_NO_PEER, UNIT_UNICODE, UNIT_UTF8,
                           UNIT_UTF16)
-from loro_c._seq cimport lc_span, LC_NO_NODE   # state/snapshot.pxi
+from loro_c._seq cimport lc_span, LC_NO_NODE, lc_prefetch   # state/snapshot.pxi, state/movable_local.pxi
 from loro_c._seq cimport TREE_ANCHORED   # loro's style map elements, op by op (state/richtext.pxi)
 from loro_c.rich_checkout cimport Elements   # (the same)
 from loro_c._seq cimport lc_node   # state/movable_local.pxi (ml_ahead)

@@ -2,6 +2,7 @@ cimport cython
 from libc.stdint cimport uint8_t, uint16_t, int16_t, uint32_t, int32_t, int64_t, uint64_t
 
 cdef extern from "loro_c/seq.h":
+    void lc_prefetch(const void *p) noexcept nogil
     enum:
         LC_NO_PEER
         LC_NO_NODE

@@ -651,10 +651,8 @@ cdef int w_id_columns(Writer* w, object ids, bint with_len) except -1:
 
 cdef extern from *:
     """
-    #define snap_prefetch(p) __builtin_prefetch((const void *)(p))
     #define snap_list_items(l) (((PyListObject *)(l))->ob_item)
     """
-    void snap_prefetch(const void *p) noexcept nogil
     PyObject **snap_list_items(object l) noexcept
 
 # how many items ahead w_list_state asks for a value object (and twice that for its
@@ -689,9 +687,9 @@ cdef int w_list_state(Writer* w, tuple payload) except -1:
         nv = PyList_GET_SIZE(values)
         items = snap_list_items(values)
         if i + 2 * LIST_VALUES_AHEAD < n and sl[i + 2 * LIST_VALUES_AHEAD] < nv:
-            snap_prefetch(&items[sl[i + 2 * LIST_VALUES_AHEAD]])
+            lc_prefetch(&items[sl[i + 2 * LIST_VALUES_AHEAD]])
         if i + LIST_VALUES_AHEAD < n and sl[i + LIST_VALUES_AHEAD] < nv:
-            snap_prefetch(items[sl[i + LIST_VALUES_AHEAD]])
+            lc_prefetch(items[sl[i + LIST_VALUES_AHEAD]])
         if sl[i] >= nv:
             raise LoroError("a list's slot is past the log's values")
         eph_w_value(w, <object>items[sl[i]], 1)
@@ -1276,9 +1274,9 @@ def encode_map_entries(LoroDoc d, bytes plan not None):
             wchk(&w, write_uleb64(&w, live))
             for r in range(n_rows):
                 if r + MAP_OBJECTS_AHEAD < n_rows:
-                    snap_prefetch(snap_list_items(keys)[rows[r + MAP_OBJECTS_AHEAD].key_id])
+                    lc_prefetch(snap_list_items(keys)[rows[r + MAP_OBJECTS_AHEAD].key_id])
                     if rows[r + MAP_OBJECTS_AHEAD].slot >= 0:
-                        snap_prefetch(snap_list_items(values)[rows[r + MAP_OBJECTS_AHEAD].slot])
+                        lc_prefetch(snap_list_items(values)[rows[r + MAP_OBJECTS_AHEAD].slot])
                 rows[r].key = _key_utf8(<object>PyList_GET_ITEM(keys, rows[r].key_id),
                                         &rows[r].key_len)
                 rows[r].head = _key_head(rows[r].key, rows[r].key_len)

@@ -79,11 +79,6 @@ cdef int ml_check_pointed(LoroDoc d) except -1:
         marked += s.pointed[slot]
     if marked != winners:
         raise AssertionError(f"movable lists: {marked} slots marked pointed, {winners} winners")
-    cdef ml_view v
-    cdef uint32_t t, leaf
-    cdef int idx
-    cdef int64_t off, n, op, i
-    cdef lc_span *sp
     if not d.detached and not s.dirty:
         for c in range(d.n_containers):
             if not d.cshown[c] or d.ckind[<uint32_t>c] != KIND_MOVABLE_LIST:
@@ -91,32 +86,12 @@ cdef int ml_check_pointed(LoroDoc d) except -1:
             listed = set(s.unp.get(c, ()))
             if len(listed) > ML_UNP_MAX:
                 raise AssertionError(f"movable list {c}: {len(listed)} candidates kept")
-            ml_view_build(d, <uint32_t>c, &v)
-            n = v.n_op - v.n_user
-            ml_view_free(&v)
-            if n == 0:
-                continue
             # every item shown by nobody is a candidate (found here by the elements)
-            t = d.ctree[c]
-            n = d.seq.visible_len(t)
-            op = 0
-            leaf = d.seq.find_visible(t, 0, &idx, &off)
-            while leaf != LC_NO_NODE and op < n:
-                while idx < d.seq.nodes[leaf].n:
-                    sp = &d.seq.nodes[leaf].u.spans[idx]
-                    if span_visible(sp):
-                        for i in range(sp.len):
-                            slot = <int64_t>sp.content + i
-                            e = s.slot_elem[slot] if slot < s.cap_slot else -1
-                            if not (e >= 0 and s.elems[e].pos_slot == slot) and (
-                                    (<uint64_t>sp.id.peer << 32) | <uint32_t>(sp.id.counter + i)) not in listed:
-                                raise AssertionError(
-                                    f"movable list {c}: known to show its items, but the one at "
-                                    f"{op + i} is shown by nobody and not listed")
-                        op += sp.len
-                    idx += 1
-                leaf = d.seq.nodes[leaf].next_leaf
-                idx = 0
+            for at, peer, counter in ml_unshown_items(d, <uint32_t>c, False):
+                if ((<uint64_t>peer << 32) | <uint32_t>counter) not in listed:
+                    raise AssertionError(
+                        f"movable list {c}: known to show its items, but the one at "
+                        f"{at} is shown by nobody and not listed")
     return 0
 
 

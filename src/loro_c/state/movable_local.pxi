@@ -600,32 +600,14 @@ cdef int ml_unpointed_learn(LoroDoc d, uint32_t c, int64_t n_unp) except -1:
     """After ml_snap found `n_unp` visible list items of `c` no element stands on (at the
     state's version): when they are few, list them (one walk by MovableState.pointed), so
     the next imports need not walk (ml_note_before_import)."""
-    cdef MovableState s = d.mls
-    cdef SeqArena seq = d.seq
-    cdef uint32_t t = d.ctree[c], leaf
-    cdef int idx
-    cdef int64_t off, slot, i, n = seq.visible_len(t), op = 0
-    cdef lc_span *sp
     if n_unp <= 0 or n_unp > ML_UNP_MAX:
         return 0
-    found = []
-    leaf = seq.find_visible(t, 0, &idx, &off)
-    while leaf != LC_NO_NODE and op < n:
-        while idx < seq.nodes[leaf].n:
-            sp = &seq.nodes[leaf].u.spans[idx]
-            if span_visible(sp):
-                for i in range(sp.len):
-                    slot = <int64_t>sp.content + i
-                    if not (slot < s.cap_slot and s.pointed[slot]):
-                        found.append((<uint64_t>sp.id.peer << 32) | <uint32_t>(sp.id.counter + i))
-                op += sp.len
-            idx += 1
-        leaf = seq.nodes[leaf].next_leaf
-        idx = 0
+    found = [(<uint64_t>peer << 32) | <uint32_t>counter
+             for _, peer, counter in ml_unshown_items(d, c, True)]
     if len(found) != n_unp:
         raise AssertionError(f"movable list {c}: {len(found)} items shown by nobody, "
                              f"the snapshot's walk found {n_unp}")
-    s.unp[c] = found
+    d.mls.unp[c] = found
     d.cshown[c] = 1
     return 0
 
@@ -664,15 +646,23 @@ cdef int ml_note_before_move(LoroDoc d, uint32_t c) except -1:
 cdef list ml_unpointed(LoroDoc d, uint32_t c, MLBefore b):
     """The visible list items of `c` no element stands on, as MLBefore.unpointed (a walk
     over the list only when there are any: concurrent moves leave them)."""
+    if d.seq.visible_len(d.ctree[c]) == b.n:
+        return []
+    return ml_unshown_items(d, c, False)
+
+
+cdef list ml_unshown_items(LoroDoc d, uint32_t c, bint by_pointed):
+    """The visible list items of `c` no element stands on, in order: (op position, peer
+    index, counter). Told by the elements' winning slots, or (`by_pointed`) by
+    MovableState.pointed, which marks those slots without reading an element."""
     cdef MovableState s = ml_state(d)
     cdef SeqArena seq = d.seq
     cdef uint32_t t = d.ctree[c], leaf
     cdef int idx
     cdef int64_t off, n = seq.visible_len(t), op = 0, slot, e, i
     cdef lc_span *sp
+    cdef bint shown
     out = []
-    if n == b.n:
-        return out
     leaf = seq.find_visible(t, 0, &idx, &off)
     while leaf != LC_NO_NODE and op < n:
         while idx < seq.nodes[leaf].n:
@@ -680,8 +670,12 @@ cdef list ml_unpointed(LoroDoc d, uint32_t c, MLBefore b):
             if span_visible(sp):
                 for i in range(sp.len):
                     slot = <int64_t>sp.content + i
-                    e = s.slot_elem[slot] if slot < s.cap_slot else -1
-                    if not (e >= 0 and s.elems[e].pos_slot == slot):
+                    if by_pointed:
+                        shown = slot < s.cap_slot and s.pointed[slot]
+                    else:
+                        e = s.slot_elem[slot] if slot < s.cap_slot else -1
+                        shown = e >= 0 and s.elems[e].pos_slot == slot
+                    if not shown:
                         out.append((op + i, sp.id.peer, sp.id.counter + <int32_t>i))
                 op += sp.len
             idx += 1
@@ -805,12 +799,6 @@ cdef int ml_check_snap(LoroDoc d, uint32_t c, MLBefore b) except -1:
     return 0
 
 
-cdef extern from *:
-    """
-    #define ml_prefetch(p) __builtin_prefetch((const void *)(p))
-    """
-    void ml_prefetch(const void *p) noexcept nogil
-
 # how many spans ahead of ml_snap_leaf ml_ahead asks for an element
 cdef int ML_SNAP_AHEAD = 16
 
@@ -825,8 +813,8 @@ cdef inline void ml_ahead(lc_node *nodes, uint32_t *pf, MovableState s) noexcept
     if slot < s.cap_slot:
         e = s.slot_elem[slot]
         if e >= 0:
-            ml_prefetch(&s.elems[e])
-            ml_prefetch(<char*>&s.elems[e] + sizeof(lc_ml_elem) - 1)
+            lc_prefetch(&s.elems[e])
+            lc_prefetch(<char*>&s.elems[e] + sizeof(lc_ml_elem) - 1)
     pf[1] += 1
     if pf[1] >= nodes[pf[0]].n:
         pf[0] = nodes[pf[0]].next_leaf

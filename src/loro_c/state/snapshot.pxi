@@ -860,12 +860,6 @@ class SnapshotStateUnsupported(LoroError):
     state writer now; kept for kinds to come)."""
 
 
-cdef extern from *:
-    """
-    #define seq_prefetch(p) __builtin_prefetch((const void *)(p))
-    """
-    void seq_prefetch(const void *p) noexcept nogil
-
 
 cdef tuple list_state_packed(LoroDoc d, uint32_t c):
     """List `c`'s state payload: (the log's value list, the value slots of its visible
@@ -902,7 +896,7 @@ cdef bytes seq_visible_packed(LoroDoc d, uint32_t c, uint32_t *slots, int64_t n_
         next_leaf = a.nodes[leaf].next_leaf
         if next_leaf != LC_NO_NODE:
             for line in range(0, sizeof(lc_node), 64):
-                seq_prefetch(<const char*>&a.nodes[next_leaf] + line)
+                lc_prefetch(<const char*>&a.nodes[next_leaf] + line)
         for i in range(a.nodes[leaf].n):
             s = &a.nodes[leaf].u.spans[i]
             if not span_visible(s):
