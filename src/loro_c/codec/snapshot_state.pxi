@@ -143,8 +143,8 @@ cdef list lazy_state_rows(Reader* sec, dict vv, dict decoded, _IdBits seen, list
         bodies = None
     for i in range(nblocks):
         off, first_key, flags, last_key = metas[i]
-        end = metas[i + 1][0] if i + 1 < nblocks else meta_off
-        if off < 5 or end > meta_off or off >= end or end - off < 4:
+        end = sst_block_end(metas, i, meta_off)
+        if end < 0:
             fail("bad SSTable block range")
         if bodies is not None:
             body = bodies[i]        # (the check's, state_section_ok)

@@ -42,6 +42,16 @@ cdef int sst_block_entries(bytes body, bytes first_key, list out) except -1:
     return 0
 
 
+cdef Py_ssize_t sst_block_end(list metas, Py_ssize_t i, Py_ssize_t meta_off) except -2:
+    """Where block `i` of sst_metas' list ends (its checksum's end: the next block's start,
+    or the metadata's), -1 when that range cannot be a block's."""
+    cdef Py_ssize_t off = metas[i][0]
+    cdef Py_ssize_t end = metas[i + 1][0] if i + 1 < len(metas) else meta_off
+    if off < 5 or end > meta_off or off >= end or end - off < 4:
+        return -1
+    return end
+
+
 cdef list sst_entries(Reader* sec, tuple only=None):
     """All ``(key, value)`` pairs of an SSTable section (empty section: no entries). With
     `only` (keys), just the blocks whose key range holds one of them are read; the others
@@ -64,8 +74,8 @@ cdef list sst_entries(Reader* sec, tuple only=None):
     try:
         for i in range(nblocks):
             off, first_key, flags, last_key = metas[i]
-            end = metas[i + 1][0] if i + 1 < nblocks else meta_off
-            if off < 5 or end > meta_off or off >= end or end - off < 4:
+            end = sst_block_end(metas, i, meta_off)
+            if end < 0:
                 fail("bad SSTable block range")
             if only is not None and not sst_block_may_hold(first_key, last_key, only):
                 # a block skipped now is checked (checksum) when it is read; the envelope's

@@ -616,8 +616,8 @@ cdef int state_section_ok(Reader* sec, dict vv, ListCheck lists=None,
         nblocks = len(metas)
         for i in range(nblocks):
             off, first_key, flags, last_key = metas[i]
-            end = metas[i + 1][0] if i + 1 < nblocks else meta_off
-            if off < 5 or end > meta_off or off >= end or end - off < 4:
+            end = sst_block_end(metas, i, meta_off)
+            if end < 0:
                 return 0
             try:
                 body = sst_block_body(sec.data, off, end, flags)

@@ -139,8 +139,8 @@ def thin_head_parts(bytes data not None, uint64_t peer, int64_t counter, dict vv
                 pick = i
         for i in range(nblocks):
             off, first_key, flags, last_key = metas[i]
-            end = metas[i + 1][0] if i + 1 < nblocks else meta_off
-            if off < 5 or end > meta_off or off >= end or end - off < 4:
+            end = sst_block_end(metas, i, meta_off)
+            if end < 0:
                 fail("bad SSTable block range")
             if i == pick or sst_block_may_hold(first_key, last_key, (b"sv", b"sf")):
                 sst_read_block(secs[0].data, off, end, first_key, flags, last_key, oplog_entries)
@@ -193,8 +193,8 @@ def thin_head_parts(bytes data not None, uint64_t peer, int64_t counter, dict vv
     values = dict(state)
     for i in range(len(metas)):
         off, first_key, flags, last_key = metas[i]
-        end = metas[i + 1][0] if i + 1 < len(metas) else meta_off
-        if (flags & 0x81) == 0x81 and first_key in values:
+        end = sst_block_end(metas, i, meta_off)
+        if end > 0 and (flags & 0x81) == 0x81 and first_key in values:
             frames[values[first_key]] = PyBytes_FromStringAndSize(
                 <const char*>secs[1].data + off, end - off - 4)
     return entries, change, frames
