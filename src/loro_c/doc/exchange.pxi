@@ -516,32 +516,21 @@ cdef int hide_unnamed_roots(LoroDoc d) except -1:
     return 0
 
 
-cdef int export_commit(LoroDoc d) except -1:
+cdef list export_commit(LoroDoc d, bint heads=False):
     """Commit the open transaction before an export or a fork, as loro does there: unlike
     LoroDoc.commit, a message set for the next commit stays when there is nothing to
-    commit (loro 1.17.1 keeps it for the next change)."""
+    commit (loro 1.17.1 keeps it for the next change). With `heads`, the log's heads
+    (peer, counter) then, read under the same lock: with another thread editing, a later
+    read may name ops of a transaction it opened since."""
     doc_acquire(d)
     try:
         commit_txn(d)
+        out = d._head_ids() if heads else None
     except BaseException:
         release_and_deliver(d, False)
         raise
     release_and_deliver(d, True)
-    return 0
-
-
-cdef list export_commit_heads(LoroDoc d):
-    """export_commit, then the log's heads (peer, counter) read under the same lock: with
-    another thread editing, a later read may name ops of a transaction it opened since."""
-    doc_acquire(d)
-    try:
-        commit_txn(d)
-        heads = d._head_ids()
-    except BaseException:
-        release_and_deliver(d, False)
-        raise
-    release_and_deliver(d, True)
-    return heads
+    return out
 
 
 cdef class DocExchange(DocHistory):
@@ -756,7 +745,7 @@ cdef class DocExchange(DocHistory):
             # StateOnly keeps a single requested op as its root; ShallowSnapshot, and
             # StateOnly at several ops, take the root loro takes (their history from there
             # to the requested ops is kept)
-            ids = self._shallow_root(ids, not state_only, export_commit_heads(self))
+            ids = self._shallow_root(ids, not state_only, export_commit(self, True))
             frontiers = frontiers_wrap(ids)
         if (self.shallow_sv is not None and sorted(ids) == self.shallow_sf and not state_only
                 and not self.detached):
