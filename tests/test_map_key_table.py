@@ -158,3 +158,16 @@ def test_str_subclass_text_and_values_are_their_strs():
         d.commit()
     assert ours.get_deep_value() == ref.get_deep_value()
     assert type(ours.get_list("l").get(0).value) is str
+
+
+def test_the_mapping_protocol_takes_a_str_subclass_key_as_its_str():
+    d = loro_c.LoroDoc()
+    m = d.get_map("m")
+    m[Shouty("a")] = 1
+    m[Shouty("b")] = 2
+    assert Shouty("b") in m and m[Shouty("a")].value == 1
+    del m[Shouty("a")]
+    d.commit()
+    assert d.get_deep_value() == {"m": {"b": 2}}
+    with pytest.raises(loro_c.LoroTypeError, match="must be a str, not int"):
+        m[5] = 1

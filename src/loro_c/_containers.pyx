@@ -44,12 +44,6 @@ _I64_MIN = -(1 << 63)
 _I64_MAX = (1 << 63) - 1
 
 
-cdef inline int check_map_key(object key) except -1:
-    if not isinstance(key, str):
-        raise LoroTypeError(f"map keys must be str, not {type(key).__name__}")
-    return 0
-
-
 cpdef object check_value(object v):
     """Validate a Loro value and return a private copy; raises LoroTypeError."""
     t = type(v)
@@ -1532,7 +1526,7 @@ cdef class LoroMap(_Handle):
     def __contains__(self, key):
         cdef LoroDoc d = hdoc(self)
         cdef int got
-        check_map_key(key)
+        key = as_str(key, "map keys")
         # (only this map's state, as get: while a snapshot load keeps it encoded, the key
         # looked up in its entry)
         got = doc_acquire_map_key(d, self.idx, key)
@@ -1567,14 +1561,14 @@ cdef class LoroMap(_Handle):
         return self.locked_len() == 0
 
     def __getitem__(self, key):
-        check_map_key(key)
+        key = as_str(key, "map keys")
         v = self._get(key)
         if v is None:
             raise KeyNotFoundError(f"Key {key} not found")
         return v
 
     def __setitem__(self, key, value):
-        check_map_key(key)
+        key = as_str(key, "map keys")
         v = check_value(value)
         doc_acquire(hdoc(self))
         try:
@@ -1583,7 +1577,7 @@ cdef class LoroMap(_Handle):
             doc_release(hdoc(self))
 
     def __delitem__(self, key):
-        check_map_key(key)
+        key = as_str(key, "map keys")
         doc_acquire(hdoc(self))
         try:
             if map_slot(hdoc(self), self.idx, key) < 0:
