@@ -18,6 +18,7 @@ from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER,
                           thin_register_all, lazy_deep_value)
 from loro_c._seq cimport UNIT_UNICODE, UNIT_UTF8, UNIT_UTF16
 from loro_c._seq cimport to_unicode, from_unicode, visible_content, find_char
+from loro_c._doc cimport style_memo, StyleMemo
 from loro_c._doc cimport as_str, local_text_mark, detached_text_mark, text_delta_runs, text_insert_entity, text_styles_at, style_walk
 from loro_c._doc cimport (local_text_insert, text_value, text_range, local_seq_delete,
                           local_list_insert, local_list_insert_container, list_slots, local_map_set,
@@ -812,6 +813,16 @@ cdef class LoroText(_Handle):
             return [(t, n, sorted((hdoc(self).styles[i][:2] + hdoc(self).styles[i][3:5] for i in ids),
                                   key=lambda s: (s[2], s[3])))
                     for t, n, ids in style_walk(hdoc(self), self.tree())]
+        finally:
+            doc_release(hdoc(self))
+
+    def _style_elements(self):
+        """loro's style map elements this text keeps as [entities, frozenset of mark ids]
+        (the tail last), or None when it keeps none (guessed at need) (for tests)."""
+        doc_acquire(hdoc(self))
+        try:
+            m = style_memo(hdoc(self), self.idx)
+            return None if m is None or m.elems is None or m.pending else m.elems.els
         finally:
             doc_release(hdoc(self))
 

@@ -361,6 +361,10 @@ cdef class DocCore:
     # and the containers that have one
     cdef list style_slots
     cdef list style_texts
+    # (history epoch, frontiers as a frozenset of (peer id, counter)) of the state a
+    # snapshot load left, until the first journaled import, move or local edit of a
+    # marked text takes loro's loaded elements from it (style_load_memos); else None
+    cdef object style_loaded
     # the run of local commits since the log last moved otherwise (0: none yet): its id,
     # the log's frontiers after its last commit (bytes of lc_id), and the texts whose
     # elements the open transaction's ops keep (a commit stamps those, not every text)
@@ -629,6 +633,7 @@ cdef int style_memo_state(LoroDoc d, uint32_t c, object elems, list pending, uin
 cdef int memo_stamp_state(LoroDoc d, StyleMemo m, uint32_t epoch) except -1
 cdef bint memo_at_state(LoroDoc d, StyleMemo m, uint32_t epoch) noexcept
 cdef void memo_drop(StyleMemo m) noexcept
+cdef bint style_load_memos(LoroDoc d) except -1
 cdef list styled_text(LoroDoc d, uint32_t t, int64_t es, int64_t ee)
 cdef int64_t text_insert_entity(LoroDoc d, uint32_t t, int64_t p) except -1
 cdef dict text_styles_at(LoroDoc d, uint32_t t, int64_t e)

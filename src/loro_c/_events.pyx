@@ -40,7 +40,7 @@ from loro_c._doc cimport TextBacking      # texts loaded from a snapshot (events
 from loro_c._doc cimport LC_EV_MARK, LC_OP_MARK_START, LC_OP_COUNTER, style_attributes, text_delta_runs
 from loro_c._doc cimport open_marks_before, styled_text
 from loro_c._doc cimport style_chain_at
-from loro_c._doc cimport (StyleMemo, STYLE_NONE, STYLE_STATE, style_memo, style_memo_state,
+from loro_c._doc cimport (StyleMemo, STYLE_NONE, STYLE_STATE, style_memo, style_memo_state, style_load_memos,
                           memo_stamp_state, memo_at_state, memo_drop)  # loro's style map elements (state/richtext.pxi)
 from loro_c._seq cimport anchors_before, LC_ANCHOR_MIN, anchors_in_prefix, LC_ANCHOR_START, LC_ANCHOR_END, LC_NO_NODE, TREE_ANCHORED, LC_NO_PEER
 from loro_c._doc cimport (KIND_TREE, LC_OP_TREE, tree_event_items, tree_events_done,
@@ -249,6 +249,8 @@ def import_begin(LoroDoc doc):
     first) and remember the version, to tell later whether every imported change follows it."""
     cdef int64_t i
     commit_txn(doc)
+    if doc.style_loaded is not None and doc.evs is not None:
+        style_load_memos(doc)       # (the texts' elements as loro's loader left them)
     return ([doc.log.vv[i] for i in range(doc.log.n_peers)],
             {(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter) for i in range(doc.log.n_frontiers)})
 
@@ -3514,7 +3516,10 @@ cdef object seq_diff_in(LoroDoc doc, uint32_t c, list idxs, list shown, ev_scrat
     cdef uint32_t peer = 0
     cdef ev_point *pt
     cdef ev_piece *pc
-    if is_import and is_text and import_is_linear(doc):
+    cdef bint linear = is_import and is_text and import_is_linear(doc)
+    cdef bint styled = (is_text and _import_stamp is not None
+                        and seq.nodes[seq.roots[doc.ctree[c]]].lens.anchors > 0)
+    if linear and not styled:
         # (loro applies the ops to a delta: linear_delta.pxi)
         d = linear_text_delta(doc, c, idxs)
         if d is not False:
@@ -3549,7 +3554,12 @@ cdef object seq_diff_in(LoroDoc doc, uint32_t c, list idxs, list shown, ev_scrat
             prev = pt.pos
     if marks is not None or (is_text and seq.nodes[seq.roots[doc.ctree[c]]].lens.anchors):
         if is_import and _import_stamp is not None:
+            # (the style map elements follow every import, a linear one too)
             style_import_text(doc, c, sc, marks)
+        if linear:
+            d = linear_text_delta(doc, c, idxs)
+            if d is not False:
+                return d
         return rich_delta(doc, c, sc, marks, is_import)
     if is_text and is_import and sc.n_pcs:
         # loro composes an import's text delta as a checkout's (a commit's comes from

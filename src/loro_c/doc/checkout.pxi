@@ -125,6 +125,8 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
         before = before_ids(d, tf, n_tf, at_head)
         d.mls.calc_walks.append([before, [(ids[i].peer, ids[i].counter) for i in range(n)],
                                  None, at_head])
+    if d.style_loaded is not None and d.evlog.on and d.evs is not None:
+        style_load_memos(d)     # (a journaled move from a loaded state: loro's elements)
     ensure_tvv(d)
     map_history_update(d)
     next_history_epoch(d)

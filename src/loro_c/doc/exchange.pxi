@@ -133,6 +133,8 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
             # history is read later: the snapshot's version, as probed
             note_blocks_flushed(d, dict(probe[0][0]) if probe and type(probe[0]) is tuple else None)
             d.log.frontiers_loaded()    # (loro's map of the frontiers, decoded sorted)
+        if loads_state:
+            style_note_load(d)      # (loro's loader builds its texts' style map elements)
         if snap is not None:
             events_module().flush(d, 1, origin, snap)
         elif d.detached:
@@ -231,6 +233,11 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
             finally:
                 d.evlog.on = 1
                 d.evlog.n = 0
+            if d.evs is not None:
+                # loro's loader built the texts' style map elements; the move to the
+                # latest version below applies itself to them
+                style_note_load(d)
+                style_memos_loaded(d)
             if d.mls is not None:
                 # loro loads the snapshot without its diff calculator: the move to the
                 # latest version is the first walk its MovableList maps note (the move
@@ -1364,6 +1371,7 @@ cdef class DocExchange(DocHistory):
         try:
             for name, kind in shown:
                 show_root(fork, root_index(fork, name, kind))
+            style_note_load(fork)   # (loro's fork loads a snapshot: its loader's elements)
         finally:
             doc_release(fork)
         return fork

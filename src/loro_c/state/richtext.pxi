@@ -711,6 +711,88 @@ cdef inline bint memo_pre_txn(LoroDoc d, StyleMemo m) noexcept:
             and memo_of_heads(d, m, d.txn_deps, d.n_txn_deps))
 
 
+cdef frozenset heads_by_peer_id(LoroDoc d):
+    """The log's frontiers as (peer id, counter) pairs (a thin document's as loaded: its
+    history, once imported, numbers its peers anew)."""
+    cdef int64_t i
+    if d.thin_blob is not None:
+        return frozenset(d.thin_fr)
+    return frozenset([(d.log.peer_ids[d.log.frontiers[i].peer], d.log.frontiers[i].counter)
+                      for i in range(d.log.n_frontiers)])
+
+
+cdef int style_note_load(LoroDoc d) except -1:
+    """A snapshot was just loaded into the empty `d`. loro builds each text's style map
+    elements from the loaded state, not op by op: its loader annotates every mark's range
+    (start anchor to end anchor, both included) over one element, so they are cut at each
+    start anchor and after each end anchor. Elements a subscribed load kept op by op are
+    dropped; the first journaled change of the loaded state takes the loader's
+    (style_load_memos)."""
+    cdef StyleMemo m
+    for m in d.style_slots:
+        if m is not None:
+            memo_drop(m)
+    d.style_loaded = None if d.detached or d.shallow_sv is not None else (d.hist_epoch, heads_by_peer_id(d))
+    return 0
+
+
+cdef int style_memos_loaded(LoroDoc d) except -1:
+    """Every text holding anchors that keeps no elements keeps those loro's snapshot loader
+    builds from the state now, of the state now."""
+    cdef int64_t c
+    for c in range(d.n_containers):
+        if (d.ckind[c] == KIND_TEXT and d.seq.tree_is_text[d.ctree[c]] & TREE_ANCHORED
+                and style_memo(d, <uint32_t>c) is None):
+            style_memo_state(d, <uint32_t>c, loaded_elements(d, d.ctree[c]), [], d.hist_epoch)
+    return 0
+
+
+cdef object loaded_elements(LoroDoc d, uint32_t t):
+    """loro's style map elements of text tree `t` as its snapshot loader builds them from
+    the state now (style_note_load)."""
+    cdef SeqArena a = d.seq
+    cdef uint32_t leaf = a.first_leaf(t)
+    cdef int i
+    cdef lc_span *s
+    cdef int64_t pos = 0
+    cdef dict starts = {}
+    cdef list ranges = []
+    while leaf != LC_NO_NODE:
+        for i in range(a.nodes[leaf].n):
+            s = &a.nodes[leaf].u.spans[i]
+            if not span_visible(s):
+                continue
+            if s.content == LC_ANCHOR_START:
+                starts[style_id(s.id.peer, s.id.counter)] = pos
+            elif s.content == LC_ANCHOR_END:
+                sid = style_id(s.id.peer, s.id.counter - 1)
+                start = starts.pop(sid, None)
+                if start is not None:
+                    ranges.append((start, pos + 1, sid))
+            pos += s.len
+        leaf = a.nodes[leaf].next_leaf
+    elems = Elements.fresh(pos)
+    for start, end, sid in ranges:
+        (<Elements>elems).annotate(start, end, sid)
+    return elems
+
+
+cdef bint style_load_memos(LoroDoc d) except -1:
+    """Before the first journaled import, move or local edit since a snapshot load (none
+    of its ops applied yet): when the state is still the loaded one, every text holding
+    anchors that keeps no elements keeps the loader's, of the state now. The mark is used
+    once: after this change the elements follow op by op, or the state has moved on.
+    Returns whether the state was the loaded one."""
+    cdef object loaded = d.style_loaded
+    d.style_loaded = None
+    if (loaded is None or d.detached or (<tuple>loaded)[0] != d.hist_epoch
+            or (d.txn_open and d.log.n_ops != d.txn_ops_off)
+            or (<tuple>loaded)[1] != heads_by_peer_id(d)):
+        return False
+    style_memos_loaded(d)
+    return True
+
+
 cdef int style_memos_clear(LoroDoc d) except -1:
     """The registry that kept them is gone."""
     d.style_slots = []
@@ -727,6 +809,8 @@ cdef int style_edit_begin(LoroDoc d, uint32_t c, bint first_mark) except -1:
     (the moves waiting replayed, _events.style_replay_pending); unknown or stale ones are
     dropped (guessed later)."""
     cdef StyleMemo m = style_memo(d, c)
+    if m is None and d.style_loaded is not None and not first_mark and style_load_memos(d):
+        m = style_memo(d, c)
     if m is None:
         if first_mark:
             style_memo_new(d, c, Elements.fresh(d.seq.visible_len(d.ctree[c])), [])
