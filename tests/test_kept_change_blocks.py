@@ -8,7 +8,8 @@ load of that snapshot registers first (the frontier ids' blocks), so the order o
 containers in the load's event (seeds 277 and 328 of the differential sessions with movable
 lists and trees, 478 and 684 with their import_batch restarts). What parses a block:
 an export reading the peer's changes, a checkout, the DAG lookups of an import's diff
-(every peer, once its changes went in), a change depending on its peer's previous op, and
+(every peer, once its changes went in), a change depending on its peer's previous op, the
+Lamport lookups of vv_to_frontiers (also the start version of a JSON export), and
 before an import inserts anything, the lookup of every new change's deps and the comparison
 of the imported changes' known part with the document's copy (_import.preflight_warm).
 Probed on loro 1.17.1 with the scenarios below (doc/grouping.pxi cold_change)."""
@@ -85,6 +86,39 @@ def _after_snapshot(mod, x, a, b, c):
 def _after_json(mod, x, a, b, c):
     x.export_json_updates(mod.VersionVector(), x.oplog_vv)
     _plain(mod, x, a, b, c)
+
+
+def _after_json_from_a_version(mod, x, a, b, c):
+    # nothing to export, but the start version is written as its frontiers: loro's
+    # vv_to_frontiers takes the Lamport of each peer's last id (two or more), which loads
+    # those peers' blocks (seed 1652 of the sessions with movable lists and trees)
+    x.export_json_updates(x.oplog_vv, x.oplog_vv)
+    _plain(mod, x, a, b, c)
+
+
+def _after_json_from_two_peers(mod, x, a, b, c):
+    x.export_json_updates(_vv_of(mod, x, (1, 3)), x.oplog_vv)
+    _plain(mod, x, a, b, c)
+
+
+def _after_json_from_one_peer(mod, x, a, b, c):
+    # one last id is the frontiers as it is: nothing looked up, peer 1 stays cold
+    x.export_json_updates(_vv_of(mod, x, (1,)), _vv_of(mod, x, (1,)))
+    _plain(mod, x, a, b, c)
+
+
+def _after_vv_to_frontiers(mod, x, a, b, c):
+    x.vv_to_frontiers(x.oplog_vv)
+    _plain(mod, x, a, b, c)
+
+
+def _vv_of(mod, x, peers):
+    """The document's version restricted to `peers`."""
+    full = x.oplog_vv
+    vv = mod.VersionVector()
+    for p in peers:
+        vv.set_last(mod.ID(p, full.get_last(p)))
+    return vv
 
 
 def _after_range_of_another(mod, x, a, b, c):
@@ -206,7 +240,8 @@ def _json_import(mod, x, a, b, c):
 
 
 SCENARIOS = [_plain, _after_local, _after_export_all, _after_export_nothing, _after_snapshot,
-             _after_json, _after_range_of_another, _both_in_one_import, _pending_first,
+             _after_json, _after_json_from_a_version, _after_json_from_two_peers,
+             _after_json_from_one_peer, _after_vv_to_frontiers, _after_range_of_another, _both_in_one_import, _pending_first,
              _import_then_other, _concurrent_then_other, _new_peer_then_cold, _after_checkout,
              _batch, _own_chain, _dep_on_cold_in_one_import, _json_import, _known_with_new,
              _known_list_with_new, _known_alone_then_new, _known_of_another_with_new]

@@ -1230,8 +1230,9 @@ cdef class DocExchange(DocHistory):
             # document's version (in a shallow document, the root when it is all trimmed)
             start = (start_vv._map if self.shallow_sv is None
                      else shallow_clamp(self, start_vv._map))
-            start_ids = vv_frontier_ids(self, {p: min(c, have.get(p, 0))
-                                               for p, c in start.items()})
+            clamped = {p: min(c, have.get(p, 0)) for p, c in start.items()}
+            warm_frontier_lookups(self, clamped)
+            start_ids = vv_frontier_ids(self, clamped)
             out = _json.export_updates(self, start, loro_vv_fill(self, end_vv._map) if own
                                        else end_vv._map, touches, start_ids)
         except BaseException:

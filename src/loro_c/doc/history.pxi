@@ -475,6 +475,7 @@ cdef class DocHistory(DocCore):
         trimmed history gives the shallow root, as loro gives it."""
         doc_acquire(self)
         try:
+            warm_frontier_lookups(self, vv._map)
             return Frontiers.from_ids([ID(p, c) for p, c in vv_frontier_ids(self, vv._map)])
         finally:
             doc_release(self)
