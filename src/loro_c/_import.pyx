@@ -1480,11 +1480,65 @@ cdef int place_held_fold(LoroDoc doc, ImportRun run, uint32_t peer, int64_t off,
     return 0
 
 
+cdef const lc_id *deps_as_kept(LoroDoc doc, const lc_staged *st, lc_id *small,
+                               lc_id **owned) except? NULL:
+    """A staged change's deps in the order loro's change keeps them: a Frontiers built by
+    pushing the decoded ids in turn (its own previous op first, as a block's header
+    lists the deps, or the JSON change's list) into a hash map of peer to counter, which
+    yields them in its bucket order (block_meta_encode.rs decode_changes_header, and
+    json_schema.rs decode_changes' Frontiers::from_iter). That order is what loro's
+    export then writes (encode_changes walks change.deps), so a change relayed through
+    loro can list its deps in another order at each hop: peers 1 and 2 share a bucket
+    (a change depending on both, re-exported, swaps them). `small` holds up to 8; more
+    go to `*owned`, which the caller frees. Deps naming one peer twice are kept as sent."""
+    cdef const lc_id *sent = &doc.sdeps[st.deps_off]
+    cdef int64_t n = st.deps_len, i, j
+    cdef uint64_t hs_small[8]
+    cdef int64_t order_small[8]
+    cdef uint64_t *hs = hs_small
+    cdef int64_t *order = order_small
+    cdef lc_id *out = small
+    if n < 2:
+        return sent
+    for i in range(n):
+        for j in range(i):
+            if sent[i].peer == sent[j].peer:
+                return sent
+    if n > 8:
+        hs = <uint64_t*>malloc(n * sizeof(uint64_t))
+        order = <int64_t*>malloc(n * sizeof(int64_t))
+        out = owned[0] = <lc_id*>malloc(n * sizeof(lc_id))
+        if hs == NULL or order == NULL or out == NULL:
+            free(hs)
+            free(order)
+            raise MemoryError()
+    try:
+        for i in range(n):
+            hs[i] = fx_finish(fx_add(0, doc.log.peer_ids[sent[i].peer]))
+        hb_table_order(hs, n, order)
+        for i in range(n):
+            out[i] = sent[order[i]]
+    finally:
+        if n > 8:
+            free(hs)
+            free(order)
+    return out
+
+
 cdef int apply_one(LoroDoc doc, ImportRun run, int64_t k) except -1:
     """Integrate staged change k (its dependencies are in the log) and log it."""
+    cdef lc_id *owned = NULL
+    try:
+        return apply_one_change(doc, run, k, &owned)
+    finally:
+        free(owned)
+
+
+cdef int apply_one_change(LoroDoc doc, ImportRun run, int64_t k, lc_id **owned) except -1:
     cdef OpLog log = doc.log
     cdef lc_staged st = doc.staged[k]
-    cdef const lc_id *deps = &doc.sdeps[st.deps_off]
+    cdef lc_id small[8]
+    cdef const lc_id *deps = deps_as_kept(doc, &st, small, owned)
     cdef uint32_t lamport = 0, lp
     cdef uint32_t i
     cdef lc_change *last
