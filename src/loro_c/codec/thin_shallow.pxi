@@ -180,7 +180,13 @@ def thin_head_parts(bytes data not None, uint64_t peer, int64_t counter, dict vv
         change = (head[0], counter, head[2] + (counter - start), head[3], head[4],
                   [(head[0], counter - 1)], [last_atom_op(o)])
     else:
-        change = (head[0], counter, head[2], head[3], head[4], head[5], [o])
+        # (its deps as loro's change keeps them once decoded, the order its export writes:
+        # _import.deps_as_kept)
+        deps = head[5]
+        if len(deps) > 1:
+            from loro_c.hash_order import frontiers_map_order
+            deps = frontiers_map_order(deps)
+        change = (head[0], counter, head[2], head[3], head[4], deps, [o])
     state = sst_entries(&secs[1])
     entries = alive_state_entries(state, vv)
     if entries is None:
