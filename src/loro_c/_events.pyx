@@ -3517,11 +3517,12 @@ cdef object seq_diff_in(LoroDoc doc, uint32_t c, list idxs, list shown, ev_scrat
     cdef ev_point *pt
     cdef ev_piece *pc
     cdef bint linear = is_import and is_text and import_is_linear(doc)
-    # (a linear import keeps elements known before it; it starts none: building them from
-    # a fresh element costs a walk of every piece, and a guess at need gives the same)
+    # (a linear import keeps elements known before it, and starts them when it brings a
+    # text its first anchors in a few ops, as a server's update does: from a fresh element
+    # that walks every piece, which a large import is spared: guessed at need)
     cdef bint styled = (linear and _import_stamp is not None
                         and seq.nodes[seq.roots[doc.ctree[c]]].lens.anchors > 0
-                        and style_memo(doc, c) is not None)
+                        and (len(idxs) <= 64 or style_memo(doc, c) is not None))
     if linear and not styled:
         # (loro applies the ops to a delta: linear_delta.pxi)
         d = linear_text_delta(doc, c, idxs)
