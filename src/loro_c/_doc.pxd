@@ -727,7 +727,7 @@ cdef inline bint map_note_same_delete(int64_t old, const lc_map_entry *e) noexce
 
 
 # a snapshot loaded from its state section (state/snapshot_load.pxi)
-cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1
+cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr, bint lists=*) except -1
 cdef int shallow_base_load(LoroDoc d) except -1
 cdef int shallow_apply_root_change(LoroDoc d, int64_t ops_off, uint32_t ops_len, uint32_t peer,
                                    int32_t counter, uint32_t lamport) except -1
@@ -838,10 +838,8 @@ cdef inline int doc_acquire(LoroDoc d) except -1:
     snapshot's history first (released again if that fails)."""
     if d.thin_blob is not None:
         # (the replay drops the loaded state: decoding it first would be wasted, but its
-        # containers are registered, as the load listed them)
+        # containers are registered, as the load listed them: thin_materialize)
         doc_lock(d)
-        if d.thin_pending is not None:
-            thin_build_pending_locked(d)
         return thin_materialize_locked(d)
     return doc_acquire_read(d)
 

@@ -440,6 +440,20 @@ def decode_lazy_map_live(bytes value not None, Py_ssize_t pos):
 cdef object _decode_state_values = _ephemeral.decode_state_values
 
 
+def checked_list_values(bytes value not None, Py_ssize_t pos):
+    """The values of a List's state entry the check pass took with its values left encoded
+    (codec/state_check.pxi checked_list_row; `pos`: where they start), for the document's
+    build of the list. They were checked there, so this fails only on memory (or on a bug
+    of that check, raised as LoroError)."""
+    if pos < 0 or pos > PyBytes_GET_SIZE(value):
+        raise LoroError("a snapshot list state checked at its import does not decode")
+    try:
+        values, end = _decode_state_values(value, pos, 0)
+    except DecodeError as e:
+        raise LoroError(f"a snapshot list state checked at its import does not decode: {e}")
+    return values
+
+
 cdef dict lazy_map_live(bytes value, Py_ssize_t pos):
     if pos < 0 or pos > PyBytes_GET_SIZE(value):
         raise LoroError("a snapshot map state checked at its import does not decode")

@@ -8,7 +8,9 @@
 # blob). Maps and counters: the kinds a document of records holds by the thousand; and
 # lists, each decoded here by the decoder itself (a list of records is one entry, whose
 # decoded rows the deferred load takes: ListCheck), its items plain values or child maps
-# and counters.
+# and counters. A List's items are checked here in C and left encoded (list_values_ok): a
+# server that loads a snapshot and imports into it replays the history, which drops the
+# loaded state unread, so the load decodes only the ids (checked disjoint across lists).
 
 
 # the load kind (_doc.kind_of_type) of each raw type byte of a state key (ContainerType.
@@ -200,7 +202,8 @@ cdef inline int skip_uleb64(Reader* r) noexcept nogil:
 
 cdef inline bint value_ok(Reader* r, int depth, const VvTab* vv, bint top) noexcept nogil:
     """value_ok_any with a record's values (null, bool, i64, a short string, a child id)
-    read here, in the caller's loop: the same checks."""
+    read here, in the caller's loop: the same checks. `vv` NULL: a value that may hold no
+    container id at all (a list item's nested values, list_values_ok)."""
     cdef unsigned char tag
     cdef uint64_t peer = 0
     cdef int32_t counter = 0
@@ -223,6 +226,8 @@ cdef inline bint value_ok(Reader* r, int depth, const VvTab* vv, bint top) noexc
         return read_u8(r, &b) == 0 and b <= 1
     if tag == 7 and r.pos + 1 < r.len and r.data[r.pos + 1] == 1:
         # a ContainerID, variant 1 (normal) written in one byte
+        if vv == NULL:
+            return False
         r.pos += 2
         if chk_uleb64(r, &peer) < 0 or chk_uleb32(r, &u) < 0 or read_u8(r, &b) < 0:
             return False
@@ -308,6 +313,8 @@ cdef bint value_ok_any(Reader* r, int depth, const VvTab* vv, bint top) noexcept
                 return False
         return True
     if tag == 7:
+        if vv == NULL:
+            return False
         if chk_uleb32(r, &variant) < 0 or variant != 1:
             return False
         if chk_uleb64(r, &peer) < 0 or read_zigzag32(r, &counter) < 0 or read_u8(r, &b) < 0:
@@ -456,8 +463,73 @@ cdef bint plain_value(object v, int depth):
     return True
 
 
+cdef int64_t list_values_ok(Reader* r, const VvTab* vv) noexcept nogil:
+    """decode_list_state's checks of a List state's values (a postcard Vec<LoroValue>, as
+    ephemeral_codec.decode_state_values reads it), none decoded, and list_entry_ok's: an
+    item's container is a child map or counter its history created, a nested value holds
+    none. Their count, or -1."""
+    cdef uint64_t n = 0, j
+    cdef unsigned char tag
+    if chk_uleb64(r, &n) < 0 or n > <uint64_t>(r.len - r.pos):
+        return -1
+    for j in range(n):
+        if r.pos >= r.len:
+            return -1
+        tag = r.data[r.pos]
+        if tag == 3:
+            # (an i64, the usual item)
+            r.pos += 1
+            if skip_uleb64(r) < 0:
+                return -1
+        elif tag == 5 or tag == 6:
+            if not value_ok(r, 512, NULL, False):
+                return -1
+        elif not child_id_ok(r, vv) and not value_ok(r, 512, vv, True):
+            return -1
+    return <int64_t>n
+
+
+cdef object checked_list_row(bytes key, bytes value, dict vv, const VvTab* tab, _IdBits seen):
+    """decode_container_state's row of a List's entry with its values checked and left
+    encoded (list_values_ok): (cid, KIND_LIST, (None, peers, packed ids, entry, where the
+    values start)); the document decodes them when it builds the list (thin_load_states:
+    checked_list_values). None when the entry is not one the check takes; raises
+    DecodeError as the decoder does."""
+    cdef Reader r
+    cdef uint8_t kind_byte = 0, flag = 0
+    cdef uint64_t depth = 0, v = 0
+    cdef Py_ssize_t pos
+    cdef int64_t n
+    cid = cid_of_key(key)
+    if not (key[0] & 0x80) and cid.counter >= vv.get(cid.peer, 0):
+        return None
+    reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value))
+    r_u8(&r, &kind_byte)
+    if kind_byte != KIND_LIST:
+        return None
+    r_uleb(&r, &depth)
+    r_u8(&r, &flag)
+    if flag > 1:
+        return None
+    if flag == 1:
+        skip_postcard_cid(&r)
+    pos = r.pos
+    n = list_values_ok(&r, tab)
+    if n < 0:
+        return None
+    peers = read_peer_table(&r)
+    r_uleb(&r, &v)
+    if v != 1:
+        return None
+    got = read_ids(&r, peers, False, vv, <Py_ssize_t>n, False, seen)
+    if got is None or got[1] != n:
+        return None
+    r_end(&r, "a container state")
+    return (cid, KIND_LIST, (None, peers, got[0], value, pos))
+
+
 cdef int list_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned char* vp,
-                       Py_ssize_t vn, ListCheck lists) except -1:
+                       Py_ssize_t vn, ListCheck lists, int entry_kind, const VvTab* tab) except -1:
     """A list's entry as the decoder reads it (1 / 0), its rows kept in `lists`: its items
     plain values or child maps and counters the history created (as a map's own values,
     map_state_ok), no root id anywhere."""
@@ -468,6 +540,18 @@ cdef int list_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned ch
     key = PyBytes_FromStringAndSize(<const char*>kp, kn)
     if lists.seen is None:
         lists.seen = _IdBits(lists.vv)
+    if entry_kind == KIND_LIST:
+        try:
+            row = checked_list_row(key, PyBytes_FromStringAndSize(<const char*>vp, vn),
+                                   lists.vv, tab, lists.seen)
+        except MemoryError:
+            raise
+        except Exception:
+            return 0
+        if row is None:
+            return 0
+        lists.rows[key] = row
+        return 1
     try:
         row = decode_container_state(key, PyBytes_FromStringAndSize(<const char*>vp, vn),
                                      lists.vv, lists.seen, None, True, False)
@@ -531,7 +615,7 @@ cdef int state_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned c
     if (kind == KIND_LIST or kind == KIND_MOVABLE_LIST) and lists is not None:
         # (a movable list's own state is decoded here as a list's: its rows are what
         # thin_load builds it from, so the maps beside it stay encoded)
-        return list_entry_ok(kp, kn, vp, vn, lists)
+        return list_entry_ok(kp, kn, vp, vn, lists, kind, vv)
     if kind != KIND_MAP and kind != KIND_COUNTER:
         return 0
     reader_init(&r, vp, vn)

@@ -58,11 +58,14 @@ cdef class LazyMaps:
         return [p for p in self.payloads if p is not None]
 
 
-cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1:
+cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr,
+                   bint lists=True) except -1:
     """Build the states of `rows` [(cid, kind, payload)] (see the codec) into the empty
     document `d`, in one pass per container, and keep `blob` for materialization (its
     version `vv` and frontiers `fr` answer the version queries meanwhile). Nothing
-    here can fail on the data (the codec checked it), only on memory."""
+    here can fail on the data (the codec checked it), only on memory. Without `lists`
+    the Lists' states are left empty: the caller replays the history at once, which
+    drops the loaded state (thin_materialize)."""
     cdef list index = []
     cdef uint32_t c
     snap_forget(d)      # (states filled without ops)
@@ -83,7 +86,7 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1
     # (loro numbers none of them at the load: see below)
     d.lnum_hold = True
     try:
-        thin_load_states(d, rows, index)
+        thin_load_states(d, rows, index, lists)
     finally:
         d.lnum_hold = False
     backing_loaded_at(d, dict(vv))      # (its texts' runs are the state's at vv)
@@ -105,7 +108,7 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr) except -1
     return 0
 
 
-cdef int thin_load_states(LoroDoc d, list rows, list index) except -1:
+cdef int thin_load_states(LoroDoc d, list rows, list index, bint lists) except -1:
     cdef uint32_t c
     cdef tuple row
     cdef int kind
@@ -144,7 +147,14 @@ cdef int thin_load_states(LoroDoc d, list rows, list index) except -1:
             d.thin_texts[c] = payload
             backing_from_runs(d, c, payload[1], payload[2])     # state/text_backing.pxi
         elif kind == KIND_LIST:
-            thin_seq(d, c, payload[1], payload[2], None, payload[0])
+            if not lists:
+                continue
+            values = payload[0]
+            if values is None:
+                # (a deferred load's list, its values checked and left encoded by the
+                # import's check pass: codec/state_check.pxi checked_list_row)
+                values = _codec_module().checked_list_values(payload[3], payload[4])
+            thin_seq(d, c, payload[1], payload[2], None, values)
         elif kind == KIND_MAP:
             thin_map(d, c, payload)
         elif kind == KIND_TREE:
@@ -175,12 +185,14 @@ cdef int thin_defer(LoroDoc d, bytes blob, dict vv, list fr, dict pre=None,
     return 0
 
 
-cdef int thin_build_pending(LoroDoc d) except -1:
+cdef int thin_build_pending(LoroDoc d, bint lists=True) except -1:
     """thin_load of the state thin_defer left encoded, each map's state still encoded (as
     loro keeps a container's state until it is read): every container is registered and
     numbered as the eager load does, and a map is built the first time something reads it
     (thin_decode_lazy; thin_force for all). The codec checked the section whole at the
-    import: decoding fails only on memory (or on a bug of that check, raised as LoroError)."""
+    import: decoding fails only on memory (or on a bug of that check, raised as LoroError).
+    Without `lists`, for the replay that follows at once (thin_materialize), the Lists are
+    registered but not built (see thin_load)."""
     cdef bytes blob = d.thin_pending
     cdef bint was_on = d.evlog.on
     cdef int64_t n_ev = d.evlog.n
@@ -205,7 +217,7 @@ cdef int thin_build_pending(LoroDoc d) except -1:
         if kids is not None and len(kids):
             d.thin_unreg = kids
             d.thin_lazy = LazyMaps(d.n_containers + len(rows) + 16)
-        thin_load(d, rows, blob, d.thin_vv, list(d.thin_fr))
+        thin_load(d, rows, blob, d.thin_vv, list(d.thin_fr), lists)
         if d.thin_lazy is None and not d.detached:
             note_store_entries(d)
     finally:
@@ -811,6 +823,10 @@ cdef int thin_materialize(LoroDoc d) except -1:
     the thin state by the replay of the kept snapshot. The roots listed stay as the thin
     document listed them. If the history turns out malformed (its blocks were checked
     only by their checksums) the thin state is rebuilt and the error raised."""
+    if d.thin_pending is not None:
+        # its containers registered as the load listed them, its Lists not built (the
+        # replay drops the state: decoding their values would be wasted)
+        thin_build_pending(d, False)
     cdef bytes blob = d.thin_blob
     cdef int64_t n = d.n_containers, i
     cdef bytes shown = (<char*>d.croot)[:n]
