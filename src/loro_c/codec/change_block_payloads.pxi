@@ -289,8 +289,12 @@ cdef inline object list_insert(_OpPayloads st, Py_ssize_t i, uint32_t c, int64_t
         sop.pos = prop
         if not stage_dropped(st.doc, sop):
             sop.arg = len(st.values)
-            for j, x in enumerate(v):
-                stage_value(st.doc, x, st.py_peer, op_counter + j)
+            # (read_value gave a list of ln items; a plain item names no container, so
+            # stage_value has nothing to check: no call, no Python int per item)
+            for j in range(ln):
+                x = (<list>v)[j]
+                if not plain_scalar(x):
+                    stage_value(st.doc, x, st.py_peer, op_counter + j)
             st.values.extend(v)
         lval_place(st.doc, sop, ln, True)
     else:

@@ -268,30 +268,26 @@ def snapshot_frontier_cids(bytes data not None):
     cdef uint16_t mode
     cdef Reader body
     cdef Reader secs[3]
-    cdef const unsigned char* kp
-    cdef uint64_t kpeer
-    cdef int64_t kctr
-    cdef int j
-    cdef Py_ssize_t budget
+    cdef Py_ssize_t budget, meta_off = 0, i, at, end
+    cdef object cid_type = _types.ContainerID
     parse_envelope(data, False, &mode, &body)
     if mode == MODE_UPDATES:
         return None
     snapshot_sections(&body, secs)
     if secs[2].len > 0:
         return None
+    # only the blocks that may hold the frontiers (or a shallow root's keys) and each
+    # frontier's change block are read: the replay that follows reads (and checks) them all
+    metas = sst_metas(&secs[0], &meta_off)
+    entries = []
+    for i in range(len(metas)):
+        if sst_block_may_hold(metas[i][1], metas[i][3], (b"fr", b"sv", b"sf")):
+            sst_metas_read(&secs[0], metas, i, meta_off, entries)
     fr = None
-    blocks = {}         # peer -> [(start counter, block bytes)], ascending
-    for key, value in sst_entries(&secs[0]):
-        if len(key) == 12:
-            kp = <const unsigned char*>PyBytes_AS_STRING(key)
-            kpeer = 0
-            for j in range(8):
-                kpeer = (kpeer << 8) | kp[j]
-            kctr = (<int64_t>kp[8] << 24) | (<int64_t>kp[9] << 16) | (<int64_t>kp[10] << 8) | kp[11]
-            blocks.setdefault(kpeer, []).append((kctr, value))
-        elif key == b"fr":
+    for key, value in entries:
+        if key == b"fr":
             fr = value
-        elif key in (b"sv", b"sf"):
+        elif key == b"sv" or key == b"sf":
             return None
     if fr is None:
         return None
@@ -301,9 +297,21 @@ def snapshot_frontier_cids(bytes data not None):
         peers = iteration_order(peers)
     out = {}
     for peer in peers:
+        # the peer's last change block starting at or before its frontier: the greatest
+        # change key (8 bytes of peer, 4 of start counter, big-endian) at most this one,
+        # in the last SSTable block whose first key is at most it
+        target = int(peer).to_bytes(8, "big") + int(ends[peer]).to_bytes(4, "big")
+        at = -1
+        for i in range(len(metas)):
+            if metas[i][1] <= target:
+                at = i
+        if at < 0:
+            continue
+        entries = []
+        sst_metas_read(&secs[0], metas, at, meta_off, entries)
         found = None
-        for start, value in blocks.get(peer, ()):
-            if start <= ends[peer]:
+        for key, value in entries:
+            if len(key) == 12 and key <= target and key[:8] == target[:8]:
                 found = value
         if found is None:
             continue
@@ -322,13 +330,17 @@ def snapshot_frontier_cids(bytes data not None):
             for o in ch[6]:
                 out[o[1]] = None
                 kind = o[0]
-                if kind == LC_OP_INSERT and isinstance(o[4], list):
-                    created.extend(v for v in o[4] if isinstance(v, _types.ContainerID))
+                if kind == LC_OP_INSERT:
+                    vals = o[4]
+                    if type(vals) is list:
+                        for v in <list>vals:
+                            if not plain_scalar(v) and isinstance(v, cid_type):
+                                created.append(v)
                 elif kind == LC_OP_MAP_SET:
-                    if isinstance(o[4], _types.ContainerID):
+                    if isinstance(o[4], cid_type):
                         created.append(o[4])
                 elif kind == LC_OP_SET:
-                    if isinstance(o[5], _types.ContainerID):
+                    if isinstance(o[5], cid_type):
                         created.append(o[5])
                 elif kind == LC_OP_TREE and o[3] == ch[0] and o[4] == o[2]:
                     # a node's creation registers its metadata map
@@ -336,6 +348,16 @@ def snapshot_frontier_cids(bytes data not None):
         for cid in created:
             out[cid] = None
     return list(out)
+
+
+cdef int sst_metas_read(Reader* sec, list metas, Py_ssize_t i, Py_ssize_t meta_off,
+                        list out) except -1:
+    """sst_read_block of block `i` of an SSTable section (`metas`, `meta_off`: sst_metas)."""
+    cdef Py_ssize_t end = sst_block_end(metas, i, meta_off)
+    if end < 0:
+        fail("bad SSTable block range")
+    off, first_key, flags, last_key = metas[i]
+    return sst_read_block(sec.data, off, end, first_key, flags, last_key, out)
 
 
 cdef object block_named_cids(const unsigned char* p, Py_ssize_t n, Py_ssize_t* budget):
