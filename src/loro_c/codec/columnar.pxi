@@ -237,7 +237,7 @@ cdef int enc_rle(Writer* w, const int64_t* v, Py_ssize_t n, int vkind) except -1
 
 
 cdef int enc_delta_rle(Writer* w, const int64_t* v, Py_ssize_t n) except -1 nogil:
-    cdef int64_t* d = <int64_t*>xalloc(n, sizeof(int64_t))
+    cdef int64_t* d = <int64_t*>xalloc_raw(n, sizeof(int64_t))     # (written whole below)
     cdef int64_t prev = 0
     cdef Py_ssize_t i
     try:

@@ -258,6 +258,22 @@ cdef void* xalloc(Py_ssize_t n, size_t size) except NULL nogil:
     return p
 
 
+cdef void* xalloc_raw(Py_ssize_t n, size_t size) except NULL nogil:
+    """xalloc without the zeroing, for a buffer its caller writes whole before reading it
+    (a snapshot's id columns: calloc's memset of a few hundred KiB per export)."""
+    cdef void* p
+    if n < 1:
+        n = 1
+    if <size_t>n > (<size_t>-1) // size:
+        with gil:
+            raise MemoryError("loro_c: out of memory while decoding")
+    p = malloc(<size_t>n * size)
+    if p == NULL:
+        with gil:
+            raise MemoryError("loro_c: out of memory while decoding")
+    return p
+
+
 ctypedef struct I64Vec:
     int64_t* data
     Py_ssize_t len

@@ -591,7 +591,8 @@ cdef int w_id_columns(Writer* w, object ids, bint with_len) except -1:
             n += q[4 * i + 3]
     else:
         n = n_in
-    cols = <int64_t*>xalloc(4 * n if n > 0 else 1, sizeof(int64_t))
+    # (every row of the columns read below is written first: no zeroing)
+    cols = <int64_t*>xalloc_raw(4 * n if n > 0 else 1, sizeof(int64_t))
     pcol = cols
     ccol = cols + n
     lcol = cols + 2 * n
