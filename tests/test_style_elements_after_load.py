@@ -155,6 +155,35 @@ def test_updates_out_of_order_after_a_load(how):
     assert out[0] == out[1]
 
 
+@pytest.mark.parametrize("how", HOWS)
+def test_a_small_import_bringing_a_texts_first_mark_starts_its_elements(how):
+    """The loaded text has no mark; peer 2 bolds "yz", then inserts "ab" before it (an
+    element of its own): both imports are linear ones in loro."""
+    out = []
+    for mod in (loro, loro_c):
+        a = mod.LoroDoc()
+        a.peer_id = 1
+        a.get_text("t").insert(0, "h")
+        a.commit()
+        a.get_text("t").insert(1, "yz")
+        a.commit()
+        blob = a.export(mod.ExportMode.Snapshot())
+        server = load(mod, blob, how)
+        events = []
+        sub = server.subscribe_root(lambda e: events.append(text_items(e)))
+        b = mod.LoroDoc()
+        b.peer_id = 2
+        b.import_(blob)
+        for step in (lambda t: t.mark(1, 3, "bold", True), lambda t: t.insert(1, "ab")):
+            step(b.get_text("t"))
+            b.commit()
+            server.import_(b.export(mod.ExportMode.Updates(server.oplog_vv)))
+        sub.unsubscribe()
+        out.append(events + back_and_forth(mod, server))
+    assert out[0] == out[1]
+    assert out[1][-2] == [[("Retain", None, 1, None, None), ("Delete", None, None, 4, None)]]
+
+
 def test_a_checkout_first_then_imports():
     """The first journaled change after the load is a move (the elements follow it)."""
     out = []
