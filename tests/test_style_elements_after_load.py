@@ -13,13 +13,7 @@ import loro
 import pytest
 
 import loro_c
-
-
-def text_items(e):
-    return [[(type(x).__name__.split("_")[-1], getattr(x, "insert", None),
-              getattr(x, "retain", None), getattr(x, "delete", None),
-              getattr(x, "attributes", None)) for x in c.diff.diff]
-            for c in e.events if "Text" in str(c.target)]
+from test_snapshot_server_cycles import text_items
 
 
 def marked_origin(mod):
@@ -63,18 +57,25 @@ def back_and_forth(mod, d):
     return events
 
 
-def import_then_travel(mod, how, edits, server_edit=None, bad_blob=False):
-    """A server loads peer 1's snapshot (as `how` says), subscribes, imports peer 2's
-    `edits` one update at a time (a rejected blob first with `bad_blob`), makes
-    `server_edit` itself, then travels back and forth."""
-    a = marked_origin(mod)
-    blob = a.export(mod.ExportMode.Snapshot())
+def serve(mod, origin, how):
+    """A server that loaded `origin`'s snapshot (as `how` says) and subscribed, the list
+    of its events, the subscription, and peer 2 starting from the same snapshot."""
+    blob = origin.export(mod.ExportMode.Snapshot())
     server = load(mod, blob, how)
     events = []
     sub = server.subscribe_root(lambda e: events.append(text_items(e)))
     b = mod.LoroDoc()
     b.peer_id = 2
     b.import_(blob)
+    return server, events, sub, b
+
+
+def import_then_travel(mod, how, edits, server_edit=None, bad_blob=False):
+    """A server loads peer 1's snapshot (as `how` says), subscribes, imports peer 2's
+    `edits` one update at a time (a rejected blob first with `bad_blob`), makes
+    `server_edit` itself, then travels back and forth."""
+    server, events, sub, b = serve(mod, marked_origin(mod), how)
+    blob = b.export(mod.ExportMode.Snapshot())
     if bad_blob:
         c = mod.LoroDoc()
         c.peer_id = 3
@@ -134,14 +135,7 @@ def test_updates_out_of_order_after_a_load(how):
     """Peer 2's second update arrives first (pending), then its first, twice."""
     out = []
     for mod in (loro, loro_c):
-        a = marked_origin(mod)
-        blob = a.export(mod.ExportMode.Snapshot())
-        server = load(mod, blob, how)
-        events = []
-        sub = server.subscribe_root(lambda e: events.append(text_items(e)))
-        b = mod.LoroDoc()
-        b.peer_id = 2
-        b.import_(blob)
+        server, events, sub, b = serve(mod, marked_origin(mod), how)
         ups = []
         for pos, s in [(0, "é"), (5, "yz")]:
             vv = b.oplog_vv
@@ -167,13 +161,7 @@ def test_a_small_import_bringing_a_texts_first_mark_starts_its_elements(how):
         a.commit()
         a.get_text("t").insert(1, "yz")
         a.commit()
-        blob = a.export(mod.ExportMode.Snapshot())
-        server = load(mod, blob, how)
-        events = []
-        sub = server.subscribe_root(lambda e: events.append(text_items(e)))
-        b = mod.LoroDoc()
-        b.peer_id = 2
-        b.import_(blob)
+        server, events, sub, b = serve(mod, a, how)
         for step in (lambda t: t.mark(1, 3, "bold", True), lambda t: t.insert(1, "ab")):
             step(b.get_text("t"))
             b.commit()
@@ -188,16 +176,9 @@ def test_a_checkout_first_then_imports():
     """The first journaled change after the load is a move (the elements follow it)."""
     out = []
     for mod in (loro, loro_c):
-        a = marked_origin(mod)
-        blob = a.export(mod.ExportMode.Snapshot())
-        server = load(mod, blob, "plain")
-        events = []
-        sub = server.subscribe_root(lambda e: events.append(text_items(e)))
+        server, events, sub, b = serve(mod, marked_origin(mod), "plain")
         server.checkout(mod.Frontiers.from_id(mod.ID(1, 3)))
         server.checkout_to_latest()
-        b = mod.LoroDoc()
-        b.peer_id = 2
-        b.import_(blob)
         for pos, s in [(0, "é"), (5, "yz")]:
             b.get_text("t").insert(pos, s)
             b.commit()
@@ -265,18 +246,12 @@ def random_session(mod, seed):
     a.commit()
     for _ in range(rng.randint(2, 6)):
         random_edit(rng, a)
-    blob = a.export(mod.ExportMode.Snapshot())
-    server = load(mod, blob, rng.choice(HOWS))
-    events = []
-    sub = server.subscribe_root(lambda e: events.append(text_items(e)))
-    b = mod.LoroDoc()
-    b.peer_id = 2
-    b.import_(blob)
+    server, events, sub, b = serve(mod, a, rng.choice(HOWS))
     for _ in range(rng.randint(1, 4)):
         random_edit(rng, b)
         server.import_(b.export(mod.ExportMode.Updates(server.oplog_vv)))
     sub.unsubscribe()
-    return events + back_and_forth(mod, server), server.get_text("t").to_delta() and [
+    return events + back_and_forth(mod, server), [
         (x.insert, x.attributes) for x in server.get_text("t").to_delta()]
 
 
