@@ -100,7 +100,10 @@ FIXED_SESSIONS = (160, 629, 705, 936, 1076, 1245, 1431, 1561, 1920, 2193, 2223, 
                   2521,
                   # a checkout whose meet search leaves a path unmatched but covered by the
                   # meet: replayed from the meet
-                  1032)
+                  1032,
+                  # a batch's move to the latest version: loro walks to its log's own map of
+                  # the frontiers, in that map's order
+                  1738)
 
 
 def _seeds():

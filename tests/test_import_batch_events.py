@@ -568,3 +568,73 @@ def test_a_batch_numbers_the_updates_containers_before_the_snapshots_dead_childr
     got = _snapshot_with_a_dead_child_then_its_peers_updates(loro_c, roots)
     assert [e[0] for e in want] == ["Import", "Checkout"]
     assert got == want
+
+
+def _snapshot_then_concurrent_updates(mod, listen_first):
+    """Peer 2 edits a list, a text and a counter; peer 102 branches off after the text
+    (text and counter edits), peer 118 after peer 2's first counter ops (a list insert,
+    then, with 102's changes, a text delete), peer 1 after 102 (a counter op); peer 2 goes
+    on (counter, text delete, counter) and exports its snapshot. A new document subscribed
+    to the roots of `listen_first` (so loro's arena numbers them first) takes that
+    snapshot and everyone else's updates in one batch. The move to the latest version
+    walks from below the snapshot's version (peer 2's later ops are concurrent with the
+    others'), and the order of its peers follows loro's map of the log's frontiers."""
+    docs = {}
+    for p in (2, 102, 118, 1):
+        docs[p] = mod.LoroDoc()
+        docs[p].peer_id = p
+
+    def send(a, b):
+        docs[b].import_(docs[a].export(mod.ExportMode.Updates(docs[b].oplog_vv)))
+
+    a = docs[2]
+    a.get_list("l").insert(0, "s")
+    a.get_text("t").insert(0, "ay\U0001F600")
+    a.commit()
+    send(2, 102)
+    docs[102].get_text("t").insert(0, "x\U0001F600 ")
+    docs[102].get_counter("c").increment(-1)
+    docs[102].commit()
+    a.get_counter("c").increment(1)
+    a.get_counter("c").increment(1)
+    a.commit()
+    send(2, 118)
+    docs[118].get_list("l").insert(1, 7)
+    docs[118].commit()
+    send(102, 118)
+    docs[118].get_text("t").delete(0, 2)
+    docs[118].commit()
+    send(102, 1)
+    docs[1].get_counter("c").increment(2)
+    docs[1].commit()
+    a.get_counter("c").increment(2)
+    a.get_text("t").delete(2, 1)
+    a.get_counter("c").increment(-1)
+    a.commit()
+    snap = a.export(mod.ExportMode.Snapshot())
+    send(118, 1)
+    updates = docs[1].export(mod.ExportMode.Updates(mod.VersionVector()))
+    r = mod.LoroDoc()
+    got = []
+    subs = [r.subscribe_root(lambda e: got.append(U.nev(e)))]
+    for name, kind in listen_first:
+        subs.append(r.subscribe(mod.ContainerID.Root(name, getattr(mod.ContainerType, kind)()),
+                                lambda e: None))
+    r.import_batch([snap, updates])
+    del subs
+    return got
+
+
+@pytest.mark.parametrize("listen_first", [(), (("m", "Map"),), (("m", "Map"), ("n", "Map")),
+                                          (("c", "Counter"),), (("t", "Text"),),
+                                          (("c", "Counter"), ("t", "Text"))])
+def test_the_move_after_a_batch_walks_to_the_logs_own_frontiers_map(listen_first):
+    # loro moves to the latest version through a clone of its log's map of the frontiers
+    # and walks the peers in the order that map yields them; loro_c filled a fresh map
+    # with them by peer index, whose order differs, and met the text before the counter
+    # where loro meets the counter first (marks session 1738, step 35, whose container
+    # subscription to "m" numbered the roots so that the two walks order them apart)
+    want = _snapshot_then_concurrent_updates(loro, listen_first)
+    got = _snapshot_then_concurrent_updates(loro_c, listen_first)
+    assert [e[0] for e in want] == ["Import", "Checkout"]
+    assert got == want

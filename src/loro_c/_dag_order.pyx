@@ -1024,7 +1024,8 @@ def walked_from_before():
 
 
 cpdef list walk_containers(OpLog log, list before, list after, list ranges=None, checkout=None,
-                           touches=None, list loaded=None, bint before_ordered=False):
+                           touches=None, list loaded=None, bint before_ordered=False,
+                           bint after_ordered=False):
     """The containers (indices) of the ops loro's diff calculator visits to go from version
     `before` to `after` (frontiers as (peer index, counter)) of `log`, in the order it first
     meets them; `ranges`, when given, gets the id ranges it visits, in order, as (peer index,
@@ -1034,7 +1035,8 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
     found it full (LoroDoc.vv_touches: such an op grows it); `loaded`: the peer ids a
     snapshot load put in that map first, in its order (LoroDoc.vv_loaded);
     `before_ordered`: a checkout's `before` is in the order loro's map of its state's
-    frontiers yields them (OpLog.frontier_order)."""
+    frontiers yields them (OpLog.frontier_order); `after_ordered`: so is its `after`, the
+    log's own frontiers (a move to the latest version)."""
     global _dag, _from_before
     cdef Dag h
     cdef _Walk w
@@ -1165,7 +1167,7 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
                     touch[c] = 1
         base_peer_order(w, peers, k, tgt_lo, tgt_hi, np, ids, nl, ids + nl, nr, bvv, avv,
                         _as_checkout if checkout is None else checkout, order, touch, met_rank,
-                        before_ordered)
+                        before_ordered, after_ordered)
         # the chain of node starts of each peer, last peer of the order first
         m = 0
         for i in range(k):
@@ -1507,7 +1509,8 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
                          const int32_t *tgt_hi, uint32_t np, const lc_id *before, int64_t nl,
                          const lc_id *after, int64_t nr, const int32_t *bvv, const int32_t *avv,
                          bint checkout, int64_t *order, const uint8_t *touch,
-                         const int64_t *rank, bint before_ordered=False) except -1:
+                         const int64_t *rank, bint before_ordered=False,
+                         bint after_ordered=False) except -1:
     """The order of loro's map of the id ranges to walk (`order`: indices into `peers`,
     the `k` peers to walk). loro fills it as the difference of the base's version vector
     and the union of the two versions: first the peers of the base (those with ids to
@@ -1625,9 +1628,15 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
                 frontier_order(w, fb, nl, fh, fo, ftmp)
             nu = vv_fill_order(w, fb, nl, uo, 0, seen, vv)
             memset(seen, 0, np + 1)
-            # (the target's frontiers as its map yields them)
+            # (the target's frontiers as its map yields them: a move to the latest version
+            # walks to a clone of the log's own map, which keeps the order the log's
+            # changes left it in (`after_ordered`, OpLog.frontier_order: marks session
+            # 1738, a batch's move, met the text before the counter when the map was
+            # filled afresh by peer index); another target's map is filled afresh in the
+            # order given)
             memcpy(fb, after, nr * sizeof(lc_id))
-            frontier_order(w, fb, nr, fh, fo, ftmp)
+            if not after_ordered:
+                frontier_order(w, fb, nr, fh, fo, ftmp)
             j = vv_fill_order(w, fb, nr, tmp, 0, seen, vv)
             table_order(w, tmp, j, hs, o, tmp + np)
             for i in range(nu):

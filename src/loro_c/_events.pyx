@@ -580,6 +580,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             reg.tree_lca = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
                                               for i in range(doc.log.n_frontiers)])
             reg.lca_ordered = False
+            reg.lca_after_ordered = False
         elif trigger == 1 and not doc.detached and several_peers_imported(doc, snap[0]):
             # loro notes a movable list's elements in its causal walk over the new changes,
             # which may interleave the peers otherwise than the import applied them
@@ -2523,7 +2524,8 @@ cdef object walked_containers(LoroDoc doc, list out):
     # (the ranges are for ml_keeps_elements: only a document with movable lists needs them)
     _walk_ranges = [] if doc.evs.tree_lca is not None and doc.mls is not None else None
     return dag_walk(doc.log, list(before), list(after), _walk_ranges, None, doc.vv_touches,
-                    doc.vv_loaded, doc.evs.tree_lca is not None and doc.evs.lca_ordered)
+                    doc.vv_loaded, doc.evs.tree_lca is not None and doc.evs.lca_ordered,
+                    doc.evs.tree_lca is not None and doc.evs.lca_after_ordered)
 
 
 cdef object _walk_ranges = None     # the id ranges the last walked_containers visited

@@ -236,7 +236,8 @@ class _DocEvents:
     """A document's diff-event subscribers: root ones, and per ContainerID; and the
     peer-id-change subscribers."""
     __slots__ = ("root", "by_cid", "peer", "first", "first_done", "pre", "busy", "before",
-                 "hooks", "tree_lca", "lca_ordered", "ml_walk", "tree_views", "local_styles")
+                 "hooks", "tree_lca", "lca_ordered", "lca_after_ordered", "ml_walk", "tree_views",
+                 "local_styles")
 
     def __init__(self):
         self.root = []
@@ -255,6 +256,7 @@ class _DocEvents:
         # tree_lca's first version is a checkout's from the latest version, in the order
         # loro's map of the log's frontiers yields them (its state's frontiers are that map)
         self.lca_ordered = False
+        self.lca_after_ordered = False
         # during an import that follows the version before and brings ops of several peers:
         # the same two versions (state/movable_local.pxi ml_calc_elements); None otherwise
         self.ml_walk = None

@@ -109,6 +109,10 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
     # loro rebuilds the version before from its state's frontiers: at the latest version
     # that is the log's own map of them (OpLog.frontier_order), the walks take its order
     cdef bint at_head = not d.detached and d.tracker_at_head
+    # (a move to the latest version: loro walks to a clone of the log's map of its
+    # frontiers, in that map's order)
+    cdef bint to_head = ids == <const lc_id *>d.log.frontiers
+    after = d.log.frontier_order() if to_head else None
     before = None
     d.alive_known = None      # doc/liveness.pxi: the state changes without new ops
     snap_forget(d)
@@ -123,8 +127,9 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
             ml_fold_walks(d)
             d.mls.calc_walks = []
         before = before_ids(d, tf, n_tf, at_head)
-        d.mls.calc_walks.append([before, [(ids[i].peer, ids[i].counter) for i in range(n)],
-                                 None, at_head])
+        d.mls.calc_walks.append([before, after if to_head
+                                 else [(ids[i].peer, ids[i].counter) for i in range(n)],
+                                 None, at_head, to_head])
     if d.style_loaded is not None and d.evlog.on and d.evs is not None:
         style_load_memos(d)     # (a journaled move from a loaded state: loro's elements)
     ensure_tvv(d)
@@ -142,8 +147,10 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
         events_module().checkout_before(d)
         # (tree events replay loro's tree diff between these two: _events.tree_diff)
         d.evs.tree_lca = (before if before is not None else before_ids(d, tf, n_tf, at_head),
-                          [(ids[i].peer, ids[i].counter) for i in range(n)])
+                          after if to_head
+                          else [(ids[i].peer, ids[i].counter) for i in range(n)])
         d.evs.lca_ordered = at_head
+        d.evs.lca_after_ordered = to_head
     elif d.evlog.on and d.evs is not None:
         # a journaled move that touches nothing: the texts keep their style map elements
         # (_events.carry_style_elems)

@@ -1894,14 +1894,16 @@ cdef tuple ml_calc_elements(LoroDoc d, uint32_t c, list idxs, list recs, list na
         if kept is None:
             kept = s.calc_keys[c] = ElementMap()
         # the walks of the state's moves since this map last caught up, this one's last
-        walks = s.calc_walks if s.calc_walks is not None else [[lca[0], lca[1], None, d.evs.lca_ordered]]
+        walks = s.calc_walks if s.calc_walks is not None else [[lca[0], lca[1], None, d.evs.lca_ordered,
+                                                                d.evs.lca_after_ordered]]
         for k in range(kept.fed, len(walks)):
             ml_feed_walk(d, s.calc_keys, ml_walk_ranges(d, walks[k]), k, c)
         kept.fed = len(walks)
         seq = ()
     else:
         ranges = []
-        walk_containers(d.log, list(lca[0]), list(lca[1]), ranges, before_ordered=d.evs.lca_ordered)
+        walk_containers(d.log, list(lca[0]), list(lca[1]), ranges, before_ordered=d.evs.lca_ordered,
+                        after_ordered=d.evs.lca_after_ordered)
         seq = ml_walk_elements(d, c, ranges)
         if walked_from_before():
             return seq, None, None
@@ -1918,11 +1920,12 @@ cdef Py_ssize_t ML_WALKS_KEPT = 8
 cdef list ml_walk_ranges(LoroDoc d, list walk):
     """The id ranges loro's checkout calculator visits for one state move (an entry of
     MovableState.calc_walks: [from, to, ranges or None, whether `from` is in the order of
-    loro's map of the log's frontiers]), found once."""
+    loro's map of the log's frontiers, whether `to` is]), found once."""
     if walk[2] is None:
         from loro_c._dag_order import walk_containers
         ranges = []
-        walk_containers(d.log, list(walk[0]), list(walk[1]), ranges, before_ordered=walk[3])
+        walk_containers(d.log, list(walk[0]), list(walk[1]), ranges, before_ordered=walk[3],
+                        after_ordered=walk[4])
         walk[2] = ranges
     return walk[2]
 
