@@ -52,6 +52,16 @@ def sst_blocks(blob, a, b):
     return out
 
 
+def mutated_block(rng, blob, a, b):
+    """`blob` with one byte of a random stored block of the SSTable at [a, b) flipped, the
+    block's and the envelope's checksums fixed (so only the decoding can refuse it)."""
+    lo, hi, _flags = rng.choice(sst_blocks(blob, a, b))
+    bad = bytearray(blob)
+    bad[rng.randrange(lo, hi)] ^= rng.choice((0x01, 0x80, 0xFF))
+    bad[hi:hi + 4] = struct.pack("<I", _codec.xxh32(bytes(bad[lo:hi])))
+    return fix_checksum(bytes(bad))
+
+
 @pytest.fixture(scope="module")
 def snaps():
     src = random_history(3, rounds=20)
