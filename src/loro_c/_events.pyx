@@ -3562,7 +3562,7 @@ cdef object seq_diff_in(LoroDoc doc, uint32_t c, list idxs, list shown, ev_scrat
         if is_import and _import_stamp is not None:
             # (the style map elements follow every import, a linear one too)
             style_import_text(doc, c, sc, marks)
-        if linear:
+        if styled:      # (else linear_text_delta already declined above)
             d = linear_text_delta(doc, c, idxs)
             if d is not False:
                 return d

@@ -236,7 +236,7 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
             if d.evs is not None:
                 # loro's loader built the texts' style map elements; the move to the
                 # latest version below applies itself to them
-                style_note_load(d)
+                style_memos_clear(d)
                 style_memos_loaded(d)
             if d.mls is not None:
                 # loro loads the snapshot without its diff calculator: the move to the

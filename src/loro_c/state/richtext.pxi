@@ -728,10 +728,7 @@ cdef int style_note_load(LoroDoc d) except -1:
     start anchor and after each end anchor. Elements a subscribed load kept op by op are
     dropped; the first journaled change of the loaded state takes the loader's
     (style_load_memos)."""
-    cdef StyleMemo m
-    for m in d.style_slots:
-        if m is not None:
-            memo_drop(m)
+    style_memos_clear(d)
     d.style_loaded = None if d.detached or d.shallow_sv is not None else (d.hist_epoch, heads_by_peer_id(d))
     return 0
 
