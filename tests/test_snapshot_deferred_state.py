@@ -310,17 +310,12 @@ def test_mutated_state_entries_pass_the_check_only_when_they_decode(seed):
     assert passed > 0
 
 
-def test_a_malformed_change_block_after_a_deferred_load():
-    """A change block malformed under valid checksums: the import defers the state, and
-    the edit that needs history raises LoroError, the document left as the load built it
-    (its state decoded, the same containers numbered), whether or not it was read first."""
-    src = _records(loro_c, n=30)
-    blob = src.export(loro_c.ExportMode.Snapshot())
-    assert _codec._state_section_ok(blob)
-    rng = random.Random(4)
+def deferred_mutations(blob, seed, attempts=200):
+    """(attempt, bad blob, document) for each of `attempts` random block mutations of
+    `blob`'s history under valid checksums that loro_c loads with its state deferred."""
+    rng = random.Random(seed)
     secs = sections(blob)
-    found = 0
-    for attempt in range(200):
+    for attempt in range(attempts):
         bad = mutated_block(rng, blob, *secs[0])
         d = loro_c.LoroDoc()
         try:
@@ -328,6 +323,18 @@ def test_a_malformed_change_block_after_a_deferred_load():
         except loro_c.LoroError:
             continue
         assert not d._state_decoded
+        yield attempt, bad, d
+
+
+def test_a_malformed_change_block_after_a_deferred_load():
+    """A change block malformed under valid checksums: the import defers the state, and
+    the edit that needs history raises LoroError, the document left as the load built it
+    (its state decoded, the same containers numbered), whether or not it was read first."""
+    src = _records(loro_c, n=30)
+    blob = src.export(loro_c.ExportMode.Snapshot())
+    assert _codec._state_section_ok(blob)
+    found = 0
+    for attempt, bad, d in deferred_mutations(blob, 4):
         read_first = attempt % 2 == 0
         value = d.get_deep_value() if read_first else None
         try:

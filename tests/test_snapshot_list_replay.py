@@ -14,7 +14,7 @@ import loro_c
 from loro_c import _codec
 
 import _events_util
-from test_snapshot_hostile import mutated_block, sections
+from test_snapshot_deferred_state import deferred_mutations
 from test_snapshot_lazy_deep_read import _no_nan
 from test_snapshot_lazy_lists import _mutated_bytes
 from test_snapshot_state_load import _with_state
@@ -217,17 +217,8 @@ def test_a_malformed_change_block_after_a_list_load_leaves_the_document_as_loade
     client.get_list("l").insert(0, "c")
     client.commit()
     update = client.export(loro_c.ExportMode.Updates(src.oplog_vv))
-    rng = random.Random(7)
-    secs = sections(blob)
     found = 0
-    for attempt in range(200):
-        bad = mutated_block(rng, blob, *secs[0])
-        d = loro_c.LoroDoc()
-        try:
-            d.import_(bad)
-        except loro_c.LoroError:
-            continue
-        assert not d._state_decoded
+    for attempt, _bad, d in deferred_mutations(blob, 7):
         value = d.get_deep_value() if attempt % 2 == 0 else None
         try:
             d.import_(update)

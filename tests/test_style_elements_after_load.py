@@ -70,6 +70,23 @@ def serve(mod, origin, how):
     return server, events, sub, b
 
 
+def send(mod, b, server):
+    """Peer 2 commits and the server imports its update."""
+    b.commit()
+    server.import_(b.export(mod.ExportMode.Updates(server.oplog_vv)))
+
+
+def plain_origin(mod):
+    """Peer 1's text "h" (its first op), then "hyz"; no mark."""
+    a = mod.LoroDoc()
+    a.peer_id = 1
+    a.get_text("t").insert(0, "h")
+    a.commit()
+    a.get_text("t").insert(1, "yz")
+    a.commit()
+    return a
+
+
 def import_then_travel(mod, how, edits, server_edit=None, bad_blob=False):
     """A server loads peer 1's snapshot (as `how` says), subscribes, imports peer 2's
     `edits` one update at a time (a rejected blob first with `bad_blob`), makes
@@ -87,8 +104,7 @@ def import_then_travel(mod, how, edits, server_edit=None, bad_blob=False):
             server.import_(update[:-3])
     for pos, s in edits:
         b.get_text("t").insert(pos, s)
-        b.commit()
-        server.import_(b.export(mod.ExportMode.Updates(server.oplog_vv)))
+        send(mod, b, server)
     if server_edit is not None:
         server.get_text("t").insert(*server_edit)
         server.commit()
@@ -155,17 +171,10 @@ def test_a_small_import_bringing_a_texts_first_mark_starts_its_elements(how):
     element of its own): both imports are linear ones in loro."""
     out = []
     for mod in (loro, loro_c):
-        a = mod.LoroDoc()
-        a.peer_id = 1
-        a.get_text("t").insert(0, "h")
-        a.commit()
-        a.get_text("t").insert(1, "yz")
-        a.commit()
-        server, events, sub, b = serve(mod, a, how)
+        server, events, sub, b = serve(mod, plain_origin(mod), how)
         for step in (lambda t: t.mark(1, 3, "bold", True), lambda t: t.insert(1, "ab")):
             step(b.get_text("t"))
-            b.commit()
-            server.import_(b.export(mod.ExportMode.Updates(server.oplog_vv)))
+            send(mod, b, server)
         sub.unsubscribe()
         out.append(events + back_and_forth(mod, server))
     assert out[0] == out[1]
@@ -181,8 +190,7 @@ def test_a_checkout_first_then_imports():
         server.checkout_to_latest()
         for pos, s in [(0, "é"), (5, "yz")]:
             b.get_text("t").insert(pos, s)
-            b.commit()
-            server.import_(b.export(mod.ExportMode.Updates(server.oplog_vv)))
+            send(mod, b, server)
         sub.unsubscribe()
         out.append(events + back_and_forth(mod, server))
     assert out[0] == out[1]
@@ -204,8 +212,7 @@ def test_import_batch_with_a_subscriber_starts_from_the_loaders_elements():
         sub = server.subscribe_root(lambda e: events.append(text_items(e)))
         server.import_batch([blob, extra])
         b.get_text("t").insert(5, "yz")
-        b.commit()
-        server.import_(b.export(mod.ExportMode.Updates(server.oplog_vv)))
+        send(mod, b, server)
         sub.unsubscribe()
         out.append(events + back_and_forth(mod, server))
     assert out[0] == out[1]
@@ -249,7 +256,7 @@ def random_session(mod, seed):
     server, events, sub, b = serve(mod, a, rng.choice(HOWS))
     for _ in range(rng.randint(1, 4)):
         random_edit(rng, b)
-        server.import_(b.export(mod.ExportMode.Updates(server.oplog_vv)))
+        send(mod, b, server)
     sub.unsubscribe()
     return events + back_and_forth(mod, server), [
         (x.insert, x.attributes) for x in server.get_text("t").to_delta()]
