@@ -1096,7 +1096,7 @@ cdef list layered_elements(LoroDoc doc, uint32_t c, list before, list after, bin
             if s.id.peer not in touched or not layers_cover(before, s.id.peer, a, b):
                 # (no move of these touched these atoms: as they are now)
                 if now or anchor:
-                    out.append(rich_element(doc, s, a, b, now, now, False))
+                    append_rich(out, doc, s, a, b, now, now, False)
                 continue
             if disjoint:
                 # (a move's own layer, before[0], decides where it records the atom; the
@@ -1116,7 +1116,7 @@ cdef list layered_elements(LoroDoc doc, uint32_t c, list before, list after, bin
                         was = got
                     hi = e_was if e_was < e_now else e_now
                     if was or is_now or anchor:
-                        out.append(rich_element(doc, s, lo, hi, was, is_now, False))
+                        append_rich(out, doc, s, lo, hi, was, is_now, False)
                     lo = hi
                 continue
             was_p = layered_pieces(before, 0, s.id.peer, a, b, now)
@@ -1129,7 +1129,7 @@ cdef list layered_elements(LoroDoc doc, uint32_t c, list before, list after, bin
                 pb = now_p[ib]
                 hi = pa[1] if <int32_t>pa[1] < <int32_t>pb[1] else pb[1]
                 if pa[2] or pb[2] or anchor:
-                    out.append(rich_element(doc, s, lo, hi, pa[2], pb[2], False))
+                    append_rich(out, doc, s, lo, hi, pa[2], pb[2], False)
                 lo = hi
                 if <int32_t>pa[1] == hi:
                     ia += 1
@@ -1446,7 +1446,7 @@ cdef list rich_elements(LoroDoc doc, uint32_t c, list runs):
                 if count == 0:
                     # (no atom of this peer changed: the span is as it is now)
                     if now or anchor:
-                        out.append(rich_element(doc, s, a, b, now, now))
+                        append_rich(out, doc, s, a, b, now, now)
                     continue
                 # [a, b) cut by the recorded runs: (lo, hi, visible before); elsewhere as
                 # now. An anchor visible at neither version still cuts loro's style map
@@ -1466,15 +1466,15 @@ cdef list rich_elements(LoroDoc doc, uint32_t c, list runs):
                         break
                     if ra > cur:
                         if now or anchor:
-                            out.append(rich_element(doc, s, cur, ra, now, now))
+                            append_rich(out, doc, s, cur, ra, now, now)
                         cur = ra
                     hi = rb if rb < b else b
                     if rec[k].vis or now or anchor:
-                        out.append(rich_element(doc, s, cur, hi, rec[k].vis != 0, now))
+                        append_rich(out, doc, s, cur, hi, rec[k].vis != 0, now)
                     cur = hi
                     k += 1
                 if cur < b and (now or anchor):
-                    out.append(rich_element(doc, s, cur, b, now, now))
+                    append_rich(out, doc, s, cur, b, now, now)
             leaf = seq.nodes[leaf].next_leaf
     finally:
         free(arr)
@@ -1513,8 +1513,39 @@ cdef tuple rich_element(LoroDoc doc, lc_span *s, int32_t lo, int32_t hi, bint wa
         pc.content = content
         pc.n = hi - lo
         buf, start, end = stored_bytes(doc, &pc)
-        place = (s.id.peer, lo, hi, buf, start, end)
+        # (loro's tracker joins an insert to the one before only when the Lamport clocks
+        # continue too, rich_checkout._follows)
+        lamport_on = lamport_continues(doc, s.id.peer, lo)
+        place = (s.id.peer, lo, hi, buf, start, end, lamport_on)
     return (0, hi - lo, text, None, was, now, place)
+
+
+cdef bint lamport_continues(LoroDoc doc, uint32_t peer, int32_t counter) except -1:
+    """Whether atom `counter` of `peer` has the Lamport clock after atom `counter - 1`'s."""
+    cdef ev_piece a, b
+    a.peer = b.peer = peer
+    b.counter = counter
+    return lamport_follows(doc, &a, &b)
+
+
+cdef int append_rich(list out, LoroDoc doc, lc_span *s, int32_t lo, int32_t hi, bint was,
+                     bint now, bint with_text=True) except -1:
+    """Append rich_element for atoms [lo, hi) of span `s`; a newly visible text is cut
+    where loro keeps its ops apart (next_cut: bytes or Lamport clocks that do not continue),
+    as split_pieces cuts a plain text's pieces."""
+    cdef ev_piece pc
+    cdef int32_t cut
+    if not now or was or s.content >= LC_ANCHOR_MIN or hi - lo < 2:
+        out.append(rich_element(doc, s, lo, hi, was, now, with_text))
+        return 0
+    pc.peer = s.id.peer
+    while lo < hi:
+        pc.counter = lo
+        pc.n = hi - lo
+        cut = next_cut(doc, &pc, True)
+        out.append(rich_element(doc, s, lo, cut, was, now, with_text))
+        lo = cut
+    return 0
 
 
 ctypedef struct ev_item:

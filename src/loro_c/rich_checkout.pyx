@@ -223,8 +223,8 @@ cdef object _prior_marks(list elements, list prior):
 cdef int _apply_items(_State state, list elements) except -1:
     """Apply loro's delta of the change, over entities, to `state`: retains, and replaces
     that hold an inserted chunk and the entities deleted after it (the deletes are drained
-    first). An inserted text joins the chunk before when its ids continue it and its bytes
-    follow it in loro's string storage. Items are applied as they close, with no list
+    first). An inserted text joins the chunk before when its ids continue it, Lamport clocks
+    included, and its bytes follow it in loro's string storage. Items are applied as they close, with no list
     built per item (a quiet replay walks every changed atom of a text)."""
     cdef tuple el
     cdef bint before, now
@@ -291,13 +291,14 @@ cdef int _apply_replace(_State state, list ins, Py_ssize_t dels, Py_ssize_t n_de
 
 cdef bint _follows(a, b, bint same_ids) except -1:
     """Whether text placed at `b` continues text placed at `a` in loro's storage (and, with
-    `same_ids`, in ids). A place is (peer, counter, end counter, buffer, start, end)."""
+    `same_ids`, in ids and Lamport clocks). A place is (peer, counter, end counter, buffer,
+    start, end[, whether its first atom's Lamport clock continues the atom before])."""
     cdef tuple x, y
     if a is None or b is None:
         return False
     x = a
     y = b
-    if same_ids and (x[0] != y[0] or x[2] != y[1]):
+    if same_ids and (x[0] != y[0] or x[2] != y[1] or len(y) > 6 and not y[6]):
         return False
     return x[3] is not None and x[3] == y[3] and x[5] == y[4]
 
