@@ -120,14 +120,14 @@ def test_lamport_gap_keeps_a_delete_after_the_next_insert():
     assert both(script)[1] == [("Text", [("r", 1), ("i", " xcxx"), ("d", 3), ("i", "aa")])]
 
 
-@pytest.mark.parametrize("marked", [True, False])
+@pytest.mark.parametrize("value", [True, "u"])
 @pytest.mark.parametrize("delivery", ["one blob", "in order", "reversed", "twice", "late snapshot"])
-def test_lamport_gap_keeps_inserts_apart_in_a_marked_text(marked, delivery):
+def test_lamport_gap_keeps_inserts_apart_in_a_marked_text(value, delivery):
     # peer 2 types '\n' (2:0), then 'xyz' (2:1..) after peer 1's change that deletes 'ha'
-    # (and marks 'b'): the ids continue, the Lamport clocks do not, so loro's tracker keeps
-    # them apart and the deletes join the first: [insert '\nxyz', delete 2], not [delete 2,
-    # insert '\nxyz']. A text holding anchors is composed by rich_checkout (server cycle
-    # 2850); the plain text by checkout_text_delta.
+    # and marks its own '\n': the ids continue, the Lamport clocks do not, so loro's tracker
+    # keeps them apart and the deletes join the first: [insert '\nxyz', delete 2], not
+    # [delete 2, insert '\nxyz'] (server cycle 2850). A text holding anchors is composed by
+    # rich_checkout, where the mark's retain cuts the items.
     def session(mod):
         a, b = mod.LoroDoc(), mod.LoroDoc()
         a.peer_id, b.peer_id = 1, 2
@@ -143,13 +143,15 @@ def test_lamport_gap_keeps_inserts_apart_in_a_marked_text(marked, delivery):
         send(a, b)
         b.get_text("t").insert(0, "\n")
         b.commit()
+        a.get_text("t").insert(0, "\n")
+        a.commit()
         send(b, a)
-        a.get_text("t").delete(1, 2)
-        if marked:
-            a.get_text("t").mark(1, 2, "bold", True)
+        t = a.get_text("t")
+        t.delete(t.to_string().index("h"), 2)
+        t.mark(0, 1, "bold", value)
         a.commit()
         send(a, b)
-        b.get_text("t").insert(1, "xyz")
+        b.get_text("t").insert(2, "xyz")
         b.commit()
         blobs.append(b.export(mod.ExportMode.Updates(a.oplog_vv)))
         d = mod.LoroDoc()
@@ -165,13 +167,13 @@ def test_lamport_gap_keeps_inserts_apart_in_a_marked_text(marked, delivery):
             order = [blobs[0], b.export(mod.ExportMode.Snapshot())]
         for blob in order:
             d.import_(blob)
-        assert d.get_text("t").to_string() == "\nxyzb"
+        assert d.get_text("t").to_string() == "\n\nxyzb"
         got = []
         sub = d.subscribe_root(lambda e: got.append([
             [(getattr(x, "insert", None), getattr(x, "retain", None),
               getattr(x, "delete", None), getattr(x, "attributes", None))
              for x in c.diff.diff] for c in e.events]))
-        checkout(mod, d, [(1, 2)])
+        checkout(mod, d, [(1, 3)])
         d.checkout_to_latest()
         sub.unsubscribe()
         return got
@@ -180,8 +182,8 @@ def test_lamport_gap_keeps_inserts_apart_in_a_marked_text(marked, delivery):
     assert got == want
     if delivery == "one blob":
         # (from several blobs the bytes of '\n' and 'xyz' part in loro's string storage)
-        assert [x[0] for x in want[1][0][:2]] == ["\nxyz", None]
-        assert [x[2] for x in want[1][0][:2]] == [None, 2]
+        assert want[1] == [[(None, 1, None, {"bold": value}), ("\nxyz", None, None, None),
+                            (None, None, 2, None)]]
 
 
 @pytest.mark.parametrize("flush", ["snapshot", "fork", "snapshot twice", "none"])

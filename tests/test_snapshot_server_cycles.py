@@ -199,6 +199,17 @@ def test_server_cycles_of_loaded_style_elements_match_loro():
         compare(seed)
 
 
+# sessions whose checkout back to the latest version showed a marked text's deletes before
+# an insert loro's tracker keeps apart from the one before it by Lamport clock
+# (test_checkout_text_deltas.test_lamport_gap_keeps_inserts_apart_in_a_marked_text)
+LAMPORT_GAPS = (2850, 3450)
+
+
+def test_server_cycles_with_lamport_gaps_in_marked_texts_match_loro():
+    for seed in LAMPORT_GAPS:
+        compare(seed)
+
+
 def test_loro_snapshot_loaded_by_loro_c_then_saved_after_an_import():
     """loro's own save, loaded by loro_c: the next saves are loro's bytes."""
     rng = random.Random(7)
