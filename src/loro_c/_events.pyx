@@ -776,13 +776,19 @@ def checkout_before(LoroDoc doc):
     """During a checkout, before the tracker moves (under the lock): for each sequence the
     journal touches, the atoms its moved ops insert or delete, cut into runs of one
     visibility at the old version: {container: [(peer, start, end, visible)]}."""
+    if doc.evs is None:
+        return
+    doc.evs.before = notes_before(doc, 0)
+
+
+def notes_before(LoroDoc doc, int64_t first):
+    """checkout_before's runs of the journal's notes from `first` on, as the tracker sees
+    them now."""
     cdef ev_scratch sc
     cdef lc_ev_note *e
     cdef int64_t i
-    if doc.evs is None:
-        return
     ranges = {}
-    for i in range(doc.evlog.n):
+    for i in range(first, doc.evlog.n):
         e = &doc.evlog.notes[i]
         if e.kind == LC_EV_INSERT or e.kind == LC_EV_DELETE:
             ranges.setdefault(e.container, []).append(i)
@@ -795,14 +801,14 @@ def checkout_before(LoroDoc doc):
     finally:
         free(sc.pts)
         free(sc.pcs)
-    for i in range(doc.evlog.n):
+    for i in range(first, doc.evlog.n):
         e = &doc.evlog.notes[i]
         if e.kind == LC_EV_MARK:
             # the two anchors of a moved mark, as visible before (a rich text's event
             # replays loro's state through them: loro_c.rich_checkout)
             before.setdefault(e.container, []).extend(
                 anchor_run(doc, e.peer, e.counter + k) for k in range(2))
-    doc.evs.before = before
+    return before
 
 
 cdef tuple anchor_run(LoroDoc doc, uint32_t peer, int32_t counter):
