@@ -182,7 +182,7 @@ def compare(seed):
 # sessions past the blocks below whose checkouts once retained {key: None} from earlier
 # than loro, before loro_c's texts took loro's loaded style map elements
 # (tests/test_style_elements_after_load.py; seed 78, in the blocks, too)
-LOADED_ELEMENTS = (1769, 1998, 2715, 3741)
+LOADED_ELEMENTS = (1769, 1998, 2715, 2870, 3201, 3741)
 
 
 @pytest.mark.parametrize("block", range(6))

@@ -218,6 +218,109 @@ def test_import_batch_with_a_subscriber_starts_from_the_loaders_elements():
     assert out[0] == out[1]
 
 
+def batch_restart(mod, origin, edits, faults=(), bad_blob=False):
+    """A server restarts with one import_batch of `origin`'s snapshot and peer 2's updates
+    (one per edit of `edits`: (pos, text) inserted, or a callable on peer 2) while nobody
+    subscribes: loro loads the snapshot's state (its loader's elements), then moves it to
+    the latest version. `faults`: "reverse" (the updates in reverse order), "dup" (each
+    twice), "stale" (one more from the empty version); `bad_blob`: a batch with a
+    truncated update is rejected first. Returns the server, peer 2 and the snapshot."""
+    blob = origin.export(mod.ExportMode.Snapshot())
+    b = mod.LoroDoc()
+    b.peer_id = 2
+    b.import_(blob)
+    ups = []
+    for e in edits:
+        vv = b.oplog_vv
+        if callable(e):
+            e(b)
+        else:
+            b.get_text("t").insert(*e)
+        b.commit()
+        ups.append(b.export(mod.ExportMode.Updates(vv)))
+    if "stale" in faults:
+        ups.append(b.export(mod.ExportMode.Updates(mod.VersionVector())))
+    if "reverse" in faults:
+        ups.reverse()
+    if "dup" in faults:
+        ups = ups + ups
+    server = mod.LoroDoc()
+    if bad_blob:
+        with pytest.raises(loro_c.LoroError if mod is loro_c else BaseException):
+            server.import_batch([blob] + ups + [ups[-1][:-3]])
+    server.import_batch([blob] + ups)
+    return server, b
+
+
+def batch_then_travel(mod, batch_edits, later_edits, **kw):
+    """batch_restart of marked_origin, then the server subscribes, imports peer 2's
+    `later_edits` one update at a time and travels back and forth: its events."""
+    server, b = batch_restart(mod, marked_origin(mod), batch_edits, **kw)
+    events = []
+    sub = server.subscribe_root(lambda e: events.append(text_items(e)))
+    for pos, s in later_edits:
+        b.get_text("t").insert(pos, s)
+        send(mod, b, server)
+    sub.unsubscribe()
+    return server, events + back_and_forth(mod, server)
+
+
+BATCH_FAULTS = [{}, {"faults": ("reverse",)}, {"faults": ("dup", "stale")}, {"bad_blob": True}]
+
+
+@pytest.mark.parametrize("kw", BATCH_FAULTS)
+def test_import_batch_without_a_subscriber_moves_the_loaders_elements(kw):
+    # the batch inserts "é" before the text and "yz" between the 'h' and the link's start
+    # anchor: loro's move from the snapshot gives "yz" an element of its own, so the
+    # checkout that removes the link retains the 'h' without {link: None}
+    got = batch_then_travel(loro_c, [(0, "é"), (5, "yz")], [], **kw)
+    want = batch_then_travel(loro, [(0, "é"), (5, "yz")], [], **kw)
+    assert got[1] == want[1]
+    assert got[1][-2] == [[("Delete", None, None, 4, None), ("Retain", None, 1, None, None),
+                           ("Delete", None, None, 4, None)]]
+    got[0]._check_invariants()
+
+
+@pytest.mark.parametrize("kw", BATCH_FAULTS)
+def test_import_batch_without_a_subscriber_then_subscribed_imports(kw):
+    """The first journaled change after the batch is an import (the elements the move left
+    follow it)."""
+    for batch, later in [([(0, "é")], [(5, "yz")]), ([(0, "é"), (5, "yz")], [(1, "q")])]:
+        got = batch_then_travel(loro_c, batch, later, **kw)
+        want = batch_then_travel(loro, batch, later, **kw)
+        assert got[1] == want[1], (batch, later)
+
+
+def test_import_batch_without_a_subscriber_then_a_local_edit():
+    out = []
+    for mod in (loro, loro_c):
+        server, b = batch_restart(mod, marked_origin(mod), [(0, "é"), (5, "yz")])
+        events = []
+        sub = server.subscribe_root(lambda e: events.append(text_items(e)))
+        server.get_text("t").insert(1, "xx")
+        server.commit()
+        sub.unsubscribe()
+        out.append((events + back_and_forth(mod, server), server.get_text("t")._style_elements()
+                    if mod is loro_c else None))
+    assert out[1][0] == out[0][0]
+    # "éxxyyzh", then the batch's "yz" in an element of its own, then the link's
+    sid = next(iter(out[1][1][2][1]))
+    assert out[1][1] == [[7, frozenset()], [2, frozenset()], [4, frozenset([sid])],
+                         [0, frozenset()]]
+
+
+def test_import_batch_without_a_subscriber_bringing_marks():
+    """The batch marks and unmarks past the snapshot (anchors the snapshot lacks), and
+    deletes text the loader's element held."""
+    out = []
+    for mod in (loro, loro_c):
+        server, b = batch_restart(mod, marked_origin(mod), [
+            lambda d: d.get_text("t").mark(0, 3, "bold", True), (3, "q"),
+            lambda d: d.get_text("t").delete(4, 2), lambda d: d.get_text("t").unmark(1, 2, "bold")])
+        out.append(back_and_forth(mod, server))
+    assert out[1] == out[0]
+
+
 TEXTS = ["ab", "é", "x", "yz"]
 
 
@@ -266,3 +369,32 @@ def random_session(mod, seed):
 def test_random_loads_then_imports_match_loro(block):
     for seed in range(block * 250, block * 250 + 250):
         assert random_session(loro_c, seed) == random_session(loro, seed), seed
+
+
+def random_batch_session(mod, seed):
+    """Peer 1 edits and marks; a server restarts with one import_batch of its snapshot and
+    peer 2's updates (delivery faults, a rejected batch first) while nobody subscribes,
+    then subscribes, imports peer 2's next edits and travels back and forth."""
+    rng = random.Random(seed)
+    a = mod.LoroDoc()
+    a.peer_id = 1
+    a.get_text("t").insert(0, "h")
+    a.commit()
+    for _ in range(rng.randint(2, 6)):
+        random_edit(rng, a)
+    kw = rng.choice(BATCH_FAULTS)
+    server, b = batch_restart(mod, a, [lambda d: random_edit(rng, d)] * rng.randint(1, 3), **kw)
+    events = []
+    sub = server.subscribe_root(lambda e: events.append(text_items(e)))
+    for _ in range(rng.randint(0, 3)):
+        random_edit(rng, b)
+        send(mod, b, server)
+    sub.unsubscribe()
+    return events + back_and_forth(mod, server), [
+        (x.insert, x.attributes) for x in server.get_text("t").to_delta()]
+
+
+@pytest.mark.parametrize("block", range(4))
+def test_random_batch_restarts_then_imports_match_loro(block):
+    for seed in range(block * 250, block * 250 + 250):
+        assert random_batch_session(loro_c, seed) == random_batch_session(loro, seed), seed

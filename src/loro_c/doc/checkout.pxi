@@ -102,9 +102,15 @@ cdef list before_ids(LoroDoc d, const lc_id *tf, int64_t n_tf, bint at_head):
 
 cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
     """Move the whole state from the tracker's version to the closure of `ids`."""
-    cdef const lc_id *tf = d.log.frontiers if d.tracker_at_head else d.tfront
-    cdef int64_t n_tf = d.log.n_frontiers if d.tracker_at_head else d.n_tfront
+    cdef const lc_id *tf
+    cdef int64_t n_tf
     cdef int64_t i, k
+    if d.style_loaded is not None and d.evlog.on and d.evs is not None:
+        # (a journaled move from a loaded state: loro's elements; first, as the tracker
+        # may visit the snapshot's version for them, style_memos_moved)
+        style_load_memos(d)
+    tf = d.log.frontiers if d.tracker_at_head else d.tfront
+    n_tf = d.log.n_frontiers if d.tracker_at_head else d.n_tfront
     cdef lc_move mv
     # loro rebuilds the version before from its state's frontiers: at the latest version
     # that is the log's own map of them (OpLog.frontier_order), the walks take its order
@@ -130,8 +136,6 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
         d.mls.calc_walks.append([before, after if to_head
                                  else [(ids[i].peer, ids[i].counter) for i in range(n)],
                                  None, at_head, to_head])
-    if d.style_loaded is not None and d.evlog.on and d.evs is not None:
-        style_load_memos(d)     # (a journaled move from a loaded state: loro's elements)
     ensure_tvv(d)
     map_history_update(d)
     next_history_epoch(d)

@@ -268,6 +268,10 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
             hide_unnamed_roots(d)
         if load_first:
             note_loaded_store(d, blobs[0])
+            if not events:
+                # (loro's loader built the texts' style map elements at the snapshot and
+                # its move to the latest version applied itself to them)
+                style_note_batch(d, dict(first_meta.partial_end_vv.to_dict()))
         if not d.detached:
             note_store_entries(d)
     except BaseException:

@@ -733,6 +733,93 @@ cdef int style_note_load(LoroDoc d) except -1:
     return 0
 
 
+cdef int style_note_batch(LoroDoc d, dict snap_vv) except -1:
+    """import_batch loaded a snapshot (its version `snap_vv`, by peer id) into the empty
+    `d` and took the rest of the batch with it, nobody subscribed. loro loads the
+    snapshot's state (its loader's elements) and then moves that state to the latest
+    version, which applies itself to those elements: the first journaled change of this
+    state takes them (style_memos_moved); a guess at every anchor would miss the elements
+    that move cut."""
+    style_note_load(d)
+    if d.style_loaded is not None and d.thin_blob is None:
+        d.style_loaded = d.style_loaded + (snap_vv,)
+    else:
+        d.style_loaded = None
+    return 0
+
+
+cdef int style_memos_moved(LoroDoc d, dict snap_vv) except -1:
+    """style_memos_loaded after a batch (style_note_batch): the loader's elements at the
+    snapshot's version `snap_vv`, then the move from there to the state now replayed on
+    them as a journaled move's is (_events.style_replay_pending). Only the sequence
+    tracker visits the snapshot's version, to read the texts and the atoms the move
+    changes as they were there: the state does not move (a move would also feed the
+    MovableList maps of loro's checkout calculator a walk loro never made)."""
+    cdef int64_t c, k, n_saved = 0, n0 = d.evlog.n
+    cdef uint32_t p
+    cdef int32_t lo
+    cdef lc_id *snap_ids = NULL
+    cdef lc_id *saved = NULL
+    cdef bint at_head = d.tracker_at_head
+    cdef lc_range_ops it
+    cdef lc_op *op
+    cdef list texts = [c for c in range(d.n_containers)
+                       if d.ckind[c] == KIND_TEXT and d.seq.tree_is_text[d.ctree[c]] & TREE_ANCHORED
+                       and style_memo(d, <uint32_t>c) is None]
+    if not texts:
+        return 0
+    peers = d.log.peer_map
+    vv = {p_id: e for p_id, e in snap_vv.items() if e > 0 and p_id in peers}
+    ids = [(peers[p_id], ctr) for p_id, ctr in vv_frontier_ids(d, vv)]
+    dense = {peers[p_id]: e for p_id, e in vv.items()}
+    wanted = set(texts)
+    snap_ids = <lc_id*>malloc((len(ids) + 1) * sizeof(lc_id))
+    if not at_head:
+        n_saved = d.n_tfront
+        saved = <lc_id*>malloc(<size_t>(n_saved + 1) * sizeof(lc_id))
+    try:
+        if snap_ids == NULL or (not at_head and saved == NULL):
+            raise MemoryError()
+        for k in range(len(ids)):
+            snap_ids[k].peer = ids[k][0]
+            snap_ids[k].counter = ids[k][1]
+        if not at_head:
+            memcpy(saved, d.tfront, <size_t>n_saved * sizeof(lc_id))
+        move_tracker_to(d, snap_ids, len(ids))
+        try:
+            before = {c: loaded_elements(d, d.ctree[c]) for c in texts}
+            # the texts' ops past the snapshot, journaled as that move journals them, read
+            # where the tracker is
+            for p in range(d.log.n_peers):
+                lo = dense.get(p, 0)
+                if lo >= d.log.vv[p]:
+                    continue
+                range_ops_start(d.log, &it, p, lo, d.log.vv[p])
+                op = range_ops_next(d.log, &it)
+                while op != NULL:
+                    if op.container in wanted:
+                        note_moved_op(d, op, p, lo, d.log.vv[p], True)
+                    op = range_ops_next(d.log, &it)
+            runs = events_module().notes_before(d, n0)
+        finally:
+            d.evlog.n = n0
+            if at_head:
+                move_tracker_to(d, d.log.frontiers, d.log.n_frontiers)
+                d.tracker_at_head = True
+            else:
+                move_tracker_to(d, saved, n_saved)
+    finally:
+        free(snap_ids)
+        free(saved)
+    for c in texts:
+        elems = before[c]
+        moved = runs.get(c)
+        if moved:
+            elems = events_module().style_replay_pending(d, <uint32_t>c, elems, [moved])
+        style_memo_state(d, <uint32_t>c, elems, [], d.hist_epoch)
+    return 0
+
+
 cdef int style_memos_loaded(LoroDoc d) except -1:
     """Every text holding anchors that keeps no elements keeps those loro's snapshot loader
     builds from the state now, of the state now."""
@@ -777,7 +864,8 @@ cdef object loaded_elements(LoroDoc d, uint32_t t):
 cdef bint style_load_memos(LoroDoc d) except -1:
     """Before the first journaled import, move or local edit since a snapshot load (none
     of its ops applied yet): when the state is still the loaded one, every text holding
-    anchors that keeps no elements keeps the loader's, of the state now. The mark is used
+    anchors that keeps no elements keeps the loader's, of the state now (after a batch,
+    moved from the snapshot's version: style_memos_moved). The mark is used
     once: after this change the elements follow op by op, or the state has moved on.
     Returns whether the state was the loaded one."""
     cdef object loaded = d.style_loaded
@@ -786,7 +874,10 @@ cdef bint style_load_memos(LoroDoc d) except -1:
             or (d.txn_open and d.log.n_ops != d.txn_ops_off)
             or (<tuple>loaded)[1] != heads_by_peer_id(d)):
         return False
-    style_memos_loaded(d)
+    if len(<tuple>loaded) > 2:
+        style_memos_moved(d, (<tuple>loaded)[2])
+    else:
+        style_memos_loaded(d)
     return True
 
 
