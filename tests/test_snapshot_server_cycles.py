@@ -210,6 +210,18 @@ def test_server_cycles_with_lamport_gaps_in_marked_texts_match_loro():
         compare(seed)
 
 
+# sessions where the server's own insert after a restart went into a change block of its
+# own (its peer's loaded block still encoded) and a save encoded only that block: a text
+# shown again keeps the insert apart from the loaded op it follows (doc/grouping.pxi
+# cold_change, lstr_flush)
+COLD_OWN_BLOCK = (3841,)
+
+
+def test_server_cycles_of_a_cold_peers_own_block_match_loro():
+    for seed in COLD_OWN_BLOCK:
+        compare(seed)
+
+
 def test_loro_snapshot_loaded_by_loro_c_then_saved_after_an_import():
     """loro's own save, loaded by loro_c: the next saves are loro's bytes."""
     rng = random.Random(7)
