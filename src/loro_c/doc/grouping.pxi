@@ -267,7 +267,9 @@ cdef int group_change(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, ui
     cdef int64_t interval = d.merge_interval if local else 0
     if local:
         key = -1
-    elif d.cold_peers is not None:
+    if d.cold_peers is not None:
+        # (a local commit too: loro's change store looks for the peer's block among the
+        # parsed ones only; probed on loro 1.17.1, server cycle 3841)
         cold_change(d, peer, counter, deps, n_deps)
     if i1 - i0 == 1 and log.ops[i0].counter < counter and log.groups[peer].len > 0 and (
             not d.cold_cut) and can_merge_right(
@@ -313,11 +315,12 @@ cdef int group_change(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, ui
 
 cdef int cold_change(LoroDoc d, uint32_t peer, int32_t counter, const lc_id *deps,
                      uint32_t n_deps) except -1:
-    """An imported change while loro holds some peers' last blocks encoded only (a snapshot
-    loaded into an empty document, ChangeStore::import_all: it parses only the blocks of
-    the frontier ids): loro's change store merges a change into the peer's last block only
-    when it has parsed that block (insert_change), so the change of such a peer starts a
-    block (kept apart in later snapshots: kept_blocks), which it holds parsed. The import's
+    """A change, imported or local, while loro holds some peers' last blocks encoded only (a
+    snapshot loaded into an empty document, ChangeStore::import_all: it parses only the
+    blocks of the frontier ids; a fork likewise): loro's change store merges a change into
+    the peer's last block only when it has parsed that block (insert_change), so the change
+    of such a peer starts a block (kept apart in later snapshots: kept_blocks, and by a
+    flush, which encodes only that block: lstr_flush), which it holds parsed. The import's
     diff, calculated once its changes went in, looks up their ancestors in the DAG, which
     parses the other blocks (_import.run_import then warms every peer: probed on loro
     1.17.1, an import of a change depending only on a parsed block's id lets the next
@@ -365,6 +368,52 @@ cdef int forked_blocks(LoroDoc src, LoroDoc fork, bint keep) except -1:
     for i in range(log.n_frontiers):
         cold.discard(log.peer_ids[log.frontiers[i].peer])
     fork.cold_peers = cold or None
+    if keep and fork.kept_blocks:
+        kept_block_buffers(fork)
+    return 0
+
+
+cdef int kept_block_buffers(LoroDoc d) except -1:
+    """Loro's fork reads its ops back from the blocks of a snapshot, each block's text in a
+    buffer of its own; loro_c's fork decodes an updates blob, whose block of a peer may span
+    several of those (a cut a cold peer's change made: kept_blocks). So a blob op at the
+    start of a kept block gets a buffer number apart from the op before it (server cycle
+    3841's long-running variants: 'ab' and 'qé' of one peer, two blocks, shown as two
+    inserts). Numbers stay consecutive where they were (stored_bytes joins those), with a
+    gap before and after each peer's renumbered ops."""
+    cdef OpLog log = d.log
+    cdef uint32_t p, old, prev_old
+    cdef int64_t j, k, ch
+    cdef Py_ssize_t b
+    cdef bint first, cut
+    cdef lc_op *op
+    for pid, starts in d.kept_blocks.items():
+        cuts = sorted([c for c in starts if c > 0])
+        k = log.peer_map.get(pid, -1)
+        if not cuts or k < 0:
+            continue
+        p = <uint32_t>k
+        b = 0
+        first = True
+        prev_old = 0
+        for j in range(log.by_peer[p].len):
+            ch = log.by_peer[p].idx[j]
+            for k in range(log.changes[ch].ops_off, log.changes[ch].ops_off + log.changes[ch].ops_len):
+                op = &log.ops[k]
+                if (op.kind != LC_OP_INSERT or d.ckind[op.container] != KIND_TEXT
+                        or not ((<int64_t>op.delta) & 0x80000000)):
+                    continue
+                cut = False
+                while b < len(cuts) and cuts[b] <= op.counter:
+                    b += 1
+                    cut = True
+                old = op.start_id.peer
+                if first or cut or old != prev_old + 1:
+                    next_buffer(d)      # (unused: the buffer before ends here)
+                first = False
+                prev_old = old
+                op.start_id.peer = next_buffer(d)
+        next_buffer(d)
     return 0
 
 
@@ -615,10 +664,19 @@ cdef int lstr_flush(LoroDoc d) except -1:
     encoded keeps the ops it parsed since, and their bytes (ChangesBlock.flushed; probed on
     loro 1.17.1: a text's character a checkout brings back after a second export follows
     its neighbour brought back after the first, unless its peer had a change in between).
-    So a peer's ops move only when its counters grew since the last flush."""
+    So a peer's ops move only when its counters grew since the last flush, and then only
+    those of the blocks that took the new changes: loro's store keeps a peer's history in
+    blocks (the ones a load read, LoroDoc.kept_blocks, and those a cold peer's change
+    started since, cold_change), and a block encoded before, e.g. the one a snapshot load
+    left encoded, keeps the bytes it was read with; each block encoded again gets a buffer
+    of its own (probed on loro 1.17.1: 'abab' loaded, its peer's next insert 'xyz' right
+    after it in a block of its own, a save: the text shown again as 'abab', 'xyz', joined
+    only when the insert went into the loaded block; server cycle 3841)."""
     cdef OpLog log = d.log
     cdef uint32_t p, buf
-    cdef int64_t j, k, ch, nbytes, end
+    cdef int64_t j, k, ch, nbytes, end, lo, nxt, flushed
+    cdef Py_ssize_t b
+    cdef list starts
     cdef int64_t blob_bit = 0x80000000, mask = 0x7FFFFFFF
     cdef lc_op *op
     cdef dict done = d.flushed_vv
@@ -627,16 +685,42 @@ cdef int lstr_flush(LoroDoc d) except -1:
         return 0            # nothing new since the last flush: the same layout
     freeze_text_state(d)    # (the state keeps the bytes it holds: state/text_backing.pxi)
     for p in range(log.n_peers):
-        if done is not None and done.get(log.peer_ids[p], -1) == log.vv[p]:
+        pid = log.peer_ids[p]
+        flushed = -1 if done is None else done.get(pid, -1)
+        if flushed == log.vv[p]:
             continue
+        # the blocks from the one holding the flushed end on took changes since (a block
+        # ending there did not); `nxt`: where the next block starts
+        lo = 0
+        nxt = INT64_MAX
+        b = 0
+        starts = d.kept_blocks.get(pid) if d.kept_blocks else None
+        if starts:
+            starts = sorted(starts)
+            while b < len(starts) and starts[b] <= flushed:
+                lo = starts[b]
+                b += 1
+            if b < len(starts):
+                nxt = starts[b]
         buf = next_buffer(d)
         end = 0
         for j in range(log.by_peer[p].len):
             ch = log.by_peer[p].idx[j]
+            if log.changes[ch].end <= lo:
+                continue
             for k in range(log.changes[ch].ops_off, log.changes[ch].ops_off + log.changes[ch].ops_len):
                 op = &log.ops[k]
                 if op.kind != LC_OP_INSERT or d.ckind[op.container] != KIND_TEXT:
                     continue
+                if op.counter < lo:
+                    continue
+                if op.counter >= nxt:
+                    # (a block of its own: encoded apart)
+                    buf = next_buffer(d)
+                    end = 0
+                    while b < len(starts) and starts[b] <= op.counter:
+                        b += 1
+                    nxt = starts[b] if b < len(starts) else INT64_MAX
                 if (<int64_t>op.delta) & blob_bit:
                     nbytes = (<int64_t>op.delta) & mask
                 else:
