@@ -358,3 +358,55 @@ def long_running_server(mod, seed):
 def test_a_long_running_server_shows_its_text_again_as_loro(block):
     for seed in range(block * 20, block * 20 + 20):
         assert long_running_server(loro_c, seed) == long_running_server(loro, seed), seed
+
+
+def typing_on_after_restarts(mod, how):
+    """The server (peer 9) types on after its loaded op in three commits, saves, types
+    again, saves, forks and types once more: its typing stays in the block its first
+    commit after the load started, across saves and forks."""
+    a = mod.LoroDoc()
+    a.peer_id = 1
+    tid = a.get_list("l").insert_container(0, mod.LoroText()).id
+    a.get_text(tid).insert(0, "st")
+    a.commit()
+    s = mod.LoroDoc()
+    s.peer_id = 9
+    s.import_(a.export(mod.ExportMode.Snapshot()))
+    s.get_text(tid).insert(2, "abab")
+    s.commit()
+    a.import_(s.export(mod.ExportMode.Updates(a.oplog_vv)))
+    a.get_text("t").insert(0, "q")
+    a.commit()
+    s.import_(a.export(mod.ExportMode.Updates(s.oplog_vv)))
+    c = mod.LoroDoc()
+    c.import_(s.export(mod.ExportMode.Snapshot()))
+    if how == "fork":
+        c = c.fork()
+    c.peer_id = 9
+    t = c.get_text(tid)
+    for k in range(3):
+        t.insert(6 + k, "x")
+        c.commit()
+    snaps = [c.export(mod.ExportMode.Snapshot())]
+    t.insert(9, "y")
+    c.commit()
+    snaps.append(c.export(mod.ExportMode.Snapshot()))
+    d = c.fork()
+    d.peer_id = 9
+    d.get_text(tid).insert(10, "z")
+    d.commit()
+    snaps.append(d.export(mod.ExportMode.Snapshot()))
+    got = []
+    sub = d.subscribe_root(lambda e: got.append(text_items(e)))
+    d.checkout(mod.Frontiers.from_id(mod.ID(1, 0)))
+    d.checkout_to_latest()
+    del sub
+    from loro_c import _codec
+    return got, c.len_changes, d.len_changes, [_codec.snapshot_block_ids(x) for x in snaps]
+
+
+@pytest.mark.parametrize("how", ["snapshot", "fork"])
+def test_a_servers_typing_after_a_restart_keeps_its_own_block(how):
+    want = typing_on_after_restarts(loro, how)
+    assert typing_on_after_restarts(loro_c, how) == want
+    assert want[0][-1][-1][-1] == ("Insert", "xxxyz", None, None)
