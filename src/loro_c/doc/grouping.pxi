@@ -268,9 +268,15 @@ cdef int group_change(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, ui
     if local:
         key = -1
     if d.cold_peers is not None:
-        # (a local commit too: loro's change store looks for the peer's block among the
-        # parsed ones only; probed on loro 1.17.1, server cycle 3841)
-        cold_change(d, peer, counter, deps, n_deps)
+        if not local:
+            cold_change(d, peer, counter, deps, n_deps)
+        elif not (i1 > i0 and log.ops[i0].counter < counter):
+            # a local commit too: loro's change store looks for the peer's block among the
+            # parsed ones only (probed on loro 1.17.1, server cycle 3841). Its deps are the
+            # document's frontiers, parsed by the load, a checkout or an import's diff; a
+            # commit that extended the peer's previous op follows a commit of its own, so
+            # neither is looked at (a typist pays nothing)
+            cold_change(d, peer, counter, NULL, 0)
     if i1 - i0 == 1 and log.ops[i0].counter < counter and log.groups[peer].len > 0 and (
             not d.cold_cut) and can_merge_right(
             d, &log.groups[peer].items[log.groups[peer].len - 1], peer, counter, timestamp,
