@@ -86,10 +86,11 @@ from ._kinds cimport LC_OP_MOVE, LC_OP_SET     # MovableList (codec/movable_payl
 from ._kinds cimport N_KINDS, lc_kind_historical, plain_scalar     # codec/snapshot_state.pxi
 from ._kinds cimport LC_OP_TREE, LC_TREE_PARENT_ROOT, LC_TREE_PARENT_DELETED   # codec/tree_payloads.pxi
 from ._doc cimport lc_walk
-from ._doc cimport LoroDoc, DocOps, lstr_place, lstr_reserve, lval_place, container_index, show_root, next_buffer
+from ._doc cimport LoroDoc, DocOps, lstr_place, lval_place, container_index, show_root, next_buffer
 from ._doc cimport container_register, LazyMaps      # codec/snapshot_state.pxi LazyChildren
 from ._doc cimport thin_load, thin_defer     # codec/snapshot_state.pxi
 from ._doc cimport lnum_flush       # codec/blob.pxi
+from ._rust_sort import sort_unstable_by_key      # codec/blob.pxi
 from ._doc cimport lc_map, lc_map_entry, LC_NO_KEY, ROOT_NONE      # codec/snapshot_encode.pxi (encode_map_entries)
 from .ephemeral_codec cimport w_value as eph_w_value   # (the same)
 from .ephemeral_codec cimport normal_cid_cached as eph_normal_cid     # (codec/snapshot_state.pxi key_cid)

@@ -202,34 +202,31 @@ def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
                 doc.snap_hi = doc.n_staged
             else:
                 # a snapshot into a document that is not empty: Loro reads the changes
-                # it lacks from the snapshot's change store, sorts them by Lamport and
-                # appends their text to the document's string arena in one piece, which
-                # moves to a fresh buffer only when it does not fit (probed on loro
-                # 1.17.1: 300 characters typed in ops of 32, 32, 64, 128 and 44
-                # characters import as one op, folded as the arena's JSON text is; a
-                # later local insert's bytes follow that piece in a checkout's delta, and
-                # so does the piece follow the document's local text typed before, unless
-                # a flush moved that text (lstr_flush); changes it has take no room,
-                # whatever their peers and clocks; a change of another peer with the same
-                # Lamport comes between two of one peer: test_checkout_text_deltas seed 240)
+                # it lacks from the snapshot's change store (by peer, then counter),
+                # slices them to what it lacks (a change it has the start of adds only
+                # its new text: a peer's 'xx' then 'xxyy' from two snapshots fold into
+                # one op 'xxyy'; test_checkout_text_deltas seeds 31, 36, 755), sorts them
+                # by their Lamport alone with Rust's unstable sort (beyond 20 changes it
+                # moves changes of equal Lamport around: _rust_sort) and appends their
+                # text to the document's string arena op by op, each op moving to a
+                # fresh buffer when it does not fit (probed on loro 1.17.1: with 23 to 27
+                # bytes before, the second of two 5-byte ops starts a buffer of its own;
+                # seeds 1120 and 12 others of 0-3999). The ops it reads back from the
+                # block fold as the block's do (300 characters typed in ops of 32, 32,
+                # 64, 128 and 44 characters take room as one op). A later local insert's
+                # bytes follow the last op, and the first follows the document's local
+                # text typed before, unless a flush moved that text (lstr_flush); changes
+                # it has take no room, whatever their peers and clocks.
                 doc.in_blob = False
                 have = doc.log.vv_dict()
-                # (sorted by the Lamport of the whole change, ties by peer, then sliced
-                # to what the document lacks, so that a change it has the start of adds
-                # only its new text, which follows the text placed before it: probed, a
-                # peer's 'xx' then 'xxyy' from two snapshots fold into one op 'xxyy';
-                # test_checkout_text_deltas seeds 31, 36, 755)
                 raws = decode_updates(data)
                 known = import_known(doc)
                 for raw in raws:
                     known_tuple(known, raw)
-                raws = [raw for raw in raws
+                raws.sort(key=lambda raw: (raw[0], raw[1]))
+                sort_unstable_by_key(raws, lambda raw: raw[2])
+                raws = [folded_text(new_part(raw, have.get(raw[0], 0))) for raw in raws
                         if raw[1] + tuple_ops_len(raw[6]) > have.get(raw[0], 0)]
-                raws.sort(key=lambda raw: (raw[2], raw[0], raw[1]))
-                raws = [new_part(raw, have.get(raw[0], 0)) for raw in raws]
-                lstr_reserve(doc, sum([len(o[4].encode("utf-8", "surrogatepass"))
-                                       for raw in raws for o in raw[6]
-                                       if o[0] == LC_OP_INSERT and isinstance(o[4], str)]))
                 for raw in raws:
                     stage_tuple(doc, raw)
         finally:
@@ -384,6 +381,33 @@ cdef object _timestamp_at(list changes, Frontiers f, bint must_exist):
         if must_exist and not found:
             fail("snapshot frontiers name an op outside its change blocks")
     return best
+
+
+cdef tuple folded_text(tuple raw):
+    """The change with each text insert that continues the one before it (same text, next
+    position, next counter) folded into it: loro reads the block's ops back so (as
+    fold_block_text does for an updates blob) before it places their text op by op, so a
+    typed run cut where the exporter's arena grew takes room as one op."""
+    ops = raw[6]
+    cdef Py_ssize_t i
+    for i in range(1, len(ops)):
+        o, p = ops[i], ops[i - 1]
+        if (o[0] == LC_OP_INSERT and p[0] == LC_OP_INSERT and o[1] == p[1]
+                and isinstance(o[4], str) and isinstance(p[4], str)
+                and p[2] + len(p[4]) == o[2] and p[3] + len(p[4]) == o[3]):
+            break
+    else:
+        return raw
+    kept = [ops[0]]
+    for o in ops[1:]:
+        p = kept[len(kept) - 1]     # (no wraparound in this module)
+        if (o[0] == LC_OP_INSERT and p[0] == LC_OP_INSERT and o[1] == p[1]
+                and isinstance(o[4], str) and isinstance(p[4], str)
+                and p[2] + len(p[4]) == o[2] and p[3] + len(p[4]) == o[3]):
+            kept[len(kept) - 1] = (p[0], p[1], p[2], p[3], p[4] + o[4]) + tuple(p[5:])
+        else:
+            kept.append(o)
+    return raw[:6] + (kept,)
 
 
 cdef tuple new_part(tuple raw, int64_t known):
