@@ -660,9 +660,9 @@ def snapshot_into_history(mod, order, typed, known_high):
 @pytest.mark.parametrize("typed", [2, 20, 150])
 @pytest.mark.parametrize("known_high", [False, True])
 def test_snapshot_into_a_document_with_history_places_its_text_as_loro(order, typed, known_high):
-    """loro reads such a snapshot's changes into its string arena in one piece, the
-    changes it has first, then the new ones by Lamport: their typed runs fold into one op,
-    and a later local insert's bytes follow them."""
+    """loro places the text of such a snapshot's new changes in its string arena by
+    Lamport, op by op: their typed runs fold into one op (as the block's ops do), and a
+    later local insert's bytes follow them."""
     want = snapshot_into_history(loro, order, typed, known_high)
     assert snapshot_into_history(loro_c, order, typed, known_high) == want
 
