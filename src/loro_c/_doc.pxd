@@ -887,13 +887,6 @@ cdef inline void lstr_grow_to(LoroDoc d, int64_t length) noexcept:
     d.lstr_gen = next_buffer(d)
 
 
-cdef inline void lstr_reserve(LoroDoc d, int64_t nbytes) noexcept:
-    """Make room for `nbytes` more in the string arena's buffer at once (one allocation
-    Loro makes for many ops: they then lie side by side in one buffer)."""
-    if d.lstr_len + nbytes > d.lstr_cap:
-        lstr_grow_to(d, d.lstr_len + nbytes)
-
-
 cdef inline void lstr_place(LoroDoc d, lc_op *op, int64_t nbytes) noexcept:
     """Record where Loro would put a text insert's `nbytes` bytes. Local and JSON text is
     appended to the string arena, which moves to a buffer of twice the capacity when the
