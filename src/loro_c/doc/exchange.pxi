@@ -205,7 +205,13 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
             state_cids = _codec_module().snapshot_state_containers(blobs[0]) or []
             # loro loads that snapshot first (its state read whole only when recorded)
             first = _codec_module().snapshot_frontier_cids(blobs[0])
-            if events:
+            if events and dense_vv_dict(d, d.log.vv) == {
+                    p: e for p, e in first_meta.partial_end_vv.to_dict().items() if e > 0}:
+                # nothing past the snapshot: loro parses none of the other blobs and does
+                # not move, so the dead children wait as after a load alone (plain
+                # differential session 6530: the snapshot's own updates in the batch)
+                number_as_loaded(d, n_before, first, state_cids, True)
+            elif events:
                 number_batch_recorded(d, n_before, first, blobs[1:], state_cids)
             else:
                 number_lazily_loaded(d, n_before, first, blobs[1:], state_cids)
@@ -332,6 +338,57 @@ cdef int number_loaded_rest(LoroDoc d) except -1:
     for cid in rest:
         if cid not in lnum:
             lnum[cid] = len(lnum)
+    return 0
+
+
+cdef int number_exported_rest(LoroDoc d, dict start, dict end=None) except -1:
+    """An export of the changes from `start` (to `end`, by default the log's): loro's
+    change store parses the blocks it copies (the ops, not only the headers a DAG lookup
+    reads), registering the containers their ops name. So a dead child a snapshot load
+    left waiting (number_as_loaded) is numbered here when the export reaches the change
+    that created it: plain differential sessions 5775, 6142, 6530, a doc restarted from a
+    snapshot that exported its whole history before a local edit created a container.
+    Approximations: the children get their numbers in the import's order (loro's: the
+    exported peers' hash order, block by block), and a child only another peer's ops name
+    waits."""
+    cdef OpLog log = d.log
+    rest = d.lnum_rest
+    if rest is None:
+        return 0
+    hit = []
+    wait = []
+    for cid in rest:
+        p = getattr(cid, "peer", None)
+        if p is None:
+            wait.append(cid)
+            continue
+        k = log.peer_map.get(p)
+        hi = 0 if k is None else log.vv[<uint32_t>k]
+        if end is not None:
+            hi = min(hi, end.get(p, 0))
+        lo = start.get(p, 0)
+        # the span [lo, hi) parses the block holding the child's op when it meets it
+        b_lo, b_hi = 0, cid.counter + 1
+        cuts = d.kept_blocks.get(p) if d.kept_blocks else None
+        if cuts:
+            b_hi = None
+            for c in sorted(cuts):
+                if c <= cid.counter:
+                    b_lo = c
+                elif b_hi is None:
+                    b_hi = c
+        if hi > lo and hi > b_lo and (b_hi is None or lo < b_hi):
+            hit.append(cid)
+        else:
+            wait.append(cid)
+    if not hit:
+        return 0
+    lnum_flush(d)
+    lnum = d.lnum
+    for cid in hit:
+        if cid not in lnum:
+            lnum[cid] = len(lnum)
+    d.lnum_rest = wait or None
     return 0
 
 
@@ -505,6 +562,7 @@ cdef object export_updates(LoroDoc d, start):
             start_map, stamp = clamped, None
     codec = _codec_module()
     warm_exported(d, start_map)
+    number_exported_rest(d, start_map)
     return codec.encode_updates(collect_changes(
         d, start_map, None, codec.MAX_OPS_PER_BLOCK,
         stamp[1] if stamp is not None and stamp[0] == d.log.serial else -1, True, True))
@@ -607,6 +665,7 @@ cdef class DocExchange(DocHistory):
                     a = max(a, self.shallow_sv.get(span.peer, 0))    # trimmed: none
                 if a < b:
                     warm_exported(self, {span.peer: a}, {span.peer: b})
+                    number_exported_rest(self, {span.peer: a}, {span.peer: b})
                     changes.extend(self._changes({span.peer: a}, {span.peer: b},
                                                  _codec.MAX_OPS_PER_BLOCK, -1, True))
             return _codec.encode_updates(changes)
@@ -1230,6 +1289,7 @@ cdef class DocExchange(DocHistory):
             own = end_vv._map == have
             touches = self.vv_touches if own else ()
             warm_exported(self, start_vv._map, end_vv._map)
+            number_exported_rest(self, start_vv._map, end_vv._map)
             # the start version is written as its frontiers, of the start clamped to the
             # document's version (in a shallow document, the root when it is all trimmed)
             start = (start_vv._map if self.shallow_sv is None

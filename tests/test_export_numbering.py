@@ -1,0 +1,155 @@
+"""An export parses the change blocks a loaded snapshot keeps encoded, and so numbers the
+containers their ops name (a dead child the load left waiting) as loro's arena does; a
+batch of a snapshot and updates it already holds parses none of them.
+
+The numbers show in the order of an event's diffs of equal depth (loro's hash map keyed by
+the container index): here a doc restarted from a snapshot whose history holds a dead child
+exports (or not) before a local edit creates a container, then imports a concurrent change
+on two roots (plain differential session 6142)."""
+
+import loro
+import pytest
+
+import loro_c
+
+
+def _name(cid):
+    return cid.name if hasattr(cid, "name") else f"{cid.peer}:{cid.counter}"
+
+
+def _touch(doc, kind, name):
+    if kind == "Counter":
+        doc.get_counter(name).increment(1)
+    elif kind == "Text":
+        doc.get_text(name).insert(0, "x")
+    else:
+        doc.get_map(name).insert("q", 1)
+
+
+def _history_with_a_dead_child(mod):
+    """Peer 1's block holds a dead child counter (0@1); the snapshot's only frontier is
+    peer 2's, so loading it leaves peer 1's block encoded."""
+    a = mod.LoroDoc()
+    a.peer_id = 1
+    lst = a.get_list("l")
+    lst.insert_container(0, mod.LoroCounter())     # 0@1: dead child, peer 1's only block
+    lst.delete(0, 1)
+    a.commit()
+    b = mod.LoroDoc()
+    b.peer_id = 2
+    b.get_map("m").insert("x", 1)
+    b.commit()
+    b.import_(a.export(mod.ExportMode.Snapshot()))
+    b.get_map("m").insert("y", 2)                   # the only frontier: peer 2's
+    b.commit()
+    return b
+
+
+def _session(mod, export, second, delivery):
+    b = _history_with_a_dead_child(mod)
+    snap = b.export(mod.ExportMode.Snapshot())
+
+    d = mod.LoroDoc()
+    d.peer_id = 3
+    got = []
+    sub = d.subscribe_root(lambda e: got.append([_name(x.target) for x in e.events]))
+    d.import_(snap)
+    if export == "updates":
+        d.export(mod.ExportMode.Updates(mod.VersionVector()))
+    elif export == "range":
+        d.export(mod.ExportMode.UpdatesInRange([mod.IdSpan(1, mod.CounterSpan(1, 2))]))
+    elif export == "json":
+        d.export_json_updates(mod.VersionVector(), d.oplog_vv)
+    elif export == "peer 2 only":
+        # peer 1's block is not read: the dead child waits
+        vv = mod.VersionVector()
+        vv.set_end(mod.ID(1, 3))
+        d.export(mod.ExportMode.Updates(vv))
+    d.get_map("m").insert_container("k", mod.LoroList())
+    d.commit()
+
+    e = mod.LoroDoc()
+    e.peer_id = 4
+    e.import_(snap)
+    e.get_list("a").insert(0, 1)
+    e.commit()
+    _touch(e, second[0], second[1])
+    e.commit()
+    if delivery == "whole":
+        blobs = [e.export(mod.ExportMode.Updates(d.oplog_vv))]
+    else:
+        # the later change first (it waits for the earlier one); "repeated": then twice
+        blobs = [e.export(mod.ExportMode.UpdatesInRange([mod.IdSpan(4, mod.CounterSpan(1, 2))])),
+                 e.export(mod.ExportMode.UpdatesInRange([mod.IdSpan(4, mod.CounterSpan(0, 1))]))]
+        if delivery == "repeated":
+            blobs.append(blobs[1])
+    got.clear()
+    for blob in blobs:
+        d.import_(blob)
+    del sub
+    return got
+
+
+@pytest.mark.parametrize("delivery", ["whole", "out of order", "repeated"])
+@pytest.mark.parametrize("second", [("Counter", "c"), ("Text", "t"), ("Map", "b")])
+@pytest.mark.parametrize("export", [None, "updates", "range", "json", "peer 2 only"])
+def test_an_export_numbers_the_dead_children_of_the_blocks_it_reads(export, second, delivery):
+    want = _session(loro, export, second, delivery)
+    assert _session(loro_c, export, second, delivery) == want
+    # (the case shows the numbering: the root list first unless the dead child was read)
+    if delivery == "whole":
+        read = export in ("updates", "range", "json")
+        assert want == [[second[1], "a"] if read else ["a", second[1]]]
+
+
+def _batch(mod, extra, second, delivery):
+    b = _history_with_a_dead_child(mod)
+    snap = b.export(mod.ExportMode.Snapshot())
+    at = b.oplog_vv
+    if extra == "own updates":
+        blobs = [snap, b.export(mod.ExportMode.Updates(mod.VersionVector()))]
+    elif extra == "peer 1's range":
+        blobs = [snap, b.export(mod.ExportMode.UpdatesInRange([mod.IdSpan(1, mod.CounterSpan(0, 3))]))]
+    else:
+        # a change past the snapshot: loro moves to the latest version, parsing the blocks
+        b.get_map("m").insert("z", 3)
+        b.commit()
+        blobs = [snap, b.export(mod.ExportMode.Updates(at if extra == "past it" else mod.VersionVector()))]
+    d = mod.LoroDoc()
+    d.peer_id = 3
+    got = []
+    sub = d.subscribe_root(lambda e: got.append([_name(x.target) for x in e.events]))
+    d.import_batch(blobs)
+    d.get_map("m").insert_container("k", mod.LoroList())
+    d.commit()
+    e = mod.LoroDoc()
+    e.peer_id = 4
+    e.import_(snap)
+    e.get_list("a").insert(0, 1)
+    e.commit()
+    _touch(e, second[0], second[1])
+    e.commit()
+    if delivery == "whole":
+        blobs = [e.export(mod.ExportMode.Updates(at))]
+    else:
+        blobs = [e.export(mod.ExportMode.UpdatesInRange([mod.IdSpan(4, mod.CounterSpan(1, 2))])),
+                 e.export(mod.ExportMode.UpdatesInRange([mod.IdSpan(4, mod.CounterSpan(0, 1))]))]
+        if delivery == "repeated":
+            blobs.append(blobs[0])
+    got.clear()
+    for blob in blobs:
+        d.import_(blob)
+    del sub
+    return got
+
+
+@pytest.mark.parametrize("delivery", ["whole", "out of order", "repeated"])
+@pytest.mark.parametrize("second", [("Counter", "c"), ("Text", "t"), ("Map", "b")])
+@pytest.mark.parametrize("extra", ["own updates", "peer 1's range", "past it", "all and past it"])
+def test_a_batch_with_nothing_past_its_snapshot_leaves_the_dead_children_waiting(extra, second,
+                                                                               delivery):
+    want = _batch(loro, extra, second, delivery)
+    assert _batch(loro_c, extra, second, delivery) == want
+    if delivery == "whole":
+        read = extra in ("past it", "all and past it")
+        assert want == [[second[1], "a"] if read else ["a", second[1]]]
