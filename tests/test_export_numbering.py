@@ -153,3 +153,43 @@ def test_a_batch_with_nothing_past_its_snapshot_leaves_the_dead_children_waiting
     if delivery == "whole":
         read = extra in ("past it", "all and past it")
         assert want == [[second[1], "a"] if read else ["a", second[1]]]
+
+
+def _checkout(mod, target, second):
+    b = _history_with_a_dead_child(mod)
+    b.get_map("m").insert("z", 3)
+    b.commit()
+    snap = b.export(mod.ExportMode.Snapshot())
+    at = b.oplog_vv
+    d = mod.LoroDoc()
+    d.peer_id = 3
+    got = []
+    sub = d.subscribe_root(lambda e: got.append([_name(x.target) for x in e.events]))
+    d.import_(snap)
+    if target == "its own version":
+        d.checkout(d.oplog_frontiers)
+    elif target == "an earlier version":
+        # (a walk of peer 2's last change only: loro parses every block all the same)
+        d.checkout(mod.Frontiers.from_ids([mod.ID(2, 1)]))
+    d.checkout_to_latest()
+    d.get_map("m").insert_container("k", mod.LoroList())
+    d.commit()
+    e = mod.LoroDoc()
+    e.peer_id = 4
+    e.import_(snap)
+    e.get_list("a").insert(0, 1)
+    _touch(e, second[0], second[1])
+    e.commit()
+    got.clear()
+    d.import_(e.export(mod.ExportMode.Updates(at)))
+    del sub
+    return got
+
+
+@pytest.mark.parametrize("second", [("Counter", "c"), ("Text", "t"), ("Map", "b")])
+@pytest.mark.parametrize("target", [None, "its own version", "an earlier version"])
+def test_a_checkout_to_the_version_shown_parses_no_block(target, second):
+    want = _checkout(loro, target, second)
+    assert _checkout(loro_c, target, second) == want
+    read = target == "an earlier version"
+    assert want == [[second[1], "a"] if read else ["a", second[1]]]
