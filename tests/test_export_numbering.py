@@ -60,6 +60,10 @@ def _session(mod, export, second, delivery):
         d.export(mod.ExportMode.UpdatesInRange([mod.IdSpan(1, mod.CounterSpan(1, 2))]))
     elif export == "json":
         d.export_json_updates(mod.VersionVector(), d.oplog_vv)
+    elif export == "json span":
+        d.export_json_in_id_span(mod.IdSpan(1, mod.CounterSpan(0, 1)))
+    elif export == "snapshot":
+        d.export(mod.ExportMode.Snapshot())     # (copies the blocks as they are)
     elif export == "peer 2 only":
         # peer 1's block is not read: the dead child waits
         vv = mod.VersionVector()
@@ -92,13 +96,14 @@ def _session(mod, export, second, delivery):
 
 @pytest.mark.parametrize("delivery", ["whole", "out of order", "repeated"])
 @pytest.mark.parametrize("second", [("Counter", "c"), ("Text", "t"), ("Map", "b")])
-@pytest.mark.parametrize("export", [None, "updates", "range", "json", "peer 2 only"])
+@pytest.mark.parametrize("export", [None, "updates", "range", "json", "json span", "snapshot",
+                                    "peer 2 only"])
 def test_an_export_numbers_the_dead_children_of_the_blocks_it_reads(export, second, delivery):
     want = _session(loro, export, second, delivery)
     assert _session(loro_c, export, second, delivery) == want
     # (the case shows the numbering: the root list first unless the dead child was read)
     if delivery == "whole":
-        read = export in ("updates", "range", "json")
+        read = export in ("updates", "range", "json", "json span")
         assert want == [[second[1], "a"] if read else ["a", second[1]]]
 
 

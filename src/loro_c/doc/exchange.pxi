@@ -1324,6 +1324,7 @@ cdef class DocExchange(DocHistory):
         try:
             if a >= b:
                 return "[]"
+            number_exported_rest(self, {id_span.peer: max(a, 0)}, {id_span.peer: min(b, INT32_MAX)})
             return json_codec.export_in_id_span(self, id_span.peer, max(a, 0), min(b, INT32_MAX))
         finally:
             doc_release(self)
