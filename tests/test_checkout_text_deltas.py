@@ -693,6 +693,12 @@ def snapshot_ops_placed(mod, local, delivery, watch):
         p2.get_text("t").insert(0, "zz")
         p2.commit()
         x.import_(p2.export(mod.ExportMode.Updates(p1.oplog_vv)))
+    shown_again_after(mod, x, snap, delivery)
+
+
+def shown_again_after(mod, x, snap, delivery):
+    """`x` imports `snap` (twice when "duplicated"), then shows its texts again from the
+    empty version."""
     x.import_(snap)
     if delivery == "duplicated":
         x.import_(snap)
@@ -745,11 +751,7 @@ def many_changes_snapshot(mod, seed, delivery, watch):
         x.import_(some.export(mod.ExportMode.Updates(mod.VersionVector())))
     watch(x)
     snap = hub.export(mod.ExportMode.Snapshot())
-    x.import_(snap)
-    if delivery == "duplicated":
-        x.import_(snap)
-    x.checkout(mod.Frontiers())
-    x.checkout_to_latest()
+    shown_again_after(mod, x, snap, delivery)
 
 
 @pytest.mark.parametrize("delivery", ["once", "duplicated", "out of order", "stale"])

@@ -26,6 +26,19 @@ def _touch(doc, kind, name):
         doc.get_map(name).insert("q", 1)
 
 
+def _as_loro(session, *args):
+    """loro's events of `session`, after checking that loro_c's are the same."""
+    want = session(loro, *args)
+    assert session(loro_c, *args) == want
+    return want
+
+
+def _targets(second, read):
+    """The one event's order: the root list first unless the dead child was read (so the
+    case shows the numbering)."""
+    return [[second[1], "a"] if read else ["a", second[1]]]
+
+
 def _history_with_a_dead_child(mod):
     """Peer 1's block holds a dead child counter (0@1); the snapshot's only frontier is
     peer 2's, so loading it leaves peer 1's block encoded."""
@@ -45,14 +58,39 @@ def _history_with_a_dead_child(mod):
     return b
 
 
-def _session(mod, export, second, delivery):
-    b = _history_with_a_dead_child(mod)
-    snap = b.export(mod.ExportMode.Snapshot())
-
+def _restarted(mod):
+    """Peer 3, a new document whose root subscriber lists each event's targets."""
     d = mod.LoroDoc()
     d.peer_id = 3
     got = []
     sub = d.subscribe_root(lambda e: got.append([_name(x.target) for x in e.events]))
+    return d, got, sub
+
+
+def _concurrent(mod, snap, second, delivery, since):
+    """Peer 4 from `snap`: an insert into the root list 'a', then a change on `second`; its
+    updates since `since` whole, or the later change first (it waits for the earlier one)
+    and, "repeated", the earlier one again."""
+    e = mod.LoroDoc()
+    e.peer_id = 4
+    e.import_(snap)
+    e.get_list("a").insert(0, 1)
+    e.commit()
+    _touch(e, second[0], second[1])
+    e.commit()
+    if delivery == "whole":
+        return [e.export(mod.ExportMode.Updates(since))]
+    blobs = [e.export(mod.ExportMode.UpdatesInRange([mod.IdSpan(4, mod.CounterSpan(1, 2))])),
+             e.export(mod.ExportMode.UpdatesInRange([mod.IdSpan(4, mod.CounterSpan(0, 1))]))]
+    if delivery == "repeated":
+        blobs.append(blobs[1])
+    return blobs
+
+
+def _session(mod, export, second, delivery):
+    b = _history_with_a_dead_child(mod)
+    snap = b.export(mod.ExportMode.Snapshot())
+    d, got, sub = _restarted(mod)
     d.import_(snap)
     if export == "updates":
         d.export(mod.ExportMode.Updates(mod.VersionVector()))
@@ -71,22 +109,7 @@ def _session(mod, export, second, delivery):
         d.export(mod.ExportMode.Updates(vv))
     d.get_map("m").insert_container("k", mod.LoroList())
     d.commit()
-
-    e = mod.LoroDoc()
-    e.peer_id = 4
-    e.import_(snap)
-    e.get_list("a").insert(0, 1)
-    e.commit()
-    _touch(e, second[0], second[1])
-    e.commit()
-    if delivery == "whole":
-        blobs = [e.export(mod.ExportMode.Updates(d.oplog_vv))]
-    else:
-        # the later change first (it waits for the earlier one); "repeated": then twice
-        blobs = [e.export(mod.ExportMode.UpdatesInRange([mod.IdSpan(4, mod.CounterSpan(1, 2))])),
-                 e.export(mod.ExportMode.UpdatesInRange([mod.IdSpan(4, mod.CounterSpan(0, 1))]))]
-        if delivery == "repeated":
-            blobs.append(blobs[1])
+    blobs = _concurrent(mod, snap, second, delivery, d.oplog_vv)
     got.clear()
     for blob in blobs:
         d.import_(blob)
@@ -99,12 +122,9 @@ def _session(mod, export, second, delivery):
 @pytest.mark.parametrize("export", [None, "updates", "range", "json", "json span", "snapshot",
                                     "peer 2 only"])
 def test_an_export_numbers_the_dead_children_of_the_blocks_it_reads(export, second, delivery):
-    want = _session(loro, export, second, delivery)
-    assert _session(loro_c, export, second, delivery) == want
-    # (the case shows the numbering: the root list first unless the dead child was read)
+    want = _as_loro(_session, export, second, delivery)
     if delivery == "whole":
-        read = export in ("updates", "range", "json", "json span")
-        assert want == [[second[1], "a"] if read else ["a", second[1]]]
+        assert want == _targets(second, export in ("updates", "range", "json", "json span"))
 
 
 def _batch(mod, extra, second, delivery):
@@ -120,27 +140,11 @@ def _batch(mod, extra, second, delivery):
         b.get_map("m").insert("z", 3)
         b.commit()
         blobs = [snap, b.export(mod.ExportMode.Updates(at if extra == "past it" else mod.VersionVector()))]
-    d = mod.LoroDoc()
-    d.peer_id = 3
-    got = []
-    sub = d.subscribe_root(lambda e: got.append([_name(x.target) for x in e.events]))
+    d, got, sub = _restarted(mod)
     d.import_batch(blobs)
     d.get_map("m").insert_container("k", mod.LoroList())
     d.commit()
-    e = mod.LoroDoc()
-    e.peer_id = 4
-    e.import_(snap)
-    e.get_list("a").insert(0, 1)
-    e.commit()
-    _touch(e, second[0], second[1])
-    e.commit()
-    if delivery == "whole":
-        blobs = [e.export(mod.ExportMode.Updates(at))]
-    else:
-        blobs = [e.export(mod.ExportMode.UpdatesInRange([mod.IdSpan(4, mod.CounterSpan(1, 2))])),
-                 e.export(mod.ExportMode.UpdatesInRange([mod.IdSpan(4, mod.CounterSpan(0, 1))]))]
-        if delivery == "repeated":
-            blobs.append(blobs[0])
+    blobs = _concurrent(mod, snap, second, delivery, at)
     got.clear()
     for blob in blobs:
         d.import_(blob)
@@ -153,11 +157,9 @@ def _batch(mod, extra, second, delivery):
 @pytest.mark.parametrize("extra", ["own updates", "peer 1's range", "past it", "all and past it"])
 def test_a_batch_with_nothing_past_its_snapshot_leaves_the_dead_children_waiting(extra, second,
                                                                                delivery):
-    want = _batch(loro, extra, second, delivery)
-    assert _batch(loro_c, extra, second, delivery) == want
+    want = _as_loro(_batch, extra, second, delivery)
     if delivery == "whole":
-        read = extra in ("past it", "all and past it")
-        assert want == [[second[1], "a"] if read else ["a", second[1]]]
+        assert want == _targets(second, extra in ("past it", "all and past it"))
 
 
 def _checkout(mod, target, second):
@@ -166,10 +168,7 @@ def _checkout(mod, target, second):
     b.commit()
     snap = b.export(mod.ExportMode.Snapshot())
     at = b.oplog_vv
-    d = mod.LoroDoc()
-    d.peer_id = 3
-    got = []
-    sub = d.subscribe_root(lambda e: got.append([_name(x.target) for x in e.events]))
+    d, got, sub = _restarted(mod)
     d.import_(snap)
     if target == "its own version":
         d.checkout(d.oplog_frontiers)
@@ -194,7 +193,5 @@ def _checkout(mod, target, second):
 @pytest.mark.parametrize("second", [("Counter", "c"), ("Text", "t"), ("Map", "b")])
 @pytest.mark.parametrize("target", [None, "its own version", "an earlier version"])
 def test_a_checkout_to_the_version_shown_parses_no_block(target, second):
-    want = _checkout(loro, target, second)
-    assert _checkout(loro_c, target, second) == want
-    read = target == "an earlier version"
-    assert want == [[second[1], "a"] if read else ["a", second[1]]]
+    want = _as_loro(_checkout, target, second)
+    assert want == _targets(second, target == "an earlier version")

@@ -343,6 +343,24 @@ def random_edit(rng, d):
     d.commit()
 
 
+def random_origin(mod, rng):
+    """Peer 1's text: 'h', then a few random edits and marks."""
+    a = mod.LoroDoc()
+    a.peer_id = 1
+    a.get_text("t").insert(0, "h")
+    a.commit()
+    for _ in range(rng.randint(2, 6)):
+        random_edit(rng, a)
+    return a
+
+
+def travelled(mod, server, events, sub):
+    """The server's events so far, those of its travel back and forth, and its text."""
+    sub.unsubscribe()
+    return events + back_and_forth(mod, server), [
+        (x.insert, x.attributes) for x in server.get_text("t").to_delta()]
+
+
 def random_session(mod, seed):
     """Peer 1 edits and marks, a server loads its snapshot and imports peer 2's edits one
     update at a time, then travels back and forth. (The server's own edits concurrent with
@@ -350,19 +368,12 @@ def random_session(mod, seed):
     otherwise than loro, from before this took loro's loaded elements, e.g. seed 1161 with
     them.)"""
     rng = random.Random(seed)
-    a = mod.LoroDoc()
-    a.peer_id = 1
-    a.get_text("t").insert(0, "h")
-    a.commit()
-    for _ in range(rng.randint(2, 6)):
-        random_edit(rng, a)
+    a = random_origin(mod, rng)
     server, events, sub, b = serve(mod, a, rng.choice(HOWS))
     for _ in range(rng.randint(1, 4)):
         random_edit(rng, b)
         send(mod, b, server)
-    sub.unsubscribe()
-    return events + back_and_forth(mod, server), [
-        (x.insert, x.attributes) for x in server.get_text("t").to_delta()]
+    return travelled(mod, server, events, sub)
 
 
 @pytest.mark.parametrize("block", range(8))
@@ -376,12 +387,7 @@ def random_batch_session(mod, seed):
     peer 2's updates (delivery faults, a rejected batch first) while nobody subscribes,
     then subscribes, imports peer 2's next edits and travels back and forth."""
     rng = random.Random(seed)
-    a = mod.LoroDoc()
-    a.peer_id = 1
-    a.get_text("t").insert(0, "h")
-    a.commit()
-    for _ in range(rng.randint(2, 6)):
-        random_edit(rng, a)
+    a = random_origin(mod, rng)
     kw = rng.choice(BATCH_FAULTS)
     server, b = batch_restart(mod, a, [lambda d: random_edit(rng, d)] * rng.randint(1, 3), **kw)
     events = []
@@ -389,9 +395,7 @@ def random_batch_session(mod, seed):
     for _ in range(rng.randint(0, 3)):
         random_edit(rng, b)
         send(mod, b, server)
-    sub.unsubscribe()
-    return events + back_and_forth(mod, server), [
-        (x.insert, x.attributes) for x in server.get_text("t").to_delta()]
+    return travelled(mod, server, events, sub)
 
 
 @pytest.mark.parametrize("block", range(4))
