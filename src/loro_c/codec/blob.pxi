@@ -383,27 +383,30 @@ cdef object _timestamp_at(list changes, Frontiers f, bint must_exist):
     return best
 
 
+cdef inline bint text_continues(tuple p, tuple o):
+    """Whether staged op `o` is a text insert that continues insert `p`: same text, next
+    position, next counter."""
+    return (o[0] == LC_OP_INSERT and p[0] == LC_OP_INSERT and o[1] == p[1]
+            and isinstance(o[4], str) and isinstance(p[4], str)
+            and p[2] + len(p[4]) == o[2] and p[3] + len(p[4]) == o[3])
+
+
 cdef tuple folded_text(tuple raw):
-    """The change with each text insert that continues the one before it (same text, next
-    position, next counter) folded into it: loro reads the block's ops back so (as
-    fold_block_text does for an updates blob) before it places their text op by op, so a
-    typed run cut where the exporter's arena grew takes room as one op."""
+    """The change with each text insert that continues the one before it folded into it:
+    loro reads the block's ops back so (as fold_block_text does for an updates blob) before
+    it places their text op by op, so a typed run cut where the exporter's arena grew takes
+    room as one op."""
     ops = raw[6]
     cdef Py_ssize_t i
     for i in range(1, len(ops)):
-        o, p = ops[i], ops[i - 1]
-        if (o[0] == LC_OP_INSERT and p[0] == LC_OP_INSERT and o[1] == p[1]
-                and isinstance(o[4], str) and isinstance(p[4], str)
-                and p[2] + len(p[4]) == o[2] and p[3] + len(p[4]) == o[3]):
+        if text_continues(ops[i - 1], ops[i]):
             break
     else:
         return raw
     kept = [ops[0]]
     for o in ops[1:]:
         p = kept[len(kept) - 1]     # (no wraparound in this module)
-        if (o[0] == LC_OP_INSERT and p[0] == LC_OP_INSERT and o[1] == p[1]
-                and isinstance(o[4], str) and isinstance(p[4], str)
-                and p[2] + len(p[4]) == o[2] and p[3] + len(p[4]) == o[3]):
+        if text_continues(p, o):
             kept[len(kept) - 1] = (p[0], p[1], p[2], p[3], p[4] + o[4]) + tuple(p[5:])
         else:
             kept.append(o)
