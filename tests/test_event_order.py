@@ -804,6 +804,91 @@ def test_an_import_into_an_empty_document_takes_peers_from_a_clone_of_its_versio
     assert _empty_importer(loro_c) == want
 
 
+
+def _concurrent_import_after_own_ops(mod, delivery):
+    """Peer 3 takes peers 1's and 2's changes in turns between two ops of its own, then
+    imports (as `delivery` says) a map edit of peer 1 and a text edit of peer 2, each
+    concurrent with its own ops, followed by a counter change of peer 1 that depends on
+    both; the targets of the events it got."""
+    a, b, c = mod.LoroDoc(), mod.LoroDoc(), mod.LoroDoc()
+    a.peer_id, b.peer_id, c.peer_id = 1, 2, 3
+
+    def sync(src, dst):
+        dst.import_(src.export(mod.ExportMode.Updates(dst.oplog_vv)))
+
+    c.get_counter("e0")
+    a.get_counter("c").increment(1)
+    a.get_counter("c").increment(1)
+    a.commit()
+    sync(a, c)
+    c.get_counter("c").increment(1)
+    c.commit()
+    for _ in range(4):
+        b.get_counter("c").increment(2)
+    b.commit()
+    sync(b, c)
+    c.get_counter("c").increment(1)
+    c.commit()
+    a.get_counter("c").increment(1)
+    a.commit()
+    b.get_counter("c").increment(1)
+    b.commit()
+    sync(a, c)
+    sync(b, c)
+    vv = c.oplog_vv
+    a.get_map("m").insert("k", 1)
+    a.commit()
+    first = a.export(mod.ExportMode.Updates(vv))         # (peer 1's map edit alone)
+    sync(b, a)
+    mid = a.oplog_vv
+    a.get_counter("c").increment(1)
+    a.commit()
+    last = a.export(mod.ExportMode.Updates(mid))          # (its counter change alone)
+    b.get_text("t").insert(0, "x")
+    b.commit()
+    u = mod.LoroDoc()
+    sync(a, u)
+    sync(b, u)
+    blob = u.export(mod.ExportMode.Updates(vv))
+    text = b.export(mod.ExportMode.Updates(vv))
+    history = u.export(mod.ExportMode.Updates(mod.VersionVector()))
+    got = []
+    sub = c.subscribe_root(lambda e: got.append(targets(e)))
+    if delivery == "one":
+        c.import_(blob)
+    elif delivery == "twice":
+        c.import_(blob)
+        c.import_(blob)
+    elif delivery == "batch_twice":
+        c.import_batch([blob, blob])
+    elif delivery == "last_change_first":
+        # peer 1's counter change waits for its map edit
+        c.import_(last)
+        c.import_(text)
+        c.import_(first)
+    elif delivery == "reversed_batch":
+        c.import_batch([last, text, first])
+    elif delivery == "whole_history":
+        c.import_(history)
+        c.import_(blob)
+    del sub
+    return got
+
+
+@pytest.mark.parametrize("delivery", ["one", "twice", "batch_twice", "last_change_first",
+                                      "reversed_batch", "whole_history"])
+def test_a_concurrent_import_walks_from_the_version_before_as_the_log_holds_its_frontiers(delivery):
+    # the import's base is the version before: loro takes its frontiers as the log's own
+    # map of them yields them (4@2, 1@3, 2@1), not refilled by descending Lamport (2@1
+    # first): the base's version then yields peer 2 before peer 1, the walk meets peer 1's
+    # map edit first and the event lists Counter:c, Text:t, Map:m (loro_c had Text:t
+    # first)
+    want = _concurrent_import_after_own_ops(loro, delivery)
+    if delivery == "one":
+        assert want == [["Counter:c", "Text:t", "Map:m"]]
+    assert _concurrent_import_after_own_ops(loro_c, delivery) == want
+
+
 # differential sessions with an import whose diffs of one depth came in another order than
 # loro's (every import of these seeds now in loro's order): 459 and 604, whose importer's
 # version map a local op grew when full (LoroDoc.vv_touches), so its peers come out in

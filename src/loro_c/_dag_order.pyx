@@ -1549,6 +1549,9 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
     cdef uint64_t *fh = <uint64_t *>malloc((nl + nr + np + 1) * sizeof(uint64_t))
     cdef int64_t *fo = <int64_t *>malloc((nl + nr + np + 1) * sizeof(int64_t))
     cdef const lc_id *ids
+    # a base that is the version before, given in the order of loro's map of its frontiers
+    cdef bint as_given = (before_ordered and nl > 1 and
+                          memcmp(tgt_lo, bvv, np * sizeof(int32_t)) == 0)
     try:
         if hs == NULL or o == NULL or bo == NULL or uo == NULL or tmp == NULL or \
                 seen == NULL or vv == NULL or bf == NULL or idx == NULL or fb == NULL or \
@@ -1570,12 +1573,16 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
             ids = before if memcmp(tgt_lo, bvv, np * sizeof(int32_t)) == 0 else after
             j = nl if ids == before else nr
             nf = 0
-            for p in range(np):
-                for i in range(j):
-                    if ids[i].peer == p:
-                        bf[nf] = ids[i]
-                        nf += 1
-                        break
+            if as_given:
+                memcpy(bf, before, nl * sizeof(lc_id))
+                nf = nl
+            else:
+                for p in range(np):
+                    for i in range(j):
+                        if ids[i].peer == p:
+                            bf[nf] = ids[i]
+                            nf += 1
+                            break
         elif nf > 1:
             vvs = <int32_t *>malloc(nf * (np + 1) * sizeof(int32_t))
             if vvs == NULL:
@@ -1595,7 +1602,15 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
             nf = j
             m = 0
         memset(seen, 0, np + 1)
-        if nf > 1 and (vvs == NULL or checkout):
+        if as_given:
+            # (a base that is the version before, given as the map loro holds it in: an
+            # import's, a clone of the log's own map of its frontiers in the order the
+            # log's changes left it; a detached state's, its own map: loro takes it as it
+            # is, not refilled by Lamport: in plain session 5775 peers 1 and 2 came out of
+            # the base's version the other way round, and the walk met the two imported
+            # branches in the other order)
+            pass
+        elif nf > 1 and (vvs == NULL or checkout):
             # (a base that is one of the two versions, or a checkout's found below both:
             # its frontiers as loro's common-ancestor search (shrink_ancestor_frontiers)
             # fills its map, by descending Lamport, then descending peer; by peer index,

@@ -251,8 +251,11 @@ def import_begin(LoroDoc doc):
     commit_txn(doc)
     if doc.style_loaded is not None and doc.evs is not None:
         style_load_memos(doc)       # (the texts' elements as loro's loader left them)
+    # (and the frontiers as loro's map of them yields them: a concurrent import's walk may
+    # start from this version, which loro takes as that map, see _dag_order.base_peer_order)
     return ([doc.log.vv[i] for i in range(doc.log.n_peers)],
-            {(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter) for i in range(doc.log.n_frontiers)})
+            {(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter) for i in range(doc.log.n_frontiers)},
+            doc.log.frontier_order() if doc.log.n_frontiers > 1 else None)
 
 
 cdef list imported_changes(OpLog log, list old_vv):
@@ -298,7 +301,7 @@ cdef bint import_is_greater(LoroDoc doc, tuple snap):
     cdef int32_t old_end
     cdef lc_change *ch
     cdef bint below
-    old_vv, front = snap
+    old_vv, front = snap[0], snap[1]
     if not front:
         return True
     for ci in imported_changes(log, old_vv):
@@ -577,9 +580,10 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
         if concurrent_import and not doc.detached:
             # loro's tree diff of such an import replays from the two versions' ancestor,
             # as a checkout's does (tree_checkout_items)
-            reg.tree_lca = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
-                                              for i in range(doc.log.n_frontiers)])
-            reg.lca_ordered = False
+            reg.tree_lca = (list(snap[2]) if snap[2] is not None else sorted(snap[1]),
+                            [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
+                             for i in range(doc.log.n_frontiers)])
+            reg.lca_ordered = snap[2] is not None
             reg.lca_after_ordered = False
         elif trigger == 1 and not doc.detached and several_peers_imported(doc, snap[0]):
             # loro notes a movable list's elements in its causal walk over the new changes,

@@ -150,10 +150,15 @@ cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
         # subscribers: how the touched atoms look before the move (_events.flush diffs them)
         events_module().checkout_before(d)
         # (tree events replay loro's tree diff between these two: _events.tree_diff)
-        d.evs.tree_lca = (before if before is not None else before_ids(d, tf, n_tf, at_head),
+        # (a detached state's version before is its own map of its frontiers, which it
+        # keeps as it got it: an import_batch's move starts from a clone of the log's map)
+        from_state = (not at_head and d.detached and n_tf > 1 and d.sf_order is not None
+                      and same_id_set(d.sf_order, tf, n_tf))
+        d.evs.tree_lca = (list(d.sf_order) if from_state
+                          else before if before is not None else before_ids(d, tf, n_tf, at_head),
                           after if to_head
                           else [(ids[i].peer, ids[i].counter) for i in range(n)])
-        d.evs.lca_ordered = at_head
+        d.evs.lca_ordered = at_head or from_state
         d.evs.lca_after_ordered = to_head
     elif d.evlog.on and d.evs is not None:
         # a journaled move that touches nothing: the texts keep their style map elements
