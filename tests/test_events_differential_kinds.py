@@ -54,7 +54,12 @@ FIXED_SESSIONS = (190, 277, 328, 478, 684,
                   # a JSON export of nothing from another peer's version: writing its
                   # frontiers looks up each peer's last id, which parses a cold peer's
                   # block, so that peer's next change joins it (test_kept_change_blocks)
-                  1652)
+                  1652,
+                  # an import after the version that loro's meet search does not find
+                  # linear: its tree's and movable list's calculators report created
+                  # meta maps and new children, which grow the calculator's map
+                  # (test_a_tree_and_movable_list_in_an_import_after_the_version_that_loro_replays)
+                  4365)
 
 
 def _kind_seeds():
@@ -309,3 +314,71 @@ def test_an_import_batch_restart_orders_a_movable_lists_items_by_the_checkouts_w
     whose order decides where the set's delete goes among the inserts (seed 543: loro_c's
     move to the snapshot's version once fed that map the snapshot's elements first)."""
     assert _ml_batch_restart(loro_c, pad_before, pad_after) == _ml_batch_restart(loro, pad_before, pad_after)
+
+
+def _replayed_ml_tree(mod, pad, child, node, delivery):
+    """Session 2193's shape (test_map_import_events): peer 3 edits, the importer (103)
+    answers, peer 3's next change (a movable list's insert, a new child `child`, and a tree
+    node created at the root or under an older node) goes through peer 111 and back, peer
+    3 adds one more change; the importer takes the three changes in one import
+    (`delivery` "once"), twice over ("twice"), or the last change first and then the rest
+    ("pending"). `pad` roots come first, so the numbers of "ml" and "tr" vary."""
+    p3, imp, b = mod.LoroDoc(), mod.LoroDoc(), mod.LoroDoc()
+    p3.peer_id, imp.peer_id, b.peer_id = 3, 103, 111
+
+    def sync(src, dst):
+        dst.import_(src.export(mod.ExportMode.Updates(dst.oplog_vv)))
+
+    for i in range(pad):
+        p3.get_counter("p%d" % i).increment(1)
+    tr = p3.get_tree("tr")
+    old = tr.create()
+    tr.create(old)
+    p3.get_movable_list("ml").push(0)
+    p3.get_list("l").insert(0, 1)
+    p3.commit()
+    sync(p3, imp)
+    imp.get_text("t").insert(0, "ab")
+    imp.commit()
+    sync(imp, p3)
+    v = p3.oplog_vv
+    ml = p3.get_movable_list("ml")
+    if child:
+        ml.insert_container(0, mod.LoroText())
+    else:
+        ml.insert(0, 5)
+    tr.create(old if node else None)
+    p3.commit()
+    sync(p3, b)
+    b.get_list("l").insert(0, 2)
+    b.commit()
+    sync(b, p3)
+    w = p3.oplog_vv
+    p3.get_list("l").insert(0, 3)
+    p3.commit()
+    got = []
+    sub = imp.subscribe_root(lambda e: got.append(T.nev(e)))
+    if delivery == "pending":
+        imp.import_(p3.export(mod.ExportMode.Updates(w)))
+        imp.import_(p3.export(mod.ExportMode.Updates(v)))
+    else:
+        blob = p3.export(mod.ExportMode.Updates(imp.oplog_vv))
+        imp.import_(blob)
+        if delivery == "twice":
+            imp.import_(blob)
+    sub.unsubscribe()
+    return got
+
+
+@pytest.mark.parametrize("delivery", ["once", "twice", "pending"])
+@pytest.mark.parametrize("pad, child, node", [(p, c, n) for p in range(0, 10) for c in (0, 1) for n in (0, 1)])
+def test_a_tree_and_movable_list_in_an_import_after_the_version_that_loro_replays(pad, child, node, delivery):
+    """An import whose changes all follow the document's version, but which loro's meet
+    search does not find linear (a new change names another peer's change, not its own
+    peer's op below the version: _dag_order.greater_import_replays, bit 2), runs loro's
+    calculators as a concurrent import's (DiffMode::Import): the tree's reports each
+    created node's meta map and the movable list's each new element's child, both members
+    of the calculator's map, which grows and orders "ml" and "tr" otherwise (kinds session
+    4365: loro_c left them out, as for a linear import)."""
+    want = _replayed_ml_tree(loro, pad, child, node, delivery)
+    assert _replayed_ml_tree(loro_c, pad, child, node, delivery) == want

@@ -2529,8 +2529,8 @@ cdef bint fast_map_child(LoroDoc doc, uint32_t c) except -1:
         # (a movable list's calculator reports the new values of elements only when it
         # replays the list from an ancestor: a checkout or a concurrent import from a
         # lowered base)
-        return _greater_import is not None or (_calc_from_before is not None
-                                               and p[0] not in _calc_from_before)
+        return (_greater_import is not None and not greater_replayed(doc)) or (
+            _calc_from_before is not None and p[0] not in _calc_from_before)
     if _greater_import is None and _compared_maps is None:
         return False
     if doc.ckind[<uint32_t>p[0]] != KIND_MAP:
@@ -2860,6 +2860,12 @@ cdef object tree_diff(LoroDoc doc, uint32_t c, int mode, list reached):
             if versions is not None and _tree_metas is not None and (
                     _calc_from_before is None or c in _calc_from_before):
                 _tree_metas.append(mid)
+        if (kind == "create" and versions is None and _tree_metas is not None
+                and _greater_import is not None and greater_replayed(doc)):
+            # an import after the version that loro's search does not find linear runs
+            # the tree's calculator in its Crdt mode, which reports each created node's
+            # meta map as a checkout's does (kinds session 4365)
+            _tree_metas.append(_types.ContainerID.Normal(it[1][0], it[1][1], _types.ContainerType.Map()))
         parent = tree_id_cached(ids, it[2])
         index = it[3]
         v[0] = <PyObject*>parent
