@@ -1530,14 +1530,6 @@ cdef tuple rich_element(LoroDoc doc, lc_span *s, int32_t lo, int32_t hi, bint wa
     return (0, hi - lo, text, None, was, now, place)
 
 
-cdef bint lamport_continues(LoroDoc doc, uint32_t peer, int32_t counter) except -1:
-    """Whether atom `counter` of `peer` has the Lamport clock after atom `counter - 1`'s."""
-    cdef ev_piece a, b
-    a.peer = b.peer = peer
-    b.counter = counter
-    return lamport_follows(doc, &a, &b)
-
-
 cdef int append_rich(list out, LoroDoc doc, lc_span *s, int32_t lo, int32_t hi, bint was,
                      bint now, bint with_text=True) except -1:
     """Append rich_element for atoms [lo, hi) of span `s`; a newly visible text is cut
@@ -1632,7 +1624,7 @@ cdef object checkout_text_delta(LoroDoc doc, ev_scratch *sc):
                     if not r.retain and r.last >= 0 and sc.pcs[r.last].peer == pc.peer \
                             and sc.pcs[r.last].counter + sc.pcs[r.last].n == pc.counter \
                             and piece_follows(doc, sc, opix, r.last, k) \
-                            and lamport_follows(doc, &sc.pcs[r.last], pc):
+                            and lamport_continues(doc, pc.peer, pc.counter):
                         r.last = k
                         continue
                 push_item(read, &n_read, 0, k, k, 0)
@@ -3806,7 +3798,7 @@ cdef object rich_delta(LoroDoc doc, uint32_t c, ev_scratch *sc, list marks, bint
                     if (last >= 0 and r[2] == 0 and sc.pcs[last].peer == pc.peer
                             and sc.pcs[last].counter + sc.pcs[last].n == pc.counter
                             and piece_follows(doc, sc, opix, last, k)
-                            and lamport_follows(doc, &sc.pcs[last], pc)):
+                            and lamport_continues(doc, pc.peer, pc.counter)):
                         r[1] = k
                         continue
                 read.append([k, k, 0])

@@ -179,21 +179,21 @@ cdef inline bint op_bytes_follow(const lc_op *a, const lc_op *b) noexcept:
     return b.start_id.peer == a.start_id.peer and b.start_id.counter == (da & LSTR_MASK)
 
 
-cdef bint lamport_follows(LoroDoc doc, ev_piece *a, ev_piece *b):
-    """Whether piece `b`'s first atom has the Lamport clock after piece `a`'s last one
-    (pieces of one peer whose counters continue: they differ only where `b` starts a
-    change made after the document saw other peers' ops). Loro's tracker joins two of
-    its inserts only when their ids, Lamport clocks included, continue."""
+cdef bint lamport_continues(LoroDoc doc, uint32_t peer, int32_t counter) noexcept:
+    """Whether atom `counter` of `peer` has the Lamport clock after atom `counter - 1`'s
+    (they differ only where `counter` starts a change made after the document saw other
+    peers' ops). Loro's tracker joins two of its inserts only when their ids, Lamport
+    clocks included, continue."""
     cdef OpLog log = doc.log
-    cdef int64_t cb = change_at(log, b.peer, b.counter), ca
+    cdef int64_t cb = change_at(log, peer, counter), ca
     if cb < 0:
         return False
-    if log.changes[cb].counter < b.counter:
+    if log.changes[cb].counter < counter:
         return True         # one change holds both
-    ca = change_at(log, a.peer, b.counter - 1)
+    ca = change_at(log, peer, counter - 1)
     if ca < 0:
         return False
-    return (log.changes[ca].lamport + <uint32_t>(b.counter - log.changes[ca].counter)
+    return (log.changes[ca].lamport + <uint32_t>(counter - log.changes[ca].counter)
             == log.changes[cb].lamport)
 
 

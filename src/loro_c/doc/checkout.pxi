@@ -66,6 +66,10 @@ cdef int checkout_frontiers(LoroDoc d, lc_id *ids, int64_t n, Frontiers asked) e
         elif not d.detached:
             detach_here(d)
         return 0
+    # past loro's early return, its shrink and diff parse the history's change blocks: the
+    # containers a snapshot load left waiting get their numbers (plain differential session
+    # 6530: a checkout to the version shown and back left them waiting)
+    number_loaded_rest(d)
     n = shrink_ids(d, ids, n)
     if same_ids(ids, n, cur, n_cur):
         return 0

@@ -562,7 +562,6 @@ cdef object export_updates(LoroDoc d, start):
             start_map, stamp = clamped, None
     codec = _codec_module()
     warm_exported(d, start_map)
-    number_exported_rest(d, start_map)
     return codec.encode_updates(collect_changes(
         d, start_map, None, codec.MAX_OPS_PER_BLOCK,
         stamp[1] if stamp is not None and stamp[0] == d.log.serial else -1, True, True))
@@ -665,7 +664,6 @@ cdef class DocExchange(DocHistory):
                     a = max(a, self.shallow_sv.get(span.peer, 0))    # trimmed: none
                 if a < b:
                     warm_exported(self, {span.peer: a}, {span.peer: b})
-                    number_exported_rest(self, {span.peer: a}, {span.peer: b})
                     changes.extend(self._changes({span.peer: a}, {span.peer: b},
                                                  _codec.MAX_OPS_PER_BLOCK, -1, True))
             return _codec.encode_updates(changes)
@@ -1289,7 +1287,6 @@ cdef class DocExchange(DocHistory):
             own = end_vv._map == have
             touches = self.vv_touches if own else ()
             warm_exported(self, start_vv._map, end_vv._map)
-            number_exported_rest(self, start_vv._map, end_vv._map)
             # the start version is written as its frontiers, of the start clamped to the
             # document's version (in a shallow document, the root when it is all trimmed)
             start = (start_vv._map if self.shallow_sv is None

@@ -425,19 +425,21 @@ cdef int kept_block_buffers(LoroDoc d) except -1:
 
 cdef int warm_exported(LoroDoc d, dict start, dict end=None) except -1:
     """An export of the changes from version `start` (to `end`, by default the log's):
-    loro reads them from its change store, which parses their blocks."""
+    loro reads them from its change store, which parses their blocks: the cold peers' get
+    warm, and the dead children a snapshot load left waiting there their numbers
+    (number_exported_rest)."""
     cdef OpLog log = d.log
-    if d.cold_peers is None:
-        return 0
-    warm = []
-    for pid in d.cold_peers:
-        k = log.peer_map.get(pid)
-        if k is None:
-            continue
-        hi = log.vv[<uint32_t>k] if end is None else min(end.get(pid, 0), log.vv[<uint32_t>k])
-        if hi > start.get(pid, 0):
-            warm.append(pid)
-    return warm_peers(d, warm)
+    if d.cold_peers is not None:
+        warm = []
+        for pid in d.cold_peers:
+            k = log.peer_map.get(pid)
+            if k is None:
+                continue
+            hi = log.vv[<uint32_t>k] if end is None else min(end.get(pid, 0), log.vv[<uint32_t>k])
+            if hi > start.get(pid, 0):
+                warm.append(pid)
+        warm_peers(d, warm)
+    return number_exported_rest(d, start, end)
 
 
 cdef int warm_frontier_lookups(LoroDoc d, dict vv) except -1:

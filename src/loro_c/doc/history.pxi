@@ -277,16 +277,6 @@ cdef class DocHistory(DocCore):
             check_frontier_ids(self, frontiers, ids)
             shallow_check_version(self, frontiers._ids, "You cannot switch a document to a "
                                   "version before the shallow history's start version.")
-            if self.lnum_rest is not None:
-                # loro parses the history's blocks for a diff, and a checkout to the
-                # version shown makes none (plain differential session 6530: a restarted
-                # doc's checkout to its own frontiers and back left its dead children
-                # waiting)
-                cur = (version_dict(self, self.sfront, self.n_sfront) if self.detached
-                       else dense_vv_dict(self, self.log.vv))
-                if ({p: e for p, e in cur.items() if e > 0}
-                        != {p: e for p, e in version_dict(self, ids, n).items() if e > 0}):
-                    number_loaded_rest(self)
             checkout_frontiers(self, ids, n, frontiers)
             if self.evlog.on:
                 events_module().flush(self, 2, "checkout")

@@ -763,9 +763,7 @@ cdef int style_memos_moved(LoroDoc d, dict snap_vv) except -1:
     cdef bint at_head = d.tracker_at_head
     cdef lc_range_ops it
     cdef lc_op *op
-    cdef list texts = [c for c in range(d.n_containers)
-                       if d.ckind[c] == KIND_TEXT and d.seq.tree_is_text[d.ctree[c]] & TREE_ANCHORED
-                       and style_memo(d, <uint32_t>c) is None]
+    cdef list texts = unkept_marked_texts(d)
     if not texts:
         return 0
     peers = d.log.peer_map
@@ -820,14 +818,19 @@ cdef int style_memos_moved(LoroDoc d, dict snap_vv) except -1:
     return 0
 
 
+cdef list unkept_marked_texts(LoroDoc d):
+    """The texts holding anchors that keep no style map elements."""
+    cdef int64_t c
+    return [c for c in range(d.n_containers)
+            if d.ckind[c] == KIND_TEXT and d.seq.tree_is_text[d.ctree[c]] & TREE_ANCHORED
+            and style_memo(d, <uint32_t>c) is None]
+
+
 cdef int style_memos_loaded(LoroDoc d) except -1:
     """Every text holding anchors that keeps no elements keeps those loro's snapshot loader
     builds from the state now, of the state now."""
-    cdef int64_t c
-    for c in range(d.n_containers):
-        if (d.ckind[c] == KIND_TEXT and d.seq.tree_is_text[d.ctree[c]] & TREE_ANCHORED
-                and style_memo(d, <uint32_t>c) is None):
-            style_memo_state(d, <uint32_t>c, loaded_elements(d, d.ctree[c]), [], d.hist_epoch)
+    for c in unkept_marked_texts(d):
+        style_memo_state(d, <uint32_t>c, loaded_elements(d, d.ctree[<uint32_t>c]), [], d.hist_epoch)
     return 0
 
 
