@@ -87,6 +87,19 @@ def _concurrent(mod, snap, second, delivery, since):
     return blobs
 
 
+def _edit_then_import(mod, d, got, sub, snap, second, delivery, since):
+    """Peer 3 makes a list in map 'm' (a container numbered after what waits), then takes
+    peer 4's concurrent edits since `since` (None: its own version): that import's events."""
+    d.get_map("m").insert_container("k", mod.LoroList())
+    d.commit()
+    blobs = _concurrent(mod, snap, second, delivery, d.oplog_vv if since is None else since)
+    got.clear()
+    for blob in blobs:
+        d.import_(blob)
+    del sub
+    return got
+
+
 def _session(mod, export, second, delivery):
     b = _history_with_a_dead_child(mod)
     snap = b.export(mod.ExportMode.Snapshot())
@@ -107,14 +120,7 @@ def _session(mod, export, second, delivery):
         vv = mod.VersionVector()
         vv.set_end(mod.ID(1, 3))
         d.export(mod.ExportMode.Updates(vv))
-    d.get_map("m").insert_container("k", mod.LoroList())
-    d.commit()
-    blobs = _concurrent(mod, snap, second, delivery, d.oplog_vv)
-    got.clear()
-    for blob in blobs:
-        d.import_(blob)
-    del sub
-    return got
+    return _edit_then_import(mod, d, got, sub, snap, second, delivery, None)
 
 
 @pytest.mark.parametrize("delivery", ["whole", "out of order", "repeated"])
@@ -142,14 +148,7 @@ def _batch(mod, extra, second, delivery):
         blobs = [snap, b.export(mod.ExportMode.Updates(at if extra == "past it" else mod.VersionVector()))]
     d, got, sub = _restarted(mod)
     d.import_batch(blobs)
-    d.get_map("m").insert_container("k", mod.LoroList())
-    d.commit()
-    blobs = _concurrent(mod, snap, second, delivery, at)
-    got.clear()
-    for blob in blobs:
-        d.import_(blob)
-    del sub
-    return got
+    return _edit_then_import(mod, d, got, sub, snap, second, delivery, at)
 
 
 @pytest.mark.parametrize("delivery", ["whole", "out of order", "repeated"])
