@@ -639,12 +639,71 @@ def run_session(seed, steps=50):
     assert x.get_deep_value() == y.get_deep_value() == sides[0].docs[0].get_deep_value()
 
 
+def _undo_after_a_child_shown_again(lib, kind, how):
+    """Peer 1 writes into a mergeable child twice (two undo items); peer 2, who never saw
+    it, deletes the key; peer 3, who saw the first write and the delete, writes the key
+    again. Peer 1 takes the delete and the new write (`how`), then undoes and redoes."""
+    docs = []
+    for p in (1, 2, 3):
+        d = lib.LoroDoc()
+        d.peer_id = p
+        docs.append(d)
+    undo = lib.UndoManager(docs[0])
+
+    def child(i):
+        m = docs[i].get_map("m")
+        return m.ensure_mergeable_list("a") if kind == "List" else m.ensure_mergeable_text("a")
+
+    def write(i, pos, v):
+        child(i).insert(pos, v if kind == "List" else str(v))
+        docs[i].commit()
+
+    def sync(i, j):
+        docs[j].import_(docs[i].export(lib.ExportMode.Updates(docs[j].oplog_vv)))
+
+    write(0, 0, 0)
+    sync(0, 2)
+    docs[1].get_map("m").delete("a")
+    docs[1].commit()
+    write(0, 1, 4)
+    if how != "together":
+        sync(1, 0)              # the child hidden: its event is the key's delete only
+    sync(1, 2)
+    if how == "key only":
+        child(2)
+        docs[2].get_map("m").insert("z", 1)
+        docs[2].commit()
+    else:
+        write(2, 0 if how != "at the end" else len(child(2)), 1)
+    sync(2, 0)
+    if how == "twice":
+        sync(2, 0)
+        sync(1, 0)
+    seen = [docs[0].get_deep_value()]
+    for step in ("undo", "redo", "undo", "undo", "redo"):
+        done = getattr(undo, step)()
+        seen.append((step, done, docs[0].get_deep_value(), undo.undo_count(), undo.redo_count()))
+    return seen
+
+
+@pytest.mark.parametrize("how", ["apart", "at the end", "key only", "together", "twice"])
+@pytest.mark.parametrize("kind", ["List", "Text"])
+def test_an_undo_moves_over_a_child_shown_again_by_its_own_ops(kind, how):
+    # the import that shows the child again reports its whole value, but loro's undo moves
+    # the item over the child's own change while it was hidden (here: one insert, or none),
+    # so undoing the 4 removes it (the whole value as an insert put the undo's delete past
+    # the end: it did nothing; mergeable session 5837)
+    got = _undo_after_a_child_shown_again(loro_c, kind, how)
+    assert got == _undo_after_a_child_shown_again(loro, kind, how)
+    assert got[1][1] is True
+
+
 # 357: an import into an empty document whose first changes' peers share a bucket of
 # loro's maps (see test_event_order's empty importer); 69, 365: a checkout's map shows two
 # children again in the order loro's walk meets its keys; 1747: a checkout back to the
 # latest version walks to the log's own map of the frontiers, in its order (it listed
 # "🤝:$m>b" before "🤝:$m>nest")
-@pytest.mark.parametrize("seed", list(range(40)) + [69, 357, 365, 659, 1747])
+@pytest.mark.parametrize("seed", list(range(40)) + [69, 357, 365, 659, 1747, 5837])
 def test_random_sessions_match_loro(seed):
     run_session(seed)
 

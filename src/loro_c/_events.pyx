@@ -82,7 +82,7 @@ include "local_delta.pxi"      # a commit's Text and List deltas, as loro compos
 cdef tuple RETAIN_SLOTS = ("retain", "attributes"), INSERT_SLOTS = ("insert", "attributes")
 cdef tuple DELETE_SLOTS = ("delete",), DIFF_SLOTS = ("diff",)
 cdef tuple CDIFF_SLOTS = ("target", "path", "is_unknown", "diff")
-cdef tuple BATCH_SLOTS = ("reg", "trigger", "origin", "diffs", "to", "event")
+cdef tuple BATCH_SLOTS = ("reg", "trigger", "origin", "diffs", "to", "event", "own_before_shown")
 cdef tuple EVENT_SLOTS = ("triggered_by", "origin", "current_target", "events")
 cdef value_shape RETAIN_SHAPE, INSERT_SHAPE, DELETE_SHAPE, TEXT_DIFF_SHAPE, CDIFF_SHAPE
 cdef value_shape BATCH_SHAPE, EVENT_SHAPE
@@ -179,9 +179,9 @@ cdef inline object container_diff(object cid, object path, object d):
     return make_value(&CDIFF_SHAPE, CDIFF_SLOTS, v)
 
 
-cdef object queued_batch(reg, int trigger, origin, list diffs, to):
+cdef object queued_batch(reg, int trigger, origin, list diffs, to, dict own=None):
     """A _Batch for the delivery queue, with the DiffEvent a lone root subscriber gets."""
-    cdef PyObject *v[6]
+    cdef PyObject *v[7]
     cdef object kind = _TRIGGER_KINDS[trigger], t = trigger, event
     v[0] = <PyObject*>kind
     v[1] = <PyObject*>origin
@@ -194,6 +194,7 @@ cdef object queued_batch(reg, int trigger, origin, list diffs, to):
     v[3] = <PyObject*>diffs
     v[4] = <PyObject*>to
     v[5] = <PyObject*>event
+    v[6] = <PyObject*>own
     return make_value(&BATCH_SHAPE, BATCH_SLOTS, v)
 
 cdef extern from "Python.h":
@@ -593,6 +594,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
                                              for i in range(doc.log.n_frontiers)])
         global _wrapped_at
         global _compared_maps, _wrapped, _ml_base_lowered, _greater_import, _tree_metas, _calc_from_before, _import_stamp, _greater_replayed, _linear_import
+        global _own_before_shown
         if trigger == 1 and snap is not None:
             # (the texts' style map elements known before it follow the import:
             # style_import_text)
@@ -613,6 +615,8 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
         # (the DAG walks of this event: a checkout's or an import's, see _dag_order)
         dag_walk_checkout(trigger == 2)
         try:
+            if trigger == 1 and reg.hooks:
+                _own_before_shown = {}
             diffs = collect(doc, trigger >= 1, trigger == 2 or concurrent_import, changed)
             if _import_stamp is not None:
                 carry_import_style_elems(doc)
@@ -627,13 +631,16 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             _greater_import = None
             _greater_replayed = -1
             _linear_import = -1
+            own = _own_before_shown
+            _own_before_shown = None
         if changed[0]:
             to = None
             if trigger == 0 and reg.hooks:
                 found = doc.log.peer_map.get(doc.peer)
                 to = ID(doc.peer, 0 if found is None else doc.log.vv[<uint32_t>found])
             doc.pending_events.append(queued_batch(doc.evs, trigger,
-                                                   "" if origin is None else origin, diffs, to))
+                                                   "" if origin is None else origin, diffs, to,
+                                                   own or None))
     finally:
         batch_done(doc)
 
@@ -774,6 +781,13 @@ cdef dict _idlp_sink = None
 # another write of an equal value (map_diff, a checkout's or an import's): they are in the
 # calculator's map of diffs all the same (import_rank)
 cdef list _calc_held = None
+
+# set while an import's event is collected for the UndoManager (a hook): the containers the
+# import shows again whole (a mergeable child whose key a remote peer wrote again, a movable
+# list's element) -> their diff from their own ops in the import (None: none). loro's undo
+# moves its items over those, not over the whole values the event shows (mergeable
+# session 5837: an undo of an insert into a list that a remote peer hid and showed again)
+cdef dict _own_before_shown = None
 
 
 def checkout_before(LoroDoc doc):
@@ -2790,6 +2804,8 @@ cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done,
             # an import's container with a diff of its own (its ops): loro shows that one,
             # the counters it inserts without their value (as a list's import diff does)
             continue
+        if _own_before_shown is not None:
+            _own_before_shown[doc.cids[c]] = None if k is None else out[k][3].diff
         d = whole_value_diff(doc, c, queue, zero_counters)
         if d is None and not zero_counters and doc.ckind[c] == KIND_COUNTER and (
                 doc.croot[c] == ROOT_MERGEABLE or (k is None and c not in named)

@@ -275,7 +275,7 @@ class _DocEvents:
 class _Batch:
     """One event waiting in the document's queue (built under the lock, dispatched
     without it). `to` is, for a commit, the ID just past its last op."""
-    __slots__ = ("reg", "trigger", "origin", "diffs", "to", "event")
+    __slots__ = ("reg", "trigger", "origin", "diffs", "to", "event", "own_before_shown")
 
     def __init__(self, reg, trigger, origin, diffs, to=None):
         self.reg = reg
@@ -284,6 +284,8 @@ class _Batch:
         self.diffs = diffs
         self.to = to
         self.event = None       # built ahead by _events for a lone root subscriber
+        # an import's containers shown again whole -> their own ops' diff (_events)
+        self.own_before_shown = None
 
     def dispatch(self):
         """Call the subscribers; returns the first exception a callback raised, or None."""

@@ -171,8 +171,8 @@ class _Stack:
         if self.size == 0:
             return
         remote = self.rows[-1].remote
-        for cd in container_diffs:
-            remote.add(cd.target, delta_ot.from_public(cd.diff))
+        for target, diff in container_diffs:
+            remote.add(target, delta_ot.from_public(diff))
 
     def transform_remote(self, batch):
         if self.size:
@@ -203,6 +203,21 @@ class _Group:
 def _counter_end(doc, peer):
     last = doc.oplog_vv.get_last(peer)
     return 0 if last is None else last + 1
+
+
+def _remote_diffs(batch):
+    """An import's (container, diff) pairs that move the undo items: a container the import
+    shows again whole (a mergeable child a remote peer wrote again) counts with the diff of
+    its own ops only, from the state it kept while hidden, as loro's undo counts it."""
+    own = batch.own_before_shown
+    if not own:
+        return [(cd.target, cd.diff) for cd in batch.diffs]
+    out = []
+    for cd in batch.diffs:
+        diff = own.get(cd.target, cd.diff)
+        if diff is not None:
+            out.append((cd.target, diff))
+    return out
 
 
 def _weak_call(obj, method):
@@ -250,8 +265,9 @@ class UndoManager:
                     return
                 if any(batch.origin.startswith(p) for p in self._exclude):
                     # not undoable: it moves the items below it like a remote edit
-                    self._undo.compose_remote(batch.diffs)
-                    self._redo.compose_remote(batch.diffs)
+                    remote = [(cd.target, cd.diff) for cd in batch.diffs]
+                    self._undo.compose_remote(remote)
+                    self._redo.compose_remote(remote)
                     self._next_counter = batch.to.counter
                 else:
                     self._record(batch.to.counter,
@@ -261,8 +277,9 @@ class UndoManager:
                 group = self._group
                 disjoint = group is not None and all(cd.target not in group.touched
                                                      for cd in batch.diffs)
-                self._undo.compose_remote(batch.diffs)
-                self._redo.compose_remote(batch.diffs)
+                remote = _remote_diffs(batch)
+                self._undo.compose_remote(remote)
+                self._redo.compose_remote(remote)
                 if not disjoint:
                     self._group = None
             else:
