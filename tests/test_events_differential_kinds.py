@@ -59,7 +59,13 @@ FIXED_SESSIONS = (190, 277, 328, 478, 684,
                   # linear: its tree's and movable list's calculators report created
                   # meta maps and new children, which grow the calculator's map
                   # (test_a_tree_and_movable_list_in_an_import_after_the_version_that_loro_replays)
-                  4365)
+                  4365,
+                  # a doc restarted from a snapshot took a handle of a dead list (an edit
+                  # loro then refused): loro's has_container looks the list's id up in the
+                  # history, which parses its change block and numbers the dead child
+                  # there before a later commit's container
+                  # (test_export_numbering: test_a_lookup_of_a_container_by_id_...)
+                  2913)
 
 
 def _kind_seeds():

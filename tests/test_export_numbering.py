@@ -11,6 +11,7 @@ import loro
 import pytest
 
 import loro_c
+from loro_c import _codec
 
 
 def _name(cid):
@@ -194,3 +195,74 @@ def _checkout(mod, target, second):
 def test_a_checkout_to_the_version_shown_parses_no_block(target, second):
     want = _as_loro(_checkout, target, second)
     assert want == _targets(second, target == "an earlier version")
+
+
+def _look_up(mod, d, how, cid):
+    if how == "has_container":
+        d.has_container(cid)
+    elif how == "get_container":
+        d.get_container(cid)
+    elif how == "get_path_to_container":
+        d.get_path_to_container(cid)
+    elif how == "try_get":
+        getattr(d, "try_get_" + str(cid.container_type).lower())(cid)
+    else:
+        getattr(d, "get_" + str(cid.container_type).lower())(cid)
+
+
+# (kind, peer, counter) asked for, and whether loro reads peer 1's block for it
+LOOKED_UP = {
+    "the dead child": (("Counter", 1, 0), True),
+    "another kind at its id": (("Map", 1, 0), True),
+    "the id of an op creating none": (("Text", 1, 2), True),
+    "an id past the peer's changes": (("Map", 1, 3), False),
+    "an id of the frontier's peer": (("Counter", 2, 0), False),
+    "an unknown peer": (("Counter", 7, 0), False),
+}
+
+
+def _lookup_session(mod, how, target, second, delivery):
+    (kind, peer, counter), _ = LOOKED_UP[target]
+    b = _history_with_a_dead_child(mod)
+    snap = b.export(mod.ExportMode.Snapshot())
+    d, got, sub = _restarted(mod)
+    d.import_(snap)
+    _look_up(mod, d, how, mod.ContainerID.Normal(peer, counter, getattr(mod.ContainerType, kind)()))
+    return _edit_then_import(mod, d, got, sub, snap, second, delivery, None)
+
+
+@pytest.mark.parametrize("delivery", ["whole", "out of order"])
+@pytest.mark.parametrize("second", [("Counter", "c"), ("Text", "t"), ("Map", "b")])
+@pytest.mark.parametrize("how, target", [
+    (how, target) for how in ("has_container", "get_container", "get_path_to_container", "try_get")
+    for target in LOOKED_UP] + [("get by kind", "the dead child")])
+def test_a_lookup_of_a_container_by_id_reads_the_block_holding_that_id(how, target, second,
+                                                                       delivery):
+    """loro's has_container (which get_container, get_path_to_container and the getters by
+    id ask first) of a child container its arena has not registered and its state store
+    does not hold looks for its id in the history: that parses the change block holding
+    the id, whatever the kind asked, and so numbers the dead child the load left waiting
+    there (kinds differential session 2913: a handle of a dead list, whose edit loro then
+    refused, before a commit created a container). An id no change of the log holds
+    parses nothing."""
+    want = _as_loro(_lookup_session, how, target, second, delivery)
+    if delivery == "whole":
+        assert want == _targets(second, LOOKED_UP[target][1])
+
+
+def _path_then_snapshot(mod, peer_counter):
+    b = _history_with_a_dead_child(mod)
+    d, _, sub = _restarted(mod)
+    d.import_(b.export(mod.ExportMode.Snapshot()))
+    d.get_path_to_container(mod.ContainerID.Normal(*peer_counter, mod.ContainerType.Counter()))
+    del sub
+    return sorted(str(c) for c in _codec.snapshot_state_containers(d.export(mod.ExportMode.Snapshot())))
+
+
+@pytest.mark.parametrize("peer_counter", [(1, 0), (1, 1)])
+def test_a_path_to_a_dead_child_gives_it_a_store_entry(peer_counter):
+    """get_path_to_container of a container loro's arena had not registered registers it
+    with an entry in the state store (ensure_container): a snapshot exported since holds
+    the dead child (a lookup of another id of its block only parses it)."""
+    want = _as_loro(_path_then_snapshot, peer_counter)
+    assert ("cid:0@1:Counter" in want) == (peer_counter == (1, 0))

@@ -240,7 +240,21 @@ def _json_import(mod, x, a, b, c):
     x.import_json_updates(a.export_json_updates(x.oplog_vv, a.oplog_vv))
 
 
-SCENARIOS = [_plain, _after_local, _after_export_all, _after_export_nothing, _after_snapshot,
+def _lookup(kind, peer, counter, how="has_container"):
+    def script(mod, x, a, b, c):
+        # loro's has_container (get_container, get_path_to_container ask it) of a container
+        # it has neither registered nor stored looks for its id in the history, parsing
+        # the block holding it (the op there creates none here): peer 1 gets warm; an id
+        # past the peer's changes, or of another peer, parses nothing of peer 1
+        getattr(x, how)(mod.ContainerID.Normal(peer, counter, getattr(mod.ContainerType, kind)()))
+        _plain(mod, x, a, b, c)
+    script.__name__ = f"_after_{how}_of_{kind}_{counter}@{peer}"
+    return script
+
+
+SCENARIOS = [_lookup("Map", 1, 0), _lookup("Text", 1, 0, "get_container"),
+             _lookup("List", 1, 0, "get_path_to_container"), _lookup("Map", 1, 1),
+             _lookup("Map", 3, 0), _lookup("Counter", 2, 0), _plain, _after_local, _after_export_all, _after_export_nothing, _after_snapshot,
              _after_json, _after_json_from_a_version, _after_json_from_two_peers,
              _after_json_from_one_peer, _after_vv_to_frontiers, _after_range_of_another, _both_in_one_import, _pending_first,
              _import_then_other, _concurrent_then_other, _new_peer_then_cold, _after_checkout,

@@ -448,8 +448,10 @@ cdef class LoroDoc(DocExchange):
             raise LoroTypeError(f"get_container takes a ContainerID, not {type(cid).__name__}")
         doc_acquire(self)
         try:
+            looked_up_in_history(self, cid)
             i = self.cid_index.get(cid)
             if i is not None:
+                handle_registers(self, cid)
                 return _containers.wrap(self, i, self.ckind[<uint32_t>i])
             if cid.is_root:
                 if str(cid.container_type) not in _TYPE_NAMES:
@@ -478,6 +480,8 @@ cdef class LoroDoc(DocExchange):
         from loro_c import _containers
         doc_acquire(self)
         try:
+            if isinstance(cid, _types.ContainerID):
+                looked_up_in_history(self, cid)
             if cid in self.cid_index:
                 return True
         finally:
@@ -678,9 +682,12 @@ cdef class LoroDoc(DocExchange):
             return self._get_kind(cid, kind)
         doc_acquire(self)
         try:
+            if isinstance(cid, _types.ContainerID):
+                looked_up_in_history(self, cid)
             i = self.cid_index.get(cid)
             if i is None or self.ckind[<uint32_t>i] != kind:
                 return None
+            handle_registers(self, cid)
             return wrapper(kind)(self, <uint32_t>i)
         finally:
             doc_release(self)
@@ -729,6 +736,19 @@ cdef class LoroDoc(DocExchange):
     def get_path_to_container(self, cid):
         """[(container, its Index)] from a root down to `cid`, or None when unreachable."""
         from loro_c import paths
+        if isinstance(cid, _types.ContainerID) and not is_root_cid(cid):
+            # loro asks has_container of a container its arena has not registered, then
+            # registers it with an entry in its state store (a snapshot lists it since)
+            doc_acquire(self)
+            try:
+                unregistered = cid not in self.lnum
+                looked_up_in_history(self, cid)
+                if unregistered and cid in self.cid_index:
+                    handle_registers(self, cid)
+                    if self.unstored:
+                        self.unstored.discard(cid)
+            finally:
+                doc_release(self)
         return paths.path_to_container(self, cid)
 
     # ------------------------------------------------------------------ binary updates

@@ -392,6 +392,57 @@ cdef int number_exported_rest(LoroDoc d, dict start, dict end=None) except -1:
     return 0
 
 
+cdef int looked_up_in_history(LoroDoc d, object cid) except -1:
+    """Whether child container `cid` exists, as loro's has_container asks it (get_container,
+    get_path_to_container and the getters by id ask it first): a container its arena has
+    registered or its state store holds does, else loro looks for `cid`'s id (peer,
+    counter) in the history, reading the change there, which parses the block holding it
+    (any kind of container asked, even when the op there creates none). Like an export
+    reading that one change: the dead children a snapshot load left waiting in that block
+    get their numbers (number_exported_rest), and a cold peer whose last block it is gets
+    warm (its next change joins that block). Kinds differential session 2913: a doc
+    restarted from a snapshot took a handle of a dead list before a commit created a
+    container (probed on loro 1.17.1; tests/test_export_numbering.py). Nothing to do unless
+    a snapshot load left something encoded."""
+    cdef OpLog log = d.log
+    cdef int32_t counter
+    if d.lnum_rest is None and d.cold_peers is None:
+        return 0
+    if is_root_cid(cid) or cid in d.lnum:
+        return 0
+    c = d.cid_index.get(cid)
+    if c is not None:
+        if not (d.unstored and cid in d.unstored):
+            return 0        # (in loro's state store)
+    elif d.loaded_store is not None and loaded_listed(d, cid):
+        return 0
+    p = cid.peer
+    k = log.peer_map.get(p)
+    counter = cid.counter
+    if k is None or counter < 0 or counter >= log.vv[<uint32_t>k]:
+        return 0
+    if d.cold_peers is not None and p in d.cold_peers:
+        cuts = d.kept_blocks.get(p) if d.kept_blocks else None
+        if not cuts or max(cuts) <= counter:
+            warm_peers(d, (p,))
+    return number_exported_rest(d, {p: counter}, {p: counter + 1})
+
+
+cdef int handle_registers(LoroDoc d, object cid) except -1:
+    """A handle of child container `cid` (get_container, get_path_to_container): loro
+    registers the container in its arena, so a dead child a snapshot load left waiting
+    (number_as_loaded) takes its number now, whichever block holds it."""
+    rest = d.lnum_rest
+    if rest is None or cid in d.lnum or cid not in rest:
+        return 0
+    lnum_flush(d)
+    d.lnum[cid] = len(d.lnum)
+    rest.remove(cid)
+    if not rest:
+        d.lnum_rest = None
+    return 0
+
+
 cdef int number_lazily_loaded(LoroDoc d, int64_t n_before, list first, list rest,
                               list state) except -1:
     """Number the containers as loro's arena holds them after a batch loaded a snapshot

@@ -93,6 +93,8 @@ cdef uint32_t root_index(LoroDoc d, object name, int kind) except? 0xFFFFFFFF:
                 return i
     if isinstance(name, _types.ContainerID):
         cid = name
+        if not is_root_cid(cid):
+            looked_up_in_history(d, cid)
         if kind_of_type(cid.container_type) != kind:
             raise ContainerMismatchError(f"{cid} is not a {_TYPE_NAMES[kind]}")
     elif isinstance(name, str):
@@ -103,6 +105,8 @@ cdef uint32_t root_index(LoroDoc d, object name, int kind) except? 0xFFFFFFFF:
         raise LoroValueError(f"a container name must be a str or ContainerID, not {type(name).__name__}")
     i = container_index(d, cid, kind)
     show_root(d, i)
+    if d.lnum_rest is not None:
+        handle_registers(d, cid)
     if d.lnum_lazy and cid not in d.lnum:
         lnum_flush(d)
         d.lnum[cid] = len(d.lnum)
