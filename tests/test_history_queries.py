@@ -79,6 +79,38 @@ def test_pending_txn_len_and_try_get():
     assert res[0] == res[1]
 
 
+@pytest.mark.parametrize("getter", ["get_map", "get_list", "get_text", "get_tree",
+                                    "get_movable_list", "get_counter"])
+def test_a_getter_by_the_id_of_a_container_the_document_lacks_raises(getter):
+    # loro panics ("The container does not exist in the document"); loro_c raises its own
+    # UnknownContainerError and leaves the document as it was: no container registered
+    d = loro_c.LoroDoc()
+    d.peer_id = 1
+    m = d.get_map("m")
+    child = m.insert_container("c", loro_c.LoroList())
+    d.commit()
+    kind = getter[4:].title().replace("_", "")
+    missing = loro_c.ContainerID.Normal(5, 0, getattr(loro_c.ContainerType, kind)())
+    before = (d.get_deep_value(), d.export(loro_c.ExportMode.Snapshot()))
+    with pytest.raises(loro_c.UnknownContainerError, match="does not exist"):
+        getattr(d, getter)(missing)
+    assert not d.has_container(missing) and d.get_container(missing) is None
+    assert (d.get_deep_value(), d.export(loro_c.ExportMode.Snapshot())) == before
+    try:
+        getattr(loro.LoroDoc(), getter)(
+            loro.ContainerID.Normal(5, 0, getattr(loro.ContainerType, kind)()))
+    except BaseException as e:     # (pyo3's PanicException)
+        assert "does not exist" in str(e)
+    else:
+        pytest.fail("loro gave a handle of a container it does not have")
+    # those it has: by id, and a tree node's meta map before anyone asked for it
+    assert d.get_list(child.id).id == child.id
+    tree = d.get_tree("tr")
+    node = tree.create()
+    meta = loro_c.ContainerID.Normal(node.peer, node.counter, loro_c.ContainerType.Map())
+    assert d.get_map(meta).id == meta
+
+
 def vrange(r):
     """A VersionRange of either library as sorted (peer, start, end) triples."""
     text = str(r)

@@ -53,7 +53,7 @@ from loro_c.ml_event_split cimport ElementMap     # state/movable_local.pxi
 
 from loro_c.errors import (LoroError, DecodeError, OutOfBoundsError, LoroValueError, LoroTypeError,
                            ContainerMismatchError, CallbackError, DetachedError,
-                           ContainerDeletedError)
+                           ContainerDeletedError, UnknownContainerError)
 from loro_c import _types
 import time
 
@@ -388,7 +388,8 @@ cdef class LoroDoc(DocExchange):
         release_and_deliver(self, True)
 
     def get_text(self, obj):
-        """The Text container `obj` (a root name, a ContainerID or its string form)."""
+        """The Text container `obj` (a root name, a ContainerID or its string form;
+        UnknownContainerError for the id of a child container the document lacks)."""
         doc_acquire_handles(self)
         try:
             return wrapper(KIND_TEXT)(self, root_index(self, obj, KIND_TEXT))
@@ -396,7 +397,8 @@ cdef class LoroDoc(DocExchange):
             doc_release(self)
 
     def get_list(self, obj):
-        """The List container `obj` (a root name, a ContainerID or its string form)."""
+        """The List container `obj` (a root name, a ContainerID or its string form;
+        UnknownContainerError for the id of a child container the document lacks)."""
         doc_acquire_handles(self)
         try:
             return wrapper(KIND_LIST)(self, root_index(self, obj, KIND_LIST))
@@ -404,7 +406,8 @@ cdef class LoroDoc(DocExchange):
             doc_release(self)
 
     def get_map(self, obj):
-        """The Map container `obj` (a root name, a ContainerID or its string form)."""
+        """The Map container `obj` (a root name, a ContainerID or its string form;
+        UnknownContainerError for the id of a child container the document lacks)."""
         doc_acquire_handles(self)
         try:
             return wrapper(KIND_MAP)(self, root_index(self, obj, KIND_MAP))
@@ -412,7 +415,8 @@ cdef class LoroDoc(DocExchange):
             doc_release(self)
 
     def get_counter(self, obj):
-        """The Counter container `obj` (a root name, a ContainerID or its string form)."""
+        """The Counter container `obj` (a root name, a ContainerID or its string form;
+        UnknownContainerError for the id of a child container the document lacks)."""
         doc_acquire_handles(self)
         try:
             return wrapper(KIND_COUNTER)(self, root_index(self, obj, KIND_COUNTER))
@@ -420,7 +424,8 @@ cdef class LoroDoc(DocExchange):
             doc_release(self)
 
     def get_movable_list(self, obj):
-        """The MovableList container `obj` (a root name, a ContainerID or its string form)."""
+        """The MovableList container `obj` (a root name, a ContainerID or its string form;
+        UnknownContainerError for the id of a child container the document lacks)."""
         doc_acquire_handles(self)
         try:
             return wrapper(KIND_MOVABLE_LIST)(self, root_index(self, obj, KIND_MOVABLE_LIST))
@@ -428,7 +433,8 @@ cdef class LoroDoc(DocExchange):
             doc_release(self)
 
     def get_tree(self, obj):
-        """The Tree container `obj` (a root name, a ContainerID or its string form)."""
+        """The Tree container `obj` (a root name, a ContainerID or its string form;
+        UnknownContainerError for the id of a child container the document lacks)."""
         doc_acquire_handles(self)     # as the other get_*: a thin document stays thin
         try:
             return wrapper(KIND_TREE)(self, root_index(self, obj, KIND_TREE))

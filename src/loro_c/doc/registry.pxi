@@ -74,6 +74,19 @@ cdef int show_root(LoroDoc d, uint32_t c) except -1:
     return 0
 
 
+cdef bint tree_meta_known(LoroDoc d, object cid) except -1:
+    """Whether `cid` names the meta map of a node a tree of the document holds (a container
+    the document has, as loro counts it, though nobody asked for it yet)."""
+    cdef uint32_t i
+    if str(cid.container_type) != "Map":
+        return False
+    node = (cid.peer, cid.counter)
+    for i in range(d.n_containers):
+        if d.ckind[i] == KIND_TREE and tree_state(d, i).contains(node):
+            return True
+    return False
+
+
 cdef uint32_t root_index(LoroDoc d, object name, int kind) except? 0xFFFFFFFF:
     """Index of a root container given by name or ContainerID (registered on first use)."""
     cdef tuple hit
@@ -97,6 +110,12 @@ cdef uint32_t root_index(LoroDoc d, object name, int kind) except? 0xFFFFFFFF:
             looked_up_in_history(d, cid)
         if kind_of_type(cid.container_type) != kind:
             raise ContainerMismatchError(f"{cid} is not a {_TYPE_NAMES[kind]}")
+        if (not is_root_cid(cid) and cid not in d.cid_index and not tree_meta_known(d, cid)
+                and not (d.loaded_store is not None and loaded_listed(d, cid))):
+            # (loro panics here; try_get_* and get_container answer None)
+            raise UnknownContainerError(
+                f"{cid} does not exist in the document (try_get_{_TYPE_NAMES[kind].lower()} "
+                f"or get_container check for it)")
     elif isinstance(name, str):
         cid = _ROOT_IDS.get((name, kind))
         if cid is None:
