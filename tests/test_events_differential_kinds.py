@@ -65,7 +65,11 @@ FIXED_SESSIONS = (190, 277, 328, 478, 684,
                   # history, which parses its change block and numbers the dead child
                   # there before a later commit's container
                   # (test_export_numbering: test_a_lookup_of_a_container_by_id_...)
-                  2913)
+                  2913,
+                  # a concurrent import whose tree diff creates again a node of the importer's,
+                  # whose meta map it wrote just before: no calculator of its own, reported
+                  # by the tree in its diff's order (test_a_recreated_nodes_meta_map_...)
+                  1384)
 
 
 def _kind_seeds():
@@ -388,3 +392,75 @@ def test_a_tree_and_movable_list_in_an_import_after_the_version_that_loro_replay
     4365: loro_c left them out, as for a linear import)."""
     want = _replayed_ml_tree(loro, pad, child, node, delivery)
     assert _replayed_ml_tree(loro_c, pad, child, node, delivery) == want
+
+
+def _recreated_meta_maps(mod, na, nb, metas_b, metas_a, pad, lst, third, delivery):
+    """Peer 1 creates `na` tree nodes (meta map entries for those in `metas_a`, `lst` maps
+    in a list, and with `third` peer 3's nodes with meta entries), concurrently peer 2
+    (`pad` roots registered first) creates `nb` nodes and then writes the meta maps of
+    those in `metas_b`; peer 2 imports peer 1's changes (`delivery`: one blob, JSON, or a
+    blob per peer in descending order). The concurrent tree ops make loro replay the tree
+    from an ancestor: its diff creates every node again, peer 2's among them, whose meta
+    maps it shows whole though no op of the import touches them. The event's containers,
+    in order."""
+    a = mod.LoroDoc()
+    a.peer_id = 1
+    b = mod.LoroDoc()
+    b.peer_id = 2
+    ta = a.get_tree("tr")
+    made = [ta.create(None) for _ in range(na)]
+    for i in metas_a:
+        ta.get_meta(made[i]).insert("k", i)
+    for j in range(lst):
+        a.get_list("l").insert_container(0, mod.LoroMap()).insert("z", j)
+    a.commit()
+    if third:
+        c = mod.LoroDoc()
+        c.peer_id = 3
+        tc = c.get_tree("tr")
+        for i in range(third):
+            tc.get_meta(tc.create(None)).insert("q", i)
+        c.commit()
+        a.import_(c.export(mod.ExportMode.Snapshot()))
+    for i in range(pad):
+        b.get_text("t%d" % i)
+    tb = b.get_tree("tr")
+    mine = [tb.create(None) for _ in range(nb)]
+    b.commit()
+    for i in metas_b:
+        tb.get_meta(mine[i]).insert("d", i)
+    b.commit()
+    got = []
+    sub = b.subscribe_root(lambda e: got.append([T.key_of(d.target) for d in e.events]))
+    if delivery == "json":
+        b.import_json_updates(a.export_json_updates(b.oplog_vv, a.oplog_vv))
+    elif delivery == "pieces":
+        for span in sorted(a.oplog_vv.sub_iter(b.oplog_vv), key=lambda s: -s.peer):
+            b.import_(a.export(mod.ExportMode.UpdatesInRange([span])))
+    else:
+        b.import_(a.export(mod.ExportMode.Updates(b.oplog_vv)))
+    sub.unsubscribe()
+    return got
+
+
+@pytest.mark.parametrize("delivery", ["once", "json", "pieces"])
+@pytest.mark.parametrize("lst, third", [(0, 0), (2, 2)])
+@pytest.mark.parametrize("pad", range(5))
+def test_a_recreated_nodes_meta_map_without_ops_in_the_import_is_reported_in_the_trees_order(
+        pad, lst, third, delivery):
+    """loro's tree calculator, replaying from an ancestor, reports each node its diff
+    creates by its meta map, in the diff's order, into the set of created containers
+    (keyed by ContainerID) that follows its map of diffs. A meta map whose ops all come
+    before the import has no calculator of its own, so it is such a reported member even
+    when the event shows it (its whole value), where the tree's diff puts it -- not after
+    the tree's other nodes (kinds session 1384: a node's meta map written just before the
+    import; the set's order is a hash table's, so which cases differed depends on the
+    numbers: 6 of these 30 did)."""
+    for na in range(1, 6):
+        for nb in range(1, 4):
+            for mb in range(1, 1 << nb):
+                metas_b = [i for i in range(nb) if mb >> i & 1]
+                for metas_a in ([], [0], list(range(na))):
+                    args = (na, nb, metas_b, metas_a, pad, lst, third, delivery)
+                    assert (_recreated_meta_maps(loro_c, *args)
+                            == _recreated_meta_maps(loro, *args)), args

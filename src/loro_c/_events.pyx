@@ -2093,18 +2093,20 @@ cdef int arena_depth(LoroDoc doc, uint32_t c) except -1:
         d += 1
 
 
-cdef int note_reported(LoroDoc doc, object c, dict back, dict depth, set seen, list new,
+cdef int note_reported(LoroDoc doc, object c, dict back, set calc, set seen, list new,
                        list phantom, list rep) except -1:
-    """A container a calculator reports: a new one joins the calculator's map (`new`); one
-    with a calculator of its own (in `depth`) is held in loro's set of reported containers
-    until that calculator runs (`phantom`); `rep` is every one in the order met."""
+    """A container a calculator reports, as its diff meets it: one without a calculator of
+    its own (its key not in `calc`, the calculator's map) joins loro's set of reported
+    containers there, and the calculator's map after it (`new`), whether the event shows
+    it or not; one with a calculator of its own is held in that set until its calculator
+    runs (`phantom`); `rep` is every one in the order met."""
     for k in hash_keys(doc, [c], back):
-        if c not in depth:
+        if k not in calc:
             if k not in seen:
                 seen.add(k)
                 new.append(k)
                 rep.append(k)
-        elif k in seen and k not in phantom:
+        elif k not in phantom:
             phantom.append(k)
             rep.append(k)
     return 0
@@ -2224,6 +2226,7 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
            and (idle is None or back[k] not in idle)]
     ans.sort(key=lambda k: depth[back[k]])
     seen = set(ans)
+    calc = set(ans)     # the containers with a calculator of their own
     new = []
     newcid = {}     # the ids of the unregistered meta maps among `new`
     # the reported containers that have a calculator of their own (in `ans`), and every
@@ -2256,7 +2259,7 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
         if in_metas is not None and c not in depth and under_meta(doc, c, in_metas, depth, walked):
             continue
         if c not in revived and not fast_map_child(doc, c):
-            note_reported(doc, c, back, depth, seen, new, phantom, rep)
+            note_reported(doc, c, back, calc, seen, new, phantom, rep)
     if walked is not None and _walk_ranges and doc.mls is not None:
         # a movable list's calculator replaying from an ancestor reports the container value
         # of every element new to the version before that the version after has, deleted
@@ -2265,7 +2268,7 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
         # (kinds session 993: a child text inserted and deleted in the checkout's range)
         for c in ml_dead_children(doc, _walk_ranges, shown):
             if c not in revived:
-                note_reported(doc, c, back, depth, seen, new, phantom, rep)
+                note_reported(doc, c, back, calc, seen, new, phantom, rep)
     if metas:
         # loro's tree calculator reports the meta map of each node its replayed diff
         # creates (registered then if it was not; a meta map loro_c never made a container
@@ -2276,13 +2279,17 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
         for mcid in metas:
             mc = doc.cid_index.get(mcid)
             if mc is not None:
-                if mc in depth:
-                    k = hash_keys(doc, [mc], back)[0]
-                    if k in seen and k not in phantom:
+                k = hash_keys(doc, [mc], back)[0]
+                if k in calc:
+                    if k not in phantom:
                         phantom.append(k)
                         rep.append(k)
                     continue
-                k = hash_keys(doc, [mc], back)[0]
+                if mc in depth and mc in revived:
+                    continue
+                # (one without a calculator of its own -- its ops all known before -- is a
+                # member here, in the tree diff's order, though the event shows it whole:
+                # kinds session 1384)
             else:
                 n = lnum.get(mcid)
                 if n is None:
