@@ -2243,8 +2243,12 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
         # brought back): that container's calculator reports nothing, loro's state revives
         # the child after the diffs of its depth, unless the child's own ops give it a diff
         # (plain session 3611: an empty list inside a list a checkout restores stays out of
-        # the calculator's map; kinds 1386: two children of such a list)
+        # the calculator's map; kinds 1386: two children of such a list). The container
+        # brought back may have no path (a child of a dead container): loro's calculators
+        # know nothing of paths, its children are reported by nobody all the same (plain
+        # session 7002: a list a dead map's key holds again, its two child lists)
         whole = {x[2] for x in out if x[2] not in own}
+        whole.update(c for c in wrapped if c not in own)
         if whole:
             quiet = set()
             for c in wrapped:
