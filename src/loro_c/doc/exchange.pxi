@@ -299,9 +299,10 @@ cdef int number_as_loaded(LoroDoc d, int64_t n_before, list first, list state,
     for subscribers, every container of the state (`state`, in its key order: loro reads
     all of them to report the loaded state). The rest follow in the order the import
     numbered them, but with `dead_wait` those no value reaches (dead children no frontier
-    block names): loro registers them when a checkout parses their change blocks (a
-    commit, an export or an import does not), so a container a commit creates in between
-    comes before them (number_loaded_rest)."""
+    block names): loro registers them when a checkout parses their change blocks, or an
+    export that reads them (number_exported_rest), or a change that joins their block
+    (number_joined_block); a commit or an import of other peers' changes does not, so a
+    container a commit creates in between comes before them (number_loaded_rest)."""
     lnum = d.lnum
     order = sorted(lnum, key=lnum.__getitem__)
     new = {}
@@ -440,6 +441,38 @@ cdef int handle_registers(LoroDoc d, object cid) except -1:
     rest.remove(cid)
     if not rest:
         d.lnum_rest = None
+    return 0
+
+
+cdef int number_joined_block(LoroDoc d, uint32_t peer) except -1:
+    """A change of `peer` (imported or local) joins that peer's last change block: loro's
+    change store pushes it into the block, which parses the block's ops (push_change)
+    and registers the containers they name. So a dead child a snapshot load left waiting
+    there (number_as_loaded) gets its number now, after the containers the change's own
+    blob named (plain differential session 7993: a peer's change continuing the one its
+    snapshot block ends with, the list that block created and deleted). A change that
+    starts a block of its own (a cold peer's, cold_change) parses nothing."""
+    rest = d.lnum_rest
+    if rest is None:
+        return 0
+    pid = d.log.peer_ids[peer]
+    cuts = d.kept_blocks.get(pid) if d.kept_blocks else None
+    lo = max(cuts) if cuts else 0
+    hit = []
+    wait = []
+    for cid in rest:
+        if getattr(cid, "peer", None) == pid and cid.counter >= lo:
+            hit.append(cid)
+        else:
+            wait.append(cid)
+    if not hit:
+        return 0
+    lnum_flush(d)
+    lnum = d.lnum
+    for cid in hit:
+        if cid not in lnum:
+            lnum[cid] = len(lnum)
+    d.lnum_rest = wait or None
     return 0
 
 
