@@ -334,6 +334,41 @@ def import_greater(LoroDoc doc, tuple snap):
     return import_is_greater(doc, snap)
 
 
+def import_builds_history_cache(LoroDoc doc, tuple snap):
+    """Whether loro's diff calculation of the import just staged (`snap`: import_begin's
+    version before) builds its history cache, which visits every change of the log and so
+    parses every change block, registering the containers their ops name. Probed on loro
+    1.17.1 (tests/test_dead_child_numbering.py): a calculator in DiffMode::Import of a tree
+    (its CRDT replay reads the cache of tree ops) or of a movable list (its element index)
+    does; a map's, a list's, a text's or a counter's does not. The mode is Import when the
+    import is concurrent to the version before, or when loro's meet search of a greater
+    import leaves a path unmatched (greater_import_replays bit 2); the calculators are those
+    of the containers with ops between the two versions (the walk, _dag_order). Linear and
+    ImportGreaterUpdates imports read no cache. Asked only while a loaded snapshot's dead
+    children wait for a parse (LoroDoc.lnum_rest): kinds session 4560, whose concurrent
+    JSON import inserted into a movable list and numbered the snapshot's dead counter before
+    a root a later commit made."""
+    cdef OpLog log = doc.log
+    cdef uint8_t k
+    if snap is None or doc.detached or doc.shallow_sv is not None or not snap[1]:
+        return False
+    before = sorted(snap[1])
+    after = [(log.frontiers[i].peer, log.frontiers[i].counter) for i in range(log.n_frontiers)]
+    if import_is_greater(doc, snap):
+        try:
+            if not (greater_import_replays(log, before, after) & 2):
+                return False
+        except ValueError:
+            return False
+    dag_walk_checkout(False)
+    for c in dag_walk(log, before, after, None, None, doc.vv_touches, doc.vv_loaded,
+                      snap[2] is not None, False):
+        k = doc.ckind[<uint32_t>c]
+        if k == KIND_TREE or k == KIND_MOVABLE_LIST:
+            return True
+    return False
+
+
 # the kinds whose concurrent edits on both sides of an import make loro compare every map
 cdef frozenset _SEQUENCE_KINDS = frozenset((KIND_TEXT, KIND_LIST, KIND_MOVABLE_LIST, KIND_TREE))
 

@@ -135,6 +135,11 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
             d.log.frontiers_loaded()    # (loro's map of the frontiers, decoded sorted)
         if loads_state:
             style_note_load(d)      # (loro's loader builds its texts' style map elements)
+        if (snap is not None and d.lnum_rest is not None
+                and events_module().import_builds_history_cache(d, snap)):
+            # loro's diff calculation parses every change block: the containers a snapshot
+            # load left waiting get their numbers after the import's own
+            number_loaded_rest(d)
         if snap is not None:
             events_module().flush(d, 1, origin, snap)
         elif d.detached:
