@@ -14,6 +14,11 @@ map too, and so change the buckets the root containers' diffs land in.
 - A counter whose own ops add up to nothing has an empty diff of its own, so unless a
   calculator reports it (a movable list's does not in an import replayed from the version
   before) it is in no calculator map: the state revives it (kinds session 706).
+- A tree calculator replaying from below a node's creation deletes and creates the node
+  again and reports its meta map in its diff's order, with the new nodes' ones: when that
+  meta map has ops before the import, the event shows it whole and no calculator of its
+  own takes it, yet it joins the set of reported containers where the tree reports it,
+  which decides which of two members sharing a bucket comes first (kinds session 4311).
 
 Each case failed before these rules; all compare every event of one peer with loro's."""
 import itertools
@@ -271,3 +276,89 @@ def test_the_children_of_a_list_a_dead_maps_key_holds_again_are_not_reported(k, 
            if _dead_maps_list_again(loro_c, k, order, extra)
            != _dead_maps_list_again(loro, k, order, extra)]
     assert bad == []
+
+
+def _recreated_node_meta(mod, k, split, pending):
+    """kinds session 4311, shrunk: peer 1 (with `k` more roots registered first, which
+    moves every container's number) edits concurrently with peer 3, whose tree node's meta
+    map (with a child map) it has; then one import brings peer 2's and peer 3's later
+    changes (new nodes under that node, a list child), which loro replays from below the
+    node's creation: the tree's diff deletes and creates the node again, and its calculator
+    reports that node's meta map, in the diff's order, before the new nodes' ones. `split`:
+    peer 1 commits its edits in three changes (else one); `pending`: peer 3's later changes
+    come earlier with its middle ones, waiting for peer 2's."""
+    d1, d2, d3 = (mod.LoroDoc() for _ in range(3))
+    d1.peer_id, d2.peer_id, d3.peer_id = 1, 2, 3
+    got = []
+    subs = _subscribe(d1, mod, got)
+    for i in range(k):
+        d1.get_map(f"x{i}")
+
+    def upd(src, dst):
+        return src.export(mod.ExportMode.Updates(dst.oplog_vv))
+
+    d1.get_list("l").insert(0, 1)
+    d1.commit()
+    tr3 = d3.get_tree("tr")
+    node = tr3.create(None)
+    d3.get_text("t").insert(0, "中yéx")
+    d3.commit()
+    d1.import_(upd(d3, d1))
+    ml = d1.get_movable_list("ml")
+    ml.insert(0, 1)
+    ml.insert(0, {"k": 1})
+    d1.get_text("t").delete(2, 1)
+    d1.get_text("t").insert(1, "y中c")
+    if split:
+        d1.commit()
+    first = d1.export(mod.ExportMode.Updates(mod.VersionVector()))
+    d1.get_list("l").insert(0, 1)
+    if split:
+        d1.commit()
+    second = d1.export(mod.ExportMode.Updates(mod.VersionVector()))
+    d1.get_list("l").insert_container(0, mod.LoroMap())
+    d1.commit()
+    v3 = d3.oplog_vv
+    tr3.get_meta(node).insert_container("c", mod.LoroMap()).insert("c", 2)
+    d3.get_map("m").insert("a", True)
+    d3.commit()
+    middle = d3.export(mod.ExportMode.Updates(v3))
+    d2.get_list("l").insert(0, None)
+    d2.get_counter("c").increment(2)
+    d2.commit()
+    d3.import_(upd(d2, d3))
+    tr3.create(node)
+    d3.get_movable_list("ml").insert(0, None)
+    d3.get_text("t").delete(0, 1)
+    d3.commit()
+    d3.import_(first)
+    d3.get_movable_list("ml").mov(2, 0)
+    d3.get_movable_list("ml").set(1, True)
+    d3.commit()
+    d2.import_(second)
+    d2.get_counter("c").increment(0)
+    d2.get_tree("tr").create(node)
+    d2.commit()
+    d3.import_(upd(d1, d3))
+    d3.import_(upd(d2, d3))
+    d3.get_list("l").insert_container(3, mod.LoroList())
+    d3.commit()
+    if pending:
+        span = mod.IdSpan(3, mod.CounterSpan(v3.get_last(3) + 1, d3.oplog_vv.get_last(3) + 1))
+        d1.import_(d3.export(mod.ExportMode.UpdatesInRange([span])))
+    else:
+        d1.import_(middle)
+    got.clear()
+    d1.import_(upd(d3, d1))
+    del subs
+    return got, d1.get_deep_value()
+
+
+# (k 0, 11 and 15 failed before with `pending`, split or not: the node's meta map went
+# into loro_c's set of reported containers after the new nodes' ones)
+@pytest.mark.parametrize("k", range(16))
+@pytest.mark.parametrize("split", [True, False])
+@pytest.mark.parametrize("pending", [True, False])
+def test_a_recreated_nodes_meta_map_is_reported_in_the_tree_diffs_order(k, split, pending):
+    assert (_recreated_node_meta(loro_c, k, split, pending)
+            == _recreated_node_meta(loro, k, split, pending))
