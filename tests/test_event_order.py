@@ -889,6 +889,118 @@ def test_a_concurrent_import_walks_from_the_version_before_as_the_log_holds_its_
     assert _concurrent_import_after_own_ops(loro_c, delivery) == want
 
 
+def _import_from_a_critical_version(mod, seed, delivery):
+    """Three peers (ids drawn from 1, 2, 3, 5 and 200: 1, 2 and 200 share a bucket of a map of
+    four) make first changes of a few ops each that every peer takes; then an importer and
+    one of the three edit concurrently on that version, a second of the three merges the
+    concurrent edit (and the importer's, mostly) and edits, and the importer takes the
+    merger's updates as `delivery` says. The concurrent edits meet on a list-like
+    container (or none), so loro replays the import from the version of the three first
+    changes, a critical version of three heads below the version before; the targets of
+    the importer's events (its root containers' names)."""
+    import random
+    rng = random.Random(seed)
+    base = rng.sample([1, 2, 3, 5, 200], 3)
+    pid = rng.choice([114, 4, 7, 9, 100, 6])
+    other = base[rng.randrange(3)]
+    merger = rng.choice([p for p in base if p != other])
+    docs = {}
+    for p in base + [pid]:
+        docs[p] = mod.LoroDoc()
+        docs[p].peer_id = p
+
+    def sync(a, b):
+        docs[b].import_(docs[a].export(mod.ExportMode.Updates(docs[b].oplog_vv)))
+
+    def edit(d, k):
+        for _ in range(k):
+            c = rng.choice(["t", "l", "ml", "m", "c"])
+            if c == "t":
+                t = d.get_text("t")
+                t.insert(rng.randint(0, len(t.to_string())), rng.choice("abc"))
+            elif c == "l":
+                d.get_list("l").insert(0, rng.randint(0, 9))
+            elif c == "ml":
+                d.get_movable_list("ml").insert(0, rng.randint(0, 9))
+            elif c == "m":
+                d.get_map("m").insert(rng.choice("xy"), rng.randint(0, 9))
+            else:
+                d.get_counter("c").increment(1)
+        d.commit()
+
+    for p in base:
+        edit(docs[p], rng.randint(1, 4))
+    order = base[:]
+    rng.shuffle(order)
+    for a in order:
+        for b in base + [pid]:
+            if a != b:
+                sync(a, b)
+    edit(docs[pid], rng.randint(1, 3))
+    edit(docs[other], rng.randint(1, 3))
+    if rng.random() < 0.5:
+        edit(docs[pid], rng.randint(1, 2))
+    sync(other, merger)
+    if rng.random() < 0.7:
+        sync(pid, merger)
+    edit(docs[merger], rng.randint(1, 4))
+    imp, src = docs[pid], docs[merger]
+    got = []
+    sub = imp.subscribe_root(lambda e: got.append(targets(e)))
+    vv = imp.oplog_vv
+    if delivery == "updates":
+        imp.import_(src.export(mod.ExportMode.Updates(vv)))
+    elif delivery == "json":
+        imp.import_json_updates(src.export_json_updates(vv, src.oplog_vv))
+    elif delivery == "batch_twice":
+        blob = src.export(mod.ExportMode.Updates(vv))
+        imp.import_batch([blob, blob])
+    elif delivery == "whole_history":
+        imp.import_(src.export(mod.ExportMode.Updates(mod.VersionVector())))
+    del sub
+    return got
+
+
+# scripts (seeds of _import_from_a_critical_version) whose import loro_c walked in another
+# order than loro while it took the critical version's heads by ascending Lamport: the
+# walk's peers come from the base's version vector, filled from loro's map of the heads
+# (peers 1, 2 and 200 collide there), which loro fills as vv_to_frontiers turns a version
+# vector into frontiers (lowered_base_order): the heads of greater Lamport first (114,
+# 1052), ties in the order the maps it passes them through leave them (78, 267, 890, 1077,
+# 1120, 1176, 1330, and kinds session 4378; kinds session 27, in the default sessions,
+# breaks a tie by the Lamport of the start of each head's DAG node first).
+CRITICAL_VERSION_SCRIPTS = (78, 114, 267, 890, 1052, 1077, 1120, 1176, 1330)
+
+# scripts whose heads tie in Lamport and node start, which a map filled by descending peer
+# on a tie walked in another order than loro (the lower peer first in 500 and 603, the
+# higher in 714, 738 and 1330: no order of the peers alone); as loro turns the base's
+# vector into frontiers they come out right. Of seeds 0-3399 differing from loro after: 1,
+# 723, 2193 and 3139 (ties where the maps give the other order: something more decides),
+# and with batch_twice 500, 603, 738 and 9 more that fail under every order of the heads
+# (import_batch's move to the latest version is walked as a checkout).
+CRITICAL_VERSION_TIES = (500, 603, 714, 738, 1785, 2066, 2267, 2746, 2789, 3277, 3353)
+
+
+@pytest.mark.parametrize("delivery", ["updates", "json", "whole_history"])
+@pytest.mark.parametrize("seed", CRITICAL_VERSION_TIES)
+def test_an_import_replayed_from_a_critical_version_orders_tied_heads_as_loros_maps(seed,
+                                                                                    delivery):
+    _critical_version_import_as_loros(seed, delivery)
+
+
+def _critical_version_import_as_loros(seed, delivery):
+    want = _import_from_a_critical_version(loro, seed, delivery)
+    assert len(want) == 1 and len(want[0]) >= 2, want
+    assert _import_from_a_critical_version(loro_c, seed, delivery) == want
+
+
+@pytest.mark.parametrize("delivery", ["updates", "json", "batch_twice", "whole_history"])
+@pytest.mark.parametrize("seed", CRITICAL_VERSION_SCRIPTS)
+def test_an_import_replayed_from_a_critical_version_walks_its_heads_in_loros_order(seed,
+                                                                                   delivery):
+    _critical_version_import_as_loros(seed, delivery)
+
+
 # differential sessions with an import whose diffs of one depth came in another order than
 # loro's (every import of these seeds now in loro's order): 459 and 604, whose importer's
 # version map a local op grew when full (LoroDoc.vv_touches), so its peers come out in
@@ -897,8 +1009,8 @@ def test_a_concurrent_import_walks_from_the_version_before_as_the_log_holds_its_
 # waited for another peer's (loro's version map took that peer first: the peers' first
 # records, not the order the log met them; 434 went wrong while only the clone was
 # modelled), and 449, whose import loro walks from a base below the version before with
-# two first changes whose peers share a bucket: the base's frontiers by ascending Lamport
-# (taken from loro's map of them, plain 107 and kinds 163 went wrong).
+# two first changes whose peers share a bucket: the base's frontiers as loro's map of them
+# yields them, filled by descending Lamport (test_an_import_replayed_from_a_critical_...).
 @pytest.mark.parametrize("seed,kinds", [(459, False), (604, False), (107, False), (219, True),
                                         (434, True), (449, True), (163, True)])
 def test_imports_in_loros_order_in_these_sessions(seed, kinds):
@@ -1157,3 +1269,58 @@ def test_loaded_history_containers_are_numbered_when_loro_parses_the_history(rea
     # at-a-version snapshot export, and numbers their containers then, as at a checkout
     want = _commits_after_a_load_with_a_dead_child(loro, _HISTORY_READS[read])
     assert _commits_after_a_load_with_a_dead_child(loro_c, _HISTORY_READS[read]) == want
+
+
+def _import_over_a_lowered_base(mod, pa, pb, pc, rounds):
+    """The Import event of peer `pa`, which edited m and l concurrently with a change of
+    peer 7 (m, then l), when that change comes in: loro replays both sides from a base
+    below the version before (a critical version), whose frontiers are pa's first change
+    and pc's change on pb's and its own `rounds` ops; the walk takes the peers in the
+    order of loro's map of the base's version vector, filled from the map of those
+    frontiers."""
+    a, b, c, d = (mod.LoroDoc() for _ in range(4))
+    for doc, peer in zip((a, b, c, d), (pa, pb, pc, 7)):
+        doc.peer_id = peer
+    a.get_map("m").insert("a", 1)
+    a.commit()
+    for _ in range(rounds):
+        c.get_counter("c").increment(1)
+        c.commit()
+        b.get_text("t").insert(0, "x")
+        b.commit()
+    c.import_(b.export(mod.ExportMode.Snapshot()))
+    c.get_counter("c").increment(2)
+    c.commit()
+    b.import_(a.export(mod.ExportMode.Snapshot()))
+    b.import_(c.export(mod.ExportMode.Snapshot()))
+    b.get_list("l").insert(0, 1)
+    b.commit()
+    a.import_(c.export(mod.ExportMode.Snapshot()))
+    a.get_map("m").insert("b", 2)
+    a.commit()
+    a.import_(b.export(mod.ExportMode.Snapshot()))
+    a.get_list("l").insert(0, 2)
+    a.commit()
+    d.import_(b.export(mod.ExportMode.Snapshot()))
+    d.get_map("m").insert("c", 3)
+    d.get_list("l").insert(0, 3)
+    d.commit()
+    got = []
+    sub = a.subscribe_root(lambda e: got.append(targets(e)))
+    a.import_(d.export(mod.ExportMode.Updates(a.oplog_vv)))
+    del sub
+    return got
+
+
+@pytest.mark.parametrize("peers", [(1, 2, 3), (1, 2, 4), (1, 2, 5), (3, 5, 4), (2, 1, 3),
+                                   (4, 5, 1)])
+@pytest.mark.parametrize("rounds", [2, 4, 5])
+def test_an_import_over_a_lowered_base_walks_its_frontiers_as_loros_map_holds_them(peers,
+                                                                                    rounds):
+    # loro turns the lowered base, a version vector cloned from the version before's, into
+    # frontiers as vv_to_frontiers does (through shrink_frontiers' maps, the greatest
+    # Lamport first): not by ascending Lamport (plain session 8736, kinds 5487; 14 of 480
+    # such scripts over peers 1-5 differed taken so)
+    want = _import_over_a_lowered_base(loro, *peers, rounds)
+    assert len(want) == 1 and len(want[0]) == 2
+    assert _import_over_a_lowered_base(loro_c, *peers, rounds) == want

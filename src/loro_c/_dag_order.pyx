@@ -39,7 +39,8 @@ from those notes and checked against its events:
 The peers are walked in the order of loro's map of id ranges (base_peer_order: each of the
 maps it is filled from modelled as loro fills it; a checkout's target frontiers, and its
 base's when found below both versions, in the order loro's Frontiers, a hash map of peer
-to counter, yields them; an import's base below the version before, by ascending Lamport;
+to counter, yields them; an import's base below the version before, as loro's map filled
+when it turns that version's vector into frontiers (lowered_base_order);
 an import's union, a clone of the version before with the new peers in the order of the
 version after's map, both filled as the log took each peer's first change). Of the random
 differential sessions' events whose diffs tie on depth (seeds 0-699), 0 of 3,879
@@ -1505,6 +1506,68 @@ cdef void sort_by_lamport(_Walk w, lc_id *ids, int64_t n, bint descending,
         ids[j] = one
 
 
+cdef int lowered_base_order(_Walk w, lc_id *bf, int64_t nf, const lc_id *before, int64_t nl,
+                            const int32_t *tgt_lo, uint32_t *ps, uint32_t *tmp, uint64_t *h,
+                            int64_t *o, uint8_t *seen, int32_t *vv, lc_id *scratch) except -1:
+    """Put the frontiers `bf[:nf]` of an import's base lowered below the version before in
+    the order loro inserts them into their map. loro has the base as a version vector, a
+    clone of the version before's (frontiers_to_vv of its frontiers `before`, in the order
+    of their map), and turns it into frontiers as vv_to_frontiers does: the last id of
+    each peer it holds, in the vector's order, into a Frontiers map; shrink_frontiers
+    passes them through a map by peer, sorts them by Lamport (stably) and keeps, from the
+    greatest down, those no kept one has in its history. Two ids of equal Lamport thus
+    come in the order those maps leave them, not by peer (plain sessions 7455 and 107,
+    kinds 27: the same two peers tie, in either order), unless their DAG nodes start at
+    different Lamports: the later start first (as if the sort keyed on the node's span
+    too; a scripted tie needs it). ps, tmp, h, o: scratch of the peers, seen and vv of
+    the peers too, scratch: of nf."""
+    cdef Dag dag = w.dag
+    cdef int64_t n, i, j, k
+    cdef uint32_t p, q
+    cdef lc_id a, b
+    cdef uint32_t la, lb
+    memset(seen, 0, dag.n_peers + 1)
+    n = vv_fill_order(w, before, nl, ps, 0, seen, vv)
+    table_order(w, ps, n, h, o, tmp)        # the version vector (a hash map) so filled
+    j = 0
+    for i in range(n):                      # (its peers the base holds, in its order)
+        if tgt_lo[ps[i]] > 0:
+            ps[j] = ps[i]
+            j += 1
+    n = j
+    table_order(w, ps, n, h, o, tmp)        # the Frontiers map of the last ids
+    table_order(w, ps, n, h, o, tmp)        # shrink_frontiers' map by peer
+    for i in range(1, n):                   # a stable sort by Lamport
+        q = ps[i]
+        a.peer = q
+        a.counter = tgt_lo[q] - 1
+        k = i
+        while k > 0:
+            b.peer = ps[k - 1]
+            b.counter = tgt_lo[b.peer] - 1
+            la = id_lamport(dag, a)
+            lb = id_lamport(dag, b)
+            if la > lb or (la == lb and dag.node_at(a.peer, a.counter).lamport
+                           >= dag.node_at(b.peer, b.counter).lamport):
+                break
+            ps[k] = ps[k - 1]
+            k -= 1
+        ps[k] = q
+    k = 0
+    for i in range(n - 1, -1, -1):          # the greatest first: those of bf
+        p = ps[i]
+        for j in range(nf):
+            if bf[j].peer == p:
+                scratch[k] = bf[j]
+                k += 1
+                break
+    if k != nf:
+        raise ValueError("the base's frontiers do not add up")
+    memcpy(bf, scratch, nf * sizeof(lc_id))
+    memset(seen, 0, dag.n_peers + 1)
+    return 0
+
+
 cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt_lo,
                          const int32_t *tgt_hi, uint32_t np, const lc_id *before, int64_t nl,
                          const lc_id *after, int64_t nr, const int32_t *bvv, const int32_t *avv,
@@ -1520,8 +1583,9 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
     loro's frontiers_to_vv fills it (vv_fill_order) from the base's frontiers (as loro's
     map of them yields them: loro's common-ancestor search fills it by descending Lamport
     and peer, for a base that is one of the two versions, a checkout's or an import's, and
-    for a checkout's base below both; an import's base below the version before by
-    ascending Lamport, as measured);
+    for a checkout's base below both; an import's base below the version before, a
+    critical version, as loro turns its version vector into frontiers:
+    lowered_base_order);
     the union, for a checkout, is the version before (from its state's frontiers, taken as
     loro's map of them yields them: the log's own map, OpLog.frontier_order, when the
     state is the latest version (`before_ordered`), else a checkout's target as loro's
@@ -1621,11 +1685,18 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
             sort_by_lamport(w, bf, nf, True, True)
             frontier_order(w, bf, nf, fh, fo, ftmp)
         elif vvs != NULL:
-            # an import's base lowered below the version before: its frontiers by ascending
-            # Lamport (measured: neither the peer index order nor loro's map of them gives
-            # loro's walk in every session, this order does in all of them), ties by
-            # descending peer (marks session 1566)
-            sort_by_lamport(w, bf, nf, False, True)
+            # an import's base lowered below the version before (a critical version of
+            # several heads): loro's map of its frontiers, filled as loro turns the base's
+            # version vector into frontiers (lowered_base_order; taken by ascending
+            # Lamport as a list before, kinds session 4378 and plain 8736 walked the
+            # importer's own change first; filled by descending Lamport and peer, the
+            # scripted imports of test_event_order._import_from_a_critical_version whose
+            # heads tie in Lamport came out in either order)
+            memcpy(fb, before, nl * sizeof(lc_id))
+            if not before_ordered:
+                frontier_order(w, fb, nl, fh, fo, ftmp)
+            lowered_base_order(w, bf, nf, fb, nl, tgt_lo, uo, tmp, hs, o, seen, vv, ftmp)
+            frontier_order(w, bf, nf, fh, fo, ftmp)
         nb = vv_fill_order(w, bf, nf, bo, 0, seen, vv)
         table_order(w, bo, nb, hs, o, tmp)
         # the union of the two versions
