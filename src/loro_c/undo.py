@@ -265,7 +265,7 @@ class UndoManager:
                     return
                 if any(batch.origin.startswith(p) for p in self._exclude):
                     # not undoable: it moves the items below it like a remote edit
-                    remote = [(cd.target, cd.diff) for cd in batch.diffs]
+                    remote = _remote_diffs(batch)
                     self._undo.compose_remote(remote)
                     self._redo.compose_remote(remote)
                     self._next_counter = batch.to.counter

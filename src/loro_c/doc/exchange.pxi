@@ -347,6 +347,20 @@ cdef int number_loaded_rest(LoroDoc d) except -1:
     return 0
 
 
+cdef int number_parsed(LoroDoc d, list hit, list wait) except -1:
+    """The waiting dead children a parse of their change blocks reached (`hit`) get their
+    numbers now, in that order; the others (`wait`) keep waiting."""
+    if not hit:
+        return 0
+    lnum_flush(d)
+    lnum = d.lnum
+    for cid in hit:
+        if cid not in lnum:
+            lnum[cid] = len(lnum)
+    d.lnum_rest = wait or None
+    return 0
+
+
 cdef int number_exported_rest(LoroDoc d, dict start, dict end=None) except -1:
     """An export of the changes from `start` (to `end`, by default the log's): loro's
     change store parses the blocks it copies (the ops, not only the headers a DAG lookup
@@ -387,15 +401,7 @@ cdef int number_exported_rest(LoroDoc d, dict start, dict end=None) except -1:
             hit.append(cid)
         else:
             wait.append(cid)
-    if not hit:
-        return 0
-    lnum_flush(d)
-    lnum = d.lnum
-    for cid in hit:
-        if cid not in lnum:
-            lnum[cid] = len(lnum)
-    d.lnum_rest = wait or None
-    return 0
+    return number_parsed(d, hit, wait)
 
 
 cdef int looked_up_in_history(LoroDoc d, object cid) except -1:
@@ -470,15 +476,7 @@ cdef int number_joined_block(LoroDoc d, uint32_t peer) except -1:
             hit.append(cid)
         else:
             wait.append(cid)
-    if not hit:
-        return 0
-    lnum_flush(d)
-    lnum = d.lnum
-    for cid in hit:
-        if cid not in lnum:
-            lnum[cid] = len(lnum)
-    d.lnum_rest = wait or None
-    return 0
+    return number_parsed(d, hit, wait)
 
 
 cdef int number_lazily_loaded(LoroDoc d, int64_t n_before, list first, list rest,
