@@ -63,8 +63,8 @@ def _apply_event(mirror, ev, plain=_events_util.apply_event):
     return plain(mirror, (ev[0], ev[1], ev[2], diffs))
 
 
-def _restart(self, i, peer, plain=differential.Side.restart):
-    plain(self, i, peer)
+def _restart(self, i, peer, late=False, plain=differential.Side.restart):
+    plain(self, i, peer, late)
     cfg = self.mod.StyleConfigMap()
     for key, expand in STYLES.items():
         cfg.insert(key, getattr(self.mod.ExpandType, expand))

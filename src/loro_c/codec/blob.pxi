@@ -164,6 +164,30 @@ def decode_updates(bytes data not None, dict block_sizes=None):
     return out
 
 
+def decode_update_blocks(bytes data not None):
+    """The change tuples of a mode-4 (updates) blob, block by block: a list of lists, one
+    per change block as the blob holds them (None for another mode). Raises DecodeError on
+    anything malformed or unsupported."""
+    cdef uint16_t mode
+    cdef Reader body
+    cdef Reader blk
+    cdef list out = []
+    cdef list block
+    cdef Py_ssize_t budget = DEC_BLOB_OPS + 4 * PyBytes_GET_SIZE(data)
+    parse_envelope(data, True, &mode, &body)
+    check_mode(mode)
+    if mode != MODE_UPDATES:
+        return None
+    while not reader_at_end(&body):
+        r_slice(&body, &blk)
+        if blk.len == 0:
+            fail("empty change block")
+        block = []
+        decode_block(blk.data, blk.len, True, block, &budget, None)
+        out.append(block)
+    return out
+
+
 def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
     """Stage the changes of every blob into `doc` (the import pipeline applies them). With
     `fresh` (an empty document), a snapshot's root containers are registered and shown too."""
