@@ -67,7 +67,7 @@ class Side:
         self.mod = mod
         self.docs = []
         self.got = []
-        self.subs = []
+        self.subs = {}
         self.mirrors = []
         for i in range(PEERS):
             self.docs.append(None)
@@ -89,11 +89,17 @@ class Side:
         """Peer `i`'s subscribers, and a mirror of the value its document has now."""
         d = self.docs[i]
         got = self.got[i] = []
-        self.subs.append(d.subscribe_root(lambda e, got=got: got.append(nev(e))))
-        # a container subscriber too: it sees the map and what is nested in it, first
-        self.subs.append(d.subscribe(make_cid(self.mod, ("root", "m", "Map")),
-                                     lambda e, got=got: got.append(nev(e))))
+        self.subs[i] = [d.subscribe_root(lambda e, got=got: got.append(nev(e))),
+                        # a container subscriber too: it sees the map and what is nested
+                        # in it, first
+                        d.subscribe(make_cid(self.mod, ("root", "m", "Map")),
+                                    lambda e, got=got: got.append(nev(e)))]
         self.mirrors[i] = copy.deepcopy(d.get_deep_value())
+
+    def unsubscribe(self, i):
+        for sub in self.subs.pop(i, ()):
+            sub.unsubscribe()
+        self.got[i].clear()
 
     def handle(self, i, key):
         doc = self.docs[i]
@@ -217,11 +223,13 @@ def _mirrored(ev, skip):
     return ev[:3] + ([d for d in ev[3] if d[1][0][1][1] not in skip],)
 
 
-def run_session(seed, steps=60, order_stats=None, kinds=False, late=False):
+def run_session(seed, steps=60, order_stats=None, kinds=False, late=False, gaps=False):
     """One random session. With `late`, a peer that starts again from a snapshot is
     subscribed to only after the load, most times (a server loads a stored document, then
     listens): loro numbers the containers of a load nobody records otherwise, which shows
-    in the order of later events' diffs. `order_stats` (a Counter), when given, counts per trigger the
+    in the order of later events' diffs. With `gaps`, peers drop their subscribers now and
+    then and subscribe again later (after a commit, with a mirror of the value then): what
+    nobody listened to must not change the events that follow. `order_stats` (a Counter), when given, counts per trigger the
     events with diffs that tie on depth and kind of id (where the order follows loro's hash
     maps) and those among them listed in another order than loro's. `kinds`: with the
     roots of KIND_ROOTS too (their values are compared, not replayed on the mirror: a
@@ -260,6 +268,8 @@ def run_session(seed, steps=60, order_stats=None, kinds=False, late=False):
         for e in evs[1]:
             assert depth_ordered(e), f"seed {seed}: diffs not parents-first: {e}"
         for side in sides:
+            if unsubscribed[i]:
+                continue
             value = side.docs[i].get_deep_value()
             if unmirrored:
                 value = {k: v for k, v in value.items() if k not in unmirrored}
@@ -270,7 +280,25 @@ def run_session(seed, steps=60, order_stats=None, kinds=False, late=False):
                 f"seed {seed} peer {i} ({side.mod.__name__}) after {what}: replayed events give "
                 f"{side.mirrors[i]!r}, the document is {value!r}")
 
+    # (the gaps' own generator: the sessions stay those of the same seed)
+    gap_rng = random.Random(seed * 13 + 5)
+    unsubscribed = [False] * PEERS
+
+    def subscribe_or_drop():
+        g = gap_rng.randrange(PEERS)
+        if gap_rng.random() >= 0.15:
+            return
+        for side in sides:
+            if unsubscribed[g]:
+                side.docs[g].commit()
+                side.subscribe(g)
+            else:
+                side.unsubscribe(g)
+        unsubscribed[g] = not unsubscribed[g]
+
     for step in range(steps):
+        if gaps:
+            subscribe_or_drop()
         r = rng.random()
         i = rng.randrange(PEERS)
         if 0.55 <= r < 0.65 and versions[i]:
@@ -310,6 +338,7 @@ def run_session(seed, steps=60, order_stats=None, kinds=False, late=False):
                 if late_load:
                     side.subscribe(j)
             versions[j] = []
+            unsubscribed[j] = False
             check(j, f"step {step}: restart from peer {i}'s snapshot"
                      + (f" and peer {k}'s updates" if with_batch else ""))
             remember(j)
@@ -438,3 +467,8 @@ def test_fixed_sessions_match_loro(seed):
 @pytest.mark.parametrize("seed", _seeds("LORO_C_LATE_SESSIONS", "200"))
 def test_random_sessions_subscribed_after_a_load_match_loro(seed):
     run_session(seed, late=True)
+
+
+@pytest.mark.parametrize("seed", _seeds("LORO_C_GAP_SESSIONS", "100"))
+def test_random_sessions_with_subscribers_that_come_and_go_match_loro(seed):
+    run_session(seed, gaps=True)
