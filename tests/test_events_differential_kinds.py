@@ -84,7 +84,12 @@ FIXED_SESSIONS = (190, 277, 328, 478, 684,
                   # meets peer 1's map edit before the importer's text edit; 5487, from
                   # heads of other Lamports whose peers do not collide (test_an_import_
                   # replayed_from_a_critical_version_walks_its_heads_in_loros_order)
-                  4378, 5487)
+                  4378, 5487,
+                  # a concurrent import whose tree diff creates again a node whose meta
+                  # map's list the import gave a counter of value 0: loro's calculator of
+                  # the list reports it new, its diff empty and left out
+                  # (test_a_recreated_nodes_list_with_a_counter_the_import_inserted)
+                  6794, 7595)
 
 
 def _kind_seeds():
@@ -266,6 +271,74 @@ def test_a_created_nodes_meta_map_with_a_zero_counter_in_a_concurrent_import(dee
     diff empty and left out (seeds 167, 239, 357; seed 891: one a map diffs linearly stays)."""
     assert (_meta_counter_import(loro_c, deep_both, zero_sum_ops)
             == _meta_counter_import(loro, deep_both, zero_sum_ops))
+
+
+def _recreated_node_counter_import(mod, made, inc, moved):
+    """Peer 2 makes a tree node whose meta map holds a list (a movable list for the `made`
+    starting "ml") of two; peer 3 loads that, then a third peer's tree node of Lamport 0,
+    and gives the list a counter (`made`: "insert" into the list, "ml-insert", "ml-set-old"
+    on an element peer 2 has, "ml-set-new" on one it inserts; "before": peer 2 inserted it
+    already), incremented by `inc` (None: not at all). Peer 2 (having moved its node
+    under a new one: `moved`) imports it: loro replays the tree from Lamport 0, which
+    deletes the node and creates it again. Each diff: (target, a counter's value)."""
+    a = mod.LoroDoc()
+    a.peer_id = 2
+    tree = a.get_tree("tr")
+    node = tree.create(None)
+    holder = tree.get_meta(node).insert_container(
+        "b", mod.LoroMovableList() if made.startswith("ml") else mod.LoroList())
+    holder.insert(0, 7)
+    holder.insert(1, 8)
+    if made == "before":
+        counter = holder.insert_container(0, mod.LoroCounter())
+        if inc is not None:
+            counter.increment(inc)
+    a.commit()
+    b = mod.LoroDoc()
+    b.peer_id = 3
+    b.import_(a.export(mod.ExportMode.Snapshot()))
+    c = mod.LoroDoc()
+    c.peer_id = 4
+    c.get_tree("tr").create(None)
+    c.commit()
+    b.import_(c.export(mod.ExportMode.Snapshot()))
+    h = b.get_container(holder.id)
+    if made == "before":
+        if inc is not None:
+            b.get_container(counter.id).increment(inc)
+    else:
+        if made == "ml-set-new":
+            h.insert(0, 9)
+        if made.startswith("ml-set"):
+            counter = h.set_container(0, mod.LoroCounter())
+        else:
+            counter = h.insert_container(0, mod.LoroCounter())
+        if inc is not None:
+            counter.increment(inc)
+    b.commit()
+    if moved:
+        tree.mov(node, tree.create(None))
+        a.commit()
+    got = []
+    sub = a.subscribe_root(lambda e: got.append(
+        [(T.key_of(d.target), d.diff.diff if "Counter" in type(d.diff).__name__ else None)
+         for d in e.events]))
+    a.import_(b.export(mod.ExportMode.Updates(a.oplog_vv)))
+    sub.unsubscribe()
+    return got
+
+
+@pytest.mark.parametrize("moved", [False, True])
+@pytest.mark.parametrize("inc", [None, 0, 1])
+@pytest.mark.parametrize("made", ["insert", "ml-insert", "ml-set-old", "ml-set-new", "before"])
+def test_a_recreated_nodes_list_with_a_counter_the_import_inserted(made, inc, moved):
+    """A concurrent import whose tree diff creates a node again shows its meta map whole,
+    and the list in it. A zero counter the import inserted into that list is reported new
+    by loro's calculator of the list (a movable list's: of a new element), its diff empty
+    and left out; one the list held before, or that a set gave an element the version
+    before has, is brought back by loro's state only, 0 too (kinds sessions 6794, 7595)."""
+    assert (_recreated_node_counter_import(loro_c, made, inc, moved)
+            == _recreated_node_counter_import(loro, made, inc, moved))
 
 
 def _ml_counter_checkout(mod, op):

@@ -2773,13 +2773,25 @@ cdef bint made_before(LoroDoc doc, object cid, list ends):
     return p is not None and <uint32_t>p < len(ends) and cid.counter < ends[<uint32_t>p]
 
 
-cdef bint new_in_compared_map(LoroDoc doc, object cid, list ends):
-    """Whether child `cid` was created after the version `ends` by a map whose import diff
-    compares values (diverged_containers): loro's calculator of that map reports it new."""
+cdef bint reported_new_by_parent(LoroDoc doc, object cid, list ends):
+    """Whether child `cid` was created after the version `ends` by a parent whose
+    calculator reports it new: a map whose import diff compares values
+    (diverged_containers), a list (loro's list calculator reports every container its
+    diff inserts, in any mode; `cid` is created by its insert, so the diff has it), a
+    movable list whose element holding it is new (ml_elems_before)."""
     if made_before(doc, cid, ends):
         return False
     link = parent_of(doc, cid)
-    if link is None or link[1] != LC_OP_MAP_SET or doc.ckind[<uint32_t>link[0]] != KIND_MAP:
+    if link is None:
+        return False
+    if link[1] == LC_OP_INSERT and (doc.ckind[<uint32_t>link[0]] == KIND_LIST
+                                    or doc.ckind[<uint32_t>link[0]] == KIND_MOVABLE_LIST):
+        return True
+    if link[1] == LC_OP_SET and doc.ckind[<uint32_t>link[0]] == KIND_MOVABLE_LIST:
+        # (a set: reported when its element is new too)
+        c = doc.cid_index[cid]
+        return c not in ml_elems_before(doc, [c], ends, False)
+    if link[1] != LC_OP_MAP_SET or doc.ckind[<uint32_t>link[0]] != KIND_MAP:
         return False
     return _compared_maps is None or link[0] in _compared_maps
 
@@ -2859,11 +2871,13 @@ cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done,
             d = Diff.Counter(doc.ccounter[c])
         if (ends is not None and d is not None and doc.ckind[c] == KIND_COUNTER and k is None
                 and doc.ccounter[c] == 0 and doc.croot[c] == ROOT_NONE and c not in named
-                and new_in_compared_map(doc, doc.cids[c], ends)):
+                and reported_new_by_parent(doc, doc.cids[c], ends)):
             # (`ends`: a concurrent import's version before) a zero counter new to it, that
             # the whole value of a container shown again holds: loro's calculator reports it
-            # new (its parent map compares values), its diff is empty, even where the map's
-            # diff shows it as a new value
+            # new (its parent map compares values, its parent list inserts it, its movable
+            # list's element is new), its diff is empty, even where the parent's diff shows
+            # it as a new value; only a counter no calculator knows comes back through
+            # loro's state, 0 too
             d = None
             done.add(c)
         if k is not None:
