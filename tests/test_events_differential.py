@@ -472,3 +472,15 @@ def test_random_sessions_subscribed_after_a_load_match_loro(seed):
 @pytest.mark.parametrize("seed", _seeds("LORO_C_GAP_SESSIONS", "100"))
 def test_random_sessions_with_subscribers_that_come_and_go_match_loro(seed):
     run_session(seed, gaps=True)
+
+
+# late sessions that once failed, run always: a doc restarted from a snapshot nobody
+# recorded, whose dead children loro's arena registers only when touched: a handle of one
+# (464, 2448), a parse of its change block by an export, a lookup by id or a checkout whose
+# diff replays the whole history (174, 311, 1627, 1909); tests/test_thin_load_numbering.py
+FIXED_LATE_SESSIONS = (174, 311, 464, 1627, 1909, 2448)
+
+
+@pytest.mark.parametrize("seed", FIXED_LATE_SESSIONS)
+def test_fixed_late_sessions_match_loro(seed):
+    run_session(seed, late=True)

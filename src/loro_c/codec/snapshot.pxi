@@ -315,40 +315,74 @@ def snapshot_frontier_cids(bytes data not None):
                 found = value
         if found is None:
             continue
-        budget = DEC_BLOB_OPS + 4 * PyBytes_GET_SIZE(found)
-        named = block_named_cids(<const unsigned char*>PyBytes_AS_STRING(found), len(found),
-                                 &budget)
-        if named is not None:
-            for cid in named:
-                out[cid] = None
-            continue
-        changes = []
-        decode_block(<const unsigned char*>PyBytes_AS_STRING(found), len(found), True, changes,
-                     &budget)
-        created = []
-        for ch in changes:
-            for o in ch[6]:
-                out[o[1]] = None
-                kind = o[0]
-                if kind == LC_OP_INSERT:
-                    vals = o[4]
-                    if type(vals) is list:
-                        for v in <list>vals:
-                            if not plain_scalar(v) and isinstance(v, cid_type):
-                                created.append(v)
-                elif kind == LC_OP_MAP_SET:
-                    if isinstance(o[4], cid_type):
-                        created.append(o[4])
-                elif kind == LC_OP_SET:
-                    if isinstance(o[5], cid_type):
-                        created.append(o[5])
-                elif kind == LC_OP_TREE and o[3] == ch[0] and o[4] == o[2]:
-                    # a node's creation registers its metadata map
-                    created.append(_types.ContainerID.Normal(o[3], o[4], _types.ContainerType.Map()))
-        for cid in created:
-            out[cid] = None
+        block_cids_into(found, out)
     return list(out)
 
+
+
+cdef int block_cids_into(bytes found, dict out) except -1:
+    """Add to `out` the containers parsing change block `found` registers in loro's arena,
+    in order: the container of each op in turn, then the children its ops create."""
+    cdef Py_ssize_t budget
+    cdef object cid_type = _types.ContainerID
+    budget = DEC_BLOB_OPS + 4 * PyBytes_GET_SIZE(found)
+    named = block_named_cids(<const unsigned char*>PyBytes_AS_STRING(found), len(found),
+                             &budget)
+    if named is not None:
+        for cid in named:
+            out[cid] = None
+        return 0
+    changes = []
+    decode_block(<const unsigned char*>PyBytes_AS_STRING(found), len(found), True, changes,
+                 &budget)
+    created = []
+    for ch in changes:
+        for o in ch[6]:
+            out[o[1]] = None
+            kind = o[0]
+            if kind == LC_OP_INSERT:
+                vals = o[4]
+                if type(vals) is list:
+                    for v in <list>vals:
+                        if not plain_scalar(v) and isinstance(v, cid_type):
+                            created.append(v)
+            elif kind == LC_OP_MAP_SET:
+                if isinstance(o[4], cid_type):
+                    created.append(o[4])
+            elif kind == LC_OP_SET:
+                if isinstance(o[5], cid_type):
+                    created.append(o[5])
+            elif kind == LC_OP_TREE and o[3] == ch[0] and o[4] == o[2]:
+                # a node's creation registers its metadata map
+                created.append(_types.ContainerID.Normal(o[3], o[4], _types.ContainerType.Map()))
+    for cid in created:
+        out[cid] = None
+    return 0
+
+
+def snapshot_block_cids(bytes data not None):
+    """The containers a visit of every change block of this (non-shallow) snapshot
+    registers in loro's arena, in order: the blocks by key (peer, then start counter),
+    each as block_cids_into; None for other blobs."""
+    cdef uint16_t mode
+    cdef Reader body
+    cdef Reader secs[3]
+    cdef Py_ssize_t meta_off = 0, i
+    parse_envelope(data, False, &mode, &body)
+    if mode == MODE_UPDATES:
+        return None
+    snapshot_sections(&body, secs)
+    if secs[2].len > 0:
+        return None
+    metas = sst_metas(&secs[0], &meta_off)
+    entries = []
+    for i in range(len(metas)):
+        sst_metas_read(&secs[0], metas, i, meta_off, entries)
+    out = {}
+    for key, value in sorted(entries):
+        if len(key) == 12:
+            block_cids_into(value, out)
+    return list(out)
 
 cdef int sst_metas_read(Reader* sec, list metas, Py_ssize_t i, Py_ssize_t meta_off,
                         list out) except -1:

@@ -121,6 +121,11 @@ cdef class DocCore:
         finally:
             doc_release(self)
 
+    def _loro_waiting(self):
+        """The containers loro's arena has not registered yet that a parse of their change
+        blocks would register (doc/exchange.pxi lnum_rest), in order; None when none wait."""
+        return None if self.lnum_rest is None else list(self.lnum_rest)
+
     def _frontiers_map_order(self):
         """The log's frontiers, (peer, counter), in the order loro's hash map of them yields
         them (oplog/frontier_map.pxi; loro's oplog_frontiers lists them so)."""

@@ -445,7 +445,14 @@ cdef int looked_up_in_history(LoroDoc d, object cid) except -1:
 cdef int handle_registers(LoroDoc d, object cid) except -1:
     """A handle of child container `cid` (get_container, get_path_to_container): loro
     registers the container in its arena, so a dead child a snapshot load left waiting
-    (number_as_loaded) takes its number now, whichever block holds it."""
+    (number_as_loaded) takes its number now, whichever block holds it. After a load
+    nobody recorded (thin_load), loro's arena holds only what was touched since: a
+    handle of a child no value reached (a dead one, which get_deep_value skips) numbers
+    it too, as a root's getter does (root_index)."""
+    if d.lnum_lazy and cid not in d.lnum:
+        lnum_flush(d)
+        if cid not in d.lnum:
+            d.lnum[cid] = len(d.lnum)
     rest = d.lnum_rest
     if rest is None or cid in d.lnum or cid not in rest:
         return 0

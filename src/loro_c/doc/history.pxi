@@ -277,9 +277,15 @@ cdef class DocHistory(DocCore):
             check_frontier_ids(self, frontiers, ids)
             shallow_check_version(self, frontiers._ids, "You cannot switch a document to a "
                                   "version before the shallow history's start version.")
+            self.checkout_parses_all = False
             checkout_frontiers(self, ids, n, frontiers)
             if self.evlog.on:
                 events_module().flush(self, 2, "checkout")
+            if self.checkout_parses_all:
+                # the containers a snapshot load nobody recorded left waiting get their
+                # numbers after those of the diff (doc/checkout.pxi checkout_parses)
+                self.checkout_parses_all = False
+                number_loaded_rest(self)
             if self.detached_editing:
                 renew_peer(self)
         except BaseException:

@@ -864,8 +864,23 @@ cdef int thin_materialize(LoroDoc d) except -1:
             memcpy(d.croot, <const char*>shown, <size_t>n)
             d.roots[:] = roots
             raise
+        # the history's containers loro's arena has not registered yet wait, as
+        # those of a recorded load's dead children do (doc/exchange.pxi number_as_loaded):
+        # a parse of their change blocks (an export, a lookup by id, a checkout, a
+        # change joining the block, the history cache) registers them, a handle too
+        # (in the order a visit of every block registers them: codec snapshot_block_cids)
+        lnum_flush(d)
+        visited = _codec.snapshot_block_cids(blob) or []
+        waiting = [cid for cid in visited if cid not in settled and not is_root_cid(cid)]
+        seen = set(visited)
+        waiting += [cid for cid in sorted(d.lnum, key=d.lnum.__getitem__)
+                    if cid not in settled and cid not in seen and not is_root_cid(cid)]
         d.lnum.clear()
         d.lnum.update(settled)
+        if waiting:
+            if d.lnum_rest is not None:
+                waiting = d.lnum_rest + [cid for cid in waiting if cid not in d.lnum_rest]
+            d.lnum_rest = waiting
         if not d.detached:
             note_store_entries(d)       # (the history's containers, by the loaded state)
         if d.snap_roots is not None:

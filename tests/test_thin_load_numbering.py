@@ -1,0 +1,147 @@
+"""A snapshot loaded into an empty document nobody subscribes to: loro's state store decodes
+its containers lazily and its arena registers a container only when something touches it
+(the roots and what a deep value reaches, a handle, a parse of a change block). So a child
+the history created that no value reaches (a dead one) waits, and later numbers show in the
+order of later events' diffs of equal depth (loro's hash map keyed by the container index).
+
+Probed on loro 1.17.1 (plain differential sessions subscribed after a load, 174, 311, 464,
+1627, 1909, 2448):
+
+- a handle of the dead child (get_container, get_list by id, get_path_to_container, an
+  edit that loro refuses) registers it; has_container does not (the store answers);
+- a parse of the change block holding it registers it: an export that copies the block, a
+  lookup of an id of that block (has_container of an id the store lacks), a checkout to an
+  id of that block, and a checkout whose diff replays the whole history: one with a map's
+  calculator (loro's history cache), or one that goes back over a list's or a text's ops
+  (their trackers are rebuilt from the empty version); a checkout back over counters alone
+  parses only the blocks of the changes it crosses.
+
+Each case loads the snapshot, subscribes, reads the deep value (as a server would), does
+the action, and then imports changes creating ten roots: the order of the import's diffs
+shows how many containers loro registered in between."""
+
+import loro
+import pytest
+
+import loro_c
+
+from _events_util import nev
+
+
+def _history(mod):
+    """Peer 3 makes a text in map m and a list in list l and deletes both (dead children
+    of its one block); peer 5 loads that and writes a text and a counter."""
+    a = mod.LoroDoc()
+    a.peer_id = 3
+    m = a.get_map("m")
+    t = m.insert_container("a", mod.LoroText())
+    t.insert(0, "hi")
+    a.commit()
+    a.get_list("l").insert(0, 1)
+    a.commit()
+    m.delete("a")
+    a.commit()
+    lst = a.get_list("l").insert_container(1, mod.LoroList())
+    lst.insert(0, 2)
+    a.commit()
+    a.get_list("l").delete(1, 1)
+    a.commit()
+    z = mod.LoroDoc()
+    z.peer_id = 5
+    z.import_(a.export(mod.ExportMode.Snapshot()))
+    kid = z.get_map("m").insert_container("k", mod.LoroMap())
+    kid.insert("q", 1)
+    z.get_text("t").insert(0, "x")
+    z.commit()
+    z.get_counter("c").increment(1)
+    z.commit()
+    return z, {"dead": t.id, "dead_list": lst.id, "live": kid.id}
+
+
+def _checkout(mod, d, ids):
+    d.checkout(mod.Frontiers.from_ids([mod.ID(p, c) for p, c in ids]))
+    d.checkout_to_latest()
+
+
+def _refused_edit(mod, d, ids):
+    try:
+        d.get_container(ids["dead"]).insert(0, "z")
+    except BaseException:       # (refused: the text is deleted)
+        pass
+
+
+def _span(mod, peer, start, end):
+    return mod.ExportMode.UpdatesInRange([mod.IdSpan(peer, mod.CounterSpan(start, end))])
+
+
+ACTIONS = {
+    "nothing": lambda mod, d, ids: None,
+    "has_container of the dead child": lambda mod, d, ids: d.has_container(ids["dead"]),
+    "get_container of the dead child": lambda mod, d, ids: d.get_container(ids["dead"]),
+    "get_list by the dead list's id": lambda mod, d, ids: d.get_list(ids["dead_list"]),
+    "path to the dead child": lambda mod, d, ids: d.get_path_to_container(ids["dead"]),
+    "a refused edit of the dead child": _refused_edit,
+    "get_container of a live child": lambda mod, d, ids: d.get_container(ids["live"]),
+    "lookup of an id in peer 3's block": lambda mod, d, ids: d.has_container(
+        mod.ContainerID.Normal(3, 1, mod.ContainerType.Text())),
+    "lookup of an id in peer 5's block": lambda mod, d, ids: d.has_container(
+        mod.ContainerID.Normal(5, 0, mod.ContainerType.Text())),
+    "export of all updates": lambda mod, d, ids: d.export(
+        mod.ExportMode.Updates(mod.VersionVector())),
+    "export of peer 3's first changes": lambda mod, d, ids: d.export(_span(mod, 3, 0, 2)),
+    "export of peer 3's last changes": lambda mod, d, ids: d.export(_span(mod, 3, 3, 5)),
+    "export of peer 5's changes": lambda mod, d, ids: d.export(_span(mod, 5, 0, 2)),
+    "checkout into peer 3's block": lambda mod, d, ids: _checkout(mod, d, [(3, 1)]),
+    "checkout to peer 3's last change": lambda mod, d, ids: _checkout(mod, d, [(3, 4)]),
+    "checkout back over a counter": lambda mod, d, ids: _checkout(mod, d, [(5, 1)]),
+    "local list insert": lambda mod, d, ids: (d.get_list("l").insert(0, 7), d.commit()),
+    "checkout back over a local list insert": lambda mod, d, ids: (
+        d.get_list("l").insert(0, 7), d.commit(), _checkout(mod, d, [(5, 2)])),
+    "checkout back over a local text insert": lambda mod, d, ids: (
+        d.get_text("t").insert(0, "k"), d.commit(), _checkout(mod, d, [(5, 2)])),
+    "checkout back over a local increment": lambda mod, d, ids: (
+        d.get_counter("c").increment(2), d.commit(), _checkout(mod, d, [(5, 2)])),
+    "checkout back over a local map write": lambda mod, d, ids: (
+        d.get_map("m").insert("w", 2), d.commit(), _checkout(mod, d, [(5, 2)])),
+}
+
+KINDS = ["Text", "List", "Map", "Counter"]
+
+
+def _import_order(mod, action, deep):
+    z, ids = _history(mod)
+    snap = z.export(mod.ExportMode.Snapshot())
+    d = mod.LoroDoc()
+    d.peer_id = 110
+    d.import_(snap)
+    got = []
+    sub = d.subscribe_root(lambda e: got.append(nev(e)))
+    if deep:
+        d.get_deep_value()
+    ACTIONS[action](mod, d, ids)
+    d.get_deep_value()
+    o = mod.LoroDoc()
+    o.peer_id = 9
+    o.import_(snap)
+    for i in range(10):
+        kind = KINDS[i % 4]
+        h = getattr(o, "get_" + kind.lower())(f"p{i}")
+        if kind == "Text":
+            h.insert(0, "q")
+        elif kind == "List":
+            h.insert(0, 1)
+        elif kind == "Map":
+            h.insert("k", 1)
+        else:
+            h.increment(1)
+    o.commit()
+    got.clear()
+    d.import_(o.export(mod.ExportMode.Updates(d.oplog_vv)))
+    del sub
+    return [[diff[0] for diff in ev[3]] for ev in got]
+
+
+@pytest.mark.parametrize("deep", [True, False], ids=["deep value", "no deep value"])
+@pytest.mark.parametrize("action", list(ACTIONS))
+def test_what_an_unrecorded_load_registers_later(action, deep):
+    assert _import_order(loro_c, action, deep) == _import_order(loro, action, deep)
