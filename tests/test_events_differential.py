@@ -474,11 +474,15 @@ def test_random_sessions_with_subscribers_that_come_and_go_match_loro(seed):
     run_session(seed, gaps=True)
 
 
-# late sessions that once failed, run always: a doc restarted from a snapshot nobody
-# recorded, whose dead children loro's arena registers only when touched: a handle of one
-# (464, 2448), a parse of its change block by an export, a lookup by id or a checkout whose
-# diff replays the whole history (174, 311, 1627, 1909); tests/test_thin_load_numbering.py
-FIXED_LATE_SESSIONS = (174, 311, 464, 1627, 1909, 2448)
+# late sessions (run_session(seed, late=True)) that once failed, run always: a doc
+# restarted from a snapshot nobody recorded, whose dead children loro's arena registers
+# only when touched: a handle of one (464, 2448), a parse of its change block by an export,
+# a lookup by id or a checkout whose diff replays the whole history (174, 311, 1627, 1909;
+# tests/test_thin_load_numbering.py); 479, 2723 and 2769 restarted with an import_batch of
+# a snapshot and updates, whose dead child loro numbered at a later checkout
+# (tests/test_batch_lazy_dead_child.py); 681's batch held a known block loro parsed, its
+# first change's deps rebuilt in another order (tests/test_batch_known_block_deps.py)
+FIXED_LATE_SESSIONS = (174, 311, 464, 1627, 1909, 2448, 479, 681, 2723, 2769)
 
 
 @pytest.mark.parametrize("seed", FIXED_LATE_SESSIONS)
