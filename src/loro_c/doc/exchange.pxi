@@ -494,10 +494,14 @@ cdef int number_lazily_loaded(LoroDoc d, int64_t n_before, list first, list rest
     with nobody recording: those numbered before, the ones of the frontiers' change blocks
     (`first`), then those the other blobs' changes name, blob by blob (each its ops'
     containers, then the children they create, as loro's import of a blob registers
-    them). The rest of the state registers as it is touched (thin_load), but the dead
-    children of the history (no value reaches them) wait for a parse of their change
-    blocks, as after a load a subscriber records (LoroDoc.lnum_rest: a checkout past its
-    early return, an export, a handle, a change joining their block): loro's lazily
+    them). The rest of the state registers as it is touched (thin_load): so do the meta
+    maps of the snapshot's tree nodes, which the replay of its history queued (a deep value
+    registers the live ones: number_reached; those of nodes the other blobs create come
+    with their blocks) -- unless the other blobs' new ops act on a tree: loro's move to
+    the latest version then runs a tree diff, which registers them (as numbered before).
+    The dead children of the history (no value reaches them) wait for a parse of their
+    change blocks, as after a load a subscriber records (LoroDoc.lnum_rest: a checkout past
+    its early return, an export, a handle, a change joining their block): loro's lazily
     loaded store never decodes them (late-subscriber differential sessions 479, 2723,
     2769: a checkout and back, then an import creating a root, which loro numbered after
     the dead list; tests/test_batch_lazy_dead_child.py)."""
@@ -510,7 +514,8 @@ cdef int number_lazily_loaded(LoroDoc d, int64_t n_before, list first, list rest
     for cid in first or ():
         if cid not in lnum:
             lnum[cid] = len(lnum)
-    number_blobs_ops(d, rest, snap_vv)
+    if not number_blobs_ops(d, rest, snap_vv)[2]:
+        d.meta_n = 0        # (the blobs' new ops act on no tree: the replay queued them all)
     wait = []
     for cid in order:
         if cid not in lnum:
@@ -565,6 +570,7 @@ cdef tuple number_blobs_ops(LoroDoc d, list blobs, dict vv):
     vv = dict(vv)
     new_peers = set()
     cache = False
+    trees = False
     for blob in blobs:
         # loro's blocks as the blob holds them (one peer's consecutive changes each)
         blocks = codec.decode_update_blocks(blob)
@@ -593,9 +599,10 @@ cdef tuple number_blobs_ops(LoroDoc d, list blobs, dict vv):
                 for o in ch[6]:
                     if o[1] not in lnum:
                         lnum[o[1]] = len(lnum)
-                    if (not cache and o[2] >= vv.get(peer, 0)
+                    if (not trees and o[2] >= vv.get(peer, 0)
                             and o[1].container_type in (Tree, MovableList)):
                         cache = True
+                        trees = o[1].container_type == Tree
                     if o[0] == LC_OP_TREE:
                         if o[3] == peer and o[4] == o[2]:
                             created.append(_normal_cid(<uint64_t>peer, <int32_t>o[2], Map))
@@ -612,7 +619,7 @@ cdef tuple number_blobs_ops(LoroDoc d, list blobs, dict vv):
         for peer, top in ends.items():
             if top > vv.get(peer, 0):
                 vv[peer] = top
-    return new_peers, cache
+    return new_peers, cache, trees
 
 
 cdef int number_batch_recorded(LoroDoc d, int64_t n_before, list first, list rest,
@@ -642,7 +649,7 @@ cdef int number_batch_recorded(LoroDoc d, int64_t n_before, list first, list res
         for cid in part:
             if cid not in lnum:
                 lnum[cid] = len(lnum)
-    new_peers, cache = number_blobs_ops(d, rest, snap_vv)
+    new_peers, cache, _ = number_blobs_ops(d, rest, snap_vv)
     # (a move to the latest version that continues the snapshot's frontiers parses the
     # history's blocks, as a checkout does: plain session 8735's move, concurrent to the
     # snapshot's frontier, did not; tests/test_export_numbering.py's past its frontier did)

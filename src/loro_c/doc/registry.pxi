@@ -266,7 +266,9 @@ cdef int number_lazy_roots(LoroDoc d, bint deep) except -1:
     """Listing the roots (a document's value) makes loro read the root entries of a lazily
     loaded state: it registers each, in the state's key order. Its deep value then
     registers every container it reaches, root by root in their numbers' order, depth
-    first (a list's items in order, a map's entries in its hash map's order)."""
+    first (a list's items in order, a map's entries in its hash map's order, a tree's
+    live nodes in its value's order, each node's meta map and what that map reaches
+    before the node's children)."""
     if d.lazy_roots is None:
         return 0
     for cid in d.lazy_roots:
@@ -308,6 +310,11 @@ cdef int number_reached(LoroDoc d, uint32_t c) except -1:
             keys = list(v)
         from loro_c.hash_order import str_key_order
         items = [v[k] for k in str_key_order(keys)]
+    elif kind == KIND_TREE:
+        # loro's deep value of a tree registers each live node's meta map, and then what
+        # the map's deep value reaches, before the node's children (in the value's order)
+        tree_state(d, c).value(functools.partial(_number_meta_reached, d))
+        return 0
     else:
         return 0
     for x in items:
@@ -318,6 +325,16 @@ cdef int number_reached(LoroDoc d, uint32_t c) except -1:
             if i is not None:
                 number_reached(d, <uint32_t>i)
     return 0
+
+
+def _number_meta_reached(LoroDoc d, peer, counter):
+    meta = _normal_cid(peer, counter, _TYPE_BY_KIND[KIND_MAP])
+    if meta not in d.lnum:
+        d.lnum[meta] = len(d.lnum)
+    i = d.cid_index.get(meta)
+    if i is not None:
+        number_reached(d, <uint32_t>i)
+    return None
 
 
 cdef bint map_holds_cid(LoroDoc d, uint32_t c) except -1:
