@@ -108,21 +108,14 @@ ACTIONS = {
 KINDS = ["Text", "List", "Map", "Counter"]
 
 
-def _import_order(mod, action, deep):
-    z, ids = _history(mod)
-    snap = z.export(mod.ExportMode.Snapshot())
-    d = mod.LoroDoc()
-    d.peer_id = 110
-    d.import_(snap)
-    got = []
-    sub = d.subscribe_root(lambda e: got.append(nev(e)))
-    if deep:
-        d.get_deep_value()
-    ACTIONS[action](mod, d, ids)
-    d.get_deep_value()
+def _ten_new_roots(mod, snap):
+    """A peer of `snap` that creates ten roots of every kind in one commit, and the version
+    it started from: an import of its update lists the roots in the order of the
+    importer's numbers, which shows how many containers it had registered."""
     o = mod.LoroDoc()
     o.peer_id = 9
     o.import_(snap)
+    vv = o.oplog_vv
     for i in range(10):
         kind = KINDS[i % 4]
         h = getattr(o, "get_" + kind.lower())(f"p{i}")
@@ -135,6 +128,22 @@ def _import_order(mod, action, deep):
         else:
             h.increment(1)
     o.commit()
+    return o, vv
+
+
+def _import_order(mod, action, deep):
+    z, ids = _history(mod)
+    snap = z.export(mod.ExportMode.Snapshot())
+    d = mod.LoroDoc()
+    d.peer_id = 110
+    d.import_(snap)
+    got = []
+    sub = d.subscribe_root(lambda e: got.append(nev(e)))
+    if deep:
+        d.get_deep_value()
+    ACTIONS[action](mod, d, ids)
+    d.get_deep_value()
+    o, _ = _ten_new_roots(mod, snap)
     got.clear()
     d.import_(o.export(mod.ExportMode.Updates(d.oplog_vv)))
     del sub
@@ -191,21 +200,7 @@ def _tree_order(mod, shape, deep, sub_m):
     b.get_list("l").insert(0, 1)
     b.commit()
     snap = b.export(mod.ExportMode.Snapshot())
-    o = mod.LoroDoc()
-    o.peer_id = 9
-    o.import_(snap)
-    for i in range(10):
-        kind = KINDS[i % 4]
-        h = getattr(o, "get_" + kind.lower())(f"p{i}")
-        if kind == "Text":
-            h.insert(0, "q")
-        elif kind == "List":
-            h.insert(0, 1)
-        elif kind == "Map":
-            h.insert("k", 1)
-        else:
-            h.increment(1)
-    o.commit()
+    o, _ = _ten_new_roots(mod, snap)
     d = mod.LoroDoc()
     d.peer_id = 115
     d.import_(snap)
@@ -250,22 +245,7 @@ def _batch_tree_order(mod, shape, past, deep):
     if past == "a text edit":
         e.get_text("t").insert(0, "z")
     e.commit()
-    o = mod.LoroDoc()
-    o.peer_id = 9
-    o.import_(e.export(mod.ExportMode.Snapshot()))
-    vv = o.oplog_vv
-    for i in range(10):
-        kind = KINDS[i % 4]
-        h = getattr(o, "get_" + kind.lower())(f"p{i}")
-        if kind == "Text":
-            h.insert(0, "q")
-        elif kind == "List":
-            h.insert(0, 1)
-        elif kind == "Map":
-            h.insert("k", 1)
-        else:
-            h.increment(1)
-    o.commit()
+    o, vv = _ten_new_roots(mod, e.export(mod.ExportMode.Snapshot()))
     d = mod.LoroDoc()
     d.peer_id = 115
     d.import_batch([snap, e.export(mod.ExportMode.Updates(mod.VersionVector()))])
