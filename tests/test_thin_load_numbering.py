@@ -187,7 +187,9 @@ TREE_SHAPES = {
 }
 
 
-def _tree_order(mod, shape, deep, sub_m):
+def _tree_snapshot(mod, shape):
+    """Peer 2's tree of `shape`, then peer 1's edits of t, c and l in another block (so the
+    tree's change block is not a frontier block): peer 1's document and its snapshot."""
     a = mod.LoroDoc()
     a.peer_id = 2
     TREE_SHAPES[shape](mod, a.get_tree("tr"))
@@ -199,7 +201,11 @@ def _tree_order(mod, shape, deep, sub_m):
     b.get_counter("c").increment(1)
     b.get_list("l").insert(0, 1)
     b.commit()
-    snap = b.export(mod.ExportMode.Snapshot())
+    return b, b.export(mod.ExportMode.Snapshot())
+
+
+def _tree_order(mod, shape, deep, sub_m):
+    b, snap = _tree_snapshot(mod, shape)
     o, _ = _ten_new_roots(mod, snap)
     d = mod.LoroDoc()
     d.peer_id = 115
@@ -227,18 +233,7 @@ def _batch_tree_order(mod, shape, past, deep):
     """import_batch of the snapshot and updates (all known, or with a text edit past it),
     nobody subscribed; then the deep value or not, and ten roots. (Updates past the
     snapshot that write a meta map still number otherwise than loro: not covered.)"""
-    a = mod.LoroDoc()
-    a.peer_id = 2
-    TREE_SHAPES[shape](mod, a.get_tree("tr"))
-    a.commit()
-    b = mod.LoroDoc()
-    b.peer_id = 1
-    b.import_(a.export(mod.ExportMode.Snapshot()))
-    b.get_text("t").insert(0, "abc")
-    b.get_counter("c").increment(1)
-    b.get_list("l").insert(0, 1)
-    b.commit()
-    snap = b.export(mod.ExportMode.Snapshot())
+    _, snap = _tree_snapshot(mod, shape)
     e = mod.LoroDoc()
     e.peer_id = 3
     e.import_(snap)
