@@ -448,19 +448,18 @@ cdef int handle_registers(LoroDoc d, object cid) except -1:
     (number_as_loaded) takes its number now, whichever block holds it. After a load
     nobody recorded (thin_load), loro's arena holds only what was touched since: a
     handle of a child no value reached (a dead one, which get_deep_value skips) numbers
-    it too, as a root's getter does (root_index)."""
-    if d.lnum_lazy and cid not in d.lnum:
-        lnum_flush(d)
-        if cid not in d.lnum:
-            d.lnum[cid] = len(d.lnum)
+    it too, and so does a root's getter (root_index)."""
     rest = d.lnum_rest
-    if rest is None or cid in d.lnum or cid not in rest:
+    cdef bint waiting = rest is not None and cid in rest
+    if not (waiting or d.lnum_lazy) or cid in d.lnum:
         return 0
     lnum_flush(d)
-    d.lnum[cid] = len(d.lnum)
-    rest.remove(cid)
-    if not rest:
-        d.lnum_rest = None
+    if cid not in d.lnum:
+        d.lnum[cid] = len(d.lnum)
+    if waiting:
+        rest.remove(cid)
+        if not rest:
+            d.lnum_rest = None
     return 0
 
 

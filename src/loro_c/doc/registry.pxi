@@ -124,11 +124,8 @@ cdef uint32_t root_index(LoroDoc d, object name, int kind) except? 0xFFFFFFFF:
         raise LoroValueError(f"a container name must be a str or ContainerID, not {type(name).__name__}")
     i = container_index(d, cid, kind)
     show_root(d, i)
-    if d.lnum_rest is not None:
+    if d.lnum_rest is not None or d.lnum_lazy:
         handle_registers(d, cid)
-    if d.lnum_lazy and cid not in d.lnum:
-        lnum_flush(d)
-        d.lnum[cid] = len(d.lnum)
     if type(name) is str:
         d.root_cache[(name, kind)] = (d.cids[i], i)
     return i

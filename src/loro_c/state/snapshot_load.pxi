@@ -879,7 +879,8 @@ cdef int thin_materialize(LoroDoc d) except -1:
         d.lnum.update(settled)
         if waiting:
             if d.lnum_rest is not None:
-                waiting = d.lnum_rest + [cid for cid in waiting if cid not in d.lnum_rest]
+                before = set(d.lnum_rest)
+                waiting = d.lnum_rest + [cid for cid in waiting if cid not in before]
             d.lnum_rest = waiting
         if not d.detached:
             note_store_entries(d)       # (the history's containers, by the loaded state)
