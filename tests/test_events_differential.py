@@ -482,7 +482,7 @@ def test_random_sessions_with_subscribers_that_come_and_go_match_loro(seed):
 # a snapshot and updates, whose dead child loro numbered at a later checkout
 # (tests/test_batch_lazy_dead_child.py); 681's batch held a known block loro parsed, its
 # first change's deps rebuilt in another order (tests/test_batch_known_block_deps.py)
-FIXED_LATE_SESSIONS = (174, 311, 464, 1627, 1909, 2448, 479, 681, 2723, 2769)
+FIXED_LATE_SESSIONS = (174, 311, 464, 1627, 1909, 2448, 479, 681, 2723, 2769, 1700)
 
 
 @pytest.mark.parametrize("seed", FIXED_LATE_SESSIONS)

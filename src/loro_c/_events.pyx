@@ -1903,8 +1903,9 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
     ml_named = []       # those a checkout's movable list diffs show as values
     nopath = []         # containers with a diff but no path (left out, as loro does)
     own_diff = set()    # containers with a diff of their own (their ops)
-    global _wrapped, _tree_metas, _calc_held, _wrapped_at
+    global _wrapped, _tree_metas, _calc_held, _wrapped_at, _whole_own_shows
     _calc_held = [] if before is not None or is_import else None
+    _whole_own_shows = {} if before is not None and is_import else None
     _wrapped = [] if is_import else None
     _wrapped_at = {} if is_import else None
     _tree_metas = [] if is_import else None
@@ -2037,6 +2038,7 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
                                 own_diff)
         finally:
             _calc_held = None
+            _whole_own_shows = None
     else:
         firsts = {}
         for c in groups:
@@ -2087,6 +2089,9 @@ cdef bint replayed_map_zero(LoroDoc doc, uint32_t c) except -1:
 cdef object _wrapped = None     # containers shown as values by the diffs collect builds
 cdef object _wrapped_at = None  # id() of each of their handles in those diffs -> the container
 cdef object _tree_metas = None  # the meta maps (ids) of the nodes a replayed tree diff creates
+# a checkout's containers with a diff of their own that it shows whole (brought back): each
+# one -> the containers its own diff shows as values (shown_whole; see import_rank)
+cdef dict _whole_own_shows = None
 cdef object _greater_import = None  # an import's two versions when its changes all follow the
                                     # document's (walked too: they may be concurrent among themselves)
 
@@ -2294,6 +2299,25 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
                     quiet.add(c)
             if quiet:
                 revived = revived | quiet
+    if own is not None and wrapped and _whole_own_shows:
+        # the same for a child in the whole value of a container a checkout brings back
+        # whose own ops do give it a diff: its calculator reports only the children that
+        # diff shows (a list's inserts, a map's changed keys); the others (inserted before
+        # the checkout's span) loro's state revives after the diffs of their depth, outside
+        # the calculator's map (plain session 1700: a counter in a list a map's key holds
+        # again, the list's diff deleting another element)
+        quiet = set()
+        for c in wrapped:
+            if doc.croot[<uint32_t>c] != ROOT_NONE or c in own:
+                continue
+            link = parent_of(doc, doc.cids[c])
+            if link is None:
+                continue
+            kids = _whole_own_shows.get(link[0])
+            if kids is not None and c not in kids:
+                quiet.add(c)
+        if quiet:
+            revived = revived | quiet
     for c in wrapped:
         if in_metas is not None and c not in depth and under_meta(doc, c, in_metas, depth, walked):
             continue
@@ -2412,6 +2436,24 @@ cdef list revive_sequence(LoroDoc doc, list out, list revived, list calc, dict d
         done.extend(layer)
         proc.extend(layer)
     return done
+
+
+cdef set diff_children(LoroDoc doc, object d):
+    """The containers a list's or map's diff shows as values (inserted, or a key's value)."""
+    out = set()
+    vals = []
+    if isinstance(d, Diff.Map):
+        vals = list(d.diff.updated.values())
+    elif isinstance(d, Diff.List):
+        for it in d.diff:
+            if isinstance(it, ListDiffItem.Insert):
+                vals.extend(it.insert)
+    for v in vals:
+        if isinstance(v, _types.ValueOrContainer.Container) and _wrapped_at:
+            c = _wrapped_at.get(id(v.container))
+            if c is not None:
+                out.add(c)
+    return out
 
 
 cdef list shown_children(LoroDoc doc, uint32_t p, object cd, list walk):
@@ -2864,6 +2906,9 @@ cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done,
             continue
         if _own_before_shown is not None:
             _own_before_shown[doc.cids[c]] = None if k is None else out[k][3].diff
+        if (_whole_own_shows is not None and k is not None and not keep_own
+                and (doc.ckind[c] == KIND_LIST or doc.ckind[c] == KIND_MAP)):
+            _whole_own_shows[c] = diff_children(doc, out[k][3].diff)
         d = whole_value_diff(doc, c, queue, zero_counters)
         if d is None and not zero_counters and doc.ckind[c] == KIND_COUNTER and (
                 doc.croot[c] == ROOT_MERGEABLE or (k is None and c not in named)
