@@ -10,7 +10,9 @@ rules), written over plain lists so the result of an undo equals loro's:
   length, INSERT with a str (text) or a list of values (list), DELETE with a length.
   Adjacent items of one kind merge and transform chops trailing plain retains, as loro's
   delta rope does. Within one gap the order of inserts and deletes is kept (it decides how a
-  diff moves past concurrent inserts there); a composition puts inserts first.
+  diff moves past concurrent inserts there). A composition follows loro's in-place one
+  (:func:`rope_compose`): where an insert meets a delete, the order is the one loro's rope
+  ends with, and deletes of different rope items stay apart (see _APART).
 * A map diff is ``{key: (value or None, idlp)}``, idlp the (Lamport, peer) of the write
   the value comes from when known (diffs of versions know it, event diffs do not). Composing
   keeps, per key, the value of the later write, as loro does; a transform looks at keys only.
@@ -41,10 +43,9 @@ def same_attrs(a, b):
     return a == b
 
 
-def push(items, kind, payload, attrs=None, insert_before_delete=False):
+def push(items, kind, payload, attrs=None):
     """Append an item, merging it with the last one as loro's delta rope merges. An insert
-    after a delete stays after it (loro keeps a pure delete and a following insert apart),
-    except in a composition, which puts it before the delete as Quill does."""
+    after a delete stays after it (loro keeps a pure delete and a following insert apart)."""
     if kind == RETAIN:
         if payload == 0:
             return
@@ -62,13 +63,10 @@ def push(items, kind, payload, attrs=None, insert_before_delete=False):
     else:
         if len(payload) == 0:
             return
-        at = len(items)
-        if insert_before_delete and at and items[-1][0] == DELETE:
-            at -= 1
-        if at and items[at - 1][0] == INSERT and same_attrs(items[at - 1][2], attrs):
-            items[at - 1][1] = items[at - 1][1] + payload
+        if items and items[-1][0] == INSERT and same_attrs(items[-1][2], attrs):
+            items[-1][1] = items[-1][1] + payload
         else:
-            items.insert(at, [INSERT, payload, attrs])
+            items.append([INSERT, payload, attrs])
 
 
 def _keeps_boundary(kind, attrs):
@@ -144,18 +142,15 @@ class _Sourced:
         self.sources = []
         self.keeps = keeps
 
-    def put(self, kind, payload, attrs, source, before_delete=False):
+    def put(self, kind, payload, attrs, source):
         out = self.items
         n = len(out)
-        push(out, kind, payload, attrs, before_delete)
+        push(out, kind, payload, attrs)
         if len(out) > n:
-            self.sources.insert(len(out) - 1 if out[-1][0] != DELETE or kind == DELETE
-                                else len(out) - 2, source)
+            self.sources.append(source)
             return
         # joined to an item: undone where loro keeps them apart
         at = len(out) - 1
-        if kind == INSERT and before_delete and out[at][0] == DELETE:
-            at -= 1
         if self.keeps(kind, attrs) and self.sources[at] != source \
                 and not isinstance(payload, list):
             it = out[at]
@@ -171,36 +166,278 @@ def _text_insert(kind, attrs):
     return kind == INSERT
 
 
-def seq_compose(a, b):
-    """The sequence diff of applying `a`, then `b`. As loro composes in place, an insert or
-    a retain with attributes joins the item before only when both come from one item of
-    `a` (or of `b`)."""
+# -- composition, in place as loro's delta rope does it
+
+# Loro's rope holds Retain items and Replace items (an insert, then a delete). A composed
+# diff is kept here as the items loro's rope holds: adjacent deletes stay apart (they are
+# different items), and a delete right after an insert, which is otherwise taken as that
+# insert's own (loro's builder and push add it to the Replace item before), carries _APART
+# in its attributes slot when it is an item of its own.
+_APART = "apart"
+
+_REP = 1        # loro's Replace item in the rope: [_REP, value, attrs, delete, source]
+_LIST_ROOM = 8  # a list diff's insert holds at most 8 values (loro's ArrayVec)
+
+
+class _Empty:
+    """The value of a delete item: an empty str or list, whichever it meets."""
+    __slots__ = ()
+
+    def __len__(self):
+        return 0
+
+    def __bool__(self):
+        return False
+
+    def __getitem__(self, key):
+        return self
+
+    def __add__(self, other):
+        return other
+
+    __radd__ = __add__
+
+
+_EMPTY = _Empty()
+
+
+def _dlen(it):
+    return it[1] if it[0] == RETAIN else len(it[1])
+
+
+def _rle(it):
+    return it[1] if it[0] == RETAIN else len(it[1]) + it[3]
+
+
+def _to_rope(items, tag):
+    rope = []
+    for i, (k, p, at) in enumerate(items):
+        if k == RETAIN:
+            rope.append([RETAIN, p, at, (tag, i)])
+        elif k == INSERT:
+            rope.append([_REP, p, at, 0, (tag, i)])
+        elif rope and rope[-1][0] == _REP and rope[-1][1] and not rope[-1][3] \
+                and at != _APART and items[i - 1][0] == INSERT:
+            rope[-1][3] = p
+        else:
+            rope.append([_REP, _EMPTY, None, p, (tag, i)])
+    return rope
+
+
+def _from_rope(rope, is_list):
+    out, srcs = [], []
+    for it in rope:
+        if it[0] == RETAIN:
+            n, at, src = it[1], it[2], it[3]
+            if not n:
+                continue
+            if out and out[-1][0] == RETAIN and same_attrs(out[-1][2], at) \
+                    and (not at or srcs[-1] == src):
+                out[-1][1] += n
+            else:
+                out.append([RETAIN, n, at])
+                srcs.append(src)
+            continue
+        v, at, d, src = it[1], it[2], it[3], it[4]
+        if v:
+            if out and out[-1][0] == INSERT and (is_list or srcs[-1] == src) \
+                    and same_attrs(out[-1][2], at):
+                out[-1][1] = out[-1][1] + v
+            else:
+                out.append([INSERT, v, at])
+                srcs.append(src)
+            if d:
+                out.append([DELETE, d, None])
+                srcs.append(src)
+        elif d:
+            out.append([DELETE, d, _APART if out and out[-1][0] == INSERT else None])
+            srcs.append(src)
+    return chop(out)
+
+
+def _query(rope, pos):
+    """Loro's length finder: the item holding text position `pos` and the offset in it.
+    Items without text (deletes) are passed; past the end, the last item."""
+    left = pos
+    for i, it in enumerate(rope):
+        n = _dlen(it)
+        if left < n:
+            return i, left
+        left -= n
+    i = len(rope) - 1
+    return i, left + _dlen(rope[i])
+
+
+def _split(rope, i, off):
+    """Split item i at `off` (0 < off < its length with deletes), as loro splits."""
+    it = rope[i]
+    if it[0] == RETAIN:
+        right = [RETAIN, it[1] - off, it[2], it[3]]
+        it[1] = off
+    elif off < len(it[1]):
+        right = [_REP, it[1][off:], it[2], it[3], it[4]]
+        it[1] = it[1][:off]
+        it[3] = 0
+    else:
+        n = len(it[1]) + it[3] - off
+        right = [_REP, _EMPTY, None, n, it[4]]
+        it[3] -= n
+    rope.insert(i + 1, right)
+
+
+def _range(rope, start, end):
+    """Split the items at text positions `start` and `end`; the slice of items between."""
+    ti, to = _query(rope, end)
+    if 0 < to < _rle(rope[ti]):
+        _split(rope, ti, to)
+        hi = ti + 1
+    else:
+        hi = ti if to == 0 else ti + 1
+    fi, fo = _query(rope, start)
+    if fo:
+        _split(rope, fi, fo)
+        return fi + 1, hi + 1
+    return fi, hi
+
+
+def _insert(rope, pos, item, is_list):
+    if not rope:
+        rope.append(item)
+        return
+    i, off = _query(rope, pos)
+    it = rope[i]
+    if it[0] == _REP:
+        # the item at the cursor takes the new one in when it can (two deletes; a list
+        # value with room for both, at most 8 elements)
+        if not it[1] and not item[1]:
+            it[3] += item[3]
+            return
+        if is_list and same_attrs(it[2], item[2]) and len(it[1]) + len(item[1]) <= _LIST_ROOM:
+            it[1] = it[1][:off] + item[1] + it[1][off:]
+            it[3] += item[3]
+            return
+    if off == 0:
+        rope.insert(i, item)
+    elif off >= _rle(rope[i]):
+        rope.insert(i + 1, item)
+    else:
+        _split(rope, i, off)
+        rope.insert(i + 1, item)
+
+
+def _rope_len(rope):
+    return sum(_dlen(it) for it in rope)
+
+
+def _compose_replace(rope, v, at, d, index, src, is_list):
+    insert = bool(v)
+    left = d
+    n = _rope_len(rope)
+    if d and index != n:
+        end = min(index + d, n)
+        fi, fo = _query(rope, index)
+        ti, to = _query(rope, end)
+        if fi == ti:
+            # within one item: the replace takes the place of the deleted part
+            it = rope[fi]
+            parts = []
+            if it[0] == RETAIN:
+                if fo:
+                    parts.append([RETAIN, fo, it[2], it[3]])
+                parts.append([_REP, v, at, d, src])
+                if to < it[1]:
+                    parts.append([RETAIN, it[1] - to, it[2], it[3]])
+            else:
+                va = it[1]
+                vs, ve = min(fo, len(va)), min(to, len(va))
+                da = it[3] + d - (ve - vs)
+                if vs:
+                    parts.append([_REP, va[:vs], it[2], 0, it[4]])
+                parts.append([_REP, v, at, 0, src])
+                if ve < len(va):
+                    parts.append([_REP, va[ve:], it[2], da, it[4]])
+                elif da:
+                    parts.append([_REP, _EMPTY, None, da, it[4]])
+            rope[fi:fi + 1] = parts
+            insert, left = False, 0
+        else:
+            # across items: each becomes a delete, or loses its text
+            lo, hi = _range(rope, index, end)
+            for it in rope[lo:hi]:
+                if it[0] == RETAIN:
+                    left -= it[1]
+                    it[:] = [_REP, _EMPTY, None, it[1], it[3]]
+                elif it[1]:
+                    left -= len(it[1])
+                    it[1], it[2] = _EMPTY, None
+        rope[:] = [it for it in rope if _rle(it)]
+    if left or insert:
+        _insert(rope, index, [_REP, v if insert else v[:0], at if insert else None, left, src],
+                is_list)
+
+
+def rope_compose(a, b, is_list=False):
+    """The sequence diff of applying `a`, then `b`, composed as loro's delta rope composes
+    in place: `b`'s items are applied to `a`'s items one by one.
+
+    * A retain of `b` only sets attributes (splitting items at its ends); one reaching past
+      the end of `a` extends it.
+    * A delete of `b` (with the insert its item may carry) inside one item of `a` (or
+      running past the end from `a`'s last item) takes the place of the deleted part: one
+      item that inserts, then deletes; an insert of `a` loses the deleted text, the deletes
+      past its text join its own. A delete across items of `a` turns each retain into a
+      delete and takes the text of each insert; the insert comes after.
+    * An insert is placed where the text position falls: after every delete at that
+      position (deletes hold no text and finding a position passes them), before the next
+      item with text; where no text follows, before the last item (a delete).
+    * From the end of `a` on, `b`'s items are appended.
+    Items keep their identity (text inserts of different items stay apart, as their bytes
+    do not follow each other); deletes of different items too, as where the last item
+    starts decides where an insert goes. A list item joins another (or takes an insert in)
+    when both values fit in 8 elements, so a list insert pushed after a delete, or placed
+    at a delete that ends the rope, joins it as an insert before that delete."""
     if not a:
         return [list(x) for x in b]
-    out = _Sourced(_keeps_boundary)
-    x, y = _Cursor(a), _Cursor(b)
-    while x.more() or y.more():
-        if y.kind() == INSERT:
-            src = ("b", y.i)
-            k, p, at = y.take(y.length())
-            out.put(INSERT, p, at, src, True)
-        elif x.kind() == DELETE:
-            k, p, at = x.take(x.length())
-            out.put(DELETE, p, None, None)
-        else:
-            n = min(x.length(), y.length())
-            src = ("a", x.i)
-            xk, xp, xa = x.take(n)
-            yk, yp, ya = y.take(n)
-            if yk == RETAIN:
-                if xk == RETAIN:
-                    out.put(RETAIN, n, _merge_attrs(xa, ya), src)
+    rope = _to_rope(a, "a")
+    index = 0
+    rest = False
+    for it in _to_rope(b, "b"):
+        n = _rope_len(rope)
+        if not rest and index >= n:
+            if index > n:
+                _push_retain(rope, index - n, None, ("x", index))
+            rest = True
+        if rest:
+            if it[0] == RETAIN:
+                _push_retain(rope, it[1], it[2], it[3])
+            else:
+                last = rope[-1] if rope else None
+                if is_list and last is not None and last[0] == _REP \
+                        and same_attrs(last[2], it[2]) and len(last[1]) + len(it[1]) <= _LIST_ROOM:
+                    last[1] = last[1] + it[1]
+                    last[3] += it[3]
                 else:
-                    out.put(INSERT, xp, _merge_attrs(xa, ya), src, True)
-            elif xk == RETAIN:
-                out.put(DELETE, n, None, None)
-            # an insert of `a` deleted by `b` vanishes
-    return chop(out.items)
+                    rope.append(it)
+            continue
+        if it[0] == RETAIN:
+            if n < index + it[1]:
+                _push_retain(rope, index + it[1] - n, None, ("x", index))
+            if it[2]:
+                lo, hi = _range(rope, index, index + it[1])
+                for x in rope[lo:hi]:
+                    x[2] = _merge_attrs(x[2], it[2])
+            index += it[1]
+        else:
+            _compose_replace(rope, it[1], it[2], it[3], index, it[4], is_list)
+            index += len(it[1])
+    return _from_rope(rope, is_list)
+
+
+def _push_retain(rope, n, at, src):
+    if rope and rope[-1][0] == RETAIN and same_attrs(rope[-1][2], at):
+        rope[-1][1] += n
+    else:
+        rope.append([RETAIN, n, at, src])
 
 
 def seq_transform(a, b, left_prior):
@@ -261,7 +498,7 @@ def compose(a, b):
     if kind != b[0]:
         return a
     if kind == SEQ:
-        return (SEQ, seq_compose(a[1], b[1]), a[2])
+        return (SEQ, rope_compose(a[1], b[1], a[2] != "text"), a[2])
     if kind == MAP:
         m = dict(a[1])
         for key, entry in b[1].items():
@@ -334,6 +571,11 @@ def to_public(d):
         text = d[2] == "text"
         out = []
         for k, p, a in d[1]:
+            if k == DELETE and out and type(out[-1]) is (TextDelta.Delete if text
+                                                          else ListDiffItem.Delete):
+                out[-1] = (TextDelta.Delete if text else ListDiffItem.Delete)(
+                    out[-1].delete + p)
+                continue
             if k == RETAIN:
                 out.append(TextDelta.Retain(p, a) if text else ListDiffItem.Retain(p))
             elif k == INSERT:
