@@ -134,3 +134,38 @@ def test_insert_over_a_deleted_end_goes_before_the_last_delete():
                        composed, True)
     assert undo[1] == [[D.RETAIN, 3, None], [D.INSERT, "d", None]]
     assert D.to_public(composed).diff[0] == D.TextDelta.Delete(2)
+
+
+def _two_undos(lib):
+    # the server deletes 62 from [5, 62], then inserts 7 at the start (two undo items);
+    # the remote peer appends 28, then deletes 5. The first undo removes 7 and moves the
+    # remote diff (retain 1, delete 1, insert 28) over it: loro's push joins the list
+    # insert to the delete's item (insert 28, then delete 1), so the second undo puts 62
+    # after 28
+    srv, rem = lib.LoroDoc(), lib.LoroDoc()
+    srv.peer_id, rem.peer_id = 1, 2
+    undo = lib.UndoManager(srv)
+    rem.get_list("l").insert(0, 5)
+    rem.get_list("l").insert(1, 62)
+    rem.commit()
+    srv.import_(rem.export(lib.ExportMode.Snapshot()))
+    srv.get_list("l").delete(1, 1)
+    srv.commit()
+    srv.get_list("l").insert(0, 7)
+    srv.commit()
+    for step in ([("ins", 2, [28])], [("del", 0, 1)]):
+        vv = srv.oplog_vv
+        _apply(rem.get_list("l"), True, step)
+        rem.commit()
+        srv.import_(rem.export(lib.ExportMode.Updates(vv)))
+    out = [srv.get_deep_value()["l"]]
+    for _ in range(2):
+        undo.undo()
+        out.append(srv.get_deep_value()["l"])
+    return out
+
+
+def test_list_insert_joins_the_delete_before_it_when_moved_over_an_undo():
+    ours, theirs = _two_undos(loro_c), _two_undos(loro)
+    assert ours == theirs
+    assert ours == [[7, 28], [28], [28, 62]]

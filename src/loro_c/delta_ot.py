@@ -43,9 +43,11 @@ def same_attrs(a, b):
     return a == b
 
 
-def push(items, kind, payload, attrs=None):
-    """Append an item, merging it with the last one as loro's delta rope merges. An insert
-    after a delete stays after it (loro keeps a pure delete and a following insert apart)."""
+def push(items, kind, payload, attrs=None, list_room=False):
+    """Append an item, merging it with the last one as loro's delta rope merges. A text
+    insert after a delete stays after it (loro keeps a pure delete and a following insert
+    apart); with `list_room`, a list insert joins the delete's item as loro's push does
+    (see _push_list_insert_after_delete)."""
     if kind == RETAIN:
         if payload == 0:
             return
@@ -65,8 +67,28 @@ def push(items, kind, payload, attrs=None):
             return
         if items and items[-1][0] == INSERT and same_attrs(items[-1][2], attrs):
             items[-1][1] = items[-1][1] + payload
+        elif list_room and items and items[-1][0] == DELETE and isinstance(payload, list):
+            _push_list_insert_after_delete(items, payload, attrs)
         else:
             items.append([INSERT, payload, attrs])
+
+
+def _push_list_insert_after_delete(items, payload, attrs):
+    """Loro pushes an insert into its last Replace item when the values fit (a list's
+    ArrayVec holds 8): after a delete, a list insert joins the delete's item, so it comes
+    before that delete (after the insert the delete belongs to, if any)."""
+    d = items[-1]
+    own = len(items) > 1 and items[-2][0] == INSERT and d[2] != _APART
+    if own:
+        prev = items[-2]
+        if same_attrs(prev[2], attrs) and len(prev[1]) + len(payload) <= _LIST_ROOM:
+            prev[1] = prev[1] + payload
+            return
+    elif len(payload) <= _LIST_ROOM and not attrs:
+        items.insert(len(items) - 1, [INSERT, payload, attrs])
+        d[2] = None
+        return
+    items.append([INSERT, payload, attrs])
 
 
 def _keeps_boundary(kind, attrs):
@@ -145,7 +167,7 @@ class _Sourced:
     def put(self, kind, payload, attrs, source):
         out = self.items
         n = len(out)
-        push(out, kind, payload, attrs)
+        push(out, kind, payload, attrs, True)
         if len(out) > n:
             self.sources.append(source)
             return
