@@ -1,10 +1,11 @@
 """loro 1.17.1 leaves an updates blob's change block that the document already has whole
-unparsed (its ops' containers stay unregistered in its arena) only when the block's first
-change matches the node of the document's DAG that holds it: its deps, as loro's Frontiers
-rebuilds them (a hash map of peer to counter once there are two or more), must come in
-the order the blob encodes them. Two peers that share a bucket of that map come in the
-order of their insertion, so a rebuilt map reverses them: the block is parsed then and its
-containers registered (doc/exchange.pxi known_block_parsed).
+unparsed (its ops' containers stay unregistered in its arena) only when the snapshot it
+loaded stores the same bytes under the block's key (doc/exchange.pxi number_blobs_ops;
+tests/test_batch_known_block_bytes.py). An exporter that loaded a block as stored and
+re-encodes it writes a change's deps as loro's Frontiers rebuilds them (a hash map of peer
+to counter once there are two or more): two peers that share a bucket of that map come in
+the order of their insertion, so a rebuilt map reverses them, the bytes differ and the
+block is parsed, its containers registered.
 
 Here peer 108 merges the histories of two peers and writes text t; peer 116 continues it
 with list l and makes the snapshot. A new document imports that snapshot with the whole

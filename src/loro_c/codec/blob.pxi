@@ -188,6 +188,39 @@ def decode_update_blocks(bytes data not None):
     return out
 
 
+def update_block_bytes(bytes data not None):
+    """The raw bytes of each change block of a mode-4 (updates) blob, in the blob's order
+    (None for another mode): what loro compares with the blocks its change store holds."""
+    cdef uint16_t mode
+    cdef Reader body
+    cdef Reader blk
+    cdef list out = []
+    parse_envelope(data, False, &mode, &body)
+    if mode != MODE_UPDATES:
+        return None
+    while not reader_at_end(&body):
+        r_slice(&body, &blk)
+        out.append(PyBytes_FromStringAndSize(<const char*>blk.data, blk.len))
+    return out
+
+
+def snapshot_blocks_at(bytes data not None, tuple keys not None):
+    """The change blocks a snapshot's oplog section stores under `keys` (12 bytes each: a
+    peer big-endian, then its first counter), as {key: raw bytes}; the others are left
+    unread. Empty for another mode."""
+    cdef uint16_t mode
+    cdef Reader body
+    cdef Reader secs[3]
+    parse_envelope(data, False, &mode, &body)
+    if mode == MODE_UPDATES or not keys:
+        return {}
+    snapshot_sections(&body, secs)
+    if secs[0].len == 0:
+        return {}
+    wanted = set(keys)
+    return {k: v for k, v in sst_entries(&secs[0], keys) if k in wanted}
+
+
 def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
     """Stage the changes of every blob into `doc` (the import pipeline applies them). With
     `fresh` (an empty document), a snapshot's root containers are registered and shown too."""

@@ -218,10 +218,10 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
                 number_as_loaded(d, n_before, first, state_cids, True)
             elif events:
                 number_batch_recorded(d, n_before, first, blobs[1:], state_cids,
-                                      dict(first_meta.partial_end_vv.to_dict()))
+                                      dict(first_meta.partial_end_vv.to_dict()), blobs[0])
             else:
                 number_lazily_loaded(d, n_before, first, blobs[1:], state_cids,
-                                     dict(first_meta.partial_end_vv.to_dict()))
+                                     dict(first_meta.partial_end_vv.to_dict()), blobs[0])
             for cid in state_cids:
                 # the loaded state lists its roots (also when a handle taken before the
                 # batch kept the import from loading the snapshot as the state)
@@ -488,7 +488,7 @@ cdef int number_joined_block(LoroDoc d, uint32_t peer) except -1:
 
 
 cdef int number_lazily_loaded(LoroDoc d, int64_t n_before, list first, list rest,
-                              list state, dict snap_vv) except -1:
+                              list state, dict snap_vv, bytes snap) except -1:
     """Number the containers as loro's arena holds them after a batch loaded a snapshot
     with nobody recording: those numbered before, the ones of the frontiers' change blocks
     (`first`), then those the other blobs' changes name, blob by blob (each its ops'
@@ -513,7 +513,7 @@ cdef int number_lazily_loaded(LoroDoc d, int64_t n_before, list first, list rest
     for cid in first or ():
         if cid not in lnum:
             lnum[cid] = len(lnum)
-    if not number_blobs_ops(d, rest, snap_vv)[2]:
+    if not number_blobs_ops(d, rest, snap_vv, snap)[2]:
         d.meta_n = 0        # (the blobs' new ops act on no tree: the replay queued them all)
     wait = []
     for cid in order:
@@ -527,19 +527,30 @@ cdef int number_lazily_loaded(LoroDoc d, int64_t n_before, list first, list rest
     return 0
 
 
+cdef object block_top(list block):
+    """The counter of a decoded change block's last op (its last change's when it has none)."""
+    return max([o[2] for ch in block for o in ch[6]] or [block[len(block) - 1][1]])
+
+
+cdef bytes block_key(list block):
+    """The key loro's change store files a decoded change block under: its peer (8 bytes,
+    big-endian), then its first change's counter (4 bytes, big-endian, signed)."""
+    return (<object>block[0][0]).to_bytes(8, "big") + (<object>block[0][1]).to_bytes(4, "big", signed=True)
+
+
 cdef bint known_block_parsed(list block):
-    """Whether loro 1.17.1 parses an updates blob's change block that the document already
-    has whole (registering the containers its ops name) instead of leaving it unparsed.
-    Probed on loro with blocks of one change and more, of first changes of 0 to 3 deps:
-    only the first change's deps decide. None, or one dep on another peer: unparsed. Two
-    or more: parsed when loro's Frontiers of them (a hash map of peer to counter, built
-    from the list as decoded) yields them in another order than the blob lists them (two
-    peers that share a bucket come in their insertion order, so a rebuilt map reverses
-    them), unparsed when it keeps that order: late-subscriber differential session 681's
-    deps on peers 1 and 2 parsed, session 1865's on peers 3 and 1 (and 200 and 300) not.
-    One dep on the block's own peer (a block that starts past that peer's first change):
-    parsed. (Our reading: loro skips the block when its first change matches the node of
-    its DAG that starts there, deps compared in order.)"""
+    """Whether an updates blob's change block that the document already has whole shows,
+    by its first change's deps alone, that its bytes differ from the ones loro's snapshot
+    stores (loro then parses it: number_blobs_ops). loro keeps the bytes of a block it
+    loaded as they were stored, where loro_c's own snapshot may hold the block as written
+    again, deps as its Frontiers yields them (late kinds session 810), so the bytes alone
+    may not show it. None, or one dep on another peer: no sign. Two or more: a sign when
+    loro's Frontiers of them (a hash map of peer to counter, built from the list as
+    decoded) yields them in another order than the blob lists them (two peers that share a
+    bucket come in their insertion order, so a rebuilt map reverses them): late-subscriber
+    differential session 681's deps on peers 1 and 2, not session 1865's on peers 3 and 1
+    (and 200 and 300). One dep on the block's own peer (a block that starts past that
+    peer's first change): a sign."""
     ch = block[0]
     deps = ch[5]
     if not deps:
@@ -550,17 +561,23 @@ cdef bint known_block_parsed(list block):
     return frontiers_map_order(deps) != list(deps)
 
 
-cdef tuple number_blobs_ops(LoroDoc d, list blobs, dict vv):
+cdef tuple number_blobs_ops(LoroDoc d, list blobs, dict vv, bytes snap):
     """Number the containers updates blobs name as loro's import of each registers them
     when it parses the blob's change blocks (one peer's consecutive changes), block by
     block: every container the block's ops act on (in a block the document has part of,
-    the known ops' too), then
-    the children they create (tree nodes' meta maps among them). A block whose changes
-    the document already has all of (`vv`: the version before these blobs, peer ->
-    counter end; it grows blob by blob) is skipped unparsed: it registers nothing (plain
-    differential session 8735: a dead child of the snapshot's history that the updates'
-    known block of its peer names came after a root a new change of the same blob
-    creates), unless loro parses it all the same (known_block_parsed)."""
+    the known ops' too), then the children they create (tree nodes' meta maps among
+    them). A block whose changes the document already has all of (`vv`: the version
+    before these blobs, peer -> counter end; it grows blob by blob) is skipped unparsed
+    when the loaded snapshot (`snap`) stores the very same bytes under the block's key
+    (its peer and first counter): it registers nothing (plain differential session 8735:
+    a dead child of the snapshot's history that the updates' known block of its peer
+    names came after a root a new change of the same blob creates). Any other known
+    block is parsed, as loro 1.17.1 does: one the updates' exporter re-encoded from a
+    block it had loaded as stored, whose ops it merged (late-subscriber session 2460) or
+    whose deps its Frontiers rebuilt in another order (681 for a block's first change,
+    1269 for a later one), or one holding only the start of the snapshot's block (2188);
+    tests/test_batch_known_block_bytes.py. A block whose first change shows that sign in
+    its deps (known_block_parsed) is parsed whatever the snapshot loro_c wrote holds."""
     lnum = d.lnum
     codec = _codec_module()
     Map = _types.ContainerType.Map()
@@ -582,15 +599,25 @@ cdef tuple number_blobs_ops(LoroDoc d, list blobs, dict vv):
                 else:
                     blocks.append([ch])
         ends = {}
-        for block in blocks:
+        # (the raw blocks, and the snapshot's blocks under the keys of the known ones)
+        raws = codec.update_block_bytes(blob)
+        known = []
+        for k in range(len(blocks)):
+            block = blocks[k]
+            if block and raws is not None and block_top(block) < vv.get(block[0][0], 0):
+                known.append(block_key(block))
+        stored = codec.snapshot_blocks_at(snap, tuple(known)) if known and snap else {}
+        for k in range(len(blocks)):
+            block = blocks[k]
             if not block:
                 continue
             peer = block[0][0]
             # the block's last op: the block is known when the document has it
-            top = max([o[2] for ch in block for o in ch[6]] or [block[len(block) - 1][1]])
+            top = block_top(block)
             if top + 1 > ends.get(peer, 0):
                 ends[peer] = top + 1
-            if top < vv.get(peer, 0) and not known_block_parsed(block):
+            if (top < vv.get(peer, 0) and not known_block_parsed(block)
+                    and raws is not None and stored.get(block_key(block)) == raws[k]):
                 continue
             created = []
             new_peers.add(peer)
@@ -622,7 +649,7 @@ cdef tuple number_blobs_ops(LoroDoc d, list blobs, dict vv):
 
 
 cdef int number_batch_recorded(LoroDoc d, int64_t n_before, list first, list rest,
-                               list state, dict snap_vv) except -1:
+                               list state, dict snap_vv, bytes snap) except -1:
     """Number the containers as loro's arena holds them when a batch loaded a snapshot into
     an empty document for a subscriber: those numbered before, the frontiers' change
     blocks' (`first`), the whole loaded state's (`state`: the Import event reads every
@@ -648,7 +675,7 @@ cdef int number_batch_recorded(LoroDoc d, int64_t n_before, list first, list res
         for cid in part:
             if cid not in lnum:
                 lnum[cid] = len(lnum)
-    new_peers, cache, _ = number_blobs_ops(d, rest, snap_vv)
+    new_peers, cache, _ = number_blobs_ops(d, rest, snap_vv, snap)
     # (a move to the latest version that continues the snapshot's frontiers parses the
     # history's blocks, as a checkout does: plain session 8735's move, concurrent to the
     # snapshot's frontier, did not; tests/test_export_numbering.py's past its frontier did)
