@@ -151,6 +151,37 @@ cdef list before_ids(LoroDoc d, const lc_id *tf, int64_t n_tf, bint at_head):
     return [(tf[i].peer, tf[i].counter) for i in range(n_tf)]
 
 
+cdef int ml_note_unrecorded_move(LoroDoc d, list before, bint at_head, bint loaded) except -1:
+    """An import_batch nobody records: loro imports its blobs detached, then moves the state
+    from `before` (its version after loading the batch's snapshot when `loaded`, else the
+    latest version before the batch, `at_head`) to the latest version through the
+    document's diff calculator, as a checkout does, so that calculator's MovableList maps
+    note the elements of the move's walk (MovableState.calc_walks) as with a subscriber,
+    where move_state_to notes them. A snapshot's load itself feeds no map (import_batch_locked
+    forgets them when it replays that load). Nothing when the versions are equal (loro does
+    not move) or the document has no movable list."""
+    cdef int64_t c
+    cdef MovableState s = d.mls
+    after = d.log.frontier_order()
+    if sorted(before) == sorted(after):
+        return 0
+    if s is None:
+        for c in range(d.n_containers):
+            if d.ckind[c] == KIND_MOVABLE_LIST:
+                break
+        else:
+            return 0
+        s = ml_state(d)
+    if loaded or s.calc_walks is None:
+        s.calc_walks = []
+    if loaded:
+        s.calc_keys = None
+    elif len(s.calc_walks) >= ML_WALKS_KEPT:
+        raise AssertionError("the state moves for the MovableList maps were not folded")
+    s.calc_walks.append([before, after, None, at_head, True])
+    return 0
+
+
 cdef int move_state_to(LoroDoc d, const lc_id *ids, int64_t n) except -1:
     """Move the whole state from the tracker's version to the closure of `ids`."""
     cdef const lc_id *tf

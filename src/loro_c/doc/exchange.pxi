@@ -184,6 +184,11 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
         if load_first:
             lnum_flush(d)
         n_before = len(d.lnum)
+        # loro imports the blobs detached, then moves its state to the latest version
+        # through the document's own diff calculator, recorded or not: the version that
+        # move starts from (ml_note_unrecorded_move)
+        head_before = (d.log.frontier_order() if not events and not d.detached
+                       and not load_first else None)
         try:
             status = _import.import_blobs(d, blobs, True, shallow_loads)
         except BaseException:
@@ -285,6 +290,13 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
                 # (loro's loader built the texts' style map elements at the snapshot and
                 # its move to the latest version applied itself to them)
                 style_note_batch(d, dict(first_meta.partial_end_vv.to_dict()))
+        if not events and not d.detached:
+            if load_first:
+                ml_note_unrecorded_move(d, [(d.log.peer_map[p], c) for p, c in vv_frontier_ids(
+                    d, {p: e for p, e in first_meta.partial_end_vv.to_dict().items() if e > 0})],
+                    False, True)
+            elif head_before is not None:
+                ml_note_unrecorded_move(d, head_before, True, False)
         if not d.detached:
             note_store_entries(d)
     except BaseException:
