@@ -232,7 +232,7 @@ def test_a_trees_deep_value_registers_its_nodes_meta_maps(shape, deep, sub_m):
 def _batch_tree_order(mod, shape, past, deep):
     """import_batch of the snapshot and updates (all known, or with a text edit past it),
     nobody subscribed; then the deep value or not, and ten roots. (Updates past the
-    snapshot that write a meta map still number otherwise than loro: not covered.)"""
+    snapshot that write a meta map: tests/test_batch_lazy_move_numbering.py.)"""
     _, snap = _tree_snapshot(mod, shape)
     e = mod.LoroDoc()
     e.peer_id = 3

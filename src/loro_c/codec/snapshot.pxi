@@ -384,6 +384,32 @@ def snapshot_block_cids(bytes data not None):
             block_cids_into(value, out)
     return list(out)
 
+def snapshot_blocks_cids(bytes data not None):
+    """The change blocks of this (non-shallow) snapshot in key order, each as (peer, start
+    counter, the containers parsing it registers: block_cids_into); None for other blobs."""
+    cdef uint16_t mode
+    cdef Reader body
+    cdef Reader secs[3]
+    cdef Py_ssize_t meta_off = 0, i
+    parse_envelope(data, False, &mode, &body)
+    if mode == MODE_UPDATES:
+        return None
+    snapshot_sections(&body, secs)
+    if secs[2].len > 0:
+        return None
+    metas = sst_metas(&secs[0], &meta_off)
+    entries = []
+    for i in range(len(metas)):
+        sst_metas_read(&secs[0], metas, i, meta_off, entries)
+    out = []
+    for key, value in sorted(entries):
+        if len(key) == 12:
+            cids = {}
+            block_cids_into(value, cids)
+            out.append((int.from_bytes(key[:8], "big"), int.from_bytes(key[8:], "big", signed=True),
+                        list(cids)))
+    return out
+
 cdef int sst_metas_read(Reader* sec, list metas, Py_ssize_t i, Py_ssize_t meta_off,
                         list out) except -1:
     """sst_read_block of block `i` of an SSTable section (`metas`, `meta_off`: sst_metas)."""

@@ -505,11 +505,12 @@ cdef int number_lazily_loaded(LoroDoc d, int64_t n_before, list first, list rest
     with nobody recording: those numbered before, the ones of the frontiers' change blocks
     (`first`), then those the other blobs' changes name, blob by blob (each its ops'
     containers, then the children they create, as loro's import of a blob registers
-    them). The rest of the state registers as it is touched (thin_load): so do the meta
-    maps of the snapshot's tree nodes, which the replay of its history queued (a deep value
-    registers the live ones: number_reached; those of nodes the other blobs create come
-    with their blocks) -- unless the other blobs' new ops act on a tree: loro's move to
-    the latest version then runs a tree diff, which registers them (as numbered before).
+    them), then what loro's move to the latest version registers (lazy_move_parses: the
+    history's change blocks its walk or its history cache parses, the ancestors its depth
+    lookups resolve). The rest of the state registers as it is touched (thin_load): so do
+    the meta maps of the snapshot's tree nodes no parse reached, which the replay of its
+    history queued (a deep value registers the live ones: number_reached; those of nodes
+    the other blobs create come with their blocks).
     The dead children of the history (no value reaches them) wait for a parse of their
     change blocks, as after a load a subscriber records (LoroDoc.lnum_rest: a checkout past
     its early return, an export, a handle, a change joining their block): loro's lazily
@@ -525,7 +526,11 @@ cdef int number_lazily_loaded(LoroDoc d, int64_t n_before, list first, list rest
     for cid in first or ():
         if cid not in lnum:
             lnum[cid] = len(lnum)
-    if not number_blobs_ops(d, rest, snap_vv, snap)[2]:
+    got = number_blobs_ops(d, rest, snap_vv, snap)
+    trees = got[2]
+    if snap is not None and lazy_move_parses(d, snap, snap_vv, set(state or ()), got[3]):
+        d.meta_n = 0        # (the parse numbered the history's meta maps it reached)
+    elif not trees:
         d.meta_n = 0        # (the blobs' new ops act on no tree: the replay queued them all)
     wait = []
     for cid in order:
@@ -548,6 +553,118 @@ cdef bytes block_key(list block):
     """The key loro's change store files a decoded change block under: its peer (8 bytes,
     big-endian), then its first change's counter (4 bytes, big-endian, signed)."""
     return (<object>block[0][0]).to_bytes(8, "big") + (<object>block[0][1]).to_bytes(4, "big", signed=True)
+
+
+cdef bint lazy_move_parses(LoroDoc d, bytes snap, dict snap_vv, set stored, bint hist) except -1:
+    """Number what loro's move to the latest version registers after an import_batch of
+    a snapshot (`snap`, version `snap_vv`, its stored state's containers `stored`) and
+    updates nobody recorded: that move is a checkout, its diff calculator in Checkout mode.
+    - It walks the changes from the common ancestor of the snapshot's version and every
+      head of the log's (per peer, the least of their versions: a head whose history
+      meets the snapshot's lower, or not at all, lowers it, down to the empty version) to
+      the heads, in causal order (loro_c._dag_order): the first change it reads in a change
+      block of the snapshot's history parses that block, which registers the containers
+      its ops name and the children they create (codec snapshot_blocks_cids), and each new
+      op's container gets its depth, whose lookup registers the ancestors loro's arena has
+      no link to yet, read from the snapshot's stored state (number_ancestors; the
+      snapshot's own ops walked again register none, as probed).
+    - When the updates' new ops act on a map, a movable list or a tree (`hist`), their
+      calculator reads loro's history cache, built by a visit of every change block in
+      key order (peer, then counter): the blocks not parsed yet register theirs then.
+    False when nothing is past the snapshot (loro does not move) or the snapshot's blocks
+    cannot be read. Probed on loro 1.17.1 (tests/test_batch_lazy_move_numbering.py):
+    kinds late-subscriber sessions 415 (new changes concurrent to the snapshot's frontier
+    wrote a map of the history: their common ancestor lies below the block that created
+    the map, which the walk parsed before any depth lookup, in block order) and 667 (a
+    list insert with no deps: every block of the history parsed, in causal order)."""
+    cdef OpLog log = d.log
+    cdef int64_t ch, k, i
+    cdef int32_t ctr
+    cdef uint32_t p
+    cdef lc_op *op
+    cdef lc_id one
+    blocks = _codec_module().snapshot_blocks_cids(snap)
+    if blocks is None:
+        return False
+    lnum = d.lnum
+    spans = {}
+    for peer, start, cids in blocks:
+        spans.setdefault(peer, []).append([start, 0, cids, False])
+    for peer, lst in spans.items():
+        for i in range(len(lst)):
+            lst[i][1] = lst[i + 1][0] if i + 1 < len(lst) else snap_vv.get(peer, 0)
+    before = [(log.peer_map[q], c) for q, c in vv_frontier_ids(d, snap_vv)]
+    after = [(log.frontiers[i].peer, log.frontiers[i].counter) for i in range(log.n_frontiers)]
+    from loro_c._dag_order import walk_containers
+    latest = set(after)
+    if latest == set([tuple(x) for x in before]):
+        return False        # (nothing past the snapshot: loro does not move)
+    lca = dict(snap_vv)
+    for i in range(log.n_frontiers):
+        one = log.frontiers[i]
+        reach = version_dict(d, &one, 1)
+        for q in list(lca):
+            lca[q] = min(lca[q], reach.get(q, 0))
+    lca = {q: e for q, e in lca.items() if e > 0}
+    start = [(log.peer_map[q], c) for q, c in vv_frontier_ids(d, lca)] if lca else []
+    ranges = []
+    walk_containers(log, start, after, ranges, True)
+    for r in ranges:
+        p = <uint32_t>r[0]
+        lst = spans.get(log.peer_ids[p], ())
+        end = snap_vv.get(log.peer_ids[p], 0)
+        ctr = <int32_t>r[1]
+        while ctr < <int32_t>r[2]:
+            for b in lst:
+                if not b[3] and b[0] <= ctr < b[1]:
+                    b[3] = True
+                    for cid in b[2]:
+                        if cid not in lnum:
+                            lnum[cid] = len(lnum)
+            ch = log.find_change(p, ctr)
+            if ch < 0:
+                break
+            k = log.find_op(ch, ctr)
+            op = &log.ops[k]
+            if ctr >= end:
+                # (a new change's op: the snapshot's own ones resolve nothing)
+                number_ancestors(d, op.container, stored)
+            ctr = op.counter + (op.len if op.len > 0 else 1)
+    if hist:
+        for _, _, cids in blocks:
+            for cid in cids:
+                if cid not in lnum:
+                    lnum[cid] = len(lnum)
+    return True
+
+
+cdef int number_ancestors(LoroDoc d, uint32_t c, set stored) except -1:
+    """Container `c`'s depth as loro's arena looks it up: each ancestor it has no link to
+    is registered as its parent resolver reads it from the snapshot's stored state (a
+    child the state does not store, a dead one, resolves nothing)."""
+    cdef OpLog log = d.log
+    cdef int64_t ch, k
+    cdef lc_op *op
+    lnum = d.lnum
+    cid = d.cids[c]
+    while not is_root_cid(cid):
+        found = log.peer_map.get(cid.peer)
+        if found is None:
+            return 0
+        ch = log.find_change(<uint32_t>found, <int32_t>cid.counter)
+        if ch < 0:
+            return 0
+        k = log.find_op(ch, <int32_t>cid.counter)
+        op = &log.ops[k]
+        if op.counter > cid.counter:
+            return 0
+        up = d.cids[op.container]
+        if up not in lnum:
+            if cid not in stored:
+                return 0
+            lnum[up] = len(lnum)
+        cid = up
+    return 0
 
 
 cdef bint known_block_parsed(list block):
@@ -599,6 +716,7 @@ cdef tuple number_blobs_ops(LoroDoc d, list blobs, dict vv, bytes snap):
     new_peers = set()
     cache = False
     trees = False
+    hist = False
     for blob in blobs:
         # loro's blocks as the blob holds them (one peer's consecutive changes each)
         blocks = codec.decode_update_blocks(blob)
@@ -641,6 +759,9 @@ cdef tuple number_blobs_ops(LoroDoc d, list blobs, dict vv, bytes snap):
                             and o[1].container_type in (Tree, MovableList)):
                         cache = True
                         trees = o[1].container_type == Tree
+                    if (not hist and o[2] >= vv.get(peer, 0)
+                            and o[1].container_type in (Map, Tree, MovableList)):
+                        hist = True
                     if o[0] == LC_OP_TREE:
                         if o[3] == peer and o[4] == o[2]:
                             created.append(_normal_cid(<uint64_t>peer, <int32_t>o[2], Map))
@@ -657,7 +778,7 @@ cdef tuple number_blobs_ops(LoroDoc d, list blobs, dict vv, bytes snap):
         for peer, top in ends.items():
             if top > vv.get(peer, 0):
                 vv[peer] = top
-    return new_peers, cache, trees
+    return new_peers, cache, trees, hist
 
 
 cdef int number_batch_recorded(LoroDoc d, int64_t n_before, list first, list rest,
@@ -687,7 +808,7 @@ cdef int number_batch_recorded(LoroDoc d, int64_t n_before, list first, list res
         for cid in part:
             if cid not in lnum:
                 lnum[cid] = len(lnum)
-    new_peers, cache, _ = number_blobs_ops(d, rest, snap_vv, snap)
+    new_peers, cache, _, _ = number_blobs_ops(d, rest, snap_vv, snap)
     # (a move to the latest version that continues the snapshot's frontiers parses the
     # history's blocks, as a checkout does: plain session 8735's move, concurrent to the
     # snapshot's frontier, did not; tests/test_export_numbering.py's past its frontier did)
