@@ -36,7 +36,7 @@ SANITIZE = DEBUG and os.environ.get("LORO_C_SANITIZE", "").strip().lower() == "a
 
 def _rel_glob(pattern):
     # Relative, '/'-separated paths: setuptools rejects absolute source paths.
-    paths = glob.glob(os.path.join(HERE, pattern))
+    paths = glob.glob(os.path.join(HERE, pattern), recursive=True)
     return sorted(os.path.relpath(p, HERE).replace(os.sep, "/") for p in paths)
 
 
@@ -77,12 +77,7 @@ class SDist(sdist):
         "src/loro_c/*.pxd",
         "src/loro_c/*.pyi",
         "src/loro_c/*.h",
-        "src/loro_c/codec/*.pxi",
-        "src/loro_c/doc/*.pxi",
-        "src/loro_c/seq/*.pxi",
-        "src/loro_c/oplog/*.pxi",
-        "src/loro_c/state/*.pxi",
-        "src/loro_c/handles/*.pxi",
+        "src/loro_c/**/*.pxi",     # every folder's: a missing include fails only at the user's build
         "src/loro_c/py.typed",
         "include/loro_c/*.h",
         "tests/*.py",
