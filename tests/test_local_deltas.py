@@ -1,6 +1,6 @@
 """A commit's (EventTriggerKind.Local) Text, List and MovableList deltas equal loro 1.17.1's
 item for item, not only in effect: loro builds them from the transaction's event hints,
-composed on its delta rope (src/loro_c/local_delta.pxi). Worked examples of each way the
+composed on its delta rope (src/loro_c/collect/local_delta.pxi). Worked examples of each way the
 items used to differ, the seeds of the differential events test where they did, and
 random transactions (many ops each, so the rope's B-tree splits) with rich text and
 movable lists."""

@@ -1,0 +1,89 @@
+# Included by _events.pyx: a container's path from its root (parent_of, path_of), as an
+# event's ContainerDiff.path gives it.
+
+
+cdef object parent_of(LoroDoc doc, object cid):
+    """(parent index, op kind, key index, atom peer index, counter) of the op that created
+    `cid`, or None when the document does not have it."""
+    cdef OpLog log = doc.log
+    cdef int64_t ch, k
+    cdef lc_op *op
+    found = log.peer_map.get(cid.peer)
+    if found is None:
+        return None
+    ch = log.find_change(<uint32_t>found, <int32_t>cid.counter)
+    if ch < 0 or (doc.shallow_parents is not None
+                  and cid.counter < <int32_t>doc.shallow_base.get(<uint32_t>found, 0)):
+        # a shallow document's container made before its root: as its state says
+        link = doc.shallow_parents.get(cid) if doc.shallow_parents is not None else None
+        return None if link is None else link + (found,)
+    k = log.find_op(ch, <int32_t>cid.counter)
+    op = &log.ops[k]
+    if op.counter > cid.counter:
+        return None
+    return (op.container, op.kind, op.pos, found)
+
+
+cdef object path_of(LoroDoc doc, uint32_t c, dict cache):
+    cdef uint32_t parent
+    cdef lc_map_entry *e
+    cdef int slot
+    cdef uint32_t leaf
+    cdef lc_span *s
+    if c in cache:
+        return cache[c]
+    cid = doc.cids[c]
+    path = None
+    if doc.croot[c] == ROOT_MERGEABLE:
+        # a mergeable child sits under its parent map's key while the key shows it
+        link = mergeable_parent(doc, c)
+        if link is not None:
+            up = path_of(doc, <uint32_t>link[0], cache)
+            if up is not None:
+                path = up + [PathItem(cid, Index.Key(link[1]))]
+    elif doc.croot[c] != ROOT_NONE:
+        # (by identity first: an id's hash and equality are Python calls, and a document
+        # asks for its roots' items on every event)
+        got = _root_items_by_id.get(id(cid))
+        if got is not None and (<tuple>got)[0] is cid:
+            item = (<tuple>got)[1]
+        else:
+            item = _root_items.get(cid)
+            if item is None:
+                if len(_root_items) > 4096:
+                    _root_items.clear()
+                    _root_items_by_id.clear()
+                item = _root_items[cid] = PathItem(cid, Index.Key(cid.name))
+            if len(_root_items_by_id) > 4096:
+                _root_items_by_id.clear()
+            _root_items_by_id[id(cid)] = (cid, item)    # (holds cid: its id stays its own)
+        path = [item]
+    else:
+        link = parent_of(doc, cid)
+        index = None
+        if link is not None:
+            parent = link[0]
+            if link[1] == LC_OP_MAP_SET:
+                e = lc_map_find(&doc.maps[doc.ctree[parent]], <uint32_t>link[2])
+                if e != NULL and e.slot >= 0 and doc.log.values[e.slot] == cid:
+                    index = Index.Key(doc.log.keys[<uint32_t>link[2]])
+            elif link[1] == LC_OP_INSERT and doc.ckind[parent] == KIND_LIST:
+                leaf = locate(doc.seq, make_id(<uint32_t>link[3], <int32_t>cid.counter), &slot)
+                s = &doc.seq.nodes[leaf].u.spans[slot]
+                if span_visible(s):
+                    index = Index.Seq(visible_before(doc.seq, leaf, slot, <int32_t>cid.counter))
+            elif doc.ckind[parent] == KIND_MOVABLE_LIST:
+                # created by an insert or a set: where the list holds it now, if it does
+                k = ml_index_of(doc, parent, cid)
+                if k >= 0:
+                    index = Index.Seq(k)
+            elif link[1] == LC_OP_TREE and doc.ckind[parent] == KIND_TREE:
+                # a tree node's meta map, while the node is shown
+                if tree_state(doc, parent).is_alive((cid.peer, cid.counter)):
+                    index = Index.Node(_types.TreeID(cid.peer, cid.counter))
+        if index is not None:
+            up = path_of(doc, parent, cache)
+            if up is not None:
+                path = up + [PathItem(cid, index)]
+    cache[c] = path
+    return path
