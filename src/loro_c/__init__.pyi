@@ -486,7 +486,8 @@ class LoroDoc:
     def subscribe(self, container_id: ContainerID, callback: typing.Callable[[DiffEvent], None]) -> Subscription:
         """Like subscribe_root, for one container and the containers nested in it."""
     def events(self, container_id: typing.Optional[ContainerID] = None, maxsize: int = 1024) -> EventStream:
-        """The document's DiffEvents as an asyncio stream (`async for ev in doc.events()`)."""
+        """The document's DiffEvents as an async stream (`async for ev in doc.events()`), on
+        asyncio or trio (or anyio over either)."""
     def import_batch(self, bytes_list: typing.Sequence[bytes]) -> ImportStatus: ...
     @staticmethod
     def decode_import_blob_meta(data: bytes, check_checksum: bool = True) -> ImportBlobMetadata: ...
@@ -528,6 +529,8 @@ class LoroText:
     def subscribe(self, callback: typing.Callable[[DiffEvent], None]) -> typing.Optional[Subscription]:
         """Call `callback(event)` after each commit or import that changed this container
         or one nested in it; None for a detached container."""
+    def events(self, maxsize: int = 1024) -> EventStream:
+        """This container's DiffEvents as an async stream (beyond loro; see LoroDoc.events)."""
     def get_value(self) -> str: ...
     def get_deep_value(self) -> str: ...
     def get_cursor(self, pos: int, side: Side) -> typing.Optional[Cursor]:
@@ -611,6 +614,8 @@ class LoroList:
     def subscribe(self, callback: typing.Callable[[DiffEvent], None]) -> typing.Optional[Subscription]:
         """Call `callback(event)` after each commit or import that changed this container
         or one nested in it; None for a detached container."""
+    def events(self, maxsize: int = 1024) -> EventStream:
+        """This container's DiffEvents as an async stream (beyond loro; see LoroDoc.events)."""
     def get_value(self) -> typing.List[LoroValue]: ...
     def get_deep_value(self) -> typing.List[LoroValue]: ...
     def get_cursor(self, pos: int, side: Side) -> typing.Optional[Cursor]:
@@ -651,6 +656,8 @@ class LoroMovableList:
     def subscribe(self, callback: typing.Callable[[DiffEvent], None]) -> typing.Optional[Subscription]:
         """Call `callback(event)` after each commit or import that changed this container
         or one nested in it; None for a detached container."""
+    def events(self, maxsize: int = 1024) -> EventStream:
+        """This container's DiffEvents as an async stream (beyond loro; see LoroDoc.events)."""
     def get_value(self) -> typing.List[LoroValue]: ...
     def get_deep_value(self) -> typing.List[LoroValue]: ...
     def get_cursor(self, pos: int, side: Side) -> typing.Optional[Cursor]:
@@ -693,6 +700,8 @@ class LoroMap:
     def subscribe(self, callback: typing.Callable[[DiffEvent], None]) -> typing.Optional[Subscription]:
         """Call `callback(event)` after each commit or import that changed this container
         or one nested in it; None for a detached container."""
+    def events(self, maxsize: int = 1024) -> EventStream:
+        """This container's DiffEvents as an async stream (beyond loro; see LoroDoc.events)."""
     def get_value(self) -> typing.Dict[str, LoroValue]: ...
     def get_deep_value(self) -> typing.Dict[str, LoroValue]: ...
     def insert_container(self, key: str, child: Container) -> Container: ...
@@ -739,6 +748,8 @@ class LoroCounter:
     def subscribe(self, callback: typing.Callable[[DiffEvent], None]) -> typing.Optional[Subscription]:
         """Call `callback(event)` after each commit or import that changed this container
         or one nested in it; None for a detached container."""
+    def events(self, maxsize: int = 1024) -> EventStream:
+        """This container's DiffEvents as an async stream (beyond loro; see LoroDoc.events)."""
     def get_value(self) -> float: ...
     def get_deep_value(self) -> float: ...
     def __float__(self) -> float: ...
@@ -871,7 +882,8 @@ class EventStreamOverflow(LoroError):
     """An EventStream fell more than `maxsize` events behind and stopped."""
 
 class EventStream:
-    """`async for event in doc.events():` — DiffEvents as an asyncio stream (bounded)."""
+    """`async for event in doc.events():` — DiffEvents as an async stream (bounded), on
+    asyncio or trio (or anyio over either)."""
     def __init__(self, doc: LoroDoc, container_id: typing.Optional[ContainerID] = None, maxsize: int = 1024) -> None: ...
     def __aiter__(self) -> EventStream: ...
     async def __anext__(self) -> DiffEvent: ...
@@ -1089,6 +1101,8 @@ class LoroTree:
     def get_last_move_id(self, target: TreeID) -> typing.Optional[ID]: ...
     def doc(self) -> typing.Optional[LoroDoc]: ...
     def subscribe(self, callback: typing.Callable[[DiffEvent], None]) -> typing.Optional[Subscription]: ...
+    def events(self, maxsize: int = 1024) -> EventStream:
+        """This tree's DiffEvents as an async stream (beyond loro; see LoroDoc.events)."""
     def get_attached(self) -> typing.Optional[LoroTree]: ...
 
 class TreeExternalDiff:

@@ -169,6 +169,14 @@ cdef class _Handle:
             return None
         return hdoc(self).subscribe(self.id, callback)
 
+    def events(self, maxsize=1024):
+        """This container's DiffEvents (its own changes and those of the containers nested
+        in it) as an async stream: `async for ev in text.events():`. See LoroDoc.events;
+        beyond loro. A detached container has no events: LoroValueError."""
+        if not self.attached:
+            raise LoroValueError("a detached container has no events: insert it into a document")
+        return hdoc(self).events(self.id, maxsize)
+
     def get_value(self):
         """The value, with child containers as ContainerIDs."""
         doc_acquire_value(hdoc(self))

@@ -343,9 +343,10 @@ cdef class LoroDoc(DocExchange):
         return events_module().subscribe(self, container_id, callback)
 
     def events(self, container_id=None, maxsize=1024):
-        """An async iterator of DiffEvents (for asyncio): `async for ev in doc.events():`.
-        Bounded to `maxsize` queued events; see loro_c.events.EventStream for the overflow
-        policy and cancellation."""
+        """An async iterator of DiffEvents: `async for ev in doc.events():`, on asyncio or
+        trio (or anyio over either); of one container and its descendants when
+        `container_id` is given. Bounded to `maxsize` queued events; see
+        loro_c.events.EventStream for the overflow policy and cancellation."""
         from loro_c.events import EventStream
         return EventStream(self, container_id, maxsize)
 

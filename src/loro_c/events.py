@@ -24,6 +24,7 @@ callback is not called again, even for the event being delivered.
 """
 import collections
 import enum
+import sys
 import threading
 
 from loro_c.errors import LoroError, LoroTypeError, LoroValueError
@@ -401,9 +402,34 @@ class _Raised:
         return self.error
 
 
+def _running_loop():
+    """The running event loop as (its identity, an Event class, a thread-safe way to call a
+    function in it): asyncio's or trio's, so that anyio works on either of its backends.
+    Neither library is imported here: one that is not imported yet is not running."""
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is not None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            return loop, asyncio.Event, loop.call_soon_threadsafe
+    trio = sys.modules.get("trio")
+    if trio is not None:
+        try:
+            token = trio.lowlevel.current_trio_token()
+        except RuntimeError:
+            pass
+        else:
+            return token, trio.Event, token.run_sync_soon
+    raise RuntimeError("an EventStream is read from a running asyncio or trio event loop "
+                       "(directly or through anyio)")
+
+
 class EventStream:
-    """`async for event in doc.events():` — the document's DiffEvents as an asyncio stream
-    (use `doc.events(container_id)` for one container and its descendants).
+    """`async for event in doc.events():` — the document's DiffEvents as an async stream
+    (use `doc.events(container_id)`, or a container's `events()`, for one container and
+    its descendants). It runs on asyncio and on trio, directly or through anyio.
 
     Events are buffered in arrival order, at most `maxsize` of them. Overflow policy: when an
     event arrives with the buffer full, the stream stops listening and drops it; the
@@ -411,8 +437,10 @@ class EventStream:
     later diffs would not apply to a mirror built from earlier ones: resynchronise from the
     document's value). Callbacks never block the thread that edits the document.
 
-    Cancellation-safe: cancelling a task waiting in `__anext__` loses no event (events stay
-    in the buffer until returned). Events may be produced on any thread. `aclose()` (or
+    Cancellation-safe: cancelling a task waiting in `__anext__` (a task's cancel, anyio's
+    cancel scopes, trio's) loses no event (events stay in the buffer until returned).
+    Events may be produced on any thread; several tasks may wait on one stream (each event
+    goes to one of them). `aclose()` (or
     leaving `async with doc.events() as stream:`) unsubscribes; dropping the stream does too.
     """
 
@@ -422,8 +450,9 @@ class EventStream:
         self._buf = collections.deque()
         self._maxsize = maxsize
         self._lock = threading.Lock()
-        self._loop = None
-        self._wake = None
+        self._loop = None       # the identity of the loop of the last wait (_running_loop)
+        self._call_soon = None  # that loop's thread-safe scheduler
+        self._wake = None       # the Event the waiting tasks wait on (None or set: none waits)
         self._overflow = False
         self._closed = False
         if container_id is None:
@@ -440,20 +469,22 @@ class EventStream:
                 self._sub.unsubscribe()
             else:
                 self._buf.append(event)
-            loop, wake = self._loop, self._wake
-        if loop is not None:
+            self._notify()
+
+    def _notify(self):
+        # under self._lock: wake the waiting tasks in their loop's thread (an Event is not
+        # thread-safe); a closed loop has nobody waiting
+        if self._wake is not None and not self._wake.is_set():
             try:
-                loop.call_soon_threadsafe(wake.set)
+                self._call_soon(self._wake.set)
             except RuntimeError:
-                pass    # the loop is closed: nobody is waiting
+                pass
 
     def __aiter__(self):
         return self
 
     async def __anext__(self):
-        # imported here: asyncio costs tens of milliseconds to import, and only a stream needs it
-        import asyncio
-        loop = asyncio.get_running_loop()
+        loop, event_class, call_soon = _running_loop()
         while True:
             with self._lock:
                 if self._buf:
@@ -465,11 +496,12 @@ class EventStream:
                         f"the event stream fell more than {self._maxsize} events behind")
                 if self._closed:
                     raise StopAsyncIteration
-                if self._loop is not loop:
-                    self._loop = loop
-                    self._wake = asyncio.Event()
+                if self._loop is not loop or self._wake is None or self._wake.is_set():
+                    # trio's Events cannot be cleared: each round of waits gets a new one,
+                    # which every task waiting in it shares
+                    self._loop, self._call_soon = loop, call_soon
+                    self._wake = event_class()
                 wake = self._wake
-                wake.clear()
             await wake.wait()
 
     async def aclose(self):
@@ -480,13 +512,8 @@ class EventStream:
         """Like aclose(), callable from synchronous code."""
         with self._lock:
             self._closed = True
-            loop, wake = self._loop, self._wake
+            self._notify()
         self._sub.unsubscribe()
-        if loop is not None:
-            try:
-                loop.call_soon_threadsafe(wake.set)
-            except RuntimeError:
-                pass
 
     async def __aenter__(self):
         return self
