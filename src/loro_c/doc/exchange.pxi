@@ -559,9 +559,15 @@ cdef bint lazy_move_parses(LoroDoc d, bytes snap, dict snap_vv, set stored, bint
     """Number what loro's move to the latest version registers after an import_batch of
     a snapshot (`snap`, version `snap_vv`, its stored state's containers `stored`) and
     updates nobody recorded: that move is a checkout, its diff calculator in Checkout mode.
-    - It walks the changes from the common ancestor of the snapshot's version and every
-      head of the log's (per peer, the least of their versions: a head whose history
-      meets the snapshot's lower, or not at all, lowers it, down to the empty version) to
+    - First the blocks holding the deps of the snapshot's frontier changes that the base
+      below (next point) lacks: a frontier merging two branches registers the block under
+      it on the branch the new changes do not come from first (late session 557).
+    - It walks the changes from the common ancestor of the snapshot's version, every head
+      of the log's and every new change's deps (per peer, the least of their versions: a
+      head whose history meets the snapshot's lower, or not at all, lowers it; so does a
+      new change whose deps' closure holds less of it, down to the empty version for a
+      change with no deps: late session 2417's 0@3, whose later change 2@3 depends on the
+      snapshot's 0@2, registers 0@2's block) to
       the heads, in causal order (loro_c._dag_order): the first change it reads in a change
       block of the snapshot's history parses that block, which registers the containers
       its ops name and the children they create (codec snapshot_blocks_cids), and each new
@@ -583,6 +589,10 @@ cdef bint lazy_move_parses(LoroDoc d, bytes snap, dict snap_vv, set stored, bint
     cdef uint32_t p
     cdef lc_op *op
     cdef lc_id one
+    cdef lc_change *chp
+    cdef int64_t pos
+    cdef uint32_t dp
+    cdef int32_t e
     blocks = _codec_module().snapshot_blocks_cids(snap)
     if blocks is None:
         return False
@@ -605,8 +615,47 @@ cdef bint lazy_move_parses(LoroDoc d, bytes snap, dict snap_vv, set stored, bint
         reach = version_dict(d, &one, 1)
         for q in list(lca):
             lca[q] = min(lca[q], reach.get(q, 0))
+    # (and the history each new change starts from: its deps' closure, the empty version
+    # for a change with no deps, as loro's replay base; model of branch s33a)
+    for p in range(log.n_peers):
+        e = snap_vv.get(log.peer_ids[p], 0)
+        if log.vv[p] <= e:
+            continue
+        pos = log.find_change_pos(p, e)
+        while 0 <= pos < log.by_peer[p].len:
+            chp = &log.changes[log.by_peer[p].idx[pos]]
+            pos += 1
+            if chp.counter < e:
+                one.peer = p
+                one.counter = e - 1
+                reach = version_dict(d, &one, 1)
+            elif chp.deps_len == 1 and log.deps[chp.deps_off].peer == p \
+                    and log.deps[chp.deps_off].counter >= e:
+                continue
+            elif chp.deps_len == 0:
+                reach = {}
+            else:
+                reach = version_dict(d, &log.deps[chp.deps_off], chp.deps_len)
+            for q in list(lca):
+                lca[q] = min(lca[q], reach.get(q, 0))
     lca = {q: e for q, e in lca.items() if e > 0}
     start = [(log.peer_map[q], c) for q, c in vv_frontier_ids(d, lca)] if lca else []
+    for q, c in vv_frontier_ids(d, snap_vv):
+        p = log.peer_map[q]
+        pos = log.find_change_pos(p, <int32_t>c)
+        if pos < 0 or pos >= log.by_peer[p].len:
+            continue
+        chp = &log.changes[log.by_peer[p].idx[pos]]
+        for k in range(chp.deps_len):
+            dp = log.deps[chp.deps_off + k].peer
+            ctr = log.deps[chp.deps_off + k].counter
+            if ctr >= lca.get(log.peer_ids[dp], 0):
+                for b in spans.get(log.peer_ids[dp], ()):
+                    if not b[3] and b[0] <= ctr < b[1]:
+                        b[3] = True
+                        for cid in b[2]:
+                            if cid not in lnum:
+                                lnum[cid] = len(lnum)
     ranges = []
     walk_containers(log, start, after, ranges, True)
     for r in ranges:
