@@ -345,7 +345,7 @@ cdef Py_ssize_t decode_del_columns(BlockHead* h, BlockArrays* a, Py_ssize_t n_op
 # -- the block --------------------------------------------------------------------------------
 
 cdef int decode_block(const unsigned char* p, Py_ssize_t n, bint with_ops, list out,
-                      Py_ssize_t* budget, LoroDoc doc=None) except -1:
+                      Py_ssize_t* budget, LoroDoc doc=None, LoroDoc known=None) except -1:
     """Decode one change block. Without `doc`, append its change tuples to ``out`` (ops
     None when ``with_ops`` is False: header-only decoding for blob metadata). With `doc`,
     stage its changes straight into the document's arenas (no per-op Python objects except
@@ -360,7 +360,7 @@ cdef int decode_block(const unsigned char* p, Py_ssize_t n, bint with_ops, list 
         parse_header(&h, &a)
         decode_deps_and_messages(&h, &a, deps_all, msgs)
         if with_ops:
-            all_ops = decode_block_ops(&h, &a, budget, doc, deps_all, msgs, out)
+            all_ops = decode_block_ops(&h, &a, budget, doc, deps_all, msgs, out, known)
         if doc is None:
             append_change_tuples(&a, h.n_changes, deps_all, msgs, all_ops, out)
     finally:
@@ -401,11 +401,13 @@ cdef int decode_deps_and_messages(BlockHead* h, BlockArrays* a, list deps_all,
 
 
 cdef list decode_block_ops(BlockHead* h, BlockArrays* a, Py_ssize_t* budget, LoroDoc doc,
-                           list deps_all, list msgs, list out):
+                           list deps_all, list msgs, list out, LoroDoc known=None):
     """Arenas, columns, then every op. Returns the op tuples of each change, or None when
-    staging into `doc` (the block's container ids are then appended to ``out``)."""
+    staging into `doc` (the block's container ids are then appended to ``out``). `known`,
+    without `doc`: a document whose container id objects the op tuples reuse (nothing is
+    staged into it)."""
     cdef list keys = decode_keys(&h.keys)
-    cdef list cids = decode_cids(&h.cids, h, a, keys, doc)
+    cdef list cids = decode_cids(&h.cids, h, a, keys, doc if doc is not None else known)
     cdef Py_ssize_t n_cids = len(cids), n_ops, i
     cdef _OpPayloads st = _OpPayloads.__new__(_OpPayloads)
     cdef list all_ops = None

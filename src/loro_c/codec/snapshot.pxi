@@ -320,21 +320,23 @@ def snapshot_frontier_cids(bytes data not None):
 
 
 
-cdef int block_cids_into(bytes found, dict out) except -1:
+cdef int block_cids_into(bytes found, dict out, LoroDoc known=None) except -1:
     """Add to `out` the containers parsing change block `found` registers in loro's arena,
-    in order: the container of each op in turn, then the children its ops create."""
+    in order: the container of each op in turn, then the children its ops create. With
+    `known`, the ids that document holds are its own objects (a dictionary lookup instead
+    of a validated ContainerID each)."""
     cdef Py_ssize_t budget
     cdef object cid_type = _types.ContainerID
     budget = DEC_BLOB_OPS + 4 * PyBytes_GET_SIZE(found)
     named = block_named_cids(<const unsigned char*>PyBytes_AS_STRING(found), len(found),
-                             &budget)
+                             &budget, known)
     if named is not None:
         for cid in named:
             out[cid] = None
         return 0
     changes = []
     decode_block(<const unsigned char*>PyBytes_AS_STRING(found), len(found), True, changes,
-                 &budget)
+                 &budget, None, known)
     created = []
     for ch in changes:
         for o in ch[6]:
@@ -384,9 +386,10 @@ def snapshot_block_cids(bytes data not None):
             block_cids_into(value, out)
     return list(out)
 
-def snapshot_blocks_cids(bytes data not None):
+def snapshot_blocks_cids(bytes data not None, LoroDoc known=None):
     """The change blocks of this (non-shallow) snapshot in key order, each as (peer, start
-    counter, the containers parsing it registers: block_cids_into); None for other blobs."""
+    counter, the containers parsing it registers: block_cids_into, reusing the id objects
+    of `known`); None for other blobs."""
     cdef uint16_t mode
     cdef Reader body
     cdef Reader secs[3]
@@ -405,7 +408,7 @@ def snapshot_blocks_cids(bytes data not None):
     for key, value in sorted(entries):
         if len(key) == 12:
             cids = {}
-            block_cids_into(value, cids)
+            block_cids_into(value, cids, known)
             out.append((int.from_bytes(key[:8], "big"), int.from_bytes(key[8:], "big", signed=True),
                         list(cids)))
     return out
@@ -420,7 +423,8 @@ cdef int sst_metas_read(Reader* sec, list metas, Py_ssize_t i, Py_ssize_t meta_o
     return sst_read_block(sec.data, off, end, first_key, flags, last_key, out)
 
 
-cdef object block_named_cids(const unsigned char* p, Py_ssize_t n, Py_ssize_t* budget):
+cdef object block_named_cids(const unsigned char* p, Py_ssize_t n, Py_ssize_t* budget,
+                             LoroDoc known=None):
     """The containers a change block's ops name, in op order, read from its columns alone;
     None when an op may create a child (one on a list, map, movable list or tree: its
     values must be read)."""
@@ -433,7 +437,7 @@ cdef object block_named_cids(const unsigned char* p, Py_ssize_t n, Py_ssize_t* b
     try:
         parse_block_struct(p, n, &h)
         parse_header(&h, &a)
-        cids = decode_cids(&h.cids, &h, &a, decode_keys(&h.keys), None)
+        cids = decode_cids(&h.cids, &h, &a, decode_keys(&h.keys), known)
         n_ops = decode_ops_columns(&h, &a, len(cids), budget)
         out = {}
         for i in range(n_ops):

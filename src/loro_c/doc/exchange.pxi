@@ -593,7 +593,7 @@ cdef bint lazy_move_parses(LoroDoc d, bytes snap, dict snap_vv, set stored, bint
     cdef int64_t pos
     cdef uint32_t dp
     cdef int32_t e
-    blocks = _codec_module().snapshot_blocks_cids(snap)
+    blocks = _codec_module().snapshot_blocks_cids(snap, d)
     if blocks is None:
         return False
     lnum = d.lnum
