@@ -257,3 +257,20 @@ def hub_and_peers(mod, blob, hub_peer=None, peer_ids=(2, 3)):
         p.import_(blob)
         peers.append(p)
     return hub, peers
+
+
+def new_roots(doc, n):
+    """Create roots p0 .. p{n-1} in `doc`, Text, List, Map and Counter in turn, each with one
+    edit (uncommitted): an import of them lists them in the order of the importer's numbers,
+    which shows how many containers it had registered before."""
+    for i in range(n):
+        kind = ("Text", "List", "Map", "Counter")[i % 4]
+        h = getattr(doc, "get_" + kind.lower())(f"p{i}")
+        if kind == "Text":
+            h.insert(0, "q")
+        elif kind == "List":
+            h.insert(0, 1)
+        elif kind == "Map":
+            h.insert("k", 1)
+        else:
+            h.increment(1)

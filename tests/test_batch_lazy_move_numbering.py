@@ -17,9 +17,7 @@ import pytest
 
 import loro
 import loro_c
-from _events_util import nev
-
-KINDS = ["Text", "List", "Map", "Counter"]
+from _events_util import new_roots, nev
 
 
 def _touch(o, roots):
@@ -33,17 +31,7 @@ def _touch(o, roots):
             h.insert("Q", 7)
         elif kind == "counter":
             h.increment(3)
-    for i in range(16):
-        kind = KINDS[i % 4]
-        h = getattr(o, "get_" + kind.lower())(f"p{i}")
-        if kind == "Text":
-            h.insert(0, "q")
-        elif kind == "List":
-            h.insert(0, 1)
-        elif kind == "Map":
-            h.insert("k", 1)
-        else:
-            h.increment(1)
+    new_roots(o, 16)
 
 
 def _order(mod, history, updates, concurrent, roots, deep):

@@ -25,7 +25,7 @@ import pytest
 
 import loro_c
 
-from _events_util import nev
+from _events_util import new_roots, nev
 
 
 def _history(mod):
@@ -105,8 +105,6 @@ ACTIONS = {
         d.get_map("m").insert("w", 2), d.commit(), _checkout(mod, d, [(5, 2)])),
 }
 
-KINDS = ["Text", "List", "Map", "Counter"]
-
 
 def _ten_new_roots(mod, snap):
     """A peer of `snap` that creates ten roots of every kind in one commit, and the version
@@ -116,17 +114,7 @@ def _ten_new_roots(mod, snap):
     o.peer_id = 9
     o.import_(snap)
     vv = o.oplog_vv
-    for i in range(10):
-        kind = KINDS[i % 4]
-        h = getattr(o, "get_" + kind.lower())(f"p{i}")
-        if kind == "Text":
-            h.insert(0, "q")
-        elif kind == "List":
-            h.insert(0, 1)
-        elif kind == "Map":
-            h.insert("k", 1)
-        else:
-            h.increment(1)
+    new_roots(o, 10)
     o.commit()
     return o, vv
 
