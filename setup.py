@@ -10,6 +10,9 @@ Environment switches:
   LORO_C_SANITIZE=address   with LORO_C_DEBUG on gcc/clang: also -fsanitize=address, which
                      catches out-of-bounds reads of the C arrays (Cython's checks only cover
                      Python sequences); run it with the ASan runtime preloaded (.ci/debug-tests)
+  LORO_C_NO_EXTENSIONS=1  declare no extension modules, so Cython is not needed: for listing
+                     the sdist's files (SDist.EXTRA decides which sources it carries;
+                     tests/test_sdist.py), not for a build
 """
 import glob
 import os
@@ -32,6 +35,7 @@ def _flag(name):
 ANNOTATE = _flag("LORO_C_ANNOTATE")
 DEBUG = _flag("LORO_C_DEBUG")
 SANITIZE = DEBUG and os.environ.get("LORO_C_SANITIZE", "").strip().lower() == "address"
+NO_EXTENSIONS = _flag("LORO_C_NO_EXTENSIONS")
 
 
 def _rel_glob(pattern):
@@ -142,7 +146,7 @@ def _debug_sources():
 
 
 def _extensions():
-    if not PYX:
+    if not PYX or NO_EXTENSIONS:
         return []
     from Cython.Build import cythonize
 
