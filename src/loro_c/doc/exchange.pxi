@@ -629,8 +629,9 @@ cdef bint lazy_move_parses(LoroDoc d, bytes snap, dict snap_vv, set stored, bint
                 one.peer = p
                 one.counter = e - 1
                 reach = version_dict(d, &one, 1)
-            elif chp.deps_len == 1 and log.deps[chp.deps_off].peer == p \
-                    and log.deps[chp.deps_off].counter >= e:
+            elif has_new_dep(d, chp, snap_vv):
+                # its deps' closure holds that of a new change the loop meets too, so it
+                # lowers nothing (and skipping it keeps this linear in the new changes)
                 continue
             elif chp.deps_len == 0:
                 reach = {}
@@ -685,6 +686,16 @@ cdef bint lazy_move_parses(LoroDoc d, bytes snap, dict snap_vv, set stored, bint
                 if cid not in lnum:
                     lnum[cid] = len(lnum)
     return True
+
+
+cdef bint has_new_dep(LoroDoc d, lc_change *chp, dict snap_vv) except -1:
+    """Whether one of the change's deps lies past the snapshot's version `snap_vv`."""
+    cdef OpLog log = d.log
+    cdef int64_t k
+    for k in range(chp.deps_off, chp.deps_off + chp.deps_len):
+        if log.deps[k].counter >= snap_vv.get(log.peer_ids[log.deps[k].peer], 0):
+            return True
+    return False
 
 
 cdef int number_ancestors(LoroDoc d, uint32_t c, set stored) except -1:
