@@ -24,6 +24,11 @@ and ``server KIND: export after load + import``, the export alone on documents l
 updated untimed (only the changed container's state is encoded afresh). loro reads each
 library's new snapshot (checked: same value); the List snapshots are the same bytes
 (checked; a Map's values are in each library's own order).
+
+Last, ``batch load: snapshot + N updates``: a server's stored snapshot (a text of 2,000
+one-insert commits) and the updates that came after it (N commits of 50 peers in turn, each
+a map write and a text insert on top of the last) loaded into an empty document with one
+``import_batch`` nobody listens to, then the text read (checked: the same in both).
 """
 import random
 
@@ -208,6 +213,45 @@ def run_snapshot(run, log):
                      "size": {l: r[1] for l, r in res.items()}}
 
     run_server_roundtrip(run, log, libs, out)
+    run_batch_load(run, log, libs, out)
+
+
+BATCH_UPDATES = 2_000
+
+
+def _batch_inputs(mod):
+    doc = mod.LoroDoc()
+    doc.peer_id = 1
+    text = doc.get_text("t")
+    for _ in range(2_000):
+        text.insert(0, "ab")
+        doc.commit()
+    snap = doc.export(mod.ExportMode.Snapshot())
+    vv = doc.oplog_vv
+    for i in range(BATCH_UPDATES):
+        doc.peer_id = 100 + i % 50
+        doc.get_map("m").insert("k", i)
+        text.insert(i % 7, "c")
+        doc.commit()
+    return snap, doc.export(mod.ExportMode.Updates(vv)), text.to_string()
+
+
+def _batch_load(mod, snap, updates):
+    doc = mod.LoroDoc()
+    doc.import_batch([snap, updates])
+    return doc.get_text("t").to_string()
+
+
+def run_batch_load(run, log, libs, out):
+    name = f"batch load: snapshot + {BATCH_UPDATES:,} updates"
+    log(f"[snapshot] {name}")
+    inputs = {lib: _batch_inputs(run.modules[lib]) for lib in libs}
+    res = run.timed(f"snapshot {name}",
+                    {lib: (lambda lib=lib: _batch_load(run.modules[lib], *inputs[lib][:2]))
+                     for lib in libs},
+                    run.repeats(libs),
+                    lambda lib, result: None if result == inputs[lib][2] else "wrong text")
+    out[name] = {"s": {l: r[0] for l, r in res.items() if r[0] is not None}}
 
 
 def table_snapshot(run, render, fmt_ratio, ratio):
@@ -217,7 +261,8 @@ def table_snapshot(run, render, fmt_ratio, ratio):
     for name in ("export", "load + read", "load + first edit", "shallow export after load",
                  "shallow export at head", "state-only export at head",
                  "server list: load + import + export", "server list: export after load + import",
-                 "server map: load + import + export", "server map: export after load + import"):
+                 "server map: load + import + export", "server map: export after load + import",
+                 f"batch load: snapshot + {BATCH_UPDATES:,} updates"):
         e = res.get(name)
         if not e:
             continue
