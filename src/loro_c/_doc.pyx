@@ -85,6 +85,7 @@ cdef extern from *:
 
 from loro_c._kinds import KIND_NAMES as _TYPE_NAMES   # indexed by raw kind byte
 from loro_c._types import TYPE_BY_KIND as _TYPE_BY_KIND, normal_cid as _normal_cid
+from bisect import bisect_right     # doc/exchange.pxi parse_block_at
 # (read on per-value paths: a module attribute lookup each time otherwise)
 cdef object _CID_TYPE = _types.ContainerID
 cdef object _ROOT_CID_TYPE = _types.ContainerID.Root

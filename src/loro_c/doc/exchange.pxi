@@ -651,26 +651,16 @@ cdef bint lazy_move_parses(LoroDoc d, bytes snap, dict snap_vv, set stored, bint
             dp = log.deps[chp.deps_off + k].peer
             ctr = log.deps[chp.deps_off + k].counter
             if ctr >= lca.get(log.peer_ids[dp], 0):
-                for b in spans.get(log.peer_ids[dp], ()):
-                    if not b[3] and b[0] <= ctr < b[1]:
-                        b[3] = True
-                        for cid in b[2]:
-                            if cid not in lnum:
-                                lnum[cid] = len(lnum)
+                parse_block_at(spans.get(log.peer_ids[dp]), ctr, lnum)
     ranges = []
     walk_containers(log, start, after, ranges, True)
     for r in ranges:
         p = <uint32_t>r[0]
-        lst = spans.get(log.peer_ids[p], ())
+        lst = spans.get(log.peer_ids[p])
         end = snap_vv.get(log.peer_ids[p], 0)
         ctr = <int32_t>r[1]
         while ctr < <int32_t>r[2]:
-            for b in lst:
-                if not b[3] and b[0] <= ctr < b[1]:
-                    b[3] = True
-                    for cid in b[2]:
-                        if cid not in lnum:
-                            lnum[cid] = len(lnum)
+            parse_block_at(lst, ctr, lnum)
             ch = log.find_change(p, ctr)
             if ch < 0:
                 break
@@ -686,6 +676,29 @@ cdef bint lazy_move_parses(LoroDoc d, bytes snap, dict snap_vv, set stored, bint
                 if cid not in lnum:
                     lnum[cid] = len(lnum)
     return True
+
+
+cdef int parse_block_at(list lst, int32_t ctr, dict lnum) except -1:
+    """Register the containers of the snapshot block of one peer holding counter `ctr`
+    (`lst`: that peer's blocks as [start, end, cids, parsed], sorted, not overlapping),
+    unless it was parsed already: found by bisection, not by a scan per op."""
+    if not lst:
+        return 0
+    i = bisect_right(lst, ctr, key=_block_start) - 1
+    if i < 0:
+        return 0
+    b = lst[i]
+    if b[3] or ctr >= b[1]:
+        return 0
+    b[3] = True
+    for cid in b[2]:
+        if cid not in lnum:
+            lnum[cid] = len(lnum)
+    return 0
+
+
+def _block_start(b):
+    return b[0]
 
 
 cdef bint has_new_dep(LoroDoc d, lc_change *chp, dict snap_vv) except -1:
