@@ -870,11 +870,15 @@ cdef int thin_materialize(LoroDoc d) except -1:
         # change joining the block, the history cache) registers them, a handle too
         # (in the order a visit of every block registers them: codec snapshot_block_cids)
         lnum_flush(d)
-        visited = _codec.snapshot_block_cids(blob) or []
-        waiting = [cid for cid in visited if cid not in settled and not is_root_cid(cid)]
-        seen = set(visited)
-        waiting += [cid for cid in sorted(d.lnum, key=d.lnum.__getitem__)
-                    if cid not in settled and cid not in seen and not is_root_cid(cid)]
+        waiting = [cid for cid in sorted(d.lnum, key=d.lnum.__getitem__)
+                   if cid not in settled and not is_root_cid(cid)]
+        if waiting:
+            # (a second decode of every block: paid only when some container waits)
+            unordered = set(waiting)
+            visited = _codec.snapshot_block_cids(blob) or []
+            ordered = [cid for cid in visited if cid in unordered]
+            seen = set(ordered)
+            waiting = ordered + [cid for cid in waiting if cid not in seen]
         d.lnum.clear()
         d.lnum.update(settled)
         if waiting:
