@@ -179,6 +179,9 @@ def test_rejected_import_is_undone_in_place(seed):
     grown = b._stats()
     assert grown.pop("import_unapplies") == 5
     after_one.pop("import_unapplies")
+    # (a count of changes applied, not an arena: each attempt applies some of them again)
+    grown.pop("deferred_changes")
+    after_one.pop("deferred_changes")
     assert grown == after_one
     assert snapshot_of(b) == before
     # the valid updates import and the document equals loro's

@@ -141,6 +141,19 @@ cdef class DocOps:
     cdef bint next_op(self, lc_op *out) noexcept
 
 
+# A change an import has logged and whose ops wait to apply (doc/deferred.pxi): its ops, id,
+# Lamport and deps (`deps_off` into LoroDoc.dq_deps).
+ctypedef struct lc_deferred:
+    int64_t ops_off
+    int64_t deps_off
+    uint32_t ops_len
+    uint32_t deps_len
+    uint32_t peer
+    uint32_t lamport
+    int32_t counter
+    int32_t end
+
+
 # -- MovableList state (state/movable_list.pxi) ----------------------------------------------
 # An element (one per inserted value) and the last-writer-wins winners of its position (the
 # list item, named by its value slot) and of its value, by (Lamport, peer id).
@@ -293,6 +306,13 @@ cdef class DocCore:
     cdef bint tracker_at_head
     cdef lc_id *tfront
     cdef int64_t n_tfront, cap_tfront
+    # an import's changes whose ops apply once the import has logged them (doc/deferred.pxi),
+    # their deps, and how far each got (DQ_QUEUED, DQ_STARTED, DQ_APPLIED)
+    cdef lc_deferred *dq
+    cdef uint8_t *dq_flag
+    cdef int64_t n_dq, cap_dq, cap_dq_flag
+    cdef lc_id *dq_deps
+    cdef int64_t n_dq_deps, cap_dq_deps
     # the open transaction
     cdef bint txn_open
     cdef int32_t txn_counter
@@ -342,6 +362,7 @@ cdef class DocCore:
     cdef bint apply_rejected
     cdef int64_t n_rebuilds         # full state rebuilds (a rejected import should need none)
     cdef int64_t n_unapplies        # rejected imports undone in place after applying some ops
+    cdef int64_t n_deferred         # changes whose ops applied from the queue (doc/deferred.pxi)
     # loro's root-listing options of get_deep_value: roots cleared by delete_root_container
     # are left out while they stay cleared; with hide_empty_roots, empty roots are too
     cdef set deleted_roots
@@ -615,6 +636,14 @@ cdef int map_history_drop(LoroDoc d) noexcept
 cdef int apply_change_ops(LoroDoc d, int64_t ops_off, uint32_t ops_len, uint32_t peer,
                           int32_t counter, uint32_t lamport) except -1
 cdef int rebuild_state(LoroDoc d) except -1
+# an import's state application in a causal order that keeps the tracker's moves short
+# (doc/deferred.pxi)
+cdef bint change_deferrable(LoroDoc d, int64_t ops_off, uint32_t ops_len) noexcept
+cdef int defer_change(LoroDoc d, int64_t ops_off, uint32_t ops_len, uint32_t peer,
+                      int32_t counter, int32_t end, uint32_t lamport, const lc_id *deps,
+                      uint32_t n_deps) except -1
+cdef int apply_deferred(LoroDoc d) except -1
+cdef int deferred_unwind(LoroDoc d) except -1
 # per-kind state (state/*.pxi): local edits and reads
 cdef int local_text_insert(LoroDoc d, uint32_t c, int64_t pos, str s) except -1
 cdef object text_value(LoroDoc d, uint32_t c)

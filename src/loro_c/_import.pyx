@@ -33,6 +33,7 @@ from loro_c._doc cimport (kind_has_state, op_fits_kind, container_index, show_ro
                           tree_import_begin, tree_import_end)
 from loro_c._doc cimport meta_queue, lnum_flush, lnum_flush_marked, lnum_add      # tree nodes' meta maps (doc/registry.pxi)
 from loro_c._doc cimport track_staged, snapshot_touched, pending_touched_clear     # movable lists and trees before an import
+from loro_c._doc cimport change_deferrable, defer_change, apply_deferred, deferred_unwind   # doc/deferred.pxi
 from loro_c._doc import kind_of_type, _TYPE_NAMES
 from loro_c.errors import LoroError, DecodeError
 from loro_c._opid_check cimport KnownCheck, known_check_new, known_tuple, known_blob_end, known_end_of
@@ -121,6 +122,9 @@ cdef class ImportRun:
     # and whether it is in the log yet: a rejected change is retreated op by op
     cdef int64_t applying
     cdef bint ops_started, logged
+    # the state takes the changes nobody watches apply in a causal order of its own, not
+    # the log's (doc/deferred.pxi): the tracker follows one branch at a time
+    cdef bint defer
     # a shallow document dropped changes depending on its trimmed history (loro applies the
     # rest of the import, then reports ImportUpdatesThatDependsOnOutdatedVersion)
     cdef bint outdated
@@ -581,6 +585,8 @@ cdef undo(LoroDoc doc, ImportRun run, bint state_touched):
                 rebuild = True
         else:
             rebuild = True
+    doc.n_dq = 0        # (a queue unapply did not unwind goes with the rebuild)
+    doc.n_dq_deps = 0
     for i, end, ops_len in reversed(run.change_undo):
         log.changes[<int64_t>i].end = <int32_t>end
         log.changes[<int64_t>i].ops_len = <uint32_t>ops_len
@@ -633,8 +639,12 @@ cdef int unapply(LoroDoc doc, ImportRun run) except -1:
             doc.tvv[st.peer] = st.counter
         cuts[st.peer] = st.counter
     # from the tracker's version (inside the log) to the log's head, where every op is in
-    # effect; then retreating exactly this import's ops gives the state before it
-    move_tracker_to_head(doc)
+    # effect (or, when queued changes are left, to the version of those applied); then
+    # retreating exactly this import's ops gives the state before it
+    if doc.n_dq > 0:
+        deferred_unwind(doc)
+    else:
+        move_tracker_to_head(doc)
     for i in range(run.n_changes, log.n_changes):
         p = log.changes[i].peer
         if log.changes[i].counter < cuts.get(p, INT32_MAX):
@@ -1131,6 +1141,9 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
                 keys[n_new + i].peer = 2 * <uint64_t>(<int64_t>run.dup_at[i] - run.n_pending_before)
         qsort(keys, n_keys, sizeof(lc_sort_key), cmp_sort_key)
         ensure_tvv(doc)
+        # (a subscriber's journal, a detached or shallow document see the order of applies)
+        run.defer = (n_keys > 1 and doc.evs is None and not doc.evlog.on and not doc.detached
+                     and doc.shallow_base is None and not log.has_floor)
         doc.journal_on = True
         # Loro's order, which decides where change boundaries fall when copies of a change
         # overlap and how its map of the frontiers is filled (oplog/frontier_map.pxi), blob
@@ -1160,6 +1173,7 @@ cdef object apply_staged(LoroDoc doc, ImportRun run):
                     stack.append(doc.staged[k].peer)
             del set_aside[:]
             wake_all(doc, run, pi, stack, done, old_done, new_at, success)
+        apply_deferred(doc)
         move_tracker_home(doc)
         doc.journal_on = False
         flush_import_deltas(doc, True)
@@ -1558,7 +1572,11 @@ cdef int apply_one_change(LoroDoc doc, ImportRun run, int64_t k, lc_id **owned) 
         # a change holding one of the shallow root's ops: those are in the base state
         run.ops_started = True
         shallow_apply_root_change(doc, st.ops_off, st.ops_len, st.peer, st.counter, lamport)
+    elif run.defer and change_deferrable(doc, st.ops_off, st.ops_len):
+        defer_change(doc, st.ops_off, st.ops_len, st.peer, st.counter, st.end, lamport, deps,
+                     st.deps_len)
     else:
+        apply_deferred(doc)     # (the queued changes first: one may be among its deps)
         move_tracker_to_change(doc, deps, st.deps_len, st.peer, st.counter)
         run.ops_started = True
         apply_change_ops(doc, st.ops_off, st.ops_len, st.peer, st.counter, lamport)
