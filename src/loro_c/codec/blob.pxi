@@ -394,7 +394,18 @@ def decode_blob_meta(bytes data not None, check_checksum=True):
             len(changes),
             _types.EncodedBlobMode.Updates,
         )
-    shallow, meta = decode_snapshot_oplog(&body, False, changes, &budget)
+    cdef I64Vec spans
+    memset(&spans, 0, sizeof(I64Vec))
+    try:
+        shallow, meta = snapshot_oplog_spans(&body, &spans)
+        return snapshot_blob_meta(shallow, meta, &spans)
+    finally:
+        vec_free(&spans)
+
+
+cdef object snapshot_blob_meta(bint shallow, dict meta, I64Vec* spans):
+    """decode_blob_meta of a snapshot from its oplog's meta entries and change spans
+    (snapshot_oplog_spans)."""
     if b"vv" not in meta or b"fr" not in meta:
         fail("snapshot oplog has no version")
     end_vv = decode_vv_bytes(meta[b"vv"], "the snapshot version vector")
@@ -409,12 +420,58 @@ def decode_blob_meta(bytes data not None, check_checksum=True):
         start_f = Frontiers()
     return _types.ImportBlobMetadata(
         start_vv, end_vv,
-        _timestamp_at(changes, start_f, False),
+        _timestamp_at(spans, start_f, False),
         start_f,
-        _timestamp_at(changes, end_f, True),
-        len(changes),
+        _timestamp_at(spans, end_f, True),
+        spans.len // 4,
         _types.EncodedBlobMode.ShallowSnapshot if shallow else _types.EncodedBlobMode.Snapshot,
     )
+
+
+cdef tuple snapshot_oplog_spans(Reader* body, I64Vec* spans):
+    """The oplog section of a mode-3 body read as decode_snapshot_oplog reads it without
+    ops (every change block's header checked, in key order, the same way), but with no
+    Python object per change: each change goes to `spans` as four words (peer, start
+    counter, end counter, timestamp). Returns (is_shallow, the non-block entries)."""
+    cdef Reader secs[3]
+    cdef const unsigned char* kp
+    cdef uint64_t kpeer
+    cdef int64_t kctr
+    cdef int j
+    cdef BlockHead h
+    cdef BlockArrays a
+    cdef Py_ssize_t i
+    snapshot_sections(body, secs)
+    shallow = secs[2].len > 0
+    meta = {}
+    for key, value in sst_entries(&secs[0]):
+        if len(key) == 12:
+            kp = <const unsigned char*>PyBytes_AS_STRING(key)
+            kpeer = 0
+            for j in range(8):
+                kpeer = (kpeer << 8) | kp[j]
+            kctr = (<int64_t>kp[8] << 24) | (<int64_t>kp[9] << 16) | (<int64_t>kp[10] << 8) | kp[11]
+            memset(&a, 0, sizeof(BlockArrays))
+            try:
+                parse_block_struct(<const unsigned char*>PyBytes_AS_STRING(value), len(value), &h)
+                parse_header(&h, &a)
+                check_deps_and_messages(&h, &a)
+                if a.peers[0] != kpeer or a.ch_start[0] != kctr:
+                    fail("snapshot change block does not match its key")
+                for i in range(h.n_changes):
+                    vec_push(spans, <int64_t>a.peers[0])
+                    vec_push(spans, a.ch_start[i])
+                    vec_push(spans, a.ch_start[i + 1])
+                    vec_push(spans, a.timestamps[i])
+            finally:
+                arrays_free(&a)
+        elif key in (b"vv", b"fr", b"sv", b"sf"):
+            meta[key] = value
+        else:
+            fail(f"unknown key {key!r} in the snapshot oplog")
+    if b"sv" in meta or b"sf" in meta:
+        shallow = True
+    return shallow, meta
 
 
 cdef int _front_push(dict front, object peer, object ctr) except -1:
@@ -425,15 +482,23 @@ cdef int _front_push(dict front, object peer, object ctr) except -1:
     return 0
 
 
-cdef object _timestamp_at(list changes, Frontiers f, bint must_exist):
-    best = 0
-    for peer, ctr in f._ids:
+cdef object _timestamp_at(I64Vec* spans, Frontiers f, bint must_exist):
+    """The greatest timestamp of the changes holding the ids of `f` (`spans`:
+    snapshot_oplog_spans; the first change holding an id counts)."""
+    cdef int64_t best = 0, ctr
+    cdef uint64_t peer
+    cdef Py_ssize_t k
+    cdef bint found
+    for fp, fc in f._ids:
+        peer = fp
+        ctr = fc
         found = False
-        for ch in changes:
-            if ch[0] == peer and ch[1] <= ctr < ch[7]:
+        for k in range(0, spans.len, 4):
+            if (<uint64_t>spans.data[k] == peer and spans.data[k + 1] <= ctr
+                    and ctr < spans.data[k + 2]):
                 found = True
-                if ch[3] > best:
-                    best = ch[3]
+                if spans.data[k + 3] > best:
+                    best = spans.data[k + 3]
                 break
         if must_exist and not found:
             fail("snapshot frontiers name an op outside its change blocks")

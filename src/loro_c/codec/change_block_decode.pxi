@@ -260,7 +260,11 @@ cdef list decode_cids(Reader* r, BlockHead* h, BlockArrays* a, list keys, LoroDo
                 fail("container peer index is not in the peer table")
             if koc < 0 or koc > INT32_MAX:
                 fail("container counter is out of range")
-            cid = CID_NORMAL(a.peers[pidx], koc, container_type(kind))
+            if known_kind(kind):
+                # (valid parts: the unchecked constructor, an equal id)
+                cid = normal_cid_c(a.peers[pidx], koc, container_type(kind))
+            else:
+                cid = CID_NORMAL(a.peers[pidx], koc, container_type(kind))
         out.append(cid)
     r_end(r, "container table")
     return out
@@ -396,6 +400,27 @@ cdef int decode_deps_and_messages(BlockHead* h, BlockArrays* a, list deps_all,
         else:
             msgs.append(utf8_str(h.meta.data + h.meta.pos + msg_off, <Py_ssize_t>a.msg_lens[i],
                                  "a commit message"))
+            msg_off += <Py_ssize_t>a.msg_lens[i]
+    return 0
+
+
+cdef int check_deps_and_messages(BlockHead* h, BlockArrays* a) except -1:
+    """The checks of decode_deps_and_messages, in its order, building nothing (a commit
+    message is still read as UTF-8)."""
+    cdef Py_ssize_t i, j, d = 0, msg_off = 0
+    cdef uint64_t peer = a.peers[0]
+    for i in range(h.n_changes):
+        if a.ch_start[i] > 0 and not a.dep_self[i] and a.dep_counts[i] == 0:
+            fail("a change after counter 0 has no dependencies")
+        if a.dep_self[i] and a.ch_start[i] == 0:
+            fail("a change at counter 0 depends on its own peer")
+        for j in range(<Py_ssize_t>a.dep_counts[i]):
+            if a.peers[a.dep_peers[d]] == peer and a.dep_ctrs[d] >= a.ch_start[i]:
+                fail("a change depends on a later op of its own peer")
+            d += 1
+        if a.msg_lens[i] != 0:
+            utf8_str(h.meta.data + h.meta.pos + msg_off, <Py_ssize_t>a.msg_lens[i],
+                     "a commit message")
             msg_off += <Py_ssize_t>a.msg_lens[i]
     return 0
 

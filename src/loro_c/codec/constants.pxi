@@ -87,6 +87,12 @@ cdef object container_type(int k):
     return _types.ContainerType.from_byte(k)
 
 
+cdef inline bint known_kind(int k) noexcept:
+    """Whether `k` is one of the six container kinds loro_c reads."""
+    return (k == KIND_MAP or k == KIND_LIST or k == KIND_TEXT or k == KIND_COUNTER
+            or k == KIND_MOVABLE_LIST or k == KIND_TREE)
+
+
 cdef int unsupported_kind(int k) except -1:
     raise DecodeError(f"{kind_name(k)} containers are not supported by loro_c yet")
 

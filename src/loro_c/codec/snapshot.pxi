@@ -320,14 +320,22 @@ def snapshot_frontier_cids(bytes data not None):
 
 
 
-cdef int block_cids_into(bytes found, dict out, LoroDoc known=None) except -1:
+cdef int block_cids_into(bytes found, dict out, LoroDoc known=None,
+                         bint checked=False) except -1:
     """Add to `out` the containers parsing change block `found` registers in loro's arena,
     in order: the container of each op in turn, then the children its ops create. With
     `known`, the ids that document holds are its own objects (a dictionary lookup instead
-    of a validated ContainerID each)."""
+    of a validated ContainerID each). `checked`: the block was decoded whole before (by
+    the import that staged it), so its columns and child values are read alone
+    (block_cids_scan) instead of decoding it into change tuples."""
     cdef Py_ssize_t budget
     cdef object cid_type = _types.ContainerID
     budget = DEC_BLOB_OPS + 4 * PyBytes_GET_SIZE(found)
+    if checked:
+        for cid in block_cids_scan(<const unsigned char*>PyBytes_AS_STRING(found), len(found),
+                                   &budget, known):
+            out[cid] = None
+        return 0
     named = block_named_cids(<const unsigned char*>PyBytes_AS_STRING(found), len(found),
                              &budget, known)
     if named is not None:
@@ -386,10 +394,11 @@ def snapshot_block_cids(bytes data not None):
             block_cids_into(value, out)
     return list(out)
 
-def snapshot_blocks_cids(bytes data not None, LoroDoc known=None):
+def snapshot_blocks_cids(bytes data not None, LoroDoc known=None, bint checked=False):
     """The change blocks of this (non-shallow) snapshot in key order, each as (peer, start
     counter, the containers parsing it registers: block_cids_into, reusing the id objects
-    of `known`); None for other blobs."""
+    of `known`; `checked`: an import decoded these blocks whole already, their columns are
+    read alone); None for other blobs."""
     cdef uint16_t mode
     cdef Reader body
     cdef Reader secs[3]
@@ -408,7 +417,7 @@ def snapshot_blocks_cids(bytes data not None, LoroDoc known=None):
     for key, value in sorted(entries):
         if len(key) == 12:
             cids = {}
-            block_cids_into(value, cids, known)
+            block_cids_into(value, cids, known, checked)
             out.append((int.from_bytes(key[:8], "big"), int.from_bytes(key[8:], "big", signed=True),
                         list(cids)))
     return out
@@ -449,3 +458,196 @@ cdef object block_named_cids(const unsigned char* p, Py_ssize_t n, Py_ssize_t* b
         return list(out)
     finally:
         arrays_free(&a)
+
+
+# -- the containers of a block from its columns ------------------------------------------------
+
+cdef int skip_value(Reader* r, int depth) except -1:
+    """Step over one nested LoroValue (read_value's layout) without building it."""
+    cdef uint8_t tag, kind
+    cdef uint64_t n, kidx
+    cdef int64_t iv
+    cdef const unsigned char* p = NULL
+    cdef Py_ssize_t i
+    if depth > MAX_VALUE_DEPTH:
+        fail("value is nested too deeply")
+    r_u8(r, &tag)
+    if tag == LV_NULL or tag == LV_TRUE or tag == LV_FALSE:
+        return 0
+    if tag == LV_I64:
+        return r_sleb(r, &iv)
+    if tag == LV_F64:
+        if read_bytes(r, 8, &p) < 0:
+            raise_reader_error(r)
+        return 0
+    if tag == LV_STR or tag == LV_BINARY:
+        r_uleb(r, &n)
+        if n > <uint64_t>reader_remaining(r):
+            fail("string runs past the end of the values")
+        r.pos += <Py_ssize_t>n
+        return 0
+    if tag == LV_LIST:
+        r_uleb(r, &n)
+        if n > <uint64_t>reader_remaining(r) or n > MAX_COLLECTION:
+            fail("list length runs past the end of the values")
+        for i in range(<Py_ssize_t>n):
+            skip_value(r, depth + 1)
+        return 0
+    if tag == LV_MAP:
+        r_uleb(r, &n)
+        if n > <uint64_t>(reader_remaining(r) // 2) or n > MAX_COLLECTION:
+            fail("map length runs past the end of the values")
+        for i in range(<Py_ssize_t>n):
+            r_uleb(r, &kidx)
+            skip_value(r, depth + 1)
+        return 0
+    if tag == LV_CONTAINER:
+        return r_u8(r, &kind)
+    fail(f"unknown value tag {tag}")
+
+
+cdef inline int scan_child(Reader* r, int64_t ctr, I64Vec* created) except -1:
+    """A top-level value of an op that may create a child: a container's (counter, kind)
+    goes to `created`, anything else is stepped over."""
+    cdef uint8_t kind
+    if reader_at_end(r) or r.data[r.pos] != LV_CONTAINER:
+        return skip_value(r, 1)
+    r.pos += 1
+    r_u8(r, &kind)
+    if (kind != KIND_MAP and kind != KIND_LIST and kind != KIND_TEXT and kind != KIND_COUNTER
+            and kind != KIND_MOVABLE_LIST and kind != KIND_TREE):
+        unsupported_kind(kind)
+    if ctr > INT32_MAX:
+        fail("child container id overflows i32")
+    vec_push(created, ctr)
+    vec_push(created, kind)
+    return 0
+
+
+cdef list block_cids_scan(const unsigned char* p, Py_ssize_t n, Py_ssize_t* budget,
+                          LoroDoc known=None):
+    """The containers parsing a change block registers (what block_cids_into adds, in its
+    order: each op's container, then the children the ops create), read from the op
+    columns and only the values that may hold a child container (a list or movable list
+    insert's items, a map set's or movable list set's value; a tree create's meta map),
+    the other values stepped over with no Python object built. For a block the import
+    decoded already (checked whole): it does not check what it skips."""
+    cdef BlockHead h
+    cdef BlockArrays a
+    cdef Py_ssize_t i, j, n_ops, n_cids
+    cdef int64_t ci, ctr, ln
+    cdef int kind, tag
+    cdef uint64_t m, tp, tc, u
+    cdef uint8_t b
+    cdef const unsigned char* sp = NULL
+    cdef Reader* vals
+    cdef uint8_t* seen = NULL
+    cdef I64Vec created
+    cdef uint64_t peer
+    cdef list out = []
+    memset(&a, 0, sizeof(BlockArrays))
+    memset(&created, 0, sizeof(I64Vec))
+    try:
+        parse_block_struct(p, n, &h)
+        parse_header(&h, &a)
+        cids = decode_cids(&h.cids, &h, &a, decode_keys(&h.keys), known)
+        n_cids = len(cids)
+        n_ops = decode_ops_columns(&h, &a, n_cids, budget)
+        seen = <uint8_t*>xalloc(n_cids + 1, sizeof(uint8_t))
+        peer = a.peers[0]
+        vals = &h.values
+        ctr = h.counter_start
+        for i in range(n_ops):
+            ci = a.col_cidx[i]
+            if not seen[ci]:
+                seen[ci] = 1
+                out.append(cids[ci])
+            kind = a.cid_kind[ci]
+            tag = <int>a.col_tag[i]
+            ln = a.col_len[i]
+            if tag == V_DELETE_SEQ and (kind == KIND_TEXT or kind == KIND_LIST
+                                        or kind == KIND_MOVABLE_LIST):
+                pass                            # (its start id is in the delete columns)
+            elif kind == KIND_TEXT:
+                if tag == V_STR:
+                    r_uleb(vals, &m)
+                    if m > <uint64_t>reader_remaining(vals):
+                        fail("text insert runs past the end of the values")
+                    vals.pos += <Py_ssize_t>m
+                elif tag == V_MARK_START:
+                    r_u8(vals, &b)
+                    r_uleb(vals, &u)
+                    r_uleb(vals, &u)
+                    skip_value(vals, 0)
+                elif tag != V_NULL:
+                    fail(f"value kind {tag} is not valid for a Text op")
+            elif kind == KIND_LIST or (kind == KIND_MOVABLE_LIST and tag == V_LORO_VALUE):
+                if tag != V_LORO_VALUE:
+                    fail(f"value kind {tag} is not valid for a List op")
+                if reader_at_end(vals) or vals.data[vals.pos] != LV_LIST:
+                    fail("a list insert must hold a list of values")
+                vals.pos += 1
+                r_uleb(vals, &m)
+                if m > <uint64_t>reader_remaining(vals) or m > MAX_COLLECTION:
+                    fail("list length runs past the end of the values")
+                for j in range(<Py_ssize_t>m):
+                    scan_child(vals, ctr + j, &created)
+            elif kind == KIND_MAP:
+                if tag == V_LORO_VALUE:
+                    scan_child(vals, ctr, &created)
+                elif tag != V_DELETE_ONCE:
+                    fail(f"value kind {tag} is not valid for a Map op")
+            elif kind == KIND_COUNTER:
+                if tag == V_I64:
+                    r_sleb(vals, <int64_t*>&u)
+                elif tag == V_F64:
+                    if read_bytes(vals, 8, &sp) < 0:
+                        raise_reader_error(vals)
+                else:
+                    fail(f"value kind {tag} is not valid for a Counter op")
+            elif kind == KIND_MOVABLE_LIST:
+                if tag == V_LIST_MOVE:
+                    r_uleb(vals, &u)
+                    r_uleb(vals, &u)
+                    r_uleb(vals, &u)
+                elif tag == V_LIST_SET:
+                    r_uleb(vals, &u)
+                    r_uleb(vals, &u)
+                    scan_child(vals, ctr, &created)
+                else:
+                    fail(f"value kind {tag} is not valid for a MovableList op")
+            elif kind == KIND_TREE:
+                if tag != V_TREE_MOVE:
+                    fail(f"value kind {tag} is not valid for a Tree op")
+                r_uleb(vals, &tp)
+                r_uleb(vals, &tc)
+                r_uleb(vals, &u)
+                r_u8(vals, &b)
+                if not b:
+                    r_uleb(vals, &u)
+                    r_uleb(vals, &u)
+                if tp >= <uint64_t>h.n_peers:
+                    fail("tree target peer is not in the peer table")
+                if a.peers[tp] == peer and <int64_t>tc == ctr:
+                    # a node's creation registers its metadata map
+                    vec_push(&created, ctr)
+                    vec_push(&created, KIND_MAP)
+            else:
+                unsupported_kind(kind)
+            ctr += ln
+        for i in range(0, created.len, 2):
+            out.append(child_cid(peer, created.data[i], <int>created.data[i + 1], known))
+        return out
+    finally:
+        free(seen)
+        vec_free(&created)
+        arrays_free(&a)
+
+
+cdef object child_cid(uint64_t peer, int64_t ctr, int kind, LoroDoc known):
+    """ContainerID.Normal(peer, ctr, kind), the object `known` holds when it has it."""
+    if known is not None:
+        cid = known.cid_by_key.get((peer, ctr, kind))
+        if cid is not None:
+            return cid
+    return normal_cid_c(peer, ctr, container_type(kind))

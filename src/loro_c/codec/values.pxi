@@ -65,7 +65,10 @@ cdef object read_value(Reader* r, list keys, uint64_t peer, int64_t ctx, int dep
             unsupported_kind(kind)
         if ctx > INT32_MAX:
             fail("child container id overflows i32")
-        return CID_NORMAL(peer, ctx, container_type(kind))
+        if ctx < 0:
+            return CID_NORMAL(peer, ctx, container_type(kind))
+        # (a u64 peer, an i32 counter, a known kind: the unchecked constructor, an equal id)
+        return normal_cid_c(peer, ctx, container_type(kind))
     fail(f"unknown value tag {tag}")
 
 

@@ -197,12 +197,16 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
                 d.detached = False
             raise
         d.evlog.n = 0
+        snap_front = None
         if load_first:
             snap_vv = dict(first_meta.partial_end_vv.to_dict())
             note_blocks_flushed(d, snap_vv)
+            # the snapshot's frontiers (its version's; the log's changes stay as they are
+            # from here on: read once for every use below)
+            snap_front = vv_frontier_ids(d, snap_vv)
             # (loro's map of the frontiers: the snapshot's, then each change past it)
             d.log.frontiers_loaded_then(
-                [(d.log.peer_map[p], c) for p, c in vv_frontier_ids(d, snap_vv)],
+                [(d.log.peer_map[p], c) for p, c in snap_front],
                 {d.log.peer_map[p]: e for p, e in snap_vv.items() if p in d.log.peer_map})
             if not events:
                 # (loro's tree diff from the snapshot's version: its store's meta maps)
@@ -226,7 +230,8 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
                                       dict(first_meta.partial_end_vv.to_dict()), blobs[0])
             else:
                 number_lazily_loaded(d, n_before, first, blobs[1:], state_cids,
-                                     dict(first_meta.partial_end_vv.to_dict()), blobs[0])
+                                     dict(first_meta.partial_end_vv.to_dict()), blobs[0],
+                                     snap_front)
             for cid in state_cids:
                 # the loaded state lists its roots (also when a handle taken before the
                 # batch kept the import from loading the snapshot as the state)
@@ -237,8 +242,8 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
             # event of its whole state
             # (at the snapshot's frontiers, not each peer's last op: the move's DAG walk
             # starts from its heads, and a redundant head is another path)
-            ids = [(d.log.peer_map[p], c) for p, c in vv_frontier_ids(
-                d, {p: e for p, e in first_meta.partial_end_vv.to_dict().items() if e > 0})]
+            # (vv_frontier_ids of the version without its zero entries: snap_front)
+            ids = [(d.log.peer_map[p], c) for p, c in snap_front]
             snap_ids = <lc_id*>malloc((len(ids) + 1) * sizeof(lc_id))
             if snap_ids == NULL:
                 raise MemoryError()
@@ -285,16 +290,16 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
         if d.snap_roots is not None:
             hide_unnamed_roots(d)
         if load_first:
-            note_loaded_store(d, blobs[0])
+            # (first_meta is that of a whole snapshot: from_loaded need not read it again)
+            note_loaded_store(d, blobs[0], dict(first_meta.partial_end_vv.to_dict()))
             if not events:
                 # (loro's loader built the texts' style map elements at the snapshot and
                 # its move to the latest version applied itself to them)
                 style_note_batch(d, dict(first_meta.partial_end_vv.to_dict()))
         if not events and not d.detached:
             if load_first:
-                ml_note_unrecorded_move(d, [(d.log.peer_map[p], c) for p, c in vv_frontier_ids(
-                    d, {p: e for p, e in first_meta.partial_end_vv.to_dict().items() if e > 0})],
-                    False, True)
+                ml_note_unrecorded_move(d, [(d.log.peer_map[p], c) for p, c in snap_front],
+                                        False, True)
             elif head_before is not None:
                 ml_note_unrecorded_move(d, head_before, True, False)
         if not d.detached:
@@ -500,7 +505,8 @@ cdef int number_joined_block(LoroDoc d, uint32_t peer) except -1:
 
 
 cdef int number_lazily_loaded(LoroDoc d, int64_t n_before, list first, list rest,
-                              list state, dict snap_vv, bytes snap) except -1:
+                              list state, dict snap_vv, bytes snap,
+                              list snap_front=None) except -1:
     """Number the containers as loro's arena holds them after a batch loaded a snapshot
     with nobody recording: those numbered before, the ones of the frontiers' change blocks
     (`first`), then those the other blobs' changes name, blob by blob (each its ops'
@@ -528,7 +534,8 @@ cdef int number_lazily_loaded(LoroDoc d, int64_t n_before, list first, list rest
             lnum[cid] = len(lnum)
     got = number_blobs_ops(d, rest, snap_vv, snap)
     trees = got[2]
-    if snap is not None and lazy_move_parses(d, snap, snap_vv, set(state or ()), got[3]):
+    if snap is not None and lazy_move_parses(d, snap, snap_vv, set(state or ()), got[3],
+                                             snap_front):
         d.meta_n = 0        # (the parse numbered the history's meta maps it reached)
     elif not trees:
         d.meta_n = 0        # (the blobs' new ops act on no tree: the replay queued them all)
@@ -555,7 +562,8 @@ cdef bytes block_key(list block):
     return (<object>block[0][0]).to_bytes(8, "big") + (<object>block[0][1]).to_bytes(4, "big", signed=True)
 
 
-cdef bint lazy_move_parses(LoroDoc d, bytes snap, dict snap_vv, set stored, bint hist) except -1:
+cdef bint lazy_move_parses(LoroDoc d, bytes snap, dict snap_vv, set stored, bint hist,
+                           list snap_front=None) except -1:
     """Number what loro's move to the latest version registers after an import_batch of
     a snapshot (`snap`, version `snap_vv`, its stored state's containers `stored`) and
     updates nobody recorded: that move is a checkout, its diff calculator in Checkout mode.
@@ -593,7 +601,7 @@ cdef bint lazy_move_parses(LoroDoc d, bytes snap, dict snap_vv, set stored, bint
     cdef int64_t pos
     cdef uint32_t dp
     cdef int32_t e
-    blocks = _codec_module().snapshot_blocks_cids(snap, d)
+    blocks = _codec_module().snapshot_blocks_cids(snap, d, True)
     if blocks is None:
         return False
     lnum = d.lnum
@@ -603,7 +611,9 @@ cdef bint lazy_move_parses(LoroDoc d, bytes snap, dict snap_vv, set stored, bint
     for peer, lst in spans.items():
         for i in range(len(lst)):
             lst[i][1] = lst[i + 1][0] if i + 1 < len(lst) else snap_vv.get(peer, 0)
-    before = [(log.peer_map[q], c) for q, c in vv_frontier_ids(d, snap_vv)]
+    if snap_front is None:
+        snap_front = vv_frontier_ids(d, snap_vv)
+    before = [(log.peer_map[q], c) for q, c in snap_front]
     after = [(log.frontiers[i].peer, log.frontiers[i].counter) for i in range(log.n_frontiers)]
     from loro_c._dag_order import walk_containers
     latest = set(after)
@@ -641,7 +651,7 @@ cdef bint lazy_move_parses(LoroDoc d, bytes snap, dict snap_vv, set stored, bint
                 lca[q] = min(lca[q], reach.get(q, 0))
     lca = {q: e for q, e in lca.items() if e > 0}
     start = [(log.peer_map[q], c) for q, c in vv_frontier_ids(d, lca)] if lca else []
-    for q, c in vv_frontier_ids(d, snap_vv):
+    for q, c in snap_front:
         p = log.peer_map[q]
         pos = log.find_change_pos(p, <int32_t>c)
         if pos < 0 or pos >= log.by_peer[p].len:
