@@ -215,8 +215,10 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
         # them unless it brought changes past the snapshot: doc/grouping.pxi)
         cold = d.cold_peers
         state_cids = None
+        state_set = None
         if load_first:
             state_cids = _codec_module().snapshot_state_containers(blobs[0]) or []
+            state_set = set(state_cids)     # (what loaded_listing would read again)
             # loro loads that snapshot first (its state read whole only when recorded)
             first = _codec_module().snapshot_frontier_cids(blobs[0])
             if events and dense_vv_dict(d, d.log.vv) == {
@@ -290,8 +292,9 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
         if d.snap_roots is not None:
             hide_unnamed_roots(d)
         if load_first:
-            # (first_meta is that of a whole snapshot: from_loaded need not read it again)
-            note_loaded_store(d, blobs[0], dict(first_meta.partial_end_vv.to_dict()))
+            # (first_meta is that of a whole snapshot, state_set its state's containers:
+            # from_loaded and loaded_listing need not read them again)
+            note_loaded_store(d, blobs[0], dict(first_meta.partial_end_vv.to_dict()), state_set)
             if not events:
                 # (loro's loader built the texts' style map elements at the snapshot and
                 # its move to the latest version applied itself to them)

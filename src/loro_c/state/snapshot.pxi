@@ -662,11 +662,13 @@ cdef int note_store_entries(LoroDoc d) except -1:
     return 0
 
 
-cdef int note_loaded_store(LoroDoc d, object blob, dict end_vv=None) except -1:
+cdef int note_loaded_store(LoroDoc d, object blob, dict end_vv=None,
+                           set listing=None) except -1:
     """A snapshot was loaded into this empty document: its containers, however lazily
     registered, are in loro's store when its state lists them. `end_vv`: its version
-    ({peer: end}) when the caller read its metadata already (else from_loaded reads it)."""
-    d.loaded_store = [end_vv, blob, None]
+    ({peer: end}) when the caller read its metadata already (else from_loaded reads it);
+    `listing`: the containers its state lists, likewise (else loaded_listing reads them)."""
+    d.loaded_store = [end_vv, blob, listing]
     return 0
 
 
