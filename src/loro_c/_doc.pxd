@@ -517,6 +517,11 @@ cdef class DocCore:
     # entries are the kept entries of the containers `sdirty` has not marked since, taken
     # at the next export (state/snapshot.pxi seed_loaded_entries); None after snap_forget
     cdef bytes snap_seed
+    # the change blocks of the snapshot this document's history was loaded from, as loro's
+    # change store keeps them until their peer adds a change (an export writes such a block
+    # as loaded): (the log's serial, the snapshot blob, or once read {(peer, first counter):
+    # (end counter, bytes)}); None when nothing was loaded
+    cdef object loaded_blocks
     # state/snapshot.pxi note_store_entries: child containers loro's state store never held
     # (ids, left out of a snapshot's state), and the containers already looked at
     cdef set unstored

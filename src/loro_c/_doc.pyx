@@ -30,6 +30,7 @@ from loro_c._seq cimport lc_node   # state/movable_local.pxi (ml_ahead)
 from loro_c._seq cimport bulk_fill   # state/snapshot_load.pxi
 from loro_c._seq cimport (integrate_insert, integrate_delete, collect_runs, tracker_move, copy_visible, locate,
                           visible_before)
+from loro_c.fxhash cimport fx_add, fx_finish, hb_table_order   # doc/grouping.pxi
 from loro_c._oplog cimport (OpLog, lc_op, lc_change, lc_staged, lc_move, lc_group, lc_group_list,
                             slice_op, merge_ops, LC_OP_INSERT, LC_OP_DELETE, LC_OP_MAP_SET,
                             LC_OP_MAP_DELETE, LC_OP_COUNTER, LC_LSTR_MIN_CAP, lc_insert_is_text,

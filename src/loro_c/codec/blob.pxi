@@ -255,6 +255,7 @@ def stage_blobs(LoroDoc doc, list blobs, bint fresh=False):
                 # has not parsed)
                 cold = starts.pop(None)
                 doc.kept_blocks = starts
+                doc.loaded_blocks = (doc.log.serial, data)
                 doc.cold_peers = cold or None
                 doc.snap_hi = doc.n_staged
             else:

@@ -223,17 +223,12 @@ def loaded_state_entries(bytes data not None):
             if key != b"fr"]
 
 
-# The change blocks of a loaded snapshot whose history was replayed, by the log they were
-# replayed into (its serial): (peer, first counter) -> (end counter, the block's bytes).
-# An export writes a block it would make of exactly those changes as loaded, as loro's
-# change store writes a loaded block back until it changes (its bytes are loro's when
-# loro wrote the blob). Bounded as the block cache is.
-cdef dict _loaded_blocks = {}
-
-
-def seed_loaded_blocks(uint64_t serial, bytes data not None):
-    """Keep the change blocks of loaded snapshot `data` for the log numbered `serial` (the
-    document's state entries were taken from it: state/snapshot.pxi seed_loaded_entries)."""
+def loaded_block_map(bytes data not None):
+    """The change blocks of a loaded snapshot: (peer, first counter) -> (end counter, the
+    block's bytes), None for a shallow snapshot or another mode. An export writes a block
+    it would make of exactly those changes as loaded, as loro's change store writes a
+    loaded block back until its peer adds a change to it (its bytes are loro's when loro
+    wrote the blob; LoroDoc.loaded_blocks keeps the map)."""
     cdef uint16_t mode
     cdef Reader body
     cdef Reader secs[3]
@@ -242,11 +237,11 @@ def seed_loaded_blocks(uint64_t serial, bytes data not None):
     cdef int64_t kctr
     cdef int j
     parse_envelope(data, False, &mode, &body)
-    if mode == MODE_UPDATES or serial == 0:
-        return
+    if mode == MODE_UPDATES:
+        return None
     snapshot_sections(&body, secs)
     if secs[2].len > 0:
-        return
+        return None
     vv = None
     starts = []
     for key, value in sst_entries(&secs[0]):
@@ -260,9 +255,9 @@ def seed_loaded_blocks(uint64_t serial, bytes data not None):
         elif key == b"vv":
             vv = (<VersionVector>decode_vv_bytes(value, "the snapshot version"))._map
         elif key in (b"sv", b"sf"):
-            return
+            return None
     if vv is None:
-        return
+        return None
     blocks = {}
     for i in range(len(starts)):
         peer, start, raw = starts[i]
@@ -272,7 +267,4 @@ def seed_loaded_blocks(uint64_t serial, bytes data not None):
         else:
             end = vv.get(peer, 0)
         blocks[(peer, start)] = (end, raw)
-    _loaded_blocks.pop(serial, None)
-    while len(_loaded_blocks) >= BLOCK_CACHE_LOGS:
-        _loaded_blocks.pop(next(iter(_loaded_blocks)))
-    _loaded_blocks[serial] = blocks
+    return blocks

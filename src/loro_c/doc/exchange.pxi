@@ -753,29 +753,6 @@ cdef int number_ancestors(LoroDoc d, uint32_t c, set stored) except -1:
     return 0
 
 
-cdef bint known_block_parsed(list block):
-    """Whether an updates blob's change block that the document already has whole shows,
-    by its first change's deps alone, that its bytes differ from the ones loro's snapshot
-    stores (loro then parses it: number_blobs_ops). loro keeps the bytes of a block it
-    loaded as they were stored, where loro_c's own snapshot may hold the block as written
-    again, deps as its Frontiers yields them (late kinds session 810), so the bytes alone
-    may not show it. None, or one dep on another peer: no sign. Two or more: a sign when
-    loro's Frontiers of them (a hash map of peer to counter, built from the list as
-    decoded) yields them in another order than the blob lists them (two peers that share a
-    bucket come in their insertion order, so a rebuilt map reverses them): late-subscriber
-    differential session 681's deps on peers 1 and 2, not session 1865's on peers 3 and 1
-    (and 200 and 300). One dep on the block's own peer (a block that starts past that
-    peer's first change): a sign."""
-    ch = block[0]
-    deps = ch[5]
-    if not deps:
-        return False
-    if len(deps) == 1:
-        return deps[0][0] == ch[0]
-    from loro_c.hash_order import frontiers_map_order
-    return frontiers_map_order(deps) != list(deps)
-
-
 cdef tuple number_blobs_ops(LoroDoc d, list blobs, dict vv, bytes snap):
     """Number the containers updates blobs name as loro's import of each registers them
     when it parses the blob's change blocks (one peer's consecutive changes), block by
@@ -791,8 +768,11 @@ cdef tuple number_blobs_ops(LoroDoc d, list blobs, dict vv, bytes snap):
     block it had loaded as stored, whose ops it merged (late-subscriber session 2460) or
     whose deps its Frontiers rebuilt in another order (681 for a block's first change,
     1269 for a later one), or one holding only the start of the snapshot's block (2188);
-    tests/test_batch_known_block_bytes.py. A block whose first change shows that sign in
-    its deps (known_block_parsed) is parsed whatever the snapshot loro_c wrote holds."""
+    tests/test_batch_known_block_bytes.py. The bytes alone decide, as loro_c's snapshots
+    hold a loaded block as loaded and its deps as loro rereads them after a snapshot export
+    (doc/grouping.pxi reread_group_deps): a block whose first change's deps loro's Frontiers
+    would yield in another order, with the snapshot's very bytes, stays unparsed (kinds
+    late session 2951; tests/test_snapshot_flush_deps.py)."""
     lnum = d.lnum
     codec = _codec_module()
     Map = _types.ContainerType.Map()
@@ -832,7 +812,7 @@ cdef tuple number_blobs_ops(LoroDoc d, list blobs, dict vv, bytes snap):
             top = block_top(block)
             if top + 1 > ends.get(peer, 0):
                 ends[peer] = top + 1
-            if (top < vv.get(peer, 0) and not known_block_parsed(block)
+            if (top < vv.get(peer, 0)
                     and raws is not None and stored.get(block_key(block)) == raws[k]):
                 continue
             created = []
@@ -1148,8 +1128,22 @@ cdef class DocExchange(DocHistory):
                                                        _codec.MAX_OPS_PER_BLOCK, -1, True))
         changes = self._changes({}, dense_vv_dict(self, self.log.vv), _codec.MAX_OPS_PER_BLOCK,
                                 -1, False)
+        loaded = self.loaded_blocks
+        if loaded is not None and (loaded[0] != self.log.serial or self.shallow_sv is not None):
+            loaded = self.loaded_blocks = None
+        if loaded is not None and type(loaded[1]) is bytes:
+            # (read at the first export: a load never exported pays nothing for it)
+            loaded = self.loaded_blocks = (loaded[0], _codec.loaded_block_map(loaded[1]) or {})
+        written = {}
         blob = _codec.encode_snapshot(changes, loro_vv_bytes(self), self._frontiers().encode(), rows,
-                                      None, self.log.serial, entries, self.kept_blocks)
+                                      None, self.log.serial, entries, self.kept_blocks,
+                                      loaded_blocks=loaded[1] if loaded is not None else None,
+                                      written_blocks=written)
+        # loro's change store keeps the blocks as this export wrote them until their peers
+        # add changes (it reads one back, deps rebuilt, when it needs it: lstr_flush), so the
+        # next export writes an unchanged block with these bytes, not encoded again
+        if self.shallow_sv is None:
+            self.loaded_blocks = (self.log.serial, written)
         lstr_flush(self)        # loro encodes its own change blocks for a snapshot
         if stamp is not None:
             self.snapshot_cache = (stamp, blob)

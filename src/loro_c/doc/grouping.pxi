@@ -659,6 +659,64 @@ cdef int note_blocks_flushed(LoroDoc d, dict ends=None) except -1:
     return 0
 
 
+cdef int reread_group_deps(OpLog log, uint32_t p, int64_t lo) except -1:
+    """The deps of peer `p`'s changes from counter `lo` on as loro holds them once a flush
+    encoded their blocks and it reads them back (lstr_flush): the block lists a change's
+    dep on its own peer first (a flag), then the others in the order its Frontiers yielded
+    them; the decoder pushes them in that order into a new Frontiers, a hash map of peer to
+    counter for two deps or more, which yields them in its bucket order. So a change with
+    deps on peers that share a bucket, or whose own dep sat between two others, lists them
+    in another order after each export of a snapshot that encoded its block again (probed
+    on loro 1.17.1: deps on peers 3, 1 and 2 of a peer-3 change, written [3, 2, 1] before
+    a snapshot export and [3, 1, 2] after, back to [3, 2, 1] after a new change of peer 3
+    and another snapshot export, unchanged by a second export with nothing new; kinds late
+    sessions 2909, 2951). Only the exported deps (the groups', log.gdeps) change: loro's
+    DAG keeps its own copy of each change's deps as they were."""
+    cdef lc_group_list *gl = &log.groups[p]
+    cdef lc_group *g
+    cdef lc_id *ids
+    cdef lc_id sent[8]
+    cdef uint64_t hs[8]
+    cdef int64_t order[8]
+    cdef int64_t i, j, k, n, m
+    cdef bint dup
+    for k in range(gl.len):
+        g = &gl.items[k]
+        n = g.deps_len
+        if g.counter < lo or n < 2:
+            continue
+        ids = &log.gdeps[g.deps_off]
+        dup = False
+        for i in range(n):
+            for j in range(i):
+                if ids[i].peer == ids[j].peer:
+                    dup = True
+        if dup:
+            continue        # (never met: kept as they are)
+        if n > 8:
+            from loro_c.hash_order import frontiers_map_order
+            pairs = [(log.peer_ids[ids[i].peer], ids[i].counter) for i in range(n) if ids[i].peer == p]
+            pairs += [(log.peer_ids[ids[i].peer], ids[i].counter) for i in range(n) if ids[i].peer != p]
+            for i, (dp, dc) in enumerate(frontiers_map_order(pairs)):
+                ids[i] = make_id(<uint32_t>log.peer_map[dp], <int32_t>dc)
+            continue
+        m = 0
+        for i in range(n):
+            if ids[i].peer == p:
+                sent[m] = ids[i]
+                m += 1
+        for i in range(n):
+            if ids[i].peer != p:
+                sent[m] = ids[i]
+                m += 1
+        for i in range(n):
+            hs[i] = fx_finish(fx_add(0, log.peer_ids[sent[i].peer]))
+        hb_table_order(hs, n, order)
+        for i in range(n):
+            ids[i] = sent[order[i]]
+    return 0
+
+
 cdef int lstr_flush(LoroDoc d) except -1:
     """Loro encodes its change blocks when it exports a snapshot or forks
     (`flush_and_compact`) and reads a block back from its bytes when it next needs it
@@ -712,6 +770,8 @@ cdef int lstr_flush(LoroDoc d) except -1:
                 b += 1
             if b < len(starts):
                 nxt = starts[b]
+        if d.shallow_sv is None:
+            reread_group_deps(log, p, lo)
         buf = next_buffer(d)
         end = 0
         for j in range(log.by_peer[p].len):

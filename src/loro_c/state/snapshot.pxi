@@ -426,7 +426,6 @@ cdef int seed_loaded_entries(LoroDoc d) except -1:
     cdef list entries
     blob = d.snap_seed
     d.snap_seed = None
-    _codec_module().seed_loaded_blocks(d.log.serial, blob)
     got = _codec_module().loaded_state_entries(blob)
     if not got:
         return 0

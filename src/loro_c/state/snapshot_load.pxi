@@ -898,6 +898,7 @@ cdef int thin_materialize(LoroDoc d) except -1:
         if exports_blob:
             d.snapshot_cache = (snapshot_stamp(d), blob)
         seed_after_replay(d, blob)
+        d.loaded_blocks = (d.log.serial, blob)
     finally:
         d.thin_materializing = False
         d.evlog.on = was_on
