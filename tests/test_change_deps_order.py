@@ -90,3 +90,66 @@ def test_peers_one_and_two_swap_at_each_hop():
         changes = _codec.decode_updates(blob)
         got.append([c[5] for c in changes if c[0] == 3][0])
     assert got == [[(2, 1), (1, 1)], [(1, 1), (2, 1)], [(2, 1), (1, 1)]]
+
+
+# loro's change store encodes the blocks that took changes since its last flush when it
+# exports a snapshot (or forks), and drops their parsed changes: the next read parses the
+# block's bytes, so each change's deps come back as a map built from the block's list (its
+# own previous op first, then the others as written), in that map's order. A change of
+# peer 3 depending on peers 1 and 2 lists them swapped after each snapshot export that
+# encodes its block (session 3201 of the late-subscriber differential sessions). A block
+# loro loaded from a snapshot stays as its bytes until a change joins it: a snapshot of
+# the document writes those bytes, in the order the loaded snapshot listed the deps.
+
+def _after(mod, peers, actions):
+    d = _merged(mod, peers)
+    out = []
+    for k, what in enumerate(actions):
+        if what == "snapshot":
+            d.export(mod.ExportMode.Snapshot())
+        elif what == "fork":
+            d.fork()
+        elif what == "edit":
+            d.get_text("t").insert(0, "e")
+            d.commit()
+        elif what == "other":
+            # a change of another peer: a block of its own
+            o = mod.LoroDoc()
+            o.peer_id = 40 + k
+            o.import_(d.export(mod.ExportMode.Updates(mod.VersionVector())))
+            o.get_map("m").insert("o", k)
+            o.commit()
+            d.import_(o.export(mod.ExportMode.Updates(d.oplog_vv)))
+        else:
+            # a load of the document's snapshot, which then goes on
+            s = mod.LoroDoc()
+            s.peer_id = 60 + k
+            s.import_(d.export(mod.ExportMode.Snapshot()))
+            d = s
+        out.append(d.export(mod.ExportMode.Updates(mod.VersionVector())))
+    return out
+
+
+@pytest.mark.parametrize("peers", [(1, 2, 3), (2, 1, 3), (1, 2, 7, 3), (5, 9, 3)])
+@pytest.mark.parametrize("actions", [
+    ["snapshot"], ["snapshot", "snapshot"], ["snapshot", "edit", "snapshot"],
+    ["edit", "snapshot", "edit", "snapshot", "edit"], ["snapshot", "other", "snapshot"],
+    ["load"], ["snapshot", "load"], ["load", "load"], ["load", "load", "load"],
+    ["load", "snapshot", "load"], ["load", "edit", "load"], ["load", "other", "load"],
+    ["snapshot", "load", "edit", "snapshot", "load"],
+])
+def test_a_snapshot_export_reads_back_the_blocks_it_encodes(peers, actions):
+    assert _after(loro_c, peers, actions) == _after(loro, peers, actions)
+
+
+def test_peer_3_lists_peers_one_and_two_swapped_after_each_snapshot():
+    """The rule itself: peer 3's change lists (2, 1) first as peer 3 wrote it, (1, 1) first
+    once a snapshot encoded its block, and (2, 1) first again once a later change joined
+    the block and a second snapshot encoded it again; a load of that snapshot and a
+    snapshot of the loaded document list them as the loaded bytes do."""
+    got = []
+    for blob in _after(loro_c, (1, 2, 3), ["snapshot", "edit", "snapshot", "load", "load"]):
+        changes = _codec.decode_updates(blob)
+        got.append([c[5] for c in changes if c[0] == 3 and len(c[5]) > 1][0])
+    assert got == [[(1, 1), (2, 1)], [(1, 1), (2, 1)], [(2, 1), (1, 1)], [(2, 1), (1, 1)],
+                   [(2, 1), (1, 1)]]

@@ -575,7 +575,13 @@ FIXED_LATE_SESSIONS = (75, 120, 126, 134, 255, 268, 278, 280, 295, 299, 318, 324
                        # a snapshot export rereads the deps of the blocks it encoded, a
                        # loaded snapshot's blocks are written back as loaded, a map's state
                        # entry lists its keys by key (tests/test_snapshot_flush_deps.py)
-                       2909, 2951)
+                       2909, 2951, 1372, 3618,
+                       # a deleted node's meta map an export's parse registered
+                       # (tests/test_batch_lazy_meta_maps.py)
+                       1134,
+                       # a change joining its loaded block numbers every container its ops
+                       # name (tests/test_joined_block_numbering.py)
+                       1665)
 
 
 @pytest.mark.parametrize("seed", FIXED_LATE_SESSIONS)

@@ -483,27 +483,79 @@ cdef int handle_registers(LoroDoc d, object cid) except -1:
     return 0
 
 
-cdef int number_joined_block(LoroDoc d, uint32_t peer) except -1:
-    """A change of `peer` (imported or local) joins that peer's last change block: loro's
-    change store pushes it into the block, which parses the block's ops (push_change)
-    and registers the containers they name. So a dead child a snapshot load left waiting
-    there (number_as_loaded) gets its number now, after the containers the change's own
-    blob named (plain differential session 7993: a peer's change continuing the one its
-    snapshot block ends with, the list that block created and deleted). A change that
-    starts a block of its own (a cold peer's, cold_change) parses nothing."""
+cdef int number_joined_block(LoroDoc d, uint32_t peer, int32_t counter) except -1:
+    """A change of `peer` (imported or local, at `counter`) joins that peer's last change
+    block: loro's change store pushes it into the block, which parses the block's ops
+    (push_change, decode_block) and registers the containers they name, in op order, then
+    the children they create (as an import's parse of a blob's block: number_blobs_ops).
+    So a container a snapshot load left unregistered gets its number now, after the
+    containers the change's own blob named: a dead child the load left waiting
+    (number_as_loaded; plain differential session 7993: a peer's change continuing the one
+    its snapshot block ends with, the list that block created and deleted), also one
+    another peer created that the block's ops name, and a root of the lazily loaded state
+    nothing touched yet (kinds late session 1665: a peer's change joining its loaded block
+    of ops on a map, a dead node's meta map and a tree, which loro numbered before the
+    counter the next import created). A change that starts a block of its own (a cold
+    peer's, cold_change) parses nothing."""
+    cdef OpLog log = d.log
+    cdef int64_t j, k, ch
+    cdef lc_op *op
     rest = d.lnum_rest
     if rest is None:
         return 0
-    pid = d.log.peer_ids[peer]
+    pid = log.peer_ids[peer]
     cuts = d.kept_blocks.get(pid) if d.kept_blocks else None
     lo = max(cuts) if cuts else 0
+    named = []
+    created = []
+    Map = _types.ContainerType.Map()
+    for j in range(log.by_peer[peer].len):
+        ch = log.by_peer[peer].idx[j]
+        if log.changes[ch].end <= lo or log.changes[ch].counter >= counter:
+            continue
+        for k in range(log.changes[ch].ops_off, log.changes[ch].ops_off + log.changes[ch].ops_len):
+            op = &log.ops[k]
+            if op.counter < lo or op.counter >= counter:
+                continue
+            named.append(d.cids[op.container])
+            o = op_tuple(d, op)
+            if o[0] == LC_OP_TREE:
+                if o[3] == pid and o[4] == o[2]:
+                    created.append(_normal_cid(<uint64_t>pid, <int32_t>o[2], Map))
+                continue
+            for v in o[3:]:
+                if isinstance(v, _types.ContainerID):
+                    created.append(v)
+                elif type(v) is list:
+                    created.extend(x for x in v if isinstance(x, _types.ContainerID))
+    lnum = d.lnum
+    fresh = [cid for cid in named + created if cid not in lnum]
+    if not fresh:
+        return number_joined_rest(d, pid, lo)
+    lnum_flush(d)
+    for cid in fresh:
+        if cid not in lnum:
+            lnum[cid] = len(lnum)
+    return number_joined_rest(d, pid, lo)
+
+
+cdef int number_joined_rest(LoroDoc d, object pid, int64_t lo) except -1:
+    """The waiting dead children the joined block of peer `pid` (from counter `lo`) created
+    (their ids name the peer), and the waiting list without those numbered since."""
+    rest = d.lnum_rest
+    lnum = d.lnum
     hit = []
     wait = []
     for cid in rest:
+        if cid in lnum:
+            continue
         if getattr(cid, "peer", None) == pid and cid.counter >= lo:
             hit.append(cid)
         else:
             wait.append(cid)
+    if not hit:
+        d.lnum_rest = wait or None
+        return 0
     return number_parsed(d, hit, wait)
 
 
@@ -520,8 +572,9 @@ cdef int number_lazily_loaded(LoroDoc d, int64_t n_before, list first, list rest
     the meta maps of the snapshot's tree nodes no parse reached, which the replay of its
     history queued (a deep value registers the live ones: number_reached; those of nodes
     the other blobs create come with their blocks).
-    The dead children of the history (no value reaches them) wait for a parse of their
-    change blocks, as after a load a subscriber records (LoroDoc.lnum_rest: a checkout past
+    The dead children of the history (no value reaches them), and the meta maps of its
+    tree nodes nothing registered (a deleted node's), wait for a parse of their change
+    blocks, as after a load a subscriber records (LoroDoc.lnum_rest: a checkout past
     its early return, an export, a handle, a change joining their block): loro's lazily
     loaded store never decodes them (late-subscriber differential sessions 479, 2723,
     2769: a checkout and back, then an import creating a root, which loro numbered after
@@ -537,21 +590,55 @@ cdef int number_lazily_loaded(LoroDoc d, int64_t n_before, list first, list rest
             lnum[cid] = len(lnum)
     got = number_blobs_ops(d, rest, snap_vv, snap)
     trees = got[2]
+    metas = []
     if snap is not None and lazy_move_parses(d, snap, snap_vv, set(state or ()), got[3],
                                              snap_front):
-        d.meta_n = 0        # (the parse numbered the history's meta maps it reached)
+        # (the parse numbered the history's meta maps it reached; the others wait below)
+        metas = meta_queue_take(d)
     elif not trees:
-        d.meta_n = 0        # (the blobs' new ops act on no tree: the replay queued them all)
+        # (the blobs' new ops act on no tree: the replay queued them all)
+        metas = meta_queue_take(d)
     wait = []
     for cid in order:
         if cid not in lnum:
             c = d.cid_index.get(cid)
-            if c is not None and not reachable(d, <uint32_t>c):
+            if c is None:
+                # a container the replay numbered that loro_c registers only when touched
+                # (a tree node's meta map): a parse of the block creating it registers it
+                # in loro's arena, a deep value the live nodes' maps (kinds late session
+                # 1134: a deleted node's map, registered by an export of the whole history)
+                metas.append(cid)
+            elif not reachable(d, <uint32_t>c):
                 wait.append(cid)
+    # those nothing registered wait with the dead children
+    metas = [cid for cid in metas if cid not in lnum]
+    if metas:
+        seen = set(wait)
+        wait += [cid for cid in metas if cid not in seen]
+        if snap is not None and len(wait) > 1:
+            # (in the order a visit of every block registers them, as thin_materialize's)
+            unordered = set(wait)
+            ordered = [cid for cid in (_codec_module().snapshot_block_cids(snap) or ())
+                       if cid in unordered]
+            seen = set(ordered)
+            wait = ordered + [cid for cid in wait if cid not in seen]
     d.lnum_rest = wait or None
     d.lnum_lazy = True
     d.lazy_roots = [cid for cid in state or () if isinstance(cid, _types.ContainerID.Root)]
     return 0
+
+
+cdef list meta_queue_take(LoroDoc d):
+    """Empty the queue of meta maps meta_queue noted, unnumbered: their ids, in order."""
+    cdef int64_t k
+    Map = _types.ContainerType.Map()
+    out = []
+    k = 0
+    while k < d.meta_n:
+        out.append(_normal_cid(<uint64_t>d.meta_q[k], <int32_t>d.meta_q[k + 1], Map))
+        k += 3
+    d.meta_n = 0
+    return out
 
 
 cdef object block_top(list block):

@@ -278,7 +278,7 @@ cdef int group_change(LoroDoc d, uint32_t peer, int32_t counter, int32_t end, ui
             # neither is looked at (a typist pays nothing)
             cold_change(d, peer, counter, NULL, 0)
     if d.lnum_rest is not None and not d.cold_cut and log.groups[peer].len > 0:
-        number_joined_block(d, peer)
+        number_joined_block(d, peer, counter)
     if i1 - i0 == 1 and log.ops[i0].counter < counter and log.groups[peer].len > 0 and (
             not d.cold_cut) and can_merge_right(
             d, &log.groups[peer].items[log.groups[peer].len - 1], peer, counter, timestamp,
