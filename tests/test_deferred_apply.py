@@ -15,6 +15,7 @@ import pytest
 
 import loro_c
 from test_atomic_import import snapshot_of
+from test_rejected_import_undo import with_change_inserted
 
 LIBS = (loro, loro_c)
 
@@ -186,26 +187,6 @@ def bad_text_change(receiver, rng):
     return mine
 
 
-def with_bad_change(upd, bad, rng):
-    """Every change of `upd` plus the bad one, at a random place, peers remapped."""
-    peers = upd["peers"]
-    index = []
-    for peer in bad["peers"]:
-        if peer not in peers:
-            peers.append(peer)
-        index.append(peers.index(peer))
-
-    def fix(s):
-        c, p = s.split("@")
-        return f"{c}@{index[int(p)]}"
-
-    (change,) = bad["changes"]
-    change["id"] = fix(change["id"])
-    change["deps"] = [fix(d) for d in change["deps"]]
-    upd["changes"].insert(rng.randint(0, len(upd["changes"])), change)
-    return json.dumps(upd)
-
-
 @pytest.mark.parametrize("seed", range(16))
 def test_a_rejection_met_in_the_queue_is_undone_in_place(seed):
     """A server that has part of the history (maybe a pending change, an open transaction)
@@ -231,7 +212,7 @@ def test_a_rejection_met_in_the_queue_is_undone_in_place(seed):
     if rng.random() < 0.5:
         server.get_list("l").insert(0, "open txn")
     upd = json.loads(full.export_json_updates(server.oplog_vv, full.oplog_vv))
-    bad = with_bad_change(upd, bad_text_change(full, rng), rng)
+    bad = with_change_inserted(upd, bad_text_change(full, rng), rng)
     before = snapshot_of(server)
     stats = server._stats()
     for _ in range(3):
@@ -273,7 +254,7 @@ def test_a_change_applied_at_once_flushes_the_queue_first(seed):
     server.import_(docs[loro_c][1].export(loro_c.ExportMode.Updates(loro_c.VersionVector())))
     full = got[loro_c]
     upd = json.loads(full.export_json_updates(server.oplog_vv, full.oplog_vv))
-    bad = with_bad_change(upd, bad_text_change(full, rng), rng)
+    bad = with_change_inserted(upd, bad_text_change(full, rng), rng)
     before = snapshot_of(server)
     with pytest.raises(loro_c.LoroError):
         server.import_json_updates(bad)

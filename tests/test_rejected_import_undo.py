@@ -127,12 +127,19 @@ def bad_update(world, receiver, rng):
     (change,) = mine["changes"]
     last = change["ops"][-1]["content"]
     last["pos"] = 1_000_000
+    return with_change_inserted(upd, mine, rng)
+
+
+def with_change_inserted(upd, mine, rng):
+    """JSON: the changes of `upd` with the one change of `mine` (JSON updates of their own)
+    at a random place, its peer indices remapped into `upd`'s peers."""
     peers = upd["peers"]
     index = []
     for peer in mine["peers"]:
         if peer not in peers:
             peers.append(peer)
         index.append(peers.index(peer))
+    (change,) = mine["changes"]
     upd["changes"].insert(rng.randint(0, len(upd["changes"])), remap_ids(change, index))
     return json.dumps(upd)
 
