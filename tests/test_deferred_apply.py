@@ -304,3 +304,31 @@ def test_a_change_not_continuing_its_peer_is_rejected_from_the_queue():
     # (loro 1.17.1 takes such a change in; loro_c refuses it, see doc/integrate.pxi)
     server.import_(full.export(loro_c.ExportMode.Updates(server.oplog_vv)))
     assert server.get_text("t").to_string() == full.get_text("t").to_string()
+
+
+def test_a_large_import_does_not_keep_its_queue():
+    """The queue of a large import is freed once it applied (a server document keeps no
+    memory for the largest import it ever took); a small one's stays for the next."""
+    def branches(n):
+        out = []
+        for peer in (1, 2):
+            d = loro_c.LoroDoc()
+            d.peer_id = peer
+            t = d.get_text("t")
+            for i in range(n):
+                t.insert(i, "ab"[peer - 1])
+                d.set_next_commit_message(str(i))     # (one change per commit)
+                d.commit()
+            out.append(d.export(loro_c.ExportMode.Updates(loro_c.VersionVector())))
+        return out
+
+    server = loro_c.LoroDoc()
+    server.import_batch(branches(2600))
+    stats = server._stats()
+    assert stats["deferred_changes"] == 5200
+    assert stats["deferred_slots"] == 0
+    assert server.get_text("t").to_string() in ("a" * 2600 + "b" * 2600, "b" * 2600 + "a" * 2600)
+    small = loro_c.LoroDoc()
+    small.import_batch(branches(3))
+    assert small._stats()["deferred_changes"] == 6
+    assert small._stats()["deferred_slots"] > 0

@@ -649,6 +649,7 @@ cdef int defer_change(LoroDoc d, int64_t ops_off, uint32_t ops_len, uint32_t pee
                       uint32_t n_deps) except -1
 cdef int apply_deferred(LoroDoc d) except -1
 cdef int deferred_unwind(LoroDoc d) except -1
+cdef void deferred_release(LoroDoc d) noexcept
 # per-kind state (state/*.pxi): local edits and reads
 cdef int local_text_insert(LoroDoc d, uint32_t c, int64_t pos, str s) except -1
 cdef object text_value(LoroDoc d, uint32_t c)

@@ -33,7 +33,7 @@ from loro_c._doc cimport (kind_has_state, op_fits_kind, container_index, show_ro
                           tree_import_begin, tree_import_end)
 from loro_c._doc cimport meta_queue, lnum_flush, lnum_flush_marked, lnum_add      # tree nodes' meta maps (doc/registry.pxi)
 from loro_c._doc cimport track_staged, snapshot_touched, pending_touched_clear     # movable lists and trees before an import
-from loro_c._doc cimport change_deferrable, defer_change, apply_deferred, deferred_unwind   # doc/deferred.pxi
+from loro_c._doc cimport change_deferrable, defer_change, apply_deferred, deferred_unwind, deferred_release   # doc/deferred.pxi
 from loro_c._doc import kind_of_type, _TYPE_NAMES
 from loro_c.errors import LoroError, DecodeError
 from loro_c._opid_check cimport KnownCheck, known_check_new, known_tuple, known_blob_end, known_end_of
@@ -585,8 +585,7 @@ cdef undo(LoroDoc doc, ImportRun run, bint state_touched):
                 rebuild = True
         else:
             rebuild = True
-    doc.n_dq = 0        # (a queue unapply did not unwind goes with the rebuild)
-    doc.n_dq_deps = 0
+    deferred_release(doc)   # (a queue unapply did not unwind goes with the rebuild)
     for i, end, ops_len in reversed(run.change_undo):
         log.changes[<int64_t>i].end = <int32_t>end
         log.changes[<int64_t>i].ops_len = <uint32_t>ops_len

@@ -109,7 +109,7 @@ cdef class DocCore:
                       pending=self.n_staged, pending_deps=self.n_sdeps, peers=self.log.n_peers,
                       keys=len(self.log.keys), key_slots=self.log.n_kslots, containers=self.n_containers,
                       state_rebuilds=self.n_rebuilds, import_unapplies=self.n_unapplies,
-                      deferred_changes=self.n_deferred,
+                      deferred_changes=self.n_deferred, deferred_slots=self.cap_dq,
                       style_memos=len(self.style_texts), style_walked=self.style_walked)
             return st
         finally:

@@ -80,6 +80,25 @@ cdef int defer_change(LoroDoc d, int64_t ops_off, uint32_t ops_len, uint32_t pee
     return 0
 
 
+cdef enum:
+    DQ_KEEP_CAP = 4096      # queue slots kept between imports (a large import's are freed)
+
+
+cdef void deferred_release(LoroDoc d) noexcept:
+    """Empty the queue; free its arrays when a large import grew them, so that a server
+    document does not keep the largest import's queue for its lifetime."""
+    d.n_dq = 0
+    d.n_dq_deps = 0
+    if d.cap_dq > DQ_KEEP_CAP or d.cap_dq_deps > 4 * DQ_KEEP_CAP:
+        free(d.dq)
+        free(d.dq_flag)
+        free(d.dq_deps)
+        d.dq = NULL
+        d.dq_flag = NULL
+        d.dq_deps = NULL
+        d.cap_dq = d.cap_dq_flag = d.cap_dq_deps = 0
+
+
 cdef inline void heap_push_i64(int64_t *h, int64_t n, int64_t v) noexcept nogil:
     cdef int64_t i = n, parent
     while i > 0:
@@ -220,8 +239,7 @@ cdef int apply_deferred(LoroDoc d) except -1:
                     else:
                         heap_push_i64(ready, n_ready, j)
                         n_ready += 1
-        d.n_dq = 0
-        d.n_dq_deps = 0
+        deferred_release(d)
         return 0
     finally:
         free(peer_start)
@@ -266,8 +284,7 @@ cdef int deferred_unwind(LoroDoc d) except -1:
             if ends[p] > 0:
                 ids[n_ids] = make_id(p, ends[p] - 1)
                 n_ids += 1
-        d.n_dq = 0
-        d.n_dq_deps = 0
+        deferred_release(d)
         move_tracker_to(d, ids, n_ids)
         return 0
     finally:
