@@ -500,6 +500,7 @@ cdef int number_joined_block(LoroDoc d, uint32_t peer, int32_t counter) except -
     cdef OpLog log = d.log
     cdef int64_t j, k, ch
     cdef lc_op *op
+    cdef uint8_t *seen
     rest = d.lnum_rest
     if rest is None:
         return 0
@@ -509,25 +510,37 @@ cdef int number_joined_block(LoroDoc d, uint32_t peer, int32_t counter) except -
     named = []
     created = []
     Map = _types.ContainerType.Map()
-    for j in range(log.by_peer[peer].len):
-        ch = log.by_peer[peer].idx[j]
-        if log.changes[ch].end <= lo or log.changes[ch].counter >= counter:
-            continue
-        for k in range(log.changes[ch].ops_off, log.changes[ch].ops_off + log.changes[ch].ops_len):
-            op = &log.ops[k]
-            if op.counter < lo or op.counter >= counter:
+    # (called at every change of the peer while containers wait: the block's ops are read
+    # in C, each container named once, and only ops that can hold a child become tuples)
+    seen = <uint8_t*>calloc(<size_t>d.n_containers + 1, 1)
+    if seen == NULL:
+        raise MemoryError()
+    try:
+        for j in range(log.by_peer[peer].len):
+            ch = log.by_peer[peer].idx[j]
+            if log.changes[ch].end <= lo or log.changes[ch].counter >= counter:
                 continue
-            named.append(d.cids[op.container])
-            o = op_tuple(d, op)
-            if o[0] == LC_OP_TREE:
-                if o[3] == pid and o[4] == o[2]:
-                    created.append(_normal_cid(<uint64_t>pid, <int32_t>o[2], Map))
-                continue
-            for v in o[3:]:
-                if isinstance(v, _types.ContainerID):
-                    created.append(v)
-                elif type(v) is list:
-                    created.extend(x for x in v if isinstance(x, _types.ContainerID))
+            for k in range(log.changes[ch].ops_off, log.changes[ch].ops_off + log.changes[ch].ops_len):
+                op = &log.ops[k]
+                if op.counter < lo or op.counter >= counter:
+                    continue
+                if not seen[op.container]:
+                    seen[op.container] = 1
+                    named.append(d.cids[op.container])
+                if not op_may_create(d, op):
+                    continue
+                o = op_tuple(d, op)
+                if o[0] == LC_OP_TREE:
+                    if o[3] == pid and o[4] == o[2]:
+                        created.append(_normal_cid(<uint64_t>pid, <int32_t>o[2], Map))
+                    continue
+                for v in o[3:]:
+                    if isinstance(v, _types.ContainerID):
+                        created.append(v)
+                    elif type(v) is list:
+                        created.extend(x for x in v if isinstance(x, _types.ContainerID))
+    finally:
+        free(seen)
     lnum = d.lnum
     fresh = [cid for cid in named + created if cid not in lnum]
     if not fresh:
@@ -537,6 +550,16 @@ cdef int number_joined_block(LoroDoc d, uint32_t peer, int32_t counter) except -
         if cid not in lnum:
             lnum[cid] = len(lnum)
     return number_joined_rest(d, pid, lo)
+
+
+cdef inline bint op_may_create(LoroDoc d, const lc_op *op) noexcept:
+    """Whether an op's values may hold a child container (or a tree op, whose creation
+    of a node creates its meta map): list and movable-list inserts, map and movable-list
+    sets, a mark's value. Text inserts, counter, move and delete ops never do."""
+    if op.kind == LC_OP_INSERT:
+        return d.ckind[op.container] == KIND_LIST or d.ckind[op.container] == KIND_MOVABLE_LIST
+    return (op.kind == LC_OP_MAP_SET or op.kind == LC_OP_SET or op.kind == LC_OP_TREE
+            or op.kind == LC_OP_MARK_START)
 
 
 cdef int number_joined_rest(LoroDoc d, object pid, int64_t lo) except -1:
