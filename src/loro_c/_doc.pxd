@@ -498,6 +498,7 @@ cdef class DocCore:
     cdef uint32_t buf_serial        # the last buffer number given out
     cdef int64_t flushed_ops, flushed_text, flushed_changes   # the log as lstr_flush left it
     cdef dict flushed_vv            # peer -> its counter end then (lstr_flush, note_blocks_flushed)
+    cdef dict joined_parsed         # peer -> the counter number_joined_block read its block to
     cdef tuple snapshot_cache       # (document stamp, the last snapshot export's bytes)
     # each container's state entry as the last snapshot export wrote it (state/snapshot.pxi
     # snapshot_state_entries): (key, ContainerWrapper bytes) by container index, None where

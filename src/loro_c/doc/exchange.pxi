@@ -496,60 +496,85 @@ cdef int number_joined_block(LoroDoc d, uint32_t peer, int32_t counter) except -
     nothing touched yet (kinds late session 1665: a peer's change joining its loaded block
     of ops on a map, a dead node's meta map and a tree, which loro numbered before the
     counter the next import created). A change that starts a block of its own (a cold
-    peer's, cold_change) parses nothing."""
-    cdef OpLog log = d.log
-    cdef int64_t j, k, ch
-    cdef lc_op *op
-    cdef uint8_t *seen
+    peer's, cold_change) parses nothing.
+    The containers of the ops read before are numbered by then: each call reads only the
+    ops after those (LoroDoc.joined_parsed: peer -> the counter read to, forgotten when a
+    load or a snapshot export numbers afresh), so a typing server pays for the block once
+    per peer, not at every keystroke."""
     rest = d.lnum_rest
     if rest is None:
         return 0
+    cdef OpLog log = d.log
     pid = log.peer_ids[peer]
     cuts = d.kept_blocks.get(pid) if d.kept_blocks else None
     lo = max(cuts) if cuts else 0
-    named = []
+    read = d.joined_parsed
+    if read is None:
+        read = d.joined_parsed = {}
+    start = max(lo, read.get(pid, lo))
+    if counter > start:
+        read[pid] = counter
+    fresh = joined_block_cids(d, peer, pid, start, counter) if counter > start else ()
+    lnum = d.lnum
+    fresh = [cid for cid in fresh if cid not in lnum]
+    if fresh:
+        lnum_flush(d)
+        for cid in fresh:
+            if cid not in lnum:
+                lnum[cid] = len(lnum)
+    return number_joined_rest(d, pid, lo)
+
+
+cdef list joined_block_cids(LoroDoc d, uint32_t peer, object pid, int64_t lo, int64_t counter):
+    """The containers peer `peer`'s ops from counter `lo` to `counter` name, in op order,
+    then the children they create (a tree op's creation of a node: its meta map)."""
+    cdef OpLog log = d.log
+    cdef int64_t j, k, ch, k0, k1, mid
+    cdef int64_t last = -1
+    cdef lc_op *op
+    named = {}
     created = []
     Map = _types.ContainerType.Map()
-    # (called at every change of the peer while containers wait: the block's ops are read
-    # in C, each container named once, and only ops that can hold a child become tuples)
-    seen = <uint8_t*>calloc(<size_t>d.n_containers + 1, 1)
-    if seen == NULL:
-        raise MemoryError()
-    try:
-        for j in range(log.by_peer[peer].len):
-            ch = log.by_peer[peer].idx[j]
-            if log.changes[ch].end <= lo or log.changes[ch].counter >= counter:
+    # (the changes past `lo`: from the peer's last change back)
+    j = log.by_peer[peer].len
+    while j > 0 and log.changes[log.by_peer[peer].idx[j - 1]].end > lo:
+        j -= 1
+    while j < log.by_peer[peer].len:
+        ch = log.by_peer[peer].idx[j]
+        j += 1
+        if log.changes[ch].counter >= counter:
+            break
+        # (a typed change holds many ops: from the first one past `lo`, found by halving)
+        k0 = log.changes[ch].ops_off
+        k1 = k0 + log.changes[ch].ops_len
+        while k0 < k1:
+            mid = (k0 + k1) >> 1
+            if log.ops[mid].counter < lo:
+                k0 = mid + 1
+            else:
+                k1 = mid
+        for k in range(k0, log.changes[ch].ops_off + log.changes[ch].ops_len):
+            op = &log.ops[k]
+            if op.counter >= counter:
+                break
+            if op.container != last:
+                last = op.container
+                cid = d.cids[op.container]
+                if cid not in named:
+                    named[cid] = None
+            if not op_may_create(d, op):
                 continue
-            for k in range(log.changes[ch].ops_off, log.changes[ch].ops_off + log.changes[ch].ops_len):
-                op = &log.ops[k]
-                if op.counter < lo or op.counter >= counter:
-                    continue
-                if not seen[op.container]:
-                    seen[op.container] = 1
-                    named.append(d.cids[op.container])
-                if not op_may_create(d, op):
-                    continue
-                o = op_tuple(d, op)
-                if o[0] == LC_OP_TREE:
-                    if o[3] == pid and o[4] == o[2]:
-                        created.append(_normal_cid(<uint64_t>pid, <int32_t>o[2], Map))
-                    continue
-                for v in o[3:]:
-                    if isinstance(v, _types.ContainerID):
-                        created.append(v)
-                    elif type(v) is list:
-                        created.extend(x for x in v if isinstance(x, _types.ContainerID))
-    finally:
-        free(seen)
-    lnum = d.lnum
-    fresh = [cid for cid in named + created if cid not in lnum]
-    if not fresh:
-        return number_joined_rest(d, pid, lo)
-    lnum_flush(d)
-    for cid in fresh:
-        if cid not in lnum:
-            lnum[cid] = len(lnum)
-    return number_joined_rest(d, pid, lo)
+            o = op_tuple(d, op)
+            if o[0] == LC_OP_TREE:
+                if o[3] == pid and o[4] == o[2]:
+                    created.append(_normal_cid(<uint64_t>pid, <int32_t>o[2], Map))
+                continue
+            for v in o[3:]:
+                if isinstance(v, _types.ContainerID):
+                    created.append(v)
+                elif type(v) is list:
+                    created.extend(x for x in v if isinstance(x, _types.ContainerID))
+    return list(named) + created
 
 
 cdef inline bint op_may_create(LoroDoc d, const lc_op *op) noexcept:

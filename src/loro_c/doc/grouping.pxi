@@ -656,6 +656,7 @@ cdef int note_blocks_flushed(LoroDoc d, dict ends=None) except -1:
     if ends is None:
         ends = {log.peer_ids[p]: log.vv[p] for p in range(log.n_peers)}
     d.flushed_vv = ends
+    d.joined_parsed = None
     return 0
 
 
