@@ -220,3 +220,26 @@ def _unparsed_known_block(mod, first, three_blobs, touch):
 def test_a_known_block_with_the_snapshots_bytes_stays_unparsed(first, three_blobs, touch):
     assert (_unparsed_known_block(loro, first, three_blobs, touch)
             == _unparsed_known_block(loro_c, first, three_blobs, touch))
+
+
+def _with_forks(mod, order, steps):
+    """_steps, where f also replaces the document by its fork (peer 150)."""
+    d = _three_way(mod, order)
+    out = []
+    for s in steps:
+        if s == "f":
+            d = d.fork()
+            d.peer_id = 150
+        else:
+            out += _steps(mod, d, s)
+    return out
+
+
+@pytest.mark.parametrize("order", ["ab", "ba"])
+@pytest.mark.parametrize("steps", ["fS", "fU", "SfU", "fSS", "UfSU", "flSU", "fSlSU", "cflSU",
+                                   "lfcSU", "fcSfU", "ffSU", "SflfSU"])
+def test_a_fork_loads_the_blocks_as_a_snapshot_stores_them(order, steps):
+    """loro's fork is a snapshot export and a load of it: the fork's blocks are the
+    snapshot's bytes, its deps read back from them."""
+    got = [_with_forks(mod, order, steps) for mod in MODS]
+    assert got[0] == got[1]

@@ -1922,16 +1922,13 @@ cdef class DocExchange(DocHistory):
             return self._fork_from(self.export(_types.ExportMode.Snapshot()))
         if self.detached:
             return self.fork_at(self.state_frontiers)
-        cold = self.cold_peers      # (loro's fork exports a snapshot: it parses no block)
-        blob = self.export(_types.ExportMode.Updates(VersionVector()))
-        self.cold_peers = cold
-        doc_acquire(self)
-        try:
-            lstr_flush(self)        # loro encodes its own change blocks for a fork
-        finally:
-            doc_release(self)
-        fork = self._fork_from(blob)
-        forked_blocks(self, fork, True)
+        # loro forks through a snapshot: this document's blocks are encoded (its next
+        # snapshot writes them back as they are), and the fork loads them as stored, their
+        # deps read back from the bytes (a fork of an imported history, then a change and
+        # a snapshot export on the fork: its updates list those deps as loro's)
+        fork = LoroDoc()
+        fork_config(self, fork)
+        fork.import_(self.export(_types.ExportMode.Snapshot()))
         return fork
 
     def fork_at(self, Frontiers frontiers):
@@ -1965,20 +1962,13 @@ cdef class DocExchange(DocHistory):
         spans = [_types.IdSpan(peer, _types.CounterSpan(0, end)) for peer, end in vv.to_dict().items()
                  if end > 0]
         fork = self._fork_from(self.export(_types.ExportMode.UpdatesInRange(spans)) if spans else None)
-        forked_blocks(self, fork, False)
+        forked_blocks(fork)
         return fork
 
     def _fork_from(self, blob, bint at_version=False):
         cdef LoroDoc fork = LoroDoc()
         cdef int64_t r
-        # as loro's fork does: roots cleared by delete_root_container stay out of the
-        # fork's deep value; the hide-empty-roots option is not carried over
-        fork.deleted_roots = set(self.deleted_roots)
-        # the style configuration goes with the fork, as loro's
-        if self.text_styles is not None:
-            fork.text_styles = type(self.text_styles)()
-            fork.text_styles.map = self.text_styles.map._copy()
-            fork.text_styles.default = self.text_styles.default
+        fork_config(self, fork)
         if blob is not None:
             fork.import_(blob)
             note_blocks_flushed(fork)   # (loro forks through a snapshot)
@@ -2017,6 +2007,18 @@ cdef class DocExchange(DocHistory):
         finally:
             doc_release(fork)
         return fork
+
+
+cdef int fork_config(LoroDoc d, LoroDoc fork) except -1:
+    """What loro's fork carries over besides the history: roots cleared by
+    delete_root_container stay out of the fork's deep value, and the style configuration
+    goes with it (the hide-empty-roots option does not)."""
+    fork.deleted_roots = set(d.deleted_roots)
+    if d.text_styles is not None:
+        fork.text_styles = type(d.text_styles)()
+        fork.text_styles.map = d.text_styles.map._copy()
+        fork.text_styles.default = d.text_styles.default
+    return 0
 
 
 cdef int64_t _ops_after(LoroDoc d, dict start) except -1:

@@ -363,65 +363,18 @@ cdef int warm_peers(LoroDoc d, object peers) except -1:
     return 0
 
 
-cdef int forked_blocks(LoroDoc src, LoroDoc fork, bint keep) except -1:
-    """A fork loads its history as a snapshot's change store (fork: this document's
-    blocks, `keep`; fork_at: a store built anew, one block per peer): it parses only the
-    blocks of its frontier ids, as a snapshot load does (probed on loro 1.17.1)."""
+cdef int forked_blocks(LoroDoc fork) except -1:
+    """A fork_at loads its history as a change store built anew, one block per peer: it
+    parses only the blocks of its frontier ids, as a snapshot load does (probed on loro
+    1.17.1). (A fork loads a snapshot: its blocks are that snapshot's.)"""
     cdef OpLog log = fork.log
     cdef int64_t i
     cdef uint32_t k
-    fork.kept_blocks = ({p: list(v) for p, v in src.kept_blocks.items()}
-                        if keep and src.kept_blocks else {})
+    fork.kept_blocks = {}
     cold = {log.peer_ids[k] for k in range(log.n_peers) if log.vv[k] > 0}
     for i in range(log.n_frontiers):
         cold.discard(log.peer_ids[log.frontiers[i].peer])
     fork.cold_peers = cold or None
-    if keep and fork.kept_blocks:
-        kept_block_buffers(fork)
-    return 0
-
-
-cdef int kept_block_buffers(LoroDoc d) except -1:
-    """Loro's fork reads its ops back from the blocks of a snapshot, each block's text in a
-    buffer of its own; loro_c's fork decodes an updates blob, whose block of a peer may span
-    several of those (a cut a cold peer's change made: kept_blocks). So a blob op at the
-    start of a kept block gets a buffer number apart from the op before it (server cycle
-    3841's long-running variants: 'ab' and 'qé' of one peer, two blocks, shown as two
-    inserts). Numbers stay consecutive where they were (stored_bytes joins those), with a
-    gap before and after each peer's renumbered ops."""
-    cdef OpLog log = d.log
-    cdef uint32_t p, old, prev_old
-    cdef int64_t j, k, ch
-    cdef Py_ssize_t b
-    cdef bint first, cut
-    cdef lc_op *op
-    for pid, starts in d.kept_blocks.items():
-        cuts = sorted([c for c in starts if c > 0])
-        k = log.peer_map.get(pid, -1)
-        if not cuts or k < 0:
-            continue
-        p = <uint32_t>k
-        b = 0
-        first = True
-        prev_old = 0
-        for j in range(log.by_peer[p].len):
-            ch = log.by_peer[p].idx[j]
-            for k in range(log.changes[ch].ops_off, log.changes[ch].ops_off + log.changes[ch].ops_len):
-                op = &log.ops[k]
-                if (op.kind != LC_OP_INSERT or d.ckind[op.container] != KIND_TEXT
-                        or not ((<int64_t>op.delta) & 0x80000000)):
-                    continue
-                cut = False
-                while b < len(cuts) and cuts[b] <= op.counter:
-                    b += 1
-                    cut = True
-                old = op.start_id.peer
-                if first or cut or old != prev_old + 1:
-                    next_buffer(d)      # (unused: the buffer before ends here)
-                first = False
-                prev_old = old
-                op.start_id.peer = next_buffer(d)
-        next_buffer(d)
     return 0
 
 
