@@ -581,7 +581,10 @@ FIXED_LATE_SESSIONS = (75, 120, 126, 134, 255, 268, 278, 280, 295, 299, 318, 324
                        1134,
                        # a change joining its loaded block numbers every container its ops
                        # name (tests/test_joined_block_numbering.py)
-                       1665)
+                       1665,
+                       # a deep value walks a lazily loaded map's value, built from its
+                       # entries in key order (tests/test_lazy_deep_value_map_order.py)
+                       4331)
 
 
 @pytest.mark.parametrize("seed", FIXED_LATE_SESSIONS)

@@ -242,6 +242,18 @@ def str_key_order(keys):
     return _table_order(_table_order(keys, _hash_str), _hash_str)
 
 
+def map_value_key_order(keys):
+    """The keys of a map's value in the order loro's deep value walks them: the value is
+    built from the map's entries in key order (a BTreeMap, as its state and its lazily
+    decoded snapshot value keep them) into a hash map made with room for all of them."""
+    keys = sorted(keys)
+    if len(keys) < 2:
+        return keys
+    if _fast is not None:
+        return _fast.key_order(keys, "f")
+    return _fixed_table_order(keys, _hash_str)
+
+
 def map_diff_key_order(walked, changed):
     """The keys of a map's checkout or import diff (`changed`, a set) in the order loro's
     diff yields them, given the keys of the map's ops in the order loro's walk of the

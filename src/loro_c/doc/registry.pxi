@@ -263,7 +263,8 @@ cdef int number_lazy_roots(LoroDoc d, bint deep) except -1:
     """Listing the roots (a document's value) makes loro read the root entries of a lazily
     loaded state: it registers each, in the state's key order. Its deep value then
     registers every container it reaches, root by root in their numbers' order, depth
-    first (a list's items in order, a map's entries in its hash map's order, a tree's
+    first (a list's items in order, a map's entries in its value's hash map's order:
+    hash_order.map_value_key_order; a tree's
     live nodes in its value's order, each node's meta map and what that map reaches
     before the node's children)."""
     if d.lazy_roots is None:
@@ -298,15 +299,13 @@ cdef int number_reached(LoroDoc d, uint32_t c) except -1:
                         break
                 else:
                     return 0
-            keys = sorted(live)
             v = live
         else:
             if not map_holds_cid(d, c):
                 return 0        # (a map of plain values, as most children are: no order needed)
             v = value_of(d, c, False)
-            keys = list(v)
-        from loro_c.hash_order import str_key_order
-        items = [v[k] for k in str_key_order(keys)]
+        from loro_c.hash_order import map_value_key_order
+        items = [v[k] for k in map_value_key_order(list(v))]
     elif kind == KIND_TREE:
         # loro's deep value of a tree registers each live node's meta map, and then what
         # the map's deep value reaches, before the node's children (in the value's order)
