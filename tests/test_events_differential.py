@@ -493,7 +493,10 @@ FIXED_LATE_SESSIONS = (174, 311, 464, 1627, 1909, 2448, 479, 681, 2723, 2769, 12
                        962, 1431, 557, 2417,
                        # deps listed as a re-encoded block lists them
                        # (tests/test_snapshot_flush_deps.py)
-                       3201)
+                       3201,
+                       # an import's diff walks (and parses) the old changes above the
+                       # common ancestor (tests/test_import_walk_numbering.py)
+                       7375)
 
 
 @pytest.mark.parametrize("seed", FIXED_LATE_SESSIONS)

@@ -49,6 +49,13 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
             d.snap_below = d.n_containers
             if d.tree_ev is None:
                 d.tree_ev = {}
+        # the version the import's diff walks from (number_walk_parses), while a snapshot
+        # load leaves containers waiting for a parse of their change blocks
+        walk_from = None
+        if d.lnum_rest is not None and not d.detached:
+            if snap is None:
+                commit_txn(d)       # (the import commits it first too)
+            walk_from = walk_base(d)
         status = None
         probe = None
         loaded = (blobs[0] if changes is None and len(blobs) == 1 and type(blobs[0]) is bytes
@@ -135,6 +142,8 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
             d.log.frontiers_loaded()    # (loro's map of the frontiers, decoded sorted)
         if loads_state:
             style_note_load(d)      # (loro's loader builds its texts' style map elements)
+        if walk_from is not None and d.lnum_rest is not None and not d.detached:
+            number_walk_parses(d, walk_from)
         if (snap is not None and d.lnum_rest is not None
                 and events_module().import_builds_history_cache(d, snap)):
             # loro's diff calculation parses every change block: the containers a snapshot
@@ -189,6 +198,10 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
         # move starts from (ml_note_unrecorded_move)
         head_before = (d.log.frontier_order() if not events and not d.detached
                        and not load_first else None)
+        # (that move's diff walks the old changes above the common ancestor of its two
+        # versions, as an import's does: number_walk_parses)
+        walk_from = (walk_base(d) if d.lnum_rest is not None and not load_first
+                     and (events or not d.detached) else None)
         try:
             status = _import.import_blobs(d, blobs, True, shallow_loads)
         except BaseException:
@@ -197,6 +210,8 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
                 d.detached = False
             raise
         d.evlog.n = 0
+        if walk_from is not None and d.lnum_rest is not None:
+            number_walk_parses(d, walk_from)
         snap_front = None
         if load_first:
             snap_vv = dict(first_meta.partial_end_vv.to_dict())
@@ -316,6 +331,97 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
     free(snap_ids)
     release_and_deliver(d, True)
     return status
+
+
+cdef tuple walk_base(LoroDoc d):
+    """The log's version (end counter per peer index) and frontiers ((peer index, counter)
+    pairs), which an import's diff starts from (number_walk_parses)."""
+    cdef OpLog log = d.log
+    cdef int64_t i
+    return ([log.vv[i] for i in range(log.n_peers)],
+            sorted((log.frontiers[i].peer, log.frontiers[i].counter) for i in range(log.n_frontiers)))
+
+
+cdef int number_walk_parses(LoroDoc d, tuple base) except -1:
+    """What the diff of an import that added changes parses of the history (`base`: the
+    version before, walk_base): loro's calc_diff_internal, run for every import into an
+    attached document, subscriber or not, iterates the changes from the common ancestor
+    of the versions before and after up to both (iter_from_lca_causally), taking each
+    from its change store, which parses the block holding it. That ancestor lies below
+    the version before when a new change is concurrent to old ones: it is what the
+    version before shares with the history of every such change (a new change whose deps
+    name the old history without holding all of it; none: the empty version). The old
+    changes above it are walked, so their blocks are parsed, and the dead children a
+    snapshot load left waiting there get their numbers, after the containers of the
+    imported blobs (number_exported_rest). Probed on loro 1.17.1
+    (tests/test_import_walk_numbering.py): a change with no deps, or with deps on a
+    peer's first change, parses that peer's block holding a later change; one with deps
+    on all of that peer's changes does not (nor does an import that follows the version
+    before). Late-subscriber session 7375: a peer restarted from a snapshot whose history
+    holds a dead counter (a map entry set again) imported a change of a new peer with no
+    deps, and loro numbered the counter before the list a later commit made. The old
+    changes only: a new change that joins an old block is number_joined_block's. An
+    import_batch of updates (import_batch_locked) walks the same: loro imports its blobs
+    detached, then moves the state to the latest version from the version before."""
+    cdef OpLog log = d.log
+    cdef int64_t pos, k, n
+    cdef uint32_t p, q
+    cdef int32_t lo
+    cdef lc_change *chp
+    cdef lc_id *ids = NULL
+    cdef bint entry
+    old_vv = base[0]
+    cdef int64_t n_old = len(old_vv)
+    if n_old == 0:
+        return 0
+    inter = None
+    for p in range(log.n_peers):
+        lo = old_vv[p] if p < n_old else 0
+        if log.vv[p] <= lo:
+            continue
+        pos = log.find_change_pos(p, lo)
+        while 0 <= pos < log.by_peer[p].len:
+            chp = &log.changes[log.by_peer[p].idx[pos]]
+            pos += 1
+            # (its own previous op is in its history too)
+            entry = chp.deps_len == 0 or (chp.counter > 0 and chp.counter - 1 < lo)
+            for k in range(chp.deps_len):
+                q = log.deps[chp.deps_off + k].peer
+                if log.deps[chp.deps_off + k].counter < (old_vv[q] if q < n_old else 0):
+                    entry = True
+            if not entry:
+                continue
+            ids = <lc_id *>malloc((chp.deps_len + 1) * sizeof(lc_id))
+            if ids == NULL:
+                raise MemoryError()
+            try:
+                n = 0
+                for k in range(chp.deps_len):
+                    ids[n] = log.deps[chp.deps_off + k]
+                    n += 1
+                if chp.counter > 0:
+                    ids[n].peer = p
+                    ids[n].counter = chp.counter - 1
+                    n += 1
+                had = version_dict(d, ids, n) if n else {}
+            finally:
+                free(ids)
+                ids = NULL
+            if all(had.get(log.peer_ids[q], 0) >= old_vv[q] for q in range(n_old)):
+                continue        # (it follows the whole version before)
+            if inter is None:
+                inter = {log.peer_ids[q]: old_vv[q] for q in range(n_old) if old_vv[q] > 0}
+            for pid in inter:
+                inter[pid] = min(inter[pid], had.get(pid, 0))
+    if inter is None:
+        return 0
+    for q in range(n_old):
+        pid = log.peer_ids[q]
+        if pid in inter and inter[pid] < old_vv[q]:
+            number_exported_rest(d, {pid: inter[pid]}, {pid: old_vv[q]})
+            if d.lnum_rest is None:
+                return 0
+    return 0
 
 
 cdef int number_as_loaded(LoroDoc d, int64_t n_before, list first, list state,
