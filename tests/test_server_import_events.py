@@ -144,3 +144,38 @@ def test_an_import_of_one_change_after_the_version_skips_the_meet_search_as_it_w
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     assert res.stdout.startswith("ok")
+
+
+@pytest.mark.parametrize("n_writes", [5, 32, 33, 80])
+def test_a_maps_import_event_lists_each_key_once_few_or_many_writes_as_loro(n_writes):
+    # (map_diff keeps the keys it met in a C array up to 32 notes, a set beyond)
+    out = {}
+    for mod in (loro, loro_c):
+        rng = random.Random(n_writes)
+        server = mod.LoroDoc()
+        server.peer_id = 100
+        m = server.get_map("m")
+        for i in range(40):
+            m.insert(f"k{i}", i)
+        server.commit()
+        client = mod.LoroDoc()
+        client.peer_id = 1
+        client.import_(server.export(mod.ExportMode.Snapshot()))
+        events = []
+        sub = server.subscribe_root(lambda e: events.append(nev(e)))
+        for step in range(3):
+            cm = client.get_map("m")
+            for _ in range(n_writes):
+                k = f"k{rng.randrange(50)}"
+                r = rng.random()
+                if r < 0.2 and k in cm.keys():
+                    cm.delete(k)
+                elif r < 0.4:
+                    cm.insert(k, int(k[1:]))       # (an equal value, sometimes)
+                else:
+                    cm.insert(k, rng.choice([step, "s", 1.5, None, [1, 2]]))
+            client.commit()
+            server.import_(client.export(mod.ExportMode.Updates(server.oplog_vv)))
+        out[mod.__name__] = (events, server.get_deep_value())
+        del sub
+    assert out["loro_c"] == out["loro"]
