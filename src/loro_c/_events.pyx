@@ -298,33 +298,50 @@ cdef bint import_is_greater(LoroDoc doc, tuple snap):
     concurrently with the same value is no change), else it reports every key whose winner
     changed."""
     cdef OpLog log = doc.log
-    cdef int64_t k
+    cdef int64_t k, n_deps, n_old
     cdef uint32_t p
     cdef int32_t old_end
     cdef lc_change *ch
-    cdef bint below
+    cdef bint below, found
+    cdef const lc_id *deps
+    cdef lc_id one
+    cdef uint32_t fp
+    cdef int32_t fc
     old_vv, front = snap[0], snap[1]
     if not front:
         return True
+    n_old = len(<list>old_vv)
     for ci in imported_changes(log, old_vv):
         ch = &log.changes[<int64_t>ci]
         p = ch.peer
-        old_end = old_vv[p] if p < len(old_vv) else 0
+        old_end = <int32_t>old_vv[p] if p < n_old else 0
         if ch.counter < old_end:
             # a change that continued the peer's last one: it depends on that op only
-            deps = [(p, old_end - 1)]
+            one.peer = p
+            one.counter = old_end - 1
+            deps = &one
+            n_deps = 1
         else:
-            deps = [(log.deps[k].peer, log.deps[k].counter)
-                    for k in range(ch.deps_off, ch.deps_off + ch.deps_len)]
-        # (a loop, not all() over a generator: its closure would be made on every call)
+            deps = &log.deps[ch.deps_off]
+            n_deps = ch.deps_len
+        # (ids in C: a tuple per dep and a set of them per change were most of the cost)
         below = True
-        for dp in deps:
-            if not (dp[0] < len(old_vv) and dp[1] < old_vv[dp[0]]):
+        for k in range(n_deps):
+            if not (deps[k].peer < n_old and deps[k].counter < <int32_t>old_vv[deps[k].peer]):
                 below = False
                 break
         if below:
-            if not front <= set(deps):
-                return False
+            # every id of the version before's frontiers among the deps
+            for f in front:
+                fp = <uint32_t>f[0]
+                fc = <int32_t>f[1]
+                found = False
+                for k in range(n_deps):
+                    if deps[k].peer == fp and deps[k].counter == fc:
+                        found = True
+                        break
+                if not found:
+                    return False
     return True
 
 
