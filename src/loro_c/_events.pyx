@@ -199,6 +199,7 @@ cdef object queued_batch(reg, int trigger, origin, list diffs, to, dict own=None
 
 cdef extern from "Python.h":
     object PyUnicode_FromKindAndData(int kind, const void *buffer, Py_ssize_t size)
+    object PyUnicode_DecodeASCII(const char *s, Py_ssize_t size, const char *errors)
     int PyUnicode_4BYTE_KIND
     int PyGC_Disable()
     int PyGC_Enable()
@@ -297,33 +298,50 @@ cdef bint import_is_greater(LoroDoc doc, tuple snap):
     concurrently with the same value is no change), else it reports every key whose winner
     changed."""
     cdef OpLog log = doc.log
-    cdef int64_t k
+    cdef int64_t k, n_deps, n_old
     cdef uint32_t p
     cdef int32_t old_end
     cdef lc_change *ch
-    cdef bint below
+    cdef bint below, found
+    cdef const lc_id *deps
+    cdef lc_id one
+    cdef uint32_t fp
+    cdef int32_t fc
     old_vv, front = snap[0], snap[1]
     if not front:
         return True
+    n_old = len(<list>old_vv)
     for ci in imported_changes(log, old_vv):
         ch = &log.changes[<int64_t>ci]
         p = ch.peer
-        old_end = old_vv[p] if p < len(old_vv) else 0
+        old_end = <int32_t>old_vv[p] if p < n_old else 0
         if ch.counter < old_end:
             # a change that continued the peer's last one: it depends on that op only
-            deps = [(p, old_end - 1)]
+            one.peer = p
+            one.counter = old_end - 1
+            deps = &one
+            n_deps = 1
         else:
-            deps = [(log.deps[k].peer, log.deps[k].counter)
-                    for k in range(ch.deps_off, ch.deps_off + ch.deps_len)]
-        # (a loop, not all() over a generator: its closure would be made on every call)
+            deps = &log.deps[ch.deps_off]
+            n_deps = ch.deps_len
+        # (ids in C: a tuple per dep and a set of them per change were most of the cost)
         below = True
-        for dp in deps:
-            if not (dp[0] < len(old_vv) and dp[1] < old_vv[dp[0]]):
+        for k in range(n_deps):
+            if not (deps[k].peer < n_old and deps[k].counter < <int32_t>old_vv[deps[k].peer]):
                 below = False
                 break
         if below:
-            if not front <= set(deps):
-                return False
+            # every id of the version before's frontiers among the deps
+            for f in front:
+                fp = <uint32_t>f[0]
+                fc = <int32_t>f[1]
+                found = False
+                for k in range(n_deps):
+                    if deps[k].peer == fp and deps[k].counter == fc:
+                        found = True
+                        break
+                if not found:
+                    return False
     return True
 
 
@@ -628,7 +646,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             reg.ml_walk = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
                                              for i in range(doc.log.n_frontiers)])
         global _wrapped_at
-        global _compared_maps, _wrapped, _ml_base_lowered, _greater_import, _tree_metas, _calc_from_before, _import_stamp, _greater_replayed, _linear_import
+        global _compared_maps, _wrapped, _ml_base_lowered, _greater_import, _greater_old_vv, _tree_metas, _calc_from_before, _import_stamp, _greater_replayed, _linear_import
         global _own_before_shown
         if trigger == 1 and snap is not None:
             # (the texts' style map elements known before it follow the import:
@@ -639,6 +657,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             # may be concurrent among themselves): the order its diff calculator meets them
             _greater_import = (sorted(snap[1]), [(doc.log.frontiers[i].peer, doc.log.frontiers[i].counter)
                                                  for i in range(doc.log.n_frontiers)])
+            _greater_old_vv = snap[0]
         both = []
         if concurrent_import and has_map_notes(doc):
             _compared_maps = diverged_containers(doc, snap, both)
@@ -664,6 +683,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
             _wrapped_at = None
             _tree_metas = None
             _greater_import = None
+            _greater_old_vv = None
             _greater_replayed = -1
             _linear_import = -1
             own = _own_before_shown
@@ -954,6 +974,14 @@ cdef bint greater_replayed(LoroDoc doc) except -1:
     global _greater_replayed
     if _greater_import is None:
         return False
+    if _greater_replayed < 0 and one_change_after(doc.log, _greater_import[0], _greater_import[1],
+                                                  _greater_old_vv):
+        # (bit 2 without a search: see one_change_after)
+        _greater_replayed = 0
+        if _CHECK_ONE_CHANGE:
+            _r = greater_import_replays(doc.log, list(_greater_import[0]),
+                                        list(_greater_import[1]))
+            assert not (_r & 2), (_r, _greater_import)
     if _greater_replayed < 0:
         try:
             _greater_replayed = greater_import_replays(doc.log, list(_greater_import[0]),
@@ -963,6 +991,37 @@ cdef bint greater_replayed(LoroDoc doc) except -1:
             # changed keys are handed on, as before this rule)
             _greater_replayed = 0
     return (_greater_replayed & 2) != 0
+
+
+import os as _os
+cdef bint _CHECK_ONE_CHANGE = bool(_os.environ.get("LORO_C_CHECK_ONE_CHANGE"))
+
+
+cdef bint one_change_after(OpLog log, list before, list after, list old_vv) except -1:
+    """Whether the version `after` (frontiers as (peer index, counter)) is one change whose
+    deps are exactly `before`, a single id of another peer, and whose peer's previous op
+    (if any) the version before holds (`old_vv`: its ends by peer index): a server's import
+    of one client's change. loro's meet search of the two versions then meets `before`
+    from both sides, and the one path left, down from the previous op, ends unmatched
+    inside the meet's history: covered (greater_import_replays has no bit 2)."""
+    cdef int64_t ch
+    cdef lc_change *c
+    cdef uint32_t bp, ap
+    cdef int32_t bc, ac
+    if old_vv is None or len(before) != 1 or len(after) != 1:
+        return False
+    bp, bc = before[0]
+    ap, ac = after[0]
+    if ap == bp or ap >= log.n_peers or bp >= log.n_peers:
+        return False
+    ch = log.find_change(ap, ac)
+    if ch < 0:
+        return False
+    c = &log.changes[ch]
+    if c.counter > 0 and not (ap < len(old_vv) and c.counter - 1 < <int32_t>old_vv[ap]):
+        return False
+    return (c.deps_len == 1 and log.deps[c.deps_off].peer == bp
+            and log.deps[c.deps_off].counter == bc)
 
 
 cdef bint replayed_map_zero(LoroDoc doc, uint32_t c) except -1:
@@ -985,6 +1044,7 @@ cdef object _tree_metas = None  # the meta maps (ids) of the nodes a replayed tr
 # a checkout's containers with a diff of their own that it shows whole (brought back): each
 # one -> the containers its own diff shows as values (shown_whole; see import_rank)
 cdef dict _whole_own_shows = None
+cdef list _greater_old_vv = None    # its version before, ends by peer index (import_begin)
 cdef object _greater_import = None  # an import's two versions when its changes all follow the
                                     # document's (walked too: they may be concurrent among themselves)
 

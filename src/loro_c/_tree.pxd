@@ -11,7 +11,7 @@ ctypedef struct child_list:
     int64_t *items          # node indices, in sibling order unless `dirty`
     int64_t n, cap
     int32_t dirty           # changed since last sorted (sorted when read)
-    int32_t renum           # listed in moved_lists (keep_sorted: its slots to number again)
+    int32_t renum           # listed in moved_lists: 1 + the first place whose slot to number again
 
 ctypedef struct tree_node:
     child_list kids
@@ -159,9 +159,9 @@ cdef class TreeMoves:
     cdef int64_t pos_in(self, int64_t k) except -2
     cdef int begin_sorted(self) except -1
     cdef int end_sorted(self) except -1
-    cdef int _note_moved_list(self, int64_t parent) except -1
+    cdef int _note_moved_list(self, int64_t parent, int64_t at) except -1
     cdef int64_t checkout_from(self, dict vv, int64_t start) except -1
-    cdef void _renumber(self, child_list *kids) noexcept
+    cdef void _renumber(self, child_list *kids, int64_t start) noexcept
     cdef list replay_items(self, int64_t n_order, uint32_t lmin, const uint8_t *in_to)
     cdef int64_t first_at_lamport(self, uint32_t lmin) noexcept
     cdef int _map_subtree(self, IdMap mp, int64_t t, bint first_child_first=*) except -1

@@ -1228,16 +1228,16 @@ cdef class TreeMoves:
         """place() while `keep_sorted`: the node leaves its sorted sibling list and enters
         the new one at its place, both found by binary search (slots are not kept: pos_in
         reads a position, end_sorted renumbers them)."""
-        cdef child_list *kids = self.sorted_kids(self.nodes[k].parent)
+        cdef int64_t old_parent = self.nodes[k].parent
+        cdef child_list *kids = self.sorted_kids(old_parent)
         cdef int64_t at, lo
-        self._note_moved_list(self.nodes[k].parent)
-        self._note_moved_list(parent)
         if kids != NULL:
             at = self.pos_in(k)
             if at >= 0:
                 memmove(&kids.items[at], &kids.items[at + 1],
                         <size_t>(kids.n - at - 1) * sizeof(int64_t))
                 kids.n -= 1
+                self._note_moved_list(old_parent, at)
         self.nodes[k].parent = parent
         self.ups[k] = <int32_t>parent
         self.nodes[k].last_move = last_move
@@ -1250,11 +1250,17 @@ cdef class TreeMoves:
         memmove(&kids.items[lo + 1], &kids.items[lo], <size_t>(kids.n - lo) * sizeof(int64_t))
         kids.items[lo] = k
         kids.n += 1
+        self._note_moved_list(parent, lo)
         return 0
 
     cdef int64_t _lower_bound(self, child_list *kids, int64_t k) noexcept:
         """The first place in a sorted sibling list whose node does not sort before k."""
         cdef int64_t lo = 0, hi = kids.n, mid
+        if hi > 0 and self.sibling_cmp(kids.items[hi - 1], k) < 0:
+            # (after every sibling: a node created or moved to the end of its list, what
+            # create(parent) does; one node read instead of a search's many, each out of
+            # the CPU's caches on a server of many documents)
+            return hi
         while lo < hi:
             mid = (lo + hi) >> 1
             if self.sibling_cmp(kids.items[mid], k) < 0:
@@ -1287,12 +1293,20 @@ cdef class TreeMoves:
         self.keep_sorted = True
         return 0
 
-    cdef int _note_moved_list(self, int64_t parent) except -1:
-        """While keep_sorted: the sibling list of `parent` changed (listed once)."""
+    cdef int _note_moved_list(self, int64_t parent, int64_t at) except -1:
+        """While keep_sorted: the sibling list of `parent` changed from place `at` on (the
+        slots before it still hold); listed once, `renum` keeping 1 + the first place
+        changed (clamped: numbering more places again is only slower)."""
         cdef child_list *kids = self.kids_of(parent)
-        if kids == NULL or kids.renum:
+        if kids == NULL:
             return 0
-        kids.renum = 1
+        if at > 0x7ffffff0:
+            at = 0x7ffffff0
+        if kids.renum:
+            if at + 1 < kids.renum:
+                kids.renum = <int32_t>(at + 1)
+            return 0
+        kids.renum = <int32_t>(at + 1)
         if self.n_moved_lists == self.cap_moved_lists:
             self.moved_lists = <int64_t*>_grow(self.moved_lists, &self.cap_moved_lists,
                                                self.n_moved_lists + 1, sizeof(int64_t))
@@ -1302,28 +1316,30 @@ cdef class TreeMoves:
 
     cdef int end_sorted(self) except -1:
         """Leave `keep_sorted`: the slots of the lists moves changed are numbered again
-        (the others' still hold: an import of a few moves into a tree of thousands of
-        nodes renumbered every list)."""
+        from the first place a move changed (the others' still hold: an import of a few
+        moves into a tree of thousands of nodes renumbered every list; an import creating
+        a few nodes at the end of a list of thousands renumbered that list, a write to
+        each of its nodes, out of the CPU's caches on a server of many documents)."""
         cdef int64_t k
         cdef child_list *kids
         cdef bint every = 4 * self.n_moved_lists > self.n_nodes
         self.keep_sorted = False
         for k in range(self.n_moved_lists):
             kids = self.kids_of(self.moved_lists[k])
-            kids.renum = 0
             if not every:
-                self._renumber(kids)
+                self._renumber(kids, kids.renum - 1)
+            kids.renum = 0
         self.n_moved_lists = 0
         if every:
             for k in range(self.n_nodes):
-                self._renumber(&self.nodes[k].kids)
-            self._renumber(&self.root_kids)
-            self._renumber(&self.deleted_kids)
+                self._renumber(&self.nodes[k].kids, 0)
+            self._renumber(&self.root_kids, 0)
+            self._renumber(&self.deleted_kids, 0)
         return 0
 
-    cdef void _renumber(self, child_list *kids) noexcept:
+    cdef void _renumber(self, child_list *kids, int64_t start) noexcept:
         cdef int64_t i
-        for i in range(kids.n):
+        for i in range(start, kids.n):
             self.nodes[kids.items[i]].slot = i
 
     # -- an event's replay of loro's tree diff (a scratch TreeMoves; _events.tree_checkout_items)

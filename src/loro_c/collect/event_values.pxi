@@ -19,7 +19,7 @@ cdef extern from "Python.h":
         PyMemberDef *d_member
     PyObject* PyType_GenericAlloc(PyTypeObject *t, Py_ssize_t n) except NULL
 
-DEF MAX_SLOTS = 6
+DEF MAX_SLOTS = 8
 
 
 cdef struct value_shape:

@@ -1,6 +1,9 @@
 # Included by _events.pyx: a map's diff: the keys whose winner changed, with their values now.
 
 
+DEF MAP_DIFF_FEW = 32
+
+
 cdef object map_diff(LoroDoc doc, uint32_t c, list idxs, bint compare_values, list shown,
                      list reached=None, bint checkout=False, list shown_again=None):
     """The keys whose winner changed; with `compare_values`, only those whose value changed
@@ -10,16 +13,32 @@ cdef object map_diff(LoroDoc doc, uint32_t c, list idxs, bint compare_values, li
     cdef lc_map_entry *e
     cdef lc_ev_note *note
     cdef uint32_t key
-    cdef int64_t slot
+    cdef int64_t slot, j
+    # the keys met so far: a scan of a C array for a few notes (a set of Python ints cost
+    # two allocations and two hashed lookups per key)
+    cdef uint32_t few[MAP_DIFF_FEW]
+    cdef int64_t n_few = 0
+    cdef bint dup
     values = doc.log.values
     updated = {}
-    seen = set()
+    seen = set() if len(idxs) > MAP_DIFF_FEW else None
     for i in idxs:
         note = &doc.evlog.notes[<int64_t>i]
         key = note.key
-        if key in seen:
-            continue
-        seen.add(key)
+        if seen is None:
+            dup = False
+            for j in range(n_few):
+                if few[j] == key:
+                    dup = True
+                    break
+            if dup:
+                continue
+            few[n_few] = key
+            n_few += 1
+        else:
+            if key in seen:
+                continue
+            seen.add(key)
         e = lc_map_find(&doc.maps[doc.ctree[c]], key)
         slot = -1 if e == NULL else e.slot
         new = _DELETED if slot < 0 else values[slot]

@@ -112,7 +112,7 @@ cdef object tree_diff(LoroDoc doc, uint32_t c, int mode, list reached):
         if kind == "delete":
             action = make_value(&TDELETE_SHAPE, TDELETE_SLOTS, v)
         else:
-            fi = it[4].hex().upper()
+            fi = hex_upper(it[4])
             v[2] = <PyObject*>fi
             if kind == "create":
                 action = make_value(&TCREATE_SHAPE, TCREATE_SLOTS, v)
@@ -206,6 +206,25 @@ cdef list tree_checkout_items(LoroDoc doc, uint32_t c, tuple versions):
         free(fa)
         free(fb)
         free(in_to)
+
+
+cdef object hex_upper(object b):
+    """b.hex().upper() of a fractional index's bytes, without the two method calls (a
+    tree event's item each)."""
+    cdef const unsigned char *p
+    cdef char buf[128]
+    cdef Py_ssize_t n, i
+    if type(b) is not bytes or len(<bytes>b) > 64:
+        return b.hex().upper()
+    n = len(<bytes>b)
+    p = <const unsigned char*><char*><bytes>b
+    for i in range(n):
+        buf[2 * i] = _HEX_UPPER[p[i] >> 4]
+        buf[2 * i + 1] = _HEX_UPPER[p[i] & 15]
+    return PyUnicode_DecodeASCII(buf, 2 * n, NULL)
+
+
+cdef const char *_HEX_UPPER = b"0123456789ABCDEF"
 
 
 cdef object tree_id_cached(dict ids, object k):
@@ -305,6 +324,11 @@ cdef object whole_value_diff(LoroDoc doc, uint32_t c, list queue, bint zero_coun
 
 cdef object wrap_value(LoroDoc doc, object v, list shown, list reached=None):
     global _wrap
+    t = type(v)
+    if t is int or t is str or t is float or t is bool or v is None or t is bytes:
+        # (a scalar: no container, and copy_value's own answer; its module lookups and
+        # Python call were most of a map event's cost per key)
+        return one_slot(&VALUE_SHAPE, VALUE_SLOTS, v)
     if isinstance(v, _types.ContainerID):
         if _wrap is None:
             from loro_c._containers import wrap
