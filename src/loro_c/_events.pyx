@@ -347,6 +347,22 @@ cdef bint import_is_greater(LoroDoc doc, tuple snap):
 
 
 
+def import_maps_read_history(LoroDoc doc, tuple snap):
+    """Whether a concurrent import's diff (`snap`: the version before, as import_begin's)
+    runs a map's calculator that reads loro's history cache of map ops to compare values:
+    a map the import edits that diverged, or any map it edits when a sequence container
+    it edits diverged (diverged_containers). Its first build visits every change block
+    (doc/exchange.pxi number_history_visit)."""
+    both = []
+    got = diverged_containers(doc, snap, both)
+    if got is None:
+        return True
+    for c in both:
+        if doc.ckind[<uint32_t>c] == KIND_MAP:
+            return True
+    return False
+
+
 def import_greater(LoroDoc doc, tuple snap):
     """import_is_greater for the document's maps of tree nodes (state/tree.pxi)."""
     return import_is_greater(doc, snap)

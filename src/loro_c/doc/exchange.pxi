@@ -56,6 +56,18 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
             if snap is None:
                 commit_txn(d)       # (the import commits it first too)
             walk_from = walk_base(d)
+        # (and the version a map's diff calculator reads the history from, while a snapshot
+        # load nobody recorded left containers unnumbered: number_history_visit)
+        visit_from = None
+        if (d.lnum_lazy and not d.lnum_visited and not d.detached and d.shallow_sv is None
+                and d.log.n_changes):
+            if walk_from is None:
+                if snap is None:
+                    commit_txn(d)
+                walk_from_lazy = walk_base(d)
+            else:
+                walk_from_lazy = walk_from
+            visit_from = walk_from_lazy
         status = None
         probe = None
         loaded = (blobs[0] if changes is None and len(blobs) == 1 and type(blobs[0]) is bytes
@@ -144,6 +156,11 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
             style_note_load(d)      # (loro's loader builds its texts' style map elements)
         if walk_from is not None and d.lnum_rest is not None and not d.detached:
             number_walk_parses(d, walk_from)
+        if (visit_from is not None and not d.detached and visit_from[1]
+                and new_changes_touch_map(d, visit_from[0])
+                and not events_module().import_greater(d, (visit_from[0], set(visit_from[1]), None))
+                and events_module().import_maps_read_history(d, (visit_from[0], set(visit_from[1]), None))):
+            number_history_visit(d)
         if (snap is not None and d.lnum_rest is not None
                 and events_module().import_builds_history_cache(d, snap)):
             # loro's diff calculation parses every change block: the containers a snapshot
@@ -202,6 +219,9 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
         # versions, as an import's does: number_walk_parses)
         walk_from = (walk_base(d) if d.lnum_rest is not None and not load_first
                      and (events or not d.detached) else None)
+        # (a map's calculator in that move reads the history cache: number_history_visit)
+        visit_from = (walk_base(d) if d.lnum_lazy and not d.lnum_visited and not load_first and d.log.n_changes
+                      and d.shallow_sv is None and (events or not d.detached) else None)
         try:
             status = _import.import_blobs(d, blobs, True, shallow_loads)
         except BaseException:
@@ -212,6 +232,8 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
         d.evlog.n = 0
         if walk_from is not None and d.lnum_rest is not None:
             number_walk_parses(d, walk_from)
+        if visit_from is not None and new_changes_touch_map(d, visit_from[0]):
+            number_history_visit(d)
         snap_front = None
         if load_first:
             snap_vv = dict(first_meta.partial_end_vv.to_dict())
@@ -424,6 +446,64 @@ cdef int number_walk_parses(LoroDoc d, tuple base) except -1:
     return 0
 
 
+cdef bint new_changes_touch_map(LoroDoc d, list old_vv) except -1:
+    """Whether a change past `old_vv` (the version before an import: end counter per peer
+    index) holds an op on a map: the import's diff then runs a map's calculator."""
+    cdef OpLog log = d.log
+    cdef int64_t pos, k
+    cdef uint32_t p
+    cdef int32_t lo
+    cdef lc_change *chp
+    cdef int64_t n_old = len(old_vv)
+    for p in range(log.n_peers):
+        lo = old_vv[p] if p < n_old else 0
+        if log.vv[p] <= lo:
+            continue
+        pos = log.find_change_pos(p, lo)
+        while 0 <= pos < log.by_peer[p].len:
+            chp = &log.changes[log.by_peer[p].idx[pos]]
+            pos += 1
+            for k in range(chp.ops_off, chp.ops_off + chp.ops_len):
+                if log.ops[k].counter >= lo and d.ckind[log.ops[k].container] == KIND_MAP:
+                    return True
+    return False
+
+
+cdef int number_history_visit(LoroDoc d) except -1:
+    """A map's diff calculator in a concurrent import (DiffMode::Import), or in the move to
+    the latest version of an import_batch of updates (a checkout), reads loro's history
+    cache of map ops, whose first build visits every change of the change store: its
+    blocks in order of their first id (peer, then counter), each parsed, registering the
+    containers its ops name in op order, then the children they create. After a snapshot
+    load nobody recorded (thin_load), loro's arena holds only what was touched since, so
+    the untouched roots of the loaded state get their numbers here too, with the dead
+    children the load left waiting (probed on loro 1.17.1: tests/test_import_walk_numbering.py,
+    a concurrent change on the map: the counter and the text of the snapshot's first block
+    were numbered at that import, before the list a later commit made; a change on the
+    counter alone, or one that follows the version before, parses nothing)."""
+    cdef OpLog log = d.log
+    cdef uint32_t k
+    d.lnum_visited = True       # (the cache stays: later changes join it as they come)
+    lnum_flush(d)
+    lnum = d.lnum
+    for pid in sorted(log.peer_map):
+        k = log.peer_map[pid]
+        end = log.vv[k]
+        if end <= 0:
+            continue
+        cuts = sorted(c for c in (d.kept_blocks.get(pid) or ()) if 0 < c < end) if d.kept_blocks else []
+        bounds = [0] + cuts + [end]
+        for i in range(len(bounds) - 1):
+            for cid in joined_block_cids(d, k, pid, bounds[i], bounds[i + 1]):
+                if cid not in lnum:
+                    lnum[cid] = len(lnum)
+    rest = d.lnum_rest
+    if rest is not None:
+        rest = [cid for cid in rest if cid not in lnum]
+        d.lnum_rest = rest or None
+    return 0
+
+
 cdef int number_as_loaded(LoroDoc d, int64_t n_before, list first, list state,
                           bint dead_wait=False) except -1:
     """Number the containers as loro's arena holds them after it loaded a snapshot into an
@@ -505,6 +585,7 @@ cdef int number_exported_rest(LoroDoc d, dict start, dict end=None) except -1:
         return 0
     hit = []
     wait = []
+    parsed = set()
     for cid in rest:
         p = getattr(cid, "peer", None)
         if p is None:
@@ -526,9 +607,19 @@ cdef int number_exported_rest(LoroDoc d, dict start, dict end=None) except -1:
                 elif b_hi is None:
                     b_hi = c
         if hi > lo and hi > b_lo and (b_hi is None or lo < b_hi):
+            if d.lnum_lazy and k is not None and (p, b_lo) not in parsed:
+                # after a load nobody recorded, the parse registers every container the
+                # block's ops name that nothing touched since (a root of the lazily
+                # loaded state too), in op order, the child among them
+                parsed.add((p, b_lo))
+                hit.extend(joined_block_cids(d, <uint32_t>k, p, b_lo,
+                                             log.vv[<uint32_t>k] if b_hi is None else b_hi))
             hit.append(cid)
         else:
             wait.append(cid)
+    if parsed:
+        hit = list(dict.fromkeys(x for x in hit if x not in d.lnum or x in rest))
+        wait = [x for x in wait if x not in hit]
     return number_parsed(d, hit, wait)
 
 
@@ -778,6 +869,7 @@ cdef int number_lazily_loaded(LoroDoc d, int64_t n_before, list first, list rest
             wait = ordered + [cid for cid in wait if cid not in seen]
     d.lnum_rest = wait or None
     d.lnum_lazy = True
+    d.lnum_visited = False
     d.lazy_roots = [cid for cid in state or () if isinstance(cid, _types.ContainerID.Root)]
     return 0
 

@@ -104,6 +104,7 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr,
         d.lnum[cid] = len(d.lnum)
     d.lazy_first = (blob, len(d.lnum))
     d.lnum_lazy = True
+    d.lnum_visited = False
     d.lazy_roots = [row[0] for row in rows if is_root_cid(row[0])]
     return 0
 
