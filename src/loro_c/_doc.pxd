@@ -712,6 +712,7 @@ cdef tuple ml_item_peers(LoroDoc d, uint32_t c, int64_t pos)
 cdef int ml_after_undo(LoroDoc d) except -1
 cdef list ml_event_ops(LoroDoc d, uint32_t c, bint by_value=*)
 cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs)
+cdef bint ml_kept_alive(LoroDoc d, uint32_t c, list ends) except -1
 cdef int ml_events_done(LoroDoc d) noexcept
 cdef int64_t ml_index_of(LoroDoc d, uint32_t c, object value) except -2
 # movable trees (state/tree.pxi)

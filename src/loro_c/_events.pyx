@@ -34,6 +34,7 @@ from loro_c._doc cimport KIND_MOVABLE_LIST, ml_event_ops, ml_events_done, ml_ind
 from loro_c._doc cimport MovableState, lc_ml_elem      # ml_elems_before
 from loro_c._kinds cimport LC_OP_SET, LC_OP_MOVE
 from loro_c._doc cimport ml_import_split     # MovableList import diffs, split as loro's
+from loro_c._doc cimport ml_kept_alive       # a checkout calculator's kept MovableList maps
 from loro_c._doc cimport container_index     # a loaded tree node's meta map
 from loro_c._doc cimport lnum_flush          # the created tree nodes' meta maps get numbers
 from loro_c._doc cimport TextBacking      # texts loaded from a snapshot (collect/checkout_text.pxi)

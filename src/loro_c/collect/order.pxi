@@ -93,7 +93,9 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
             if c not in depth and doc.ckind[<uint32_t>c] == KIND_MOVABLE_LIST:
                 if ends is None:
                     ends = closure_ends(doc, doc.evs.tree_lca[1])
-                if ml_keeps_elements(doc, c, _walk_ranges, ends):
+                # (a checkout's calculator keeps the elements of the walks before it too)
+                if ml_keeps_elements(doc, c, _walk_ranges, ends) or (
+                        doc.evs.before is not None and ml_kept_alive(doc, c, ends)):
                     depth[c] = arena_depth(doc, c)
     if walk is not None:
         # the containers in the order loro's walk of the version DAG meets them: those the

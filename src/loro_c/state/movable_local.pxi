@@ -1912,6 +1912,44 @@ cdef tuple ml_calc_elements(LoroDoc d, uint32_t c, list idxs, list recs, list na
     return seq, [x[1] for x in shown], kept
 
 
+cdef bint ml_kept_alive(LoroDoc d, uint32_t c, list ends) except -1:
+    """Whether the map loro's checkout calculator keeps for MovableList `c` (every element
+    the ops of every checkout's walk named since the calculator was made, see
+    ml_calc_elements) holds an element version `ends` has. A checkout whose walk meets an
+    op of `c` sets a placeholder for each of them in its diff and keeps those alive at
+    the target: one of them makes the diff non-empty, so the list is in the calculator's
+    map of diffs (and the event's order of the others follows from that map) even when
+    the event shows nothing of it (kinds late session 7413: an element noted by the
+    return to the latest version after an earlier checkout)."""
+    cdef MovableState s = d.mls
+    cdef ElementMap kept
+    cdef lc_ml_elem *el
+    cdef int64_t i
+    if s is None or d.shallow_sv is not None or d.evs is None or d.evs.tree_lca is None:
+        return False
+    lca = d.evs.tree_lca
+    if s.calc_keys is None:
+        s.calc_keys = {}
+    kept = s.calc_keys.get(c)
+    if kept is None:
+        kept = s.calc_keys[c] = ElementMap()
+    # (fed as ml_calc_elements feeds it)
+    walks = s.calc_walks if s.calc_walks is not None else [[lca[0], lca[1], None, d.evs.lca_ordered,
+                                                            d.evs.lca_after_ordered]]
+    for k in range(kept.fed, len(walks)):
+        ml_feed_walk(d, s.calc_keys, ml_walk_ranges(d, walks[k]), k, c)
+    kept.fed = len(walks)
+    for i in range(kept.size):
+        if kept.table[i] < 0:
+            continue
+        e = s.elem_index.get(kept.table[i])
+        if e is not None:
+            el = &s.elems[<int64_t>e]
+            if el.peer < len(ends) and el.counter < ends[el.peer]:
+                return True
+    return False
+
+
 # the state moves kept unreplayed at most (MovableState.calc_walks): past them,
 # ml_fold_walks brings every list's map up to date
 cdef Py_ssize_t ML_WALKS_KEPT = 8
