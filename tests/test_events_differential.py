@@ -496,7 +496,10 @@ FIXED_LATE_SESSIONS = (174, 311, 464, 1627, 1909, 2448, 479, 681, 2723, 2769, 12
                        3201,
                        # an import's diff walks (and parses) the old changes above the
                        # common ancestor (tests/test_import_walk_numbering.py)
-                       7375)
+                       7375,
+                       # updates that follow the snapshot's frontiers: its version is the
+                       # common ancestor, nothing parsed (doc/exchange.pxi follows_frontiers)
+                       9914)
 
 
 @pytest.mark.parametrize("seed", FIXED_LATE_SESSIONS)

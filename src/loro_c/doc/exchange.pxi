@@ -956,35 +956,42 @@ cdef bint lazy_move_parses(LoroDoc d, bytes snap, dict snap_vv, set stored, bint
     if latest == set([tuple(x) for x in before]):
         return False        # (nothing past the snapshot: loro does not move)
     lca = dict(snap_vv)
-    for i in range(log.n_frontiers):
-        one = log.frontiers[i]
-        reach = version_dict(d, &one, 1)
-        for q in list(lca):
-            lca[q] = min(lca[q], reach.get(q, 0))
-    # (and the history each new change starts from: its deps' closure, the empty version
-    # for a change with no deps, as loro's replay base; model of branch s33a)
-    for p in range(log.n_peers):
-        e = snap_vv.get(log.peer_ids[p], 0)
-        if log.vv[p] <= e:
-            continue
-        pos = log.find_change_pos(p, e)
-        while 0 <= pos < log.by_peer[p].len:
-            chp = &log.changes[log.by_peer[p].idx[pos]]
-            pos += 1
-            if chp.counter < e:
-                one.peer = p
-                one.counter = e - 1
-                reach = version_dict(d, &one, 1)
-            elif has_new_dep(d, chp, snap_vv):
-                # its deps' closure holds that of a new change the loop meets too, so it
-                # lowers nothing (and skipping it keeps this linear in the new changes)
-                continue
-            elif chp.deps_len == 0:
-                reach = {}
-            else:
-                reach = version_dict(d, &log.deps[chp.deps_off], chp.deps_len)
+    # when every new change follows the snapshot's version (its deps are new changes or
+    # the snapshot's frontiers), loro's search for the common ancestor meets each path of
+    # the log's heads at a frontier of the snapshot, which it shares at once (a frontier
+    # still a head too): the ancestor is the snapshot's version, and the walk parses none
+    # of its blocks (late session 9914: updates continuing the frontier 2@2 beside the
+    # head 0@1 of a branch from below, which the per-head reach below would lower to)
+    if not follows_frontiers(d, snap_vv, set([tuple(x) for x in before])):
+        for i in range(log.n_frontiers):
+            one = log.frontiers[i]
+            reach = version_dict(d, &one, 1)
             for q in list(lca):
                 lca[q] = min(lca[q], reach.get(q, 0))
+        # (and the history each new change starts from: its deps' closure, the empty version
+        # for a change with no deps, as loro's replay base; model of branch s33a)
+        for p in range(log.n_peers):
+            e = snap_vv.get(log.peer_ids[p], 0)
+            if log.vv[p] <= e:
+                continue
+            pos = log.find_change_pos(p, e)
+            while 0 <= pos < log.by_peer[p].len:
+                chp = &log.changes[log.by_peer[p].idx[pos]]
+                pos += 1
+                if chp.counter < e:
+                    one.peer = p
+                    one.counter = e - 1
+                    reach = version_dict(d, &one, 1)
+                elif has_new_dep(d, chp, snap_vv):
+                    # its deps' closure holds that of a new change the loop meets too, so it
+                    # lowers nothing (and skipping it keeps this linear in the new changes)
+                    continue
+                elif chp.deps_len == 0:
+                    reach = {}
+                else:
+                    reach = version_dict(d, &log.deps[chp.deps_off], chp.deps_len)
+                for q in list(lca):
+                    lca[q] = min(lca[q], reach.get(q, 0))
     lca = {q: e for q, e in lca.items() if e > 0}
     start = [(log.peer_map[q], c) for q, c in vv_frontier_ids(d, lca)] if lca else []
     for q, c in snap_front:
@@ -1045,6 +1052,40 @@ cdef int parse_block_at(list lst, int32_t ctr, dict lnum) except -1:
 
 def _block_start(b):
     return b[0]
+
+
+cdef bint follows_frontiers(LoroDoc d, dict snap_vv, set front) except -1:
+    """Whether every change past the snapshot's version `snap_vv` follows it: each dep is
+    a new change or one of the snapshot's frontiers (`front`: (peer index, counter)
+    pairs), and a change the log merged with the snapshot's last one of its peer starts
+    at a frontier. False when there is nothing new, or a new change has no deps."""
+    cdef OpLog log = d.log
+    cdef int64_t pos, k
+    cdef uint32_t p, q
+    cdef int32_t e, c
+    cdef lc_change *chp
+    cdef bint seen = False
+    for p in range(log.n_peers):
+        e = snap_vv.get(log.peer_ids[p], 0)
+        if log.vv[p] <= e:
+            continue
+        pos = log.find_change_pos(p, e)
+        while 0 <= pos < log.by_peer[p].len:
+            chp = &log.changes[log.by_peer[p].idx[pos]]
+            pos += 1
+            seen = True
+            if chp.counter < e:
+                if (p, e - 1) not in front:
+                    return False
+                continue
+            if chp.deps_len == 0:
+                return False
+            for k in range(chp.deps_off, chp.deps_off + chp.deps_len):
+                q = log.deps[k].peer
+                c = log.deps[k].counter
+                if c < snap_vv.get(log.peer_ids[q], 0) and (q, c) not in front:
+                    return False
+    return seen
 
 
 cdef bint has_new_dep(LoroDoc d, lc_change *chp, dict snap_vv) except -1:
