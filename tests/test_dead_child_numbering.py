@@ -4,11 +4,14 @@ loro 1.17.1's import reads that block's ops:
 
 - a new change of the block's peer joins it (it depends on the peer's old op, so the
   block was looked up: doc/grouping.pxi cold_change) and the change store parses the
-  block to push the change (doc/exchange.pxi number_joined_blocks);
+  block to push the change (doc/exchange.pxi number_joined_block);
 - the import's diff runs a tree's or a movable list's calculator in DiffMode::Import (a
   concurrent import): they read loro's history cache, whose first build visits every
-  change of the log (_events.import_builds_history_cache). A map's, a list's, a text's or
-  a counter's calculator does not, nor does an import that follows the version before.
+  change of the log (_events.import_builds_history_cache). A list's, a text's or a
+  counter's calculator does not, nor does an import that follows the version before; a
+  map's does only when it compares values: the map, or a sequence the import edits,
+  diverged (doc/exchange.pxi number_history_visit, tests/test_import_walk_numbering.py).
+  The map of the session here did not.
 
 The numbers show in the order of an event's diffs of equal depth (loro's hash map keyed by
 the container index): here peer 122 restarts from a snapshot whose history holds a dead
