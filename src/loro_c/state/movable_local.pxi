@@ -1888,17 +1888,7 @@ cdef tuple ml_calc_elements(LoroDoc d, uint32_t c, list idxs, list recs, list na
     from loro_c._dag_order import walk_containers, walked_from_before
     kept = None
     if idxs is None:
-        if s.calc_keys is None:
-            s.calc_keys = {}
-        kept = s.calc_keys.get(c)
-        if kept is None:
-            kept = s.calc_keys[c] = ElementMap()
-        # the walks of the state's moves since this map last caught up, this one's last
-        walks = s.calc_walks if s.calc_walks is not None else [[lca[0], lca[1], None, d.evs.lca_ordered,
-                                                                d.evs.lca_after_ordered]]
-        for k in range(kept.fed, len(walks)):
-            ml_feed_walk(d, s.calc_keys, ml_walk_ranges(d, walks[k]), k, c)
-        kept.fed = len(walks)
+        kept = ml_kept_caught_up(d, s, c, lca)
         seq = ()
     else:
         ranges = []
@@ -1910,6 +1900,22 @@ cdef tuple ml_calc_elements(LoroDoc d, uint32_t c, list idxs, list recs, list na
     shown = sorted([(r[CH_NEW_OP], r[CH_KEY]) for r in recs
                     if r[CH_AJ] >= 0 and (r[CH_BI] < 0 or r[CH_BPOS] != r[CH_APOS])])
     return seq, [x[1] for x in shown], kept
+
+
+cdef ElementMap ml_kept_caught_up(LoroDoc d, MovableState s, uint32_t c, lca):
+    """The map loro's checkout calculator keeps for MovableList `c`, fed the walks of the
+    state's moves since it last caught up (this move's, `lca`, last)."""
+    if s.calc_keys is None:
+        s.calc_keys = {}
+    cdef ElementMap kept = s.calc_keys.get(c)
+    if kept is None:
+        kept = s.calc_keys[c] = ElementMap()
+    walks = s.calc_walks if s.calc_walks is not None else [[lca[0], lca[1], None, d.evs.lca_ordered,
+                                                            d.evs.lca_after_ordered]]
+    for k in range(kept.fed, len(walks)):
+        ml_feed_walk(d, s.calc_keys, ml_walk_ranges(d, walks[k]), k, c)
+    kept.fed = len(walks)
+    return kept
 
 
 cdef bint ml_kept_alive(LoroDoc d, uint32_t c, list ends) except -1:
@@ -1927,18 +1933,7 @@ cdef bint ml_kept_alive(LoroDoc d, uint32_t c, list ends) except -1:
     cdef int64_t i
     if s is None or d.shallow_sv is not None or d.evs is None or d.evs.tree_lca is None:
         return False
-    lca = d.evs.tree_lca
-    if s.calc_keys is None:
-        s.calc_keys = {}
-    kept = s.calc_keys.get(c)
-    if kept is None:
-        kept = s.calc_keys[c] = ElementMap()
-    # (fed as ml_calc_elements feeds it)
-    walks = s.calc_walks if s.calc_walks is not None else [[lca[0], lca[1], None, d.evs.lca_ordered,
-                                                            d.evs.lca_after_ordered]]
-    for k in range(kept.fed, len(walks)):
-        ml_feed_walk(d, s.calc_keys, ml_walk_ranges(d, walks[k]), k, c)
-    kept.fed = len(walks)
+    kept = ml_kept_caught_up(d, s, c, d.evs.tree_lca)
     for i in range(kept.size):
         if kept.table[i] < 0:
             continue
