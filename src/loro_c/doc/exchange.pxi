@@ -51,23 +51,18 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
                 d.tree_ev = {}
         # the version the import's diff walks from (number_walk_parses), while a snapshot
         # load leaves containers waiting for a parse of their change blocks
-        walk_from = None
-        if d.lnum_rest is not None and not d.detached:
-            if snap is None:
-                commit_txn(d)       # (the import commits it first too)
-            walk_from = walk_base(d)
         # (and the version a map's diff calculator reads the history from, while a snapshot
         # load nobody recorded left containers unnumbered: number_history_visit)
-        visit_from = None
-        if (d.lnum_lazy and not d.lnum_visited and not d.detached and d.shallow_sv is None
-                and d.log.n_changes):
-            if walk_from is None:
-                if snap is None:
-                    commit_txn(d)
-                walk_from_lazy = walk_base(d)
-            else:
-                walk_from_lazy = walk_from
-            visit_from = walk_from_lazy
+        walks = d.lnum_rest is not None and not d.detached
+        visits = (d.lnum_lazy and not d.lnum_visited and not d.detached and d.shallow_sv is None
+                  and d.log.n_changes > 0)
+        base = None
+        if walks or visits:
+            if snap is None:
+                commit_txn(d)       # (the import commits it first too)
+            base = walk_base(d)
+        walk_from = base if walks else None
+        visit_from = base if visits else None
         status = None
         probe = None
         loaded = (blobs[0] if changes is None and len(blobs) == 1 and type(blobs[0]) is bytes
@@ -157,10 +152,11 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
         if walk_from is not None and d.lnum_rest is not None and not d.detached:
             number_walk_parses(d, walk_from)
         if (visit_from is not None and not d.detached and visit_from[1]
-                and new_changes_touch_map(d, visit_from[0])
-                and not events_module().import_greater(d, (visit_from[0], set(visit_from[1]), None))
-                and events_module().import_maps_read_history(d, (visit_from[0], set(visit_from[1]), None))):
-            number_history_visit(d)
+                and new_changes_touch_map(d, visit_from[0])):
+            before = (visit_from[0], set(visit_from[1]), None)
+            if (not events_module().import_greater(d, before)
+                    and events_module().import_maps_read_history(d, before)):
+                number_history_visit(d)
         if (snap is not None and d.lnum_rest is not None
                 and events_module().import_builds_history_cache(d, snap)):
             # loro's diff calculation parses every change block: the containers a snapshot
@@ -217,11 +213,14 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
                        and not load_first else None)
         # (that move's diff walks the old changes above the common ancestor of its two
         # versions, as an import's does: number_walk_parses)
-        walk_from = (walk_base(d) if d.lnum_rest is not None and not load_first
-                     and (events or not d.detached) else None)
         # (a map's calculator in that move reads the history cache: number_history_visit)
-        visit_from = (walk_base(d) if d.lnum_lazy and not d.lnum_visited and not load_first and d.log.n_changes
-                      and d.shallow_sv is None and (events or not d.detached) else None)
+        moves = not load_first and (events or not d.detached)
+        walks = moves and d.lnum_rest is not None
+        visits = (moves and d.lnum_lazy and not d.lnum_visited and d.log.n_changes > 0
+                  and d.shallow_sv is None)
+        base = walk_base(d) if walks or visits else None
+        walk_from = base if walks else None
+        visit_from = base if visits else None
         try:
             status = _import.import_blobs(d, blobs, True, shallow_loads)
         except BaseException:
