@@ -1403,16 +1403,25 @@ cdef int64_t *hb_grow(int64_t *table, int64_t *size, int64_t *room, const uint64
 
 
 cdef int touched_order(_Walk w, uint32_t *ps, int64_t n, const uint8_t *touch, uint64_t *h,
-                       int64_t *o, uint32_t *tmp) except -1:
+                       int64_t *o, uint32_t *tmp, int64_t preloaded=0) except -1:
     """Reorder peers `ps[:n]` (inserted in that order) as loro's version map of them yields
     them: hashbrown reserves a slot before each update, even of a key it holds, so a local
-    op that found the map full (touch[k]: holding k peers) grew it (hash_order.
+    op that found the map full (touch[k]: holding k peers) grew it; the first `preloaded`
+    came from a snapshot load, which makes the map with room for all of them (hash_order.
     vv_iteration_order; h, o, tmp: scratch of n)."""
     cdef int64_t *table = NULL
     cdef int64_t size = 0, room = 0, k, i, m
     try:
         for k in range(n):
             h[k] = fx_finish(fx_add(0, w.pid64[ps[k]]))
+        if preloaded > 0:
+            size = hb_buckets_for(preloaded)
+            table = <int64_t *>malloc(size * sizeof(int64_t))
+            if table == NULL:
+                raise MemoryError()
+            for i in range(size):
+                table[i] = -1
+            room = hb_capacity_of(size)
         for k in range(n):
             if room == 0:
                 table = hb_grow(table, &size, &room, h, o)
@@ -1429,6 +1438,15 @@ cdef int touched_order(_Walk w, uint32_t *ps, int64_t n, const uint8_t *touch, u
     finally:
         free(table)
     return 0
+
+
+cdef inline int64_t loaded_prefix(const uint32_t *ps, int64_t n, const int64_t *rank) noexcept:
+    """How many of the first peers of `ps` a snapshot load put into the version map (their
+    ranks are negative, see walk_containers)."""
+    cdef int64_t k = 0
+    while k < n and rank[ps[k]] < 0:
+        k += 1
+    return k
 
 
 cdef int64_t vv_fill_order(_Walk w, const lc_id *ids, int64_t n, uint32_t *out, int64_t m,
@@ -1756,12 +1774,12 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
                 if bvv[tmp[i]] > 0:
                     uo[nu] = tmp[i]
                     nu += 1
-            touched_order(w, tmp, j, touch, hs, o, tmp + np)
+            touched_order(w, tmp, j, touch, hs, o, tmp + np, loaded_prefix(tmp, j, rank))
             for i in range(j):
                 if bvv[tmp[i]] == 0:
                     uo[nu] = tmp[i]
                     nu += 1
-            touched_order(w, uo, nu, touch, hs, o, tmp)
+            touched_order(w, uo, nu, touch, hs, o, tmp, loaded_prefix(uo, nu, rank))
         m = 0
         for i in range(nb):
             p = bo[i]

@@ -196,11 +196,15 @@ def _hash_str(s):
     return ((h << 26) | (h >> 38)) & _M64
 
 
-def _table_order(keys, hash_of, touches=()):
+def _table_order(keys, hash_of, touches=(), preloaded=0):
     """Insert `keys` in order; after the k-th insert, for k in `touches`, reserve a slot
-    as an insert of a key already held does (the table grows when full)."""
+    as an insert of a key already held does (the table grows when full). The first
+    `preloaded` keys go into a table made with room for them all."""
     table = []
     room = 0
+    if preloaded:
+        table = [None] * _buckets_for(preloaded)
+        room = _capacity(len(table))
     for n, key in enumerate(keys, 1):
         if room == 0:
             table, room = _grown(table, hash_of)
@@ -221,12 +225,14 @@ def _grown(table, hash_of):
     return table, _capacity(size) - len(old)
 
 
-def vv_iteration_order(peers, touches):
+def vv_iteration_order(peers, touches, loaded=0):
     """The peers (u64 ids) of loro's version vector in its hash map's order, inserted in
     this order, where a local op updated the map while it held `k` peers for each k in
     `touches` (an insert reserves a slot first, even for a key the map holds, so a full
-    map grows then)."""
-    return _table_order(peers, _hash, frozenset(touches))
+    map grows then). The first `loaded` peers came from a snapshot load, which makes the
+    map with room for all of them (measured on loro 1.17.1: 300 of 300 loads of up to 12
+    peers agree; a map grown as they came agreed on 262)."""
+    return _table_order(peers, _hash, frozenset(touches), loaded)
 
 
 def str_key_order(keys):

@@ -76,9 +76,10 @@ def _lamport(change):
     return change[2]
 
 
-def export_updates(doc, start, end, touches=(), start_ids=None):
+def export_updates(doc, start, end, touches=(), start_ids=None, loaded=0):
     """JSON updates of `doc` between version dicts `start` and `end` (peer -> end counter);
-    `touches` when `end` is the document's own version (see vv_iteration_order);
+    `touches` and `loaded` when `end` is the document's own version (see
+    vv_iteration_order);
     `start_ids`: the start version's frontiers, as (peer, counter) pairs (by default each
     peer's last op in `start`)."""
     peers = _PeerTable()
@@ -88,7 +89,7 @@ def export_updates(doc, start, end, touches=(), start_ids=None):
     # that found it full; hash_order replays both). That order decides where an importer's
     # string arena puts each text insert, which shows in the importer's text deltas.
     rank = {p: r for r, p in enumerate(iteration_order(
-        [p for p in vv_iteration_order(list(end), touches) if end[p] > 0]))}
+        [p for p in vv_iteration_order(list(end), touches, loaded) if end[p] > 0]))}
     out = _changes_json(sorted(doc._changes(start, end),
                                key=lambda ch: (ch[2], rank.get(ch[0], 0))), peers)
     start_version = ({str(p): c - 1 for p, c in start.items() if c > 0} if start_ids is None

@@ -139,6 +139,15 @@ cdef class DocCore:
         finally:
             doc_release(self)
 
+    def _vv_map_order(self):
+        """The peers of the log's version, in the order loro's hash map of it yields them
+        (doc/history.pxi loro_vv_bytes; str() of loro's oplog_vv lists them so)."""
+        doc_acquire(self)
+        try:
+            return vv_map_order(self)
+        finally:
+            doc_release(self)
+
     def _store_left_out(self):
         """The child containers a snapshot of this document leaves out because loro's
         state store never held them (state/snapshot.pxi note_store_entries), as strings."""

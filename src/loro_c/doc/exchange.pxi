@@ -2111,8 +2111,9 @@ cdef class DocExchange(DocHistory):
             clamped = {p: min(c, have.get(p, 0)) for p, c in start.items()}
             warm_frontier_lookups(self, clamped)
             start_ids = vv_frontier_ids(self, clamped)
-            out = _json.export_updates(self, start, loro_vv_fill(self, end_vv._map) if own
-                                       else end_vv._map, touches, start_ids)
+            end = loro_vv_fill(self, end_vv._map) if own else end_vv._map
+            out = _json.export_updates(self, start, end, touches, start_ids,
+                                       vv_loaded_count(self, end) if own else 0)
         except BaseException:
             release_and_deliver(self, False)
             raise

@@ -38,9 +38,22 @@ cdef dict loro_vv_fill(LoroDoc d, dict vv):
 cdef bytes loro_vv_bytes(LoroDoc d):
     """The log's version vector encoded as loro encodes its own: in the order its hash map
     yields the peers (hash_order.vv_iteration_order of the order it took them in)."""
+    return vv_bytes_in_order(dense_vv_dict(d, d.log.vv), vv_map_order(d))
+
+
+cdef list vv_map_order(LoroDoc d):
+    """The peers of the log's version in the order loro's hash map of it yields them."""
     from loro_c.hash_order import vv_iteration_order
     vv = loro_vv_fill(d, dense_vv_dict(d, d.log.vv))
-    return vv_bytes_in_order(vv, vv_iteration_order(list(vv), d.vv_touches))
+    return vv_iteration_order(list(vv), d.vv_touches, vv_loaded_count(d, vv))
+
+
+cdef Py_ssize_t vv_loaded_count(LoroDoc d, dict vv):
+    """How many of the first peers of `vv` (filled by loro_vv_fill) a snapshot load put into
+    loro's version map, which it made with room for all of them."""
+    if not d.vv_loaded:
+        return 0
+    return sum(1 for p in d.vv_loaded if p in vv)
 
 
 cdef VersionVector version_snapshot(LoroDoc d):

@@ -89,6 +89,10 @@ cdef int after_local_op(LoroDoc d, int32_t n) except -1:
     snap_mark(d, d.log.ops[d.log.n_ops - 1].container)
     if <int64_t>d.log.vv[p] + n > INT32_MAX:
         raise OverflowError("peer counter exceeds 2**31")
+    # loro updates its version map at every local op: an op of a peer the map holds
+    # already is an insert that may grow a full map (a new peer's first op adds the key)
+    if d.log.vv[p] > 0 and <int64_t>d.log.n_peers != d.vv_touch_peers:
+        note_vv_touch(d)
     d.log.vv[p] += n
     d.log.vv_touch(p)
     d.tvv[p] = d.log.vv[p]
@@ -173,7 +177,8 @@ cdef int record_local_op(LoroDoc d, lc_op *piece) except -1:
 
 
 cdef int note_vv_touch(LoroDoc d) except -1:
-    """A local op updates loro's version hash map, which holds this peer already: note how
+    """A local op updates loro's version hash map, which holds this peer already (at every
+    op, not once per change: two ops of a new peer's first change grow a full map): note how
     many peers it holds (see LoroDoc.vv_touches). Only looked at when the log has met a
     new peer since the last look (with no new key, a second update finds room)."""
     cdef int64_t i, n = 0
@@ -220,8 +225,6 @@ cdef int commit_txn(LoroDoc d) except -1:
     end = d.log.vv[p]
     if end == d.txn_counter:
         return 0
-    if d.txn_counter > 0 and <int64_t>d.log.n_peers != d.vv_touch_peers:
-        note_vv_touch(d)
     if d.mls is not None and d.mls.calc_walks:
         ml_fold_walks(d)        # (before the log grows: state/movable_local.pxi)
     # the deps as the change keeps them, in loro's order (txn_deps keeps the log's order,
