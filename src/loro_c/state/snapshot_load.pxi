@@ -915,13 +915,24 @@ cdef int thin_materialize_locked(LoroDoc d) except -1:
         raise
 
 
-cdef bint thin_exports_blob(LoroDoc d) noexcept:
+cdef bint vv_load_reorders(list loaded) except -1:
+    """Whether loro's version map, made by a snapshot load that lists the peers `loaded`,
+    yields them in another order."""
+    from loro_c.hash_order import vv_iteration_order
+    return len(loaded) > 1 and vv_iteration_order(loaded, (), len(loaded)) != loaded
+
+
+cdef int thin_exports_blob(LoroDoc d) except -1:
     """Whether a snapshot export of the thin document is its blob again: nothing but reads
     since the load, and the same roots listed (a root taken since is listed in the state).
     loro re-exports an unchanged loaded snapshot byte for byte too, so the history need
     not be materialized for it. Not after a shallow export of a loaded tree
-    (tree_ensure_thin): loro's store then holds maps the blob does not list."""
+    (tree_ensure_thin): loro's store then holds maps the blob does not list. Nor when
+    the load reordered the version: loro writes the "vv" entry in its map's order, and
+    the map the load made yields colliding peers the other way round."""
     if d.thin_relisted:
+        return False
+    if vv_load_reorders(list(d.thin_vv) if d.thin_vv is not None else d.vv_loaded or []):
         return False
     if d.thin_pending is not None:
         return True     # (nothing but the export and versions looked at it)
