@@ -499,7 +499,12 @@ FIXED_LATE_SESSIONS = (174, 311, 464, 1627, 1909, 2448, 479, 681, 2723, 2769, 12
                        7375,
                        # updates that follow the snapshot's frontiers: its version is the
                        # common ancestor, nothing parsed (doc/exchange.pxi follows_frontiers)
-                       9914)
+                       9914,
+                       # loro's version map: updated at every local op, made with room for
+                       # all the peers a snapshot load lists, written so by a re-export
+                       # (tests/test_version_map_order.py): JSON change order 16790, 18500,
+                       # 22784, 25875, the walk's peer order 13547
+                       13547, 16790, 18500, 22784, 25875)
 
 
 @pytest.mark.parametrize("seed", FIXED_LATE_SESSIONS)
