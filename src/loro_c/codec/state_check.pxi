@@ -5,7 +5,9 @@
 # without an object per entry. The pass answers only "the decoder (load_snapshot_state)
 # takes this state": 1 when it would build every row without an error, 0 for anything it
 # is unsure of (the import then decodes eagerly, which raises the real error or takes the
-# blob). Maps and counters: the kinds a document of records holds by the thousand; and
+# blob). Maps and counters: the kinds a document of records holds by the thousand; trees
+# (tree_state_cols: their columns in C, no object per node; a tree's every node lists a
+# meta map, an entry of its own); and
 # lists, each decoded here by the decoder itself (a list of records is one entry, whose
 # decoded rows the deferred load takes: ListCheck), its items plain values or child maps
 # and counters. A List's items are checked here in C and left encoded (list_values_ok): a
@@ -587,8 +589,8 @@ cdef int list_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned ch
 
 cdef int state_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned char* vp,
                         Py_ssize_t vn, const VvTab* vv, KeySlice** scratch,
-                        Py_ssize_t* cap, ListCheck lists) except -1:
-    """decode_container_state's checks of one entry (1 / 0)."""
+                        Py_ssize_t* cap, ListCheck lists, dict vvd) except -1:
+    """decode_container_state's checks of one entry (1 / 0); `vvd`: `vv` as a dict."""
     cdef Reader r
     cdef int kind
     cdef uint64_t peer = 0, depth = 0, n = 0
@@ -616,7 +618,7 @@ cdef int state_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned c
         # (a movable list's own state is decoded here as a list's: its rows are what
         # thin_load builds it from, so the maps beside it stay encoded)
         return list_entry_ok(kp, kn, vp, vn, lists, kind, vv)
-    if kind != KIND_MAP and kind != KIND_COUNTER:
+    if kind != KIND_MAP and kind != KIND_COUNTER and kind != KIND_TREE:
         return 0
     reader_init(&r, vp, vn)
     if read_u8(&r, &b) < 0 or b != kind:
@@ -640,6 +642,9 @@ cdef int state_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned c
             return 0
     if kind == KIND_COUNTER:
         return 1 if reader_remaining(&r) == 8 else 0
+    if kind == KIND_TREE:
+        # (its columns checked in C; a node's meta map is a map entry of its own)
+        return tree_state_ok(&r, vvd)
     return map_state_ok(&r, vv, scratch, cap)
 
 
@@ -662,7 +667,7 @@ cdef int sst_keys_check(const unsigned char* prev, Py_ssize_t pn, const unsigned
 cdef int state_section_ok(Reader* sec, dict vv, ListCheck lists=None,
                           list bodies=None) except -1:
     """1 when load_snapshot_state's decode of this (non-empty) state section takes every
-    entry, all of them maps and counters (the SSTable's own checks included: sst_entries',
+    entry, all of them maps, counters and trees (the SSTable's own checks included: sst_entries',
     entry by entry without bytes objects), and with `lists` non-root lists too (decoded
     into it); 0 otherwise. `bodies` receives each block's body, decompressed (the
     deferred load reads them: lazy_state_rows). Raises only MemoryError."""
@@ -717,7 +722,7 @@ cdef int state_section_ok(Reader* sec, dict vv, ListCheck lists=None,
                 # a large value: its block holds the one entry
                 if not sst_keys_check(prevbuf, pn, fk, fkn):
                     return 0
-                if not entry_ok(fk, fkn, bp, n, &tab, &scratch, &cap, lists):
+                if not entry_ok(fk, fkn, bp, n, &tab, &scratch, &cap, lists, vv):
                     return 0
                 memcpy(prevbuf, fk, <size_t>fkn)
                 pn = fkn
@@ -756,7 +761,7 @@ cdef int state_section_ok(Reader* sec, dict vv, ListCheck lists=None,
                     vstart = off + 3 + sl
                 if not sst_keys_check(prevbuf, pn, keybuf, kn):
                     return 0
-                if not entry_ok(keybuf, kn, bp + vstart, end - vstart, &tab, &scratch, &cap, lists):
+                if not entry_ok(keybuf, kn, bp + vstart, end - vstart, &tab, &scratch, &cap, lists, vv):
                     return 0
                 swap = prevbuf
                 prevbuf = keybuf
@@ -777,7 +782,7 @@ cdef int state_section_ok(Reader* sec, dict vv, ListCheck lists=None,
 
 cdef int entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned char* vp,
                   Py_ssize_t vn, const VvTab* vv, KeySlice** scratch,
-                  Py_ssize_t* cap, ListCheck lists) except -1:
+                  Py_ssize_t* cap, ListCheck lists, dict vvd) except -1:
     """One state entry: the frontiers ("fr", decoded: one per section) or a container's."""
     if kn == 2 and kp[0] == 0x66 and kp[1] == 0x72:
         try:
@@ -786,4 +791,4 @@ cdef int entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned char* v
         except Exception:
             return 0
         return 1
-    return state_entry_ok(kp, kn, vp, vn, vv, scratch, cap, lists)
+    return state_entry_ok(kp, kn, vp, vn, vv, scratch, cap, lists, vvd)
