@@ -188,8 +188,8 @@ cdef list lazy_state_rows(Reader* sec, dict vv, dict decoded, _IdBits seen, list
                 kn = pl + sl
                 vstart = off + 3 + sl
                 if kn <= 13:
-                    memcpy(kbuf, fk, <size_t>pl)
-                    memcpy(kbuf + pl, bp + off + 3, <size_t>sl)
+                    lc_copy_short(kbuf, fk, pl)
+                    lc_copy_short(kbuf + pl, bp + off + 3, sl)
                     kp = kbuf
                 else:
                     kp = NULL

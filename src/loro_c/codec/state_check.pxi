@@ -673,9 +673,27 @@ cdef extern from *:
                 return a[i] < b[i] ? -1 : 1;
         return an < bn ? -1 : (an > bn ? 1 : 0);
     }
+    /* memcpy of a key's few bytes in fixed-size moves: the compiler's inlined memcpy of a
+       variable length (rep movsq) took a third of the check loop's own time */
+    static inline void lc_copy_short(unsigned char *d, const unsigned char *s, Py_ssize_t n) {
+        if (n >= 8 && n <= 16) {
+            memcpy(d, s, 8);
+            memcpy(d + n - 8, s + n - 8, 8);
+        } else if (n >= 4 && n < 8) {
+            memcpy(d, s, 4);
+            memcpy(d + n - 4, s + n - 4, 4);
+        } else if (n > 0 && n < 4) {
+            d[0] = s[0];
+            d[n / 2] = s[n / 2];
+            d[n - 1] = s[n - 1];
+        } else if (n > 16) {
+            memcpy(d, s, (size_t)n);
+        }
+    }
     """
     int lc_key_cmp(const unsigned char* a, Py_ssize_t an, const unsigned char* b,
                    Py_ssize_t bn) noexcept nogil
+    void lc_copy_short(unsigned char* d, const unsigned char* s, Py_ssize_t n) noexcept nogil
 
 
 cdef inline int sst_keys_check(const unsigned char* prev, Py_ssize_t pn, const unsigned char* key,
@@ -769,7 +787,7 @@ cdef int state_section_ok(Reader* sec, dict vv, ListCheck lists=None,
                 if (e == 0 and off != 0) or off > end or end > data_end:
                     return 0
                 if e == 0:
-                    memcpy(keybuf, fk, <size_t>fkn)
+                    lc_copy_short(keybuf, fk, fkn)
                     kn = fkn
                     vstart = off
                 else:
@@ -779,8 +797,8 @@ cdef int state_section_ok(Reader* sec, dict vv, ListCheck lists=None,
                     sl = bp[off + 1] | (<Py_ssize_t>bp[off + 2] << 8)
                     if pl > fkn or sl > end - off - 3:
                         return 0
-                    memcpy(keybuf, fk, <size_t>pl)
-                    memcpy(keybuf + pl, bp + off + 3, <size_t>sl)
+                    lc_copy_short(keybuf, fk, pl)
+                    lc_copy_short(keybuf + pl, bp + off + 3, sl)
                     kn = pl + sl
                     vstart = off + 3 + sl
                 if not sst_keys_check(prevbuf, pn, keybuf, kn):
