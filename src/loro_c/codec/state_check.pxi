@@ -401,7 +401,7 @@ cdef int map_state_ok(Reader* r, const VvTab* vv, KeySlice** scratch,
     elif not keys_distinct(keys, total):
         return 0
     # the peer table, then (peer index, Lamport) per key
-    if chk_uleb64(r, &n_peers) < 0 or n_peers > <uint64_t>((r.len - r.pos) // 8):
+    if chk_uleb64(r, &n_peers) < 0 or n_peers > <uint64_t>((r.len - r.pos) >> 3):
         return 0
     peer_at = r.data + r.pos
     r.pos += <Py_ssize_t>(8 * n_peers)
