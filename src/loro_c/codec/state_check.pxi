@@ -202,7 +202,23 @@ cdef inline int skip_uleb64(Reader* r) noexcept nogil:
     return -1
 
 
-cdef inline bint value_ok(Reader* r, int depth, const VvTab* vv, bint top) noexcept nogil:
+cdef enum:
+    # where a value holding a child container id stands (value_ok's `top`; 0: nested in
+    # another value, where none may stand)
+    TOP_LIST = 1        # a List's item: a child map or counter (the lists' deferred load)
+    TOP_MAP = 2         # a map's value: any kind with a state codec here
+
+
+cdef inline bint child_kind_ok(int kind, int top) noexcept nogil:
+    """A child container's kind the deferred load takes where `top` says (a map's: the
+    decoder's child_ids_fit, any kind with a state codec here; the others replay)."""
+    if kind == KIND_MAP or kind == KIND_COUNTER:
+        return True
+    return top == TOP_MAP and (kind == KIND_LIST or kind == KIND_TEXT or kind == KIND_TREE
+                               or kind == KIND_MOVABLE_LIST)
+
+
+cdef inline bint value_ok(Reader* r, int depth, const VvTab* vv, int top) noexcept nogil:
     """value_ok_any with a record's values (null, bool, i64, a short string, a child id)
     read here, in the caller's loop: the same checks. `vv` NULL: a value that may hold no
     container id at all (a list item's nested values, list_values_ok)."""
@@ -237,7 +253,7 @@ cdef inline bint value_ok(Reader* r, int depth, const VvTab* vv, bint top) noexc
         if _hist_kind[b] < 0:
             return False
         if top:
-            if _hist_kind[b] != KIND_MAP and _hist_kind[b] != KIND_COUNTER:
+            if not child_kind_ok(_hist_kind[b], top):
                 return False
             if counter >= vv_end(vv, peer):
                 return False
@@ -245,7 +261,7 @@ cdef inline bint value_ok(Reader* r, int depth, const VvTab* vv, bint top) noexc
     return value_ok_any(r, depth, vv, top)
 
 
-cdef inline bint child_id_ok(Reader* r, const VvTab* vv) noexcept nogil:
+cdef inline bint child_id_ok(Reader* r, const VvTab* vv, int top) noexcept nogil:
     """A map's value that is a child map or counter id (a map of records' values), its
     peer, counter and kind each one to three bytes: value_ok's checks (True), the reader
     past it; False, the reader unmoved, for anything else (value_ok then decides)."""
@@ -273,7 +289,7 @@ cdef inline bint child_id_ok(Reader* r, const VvTab* vv) noexcept nogil:
     if i >= n:
         return False
     kind = _hist_kind[p[i]]
-    if kind != KIND_MAP and kind != KIND_COUNTER:
+    if not child_kind_ok(kind, top):
         return False
     counter = <int32_t>((u >> 1) ^ (<uint32_t>0 - (u & 1)))
     if counter >= vv_end(vv, peer):
@@ -282,7 +298,7 @@ cdef inline bint child_id_ok(Reader* r, const VvTab* vv) noexcept nogil:
     return True
 
 
-cdef bint value_ok_any(Reader* r, int depth, const VvTab* vv, bint top) noexcept nogil:
+cdef bint value_ok_any(Reader* r, int depth, const VvTab* vv, int top) noexcept nogil:
     """A postcard LoroValue that ephemeral_codec.r_value decodes; `top`: a map's own value,
     whose child container must be of a kind the load builds and one its history created
     (child_ids_fit). A root ContainerID is left to the decoder (its name has rules)."""
@@ -311,7 +327,7 @@ cdef bint value_ok_any(Reader* r, int depth, const VvTab* vv, bint top) noexcept
         for j in range(n):
             if tag == 6 and not str_ok(r, NULL):
                 return False
-            if not value_ok(r, depth - 1, vv, False):
+            if not value_ok(r, depth - 1, vv, 0):
                 return False
         return True
     if tag == 7:
@@ -324,7 +340,7 @@ cdef bint value_ok_any(Reader* r, int depth, const VvTab* vv, bint top) noexcept
         if _hist_kind[b] < 0:
             return False
         if top:
-            if _hist_kind[b] != KIND_MAP and _hist_kind[b] != KIND_COUNTER:
+            if not child_kind_ok(_hist_kind[b], top):
                 return False
             if counter >= vv_end(vv, peer):
                 return False
@@ -377,7 +393,7 @@ cdef int map_state_ok(Reader* r, const VvTab* vv, KeySlice** scratch,
                 and r.data[r.pos + 1] < r.len - r.pos - 1
                 and ascii_only(r.data + r.pos + 2, r.data[r.pos + 1])):
             r.pos += 2 + r.data[r.pos + 1]
-        elif not child_id_ok(r, vv) and not value_ok(r, 512, vv, True):
+        elif not child_id_ok(r, vv, TOP_MAP) and not value_ok(r, 512, vv, TOP_MAP):
             return 0
     if chk_uleb64(r, &n_dead) < 0 or n_dead > <uint64_t>(r.len - r.pos):
         return 0
@@ -435,9 +451,9 @@ cdef int map_state_ok(Reader* r, const VvTab* vv, KeySlice** scratch,
 
 
 cdef class ListCheck:
-    """The lists of a state section the check pass decoded (decode_container_state, their
-    atoms' ids checked disjoint across them: `seen`), by state key, for the deferred load
-    to take instead of decoding them again (state_rows)."""
+    """The lists and texts of a state section the check pass decoded (decode_container_state,
+    their atoms' ids checked disjoint across them: `seen`), by state key, for the deferred
+    load to take instead of decoding them again (state_rows)."""
     cdef dict vv
     cdef _IdBits seen
     cdef dict rows
@@ -484,9 +500,9 @@ cdef int64_t list_values_ok(Reader* r, const VvTab* vv) noexcept nogil:
             if skip_uleb64(r) < 0:
                 return -1
         elif tag == 5 or tag == 6:
-            if not value_ok(r, 512, NULL, False):
+            if not value_ok(r, 512, NULL, 0):
                 return -1
-        elif not child_id_ok(r, vv) and not value_ok(r, 512, vv, True):
+        elif not child_id_ok(r, vv, TOP_LIST) and not value_ok(r, 512, vv, TOP_LIST):
             return -1
     return <int64_t>n
 
@@ -532,7 +548,7 @@ cdef object checked_list_row(bytes key, bytes value, dict vv, const VvTab* tab, 
 
 cdef int list_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned char* vp,
                        Py_ssize_t vn, ListCheck lists, int entry_kind, const VvTab* tab) except -1:
-    """A list's entry as the decoder reads it (1 / 0), its rows kept in `lists`: its items
+    """A list's (or a text's) entry as the decoder reads it (1 / 0), its rows kept in `lists`: its items
     plain values or child maps and counters the history created (as a map's own values,
     map_state_ok), no root id anywhere."""
     cdef object kind
@@ -563,6 +579,10 @@ cdef int list_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned ch
         return 0
     if row is None or row is False:
         return 0
+    if entry_kind == KIND_TEXT:
+        # (a text's state holds no container: its row as the decoder made it)
+        lists.rows[key] = row
+        return 1
     for v in (<tuple>row)[2][0]:
         t = type(v)
         if t is int or t is str or t is float or t is bool or t is bytes or v is None:
@@ -614,7 +634,7 @@ cdef int state_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned c
         memcpy(&counter, kp + 9, 4)
         if counter >= vv_end(vv, peer):
             return 0
-    if (kind == KIND_LIST or kind == KIND_MOVABLE_LIST) and lists is not None:
+    if (kind == KIND_LIST or kind == KIND_MOVABLE_LIST or kind == KIND_TEXT) and lists is not None:
         # (a movable list's own state is decoded here as a list's: its rows are what
         # thin_load builds it from, so the maps beside it stay encoded)
         return list_entry_ok(kp, kn, vp, vn, lists, kind, vv)
