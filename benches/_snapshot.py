@@ -25,6 +25,12 @@ updated untimed (only the changed container's state is encoded afresh). loro rea
 library's new snapshot (checked: same value); the List snapshots are the same bytes
 (checked; a Map's values are in each library's own order).
 
+Then ``state load: KIND`` (and ``+ value``): a snapshot of a tree of 5,000 root nodes, of a
+map of 5,000 child maps (one key each) and of a tree of 5,000 nodes nested and moved, built
+untimed, loaded into an empty document (then its deep value read; checked: the same in
+both). loro keeps a loaded container's state encoded until it is read; loro_c checks the
+state section whole at the import and decodes it when first read.
+
 Last, ``batch load: snapshot + N updates``: a server's stored snapshot (a text of 2,000
 one-insert commits) and the updates that came after it (N commits of 50 peers in turn, each
 a map write and a text insert on top of the last) loaded into an empty document with one
@@ -213,7 +219,59 @@ def run_snapshot(run, log):
                      "size": {l: r[1] for l, r in res.items()}}
 
     run_server_roundtrip(run, log, libs, out)
+    run_state_load(run, log, libs, out)
     run_batch_load(run, log, libs, out)
+
+
+STATE_LOAD_N = 5_000
+STATE_LOADS = ("tree", "nested maps", "moved tree")
+
+
+def _state_load_doc(mod, kind, n=STATE_LOAD_N):
+    doc = mod.LoroDoc()
+    doc.peer_id = 7
+    if kind == "nested maps":
+        m = doc.get_map("m")
+        for i in range(n):
+            m.insert_container(f"k{i}", mod.LoroMap()).insert("x", i)
+    else:
+        tree = doc.get_tree("t")
+        nodes = []
+        for i in range(n):
+            parent = nodes[(i * 7919) % len(nodes)] if kind == "moved tree" and nodes else None
+            nodes.append(tree.create(parent))
+        if kind == "moved tree":
+            rng = random.Random(5)
+            for _ in range(n // 5):
+                try:
+                    tree.mov(rng.choice(nodes), rng.choice(nodes))
+                except BaseException:
+                    pass        # (under itself or a descendant: refused by both)
+    doc.commit()
+    return doc.export(mod.ExportMode.Snapshot())
+
+
+def _state_load(mod, blob, value):
+    doc = mod.LoroDoc()
+    doc.import_(blob)
+    return doc.get_deep_value() if value else None
+
+
+def run_state_load(run, log, libs, out):
+    for kind in STATE_LOADS:
+        blobs = {lib: _state_load_doc(run.modules[lib], kind) for lib in libs}
+        want = {lib: _state_load(run.modules[lib], blobs[lib], True) for lib in libs}
+        if "loro" in libs and "loro_c" in libs and want["loro"] != want["loro_c"]:
+            run.problem(f"snapshot state load: {kind}", "loro_c", "a different value")
+        for value in (False, True):
+            name = f"state load: {kind}" + (" + value" if value else "")
+            log(f"[snapshot] {name}")
+            res = run.timed(f"snapshot {name}",
+                            {lib: (lambda lib=lib, value=value:
+                                   _state_load(run.modules[lib], blobs[lib], value))
+                             for lib in libs},
+                            run.repeats(libs))
+            out[name] = {"s": {l: r[0] for l, r in res.items() if r[0] is not None}}
 
 
 BATCH_UPDATES = 2_000
@@ -262,6 +320,7 @@ def table_snapshot(run, render, fmt_ratio, ratio):
                  "shallow export at head", "state-only export at head",
                  "server list: load + import + export", "server list: export after load + import",
                  "server map: load + import + export", "server map: export after load + import",
+                 *[f"state load: {k}{v}" for k in STATE_LOADS for v in ("", " + value")],
                  f"batch load: snapshot + {BATCH_UPDATES:,} updates"):
         e = res.get(name)
         if not e:

@@ -188,8 +188,8 @@ cdef list lazy_state_rows(Reader* sec, dict vv, dict decoded, _IdBits seen, list
                 kn = pl + sl
                 vstart = off + 3 + sl
                 if kn <= 13:
-                    memcpy(kbuf, fk, <size_t>pl)
-                    memcpy(kbuf + pl, bp + off + 3, <size_t>sl)
+                    lc_copy_short(kbuf, fk, pl)
+                    lc_copy_short(kbuf + pl, bp + off + 3, sl)
                     kp = kbuf
                 else:
                     kp = NULL
@@ -1292,57 +1292,168 @@ cdef object checked_id(list peers, int64_t pidx, int64_t counter, dict vv, set s
     return key
 
 
-cdef object decode_tree_state(Reader* r, dict vv):
-    """[(node, parent, last move (peer, counter, lamport), fractional index)] in the
-    state's order: parent None (a root), "deleted" or a node listed before it (as Loro's
-    walk lists them, which also rules out cycles)."""
+ctypedef struct TreeCols:
+    # a tree state's columns, checked (tree_state_cols), one int32 triple per node as
+    # delta_rle_into writes them: node (peer index, counter, parent column: 0 a root,
+    # 1 deleted, 2 + the parent's row) and last move (peer index, counter, its Lamport
+    # minus its counter), and the index of its fractional index
+    Py_ssize_t n
+    int32_t* node
+    int32_t* move
+    uint32_t* fi
+
+
+cdef list tree_state_cols(Reader* r, dict vv, TreeCols* t, Reader* fis):
+    """The peer table of a tree state, its columns read and checked into `t` (the
+    caller frees t.node, t.move, t.fi) and its fractional indexes left in `fis`: every
+    check decode_tree_state makes, without an object per node, so the import's check
+    pass (state_entry_ok) takes a tree's state as its decode would."""
     cdef Reader ids[2]
     cdef Reader cols[5]
-    cdef Reader fis
-    cdef Reader reserved
+    cdef Reader reserved, probe
     cdef uint64_t v = 0, cnt = 0, idx = 0
-    cdef Py_ssize_t n, i, cap = 0
-    cdef int64_t lamport
+    cdef Py_ssize_t n, i, n_pos, cap = 0, np_
+    cdef int64_t lamport, at = 0, p
+    cdef int64_t* ends = NULL
+    cdef int64_t* base = NULL
+    cdef uint64_t* seen = NULL
+    cdef uint64_t bit
     peers = read_peer_table(r)
     r_uleb(r, &v)
     if v != 4:
         fail("bad tree state layout")
     class_vec(r, 2, ids)
     class_vec(r, 5, cols)
-    r_slice(r, &fis)
+    r_slice(r, fis)
     r_slice(r, &reserved)
     for end in vv.values():
         cap += end
     n = column_rows(&ids[0], cap)
-    if n > 0 and not peers:
+    np_ = len(peers)
+    if n > 0 and not np_:
         fail("snapshot state ids without peers")
-    node_peer = delta_col(&ids[0], n, 0, len(peers) - 1)
-    node_ctr = delta_col(&ids[1], n, 0, INT32_MAX)
-    parent_col = delta_col(&cols[0], n, 0, n + 1)
-    last_peer = delta_col(&cols[1], n, 0, len(peers) - 1)
-    last_ctr = delta_col(&cols[2], n, 0, INT32_MAX)
-    last_lam = delta_col(&cols[3], n, -2147483648, INT32_MAX)
+    t.n = n
+    t.node = <int32_t*>xalloc(3 * n, sizeof(int32_t))
+    t.move = <int32_t*>xalloc(3 * n, sizeof(int32_t))
+    t.fi = <uint32_t*>xalloc(n, sizeof(uint32_t))
+    delta_rle_into(&ids[0], n, t.node, 0, np_ - 1)
+    delta_rle_into(&ids[1], n, t.node + 1, 0, INT32_MAX)
+    delta_rle_into(&cols[0], n, t.node + 2, 0, n + 1)
+    delta_rle_into(&cols[1], n, t.move, 0, np_ - 1)
+    delta_rle_into(&cols[2], n, t.move + 1, 0, INT32_MAX)
+    delta_rle_into(&cols[3], n, t.move + 2, -2147483648, INT32_MAX)
     r_uleb(&cols[4], &cnt)
     if cnt != <uint64_t>n:
         fail("tree state columns differ in length")
-    positions = decode_positions(&fis, n)
-    nodes, moves, rows = set(), set(), []
+    probe = fis[0]      # (left unread for decode_positions)
+    n_pos = positions_walk(&probe, n, NULL, NULL)
+    # each node and each move named once: a bit per id of the version, for the nodes
+    # below and the moves above it (`cap` bits each)
+    ends = <int64_t*>xalloc(np_, sizeof(int64_t))
+    base = <int64_t*>xalloc(np_, sizeof(int64_t))
+    seen = <uint64_t*>xalloc(2 * (cap // 64 + 1), sizeof(uint64_t))
+    try:
+        firsts = {}
+        for peer, end in vv.items():
+            firsts[peer] = at
+            at += end
+        for i in range(np_):
+            ends[i] = vv.get(peers[i], 0)
+            base[i] = firsts.get(peers[i], 0)
+        for i in range(n):
+            # (peer indexes are in range: delta_rle_into checked them)
+            if t.node[3 * i + 1] >= ends[t.node[3 * i]]:
+                fail("the snapshot state holds a tree node its history does not")
+            bit = <uint64_t>(base[t.node[3 * i]] + t.node[3 * i + 1])
+            if seen[bit >> 6] & (<uint64_t>1 << (bit & 63)):
+                fail("the snapshot state names a tree node twice")
+            seen[bit >> 6] |= <uint64_t>1 << (bit & 63)
+            if t.move[3 * i + 1] >= ends[t.move[3 * i]]:
+                fail("the snapshot state holds a tree move its history does not")
+            bit = <uint64_t>(base[t.move[3 * i]] + t.move[3 * i + 1]) + <uint64_t>(64 * (cap // 64 + 1))
+            if seen[bit >> 6] & (<uint64_t>1 << (bit & 63)):
+                fail("the snapshot state names a tree move twice")
+            seen[bit >> 6] |= <uint64_t>1 << (bit & 63)
+            lamport = <int64_t>t.move[3 * i + 1] + <int64_t>t.move[3 * i + 2]
+            if lamport < 0 or lamport > UINT32_MAX:
+                fail("a snapshot state's Lamport is out of range")
+            r_uleb(&cols[4], &idx)
+            if idx >= <uint64_t>n_pos:
+                fail("tree state fractional index out of range")
+            t.fi[i] = <uint32_t>idx
+            p = t.node[3 * i + 2]
+            if p >= 2 and p - 2 >= i:
+                fail("a tree state node comes before its parent")
+        r_end(&cols[4], "tree state fractional indexes")
+    finally:
+        free(ends)
+        free(base)
+        free(seen)
+    return peers
+
+
+cdef uint32_t max_u32(const uint32_t* v, Py_ssize_t n) noexcept:
+    cdef uint32_t m = 0
+    cdef Py_ssize_t i
     for i in range(n):
-        node = checked_id(peers, node_peer[i], node_ctr[i], vv, nodes, "tree node")
-        mv = checked_id(peers, last_peer[i], last_ctr[i], vv, moves, "tree move")
-        lamport = <int64_t>last_ctr[i] + <int64_t>last_lam[i]
-        if lamport < 0 or lamport > UINT32_MAX:
-            fail("a snapshot state's Lamport is out of range")
-        r_uleb(&cols[4], &idx)
-        if idx >= <uint64_t>len(positions):
-            fail("tree state fractional index out of range")
-        p = parent_col[i]
-        if p >= 2 and p - 2 >= i:
-            fail("a tree state node comes before its parent")
-        parent = None if p == 0 else "deleted" if p == 1 else rows[p - 2][0]
-        rows.append((node, parent, (mv[0], mv[1], <uint32_t>lamport), positions[idx]))
-    r_end(&cols[4], "tree state fractional indexes")
+        if v[i] > m:
+            m = v[i]
+    return m
+
+
+cdef int tree_cols_free(TreeCols* t) noexcept:
+    free(t.node)
+    free(t.move)
+    free(t.fi)
+    t.node = t.move = NULL
+    t.fi = NULL
+    return 0
+
+
+cdef object decode_tree_state(Reader* r, dict vv):
+    """[(node, parent, last move (peer, counter, lamport), fractional index)] in the
+    state's order: parent None (a root), "deleted" or a node listed before it (as Loro's
+    walk lists them, which also rules out cycles)."""
+    cdef TreeCols t
+    cdef Reader fis
+    cdef Py_ssize_t i
+    cdef int32_t p
+    t.node = t.move = NULL
+    t.fi = NULL
+    try:
+        peers = tree_state_cols(r, vv, &t, &fis)
+        positions = decode_positions(&fis, t.n)
+        if t.n and max_u32(t.fi, t.n) >= <uint32_t>len(positions):
+            raise LoroError("tree state positions differ from their check")
+        rows = []
+        for i in range(t.n):
+            p = t.node[3 * i + 2]
+            parent = None if p == 0 else "deleted" if p == 1 else rows[p - 2][0]
+            rows.append(((peers[t.node[3 * i]], t.node[3 * i + 1]), parent,
+                         (peers[t.move[3 * i]], t.move[3 * i + 1],
+                          <uint32_t>(<int64_t>t.move[3 * i + 1] + <int64_t>t.move[3 * i + 2])),
+                         positions[t.fi[i]]))
+    finally:
+        tree_cols_free(&t)
     return rows
+
+
+cdef int tree_state_ok(Reader* r, dict vv) except -1:
+    """1 when decode_tree_state takes the tree state at `r` (and nothing follows it), 0
+    otherwise (its error then raised by the decode); raises only MemoryError."""
+    cdef TreeCols t
+    cdef Reader fis
+    t.node = t.move = NULL
+    t.fi = NULL
+    try:
+        tree_state_cols(r, vv, &t, &fis)
+    except MemoryError:
+        raise
+    except Exception:
+        return 0
+    finally:
+        tree_cols_free(&t)
+    return 1 if reader_at_end(r) else 0
 
 
 cdef tuple list_item_ids(Reader* cols, list peers, dict vv, Py_ssize_t n, _IdBits seen):

@@ -5,7 +5,9 @@
 # without an object per entry. The pass answers only "the decoder (load_snapshot_state)
 # takes this state": 1 when it would build every row without an error, 0 for anything it
 # is unsure of (the import then decodes eagerly, which raises the real error or takes the
-# blob). Maps and counters: the kinds a document of records holds by the thousand; and
+# blob). Maps and counters: the kinds a document of records holds by the thousand; trees
+# (tree_state_cols: their columns in C, no object per node; a tree's every node lists a
+# meta map, an entry of its own); and
 # lists, each decoded here by the decoder itself (a list of records is one entry, whose
 # decoded rows the deferred load takes: ListCheck), its items plain values or child maps
 # and counters. A List's items are checked here in C and left encoded (list_values_ok): a
@@ -200,7 +202,23 @@ cdef inline int skip_uleb64(Reader* r) noexcept nogil:
     return -1
 
 
-cdef inline bint value_ok(Reader* r, int depth, const VvTab* vv, bint top) noexcept nogil:
+cdef enum:
+    # where a value holding a child container id stands (value_ok's `top`; 0: nested in
+    # another value, where none may stand)
+    TOP_LIST = 1        # a List's item: a child map or counter (the lists' deferred load)
+    TOP_MAP = 2         # a map's value: any kind with a state codec here
+
+
+cdef inline bint child_kind_ok(int kind, int top) noexcept nogil:
+    """A child container's kind the deferred load takes where `top` says (a map's: the
+    decoder's child_ids_fit, any kind with a state codec here; the others replay)."""
+    if kind == KIND_MAP or kind == KIND_COUNTER:
+        return True
+    return top == TOP_MAP and (kind == KIND_LIST or kind == KIND_TEXT or kind == KIND_TREE
+                               or kind == KIND_MOVABLE_LIST)
+
+
+cdef inline bint value_ok(Reader* r, int depth, const VvTab* vv, int top) noexcept nogil:
     """value_ok_any with a record's values (null, bool, i64, a short string, a child id)
     read here, in the caller's loop: the same checks. `vv` NULL: a value that may hold no
     container id at all (a list item's nested values, list_values_ok)."""
@@ -235,7 +253,7 @@ cdef inline bint value_ok(Reader* r, int depth, const VvTab* vv, bint top) noexc
         if _hist_kind[b] < 0:
             return False
         if top:
-            if _hist_kind[b] != KIND_MAP and _hist_kind[b] != KIND_COUNTER:
+            if not child_kind_ok(_hist_kind[b], top):
                 return False
             if counter >= vv_end(vv, peer):
                 return False
@@ -243,7 +261,7 @@ cdef inline bint value_ok(Reader* r, int depth, const VvTab* vv, bint top) noexc
     return value_ok_any(r, depth, vv, top)
 
 
-cdef inline bint child_id_ok(Reader* r, const VvTab* vv) noexcept nogil:
+cdef inline bint child_id_ok(Reader* r, const VvTab* vv, int top) noexcept nogil:
     """A map's value that is a child map or counter id (a map of records' values), its
     peer, counter and kind each one to three bytes: value_ok's checks (True), the reader
     past it; False, the reader unmoved, for anything else (value_ok then decides)."""
@@ -271,7 +289,7 @@ cdef inline bint child_id_ok(Reader* r, const VvTab* vv) noexcept nogil:
     if i >= n:
         return False
     kind = _hist_kind[p[i]]
-    if kind != KIND_MAP and kind != KIND_COUNTER:
+    if not child_kind_ok(kind, top):
         return False
     counter = <int32_t>((u >> 1) ^ (<uint32_t>0 - (u & 1)))
     if counter >= vv_end(vv, peer):
@@ -280,7 +298,7 @@ cdef inline bint child_id_ok(Reader* r, const VvTab* vv) noexcept nogil:
     return True
 
 
-cdef bint value_ok_any(Reader* r, int depth, const VvTab* vv, bint top) noexcept nogil:
+cdef bint value_ok_any(Reader* r, int depth, const VvTab* vv, int top) noexcept nogil:
     """A postcard LoroValue that ephemeral_codec.r_value decodes; `top`: a map's own value,
     whose child container must be of a kind the load builds and one its history created
     (child_ids_fit). A root ContainerID is left to the decoder (its name has rules)."""
@@ -309,7 +327,7 @@ cdef bint value_ok_any(Reader* r, int depth, const VvTab* vv, bint top) noexcept
         for j in range(n):
             if tag == 6 and not str_ok(r, NULL):
                 return False
-            if not value_ok(r, depth - 1, vv, False):
+            if not value_ok(r, depth - 1, vv, 0):
                 return False
         return True
     if tag == 7:
@@ -322,7 +340,7 @@ cdef bint value_ok_any(Reader* r, int depth, const VvTab* vv, bint top) noexcept
         if _hist_kind[b] < 0:
             return False
         if top:
-            if _hist_kind[b] != KIND_MAP and _hist_kind[b] != KIND_COUNTER:
+            if not child_kind_ok(_hist_kind[b], top):
                 return False
             if counter >= vv_end(vv, peer):
                 return False
@@ -375,7 +393,7 @@ cdef int map_state_ok(Reader* r, const VvTab* vv, KeySlice** scratch,
                 and r.data[r.pos + 1] < r.len - r.pos - 1
                 and ascii_only(r.data + r.pos + 2, r.data[r.pos + 1])):
             r.pos += 2 + r.data[r.pos + 1]
-        elif not child_id_ok(r, vv) and not value_ok(r, 512, vv, True):
+        elif not child_id_ok(r, vv, TOP_MAP) and not value_ok(r, 512, vv, TOP_MAP):
             return 0
     if chk_uleb64(r, &n_dead) < 0 or n_dead > <uint64_t>(r.len - r.pos):
         return 0
@@ -399,7 +417,7 @@ cdef int map_state_ok(Reader* r, const VvTab* vv, KeySlice** scratch,
     elif not keys_distinct(keys, total):
         return 0
     # the peer table, then (peer index, Lamport) per key
-    if chk_uleb64(r, &n_peers) < 0 or n_peers > <uint64_t>((r.len - r.pos) // 8):
+    if chk_uleb64(r, &n_peers) < 0 or n_peers > <uint64_t>((r.len - r.pos) >> 3):
         return 0
     peer_at = r.data + r.pos
     r.pos += <Py_ssize_t>(8 * n_peers)
@@ -433,9 +451,9 @@ cdef int map_state_ok(Reader* r, const VvTab* vv, KeySlice** scratch,
 
 
 cdef class ListCheck:
-    """The lists of a state section the check pass decoded (decode_container_state, their
-    atoms' ids checked disjoint across them: `seen`), by state key, for the deferred load
-    to take instead of decoding them again (state_rows)."""
+    """The lists and texts of a state section the check pass decoded (decode_container_state,
+    their atoms' ids checked disjoint across them: `seen`), by state key, for the deferred
+    load to take instead of decoding them again (state_rows)."""
     cdef dict vv
     cdef _IdBits seen
     cdef dict rows
@@ -482,9 +500,9 @@ cdef int64_t list_values_ok(Reader* r, const VvTab* vv) noexcept nogil:
             if skip_uleb64(r) < 0:
                 return -1
         elif tag == 5 or tag == 6:
-            if not value_ok(r, 512, NULL, False):
+            if not value_ok(r, 512, NULL, 0):
                 return -1
-        elif not child_id_ok(r, vv) and not value_ok(r, 512, vv, True):
+        elif not child_id_ok(r, vv, TOP_LIST) and not value_ok(r, 512, vv, TOP_LIST):
             return -1
     return <int64_t>n
 
@@ -530,7 +548,7 @@ cdef object checked_list_row(bytes key, bytes value, dict vv, const VvTab* tab, 
 
 cdef int list_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned char* vp,
                        Py_ssize_t vn, ListCheck lists, int entry_kind, const VvTab* tab) except -1:
-    """A list's entry as the decoder reads it (1 / 0), its rows kept in `lists`: its items
+    """A list's (or a text's) entry as the decoder reads it (1 / 0), its rows kept in `lists`: its items
     plain values or child maps and counters the history created (as a map's own values,
     map_state_ok), no root id anywhere."""
     cdef object kind
@@ -561,6 +579,10 @@ cdef int list_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned ch
         return 0
     if row is None or row is False:
         return 0
+    if entry_kind == KIND_TEXT:
+        # (a text's state holds no container: its row as the decoder made it)
+        lists.rows[key] = row
+        return 1
     for v in (<tuple>row)[2][0]:
         t = type(v)
         if t is int or t is str or t is float or t is bool or t is bytes or v is None:
@@ -587,8 +609,8 @@ cdef int list_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned ch
 
 cdef int state_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned char* vp,
                         Py_ssize_t vn, const VvTab* vv, KeySlice** scratch,
-                        Py_ssize_t* cap, ListCheck lists) except -1:
-    """decode_container_state's checks of one entry (1 / 0)."""
+                        Py_ssize_t* cap, ListCheck lists, dict vvd) except -1:
+    """decode_container_state's checks of one entry (1 / 0); `vvd`: `vv` as a dict."""
     cdef Reader r
     cdef int kind
     cdef uint64_t peer = 0, depth = 0, n = 0
@@ -612,11 +634,11 @@ cdef int state_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned c
         memcpy(&counter, kp + 9, 4)
         if counter >= vv_end(vv, peer):
             return 0
-    if (kind == KIND_LIST or kind == KIND_MOVABLE_LIST) and lists is not None:
+    if (kind == KIND_LIST or kind == KIND_MOVABLE_LIST or kind == KIND_TEXT) and lists is not None:
         # (a movable list's own state is decoded here as a list's: its rows are what
         # thin_load builds it from, so the maps beside it stay encoded)
         return list_entry_ok(kp, kn, vp, vn, lists, kind, vv)
-    if kind != KIND_MAP and kind != KIND_COUNTER:
+    if kind != KIND_MAP and kind != KIND_COUNTER and kind != KIND_TREE:
         return 0
     reader_init(&r, vp, vn)
     if read_u8(&r, &b) < 0 or b != kind:
@@ -640,29 +662,74 @@ cdef int state_entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned c
             return 0
     if kind == KIND_COUNTER:
         return 1 if reader_remaining(&r) == 8 else 0
+    if kind == KIND_TREE:
+        # (its columns checked in C; a node's meta map is a map entry of its own)
+        return tree_state_ok(&r, vvd)
     return map_state_ok(&r, vv, scratch, cap)
 
 
-cdef int sst_keys_check(const unsigned char* prev, Py_ssize_t pn, const unsigned char* key,
-                        Py_ssize_t kn) noexcept nogil:
+cdef extern from *:
+    """
+    #include <string.h>
+    /* memcmp's order of two short keys (a state key is 13 bytes), compared a word at a
+       time in the loop itself: libc's call cost more than the compare, once per entry */
+    static inline int lc_key_cmp(const unsigned char *a, Py_ssize_t an,
+                                 const unsigned char *b, Py_ssize_t bn) {
+        Py_ssize_t m = an < bn ? an : bn, i = 0;
+    #if (defined(__GNUC__) || defined(__clang__)) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        for (; i + 8 <= m; i += 8) {
+            uint64_t x, y;
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y) {
+                x = __builtin_bswap64(x);
+                y = __builtin_bswap64(y);
+                return x < y ? -1 : 1;
+            }
+        }
+    #endif
+        for (; i < m; i++)
+            if (a[i] != b[i])
+                return a[i] < b[i] ? -1 : 1;
+        return an < bn ? -1 : (an > bn ? 1 : 0);
+    }
+    /* memcpy of a key's few bytes in fixed-size moves: the compiler's inlined memcpy of a
+       variable length (rep movsq) took a third of the check loop's own time */
+    static inline void lc_copy_short(unsigned char *d, const unsigned char *s, Py_ssize_t n) {
+        if (n >= 8 && n <= 16) {
+            memcpy(d, s, 8);
+            memcpy(d + n - 8, s + n - 8, 8);
+        } else if (n >= 4 && n < 8) {
+            memcpy(d, s, 4);
+            memcpy(d + n - 4, s + n - 4, 4);
+        } else if (n > 0 && n < 4) {
+            d[0] = s[0];
+            d[n / 2] = s[n / 2];
+            d[n - 1] = s[n - 1];
+        } else if (n > 16) {
+            memcpy(d, s, (size_t)n);
+        }
+    }
+    """
+    int lc_key_cmp(const unsigned char* a, Py_ssize_t an, const unsigned char* b,
+                   Py_ssize_t bn) noexcept nogil
+    void lc_copy_short(unsigned char* d, const unsigned char* s, Py_ssize_t n) noexcept nogil
+
+
+cdef inline int sst_keys_check(const unsigned char* prev, Py_ssize_t pn, const unsigned char* key,
+                               Py_ssize_t kn) noexcept nogil:
     """1 when `key` is non-empty and sorts after `prev` (pn < 0: no key before)."""
-    cdef Py_ssize_t m
-    cdef int c
     if kn == 0:
         return 0
     if pn < 0:
         return 1
-    m = pn if pn < kn else kn
-    c = memcmp(prev, key, <size_t>m) if m > 0 else 0
-    if c != 0:
-        return 1 if c < 0 else 0
-    return 1 if pn < kn else 0
+    return 1 if lc_key_cmp(prev, pn, key, kn) < 0 else 0
 
 
 cdef int state_section_ok(Reader* sec, dict vv, ListCheck lists=None,
                           list bodies=None) except -1:
     """1 when load_snapshot_state's decode of this (non-empty) state section takes every
-    entry, all of them maps and counters (the SSTable's own checks included: sst_entries',
+    entry, all of them maps, counters and trees (the SSTable's own checks included: sst_entries',
     entry by entry without bytes objects), and with `lists` non-root lists too (decoded
     into it); 0 otherwise. `bodies` receives each block's body, decompressed (the
     deferred load reads them: lazy_state_rows). Raises only MemoryError."""
@@ -717,7 +784,7 @@ cdef int state_section_ok(Reader* sec, dict vv, ListCheck lists=None,
                 # a large value: its block holds the one entry
                 if not sst_keys_check(prevbuf, pn, fk, fkn):
                     return 0
-                if not entry_ok(fk, fkn, bp, n, &tab, &scratch, &cap, lists):
+                if not entry_ok(fk, fkn, bp, n, &tab, &scratch, &cap, lists, vv):
                     return 0
                 memcpy(prevbuf, fk, <size_t>fkn)
                 pn = fkn
@@ -740,7 +807,7 @@ cdef int state_section_ok(Reader* sec, dict vv, ListCheck lists=None,
                 if (e == 0 and off != 0) or off > end or end > data_end:
                     return 0
                 if e == 0:
-                    memcpy(keybuf, fk, <size_t>fkn)
+                    lc_copy_short(keybuf, fk, fkn)
                     kn = fkn
                     vstart = off
                 else:
@@ -750,13 +817,13 @@ cdef int state_section_ok(Reader* sec, dict vv, ListCheck lists=None,
                     sl = bp[off + 1] | (<Py_ssize_t>bp[off + 2] << 8)
                     if pl > fkn or sl > end - off - 3:
                         return 0
-                    memcpy(keybuf, fk, <size_t>pl)
-                    memcpy(keybuf + pl, bp + off + 3, <size_t>sl)
+                    lc_copy_short(keybuf, fk, pl)
+                    lc_copy_short(keybuf + pl, bp + off + 3, sl)
                     kn = pl + sl
                     vstart = off + 3 + sl
                 if not sst_keys_check(prevbuf, pn, keybuf, kn):
                     return 0
-                if not entry_ok(keybuf, kn, bp + vstart, end - vstart, &tab, &scratch, &cap, lists):
+                if not entry_ok(keybuf, kn, bp + vstart, end - vstart, &tab, &scratch, &cap, lists, vv):
                     return 0
                 swap = prevbuf
                 prevbuf = keybuf
@@ -777,7 +844,7 @@ cdef int state_section_ok(Reader* sec, dict vv, ListCheck lists=None,
 
 cdef int entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned char* vp,
                   Py_ssize_t vn, const VvTab* vv, KeySlice** scratch,
-                  Py_ssize_t* cap, ListCheck lists) except -1:
+                  Py_ssize_t* cap, ListCheck lists, dict vvd) except -1:
     """One state entry: the frontiers ("fr", decoded: one per section) or a container's."""
     if kn == 2 and kp[0] == 0x66 and kp[1] == 0x72:
         try:
@@ -786,4 +853,4 @@ cdef int entry_ok(const unsigned char* kp, Py_ssize_t kn, const unsigned char* v
         except Exception:
             return 0
         return 1
-    return state_entry_ok(kp, kn, vp, vn, vv, scratch, cap, lists)
+    return state_entry_ok(kp, kn, vp, vn, vv, scratch, cap, lists, vvd)

@@ -18,37 +18,68 @@ cdef uint64_t TREE_DELETED_PEER = 0xFFFFFFFFFFFFFFFF
 cdef int64_t TREE_DELETED_COUNTER = 0x7FFFFFFF
 
 
-cdef list decode_positions(Reader* section, Py_ssize_t n_ops):
-    """The block's fractional indexes, in arena order (empty section: none); at most one
-    per op."""
+cdef Py_ssize_t positions_walk(Reader* section, Py_ssize_t n_ops, int64_t** prefix,
+                               Reader* rest) except -1:
+    """decode_positions' checks of its section, nothing built: how many fractional
+    indexes (at most `n_ops`; none for an empty section). When `prefix` is not NULL it
+    receives their common prefix lengths (xalloc'd, the caller frees them) and `rest` the
+    column of the rest of each, unread."""
     cdef Reader cols[2]
     cdef Reader c0
     cdef uint64_t n_rest, ln
-    cdef int64_t *prefix = NULL
-    cdef Py_ssize_t n, i
-    cdef list out = []
+    cdef int64_t* pre = NULL
+    cdef Py_ssize_t n, i, last = 0
     if reader_at_end(section):
-        return out
+        return 0
     columnar_vec(section, 2, cols, "positions")
     c0 = cols[0]
     n = rle_read_all(&c0, VK_ULEB, NULL, n_ops)
     r_uleb(&cols[1], &n_rest)
     if n_rest != <uint64_t>n:
         fail("positions: the columns have different lengths")
-    prefix = <int64_t*>xalloc(n + 1, sizeof(int64_t))
+    pre = <int64_t*>xalloc(n + 1, sizeof(int64_t))
     try:
-        rle_read_all(&cols[0], VK_ULEB, prefix, n)
-        last = b""
+        rle_read_all(&cols[0], VK_ULEB, pre, n)
+        if rest != NULL:
+            rest[0] = cols[1]
         for i in range(n):
             r_uleb(&cols[1], &ln)
             if ln > <uint64_t>(cols[1].len - cols[1].pos):
                 fail("positions: a fractional index runs past its column")
-            if prefix[i] > len(last) or (i == 0 and prefix[i] != 0):
+            if pre[i] > last or (i == 0 and pre[i] != 0):
                 fail("positions: a common prefix is out of range")
-            last = last[:prefix[i]] + (<const char*>cols[1].data)[cols[1].pos:cols[1].pos + <Py_ssize_t>ln]
+            last = <Py_ssize_t>pre[i] + <Py_ssize_t>ln
             cols[1].pos += <Py_ssize_t>ln
-            out.append(last)
         r_end(&cols[1], "positions")
+    except BaseException:
+        free(pre)
+        raise
+    if prefix != NULL:
+        prefix[0] = pre
+    else:
+        free(pre)
+    return n
+
+
+cdef list decode_positions(Reader* section, Py_ssize_t n_ops):
+    """The block's fractional indexes, in arena order (empty section: none); at most one
+    per op."""
+    cdef Reader rest
+    cdef uint64_t ln
+    cdef int64_t* prefix = NULL
+    cdef Py_ssize_t n, i
+    cdef list out = []
+    n = positions_walk(section, n_ops, &prefix, &rest)
+    if n == 0:
+        free(prefix)
+        return out
+    try:
+        last = b""
+        for i in range(n):
+            r_uleb(&rest, &ln)
+            last = last[:prefix[i]] + (<const char*>rest.data)[rest.pos:rest.pos + <Py_ssize_t>ln]
+            rest.pos += <Py_ssize_t>ln
+            out.append(last)
     finally:
         free(prefix)
     return out

@@ -219,6 +219,11 @@ cdef int thin_build_pending(LoroDoc d, bint lists=True) except -1:
             d.thin_unreg = kids
             d.thin_lazy = LazyMaps(d.n_containers + len(rows) + 16)
         thin_load(d, rows, blob, d.thin_vv, list(d.thin_fr), lists)
+        if d.trees:
+            # what the import did to the trees an eager load builds (doc/exchange.pxi
+            # import_locked), found none then
+            tree_load_maps(d)
+            tree_loaded_unensured(d)
         if d.thin_lazy is None and not d.detached:
             note_store_entries(d)
     finally:
