@@ -923,7 +923,7 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
     for c in shown:
         if c in done:
             continue
-        if replayed_map_zero(doc, c):
+        if replayed_zero_child(doc, c):
             continue
         done.add(c)
         path = path_of(doc, c, paths)
@@ -1041,16 +1041,19 @@ cdef bint one_change_after(OpLog log, list before, list after, list old_vv) exce
             and log.deps[c.deps_off].counter == bc)
 
 
-cdef bint replayed_map_zero(LoroDoc doc, uint32_t c) except -1:
-    """Whether `c` is a counter of value 0 that a map's new value shows in an import whose
-    maps loro replays: its calculator reports the child, the state shows its whole value,
-    and loro leaves that zero out (as for a map that compares values)."""
+cdef bint replayed_zero_child(LoroDoc doc, uint32_t c) except -1:
+    """Whether `c` is a counter of value 0 that a map's new value or a movable list's new
+    element shows in an import whose maps loro replays: the calculator (which then replays
+    movable lists too, see fast_map_child) reports the child, the state shows its whole
+    value, and loro leaves that zero out (as for a map that compares values; latek sessions
+    12240, 15687, 16682, 17606: an element's new counter)."""
     if _greater_import is None or doc.ckind[c] != KIND_COUNTER:
         return False
     if not (-F64_EPSILON < doc.ccounter[c] < F64_EPSILON):
         return False
     p = parent_of(doc, doc.cids[c])
-    if p is None or doc.ckind[<uint32_t>p[0]] != KIND_MAP:
+    if p is None or (doc.ckind[<uint32_t>p[0]] != KIND_MAP
+                     and doc.ckind[<uint32_t>p[0]] != KIND_MOVABLE_LIST):
         return False
     return greater_replayed(doc)
 

@@ -51,6 +51,11 @@ cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done,
             # loro's state, 0 too
             d = None
             done.add(c)
+        if d is not None and k is None and replayed_zero_child(doc, c):
+            # (an import after the version whose calculators loro replays: the zero of an
+            # element's new counter is left out, as a map's)
+            d = None
+            done.add(c)
         if k is not None:
             if d is None:
                 out[k] = None
