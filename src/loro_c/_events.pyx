@@ -664,11 +664,12 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
                                              for i in range(doc.log.n_frontiers)])
         global _wrapped_at
         global _compared_maps, _wrapped, _ml_base_lowered, _greater_import, _greater_old_vv, _tree_metas, _calc_from_before, _import_stamp, _greater_replayed, _linear_import
-        global _own_before_shown
+        global _own_before_shown, _import_old_vv
         if trigger == 1 and snap is not None:
             # (the texts' style map elements known before it follow the import:
             # style_import_text)
             _import_stamp = (doc.hist_epoch, snap[1], style_chain_at(doc, snap[1]))
+            _import_old_vv = snap[0]
         if trigger == 1 and not concurrent_import and not doc.detached and snap is not None:
             # loro walks the new changes from the version before in causal order too (they
             # may be concurrent among themselves): the order its diff calculator meets them
@@ -693,6 +694,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
                 carry_import_style_elems(doc)
         finally:
             _import_stamp = None
+            _import_old_vv = None
             _compared_maps = None
             _ml_base_lowered = False
             _calc_from_before = None
@@ -1065,6 +1067,7 @@ cdef object _tree_metas = None  # the meta maps (ids) of the nodes a replayed tr
 # one -> the containers its own diff shows as values (shown_whole; see import_rank)
 cdef dict _whole_own_shows = None
 cdef list _greater_old_vv = None    # its version before, ends by peer index (import_begin)
+cdef object _import_old_vv = None  # the version before of the import being collected (ends by peer index)
 cdef object _greater_import = None  # an import's two versions when its changes all follow the
                                     # document's (walked too: they may be concurrent among themselves)
 
