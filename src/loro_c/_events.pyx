@@ -947,8 +947,11 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
         if ml_named and doc.evs.tree_lca is not None:
             # the children a checkout's movable list shows whose element the version before
             # has: loro's calculator does not report them (it reports new elements only), its
-            # state brings them back after the diffs of their depth
-            ml_revived = ml_elems_before(doc, ml_named, closure_ends(doc, doc.evs.tree_lca[0]), False)
+            # state brings them back after the diffs of their depth; nor the child of such an
+            # element the diff moves (wrapped, not named: latek sessions 16743, 19560), which
+            # nothing brings back
+            ml_revived = ml_elems_before(doc, ml_named + list(wrapped or ()),
+                                         closure_ends(doc, doc.evs.tree_lca[0]), False)
         elif doc.evs.tree_lca is not None and doc.mls is not None and (wrapped or ml_imported):
             # the same in a concurrent import (loro's Import mode): a child whose movable
             # list element the version before has (moved, or given it by a set) is not
