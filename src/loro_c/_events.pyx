@@ -1052,7 +1052,8 @@ cdef bint replayed_zero_child(LoroDoc doc, uint32_t c) except -1:
     movable lists too, see fast_map_child) reports the child, the state shows its whole
     value, and loro leaves that zero out (as for a map that compares values; latek sessions
     12240, 15687, 16682, 17606: an element's new counter)."""
-    if _greater_import is None or doc.ckind[c] != KIND_COUNTER:
+    if _greater_import is None or doc.ckind[c] != KIND_COUNTER or doc.croot[c] != ROOT_NONE:
+        # (a root, a mergeable child among them: no map value or element holds it)
         return False
     if not (-F64_EPSILON < doc.ccounter[c] < F64_EPSILON):
         return False
