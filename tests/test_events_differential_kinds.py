@@ -587,7 +587,19 @@ FIXED_LATE_SESSIONS = (75, 120, 126, 134, 255, 268, 278, 280, 295, 299, 318, 324
                        4331,
                        # a checkout's calculator keeps the movable list elements of earlier
                        # walks (tests/test_checkout_kept_ml_elements.py)
-                       7413)
+                       7413,
+                       # an import after the version whose movable lists loro replays
+                       # leaves a new element's zero counter out (tests/test_map_import_events.py)
+                       12240, 15687, 16682, 17606,
+                       # a child whose deleted element a concurrent move brings back shows its
+                       # whole value though the import edits it (tests/test_ml_revived_child_events.py)
+                       14556,
+                       # a meta map's child no calculator reports stays out of the checkout's
+                       # calculator map (tests/test_meta_child_revived_order.py)
+                       19896,
+                       # a checkout's moved element's child is not reported
+                       # (tests/test_checkout_moved_child_order.py)
+                       16743, 19560)
 
 
 @pytest.mark.parametrize("seed", FIXED_LATE_SESSIONS)

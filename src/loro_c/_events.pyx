@@ -664,11 +664,12 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
                                              for i in range(doc.log.n_frontiers)])
         global _wrapped_at
         global _compared_maps, _wrapped, _ml_base_lowered, _greater_import, _greater_old_vv, _tree_metas, _calc_from_before, _import_stamp, _greater_replayed, _linear_import
-        global _own_before_shown
+        global _own_before_shown, _import_old_vv
         if trigger == 1 and snap is not None:
             # (the texts' style map elements known before it follow the import:
             # style_import_text)
             _import_stamp = (doc.hist_epoch, snap[1], style_chain_at(doc, snap[1]))
+            _import_old_vv = snap[0]
         if trigger == 1 and not concurrent_import and not doc.detached and snap is not None:
             # loro walks the new changes from the version before in causal order too (they
             # may be concurrent among themselves): the order its diff calculator meets them
@@ -693,6 +694,7 @@ def flush(LoroDoc doc, int trigger, origin, snap=None):
                 carry_import_style_elems(doc)
         finally:
             _import_stamp = None
+            _import_old_vv = None
             _compared_maps = None
             _ml_base_lowered = False
             _calc_from_before = None
@@ -923,7 +925,7 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
     for c in shown:
         if c in done:
             continue
-        if replayed_map_zero(doc, c):
+        if replayed_zero_child(doc, c):
             continue
         done.add(c)
         path = path_of(doc, c, paths)
@@ -945,8 +947,11 @@ cdef list collect(LoroDoc doc, bint is_import, bint compare_values, list changed
         if ml_named and doc.evs.tree_lca is not None:
             # the children a checkout's movable list shows whose element the version before
             # has: loro's calculator does not report them (it reports new elements only), its
-            # state brings them back after the diffs of their depth
-            ml_revived = ml_elems_before(doc, ml_named, closure_ends(doc, doc.evs.tree_lca[0]), False)
+            # state brings them back after the diffs of their depth; nor the child of such an
+            # element the diff moves (wrapped, not named: latek sessions 16743, 19560), which
+            # nothing brings back
+            ml_revived = ml_elems_before(doc, ml_named + list(wrapped or ()),
+                                         closure_ends(doc, doc.evs.tree_lca[0]), False)
         elif doc.evs.tree_lca is not None and doc.mls is not None and (wrapped or ml_imported):
             # the same in a concurrent import (loro's Import mode): a child whose movable
             # list element the version before has (moved, or given it by a set) is not
@@ -1041,16 +1046,20 @@ cdef bint one_change_after(OpLog log, list before, list after, list old_vv) exce
             and log.deps[c.deps_off].counter == bc)
 
 
-cdef bint replayed_map_zero(LoroDoc doc, uint32_t c) except -1:
-    """Whether `c` is a counter of value 0 that a map's new value shows in an import whose
-    maps loro replays: its calculator reports the child, the state shows its whole value,
-    and loro leaves that zero out (as for a map that compares values)."""
-    if _greater_import is None or doc.ckind[c] != KIND_COUNTER:
+cdef bint replayed_zero_child(LoroDoc doc, uint32_t c) except -1:
+    """Whether `c` is a counter of value 0 that a map's new value or a movable list's new
+    element shows in an import whose maps loro replays: the calculator (which then replays
+    movable lists too, see fast_map_child) reports the child, the state shows its whole
+    value, and loro leaves that zero out (as for a map that compares values; latek sessions
+    12240, 15687, 16682, 17606: an element's new counter)."""
+    if _greater_import is None or doc.ckind[c] != KIND_COUNTER or doc.croot[c] != ROOT_NONE:
+        # (a root, a mergeable child among them: no map value or element holds it)
         return False
     if not (-F64_EPSILON < doc.ccounter[c] < F64_EPSILON):
         return False
     p = parent_of(doc, doc.cids[c])
-    if p is None or doc.ckind[<uint32_t>p[0]] != KIND_MAP:
+    if p is None or (doc.ckind[<uint32_t>p[0]] != KIND_MAP
+                     and doc.ckind[<uint32_t>p[0]] != KIND_MOVABLE_LIST):
         return False
     return greater_replayed(doc)
 
@@ -1062,6 +1071,7 @@ cdef object _tree_metas = None  # the meta maps (ids) of the nodes a replayed tr
 # one -> the containers its own diff shows as values (shown_whole; see import_rank)
 cdef dict _whole_own_shows = None
 cdef list _greater_old_vv = None    # its version before, ends by peer index (import_begin)
+cdef object _import_old_vv = None  # the version before of the import being collected (ends by peer index)
 cdef object _greater_import = None  # an import's two versions when its changes all follow the
                                     # document's (walked too: they may be concurrent among themselves)
 

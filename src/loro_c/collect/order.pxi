@@ -137,6 +137,15 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
         idle = {c for c in revived if c in walked and own is not None and c not in own
                 and c not in held}
         revived = (revived - walked) | idle
+    if metas and walked is not None and own is not None:
+        # the same for a child with ops walked but no diff of their own inside the whole
+        # value of a node's meta map the tree's calculator reports, with no calculator on the
+        # way up to it: nothing reports the child, loro's state revives it after the meta map
+        # (latek session 19896: a meta map's counter incremented by 0)
+        quiet = meta_shown_quiet(doc, out, set(metas), walked, own)
+        if quiet:
+            idle = (idle or set()) | quiet
+            revived = revived | quiet
     if walked is not None:
         # a created child with a calculator of its own (its ops walked) goes in the map when
         # the calculator is, as brought back, even when its diff is empty
@@ -497,6 +506,26 @@ cdef list reported_order(LoroDoc doc, list new, dict back, list ans, dict newcid
         ops.append((tup[cids[j][2]], True))
         j += 1
     return [by_id[t] for t in container_id_order_ops(ops) if t not in gone]
+
+
+cdef set meta_shown_quiet(LoroDoc doc, list out, set metas, set walked, set own):
+    """The containers of `out` with ops walked but no diff of their own whose parents up to
+    a meta map in `metas` (ids) have no ops walked, the meta map neither."""
+    quiet = set()
+    for x in out:
+        c = x[2]
+        if c not in walked or c in own:
+            continue
+        p = parent_of(doc, doc.cids[c])
+        while p is not None:
+            pc = p[0]
+            if pc in walked:
+                break
+            if doc.cids[pc] in metas:
+                quiet.add(c)
+                break
+            p = parent_of(doc, doc.cids[pc])
+    return quiet
 
 
 cdef bint under_meta(LoroDoc doc, uint32_t c, set metas, dict depth, set walked) except -1:

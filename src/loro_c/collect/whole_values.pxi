@@ -26,9 +26,14 @@ cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done,
             continue
         seen.add(c)
         k = rows.get(c)
-        if keep_own and k is not None:
+        if keep_own and k is not None and not (_import_old_vv is not None
+                                               and made_before(doc, doc.cids[c], _import_old_vv)):
             # an import's container with a diff of its own (its ops): loro shows that one,
-            # the counters it inserts without their value (as a list's import diff does)
+            # the counters it inserts without their value (as a list's import diff does).
+            # (loro's state shows the whole value of every child a diff inserts, not as a
+            # move: the same for a new child; one made before the import, whose element a
+            # concurrent move brought back from a delete, shows its whole value: latek
+            # session 14556)
             continue
         if _own_before_shown is not None:
             _own_before_shown[doc.cids[c]] = None if k is None else out[k][3].diff
@@ -49,6 +54,11 @@ cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done,
             # list's element is new), its diff is empty, even where the parent's diff shows
             # it as a new value; only a counter no calculator knows comes back through
             # loro's state, 0 too
+            d = None
+            done.add(c)
+        if d is not None and k is None and replayed_zero_child(doc, c):
+            # (an import after the version whose calculators loro replays: the zero of an
+            # element's new counter is left out, as a map's)
             d = None
             done.add(c)
         if k is not None:

@@ -705,13 +705,20 @@ cdef set loaded_listing(LoroDoc d):
 cdef object forked_unstored(LoroDoc d, object own):
     """The set a fork of `d` keeps: `d`'s (loro forks through a snapshot of its store),
     and, of those the fork's one import left out (`own`), the ones `d` has not looked at
-    yet that its loaded snapshot did not list."""
+    yet that its loaded snapshot did not list, or, `d` detached, that an import while
+    detached brought: loro's snapshot of a detached document moves its state to the
+    latest version first, and that move's diffs name them no more than the fork's import
+    does (latek session 19975: a text whose map key a concurrent write took)."""
     cdef set out = set(d.unstored) if d.unstored else set()
-    if own and d.loaded_store is not None:
+    if own and (d.loaded_store is not None or d.detached):
         for cid in own:
             got = d.cid_index.get(cid)
-            if ((got is None or <int64_t>got >= d.store_seen) and from_loaded(d, cid)
-                    and not loaded_listed(d, cid)):
+            if got is not None and <int64_t>got < d.store_seen:
+                continue
+            if d.loaded_store is not None and from_loaded(d, cid):
+                if not loaded_listed(d, cid):
+                    out.add(cid)
+            elif d.detached:
                 out.add(cid)
     return out or None
 
