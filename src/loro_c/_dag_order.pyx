@@ -40,7 +40,8 @@ The peers are walked in the order of loro's map of id ranges (base_peer_order: e
 maps it is filled from modelled as loro fills it; a checkout's target frontiers, and its
 base's when found below both versions, in the order loro's Frontiers, a hash map of peer
 to counter, yields them; an import's base below the version before, as loro's map filled
-when it turns that version's vector into frontiers (lowered_base_order);
+when it lowers the meet of the two versions (a new map in the order of the document's
+version map) and turns it into frontiers (lowered_base_order);
 an import's union, a clone of the version before with the new peers in the order of the
 version after's map, both filled as the log took each peer's first change). Of the random
 differential sessions' events whose diffs tie on depth (seeds 0-699), 0 of 3,879
@@ -1506,29 +1507,47 @@ cdef void sort_by_lamport(_Walk w, lc_id *ids, int64_t n, bint descending,
         ids[j] = one
 
 
-cdef int lowered_base_order(_Walk w, lc_id *bf, int64_t nf, const lc_id *before, int64_t nl,
+cdef int lowered_base_order(_Walk w, lc_id *bf, int64_t nf, const int32_t *bvv,
+                            const int32_t *avv, const int64_t *rank, const uint8_t *touch,
                             const int32_t *tgt_lo, uint32_t *ps, uint32_t *tmp, uint64_t *h,
-                            int64_t *o, uint8_t *seen, int32_t *vv, lc_id *scratch) except -1:
+                            int64_t *o, lc_id *scratch) except -1:
     """Put the frontiers `bf[:nf]` of an import's base lowered below the version before in
-    the order loro inserts them into their map. loro has the base as a version vector, a
-    clone of the version before's (frontiers_to_vv of its frontiers `before`, in the order
-    of their map), and turns it into frontiers as vv_to_frontiers does: the last id of
-    each peer it holds, in the vector's order, into a Frontiers map; shrink_frontiers
-    passes them through a map by peer, sorts them by Lamport (stably) and keeps, from the
-    greatest down, those no kept one has in its history. Two ids of equal Lamport thus
-    come in the order those maps leave them, not by peer (plain sessions 7455 and 107,
-    kinds 27: the same two peers tie, in either order), unless their DAG nodes start at
-    different Lamports: the later start first (as if the sort keyed on the node's span
-    too; a scripted tie needs it). ps, tmp, h, o: scratch of the peers, seen and vv of
-    the peers too, scratch: of nf."""
+    the order loro inserts them into their map. loro's critical version search starts from
+    the meet of the two versions, a new map filled as the document's version map before
+    the import (`bvv`; its peers by `rank`, grown as `touch` says, as base_peer_order
+    models that map) yields its peers, and lowers the counters in place; it turns the
+    result into frontiers as vv_to_frontiers does: the last id of each peer it holds, in
+    the vector's order, into a Frontiers map; shrink_frontiers passes them through a map
+    by peer, sorts them by Lamport (stably) and keeps, from the greatest down, those no
+    kept one has in its history. Two ids of equal Lamport thus come in the order those
+    maps leave them, not by peer (plain sessions 7455 and 107, kinds 27: the same two
+    peers tie, in either order; marks 4503: the meet's own map, filled afresh, turns the
+    version map's order over), unless their DAG nodes start at different Lamports: the
+    later start first (as if the sort keyed on the node's span too; a scripted tie needs
+    it). ps, tmp, h, o: scratch of the peers (2 * peers for tmp), scratch: of nf."""
     cdef Dag dag = w.dag
     cdef int64_t n, i, j, k
     cdef uint32_t p, q
     cdef lc_id a, b
     cdef uint32_t la, lb
-    memset(seen, 0, dag.n_peers + 1)
-    n = vv_fill_order(w, before, nl, ps, 0, seen, vv)
-    table_order(w, ps, n, h, o, tmp)        # the version vector (a hash map) so filled
+    # the version map before the import, as the log filled it
+    n = 0
+    for p in range(dag.n_peers):
+        if bvv[p] > 0:
+            i = n
+            while i > 0 and rank[ps[i - 1]] > rank[p]:
+                ps[i] = ps[i - 1]
+                i -= 1
+            ps[i] = p
+            n += 1
+    touched_order(w, ps, n, touch, h, o, tmp)
+    j = 0
+    for i in range(n):                      # the meet: a new map, in that map's order
+        if min(bvv[ps[i]], avv[ps[i]]) > 0:
+            ps[j] = ps[i]
+            j += 1
+    n = j
+    table_order(w, ps, n, h, o, tmp)
     j = 0
     for i in range(n):                      # (its peers the base holds, in its order)
         if tgt_lo[ps[i]] > 0:
@@ -1564,7 +1583,6 @@ cdef int lowered_base_order(_Walk w, lc_id *bf, int64_t nf, const lc_id *before,
     if k != nf:
         raise ValueError("the base's frontiers do not add up")
     memcpy(bf, scratch, nf * sizeof(lc_id))
-    memset(seen, 0, dag.n_peers + 1)
     return 0
 
 
@@ -1686,16 +1704,13 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
             frontier_order(w, bf, nf, fh, fo, ftmp)
         elif vvs != NULL:
             # an import's base lowered below the version before (a critical version of
-            # several heads): loro's map of its frontiers, filled as loro turns the base's
-            # version vector into frontiers (lowered_base_order; taken by ascending
+            # several heads): loro's map of its frontiers, filled as loro turns the lowered
+            # meet into frontiers (lowered_base_order; taken by ascending
             # Lamport as a list before, kinds session 4378 and plain 8736 walked the
             # importer's own change first; filled by descending Lamport and peer, the
             # scripted imports of test_event_order._import_from_a_critical_version whose
             # heads tie in Lamport came out in either order)
-            memcpy(fb, before, nl * sizeof(lc_id))
-            if not before_ordered:
-                frontier_order(w, fb, nl, fh, fo, ftmp)
-            lowered_base_order(w, bf, nf, fb, nl, tgt_lo, uo, tmp, hs, o, seen, vv, ftmp)
+            lowered_base_order(w, bf, nf, bvv, avv, rank, touch, tgt_lo, uo, tmp, hs, o, ftmp)
             frontier_order(w, bf, nf, fh, fo, ftmp)
         nb = vv_fill_order(w, bf, nf, bo, 0, seen, vv)
         table_order(w, bo, nb, hs, o, tmp)
