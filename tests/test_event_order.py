@@ -967,8 +967,9 @@ def _import_from_a_critical_version(mod, seed, delivery):
 # (peers 1, 2 and 200 collide there), which loro fills as vv_to_frontiers turns a version
 # vector into frontiers (lowered_base_order): the heads of greater Lamport first (114,
 # 1052), ties in the order the maps it passes them through leave them (78, 267, 890, 1077,
-# 1120, 1176, 1330, and kinds session 4378; kinds session 27, in the default sessions,
-# breaks a tie by the Lamport of the start of each head's DAG node first).
+# 1120, 1176, 1330, and kinds session 4378; kinds session 27, in the default sessions, took
+# a tie by the Lamport of the start of each head's DAG node until the meet's own map was
+# modelled: loro's stable sort by Lamport alone leaves it as those maps do).
 CRITICAL_VERSION_SCRIPTS = (78, 114, 267, 890, 1052, 1077, 1120, 1176, 1330)
 
 # scripts whose heads tie in Lamport and node start, which a map filled by descending peer

@@ -1546,9 +1546,9 @@ cdef int lowered_base_order(_Walk w, lc_id *bf, int64_t nf, uint32_t *ps, int64_
     kept one has in its history. Two ids of equal Lamport thus come in the order those
     maps leave them, not by peer (plain sessions 7455 and 107, kinds 27: the same two
     peers tie, in either order; marks 4503: the meet's own map, filled afresh, turns the
-    version map's order over), unless their DAG nodes start at different Lamports: the
-    later start first (as if the sort keyed on the node's span too; a scripted tie needs
-    it). tmp, h, o: scratch of the peers, scratch: of nf."""
+    version map's order over; a tie broken by the Lamport of each head's DAG node start
+    fitted kinds 27 while that map was missing: not needed since). tmp, h, o: scratch of
+    the peers, scratch: of nf."""
     cdef Dag dag = w.dag
     cdef int64_t i, j, k
     cdef uint32_t p, q
@@ -1579,8 +1579,7 @@ cdef int lowered_base_order(_Walk w, lc_id *bf, int64_t nf, uint32_t *ps, int64_
             b.counter = tgt_lo[b.peer] - 1
             la = id_lamport(dag, a)
             lb = id_lamport(dag, b)
-            if la > lb or (la == lb and dag.node_at(a.peer, a.counter).lamport
-                           >= dag.node_at(b.peer, b.counter).lamport):
+            if la >= lb:
                 break
             ps[k] = ps[k - 1]
             k -= 1
