@@ -40,7 +40,8 @@ The peers are walked in the order of loro's map of id ranges (base_peer_order: e
 maps it is filled from modelled as loro fills it; a checkout's target frontiers, and its
 base's when found below both versions, in the order loro's Frontiers, a hash map of peer
 to counter, yields them; an import's base below the version before, as loro's map filled
-when it turns that version's vector into frontiers (lowered_base_order);
+when it lowers the meet of the two versions (a new map in the order of the document's
+version map) and turns it into frontiers (lowered_base_order);
 an import's union, a clone of the version before with the new peers in the order of the
 version after's map, both filled as the log took each peer's first change). Of the random
 differential sessions' events whose diffs tie on depth (seeds 0-699), 0 of 3,879
@@ -1015,6 +1016,7 @@ def set_checkout(bint on):
 
 
 cdef int _from_before = 0
+cdef bint _lowered = False      # the last walk's base: lowered to a critical version
 
 
 def walked_from_before():
@@ -1038,7 +1040,7 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
     `before_ordered`: a checkout's `before` is in the order loro's map of its state's
     frontiers yields them (OpLog.frontier_order); `after_ordered`: so is its `after`, the
     log's own frontiers (a move to the latest version)."""
-    global _dag, _from_before
+    global _dag, _from_before, _lowered
     cdef Dag h
     cdef _Walk w
     cdef int64_t nl = len(before), nr = len(after), i, j, k, nm = 0, n_succ = 0, m
@@ -1112,6 +1114,7 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
             if avv[p] != bvv[p]:
                 same = False
         _from_before = 0
+        _lowered = False
         if forward and not same and w.base_is_before(bvv, avv, tmp2, tmp, &cm):
             memcpy(tgt_lo, bvv, np * sizeof(int32_t))
             _from_before = 1
@@ -1122,10 +1125,13 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
             w.critical(tgt_lo, tgt_hi, tmp, tmp2)
             if memcmp(tgt_lo, bvv, np * sizeof(int32_t)) == 0:
                 _from_before = 2
+            else:
+                _lowered = True
         elif w.meet(ids, nl, ids + nl, nr, tgt_lo) & 2:
             # a branch the search left unmatched, not covered by the meet: the same,
             # under the meet
             w.critical(tgt_lo, tgt_hi, tmp, tmp2)
+            _lowered = True
         # only the containers with ops between the two versions take part
         cm_clear(&cm)
         for p in range(np):
@@ -1524,29 +1530,55 @@ cdef void sort_by_lamport(_Walk w, lc_id *ids, int64_t n, bint descending,
         ids[j] = one
 
 
-cdef int lowered_base_order(_Walk w, lc_id *bf, int64_t nf, const lc_id *before, int64_t nl,
-                            const int32_t *tgt_lo, uint32_t *ps, uint32_t *tmp, uint64_t *h,
-                            int64_t *o, uint8_t *seen, int32_t *vv, lc_id *scratch) except -1:
-    """Put the frontiers `bf[:nf]` of an import's base lowered below the version before in
-    the order loro inserts them into their map. loro has the base as a version vector, a
-    clone of the version before's (frontiers_to_vv of its frontiers `before`, in the order
-    of their map), and turns it into frontiers as vv_to_frontiers does: the last id of
-    each peer it holds, in the vector's order, into a Frontiers map; shrink_frontiers
-    passes them through a map by peer, sorts them by Lamport (stably) and keeps, from the
-    greatest down, those no kept one has in its history. Two ids of equal Lamport thus
-    come in the order those maps leave them, not by peer (plain sessions 7455 and 107,
-    kinds 27: the same two peers tie, in either order), unless their DAG nodes start at
-    different Lamports: the later start first (as if the sort keyed on the node's span
-    too; a scripted tie needs it). ps, tmp, h, o: scratch of the peers, seen and vv of
-    the peers too, scratch: of nf."""
+cdef int64_t version_map_order(_Walk w, const int32_t *bvv, const int64_t *rank,
+                               const uint8_t *touch, uint32_t *ps, uint32_t *tmp, uint64_t *h,
+                               int64_t *o) except -1:
+    """Put in ps the peers of the document's version map before an import (`bvv`), in the
+    order that map yields them (its peers by `rank`, grown as `touch` says, as
+    base_peer_order models it); return their number."""
+    cdef int64_t n = 0, i
+    cdef uint32_t p
+    for p in range(w.dag.n_peers):
+        if bvv[p] > 0:
+            i = n
+            while i > 0 and rank[ps[i - 1]] > rank[p]:
+                ps[i] = ps[i - 1]
+                i -= 1
+            ps[i] = p
+            n += 1
+    touched_order(w, ps, n, touch, h, o, tmp)
+    return n
+
+
+cdef int lowered_base_order(_Walk w, lc_id *bf, int64_t nf, uint32_t *ps, int64_t n,
+                            const int32_t *bvv, const int32_t *avv, const int32_t *tgt_lo,
+                            uint32_t *tmp, uint64_t *h, int64_t *o, lc_id *scratch) except -1:
+    """Put the frontiers `bf[:nf]` of a base lowered below the meet of the two versions
+    (a critical version) in the order loro inserts them into their map. loro's critical
+    version search starts from the meet, a new map filled in the order the version before's
+    map yields its peers (`ps[:n]`: the document's version map for an import, the map
+    frontiers_to_vv fills for a checkout), and lowers the counters in place; it turns the
+    result into frontiers as vv_to_frontiers does: the last id of each peer it holds, in
+    the vector's order, into a Frontiers map; shrink_frontiers passes them through a map
+    by peer, sorts them by Lamport (stably) and keeps, from the greatest down, those no
+    kept one has in its history. Two ids of equal Lamport thus come in the order those
+    maps leave them, not by peer (plain sessions 7455 and 107, kinds 27: the same two
+    peers tie, in either order; marks 4503: the meet's own map, filled afresh, turns the
+    version map's order over; a tie broken by the Lamport of each head's DAG node start
+    fitted kinds 27 while that map was missing: not needed since). tmp, h, o: scratch of
+    the peers, scratch: of nf."""
     cdef Dag dag = w.dag
-    cdef int64_t n, i, j, k
+    cdef int64_t i, j, k
     cdef uint32_t p, q
     cdef lc_id a, b
     cdef uint32_t la, lb
-    memset(seen, 0, dag.n_peers + 1)
-    n = vv_fill_order(w, before, nl, ps, 0, seen, vv)
-    table_order(w, ps, n, h, o, tmp)        # the version vector (a hash map) so filled
+    j = 0
+    for i in range(n):                      # the meet: a new map, in that map's order
+        if min(bvv[ps[i]], avv[ps[i]]) > 0:
+            ps[j] = ps[i]
+            j += 1
+    n = j
+    table_order(w, ps, n, h, o, tmp)
     j = 0
     for i in range(n):                      # (its peers the base holds, in its order)
         if tgt_lo[ps[i]] > 0:
@@ -1565,8 +1597,7 @@ cdef int lowered_base_order(_Walk w, lc_id *bf, int64_t nf, const lc_id *before,
             b.counter = tgt_lo[b.peer] - 1
             la = id_lamport(dag, a)
             lb = id_lamport(dag, b)
-            if la > lb or (la == lb and dag.node_at(a.peer, a.counter).lamport
-                           >= dag.node_at(b.peer, b.counter).lamport):
+            if la >= lb:
                 break
             ps[k] = ps[k - 1]
             k -= 1
@@ -1582,7 +1613,6 @@ cdef int lowered_base_order(_Walk w, lc_id *bf, int64_t nf, const lc_id *before,
     if k != nf:
         raise ValueError("the base's frontiers do not add up")
     memcpy(bf, scratch, nf * sizeof(lc_id))
-    memset(seen, 0, dag.n_peers + 1)
     return 0
 
 
@@ -1692,6 +1722,23 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
             # the base's version the other way round, and the walk met the two imported
             # branches in the other order)
             pass
+        elif nf > 1 and vvs != NULL and checkout and _lowered:
+            # a checkout's base lowered to a critical version (below the version before
+            # when the target holds it, as import_batch's move to the latest version;
+            # else below the meet, a branch the search left unmatched): as an import's,
+            # from the map of the version before, here frontiers_to_vv of the state's
+            # frontiers (the scripted critical-version imports with import_batch, 500,
+            # 603, 738 and 6 more of seeds 0-3399, came out in the order of a base found
+            # by the meet search before)
+            memcpy(fb, before, nl * sizeof(lc_id))
+            if not before_ordered:
+                sort_by_lamport(w, fb, nl, True, False)
+                frontier_order(w, fb, nl, fh, fo, ftmp)
+            m = vv_fill_order(w, fb, nl, uo, 0, seen, vv)
+            memset(seen, 0, np + 1)
+            table_order(w, uo, m, hs, o, tmp)
+            lowered_base_order(w, bf, nf, uo, m, bvv, avv, tgt_lo, tmp, hs, o, ftmp)
+            frontier_order(w, bf, nf, fh, fo, ftmp)
         elif nf > 1 and (vvs == NULL or checkout):
             # (a base that is one of the two versions, or a checkout's found below both:
             # its frontiers as loro's common-ancestor search (shrink_ancestor_frontiers)
@@ -1704,16 +1751,14 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
             frontier_order(w, bf, nf, fh, fo, ftmp)
         elif vvs != NULL:
             # an import's base lowered below the version before (a critical version of
-            # several heads): loro's map of its frontiers, filled as loro turns the base's
-            # version vector into frontiers (lowered_base_order; taken by ascending
+            # several heads): loro's map of its frontiers, filled as loro turns the lowered
+            # meet into frontiers (lowered_base_order; taken by ascending
             # Lamport as a list before, kinds session 4378 and plain 8736 walked the
             # importer's own change first; filled by descending Lamport and peer, the
             # scripted imports of test_event_order._import_from_a_critical_version whose
             # heads tie in Lamport came out in either order)
-            memcpy(fb, before, nl * sizeof(lc_id))
-            if not before_ordered:
-                frontier_order(w, fb, nl, fh, fo, ftmp)
-            lowered_base_order(w, bf, nf, fb, nl, tgt_lo, uo, tmp, hs, o, seen, vv, ftmp)
+            m = version_map_order(w, bvv, rank, touch, uo, tmp, hs, o)
+            lowered_base_order(w, bf, nf, uo, m, bvv, avv, tgt_lo, tmp, hs, o, ftmp)
             frontier_order(w, bf, nf, fh, fo, ftmp)
         nb = vv_fill_order(w, bf, nf, bo, 0, seen, vv)
         table_order(w, bo, nb, hs, o, tmp)
