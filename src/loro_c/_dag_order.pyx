@@ -1536,17 +1536,25 @@ cdef int64_t version_map_order(_Walk w, const int32_t *bvv, const int64_t *rank,
     """Put in ps the peers of the document's version map before an import (`bvv`), in the
     order that map yields them (its peers by `rank`, grown as `touch` says, as
     base_peer_order models it); return their number."""
+    cdef int64_t n = peers_by_rank(w.dag.n_peers, bvv, rank, ps)
+    touched_order(w, ps, n, touch, h, o, tmp, loaded_prefix(ps, n, rank))
+    return n
+
+
+cdef int64_t peers_by_rank(uint32_t np, const int32_t *vv, const int64_t *rank,
+                           uint32_t *ps) noexcept:
+    """Put in ps the peers with ops in `vv`, in the order loro's version map took them
+    (`rank`: walk_containers' met_rank); return their number."""
     cdef int64_t n = 0, i
     cdef uint32_t p
-    for p in range(w.dag.n_peers):
-        if bvv[p] > 0:
+    for p in range(np):
+        if vv[p] > 0:
             i = n
             while i > 0 and rank[ps[i - 1]] > rank[p]:
                 ps[i] = ps[i - 1]
                 i -= 1
             ps[i] = p
             n += 1
-    touched_order(w, ps, n, touch, h, o, tmp)
     return n
 
 
@@ -1805,15 +1813,7 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
             # the map in the order of the snapshot's "vv" entry (`rank`), which is the
             # order the exporting map yields them: loaded again, colliding peers swap
             # (marks session 1498)
-            j = 0
-            for p in range(np):
-                if tgt_hi[p] > 0:
-                    i = j
-                    while i > 0 and rank[tmp[i - 1]] > rank[p]:
-                        tmp[i] = tmp[i - 1]
-                        i -= 1
-                    tmp[i] = p
-                    j += 1
+            j = peers_by_rank(np, tgt_hi, rank, tmp)
             nu = 0
             for i in range(j):
                 if bvv[tmp[i]] > 0:
