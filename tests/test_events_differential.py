@@ -504,7 +504,9 @@ FIXED_LATE_SESSIONS = (174, 311, 464, 1627, 1909, 2448, 479, 681, 2723, 2769, 12
                        # all the peers a snapshot load lists, written so by a re-export
                        # (tests/test_version_map_order.py): JSON change order 16790, 18500,
                        # 22784, 25875, the walk's peer order 13547
-                       13547, 16790, 18500, 22784, 25875)
+                       13547, 16790, 18500, 22784, 25875,
+                       # with the lowered base's meet (tests/test_critical_base_meet_order.py)
+                       29601)
 
 
 @pytest.mark.parametrize("seed", FIXED_LATE_SESSIONS)
