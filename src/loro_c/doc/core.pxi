@@ -130,6 +130,12 @@ cdef class DocCore:
         blocks would register (doc/exchange.pxi lnum_rest), in order; None when none wait."""
         return None if self.lnum_rest is None else list(self.lnum_rest)
 
+    def _arena_numbers(self):
+        """loro_c's model of loro's arena: ContainerID -> the index loro's arena gives it
+        (doc/exchange.pxi), for probes and tests of an event's container order."""
+        lnum_flush(self)
+        return {cid: n for cid, n in self.lnum.items()}
+
     def _frontiers_map_order(self):
         """The log's frontiers, (peer, counter), in the order loro's hash map of them yields
         them (oplog/frontier_map.pxi; loro's oplog_frontiers lists them so)."""

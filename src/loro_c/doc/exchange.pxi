@@ -54,7 +54,7 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
         # (and the version a map's diff calculator reads the history from, while a snapshot
         # load nobody recorded left containers unnumbered: number_history_visit)
         walks = d.lnum_rest is not None and not d.detached
-        visits = (d.lnum_lazy and not d.lnum_visited and not d.detached and d.shallow_sv is None
+        visits = (history_visit_numbers(d) and not d.detached and d.shallow_sv is None
                   and d.log.n_changes > 0)
         base = None
         if walks or visits:
@@ -216,7 +216,7 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
         # (a map's calculator in that move reads the history cache: number_history_visit)
         moves = not load_first and (events or not d.detached)
         walks = moves and d.lnum_rest is not None
-        visits = (moves and d.lnum_lazy and not d.lnum_visited and d.log.n_changes > 0
+        visits = (moves and history_visit_numbers(d) and d.log.n_changes > 0
                   and d.shallow_sv is None)
         base = walk_base(d) if walks or visits else None
         walk_from = base if walks else None
@@ -466,6 +466,15 @@ cdef bint new_changes_touch_map(LoroDoc d, list old_vv) except -1:
                 if log.ops[k].counter >= lo and d.ckind[log.ops[k].container] == KIND_MAP:
                     return True
     return False
+
+
+cdef inline bint history_visit_numbers(LoroDoc d):
+    """Whether the first build of loro's history cache would number containers: a snapshot
+    load left some unnumbered (a load nobody recorded: its untouched roots; a recorded
+    one: the dead children no value reaches, LoroDoc.lnum_rest) and no build has visited
+    the blocks since (late session 21028: a recorded load, then a concurrent import on a
+    map numbered the dead counter of the history before the root a later import made)."""
+    return (d.lnum_lazy or d.lnum_rest is not None) and not d.lnum_visited
 
 
 cdef int number_history_visit(LoroDoc d) except -1:
