@@ -94,6 +94,7 @@ from ._doc cimport lnum_flush       # codec/blob.pxi
 from ._rust_sort import sort_unstable_by_key      # codec/blob.pxi
 from ._doc cimport lc_map, lc_map_entry, LC_NO_KEY, ROOT_NONE      # codec/snapshot_encode.pxi (encode_map_entries)
 from .ephemeral_codec cimport w_value as eph_w_value   # (the same)
+from ._hashorder cimport utf8_key_hash, fixed_table_order     # (the same: a map value's key order)
 from .ephemeral_codec cimport normal_cid_cached as eph_normal_cid     # (codec/snapshot_state.pxi key_cid)
 from libc.stdlib cimport qsort
 from ._tree cimport TreeMoves, child_list, tree_move, TREE_ROOT, TREE_DELETED   # (w_tree_moves)

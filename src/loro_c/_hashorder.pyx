@@ -68,11 +68,37 @@ cdef uint64_t hash_bytes(const unsigned char *b, int64_t n) noexcept nogil:
     return lc_fold_mul(s0, s1) ^ <uint64_t>n
 
 
-cdef uint64_t hash_str(str s) except? 0:
-    cdef bytes e = s.encode()
-    cdef uint64_t h = hash_bytes(<const unsigned char *>(<char *>e), len(e)) * _K
+cdef uint64_t utf8_key_hash(const unsigned char *b, int64_t n) noexcept nogil:
+    """An InternalString key's hash in loro's maps, from its UTF-8 bytes (str's Hash writes
+    the bytes, then 0xFF)."""
+    cdef uint64_t h = hash_bytes(b, n) * _K
     h = (h + 0xFF) * _K
     return (h << 26) | (h >> 38)
+
+
+cdef uint64_t hash_str(str s) except? 0:
+    cdef bytes e = s.encode()
+    return utf8_key_hash(<const unsigned char *>(<char *>e), len(e))
+
+
+cdef int fixed_table_order(const uint64_t *hashes, int64_t n, int64_t *out) except -1 nogil:
+    """Write to `out` the indices 0..n-1 (keys inserted in that order into a table made
+    with room for all n: _fixed_order, 'f') in the order hashbrown's table yields them."""
+    cdef int64_t size = hb_buckets_for(n), i, m = 0
+    cdef int64_t *table = <int64_t *>malloc(size * sizeof(int64_t))
+    if table == NULL:
+        with gil:
+            raise MemoryError()
+    for i in range(size):
+        table[i] = -1
+    for i in range(n):
+        table[hb_slot_of(table, size, hashes[i])] = i
+    for i in range(size):
+        if table[i] >= 0:
+            out[m] = table[i]
+            m += 1
+    free(table)
+    return 0
 
 
 cdef class _Table:

@@ -206,10 +206,13 @@ def _lz4_roundtrip(bytes data not None):
 # -- SSTable ------------------------------------------------------------------------------------
 
 cdef int sst_store_block(Writer* out, bytes raw, list metas, bytes first_key, bytes last_key,
-                         bint large, dict frames=None) except -1:
+                         bint large, dict frames=None, dict given=None) except -1:
     """Append one block (LZ4 when not larger) and its checksum; note its metadata. A large
-    block's stored form is looked up in (and kept in) `frames`, by its bytes object."""
+    block's stored form is looked up in (and kept in) `frames`, by its bytes object, else
+    taken from `given` (frames read from a loaded blob, not kept)."""
     cdef bytes frame = None if frames is None else frames.get(raw)
+    if frame is None and given is not None:
+        frame = given.get(raw)
     if frame is None:
         frame = lz4_compress_frame(<const unsigned char*>PyBytes_AS_STRING(raw),
                                    PyBytes_GET_SIZE(raw))
@@ -307,9 +310,10 @@ cdef Py_ssize_t sst_reuse_block(Writer* out, list entries, Py_ssize_t i, tuple b
     return m
 
 
-cdef bytes sst_build(list entries, dict frames=None, tuple blocks=None, bint presorted=False):
+cdef bytes sst_build(list entries, dict frames=None, tuple blocks=None, bint presorted=False,
+                     dict given=None):
     """An SSTable of (key, value) pairs of bytes (sorted here); empty bytes for no entries
-    (`frames`: see sst_store_block). A normal block holds its first entry's value, then
+    (`frames`, `given`: see sst_store_block). A normal block holds its first entry's value, then
     per entry its key's prefix length shared with the first key, the rest of the key and
     the value; the blocks are filled in C (a state section has an entry per container).
     `blocks`: see sst_finish_block; `presorted`: the entries are in key order already."""
@@ -349,7 +353,7 @@ cdef bytes sst_build(list entries, dict frames=None, tuple blocks=None, bint pre
                 open_blk = False
             if not open_blk:
                 if vlen > SST_BLOCK_SIZE:
-                    sst_store_block(&w, value, metas, key, None, True, frames)
+                    sst_store_block(&w, value, metas, key, None, True, frames, given)
                     i += 1
                     continue
                 if blocks is not None:
@@ -1235,6 +1239,7 @@ def encode_map_entries(LoroDoc d, bytes plan not None):
     cdef MapKeyRow *rows = NULL
     cdef MapKeyRow *spare = NULL        # (the radix sort's other half)
     cdef MapKeyRow *grown
+    cdef int64_t *order = NULL
     if PyBytes_GET_SIZE(plan) % 24:
         raise LoroError("a map plan is int64 triples")
     if writer_init(&w, 64) < 0:
@@ -1309,13 +1314,15 @@ def encode_map_entries(LoroDoc d, bytes plan not None):
             # builds for the value (room for all, filled in key order: map_value_order)
             wchk(&w, write_uleb64(&w, live))
             if live > 1:
-                live_rows = [r for r in range(n_rows) if rows[r].slot >= 0]
-                for r in map_value_order(
-                        [<object>PyList_GET_ITEM(keys, rows[r].key_id) for r in live_rows],
-                        live_rows):
+                order = <int64_t*>xalloc(live, sizeof(int64_t))
+                live_rows_value_order(rows, n_rows, live, order)
+                for j in range(live):
+                    r = <Py_ssize_t>order[j]
                     wchk(&w, write_uleb64(&w, <uint64_t>rows[r].key_len))
                     wchk(&w, write_bytes(&w, <const unsigned char*>rows[r].key, rows[r].key_len))
                     eph_w_value(&w, <object>PyList_GET_ITEM(values, rows[r].slot), 1)
+                free(order)
+                order = NULL
             else:
                 for r in range(n_rows):
                     if rows[r].slot >= 0:
@@ -1346,12 +1353,37 @@ def encode_map_entries(LoroDoc d, bytes plan not None):
             out.append((cid_key_bytes(d.cids[c]), writer_to_bytes(&w)))
         return out
     finally:
+        free(order)
         free(peer_slot)
         free(used)
         free(rows)
         free(spare)
         writer_free(&w)
         writer_free(&pw)
+
+
+cdef int live_rows_value_order(const MapKeyRow *rows, Py_ssize_t n_rows, Py_ssize_t live,
+                               int64_t *order) except -1:
+    """Write to `order` the live rows (slot >= 0) of `rows`, which are in key order, in the
+    order of loro's map value: map_value_order's hash map made with room for the live keys
+    and filled in key order, replayed on the keys' UTF-8 bytes (no Python object per key)."""
+    cdef uint64_t *hashes = <uint64_t*>xalloc(live, sizeof(uint64_t))
+    cdef int64_t *at = NULL
+    cdef Py_ssize_t r, k = 0
+    try:
+        at = <int64_t*>xalloc(live, sizeof(int64_t))
+        for r in range(n_rows):
+            if rows[r].slot >= 0:
+                at[k] = r
+                hashes[k] = utf8_key_hash(<const unsigned char*>rows[r].key, rows[r].key_len)
+                k += 1
+        fixed_table_order(hashes, live, order)
+        for r in range(live):
+            order[r] = at[order[r]]
+    finally:
+        free(hashes)
+        free(at)
+    return 0
 
 
 def encode_state_rows(list rows not None):
@@ -1477,7 +1509,11 @@ def encode_snapshot(list changes not None, bytes vv_bytes not None, bytes fr_byt
         state = state_sst(state_entries, True)
     else:
         state = state_sst([(row[0].to_bytes(), container_state_bytes(row)) for row in state_rows])
-    oplog = sst_build(entries, _frame_cache if cache is not None else None)
+    given = None
+    if loaded_blocks and log_serial:
+        given = {got[1]: got[2] for got in loaded_blocks.values()
+                 if len(got) > 2 and got[2] is not None}
+    oplog = sst_build(entries, _frame_cache if cache is not None else None, None, False, given)
     if writer_init(&w, 64 + len(oplog) + len(state)) < 0:
         raise_writer_error(&w)
     try:

@@ -225,10 +225,12 @@ def loaded_state_entries(bytes data not None):
 
 def loaded_block_map(bytes data not None):
     """The change blocks of a loaded snapshot: (peer, first counter) -> (end counter, the
-    block's bytes), None for a shallow snapshot or another mode. An export writes a block
-    it would make of exactly those changes as loaded, as loro's change store writes a
-    loaded block back until its peer adds a change to it (its bytes are loro's when loro
-    wrote the blob; LoroDoc.loaded_blocks keeps the map)."""
+    block's bytes, its stored LZ4 frame or None), None for a shallow snapshot or another
+    mode. An export writes a block it would make of exactly those changes as loaded, as
+    loro's change store writes a loaded block back until its peer adds a change to it (its
+    bytes are loro's when loro wrote the blob; LoroDoc.loaded_blocks keeps the map), and a
+    block stored alone as an LZ4 frame goes back as that frame, not compressed anew (most
+    of the first export's time after a load)."""
     cdef uint16_t mode
     cdef Reader body
     cdef Reader secs[3]
@@ -258,6 +260,7 @@ def loaded_block_map(bytes data not None):
             return None
     if vv is None:
         return None
+    frames = loaded_large_frames(&secs[0])
     blocks = {}
     for i in range(len(starts)):
         peer, start, raw = starts[i]
@@ -266,5 +269,22 @@ def loaded_block_map(bytes data not None):
             end = starts[i + 1][1]
         else:
             end = vv.get(peer, 0)
-        blocks[(peer, start)] = (end, raw)
+        blocks[(peer, start)] = (end, raw, frames.get(_id_key((peer, start))))
     return blocks
+
+
+cdef dict loaded_large_frames(Reader* sec):
+    """key -> the stored LZ4 frame of each large value of an SSTable section (checked
+    when its entries were read)."""
+    cdef Py_ssize_t meta_off = 0, i, end, off
+    cdef dict frames = {}
+    if sec.len == 0:
+        return frames
+    metas = sst_metas(sec, &meta_off)
+    for i in range(len(metas)):
+        off, first_key, flags, last_key = metas[i]
+        end = sst_block_end(metas, i, meta_off)
+        if end > 0 and (flags & 0x81) == 0x81:
+            frames[first_key] = PyBytes_FromStringAndSize(<const char*>sec.data + off,
+                                                          end - off - 4)
+    return frames
