@@ -603,7 +603,11 @@ FIXED_LATE_SESSIONS = (75, 120, 126, 134, 255, 268, 278, 280, 295, 299, 318, 324
                        # loro's version map, op by op and load by load
                        # (tests/test_version_map_order.py): 12471, 12661, 15676; with the
                        # lowered base's meet (tests/test_critical_base_meet_order.py): 11330
-                       12471, 12661, 15676, 11330)
+                       12471, 12661, 15676, 11330,
+                       # a batch's move rebuilding a movable list's tracker numbers the
+                       # history's blocks in causal order
+                       # (tests/test_batch_move_rebuild_numbering.py)
+                       18850)
 
 
 @pytest.mark.parametrize("seed", FIXED_LATE_SESSIONS)

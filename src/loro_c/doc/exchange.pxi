@@ -845,7 +845,7 @@ cdef int number_lazily_loaded(LoroDoc d, int64_t n_before, list first, list rest
     trees = got[2]
     metas = []
     if snap is not None and lazy_move_parses(d, snap, snap_vv, set(state or ()), got[3],
-                                             snap_front):
+                                             snap_front, got[4]):
         # (the parse numbered the history's meta maps it reached; the others wait below)
         metas = meta_queue_take(d)
     elif not trees:
@@ -907,7 +907,7 @@ cdef bytes block_key(list block):
 
 
 cdef bint lazy_move_parses(LoroDoc d, bytes snap, dict snap_vv, set stored, bint hist,
-                           list snap_front=None) except -1:
+                           list snap_front=None, bint seq=False) except -1:
     """Number what loro's move to the latest version registers after an import_batch of
     a snapshot (`snap`, version `snap_vv`, its stored state's containers `stored`) and
     updates nobody recorded: that move is a checkout, its diff calculator in Checkout mode.
@@ -926,6 +926,13 @@ cdef bint lazy_move_parses(LoroDoc d, bytes snap, dict snap_vv, set stored, bint
       op's container gets its depth, whose lookup registers the ancestors loro's arena has
       no link to yet, read from the snapshot's stored state (number_ancestors; the
       snapshot's own ops walked again register none, as probed).
+    - When the updates' new ops insert, delete or move elements of a movable list (`seq`)
+      and the walk starts below the snapshot's version, that list's calculator rebuilds
+      its tracker from the empty version: a causal walk of the whole history, which
+      parses the blocks not parsed yet in the walk's order (kinds late session 18850:
+      peer 3's block, reached first from the empty version, came before peer 1's; a set
+      of an element, or new ops that follow the snapshot's version, leave the order to
+      the history cache below; tests/test_batch_move_rebuild_numbering.py).
     - When the updates' new ops act on a map, a movable list or a tree (`hist`), their
       calculator reads loro's history cache, built by a visit of every change block in
       key order (peer, then counter): the blocks not parsed yet register theirs then.
@@ -1031,6 +1038,11 @@ cdef bint lazy_move_parses(LoroDoc d, bytes snap, dict snap_vv, set stored, bint
                 # (a new change's op: the snapshot's own ones resolve nothing)
                 number_ancestors(d, op.container, stored)
             ctr = op.counter + (op.len if op.len > 0 else 1)
+    if seq and lca != {q: e for q, e in snap_vv.items() if e > 0}:
+        ranges = []
+        walk_containers(log, [], after, ranges, True)
+        for r in ranges:
+            parse_blocks_in(spans.get(log.peer_ids[<uint32_t>r[0]]), r[1], r[2], lnum)
     if hist:
         for _, _, cids in blocks:
             for cid in cids:
@@ -1055,6 +1067,16 @@ cdef int parse_block_at(list lst, int32_t ctr, dict lnum) except -1:
     for cid in b[2]:
         if cid not in lnum:
             lnum[cid] = len(lnum)
+    return 0
+
+
+cdef int parse_blocks_in(list lst, int32_t lo, int32_t hi, dict lnum) except -1:
+    """parse_block_at for every block of one peer that ids [lo, hi) meet, in order."""
+    if not lst:
+        return 0
+    for b in lst:
+        if b[0] < hi and b[1] > lo:
+            parse_block_at(lst, max(lo, <int32_t>b[0]), lnum)
     return 0
 
 
@@ -1165,6 +1187,7 @@ cdef tuple number_blobs_ops(LoroDoc d, list blobs, dict vv, bytes snap):
     cache = False
     trees = False
     hist = False
+    seq = False
     for blob in blobs:
         # loro's blocks as the blob holds them (one peer's consecutive changes each)
         blocks = codec.decode_update_blocks(blob)
@@ -1210,6 +1233,9 @@ cdef tuple number_blobs_ops(LoroDoc d, list blobs, dict vv, bytes snap):
                     if (not hist and o[2] >= vv.get(peer, 0)
                             and o[1].container_type in (Map, Tree, MovableList)):
                         hist = True
+                    if (not seq and o[2] >= vv.get(peer, 0) and o[1].container_type == MovableList
+                            and (o[0] == LC_OP_INSERT or o[0] == LC_OP_DELETE or o[0] == LC_OP_MOVE)):
+                        seq = True
                     if o[0] == LC_OP_TREE:
                         if o[3] == peer and o[4] == o[2]:
                             created.append(_normal_cid(<uint64_t>peer, <int32_t>o[2], Map))
@@ -1226,7 +1252,7 @@ cdef tuple number_blobs_ops(LoroDoc d, list blobs, dict vv, bytes snap):
         for peer, top in ends.items():
             if top > vv.get(peer, 0):
                 vv[peer] = top
-    return new_peers, cache, trees, hist
+    return new_peers, cache, trees, hist, seq
 
 
 cdef int number_batch_recorded(LoroDoc d, int64_t n_before, list first, list rest,
@@ -1256,7 +1282,7 @@ cdef int number_batch_recorded(LoroDoc d, int64_t n_before, list first, list res
         for cid in part:
             if cid not in lnum:
                 lnum[cid] = len(lnum)
-    new_peers, cache, _, _ = number_blobs_ops(d, rest, snap_vv, snap)
+    new_peers, cache, _, _, _ = number_blobs_ops(d, rest, snap_vv, snap)
     # (a move to the latest version that continues the snapshot's frontiers parses the
     # history's blocks, as a checkout does: plain session 8735's move, concurrent to the
     # snapshot's frontier, did not; tests/test_export_numbering.py's past its frontier did)
