@@ -151,7 +151,8 @@ cdef list before_ids(LoroDoc d, const lc_id *tf, int64_t n_tf, bint at_head):
     return [(tf[i].peer, tf[i].counter) for i in range(n_tf)]
 
 
-cdef int ml_note_unrecorded_move(LoroDoc d, list before, bint at_head, bint loaded) except -1:
+cdef int ml_note_unrecorded_move(LoroDoc d, list before, bint at_head, bint loaded,
+                                 dict clip=None) except -1:
     """An import_batch nobody records: loro imports its blobs detached, then moves the state
     from `before` (its version after loading the batch's snapshot when `loaded`, else the
     latest version before the batch, `at_head`) to the latest version through the
@@ -178,7 +179,31 @@ cdef int ml_note_unrecorded_move(LoroDoc d, list before, bint at_head, bint load
         s.calc_keys = None
     elif len(s.calc_walks) >= ML_WALKS_KEPT:
         raise AssertionError("the state moves for the MovableList maps were not folded")
-    s.calc_walks.append([before, after, None, at_head, True])
+    walk = [before, after, None, at_head, True]
+    if clip is not None:
+        ml_walk_above(d, walk, clip)
+    s.calc_walks.append(walk)
+    return 0
+
+
+cdef int ml_walk_above(LoroDoc d, list walk, dict vv) except -1:
+    """Keep of a state move's walk (an entry of MovableState.calc_walks) only the ops past
+    version `vv` (peer index -> end): the move to the latest version after an import_batch
+    that loaded a snapshot first starts from the loaded state's version, and loro's
+    MovableList calculator notes the elements of the ops above it only, whatever common
+    ancestor the walk of a concurrent import would find (kinds late session 14426: a new
+    peer's change with no deps; noting the snapshot's elements too grew the map, which
+    ordered a later checkout's delete after its insert)."""
+    from loro_c._dag_order import walk_containers
+    ranges = []
+    walk_containers(d.log, list(walk[0]), list(walk[1]), ranges, before_ordered=walk[3],
+                    after_ordered=walk[4])
+    kept = []
+    for p, a0, a1 in ranges:
+        lo = vv.get(p, 0)
+        if a1 > lo:
+            kept.append((p, max(a0, lo), a1))
+    walk[2] = kept
     return 0
 
 

@@ -319,6 +319,11 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
             ml_snapshot_all(d)
             tree_snapshot_all(d)
             attach_state(d)
+            if load_first and d.mls is not None and d.mls.calc_walks:
+                ml_walk_above(d, d.mls.calc_walks[len(d.mls.calc_walks) - 1],
+                              {d.log.peer_map[p]: e for p, e in
+                               first_meta.partial_end_vv.to_dict().items()
+                               if p in d.log.peer_map})
             events_module().flush(d, 2, "checkout")
         d.cold_peers = cold
         if load_first and cold is not None and dense_vv_dict(d, d.log.vv) != {
@@ -338,7 +343,10 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
         if not events and not d.detached:
             if load_first:
                 ml_note_unrecorded_move(d, [(d.log.peer_map[p], c) for p, c in snap_front],
-                                        False, True)
+                                        False, True,
+                                        {d.log.peer_map[p]: e for p, e in
+                                         first_meta.partial_end_vv.to_dict().items()
+                                         if p in d.log.peer_map})
             elif head_before is not None:
                 ml_note_unrecorded_move(d, head_before, True, False)
         if not d.detached:
