@@ -319,11 +319,6 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
             ml_snapshot_all(d)
             tree_snapshot_all(d)
             attach_state(d)
-            if load_first and d.mls is not None and d.mls.calc_walks:
-                ml_walk_above(d, d.mls.calc_walks[len(d.mls.calc_walks) - 1],
-                              {d.log.peer_map[p]: e for p, e in
-                               first_meta.partial_end_vv.to_dict().items()
-                               if p in d.log.peer_map})
             events_module().flush(d, 2, "checkout")
         d.cold_peers = cold
         if load_first and cold is not None and dense_vv_dict(d, d.log.vv) != {
