@@ -151,11 +151,12 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
             style_note_load(d)      # (loro's loader builds its texts' style map elements)
         if walk_from is not None and d.lnum_rest is not None and not d.detached:
             number_walk_parses(d, walk_from)
-        if (visit_from is not None and not d.detached and visit_from[1]
-                and new_changes_touch_map(d, visit_from[0])):
+        if visit_from is not None and not d.detached and visit_from[1]:
             before = (visit_from[0], set(visit_from[1]), None)
-            if (not events_module().import_greater(d, before)
-                    and events_module().import_maps_read_history(d, before)):
+            if ((new_changes_touch_map(d, visit_from[0])
+                    and not events_module().import_greater(d, before)
+                    and events_module().import_maps_read_history(d, before))
+                    or events_module().import_builds_history_cache(d, before)):
                 number_history_visit(d)
         if (snap is not None and d.lnum_rest is not None
                 and events_module().import_builds_history_cache(d, snap)):
