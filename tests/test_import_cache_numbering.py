@@ -95,3 +95,71 @@ CASES = ("ml", "tree", "ml diverged", "tree diverged", "ml, text diverged",
 def test_a_concurrent_import_numbers_the_waiting_children_as_loro(what, early):
     want = _events(loro, early, what)
     assert _events(loro_c, early, what) == want
+
+
+def _walk_events(mod, early, edits, batch):
+    """A snapshot whose history holds a dead child in a block its load leaves unparsed
+    (peer 3's: a text the movable list held until peer 2 set the element), then a change of
+    a new peer with no deps: loro's diff of an import walks the old changes from the common
+    ancestor (the empty version), parsing their blocks, unless the import's ops act on
+    maps only (late kinds session 13235: a map entry from a new peer left the child waiting
+    until a later import joined peer 3's block)."""
+    def doc(p):
+        d = mod.LoroDoc()
+        d.peer_id = p
+        return d
+
+    x, y, n = doc(3), doc(2), doc(1)
+    x.get_movable_list("ml").insert_container(0, mod.LoroText())
+    x.get_text("t").insert(0, "ab")
+    x.commit()
+    y.get_list("l").insert_container(0, mod.LoroList())
+    y.commit()
+    y.import_(x.export(mod.ExportMode.Updates(mod.VersionVector())))
+    y.get_movable_list("ml").set(0, True)
+    y.commit()
+    for e in edits:
+        if e == "map":
+            n.get_map("m").insert("d", 2)
+        elif e == "new map":
+            n.get_map("x").insert("d", 2)
+        elif e == "text":
+            n.get_text("t").insert(0, "q")
+        else:
+            n.get_counter("c").increment(3)
+    n.commit()
+
+    d = doc(131)
+    got = []
+    if early:
+        sub = d.subscribe_root(lambda e: got.append([_name(x.target) for x in e.events]))
+    snap = y.export(mod.ExportMode.Snapshot())
+    if batch:
+        d.import_batch([snap, y.export(mod.ExportMode.Updates(mod.VersionVector()))])
+    else:
+        d.import_(snap)
+    if not early:
+        sub = d.subscribe_root(lambda e: got.append([_name(x.target) for x in e.events]))
+    d.get_deep_value()
+    d.import_(n.export(mod.ExportMode.Updates(mod.VersionVector())))
+    got.clear()
+    for j in range(12):
+        kind = j % 3
+        if kind == 0:
+            d.get_list(f"r{j}").insert(0, j)
+        elif kind == 1:
+            d.get_text(f"r{j}").insert(0, "q")
+        else:
+            d.get_counter(f"r{j}").increment(1)
+    d.commit()
+    del sub
+    return got
+
+
+@pytest.mark.parametrize("batch", (False, True), ids=("snapshot", "batch"))
+@pytest.mark.parametrize("early", (True, False), ids=("subscribed", "late"))
+@pytest.mark.parametrize("edits", (("map",), ("new map",), ("map", "text"), ("counter",),
+                                   ("map", "new map")))
+def test_an_import_on_maps_only_walks_no_old_change_as_loro(edits, early, batch):
+    want = _walk_events(loro, early, edits, batch)
+    assert _walk_events(loro_c, early, edits, batch) == want
