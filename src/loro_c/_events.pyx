@@ -279,6 +279,25 @@ cdef list imported_changes(OpLog log, list old_vv):
     return out
 
 
+cdef bint import_edits_cached_kind(LoroDoc doc, list old_vv) except -1:
+    """Whether the import's new ops act on a map, a tree or a movable list (the kinds whose
+    calculators read loro's history cache in DiffMode::Import)."""
+    cdef OpLog log = doc.log
+    cdef lc_change *ch
+    cdef int64_t i
+    cdef int32_t old_end
+    cdef uint8_t k
+    for ci in imported_changes(log, old_vv):
+        ch = &log.changes[<int64_t>ci]
+        old_end = <int32_t>old_vv[ch.peer] if ch.peer < len(old_vv) else 0
+        for i in range(ch.ops_off, ch.ops_off + ch.ops_len):
+            if log.ops[i].counter + log.ops[i].len > old_end:
+                k = doc.ckind[log.ops[i].container]
+                if k == KIND_TREE or k == KIND_MOVABLE_LIST or k == KIND_MAP:
+                    return True
+    return False
+
+
 cdef bint several_peers_imported(LoroDoc doc, list old_vv) except -1:
     """Whether the import brought ops of more than one peer."""
     cdef OpLog log = doc.log
@@ -375,26 +394,40 @@ def import_builds_history_cache(LoroDoc doc, tuple snap):
     parses every change block, registering the containers their ops name. Probed on loro
     1.17.1 (tests/test_dead_child_numbering.py): a calculator in DiffMode::Import of a tree
     (its CRDT replay reads the cache of tree ops) or of a movable list (its element index)
-    does; a map's, a list's, a text's or a counter's does not. The mode is Import when the
-    import is concurrent to the version before, or when loro's meet search of a greater
-    import leaves a path unmatched (greater_import_replays bit 2); the calculators are those
-    of the containers with ops between the two versions (the walk, _dag_order). Linear and
-    ImportGreaterUpdates imports read no cache. Asked only while a loaded snapshot's dead
-    children wait for a parse (LoroDoc.lnum_rest): kinds session 4560, whose concurrent
-    JSON import inserted into a movable list and numbered the snapshot's dead counter before
-    a root a later commit made."""
+    does, and so does a map's comparing values; a list's, a text's or a counter's does not.
+    A concurrent import runs a tree's or a movable list's calculator so only where it runs a
+    map's by comparing values (diverged_containers): the import edits it and it diverged, or
+    a Text, List, MovableList or Tree it edits diverged; one that only the import edits
+    hands on its ops and reads no cache (late kinds session 16329: a movable list only a
+    concurrent import touched left the snapshot's dead child waiting;
+    tests/test_import_cache_numbering.py). A greater
+    import's mode is Import when loro's meet search leaves a path unmatched
+    (greater_import_replays bit 2); its calculators are those of the containers with ops
+    between the two versions (the walk, _dag_order). Linear and ImportGreaterUpdates imports
+    read no cache. Asked only while a loaded snapshot's dead children wait for a parse
+    (LoroDoc.lnum_rest): kinds session 4560, whose concurrent JSON import inserted into a
+    movable list and numbered the snapshot's dead counter before a root a later commit
+    made."""
     cdef OpLog log = doc.log
     cdef uint8_t k
     if snap is None or doc.detached or doc.shallow_sv is not None or not snap[1]:
         return False
+    if not import_is_greater(doc, snap):
+        both = []
+        if diverged_containers(doc, snap, both) is None:
+            return import_edits_cached_kind(doc, snap[0])
+        # (a diverged map the import edits compares values: its calculator reads the cache)
+        for c in both:
+            if doc.ckind[<uint32_t>c] == KIND_MAP:
+                return True
+        return False
     before = sorted(snap[1])
     after = [(log.frontiers[i].peer, log.frontiers[i].counter) for i in range(log.n_frontiers)]
-    if import_is_greater(doc, snap):
-        try:
-            if not (greater_import_replays(log, before, after) & 2):
-                return False
-        except ValueError:
+    try:
+        if not (greater_import_replays(log, before, after) & 2):
             return False
+    except ValueError:
+        return False
     dag_walk_checkout(False)
     for c in dag_walk(log, before, after, None, None, doc.vv_touches, doc.vv_loaded,
                       snap[2] is not None, False):

@@ -52,8 +52,9 @@ cdef int64_t shrink_ids(LoroDoc d, lc_id *ids, int64_t n) except -1:
 
 cdef int checkout_parses(LoroDoc d, const lc_id *ids, int64_t n, const lc_id *cur,
                          int64_t n_cur) except -1:
-    """The change blocks a checkout parses after a snapshot load nobody recorded, which
-    register the containers waiting there (state/snapshot_load.pxi thin_materialize):
+    """The change blocks a checkout parses after a snapshot load, which register the
+    containers waiting there (dead children: state/snapshot_load.pxi thin_materialize, or
+    number_as_loaded's when the load was recorded, kinds session 14615):
     the block holding each id it goes to (loro looks its change up), those of the
     changes its diff visits, and every block when a calculator of its diff replays the
     whole history: a map's, a movable list's or a tree's (in checkout mode each reads
@@ -112,10 +113,8 @@ cdef int checkout_frontiers(LoroDoc d, lc_id *ids, int64_t n, Frontiers asked) e
     # containers a snapshot load left waiting get their numbers (plain differential session
     # 6530: a checkout to the version shown and back left them waiting)
     cdef int parses_all = 0
-    if d.lnum_lazy and d.lnum_rest is not None:
+    if d.lnum_rest is not None:
         parses_all = checkout_parses(d, ids, n, cur, n_cur)
-    else:
-        number_loaded_rest(d)
     n = shrink_ids(d, ids, n)
     if same_ids(ids, n, cur, n_cur):
         return 0

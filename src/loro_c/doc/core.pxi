@@ -99,6 +99,13 @@ cdef class DocCore:
         if self.lock != NULL:
             PyThread_free_lock(self.lock)
 
+    def _lnum(self):
+        """loro_c's model of loro's arena numbers: [(container id string, number)], by number,
+        with the containers still waiting (lnum_rest) (for probes of the event order)."""
+        lnum = self.lnum
+        return ([(str(c), n) for c, n in sorted(lnum.items(), key=lambda x: x[1])],
+                [str(c) for c in (self.lnum_rest or ())])
+
     def _stats(self):
         """Arena sizes of the sequence index and the log (for memory benchmarks)."""
         doc_acquire(self)

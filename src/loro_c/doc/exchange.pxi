@@ -149,13 +149,17 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
             d.log.frontiers_loaded()    # (loro's map of the frontiers, decoded sorted)
         if loads_state:
             style_note_load(d)      # (loro's loader builds its texts' style map elements)
-        if walk_from is not None and d.lnum_rest is not None and not d.detached:
+        # (an import whose new ops act on maps only hands on their keys: its diff walks no
+        # old change, tests/test_import_walk_numbering.py)
+        if (walk_from is not None and d.lnum_rest is not None and not d.detached
+                and new_change_kinds(d, walk_from[0]) & ~(1 << KIND_MAP)):
             number_walk_parses(d, walk_from)
-        if (visit_from is not None and not d.detached and visit_from[1]
-                and new_changes_touch_map(d, visit_from[0])):
+        if visit_from is not None and not d.detached and visit_from[1]:
             before = (visit_from[0], set(visit_from[1]), None)
-            if (not events_module().import_greater(d, before)
-                    and events_module().import_maps_read_history(d, before)):
+            if ((new_changes_touch_map(d, visit_from[0])
+                    and not events_module().import_greater(d, before)
+                    and events_module().import_maps_read_history(d, before))
+                    or events_module().import_builds_history_cache(d, before)):
                 number_history_visit(d)
         if (snap is not None and d.lnum_rest is not None
                 and events_module().import_builds_history_cache(d, snap)):
@@ -448,15 +452,16 @@ cdef int number_walk_parses(LoroDoc d, tuple base) except -1:
     return 0
 
 
-cdef bint new_changes_touch_map(LoroDoc d, list old_vv) except -1:
-    """Whether a change past `old_vv` (the version before an import: end counter per peer
-    index) holds an op on a map: the import's diff then runs a map's calculator."""
+cdef int new_change_kinds(LoroDoc d, list old_vv) except -1:
+    """The kinds (a bit per kind) of the containers the ops past `old_vv` (the version
+    before an import: end counter per peer index) act on."""
     cdef OpLog log = d.log
     cdef int64_t pos, k
     cdef uint32_t p
     cdef int32_t lo
     cdef lc_change *chp
     cdef int64_t n_old = len(old_vv)
+    cdef int kinds = 0
     for p in range(log.n_peers):
         lo = old_vv[p] if p < n_old else 0
         if log.vv[p] <= lo:
@@ -466,9 +471,15 @@ cdef bint new_changes_touch_map(LoroDoc d, list old_vv) except -1:
             chp = &log.changes[log.by_peer[p].idx[pos]]
             pos += 1
             for k in range(chp.ops_off, chp.ops_off + chp.ops_len):
-                if log.ops[k].counter >= lo and d.ckind[log.ops[k].container] == KIND_MAP:
-                    return True
-    return False
+                if log.ops[k].counter + log.ops[k].len > lo:
+                    kinds |= 1 << d.ckind[log.ops[k].container]
+    return kinds
+
+
+cdef bint new_changes_touch_map(LoroDoc d, list old_vv) except -1:
+    """Whether a change past `old_vv` holds an op on a map: the import's diff then runs a
+    map's calculator."""
+    return (new_change_kinds(d, old_vv) & (1 << KIND_MAP)) != 0
 
 
 cdef inline bint history_visit_numbers(LoroDoc d):
