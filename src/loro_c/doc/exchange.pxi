@@ -471,7 +471,7 @@ cdef int new_change_kinds(LoroDoc d, list old_vv) except -1:
             chp = &log.changes[log.by_peer[p].idx[pos]]
             pos += 1
             for k in range(chp.ops_off, chp.ops_off + chp.ops_len):
-                if log.ops[k].counter + log.ops[k].len > lo:
+                if log.ops[k].counter + op_atoms(&log.ops[k]) > lo:
                     kinds |= 1 << d.ckind[log.ops[k].container]
     return kinds
 
