@@ -545,14 +545,108 @@ cdef class ListCheck:
         return self.buf
 
 
-cdef Py_ssize_t seq_peers(Reader* r, const VvTab* tab, ListCheck lists) except -1:
-    """read_peer_table's peers of a sequence state into lists.pend / lists.pbase, and its
-    ids' check that no peer is named twice; the table's length."""
+cdef inline int chk_cols(Reader* r, Py_ssize_t ncols, Reader* cols) noexcept nogil:
+    """class_vec without raising (-1: the decoder decides)."""
+    cdef uint64_t v = 0
+    cdef Py_ssize_t i
+    if chk_uleb64(r, &v) < 0 or v != <uint64_t>ncols:
+        return -1
+    for i in range(ncols):
+        if chk_uleb64(r, &v) < 0 or v > <uint64_t>(r.len - r.pos):
+            return -1
+        reader_init(&cols[i], r.data + r.pos, <Py_ssize_t>v)
+        r.pos += <Py_ssize_t>v
+    return 0
+
+
+cdef inline int chk_zz(Reader* r, int64_t* out) noexcept nogil:
+    """read_zigzag64 with the one-byte case first."""
+    cdef uint64_t u
+    if r.pos < r.len and r.data[r.pos] < 0x80:
+        u = r.data[r.pos]
+        r.pos += 1
+    elif read_uleb64(r, &u) < 0:
+        return -1
+    out[0] = <int64_t>((u >> 1) ^ (<uint64_t>0 - (u & 1)))
+    return 0
+
+
+cdef int chk_delta(Reader* col, Py_ssize_t n, int32_t* out, int64_t lo, int64_t hi) noexcept nogil:
+    """delta_rle_into without raising (-1 where it raises): exactly `n` values of a
+    DeltaRle column, each in [lo, hi], into every third int32 of `out`, then its end. The
+    sequence states' columns are short (a few items a container): no call per value."""
+    cdef Py_ssize_t i = 0, j
+    cdef int64_t cnt = 0, d = 0, acc = 0
+    while i < n:
+        if chk_zz(col, &cnt) < 0 or cnt == 0:
+            return -1
+        if cnt > 0:
+            if cnt > n - i or chk_zz(col, &d) < 0:
+                return -1
+            for j in range(<Py_ssize_t>cnt):
+                # (acc stays in [lo, hi]: neither difference overflows)
+                if d > hi - acc or d < lo - acc:
+                    return -1
+                acc += d
+                out[3 * (i + j)] = <int32_t>acc
+            i += <Py_ssize_t>cnt
+        else:
+            if cnt == INT64_MIN or -cnt > n - i:
+                return -1
+            for j in range(<Py_ssize_t>(-cnt)):
+                if chk_zz(col, &d) < 0 or d > hi - acc or d < lo - acc:
+                    return -1
+                acc += d
+                out[3 * (i + j)] = <int32_t>acc
+            i += <Py_ssize_t>(-cnt)
+    return 0 if reader_at_end(col) else -1
+
+
+cdef Py_ssize_t chk_rle_count(Reader col, Py_ssize_t cap) noexcept nogil:
+    """rle_read_all's count of a zigzag AnyRle column (at most `cap`), or -1 where it
+    raises."""
+    cdef Py_ssize_t i = 0, j
+    cdef int64_t cnt = 0, v = 0
+    while not reader_at_end(&col):
+        if chk_zz(&col, &cnt) < 0 or cnt == 0:
+            return -1
+        if cnt > 0:
+            if cnt > cap - i or chk_zz(&col, &v) < 0:
+                return -1
+            i += <Py_ssize_t>cnt
+        else:
+            if cnt == INT64_MIN or -cnt > cap - i:
+                return -1
+            for j in range(<Py_ssize_t>(-cnt)):
+                if chk_zz(&col, &v) < 0:
+                    return -1
+            i += <Py_ssize_t>(-cnt)
+    return i
+
+
+cdef int chk_bools(Reader* col, Py_ssize_t n, uint8_t* out) noexcept nogil:
+    """bool_rle_read_n of exactly `n` values then the column's end (bool_col), or -1."""
+    cdef Py_ssize_t i = 0
+    cdef uint64_t cnt = 0
+    cdef uint8_t val = 0
+    while i < n:
+        if chk_uleb64(col, &cnt) < 0 or cnt > <uint64_t>(n - i):
+            return -1
+        memset(out + i, val, <size_t>cnt)
+        i += <Py_ssize_t>cnt
+        val = 1 - val
+    return 0 if reader_at_end(col) else -1
+
+
+cdef Py_ssize_t seq_peers(Reader* r, const VvTab* tab, ListCheck lists) except -2:
+    """read_peer_table's peers of a sequence state into lists.pend / lists.pbase (each
+    one's end in the version vector, 0 when absent, and its first bit in `seen`); the
+    table's length, or -1 where the decoder raises (a table past its bytes, a peer named
+    twice: read_ids' check)."""
     cdef uint64_t n = 0, peer = 0
     cdef Py_ssize_t i, j, k
-    r_uleb(r, &n)
-    if n > <uint64_t>(reader_remaining(r) // 8):
-        fail("snapshot state peer table runs past its bytes")
+    if chk_uleb64(r, &n) < 0 or n > <uint64_t>(reader_remaining(r) // 8):
+        return -1
     if <Py_ssize_t>n + 1 > lists.pcap:
         free(lists.pend)
         free(lists.pbase)
@@ -572,7 +666,7 @@ cdef Py_ssize_t seq_peers(Reader* r, const VvTab* tab, ListCheck lists) except -
                 break
         for j in range(i):
             if memcmp(r.data + r.pos + 8 * j, r.data + r.pos + 8 * i, 8) == 0:
-                fail("a snapshot state's peer table names a peer twice")
+                return -1
     r.pos += 8 * <Py_ssize_t>n
     return <Py_ssize_t>n
 
@@ -589,10 +683,9 @@ cdef int seq_ids_ok(ListCheck lists, const int32_t* o, Py_ssize_t n) except -1:
 
 cdef int list_state_ok(Reader* r, const VvTab* tab, ListCheck lists) except -1:
     """decode_list_state's checks of a List's state (its values as list_values_ok takes
-    them), in C: 1, or 0 when unsure (the decoder decides); raises DecodeError where the
-    decoder does."""
+    them), in C: 1, or 0 where the decoder may raise (it decides: nothing is noted in
+    `seen` before the ids, the last step, which raises as the decoder does)."""
     cdef Reader cols[3]
-    cdef Reader probe
     cdef uint64_t v = 0
     cdef int64_t n = list_values_ok(r, tab)
     cdef Py_ssize_t np, i
@@ -600,78 +693,73 @@ cdef int list_state_ok(Reader* r, const VvTab* tab, ListCheck lists) except -1:
     if n < 0:
         return 0
     np = seq_peers(r, tab, lists)
-    r_uleb(r, &v)
-    if v != 1:
-        fail("bad list state layout")
-    class_vec(r, 3, cols)
-    probe = cols[0]
-    if rle_read_all(&probe, VK_ZZ, NULL, <Py_ssize_t>n) != n:
-        fail("list state ids and values differ in length")
-    if n > 0 and np == 0:
-        fail("snapshot state ids without peers")
-    o = lists.scratch(3 * n + 3)
-    delta_rle_into(&cols[0], <Py_ssize_t>n, o, 0, np - 1)
-    delta_rle_into(&cols[1], <Py_ssize_t>n, o + 1, 0, INT32_MAX)
+    if (np < 0 or chk_uleb64(r, &v) < 0 or v != 1 or chk_cols(r, 3, cols) < 0
+            or (n > 0 and np == 0) or not reader_at_end(r)):
+        return 0
+    o = lists.scratch(3 * n + 3) if 3 * n + 3 > lists.bcap else lists.buf
+    # (the peer column read for exactly n values, then its end: read_ids' count of it
+    # and its check against the values' count at once)
+    if (chk_delta(&cols[0], <Py_ssize_t>n, o, 0, np - 1) < 0
+            or chk_delta(&cols[1], <Py_ssize_t>n, o + 1, 0, INT32_MAX) < 0):
+        return 0
     for i in range(<Py_ssize_t>n):
         o[3 * i + 2] = 1
-    if not reader_at_end(r):
-        return 0
     seq_ids_ok(lists, o, <Py_ssize_t>n)
     return 1
 
 
 cdef int text_state_ok(Reader* r, const VvTab* tab, ListCheck lists) except -1:
-    """decode_text_state's checks of a plain Text's state, in C: 1; 0 when unsure (a text
-    with style anchors: the decoder reads its marks); raises DecodeError where the
-    decoder does."""
+    """decode_text_state's checks of a plain Text's state, in C: 1, or 0 where the decoder
+    may raise and for a text with style anchors (the decoder reads its marks); as
+    list_state_ok, only the last step notes ids."""
     cdef Reader cols[4]
-    cdef Reader probe
     cdef uint64_t nbytes = 0, v = 0, n_keys = 0, j
     cdef const unsigned char* p = NULL
     cdef Py_ssize_t n_cps = 0, np, n, i, total = 0, cap
     cdef int32_t* o
-    r_uleb(r, &nbytes)
-    if nbytes > <uint64_t>reader_remaining(r):
-        fail("text state runs past its bytes")
-    read_bytes(r, <Py_ssize_t>nbytes, &p)
-    if not ascii_only(p, <Py_ssize_t>nbytes) and not utf8_ok(p, <Py_ssize_t>nbytes):
+    if chk_uleb64(r, &nbytes) < 0 or nbytes > <uint64_t>reader_remaining(r):
         return 0
-    for i in range(<Py_ssize_t>nbytes):
-        if (p[i] & 0xC0) != 0x80:
-            n_cps += 1
+    p = r.data + r.pos
+    r.pos += <Py_ssize_t>nbytes
+    if ascii_only(p, <Py_ssize_t>nbytes):
+        n_cps = <Py_ssize_t>nbytes
+    elif not utf8_ok(p, <Py_ssize_t>nbytes):
+        return 0
+    else:
+        for i in range(<Py_ssize_t>nbytes):
+            n_cps += (p[i] & 0xC0) != 0x80
     np = seq_peers(r, tab, lists)
-    r_uleb(r, &v)
-    if v != 3:
-        fail("bad text state layout")
+    if np < 0 or chk_uleb64(r, &v) < 0 or v != 3:
+        return 0
     # (each style start has a mark row and at most one end: read_ids' bound)
     cap = n_cps + 2 * reader_remaining(r)
-    class_vec(r, 4, cols)
-    probe = cols[0]
-    n = rle_read_all(&probe, VK_ZZ, NULL, cap)
-    if n > 0 and np == 0:
-        fail("snapshot state ids without peers")
-    o = lists.scratch(3 * n + 3)
-    delta_rle_into(&cols[0], n, o, 0, np - 1)
-    delta_rle_pair_into(&cols[1], &cols[3], n, o + 1, o + 2, 0, INT32_MAX, -1, INT32_MAX)
+    if chk_cols(r, 4, cols) < 0:
+        return 0
+    n = chk_rle_count(cols[0], cap)
+    if n < 0 or (n > 0 and np == 0):
+        return 0
+    o = lists.scratch(3 * n + 3) if 3 * n + 3 > lists.bcap else lists.buf
+    if (chk_delta(&cols[0], n, o, 0, np - 1) < 0
+            or chk_delta(&cols[1], n, o + 1, 0, INT32_MAX) < 0
+            or chk_delta(&cols[3], n, o + 2, -1, INT32_MAX) < 0):
+        return 0
     for i in range(n):
         if o[3 * i + 2] <= 0:
             return 0        # (a style anchor: the decoder reads the marks)
         total += o[3 * i + 2]
     if total != n_cps:
-        fail("text state runs do not cover its text")
-    # (no anchor: its style keys are read and it may hold no mark row)
-    r_uleb(r, &n_keys)
-    if n_keys > <uint64_t>reader_remaining(r):
-        fail("text state style keys run past its bytes")
+        return 0
+    # (no anchor: its style keys are read, and it may hold no mark row)
+    if chk_uleb64(r, &n_keys) < 0 or n_keys > <uint64_t>reader_remaining(r):
+        return 0
     for j in range(n_keys):
-        r_uleb(r, &v)
-        if v > <uint64_t>reader_remaining(r):
-            fail("a string runs past the snapshot state")
-        read_bytes(r, <Py_ssize_t>v, &p)
+        if chk_uleb64(r, &v) < 0 or v > <uint64_t>reader_remaining(r):
+            return 0
+        p = r.data + r.pos
+        r.pos += <Py_ssize_t>v
         if not ascii_only(p, <Py_ssize_t>v) and not utf8_ok(p, <Py_ssize_t>v):
             return 0
-    r_uleb(r, &v)
-    if v != 0 or not reader_at_end(r):
+    if chk_uleb64(r, &v) < 0 or v != 0 or not reader_at_end(r):
         return 0
     seq_ids_ok(lists, o, n)
     return 1
@@ -684,14 +772,15 @@ cdef Py_ssize_t ML_CHECK_MAX = 1 << 26
 
 cdef int movable_list_state_ok(Reader* r, const VvTab* tab, ListCheck lists) except -1:
     """decode_movable_list_state's checks, in C (its values as list_values_ok takes them):
-    1, or 0 when unsure; raises DecodeError where the decoder does."""
+    1, or 0 where the decoder may raise (it decides; as list_state_ok, only the last step
+    notes ids)."""
     cdef Reader items[3]
     cdef Reader item_ids[3]
     cdef Reader elem_ids[2]
     cdef Reader set_ids[2]
     cdef uint64_t v = 0, key, h, mask
     cdef int64_t n_vals = list_values_ok(r, tab), lamport
-    cdef Py_ssize_t np, n_items, i, k, n_e = 0, n_s = 0, e_at = 0, cap, inv
+    cdef Py_ssize_t np, n_items, i, k, n_e = 0, n_s = 0, e_at = 0, cap
     cdef int32_t* inv_col = NULL
     cdef uint8_t* eq = NULL
     cdef int32_t* o = NULL
@@ -701,50 +790,46 @@ cdef int movable_list_state_ok(Reader* r, const VvTab* tab, ListCheck lists) exc
     if n_vals < 0:
         return 0
     np = seq_peers(r, tab, lists)
-    r_uleb(r, &v)
-    if v != 4:
-        fail("bad movable list state layout")
-    class_vec(r, 3, items)
-    class_vec(r, 3, item_ids)
-    class_vec(r, 2, elem_ids)
-    class_vec(r, 2, set_ids)
+    if (np < 0 or chk_uleb64(r, &v) < 0 or v != 4 or chk_cols(r, 3, items) < 0
+            or chk_cols(r, 3, item_ids) < 0 or chk_cols(r, 2, elem_ids) < 0
+            or chk_cols(r, 2, set_ids) < 0 or not reader_at_end(r)):
+        return 0
     try:
-        inv_col = <int32_t*>xalloc(3 * (n_vals + 1), sizeof(int32_t))
-        eq = <uint8_t*>xalloc(2 * (n_vals + 1), 1)
-        delta_rle_into(&items[0], n_vals + 1, inv_col, 0, INT32_MAX)
-        bool_rle_read_n(&items[1], n_vals + 1, eq)
-        if not reader_at_end(&items[1]):
-            fail("a snapshot state's bool column runs on")
-        bool_rle_read_n(&items[2], n_vals + 1, eq + n_vals + 1)
-        if not reader_at_end(&items[2]):
-            fail("a snapshot state's bool column runs on")
+        inv_col = <int32_t*>xalloc_raw(3 * (n_vals + 1), sizeof(int32_t))
+        eq = <uint8_t*>xalloc_raw(2 * (n_vals + 1), 1)
+        if (chk_delta(&items[0], n_vals + 1, inv_col, 0, INT32_MAX) < 0
+                or chk_bools(&items[1], n_vals + 1, eq) < 0
+                or chk_bools(&items[2], n_vals + 1, eq + n_vals + 1) < 0):
+            return 0
         n_items = n_vals
         for i in range(n_vals + 1):
             n_items += inv_col[3 * i]
             if n_items > ML_CHECK_MAX:
                 return 0
         if n_items > 0 and np == 0:
-            fail("snapshot state ids without peers")
+            return 0
         # the list items' ids and Lamports (lamport - counter in the third slot's place)
-        o = <int32_t*>xalloc(3 * n_items, sizeof(int32_t))
-        delta_rle_into(&item_ids[0], n_items, o, 0, np - 1)
-        delta_rle_into(&item_ids[1], n_items, o + 1, 0, INT32_MAX)
-        delta_rle_into(&item_ids[2], n_items, o + 2, -2147483648, INT32_MAX)
+        o = <int32_t*>xalloc_raw(3 * n_items, sizeof(int32_t))
+        if (chk_delta(&item_ids[0], n_items, o, 0, np - 1) < 0
+                or chk_delta(&item_ids[1], n_items, o + 1, 0, INT32_MAX) < 0
+                or chk_delta(&item_ids[2], n_items, o + 2, -2147483648, INT32_MAX) < 0):
+            return 0
         for i in range(n_items):
             lamport = <int64_t>o[3 * i + 1] + <int64_t>o[3 * i + 2]
             if lamport < 0 or lamport > UINT32_MAX:
-                fail("a snapshot state's Lamport is out of range")
+                return 0
             o[3 * i + 2] = <int32_t><uint32_t>lamport
         for i in range(1, n_vals + 1):
             n_e += eq[i] == 0
             n_s += eq[n_vals + 1 + i] == 0
         if (n_e or n_s) and np == 0:
-            fail("snapshot state ids without peers")
-        es = <int32_t*>xalloc(3 * (2 * n_e + 2 * n_s) + 3, sizeof(int32_t))
-        delta_rle_into(&elem_ids[0], n_e, es, 0, max(np - 1, 0))
-        delta_rle_into(&elem_ids[1], n_e, es + 1, 0, INT32_MAX)
-        delta_rle_into(&set_ids[0], n_s, es + 3 * n_e, 0, max(np - 1, 0))
-        delta_rle_into(&set_ids[1], n_s, es + 3 * n_e + 1, 0, INT32_MAX)
+            return 0
+        es = <int32_t*>xalloc_raw(3 * (n_e + n_s) + 3, sizeof(int32_t))
+        if (chk_delta(&elem_ids[0], n_e, es, 0, max(np - 1, 0)) < 0
+                or chk_delta(&elem_ids[1], n_e, es + 1, 0, INT32_MAX) < 0
+                or chk_delta(&set_ids[0], n_s, es + 3 * n_e, 0, max(np - 1, 0)) < 0
+                or chk_delta(&set_ids[1], n_s, es + 3 * n_e + 1, 0, INT32_MAX) < 0):
+            return 0
         # each element named once (decode_movable_list_state's hash set of (peer index,
         # Lamport)): an element on its item, or the one its column names
         cap = 16
@@ -764,12 +849,10 @@ cdef int movable_list_state_ok(Reader* r, const VvTab* tab, ListCheck lists) exc
             h = ((key + 1) * <uint64_t>0x9E3779B97F4A7C15ULL >> 32) & mask
             while seen_el[h] != 0:
                 if seen_el[h] == key + 1:
-                    fail("the snapshot state names a list element twice")
+                    return 0
                 h = (h + 1) & mask
             seen_el[h] = key + 1
             k += 1 + inv_col[3 * i]
-        if not reader_at_end(r):
-            return 0
         # (the ids: one per item, checked as list_item_ids does; len 1 in the third slot)
         for i in range(n_items):
             o[3 * i + 2] = 1
@@ -792,7 +875,8 @@ cdef enum:
 cdef int seq_entry_ok(Reader* r, int kind, const VvTab* tab, ListCheck lists) except -1:
     """A sequence state's C check, its header read (SEQ_*); raises only MemoryError."""
     cdef int got
-    lists.ready()
+    if lists.seen is None:
+        lists.ready()
     try:
         if kind == KIND_LIST:
             got = list_state_ok(r, tab, lists)
