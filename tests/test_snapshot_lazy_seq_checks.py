@@ -1,5 +1,5 @@
 """The import's check pass takes a List's, a Text's and a MovableList's state in C
-(codec/state_check.pxi seq_state_ok: list_state_ok, text_state_ok, movable_list_state_ok),
+(codec/state_check.pxi seq_entry_ok: list_state_ok, text_state_ok, movable_list_state_ok),
 with no object per item, and leaves it encoded until the document is first read, as loro
 keeps every loaded state encoded until it is read; only a text with style anchors is still
 decoded by the check (its marks: the decoder's own rows, ListCheck). loro's rule pinned

@@ -8,11 +8,14 @@
 # blob). Maps and counters: the kinds a document of records holds by the thousand; trees
 # (tree_state_cols: their columns in C, no object per node; a tree's every node lists a
 # meta map, an entry of its own); and
-# lists, each decoded here by the decoder itself (a list of records is one entry, whose
-# decoded rows the deferred load takes: ListCheck), its items plain values or child maps
-# and counters. A List's items are checked here in C and left encoded (list_values_ok): a
-# server that loads a snapshot and imports into it replays the history, which drops the
-# loaded state unread, so the load decodes only the ids (checked disjoint across lists).
+# sequences (lists, texts, movable lists), checked in C too (seq_entry_ok: their values as
+# list_values_ok takes them, their id columns, peer tables and, for a movable list, its
+# elements; no object per item) and left encoded for the deferred load to decode when first
+# read, their items plain values or child maps and counters. Where the C check is unsure
+# (a text with style anchors, or bytes the decoder may refuse) it has noted nothing yet
+# and the decoder itself decides, its rows kept for that load (ListCheck). At the build, a
+# List's row is cut with its values still encoded (checked_list_row): a server that loads
+# a snapshot and imports into it replays the history, which drops the loaded state unread.
 
 
 # the load kind (_doc.kind_of_type) of each raw type byte of a state key (ContainerType.
