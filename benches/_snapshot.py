@@ -26,7 +26,9 @@ library's new snapshot (checked: same value); the List snapshots are the same by
 (checked; a Map's values are in each library's own order).
 
 Then ``state load: KIND`` (and ``+ value``): a snapshot of a tree of 5,000 root nodes, of a
-map of 5,000 child maps (one key each) and of a tree of 5,000 nodes nested and moved, built
+map of 5,000 child maps (one key each), of a tree of 5,000 nodes nested and moved, of a
+movable list of 5,000 items with 1,000 moves and 1,000 sets, and of a map of 5,000 small
+child containers (lists of three numbers and short texts, in turn), built
 untimed, loaded into an empty document (then its deep value read; checked: the same in
 both). loro keeps a loaded container's state encoded until it is read; loro_c checks the
 state section whole at the import and decodes it when first read.
@@ -224,7 +226,7 @@ def run_snapshot(run, log):
 
 
 STATE_LOAD_N = 5_000
-STATE_LOADS = ("tree", "nested maps", "moved tree")
+STATE_LOADS = ("tree", "nested maps", "moved tree", "movable list", "small containers")
 
 
 def _state_load_doc(mod, kind, n=STATE_LOAD_N):
@@ -234,6 +236,23 @@ def _state_load_doc(mod, kind, n=STATE_LOAD_N):
         m = doc.get_map("m")
         for i in range(n):
             m.insert_container(f"k{i}", mod.LoroMap()).insert("x", i)
+    elif kind == "movable list":
+        ml = doc.get_movable_list("ml")
+        for i in range(n):
+            ml.push(i)
+        rng = random.Random(5)
+        for i in range(n // 5):
+            ml.mov(rng.randrange(n), rng.randrange(n))
+            ml.set(rng.randrange(n), -i)
+    elif kind == "small containers":
+        m = doc.get_map("m")
+        for i in range(n):
+            if i % 2:
+                lst = m.insert_container(f"k{i}", mod.LoroList())
+                for j in range(3):
+                    lst.push(i + j)
+            else:
+                m.insert_container(f"k{i}", mod.LoroText()).insert(0, f"t{i}")
     else:
         tree = doc.get_tree("t")
         nodes = []

@@ -135,8 +135,10 @@ cdef list lazy_state_rows(Reader* sec, dict vv, dict decoded, _IdBits seen, list
     cdef unsigned char kbuf[16]
     cdef const unsigned char* kp
     cdef Py_ssize_t kn, pos
+    cdef ListRows lists
     if sec.len == 0:
         return rows
+    lists = ListRows(vv)
     metas = sst_metas(sec, &meta_off)
     nblocks = len(metas)
     if bodies is not None and len(bodies) != nblocks:
@@ -153,7 +155,7 @@ cdef list lazy_state_rows(Reader* sec, dict vv, dict decoded, _IdBits seen, list
         if children is not None:
             children.bodies.append(body)
         if flags & 0x80:
-            if lazy_state_row(first_key, body, vv, decoded, seen, rows) < 0:
+            if lazy_state_row(first_key, body, vv, decoded, seen, rows, lists) < 0:
                 return None
             continue
         bp = <const unsigned char*>PyBytes_AS_STRING(body)
@@ -214,7 +216,7 @@ cdef list lazy_state_rows(Reader* sec, dict vv, dict decoded, _IdBits seen, list
                 memcpy(PyBytes_AS_STRING(key), fk, <size_t>pl)
                 memcpy(PyBytes_AS_STRING(key) + pl, bp + off + 3, <size_t>sl)
             value = PyBytes_FromStringAndSize(<const char*>bp + vstart, end - vstart)
-            if lazy_state_row(key, value, vv, decoded, seen, rows) < 0:
+            if lazy_state_row(key, value, vv, decoded, seen, rows, lists) < 0:
                 return None
     return rows
 
@@ -342,8 +344,9 @@ cdef class LazyChildren:
 
 
 cdef int lazy_state_row(bytes key, bytes value, dict vv, dict decoded, _IdBits seen,
-                        list rows) except -2:
-    """One entry's row for lazy_state_rows (-1: a state this path does not read)."""
+                        list rows, ListRows lists=None) except -2:
+    """One entry's row for lazy_state_rows (-1: a state this path does not read); `lists`:
+    a List's row is the check pass's, its values left encoded."""
     cdef Py_ssize_t pos
     if PyBytes_GET_SIZE(key) == 2 and key == b"fr":
         decode_frontiers_bytes(value, "the state frontiers")
@@ -366,6 +369,11 @@ cdef int lazy_state_row(bytes key, bytes value, dict vv, dict decoded, _IdBits s
         PyObject_GC_UnTrack(row)
         rows.append(row)
         return 0
+    if lists is not None and PyBytes_GET_SIZE(key) > 0 and _raw_kind[key[0] & 0x7F] == KIND_LIST:
+        row = checked_list_row_of(lists, key, value, seen)
+        if row is not None:
+            rows.append(row)
+            return 0
     row = decode_container_state(key, value, vv, seen, None, True, True)
     if row is None:
         return -1
@@ -508,6 +516,25 @@ def _state_section_ok(bytes data not None):
     got = snapshot_oplog_version(&secs[0])
     return got is not None and secs[2].len == 0 and secs[1].len > 1 and bool(
         state_section_ok(&secs[1], got[0], ListCheck(got[0])))
+
+
+def _state_check_decoded(bytes data not None):
+    """Test hook: the ContainerIDs whose states the import's check pass decoded into
+    objects (ListCheck.rows: the sequence states its C check left to the decoder), or
+    None when the pass does not take the section."""
+    cdef uint16_t mode
+    cdef Reader body
+    cdef Reader secs[3]
+    cdef ListCheck lists
+    parse_envelope(data, True, &mode, &body)
+    snapshot_sections(&body, secs)
+    got = snapshot_oplog_version(&secs[0])
+    if got is None or secs[2].len != 0 or secs[1].len <= 1:
+        return None
+    lists = ListCheck(got[0])
+    if not state_section_ok(&secs[1], got[0], lists):
+        return None
+    return sorted(str(cid_of_key(k)) for k in lists.rows)
 
 
 def snapshot_text_runs(bytes data not None, list version=None):
@@ -1017,41 +1044,48 @@ cdef class _IdBits:
     cdef int add_runs(self, const int32_t *o, Py_ssize_t n, list peers) except -1:
         """Packed (peer index, counter, len) runs; a len <= 0 (a style anchor) is one id."""
         cdef int64_t *base = <int64_t*>xalloc(len(peers) + 1, sizeof(int64_t))
-        cdef uint64_t *bits = self.bits
-        cdef uint64_t mask, m, lo, hi
-        cdef int64_t at, stop, k, ln, w, sh
         cdef Py_ssize_t i
         try:
             for i in range(len(peers)):
                 base[i] = self.base.get(peers[i], 0)     # (a peer without ids: unused)
-            for i in range(n):
-                at = base[o[3 * i]] + o[3 * i + 1]
-                ln = o[3 * i + 2] if o[3 * i + 2] > 0 else 1
-                if ln <= 64:
-                    # at most two words, both taken without a branch (the bitmap has a
-                    # spare word at its end): m's bits shifted to the run's place
-                    w = at >> 6
-                    sh = at & 63
-                    m = (~<uint64_t>0) >> (64 - ln)
-                    lo = m << sh
-                    hi = (m >> 1) >> (63 - sh)
-                    if (bits[w] & lo) | (bits[w + 1] & hi):
-                        fail("the snapshot state names an id twice")
-                    bits[w] |= lo
-                    bits[w + 1] |= hi
-                    continue
-                stop = at + ln
-                while at < stop:
-                    k = 64 - (at & 63)
-                    if k > stop - at:
-                        k = stop - at
-                    mask = (~<uint64_t>0 if k == 64 else ((<uint64_t>1 << k) - 1)) << (at & 63)
-                    if bits[at >> 6] & mask:
-                        fail("the snapshot state names an id twice")
-                    bits[at >> 6] |= mask
-                    at += k
+            self.add_runs_at(o, n, base)
         finally:
             free(base)
+        return 0
+
+    cdef int add_runs_at(self, const int32_t *o, Py_ssize_t n, const int64_t *base) except -1:
+        """add_runs with each peer index's first bit given (`base`: the version vector's
+        ids before its peer's, in the order of the dict this was made from)."""
+        cdef uint64_t *bits = self.bits
+        cdef uint64_t mask, m, lo, hi
+        cdef int64_t at, stop, k, ln, w, sh
+        cdef Py_ssize_t i
+        for i in range(n):
+            at = base[o[3 * i]] + o[3 * i + 1]
+            ln = o[3 * i + 2] if o[3 * i + 2] > 0 else 1
+            if ln <= 64:
+                # at most two words, both taken without a branch (the bitmap has a
+                # spare word at its end): m's bits shifted to the run's place
+                w = at >> 6
+                sh = at & 63
+                m = (~<uint64_t>0) >> (64 - ln)
+                lo = m << sh
+                hi = (m >> 1) >> (63 - sh)
+                if (bits[w] & lo) | (bits[w + 1] & hi):
+                    fail("the snapshot state names an id twice")
+                bits[w] |= lo
+                bits[w + 1] |= hi
+                continue
+            stop = at + ln
+            while at < stop:
+                k = 64 - (at & 63)
+                if k > stop - at:
+                    k = stop - at
+                mask = (~<uint64_t>0 if k == 64 else ((<uint64_t>1 << k) - 1)) << (at & 63)
+                if bits[at >> 6] & mask:
+                    fail("the snapshot state names an id twice")
+                bits[at >> 6] |= mask
+                at += k
         return 0
 
 
