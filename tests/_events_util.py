@@ -259,13 +259,14 @@ def hub_and_peers(mod, blob, hub_peer=None, peer_ids=(2, 3)):
     return hub, peers
 
 
-def new_roots(doc, n):
-    """Create roots p0 .. p{n-1} in `doc`, Text, List, Map and Counter in turn, each with one
-    edit (uncommitted): an import of them lists them in the order of the importer's numbers,
-    which shows how many containers it had registered before."""
+def new_roots(doc, n, kinds=("Text", "List", "Map", "Counter"), prefix="p"):
+    """Create roots p0 .. p{n-1} in `doc`, of `kinds` in turn, each with one edit
+    (uncommitted): an import of them lists them in the order of the importer's numbers,
+    which shows how many containers it had registered before (and so does a commit of them
+    on the document itself)."""
     for i in range(n):
-        kind = ("Text", "List", "Map", "Counter")[i % 4]
-        h = getattr(doc, "get_" + kind.lower())(f"p{i}")
+        kind = kinds[i % len(kinds)]
+        h = getattr(doc, "get_" + kind.lower())(f"{prefix}{i}")
         if kind == "Text":
             h.insert(0, "q")
         elif kind == "List":

@@ -11,6 +11,7 @@ import loro
 import pytest
 
 import loro_c
+from _events_util import new_roots
 
 
 def _name(cid):
@@ -54,14 +55,7 @@ def _events(mod, local, listen):
     if not listen:
         subs.append(d.subscribe_root(lambda e: got.append([_name(x.target) for x in e.events])))
     got.clear()
-    for j in range(12):
-        kind = j % 3
-        if kind == 0:
-            d.get_list(f"r{j}").insert(0, j)
-        elif kind == 1:
-            d.get_text(f"r{j}").insert(0, "q")
-        else:
-            d.get_counter(f"r{j}").increment(1)
+    new_roots(d, 12, ("List", "Text", "Counter"), "r")
     d.commit()
     return got
 

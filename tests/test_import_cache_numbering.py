@@ -15,6 +15,7 @@ import loro
 import pytest
 
 import loro_c
+from _events_util import new_roots
 
 
 def _name(cid):
@@ -72,14 +73,7 @@ def _events(mod, early, what):
         sub = d.subscribe_root(lambda e: got.append([_name(x.target) for x in e.events]))
     d.import_(z.export(mod.ExportMode.Updates(d.oplog_vv)))
     got.clear()
-    for j in range(12):
-        kind = j % 3
-        if kind == 0:
-            d.get_list(f"r{j}").insert(0, j)
-        elif kind == 1:
-            d.get_text(f"r{j}").insert(0, "q")
-        else:
-            d.get_counter(f"r{j}").increment(1)
+    new_roots(d, 12, ("List", "Text", "Counter"), "r")
     d.commit()
     del sub
     return got
@@ -143,14 +137,7 @@ def _walk_events(mod, early, edits, batch):
     d.get_deep_value()
     d.import_(n.export(mod.ExportMode.Updates(mod.VersionVector())))
     got.clear()
-    for j in range(12):
-        kind = j % 3
-        if kind == 0:
-            d.get_list(f"r{j}").insert(0, j)
-        elif kind == 1:
-            d.get_text(f"r{j}").insert(0, "q")
-        else:
-            d.get_counter(f"r{j}").increment(1)
+    new_roots(d, 12, ("List", "Text", "Counter"), "r")
     d.commit()
     del sub
     return got
