@@ -151,7 +151,7 @@ cdef list before_ids(LoroDoc d, const lc_id *tf, int64_t n_tf, bint at_head):
 
 
 cdef int ml_note_unrecorded_move(LoroDoc d, list before, bint at_head, bint loaded,
-                                 dict clip=None) except -1:
+                                 dict above=None) except -1:
     """An import_batch nobody records: loro imports its blobs detached, then moves the state
     from `before` (its version after loading the batch's snapshot when `loaded`, else the
     latest version before the batch, `at_head`) to the latest version through the
@@ -159,7 +159,8 @@ cdef int ml_note_unrecorded_move(LoroDoc d, list before, bint at_head, bint load
     note the elements of the move's walk (MovableState.calc_walks) as with a subscriber,
     where move_state_to notes them. A snapshot's load itself feeds no map (import_batch_locked
     forgets them when it replays that load). Nothing when the versions are equal (loro does
-    not move) or the document has no movable list."""
+    not move) or the document has no movable list. `above`: the loaded snapshot's version
+    (peer index -> end), past which alone the move notes elements (ml_walk_above)."""
     cdef int64_t c
     cdef MovableState s = d.mls
     after = d.log.frontier_order()
@@ -179,8 +180,8 @@ cdef int ml_note_unrecorded_move(LoroDoc d, list before, bint at_head, bint load
     elif len(s.calc_walks) >= ML_WALKS_KEPT:
         raise AssertionError("the state moves for the MovableList maps were not folded")
     walk = [before, after, None, at_head, True]
-    if clip is not None:
-        ml_walk_above(d, walk, clip)
+    if above is not None:
+        ml_walk_above(d, walk, above)
     s.calc_walks.append(walk)
     return 0
 
@@ -192,7 +193,10 @@ cdef int ml_walk_above(LoroDoc d, list walk, dict vv) except -1:
     MovableList calculator notes the elements of the ops above it only, whatever common
     ancestor the walk of a concurrent import would find (kinds late session 14426: a new
     peer's change with no deps; noting the snapshot's elements too grew the map, which
-    ordered a later checkout's delete after its insert)."""
+    ordered a later checkout's delete after its insert). Not for a batch recorded by a
+    subscriber: that move's walk also makes the batch's event, whose order needs the whole
+    walk (late kinds sessions 10058, 17683, 18036, 19527), and kinds session 14426 still
+    differs there."""
     from loro_c._dag_order import walk_containers
     ranges = []
     walk_containers(d.log, list(walk[0]), list(walk[1]), ranges, before_ordered=walk[3],

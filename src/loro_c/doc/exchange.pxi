@@ -238,16 +238,18 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
         if visit_from is not None and new_changes_touch_map(d, visit_from[0]):
             number_history_visit(d)
         snap_front = None
+        snap_dense = None
         if load_first:
             snap_vv = dict(first_meta.partial_end_vv.to_dict())
             note_blocks_flushed(d, snap_vv)
             # the snapshot's frontiers (its version's; the log's changes stay as they are
             # from here on: read once for every use below)
             snap_front = vv_frontier_ids(d, snap_vv)
+            # (the snapshot's version by peer index)
+            snap_dense = {d.log.peer_map[p]: e for p, e in snap_vv.items() if p in d.log.peer_map}
             # (loro's map of the frontiers: the snapshot's, then each change past it)
-            d.log.frontiers_loaded_then(
-                [(d.log.peer_map[p], c) for p, c in snap_front],
-                {d.log.peer_map[p]: e for p, e in snap_vv.items() if p in d.log.peer_map})
+            d.log.frontiers_loaded_then([(d.log.peer_map[p], c) for p, c in snap_front],
+                                        snap_dense)
             if not events:
                 # (loro's tree diff from the snapshot's version: its store's meta maps)
                 tree_batch_steps(d, snap_vv)
@@ -342,10 +344,7 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
         if not events and not d.detached:
             if load_first:
                 ml_note_unrecorded_move(d, [(d.log.peer_map[p], c) for p, c in snap_front],
-                                        False, True,
-                                        {d.log.peer_map[p]: e for p, e in
-                                         first_meta.partial_end_vv.to_dict().items()
-                                         if p in d.log.peer_map})
+                                        False, True, snap_dense)
             elif head_before is not None:
                 ml_note_unrecorded_move(d, head_before, True, False)
         if not d.detached:
