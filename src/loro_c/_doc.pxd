@@ -287,7 +287,7 @@ cdef class DocCore:
     cdef int64_t meta_n, meta_cap   # (peer, counter, place in lnum_pending or -1) triples (lnum_flush)
     cdef bint lnum_lazy             # some containers are not numbered yet (a snapshot loaded lazily)
     cdef bint lnum_visited          # since that load, loro's history cache visited every change block
-    cdef bint checkout_parses_all   # the checkout just made parses every change block (doc/checkout.pxi)
+    cdef int checkout_parses_all    # the checkout just made parses every change block, and how (doc/checkout.pxi)
     cdef list lazy_roots            # the lazily loaded state's roots, numbered when first listed
     cdef object lazy_first          # (snapshot, numbers before it): its frontier blocks' containers, numbered when read
     cdef dict cid_by_key            # (name, kind) / (peer, counter, kind) -> the registered ContainerID

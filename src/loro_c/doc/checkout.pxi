@@ -50,6 +50,11 @@ cdef int64_t shrink_ids(LoroDoc d, lc_id *ids, int64_t n) except -1:
     return n
 
 
+cdef enum:
+    PARSES_REPLAY = 1       # a text's or a list's tracker replays the history from empty
+    PARSES_CACHE = 2        # a calculator reads the history cache: a visit of every block
+
+
 cdef int checkout_parses(LoroDoc d, const lc_id *ids, int64_t n, const lc_id *cur,
                          int64_t n_cur) except -1:
     """The change blocks a checkout parses after a snapshot load, which register the
@@ -62,7 +67,9 @@ cdef int checkout_parses(LoroDoc d, const lc_id *ids, int64_t n, const lc_id *cu
     when the checkout goes back (the state has changes the target lacks: loro rebuilds
     their trackers from the empty version, replaying every change up to both versions).
     Probed on loro 1.17.1: a checkout forward, or one that goes back over counters only,
-    leaves another peer's dead children waiting; one back over a list's insert does not."""
+    leaves another peer's dead children waiting; one back over a list's insert does not.
+    Returns PARSES_CACHE when a calculator reads the history cache, PARSES_REPLAY when a
+    text or a list replays the history, else 0."""
     cdef int64_t i
     cdef uint32_t peer
     cdef int k
@@ -73,13 +80,17 @@ cdef int checkout_parses(LoroDoc d, const lc_id *ids, int64_t n, const lc_id *cu
     to = version_dict(d, ids, n)
     at = version_dict(d, cur, n_cur)
     back = any(c > to.get(p, 0) for p, c in at.items())
+    cdef int parses = 0
     for c in walked:
         k = d.ckind[<uint32_t>c]
-        if (k == KIND_MAP or k == KIND_MOVABLE_LIST or k == KIND_TREE
-                or (back and (k == KIND_TEXT or k == KIND_LIST))):
-            # (numbered once the checkout's event registered the diff's own
-            # containers: LoroDoc.checkout)
-            return 1
+        # (numbered once the checkout's event registered the diff's own containers:
+        # LoroDoc.checkout)
+        if k == KIND_MAP or k == KIND_MOVABLE_LIST or k == KIND_TREE:
+            return PARSES_CACHE
+        if back and (k == KIND_TEXT or k == KIND_LIST):
+            parses = PARSES_REPLAY
+    if parses:
+        return parses
     for i in range(n):
         peer = d.log.peer_ids[ids[i].peer]
         number_exported_rest(d, {peer: ids[i].counter}, {peer: ids[i].counter + 1})

@@ -290,15 +290,23 @@ cdef class DocHistory(DocCore):
             check_frontier_ids(self, frontiers, ids)
             shallow_check_version(self, frontiers._ids, "You cannot switch a document to a "
                                   "version before the shallow history's start version.")
-            self.checkout_parses_all = False
+            self.checkout_parses_all = 0
             checkout_frontiers(self, ids, n, frontiers)
             if self.evlog.on:
                 events_module().flush(self, 2, "checkout")
             if self.checkout_parses_all:
-                # the containers a snapshot load nobody recorded left waiting get their
-                # numbers after those of the diff (doc/checkout.pxi checkout_parses)
-                self.checkout_parses_all = False
-                number_loaded_rest(self)
+                # the containers a snapshot load left waiting get their numbers after
+                # those of the diff (doc/checkout.pxi checkout_parses); after a load nobody
+                # recorded, a visit of every block for the history cache numbers the
+                # untouched roots of the loaded state too, in block order
+                # (tests/test_checkout_rest_numbering.py: a local map edit, then a checkout
+                # back and forward, numbered the list the history's blocks edit)
+                if self.checkout_parses_all == PARSES_CACHE and history_visit_numbers(self) \
+                        and self.lnum_lazy:
+                    number_history_visit(self)
+                else:
+                    number_loaded_rest(self)
+                self.checkout_parses_all = 0
             if self.detached_editing:
                 renew_peer(self)
         except BaseException:
