@@ -1,15 +1,15 @@
 """An import_batch that loads a snapshot first moves the state from the snapshot's version
 to the latest through the document's own diff calculator, whose MovableList maps keep the
-elements of every move's ops from one checkout to the next. That move notes the elements
-of the ops past the snapshot's version only: loro does not note the snapshot's own
-elements, even when a change of the batch has no deps (a concurrent import from the empty
-version would walk them all). Noting them grew the map, which changes the order a later
-checkout handles its elements in: where an element's insert lands beside the delete of
-another (late kinds session 14426, subscribed after the batch: [delete 1, insert] against
-loro_c's [insert, delete 1]). With a subscriber before the batch (kinds session 14426) the
-same checkout still differs: that move's walk also makes the batch's own event, and noting
-only the ops past the snapshot there changed the events of late kinds sessions 10058,
-17683, 18036 and 19527, so the rule there is another."""
+elements of every move's ops from one checkout to the next. When none of the ops past the
+snapshot acts on a movable list, that move notes the elements of those ops only: loro does
+not note the snapshot's own elements, even when a change of the batch has no deps (a
+concurrent import from the empty version would walk them all). Noting them grew the map,
+which changes the order a later checkout handles its elements in: where an element's
+insert lands beside the delete of another (kinds session 14426, subscribed before the
+batch, and late kinds 14426, after: [delete 1, insert] against loro_c's [insert,
+delete 1]). When one does, the list's calculator rebuilds its tracker from the empty
+version and the whole walk's elements are noted: the batch's own event needs them (late
+kinds sessions 10058, 17683, 18036, 19527; `with_ml_op` below)."""
 import loro
 import pytest
 
@@ -23,7 +23,7 @@ def _doc(mod, peer):
     return d
 
 
-def _session(mod, listen, deps_free):
+def _session(mod, listen, deps_free, with_ml_op=False):
     a, b, c = _doc(mod, 1), _doc(mod, 2), _doc(mod, 3)
     a.get_movable_list("ml").insert_container(0, mod.LoroMap())
     a.commit()
@@ -35,6 +35,8 @@ def _session(mod, listen, deps_free):
     b.import_(a.export(mod.ExportMode.Updates(mod.VersionVector())))
     b.get_movable_list("ml").get(0).container.delete("b")
     c.get_list("l").insert(0, [1, "x"])
+    if with_ml_op:
+        c.get_movable_list("ml").insert(0, "c")     # a movable list op past the snapshot
     c.commit()
     b.get_movable_list("ml").insert_container(1, mod.LoroText())
     b.commit()
@@ -62,7 +64,9 @@ def _session(mod, listen, deps_free):
     return got, d.get_deep_value()
 
 
-@pytest.mark.parametrize("listen", ("after batch", "none"))
+@pytest.mark.parametrize("listen", ("before batch", "after batch", "none"))
 @pytest.mark.parametrize("deps_free", (True, False))
-def test_the_batch_move_notes_only_the_elements_past_the_snapshot(listen, deps_free):
-    assert _session(loro_c, listen, deps_free) == _session(loro, listen, deps_free)
+@pytest.mark.parametrize("with_ml_op", (False, True))
+def test_the_batch_move_notes_only_the_elements_past_the_snapshot(listen, deps_free, with_ml_op):
+    assert (_session(loro_c, listen, deps_free, with_ml_op)
+            == _session(loro, listen, deps_free, with_ml_op))

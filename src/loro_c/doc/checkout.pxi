@@ -204,10 +204,8 @@ cdef int ml_walk_above(LoroDoc d, list walk, dict vv) except -1:
     MovableList calculator notes the elements of the ops above it only, whatever common
     ancestor the walk of a concurrent import would find (kinds late session 14426: a new
     peer's change with no deps; noting the snapshot's elements too grew the map, which
-    ordered a later checkout's delete after its insert). Not for a batch recorded by a
-    subscriber: that move's walk also makes the batch's event, whose order needs the whole
-    walk (late kinds sessions 10058, 17683, 18036, 19527), and kinds session 14426 still
-    differs there."""
+    ordered a later checkout's delete after its insert). Only when no op past the snapshot
+    acts on a movable list (ml_move_above), whether a subscriber records the batch or not."""
     from loro_c._dag_order import walk_containers
     ranges = []
     walk_containers(d.log, list(walk[0]), list(walk[1]), ranges, before_ordered=walk[3],

@@ -325,6 +325,8 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
             ml_snapshot_all(d)
             tree_snapshot_all(d)
             attach_state(d)
+            if load_first and d.mls is not None and d.mls.calc_walks and ml_move_above(d, snap_dense):
+                ml_walk_above(d, d.mls.calc_walks[len(d.mls.calc_walks) - 1], snap_dense)
             events_module().flush(d, 2, "checkout")
         d.cold_peers = cold
         if load_first and cold is not None and dense_vv_dict(d, d.log.vv) != {
@@ -344,7 +346,8 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
         if not events and not d.detached:
             if load_first:
                 ml_note_unrecorded_move(d, [(d.log.peer_map[p], c) for p, c in snap_front],
-                                        False, True, snap_dense)
+                                        False, True,
+                                        snap_dense if ml_move_above(d, snap_dense) else None)
             elif head_before is not None:
                 ml_note_unrecorded_move(d, head_before, True, False)
         if not d.detached:
@@ -479,6 +482,18 @@ cdef bint new_changes_touch_map(LoroDoc d, list old_vv) except -1:
     """Whether a change past `old_vv` holds an op on a map: the import's diff then runs a
     map's calculator."""
     return (new_change_kinds(d, old_vv) & (1 << KIND_MAP)) != 0
+
+
+cdef bint ml_move_above(LoroDoc d, dict snap_dense) except -1:
+    """Whether the move to the latest version after an import_batch that loaded a snapshot
+    first (at `snap_dense`, peer index -> end) notes in its MovableList maps only the
+    elements of the ops past the snapshot (ml_walk_above): when none of those ops acts on a
+    movable list. When one does, the list's calculator rebuilds its tracker from the empty
+    version, and the whole walk's elements are noted (late kinds sessions 10058, 17683,
+    18036 and 19527, whose batch events need them; kinds and late kinds 14426, whose new
+    change on a tree and a list does not)."""
+    return not (new_change_kinds(d, [snap_dense.get(p, 0) for p in range(d.log.n_peers)])
+                & (1 << KIND_MOVABLE_LIST))
 
 
 cdef inline bint history_visit_numbers(LoroDoc d):
