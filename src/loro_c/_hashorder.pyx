@@ -83,7 +83,7 @@ cdef uint64_t hash_str(str s) except? 0:
 
 cdef int fixed_table_order(const uint64_t *hashes, int64_t n, int64_t *out) except -1 nogil:
     """Write to `out` the indices 0..n-1 (keys inserted in that order into a table made
-    with room for all n: _fixed_order, 'f') in the order hashbrown's table yields them."""
+    with room for all n: key_order's 'f') in the order hashbrown's table yields them."""
     cdef int64_t size = hb_buckets_for(n), i, m = 0
     cdef int64_t *table = <int64_t *>malloc(size * sizeof(int64_t))
     if table == NULL:
@@ -134,17 +134,6 @@ cdef class _Table:
         self.room = hb_capacity_of(size) - held
         return 0
 
-    cdef int fixed(self, int64_t nkeys) except -1:
-        free(self.t)
-        self.size = hb_buckets_for(nkeys)
-        self.t = <int64_t *>malloc(self.size * sizeof(int64_t))
-        if self.t == NULL:
-            raise MemoryError()
-        for i in range(self.size):
-            self.t[i] = -1
-        self.room = hb_capacity_of(self.size)
-        return 0
-
     cdef list order(self):
         return [self.t[i] for i in range(self.size) if self.t[i] >= 0]
 
@@ -162,13 +151,19 @@ cdef list _grown_order(list ks, uint64_t *hs):
 
 
 cdef list _fixed_order(list ks, uint64_t *hs):
-    cdef _Table tb = _Table()
-    cdef int64_t k
-    tb.hs = hs
-    tb.fixed(len(ks))
-    for k in ks:
-        tb.t[hb_slot_of(tb.t, tb.size, hs[k])] = k
-    return tb.order()
+    cdef Py_ssize_t n = len(ks), i
+    cdef uint64_t *inserted = <uint64_t *>malloc((n + 1) * sizeof(uint64_t))
+    cdef int64_t *out = <int64_t *>malloc((n + 1) * sizeof(int64_t))
+    try:
+        if inserted == NULL or out == NULL:
+            raise MemoryError()
+        for i in range(n):
+            inserted[i] = hs[<int64_t>ks[i]]
+        fixed_table_order(inserted, n, out)
+        return [ks[out[i]] for i in range(n)]
+    finally:
+        free(inserted)
+        free(out)
 
 
 def key_order(keys, str passes):
