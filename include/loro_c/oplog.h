@@ -156,11 +156,10 @@ typedef struct {
 } lc_group_undo;
 
 /* A slot of the map key table (OpLog.kslots; open addressing, linear probing, at most half
- * full). It holds what a lookup compares without reading the key's str object, which in a
- * server's many documents is a cache miss: the low bits of the str hash, the first 8 bytes
- * of the str's data, and `meta` = (key index + 1) << 6 | data kind (0, 1, 2 for 1, 2, 4
- * bytes per char) << 4 | data bytes (15: more than 8, compared through the str).
- * meta 0: an empty slot. */
+ * full), keyed by the key's UTF-8 bytes. It holds what a lookup compares without reading the
+ * key's str object, which in a server's many documents is a cache miss: the hash of the
+ * bytes, their first 8 bytes (zero padded), and `meta` = (key index + 1) << 6 | their length
+ * (63: more than 8 bytes, then compared through the str). meta 0: an empty slot. */
 typedef struct {
     uint64_t head;
     uint32_t hash;

@@ -158,7 +158,7 @@ cdef class OpLog:
     cdef list messages              # change message table
     cdef list values                # value slots of list inserts and map sets
     cdef list keys                  # map key table: index -> str
-    cdef lc_key_slot *kslots        # str -> index (oplog/key_table.pxi)
+    cdef lc_key_slot *kslots        # key's UTF-8 -> index (oplog/key_table.pxi)
     cdef int64_t n_kslots
     # Loro's change grouping (lc_group in oplog.h): per peer index, its logical changes
     cdef lc_group_list *groups
@@ -170,6 +170,7 @@ cdef class OpLog:
 
     cdef uint32_t peer_index(self, uint64_t peer) except? 0xFFFFFFFF
     cdef uint32_t key_index(self, str key) except? 0xFFFFFFFF
+    cdef uint32_t key_index_utf8(self, const char *utf8, Py_ssize_t n) except? 0xFFFFFFFF
     cdef int64_t key_find(self, object key) except -2
     cdef int keys_truncate(self, Py_ssize_t n) except -1
     cdef lc_op* push_op(self) except NULL

@@ -2,7 +2,7 @@
 """The operation log (see include/loro_c/oplog.h for the records and their ownership)."""
 cimport cython
 from libc.stdlib cimport malloc, calloc, free
-from libc.string cimport memset, memcpy
+from libc.string cimport memset, memcpy, memcmp
 from libc.stdint cimport INT32_MAX, uint8_t
 from loro_c._seq cimport LC_NO_PEER, grow, make_id
 from loro_c.fxhash cimport fx_add, fx_finish, hb_buckets_for, hb_capacity_of, hb_slot_of
@@ -108,6 +108,10 @@ cdef class OpLog:
     cdef uint32_t key_index(self, str key) except? 0xFFFFFFFF:
         """The key's index, registering it on first sight."""
         return <uint32_t>key_table_lookup(self, key, True)
+
+    cdef uint32_t key_index_utf8(self, const char *utf8, Py_ssize_t n) except? 0xFFFFFFFF:
+        """The index of the key of valid UTF-8 bytes utf8[:n], registering it on first sight."""
+        return <uint32_t>key_table_lookup_utf8(self, utf8, n)
 
     cdef int64_t key_find(self, object key) except -2:
         """The key's index, or -1 when the log has no such key (or `key` is no str)."""

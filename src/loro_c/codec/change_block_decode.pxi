@@ -39,6 +39,7 @@ ctypedef struct BlockArrays:
     int64_t* del_ctr
     int64_t* del_len
     uint8_t* cid_kind
+    KeySlice* keys         # the key arena's strings, in place
     # staging only: the document's index of each block container / key / peer, filled
     # lazily (0xFFFFFFFF: not looked up yet)
     uint32_t* doc_cid
@@ -77,7 +78,7 @@ cdef void arrays_free(BlockArrays* a) noexcept nogil:
     bfree(a, a.msg_lens); bfree(a, a.dep_self); bfree(a, a.dep_counts); bfree(a, a.dep_peers)
     bfree(a, a.dep_ctrs); bfree(a, a.col_cidx); bfree(a, a.col_prop); bfree(a, a.col_tag)
     bfree(a, a.col_len); bfree(a, a.del_peer); bfree(a, a.del_ctr); bfree(a, a.del_len)
-    bfree(a, a.cid_kind); bfree(a, a.doc_cid); bfree(a, a.doc_key); bfree(a, a.doc_peer)
+    bfree(a, a.cid_kind); bfree(a, a.keys); bfree(a, a.doc_cid); bfree(a, a.doc_key); bfree(a, a.doc_peer)
     bfree(a, a.known_cid); bfree(a, a.known_peer)
     memset(a, 0, sizeof(BlockArrays))
 
@@ -203,16 +204,27 @@ cdef int parse_header(BlockHead* h, BlockArrays* a) except -1:
 
 # -- container and key arenas -----------------------------------------------------------------
 
-cdef list decode_keys(Reader* r):
-    cdef list keys = []
-    cdef Reader s
-    while not reader_at_end(r):
+cdef _BlockKeys decode_keys(Reader* r, BlockArrays* a):
+    """The key arena, checked; its strs are made on first use (_BlockKeys)."""
+    cdef Reader s, scan = r[0]
+    cdef Py_ssize_t n = 0, i
+    cdef _BlockKeys keys = _BlockKeys.__new__(_BlockKeys)
+    while not reader_at_end(&scan):
+        r_slice(&scan, &s)
+        n += 1
+    a.keys = <KeySlice*>balloc(a, n, sizeof(KeySlice))
+    for i in range(n):
         r_slice(r, &s)
-        keys.append(utf8_str(s.data, s.len, "a key"))
+        if not ascii_only(s.data, s.len) and not utf8_ok(s.data, s.len):
+            fail("a key is not valid UTF-8")
+        a.keys[i].p = s.data
+        a.keys[i].n = s.len
+    keys.slices = a.keys
+    keys.n = n
     return keys
 
 
-cdef list decode_cids(Reader* r, BlockHead* h, BlockArrays* a, list keys, LoroDoc doc=None):
+cdef list decode_cids(Reader* r, BlockHead* h, BlockArrays* a, _BlockKeys keys, LoroDoc doc=None):
     cdef uint64_t n, fields, pidx
     cdef uint8_t is_root, kind
     cdef int64_t koc
@@ -238,8 +250,8 @@ cdef list decode_cids(Reader* r, BlockHead* h, BlockArrays* a, list keys, LoroDo
             # a container the document already has: reuse its id object (no validation,
             # and dictionary lookups hit by identity)
             if is_root:
-                if 0 <= koc < len(keys):
-                    cid = doc.cid_by_key.get((keys[koc], kind))
+                if 0 <= koc < keys.n:
+                    cid = doc.cid_by_key.get((keys.get(koc), kind))
                     if cid is not None:
                         out.append(cid)
                         continue
@@ -249,10 +261,10 @@ cdef list decode_cids(Reader* r, BlockHead* h, BlockArrays* a, list keys, LoroDo
                     out.append(cid)
                     continue
         if is_root:
-            if koc < 0 or koc >= len(keys):
+            if koc < 0 or koc >= keys.n:
                 fail("root container name index is out of range")
             try:
-                cid = CID_ROOT(keys[koc], container_type(kind))
+                cid = CID_ROOT(keys.get(koc), container_type(kind))
             except (LoroError, ValueError, TypeError, OverflowError) as e:
                 raise DecodeError(f"bad root container: {e}") from None
         else:
@@ -431,7 +443,7 @@ cdef list decode_block_ops(BlockHead* h, BlockArrays* a, Py_ssize_t* budget, Lor
     staging into `doc` (the block's container ids are then appended to ``out``). `known`,
     without `doc`: a document whose container id objects the op tuples reuse (nothing is
     staged into it)."""
-    cdef list keys = decode_keys(&h.keys)
+    cdef _BlockKeys keys = decode_keys(&h.keys, a)
     cdef list cids = decode_cids(&h.cids, h, a, keys, doc if doc is not None else known)
     cdef Py_ssize_t n_cids = len(cids), n_ops, i
     cdef _OpPayloads st = _OpPayloads.__new__(_OpPayloads)
@@ -456,10 +468,10 @@ cdef list decode_block_ops(BlockHead* h, BlockArrays* a, Py_ssize_t* budget, Lor
         st.staging = True
         st.values = doc.log.values
         a.doc_cid = <uint32_t*>balloc(a, n_cids + 1, sizeof(uint32_t))
-        a.doc_key = <uint32_t*>balloc(a, len(keys) + 1, sizeof(uint32_t))
+        a.doc_key = <uint32_t*>balloc(a, keys.n + 1, sizeof(uint32_t))
         a.doc_peer = <uint32_t*>balloc(a, h.n_peers + 1, sizeof(uint32_t))
         memset(a.doc_cid, 0xFF, (n_cids + 1) * sizeof(uint32_t))
-        memset(a.doc_key, 0xFF, (len(keys) + 1) * sizeof(uint32_t))
+        memset(a.doc_key, 0xFF, (keys.n + 1) * sizeof(uint32_t))
         memset(a.doc_peer, 0xFF, (h.n_peers + 1) * sizeof(uint32_t))
         a.known_cid = <uint32_t*>balloc(a, n_cids + 1, sizeof(uint32_t))
         memset(a.known_cid, 0xFF, (n_cids + 1) * sizeof(uint32_t))

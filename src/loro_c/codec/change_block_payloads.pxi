@@ -12,7 +12,8 @@ cdef class _OpPayloads:
     `a` point into that call's frame."""
     cdef BlockHead* h
     cdef BlockArrays* a
-    cdef list keys, cids
+    cdef _BlockKeys keys
+    cdef list cids
     cdef uint64_t peer
     cdef object py_peer
     cdef Py_ssize_t n_dels           # rows of the delete start id columns
@@ -85,7 +86,8 @@ cdef uint32_t known_peer(_OpPayloads st, Py_ssize_t j) except? 0xFFFFFFFF:
 
 cdef uint32_t doc_key(_OpPayloads st, int64_t prop) except? 0xFFFFFFFF:
     if st.a.doc_key[prop] == 0xFFFFFFFFU:
-        st.a.doc_key[prop] = st.doc.log.key_index(st.keys[prop])
+        st.a.doc_key[prop] = st.doc.log.key_index_utf8(
+            <const char*>st.keys.slices[prop].p, st.keys.slices[prop].n)
     return st.a.doc_key[prop]
 
 
@@ -171,7 +173,7 @@ cdef object text_mark(_OpPayloads st, Py_ssize_t i, uint32_t c, int64_t op_count
     r_u8(vals, &info)
     r_uleb(vals, &span)
     r_uleb(vals, &kidx)
-    if kidx >= <uint64_t>len(st.keys):
+    if kidx >= <uint64_t>st.keys.n:
         fail("mark key index is out of range")
     if prop < 0 or <uint64_t>prop + span > INT32_MAX:
         fail("mark range is out of range")
@@ -180,9 +182,9 @@ cdef object text_mark(_OpPayloads st, Py_ssize_t i, uint32_t c, int64_t op_count
         fail("a mark's value cannot be a container")
     if not st.staging:
         return (LC_OP_MARK_START, st.cids[a.col_cidx[i]], op_counter, prop, <int64_t>(prop + span),
-                st.keys[kidx], v, info)
+                st.keys.get(kidx), v, info)
     if op_counter < st.cmp_end:
-        known_mark(st.known, op_counter, c, False, prop, <int64_t>(prop + span), st.keys[kidx], v, info)
+        known_mark(st.known, op_counter, c, False, prop, <int64_t>(prop + span), st.keys.get(kidx), v, info)
     if not st.skip:
         sop = stage_op(st.doc, c, LC_OP_MARK_START, <int32_t>op_counter, 1)
         sop.pos = prop
@@ -311,14 +313,14 @@ cdef inline object map_op(_OpPayloads st, Py_ssize_t i, uint32_t c, int64_t op_c
     cdef lc_op* sop
     if a.col_len[i] != 1:
         fail("a map op must have length 1")
-    if prop < 0 or prop >= len(st.keys):
+    if prop < 0 or prop >= st.keys.n:
         fail("map key index is out of range")
     if tag == V_LORO_VALUE:
         v = read_value(&st.h.values, st.keys, st.peer, op_counter, 0, True)
         if not st.staging:
-            return (LC_OP_MAP_SET, st.cids[a.col_cidx[i]], op_counter, st.keys[prop], v)
+            return (LC_OP_MAP_SET, st.cids[a.col_cidx[i]], op_counter, st.keys.get(prop), v)
         if op_counter < st.cmp_end:
-            known_map(st.known, op_counter, c, st.keys[prop], v, False)
+            known_map(st.known, op_counter, c, st.keys.get(prop), v, False)
         if not st.skip:
             k = doc_key(st, prop)
             sop = stage_op(st.doc, c, LC_OP_MAP_SET, <int32_t>op_counter, 1)
@@ -329,9 +331,9 @@ cdef inline object map_op(_OpPayloads st, Py_ssize_t i, uint32_t c, int64_t op_c
                 st.values.append(v)
     elif tag == V_DELETE_ONCE:
         if not st.staging:
-            return (LC_OP_MAP_DELETE, st.cids[a.col_cidx[i]], op_counter, st.keys[prop])
+            return (LC_OP_MAP_DELETE, st.cids[a.col_cidx[i]], op_counter, st.keys.get(prop))
         if op_counter < st.cmp_end:
-            known_map(st.known, op_counter, c, st.keys[prop], None, True)
+            known_map(st.known, op_counter, c, st.keys.get(prop), None, True)
         if not st.skip:
             k = doc_key(st, prop)
             sop = stage_op(st.doc, c, LC_OP_MAP_DELETE, <int32_t>op_counter, 1)

@@ -446,7 +446,7 @@ cdef object block_named_cids(const unsigned char* p, Py_ssize_t n, Py_ssize_t* b
     try:
         parse_block_struct(p, n, &h)
         parse_header(&h, &a)
-        cids = decode_cids(&h.cids, &h, &a, decode_keys(&h.keys), known)
+        cids = decode_cids(&h.cids, &h, &a, decode_keys(&h.keys, &a), known)
         n_ops = decode_ops_columns(&h, &a, len(cids), budget)
         out = {}
         for i in range(n_ops):
@@ -550,7 +550,7 @@ cdef list block_cids_scan(const unsigned char* p, Py_ssize_t n, Py_ssize_t* budg
     try:
         parse_block_struct(p, n, &h)
         parse_header(&h, &a)
-        cids = decode_cids(&h.cids, &h, &a, decode_keys(&h.keys), known)
+        cids = decode_cids(&h.cids, &h, &a, decode_keys(&h.keys, &a), known)
         n_cids = len(cids)
         n_ops = decode_ops_columns(&h, &a, n_cids, budget)
         seen = <uint8_t*>xalloc(n_cids + 1, sizeof(uint8_t))

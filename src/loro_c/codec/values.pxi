@@ -4,7 +4,28 @@
 
 # -- decoding ---------------------------------------------------------------------------------
 
-cdef object read_value(Reader* r, list keys, uint64_t peer, int64_t ctx, int depth, bint top):
+@cython.final
+cdef class _BlockKeys:
+    """A change block's key arena: each key's UTF-8 bytes, checked when the block is read,
+    and its str, made on first use. A map op finds the document's key by the bytes, so most
+    keys of a replayed history never become a str. `slices` points into the block's arrays
+    and bytes: it lives for one decode_block_ops call, as the _OpPayloads that holds it."""
+    cdef const KeySlice* slices
+    cdef Py_ssize_t n
+    cdef list strs
+
+    cdef object get(self, Py_ssize_t i):
+        """Key `i` (0 <= i < n) as a str."""
+        if self.strs is None:
+            self.strs = [None] * self.n
+        key = self.strs[i]
+        if key is None:
+            key = self.strs[i] = PyUnicode_DecodeUTF8(
+                <const char*>self.slices[i].p, self.slices[i].n, "strict")
+        return key
+
+
+cdef object read_value(Reader* r, _BlockKeys keys, uint64_t peer, int64_t ctx, int depth, bint top):
     """A nested LoroValue. Containers are rebuilt as ``Normal(peer, ctx)``; the items of
     a top-level list use ``ctx + i``."""
     cdef uint8_t tag, kind
@@ -54,9 +75,9 @@ cdef object read_value(Reader* r, list keys, uint64_t peer, int64_t ctx, int dep
         dct = {}
         for i in range(<Py_ssize_t>n):
             r_uleb(r, &kidx)
-            if kidx >= <uint64_t>len(keys):
+            if kidx >= <uint64_t>keys.n:
                 fail("map key index is out of range")
-            dct[keys[kidx]] = read_value(r, keys, peer, ctx, depth + 1, False)
+            dct[keys.get(<Py_ssize_t>kidx)] = read_value(r, keys, peer, ctx, depth + 1, False)
         return dct
     if tag == LV_CONTAINER:
         r_u8(r, &kind)
