@@ -9,7 +9,8 @@ Every public method holds the document lock while it reads or edits the document
 doc_acquire in _doc.pxd), so it is atomic with respect to other threads. Arguments are
 checked before the lock is taken, and a method never calls another locking method.
 """
-from libc.stdint cimport uint32_t, int64_t
+from libc.stdint cimport uint16_t, uint32_t, int64_t
+from cpython.unicode cimport PyUnicode_KIND, PyUnicode_DATA, PyUnicode_GET_LENGTH
 
 from loro_c._doc cimport (LoroDoc, KIND_MAP, KIND_LIST, KIND_TEXT, KIND_COUNTER, KIND_MOVABLE_LIST, doc_acquire, doc_acquire_read, doc_acquire_value, doc_acquire_one,
                           doc_acquire_map_keys, doc_acquire_map_key,
@@ -45,10 +46,42 @@ _I64_MIN = -(1 << 63)
 _I64_MAX = (1 << 63) - 1
 
 
+cdef bint has_surrogate(str s) noexcept:
+    """Whether `s` holds a surrogate code point (only strs wider than Latin-1 can)."""
+    cdef int kind = PyUnicode_KIND(s)
+    cdef Py_ssize_t i, n = PyUnicode_GET_LENGTH(s)
+    cdef const uint16_t* u2
+    cdef const uint32_t* u4
+    if kind == 1:
+        return False
+    if kind == 2:
+        u2 = <const uint16_t*>PyUnicode_DATA(s)
+        for i in range(n):
+            if 0xD800 <= u2[i] <= 0xDFFF:
+                return True
+        return False
+    u4 = <const uint32_t*>PyUnicode_DATA(s)
+    for i in range(n):
+        if 0xD800 <= u4[i] <= 0xDFFF:
+            return True
+    return False
+
+
+cdef inline str loro_str(str s):
+    """`s` as loro stores a str value: a lone surrogate has no UTF-8 form, and loro (pyo3's
+    lossy conversion) takes its 3 surrogate-escaped bytes as invalid, each becoming U+FFFD.
+    Kept as given, such a value made the document unexportable."""
+    if PyUnicode_KIND(s) == 1 or not has_surrogate(s):
+        return s
+    return s.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 cpdef object check_value(object v):
     """Validate a Loro value and return a private copy; raises LoroTypeError."""
     t = type(v)
-    if v is None or t is bool or t is float or t is str or t is bytes:
+    if t is str:
+        return loro_str(<str>v)
+    if v is None or t is bool or t is float or t is bytes:
         return v
     if t is int:
         if not _I64_MIN <= v <= _I64_MAX:
@@ -61,10 +94,10 @@ cpdef object check_value(object v):
         for k, x in (<dict>v).items():
             if type(k) is not str:
                 raise LoroTypeError(f"map keys must be str, not {type(k).__name__}")
-            out[k] = check_value(x)
+            out[loro_str(<str>k)] = check_value(x)
         return out
     if isinstance(v, str):
-        return as_str(v, "a value")     # a subclass is its str, as in loro
+        return loro_str(as_str(v, "a value"))     # a subclass is its str, as in loro
     if isinstance(v, _Handle):
         raise LoroTypeError("use insert_container to put a container into another container")
     raise LoroTypeError(f"{t.__name__} is not a Loro value (None, bool, int, float, str, bytes, list, dict)")

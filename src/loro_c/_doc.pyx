@@ -148,8 +148,10 @@ cdef uint32_t* str_to_cps(str s, uint32_t *stack, Py_ssize_t n) except NULL:
 cdef int check_commit_options(origin, timestamp, commit_msg) except -1:
     if origin is not None and not isinstance(origin, str):
         raise LoroTypeError("origin must be a str")
-    if commit_msg is not None and not isinstance(commit_msg, str):
-        raise LoroTypeError("commit_msg must be a str")
+    if commit_msg is not None:
+        if not isinstance(commit_msg, str):
+            raise LoroTypeError("commit_msg must be a str")
+        _types.check_utf8(commit_msg, "commit_msg")
     if timestamp is not None:
         if not isinstance(timestamp, int) or isinstance(timestamp, bool):
             raise LoroTypeError("timestamp must be an int (seconds)")
@@ -355,7 +357,7 @@ cdef class LoroDoc(DocExchange):
 
     def set_next_commit_message(self, msg):
         """Attach a message to the next commit."""
-        msg = as_str(msg, "message")
+        msg = _types.check_utf8(as_str(msg, "message"), "message")
         doc_acquire(self)
         self.next_msg = msg
         doc_release(self)

@@ -321,6 +321,17 @@ _nest(ContainerType, _Unknown, "Unknown")
 # ContainerID
 # ---------------------------------------------------------------------------
 
+def check_utf8(s, what):
+    """`s` (a str), or LoroValueError when it holds a lone surrogate: such a str has no UTF-8
+    form, so no Loro document can store it where loro needs the exact text (a key, a name,
+    a commit message); loro raises UnicodeEncodeError there."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        raise LoroValueError(f"{what} {s!r} has a lone surrogate: it has no UTF-8 form") from None
+    return s
+
+
 def validate_root_name(name, allow_reserved=False):
     """Check a root container name; raise :class:`LoroValueError` if invalid.
 

@@ -28,6 +28,7 @@ import sys
 import threading
 
 from loro_c.errors import LoroError, LoroTypeError, LoroValueError
+from loro_c._types import check_utf8
 
 __all__ = ["EventTriggerKind", "DiffEvent", "ContainerDiff", "PathItem", "Diff", "TextDelta",
            "ListDiffItem", "MapDelta", "EventStream", "EventStreamOverflow",
@@ -381,7 +382,7 @@ class ChangeModifier:
         """Use `msg` as the change's commit message."""
         if not isinstance(msg, str):
             raise LoroTypeError("the message must be a str")
-        self._message = msg
+        self._message = check_utf8(msg, "the message")
 
     def set_timestamp(self, timestamp):
         """Use `timestamp` (seconds) as the change's timestamp."""

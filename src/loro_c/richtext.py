@@ -6,6 +6,7 @@ reversed type (Both <-> Null, Before and After unchanged)."""
 from enum import Enum
 
 from loro_c.errors import LoroTypeError, LoroValueError
+from loro_c._types import check_utf8
 
 __all__ = ["ExpandType", "StyleConfigMap", "PositionType"]
 
@@ -47,7 +48,7 @@ class StyleConfigMap:
             raise LoroTypeError("style keys must be str")
         if ":" in key:
             raise LoroValueError("style key should not contain ':'")
-        self._map[key] = check_expand(value)
+        self._map[check_utf8(key, "style key")] = check_expand(value)
 
     def get(self, key):
         return self._map.get(key, self._default)

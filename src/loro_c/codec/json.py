@@ -17,6 +17,7 @@ stages: ``(peer, counter, lamport, timestamp, msg, deps, ops)`` with ``deps`` a 
 Every malformed input raises ``DecodeError`` naming what is wrong.
 """
 import json
+import re
 
 from loro_c import _types
 from loro_c._codec import OP_COUNTER, OP_DELETE, OP_INSERT, OP_MAP_DELETE, OP_MAP_SET
@@ -370,12 +371,37 @@ class _Decoder:
         return (OP_TREE, cid, counter, tp, tc, parent, position)
 
 
+# A lone surrogate reaches a parsed str from a raw one in the text or from a \uD800-\uDFFF
+# escape; a text with neither (nearly all) is not walked.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _lone_surrogate(obj):
+    """Whether a str anywhere in the parsed `obj` (keys included) holds a lone surrogate."""
+    stack = [obj]
+    while stack:
+        o = stack.pop()
+        if type(o) is str:
+            if _SURROGATE.search(o):
+                return True
+        elif type(o) is list:
+            stack.extend(o)
+        elif type(o) is dict:
+            stack.extend(o)
+            stack.extend(o.values())
+    return False
+
+
 def decode_updates(text):
     """Parse JSON updates into change tuples; raises DecodeError on anything malformed."""
     try:
         doc = json.loads(text)
     except (ValueError, RecursionError) as e:
         raise DecodeError(f"invalid JSON: {e}") from None
+    if (_SURROGATE.search(text) or _SURROGATE_ESCAPE.search(text)) and _lone_surrogate(doc):
+        # (no UTF-8 form: loro's parser refuses it, and loro_c could not export it)
+        raise DecodeError("a string of the JSON updates has a lone surrogate")
     if not isinstance(doc, dict):
         raise DecodeError("JSON updates must be an object")
     if doc.get("schema_version") != 1:
