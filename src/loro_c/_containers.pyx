@@ -76,8 +76,17 @@ cdef inline str loro_str(str s):
     return s.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
+from loro_c._types import MAX_VALUE_NESTING
+cdef int max_nesting = MAX_VALUE_NESTING
+
+
 cpdef object check_value(object v):
-    """Validate a Loro value and return a private copy; raises LoroTypeError."""
+    """Validate a Loro value and return a private copy; raises LoroTypeError, or
+    LoroValueError when it nests deeper than MAX_VALUE_NESTING."""
+    return checked_value(v, 0)
+
+
+cdef object checked_value(object v, int depth):
     t = type(v)
     if t is str:
         return loro_str(<str>v)
@@ -87,14 +96,16 @@ cpdef object check_value(object v):
         if not _I64_MIN <= v <= _I64_MAX:
             raise LoroTypeError(f"integer {v} does not fit in a signed 64-bit value")
         return v
-    if t is list:
-        return [check_value(x) for x in <list>v]
-    if t is dict:
+    if t is list or t is dict:
+        if depth >= max_nesting:
+            raise LoroValueError(f"a value nests lists and dicts more than {max_nesting} deep")
+        if t is list:
+            return [checked_value(x, depth + 1) for x in <list>v]
         out = {}
         for k, x in (<dict>v).items():
             if type(k) is not str:
                 raise LoroTypeError(f"map keys must be str, not {type(k).__name__}")
-            out[loro_str(<str>k)] = check_value(x)
+            out[loro_str(<str>k)] = checked_value(x, depth + 1)
         return out
     if isinstance(v, str):
         return loro_str(as_str(v, "a value"))     # a subclass is its str, as in loro

@@ -321,6 +321,13 @@ _nest(ContainerType, _Unknown, "Unknown")
 # ContainerID
 # ---------------------------------------------------------------------------
 
+# Values nest at most this deep (lists and dicts): the codec's readers and writers recurse on
+# the C stack and stop at 512 levels, counting an op's own wrapping. A deeper value used to be
+# taken by a local edit and then fail every export; far deeper, the value check overflowed
+# the C stack.
+MAX_VALUE_NESTING = 500
+
+
 def check_utf8(s, what):
     """`s` (a str), or LoroValueError when it holds a lone surrogate: such a str has no UTF-8
     form, so no Loro document can store it where loro needs the exact text (a key, a name,

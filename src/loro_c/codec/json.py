@@ -62,9 +62,15 @@ def _value_json(v, peers):
     if isinstance(v, bytes):
         return list(v)
     if isinstance(v, list):
-        return [_value_json(x, peers) for x in v]
+        out = []
+        for x in v:         # (a loop, not a comprehension: one frame per level of nesting)
+            out.append(_value_json(x, peers))
+        return out
     if isinstance(v, dict):
-        return {k: _value_json(x, peers) for k, x in v.items()}
+        out = {}
+        for k, x in v.items():
+            out[k] = _value_json(x, peers)
+        return out
     return v
 
 
@@ -244,7 +250,7 @@ class _Decoder:
         peer, counter = self.id(body)
         return _types.ContainerID.Normal(peer, counter, ctype)
 
-    def value(self, v):
+    def value(self, v, depth=0):
         t = type(v)
         if v is None or t is bool or t is float:
             return v
@@ -259,10 +265,19 @@ class _Decoder:
                     raise DecodeError("created child containers must be normal containers")
                 return cid
             return v
-        if t is list:
-            return [self.value(x) for x in v]
-        if t is dict:
-            return {k: self.value(x) for k, x in v.items()}
+        if t is list or t is dict:
+            if depth >= _types.MAX_VALUE_NESTING:
+                raise DecodeError(f"a value nests lists and dicts more than {_types.MAX_VALUE_NESTING} deep")
+            # (loops, not comprehensions: one frame per level of nesting)
+            if t is list:
+                out = []
+                for x in v:
+                    out.append(self.value(x, depth + 1))
+                return out
+            out = {}
+            for k, x in v.items():
+                out[k] = self.value(x, depth + 1)
+            return out
         raise DecodeError(f"unsupported JSON value {v!r}")
 
     def op(self, raw, where):
