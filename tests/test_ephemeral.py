@@ -127,7 +127,7 @@ def test_container_ids_are_values():
 
 
 @pytest.mark.parametrize("bad", [object(), (1, 2), {1: 2}, {"a": {3}}, 1 << 63, -(1 << 63) - 1,
-                                 [bytearray(b"x")], "\ud800", {"\udfff": 1}])
+                                 [bytearray(b"x")]])
 def test_invalid_values_raise_and_change_nothing(bad):
     s = loro_c.EphemeralStore(TIMEOUT, clock=Clock())
     s.set("k", 1)

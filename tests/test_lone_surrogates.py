@@ -171,3 +171,21 @@ def test_json_updates_with_a_lone_surrogate_are_refused_whole(field):
     d.import_json_updates(good.replace(token, "a\\ud83d\\ude00"))
     d._check_invariants()
     d.export(loro_c.ExportMode.Snapshot())
+
+
+def test_an_ephemeral_value_with_a_lone_surrogate_is_loros_lossy_form():
+    """EphemeralStore.set takes such a value as loro does; the bytes interoperate both ways.
+    A key with one is refused (loro: UnicodeEncodeError)."""
+    value = {"\ud800": ["x\udc00", 1], "plain": "é\ud83d\ude00"}
+    ours, ref = loro_c.EphemeralStore(60_000), loro.EphemeralStore(60_000)
+    ours.set("k", value)
+    ref.set("k", value)
+    assert ours.get("k") == ref.get("k") == {"\ufffd" * 3: ["x" + "\ufffd" * 3, 1], "plain": "é" + "\ufffd" * 6}
+    into_ref, into_ours = loro.EphemeralStore(60_000), loro_c.EphemeralStore(60_000)
+    into_ref.apply(ours.encode_all())
+    into_ours.apply(ref.encode_all())
+    assert into_ref.get("k") == into_ours.get("k") == ref.get("k")
+    with pytest.raises(LoroValueError, match="lone surrogate"):
+        ours.set("\ud800", 1)
+    with pytest.raises(UnicodeEncodeError):
+        ref.set("\ud800", 1)

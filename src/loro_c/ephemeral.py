@@ -69,6 +69,18 @@ def _key_arg(key):
     return key
 
 
+def _lossy(v):
+    """`v` with each str (dict keys too) as loro takes it from Python: a lone surrogate's 3
+    surrogate-escaped UTF-8 bytes are invalid, and each becomes U+FFFD."""
+    if isinstance(v, str):
+        return v.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if isinstance(v, list):
+        return [_lossy(x) for x in v]
+    if isinstance(v, dict):
+        return {_lossy(k): _lossy(x) for k, x in v.items()}
+    return v
+
+
 def _clock_fn(clock):
     if clock is None:
         return _now_ms
@@ -178,7 +190,13 @@ class EphemeralStore(_Deliverer):
         """Set `key` to a LoroValue (None, bool, int, float, str, bytes, list, dict,
         ContainerID) with the current time; raises LoroTypeError for other values."""
         key = _key_arg(key)
-        raw = _pc.encode_value(value)
+        try:
+            raw = _pc.encode_value(value)
+        except LoroValueError:
+            # a str with a lone surrogate: stored in loro's lossy form, as a document's
+            # values are (loro_c._containers.loro_str)
+            value = _lossy(value)
+            raw = _pc.encode_value(value)
         self._write(key, _pc.copy_value(value), raw)
 
     def delete(self, key):
