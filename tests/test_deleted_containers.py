@@ -413,3 +413,73 @@ def test_a_delete_that_extends_the_last_op_unlinks_too(kind):
                     args = (kind, first, second, asked, probe)
                     got = _delete_twice(loro_c, *args)
                     assert got == _delete_twice(loro, *args), args
+
+
+def _chain(lib, depth, commit_every=0):
+    d = lib.LoroDoc()
+    d.peer_id = 1
+    maps = [d.get_map("m")]
+    for i in range(depth):
+        maps.append(maps[-1].insert_container("c", lib.LoroMap()))
+        maps[-1].insert("v", i)         # a plain key written beside the child
+        if commit_every and i % commit_every == 0:
+            d.commit()
+    return d, maps
+
+
+def _edits_taken(maps):
+    got = []
+    for m in maps:
+        try:
+            m.insert("probe", 1)
+            got.append(True)
+        except BaseException as e:      # (loro raises a bare BaseException)
+            assert "is deleted" in str(e)
+            got.append(False)
+    return got
+
+
+@pytest.mark.parametrize("overwrite", ["value", "container", "delete", "plain key", "same value"])
+@pytest.mark.parametrize("commit_every", [0, 7])
+def test_a_chain_of_nested_maps_unlinks_below_an_overwritten_entry(overwrite, commit_every):
+    """A write to a key that holds no child container unlinks nothing (the reachable
+    containers known stay known: building a chain of nested maps no longer climbs it per
+    op); a write over a child's key unlinks the child and everything below it."""
+    got = []
+    for lib in (loro, loro_c):
+        d, maps = _chain(lib, 120, commit_every)
+        mid = maps[60]
+        if overwrite == "value":
+            mid.insert("c", 5)
+        elif overwrite == "container":
+            mid.insert_container("c", lib.LoroList())
+        elif overwrite == "delete":
+            mid.delete("c")
+        elif overwrite == "plain key":
+            mid.insert("v", "other")
+        else:
+            mid.insert("v", 59)
+        got.append(_edits_taken(maps))
+        d.commit()
+        got.append(_edits_taken(maps))
+        if lib is loro_c:
+            d._check_invariants()
+    assert got[0] == got[2] and got[1] == got[3]
+    assert got[2].count(False) == (0 if overwrite in ("plain key", "same value") else 60)
+
+
+def test_a_key_that_held_a_value_then_a_child_then_a_value_unlinks_the_child():
+    for lib in (loro, loro_c):
+        d = lib.LoroDoc()
+        m = d.get_map("m")
+        m.insert("k", 1)
+        child = m.insert_container("k", lib.LoroMap())
+        grandchild = child.insert_container("g", lib.LoroText())
+        grandchild.insert(0, "ok")
+        m.insert("other", 2)                # unlinks nothing
+        grandchild.insert(0, "still ")
+        m.insert("k", 3)                    # unlinks the child and the grandchild
+        for h in (child, grandchild):
+            with pytest.raises(BaseException):
+                h.insert(0, "x") if h is grandchild else h.insert("x", 1)
+        assert d.get_deep_value() == {"m": {"k": 3, "other": 2}}

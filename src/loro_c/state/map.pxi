@@ -279,6 +279,10 @@ cdef int local_map_set(LoroDoc d, uint32_t c, str key, object value,
     check_alive(d, c)
     open_txn(d)
     cdef uint32_t k = d.log.key_index(key)
+    # a key that holds no child container loses none to this write: the containers known
+    # reachable stay so (building a chain of nested maps climbed the whole chain per op)
+    cdef bint unlinks_none = (d.alive_known is not None and alive_cache_valid(d) and
+                              (cur < 0 or not isinstance(d.log.values[cur], _types.ContainerID)))
     cdef int64_t slot = len(d.log.values)
     d.log.values.append(value)
     cdef int32_t counter = d.log.vv[d.self_idx]
@@ -291,6 +295,8 @@ cdef int local_map_set(LoroDoc d, uint32_t c, str key, object value,
     op.arg = slot
     map_apply(d, c, k, d.txn_lamport + <uint32_t>(counter - d.txn_counter), d.self_idx, slot)
     after_local_op(d, 1)
+    if unlinks_none:
+        alive_stamp(d)
     return 0
 
 
@@ -300,6 +306,8 @@ cdef uint32_t local_map_set_container(LoroDoc d, uint32_t c, str key, int kind) 
     cid = _normal_cid(d.peer, d.log.vv[d.self_idx], _TYPE_BY_KIND[kind])
     cdef uint32_t child = container_index(d, cid, kind)
     local_map_set(d, c, key, cid)
+    if d.alive_known is not None and alive_cache_valid(d):
+        d.alive_known.add(child)        # (held by reachable `c`, which nothing unlinked)
     return child
 
 
