@@ -522,10 +522,13 @@ cdef class LoroDoc(DocExchange):
             thin_register_all(self)
             if self.thin_lazy is not None:
                 lazy_live_fill(self)
-            number_lazy_roots(self, True)
+            plain = {}
+            number_lazy_roots(self, True, plain)
             for r in self.roots:
                 cid = self.cids[r]
-                v = value_of(self, r, True)
+                v = plain.pop(r, None)
+                if v is None:
+                    v = value_of(self, r, True)
                 kind = self.ckind[<uint32_t>r]
                 if self.hide_empty_roots and kind != KIND_COUNTER and len(v) == 0:
                     continue
