@@ -283,7 +283,7 @@ cdef int number_lazy_roots(LoroDoc d, bint deep, dict plain=None) except -1:
     return 0
 
 
-cdef int number_reached(LoroDoc d, uint32_t c, dict plain=None) except -1:
+cdef int number_reached(LoroDoc d, uint32_t c, dict plain) except -1:
     cdef int kind = d.ckind[c]
     cdef bint held = False
     if kind == KIND_LIST or kind == KIND_MOVABLE_LIST:
@@ -325,7 +325,7 @@ cdef int number_reached(LoroDoc d, uint32_t c, dict plain=None) except -1:
                 d.lnum[x] = len(d.lnum)
             i = d.cid_index.get(x)
             if i is not None:
-                number_reached(d, <uint32_t>i)
+                number_reached(d, <uint32_t>i, None)
     if plain is not None and not held and (kind == KIND_LIST or kind == KIND_MOVABLE_LIST):
         plain[c] = items        # (a fresh list, its lists and dicts copied: value_of's)
     return 0
@@ -337,7 +337,7 @@ def _number_meta_reached(LoroDoc d, peer, counter):
         d.lnum[meta] = len(d.lnum)
     i = d.cid_index.get(meta)
     if i is not None:
-        number_reached(d, <uint32_t>i)
+        number_reached(d, <uint32_t>i, None)
     return None
 
 
