@@ -84,6 +84,7 @@ from ._kinds cimport (KIND_MAP, KIND_LIST, KIND_TEXT, KIND_TREE, KIND_MOVABLE_LI
 from ._oplog cimport lc_op, OpLog
 from ._kinds cimport LC_OP_MOVE, LC_OP_SET     # MovableList (codec/movable_payloads.pxi)
 from ._kinds cimport N_KINDS, lc_kind_historical, plain_scalar     # codec/snapshot_state.pxi
+from .ml_items cimport lc_ml_item, LC_ML_NO_ELEM     # codec/snapshot_state.pxi (MovableList items)
 from ._kinds cimport normal_cid_c     # (ids of decoded parts: codec/change_block_decode.pxi, values.pxi)
 from ._kinds cimport LC_OP_TREE, LC_TREE_PARENT_ROOT, LC_TREE_PARENT_DELETED   # codec/tree_payloads.pxi
 from ._doc cimport lc_walk

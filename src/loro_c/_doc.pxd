@@ -235,7 +235,10 @@ cdef class MovableState:
     cdef uint8_t *pointed
     cdef int64_t cap_slot
     cdef int64_t n_lazy             # `before` entries kept lazily (MLBefore.lazy)
-    cdef dict elem_index            # (peer index << 32 | Lamport) -> element
+    # (peer index << 32 | Lamport) -> element, for elements 0..n_indexed-1: the rest are
+    # added when something looks one up (ml_elem_index), so a load builds no entry per element
+    cdef dict elem_table
+    cdef int64_t n_indexed
     cdef bint dirty                 # a checkout moved movable ops: recompute the winners
     cdef int64_t reset_epoch        # the rebuild that last emptied it
     cdef dict before                # events: container -> its items before the batch
@@ -715,6 +718,7 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs)
 cdef bint ml_kept_alive(LoroDoc d, uint32_t c, list ends) except -1
 cdef int ml_events_done(LoroDoc d) noexcept
 cdef int64_t ml_index_of(LoroDoc d, uint32_t c, object value) except -2
+cdef dict ml_elem_index(MovableState s)
 # movable trees (state/tree.pxi)
 cdef object tree_state(LoroDoc d, uint32_t c)
 cdef int local_tree_move(LoroDoc d, uint32_t c, tuple target, object parent, bytes fi) except -1

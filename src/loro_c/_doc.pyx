@@ -51,6 +51,7 @@ from loro_c._version cimport VersionVector, Frontiers, vv_wrap, frontiers_wrap, 
 from loro_c._version cimport vv_bytes_in_order     # doc/history.pxi (a snapshot's vv entry)
 from loro_c._version import ID
 from loro_c.ml_event_split cimport ElementMap     # state/movable_local.pxi
+from loro_c.ml_items cimport lc_ml_item, LC_ML_NO_ELEM    # state/snapshot_load.pxi (a MovableList state's items)
 
 from loro_c.errors import (LoroError, DecodeError, OutOfBoundsError, LoroValueError, LoroTypeError,
                            ContainerMismatchError, CallbackError, DetachedError,
@@ -523,10 +524,13 @@ cdef class LoroDoc(DocExchange):
             thin_register_all(self)
             if self.thin_lazy is not None:
                 lazy_live_fill(self)
-            number_lazy_roots(self, True)
+            plain = {}
+            number_lazy_roots(self, True, plain)
             for r in self.roots:
                 cid = self.cids[r]
-                v = value_of(self, r, True)
+                v = plain.pop(r, None)
+                if v is None:
+                    v = value_of(self, r, True)
                 kind = self.ckind[<uint32_t>r]
                 if self.hide_empty_roots and kind != KIND_COUNTER and len(v) == 0:
                     continue

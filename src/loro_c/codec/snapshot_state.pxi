@@ -1274,27 +1274,30 @@ cdef bint kind_has_state_codec(int kind) noexcept:
             or kind == KIND_TREE or kind == KIND_MOVABLE_LIST)
 
 
-cdef list delta_col(Reader* col, Py_ssize_t n, int64_t lo, int64_t hi):
-    """Exactly `n` values of a DeltaRle column (then its end), each in [lo, hi]."""
+cdef int32_t* delta_col(Reader* col, Py_ssize_t n, int64_t lo, int64_t hi) except NULL:
+    """Exactly `n` values of a DeltaRle column (then its end), each in [lo, hi], in every
+    third int32 of a buffer the caller frees."""
     cdef int32_t* buf = <int32_t*>xalloc(3 * n, sizeof(int32_t))
-    cdef Py_ssize_t i
     try:
         delta_rle_into(col, n, buf, lo, hi)
-        return [buf[3 * i] for i in range(n)]
-    finally:
+    except BaseException:
         free(buf)
+        raise
+    return buf
 
 
-cdef list bool_col(Reader* col, Py_ssize_t n):
+cdef uint8_t* bool_col(Reader* col, Py_ssize_t n) except NULL:
+    """Exactly `n` values of a bool RLE column (then its end), in a buffer the caller
+    frees."""
     cdef uint8_t* buf = <uint8_t*>xalloc(n, 1)
-    cdef Py_ssize_t i
     try:
         bool_rle_read_n(col, n, buf)
         if not reader_at_end(col):
             fail("a snapshot state's bool column runs on")
-        return [buf[i] != 0 for i in range(n)]
-    finally:
+    except BaseException:
         free(buf)
+        raise
+    return buf
 
 
 cdef Py_ssize_t column_rows(Reader* col, Py_ssize_t cap) except -1:
@@ -1490,9 +1493,10 @@ cdef int tree_state_ok(Reader* r, dict vv) except -1:
     return 1 if reader_at_end(r) else 0
 
 
-cdef tuple list_item_ids(Reader* cols, list peers, dict vv, Py_ssize_t n, _IdBits seen):
-    """A MovableList's list item ids, exactly `n`: (packed (peer index, counter, 1)
-    runs, their Lamports), each inside the version vector, none twice."""
+cdef bytes list_item_ids(Reader* cols, list peers, dict vv, Py_ssize_t n, _IdBits seen,
+                         lc_ml_item* items):
+    """A MovableList's list item ids, exactly `n`, as packed (peer index, counter, 1)
+    runs, each inside the version vector, none twice; their Lamports into `items`."""
     cdef bytes out = PyBytes_FromStringAndSize(NULL, 12 * n if n > 0 else 0)
     cdef int32_t* o = <int32_t*>PyBytes_AS_STRING(out)
     cdef int64_t* ends
@@ -1500,14 +1504,14 @@ cdef tuple list_item_ids(Reader* cols, list peers, dict vv, Py_ssize_t n, _IdBit
     cdef int64_t lamport
     delta_rle_into(&cols[0], n, o, 0, len(peers) - 1)
     delta_rle_into(&cols[1], n, o + 1, 0, INT32_MAX)
-    subs = delta_col(&cols[2], n, -2147483648, INT32_MAX)
-    lams = []
+    # (each Lamport minus its counter, in the third slot until the Lamport is known)
+    delta_rle_into(&cols[2], n, o + 2, -2147483648, INT32_MAX)
     for i in range(n):
-        o[3 * i + 2] = 1
-        lamport = <int64_t>o[3 * i + 1] + <int64_t>subs[i]
+        lamport = <int64_t>o[3 * i + 1] + <int64_t>o[3 * i + 2]
         if lamport < 0 or lamport > UINT32_MAX:
             fail("a snapshot state's Lamport is out of range")
-        lams.append(lamport)
+        items[i].lamport = <uint32_t>lamport
+        o[3 * i + 2] = 1
     if len(set(peers)) != len(peers):
         fail("a snapshot state's peer table names a peer twice")
     ends = <int64_t*>xalloc(len(peers) + 1, sizeof(int64_t))
@@ -1520,21 +1524,28 @@ cdef tuple list_item_ids(Reader* cols, list peers, dict vv, Py_ssize_t n, _IdBit
         seen.add_runs(o, n, peers)
     finally:
         free(ends)
-    return out, lams
+    return out
 
 
 cdef object decode_movable_list_state(bytes value, Reader* r, dict vv, _IdBits seen):
-    """(values, peers, packed item ids (one per list item), [(item lamport, element
-    (peer, lamport) or None, last set (peer, lamport))] per item), or None when a value is
-    a child this path does not load."""
+    """(values, peers, packed item ids (one (peer index, counter, 1) per list item), the
+    items' records (bytes of lc_ml_item, include/loro_c/ml_items.h: its Lamport, the
+    element standing on it and that element's last set)), or None when a value is a child
+    this path does not load. No object per item: a load builds its elements from C."""
     cdef Reader items[3]
     cdef Reader item_ids[3]
     cdef Reader elem_ids[2]
     cdef Reader set_ids[2]
     cdef uint64_t v = 0
-    cdef Py_ssize_t n_vals, n_items, i, j, k, e_at = 0, s_at = 0, n_e, n_s, cap, inv, pidx
-    cdef const int32_t* o
+    cdef Py_ssize_t n_vals, n_items, i, j, k, e_at = 0, s_at = 0, n_e = 0, n_s = 0, cap, top
+    cdef int32_t* inv = NULL
+    cdef uint8_t* pos_eq = NULL
+    cdef uint8_t* set_eq = NULL
+    cdef int32_t* es = NULL
     cdef uint64_t* tab = NULL
+    cdef lc_ml_item* it
+    cdef lc_ml_item* rec
+    cdef const int32_t* o
     cdef uint64_t key, h, mask
     values, end = _ephemeral.decode_state_values(value, r.pos, 0)
     r.pos = end
@@ -1547,51 +1558,52 @@ cdef object decode_movable_list_state(bytes value, Reader* r, dict vv, _IdBits s
     class_vec(r, 3, item_ids)
     class_vec(r, 2, elem_ids)
     class_vec(r, 2, set_ids)
-    invisible = delta_col(&items[0], n_vals + 1, 0, INT32_MAX)
-    pos_eq = bool_col(&items[1], n_vals + 1)
-    set_eq = bool_col(&items[2], n_vals + 1)
-    n_items = n_vals
-    for i in range(n_vals + 1):
-        n_items += invisible[i]
-    if n_items > 0 and not peers:
-        fail("snapshot state ids without peers")
-    packed, lams = list_item_ids(item_ids, peers, vv, n_items, seen)
-    n_e = pos_eq[1:].count(False)
-    n_s = set_eq[1:].count(False)
-    if n_e and not peers or n_s and not peers:
-        fail("snapshot state ids without peers")
-    e_peer = delta_col(&elem_ids[0], n_e, 0, max(len(peers) - 1, 0))
-    e_lam = delta_col(&elem_ids[1], n_e, 0, INT32_MAX)
-    s_peer = delta_col(&set_ids[0], n_s, 0, max(len(peers) - 1, 0))
-    s_lam = delta_col(&set_ids[1], n_s, 0, INT32_MAX)
-    if not child_ids_fit(values, vv):
-        return None
-    o = <const int32_t*>PyBytes_AS_STRING(packed)
-    per_item = []
-    # each element named once: a C hash set of (peer index, Lamport) (the peer table names
-    # no peer twice, so an index stands for its peer), not a set of tuples
-    cap = 16
-    while cap < 2 * n_vals + 2:
-        cap <<= 1
-    mask = <uint64_t>(cap - 1)
-    tab = <uint64_t*>xalloc(cap, sizeof(uint64_t))
     try:
+        inv = delta_col(&items[0], n_vals + 1, 0, INT32_MAX)
+        pos_eq = bool_col(&items[1], n_vals + 1)
+        set_eq = bool_col(&items[2], n_vals + 1)
+        n_items = n_vals
+        for i in range(n_vals + 1):
+            n_items += inv[3 * i]
+        if n_items > 0 and not peers:
+            fail("snapshot state ids without peers")
+        recs = PyBytes_FromStringAndSize(NULL, n_items * <Py_ssize_t>sizeof(lc_ml_item))
+        it = <lc_ml_item*>PyBytes_AS_STRING(recs)
+        packed = list_item_ids(item_ids, peers, vv, n_items, seen, it)
+        for i in range(1, n_vals + 1):
+            n_e += pos_eq[i] == 0
+            n_s += set_eq[i] == 0
+        if n_e and not peers or n_s and not peers:
+            fail("snapshot state ids without peers")
+        # the moved elements' ids, then the set values' writers: (peer index, Lamport) pairs
+        top = max(len(peers) - 1, 0)
+        es = <int32_t*>xalloc(3 * (n_e + n_s), sizeof(int32_t))
+        delta_rle_into(&elem_ids[0], n_e, es, 0, top)
+        delta_rle_into(&elem_ids[1], n_e, es + 1, 0, INT32_MAX)
+        delta_rle_into(&set_ids[0], n_s, es + 3 * n_e, 0, top)
+        delta_rle_into(&set_ids[1], n_s, es + 3 * n_e + 1, 0, INT32_MAX)
+        if not child_ids_fit(values, vv):
+            return None
+        o = <const int32_t*>PyBytes_AS_STRING(packed)
+        # each element named once: a C hash set of (peer index, Lamport) (the peer table
+        # names no peer twice, so an index stands for its peer)
+        cap = 16
+        while cap < 2 * n_vals + 2:
+            cap <<= 1
+        mask = <uint64_t>(cap - 1)
+        tab = <uint64_t*>xalloc(cap, sizeof(uint64_t))
         k = 0
         for i in range(n_vals + 1):
             if i > 0:
-                pidx = o[3 * k]
-                item_peer = peers[pidx]
-                lam = lams[k]
+                rec = &it[k]
                 if pos_eq[i]:
-                    elem = (item_peer, lam)
-                    key = (<uint64_t>pidx << 32) | <uint64_t>(<int64_t>lam)
+                    rec.elem_peer = <uint32_t>o[3 * k]
+                    rec.elem_lamport = rec.lamport
                 else:
-                    pidx = e_peer[e_at]
-                    e_l = e_lam[e_at]
-                    elem = (peers[pidx], e_l)
-                    key = (<uint64_t>pidx << 32) | <uint64_t>(<int64_t>e_l)
+                    rec.elem_peer = <uint32_t>es[3 * e_at]
+                    rec.elem_lamport = <uint32_t>es[3 * e_at + 1]
                     e_at += 1
-                PyObject_GC_UnTrack(elem)       # (ints: acyclic)
+                key = (<uint64_t>rec.elem_peer << 32) | rec.elem_lamport
                 h = ((key + 1) * <uint64_t>0x9E3779B97F4A7C15ULL >> 32) & mask
                 while tab[h] != 0:
                     if tab[h] == key + 1:
@@ -1599,24 +1611,25 @@ cdef object decode_movable_list_state(bytes value, Reader* r, dict vv, _IdBits s
                     h = (h + 1) & mask
                 tab[h] = key + 1
                 if set_eq[i]:
-                    last_set = elem
+                    rec.set_peer = rec.elem_peer
+                    rec.set_lamport = rec.elem_lamport
                 else:
-                    last_set = (peers[s_peer[s_at]], s_lam[s_at])
-                    PyObject_GC_UnTrack(last_set)
+                    rec.set_peer = <uint32_t>es[3 * (n_e + s_at)]
+                    rec.set_lamport = <uint32_t>es[3 * (n_e + s_at) + 1]
                     s_at += 1
-                row = (lam, elem, last_set)
-                PyObject_GC_UnTrack(row)
-                per_item.append(row)
                 k += 1
-            inv = invisible[i]
-            for j in range(inv):
-                row = (lams[k], None, None)
-                PyObject_GC_UnTrack(row)
-                per_item.append(row)
+            for j in range(inv[3 * i]):
+                rec = &it[k]
+                rec.elem_peer = LC_ML_NO_ELEM
+                rec.elem_lamport = rec.set_peer = rec.set_lamport = 0
                 k += 1
     finally:
+        free(inv)
+        free(pos_eq)
+        free(set_eq)
+        free(es)
         free(tab)
-    return (values, peers, packed, per_item)
+    return (values, peers, packed, recs)
 
 
 # the raw kind of each known ContainerType, by its class (one class per known kind)

@@ -637,7 +637,7 @@ cdef list ml_dead_children(LoroDoc doc, list ranges, set shown):
                 a0 = max(op.counter, lo)
                 a1 = min(op.counter + op_atoms(op), hi)
                 for i in range(a0, a1):
-                    e = s.elem_index.get((<uint64_t>p << 32) | (ch.lamport + <uint32_t>(i - ch.counter)))
+                    e = ml_elem_index(s).get((<uint64_t>p << 32) | (ch.lamport + <uint32_t>(i - ch.counter)))
                     if e is None:
                         continue
                     el = &s.elems[<int64_t>e]
@@ -676,7 +676,7 @@ cdef bint ml_keeps_elements(LoroDoc doc, uint32_t c, list ranges, list ends) exc
                 if max(op.counter, s0) < <int32_t>ends[p]:
                     return True
             elif (op.kind == LC_OP_MOVE or op.kind == LC_OP_SET) and st is not None:
-                e = st.elem_index.get((<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter)
+                e = ml_elem_index(st).get((<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter)
                 if e is not None:
                     el = &st.elems[<int64_t>e]
                     if el.peer < len(ends) and el.counter < ends[el.peer]:
@@ -803,7 +803,7 @@ cdef set ml_elems_before(LoroDoc doc, list containers, list ends, bint counters_
         if op.kind == LC_OP_SET:
             if s is None:
                 continue
-            e = s.elem_index.get((<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter)
+            e = ml_elem_index(s).get((<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter)
             if e is None:
                 continue
             el = &s.elems[<int64_t>e]

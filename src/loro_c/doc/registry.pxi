@@ -259,14 +259,15 @@ cdef int lnum_settle(LoroDoc d) except -1:
     return 0
 
 
-cdef int number_lazy_roots(LoroDoc d, bint deep) except -1:
+cdef int number_lazy_roots(LoroDoc d, bint deep, dict plain=None) except -1:
     """Listing the roots (a document's value) makes loro read the root entries of a lazily
     loaded state: it registers each, in the state's key order. Its deep value then
     registers every container it reaches, root by root in their numbers' order, depth
     first (a list's items in order, a map's entries in its value's hash map's order:
     hash_order.map_value_key_order; a tree's
     live nodes in its value's order, each node's meta map and what that map reaches
-    before the node's children)."""
+    before the node's children). `plain` gets the value of each root list the walk read
+    that holds no child: its deep value too, not read again."""
     if d.lazy_roots is None:
         return 0
     for cid in d.lazy_roots:
@@ -278,12 +279,13 @@ cdef int number_lazy_roots(LoroDoc d, bint deep) except -1:
     d.lazy_roots = None
     lnum = d.lnum
     for r in sorted(d.roots, key=lambda r: lnum.get(d.cids[r], 1 << 30)):
-        number_reached(d, r)
+        number_reached(d, r, plain)
     return 0
 
 
-cdef int number_reached(LoroDoc d, uint32_t c) except -1:
+cdef int number_reached(LoroDoc d, uint32_t c, dict plain) except -1:
     cdef int kind = d.ckind[c]
+    cdef bint held = False
     if kind == KIND_LIST or kind == KIND_MOVABLE_LIST:
         items = value_of(d, c, False)
     elif kind == KIND_MAP:
@@ -318,11 +320,14 @@ cdef int number_reached(LoroDoc d, uint32_t c) except -1:
         if t is int or t is str or t is float or t is bool or x is None:
             continue    # (most items: isinstance looks ContainerID's hook up, ~0.1 us each)
         if isinstance(x, _CID_TYPE):
+            held = True
             if x not in d.lnum:
                 d.lnum[x] = len(d.lnum)
             i = d.cid_index.get(x)
             if i is not None:
-                number_reached(d, <uint32_t>i)
+                number_reached(d, <uint32_t>i, None)
+    if plain is not None and not held and (kind == KIND_LIST or kind == KIND_MOVABLE_LIST):
+        plain[c] = items        # (a fresh list, its lists and dicts copied: value_of's)
     return 0
 
 
@@ -332,7 +337,7 @@ def _number_meta_reached(LoroDoc d, peer, counter):
         d.lnum[meta] = len(d.lnum)
     i = d.cid_index.get(meta)
     if i is not None:
-        number_reached(d, <uint32_t>i)
+        number_reached(d, <uint32_t>i, None)
     return None
 
 

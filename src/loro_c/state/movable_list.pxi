@@ -23,7 +23,7 @@ cdef int64_t ML_UNP_MAX = 32
 
 cdef class MovableState:
     def __cinit__(self):
-        self.elem_index = {}
+        self.elem_table = {}
         self.before = {}
         self.unp = {}
         self.reset_epoch = -1
@@ -117,7 +117,8 @@ cdef int ml_clear(LoroDoc d) except -1:
     ml_shown_unknown(d)
     s.vc_container = -1
     s.n_elems = 0
-    s.elem_index = {}       # (a new table: what an MLBefore kept tells it was emptied)
+    s.elem_table = {}       # (a new table: what an MLBefore kept tells it was emptied)
+    s.n_indexed = 0
     if s.cap_slot:
         memset(s.slot_elem, 0xFF, <size_t>s.cap_slot * sizeof(int64_t))
         memset(s.pointed, 0, <size_t>s.cap_slot)
@@ -141,17 +142,29 @@ cdef int64_t ml_new_elem(LoroDoc d, uint32_t c, uint32_t peer, int32_t counter,
     e.val_slot = -1
     if s.n_elems >= INT32_MAX:
         raise MemoryError("a document holds at most 2**31 - 1 MovableList elements")
-    s.elem_index[(<uint64_t>peer << 32) | lamport] = s.n_elems
     ml_reserve_slots(s, slot + 1)
     s.slot_elem[slot] = s.n_elems
     s.n_elems += 1
     return s.n_elems - 1
 
 
+cdef dict ml_elem_index(MovableState s):
+    """The elements' table, the ones made since the last look-up added (in their order, so
+    an IdLp made twice names the later element, as when each was added at once)."""
+    cdef dict t = s.elem_table
+    cdef int64_t e
+    cdef lc_ml_elem *el
+    for e in range(s.n_indexed, s.n_elems):
+        el = &s.elems[e]
+        t[(<uint64_t>el.peer << 32) | el.lamport] = e
+    s.n_indexed = s.n_elems
+    return t
+
+
 cdef int64_t ml_find_elem(LoroDoc d, uint32_t c, uint32_t peer, uint32_t lamport) except -2:
     """The element IdLp (peer, lamport) of container `c`, or -1."""
     cdef MovableState s = ml_state(d)
-    found = s.elem_index.get((<uint64_t>peer << 32) | lamport)
+    found = ml_elem_index(s).get((<uint64_t>peer << 32) | lamport)
     if found is None or s.elems[<int64_t>found].container != c:
         return -1
     return found
@@ -530,18 +543,29 @@ cdef tuple ml_item_peers(LoroDoc d, uint32_t c, int64_t pos):
 
 
 cdef object ml_value(LoroDoc d, uint32_t c, bint deep):
+    """(resolve_value's copies and children without a list of slots: read from the view,
+    whose arrays a child's value may replace, so the children come after)"""
     cdef list values = d.log.values
     cdef list out
     cdef Py_ssize_t i
-    if deep:
-        return [resolve_value(d, values[s], True) for s in ml_slots(d, c)]
-    # (resolve_value's copies without its type test per item, as list_value)
-    out = ml_slots(d, c)
-    for i in range(len(out)):
-        v = values[<Py_ssize_t>out[i]]
+    cdef ml_view view
+    cdef MovableState s = ml_state(d)
+    ml_view_build(d, c, &view)
+    out = [None] * view.n_user
+    for i in range(view.n_user):
+        v = values[s.elems[view.elem[i]].val_slot]
         if type(v) is list or type(v) is dict:
             v = copy_value(v)
         out[i] = v
+    ml_view_free(&view)
+    if deep:
+        for i in range(len(out)):
+            v = out[i]
+            t = type(v)
+            if t is int or t is str or t is float or t is bool or v is None:
+                continue
+            if isinstance(v, _CID_TYPE):
+                out[i] = value_of(d, d.cid_index[v], True)
     return out
 
 

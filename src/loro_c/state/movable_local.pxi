@@ -539,7 +539,7 @@ cdef int ml_note_before_import(LoroDoc d, uint32_t c) except -1:
                 b.unp_ops[i] = unp[i]
             b.n_unp = len(unp)
         b.n = d.seq.visible_len(d.ctree[c]) - b.n_unp
-        b.elem_index = s.elem_index
+        b.elem_index = s.elem_table
         s.n_lazy += 1
         global ml_none_snaps, ml_none_unshown
         ml_none_snaps += 1
@@ -725,7 +725,7 @@ cdef MLBefore ml_snap(LoroDoc d, uint32_t c, bint lazy):
     b.pos = <int64_t*>(<char*>b.block + 3 * per)
     b.op = <int64_t*>(<char*>b.block + 4 * per)
     b.atom = <lc_id*>(<char*>b.block + 5 * per)
-    b.elem_index = s.elem_index
+    b.elem_index = s.elem_table
     b.elem_lo = INT64_MAX
     b.elem_hi = -1
     if lazy:
@@ -1066,7 +1066,7 @@ cdef list ml_changes(LoroDoc d, uint32_t c, MLBefore b, ml_view *v):
             e = b.elem[i]
             if e < 0 or e >= n_el or ((<uint64_t>s.elems[e].peer << 32) | s.elems[e].lamport) != b.key[i]:
                 # (the elements were rebuilt since: find it again by its IdLp)
-                found = s.elem_index.get(b.key[i])
+                found = ml_elem_index(s).get(b.key[i])
                 e = found if found is not None and <int64_t>found < n_el else -1
                 b.elem[i] = e
                 b.elem_lo = -1      # (renumbered: the walk's range no longer holds)
@@ -1481,7 +1481,7 @@ cdef int64_t ml_import_tail(LoroDoc d, uint32_t c, MLBefore b, list fresh, list 
     cdef int idx, j
     cdef uint32_t leaf
     cdef lc_span *sp
-    if b is None or b.elem_index is not ml_state(d).elem_index or d.detached or ml_state(d).dirty:
+    if b is None or b.elem_index is not ml_state(d).elem_table or d.detached or ml_state(d).dirty:
         return -1
     mem = <int64_t*>malloc(<size_t>(2 * n_fresh + 2 * n_gone + 1) * sizeof(int64_t))
     if mem == NULL:
@@ -1578,7 +1578,7 @@ cdef list ml_changes_small(LoroDoc d, uint32_t c, MLBefore b, list touched, list
     cdef uint32_t leaf
     cdef lc_span *sp
     cdef lc_ml_elem *el
-    if b is None or b.elem_index is not s.elem_index or d.detached or s.dirty or cap >= (1 << 20):
+    if b is None or b.elem_index is not s.elem_table or d.detached or s.dirty or cap >= (1 << 20):
         return None
     mem = <int64_t*>malloc(<size_t>cap * 15 * sizeof(int64_t))
     if mem == NULL:
@@ -1640,7 +1640,7 @@ cdef list ml_changes_small(LoroDoc d, uint32_t c, MLBefore b, list touched, list
                     n_cands += 1
             k = m
         for k in range(n_touched):
-            found = s.elem_index.get(touched[k])
+            found = ml_elem_index(s).get(touched[k])
             if found is not None:
                 cands[n_cands] = <int64_t>found
                 n_cands += 1
@@ -1937,7 +1937,7 @@ cdef bint ml_kept_alive(LoroDoc d, uint32_t c, list ends) except -1:
     for i in range(kept.size):
         if kept.table[i] < 0:
             continue
-        e = s.elem_index.get(kept.table[i])
+        e = ml_elem_index(s).get(kept.table[i])
         if e is not None:
             el = &s.elems[<int64_t>e]
             if el.peer < len(ends) and el.counter < ends[el.peer]:

@@ -724,67 +724,76 @@ cdef int thin_movable_list(LoroDoc d, uint32_t c, tuple payload, bint chain=Fals
     are, and each element standing on its item with its value there (the winners' Lamports
     and peers from the state). Returns the first item's value slot."""
     cdef int64_t base = len(d.log.values)
-    values, peers, packed, per_item = payload
-    slot_values = []
-    it = iter(values)
-    for lam, elem, last in per_item:
-        slot_values.append(None if elem is None else next(it))
-    thin_seq(d, c, peers, packed, None, slot_values, None, chain)
+    values, peers, packed, recs = payload
+    thin_seq(d, c, peers, packed, None, ml_slot_values(values, recs), None, chain)
     thin_ml_elems(d, c, payload, base)
     return base
+
+
+cdef list ml_slot_values(list values, bytes recs):
+    """The value of each list item of a MovableList state (codec lc_ml_item records): the
+    next of `values` where an element stands, None elsewhere."""
+    cdef const lc_ml_item *items = <const lc_ml_item*>PyBytes_AS_STRING(recs)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(recs) // sizeof(lc_ml_item), k, j = 0
+    if n == len(values):
+        return values       # (every item has its element)
+    out = [None] * n
+    for k in range(n):
+        if items[k].elem_peer != LC_ML_NO_ELEM:
+            out[k] = values[j]
+            j += 1
+    return out
 
 
 cdef int thin_ml_elems(LoroDoc d, uint32_t c, tuple payload, int64_t base) except -1:
     """The elements of a MovableList state whose items' value slots start at `base`."""
     cdef MovableState ms = ml_state(d)
     cdef lc_ml_elem *el
+    cdef const lc_ml_item *items
+    cdef const lc_ml_item *it
     cdef const int32_t *runs
     cdef int64_t k, e, slot, n
     cdef uint32_t *pmap
-    cdef uint32_t ep = 0, vp = 0, ip
-    values, peers, packed, per_item = payload
+    cdef uint32_t ep, ip
+    values, peers, packed, recs = payload
     runs = <const int32_t*>PyBytes_AS_STRING(packed)
-    n = len(per_item)
+    items = <const lc_ml_item*>PyBytes_AS_STRING(recs)
+    n = PyBytes_GET_SIZE(recs) // sizeof(lc_ml_item)
     ml_reserve_slots(ms, base + n)
     for k in range(n):
         ms.slot_elem[base + k] = -1
+    if ms.n_elems + len(values) > ms.cap_elems:
+        # (one element per value: grown once, not by doubling)
+        ms.elems = <lc_ml_elem*>grow(ms.elems, &ms.cap_elems, ms.n_elems + len(values),
+                                     sizeof(lc_ml_elem))
     ml_invalidate(d, c)
     d.cshown[c] = 0         # (not known until a walk finds it)
     pmap = <uint32_t*>malloc((len(peers) + 1) * sizeof(uint32_t))
     if pmap == NULL:
         raise MemoryError()
-    # (peer indices: the items' from their peer table, once each; an element's and its
-    # value's from the last one looked up, as long runs of them share a peer)
-    e_peer = v_peer = None
     try:
         for k in range(len(peers)):
             pmap[k] = d.log.peer_index(peers[k])
         for k in range(n):
-            lam, elem, last = per_item[k]
-            if elem is None:
+            it = &items[k]
+            if it.elem_peer == LC_ML_NO_ELEM:
                 continue
             slot = base + k
-            ip = <uint32_t>runs[3 * k]
-            p = elem[0]
-            if e_peer is None or not (p is e_peer or p == e_peer):
-                ep = d.log.peer_index(p)
-                e_peer = p
-            p = last[0]
-            if v_peer is None or not (p is v_peer or p == v_peer):
-                vp = d.log.peer_index(p)
-                v_peer = p
+            ip = pmap[runs[3 * k]]
+            ep = pmap[it.elem_peer]
+            # (an element's counter is known here only while it stands on its insert's item)
             e = ml_new_elem(d, c, ep,
-                            runs[3 * k + 1] if ep == pmap[ip] and elem[1] == lam else -1,
-                            <uint32_t>elem[1], slot)
+                            runs[3 * k + 1] if ep == ip and it.elem_lamport == it.lamport else -1,
+                            it.elem_lamport, slot)
             el = &ms.elems[e]
             el.pos_slot = slot
             ms.pointed[slot] = 1        # (reserved by ml_new_elem)
-            el.pos_lamport = <uint32_t>lam
-            el.pos_peer = pmap[ip]
+            el.pos_lamport = it.lamport
+            el.pos_peer = ip
             el.pos_counter = runs[3 * k + 1]
             el.val_slot = slot
-            el.val_lamport = <uint32_t>last[1]
-            el.val_peer = vp
+            el.val_lamport = it.set_lamport
+            el.val_peer = pmap[it.set_peer]
     finally:
         free(pmap)
     return 0
