@@ -483,3 +483,19 @@ def test_a_key_that_held_a_value_then_a_child_then_a_value_unlinks_the_child():
             with pytest.raises(BaseException):
                 h.insert(0, "x") if h is grandchild else h.insert("x", 1)
         assert d.get_deep_value() == {"m": {"k": 3, "other": 2}}
+
+
+@pytest.mark.parametrize("value", [1, "s", None, b"\x00", [1], {"a": 1}])
+def test_a_write_over_a_mergeable_child_unlinks_it(value):
+    """A mergeable child is held by a marker value, not a ContainerID: writing over it
+    unlinks it too, after writes elsewhere kept the reachable containers cached."""
+    d = loro_c.LoroDoc()
+    m = d.get_map("m")
+    t = m.ensure_mergeable_text("k")
+    t.insert(0, "x")
+    m.insert("other", 1)
+    t.insert(0, "y")                        # (cached reachable after a write elsewhere)
+    m.insert("k", value)
+    with pytest.raises(ContainerDeletedError):
+        t.insert(0, "z")
+    d._check_invariants()
