@@ -1028,7 +1028,7 @@ def walked_from_before():
 
 cpdef list walk_containers(OpLog log, list before, list after, list ranges=None, checkout=None,
                            touches=None, list loaded=None, bint before_ordered=False,
-                           bint after_ordered=False):
+                           bint after_ordered=False, bint whole=False):
     """The containers (indices) of the ops loro's diff calculator visits to go from version
     `before` to `after` (frontiers as (peer index, counter)) of `log`, in the order it first
     meets them; `ranges`, when given, gets the id ranges it visits, in order, as (peer index,
@@ -1039,7 +1039,9 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
     snapshot load put in that map first, in its order (LoroDoc.vv_loaded);
     `before_ordered`: a checkout's `before` is in the order loro's map of its state's
     frontiers yields them (OpLog.frontier_order); `after_ordered`: so is its `after`, the
-    log's own frontiers (a move to the latest version)."""
+    log's own frontiers (a move to the latest version); `whole`: the walk loro's iterator
+    takes from the common ancestor, also where its calculators see only what a replay from
+    `before` would (the change blocks it parses: doc/exchange.pxi number_walked_blocks)."""
     global _dag, _from_before, _lowered
     cdef Dag h
     cdef _Walk w
@@ -1115,7 +1117,7 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
                 same = False
         _from_before = 0
         _lowered = False
-        if forward and not same and w.base_is_before(bvv, avv, tmp2, tmp, &cm):
+        if forward and not same and not whole and w.base_is_before(bvv, avv, tmp2, tmp, &cm):
             memcpy(tgt_lo, bvv, np * sizeof(int32_t))
             _from_before = 1
         elif forward and not same and nl and nr:

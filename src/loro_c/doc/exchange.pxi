@@ -53,7 +53,7 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
         # load leaves containers waiting for a parse of their change blocks
         # (and the version a map's diff calculator reads the history from, while a snapshot
         # load nobody recorded left containers unnumbered: number_history_visit)
-        walks = d.lnum_rest is not None and not d.detached
+        walks = walk_numbers(d) and not d.detached
         visits = (history_visit_numbers(d) and not d.detached and d.shallow_sv is None
                   and d.log.n_changes > 0)
         base = None
@@ -149,10 +149,10 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
             d.log.frontiers_loaded()    # (loro's map of the frontiers, decoded sorted)
         if loads_state:
             style_note_load(d)      # (loro's loader builds its texts' style map elements)
-        # (an import whose new ops act on maps only hands on their keys: its diff walks no
-        # old change, tests/test_import_walk_numbering.py)
-        if (walk_from is not None and d.lnum_rest is not None and not d.detached
-                and new_change_kinds(d, walk_from[0]) & ~(1 << KIND_MAP)):
+        # (an isolated batch of a new peer's root-map entries walks no old change:
+        # isolated_map_import)
+        if (walk_from is not None and walk_numbers(d) and not d.detached
+                and not isolated_map_import(d, walk_from[0])):
             number_walk_parses(d, walk_from)
         if visit_from is not None and not d.detached and visit_from[1]:
             before = (visit_from[0], set(visit_from[1]), None)
@@ -219,7 +219,7 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
         # versions, as an import's does: number_walk_parses)
         # (a map's calculator in that move reads the history cache: number_history_visit)
         moves = not load_first and (events or not d.detached)
-        walks = moves and d.lnum_rest is not None
+        walks = moves and walk_numbers(d)
         visits = (moves and history_visit_numbers(d) and d.log.n_changes > 0
                   and d.shallow_sv is None)
         base = walk_base(d) if walks or visits else None
@@ -233,7 +233,7 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
                 d.detached = False
             raise
         d.evlog.n = 0
-        if walk_from is not None and d.lnum_rest is not None:
+        if walk_from is not None and walk_numbers(d):
             number_walk_parses(d, walk_from)
         if visit_from is not None and new_changes_touch_map(d, visit_from[0]):
             number_history_visit(d)
@@ -365,11 +365,83 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
 
 cdef tuple walk_base(LoroDoc d):
     """The log's version (end counter per peer index) and frontiers ((peer index, counter)
-    pairs), which an import's diff starts from (number_walk_parses)."""
+    pairs; then as loro's map of them yields them, None for one), which an import's diff
+    starts from (number_walk_parses)."""
     cdef OpLog log = d.log
     cdef int64_t i
     return ([log.vv[i] for i in range(log.n_peers)],
-            sorted((log.frontiers[i].peer, log.frontiers[i].counter) for i in range(log.n_frontiers)))
+            sorted((log.frontiers[i].peer, log.frontiers[i].counter) for i in range(log.n_frontiers)),
+            log.frontier_order() if log.n_frontiers > 1 else None)
+
+
+cdef inline bint walk_numbers(LoroDoc d):
+    """Whether a parse of the old change blocks an import's diff walks would number
+    containers: a recorded snapshot load left dead children waiting (LoroDoc.lnum_rest), or
+    one nobody recorded left the roots nothing touched since unnumbered, until a visit of
+    the history cache parsed every block (history_visit_numbers)."""
+    return d.lnum_rest is not None or (d.lnum_lazy and not d.lnum_visited)
+
+
+cdef bint isolated_map_import(LoroDoc d, list old_vv) except -1:
+    """Whether loro's import takes its path for an isolated batch of root-map entries,
+    whose diff goes from the empty version to the batch's own version, walking none of
+    the old changes (so it parses none of their blocks): every change past `old_vv` (the
+    version before, end counter per peer index) is a new peer's, with deps only on those
+    new peers' changes, and acts only on root maps, setting plain values (no container,
+    no mergeable child's marker) or deleting keys, under names that no old change names
+    (a root of any kind; loro asks its change store, and its state store, for the names).
+    Late kinds session 13235: a new peer's map entry with no deps left the dead child of
+    the snapshot's history waiting; an entry on a map of the history (or of a peer that
+    had imported the old changes) walks them (tests/test_import_walk_lazy_roots.py)."""
+    cdef OpLog log = d.log
+    cdef int64_t pos, k
+    cdef uint32_t p, q
+    cdef lc_change *chp
+    cdef lc_op *op
+    cdef int64_t n_old = len(old_vv)
+    if d.shallow_sv is not None:
+        return False
+    names = set()
+    for p in range(log.n_peers):
+        if log.vv[p] <= (old_vv[p] if p < n_old else 0):
+            continue
+        if p < n_old and old_vv[p] > 0:
+            return False
+        for pos in range(log.by_peer[p].len):
+            chp = &log.changes[log.by_peer[p].idx[pos]]
+            for k in range(chp.deps_len):
+                q = log.deps[chp.deps_off + k].peer
+                if q < n_old and old_vv[q] > 0:
+                    return False
+            for k in range(chp.ops_off, chp.ops_off + chp.ops_len):
+                op = &log.ops[k]
+                if d.ckind[op.container] != KIND_MAP or (op.kind != LC_OP_MAP_SET
+                                                        and op.kind != LC_OP_MAP_DELETE):
+                    return False
+                cid = d.cids[op.container]
+                if not is_root_cid(cid) or mergeable_module().is_mergeable_name(cid.name):
+                    return False
+                if op.kind == LC_OP_MAP_SET:
+                    v = log.values[op.arg]
+                    if isinstance(v, _types.ContainerID) or (
+                            type(v) is bytes and mergeable_module().marker_kind(
+                                cid, log.keys[op.pos], v) is not None):
+                        return False
+                names.add(cid.name)
+    if not names:
+        return False
+    for p in range(min(<int64_t>log.n_peers, n_old)):
+        pos = 0
+        while pos < log.by_peer[p].len:
+            chp = &log.changes[log.by_peer[p].idx[pos]]
+            pos += 1
+            if chp.counter >= old_vv[p]:
+                break
+            for k in range(chp.ops_off, chp.ops_off + chp.ops_len):
+                cid = d.cids[log.ops[k].container]
+                if is_root_cid(cid) and cid.name in names:
+                    return False
+    return True
 
 
 cdef int number_walk_parses(LoroDoc d, tuple base) except -1:
@@ -445,12 +517,74 @@ cdef int number_walk_parses(LoroDoc d, tuple base) except -1:
                 inter[pid] = min(inter[pid], had.get(pid, 0))
     if inter is None:
         return 0
+    if d.lnum_lazy and not d.lnum_visited:
+        number_walked_blocks(d, inter, base)
+        if d.lnum_rest is None:
+            return 0
     for q in range(n_old):
         pid = log.peer_ids[q]
         if pid in inter and inter[pid] < old_vv[q]:
             number_exported_rest(d, {pid: inter[pid]}, {pid: old_vv[q]})
             if d.lnum_rest is None:
                 return 0
+    return 0
+
+
+cdef int number_walked_blocks(LoroDoc d, dict inter, tuple base) except -1:
+    """After a snapshot load nobody recorded, the parse of each old change block an
+    import's diff walks (from `inter`, the common ancestor, peer id -> end, to the version
+    before, `base`: walk_base) registers every container its ops name that nothing
+    touched since, then the children they create, as an export's parse does: roots of the
+    lazily loaded state too, not only the dead children waiting there. The blocks in the
+    order the causal walk from that ancestor first meets them (loro_c._dag_order's model
+    of loro's DagCausalIter; not exact: with peers 7, 9 and 11 below a new peer's change
+    loro parsed 9's block first, and a later change of that peer on top of the version
+    before reorders the model's walk, not loro's),
+    as loro's iterator takes each change from its change store. Late session 4560 (probed on
+    loro 1.17.1): a change on a new list and a text concurrent to the snapshot's last
+    changes numbered the movable list (and the map) of the block of peer 106 below them
+    after the list, at that import (tests/test_import_walk_lazy_roots.py)."""
+    cdef OpLog log = d.log
+    cdef uint32_t p
+    old_vv = base[0]
+    cdef int64_t n_old = len(old_vv)
+    spans = {}
+    for p in range(<uint32_t>n_old):
+        lo = inter.get(log.peer_ids[p], 0)
+        if lo < old_vv[p]:
+            spans[p] = (lo, old_vv[p])
+    if not spans:
+        return 0
+    after = [(log.frontiers[i].peer, log.frontiers[i].counter) for i in range(log.n_frontiers)]
+    from loro_c._dag_order import walk_containers
+    ranges = []
+    walk_containers(log, list(base[2]) if base[2] is not None else list(base[1]), after, ranges,
+                    False, before_ordered=base[2] is not None, whole=True)
+    lnum_flush(d)
+    lnum = d.lnum
+    parsed = set()
+    for r in ranges + [(q, lo, hi) for q, (lo, hi) in spans.items()]:
+        p = <uint32_t>r[0]
+        span = spans.get(p)
+        if span is None:
+            continue
+        lo = max(<int64_t>r[1], span[0])
+        hi = min(<int64_t>r[2], span[1])
+        if lo >= hi:
+            continue
+        pid = log.peer_ids[p]
+        cuts = sorted(d.kept_blocks.get(pid) or ()) if d.kept_blocks else []
+        bounds = [0] + [c for c in cuts if 0 < c < log.vv[p]] + [log.vv[p]]
+        for i in range(len(bounds) - 1):
+            if bounds[i] < hi and bounds[i + 1] > lo and (p, bounds[i]) not in parsed:
+                parsed.add((p, bounds[i]))
+                for cid in joined_block_cids(d, p, pid, bounds[i], bounds[i + 1]):
+                    if cid not in lnum:
+                        lnum[cid] = len(lnum)
+    rest = d.lnum_rest
+    if rest is not None:
+        rest = [cid for cid in rest if cid not in lnum]
+        d.lnum_rest = rest or None
     return 0
 
 

@@ -137,6 +137,13 @@ cdef int check_alive(LoroDoc d, uint32_t c) except -1:
     """Refuse a local op on a deleted container, as Loro does."""
     if d.detached and not d.txn_open:
         check_detached_edit(d)      # loro starts the transaction first: that refusal wins
+    if d.lnum_lazy and d.loaded_store is not None and not is_root_cid(d.cids[c]):
+        # loro's check climbs the parents through its arena, whose resolver reads a link it
+        # lacks from the lazily loaded store, registering the parent: numbered now, whether
+        # the op is refused or not (late kinds session 18905: an insert_container refused on
+        # a dead map numbered the meta map of the deleted tree node above it)
+        lnum_flush(d)
+        number_ancestors(d, c, loaded_listing(d))
     if (d.croot[c] == ROOT_NONE or d.croot[c] == ROOT_MERGEABLE) and not reachable(d, c):
         raise ContainerDeletedError(
             f"The container {d.cids[c]} is deleted. You cannot apply the op on a deleted "
