@@ -266,12 +266,47 @@ def new_roots(doc, n, kinds=("Text", "List", "Map", "Counter"), prefix="p"):
     on the document itself)."""
     for i in range(n):
         kind = kinds[i % len(kinds)]
-        h = getattr(doc, "get_" + kind.lower())(f"{prefix}{i}")
+        h = getattr(doc, "get_" + ("movable_list" if kind == "MovableList" else kind.lower()))(
+            f"{prefix}{i}")
         if kind == "Text":
             h.insert(0, "q")
-        elif kind == "List":
+        elif kind == "List" or kind == "MovableList":
             h.insert(0, 1)
         elif kind == "Map":
             h.insert("k", 1)
         else:
             h.increment(1)
+
+
+def peer_doc(mod, peer):
+    d = mod.LoroDoc()
+    d.peer_id = peer
+    return d
+
+
+def send(mod, src, dst):
+    """What `dst` lacks of `src`'s history."""
+    dst.import_(src.export(mod.ExportMode.Updates(dst.oplog_vv)))
+
+
+def dead_child_history(mod):
+    """The history of late session 4560: peer 3 puts a counter child (0@3) in root map m,
+    peer 106 deletes it (a dead child) and inserts into movable list ml, peers 1 and 109
+    create tree nodes. Returns the documents of peers 3, 1, 106, 109 and peer 109's
+    snapshot (its only frontier is peer 109's)."""
+    a, b, c, d = (peer_doc(mod, p) for p in (3, 1, 106, 109))
+    a.get_map("m").insert_container("c", mod.LoroCounter())
+    a.commit()
+    b.get_tree("tr").create()
+    b.commit()
+    send(mod, b, c)
+    c.get_map("m").delete("c")
+    c.commit()
+    send(mod, c, a)
+    send(mod, a, c)
+    c.get_movable_list("ml").insert(0, [1, "x"])       # 106's block: m, then ml
+    c.commit()
+    send(mod, c, d)
+    d.get_tree("tr").create()
+    d.commit()
+    return a, b, c, d, d.export(mod.ExportMode.Snapshot())

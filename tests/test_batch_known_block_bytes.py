@@ -25,7 +25,7 @@ import pytest
 
 import loro_c
 
-from _events_util import nev
+from _events_util import nev, peer_doc, send
 
 
 def _ops(d, names):
@@ -41,38 +41,28 @@ def _ops(d, names):
     d.commit()
 
 
-def _doc(mod, peer):
-    d = mod.LoroDoc()
-    d.peer_id = peer
-    return d
-
-
-def _sync(mod, src, dst):
-    dst.import_(src.export(mod.ExportMode.Updates(dst.oplog_vv)))
-
-
 def _blobs(mod, case, a, x):
     """The snapshot and the updates of `case` (see the module's docstring)."""
     everything = mod.ExportMode.Updates(mod.VersionVector())
-    p = _doc(mod, a)
+    p = peer_doc(mod, a)
     _ops(p, "clm")
     if case == "split":
         # peer a's second commit joins its change; b takes both parts, then stores one
         # change of two text ops, which a re-encoding merges
         p.get_text("t").insert(0, "ab")
         p.commit()
-        b = _doc(mod, x)
-        _sync(mod, p, b)
+        b = peer_doc(mod, x)
+        send(mod, p, b)
         p.get_text("t").insert(2, "cd")
         p.commit()
-        _sync(mod, p, b)
+        send(mod, p, b)
     elif case == "deps":
         # peer x's block: a change on peer a's, then one on the changes peers a and 2
         # made on top of it (two deps, as the snapshot of peer x stores them)
-        b = _doc(mod, x)
+        b = peer_doc(mod, x)
         b.import_(p.export(mod.ExportMode.Snapshot()))
         _ops(b, "c")
-        o = _doc(mod, 2 if a != 2 else 1)
+        o = peer_doc(mod, 2 if a != 2 else 1)
         for peer in (p, o):
             peer.import_(b.export(mod.ExportMode.Snapshot()))
             _ops(peer, "t")
@@ -80,31 +70,31 @@ def _blobs(mod, case, a, x):
             b.import_(peer.export(mod.ExportMode.Snapshot()))
         _ops(b, "l")
     else:
-        b = _doc(mod, x)
-        _sync(mod, p, b)
+        b = peer_doc(mod, x)
+        send(mod, p, b)
         _ops(b, "t")
-    f = _doc(mod, 130)
+    f = peer_doc(mod, 130)
     f.import_(b.export(mod.ExportMode.Snapshot()))
     part = None
     if case == "prefix":
         # a peer that took only peer a's first commit, before its second
-        part = _doc(mod, 9)
-        _sync(mod, p, part)
+        part = peer_doc(mod, 9)
+        send(mod, p, part)
         _ops(p, "lc")
-        _sync(mod, p, f)
+        send(mod, p, f)
     _ops(f, "t")
     return f.export(mod.ExportMode.Snapshot()), (part or f).export(everything)
 
 
 def _order(mod, case, a, x, ops):
     snap, updates = _blobs(mod, case, a, x)
-    d = _doc(mod, 102)
+    d = peer_doc(mod, 102)
     d.import_batch([snap, updates])
     got = []
     subs = [d.subscribe_root(lambda e: got.append(nev(e))),
             d.subscribe(mod.ContainerID.Root("x", mod.ContainerType.Map()), lambda e: None)]
     d.get_deep_value()
-    src = _doc(mod, 5)
+    src = peer_doc(mod, 5)
     src.import_(snap)
     v = src.oplog_vv
     _ops(src, ops)

@@ -27,6 +27,7 @@ import loro
 import pytest
 
 import loro_c
+from _events_util import dead_child_history, peer_doc, send
 
 
 def _name(cid):
@@ -36,29 +37,12 @@ def _name(cid):
 def _session(mod, first, writer, base, delivery):
     """Peer 122's events after its snapshot load, each as its targets."""
     def doc(p):
-        d = mod.LoroDoc()
-        d.peer_id = p
-        return d
+        return peer_doc(mod, p)
 
     def upd(src, dst):
-        dst.import_(src.export(mod.ExportMode.Updates(dst.oplog_vv)))
+        send(mod, src, dst)
 
-    a, b, c, d = doc(3), doc(1), doc(106), doc(109)
-    a.get_map("m").insert_container("c", mod.LoroCounter())    # 0@3: the dead child
-    a.commit()
-    b.get_tree("tr").create()
-    b.commit()
-    upd(b, c)
-    c.get_map("m").delete("c")
-    c.commit()
-    upd(c, a)
-    upd(a, c)
-    c.get_movable_list("ml").insert(0, [1, "x"])
-    c.commit()
-    upd(c, d)
-    d.get_tree("tr").create()
-    d.commit()
-    snap = d.export(mod.ExportMode.Snapshot())   # its only frontier: peer 109's
+    a, b, c, d, snap = dead_child_history(mod)     # 0@3 the dead child; its only frontier: 109's
     w = a
     if writer == "another peer":
         w = doc(4)

@@ -19,49 +19,19 @@ import loro
 import pytest
 
 import loro_c
-from _events_util import nev
+from _events_util import dead_child_history, nev, new_roots, peer_doc, send
 
 KINDS = ["List", "Text", "Counter", "MovableList", "Map"] * 4
 
 
-def _touch(d, name, kind):
-    if kind == "List":
-        d.get_list(name).insert(0, 1)
-    elif kind == "Text":
-        d.get_text(name).insert(0, "a")
-    elif kind == "Counter":
-        d.get_counter(name).increment(1)
-    elif kind == "MovableList":
-        d.get_movable_list(name).insert(0, 1)
-    else:
-        d.get_map(name).insert("zz", 1)
-
-
 def _session(mod, writer, edits, later=False, listen_first=False):
     def doc(p):
-        d = mod.LoroDoc()
-        d.peer_id = p
-        return d
+        return peer_doc(mod, p)
 
     def upd(src, dst):
-        dst.import_(src.export(mod.ExportMode.Updates(dst.oplog_vv)))
+        send(mod, src, dst)
 
-    a, b, c, d = doc(3), doc(1), doc(106), doc(109)
-    a.get_map("m").insert_container("c", mod.LoroCounter())
-    a.commit()
-    b.get_tree("tr").create()
-    b.commit()
-    upd(b, c)
-    c.get_map("m").delete("c")
-    c.commit()
-    upd(c, a)
-    upd(a, c)
-    c.get_movable_list("ml").insert(0, [1, "x"])       # 106's block: m, then ml
-    c.commit()
-    upd(c, d)
-    d.get_tree("tr").create()
-    d.commit()
-    snap = d.export(mod.ExportMode.Snapshot())
+    a, b, c, d, snap = dead_child_history(mod)
     # the writer: peer 3 itself (its change joins its block), a new peer that imported
     # peer 3's history, one that imported peer 1's only, or one with no history
     if writer == "peer 3":
@@ -96,9 +66,8 @@ def _session(mod, writer, edits, later=False, listen_first=False):
         sub = s.subscribe_root(lambda e: got.append(nev(e)))
     upd(w, s)
     got.clear()
-    _touch(s, "m", "Map")       # (its number shows where it comes among the fresh roots)
-    for j, k in enumerate(KINDS):
-        _touch(s, f"zq{j}", k)
+    s.get_map("m").insert("zz", 1)     # (its number shows where it comes among the fresh roots)
+    new_roots(s, len(KINDS), KINDS, "zq")
     s.commit()
     del sub
     return [[x[0] for x in ev[3]] for ev in got]

@@ -10,7 +10,7 @@ import loro
 import pytest
 
 import loro_c
-from _events_util import nev
+from _events_util import nev, new_roots
 
 KINDS = ["List", "Text", "Counter", "Map"] * 5
 
@@ -52,16 +52,7 @@ def _session(mod, deleted, op, listen_first):
         assert deleted and "deleted" in str(e), e
     s.commit()
     got.clear()
-    for j, k in enumerate(KINDS):
-        name = f"zq{j}"
-        if k == "List":
-            s.get_list(name).insert(0, 1)
-        elif k == "Text":
-            s.get_text(name).insert(0, "a")
-        elif k == "Counter":
-            s.get_counter(name).increment(1)
-        else:
-            s.get_map(name).insert("k", 1)
+    new_roots(s, len(KINDS), KINDS, "zq")
     s.commit()
     del sub
     return [[x[0] for x in ev[3]] for ev in got]
