@@ -98,21 +98,37 @@ cdef set dead_container_keys(LoroDoc d):
     return {d.cids[c].to_bytes() for c in unsure if c not in alive}
 
 
+cdef bint alive_cache_current(LoroDoc d) noexcept:
+    """Whether the cache of reachable containers holds as of now: stamped again when it
+    does (the next asker checks no op twice), dropped when an op since may have unlinked
+    one."""
+    if d.alive_known is None:
+        return False
+    if not alive_cache_valid(d):
+        d.alive_known = None
+        return False
+    alive_stamp(d)
+    return True
+
+
+cdef inline bint holds_no_child(object v):
+    """Whether a map entry's value is a scalar, which holds no child: a child is a
+    ContainerID, a mergeable child a bytes marker."""
+    cdef object t = type(v)
+    return v is None or t is int or t is str or t is float or t is bool
+
+
 cdef bint reachable(LoroDoc d, uint32_t c) except -1:
     """Whether container `c` can be reached from a root (the lock is held)."""
     cdef int64_t i
     if d.croot[c] != ROOT_NONE and d.croot[c] != ROOT_MERGEABLE:
         return True
-    if d.alive_known is not None:
-        if not alive_cache_valid(d):
-            d.alive_known = None
-        else:
-            alive_stamp(d)
-            if c == d.alive_last:
-                return True         # typing into one nested container: no set lookup
-            if c in d.alive_known:
-                d.alive_last = c
-                return True
+    if alive_cache_current(d):
+        if c == d.alive_last:
+            return True         # typing into one nested container: no set lookup
+        if c in d.alive_known:
+            d.alive_last = c
+            return True
     # Unknown here, or the cache is stale. Most often the container was just created, or
     # its parent was written since: the ops that created it and its ancestors still hold
     # them, which a climb finds in O(depth log n). A walk of the whole document per local

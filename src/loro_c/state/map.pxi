@@ -280,9 +280,8 @@ cdef int local_map_set(LoroDoc d, uint32_t c, str key, object value,
     open_txn(d)
     cdef uint32_t k = d.log.key_index(key)
     # a key that holds no child loses none to this write: the containers known reachable
-    # stay so (building a chain of nested maps climbed the whole chain per op). Only a
-    # scalar says so: a child is a ContainerID, a mergeable child a bytes marker.
-    cdef bint unlinks_none = (d.alive_known is not None and alive_cache_valid(d) and
+    # stay so (building a chain of nested maps climbed the whole chain per op)
+    cdef bint unlinks_none = (alive_cache_current(d) and
                               (cur < 0 or holds_no_child(d.log.values[cur])))
     cdef int64_t slot = len(d.log.values)
     d.log.values.append(value)
@@ -301,18 +300,13 @@ cdef int local_map_set(LoroDoc d, uint32_t c, str key, object value,
     return 0
 
 
-cdef inline bint holds_no_child(object v):
-    cdef object t = type(v)
-    return v is None or t is int or t is str or t is float or t is bool
-
-
 cdef uint32_t local_map_set_container(LoroDoc d, uint32_t c, str key, int kind) except? 0xFFFFFFFF:
     check_alive(d, c)
     open_txn(d)
     cid = _normal_cid(d.peer, d.log.vv[d.self_idx], _TYPE_BY_KIND[kind])
     cdef uint32_t child = container_index(d, cid, kind)
     local_map_set(d, c, key, cid)
-    if d.alive_known is not None and alive_cache_valid(d):
+    if alive_cache_current(d):
         d.alive_known.add(child)        # (held by reachable `c`, which nothing unlinked)
     return child
 
