@@ -68,12 +68,11 @@ cdef bint has_surrogate(str s) noexcept:
 
 
 cdef inline str loro_str(str s):
-    """`s` as loro stores a str value: a lone surrogate has no UTF-8 form, and loro (pyo3's
-    lossy conversion) takes its 3 surrogate-escaped bytes as invalid, each becoming U+FFFD.
-    Kept as given, such a value made the document unexportable."""
+    """`s` as loro stores a str value (_types.lossy_utf8 when it has a lone surrogate, which
+    has no UTF-8 form: kept as given, such a value made the document unexportable)."""
     if PyUnicode_KIND(s) == 1 or not has_surrogate(s):
         return s
-    return s.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return _types.lossy_utf8(s)
 
 
 from loro_c._types import MAX_VALUE_NESTING

@@ -328,6 +328,12 @@ _nest(ContainerType, _Unknown, "Unknown")
 MAX_VALUE_NESTING = 500
 
 
+def lossy_utf8(s):
+    """`s` as loro stores a str value that has a lone surrogate (pyo3's lossy conversion):
+    the surrogate's 3 surrogate-escaped UTF-8 bytes are invalid, and each becomes U+FFFD."""
+    return s.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def check_utf8(s, what):
     """`s` (a str), or LoroValueError when it holds a lone surrogate: such a str has no UTF-8
     form, so no Loro document can store it where loro needs the exact text (a key, a name,

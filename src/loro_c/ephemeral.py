@@ -21,7 +21,7 @@ import time
 
 from loro_c import ephemeral_codec as _pc
 from loro_c._doc import Subscription, copy_value
-from loro_c._types import _u64
+from loro_c._types import _u64, lossy_utf8
 from loro_c.errors import CallbackError, LoroTypeError, LoroValueError
 
 __all__ = ["EphemeralStore", "EphemeralStoreEvent", "Awareness", "AwarenessPeerUpdate",
@@ -70,10 +70,9 @@ def _key_arg(key):
 
 
 def _lossy(v):
-    """`v` with each str (dict keys too) as loro takes it from Python: a lone surrogate's 3
-    surrogate-escaped UTF-8 bytes are invalid, and each becomes U+FFFD."""
+    """`v` with each str (dict keys too) as loro takes it from Python (_types.lossy_utf8)."""
     if isinstance(v, str):
-        return v.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return lossy_utf8(v)
     if isinstance(v, list):
         return [_lossy(x) for x in v]
     if isinstance(v, dict):
