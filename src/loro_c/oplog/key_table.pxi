@@ -22,6 +22,11 @@ cdef enum:
     KEY_LONG = 63       # meta's low 6 bits for a key of more than 8 bytes
 
 
+cdef inline uint32_t key_len_bits(Py_ssize_t n) noexcept nogil:
+    """meta's low 6 bits for a key of `n` UTF-8 bytes."""
+    return <uint32_t>n if n <= 8 else KEY_LONG
+
+
 cdef inline const char* key_utf8(str key, Py_ssize_t *n) except NULL:
     """`key`'s UTF-8 bytes (raises UnicodeEncodeError for a lone surrogate)."""
     if PyUnicode_IS_COMPACT_ASCII(key):
@@ -51,7 +56,7 @@ cdef inline uint32_t key_hash(const char *b, Py_ssize_t n, uint64_t *head) noexc
 cdef int64_t key_slot_find(OpLog log, const char *b, Py_ssize_t n, uint32_t hash32,
                            uint64_t head) except -2:
     """The index of the key of UTF-8 bytes b[:n], or -1."""
-    cdef uint32_t info = <uint32_t>n if n <= 8 else KEY_LONG, meta
+    cdef uint32_t info = key_len_bits(n), meta
     cdef int64_t mask, i
     cdef Py_ssize_t stored_n
     cdef const char *stored
@@ -83,8 +88,7 @@ cdef int64_t key_table_add(OpLog log, str key, Py_ssize_t nbytes, uint32_t hash3
     if (n + 1) * 2 > log.n_kslots:
         key_table_grow(log, 16 if log.n_kslots == 0 else log.n_kslots * 2)
     log.keys.append(key)
-    key_slot_put(log, hash32, head,
-                 (<uint32_t>(n + 1) << 6) | (<uint32_t>nbytes if nbytes <= 8 else KEY_LONG))
+    key_slot_put(log, hash32, head, (<uint32_t>(n + 1) << 6) | key_len_bits(nbytes))
     return n
 
 
@@ -145,7 +149,7 @@ cdef int key_table_grow(OpLog log, int64_t n_slots) except -1:
     for k in range(len(log.keys)):
         b = key_utf8(<str>log.keys[k], &n)
         hash32 = key_hash(b, n, &head)
-        key_slot_put(log, hash32, head, (<uint32_t>(k + 1) << 6) | (<uint32_t>n if n <= 8 else KEY_LONG))
+        key_slot_put(log, hash32, head, (<uint32_t>(k + 1) << 6) | key_len_bits(n))
     return 0
 
 
