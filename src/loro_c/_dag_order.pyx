@@ -1028,7 +1028,7 @@ def walked_from_before():
 
 cpdef list walk_containers(OpLog log, list before, list after, list ranges=None, checkout=None,
                            touches=None, list loaded=None, bint before_ordered=False,
-                           bint after_ordered=False, bint whole=False):
+                           bint after_ordered=False, bint whole=False, dict cold=None):
     """The containers (indices) of the ops loro's diff calculator visits to go from version
     `before` to `after` (frontiers as (peer index, counter)) of `log`, in the order it first
     meets them; `ranges`, when given, gets the id ranges it visits, in order, as (peer index,
@@ -1041,7 +1041,9 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
     frontiers yields them (OpLog.frontier_order); `after_ordered`: so is its `after`, the
     log's own frontiers (a move to the latest version); `whole`: the walk loro's iterator
     takes from the common ancestor, also where its calculators see only what a replay from
-    `before` would (the change blocks it parses: doc/exchange.pxi number_walked_blocks)."""
+    `before` would (the change blocks it parses: doc/exchange.pxi number_walked_blocks);
+    `cold`: {peer index: end} of the peers whose blocks from a snapshot load loro's DAG has
+    not read yet (LoroDoc.dag_cold; an import's walk, see cold_view)."""
     global _dag, _from_before, _lowered
     cdef Dag h
     cdef _Walk w
@@ -1076,6 +1078,9 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
     cdef list out = []
     cdef uint8_t *touch = NULL
     cdef int64_t *met_rank = NULL
+    cdef int64_t nm_chain
+    cdef dict known
+    cdef set warmed
     if _dag is None:
         _dag = Dag()
     h = _dag
@@ -1191,10 +1196,15 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
         succ = <succ_t *>malloc(cap_succ * sizeof(succ_t))
         if met == NULL or pending == NULL or succ == NULL:
             raise MemoryError()
+        known = cold_view(log, cold, bvv, avv) if cold and not (
+            _as_checkout if checkout is None else checkout) else None
+        warmed = set()
         for i in range(k - 1, -1, -1):
             p = peers[order[i]]
             met_lo[p] = nm
             c = tgt_lo[p]
+            if known is not None and p in known[None] and c < <int32_t>known[None][p]:
+                warmed.add(p)       # (its first node read loads its blocks)
             while True:
                 node = h.node_at(p, c)
                 pending[nm] = 0
@@ -1207,11 +1217,15 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
                 met[nm].peer = p
                 met[nm].counter = c
                 nm += 1
-                if tgt_hi[p] > node.end:
-                    c = node.end
+                e = node.end
+                while known is not None and e < tgt_hi[p] and cold_joined(h, p, e, known, warmed):
+                    e = h.node_at(p, e).end
+                if tgt_hi[p] > e:
+                    c = e
                 else:
                     break
             met_hi[p] = nm
+        nm_chain = nm
         # each met id after the previous one of its peer
         for i in range(k - 1, -1, -1):
             p = peers[order[i]]
@@ -1253,6 +1267,18 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
             tgt_lo[p] = s1
             if tgt_hi[p] > s1:
                 ci = find_met(met, met_lo[p], met_hi[p], s1)
+                if ci < 0 and known is not None:
+                    # a node start the lazy view had not split off: loro pushes it as the
+                    # peer's next id, outside its map of pending ids
+                    for ci in range(nm_chain, nm):
+                        if met[ci].peer == p and met[ci].counter == s1:
+                            break
+                    else:
+                        ci = nm
+                        met[nm].peer = p
+                        met[nm].counter = s1
+                        pending[nm] = -1
+                        nm += 1
                 if ci >= 0 and pending[ci] < 0:
                     for i in range(n_stack):
                         if stack[i] == ci:
@@ -1319,6 +1345,61 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
         free(cm.bits)
     return out
 
+
+
+cdef dict cold_view(OpLog log, dict cold, const int32_t *bvv, const int32_t *avv):
+    """For a walk while loro's DAG holds peers it has not read since a snapshot load (`cold`,
+    {peer index: end of the loaded part}): the ops other peers' changes depend on, each
+    mapped to the set of cold peers whose unread changes are all its dependents, or None
+    when a read change depends on it (its node ends there in loro's view too). The
+    import's new changes (past `bvv`, up to `avv`) were read: loro looked up their deps'
+    Lamports and their peers' last nodes, which reads those peers' blocks (removed from
+    `cold`, a copy). None when no peer is cold any more."""
+    cdef int64_t ci, k
+    cdef lc_change *ch
+    cdef uint32_t q
+    cdef dict out = {}
+    cold = dict(cold)
+    for ci in range(log.n_changes):
+        ch = &log.changes[ci]
+        if ch.peer < log.n_peers and bvv[ch.peer] <= ch.counter < avv[ch.peer]:
+            cold.pop(ch.peer, None)
+            for k in range(ch.deps_off, ch.deps_off + ch.deps_len):
+                cold.pop(log.deps[k].peer, None)
+    if not cold:
+        return None
+    for ci in range(log.n_changes):
+        ch = &log.changes[ci]
+        for k in range(ch.deps_off, ch.deps_off + ch.deps_len):
+            q = log.deps[k].peer
+            if q == ch.peer:
+                continue
+            key = (q, log.deps[k].counter)
+            if ch.peer in cold and ch.counter < <int32_t>cold[ch.peer]:
+                got = out.get(key, 0)
+                if got is not None:
+                    if got == 0:
+                        out[key] = got = set()
+                    got.add(ch.peer)
+            else:
+                out[key] = None
+    out[None] = cold
+    return out
+
+
+cdef bint cold_joined(Dag h, uint32_t p, int32_t e, dict known, set warmed) except -1:
+    """Whether loro's view of peer `p` has no node start at `e`: the node there only
+    continues the run before it (a single dep on the op before) and only changes loro has
+    not read (of cold peers not read by this walk yet, `warmed`) depend on op e - 1."""
+    cdef dnode *nd = h.node_at(p, e)
+    if nd == NULL or nd.deps_len != 1:
+        return False
+    if h.deps[nd.deps_off].peer != p or h.deps[nd.deps_off].counter != e - 1:
+        return False
+    got = known.get((p, e - 1), None)
+    if got is None:
+        return False
+    return not (<set>got & warmed)
 
 
 cpdef int greater_import_replays(OpLog log, list before, list after) except -1:

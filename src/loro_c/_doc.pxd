@@ -431,6 +431,11 @@ cdef class DocCore:
     # the peers a snapshot load put in loro's version map, in the order of the snapshot's
     # "vv" entry (loro fills the map as it decodes it), or None (by first change)
     cdef list vv_loaded
+    # after a snapshot load into an empty document, the peers ({peer id: end}) whose change
+    # blocks loro's DAG has not read yet (it reads a peer's block when it first looks up one
+    # of its ids): its nodes are split only where a read change depends on them, which a
+    # causal walk's order can show (_dag_order.cold_view); None: all read, or not modelled
+    cdef dict dag_cold
     cdef int64_t vv_touch_peers
     cdef object thin_fr             # (sorted (peer, counter) ids), answered while thin
     cdef tuple thin_roots           # the roots listed at the load (its snapshot export: the blob)

@@ -430,7 +430,7 @@ def import_builds_history_cache(LoroDoc doc, tuple snap):
         return False
     dag_walk_checkout(False)
     for c in dag_walk(log, before, after, None, None, doc.vv_touches, doc.vv_loaded,
-                      snap[2] is not None, False):
+                      snap[2] is not None, False, cold=cold_index(doc)):
         k = doc.ckind[<uint32_t>c]
         if k == KIND_TREE or k == KIND_MOVABLE_LIST:
             return True

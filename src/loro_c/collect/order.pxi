@@ -433,7 +433,7 @@ cdef dict walk_map_keys(LoroDoc doc):
         return {}
     ranges = []
     dag_walk(log, list(versions[0]), list(versions[1]), ranges, None, doc.vv_touches,
-             doc.vv_loaded)
+             doc.vv_loaded, False, False, cold=cold_index(doc))
     # (the walk may start below both versions: ops both have are replayed, not changes)
     be = closure_ends(doc, list(versions[0]))
     ae = closure_ends(doc, list(versions[1]))
@@ -598,7 +598,20 @@ cdef object walked_containers(LoroDoc doc, list out):
     _walk_ranges = [] if doc.evs.tree_lca is not None and doc.mls is not None else None
     return dag_walk(doc.log, list(before), list(after), _walk_ranges, None, doc.vv_touches,
                     doc.vv_loaded, doc.evs.tree_lca is not None and doc.evs.lca_ordered,
-                    doc.evs.tree_lca is not None and doc.evs.lca_after_ordered)
+                    doc.evs.tree_lca is not None and doc.evs.lca_after_ordered, cold=cold_index(doc))
+
+
+cdef dict cold_index(LoroDoc doc):
+    """LoroDoc.dag_cold by peer index, for a walk (None: every block read)."""
+    if not doc.dag_cold:
+        return None
+    cdef dict pm = doc.log.peer_map
+    out = {}
+    for pid, end in doc.dag_cold.items():
+        got = pm.get(pid)
+        if got is not None:
+            out[got] = end
+    return out or None
 
 
 cdef object _walk_ranges = None     # the id ranges the last walked_containers visited

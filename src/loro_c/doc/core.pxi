@@ -26,6 +26,7 @@ cdef class DocCore:
         self.text_styles = None
         self.vv_touches = []
         self.vv_loaded = None
+        self.dag_cold = None
         self.vv_touch_peers = -1
         self.log = OpLog()
         self.seq = SeqArena()

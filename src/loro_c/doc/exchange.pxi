@@ -170,6 +170,7 @@ cdef object import_locked(LoroDoc d, list blobs, list changes, bint batch, origi
             events_module().flush(d, 1, origin, snap)
         elif d.detached:
             d.evlog.n = 0
+        d.dag_cold = loaded_cold(d, loaded)
     except BaseException:
         d.snap_roots = None
         d.evlog.n = 0
@@ -198,6 +199,7 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
     doc_acquire(d)
     try:
         commit_txn(d)
+        d.dag_cold = None           # (not modelled: its walk to the latest version reads)
         ml_fold_walks(d)            # (before the log grows: state/movable_local.pxi)
         shallow_loads = (first_meta is None
                          or first_meta.mode is not _types.EncodedBlobMode.ShallowSnapshot)
@@ -2478,3 +2480,16 @@ cdef object _empty_payload(int kind):
     if kind == KIND_COUNTER:
         return 0.0
     return []
+
+
+cdef dict loaded_cold(LoroDoc d, object loaded):
+    """LoroDoc.dag_cold after an import: `loaded` (a blob into an empty document) that is a
+    whole snapshot leaves every peer's blocks unread in loro's DAG (its fast snapshot
+    import keeps them encoded); after any other import, all read (its diff walk and Lamport
+    lookups read what they touch, which is not modelled further)."""
+    if (loaded is None or d.shallow_sv is not None or len(loaded) <= 21 or loaded[20] != 0
+            or loaded[21] != 3):
+        return None
+    if d.thin_vv is not None:
+        return dict(d.thin_vv)
+    return dense_vv_dict(d, d.log.vv)

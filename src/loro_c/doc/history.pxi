@@ -287,6 +287,7 @@ cdef class DocHistory(DocCore):
         doc_acquire(self)
         try:
             commit_txn(self)
+            self.dag_cold = None    # (loro's checkout reads the whole history)
             check_frontier_ids(self, frontiers, ids)
             shallow_check_version(self, frontiers._ids, "You cannot switch a document to a "
                                   "version before the shallow history's start version.")
@@ -425,6 +426,7 @@ cdef class DocHistory(DocCore):
         doc_acquire(self)
         try:
             commit_txn(self)
+            self.dag_cold = None    # (loro's checkout reads the whole history)
             if self.detached:
                 attach_state(self)
                 note_store_entries(self)
@@ -519,7 +521,12 @@ cdef class DocHistory(DocCore):
         try:
             if frontier_ids(self, frontiers, ids) >= 0:
                 return None
-            return vv_wrap(version_dict(self, ids, n))
+            got = version_dict(self, ids, n)
+            if self.dag_cold:
+                # (loro reads the blocks of every peer in the history it walks down)
+                for pid in got:
+                    self.dag_cold.pop(pid, None)
+            return vv_wrap(got)
         finally:
             doc_release(self)
             free(ids)

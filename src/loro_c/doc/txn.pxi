@@ -225,6 +225,12 @@ cdef int commit_txn(LoroDoc d) except -1:
     end = d.log.vv[p]
     if end == d.txn_counter:
         return 0
+    if d.dag_cold:
+        # loro's transaction looked up its deps' Lamports (the state's frontiers) and
+        # extends its peer's last node: both read those peers' blocks
+        d.dag_cold.pop(d.peer, None)
+        for i in range(d.n_txn_deps):
+            d.dag_cold.pop(d.log.peer_ids[d.txn_deps[i].peer], None)
     if d.mls is not None and d.mls.calc_walks:
         ml_fold_walks(d)        # (before the log grows: state/movable_local.pxi)
     # the deps as the change keeps them, in loro's order (txn_deps keeps the log's order,
