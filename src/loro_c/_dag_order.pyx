@@ -1196,7 +1196,7 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
         succ = <succ_t *>malloc(cap_succ * sizeof(succ_t))
         if met == NULL or pending == NULL or succ == NULL:
             raise MemoryError()
-        known = cold_view(log, cold, bvv, avv) if cold and not (
+        known = cold_view(log, cold, bvv, avv, ids, nl + nr) if cold and not (
             _as_checkout if checkout is None else checkout) else None
         warmed = set()
         for i in range(k - 1, -1, -1):
@@ -1347,19 +1347,27 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
 
 
 
-cdef dict cold_view(OpLog log, dict cold, const int32_t *bvv, const int32_t *avv):
+cdef dict cold_view(OpLog log, dict cold, const int32_t *bvv, const int32_t *avv,
+                    const lc_id *heads, int64_t n_heads):
     """For a walk while loro's DAG holds peers it has not read since a snapshot load (`cold`,
     {peer index: end of the loaded part}): the ops other peers' changes depend on, each
     mapped to the set of cold peers whose unread changes are all its dependents, or None
     when a read change depends on it (its node ends there in loro's view too). The
     import's new changes (past `bvv`, up to `avv`) were read: loro looked up their deps'
     Lamports and their peers' last nodes, which reads those peers' blocks (removed from
-    `cold`, a copy). None when no peer is cold any more."""
+    `cold`, a copy), and so were the peers of the two versions' frontier ids (`heads`):
+    its search for the walk's base starts from their nodes (fitted: kinds session 6459's
+    import onto a loaded snapshot's frontier 1@3 walks peer 1's nodes split where 3's
+    change depends on them; 19975's commit and import left no cold head). None when no
+    peer is cold any more."""
     cdef int64_t ci, k
     cdef lc_change *ch
     cdef uint32_t q
     cdef dict out = {}
     cold = dict(cold)
+    for ci in range(n_heads):
+        if heads[ci].counter < <int32_t>cold.get(heads[ci].peer, 0):
+            cold.pop(heads[ci].peer)
     for ci in range(log.n_changes):
         ch = &log.changes[ci]
         if ch.peer < log.n_peers and bvv[ch.peer] <= ch.counter < avv[ch.peer]:

@@ -406,7 +406,7 @@ cdef int warm_frontier_lookups(LoroDoc d, dict vv) except -1:
     (probed on loro 1.17.1: seed 1652 of the differential sessions with movable lists and
     trees, test_kept_change_blocks)."""
     cdef OpLog log = d.log
-    if d.cold_peers is None:
+    if d.cold_peers is None and not d.dag_cold:
         return 0
     looked = []
     for p, e in vv.items():
@@ -423,6 +423,10 @@ cdef int warm_frontier_lookups(LoroDoc d, dict vv) except -1:
         # (an id past the log's end loads nothing)
         if k is not None and vv[p] <= log.vv[<uint32_t>k]:
             warm.append(p)
+    if d.dag_cold:
+        # (the DAG nodes of those peers are read: LoroDoc.dag_cold)
+        for p in warm:
+            d.dag_cold.pop(p, None)
     return warm_peers(d, warm)
 
 

@@ -426,8 +426,8 @@ cdef class DocHistory(DocCore):
         doc_acquire(self)
         try:
             commit_txn(self)
-            self.dag_cold = None    # (loro's checkout reads the whole history)
             if self.detached:
+                self.dag_cold = None    # (loro's checkout reads the whole history)
                 attach_state(self)
                 note_store_entries(self)
                 if self.evlog.on:
