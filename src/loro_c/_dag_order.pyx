@@ -1196,7 +1196,7 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
         succ = <succ_t *>malloc(cap_succ * sizeof(succ_t))
         if met == NULL or pending == NULL or succ == NULL:
             raise MemoryError()
-        known = cold_view(log, cold, bvv, avv, ids, nl + nr) if cold and not (
+        known = cold_view(log, cold, bvv, avv, ids, nl, nr) if cold and not (
             _as_checkout if checkout is None else checkout) else None
         warmed = set()
         for i in range(k - 1, -1, -1):
@@ -1348,7 +1348,7 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
 
 
 cdef dict cold_view(OpLog log, dict cold, const int32_t *bvv, const int32_t *avv,
-                    const lc_id *heads, int64_t n_heads):
+                    const lc_id *heads, int64_t n_before, int64_t n_after):
     """For a walk while loro's DAG holds peers it has not read since a snapshot load (`cold`,
     {peer index: end of the loaded part}): the ops other peers' changes depend on, each
     mapped to the set of cold peers whose unread changes are all its dependents, or None
@@ -1359,15 +1359,19 @@ cdef dict cold_view(OpLog log, dict cold, const int32_t *bvv, const int32_t *avv
     its search for the walk's base starts from their nodes (fitted: kinds session 6459's
     import onto a loaded snapshot's frontier 1@3 walks peer 1's nodes split where 3's
     change depends on them; 19975's commit and import left no cold head). None when no
-    peer is cold any more."""
+    peer is cold any more, or when loro may have read more than that (lazy_view_holds)."""
     cdef int64_t ci, k
     cdef lc_change *ch
     cdef uint32_t q
     cdef dict out = {}
+    if not lazy_view_holds(log, bvv, avv, n_before):
+        return None
     cold = dict(cold)
-    for ci in range(n_heads):
+    for ci in range(n_before + n_after):
         if heads[ci].counter < <int32_t>cold.get(heads[ci].peer, 0):
             cold.pop(heads[ci].peer)
+    for ci in range(n_before):
+        read_node_deps(log, heads[ci], cold)
     for ci in range(log.n_changes):
         ch = &log.changes[ci]
         if ch.peer < log.n_peers and bvv[ch.peer] <= ch.counter < avv[ch.peer]:
@@ -1393,6 +1397,46 @@ cdef dict cold_view(OpLog log, dict cold, const int32_t *bvv, const int32_t *avv
                 out[key] = None
     out[None] = cold
     return out
+
+
+cdef int read_node_deps(OpLog log, lc_id head, dict cold) except -1:
+    """Drops from `cold` the peers of the deps of loro's DAG node holding `head` (the run
+    of changes that only continue their own peer, back to the first that does not): the
+    base search looks them up when its common ancestor is that id (late kinds 16843:
+    the version before, 123@3, depends on a cold peer's 3@4)."""
+    cdef int64_t pos = log.find_change_pos(head.peer, head.counter), k
+    cdef lc_change *ch
+    while pos >= 0:
+        ch = &log.changes[log.by_peer[head.peer].idx[pos]]
+        for k in range(ch.deps_off, ch.deps_off + ch.deps_len):
+            cold.pop(log.deps[k].peer, None)
+        if (ch.deps_len != 1 or log.deps[ch.deps_off].peer != head.peer
+                or log.deps[ch.deps_off].counter != ch.counter - 1):
+            break
+        pos -= 1
+    return 0
+
+
+cdef bint lazy_view_holds(OpLog log, const int32_t *bvv, const int32_t *avv,
+                          int64_t n_before) except -1:
+    """Whether an import's walk is one where the reads before it are known (cold_view):
+    the version before is one id and every new change only continues its own peer. When
+    the version before has two ids, loro's base search checks which of its shared ids
+    holds the other by going down their deps, which reads blocks of peers below them
+    (late kinds 16843 walks as if every block were read); a new change that depends on
+    other peers' ops (kinds 12041: a new peer's first change) walks so too, by a read
+    not found. Those walks keep the view of a fully read DAG, as before the model."""
+    cdef int64_t ci
+    cdef lc_change *ch
+    if n_before != 1:
+        return False
+    for ci in range(log.n_changes):
+        ch = &log.changes[ci]
+        if ch.peer < log.n_peers and bvv[ch.peer] <= ch.counter < avv[ch.peer]:
+            if (ch.deps_len != 1 or log.deps[ch.deps_off].peer != ch.peer
+                    or log.deps[ch.deps_off].counter != ch.counter - 1):
+                return False
+    return True
 
 
 cdef bint cold_joined(Dag h, uint32_t p, int32_t e, dict known, set warmed) except -1:
