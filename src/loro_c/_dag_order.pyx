@@ -1370,8 +1370,7 @@ cdef dict cold_view(OpLog log, dict cold, const int32_t *bvv, const int32_t *avv
     for ci in range(n_before + n_after):
         if heads[ci].counter < <int32_t>cold.get(heads[ci].peer, 0):
             cold.pop(heads[ci].peer)
-    for ci in range(n_before):
-        read_node_deps(log, heads[ci], cold)
+    search_reads(log, heads, n_before, bvv, avv, cold)
     for ci in range(log.n_changes):
         ch = &log.changes[ci]
         if ch.peer < log.n_peers and bvv[ch.peer] <= ch.counter < avv[ch.peer]:
@@ -1399,21 +1398,42 @@ cdef dict cold_view(OpLog log, dict cold, const int32_t *bvv, const int32_t *avv
     return out
 
 
-cdef int read_node_deps(OpLog log, lc_id head, dict cold) except -1:
-    """Drops from `cold` the peers of the deps of loro's DAG node holding `head` (the run
-    of changes that only continue their own peer, back to the first that does not): the
-    base search looks them up when its common ancestor is that id (late kinds 16843:
-    the version before, 123@3, depends on a cold peer's 3@4)."""
-    cdef int64_t pos = log.find_change_pos(head.peer, head.counter), k
+cdef list node_deps(OpLog log, uint32_t peer, int32_t counter):
+    """The deps, as (peer, counter), of loro's DAG node holding op `counter` of `peer`: the
+    first change of the run that only continues its own peer back from there."""
+    cdef int64_t pos = log.find_change_pos(peer, counter), k
     cdef lc_change *ch
     while pos >= 0:
-        ch = &log.changes[log.by_peer[head.peer].idx[pos]]
-        for k in range(ch.deps_off, ch.deps_off + ch.deps_len):
-            cold.pop(log.deps[k].peer, None)
-        if (ch.deps_len != 1 or log.deps[ch.deps_off].peer != head.peer
+        ch = &log.changes[log.by_peer[peer].idx[pos]]
+        if (ch.deps_len != 1 or log.deps[ch.deps_off].peer != peer
                 or log.deps[ch.deps_off].counter != ch.counter - 1):
-            break
+            return [(log.deps[k].peer, log.deps[k].counter)
+                    for k in range(ch.deps_off, ch.deps_off + ch.deps_len)]
         pos -= 1
+    return []
+
+
+cdef int search_reads(OpLog log, const lc_id *before, int64_t n_before, const int32_t *bvv,
+                      const int32_t *avv, dict cold) except -1:
+    """Drops from `cold` the peers whose blocks loro's search for the walk's base reads
+    (fitted, not in the mirror's source: 1.17.1's search is newer): the deps of the nodes
+    holding the version before's ids (late kinds 16843: 123@3 depends on a cold peer's
+    3@4) and of the nodes the new changes' old deps are in (a change continuing 1@7 reads
+    the peer whose 3@1 1@6 depends on). It goes no further down the version before: in
+    kinds 19975 the commit's dep 120@1, though above the new change, leaves the peer of
+    its own dep 1@1 unread."""
+    cdef int64_t ci, k
+    cdef lc_change *ch
+    for ci in range(n_before):
+        for q, _ in node_deps(log, before[ci].peer, before[ci].counter):
+            cold.pop(q, None)
+    for ci in range(log.n_changes):
+        ch = &log.changes[ci]
+        if ch.peer < log.n_peers and bvv[ch.peer] <= ch.counter < avv[ch.peer]:
+            for k in range(ch.deps_off, ch.deps_off + ch.deps_len):
+                if log.deps[k].counter < bvv[log.deps[k].peer]:
+                    for q, _ in node_deps(log, log.deps[k].peer, log.deps[k].counter):
+                        cold.pop(q, None)
     return 0
 
 
