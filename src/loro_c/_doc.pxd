@@ -471,6 +471,11 @@ cdef class DocCore:
     cdef dict lazy_live
     # (with it: the maps among them whose keys hold a child container)
     cdef set lazy_holders
+    # during one deep read (value_of): how many containers deep it is in the C stack, and
+    # the children past DEEP_READ_FRAMES left as empty dicts/lists to fill once the read
+    # is back at the top ([(placeholder, container)]), so no nesting overflows the C stack
+    cdef int deep_frames
+    cdef list deep_deferred
     # the keys of the maps still encoded that LoroMap.get read ({map: {key: value}}; a map's
     # dropped when it is built): one decode for any number of gets
     cdef dict lazy_keys

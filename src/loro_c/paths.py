@@ -101,15 +101,26 @@ def path_to_container(doc, cid):
         raise LoroTypeError(f"expected a ContainerID, not {type(cid).__name__}")
     if isinstance(cid, ContainerID.Root) and not cid.name.startswith("🤝:"):
         return [(cid, Index.Key(cid.name))]
-    stack = [[(root, Index.Key(name))] for name, root in reversed(_roots(doc))]
+    # (each step links to its parent's step, not a copy of its path: a chain of any depth
+    # is searched in time of its size)
+    stack = [((root, Index.Key(name)), None) for name, root in reversed(_roots(doc))]
     while stack:
-        path = stack.pop()
-        here = path[-1][0]
-        for idx, child in reversed(_children(doc, here)):
+        step = stack.pop()
+        for idx, child in reversed(_children(doc, step[0][0])):
             if child == cid:
-                return path + [(child, idx)]
-            stack.append(path + [(child, idx)])
+                return _unlinked(((child, idx), step))
+            stack.append(((child, idx), step))
     return None
+
+
+def _unlinked(step):
+    """The path a linked step ends, from its root."""
+    path = []
+    while step is not None:
+        path.append(step[0])
+        step = step[1]
+    path.reverse()
+    return path
 
 
 def by_path(doc, path):
@@ -190,10 +201,23 @@ def _step(cur, step):
 
 def deep_value_with_id(doc):
     """The deep value with each container as {"value": ..., "cid": "cid:..."}."""
-    return {name: _with_id(doc, cid) for name, cid in _roots(doc)}
+    # (depth first, in the order a recursive walk reads the containers, with a stack of
+    # the places still to fill instead of the call stack: a chain of any depth reads)
+    out = {}
+    todo = []
+    for name, cid in _roots(doc):
+        out[name] = None
+        todo.append((out, name, cid))
+    todo.reverse()
+    while todo:
+        holder, at, cid = todo.pop()
+        holder[at] = _with_id(doc, cid, todo)
+    return out
 
 
-def _with_id(doc, cid):
+def _with_id(doc, cid, todo):
+    """Container `cid` as {"value": ..., "cid": ...}, its children's places left None and
+    pushed on `todo` (first child last, so it is filled first)."""
     handle = doc._known_container(cid)
     if isinstance(cid, ContainerID.Root) and cid.name.startswith("🤝:"):
         value = handle.get_value()
@@ -202,11 +226,22 @@ def _with_id(doc, cid):
     if _kind(handle) == "Tree":
         # loro shows a tree's meta maps as plain deep values here
         return {"value": handle.get_deep_value(), "cid": str(cid)}
+    kids = []
     if _kind(handle) == "Map":
-        value = {k: _with_id(doc, v.container.id) if ValueOrContainer.is_container(v)
-                 else v.value for k, v in handle.items()}
-        return {"value": value, "cid": str(cid)}
-    value = handle.get_value()
-    if isinstance(value, list):
-        value = [_with_id(doc, v) if isinstance(v, ContainerID) else v for v in value]
+        value = {}
+        for k, v in handle.items():
+            if ValueOrContainer.is_container(v):
+                value[k] = None
+                kids.append((value, k, v.container.id))
+            else:
+                value[k] = v.value
+    else:
+        value = handle.get_value()
+        if isinstance(value, list):
+            for i, v in enumerate(value):
+                if isinstance(v, ContainerID):
+                    value[i] = None
+                    kids.append((value, i, v))
+    kids.reverse()
+    todo.extend(kids)
     return {"value": value, "cid": str(cid)}

@@ -25,22 +25,51 @@ cdef object parent_of(LoroDoc doc, object cid):
 
 
 cdef object path_of(LoroDoc doc, uint32_t c, dict cache):
+    """Container `c`'s path from its root ([PathItem]), or None when no root reaches it.
+    `cache` keeps the paths of `c` and of its parent for the next calls (its siblings).
+    The parents are climbed in a loop and no other level's path is built, so a chain of
+    any depth has its path in time and memory of its depth."""
+    cdef list climbed = []
+    cdef object path = None
+    cdef uint32_t start = c
+    cdef int64_t up, parent = -1
+    while c not in cache:
+        link = path_link(doc, c)
+        if link is None:
+            break
+        up, item = link
+        if not climbed:
+            parent = up
+        climbed.append(item)
+        if up < 0:
+            path = []
+            break
+        c = <uint32_t>up
+    else:
+        path = cache[c]
+    if path is not None and climbed:
+        climbed.reverse()
+        if parent >= 0 and len(climbed) > 1:
+            cache[<uint32_t>parent] = path + climbed[:len(climbed) - 1]
+        path = path + climbed
+    cache[start] = path
+    return path
+
+
+cdef object path_link(LoroDoc doc, uint32_t c):
+    """(parent container or -1 for a root, container `c`'s PathItem) while the parent
+    shows `c`; else None."""
     cdef uint32_t parent
     cdef lc_map_entry *e
     cdef int slot
     cdef uint32_t leaf
     cdef lc_span *s
-    if c in cache:
-        return cache[c]
     cid = doc.cids[c]
-    path = None
     if doc.croot[c] == ROOT_MERGEABLE:
         # a mergeable child sits under its parent map's key while the key shows it
         link = mergeable_parent(doc, c)
         if link is not None:
-            up = path_of(doc, <uint32_t>link[0], cache)
-            if up is not None:
-                path = up + [PathItem(cid, Index.Key(link[1]))]
+            return (<int64_t>link[0], PathItem(cid, Index.Key(link[1])))
     elif doc.croot[c] != ROOT_NONE:
         # (by identity first: an id's hash and equality are Python calls, and a document
         # asks for its roots' items on every event)
@@ -57,7 +86,7 @@ cdef object path_of(LoroDoc doc, uint32_t c, dict cache):
             if len(_root_items_by_id) > 4096:
                 _root_items_by_id.clear()
             _root_items_by_id[id(cid)] = (cid, item)    # (holds cid: its id stays its own)
-        path = [item]
+        return (-1, item)
     else:
         link = parent_of(doc, cid)
         index = None
@@ -82,8 +111,5 @@ cdef object path_of(LoroDoc doc, uint32_t c, dict cache):
                 if tree_state(doc, parent).is_alive((cid.peer, cid.counter)):
                     index = Index.Node(_types.TreeID(cid.peer, cid.counter))
         if index is not None:
-            up = path_of(doc, parent, cache)
-            if up is not None:
-                path = up + [PathItem(cid, index)]
-    cache[c] = path
-    return path
+            return (<int64_t>parent, PathItem(cid, index))
+    return None

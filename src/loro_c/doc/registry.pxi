@@ -284,8 +284,34 @@ cdef int number_lazy_roots(LoroDoc d, bint deep, dict plain=None) except -1:
 
 
 cdef int number_reached(LoroDoc d, uint32_t c, dict plain) except -1:
+    """Number what container `c`'s deep value reaches, depth first (number_lazy_roots).
+    The walk keeps its own stack, not the C stack: a chain of any depth numbers."""
+    cdef list stack = [(reached_children(d, c, plain), 0)]
+    cdef list kids
+    cdef Py_ssize_t at, top
+    while stack:
+        top = len(stack) - 1
+        kids, at = stack[top]
+        if at == len(kids):
+            stack.pop()
+            continue
+        stack[top] = (kids, at + 1)
+        x = kids[at]
+        if x not in d.lnum:
+            d.lnum[x] = len(d.lnum)
+        i = d.cid_index.get(x)
+        if i is not None:
+            stack.append((reached_children(d, <uint32_t>i, None), 0))
+    return 0
+
+
+cdef list reached_children(LoroDoc d, uint32_t c, dict plain):
+    """The ContainerIDs container `c`'s deep value reads, in the order loro's reads them (a
+    list's items in order, a map's entries in its value's hash map's order, a tree's live
+    nodes' meta maps in its value's order). `plain` gets the value of a list that holds no
+    child."""
     cdef int kind = d.ckind[c]
-    cdef bint held = False
+    cdef list kids = []
     if kind == KIND_LIST or kind == KIND_MOVABLE_LIST:
         items = value_of(d, c, False)
     elif kind == KIND_MAP:
@@ -294,50 +320,40 @@ cdef int number_reached(LoroDoc d, uint32_t c, dict plain) except -1:
             # (still encoded: its keys as read, no value built; value_of lists them sorted)
             if d.lazy_holders is not None:
                 if c not in d.lazy_holders:
-                    return 0
+                    return kids
             else:
                 for x in live.values():
                     if isinstance(x, _CID_TYPE):
                         break
                 else:
-                    return 0
+                    return kids
             v = live
         else:
             if not map_holds_cid(d, c):
-                return 0        # (a map of plain values, as most children are: no order needed)
+                return kids     # (a map of plain values, as most children are: no order needed)
             v = value_of(d, c, False)
         from loro_c.hash_order import map_value_key_order
         items = [v[k] for k in map_value_key_order(list(v))]
     elif kind == KIND_TREE:
-        # loro's deep value of a tree registers each live node's meta map, and then what
-        # the map's deep value reaches, before the node's children (in the value's order)
-        tree_state(d, c).value(functools.partial(_number_meta_reached, d))
-        return 0
+        # (each live node's meta map, and then what the map reaches, before the node's
+        # children)
+        tree_state(d, c).value(functools.partial(_note_meta, kids))
+        return kids
     else:
-        return 0
+        return kids
     for x in items:
         t = type(x)
         if t is int or t is str or t is float or t is bool or x is None:
             continue    # (most items: isinstance looks ContainerID's hook up, ~0.1 us each)
         if isinstance(x, _CID_TYPE):
-            held = True
-            if x not in d.lnum:
-                d.lnum[x] = len(d.lnum)
-            i = d.cid_index.get(x)
-            if i is not None:
-                number_reached(d, <uint32_t>i, None)
-    if plain is not None and not held and (kind == KIND_LIST or kind == KIND_MOVABLE_LIST):
+            kids.append(x)
+    if plain is not None and not kids and (kind == KIND_LIST or kind == KIND_MOVABLE_LIST):
         plain[c] = items        # (a fresh list, its lists and dicts copied: value_of's)
-    return 0
+    return kids
 
 
-def _number_meta_reached(LoroDoc d, peer, counter):
-    meta = _normal_cid(peer, counter, _TYPE_BY_KIND[KIND_MAP])
-    if meta not in d.lnum:
-        d.lnum[meta] = len(d.lnum)
-    i = d.cid_index.get(meta)
-    if i is not None:
-        number_reached(d, <uint32_t>i, None)
+def _note_meta(list kids, peer, counter):
+    kids.append(_normal_cid(peer, counter, _TYPE_BY_KIND[KIND_MAP]))
     return None
 
 

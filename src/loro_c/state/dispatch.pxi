@@ -155,8 +155,49 @@ cdef int state_move_op(LoroDoc d, lc_op *op, bint forward) except -1:
     return 0
 
 
+# (each container level of a deep read takes a few C frames: value_of, its kind's value,
+# resolve_value; past this many levels the rest waits, see value_of)
+DEF DEEP_READ_FRAMES = 200
+
+
 cdef object value_of(LoroDoc d, uint32_t c, bint deep):
-    """The value of container `c`; child containers as ContainerIDs unless `deep`."""
+    """The value of container `c`; child containers as ContainerIDs unless `deep`.
+    A deep read nests one C call per container level, so past DEEP_READ_FRAMES levels a
+    child that can hold children is returned as an empty dict or list and filled in place
+    when the outermost read ends: a chain of any depth reads in bounded C stack."""
+    cdef int kind = d.ckind[c]
+    cdef object placeholder
+    if not deep or kind == KIND_TEXT or kind == KIND_COUNTER:
+        return kind_value(d, c, deep)
+    if d.deep_frames >= DEEP_READ_FRAMES:
+        placeholder = {} if kind == KIND_MAP else []
+        d.deep_deferred.append((placeholder, c))
+        return placeholder
+    if d.deep_frames > 0:
+        d.deep_frames += 1
+        try:
+            return kind_value(d, c, True)
+        finally:
+            d.deep_frames -= 1
+    d.deep_deferred = []
+    d.deep_frames = 1
+    try:
+        value = kind_value(d, c, True)
+        while d.deep_deferred:
+            placeholder, c = d.deep_deferred.pop()
+            filled = kind_value(d, c, True)
+            if type(placeholder) is dict:
+                (<dict>placeholder).update(filled)
+            else:
+                (<list>placeholder).extend(filled)
+        return value
+    finally:
+        d.deep_frames = 0
+        d.deep_deferred = None
+
+
+cdef object kind_value(LoroDoc d, uint32_t c, bint deep):
+    """value_of for one container, by its kind."""
     cdef int kind = d.ckind[c]
     if kind == KIND_TEXT:
         return text_value(d, c)

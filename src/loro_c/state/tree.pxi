@@ -235,17 +235,20 @@ cdef object tree_value(LoroDoc d, uint32_t c, bint deep):
     """loro's value of a tree: its live nodes, roots first, each with its meta map (its
     ContainerID, or deep its value: {} while the map has no ops)."""
     cdef int64_t i
-    if not deep:
-        return tree_state(d, c).value(functools.partial(_tree_meta, d, False))
-    # deep: a node whose meta map is not registered shows {}; the registered ones are
-    # listed once, instead of a ContainerID made and looked up per node
+    state = tree_state(d, c)
+    if not deep or 4 * len(state) < d.n_containers:
+        return state.value(functools.partial(_tree_meta, d, deep))
+    # deep, a tree with many nodes: a node whose meta map is not registered shows {}; the
+    # registered ones are listed once, instead of a ContainerID made and looked up per
+    # node (a small tree among many containers looks its few up: a deep read of nested
+    # trees stays linear)
     maps = {}
     for i in range(d.n_containers):
         if d.ckind[i] == KIND_MAP:
             cid = d.cids[i]
             if type(cid) is _NormalCID:
                 maps[(cid.peer, cid.counter)] = i
-    return tree_state(d, c).value(functools.partial(_tree_meta_deep, d, maps))
+    return state.value(functools.partial(_tree_meta_deep, d, maps))
 
 
 _NormalCID = type(_types.ContainerID.Normal(0, 0, _types.ContainerType.Map()))
