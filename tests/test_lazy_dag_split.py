@@ -72,13 +72,7 @@ def _script(mod, read_first=None):
     c.get_map("m").insert("c", [1, "x"])
     b.get_movable_list("ml").mov(0, 2)
     snap = b.export(mod.ExportMode.Snapshot())
-    d = mod.LoroDoc()
-    d.peer_id = 133
-    got = []
-    subs = [d.subscribe_root(lambda e: got.append([x[0] for x in nev(e)[3]])),
-            d.subscribe(d.get_map("m").id, lambda e: None)]
-    d.get_deep_value()
-    d.import_(snap)
+    d, got, subs = _observed_load(mod, 133, snap)
     d.get_list("l").insert_container(2, mod.LoroCounter())
     if isinstance(read_first, tuple):
         d.frontiers_to_vv(mod.Frontiers.from_ids([mod.ID(*read_first)]))
@@ -89,6 +83,19 @@ def _script(mod, read_first=None):
     d.import_json_updates(j)
     del subs
     return got
+
+
+def _observed_load(mod, peer, snap):
+    """A document of `peer` that registered map m (its own subscriber) and read its empty
+    value before loading `snap`; (doc, the targets of each root event, subscriptions)."""
+    d = mod.LoroDoc()
+    d.peer_id = peer
+    got = []
+    subs = [d.subscribe_root(lambda e: got.append([x[0] for x in nev(e)[3]])),
+            d.subscribe(d.get_map("m").id, lambda e: None)]
+    d.get_deep_value()
+    d.import_(snap)
+    return d, got, subs
 
 
 LAZY = [("root", "m", "Map"), ("root", "ml", "MovableList")]
@@ -125,13 +132,7 @@ def _onto_frontier(mod):
     c.import_(a.export(_span(mod, 1, 1, 2)))
     c.get_movable_list("ml").insert_container(0, mod.LoroMap())
     snap = c.export(mod.ExportMode.Snapshot())
-    d = mod.LoroDoc()
-    d.peer_id = 127
-    got = []
-    subs = [d.subscribe_root(lambda e: got.append([x[0] for x in nev(e)[3]])),
-            d.subscribe(d.get_map("m").id, lambda e: None)]
-    d.get_deep_value()
-    d.import_(snap)
+    d, got, subs = _observed_load(mod, 127, snap)
     a.get_text("t").insert(0, " éé")
     a.get_movable_list("ml").insert(0, 2)
     c.import_with(a.export(mod.ExportMode.Updates(c.oplog_vv)), "sync")
