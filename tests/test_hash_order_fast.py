@@ -51,3 +51,15 @@ def test_apply_diff_writes_a_big_maps_keys_in_the_replayed_order(seed, monkeypat
     monkeypatch.setattr(hash_order, "_fast", None)
     assert fast == _written_keys(keys)
     assert sorted(fast) == sorted(keys)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_int_key_orders_match_the_python_replay(seed):
+    """iteration_order's C path (container indices of an event, peer ids) against the
+    Python steps, from a handful of keys to thousands, u32 and u64."""
+    rng = random.Random(seed)
+    n = rng.choice([0, 1, 2, 3, 4, 7, 8, 9, 15, 16, 29, 57, 200, 1000, 5000])
+    top = rng.choice([1 << 12, 1 << 32, 1 << 64])
+    keys = list({rng.randrange(top) for _ in range(n)})
+    assert _hashorder.int_key_order(keys) == hash_order._table_order(keys, hash_order._hash)
+    assert _hashorder.int_key_order(iter(keys)) == hash_order.iteration_order(keys)

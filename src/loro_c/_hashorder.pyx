@@ -6,7 +6,7 @@ apply_diff and undo."""
 from libc.stdint cimport uint64_t, int64_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
-from loro_c.fxhash cimport hb_buckets_for, hb_capacity_of, hb_slot_of
+from loro_c.fxhash cimport hb_buckets_for, hb_capacity_of, hb_slot_of, fx_add, fx_finish, hb_table_order
 
 cdef extern from *:
     """
@@ -183,6 +183,26 @@ def key_order(keys, str passes):
         return [keys[k] for k in ks]
     finally:
         free(hs)
+
+
+def int_key_order(keys):
+    """hash_order.iteration_order in C: distinct int keys (u32 container indices, u64 peer
+    ids) in the order of a map grown as they come. An event of thousands of containers
+    orders them this way."""
+    keys = list(keys)
+    cdef Py_ssize_t n = len(keys), i
+    cdef uint64_t *hs = <uint64_t *>malloc((n + 1) * sizeof(uint64_t))
+    cdef int64_t *out = <int64_t *>malloc((n + 1) * sizeof(int64_t))
+    try:
+        if hs == NULL or out == NULL:
+            raise MemoryError()
+        for i in range(n):
+            hs[i] = fx_finish(fx_add(0, <uint64_t>keys[i]))
+        hb_table_order(hs, n, out)
+        return [keys[out[i]] for i in range(n)]
+    finally:
+        free(hs)
+        free(out)
 
 
 def str_hash(str s):

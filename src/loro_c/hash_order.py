@@ -68,6 +68,8 @@ def _slot(table, h):
 def iteration_order(keys):
     """The keys (distinct u32) in the order loro's map yields them after inserting them in
     this order."""
+    if _fast is not None:
+        return _fast.int_key_order(keys)
     return _table_order(keys, _hash)
 
 
