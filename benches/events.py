@@ -34,6 +34,11 @@ scattered places of a 1,000-character text, then one commit (one event whose del
 builds by composing the transaction's N hints; N = 1,000, 4,000, 20,000, ``--quick``:
 4,000). The edits and the commit are timed.
 
+``nested commit`` rows (``--nested-only`` runs just them): a root map of 40 maps of 10
+lists of 5 maps each (2,000 maps three levels down); one commit writes a key in every one
+of them, with a root subscriber (one event of 2,000 map diffs with their paths) and
+without.
+
 ``server import KIND`` rows (``--server-only`` runs just them): 300 documents, each holding
 a large container (a text of 4,000 characters, a list or movable list of 4,000 items, a map
 of 4,000 keys, a tree of 2,000 nodes) with a root subscriber, each import the same update of
@@ -566,6 +571,59 @@ def server_imports(lib, base, update, n_docs=300):
     return dt, (seen[0], len(docs[-1].get_deep_value()["c"]))
 
 
+def nested_leaves(lib):
+    """A document of 2,000 maps nested three levels under root map r, and the maps."""
+    doc = lib.LoroDoc()
+    doc.peer_id = 1
+    leaves = []
+    root = doc.get_map("r")
+    for i in range(40):
+        outer = root.insert_container(f"a{i}", lib.LoroMap())
+        for j in range(10):
+            middle = outer.insert_container(f"b{j}", lib.LoroList())
+            leaves.extend(middle.insert_container(k, lib.LoroMap()) for k in range(5))
+    doc.commit()
+    return doc, leaves
+
+
+def nested_commit(lib, subscribe):
+    """One commit writing a key into each of nested_leaves' maps; (seconds, diffs seen)."""
+    import time
+    doc, leaves = nested_leaves(lib)
+    seen = []
+    sub = doc.subscribe_root(lambda e: seen.append(len(e.events))) if subscribe else None
+    t = time.perf_counter()
+    for i, leaf in enumerate(leaves):
+        leaf.insert("v", i)
+    doc.commit()
+    dt = time.perf_counter() - t
+    del sub
+    return dt, sum(seen)
+
+
+def run_nested(quick, repeat):
+    loro_c, loro = load_library("loro_c"), load_library("loro")
+    libs = {"loro_c": loro_c, "loro": loro}
+    best, seen = {}, {}
+    for r in range(max(3, repeat) * 2):
+        for name in (list(libs) if r % 2 == 0 else list(libs)[::-1]):
+            if libs[name] is None:
+                continue
+            for sub in (False, True):
+                key = f"{name}{'+sub' if sub else ''}"
+                dt, seen[key] = nested_commit(libs[name], sub)
+                best[key] = min(best.get(key, dt), dt)
+    rows = [("nested", "nested commit", key, secs, seen[key] == (2000 if "+sub" in key else 0),
+             seen[key]) for key, secs in best.items()]
+    print(f"{'nested commit':28}", end="")
+    for key, secs in best.items():
+        print(f"  {key} {secs * 1000:6.2f} ms", end="")
+    if "loro_c+sub" in best and "loro+sub" in best:
+        print(f"  | loro_c+sub/loro+sub {best['loro_c+sub'] / best['loro+sub']:5.2f}", end="")
+    print(flush=True)
+    return rows
+
+
 def run_server(quick, repeat):
     loro_c, loro = load_library("loro_c"), load_library("loro")
     libs = {"loro_c": loro_c, "loro": loro}
@@ -646,12 +704,14 @@ def main(argv=None):
     ap.add_argument("--rich-only", action="store_true", help="only the rich text rows")
     ap.add_argument("--commit-only", action="store_true", help="only the one commit rows")
     ap.add_argument("--server-only", action="store_true", help="only the server import rows")
+    ap.add_argument("--nested-only", action="store_true", help="only the nested commit rows")
     args = ap.parse_args(argv)
     traces = args.traces.split(",")
     if args.quick:
         traces, args.repeat = traces[:1], 3
     for flag, section in (("concurrent_only", run_concurrent), ("rich_only", run_rich),
-                          ("commit_only", run_commit), ("server_only", run_server)):
+                          ("commit_only", run_commit), ("server_only", run_server),
+                          ("nested_only", run_nested)):
         if getattr(args, flag):
             rows = section(args.quick, args.repeat)
             return 1 if any(not r[4] for r in rows) else 0
@@ -663,6 +723,7 @@ def main(argv=None):
         rows += run_rich(args.quick, args.repeat)
         rows += run_commit(args.quick, args.repeat)
         rows += run_server(args.quick, args.repeat)
+        rows += run_nested(args.quick, args.repeat)
     if not args.tree_only:
         # (each run's import is short: more runs for a steadier best)
         rows += run_movable(args.quick, max(args.repeat, 5) * 2)
