@@ -1,12 +1,11 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
-"""hash_order's string-key replay in C: rustc-hash 2's FxHasher on str keys and
-hashbrown's table (the same steps as hash_order._table_order and _fixed_table_order, which
+"""hash_order's replay in C: rustc-hash 2's FxHasher on str and int keys and hashbrown's
+table (fxhash.pxd; the same steps as hash_order._table_order and _fixed_table_order, which
 stay the reference). A map diff of thousands of keys is ordered this way on every
-apply_diff and undo."""
+apply_diff and undo, an event's containers on every event."""
 from libc.stdint cimport uint64_t, int64_t
 from libc.stdlib cimport malloc, free
-from libc.string cimport memcpy
-from loro_c.fxhash cimport hb_buckets_for, hb_capacity_of, hb_slot_of, fx_add, fx_finish, hb_table_order
+from loro_c.fxhash cimport hb_buckets_for, hb_slot_of, fx_add, fx_finish, hb_table_order
 
 cdef extern from *:
     """
@@ -101,56 +100,9 @@ cdef int fixed_table_order(const uint64_t *hashes, int64_t n, int64_t *out) exce
     return 0
 
 
-cdef class _Table:
-    """A hashbrown table of key numbers (-1 empty), their hashes in `hs`."""
-    cdef int64_t *t
-    cdef int64_t size
-    cdef int64_t room
-    cdef uint64_t *hs
-
-    def __dealloc__(self):
-        free(self.t)
-
-    cdef int grow(self) except -1:
-        cdef int64_t held = 0, i, k, size
-        cdef int64_t *old = self.t
-        cdef int64_t old_size = self.size
-        for i in range(old_size):
-            if old[i] >= 0:
-                held += 1
-        size = hb_buckets_for(max(held + 1, (hb_capacity_of(old_size) if old_size else 0) + 1))
-        self.t = <int64_t *>malloc(size * sizeof(int64_t))
-        if self.t == NULL:
-            self.t = old
-            raise MemoryError()
-        for i in range(size):
-            self.t[i] = -1
-        self.size = size
-        for i in range(old_size):
-            k = old[i]
-            if k >= 0:
-                self.t[hb_slot_of(self.t, size, self.hs[k])] = k
-        free(old)
-        self.room = hb_capacity_of(size) - held
-        return 0
-
-    cdef list order(self):
-        return [self.t[i] for i in range(self.size) if self.t[i] >= 0]
-
-
-cdef list _grown_order(list ks, uint64_t *hs):
-    cdef _Table tb = _Table()
-    cdef int64_t k
-    tb.hs = hs
-    for k in ks:
-        if tb.room == 0:
-            tb.grow()
-        tb.t[hb_slot_of(tb.t, tb.size, hs[k])] = k
-        tb.room -= 1
-    return tb.order()
-
-
-cdef list _fixed_order(list ks, uint64_t *hs):
+cdef list _ordered(list ks, uint64_t *hs, bint grown):
+    """Key numbers `ks` (their hashes in `hs`) in the order of a map grown as they come,
+    or (not `grown`) of one made with room for all of them."""
     cdef Py_ssize_t n = len(ks), i
     cdef uint64_t *inserted = <uint64_t *>malloc((n + 1) * sizeof(uint64_t))
     cdef int64_t *out = <int64_t *>malloc((n + 1) * sizeof(int64_t))
@@ -159,50 +111,45 @@ cdef list _fixed_order(list ks, uint64_t *hs):
             raise MemoryError()
         for i in range(n):
             inserted[i] = hs[<int64_t>ks[i]]
-        fixed_table_order(inserted, n, out)
+        if grown:
+            hb_table_order(inserted, n, out)
+        else:
+            fixed_table_order(inserted, n, out)
         return [ks[out[i]] for i in range(n)]
     finally:
         free(inserted)
         free(out)
 
 
-def key_order(keys, str passes):
-    """The str `keys` after going through hash maps in turn, one per letter of `passes`:
-    'g' a map grown as they come, 'f' a map made with room for all of them."""
-    keys = list(keys)
+cdef list _key_order(list keys, str passes, bint strs):
+    """`keys` (strs, or ints hashed as u64) after going through hash maps in turn, one
+    per letter of `passes` ('g' grown, 'f' made with room: _ordered)."""
     cdef Py_ssize_t n = len(keys), i
     cdef uint64_t *hs = <uint64_t *>malloc((n + 1) * sizeof(uint64_t))
     if hs == NULL:
         raise MemoryError()
     try:
         for i in range(n):
-            hs[i] = hash_str(keys[i])
+            hs[i] = hash_str(keys[i]) if strs else fx_finish(fx_add(0, <uint64_t>keys[i]))
         ks = list(range(n))
         for p in passes:
-            ks = _grown_order(ks, hs) if p == "g" else _fixed_order(ks, hs)
+            ks = _ordered(ks, hs, p == "g")
         return [keys[k] for k in ks]
     finally:
         free(hs)
+
+
+def key_order(keys, str passes):
+    """The str `keys` after going through hash maps in turn, one per letter of `passes`:
+    'g' a map grown as they come, 'f' a map made with room for all of them."""
+    return _key_order(list(keys), passes, True)
 
 
 def int_key_order(keys):
     """hash_order.iteration_order in C: distinct int keys (u32 container indices, u64 peer
     ids) in the order of a map grown as they come. An event of thousands of containers
     orders them this way."""
-    keys = list(keys)
-    cdef Py_ssize_t n = len(keys), i
-    cdef uint64_t *hs = <uint64_t *>malloc((n + 1) * sizeof(uint64_t))
-    cdef int64_t *out = <int64_t *>malloc((n + 1) * sizeof(int64_t))
-    try:
-        if hs == NULL or out == NULL:
-            raise MemoryError()
-        for i in range(n):
-            hs[i] = fx_finish(fx_add(0, <uint64_t>keys[i]))
-        hb_table_order(hs, n, out)
-        return [keys[out[i]] for i in range(n)]
-    finally:
-        free(hs)
-        free(out)
+    return _key_order(list(keys), "g", False)
 
 
 def str_hash(str s):
