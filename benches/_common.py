@@ -176,6 +176,20 @@ def interleaved_best(fns, repeats):
     return out
 
 
+def interleaved_self_timed(fns, rounds):
+    """interleaved_best for candidates that time their own part: ``fns``: {name:
+    zero-argument callable returning (seconds, result)}, each run `rounds` times, the order
+    rotating each round. Returns {name: (best seconds, result of the last run)}."""
+    names = list(fns)
+    best, last = {}, {}
+    for r in range(rounds):
+        k = r % len(names)
+        for name in names[k:] + names[:k]:
+            dt, last[name] = fns[name]()
+            best[name] = min(best.get(name, dt), dt)
+    return {name: (best[name], last[name]) for name in names}
+
+
 def workload_result(res):
     """What a section keeps of `run.timed`'s result for one workload: seconds and whether
     the result was right, per library."""

@@ -51,7 +51,8 @@ issue's target is <= 1.0).
 import argparse
 import sys
 
-from ._common import DEFAULT_TRACES, Trace, interleaved_best, load_library, trace_path
+from ._common import (DEFAULT_TRACES, Trace, interleaved_best, interleaved_self_timed,
+                      load_library, trace_path)
 from ._work import apply_loro
 
 
@@ -603,23 +604,17 @@ def nested_commit(lib, subscribe):
 
 def run_nested(quick, repeat):
     loro_c, loro = load_library("loro_c"), load_library("loro")
-    libs = {"loro_c": loro_c, "loro": loro}
-    best, seen = {}, {}
-    for r in range(max(3, repeat) * 2):
-        for name in (list(libs) if r % 2 == 0 else list(libs)[::-1]):
-            if libs[name] is None:
-                continue
-            for sub in (False, True):
-                key = f"{name}{'+sub' if sub else ''}"
-                dt, seen[key] = nested_commit(libs[name], sub)
-                best[key] = min(best.get(key, dt), dt)
-    rows = [("nested", "nested commit", key, secs, seen[key] == (2000 if "+sub" in key else 0),
-             seen[key]) for key, secs in best.items()]
+    fns = {f"{name}{'+sub' if sub else ''}": (lambda lib=lib, sub=sub: nested_commit(lib, sub))
+           for name, lib in (("loro_c", loro_c), ("loro", loro)) if lib is not None
+           for sub in (False, True)}
+    res = interleaved_self_timed(fns, max(3, repeat) * 4)
+    rows = [("nested", "nested commit", key, secs, seen == (2000 if "+sub" in key else 0), seen)
+            for key, (secs, seen) in res.items()]
     print(f"{'nested commit':28}", end="")
-    for key, secs in best.items():
+    for key, (secs, _) in res.items():
         print(f"  {key} {secs * 1000:6.2f} ms", end="")
-    if "loro_c+sub" in best and "loro+sub" in best:
-        print(f"  | loro_c+sub/loro+sub {best['loro_c+sub'] / best['loro+sub']:5.2f}", end="")
+    if "loro_c+sub" in res and "loro+sub" in res:
+        print(f"  | loro_c+sub/loro+sub {res['loro_c+sub'][0] / res['loro+sub'][0]:5.2f}", end="")
     print(flush=True)
     return rows
 
@@ -631,11 +626,11 @@ def run_server(quick, repeat):
     for kind in ("text", "list", "map", "movable", "tree"):
         section = f"server import {kind}"
         inputs = {name: server_inputs(lib, kind) for name, lib in libs.items() if lib is not None}
-        best, last = {}, {}
-        for r in range(max(2, repeat // 2)):
-            for name in (list(inputs) if r % 2 == 0 else list(inputs)[::-1]):
-                dt, last[name] = server_imports(libs[name], *inputs[name])
-                best[name] = min(best.get(name, dt), dt)
+        res = interleaved_self_timed(
+            {name: (lambda name=name: server_imports(libs[name], *inputs[name])) for name in inputs},
+            max(2, repeat // 2))
+        best = {name: secs for name, (secs, _) in res.items()}
+        last = {name: got for name, (_, got) in res.items()}
         lengths = {last[k][1] for k in last}
         for key in best:
             ok = len(lengths) == 1 and last[key][0] == 300
