@@ -5,6 +5,12 @@
 # value is allocated with PyType_GenericAlloc (zeroed, GC-tracked) and its slots written
 # directly. Where the slots are not plain member descriptors (another Python
 # implementation), the shape falls back to object.__new__ and setattr.
+#
+# The values are then untracked by the cycle collector, as loro's event objects are (pyo3
+# classes without __traverse__): an event of thousands of diffs otherwise allocates enough
+# tracked objects to set off collections that walk them, and the document's own objects,
+# several times over. A value that the user makes part of a reference cycle is then freed
+# only when the cycle is broken, as with loro's.
 
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_DECREF
@@ -18,6 +24,8 @@ cdef extern from "Python.h":
     ctypedef struct PyMemberDescrObject:
         PyMemberDef *d_member
     PyObject* PyType_GenericAlloc(PyTypeObject *t, Py_ssize_t n) except NULL
+    void PyObject_GC_UnTrack(void *op)
+    int PyObject_GC_IsTracked(PyObject *op)
 
 DEF MAX_SLOTS = 8
 
@@ -27,10 +35,12 @@ cdef struct value_shape:
     Py_ssize_t off[MAX_SLOTS]
     int n
     bint direct
+    bint tracked            # left to the cycle collector (a value that holds a registry)
 
 
-cdef int shape_init(value_shape *s, object cls, tuple names) except -1:
+cdef int shape_init(value_shape *s, object cls, tuple names, bint tracked=False) except -1:
     s.cls = <PyObject*>cls
+    s.tracked = tracked
     s.n = len(names)
     s.direct = s.n <= MAX_SLOTS
     for i, name in enumerate(names):
@@ -55,6 +65,8 @@ cdef object make_value(value_shape *s, tuple names, PyObject **vals):
     for i in range(s.n):
         Py_INCREF(<object>vals[i])
         (<PyObject**>((<char*>o) + s.off[i]))[0] = vals[i]
+    if not s.tracked and PyObject_GC_IsTracked(o):
+        PyObject_GC_UnTrack(o)
     obj = <object>o
     Py_DECREF(obj)          # the cast took a reference; the allocation's own is returned
     return obj

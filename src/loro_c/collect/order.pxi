@@ -3,6 +3,13 @@
 # of the arena's numbering (doc/exchange.pxi), and decide which containers loro reports new.
 
 
+cdef inline object arena_key(LoroDoc doc, uint32_t c, object n):
+    """loro's map key of container `c` numbered `n` in its arena (hash_order.container_idx:
+    the kinds are loro's type codes)."""
+    cdef int code = doc.ckind[c]
+    return ((code if code < 6 else 0) << 27) | n
+
+
 cdef list hash_keys(LoroDoc doc, containers, dict back):
     """loro's map keys of `containers` (noting in `back` which container each one is)."""
     cdef list keys = []
@@ -14,7 +21,7 @@ cdef list hash_keys(LoroDoc doc, containers, dict back):
         n = lnum.get(cid)
         if n is None:
             lnum[cid] = n = len(lnum)
-        k = container_idx(str(cid.container_type), n)
+        k = arena_key(doc, <uint32_t>c, n)
         back[k] = c
         keys.append(k)
     return keys
@@ -107,7 +114,7 @@ cdef dict import_rank(LoroDoc doc, dict groups, list out, list nopath, list wrap
             if c not in kc:
                 n = lnum.get(doc.cids[c])
                 if n is not None:
-                    kc[c] = k = container_idx(str(doc.cids[c].container_type), n)
+                    kc[c] = k = arena_key(doc, <uint32_t>c, n)
                     back[k] = c
         seen = set()
         keys = []
