@@ -22,6 +22,7 @@ a root gets no diff, as in loro.
 from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t, INT32_MIN
 from libc.stdlib cimport malloc, free, qsort
 from libc.string cimport memset, memcpy, memmove
+from loro_c.fxhash cimport fx_add, fx_finish, hb_table_order     # commit_order
 
 from loro_c._doc cimport map_public_value, map_slot, mergeable_parent, ROOT_MERGEABLE    # mergeable children
 from loro_c._doc cimport map_note_same_delete      # a checkout's map notes
@@ -1035,13 +1036,8 @@ cdef list collect_diffs(LoroDoc doc, bint is_import, bint compare_values, list c
             _calc_held = None
             _whole_own_shows = None
     else:
-        firsts = {}
-        for c in groups:
-            firsts[c] = None
-        for x in out:
-            firsts[x[2]] = None
         # (the event's map holds only the diffs with a path: a dead child's is left out)
-        ranks = hash_rank(doc, list(firsts), 2, {x[2] for x in out})
+        return commit_order(doc, groups, out)
     out.sort(key=lambda x: (x[0], x[1], ranks[x[2]]))
     return [x[3] for x in out]
 

@@ -719,6 +719,87 @@ cdef dict hash_rank(LoroDoc doc, list containers, int passes=1, set last=None):
     return {keys[k]: r for r, k in enumerate(order)}
 
 
+cdef struct ranked_diff:
+    int64_t depth
+    int64_t first       # 0 for a root, else its id's counter + 1
+    int64_t rank        # its place in loro's hash maps' order
+    int64_t at          # its place in collect's list
+
+
+cdef int ranked_cmp(const void *a, const void *b) noexcept nogil:
+    cdef const ranked_diff *x = <const ranked_diff *>a
+    cdef const ranked_diff *y = <const ranked_diff *>b
+    if x.depth != y.depth:
+        return -1 if x.depth < y.depth else 1
+    if x.first != y.first:
+        return -1 if x.first < y.first else 1
+    return -1 if x.rank < y.rank else (1 if x.rank > y.rank else 0)
+
+
+cdef list commit_order(LoroDoc doc, dict groups, list out):
+    """The diffs of a commit (collect's `out`: (depth, 0 for a root else the id's counter
+    + 1, container, diff)) in loro's order: by depth, roots first and the others by
+    creation counter, then as loro's two hash maps yield them (the transaction's map of
+    event hints, filled as the ops met the containers, iterated into the event's map of
+    those with a path). hash_rank's steps, in C: an event of thousands of containers has
+    them ordered on every commit."""
+    cdef Py_ssize_t n_out = len(out), n, i, j, m
+    cdef int64_t k
+    cdef uint64_t *hashes
+    cdef int64_t *ints
+    cdef ranked_diff *ranked
+    met = dict.fromkeys(groups)
+    for x in out:
+        met.setdefault((<tuple>x)[2])
+    n = len(met)
+    hashes = <uint64_t *>malloc((2 * n + 1) * sizeof(uint64_t))
+    ints = <int64_t *>malloc((5 * n + 1) * sizeof(int64_t))
+    ranked = <ranked_diff *>malloc((n_out + 1) * sizeof(ranked_diff))
+    try:
+        if hashes == NULL or ints == NULL or ranked == NULL:
+            raise MemoryError()
+        # ints: pass one's order | pass two's inputs | its order | ranks | in the event's map
+        memset(ints, 0, (5 * n + 1) * sizeof(int64_t))
+        place = {}
+        if doc.meta_n:
+            lnum_flush(doc)
+        lnum = doc.lnum
+        i = 0
+        for c in met:
+            cid = doc.cids[c]
+            num = lnum.get(cid)
+            if num is None:
+                lnum[cid] = num = len(lnum)
+            hashes[i] = fx_finish(fx_add(0, <uint64_t>arena_key(doc, <uint32_t>c, num)))
+            place[c] = i
+            i += 1
+        for x in out:
+            ints[4 * n + <Py_ssize_t>place[(<tuple>x)[2]]] = 1
+        hb_table_order(hashes, n, ints)
+        m = 0
+        for j in range(n):
+            k = ints[j]
+            if ints[4 * n + k]:
+                hashes[n + m] = hashes[k]
+                ints[n + m] = k
+                m += 1
+        hb_table_order(hashes + n, m, ints + 2 * n)
+        for j in range(m):
+            ints[3 * n + ints[n + ints[2 * n + j]]] = j
+        for i in range(n_out):
+            x = out[i]
+            ranked[i].depth = (<tuple>x)[0]
+            ranked[i].first = (<tuple>x)[1]
+            ranked[i].rank = ints[3 * n + <Py_ssize_t>place[(<tuple>x)[2]]]
+            ranked[i].at = i
+        qsort(ranked, n_out, sizeof(ranked_diff), ranked_cmp)
+        return [(<tuple>out[ranked[i].at])[3] for i in range(n_out)]
+    finally:
+        free(hashes)
+        free(ints)
+        free(ranked)
+
+
 cdef set created_before(LoroDoc doc, list containers):
     """The counters among `containers` that the version a checkout leaves has (their
     creating op in it, or the element a movable list's set gave one): a movable list that
