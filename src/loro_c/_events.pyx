@@ -895,7 +895,7 @@ cdef list collect_diffs(LoroDoc doc, bint is_import, bint compare_values, list c
     ml_imported = []    # those an import's movable list diffs show (see below)
     ml_named = []       # those a checkout's movable list diffs show as values
     nopath = []         # containers with a diff but no path (left out, as loro does)
-    own_diff = set()    # containers with a diff of their own (their ops)
+    own_diff = set() if is_import else None    # containers with a diff of their own (their ops)
     global _wrapped, _tree_metas, _calc_held, _wrapped_at, _whole_own_shows
     _calc_held = [] if before is not None or is_import else None
     _whole_own_shows = {} if before is not None and is_import else None
@@ -947,7 +947,8 @@ cdef list collect_diffs(LoroDoc doc, bint is_import, bint compare_values, list c
             d = None
         if d is None:
             continue
-        own_diff.add(c)
+        if own_diff is not None:
+            own_diff.add(c)
         # like loro, an event is sent when something changed, even where nothing changed
         # that can be reached from a root (then its list is empty)
         changed[0] = True

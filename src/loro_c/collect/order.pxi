@@ -748,9 +748,11 @@ cdef list commit_order(LoroDoc doc, dict groups, list out):
     cdef uint64_t *hashes
     cdef int64_t *ints
     cdef ranked_diff *ranked
-    met = dict.fromkeys(groups)
+    cdef dict met = dict.fromkeys(groups)
     for x in out:
-        met.setdefault((<tuple>x)[2])
+        c = (<tuple>x)[2]
+        if c not in met:
+            met[c] = None
     n = len(met)
     hashes = <uint64_t *>malloc((2 * n + 1) * sizeof(uint64_t))
     ints = <int64_t *>malloc((5 * n + 1) * sizeof(int64_t))
