@@ -705,18 +705,41 @@ cdef bint ml_keeps_elements(LoroDoc doc, uint32_t c, list ranges, list ends) exc
     return False
 
 
-cdef dict hash_rank(LoroDoc doc, list containers, int passes=1, set last=None):
-    """Each container's place in loro's order of `containers` (given in the order met) after
-    they went through `passes` hash maps, each filled as the previous one iterates (a
-    commit's diffs: the transaction's map of event hints, then the event's map); `last`:
-    the containers the last map takes (by default all)."""
-    cdef dict keys = {}
-    order = list(dict.fromkeys(hash_keys(doc, containers, keys)))
-    for p in range(passes):
-        if last is not None and p == passes - 1:
-            order = [k for k in order if keys[k] in last]
-        order = iteration_order(order)
-    return {keys[k]: r for r, k in enumerate(order)}
+cdef int arena_hashes(LoroDoc doc, dict containers, uint64_t *hashes) except -1:
+    """Write the hash of loro's map key (arena_key) of each of `containers` (container ->
+    its place in `hashes`), numbering those not numbered yet as loro's arena would."""
+    if doc.meta_n:
+        lnum_flush(doc)
+    lnum = doc.lnum
+    for c, at in containers.items():
+        cid = doc.cids[c]
+        num = lnum.get(cid)
+        if num is None:
+            lnum[cid] = num = len(lnum)
+        hashes[<Py_ssize_t>at] = fx_finish(fx_add(0, <uint64_t>arena_key(doc, <uint32_t>c, num)))
+    return 0
+
+
+cdef dict hash_rank(LoroDoc doc, list containers):
+    """Each container's place in loro's order of `containers` (given in the order met)
+    after they went through a hash map (hash_order.iteration_order's steps)."""
+    cdef dict places = {}
+    for c in containers:
+        if c not in places:
+            places[c] = len(places)
+    cdef list met = list(places)
+    cdef Py_ssize_t n = len(met), r
+    cdef uint64_t *hashes = <uint64_t *>malloc((n + 1) * sizeof(uint64_t))
+    cdef int64_t *order = <int64_t *>malloc((n + 1) * sizeof(int64_t))
+    try:
+        if hashes == NULL or order == NULL:
+            raise MemoryError()
+        arena_hashes(doc, places, hashes)
+        hb_table_order(hashes, n, order)
+        return {met[order[r]]: r for r in range(n)}
+    finally:
+        free(hashes)
+        free(order)
 
 
 cdef struct ranked_diff:
@@ -740,19 +763,19 @@ cdef list commit_order(LoroDoc doc, dict groups, list out):
     """The diffs of a commit (collect's `out`: (depth, 0 for a root else the id's counter
     + 1, container, diff)) in loro's order: by depth, roots first and the others by
     creation counter, then as loro's two hash maps yield them (the transaction's map of
-    event hints, filled as the ops met the containers, iterated into the event's map of
-    those with a path). hash_rank's steps, in C: an event of thousands of containers has
-    them ordered on every commit."""
+    event hints, filled as the ops met the containers, iterated into the event's map,
+    which takes those with a path: `out`'s). In C, as an event of thousands of containers
+    is ordered on every commit."""
     cdef Py_ssize_t n_out = len(out), n, i, j, m
     cdef int64_t k
     cdef uint64_t *hashes
     cdef int64_t *ints
     cdef ranked_diff *ranked
-    cdef dict met = dict.fromkeys(groups)
+    cdef dict met = {c: at for at, c in enumerate(groups)}
     for x in out:
         c = (<tuple>x)[2]
         if c not in met:
-            met[c] = None
+            met[c] = len(met)
     n = len(met)
     hashes = <uint64_t *>malloc((2 * n + 1) * sizeof(uint64_t))
     ints = <int64_t *>malloc((5 * n + 1) * sizeof(int64_t))
@@ -762,21 +785,9 @@ cdef list commit_order(LoroDoc doc, dict groups, list out):
             raise MemoryError()
         # ints: pass one's order | pass two's inputs | its order | ranks | in the event's map
         memset(ints, 0, (5 * n + 1) * sizeof(int64_t))
-        place = {}
-        if doc.meta_n:
-            lnum_flush(doc)
-        lnum = doc.lnum
-        i = 0
-        for c in met:
-            cid = doc.cids[c]
-            num = lnum.get(cid)
-            if num is None:
-                lnum[cid] = num = len(lnum)
-            hashes[i] = fx_finish(fx_add(0, <uint64_t>arena_key(doc, <uint32_t>c, num)))
-            place[c] = i
-            i += 1
+        arena_hashes(doc, met, hashes)
         for x in out:
-            ints[4 * n + <Py_ssize_t>place[(<tuple>x)[2]]] = 1
+            ints[4 * n + <Py_ssize_t>met[(<tuple>x)[2]]] = 1
         hb_table_order(hashes, n, ints)
         m = 0
         for j in range(n):
@@ -792,7 +803,7 @@ cdef list commit_order(LoroDoc doc, dict groups, list out):
             x = out[i]
             ranked[i].depth = (<tuple>x)[0]
             ranked[i].first = (<tuple>x)[1]
-            ranked[i].rank = ints[3 * n + <Py_ssize_t>place[(<tuple>x)[2]]]
+            ranked[i].rank = ints[3 * n + <Py_ssize_t>met[(<tuple>x)[2]]]
             ranked[i].at = i
         qsort(ranked, n_out, sizeof(ranked_diff), ranked_cmp)
         return [(<tuple>out[ranked[i].at])[3] for i in range(n_out)]
