@@ -1006,7 +1006,7 @@ cdef object read_ids(Reader* r, list peers, bint with_len, dict vv, Py_ssize_t c
             if lamport < 0 or lamport > UINT32_MAX:
                 fail("a snapshot state's Lamport is out of range")
             lo[3 * i] = <int32_t><uint32_t>lamport
-    if len(set(peers)) != len(peers):
+    if not peers_distinct(peers):
         fail("a snapshot state's peer table names a peer twice")
     ends = <int64_t*>xalloc(len(peers) + 1, sizeof(int64_t))
     try:
@@ -1269,6 +1269,19 @@ cdef list decode_checked_map_state(bytes value, Reader* r):
     return rows
 
 
+cdef bint peers_distinct(list peers) except -1:
+    """Whether a state's peer table names each peer once (a set only for long tables: most
+    name one peer, and thousands of small containers are read at a load)."""
+    cdef Py_ssize_t n = len(peers), i, j
+    if n > 8:
+        return len(set(peers)) == n
+    for i in range(n):
+        for j in range(i):
+            if peers[i] == peers[j]:
+                return False
+    return True
+
+
 cdef bint kind_has_state_codec(int kind) noexcept:
     return (kind == KIND_TEXT or kind == KIND_LIST or kind == KIND_MAP or kind == KIND_COUNTER
             or kind == KIND_TREE or kind == KIND_MOVABLE_LIST)
@@ -1512,7 +1525,7 @@ cdef bytes list_item_ids(Reader* cols, list peers, dict vv, Py_ssize_t n, _IdBit
             fail("a snapshot state's Lamport is out of range")
         items[i].lamport = <uint32_t>lamport
         o[3 * i + 2] = 1
-    if len(set(peers)) != len(peers):
+    if not peers_distinct(peers):
         fail("a snapshot state's peer table names a peer twice")
     ends = <int64_t*>xalloc(len(peers) + 1, sizeof(int64_t))
     try:
