@@ -1,4 +1,4 @@
-"""Presence throughput: loro_c.EphemeralStore (pure Python) against loro's (Rust).
+"""Presence throughput: loro_c.EphemeralStore (Cython) against loro's (Rust).
 
     PYTHONPATH=src python benches/ephemeral.py
 
@@ -8,6 +8,7 @@ import time
 import loro
 
 import loro_c
+import loro_c.ephemeral_codec
 
 CURSOR = {"user": "ann", "color": "#ff8800", "anchor": 1234, "head": 1240, "focus": True}
 
@@ -39,6 +40,21 @@ def bench(mod):
         for _ in range(n):
             dst.apply(msg)
 
+    # a server's case: every message newer than the last, a subscriber per store
+    now = time.time_ns() // 1_000_000
+    fresh = [loro_c.ephemeral_codec.encode_entries(
+        [("ann", loro_c.ephemeral_codec.encode_value(dict(CURSOR, anchor=i)), now + i)])
+        for i in range(4000)]
+    seen = []
+
+    def apply_fresh(n):
+        live = mod.EphemeralStore(30_000)
+        live_sub = live.subscribe(lambda e: seen.append(e) is None)
+        for m in fresh[:n]:
+            live.apply(m)
+        assert live.get("ann")["anchor"] == n - 1
+        del live_sub
+
     big = mod.EphemeralStore(30_000)
     for i in range(100):
         big.set(f"peer{i}", CURSOR)
@@ -49,7 +65,9 @@ def bench(mod):
 
     out = {"set (1 local-update + 1 event subscriber)": best(set_, 2000),
            "apply (one cursor message)": best(apply_, 2000),
+           "apply (newer each time, 1 event subscriber)": best(apply_fresh, 4000),
            "encode_all (100 peers)": best(encode_all, 200)}
+    assert len(seen) == 5 * 4000
     del sub, ev
     return out
 

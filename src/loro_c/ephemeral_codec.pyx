@@ -27,6 +27,7 @@ from libc.stdlib cimport calloc
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from cpython.long cimport PyLong_AsLongLongAndOverflow
 from loro_c._kinds cimport normal_cid_c
+from loro_c.utf8 cimport utf8_ok, ascii_only
 
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object s, Py_ssize_t* size) except NULL
@@ -43,8 +44,8 @@ from loro_c._varint cimport (Reader, Writer, reader_init, reader_fail, read_u8, 
 from loro_c import _types
 from loro_c.errors import DecodeError, LoroTypeError, LoroValueError
 
-__all__ = ["encode_value", "encode_entries", "decode_entries", "encode_peers",
-           "decode_peers", "MAX_DEPTH"]
+__all__ = ["encode_value", "encode_entries", "decode_entries", "scan_entries", "decode_value",
+           "encode_peers", "decode_peers", "MAX_DEPTH"]
 
 MAX_DEPTH = 512
 cdef enum:
@@ -456,6 +457,91 @@ cdef tuple r_raw_value(Reader* r):
     cdef Py_ssize_t start = r.pos
     v = r_value(r, DECODE_MAX_DEPTH)
     return v, PyBytes_FromStringAndSize(<const char*>r.data + start, r.pos - start)
+
+
+cdef int check_str(Reader* r) except -1:
+    """Step over a string, checked as r_str checks it."""
+    cdef uint64_t n = 0
+    cdef const unsigned char* p = NULL
+    ok(r, read_uleb64(r, &n))
+    if n > <uint64_t>(r.len - r.pos):
+        ok(r, reader_fail(r, "unexpected end of input"))
+    ok(r, read_bytes(r, <Py_ssize_t>n, &p))
+    if not ascii_only(p, <Py_ssize_t>n) and not utf8_ok(p, <Py_ssize_t>n):
+        bad("a string that is not valid UTF-8")
+    return 0
+
+
+cdef int check_value(Reader* r, int depth) except -1:
+    """Step over one LoroValue, refused where r_value refuses it (the same DecodeError at
+    the same place), building nothing but a ContainerID (a root's name has rules): a
+    presence message's entries are checked whole, and only the ones a store takes are
+    decoded."""
+    cdef uint32_t tag = 0
+    cdef int64_t i = 0
+    cdef double d = 0
+    cdef uint64_t n = 0, j
+    cdef const unsigned char* p = NULL
+    ok(r, read_uleb32(r, &tag))
+    if tag == T_NULL:
+        return 0
+    if tag == T_BOOL:
+        r_flag(r, "a bool")
+    elif tag == T_DOUBLE:
+        ok(r, read_f64_le(r, &d))
+    elif tag == T_I64:
+        ok(r, read_zigzag64(r, &i))
+    elif tag == T_STRING:
+        check_str(r)
+    elif tag == T_LIST or tag == T_MAP:
+        if depth == 0:
+            bad("value nested deeper than 512 levels")
+        ok(r, read_uleb64(r, &n))
+        for j in range(n):
+            if tag == T_MAP:
+                check_str(r)
+            check_value(r, depth - 1)
+    elif tag == T_CONTAINER:
+        r_cid(r)
+    elif tag == T_BINARY:
+        ok(r, read_uleb64(r, &n))
+        if n > <uint64_t>(r.len - r.pos):
+            ok(r, reader_fail(r, "unexpected end of input"))
+        ok(r, read_bytes(r, <Py_ssize_t>n, &p))
+    else:
+        bad(f"unknown LoroValue tag {tag}")
+    return 0
+
+
+def scan_entries(data):
+    """decode_entries with each value checked and left encoded: a list of (key, encoded
+    value or None, timestamp). Raises the DecodeError decode_entries would."""
+    cdef bytes b = as_bytes(data)
+    cdef Reader r
+    cdef uint64_t n = 0, j
+    cdef int64_t ts = 0
+    cdef Py_ssize_t start
+    reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b))
+    ok(&r, read_uleb64(&r, &n))
+    out = []
+    for j in range(n):
+        key = r_str(&r)
+        raw = None
+        if r_flag(&r, "an Option tag"):
+            start = r.pos
+            check_value(&r, DECODE_MAX_DEPTH)
+            raw = PyBytes_FromStringAndSize(<const char*>r.data + start, r.pos - start)
+        ok(&r, read_zigzag64(&r, &ts))
+        out.append((key, raw, ts))
+    return out
+
+
+def decode_value(raw):
+    """The LoroValue of one encoded value (bytes scan_entries checked)."""
+    cdef bytes b = as_bytes(raw)
+    cdef Reader r
+    reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b))
+    return r_value(&r, DECODE_MAX_DEPTH)
 
 
 cdef bytes as_bytes(data):
