@@ -981,11 +981,15 @@ class PosQueryResult:
 # ---------------------------------------------------------------- presence
 
 class EphemeralStoreEvent:
-    """What one EphemeralStore operation changed."""
-    by: typing.Literal["Local", "Import", "Timeout"]
-    added: typing.List[str]
-    updated: typing.List[str]
-    removed: typing.List[str]
+    """What one EphemeralStore operation changed (read-only; each list read is a new list)."""
+    @property
+    def by(self) -> typing.Literal["Local", "Import", "Timeout"]: ...
+    @property
+    def added(self) -> typing.List[str]: ...
+    @property
+    def updated(self) -> typing.List[str]: ...
+    @property
+    def removed(self) -> typing.List[str]: ...
     def __init__(self, by: typing.Literal["Local", "Import", "Timeout"], added: typing.List[str],
                  updated: typing.List[str], removed: typing.List[str]) -> None: ...
 
