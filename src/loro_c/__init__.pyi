@@ -980,6 +980,7 @@ class PosQueryResult:
 
 # ---------------------------------------------------------------- presence
 
+@disjoint_base
 class EphemeralStoreEvent:
     """What one EphemeralStore operation changed (read-only; each list read is a new list)."""
     @property
@@ -993,6 +994,7 @@ class EphemeralStoreEvent:
     def __init__(self, by: typing.Literal["Local", "Import", "Timeout"], added: typing.List[str],
                  updated: typing.List[str], removed: typing.List[str]) -> None: ...
 
+@disjoint_base
 class EphemeralStore:
     """Last-write-wins presence store whose entries expire `timeout` ms after their last
     write; messages interoperate with loro's EphemeralStore."""

@@ -76,6 +76,7 @@ def _lossy(v):
 
 
 @cython.no_gc
+@cython.auto_pickle(False)
 cdef class EphemeralStoreEvent:
     """What one store operation changed: `by` is "Local" (set/delete), "Import" (apply) or
     "Timeout" (remove_outdated); `added`, `updated`, `removed` list the keys. As loro's,
