@@ -23,7 +23,7 @@ cdef int64_t ML_UNP_MAX = 32
 
 cdef class MovableState:
     def __cinit__(self):
-        self.elem_table = {}
+        self.ix_gen = 1         # (an MLBefore never given one holds 0)
         self.before = {}
         self.unp = {}
         self.reset_epoch = -1
@@ -31,6 +31,7 @@ cdef class MovableState:
 
     def __dealloc__(self):
         free(self.elems)
+        free(self.ix_slots)
         free(self.slot_elem)
         free(self.pointed)
         free(self.vc_op)
@@ -117,8 +118,10 @@ cdef int ml_clear(LoroDoc d) except -1:
     ml_shown_unknown(d)
     s.vc_container = -1
     s.n_elems = 0
-    s.elem_table = {}       # (a new table: what an MLBefore kept tells it was emptied)
+    s.ix_gen += 1           # (what an MLBefore kept tells it was emptied)
     s.n_indexed = 0
+    if s.ix_size:
+        memset(s.ix_slots, 0xFF, <size_t>s.ix_size * sizeof(int32_t))
     if s.cap_slot:
         memset(s.slot_elem, 0xFF, <size_t>s.cap_slot * sizeof(int64_t))
         memset(s.pointed, 0, <size_t>s.cap_slot)
@@ -148,26 +151,79 @@ cdef int64_t ml_new_elem(LoroDoc d, uint32_t c, uint32_t peer, int32_t counter,
     return s.n_elems - 1
 
 
-cdef dict ml_elem_index(MovableState s):
-    """The elements' table, the ones made since the last look-up added (in their order, so
-    an IdLp made twice names the later element, as when each was added at once)."""
-    cdef dict t = s.elem_table
-    cdef int64_t e
-    cdef lc_ml_elem *el
-    for e in range(s.n_indexed, s.n_elems):
-        el = &s.elems[e]
-        t[(<uint64_t>el.peer << 32) | el.lamport] = e
+cdef inline uint64_t ml_elem_key(lc_ml_elem *el) noexcept nogil:
+    return (<uint64_t>el.peer << 32) | el.lamport
+
+
+cdef inline int ml_ix_shift(int64_t size) noexcept nogil:
+    """64 - log2(size): ml_ix_home keeps that many high bits."""
+    cdef int b = 0
+    while (<int64_t>1 << b) < size:
+        b += 1
+    return 64 - b
+
+
+cdef inline int64_t ml_ix_home(uint64_t key, int shift) noexcept nogil:
+    # (Fibonacci hashing: the high bits of the product, so runs of Lamports spread)
+    return <int64_t>((key * <uint64_t>0x9E3779B97F4A7C15ULL) >> shift)
+
+
+cdef void ml_ix_put(MovableState s, int64_t e, int shift) noexcept nogil:
+    """Index element `e`; an element already indexed under its IdLp gives way to it."""
+    cdef uint64_t key = ml_elem_key(&s.elems[e])
+    cdef int64_t mask = s.ix_size - 1, i = ml_ix_home(key, shift)
+    while s.ix_slots[i] >= 0 and ml_elem_key(&s.elems[s.ix_slots[i]]) != key:
+        i = (i + 1) & mask
+    s.ix_slots[i] = <int32_t>e
+
+
+cdef int ml_ix_fill(MovableState s) except -1:
+    """Index elements n_indexed..n_elems-1, in their order; a table grown is refilled from
+    element 0, in order too (so a later element made with an IdLp still wins)."""
+    cdef int64_t size = s.ix_size, e, lo = s.n_indexed
+    cdef int32_t *t
+    cdef int shift
+    if s.n_elems * 2 >= size:
+        size = 16
+        while size <= s.n_elems * 2:
+            size <<= 1
+        t = <int32_t*>realloc(s.ix_slots, <size_t>size * sizeof(int32_t))
+        if t == NULL:
+            raise MemoryError()
+        s.ix_slots = t
+        s.ix_size = size
+        memset(t, 0xFF, <size_t>size * sizeof(int32_t))
+        lo = 0
+    shift = ml_ix_shift(size)
+    for e in range(lo, s.n_elems):
+        ml_ix_put(s, e, shift)
     s.n_indexed = s.n_elems
-    return t
+    return 0
+
+
+cdef int64_t ml_elem_lookup(MovableState s, uint64_t key) except -2:
+    """The element of IdLp `key` (peer index << 32 | Lamport) in any container, or -1."""
+    cdef int64_t i, mask, e
+    if s.n_indexed != s.n_elems:
+        ml_ix_fill(s)
+    if s.ix_size == 0:
+        return -1
+    mask = s.ix_size - 1
+    i = ml_ix_home(key, ml_ix_shift(s.ix_size))
+    while True:
+        e = s.ix_slots[i]
+        if e < 0 or ml_elem_key(&s.elems[e]) == key:
+            return e
+        i = (i + 1) & mask
 
 
 cdef int64_t ml_find_elem(LoroDoc d, uint32_t c, uint32_t peer, uint32_t lamport) except -2:
     """The element IdLp (peer, lamport) of container `c`, or -1."""
     cdef MovableState s = ml_state(d)
-    found = ml_elem_index(s).get((<uint64_t>peer << 32) | lamport)
-    if found is None or s.elems[<int64_t>found].container != c:
+    cdef int64_t e = ml_elem_lookup(s, (<uint64_t>peer << 32) | lamport)
+    if e < 0 or s.elems[e].container != c:
         return -1
-    return found
+    return e
 
 
 cdef inline void ml_win_pos(LoroDoc d, lc_ml_elem *e, int64_t slot, uint32_t lamport,
