@@ -254,11 +254,17 @@ cdef int ml_elems_of_insert(LoroDoc d, uint32_t c, uint32_t peer, int32_t counte
     cdef MovableState s = ml_state(d)
     cdef int64_t e
     cdef int32_t k
+    cdef bint indexed = s.n_indexed == s.n_elems
     for k in range(n):
         e = ml_new_elem(d, c, peer, counter + k, lamport + <uint32_t>k, slot + k)
         if win:
             ml_win_pos(d, &s.elems[e], slot + k, lamport + <uint32_t>k, peer, counter + k)
             ml_win_val(d, &s.elems[e], slot + k, lamport + <uint32_t>k, peer)
+    if indexed:
+        # (a table kept whole stays whole while the elements are in the cache: else the
+        # first move or set after an import of thousands of inserts indexes them all then,
+        # the table and elements long out of the cache. A snapshot's elements wait.)
+        ml_ix_fill(s)
     return 0
 
 
