@@ -237,11 +237,14 @@ cdef class MovableState:
     cdef int64_t n_lazy             # `before` entries kept lazily (MLBefore.lazy)
     # (peer index << 32 | Lamport) -> element, for elements 0..n_indexed-1: the rest are
     # added when something looks one up (ml_elem_lookup), so a load builds no entry per
-    # element. In C (open addressing over element indices, -1 free, the key read from the
-    # element): the first look-up after an import of thousands of elements fills it in a
-    # few microseconds, where a dict entry each cost more than the import itself.
+    # element. In C (open addressing, linear probes): the first look-up after an import of
+    # thousands of elements fills it in a few microseconds, where a dict entry each cost
+    # more than the import itself; the keys beside the elements (-1: free), so a probe
+    # reads no element
+    cdef uint64_t *ix_keys
     cdef int32_t *ix_slots
     cdef int64_t ix_size            # a power of two, more than twice n_indexed (0: none yet)
+    cdef int ix_shift               # 64 - log2(ix_size): the hash's bits kept (ml_ix_home)
     cdef int64_t n_indexed
     cdef int64_t ix_gen             # bumped when ml_clear empties the elements (MLBefore.elem_gen)
     cdef bint dirty                 # a checkout moved movable ops: recompute the winners

@@ -31,6 +31,7 @@ cdef class MovableState:
 
     def __dealloc__(self):
         free(self.elems)
+        free(self.ix_keys)
         free(self.ix_slots)
         free(self.slot_elem)
         free(self.pointed)
@@ -155,66 +156,74 @@ cdef inline uint64_t ml_elem_key(lc_ml_elem *el) noexcept nogil:
     return (<uint64_t>el.peer << 32) | el.lamport
 
 
-cdef inline int ml_ix_shift(int64_t size) noexcept nogil:
-    """64 - log2(size): ml_ix_home keeps that many high bits."""
-    cdef int b = 0
-    while (<int64_t>1 << b) < size:
-        b += 1
-    return 64 - b
-
-
 cdef inline int64_t ml_ix_home(uint64_t key, int shift) noexcept nogil:
     # (Fibonacci hashing: the high bits of the product, so runs of Lamports spread)
     return <int64_t>((key * <uint64_t>0x9E3779B97F4A7C15ULL) >> shift)
 
 
-cdef void ml_ix_put(MovableState s, int64_t e, int shift) noexcept nogil:
-    """Index element `e`; an element already indexed under its IdLp gives way to it."""
-    cdef uint64_t key = ml_elem_key(&s.elems[e])
-    cdef int64_t mask = s.ix_size - 1, i = ml_ix_home(key, shift)
-    while s.ix_slots[i] >= 0 and ml_elem_key(&s.elems[s.ix_slots[i]]) != key:
+cdef inline int64_t ml_ix_probe(MovableState s, uint64_t key) noexcept nogil:
+    """The bucket of `key`, or the free one where it would go."""
+    cdef int64_t mask = s.ix_size - 1, i = ml_ix_home(key, s.ix_shift)
+    while s.ix_slots[i] >= 0 and s.ix_keys[i] != key:
         i = (i + 1) & mask
-    s.ix_slots[i] = <int32_t>e
+    return i
+
+
+cdef int ml_ix_grow(MovableState s, int64_t size) except -1:
+    """Rehash into `size` buckets (its keys are distinct: each goes to a free bucket)."""
+    cdef uint64_t *keys = <uint64_t*>malloc(<size_t>size * sizeof(uint64_t))
+    cdef int32_t *slots = <int32_t*>malloc(<size_t>size * sizeof(int32_t))
+    cdef uint64_t *old_keys = s.ix_keys
+    cdef int32_t *old_slots = s.ix_slots
+    cdef int64_t old_size = s.ix_size, i, j
+    cdef int shift = 64
+    if keys == NULL or slots == NULL:
+        free(keys)
+        free(slots)
+        raise MemoryError()
+    memset(slots, 0xFF, <size_t>size * sizeof(int32_t))
+    while (<int64_t>1 << (64 - shift)) < size:
+        shift -= 1
+    s.ix_keys = keys
+    s.ix_slots = slots
+    s.ix_size = size
+    s.ix_shift = shift
+    for i in range(old_size):
+        if old_slots[i] >= 0:
+            j = ml_ix_probe(s, old_keys[i])
+            keys[j] = old_keys[i]
+            slots[j] = old_slots[i]
+    free(old_keys)
+    free(old_slots)
+    return 0
 
 
 cdef int ml_ix_fill(MovableState s) except -1:
-    """Index elements n_indexed..n_elems-1, in their order; a table grown is refilled from
-    element 0, in order too (so a later element made with an IdLp still wins)."""
-    cdef int64_t size = s.ix_size, e, lo = s.n_indexed
-    cdef int32_t *t
-    cdef int shift
+    """Index elements n_indexed..n_elems-1, in their order (an element indexed under the
+    IdLp of one made later gives way to it: the later one wins, as before the table)."""
+    cdef int64_t size = s.ix_size, e, i
+    cdef uint64_t key
     if s.n_elems * 2 >= size:
-        size = 16
+        size = max(size, 16)
         while size <= s.n_elems * 2:
             size <<= 1
-        t = <int32_t*>realloc(s.ix_slots, <size_t>size * sizeof(int32_t))
-        if t == NULL:
-            raise MemoryError()
-        s.ix_slots = t
-        s.ix_size = size
-        memset(t, 0xFF, <size_t>size * sizeof(int32_t))
-        lo = 0
-    shift = ml_ix_shift(size)
-    for e in range(lo, s.n_elems):
-        ml_ix_put(s, e, shift)
+        ml_ix_grow(s, size)
+    for e in range(s.n_indexed, s.n_elems):
+        key = ml_elem_key(&s.elems[e])
+        i = ml_ix_probe(s, key)
+        s.ix_keys[i] = key
+        s.ix_slots[i] = <int32_t>e
     s.n_indexed = s.n_elems
     return 0
 
 
 cdef int64_t ml_elem_lookup(MovableState s, uint64_t key) except -2:
     """The element of IdLp `key` (peer index << 32 | Lamport) in any container, or -1."""
-    cdef int64_t i, mask, e
     if s.n_indexed != s.n_elems:
         ml_ix_fill(s)
     if s.ix_size == 0:
         return -1
-    mask = s.ix_size - 1
-    i = ml_ix_home(key, ml_ix_shift(s.ix_size))
-    while True:
-        e = s.ix_slots[i]
-        if e < 0 or ml_elem_key(&s.elems[e]) == key:
-            return e
-        i = (i + 1) & mask
+    return s.ix_slots[ml_ix_probe(s, key)]
 
 
 cdef int64_t ml_find_elem(LoroDoc d, uint32_t c, uint32_t peer, uint32_t lamport) except -2:
