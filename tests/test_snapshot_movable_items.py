@@ -1,7 +1,7 @@
 """A MovableList's snapshot state reaches the document as C records, one per list item
 (codec decode_movable_list_state -> state/snapshot_load.pxi thin_ml_elems), not an object
 per item, and the elements' IdLp table is filled when something first looks an element up
-(state/movable_list.pxi ml_elem_index), not at the load. loro's rule pinned here: a loaded
+(state/movable_list.pxi ml_elem_lookup), not at the load. loro's rule pinned here: a loaded
 movable list reads, imports, edits, undoes and checks out exactly as loro's load of the
 same snapshot, whatever its items went through: an element moved many times (its old items
 left with no element on them), elements deleted, values set by other peers, values that

@@ -236,9 +236,17 @@ cdef class MovableState:
     cdef int64_t cap_slot
     cdef int64_t n_lazy             # `before` entries kept lazily (MLBefore.lazy)
     # (peer index << 32 | Lamport) -> element, for elements 0..n_indexed-1: the rest are
-    # added when something looks one up (ml_elem_index), so a load builds no entry per element
-    cdef dict elem_table
+    # added when something looks one up (ml_elem_lookup), so a load builds no entry per
+    # element. In C (open addressing, linear probes): the first look-up after an import of
+    # thousands of elements fills it in a few microseconds, where a dict entry each cost
+    # more than the import itself; the keys beside the elements (-1: free), so a probe
+    # reads no element
+    cdef uint64_t *ix_keys
+    cdef int32_t *ix_slots
+    cdef int64_t ix_size            # a power of two, more than twice n_indexed (0: none yet)
+    cdef int ix_shift               # 64 - log2(ix_size): the hash's bits kept (ml_ix_home)
     cdef int64_t n_indexed
+    cdef int64_t ix_gen             # bumped when ml_clear empties the elements (MLBefore.elem_gen)
     cdef bint dirty                 # a checkout moved movable ops: recompute the winners
     cdef int64_t reset_epoch        # the rebuild that last emptied it
     cdef dict before                # events: container -> its items before the batch
@@ -728,7 +736,7 @@ cdef list ml_import_split(LoroDoc d, uint32_t c, list idxs)
 cdef bint ml_kept_alive(LoroDoc d, uint32_t c, list ends) except -1
 cdef int ml_events_done(LoroDoc d) noexcept
 cdef int64_t ml_index_of(LoroDoc d, uint32_t c, object value) except -2
-cdef dict ml_elem_index(MovableState s)
+cdef int64_t ml_elem_lookup(MovableState s, uint64_t key) except -2
 # movable trees (state/tree.pxi)
 cdef object tree_state(LoroDoc d, uint32_t c)
 cdef int local_tree_move(LoroDoc d, uint32_t c, tuple target, object parent, bytes fi) except -1

@@ -32,7 +32,7 @@ from loro_c._doc cimport (LoroDoc, lc_ev_note, ROOT_NONE, ev_note, lc_map_find, 
 from loro_c._doc cimport (commit_txn, text_value, list_slots, map_live, lc_map, LC_NO_KEY,
                           utf8_bytes)
 from loro_c._doc cimport KIND_MOVABLE_LIST, ml_event_ops, ml_events_done, ml_index_of, ml_slots     # MovableList
-from loro_c._doc cimport MovableState, lc_ml_elem, ml_elem_index      # ml_elems_before
+from loro_c._doc cimport MovableState, lc_ml_elem, ml_elem_lookup      # ml_elems_before
 from loro_c._kinds cimport LC_OP_SET, LC_OP_MOVE
 from loro_c._doc cimport ml_import_split     # MovableList import diffs, split as loro's
 from loro_c._doc cimport ml_kept_alive       # a checkout calculator's kept MovableList maps

@@ -637,6 +637,7 @@ cdef list ml_dead_children(LoroDoc doc, list ranges, set shown):
     cdef lc_ml_elem *el
     cdef uint32_t p
     cdef int32_t s0, s1, lo, hi, a0, a1, i
+    cdef int64_t e
     out = []
     if s is None or doc.evs is None or doc.evs.tree_lca is None or _greater_import is not None:
         return out
@@ -657,10 +658,10 @@ cdef list ml_dead_children(LoroDoc doc, list ranges, set shown):
                 a0 = max(op.counter, lo)
                 a1 = min(op.counter + op_atoms(op), hi)
                 for i in range(a0, a1):
-                    e = ml_elem_index(s).get((<uint64_t>p << 32) | (ch.lamport + <uint32_t>(i - ch.counter)))
-                    if e is None:
+                    e = ml_elem_lookup(s, (<uint64_t>p << 32) | (ch.lamport + <uint32_t>(i - ch.counter)))
+                    if e < 0:
                         continue
-                    el = &s.elems[<int64_t>e]
+                    el = &s.elems[e]
                     if el.val_slot < 0:
                         continue
                     v = values[el.val_slot]
@@ -684,6 +685,7 @@ cdef bint ml_keeps_elements(LoroDoc doc, uint32_t c, list ranges, list ends) exc
     cdef uint32_t p
     cdef MovableState st = doc.mls
     cdef lc_ml_elem *el
+    cdef int64_t e
     for r in ranges:
         p = r[0]
         s0 = r[1]
@@ -696,9 +698,9 @@ cdef bint ml_keeps_elements(LoroDoc doc, uint32_t c, list ranges, list ends) exc
                 if max(op.counter, s0) < <int32_t>ends[p]:
                     return True
             elif (op.kind == LC_OP_MOVE or op.kind == LC_OP_SET) and st is not None:
-                e = ml_elem_index(st).get((<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter)
-                if e is not None:
-                    el = &st.elems[<int64_t>e]
+                e = ml_elem_lookup(st, (<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter)
+                if e >= 0:
+                    el = &st.elems[e]
                     if el.peer < len(ends) and el.counter < ends[el.peer]:
                         return True
             op = range_ops_next(log, &it)
@@ -895,7 +897,7 @@ cdef set ml_elems_before(LoroDoc doc, list containers, list ends, bint counters_
     list element that the version `ends` has (inserted in it; a set may have given it the
     counter since): loro's calculator does not report them new (it reports new elements)."""
     cdef OpLog log = doc.log
-    cdef int64_t ch, k
+    cdef int64_t ch, k, e
     cdef lc_op *op
     cdef MovableState s = doc.mls
     cdef lc_ml_elem *el
@@ -917,10 +919,10 @@ cdef set ml_elems_before(LoroDoc doc, list containers, list ends, bint counters_
         if op.kind == LC_OP_SET:
             if s is None:
                 continue
-            e = ml_elem_index(s).get((<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter)
-            if e is None:
+            e = ml_elem_lookup(s, (<uint64_t>op.start_id.peer << 32) | <uint32_t>op.start_id.counter)
+            if e < 0:
                 continue
-            el = &s.elems[<int64_t>e]
+            el = &s.elems[e]
             if el.peer < len(ends) and el.counter < ends[el.peer]:
                 out.add(c)
         elif made_before(doc, cid, ends):

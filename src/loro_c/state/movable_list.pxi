@@ -23,7 +23,7 @@ cdef int64_t ML_UNP_MAX = 32
 
 cdef class MovableState:
     def __cinit__(self):
-        self.elem_table = {}
+        self.ix_gen = 1         # (an MLBefore never given one holds 0)
         self.before = {}
         self.unp = {}
         self.reset_epoch = -1
@@ -31,6 +31,8 @@ cdef class MovableState:
 
     def __dealloc__(self):
         free(self.elems)
+        free(self.ix_keys)
+        free(self.ix_slots)
         free(self.slot_elem)
         free(self.pointed)
         free(self.vc_op)
@@ -117,8 +119,10 @@ cdef int ml_clear(LoroDoc d) except -1:
     ml_shown_unknown(d)
     s.vc_container = -1
     s.n_elems = 0
-    s.elem_table = {}       # (a new table: what an MLBefore kept tells it was emptied)
+    s.ix_gen += 1           # (what an MLBefore kept tells it was emptied)
     s.n_indexed = 0
+    if s.ix_size:
+        memset(s.ix_slots, 0xFF, <size_t>s.ix_size * sizeof(int32_t))
     if s.cap_slot:
         memset(s.slot_elem, 0xFF, <size_t>s.cap_slot * sizeof(int64_t))
         memset(s.pointed, 0, <size_t>s.cap_slot)
@@ -148,26 +152,87 @@ cdef int64_t ml_new_elem(LoroDoc d, uint32_t c, uint32_t peer, int32_t counter,
     return s.n_elems - 1
 
 
-cdef dict ml_elem_index(MovableState s):
-    """The elements' table, the ones made since the last look-up added (in their order, so
-    an IdLp made twice names the later element, as when each was added at once)."""
-    cdef dict t = s.elem_table
-    cdef int64_t e
-    cdef lc_ml_elem *el
+cdef inline uint64_t ml_elem_key(lc_ml_elem *el) noexcept nogil:
+    return (<uint64_t>el.peer << 32) | el.lamport
+
+
+cdef inline int64_t ml_ix_home(uint64_t key, int shift) noexcept nogil:
+    # (Fibonacci hashing: the high bits of the product, so runs of Lamports spread)
+    return <int64_t>((key * <uint64_t>0x9E3779B97F4A7C15ULL) >> shift)
+
+
+cdef inline int64_t ml_ix_probe(MovableState s, uint64_t key) noexcept nogil:
+    """The bucket of `key`, or the free one where it would go."""
+    cdef int64_t mask = s.ix_size - 1, i = ml_ix_home(key, s.ix_shift)
+    while s.ix_slots[i] >= 0 and s.ix_keys[i] != key:
+        i = (i + 1) & mask
+    return i
+
+
+cdef int ml_ix_grow(MovableState s, int64_t size) except -1:
+    """Rehash into `size` buckets (its keys are distinct: each goes to a free bucket)."""
+    cdef uint64_t *keys = <uint64_t*>malloc(<size_t>size * sizeof(uint64_t))
+    cdef int32_t *slots = <int32_t*>malloc(<size_t>size * sizeof(int32_t))
+    cdef uint64_t *old_keys = s.ix_keys
+    cdef int32_t *old_slots = s.ix_slots
+    cdef int64_t old_size = s.ix_size, i, j
+    cdef int shift = 64
+    if keys == NULL or slots == NULL:
+        free(keys)
+        free(slots)
+        raise MemoryError()
+    memset(slots, 0xFF, <size_t>size * sizeof(int32_t))
+    while (<int64_t>1 << (64 - shift)) < size:
+        shift -= 1
+    s.ix_keys = keys
+    s.ix_slots = slots
+    s.ix_size = size
+    s.ix_shift = shift
+    for i in range(old_size):
+        if old_slots[i] >= 0:
+            j = ml_ix_probe(s, old_keys[i])
+            keys[j] = old_keys[i]
+            slots[j] = old_slots[i]
+    free(old_keys)
+    free(old_slots)
+    return 0
+
+
+cdef int ml_ix_fill(MovableState s) except -1:
+    """Index elements n_indexed..n_elems-1, in their order (an element indexed under the
+    IdLp of one made later gives way to it: the later one wins, as before the table)."""
+    cdef int64_t size = s.ix_size, e, i
+    cdef uint64_t key
+    if s.n_elems * 2 >= size:
+        size = max(size, 16)
+        while size <= s.n_elems * 2:
+            size <<= 1
+        ml_ix_grow(s, size)
     for e in range(s.n_indexed, s.n_elems):
-        el = &s.elems[e]
-        t[(<uint64_t>el.peer << 32) | el.lamport] = e
+        key = ml_elem_key(&s.elems[e])
+        i = ml_ix_probe(s, key)
+        s.ix_keys[i] = key
+        s.ix_slots[i] = <int32_t>e
     s.n_indexed = s.n_elems
-    return t
+    return 0
+
+
+cdef int64_t ml_elem_lookup(MovableState s, uint64_t key) except -2:
+    """The element of IdLp `key` (peer index << 32 | Lamport) in any container, or -1."""
+    if s.n_indexed != s.n_elems:
+        ml_ix_fill(s)
+    if s.ix_size == 0:
+        return -1
+    return s.ix_slots[ml_ix_probe(s, key)]
 
 
 cdef int64_t ml_find_elem(LoroDoc d, uint32_t c, uint32_t peer, uint32_t lamport) except -2:
     """The element IdLp (peer, lamport) of container `c`, or -1."""
     cdef MovableState s = ml_state(d)
-    found = ml_elem_index(s).get((<uint64_t>peer << 32) | lamport)
-    if found is None or s.elems[<int64_t>found].container != c:
+    cdef int64_t e = ml_elem_lookup(s, (<uint64_t>peer << 32) | lamport)
+    if e < 0 or s.elems[e].container != c:
         return -1
-    return found
+    return e
 
 
 cdef inline void ml_win_pos(LoroDoc d, lc_ml_elem *e, int64_t slot, uint32_t lamport,
@@ -198,11 +263,17 @@ cdef int ml_elems_of_insert(LoroDoc d, uint32_t c, uint32_t peer, int32_t counte
     cdef MovableState s = ml_state(d)
     cdef int64_t e
     cdef int32_t k
+    cdef bint indexed = s.n_indexed == s.n_elems
     for k in range(n):
         e = ml_new_elem(d, c, peer, counter + k, lamport + <uint32_t>k, slot + k)
         if win:
             ml_win_pos(d, &s.elems[e], slot + k, lamport + <uint32_t>k, peer, counter + k)
             ml_win_val(d, &s.elems[e], slot + k, lamport + <uint32_t>k, peer)
+    if indexed:
+        # (a table kept whole stays whole while the elements are in the cache: else the
+        # first move or set after an import of thousands of inserts indexes them all then,
+        # the table and elements long out of the cache. A snapshot's elements wait.)
+        ml_ix_fill(s)
     return 0
 
 

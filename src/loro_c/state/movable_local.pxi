@@ -316,7 +316,7 @@ cdef class MLBefore:
     cdef int64_t bidx_lo, bidx_hi
     # the least and greatest `elem` as the walk found them (elem_lo < 0: not known)
     cdef int64_t elem_lo, elem_hi
-    cdef dict elem_index        # the elements' table then (ml_clear replaces it)
+    cdef int64_t elem_gen       # MovableState.ix_gen then (ml_clear bumps it)
     # a checkout's: the visible list items no element stood on, [(op position, peer index,
     # counter)] (None: not kept)
     cdef list unpointed
@@ -539,7 +539,7 @@ cdef int ml_note_before_import(LoroDoc d, uint32_t c) except -1:
                 b.unp_ops[i] = unp[i]
             b.n_unp = len(unp)
         b.n = d.seq.visible_len(d.ctree[c]) - b.n_unp
-        b.elem_index = s.elem_table
+        b.elem_gen = s.ix_gen
         s.n_lazy += 1
         global ml_none_snaps, ml_none_unshown
         ml_none_snaps += 1
@@ -725,7 +725,7 @@ cdef MLBefore ml_snap(LoroDoc d, uint32_t c, bint lazy):
     b.pos = <int64_t*>(<char*>b.block + 3 * per)
     b.op = <int64_t*>(<char*>b.block + 4 * per)
     b.atom = <lc_id*>(<char*>b.block + 5 * per)
-    b.elem_index = s.elem_table
+    b.elem_gen = s.ix_gen
     b.elem_lo = INT64_MAX
     b.elem_hi = -1
     if lazy:
@@ -1066,8 +1066,8 @@ cdef list ml_changes(LoroDoc d, uint32_t c, MLBefore b, ml_view *v):
             e = b.elem[i]
             if e < 0 or e >= n_el or ((<uint64_t>s.elems[e].peer << 32) | s.elems[e].lamport) != b.key[i]:
                 # (the elements were rebuilt since: find it again by its IdLp)
-                found = ml_elem_index(s).get(b.key[i])
-                e = found if found is not None and <int64_t>found < n_el else -1
+                e = ml_elem_lookup(s, b.key[i])
+                e = e if e < n_el else -1
                 b.elem[i] = e
                 b.elem_lo = -1      # (renumbered: the walk's range no longer holds)
             if e >= 0:
@@ -1481,7 +1481,7 @@ cdef int64_t ml_import_tail(LoroDoc d, uint32_t c, MLBefore b, list fresh, list 
     cdef int idx, j
     cdef uint32_t leaf
     cdef lc_span *sp
-    if b is None or b.elem_index is not ml_state(d).elem_table or d.detached or ml_state(d).dirty:
+    if b is None or b.elem_gen != ml_state(d).ix_gen or d.detached or ml_state(d).dirty:
         return -1
     mem = <int64_t*>malloc(<size_t>(2 * n_fresh + 2 * n_gone + 1) * sizeof(int64_t))
     if mem == NULL:
@@ -1578,7 +1578,7 @@ cdef list ml_changes_small(LoroDoc d, uint32_t c, MLBefore b, list touched, list
     cdef uint32_t leaf
     cdef lc_span *sp
     cdef lc_ml_elem *el
-    if b is None or b.elem_index is not s.elem_table or d.detached or s.dirty or cap >= (1 << 20):
+    if b is None or b.elem_gen != s.ix_gen or d.detached or s.dirty or cap >= (1 << 20):
         return None
     mem = <int64_t*>malloc(<size_t>cap * 15 * sizeof(int64_t))
     if mem == NULL:
@@ -1640,9 +1640,9 @@ cdef list ml_changes_small(LoroDoc d, uint32_t c, MLBefore b, list touched, list
                     n_cands += 1
             k = m
         for k in range(n_touched):
-            found = ml_elem_index(s).get(touched[k])
-            if found is not None:
-                cands[n_cands] = <int64_t>found
+            e = ml_elem_lookup(s, touched[k])
+            if e >= 0:
+                cands[n_cands] = e
                 n_cands += 1
         qsort(added, <size_t>n_added, sizeof(int64_t), cmp_i64)
         qsort(removed, <size_t>n_removed, sizeof(int64_t), cmp_i64)
@@ -1930,16 +1930,16 @@ cdef bint ml_kept_alive(LoroDoc d, uint32_t c, list ends) except -1:
     cdef MovableState s = d.mls
     cdef ElementMap kept
     cdef lc_ml_elem *el
-    cdef int64_t i
+    cdef int64_t i, e
     if s is None or d.shallow_sv is not None or d.evs is None or d.evs.tree_lca is None:
         return False
     kept = ml_kept_caught_up(d, s, c, d.evs.tree_lca)
     for i in range(kept.size):
         if kept.table[i] < 0:
             continue
-        e = ml_elem_index(s).get(kept.table[i])
-        if e is not None:
-            el = &s.elems[<int64_t>e]
+        e = ml_elem_lookup(s, kept.table[i])
+        if e >= 0:
+            el = &s.elems[e]
             if el.peer < len(ends) and el.counter < ends[el.peer]:
                 return True
     return False
