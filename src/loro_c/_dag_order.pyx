@@ -1165,20 +1165,7 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
         met_rank = <int64_t *>malloc((np + 1) * sizeof(int64_t))
         if touch == NULL or met_rank == NULL:
             raise MemoryError()
-        # the order loro's version map of the log took the peers in: a snapshot load's
-        # first (as its "vv" entry lists them), then by each peer's first change
-        for p in range(np):
-            met_rank[p] = first_record(log, p)
-        if loaded:
-            for i, pid in enumerate(loaded):
-                got = log.peer_map.get(pid)
-                if got is not None and <uint32_t>got < np:
-                    met_rank[<uint32_t>got] = i - <int64_t>len(loaded)
-        memset(touch, 0, np + 2)
-        if touches:
-            for c in touches:
-                if 0 < c <= <int32_t>np:
-                    touch[c] = 1
+        version_map_rank(log, np, loaded, touches, met_rank, touch)
         base_peer_order(w, peers, k, tgt_lo, tgt_hi, np, ids, nl, ids + nl, nr, bvv, avv,
                         _as_checkout if checkout is None else checkout, order, touch, met_rank,
                         before_ordered, after_ordered)
@@ -1683,6 +1670,27 @@ cdef void sort_by_lamport(_Walk w, lc_id *ids, int64_t n, bint descending,
             ids[j] = ids[j - 1]
             j -= 1
         ids[j] = one
+
+
+cdef int version_map_rank(OpLog log, uint32_t np, list loaded, touches, int64_t *rank,
+                          uint8_t *touch) except -1:
+    """The order loro's version map of the log took the peers in (`rank`): a snapshot
+    load's first (as its "vv" entry lists them), then by each peer's first change; and
+    the map sizes at which a local op grew it (`touch`: see walk_containers)."""
+    cdef uint32_t p
+    for p in range(np):
+        rank[p] = first_record(log, p)
+    if loaded:
+        for i, pid in enumerate(loaded):
+            got = log.peer_map.get(pid)
+            if got is not None and <uint32_t>got < np:
+                rank[<uint32_t>got] = i - <int64_t>len(loaded)
+    memset(touch, 0, np + 2)
+    if touches:
+        for c in touches:
+            if 0 < c <= <int32_t>np:
+                touch[c] = 1
+    return 0
 
 
 cdef int64_t version_map_order(_Walk w, const int32_t *bvv, const int64_t *rank,
