@@ -624,7 +624,10 @@ FIXED_LATE_SESSIONS = (75, 120, 126, 134, 255, 268, 278, 280, 295, 299, 318, 324
                        18905,
                        # loro's lazily read DAG after a snapshot load
                        # (tests/test_lazy_dag_split.py, tests/test_lazy_dag_after_load.py)
-                       19975, 16843)
+                       19975, 16843,
+                       # and the critical version search's view of it
+                       # (tests/test_lazy_dag_critical_base.py)
+                       8229)
 
 
 @pytest.mark.parametrize("seed", FIXED_LATE_SESSIONS)

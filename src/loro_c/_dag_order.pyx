@@ -463,6 +463,10 @@ cdef class _Walk:
     cdef int64_t n_tip_ids, cap_tip_ids
     cdef lc_id *dead
     cdef int64_t n_dead, cap_dead
+    # when not None: the peers whose DAG nodes the meet search looked up, and the ids of
+    # the meet it found (lazy_critical: what loro's lazily read DAG has read by then)
+    cdef set reads
+    cdef list ans_ids
 
     def __cinit__(self, Dag dag):
         cdef uint32_t n = dag.n_peers + 1
@@ -668,6 +672,8 @@ cdef class _Walk:
         cdef span s
         if nd == NULL:
             raise ValueError("an id outside the history")
+        if self.reads is not None:
+            self.reads.add(peer)
         s.peer = peer
         s.ctr = nd.start
         s.lamport = nd.lamport
@@ -808,6 +814,8 @@ cdef class _Walk:
                     if n0.tips < 0 and n_parents > 1:
                         child_tips = self.tips_of_one(n0.peer, n0.ctr - 1)
                     self.push_span_of(n0.peer, n0.ctr - 1, t, child_tips)
+            if self.reads is not None:
+                self.ans_ids = [(ans[i].peer, ans[i].counter) for i in range(n_ans)]
             self.vv_of(ans, n_ans, out, NULL)
             for i in range(self.n_dead):
                 if out[self.dead[i].peer] <= self.dead[i].counter:
@@ -1127,9 +1135,13 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
             _from_before = 1
         elif forward and not same and nl and nr:
             # new ops concurrent with old ones on other containers: the latest version
-            # under `before` that none of the ops past it is concurrent with
+            # under `before` that none of the ops past it is concurrent with (as far as
+            # loro's DAG has read it, after a snapshot load: lazy_critical)
             memcpy(tgt_lo, bvv, np * sizeof(int32_t))
-            w.critical(tgt_lo, tgt_hi, tmp, tmp2)
+            if not (cold and not (_as_checkout if checkout is None else checkout)
+                    and lazy_critical(w, log, cold, tgt_lo, tgt_hi, bvv, avv, ids, nl, nr,
+                                      loaded, touches, tmp, tmp2)):
+                w.critical(tgt_lo, tgt_hi, tmp, tmp2)
             if memcmp(tgt_lo, bvv, np * sizeof(int32_t)) == 0:
                 _from_before = 2
             else:
@@ -1165,20 +1177,7 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
         met_rank = <int64_t *>malloc((np + 1) * sizeof(int64_t))
         if touch == NULL or met_rank == NULL:
             raise MemoryError()
-        # the order loro's version map of the log took the peers in: a snapshot load's
-        # first (as its "vv" entry lists them), then by each peer's first change
-        for p in range(np):
-            met_rank[p] = first_record(log, p)
-        if loaded:
-            for i, pid in enumerate(loaded):
-                got = log.peer_map.get(pid)
-                if got is not None and <uint32_t>got < np:
-                    met_rank[<uint32_t>got] = i - <int64_t>len(loaded)
-        memset(touch, 0, np + 2)
-        if touches:
-            for c in touches:
-                if 0 < c <= <int32_t>np:
-                    touch[c] = 1
+        version_map_rank(log, np, loaded, touches, met_rank, touch)
         base_peer_order(w, peers, k, tgt_lo, tgt_hi, np, ids, nl, ids + nl, nr, bvv, avv,
                         _as_checkout if checkout is None else checkout, order, touch, met_rank,
                         before_ordered, after_ordered)
@@ -1345,6 +1344,183 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
         free(cm.bits)
     return out
 
+
+
+cdef bint lazy_critical(_Walk w, OpLog log, dict cold, int32_t *v, const int32_t *u,
+                        const int32_t *bvv, const int32_t *avv, const lc_id *ids, int64_t nl,
+                        int64_t nr, list loaded, touches, int32_t *ctx, int32_t *old) except -1:
+    """Lower `v` (the version before an import, under `u`) as loro's multi-head search for
+    the latest critical version does while its DAG holds peers not read since a snapshot
+    load (`cold`, LoroDoc.dag_cold); False (v untouched) where that search would see the
+    whole DAG, and Walk.critical's view holds (ctx, old: scratch vectors).
+
+    loro's design notes (critical-version-spec, L13) describe the search: from the
+    version before, for each peer's ids past the cut, the version the first op of each of
+    its changes above the cut has in its history; one that does not hold the cut lowers
+    it, and only the ids that exposes are looked at next. How it meets the lazy DAG is
+    fitted to probes on loro 1.17.1 (tests/test_lazy_dag_critical_base.py): the exposed
+    ids go on a stack, peer by peer in the order of a map of the peers
+    (lazy_search_order); a peer's changes are found among the DAG nodes read, so the ids
+    of a peer nothing has read yet are skipped, though its first op, with no deps, would
+    lower the cut to the empty version; the version of a change's deps reads every peer
+    of it (late kinds session 8229: peer 1 is read by the version of 123's or 143's
+    change; whether peer 1's ids are popped before follows the map's order of 1, 123 and
+    143). The search runs only when loro's meet search leaves a path unmatched and
+    uncovered (Walk.meet's bit 2); the reads before it: lazy_search_reads."""
+    cdef Dag h = w.dag
+    cdef uint32_t np = h.n_peers, p, q
+    cdef int32_t c, lo, hi, x
+    cdef dnode *nd
+    cdef lc_id prev
+    cdef bint lower
+    unread = lazy_search_reads(w, log, cold, bvv, avv, ids, nl, nr, ctx)
+    if not unread:
+        return False
+    order = lazy_search_order(w, log, bvv, avv, loaded, touches)
+    stack = [(p, v[p], u[p]) for p in order if v[p] < u[p]]
+    while stack:
+        p, lo, hi = stack.pop()
+        c = max(lo, <int32_t>unread.get(p, 0))
+        while c < hi:
+            nd = h.node_at(p, c)
+            x = max(nd.start, lo)
+            if x == nd.start:
+                w.vv_of(&h.deps[nd.deps_off], nd.deps_len, ctx, NULL)
+            else:
+                prev.peer = p
+                prev.counter = x - 1
+                w.vv_of(&prev, 1, ctx, NULL)
+            ctx[p] = max(ctx[p], x)
+            lower = False
+            for q in range(np):
+                if ctx[q] > 0:
+                    unread.pop(q, None)
+                if ctx[q] < v[q]:
+                    lower = True
+            if lower:
+                memcpy(old, v, np * sizeof(int32_t))
+                for q in range(np):
+                    v[q] = min(v[q], ctx[q])
+                for q in order:
+                    if v[q] < old[q]:
+                        stack.append((q, v[q], old[q]))
+            c = nd.end
+    return True
+
+
+cdef dict lazy_search_reads(_Walk w, OpLog log, dict cold, const int32_t *bvv,
+                            const int32_t *avv, const lc_id *ids, int64_t nl, int64_t nr,
+                            int32_t *scratch):
+    """The peers of `cold` ({peer index: end of the part loaded}) loro's DAG has not read
+    when its critical version search for an import starts, or None when that search does
+    not run. Read by then: the peers of the two versions' ids and of the new changes and
+    their deps (the import looks up their Lamports), those of the nodes loro's meet
+    search looks up (Walk.meet, noting them), those of the deps of the meet's nodes (its
+    check for deps in trimmed history) and those its check of the unmatched paths' tips
+    reads (lazy_cover_reads)."""
+    cdef int64_t ci, k
+    cdef lc_change *ch
+    cdef int got
+    unread = dict(cold)
+    for ci in range(nl + nr):
+        if ids[ci].counter < <int32_t>unread.get(ids[ci].peer, 0):
+            unread.pop(ids[ci].peer)
+    for ci in range(log.n_changes):
+        ch = &log.changes[ci]
+        if ch.peer < log.n_peers and bvv[ch.peer] <= ch.counter < avv[ch.peer]:
+            unread.pop(ch.peer, None)
+            for k in range(ch.deps_off, ch.deps_off + ch.deps_len):
+                unread.pop(log.deps[k].peer, None)
+    if not unread:
+        return None
+    w.reads = set()
+    try:
+        got = w.meet(ids, nl, ids + nl, nr, scratch)
+        if not got & 2:
+            return None
+        for q in w.reads:
+            unread.pop(q, None)
+        for p, c in w.ans_ids:
+            for q, _ in node_deps(log, p, c):
+                unread.pop(q, None)
+        lazy_cover_reads(w, unread)
+    finally:
+        w.reads = None
+        w.ans_ids = None
+    return unread
+
+
+cdef int lazy_cover_reads(_Walk w, dict unread) except -1:
+    """Drop from `unread` the peers loro reads when it checks whether the tips of the meet
+    search's unmatched paths (Walk.dead) are in the meet's history: it goes down from the
+    meet's nodes, looking up the nodes of their deps, and stops at nodes whose last
+    Lamport is below the lowest Lamport of the tips' nodes (their first ops': late kinds
+    session 363, whose tip 5@101 on a node from 2@101 ties the meet's Lamport 9, reads
+    peer 2 through the deps of 8@1, Lamport 8)."""
+    cdef Dag h = w.dag
+    cdef int64_t i
+    cdef dnode *nd
+    cdef const lc_id *dd
+    cdef uint32_t floor = 0xFFFFFFFF
+    cdef bint has_prev
+    for i in range(w.n_dead):
+        nd = h.node_at(w.dead[i].peer, w.dead[i].counter)
+        floor = min(floor, nd.lamport)
+    stack = list(w.ans_ids)
+    seen = set()
+    while stack:
+        p, c = stack.pop()
+        nd = h.node_at(p, c)
+        if nd.lamport + <uint32_t>(<int32_t>c - nd.start) < floor or (p, nd.start) in seen:
+            continue
+        seen.add((p, nd.start))
+        has_prev = nd.start > 0
+        for i in range(nd.deps_len):
+            dd = &h.deps[nd.deps_off + i]
+            unread.pop(dd.peer, None)
+            stack.append((dd.peer, dd.counter))
+            if dd.peer == p and dd.counter == nd.start - 1:
+                has_prev = False
+        if has_prev:
+            stack.append((p, nd.start - 1))
+    return 0
+
+
+cdef list lazy_search_order(_Walk w, OpLog log, const int32_t *bvv, const int32_t *avv,
+                            list loaded, touches):
+    """The peers in the order loro's critical version search pushes their exposed ids: a
+    map filled from the document's version map (in the order it yields them, as
+    base_peer_order models it), then the import's new peers (fitted on the 8229 shape:
+    351 of 357 choices of the five peer ids agree)."""
+    cdef uint32_t np = w.dag.n_peers, p
+    cdef int64_t n, i, m
+    cdef int64_t *rank = <int64_t *>malloc((np + 1) * sizeof(int64_t))
+    cdef uint8_t *touch = <uint8_t *>malloc(np + 2)
+    cdef uint32_t *ps = <uint32_t *>malloc((np + 1) * sizeof(uint32_t))
+    cdef uint32_t *tmp = <uint32_t *>malloc((np + 1) * sizeof(uint32_t))
+    cdef uint64_t *hs = <uint64_t *>malloc((np + 1) * sizeof(uint64_t))
+    cdef int64_t *o = <int64_t *>malloc((np + 1) * sizeof(int64_t))
+    try:
+        if rank == NULL or touch == NULL or ps == NULL or tmp == NULL or hs == NULL or o == NULL:
+            raise MemoryError()
+        version_map_rank(log, np, loaded, touches, rank, touch)
+        n = version_map_order(w, bvv, rank, touch, ps, tmp, hs, o)
+        out = [ps[i] for i in range(n)]
+        m = peers_by_rank(np, avv, rank, tmp)
+        for i in range(m):
+            if bvv[tmp[i]] == 0:
+                out.append(tmp[i])
+        for i in range(len(out)):
+            hs[i] = fx_finish(fx_add(0, w.pid64[<uint32_t>out[i]]))
+        hb_table_order(hs, len(out), o)
+        return [out[o[i]] for i in range(len(out))]
+    finally:
+        free(rank)
+        free(touch)
+        free(ps)
+        free(tmp)
+        free(hs)
+        free(o)
 
 
 cdef dict cold_view(OpLog log, dict cold, const int32_t *bvv, const int32_t *avv,
@@ -1683,6 +1859,27 @@ cdef void sort_by_lamport(_Walk w, lc_id *ids, int64_t n, bint descending,
             ids[j] = ids[j - 1]
             j -= 1
         ids[j] = one
+
+
+cdef int version_map_rank(OpLog log, uint32_t np, list loaded, touches, int64_t *rank,
+                          uint8_t *touch) except -1:
+    """The order loro's version map of the log took the peers in (`rank`): a snapshot
+    load's first (as its "vv" entry lists them), then by each peer's first change; and
+    the map sizes at which a local op grew it (`touch`: see walk_containers)."""
+    cdef uint32_t p
+    for p in range(np):
+        rank[p] = first_record(log, p)
+    if loaded:
+        for i, pid in enumerate(loaded):
+            got = log.peer_map.get(pid)
+            if got is not None and <uint32_t>got < np:
+                rank[<uint32_t>got] = i - <int64_t>len(loaded)
+    memset(touch, 0, np + 2)
+    if touches:
+        for c in touches:
+            if 0 < c <= <int32_t>np:
+                touch[c] = 1
+    return 0
 
 
 cdef int64_t version_map_order(_Walk w, const int32_t *bvv, const int64_t *rank,

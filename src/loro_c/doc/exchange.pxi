@@ -199,7 +199,7 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
     doc_acquire(d)
     try:
         commit_txn(d)
-        d.dag_cold = None           # (not modelled: its walk to the latest version reads)
+        d.dag_cold = None           # (set again below for a batch that reads no block)
         ml_fold_walks(d)            # (before the log grows: state/movable_local.pxi)
         shallow_loads = (first_meta is None
                          or first_meta.mode is not _types.EncodedBlobMode.ShallowSnapshot)
@@ -331,10 +331,14 @@ cdef object import_batch_locked(LoroDoc d, list blobs, first_meta):
                 ml_walk_above(d, d.mls.calc_walks[len(d.mls.calc_walks) - 1], snap_dense)
             events_module().flush(d, 2, "checkout")
         d.cold_peers = cold
-        if load_first and cold is not None and dense_vv_dict(d, d.log.vv) != {
-                p: e for p, e in first_meta.partial_end_vv.to_dict().items() if e > 0}:
+        past = load_first and dense_vv_dict(d, d.log.vv) != {
+            p: e for p, e in first_meta.partial_end_vv.to_dict().items() if e > 0}
+        if past and cold is not None:
             # loro's move to the latest version after the batch reads the DAG
             warm_peers(d, None)
+        if load_first and not past:
+            # nor does its DAG read any block: as after the snapshot's import alone
+            d.dag_cold = loaded_cold(d, blobs[0])
         if d.snap_roots is not None:
             hide_unnamed_roots(d)
         if load_first:
