@@ -1346,6 +1346,31 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
 
 
 
+cdef int drop_head_peers(dict cold, const lc_id *ids, int64_t n) except -1:
+    """Count as read (drop from `cold`: {peer index: end of the part loaded}) the peers
+    of these version ids that lie in the loaded part: loro looks their nodes up."""
+    cdef int64_t i
+    for i in range(n):
+        if ids[i].counter < <int32_t>cold.get(ids[i].peer, 0):
+            cold.pop(ids[i].peer)
+    return 0
+
+
+cdef int drop_new_change_peers(OpLog log, dict cold, const int32_t *bvv,
+                               const int32_t *avv) except -1:
+    """Count as read the peers of an import's new changes (past `bvv`, up to `avv`) and of
+    their deps: loro looks up their deps' Lamports and their peers' last nodes."""
+    cdef int64_t ci, k
+    cdef lc_change *ch
+    for ci in range(log.n_changes):
+        ch = &log.changes[ci]
+        if ch.peer < log.n_peers and bvv[ch.peer] <= ch.counter < avv[ch.peer]:
+            cold.pop(ch.peer, None)
+            for k in range(ch.deps_off, ch.deps_off + ch.deps_len):
+                cold.pop(log.deps[k].peer, None)
+    return 0
+
+
 cdef bint lazy_critical(_Walk w, OpLog log, dict cold, int32_t *v, const int32_t *u,
                         const int32_t *bvv, const int32_t *avv, const lc_id *ids, int64_t nl,
                         int64_t nr, list loaded, touches, int32_t *ctx, int32_t *old) except -1:
@@ -1422,15 +1447,8 @@ cdef dict lazy_search_reads(_Walk w, OpLog log, dict cold, const int32_t *bvv,
     cdef lc_change *ch
     cdef int got
     unread = dict(cold)
-    for ci in range(nl + nr):
-        if ids[ci].counter < <int32_t>unread.get(ids[ci].peer, 0):
-            unread.pop(ids[ci].peer)
-    for ci in range(log.n_changes):
-        ch = &log.changes[ci]
-        if ch.peer < log.n_peers and bvv[ch.peer] <= ch.counter < avv[ch.peer]:
-            unread.pop(ch.peer, None)
-            for k in range(ch.deps_off, ch.deps_off + ch.deps_len):
-                unread.pop(log.deps[k].peer, None)
+    drop_head_peers(unread, ids, nl + nr)
+    drop_new_change_peers(log, unread, bvv, avv)
     if not unread:
         return None
     w.reads = set()
@@ -1543,16 +1561,9 @@ cdef dict cold_view(OpLog log, dict cold, const int32_t *bvv, const int32_t *avv
     if not lazy_view_holds(log, bvv, avv, n_before):
         return None
     cold = dict(cold)
-    for ci in range(n_before + n_after):
-        if heads[ci].counter < <int32_t>cold.get(heads[ci].peer, 0):
-            cold.pop(heads[ci].peer)
+    drop_head_peers(cold, heads, n_before + n_after)
     search_reads(log, heads, n_before, bvv, avv, cold)
-    for ci in range(log.n_changes):
-        ch = &log.changes[ci]
-        if ch.peer < log.n_peers and bvv[ch.peer] <= ch.counter < avv[ch.peer]:
-            cold.pop(ch.peer, None)
-            for k in range(ch.deps_off, ch.deps_off + ch.deps_len):
-                cold.pop(log.deps[k].peer, None)
+    drop_new_change_peers(log, cold, bvv, avv)
     if not cold:
         return None
     for ci in range(log.n_changes):
