@@ -513,9 +513,11 @@ cdef int check_value(Reader* r, int depth) except -1:
     return 0
 
 
-def scan_entries(data):
-    """decode_entries with each value checked and left encoded: a list of (key, encoded
-    value or None, timestamp). Raises the DecodeError decode_entries would."""
+cdef list read_entries(data, bint build):
+    """An EphemeralStore message's (key, value, timestamp) entries; the value is None for a
+    deletion, else (decoded value, its bytes) when `build`, or only its bytes, checked as
+    decoding checks them. Raises DecodeError; trailing bytes are ignored, as postcard
+    does."""
     cdef bytes b = as_bytes(data)
     cdef Reader r
     cdef uint64_t n = 0, j
@@ -526,14 +528,23 @@ def scan_entries(data):
     out = []
     for j in range(n):
         key = r_str(&r)
-        raw = None
+        val = None
         if r_flag(&r, "an Option tag"):
-            start = r.pos
-            check_value(&r, DECODE_MAX_DEPTH)
-            raw = PyBytes_FromStringAndSize(<const char*>r.data + start, r.pos - start)
+            if build:
+                val = r_raw_value(&r)
+            else:
+                start = r.pos
+                check_value(&r, DECODE_MAX_DEPTH)
+                val = PyBytes_FromStringAndSize(<const char*>r.data + start, r.pos - start)
         ok(&r, read_zigzag64(&r, &ts))
-        out.append((key, raw, ts))
+        out.append((key, val, ts))
     return out
+
+
+def scan_entries(data):
+    """decode_entries with each value checked and left encoded: a list of (key, encoded
+    value or None, timestamp). Raises the DecodeError decode_entries would."""
+    return read_entries(data, False)
 
 
 def decode_value(raw):
@@ -555,19 +566,7 @@ cdef bytes as_bytes(data):
 def decode_entries(data):
     """An EphemeralStore message as a list of (key, (value, raw) or None, timestamp).
     Raises DecodeError; trailing bytes are ignored, as postcard does."""
-    cdef bytes b = as_bytes(data)
-    cdef Reader r
-    cdef uint64_t n = 0, j
-    cdef int64_t ts = 0
-    reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b))
-    ok(&r, read_uleb64(&r, &n))
-    out = []
-    for j in range(n):
-        key = r_str(&r)
-        val = r_raw_value(&r) if r_flag(&r, "an Option tag") else None
-        ok(&r, read_zigzag64(&r, &ts))
-        out.append((key, val, ts))
-    return out
+    return read_entries(data, True)
 
 
 def decode_peers(data):

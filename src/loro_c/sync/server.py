@@ -33,7 +33,7 @@ import logging
 from typing import Dict, List, Optional, Set, Tuple
 
 from .. import ExportMode, LoroError, VersionVector
-from ..ephemeral_codec import decode_entries
+from ..ephemeral_codec import scan_entries
 from . import protocol as P
 from .config import AuthHook, RateHook, ServerConfig, UpdateRateLimit  # noqa: F401  (public here)
 from .metrics import Metrics, prometheus_text
@@ -364,10 +364,11 @@ class SyncServer(RoomLifecycle, BrokerReplication):
     def _ephemeral(self, s: Optional[Session], room: Room, batch_id: bytes, updates) -> int:
         ups = [u for u in updates if u]
         if room.eps is not None:
-            # All or nothing, as for documents: check every message before applying any.
+            # All or nothing, as for documents: check every message before applying any
+            # (its values checked, not built).
             try:
                 for u in ups:
-                    decode_entries(u)
+                    scan_entries(u)
             except LoroError as e:
                 log.info("invalid ephemeral update",
                          extra={"session": s.id if s is not None else None,
