@@ -1021,3 +1021,6 @@ cdef inline void snap_forget(LoroDoc d) noexcept:
 cdef int track_staged(LoroDoc d, int64_t first) except -1
 cdef int pending_touched_clear(LoroDoc d) except -1
 cdef int snapshot_touched(LoroDoc d) except -1
+
+# subscriptions: call the active ones of a list, the first exception returned (_doc.pyx)
+cdef object call_subscribers(list subs, object payload)

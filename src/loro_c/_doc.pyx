@@ -809,6 +809,23 @@ cdef int reentrant_error() except -1:
                     "call); this is refused instead of corrupting the half-done operation")
 
 
+cdef object call_subscribers(list subs, object payload):
+    """Call each of `subs` (_Subscriber) still active with `payload`; one returning False is
+    unsubscribed. Every one is called even when some raise: the first exception is
+    returned (None when none did), for the caller to raise once delivery is over."""
+    first = None
+    for sub in subs:
+        if not sub.active:
+            continue
+        try:
+            if sub.callback(payload) is False:
+                sub.unsubscribe()
+        except Exception as e:
+            if first is None:
+                first = e
+    return first
+
+
 class _Subscriber:
     """The document's side of a subscription: the callback and whether it is still on."""
     __slots__ = ("callback", "active", "_subs")

@@ -26,6 +26,7 @@ from loro_c.fxhash cimport fx_add, fx_finish, hb_table_order     # commit_order
 
 from loro_c._doc cimport map_public_value, map_slot, mergeable_parent, ROOT_MERGEABLE    # mergeable children
 from loro_c._doc cimport map_note_same_delete      # a checkout's map notes
+from loro_c._doc cimport call_subscribers          # run_unlocked
 from loro_c._doc cimport (LoroDoc, lc_ev_note, ROOT_NONE, ev_note, lc_map_find, lc_map_entry, KIND_TEXT, KIND_LIST,
                           KIND_MAP, KIND_COUNTER, LC_EV_INSERT, LC_EV_DELETE, LC_EV_MAP, LC_EV_COUNTER,
                           doc_acquire, doc_release)
@@ -657,15 +658,7 @@ cdef run_unlocked(LoroDoc doc, list subs, payload):
     reg.busy = True
     doc_release(doc)
     try:
-        for sub in subs:
-            if not sub.active:
-                continue
-            try:
-                if sub.callback(payload) is False:
-                    sub.unsubscribe()
-            except Exception as e:
-                if first is None:
-                    first = e
+        first = call_subscribers(subs, payload)
     finally:
         doc_acquire(doc)
         reg.busy = False

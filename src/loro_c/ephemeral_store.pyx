@@ -12,6 +12,10 @@ Callbacks never run under the store's lock: events are queued while it is held a
 thread that is delivering hands them out in order after the call (see _deliver)."""
 cimport cython
 from libc.stdint cimport int64_t, uint64_t
+from cpython.pythread cimport (PyThread_type_lock, PyThread_allocate_lock, PyThread_free_lock,
+                               PyThread_acquire_lock, PyThread_release_lock,
+                               PyThread_get_thread_ident, WAIT_LOCK, NOWAIT_LOCK)
+from loro_c._doc cimport call_subscribers
 from cpython.ref cimport PyObject
 
 import time
@@ -24,14 +28,6 @@ from loro_c.errors import CallbackError, LoroTypeError, LoroValueError
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object s, Py_ssize_t* size) except NULL
 
-cdef extern from "pythread.h":
-    ctypedef void *PyThread_type_lock
-    PyThread_type_lock PyThread_allocate_lock()
-    void PyThread_free_lock(PyThread_type_lock)
-    int PyThread_acquire_lock(PyThread_type_lock, int mode) nogil
-    void PyThread_release_lock(PyThread_type_lock) nogil
-    unsigned long PyThread_get_thread_ident() nogil
-    int WAIT_LOCK, NOWAIT_LOCK
 
 cdef object _time_ns = time.time_ns
 cdef object _encode_value = _pc.encode_value
@@ -147,7 +143,7 @@ cdef class EphemeralStore:
     cdef dict _states
     cdef PyThread_type_lock _mutex
     cdef list _queue            # (True for local-update bytes, payload), in call order
-    cdef unsigned long _deliverer      # the thread delivering the queue, or 0
+    cdef long _deliverer        # the thread delivering the queue, or 0
     cdef list _local_subs, _subs
     cdef object __weakref__
 
@@ -383,7 +379,6 @@ cdef class EphemeralStore:
         cdef object first = None
         cdef bint local
         cdef list subs
-        cdef Py_ssize_t i
         if not self._queue:
             return 0
         self.lock()
@@ -397,16 +392,9 @@ cdef class EphemeralStore:
                 subs = [s for s in (self._local_subs if local else self._subs) if s.active]
                 self.unlock()
                 try:
-                    for i in range(len(subs)):
-                        sub = subs[i]
-                        if not sub.active:
-                            continue
-                        try:
-                            if sub.callback(payload) is False:
-                                sub.unsubscribe()
-                        except Exception as e:
-                            if first is None:
-                                first = e
+                    raised = call_subscribers(subs, payload)
+                    if first is None:
+                        first = raised
                 finally:
                     self.lock()
         finally:
