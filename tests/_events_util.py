@@ -310,3 +310,15 @@ def dead_child_history(mod):
     d.get_tree("tr").create()
     d.commit()
     return a, b, c, d, d.export(mod.ExportMode.Snapshot())
+
+
+def span_mode(mod, peer, a, b):
+    """ExportMode.UpdatesInRange of peer's counters a..b."""
+    return mod.ExportMode.UpdatesInRange([mod.IdSpan(peer, mod.CounterSpan(a, b))])
+
+
+def peer_doc(mod, peer):
+    """A new document of this peer id."""
+    d = mod.LoroDoc()
+    d.peer_id = peer
+    return d

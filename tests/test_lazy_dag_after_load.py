@@ -20,19 +20,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 import loro  # noqa: E402
 
 import loro_c  # noqa: E402
-from _events_util import nev  # noqa: E402
+from _events_util import nev, peer_doc, span_mode  # noqa: E402
 
 MODS = (loro, loro_c)
-
-
-def _span(mod, peer, a, b):
-    return mod.ExportMode.UpdatesInRange([mod.IdSpan(peer, mod.CounterSpan(a, b))])
-
-
-def _new(mod, peer):
-    d = mod.LoroDoc()
-    d.peer_id = peer
-    return d
 
 
 def _watch(d, got):
@@ -49,26 +39,26 @@ def _new_peer_import(mod):
     imports a new peer's first change, which depends on 2@2 and 3@3. Peer 111's block
     (111@0 depends on 2@1) is read in loro before the walk lists peer 2's nodes: the
     walk sees 2:[0,2) and 2:2 apart (t, l, ml)."""
-    a, b, c = _new(mod, 1), _new(mod, 2), _new(mod, 3)
+    a, b, c = peer_doc(mod, 1), peer_doc(mod, 2), peer_doc(mod, 3)
     b.get_tree("tr").create(None)
     b.get_counter("c").increment(5)
-    a.import_(b.export(_span(mod, 2, 0, 2)))
+    a.import_(b.export(span_mode(mod, 2, 0, 2)))
     c.get_text("t").insert(0, "zxc\u4e2d")
-    a.import_(c.export(_span(mod, 3, 0, 4)))
-    c = _new(mod, 111)
+    a.import_(c.export(span_mode(mod, 3, 0, 4)))
+    c = peer_doc(mod, 111)
     c.import_(a.export(mod.ExportMode.Snapshot()))
     c.get_map("m").delete("b")
     b.get_movable_list("ml").insert_container(0, mod.LoroMap())
-    c.import_with(b.export(_span(mod, 2, 2, 4)), "sync")
+    c.import_with(b.export(span_mode(mod, 2, 2, 4)), "sync")
     a.import_json_updates(b.export_json_updates(a.oplog_vv, b.oplog_vv))
     a.get_list("l").insert(0, {"k": 1})
     c.get_list("l").insert_container(0, mod.LoroMap())
-    u3, u111 = c.export(_span(mod, 3, 0, 4)), c.export(_span(mod, 111, 0, 3))
+    u3, u111 = c.export(span_mode(mod, 3, 0, 4)), c.export(span_mode(mod, 111, 0, 3))
     b.import_(u3)
     b.import_(u111)
     a.get_movable_list("ml").set(0, True)
     b.get_counter("c").increment(2)
-    d = _new(mod, 128)
+    d = peer_doc(mod, 128)
     got = []
     subs = _watch(d, got)
     d.import_(b.export(mod.ExportMode.Snapshot()))
@@ -92,9 +82,9 @@ def _late_import(mod, local_op):
     peer 1's node at 1@3 before the walk lists peer 1 (l before t). Without `local_op`
     the version before is 123@0 and 1@7 (two ids); with it, 123@1 (one id, depending on
     1@7): the search reads the deps of the node 1@7 is in (the new changes continue it)."""
-    a, c = _new(mod, 1), _new(mod, 3)
+    a, c = peer_doc(mod, 1), peer_doc(mod, 3)
     a.get_list("l").insert_container(0, mod.LoroList())
-    c.import_with(a.export(_span(mod, 1, 0, 1)), "sync")
+    c.import_with(a.export(span_mode(mod, 1, 0, 1)), "sync")
     a.get_tree("tr").create(None)
     a.get_counter("c").increment(-2)
     a.get_tree("tr").create(None)
@@ -102,27 +92,27 @@ def _late_import(mod, local_op):
         0, mod.LoroMap())
     c.import_(a.export(mod.ExportMode.Updates(c.oplog_vv)))
     a.get_map("m").delete("d")
-    a.import_with(c.export(_span(mod, 3, 0, 1)), "sync")
+    a.import_with(c.export(span_mode(mod, 3, 0, 1)), "sync")
     c.get_counter("c").increment(1)
-    b = _new(mod, 123)
+    b = peer_doc(mod, 123)
     b.import_(a.export(mod.ExportMode.Snapshot()))
     a.get_counter("c").increment(-2)
     a.import_(c.export(mod.ExportMode.Updates(a.oplog_vv)))
     a.get_text("t").insert(0, "\U0001f600\u4e2d")
     b.get_list("l").delete(0, 1)
-    c.import_with(a.export(_span(mod, 1, 4, 8)), "sync")
-    u1, u3 = c.export(_span(mod, 1, 5, 8)), c.export(_span(mod, 3, 1, 5))
+    c.import_with(a.export(span_mode(mod, 1, 4, 8)), "sync")
+    u1, u3 = c.export(span_mode(mod, 1, 5, 8)), c.export(span_mode(mod, 3, 1, 5))
     b.import_with(u3, "sync")
     b.import_with(u1, "sync")
     if local_op:
         b.get_counter("c").increment(1)
     a.get_list("l").insert_container(1, mod.LoroCounter())
     a.get_text("t").delete(1, 1)
-    d = _new(mod, 149)
+    d = peer_doc(mod, 149)
     d.import_(b.export(mod.ExportMode.Snapshot()))
     got = []
     subs = _watch(d, got)
-    b.import_with(a.export(_span(mod, 1, 8, 13)), "sync")
+    b.import_with(a.export(span_mode(mod, 1, 8, 13)), "sync")
     got.clear()
     d.import_with(b.export(mod.ExportMode.Updates(d.oplog_vv)), "sync")
     del subs

@@ -37,19 +37,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 import loro  # noqa: E402
 
 import loro_c  # noqa: E402
-from _events_util import nev  # noqa: E402
+from _events_util import nev, peer_doc, span_mode  # noqa: E402
 
 MODS = (loro, loro_c)
-
-
-def _span(mod, peer, a, b):
-    return mod.ExportMode.UpdatesInRange([mod.IdSpan(peer, mod.CounterSpan(a, b))])
-
-
-def _doc(mod, peer):
-    d = mod.LoroDoc()
-    d.peer_id = peer
-    return d
 
 
 def _round_trip(mod, d):
@@ -83,27 +73,27 @@ def _shape_8229(mod, read_first=None, batch=True, peer_b=123):
     peer id of the document whose changes on 0@115 the import brings."""
     def inner(d):
         return d.get_container(mod.ContainerID.Normal(2, 0, mod.ContainerType.Map()))
-    a, b = _doc(mod, 1), _doc(mod, 2)
+    a, b = peer_doc(mod, 1), peer_doc(mod, 2)
     b.get_list("l").insert_container(0, mod.LoroMap())
     a.get_movable_list("ml").insert(0, 2)
-    a.import_(b.export(_span(mod, 2, 0, 1)))
+    a.import_(b.export(span_mode(mod, 2, 0, 1)))
     a.get_text("t").insert(0, "\U0001F600x")
     inner(b).insert("a", {"k": 1})
     b.get_map("m").insert("d", "s")
-    c = _doc(mod, 115)
+    c = peer_doc(mod, 115)
     c.import_(b.export(mod.ExportMode.Snapshot()))
     a.get_counter("c").increment(-1)
-    a.import_(b.export(_span(mod, 2, 1, 3)))
-    b = _doc(mod, peer_b)
+    a.import_(b.export(span_mode(mod, 2, 1, 3)))
+    b = peer_doc(mod, peer_b)
     b.import_(a.export(mod.ExportMode.Snapshot()))
     b.get_tree("tr").create(None)
     inner(c).insert("c", None)
     c.get_counter("c").increment(-1)
     a.import_batch([b.export(mod.ExportMode.Snapshot()),
                     b.export(mod.ExportMode.Updates(mod.VersionVector()))])
-    b.import_(c.export(_span(mod, 115, 0, 2)))
+    b.import_(c.export(span_mode(mod, 115, 0, 2)))
     snap = a.export(mod.ExportMode.Snapshot())
-    d = _doc(mod, 143)
+    d = peer_doc(mod, 143)
     if batch:
         d.import_batch([snap, a.export(mod.ExportMode.Updates(mod.VersionVector()))])
     else:
@@ -148,7 +138,7 @@ def _shape_363(mod, text):
     """The last import event's roots (session 363, shrunk): peer 101's change inserts
     `text` into text t between its movable list and list ops, so the tip of the path the
     meet search leaves unmatched has a Lamport 1 + len(text) above 1's node from 7@1."""
-    a, b, c = _doc(mod, 1), _doc(mod, 2), _doc(mod, 101)
+    a, b, c = peer_doc(mod, 1), peer_doc(mod, 2), peer_doc(mod, 101)
     a.get_text("t").insert(0, "xx")
     c.get_map("m").insert_container("a", mod.LoroMap())
     c.get_container(mod.ContainerID.Normal(101, 0, mod.ContainerType.Map())).delete("a")
@@ -159,13 +149,13 @@ def _shape_363(mod, text):
     a.get_container(mod.ContainerID.Normal(1, 2, mod.ContainerType.Text())).insert(0, "bb")
     a.import_(c.export(mod.ExportMode.Updates(a.oplog_vv)))
     a.get_tree("tr").create(None)
-    c.import_with(a.export(_span(mod, 1, 0, 6)), "sync")
+    c.import_with(a.export(span_mode(mod, 1, 0, 6)), "sync")
     a.get_counter("c").increment(0)
     a.import_(b.export(mod.ExportMode.Updates(a.oplog_vv)))
     a.get_list("l").insert(0, None)
     c.get_movable_list("ml").insert_container(0, mod.LoroList())
     a.get_tree("tr").create(mod.TreeID(1, 5))
-    d = _doc(mod, 134)
+    d = peer_doc(mod, 134)
     d.import_batch([a.export(mod.ExportMode.Snapshot()),
                     a.export(mod.ExportMode.Updates(mod.VersionVector()))])
     got, subs = _observe(d)
