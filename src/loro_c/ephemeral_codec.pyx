@@ -303,13 +303,20 @@ cdef bint r_flag(Reader* r, str what) except -1:
     return b == 1
 
 
-cdef str r_str(Reader* r):
-    cdef uint64_t n = 0
-    cdef const unsigned char* p = NULL
-    ok(r, read_uleb64(r, &n))
-    if n > <uint64_t>(r.len - r.pos):
+cdef int str_bytes(Reader* r, const unsigned char** p, Py_ssize_t* n) except -1:
+    """A string's UTF-8 bytes in place (`p`, `n`; not checked), the reader past them."""
+    cdef uint64_t size = 0
+    ok(r, read_uleb64(r, &size))
+    if size > <uint64_t>(r.len - r.pos):
         ok(r, reader_fail(r, "unexpected end of input"))
-    ok(r, read_bytes(r, <Py_ssize_t>n, &p))
+    n[0] = <Py_ssize_t>size
+    return ok(r, read_bytes(r, n[0], p))
+
+
+cdef str r_str(Reader* r):
+    cdef Py_ssize_t n = 0
+    cdef const unsigned char* p = NULL
+    str_bytes(r, &p, &n)
     try:
         return PyUnicode_DecodeUTF8(<const char*>p, <Py_ssize_t>n, "strict")
     except UnicodeDecodeError:
@@ -461,13 +468,10 @@ cdef tuple r_raw_value(Reader* r):
 
 cdef int check_str(Reader* r) except -1:
     """Step over a string, checked as r_str checks it."""
-    cdef uint64_t n = 0
+    cdef Py_ssize_t n = 0
     cdef const unsigned char* p = NULL
-    ok(r, read_uleb64(r, &n))
-    if n > <uint64_t>(r.len - r.pos):
-        ok(r, reader_fail(r, "unexpected end of input"))
-    ok(r, read_bytes(r, <Py_ssize_t>n, &p))
-    if not ascii_only(p, <Py_ssize_t>n) and not utf8_ok(p, <Py_ssize_t>n):
+    str_bytes(r, &p, &n)
+    if not ascii_only(p, n) and not utf8_ok(p, n):
         bad("a string that is not valid UTF-8")
     return 0
 
@@ -660,12 +664,9 @@ cdef object _HOLDS_BYTES = HOLDS_BYTES
 
 
 cdef int skip_str(Reader* r) except -1:
-    cdef uint64_t n = 0
+    cdef Py_ssize_t n = 0
     cdef const unsigned char* p = NULL
-    ok(r, read_uleb64(r, &n))
-    if n > <uint64_t>(r.len - r.pos):
-        ok(r, reader_fail(r, "unexpected end of input"))
-    return ok(r, read_bytes(r, <Py_ssize_t>n, &p))
+    return str_bytes(r, &p, &n)
 
 
 cdef int skip_value(Reader* r, int depth) except -1:
