@@ -40,8 +40,8 @@ cdef bint find_parent(LoroDoc doc, object cid, parent_link *out) except -1:
 
 
 cdef object parent_of(LoroDoc doc, object cid):
-    """(parent index, op kind, key index, atom peer index, counter) of the op that created
-    `cid`, or None when the document does not have it."""
+    """(parent index, op kind, key index or position, peer index) of the op that created
+    `cid` (find_parent's link), or None when the document does not have it."""
     cdef parent_link link
     if not find_parent(doc, cid, &link):
         return None
@@ -119,8 +119,7 @@ cdef object path_link(LoroDoc doc, uint32_t c):
             parent = <uint32_t>link.container
             if link.kind == LC_OP_MAP_SET:
                 e = lc_map_find(&doc.maps[doc.ctree[parent]], <uint32_t>link.pos)
-                held = doc.log.values[e.slot] if e != NULL and e.slot >= 0 else None
-                if held is not None and (held is cid or held == cid):
+                if e != NULL and e.slot >= 0 and doc.log.values[e.slot] == cid:
                     index = one_slot(&KEY_SHAPE, KEY_SLOTS, doc.log.keys[<uint32_t>link.pos])
             elif link.kind == LC_OP_INSERT and doc.ckind[parent] == KIND_LIST:
                 leaf = locate(doc.seq, make_id(link.peer, <int32_t>cid.counter), &slot)
