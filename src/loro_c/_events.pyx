@@ -20,7 +20,7 @@ list position of the op's atom while it is visible. A container that cannot be r
 a root gets no diff, as in loro.
 """
 from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t, INT32_MIN
-from libc.stdlib cimport malloc, free, qsort
+from libc.stdlib cimport malloc, calloc, free, qsort
 from libc.string cimport memset, memcpy, memmove
 from loro_c.fxhash cimport fx_add, fx_finish, hb_table_order     # commit_order
 

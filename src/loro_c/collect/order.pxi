@@ -10,18 +10,23 @@ cdef inline object arena_key(LoroDoc doc, uint32_t c, object n):
     return ((code if code < 6 else 0) << 27) | n
 
 
+cdef object numbered_key(LoroDoc doc, dict lnum, uint32_t c):
+    """Container `c`'s key in loro's maps, numbering it as loro's arena would when it is
+    not numbered yet (the caller flushed the pending numbers: lnum_flush)."""
+    cid = doc.cids[c]
+    n = lnum.get(cid)
+    if n is None:
+        lnum[cid] = n = len(lnum)
+    return arena_key(doc, c, n)
+
+
 cdef list hash_keys(LoroDoc doc, containers, dict back):
     """loro's map keys of `containers` (noting in `back` which container each one is)."""
     cdef list keys = []
     if doc.meta_n:
         lnum_flush(doc)
-    lnum = doc.lnum
     for c in containers:
-        cid = doc.cids[c]
-        n = lnum.get(cid)
-        if n is None:
-            lnum[cid] = n = len(lnum)
-        k = arena_key(doc, <uint32_t>c, n)
+        k = numbered_key(doc, doc.lnum, <uint32_t>c)
         back[k] = c
         keys.append(k)
     return keys
@@ -712,13 +717,8 @@ cdef int arena_hashes(LoroDoc doc, dict containers, uint64_t *hashes) except -1:
     its place in `hashes`), numbering those not numbered yet as loro's arena would."""
     if doc.meta_n:
         lnum_flush(doc)
-    lnum = doc.lnum
     for c, at in containers.items():
-        cid = doc.cids[c]
-        num = lnum.get(cid)
-        if num is None:
-            lnum[cid] = num = len(lnum)
-        hashes[<Py_ssize_t>at] = fx_finish(fx_add(0, <uint64_t>arena_key(doc, <uint32_t>c, num)))
+        hashes[<Py_ssize_t>at] = fx_finish(fx_add(0, <uint64_t>numbered_key(doc, doc.lnum, <uint32_t>c)))
     return 0
 
 
@@ -772,6 +772,11 @@ cdef list commit_order(LoroDoc doc, dict groups, list out):
     cdef int64_t k
     cdef uint64_t *hashes
     cdef int64_t *ints
+    cdef int64_t *first_order
+    cdef int64_t *kept
+    cdef int64_t *second_order
+    cdef int64_t *rank
+    cdef int64_t *in_event
     cdef ranked_diff *ranked
     cdef dict met = {c: at for at, c in enumerate(groups)}
     for x in out:
@@ -780,32 +785,33 @@ cdef list commit_order(LoroDoc doc, dict groups, list out):
             met[c] = len(met)
     n = len(met)
     hashes = <uint64_t *>malloc((2 * n + 1) * sizeof(uint64_t))
-    ints = <int64_t *>malloc((5 * n + 1) * sizeof(int64_t))
+    ints = <int64_t *>calloc(5 * n + 1, sizeof(int64_t))
     ranked = <ranked_diff *>malloc((n_out + 1) * sizeof(ranked_diff))
     try:
         if hashes == NULL or ints == NULL or ranked == NULL:
             raise MemoryError()
-        # ints: pass one's order | pass two's inputs | its order | ranks | in the event's map
-        memset(ints, 0, (5 * n + 1) * sizeof(int64_t))
+        first_order, kept, second_order = ints, ints + n, ints + 2 * n
+        rank, in_event = ints + 3 * n, ints + 4 * n
         arena_hashes(doc, met, hashes)
         for x in out:
-            ints[4 * n + <Py_ssize_t>met[(<tuple>x)[2]]] = 1
-        hb_table_order(hashes, n, ints)
+            in_event[<Py_ssize_t>met[(<tuple>x)[2]]] = 1
+        hb_table_order(hashes, n, first_order)
+        # the event's map is filled as the first one iterates, with those it takes
         m = 0
         for j in range(n):
-            k = ints[j]
-            if ints[4 * n + k]:
+            k = first_order[j]
+            if in_event[k]:
                 hashes[n + m] = hashes[k]
-                ints[n + m] = k
+                kept[m] = k
                 m += 1
-        hb_table_order(hashes + n, m, ints + 2 * n)
+        hb_table_order(hashes + n, m, second_order)
         for j in range(m):
-            ints[3 * n + ints[n + ints[2 * n + j]]] = j
+            rank[kept[second_order[j]]] = j
         for i in range(n_out):
             x = out[i]
             ranked[i].depth = (<tuple>x)[0]
             ranked[i].first = (<tuple>x)[1]
-            ranked[i].rank = ints[3 * n + <Py_ssize_t>met[(<tuple>x)[2]]]
+            ranked[i].rank = rank[<Py_ssize_t>met[(<tuple>x)[2]]]
             ranked[i].at = i
         qsort(ranked, n_out, sizeof(ranked_diff), ranked_cmp)
         return [(<tuple>out[ranked[i].at])[3] for i in range(n_out)]
