@@ -25,8 +25,7 @@ import time
 from loro_c import ephemeral_codec as _pc
 from loro_c._doc import copy_value
 from loro_c._types import _u64
-from loro_c.ephemeral_store import EphemeralStore, EphemeralStoreEvent
-from loro_c.errors import LoroTypeError
+from loro_c.ephemeral_store import EphemeralStore, EphemeralStoreEvent, clock_arg, timeout_arg
 
 __all__ = ["EphemeralStore", "EphemeralStoreEvent", "Awareness", "AwarenessPeerUpdate",
            "PeerInfo"]
@@ -49,19 +48,9 @@ def _elapsed(now, ts):
     return d - _U64 if d > _I64_MAX else d
 
 
-def _timeout_arg(timeout):
-    if isinstance(timeout, bool) or not isinstance(timeout, int):
-        raise LoroTypeError(f"timeout must be an int (milliseconds), not {type(timeout).__name__}")
-    if not _I64_MIN <= timeout <= _I64_MAX:
-        raise OverflowError("argument 'timeout': int too big to convert")
-    return timeout
-
-
 def _clock_fn(clock):
-    if clock is None:
+    if clock_arg(clock) is None:
         return _now_ms
-    if not callable(clock):
-        raise LoroTypeError("clock must be a callable returning milliseconds")
     return lambda: int(clock())
 
 
@@ -102,7 +91,7 @@ class Awareness:
 
     def __init__(self, peer, timeout, *, clock=None):
         self._peer = _u64(peer, "peer")
-        self._timeout = _timeout_arg(timeout)
+        self._timeout = timeout_arg(timeout)
         self._clock = _clock_fn(clock)
         self._peers = {}  # peer -> [state, encoded state, counter, timestamp]
         self._lock = threading.Lock()

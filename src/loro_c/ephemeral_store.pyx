@@ -16,7 +16,6 @@ from cpython.pythread cimport (PyThread_type_lock, PyThread_allocate_lock, PyThr
                                PyThread_acquire_lock, PyThread_release_lock,
                                PyThread_get_thread_ident, WAIT_LOCK, NOWAIT_LOCK)
 from loro_c._doc cimport call_subscribers
-from cpython.ref cimport PyObject
 
 import time
 
@@ -58,6 +57,22 @@ cdef str key_arg(object key):
     except UnicodeEncodeError:
         raise LoroValueError("key is not valid Unicode (it has a lone surrogate)") from None
     return key
+
+
+def timeout_arg(timeout):
+    """`timeout` (ms) checked as loro takes it: an int that fits in i64."""
+    if isinstance(timeout, bool) or not isinstance(timeout, int):
+        raise LoroTypeError(f"timeout must be an int (milliseconds), not {type(timeout).__name__}")
+    if not -(1 << 63) <= timeout < (1 << 63):
+        raise OverflowError("argument 'timeout': int too big to convert")
+    return timeout
+
+
+def clock_arg(clock):
+    """`clock` checked: None (the wall clock) or a callable returning milliseconds."""
+    if clock is not None and not callable(clock):
+        raise LoroTypeError("clock must be a callable returning milliseconds")
+    return clock
 
 
 def _lossy(v):
@@ -168,14 +183,8 @@ cdef class EphemeralStore:
         PyThread_release_lock(self._mutex)
 
     def __init__(self, timeout, *, clock=None):
-        if isinstance(timeout, bool) or not isinstance(timeout, int):
-            raise LoroTypeError(f"timeout must be an int (milliseconds), not {type(timeout).__name__}")
-        if not -(1 << 63) <= timeout < (1 << 63):
-            raise OverflowError("argument 'timeout': int too big to convert")
-        if clock is not None and not callable(clock):
-            raise LoroTypeError("clock must be a callable returning milliseconds")
-        self._timeout = timeout
-        self._clock = clock
+        self._timeout = timeout_arg(timeout)
+        self._clock = clock_arg(clock)
         self._states = {}
         self._queue = []
         self._deliverer = 0
