@@ -304,7 +304,8 @@ cdef bint r_flag(Reader* r, str what) except -1:
 
 
 cdef int str_bytes(Reader* r, const unsigned char** p, Py_ssize_t* n) except -1:
-    """A string's UTF-8 bytes in place (`p`, `n`; not checked), the reader past them."""
+    """A string's (or binary value's) bytes in place (`p`, `n`; UTF-8 not checked), the
+    reader past them."""
     cdef uint64_t size = 0
     ok(r, read_uleb64(r, &size))
     if size > <uint64_t>(r.len - r.pos):
@@ -417,6 +418,7 @@ cdef object r_value(Reader* r, int depth):
     cdef int64_t i = 0
     cdef double d = 0
     cdef uint64_t n = 0, j
+    cdef Py_ssize_t size = 0
     cdef const unsigned char* p = NULL
     cdef list lst
     cdef dict dct
@@ -451,11 +453,8 @@ cdef object r_value(Reader* r, int depth):
     if tag == T_CONTAINER:
         return r_cid(r)
     if tag == T_BINARY:
-        ok(r, read_uleb64(r, &n))
-        if n > <uint64_t>(r.len - r.pos):
-            ok(r, reader_fail(r, "unexpected end of input"))
-        ok(r, read_bytes(r, <Py_ssize_t>n, &p))
-        return PyBytes_FromStringAndSize(<const char*>p, <Py_ssize_t>n)
+        str_bytes(r, &p, &size)
+        return PyBytes_FromStringAndSize(<const char*>p, size)
     bad(f"unknown LoroValue tag {tag}")
 
 
@@ -485,6 +484,7 @@ cdef int check_value(Reader* r, int depth) except -1:
     cdef int64_t i = 0
     cdef double d = 0
     cdef uint64_t n = 0, j
+    cdef Py_ssize_t size = 0
     cdef const unsigned char* p = NULL
     ok(r, read_uleb32(r, &tag))
     if tag == T_NULL:
@@ -508,10 +508,7 @@ cdef int check_value(Reader* r, int depth) except -1:
     elif tag == T_CONTAINER:
         r_cid(r)
     elif tag == T_BINARY:
-        ok(r, read_uleb64(r, &n))
-        if n > <uint64_t>(r.len - r.pos):
-            ok(r, reader_fail(r, "unexpected end of input"))
-        ok(r, read_bytes(r, <Py_ssize_t>n, &p))
+        str_bytes(r, &p, &size)
     else:
         bad(f"unknown LoroValue tag {tag}")
     return 0
