@@ -1443,8 +1443,6 @@ cdef dict lazy_search_reads(_Walk w, OpLog log, dict cold, const int32_t *bvv,
     search looks up (Walk.meet, noting them), those of the deps of the meet's nodes (its
     check for deps in trimmed history) and those its check of the unmatched paths' tips
     reads (lazy_cover_reads)."""
-    cdef int64_t ci, k
-    cdef lc_change *ch
     cdef int got
     unread = dict(cold)
     drop_head_peers(unread, ids, nl + nr)
