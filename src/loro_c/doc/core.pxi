@@ -194,6 +194,7 @@ cdef int check_invariants(LoroDoc d) except -1:
     check_text_backing(d)       # state/text_backing.pxi
     ml_check_walks(d)           # state/movable_local.pxi
     ml_check_pointed(d)         # state/movable_list.pxi
+    ml_check_ix(d)              # state/movable_list.pxi
     check_liveness(d)           # doc/liveness.pxi
     if d.thin_blob is not None:
         return 0        # no log yet: only the states (state/snapshot_load.pxi)

@@ -226,6 +226,37 @@ cdef int64_t ml_elem_lookup(MovableState s, uint64_t key) except -2:
     return s.ix_slots[ml_ix_probe(s, key)]
 
 
+cdef int ml_check_ix(LoroDoc d) except -1:
+    """(invariants) The IdLp table holds exactly the indexed elements' keys, each naming
+    the last of them made with that key, in a power-of-two table kept under half full."""
+    cdef MovableState s = d.mls
+    cdef int64_t e, i, used = 0
+    cdef uint64_t key
+    if s is None:
+        return 0
+    if not 0 <= s.n_indexed <= s.n_elems:
+        raise AssertionError(f"movable lists: {s.n_indexed} of {s.n_elems} elements indexed")
+    if s.ix_size == 0:
+        if s.n_indexed:
+            raise AssertionError("movable lists: elements indexed without a table")
+        return 0
+    if s.ix_size & (s.ix_size - 1) or s.ix_size <= 2 * s.n_indexed:
+        raise AssertionError(f"movable lists: a table of {s.ix_size} for {s.n_indexed} elements")
+    last = {}
+    for e in range(s.n_indexed):
+        last[ml_elem_key(&s.elems[e])] = e
+    for i in range(s.ix_size):
+        if s.ix_slots[i] >= 0:
+            used += 1
+            key = s.ix_keys[i]
+            if last.get(key) != s.ix_slots[i] or s.ix_slots[i] != s.ix_slots[ml_ix_probe(s, key)]:
+                raise AssertionError(f"movable lists: bucket {i} names element {s.ix_slots[i]} "
+                                     f"for a key whose last element is {last.get(key)}")
+    if used != len(last):
+        raise AssertionError(f"movable lists: {used} keys in the table, {len(last)} indexed")
+    return 0
+
+
 cdef int64_t ml_find_elem(LoroDoc d, uint32_t c, uint32_t peer, uint32_t lamport) except -2:
     """The element IdLp (peer, lamport) of container `c`, or -1."""
     cdef MovableState s = ml_state(d)
