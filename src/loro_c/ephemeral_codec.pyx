@@ -413,55 +413,70 @@ cdef object normal_cid_cached(uint64_t peer, int32_t counter, uint8_t ct):
     return cid
 
 
-cdef object r_value(Reader* r, int depth):
+cdef object r_value(Reader* r, int depth, bint build):
+    """One LoroValue; without `build`, only checked and None returned (refused where it
+    would be, with the same DecodeError, building nothing but a ContainerID, whose root
+    name has rules): a presence message's entries are checked whole, and only the ones a
+    store takes are decoded."""
     cdef uint32_t tag = 0
     cdef int64_t i = 0
     cdef double d = 0
     cdef uint64_t n = 0, j
     cdef Py_ssize_t size = 0
     cdef const unsigned char* p = NULL
+    cdef bint flag
     cdef list lst
     cdef dict dct
     ok(r, read_uleb32(r, &tag))
     if tag == T_NULL:
         return None
     if tag == T_BOOL:
-        return r_flag(r, "a bool")
+        flag = r_flag(r, "a bool")
+        return flag if build else None
     if tag == T_DOUBLE:
         ok(r, read_f64_le(r, &d))
-        return d
+        return d if build else None
     if tag == T_I64:
         ok(r, read_zigzag64(r, &i))
-        return i
+        return i if build else None
     if tag == T_STRING:
-        return r_str(r)
+        if build:
+            return r_str(r)
+        check_str(r)
+        return None
     if tag == T_LIST or tag == T_MAP:
         if depth == 0:
             bad("value nested deeper than 512 levels")
         ok(r, read_uleb64(r, &n))
         # every item takes at least one byte, so a lying count stops at the end
+        if not build:
+            for j in range(n):
+                if tag == T_MAP:
+                    check_str(r)
+                r_value(r, depth - 1, False)
+            return None
         if tag == T_LIST:
             lst = []
             for j in range(n):
-                lst.append(r_value(r, depth - 1))
+                lst.append(r_value(r, depth - 1, True))
             return lst
         dct = {}
         for j in range(n):
             k = r_str(r)
-            dct[k] = r_value(r, depth - 1)
+            dct[k] = r_value(r, depth - 1, True)
         return dct
     if tag == T_CONTAINER:
         return r_cid(r)
     if tag == T_BINARY:
         str_bytes(r, &p, &size)
-        return PyBytes_FromStringAndSize(<const char*>p, size)
+        return PyBytes_FromStringAndSize(<const char*>p, size) if build else None
     bad(f"unknown LoroValue tag {tag}")
 
 
 cdef tuple r_raw_value(Reader* r):
     """(value, its encoded bytes), so re-encoding copies the bytes."""
     cdef Py_ssize_t start = r.pos
-    v = r_value(r, DECODE_MAX_DEPTH)
+    v = r_value(r, DECODE_MAX_DEPTH, True)
     return v, PyBytes_FromStringAndSize(<const char*>r.data + start, r.pos - start)
 
 
@@ -472,45 +487,6 @@ cdef int check_str(Reader* r) except -1:
     str_bytes(r, &p, &n)
     if not ascii_only(p, n) and not utf8_ok(p, n):
         bad("a string that is not valid UTF-8")
-    return 0
-
-
-cdef int check_value(Reader* r, int depth) except -1:
-    """Step over one LoroValue, refused where r_value refuses it (the same DecodeError at
-    the same place), building nothing but a ContainerID (a root's name has rules): a
-    presence message's entries are checked whole, and only the ones a store takes are
-    decoded."""
-    cdef uint32_t tag = 0
-    cdef int64_t i = 0
-    cdef double d = 0
-    cdef uint64_t n = 0, j
-    cdef Py_ssize_t size = 0
-    cdef const unsigned char* p = NULL
-    ok(r, read_uleb32(r, &tag))
-    if tag == T_NULL:
-        return 0
-    if tag == T_BOOL:
-        r_flag(r, "a bool")
-    elif tag == T_DOUBLE:
-        ok(r, read_f64_le(r, &d))
-    elif tag == T_I64:
-        ok(r, read_zigzag64(r, &i))
-    elif tag == T_STRING:
-        check_str(r)
-    elif tag == T_LIST or tag == T_MAP:
-        if depth == 0:
-            bad("value nested deeper than 512 levels")
-        ok(r, read_uleb64(r, &n))
-        for j in range(n):
-            if tag == T_MAP:
-                check_str(r)
-            check_value(r, depth - 1)
-    elif tag == T_CONTAINER:
-        r_cid(r)
-    elif tag == T_BINARY:
-        str_bytes(r, &p, &size)
-    else:
-        bad(f"unknown LoroValue tag {tag}")
     return 0
 
 
@@ -535,7 +511,7 @@ cdef list read_entries(data, bint build):
                 val = r_raw_value(&r)
             else:
                 start = r.pos
-                check_value(&r, DECODE_MAX_DEPTH)
+                r_value(&r, DECODE_MAX_DEPTH, False)
                 val = PyBytes_FromStringAndSize(<const char*>r.data + start, r.pos - start)
         ok(&r, read_zigzag64(&r, &ts))
         out.append((key, val, ts))
@@ -553,7 +529,7 @@ def decode_value(raw):
     cdef bytes b = as_bytes(raw)
     cdef Reader r
     reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b))
-    return r_value(&r, DECODE_MAX_DEPTH)
+    return r_value(&r, DECODE_MAX_DEPTH, True)
 
 
 cdef bytes as_bytes(data):
@@ -612,7 +588,7 @@ def decode_state_values(bytes data not None, Py_ssize_t pos, int what):
     if what == 0:
         out = []
         for j in range(n):
-            out.append(r_value(&r, DECODE_MAX_DEPTH))
+            out.append(r_value(&r, DECODE_MAX_DEPTH, True))
     elif what == 1:
         out = r_state_map_items(&r, n)
     else:
@@ -647,7 +623,7 @@ cdef dict r_state_map_items(Reader* r, uint64_t n):
         k = r_str(r)
         if k in out:
             bad("a map state repeats a key")
-        out[k] = r_value(r, DECODE_MAX_DEPTH)
+        out[k] = r_value(r, DECODE_MAX_DEPTH, True)
     return out
 
 
@@ -792,7 +768,7 @@ def find_state_map_key(bytes data not None, Py_ssize_t pos, str key not None):
         p = r.data + r.pos
         r.pos += <Py_ssize_t>kn
         if got is _MISSING and <Py_ssize_t>kn == want_n and memcmp(p, want, <size_t>kn) == 0:
-            got = r_value(&r, DECODE_MAX_DEPTH)
+            got = r_value(&r, DECODE_MAX_DEPTH, True)
             if type(got) is bytes:
                 return _HOLDS_BYTES
             continue
@@ -812,5 +788,5 @@ def decode_state_value(bytes data not None, Py_ssize_t pos):
         bad("state position out of range")
     reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
     r.pos = pos
-    v = r_value(&r, DECODE_MAX_DEPTH)
+    v = r_value(&r, DECODE_MAX_DEPTH, True)
     return v, r.pos
