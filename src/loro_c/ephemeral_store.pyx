@@ -16,6 +16,7 @@ from cpython.pythread cimport (PyThread_type_lock, PyThread_allocate_lock, PyThr
                                PyThread_acquire_lock, PyThread_release_lock,
                                PyThread_get_thread_ident, WAIT_LOCK, NOWAIT_LOCK)
 from loro_c._doc cimport call_subscribers
+from loro_c.ephemeral_codec cimport read_entries
 
 import time
 
@@ -32,7 +33,6 @@ cdef object _time_ns = time.time_ns
 cdef object _encode_value = _pc.encode_value
 cdef object _copy_in = _pc.copy_value
 cdef object _encode_entries = _pc.encode_entries
-cdef object _scan_entries = _pc.scan_entries
 cdef object _decode_value = _pc.decode_value
 cdef object ENCODED = object()     # the value of an entry held as its bytes alone
 cdef str _LOCAL_BY = "Local", _IMPORT_BY = "Import", _TIMEOUT_BY = "Timeout"
@@ -312,7 +312,7 @@ cdef class EphemeralStore:
         is newer than the one held. Subscribers get an "Import" event (also when nothing
         changed, as in Loro). Malformed bytes raise DecodeError and change nothing."""
         cdef uint64_t now
-        cdef list entries = _scan_entries(data)
+        cdef list entries = read_entries(data, False)     # (scan_entries)
         cdef list added = [], updated = [], removed = []
         cdef dict states = self._states
         cdef tuple entry
