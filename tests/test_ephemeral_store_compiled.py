@@ -122,3 +122,59 @@ def test_events_are_read_only_and_give_fresh_lists_like_loros(mod):
         e.by = "Import"
     assert not gc.is_tracked(e)
     del subs
+
+
+def _follow(events):
+    """Check the key's events against loro's rules in the order the store changed: "added"
+    only as its first event (a deletion leaves an entry, so a later set is an update);
+    returns whether the last event left it with a value."""
+    has_value, first = None, True
+    for e in events:
+        if e.added:
+            assert first, "added after another event of the key"
+            has_value = True
+        if e.updated:
+            has_value = True
+        if e.removed:
+            has_value = False
+        first = first and not (e.added or e.updated or e.removed)
+    return has_value
+
+
+@pytest.mark.parametrize("slow_clock", [False, True])
+def test_threads_see_events_in_the_order_the_store_changed(slow_clock):
+    """Several threads set, delete and apply one shared key. Each event is handed out (or
+    queued) under the lock that made it, so the subscriber sees added -> updated* ->
+    removed for the key, never out of turn, and the last event agrees with the store. A
+    slow clock (it sleeps with the store's lock held) makes the threads wait on the lock."""
+    import threading
+
+    def clock():
+        if slow_clock:
+            time.sleep(0.00002)
+        return time.time_ns() // 1_000_000
+
+    store = loro_c.EphemeralStore(60_000, clock=clock)
+    seen = []
+    sub = store.subscribe(seen.append)
+    now = time.time_ns() // 1_000_000
+
+    def work(i):
+        rng = random.Random(i)
+        for j in range(150):
+            r = rng.random()
+            if r < 0.4:
+                store.set("shared", [i, j])
+            elif r < 0.6:
+                store.delete("shared")
+            else:
+                raw = None if r < 0.7 else pc.encode_value([i, j])
+                store.apply(pc.encode_entries([("shared", raw, now + 60_000 + i * 1000 + j)]))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert _follow(seen) == ("shared" in store.keys())
+    del sub

@@ -9,16 +9,18 @@ An entry a message brought keeps only its bytes (value ENCODED), checked whole b
 scan_entries and decoded when read: most presence entries are replaced before anyone reads
 them, and building a cursor's dict was most of an apply.
 Callbacks never run under the store's lock: events are queued while it is held and the
-thread that is delivering hands them out in order after the call (see _deliver)."""
+thread that is delivering hands them out in order after the call (see _hand_out)."""
 cimport cython
 from libc.stdint cimport int64_t, uint64_t
 from cpython.pythread cimport (PyThread_type_lock, PyThread_allocate_lock, PyThread_free_lock,
                                PyThread_acquire_lock, PyThread_release_lock,
                                PyThread_get_thread_ident, WAIT_LOCK, NOWAIT_LOCK)
-from loro_c._doc cimport call_subscribers
+from loro_c._doc cimport call_subscribers, lc_lock_enter, lc_lock_leave
+
+cdef extern from "loro_c/wallclock.h":
+    int64_t lc_wall_ms() nogil
 from loro_c.ephemeral_codec cimport read_entries
 
-import time
 
 from loro_c import ephemeral_codec as _pc
 from loro_c._doc import Subscription, copy_value
@@ -29,7 +31,6 @@ cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object s, Py_ssize_t* size) except NULL
 
 
-cdef object _time_ns = time.time_ns
 cdef object _encode_value = _pc.encode_value
 cdef object _copy_in = _pc.copy_value
 cdef object _encode_entries = _pc.encode_entries
@@ -156,31 +157,38 @@ cdef class EphemeralStore:
     cdef int64_t _timeout
     cdef object _clock          # None: the wall clock
     cdef dict _states
-    cdef PyThread_type_lock _mutex
+    # the document's lock scheme (lock.h): `_lock_count` its atomic fast path, `_waiters`
+    # the semaphore a contended lock() blocks on (a PyThread lock's own acquire reads the
+    # clock every time: a third of an uncontended apply)
+    cdef long _lock_count
+    cdef PyThread_type_lock _waiters
     cdef list _queue            # (True for local-update bytes, payload), in call order
     cdef long _deliverer        # the thread delivering the queue, or 0
     cdef list _local_subs, _subs
     cdef object __weakref__
 
     def __cinit__(self):
-        self._mutex = PyThread_allocate_lock()
-        if self._mutex == NULL:
+        self._waiters = PyThread_allocate_lock()
+        if self._waiters == NULL:
             raise MemoryError()
+        # taken from the start: a waiter blocks on it until an unlock posts it
+        PyThread_acquire_lock(self._waiters, NOWAIT_LOCK)
 
     def __dealloc__(self):
-        if self._mutex != NULL:
-            PyThread_free_lock(self._mutex)
+        if self._waiters != NULL:
+            PyThread_free_lock(self._waiters)
 
     cdef int lock(self) except -1:
         """Take the store's lock; while another thread holds it, wait without the GIL (the
         holder may need it to finish)."""
-        if not PyThread_acquire_lock(self._mutex, NOWAIT_LOCK):
+        if not lc_lock_enter(&self._lock_count):
             with nogil:
-                PyThread_acquire_lock(self._mutex, WAIT_LOCK)
+                PyThread_acquire_lock(self._waiters, WAIT_LOCK)
         return 0
 
     cdef void unlock(self) noexcept:
-        PyThread_release_lock(self._mutex)
+        if lc_lock_leave(&self._lock_count):
+            PyThread_release_lock(self._waiters)     # hand the lock to one waiter
 
     def __init__(self, timeout, *, clock=None):
         self._timeout = timeout_arg(timeout)
@@ -198,10 +206,8 @@ cdef class EphemeralStore:
 
     cdef uint64_t now(self) except? 0:
         """The clock's time in ms, as the u64 bits loro's i64 arithmetic wraps over."""
-        cdef int64_t ns
         if self._clock is None:
-            ns = _time_ns()
-            return <uint64_t>(ns // 1000000)
+            return <uint64_t>lc_wall_ms()
         return <uint64_t>(int(self._clock()) & _U64_MASK)
 
     # -- local writes --------------------------------------------------------------
@@ -240,10 +246,10 @@ cdef class EphemeralStore:
                     self._queue.append((False, ev))
                 elif raw is not None:
                     self._queue.append((False, store_event(_LOCAL_BY, (key,), (), ())))
-        finally:
+        except BaseException:
             self.unlock()
-        self._deliver()
-        return 0
+            raise
+        return self._hand_out(None)
 
     # -- reads ---------------------------------------------------------------------
 
@@ -333,12 +339,12 @@ cdef class EphemeralStore:
                 else:
                     states[key] = (ENCODED, entry[1], ts)
                     (updated if old is not None else added).append(key)
-            if self._subs:
-                self._queue.append((False, store_event(_IMPORT_BY, tuple(added), tuple(updated),
-                                                       tuple(removed))))
-        finally:
+            ev = (store_event(_IMPORT_BY, tuple(added), tuple(updated), tuple(removed))
+                  if self._subs else None)
+        except BaseException:
             self.unlock()
-        self._deliver()
+            raise
+        self._hand_out(ev)
 
     def remove_outdated(self):
         """Drop expired entries; subscribers get a "Timeout" event listing the dropped keys
@@ -353,11 +359,11 @@ cdef class EphemeralStore:
             for k in gone:
                 if (<tuple>self._states.pop(k))[1] is not None:
                     removed.append(k)
-            if self._subs:
-                self._queue.append((False, store_event(_TIMEOUT_BY, (), (), tuple(removed))))
-        finally:
+            ev = store_event(_TIMEOUT_BY, (), (), tuple(removed)) if self._subs else None
+        except BaseException:
             self.unlock()
-        self._deliver()
+            raise
+        self._hand_out(ev)
 
     # -- subscriptions -------------------------------------------------------------
 
@@ -380,31 +386,41 @@ cdef class EphemeralStore:
     def __repr__(self):
         return f"EphemeralStore(timeout={self._timeout}, keys={self.keys()!r})"
 
-    cdef int _deliver(self) except -1:
-        """Hand the queue to the subscribers, unless another thread, or this one further up
-        inside a callback, is doing so (it delivers these after the current one, in order).
-        Whoever queues does so under the lock and then calls this: an unlocked look at the
-        queue is enough."""
-        cdef object first = None
-        cdef bint local
+    cdef int _hand_out(self, object event) except -1:
+        """Called holding the lock, which it releases: hand `event` (None: none) and the
+        queue to the subscribers, in order, unless another thread, or this one further up
+        inside a callback, is delivering (then they are queued for it). Events are queued
+        or handed out under the lock that made them, so every subscriber sees them in the
+        order the store changed; a lone event goes out without passing through the queue."""
+        cdef object first = None, payload = event
+        cdef bint local = False
         cdef list subs
-        if not self._queue:
-            return 0
-        self.lock()
-        if self._deliverer:
+        if self._deliverer or (payload is not None and self._queue):
+            if payload is not None:
+                self._queue.append((False, payload))
+            if self._deliverer:
+                self.unlock()
+                return 0
+            payload = None
+        if payload is None and not self._queue:
             self.unlock()
             return 0
         self._deliverer = PyThread_get_thread_ident()
         try:
-            while self._queue:
-                local, payload = self._queue.pop(0)
-                subs = [s for s in (self._local_subs if local else self._subs) if s.active]
+            while True:
+                if payload is None:
+                    if not self._queue:
+                        break
+                    local, payload = self._queue.pop(0)
+                # (a copy: a callback may unsubscribe; call_subscribers skips inactive ones)
+                subs = list(self._local_subs) if local else list(self._subs)
                 self.unlock()
                 try:
                     raised = call_subscribers(subs, payload)
                     if first is None:
                         first = raised
                 finally:
+                    payload = None
                     self.lock()
         finally:
             self._deliverer = 0
