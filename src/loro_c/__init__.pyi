@@ -856,7 +856,9 @@ class DiffBatch:
 class ContainerDiff:
     """The diff of one container, with its path from the root."""
     target: ContainerID
-    path: typing.List[PathItem]
+    @property
+    def path(self) -> typing.List[PathItem]:
+        """The PathItems from the root down to the target (a new list per read)."""
     is_unknown: bool
     diff: Diff
     def __init__(self, target: ContainerID, path: typing.List[PathItem], is_unknown: bool, diff: Diff) -> None: ...

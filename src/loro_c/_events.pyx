@@ -20,7 +20,8 @@ list position of the op's atom while it is visible. A container that cannot be r
 a root gets no diff, as in loro.
 """
 from libc.stdint cimport uint8_t, uint32_t, int32_t, int64_t, uint64_t, INT32_MIN
-from libc.stdlib cimport malloc, calloc, free, qsort
+from libc.stdlib cimport malloc, calloc, realloc, free, qsort
+cimport cython
 from libc.string cimport memset, memcpy, memmove
 from loro_c.fxhash cimport fx_add, fx_finish, hb_table_order     # commit_order
 
@@ -84,7 +85,7 @@ include "collect/local_delta.pxi"      # a commit's Text and List deltas, as lor
 # the hot event values, built without their __init__ (event_values.pxi)
 cdef tuple RETAIN_SLOTS = ("retain", "attributes"), INSERT_SLOTS = ("insert", "attributes")
 cdef tuple DELETE_SLOTS = ("delete",), DIFF_SLOTS = ("diff",)
-cdef tuple CDIFF_SLOTS = ("target", "path", "is_unknown", "diff")
+cdef tuple CDIFF_SLOTS = ("target", "_path", "_node", "is_unknown", "diff")
 cdef tuple BATCH_SLOTS = ("reg", "trigger", "origin", "diffs", "to", "event", "own_before_shown")
 cdef tuple EVENT_SLOTS = ("triggered_by", "origin", "current_target", "events")
 cdef value_shape RETAIN_SHAPE, INSERT_SHAPE, DELETE_SHAPE, TEXT_DIFF_SHAPE, CDIFF_SHAPE
@@ -187,13 +188,21 @@ cdef inline object path_item(object cid, object index):
     return make_value(&PATH_ITEM_SHAPE, PATH_ITEM_SLOTS, v)
 
 
-cdef inline object container_diff(object cid, object path, object d):
-    cdef PyObject *v[4]
+cdef inline object container_diff(object cid, object paths, int32_t node, object d):
+    """A ContainerDiff whose path is node `node` of PathTable `paths`."""
+    cdef PyObject *v[5]
+    cdef object at = node
     v[0] = <PyObject*>cid
-    v[1] = <PyObject*>path
-    v[2] = <PyObject*>_PY_FALSE
-    v[3] = <PyObject*>d
+    v[1] = <PyObject*>paths
+    v[2] = <PyObject*>at
+    v[3] = <PyObject*>_PY_FALSE
+    v[4] = <PyObject*>d
     return make_value(&CDIFF_SHAPE, CDIFF_SLOTS, v)
+
+
+cdef inline object diff_replaced(object cd, object d):
+    """ContainerDiff `cd` (collect's) with diff `d` instead."""
+    return container_diff(cd.target, cd._path, <int32_t>cd._node, d)
 
 
 cdef object queued_batch(reg, int trigger, origin, list diffs, to, dict own=None):
@@ -878,7 +887,8 @@ cdef list collect_diffs(LoroDoc doc, bint is_import, bint compare_values, list c
             if g is None:
                 groups[c] = g = []
             g.append(i)
-    paths = {}
+    cdef PathTable paths = PathTable()
+    cdef int32_t node
     out = []
     done = set()
     shown = []      # counters shown as new values by the diffs (see below)
@@ -945,15 +955,15 @@ cdef list collect_diffs(LoroDoc doc, bint is_import, bint compare_values, list c
         # like loro, an event is sent when something changed, even where nothing changed
         # that can be reached from a root (then its list is empty)
         changed[0] = True
-        path = path_of(doc, c, paths)
-        if path is None:
+        node = path_of(doc, c, paths)
+        if node < 0:
             nopath.append(c)
             continue
         cid = doc.cids[c]
         done.add(c)
         # loro's order: by depth, then roots before the others, which go by creation counter
-        out.append((len(path), 0 if doc.croot[c] != ROOT_NONE else cid.counter + 1, c,
-                    container_diff(cid, path, d)))
+        out.append((paths.depth_of(node), 0 if doc.croot[c] != ROOT_NONE else cid.counter + 1, c,
+                    container_diff(cid, paths, node, d)))
     if before is not None:
         shown_whole(doc, out, reached, paths, done, False,
                     created_before(doc, ml_named) if ml_named else None)
@@ -983,12 +993,12 @@ cdef list collect_diffs(LoroDoc doc, bint is_import, bint compare_values, list c
         if replayed_zero_child(doc, c):
             continue
         done.add(c)
-        path = path_of(doc, c, paths)
-        if path is not None:
+        node = path_of(doc, c, paths)
+        if node >= 0:
             revived.append(c)
             cid = doc.cids[c]
-            out.append((len(path), 0 if doc.croot[c] != ROOT_NONE else cid.counter + 1, c,
-                        ContainerDiff(cid, path, False, Diff.Counter(doc.ccounter[<uint32_t>c]))))
+            out.append((paths.depth_of(node), 0 if doc.croot[c] != ROOT_NONE else cid.counter + 1, c,
+                        container_diff(cid, paths, node, Diff.Counter(doc.ccounter[<uint32_t>c]))))
     wrapped = _wrapped
     _wrapped = None
     metas = _tree_metas
@@ -1150,7 +1160,7 @@ def shallow_load_event(LoroDoc doc, origin):
         doc.evs.tree_lca = None
         _shallow_trees = True
         try:
-            shown_whole(doc, out, list(reversed(doc.roots)), {}, set(), True)
+            shown_whole(doc, out, list(reversed(doc.roots)), PathTable(), set(), True)
         finally:
             _shallow_trees = False
         if not out:
@@ -1172,12 +1182,14 @@ def snapshot_load_event(LoroDoc doc, list cids, origin):
     global _shallow_trees
     cdef list out = []
     cdef uint32_t c
+    cdef int32_t node
+    cdef PathTable paths
     try:
         reg = doc.evs
         if reg is None or not (reg.root or reg.hooks or reg.by_cid and reg.active()):
             return
         doc.evs.tree_lca = None
-        paths = {}
+        paths = PathTable()
         cids = list(cids)
         named = set(cids)
         for cid in cids:            # (grows: the meta maps of live tree nodes)
@@ -1207,11 +1219,11 @@ def snapshot_load_event(LoroDoc doc, list cids, origin):
                     _shallow_trees = False
             if d is None:
                 continue
-            path = path_of(doc, c, paths)
-            if path is None:
+            node = path_of(doc, c, paths)
+            if node < 0:
                 continue
-            out.append((len(path), 0 if doc.croot[c] != ROOT_NONE else doc.cids[c].counter + 1, c,
-                        ContainerDiff(doc.cids[c], path, False, d)))
+            out.append((paths.depth_of(node), 0 if doc.croot[c] != ROOT_NONE else doc.cids[c].counter + 1, c,
+                        container_diff(doc.cids[c], paths, node, d)))
         if not out:
             return
         # loro fills its event's map from the loaded states in its containers' numbers' order

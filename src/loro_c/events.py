@@ -55,17 +55,20 @@ def _nest(outer, inner, name):
 
 
 class _Value:
-    """Plain value objects compared by their fields."""
+    """Plain value objects compared by their fields (`_fields`, else their slots)."""
     __slots__ = ()
+
+    def _field_names(self):
+        return getattr(type(self), "_fields", None) or self.__slots__
 
     def __eq__(self, other):
         return type(other) is type(self) and all(getattr(self, f) == getattr(other, f)
-                                                 for f in self.__slots__)
+                                                 for f in self._field_names())
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self):
-        fields = ", ".join(f"{f}={getattr(self, f)!r}" for f in self.__slots__)
+        fields = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._field_names())
         return f"{type(self).__qualname__}({fields})"
 
 
@@ -209,13 +212,25 @@ class DiffBatch:
 class ContainerDiff(_Value):
     """The diff of one container: `target` (ContainerID), `path` (list of PathItem, from
     the root down to the target), `is_unknown`, `diff` (a Diff)."""
-    __slots__ = ("target", "path", "is_unknown", "diff")
+    # An event's diffs keep their paths as nodes of one table (_events.PathTable: `_path`
+    # the table, `_node` the diff's node), built into PathItems when read, a new list per
+    # read as loro's; a diff made here keeps its list (`_node` None).
+    __slots__ = ("target", "_path", "_node", "is_unknown", "diff")
+    _fields = ("target", "path", "is_unknown", "diff")
 
     def __init__(self, target, path, is_unknown, diff):
         self.target = target
-        self.path = path
+        self._path = list(path)
+        self._node = None
         self.is_unknown = is_unknown
         self.diff = diff
+
+    @property
+    def path(self):
+        """The PathItems from the root down to the target (a new list per read)."""
+        if self._node is None:
+            return list(self._path)
+        return self._path.items(self._node)
 
 
 class DiffEvent(_Value):
@@ -317,10 +332,13 @@ class _Batch:
                     if first is None:
                         first = e
         if self.reg.by_cid:
+            holders = None      # per diff, the containers on its path
             for cid, subs in list(self.reg.by_cid.items()):
                 if not subs:
                     continue
-                mine = [d for d in self.diffs if any(p.container == cid for p in d.path)]
+                if holders is None:
+                    holders = [{p.container for p in d.path} for d in self.diffs]
+                mine = [d for d, on_path in zip(self.diffs, holders) if cid in on_path]
                 if mine:
                     calls.append((cid, mine, list(subs)))
         if self.reg.root:

@@ -2,7 +2,7 @@
 # container back, a tree's or movable list's diff), and the values wrapped into diffs.
 
 
-cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done,
+cdef int shown_whole(LoroDoc doc, list out, list reached, PathTable paths, set done,
                      bint zero_counters, set zero_shown=None, bint keep_own=False,
                      list ends=None) except -1:
     """A checkout may show a container again (a list inserts it, a map key holds it once
@@ -65,16 +65,17 @@ cdef int shown_whole(LoroDoc doc, list out, list reached, dict paths, set done,
             if d is None:
                 out[k] = None
             else:
-                out[k] = out[k][:3] + (ContainerDiff(out[k][3].target, out[k][3].path, False, d),)
+                out[k] = out[k][:3] + (diff_replaced(out[k][3], d),)
             continue
         if d is None:
             continue
-        path = path_of(doc, c, paths)
-        if path is None:
+        node = path_of(doc, c, paths)
+        if node < 0:
             continue
         done.add(c)
         cid = doc.cids[c]
-        out.append((len(path), 0 if doc.croot[c] != ROOT_NONE else cid.counter + 1, c, ContainerDiff(cid, path, False, d)))
+        out.append((paths.depth_of(node), 0 if doc.croot[c] != ROOT_NONE else cid.counter + 1, c,
+                    container_diff(cid, paths, node, d)))
     out[:] = [row for row in out if row is not None]
     return 0
 
