@@ -177,6 +177,13 @@ cdef inline object list_diff(list items):
 
 
 cdef inline object map_diff_of(dict updated):
+    # A dict holding instances of a class with slots is tracked by the cycle collector,
+    # though they are untracked values (event_values.pxi): thousands of such dicts, left in
+    # the young generation by an event of as many maps, made the collection that the next
+    # allocation starts walk them all. Untracked, CPython tracks the dict again if a value
+    # that may be tracked is put into it.
+    if PyObject_GC_IsTracked(<PyObject*>updated):
+        PyObject_GC_UnTrack(<PyObject*>updated)
     return one_slot(&MAP_DIFF_SHAPE, DIFF_SLOTS,
                     one_slot(&MAP_DELTA_SHAPE, UPDATED_SLOTS, updated))
 

@@ -82,6 +82,8 @@ cdef class PathTable:
 
     def __cinit__(self):
         self.objs = []
+        # (it holds ids, keys and root items only, which refer to no list)
+        PyObject_GC_UnTrack(<PyObject*>self.objs)
         self.of_container = {}
 
     def __dealloc__(self):
