@@ -712,14 +712,55 @@ cdef bint ml_keeps_elements(LoroDoc doc, uint32_t c, list ranges, list ends) exc
     return False
 
 
-cdef int arena_hashes(LoroDoc doc, dict containers, uint64_t *hashes) except -1:
-    """Write the hash of loro's map key (arena_key) of each of `containers` (container ->
-    its place in `hashes`), numbering those not numbered yet as loro's arena would."""
+cdef int arena_hashes(LoroDoc doc, const uint32_t *containers, Py_ssize_t n,
+                      uint64_t *hashes) except -1:
+    """Write the hash of loro's map key (arena_key) of each of the `n` containers,
+    numbering those not numbered yet as loro's arena would."""
+    cdef Py_ssize_t i
     if doc.meta_n:
         lnum_flush(doc)
-    for c, at in containers.items():
-        hashes[<Py_ssize_t>at] = fx_finish(fx_add(0, <uint64_t>numbered_key(doc, doc.lnum, <uint32_t>c)))
+    for i in range(n):
+        hashes[i] = fx_finish(fx_add(0, <uint64_t>numbered_key(doc, doc.lnum, containers[i])))
     return 0
+
+
+cdef struct place_table:
+    # container -> its place in the order met: open addressing, linear probing
+    uint32_t *keys          # the container + 1 (0: a free slot)
+    int64_t *places
+    uint64_t mask
+
+
+cdef int place_table_init(place_table *t, Py_ssize_t n) except -1:
+    cdef uint64_t size = 16
+    while size < <uint64_t>(2 * n + 2):
+        size <<= 1
+    t.keys = <uint32_t*>calloc(size, sizeof(uint32_t))
+    t.places = <int64_t*>malloc(size * sizeof(int64_t))
+    t.mask = size - 1
+    if t.keys == NULL or t.places == NULL:
+        raise MemoryError()
+    return 0
+
+
+cdef void place_table_free(place_table *t) noexcept:
+    free(t.keys)
+    free(t.places)
+
+
+cdef int64_t place_of(place_table *t, uint32_t c, int64_t new) noexcept:
+    """Container `c`'s place; an absent one takes place `new` (the table is never more
+    than half full)."""
+    cdef uint64_t h = (<uint64_t>c * <uint64_t>0x9E3779B97F4A7C15) >> 32
+    while True:
+        h &= t.mask
+        if t.keys[h] == c + 1:
+            return t.places[h]
+        if t.keys[h] == 0:
+            t.keys[h] = c + 1
+            t.places[h] = new
+            return new
+        h += 1
 
 
 cdef dict hash_rank(LoroDoc doc, list containers):
@@ -733,15 +774,19 @@ cdef dict hash_rank(LoroDoc doc, list containers):
     cdef Py_ssize_t n = len(met), r
     cdef uint64_t *hashes = <uint64_t *>malloc((n + 1) * sizeof(uint64_t))
     cdef int64_t *order = <int64_t *>malloc((n + 1) * sizeof(int64_t))
+    cdef uint32_t *conts = <uint32_t *>malloc((n + 1) * sizeof(uint32_t))
     try:
-        if hashes == NULL or order == NULL:
+        if hashes == NULL or order == NULL or conts == NULL:
             raise MemoryError()
-        arena_hashes(doc, places, hashes)
+        for r in range(n):
+            conts[r] = <uint32_t>met[r]
+        arena_hashes(doc, conts, n, hashes)
         hb_table_order(hashes, n, order)
         return {met[order[r]]: r for r in range(n)}
     finally:
         free(hashes)
         free(order)
+        free(conts)
 
 
 cdef struct ranked_diff:
@@ -768,33 +813,44 @@ cdef list commit_order(LoroDoc doc, dict groups, list out):
     event hints, filled as the ops met the containers, iterated into the event's map,
     which takes those with a path: `out`'s). In C, as an event of thousands of containers
     is ordered on every commit."""
-    cdef Py_ssize_t n_out = len(out), n, i, j, m
+    cdef Py_ssize_t n_out = len(out), n = 0, i, j, m
     cdef int64_t k
-    cdef uint64_t *hashes
-    cdef int64_t *ints
+    cdef place_table places
+    cdef uint64_t *hashes = NULL
+    cdef int64_t *ints = NULL
     cdef int64_t *first_order
     cdef int64_t *kept
     cdef int64_t *second_order
     cdef int64_t *rank
     cdef int64_t *in_event
-    cdef ranked_diff *ranked
-    cdef dict met = {c: at for at, c in enumerate(groups)}
-    for x in out:
-        c = (<tuple>x)[2]
-        if c not in met:
-            met[c] = len(met)
-    n = len(met)
-    hashes = <uint64_t *>malloc((2 * n + 1) * sizeof(uint64_t))
-    ints = <int64_t *>calloc(5 * n + 1, sizeof(int64_t))
-    ranked = <ranked_diff *>malloc((n_out + 1) * sizeof(ranked_diff))
+    cdef int64_t *out_place
+    cdef uint32_t *met = NULL          # the containers in the order the ops met them
+    cdef ranked_diff *ranked = NULL
+    cdef Py_ssize_t cap = len(groups) + n_out
+    places.keys = NULL
+    places.places = NULL
     try:
-        if hashes == NULL or ints == NULL or ranked == NULL:
+        place_table_init(&places, cap)
+        met = <uint32_t *>malloc((cap + 1) * sizeof(uint32_t))
+        hashes = <uint64_t *>malloc((2 * cap + 1) * sizeof(uint64_t))
+        ints = <int64_t *>calloc(6 * cap + 1, sizeof(int64_t))
+        ranked = <ranked_diff *>malloc((n_out + 1) * sizeof(ranked_diff))
+        if met == NULL or hashes == NULL or ints == NULL or ranked == NULL:
             raise MemoryError()
-        first_order, kept, second_order = ints, ints + n, ints + 2 * n
-        rank, in_event = ints + 3 * n, ints + 4 * n
-        arena_hashes(doc, met, hashes)
-        for x in out:
-            in_event[<Py_ssize_t>met[(<tuple>x)[2]]] = 1
+        first_order, kept, second_order = ints, ints + cap, ints + 2 * cap
+        rank, in_event, out_place = ints + 3 * cap, ints + 4 * cap, ints + 5 * cap
+        for c in groups:
+            place_of(&places, <uint32_t>c, n)
+            met[n] = <uint32_t>c
+            n += 1
+        for i in range(n_out):
+            k = place_of(&places, <uint32_t>(<tuple>out[i])[2], n)
+            if k == n:
+                met[n] = <uint32_t>(<tuple>out[i])[2]
+                n += 1
+            out_place[i] = k
+            in_event[k] = 1
+        arena_hashes(doc, met, n, hashes)
         hb_table_order(hashes, n, first_order)
         # the event's map is filled as the first one iterates, with those it takes
         m = 0
@@ -811,11 +867,13 @@ cdef list commit_order(LoroDoc doc, dict groups, list out):
             x = out[i]
             ranked[i].depth = (<tuple>x)[0]
             ranked[i].first = (<tuple>x)[1]
-            ranked[i].rank = rank[<Py_ssize_t>met[(<tuple>x)[2]]]
+            ranked[i].rank = rank[out_place[i]]
             ranked[i].at = i
         qsort(ranked, n_out, sizeof(ranked_diff), ranked_cmp)
         return [(<tuple>out[ranked[i].at])[3] for i in range(n_out)]
     finally:
+        place_table_free(&places)
+        free(met)
         free(hashes)
         free(ints)
         free(ranked)
