@@ -7,6 +7,12 @@
 #include <stdint.h>
 
 #ifdef _WIN32
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN     /* (no rpcndr.h macros such as `small` in the module) */
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
 #include <windows.h>
 static inline int64_t lc_wall_ms(void) {
     FILETIME ft;
