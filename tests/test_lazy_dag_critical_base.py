@@ -71,26 +71,26 @@ def _observe(d):
     return got, subs
 
 
-def _shape_8229(mod, read_first=None, batch=True, peer_b=123, peers=(1, 115, 143)):
+def _shape_8229(mod, read_first=None, batch=True, peer_b=123, peers=(1, 2, 115, 143)):
     """The last import event's roots in a document loaded from a snapshot (`batch`: by
     import_batch with the updates of the same version) and subscribed after the load;
     `read_first`: a call of _READS made before its commit and import; `peer_b`: the
     peer id of the document whose changes on 0@115 the import brings; `peers`: the ids
-    of the peers 1, 115 and 143."""
-    p1, pc, pd = peers
+    of the peers 1, 2, 115 and 143."""
+    p1, p2, pc, pd = peers
     def inner(d):
-        return d.get_container(mod.ContainerID.Normal(2, 0, mod.ContainerType.Map()))
-    a, b = peer_doc(mod, p1), peer_doc(mod, 2)
+        return d.get_container(mod.ContainerID.Normal(p2, 0, mod.ContainerType.Map()))
+    a, b = peer_doc(mod, p1), peer_doc(mod, p2)
     b.get_list("l").insert_container(0, mod.LoroMap())
     a.get_movable_list("ml").insert(0, 2)
-    a.import_(b.export(span_mode(mod, 2, 0, 1)))
+    a.import_(b.export(span_mode(mod, p2, 0, 1)))
     a.get_text("t").insert(0, "\U0001F600x")
     inner(b).insert("a", {"k": 1})
     b.get_map("m").insert("d", "s")
     c = peer_doc(mod, pc)
     c.import_(b.export(mod.ExportMode.Snapshot()))
     a.get_counter("c").increment(-1)
-    a.import_(b.export(span_mode(mod, 2, 1, 3)))
+    a.import_(b.export(span_mode(mod, p2, 1, 3)))
     b = peer_doc(mod, peer_b)
     b.import_(a.export(mod.ExportMode.Snapshot()))
     b.get_tree("tr").create(None)
@@ -143,10 +143,13 @@ def test_the_search_order_decides_whether_the_peer_is_read(peer_b, read):
 
 @pytest.mark.parametrize("peer_b, peers, first", [
     # peer 1 unread: the hash map of the replay's node ids, one node of 2 short, decides
-    (123, (1, 115, 143), PEER1_FIRST), (123, (167, 115, 143), PEER1_FIRST),
-    (123, (165, 115, 143), PEER2_FIRST), (123, (170, 115, 143), PEER2_FIRST),
-    (123, (187, 115, 143), PEER2_FIRST), (265, (109, 177, 315), PEER2_FIRST),
-    (138, (146, 251, 397), PEER2_FIRST), (326, (80, 294, 350), PEER2_FIRST),
+    (123, (1, 2, 115, 143), PEER1_FIRST), (123, (167, 2, 115, 143), PEER1_FIRST),
+    (123, (165, 2, 115, 143), PEER2_FIRST), (123, (170, 2, 115, 143), PEER2_FIRST),
+    (123, (187, 2, 115, 143), PEER2_FIRST), (265, (109, 2, 177, 315), PEER2_FIRST),
+    (138, (146, 2, 251, 397), PEER2_FIRST), (326, (80, 2, 294, 350), PEER2_FIRST),
+    # the search pops the union's ids first, in that map's order: 205's change before
+    # 163's, and its version reads peer 391 before 0@391 is met
+    (205, (391, 17, 163, 422), PEER2_FIRST),
 ])
 def test_the_replay_starts_at_the_root_its_node_map_gives_last(peer_b, peers, first):
     want, have = (_shape_8229(m, peer_b=peer_b, peers=peers) for m in MODS)

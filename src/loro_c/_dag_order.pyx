@@ -1388,7 +1388,7 @@ cdef dict lazy_replay_unread(_Walk w, OpLog log, dict cold, int32_t *v, const in
     takes them from the change store, not the DAG. What it reads of the DAG is the version
     of each change's deps, which reads the nodes of every peer in their history. It goes
     from the version before; for each peer's ids past the cut, popped from a stack filled
-    peer by peer in the order of a map of the peers (lazy_search_order), the version of
+    peer by peer in the order of its maps of the peers (lazy_search_orders), the version of
     the first op above the cut of each change: one that does not hold the cut lowers it
     and pushes the ids that exposes; it stops as soon as the cut is empty. So whether a
     peer's first change (no deps) is met before the changes whose versions read another
@@ -1406,8 +1406,8 @@ cdef dict lazy_replay_unread(_Walk w, OpLog log, dict cold, int32_t *v, const in
     unread = lazy_search_reads(w, log, cold, bvv, avv, ids, nl, nr, ctx)
     if not unread:
         return None
-    order = lazy_search_order(w, log, bvv, avv, loaded, touches)
-    stack = [(p, v[p], u[p]) for p in order if v[p] < u[p]]
+    first, order = lazy_search_orders(w, log, bvv, avv, loaded, touches)
+    stack = [(p, v[p], u[p]) for p in first if v[p] < u[p]]
     while stack and unread:
         p, lo, hi = stack.pop()
         c = lo
@@ -1512,36 +1512,33 @@ cdef int lazy_cover_reads(_Walk w, dict unread) except -1:
     return 0
 
 
-cdef list lazy_search_order(_Walk w, OpLog log, const int32_t *bvv, const int32_t *avv,
-                            list loaded, touches):
-    """The peers in the order loro's critical version search pushes their exposed ids: a
-    map filled from the document's version map (in the order it yields them, as
-    base_peer_order models it), then the import's new peers. (loro pushes the first ids
-    in its union's map order and the exposed ones in that of the cut, a map filled from
-    the version before; this one order agrees on the 8229 shape for all 357 choices of
-    the five peer ids tried, with the replay's lazy view.)"""
-    cdef uint32_t np = w.dag.n_peers, p
-    cdef int64_t n, i, m
+cdef tuple lazy_search_orders(_Walk w, OpLog log, const int32_t *bvv, const int32_t *avv,
+                               list loaded, touches):
+    """The peers in the orders loro's critical version search pushes ids past the cut:
+    first those of its union of the two versions (import_union_order), then, as the cut
+    is lowered, those it exposes in the order of the cut's map, which loro fills from the
+    document's version map before the import (as it yields them: version_map_order) and
+    only ever shrinks (late kinds session 8229 with five peer ids varied: 600 choices,
+    each loaded by import and by import_batch)."""
+    cdef uint32_t np = w.dag.n_peers
+    cdef int64_t n, i
     cdef int64_t *rank = <int64_t *>malloc((np + 1) * sizeof(int64_t))
     cdef uint8_t *touch = <uint8_t *>malloc(np + 2)
     cdef uint32_t *ps = <uint32_t *>malloc((np + 1) * sizeof(uint32_t))
-    cdef uint32_t *tmp = <uint32_t *>malloc((np + 1) * sizeof(uint32_t))
+    cdef uint32_t *tmp = <uint32_t *>malloc((2 * np + 2) * sizeof(uint32_t))
     cdef uint64_t *hs = <uint64_t *>malloc((np + 1) * sizeof(uint64_t))
     cdef int64_t *o = <int64_t *>malloc((np + 1) * sizeof(int64_t))
     try:
         if rank == NULL or touch == NULL or ps == NULL or tmp == NULL or hs == NULL or o == NULL:
             raise MemoryError()
         version_map_rank(log, np, loaded, touches, rank, touch)
+        n = import_union_order(w, bvv, avv, rank, touch, ps, tmp, hs, o)
+        first = [ps[i] for i in range(n)]
         n = version_map_order(w, bvv, rank, touch, ps, tmp, hs, o)
-        out = [ps[i] for i in range(n)]
-        m = peers_by_rank(np, avv, rank, tmp)
-        for i in range(m):
-            if bvv[tmp[i]] == 0:
-                out.append(tmp[i])
-        for i in range(len(out)):
-            hs[i] = fx_finish(fx_add(0, w.pid64[<uint32_t>out[i]]))
-        hb_table_order(hs, len(out), o)
-        return [out[o[i]] for i in range(len(out))]
+        for i in range(n):
+            hs[i] = fx_finish(fx_add(0, w.pid64[ps[i]]))
+        hb_table_order(hs, n, o)
+        return first, [ps[o[i]] for i in range(n)]
     finally:
         free(rank)
         free(touch)
@@ -1910,6 +1907,35 @@ cdef int version_map_rank(OpLog log, uint32_t np, list loaded, touches, int64_t 
     return 0
 
 
+cdef int64_t import_union_order(_Walk w, const int32_t *bvv, const int32_t *hi,
+                                const int64_t *rank, const uint8_t *touch, uint32_t *uo,
+                                uint32_t *tmp, uint64_t *hs, int64_t *o) except -1:
+    """Put in uo the peers of loro's union of an import's two versions (`bvv` and `hi`, the
+    greater), in the order its map yields them; return their number (tmp: 2 * peers).
+
+    loro's union is a clone of the version before into which the version after's new
+    peers go in the order that map yields them. Both maps were filled as loro's log took
+    each peer's first change: the order of the peers' first records (an imported change
+    waiting for its deps comes in after the others, though its peer was met first), so
+    colliding peers come out of the two maps in another order (an import into an empty
+    document); a snapshot load fills the map in the order of the snapshot's "vv" entry
+    (`rank`), which is the order the exporting map yields them: loaded again, colliding
+    peers swap (marks session 1498)."""
+    cdef uint32_t np = w.dag.n_peers
+    cdef int64_t j = peers_by_rank(np, hi, rank, tmp), i, nu = 0
+    for i in range(j):
+        if bvv[tmp[i]] > 0:
+            uo[nu] = tmp[i]
+            nu += 1
+    touched_order(w, tmp, j, touch, hs, o, tmp + np, loaded_prefix(tmp, j, rank))
+    for i in range(j):
+        if bvv[tmp[i]] == 0:
+            uo[nu] = tmp[i]
+            nu += 1
+    touched_order(w, uo, nu, touch, hs, o, tmp, loaded_prefix(uo, nu, rank))
+    return nu
+
+
 cdef int64_t version_map_order(_Walk w, const int32_t *bvv, const int64_t *rank,
                                const uint8_t *touch, uint32_t *ps, uint32_t *tmp, uint64_t *h,
                                int64_t *o) except -1:
@@ -2184,27 +2210,7 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
                     nu += 1
             table_order(w, uo, nu, hs, o, tmp)
         else:
-            # loro's union is a clone of the version before into which the version after's
-            # new peers go in the order that map yields them. Both maps were filled as
-            # loro's log took each peer's first change: the order of the peers' first
-            # records (an imported change waiting for its deps comes in after the others,
-            # though its peer was met first), so colliding peers come out of the two maps
-            # in another order (an import into an empty document); a snapshot load fills
-            # the map in the order of the snapshot's "vv" entry (`rank`), which is the
-            # order the exporting map yields them: loaded again, colliding peers swap
-            # (marks session 1498)
-            j = peers_by_rank(np, tgt_hi, rank, tmp)
-            nu = 0
-            for i in range(j):
-                if bvv[tmp[i]] > 0:
-                    uo[nu] = tmp[i]
-                    nu += 1
-            touched_order(w, tmp, j, touch, hs, o, tmp + np, loaded_prefix(tmp, j, rank))
-            for i in range(j):
-                if bvv[tmp[i]] == 0:
-                    uo[nu] = tmp[i]
-                    nu += 1
-            touched_order(w, uo, nu, touch, hs, o, tmp, loaded_prefix(uo, nu, rank))
+            nu = import_union_order(w, bvv, tgt_hi, rank, touch, uo, tmp, hs, o)
         m = 0
         for i in range(nb):
             p = bo[i]
