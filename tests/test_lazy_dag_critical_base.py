@@ -1,32 +1,37 @@
-"""loro's base for a concurrent import goes no lower than what its lazily read DAG shows
-(probed on loro 1.17.1; late kinds differential sessions 8229 and 363).
+"""What loro's lazily read DAG has read when it replays a concurrent import from a
+critical version decides the order the replay meets the containers in (probed on loro
+1.17.1, its calls traced; late kinds differential sessions 8229 and 363).
 
 An import whose new changes are concurrent with old ops on a container other than maps
 and counters is replayed from a critical version. When loro's meet search leaves a path
 unmatched and uncovered, loro searches down from the version before: for each peer's ids
 past the cut, the version the first op of each change above it has in its history; one
 that does not hold the cut lowers it, and the ids that exposes are pushed on a stack,
-peer by peer in the order of a map of the peers, and looked at in turn. After a snapshot
-load loro's DAG builds a peer's nodes only when it first looks up one of its ids
-(tests/test_lazy_dag_split.py), and the search finds a peer's changes among the nodes
-built: the exposed ids of a peer nothing has read yet are skipped, though its first op,
-with no deps, is concurrent with all the others and would lower the cut to the empty
-version. Reading the version of a change's deps reads every peer of it.
+peer by peer in the order of a map of the peers; the search stops when the cut is empty.
+It takes the changes from the change store, so it sees every one; what it reads of the
+DAG is the version of each change's deps, which reads the nodes of every peer of it.
+After a snapshot load loro's DAG builds a peer's nodes only when it first looks up one
+of its ids (tests/test_lazy_dag_split.py): until then the nodes of other peers that only
+its changes depend on are not split there. The replay then walks the nodes from the
+base, starting with the roots in the order of a hash map of node ids, and a peer whose
+nodes it builds on the way splits only the nodes it has not walked yet.
 
 In the 8229 shape the document (peer 143) is loaded from a snapshot holding peers 1, 2 and
 123; its commit 0@143 (deps 0@123) reads 123; the import brings 115's change on 2@2 and
-123's on 1@115 and 0@123. The search lowers the cut to {2: 3} (the history of 0@115);
-peer 1 (0@1, no deps) is read only by the version of 123's or 143's change, so whether
-its exposed ids come first depends on the map's order of 1, 123 and 143: with 123 the
-base stays {2: 3} and the event lists map m before the movable list; with 4 it goes down
-to the empty version (the movable list first), as after a checkout round trip, which
-reads every block. A peer id of 123's above 143's makes loro's meet search expand 123's
+123's on 1@115 and 0@123. The search lowers the cut to {2: 3} (the history of 0@115) and,
+at 0@1 (no deps), to the empty version, whatever the order. Peer 1 is read before that
+only by the version of 123's or 143's change, so whether their exposed ids come before
+1's depends on the map's order of 1, 123 and 143. Unread, peer 1 leaves 2's node 0@2..2@2
+whole (1@1 depends on 0@2) when the replay walks 2 first, and the hash map of node ids
+then holds one node of 2 less: with 123 the replay starts at 0@1 and the event lists map m
+before the movable list; with 4 it starts at 0@2 (the movable list first), as after a
+checkout round trip, which reads every block. With 165, 170 or 187 for peer 1 the map
+yields 0@2 last even so, and the replay starts there. A peer id of 123's above 143's makes loro's meet search expand 123's
 change first (a tie of Lamports goes to the greater peer) and read peer 1 there.
 
 In the 363 shape the check of the unmatched path's tip goes down from the meet's node
 0@134 to those not below the Lamport of the tip node's first op: 1's node from 7@1
-(Lamport 7) is looked at, and its dep 1@2 reads peer 2, whose first ops lower the base
-to the empty version."""
+(Lamport 7) is looked at, and its dep 1@2 reads peer 2, before the replay walks it."""
 import sys
 from pathlib import Path
 
@@ -66,24 +71,26 @@ def _observe(d):
     return got, subs
 
 
-def _shape_8229(mod, read_first=None, batch=True, peer_b=123):
+def _shape_8229(mod, read_first=None, batch=True, peer_b=123, peers=(1, 2, 115, 143)):
     """The last import event's roots in a document loaded from a snapshot (`batch`: by
     import_batch with the updates of the same version) and subscribed after the load;
     `read_first`: a call of _READS made before its commit and import; `peer_b`: the
-    peer id of the document whose changes on 0@115 the import brings."""
+    peer id of the document whose changes on 0@115 the import brings; `peers`: the ids
+    of the peers 1, 2, 115 and 143."""
+    p1, p2, pc, pd = peers
     def inner(d):
-        return d.get_container(mod.ContainerID.Normal(2, 0, mod.ContainerType.Map()))
-    a, b = peer_doc(mod, 1), peer_doc(mod, 2)
+        return d.get_container(mod.ContainerID.Normal(p2, 0, mod.ContainerType.Map()))
+    a, b = peer_doc(mod, p1), peer_doc(mod, p2)
     b.get_list("l").insert_container(0, mod.LoroMap())
     a.get_movable_list("ml").insert(0, 2)
-    a.import_(b.export(span_mode(mod, 2, 0, 1)))
+    a.import_(b.export(span_mode(mod, p2, 0, 1)))
     a.get_text("t").insert(0, "\U0001F600x")
     inner(b).insert("a", {"k": 1})
     b.get_map("m").insert("d", "s")
-    c = peer_doc(mod, 115)
+    c = peer_doc(mod, pc)
     c.import_(b.export(mod.ExportMode.Snapshot()))
     a.get_counter("c").increment(-1)
-    a.import_(b.export(span_mode(mod, 2, 1, 3)))
+    a.import_(b.export(span_mode(mod, p2, 1, 3)))
     b = peer_doc(mod, peer_b)
     b.import_(a.export(mod.ExportMode.Snapshot()))
     b.get_tree("tr").create(None)
@@ -91,9 +98,9 @@ def _shape_8229(mod, read_first=None, batch=True, peer_b=123):
     c.get_counter("c").increment(-1)
     a.import_batch([b.export(mod.ExportMode.Snapshot()),
                     b.export(mod.ExportMode.Updates(mod.VersionVector()))])
-    b.import_(c.export(span_mode(mod, 115, 0, 2)))
+    b.import_(c.export(span_mode(mod, pc, 0, 2)))
     snap = a.export(mod.ExportMode.Snapshot())
-    d = peer_doc(mod, 143)
+    d = peer_doc(mod, pd)
     if batch:
         d.import_batch([snap, a.export(mod.ExportMode.Updates(mod.VersionVector()))])
     else:
@@ -111,27 +118,43 @@ def _shape_8229(mod, read_first=None, batch=True, peer_b=123):
     return _roots(got[-1])
 
 
-UNLOWERED = ["c", "m", "ml"]
-LOWERED = ["c", "ml", "m"]
+PEER1_FIRST = ["c", "m", "ml"]     # the replay starts at 0@1 (its movable list)
+PEER2_FIRST = ["c", "ml", "m"]     # at 0@2 (its map m)
 
 
 @pytest.mark.parametrize("batch", [True, False])
 @pytest.mark.parametrize("read_first", [None] + sorted(_READS))
-def test_unread_peer_does_not_lower_the_import_base(read_first, batch):
+def test_an_unread_peer_leaves_the_node_it_depends_on_whole(read_first, batch):
     want, have = (_shape_8229(m, read_first, batch) for m in MODS)
     assert want == have
-    assert want == (LOWERED if read_first == "checkout" else UNLOWERED)
+    assert want == (PEER2_FIRST if read_first == "checkout" else PEER1_FIRST)
 
 
-@pytest.mark.parametrize("peer_b, lowered", [
-    (123, False), (3, False), (10, False),   # peer 1's ids popped before it is read
-    (4, True), (100, True), (300, True),     # popped after 123's or 143's change read it
+@pytest.mark.parametrize("peer_b, read", [
+    (123, False), (3, False), (10, False),   # 0@1 met before 1 is read: the search stops
+    (4, True), (100, True), (300, True),     # met after 123's or 143's change read 1
     (150, True),                             # the meet search reads it (150 > 143)
 ])
-def test_the_search_order_decides_whether_the_peer_is_read(peer_b, lowered):
+def test_the_search_order_decides_whether_the_peer_is_read(peer_b, read):
     want, have = (_shape_8229(m, peer_b=peer_b) for m in MODS)
     assert want == have
-    assert want == (LOWERED if lowered else UNLOWERED)
+    assert want == (PEER2_FIRST if read else PEER1_FIRST)
+
+
+@pytest.mark.parametrize("peer_b, peers, first", [
+    # peer 1 unread: the hash map of the replay's node ids, one node of 2 short, decides
+    (123, (1, 2, 115, 143), PEER1_FIRST), (123, (167, 2, 115, 143), PEER1_FIRST),
+    (123, (165, 2, 115, 143), PEER2_FIRST), (123, (170, 2, 115, 143), PEER2_FIRST),
+    (123, (187, 2, 115, 143), PEER2_FIRST), (265, (109, 2, 177, 315), PEER2_FIRST),
+    (138, (146, 2, 251, 397), PEER2_FIRST), (326, (80, 2, 294, 350), PEER2_FIRST),
+    # the search pops the union's ids first, in that map's order: 205's change before
+    # 163's, and its version reads peer 391 before 0@391 is met
+    (205, (391, 17, 163, 422), PEER2_FIRST),
+])
+def test_the_replay_starts_at_the_root_its_node_map_gives_last(peer_b, peers, first):
+    want, have = (_shape_8229(m, peer_b=peer_b, peers=peers) for m in MODS)
+    assert want == have
+    assert want == first
 
 
 def _shape_363(mod, text):

@@ -464,7 +464,7 @@ cdef class _Walk:
     cdef lc_id *dead
     cdef int64_t n_dead, cap_dead
     # when not None: the peers whose DAG nodes the meet search looked up, and the ids of
-    # the meet it found (lazy_critical: what loro's lazily read DAG has read by then)
+    # the meet it found (lazy_replay_unread: what loro's lazily read DAG has read by then)
     cdef set reads
     cdef list ans_ids
 
@@ -1088,6 +1088,7 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
     cdef int64_t *met_rank = NULL
     cdef int64_t nm_chain
     cdef dict known
+    cdef dict lazy_known = None
     cdef set warmed
     if _dag is None:
         _dag = Dag()
@@ -1135,13 +1136,16 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
             _from_before = 1
         elif forward and not same and nl and nr:
             # new ops concurrent with old ones on other containers: the latest version
-            # under `before` that none of the ops past it is concurrent with (as far as
-            # loro's DAG has read it, after a snapshot load: lazy_critical)
+            # under `before` that none of the ops past it is concurrent with; after a
+            # snapshot load, the replay from it sees loro's DAG as read by then
+            if cold and not (_as_checkout if checkout is None else checkout):
+                memcpy(tgt_lo, bvv, np * sizeof(int32_t))
+                unread = lazy_replay_unread(w, log, cold, tgt_lo, tgt_hi, bvv, avv, ids, nl,
+                                            nr, loaded, touches, tmp, tmp2)
+                if unread:
+                    lazy_known = cold_map(log, unread)
             memcpy(tgt_lo, bvv, np * sizeof(int32_t))
-            if not (cold and not (_as_checkout if checkout is None else checkout)
-                    and lazy_critical(w, log, cold, tgt_lo, tgt_hi, bvv, avv, ids, nl, nr,
-                                      loaded, touches, tmp, tmp2)):
-                w.critical(tgt_lo, tgt_hi, tmp, tmp2)
+            w.critical(tgt_lo, tgt_hi, tmp, tmp2)
             if memcmp(tgt_lo, bvv, np * sizeof(int32_t)) == 0:
                 _from_before = 2
             else:
@@ -1195,7 +1199,8 @@ cpdef list walk_containers(OpLog log, list before, list after, list ranges=None,
         succ = <succ_t *>malloc(cap_succ * sizeof(succ_t))
         if met == NULL or pending == NULL or succ == NULL:
             raise MemoryError()
-        known = cold_view(log, cold, bvv, avv, ids, nl, nr) if cold and not (
+        known = lazy_known if lazy_known is not None else cold_view(
+            log, cold, bvv, avv, ids, nl, nr) if cold and not (
             _as_checkout if checkout is None else checkout) else None
         warmed = set()
         for i in range(k - 1, -1, -1):
@@ -1371,41 +1376,41 @@ cdef int drop_new_change_peers(OpLog log, dict cold, const int32_t *bvv,
     return 0
 
 
-cdef bint lazy_critical(_Walk w, OpLog log, dict cold, int32_t *v, const int32_t *u,
-                        const int32_t *bvv, const int32_t *avv, const lc_id *ids, int64_t nl,
-                        int64_t nr, list loaded, touches, int32_t *ctx, int32_t *old) except -1:
-    """Lower `v` (the version before an import, under `u`) as loro's multi-head search for
-    the latest critical version does while its DAG holds peers not read since a snapshot
-    load (`cold`, LoroDoc.dag_cold); False (v untouched) where that search would see the
-    whole DAG, and Walk.critical's view holds (ctx, old: scratch vectors).
+cdef dict lazy_replay_unread(_Walk w, OpLog log, dict cold, int32_t *v, const int32_t *u,
+                             const int32_t *bvv, const int32_t *avv, const lc_id *ids,
+                             int64_t nl, int64_t nr, list loaded, touches, int32_t *ctx,
+                             int32_t *old):
+    """The peers of `cold` loro's lazily read DAG has still not read when it starts to
+    replay an import from the base its critical version search lowered `v` (the version
+    before, under `u`; left as scratch) to, or None when that search does not run.
 
-    loro's design notes (critical-version-spec, L13) describe the search: from the
-    version before, for each peer's ids past the cut, the version the first op of each of
-    its changes above the cut has in its history; one that does not hold the cut lowers
-    it, and only the ids that exposes are looked at next. How it meets the lazy DAG is
-    fitted to probes on loro 1.17.1 (tests/test_lazy_dag_critical_base.py): the exposed
-    ids go on a stack, peer by peer in the order of a map of the peers
-    (lazy_search_order); a peer's changes are found among the DAG nodes read, so the ids
-    of a peer nothing has read yet are skipped, though its first op, with no deps, would
-    lower the cut to the empty version; the version of a change's deps reads every peer
-    of it (late kinds session 8229: peer 1 is read by the version of 123's or 143's
-    change; whether peer 1's ids are popped before follows the map's order of 1, 123 and
-    143). The search runs only when loro's meet search leaves a path unmatched and
-    uncovered (Walk.meet's bit 2); the reads before it: lazy_search_reads."""
+    The search (loro's design notes, critical-version-spec L13) sees every change: it
+    takes them from the change store, not the DAG. What it reads of the DAG is the version
+    of each change's deps, which reads the nodes of every peer in their history. It goes
+    from the version before; for each peer's ids past the cut, popped from a stack filled
+    peer by peer in the order of its maps of the peers (lazy_search_orders), the version of
+    the first op above the cut of each change: one that does not hold the cut lowers it
+    and pushes the ids that exposes; it stops as soon as the cut is empty. So whether a
+    peer's first change (no deps) is met before the changes whose versions read another
+    peer decides what the replay sees of that peer: its DAG nodes, unread, leave the
+    nodes they depend on unsplit (cold_map). Late kinds session 8229, traced in loro
+    1.17.1: the search lowers to the empty version either way, and the replay's first
+    root follows whether peer 1 was read by then (tests/test_lazy_dag_critical_base.py).
+    The reads before the search: lazy_search_reads."""
     cdef Dag h = w.dag
     cdef uint32_t np = h.n_peers, p, q
     cdef int32_t c, lo, hi, x
     cdef dnode *nd
     cdef lc_id prev
-    cdef bint lower
+    cdef bint lower, empty
     unread = lazy_search_reads(w, log, cold, bvv, avv, ids, nl, nr, ctx)
     if not unread:
-        return False
-    order = lazy_search_order(w, log, bvv, avv, loaded, touches)
-    stack = [(p, v[p], u[p]) for p in order if v[p] < u[p]]
-    while stack:
+        return None
+    first, order = lazy_search_orders(w, log, bvv, avv, loaded, touches)
+    stack = [(p, v[p], u[p]) for p in first if v[p] < u[p]]
+    while stack and unread:
         p, lo, hi = stack.pop()
-        c = max(lo, <int32_t>unread.get(p, 0))
+        c = lo
         while c < hi:
             nd = h.node_at(p, c)
             x = max(nd.start, lo)
@@ -1424,13 +1429,18 @@ cdef bint lazy_critical(_Walk w, OpLog log, dict cold, int32_t *v, const int32_t
                     lower = True
             if lower:
                 memcpy(old, v, np * sizeof(int32_t))
+                empty = True
                 for q in range(np):
                     v[q] = min(v[q], ctx[q])
+                    if v[q] > 0:
+                        empty = False
+                if empty:
+                    return unread
                 for q in order:
                     if v[q] < old[q]:
                         stack.append((q, v[q], old[q]))
             c = nd.end
-    return True
+    return unread
 
 
 cdef dict lazy_search_reads(_Walk w, OpLog log, dict cold, const int32_t *bvv,
@@ -1502,34 +1512,33 @@ cdef int lazy_cover_reads(_Walk w, dict unread) except -1:
     return 0
 
 
-cdef list lazy_search_order(_Walk w, OpLog log, const int32_t *bvv, const int32_t *avv,
-                            list loaded, touches):
-    """The peers in the order loro's critical version search pushes their exposed ids: a
-    map filled from the document's version map (in the order it yields them, as
-    base_peer_order models it), then the import's new peers (fitted on the 8229 shape:
-    351 of 357 choices of the five peer ids agree)."""
-    cdef uint32_t np = w.dag.n_peers, p
-    cdef int64_t n, i, m
+cdef tuple lazy_search_orders(_Walk w, OpLog log, const int32_t *bvv, const int32_t *avv,
+                               list loaded, touches):
+    """The peers in the orders loro's critical version search pushes ids past the cut:
+    first those of its union of the two versions (import_union_order), then, as the cut
+    is lowered, those it exposes in the order of the cut's map, which loro fills from the
+    document's version map before the import (as it yields them: version_map_order) and
+    only ever shrinks (late kinds session 8229 with five peer ids varied: 600 choices,
+    each loaded by import and by import_batch)."""
+    cdef uint32_t np = w.dag.n_peers
+    cdef int64_t n, i
     cdef int64_t *rank = <int64_t *>malloc((np + 1) * sizeof(int64_t))
     cdef uint8_t *touch = <uint8_t *>malloc(np + 2)
     cdef uint32_t *ps = <uint32_t *>malloc((np + 1) * sizeof(uint32_t))
-    cdef uint32_t *tmp = <uint32_t *>malloc((np + 1) * sizeof(uint32_t))
+    cdef uint32_t *tmp = <uint32_t *>malloc((2 * np + 2) * sizeof(uint32_t))
     cdef uint64_t *hs = <uint64_t *>malloc((np + 1) * sizeof(uint64_t))
     cdef int64_t *o = <int64_t *>malloc((np + 1) * sizeof(int64_t))
     try:
         if rank == NULL or touch == NULL or ps == NULL or tmp == NULL or hs == NULL or o == NULL:
             raise MemoryError()
         version_map_rank(log, np, loaded, touches, rank, touch)
+        n = import_union_order(w, bvv, avv, rank, touch, ps, tmp, hs, o)
+        first = [ps[i] for i in range(n)]
         n = version_map_order(w, bvv, rank, touch, ps, tmp, hs, o)
-        out = [ps[i] for i in range(n)]
-        m = peers_by_rank(np, avv, rank, tmp)
-        for i in range(m):
-            if bvv[tmp[i]] == 0:
-                out.append(tmp[i])
-        for i in range(len(out)):
-            hs[i] = fx_finish(fx_add(0, w.pid64[<uint32_t>out[i]]))
-        hb_table_order(hs, len(out), o)
-        return [out[o[i]] for i in range(len(out))]
+        for i in range(n):
+            hs[i] = fx_finish(fx_add(0, w.pid64[ps[i]]))
+        hb_table_order(hs, n, o)
+        return first, [ps[o[i]] for i in range(n)]
     finally:
         free(rank)
         free(touch)
@@ -1542,9 +1551,8 @@ cdef list lazy_search_order(_Walk w, OpLog log, const int32_t *bvv, const int32_
 cdef dict cold_view(OpLog log, dict cold, const int32_t *bvv, const int32_t *avv,
                     const lc_id *heads, int64_t n_before, int64_t n_after):
     """For a walk while loro's DAG holds peers it has not read since a snapshot load (`cold`,
-    {peer index: end of the loaded part}): the ops other peers' changes depend on, each
-    mapped to the set of cold peers whose unread changes are all its dependents, or None
-    when a read change depends on it (its node ends there in loro's view too). The
+    {peer index: end of the loaded part}): its lazy view (cold_map) as loro's DAG has read
+    it by then; a node ends where a read change depends on it in loro's view too. The
     import's new changes (past `bvv`, up to `avv`) were read: loro looked up their deps'
     Lamports and their peers' last nodes, which reads those peers' blocks (removed from
     `cold`, a copy), and so were the peers of the two versions' frontier ids (`heads`):
@@ -1552,10 +1560,6 @@ cdef dict cold_view(OpLog log, dict cold, const int32_t *bvv, const int32_t *avv
     import onto a loaded snapshot's frontier 1@3 walks peer 1's nodes split where 3's
     change depends on them; 19975's commit and import left no cold head). None when no
     peer is cold any more, or when loro may have read more than that (lazy_view_holds)."""
-    cdef int64_t ci, k
-    cdef lc_change *ch
-    cdef uint32_t q
-    cdef dict out = {}
     if not lazy_view_holds(log, bvv, avv, n_before):
         return None
     cold = dict(cold)
@@ -1564,6 +1568,18 @@ cdef dict cold_view(OpLog log, dict cold, const int32_t *bvv, const int32_t *avv
     drop_new_change_peers(log, cold, bvv, avv)
     if not cold:
         return None
+    return cold_map(log, cold)
+
+
+cdef dict cold_map(OpLog log, dict cold):
+    """The lazy view of a walk that starts while loro's DAG has not read the peers of
+    `cold` ({peer index: end of the part loaded}): the ops other peers' changes depend on,
+    each mapped to the set of cold peers whose unread changes are all its dependents, or
+    None when a read change depends on it; under None, `cold` itself."""
+    cdef int64_t ci, k
+    cdef lc_change *ch
+    cdef uint32_t q
+    cdef dict out = {}
     for ci in range(log.n_changes):
         ch = &log.changes[ci]
         for k in range(ch.deps_off, ch.deps_off + ch.deps_len):
@@ -1891,6 +1907,35 @@ cdef int version_map_rank(OpLog log, uint32_t np, list loaded, touches, int64_t 
     return 0
 
 
+cdef int64_t import_union_order(_Walk w, const int32_t *bvv, const int32_t *hi,
+                                const int64_t *rank, const uint8_t *touch, uint32_t *uo,
+                                uint32_t *tmp, uint64_t *hs, int64_t *o) except -1:
+    """Put in uo the peers of loro's union of an import's two versions (`bvv` and `hi`, the
+    greater), in the order its map yields them; return their number (tmp: 2 * peers).
+
+    loro's union is a clone of the version before into which the version after's new
+    peers go in the order that map yields them. Both maps were filled as loro's log took
+    each peer's first change: the order of the peers' first records (an imported change
+    waiting for its deps comes in after the others, though its peer was met first), so
+    colliding peers come out of the two maps in another order (an import into an empty
+    document); a snapshot load fills the map in the order of the snapshot's "vv" entry
+    (`rank`), which is the order the exporting map yields them: loaded again, colliding
+    peers swap (marks session 1498)."""
+    cdef uint32_t np = w.dag.n_peers
+    cdef int64_t j = peers_by_rank(np, hi, rank, tmp), i, nu = 0
+    for i in range(j):
+        if bvv[tmp[i]] > 0:
+            uo[nu] = tmp[i]
+            nu += 1
+    touched_order(w, tmp, j, touch, hs, o, tmp + np, loaded_prefix(tmp, j, rank))
+    for i in range(j):
+        if bvv[tmp[i]] == 0:
+            uo[nu] = tmp[i]
+            nu += 1
+    touched_order(w, uo, nu, touch, hs, o, tmp, loaded_prefix(uo, nu, rank))
+    return nu
+
+
 cdef int64_t version_map_order(_Walk w, const int32_t *bvv, const int64_t *rank,
                                const uint8_t *touch, uint32_t *ps, uint32_t *tmp, uint64_t *h,
                                int64_t *o) except -1:
@@ -2165,27 +2210,7 @@ cdef int base_peer_order(_Walk w, uint32_t *peers, int64_t k, const int32_t *tgt
                     nu += 1
             table_order(w, uo, nu, hs, o, tmp)
         else:
-            # loro's union is a clone of the version before into which the version after's
-            # new peers go in the order that map yields them. Both maps were filled as
-            # loro's log took each peer's first change: the order of the peers' first
-            # records (an imported change waiting for its deps comes in after the others,
-            # though its peer was met first), so colliding peers come out of the two maps
-            # in another order (an import into an empty document); a snapshot load fills
-            # the map in the order of the snapshot's "vv" entry (`rank`), which is the
-            # order the exporting map yields them: loaded again, colliding peers swap
-            # (marks session 1498)
-            j = peers_by_rank(np, tgt_hi, rank, tmp)
-            nu = 0
-            for i in range(j):
-                if bvv[tmp[i]] > 0:
-                    uo[nu] = tmp[i]
-                    nu += 1
-            touched_order(w, tmp, j, touch, hs, o, tmp + np, loaded_prefix(tmp, j, rank))
-            for i in range(j):
-                if bvv[tmp[i]] == 0:
-                    uo[nu] = tmp[i]
-                    nu += 1
-            touched_order(w, uo, nu, touch, hs, o, tmp, loaded_prefix(uo, nu, rank))
+            nu = import_union_order(w, bvv, tgt_hi, rank, touch, uo, tmp, hs, o)
         m = 0
         for i in range(nb):
             p = bo[i]
