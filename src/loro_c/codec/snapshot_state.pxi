@@ -1129,7 +1129,15 @@ cdef object decode_text_marks(bytes whole, Reader* r, bytes packed, Py_ssize_t n
     cdef const int32_t* runs = <const int32_t*>PyBytes_AS_STRING(packed)
     cdef const int32_t* lo
     cdef Py_ssize_t i, used = 0
+    cdef Py_ssize_t at = r.pos
     r_uleb(r, &n_keys)
+    if n_keys == 0 and lams is None:
+        # a plain text (most): no style keys and no mark rows, so no lists built
+        r_uleb(r, &n_marks)
+        if n_marks == 0:
+            return None
+        r.pos = at      # (the rows are read below, which raises their error)
+        r_uleb(r, &n_keys)
     if n_keys > <uint64_t>reader_remaining(r):
         fail("text state style keys run past its bytes")
     keys = []
