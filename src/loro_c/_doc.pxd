@@ -211,7 +211,7 @@ cdef class StyleMemo:
 cdef class TextBacking:
     cdef lc_backing_run *runs       # sorted by (peer, start), owned
     cdef int64_t n, cap
-    cdef list pending               # [(container, peer ids, packed runs)] of loads, read at first use
+    cdef list pending               # container, peer ids, packed runs, ... (flat) of loads, read at first use
     cdef bytes frozen_vv            # the log's version (int32 per peer index) at the last freeze
     cdef dict loaded_vv             # {peer id: end}: a load's runs hold its state's characters
     cdef bint revived               # a checkout brought characters back since then

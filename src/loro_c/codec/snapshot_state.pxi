@@ -793,6 +793,35 @@ cdef list read_peer_table(Reader* r):
     return peers
 
 
+# the peer table read_peer_table_shared returned last: its bytes and its list
+DEF SHARED_PEERS_MAX = 4
+cdef unsigned char _shared_raw[8 * SHARED_PEERS_MAX]
+cdef Py_ssize_t _shared_n = -1
+cdef list _shared_peers = None
+
+
+cdef list read_peer_table_shared(Reader* r):
+    """read_peer_table, giving the list it gave last when the table's bytes are the same
+    (the containers of a state mostly name the same few peers: a load of thousands of small
+    texts and lists made a list each). Its callers only read it."""
+    global _shared_n, _shared_peers
+    cdef uint64_t n = 0
+    cdef Py_ssize_t at = r.pos
+    r_uleb(r, &n)
+    if n == 0 or n > SHARED_PEERS_MAX or <Py_ssize_t>n * 8 > reader_remaining(r):
+        r.pos = at
+        return read_peer_table(r)
+    if <Py_ssize_t>n == _shared_n and memcmp(r.data + r.pos, _shared_raw, 8 * n) == 0:
+        r.pos += 8 * n
+        return _shared_peers
+    memcpy(_shared_raw, r.data + r.pos, 8 * n)
+    r.pos = at
+    peers = read_peer_table(r)
+    _shared_n = <Py_ssize_t>n
+    _shared_peers = peers
+    return peers
+
+
 cdef int delta_rle_into(Reader* col, Py_ssize_t n, int32_t* out, int64_t lo, int64_t hi) except -1 nogil:
     """Exactly `n` values of a DeltaRle column (then its end), each in [lo, hi] (a range
     inside int32's), into every third int32 of `out` (NULL: checked only)."""
@@ -1103,7 +1132,7 @@ cdef object decode_text_state(bytes value, Reader* r, dict vv, _IdBits seen):
     read_bytes(r, <Py_ssize_t>nbytes, &p)
     text = utf8_str(p, <Py_ssize_t>nbytes, "the text state")
     n_cps = PyUnicode_GET_LENGTH(text)
-    peers = read_peer_table(r)
+    peers = read_peer_table_shared(r)
     r_uleb(r, &v)
     if v != 3:
         fail("bad text state layout")
@@ -1200,7 +1229,7 @@ cdef object decode_list_state(bytes value, Reader* r, dict vv, _IdBits seen):
     cdef uint64_t v = 0
     values, end = _ephemeral.decode_state_values(value, r.pos, 0)
     r.pos = end
-    peers = read_peer_table(r)
+    peers = read_peer_table_shared(r)
     r_uleb(r, &v)
     if v != 1:
         fail("bad list state layout")

@@ -913,7 +913,7 @@ cdef object checked_list_row(bytes key, bytes value, dict vv, const VvTab* tab, 
     n = list_values_ok(&r, tab)
     if n < 0:
         return None
-    peers = read_peer_table(&r)
+    peers = read_peer_table_shared(&r)
     r_uleb(&r, &v)
     if v != 1:
         return None

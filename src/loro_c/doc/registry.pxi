@@ -284,6 +284,12 @@ cdef int number_lazy_roots(LoroDoc d, bint deep, dict plain=None) except -1:
     return 0
 
 
+cdef inline bint kind_is_leaf(int kind) noexcept:
+    """A kind whose deep value reaches no container (reached_children finds none)."""
+    return not (kind == KIND_LIST or kind == KIND_MOVABLE_LIST or kind == KIND_MAP
+                or kind == KIND_TREE)
+
+
 cdef int number_reached(LoroDoc d, uint32_t c, dict plain) except -1:
     """Number what container `c`'s deep value reaches, depth first (number_lazy_roots).
     The walk keeps its own stack, not the C stack: a chain of any depth numbers."""
@@ -301,7 +307,7 @@ cdef int number_reached(LoroDoc d, uint32_t c, dict plain) except -1:
         if x not in d.lnum:
             d.lnum[x] = len(d.lnum)
         i = d.cid_index.get(x)
-        if i is not None:
+        if i is not None and not kind_is_leaf(d.ckind[<uint32_t>i]):
             stack.append((reached_children(d, <uint32_t>i, plain), 0))
     return 0
 

@@ -386,9 +386,12 @@ cdef int lazy_live_fill(LoroDoc d) except -1:
         # (noting the maps that hold a child: number_reached walks them)
         holds = False
         live = lazy_live_usable(d, <dict>lives[i], &holds)
-        out[cs[i]] = live
         if holds and live is not None:
+            # (in key order: the numbering walk's key order and the value's sort each
+            # find one run)
+            live = sorted_by_key(live)
             holders.add(cs[i])
+        out[cs[i]] = live
     d.lazy_live = out
     d.lazy_holders = holders
     return 0
