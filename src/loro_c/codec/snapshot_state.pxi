@@ -372,13 +372,25 @@ cdef int lazy_state_row(bytes key, bytes value, dict vv, dict decoded, _IdBits s
     if lists is not None and PyBytes_GET_SIZE(key) > 0 and _raw_kind[key[0] & 0x7F] == KIND_LIST:
         row = checked_list_row_of(lists, key, value, seen)
         if row is not None:
-            rows.append(row)
+            keep_row(rows, row)
             return 0
     row = decode_container_state(key, value, vv, seen, None, True, True)
     if row is None:
         return -1
     if row is not False:
-        rows.append(row)
+        keep_row(rows, row)
+    return 0
+
+
+cdef int keep_row(list rows, tuple row) except -1:
+    """rows.append(row), the row and its payload untracked by the cyclic collector: both
+    are fresh from the decoder and nothing they hold refers back to them, so no cycle goes
+    through them, and a state of thousands of small texts and lists made the collections
+    during its build walk each of them (a text's payload stays, in thin_texts)."""
+    PyObject_GC_UnTrack(row)
+    if type(row[2]) is tuple:
+        PyObject_GC_UnTrack(row[2])
+    rows.append(row)
     return 0
 
 
