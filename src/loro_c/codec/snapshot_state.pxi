@@ -807,6 +807,8 @@ cdef list read_peer_table(Reader* r):
 
 # the peer table read_peer_table_shared returned last: its bytes and its list
 DEF SHARED_PEERS_MAX = 4
+# (peer tables up to this long get their per-peer arrays on the stack: read_ids)
+DEF FEW_PEERS = 8
 cdef unsigned char _shared_raw[8 * SHARED_PEERS_MAX]
 cdef Py_ssize_t _shared_n = -1
 cdef list _shared_peers = None
@@ -1013,6 +1015,7 @@ cdef object read_ids(Reader* r, list peers, bint with_len, dict vv, Py_ssize_t c
     cdef int64_t* ends
     cdef bint has_anchor = False
     cdef int64_t lamport
+    cdef int64_t few[FEW_PEERS]
     r_uleb(r, &v)
     if v != <uint64_t>ncols:
         fail("bad column count in the snapshot state")
@@ -1049,7 +1052,9 @@ cdef object read_ids(Reader* r, list peers, bint with_len, dict vv, Py_ssize_t c
             lo[3 * i] = <int32_t><uint32_t>lamport
     if not peers_distinct(peers):
         fail("a snapshot state's peer table names a peer twice")
-    ends = <int64_t*>xalloc(len(peers) + 1, sizeof(int64_t))
+    # (a table of a few peers, as most are, on the stack: a load of thousands of small
+    # containers called calloc twice for each)
+    ends = &few[0] if len(peers) <= FEW_PEERS else <int64_t*>xalloc(len(peers) + 1, sizeof(int64_t))
     try:
         for i in range(len(peers)):
             ends[i] = vv.get(peers[i], 0)
@@ -1058,7 +1063,8 @@ cdef object read_ids(Reader* r, list peers, bint with_len, dict vv, Py_ssize_t c
                 fail("the snapshot state holds an id its history does not")
         seen.add_runs(o, n, peers)
     finally:
-        free(ends)
+        if ends != &few[0]:
+            free(ends)
     return out, n, lams
 
 
@@ -1084,14 +1090,16 @@ cdef class _IdBits:
 
     cdef int add_runs(self, const int32_t *o, Py_ssize_t n, list peers) except -1:
         """Packed (peer index, counter, len) runs; a len <= 0 (a style anchor) is one id."""
-        cdef int64_t *base = <int64_t*>xalloc(len(peers) + 1, sizeof(int64_t))
+        cdef int64_t few[FEW_PEERS]
+        cdef int64_t *base = &few[0] if len(peers) <= FEW_PEERS else <int64_t*>xalloc(len(peers) + 1, sizeof(int64_t))
         cdef Py_ssize_t i
         try:
             for i in range(len(peers)):
                 base[i] = self.base.get(peers[i], 0)     # (a peer without ids: unused)
             self.add_runs_at(o, n, base)
         finally:
-            free(base)
+            if base != &few[0]:
+                free(base)
         return 0
 
     cdef int add_runs_at(self, const int32_t *o, Py_ssize_t n, const int64_t *base) except -1:
