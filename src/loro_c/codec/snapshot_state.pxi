@@ -727,7 +727,7 @@ cdef object decode_container_state(bytes key, bytes value, dict vv, _IdBits seen
         return None
     # (a shallow root's state lists, empty, every container of the exporting document:
     # its caller passes cvv and drops the ones after the root)
-    if cvv is None and not (key[0] & 0x80) and cid.counter >= vv.get(cid.peer, 0):
+    if cvv is None and not (key[0] & 0x80) and key_beyond(key, cid, vv):
         fail("the snapshot state names a container its history never created")
     reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value))
     r_u8(&r, &kind_byte)

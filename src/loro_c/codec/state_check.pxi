@@ -897,7 +897,7 @@ cdef object checked_list_row(bytes key, bytes value, dict vv, const VvTab* tab, 
     cdef Py_ssize_t pos
     cdef int64_t n
     cid = cid_of_key(key)
-    if not (key[0] & 0x80) and cid.counter >= vv.get(cid.peer, 0):
+    if not (key[0] & 0x80) and key_beyond(key, cid, vv):
         return None
     reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value))
     r_u8(&r, &kind_byte)
