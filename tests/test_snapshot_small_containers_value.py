@@ -160,3 +160,47 @@ def test_an_entry_whose_table_names_its_peer_twice_is_refused_whole(blobs):
     edited = value[:at] + b"\x02" + peer7 + peer7 + value[at + 9:]
     data = _with_state(blob, entries[:k] + [(entries[k][0], edited)] + entries[k + 1:])
     _expect_error_empty(data)
+
+
+KEYS = ["", "a", "a\x00", "a\x00b", "abcdefgh", "abcdefghi", "abcdefgh\x00", "abcdefgg~",
+        "aé", "abcdefghé", "\x7f", "\x80x", "ÿ", "k1", "k10", "k2", "😀", "abcdefgh😀"]
+
+
+def _keyed(mod, keys):
+    doc = mod.LoroDoc()
+    doc.peer_id = 3
+    m = doc.get_map("m")
+    for i in range(70):
+        m.insert_container(f"c{i}", mod.LoroList()).push(i)
+    for k in keys:
+        m.insert_container(k, mod.LoroText()).insert(0, k or "-")
+    doc.commit()
+    return doc.export(mod.ExportMode.Snapshot())
+
+
+@pytest.mark.parametrize("wide", [True, False])
+def test_a_holder_maps_keys_sorted_for_the_walk_and_the_value(wide):
+    """Keys sharing 8-byte prefixes, with NULs, one byte and wider: the deep value's keys in
+    code point order (the prefixes compared as integers decide as the str would), numbered
+    as the eager load numbers them, and a later event's diffs in loro's order."""
+    keys = KEYS if wide else [k for k in KEYS if all(ord(ch) < 256 for ch in k)]
+    blob = _keyed(loro_c, keys)
+    d = _load(loro_c, blob)
+    v = d.get_deep_value()
+    assert list(v["m"]) == sorted(v["m"])
+    eager = _load(loro_c, blob, eager=True)
+    assert v == eager.get_deep_value() == _load(loro, blob).get_deep_value()
+    assert d._loro_numbers() == eager._loro_numbers()
+    seen = []
+    for mod, doc in ((loro_c, d), (loro, _load(loro, blob))):
+        doc.get_deep_value()
+        got = []
+        sub = doc.subscribe_root(lambda e, got=got: got.append(nev(e)))
+        doc.peer_id = 4
+        m = doc.get_map("m")
+        for k in reversed(keys):
+            m.get(k).container.insert(0, "x")
+        doc.commit()
+        sub.unsubscribe()
+        seen.append(got)
+    assert seen[0] == seen[1]
