@@ -211,7 +211,7 @@ cdef class StyleMemo:
 cdef class TextBacking:
     cdef lc_backing_run *runs       # sorted by (peer, start), owned
     cdef int64_t n, cap
-    cdef list pending               # [(container, peer ids, packed runs)] of loads, read at first use
+    cdef list pending               # container, peer ids, packed runs, ... (flat) of loads, read at first use
     cdef bytes frozen_vv            # the log's version (int32 per peer index) at the last freeze
     cdef dict loaded_vv             # {peer id: end}: a load's runs hold its state's characters
     cdef bint revived               # a checkout brought characters back since then
@@ -479,6 +479,9 @@ cdef class DocCore:
     cdef dict lazy_live
     # (with it: the maps among them whose keys hold a child container)
     cdef set lazy_holders
+    # (with it: the values of the lists the numbering walk read that hold no child, by
+    # container; the read takes each from here instead of reading it again)
+    cdef dict deep_plain
     # during one deep read (value_of): how many containers deep it is in the C stack, and
     # the children past DEEP_READ_FRAMES left as empty dicts/lists to fill once the read
     # is back at the top ([(placeholder, container)]), so no nesting overflows the C stack

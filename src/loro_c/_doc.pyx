@@ -526,6 +526,8 @@ cdef class LoroDoc(DocExchange):
                 lazy_live_fill(self)
             plain = {}
             number_lazy_roots(self, True, plain)
+            if plain:
+                self.deep_plain = plain
             for r in self.roots:
                 cid = self.cids[r]
                 v = plain.pop(r, None)
@@ -541,6 +543,7 @@ cdef class LoroDoc(DocExchange):
         finally:
             self.lazy_live = None
             self.lazy_holders = None
+            self.deep_plain = None
             doc_release(self)
 
     def set_hide_empty_root_containers(self, hide):

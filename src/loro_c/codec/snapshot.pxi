@@ -34,6 +34,20 @@ cdef object cid_of_key(bytes key):
     return cid
 
 
+cdef bint key_beyond(bytes key, object cid, dict vv) except -1:
+    """Whether normal container `cid` (`key` its state key, cid_of_key's) lies beyond
+    version `vv`: its history never created it. Read from the key's bytes when cid_of_key
+    read them (an id's attributes are Python lookups, two per entry of a state)."""
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(key)
+    cdef uint64_t peer
+    cdef int32_t counter
+    if PyBytes_GET_SIZE(key) == 13 and p[0] < len(_KEY_TYPES):
+        memcpy(&peer, p + 1, 8)
+        memcpy(&counter, p + 9, 4)
+        return counter >= vv.get(peer, 0)
+    return cid.counter >= vv.get(cid.peer, 0)
+
+
 cdef object snapshot_state_roots(Reader* body):
     """Root container ids named by the state section of a mode-3 body (none when the state
     was left out), and whether roots it does not name are hidden when empty. A shallow

@@ -372,13 +372,25 @@ cdef int lazy_state_row(bytes key, bytes value, dict vv, dict decoded, _IdBits s
     if lists is not None and PyBytes_GET_SIZE(key) > 0 and _raw_kind[key[0] & 0x7F] == KIND_LIST:
         row = checked_list_row_of(lists, key, value, seen)
         if row is not None:
-            rows.append(row)
+            keep_row(rows, row)
             return 0
     row = decode_container_state(key, value, vv, seen, None, True, True)
     if row is None:
         return -1
     if row is not False:
-        rows.append(row)
+        keep_row(rows, row)
+    return 0
+
+
+cdef int keep_row(list rows, tuple row) except -1:
+    """rows.append(row), the row and its payload untracked by the cyclic collector: both
+    are fresh from the decoder and nothing they hold refers back to them, so no cycle goes
+    through them, and a state of thousands of small texts and lists made the collections
+    during its build walk each of them (a text's payload stays, in thin_texts)."""
+    PyObject_GC_UnTrack(row)
+    if type(row[2]) is tuple:
+        PyObject_GC_UnTrack(row[2])
+    rows.append(row)
     return 0
 
 
@@ -715,7 +727,7 @@ cdef object decode_container_state(bytes key, bytes value, dict vv, _IdBits seen
         return None
     # (a shallow root's state lists, empty, every container of the exporting document:
     # its caller passes cvv and drops the ones after the root)
-    if cvv is None and not (key[0] & 0x80) and cid.counter >= vv.get(cid.peer, 0):
+    if cvv is None and not (key[0] & 0x80) and key_beyond(key, cid, vv):
         fail("the snapshot state names a container its history never created")
     reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value))
     r_u8(&r, &kind_byte)
@@ -790,6 +802,37 @@ cdef list read_peer_table(Reader* r):
         if read_u64_le(r, &p) < 0:
             raise_reader_error(r)
         peers.append(p)
+    return peers
+
+
+# the peer table read_peer_table_shared returned last: its bytes and its list
+DEF SHARED_PEERS_MAX = 4
+# (peer tables up to this long get their per-peer arrays on the stack: read_ids)
+DEF FEW_PEERS = 8
+cdef unsigned char _shared_raw[8 * SHARED_PEERS_MAX]
+cdef Py_ssize_t _shared_n = -1
+cdef list _shared_peers = None
+
+
+cdef list read_peer_table_shared(Reader* r):
+    """read_peer_table, giving the list it gave last when the table's bytes are the same
+    (the containers of a state mostly name the same few peers: a load of thousands of small
+    texts and lists made a list each). Its callers only read it."""
+    global _shared_n, _shared_peers
+    cdef uint64_t n = 0
+    cdef Py_ssize_t at = r.pos
+    r_uleb(r, &n)
+    if n == 0 or n > SHARED_PEERS_MAX or <Py_ssize_t>n * 8 > reader_remaining(r):
+        r.pos = at
+        return read_peer_table(r)
+    if <Py_ssize_t>n == _shared_n and memcmp(r.data + r.pos, _shared_raw, 8 * n) == 0:
+        r.pos += 8 * n
+        return _shared_peers
+    memcpy(_shared_raw, r.data + r.pos, 8 * n)
+    r.pos = at
+    peers = read_peer_table(r)
+    _shared_n = <Py_ssize_t>n
+    _shared_peers = peers
     return peers
 
 
@@ -972,6 +1015,7 @@ cdef object read_ids(Reader* r, list peers, bint with_len, dict vv, Py_ssize_t c
     cdef int64_t* ends
     cdef bint has_anchor = False
     cdef int64_t lamport
+    cdef int64_t few[FEW_PEERS]
     r_uleb(r, &v)
     if v != <uint64_t>ncols:
         fail("bad column count in the snapshot state")
@@ -1008,7 +1052,9 @@ cdef object read_ids(Reader* r, list peers, bint with_len, dict vv, Py_ssize_t c
             lo[3 * i] = <int32_t><uint32_t>lamport
     if not peers_distinct(peers):
         fail("a snapshot state's peer table names a peer twice")
-    ends = <int64_t*>xalloc(len(peers) + 1, sizeof(int64_t))
+    # (a table of a few peers, as most are, on the stack: a load of thousands of small
+    # containers called calloc twice for each)
+    ends = &few[0] if len(peers) <= FEW_PEERS else <int64_t*>xalloc(len(peers) + 1, sizeof(int64_t))
     try:
         for i in range(len(peers)):
             ends[i] = vv.get(peers[i], 0)
@@ -1017,7 +1063,8 @@ cdef object read_ids(Reader* r, list peers, bint with_len, dict vv, Py_ssize_t c
                 fail("the snapshot state holds an id its history does not")
         seen.add_runs(o, n, peers)
     finally:
-        free(ends)
+        if ends != &few[0]:
+            free(ends)
     return out, n, lams
 
 
@@ -1043,14 +1090,16 @@ cdef class _IdBits:
 
     cdef int add_runs(self, const int32_t *o, Py_ssize_t n, list peers) except -1:
         """Packed (peer index, counter, len) runs; a len <= 0 (a style anchor) is one id."""
-        cdef int64_t *base = <int64_t*>xalloc(len(peers) + 1, sizeof(int64_t))
+        cdef int64_t few[FEW_PEERS]
+        cdef int64_t *base = &few[0] if len(peers) <= FEW_PEERS else <int64_t*>xalloc(len(peers) + 1, sizeof(int64_t))
         cdef Py_ssize_t i
         try:
             for i in range(len(peers)):
                 base[i] = self.base.get(peers[i], 0)     # (a peer without ids: unused)
             self.add_runs_at(o, n, base)
         finally:
-            free(base)
+            if base != &few[0]:
+                free(base)
         return 0
 
     cdef int add_runs_at(self, const int32_t *o, Py_ssize_t n, const int64_t *base) except -1:
@@ -1103,7 +1152,7 @@ cdef object decode_text_state(bytes value, Reader* r, dict vv, _IdBits seen):
     read_bytes(r, <Py_ssize_t>nbytes, &p)
     text = utf8_str(p, <Py_ssize_t>nbytes, "the text state")
     n_cps = PyUnicode_GET_LENGTH(text)
-    peers = read_peer_table(r)
+    peers = read_peer_table_shared(r)
     r_uleb(r, &v)
     if v != 3:
         fail("bad text state layout")
@@ -1129,7 +1178,15 @@ cdef object decode_text_marks(bytes whole, Reader* r, bytes packed, Py_ssize_t n
     cdef const int32_t* runs = <const int32_t*>PyBytes_AS_STRING(packed)
     cdef const int32_t* lo
     cdef Py_ssize_t i, used = 0
+    cdef Py_ssize_t at = r.pos
     r_uleb(r, &n_keys)
+    if n_keys == 0 and lams is None:
+        # a plain text (most): no style keys and no mark rows, so no lists built
+        r_uleb(r, &n_marks)
+        if n_marks == 0:
+            return None
+        r.pos = at      # (the rows are read below, which raises their error)
+        r_uleb(r, &n_keys)
     if n_keys > <uint64_t>reader_remaining(r):
         fail("text state style keys run past its bytes")
     keys = []
@@ -1192,7 +1249,7 @@ cdef object decode_list_state(bytes value, Reader* r, dict vv, _IdBits seen):
     cdef uint64_t v = 0
     values, end = _ephemeral.decode_state_values(value, r.pos, 0)
     r.pos = end
-    peers = read_peer_table(r)
+    peers = read_peer_table_shared(r)
     r_uleb(r, &v)
     if v != 1:
         fail("bad list state layout")

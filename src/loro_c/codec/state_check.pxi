@@ -897,7 +897,7 @@ cdef object checked_list_row(bytes key, bytes value, dict vv, const VvTab* tab, 
     cdef Py_ssize_t pos
     cdef int64_t n
     cid = cid_of_key(key)
-    if not (key[0] & 0x80) and cid.counter >= vv.get(cid.peer, 0):
+    if not (key[0] & 0x80) and key_beyond(key, cid, vv):
         return None
     reader_init(&r, <const unsigned char*>PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value))
     r_u8(&r, &kind_byte)
@@ -913,7 +913,7 @@ cdef object checked_list_row(bytes key, bytes value, dict vv, const VvTab* tab, 
     n = list_values_ok(&r, tab)
     if n < 0:
         return None
-    peers = read_peer_table(&r)
+    peers = read_peer_table_shared(&r)
     r_uleb(&r, &v)
     if v != 1:
         return None

@@ -266,8 +266,9 @@ cdef int number_lazy_roots(LoroDoc d, bint deep, dict plain=None) except -1:
     first (a list's items in order, a map's entries in its value's hash map's order:
     hash_order.map_value_key_order; a tree's
     live nodes in its value's order, each node's meta map and what that map reaches
-    before the node's children). `plain` gets the value of each root list the walk read
-    that holds no child: its deep value too, not read again."""
+    before the node's children). `plain` gets the value of each list the walk read that
+    holds no child, by container: its deep value too, not read again (get_deep_value's
+    deep_plain)."""
     if d.lazy_roots is None:
         return 0
     for cid in d.lazy_roots:
@@ -281,6 +282,12 @@ cdef int number_lazy_roots(LoroDoc d, bint deep, dict plain=None) except -1:
     for r in sorted(d.roots, key=lambda r: lnum.get(d.cids[r], 1 << 30)):
         number_reached(d, r, plain)
     return 0
+
+
+cdef inline bint kind_is_leaf(int kind) noexcept:
+    """A kind whose deep value reaches no container (reached_children finds none)."""
+    return not (kind == KIND_LIST or kind == KIND_MOVABLE_LIST or kind == KIND_MAP
+                or kind == KIND_TREE)
 
 
 cdef int number_reached(LoroDoc d, uint32_t c, dict plain) except -1:
@@ -300,8 +307,8 @@ cdef int number_reached(LoroDoc d, uint32_t c, dict plain) except -1:
         if x not in d.lnum:
             d.lnum[x] = len(d.lnum)
         i = d.cid_index.get(x)
-        if i is not None:
-            stack.append((reached_children(d, <uint32_t>i, None), 0))
+        if i is not None and not kind_is_leaf(d.ckind[<uint32_t>i]):
+            stack.append((reached_children(d, <uint32_t>i, plain), 0))
     return 0
 
 

@@ -17,6 +17,17 @@ cdef int bulk_fill(SeqArena a, uint32_t t, const lc_span *spans, int64_t n) exce
     if n <= 0:
         return 0
     n_leaves = (n + LC_BT_MAX - 1) // LC_BT_MAX
+    # the nodes this tree takes (its root leaf is there already), reserved at once: no
+    # doubling and copying of the node array as the levels are laid
+    count = n_leaves - 1
+    k = n_leaves
+    while k > 1:
+        k = (k + LC_BT_MAX - 1) // LC_BT_MAX
+        count += k
+    j = a.cap_nodes
+    if a.n_nodes + count > j:
+        a.nodes = <lc_node*>grow(a.nodes, &j, a.n_nodes + count, sizeof(lc_node))
+        a.cap_nodes = <uint32_t>j
     level = <uint32_t*>malloc(<size_t>n_leaves * sizeof(uint32_t))
     if level == NULL:
         raise MemoryError()

@@ -169,6 +169,11 @@ cdef object value_of(LoroDoc d, uint32_t c, bint deep):
     cdef object placeholder
     if not deep or kind == KIND_TEXT or kind == KIND_COUNTER:
         return kind_value(d, c, deep)
+    if d.deep_plain is not None:
+        # (a list the numbering walk of this read read already: get_deep_value)
+        placeholder = d.deep_plain.pop(c, None)
+        if placeholder is not None:
+            return placeholder
     if d.deep_frames >= DEEP_READ_FRAMES:
         placeholder = {} if kind == KIND_MAP else []
         d.deep_deferred.append((placeholder, c))

@@ -66,7 +66,6 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr,
     here can fail on the data (the codec checked it), only on memory. Without `lists`
     the Lists' states are left empty: the caller replays the history at once, which
     drops the loaded state (thin_materialize)."""
-    cdef list index = []
     cdef uint32_t c
     snap_forget(d)      # (states filled without ops)
     d.thin_values0 = len(d.log.values)
@@ -86,7 +85,7 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr,
     # (loro numbers none of them at the load: see below)
     d.lnum_hold = True
     try:
-        thin_load_states(d, rows, index, lists)
+        thin_load_states(d, rows, lists)
     finally:
         d.lnum_hold = False
     backing_loaded_at(d, dict(vv))      # (its texts' runs are the state's at vv)
@@ -109,61 +108,101 @@ cdef int thin_load(LoroDoc d, list rows, bytes blob, dict vv, list fr,
     return 0
 
 
-cdef int thin_load_states(LoroDoc d, list rows, list index, bint lists) except -1:
+cdef enum:
+    NO_ROW = 0xFFFFFFFF
+
+
+cdef int thin_load_states(LoroDoc d, list rows, bint lists) except -1:
     cdef uint32_t c
     cdef tuple row
     cdef int kind
+    cdef Py_ssize_t i, n = len(rows)
     cdef LazyMaps lazy = d.thin_lazy
     cdef dict grown
-    if len(rows) > 64:
-        # the registry gets a row each: sized once, not grown by doubling (each growth
-        # moves every entry again)
-        grown = lc_dict_presized(len(d.cid_index) + len(rows))
-        grown.update(d.cid_index)
-        d.cid_index = grown
-    # every container registered before any state is built (a state's children are found
-    # registered); a map left encoded has nothing to build
+    # each row's container index, or NO_ROW for a map left encoded (a C array: a row of
+    # 5,000 small containers made a tuple each here)
+    cdef uint32_t *at = <uint32_t*>malloc(<size_t>(n if n > 0 else 1) * sizeof(uint32_t))
+    if at == NULL:
+        raise MemoryError()
+    try:
+        if n > 64:
+            # the registry gets a row each: sized once, not grown by doubling (each growth
+            # moves every entry again)
+            grown = lc_dict_presized(len(d.cid_index) + n)
+            grown.update(d.cid_index)
+            d.cid_index = grown
+        seq_reserve_roots(d, rows)
+        # every container registered before any state is built (a state's children are
+        # found registered); a map left encoded has nothing to build
+        for i in range(n):
+            row = <tuple>rows[i]
+            kind = row[1]
+            c = container_index(d, row[0], kind)
+            show_root(d, c)
+            payload = row[2]
+            if kind == KIND_MAP and type(payload) is tuple:
+                # (encoded: decoded when first read, thin_decode_lazy)
+                if lazy is None:
+                    # (each row registers one container at most)
+                    lazy = d.thin_lazy = LazyMaps(d.n_containers + n)
+                lazy.put(c, payload)
+                at[i] = NO_ROW
+            else:
+                at[i] = c
+        d.thin_listed_hi = d.n_containers
+        for i in range(n):
+            if at[i] != NO_ROW:
+                row = <tuple>rows[i]
+                thin_load_state(d, at[i], row[1], row[2], lists)
+    finally:
+        free(at)
+    return 0
+
+
+cdef int seq_reserve_roots(LoroDoc d, list rows) except -1:
+    """Room in the sequence arena for the root node each Text, List and MovableList of
+    `rows` gets when registered (seq_state_init): the node array grown once, not doubled
+    and copied along the way (a state of thousands of small texts and lists)."""
+    cdef SeqArena a = d.seq
+    cdef int64_t more = 0, cap
+    cdef int kind
     for row in rows:
-        kind = row[1]
-        c = container_index(d, row[0], kind)
-        show_root(d, c)
-        payload = row[2]
-        if kind == KIND_MAP and type(payload) is tuple:
-            # (encoded: decoded when first read, thin_decode_lazy)
-            if lazy is None:
-                # (each row registers one container at most)
-                lazy = d.thin_lazy = LazyMaps(d.n_containers + len(rows))
-            lazy.put(c, payload)
-        else:
-            index.append((c, kind, payload))
-    d.thin_listed_hi = d.n_containers
-    for row in index:
-        c = <uint32_t>row[0]
-        kind = row[1]
-        payload = row[2]
-        if kind == KIND_TEXT:
-            # its tree waits until a read needs more than the whole value (thin_build_texts)
-            if d.thin_texts is None:
-                d.thin_texts = {}
-            d.thin_texts[c] = payload
-            backing_from_runs(d, c, payload[1], payload[2])     # state/text_backing.pxi
-        elif kind == KIND_LIST:
-            if not lists:
-                continue
-            values = payload[0]
-            if values is None:
-                # (a deferred load's list, its values checked and left encoded by the
-                # import's check pass: codec/state_check.pxi checked_list_row)
-                values = _codec_module().checked_list_values(payload[3], payload[4])
-            thin_seq(d, c, payload[1], payload[2], None, values)
-        elif kind == KIND_MAP:
-            thin_map(d, c, payload)
-        elif kind == KIND_TREE:
-            thin_tree(d, c, payload)
-        elif kind == KIND_MOVABLE_LIST:
-            thin_movable_list(d, c, payload)
-        else:
-            d.ccounter[c] = payload
+        kind = (<tuple>row)[1]
+        if kind == KIND_TEXT or kind == KIND_LIST or kind == KIND_MOVABLE_LIST:
+            more += 1
+    cap = a.cap_nodes
+    if more > 64 and a.n_nodes + more > cap:
+        a.nodes = <lc_node*>grow(a.nodes, &cap, a.n_nodes + more, sizeof(lc_node))
+        a.cap_nodes = <uint32_t>cap
+    return 0
+
+
+cdef int thin_load_state(LoroDoc d, uint32_t c, int kind, object payload,
+                         bint lists) except -1:
+    """Build container `c`'s state from its row's payload (thin_load_states)."""
+    if kind == KIND_TEXT:
+        # its tree waits until a read needs more than the whole value (thin_build_texts)
+        if d.thin_texts is None:
+            d.thin_texts = {}
+        d.thin_texts[c] = payload
+        backing_from_runs(d, c, payload[1], payload[2])     # state/text_backing.pxi
+    elif kind == KIND_LIST:
+        if not lists:
+            return 0
+        values = payload[0]
+        if values is None:
+            # (a deferred load's list, its values checked and left encoded by the
+            # import's check pass: codec/state_check.pxi checked_list_row)
+            values = _codec_module().checked_list_values(payload[3], payload[4])
+        thin_seq(d, c, payload[1], payload[2], None, values)
+    elif kind == KIND_MAP:
+        thin_map(d, c, payload)
+    elif kind == KIND_TREE:
+        thin_tree(d, c, payload)
+    elif kind == KIND_MOVABLE_LIST:
+        thin_movable_list(d, c, payload)
+    else:
+        d.ccounter[c] = payload
     return 0
 
 

@@ -37,11 +37,13 @@ cdef class TextBacking:
         cdef Py_ssize_t i, n
         cdef int64_t off
         cdef uint64_t *ids
+        cdef Py_ssize_t k
         if self.pending is None:
             return 0
         pending = self.pending
         self.pending = None
-        for c, peers, packed in pending:
+        for k in range(0, len(pending), 3):
+            c, peers, packed = pending[k], pending[k + 1], pending[k + 2]
             runs = <const int32_t*>PyBytes_AS_STRING(packed)
             n = PyBytes_GET_SIZE(packed) // (3 * sizeof(int32_t))
             ids = <uint64_t*>malloc((len(peers) + 1) * sizeof(uint64_t))
@@ -219,7 +221,11 @@ cdef int backing_from_runs(LoroDoc d, uint32_t c, list peers, bytes packed) exce
         d.text_backing = TextBacking()
     if d.text_backing.pending is None:
         d.text_backing.pending = []
-    d.text_backing.pending.append((c, peers, packed))
+    # (flat, c, peers, packed: no tuple per text, of which a load makes thousands)
+    pending = d.text_backing.pending
+    pending.append(c)
+    pending.append(peers)
+    pending.append(packed)
     return 0
 
 
