@@ -21,6 +21,20 @@ from test_snapshot_lazy_maps import TOUCHES, _plain
 from test_snapshot_lazy_lists import _first_touch_sees_the_eager_state, _load, _mutated_bytes
 
 
+def fill_small(mod, m, n, text_of, trimmed=lambda i: False):
+    """Under map `m`, `n` small containers: at odd i list "l{i}" of i % 4 + 1 values (its
+    first deleted where `trimmed(i)`), at even i text "t{i}" holding `text_of(i)`."""
+    for i in range(n):
+        if i % 2:
+            lst = m.insert_container(f"l{i}", mod.LoroList())
+            for j in range(i % 4 + 1):
+                lst.push(i * 10 + j)
+            if trimmed(i):
+                lst.delete(0, 1)
+        else:
+            m.insert_container(f"t{i}", mod.LoroText()).insert(0, text_of(i))
+
+
 def _sequenced(mod, n=40):
     """_listed with a root movable list (pushes, moves, sets, deletes, a child map and a
     counter; a second peer moves, sets and inserts), a map of small child lists and texts
@@ -37,16 +51,8 @@ def _sequenced(mod, n=40):
     ml.insert_container(2, mod.LoroMap()).insert("k", 1)
     ml.insert_container(5, mod.LoroCounter()).increment(3)
     small = doc.get_map("small")
-    for i in range(n):
-        if i % 2:
-            lst = small.insert_container(f"l{i}", mod.LoroList())
-            for j in range(i % 4 + 1):
-                lst.push(i * 10 + j)
-            if i % 7 == 1:
-                lst.delete(0, 1)
-        else:
-            t = small.insert_container(f"t{i}", mod.LoroText())
-            t.insert(0, f"text {i} é€😀" if i % 6 == 0 else f"t{i}")
+    fill_small(mod, small, n, lambda i: f"text {i} é€😀" if i % 6 == 0 else f"t{i}",
+               lambda i: i % 7 == 1)
     small.insert_container("marked", mod.LoroText()).insert(0, "bold here")
     small.get("marked").container.mark(0, 4, "bold", True)
     small.insert_container("emptied", mod.LoroText()).insert(0, "gone")

@@ -16,6 +16,7 @@ from _events_util import nev
 from test_snapshot_state_load import _with_state, _expect_error_empty
 from test_snapshot_lazy_lists import _load
 from test_snapshot_lazy_maps import _plain
+from test_snapshot_lazy_seq_checks import fill_small
 
 
 N = 90      # (over 64: the presized registry and the bulk registration paths)
@@ -28,13 +29,7 @@ def _small(mod):
     doc = mod.LoroDoc()
     doc.peer_id = 7
     m = doc.get_map("m")
-    for i in range(N):
-        if i % 2:
-            lst = m.insert_container(f"l{i}", mod.LoroList())
-            for j in range(i % 4 + 1):
-                lst.push(i * 10 + j)
-        else:
-            m.insert_container(f"t{i}", mod.LoroText()).insert(0, f"t{i} é" if i % 10 == 0 else f"t{i}")
+    fill_small(mod, m, N, lambda i: f"t{i} é" if i % 10 == 0 else f"t{i}")
     nested = m.insert_container("nested", mod.LoroList())
     nested.push([1, [2, 3]])
     nested.push({"a": [4]})
