@@ -886,7 +886,7 @@ cdef list collect_diffs(LoroDoc doc, bint is_import, bint compare_values, list c
         i += 1
     if n and i == n:
         # one container, the common case (an import of a text's history: thousands of notes)
-        groups[doc.evlog.notes[0].container] = list(range(n))
+        groups[doc.evlog.notes[0].container] = [i for i in range(n)]    # (a C loop)
     else:
         for i in range(n):
             c = doc.evlog.notes[i].container
