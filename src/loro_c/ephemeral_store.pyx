@@ -397,7 +397,11 @@ cdef class EphemeralStore:
         cdef list subs
         if self._deliverer or (payload is not None and self._queue):
             if payload is not None:
-                self._queue.append((False, payload))
+                try:
+                    self._queue.append((False, payload))
+                except BaseException:   # (out of memory: the lock must not stay held)
+                    self.unlock()
+                    raise
             if self._deliverer:
                 self.unlock()
                 return 0
