@@ -150,6 +150,7 @@ cdef class SeqArena:
 
     # --- storage
     cdef uint32_t alloc_node(self, bint is_leaf) except? 0xFFFFFFFF nogil
+    cdef int reserve_nodes(self, int64_t more) except -1 nogil
     cdef void free_node(self, uint32_t nd) noexcept
     cdef uint32_t new_tree(self, bint is_text) except? 0xFFFFFFFF
     cdef int ensure_peer(self, uint32_t peer) except -1 nogil

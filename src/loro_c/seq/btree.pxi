@@ -111,6 +111,16 @@ cdef class SeqArena:
         nd.style_flags = LC_STYLE_DIRTY
         return i
 
+    cdef int reserve_nodes(self, int64_t more) except -1 nogil:
+        """Room for `more` nodes past the last one, the node array grown once (a load of
+        thousands of small sequences, a bulk-filled tree), not doubled and copied as
+        alloc_node takes them."""
+        cdef int64_t cap = self.cap_nodes
+        if self.n_nodes + more > cap:
+            self.nodes = <lc_node*>grow(self.nodes, &cap, self.n_nodes + more, sizeof(lc_node))
+            self.cap_nodes = <uint32_t>cap
+        return 0
+
     cdef void free_node(self, uint32_t nd) noexcept:
         cdef lc_node *node = &self.nodes[nd]
         node.tree = LC_NO_NODE

@@ -24,10 +24,7 @@ cdef int bulk_fill(SeqArena a, uint32_t t, const lc_span *spans, int64_t n) exce
     while k > 1:
         k = (k + LC_BT_MAX - 1) // LC_BT_MAX
         count += k
-    j = a.cap_nodes
-    if a.n_nodes + count > j:
-        a.nodes = <lc_node*>grow(a.nodes, &j, a.n_nodes + count, sizeof(lc_node))
-        a.cap_nodes = <uint32_t>j
+    a.reserve_nodes(count)
     level = <uint32_t*>malloc(<size_t>n_leaves * sizeof(uint32_t))
     if level == NULL:
         raise MemoryError()

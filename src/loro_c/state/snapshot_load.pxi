@@ -163,17 +163,14 @@ cdef int seq_reserve_roots(LoroDoc d, list rows) except -1:
     """Room in the sequence arena for the root node each Text, List and MovableList of
     `rows` gets when registered (seq_state_init): the node array grown once, not doubled
     and copied along the way (a state of thousands of small texts and lists)."""
-    cdef SeqArena a = d.seq
-    cdef int64_t more = 0, cap
+    cdef int64_t more = 0
     cdef int kind
     for row in rows:
         kind = (<tuple>row)[1]
         if kind == KIND_TEXT or kind == KIND_LIST or kind == KIND_MOVABLE_LIST:
             more += 1
-    cap = a.cap_nodes
-    if more > 64 and a.n_nodes + more > cap:
-        a.nodes = <lc_node*>grow(a.nodes, &cap, a.n_nodes + more, sizeof(lc_node))
-        a.cap_nodes = <uint32_t>cap
+    if more > 64:
+        d.seq.reserve_nodes(more)
     return 0
 
 
